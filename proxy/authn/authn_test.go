@@ -1,0 +1,186 @@
+package authn_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+func devVerifier(t *testing.T, dir string) *authn.Verifier {
+	t.Helper()
+	keys, err := authn.DevPublicKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := authn.NewVerifier(context.Background(), authn.Config{
+		DevKeys: keys, Issuer: authn.DevIssuer, Audience: authn.DevAudience, Skew: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestDevTokenRoundTrip(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tok, err := authn.MintDev(dir, authn.DevClaims{
+		Subject: "dr-alice", Org: "Organization/org-a", Client: "ehr",
+		Purposes: []string{"TREAT"}, Scopes: []string{"patient/*.read", authn.AdminScope},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := devVerifier(t, dir).Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Subject != "dr-alice" || c.Org != "Organization/org-a" || c.Client != "ehr" ||
+		!slices.Equal(c.Purposes, []string{"TREAT"}) || !c.HasScope(authn.AdminScope) {
+		t.Fatalf("caller = %+v", c)
+	}
+}
+
+func TestNoPurposeMeansNone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tok, err := authn.MintDev(dir, authn.DevClaims{Subject: "s", Org: "Organization/o"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := devVerifier(t, dir).Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Purposes) != 0 {
+		t.Fatalf("purposes = %v, want none", c.Purposes)
+	}
+}
+
+func TestRefusedTokens(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good, err := authn.MintDev(dir, authn.DevClaims{Subject: "s", Org: "Organization/o", Purposes: []string{"TREAT"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := authn.DevSigningKey(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := key.PublicKey()
+	pubJSON, _ := json.Marshal(pub)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+
+	sign := func(mod func(b *jwt.Builder) *jwt.Builder, alg jwa.SignatureAlgorithm, k any) string {
+		b := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("s").
+			IssuedAt(time.Now()).Expiration(time.Now().Add(time.Hour))
+		tok, err := mod(b).Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := jwt.Sign(tok, jwt.WithKey(alg, k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(s)
+	}
+	same := func(b *jwt.Builder) *jwt.Builder { return b }
+	parts := strings.Split(good, ".")
+	tamperedPayload := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin","iss":"ds4p-dev","aud":"ds4p","exp":9999999999,"scope":"ds4p/admin"}`)) + "." + parts[2]
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+
+	cases := map[string]string{
+		"empty":             "",
+		"garbage":           "not.a.token",
+		"alg none":          noneHeader + "." + parts[1] + ".",
+		"hmac with pub key": sign(same, jwa.HS256, pubJSON),
+		"unknown key":       sign(same, jwa.ES256, other),
+		"expired": sign(func(b *jwt.Builder) *jwt.Builder {
+			return b.Expiration(time.Now().Add(-time.Hour))
+		}, jwa.ES256, key),
+		"future nbf": sign(func(b *jwt.Builder) *jwt.Builder {
+			return b.NotBefore(time.Now().Add(time.Hour))
+		}, jwa.ES256, key),
+		"wrong issuer":      sign(func(b *jwt.Builder) *jwt.Builder { return b.Issuer("evil") }, jwa.ES256, key),
+		"wrong audience":    sign(func(b *jwt.Builder) *jwt.Builder { return b.Audience([]string{"other"}) }, jwa.ES256, key),
+		"tampered payload":  tamperedPayload,
+		"tampered sig":      good[:len(good)-4] + "AAAA",
+		"oversized":         strings.Repeat("a", authn.MaxTokenBytes+1),
+	}
+	v := devVerifier(t, dir)
+	for name, tok := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := v.Verify(context.Background(), tok)
+			if !errors.Is(err, authn.ErrUnauthenticated) {
+				t.Fatalf("Verify(%s) err = %v, want ErrUnauthenticated", name, err)
+			}
+		})
+	}
+}
+
+func TestPurposeNormalisation(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in   any
+		want string
+	}{
+		{"TREAT", "TREAT"},
+		{"http://terminology.hl7.org/CodeSystem/v3-ActReason#HPAYMT", "HPAYMT"},
+		{"urn:oid:2.16.840.1.113883.3.7204.1.5.2.1#T-TREAT", "TREAT"},
+		{"T-PYMNT", "HPAYMT"},
+		{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "ETREAT"}, "ETREAT"},
+		{42, ""},
+	}
+	for _, c := range cases {
+		if got := authn.NormalizePurpose(c.in); got != c.want {
+			t.Errorf("NormalizePurpose(%v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestIUAPurposeClaim(t *testing.T) {
+	t.Parallel()
+	tok, err := jwt.NewBuilder().Subject("s").
+		Claim("ihe_iua", map[string]any{"purpose_of_use": map[string]any{"system": "x", "code": "TREAT"}}).
+		Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Round-trip through JSON so claims look as they do after parsing.
+	b, _ := json.Marshal(tok)
+	parsed, err := jwt.Parse(b, jwt.WithVerify(false), jwt.WithValidate(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := authn.Purposes(parsed); !slices.Equal(got, []string{"TREAT"}) {
+		t.Fatalf("Purposes = %v", got)
+	}
+}
+
+func TestKeyFileRefusesSymmetricKeys(t *testing.T) {
+	t.Parallel()
+	k, _ := jwk.FromRaw([]byte("0123456789abcdef0123456789abcdef"))
+	b, _ := json.Marshal(k)
+	path := t.TempDir() + "/k.jwk"
+	if err := writeFile(path, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := authn.NewVerifier(context.Background(), authn.Config{KeyFile: path}); err == nil {
+		t.Fatal("symmetric key file accepted")
+	}
+}
