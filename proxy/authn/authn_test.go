@@ -115,11 +115,11 @@ func TestRefusedTokens(t *testing.T) {
 		"future nbf": sign(func(b *jwt.Builder) *jwt.Builder {
 			return b.NotBefore(time.Now().Add(time.Hour))
 		}, jwa.ES256, key),
-		"wrong issuer":      sign(func(b *jwt.Builder) *jwt.Builder { return b.Issuer("evil") }, jwa.ES256, key),
-		"wrong audience":    sign(func(b *jwt.Builder) *jwt.Builder { return b.Audience([]string{"other"}) }, jwa.ES256, key),
-		"tampered payload":  tamperedPayload,
-		"tampered sig":      good[:len(good)-4] + "AAAA",
-		"oversized":         strings.Repeat("a", authn.MaxTokenBytes+1),
+		"wrong issuer":     sign(func(b *jwt.Builder) *jwt.Builder { return b.Issuer("evil") }, jwa.ES256, key),
+		"wrong audience":   sign(func(b *jwt.Builder) *jwt.Builder { return b.Audience([]string{"other"}) }, jwa.ES256, key),
+		"tampered payload": tamperedPayload,
+		"tampered sig":     good[:len(good)-4] + "AAAA",
+		"oversized":        strings.Repeat("a", authn.MaxTokenBytes+1),
 	}
 	v := devVerifier(t, dir)
 	for name, tok := range cases {
