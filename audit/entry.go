@@ -1,0 +1,136 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// GenesisHash is the PrevHash of the first entry.
+var GenesisHash = strings.Repeat("0", 64)
+
+// Party identifies who received a disclosure.
+type Party struct {
+	// Subject is the authenticated user or system.
+	Subject string `json:"subject"`
+	// Org is the subject's organisation.
+	Org string `json:"org"`
+	// Client is the OAuth client the request came through.
+	Client string `json:"client"`
+}
+
+// Item is one resource the proxy disclosed, withheld or redacted.
+type Item struct {
+	Type    string `json:"type"`
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	// Labels are the item's security labels as "system|code".
+	Labels []string `json:"labels"`
+}
+
+// ConsentRef names the consent version a decision relied on.
+type ConsentRef struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+}
+
+// BreakGlass records an emergency disclosure without consent
+// (42 CFR 2.51): who received it and their affiliation are the entry's
+// Caller, when is its Time.
+type BreakGlass struct {
+	// Reason is the nature of the emergency, as the caller stated it.
+	Reason string `json:"reason"`
+	// Recipient is the name of the medical personnel, when known beyond
+	// Caller.Subject.
+	Recipient string `json:"recipient"`
+	// Affiliation is the recipient's organisation, when known beyond
+	// Caller.Org.
+	Affiliation string `json:"affiliation"`
+	// DisclosedBy is who disclosed: the program or operator running the proxy.
+	DisclosedBy string `json:"disclosed_by"`
+}
+
+// Entry is one disclosure decision: one request, one patient.
+type Entry struct {
+	// Seq numbers entries 1, 2, ... in commit order; Append assigns it.
+	Seq uint64 `json:"seq"`
+	// Time is when the disclosure happened; Append sets it when zero.
+	Time      time.Time `json:"time"`
+	RequestID string    `json:"request_id"`
+	Caller    Party     `json:"caller"`
+	// Purposes are purpose-of-use codes (v3-ActReason).
+	Purposes []string `json:"purposes"`
+	// Patient is "Patient/<id>"; entries without one are not indexed.
+	Patient string `json:"patient"`
+	// Interaction is read|vread|search|history|operation|...
+	Interaction string `json:"interaction"`
+	// Query is the request path and query, without host or tokens.
+	Query     string `json:"query"`
+	Disclosed []Item `json:"disclosed"`
+	// Withheld names what was withheld; it stays in the ledger and never
+	// appears in a response.
+	Withheld []Item `json:"withheld"`
+	Redacted []Item `json:"redacted"`
+	// Consents are the consent versions the decisions relied on.
+	Consents       []ConsentRef `json:"consents"`
+	PolicyRevision string       `json:"policy_revision"`
+	// BreakGlass is nil unless the disclosure was an emergency override.
+	BreakGlass *BreakGlass `json:"break_glass"`
+	// PrevHash is the previous entry's Hash, or GenesisHash.
+	PrevHash string `json:"prev_hash"`
+	// Hash chains this entry to PrevHash; see the package doc.
+	Hash string `json:"hash,omitempty"`
+}
+
+// canonical returns e as stored before sealing: Time in UTC, no monotonic
+// reading, and empty rather than nil lists.
+func canonical(e Entry) Entry {
+	e.Time = e.Time.UTC()
+	e.Purposes = nonNil(e.Purposes)
+	e.Disclosed = canonicalItems(e.Disclosed)
+	e.Withheld = canonicalItems(e.Withheld)
+	e.Redacted = canonicalItems(e.Redacted)
+	e.Consents = nonNil(e.Consents)
+	if e.BreakGlass != nil {
+		bg := *e.BreakGlass
+		e.BreakGlass = &bg
+	}
+	return e
+}
+
+// canonicalItems copies items with non-nil labels.
+func canonicalItems(items []Item) []Item {
+	out := make([]Item, len(items))
+	for i, it := range items {
+		it.Labels = nonNil(it.Labels)
+		out[i] = it
+	}
+	return out
+}
+
+// nonNil returns a copy of s that is never nil.
+func nonNil[T any](s []T) []T {
+	return append(make([]T, 0, len(s)), s...)
+}
+
+// seal sets e.Hash from e.PrevHash and the rest of e, and returns the bytes
+// to store.
+func seal(e *Entry) ([]byte, error) {
+	e.Hash = ""
+	body, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	e.Hash = chainHash(e.PrevHash, body)
+	return json.Marshal(e)
+}
+
+// chainHash is hex(SHA-256(prev || body)).
+func chainHash(prev string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}

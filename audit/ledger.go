@@ -1,0 +1,193 @@
+package audit
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Bucket and key names; see the package doc for the tree.
+var (
+	rootBucket     = []byte("audit")
+	schemaBucket   = []byte("v1")
+	entriesBucket  = []byte("entries")
+	patientsBucket = []byte("patients")
+	headBucket     = []byte("head")
+	headKey        = []byte("head")
+)
+
+// Ledger is the disclosure ledger on a bbolt database. It is safe for
+// concurrent use.
+type Ledger struct {
+	db          *bbolt.DB
+	now         func() time.Time
+	verifyChunk int
+}
+
+// Option configures a Ledger.
+type Option func(*Ledger)
+
+// WithClock sets the clock that stamps entries without a Time.
+func WithClock(now func() time.Time) Option {
+	return func(l *Ledger) { l.now = now }
+}
+
+// Open returns a Ledger on db, creating its buckets if needed. It refuses a
+// database opened with NoSync, since entries must be durable before Append
+// returns. The caller owns db and closes it after the last use of the Ledger.
+func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
+	if db.NoSync {
+		return nil, errors.New("audit: opening ledger: the database has NoSync set, so entries would not be durable")
+	}
+	l := &Ledger{db: db, now: time.Now, verifyChunk: defaultVerifyChunk}
+	for _, opt := range opts {
+		opt(l)
+	}
+	if err := db.Update(createBuckets); err != nil {
+		return nil, fmt.Errorf("audit: creating buckets: %w", err)
+	}
+	return l, nil
+}
+
+// createBuckets creates the bucket tree drawn in the package doc.
+func createBuckets(tx *bbolt.Tx) error {
+	root, err := tx.CreateBucketIfNotExists(rootBucket)
+	if err != nil {
+		return err
+	}
+	schema, err := root.CreateBucketIfNotExists(schemaBucket)
+	if err != nil {
+		return err
+	}
+	for _, name := range [][]byte{entriesBucket, patientsBucket, headBucket} {
+		if _, err := schema.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buckets are the ledger's buckets within one transaction.
+type buckets struct {
+	entries, patients, head *bbolt.Bucket
+}
+
+// bucketsOf finds the ledger's buckets in tx.
+func bucketsOf(tx *bbolt.Tx) (buckets, error) {
+	root := tx.Bucket(rootBucket)
+	if root == nil || root.Bucket(schemaBucket) == nil {
+		return buckets{}, errors.New("buckets missing: was the ledger opened with Open?")
+	}
+	schema := root.Bucket(schemaBucket)
+	return buckets{
+		entries:  schema.Bucket(entriesBucket),
+		patients: schema.Bucket(patientsBucket),
+		head:     schema.Bucket(headBucket),
+	}, nil
+}
+
+// Append assigns each entry its Seq (and its Time, when zero), links it to
+// the chain and stores all of them in one transaction, fsynced before Append
+// returns. Concurrent calls are grouped into one commit and their entries
+// stay in one linear chain; the entries of one call are consecutive. The
+// caller's entries are not modified.
+func (l *Ledger) Append(ctx context.Context, entries ...Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("audit: appending: %w", err)
+	}
+	batch, err := prepare(entries)
+	if err != nil {
+		return fmt.Errorf("audit: appending: %w", err)
+	}
+	// Batch may run the function again on its own after a failed group, so
+	// it must not depend on what an earlier run did.
+	err = l.db.Batch(func(tx *bbolt.Tx) error { return appendTx(tx, batch, l.now()) })
+	if err != nil {
+		return fmt.Errorf("audit: appending: %w", err)
+	}
+	return nil
+}
+
+// prepare copies entries into canonical form and checks what the keys need.
+func prepare(entries []Entry) ([]Entry, error) {
+	batch := make([]Entry, len(entries))
+	for i, e := range entries {
+		if strings.IndexByte(e.Patient, 0) >= 0 {
+			return nil, fmt.Errorf("entry %d: patient contains a NUL byte", i)
+		}
+		batch[i] = canonical(e)
+	}
+	return batch, nil
+}
+
+// appendTx links and stores batch after the current head. It works on
+// copies, so a rerun starts from the same entries.
+func appendTx(tx *bbolt.Tx, batch []Entry, now time.Time) error {
+	b, err := bucketsOf(tx)
+	if err != nil {
+		return err
+	}
+	seq, prev := readHead(b.head)
+	for _, e := range batch {
+		seq++
+		e.Seq, e.PrevHash = seq, prev
+		if e.Time.IsZero() {
+			e.Time = now.UTC()
+		}
+		if err := putEntry(b, &e); err != nil {
+			return fmt.Errorf("storing seq %d: %w", seq, err)
+		}
+		prev = e.Hash
+	}
+	return writeHead(b.head, seq, prev)
+}
+
+// putEntry seals e and stores it with its patient index key.
+func putEntry(b buckets, e *Entry) error {
+	value, err := seal(e)
+	if err != nil {
+		return err
+	}
+	if err := b.entries.Put(seqKey(e.Seq), value); err != nil {
+		return err
+	}
+	if e.Patient == "" {
+		return nil
+	}
+	return b.patients.Put(patientKey(e.Patient, e.Seq), nil)
+}
+
+// readHead returns the last seq and hash, or 0 and GenesisHash when empty.
+func readHead(b *bbolt.Bucket) (uint64, string) {
+	v := b.Get(headKey)
+	if len(v) < 8 {
+		return 0, GenesisHash
+	}
+	return binary.BigEndian.Uint64(v[:8]), string(v[8:])
+}
+
+// writeHead records the last seq and hash.
+func writeHead(b *bbolt.Bucket, seq uint64, hash string) error {
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(hash)), seq)
+	return b.Put(headKey, append(v, hash...))
+}
+
+// seqKey encodes seq big-endian.
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+// patientKey is patient, 0x00, then the big-endian seq.
+func patientKey(patient string, seq uint64) []byte {
+	k := make([]byte, 0, len(patient)+9)
+	k = append(append(k, patient...), 0)
+	return binary.BigEndian.AppendUint64(k, seq)
+}

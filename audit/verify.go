@@ -1,0 +1,184 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+)
+
+// defaultVerifyChunk is how many entries Verify checks per read
+// transaction, so a long ledger does not hold one read transaction (and block
+// the file from growing) for the whole walk.
+const defaultVerifyChunk = 10_000
+
+// BrokenError reports the first place where the ledger is not the chain
+// Append wrote.
+type BrokenError struct {
+	// Seq is the first seq that is missing, altered, out of place or extra.
+	Seq uint64
+	// Reason says what is wrong there.
+	Reason string
+}
+
+// Error returns "audit: chain broken at seq N: reason".
+func (e *BrokenError) Error() string {
+	return fmt.Sprintf("audit: chain broken at seq %d: %s", e.Seq, e.Reason)
+}
+
+// verifier carries the walk's position from one chunk to the next.
+type verifier struct {
+	chunkN  int    // entries per read transaction
+	next    uint64 // seq expected next
+	prev    string // hash of the last verified entry
+	indexed int    // verified entries that carry a patient
+}
+
+// Verify walks the whole chain, oldest first, and returns how many entries
+// it verified. The first altered, deleted, inserted or reordered entry, a
+// missing or stray patient index key, or a head that does not match the last
+// entry stops the walk with a *BrokenError naming the seq. Entries appended
+// while Verify runs are verified too.
+func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
+	v := &verifier{chunkN: l.verifyChunk, next: 1, prev: GenesisHash}
+	for done := false; !done; {
+		if err := ctx.Err(); err != nil {
+			return v.next - 1, fmt.Errorf("audit: verifying: %w", err)
+		}
+		err := l.db.View(func(tx *bbolt.Tx) error {
+			b, err := bucketsOf(tx)
+			if err != nil {
+				return err
+			}
+			done, err = v.chunk(b)
+			return err
+		})
+		if err != nil {
+			return v.next - 1, err
+		}
+	}
+	return v.next - 1, nil
+}
+
+// chunk verifies up to v.chunkN entries; at the end of the chain it also
+// checks the head and the patient index, and reports done.
+func (v *verifier) chunk(b buckets) (done bool, err error) {
+	c := b.entries.Cursor()
+	k, val := c.Seek(seqKey(v.next))
+	if v.next == 1 {
+		k, val = c.First()
+	}
+	for range v.chunkN {
+		if k == nil {
+			return true, v.finish(b)
+		}
+		if err := v.entry(b, k, val); err != nil {
+			return false, err
+		}
+		k, val = c.Next()
+	}
+	return false, nil
+}
+
+// entry checks one stored entry against the chain so far.
+func (v *verifier) entry(b buckets, k, val []byte) error {
+	if len(k) != 8 {
+		return &BrokenError{Seq: v.next, Reason: fmt.Sprintf("malformed key %x", k)}
+	}
+	if seq := binary.BigEndian.Uint64(k); seq != v.next {
+		return gapError(seq, v.next)
+	}
+	e, err := decodeEntry(val)
+	if err != nil {
+		return &BrokenError{Seq: v.next, Reason: "stored entry does not decode: " + err.Error()}
+	}
+	if reason := v.check(e, val); reason != "" {
+		return &BrokenError{Seq: v.next, Reason: reason}
+	}
+	if e.Patient != "" {
+		if b.patients.Get(patientKey(e.Patient, e.Seq)) == nil {
+			return &BrokenError{Seq: v.next, Reason: "entry missing from the patient index"}
+		}
+		v.indexed++
+	}
+	v.next, v.prev = v.next+1, e.Hash
+	return nil
+}
+
+// gapError describes a key that is not the seq expected.
+func gapError(seq, want uint64) error {
+	if seq > want {
+		return &BrokenError{Seq: want, Reason: fmt.Sprintf("entry missing (next stored seq is %d)", seq)}
+	}
+	return &BrokenError{Seq: seq, Reason: fmt.Sprintf("unexpected entry before seq %d", want)}
+}
+
+// check returns why e, stored as val, does not continue the chain, or "".
+func (v *verifier) check(e Entry, val []byte) string {
+	switch {
+	case e.Seq != v.next:
+		return fmt.Sprintf("entry claims seq %d", e.Seq)
+	case e.PrevHash != v.prev:
+		return "prev_hash does not match the previous entry's hash"
+	}
+	hash := e.Hash
+	body, err := seal(&e)
+	switch {
+	case err != nil:
+		return "entry does not encode: " + err.Error()
+	case e.Hash != hash:
+		return "hash does not match the entry's content"
+	case !bytes.Equal(body, val):
+		return "stored bytes are not the entry's canonical JSON"
+	}
+	return ""
+}
+
+// finish checks, at the end of the chain, that the head names the last entry
+// and that the patient index holds nothing but the verified entries.
+func (v *verifier) finish(b buckets) error {
+	seq, hash := readHead(b.head)
+	last := v.next - 1
+	switch {
+	case seq > last:
+		return &BrokenError{Seq: last + 1, Reason: fmt.Sprintf("entry missing (the head records seq %d)", seq)}
+	case seq < last:
+		return &BrokenError{Seq: seq + 1, Reason: fmt.Sprintf("entry after the recorded head (seq %d)", seq)}
+	case hash != v.prev:
+		return &BrokenError{Seq: seq, Reason: "the head's hash differs from the entry's"}
+	}
+	return v.strayIndex(b)
+}
+
+// strayIndex reports a patient index key that no verified entry accounts for.
+func (v *verifier) strayIndex(b buckets) error {
+	if b.patients.Stats().KeyN == v.indexed {
+		return nil
+	}
+	c := b.patients.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if err := indexKeyMatches(b, k); err != nil {
+			return err
+		}
+	}
+	return &BrokenError{Seq: v.next, Reason: "the patient index holds keys no entry accounts for"}
+}
+
+// indexKeyMatches checks that index key k names an entry of that patient.
+func indexKeyMatches(b buckets, k []byte) error {
+	if len(k) < 9 || k[len(k)-9] != 0 {
+		return &BrokenError{Seq: 0, Reason: fmt.Sprintf("malformed patient index key %q", k)}
+	}
+	seq := binary.BigEndian.Uint64(k[len(k)-8:])
+	var e struct {
+		Patient string `json:"patient"`
+	}
+	val := b.entries.Get(seqKey(seq))
+	if val == nil || json.Unmarshal(val, &e) != nil || e.Patient != string(k[:len(k)-9]) {
+		return &BrokenError{Seq: seq, Reason: "patient index key names an entry of another patient or none"}
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"go.etcd.io/bbolt"
+)
+
+// TestVerifyDetectsTampering alters a ten-entry ledger behind the Ledger's
+// back and checks that Verify names the first broken seq.
+func TestVerifyDetectsTampering(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, b buckets)
+		seq    uint64
+	}{
+		{"flip one byte", func(t *testing.T, b buckets) {
+			v := bytes.Clone(b.entries.Get(seqKey(5)))
+			v[len(v)/2] ^= 0x01
+			mustPut(t, b.entries, seqKey(5), v)
+		}, 5},
+		{"edit a value", func(t *testing.T, b buckets) {
+			editEntry(t, b, 5, "req-005", "req-XYZ")
+		}, 5},
+		{"reformat without changing meaning", func(t *testing.T, b buckets) {
+			editEntry(t, b, 5, `"seq":5,`, `"seq": 5,`)
+		}, 5},
+		{"delete an entry", func(t *testing.T, b buckets) {
+			mustDelete(t, b.entries, seqKey(5))
+		}, 5},
+		{"delete the newest entry", func(t *testing.T, b buckets) {
+			mustDelete(t, b.entries, seqKey(10))
+		}, 10},
+		{"swap two entries", func(t *testing.T, b buckets) {
+			v3, v4 := bytes.Clone(b.entries.Get(seqKey(3))), bytes.Clone(b.entries.Get(seqKey(4)))
+			mustPut(t, b.entries, seqKey(3), v4)
+			mustPut(t, b.entries, seqKey(4), v3)
+		}, 3},
+		{"insert a well-chained entry without the head", func(t *testing.T, b buckets) {
+			appendForged(t, b, 11)
+		}, 11},
+		{"insert an entry before the first", func(t *testing.T, b buckets) {
+			mustPut(t, b.entries, seqKey(0), b.entries.Get(seqKey(1)))
+		}, 0},
+		{"hide an entry from the patient index", func(t *testing.T, b buckets) {
+			mustDelete(t, b.patients, patientKey("Patient/b", 6))
+		}, 6},
+		{"add a stray patient index key", func(t *testing.T, b buckets) {
+			mustPut(t, b.patients, patientKey("Patient/c", 7), nil)
+		}, 7},
+		{"rewrite the head", func(t *testing.T, b buckets) {
+			mustPut(t, b.head, headKey, append(seqKey(10), GenesisHash...))
+		}, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLedger(t)
+			appendSamples(t, l, 10)
+			if n, err := l.Verify(t.Context()); err != nil || n != 10 {
+				t.Fatalf("Verify before tampering = %d, %v", n, err)
+			}
+			tamper(t, l, tt.tamper)
+			_, err := l.Verify(t.Context())
+			var broken *BrokenError
+			if !errors.As(err, &broken) {
+				t.Fatalf("Verify error = %v, want a *BrokenError", err)
+			}
+			t.Log(err)
+			if broken.Seq != tt.seq {
+				t.Errorf("Verify names seq %d (%v), want %d", broken.Seq, err, tt.seq)
+			}
+		})
+	}
+}
+
+// tamper runs fn on the ledger's buckets in a write transaction.
+func tamper(t *testing.T, l *Ledger, fn func(*testing.T, buckets)) {
+	t.Helper()
+	err := l.db.Update(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx)
+		if err != nil {
+			return err
+		}
+		fn(t, b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// editEntry replaces old with new in the stored entry seq.
+func editEntry(t *testing.T, b buckets, seq uint64, old, new string) {
+	t.Helper()
+	v := b.entries.Get(seqKey(seq))
+	if !bytes.Contains(v, []byte(old)) {
+		t.Fatalf("entry %d lacks %q: %s", seq, old, v)
+	}
+	mustPut(t, b.entries, seqKey(seq), bytes.Replace(v, []byte(old), []byte(new), 1))
+}
+
+// appendForged stores a correctly chained entry at seq without touching the
+// head, as someone rewriting the file might.
+func appendForged(t *testing.T, b buckets, seq uint64) {
+	t.Helper()
+	prev, err := decodeEntry(b.entries.Get(seqKey(seq - 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := canonical(sample(int(seq), "Patient/a"))
+	e.Seq, e.PrevHash = seq, prev.Hash
+	v, err := seal(&e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, b.entries, seqKey(seq), v)
+	mustPut(t, b.patients, patientKey(e.Patient, seq), nil)
+}
+
+// mustPut puts k → v in b.
+func mustPut(t *testing.T, b *bbolt.Bucket, k, v []byte) {
+	t.Helper()
+	if err := b.Put(k, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustDelete deletes k from b.
+func mustDelete(t *testing.T, b *bbolt.Bucket, k []byte) {
+	t.Helper()
+	if err := b.Delete(k); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyEmpty checks that an empty ledger verifies.
+func TestVerifyEmpty(t *testing.T) {
+	t.Parallel()
+	if n, err := newLedger(t).Verify(t.Context()); n != 0 || err != nil {
+		t.Errorf("Verify = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestVerifyAcrossChunks checks a chain longer than one read transaction,
+// with the chunk made small.
+func TestVerifyAcrossChunks(t *testing.T) {
+	t.Parallel()
+	l := newLedger(t)
+	l.verifyChunk = 4
+	appendSamples(t, l, 11)
+	if n, err := l.Verify(t.Context()); err != nil || n != 11 {
+		t.Fatalf("Verify = %d, %v; want 11", n, err)
+	}
+	for _, seq := range []uint64{4, 5, 9, 11} {
+		tamper(t, l, func(t *testing.T, b buckets) { editEntry(t, b, seq, `"version":"1"`, `"version":"2"`) })
+		var broken *BrokenError
+		if _, err := l.Verify(t.Context()); !errors.As(err, &broken) || broken.Seq != seq {
+			t.Errorf("Verify after editing seq %d = %v", seq, err)
+		}
+		tamper(t, l, func(t *testing.T, b buckets) { editEntry(t, b, seq, `"version":"2"`, `"version":"1"`) })
+	}
+}

@@ -1,0 +1,72 @@
+package consent
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrNotFound reports that no consent has the requested id.
+var ErrNotFound = errors.New("consent: not found")
+
+// Record is one stored version of a consent.
+type Record struct {
+	// ID is the consent's logical id.
+	ID string
+	// Version counts the versions of this consent: 1, 2, ...
+	Version uint64
+	// Patient is the consent's subject, always "Patient/<id>".
+	Patient string
+	// Status is the consent's status code, e.g. "active".
+	Status string
+	// Updated is when this version was stored, in UTC to the millisecond.
+	Updated time.Time
+	// JSON is the stored resource, with id, meta.versionId and
+	// meta.lastUpdated set by the store.
+	JSON []byte
+}
+
+// Problem is one reason a consent was rejected.
+type Problem struct {
+	// Path is a FHIRPath-like location, e.g. "Consent.provision.actor[0]".
+	Path string
+	// Message says what is wrong there.
+	Message string
+}
+
+// String returns the problem as "path: message".
+func (p Problem) String() string {
+	return p.Path + ": " + p.Message
+}
+
+// ValidationError lists every problem found in a rejected consent.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error joins all problems into one line.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	return fmt.Sprintf("consent: invalid consent (%d problems): %s",
+		len(e.Problems), strings.Join(parts, "; "))
+}
+
+// problems collects validation problems as they are found.
+type problems []Problem
+
+// add records one problem at path.
+func (ps *problems) add(path, format string, args ...any) {
+	*ps = append(*ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// err returns a *ValidationError when any problem was found, or nil.
+func (ps problems) err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: ps}
+}

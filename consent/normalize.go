@@ -1,0 +1,102 @@
+package consent
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// Normalized is a consent in the form the Rego policy reads. The json tags
+// are a contract with the policy: do not rename them. Lists are never null.
+type Normalized struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	// Status is draft|proposed|active|rejected|inactive|entered-in-error;
+	// only "active" consents should count.
+	Status  string `json:"status"`
+	Patient string `json:"patient"`
+	// Policies are the policyRule codes and policy URIs, e.g. "42CFRPart2".
+	Policies []string `json:"policies"`
+	// Start is the root provision's period start in unix ns; 0 = unbounded.
+	Start int64 `json:"start_ns"`
+	// End is the root provision's exclusive period end in unix ns; 0 =
+	// unbounded. FHIR dates are inclusive at their precision, so an end of
+	// "2027-01-01" becomes 2027-01-02T00:00:00Z.
+	End int64 `json:"end_ns"`
+	// Rules is the provision tree flattened depth-first, root first.
+	Rules []Rule `json:"rules"`
+}
+
+// Rule is one provision of the tree. A rule applies when every one of its
+// Conditions matches; among the applying rules the deepest decides.
+type Rule struct {
+	// Path locates the provision: "provision", "provision.provision[1]", ...
+	Path  string `json:"path"`
+	Depth int    `json:"depth"`
+	// Type is permit or deny. A nested provision without a type is an
+	// exception to its parent and takes the opposite type.
+	Type string `json:"type"`
+	// Conditions holds one entry per level, from the root to this provision.
+	Conditions []Cond `json:"conditions"`
+}
+
+// Cond is what one provision matches on. An empty list, or a zero time, is
+// no constraint at that level; within a list any entry may match.
+type Cond struct {
+	// Actors are actor references ("Organization/o1") and actor identifiers
+	// ("system|value").
+	Actors []string `json:"actors"`
+	// Roles are the actors' role codes.
+	Roles []string `json:"roles"`
+	// Purposes are purpose-of-use codes (v3-ActReason), code only.
+	Purposes []string `json:"purposes"`
+	// Labels are security labels as "system|code", legacy systems renamed to
+	// the terminology.hl7.org ones.
+	Labels []string `json:"labels"`
+	// Classes are class codes, usually resource types.
+	Classes []string `json:"classes"`
+	// Codes are the codings of provision.code as "system|code".
+	Codes []string `json:"codes"`
+	// Actions are action codes (consentaction), code only.
+	Actions []string `json:"actions"`
+	// Start and End bound this provision's period in unix ns (End exclusive).
+	Start int64 `json:"start_ns"`
+	End   int64 `json:"end_ns"`
+	// DataStart and DataEnd bound the data's own time (dataPeriod).
+	DataStart int64 `json:"data_start_ns"`
+	DataEnd   int64 `json:"data_end_ns"`
+	// Data are references to specific resources ("Condition/c1").
+	Data []string `json:"data"`
+}
+
+// Normalize turns a stored consent into the policy input form. It validates
+// the consent again, so a Record built by hand cannot bypass the checks.
+func Normalize(r Record) (Normalized, error) {
+	doc, err := parse(r.JSON, 0)
+	if err != nil {
+		return Normalized{}, fmt.Errorf("consent: normalizing %s: %w", r.ID, err)
+	}
+	n := Normalized{
+		ID:       r.ID,
+		Version:  strconv.FormatUint(r.Version, 10),
+		Status:   doc.res.Status,
+		Patient:  doc.res.Patient.Reference,
+		Policies: doc.policies,
+		Rules:    []Rule{},
+	}
+	if doc.root != nil {
+		n.Start, n.End = doc.root.cond.Start, doc.root.cond.End
+		n.Rules = flatten(doc.root, nil, n.Rules)
+	}
+	return n, nil
+}
+
+// flatten appends nd and its descendants, depth-first, to out.
+func flatten(nd *node, parents []Cond, out []Rule) []Rule {
+	conds := append(slices.Clip(parents), nd.cond)
+	out = append(out, Rule{Path: nd.path, Depth: len(parents), Type: nd.typ, Conditions: conds})
+	for _, child := range nd.children {
+		out = flatten(child, conds, out)
+	}
+	return out
+}

@@ -1,0 +1,204 @@
+package consent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+)
+
+// DefaultMaxSize is the largest consent, in bytes, that [Store.Put] accepts
+// unless [WithMaxSize] says otherwise.
+const DefaultMaxSize = 1 << 20
+
+// maxJSONDepth bounds the nesting of objects and arrays in a consent; it
+// leaves room for maxDepth provisions and keeps the checks linear in size.
+const maxJSONDepth = 3*maxDepth + 16
+
+var (
+	fhirID     = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+	patientRef = regexp.MustCompile(`^Patient/[A-Za-z0-9\-.]{1,64}$`)
+)
+
+// parsed is a consent that has been decoded and checked.
+type parsed struct {
+	res      resourceJSON
+	policies []string
+	root     *node // nil when the consent has no provision
+}
+
+// parse decodes and validates raw as an R4 Consent. maxSize <= 0 means no
+// size limit. Every problem found is returned in one *ValidationError.
+func parse(raw []byte, maxSize int) (*parsed, error) {
+	var errs problems
+	if !checkShape(raw, maxSize, &errs) {
+		return nil, errs.err()
+	}
+	scanKeys(raw, &errs)
+	keysOK := len(errs) == 0
+	p := &parsed{}
+	if err := json.Unmarshal(raw, &p.res); err != nil {
+		errs.add(decodePath("Consent", err), "%s", decodeMessage(err))
+	}
+	p.checkResource(&errs)
+	p.root = checkRoot(p.res.Provision, keysOK, &errs)
+	return p, errs.err()
+}
+
+// checkShape reports whether raw is small enough, valid JSON, an object, and
+// shallow enough for the other checks to run.
+func checkShape(raw []byte, maxSize int, errs *problems) bool {
+	switch {
+	case maxSize > 0 && len(raw) > maxSize:
+		errs.add("Consent", "is %d bytes, more than the limit of %d", len(raw), maxSize)
+	case !json.Valid(raw):
+		errs.add("Consent", "is not valid JSON")
+	case bytes.TrimSpace(raw)[0] != '{':
+		errs.add("Consent", "is not a JSON object")
+	case jsonDepth(raw) > maxJSONDepth:
+		errs.add("Consent", "nests objects and arrays deeper than %d levels", maxJSONDepth)
+	default:
+		return true
+	}
+	return false
+}
+
+// jsonDepth returns the deepest nesting of objects and arrays in valid JSON.
+func jsonDepth(raw []byte) int {
+	depth, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range raw {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			escaped, inString = c == '\\', c != '"'
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
+// checkResource validates the top-level elements and collects the policies.
+func (p *parsed) checkResource(errs *problems) {
+	r := &p.res
+	if r.ResourceType != "Consent" {
+		errs.add("Consent.resourceType", "is %q, want \"Consent\"", r.ResourceType)
+	}
+	if r.ID != "" && !fhirID.MatchString(r.ID) {
+		errs.add("Consent.id", "%q is not a FHIR id ([A-Za-z0-9-.]{1,64})", r.ID)
+	}
+	if r.ImplicitRules != "" {
+		errs.add("Consent.implicitRules", "is set; rules the proxy does not know could change the consent's meaning")
+	}
+	if len(r.ModifierExtension) > 0 {
+		errs.add("Consent.modifierExtension", "is not understood and could change the consent's meaning")
+	}
+	checkStatus(r.Status, errs)
+	checkScope(r.Scope, errs)
+	checkPatient(r.Patient, errs)
+	p.policies = policies(r)
+}
+
+// checkStatus requires a status from the R4 value set.
+func checkStatus(status string, errs *problems) {
+	switch {
+	case status == "":
+		errs.add("Consent.status", "is required")
+	case !statuses[status]:
+		errs.add("Consent.status", "%q is not one of draft, proposed, active, rejected, inactive, entered-in-error", status)
+	}
+}
+
+// checkScope accepts a missing scope (for now) or a patient-privacy one.
+func checkScope(scope *codeableConcept, errs *problems) {
+	if scope == nil {
+		return
+	}
+	for _, c := range scope.Coding {
+		if c.System == scopeSystem && c.Code == scopePrivacy {
+			return
+		}
+	}
+	errs.add("Consent.scope", "is not %s|%s: only privacy consents direct disclosure", scopeSystem, scopePrivacy)
+}
+
+// checkPatient requires a literal "Patient/<id>" reference.
+func checkPatient(ref *reference, errs *problems) {
+	switch {
+	case ref == nil || ref.Reference == "":
+		errs.add("Consent.patient.reference", "is required")
+	case !patientRef.MatchString(ref.Reference):
+		errs.add("Consent.patient.reference", "%q is not of the form Patient/<id>", ref.Reference)
+	}
+}
+
+// policies returns the policyRule codes and policy URIs. R4's invariant
+// ppc-1 (at least one of them) is not enforced yet: a consent without either
+// simply names no policy, which a policy reading Policies treats as covering
+// none.
+func policies(r *resourceJSON) []string {
+	out := []string{}
+	if r.PolicyRule != nil {
+		for _, c := range r.PolicyRule.Coding {
+			out = appendNew(out, c.Code)
+		}
+	}
+	for _, p := range r.Policy {
+		out = appendNew(out, p.URI)
+	}
+	return out
+}
+
+// appendNew appends s unless it is empty or already present.
+func appendNew(list []string, s string) []string {
+	if s == "" {
+		return list
+	}
+	for _, have := range list {
+		if have == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// decodeProvision decodes the provision tree, rejecting unknown fields. When
+// the key scan already reported them (with their paths), the decoder's own,
+// pathless, unknown-field error is not repeated; encoding/json still decodes
+// the rest, so the tree can be checked for further problems.
+func decodeProvision(raw json.RawMessage, keysOK bool, errs *problems) *provisionJSON {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var p provisionJSON
+	err := dec.Decode(&p)
+	var typeErr *json.UnmarshalTypeError
+	if err != nil && (keysOK || errors.As(err, &typeErr)) {
+		errs.add(decodePath("Consent.provision", err), "%s", decodeMessage(err))
+	}
+	return &p
+}
+
+// decodePath returns where a decoding error happened, below base.
+func decodePath(base string, err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return base + "." + typeErr.Field
+	}
+	return base
+}
+
+// decodeMessage describes a decoding error without Go type names.
+func decodeMessage(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return "has a JSON " + typeErr.Value + " where the R4 model has another type"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}

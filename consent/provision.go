@@ -1,0 +1,278 @@
+package consent
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// maxDepth bounds how deeply provisions may nest.
+const maxDepth = 32
+
+const (
+	confidentialitySystem = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+	actCodeSystem         = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+)
+
+// legacyLabelSystems maps older names of the label code systems to the
+// current ones, so a policy compares one spelling.
+var legacyLabelSystems = map[string]string{
+	"http://hl7.org/fhir/v3/Confidentiality": confidentialitySystem,
+	"urn:oid:2.16.840.1.113883.5.25":         confidentialitySystem,
+	"http://hl7.org/fhir/v3/ActCode":         actCodeSystem,
+	"urn:oid:2.16.840.1.113883.5.4":          actCodeSystem,
+}
+
+// node is one checked provision: its effective type, its own conditions and
+// its nested provisions.
+type node struct {
+	path     string // "provision", "provision.provision[1]", ...
+	typ      string // permit | deny
+	cond     Cond
+	children []*node
+}
+
+// checkRoot decodes and checks the provision tree; nil when there is none.
+// The root must state its type: R4 says the base decision comes from the
+// policyRule, but OPTIN/OPTOUT are used inconsistently (the R4 examples pair
+// OPTIN with consents that withhold), so the base decision is never guessed.
+func checkRoot(raw json.RawMessage, keysOK bool, errs *problems) *node {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	p := decodeProvision(raw, keysOK, errs)
+	if p.Type == "" {
+		errs.add("Consent.provision.type", "is required on the root provision (permit or deny)")
+	}
+	return checkProvision(p, "provision", "", 0, errs)
+}
+
+// checkProvision checks one provision and, recursively, its children. A
+// nested provision without a type is an exception to its parent: it takes
+// the opposite type (R4 requires the type on nested provisions; this reading
+// is the only one under which omitting it still means something).
+func checkProvision(p *provisionJSON, path, parentType string, depth int, errs *problems) *node {
+	at := "Consent." + path
+	if depth >= maxDepth {
+		errs.add(at, "nests deeper than %d levels", maxDepth)
+		return nil
+	}
+	if len(p.ModifierExtension) > 0 {
+		errs.add(at+".modifierExtension", "is not understood and could change the provision's meaning")
+	}
+	n := &node{path: path, typ: provisionType(p.Type, parentType, at, errs)}
+	n.cond = conditions(p, at, errs)
+	for i := range p.Provision {
+		child := checkProvision(&p.Provision[i], index(path+".provision", i), n.typ, depth+1, errs)
+		if child != nil {
+			n.children = append(n.children, child)
+		}
+	}
+	return n
+}
+
+// provisionType returns the provision's effective type.
+func provisionType(typ, parentType, at string, errs *problems) string {
+	switch typ {
+	case "permit", "deny":
+		return typ
+	case "":
+		return opposite(parentType)
+	}
+	errs.add(at+".type", "%q is not permit or deny", typ)
+	return ""
+}
+
+// opposite returns the type an exception to a provision of type t has.
+func opposite(t string) string {
+	switch t {
+	case "permit":
+		return "deny"
+	case "deny":
+		return "permit"
+	}
+	return ""
+}
+
+// conditions checks the matching elements of one provision and returns them
+// in policy form. An element that names nothing matchable is an error, since
+// an empty list means "no constraint" and would widen the provision.
+func conditions(p *provisionJSON, at string, errs *problems) Cond {
+	c := Cond{
+		Actors:   actors(p.Actor, at+".actor", errs),
+		Roles:    roles(p.Actor, at+".actor", errs),
+		Purposes: codeOnly(p.Purpose, at+".purpose", errs),
+		Labels:   systemCodes(p.SecurityLabel, at+".securityLabel", errs),
+		Classes:  codeOnly(p.Class, at+".class", errs),
+		Codes:    conceptCodes(p.Code, at+".code", systemCodes, errs),
+		Actions:  conceptCodes(p.Action, at+".action", codeOnly, errs),
+		Data:     dataRefs(p.Data, at+".data", errs),
+	}
+	c.Start, c.End = checkPeriod(p.Period, at+".period", errs)
+	c.DataStart, c.DataEnd = checkPeriod(p.DataPeriod, at+".dataPeriod", errs)
+	return c
+}
+
+// actors returns each actor's reference and identifier forms.
+func actors(list []actor, at string, errs *problems) []string {
+	out := []string{}
+	for i, a := range list {
+		out = append(out, actorForms(a.Reference, index(at, i)+".reference", errs)...)
+	}
+	return out
+}
+
+// actorForms returns "Type/id" and "system|value" for one actor reference.
+func actorForms(ref *reference, at string, errs *problems) []string {
+	if ref == nil {
+		errs.add(at, "is required")
+		return nil
+	}
+	var out []string
+	if ref.Reference != "" {
+		out = append(out, literalRef(ref.Reference, at+".reference", errs))
+	}
+	if id := ref.Identifier; id != nil {
+		if id.System == "" || id.Value == "" {
+			errs.add(at+".identifier", "needs both system and value")
+		} else {
+			out = append(out, id.System+"|"+id.Value)
+		}
+	}
+	if ref.Reference == "" && ref.Identifier == nil {
+		errs.add(at, "has neither reference nor identifier")
+	}
+	return out
+}
+
+// literalRef accepts a reference the proxy can match, i.e. not a contained one.
+func literalRef(ref, at string, errs *problems) string {
+	if strings.HasPrefix(ref, "#") {
+		errs.add(at, "%q points into contained resources, which are not supported", ref)
+	}
+	return ref
+}
+
+// roles returns every actor's role codes. R4 requires a role on each actor.
+func roles(list []actor, at string, errs *problems) []string {
+	out := []string{}
+	for i, a := range list {
+		roleAt := index(at, i) + ".role"
+		if a.Role == nil {
+			errs.add(roleAt, "is required")
+			continue
+		}
+		out = append(out, conceptCodes([]codeableConcept{*a.Role}, roleAt, codeOnly, errs)...)
+	}
+	return out
+}
+
+// dataRefs returns the references of provision.data. Only meaning "instance"
+// is supported: reading "related" or "dependents" as the instance alone would
+// narrow a deny.
+func dataRefs(list []data, at string, errs *problems) []string {
+	out := []string{}
+	for i, d := range list {
+		dAt := index(at, i)
+		if d.Meaning != "instance" {
+			errs.add(dAt+".meaning", "%q is not supported (only \"instance\")", d.Meaning)
+		}
+		if d.Reference == nil || d.Reference.Reference == "" {
+			errs.add(dAt+".reference.reference", "is required")
+			continue
+		}
+		out = append(out, literalRef(d.Reference.Reference, dAt+".reference.reference", errs))
+	}
+	return out
+}
+
+// codeOnly returns each coding's code, reporting codings without one.
+func codeOnly(list []coding, at string, errs *problems) []string {
+	out := []string{}
+	for i, c := range list {
+		if c.Code == "" {
+			errs.add(index(at, i)+".code", "is required")
+			continue
+		}
+		out = append(out, c.Code)
+	}
+	return out
+}
+
+// systemCodes returns "system|code" for each coding, with legacy label
+// systems renamed, reporting codings without both parts.
+func systemCodes(list []coding, at string, errs *problems) []string {
+	out := []string{}
+	for i, c := range list {
+		if c.System == "" || c.Code == "" {
+			errs.add(index(at, i), "needs both system and code")
+			continue
+		}
+		out = append(out, labelSystem(c.System)+"|"+c.Code)
+	}
+	return out
+}
+
+// labelSystem returns the current name of a code system.
+func labelSystem(system string) string {
+	if current, ok := legacyLabelSystems[system]; ok {
+		return current
+	}
+	return system
+}
+
+// conceptCodes flattens the codings of CodeableConcepts with form, reporting
+// concepts that carry only text.
+func conceptCodes(list []codeableConcept, at string,
+	form func([]coding, string, *problems) []string, errs *problems) []string {
+	out := []string{}
+	for i, cc := range list {
+		ccAt := index(at, i)
+		if len(cc.Coding) == 0 {
+			errs.add(ccAt, "has no coding; text alone cannot be matched")
+			continue
+		}
+		out = append(out, form(cc.Coding, ccAt+".coding", errs)...)
+	}
+	return out
+}
+
+// checkPeriod checks a Period and returns its bounds in unix nanoseconds:
+// start inclusive, end exclusive, 0 meaning unbounded.
+func checkPeriod(p *period, at string, errs *problems) (start, end int64) {
+	if p == nil {
+		return 0, 0
+	}
+	from, okFrom := periodEdge(p.Start, at+".start", errs)
+	to, okTo := periodEdge(p.End, at+".end", errs)
+	if !okFrom || !okTo {
+		return 0, 0
+	}
+	if p.Start != "" && p.End != "" && !from.start.Before(to.end) {
+		errs.add(at, "starts (%s) after it ends (%s)", p.Start, p.End)
+	}
+	start, okFrom = startNs(from.start)
+	end, okTo = endNs(to.end)
+	if !okFrom || !okTo {
+		errs.add(at, "lies outside the years 1678 to 2261")
+	}
+	return start, end
+}
+
+// periodEdge parses one end of a Period; an absent one is unbounded.
+func periodEdge(s, at string, errs *problems) (span, bool) {
+	if s == "" {
+		return span{}, true
+	}
+	sp, err := parseSpan(s)
+	if err != nil {
+		errs.add(at, "%q is %v", s, err)
+		return span{}, false
+	}
+	return sp, true
+}
+
+// index returns "at[i]".
+func index(at string, i int) string {
+	return at + "[" + strconv.Itoa(i) + "]"
+}

@@ -1,0 +1,316 @@
+package consent
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Bucket names; see the package doc for the tree.
+var (
+	rootBucket            = []byte("consent")
+	schemaBucket          = []byte("v1")
+	headsBucket           = []byte("heads")
+	versionsBucket        = []byte("versions")
+	patientsBucket        = []byte("patients")
+	patientVersionsBucket = []byte("patient_versions")
+)
+
+// Store keeps every version of every consent in a bbolt database. It is safe
+// for concurrent use.
+type Store struct {
+	db      *bbolt.DB
+	maxSize int
+	now     func() time.Time
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithMaxSize sets the largest consent, in bytes, that Put accepts.
+func WithMaxSize(n int) Option {
+	return func(s *Store) { s.maxSize = n }
+}
+
+// WithClock sets the clock that stamps meta.lastUpdated.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// Open returns a Store on db, creating its buckets if needed. The caller owns
+// db and closes it after the last use of the Store.
+func Open(db *bbolt.DB, opts ...Option) (*Store, error) {
+	s := &Store{db: db, maxSize: DefaultMaxSize, now: time.Now}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if err := db.Update(createBuckets); err != nil {
+		return nil, fmt.Errorf("consent: creating buckets: %w", err)
+	}
+	return s, nil
+}
+
+// createBuckets creates the bucket tree drawn in the package doc.
+func createBuckets(tx *bbolt.Tx) error {
+	root, err := tx.CreateBucketIfNotExists(rootBucket)
+	if err != nil {
+		return err
+	}
+	schema, err := root.CreateBucketIfNotExists(schemaBucket)
+	if err != nil {
+		return err
+	}
+	for _, name := range [][]byte{headsBucket, versionsBucket, patientsBucket, patientVersionsBucket} {
+		if _, err := schema.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buckets are the store's buckets within one transaction.
+type buckets struct {
+	heads, versions, patients, patientVersions *bbolt.Bucket
+}
+
+// bucketsOf finds the store's buckets in tx.
+func bucketsOf(tx *bbolt.Tx) (buckets, error) {
+	root := tx.Bucket(rootBucket)
+	if root == nil || root.Bucket(schemaBucket) == nil {
+		return buckets{}, errors.New("buckets missing: was the store opened with Open?")
+	}
+	schema := root.Bucket(schemaBucket)
+	return buckets{
+		heads:           schema.Bucket(headsBucket),
+		versions:        schema.Bucket(versionsBucket),
+		patients:        schema.Bucket(patientsBucket),
+		patientVersions: schema.Bucket(patientVersionsBucket),
+	}, nil
+}
+
+// Put validates a FHIR R4 Consent and stores it as a new version. A consent
+// without an id gets a random one (26 characters of base32, a valid FHIR id);
+// one with an id becomes the next version of that consent, which may be the
+// first. The store sets id, meta.versionId and meta.lastUpdated and keeps every
+// earlier version. An invalid consent changes nothing and returns a
+// *ValidationError listing every problem.
+func (s *Store) Put(ctx context.Context, raw []byte) (Record, error) {
+	doc, err := parse(raw, s.maxSize)
+	if err != nil {
+		return Record{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Record{}, fmt.Errorf("consent: storing: %w", err)
+	}
+	rec := Record{
+		ID:      doc.res.ID,
+		Patient: doc.res.Patient.Reference,
+		Status:  doc.res.Status,
+		Updated: s.now().UTC().Truncate(time.Millisecond),
+	}
+	generated := rec.ID == ""
+	if generated {
+		rec.ID = rand.Text()
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error { return put(tx, &rec, raw, generated) })
+	if err != nil {
+		return Record{}, fmt.Errorf("consent: storing %s: %w", rec.ID, err)
+	}
+	return rec, nil
+}
+
+// put writes rec as the next version of its consent, moving the patient
+// index when the consent changed patient, and bumps the patients' counters.
+func put(tx *bbolt.Tx, rec *Record, raw []byte, generated bool) error {
+	b, err := bucketsOf(tx)
+	if err != nil {
+		return err
+	}
+	prev, err := latest(b, rec.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if generated && err == nil {
+		return errors.New("generated id already in use")
+	}
+	rec.Version = prev.Version + 1
+	if rec.JSON, err = stamp(raw, rec.ID, rec.Version, rec.Updated); err != nil {
+		return fmt.Errorf("stamping meta: %w", err)
+	}
+	if err := writeVersion(b, *rec); err != nil {
+		return err
+	}
+	if prev.Patient != "" && prev.Patient != rec.Patient {
+		if err := unindexPatient(b, prev); err != nil {
+			return err
+		}
+	}
+	return indexPatient(b, *rec)
+}
+
+// writeVersion stores rec's envelope and makes it the head of its consent.
+func writeVersion(b buckets, rec Record) error {
+	env, err := encodeEnvelope(rec)
+	if err != nil {
+		return err
+	}
+	if err := b.versions.Put(versionKey(rec.ID, rec.Version), env); err != nil {
+		return err
+	}
+	return b.heads.Put([]byte(rec.ID), uint64Bytes(rec.Version))
+}
+
+// indexPatient adds rec to its patient's index and bumps the patient's counter.
+func indexPatient(b buckets, rec Record) error {
+	if err := b.patients.Put(patientKey(rec.Patient, rec.ID), nil); err != nil {
+		return err
+	}
+	return bumpPatient(b, rec.Patient)
+}
+
+// unindexPatient removes an earlier version's patient from the index and bumps
+// that patient's counter, since their set of consents changed.
+func unindexPatient(b buckets, prev Record) error {
+	if err := b.patients.Delete(patientKey(prev.Patient, prev.ID)); err != nil {
+		return err
+	}
+	return bumpPatient(b, prev.Patient)
+}
+
+// bumpPatient increments the change counter of patient.
+func bumpPatient(b buckets, patient string) error {
+	n := bytesUint64(b.patientVersions.Get([]byte(patient))) + 1
+	return b.patientVersions.Put([]byte(patient), uint64Bytes(n))
+}
+
+// Get returns the latest version of the consent with the given id, or
+// ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, fmt.Errorf("consent: getting %s: %w", id, err)
+	}
+	var rec Record
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx)
+		if err != nil {
+			return err
+		}
+		rec, err = latest(b, id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("consent: getting %s: %w", id, err)
+	}
+	return rec, nil
+}
+
+// ForPatient returns the latest version of each consent of patient
+// ("Patient/<id>"), whatever its status, ordered by consent id. It returns an
+// empty slice when the patient has none.
+func (s *Store) ForPatient(ctx context.Context, patient string) ([]Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("consent: listing consents: %w", err)
+	}
+	recs := []Record{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx)
+		if err != nil {
+			return err
+		}
+		recs, err = forPatient(b, patient)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consent: listing consents: %w", err)
+	}
+	return recs, nil
+}
+
+// forPatient reads the patient index and each indexed consent's head.
+func forPatient(b buckets, patient string) ([]Record, error) {
+	prefix := patientKey(patient, "")
+	recs := []Record{}
+	c := b.patients.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		rec, err := latest(b, string(k[len(prefix):]))
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
+
+// PatientVersion returns a counter that changes whenever any consent of
+// patient is stored, including a consent moving to or from the patient; 0
+// means the patient never had one. Caches of decisions key on it.
+func (s *Store) PatientVersion(ctx context.Context, patient string) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("consent: reading patient version: %w", err)
+	}
+	var n uint64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx)
+		if err != nil {
+			return err
+		}
+		n = bytesUint64(b.patientVersions.Get([]byte(patient)))
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("consent: reading patient version: %w", err)
+	}
+	return n, nil
+}
+
+// latest reads the head version of consent id, copied out of the transaction.
+func latest(b buckets, id string) (Record, error) {
+	head := b.heads.Get([]byte(id))
+	if head == nil {
+		return Record{}, ErrNotFound
+	}
+	version := bytesUint64(head)
+	env := b.versions.Get(versionKey(id, version))
+	if env == nil {
+		return Record{}, fmt.Errorf("version %d of %s missing", version, id)
+	}
+	return decodeEnvelope(id, version, env)
+}
+
+// versionKey is id, 0x00, then the big-endian version.
+func versionKey(id string, version uint64) []byte {
+	k := make([]byte, 0, len(id)+9)
+	k = append(k, id...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, version)
+}
+
+// patientKey is patient, 0x00, then the consent id.
+func patientKey(patient, id string) []byte {
+	k := make([]byte, 0, len(patient)+1+len(id))
+	k = append(k, patient...)
+	k = append(k, 0)
+	return append(k, id...)
+}
+
+// uint64Bytes encodes n big-endian.
+func uint64Bytes(n uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, n)
+}
+
+// bytesUint64 decodes a big-endian counter; nil is 0.
+func bytesUint64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}

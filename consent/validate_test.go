@@ -1,0 +1,169 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestPutValidation checks each rule: a good consent is stored, and every bad
+// one is rejected with a problem at the expected path and leaves the store
+// as it was.
+func TestPutValidation(t *testing.T) {
+	t.Parallel()
+	permitChild := `"type": "permit",
+      "actor"`
+	tests := []struct {
+		name  string
+		raw   string
+		paths []string // expected problem paths; none means accepted
+	}{
+		{name: "good TPO consent", raw: tpoConsent},
+		{name: "missing scope accepted", raw: edit(t, tpoConsent,
+			`"scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},`, ``)},
+		{name: "neither policy nor policyRule accepted (ppc-1 not enforced)", raw: edit(t, tpoConsent,
+			`"policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "42CFRPart2"}]},`, ``)},
+		{name: "nested provision without type accepted", raw: edit(t, tpoConsent, `"type": "permit",`, ``)},
+		{name: "legacy primitive extension accepted", raw: edit(t, tpoConsent, `"status": "active",`,
+			`"status": "active", "_status": {"extension": [{"url": "http://example.org/x", "valueString": "y"}]},`)},
+		{name: "missing patient", raw: edit(t, tpoConsent, `"patient": {"reference": "Patient/p1"},`, ``),
+			paths: []string{"Consent.patient.reference"}},
+		{name: "patient not a Patient", raw: edit(t, tpoConsent, `"Patient/p1"`, `"Group/g1"`),
+			paths: []string{"Consent.patient.reference"}},
+		{name: "bad status", raw: edit(t, tpoConsent, `"status": "active"`, `"status": "activ"`),
+			paths: []string{"Consent.status"}},
+		{name: "missing status", raw: edit(t, tpoConsent, `"status": "active",`, ``),
+			paths: []string{"Consent.status"}},
+		{name: "status of the wrong JSON type", raw: edit(t, tpoConsent, `"status": "active"`, `"status": 5`),
+			paths: []string{"Consent.status"}},
+		{name: "actors misspelling", raw: edit(t, tpoConsent, permitChild, `"type": "permit",
+      "actors"`), paths: []string{"Consent.provision.provision[0].actors"}},
+		{name: "misspelt provision at top level", raw: edit(t, tpoConsent, `"provision": {`, `"provisions": {`),
+			paths: []string{"Consent.provisions"}},
+		{name: "period starts after it ends", raw: edit(t, tpoConsent, `"end": "2026-12-31"`, `"end": "2026-02-15"`),
+			paths: []string{"Consent.provision.period"}},
+		{name: "period date malformed", raw: edit(t, tpoConsent, `"start": "2026-02-16"`, `"start": "2026-2-16"`),
+			paths: []string{"Consent.provision.period.start"}},
+		{name: "dateTime without zone", raw: edit(t, tpoConsent, `"start": "2026-02-16"`, `"start": "2026-02-16T10:00:00"`),
+			paths: []string{"Consent.provision.period.start"}},
+		{name: "not JSON", raw: `{"resourceType": "Consent",`, paths: []string{"Consent"}},
+		{name: "JSON array", raw: `[` + tpoConsent + `]`, paths: []string{"Consent"}},
+		{name: "wrong resourceType", raw: edit(t, tpoConsent, `"resourceType": "Consent"`, `"resourceType": "Patient"`),
+			paths: []string{"Consent.resourceType"}},
+		{name: "too large", raw: edit(t, tpoConsent, `"dateTime"`, `"language": "`+strings.Repeat("x", DefaultMaxSize)+`", "dateTime"`),
+			paths: []string{"Consent"}},
+		{name: "duplicate key", raw: edit(t, tpoConsent, `"type": "deny",`, `"type": "deny", "type": "permit",`),
+			paths: []string{"Consent.provision.type"}},
+		{name: "root without type", raw: edit(t, tpoConsent, `"type": "deny",`, ``),
+			paths: []string{"Consent.provision.type"}},
+		{name: "type not permit or deny", raw: edit(t, tpoConsent, `"type": "permit"`, `"type": "allow"`),
+			paths: []string{"Consent.provision.provision[0].type"}},
+		{name: "modifierExtension in provision", raw: edit(t, tpoConsent, `"type": "deny",`,
+			`"type": "deny", "modifierExtension": [{"url": "http://example.org/m", "valueBoolean": true}],`),
+			paths: []string{"Consent.provision.modifierExtension"}},
+		{name: "modifierExtension on the resource", raw: edit(t, tpoConsent, `"status": "active",`,
+			`"status": "active", "modifierExtension": [{"url": "http://example.org/m", "valueBoolean": true}],`),
+			paths: []string{"Consent.modifierExtension"}},
+		{name: "implicitRules", raw: edit(t, tpoConsent, `"status": "active",`, `"status": "active", "implicitRules": "http://example.org/r",`),
+			paths: []string{"Consent.implicitRules"}},
+		{name: "actor without reference", raw: edit(t, tpoConsent, `"reference": {"reference": "Organization/x"}`, `"reference": {"display": "X"}`),
+			paths: []string{"Consent.provision.provision[0].actor[0].reference"}},
+		{name: "contained actor", raw: edit(t, tpoConsent, `"Organization/x"`, `"#org"`),
+			paths: []string{"Consent.provision.provision[0].actor[0].reference.reference"}},
+		{name: "purpose without code", raw: edit(t, tpoConsent, `"code": "HPAYMT"`, `"display": "payment"`),
+			paths: []string{"Consent.provision.provision[0].purpose[1].code"}},
+		{name: "text-only code", raw: edit(t, tpoConsent, permitChild, `"type": "permit", "code": [{"text": "alcohol"}],
+      "actor"`), paths: []string{"Consent.provision.provision[0].code[0]"}},
+		{name: "data meaning other than instance", raw: edit(t, tpoConsent, permitChild,
+			`"type": "permit", "data": [{"meaning": "related", "reference": {"reference": "Condition/c1"}}],
+      "actor"`), paths: []string{"Consent.provision.provision[0].data[0].meaning"}},
+		{name: "research scope", raw: edit(t, tpoConsent, `"code": "patient-privacy"`, `"code": "research"`),
+			paths: []string{"Consent.scope"}},
+		{name: "provisions nested too deep", raw: edit(t, tpoConsent, `"type": "permit",`,
+			`"type": "permit", "provision": [`+strings.Repeat(`{"provision": [`, maxDepth)+`{}`+strings.Repeat(`]}`, maxDepth)+`],`),
+			paths: []string{"Consent.provision" + strings.Repeat(".provision[0]", maxDepth)}},
+		{name: "JSON nested too deep", raw: edit(t, tpoConsent, `"status": "active",`,
+			`"status": "active", "extension": `+strings.Repeat(`[`, maxJSONDepth)+strings.Repeat(`]`, maxJSONDepth)+`,`),
+			paths: []string{"Consent"}},
+		{name: "bad id", raw: consentOf(t, "Patient/p1", "has space"), paths: []string{"Consent.id"}},
+		{name: "every problem listed", raw: edit(t, edit(t, edit(t, tpoConsent,
+			`"status": "active"`, `"status": "activ"`),
+			permitChild, `"type": "permit", "actors"`),
+			`"end": "2026-12-31"`, `"end": "2025-01-01"`),
+			paths: []string{"Consent.status", "Consent.provision.provision[0].actors", "Consent.provision.period"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			_, err := s.Put(context.Background(), []byte(tt.raw))
+			if len(tt.paths) == 0 {
+				if err != nil {
+					t.Fatalf("Put rejected a valid consent: %v", err)
+				}
+				return
+			}
+			assertProblems(t, err, tt.paths)
+			assertEmpty(t, s)
+		})
+	}
+}
+
+// assertProblems checks that err is a *ValidationError with a problem at each
+// of paths.
+func assertProblems(t *testing.T, err error, paths []string) {
+	t.Helper()
+	var verr *ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("Put error = %v, want a *ValidationError", err)
+	}
+	got := make([]string, len(verr.Problems))
+	for i, p := range verr.Problems {
+		got[i] = p.Path
+		if p.Message == "" {
+			t.Errorf("problem at %s has no message", p.Path)
+		}
+	}
+	for _, want := range paths {
+		if !slices.Contains(got, want) {
+			t.Errorf("problems %v lack path %q (error: %v)", got, want, err)
+		}
+	}
+}
+
+// assertEmpty checks that nothing was stored for Patient/p1.
+func assertEmpty(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	if n, err := s.PatientVersion(ctx, "Patient/p1"); err != nil || n != 0 {
+		t.Errorf("PatientVersion after rejection = %d, %v; want 0", n, err)
+	}
+	if recs, err := s.ForPatient(ctx, "Patient/p1"); err != nil || len(recs) != 0 {
+		t.Errorf("ForPatient after rejection = %d records, %v; want none", len(recs), err)
+	}
+}
+
+// TestWithMaxSize checks that the size cap is configurable.
+func TestWithMaxSize(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		max     int
+		wantErr bool
+	}{
+		{"under the cap", len(tpoConsent), false},
+		{"over the cap", len(tpoConsent) - 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t, WithMaxSize(tt.max))
+			_, err := s.Put(context.Background(), []byte(tpoConsent))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Put error = %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}
