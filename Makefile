@@ -1,0 +1,31 @@
+# The README's commands. `make test` is what CI runs.
+GO ?= go
+
+.PHONY: build test test-short demo bench fuzz
+
+build:
+	$(GO) build -o ds4p ./cmd/ds4p
+
+# Unit tests, Rego tests (policy package), short fuzz seeds, and the
+# end-to-end suite against the Medplum FHIR server (test/e2e), race detector on.
+test:
+	bash test/medplum/install.sh
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Everything except the end-to-end suite.
+test-short:
+	$(GO) test -race -short -count=1 ./...
+
+demo:
+	$(GO) run ./cmd/ds4p demo
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# A longer fuzz run of every fuzz target, 30 s each.
+fuzz:
+	for pkg in ./internal/fjson ./labels ./consent ./proxy; do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 30s $$pkg || exit 1; \
+	  done; \
+	done

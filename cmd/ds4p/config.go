@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/proxy"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of `ds4p serve`. Precedence, lowest
+// first: defaults, the YAML file, DS4P_* environment variables, flags.
+type Config struct {
+	Listen                  string     `yaml:"listen"`
+	Upstream                string     `yaml:"upstream"`
+	PublicBaseURL           string     `yaml:"public_base_url"`
+	DataDir                 string     `yaml:"data_dir"`
+	PolicyDir               string     `yaml:"policy_dir"`
+	LogLevel                string     `yaml:"log_level"`
+	Auth                    AuthConfig `yaml:"auth"`
+	Limits                  Limits     `yaml:"limits"`
+	PassthroughContentTypes []string   `yaml:"passthrough_content_types"`
+}
+
+// AuthConfig says which tokens to trust.
+type AuthConfig struct {
+	JWKSURL  string        `yaml:"jwks_url"`
+	KeyFile  string        `yaml:"key_file"`
+	Issuer   string        `yaml:"issuer"`
+	Audience string        `yaml:"audience"`
+	Skew     time.Duration `yaml:"skew"`
+	Dev      bool          `yaml:"dev"`
+}
+
+// Limits bound what one request may cost.
+type Limits struct {
+	MaxBodyBytes        int64         `yaml:"max_body_bytes"`
+	MaxRequestBodyBytes int64         `yaml:"max_request_body_bytes"`
+	UpstreamTimeout     time.Duration `yaml:"upstream_timeout"`
+}
+
+// Defaults of Config.
+const (
+	DefaultListen   = "127.0.0.1:8080"
+	DefaultDataDir  = "data"
+	DefaultLogLevel = "info"
+	DefaultSkew     = 30 * time.Second
+)
+
+func defaultConfig() Config {
+	return Config{
+		Listen: DefaultListen, DataDir: DefaultDataDir, LogLevel: DefaultLogLevel,
+		Auth: AuthConfig{Skew: DefaultSkew},
+		Limits: Limits{
+			MaxBodyBytes:        proxy.DefaultMaxBodyBytes,
+			MaxRequestBodyBytes: proxy.DefaultMaxRequestBodyBytes,
+			UpstreamTimeout:     proxy.DefaultUpstreamTimeout,
+		},
+	}
+}
+
+// loadFile merges a YAML file into c; unknown keys are errors.
+func (c *Config) loadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: reading %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	return nil
+}
+
+// envVars maps DS4P_* variables onto fields.
+func (c *Config) envVars() map[string]func(string) error {
+	return map[string]func(string) error{
+		"DS4P_LISTEN":           setString(&c.Listen),
+		"DS4P_UPSTREAM":         setString(&c.Upstream),
+		"DS4P_PUBLIC_BASE_URL":  setString(&c.PublicBaseURL),
+		"DS4P_DATA_DIR":         setString(&c.DataDir),
+		"DS4P_POLICY_DIR":       setString(&c.PolicyDir),
+		"DS4P_LOG_LEVEL":        setString(&c.LogLevel),
+		"DS4P_JWKS_URL":         setString(&c.Auth.JWKSURL),
+		"DS4P_KEY_FILE":         setString(&c.Auth.KeyFile),
+		"DS4P_ISSUER":           setString(&c.Auth.Issuer),
+		"DS4P_AUDIENCE":         setString(&c.Auth.Audience),
+		"DS4P_TOKEN_SKEW":       setDuration(&c.Auth.Skew),
+		"DS4P_DEV_AUTH":         setBool(&c.Auth.Dev),
+		"DS4P_MAX_BODY_BYTES":   setInt64(&c.Limits.MaxBodyBytes),
+		"DS4P_UPSTREAM_TIMEOUT": setDuration(&c.Limits.UpstreamTimeout),
+	}
+}
+
+// applyEnv reads every DS4P_* variable set in env; an unknown DS4P_ name is
+// an error, so that a typo never silently falls back to a default.
+func (c *Config) applyEnv(env []string) error {
+	setters := c.envVars()
+	var errs []error
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "DS4P_") || k == "DS4P_CONFIG" {
+			continue
+		}
+		set, ok := setters[k]
+		if !ok {
+			errs = append(errs, fmt.Errorf("environment: unknown variable %s", k))
+			continue
+		}
+		if err := set(v); err != nil {
+			errs = append(errs, fmt.Errorf("environment: %s: %w", k, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func setString(p *string) func(string) error { return func(v string) error { *p = v; return nil } }
+
+func setBool(p *bool) func(string) error {
+	return func(v string) (err error) { *p, err = strconv.ParseBool(v); return err }
+}
+
+func setInt64(p *int64) func(string) error {
+	return func(v string) (err error) { *p, err = strconv.ParseInt(v, 10, 64); return err }
+}
+
+func setDuration(p *time.Duration) func(string) error {
+	return func(v string) (err error) { *p, err = time.ParseDuration(v); return err }
+}
+
+// bindFlags registers the serve flags on fs; they are applied after the
+// file and the environment, and only when given.
+func (c *Config) bindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on, HOST:PORT")
+	fs.StringVar(&c.Upstream, "upstream", c.Upstream, "base URL of the FHIR server to front, e.g. http://ehr:8080/fhir/R4")
+	fs.StringVar(&c.PublicBaseURL, "public-base-url", c.PublicBaseURL, "the proxy's FHIR base as callers see it (default http://HOST/fhir from each request)")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (bbolt store, dev signing key)")
+	fs.StringVar(&c.PolicyDir, "policy-dir", c.PolicyDir, "directory of Rego policies and data (default: the embedded policy)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.Auth.JWKSURL, "jwks-url", c.Auth.JWKSURL, "URL of the token issuer's JWKS")
+	fs.StringVar(&c.Auth.KeyFile, "key-file", c.Auth.KeyFile, "file with trusted public keys (JWK, JWK Set or PEM)")
+	fs.StringVar(&c.Auth.Issuer, "issuer", c.Auth.Issuer, "required token issuer (iss)")
+	fs.StringVar(&c.Auth.Audience, "audience", c.Auth.Audience, "required token audience (aud)")
+	fs.BoolVar(&c.Auth.Dev, "dev-auth", c.Auth.Dev, "trust tokens minted by `ds4p token` for the same --data directory")
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen: %q is not HOST:PORT", c.Listen))
+	}
+	if c.Upstream == "" {
+		errs = append(errs, errors.New("upstream: required (--upstream, DS4P_UPSTREAM or upstream: in the config file)"))
+	} else if u, err := url.Parse(c.Upstream); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		errs = append(errs, fmt.Errorf("upstream: %q is not an absolute http(s) URL", c.Upstream))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: required"))
+	}
+	if c.Auth.JWKSURL == "" && c.Auth.KeyFile == "" && !c.Auth.Dev {
+		errs = append(errs, errors.New("auth: no token keys configured: set jwks_url, key_file, or dev (--dev-auth) for development"))
+	}
+	if c.Auth.Skew < 0 || c.Auth.Skew > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("auth.skew: %v is outside 0..5m", c.Auth.Skew))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if c.Limits.MaxBodyBytes <= 0 || c.Limits.MaxRequestBodyBytes <= 0 || c.Limits.UpstreamTimeout <= 0 {
+		errs = append(errs, errors.New("limits: max_body_bytes, max_request_body_bytes and upstream_timeout must be positive"))
+	}
+	if c.PolicyDir != "" {
+		if st, err := os.Stat(c.PolicyDir); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("policy_dir: %q is not a directory", c.PolicyDir))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// loadConfig builds the serve configuration from file, environment and
+// flags (args), in that order of precedence.
+func loadConfig(args []string, env []string) (Config, error) {
+	c := defaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	configPath := fs.String("config", os.Getenv("DS4P_CONFIG"), "YAML configuration file")
+	// First pass: only to find --config; the flag values are re-applied last.
+	probe := c
+	probe.bindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *configPath != "" {
+		if err := c.loadFile(*configPath); err != nil {
+			return c, err
+		}
+	}
+	if err := c.applyEnv(env); err != nil {
+		return c, err
+	}
+	final := flag.NewFlagSet("serve", flag.ContinueOnError)
+	final.String("config", "", "")
+	c.bindFlags(final)
+	if err := final.Parse(args); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func (c Config) proxyOptions() (proxy.Options, error) {
+	u, err := url.Parse(c.Upstream)
+	if err != nil {
+		return proxy.Options{}, err
+	}
+	return proxy.Options{
+		Upstream:                u,
+		PublicBaseURL:           c.PublicBaseURL,
+		MaxBodyBytes:            c.Limits.MaxBodyBytes,
+		MaxRequestBodyBytes:     c.Limits.MaxRequestBodyBytes,
+		UpstreamTimeout:         c.Limits.UpstreamTimeout,
+		PassthroughContentTypes: c.PassthroughContentTypes,
+	}, nil
+}

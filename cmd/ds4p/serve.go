@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+const serveHelp = `Runs the proxy in front of a FHIR R4 server. The FHIR API is served under
+/fhir/, the admin API under /admin/ (scope ds4p/admin), health at /healthz
+and /readyz.
+
+Configuration comes from a YAML file (--config or DS4P_CONFIG; unknown keys
+are rejected), then DS4P_* environment variables, then flags. Every problem
+is reported at once. OpenTelemetry traces are exported over OTLP/HTTP when
+OTEL_EXPORTER_OTLP_ENDPOINT is set.`
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsHelp(args) {
+		c := defaultConfig()
+		fs := newFlagSet("serve", serveHelp, stdout)
+		fs.String("config", "", "YAML configuration file")
+		c.bindFlags(fs)
+		fs.Usage()
+		return nil
+	}
+	cfg, err := loadConfig(args, os.Environ())
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	shutdown, err := setupTelemetry(ctx)
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	st, err := openStack(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info("ds4p serving", "listen", ln.Addr().String(), "policy_revision", st.engine.Revision(), "dev_auth", cfg.Auth.Dev)
+	fmt.Fprintf(stdout, "ds4p listening on http://%s/fhir (upstream %s)\n", ln.Addr(), cfg.Upstream)
+	return serveHTTP(ctx, ln, st.server.Handler(), cfg.Limits.UpstreamTimeout)
+}
+
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			return true
+		}
+	}
+	return false
+}
+
+// serveHTTP serves until ctx ends, then drains in-flight requests.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, upstreamTimeout time.Duration) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       upstreamTimeout + 30*time.Second,
+		WriteTimeout:      upstreamTimeout + 60*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/proxy"
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/rego"
+	"go.etcd.io/bbolt"
+)
+
+// DBFile is the bbolt file inside the data directory.
+const DBFile = "ds4p.db"
+
+// stack is every stage of a running proxy, wired.
+type stack struct {
+	db       *bbolt.DB
+	consents *consent.Store
+	ledger   *audit.Ledger
+	engine   *policy.Engine
+	server   *proxy.Server
+}
+
+// openStack opens the stores, loads the policy and builds the proxy.
+func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	db, err := bbolt.Open(filepath.Join(cfg.DataDir, DBFile), 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s (is another ds4p using this data directory?): %w", filepath.Join(cfg.DataDir, DBFile), err)
+	}
+	// Ledger appends go through db.Batch (group commit); bbolt's default
+	// 10 ms batch window would be added to every response.
+	db.MaxBatchDelay = time.Millisecond
+	st := &stack{db: db}
+	if err := st.build(ctx, cfg, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error {
+	var err error
+	if st.consents, err = consent.Open(st.db); err != nil {
+		return err
+	}
+	if st.ledger, err = audit.Open(st.db); err != nil {
+		return err
+	}
+	if st.engine, err = policy.New(ctx, policyFS(cfg)); err != nil {
+		return err
+	}
+	verifier, err := newVerifier(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	opts, err := cfg.proxyOptions()
+	if err != nil {
+		return err
+	}
+	st.server, err = proxy.New(opts, proxy.Deps{
+		Labeller: labels.Default(),
+		Decider:  st.engine,
+		Consents: st.consents,
+		Ledger:   st.ledger,
+		Auth:     verifier,
+		Logger:   log,
+		Checks:   map[string]func(context.Context) error{"store": st.checkDB},
+	})
+	return err
+}
+
+func policyFS(cfg Config) fs.FS {
+	if cfg.PolicyDir != "" {
+		return os.DirFS(cfg.PolicyDir)
+	}
+	return rego.FS()
+}
+
+func newVerifier(ctx context.Context, cfg Config) (*authn.Verifier, error) {
+	ac := authn.Config{
+		JWKSURL: cfg.Auth.JWKSURL, KeyFile: cfg.Auth.KeyFile,
+		Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Skew: cfg.Auth.Skew,
+	}
+	if cfg.Auth.Dev {
+		if _, err := authn.DevSigningKey(cfg.DataDir, true); err != nil {
+			return nil, err
+		}
+		keys, err := authn.DevPublicKeys(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		ac.DevKeys = keys
+		if ac.Issuer == "" && cfg.Auth.JWKSURL == "" && cfg.Auth.KeyFile == "" {
+			ac.Issuer, ac.Audience = authn.DevIssuer, authn.DevAudience
+		}
+	}
+	return authn.NewVerifier(ctx, ac)
+}
+
+func (st *stack) checkDB(context.Context) error {
+	return st.db.View(func(*bbolt.Tx) error { return nil })
+}
+
+func (st *stack) Close() error {
+	if st == nil || st.db == nil {
+		return nil
+	}
+	return errors.Join(st.db.Close())
+}

@@ -1,0 +1,16 @@
+// Package proxy is the HTTP edge of ds4p: a gin engine that authenticates
+// callers, forwards FHIR interactions to the upstream server with
+// httputil.ReverseProxy (Rewrite, never Director), and runs every upstream
+// JSON body through the response pipeline before a byte reaches the caller:
+//
+//	parse (one validating scan) → label → decide (once per decision class)
+//	→ enforce (drop, 404) → record in the ledger (durable) → serialize
+//
+// Anything the pipeline cannot understand is withheld with a FHIR
+// OperationOutcome: the proxy fails closed. Errors map to HTTP status in one
+// place, outcome.go.
+//
+// The package states the narrow interfaces it needs from its neighbours
+// (Decider, ConsentSource, Ledger, Authenticator) so that tests can use
+// in-process fakes and cmd wires the real ones.
+package proxy

@@ -1,0 +1,150 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/gin-gonic/gin"
+)
+
+const (
+	callerKey      = "ds4p.caller"
+	requestIDKey   = "ds4p.request_id"
+	originalReqKey = "ds4p.original_request"
+)
+
+// requestID takes the caller's X-Request-Id when it is short and plain, or
+// makes one, and echoes it on the response.
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if !plainID(id) {
+		id = newID()
+	}
+	c.Set(requestIDKey, id)
+	c.Writer.Header().Set("X-Request-Id", id)
+	c.Next()
+}
+
+func plainID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// recover turns a panic anywhere below into a 500 OperationOutcome: nothing
+// from a half-processed response leaves.
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic while handling request", "request_id", c.GetString(requestIDKey), "panic", fmt.Sprint(v))
+			if !c.Writer.Written() {
+				writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "internal error; nothing was disclosed")
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+// hideURLFromTelemetry shows otelgin a request whose path is the route
+// template and whose query is empty: resource ids and search parameters can
+// name patients, and spans never carry PHI. restoreURL puts the real request
+// back, keeping the context otelgin added.
+func hideURLFromTelemetry(c *gin.Context) {
+	orig := c.Request
+	red := new(http.Request)
+	*red = *orig
+	u := *orig.URL
+	u.Path, u.RawPath, u.RawQuery = c.FullPath(), "", ""
+	red.URL = &u
+	c.Set(originalReqKey, orig)
+	c.Request = red
+	c.Next()
+}
+
+func restoreURL(c *gin.Context) {
+	if orig, ok := c.Get(originalReqKey); ok {
+		c.Request = orig.(*http.Request).WithContext(c.Request.Context())
+	}
+	c.Next()
+}
+
+// accessLog writes one line per request: no path, no query, no token.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	s.log.Info("request",
+		"request_id", c.GetString(requestIDKey),
+		"method", c.Request.Method,
+		"route", c.FullPath(),
+		"status", c.Writer.Status(),
+		"duration_ms", float64(time.Since(start).Microseconds())/1000,
+	)
+}
+
+// authenticate verifies the bearer token; no token or a bad one is 401.
+func (s *Server) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	raw, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(raw) == "" {
+		unauthorized(c, "a bearer token is required")
+		return
+	}
+	caller, err := s.auth.Verify(c.Request.Context(), strings.TrimSpace(raw))
+	if err != nil {
+		reason := "the bearer token was refused"
+		if !errors.Is(err, authn.ErrUnauthenticated) {
+			reason = "the bearer token could not be checked"
+		}
+		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", err.Error())
+		unauthorized(c, reason)
+		return
+	}
+	c.Set(callerKey, caller)
+	c.Next()
+}
+
+func unauthorized(c *gin.Context, msg string) {
+	c.Writer.Header().Set("WWW-Authenticate", `Bearer realm="ds4p"`)
+	writeOutcome(c.Writer, http.StatusUnauthorized, "login", msg)
+	c.Abort()
+}
+
+func requireScope(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !callerOf(c).HasScope(scope) {
+			writeOutcome(c.Writer, http.StatusForbidden, "forbidden", "this endpoint needs the scope "+scope)
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
+func callerOf(c *gin.Context) authn.Caller {
+	v, _ := c.Get(callerKey)
+	caller, _ := v.(authn.Caller)
+	return caller
+}

@@ -1,0 +1,64 @@
+package proxy
+
+import (
+	"context"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/proxy/authn"
+)
+
+// exchange is what the pipeline knows about the request it answers.
+type exchange struct {
+	requestID  string
+	caller     authn.Caller
+	req        fhirRequest
+	publicBase string
+	acceptGzip bool
+	query      string // path and query below the FHIR base, for the ledger
+	start      time.Time
+}
+
+type exchangeKey struct{}
+
+func withExchange(ctx context.Context, ex *exchange) context.Context {
+	return context.WithValue(ctx, exchangeKey{}, ex)
+}
+
+func exchangeFrom(ctx context.Context) *exchange {
+	ex, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return ex
+}
+
+func (ex *exchange) policyCaller() policy.Caller {
+	c := ex.caller
+	pc := policy.Caller{
+		Subject: c.Subject, Org: c.Org, OrgIdentifiers: nonNil(c.OrgIdentifiers), Client: c.Client,
+		Scopes: nonNil(c.Scopes), Purposes: nonNil(c.Purposes),
+	}
+	if c.BreakGlass != "" {
+		pc.BreakGlass = &policy.BreakGlass{Reason: c.BreakGlass}
+	}
+	return pc
+}
+
+func (ex *exchange) ledgerEntry(patient, revision string) *audit.Entry {
+	return &audit.Entry{
+		Time:           ex.start,
+		RequestID:      ex.requestID,
+		Caller:         audit.Party{Subject: ex.caller.Subject, Org: ex.caller.Org, Client: ex.caller.Client},
+		Purposes:       ex.caller.Purposes,
+		Patient:        patient,
+		Interaction:    ex.req.Interaction,
+		Query:          ex.query,
+		PolicyRevision: revision,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

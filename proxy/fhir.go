@@ -1,0 +1,337 @@
+package proxy
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/gin-gonic/gin"
+)
+
+// handleFHIR forwards one FHIR interaction; the answer comes back through
+// modifyResponse (the pipeline) or errorHandler.
+func (s *Server) handleFHIR(c *gin.Context) {
+	r := c.Request
+	if f := checkRequest(r); f != nil {
+		writeFailure(c.Writer, f)
+		return
+	}
+	req, err := parseFHIRPath(r.Method, c.Param("path"))
+	if err != nil {
+		writeFailure(c.Writer, classify(err))
+		return
+	}
+	ex := &exchange{
+		requestID:  c.GetString(requestIDKey),
+		caller:     callerOf(c),
+		req:        req,
+		publicBase: s.publicBase(r),
+		acceptGzip: acceptsGzip(r),
+		query:      queryForLedger(req.Path, r.URL.RawQuery),
+		start:      time.Now().UTC(),
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.UpstreamTimeout)
+	defer cancel()
+	out := r.WithContext(withExchange(ctx, ex))
+	if out.Body != nil && out.Body != http.NoBody {
+		out.Body = http.MaxBytesReader(c.Writer, out.Body, s.opts.MaxRequestBodyBytes)
+	}
+	s.rp.ServeHTTP(c.Writer, out)
+}
+
+// checkRequest refuses what the proxy will not forward: encoded paths,
+// protocol upgrades, and formats it cannot inspect.
+func checkRequest(r *http.Request) *Failure {
+	if r.URL.RawPath != "" || strings.ContainsAny(r.URL.Path, "\\%") {
+		return fail(http.StatusBadRequest, "invalid", "encoded characters are not allowed in the request path", nil)
+	}
+	if r.Header.Get("Upgrade") != "" {
+		return fail(http.StatusBadRequest, "not-supported", "protocol upgrades are not supported", nil)
+	}
+	if !wantsJSON(r) {
+		return fail(http.StatusNotAcceptable, "not-supported", "only FHIR JSON (application/fhir+json) is served; XML and other formats cannot be inspected", nil)
+	}
+	return nil
+}
+
+// wantsJSON reports whether the caller accepts FHIR JSON, by _format or
+// Accept.
+func wantsJSON(r *http.Request) bool {
+	if f := r.URL.Query().Get("_format"); f != "" {
+		return strings.Contains(f, "json")
+	}
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, _ := mime.ParseMediaType(strings.TrimSpace(part))
+		if mt == "*/*" || mt == "application/*" || strings.Contains(mt, "json") {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") {
+			return true
+		}
+	}
+	return false
+}
+
+func queryForLedger(path, rawQuery string) string {
+	if rawQuery == "" {
+		return path
+	}
+	return path + "?" + rawQuery
+}
+
+// publicBase is the FHIR base URL callers use to reach the proxy.
+func (s *Server) publicBase(r *http.Request) string {
+	if s.opts.PublicBaseURL != "" {
+		return strings.TrimRight(s.opts.PublicBaseURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/fhir"
+}
+
+// rewriteBase maps an upstream URL to the proxy's base; ok is false when u
+// does not point below the upstream base.
+func (s *Server) rewriteBase(u, publicBase string) (string, bool) {
+	rest, ok := strings.CutPrefix(u, s.upBase)
+	if !ok || (rest != "" && rest[0] != '/' && rest[0] != '?') {
+		return "", false
+	}
+	return publicBase + rest, true
+}
+
+// rewrite builds the upstream request. Rewrite (not Director) runs after
+// hop-by-hop headers are stripped, so no Connection header of the caller's
+// can remove what the proxy sets.
+func (s *Server) rewrite(pr *httputil.ProxyRequest) {
+	ex := exchangeFrom(pr.In.Context())
+	up := s.opts.Upstream
+	u := *pr.Out.URL
+	u.Scheme, u.Host, u.User = up.Scheme, up.Host, nil
+	u.Path = strings.TrimRight(up.Path, "/")
+	if ex.req.Path != "" {
+		u.Path += "/" + ex.req.Path
+	}
+	u.RawPath = ""
+	u.RawQuery = pr.In.URL.RawQuery
+	pr.Out.URL = &u
+	pr.Out.Host = ""
+	pr.SetXForwarded()
+	h := pr.Out.Header
+	for _, k := range []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Forwarded"} {
+		h.Del(k)
+	}
+	h.Set("Accept", "application/fhir+json")
+	h.Set("X-Request-Id", ex.requestID)
+}
+
+// modifyResponse is the response pipeline's entry: nothing of the upstream
+// body reaches the caller unless this returns nil.
+func (s *Server) modifyResponse(resp *http.Response) error {
+	ex := exchangeFrom(resp.Request.Context())
+	body, err := s.readBody(resp)
+	if err != nil {
+		return err
+	}
+	switch {
+	case resp.StatusCode < 200 || resp.StatusCode == http.StatusNotModified:
+		return fail(http.StatusBadGateway, "processing", "the FHIR server answered with status "+strconv.Itoa(resp.StatusCode), nil)
+	case len(body) == 0:
+		s.finalize(resp, ex, nil)
+		return nil
+	case !isJSON(resp.Header.Get("Content-Type")):
+		return s.nonJSON(resp, ex, body)
+	case resp.StatusCode >= 400:
+		return s.upstreamError(resp, ex, body)
+	}
+	out, notFound, err := s.process(resp.Request.Context(), ex, body)
+	if err != nil {
+		return err
+	}
+	if notFound {
+		s.notFound(resp, ex)
+		return nil
+	}
+	s.finalize(resp, ex, out)
+	return nil
+}
+
+// readBody reads the whole upstream body, decoded, within the size cap.
+func (s *Server) readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	var r io.Reader = resp.Body
+	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fail(http.StatusBadGateway, "processing", "the FHIR server sent a corrupt gzip body", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, fail(http.StatusBadGateway, "processing", "the FHIR server used a content encoding the proxy cannot inspect", nil)
+	}
+	body, err := io.ReadAll(io.LimitReader(r, s.opts.MaxBodyBytes+1))
+	if err != nil {
+		if f := classify(err); f.Status == http.StatusGatewayTimeout {
+			return nil, f
+		}
+		return nil, fail(http.StatusBadGateway, "processing", "the FHIR server's response was cut short or corrupt", err)
+	}
+	if int64(len(body)) > s.opts.MaxBodyBytes {
+		return nil, fail(http.StatusBadGateway, "too-costly", "the FHIR server's response exceeds the proxy's size limit of "+strconv.FormatInt(s.opts.MaxBodyBytes, 10)+" bytes; narrow the request (e.g. _count)", nil)
+	}
+	return body, nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/fhir+json" || mt == "application/json" || mt == "application/json+fhir"
+}
+
+// nonJSON passes allowlisted media types and withholds everything else.
+func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	for _, ok := range s.opts.PassthroughContentTypes {
+		if mt != "" && mt == ok && resp.StatusCode < 400 {
+			s.finalizeAs(resp, ex, body, mt)
+			return nil
+		}
+	}
+	return fail(http.StatusBadGateway, "processing", "the FHIR server answered with content the proxy cannot inspect", nil)
+}
+
+// upstreamError answers an upstream 4xx/5xx without passing on its text,
+// which may quote data. A missing resource on read answers as a withheld one.
+func (s *Server) upstreamError(resp *http.Response, ex *exchange, body []byte) error {
+	if (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) &&
+		(ex.req.Interaction == Read || ex.req.Interaction == VRead) {
+		s.notFound(resp, ex)
+		return nil
+	}
+	code := "processing"
+	if vs, ve, ok, _ := fjson.Lookup(body, 0, "issue"); ok {
+		_ = fjson.ArrayEach(body, vs, func(is, _ int) error {
+			if cs, ce, ok, _ := fjson.Lookup(body, is, "code"); ok {
+				if c, ok := fjson.StringValue(body, cs, ce); ok && plainID(c) {
+					code = c
+				}
+			}
+			return errStop
+		})
+		_ = ve
+	}
+	out := outcome("error", code, "the FHIR server refused the request (status "+strconv.Itoa(resp.StatusCode)+")")
+	s.finalize(resp, ex, out)
+	return nil
+}
+
+// notFound makes resp the canonical 404: the same status, headers and body
+// whether the resource is missing or withheld.
+func (s *Server) notFound(resp *http.Response, ex *exchange) {
+	resp.StatusCode = http.StatusNotFound
+	resp.Status = "404 Not Found"
+	resp.Header = http.Header{}
+	s.setBody(resp, ex, notFoundBody(ex.req.Type, ex.req.ID), fhirJSON)
+}
+
+// finalize sets the processed JSON body and the headers the caller may see.
+func (s *Server) finalize(resp *http.Response, ex *exchange, body []byte) {
+	s.finalizeAs(resp, ex, body, fhirJSON)
+}
+
+func (s *Server) finalizeAs(resp *http.Response, ex *exchange, body []byte, contentType string) {
+	in := resp.Header
+	out := http.Header{}
+	if et := in.Get("ETag"); strings.HasPrefix(et, "W/") {
+		out.Set("ETag", et) // a FHIR version tag; the body's labels do not change the version
+	}
+	if lm := in.Get("Last-Modified"); lm != "" {
+		out.Set("Last-Modified", lm)
+	}
+	for _, k := range []string{"Location", "Content-Location"} {
+		if v := in.Get(k); v != "" {
+			if u, ok := s.rewriteBase(v, ex.publicBase); ok {
+				out.Set(k, u)
+			}
+		}
+	}
+	resp.Header = out
+	if len(body) == 0 {
+		resp.Body = http.NoBody
+		resp.ContentLength = 0
+		out.Set("Content-Length", "0")
+		out.Set("Cache-Control", "no-store")
+		out.Set("X-Request-Id", ex.requestID)
+		return
+	}
+	s.setBody(resp, ex, body, contentType)
+}
+
+func (s *Server) setBody(resp *http.Response, ex *exchange, body []byte, contentType string) {
+	h := resp.Header
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Request-Id", ex.requestID)
+	h.Set("Vary", "Accept-Encoding")
+	if ex.acceptGzip && len(body) >= 1024 {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		body = buf.Bytes()
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	resp.ContentLength = int64(len(body))
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.TransferEncoding = nil
+	resp.Trailer = nil
+}
+
+// errorHandler answers every failure of the exchange with an
+// OperationOutcome; the upstream body is never part of it.
+func (s *Server) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	f := classify(err)
+	s.log.Warn("response withheld", "request_id", w.Header().Get("X-Request-Id"), "status", f.Status, "reason", f.Msg, "cause", errString(f.Err))
+	writeFailure(w, f)
+}
+
+// errString renders a cause for the log without the request URL, which can
+// name a patient.
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + errString(ue.Err)
+	}
+	return err.Error()
+}

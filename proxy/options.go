@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes        = 64 << 20
+	DefaultMaxRequestBodyBytes = 16 << 20
+	DefaultUpstreamTimeout     = 30 * time.Second
+	DefaultMaxIdleConns        = 128
+	DefaultMaxJSONDepth        = 128
+)
+
+// Options configure the proxy. The zero value of each field means its
+// Default constant.
+type Options struct {
+	// Upstream is the base URL of the FHIR server, e.g. http://ehr:8080/fhir/R4.
+	Upstream *url.URL
+	// PublicBaseURL is the proxy's FHIR base as callers see it; empty derives
+	// it from each request's Host as http://HOST/fhir.
+	PublicBaseURL string
+	// MaxBodyBytes caps an upstream response body (decoded); over it the
+	// response is withheld with 502.
+	MaxBodyBytes int64
+	// MaxRequestBodyBytes caps a caller's request body; over it: 413.
+	MaxRequestBodyBytes int64
+	// UpstreamTimeout bounds one upstream exchange, body included.
+	UpstreamTimeout time.Duration
+	// MaxIdleConns bounds idle upstream connections kept for reuse.
+	MaxIdleConns int
+	// MaxJSONDepth bounds nesting of upstream JSON.
+	MaxJSONDepth int
+	// PassthroughContentTypes lists non-JSON media types (e.g. "text/plain")
+	// that may pass uninspected. Empty: none does.
+	PassthroughContentTypes []string
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxRequestBodyBytes == 0 {
+		o.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
+	}
+	if o.UpstreamTimeout == 0 {
+		o.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if o.MaxIdleConns == 0 {
+		o.MaxIdleConns = DefaultMaxIdleConns
+	}
+	if o.MaxJSONDepth == 0 {
+		o.MaxJSONDepth = DefaultMaxJSONDepth
+	}
+	return o
+}
+
+// Validate reports every problem with o at once.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Upstream == nil || o.Upstream.Host == "" {
+		errs = append(errs, errors.New("upstream: an absolute http(s) URL is required"))
+	} else if o.Upstream.Scheme != "http" && o.Upstream.Scheme != "https" {
+		errs = append(errs, fmt.Errorf("upstream: scheme %q is not http or https", o.Upstream.Scheme))
+	}
+	if o.PublicBaseURL != "" {
+		u, err := url.Parse(o.PublicBaseURL)
+		if err != nil || u.Host == "" {
+			errs = append(errs, fmt.Errorf("public_base_url: %q is not an absolute URL", o.PublicBaseURL))
+		}
+	}
+	if o.MaxBodyBytes < 0 || o.MaxRequestBodyBytes < 0 || o.UpstreamTimeout < 0 || o.MaxJSONDepth < 0 {
+		errs = append(errs, errors.New("limits must not be negative"))
+	}
+	for _, ct := range o.PassthroughContentTypes {
+		if strings.Contains(ct, "json") || strings.Contains(ct, "xml") {
+			errs = append(errs, fmt.Errorf("passthrough_content_types: %q must be inspected, it cannot pass through", ct))
+		}
+	}
+	return errors.Join(errs...)
+}

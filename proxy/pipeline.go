@@ -1,0 +1,509 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
+	"go.opentelemetry.io/otel/attribute"
+)
+
+// maxBundleNesting bounds Bundles inside Bundles.
+const maxBundleNesting = 8
+
+// item is one resource of a response: where it is, what it is, its labels
+// and the decision of its class.
+type item struct {
+	start, end int
+	res        labels.Result
+	class      *class
+}
+
+// class is one decision class: the items of a response that share patient,
+// type, label set and source get one evaluation.
+type class struct {
+	patient  string
+	typ      string
+	labels   labels.Set
+	decision policy.Decision
+}
+
+type span struct{ start, end int }
+
+// member is one key of a JSON object: from its key's opening quote to the
+// end of its value.
+type member struct {
+	start, vStart, end int
+}
+
+type bundleNode struct {
+	start, end int
+	members    []member
+	entryIdx   int // index in members, -1 when absent
+	totalIdx   int
+	hasPaging  bool
+	linkURLs   []span
+	entries    []*entryNode
+	withheld   int
+}
+
+type entryNode struct {
+	start, end int
+	fullURL    span
+	item       *item
+	nested     *bundleNode
+}
+
+// run is one response going through the pipeline.
+type run struct {
+	s        *Server
+	ex       *exchange
+	body     []byte
+	items    []*item
+	classes  map[string]*class
+	consents map[string][]any
+	refs     map[string]audit.ConsentRef
+	withheld int
+}
+
+// process labels, decides, enforces and records one upstream JSON body and
+// returns the bytes the caller may see. notFound means the whole response is
+// a single resource the caller may not see: answer exactly as for a missing
+// one.
+func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []byte, notFound bool, err error) {
+	ctx, span := tracer.Start(ctx, "proxy.pipeline.process")
+	defer endSpan(span, &err)
+	span.SetAttributes(attribute.Int("ds4p.body_bytes", len(body)))
+	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
+		return nil, false, fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON the proxy cannot read", err)
+	}
+	r := &run{s: s, ex: ex, body: body, classes: map[string]*class{}, consents: map[string][]any{}, refs: map[string]audit.ConsentRef{}}
+	root, single, err := r.collect()
+	if err != nil {
+		return nil, false, err
+	}
+	if err := r.decide(ctx); err != nil {
+		return nil, false, err
+	}
+	span.SetAttributes(attribute.Int("ds4p.items", len(r.items)), attribute.Int("ds4p.classes", len(r.classes)))
+	if single != nil && !single.class.decision.Permitted() {
+		r.withheld = 1
+		return nil, true, r.record(ctx)
+	}
+	if root != nil {
+		out, err = r.renderBundle(make([]byte, 0, len(body)+len(body)/16), root)
+	} else if single != nil {
+		out, err = r.renderItem(make([]byte, 0, len(body)+256), single)
+	} else {
+		out = body
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return out, false, r.record(ctx)
+}
+
+// collect finds every resource of the body: the body itself, or each entry
+// of a Bundle, nested Bundles included.
+func (r *run) collect() (*bundleNode, *item, error) {
+	rt, err := r.resourceType(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rt == "Bundle" {
+		b, err := r.collectBundle(0, len(r.body), 0)
+		return b, nil, err
+	}
+	if rt == "" {
+		return nil, nil, fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON that is not a FHIR resource", nil)
+	}
+	it, err := r.label(0, len(r.body))
+	return nil, it, err
+}
+
+func (r *run) resourceType(start int) (string, error) {
+	vs, ve, ok, err := fjson.Lookup(r.body, start, "resourceType")
+	if err != nil {
+		return "", fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON that is not a FHIR resource", err)
+	}
+	if !ok {
+		return "", nil
+	}
+	s, _ := fjson.StringValue(r.body, vs, ve)
+	return s, nil
+}
+
+func (r *run) label(start, end int) (*item, error) {
+	start, end = trim(r.body, start, end)
+	res, err := r.s.labeller.Label(r.body[start:end])
+	if err != nil {
+		return nil, fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
+	}
+	it := &item{start: start, end: end, res: res}
+	r.items = append(r.items, it)
+	return it, nil
+}
+
+func (r *run) collectBundle(start, end, depth int) (*bundleNode, error) {
+	if depth > maxBundleNesting {
+		return nil, fail(http.StatusBadGateway, "processing", "Bundles nested too deeply", nil)
+	}
+	start, end = trim(r.body, start, end)
+	b := &bundleNode{start: start, end: end, entryIdx: -1, totalIdx: -1}
+	err := fjson.ObjectEach(r.body, start, func(key []byte, vs, ve int) error {
+		m := member{start: memberStart(r.body, key, vs), vStart: vs, end: ve}
+		switch keyName(key) {
+		case "entry":
+			b.entryIdx = len(b.members)
+			if err := r.collectEntries(b, vs, depth); err != nil {
+				return err
+			}
+		case "total":
+			b.totalIdx = len(b.members)
+		case "link":
+			if err := r.collectLinks(b, vs); err != nil {
+				return err
+			}
+		}
+		b.members = append(b.members, m)
+		return nil
+	})
+	if err != nil {
+		return nil, asFailure(err)
+	}
+	return b, nil
+}
+
+func (r *run) collectEntries(b *bundleNode, arr, depth int) error {
+	return fjson.ArrayEach(r.body, arr, func(vs, ve int) error {
+		e, err := r.collectEntry(vs, ve, depth)
+		if err != nil {
+			return err
+		}
+		b.entries = append(b.entries, e)
+		return nil
+	})
+}
+
+func (r *run) collectEntry(start, end, depth int) (*entryNode, error) {
+	start, end = trim(r.body, start, end)
+	e := &entryNode{start: start, end: end, fullURL: span{-1, -1}}
+	err := fjson.ObjectEach(r.body, start, func(key []byte, vs, ve int) error {
+		switch keyName(key) {
+		case "fullUrl":
+			e.fullURL = span{vs, ve}
+		case "resource":
+			return r.collectResource(e, vs, ve, depth)
+		}
+		return nil
+	})
+	return e, err
+}
+
+func (r *run) collectResource(e *entryNode, vs, ve, depth int) error {
+	vs, ve = trim(r.body, vs, ve)
+	rt, err := r.resourceType(vs)
+	if err != nil {
+		return err
+	}
+	if rt == "Bundle" {
+		e.nested, err = r.collectBundle(vs, ve, depth+1)
+		return err
+	}
+	e.item, err = r.label(vs, ve)
+	return err
+}
+
+func (r *run) collectLinks(b *bundleNode, arr int) error {
+	return fjson.ArrayEach(r.body, arr, func(vs, ve int) error {
+		return fjson.ObjectEach(r.body, vs, func(key []byte, ks, ke int) error {
+			switch keyName(key) {
+			case "url":
+				b.linkURLs = append(b.linkURLs, span{ks, ke})
+			case "relation":
+				rel, _ := fjson.StringValue(r.body, ks, ke)
+				if rel == "next" || rel == "previous" || rel == "prev" || rel == "last" {
+					b.hasPaging = true
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// decide evaluates one decision per class. Any error withholds the whole
+// response.
+func (r *run) decide(ctx context.Context) error {
+	now := time.Now().UnixNano()
+	for _, it := range r.items {
+		key := classKey(it)
+		c, ok := r.classes[key]
+		if !ok {
+			c = &class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
+			if err := r.evaluate(ctx, c, now); err != nil {
+				return err
+			}
+			r.classes[key] = c
+		}
+		it.class = c
+	}
+	return nil
+}
+
+func classKey(it *item) string {
+	return it.res.Patient + "\x00" + it.res.Type + "\x00" + it.res.Labels.Key()
+}
+
+func (r *run) evaluate(ctx context.Context, c *class, now int64) error {
+	consents, err := r.consentsOf(ctx, c.patient)
+	if err != nil {
+		return err
+	}
+	in := policy.Input{
+		Caller:   r.ex.policyCaller(),
+		Request:  policy.Request{Interaction: r.ex.req.Interaction, Type: r.ex.req.Type, TimeNS: now},
+		Patient:  c.patient,
+		Consents: consents,
+		Item:     policy.Item{Type: c.typ, Labels: labelStrings(c.labels)},
+	}
+	d, err := r.s.decider.Decide(ctx, in)
+	if err != nil {
+		return fail(http.StatusInternalServerError, "exception", "the response could not be checked against policy and was withheld", err)
+	}
+	c.decision = d
+	for _, reason := range d.Reasons {
+		if reason.Consent != "" && d.Permitted() {
+			r.refs[reason.Consent+"\x00"+reason.Version] = audit.ConsentRef{ID: reason.Consent, Version: reason.Version}
+		}
+	}
+	return nil
+}
+
+func (r *run) consentsOf(ctx context.Context, patient string) ([]any, error) {
+	if patient == "" {
+		return []any{}, nil
+	}
+	if cs, ok := r.consents[patient]; ok {
+		return cs, nil
+	}
+	cs, err := r.s.policyConsents(ctx, patient)
+	if err != nil {
+		return nil, fail(http.StatusInternalServerError, "exception", "the patient's consents could not be read; the response was withheld", err)
+	}
+	r.consents[patient] = cs
+	return cs, nil
+}
+
+func labelStrings(s labels.Set) []string {
+	out := make([]string, len(s))
+	for i, l := range s {
+		out[i] = l.String()
+	}
+	return out
+}
+
+// renderBundle writes the Bundle with withheld entries removed, links and
+// fullUrls pointing at the proxy, labels written, and total dropped unless it
+// provably reveals nothing.
+func (r *run) renderBundle(dst []byte, b *bundleNode) ([]byte, error) {
+	var edits []fjson.Edit
+	var remove []int
+	kept, err := r.renderEntries(b)
+	if err != nil {
+		return nil, err
+	}
+	if b.entryIdx >= 0 {
+		if len(kept) == 0 {
+			remove = append(remove, b.entryIdx)
+		} else {
+			m := b.members[b.entryIdx]
+			vs, ve := trim(r.body, m.vStart, m.end)
+			edits = append(edits, fjson.Edit{Start: vs, End: ve, Data: joinArray(kept)})
+		}
+	}
+	if b.totalIdx >= 0 && !r.totalIsSafe(b, len(kept)) {
+		remove = append(remove, b.totalIdx)
+	}
+	for _, u := range b.linkURLs {
+		if e, ok := r.rewriteURL(u); ok {
+			edits = append(edits, e)
+		}
+	}
+	edits = append(edits, removeMembers(b.members, remove)...)
+	sort.Slice(edits, func(i, j int) bool { return edits[i].Start < edits[j].Start })
+	return applyRange(dst, r.body, b.start, b.end, edits), nil
+}
+
+// totalIsSafe reports whether Bundle.total can stay: only when nothing was
+// withheld anywhere in the response, the Bundle is one complete page, and
+// total equals the entries it holds. Anything else could count what the
+// caller may not see (including _summary=count).
+func (r *run) totalIsSafe(b *bundleNode, kept int) bool {
+	if r.totalWithheld() > 0 || b.hasPaging {
+		return false
+	}
+	m := b.members[b.totalIdx]
+	vs, ve := trim(r.body, m.vStart, m.end)
+	return strings.TrimSpace(string(r.body[vs:ve])) == fmt.Sprint(kept)
+}
+
+func (r *run) totalWithheld() int {
+	n := 0
+	for _, it := range r.items {
+		if !it.class.decision.Permitted() {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *run) renderEntries(b *bundleNode) ([][]byte, error) {
+	kept := make([][]byte, 0, len(b.entries))
+	for _, e := range b.entries {
+		if e.item != nil && !e.item.class.decision.Permitted() {
+			b.withheld++
+			continue
+		}
+		out, err := r.renderEntry(e)
+		if err != nil {
+			return nil, err
+		}
+		kept = append(kept, out)
+	}
+	return kept, nil
+}
+
+func (r *run) renderEntry(e *entryNode) ([]byte, error) {
+	var edits []fjson.Edit
+	if e.fullURL.start >= 0 {
+		if ed, ok := r.rewriteURL(e.fullURL); ok {
+			edits = append(edits, ed)
+		}
+	}
+	switch {
+	case e.nested != nil:
+		nb, err := r.renderBundle(nil, e.nested)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, fjson.Edit{Start: e.nested.start, End: e.nested.end, Data: nb})
+	case e.item != nil:
+		ie, err := r.itemEdits(e.item)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, ie...)
+	}
+	sort.Slice(edits, func(i, j int) bool { return edits[i].Start < edits[j].Start })
+	return applyRange(nil, r.body, e.start, e.end, edits), nil
+}
+
+func (r *run) renderItem(dst []byte, it *item) ([]byte, error) {
+	edits, err := r.itemEdits(it)
+	if err != nil {
+		return nil, err
+	}
+	dst = append(dst, r.body[:it.start]...)
+	dst = applyRange(dst, r.body, it.start, it.end, edits)
+	return append(dst, r.body[it.end:]...), nil
+}
+
+// itemEdits writes the item's labels, plus any labels the decision obliges,
+// into its meta.security; offsets are made absolute.
+func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
+	res := it.res
+	if obl := it.class.decision.Obligations; len(obl) > 0 {
+		add := parseLabels(obl)
+		if merged := res.Labels.Union(add); merged.Key() != res.Labels.Key() {
+			res.Labels, res.Changed = merged, true
+		}
+	}
+	if !res.Changed {
+		return nil, nil
+	}
+	edits, err := r.s.labeller.Edits(r.body[it.start:it.end], res)
+	if err != nil {
+		return nil, fail(http.StatusInternalServerError, "exception", "labels could not be written; the response was withheld", err)
+	}
+	for i := range edits {
+		edits[i].Start += it.start
+		edits[i].End += it.start
+	}
+	return edits, nil
+}
+
+func parseLabels(ss []string) labels.Set {
+	var ls []labels.Label
+	for _, s := range ss {
+		if i := strings.LastIndexByte(s, '|'); i > 0 {
+			ls = append(ls, labels.Label{System: s[:i], Code: s[i+1:]})
+		}
+	}
+	return labels.NewSet(ls...)
+}
+
+// rewriteURL points a URL string value that starts with the upstream base at
+// the proxy's base instead.
+func (r *run) rewriteURL(u span) (fjson.Edit, bool) {
+	s, ok := fjson.StringValue(r.body, u.start, u.end)
+	if !ok {
+		return fjson.Edit{}, false
+	}
+	rewritten, ok := r.s.rewriteBase(s, r.ex.publicBase)
+	if !ok {
+		return fjson.Edit{}, false
+	}
+	start, end := trim(r.body, u.start, u.end)
+	return fjson.Edit{Start: start, End: end, Data: fjson.AppendString(nil, rewritten)}, true
+}
+
+// record writes one ledger entry per patient the response touched, durably,
+// before the response is released.
+func (r *run) record(ctx context.Context) error {
+	entries := r.ledgerEntries()
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := r.s.ledger.Append(ctx, entries...); err != nil {
+		return fail(http.StatusInternalServerError, "exception", "the disclosure could not be recorded; the response was withheld", err)
+	}
+	return nil
+}
+
+func (r *run) ledgerEntries() []audit.Entry {
+	byPatient := map[string]*audit.Entry{}
+	var order []string
+	for _, it := range r.items {
+		e, ok := byPatient[it.res.Patient]
+		if !ok {
+			e = r.ex.ledgerEntry(it.res.Patient, r.s.decider.Revision())
+			byPatient[it.res.Patient] = e
+			order = append(order, it.res.Patient)
+		}
+		ai := audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: labelStrings(it.res.Labels)}
+		if it.class.decision.Permitted() {
+			e.Disclosed = append(e.Disclosed, ai)
+		} else {
+			e.Withheld = append(e.Withheld, ai)
+		}
+	}
+	refs := make([]audit.ConsentRef, 0, len(r.refs))
+	for _, ref := range r.refs {
+		refs = append(refs, ref)
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].ID+refs[i].Version < refs[j].ID+refs[j].Version })
+	out := make([]audit.Entry, 0, len(order))
+	for _, p := range order {
+		e := byPatient[p]
+		e.Consents = refs
+		out = append(out, *e)
+	}
+	return out
+}

@@ -1,0 +1,163 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Interactions the proxy tells apart.
+const (
+	Capabilities = "capabilities"
+	Read         = "read"
+	VRead        = "vread"
+	Search       = "search"
+	History      = "history"
+	Operation    = "operation"
+	Create       = "create"
+	Update       = "update"
+	Patch        = "patch"
+	Delete       = "delete"
+	Batch        = "batch"
+)
+
+// fhirRequest is what a FHIR REST path asks for.
+type fhirRequest struct {
+	Interaction string
+	Type        string // resource type, "" at system level
+	ID          string
+	VersionID   string
+	Operation   string // "$everything" ...
+	Path        string // the path below the FHIR base, validated
+}
+
+// parseFHIRPath classifies method + the path below the FHIR base. Every
+// segment must look like a FHIR type, id, version, operation or keyword, so
+// that no path (dot segments, encoded slashes, backslashes) can reach the
+// upstream outside its FHIR base.
+func parseFHIRPath(method, rest string) (fhirRequest, error) {
+	rest = strings.Trim(rest, "/")
+	var segs []string
+	if rest != "" {
+		segs = strings.Split(rest, "/")
+	}
+	for _, s := range segs {
+		if !validSegment(s) {
+			return fhirRequest{}, fail(http.StatusBadRequest, "invalid", "the request path is not a FHIR REST path", nil)
+		}
+	}
+	r, ok := classify3(method, segs)
+	if !ok {
+		return fhirRequest{}, fail(http.StatusBadRequest, "not-supported", "the request is not a FHIR REST interaction the proxy supports", nil)
+	}
+	r.Path = rest
+	return r, nil
+}
+
+func validSegment(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-' || c == '.' || c == '_' || c == '$':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isType(s string) bool { return s != "" && s[0] >= 'A' && s[0] <= 'Z' }
+
+func classify3(method string, segs []string) (fhirRequest, bool) {
+	switch len(segs) {
+	case 0:
+		return systemLevel(method)
+	case 1:
+		return oneSegment(method, segs[0])
+	case 2:
+		return twoSegments(method, segs[0], segs[1])
+	case 3:
+		return threeSegments(method, segs)
+	case 4:
+		if method == http.MethodGet && isType(segs[0]) && segs[2] == "_history" {
+			return fhirRequest{Interaction: VRead, Type: segs[0], ID: segs[1], VersionID: segs[3]}, true
+		}
+	}
+	return fhirRequest{}, false
+}
+
+func systemLevel(method string) (fhirRequest, bool) {
+	switch method {
+	case http.MethodGet:
+		return fhirRequest{Interaction: Search}, true
+	case http.MethodPost:
+		return fhirRequest{Interaction: Batch}, true
+	}
+	return fhirRequest{}, false
+}
+
+func oneSegment(method, s string) (fhirRequest, bool) {
+	switch {
+	case s == "metadata" && method == http.MethodGet:
+		return fhirRequest{Interaction: Capabilities}, true
+	case s == "_history" && method == http.MethodGet:
+		return fhirRequest{Interaction: History}, true
+	case strings.HasPrefix(s, "$"):
+		return fhirRequest{Interaction: Operation, Operation: s}, method == http.MethodGet || method == http.MethodPost
+	case isType(s) && method == http.MethodGet:
+		return fhirRequest{Interaction: Search, Type: s}, true
+	case isType(s) && method == http.MethodPost:
+		return fhirRequest{Interaction: Create, Type: s}, true
+	case isType(s) && (method == http.MethodPut || method == http.MethodDelete || method == http.MethodPatch):
+		// conditional update / delete / patch
+		return fhirRequest{Interaction: map[string]string{http.MethodPut: Update, http.MethodDelete: Delete, http.MethodPatch: Patch}[method], Type: s}, true
+	}
+	return fhirRequest{}, false
+}
+
+func twoSegments(method, t, s string) (fhirRequest, bool) {
+	if !isType(t) {
+		return fhirRequest{}, false
+	}
+	switch {
+	case s == "_search" && method == http.MethodPost:
+		return fhirRequest{Interaction: Search, Type: t}, true
+	case s == "_history" && method == http.MethodGet:
+		return fhirRequest{Interaction: History, Type: t}, true
+	case strings.HasPrefix(s, "$"):
+		return fhirRequest{Interaction: Operation, Type: t, Operation: s}, method == http.MethodGet || method == http.MethodPost
+	case strings.HasPrefix(s, "_"):
+		return fhirRequest{}, false
+	}
+	switch method {
+	case http.MethodGet:
+		return fhirRequest{Interaction: Read, Type: t, ID: s}, true
+	case http.MethodPut:
+		return fhirRequest{Interaction: Update, Type: t, ID: s}, true
+	case http.MethodPatch:
+		return fhirRequest{Interaction: Patch, Type: t, ID: s}, true
+	case http.MethodDelete:
+		return fhirRequest{Interaction: Delete, Type: t, ID: s}, true
+	}
+	return fhirRequest{}, false
+}
+
+func threeSegments(method string, segs []string) (fhirRequest, bool) {
+	t, id, s := segs[0], segs[1], segs[2]
+	if !isType(t) || strings.HasPrefix(id, "_") || strings.HasPrefix(id, "$") {
+		return fhirRequest{}, false
+	}
+	switch {
+	case s == "_history" && method == http.MethodGet:
+		return fhirRequest{Interaction: History, Type: t, ID: id}, true
+	case strings.HasPrefix(s, "$"):
+		return fhirRequest{Interaction: Operation, Type: t, ID: id, Operation: s}, method == http.MethodGet || method == http.MethodPost
+	case isType(s) && method == http.MethodGet:
+		// compartment search, e.g. Patient/1/Condition
+		return fhirRequest{Interaction: Search, Type: s, ID: id}, true
+	}
+	return fhirRequest{}, false
+}

@@ -1,0 +1,171 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+var tracer = otel.Tracer("github.com/ds4p/ds4p/proxy")
+
+// Decider answers policy decisions; *policy.Engine is one.
+type Decider interface {
+	Decide(ctx context.Context, in policy.Input) (policy.Decision, error)
+	Revision() string
+}
+
+// ConsentStore keeps the patients' consents; *consent.Store is one.
+type ConsentStore interface {
+	Put(ctx context.Context, raw []byte) (consent.Record, error)
+	Get(ctx context.Context, id string) (consent.Record, error)
+	ForPatient(ctx context.Context, patient string) ([]consent.Record, error)
+}
+
+// Ledger records disclosures; *audit.Ledger is one.
+type Ledger interface {
+	Append(ctx context.Context, entries ...audit.Entry) error
+	Find(ctx context.Context, q audit.Query) ([]audit.Entry, error)
+}
+
+// Authenticator verifies bearer tokens; *authn.Verifier is one.
+type Authenticator interface {
+	Verify(ctx context.Context, raw string) (authn.Caller, error)
+}
+
+// Deps are the stages the proxy wires together.
+type Deps struct {
+	Labeller *labels.Labeller
+	Decider  Decider
+	Consents ConsentStore
+	Ledger   Ledger
+	Auth     Authenticator
+	Logger   *slog.Logger
+	// Checks are extra readiness checks (stores open ...), by name.
+	Checks map[string]func(context.Context) error
+}
+
+// Server is the ds4p HTTP edge.
+type Server struct {
+	opts     Options
+	labeller *labels.Labeller
+	decider  Decider
+	consents ConsentStore
+	ledger   Ledger
+	auth     Authenticator
+	log      *slog.Logger
+	checks   map[string]func(context.Context) error
+	rp       *httputil.ReverseProxy
+	client   *http.Client
+	upBase   string
+	engine   *gin.Engine
+}
+
+// New builds the server. It reports every problem with opts and deps at once.
+func New(opts Options, deps Deps) (*Server, error) {
+	if err := errors.Join(opts.Validate(), deps.validate()); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	s := &Server{
+		opts: opts, labeller: deps.Labeller, decider: deps.Decider, consents: deps.Consents,
+		ledger: deps.Ledger, auth: deps.Auth, log: deps.Logger, checks: deps.Checks,
+		upBase: strings.TrimRight(opts.Upstream.String(), "/"),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	transport := newTransport(opts)
+	s.client = &http.Client{Transport: transport, Timeout: 5 * time.Second}
+	s.rp = &httputil.ReverseProxy{
+		Rewrite:        s.rewrite,
+		Transport:      transport,
+		ModifyResponse: s.modifyResponse,
+		ErrorHandler:   s.errorHandler,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.engine = s.routes()
+	return s, nil
+}
+
+func (d Deps) validate() error {
+	var errs []error
+	if d.Labeller == nil {
+		errs = append(errs, errors.New("deps: labeller missing"))
+	}
+	if d.Decider == nil {
+		errs = append(errs, errors.New("deps: policy decider missing"))
+	}
+	if d.Consents == nil {
+		errs = append(errs, errors.New("deps: consent store missing"))
+	}
+	if d.Ledger == nil {
+		errs = append(errs, errors.New("deps: ledger missing"))
+	}
+	if d.Auth == nil {
+		errs = append(errs, errors.New("deps: authenticator missing"))
+	}
+	return errors.Join(errs...)
+}
+
+func newTransport(o Options) *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil, // never route PHI through an environment proxy by surprise
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          o.MaxIdleConns,
+		MaxIdleConnsPerHost:   o.MaxIdleConns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: o.UpstreamTimeout,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+// Handler returns the HTTP handler of the whole edge.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = false
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.Use(s.requestID, s.recover, hideURLFromTelemetry, otelgin.Middleware("ds4p"), restoreURL, s.accessLog)
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	fhir := e.Group("/fhir", s.authenticate)
+	fhir.Any("", s.handleFHIR)
+	fhir.Any("/*path", s.handleFHIR)
+	admin := e.Group("/admin", s.authenticate, requireScope(authn.AdminScope))
+	admin.POST("/Consent", s.postConsent)
+	admin.GET("/Consent", s.searchConsents)
+	admin.GET("/Consent/:id", s.readConsent)
+	admin.GET("/audit", s.findAudit)
+	e.NoRoute(func(c *gin.Context) {
+		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such endpoint; the FHIR API is under /fhir/")
+	})
+	return e
+}
+
+func endSpan(span trace.Span, err *error) {
+	if *err != nil {
+		span.RecordError(*err)
+		span.SetStatus(codes.Error, "failed")
+	}
+	span.End()
+}

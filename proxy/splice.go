@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// trim narrows [start, end) to the JSON value without surrounding space.
+func trim(b []byte, start, end int) (int, int) {
+	for start < end && isSpace(b[start]) {
+		start++
+	}
+	for end > start && isSpace(b[end-1]) {
+		end--
+	}
+	return start, end
+}
+
+// memberStart finds the opening quote of the key whose value starts at vs.
+func memberStart(b []byte, rawKey []byte, vs int) int {
+	i := vs - 1
+	for i >= 0 && (isSpace(b[i]) || b[i] == ':') {
+		i--
+	}
+	// b[i] is the key's closing quote
+	return i - len(rawKey) - 1
+}
+
+// keyName decodes a raw object key. Keys with escapes are decoded, so that
+// "entr\u0079" is seen as the "entry" every JSON client will read.
+func keyName(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw)
+	}
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	s, ok := fjson.StringValue(q, 0, len(q))
+	if !ok {
+		return "\x00invalid"
+	}
+	return s
+}
+
+// removeMembers returns the edits that delete the members at idx (any
+// order) from an object, with the commas that separate them, so that what
+// is left is valid JSON.
+func removeMembers(ms []member, idx []int) []fjson.Edit {
+	gone := make([]bool, len(ms))
+	for _, i := range idx {
+		gone[i] = true
+	}
+	var edits []fjson.Edit
+	for i := 0; i < len(ms); {
+		if !gone[i] {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(ms) && gone[j+1] {
+			j++
+		}
+		switch {
+		case j+1 < len(ms): // a kept member follows: delete up to it
+			edits = append(edits, fjson.Edit{Start: ms[i].start, End: ms[j+1].start})
+		case i > 0: // the run ends the object: delete from the kept one before
+			edits = append(edits, fjson.Edit{Start: ms[i-1].end, End: ms[j].end})
+		default: // every member goes
+			edits = append(edits, fjson.Edit{Start: ms[i].start, End: ms[j].end})
+		}
+		i = j + 1
+	}
+	return edits
+}
+
+// applyRange appends src[start:end] with edits (absolute, sorted,
+// non-overlapping, inside the range) applied.
+func applyRange(dst, src []byte, start, end int, edits []fjson.Edit) []byte {
+	pos := start
+	for _, e := range edits {
+		dst = append(dst, src[pos:e.Start]...)
+		dst = append(dst, e.Data...)
+		pos = e.End
+	}
+	return append(dst, src[pos:end]...)
+}
+
+func joinArray(parts [][]byte) []byte {
+	n := 2
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '[')
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, p...)
+	}
+	return append(out, ']')
+}
+
+func asFailure(err error) error {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON the proxy cannot read", err)
+}
+
+// errStop ends an iteration early.
+var errStop = errors.New("stop")
