@@ -152,10 +152,9 @@ func (s *Server) routes() *gin.Engine {
 	fhir.Any("", s.handleFHIR)
 	fhir.Any("/*path", s.handleFHIR)
 	admin := e.Group("/admin", s.authenticate, requireScope(authn.AdminScope))
-	admin.POST("/Consent", s.postConsent)
-	admin.GET("/Consent", s.searchConsents)
-	admin.GET("/Consent/:id", s.readConsent)
-	admin.GET("/audit", s.findAudit)
+	s.consentRoutes(admin)
+	s.policyRoutes(admin)
+	s.auditRoutes(admin)
 	e.NoRoute(func(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such endpoint; the FHIR API is under /fhir/")
 	})
