@@ -133,4 +133,3 @@ func (s *Server) searchConsents(c *gin.Context) {
 	}
 	c.Data(http.StatusOK, fhirJSON, append(b, '}'))
 }
-
