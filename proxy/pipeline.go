@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -89,6 +88,9 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err != nil {
 		return nil, false, err
 	}
+	if err := r.labelItems(ctx); err != nil {
+		return nil, false, err
+	}
 	if err := r.decide(ctx); err != nil {
 		return nil, false, err
 	}
@@ -124,7 +126,7 @@ func (r *run) collect() (*bundleNode, *item, error) {
 	if rt == "" {
 		return nil, nil, fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON that is not a FHIR resource", nil)
 	}
-	it, err := r.label(0, len(r.body))
+	it, err := r.addItem(0, len(r.body))
 	return nil, it, err
 }
 
@@ -140,13 +142,10 @@ func (r *run) resourceType(start int) (string, error) {
 	return s, nil
 }
 
-func (r *run) label(start, end int) (*item, error) {
+// addItem records one resource of the body; labelItems labels it later.
+func (r *run) addItem(start, end int) (*item, error) {
 	start, end = trim(r.body, start, end)
-	res, err := r.s.labeller.Label(r.body[start:end])
-	if err != nil {
-		return nil, fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
-	}
-	it := &item{start: start, end: end, res: res}
+	it := &item{start: start, end: end}
 	r.items = append(r.items, it)
 	return it, nil
 }
@@ -217,7 +216,7 @@ func (r *run) collectResource(e *entryNode, vs, ve, depth int) error {
 		e.nested, err = r.collectBundle(vs, ve, depth+1)
 		return err
 	}
-	e.item, err = r.label(vs, ve)
+	e.item, err = r.addItem(vs, ve)
 	return err
 }
 
@@ -236,69 +235,6 @@ func (r *run) collectLinks(b *bundleNode, arr int) error {
 			return nil
 		})
 	})
-}
-
-// decide evaluates one decision per class. Any error withholds the whole
-// response.
-func (r *run) decide(ctx context.Context) error {
-	now := time.Now().UnixNano()
-	for _, it := range r.items {
-		key := classKey(it)
-		c, ok := r.classes[key]
-		if !ok {
-			c = &class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
-			if err := r.evaluate(ctx, c, now); err != nil {
-				return err
-			}
-			r.classes[key] = c
-		}
-		it.class = c
-	}
-	return nil
-}
-
-func classKey(it *item) string {
-	return it.res.Patient + "\x00" + it.res.Type + "\x00" + it.res.Labels.Key()
-}
-
-func (r *run) evaluate(ctx context.Context, c *class, now int64) error {
-	consents, err := r.consentsOf(ctx, c.patient)
-	if err != nil {
-		return err
-	}
-	in := policy.Input{
-		Caller:   r.ex.policyCaller(),
-		Request:  policy.Request{Interaction: r.ex.req.Interaction, Type: r.ex.req.Type, TimeNS: now},
-		Patient:  c.patient,
-		Consents: consents,
-		Item:     policy.Item{Type: c.typ, Labels: labelStrings(c.labels)},
-	}
-	d, err := r.s.decider.Decide(ctx, in)
-	if err != nil {
-		return fail(http.StatusInternalServerError, "exception", "the response could not be checked against policy and was withheld", err)
-	}
-	c.decision = d
-	for _, reason := range d.Reasons {
-		if reason.Consent != "" && d.Permitted() {
-			r.refs[reason.Consent+"\x00"+reason.Version] = audit.ConsentRef{ID: reason.Consent, Version: reason.Version}
-		}
-	}
-	return nil
-}
-
-func (r *run) consentsOf(ctx context.Context, patient string) ([]any, error) {
-	if patient == "" {
-		return []any{}, nil
-	}
-	if cs, ok := r.consents[patient]; ok {
-		return cs, nil
-	}
-	cs, err := r.s.policyConsents(ctx, patient)
-	if err != nil {
-		return nil, fail(http.StatusInternalServerError, "exception", "the patient's consents could not be read; the response was withheld", err)
-	}
-	r.consents[patient] = cs
-	return cs, nil
 }
 
 func labelStrings(s labels.Set) []string {

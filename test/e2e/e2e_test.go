@@ -8,6 +8,18 @@ import (
 	"testing"
 )
 
+func init() {
+	register("SearchWithholdsSUDWithoutConsent", testSearchWithholdsSUDWithoutConsent)
+	register("ConsentedCallerSeesLabels", testConsentedCallerSeesLabels)
+	register("DeniedReadLooksMissing", testDeniedReadLooksMissing)
+	register("PagingThroughProxyLinks", testPagingThroughProxyLinks)
+	register("IncludeEverythingAndHistory", testIncludeEverythingAndHistory)
+	register("OrdinaryDataUnchanged", testOrdinaryDataUnchanged)
+	register("LedgerListsDisclosures", testLedgerListsDisclosures)
+	register("EdgeRefusals", testEdgeRefusals)
+	register("GzipToClients", testGzipToClients)
+}
+
 // leaked returns the SUD resources of the patient that appear in got.
 func leaked(sud map[string]bool, got []string) []string {
 	var out []string

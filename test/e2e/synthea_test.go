@@ -8,6 +8,8 @@ import (
 	"testing"
 )
 
+func init() { register("SyntheaThroughProxy", testSyntheaThroughProxy) }
+
 // TestSyntheaThroughProxy pages through $everything of every Synthea patient,
 // directly and through the proxy, and checks that every resource the proxy
 // lets out is byte-for-byte what the FHIR server holds, and that little is
