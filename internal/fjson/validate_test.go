@@ -1,0 +1,157 @@
+package fjson
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		in    string
+		depth int
+		err   string // substring of the error; "" means valid
+	}{
+		{name: "object", in: `{"a":1,"b":[true,false,null],"c":{"d":"e"}}`, depth: 2},
+		{name: "surrounding whitespace", in: " \t\r\n{} \n", depth: 1},
+		{name: "scalar", in: `60.40`},
+		{name: "string escapes", in: `"\" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00"`},
+		{name: "utf8", in: `"Müller 日本 😀"`},
+		{name: "lone surrogate escape", in: `"\ud800"`},
+		{name: "numbers", in: `[0,-0,1,-1,10.5,1e5,1E+5,1e-5,0.0e0,123456789012345678901234567890]`, depth: 1},
+		{name: "empty", in: ``, err: "unexpected end"},
+		{name: "only space", in: `  `, err: "unexpected end"},
+		{name: "two values", in: `{} {}`, depth: 1, err: "data after top-level value"},
+		{name: "trailing comma object", in: `{"a":1,}`, depth: 1, err: "expected string key"},
+		{name: "trailing comma array", in: `[1,]`, depth: 1, err: "invalid character"},
+		{name: "missing colon", in: `{"a" 1}`, depth: 1, err: "expected colon"},
+		{name: "unquoted key", in: `{a:1}`, depth: 1, err: "expected string key"},
+		{name: "single quotes", in: `{'a':1}`, depth: 1, err: "expected string key"},
+		{name: "mismatched bracket", in: `{"a":[1}`, depth: 2, err: "expected comma"},
+		{name: "unterminated object", in: `{"a":1`, depth: 1, err: "unexpected end"},
+		{name: "unterminated string", in: `"abc`, err: "unterminated string"},
+		{name: "raw newline in string", in: "\"a\nb\"", err: "control character"},
+		{name: "raw tab in string", in: "\"a\tb\"", err: "control character"},
+		{name: "bad escape", in: `"\x41"`, err: "invalid escape"},
+		{name: "short unicode escape", in: `"\u12"`, err: "unterminated string"},
+		{name: "bad unicode escape", in: `"\u12g4"`, err: "invalid \\u escape"},
+		{name: "invalid utf8", in: "\"\xff\"", err: "invalid UTF-8"},
+		{name: "overlong utf8", in: "\"\xc0\xaf\"", err: "invalid UTF-8"},
+		{name: "truncated utf8", in: "\"\xe6\x97\"", err: "invalid UTF-8"},
+		{name: "leading zero", in: `01`, err: "data after top-level value"},
+		{name: "leading plus", in: `+1`, err: "invalid character"},
+		{name: "bare minus", in: `-`, err: "invalid number"},
+		{name: "dot without digits", in: `1.`, err: "invalid number"},
+		{name: "dot first", in: `.5`, err: "invalid character"},
+		{name: "exponent without digits", in: `1e+`, err: "invalid number"},
+		{name: "NaN", in: `NaN`, err: "invalid character"},
+		{name: "truncated literal", in: `tru`, err: "invalid literal"},
+		{name: "wrong literal", in: `nul1`, err: "invalid literal"},
+		{name: "depth at limit", in: `[[[]]]`, depth: 3},
+		{name: "depth over limit", in: `[[[[]]]]`, depth: 3, err: "nesting too deep"},
+		{name: "object depth over limit", in: `{"a":{"b":{}}}`, depth: 2, err: "nesting too deep"},
+		{name: "scalar at depth 0", in: `"x"`, depth: 0},
+		{name: "duplicate key", in: `{"a":1,"b":2,"a":3}`, depth: 1, err: "duplicate key"},
+		{name: "duplicate key via escape", in: `{"security":[],"s\u0065curity":[]}`, depth: 2, err: "duplicate key"},
+		{name: "same key in sibling objects", in: `[{"a":1},{"a":2}]`, depth: 2},
+		{name: "same key at different depths", in: `{"a":{"a":{"a":1}}}`, depth: 3},
+		{name: "duplicate in nested object", in: `{"meta":{"security":[],"tag":[],"security":[]}}`, depth: 3, err: "duplicate key"},
+		{name: "keys differing by escape only", in: `{"a\"":1,"a":2}`, depth: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := Validate([]byte(tt.in), tt.depth)
+			if tt.err == "" {
+				if err != nil {
+					t.Fatalf("Validate(%q) = %v, want nil", tt.in, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("Validate(%q) = %v, want error containing %q", tt.in, err, tt.err)
+			}
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Offset < 0 || se.Offset > len(tt.in) {
+				t.Fatalf("Validate(%q) error %v is not a *SyntaxError with an offset in range", tt.in, err)
+			}
+		})
+	}
+}
+
+// TestValidateManyKeys exercises the switch from pairwise key comparison to
+// a map in large objects.
+func TestValidateManyKeys(t *testing.T) {
+	t.Parallel()
+	build := func(n int, dup string) []byte {
+		var sb strings.Builder
+		sb.WriteString("{")
+		for k := range n {
+			if k > 0 {
+				sb.WriteString(",")
+			}
+			sb.WriteString(`"` + keyName(k) + `":1`)
+		}
+		if dup != "" {
+			sb.WriteString(`,"` + dup + `":2`)
+		}
+		sb.WriteString("}")
+		return []byte(sb.String())
+	}
+	tests := []struct {
+		name string
+		in   []byte
+		dup  bool
+	}{
+		{name: "small unique", in: build(10, "")},
+		{name: "large unique", in: build(1000, "")},
+		{name: "small duplicate", in: build(10, "ka0"), dup: true},
+		{name: "large duplicate early key", in: build(1000, "ka0"), dup: true},
+		{name: "large duplicate escaped", in: build(1000, `k\u00610`), dup: true},
+		{name: "large duplicate late key", in: build(1000, keyName(999)), dup: true},
+		{name: "large duplicate at switch", in: build(1000, keyName(quadraticKeys)), dup: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !json.Valid(tt.in) {
+				t.Fatal("test input is not valid JSON")
+			}
+			err := Validate(tt.in, 1)
+			if got := err != nil; got != tt.dup {
+				t.Fatalf("Validate error = %v, want duplicate %v", err, tt.dup)
+			}
+		})
+	}
+}
+
+// keyName returns the k-th key of a generated object.
+func keyName(k int) string {
+	return "k" + strings.Repeat("x", k%7) + string(rune('a'+k%26)) + itoa(k)
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func TestValidateDeepNesting(t *testing.T) {
+	t.Parallel()
+	deep := []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000))
+	if err := Validate(deep, 64); err == nil || !strings.Contains(err.Error(), "nesting too deep") {
+		t.Fatalf("Validate(deep, 64) = %v, want nesting error", err)
+	}
+	if _, err := SkipValue(deep, 0); err == nil || !strings.Contains(err.Error(), "nesting too deep") {
+		t.Fatalf("SkipValue(deep) = %v, want nesting error", err)
+	}
+	if err := Validate(deep, 1<<40); err == nil || !strings.Contains(err.Error(), "nesting too deep") {
+		t.Fatalf("Validate(deep, huge) = %v, want the MaxDepth ceiling to apply", err)
+	}
+	atLimit := []byte(strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth))
+	if err := Validate(atLimit, MaxDepth); err != nil {
+		t.Fatalf("Validate at MaxDepth = %v", err)
+	}
+}

@@ -1,0 +1,19 @@
+// Package labels assigns HL7 DS4P security labels to FHIR R4 resources.
+//
+// It holds the label vocabulary (code systems, the confidentiality order
+// U < L < M < N < R < V, legacy system URLs and their current form), Set,
+// a sorted and deduplicated list of labels, and the Labeller, which reads a
+// resource's existing meta.security labels and applies code rules to every
+// Coding in it.
+//
+// The Labeller works on bytes (package internal/fjson): Label scans a
+// resource once without decoding it into maps, and Edits returns splices
+// that write the result into meta.security while every other byte of the
+// resource stays as it came. Labels only ever grow: an existing label is
+// never dropped, except that a resource keeps exactly one confidentiality
+// label, the highest it has or is given.
+//
+// Label does not treat Bundles specially: the proxy walks Bundle entries
+// and labels each entry's resource. Source rules (Part 2 program identity),
+// element-level (inline) labels, propagation and rule files come later.
+package labels

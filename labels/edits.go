@@ -1,0 +1,269 @@
+package labels
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+// Edits returns the edits, relative to resource, that write r.Labels into
+// meta.security. It creates meta or meta.security when absent and keeps
+// every other byte as it is: existing entries keep their bytes (legacy
+// system URLs included), except that a confidentiality entry lower than the
+// highest one, in r.Labels or already present, is replaced by it (or
+// removed, when the highest is already there). Labels of r.Labels that are
+// missing are appended; an existing entry is never removed for being absent
+// from r.Labels, and confidentiality is never lowered. Edits returns no
+// edits when r.Changed is false.
+func (l *Labeller) Edits(resource []byte, r Result) ([]fjson.Edit, error) {
+	if !r.Changed || len(r.Labels) == 0 {
+		return nil, nil
+	}
+	top, err := locateTop(resource)
+	if err != nil {
+		return nil, err
+	}
+	if !top.meta.found {
+		return insertMeta(top, r.Labels), nil
+	}
+	meta, err := locateMeta(resource, top.meta.start)
+	if err != nil {
+		return nil, err
+	}
+	if !meta.security.found {
+		return insertSecurity(meta, r.Labels), nil
+	}
+	entries, err := readEntries(resource, meta.security.start)
+	if err != nil {
+		return nil, err
+	}
+	return mergeEntries(entries, meta.security.start, r.Labels), nil
+}
+
+// member is where one object member's value lies.
+type member struct {
+	start, end int
+	found      bool
+}
+
+// objectLayout is what Edits needs to know about an object: its opening
+// brace, the end of its last member and the members it looks for.
+type objectLayout struct {
+	open, lastEnd int
+	empty         bool
+	meta          member // resource: "meta"; meta: "security"
+	security      member
+	after         int // resource: where to insert meta (after id or resourceType)
+}
+
+// locateTop finds meta, and the place for a new one, in the resource.
+func locateTop(b []byte) (objectLayout, error) {
+	lay := objectLayout{open: fjson.SkipSpace(b, 0), empty: true}
+	var idEnd, typeEnd int
+	err := fjson.ObjectEach(b, lay.open, func(key []byte, s, e int) error {
+		lay.empty, lay.lastEnd = false, e
+		switch {
+		case fjson.KeyIs(key, "meta"):
+			return lay.meta.set(s, e, "meta")
+		case fjson.KeyIs(key, "id"):
+			idEnd = e
+		case fjson.KeyIs(key, "resourceType"):
+			typeEnd = e
+		}
+		return nil
+	})
+	if err != nil {
+		return objectLayout{}, fmt.Errorf("labels: locating meta: %w", err)
+	}
+	lay.after = max(idEnd, typeEnd)
+	return lay, nil
+}
+
+// locateMeta finds security, and the place for a new one, in meta.
+func locateMeta(b []byte, start int) (objectLayout, error) {
+	if b[start] != '{' {
+		return objectLayout{}, errors.New(`labels: "meta" is not an object`)
+	}
+	lay := objectLayout{open: start, empty: true}
+	err := fjson.ObjectEach(b, start, func(key []byte, s, e int) error {
+		lay.empty, lay.lastEnd = false, e
+		if fjson.KeyIs(key, "security") {
+			return lay.security.set(s, e, "security")
+		}
+		return nil
+	})
+	if err != nil {
+		return objectLayout{}, fmt.Errorf("labels: locating meta.security: %w", err)
+	}
+	return lay, nil
+}
+
+// set records a member's value bounds and reports a duplicate.
+func (m *member) set(s, e int, key string) error {
+	if m.found {
+		return fmt.Errorf("labels: duplicate %q member", key)
+	}
+	*m = member{start: s, end: e, found: true}
+	return nil
+}
+
+// insertMeta adds "meta":{"security":[...]} to a resource without meta,
+// after id (or resourceType) when present, else first.
+func insertMeta(top objectLayout, ls Set) []fjson.Edit {
+	data := []byte(`"meta":{"security":`)
+	data = append(appendLabels(data, ls), '}')
+	if top.after > 0 {
+		return []fjson.Edit{{Start: top.after, End: top.after, Data: append([]byte{','}, data...)}}
+	}
+	if !top.empty {
+		data = append(data, ',')
+	}
+	return []fjson.Edit{{Start: top.open + 1, End: top.open + 1, Data: data}}
+}
+
+// insertSecurity adds "security":[...] as the last member of meta.
+func insertSecurity(meta objectLayout, ls Set) []fjson.Edit {
+	if meta.empty {
+		data := appendLabels([]byte(`"security":`), ls)
+		return []fjson.Edit{{Start: meta.open + 1, End: meta.open + 1, Data: data}}
+	}
+	data := appendLabels([]byte(`,"security":`), ls)
+	return []fjson.Edit{{Start: meta.lastEnd, End: meta.lastEnd, Data: data}}
+}
+
+// appendLabels appends ls as a JSON array of Codings.
+func appendLabels(dst []byte, ls Set) []byte {
+	dst = append(dst, '[')
+	for k, lb := range ls {
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendLabel(dst, lb)
+	}
+	return append(dst, ']')
+}
+
+// appendLabel appends one label as {"system":...,"code":...}.
+func appendLabel(dst []byte, lb Label) []byte {
+	dst = fjson.AppendString(append(dst, `{"system":`...), lb.System)
+	dst = fjson.AppendString(append(dst, `,"code":`...), lb.Code)
+	return append(dst, '}')
+}
+
+// entry is one existing meta.security element.
+type entry struct {
+	start, end int
+	label      Label
+	ok         bool // the element has a code
+}
+
+// readEntries reads the elements of the meta.security array at start.
+func readEntries(b []byte, start int) ([]entry, error) {
+	if b[start] != '[' {
+		return nil, errors.New(`labels: "meta.security" is not an array`)
+	}
+	var out []entry
+	_, err := fjson.ArrayScan(b, start, func(e int) (int, error) {
+		end, lb, ok, err := readLabel(b, e)
+		out = append(out, entry{start: e, end: end, label: lb, ok: ok})
+		return end, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("labels: reading meta.security: %w", err)
+	}
+	return out, nil
+}
+
+// mergeEntries returns the edits that bring the security array at open,
+// holding entries, to want: the first lower confidentiality entry becomes
+// the highest one, wanted or present (unless that is already there), other
+// lower ones go, and missing labels are appended.
+func mergeEntries(entries []entry, open int, want Set) []fjson.Edit {
+	have := make([]Label, 0, len(entries))
+	for _, e := range entries {
+		if e.ok {
+			have = append(have, e.label)
+		}
+	}
+	present := toSet(have)
+	// The highest of both, so that no Result can lower what is there.
+	conf, hasConf := want.Union(present).Confidentiality()
+	top := Label{System: SystemConfidentiality, Code: conf}
+	replace, remove := -1, make([]bool, len(entries))
+	for k, e := range entries {
+		if !hasConf || !e.ok || !isConfidentiality(e.label) || e.label.Code == conf {
+			continue
+		}
+		if replace < 0 && !present.Has(top) {
+			replace = k
+			continue
+		}
+		remove[k] = true
+	}
+	var edits []fjson.Edit
+	if replace >= 0 {
+		e := entries[replace]
+		edits = append(edits, fjson.Edit{Start: e.start, End: e.end, Data: appendLabel(nil, top)})
+	}
+	edits = append(edits, removals(entries, remove)...)
+	edits = append(edits, appendMissing(entries, remove, open, missing(want, present, conf, replace >= 0))...)
+	slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
+	return edits
+}
+
+// missing returns the labels of want to append: those not present, leaving
+// out every confidentiality label but the highest, and that one too when it
+// replaces an entry.
+func missing(want, present Set, conf string, replaced bool) Set {
+	var out Set
+	for _, lb := range want {
+		if present.Has(lb) || (isConfidentiality(lb) && (lb.Code != conf || replaced)) {
+			continue
+		}
+		out = append(out, lb)
+	}
+	return out
+}
+
+// removals returns the edits that delete the marked entries together with
+// the commas that separate them from the entries kept.
+func removals(entries []entry, remove []bool) []fjson.Edit {
+	if !slices.Contains(remove, true) {
+		return nil
+	}
+	first := slices.Index(remove, false)
+	if first < 0 {
+		last := entries[len(entries)-1]
+		return []fjson.Edit{{Start: entries[0].start, End: last.end}}
+	}
+	var edits []fjson.Edit
+	if first > 0 {
+		edits = append(edits, fjson.Edit{Start: entries[0].start, End: entries[first].start})
+	}
+	for k := first + 1; k < len(entries); k++ {
+		if remove[k] {
+			edits = append(edits, fjson.Edit{Start: entries[k-1].end, End: entries[k].end})
+		}
+	}
+	return edits
+}
+
+// appendMissing returns the edit that appends ls after the last entry, or
+// inside the empty array at open.
+func appendMissing(entries []entry, remove []bool, open int, ls Set) []fjson.Edit {
+	if len(ls) == 0 {
+		return nil
+	}
+	data := appendLabels(nil, ls)
+	data = data[1 : len(data)-1] // the elements, without brackets
+	if len(entries) == 0 {
+		return []fjson.Edit{{Start: open + 1, End: open + 1, Data: data}}
+	}
+	if slices.Contains(remove, false) {
+		data = append([]byte{','}, data...)
+	}
+	at := entries[len(entries)-1].end
+	return []fjson.Edit{{Start: at, End: at, Data: data}}
+}

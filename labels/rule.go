@@ -1,0 +1,207 @@
+package labels
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Rule labels every resource that holds a matching Coding: one whose system
+// is System and whose code is listed in Codes, starts with one of Prefixes
+// or falls in one of Ranges, and is not excluded.
+type Rule struct {
+	ID     string // names the rule in reasons and errors
+	System string // code system URL of the codings the rule matches
+
+	Codes    []string    // codes matched exactly
+	Prefixes []string    // codes matched when they start with one of these
+	Ranges   [][2]string // inclusive bounds; the upper one also covers every code it prefixes, so {"F10", "F19"} covers F19.99
+
+	Exclude         []string // codes never matched
+	ExcludePrefixes []string // codes never matched when they start with one of these
+
+	Labels []Label  // labels the rule assigns; at most one confidentiality label
+	Types  []string // resource types the rule applies to; empty means any
+}
+
+// compiledRule is a validated rule ready for matching.
+type compiledRule struct {
+	Rule
+	labels  Set
+	exclude map[string]bool
+}
+
+// excluded reports whether code is excluded from the rule.
+func (r *compiledRule) excluded(code []byte) bool {
+	if r.exclude[string(code)] {
+		return true
+	}
+	for _, p := range r.ExcludePrefixes {
+		if bytes.HasPrefix(code, []byte(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+// appliesTo reports whether the rule applies to resources of type typ.
+func (r *compiledRule) appliesTo(typ string) bool {
+	return len(r.Types) == 0 || slices.Contains(r.Types, typ)
+}
+
+// matcher holds the rules of one code system, indexed for matching.
+type matcher struct {
+	exact    map[string][]int
+	prefixes []prefixRule
+	ranges   []rangeRule
+}
+
+type prefixRule struct {
+	prefix []byte
+	rule   int
+}
+
+type rangeRule struct {
+	lo, hi []byte
+	rule   int
+}
+
+// inRange reports whether code lies in [lo, hi], hi covering the codes it
+// prefixes.
+func (r rangeRule) inRange(code []byte) bool {
+	return bytes.Compare(code, r.lo) >= 0 && (bytes.Compare(code, r.hi) <= 0 || bytes.HasPrefix(code, r.hi))
+}
+
+// candidates appends to dst the rules whose inclusion criteria match code,
+// before exclusions and resource types are checked; a rule may appear twice.
+func (m *matcher) candidates(dst []int, code []byte) []int {
+	dst = append(dst, m.exact[string(code)]...)
+	for _, p := range m.prefixes {
+		if bytes.HasPrefix(code, p.prefix) {
+			dst = append(dst, p.rule)
+		}
+	}
+	for _, r := range m.ranges {
+		if r.inRange(code) {
+			dst = append(dst, r.rule)
+		}
+	}
+	return dst
+}
+
+// compile validates rules and indexes them by code system. It reports every
+// problem at once.
+func compile(rules []Rule) ([]compiledRule, map[string]*matcher, error) {
+	var errs []error
+	seen := map[string]bool{}
+	out := make([]compiledRule, 0, len(rules))
+	bySystem := map[string]*matcher{}
+	for k, r := range rules {
+		if err := validateRule(r); err != nil {
+			errs = append(errs, fmt.Errorf("labels: rule %d (%q): %w", k, r.ID, err))
+			continue
+		}
+		if seen[r.ID] {
+			errs = append(errs, fmt.Errorf("labels: rule %d: duplicate id %q", k, r.ID))
+			continue
+		}
+		seen[r.ID] = true
+		index(bySystem, r, len(out))
+		out = append(out, compiledRule{Rule: r, labels: NewSet(r.Labels...), exclude: setOf(r.Exclude)})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	return out, bySystem, nil
+}
+
+// index adds the inclusion criteria of rule r, number n, to bySystem.
+func index(bySystem map[string]*matcher, r Rule, n int) {
+	m := bySystem[r.System]
+	if m == nil {
+		m = &matcher{exact: map[string][]int{}}
+		bySystem[r.System] = m
+	}
+	for _, c := range r.Codes {
+		if !slices.Contains(m.exact[c], n) {
+			m.exact[c] = append(m.exact[c], n)
+		}
+	}
+	for _, p := range r.Prefixes {
+		m.prefixes = append(m.prefixes, prefixRule{prefix: []byte(p), rule: n})
+	}
+	for _, rg := range r.Ranges {
+		m.ranges = append(m.ranges, rangeRule{lo: []byte(rg[0]), hi: []byte(rg[1]), rule: n})
+	}
+}
+
+// setOf returns the strings of ss as a set, or nil when there are none.
+func setOf(ss []string) map[string]bool {
+	if len(ss) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(ss))
+	for _, s := range ss {
+		m[s] = true
+	}
+	return m
+}
+
+// validateRule reports every problem of one rule.
+func validateRule(r Rule) error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if strings.TrimSpace(r.ID) == "" {
+		add("empty id")
+	}
+	if strings.TrimSpace(r.System) == "" {
+		add("empty system")
+	}
+	if len(r.Codes)+len(r.Prefixes)+len(r.Ranges) == 0 {
+		add("no codes, prefixes or ranges")
+	}
+	lists := []struct {
+		name string
+		list []string
+	}{{"code", r.Codes}, {"prefix", r.Prefixes}, {"exclude", r.Exclude}, {"exclude prefix", r.ExcludePrefixes}, {"type", r.Types}}
+	for _, l := range lists {
+		if slices.Contains(l.list, "") {
+			add("empty %s", l.name)
+		}
+	}
+	for _, rg := range r.Ranges {
+		if rg[0] == "" || rg[1] == "" || rg[0] > rg[1] {
+			add("bad range [%q, %q]", rg[0], rg[1])
+		}
+	}
+	if err := validateLabels(r.Labels); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// validateLabels checks the labels a rule assigns.
+func validateLabels(ls []Label) error {
+	if len(ls) == 0 {
+		return errors.New("no labels")
+	}
+	var errs []error
+	conf := 0
+	for _, l := range ls {
+		l = l.normalized()
+		switch {
+		case l.System == "" || l.Code == "":
+			errs = append(errs, fmt.Errorf("label %q has an empty system or code", l))
+		case l.System == SystemConfidentiality && ConfidentialityRank(l.Code) < 0:
+			errs = append(errs, fmt.Errorf("label %q is not a confidentiality code (U L M N R V)", l))
+		case l.System == SystemConfidentiality:
+			conf++
+		}
+	}
+	if conf > 1 {
+		errs = append(errs, errors.New("more than one confidentiality label"))
+	}
+	return errors.Join(errs...)
+}

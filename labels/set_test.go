@@ -1,0 +1,143 @@
+package labels_test
+
+import (
+	"testing"
+
+	"github.com/ds4p/ds4p/labels"
+)
+
+var (
+	confN   = labels.Label{System: labels.SystemConfidentiality, Code: "N"}
+	confV   = labels.Label{System: labels.SystemConfidentiality, Code: "V"}
+	hiv     = labels.Label{System: labels.SystemActCode, Code: "HIV"}
+	legacyR = labels.Label{System: labels.LegacyConfidentiality, Code: "R"}
+)
+
+func TestNewSet(t *testing.T) {
+	t.Parallel()
+	s := labels.NewSet(labels.SUD, confN, labels.SUD, legacyR, hiv)
+	want := labels.Set{hiv, labels.SUD, confN, labels.Restricted}
+	if !s.Equal(want) {
+		t.Fatalf("NewSet = %v, want %v", s, want)
+	}
+	if labels.NewSet() != nil {
+		t.Fatal("NewSet() is not the empty set")
+	}
+}
+
+func TestSetHas(t *testing.T) {
+	t.Parallel()
+	s := labels.NewSet(labels.SUD, labels.Restricted)
+	tests := []struct {
+		l    labels.Label
+		want bool
+	}{
+		{labels.SUD, true},
+		{labels.Restricted, true},
+		{legacyR, true},
+		{hiv, false},
+		{labels.Label{}, false},
+	}
+	for _, tt := range tests {
+		if got := s.Has(tt.l); got != tt.want {
+			t.Errorf("Has(%v) = %v, want %v", tt.l, got, tt.want)
+		}
+	}
+}
+
+func TestSetUnion(t *testing.T) {
+	t.Parallel()
+	a := labels.NewSet(labels.SUD, confN)
+	tests := []struct {
+		name string
+		s, o labels.Set
+		want labels.Set
+	}{
+		{name: "disjoint", s: a, o: labels.NewSet(hiv), want: labels.NewSet(labels.SUD, confN, hiv)},
+		{name: "overlap", s: a, o: labels.NewSet(labels.SUD, labels.Restricted), want: labels.NewSet(labels.SUD, confN, labels.Restricted)},
+		{name: "subset", s: a, o: labels.NewSet(labels.SUD), want: a},
+		{name: "empty left", s: nil, o: a, want: a},
+		{name: "empty right", s: a, o: nil, want: a},
+	}
+	for _, tt := range tests {
+		if got := tt.s.Union(tt.o); !got.Equal(tt.want) {
+			t.Errorf("%s: Union = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if got := a.Union(labels.NewSet(hiv)); a.Has(hiv) || !got.Has(hiv) {
+		t.Error("Union modified its receiver")
+	}
+}
+
+func TestSetKey(t *testing.T) {
+	t.Parallel()
+	a := labels.NewSet(labels.SUD, labels.Restricted)
+	b := labels.NewSet(legacyR, labels.SUD, labels.SUD)
+	if a.Key() != b.Key() {
+		t.Fatalf("equal sets have different keys: %q, %q", a.Key(), b.Key())
+	}
+	if want := labels.SystemActCode + "|SUD," + labels.SystemConfidentiality + "|R"; a.Key() != want {
+		t.Fatalf("Key = %q, want %q", a.Key(), want)
+	}
+	if labels.NewSet(labels.SUD).Key() == a.Key() || labels.Set(nil).Key() != "" {
+		t.Fatal("keys of different sets collide")
+	}
+	if got := labels.SUD.String(); got != labels.SystemActCode+"|SUD" {
+		t.Fatalf("String = %q", got)
+	}
+}
+
+func TestSetConfidentiality(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		s    labels.Set
+		want string
+		ok   bool
+	}{
+		{labels.NewSet(confN, labels.Restricted, labels.SUD), "R", true},
+		{labels.NewSet(confV, labels.Restricted), "V", true},
+		{labels.NewSet(legacyR), "R", true},
+		{labels.NewSet(labels.SUD, hiv), "", false},
+		{labels.NewSet(labels.Label{System: labels.SystemConfidentiality, Code: "X"}), "", false},
+		{labels.NewSet(labels.Label{System: labels.SystemConfidentiality, Code: "U"}), "U", true},
+		{nil, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := tt.s.Confidentiality()
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%v.Confidentiality() = %q, %v; want %q, %v", tt.s, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestConfidentialityRank(t *testing.T) {
+	t.Parallel()
+	order := []string{"U", "L", "M", "N", "R", "V"}
+	for k, c := range order {
+		if got := labels.ConfidentialityRank(c); got != k {
+			t.Errorf("ConfidentialityRank(%q) = %d, want %d", c, got, k)
+		}
+	}
+	for _, c := range []string{"", "r", "RV", "X"} {
+		if got := labels.ConfidentialityRank(c); got != -1 {
+			t.Errorf("ConfidentialityRank(%q) = %d, want -1", c, got)
+		}
+	}
+}
+
+func TestNormalizeSystem(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		labels.LegacyConfidentiality:  labels.SystemConfidentiality,
+		labels.LegacyActCode:          labels.SystemActCode,
+		labels.LegacyObservationValue: labels.SystemObservationValue,
+		labels.LegacyActReason:        labels.SystemActReason,
+		labels.SystemActCode:          labels.SystemActCode,
+		"http://snomed.info/sct":      "http://snomed.info/sct",
+	}
+	for in, want := range tests {
+		if got := labels.NormalizeSystem(in); got != want {
+			t.Errorf("NormalizeSystem(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

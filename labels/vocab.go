@@ -1,0 +1,79 @@
+package labels
+
+// Code systems of security labels (FHIR R4 meta.security, HL7 DS4P IG).
+const (
+	// SystemConfidentiality holds the confidentiality codes U L M N R V.
+	SystemConfidentiality = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+	// SystemActCode holds sensitivity (SUD, HIV ...), policy (42CFRPart2),
+	// obligation (REDACT ...) and refrain (NORDSCLCD ...) codes.
+	SystemActCode = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+	// SystemObservationValue holds integrity and alteration codes.
+	SystemObservationValue = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"
+	// SystemActReason holds purpose-of-use codes.
+	SystemActReason = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+
+	// LegacyConfidentiality is the pre-THO URL of SystemConfidentiality,
+	// still sent by some servers; it is read as SystemConfidentiality.
+	LegacyConfidentiality = "http://hl7.org/fhir/v3/Confidentiality"
+	// LegacyActCode is the pre-THO URL of SystemActCode.
+	LegacyActCode = "http://hl7.org/fhir/v3/ActCode"
+	// LegacyObservationValue is the pre-THO URL of SystemObservationValue.
+	LegacyObservationValue = "http://hl7.org/fhir/v3/ObservationValue"
+	// LegacyActReason is the pre-THO URL of SystemActReason.
+	LegacyActReason = "http://hl7.org/fhir/v3/ActReason"
+)
+
+// Code systems of clinical codes used by the default rules.
+const (
+	SystemICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+	SystemICD10   = "http://hl7.org/fhir/sid/icd-10"
+	SystemSNOMED  = "http://snomed.info/sct"
+)
+
+// Labels used by the default rules and by policy.
+var (
+	// Restricted is confidentiality R.
+	Restricted = Label{System: SystemConfidentiality, Code: "R"}
+	// SUD is the substance use disorder information sensitivity.
+	SUD = Label{System: SystemActCode, Code: "SUD"}
+)
+
+// NormalizeSystem maps a legacy security label system URL to its current
+// terminology.hl7.org form and returns other systems unchanged.
+func NormalizeSystem(system string) string {
+	switch system {
+	case LegacyConfidentiality:
+		return SystemConfidentiality
+	case LegacyActCode:
+		return SystemActCode
+	case LegacyObservationValue:
+		return SystemObservationValue
+	case LegacyActReason:
+		return SystemActReason
+	}
+	return system
+}
+
+// confidentialityOrder lists the confidentiality codes from least to most
+// restrictive.
+const confidentialityOrder = "ULMNRV"
+
+// ConfidentialityRank orders confidentiality codes: U 0, L 1, M 2, N 3, R 4,
+// V 5. Any other code ranks -1.
+func ConfidentialityRank(code string) int {
+	if len(code) != 1 {
+		return -1
+	}
+	for k := range len(confidentialityOrder) {
+		if confidentialityOrder[k] == code[0] {
+			return k
+		}
+	}
+	return -1
+}
+
+// isConfidentiality reports whether l is one of the six known
+// confidentiality labels.
+func isConfidentiality(l Label) bool {
+	return l.System == SystemConfidentiality && ConfidentialityRank(l.Code) >= 0
+}

@@ -1,0 +1,366 @@
+package labels
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+// walker carries the state of one Label call. It lives on the caller's
+// stack; what it finds points into the resource bytes.
+type walker struct {
+	l *Labeller
+	b []byte
+
+	depth int
+	path  [maxDepth]segment
+
+	typ, id, versionID field
+	refs               [len(patientKeys)]field // reference strings of subject, patient, beneficiary
+	meta, security     bool                    // seen, to catch duplicates
+
+	existing []Label
+	hits     []hit
+}
+
+// patientKeys are the top-level members whose reference names the patient,
+// in order of preference.
+var patientKeys = [...]string{"subject", "patient", "beneficiary"}
+
+// segment is one step of the JSON path to the current value: a member name
+// (the bytes b[start:end]) or, when end < 0, the array index start.
+type segment struct{ start, end int32 }
+
+// field is a string member read once: the bounds of its value, quotes
+// included.
+type field struct {
+	start, end int
+	seen       bool
+}
+
+// hit is one coding matched by one rule.
+type hit struct {
+	rule    int
+	matched string // "system|code"
+	path    string
+}
+
+// coding gathers the system and code members of one object.
+type coding struct {
+	system, code field
+	sysStr, str  bool // the member is a JSON string
+}
+
+// errDuplicate reports a second copy of a member Label relies on.
+func errDuplicate(key string) error {
+	return fmt.Errorf("duplicate %q member", key)
+}
+
+// push enters a member or array element; name is a member name taken from
+// w.b, or nil for the array element idx.
+func (w *walker) push(name []byte, idx int) error {
+	if w.depth >= maxDepth {
+		return errors.New("nested deeper than " + strconv.Itoa(maxDepth))
+	}
+	s := segment{start: int32(idx), end: -1}
+	if name != nil {
+		start := cap(w.b) - cap(name) // name is a subslice of w.b
+		s = segment{start: int32(start), end: int32(start + len(name))}
+	}
+	w.path[w.depth] = s
+	w.depth++
+	return nil
+}
+
+// pop leaves the current member or element.
+func (w *walker) pop() { w.depth-- }
+
+// value walks the value at b[i], which is not whitespace.
+func (w *walker) value(i int) (int, error) {
+	switch w.b[i] {
+	case '{':
+		return w.object(i)
+	case '[':
+		return w.array(i)
+	}
+	return fjson.SkipValue(w.b, i)
+}
+
+// object walks an object and checks whether it is a Coding.
+func (w *walker) object(i int) (int, error) {
+	var c coding
+	end, err := fjson.ObjectScan(w.b, i, func(key []byte, v int) (int, error) {
+		if err := w.push(key, 0); err != nil {
+			return 0, err
+		}
+		end, err := w.value(v)
+		w.pop()
+		if err != nil {
+			return 0, err
+		}
+		return end, c.note(w.b, key, v, end)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if c.sysStr && c.str {
+		w.match(&c)
+	}
+	return end, nil
+}
+
+// array walks the elements of an array.
+func (w *walker) array(i int) (int, error) {
+	n := 0
+	return fjson.ArrayScan(w.b, i, func(v int) (int, error) {
+		if err := w.push(nil, n); err != nil {
+			return 0, err
+		}
+		end, err := w.value(v)
+		w.pop()
+		n++
+		return end, err
+	})
+}
+
+// note records the member key, whose value is b[v:end], if it is the system
+// or code of a coding.
+func (c *coding) note(b []byte, key []byte, v, end int) error {
+	switch {
+	case fjson.KeyIs(key, "system"):
+		return c.system.set(b, v, end, &c.sysStr, "system")
+	case fjson.KeyIs(key, "code"):
+		return c.code.set(b, v, end, &c.str, "code")
+	}
+	return nil
+}
+
+// set records the value b[v:end] of the member key, noting whether it is a
+// string, and reports a duplicate.
+func (f *field) set(b []byte, v, end int, isString *bool, key string) error {
+	if f.seen {
+		return errDuplicate(key)
+	}
+	*f = field{start: v, end: end, seen: true}
+	*isString = b[v] == '"'
+	return nil
+}
+
+// resource walks the top-level object of a resource.
+func (w *walker) resource(i int) (int, error) {
+	return fjson.ObjectScan(w.b, i, func(key []byte, v int) (int, error) {
+		if err := w.push(key, 0); err != nil {
+			return 0, err
+		}
+		end, err := w.topMember(key, v)
+		w.pop()
+		return end, err
+	})
+}
+
+// topMember walks one member of the resource, reading the ones Label
+// reports.
+func (w *walker) topMember(key []byte, v int) (int, error) {
+	switch {
+	case fjson.KeyIs(key, "resourceType"):
+		return w.text(&w.typ, v, "resourceType")
+	case fjson.KeyIs(key, "id"):
+		return w.text(&w.id, v, "id")
+	case fjson.KeyIs(key, "meta"):
+		return w.metaObject(v)
+	}
+	for k, name := range patientKeys {
+		if fjson.KeyIs(key, name) {
+			return w.reference(k, v)
+		}
+	}
+	return w.value(v)
+}
+
+// text reads the string member key at v into f.
+func (w *walker) text(f *field, v int, key string) (int, error) {
+	end, err := fjson.SkipValue(w.b, v)
+	if err != nil {
+		return 0, err
+	}
+	var isString bool
+	if err := f.set(w.b, v, end, &isString, key); err != nil {
+		return 0, err
+	}
+	if !isString {
+		return 0, fmt.Errorf("%q is not a string", key)
+	}
+	return end, nil
+}
+
+// reference reads the reference string of patientKeys[k] and walks the
+// value for codings.
+func (w *walker) reference(k, v int) (int, error) {
+	f := &w.refs[k]
+	if f.seen {
+		return 0, errDuplicate(patientKeys[k])
+	}
+	f.seen = true
+	if w.b[v] == '{' {
+		s, e, ok, err := fjson.Lookup(w.b, v, "reference")
+		if err != nil {
+			return 0, err
+		}
+		if _, isString := fjson.RawString(w.b, s, e); ok && isString {
+			f.start, f.end = s, e
+		}
+	}
+	return w.value(v)
+}
+
+// metaObject walks meta, reading versionId and security.
+func (w *walker) metaObject(v int) (int, error) {
+	if w.meta {
+		return 0, errDuplicate("meta")
+	}
+	w.meta = true
+	if w.b[v] != '{' {
+		return 0, errors.New(`"meta" is not an object`)
+	}
+	return fjson.ObjectScan(w.b, v, func(key []byte, mv int) (int, error) {
+		if err := w.push(key, 0); err != nil {
+			return 0, err
+		}
+		end, err := w.metaMember(key, mv)
+		w.pop()
+		return end, err
+	})
+}
+
+// metaMember walks one member of meta.
+func (w *walker) metaMember(key []byte, v int) (int, error) {
+	switch {
+	case fjson.KeyIs(key, "versionId"):
+		return w.text(&w.versionID, v, "versionId")
+	case fjson.KeyIs(key, "security"):
+		if w.security {
+			return 0, errDuplicate("security")
+		}
+		w.security = true
+		return w.securityArray(v)
+	}
+	return w.value(v)
+}
+
+// securityArray reads the existing labels in meta.security. Their own
+// extensions are label metadata, not clinical codes, so rules do not see
+// them.
+func (w *walker) securityArray(v int) (int, error) {
+	if w.b[v] != '[' {
+		return 0, errors.New(`"meta.security" is not an array`)
+	}
+	return fjson.ArrayScan(w.b, v, func(e int) (int, error) {
+		end, lb, ok, err := readLabel(w.b, e)
+		if ok {
+			w.existing = append(w.existing, lb)
+		}
+		return end, err
+	})
+}
+
+// readLabel reads the security label object at b[e]. ok is false when the
+// object has no code.
+func readLabel(b []byte, e int) (end int, lb Label, ok bool, err error) {
+	if b[e] != '{' {
+		return 0, Label{}, false, errors.New(`"meta.security" holds a non-object`)
+	}
+	var c coding
+	end, err = fjson.ObjectScan(b, e, func(key []byte, v int) (int, error) {
+		end, err := fjson.SkipValue(b, v)
+		if err != nil {
+			return 0, err
+		}
+		return end, c.note(b, key, v, end)
+	})
+	switch {
+	case err != nil:
+		return 0, Label{}, false, err
+	case (c.system.seen && !c.sysStr) || (c.code.seen && !c.str):
+		return 0, Label{}, false, errors.New(`"meta.security" system or code is not a string`)
+	case !c.code.seen:
+		return end, Label{}, false, nil
+	}
+	system := NormalizeSystem(decodeString(b, c.system))
+	return end, Label{System: system, Code: decodeString(b, c.code)}, true, nil
+}
+
+// match applies the rules to the coding c, which has string system and code.
+func (w *walker) match(c *coding) {
+	system, code := decodedBytes(w.b, c.system), decodedBytes(w.b, c.code)
+	m := w.l.bySystem[string(system)]
+	if m == nil {
+		return
+	}
+	var buf [8]int
+	cands := m.candidates(buf[:0], code)
+	for k, r := range cands {
+		if slices.Contains(cands[:k], r) || w.l.rules[r].excluded(code) {
+			continue
+		}
+		w.hits = append(w.hits, hit{rule: r, matched: string(system) + "|" + string(code), path: w.pathString()})
+	}
+}
+
+// pathString renders the current path, e.g. "contained[0].code.coding[1]".
+func (w *walker) pathString() string {
+	var out []byte
+	for _, s := range w.path[:w.depth] {
+		if s.end < 0 {
+			out = strconv.AppendInt(append(out, '['), int64(s.start), 10)
+			out = append(out, ']')
+			continue
+		}
+		if len(out) > 0 {
+			out = append(out, '.')
+		}
+		out = append(out, w.b[s.start:s.end]...)
+	}
+	return string(out)
+}
+
+// decodeString returns the string value of f, or "" when f was not seen.
+func decodeString(b []byte, f field) string {
+	raw := decodedBytes(b, f)
+	return intern(raw)
+}
+
+// decodedBytes returns the contents of the string value of f with escapes
+// decoded; it aliases b unless the string holds escapes.
+func decodedBytes(b []byte, f field) []byte {
+	if !f.seen || f.end-f.start < 2 {
+		return nil
+	}
+	raw := b[f.start+1 : f.end-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw
+	}
+	s, _ := fjson.StringValue(b, f.start, f.end)
+	return []byte(s)
+}
+
+// decode returns the string value of f.
+func (w *walker) decode(f field) string { return decodeString(w.b, f) }
+
+// decoded returns the string value of f as bytes.
+func (w *walker) decoded(f field) []byte { return decodedBytes(w.b, f) }
+
+// toSet normalises, sorts and deduplicates ls in place.
+func toSet(ls []Label) Set {
+	if len(ls) == 0 {
+		return nil
+	}
+	for k := range ls {
+		ls[k] = ls[k].normalized()
+	}
+	slices.SortFunc(ls, compare)
+	return slices.Compact(Set(ls))
+}
