@@ -27,6 +27,7 @@ type Ledger struct {
 	db          *bbolt.DB
 	now         func() time.Time
 	verifyChunk int
+	gc          groupCommit
 }
 
 // Option configures a Ledger.
@@ -93,7 +94,7 @@ func bucketsOf(tx *bbolt.Tx) (buckets, error) {
 
 // Append assigns each entry its Seq (and its Time, when zero), links it to
 // the chain and stores all of them in one transaction, fsynced before Append
-// returns. Concurrent calls are grouped into one commit and their entries
+// returns. Concurrent calls are grouped into one commit (see groupCommit) and their entries
 // stay in one linear chain; the entries of one call are consecutive. The
 // caller's entries are not modified.
 func (l *Ledger) Append(ctx context.Context, entries ...Entry) error {
@@ -107,10 +108,7 @@ func (l *Ledger) Append(ctx context.Context, entries ...Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit: appending: %w", err)
 	}
-	// Batch may run the function again on its own after a failed group, so
-	// it must not depend on what an earlier run did.
-	err = l.db.Batch(func(tx *bbolt.Tx) error { return appendTx(tx, batch, l.now()) })
-	if err != nil {
+	if err := l.commit(batch); err != nil {
 		return fmt.Errorf("audit: appending: %w", err)
 	}
 	return nil

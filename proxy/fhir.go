@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -301,11 +302,7 @@ func (s *Server) setBody(resp *http.Response, ex *exchange, body []byte, content
 	h.Set("X-Request-Id", ex.requestID)
 	h.Set("Vary", "Accept-Encoding")
 	if ex.acceptGzip && len(body) >= 1024 {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		_, _ = zw.Write(body)
-		_ = zw.Close()
-		body = buf.Bytes()
+		body = gzipBody(body)
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -334,4 +331,22 @@ func errString(err error) string {
 		return ue.Op + ": " + errString(ue.Err)
 	}
 	return err.Error()
+}
+
+// gzipWriters are reused: a new gzip.Writer allocates about 1 MB.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
+
+func gzipBody(body []byte) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(body) / 4)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	zw.Reset(io.Discard)
+	gzipWriters.Put(zw)
+	return buf.Bytes()
 }
