@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -130,16 +131,30 @@ func (r *run) collect() (*bundleNode, *item, error) {
 	return nil, it, err
 }
 
+// resourceType reads the resourceType of the object at start. The body was
+// validated whole (duplicate keys included), so the first match is the only
+// one and the scan stops there; resourceType usually comes first.
 func (r *run) resourceType(start int) (string, error) {
-	vs, ve, ok, err := fjson.Lookup(r.body, start, "resourceType")
-	if err != nil {
+	var rt string
+	found := false
+	_, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
+		ve, err := fjson.SkipValue(r.body, vs)
+		if err != nil {
+			return 0, err
+		}
+		if fjson.KeyIs(key, "resourceType") {
+			rt, found = fjson.StringValue(r.body, vs, ve)
+			return ve, errStop
+		}
+		return ve, nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
 		return "", fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON that is not a FHIR resource", err)
 	}
-	if !ok {
+	if !found {
 		return "", nil
 	}
-	s, _ := fjson.StringValue(r.body, vs, ve)
-	return s, nil
+	return rt, nil
 }
 
 // addItem records one resource of the body; labelItems labels it later.
