@@ -144,6 +144,8 @@ func newHarness(t *testing.T, h http.HandlerFunc, opts ...harnessOpt) *harness {
 	return hs
 }
 
+func (h *harness) labellerFor() *labels.Labeller { return labels.Default() }
+
 // base is the upstream FHIR base as it appears in upstream bodies.
 func (h *harness) base() string { return h.upstream.URL + "/fhir/R4" }
 
