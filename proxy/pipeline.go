@@ -417,11 +417,14 @@ func (r *run) rewriteURL(u span) (fjson.Edit, bool) {
 
 // record writes one ledger entry per patient the response touched, durably,
 // before the response is released.
-func (r *run) record(ctx context.Context) error {
+func (r *run) record(ctx context.Context) (err error) {
 	entries := r.ledgerEntries()
 	if len(entries) == 0 {
 		return nil
 	}
+	ctx, span := tracer.Start(ctx, "proxy.pipeline.record")
+	defer endSpan(span, &err)
+	span.SetAttributes(attribute.Int("ds4p.ledger_entries", len(entries)))
 	if err := r.s.ledger.Append(ctx, entries...); err != nil {
 		return fail(http.StatusInternalServerError, "exception", "the disclosure could not be recorded; the response was withheld", err)
 	}
