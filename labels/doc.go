@@ -13,7 +13,16 @@
 // never dropped, except that a resource keeps exactly one confidentiality
 // label, the highest it has or is given.
 //
+// Code rules come from YAML rule files, one per sensitivity topic
+// (rules/*.yaml, embedded as the default; LoadRules, Watch). Source rules
+// (Program) give the records of a 42 CFR Part 2 program 42CFRPart2, SUD, R
+// and NORDSCLCD. LabelAll labels the resources of one response as a batch
+// and propagates labels along references, and from a bounded Cache of
+// earlier responses. Labels added are written with the DS4P classifier
+// extension, and with the basis extension when a policy (42CFRPart2) is
+// their basis. See README.md for the rules, propagation and their limits.
+//
 // Label does not treat Bundles specially: the proxy walks Bundle entries
-// and labels each entry's resource. Source rules (Part 2 program identity),
-// element-level (inline) labels, propagation and rule files come later.
+// and labels each entry's resource. Element-level (inline) labels and the
+// Bundle high-water mark come later.
 package labels

@@ -21,25 +21,26 @@ func (l *Labeller) Edits(resource []byte, r Result) ([]fjson.Edit, error) {
 	if !r.Changed || len(r.Labels) == 0 {
 		return nil, nil
 	}
+	basis := basisOf(r)
 	top, err := locateTop(resource)
 	if err != nil {
 		return nil, err
 	}
 	if !top.meta.found {
-		return insertMeta(top, r.Labels), nil
+		return insertMeta(top, r.Labels, basis), nil
 	}
 	meta, err := locateMeta(resource, top.meta.start)
 	if err != nil {
 		return nil, err
 	}
 	if !meta.security.found {
-		return insertSecurity(meta, r.Labels), nil
+		return insertSecurity(meta, r.Labels, basis), nil
 	}
 	entries, err := readEntries(resource, meta.security.start)
 	if err != nil {
 		return nil, err
 	}
-	return mergeEntries(entries, meta.security.start, r.Labels), nil
+	return mergeEntries(entries, meta.security.start, r.Labels, basis), nil
 }
 
 // member is where one object member's value lies.
@@ -111,9 +112,9 @@ func (m *member) set(s, e int, key string) error {
 
 // insertMeta adds "meta":{"security":[...]} to a resource without meta,
 // after id (or resourceType) when present, else first.
-func insertMeta(top objectLayout, ls Set) []fjson.Edit {
+func insertMeta(top objectLayout, ls Set, basis map[Label]string) []fjson.Edit {
 	data := []byte(`"meta":{"security":`)
-	data = append(appendLabels(data, ls), '}')
+	data = append(appendLabels(data, ls, basis), '}')
 	if top.after > 0 {
 		return []fjson.Edit{{Start: top.after, End: top.after, Data: append([]byte{','}, data...)}}
 	}
@@ -124,30 +125,53 @@ func insertMeta(top objectLayout, ls Set) []fjson.Edit {
 }
 
 // insertSecurity adds "security":[...] as the last member of meta.
-func insertSecurity(meta objectLayout, ls Set) []fjson.Edit {
+func insertSecurity(meta objectLayout, ls Set, basis map[Label]string) []fjson.Edit {
 	if meta.empty {
-		data := appendLabels([]byte(`"security":`), ls)
+		data := appendLabels([]byte(`"security":`), ls, basis)
 		return []fjson.Edit{{Start: meta.open + 1, End: meta.open + 1, Data: data}}
 	}
-	data := appendLabels([]byte(`,"security":`), ls)
+	data := appendLabels([]byte(`,"security":`), ls, basis)
 	return []fjson.Edit{{Start: meta.lastEnd, End: meta.lastEnd, Data: data}}
 }
 
-// appendLabels appends ls as a JSON array of Codings.
-func appendLabels(dst []byte, ls Set) []byte {
+// appendLabels appends ls, labels the Labeller adds, as a JSON array of
+// Codings.
+func appendLabels(dst []byte, ls Set, basis map[Label]string) []byte {
 	dst = append(dst, '[')
 	for k, lb := range ls {
 		if k > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendLabel(dst, lb)
+		dst = appendLabel(dst, lb, basis[lb])
 	}
 	return append(dst, ']')
 }
 
-// appendLabel appends one label as {"system":...,"code":...}.
-func appendLabel(dst []byte, lb Label) []byte {
-	dst = fjson.AppendString(append(dst, `{"system":`...), lb.System)
+// basisOf returns the policy basis of each label r's reasons give one.
+func basisOf(r Result) map[Label]string {
+	var m map[Label]string
+	for _, rs := range r.Reasons {
+		if rs.Basis != "" {
+			if m == nil {
+				m = map[Label]string{}
+			}
+			m[rs.Label] = rs.Basis
+		}
+	}
+	return m
+}
+
+// appendLabel appends one label the Labeller adds as
+// {"extension":[classifier, basis],"system":...,"code":...}: the DS4P
+// extension-sec-label-classifier names ds4p, and
+// extension-sec-label-basis the policy (v3-ActCode) when basis is set.
+func appendLabel(dst []byte, lb Label, basis string) []byte {
+	dst = append(dst, `{"extension":[{"url":"`+ExtClassifier+`","valueReference":{"display":"`+Classifier+`"}}`...)
+	if basis != "" {
+		dst = append(dst, `,{"url":"`+ExtBasis+`","valueCoding":{"system":"`+SystemActCode+`","code":`...)
+		dst = append(fjson.AppendString(dst, basis), "}}"...)
+	}
+	dst = fjson.AppendString(append(dst, `],"system":`...), lb.System)
 	dst = fjson.AppendString(append(dst, `,"code":`...), lb.Code)
 	return append(dst, '}')
 }
@@ -180,7 +204,7 @@ func readEntries(b []byte, start int) ([]entry, error) {
 // holding entries, to want: the first lower confidentiality entry becomes
 // the highest one, wanted or present (unless that is already there), other
 // lower ones go, and missing labels are appended.
-func mergeEntries(entries []entry, open int, want Set) []fjson.Edit {
+func mergeEntries(entries []entry, open int, want Set, basis map[Label]string) []fjson.Edit {
 	have := make([]Label, 0, len(entries))
 	for _, e := range entries {
 		if e.ok {
@@ -205,10 +229,10 @@ func mergeEntries(entries []entry, open int, want Set) []fjson.Edit {
 	var edits []fjson.Edit
 	if replace >= 0 {
 		e := entries[replace]
-		edits = append(edits, fjson.Edit{Start: e.start, End: e.end, Data: appendLabel(nil, top)})
+		edits = append(edits, fjson.Edit{Start: e.start, End: e.end, Data: appendLabel(nil, top, basis[top])})
 	}
 	edits = append(edits, removals(entries, remove)...)
-	edits = append(edits, appendMissing(entries, remove, open, missing(want, present, conf, replace >= 0))...)
+	edits = append(edits, appendMissing(entries, remove, open, missing(want, present, conf, replace >= 0), basis)...)
 	slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
 	return edits
 }
@@ -252,11 +276,11 @@ func removals(entries []entry, remove []bool) []fjson.Edit {
 
 // appendMissing returns the edit that appends ls after the last entry, or
 // inside the empty array at open.
-func appendMissing(entries []entry, remove []bool, open int, ls Set) []fjson.Edit {
+func appendMissing(entries []entry, remove []bool, open int, ls Set, basis map[Label]string) []fjson.Edit {
 	if len(ls) == 0 {
 		return nil
 	}
-	data := appendLabels(nil, ls)
+	data := appendLabels(nil, ls, basis)
 	data = data[1 : len(data)-1] // the elements, without brackets
 	if len(entries) == 0 {
 		return []fjson.Edit{{Start: open + 1, End: open + 1, Data: data}}

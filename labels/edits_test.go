@@ -65,6 +65,9 @@ func TestEditsWithPolicyLabels(t *testing.T) {
 				t.Fatal(err)
 			}
 			out, err := fjson.Apply(nil, []byte(tt.in), edits)
+			if err == nil {
+				out = stripClassifier(out)
+			}
 			if err != nil || string(out) != tt.want {
 				t.Fatalf("labelled = %s (%v)\nwant       %s", out, err, tt.want)
 			}
@@ -101,5 +104,32 @@ func TestEditsUnchanged(t *testing.T) {
 	edits, err := labels.Default().Edits([]byte(`not even json`), labels.Result{Labels: labels.NewSet(labels.SUD)})
 	if err != nil || edits != nil {
 		t.Fatalf("Edits for an unchanged Result = %v, %v; want none", edits, err)
+	}
+}
+
+// classifierExt is the extension Edits writes on every label it adds.
+const classifierExt = `"extension":[{"url":"` + labels.ExtClassifier + `","valueReference":{"display":"` + labels.Classifier + `"}}],`
+
+// stripClassifier removes the classifier extension from labels written
+// without a basis, so that tests can compare the rest.
+func stripClassifier(b []byte) []byte {
+	return []byte(strings.ReplaceAll(string(b), classifierExt, ""))
+}
+
+func TestEditsWriteClassifierAndBasis(t *testing.T) {
+	t.Parallel()
+	in := `{"resourceType":"Condition","id":"c"}`
+	r := labels.Result{Labels: labels.NewSet(labels.SUD, labels.Part2Policy), Changed: true,
+		Reasons: []labels.Reason{{Label: labels.Part2Policy, Basis: "42CFRPart2"}}}
+	edits, err := labels.Default().Edits([]byte(in), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := fjson.Apply(nil, []byte(in), edits)
+	want := `{"resourceType":"Condition","id":"c","meta":{"security":[{"extension":[{"url":"` + labels.ExtClassifier +
+		`","valueReference":{"display":"ds4p labeller"}},{"url":"` + labels.ExtBasis + `","valueCoding":{"system":"` + labels.SystemActCode +
+		`","code":"42CFRPart2"}}],"system":"` + labels.SystemActCode + `","code":"42CFRPart2"},{` + classifierExt + `"system":"` + labels.SystemActCode + `","code":"SUD"}]}}`
+	if string(out) != want {
+		t.Fatalf("got  %s\nwant %s", out, want)
 	}
 }

@@ -35,9 +35,10 @@ func ExampleLabeller_Label() {
 	fmt.Println(string(out))
 	// Output:
 	// Condition c1 Patient/p1 R true
+	// OPIOIDUD sud-icd10cm-opioid http://hl7.org/fhir/sid/icd-10-cm|F11.20 code.coding[0]
 	// SUD sud-icd10cm http://hl7.org/fhir/sid/icd-10-cm|F11.20 code.coding[0]
 	// R sud-icd10cm http://hl7.org/fhir/sid/icd-10-cm|F11.20 code.coding[0]
-	// {"resourceType":"Condition","id":"c1","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"SUD"},{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]},"subject":{"reference":"Patient/p1"},"onsetAge":{"value":60.40}}
+	// {"resourceType":"Condition","id":"c1","meta":{"security":[{"extension":[{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-sec-label-classifier","valueReference":{"display":"ds4p labeller"}}],"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPIOIDUD"},{"extension":[{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-sec-label-classifier","valueReference":{"display":"ds4p labeller"}}],"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"SUD"},{"extension":[{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-sec-label-classifier","valueReference":{"display":"ds4p labeller"}}],"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]},"subject":{"reference":"Patient/p1"},"onsetAge":{"value":60.40}}
 }
 
 func ExampleSet_Confidentiality() {

@@ -5,33 +5,87 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
 
-// Labeller assigns security labels to FHIR resources by code rules. It is
-// safe for concurrent use.
+// Labeller assigns security labels to FHIR resources by code rules, by
+// source (Part 2 programs) and, over a batch, by propagation along
+// references. It is safe for concurrent use; SetRules swaps the code rules
+// atomically while labelling goes on.
 type Labeller struct {
+	rs    atomic.Pointer[ruleset]
+	cache *Cache // nil: no propagation across responses
+}
+
+// ruleset is one immutable generation of rules and programs.
+type ruleset struct {
 	rules    []compiledRule
 	bySystem map[string]*matcher
+	programs programIndex
+}
+
+// Options configures NewLabeller.
+type Options struct {
+	Rules    []Rule    // code rules
+	Programs []Program // Part 2 programs (source rules)
+	// CacheSize bounds the cross-response label cache (resources kept);
+	// 0 disables it.
+	CacheSize int
 }
 
 // New returns a Labeller for rules, or an error listing every invalid rule.
 func New(rules ...Rule) (*Labeller, error) {
-	compiled, bySystem, err := compile(rules)
-	if err != nil {
+	return NewLabeller(Options{Rules: rules})
+}
+
+// NewLabeller returns a Labeller for opts, or an error listing every
+// problem.
+func NewLabeller(opts Options) (*Labeller, error) {
+	compiled, bySystem, err := compile(opts.Rules)
+	progs, perr := indexPrograms(opts.Programs)
+	if err := errors.Join(err, perr); err != nil {
 		return nil, err
 	}
-	return &Labeller{rules: compiled, bySystem: bySystem}, nil
+	l := &Labeller{}
+	if opts.CacheSize > 0 {
+		l.cache = NewCache(opts.CacheSize)
+	}
+	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: progs})
+	return l, nil
+}
+
+// SetRules replaces the code rules, keeping the programs; on error the
+// rules in use stay.
+func (l *Labeller) SetRules(rules []Rule) error {
+	compiled, bySystem, err := compile(rules)
+	if err != nil {
+		return err
+	}
+	old := l.rs.Load()
+	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: old.programs})
+	return nil
+}
+
+// Rules returns the code rules in use.
+func (l *Labeller) Rules() []Rule {
+	rs := l.rs.Load()
+	out := make([]Rule, len(rs.rules))
+	for k := range rs.rules {
+		out[k] = rs.rules[k].Rule
+	}
+	return out
 }
 
 // Reason explains one derived label: which rule assigned it because of
 // which coding, and where that coding sits in the resource.
 type Reason struct {
 	Label   Label
-	Rule    string // Rule.ID
-	Matched string // "system|code" of the matching coding
-	Path    string // JSON path of the coding, e.g. "code.coding[0]"
+	Rule    string // Rule.ID, "part2:<program>" or "propagated:<member>"
+	Matched string // "system|code" of the matching coding, the program's reference or source, or the referenced "Type/id"
+	Path    string // JSON path of the coding or reference, e.g. "code.coding[0]"
+	Basis   string `json:",omitempty"` // the policy the label comes from (e.g. 42CFRPart2), written as extension-sec-label-basis
 }
 
 // Result is what Label found in one resource.
@@ -49,6 +103,11 @@ type Result struct {
 	Labels   Set      // Existing plus derived labels, with one confidentiality: the highest
 	Reasons  []Reason // why each derived label in Labels was assigned
 	Changed  bool     // Labels differs from Existing
+
+	// Program names the Part 2 program the resource is a record of, or "".
+	Program string `json:",omitempty"`
+
+	links []link // references that propagate labels (see LabelAll)
 }
 
 // maxDepth bounds how deep Label follows nested objects and arrays; real
@@ -72,7 +131,7 @@ func (l *Labeller) Label(resource []byte) (Result, error) {
 	if len(resource) > math.MaxInt32 {
 		return Result{}, errors.New("labels: resource larger than 2 GiB")
 	}
-	w := walker{l: l, b: resource}
+	w := walker{rs: l.rs.Load(), b: resource}
 	i := fjson.SkipSpace(resource, 0)
 	if i >= len(resource) || resource[i] != '{' {
 		return Result{}, errors.New("labels: resource is not a JSON object")
@@ -101,9 +160,17 @@ func (w *walker) result() (Result, error) {
 	r.ID, r.VersionID, r.Patient = w.strings(pid)
 	r.Existing = toSet(w.existing)
 	derived, hits := w.derived(r.Type)
+	if w.program != "" && !directoryTypes[r.Type] {
+		r.Program = w.program
+		derived = derived.Union(Part2Labels())
+	}
 	r.Labels = r.Existing.Union(derived).highWater()
 	r.Changed = !r.Labels.Equal(r.Existing)
 	r.Reasons = w.reasons(hits, r.Labels)
+	if r.Program != "" {
+		r.Reasons = append(r.Reasons, w.programReasons(r.Labels)...)
+	}
+	r.links = w.links
 	return r, nil
 }
 
@@ -130,7 +197,7 @@ func (w *walker) derived(typ string) (Set, []hit) {
 	var out Set
 	hits := w.hits[:0]
 	for _, h := range w.hits {
-		if r := &w.l.rules[h.rule]; r.appliesTo(typ) {
+		if r := &w.rs.rules[h.rule]; r.appliesTo(typ) {
 			out = out.Union(r.labels)
 			hits = append(hits, h)
 		}
@@ -142,11 +209,22 @@ func (w *walker) derived(typ string) (Set, []hit) {
 func (w *walker) reasons(hits []hit, final Set) []Reason {
 	var out []Reason
 	for _, h := range hits {
-		r := &w.l.rules[h.rule]
+		r := &w.rs.rules[h.rule]
 		for _, lb := range r.labels {
 			if final.Has(lb) {
 				out = append(out, Reason{Label: lb, Rule: r.ID, Matched: h.matched, Path: h.path})
 			}
+		}
+	}
+	return out
+}
+
+// programReasons explains the Part 2 labels of final.
+func (w *walker) programReasons(final Set) []Reason {
+	var out []Reason
+	for _, lb := range Part2Labels() {
+		if final.Has(lb) {
+			out = append(out, Reason{Label: lb, Rule: "part2:" + w.program, Matched: w.programMatch, Path: w.programPath, Basis: Part2Policy.Code})
 		}
 	}
 	return out

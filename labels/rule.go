@@ -24,6 +24,9 @@ type Rule struct {
 
 	Labels []Label  // labels the rule assigns; at most one confidentiality label
 	Types  []string // resource types the rule applies to; empty means any
+
+	Topic  string // the sensitivity topic of the rule's file (SUD, MH ...)
+	Source string // where the codes come from, as the rule file names it
 }
 
 // compiledRule is a validated rule ready for matching.

@@ -28,6 +28,20 @@ const (
 	SystemICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 	SystemICD10   = "http://hl7.org/fhir/sid/icd-10"
 	SystemSNOMED  = "http://snomed.info/sct"
+	SystemLOINC   = "http://loinc.org"
+	SystemRxNorm  = "http://www.nlm.nih.gov/research/umls/rxnorm"
+)
+
+// DS4P IG extensions written on the labels the Labeller adds.
+const (
+	// ExtBasis says which policy a label comes from (valueCoding).
+	ExtBasis = "http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-sec-label-basis"
+	// ExtClassifier says who assigned a label (valueReference).
+	ExtClassifier = "http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-sec-label-classifier"
+	// ExtInline is an element-level (inline) label (valueCoding).
+	ExtInline = "http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label"
+	// Classifier is the display of the classifier reference on labels ds4p adds.
+	Classifier = "ds4p labeller"
 )
 
 // Labels used by the default rules and by policy.
@@ -36,6 +50,23 @@ var (
 	Restricted = Label{System: SystemConfidentiality, Code: "R"}
 	// SUD is the substance use disorder information sensitivity.
 	SUD = Label{System: SystemActCode, Code: "SUD"}
+	// Part2Policy is the 42 CFR Part 2 policy label.
+	Part2Policy = Label{System: SystemActCode, Code: "42CFRPart2"}
+	// NoRedisclosure is the refrain NORDSCLCD: no redisclosure without consent.
+	NoRedisclosure = Label{System: SystemActCode, Code: "NORDSCLCD"}
+	// ProcessInline is the obligation PROCESSINLINELABEL.
+	ProcessInline = Label{System: SystemActCode, Code: "PROCESSINLINELABEL"}
+)
+
+// Part2Labels are the labels a resource from a Part 2 program gets.
+func Part2Labels() Set { return NewSet(Part2Policy, SUD, Restricted, NoRedisclosure) }
+
+// obligationCodes and refrainCodes are ActCode codes that are not a
+// sensitivity or a policy: they stay out of a Bundle's high-water mark, and
+// obligations do not propagate from one resource to another.
+var (
+	obligationCodes = map[string]bool{"REDACT": true, "MASK": true, "DEID": true, "ENCRYPT": true, "PROCESSINLINELABEL": true}
+	refrainCodes    = map[string]bool{"NORDSCLCD": true, "NODSCLCD": true, "NOREUSE": true, "NOAUTH": true, "NOCOLLECT": true, "NOINTEGRATE": true, "NOLIST": true, "NOMOU": true, "NOPERSIST": true, "NORELINK": true}
 )
 
 // NormalizeSystem maps a legacy security label system URL to its current

@@ -13,8 +13,8 @@ import (
 // walker carries the state of one Label call. It lives on the caller's
 // stack; what it finds points into the resource bytes.
 type walker struct {
-	l *Labeller
-	b []byte
+	rs *ruleset
+	b  []byte
 
 	depth int
 	path  [maxDepth]segment
@@ -25,6 +25,10 @@ type walker struct {
 
 	existing []Label
 	hits     []hit
+
+	source                             field  // meta.source
+	program, programMatch, programPath string // the Part 2 program that recorded the resource
+	links                              []link
 }
 
 // patientKeys are the top-level members whose reference names the patient,
@@ -49,10 +53,11 @@ type hit struct {
 	path    string
 }
 
-// coding gathers the system and code members of one object.
+// coding gathers the system and code members of one object, and the
+// reference and value members that make it a Reference or an Identifier.
 type coding struct {
-	system, code field
-	sysStr, str  bool // the member is a JSON string
+	system, code, ref, value    field
+	sysStr, str, refStr, valStr bool // the member is a JSON string
 }
 
 // errDuplicate reports a second copy of a member Label relies on.
@@ -110,6 +115,9 @@ func (w *walker) object(i int) (int, error) {
 	if c.sysStr && c.str {
 		w.match(&c)
 	}
+	if c.refStr || (c.sysStr && c.valStr) {
+		w.noteReference(&c)
+	}
 	return end, nil
 }
 
@@ -135,6 +143,10 @@ func (c *coding) note(b []byte, key []byte, v, end int) error {
 		return c.system.set(b, v, end, &c.sysStr, "system")
 	case fjson.KeyIs(key, "code"):
 		return c.code.set(b, v, end, &c.str, "code")
+	case fjson.KeyIs(key, "reference"):
+		return c.ref.set(b, v, end, &c.refStr, "reference")
+	case fjson.KeyIs(key, "value"):
+		return c.value.set(b, v, end, &c.valStr, "value")
 	}
 	return nil
 }
@@ -241,6 +253,14 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 	switch {
 	case fjson.KeyIs(key, "versionId"):
 		return w.text(&w.versionID, v, "versionId")
+	case fjson.KeyIs(key, "source"):
+		end, err := w.text(&w.source, v, "source")
+		if err == nil && w.program == "" {
+			if p := w.rs.programs.bySource(w.decoded(w.source)); p != "" {
+				w.program, w.programMatch, w.programPath = p, string(w.decoded(w.source)), "meta.source"
+			}
+		}
+		return end, err
 	case fjson.KeyIs(key, "security"):
 		if w.security {
 			return 0, errDuplicate("security")
@@ -296,14 +316,14 @@ func readLabel(b []byte, e int) (end int, lb Label, ok bool, err error) {
 // match applies the rules to the coding c, which has string system and code.
 func (w *walker) match(c *coding) {
 	system, code := decodedBytes(w.b, c.system), decodedBytes(w.b, c.code)
-	m := w.l.bySystem[string(system)]
+	m := w.rs.bySystem[string(system)]
 	if m == nil {
 		return
 	}
 	var buf [8]int
 	cands := m.candidates(buf[:0], code)
 	for k, r := range cands {
-		if slices.Contains(cands[:k], r) || w.l.rules[r].excluded(code) {
+		if slices.Contains(cands[:k], r) || w.rs.rules[r].excluded(code) {
 			continue
 		}
 		w.hits = append(w.hits, hit{rule: r, matched: string(system) + "|" + string(code), path: w.pathString()})

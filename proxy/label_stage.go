@@ -5,17 +5,23 @@ import (
 	"net/http"
 )
 
-// labelItems labels every resource the pipeline collected. Each label
-// carries its reason inside labels.Result; reasons never reach the caller.
+// labelItems labels every resource the pipeline collected, as one batch so
+// that labels propagate along references between them (and from the
+// labeller's cache of earlier responses). Each label carries its reason
+// inside labels.Result; reasons never reach the caller.
 func (r *run) labelItems(ctx context.Context) error {
 	_, span := tracer.Start(ctx, "proxy.pipeline.labelItems")
 	defer span.End()
-	for _, it := range r.items {
-		res, err := r.s.labeller.Label(r.body[it.start:it.end])
-		if err != nil {
-			return fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
-		}
-		it.res = res
+	batch := make([][]byte, len(r.items))
+	for k, it := range r.items {
+		batch[k] = r.body[it.start:it.end]
+	}
+	results, err := r.s.labeller.LabelAll(batch)
+	if err != nil {
+		return fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
+	}
+	for k, it := range r.items {
+		it.res = results[k]
 	}
 	return nil
 }

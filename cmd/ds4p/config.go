@@ -20,15 +20,16 @@ import (
 // Config is the whole configuration of `ds4p serve`. Precedence, lowest
 // first: defaults, the YAML file, DS4P_* environment variables, flags.
 type Config struct {
-	Listen                  string     `yaml:"listen"`
-	Upstream                string     `yaml:"upstream"`
-	PublicBaseURL           string     `yaml:"public_base_url"`
-	DataDir                 string     `yaml:"data_dir"`
-	PolicyDir               string     `yaml:"policy_dir"`
-	LogLevel                string     `yaml:"log_level"`
-	Auth                    AuthConfig `yaml:"auth"`
-	Limits                  Limits     `yaml:"limits"`
-	PassthroughContentTypes []string   `yaml:"passthrough_content_types"`
+	Listen                  string       `yaml:"listen"`
+	Upstream                string       `yaml:"upstream"`
+	PublicBaseURL           string       `yaml:"public_base_url"`
+	DataDir                 string       `yaml:"data_dir"`
+	PolicyDir               string       `yaml:"policy_dir"`
+	LogLevel                string       `yaml:"log_level"`
+	Auth                    AuthConfig   `yaml:"auth"`
+	Limits                  Limits       `yaml:"limits"`
+	PassthroughContentTypes []string     `yaml:"passthrough_content_types"`
+	Labels                  LabelsConfig `yaml:"labels"`
 }
 
 // AuthConfig says which tokens to trust.
@@ -99,6 +100,7 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_DEV_AUTH":         setBool(&c.Auth.Dev),
 		"DS4P_MAX_BODY_BYTES":   setInt64(&c.Limits.MaxBodyBytes),
 		"DS4P_UPSTREAM_TIMEOUT": setDuration(&c.Limits.UpstreamTimeout),
+		"DS4P_LABEL_RULES_DIR":  setString(&c.Labels.RulesDir),
 	}
 }
 
@@ -152,6 +154,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Auth.Issuer, "issuer", c.Auth.Issuer, "required token issuer (iss)")
 	fs.StringVar(&c.Auth.Audience, "audience", c.Auth.Audience, "required token audience (aud)")
 	fs.BoolVar(&c.Auth.Dev, "dev-auth", c.Auth.Dev, "trust tokens minted by `ds4p token` for the same --data directory")
+	fs.StringVar(&c.Labels.RulesDir, "label-rules-dir", c.Labels.RulesDir, "directory of label rule files (*.yaml), reloaded on change (default: the embedded rules)")
 }
 
 // Validate reports every problem at once.
@@ -182,6 +185,7 @@ func (c Config) Validate() error {
 	if c.Limits.MaxBodyBytes <= 0 || c.Limits.MaxRequestBodyBytes <= 0 || c.Limits.UpstreamTimeout <= 0 {
 		errs = append(errs, errors.New("limits: max_body_bytes, max_request_body_bytes and upstream_timeout must be positive"))
 	}
+	errs = append(errs, c.Labels.validate()...)
 	if c.PolicyDir != "" {
 		if st, err := os.Stat(c.PolicyDir); err != nil || !st.IsDir() {
 			errs = append(errs, fmt.Errorf("policy_dir: %q is not a directory", c.PolicyDir))

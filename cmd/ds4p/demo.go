@@ -60,6 +60,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	cfg := defaultConfig()
 	cfg.Listen, cfg.Upstream, cfg.DataDir, cfg.Auth.Dev = *listen, upstream, dir, true
+	cfg.Labels.Part2Programs = []Part2Program{synthPart2Program()}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

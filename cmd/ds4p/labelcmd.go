@@ -1,12 +1,254 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
 )
 
-// runLabel is `ds4p label` (the labelling issue).
-func runLabel(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// runLabel is `ds4p label FILE|-`: it labels a resource, a Bundle or an
+// NDJSON file offline, writes the labelled output and a summary of what
+// was labelled and why.
+func runLabel(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("label", "Label a FHIR resource, a Bundle or an NDJSON file (FILE, or - for stdin) with\n"+
+		"the label rules and Part 2 programs of --config, and write the labelled output.\n"+
+		"Labels propagate along references inside the input. A summary goes to stderr.", stderr)
+	config := fs.String("config", os.Getenv("DS4P_CONFIG"), "YAML configuration file (its labels: section is used)")
+	rulesDir := fs.String("rules-dir", "", "directory of label rule files (default: the config's, else the embedded rules)")
+	out := fs.String("o", "-", "output file, - for stdout")
+	why := fs.Bool("why", false, "list every derived label with its reason in the summary")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("one input file (or -) is required")
+	}
+	lc, err := labelConfig(*config, *rulesDir)
+	if err != nil {
+		return err
+	}
+	l, err := lc.labeller()
+	if err != nil {
+		return err
+	}
+	in, err := readInput(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	job := &labelJob{l: l, in: in, progress: progressWriter(stderr, len(in))}
+	labelled, err := job.run()
+	if err != nil {
+		return err
+	}
+	if err := writeOutput(*out, stdout, labelled); err != nil {
+		return err
+	}
+	job.summary(stderr, *why)
+	return nil
+}
+
+// labelConfig reads the labels section of the configuration file, if any.
+func labelConfig(path, rulesDir string) (LabelsConfig, error) {
+	c := defaultConfig()
+	if path != "" {
+		if err := c.loadFile(path); err != nil {
+			return LabelsConfig{}, err
+		}
+	}
+	if rulesDir != "" {
+		c.Labels.RulesDir = rulesDir
+	}
+	if c.Labels.CacheSize == 0 {
+		c.Labels.CacheSize = -1 // offline: the whole input is one batch
+	}
+	if errs := c.Labels.validate(); len(errs) > 0 {
+		return LabelsConfig{}, errors.Join(errs...)
+	}
+	return c.Labels, nil
+}
+
+func readInput(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(name)
+}
+
+func writeOutput(name string, stdout io.Writer, b []byte) error {
+	if name == "-" {
+		_, err := stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(name, b, 0o600)
+}
+
+// labelJob is one offline labelling run.
+type labelJob struct {
+	l        *labels.Labeller
+	in       []byte
+	spans    [][2]int
+	results  []labels.Result
+	progress func(done int)
+}
+
+// run finds the resources of the input (the resource itself, each entry of
+// a Bundle, or each line of NDJSON), labels them as one batch and returns
+// the input with the labels written.
+func (j *labelJob) run() ([]byte, error) {
+	if err := j.collect(); err != nil {
+		return nil, err
+	}
+	batch := make([][]byte, len(j.spans))
+	for k, s := range j.spans {
+		batch[k] = j.in[s[0]:s[1]]
+	}
+	var err error
+	if j.results, err = j.l.LabelAll(batch); err != nil {
+		return nil, err
+	}
+	var edits []fjson.Edit
+	for k, s := range j.spans {
+		es, err := j.l.Edits(batch[k], j.results[k])
+		if err != nil {
+			return nil, fmt.Errorf("resource %d: %w", k, err)
+		}
+		for _, e := range es {
+			e.Start, e.End = e.Start+s[0], e.End+s[0]
+			edits = append(edits, e)
+		}
+		j.progress(s[1])
+	}
+	return fjson.Apply(nil, j.in, edits)
+}
+
+// collect finds the resources of the input.
+func (j *labelJob) collect() error {
+	if isNDJSON(j.in) {
+		return j.collectLines()
+	}
+	if err := fjson.Validate(j.in, 256); err != nil {
+		return fmt.Errorf("input is not JSON or NDJSON: %w", err)
+	}
+	start := fjson.SkipSpace(j.in, 0)
+	end := len(bytes.TrimRight(j.in, " \t\r\n"))
+	vs, ve, ok, err := fjson.Lookup(j.in, start, "resourceType")
+	if err != nil || !ok {
+		return errors.New("input is not a FHIR resource (no resourceType)")
+	}
+	if rt, _ := fjson.StringValue(j.in, vs, ve); rt != "Bundle" {
+		j.spans = append(j.spans, [2]int{start, end})
+		return nil
+	}
+	es, _, ok, err := fjson.Lookup(j.in, start, "entry")
+	if err != nil || !ok {
+		return err
+	}
+	return fjson.ArrayEach(j.in, es, func(s, _ int) error {
+		rs, re, ok, err := fjson.Lookup(j.in, s, "resource")
+		if ok && err == nil {
+			j.spans = append(j.spans, [2]int{rs, re})
+		}
+		return err
+	})
+}
+
+// isNDJSON reports whether the input holds more than one line that starts
+// a JSON object.
+func isNDJSON(b []byte) bool {
+	t := bytes.TrimSpace(b)
+	i := bytes.IndexByte(t, '\n')
+	return i > 0 && bytes.HasPrefix(bytes.TrimSpace(t[i+1:]), []byte("{")) && fjson.Validate(t[:i], 256) == nil
+}
+
+func (j *labelJob) collectLines() error {
+	for off := 0; off < len(j.in); {
+		n := bytes.IndexByte(j.in[off:], '\n')
+		end := len(j.in)
+		if n >= 0 {
+			end = off + n
+		}
+		line := bytes.TrimRight(j.in[off:end], "\r \t")
+		if len(bytes.TrimSpace(line)) > 0 {
+			if err := fjson.Validate(line, 256); err != nil {
+				return fmt.Errorf("line at byte %d: %w", off, err)
+			}
+			j.spans = append(j.spans, [2]int{off, off + len(line)})
+		}
+		off = end + 1
+	}
+	return nil
+}
+
+// summary writes counts per label and per rule (never patient data other
+// than resource ids, and those only with -why).
+func (j *labelJob) summary(w io.Writer, why bool) {
+	byLabel, byRule, changed := map[string]int{}, map[string]int{}, 0
+	for _, r := range j.results {
+		if r.Changed {
+			changed++
+		}
+		for _, lb := range r.Labels {
+			if !r.Existing.Has(lb) {
+				byLabel[lb.Code]++
+			}
+		}
+		for _, rs := range r.Reasons {
+			byRule[rs.Rule]++
+		}
+	}
+	fmt.Fprintf(w, "ds4p label: %d resources, %d labelled\n", len(j.results), changed)
+	printCounts(w, "labels added", byLabel)
+	printCounts(w, "rules that fired", byRule)
+	if !why {
+		return
+	}
+	for _, r := range j.results {
+		for _, rs := range r.Reasons {
+			fmt.Fprintf(w, "  %s/%s %s ← %s (%s at %s)\n", r.Type, r.ID, rs.Label.Code, rs.Rule, rs.Matched, rs.Path)
+		}
+	}
+}
+
+func printCounts(w io.Writer, title string, m map[string]int) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for k, key := range keys {
+		parts[k] = fmt.Sprintf("%s %d", key, m[key])
+	}
+	fmt.Fprintf(w, "  %s: %s\n", title, strings.Join(parts, ", "))
+}
+
+// progressWriter returns a progress reporter: a percentage on stderr when
+// it is a terminal and the input is over 8 MiB, else nothing.
+func progressWriter(w io.Writer, total int) func(done int) {
+	f, ok := w.(*os.File)
+	if !ok || total < 8<<20 {
+		return func(int) {}
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return func(int) {}
+	}
+	last := -1
+	return func(done int) {
+		if pct := done * 100 / total; pct != last {
+			last = pct
+			fmt.Fprintf(w, "\rlabelling %3d%%", pct)
+			if pct == 100 {
+				fmt.Fprintln(w)
+			}
+		}
+	}
 }

@@ -30,6 +30,8 @@ func commands() []command {
 		{"serve", "run the proxy in front of a FHIR server", runServe},
 		{"demo", "run the proxy in front of a demo FHIR server with synthetic patients, and print example requests", runDemo},
 		{"token", "mint a development token trusted by `serve --dev-auth` with the same --data", runToken},
+		{"label", "label a FHIR resource, Bundle or NDJSON file offline and summarise why", runLabel},
+		{"consent", "import, list, show and revoke consents in the data directory (with serve stopped)", runConsent},
 	}
 }
 

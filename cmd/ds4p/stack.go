@@ -12,7 +12,6 @@ import (
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
-	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy"
 	"github.com/ds4p/ds4p/proxy/authn"
@@ -71,8 +70,13 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
+	labeller, err := cfg.Labels.labeller()
+	if err != nil {
+		return err
+	}
+	cfg.Labels.watchRules(ctx, labeller, log)
 	st.server, err = proxy.New(opts, proxy.Deps{
-		Labeller: labels.Default(),
+		Labeller: labeller,
 		Decider:  st.engine,
 		Consents: st.consents,
 		Ledger:   st.ledger,

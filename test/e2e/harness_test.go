@@ -136,7 +136,11 @@ func (e *env) startProxy() error {
 		return err
 	}
 	e.proxy = "http://127.0.0.1:" + port
-	cmd := exec.Command(e.bin, "serve", "--upstream", e.upstream.BaseURL, "--listen", "127.0.0.1:"+port, "--data", e.data, "--dev-auth", "--log-level", "warn")
+	config, err := e.writeLabelConfig()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(e.bin, "serve", "--config", config, "--upstream", e.upstream.BaseURL, "--listen", "127.0.0.1:"+port, "--data", e.data, "--dev-auth", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/ds4p/ds4p/internal/synth"
+	"github.com/ds4p/ds4p/labels"
+)
+
+// LabelsConfig configures labelling: where the rule files are and which
+// Part 2 programs the organisation's data comes from.
+type LabelsConfig struct {
+	// RulesDir holds the rule files (*.yaml), reloaded on change; empty
+	// means the embedded rules.
+	RulesDir string `yaml:"rules_dir"`
+	// Part2Programs are the 42 CFR Part 2 programs whose records get
+	// 42CFRPart2, SUD, R and NORDSCLCD.
+	Part2Programs []Part2Program `yaml:"part2_programs"`
+	// CacheSize bounds the cross-response label cache (resources); 0 means
+	// DefaultLabelCacheSize, negative disables it.
+	CacheSize int `yaml:"cache_size"`
+}
+
+// Part2Program identifies one Part 2 program by references
+// ("Organization/x", "Location/y", "HealthcareService/z",
+// "Practitioner/p"), identifiers ("system|value") and meta.source URIs.
+type Part2Program struct {
+	Name        string   `yaml:"name"`
+	References  []string `yaml:"references"`
+	Identifiers []string `yaml:"identifiers"`
+	Sources     []string `yaml:"sources"`
+}
+
+// DefaultLabelCacheSize is the default bound of the label cache.
+const DefaultLabelCacheSize = 100_000
+
+// labelReloadInterval is how often the rules directory is polled.
+const labelReloadInterval = 2 * time.Second
+
+// validate reports every problem of the labels section.
+func (lc LabelsConfig) validate() []error {
+	var errs []error
+	if lc.RulesDir != "" {
+		if st, err := os.Stat(lc.RulesDir); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("labels.rules_dir: %q is not a directory", lc.RulesDir))
+		} else if _, err := labels.LoadDir(lc.RulesDir); err != nil {
+			errs = append(errs, fmt.Errorf("labels.rules_dir: %w", err))
+		}
+	}
+	if _, err := labels.NewLabeller(labels.Options{Programs: lc.programs()}); err != nil {
+		errs = append(errs, fmt.Errorf("labels.part2_programs: %w", err))
+	}
+	return errs
+}
+
+func (lc LabelsConfig) programs() []labels.Program {
+	out := make([]labels.Program, len(lc.Part2Programs))
+	for k, p := range lc.Part2Programs {
+		out[k] = labels.Program{Name: p.Name, References: p.References, Identifiers: p.Identifiers, Sources: p.Sources}
+	}
+	return out
+}
+
+// labeller builds the labeller the configuration describes.
+func (lc LabelsConfig) labeller() (*labels.Labeller, error) {
+	rules, err := labels.LoadDir(lc.RulesDir)
+	if err != nil {
+		return nil, err
+	}
+	size := lc.CacheSize
+	if size == 0 {
+		size = DefaultLabelCacheSize
+	}
+	return labels.NewLabeller(labels.Options{Rules: rules, Programs: lc.programs(), CacheSize: max(size, 0)})
+}
+
+// watchRules reloads the rule files of RulesDir on change until ctx ends;
+// problems are logged with file and line, never with patient data.
+func (lc LabelsConfig) watchRules(ctx context.Context, l *labels.Labeller, log *slog.Logger) {
+	if lc.RulesDir == "" {
+		return
+	}
+	go labels.Watch(ctx, l, lc.RulesDir, labelReloadInterval, func(n int, err error) {
+		if err != nil {
+			log.Error("label rules not reloaded; the previous rules stay in use", "dir", lc.RulesDir, "error", err)
+			return
+		}
+		log.Info("label rules reloaded", "dir", lc.RulesDir, "rules", n)
+	})
+}
+
+// synthPart2Program is the Part 2 program of the synthetic data (package
+// internal/synth), as the demo configures it.
+func synthPart2Program() Part2Program {
+	return Part2Program{
+		Name:        "riverside-recovery",
+		References:  []string{synth.Part2OrgRef, synth.Part2PractitionerRef, "Location/part2-clinic-site"},
+		Identifiers: []string{"http://hl7.org/fhir/sid/us-npi|" + synth.Part2NPI},
+		Sources:     []string{synth.Part2Source},
+	}
+}
+
+// joinErrs joins errs into one error, nil when there are none.
+func joinErrs(errs []error) error { return errors.Join(errs...) }

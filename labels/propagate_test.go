@@ -1,0 +1,281 @@
+package labels_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/ds4p/ds4p/labels"
+)
+
+// part2Labeller knows one Part 2 program, as the synthetic data has it.
+func part2Labeller(t testing.TB, cache int) *labels.Labeller {
+	t.Helper()
+	l, err := labels.NewLabeller(labels.Options{
+		Rules: labels.DefaultRules(),
+		Programs: []labels.Program{{
+			Name:        "clinic",
+			References:  []string{"Organization/p2", "Practitioner/doc"},
+			Identifiers: []string{"http://hl7.org/fhir/sid/us-npi|1847002312"},
+			Sources:     []string{"http://p2.example.org/fhir"},
+		}},
+		CacheSize: cache,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestPart2Source(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		part2    bool
+	}{
+		{"serviceProvider", `{"resourceType":"Encounter","id":"e","serviceProvider":{"reference":"Organization/p2"}}`, true},
+		{"absolute versioned reference", `{"resourceType":"Encounter","serviceProvider":{"reference":"https://x.org/fhir/Organization/p2/_history/3"}}`, true},
+		{"performer array", `{"resourceType":"Observation","performer":[{"reference":"Practitioner/other"},{"reference":"Organization/p2"}]}`, true},
+		{"requester", `{"resourceType":"MedicationRequest","requester":{"reference":"Practitioner/doc"}}`, true},
+		{"nested participant individual", `{"resourceType":"Encounter","participant":[{"individual":{"reference":"Practitioner/doc"}}]}`, true},
+		{"logical reference by NPI", `{"resourceType":"Procedure","performer":[{"actor":{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1847002312"}}}]}`, true},
+		{"meta.source", `{"resourceType":"Observation","meta":{"source":"http://p2.example.org/fhir#req-1"}}`, true},
+		{"meta.source look-alike", `{"resourceType":"Observation","meta":{"source":"http://p2.example.org/fhirx"}}`, false},
+		{"look-alike id", `{"resourceType":"Encounter","serviceProvider":{"reference":"Organization/p22"}}`, false},
+		{"not a source member", `{"resourceType":"Observation","subject":{"reference":"Organization/p2"}}`, false},
+		{"other hospital", `{"resourceType":"Condition","recorder":{"reference":"Practitioner/er"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F10.10"}]}}`, false},
+		{"directory entry", `{"resourceType":"PractitionerRole","organization":{"reference":"Organization/p2"}}`, false},
+	}
+	l := part2Labeller(t, 0)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := l.Label([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := r.Labels.Has(labels.Part2Policy)
+			if got != tt.part2 || (got && (!r.Labels.Has(labels.SUD) || !r.Labels.Has(labels.NoRedisclosure) || r.Program != "clinic")) {
+				t.Fatalf("labels %v program %q, want Part 2 = %v", r.Labels, r.Program, tt.part2)
+			}
+			if got {
+				checkEdits(t, l, []byte(tt.in), r)
+				for _, why := range r.Reasons {
+					if why.Basis != "42CFRPart2" {
+						t.Errorf("reason without basis: %+v", why)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestProgramValidation(t *testing.T) {
+	t.Parallel()
+	_, err := labels.NewLabeller(labels.Options{Programs: []labels.Program{
+		{Name: "a"}, {Name: "b", References: []string{"nope"}, Identifiers: []string{"novalue|"}},
+	}})
+	for _, want := range []string{`"a": no references`, `"nope" is not Type/id`, `"novalue|" is not system|value`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %s", err, want)
+		}
+	}
+}
+
+const (
+	sudCond   = `{"resourceType":"Condition","id":"c1","meta":{"versionId":"1"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]},"subject":{"reference":"Patient/p"}}`
+	medByRsn  = `{"resourceType":"MedicationRequest","id":"m1","reasonReference":[{"reference":"Condition/c1"}],"subject":{"reference":"Patient/p"}}`
+	p2Enc     = `{"resourceType":"Encounter","id":"e1","serviceProvider":{"reference":"Organization/p2"},"subject":{"reference":"Patient/p"}}`
+	obsInEnc  = `{"resourceType":"Observation","id":"o1","encounter":{"reference":"Encounter/e1"},"subject":{"reference":"Patient/p"}}`
+	edEnc     = `{"resourceType":"Encounter","id":"e2","reasonReference":[{"reference":"Condition/c1"}],"subject":{"reference":"Patient/p"}}`
+	vitalInED = `{"resourceType":"Observation","id":"o2","encounter":{"reference":"Encounter/e2"},"subject":{"reference":"Patient/p"}}`
+	provOfMed = `{"resourceType":"Provenance","id":"pv","target":[{"reference":"MedicationRequest/m1"}]}`
+)
+
+func TestLabelAllPropagation(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 0)
+	in := [][]byte{[]byte(provOfMed), []byte(medByRsn), []byte(obsInEnc), []byte(vitalInED), []byte(edEnc), []byte(p2Enc), []byte(sudCond)}
+	rs, err := l.LabelAll(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"Provenance/pv":        {"SUD", "OPIOIDUD", "R"},                // target → chain of two content references
+		"MedicationRequest/m1": {"SUD", "OPIOIDUD", "R"},                // reasonReference
+		"Observation/o1":       {"42CFRPart2", "SUD", "R", "NORDSCLCD"}, // encounter of a Part 2 program
+		"Encounter/e2":         {"SUD", "OPIOIDUD", "R"},                // reasonReference
+		"Observation/o2":       nil,                                     // encounter without Part 2: nothing
+		"Condition/c1":         {"SUD", "OPIOIDUD", "R"},                // by code; nothing flows back
+		"Encounter/e1":         {"42CFRPart2", "SUD", "R", "NORDSCLCD"}, // by source
+	}
+	for k, r := range rs {
+		key := r.Type + "/" + r.ID
+		codes := map[string]bool{}
+		for _, lb := range r.Labels {
+			codes[lb.Code] = true
+		}
+		if len(codes) != len(want[key]) {
+			t.Errorf("%s: labels %v, want %v", key, r.Labels, want[key])
+		}
+		for _, c := range want[key] {
+			if !codes[c] {
+				t.Errorf("%s: labels %v lack %s", key, r.Labels, c)
+			}
+		}
+		if r.Changed {
+			checkEdits(t, l, in[k], r)
+		}
+	}
+	for _, why := range rs[1].Reasons {
+		if why.Rule != "propagated:reasonReference" || why.Matched != "Condition/c1" {
+			t.Errorf("MedicationRequest reason %+v", why)
+		}
+	}
+}
+
+func TestLabelAllNeverDowngrades(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 0)
+	med := `{"resourceType":"MedicationRequest","id":"m1","meta":{"security":[{"system":"` + labels.SystemConfidentiality + `","code":"V"}]},"reasonReference":[{"reference":"Condition/c1"}]}`
+	rs, err := l.LabelAll([][]byte{[]byte(med), []byte(sudCond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := rs[0].Labels.Confidentiality(); c != "V" || rs[0].Labels.Has(labels.Restricted) || !rs[0].Labels.Has(labels.SUD) {
+		t.Fatalf("labels %v, want V kept and SUD added", rs[0].Labels)
+	}
+}
+
+func TestCacheAcrossResponses(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 10)
+	// Before the target was ever seen: nothing to inherit (the documented limit).
+	rs, _ := l.LabelAll([][]byte{[]byte(medByRsn)})
+	if rs[0].Labels.Has(labels.SUD) {
+		t.Fatal("inherited from a Condition never seen")
+	}
+	if _, err := l.LabelAll([][]byte{[]byte(sudCond), []byte(p2Enc)}); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ = l.LabelAll([][]byte{[]byte(medByRsn), []byte(obsInEnc)})
+	if !rs[0].Labels.Has(labels.SUD) || !rs[1].Labels.Has(labels.Part2Policy) {
+		t.Fatalf("labels from cache: %v, %v", rs[0].Labels, rs[1].Labels)
+	}
+	// A new version without the sensitive code replaces the cached labels.
+	fixed := strings.Replace(strings.Replace(sudCond, "F11.20", "I10", 1), `"versionId":"1"`, `"versionId":"2"`, 1)
+	if _, err := l.LabelAll([][]byte{[]byte(fixed)}); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ = l.LabelAll([][]byte{[]byte(medByRsn)})
+	if rs[0].Labels.Has(labels.SUD) {
+		t.Fatalf("inherited from a superseded version: %v", rs[0].Labels)
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	t.Parallel()
+	l, _ := labels.NewLabeller(labels.Options{Rules: labels.DefaultRules(), CacheSize: 3})
+	for k := range 10 {
+		cond := strings.Replace(sudCond, `"id":"c1"`, `"id":"c`+string(rune('a'+k))+`"`, 1)
+		if _, err := l.LabelAll([][]byte{[]byte(cond)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := l.CacheLen(); n != 3 {
+		t.Fatalf("cache holds %d, want 3", n)
+	}
+}
+
+func TestLabelAllConcurrent(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 50)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if _, err := l.LabelAll([][]byte{[]byte(sudCond), []byte(medByRsn), []byte(p2Enc), []byte(obsInEnc)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 20 {
+			if err := l.SetRules(labels.DefaultRules()); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	wg.Wait()
+}
+
+func TestRuleFileErrors(t *testing.T) {
+	t.Parallel()
+	good := "topic: T\nsources: [s]\nrules:\n  - id: a\n    system: s\n    codes: [x]\n    labels: [HIV, R]\n"
+	tests := []struct {
+		name, file, want string
+	}{
+		{"unknown key", "topic: T\nsources: [s]\nrules:\n  - id: a\n    sytem: s\n", "bad.yaml: line 5: field sytem not found"},
+		{"bad rule", "topic: T\nsources: [s]\nrules:\n  - id: ok\n    system: s\n    codes: [x]\n    labels: [R]\n  - id: b\n    system: s\n    labels: [R, V]\n", `bad.yaml:8: rule "b": no codes, prefixes or ranges; more than one confidentiality label`},
+		{"no sources", "topic: T\nrules:\n  - id: a\n    system: s\n    codes: [x]\n    labels: [R]\n", "bad.yaml:1: no sources"},
+		{"duplicate id", strings.Replace(good, "T", "U", 1), `rule "a": id already used in a.yaml`},
+		{"bad range", "topic: T\nsources: [s]\nrules:\n  - id: a\n    system: s\n    ranges: [[Z, A]]\n    labels: [R]\n", `bad.yaml:4: rule "a": bad range`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fsys := fstest.MapFS{"a.yaml": {Data: []byte(good)}, "bad.yaml": {Data: []byte(tt.file)}}
+			rules, err := labels.LoadRules(fsys)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || rules != nil {
+				t.Fatalf("LoadRules = %d rules, %v; want an error containing %q", len(rules), err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWatchReloadsAndKeepsLastGood(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(s string) {
+		if err := os.WriteFile(filepath.Join(dir, "x.yaml"), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("topic: X\nsources: [test]\nrules:\n  - id: x\n    system: s\n    codes: [a]\n    labels: [HIV, R]\n")
+	rules, err := labels.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := labels.New(rules...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reports := make(chan error, 10)
+	go labels.Watch(ctx, l, dir, 10*time.Millisecond, func(_ int, err error) { reports <- err })
+	obs := func(code string) labels.Set {
+		r, _ := l.Label([]byte(`{"resourceType":"Observation","code":{"coding":[{"system":"s","code":"` + code + `"}]}}`))
+		return r.Labels
+	}
+	time.Sleep(30 * time.Millisecond)
+	write("topic: X\nsources: [test]\nrules:\n  - id: x\n    system: s\n    codes: [b]\n    labels: [HIV, R]\n# changed\n")
+	if err := <-reports; err != nil || !obs("b").Has(labels.Label{System: labels.SystemActCode, Code: "HIV"}) {
+		t.Fatalf("reload: %v, labels %v", err, obs("b"))
+	}
+	write("topic: X\nrules: [oops\n")
+	if err := <-reports; err == nil || !strings.Contains(err.Error(), "x.yaml") {
+		t.Fatalf("bad file reported as %v", err)
+	}
+	if !obs("b").Has(labels.Label{System: labels.SystemActCode, Code: "HIV"}) {
+		t.Fatal("a bad file replaced the last good rules")
+	}
+}

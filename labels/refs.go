@@ -1,0 +1,129 @@
+package labels
+
+import (
+	"bytes"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+// refKind says what a reference means for labelling.
+type refKind uint8
+
+const (
+	refNone refKind = iota
+	// refContent: the resource is about its target (its reason, the
+	// request it fulfils, the results it groups ...): it inherits every
+	// sensitivity, confidentiality, policy and refrain label of the target.
+	refContent
+	// refContext: the resource was recorded in the context of its target
+	// (an encounter, an episode): it inherits the target's Part 2 labels
+	// only, since a record made during a Part 2 program's encounter is a
+	// record of that program, while a blood pressure taken during an ED
+	// visit for alcohol abuse is not itself SUD information.
+	refContext
+	// refSource: the reference names who or where recorded the resource;
+	// it is matched against the Part 2 programs.
+	refSource
+)
+
+// refMember is what a top-level member's references mean.
+type refMember struct {
+	kind refKind
+	name string
+}
+
+// refMembers classifies the top-level members whose references matter.
+// Propagation always runs from the target to the resource that holds the
+// reference, never the other way round: a Condition does not become
+// sensitive because a sensitive MedicationRequest names it as its reason.
+var refMembers = func() map[string]refMember {
+	m := map[string]refMember{}
+	for _, k := range []string{
+		"reasonReference", "addresses", "basedOn", "evidence", "hasMember", "result",
+		"focus", "target", "derivedFrom", "diagnosis", "partOf", "supportingInfo",
+		"reason", "detail", "entity", "concern", "activity", "investigation",
+	} {
+		m[k] = refMember{refContent, k}
+	}
+	for _, k := range []string{"encounter", "context", "episodeOfCare"} {
+		m[k] = refMember{refContext, k}
+	}
+	for _, k := range SourceKeys {
+		m[k] = refMember{refSource, k}
+	}
+	return m
+}()
+
+// link is one propagating reference of a resource: the reference string
+// lies at b[start:end] (quotes excluded) of the resource, or, when it
+// holds escapes, in decoded.
+type link struct {
+	kind       refKind
+	member     string
+	start, end int32
+	decoded    string
+}
+
+// target returns "Type/id" of the link's reference in resource b and the
+// length of Type, or nil.
+func (k link) target(b []byte) ([]byte, int) {
+	ref := []byte(k.decoded)
+	if k.decoded == "" {
+		ref = b[k.start:k.end]
+	}
+	return referenceKey(ref)
+}
+
+// currentMember returns what the current top-level member's references mean.
+func (w *walker) currentMember() refMember {
+	if w.depth == 0 || w.path[0].end < 0 {
+		return refMember{}
+	}
+	return refMembers[string(w.b[w.path[0].start:w.path[0].end])]
+}
+
+// noteReference handles an object with a reference string, or with system
+// and value strings (an Identifier), under a top-level member.
+func (w *walker) noteReference(c *coding) {
+	m := w.currentMember()
+	switch {
+	case m.kind == refSource:
+		w.sourceReference(c, m)
+	case (m.kind == refContent || m.kind == refContext) && c.refStr:
+		w.addLink(c, m)
+	}
+}
+
+// sourceReference matches a source reference or identifier against the
+// Part 2 programs; the first match wins.
+func (w *walker) sourceReference(c *coding, m refMember) {
+	if w.program != "" || w.rs.programs.empty() {
+		return
+	}
+	var p, matched string
+	if c.refStr {
+		ref := decodedBytes(w.b, c.ref)
+		if p = w.rs.programs.byReference(ref); p != "" {
+			matched = string(ref)
+		}
+	}
+	if p == "" && c.sysStr && c.valStr {
+		sys, val := decodedBytes(w.b, c.system), decodedBytes(w.b, c.value)
+		if p = w.rs.programs.byIdentifier(sys, val); p != "" {
+			matched = string(sys) + "|" + string(val)
+		}
+	}
+	if p != "" {
+		w.program, w.programMatch, w.programPath = p, matched, w.pathString()
+	}
+}
+
+// addLink records a propagating reference.
+func (w *walker) addLink(c *coding, m refMember) {
+	l := link{kind: m.kind, member: m.name, start: int32(c.ref.start + 1), end: int32(c.ref.end - 1)}
+	if raw := w.b[l.start:l.end]; bytes.IndexByte(raw, '\\') >= 0 {
+		s, _ := fjson.StringValue(w.b, c.ref.start, c.ref.end)
+		l.decoded = s
+	}
+	w.links = append(w.links, l)
+}
