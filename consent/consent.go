@@ -10,6 +10,10 @@ import (
 // ErrNotFound reports that no consent has the requested id.
 var ErrNotFound = errors.New("consent: not found")
 
+// ErrConflict reports that a write expected another current version of the
+// consent (an If-Match precondition that failed).
+var ErrConflict = errors.New("consent: the consent has a newer version")
+
 // Record is one stored version of a consent.
 type Record struct {
 	// ID is the consent's logical id.

@@ -1,10 +1,42 @@
 // Package consent validates, stores and normalises FHIR R4 privacy Consents.
 //
-// A consent enters through [Store.Put], which rejects anything it cannot read
-// exactly (a misspelt provision field, an unknown modifier, an empty condition)
-// instead of guessing: a consent read wrongly widens disclosure. Every version
-// is kept, and [Normalize] turns a stored consent into the flat form the policy
-// reads (the [Normalized] contract).
+// A consent enters through [Store.Put], [Store.Create] or [Store.Update],
+// which reject anything they cannot read exactly (a misspelt provision field,
+// an unknown modifier, an empty condition, a purpose of use that is not a
+// v3-ActReason code, a class that is not an R4 resource type) instead of
+// guessing: a consent read wrongly widens disclosure. Every version is kept
+// ([Store.Version], [Store.History]); [Store.Revoke] ends a consent by
+// storing a new version with status inactive (or entered-in-error, rejected).
+// [Store.Search] implements the FHIR search parameters patient, status,
+// actor, category and period.
+//
+// # Reading a consent
+//
+// [Normalize] turns a stored consent into the flat form the policy reads (the
+// [Normalized] contract, rego/schema/input.schema.json): one [Rule] per
+// provision, carrying the conditions of every level from the root down. The
+// root provision's type is the base decision. R4 forbids it on the root
+// ("Not permitted in root rule, required in all nested rules") and derives
+// the base decision from Consent.policyRule, so a root without type takes
+// OPTIN → permit, OPTOUT → deny, and anything else (42CFRPart2, another
+// policy, none, or OPTIN and OPTOUT together) → deny, the conservative
+// reading. An explicit root type (R5-style, IHE PCF) is kept.
+// [Normalized.RootTypeFrom] says which applied. A consent without provision
+// gets one rule, at path "policyRule", with that base decision. A nested
+// provision without type (R4 requires one) is read as an exception to its
+// parent, i.e. the opposite type.
+//
+// Several of the HL7 R4 examples pair OPTIN with a narrative that withholds
+// (testdata/hl7-r4): ds4p follows the computable content, as the
+// specification says.
+//
+// # Caching
+//
+// [Store.Normalized] serves the response pipeline: the normalised consents of
+// one patient, cached in a bounded LRU ([WithCacheSize]) keyed by the
+// patient's consent version, which every write bumps in the same bbolt
+// transaction. A stored or revoked consent therefore counts from the very next
+// request; a hit costs one read transaction (about a microsecond).
 //
 // # Storage
 //

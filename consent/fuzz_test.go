@@ -1,6 +1,8 @@
 package consent
 
 import (
+	"context"
+	"net/url"
 	"testing"
 	"time"
 )
@@ -26,6 +28,30 @@ func FuzzParse(f *testing.F) {
 		}
 		if n.Patient != doc.res.Patient.Reference || len(n.Rules) == 0 && doc.root != nil {
 			t.Fatalf("Normalize lost the patient or the rules: %+v", n)
+		}
+	})
+}
+
+// FuzzParseQuery checks that no query string panics ParseQuery or Search.
+func FuzzParseQuery(f *testing.F) {
+	for _, seed := range []string{"patient=p1&status=active,inactive", "period=ge2026-01-01&period=lt2027", "actor=a|b&category=|x", "period=xx", "a=b"} {
+		f.Add(seed)
+	}
+	s := newStore(f)
+	if _, err := s.Put(context.Background(), []byte(tpoConsent)); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := ParseQuery(v)
+		if err != nil {
+			return
+		}
+		if _, err := s.Search(context.Background(), q); err != nil {
+			t.Fatalf("Search(%q): %v", raw, err)
 		}
 	})
 }

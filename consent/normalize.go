@@ -23,8 +23,14 @@ type Normalized struct {
 	// unbounded. FHIR dates are inclusive at their precision, so an end of
 	// "2027-01-01" becomes 2027-01-02T00:00:00Z.
 	End int64 `json:"end_ns"`
-	// Rules is the provision tree flattened depth-first, root first.
+	// Rules is the provision tree flattened depth-first, root first. A
+	// consent without provision has one rule, at path "policyRule", with one
+	// empty condition and the base decision of its policyRule.
 	Rules []Rule `json:"rules"`
+	// RootTypeFrom says where the root rule's type came from:
+	// "provision.type" (stated, R5-style), "policyRule" (R4: OPTIN permits,
+	// OPTOUT denies) or "default" (neither: deny).
+	RootTypeFrom string `json:"root_type_from"`
 }
 
 // Rule is one provision of the tree. A rule applies when every one of its
@@ -65,9 +71,23 @@ type Cond struct {
 	// DataStart and DataEnd bound the data's own time (dataPeriod).
 	DataStart int64 `json:"data_start_ns"`
 	DataEnd   int64 `json:"data_end_ns"`
-	// Data are references to specific resources ("Condition/c1").
+	// Data are the references of provision.data ("Condition/c1"), whatever
+	// their meaning: a policy that reads only Data must treat them as a
+	// constraint it cannot narrow to the instance.
 	Data []string `json:"data"`
+	// DataRefs are the same references with their meaning (instance,
+	// related, dependents, authoredby).
+	DataRefs []DataRef `json:"data_refs"`
 }
+
+// DataRef is one provision.data entry.
+type DataRef struct {
+	Reference string `json:"reference"`
+	Meaning   string `json:"meaning"`
+}
+
+// policyRulePath is the path of the rule a consent without provision gets.
+const policyRulePath = "policyRule"
 
 // Normalize turns a stored consent into the policy input form. It validates
 // the consent again, so a Record built by hand cannot bypass the checks.
@@ -84,11 +104,25 @@ func Normalize(r Record) (Normalized, error) {
 		Policies: doc.policies,
 		Rules:    []Rule{},
 	}
-	if doc.root != nil {
-		n.Start, n.End = doc.root.cond.Start, doc.root.cond.End
-		n.Rules = flatten(doc.root, nil, n.Rules)
+	if doc.root == nil {
+		typ, from := baseRule(doc.res.PolicyRule)
+		n.Rules = append(n.Rules, Rule{Path: policyRulePath, Type: typ, Conditions: []Cond{emptyCond()}})
+		n.RootTypeFrom = from
+		return n, nil
 	}
+	n.Start, n.End = doc.root.cond.Start, doc.root.cond.End
+	n.Rules = flatten(doc.root, nil, n.Rules)
+	n.RootTypeFrom = doc.rootFrom
 	return n, nil
+}
+
+// emptyCond is a condition with no constraint, its lists empty, not nil.
+func emptyCond() Cond {
+	return Cond{
+		Actors: []string{}, Roles: []string{}, Purposes: []string{}, Labels: []string{},
+		Classes: []string{}, Codes: []string{}, Actions: []string{}, Data: []string{},
+		DataRefs: []DataRef{},
+	}
 }
 
 // flatten appends nd and its descendants, depth-first, to out.

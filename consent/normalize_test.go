@@ -69,12 +69,6 @@ const treeConsent = `{
   }
 }`
 
-// emptyCond is a Cond with no constraint, lists non-nil.
-func emptyCond() Cond {
-	e := func() []string { return []string{} }
-	return Cond{Actors: e(), Roles: e(), Purposes: e(), Labels: e(), Classes: e(), Codes: e(), Actions: e(), Data: e()}
-}
-
 // ns returns the unix nanoseconds of an RFC 3339 time.
 func ns(t *testing.T, s string) int64 {
 	t.Helper()
@@ -97,6 +91,7 @@ func TestNormalize(t *testing.T) {
 	npi.Actors = []string{"http://hl7.org/fhir/sid/us-npi|1234567893"}
 	npi.Roles, npi.Actions = []string{"PRCP"}, []string{"access"}
 	npi.Codes, npi.Data = []string{"http://snomed.info/sct|66590003"}, []string{"Condition/c1"}
+	npi.DataRefs = []DataRef{{Reference: "Condition/c1", Meaning: "instance"}}
 	npi.Start, npi.End = ns(t, "2026-01-01T14:00:00Z"), ns(t, "2026-07-01T00:00:00Z")
 	npi.DataEnd = ns(t, "2021-01-01T00:00:00Z")
 	marketing := emptyCond()
@@ -110,7 +105,7 @@ func TestNormalize(t *testing.T) {
 	}{
 		{name: "Part 2 deny root, permit child", raw: part2Consent, golden: "part2.normalized.json", want: Normalized{
 			ID: "part2", Version: "1", Status: "active", Patient: "Patient/p1",
-			Policies: []string{"42CFRPart2"}, Start: root.Start, End: root.End,
+			Policies: []string{"42CFRPart2"}, Start: root.Start, End: root.End, RootTypeFrom: "provision.type",
 			Rules: []Rule{
 				{Path: "provision", Depth: 0, Type: "deny", Conditions: []Cond{root}},
 				{Path: "provision.provision[0]", Depth: 1, Type: "permit", Conditions: []Cond{root, treatX}},
@@ -118,7 +113,7 @@ func TestNormalize(t *testing.T) {
 		}},
 		{name: "three levels", raw: treeConsent, golden: "tree.normalized.json", want: Normalized{
 			ID: "tree", Version: "1", Status: "active", Patient: "Patient/p1",
-			Policies: []string{"OPTIN", "http://example.org/policy/hie"},
+			Policies: []string{"OPTIN", "http://example.org/policy/hie"}, RootTypeFrom: "provision.type",
 			Rules: []Rule{
 				{Path: "provision", Depth: 0, Type: "permit", Conditions: []Cond{emptyCond()}},
 				{Path: "provision.provision[0]", Depth: 1, Type: "deny", Conditions: []Cond{emptyCond(), psy}},
@@ -187,20 +182,5 @@ func TestNormalizeRevalidates(t *testing.T) {
 				t.Error("Normalize accepted an invalid consent")
 			}
 		})
-	}
-}
-
-// TestNormalizeNoProvision checks that a consent without provision has no
-// rules and unbounded time.
-func TestNormalizeNoProvision(t *testing.T) {
-	t.Parallel()
-	raw := `{"resourceType": "Consent", "status": "active", "patient": {"reference": "Patient/p1"},
-  "policyRule": {"coding": [{"code": "OPTOUT"}]}}`
-	got, err := Normalize(Record{ID: "c", Version: 3, JSON: []byte(raw)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Version != "3" || len(got.Rules) != 0 || got.Rules == nil || got.Start != 0 || got.End != 0 {
-		t.Errorf("Normalize = %+v, want version 3, empty non-nil rules, unbounded", got)
 	}
 }

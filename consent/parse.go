@@ -25,7 +25,8 @@ var (
 type parsed struct {
 	res      resourceJSON
 	policies []string
-	root     *node // nil when the consent has no provision
+	root     *node  // nil when the consent has no provision
+	rootFrom string // where the root's type came from; see checkRoot
 }
 
 // parse decodes and validates raw as an R4 Consent. maxSize <= 0 means no
@@ -42,7 +43,7 @@ func parse(raw []byte, maxSize int) (*parsed, error) {
 		errs.add(decodePath("Consent", err), "%s", decodeMessage(err))
 	}
 	p.checkResource(&errs)
-	p.root = checkRoot(p.res.Provision, keysOK, &errs)
+	p.root, p.rootFrom = checkRoot(p.res.Provision, p.res.PolicyRule, keysOK, &errs)
 	return p, errs.err()
 }
 
@@ -201,4 +202,25 @@ func decodeMessage(err error) string {
 		return "has a JSON " + typeErr.Value + " where the R4 model has another type"
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// Info is what validation learns about a consent before it is stored.
+type Info struct {
+	// ID is the consent's id, "" when it has none.
+	ID string
+	// Patient is the consent's subject, "Patient/<id>".
+	Patient string
+	// Status is the consent's status code.
+	Status string
+}
+
+// Validate checks raw exactly as [Store.Put] does (with the default size
+// limit), without storing it, so that a caller can check more (that the
+// patient exists, say) before anything changes.
+func Validate(raw []byte) (Info, error) {
+	doc, err := parse(raw, DefaultMaxSize)
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{ID: doc.res.ID, Patient: doc.res.Patient.Reference, Status: doc.res.Status}, nil
 }

@@ -14,15 +14,6 @@ const (
 	actCodeSystem         = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 )
 
-// legacyLabelSystems maps older names of the label code systems to the
-// current ones, so a policy compares one spelling.
-var legacyLabelSystems = map[string]string{
-	"http://hl7.org/fhir/v3/Confidentiality": confidentialitySystem,
-	"urn:oid:2.16.840.1.113883.5.25":         confidentialitySystem,
-	"http://hl7.org/fhir/v3/ActCode":         actCodeSystem,
-	"urn:oid:2.16.840.1.113883.5.4":          actCodeSystem,
-}
-
 // node is one checked provision: its effective type, its own conditions and
 // its nested provisions.
 type node struct {
@@ -32,19 +23,52 @@ type node struct {
 	children []*node
 }
 
+// Where the root provision's type came from (Normalized.RootTypeFrom).
+const (
+	rootFromProvision  = "provision.type"
+	rootFromPolicyRule = "policyRule"
+	rootFromDefault    = "default"
+)
+
+// baseRule returns the base decision R4 derives from Consent.policyRule when
+// the root provision has no type (R4: "Not permitted in root rule, required
+// in all nested rules"): OPTIN permits, OPTOUT denies, and anything else
+// (42CFRPart2, another policy, none, or OPTIN and OPTOUT together) denies,
+// the conservative reading. Only v3-ActCode codings count.
+func baseRule(rule *codeableConcept) (typ, from string) {
+	optIn, optOut := false, false
+	if rule != nil {
+		for _, c := range rule.Coding {
+			if currentSystem(c.System) != actCodeSystem {
+				continue
+			}
+			optIn = optIn || c.Code == "OPTIN"
+			optOut = optOut || c.Code == "OPTOUT"
+		}
+	}
+	switch {
+	case optOut:
+		return "deny", rootFromPolicyRule
+	case optIn:
+		return "permit", rootFromPolicyRule
+	}
+	return "deny", rootFromDefault
+}
+
 // checkRoot decodes and checks the provision tree; nil when there is none.
-// The root must state its type: R4 says the base decision comes from the
-// policyRule, but OPTIN/OPTOUT are used inconsistently (the R4 examples pair
-// OPTIN with consents that withhold), so the base decision is never guessed.
-func checkRoot(raw json.RawMessage, keysOK bool, errs *problems) *node {
+// A root without a type (the R4 form) takes the base decision of the
+// policyRule; an explicit root type (R5-style, IHE PCF) is kept. It returns
+// where the root's type came from.
+func checkRoot(raw json.RawMessage, policyRule *codeableConcept, keysOK bool, errs *problems) (*node, string) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil
+		return nil, ""
 	}
 	p := decodeProvision(raw, keysOK, errs)
+	from := rootFromProvision
 	if p.Type == "" {
-		errs.add("Consent.provision.type", "is required on the root provision (permit or deny)")
+		p.Type, from = baseRule(policyRule)
 	}
-	return checkProvision(p, "provision", "", 0, errs)
+	return checkProvision(p, "provision", "", 0, errs), from
 }
 
 // checkProvision checks one provision and, recursively, its children. A
@@ -101,13 +125,13 @@ func conditions(p *provisionJSON, at string, errs *problems) Cond {
 	c := Cond{
 		Actors:   actors(p.Actor, at+".actor", errs),
 		Roles:    roles(p.Actor, at+".actor", errs),
-		Purposes: codeOnly(p.Purpose, at+".purpose", errs),
-		Labels:   systemCodes(p.SecurityLabel, at+".securityLabel", errs),
-		Classes:  codeOnly(p.Class, at+".class", errs),
+		Purposes: purposeCodes(p.Purpose, at+".purpose", errs),
+		Labels:   labelCodes(p.SecurityLabel, at+".securityLabel", errs),
+		Classes:  classCodes(p.Class, at+".class", errs),
 		Codes:    conceptCodes(p.Code, at+".code", systemCodes, errs),
-		Actions:  conceptCodes(p.Action, at+".action", codeOnly, errs),
-		Data:     dataRefs(p.Data, at+".data", errs),
+		Actions:  conceptCodes(p.Action, at+".action", actionCodes, errs),
 	}
+	c.Data, c.DataRefs = dataRefs(p.Data, at+".data", errs)
 	c.Start, c.End = checkPeriod(p.Period, at+".period", errs)
 	c.DataStart, c.DataEnd = checkPeriod(p.DataPeriod, at+".dataPeriod", errs)
 	return c
@@ -167,23 +191,32 @@ func roles(list []actor, at string, errs *problems) []string {
 	return out
 }
 
-// dataRefs returns the references of provision.data. Only meaning "instance"
-// is supported: reading "related" or "dependents" as the instance alone would
-// narrow a deny.
-func dataRefs(list []data, at string, errs *problems) []string {
-	out := []string{}
+// dataMeanings is the R4 consent-data-meaning value set.
+var dataMeanings = map[string]bool{
+	"instance": true, "related": true, "dependents": true, "authoredby": true,
+}
+
+// dataRefs returns the references of provision.data, whatever their meaning,
+// and each reference with its meaning. Data lists every reference so that a
+// policy that cannot test data treats the provision as constrained (a deny
+// applies, a permit does not); only DataRefs says which references mean the
+// instance alone.
+func dataRefs(list []data, at string, errs *problems) ([]string, []DataRef) {
+	refs, detail := []string{}, []DataRef{}
 	for i, d := range list {
 		dAt := index(at, i)
-		if d.Meaning != "instance" {
-			errs.add(dAt+".meaning", "%q is not supported (only \"instance\")", d.Meaning)
+		if !dataMeanings[d.Meaning] {
+			errs.add(dAt+".meaning", "%q is not one of instance, related, dependents, authoredby", d.Meaning)
 		}
 		if d.Reference == nil || d.Reference.Reference == "" {
 			errs.add(dAt+".reference.reference", "is required")
 			continue
 		}
-		out = append(out, literalRef(d.Reference.Reference, dAt+".reference.reference", errs))
+		ref := literalRef(d.Reference.Reference, dAt+".reference.reference", errs)
+		refs = append(refs, ref)
+		detail = append(detail, DataRef{Reference: ref, Meaning: d.Meaning})
 	}
-	return out
+	return refs, detail
 }
 
 // codeOnly returns each coding's code, reporting codings without one.
@@ -208,17 +241,9 @@ func systemCodes(list []coding, at string, errs *problems) []string {
 			errs.add(index(at, i), "needs both system and code")
 			continue
 		}
-		out = append(out, labelSystem(c.System)+"|"+c.Code)
+		out = append(out, currentSystem(c.System)+"|"+c.Code)
 	}
 	return out
-}
-
-// labelSystem returns the current name of a code system.
-func labelSystem(system string) string {
-	if current, ok := legacyLabelSystems[system]; ok {
-		return current
-	}
-	return system
 }
 
 // conceptCodes flattens the codings of CodeableConcepts with form, reporting

@@ -28,6 +28,7 @@ type Store struct {
 	db      *bbolt.DB
 	maxSize int
 	now     func() time.Time
+	cache   *normCache // nil when disabled
 }
 
 // Option configures a Store.
@@ -46,7 +47,7 @@ func WithClock(now func() time.Time) Option {
 // Open returns a Store on db, creating its buckets if needed. The caller owns
 // db and closes it after the last use of the Store.
 func Open(db *bbolt.DB, opts ...Option) (*Store, error) {
-	s := &Store{db: db, maxSize: DefaultMaxSize, now: time.Now}
+	s := &Store{db: db, maxSize: DefaultMaxSize, now: time.Now, cache: newNormCache(DefaultCacheSize)}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -101,9 +102,31 @@ func bucketsOf(tx *bbolt.Tx) (buckets, error) {
 // earlier version. An invalid consent changes nothing and returns a
 // *ValidationError listing every problem.
 func (s *Store) Put(ctx context.Context, raw []byte) (Record, error) {
+	return s.write(ctx, raw, writeOpts{})
+}
+
+// writeOpts say how a write chooses the consent's id and which version it
+// expects to replace.
+type writeOpts struct {
+	// id, when set, is the id the consent must carry (update); a missing or
+	// different id in the resource is a validation problem.
+	id string
+	// generate ignores any id in the resource and assigns a new one (create).
+	generate bool
+	// ifMatch, when not 0, is the version the write must replace; another
+	// current version fails with ErrConflict.
+	ifMatch uint64
+}
+
+// write validates raw and stores it as the next version of its consent.
+func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, error) {
 	doc, err := parse(raw, s.maxSize)
 	if err != nil {
 		return Record{}, err
+	}
+	if o.id != "" && doc.res.ID != o.id {
+		return Record{}, &ValidationError{Problems: []Problem{{Path: "Consent.id",
+			Message: fmt.Sprintf("is %q but the update is of %q: they must be equal", doc.res.ID, o.id)}}}
 	}
 	if err := ctx.Err(); err != nil {
 		return Record{}, fmt.Errorf("consent: storing: %w", err)
@@ -114,11 +137,14 @@ func (s *Store) Put(ctx context.Context, raw []byte) (Record, error) {
 		Status:  doc.res.Status,
 		Updated: s.now().UTC().Truncate(time.Millisecond),
 	}
-	generated := rec.ID == ""
+	generated := rec.ID == "" || o.generate
 	if generated {
 		rec.ID = rand.Text()
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error { return put(tx, &rec, raw, generated) })
+	err = s.db.Update(func(tx *bbolt.Tx) error { return put(tx, &rec, raw, generated, o.ifMatch) })
+	if errors.Is(err, ErrConflict) {
+		return Record{}, err
+	}
 	if err != nil {
 		return Record{}, fmt.Errorf("consent: storing %s: %w", rec.ID, err)
 	}
@@ -127,7 +153,7 @@ func (s *Store) Put(ctx context.Context, raw []byte) (Record, error) {
 
 // put writes rec as the next version of its consent, moving the patient
 // index when the consent changed patient, and bumps the patients' counters.
-func put(tx *bbolt.Tx, rec *Record, raw []byte, generated bool) error {
+func put(tx *bbolt.Tx, rec *Record, raw []byte, generated bool, ifMatch uint64) error {
 	b, err := bucketsOf(tx)
 	if err != nil {
 		return err
@@ -139,11 +165,20 @@ func put(tx *bbolt.Tx, rec *Record, raw []byte, generated bool) error {
 	if generated && err == nil {
 		return errors.New("generated id already in use")
 	}
+	if ifMatch != 0 && prev.Version != ifMatch {
+		return ErrConflict
+	}
 	rec.Version = prev.Version + 1
 	if rec.JSON, err = stamp(raw, rec.ID, rec.Version, rec.Updated); err != nil {
 		return fmt.Errorf("stamping meta: %w", err)
 	}
-	if err := writeVersion(b, *rec); err != nil {
+	return commit(b, *rec, prev)
+}
+
+// commit stores rec as the head of its consent and keeps the patient index
+// and counters in step; prev is the version it replaces (zero when none).
+func commit(b buckets, rec, prev Record) error {
+	if err := writeVersion(b, rec); err != nil {
 		return err
 	}
 	if prev.Patient != "" && prev.Patient != rec.Patient {
@@ -151,7 +186,7 @@ func put(tx *bbolt.Tx, rec *Record, raw []byte, generated bool) error {
 			return err
 		}
 	}
-	return indexPatient(b, *rec)
+	return indexPatient(b, rec)
 }
 
 // writeVersion stores rec's envelope and makes it the head of its consent.

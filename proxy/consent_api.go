@@ -4,132 +4,244 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/ds4p/ds4p/consent"
-	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/gin-gonic/gin"
 )
 
-// consentRoutes registers the consent API for consent managers.
+// consentRoutes registers the consent API for consent managers: FHIR create,
+// read, update, vread, history and search of Consent, and the $revoke
+// operation. Every answer is FHIR JSON; every error an OperationOutcome.
 func (s *Server) consentRoutes(admin *gin.RouterGroup) {
-	admin.POST("/Consent", s.postConsent)
+	admin.POST("/Consent", s.createConsent)
 	admin.GET("/Consent", s.searchConsents)
 	admin.GET("/Consent/:id", s.readConsent)
+	admin.PUT("/Consent/:id", s.updateConsent)
+	admin.GET("/Consent/:id/_history", s.consentHistory)
+	admin.GET("/Consent/:id/_history/:vid", s.vreadConsent)
+	admin.POST("/Consent/:id/$revoke", s.revokeConsent)
 }
 
 // maxConsentBytes bounds a consent submitted to the admin API.
-const maxConsentBytes = 1 << 20
+const maxConsentBytes = consent.DefaultMaxSize
 
-// policyConsents returns the patient's consents in the policy input form.
-func (s *Server) policyConsents(ctx context.Context, patient string) ([]any, error) {
-	recs, err := s.consents.ForPatient(ctx, patient)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, 0, len(recs))
-	for _, rec := range recs {
-		n, err := consent.Normalize(rec)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// postConsent validates and stores a FHIR Consent; an invalid one changes
-// nothing and gets one OperationOutcome issue per problem.
-func (s *Server) postConsent(c *gin.Context) {
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxConsentBytes))
-	if err != nil {
-		writeFailure(c.Writer, classify(err))
+// createConsent stores a new consent under an id the store assigns (any id
+// in the body is ignored, as FHIR create says): 201 with Location.
+func (s *Server) createConsent(c *gin.Context) {
+	raw, ok := s.consentBody(c)
+	if !ok {
 		return
 	}
-	rec, err := s.consents.Put(c.Request.Context(), raw)
+	rec, err := s.manager().Create(c.Request.Context(), raw)
 	if err != nil {
 		s.consentError(c, err)
 		return
 	}
-	c.Writer.Header().Set("Location", "/admin/Consent/"+rec.ID+"/_history/"+strconv.FormatUint(rec.Version, 10))
-	c.Writer.Header().Set("ETag", `W/"`+strconv.FormatUint(rec.Version, 10)+`"`)
-	c.Data(http.StatusCreated, fhirJSON, rec.JSON)
+	s.writeConsent(c, http.StatusCreated, rec)
 }
 
+// updateConsent stores a new version of consent :id, or its first (201);
+// If-Match: W/"n" makes it conditional on the current version (412).
+func (s *Server) updateConsent(c *gin.Context) {
+	ifMatch, err := parseIfMatch(c.GetHeader("If-Match"))
+	if err != nil {
+		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
+		return
+	}
+	raw, ok := s.consentBody(c)
+	if !ok {
+		return
+	}
+	rec, err := s.manager().Update(c.Request.Context(), c.Param("id"), raw, ifMatch)
+	if err != nil {
+		s.consentError(c, err)
+		return
+	}
+	status := http.StatusOK
+	if rec.Version == 1 {
+		status = http.StatusCreated
+	}
+	s.writeConsent(c, status, rec)
+}
+
+// consentBody reads and checks a submitted consent before the store sees it:
+// JSON content type, size, validity, and a patient the upstream knows. On
+// failure it has answered and returns false.
+func (s *Server) consentBody(c *gin.Context) ([]byte, bool) {
+	if !jsonContent(c.GetHeader("Content-Type")) {
+		writeOutcome(c.Writer, http.StatusUnsupportedMediaType, "not-supported", "a Consent must be sent as application/fhir+json")
+		return nil, false
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxConsentBytes))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeOutcome(c.Writer, http.StatusRequestEntityTooLarge, "too-costly",
+			"a Consent may not exceed "+strconv.Itoa(maxConsentBytes)+" bytes; nothing was stored")
+		return nil, false
+	case err != nil:
+		writeOutcome(c.Writer, http.StatusBadRequest, "incomplete", "the request body could not be read; nothing was stored")
+		return nil, false
+	}
+	info, err := consent.Validate(raw)
+	if err != nil {
+		s.consentError(c, err)
+		return nil, false
+	}
+	return raw, s.patientKnown(c, info.Patient)
+}
+
+// patientKnown answers 422 when the upstream does not know the patient and
+// 502 when it cannot tell; nothing is stored in either case.
+func (s *Server) patientKnown(c *gin.Context, patient string) bool {
+	err := s.checkPatient(c.Request.Context(), patient)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errNoSuchPatient):
+		c.Data(http.StatusUnprocessableEntity, fhirJSON, issuesOutcome("not-found", []consent.Problem{{
+			Path: "Consent.patient.reference", Message: "names a patient the FHIR server does not know; nothing was stored"}}))
+	default:
+		s.log.Warn("consent patient check failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		writeOutcome(c.Writer, http.StatusBadGateway, "transient",
+			"the FHIR server could not confirm that the patient exists; nothing was stored")
+	}
+	return false
+}
+
+// jsonContent reports whether a request body's media type is JSON; a
+// missing Content-Type is taken as JSON.
+func jsonContent(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/fhir+json" || mt == "application/json")
+}
+
+// parseIfMatch reads an If-Match header, W/"3" or "3"; 0 when absent.
+func parseIfMatch(h string) (uint64, error) {
+	if h == "" {
+		return 0, nil
+	}
+	v := strings.Trim(strings.TrimPrefix(strings.TrimSpace(h), "W/"), `"`)
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == 0 {
+		return 0, errors.New(`If-Match must be a version ETag such as W/"3"`)
+	}
+	return n, nil
+}
+
+// readConsent answers the latest version of consent :id.
+func (s *Server) readConsent(c *gin.Context) {
+	rec, err := s.manager().Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.consentError(c, err)
+		return
+	}
+	s.writeConsent(c, http.StatusOK, rec)
+}
+
+// vreadConsent answers version :vid of consent :id.
+func (s *Server) vreadConsent(c *gin.Context) {
+	vid, err := strconv.ParseUint(c.Param("vid"), 10, 64)
+	if err != nil {
+		s.consentError(c, consent.ErrNotFound)
+		return
+	}
+	rec, err := s.manager().Version(c.Request.Context(), c.Param("id"), vid)
+	if err != nil {
+		s.consentError(c, err)
+		return
+	}
+	s.writeConsent(c, http.StatusOK, rec)
+}
+
+// consentHistory answers every version of consent :id, newest first, as a
+// history Bundle.
+func (s *Server) consentHistory(c *gin.Context) {
+	recs, err := s.manager().History(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.consentError(c, err)
+		return
+	}
+	c.Data(http.StatusOK, fhirJSON, historyBundle(s.adminBase(c.Request), recs))
+}
+
+// searchConsents answers GET /admin/Consent?patient=&status=&actor=&category=&period=
+// with a searchset Bundle of the latest version of each matching consent.
+func (s *Server) searchConsents(c *gin.Context) {
+	q, err := consent.ParseQuery(c.Request.URL.Query())
+	if err != nil {
+		s.consentError(c, err)
+		return
+	}
+	recs, err := s.manager().Search(c.Request.Context(), q)
+	if err != nil {
+		s.consentError(c, err)
+		return
+	}
+	c.Data(http.StatusOK, fhirJSON, searchBundle(s.adminBase(c.Request), recs))
+}
+
+// revokeConsent runs $revoke: a new version of consent :id with status
+// inactive (or the status given as a Parameters "status" valueCode, or the
+// status query parameter: entered-in-error, rejected). Earlier versions stay.
+// Revoking a consent that already has that status changes nothing (200).
+func (s *Server) revokeConsent(c *gin.Context) {
+	status, err := revokeStatus(c)
+	if err != nil {
+		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
+		return
+	}
+	rec, _, err := s.manager().Revoke(c.Request.Context(), c.Param("id"), status)
+	if err != nil {
+		s.consentError(c, err)
+		return
+	}
+	s.writeConsent(c, http.StatusOK, rec)
+}
+
+// consentError maps a consent store error to an OperationOutcome: one issue
+// per validation problem (400), 404, 412, 501, or 500.
 func (s *Server) consentError(c *gin.Context, err error) {
 	var ve *consent.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		c.Data(http.StatusBadRequest, fhirJSON, validationOutcome(ve))
+		c.Data(http.StatusBadRequest, fhirJSON, issuesOutcome("invalid", ve.Problems))
 	case errors.Is(err, consent.ErrNotFound):
-		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such consent")
+		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such consent or version")
+	case errors.Is(err, consent.ErrConflict):
+		writeOutcome(c.Writer, http.StatusPreconditionFailed, "conflict", "the consent has a newer version than If-Match names; nothing was stored")
+	case errors.Is(err, errNotSupported):
+		writeOutcome(c.Writer, http.StatusNotImplemented, "not-supported", err.Error())
+	case errors.Is(err, context.Canceled):
+		writeFailure(c.Writer, classify(err))
 	default:
 		s.log.Error("consent store failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
 		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the consent store failed; nothing was changed")
 	}
 }
 
-func validationOutcome(ve *consent.ValidationError) []byte {
-	b := []byte(`{"resourceType":"OperationOutcome","issue":[`)
-	for i, p := range ve.Problems {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"severity":"error","code":"invalid","diagnostics":`...)
-		b = fjson.AppendString(b, p.Message)
-		if p.Path != "" {
-			b = append(b, `,"expression":[`...)
-			b = fjson.AppendString(b, p.Path)
-			b = append(b, ']')
-		}
-		b = append(b, '}')
+// writeConsent answers one stored version with its ETag, Last-Modified and
+// (on 201) Location.
+func (s *Server) writeConsent(c *gin.Context, status int, rec consent.Record) {
+	h := c.Writer.Header()
+	version := strconv.FormatUint(rec.Version, 10)
+	h.Set("ETag", `W/"`+version+`"`)
+	h.Set("Last-Modified", rec.Updated.UTC().Format(http.TimeFormat))
+	if status == http.StatusCreated {
+		h.Set("Location", s.adminBase(c.Request)+"/Consent/"+rec.ID+"/_history/"+version)
 	}
-	return append(b, "]}"...)
+	c.Data(status, fhirJSON, rec.JSON)
 }
 
-func (s *Server) readConsent(c *gin.Context) {
-	rec, err := s.consents.Get(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		s.consentError(c, err)
-		return
-	}
-	c.Writer.Header().Set("ETag", `W/"`+strconv.FormatUint(rec.Version, 10)+`"`)
-	c.Data(http.StatusOK, fhirJSON, rec.JSON)
-}
-
-// searchConsents answers GET /admin/Consent?patient=Patient/x with a
-// searchset Bundle of the patient's consents (latest versions).
-func (s *Server) searchConsents(c *gin.Context) {
-	patient := c.Query("patient")
-	if patient == "" {
-		writeOutcome(c.Writer, http.StatusBadRequest, "required", "the patient parameter is required, e.g. ?patient=Patient/123")
-		return
-	}
-	if !strings.Contains(patient, "/") {
-		patient = "Patient/" + patient
-	}
-	recs, err := s.consents.ForPatient(c.Request.Context(), patient)
-	if err != nil {
-		s.consentError(c, err)
-		return
-	}
-	b := []byte(`{"resourceType":"Bundle","type":"searchset","total":`)
-	b = strconv.AppendInt(b, int64(len(recs)), 10)
-	if len(recs) > 0 {
-		b = append(b, `,"entry":[`...)
-		for i, rec := range recs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"fullUrl":`...)
-			b = fjson.AppendString(b, "Consent/"+rec.ID)
-			b = append(b, `,"resource":`...)
-			b = append(b, rec.JSON...)
-			b = append(b, `,"search":{"mode":"match"}}`...)
-		}
-		b = append(b, ']')
-	}
-	c.Data(http.StatusOK, fhirJSON, append(b, '}'))
+// adminBase is the admin API's base URL as callers see it: the public FHIR
+// base with /fhir replaced by /admin.
+func (s *Server) adminBase(r *http.Request) string {
+	return strings.TrimSuffix(s.publicBase(r), "/fhir") + "/admin"
 }

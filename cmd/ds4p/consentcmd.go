@@ -1,12 +1,235 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ds4p/ds4p/consent"
+	"go.etcd.io/bbolt"
 )
 
-// runConsent is `ds4p consent import|list|show|revoke` (the consents issue).
-func runConsent(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+const consentHelp = `Manages the patients' FHIR Consents in the data directory's database:
+
+  ds4p consent import [--data DIR] PATH...      store Consents from JSON files (a
+                                                Consent or a Bundle of them), NDJSON
+                                                files (one per line), directories of
+                                                those, or - (NDJSON on stdin)
+  ds4p consent list   [--data DIR] [--patient P] [--status S] [--actor A]
+                      [--category C] [--period D] [--ndjson]
+  ds4p consent show   [--data DIR] [--version N | --history] ID
+  ds4p consent revoke [--data DIR] [--status inactive|entered-in-error|rejected] ID
+
+These commands open DIR/ds4p.db directly, so ` + "`ds4p serve`" + ` must not be running on
+the same data directory (it holds the database's lock). While it runs, use its
+admin API instead: POST /admin/Consent, GET /admin/Consent?patient=...,
+POST /admin/Consent/ID/$revoke. A consent with an id becomes the next version
+of that consent; every earlier version is kept.`
+
+// runConsent is `ds4p consent import|list|show|revoke`.
+func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || wantsHelp(args[:1]) {
+		fmt.Fprintln(stdout, consentHelp)
+		return nil
+	}
+	subs := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"import": runConsentImport, "list": runConsentList, "show": runConsentShow, "revoke": runConsentRevoke,
+	}
+	run, ok := subs[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown subcommand %q (import, list, show, revoke)", args[0])
+	}
+	return run(ctx, args[1:], stdout, stderr)
+}
+
+// consentFlags returns a flag set for one subcommand with its --data flag.
+func consentFlags(name string, args []string, stdout, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := newFlagSet("consent "+name, consentHelp, stderr)
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+	}
+	return fs, fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+}
+
+// openConsents opens the consent store of a data directory. create says
+// whether a missing database may be created (import) or is an error.
+func openConsents(dir string, create bool) (*consent.Store, func() error, error) {
+	path := filepath.Join(dir, DBFile)
+	if _, err := os.Stat(path); err != nil && !create {
+		return nil, nil, fmt.Errorf("no database at %s (is --data right?)", path)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, nil, fmt.Errorf("%s is locked: is `ds4p serve` running on this data directory? "+
+			"Stop it, or use its admin API (/admin/Consent) instead", path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	store, err := consent.Open(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return store, db.Close, nil
+}
+
+// runConsentList prints the consents a search selects.
+func runConsentList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, data := consentFlags("list", args, stdout, stderr)
+	params := map[string]*string{}
+	for _, p := range []string{"patient", "status", "actor", "category"} {
+		params[p] = fs.String(p, "", "search parameter "+p+" (FHIR syntax; comma-separated values match any)")
+	}
+	var periods repeated
+	fs.Var(&periods, "period", "search parameter period with prefix, e.g. ge2026-01-01 (repeatable)")
+	ndjson := fs.Bool("ndjson", false, "print each consent's JSON on one line instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	values := url.Values{}
+	for name, v := range params {
+		if *v != "" {
+			values.Set(name, *v)
+		}
+	}
+	values["period"] = periods
+	q, err := consent.ParseQuery(values)
+	if err != nil {
+		return err
+	}
+	store, closeDB, err := openConsents(*data, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	recs, err := store.Search(ctx, q)
+	if err != nil {
+		return err
+	}
+	if *ndjson {
+		for _, r := range recs {
+			fmt.Fprintf(stdout, "%s\n", r.JSON)
+		}
+		return nil
+	}
+	return printRecords(stdout, recs)
+}
+
+// repeated is a flag that may be given more than once.
+type repeated []string
+
+func (r *repeated) String() string     { return fmt.Sprint(*r) }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+// printRecords writes one line per consent version.
+func printRecords(w io.Writer, recs []consent.Record) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tVERSION\tSTATUS\tPATIENT\tUPDATED")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", r.ID, r.Version, r.Status, r.Patient, r.Updated.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// runConsentShow prints one consent (latest or --version N) as indented
+// JSON, or the list of its versions (--history).
+func runConsentShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, data := consentFlags("show", args, stdout, stderr)
+	version := fs.Uint64("version", 0, "show this version instead of the latest")
+	history := fs.Bool("history", false, "list every version instead")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	id, err := oneID(fs)
+	if err != nil {
+		return err
+	}
+	store, closeDB, err := openConsents(*data, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if *history {
+		recs, err := store.History(ctx, id)
+		if err != nil {
+			return notFound(id, err)
+		}
+		return printRecords(stdout, recs)
+	}
+	rec, err := showRecord(ctx, store, id, *version)
+	if err != nil {
+		return notFound(id, err)
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, rec.JSON, "", "  "); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, buf.String())
+	return nil
+}
+
+// showRecord reads the latest version, or version when not 0.
+func showRecord(ctx context.Context, store *consent.Store, id string, version uint64) (consent.Record, error) {
+	if version == 0 {
+		return store.Get(ctx, id)
+	}
+	return store.Version(ctx, id, version)
+}
+
+// runConsentRevoke stores a new version of a consent with a revoked status.
+func runConsentRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, data := consentFlags("revoke", args, stdout, stderr)
+	status := fs.String("status", "inactive", "the status to set: inactive, entered-in-error or rejected")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	id, err := oneID(fs)
+	if err != nil {
+		return err
+	}
+	store, closeDB, err := openConsents(*data, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	rec, changed, err := store.Revoke(ctx, id, *status)
+	if err != nil {
+		return notFound(id, err)
+	}
+	if !changed {
+		fmt.Fprintf(stdout, "%s is already %s (version %d); nothing changed\n", id, rec.Status, rec.Version)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s revoked: version %d, status %s\n", id, rec.Version, rec.Status)
+	return nil
+}
+
+// oneID returns the single positional argument.
+func oneID(fs *flag.FlagSet) (string, error) {
+	if fs.NArg() != 1 {
+		return "", errors.New("give exactly one consent id")
+	}
+	return fs.Arg(0), nil
+}
+
+// notFound words ErrNotFound for the command line.
+func notFound(id string, err error) error {
+	if errors.Is(err, consent.ErrNotFound) {
+		return fmt.Errorf("no consent %s (or no such version)", strconv.Quote(id))
+	}
+	return err
 }
