@@ -55,7 +55,7 @@ func (c *Cache) note(r *Result) {
 	if r.Type == "" || r.ID == "" {
 		return
 	}
-	inh := inheritable(r.Labels)
+	inh := inheritable(r.Effective())
 	var buf [128]byte
 	key := append(append(append(buf[:0], r.Type...), '/'), r.ID...)
 	c.mu.RLock()

@@ -22,7 +22,20 @@
 // extension, and with the basis extension when a policy (42CFRPart2) is
 // their basis. See README.md for the rules, propagation and their limits.
 //
+// Element labels: codes or propagating references inside the elements of
+// ExplanationOfBenefit and Claim diagnosis/item/procedure,
+// Encounter.diagnosis, CarePlan.activity, DiagnosticReport.result,
+// List.entry and Composition.section label that element (Result.Elements,
+// with byte spans; written by Edits as DS4P inline label extensions, with
+// PROCESSINLINELABEL on the resource) when the resource also has ordinary
+// elements there and is not otherwise sensitive (Result.Mixed); otherwise
+// the resource is labelled whole. Inline labels the upstream set are read
+// into Elements and kept byte for byte. Result.Narrative and MarkNarrative
+// tell enforcement to drop or replace text.div. Result.Effective and
+// WholeResource apply element labels to the whole resource for receivers
+// that cannot remove elements.
+//
 // Label does not treat Bundles specially: the proxy walks Bundle entries
-// and labels each entry's resource. Element-level (inline) labels and the
-// Bundle high-water mark come later.
+// and labels each entry's resource. HighWaterMark and MarkEdits compute and
+// write a Bundle's high-water mark from its disclosed entries.
 package labels

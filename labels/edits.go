@@ -15,10 +15,32 @@ import (
 // highest one, in r.Labels or already present, is replaced by it (or
 // removed, when the highest is already there). Labels of r.Labels that are
 // missing are appended; an existing entry is never removed for being absent
-// from r.Labels, and confidentiality is never lowered. Edits returns no
-// edits when r.Changed is false.
+// from r.Labels, and confidentiality is never lowered. The labels of each
+// element of r.Elements that it lacks are appended to the element as DS4P
+// inline label extensions; existing extensions keep their bytes. Edits
+// returns no edits when r.Changed is false.
 func (l *Labeller) Edits(resource []byte, r Result) ([]fjson.Edit, error) {
-	if !r.Changed || len(r.Labels) == 0 {
+	if !r.Changed {
+		return nil, nil
+	}
+	edits, err := metaEdits(resource, r)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range r.Elements {
+		ee, err := inlineEdits(resource, e)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, ee...)
+	}
+	slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
+	return edits, nil
+}
+
+// metaEdits returns the edits that write r.Labels into meta.security.
+func metaEdits(resource []byte, r Result) ([]fjson.Edit, error) {
+	if len(r.Labels) == 0 || r.Labels.Equal(r.Existing) {
 		return nil, nil
 	}
 	basis := basisOf(r)
@@ -57,28 +79,33 @@ type objectLayout struct {
 	meta          member // resource: "meta"; meta: "security"
 	security      member
 	after         int // resource: where to insert meta (after id or resourceType)
+	afterStart    int // where the value ending at after starts
 }
 
 // locateTop finds meta, and the place for a new one, in the resource.
 func locateTop(b []byte) (objectLayout, error) {
 	lay := objectLayout{open: fjson.SkipSpace(b, 0), empty: true}
-	var idEnd, typeEnd int
+	var id, typ member
 	err := fjson.ObjectEach(b, lay.open, func(key []byte, s, e int) error {
 		lay.empty, lay.lastEnd = false, e
 		switch {
 		case fjson.KeyIs(key, "meta"):
 			return lay.meta.set(s, e, "meta")
 		case fjson.KeyIs(key, "id"):
-			idEnd = e
+			id = member{start: s, end: e}
 		case fjson.KeyIs(key, "resourceType"):
-			typeEnd = e
+			typ = member{start: s, end: e}
 		}
 		return nil
 	})
 	if err != nil {
 		return objectLayout{}, fmt.Errorf("labels: locating meta: %w", err)
 	}
-	lay.after = max(idEnd, typeEnd)
+	anchor := typ
+	if id.end > typ.end {
+		anchor = id
+	}
+	lay.after, lay.afterStart = anchor.end, anchor.start
 	return lay, nil
 }
 

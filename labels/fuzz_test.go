@@ -67,3 +67,51 @@ func checkKept(t *testing.T, r labels.Result) {
 		}
 	}
 }
+
+// FuzzLabelAll labels a batch of three resources cut from the fuzz input
+// (with a sensitive Condition they may reference) and checks that it never
+// panics, that every resource's edits give valid JSON that reads back with
+// its labels and its element labels, and that no existing label (resource
+// or inline) is lost.
+func FuzzLabelAll(f *testing.F) {
+	f.Add([]byte(`{"resourceType":"DiagnosticReport","id":"r","result":[{"reference":"Condition/sud"},{"reference":"Observation/x"}]}`), []byte(`{"resourceType":"List","entry":[{"item":{"reference":"Condition/sud"}},{}]}`))
+	f.Add([]byte(`{"resourceType":"Claim","diagnosis":[{"extension":[],"x":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F10.1"}]}},{"a":1}]}`), []byte(`{"resourceType":"Encounter","diagnosis":[{"condition":{"reference":"Condition/sud"}},{"extension":[{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label","valueCoding":{"code":"X"}}]}]}`))
+	sud := []byte(`{"resourceType":"Condition","id":"sud","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}}`)
+	l := labels.Default()
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		batch := [][]byte{sud, a, b}
+		rs, err := l.LabelAll(batch)
+		if err != nil {
+			return
+		}
+		for k := 1; k < len(batch); k++ {
+			checkBatchEdits(t, l, batch[k], rs[k])
+		}
+	})
+}
+
+func checkBatchEdits(t *testing.T, l *labels.Labeller, src []byte, r labels.Result) {
+	edits, err := l.Edits(src, r)
+	if err != nil {
+		t.Fatalf("Edits failed on a resource LabelAll accepted: %v", err)
+	}
+	out, err := fjson.Apply(nil, src, edits)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if !json.Valid(out) {
+		t.Fatalf("labelled output is invalid:\n%s", out)
+	}
+	again, err := l.Label(out)
+	if err != nil || !again.Existing.Equal(r.Labels) {
+		t.Fatalf("relabelled: %+v, %v; want Existing %v", again, err, r.Labels)
+	}
+	checkKept(t, r)
+	for _, e := range r.Elements {
+		for _, lb := range e.Existing {
+			if !e.Labels.Has(lb) {
+				t.Fatalf("inline label %v of %s dropped", lb, e.Path)
+			}
+		}
+	}
+}

@@ -86,6 +86,10 @@ type Reason struct {
 	Matched string // "system|code" of the matching coding, the program's reference or source, or the referenced "Type/id"
 	Path    string // JSON path of the coding or reference, e.g. "code.coding[0]"
 	Basis   string `json:",omitempty"` // the policy the label comes from (e.g. 42CFRPart2), written as extension-sec-label-basis
+	// Element is the path of the segmentable element (e.g. "diagnosis[1]")
+	// the coding or reference lies in; the label is an element label when
+	// the resource is Mixed.
+	Element string `json:",omitempty"`
 }
 
 // Result is what Label found in one resource.
@@ -100,14 +104,30 @@ type Result struct {
 	Patient string
 
 	Existing Set      // labels found in meta.security, legacy systems normalised
-	Labels   Set      // Existing plus derived labels, with one confidentiality: the highest
-	Reasons  []Reason // why each derived label in Labels was assigned
-	Changed  bool     // Labels differs from Existing
+	Labels   Set      // Existing plus derived resource-level labels, with one confidentiality: the highest
+	Reasons  []Reason // why each derived label in Labels or Elements was assigned
+	Changed  bool     // Labels differs from Existing, or an element gets labels
 
 	// Program names the Part 2 program the resource is a record of, or "".
 	Program string `json:",omitempty"`
 
-	links []link // references that propagate labels (see LabelAll)
+	// Elements are the element-level labels: those the upstream already
+	// set (kept byte for byte) and, when Mixed, the labels of sensitive
+	// segmentable elements (written as inline label extensions by Edits).
+	Elements []ElementLabel `json:",omitempty"`
+	// Mixed: the resource mixes sensitive and ordinary elements; its
+	// sensitivity is in Elements only and Labels has PROCESSINLINELABEL.
+	Mixed bool `json:",omitempty"`
+	// Narrative is where text.div's value lies (zero when absent);
+	// MarkNarrative says enforcement must drop or replace it: the resource
+	// is sensitive, or Mixed (a removed element would live on in it).
+	Narrative     Span `json:",omitzero"`
+	MarkNarrative bool `json:",omitempty"`
+
+	links   []link         // references that propagate labels (see LabelAll)
+	derived Set            // resource-level labels derived by rules, sources and propagation
+	elems   []elemState    // labels derived for segmentable elements
+	inline  []ElementLabel // elements with existing inline labels
 }
 
 // maxDepth bounds how deep Label follows nested objects and arrays; real
@@ -159,19 +179,37 @@ func (w *walker) result() (Result, error) {
 	}
 	r.ID, r.VersionID, r.Patient = w.strings(pid)
 	r.Existing = toSet(w.existing)
-	derived, hits := w.derived(r.Type)
+	hits := w.derive(&r)
 	if w.program != "" && !directoryTypes[r.Type] {
 		r.Program = w.program
-		derived = derived.Union(Part2Labels())
+		r.derived = r.derived.Union(Part2Labels())
 	}
-	r.Labels = r.Existing.Union(derived).highWater()
-	r.Changed = !r.Labels.Equal(r.Existing)
-	r.Reasons = w.reasons(hits, r.Labels)
+	if w.div.seen {
+		r.Narrative = Span{Start: w.div.start, End: w.div.end}
+	}
+	r.inline = w.inline
+	r.settle(w.b)
+	r.Reasons = w.reasons(hits, r.Effective())
 	if r.Program != "" {
 		r.Reasons = append(r.Reasons, w.programReasons(r.Labels)...)
 	}
-	r.links = w.links
+	r.links = w.linksFor(r.Type)
 	return r, nil
+}
+
+// linksFor drops the element-only links (List.entry, Composition.section)
+// of types where the member is not segmentable.
+func (w *walker) linksFor(typ string) []link {
+	out := w.links[:0]
+	for _, lk := range w.links {
+		if !lk.elementOnly || lk.elem.segmentableIn(typ) {
+			out = append(out, lk)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // strings returns the id, version id and "Patient/<pid>" of the resource,
@@ -191,18 +229,25 @@ func (w *walker) strings(pid []byte) (id, version, patient string) {
 	return id, all[:len(rawVersion)], all[len(rawVersion):]
 }
 
-// derived returns the labels of the rules that matched and apply to typ,
-// and those matches.
-func (w *walker) derived(typ string) (Set, []hit) {
-	var out Set
+// derive puts the labels of the rules that matched and apply to r.Type
+// into r.derived, or into r.elems for codings inside a segmentable
+// element, and returns those matches.
+func (w *walker) derive(r *Result) []hit {
 	hits := w.hits[:0]
 	for _, h := range w.hits {
-		if r := &w.rs.rules[h.rule]; r.appliesTo(typ) {
-			out = out.Union(r.labels)
-			hits = append(hits, h)
+		rule := &w.rs.rules[h.rule]
+		if !rule.appliesTo(r.Type) {
+			continue
 		}
+		if h.elem.segmentableIn(r.Type) {
+			r.addElem(h.elem, rule.labels)
+		} else {
+			h.elem = elemRef{}
+			r.derived = r.derived.Union(rule.labels)
+		}
+		hits = append(hits, h)
 	}
-	return out, hits
+	return hits
 }
 
 // reasons explains each label of final assigned by a hit.
@@ -210,9 +255,13 @@ func (w *walker) reasons(hits []hit, final Set) []Reason {
 	var out []Reason
 	for _, h := range hits {
 		r := &w.rs.rules[h.rule]
+		var elem string
+		if h.elem.ok() {
+			elem = h.elem.path()
+		}
 		for _, lb := range r.labels {
 			if final.Has(lb) {
-				out = append(out, Reason{Label: lb, Rule: r.ID, Matched: h.matched, Path: h.path})
+				out = append(out, Reason{Label: lb, Rule: r.ID, Matched: h.matched, Path: h.path, Element: elem})
 			}
 		}
 	}

@@ -96,7 +96,7 @@ type inherited struct {
 // lookup returns what the target "Type/id" of a link passes on.
 func (l *Labeller) lookup(ix batchIndex, rs []Result, key []byte, typLen int) (inherited, bool) {
 	if k, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
-		return inherited{labels: inheritable(rs[k].Labels), program: rs[k].Program}, true
+		return inherited{labels: inheritable(rs[k].Effective()), program: rs[k].Program}, true
 	}
 	if l.cache != nil {
 		if e, ok := l.cache.get(key); ok {
@@ -144,28 +144,47 @@ func (l *Labeller) inherit(ix batchIndex, b []byte, rs []Result, k int, lk link)
 		add = Part2Labels()
 	}
 	r := &rs[k]
-	if r.Labels.contains(add) {
+	elem := lk.kind == refContent && lk.elem.segmentableIn(r.Type)
+	if !elem && lk.elementOnly {
 		return false
 	}
-	before, merged := r.Labels, r.Labels.Union(add).highWater()
-	if merged.Equal(before) {
-		return false
+	before := r.Effective()
+	if elem {
+		if !r.addElem(lk.elem, add) {
+			return false
+		}
+	} else {
+		merged := r.derived.Union(add)
+		if merged.Equal(r.derived) {
+			return false
+		}
+		r.derived = merged
+		if part2 && r.Program == "" {
+			r.Program = t.program
+		}
 	}
-	r.Labels = merged
-	r.Changed = !r.Labels.Equal(r.Existing)
-	if part2 && r.Program == "" {
-		r.Program = t.program
+	r.settle(b)
+	r.Reasons = append(r.Reasons, propagatedReasons(lk, string(key), before, r.Effective(), add, part2, elem)...)
+	return true
+}
+
+// propagatedReasons explains the labels of add that are in after and were
+// not in before.
+func propagatedReasons(lk link, matched string, before, after, add Set, part2, elem bool) []Reason {
+	var out []Reason
+	var element string
+	if elem {
+		element = lk.elem.path()
 	}
-	matched := string(key)
-	for _, lb := range r.Labels {
-		if before.Has(lb) || !add.Has(lb) {
+	for _, lb := range add {
+		if before.Has(lb) || !after.Has(lb) {
 			continue
 		}
-		reason := Reason{Label: lb, Rule: "propagated:" + lk.member, Matched: matched, Path: lk.member}
+		reason := Reason{Label: lb, Rule: "propagated:" + lk.member, Matched: matched, Path: lk.member, Element: element}
 		if part2 {
 			reason.Basis = Part2Policy.Code
 		}
-		r.Reasons = append(r.Reasons, reason)
+		out = append(out, reason)
 	}
-	return true
+	return out
 }

@@ -30,6 +30,10 @@ const (
 type refMember struct {
 	kind refKind
 	name string
+	// elementOnly: the member's references propagate only to its own
+	// element, and only where the member is segmentable (List.entry,
+	// Composition.section).
+	elementOnly bool
 }
 
 // refMembers classifies the top-level members whose references matter.
@@ -43,13 +47,16 @@ var refMembers = func() map[string]refMember {
 		"focus", "target", "derivedFrom", "diagnosis", "partOf", "supportingInfo",
 		"reason", "detail", "entity", "concern", "activity", "investigation",
 	} {
-		m[k] = refMember{refContent, k}
+		m[k] = refMember{kind: refContent, name: k}
+	}
+	for _, k := range []string{"entry", "section"} {
+		m[k] = refMember{refContent, k, true}
 	}
 	for _, k := range []string{"encounter", "context", "episodeOfCare"} {
-		m[k] = refMember{refContext, k}
+		m[k] = refMember{kind: refContext, name: k}
 	}
 	for _, k := range SourceKeys {
-		m[k] = refMember{refSource, k}
+		m[k] = refMember{kind: refSource, name: k}
 	}
 	return m
 }()
@@ -58,10 +65,12 @@ var refMembers = func() map[string]refMember {
 // lies at b[start:end] (quotes excluded) of the resource, or, when it
 // holds escapes, in decoded.
 type link struct {
-	kind       refKind
-	member     string
-	start, end int32
-	decoded    string
+	kind        refKind
+	member      string
+	start, end  int32
+	decoded     string
+	elem        elemRef // the segmentable element holding the reference, if any
+	elementOnly bool
 }
 
 // target returns "Type/id" of the link's reference in resource b and the
@@ -120,7 +129,7 @@ func (w *walker) sourceReference(c *coding, m refMember) {
 
 // addLink records a propagating reference.
 func (w *walker) addLink(c *coding, m refMember) {
-	l := link{kind: m.kind, member: m.name, start: int32(c.ref.start + 1), end: int32(c.ref.end - 1)}
+	l := link{kind: m.kind, member: m.name, start: int32(c.ref.start + 1), end: int32(c.ref.end - 1), elem: w.currentElem(), elementOnly: m.elementOnly}
 	if raw := w.b[l.start:l.end]; bytes.IndexByte(raw, '\\') >= 0 {
 		s, _ := fjson.StringValue(w.b, c.ref.start, c.ref.end)
 		l.decoded = s

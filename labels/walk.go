@@ -29,6 +29,10 @@ type walker struct {
 	source                             field  // meta.source
 	program, programMatch, programPath string // the Part 2 program that recorded the resource
 	links                              []link
+
+	pending []pendingInline // inline labels whose element is still open
+	inline  []ElementLabel  // elements with existing inline labels
+	div     field           // text.div
 }
 
 // patientKeys are the top-level members whose reference names the patient,
@@ -51,6 +55,7 @@ type hit struct {
 	rule    int
 	matched string // "system|code"
 	path    string
+	elem    elemRef // the segmentable element the coding is in, if any
 }
 
 // coding gathers the system and code members of one object, and the
@@ -58,6 +63,8 @@ type hit struct {
 type coding struct {
 	system, code, ref, value    field
 	sysStr, str, refStr, valStr bool // the member is a JSON string
+	url, valueCoding, div       field
+	urlStr, objStr, divStr      bool
 }
 
 // errDuplicate reports a second copy of a member Label relies on.
@@ -118,6 +125,15 @@ func (w *walker) object(i int) (int, error) {
 	if c.refStr || (c.sysStr && c.valStr) {
 		w.noteReference(&c)
 	}
+	if c.url.seen && c.valueCoding.seen {
+		w.noteInline(&c)
+	}
+	if len(w.pending) > 0 {
+		w.closeInline(i, end)
+	}
+	if c.divStr && w.depth == 1 && w.path[0].end >= 0 && string(w.b[w.path[0].start:w.path[0].end]) == "text" {
+		w.div = c.div
+	}
 	return end, nil
 }
 
@@ -147,6 +163,12 @@ func (c *coding) note(b []byte, key []byte, v, end int) error {
 		return c.ref.set(b, v, end, &c.refStr, "reference")
 	case fjson.KeyIs(key, "value"):
 		return c.value.set(b, v, end, &c.valStr, "value")
+	case fjson.KeyIs(key, "url"):
+		return c.url.set(b, v, end, &c.urlStr, "url")
+	case fjson.KeyIs(key, "valueCoding"):
+		return c.valueCoding.set(b, v, end, &c.objStr, "valueCoding")
+	case fjson.KeyIs(key, "div"):
+		return c.div.set(b, v, end, &c.divStr, "div")
 	}
 	return nil
 }
@@ -326,7 +348,7 @@ func (w *walker) match(c *coding) {
 		if slices.Contains(cands[:k], r) || w.rs.rules[r].excluded(code) {
 			continue
 		}
-		w.hits = append(w.hits, hit{rule: r, matched: string(system) + "|" + string(code), path: w.pathString()})
+		w.hits = append(w.hits, hit{rule: r, matched: string(system) + "|" + string(code), path: w.pathString(), elem: w.currentElem()})
 	}
 }
 

@@ -9,6 +9,12 @@ import (
 // that labels propagate along references between them (and from the
 // labeller's cache of earlier responses). Each label carries its reason
 // inside labels.Result; reasons never reach the caller.
+//
+// Enforcement cannot remove single elements yet, so a resource that mixes
+// sensitive and ordinary elements is decided and labelled as a whole
+// (labels.Result.WholeResource): its element labels also go to
+// meta.security, failing closed, while the inline labels are still
+// written on the elements.
 func (r *run) labelItems(ctx context.Context) error {
 	_, span := tracer.Start(ctx, "proxy.pipeline.labelItems")
 	defer span.End()
@@ -21,7 +27,7 @@ func (r *run) labelItems(ctx context.Context) error {
 		return fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
 	}
 	for k, it := range r.items {
-		it.res = results[k]
+		it.res = results[k].WholeResource()
 	}
 	return nil
 }

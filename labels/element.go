@@ -1,0 +1,305 @@
+package labels
+
+import (
+	"strconv"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+// ElementLabel is an element-level (inline) label set: the labels of one
+// element of a resource, written as DS4P extension-inline-sec-label
+// extensions on the element. Start and End are the byte offsets of the
+// element (a JSON object) in the labelled resource, so that enforcement can
+// splice it out.
+type ElementLabel struct {
+	Path       string // e.g. "diagnosis[1]" or "result[0]"
+	Start, End int
+	Labels     Set // every label of the element: Existing plus derived ones
+	Existing   Set `json:",omitempty"` // inline labels the element already had
+}
+
+// Span is a range of bytes of a labelled resource.
+type Span struct{ Start, End int }
+
+// segmentable lists, per resource type, the top-level array members whose
+// elements can be removed on their own: a sensitive code or reference
+// inside one of their elements labels that element, not the resource,
+// when the resource also has ordinary elements there (see settle).
+var segmentable = map[string][]string{
+	"ExplanationOfBenefit": {"diagnosis", "item", "procedure"},
+	"Claim":                {"diagnosis", "item", "procedure"},
+	"Encounter":            {"diagnosis"},
+	"CarePlan":             {"activity"},
+	"DiagnosticReport":     {"result"},
+	"List":                 {"entry"},
+	"Composition":          {"section"},
+}
+
+// segNames are the member names of segmentable, numbered from 1 in elemRef.
+var segNames = [...]string{"diagnosis", "item", "procedure", "activity", "result", "entry", "section"}
+
+// elemRef names element idx of the top-level array segNames[member-1];
+// member 0 is no element.
+type elemRef struct {
+	member uint8
+	idx    int32
+}
+
+func (e elemRef) ok() bool { return e.member > 0 }
+
+func (e elemRef) name() string { return segNames[e.member-1] }
+
+// path renders the element's path, e.g. "diagnosis[1]".
+func (e elemRef) path() string {
+	return e.name() + "[" + strconv.Itoa(int(e.idx)) + "]"
+}
+
+// segmentableIn reports whether e's member can be segmented in typ.
+func (e elemRef) segmentableIn(typ string) bool {
+	if !e.ok() {
+		return false
+	}
+	for _, m := range segmentable[typ] {
+		if m == e.name() {
+			return true
+		}
+	}
+	return false
+}
+
+// currentElem returns the element of a candidate array that the walk is
+// in, whatever the resource type (it may not be known yet).
+func (w *walker) currentElem() elemRef {
+	if w.depth < 2 || w.path[0].end < 0 || w.path[1].end >= 0 {
+		return elemRef{}
+	}
+	name := w.b[w.path[0].start:w.path[0].end]
+	for k, n := range segNames {
+		if string(name) == n {
+			return elemRef{member: uint8(k + 1), idx: w.path[1].start}
+		}
+	}
+	return elemRef{}
+}
+
+// elemState is what a Result knows about one segmentable element: labels
+// derived from codes in it or references from it.
+type elemState struct {
+	ref    elemRef
+	labels Set
+}
+
+// pendingInline is an existing inline label whose owning element (the
+// object at depth owner) has not been closed yet.
+type pendingInline struct {
+	label Label
+	owner int
+}
+
+// noteInline records the inline label in the extension object just walked
+// (c), owned by the object two levels up (past "extension" and the index).
+func (w *walker) noteInline(c *coding) {
+	if !c.url.seen || !c.urlStr || !c.valueCoding.seen || w.depth < 2 || w.b[c.valueCoding.start] != '{' {
+		return
+	}
+	if string(decodedBytes(w.b, c.url)) != ExtInline {
+		return
+	}
+	_, lb, ok, err := readLabel(w.b, c.valueCoding.start)
+	if err != nil || !ok {
+		return
+	}
+	w.pending = append(w.pending, pendingInline{label: lb, owner: w.depth - 2})
+}
+
+// closeInline gives the pending inline labels owned by the object at
+// b[start:end], the one at the current depth, to that object.
+func (w *walker) closeInline(start, end int) {
+	var ls []Label
+	kept := w.pending[:0]
+	for _, p := range w.pending {
+		if p.owner == w.depth {
+			ls = append(ls, p.label)
+			continue
+		}
+		kept = append(kept, p)
+	}
+	w.pending = kept
+	if len(ls) == 0 {
+		return
+	}
+	s := NewSet(ls...)
+	w.inline = append(w.inline, ElementLabel{Path: w.pathString(), Start: start, End: end, Labels: s, Existing: s})
+}
+
+// isSensitive reports whether l says the data is sensitive: a v3-ActCode
+// sensitivity or policy code (not an obligation or refrain), or
+// confidentiality R or V.
+func isSensitive(l Label) bool {
+	switch l.System {
+	case SystemActCode:
+		return !obligationCodes[l.Code] && !refrainCodes[l.Code]
+	case SystemConfidentiality:
+		return l.Code == "R" || l.Code == "V"
+	}
+	return false
+}
+
+func anySensitive(s Set) bool {
+	for _, l := range s {
+		if isSensitive(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// Effective returns the labels a receiver that cannot remove elements must
+// apply to the whole resource: Labels plus the inheritable labels
+// (confidentiality, sensitivity, policy, refrain) of every element, with
+// one confidentiality.
+func (r *Result) Effective() Set {
+	out := r.Labels
+	for _, e := range r.Elements {
+		out = out.Union(inheritable(e.Labels))
+	}
+	return out.highWater()
+}
+
+// WholeResource returns r with its element labels also applied to the
+// resource: Labels becomes Effective. The proxy decides and labels on it
+// until enforcement can remove single elements; the inline labels are
+// still written.
+func (r Result) WholeResource() Result {
+	eff := r.Effective()
+	if eff.Equal(r.Labels) {
+		return r
+	}
+	r.Labels = eff
+	r.Changed = true
+	r.Mixed = false
+	r.MarkNarrative = r.Narrative.End > 0
+	return r
+}
+
+// addElem adds ls to element e of r; it reports whether that added any.
+func (r *Result) addElem(e elemRef, ls Set) bool {
+	for k := range r.elems {
+		if r.elems[k].ref == e {
+			u := r.elems[k].labels.Union(ls).highWater()
+			if u.Equal(r.elems[k].labels) {
+				return false
+			}
+			r.elems[k].labels = u
+			return true
+		}
+	}
+	r.elems = append(r.elems, elemState{ref: e, labels: ls.highWater()})
+	return true
+}
+
+// settle computes Labels, Elements, Mixed, Changed and MarkNarrative of r
+// (resource b) from what the walk and propagation derived.
+//
+// A resource is mixed, and gets element labels only (plus
+// PROCESSINLINELABEL), when every derived sensitive label comes from
+// segmentable elements, it is not a Part 2 record, its existing labels are
+// not sensitive already, and at least one element of its segmentable
+// members stays ordinary. Otherwise the element labels go to the resource
+// as a whole: a resource whose every listed element is sensitive would
+// still tell the story once they were removed.
+func (r *Result) settle(b []byte) {
+	base := r.Existing.Union(r.derived)
+	if len(r.inline) > 0 {
+		base = base.Union(Set{ProcessInline})
+	}
+	r.Mixed = false
+	r.Elements = r.inline
+	if len(r.elems) > 0 {
+		if !anySensitive(base) && r.Program == "" && r.hasOrdinaryElement(b) {
+			r.Mixed = true
+			base = base.Union(Set{ProcessInline})
+			r.Elements = r.mergeElements(b)
+		} else {
+			for _, e := range r.elems {
+				base = base.Union(e.labels)
+			}
+		}
+	}
+	r.Labels = base.highWater()
+	r.Changed = !r.Labels.Equal(r.Existing) || r.elementsChanged()
+	r.MarkNarrative = r.Narrative.End > 0 && (r.Mixed || anySensitive(r.Labels))
+}
+
+// elementsChanged reports whether an element gets labels it lacks.
+func (r *Result) elementsChanged() bool {
+	for _, e := range r.Elements {
+		if !e.Labels.Equal(e.Existing) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasOrdinaryElement reports whether the resource's segmentable members
+// hold more elements than r.elems labels.
+func (r *Result) hasOrdinaryElement(b []byte) bool {
+	total := 0
+	for _, m := range segmentable[r.Type] {
+		s, _, ok, err := fjson.Lookup(b, fjson.SkipSpace(b, 0), m)
+		if err != nil || !ok || b[s] != '[' {
+			continue
+		}
+		_ = fjson.ArrayEach(b, s, func(int, int) error { total++; return nil })
+	}
+	n := 0
+	for _, e := range r.elems {
+		if e.ref.segmentableIn(r.Type) {
+			n++
+		}
+	}
+	return total > n
+}
+
+// mergeElements returns the existing inline labels with the derived
+// element labels merged in, each with its span.
+func (r *Result) mergeElements(b []byte) []ElementLabel {
+	out := append([]ElementLabel(nil), r.inline...)
+	for _, e := range r.elems {
+		path := e.ref.path()
+		merged := false
+		for k := range out {
+			if out[k].Path == path {
+				out[k].Labels = out[k].Labels.Union(e.labels)
+				merged = true
+			}
+		}
+		if merged {
+			continue
+		}
+		s, end, ok := elementSpan(b, e.ref)
+		if ok {
+			out = append(out, ElementLabel{Path: path, Start: s, End: end, Labels: e.labels})
+		}
+	}
+	return out
+}
+
+// elementSpan finds element e in resource b.
+func elementSpan(b []byte, e elemRef) (int, int, bool) {
+	s, _, ok, err := fjson.Lookup(b, fjson.SkipSpace(b, 0), e.name())
+	if err != nil || !ok || b[s] != '[' {
+		return 0, 0, false
+	}
+	var start, end int
+	n := int32(0)
+	found := false
+	_ = fjson.ArrayEach(b, s, func(vs, ve int) error {
+		if n == e.idx && b[vs] == '{' {
+			start, end, found = vs, ve, true
+		}
+		n++
+		return nil
+	})
+	return start, end, found
+}

@@ -1,0 +1,119 @@
+package labels
+
+import (
+	"slices"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+// HighWaterMark returns the labels for the meta.security of a Bundle whose
+// entries' resources have the Results rs: the highest confidentiality of
+// any entry (resource or element level, see Result.Effective) and the union
+// of their v3-ActCode sensitivity and policy codes (SUD, HIV ...,
+// 42CFRPart2). It leaves out obligation codes (PROCESSINLINELABEL, REDACT
+// ...) and refrain codes (NORDSCLCD ...), which the DS4P IG says SHALL NOT
+// appear in a high-water mark, and every other system (integrity, purpose
+// of use). Policy codes stay: they say which law governs handling of the
+// whole Bundle and reveal no more than the sensitivity codes beside them.
+// Callers pass only the entries that are disclosed: a withheld entry must
+// not leave its mark.
+func HighWaterMark(rs []Result) Set {
+	var ls []Label
+	for k := range rs {
+		for _, lb := range rs[k].Effective() {
+			if inMark(lb) {
+				ls = append(ls, lb)
+			}
+		}
+	}
+	return toSet(ls).highWater()
+}
+
+// inMark reports whether l belongs in a high-water mark.
+func inMark(l Label) bool {
+	switch l.System {
+	case SystemConfidentiality:
+		return ConfidentialityRank(l.Code) >= 0
+	case SystemActCode:
+		return !obligationCodes[l.Code] && !refrainCodes[l.Code]
+	}
+	return false
+}
+
+// MarkEdits returns the edits, relative to bundle (a Bundle object), that
+// make its meta.security carry mark: the Bundle's labels summarise what it
+// holds now, so existing confidentiality and v3-ActCode entries not in
+// mark are removed (they may describe entries that were withheld, or be
+// privacy-revealing obligations and refrains), entries in mark and entries
+// of other systems keep their bytes, and the labels of mark that are
+// missing are appended. A Bundle without meta gets one after its id or
+// resourceType; the edit replaces that member's value with itself followed
+// by the new meta, so that it never starts where an edit of a neighbouring
+// member does.
+func MarkEdits(bundle []byte, mark Set) ([]fjson.Edit, error) {
+	top, err := locateTop(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if !top.meta.found {
+		if len(mark) == 0 {
+			return nil, nil
+		}
+		return markInsertMeta(bundle, top, mark), nil
+	}
+	meta, err := locateMeta(bundle, top.meta.start)
+	if err != nil {
+		return nil, err
+	}
+	if !meta.security.found {
+		if len(mark) == 0 {
+			return nil, nil
+		}
+		return insertSecurity(meta, mark, nil), nil
+	}
+	entries, err := readEntries(bundle, meta.security.start)
+	if err != nil {
+		return nil, err
+	}
+	return markMerge(entries, meta.security.start, mark), nil
+}
+
+// markMerge removes the summary entries not in mark and appends the
+// labels of mark not present.
+func markMerge(entries []entry, open int, mark Set) []fjson.Edit {
+	remove := make([]bool, len(entries))
+	var have []Label
+	for k, e := range entries {
+		switch {
+		case !e.ok:
+		case (isConfidentiality(e.label) || e.label.System == SystemActCode) && !mark.Has(e.label):
+			remove[k] = true
+		default:
+			have = append(have, e.label)
+		}
+	}
+	present := toSet(have)
+	var add Set
+	for _, lb := range mark {
+		if !present.Has(lb) {
+			add = append(add, lb)
+		}
+	}
+	edits := removals(entries, remove)
+	edits = append(edits, appendMissing(entries, remove, open, add, nil)...)
+	slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
+	return edits
+}
+
+// markInsertMeta adds "meta":{"security":[...]} after the anchor member
+// (id or resourceType) by rewriting the anchor's value as itself plus the
+// new member.
+func markInsertMeta(bundle []byte, top objectLayout, mark Set) []fjson.Edit {
+	if top.after == 0 {
+		return insertMeta(top, mark, nil)
+	}
+	data := append([]byte(nil), bundle[top.afterStart:top.after]...)
+	data = append(data, `,"meta":{"security":`...)
+	data = append(appendLabels(data, mark, nil), '}')
+	return []fjson.Edit{{Start: top.afterStart, End: top.after, Data: data}}
+}

@@ -1,0 +1,45 @@
+package proxy
+
+import (
+	"net/http"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
+)
+
+// bundleMarkEdits returns the edits (absolute offsets in r.body) that write
+// the high-water mark of b's disclosed content into b's meta.security: the
+// highest confidentiality and the sensitivity and policy codes of the
+// entries the caller will see (with the labels their decisions add), nested Bundles included, without obligation
+// or refrain codes (labels.HighWaterMark). Withheld entries leave no mark,
+// and summary labels the upstream put on the Bundle that the disclosed
+// entries do not support are removed (labels.MarkEdits). It must run after
+// decide.
+func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
+	mark := labels.HighWaterMark(r.disclosedResults(b, nil))
+	edits, err := labels.MarkEdits(r.body[b.start:b.end], mark)
+	if err != nil {
+		return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's labels could not be written; the response was withheld", err)
+	}
+	for i := range edits {
+		edits[i].Start += b.start
+		edits[i].End += b.start
+	}
+	return edits, nil
+}
+
+// disclosedResults appends the Results of the entries of b, and of Bundles
+// nested in them, that the caller may see.
+func (r *run) disclosedResults(b *bundleNode, dst []labels.Result) []labels.Result {
+	for _, e := range b.entries {
+		switch {
+		case e.nested != nil:
+			dst = r.disclosedResults(e.nested, dst)
+		case e.item != nil && e.item.class != nil && e.item.class.decision.Permitted():
+			res := e.item.res
+			res.Labels = res.Labels.Union(parseLabels(e.item.class.decision.Obligations))
+			dst = append(dst, res)
+		}
+	}
+	return dst
+}
