@@ -1,6 +1,8 @@
 package policy
 
 // InputVersion is the version of the input/decision contract; see rego/schema.
+// Fields added since version 1 was first published are optional on both
+// sides (decision: notices, break_glass, redact; reason: labels).
 const InputVersion = "1"
 
 // Effects of a decision.
@@ -10,7 +12,9 @@ const (
 	Redact = "redact"
 )
 
-// Input is everything one evaluation may depend on.
+// Input is everything one evaluation may depend on: the request context
+// (caller, request, patient and the patient's consents) and one decision
+// class (item). See the package documentation for the guarantee this gives.
 type Input struct {
 	Version  string  `json:"version"`
 	Caller   Caller  `json:"caller"`
@@ -18,6 +22,11 @@ type Input struct {
 	Patient  string  `json:"patient"`
 	Consents []any   `json:"consents"`
 	Item     Item    `json:"item"`
+	// ConsentKey names the consent versions in Consents (see ConsentKey).
+	// When set, the engine caches the consents' policy form and the
+	// decisions made with them across requests; when empty, nothing about
+	// this input is cached.
+	ConsentKey string `json:"-"`
 }
 
 // Caller is who asks, as the verified token says.
@@ -51,23 +60,43 @@ type Item struct {
 	Source string   `json:"source"`
 }
 
-// Decision is the policy's answer for one Item.
+// Decision is the policy's answer for one Item. Decisions may be shared
+// between requests (see Engine): treat them as read-only.
 type Decision struct {
-	Effect      string   `json:"effect"`
+	Effect string `json:"effect"`
+	// Obligations are "system|code" security labels the proxy adds to each
+	// disclosed item (e.g. 42CFRPart2, NORDSCLCD).
 	Obligations []string `json:"obligations,omitempty"`
-	Reasons     []Reason `json:"reasons"`
-	Revision    string   `json:"revision"`
+	// Notices must accompany the disclosure (e.g. the 42 CFR 2.32 notice).
+	Notices []Notice `json:"notices,omitempty"`
+	// BreakGlass is set when the item is disclosed only because of a
+	// medical emergency (42 CFR 2.51): the ledger records the details.
+	BreakGlass bool `json:"break_glass,omitempty"`
+	// Redact names the labels of the elements to remove when Effect is
+	// redact.
+	Redact   []string `json:"redact,omitempty"`
+	Reasons  []Reason `json:"reasons"`
+	Revision string   `json:"revision,omitempty"`
+}
+
+// Notice is a statement that must accompany a disclosure.
+type Notice struct {
+	ID         string `json:"id"`
+	Regulation string `json:"regulation,omitempty"`
+	Text       string `json:"text"`
 }
 
 // Reason says which rule, and which consent version and provision, led to a
-// decision. Reasons go to explanations and the ledger, never to the caller.
+// decision, and which labels were involved. Reasons go to explanations and
+// the ledger, never to the caller.
 type Reason struct {
-	Rule      string `json:"rule"`
-	Message   string `json:"message,omitempty"`
-	Consent   string `json:"consent,omitempty"`
-	Version   string `json:"version,omitempty"`
-	Provision string `json:"provision,omitempty"`
+	Rule      string   `json:"rule"`
+	Message   string   `json:"message,omitempty"`
+	Consent   string   `json:"consent,omitempty"`
+	Version   string   `json:"version,omitempty"`
+	Provision string   `json:"provision,omitempty"`
+	Labels    []string `json:"labels,omitempty"`
 }
 
-// Permitted reports whether the decision lets the item leave.
+// Permitted reports whether the decision lets the item leave unchanged.
 func (d Decision) Permitted() bool { return d.Effect == Permit }

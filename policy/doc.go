@@ -1,11 +1,52 @@
 // Package policy is the OPA v1 engine of ds4p: it loads Rego modules and
-// policy data from an fs.FS (the embedded default lives in package rego),
-// compiles and prepares the decision query once per policy revision, and
-// answers one Decision per decision class.
+// policy data from an fs.FS (the embedded default lives in package rego, a
+// directory is watched and reloaded by WatchDir), compiles and prepares the
+// decision query once per policy revision, and answers one Decision per
+// decision class.
+//
+// # Contract
 //
 // The input and decision contract is versioned (InputVersion) and documented
-// by the JSON Schemas in rego/schema. A decision depends only on its Input:
-// the caller, the request, the patient, the patient's normalised consents and
-// the item's type, labels and source. That is what lets the proxy evaluate once
-// per decision class instead of once per resource.
+// by the JSON Schemas in rego/schema, with example inputs and decisions. A
+// decision is permit, deny or redact, with obligations (security labels the
+// proxy adds to what it discloses), notices (statements that go with the
+// disclosure, such as the 42 CFR 2.32 notice), a break-the-glass flag for
+// the ledger, and reasons (rule, consent id and version, provision path,
+// labels involved) for explanations and the ledger. Every decision names the
+// policy revision that made it.
+//
+// # Decision classes
+//
+// An Input carries the request context (caller, request, patient, the
+// patient's normalised consents) and one decision class (Item: resource
+// type, labels, source), and nothing about any single resource: no id, no
+// code, no date. A decision therefore depends only on the class and the
+// request context, which is what lets the proxy evaluate once for all items
+// of a response that share patient, type, label set and source, and lets
+// the engine reuse a decision across requests. TestItemCarriesOnlyTheClass
+// and TestCachedDecisionsEqualFreshOnes hold this guarantee; consent
+// criteria that would need a resource's codes, id or dates are read
+// protectively by the default policy (they match a deny, never a permit).
+//
+// # Cache
+//
+// With Input.ConsentKey set, decisions are cached per policy revision, keyed
+// by the consent versions, the item class and the input fields the policy's
+// modules read (found by walking their references at load time: the default
+// policy reads no caller client or scopes and no patient id, so decisions
+// are shared across them). The request time is not in the key: an entry is
+// reused only between the consent and provision period bounds around the
+// time it was made. A new consent version, a new revision (reload) or a
+// different caller attribute the policy reads misses the cache.
+//
+// # Loading
+//
+// Load compiles a tree; with WithVerify it also runs the tree's Rego tests
+// and validates its policy data against schema/config.schema.json. A tree
+// that fails is rejected and the revision in force keeps serving; Status,
+// ReadyCheck (for /readyz), an error log line and the ds4p.policy.loads
+// metric report the rejection. Panics in evaluation are recovered as
+// errors, which the proxy treats as deny. OPA bundles over HTTP are not
+// supported yet: fleets share a policy directory (a mounted volume or
+// ConfigMap) instead.
 package policy

@@ -4,20 +4,24 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 var tracer = otel.Tracer("github.com/ds4p/ds4p/policy")
@@ -26,16 +30,46 @@ var tracer = otel.Tracer("github.com/ds4p/ds4p/policy")
 // the policy is broken, and the caller must treat it as a deny.
 var ErrUndefined = errors.New("policy: decision undefined")
 
+// Defaults of the engine's caches.
+const (
+	// DefaultDecisionCacheSize bounds the decisions kept per policy revision.
+	DefaultDecisionCacheSize = 1 << 16
+	// DefaultConsentCacheSize bounds the patients' consent sets kept in
+	// policy form.
+	DefaultConsentCacheSize = 1 << 12
+)
+
 // Engine evaluates decisions against the policy revision currently loaded.
-// It is safe for concurrent use; Load swaps revisions atomically.
+// It is safe for concurrent use; Load swaps revisions atomically, and a
+// failed Load leaves the revision in force serving.
+//
+// Decisions are cached across requests when the input carries a ConsentKey:
+// the cache key is the policy revision (each revision has its own cache),
+// the consent versions, the patient, every caller attribute, the request's
+// interaction and type, and the item class. The request time is not part of
+// the key: a cached decision is reused only inside the window between the
+// consent and provision period bounds around the time it was made, the only
+// way the default policy reads time. A policy that reads the request time
+// otherwise must run with WithDecisionCache(0).
 type Engine struct {
-	query string
-	cur   atomic.Pointer[prepared]
+	query      string
+	cacheSize  int
+	verify     bool
+	source     string
+	log        *slog.Logger
+	cur        atomic.Pointer[prepared]
+	consents   *boundedCache[*consentSet]
+	mu         sync.Mutex // guards status
+	status     Status
+	instrument *instruments
 }
 
 type prepared struct {
-	eval     rego.PreparedEvalQuery
-	revision string
+	eval      rego.PreparedEvalQuery
+	reads     *reads
+	revision  string
+	loadedAt  time.Time
+	decisions *boundedCache[cachedDecision]
 }
 
 // Option configures an Engine.
@@ -44,12 +78,35 @@ type Option func(*Engine)
 // WithQuery sets the decision query (default "data.ds4p.decision").
 func WithQuery(q string) Option { return func(e *Engine) { e.query = q } }
 
+// WithDecisionCache bounds the decisions cached per revision; 0 disables
+// the cross-request cache.
+func WithDecisionCache(n int) Option { return func(e *Engine) { e.cacheSize = n } }
+
+// WithVerify makes every Load run the policy's own Rego tests and check its
+// policy data against schema/config.schema.json (when the tree has one)
+// before the new revision may serve.
+func WithVerify(v bool) Option { return func(e *Engine) { e.verify = v } }
+
+// WithSource names where the policy comes from ("embedded", a directory),
+// for status and logs.
+func WithSource(s string) Option { return func(e *Engine) { e.source = s } }
+
+// WithLogger sets the logger for loads and rejections (no PHI is logged).
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
+
 // New returns an engine with the policy tree fsys loaded.
 func New(ctx context.Context, fsys fs.FS, opts ...Option) (*Engine, error) {
-	e := &Engine{query: "data.ds4p.decision"}
+	e := &Engine{
+		query: "data.ds4p.decision", cacheSize: DefaultDecisionCacheSize, source: "embedded",
+		consents: newBoundedCache[*consentSet](DefaultConsentCacheSize),
+	}
 	for _, o := range opts {
 		o(e)
 	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.instrument = newInstruments()
 	if err := e.Load(ctx, fsys); err != nil {
 		return nil, err
 	}
@@ -57,37 +114,72 @@ func New(ctx context.Context, fsys fs.FS, opts ...Option) (*Engine, error) {
 }
 
 // Load compiles the modules (every *.rego except *_test.rego) and data files
-// of fsys and prepares the decision query. On error the revision in force
-// keeps serving.
+// of fsys and prepares the decision query; with WithVerify it also runs the
+// tree's Rego tests and checks its policy data. Loading the revision already
+// in force does nothing. On error the revision in force keeps serving, and
+// Status reports the rejection.
 func (e *Engine) Load(ctx context.Context, fsys fs.FS) error {
-	res, err := loadTree(fsys, false)
-	if err != nil {
-		return err
-	}
 	rev, err := Revision(fsys)
 	if err != nil {
-		return err
+		return e.reject("", err)
 	}
-	store, err := res.Store()
+	if cur := e.cur.Load(); cur != nil && cur.revision == rev {
+		e.clearRejection()
+		return nil
+	}
+	p, err := e.prepare(ctx, fsys, rev)
 	if err != nil {
-		return fmt.Errorf("policy: building data store: %w", err)
+		return e.reject(rev, err)
 	}
+	e.cur.Store(p)
+	e.accept(ctx, p)
+	return nil
+}
+
+func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared, error) {
+	pq, rd, err := compile(ctx, fsys, e.query)
+	if err != nil {
+		return nil, err
+	}
+	if e.verify {
+		if err := Verify(ctx, fsys); err != nil {
+			return nil, err
+		}
+	}
+	return &prepared{
+		eval: pq, reads: rd, revision: rev, loadedAt: time.Now(),
+		decisions: newBoundedCache[cachedDecision](e.cacheSize),
+	}, nil
+}
+
+// compile loads and compiles fsys and prepares query; it also reports
+// which input fields the modules read.
+func compile(ctx context.Context, fsys fs.FS, query string) (rego.PreparedEvalQuery, *reads, error) {
+	res, err := loadTree(fsys, false)
+	if err != nil {
+		return rego.PreparedEvalQuery{}, nil, err
+	}
+	store := inmem.NewFromObjectWithOpts(res.Documents,
+		inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 	opts := []func(*rego.Rego){
-		rego.Query(e.query),
+		rego.Query(query),
 		rego.Store(store),
 		rego.StrictBuiltinErrors(true),
 		rego.SetRegoVersion(ast.RegoV1),
+		rego.GenerateJSON(termResult),
 	}
-	for name, m := range res.ParsedModules() {
-		_ = name
+	for _, m := range res.ParsedModules() {
 		opts = append(opts, rego.ParsedModule(m))
 	}
 	pq, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
-		return fmt.Errorf("policy: compiling: %w", err)
+		return rego.PreparedEvalQuery{}, nil, fmt.Errorf("policy: compiling: %w", err)
 	}
-	e.cur.Store(&prepared{eval: pq, revision: rev})
-	return nil
+	rd := inputReads(res.ParsedModules())
+	if q, err := ast.ParseBody(query); err == nil {
+		ast.WalkRefs(q, func(r ast.Ref) bool { rd.add(r); return false })
+	}
+	return pq, rd, nil
 }
 
 // Revision returns the identifier of the policy revision in force.
@@ -98,11 +190,59 @@ func (e *Engine) Revision() string {
 	return ""
 }
 
-// Decide evaluates the decision for one input. Any error, an undefined
+// Decide evaluates the decision for one input, or returns the cached
+// decision of an identical input (see Engine). Any error, an undefined
 // decision or a panic inside the evaluator comes back as an error: callers
 // withhold the item.
 func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
-	ctx, span := tracer.Start(ctx, "policy.Engine.Decide")
+	p := e.cur.Load()
+	if p == nil {
+		return Decision{}, errors.New("policy: no policy loaded")
+	}
+	key, cacheable := in.cacheKey(p.reads)
+	cacheable = cacheable && p.decisions != nil
+	if cacheable {
+		if c, ok := p.decisions.get(key); ok && c.lo <= in.Request.TimeNS && in.Request.TimeNS < c.hi {
+			e.instrument.decided(ctx, c.d.Effect, true)
+			return c.d, nil
+		}
+	}
+	cs, err := e.consentSet(&in)
+	if err != nil {
+		return Decision{}, err
+	}
+	d, err = e.evaluate(ctx, p, &in, cs)
+	if err != nil {
+		return Decision{}, err
+	}
+	e.instrument.decided(ctx, d.Effect, false)
+	if cacheable {
+		lo, hi := cs.window(in.Request.TimeNS)
+		p.decisions.put(key, cachedDecision{d: d, lo: lo, hi: hi})
+	}
+	return d, nil
+}
+
+// consentSet returns the policy form of in's consents, cached by ConsentKey.
+func (e *Engine) consentSet(in *Input) (*consentSet, error) {
+	if in.ConsentKey != "" {
+		if cs, ok := e.consents.get(in.ConsentKey); ok {
+			return cs, nil
+		}
+	}
+	cs, err := newConsentSet(in.Consents, in.Patient)
+	if err != nil {
+		return nil, err
+	}
+	if in.ConsentKey != "" {
+		e.consents.put(in.ConsentKey, cs)
+	}
+	return cs, nil
+}
+
+// evaluate runs the prepared query once, recovering panics as errors.
+func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *consentSet) (d Decision, err error) {
+	ctx, span := tracer.Start(ctx, "policy.Engine.Decide", trace.WithAttributes(attribute.String("ds4p.policy.revision", p.revision)))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("policy: evaluation panicked: %v", r)
@@ -114,52 +254,33 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 		span.SetAttributes(attribute.String("ds4p.policy.effect", d.Effect))
 		span.End()
 	}()
-	p := e.cur.Load()
-	if p == nil {
-		return Decision{}, errors.New("policy: no policy loaded")
-	}
-	in.Version = InputVersion
-	v, err := ast.InterfaceToValue(in)
-	if err != nil {
-		return Decision{}, fmt.Errorf("policy: building input: %w", err)
-	}
-	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(v))
+	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(in.value(cs.value)))
 	if err != nil {
 		return Decision{}, fmt.Errorf("policy: evaluating: %w", err)
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return Decision{}, ErrUndefined
 	}
-	d, err = toDecision(rs[0].Expressions[0].Value)
+	v, ok := rs[0].Expressions[0].Value.(ast.Value)
+	if !ok {
+		return Decision{}, fmt.Errorf("policy: unexpected result %T", rs[0].Expressions[0].Value)
+	}
+	d, err = decodeDecision(v)
 	d.Revision = p.revision
 	return d, err
 }
 
-func toDecision(v any) (Decision, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return Decision{}, fmt.Errorf("policy: reading decision: %w", err)
-	}
-	var d Decision
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return Decision{}, fmt.Errorf("policy: reading decision: %w", err)
-	}
-	switch d.Effect {
-	case Permit, Deny, Redact:
-		return d, nil
-	}
-	return Decision{}, fmt.Errorf("policy: decision has unknown effect %q", d.Effect)
-}
-
-// Revision returns a content hash of the policy tree: the same files give the
-// same revision on every replica.
+// Revision returns a content hash of what the engine loads from a policy
+// tree (its modules other than tests, and its data files): the same policy
+// gives the same revision on every replica, and tests, schemas and case
+// files do not change it.
 func Revision(fsys fs.FS) (string, error) {
 	var paths []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && (strings.HasSuffix(p, ".rego") || strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".yaml")) {
+		if !d.IsDir() && loaded(d.Name(), false) {
 			paths = append(paths, p)
 		}
 		return nil
@@ -180,17 +301,19 @@ func Revision(fsys fs.FS) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
+// loaded reports whether a file of this name is part of the policy: Rego
+// modules (tests only when asked) and data documents.
+func loaded(name string, withTests bool) bool {
+	if strings.HasSuffix(name, "_test.rego") {
+		return withTests
+	}
+	return strings.HasSuffix(name, ".rego") || name == "data.json" || name == "data.yaml"
+}
+
 // loadTree loads modules and data documents; tests are included on request.
 func loadTree(fsys fs.FS, withTests bool) (*loader.Result, error) {
-	filter := func(abspath string, info fs.FileInfo, _ int) bool {
-		if info.IsDir() {
-			return false
-		}
-		name := info.Name()
-		if strings.HasSuffix(name, "_test.rego") {
-			return !withTests
-		}
-		return !(strings.HasSuffix(name, ".rego") || name == "data.json" || name == "data.yaml")
+	filter := func(_ string, info fs.FileInfo, _ int) bool {
+		return !info.IsDir() && !loaded(info.Name(), withTests)
 	}
 	res, err := loader.NewFileLoader().
 		WithFS(fsys).

@@ -1,9 +1,13 @@
 package policy_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -11,13 +15,15 @@ import (
 	"github.com/ds4p/ds4p/rego"
 )
 
+var update = flag.Bool("update", false, "rewrite the example decisions in rego/schema/examples")
+
 func TestRegoUnitTests(t *testing.T) {
 	t.Parallel()
 	results, err := policy.RunTests(context.Background(), rego.FS())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) < 10 {
+	if len(results) < 60 {
 		t.Fatalf("ran %d Rego tests, want the whole suite", len(results))
 	}
 	for _, r := range results {
@@ -38,22 +44,72 @@ func TestRegoIsFormatted(t *testing.T) {
 	}
 }
 
-func TestSchemaExampleDecision(t *testing.T) {
+func TestCheckDefaultPolicyIsClean(t *testing.T) {
 	t.Parallel()
-	eng := newEngine(t)
-	var in policy.Input
-	readJSON(t, "../rego/schema/examples/sud-consented.input.json", &in)
-	var want policy.Decision
-	readJSON(t, "../rego/schema/examples/sud-consented.decision.json", &want)
-	got, err := eng.Decide(context.Background(), in)
+	problems, err := policy.Check(context.Background(), rego.FS())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Effect != want.Effect || len(got.Reasons) != len(want.Reasons) || got.Reasons[0] != want.Reasons[0] {
-		t.Fatalf("decision = %+v, want %+v", got, want)
+	if len(problems) > 0 {
+		t.Fatalf("policy check: %v", problems)
 	}
-	if got.Revision != eng.Revision() || got.Revision == "" {
-		t.Fatalf("decision revision %q, engine %q", got.Revision, eng.Revision())
+}
+
+// TestSchemaExamples decides every example input of rego/schema/examples,
+// checks input and decision against their schemas, and compares the
+// decision with the example decision (go test -update rewrites them).
+func TestSchemaExamples(t *testing.T) {
+	t.Parallel()
+	eng := newEngine(t)
+	inputs, _ := filepath.Glob("../rego/schema/examples/*.input.json")
+	if len(inputs) < 4 {
+		t.Fatalf("only %d example inputs", len(inputs))
+	}
+	inSchema := readFile(t, "../rego/schema/input.schema.json")
+	outSchema := readFile(t, "../rego/schema/decision.schema.json")
+	for _, path := range inputs {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			var raw any
+			readJSON(t, path, &raw)
+			assertMatches(t, raw, inSchema)
+			var in policy.Input
+			readJSON(t, path, &in)
+			got, err := eng.Decide(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Revision != eng.Revision() || got.Revision == "" {
+				t.Fatalf("decision revision %q, engine %q", got.Revision, eng.Revision())
+			}
+			got.Revision = ""
+			gotJSON, _ := json.MarshalIndent(got, "", "  ")
+			gotJSON = append(gotJSON, '\n')
+			var asDoc any
+			_ = json.Unmarshal(gotJSON, &asDoc)
+			delete(asDoc.(map[string]any), "revision")
+			assertMatches(t, asDoc, outSchema)
+			golden := strings.TrimSuffix(path, ".input.json") + ".decision.json"
+			if *update {
+				if err := os.WriteFile(golden, gotJSON, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if want := readFile(t, golden); !bytes.Equal(want, gotJSON) {
+				t.Fatalf("decision\n%s\nwant (go test ./policy -update to accept)\n%s", gotJSON, want)
+			}
+		})
+	}
+}
+
+func assertMatches(t *testing.T, doc any, schema []byte) {
+	t.Helper()
+	problems, err := policy.MatchSchema(context.Background(), doc, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		t.Fatalf("does not match its schema: %v", problems)
 	}
 }
 
@@ -91,6 +147,59 @@ func TestBrokenPolicyKeepsRevision(t *testing.T) {
 	if eng.Revision() != before {
 		t.Fatalf("revision changed to %q after a failed load", eng.Revision())
 	}
+	st := eng.Status()
+	if st.Rejected == nil || st.Rejected.Revision == "" || st.Rejected.Error == "" || st.Revision != before {
+		t.Fatalf("status after a rejected load: %+v", st)
+	}
+	if err := eng.ReadyCheck(context.Background()); err == nil || !strings.Contains(err.Error(), before) {
+		t.Fatalf("ReadyCheck = %v, want the rejection naming the serving revision", err)
+	}
+	if err := eng.Load(context.Background(), rego.FS()); err != nil {
+		t.Fatal(err)
+	}
+	if eng.Status().Rejected != nil || eng.ReadyCheck(context.Background()) != nil {
+		t.Fatalf("rejection not cleared by reloading the serving revision: %+v", eng.Status())
+	}
+}
+
+// TestFailingRegoTestsRejectPolicy: with WithVerify, a policy whose own
+// tests fail does not replace the one in force.
+func TestFailingRegoTestsRejectPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng, err := policy.New(ctx, rego.FS(), policy.WithVerify(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := eng.Revision()
+	fsys := copyFS(t, rego.FS())
+	fsys["ds4p/zz_test.rego"] = &fstest.MapFile{Data: []byte("package ds4p_test\n\ntest_always_fails if false\n")}
+	fsys["ds4p/zz.rego"] = &fstest.MapFile{Data: []byte("package ds4p\n\nzz := 1\n")}
+	err = eng.Load(ctx, fsys)
+	if err == nil || !strings.Contains(err.Error(), "test_always_fails") {
+		t.Fatalf("Load = %v, want the failing test named", err)
+	}
+	if eng.Revision() != before {
+		t.Fatal("a policy failing its tests replaced the one in force")
+	}
+}
+
+func TestInvalidPolicyDataRejected(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fsys := copyFS(t, rego.FS())
+	fsys["ds4p/config/state_law/data.json"].Data = bytes.Replace(fsys["ds4p/config/state_law/data.json"].Data,
+		[]byte(`"without_consent": ["TREAT", "ETREAT"]`), []byte(`"without_consent": "TREAT"`), 1)
+	problems, err := policy.ValidateData(ctx, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) == 0 {
+		t.Fatal("a string where the schema wants a list passed validation")
+	}
+	if err := policy.Verify(ctx, fsys); err == nil {
+		t.Fatal("Verify accepted invalid policy data")
+	}
 }
 
 func TestUndefinedDecisionIsAnError(t *testing.T) {
@@ -105,23 +214,42 @@ func TestUndefinedDecisionIsAnError(t *testing.T) {
 	}
 }
 
-func newEngine(t testing.TB) *policy.Engine {
-	t.Helper()
-	eng, err := policy.New(context.Background(), rego.FS())
+func TestUnknownEffectIsAnError(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{"ds4p/main.rego": {Data: []byte("package ds4p\n\ndecision := {\"effect\": \"maybe\", \"reasons\": []}\n")}}
+	eng, err := policy.New(context.Background(), fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return eng
+	if _, err := eng.Decide(context.Background(), policy.Input{}); err == nil {
+		t.Fatal("a decision with an unknown effect was accepted")
+	}
 }
 
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
+func TestRuntimeErrorIsAnError(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{"ds4p/main.rego": {Data: []byte("package ds4p\n\ndecision := {\"effect\": \"permit\", \"reasons\": [], \"x\": 1 / count(input.item.labels)}\n")}}
+	eng, err := policy.New(context.Background(), fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatal(err)
+	if _, err := eng.Decide(context.Background(), policy.Input{}); err == nil {
+		t.Fatal("a division by zero in the policy gave a decision")
+	}
+}
+
+func TestRevisionIgnoresTestsAndSchemas(t *testing.T) {
+	t.Parallel()
+	fsys := copyFS(t, rego.FS())
+	before, _ := policy.Revision(fsys)
+	fsys["ds4p/extra_test.rego"] = &fstest.MapFile{Data: []byte("package ds4p_test\n")}
+	fsys["schema/extra.json"] = &fstest.MapFile{Data: []byte("{}")}
+	if after, _ := policy.Revision(fsys); after != before {
+		t.Fatal("a test or schema file changed the revision")
+	}
+	fsys["ds4p/config/state_law/data.json"].Data = append(bytes.Clone(fsys["ds4p/config/state_law/data.json"].Data), ' ')
+	if after, _ := policy.Revision(fsys); after == before {
+		t.Fatal("a policy data change kept the revision")
 	}
 }
 
@@ -131,5 +259,48 @@ func TestUnformattedDetectsDrift(t *testing.T) {
 	bad, err := policy.Unformatted(fsys)
 	if err != nil || len(bad) != 1 {
 		t.Fatalf("Unformatted = %v, %v; want [x.rego]", bad, err)
+	}
+}
+
+func newEngine(t testing.TB, opts ...policy.Option) *policy.Engine {
+	t.Helper()
+	eng, err := policy.New(context.Background(), rego.FS(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	if err := json.Unmarshal(readFile(t, path), v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOtherPatientsConsentsIgnored: the engine leaves out consents of a
+// patient other than the input's before the policy sees them.
+func TestOtherPatientsConsentsIgnored(t *testing.T) {
+	t.Parallel()
+	eng := newEngine(t)
+	in := sudInput("Organization/org-a", "TREAT")
+	other := tpoConsent("1", "active")
+	other["patient"] = "Patient/p2"
+	in.Consents = []any{other}
+	if d, err := eng.Decide(context.Background(), in); err != nil || d.Permitted() {
+		t.Fatalf("another patient's consent permitted the item: %+v %v", d, err)
+	}
+	in.Consents = []any{tpoConsent("1", "active")}
+	if d, err := eng.Decide(context.Background(), in); err != nil || !d.Permitted() {
+		t.Fatalf("the patient's own consent: %+v %v", d, err)
 	}
 }

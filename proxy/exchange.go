@@ -18,6 +18,9 @@ type exchange struct {
 	acceptGzip bool
 	query      string // path and query below the FHIR base, for the ledger
 	start      time.Time
+	// notices are the NoticeHeader values the policy obliges for what the
+	// response discloses (set by the pipeline, see decide.go).
+	notices []string
 }
 
 type exchangeKey struct{}
@@ -53,6 +56,20 @@ func (ex *exchange) ledgerEntry(patient, revision string) *audit.Entry {
 		Interaction:    ex.req.Interaction,
 		Query:          ex.query,
 		PolicyRevision: revision,
+	}
+}
+
+// DisclosedBy names the discloser in break-the-glass ledger records.
+const DisclosedBy = "ds4p proxy"
+
+// breakGlassRecord is the 42 CFR 2.51(c) record of an emergency disclosure:
+// the recipient and their affiliation, the nature of the emergency as the
+// caller stated it, and who disclosed (the entry's time is the date and
+// time).
+func (ex *exchange) breakGlassRecord() *audit.BreakGlass {
+	return &audit.BreakGlass{
+		Reason: ex.caller.BreakGlass, Recipient: ex.caller.Subject,
+		Affiliation: ex.caller.Org, DisclosedBy: DisclosedBy,
 	}
 }
 

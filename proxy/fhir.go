@@ -283,6 +283,9 @@ func (s *Server) finalizeAs(resp *http.Response, ex *exchange, body []byte, cont
 			}
 		}
 	}
+	for _, n := range ex.notices { // the policy's notices (decide.go)
+		out.Add(NoticeHeader, n)
+	}
 	resp.Header = out
 	if len(body) == 0 {
 		resp.Body = http.NoBody

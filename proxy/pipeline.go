@@ -45,6 +45,7 @@ type member struct {
 
 type bundleNode struct {
 	start, end int
+	searchset  bool // the response's own Bundle, of type searchset
 	members    []member
 	entryIdx   int // index in members, -1 when absent
 	totalIdx   int
@@ -68,9 +69,12 @@ type run struct {
 	body     []byte
 	items    []*item
 	classes  map[string]*class
-	consents map[string][]any
+	consents map[string]patientConsents
 	refs     map[string]audit.ConsentRef
 	withheld int
+	// notices are the policy's notices (42 CFR 2.32) for what the response
+	// discloses (decide.go).
+	notices []policy.Notice
 }
 
 // process labels, decides, enforces and records one upstream JSON body and
@@ -84,7 +88,7 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
 		return nil, false, fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON the proxy cannot read", err)
 	}
-	r := &run{s: s, ex: ex, body: body, classes: map[string]*class{}, consents: map[string][]any{}, refs: map[string]audit.ConsentRef{}}
+	r := &run{s: s, ex: ex, body: body, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}}
 	root, single, err := r.collect()
 	if err != nil {
 		return nil, false, err
@@ -96,6 +100,9 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 		return nil, false, err
 	}
 	span.SetAttributes(attribute.Int("ds4p.items", len(r.items)), attribute.Int("ds4p.classes", len(r.classes)))
+	// Policy obligation: notices go out with what they cover (decide.go).
+	r.notices = r.disclosedNotices()
+	ex.notices = noticeHeaderValues(r.notices)
 	if single != nil && !single.class.decision.Permitted() {
 		r.withheld = 1
 		return nil, true, r.record(ctx)
@@ -181,6 +188,9 @@ func (r *run) collectBundle(start, end, depth int) (*bundleNode, error) {
 			}
 		case "total":
 			b.totalIdx = len(b.members)
+		case "type":
+			t, _ := fjson.StringValue(r.body, vs, ve)
+			b.searchset = depth == 0 && t == "searchset"
 		case "link":
 			if err := r.collectLinks(b, vs); err != nil {
 				return err
@@ -271,12 +281,18 @@ func (r *run) renderBundle(dst []byte, b *bundleNode) ([]byte, error) {
 		return nil, err
 	}
 	if b.entryIdx >= 0 {
-		if len(kept) == 0 {
+		entries := kept
+		// Policy obligation: a searchset that discloses data a notice
+		// covers carries the notice as an outcome entry (decide.go).
+		if b.searchset && len(r.notices) > 0 {
+			entries = append(kept[:len(kept):len(kept)], noticeEntry(r.notices))
+		}
+		if len(entries) == 0 {
 			remove = append(remove, b.entryIdx)
 		} else {
 			m := b.members[b.entryIdx]
 			vs, ve := trim(r.body, m.vStart, m.end)
-			edits = append(edits, fjson.Edit{Start: vs, End: ve, Data: joinArray(kept)})
+			edits = append(edits, fjson.Edit{Start: vs, End: ve, Data: joinArray(entries)})
 		}
 	}
 	if b.totalIdx >= 0 && !r.totalIsSafe(b, len(kept)) {
@@ -443,6 +459,9 @@ func (r *run) ledgerEntries() []audit.Entry {
 		}
 		ai := audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: labelStrings(it.res.Labels)}
 		if it.class.decision.Permitted() {
+			if it.class.decision.BreakGlass { // policy obligation: the 42 CFR 2.51 record
+				e.BreakGlass = r.ex.breakGlassRecord()
+			}
 			e.Disclosed = append(e.Disclosed, ai)
 		} else {
 			e.Withheld = append(e.Withheld, ai)

@@ -32,6 +32,7 @@ func commands() []command {
 		{"token", "mint a development token trusted by `serve --dev-auth` with the same --data", runToken},
 		{"label", "label a FHIR resource, Bundle or NDJSON file offline and summarise why", runLabel},
 		{"consent", "import, list, show and revoke consents in the data directory (with serve stopped)", runConsent},
+		{"policy", "test, check, evaluate and export the Rego policy (compliance staff)", runPolicy},
 	}
 }
 

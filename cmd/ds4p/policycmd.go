@@ -2,11 +2,229 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/rego"
 )
 
-// runPolicy is `ds4p policy test|check|eval` (the policy issue).
-func runPolicy(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+const policyHelp = `Tools for the Rego policy, for compliance staff. Each works on the
+embedded default policy, or on a policy directory (--dir, the layout of
+` + "`ds4p policy export`" + `, the same as serve --policy-dir).
+
+  ds4p policy export --dir DIR        write the default policy tree to DIR, to edit
+  ds4p policy test   [--dir DIR]      run the Rego unit tests (as opa test) and the
+                                      case matrix (cases/*.yaml)
+  ds4p policy check  [--dir DIR]      compile, check opa fmt, run the tests, and
+                                      validate the policy data against its schema
+  ds4p policy eval   --input FILE [--dir DIR]
+                                      decide one policy input (schema/input.schema.json)
+                                      and print the decision with its reasons`
+
+// runPolicy is `ds4p policy test|check|eval|export`.
+func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || wantsHelp(args[:1]) || args[0] == "help" {
+		fmt.Fprintln(stdout, "Usage: ds4p policy test|check|eval|export [flags]\n\n"+policyHelp)
+		return nil
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "test":
+		return policyTest(ctx, rest, stdout, stderr)
+	case "check":
+		return policyCheck(ctx, rest, stdout, stderr)
+	case "eval":
+		return policyEval(ctx, rest, stdout, stderr)
+	case "export":
+		return policyExport(rest, stdout, stderr)
+	}
+	return fmt.Errorf("unknown subcommand %q (want test, check, eval or export)", sub)
+}
+
+// policyFlags parses --dir (and the extra flags registered by more) and
+// returns the policy tree to work on.
+func policyFlags(name, help string, args []string, stdout, stderr io.Writer, more func(*flag.FlagSet)) (fs.FS, error) {
+	set := newFlagSet("policy "+name, help, stderr)
+	if wantsHelp(args) {
+		set.SetOutput(stdout)
+	}
+	dir := set.String("dir", "", "policy directory (default: the embedded policy)")
+	if more != nil {
+		more(set)
+	}
+	if err := set.Parse(args); err != nil {
+		return nil, err
+	}
+	if set.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", set.Args())
+	}
+	if *dir == "" {
+		return rego.FS(), nil
+	}
+	if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("--dir %q is not a directory", *dir)
+	}
+	return os.DirFS(*dir), nil
+}
+
+func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fsys, err := policyFlags("test", "Runs the Rego unit tests of the policy (as opa test) and its case matrix.", args, stdout, stderr, nil)
+	if err != nil {
+		return err
+	}
+	results, err := policy.RunTests(ctx, fsys)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range results {
+		if !r.Pass {
+			failed++
+			fmt.Fprintf(stdout, "FAIL %s.%s", r.Package, r.Name)
+			if r.Err != nil {
+				fmt.Fprintf(stdout, ": %v", r.Err)
+			}
+			fmt.Fprintln(stdout)
+		}
+	}
+	fmt.Fprintf(stdout, "Rego tests: PASS %d/%d\n", len(results)-failed, len(results))
+	cases, err := policy.RunCases(ctx, fsys)
+	if err != nil {
+		return err
+	}
+	caseFailed := 0
+	for _, c := range cases {
+		if c.Problem != "" {
+			caseFailed++
+			fmt.Fprintf(stdout, "FAIL %s: %s: %s\n", c.File, c.Name, c.Problem)
+		}
+	}
+	fmt.Fprintf(stdout, "case matrix: PASS %d/%d\n", len(cases)-caseFailed, len(cases))
+	if failed+caseFailed > 0 {
+		return fmt.Errorf("%d Rego tests and %d cases failed", failed, caseFailed)
+	}
+	return nil
+}
+
+func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fsys, err := policyFlags("check", "Compiles the policy, checks that opa fmt would not change it, runs its Rego tests and validates its policy data against schema/config.schema.json.", args, stdout, stderr, nil)
+	if err != nil {
+		return err
+	}
+	problems, err := policy.Check(ctx, fsys)
+	if err != nil {
+		return err
+	}
+	rev, err := policy.Revision(fsys)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(stdout, "%s: %s\n", p.Stage, p.Message)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("revision %s has %d problems; serve would reject it", rev, len(problems))
+	}
+	fmt.Fprintf(stdout, "policy revision %s: compiles, formatted, tests pass, policy data valid\n", rev)
+	return nil
+}
+
+func policyEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var input *string
+	fsys, err := policyFlags("eval", "Decides one policy input (JSON, see schema/input.schema.json; - reads stdin) and prints the decision, its reasons and the policy revision.", args, stdout, stderr, func(set *flag.FlagSet) {
+		input = set.String("input", "", "policy input file (JSON), - for stdin; required")
+	})
+	if err != nil {
+		return err
+	}
+	if *input == "" {
+		return errors.New("--input is required")
+	}
+	raw, err := readPolicyInput(*input)
+	if err != nil {
+		return err
+	}
+	in, err := parsePolicyInput(ctx, fsys, raw)
+	if err != nil {
+		return err
+	}
+	eng, err := policy.New(ctx, fsys, policy.WithDecisionCache(0))
+	if err != nil {
+		return err
+	}
+	d, err := eng.Decide(ctx, in)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(d)
+}
+
+func readPolicyInput(path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(path)
+}
+
+// parsePolicyInput validates raw against the tree's input schema (when it
+// has one) and decodes it.
+func parsePolicyInput(ctx context.Context, fsys fs.FS, raw []byte) (policy.Input, error) {
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return policy.Input{}, fmt.Errorf("the input is not JSON: %w", err)
+	}
+	if _, err := fs.Stat(fsys, policy.InputSchemaPath); err == nil {
+		problems, err := policy.ValidateInput(ctx, fsys, doc)
+		if err != nil {
+			return policy.Input{}, err
+		}
+		if len(problems) > 0 {
+			return policy.Input{}, fmt.Errorf("the input does not match %s: %s", policy.InputSchemaPath, strings.Join(problems, "; "))
+		}
+	}
+	var in policy.Input
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return policy.Input{}, err
+	}
+	return in, nil
+}
+
+func policyExport(args []string, stdout, stderr io.Writer) error {
+	set := newFlagSet("policy export", "Writes the embedded default policy tree (Rego, tests, policy data, case matrix, schemas) to a new directory, to edit and serve with --policy-dir.", stderr)
+	if wantsHelp(args) {
+		set.SetOutput(stdout)
+	}
+	dir := set.String("dir", "", "directory to create; required")
+	if err := set.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("--dir is required")
+	}
+	if entries, err := os.ReadDir(*dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s exists and is not empty", *dir)
+	}
+	if err := os.CopyFS(*dir, rego.FS()); err != nil {
+		return err
+	}
+	var files []string
+	_ = fs.WalkDir(rego.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	fmt.Fprintf(stdout, "wrote %d files to %s; serve it with: ds4p serve --policy-dir %s\n", len(files), *dir, *dir)
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy"
 	"github.com/ds4p/ds4p/proxy/authn"
-	"github.com/ds4p/ds4p/rego"
 	"go.etcd.io/bbolt"
 )
 
@@ -59,7 +57,7 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if st.ledger, err = audit.Open(st.db); err != nil {
 		return err
 	}
-	if st.engine, err = policy.New(ctx, policyFS(cfg)); err != nil {
+	if st.engine, err = openPolicy(ctx, cfg, log); err != nil {
 		return err
 	}
 	verifier, err := newVerifier(ctx, cfg)
@@ -82,16 +80,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		Ledger:   st.ledger,
 		Auth:     verifier,
 		Logger:   log,
-		Checks:   map[string]func(context.Context) error{"store": st.checkDB},
+		Checks:   map[string]func(context.Context) error{"store": st.checkDB, "policy_reload": st.engine.ReadyCheck},
 	})
 	return err
-}
-
-func policyFS(cfg Config) fs.FS {
-	if cfg.PolicyDir != "" {
-		return os.DirFS(cfg.PolicyDir)
-	}
-	return rego.FS()
 }
 
 func newVerifier(ctx context.Context, cfg Config) (*authn.Verifier, error) {

@@ -1,166 +1,83 @@
-# The ds4p default policy (contract version 1, see ../schema/).
+# The ds4p default policy (input/decision contract version 1, see ../schema/).
 #
 # One evaluation decides one decision class: every item of a response that
 # shares patient, resource type, label set and source. The decision depends on
-# input.caller, input.request, input.patient, input.consents and input.item,
-# nothing else.
+# input.caller, input.request, input.consents, input.item and the policy data
+# under data.ds4p.config, nothing else; input.consents are the item's
+# patient's consents.
 #
-# This is the walking-skeleton policy:
-#   - data labelled as substance use disorder (SUD and its finer codes, or
-#     carrying the 42CFRPart2 policy label) is restricted: it is disclosed only
-#     when an active consent of the patient permits the caller for the caller's
-#     purpose of use, and no active consent of the patient denies it
-#     (42 CFR 2.31, 2.33: disclosure with written consent);
-#   - a missing or unknown purpose of use discloses no restricted data; it is
-#     never read as TREAT;
-#   - everything else is disclosed.
+# The files of this package, each with its tests beside it:
+#   main.rego        the decision: permit, break-the-glass permit, or deny
+#   purpose.rego     purposes of use (a missing purpose is never TREAT)
+#   classify.rego    what the item is: ordinary, Part 2, counseling notes,
+#                    state-law topics (config/state_law/data.json)
+#   ordinary.rego    ordinary data (HIPAA treatment, payment, operations)
+#   restricted.rego  Part 2 data, counseling notes and state-law topics
+#   consent.rego     the patient's consents: active, deepest provision decides
+#   emergency.rego   42 CFR 2.51 medical emergencies (break-the-glass)
+#   explain.rego     reasons, obligations and notices of a decision
+#
+# Policy data an analyst edits, without touching Rego:
+#   config/data.json            purposes, Part 2 obligations, notices,
+#                               break-the-glass, general designations
+#   config/state_law/data.json  which labels make which topic, and per topic
+#                               the purposes that need no consent
 package ds4p
 
-# decision is the answer for input.item: effect permit | deny, with reasons.
+# decision is the answer for input.item, tried in this order:
+#   1. ordinary data for an allowed purpose (ordinary.rego);
+#   2. restricted data whose every restriction is satisfied: the patient's
+#      consent, or a law that needs none (restricted.rego);
+#   3. a medical emergency (42 CFR 2.51) lets the item be disclosed without
+#      consent, and the disclosure is flagged for the ledger (emergency.rego);
+#   4. otherwise the item is withheld.
+decision := ordinary_decision if {
+	restricted == false
+	ordinary_allowed
+} else := restricted_decision if {
+	restricted_allowed
+} else := emergency_decision if {
+	emergency_allowed
+} else := deny_decision
+
+# A decision is always defined: should every rule above fail (a policy data
+# error), the item is withheld.
 default decision := {
 	"effect": "deny",
-	"reasons": [{"rule": "default-deny", "message": "no rule permitted the item"}],
+	"obligations": [],
+	"notices": [],
+	"break_glass": false,
+	"reasons": [{"rule": "default-deny", "message": "no rule of the policy applied to the item"}],
 }
 
-decision := {"effect": "permit", "obligations": [], "reasons": [{"rule": "unrestricted", "message": "the item carries no restricted label"}]} if {
-	not restricted
+ordinary_decision := {
+	"effect": "permit",
+	"obligations": [],
+	"notices": [],
+	"break_glass": false,
+	"reasons": ordinary_reasons,
 }
 
-decision := {"effect": "permit", "obligations": [], "reasons": reasons} if {
-	restricted
-	consent_permits
-	reasons := [r |
-		some c in permitting
-		r := {"rule": "consent-permit", "consent": c.id, "version": c.version, "provision": c.provision}
-	]
+restricted_decision := {
+	"effect": "permit",
+	"obligations": obligations,
+	"notices": notices,
+	"break_glass": false,
+	"reasons": restricted_reasons,
 }
 
-decision := {"effect": "deny", "reasons": deny_reasons} if {
-	restricted
-	not consent_permits
+emergency_decision := {
+	"effect": "permit",
+	"obligations": obligations,
+	"notices": notices,
+	"break_glass": true,
+	"reasons": emergency_reasons,
 }
 
-# consent_permits is true when the caller states a known purpose, some active
-# consent of the patient permits the item and none denies it.
-consent_permits if {
-	purpose_known
-	count(permitting) > 0
-	count(denying) == 0
+deny_decision := {
+	"effect": "deny",
+	"obligations": [],
+	"notices": [],
+	"break_glass": false,
+	"reasons": deny_reasons,
 }
-
-# restricted is true when the item carries a label the policy data restricts.
-restricted if {
-	some label in input.item.labels
-	label in data.ds4p.config.restricted_labels
-}
-
-# purpose_known is true when the caller states at least one purpose of use and
-# every stated purpose is a known v3-ActReason code.
-purpose_known if {
-	count(input.caller.purposes) > 0
-	every p in input.caller.purposes {
-		p in data.ds4p.config.known_purposes
-	}
-}
-
-deny_reasons := [{"rule": "no-purpose", "message": "restricted data needs a known purpose of use"}] if {
-	not purpose_known
-} else := [r |
-	some c in denying
-	r := {"rule": "consent-deny", "consent": c.id, "version": c.version, "provision": c.provision}
-] if {
-	count(denying) > 0
-} else := [{"rule": "no-consent", "message": "no active consent permits this caller and purpose"}]
-
-# permitting and denying are the active consents of the patient whose deepest
-# matching provision permits, or denies, the item.
-permitting contains {"id": c.id, "version": c.version, "provision": v.path} if {
-	some c in active_consents
-	v := verdict(c)
-	v.type == "permit"
-}
-
-denying contains {"id": c.id, "version": c.version, "provision": v.path} if {
-	some c in active_consents
-	v := verdict(c)
-	v.type == "deny"
-}
-
-# active_consents are the patient's consents in force at the request time.
-active_consents contains c if {
-	some c in input.consents
-	c.patient == input.patient
-	c.status == "active"
-	in_period(c.start_ns, c.end_ns)
-}
-
-# verdict is the deepest matching provision of consent c; at equal depth a
-# deny wins. A consent none of whose provisions match says nothing.
-verdict(c) := v if {
-	matching := [r | some r in c.rules; rule_matches(r)]
-	count(matching) > 0
-	depth := max([r.depth | some r in matching])
-	deepest := [r | some r in matching; r.depth == depth]
-	v := pick(deepest)
-}
-
-pick(rules) := r if {
-	some r in rules
-	r.type == "deny"
-} else := r if {
-	some r in rules
-}
-
-rule_matches(r) if {
-	every cond in r.conditions {
-		cond_matches(cond, r.type)
-	}
-}
-
-# cond_matches is true when one level of a provision applies to the item. A
-# criterion the item cannot be tested against (codes, data, data period)
-# matches a deny and never a permit: unknown means protected.
-cond_matches(cond, type) if {
-	any_or_empty(cond.actors, caller_actors)
-	any_or_empty(cond.purposes, {p | some p in input.caller.purposes})
-	any_or_empty(cond.labels, {l | some l in input.item.labels})
-	any_or_empty(cond.classes, {input.item.type})
-	in_period(cond.start_ns, cond.end_ns)
-	untestable_ok(cond, type)
-}
-
-untestable_ok(_, "deny")
-
-untestable_ok(cond, "permit") if {
-	count(cond.codes) == 0
-	count(cond.data) == 0
-	cond.data_start_ns == 0
-	cond.data_end_ns == 0
-}
-
-# caller_actors are every name the caller goes by: its organisation reference
-# and identifiers, and its subject.
-caller_actors contains a if {
-	some a in array.concat([input.caller.org, input.caller.subject], input.caller.org_identifiers)
-	a != ""
-}
-
-any_or_empty(wanted, _) if count(wanted) == 0
-
-any_or_empty(wanted, have) if {
-	some w in wanted
-	w in have
-}
-
-in_period(start, end) if {
-	after_start(start)
-	before_end(end)
-}
-
-after_start(0)
-
-after_start(start) if start <= input.request.time_ns
-
-before_end(0)
-
-before_end(end) if input.request.time_ns < end

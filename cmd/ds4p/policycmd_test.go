@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPolicyCommands exports the default policy, checks, tests and
+// evaluates it, then breaks its policy data and sees check fail.
+func TestPolicyCommands(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "policy")
+	if code, out, errOut := ds4p(t, "policy", "export", "--dir", dir); code != 0 || !strings.Contains(out, "wrote") {
+		t.Fatalf("export: %d %s %s", code, out, errOut)
+	}
+	if code, _, _ := ds4p(t, "policy", "export", "--dir", dir); code == 0 {
+		t.Fatal("export over a non-empty directory succeeded")
+	}
+	if code, out, errOut := ds4p(t, "policy", "check", "--dir", dir); code != 0 || !strings.Contains(out, "tests pass") {
+		t.Fatalf("check: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := ds4p(t, "policy", "test", "--dir", dir); code != 0 || !strings.Contains(out, "case matrix: PASS") {
+		t.Fatalf("test: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut := ds4p(t, "policy", "eval", "--dir", dir, "--input", filepath.Join(dir, "schema/examples/part2-consented.input.json"))
+	var d struct {
+		Effect      string
+		Obligations []string
+		Revision    string
+	}
+	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || d.Effect != "permit" || len(d.Obligations) != 2 || d.Revision == "" {
+		t.Fatalf("eval: %d %s %s", code, out, errOut)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"version":"1","caller":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := ds4p(t, "policy", "eval", "--input", bad); code == 0 || !strings.Contains(errOut, "does not match") {
+		t.Fatalf("eval of an invalid input: %d %s", code, errOut)
+	}
+
+	table := filepath.Join(dir, "ds4p/config/state_law/data.json")
+	b, _ := os.ReadFile(table)
+	broken := strings.Replace(string(b), `"without_consent": ["TREAT", "ETREAT"]`, `"without_consent": "TREAT"`, 1)
+	if err := os.WriteFile(table, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := ds4p(t, "policy", "check", "--dir", dir); code == 0 || !strings.Contains(out, "data: ") {
+		t.Fatalf("check of invalid policy data: %d %s", code, out)
+	}
+	if code, _, _ := ds4p(t, "policy", "frobnicate"); code == 0 {
+		t.Fatal("an unknown subcommand succeeded")
+	}
+}

@@ -1,0 +1,197 @@
+package policy_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/ds4p/ds4p/internal/synth"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
+)
+
+// Benchmarks of the policy stage alone. Run:
+//
+//	go test -run '^$' -bench . -benchmem ./policy/
+//
+// BenchmarkDecide measures one evaluation (no cache); BenchmarkBundle the
+// policy time of one 1,000-entry Bundle: one evaluation per decision class,
+// either every time (cold: a new caller, patient or consent version) or
+// answered by the cross-request cache (warm).
+
+func BenchmarkDecide(b *testing.B) {
+	cases := map[string]policy.Input{
+		"ordinary":        sudInput("Organization/org-b", "TREAT"),
+		"sud-consented":   sudInput("Organization/org-a", "TREAT"),
+		"part2-consented": sudInput("Organization/org-a", "TREAT"),
+		"part2-denied":    sudInput("Organization/org-b", "TREAT"),
+	}
+	b.Run("floor-trivial-policy", benchFloor)
+	in := cases["ordinary"]
+	in.Item.Labels = nil
+	cases["ordinary"] = in
+	for name, in := range cases {
+		in.Consents = []any{tpoConsent("1", "active")}
+		in.ConsentKey = policy.ConsentKey([]policy.ConsentVersion{{ID: "c1", Version: "1"}})
+		if name == "part2-consented" || name == "part2-denied" {
+			in.Item.Labels = []string{act + "42CFRPart2", act + "SUD", "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"}
+		}
+		b.Run(name, func(b *testing.B) {
+			eng := newEngine(b, policy.WithDecisionCache(0))
+			ctx := context.Background()
+			b.ReportAllocs()
+			cpu := startCPU()
+			for b.Loop() {
+				if _, err := eng.Decide(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.report(b)
+		})
+	}
+	b.Run("cached", func(b *testing.B) {
+		in := cases["part2-consented"]
+		in.Consents = []any{tpoConsent("1", "active")}
+		in.ConsentKey = policy.ConsentKey([]policy.ConsentVersion{{ID: "c1", Version: "1"}})
+		eng := newEngine(b)
+		ctx := context.Background()
+		b.ReportAllocs()
+		cpu := startCPU()
+		for b.Loop() {
+			if _, err := eng.Decide(ctx, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu.report(b)
+	})
+}
+
+// benchClass is one decision class of the benchmark Bundle.
+type benchClass struct {
+	patient string
+	item    policy.Item
+	sud     bool // the patient has SUD data, and a consent
+}
+
+// benchClasses labels a 1,000-entry Bundle's resources and groups them into
+// decision classes as the proxy does (patient, type, label set). With
+// onePatient, every resource is taken as the same patient's (a
+// $everything-like Bundle); otherwise the generator's ~200 patients stay.
+func benchClasses(b *testing.B, onePatient bool) (classes []benchClass, entries int) {
+	b.Helper()
+	lab := labels.Default()
+	seen := map[string]bool{}
+	resources := synth.BenchResources(1000, 1)
+	sudPatients := map[string]bool{}
+	for _, r := range resources {
+		for _, t := range r.Topics {
+			if t == "SUD" {
+				sudPatients[r.Patient] = true
+			}
+		}
+	}
+	for _, r := range resources {
+		res, err := lab.Label(r.JSON)
+		if err != nil {
+			b.Fatal(err)
+		}
+		patient, sud := res.Patient, sudPatients[res.Patient]
+		if onePatient {
+			patient, sud = "Patient/p1", true
+		}
+		key := patient + "\x00" + res.Type + "\x00" + res.Labels.Key()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		ls := make([]string, len(res.Labels))
+		for i, l := range res.Labels {
+			ls[i] = l.String()
+		}
+		classes = append(classes, benchClass{patient: patient, item: policy.Item{Type: res.Type, Labels: ls}, sud: sud})
+	}
+	return classes, len(resources)
+}
+
+// BenchmarkBundle decides every class of a 1,000-entry Bundle as the proxy
+// does: patients with SUD data have a Part 2 consent, the others none.
+// cold: every iteration is the first request after a policy reload (each
+// distinct decision is evaluated once, repeats within the Bundle hit the
+// cache); warm: the decisions are cached from an earlier request.
+func BenchmarkBundle(b *testing.B) {
+	for _, one := range []bool{true, false} {
+		classes, entries := benchClasses(b, one)
+		inputs, evals := bundleInputs(classes)
+		for _, warm := range []bool{false, true} {
+			name := map[bool]string{true: "one-patient", false: "mixed-patients"}[one] + "/" + map[bool]string{false: "cold", true: "warm"}[warm]
+			b.Run(name, func(b *testing.B) {
+				eng := newEngine(b)
+				ctx := context.Background()
+				round := 0
+				b.ReportAllocs()
+				cpu := startCPU()
+				for b.Loop() {
+					round++
+					suffix := ""
+					if !warm {
+						suffix = fmt.Sprint(round)
+					}
+					for _, in := range inputs {
+						in.ConsentKey += suffix
+						if _, err := eng.Decide(ctx, in); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				cpu.report(b)
+				b.ReportMetric(float64(entries), "entries/bundle")
+				b.ReportMetric(float64(len(classes)), "classes/bundle")
+				b.ReportMetric(float64(evals), "evals/bundle")
+			})
+		}
+	}
+}
+
+// bundleInputs builds the policy input of each class, and counts the
+// distinct decisions among them.
+func bundleInputs(classes []benchClass) ([]policy.Input, int) {
+	inputs := make([]policy.Input, len(classes))
+	evals := map[string]bool{}
+	for i, c := range classes {
+		in := sudInput("Organization/org-a", "TREAT")
+		in.Patient, in.Item = c.patient, c.item
+		in.ConsentKey = policy.ConsentKey(nil)
+		if c.sud {
+			consent := tpoConsent("1", "active")
+			consent["id"], consent["patient"] = "c-"+c.patient, c.patient
+			in.Consents = []any{consent}
+			in.ConsentKey = policy.ConsentKey([]policy.ConsentVersion{{ID: "c-" + c.patient, Version: "1"}})
+		}
+		inputs[i] = in
+		evals[in.ConsentKey+"\x00"+c.item.Type+"\x00"+strings.Join(c.item.Labels, ",")] = true
+	}
+	return inputs, len(evals)
+}
+
+// benchFloor is the engine's own cost: a one-line policy, so that the
+// numbers above can be read as OPA overhead plus policy logic.
+func benchFloor(b *testing.B) {
+	fsys := fstest.MapFS{"ds4p/main.rego": {Data: []byte("package ds4p\n\ndecision := {\"effect\": \"permit\", \"reasons\": []} if input.item.type == \"Condition\"\n")}}
+	eng, err := policy.New(context.Background(), fsys, policy.WithDecisionCache(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := sudInput("Organization/org-b", "TREAT")
+	in.Consents = []any{tpoConsent("1", "active")}
+	in.ConsentKey = "k"
+	b.ReportAllocs()
+	cpu := startCPU()
+	for b.Loop() {
+		if _, err := eng.Decide(context.Background(), in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.report(b)
+}

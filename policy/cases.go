@@ -1,0 +1,497 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"testing/fstest"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// A case file is the data-driven test matrix of a policy: callers, consent
+// patterns and label sets by name, then explicit cases and grids (one case
+// per caller and consent column). It is read by `go test ./policy`, by
+// `ds4p policy test`, and by compliance staff. See rego/cases/matrix.yaml.
+type caseFile struct {
+	Time     string                 `yaml:"time"`
+	Patient  string                 `yaml:"patient"`
+	Data     map[string]any         `yaml:"data"`
+	Aliases  map[string]string      `yaml:"aliases"`
+	Callers  map[string]caseCaller  `yaml:"callers"`
+	Consents map[string]caseConsent `yaml:"consents"`
+	Labels   map[string][]string    `yaml:"labels"`
+	Cases    []caseSpec             `yaml:"cases"`
+	Grids    []gridSpec             `yaml:"grids"`
+}
+
+type caseCaller struct {
+	Subject        string   `yaml:"subject"`
+	Org            string   `yaml:"org"`
+	OrgIdentifiers []string `yaml:"org_identifiers"`
+	Purposes       []string `yaml:"purposes"`
+	BreakGlass     string   `yaml:"break_glass"`
+}
+
+// caseConsent is a normalised consent (see the input schema), with
+// defaults: id = its name, version "1", status active, the file's patient,
+// no period. Like copies the rules of another consent; Start and End are
+// RFC 3339 times.
+type caseConsent struct {
+	Like     string           `yaml:"like"`
+	Status   string           `yaml:"status"`
+	Version  string           `yaml:"version"`
+	Patient  string           `yaml:"patient"`
+	Policies []string         `yaml:"policies"`
+	Start    string           `yaml:"start"`
+	End      string           `yaml:"end"`
+	Rules    []map[string]any `yaml:"rules"`
+}
+
+type caseSpec struct {
+	Name        string    `yaml:"name"`
+	Caller      string    `yaml:"caller"`
+	Consents    []string  `yaml:"consents"`
+	Labels      []string  `yaml:"labels"`
+	Type        string    `yaml:"type"`
+	Source      string    `yaml:"source"`
+	Expect      string    `yaml:"expect"`
+	Obligations *[]string `yaml:"obligations"`
+	Notices     *[]string `yaml:"notices"`
+	BreakGlass  *bool     `yaml:"break_glass"`
+	Rules       []string  `yaml:"rules"`
+}
+
+// gridSpec is a table: for each caller (row) the expected effect per
+// consent column ("none", or consent names joined by "+").
+type gridSpec struct {
+	Name        string              `yaml:"name"`
+	Labels      []string            `yaml:"labels"`
+	Type        string              `yaml:"type"`
+	Source      string              `yaml:"source"`
+	Columns     []string            `yaml:"columns"`
+	Expect      map[string][]string `yaml:"expect"`
+	Obligations *[]string           `yaml:"obligations"`
+	Notices     *[]string           `yaml:"notices"`
+}
+
+// Case is one row of the matrix, ready to evaluate.
+type Case struct {
+	Name  string
+	Input Input
+	// Expected effect, and (when set) obligations, notice ids, break-glass
+	// flag, and rules that must appear among the reasons.
+	Effect      string
+	Obligations *[]string
+	Notices     *[]string
+	BreakGlass  *bool
+	Rules       []string
+}
+
+// CaseSet is the cases of one file and the policy data overrides they run
+// with.
+type CaseSet struct {
+	File  string
+	Data  map[string]any
+	Cases []Case
+}
+
+// LoadCases reads every cases/*.yaml of a policy tree.
+func LoadCases(fsys fs.FS) ([]CaseSet, error) {
+	files, err := fs.Glob(fsys, "cases/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	var out []CaseSet
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, err
+		}
+		set, err := ParseCases(b)
+		if err != nil {
+			return nil, fmt.Errorf("policy: %s: %w", f, err)
+		}
+		set.File = f
+		out = append(out, set)
+	}
+	return out, nil
+}
+
+// ParseCases reads one case file.
+func ParseCases(b []byte) (CaseSet, error) {
+	var f caseFile
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return CaseSet{}, err
+	}
+	return f.build()
+}
+
+func (f *caseFile) build() (CaseSet, error) {
+	at, err := time.Parse(time.RFC3339, f.Time)
+	if err != nil {
+		return CaseSet{}, fmt.Errorf("time: %w", err)
+	}
+	if f.Patient == "" {
+		f.Patient = "Patient/p1"
+	}
+	consents, err := f.buildConsents()
+	if err != nil {
+		return CaseSet{}, err
+	}
+	b := caseBuilder{f: f, at: at.UnixNano(), consents: consents}
+	set := CaseSet{Data: f.Data}
+	for _, c := range f.Cases {
+		built, err := b.single(c)
+		if err != nil {
+			return CaseSet{}, fmt.Errorf("case %q: %w", c.Name, err)
+		}
+		set.Cases = append(set.Cases, built)
+	}
+	for _, g := range f.Grids {
+		built, err := b.grid(g)
+		if err != nil {
+			return CaseSet{}, fmt.Errorf("grid %q: %w", g.Name, err)
+		}
+		set.Cases = append(set.Cases, built...)
+	}
+	return set, nil
+}
+
+func (f *caseFile) buildConsents() (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	names := slices.Sorted(maps.Keys(f.Consents))
+	for _, name := range names {
+		c, err := f.consent(name, 0)
+		if err != nil {
+			return nil, fmt.Errorf("consent %q: %w", name, err)
+		}
+		out[name] = c
+	}
+	return out, nil
+}
+
+func (f *caseFile) consent(name string, depth int) (map[string]any, error) {
+	spec, ok := f.Consents[name]
+	if !ok || depth > 8 {
+		return nil, fmt.Errorf("no consent named %q", name)
+	}
+	c := map[string]any{
+		"id": name, "version": "1", "status": "active", "patient": f.Patient,
+		"policies": []any{}, "start_ns": 0, "end_ns": 0, "rules": []any{},
+	}
+	if spec.Like != "" {
+		base, err := f.consent(spec.Like, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(c, base)
+		c["id"] = name
+	}
+	if spec.Rules != nil {
+		rules := make([]any, len(spec.Rules))
+		for i, r := range spec.Rules {
+			rules[i] = f.expandRule(r)
+		}
+		c["rules"] = rules
+	}
+	set := func(key, v string) {
+		if v != "" {
+			c[key] = v
+		}
+	}
+	set("status", spec.Status)
+	set("version", spec.Version)
+	set("patient", spec.Patient)
+	if spec.Policies != nil {
+		c["policies"] = toAny(spec.Policies)
+	}
+	for key, v := range map[string]string{"start_ns": spec.Start, "end_ns": spec.End} {
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return nil, err
+		}
+		c[key] = t.UnixNano()
+	}
+	return c, nil
+}
+
+// expandRule replaces label aliases inside a rule's conditions.
+func (f *caseFile) expandRule(r map[string]any) map[string]any {
+	out := maps.Clone(r)
+	conds, _ := r["conditions"].([]any)
+	expanded := make([]any, len(conds))
+	for i, c := range conds {
+		m, _ := c.(map[string]any)
+		m = maps.Clone(m)
+		if m == nil {
+			m = map[string]any{}
+		}
+		if ls, ok := m["labels"].([]any); ok {
+			var labels []any
+			for _, l := range ls {
+				labels = append(labels, f.label(fmt.Sprint(l)))
+			}
+			m["labels"] = labels
+		}
+		expanded[i] = m
+	}
+	out["conditions"] = expanded
+	return out
+}
+
+func (f *caseFile) label(s string) string {
+	if full, ok := f.Aliases[s]; ok {
+		return full
+	}
+	return s
+}
+
+func (f *caseFile) labelList(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if set, ok := f.Labels[n]; ok {
+			out = append(out, f.labelList(set)...)
+			continue
+		}
+		out = append(out, f.label(n))
+	}
+	return out
+}
+
+type caseBuilder struct {
+	f        *caseFile
+	at       int64
+	consents map[string]map[string]any
+}
+
+func (b caseBuilder) input(caller string, consents []string, labels []string, typ, source string) (Input, error) {
+	c, ok := b.f.Callers[caller]
+	if !ok {
+		return Input{}, fmt.Errorf("no caller named %q", caller)
+	}
+	if typ == "" {
+		typ = "Condition"
+	}
+	in := Input{
+		Version: InputVersion,
+		Caller: Caller{
+			Subject: cmpOr(c.Subject, caller), Org: c.Org, OrgIdentifiers: nonNil(c.OrgIdentifiers),
+			Scopes: []string{}, Purposes: nonNil(c.Purposes),
+		},
+		Request:  Request{Interaction: "search", Type: typ, TimeNS: b.at},
+		Patient:  b.f.Patient,
+		Consents: []any{},
+		Item:     Item{Type: typ, Labels: nonNil(b.f.labelList(labels)), Source: source},
+	}
+	if c.BreakGlass != "" {
+		in.Caller.BreakGlass = &BreakGlass{Reason: c.BreakGlass}
+	}
+	for _, name := range consents {
+		if name == "none" {
+			continue
+		}
+		consent, ok := b.consents[name]
+		if !ok {
+			return Input{}, fmt.Errorf("no consent named %q", name)
+		}
+		in.Consents = append(in.Consents, consent)
+	}
+	return in, nil
+}
+
+func (b caseBuilder) single(c caseSpec) (Case, error) {
+	in, err := b.input(c.Caller, c.Consents, c.Labels, c.Type, c.Source)
+	if err != nil {
+		return Case{}, err
+	}
+	if c.Expect != Permit && c.Expect != Deny && c.Expect != Redact {
+		return Case{}, fmt.Errorf("expect %q is not permit, deny or redact", c.Expect)
+	}
+	return Case{
+		Name: c.Name, Input: in, Effect: c.Expect, Obligations: b.labels(c.Obligations),
+		Notices: c.Notices, BreakGlass: c.BreakGlass, Rules: c.Rules,
+	}, nil
+}
+
+func (b caseBuilder) labels(names *[]string) *[]string {
+	if names == nil {
+		return nil
+	}
+	out := nonNil(b.f.labelList(*names))
+	sort.Strings(out)
+	return &out
+}
+
+func (b caseBuilder) grid(g gridSpec) ([]Case, error) {
+	var out []Case
+	none := []string{}
+	for _, caller := range slices.Sorted(maps.Keys(g.Expect)) {
+		effects := g.Expect[caller]
+		if len(effects) != len(g.Columns) {
+			return nil, fmt.Errorf("caller %q has %d effects for %d columns", caller, len(effects), len(g.Columns))
+		}
+		for i, col := range g.Columns {
+			c := caseSpec{
+				Name:   fmt.Sprintf("%s / %s / %s", g.Name, caller, col),
+				Caller: caller, Consents: strings.Split(col, "+"), Labels: g.Labels,
+				Type: g.Type, Source: g.Source, Expect: effects[i],
+			}
+			if effects[i] == Permit {
+				c.Obligations, c.Notices = g.Obligations, g.Notices
+			} else {
+				c.Obligations, c.Notices = &none, &none
+			}
+			built, err := b.single(c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, built)
+		}
+	}
+	return out, nil
+}
+
+// Check compares a decision with what the case expects; "" when it holds.
+func (c Case) Check(d Decision) string {
+	var bad []string
+	if d.Effect != c.Effect {
+		bad = append(bad, fmt.Sprintf("effect %s, want %s", d.Effect, c.Effect))
+	}
+	if c.Obligations != nil {
+		got := slices.Sorted(slices.Values(d.Obligations))
+		if !slices.Equal(nonNil(got), *c.Obligations) {
+			bad = append(bad, fmt.Sprintf("obligations %v, want %v", got, *c.Obligations))
+		}
+	}
+	if c.Notices != nil {
+		var got []string
+		for _, n := range d.Notices {
+			got = append(got, n.ID)
+		}
+		if !slices.Equal(nonNil(got), *c.Notices) {
+			bad = append(bad, fmt.Sprintf("notices %v, want %v", got, *c.Notices))
+		}
+	}
+	if c.BreakGlass != nil && d.BreakGlass != *c.BreakGlass {
+		bad = append(bad, fmt.Sprintf("break_glass %v, want %v", d.BreakGlass, *c.BreakGlass))
+	}
+	for _, r := range c.Rules {
+		if !slices.ContainsFunc(d.Reasons, func(x Reason) bool { return x.Rule == r }) {
+			bad = append(bad, fmt.Sprintf("no reason with rule %s in %v", r, ruleNames(d.Reasons)))
+		}
+	}
+	return strings.Join(bad, "; ")
+}
+
+func ruleNames(rs []Reason) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Rule
+	}
+	return out
+}
+
+// CaseResult is the outcome of one case.
+type CaseResult struct {
+	File, Name string
+	Problem    string // empty when the case passed
+}
+
+// RunCases evaluates every case set of a policy tree against that tree's
+// policy, with each set's policy data overrides applied.
+func RunCases(ctx context.Context, fsys fs.FS) ([]CaseResult, error) {
+	sets, err := LoadCases(fsys)
+	if err != nil {
+		return nil, err
+	}
+	var out []CaseResult
+	for _, set := range sets {
+		tree, err := withData(fsys, set.Data)
+		if err != nil {
+			return nil, fmt.Errorf("policy: %s: %w", set.File, err)
+		}
+		eng, err := New(ctx, tree, WithDecisionCache(0))
+		if err != nil {
+			return nil, fmt.Errorf("policy: %s: %w", set.File, err)
+		}
+		for _, c := range set.Cases {
+			r := CaseResult{File: set.File, Name: c.Name}
+			d, err := eng.Decide(ctx, c.Input)
+			if err != nil {
+				r.Problem = err.Error()
+			} else {
+				r.Problem = c.Check(d)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// withData overlays policy data overrides on ds4p/config/data.json.
+func withData(fsys fs.FS, data map[string]any) (fs.FS, error) {
+	if len(data) == 0 {
+		return fsys, nil
+	}
+	out := fstest.MapFS{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		out[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	const config = "ds4p/config/data.json"
+	f, ok := out[config]
+	if !ok {
+		return nil, fmt.Errorf("%s is missing", path.Clean(config))
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(f.Data, &doc); err != nil {
+		return nil, err
+	}
+	maps.Copy(doc, data)
+	if f.Data, err = json.Marshal(doc); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,125 @@
+package policy
+
+import (
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// termResult hands the evaluation result over as its AST term: the decision
+// is read from it directly, with no conversion to Go maps and no JSON.
+func termResult(t *ast.Term, _ *rego.EvalContext) (any, error) { return t.Value, nil }
+
+// decodeDecision reads a decision object. Unknown keys are ignored; a
+// missing or unknown effect is an error (the caller withholds the item).
+func decodeDecision(v ast.Value) (Decision, error) {
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return Decision{}, fmt.Errorf("policy: decision is %s, not an object", ast.ValueName(v))
+	}
+	var d Decision
+	var err error
+	d.Effect = str(obj, "effect")
+	switch d.Effect {
+	case Permit, Deny, Redact:
+	default:
+		return Decision{}, fmt.Errorf("policy: decision has unknown effect %q", d.Effect)
+	}
+	if d.Obligations, err = strs(obj, "obligations"); err != nil {
+		return Decision{}, err
+	}
+	if d.Redact, err = strs(obj, "redact"); err != nil {
+		return Decision{}, err
+	}
+	if b, ok := get(obj, "break_glass").(ast.Boolean); ok {
+		d.BreakGlass = bool(b)
+	}
+	if d.Notices, err = notices(obj); err != nil {
+		return Decision{}, err
+	}
+	if d.Reasons, err = reasons(obj); err != nil {
+		return Decision{}, err
+	}
+	return d, nil
+}
+
+func get(obj ast.Object, key string) ast.Value {
+	if t := obj.Get(ast.InternedTerm(key)); t != nil {
+		return t.Value
+	}
+	return nil
+}
+
+func str(obj ast.Object, key string) string {
+	s, _ := get(obj, key).(ast.String)
+	return string(s)
+}
+
+// strs reads an array (or set) of strings; absent is nil.
+func strs(obj ast.Object, key string) ([]string, error) {
+	var out []string
+	err := each(get(obj, key), key, func(t *ast.Term) error {
+		s, ok := t.Value.(ast.String)
+		if !ok {
+			return fmt.Errorf("policy: decision %s holds a %s, not a string", key, ast.ValueName(t.Value))
+		}
+		out = append(out, string(s))
+		return nil
+	})
+	return out, err
+}
+
+func each(v ast.Value, key string, f func(*ast.Term) error) error {
+	var err error
+	visit := func(t *ast.Term) {
+		if err == nil {
+			err = f(t)
+		}
+	}
+	switch x := v.(type) {
+	case nil:
+	case *ast.Array:
+		x.Foreach(visit)
+	case ast.Set:
+		x.Foreach(visit)
+	default:
+		return fmt.Errorf("policy: decision %s is %s, not an array", key, ast.ValueName(v))
+	}
+	return err
+}
+
+func objects(obj ast.Object, key string, f func(ast.Object) error) error {
+	return each(get(obj, key), key, func(t *ast.Term) error {
+		o, ok := t.Value.(ast.Object)
+		if !ok {
+			return fmt.Errorf("policy: decision %s holds a %s, not an object", key, ast.ValueName(t.Value))
+		}
+		return f(o)
+	})
+}
+
+func notices(obj ast.Object) ([]Notice, error) {
+	var out []Notice
+	err := objects(obj, "notices", func(o ast.Object) error {
+		out = append(out, Notice{ID: str(o, "id"), Regulation: str(o, "regulation"), Text: str(o, "text")})
+		return nil
+	})
+	return out, err
+}
+
+func reasons(obj ast.Object) ([]Reason, error) {
+	out := []Reason{}
+	err := objects(obj, "reasons", func(o ast.Object) error {
+		labels, err := strs(o, "labels")
+		if err != nil {
+			return err
+		}
+		out = append(out, Reason{
+			Rule: str(o, "rule"), Message: str(o, "message"), Consent: str(o, "consent"),
+			Version: str(o, "version"), Provision: str(o, "provision"), Labels: labels,
+		})
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,286 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// ConsentVersion names one stored version of a consent.
+type ConsentVersion struct {
+	ID, Version string
+}
+
+// ConsentKey returns a key that names exactly the consent versions vs, in
+// any order: the same versions give the same key, a new version or one more
+// or fewer consent a different one. Set it as Input.ConsentKey.
+func ConsentKey(vs []ConsentVersion) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.ID + "\x00" + v.Version
+	}
+	slices.Sort(parts)
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0xff})
+	}
+	return "c:" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// consentSet is the policy form of one patient's consents, with the request
+// times at which their decisions may change.
+type consentSet struct {
+	value ast.Value
+	// bounds are the start_ns and end_ns values of the consents and their
+	// provisions, sorted: between two of them, every period test of the
+	// policy gives the same answer.
+	bounds []int64
+}
+
+// newConsentSet converts consents to their policy form once: consents of
+// another patient than patient (when set) are left out, and the criteria of
+// provision conditions that state nothing (empty lists, zero times) are
+// dropped, which the input schema allows and saves the policy from testing
+// them on every evaluation.
+func newConsentSet(consents []any, patient string) (*consentSet, error) {
+	if consents == nil {
+		consents = []any{}
+	}
+	v, err := ast.InterfaceToValue(consents)
+	if err != nil {
+		return nil, fmt.Errorf("policy: building consent input: %w", err)
+	}
+	if arr, ok := v.(*ast.Array); ok {
+		v = compactConsents(arr, patient)
+	}
+	cs := &consentSet{value: v}
+	collectBounds(v, &cs.bounds)
+	slices.Sort(cs.bounds)
+	cs.bounds = slices.Compact(cs.bounds)
+	return cs, nil
+}
+
+// compactConsents keeps the consents of patient and compacts their
+// provision conditions.
+func compactConsents(arr *ast.Array, patient string) *ast.Array {
+	out := make([]*ast.Term, 0, arr.Len())
+	arr.Foreach(func(t *ast.Term) {
+		c, ok := t.Value.(ast.Object)
+		if !ok {
+			out = append(out, t)
+			return
+		}
+		if pt := c.Get(ast.InternedTerm("patient")); pt != nil && patient != "" {
+			if p, ok := pt.Value.(ast.String); ok && string(p) != patient {
+				return
+			}
+		}
+		if mapped, err := c.Map(compactRules); err == nil {
+			c = mapped
+		}
+		out = append(out, ast.NewTerm(c))
+	})
+	return ast.NewArray(out...)
+}
+
+// compactRules rewrites the "rules" of a consent object.
+func compactRules(k, v *ast.Term) (*ast.Term, *ast.Term, error) {
+	rules, ok := v.Value.(*ast.Array)
+	if !ok || !k.Equal(ast.InternedTerm("rules")) {
+		return k, v, nil
+	}
+	out := make([]*ast.Term, 0, rules.Len())
+	rules.Foreach(func(r *ast.Term) {
+		obj, ok := r.Value.(ast.Object)
+		if !ok {
+			out = append(out, r)
+			return
+		}
+		mapped, _ := obj.Map(func(k, v *ast.Term) (*ast.Term, *ast.Term, error) {
+			conds, ok := v.Value.(*ast.Array)
+			if !ok || !k.Equal(ast.InternedTerm("conditions")) {
+				return k, v, nil
+			}
+			return k, ast.NewTerm(compactConditions(conds)), nil
+		})
+		out = append(out, ast.NewTerm(mapped))
+	})
+	return k, ast.NewTerm(ast.NewArray(out...)), nil
+}
+
+func compactConditions(conds *ast.Array) *ast.Array {
+	out := make([]*ast.Term, 0, conds.Len())
+	conds.Foreach(func(c *ast.Term) {
+		obj, ok := c.Value.(ast.Object)
+		if !ok {
+			out = append(out, c)
+			return
+		}
+		kept := ast.NewObject()
+		obj.Foreach(func(k, v *ast.Term) {
+			if !statesNothing(v.Value) {
+				kept.Insert(k, v)
+			}
+		})
+		out = append(out, ast.NewTerm(kept))
+	})
+	return ast.NewArray(out...)
+}
+
+// statesNothing reports an empty list, a zero number or null.
+func statesNothing(v ast.Value) bool {
+	switch x := v.(type) {
+	case ast.Null:
+		return true
+	case *ast.Array:
+		return x.Len() == 0
+	case ast.Number:
+		i, ok := x.Int64()
+		return ok && i == 0
+	}
+	return false
+}
+
+// collectBounds appends every integer value of a start_ns or end_ns key
+// found anywhere in v.
+func collectBounds(v ast.Value, out *[]int64) {
+	switch x := v.(type) {
+	case *ast.Array:
+		x.Foreach(func(t *ast.Term) { collectBounds(t.Value, out) })
+	case ast.Object:
+		x.Foreach(func(k, val *ast.Term) {
+			if key, ok := k.Value.(ast.String); ok && (key == "start_ns" || key == "end_ns") {
+				if n, ok := val.Value.(ast.Number); ok {
+					if i, ok := n.Int64(); ok && i != 0 {
+						*out = append(*out, i)
+					}
+				}
+				return
+			}
+			collectBounds(val.Value, out)
+		})
+	}
+}
+
+// window returns the interval [lo, hi) around t inside which no bound
+// falls; lo and hi are the nearest bounds (or the extremes of int64).
+func (cs *consentSet) window(t int64) (lo, hi int64) {
+	lo, hi = minInt64, maxInt64
+	i, _ := slices.BinarySearch(cs.bounds, t+1) // first bound > t
+	if i < len(cs.bounds) {
+		hi = cs.bounds[i]
+	}
+	if i > 0 {
+		lo = cs.bounds[i-1]
+	}
+	return lo, hi
+}
+
+const (
+	minInt64 = -1 << 63
+	maxInt64 = 1<<63 - 1
+)
+
+// value builds the input document as an ast.Value directly, without a JSON
+// round trip; consents is the prepared policy form of in.Consents.
+func (in *Input) value(consents ast.Value) ast.Value {
+	return ast.NewObject(
+		ast.Item(ast.InternedTerm("version"), ast.InternedTerm(InputVersion)),
+		ast.Item(ast.InternedTerm("caller"), ast.NewTerm(in.Caller.value())),
+		ast.Item(ast.InternedTerm("request"), ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("interaction"), ast.StringTerm(in.Request.Interaction)),
+			ast.Item(ast.InternedTerm("type"), ast.StringTerm(in.Request.Type)),
+			ast.Item(ast.InternedTerm("time_ns"), ast.IntNumberTerm(int(in.Request.TimeNS))),
+		)),
+		ast.Item(ast.InternedTerm("patient"), ast.StringTerm(in.Patient)),
+		ast.Item(ast.InternedTerm("consents"), ast.NewTerm(consents)),
+		ast.Item(ast.InternedTerm("item"), ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("type"), ast.StringTerm(in.Item.Type)),
+			ast.Item(ast.InternedTerm("labels"), stringsTerm(in.Item.Labels)),
+			ast.Item(ast.InternedTerm("source"), ast.StringTerm(in.Item.Source)),
+		)),
+	)
+}
+
+func (c *Caller) value() ast.Object {
+	bg := ast.NullTerm()
+	if c.BreakGlass != nil {
+		bg = ast.ObjectTerm(ast.Item(ast.InternedTerm("reason"), ast.StringTerm(c.BreakGlass.Reason)))
+	}
+	return ast.NewObject(
+		ast.Item(ast.InternedTerm("subject"), ast.StringTerm(c.Subject)),
+		ast.Item(ast.InternedTerm("org"), ast.StringTerm(c.Org)),
+		ast.Item(ast.InternedTerm("org_identifiers"), stringsTerm(c.OrgIdentifiers)),
+		ast.Item(ast.InternedTerm("client"), ast.StringTerm(c.Client)),
+		ast.Item(ast.InternedTerm("scopes"), stringsTerm(c.Scopes)),
+		ast.Item(ast.InternedTerm("purposes"), stringsTerm(c.Purposes)),
+		ast.Item(ast.InternedTerm("break_glass"), bg),
+	)
+}
+
+func stringsTerm(ss []string) *ast.Term {
+	terms := make([]*ast.Term, len(ss))
+	for i, s := range ss {
+		terms[i] = ast.StringTerm(s)
+	}
+	return ast.ArrayTerm(terms...)
+}
+
+// cacheKey returns the key of in's decision among those made with the same
+// policy revision: the consent versions, the item class, and every other
+// input field the policy reads (r). The request time is left out: the
+// cache handles it by validity windows. ok is false when in carries no
+// ConsentKey.
+func (in *Input) cacheKey(r *reads) (key string, ok bool) {
+	if in.ConsentKey == "" {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(256)
+	field := func(name, s string) {
+		if r.has(name) {
+			b.WriteString(s)
+		}
+		b.WriteByte(0)
+	}
+	list := func(name string, ss []string) {
+		if r.has(name) {
+			for _, s := range ss {
+				b.WriteString(s)
+				b.WriteByte(1)
+			}
+		}
+		b.WriteByte(0)
+	}
+	b.WriteString(in.ConsentKey)
+	b.WriteByte(0)
+	field("patient", in.Patient)
+	c := &in.Caller
+	field("caller.subject", c.Subject)
+	field("caller.org", c.Org)
+	list("caller.org_identifiers", c.OrgIdentifiers)
+	field("caller.client", c.Client)
+	list("caller.scopes", c.Scopes)
+	list("caller.purposes", c.Purposes)
+	if c.BreakGlass != nil {
+		field("caller.break_glass", "\x01"+c.BreakGlass.Reason)
+	} else {
+		field("caller.break_glass", "")
+	}
+	field("request.interaction", in.Request.Interaction)
+	field("request.type", in.Request.Type)
+	b.WriteString(in.Item.Type)
+	b.WriteByte(0)
+	for _, l := range in.Item.Labels {
+		b.WriteString(l)
+		b.WriteByte(1)
+	}
+	b.WriteByte(0)
+	b.WriteString(in.Item.Source)
+	return b.String(), true
+}

@@ -1,0 +1,97 @@
+package policy_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/rego"
+)
+
+// TestWatchDirReloadsAndRejects edits a policy directory under a running
+// watcher: a policy data change takes effect, a broken module is rejected
+// while the previous revision keeps serving, and restoring it clears the
+// rejection.
+func TestWatchDirReloadsAndRejects(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, rego.FS()); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policy.New(ctx, os.DirFS(dir), policy.WithVerify(true), policy.WithSource(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go eng.WatchDir(ctx, dir, 10*time.Millisecond)
+	in := sudInput("Organization/org-b", "TREAT")
+	in.Item.Labels = []string{act + "PSY"}
+	in.ConsentKey = policy.ConsentKey(nil)
+	if d, _ := eng.Decide(ctx, in); !d.Permitted() {
+		t.Fatalf("MH for treatment before the change: %+v", d)
+	}
+	first := eng.Revision()
+
+	data := filepath.Join(dir, "ds4p/config/state_law/data.json")
+	b, _ := os.ReadFile(data)
+	edited := strings.Replace(string(b), `"without_consent": ["TREAT", "ETREAT"],
+      "obligations": []
+    },
+    "HIV"`, `"without_consent": [],
+      "obligations": []
+    },
+    "HIV"`, 1)
+	if edited == string(b) {
+		t.Fatal("MH row not found in the state-law table")
+	}
+	writeFile(t, data, edited)
+	second := waitFor(t, func() bool { return eng.Revision() != first }, eng)
+	if d, _ := eng.Decide(ctx, in); d.Permitted() {
+		t.Fatalf("MH for treatment after the policy data change: %+v", d)
+	}
+
+	main := filepath.Join(dir, "ds4p/main.rego")
+	good, _ := os.ReadFile(main)
+	writeFile(t, main, string(good)+"\nbroken := {\n")
+	waitFor(t, func() bool { return eng.Status().Rejected != nil }, eng)
+	if eng.Revision() != second {
+		t.Fatal("a broken policy replaced the serving one")
+	}
+	if d, err := eng.Decide(ctx, in); err != nil || d.Permitted() {
+		t.Fatalf("serving revision stopped answering: %+v %v", d, err)
+	}
+	if eng.ReadyCheck(ctx) == nil {
+		t.Fatal("ReadyCheck does not report the rejected revision")
+	}
+
+	writeFile(t, main, string(good))
+	waitFor(t, func() bool { return eng.Status().Rejected == nil }, eng)
+	if eng.Revision() != second {
+		t.Fatalf("restoring the serving files changed the revision to %s", eng.Revision())
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, eng *policy.Engine) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return eng.Revision()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out; status %+v", eng.Status())
+	return ""
+}

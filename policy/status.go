@@ -1,0 +1,124 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Status says which policy revision serves and whether a newer one was
+// rejected.
+type Status struct {
+	// Source is where the policy comes from: "embedded" or a directory.
+	Source string `json:"source"`
+	// Revision is the revision in force; LoadedAt when it was loaded.
+	Revision string    `json:"revision"`
+	LoadedAt time.Time `json:"loaded_at"`
+	// Rejected is the last attempt to load a different revision that
+	// failed, while Revision kept serving; nil when the last attempt
+	// succeeded or loaded the revision in force.
+	Rejected *Rejection `json:"rejected,omitempty"`
+}
+
+// Rejection is a policy revision that failed to compile, to pass its tests
+// or to validate its data.
+type Rejection struct {
+	Revision string    `json:"revision"`
+	At       time.Time `json:"at"`
+	Error    string    `json:"error"`
+}
+
+// Status returns the engine's current status.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.status
+	if s.Rejected != nil {
+		r := *s.Rejected
+		s.Rejected = &r
+	}
+	return s
+}
+
+// ReadyCheck reports, for /readyz, an error naming the rejected revision
+// while an older one keeps serving, and nil otherwise.
+func (e *Engine) ReadyCheck(context.Context) error {
+	s := e.Status()
+	if s.Rejected == nil {
+		return nil
+	}
+	return fmt.Errorf("policy revision %s from %s was rejected at %s and revision %s keeps serving: %s",
+		s.Rejected.Revision, s.Source, s.Rejected.At.UTC().Format(time.RFC3339), s.Revision, s.Rejected.Error)
+}
+
+func (e *Engine) accept(ctx context.Context, p *prepared) {
+	e.mu.Lock()
+	e.status = Status{Source: e.source, Revision: p.revision, LoadedAt: p.loadedAt}
+	e.mu.Unlock()
+	e.instrument.loaded(ctx, "loaded")
+	e.log.Info("policy loaded", "source", e.source, "revision", p.revision)
+}
+
+func (e *Engine) reject(rev string, err error) error {
+	e.mu.Lock()
+	e.status.Source = e.source
+	e.status.Rejected = &Rejection{Revision: rev, At: time.Now(), Error: err.Error()}
+	serving := e.status.Revision
+	e.mu.Unlock()
+	e.instrument.loaded(context.Background(), "rejected")
+	e.log.Error("policy rejected; the previous revision keeps serving",
+		"source", e.source, "rejected_revision", rev, "serving_revision", serving, "error", err.Error())
+	return err
+}
+
+func (e *Engine) clearRejection() {
+	e.mu.Lock()
+	e.status.Rejected = nil
+	e.mu.Unlock()
+}
+
+// instruments are the engine's OpenTelemetry metrics. Attributes are
+// low-cardinality and never carry PHI.
+type instruments struct {
+	loads     metric.Int64Counter
+	decisions metric.Int64Counter
+	// decidedAttrs are the attribute sets of decisions, built once:
+	// [effect][cached].
+	decidedAttrs map[string][2]metric.AddOption
+}
+
+func newInstruments() *instruments {
+	m := otel.Meter("github.com/ds4p/ds4p/policy")
+	loads, _ := m.Int64Counter("ds4p.policy.loads",
+		metric.WithDescription("policy revisions loaded or rejected, by result"))
+	decisions, _ := m.Int64Counter("ds4p.policy.decisions",
+		metric.WithDescription("policy decisions by effect and whether the cross-request cache answered"))
+	i := &instruments{loads: loads, decisions: decisions, decidedAttrs: map[string][2]metric.AddOption{}}
+	for _, effect := range []string{Permit, Deny, Redact} {
+		i.decidedAttrs[effect] = [2]metric.AddOption{
+			metric.WithAttributeSet(attribute.NewSet(attribute.String("effect", effect), attribute.Bool("cached", false))),
+			metric.WithAttributeSet(attribute.NewSet(attribute.String("effect", effect), attribute.Bool("cached", true))),
+		}
+	}
+	return i
+}
+
+func (i *instruments) loaded(ctx context.Context, result string) {
+	i.loads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", result)))
+}
+
+func (i *instruments) decided(ctx context.Context, effect string, cached bool) {
+	opts, ok := i.decidedAttrs[effect]
+	if !ok {
+		return
+	}
+	c := 0
+	if cached {
+		c = 1
+	}
+	i.decisions.Add(ctx, 1, opts[c])
+}

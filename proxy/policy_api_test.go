@@ -1,0 +1,243 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/proxy/authn"
+)
+
+// part2Condition is a Part 2 record as a Part 2 program's EHR labels it.
+const part2Condition = `{"resourceType":"Condition","id":"p2c","meta":{"versionId":"1","security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}]},"subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}}`
+
+func (h *harness) post(path, token, body string) (*http.Response, string) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.proxy.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func decideBody(org, purpose, breakGlass string, consents string, resources ...string) string {
+	b := `{"caller":{"subject":"sim","org":"` + org + `","purposes":["` + purpose + `"],"break_glass":"` + breakGlass + `"},` +
+		`"time":"2026-03-01T00:00:00Z","resources":[` + strings.Join(resources, ",") + `]`
+	if consents != "" {
+		b += `,"consents":` + consents
+	}
+	return b + "}"
+}
+
+func TestDecideSimulation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs))
+	cases := []struct {
+		name, body string
+		want       []string // effect per resource
+	}{
+		{"consented org", decideBody("Organization/org-a", "TREAT", "", "", sudCondition, bpObs, part2Condition), []string{"permit", "permit", "permit"}},
+		{"other org", decideBody("Organization/org-b", "TREAT", "", "", sudCondition, bpObs, part2Condition), []string{"deny", "permit", "deny"}},
+		{"draft consents replace the stored ones", decideBody("Organization/org-a", "TREAT", "", "[]", sudCondition, bpObs), []string{"deny", "permit"}},
+		{"emergency", decideBody("Organization/er", "ETREAT", "cardiac arrest", "", part2Condition), []string{"permit"}},
+	}
+	for _, c := range cases {
+		resp, body := h.post("/admin/decide", tokAdmin, c.body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", c.name, resp.StatusCode, body)
+		}
+		var got DecideResponse
+		if err := json.Unmarshal([]byte(body), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Items) != len(c.want) || got.PolicyRevision == "" {
+			t.Fatalf("%s: %s", c.name, body)
+		}
+		for i, it := range got.Items {
+			if it.Decision.Effect != c.want[i] || len(it.Decision.Reasons) == 0 {
+				t.Errorf("%s: item %d (%s/%s) %+v, want %s", c.name, i, it.Type, it.ID, it.Decision, c.want[i])
+			}
+		}
+	}
+	if n := len(h.ledger.entries); n != 0 {
+		t.Fatalf("a simulation wrote %d ledger entries", n)
+	}
+}
+
+func TestDecideSimulationRefusals(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs))
+	if resp, _ := h.post("/admin/decide", tokOther, decideBody("o", "TREAT", "", "", bpObs)); resp.StatusCode != 403 {
+		t.Errorf("non-admin simulation: %d", resp.StatusCode)
+	}
+	for name, body := range map[string]string{
+		"no resources":  `{"caller":{"org":"o"},"resources":[]}`,
+		"unknown field": `{"caller":{"org":"o"},"resources":[` + bpObs + `],"bogus":1}`,
+		"bad time":      `{"caller":{"org":"o"},"time":"yesterday","resources":[` + bpObs + `]}`,
+		"bad consent":   `{"caller":{"org":"o"},"resources":[` + bpObs + `],"consents":[{"resourceType":"Consent"}]}`,
+	} {
+		if resp, out := h.post("/admin/decide", tokAdmin, body); resp.StatusCode != 400 || !strings.Contains(out, "OperationOutcome") {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, out)
+		}
+	}
+}
+
+func TestPolicyStatusRoute(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs))
+	resp, body := h.get("/admin/policy", tokAdmin)
+	var st policy.Status
+	if err := json.Unmarshal([]byte(body), &st); resp.StatusCode != 200 || err != nil || st.Revision == "" || st.Rejected != nil {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+}
+
+// TestPart2DisclosureCarriesNotice: a Part 2 record disclosed under
+// consent gets NORDSCLCD and 42CFRPart2, and the 42 CFR 2.32 notice travels
+// in a header and, in a searchset, as an outcome entry.
+func TestPart2DisclosureCarriesNotice(t *testing.T) {
+	t.Parallel()
+	var h *harness
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/Condition/p2c") {
+			fhirJSONHandler(200, part2Condition)(w, r)
+			return
+		}
+		fhirJSONHandler(200, bundle(h.base(), 2, false, part2Condition, bpObs))(w, r)
+	})
+	resp, body := h.get("/fhir/Condition?subject=p1", tokConsented)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if !strings.Contains(resp.Header.Get(NoticeHeader), "42 CFR part 2 prohibits") {
+		t.Errorf("searchset without the notice header: %v", resp.Header)
+	}
+	var b struct {
+		Total *int
+		Entry []struct {
+			Resource json.RawMessage
+			Search   struct{ Mode string }
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &b); err != nil {
+		t.Fatal(err)
+	}
+	last := b.Entry[len(b.Entry)-1]
+	if len(b.Entry) != 3 || last.Search.Mode != "outcome" || !bytes.Contains(last.Resource, []byte("42 CFR part 2 prohibits")) {
+		t.Fatalf("searchset without the notice outcome entry: %s", body)
+	}
+	if b.Total == nil || *b.Total != 2 {
+		t.Errorf("total %v, want the 2 matches (outcome entries are not matches)", b.Total)
+	}
+	if !bytes.Contains(b.Entry[0].Resource, []byte(`"code":"NORDSCLCD"`)) {
+		t.Errorf("Part 2 entry without NORDSCLCD: %s", b.Entry[0].Resource)
+	}
+	if bytes.Contains(b.Entry[1].Resource, []byte("NORDSCLCD")) {
+		t.Errorf("ordinary entry got Part 2 obligations: %s", b.Entry[1].Resource)
+	}
+
+	resp, body = h.get("/fhir/Condition/p2c", tokConsented)
+	if resp.StatusCode != 200 || resp.Header.Get(NoticeHeader) == "" || !strings.Contains(body, "NORDSCLCD") {
+		t.Errorf("read: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = h.get("/fhir/Condition?subject=p1", tokOther)
+	if resp.Header.Get(NoticeHeader) != "" || strings.Contains(body, "outcome") || strings.Contains(body, "p2c") {
+		t.Errorf("a response that disclosed no Part 2 record carries the notice: %v %s", resp.Header, body)
+	}
+}
+
+// breakGlassAuth is a caller in an emergency: ETREAT and a stated reason.
+type breakGlassAuth struct{}
+
+func (breakGlassAuth) Verify(context.Context, string) (authn.Caller, error) {
+	return authn.Caller{Subject: "dr-er", Org: "Organization/er", Purposes: []string{"ETREAT"}, BreakGlass: "unresponsive, suspected overdose"}, nil
+}
+
+func TestBreakGlassRecordedInLedger(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, part2Condition), func(_ *Options, d *Deps) { d.Auth = breakGlassAuth{} })
+	resp, body := h.get("/fhir/Condition/p2c", "any")
+	if resp.StatusCode != 200 || !strings.Contains(body, "NORDSCLCD") {
+		t.Fatalf("break-glass read: %d %s", resp.StatusCode, body)
+	}
+	if len(h.ledger.entries) != 1 {
+		t.Fatalf("ledger: %+v", h.ledger.entries)
+	}
+	bg := h.ledger.entries[0].BreakGlass
+	if bg == nil || bg.Reason != "unresponsive, suspected overdose" || bg.Recipient != "dr-er" || bg.Affiliation != "Organization/er" || bg.DisclosedBy == "" {
+		t.Fatalf("ledger break-glass record: %+v", bg)
+	}
+}
+
+func TestNoBreakGlassFlagWithoutEmergencyDisclosure(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs), func(_ *Options, d *Deps) { d.Auth = breakGlassAuth{} })
+	if resp, _ := h.get("/fhir/Observation/bp1", "any"); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if len(h.ledger.entries) != 1 || h.ledger.entries[0].BreakGlass != nil {
+		t.Fatalf("ordinary data under an emergency claim was flagged: %+v", h.ledger.entries)
+	}
+}
+
+// countingDecider counts evaluations and records what the policy saw.
+type countingDecider struct {
+	Decider
+	mu     sync.Mutex
+	inputs []policy.Input
+}
+
+func (c *countingDecider) Decide(ctx context.Context, in policy.Input) (policy.Decision, error) {
+	c.mu.Lock()
+	c.inputs = append(c.inputs, in)
+	c.mu.Unlock()
+	return c.Decider.Decide(ctx, in)
+}
+
+// TestOneDecisionPerClass: a Bundle of many resources of few classes gets
+// one evaluation per class, and nothing per resource reaches the policy.
+func TestOneDecisionPerClass(t *testing.T) {
+	t.Parallel()
+	var resources []string
+	for i := range 50 {
+		id := itoa(i)
+		resources = append(resources,
+			strings.Replace(bpObs, `"id":"bp1"`, `"id":"bp`+id+`"`, 1),
+			strings.Replace(sudCondition, `"id":"sud1"`, `"id":"sud`+id+`"`, 1))
+	}
+	var h *harness
+	var counter *countingDecider
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		fhirJSONHandler(200, bundle(h.base(), -1, false, resources...))(w, r)
+	}, func(_ *Options, d *Deps) {
+		counter = &countingDecider{Decider: d.Decider}
+		d.Decider = counter
+	})
+	resp, body := h.get("/fhir/Observation?subject=p1", tokOther)
+	if resp.StatusCode != 200 || strings.Count(body, `"resourceType":"Observation"`) != 50 || strings.Contains(body, "sud1") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if len(counter.inputs) != 2 {
+		t.Fatalf("%d evaluations for 100 resources of 2 classes", len(counter.inputs))
+	}
+	for _, in := range counter.inputs {
+		raw, _ := json.Marshal(in)
+		if bytes.Contains(raw, []byte("bp1")) || bytes.Contains(raw, []byte("sud1")) {
+			t.Fatalf("a resource id reached the policy: %s", raw)
+		}
+		if in.ConsentKey == "" {
+			t.Fatal("no consent key: the engine cannot cache across requests")
+		}
+	}
+}

@@ -1,0 +1,58 @@
+package ds4p
+
+# What kind of data the item is, read from its security labels (FHIR
+# meta.security, "system|code") and its source.
+
+# part2 is true for a record of a Part 2 program (42 CFR 2.11, 2.12): the item
+# carries the 42CFRPart2 policy label, or the labeller established that it
+# comes from a Part 2 program (input.item.source). SUD information from
+# elsewhere is not Part 2 data; the state-law table decides it.
+default part2 := false
+
+part2 if {
+	some l in input.item.labels
+	l in data.ds4p.config.part2.labels
+}
+
+part2 if input.item.source in data.ds4p.config.part2.sources
+
+# counseling_notes is true for SUD counseling notes (42 CFR 2.31(b), 2024
+# rule) and psychotherapy notes (HIPAA 45 CFR 164.508(a)(2)): labelled PSYTHPN.
+# They need a consent that names them, for every purpose.
+default counseling_notes := false
+
+counseling_notes if {
+	some l in input.item.labels
+	l in data.ds4p.config.counseling_notes.labels
+}
+
+# topics are the sensitivity topics of the item according to the state-law
+# table (config/state_law/data.json, labels: label -> topic).
+topics contains t if {
+	some l in input.item.labels
+	t := data.ds4p.config.state_law.labels[l]
+}
+
+# restricted is true when anything beyond HIPAA's ordinary rules applies.
+# (Booleans with a default false are compared with == false rather than
+# negated with not: the same meaning, evaluated faster.)
+default restricted := false
+
+restricted if part2
+
+restricted if counseling_notes
+
+restricted if count(topics) > 0
+
+# restricting_labels are the item's labels that make it restricted; reasons
+# name them.
+restricting_labels contains l if {
+	some l in input.item.labels
+	restricting_label(l)
+}
+
+restricting_label(l) if l in data.ds4p.config.part2.labels
+
+restricting_label(l) if l in data.ds4p.config.counseling_notes.labels
+
+restricting_label(l) if data.ds4p.config.state_law.labels[l]

@@ -1,0 +1,210 @@
+package ds4p
+
+# The patient's consents (FHIR R4 Consent, scope patient-privacy), in the
+# normalised form of the consent package: each provision flattened to a rule
+# carrying the conditions of every level from the root down to it. The proxy
+# passes only the consents of the item's patient.
+
+# active(c) is true for a consent in force at the request time: status
+# active and inside its period. Inactive, draft, rejected, expired or
+# not-yet-valid consents count for nothing (R4 Consent.status,
+# Consent.provision.period).
+active(c) if {
+	c.status == "active"
+	in_period(c.start_ns, c.end_ns)
+}
+
+# applicable(c) is true for a consent that governs this item. Restricted data
+# is governed by every active consent. Ordinary data is governed only by
+# general opt-in / opt-out consents (config.consents.general_policies, e.g.
+# policyRule OPTIN or OPTOUT): a consent written for Part 2 or sensitive data
+# does not withdraw the patient's ordinary records from treatment.
+applicable(_) if restricted
+
+applicable(c) if {
+	some p in c.policies
+	p in data.ds4p.config.consents.general_policies
+}
+
+# verdicts map each applicable consent (by id) to what its deepest matching
+# provisions say: the most specific provision decides, and at equal depth a
+# deny wins (R4 Consent.provision: nested provisions are exceptions to their
+# parent). A consent none of whose provisions match says nothing.
+verdicts[c.id] := v if {
+	some c in input.consents
+	applicable(c)
+	active(c)
+	v := verdict(c)
+}
+
+verdict(c) := {"consent": c.id, "version": c.version, "type": type, "rules": rules} if {
+	matching := [r | some r in c.rules; rule_matches(r)]
+	count(matching) > 0
+	depth := max([r.depth | some r in matching])
+	deepest := [r | some r in matching; r.depth == depth]
+	type := deepest_type(deepest)
+	rules := [r | some r in deepest; r.type == type]
+}
+
+deepest_type(rules) := "deny" if {
+	some r in rules
+	r.type == "deny"
+} else := "permit"
+
+# consent_denies: some applicable consent denies the item; a deny wins over
+# any permit of another consent.
+default consent_denies := false
+
+consent_denies if {
+	some v in verdicts
+	v.type == "deny"
+}
+
+# consent_permits: some applicable consent permits the item and none denies.
+consent_permits if {
+	consent_denies == false
+	some v in verdicts
+	v.type == "permit"
+}
+
+# rule_matches is true when every level from the root to the provision
+# applies to this caller and item.
+rule_matches(r) if {
+	every level in r.conditions {
+		level_matches(level, r.type)
+	}
+}
+
+# level_matches is true when every criterion the level states applies. An
+# empty list or a zero time states nothing (the engine drops them before
+# evaluation; both forms mean the same).
+#
+# Each criterion is read in the direction that protects the patient: a
+# permit applies only when the request is inside everything it names
+# (permits), a deny applies whenever the request touches anything it names
+# (denies). Criteria a decision class cannot be tested against (codes,
+# specific data with or without its meaning, data period: the class carries
+# no codes, ids or dates), and criteria this policy does not know, match a
+# deny and never a permit.
+level_matches(level, "permit") if {
+	every criterion, wanted in level {
+		permits(criterion, wanted)
+	}
+}
+
+level_matches(level, "deny") if {
+	every criterion, wanted in level {
+		denies(criterion, wanted)
+	}
+}
+
+# Actors (R4 provision.actor): the caller by organisation reference,
+# organisation identifier or subject, or as a member of a general designation
+# the provision names (config.designations: designation -> members). Roles
+# say what part the actor plays (e.g. IRCP, the recipient) and do not narrow.
+# Purposes (R4 provision.purpose): a permit must cover every purpose the
+# caller states; a deny applies when it names any of them, or when the
+# caller states none (it could be any of them). Security labels (R4
+# provision.securityLabel): a permit applies to items that carry every label
+# it names, a deny to items that carry any of them. Class (R4
+# provision.class): the item's resource type. Action (R4 provision.action):
+# a disclosure is any of config.consents.disclosure_actions. Period (R4
+# provision.period): the request time is inside [start, end).
+permits(_, [])
+
+permits(_, 0)
+
+permits(_, null)
+
+permits("actors", wanted) if actor_matches(wanted)
+
+permits("roles", _)
+
+permits("purposes", wanted) if purposes_within(wanted)
+
+permits("labels", wanted) if {
+	every l in wanted {
+		l in input.item.labels
+	}
+}
+
+permits("classes", wanted) if input.item.type in wanted
+
+permits("actions", wanted) if disclosure_action(wanted)
+
+permits("start_ns", start) if start <= input.request.time_ns
+
+permits("end_ns", end) if input.request.time_ns < end
+
+denies(_, [])
+
+denies(_, 0)
+
+denies(_, null)
+
+denies("actors", wanted) if actor_matches(wanted)
+
+denies("roles", _)
+
+denies("purposes", _) if purpose_stated == false
+
+denies("purposes", wanted) if {
+	some p in wanted
+	p in purposes
+}
+
+denies("labels", wanted) if {
+	some l in wanted
+	l in input.item.labels
+}
+
+denies("classes", wanted) if input.item.type in wanted
+
+denies("actions", wanted) if disclosure_action(wanted)
+
+denies("start_ns", start) if start <= input.request.time_ns
+
+denies("end_ns", end) if input.request.time_ns < end
+
+denies(criterion, _) if untestable[criterion]
+
+denies(criterion, _) if object.get(tested, criterion, false) == false
+
+untestable := {"codes", "data", "data_refs", "data_start_ns", "data_end_ns"}
+
+tested := {"actors": true, "roles": true, "purposes": true, "labels": true, "classes": true, "actions": true, "start_ns": true, "end_ns": true}
+
+disclosure_action(wanted) if {
+	some a in wanted
+	a in data.ds4p.config.consents.disclosure_actions
+}
+
+actor_matches(wanted) if {
+	some a in wanted
+	a in caller_actors
+}
+
+actor_matches(wanted) if {
+	some a in wanted
+	some member in data.ds4p.config.designations[a]
+	member in caller_actors
+}
+
+# caller_actors are every name the caller goes by.
+caller_actors contains a if {
+	some a in [input.caller.org, input.caller.subject]
+	a != ""
+}
+
+caller_actors contains a if some a in input.caller.org_identifiers
+
+# in_period: the request time is inside [start, end); 0 is unbounded.
+in_period(start, end) if {
+	start <= input.request.time_ns
+	end == 0
+}
+
+in_period(start, end) if {
+	start <= input.request.time_ns
+	input.request.time_ns < end
+}

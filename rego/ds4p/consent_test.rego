@@ -1,0 +1,169 @@
+package ds4p_test
+
+import data.ds4p
+
+test_inactive_consent_counts_for_nothing if {
+	revoked := object.union(tpo_consent, {"status": "inactive"})
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [revoked])
+}
+
+test_expired_consent_counts_for_nothing if {
+	expired := object.union(tpo_consent, {"end_ns": now - 1})
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [expired])
+	ending := object.union(tpo_consent, {"end_ns": now + 1})
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [ending])
+}
+
+test_not_yet_valid_consent_counts_for_nothing if {
+	future := object.union(tpo_consent, {"start_ns": now + 1})
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [future])
+	started := object.union(tpo_consent, {"start_ns": now})
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [started])
+}
+
+test_deny_consent_wins_over_permit if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud], [tpo_consent, deny_all])
+	d.effect == "deny"
+	some r in d.reasons
+	r.rule == "consent-deny"
+	r.consent == "c2"
+	r.version == "3"
+}
+
+test_deepest_provision_decides if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud], [tpo_consent])
+	some r in d.reasons
+	r.consent == "c1"
+	r.provision == "provision.provision[0]"
+}
+
+test_deny_wins_at_equal_depth if {
+	c := consent("c-tie", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"]}),
+		exception("provision.provision[1]", "deny", {"purposes": ["TREAT"]}),
+	])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+}
+
+test_nested_exception_three_levels if {
+	# deny all; permit org-a for TREAT; except deny PSY-labelled items.
+	tree := consent("c-tree", array.concat(tpo_consent.rules, [{
+		"path": "provision.provision[0].provision[0]", "depth": 2, "type": "deny",
+		"conditions": [cond({}), cond({"actors": ["Organization/org-a"], "purposes": ["TREAT"]}), cond({"labels": [psy]})],
+	}]))
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [tree])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud, psy], [tree])
+}
+
+test_permit_with_code_criterion_does_not_match if {
+	coded := consent("c-code", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "codes": ["http://snomed.info/sct|5602001"]}),
+	])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [coded])
+}
+
+test_deny_with_untestable_criteria_matches if {
+	every x in [
+		{"codes": ["http://snomed.info/sct|5602001"]},
+		{"data": ["Condition/c9"]},
+		{"data_start_ns": 1},
+		{"data_end_ns": now},
+	] {
+		c := consent("c-untestable", [root("permit"), exception("provision.provision[0]", "deny", x)])
+		ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [hiv], [c])
+	}
+}
+
+test_permit_with_data_criteria_does_not_match if {
+	every x in [{"data": ["Condition/c9"]}, {"data_start_ns": 1}, {"data_end_ns": now}] {
+		c := consent("c-data", [root("deny"), exception("provision.provision[0]", "permit", object.union({"actors": ["Organization/org-a"], "purposes": ["TREAT"]}, x))])
+		ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+	}
+}
+
+test_org_identifier_matches_actor if {
+	by_id := consent("c-npi", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["http://hl7.org/fhir/sid/us-npi|1234567893"], "purposes": ["TREAT"]}),
+	])
+	inp := object.union(
+		req("Organization/org-z", ["TREAT"], [sud], [by_id]),
+		{"caller": {"org_identifiers": ["http://hl7.org/fhir/sid/us-npi|1234567893"]}},
+	)
+	ds4p.decision.effect == "permit" with input as inp
+}
+
+test_subject_matches_actor if {
+	c := consent("c-dr", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Practitioner/dr-1"], "purposes": ["TREAT"]})])
+	inp := object.union(req("Organization/org-z", ["TREAT"], [part2_label], [c]), {"caller": {"subject": "Practitioner/dr-1"}})
+	ds4p.decision.effect == "permit" with input as inp
+}
+
+test_class_criterion if {
+	c := consent("c-class", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "classes": ["Observation"]})])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+	obs := object.union(req("Organization/org-a", ["TREAT"], [sud], [c]), {"item": {"type": "Observation"}})
+	ds4p.decision.effect == "permit" with input as obs
+}
+
+test_action_criterion if {
+	collect := consent("c-collect", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "actions": ["collect"]})])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [collect])
+	access := consent("c-access", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "actions": ["access"]})])
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [access])
+}
+
+test_provision_period if {
+	lapsed := consent("c-lapsed", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "end_ns": now})])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [lapsed])
+}
+
+test_permit_label_needs_every_label if {
+	c := consent("c-labels", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "labels": [sud, hiv]})])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud, hiv], [c])
+}
+
+test_deny_label_needs_any_label if {
+	c := consent("c-deny-labels", [root("permit"), exception("provision.provision[0]", "deny", {"labels": [sud, hiv]})])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [hiv], [c])
+}
+
+test_deny_purpose_applies_without_stated_purpose if {
+	ds4p.denies("purposes", ["HMARKT"]) with input as req("o", [], [], [])
+	not ds4p.denies("purposes", ["HMARKT"]) with input as req("o", ["TREAT"], [], [])
+	ds4p.denies("purposes", ["HMARKT"]) with input as req("o", ["TREAT", "HMARKT"], [], [])
+}
+
+test_unknown_criterion_matches_deny_only if {
+	ds4p.denies("securityLabelAll", ["x"]) with input as req("o", ["TREAT"], [], [])
+	not ds4p.permits("securityLabelAll", ["x"]) with input as req("o", ["TREAT"], [], [])
+}
+
+test_empty_criteria_state_nothing if {
+	every v in [[], 0, null] {
+		ds4p.permits("actors", v) with input as req("o", ["TREAT"], [], [])
+		ds4p.denies("actors", v) with input as req("o", ["TREAT"], [], [])
+	}
+}
+
+test_compact_and_full_conditions_agree if {
+	compact := consent("c-compact", [
+		{"path": "provision", "depth": 0, "type": "deny", "conditions": [{}]},
+		{"path": "provision.provision[0]", "depth": 1, "type": "permit", "conditions": [{}, {"actors": ["Organization/org-a"], "purposes": ["TREAT"]}]},
+	])
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [compact])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [sud], [compact])
+}
+
+test_roles_do_not_narrow if {
+	c := consent("c-role", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "roles": ["IRCP"], "purposes": ["TREAT"]})])
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+}
+
+test_consent_without_matching_provision_says_nothing if {
+	c := consent("c-narrow", [exception("provision.provision[0]", "deny", {"classes": ["Observation"]})])
+	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["TREAT"], [hiv], [c])
+}

@@ -1,0 +1,132 @@
+package ds4p
+
+# What a disclosure obliges, and why a decision was made. Reasons go to the
+# ledger and to explanations for compliance staff, never to the caller.
+
+# obligations are the security labels the proxy adds to each disclosed item:
+# a Part 2 record carries 42CFRPart2 and NORDSCLCD (no redisclosure without
+# consent, 42 CFR 2.32), plus whatever the state-law table obliges per topic.
+obligations := sort(array.concat(part2_obligations, topic_obligations))
+
+part2_obligations := data.ds4p.config.part2.obligations if {
+	part2
+} else := []
+
+topic_obligations := [o |
+	some o in {o |
+		some t in topics
+		some o in data.ds4p.config.state_law.topics[t].obligations
+	}
+]
+
+# notices must accompany the disclosure: the 42 CFR 2.32 notice for every
+# Part 2 record disclosed.
+notices := [n |
+	some id in data.ds4p.config.part2.notices
+	n := object.union({"id": id}, data.ds4p.config.notices[id])
+] if {
+	part2
+} else := []
+
+# Reasons of an ordinary disclosure: the basis, and the consents of an
+# opt-in model.
+ordinary_reasons := array.concat([ordinary_basis], [consent_reason("opt-in-consent", v) |
+	some v in verdicts
+	v.type == "permit"
+])
+
+ordinary_basis := {"rule": "ordinary", "message": "ordinary data for an allowed purpose of use (45 CFR 164.506)"} if {
+	purpose_stated
+} else := {"rule": "ordinary-no-purpose", "message": "ordinary data; policy data lets callers without a purpose of use see it"}
+
+# Reasons of a restricted disclosure: each consent relied on, or the state
+# law that needs none.
+restricted_reasons := [consent_reason(consent_rule, v) |
+	some v in verdicts
+	v.type == "permit"
+] if {
+	consent_permits
+} else := [{
+	"rule": "state-law",
+	"message": concat("; ", [sprintf("%s: %s", [t, data.ds4p.config.state_law.topics[t].law]) | some t in topics]),
+	"labels": restricting_list,
+}]
+
+consent_rule := "counseling-notes-consent" if {
+	counseling_notes
+} else := "part2-consent" if {
+	part2
+} else := "consent-permit"
+
+# Reasons of an emergency disclosure.
+emergency_reasons := [{
+	"rule": "break-glass",
+	"message": "medical emergency: disclosed without consent (42 CFR 2.51), recorded for review",
+	"labels": restricting_list,
+}]
+
+# Reasons of a deny: every restriction that was not satisfied.
+deny_reasons := [r | some r in deny_reason_set] if {
+	count(deny_reason_set) > 0
+} else := [{"rule": "default-deny", "message": "no rule of the policy permitted the item"}]
+
+deny_reason_set contains {"rule": "no-purpose", "message": "restricted data needs a stated purpose of use; none is never read as TREAT"} if {
+	restricted
+	not purpose_stated
+}
+
+deny_reason_set contains {"rule": "unknown-purpose", "message": "a stated purpose of use is not a known code"} if {
+	restricted
+	purpose_stated
+	not purpose_known
+}
+
+deny_reason_set contains consent_reason("consent-deny", v) if {
+	some v in verdicts
+	v.type == "deny"
+}
+
+deny_reason_set contains {"rule": "ordinary-purpose", "message": "ordinary data is not disclosed for this purpose of use (policy data ordinary.purposes)"} if {
+	not restricted
+	not ordinary_purpose_allowed
+}
+
+deny_reason_set contains {"rule": "no-opt-in", "message": "the consent model is opt-in and no consent of the patient permits this disclosure"} if {
+	not restricted
+	data.ds4p.config.ordinary.consent_model == "opt-in"
+	not consent_denies
+	not consent_permits
+}
+
+deny_reason_set contains {"rule": "part2-no-consent", "message": "Part 2 data needs a consent naming this recipient and purpose (42 CFR 2.31, 2.33)", "labels": restricting_list} if {
+	purpose_known
+	not consent_denies
+	not part2_allowed
+}
+
+deny_reason_set contains {"rule": "counseling-notes-no-consent", "message": "counseling notes need a consent that names them (42 CFR 2.31(b), 45 CFR 164.508(a)(2))", "labels": restricting_list} if {
+	purpose_known
+	not consent_denies
+	not counseling_notes_allowed
+}
+
+deny_reason_set contains {
+	"rule": "state-law-consent-required",
+	"message": sprintf("%s: %s", [t, object.get(data.ds4p.config.state_law.topics, [t, "law"], "topic missing from the state-law table")]),
+	"labels": restricting_list,
+} if {
+	purpose_known
+	not consent_denies
+	some t in topics
+	not topic_allowed(t)
+}
+
+consent_reason(rule, v) := {
+	"rule": rule,
+	"consent": v.consent,
+	"version": v.version,
+	"provision": concat(", ", [r.path | some r in v.rules]),
+	"labels": restricting_list,
+}
+
+restricting_list := sort(restricting_labels)

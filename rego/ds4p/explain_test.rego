@@ -1,0 +1,47 @@
+package ds4p_test
+
+import data.ds4p
+
+test_consent_reason_names_consent_version_provision_labels if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, restricted_r], [tpo_consent])
+	some r in d.reasons
+	r.rule == "part2-consent"
+	r.consent == "c1"
+	r.version == "1"
+	r.provision == "provision.provision[0]"
+	r.labels == [part2_label, sud]
+}
+
+test_state_law_reason_names_topic if {
+	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [hiv], [])
+	some r in d.reasons
+	r.rule == "state-law"
+	startswith(r.message, "HIV: ")
+}
+
+test_deny_lists_every_unsatisfied_restriction if {
+	d := ds4p.decision with input as req("Organization/org-b", ["HPAYMT"], [part2_label, hiv, psythpn], [])
+	rules_of(d) == {"part2-no-consent", "counseling-notes-no-consent", "state-law-consent-required"}
+}
+
+test_notice_text_from_policy_data if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [part2_label], [tpo_consent])
+	d.notices == [{
+		"id": "42CFR2.32",
+		"regulation": "42 CFR 2.32(a)(2)",
+		"text": "42 CFR part 2 prohibits unauthorized use or disclosure of these records.",
+	}]
+}
+
+test_no_obligations_for_ordinary_or_topics if {
+	ds4p.decision.obligations == [] with input as req("Organization/org-b", ["TREAT"], [], [])
+	ds4p.decision.notices == [] with input as req("Organization/org-b", ["TREAT"], [hiv], [])
+}
+
+test_opt_out_deny_reason_names_consent if {
+	c := object.union(consent("c-out", [root("deny")]), {"policies": ["OPTOUT"]})
+	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [], [c])
+	some r in d.reasons
+	r.rule == "consent-deny"
+	r.consent == "c-out"
+}

@@ -1,0 +1,20 @@
+package ds4p_test
+
+import data.ds4p
+
+test_purpose_stated if {
+	ds4p.purpose_stated with input as req("o", ["TREAT"], [], [])
+	not ds4p.purpose_stated with input as req("o", [], [], [])
+}
+
+test_purpose_known if {
+	ds4p.purpose_known with input as req("o", ["TREAT", "HPAYMT"], [], [])
+	not ds4p.purpose_known with input as req("o", [], [], [])
+	not ds4p.purpose_known with input as req("o", ["TREAT", "MADEUP"], [], [])
+}
+
+test_purposes_within_needs_every_purpose if {
+	ds4p.purposes_within(["TREAT", "HPAYMT"]) with input as req("o", ["TREAT"], [], [])
+	not ds4p.purposes_within(["TREAT"]) with input as req("o", ["TREAT", "HMARKT"], [], [])
+	not ds4p.purposes_within(["TREAT"]) with input as req("o", [], [], [])
+}

@@ -1,0 +1,163 @@
+package ds4p_test
+
+import data.ds4p
+
+# Part 2 (42 CFR 2.31, 2.33, 2.32).
+
+test_part2_with_consent_permitted_with_obligations if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent])
+	d.effect == "permit"
+	d.obligations == [part2_label, nordsclcd]
+	d.notices[0].id == "42CFR2.32"
+	"part2-consent" in rules_of(d)
+}
+
+test_part2_without_consent_denied if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [part2_label], [])
+	d.effect == "deny"
+	"part2-no-consent" in rules_of(d)
+}
+
+test_part2_other_recipient_denied if {
+	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [part2_label], [tpo_consent])
+	d.effect == "deny"
+	"consent-deny" in rules_of(d)
+}
+
+test_part2_other_purpose_denied if {
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["HPAYMT"], [part2_label], [tpo_consent])
+}
+
+test_part2_single_tpo_consent_honoured if {
+	every p in ["TREAT", "HPAYMT", "HOPERAT"] {
+		ds4p.decision.effect == "permit" with input as req("Organization/org-a", [p], [part2_label], [all_tpo_consent])
+	}
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["HMARKT"], [part2_label], [all_tpo_consent])
+}
+
+test_part2_blanket_consent_not_enough if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [part2_label], [blanket_consent])
+	d.effect == "deny"
+	"part2-no-consent" in rules_of(d)
+}
+
+test_part2_general_designation if {
+	hie := consent("c-hie", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/hie-east"], "purposes": ["TREAT"]}),
+	])
+	members := {"Organization/hie-east": ["Organization/org-m"]}
+	ds4p.decision.effect == "permit" with input as req("Organization/org-m", ["TREAT"], [part2_label], [hie])
+		with data.ds4p.config.designations as members
+	ds4p.decision.effect == "deny" with input as req("Organization/org-n", ["TREAT"], [part2_label], [hie])
+		with data.ds4p.config.designations as members
+}
+
+test_part2_by_source_gets_obligations if {
+	inp := object.union(req("Organization/org-a", ["TREAT"], [sud], [tpo_consent]), {"item": {"source": "part2"}})
+	d := ds4p.decision with input as inp
+	d.effect == "permit"
+	nordsclcd in d.obligations
+}
+
+# Counseling notes (42 CFR 2.31(b), 45 CFR 164.508(a)(2)).
+
+counseling_consent := consent("c-notes", [
+	root("deny"),
+	exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "labels": [psythpn]}),
+])
+
+test_counseling_notes_need_naming_consent if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [tpo_consent])
+	d.effect == "deny"
+	"counseling-notes-no-consent" in rules_of(d)
+	e := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [counseling_consent])
+	e.effect == "permit"
+	"counseling-notes-consent" in rules_of(e)
+}
+
+test_counseling_consent_does_not_cover_other_notes if {
+	# A permit naming PSYTHPN applies only to items that carry it.
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [counseling_consent])
+}
+
+test_counseling_notes_never_without_consent if {
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [psythpn], [])
+}
+
+# State-law topics (config/state_law/data.json).
+
+test_topic_for_treatment_without_consent if {
+	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [hiv], [])
+	d.effect == "permit"
+	"state-law" in rules_of(d)
+}
+
+test_topic_outside_treatment_needs_consent if {
+	d := ds4p.decision with input as req("Organization/org-b", ["HPAYMT"], [hiv], [])
+	d.effect == "deny"
+	"state-law-consent-required" in rules_of(d)
+}
+
+test_topic_with_consent if {
+	c := consent("c-hiv", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-b"], "purposes": ["HPAYMT"]})])
+	d := ds4p.decision with input as req("Organization/org-b", ["HPAYMT"], [hiv], [c])
+	d.effect == "permit"
+	"consent-permit" in rules_of(d)
+}
+
+test_topic_consent_deny_beats_law if {
+	c := consent("c-no-psy", [root("permit"), exception("provision.provision[0]", "deny", {"labels": [psy]})])
+	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [psy], [c])
+	d.effect == "deny"
+	"consent-deny" in rules_of(d)
+}
+
+test_sud_not_part2_needs_consent_by_default if {
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [sud], [])
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [tpo_consent])
+}
+
+test_topic_rule_change_in_policy_data if {
+	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["TREAT"], [sud], [])
+		with data.ds4p.config.state_law.topics.SUD.without_consent as ["TREAT"]
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [psy], [])
+		with data.ds4p.config.state_law.topics.MH.without_consent as []
+}
+
+test_topic_missing_from_table_denied if {
+	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [hiv], [])
+		with data.ds4p.config.state_law.topics as {}
+	d.effect == "deny"
+	"state-law-consent-required" in rules_of(d)
+}
+
+test_every_topic_must_pass if {
+	# HIV passes for TREAT, SUD needs consent.
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [hiv, sud], [])
+}
+
+test_topic_obligations_from_policy_data if {
+	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [hiv], [])
+		with data.ds4p.config.state_law.topics.HIV.obligations as [nordsclcd]
+	d.obligations == [nordsclcd]
+}
+
+# Purpose of use on restricted data.
+
+test_missing_purpose_is_not_treat if {
+	d := ds4p.decision with input as req("Organization/org-a", [], [sud], [tpo_consent])
+	d.effect == "deny"
+	"no-purpose" in rules_of(d)
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", [], [hiv], [])
+}
+
+test_unknown_purpose_denied if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT", "MADEUP"], [sud], [tpo_consent])
+	d.effect == "deny"
+	"unknown-purpose" in rules_of(d)
+}
+
+test_extra_purpose_not_covered_by_consent if {
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT", "HMARKT"], [part2_label], [tpo_consent])
+}
