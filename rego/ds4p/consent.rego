@@ -37,6 +37,46 @@ verdicts[c.id] := v if {
 	v := verdict(c)
 }
 
+# scaffolding is true when, for restricted data, a consent's verdict comes
+# only from its unconditional root deny while the consent grants permit
+# exceptions: the root says "no one but those named", which without consent
+# is the rule for restricted data anyway (42 CFR 2.31). When another consent
+# permits the caller, such a root must not cancel it, or one recipient's
+# consent would revoke another's. A consent that only denies (a real opt-out)
+# and any deny provision that names criteria still count.
+scaffolding(c, v) if {
+	restricted
+	v.type == "deny"
+	every r in v.rules {
+		r.depth == 0
+		unconditional(r)
+	}
+	some e in c.rules
+	e.depth > 0
+	e.type == "permit"
+}
+
+# unconditional is true when no level of the provision states a criterion
+# about the caller or the item. A period only bounds when the consent is in
+# force (it is checked as a criterion all the same), so it does not count.
+unconditional(r) if {
+	every level in r.conditions {
+		every key, criterion in level {
+			time_bound_or_empty(key, criterion)
+		}
+	}
+}
+
+time_bound_or_empty(key, _) if key in {"start_ns", "end_ns"}
+
+time_bound_or_empty(_, criterion) if states_nothing(criterion)
+
+states_nothing(x) if x == []
+
+states_nothing(x) if x == 0
+
+states_nothing(x) if x == null
+
 verdict(c) := {"consent": c.id, "version": c.version, "type": type, "rules": rules} if {
 	matching := [r | some r in c.rules; rule_matches(r)]
 	count(matching) > 0
@@ -56,8 +96,20 @@ deepest_type(rules) := "deny" if {
 default consent_denies := false
 
 consent_denies if {
-	some v in verdicts
+	some id, v in verdicts
 	v.type == "deny"
+	not yields_to_permit(id, v)
+}
+
+# yields_to_permit is true when a scaffolding root deny meets another
+# consent's permit.
+yields_to_permit(id, v) if {
+	some c in input.consents
+	c.id == id
+	scaffolding(c, v)
+	some other, w in verdicts
+	other != id
+	w.type == "permit"
 }
 
 # consent_permits: some applicable consent permits the item and none denies.

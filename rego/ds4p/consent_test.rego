@@ -167,3 +167,38 @@ test_consent_without_matching_provision_says_nothing if {
 	c := consent("c-narrow", [exception("provision.provision[0]", "deny", {"classes": ["Observation"]})])
 	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["TREAT"], [hiv], [c])
 }
+
+# Separate consents per recipient (usual Part 2 practice): each denies all but
+# its own recipient; neither cancels the other.
+test_separate_recipient_consents_do_not_cancel if {
+	for_b := consent("c-b", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-b"], "purposes": ["TREAT"]}),
+	])
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent, for_b])
+	d.effect == "permit"
+	e := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [sud, part2_label], [tpo_consent, for_b])
+	e.effect == "permit"
+	f := ds4p.decision with input as req("Organization/org-c", ["TREAT"], [sud, part2_label], [tpo_consent, for_b])
+	f.effect == "deny"
+}
+
+# A root period bounds the consent; it does not aim its root deny at anyone.
+test_time_bounded_scaffolding_does_not_cancel if {
+	for_b := consent("c-b", [
+		{"path": "provision", "depth": 0, "type": "deny", "conditions": [cond({"start_ns": now - 10, "end_ns": now + 10})]},
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-b"], "purposes": ["TREAT"]}),
+	])
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent, for_b])
+	d.effect == "permit"
+}
+
+# A deny exception aimed at the caller still wins over another consent.
+test_explicit_deny_still_wins_across_consents if {
+	not_a := consent("c-not-a", [
+		root("permit"),
+		exception("provision.provision[0]", "deny", {"actors": ["Organization/org-a"]}),
+	])
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent, not_a])
+	d.effect == "deny"
+}
