@@ -49,10 +49,10 @@ type part2Case struct {
 func TestPart2ConsentsThroughPolicy(t *testing.T) {
 	t.Parallel()
 	const (
-		clinicA  = "Organization/clinic-a"
-		noCodes  = "the policy input carries no codes of the item, so a deny by code applies to every item (fails closed)"
-		noIDs    = "the policy input carries no id of the item, so a deny of a specific resource applies to every item (fails closed)"
-		noDates  = "the policy input carries no date of the item, so a deny by data period applies to every item (fails closed)"
+		clinicA = "Organization/clinic-a"
+		noCodes = "the policy input carries no codes of the item, so a deny by code applies to every item (fails closed)"
+		noIDs   = "the policy input carries no id of the item, so a deny of a specific resource applies to every item (fails closed)"
+		noDates = "the policy input carries no date of the item, so a deny by data period applies to every item (fails closed)"
 	)
 	tr := []string{"TREAT"}
 	tests := []part2Case{
