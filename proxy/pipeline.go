@@ -303,6 +303,11 @@ func (r *run) renderBundle(dst []byte, b *bundleNode) ([]byte, error) {
 			edits = append(edits, e)
 		}
 	}
+	mark, err := r.bundleMarkEdits(b) // high-water mark of the disclosed entries (label_mark.go)
+	if err != nil {
+		return nil, err
+	}
+	edits = append(edits, mark...)
 	edits = append(edits, removeMembers(b.members, remove)...)
 	sort.Slice(edits, func(i, j int) bool { return edits[i].Start < edits[j].Start })
 	return applyRange(dst, r.body, b.start, b.end, edits), nil
