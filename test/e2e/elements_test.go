@@ -51,3 +51,19 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func init() { register("BundleHighWaterMark", testBundleHighWaterMark) }
+
+// testBundleHighWaterMark: a Bundle's meta.security summarises what it
+// discloses, and only that.
+func testBundleHighWaterMark(t *testing.T, e *env) {
+	url := "/fhir/Condition?subject=" + sudPatient + "&_count=200"
+	mine := e.get(t, url, "consented").json(t)
+	if got := securityCodes(mine); !got["SUD"] || !got["R"] || got["NORDSCLCD"] {
+		t.Errorf("consented Bundle mark %v, want SUD and R without refrain codes", got)
+	}
+	theirs := e.get(t, url, "other").json(t)
+	if got := securityCodes(theirs); got["SUD"] || got["42CFRPart2"] {
+		t.Errorf("the other caller's Bundle mark %v reveals withheld SUD data", got)
+	}
+}
