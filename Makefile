@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build test test-short demo bench fuzz
+.PHONY: build test test-short demo bench fuzz load
 
 build:
 	$(GO) build -o ds4p ./cmd/ds4p
@@ -29,3 +29,8 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 30s $$pkg || exit 1; \
 	  done; \
 	done
+
+# The load test: direct vs pass-through vs ds4p, static and Medplum upstreams
+# (~10 min, loopback only, bounded). Writes test/load/results/latest.md.
+load:
+	bash test/load/run.sh
