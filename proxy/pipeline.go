@@ -128,7 +128,7 @@ func (r *run) collect() (*bundleNode, *item, error) {
 		return nil, nil, err
 	}
 	if rt == "Bundle" {
-		b, err := r.collectBundle(0, len(r.body), 0)
+		b, err := r.collectBundle(0, 0)
 		return b, nil, err
 	}
 	if rt == "" {
@@ -172,82 +172,104 @@ func (r *run) addItem(start, end int) (*item, error) {
 	return it, nil
 }
 
-func (r *run) collectBundle(start, end, depth int) (*bundleNode, error) {
+// collectBundle walks the Bundle at start once: each member's value is
+// either descended into (entries, links) or skipped, never both, so a
+// resource's bytes are scanned once here.
+func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 	if depth > maxBundleNesting {
 		return nil, fail(http.StatusBadGateway, "processing", "Bundles nested too deeply", nil)
 	}
-	start, end = trim(r.body, start, end)
-	b := &bundleNode{start: start, end: end, entryIdx: -1, totalIdx: -1}
-	err := fjson.ObjectEach(r.body, start, func(key []byte, vs, ve int) error {
-		m := member{start: memberStart(r.body, key, vs), vStart: vs, end: ve}
-		switch keyName(key) {
+	start = fjson.SkipSpace(r.body, start)
+	b := &bundleNode{start: start, entryIdx: -1, totalIdx: -1}
+	end, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
+		name := keyName(key)
+		var ve int
+		var err error
+		switch name {
 		case "entry":
 			b.entryIdx = len(b.members)
-			if err := r.collectEntries(b, vs, depth); err != nil {
-				return err
-			}
+			ve, err = r.collectEntries(b, vs, depth)
+		case "link":
+			ve, err = r.collectLinks(b, vs)
+		default:
+			ve, err = fjson.SkipValue(r.body, vs)
+		}
+		if err != nil {
+			return 0, err
+		}
+		switch name {
 		case "total":
 			b.totalIdx = len(b.members)
 		case "type":
 			t, _ := fjson.StringValue(r.body, vs, ve)
 			b.searchset = depth == 0 && t == "searchset"
-		case "link":
-			if err := r.collectLinks(b, vs); err != nil {
-				return err
-			}
 		}
-		b.members = append(b.members, m)
-		return nil
+		b.members = append(b.members, member{start: memberStart(r.body, key, vs), vStart: vs, end: ve})
+		return ve, nil
 	})
 	if err != nil {
 		return nil, asFailure(err)
 	}
+	b.end = end
 	return b, nil
 }
 
-func (r *run) collectEntries(b *bundleNode, arr, depth int) error {
-	return fjson.ArrayEach(r.body, arr, func(vs, ve int) error {
-		e, err := r.collectEntry(vs, ve, depth)
+func (r *run) collectEntries(b *bundleNode, arr, depth int) (int, error) {
+	return fjson.ArrayScan(r.body, arr, func(vs int) (int, error) {
+		e, err := r.collectEntry(vs, depth)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		b.entries = append(b.entries, e)
-		return nil
+		return e.end, nil
 	})
 }
 
-func (r *run) collectEntry(start, end, depth int) (*entryNode, error) {
-	start, end = trim(r.body, start, end)
-	e := &entryNode{start: start, end: end, fullURL: span{-1, -1}}
-	err := fjson.ObjectEach(r.body, start, func(key []byte, vs, ve int) error {
+func (r *run) collectEntry(start, depth int) (*entryNode, error) {
+	e := &entryNode{start: start, fullURL: span{-1, -1}}
+	end, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
 		switch keyName(key) {
-		case "fullUrl":
-			e.fullURL = span{vs, ve}
 		case "resource":
-			return r.collectResource(e, vs, ve, depth)
+			return r.collectResource(e, vs, depth)
+		case "fullUrl":
+			ve, err := fjson.SkipValue(r.body, vs)
+			e.fullURL = span{vs, ve}
+			return ve, err
 		}
-		return nil
+		return fjson.SkipValue(r.body, vs)
 	})
+	e.end = end
 	return e, err
 }
 
-func (r *run) collectResource(e *entryNode, vs, ve, depth int) error {
-	vs, ve = trim(r.body, vs, ve)
+// collectResource records the entry's resource, or walks it when it is a
+// Bundle itself; it returns the index just past the resource.
+func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 	rt, err := r.resourceType(vs)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if rt == "Bundle" {
-		e.nested, err = r.collectBundle(vs, ve, depth+1)
-		return err
+		if e.nested, err = r.collectBundle(vs, depth+1); err != nil {
+			return 0, err
+		}
+		return e.nested.end, nil
+	}
+	ve, err := fjson.SkipValue(r.body, vs)
+	if err != nil {
+		return 0, err
 	}
 	e.item, err = r.addItem(vs, ve)
-	return err
+	return ve, err
 }
 
-func (r *run) collectLinks(b *bundleNode, arr int) error {
-	return fjson.ArrayEach(r.body, arr, func(vs, ve int) error {
-		return fjson.ObjectEach(r.body, vs, func(key []byte, ks, ke int) error {
+func (r *run) collectLinks(b *bundleNode, arr int) (int, error) {
+	return fjson.ArrayScan(r.body, arr, func(vs int) (int, error) {
+		return fjson.ObjectScan(r.body, vs, func(key []byte, ks int) (int, error) {
+			ke, err := fjson.SkipValue(r.body, ks)
+			if err != nil {
+				return 0, err
+			}
 			switch keyName(key) {
 			case "url":
 				b.linkURLs = append(b.linkURLs, span{ks, ke})
@@ -257,7 +279,7 @@ func (r *run) collectLinks(b *bundleNode, arr int) error {
 					b.hasPaging = true
 				}
 			}
-			return nil
+			return ke, nil
 		})
 	})
 }
