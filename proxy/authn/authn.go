@@ -63,6 +63,9 @@ type Config struct {
 	Issuer   string  // required iss; empty accepts any issuer
 	Audience string  // required aud; empty accepts any audience
 	Skew     time.Duration
+	// CacheSize bounds the verified-token cache (DefaultCacheSize when 0;
+	// negative disables it).
+	CacheSize int
 }
 
 // Verifier checks bearer tokens.
@@ -71,11 +74,18 @@ type Verifier struct {
 	issuer   string
 	audience string
 	skew     time.Duration
+	cache    *tokenCache
 }
 
 // NewVerifier builds a verifier from cfg; at least one key source is needed.
 func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	v := &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.Skew}
+	switch {
+	case cfg.CacheSize == 0:
+		v.cache = newTokenCache(DefaultCacheSize, DefaultCacheTTL)
+	case cfg.CacheSize > 0:
+		v.cache = newTokenCache(cfg.CacheSize, DefaultCacheTTL)
+	}
 	if cfg.JWKSURL != "" {
 		cache := jwk.NewCache(ctx)
 		if err := cache.Register(cfg.JWKSURL, jwk.WithMinRefreshInterval(5*time.Minute)); err != nil {
@@ -116,16 +126,29 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Caller, error) {
 	if len(raw) == 0 || len(raw) > MaxTokenBytes {
 		return Caller{}, fmt.Errorf("%w: token missing or too large", ErrUnauthenticated)
 	}
+	if c, ok := v.cache.get(raw); ok {
+		return c, nil
+	}
 	if err := checkAlg(raw); err != nil {
 		return Caller{}, err
 	}
 	var lastErr error
 	for _, set := range v.sets {
 		tok, err := jwt.ParseString(raw, v.parseOptions(ctx, set)...)
-		if err == nil {
-			return callerFrom(tok)
+		if err != nil {
+			lastErr = err
+			continue
 		}
-		lastErr = err
+		c, err := callerFrom(tok)
+		if err != nil {
+			return Caller{}, err
+		}
+		nbf := tok.NotBefore()
+		if !nbf.IsZero() {
+			nbf = nbf.Add(-v.skew)
+		}
+		v.cache.put(raw, c, nbf, tok.Expiration().Add(v.skew))
+		return c, nil
 	}
 	return Caller{}, fmt.Errorf("%w: %v", ErrUnauthenticated, lastErr)
 }
