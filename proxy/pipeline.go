@@ -296,25 +296,21 @@ func labelStrings(s labels.Set) []string {
 // fullUrls pointing at the proxy, labels written, and total dropped unless it
 // provably reveals nothing.
 func (r *run) renderBundle(dst []byte, b *bundleNode) ([]byte, error) {
-	var edits []fjson.Edit
+	var ss []splice
 	var remove []int
-	kept, err := r.renderEntries(b)
-	if err != nil {
-		return nil, err
-	}
+	kept := r.keptEntries(b)
 	if b.entryIdx >= 0 {
-		entries := kept
 		// Policy obligation: a searchset that discloses data a notice
 		// covers carries the notice as an outcome entry (decide.go).
-		if b.searchset && len(r.notices) > 0 {
-			entries = append(kept[:len(kept):len(kept)], noticeEntry(r.notices))
-		}
-		if len(entries) == 0 {
+		notice := b.searchset && len(r.notices) > 0
+		if len(kept) == 0 && !notice {
 			remove = append(remove, b.entryIdx)
 		} else {
 			m := b.members[b.entryIdx]
 			vs, ve := trim(r.body, m.vStart, m.end)
-			edits = append(edits, fjson.Edit{Start: vs, End: ve, Data: joinArray(entries)})
+			ss = append(ss, splice{start: vs, end: ve, render: func(dst []byte) ([]byte, error) {
+				return r.writeEntries(dst, kept, notice)
+			}})
 		}
 	}
 	if b.totalIdx >= 0 && !r.totalIsSafe(b, len(kept)) {
@@ -322,17 +318,16 @@ func (r *run) renderBundle(dst []byte, b *bundleNode) ([]byte, error) {
 	}
 	for _, u := range b.linkURLs {
 		if e, ok := r.rewriteURL(u); ok {
-			edits = append(edits, e)
+			ss = append(ss, splice{start: e.Start, end: e.End, data: e.Data})
 		}
 	}
 	mark, err := r.bundleMarkEdits(b) // high-water mark of the disclosed entries (label_mark.go)
 	if err != nil {
 		return nil, err
 	}
-	edits = append(edits, mark...)
-	edits = append(edits, removeMembers(b.members, remove)...)
-	sort.Slice(edits, func(i, j int) bool { return edits[i].Start < edits[j].Start })
-	return applyRange(dst, r.body, b.start, b.end, edits), nil
+	ss = appendEdits(ss, mark)
+	ss = appendEdits(ss, removeMembers(b.members, remove))
+	return applySplices(dst, r.body, b.start, b.end, ss)
 }
 
 // totalIsSafe reports whether Bundle.total can stay: only when nothing was
@@ -358,45 +353,63 @@ func (r *run) totalWithheld() int {
 	return n
 }
 
-func (r *run) renderEntries(b *bundleNode) ([][]byte, error) {
-	kept := make([][]byte, 0, len(b.entries))
+// keptEntries are the entries that stay: every entry but those whose
+// resource was withheld (nested Bundles stay, minus their own withheld
+// entries).
+func (r *run) keptEntries(b *bundleNode) []*entryNode {
+	kept := make([]*entryNode, 0, len(b.entries))
 	for _, e := range b.entries {
 		if e.item != nil && !e.item.class.decision.Permitted() {
-			b.withheld++
 			continue
 		}
-		out, err := r.renderEntry(e)
-		if err != nil {
-			return nil, err
-		}
-		kept = append(kept, out)
+		kept = append(kept, e)
 	}
-	return kept, nil
+	return kept
 }
 
-func (r *run) renderEntry(e *entryNode) ([]byte, error) {
-	var edits []fjson.Edit
+// writeEntries appends the new entry array: the kept entries, each written
+// straight into dst, and the notice entry when one is due.
+func (r *run) writeEntries(dst []byte, kept []*entryNode, notice bool) ([]byte, error) {
+	dst = append(dst, '[')
+	var err error
+	for i, e := range kept {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, err = r.writeEntry(dst, e); err != nil {
+			return nil, err
+		}
+	}
+	if notice {
+		if len(kept) > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, noticeEntry(r.notices)...)
+	}
+	return append(dst, ']'), nil
+}
+
+func (r *run) writeEntry(dst []byte, e *entryNode) ([]byte, error) {
+	var ss []splice
 	if e.fullURL.start >= 0 {
 		if ed, ok := r.rewriteURL(e.fullURL); ok {
-			edits = append(edits, ed)
+			ss = append(ss, splice{start: ed.Start, end: ed.End, data: ed.Data})
 		}
 	}
 	switch {
 	case e.nested != nil:
-		nb, err := r.renderBundle(nil, e.nested)
-		if err != nil {
-			return nil, err
-		}
-		edits = append(edits, fjson.Edit{Start: e.nested.start, End: e.nested.end, Data: nb})
+		nested := e.nested
+		ss = append(ss, splice{start: nested.start, end: nested.end, render: func(dst []byte) ([]byte, error) {
+			return r.renderBundle(dst, nested)
+		}})
 	case e.item != nil:
 		ie, err := r.itemEdits(e.item)
 		if err != nil {
 			return nil, err
 		}
-		edits = append(edits, ie...)
+		ss = appendEdits(ss, ie)
 	}
-	sort.Slice(edits, func(i, j int) bool { return edits[i].Start < edits[j].Start })
-	return applyRange(nil, r.body, e.start, e.end, edits), nil
+	return applySplices(dst, r.body, e.start, e.end, ss)
 }
 
 func (r *run) renderItem(dst []byte, it *item) ([]byte, error) {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"sort"
 	"errors"
 	"net/http"
 
@@ -89,20 +90,43 @@ func applyRange(dst, src []byte, start, end int, edits []fjson.Edit) []byte {
 	return append(dst, src[pos:end]...)
 }
 
-func joinArray(parts [][]byte) []byte {
-	n := 2
-	for _, p := range parts {
-		n += len(p) + 1
+// splice replaces src[start:end] with data, or with what render appends
+// when the replacement is itself built from the body (entries, nested
+// Bundles): written straight into the output, never into a buffer of its own.
+type splice struct {
+	start, end int
+	data       []byte
+	render     func(dst []byte) ([]byte, error)
+}
+
+func appendEdits(ss []splice, edits []fjson.Edit) []splice {
+	for _, e := range edits {
+		ss = append(ss, splice{start: e.Start, end: e.End, data: e.Data})
 	}
-	out := make([]byte, 0, n)
-	out = append(out, '[')
-	for i, p := range parts {
-		if i > 0 {
-			out = append(out, ',')
+	return ss
+}
+
+// applySplices appends src[start:end] with the splices applied; they must
+// lie inside the range and not overlap.
+func applySplices(dst, src []byte, start, end int, ss []splice) ([]byte, error) {
+	sort.Slice(ss, func(i, j int) bool { return ss[i].start < ss[j].start })
+	pos := start
+	var err error
+	for _, s := range ss {
+		if s.start < pos || s.end > end {
+			return nil, fail(http.StatusInternalServerError, "exception", "the response could not be rewritten; it was withheld", errors.New("overlapping splices"))
 		}
-		out = append(out, p...)
+		dst = append(dst, src[pos:s.start]...)
+		if s.render != nil {
+			if dst, err = s.render(dst); err != nil {
+				return nil, err
+			}
+		} else {
+			dst = append(dst, s.data...)
+		}
+		pos = s.end
 	}
-	return append(out, ']')
+	return append(dst, src[pos:end]...), nil
 }
 
 func asFailure(err error) error {
