@@ -195,7 +195,7 @@ func (s *Server) readBody(resp *http.Response) ([]byte, error) {
 	default:
 		return nil, fail(http.StatusBadGateway, "processing", "the FHIR server used a content encoding the proxy cannot inspect", nil)
 	}
-	body, err := io.ReadAll(io.LimitReader(r, s.opts.MaxBodyBytes+1))
+	body, err := readAll(r, resp.ContentLength, r == io.Reader(resp.Body), s.opts.MaxBodyBytes)
 	if err != nil {
 		if f := classify(err); f.Status == http.StatusGatewayTimeout {
 			return nil, f
@@ -352,4 +352,18 @@ func gzipBody(body []byte) []byte {
 	zw.Reset(io.Discard)
 	gzipWriters.Put(zw)
 	return buf.Bytes()
+}
+
+// readAll reads at most max+1 bytes. With a declared length for the bytes
+// actually read, one allocation of that size is enough; otherwise io.ReadAll
+// grows gently.
+func readAll(r io.Reader, length int64, declared bool, max int64) ([]byte, error) {
+	lr := io.LimitReader(r, max+1)
+	if !declared || length <= 0 || length > max {
+		return io.ReadAll(lr)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(length) + bytes.MinRead)
+	_, err := buf.ReadFrom(lr)
+	return buf.Bytes(), err
 }

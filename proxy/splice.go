@@ -2,9 +2,9 @@ package proxy
 
 import (
 	"bytes"
-	"sort"
 	"errors"
 	"net/http"
+	"sort"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
