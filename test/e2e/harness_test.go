@@ -270,11 +270,15 @@ func ids(t *testing.T, bundle map[string]any) []string {
 // them for treatment.
 const sudPatient = "Patient/pat-0"
 
-func (e *env) storeConsent() error {
+func (e *env) storeConsent() error { return e.postConsent(sudPatient) }
+
+// postConsent stores, for patient, a Part 2 consent by which orgConsented
+// may see everything for treatment.
+func (e *env) postConsent(patient string) error {
 	body := `{"resourceType":"Consent","status":"active",
 	  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
 	  "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
-	  "patient":{"reference":"` + sudPatient + `"},
+	  "patient":{"reference":"` + patient + `"},
 	  "provision":{"type":"deny","provision":[{"type":"permit",
 	    "actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"` + orgConsented + `"}}],
 	    "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}]}]}}`
@@ -286,9 +290,8 @@ func (e *env) storeConsent() error {
 		return err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("storing the consent: %d %s", resp.StatusCode, b)
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("storing the consent for %s: %d %s", patient, resp.StatusCode, b)
 	}
 	return nil
 }

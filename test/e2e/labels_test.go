@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -132,23 +131,8 @@ func testPropagationAcrossResponses(t *testing.T, e *env) {
 // SUD patient: orgConsented may see everything for treatment.
 func (e *env) consentFor(t *testing.T, patient string) {
 	t.Helper()
-	body := `{"resourceType":"Consent","status":"active",
-	  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
-	  "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
-	  "patient":{"reference":"` + patient + `"},
-	  "provision":{"type":"deny","provision":[{"type":"permit",
-	    "actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"` + orgConsented + `"}}],
-	    "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}]}]}}`
-	req, _ := http.NewRequest(http.MethodPost, e.proxy+"/admin/Consent", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+e.tokens["admin"])
-	req.Header.Set("Content-Type", "application/fhir+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err := e.postConsent(patient); err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("storing a consent for %s: %d %s", patient, resp.StatusCode, b)
 	}
 }
 
