@@ -41,6 +41,13 @@ type Caller struct {
 	Purposes       []string
 	BreakGlass     string // the stated reason when the token carries a break-glass claim
 	Issuer         string
+	// Patient is the SMART launch context (`patient` claim): a token that
+	// carries one may reach only that patient's compartment.
+	Patient string
+	// IssuedAt and Expiry are the token's iat and exp (zero when absent);
+	// the policy uses them to time-box break-the-glass.
+	IssuedAt time.Time
+	Expiry   time.Time
 }
 
 // HasScope reports whether the caller was granted scope s.
@@ -196,6 +203,8 @@ func callerFrom(tok jwt.Token) (Caller, error) {
 	c.OrgIdentifiers = stringsClaim(tok, "org_identifiers")
 	c.Purposes = Purposes(tok)
 	c.BreakGlass = stringClaim(tok, "break_glass_reason")
+	c.Patient = stringClaim(tok, "patient")
+	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
 		return Caller{}, fmt.Errorf("%w: token has no subject", ErrUnauthenticated)
 	}
