@@ -38,6 +38,12 @@ type caseCaller struct {
 	OrgIdentifiers []string `yaml:"org_identifiers"`
 	Purposes       []string `yaml:"purposes"`
 	BreakGlass     string   `yaml:"break_glass"`
+	// IssuedAt and ExpiresAt are the lifetime of the token carrying a
+	// break-the-glass claim, as offsets from the file's time ("-1m",
+	// "59m"), or "none" for a token without iat or exp. Defaults: -1m and
+	// 14m, a short-lived token.
+	IssuedAt  string `yaml:"issued_at"`
+	ExpiresAt string `yaml:"expires_at"`
 }
 
 // caseConsent is a normalised consent (see the input schema), with
@@ -297,7 +303,15 @@ func (b caseBuilder) input(caller string, consents []string, labels []string, ty
 		Item:     Item{Type: typ, Labels: nonNil(b.f.labelList(labels)), Source: source},
 	}
 	if c.BreakGlass != "" {
-		in.Caller.BreakGlass = &BreakGlass{Reason: c.BreakGlass}
+		iat, err := tokenTime(b.at, c.IssuedAt, -time.Minute)
+		if err != nil {
+			return Input{}, fmt.Errorf("caller %q: issued_at: %w", caller, err)
+		}
+		exp, err := tokenTime(b.at, c.ExpiresAt, 14*time.Minute)
+		if err != nil {
+			return Input{}, fmt.Errorf("caller %q: expires_at: %w", caller, err)
+		}
+		in.Caller.BreakGlass = &BreakGlass{Reason: c.BreakGlass, IssuedAt: iat, ExpiresAt: exp}
 	}
 	for _, name := range consents {
 		if name == "none" {
@@ -494,4 +508,21 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// tokenTime is unix seconds at an offset from at (unix ns), def when the
+// offset is empty, 0 for "none".
+func tokenTime(at int64, offset string, def time.Duration) (int64, error) {
+	d := def
+	switch offset {
+	case "":
+	case "none":
+		return 0, nil
+	default:
+		var err error
+		if d, err = time.ParseDuration(offset); err != nil {
+			return 0, err
+		}
+	}
+	return time.Unix(0, at).Add(d).Unix(), nil
 }

@@ -208,7 +208,15 @@ func randomInput(rng *rand.Rand) policy.Input {
 		Item:    policy.Item{Type: []string{"Condition", "Observation"}[rng.IntN(2)], Labels: labelSets[rng.IntN(len(labelSets))]},
 	}
 	if rng.IntN(4) == 0 {
-		in.Caller.BreakGlass = &policy.BreakGlass{Reason: "cardiac arrest"}
+		// Token times straddle the request times (now ± a few µs): a
+		// cached break-the-glass decision must not outlive its token nor
+		// precede it.
+		sec := now / 1e9
+		in.Caller.BreakGlass = &policy.BreakGlass{
+			Reason:    "cardiac arrest",
+			IssuedAt:  []int64{0, sec - 60, sec}[rng.IntN(3)],
+			ExpiresAt: []int64{0, sec, sec + 600, sec + 7200}[rng.IntN(4)],
+		}
 	}
 	var versions []policy.ConsentVersion
 	for i := range rng.IntN(3) {

@@ -40,9 +40,14 @@ type Caller struct {
 	BreakGlass     *BreakGlass `json:"break_glass"`
 }
 
-// BreakGlass is a caller's emergency-access claim (42 CFR 2.51).
+// BreakGlass is a caller's emergency-access claim (42 CFR 2.51) and the
+// lifetime of the token that carries it, which the policy time-boxes.
 type BreakGlass struct {
 	Reason string `json:"reason"`
+	// IssuedAt and ExpiresAt are the token's iat and exp in unix seconds;
+	// 0 when the token has none.
+	IssuedAt  int64 `json:"issued_at"`
+	ExpiresAt int64 `json:"expires_at"`
 }
 
 // Request describes the FHIR interaction being answered.

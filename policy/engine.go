@@ -218,6 +218,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 	e.instrument.decided(ctx, d.Effect, false)
 	if cacheable {
 		lo, hi := cs.window(in.Request.TimeNS)
+		lo, hi = in.Caller.breakGlassWindow(in.Request.TimeNS, lo, hi)
 		p.decisions.put(key, cachedDecision{d: d, lo: lo, hi: hi})
 	}
 	return d, nil

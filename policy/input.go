@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -210,7 +211,11 @@ func (in *Input) value(consents ast.Value) ast.Value {
 func (c *Caller) value() ast.Object {
 	bg := ast.NullTerm()
 	if c.BreakGlass != nil {
-		bg = ast.ObjectTerm(ast.Item(ast.InternedTerm("reason"), ast.StringTerm(c.BreakGlass.Reason)))
+		bg = ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("reason"), ast.StringTerm(c.BreakGlass.Reason)),
+			ast.Item(ast.InternedTerm("issued_at"), ast.IntNumberTerm(int(c.BreakGlass.IssuedAt))),
+			ast.Item(ast.InternedTerm("expires_at"), ast.IntNumberTerm(int(c.BreakGlass.ExpiresAt))),
+		)
 	}
 	return ast.NewObject(
 		ast.Item(ast.InternedTerm("subject"), ast.StringTerm(c.Subject)),
@@ -268,7 +273,8 @@ func (in *Input) cacheKey(r *reads) (key string, ok bool) {
 	list("caller.scopes", c.Scopes)
 	list("caller.purposes", c.Purposes)
 	if c.BreakGlass != nil {
-		field("caller.break_glass", "\x01"+c.BreakGlass.Reason)
+		field("caller.break_glass", "\x01"+c.BreakGlass.Reason+"\x01"+
+			strconv.FormatInt(c.BreakGlass.IssuedAt, 10)+"\x01"+strconv.FormatInt(c.BreakGlass.ExpiresAt, 10))
 	} else {
 		field("caller.break_glass", "")
 	}
@@ -283,4 +289,39 @@ func (in *Input) cacheKey(r *reads) (key string, ok bool) {
 	b.WriteByte(0)
 	b.WriteString(in.Item.Source)
 	return b.String(), true
+}
+
+// breakGlassWindow narrows a cached decision's validity window [lo, hi)
+// around the request time t to the token lifetime of a break-the-glass
+// claim, the other way the default policy reads time: a decision made
+// inside the token's lifetime is not reused outside it, one made after it
+// not before. A decision made before iat (inside the policy's clock skew
+// allowance, or not) is not cached at all: the skew is policy data.
+func (c *Caller) breakGlassWindow(t, lo, hi int64) (int64, int64) {
+	bg := c.BreakGlass
+	if bg == nil {
+		return lo, hi
+	}
+	const ns = int64(1e9)
+	iat, exp := clampSeconds(bg.IssuedAt)*ns, clampSeconds(bg.ExpiresAt)*ns
+	if bg.IssuedAt > 0 {
+		if t < iat {
+			return t, t // empty: never reused
+		}
+		lo = max(lo, iat)
+	}
+	if bg.ExpiresAt > 0 {
+		if t < exp {
+			hi = min(hi, exp)
+		} else {
+			lo = max(lo, exp)
+		}
+	}
+	return lo, hi
+}
+
+// clampSeconds keeps unix seconds within what int64 nanoseconds hold.
+func clampSeconds(s int64) int64 {
+	const limit = maxInt64 / int64(1e9)
+	return min(max(s, -limit), limit)
 }

@@ -49,3 +49,43 @@ test_break_glass_for_state_law_topics if {
 	d.break_glass == true
 	d.obligations == []
 }
+
+# The time box: a short-lived token, and the request inside its lifetime.
+test_break_glass_at_the_maximum_lifetime if {
+	inp := with_token(req("Organization/org-er", ["ETREAT"], [part2_label], []), "cardiac arrest", now_s - 10, now_s + 3590)
+	ds4p.decision.effect == "permit" with input as inp
+}
+
+test_break_glass_refuses_long_lived_token if {
+	inp := with_token(req("Organization/org-er", ["ETREAT"], [part2_label], []), "cardiac arrest", now_s - 10, now_s + 3591)
+	d := ds4p.decision with input as inp
+	d.effect == "deny"
+	"break-glass-not-time-boxed" in rules_of(d)
+}
+
+test_break_glass_refuses_expired_token if {
+	inp := with_token(req("Organization/org-er", ["ETREAT"], [part2_label], []), "cardiac arrest", now_s - 900, now_s)
+	ds4p.decision.effect == "deny" with input as inp
+}
+
+test_break_glass_refuses_token_from_the_future if {
+	inp := with_token(req("Organization/org-er", ["ETREAT"], [part2_label], []), "cardiac arrest", now_s + 61, now_s + 900)
+	ds4p.decision.effect == "deny" with input as inp
+	skewed := with_token(req("Organization/org-er", ["ETREAT"], [part2_label], []), "cardiac arrest", now_s + 60, now_s + 900)
+	ds4p.decision.effect == "permit" with input as skewed
+}
+
+test_break_glass_needs_token_times if {
+	no_iat := with_token(req("Organization/org-er", ["ETREAT"], [part2_label], []), "cardiac arrest", 0, now_s + 900)
+	ds4p.decision.effect == "deny" with input as no_iat
+	no_exp := with_token(req("Organization/org-er", ["ETREAT"], [part2_label], []), "cardiac arrest", now_s - 60, 0)
+	ds4p.decision.effect == "deny" with input as no_exp
+	bare := object.union(req("Organization/org-er", ["ETREAT"], [part2_label], []), {"caller": {"break_glass": {"reason": "cardiac arrest"}}})
+	ds4p.decision.effect == "deny" with input as bare
+}
+
+test_break_glass_lifetime_is_policy_data if {
+	inp := with_token(req("Organization/org-er", ["ETREAT"], [part2_label], []), "cardiac arrest", now_s - 60, now_s + 7000)
+	ds4p.decision.effect == "deny" with input as inp
+	ds4p.decision.effect == "permit" with input as inp with data.ds4p.config.break_glass.max_token_lifetime_seconds as 7200
+}

@@ -81,6 +81,12 @@ deny_reason_set contains {"rule": "unknown-purpose", "message": "a stated purpos
 	not purpose_known
 }
 
+deny_reason_set contains {"rule": "break-glass-not-time-boxed", "message": "a break-the-glass claim counts only in a short-lived token, during its lifetime (42 CFR 2.51; policy data break_glass.max_token_lifetime_seconds)"} if {
+	restricted
+	input.caller.break_glass != null
+	break_glass_time_boxed == false
+}
+
 deny_reason_set contains consent_reason("consent-deny", v) if {
 	some v in verdicts
 	v.type == "deny"

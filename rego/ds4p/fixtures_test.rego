@@ -68,7 +68,13 @@ req(org, purposes, labels, consents) := {
 	"item": {"type": "Condition", "labels": labels, "source": ""},
 }
 
-# with_break_glass adds an emergency claim to an input.
-with_break_glass(inp, reason) := object.union(inp, {"caller": {"break_glass": {"reason": reason}}})
+now_s := 1767225600
+
+# with_break_glass adds an emergency claim to an input, carried by a token
+# issued a minute ago that lives 15 minutes.
+with_break_glass(inp, reason) := with_token(inp, reason, now_s - 60, now_s + 840)
+
+# with_token adds an emergency claim carried by a token with this iat and exp.
+with_token(inp, reason, iat, exp) := object.union(inp, {"caller": {"break_glass": {"reason": reason, "issued_at": iat, "expires_at": exp}}})
 
 rules_of(d) := {r.rule | some r in d.reasons}
