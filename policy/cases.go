@@ -73,6 +73,16 @@ type caseSpec struct {
 	Notices     *[]string `yaml:"notices"`
 	BreakGlass  *bool     `yaml:"break_glass"`
 	Rules       []string  `yaml:"rules"`
+	// Facts are the item's own codes, reference and clinical date
+	// (RFC 3339), as the proxy passes them for patients whose consents
+	// name codes, data or a data period.
+	Facts *caseFacts `yaml:"facts"`
+}
+
+type caseFacts struct {
+	Codes     []string `yaml:"codes"`
+	Reference string   `yaml:"reference"`
+	Time      string   `yaml:"time"`
 }
 
 // gridSpec is a table: for each caller (row) the expected effect per
@@ -245,6 +255,16 @@ func (f *caseFile) expandRule(r map[string]any) map[string]any {
 		if m == nil {
 			m = map[string]any{}
 		}
+		// data_start and data_end are RFC 3339 times for data_start_ns
+		// and data_end_ns.
+		for _, k := range []string{"data_start", "data_end"} {
+			if v, ok := m[k].(string); ok {
+				if t, err := time.Parse(time.RFC3339, v); err == nil {
+					delete(m, k)
+					m[k+"_ns"] = t.UnixNano()
+				}
+			}
+		}
 		if ls, ok := m["labels"].([]any); ok {
 			var labels []any
 			for _, l := range ls {
@@ -330,6 +350,17 @@ func (b caseBuilder) single(c caseSpec) (Case, error) {
 	in, err := b.input(c.Caller, c.Consents, c.Labels, c.Type, c.Source)
 	if err != nil {
 		return Case{}, err
+	}
+	if f := c.Facts; f != nil {
+		in.Item.Facts = &ItemFacts{Codes: nonNil(f.Codes), Reference: f.Reference}
+		if f.Time != "" {
+			t, err := time.Parse(time.RFC3339, f.Time)
+			if err != nil {
+				return Case{}, fmt.Errorf("facts.time: %w", err)
+			}
+			ns := t.UnixNano()
+			in.Item.Facts.TimeNS = &ns
+		}
 	}
 	if c.Expect != Permit && c.Expect != Deny && c.Expect != Redact {
 		return Case{}, fmt.Errorf("expect %q is not permit, deny or redact", c.Expect)

@@ -23,7 +23,9 @@ import (
 // TestItemCarriesOnlyTheClass guards the guarantee at the type level: a new
 // per-resource field on Item (an id, a code, a date) would split classes and
 // must come with a change to the proxy's class key and the engine's cache
-// key.
+// key. Facts (codes, reference, clinical date) are such fields: the proxy
+// passes them only for patients whose consents name codes, data or a data
+// period, and then keys its classes and the engine its cache on them.
 func TestItemCarriesOnlyTheClass(t *testing.T) {
 	t.Parallel()
 	var fields []string
@@ -31,7 +33,7 @@ func TestItemCarriesOnlyTheClass(t *testing.T) {
 	for i := range typ.NumField() {
 		fields = append(fields, typ.Field(i).Name)
 	}
-	if !reflect.DeepEqual(fields, []string{"Type", "Labels", "Source"}) {
+	if !reflect.DeepEqual(fields, []string{"Type", "Labels", "Source", "Facts"}) {
 		t.Fatalf("policy.Item fields %v: update the decision class (proxy classKey, Input.cacheKey) and this test", fields)
 	}
 }

@@ -58,11 +58,36 @@ type Request struct {
 }
 
 // Item is one decision class: the shared type, labels and source of the
-// items it stands for. Labels are "system|code" strings.
+// items it stands for. Labels are "system|code" strings; Source is "part2"
+// for a record of a 42 CFR Part 2 program (the labeller's source rules),
+// empty otherwise.
 type Item struct {
 	Type   string   `json:"type"`
 	Labels []string `json:"labels"`
 	Source string   `json:"source"`
+	// Facts are what the item itself says that consent provisions can
+	// name: its codes, its reference, its clinical date. The proxy sets
+	// them only when the patient's consents have provisions with code,
+	// data or dataPeriod, so that the items of other patients still share
+	// one decision per class; they are then part of the class. Without
+	// them the policy reads such provisions protectively (they match a
+	// deny, never a permit).
+	Facts *ItemFacts `json:"facts,omitempty"`
+}
+
+// ItemFacts are one resource's codes, reference and clinical date.
+type ItemFacts struct {
+	// Codes are the "system|code" codings of the resource's main code
+	// elements (code, medicationCodeableConcept, vaccineCode, type,
+	// category).
+	Codes []string `json:"codes"`
+	// Reference is the resource's "Type/id".
+	Reference string `json:"reference"`
+	// TimeNS is the clinical date of the resource in unix ns (see the
+	// proxy's documentation of which element gives it, per type); nil
+	// when the resource states none, which a data period reads
+	// protectively.
+	TimeNS *int64 `json:"time_ns,omitempty"`
 }
 
 // Decision is the policy's answer for one Item. Decisions may be shared

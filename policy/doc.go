@@ -19,14 +19,20 @@
 //
 // An Input carries the request context (caller, request, patient, the
 // patient's normalised consents) and one decision class (Item: resource
-// type, labels, source), and nothing about any single resource: no id, no
-// code, no date. A decision therefore depends only on the class and the
-// request context, which is what lets the proxy evaluate once for all items
-// of a response that share patient, type, label set and source, and lets
-// the engine reuse a decision across requests. TestItemCarriesOnlyTheClass
-// and TestCachedDecisionsEqualFreshOnes hold this guarantee; consent
-// criteria that would need a resource's codes, id or dates are read
-// protectively by the default policy (they match a deny, never a permit).
+// type, labels, source), and, as a rule, nothing about any single
+// resource: no id, no code, no date. A decision therefore depends only on
+// the class and the request context, which is what lets the proxy evaluate
+// once for all items of a response that share patient, type, label set and
+// source, and lets the engine reuse a decision across requests.
+// TestItemCarriesOnlyTheClass and TestCachedDecisionsEqualFreshOnes hold
+// this guarantee.
+//
+// The exception is Item.Facts (the resource's codes, its Type/id, its
+// clinical date): the proxy passes them only for a patient whose consents
+// have provisions naming codes, specific data or a data period, and then
+// both its class key and the engine's cache key include them, so those
+// provisions apply precisely. Without facts, the default policy reads such
+// provisions protectively (they match a deny, never a permit).
 //
 // # Cache
 //
@@ -46,7 +52,5 @@
 // that fails is rejected and the revision in force keeps serving; Status,
 // ReadyCheck (for /readyz), an error log line and the ds4p.policy.loads
 // metric report the rejection. Panics in evaluation are recovered as
-// errors, which the proxy treats as deny. OPA bundles over HTTP are not
-// supported yet: fleets share a policy directory (a mounted volume or
-// ConfigMap) instead.
+// errors, which the proxy treats as deny.
 package policy

@@ -122,11 +122,19 @@ func compactConditions(conds *ast.Array) *ast.Array {
 			out = append(out, c)
 			return
 		}
+		// data lists the references of data_refs without their meaning;
+		// when data_refs is there, data says nothing more (and read alone
+		// it can only be tested protectively).
+		withRefs := false
+		if dr := obj.Get(ast.InternedTerm("data_refs")); dr != nil {
+			withRefs = !statesNothing(dr.Value)
+		}
 		kept := ast.NewObject()
 		obj.Foreach(func(k, v *ast.Term) {
-			if !statesNothing(v.Value) {
-				kept.Insert(k, v)
+			if statesNothing(v.Value) || (withRefs && k.Equal(ast.InternedTerm("data"))) {
+				return
 			}
+			kept.Insert(k, v)
 		})
 		out = append(out, ast.NewTerm(kept))
 	})
@@ -200,12 +208,27 @@ func (in *Input) value(consents ast.Value) ast.Value {
 		)),
 		ast.Item(ast.InternedTerm("patient"), ast.StringTerm(in.Patient)),
 		ast.Item(ast.InternedTerm("consents"), ast.NewTerm(consents)),
-		ast.Item(ast.InternedTerm("item"), ast.ObjectTerm(
-			ast.Item(ast.InternedTerm("type"), ast.StringTerm(in.Item.Type)),
-			ast.Item(ast.InternedTerm("labels"), stringsTerm(in.Item.Labels)),
-			ast.Item(ast.InternedTerm("source"), ast.StringTerm(in.Item.Source)),
-		)),
+		ast.Item(ast.InternedTerm("item"), ast.NewTerm(in.Item.value())),
 	)
+}
+
+func (it *Item) value() ast.Object {
+	obj := ast.NewObject(
+		ast.Item(ast.InternedTerm("type"), ast.StringTerm(it.Type)),
+		ast.Item(ast.InternedTerm("labels"), stringsTerm(it.Labels)),
+		ast.Item(ast.InternedTerm("source"), ast.StringTerm(it.Source)),
+	)
+	if f := it.Facts; f != nil {
+		facts := ast.NewObject(
+			ast.Item(ast.InternedTerm("codes"), stringsTerm(f.Codes)),
+			ast.Item(ast.InternedTerm("reference"), ast.StringTerm(f.Reference)),
+		)
+		if f.TimeNS != nil {
+			facts.Insert(ast.InternedTerm("time_ns"), ast.IntNumberTerm(int(*f.TimeNS)))
+		}
+		obj.Insert(ast.InternedTerm("facts"), ast.NewTerm(facts))
+	}
+	return obj
 }
 
 func (c *Caller) value() ast.Object {
@@ -288,6 +311,19 @@ func (in *Input) cacheKey(r *reads) (key string, ok bool) {
 	}
 	b.WriteByte(0)
 	b.WriteString(in.Item.Source)
+	if f := in.Item.Facts; f != nil {
+		b.WriteString("\x00facts\x00")
+		for _, c := range f.Codes {
+			b.WriteString(c)
+			b.WriteByte(1)
+		}
+		b.WriteByte(0)
+		b.WriteString(f.Reference)
+		b.WriteByte(0)
+		if f.TimeNS != nil {
+			b.WriteString(strconv.FormatInt(*f.TimeNS, 10))
+		}
+	}
 	return b.String(), true
 }
 

@@ -134,10 +134,14 @@ rule_matches(r) if {
 # Each criterion is read in the direction that protects the patient: a
 # permit applies only when the request is inside everything it names
 # (permits), a deny applies whenever the request touches anything it names
-# (denies). Criteria a decision class cannot be tested against (codes,
-# specific data with or without its meaning, data period: the class carries
-# no codes, ids or dates), and criteria this policy does not know, match a
-# deny and never a permit.
+# (denies). Codes, specific data and the data period are tested against the
+# item's own facts (input.item.facts: its codes, its reference, its clinical
+# date), which the proxy passes only for patients whose consents name such
+# criteria. Without those facts, for a reference whose meaning reaches
+# beyond the instance (related, dependents, authoredby), for an item without
+# a clinical date, for data named without its meaning, and for criteria
+# this policy does not know, the criterion matches a deny and never a
+# permit.
 level_matches(level, "permit") if {
 	every criterion, wanted in level {
 		permits(criterion, wanted)
@@ -218,13 +222,63 @@ denies("start_ns", start) if start <= input.request.time_ns
 
 denies("end_ns", end) if input.request.time_ns < end
 
-denies(criterion, _) if untestable[criterion]
-
 denies(criterion, _) if object.get(tested, criterion, false) == false
 
-untestable := {"codes", "data", "data_refs", "data_start_ns", "data_end_ns"}
+# Codes (R4 provision.code): the item carries one of the codings named.
+permits("codes", wanted) if item_has_code(wanted)
 
-tested := {"actors": true, "roles": true, "purposes": true, "labels": true, "classes": true, "actions": true, "start_ns": true, "end_ns": true}
+denies("codes", wanted) if item_has_code(wanted)
+
+denies("codes", _) if not input.item.facts
+
+# Specific data (R4 provision.data, with its meaning): the provision names
+# this very resource (meaning instance). The other meanings reach resources
+# related to, depending on or authored by the one named, which one item
+# cannot be tested against. provision.data read without its meaning (data)
+# is untestable; the engine drops it when data_refs restates it.
+permits("data_refs", wanted) if names_item(wanted)
+
+denies("data_refs", wanted) if names_item(wanted)
+
+denies("data_refs", wanted) if {
+	some ref in wanted
+	ref.meaning != "instance"
+}
+
+denies("data_refs", _) if not input.item.facts
+
+denies("data", _)
+
+# Data period (R4 provision.dataPeriod): the item's clinical date lies inside
+# [start, end).
+permits("data_start_ns", start) if start <= input.item.facts.time_ns
+
+permits("data_end_ns", end) if input.item.facts.time_ns < end
+
+denies("data_start_ns", start) if start <= input.item.facts.time_ns
+
+denies("data_end_ns", end) if input.item.facts.time_ns < end
+
+denies("data_start_ns", _) if not input.item.facts.time_ns
+
+denies("data_end_ns", _) if not input.item.facts.time_ns
+
+tested := {
+	"actors": true, "roles": true, "purposes": true, "labels": true, "classes": true, "actions": true,
+	"start_ns": true, "end_ns": true, "codes": true, "data": true, "data_refs": true,
+	"data_start_ns": true, "data_end_ns": true,
+}
+
+item_has_code(wanted) if {
+	some c in input.item.facts.codes
+	c in wanted
+}
+
+names_item(wanted) if {
+	some ref in wanted
+	ref.meaning == "instance"
+	ref.reference == input.item.facts.reference
+}
 
 disclosure_action(wanted) if {
 	some a in wanted

@@ -202,3 +202,98 @@ test_explicit_deny_still_wins_across_consents if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent, not_a])
 	d.effect == "deny"
 }
+
+# Item facts (input.item.facts): codes, reference and clinical date make
+# code, data and dataPeriod provisions precise.
+snomed_opioid := "http://snomed.info/sct|5602001"
+
+with_facts(inp, facts) := object.union(inp, {"item": {"facts": facts}})
+
+# An ordinary item of Patient/p1 under a general opt-in with one deny
+# exception x.
+opt_in_except(x) := object.union(
+	consent("c-optin", [root("permit"), exception("provision.provision[0]", "deny", x)]),
+	{"policies": ["OPTIN"]},
+)
+
+test_deny_by_code_applies_only_to_that_code if {
+	c := opt_in_except({"codes": [snomed_opioid]})
+	inp := req("Organization/org-b", ["TREAT"], [], [c])
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [snomed_opioid, "http://loinc.org|1-8"], "reference": "Condition/c1"})
+	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": ["http://loinc.org|1-8"], "reference": "Condition/c1"})
+	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+}
+
+test_deny_by_code_without_facts_fails_closed if {
+	c := opt_in_except({"codes": [snomed_opioid]})
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [], [c])
+}
+
+test_permit_by_code_with_facts if {
+	coded := consent("c-code", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "codes": [snomed_opioid]}),
+	])
+	inp := req("Organization/org-a", ["TREAT"], [sud], [coded])
+	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [snomed_opioid], "reference": "Condition/c1"})
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": ["http://snomed.info/sct|1"], "reference": "Condition/c1"})
+}
+
+test_deny_of_a_specific_resource if {
+	c := opt_in_except({"data_refs": [{"reference": "Condition/c9", "meaning": "instance"}]})
+	inp := req("Organization/org-b", ["TREAT"], [], [c])
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Condition/c9"})
+	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+	ds4p.decision.effect == "deny" with input as inp
+}
+
+test_related_data_cannot_be_narrowed if {
+	c := opt_in_except({"data_refs": [{"reference": "Condition/c9", "meaning": "related"}]})
+	inp := req("Organization/org-b", ["TREAT"], [], [c])
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+}
+
+test_permit_of_a_specific_resource if {
+	c := consent("c-inst", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "data_refs": [{"reference": "Condition/c9", "meaning": "instance"}]}),
+	])
+	inp := req("Organization/org-a", ["TREAT"], [sud], [c])
+	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Condition/c9"})
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+	related := consent("c-rel", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "data_refs": [{"reference": "Condition/c9", "meaning": "related"}]}),
+	])
+	ds4p.decision.effect == "deny" with input as with_facts(req("Organization/org-a", ["TREAT"], [sud], [related]), {"codes": [], "reference": "Condition/c9"})
+}
+
+test_deny_by_data_period if {
+	# Data from 2020 (inclusive) to 2021 (exclusive).
+	start := 1577836800000000000
+	end := 1609459200000000000
+	c := opt_in_except({"data_start_ns": start, "data_end_ns": end})
+	inp := req("Organization/org-b", ["TREAT"], [], [c])
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": start})
+	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": end})
+	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": start - 1})
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1"})
+}
+
+test_permit_by_data_period if {
+	start := 1577836800000000000
+	c := consent("c-period", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "data_start_ns": start}),
+	])
+	inp := req("Organization/org-a", ["TREAT"], [sud], [c])
+	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": start})
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": start - 1})
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1"})
+}
+
+test_data_without_meaning_stays_protective if {
+	c := opt_in_except({"data": ["Condition/c9"]})
+	inp := req("Organization/org-b", ["TREAT"], [], [c])
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+}
