@@ -162,6 +162,14 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 	case len(body) == 0:
 		s.finalize(resp, ex, nil)
 		return nil
+	case !isJSON(resp.Header.Get("Content-Type")) && ex.req.Type == "Binary" && resp.StatusCode < 400:
+		// Binary content the proxy cannot inspect (attachment.go): withheld,
+		// a read answering as for a missing one.
+		if ex.req.Interaction == Read || ex.req.Interaction == VRead {
+			s.notFound(resp, ex)
+			return nil
+		}
+		return fail(http.StatusBadGateway, "processing", "the FHIR server answered with content the proxy cannot inspect", nil)
 	case !isJSON(resp.Header.Get("Content-Type")):
 		return s.nonJSON(resp, ex, body)
 	case resp.StatusCode >= 400:
@@ -229,10 +237,10 @@ func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 }
 
 // upstreamError answers an upstream 4xx/5xx without passing on its text,
-// which may quote data. A missing resource on read answers as a withheld one.
+// which may quote data. A missing resource on read, vread or instance
+// history answers as a withheld one.
 func (s *Server) upstreamError(resp *http.Response, ex *exchange, body []byte) error {
-	if (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) &&
-		(ex.req.Interaction == Read || ex.req.Interaction == VRead) {
+	if (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) && answersAsMissing(ex.req) {
 		s.notFound(resp, ex)
 		return nil
 	}
@@ -251,6 +259,13 @@ func (s *Server) upstreamError(resp *http.Response, ex *exchange, body []byte) e
 	out := outcome("error", code, "the FHIR server refused the request (status "+strconv.Itoa(resp.StatusCode)+")")
 	s.finalize(resp, ex, out)
 	return nil
+}
+
+// answersAsMissing reports whether req names one resource, so that a
+// withheld one must answer exactly as a missing one: read, vread and the
+// history of one instance.
+func answersAsMissing(req fhirRequest) bool {
+	return req.Interaction == Read || req.Interaction == VRead || (req.Interaction == History && req.ID != "")
 }
 
 // notFound makes resp the canonical 404: the same status, headers and body

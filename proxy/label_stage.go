@@ -3,31 +3,66 @@ package proxy
 import (
 	"context"
 	"net/http"
+
+	"github.com/ds4p/ds4p/labels"
 )
 
-// labelItems labels every resource the pipeline collected, as one batch so
-// that labels propagate along references between them (and from the
-// labeller's cache of earlier responses). Each label carries its reason
-// inside labels.Result; reasons never reach the caller.
+// labelItems labels every resource the pipeline collected, and the
+// resources contained in them, as one batch so that labels propagate along
+// references between them (and from the labeller's cache of earlier
+// responses). Each label carries its reason inside labels.Result; reasons
+// never reach the caller.
 //
-// Enforcement cannot remove single elements yet, so a resource that mixes
-// sensitive and ordinary elements is decided and labelled as a whole
-// (labels.Result.WholeResource): its element labels also go to
-// meta.security, failing closed, while the inline labels are still
-// written on the elements.
+// A resource's element labels stay on its elements (labels.Result.Elements):
+// the resource is decided on its resource labels and each element on its
+// own class, and a denied element is removed (redact.go). An inline label
+// on the resource object itself is a resource label. Contained resources
+// are labelled whole (labels.Result.WholeResource) and settled into their
+// container (contained.go).
 func (r *run) labelItems(ctx context.Context) error {
 	_, span := tracer.Start(ctx, "proxy.pipeline.labelItems")
 	defer span.End()
-	batch := make([][]byte, len(r.items))
-	for k, it := range r.items {
-		batch[k] = r.body[it.start:it.end]
+	if err := r.findContained(); err != nil {
+		return err
+	}
+	batch := make([][]byte, 0, len(r.items))
+	for _, it := range r.items {
+		batch = append(batch, r.body[it.start:it.end])
+	}
+	for _, it := range r.items {
+		for _, c := range it.contained {
+			batch = append(batch, r.body[c.start:c.end])
+		}
 	}
 	results, err := r.s.labeller.LabelAll(batch)
 	if err != nil {
 		return fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
 	}
-	for k, it := range r.items {
-		it.res = results[k].WholeResource()
+	k := len(r.items)
+	for i, it := range r.items {
+		it.res = resourceLevel(results[i], it.end-it.start)
+		for _, c := range it.contained {
+			c.res = results[k].WholeResource()
+			k++
+		}
+		settleContained(it)
 	}
 	return nil
+}
+
+// resourceLevel moves the labels of an "element" that is the whole
+// resource (an inline label on the resource object) into its labels.
+func resourceLevel(res labels.Result, size int) labels.Result {
+	var kept []labels.ElementLabel
+	for _, e := range res.Elements {
+		if e.Start <= 0 && e.End >= size {
+			res.Labels, res.Changed = highWater(res.Labels.Union(e.Labels)), true
+			continue
+		}
+		kept = append(kept, e)
+	}
+	if len(kept) != len(res.Elements) {
+		res.Elements = kept
+	}
+	return res
 }

@@ -39,7 +39,17 @@ type Options struct {
 	// PassthroughContentTypes lists non-JSON media types (e.g. "text/plain")
 	// that may pass uninspected. Empty: none does.
 	PassthroughContentTypes []string
+	// Total says what happens to Bundle.total when anything was withheld:
+	// TotalOmit (the default) removes it; TotalDecrement lowers it by the
+	// matches withheld, on a Bundle that is one complete page.
+	Total string
 }
+
+// Values of Options.Total (config enforcement.total).
+const (
+	TotalOmit      = "omit"
+	TotalDecrement = "decrement"
+)
 
 func (o Options) withDefaults() Options {
 	if o.MaxBodyBytes == 0 {
@@ -81,6 +91,9 @@ func (o Options) Validate() error {
 		if strings.Contains(ct, "json") || strings.Contains(ct, "xml") {
 			errs = append(errs, fmt.Errorf("passthrough_content_types: %q must be inspected, it cannot pass through", ct))
 		}
+	}
+	if o.Total != "" && o.Total != TotalOmit && o.Total != TotalDecrement {
+		errs = append(errs, fmt.Errorf("enforcement.total: %q is not omit or decrement", o.Total))
 	}
 	return errors.Join(errs...)
 }

@@ -24,6 +24,14 @@ type item struct {
 	start, end int
 	res        labels.Result
 	class      *class
+	// contained are the resources of its contained array (contained.go).
+	contained []*item
+	// redacted are the elements removed; res.Elements keeps the others
+	// (redact.go).
+	redacted []labels.ElementLabel
+	// extra are the classes of its kept elements other than its own, whose
+	// obligations and notices it carries.
+	extra []*class
 }
 
 // class is one decision class: the items of a response that share patient,
@@ -46,6 +54,7 @@ type member struct {
 type bundleNode struct {
 	start, end int
 	searchset  bool // the response's own Bundle, of type searchset
+	typ        string
 	members    []member
 	entryIdx   int // index in members, -1 when absent
 	totalIdx   int
@@ -60,6 +69,10 @@ type entryNode struct {
 	fullURL    span
 	item       *item
 	nested     *bundleNode
+	mode       string // search.mode
+	status     string // response.status
+	outcome    span   // response.outcome, {-1,-1} when absent
+	ref        string // "Type/id" of request.url, for entries without a resource
 }
 
 // run is one response going through the pipeline.
@@ -99,12 +112,26 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err := r.decide(ctx); err != nil {
 		return nil, false, err
 	}
+	if err := r.decideContained(ctx); err != nil {
+		return nil, false, err
+	}
+	if err := r.withholdUninspectable(); err != nil {
+		return nil, false, err
+	}
+	if err := r.decideElements(ctx); err != nil {
+		return nil, false, err
+	}
 	span.SetAttributes(attribute.Int("ds4p.items", len(r.items)), attribute.Int("ds4p.classes", len(r.classes)))
 	// Policy obligation: notices go out with what they cover (decide.go).
-	r.notices = r.disclosedNotices()
+	r.notices = r.withExtraNotices(r.disclosedNotices())
 	ex.notices = noticeHeaderValues(r.notices)
 	if single != nil && !single.class.decision.Permitted() {
 		r.withheld = 1
+		return nil, true, r.record(ctx)
+	}
+	if root != nil && r.ex.req.Interaction == History && r.ex.req.ID != "" && r.totalWithheld() > 0 && !r.anyDisclosed() {
+		// The history of one resource, every version withheld: as missing.
+		r.withheld = r.totalWithheld()
 		return nil, true, r.record(ctx)
 	}
 	if root != nil {
@@ -203,6 +230,7 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 		case "type":
 			t, _ := fjson.StringValue(r.body, vs, ve)
 			b.searchset = depth == 0 && t == "searchset"
+			b.typ = t
 		}
 		b.members = append(b.members, member{start: memberStart(r.body, key, vs), vStart: vs, end: ve})
 		return ve, nil
@@ -226,7 +254,7 @@ func (r *run) collectEntries(b *bundleNode, arr, depth int) (int, error) {
 }
 
 func (r *run) collectEntry(start, depth int) (*entryNode, error) {
-	e := &entryNode{start: start, fullURL: span{-1, -1}}
+	e := &entryNode{start: start, fullURL: span{-1, -1}, outcome: span{-1, -1}}
 	end, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
 		switch keyName(key) {
 		case "resource":
@@ -235,6 +263,8 @@ func (r *run) collectEntry(start, depth int) (*entryNode, error) {
 			ve, err := fjson.SkipValue(r.body, vs)
 			e.fullURL = span{vs, ve}
 			return ve, err
+		case "search", "response", "request":
+			return r.collectEntryPart(e, keyName(key), vs)
 		}
 		return fjson.SkipValue(r.body, vs)
 	})
@@ -309,12 +339,16 @@ func (r *run) renderBundle(dst []byte, b *bundleNode) ([]byte, error) {
 			m := b.members[b.entryIdx]
 			vs, ve := trim(r.body, m.vStart, m.end)
 			ss = append(ss, splice{start: vs, end: ve, render: func(dst []byte) ([]byte, error) {
-				return r.writeEntries(dst, kept, notice)
+				return r.writeEntries(dst, b, kept, notice)
 			}})
 		}
 	}
 	if b.totalIdx >= 0 && !r.totalIsSafe(b, len(kept)) {
-		remove = append(remove, b.totalIdx)
+		if e, ok := r.decrementedTotal(b); ok {
+			ss = append(ss, splice{start: e.Start, end: e.End, data: e.Data})
+		} else {
+			remove = append(remove, b.totalIdx)
+		}
 	}
 	for _, u := range b.linkURLs {
 		if e, ok := r.rewriteURL(u); ok {
@@ -343,6 +377,15 @@ func (r *run) totalIsSafe(b *bundleNode, kept int) bool {
 	return strings.TrimSpace(string(r.body[vs:ve])) == fmt.Sprint(kept)
 }
 
+func (r *run) anyDisclosed() bool {
+	for _, it := range r.items {
+		if it.class.decision.Permitted() {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *run) totalWithheld() int {
 	n := 0
 	for _, it := range r.items {
@@ -356,11 +399,28 @@ func (r *run) totalWithheld() int {
 // keptEntries are the entries that stay: every entry but those whose
 // resource was withheld (nested Bundles stay, minus their own withheld
 // entries).
+//
+// In a batch-response or transaction-response a withheld entry is not
+// removed but answered as a missing resource (entryGone), since entries
+// match the request's entries by position. In a history Bundle an entry
+// without a resource (a deletion) stays only when the same resource has a
+// disclosed version in the Bundle: it would otherwise name a resource the
+// caller may not see.
 func (r *run) keptEntries(b *bundleNode) []*entryNode {
 	kept := make([]*entryNode, 0, len(b.entries))
+	responses := isResponseBundle(b.typ)
+	var visible map[string]bool
 	for _, e := range b.entries {
-		if e.item != nil && !e.item.class.decision.Permitted() {
+		if e.item != nil && !e.item.class.decision.Permitted() && !responses {
 			continue
+		}
+		if b.typ == "history" && e.item == nil && e.nested == nil {
+			if visible == nil {
+				visible = r.disclosedRefs(b)
+			}
+			if !visible[e.ref] {
+				continue
+			}
 		}
 		kept = append(kept, e)
 	}
@@ -369,12 +429,17 @@ func (r *run) keptEntries(b *bundleNode) []*entryNode {
 
 // writeEntries appends the new entry array: the kept entries, each written
 // straight into dst, and the notice entry when one is due.
-func (r *run) writeEntries(dst []byte, kept []*entryNode, notice bool) ([]byte, error) {
+func (r *run) writeEntries(dst []byte, b *bundleNode, kept []*entryNode, notice bool) ([]byte, error) {
 	dst = append(dst, '[')
 	var err error
+	responses := isResponseBundle(b.typ)
 	for i, e := range kept {
 		if i > 0 {
 			dst = append(dst, ',')
+		}
+		if responses && entryGone(e) {
+			dst = append(dst, goneEntry...)
+			continue
 		}
 		if dst, err = r.writeEntry(dst, e); err != nil {
 			return nil, err
@@ -395,6 +460,13 @@ func (r *run) writeEntry(dst []byte, e *entryNode) ([]byte, error) {
 		if ed, ok := r.rewriteURL(e.fullURL); ok {
 			ss = append(ss, splice{start: ed.Start, end: ed.End, data: ed.Data})
 		}
+	}
+	if e.outcome.start >= 0 {
+		oe, err := outcomeEdits(r.body, e.outcome.start, e.outcome.end)
+		if err != nil {
+			return nil, err
+		}
+		ss = appendEdits(ss, oe)
 	}
 	switch {
 	case e.nested != nil:
@@ -420,30 +492,6 @@ func (r *run) renderItem(dst []byte, it *item) ([]byte, error) {
 	dst = append(dst, r.body[:it.start]...)
 	dst = applyRange(dst, r.body, it.start, it.end, edits)
 	return append(dst, r.body[it.end:]...), nil
-}
-
-// itemEdits writes the item's labels, plus any labels the decision obliges,
-// into its meta.security; offsets are made absolute.
-func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
-	res := it.res
-	if obl := it.class.decision.Obligations; len(obl) > 0 {
-		add := parseLabels(obl)
-		if merged := res.Labels.Union(add); merged.Key() != res.Labels.Key() {
-			res.Labels, res.Changed = merged, true
-		}
-	}
-	if !res.Changed {
-		return nil, nil
-	}
-	edits, err := r.s.labeller.Edits(r.body[it.start:it.end], res)
-	if err != nil {
-		return nil, fail(http.StatusInternalServerError, "exception", "labels could not be written; the response was withheld", err)
-	}
-	for i := range edits {
-		edits[i].Start += it.start
-		edits[i].End += it.start
-	}
-	return edits, nil
 }
 
 func parseLabels(ss []string) labels.Set {
@@ -503,6 +551,9 @@ func (r *run) ledgerEntries() []audit.Entry {
 				e.BreakGlass = r.ex.breakGlassRecord()
 			}
 			e.Disclosed = append(e.Disclosed, ai)
+			if len(it.redacted) > 0 {
+				e.Redacted = append(e.Redacted, redactedItem(it))
+			}
 		} else {
 			e.Withheld = append(e.Withheld, ai)
 		}

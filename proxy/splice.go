@@ -109,7 +109,13 @@ func appendEdits(ss []splice, edits []fjson.Edit) []splice {
 // applySplices appends src[start:end] with the splices applied; they must
 // lie inside the range and not overlap.
 func applySplices(dst, src []byte, start, end int, ss []splice) ([]byte, error) {
-	sort.Slice(ss, func(i, j int) bool { return ss[i].start < ss[j].start })
+	// An insertion sorts before a replacement that starts where it is.
+	sort.SliceStable(ss, func(i, j int) bool {
+		if ss[i].start != ss[j].start {
+			return ss[i].start < ss[j].start
+		}
+		return ss[i].end == ss[i].start && ss[j].end != ss[j].start
+	})
 	pos := start
 	var err error
 	for _, s := range ss {

@@ -1,0 +1,108 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
+)
+
+// Contained resources. Each resource in a container's contained array is
+// labelled on its own (its existing meta.security, its codes, its source)
+// and decided as its own class: its type, its labels with its element
+// labels applied to it whole, and its own patient or, when it names none,
+// the container's. The rule is simple and fails closed:
+//
+//   - the container carries the contained resources' sensitivity: their
+//     confidentiality, sensitivity, policy and refrain labels are added to
+//     the container's labels before it is decided;
+//   - when any contained resource is withheld, the whole container is
+//     withheld (a read answers 404): the container's references ("#id"),
+//     narrative and codes could otherwise still tell about it;
+//   - a disclosed contained resource gets its labels and the obligations of
+//     its decision (42CFRPart2, NORDSCLCD) in its own meta.security;
+//   - inline-labelled elements inside contained resources are redacted as
+//     elements of the container.
+
+var (
+	containedKey      = []byte(`"contained"`)
+	errContainedShape = errors.New("a contained resource is not an object")
+)
+
+// findContained records the contained resources of each item.
+func (r *run) findContained() error {
+	for _, it := range r.items {
+		if !bytes.Contains(r.body[it.start:it.end], containedKey) {
+			continue
+		}
+		s, _, ok, err := fjson.Lookup(r.body, it.start, "contained")
+		if err != nil {
+			return asFailure(err)
+		}
+		if !ok || r.body[s] != '[' {
+			continue
+		}
+		err = fjson.ArrayEach(r.body, s, func(vs, ve int) error {
+			if r.body[vs] != '{' {
+				return errContainedShape
+			}
+			it.contained = append(it.contained, &item{start: vs, end: ve})
+			return nil
+		})
+		if err != nil {
+			return asFailure(err)
+		}
+	}
+	return nil
+}
+
+// settleContained gives each contained resource its labels and patient,
+// and the container their sensitivity.
+func settleContained(it *item) {
+	if len(it.contained) == 0 {
+		return
+	}
+	rs := []labels.Result{it.res}
+	for _, c := range it.contained {
+		if c.res.Patient == "" {
+			c.res.Patient = it.res.Patient
+		}
+		rs = append(rs, c.res)
+	}
+	// HighWaterMark: one confidentiality, sensitivity and policy codes.
+	add := labels.HighWaterMark(rs)
+	for _, c := range it.contained {
+		for _, l := range c.res.Labels {
+			if l == labels.NoRedisclosure {
+				add = add.Union(labels.NewSet(l))
+			}
+		}
+	}
+	if merged := highWater(it.res.Labels.Union(add)); !merged.Equal(it.res.Labels) {
+		it.res.Labels, it.res.Changed = merged, true
+	}
+}
+
+// decideContained decides each contained resource as its own class and
+// withholds a container any of whose contained resources is withheld.
+func (r *run) decideContained(ctx context.Context) error {
+	now := time.Now().UnixNano()
+	for _, it := range r.items {
+		withhold := false
+		for _, c := range it.contained {
+			cls, err := r.classOf(ctx, c.res.Patient, c.res.Type, c.res.Labels, now)
+			if err != nil {
+				return err
+			}
+			c.class = cls
+			withhold = withhold || !cls.decision.Permitted()
+		}
+		if withhold && it.class.decision.Permitted() {
+			it.class = withheldClass(it.class, "contained-withheld", "a contained resource is withheld")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package proxy
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
+)
+
+// Bundle entries beyond their resource: search.mode, the response of a
+// batch/transaction-response or history entry (status, outcome), and the
+// request of a history entry.
+
+// collectEntryPart reads the member name ("search", "response" or
+// "request") of an entry, whose value starts at vs.
+func (r *run) collectEntryPart(e *entryNode, name string, vs int) (int, error) {
+	b := r.body
+	if b[vs] != '{' {
+		return fjson.SkipValue(b, vs)
+	}
+	return fjson.ObjectScan(b, vs, func(key []byte, ks int) (int, error) {
+		ke, err := fjson.SkipValue(b, ks)
+		if err != nil {
+			return 0, err
+		}
+		switch k := keyName(key); {
+		case name == "search" && k == "mode":
+			e.mode, _ = fjson.StringValue(b, ks, ke)
+		case name == "response" && k == "status":
+			e.status, _ = fjson.StringValue(b, ks, ke)
+		case name == "response" && k == "outcome":
+			e.outcome = span{ks, ke}
+		case name == "request" && k == "url":
+			u, _ := fjson.StringValue(b, ks, ke)
+			e.ref = refOf(u)
+		}
+		return ke, nil
+	})
+}
+
+// refOf returns the "Type/id" a request URL names, or "".
+func refOf(u string) string {
+	u, _, _ = strings.Cut(u, "?")
+	segs := strings.Split(u, "/")
+	for i := 0; i+1 < len(segs); i++ {
+		if isType(segs[i]) && segs[i+1] != "" && segs[i+1][0] != '_' && segs[i+1][0] != '$' {
+			return segs[i] + "/" + segs[i+1]
+		}
+	}
+	return ""
+}
+
+func isResponseBundle(typ string) bool {
+	return typ == "batch-response" || typ == "transaction-response"
+}
+
+// goneEntry is what a batch or transaction response answers for a withheld
+// entry and for a missing one alike.
+var goneEntry = []byte(`{"response":{"status":"404 Not Found"}}`)
+
+// entryGone reports whether a response entry is a withheld or a missing
+// resource.
+func entryGone(e *entryNode) bool {
+	if e.item != nil {
+		return !e.item.class.decision.Permitted()
+	}
+	return e.nested == nil && (strings.HasPrefix(e.status, "404") || strings.HasPrefix(e.status, "410"))
+}
+
+// disclosedRefs names the "Type/id" of the disclosed resources of b.
+func (r *run) disclosedRefs(b *bundleNode) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range b.entries {
+		if e.item != nil && e.item.class.decision.Permitted() && e.item.res.ID != "" {
+			out[e.item.res.Type+"/"+e.item.res.ID] = true
+		}
+	}
+	return out
+}
+
+// decrementedTotal is the edit that lowers Bundle.total by the matches
+// withheld from b, under enforcement.total: decrement. It applies only to
+// a Bundle that is one complete page (no paging links) whose total equals
+// its match entries: a count of other pages could hold withheld items the
+// proxy never saw, and total is then omitted.
+func (r *run) decrementedTotal(b *bundleNode) (fjson.Edit, bool) {
+	if r.s.opts.Total != TotalDecrement || b.hasPaging {
+		return fjson.Edit{}, false
+	}
+	m := b.members[b.totalIdx]
+	vs, ve := trim(r.body, m.vStart, m.end)
+	n, err := strconv.Atoi(string(r.body[vs:ve]))
+	if err != nil {
+		return fjson.Edit{}, false
+	}
+	matches, withheld := 0, 0
+	for _, e := range b.entries {
+		if e.mode != "" && e.mode != "match" {
+			continue
+		}
+		matches++
+		if e.item != nil && !e.item.class.decision.Permitted() {
+			withheld++
+		}
+	}
+	if n != matches {
+		return fjson.Edit{}, false
+	}
+	return fjson.Edit{Start: vs, End: ve, Data: strconv.AppendInt(nil, int64(n-withheld), 10)}, true
+}
+
+// withExtraNotices adds to ns the notices of the classes of disclosed
+// elements and contained resources, once each, sorted by id.
+func (r *run) withExtraNotices(ns []policy.Notice) []policy.Notice {
+	byID := map[string]policy.Notice{}
+	add := func(c *class) {
+		if c != nil && c.decision.Permitted() {
+			for _, n := range c.decision.Notices {
+				byID[n.ID] = n
+			}
+		}
+	}
+	for _, it := range r.items {
+		if !it.class.decision.Permitted() {
+			continue
+		}
+		for _, c := range it.extra {
+			add(c)
+		}
+		for _, c := range it.contained {
+			add(c.class)
+		}
+	}
+	if len(byID) == 0 {
+		return ns
+	}
+	for _, n := range ns {
+		byID[n.ID] = n
+	}
+	out := make([]policy.Notice, 0, len(byID))
+	for _, n := range byID {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// redactedItem is the ledger's record of what was removed from it: the
+// resource, with the labels of its removed elements.
+func redactedItem(it *item) audit.Item {
+	var ls labels.Set
+	for _, e := range it.redacted {
+		ls = ls.Union(e.Labels)
+	}
+	return audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: labelStrings(ls)}
+}

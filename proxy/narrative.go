@@ -1,0 +1,98 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+// Free text. A narrative (text.div) is written for people and may name
+// what the coded elements say; the proxy cannot check it against the
+// labels. So when anything of a resource is removed (a redacted element,
+// attachment data), the whole text member goes: a neutral replacement
+// would itself tell that something was withheld, and the REDACTED label
+// already says so in the form DS4P defines. A resource that is disclosed
+// whole keeps its narrative: the caller may see everything it names.
+//
+// An OperationOutcome, from the upstream as a body, a Bundle entry
+// (search.mode outcome) or a batch/transaction entry.response.outcome, can
+// quote data in its free text (issue.diagnostics, issue.details.text, its
+// narrative): those are removed and severity, code, details.coding,
+// expression and location stay. The proxy's own notice entry is written
+// after this and keeps its text.
+
+var (
+	errOverlap     = errors.New("overlapping edits")
+	errPruneAll    = errors.New("redaction would remove the whole resource")
+	errPruneScalar = errors.New("redaction target inside a scalar")
+)
+
+// narrativeSpan is the value of the item's top-level text member.
+func (r *run) narrativeSpan(it *item) (span, bool, error) {
+	s, e, ok, err := fjson.Lookup(r.body, it.start, "text")
+	if err != nil {
+		return span{}, false, rewriteFailure(err)
+	}
+	return span{s, e}, ok, nil
+}
+
+// outcomeTargets are the free-text values of the OperationOutcome at
+// start: its text, and each issue's diagnostics and details.text.
+func outcomeTargets(b []byte, start int) ([]span, error) {
+	var out []span
+	err := fjson.ObjectEach(b, start, func(key []byte, s, e int) error {
+		switch keyName(key) {
+		case "text":
+			out = append(out, span{s, e})
+		case "issue":
+			if b[s] != '[' {
+				return nil
+			}
+			return fjson.ArrayEach(b, s, func(is, _ int) error {
+				if b[is] != '{' {
+					return nil
+				}
+				return fjson.ObjectEach(b, is, func(k []byte, ks, ke int) error {
+					switch keyName(k) {
+					case "diagnostics":
+						out = append(out, span{ks, ke})
+					case "details":
+						if b[ks] != '{' {
+							return nil
+						}
+						if ts, te, ok, err := fjson.Lookup(b, ks, "text"); err != nil {
+							return err
+						} else if ok {
+							out = append(out, span{ts, te})
+						}
+					}
+					return nil
+				})
+			})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// outcomeEdits returns the edits that strip the free text of the
+// OperationOutcome object at b[start:end] (a batch entry.response.outcome).
+func outcomeEdits(b []byte, start, end int) ([]fjson.Edit, error) {
+	start, end = trim(b, start, end)
+	if b[start] != '{' {
+		return nil, nil
+	}
+	targets, err := outcomeTargets(b, start)
+	if err != nil || len(targets) == 0 {
+		if err != nil {
+			return nil, fail(http.StatusBadGateway, "processing", "the FHIR server answered with an OperationOutcome the proxy cannot read", err)
+		}
+		return nil, nil
+	}
+	edits, err := pruneEdits(b, start, end, targets)
+	if err != nil {
+		return nil, rewriteFailure(err)
+	}
+	return sortEdits(edits)
+}

@@ -1,0 +1,301 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
+)
+
+// Element redaction. A resource whose elements carry inline security labels
+// (labels.Result.Elements: the labeller's element labels of mixed resources,
+// and inline labels the upstream set) is decided as a whole on its
+// resource labels, and each element on its own class: the resource's
+// patient and type with the resource labels and the element's labels (one
+// confidentiality, the highest). An element whose class is not permitted is
+// cut out of the bytes (an array left empty, or an object left without
+// members, goes too), the resource gets the integrity label REDACTED, and
+// its narrative (text) is dropped whole so that it cannot tell what was
+// removed (narrative.go). Everything else of the resource leaves byte for
+// byte as it came.
+
+// RedactedLabel is the integrity label of a resource some of whose content
+// the proxy removed (DS4P: v3-ObservationValue REDACTED).
+var RedactedLabel = labels.Label{System: labels.SystemObservationValue, Code: "REDACTED"}
+
+// decideElements decides the element classes of the permitted items and
+// sorts their elements into kept (it.res.Elements) and removed
+// (it.redacted). It runs after decide and decideContained.
+func (r *run) decideElements(ctx context.Context) error {
+	now := time.Now().UnixNano()
+	for _, it := range r.items {
+		if len(it.res.Elements) == 0 || !it.class.decision.Permitted() {
+			continue
+		}
+		var kept []labels.ElementLabel
+		for _, e := range it.res.Elements {
+			ls := highWater(it.res.Labels.Union(e.Labels))
+			c, err := r.classOf(ctx, it.res.Patient, it.res.Type, ls, now)
+			if err != nil {
+				return err
+			}
+			if c.decision.Permitted() {
+				kept = append(kept, e)
+				if c != it.class {
+					it.extra = append(it.extra, c)
+				}
+				continue
+			}
+			it.redacted = append(it.redacted, e)
+		}
+		// An element inside a removed one goes with it: its inline labels
+		// are not written.
+		it.res.Elements = kept[:0:0]
+		for _, e := range kept {
+			if !insideAny(e.Start, e.End, it.redacted) {
+				it.res.Elements = append(it.res.Elements, e)
+			}
+		}
+	}
+	return nil
+}
+
+func insideAny(start, end int, es []labels.ElementLabel) bool {
+	for _, o := range es {
+		if start >= o.Start && end <= o.End {
+			return true
+		}
+	}
+	return false
+}
+
+// classOf returns the class of (patient, typ, ls), evaluating it when this
+// response has not met it yet; the key is the one decide uses.
+func (r *run) classOf(ctx context.Context, patient, typ string, ls labels.Set, now int64) (*class, error) {
+	key := classKey(&item{res: labels.Result{Patient: patient, Type: typ, Labels: ls}})
+	if c, ok := r.classes[key]; ok {
+		return c, nil
+	}
+	c := &class{patient: patient, typ: typ, labels: ls}
+	if err := r.evaluate(ctx, c, now); err != nil {
+		return nil, err
+	}
+	r.classes[key] = c
+	return c, nil
+}
+
+// withheldClass is the class of an item withheld for a reason beyond its
+// own labels (a contained resource withheld, content that cannot be
+// inspected): every check of the pipeline sees a deny.
+func withheldClass(c *class, rule, msg string) *class {
+	return &class{patient: c.patient, typ: c.typ, labels: c.labels, decision: policy.Decision{
+		Effect:  policy.Deny,
+		Reasons: []policy.Reason{{Rule: rule, Message: msg}},
+	}}
+}
+
+// highWater keeps only the most restrictive confidentiality label of s.
+func highWater(s labels.Set) labels.Set {
+	code, ok := s.Confidentiality()
+	if !ok {
+		return s
+	}
+	n := 0
+	for _, l := range s {
+		if l.System == labels.SystemConfidentiality && labels.ConfidentialityRank(l.Code) >= 0 && l.Code != code {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	out := make(labels.Set, 0, len(s)-n)
+	for _, l := range s {
+		if l.System == labels.SystemConfidentiality && labels.ConfidentialityRank(l.Code) >= 0 && l.Code != code {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// itemEdits returns every edit of one disclosed item, offsets absolute and
+// sorted: what is removed (redacted elements, uninspectable attachment
+// data, the narrative of a redacted resource, the free text of an
+// OperationOutcome), attachment URLs pointing at the proxy, and the labels
+// (the item's, the obligations of its classes, REDACTED when anything was
+// removed) written into meta.security of the item and of its contained
+// resources.
+func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
+	var targets []span
+	for _, e := range it.redacted {
+		targets = append(targets, span{it.start + e.Start, it.start + e.End})
+	}
+	at, err := r.attachmentTargets(it)
+	if err != nil {
+		return nil, err
+	}
+	targets = append(targets, at...)
+	removed := len(targets) > 0
+	if removed {
+		if s, ok, err := r.narrativeSpan(it); err != nil {
+			return nil, err
+		} else if ok {
+			targets = append(targets, s)
+		}
+	}
+	if it.res.Type == "OperationOutcome" {
+		ot, err := outcomeTargets(r.body, it.start)
+		if err != nil {
+			return nil, rewriteFailure(err)
+		}
+		targets = append(targets, ot...)
+	}
+	var edits []fjson.Edit
+	if len(targets) > 0 {
+		pe, err := pruneEdits(r.body, it.start, it.end, targets)
+		if err != nil {
+			return nil, rewriteFailure(err)
+		}
+		edits = append(edits, pe...)
+	}
+	urls, err := r.attachmentURLEdits(it)
+	if err != nil {
+		return nil, err
+	}
+	edits = append(edits, urls...)
+	for _, c := range it.contained {
+		ce, err := r.labelEdits(c.start, c.end, c.res, c.class, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, ce...)
+	}
+	le, err := r.labelEdits(it.start, it.end, it.res, it.class, it.extra, removed)
+	if err != nil {
+		return nil, err
+	}
+	edits = append(edits, le...)
+	return sortEdits(edits)
+}
+
+// labelEdits writes res's labels, the obligations of its classes and, when
+// redacted, REDACTED into the meta.security of the resource at
+// r.body[start:end].
+func (r *run) labelEdits(start, end int, res labels.Result, c *class, extra []*class, redacted bool) ([]fjson.Edit, error) {
+	add := parseLabels(c.decision.Obligations)
+	for _, x := range extra {
+		add = add.Union(parseLabels(x.decision.Obligations))
+	}
+	if redacted {
+		add = add.Union(labels.NewSet(RedactedLabel))
+	}
+	if merged := highWater(res.Labels.Union(add)); merged.Key() != res.Labels.Key() {
+		res.Labels, res.Changed = merged, true
+	}
+	if !res.Changed {
+		return nil, nil
+	}
+	edits, err := r.s.labeller.Edits(r.body[start:end], res)
+	if err != nil {
+		return nil, fail(http.StatusInternalServerError, "exception", "labels could not be written; the response was withheld", err)
+	}
+	for i := range edits {
+		edits[i].Start += start
+		edits[i].End += start
+	}
+	return edits, nil
+}
+
+// sortEdits orders edits by start, an insertion before a deletion that
+// starts at the same place, and fails when two overlap.
+func sortEdits(edits []fjson.Edit) ([]fjson.Edit, error) {
+	sort.SliceStable(edits, func(i, j int) bool {
+		if edits[i].Start != edits[j].Start {
+			return edits[i].Start < edits[j].Start
+		}
+		return edits[i].End == edits[i].Start && edits[j].End != edits[j].Start
+	})
+	pos := -1
+	for _, e := range edits {
+		if e.Start < pos {
+			return nil, fail(http.StatusInternalServerError, "exception", "the response could not be rewritten; it was withheld", errOverlap)
+		}
+		pos = e.End
+	}
+	return edits, nil
+}
+
+// pruneEdits returns the edits that remove the values at targets (absolute
+// spans inside the object b[start:end]) with the member or array slot that
+// holds them. An object or array that loses every member goes too; the
+// resource itself cannot go.
+func pruneEdits(b []byte, start, end int, targets []span) ([]fjson.Edit, error) {
+	sort.Slice(targets, func(i, j int) bool { return targets[i].start < targets[j].start })
+	start, end = trim(b, start, end)
+	edits, gone, err := pruneValue(b, start, end, targets)
+	if err != nil {
+		return nil, err
+	}
+	if gone {
+		return nil, errPruneAll
+	}
+	return edits, nil
+}
+
+func pruneValue(b []byte, vs, ve int, targets []span) ([]fjson.Edit, bool, error) {
+	inside := false
+	for _, t := range targets {
+		if t.start == vs && t.end == ve {
+			return nil, true, nil
+		}
+		if t.start >= vs && t.end <= ve {
+			inside = true
+		}
+	}
+	if !inside {
+		return nil, false, nil
+	}
+	var slots []member
+	var edits []fjson.Edit
+	var gone []int
+	visit := func(ms, s, e int) error {
+		child, g, err := pruneValue(b, s, e, targets)
+		if err != nil {
+			return err
+		}
+		if g {
+			gone = append(gone, len(slots))
+		} else {
+			edits = append(edits, child...)
+		}
+		slots = append(slots, member{start: ms, vStart: s, end: e})
+		return nil
+	}
+	var err error
+	switch b[vs] {
+	case '{':
+		err = fjson.ObjectEach(b, vs, func(key []byte, s, e int) error {
+			return visit(memberStart(b, key, s), s, e)
+		})
+	case '[':
+		err = fjson.ArrayEach(b, vs, func(s, e int) error { return visit(s, s, e) })
+	default:
+		return nil, false, errPruneScalar
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if len(gone) == len(slots) {
+		return nil, true, nil
+	}
+	return append(edits, removeMembers(slots, gone)...), false, nil
+}
+
+func rewriteFailure(err error) error {
+	return fail(http.StatusInternalServerError, "exception", "the response could not be rewritten; it was withheld", err)
+}
