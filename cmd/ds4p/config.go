@@ -30,6 +30,7 @@ type Config struct {
 	Limits                  Limits       `yaml:"limits"`
 	PassthroughContentTypes []string     `yaml:"passthrough_content_types"`
 	Labels                  LabelsConfig `yaml:"labels"`
+	Enforcement             Enforcement  `yaml:"enforcement"`
 }
 
 // AuthConfig says which tokens to trust.
@@ -40,6 +41,13 @@ type AuthConfig struct {
 	Audience string        `yaml:"audience"`
 	Skew     time.Duration `yaml:"skew"`
 	Dev      bool          `yaml:"dev"`
+}
+
+// Enforcement tunes response-side enforcement.
+type Enforcement struct {
+	// Total is what happens to Bundle.total when anything was withheld:
+	// omit (default) or decrement (proxy.Options.Total).
+	Total string `yaml:"total"`
 }
 
 // Limits bound what one request may cost.
@@ -101,6 +109,9 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_MAX_BODY_BYTES":   setInt64(&c.Limits.MaxBodyBytes),
 		"DS4P_UPSTREAM_TIMEOUT": setDuration(&c.Limits.UpstreamTimeout),
 		"DS4P_LABEL_RULES_DIR":  setString(&c.Labels.RulesDir),
+
+		// response-side enforcement
+		"DS4P_ENFORCEMENT_TOTAL": setString(&c.Enforcement.Total),
 	}
 }
 
@@ -238,5 +249,6 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		MaxRequestBodyBytes:     c.Limits.MaxRequestBodyBytes,
 		UpstreamTimeout:         c.Limits.UpstreamTimeout,
 		PassthroughContentTypes: c.PassthroughContentTypes,
+		Total:                   c.Enforcement.Total,
 	}, nil
 }
