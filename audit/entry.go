@@ -19,6 +19,12 @@ type Party struct {
 	Org string `json:"org"`
 	// Client is the OAuth client the request came through.
 	Client string `json:"client"`
+	// Name and Address are the recipient's name and postal or electronic
+	// address for the accounting of disclosures, when the token states
+	// them. They are omitted from the stored JSON when empty, so entries
+	// written before they existed keep their bytes and hashes.
+	Name    string `json:"name,omitempty"`
+	Address string `json:"address,omitempty"`
 }
 
 // Item is one resource the proxy disclosed, withheld or redacted.

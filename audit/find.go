@@ -3,10 +3,13 @@ package audit
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -19,25 +22,61 @@ const (
 	MaxLimit = 1000
 )
 
-// Query selects entries for Find.
+// Query selects entries for Find. Every field set must match.
 type Query struct {
-	// Patient selects one patient's entries ("Patient/<id>"); empty selects
-	// all entries.
+	// Patient selects one patient's entries ("Patient/<id>").
 	Patient string
+	// Recipient selects entries whose caller subject or organisation is
+	// this value (e.g. "Organization/o1" or "Practitioner/dr1").
+	Recipient string
+	// Purpose selects entries stating this purpose of use (e.g. "TREAT").
+	Purpose string
+	// BreakGlass selects emergency (break-the-glass) disclosures only.
+	BreakGlass bool
 	// From (inclusive) and To (exclusive) bound entry Time; zero is unbounded.
 	From, To time.Time
-	// After is a seq cursor: only entries with a greater seq are returned.
-	After uint64
+	// After is a paging cursor: only entries after it are returned. The
+	// zero Cursor starts at the beginning.
+	After Cursor
 	// Limit caps the number of entries returned: 0 means DefaultLimit, and
 	// anything above MaxLimit means MaxLimit.
 	Limit int
 }
 
-// Find returns the entries matching q, oldest (lowest seq) first. To page,
-// pass the Seq of the last entry returned as the next query's After; fewer
-// than the limit means there are no more. Patient queries read the patient
-// index; time bounds filter, so sparse ranges over long histories cost a
-// scan of the patient's (or all) entries.
+// Cursor is a position in the (time, seq) order of Find.
+type Cursor struct {
+	t, seq uint64
+}
+
+// CursorAfter is the cursor that continues after e.
+func CursorAfter(e Entry) Cursor {
+	return Cursor{t: timeKey(e.Time), seq: e.Seq}
+}
+
+// IsZero reports whether c is the start.
+func (c Cursor) IsZero() bool { return c == Cursor{} }
+
+// String encodes c as an opaque URL-safe token.
+func (c Cursor) String() string {
+	b := binary.BigEndian.AppendUint64([]byte{1}, c.t)
+	return base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(b, c.seq))
+}
+
+// ParseCursor decodes a token made by Cursor.String.
+func ParseCursor(s string) (Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 17 || b[0] != 1 {
+		return Cursor{}, errors.New("audit: not a ledger cursor")
+	}
+	return Cursor{t: binary.BigEndian.Uint64(b[1:9]), seq: binary.BigEndian.Uint64(b[9:])}, nil
+}
+
+// Find returns up to q.Limit entries matching q in the order of their Time,
+// then Seq. To page, pass CursorAfter(the last entry) as the next query's
+// After; fewer than the limit means there are no more. The query walks one
+// index (patient, else recipient, else purpose, else break-glass, else all
+// entries by time) from the cursor or From to To, and checks the other
+// fields on each entry it reads.
 func (l *Ledger) Find(ctx context.Context, q Query) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("audit: finding entries: %w", err)
@@ -57,56 +96,104 @@ func (l *Ledger) Find(ctx context.Context, q Query) ([]Entry, error) {
 	return out, nil
 }
 
-// find walks the patient index, or all entries, from the cursor on.
+// Finder finds entries; *Ledger is one.
+type Finder interface {
+	Find(ctx context.Context, q Query) ([]Entry, error)
+}
+
+// Scan calls fn for every entry matching q, in Find's order, reading
+// MaxLimit entries per transaction; q.Limit is ignored. An error from fn
+// stops the scan and is returned.
+func (l *Ledger) Scan(ctx context.Context, q Query, fn func(Entry) error) error {
+	return Scan(ctx, l, q, fn)
+}
+
+// Scan calls fn for every entry f finds for q, page by page.
+func Scan(ctx context.Context, f Finder, q Query, fn func(Entry) error) error {
+	q.Limit = MaxLimit
+	for {
+		page, err := f.Find(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(page) < MaxLimit {
+			return nil
+		}
+		q.After = CursorAfter(page[len(page)-1])
+	}
+}
+
+// find walks the driving index of q from its start.
 func find(b buckets, q Query) ([]Entry, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
 	limit = min(limit, MaxLimit)
-	out := []Entry{}
-	if q.After == math.MaxUint64 {
-		return out, nil
+	ix, value := driver(q)
+	prefix := ix.prefix(value)
+	lo, hi := timeBounds(q.From, q.To)
+	start := ix.key(value, lo, 0)
+	if !q.After.IsZero() && q.After.t >= lo {
+		if q.After.seq == math.MaxUint64 {
+			return []Entry{}, nil
+		}
+		start = ix.key(value, q.After.t, q.After.seq+1)
 	}
-	next := seqWalker(b, q)
-	for seq, ok := next(); ok && len(out) < limit; seq, ok = next() {
+	out := []Entry{}
+	c := b.index[ix].Cursor()
+	for k, _ := c.Seek(start); k != nil && len(out) < limit; k, _ = c.Next() {
+		if !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+16 {
+			break
+		}
+		t, seq := keyPosition(k)
+		if t >= hi {
+			break
+		}
 		e, err := decodeEntry(b.entries.Get(seqKey(seq)))
 		if err != nil {
 			return nil, fmt.Errorf("reading seq %d: %w", seq, err)
 		}
-		if inRange(e.Time, q.From, q.To) {
+		if q.matches(&e) {
 			out = append(out, e)
 		}
 	}
 	return out, nil
 }
 
-// seqWalker returns a function yielding, in order, the seqs after q.After of
-// q.Patient's entries, or of all entries.
-func seqWalker(b buckets, q Query) func() (uint64, bool) {
-	if q.Patient == "" {
-		c := b.entries.Cursor()
-		k, _ := c.Seek(seqKey(q.After + 1))
-		return func() (uint64, bool) {
-			if len(k) != 8 {
-				return 0, false
-			}
-			seq := binary.BigEndian.Uint64(k)
-			k, _ = c.Next()
-			return seq, true
-		}
+// driver picks the index a query walks and the value it walks.
+func driver(q Query) (*index, string) {
+	switch {
+	case q.Patient != "":
+		return byPatient, q.Patient
+	case q.Recipient != "":
+		return byRecipient, q.Recipient
+	case q.Purpose != "":
+		return byPurpose, q.Purpose
+	case q.BreakGlass:
+		return byBreakGlass, ""
 	}
-	prefix := patientKey(q.Patient, 0)[:len(q.Patient)+1]
-	c := b.patients.Cursor()
-	k, _ := c.Seek(patientKey(q.Patient, q.After+1))
-	return func() (uint64, bool) {
-		if !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
-			return 0, false
-		}
-		seq := binary.BigEndian.Uint64(k[len(prefix):])
-		k, _ = c.Next()
-		return seq, true
+	return byTime, ""
+}
+
+// matches checks every field of q against e.
+func (q Query) matches(e *Entry) bool {
+	switch {
+	case q.Patient != "" && e.Patient != q.Patient:
+		return false
+	case q.Recipient != "" && e.Caller.Subject != q.Recipient && e.Caller.Org != q.Recipient:
+		return false
+	case q.Purpose != "" && !slices.Contains(e.Purposes, q.Purpose):
+		return false
+	case q.BreakGlass && e.BreakGlass == nil:
+		return false
 	}
+	return inRange(e.Time, q.From, q.To)
 }
 
 // inRange reports whether t lies in [from, to), zero bounds being open.

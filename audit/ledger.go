@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -13,13 +12,20 @@ import (
 
 // Bucket and key names; see the package doc for the tree.
 var (
-	rootBucket     = []byte("audit")
-	schemaBucket   = []byte("v1")
-	entriesBucket  = []byte("entries")
-	patientsBucket = []byte("patients")
-	headBucket     = []byte("head")
-	headKey        = []byte("head")
+	rootBucket           = []byte("audit")
+	schemaBucket         = []byte("v1")
+	entriesBucket        = []byte("entries")
+	legacyPatientsBucket = []byte("patients") // schema 1 only
+	headBucket           = []byte("head")
+	headKey              = []byte("head")
+	metaBucket           = []byte("meta")
+	versionKey           = []byte("version")
+	migratedKey          = []byte("migrated")
+	checkpointKey        = []byte("checkpoint")
 )
+
+// schemaVersion is the layout this package writes; see the package doc.
+const schemaVersion = 2
 
 // Ledger is the disclosure ledger on a bbolt database. It is safe for
 // concurrent use.
@@ -38,44 +44,76 @@ func WithClock(now func() time.Time) Option {
 	return func(l *Ledger) { l.now = now }
 }
 
-// Open returns a Ledger on db, creating its buckets if needed. It refuses a
-// database opened with NoSync, since entries must be durable before Append
-// returns. The caller owns db and closes it after the last use of the Ledger.
+// Open returns a Ledger on db, creating its buckets if needed and migrating
+// an older schema (building the secondary indexes). It refuses a database
+// opened with NoSync, since entries must be durable before Append returns.
+// On a database opened ReadOnly it creates and migrates nothing: the ledger
+// must exist at the current schema, and Append and Prune fail. The caller
+// owns db and closes it after the last use of the Ledger.
 func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
-	if db.NoSync {
+	if db.NoSync && !db.IsReadOnly() {
 		return nil, errors.New("audit: opening ledger: the database has NoSync set, so entries would not be durable")
 	}
 	l := &Ledger{db: db, now: time.Now, verifyChunk: defaultVerifyChunk}
 	for _, opt := range opts {
 		opt(l)
 	}
+	if db.IsReadOnly() {
+		return l, db.View(checkReadable)
+	}
 	if err := db.Update(createBuckets); err != nil {
 		return nil, fmt.Errorf("audit: creating buckets: %w", err)
+	}
+	if err := migrate(db); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
 
-// createBuckets creates the bucket tree drawn in the package doc.
+// checkReadable checks that a read-only ledger exists at the current schema.
+func checkReadable(tx *bbolt.Tx) error {
+	b, err := bucketsOf(tx)
+	if err != nil {
+		return fmt.Errorf("audit: opening ledger: %w", err)
+	}
+	if readVersion(b.meta) < schemaVersion {
+		return fmt.Errorf("audit: opening ledger: %w", errNeedsMigration)
+	}
+	return nil
+}
+
+// createBuckets creates the bucket tree drawn in the package doc. A new
+// ledger is at the current schema at once; an existing one without a
+// version is left for migrate.
 func createBuckets(tx *bbolt.Tx) error {
 	root, err := tx.CreateBucketIfNotExists(rootBucket)
 	if err != nil {
 		return err
 	}
+	fresh := root.Bucket(schemaBucket) == nil
 	schema, err := root.CreateBucketIfNotExists(schemaBucket)
 	if err != nil {
 		return err
 	}
-	for _, name := range [][]byte{entriesBucket, patientsBucket, headBucket} {
+	names := [][]byte{entriesBucket, headBucket, metaBucket}
+	for _, ix := range indexes {
+		names = append(names, ix.name)
+	}
+	for _, name := range names {
 		if _, err := schema.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
-	return nil
+	if !fresh {
+		return nil
+	}
+	return schema.Bucket(metaBucket).Put(versionKey, []byte{schemaVersion})
 }
 
 // buckets are the ledger's buckets within one transaction.
 type buckets struct {
-	entries, patients, head *bbolt.Bucket
+	entries, head, meta *bbolt.Bucket
+	index               map[*index]*bbolt.Bucket
 }
 
 // bucketsOf finds the ledger's buckets in tx.
@@ -85,11 +123,21 @@ func bucketsOf(tx *bbolt.Tx) (buckets, error) {
 		return buckets{}, errors.New("buckets missing: was the ledger opened with Open?")
 	}
 	schema := root.Bucket(schemaBucket)
-	return buckets{
-		entries:  schema.Bucket(entriesBucket),
-		patients: schema.Bucket(patientsBucket),
-		head:     schema.Bucket(headBucket),
-	}, nil
+	b := buckets{
+		entries: schema.Bucket(entriesBucket),
+		head:    schema.Bucket(headBucket),
+		meta:    schema.Bucket(metaBucket),
+		index:   make(map[*index]*bbolt.Bucket, len(indexes)),
+	}
+	if b.entries == nil || b.head == nil || b.meta == nil {
+		return buckets{}, errors.New("buckets missing: was the ledger opened with Open?")
+	}
+	for _, ix := range indexes {
+		if b.index[ix] = schema.Bucket(ix.name); b.index[ix] == nil {
+			return buckets{}, errors.New("index buckets missing: was the ledger opened with Open?")
+		}
+	}
+	return b, nil
 }
 
 // Append assigns each entry its Seq (and its Time, when zero), links it to
@@ -118,10 +166,10 @@ func (l *Ledger) Append(ctx context.Context, entries ...Entry) error {
 func prepare(entries []Entry) ([]Entry, error) {
 	batch := make([]Entry, len(entries))
 	for i, e := range entries {
-		if strings.IndexByte(e.Patient, 0) >= 0 {
-			return nil, fmt.Errorf("entry %d: patient contains a NUL byte", i)
-		}
 		batch[i] = canonical(e)
+		if err := checkIndexable(&batch[i]); err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i, err)
+		}
 	}
 	return batch, nil
 }
@@ -148,7 +196,7 @@ func appendTx(tx *bbolt.Tx, batch []Entry, now time.Time) error {
 	return writeHead(b.head, seq, prev)
 }
 
-// putEntry seals e and stores it with its patient index key.
+// putEntry seals e and stores it with its index keys.
 func putEntry(b buckets, e *Entry) error {
 	value, err := seal(e)
 	if err != nil {
@@ -157,10 +205,7 @@ func putEntry(b buckets, e *Entry) error {
 	if err := b.entries.Put(seqKey(e.Seq), value); err != nil {
 		return err
 	}
-	if e.Patient == "" {
-		return nil
-	}
-	return b.patients.Put(patientKey(e.Patient, e.Seq), nil)
+	return putIndexKeys(b, e)
 }
 
 // readHead returns the last seq and hash, or 0 and GenesisHash when empty.
@@ -181,11 +226,4 @@ func writeHead(b *bbolt.Bucket, seq uint64, hash string) error {
 // seqKey encodes seq big-endian.
 func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
-}
-
-// patientKey is patient, 0x00, then the big-endian seq.
-func patientKey(patient string, seq uint64) []byte {
-	k := make([]byte, 0, len(patient)+9)
-	k = append(append(k, patient...), 0)
-	return binary.BigEndian.AppendUint64(k, seq)
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,7 +127,8 @@ func TestConcurrentAppend(t *testing.T) {
 	if err != nil || n != total {
 		t.Fatalf("Verify = %d, %v; want %d, nil", n, err, total)
 	}
-	all := findAll(t, l, Query{})
+	all := findAll(t, l, Query{}) // in time order; the chain is in seq order
+	slices.SortFunc(all, func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) })
 	for i, e := range all {
 		if e.Seq != uint64(i+1) {
 			t.Fatalf("entry %d has seq %d", i, e.Seq)
@@ -170,7 +172,7 @@ func findAll(t *testing.T, l *Ledger, q Query) []Entry {
 		if len(page) < limit {
 			return all
 		}
-		q.After = page[len(page)-1].Seq
+		q.After = CursorAfter(page[len(page)-1])
 	}
 }
 

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
+	"slices"
 
 	"go.etcd.io/bbolt"
 )
@@ -32,44 +32,55 @@ func (e *BrokenError) Error() string {
 // verifier carries the walk's position from one chunk to the next.
 type verifier struct {
 	chunkN  int    // entries per read transaction
+	started bool   // whether the first chunk was read
 	next    uint64 // seq expected next
 	prev    string // hash of the last verified entry
-	indexed int    // verified entries that carry a patient
+	indexed map[*index]int
 }
 
 // Verify walks the whole chain, oldest first, and returns how many entries
-// it verified. The first altered, deleted, inserted or reordered entry, a
-// missing or stray patient index key, or a head that does not match the last
-// entry stops the walk with a *BrokenError naming the seq. Entries appended
-// while Verify runs are verified too.
+// it verified. It starts after the prune checkpoint (see Prune), if any,
+// from the hash recorded there. The first altered, deleted, inserted or
+// reordered entry, a missing or stray index key, or a head that does not
+// match the last entry stops the walk with a *BrokenError naming the seq.
+// Entries appended while Verify runs are verified too.
 func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
-	v := &verifier{chunkN: l.verifyChunk, next: 1, prev: GenesisHash}
+	v := &verifier{chunkN: l.verifyChunk, indexed: map[*index]int{}}
+	first := uint64(0)
 	for done := false; !done; {
 		if err := ctx.Err(); err != nil {
-			return v.next - 1, fmt.Errorf("audit: verifying: %w", err)
+			return v.next - first, fmt.Errorf("audit: verifying: %w", err)
 		}
 		err := l.db.View(func(tx *bbolt.Tx) error {
 			b, err := bucketsOf(tx)
 			if err != nil {
 				return err
 			}
+			if !v.started {
+				cp, err := readCheckpoint(b.meta)
+				if err != nil {
+					return &BrokenError{Seq: 0, Reason: err.Error()}
+				}
+				v.next, v.prev, first = cp.Seq+1, cp.Hash, cp.Seq+1
+			}
 			done, err = v.chunk(b)
 			return err
 		})
 		if err != nil {
-			return v.next - 1, err
+			return v.next - first, err
 		}
 	}
-	return v.next - 1, nil
+	return v.next - first, nil
 }
 
 // chunk verifies up to v.chunkN entries; at the end of the chain it also
-// checks the head and the patient index, and reports done.
+// checks the head and the indexes, and reports done.
 func (v *verifier) chunk(b buckets) (done bool, err error) {
 	c := b.entries.Cursor()
 	k, val := c.Seek(seqKey(v.next))
-	if v.next == 1 {
+	if !v.started {
 		k, val = c.First()
+		v.started = true
 	}
 	for range v.chunkN {
 		if k == nil {
@@ -98,11 +109,13 @@ func (v *verifier) entry(b buckets, k, val []byte) error {
 	if reason := v.check(e, val); reason != "" {
 		return &BrokenError{Seq: v.next, Reason: reason}
 	}
-	if e.Patient != "" {
-		if b.patients.Get(patientKey(e.Patient, e.Seq)) == nil {
-			return &BrokenError{Seq: v.next, Reason: "entry missing from the patient index"}
+	for _, ix := range indexes {
+		for _, key := range ix.keys(&e) {
+			if b.index[ix].Get(key) == nil {
+				return &BrokenError{Seq: v.next, Reason: fmt.Sprintf("entry missing from the %s index", ix.name)}
+			}
+			v.indexed[ix]++
 		}
-		v.indexed++
 	}
 	v.next, v.prev = v.next+1, e.Hash
 	return nil
@@ -138,7 +151,7 @@ func (v *verifier) check(e Entry, val []byte) string {
 }
 
 // finish checks, at the end of the chain, that the head names the last entry
-// and that the patient index holds nothing but the verified entries.
+// and that the indexes hold nothing but the verified entries.
 func (v *verifier) finish(b buckets) error {
 	seq, hash := readHead(b.head)
 	last := v.next - 1
@@ -150,35 +163,38 @@ func (v *verifier) finish(b buckets) error {
 	case hash != v.prev:
 		return &BrokenError{Seq: seq, Reason: "the head's hash differs from the entry's"}
 	}
-	return v.strayIndex(b)
-}
-
-// strayIndex reports a patient index key that no verified entry accounts for.
-func (v *verifier) strayIndex(b buckets) error {
-	if b.patients.Stats().KeyN == v.indexed {
-		return nil
-	}
-	c := b.patients.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if err := indexKeyMatches(b, k); err != nil {
+	for _, ix := range indexes {
+		if err := v.strayIndex(b, ix); err != nil {
 			return err
 		}
 	}
-	return &BrokenError{Seq: v.next, Reason: "the patient index holds keys no entry accounts for"}
+	return nil
 }
 
-// indexKeyMatches checks that index key k names an entry of that patient.
-func indexKeyMatches(b buckets, k []byte) error {
-	if len(k) < 9 || k[len(k)-9] != 0 {
-		return &BrokenError{Seq: 0, Reason: fmt.Sprintf("malformed patient index key %q", k)}
+// strayIndex reports an index key that no verified entry accounts for.
+func (v *verifier) strayIndex(b buckets, ix *index) error {
+	if b.index[ix].Stats().KeyN == v.indexed[ix] {
+		return nil
 	}
-	seq := binary.BigEndian.Uint64(k[len(k)-8:])
-	var e struct {
-		Patient string `json:"patient"`
+	c := b.index[ix].Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if err := indexKeyMatches(b, ix, k); err != nil {
+			return err
+		}
 	}
-	val := b.entries.Get(seqKey(seq))
-	if val == nil || json.Unmarshal(val, &e) != nil || e.Patient != string(k[:len(k)-9]) {
-		return &BrokenError{Seq: seq, Reason: "patient index key names an entry of another patient or none"}
+	return &BrokenError{Seq: v.next, Reason: fmt.Sprintf("the %s index holds keys no entry accounts for", ix.name)}
+}
+
+// indexKeyMatches checks that index key k is one of the keys of the entry
+// it names.
+func indexKeyMatches(b buckets, ix *index, k []byte) error {
+	seq, ok := keySeq(k)
+	if !ok {
+		return &BrokenError{Seq: 0, Reason: fmt.Sprintf("malformed %s index key %q", ix.name, k)}
 	}
-	return nil
+	e, err := decodeEntry(b.entries.Get(seqKey(seq)))
+	if err == nil && e.Seq == seq && slices.ContainsFunc(ix.keys(&e), func(want []byte) bool { return bytes.Equal(want, k) }) {
+		return nil
+	}
+	return &BrokenError{Seq: seq, Reason: fmt.Sprintf("the %s index holds a key for seq %d that the entry does not account for", ix.name, seq)}
 }

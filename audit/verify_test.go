@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -46,11 +47,17 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			mustPut(t, b.entries, seqKey(0), b.entries.Get(seqKey(1)))
 		}, 0},
 		{"hide an entry from the patient index", func(t *testing.T, b buckets) {
-			mustDelete(t, b.patients, patientKey("Patient/b", 6))
+			mustDelete(t, b.index[byPatient], byPatient.key("Patient/b", timeKey(t0.Add(6*time.Minute)), 6))
 		}, 6},
+		{"hide an entry from the time index", func(t *testing.T, b buckets) {
+			mustDelete(t, b.index[byTime], byTime.key("", timeKey(t0.Add(4*time.Minute)), 4))
+		}, 4},
 		{"add a stray patient index key", func(t *testing.T, b buckets) {
-			mustPut(t, b.patients, patientKey("Patient/c", 7), nil)
+			mustPut(t, b.index[byPatient], byPatient.key("Patient/c", timeKey(t0), 7), nil)
 		}, 7},
+		{"add a stray break-glass index key", func(t *testing.T, b buckets) {
+			mustPut(t, b.index[byBreakGlass], byBreakGlass.key("", timeKey(t0), 8), nil)
+		}, 8},
 		{"rewrite the head", func(t *testing.T, b buckets) {
 			mustPut(t, b.head, headKey, append(seqKey(10), GenesisHash...))
 		}, 10},
@@ -118,7 +125,9 @@ func appendForged(t *testing.T, b buckets, seq uint64) {
 		t.Fatal(err)
 	}
 	mustPut(t, b.entries, seqKey(seq), v)
-	mustPut(t, b.patients, patientKey(e.Patient, seq), nil)
+	if err := putIndexKeys(b, &e); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // mustPut puts k → v in b.

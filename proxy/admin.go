@@ -1,10 +1,14 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -12,57 +16,195 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// findAudit lists ledger entries of one patient, oldest first, paged by
-// sequence number: GET /admin/audit?patient=Patient/x[&after=SEQ][&_count=N].
+// auditParams are the query parameters GET /admin/audit accepts.
+var auditParams = map[string]bool{
+	"patient": true, "recipient": true, "purpose": true, "break_glass": true,
+	"from": true, "to": true, "limit": true, "_count": true, "cursor": true,
+}
+
+// findAudit lists ledger entries in time order, filtered and paged:
+//
+//	GET /admin/audit?[patient=Patient/x][&recipient=Organization/o|Practitioner/p]
+//	    [&purpose=TREAT][&break_glass=true][&from=T][&to=T][&limit=N][&cursor=C]
+//
+// Every filter given must match; from (inclusive) and to (exclusive) are
+// RFC 3339 times or YYYY-MM-DD dates (UTC midnight); limit (alias _count) is
+// 1..1000, default 100. The answer is {"entries": [...], "count": N,
+// "next": C} where next, present when the page is full, is the opaque cursor
+// of the following page (which may be empty). Unknown or malformed
+// parameters are a 400 OperationOutcome. Query values are never logged.
 func (s *Server) findAudit(c *gin.Context) {
-	q := audit.Query{Patient: c.Query("patient"), Limit: 100}
-	if q.Patient == "" {
-		writeOutcome(c.Writer, http.StatusBadRequest, "required", "the patient parameter is required, e.g. ?patient=Patient/123")
-		return
-	}
-	var err error
-	if v := c.Query("after"); v != "" {
-		if q.After, err = strconv.ParseUint(v, 10, 64); err != nil {
-			writeOutcome(c.Writer, http.StatusBadRequest, "invalid", "after must be a sequence number")
-			return
-		}
-	}
-	if v := c.Query("_count"); v != "" {
-		if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit < 1 || q.Limit > 1000 {
-			writeOutcome(c.Writer, http.StatusBadRequest, "invalid", "_count must be between 1 and 1000")
-			return
-		}
-	}
-	if q.From, q.To, err = timeRange(c.Query("from"), c.Query("to")); err != nil {
+	q, err := parseAuditQuery(c.Request.URL.Query())
+	if err != nil {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
 	entries, err := s.ledger.Find(c.Request.Context(), q)
 	if err != nil {
-		s.log.Error("ledger query failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
-		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the ledger could not be read")
+		s.ledgerReadFailed(c, err)
 		return
 	}
 	if entries == nil {
 		entries = []audit.Entry{}
 	}
-	c.JSON(http.StatusOK, gin.H{"patient": q.Patient, "entries": entries})
+	body := gin.H{"entries": entries, "count": len(entries)}
+	if q.Patient != "" {
+		body["patient"] = q.Patient
+	}
+	if len(entries) == q.Limit {
+		body["next"] = audit.CursorAfter(entries[len(entries)-1]).String()
+	}
+	c.JSON(http.StatusOK, body)
 }
 
-func timeRange(from, to string) (time.Time, time.Time, error) {
-	var f, t time.Time
+// parseAuditQuery reads and checks the parameters of GET /admin/audit.
+func parseAuditQuery(v url.Values) (audit.Query, error) {
+	q := audit.Query{Patient: v.Get("patient"), Recipient: v.Get("recipient"), Purpose: v.Get("purpose"), Limit: audit.DefaultLimit}
+	if err := onlyParams(v, auditParams); err != nil {
+		return q, err
+	}
 	var err error
-	if from != "" {
-		if f, err = time.Parse(time.RFC3339, from); err != nil {
-			return f, t, errors.New("from must be an RFC 3339 time")
+	if b := v.Get("break_glass"); b != "" {
+		if q.BreakGlass, err = strconv.ParseBool(b); err != nil {
+			return q, errors.New("break_glass must be true or false")
 		}
 	}
-	if to != "" {
-		if t, err = time.Parse(time.RFC3339, to); err != nil {
-			return f, t, errors.New("to must be an RFC 3339 time")
+	for _, name := range []string{"limit", "_count"} {
+		if n := v.Get(name); n != "" {
+			if q.Limit, err = strconv.Atoi(n); err != nil || q.Limit < 1 || q.Limit > audit.MaxLimit {
+				return q, fmt.Errorf("%s must be between 1 and %d", name, audit.MaxLimit)
+			}
 		}
+	}
+	if cur := v.Get("cursor"); cur != "" {
+		if q.After, err = audit.ParseCursor(cur); err != nil {
+			return q, errors.New("cursor is not a cursor this endpoint returned")
+		}
+	}
+	q.From, q.To, err = timeRange(v.Get("from"), v.Get("to"))
+	return q, err
+}
+
+// onlyParams refuses parameters not in known, and repeated ones.
+func onlyParams(v url.Values, known map[string]bool) error {
+	for name, values := range v {
+		if !known[name] {
+			return fmt.Errorf("unknown parameter %q", name)
+		}
+		if len(values) > 1 {
+			return fmt.Errorf("parameter %q given more than once", name)
+		}
+	}
+	return nil
+}
+
+// accountingParams are the query parameters of the accounting.
+var accountingParams = map[string]bool{"patient": true, "from": true, "to": true, "format": true}
+
+// accounting answers the accounting of disclosures of one patient
+// (42 CFR 2.24, 45 CFR 164.528):
+//
+//	GET /admin/audit/accounting?patient=Patient/x[&from=T][&to=T][&format=json|csv|fhir]
+//
+// json (default) is {"patient", "from", "to", "disclosures": [audit.Disclosure...]};
+// csv is text/csv with audit.CSVHeader; fhir is a Bundle (collection) of
+// IHE BALP AuditEvents. Only entries that disclosed something count.
+func (s *Server) accounting(c *gin.Context) {
+	v := c.Request.URL.Query()
+	patient, format := v.Get("patient"), v.Get("format")
+	from, to, err := timeRange(v.Get("from"), v.Get("to"))
+	if perr := onlyParams(v, accountingParams); perr != nil {
+		err = perr
+	}
+	switch {
+	case err != nil:
+	case patient == "":
+		err = errors.New("the patient parameter is required, e.g. ?patient=Patient/123")
+	case format != "" && format != "json" && format != "csv" && format != "fhir":
+		err = errors.New("format must be json, csv or fhir")
+	}
+	if err != nil {
+		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
+		return
+	}
+	ds, entries, err := audit.Accounting(c.Request.Context(), s.ledger, patient, from, to)
+	if errors.Is(err, audit.ErrTooMany) {
+		writeOutcome(c.Writer, http.StatusBadRequest, "too-costly", err.Error())
+		return
+	}
+	if err != nil {
+		s.ledgerReadFailed(c, err)
+		return
+	}
+	s.writeAccounting(c, format, patient, from, to, ds, entries)
+}
+
+// writeAccounting renders the accounting in the format asked for.
+func (s *Server) writeAccounting(c *gin.Context, format, patient string, from, to time.Time, ds []audit.Disclosure, entries []audit.Entry) {
+	switch format {
+	case "csv":
+		var buf bytes.Buffer
+		if err := audit.WriteCSV(&buf, ds); err != nil {
+			s.ledgerReadFailed(c, err)
+			return
+		}
+		c.Header("Content-Disposition", `attachment; filename="accounting.csv"`)
+		c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+	case "fhir":
+		body, err := json.Marshal(audit.AuditEventBundle(entries, time.Now()))
+		if err != nil {
+			s.ledgerReadFailed(c, err)
+			return
+		}
+		c.Data(http.StatusOK, "application/fhir+json", body)
+	default:
+		if ds == nil {
+			ds = []audit.Disclosure{}
+		}
+		c.JSON(http.StatusOK, gin.H{"patient": patient, "from": timeOrNil(from), "to": timeOrNil(to), "disclosures": ds})
+	}
+}
+
+// timeOrNil is t, or nil (JSON null) when zero.
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// ledgerReadFailed answers 500 and logs no query value.
+func (s *Server) ledgerReadFailed(c *gin.Context, err error) {
+	s.log.Error("ledger query failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+	writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the ledger could not be read")
+}
+
+// timeRange parses from and to as RFC 3339 times or dates; to must not be
+// before from.
+func timeRange(from, to string) (time.Time, time.Time, error) {
+	f, err := parseTime(from)
+	if err != nil {
+		return f, time.Time{}, errors.New("from must be an RFC 3339 time or a YYYY-MM-DD date")
+	}
+	t, err := parseTime(to)
+	if err != nil {
+		return f, t, errors.New("to must be an RFC 3339 time or a YYYY-MM-DD date")
+	}
+	if !f.IsZero() && !t.IsZero() && t.Before(f) {
+		return f, t, errors.New("to must not be before from")
 	}
 	return f, t, nil
+}
+
+// parseTime reads an RFC 3339 time or a date; "" is the zero time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, s)
 }
 
 func (s *Server) healthz(c *gin.Context) {
@@ -121,4 +263,5 @@ func (s *Server) pingUpstream(ctx context.Context) error {
 // auditRoutes registers the ledger queries for auditors.
 func (s *Server) auditRoutes(admin *gin.RouterGroup) {
 	admin.GET("/audit", s.findAudit)
+	admin.GET("/audit/accounting", s.accounting)
 }

@@ -1,0 +1,190 @@
+package audit
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// MaxAccounting caps the disclosures of one accounting; a longer history is
+// asked for in time ranges.
+const MaxAccounting = 100_000
+
+// ErrTooMany says an accounting would exceed MaxAccounting disclosures.
+var ErrTooMany = fmt.Errorf("audit: more than %d disclosures; narrow the time range", MaxAccounting)
+
+// Recipient is who received a disclosure, as the accounting names them.
+type Recipient struct {
+	// Subject is the authenticated user or system (the token's sub).
+	Subject string `json:"subject"`
+	// Name is the recipient's name when the entry has one (the caller's
+	// stated name, or the break-the-glass recipient), else Subject.
+	Name string `json:"name"`
+	// Organization is the caller's organisation (or break-the-glass
+	// affiliation).
+	Organization string `json:"organization"`
+	// Address is the recipient's address when the token stated one; the
+	// proxy knows no other.
+	Address string `json:"address"`
+	// Client is the OAuth client the request came through.
+	Client string `json:"client"`
+}
+
+// Disclosure is one line of an accounting of disclosures (42 CFR 2.24,
+// 45 CFR 164.528): the date, the recipient, a description of what was
+// disclosed and the purpose.
+type Disclosure struct {
+	Date        time.Time   `json:"date"`
+	Seq         uint64      `json:"seq"`
+	RequestID   string      `json:"request_id"`
+	Patient     string      `json:"patient"`
+	Recipient   Recipient   `json:"recipient"`
+	Purposes    []string    `json:"purposes"`
+	Description string      `json:"description"`
+	Disclosed   []Item      `json:"disclosed"`
+	BreakGlass  *BreakGlass `json:"break_glass,omitempty"`
+}
+
+// Accounting returns the disclosures to anyone of patient's data in
+// [from, to) (zero bounds open), oldest first: the entries that disclosed
+// at least one resource (an entry that only withheld discloses nothing).
+func (l *Ledger) Accounting(ctx context.Context, patient string, from, to time.Time) ([]Disclosure, []Entry, error) {
+	return Accounting(ctx, l, patient, from, to)
+}
+
+// Accounting is Ledger.Accounting over any Finder; it also returns the
+// entries behind the disclosures (for AuditEventBundle).
+func Accounting(ctx context.Context, f Finder, patient string, from, to time.Time) ([]Disclosure, []Entry, error) {
+	if patient == "" {
+		return nil, nil, errors.New("audit: accounting: a patient is required")
+	}
+	var out []Disclosure
+	var entries []Entry
+	err := Scan(ctx, f, Query{Patient: patient, From: from, To: to}, func(e Entry) error {
+		if len(e.Disclosed) == 0 {
+			return nil
+		}
+		if len(out) == MaxAccounting {
+			return ErrTooMany
+		}
+		out = append(out, DisclosureOf(e))
+		entries = append(entries, e)
+		return nil
+	})
+	return out, entries, err
+}
+
+// DisclosureOf is the accounting line of e.
+func DisclosureOf(e Entry) Disclosure {
+	r := Recipient{Subject: e.Caller.Subject, Name: e.Caller.Name, Organization: e.Caller.Org, Address: e.Caller.Address, Client: e.Caller.Client}
+	if bg := e.BreakGlass; bg != nil {
+		r.Name = firstNonEmpty(r.Name, bg.Recipient)
+		r.Organization = firstNonEmpty(r.Organization, bg.Affiliation)
+	}
+	r.Name = firstNonEmpty(r.Name, r.Subject)
+	return Disclosure{
+		Date: e.Time, Seq: e.Seq, RequestID: e.RequestID, Patient: e.Patient, Recipient: r,
+		Purposes: nonNil(e.Purposes), Description: describe(e), Disclosed: canonicalItems(e.Disclosed), BreakGlass: e.BreakGlass,
+	}
+}
+
+// firstNonEmpty returns the first non-empty string.
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// describe says in words what e disclosed: the interaction, how many
+// resources of which types, which were redacted in part, their
+// sensitivity labels and whether it was an emergency.
+func describe(e Entry) string {
+	counts := map[string]int{}
+	var types, labels []string
+	for _, it := range e.Disclosed {
+		if counts[it.Type]++; counts[it.Type] == 1 {
+			types = append(types, it.Type)
+		}
+		for _, l := range it.Labels {
+			if _, code, _ := strings.Cut(l, "|"); code != "" && !slices.Contains(labels, code) {
+				labels = append(labels, code)
+			}
+		}
+	}
+	slices.Sort(types)
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = fmt.Sprintf("%d %s", counts[t], t)
+	}
+	s := fmt.Sprintf("%s: disclosed %s", firstNonEmpty(e.Interaction, "request"), strings.Join(parts, ", "))
+	if len(e.Redacted) > 0 {
+		s += fmt.Sprintf(" (%d redacted in part)", len(e.Redacted))
+	}
+	if len(labels) > 0 {
+		slices.Sort(labels)
+		s += "; labels " + strings.Join(labels, ", ")
+	}
+	if e.BreakGlass != nil {
+		s += "; emergency disclosure (break-the-glass): " + e.BreakGlass.Reason
+	}
+	return s
+}
+
+// CSVHeader is the header row of WriteCSV.
+var CSVHeader = []string{
+	"date", "seq", "request_id", "patient", "recipient", "recipient_name", "recipient_organization",
+	"recipient_address", "client", "purpose", "description", "disclosed", "break_glass_reason",
+}
+
+// WriteCSV writes disclosures as CSV (RFC 4180, via encoding/csv) with
+// CSVHeader first. Lists are space separated; a cell that a spreadsheet
+// would read as a formula (starting with = + - @ or a control character)
+// is prefixed with a single quote.
+func WriteCSV(w io.Writer, ds []Disclosure) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(CSVHeader)
+	for _, d := range ds {
+		items := make([]string, len(d.Disclosed))
+		for i, it := range d.Disclosed {
+			items[i] = itemRef(it)
+		}
+		reason := ""
+		if d.BreakGlass != nil {
+			reason = d.BreakGlass.Reason
+		}
+		row := []string{
+			d.Date.UTC().Format(time.RFC3339Nano), fmt.Sprint(d.Seq), d.RequestID, d.Patient,
+			d.Recipient.Subject, d.Recipient.Name, d.Recipient.Organization, d.Recipient.Address, d.Recipient.Client,
+			strings.Join(d.Purposes, " "), d.Description, strings.Join(items, " "), reason,
+		}
+		for i := range row {
+			row[i] = defuseFormula(row[i])
+		}
+		_ = cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// itemRef is Type/id, with /_history/version when known.
+func itemRef(it Item) string {
+	s := it.Type + "/" + it.ID
+	if it.Version != "" {
+		s += "/_history/" + it.Version
+	}
+	return s
+}
+
+// defuseFormula prefixes a cell a spreadsheet would evaluate.
+func defuseFormula(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,232 @@
+package audit
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// index is one secondary index: for each entry, the values it is found
+// under. A keyed index stores <value>|<time>|<seq>; an unkeyed one
+// <time>|<seq> for each entry it selects.
+type index struct {
+	name   []byte
+	keyed  bool
+	values func(e *Entry) []string
+}
+
+// The secondary indexes, in the order Verify reports them.
+var (
+	byTime    = &index{name: []byte("by_time"), values: func(*Entry) []string { return []string{""} }}
+	byPatient = &index{name: []byte("by_patient"), keyed: true, values: func(e *Entry) []string {
+		return nonEmpty(e.Patient)
+	}}
+	byRecipient = &index{name: []byte("by_recipient"), keyed: true, values: func(e *Entry) []string {
+		return nonEmpty(e.Caller.Subject, e.Caller.Org)
+	}}
+	byPurpose = &index{name: []byte("by_purpose"), keyed: true, values: func(e *Entry) []string {
+		return nonEmpty(e.Purposes...)
+	}}
+	byBreakGlass = &index{name: []byte("by_break_glass"), values: func(e *Entry) []string {
+		if e.BreakGlass == nil {
+			return nil
+		}
+		return []string{""}
+	}}
+	indexes = []*index{byTime, byPatient, byRecipient, byPurpose, byBreakGlass}
+)
+
+// nonEmpty returns the distinct non-empty values, sorted.
+func nonEmpty(values ...string) []string {
+	var out []string
+	for _, v := range values {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// keys returns the index keys of e.
+func (ix *index) keys(e *Entry) [][]byte {
+	values := ix.values(e)
+	out := make([][]byte, 0, len(values))
+	for _, v := range values {
+		out = append(out, ix.key(v, timeKey(e.Time), e.Seq))
+	}
+	return out
+}
+
+// key is value|0x00|time|seq for a keyed index, time|seq otherwise.
+func (ix *index) key(value string, t, seq uint64) []byte {
+	k := ix.prefix(value)
+	k = binary.BigEndian.AppendUint64(k, t)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// prefix is what every key of value starts with: value|0x00, or nothing.
+func (ix *index) prefix(value string) []byte {
+	if !ix.keyed {
+		return make([]byte, 0, 16)
+	}
+	k := make([]byte, 0, len(value)+17)
+	return append(append(k, value...), 0)
+}
+
+// keySeq returns the seq a well-formed index key ends with.
+func keySeq(k []byte) (uint64, bool) {
+	if len(k) < 16 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k[len(k)-8:]), true
+}
+
+// keyPosition returns the time and seq a well-formed index key ends with.
+func keyPosition(k []byte) (t, seq uint64) {
+	return binary.BigEndian.Uint64(k[len(k)-16:]), binary.BigEndian.Uint64(k[len(k)-8:])
+}
+
+// timeKey maps t to an unsigned integer that sorts as t does: Unix
+// nanoseconds with the sign bit flipped, so times before 1970 sort first.
+func timeKey(t time.Time) uint64 {
+	return uint64(t.UnixNano()) ^ (1 << 63)
+}
+
+// timeBounds returns [from, to) as time keys, zero bounds being open.
+func timeBounds(from, to time.Time) (uint64, uint64) {
+	lo, hi := uint64(0), uint64(math.MaxUint64)
+	if !from.IsZero() {
+		lo = timeKey(from)
+	}
+	if !to.IsZero() {
+		hi = timeKey(to)
+	}
+	return lo, hi
+}
+
+// checkIndexable refuses values that would make ambiguous keys.
+func checkIndexable(e *Entry) error {
+	for _, ix := range indexes {
+		if !ix.keyed {
+			continue
+		}
+		for _, v := range ix.values(e) {
+			if strings.IndexByte(v, 0) >= 0 {
+				return fmt.Errorf("%s value contains a NUL byte", strings.TrimPrefix(string(ix.name), "by_"))
+			}
+		}
+	}
+	return nil
+}
+
+// putIndexKeys stores e's keys in every index.
+func putIndexKeys(b buckets, e *Entry) error {
+	for _, ix := range indexes {
+		for _, k := range ix.keys(e) {
+			if err := b.index[ix].Put(k, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteIndexKeys removes e's keys from every index.
+func deleteIndexKeys(b buckets, e *Entry) error {
+	for _, ix := range indexes {
+		for _, k := range ix.keys(e) {
+			if err := b.index[ix].Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// migrateChunk is how many entries one migration transaction indexes.
+const migrateChunk = 10_000
+
+// migrate brings a schema-1 ledger (entries, a patient|seq index and the
+// head) to the current schema: it builds the secondary indexes in
+// transactions of migrateChunk entries, recording progress so that an
+// interrupted migration resumes, then drops the old index and records the
+// version.
+func migrate(db *bbolt.DB) error {
+	for done := false; !done; {
+		err := db.Update(func(tx *bbolt.Tx) error {
+			var err error
+			done, err = migrateStep(tx)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("audit: migrating the ledger to schema %d: %w", schemaVersion, err)
+		}
+	}
+	return nil
+}
+
+// migrateStep indexes the next chunk of entries, or finishes.
+func migrateStep(tx *bbolt.Tx) (done bool, err error) {
+	b, err := bucketsOf(tx)
+	if err != nil {
+		return false, err
+	}
+	if readVersion(b.meta) >= schemaVersion {
+		return true, nil
+	}
+	from := uint64(0)
+	if v := b.meta.Get(migratedKey); len(v) == 8 {
+		from = binary.BigEndian.Uint64(v)
+	}
+	c := b.entries.Cursor()
+	n := 0
+	k, v := c.Seek(seqKey(from + 1))
+	for ; k != nil && n < migrateChunk; k, v = c.Next() {
+		e, err := decodeEntry(v)
+		if err != nil {
+			return false, fmt.Errorf("seq %x: %w", k, err)
+		}
+		if err := putIndexKeys(b, &e); err != nil {
+			return false, err
+		}
+		from, n = e.Seq, n+1
+	}
+	if k != nil {
+		return false, b.meta.Put(migratedKey, seqKey(from))
+	}
+	return true, finishMigration(tx, b)
+}
+
+// finishMigration drops the schema-1 patient index and records the version.
+func finishMigration(tx *bbolt.Tx, b buckets) error {
+	schema := tx.Bucket(rootBucket).Bucket(schemaBucket)
+	if schema.Bucket(legacyPatientsBucket) != nil {
+		if err := schema.DeleteBucket(legacyPatientsBucket); err != nil {
+			return err
+		}
+	}
+	if err := b.meta.Delete(migratedKey); err != nil {
+		return err
+	}
+	return b.meta.Put(versionKey, []byte{schemaVersion})
+}
+
+// readVersion returns the recorded schema version; a ledger without one is
+// schema 1.
+func readVersion(meta *bbolt.Bucket) byte {
+	v := meta.Get(versionKey)
+	if len(v) != 1 {
+		return 1
+	}
+	return v[0]
+}
+
+// errNeedsMigration says a read-only ledger is of an older schema.
+var errNeedsMigration = errors.New("the ledger has an older schema; open it read-write once (ds4p serve, or any ds4p audit command with serve stopped) to migrate it")
