@@ -155,14 +155,13 @@ const migrateChunk = 10_000
 
 // migrate brings a schema-1 ledger (entries, a patient|seq index and the
 // head) to the current schema: it builds the secondary indexes in
-// transactions of migrateChunk entries, recording progress so that an
-// interrupted migration resumes, then drops the old index and records the
-// version.
-func migrate(db *bbolt.DB) error {
+// transactions of chunk entries, recording progress so that an interrupted
+// migration resumes, then drops the old index and records the version.
+func migrate(db *bbolt.DB, chunk int) error {
 	for done := false; !done; {
 		err := db.Update(func(tx *bbolt.Tx) error {
 			var err error
-			done, err = migrateStep(tx)
+			done, err = migrateStep(tx, chunk)
 			return err
 		})
 		if err != nil {
@@ -173,7 +172,7 @@ func migrate(db *bbolt.DB) error {
 }
 
 // migrateStep indexes the next chunk of entries, or finishes.
-func migrateStep(tx *bbolt.Tx) (done bool, err error) {
+func migrateStep(tx *bbolt.Tx, chunk int) (done bool, err error) {
 	b, err := bucketsOf(tx)
 	if err != nil {
 		return false, err
@@ -188,7 +187,7 @@ func migrateStep(tx *bbolt.Tx) (done bool, err error) {
 	c := b.entries.Cursor()
 	n := 0
 	k, v := c.Seek(seqKey(from + 1))
-	for ; k != nil && n < migrateChunk; k, v = c.Next() {
+	for ; k != nil && n < chunk; k, v = c.Next() {
 		e, err := decodeEntry(v)
 		if err != nil {
 			return false, fmt.Errorf("seq %x: %w", k, err)

@@ -64,7 +64,7 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 	if err := db.Update(createBuckets); err != nil {
 		return nil, fmt.Errorf("audit: creating buckets: %w", err)
 	}
-	if err := migrate(db); err != nil {
+	if err := migrate(db, migrateChunk); err != nil {
 		return nil, err
 	}
 	return l, nil
