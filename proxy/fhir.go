@@ -20,32 +20,62 @@ import (
 )
 
 // handleFHIR forwards one FHIR interaction; the answer comes back through
-// modifyResponse (the pipeline) or errorHandler.
+// modifyResponse (the pipeline) or errorHandler. A page token (paging.go)
+// stands for the upstream path and query it seals; the request-side rules
+// (searchguard.go, writeguard.go) refuse or rewrite the request before
+// anything is forwarded.
 func (s *Server) handleFHIR(c *gin.Context) {
 	r := c.Request
 	if f := checkRequest(r); f != nil {
 		writeFailure(c.Writer, f)
 		return
 	}
-	req, err := parseFHIRPath(r.Method, c.Param("path"))
+	caller := callerOf(c)
+	path, rawQuery, fromPage := c.Param("path"), r.URL.RawQuery, false
+	if tok, ok := pageTokenOf(path); ok && r.Method == http.MethodGet {
+		var f *Failure
+		if path, rawQuery, f = s.openPage(caller, tok, time.Now()); f != nil {
+			writeFailure(c.Writer, f)
+			return
+		}
+		fromPage = true
+	}
+	req, err := parseFHIRPath(r.Method, path)
 	if err != nil {
 		writeFailure(c.Writer, classify(err))
 		return
 	}
+	rawQuery, f := s.guardRawQuery(req, rawQuery, fromPage)
+	if f != nil {
+		writeFailure(c.Writer, f)
+		return
+	}
 	ex := &exchange{
 		requestID:  c.GetString(requestIDKey),
-		caller:     callerOf(c),
+		caller:     caller,
 		req:        req,
 		publicBase: s.publicBase(r),
 		acceptGzip: acceptsGzip(r),
-		query:      queryForLedger(req.Path, r.URL.RawQuery),
+		query:      queryForLedger(req.Path, rawQuery),
 		start:      time.Now().UTC(),
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.UpstreamTimeout)
 	defer cancel()
 	out := r.WithContext(withExchange(ctx, ex))
+	u := *r.URL
+	u.RawQuery = rawQuery
+	out.URL = &u
 	if out.Body != nil && out.Body != http.NoBody {
 		out.Body = http.MaxBytesReader(c.Writer, out.Body, s.opts.MaxRequestBodyBytes)
+	}
+	if f := s.guardBody(ctx, ex, out); f != nil {
+		var m missingResource
+		if errors.As(f, &m) {
+			writeMissing(c.Writer, m.typ, m.id)
+			return
+		}
+		writeFailure(c.Writer, f)
+		return
 	}
 	s.rp.ServeHTTP(c.Writer, out)
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// PassthroughContentTypes lists non-JSON media types (e.g. "text/plain")
 	// that may pass uninspected. Empty: none does.
 	PassthroughContentTypes []string
+	// Requests is the request-side enforcement: paging tokens, refused and
+	// rewritten searches, writes, bulk export (paging.go, searchguard.go,
+	// writeguard.go).
+	Requests RequestRules
 	// Total says what happens to Bundle.total when anything was withheld:
 	// TotalOmit (the default) removes it; TotalDecrement lowers it by the
 	// matches withheld, on a Bundle that is one complete page.
@@ -67,6 +71,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxJSONDepth == 0 {
 		o.MaxJSONDepth = DefaultMaxJSONDepth
 	}
+	o.Requests = o.Requests.withDefaults()
 	return o
 }
 
@@ -95,5 +100,6 @@ func (o Options) Validate() error {
 	if o.Total != "" && o.Total != TotalOmit && o.Total != TotalDecrement {
 		errs = append(errs, fmt.Errorf("enforcement.total: %q is not omit or decrement", o.Total))
 	}
+	errs = append(errs, o.Requests.validate()...)
 	return errors.Join(errs...)
 }

@@ -161,3 +161,20 @@ func threeSegments(method string, segs []string) (fhirRequest, bool) {
 	}
 	return fhirRequest{}, false
 }
+
+// pageTokenOf reports the page token of a path below the FHIR base of the
+// form _page/TOKEN (paging.go). The token is base64url; the route parser
+// takes no other path under _page.
+func pageTokenOf(rest string) (string, bool) {
+	tok, ok := strings.CutPrefix(strings.TrimPrefix(rest, "/"), pageRoute+"/")
+	if !ok || tok == "" || len(tok) > maxPageToken {
+		return "", false
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return "", false
+		}
+	}
+	return tok, true
+}

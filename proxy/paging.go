@@ -1,0 +1,183 @@
+package proxy
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/proxy/authn"
+)
+
+// Paging tokens. Every Bundle.link URL the upstream writes (self, first,
+// previous, next, last) becomes <publicBase>/_page/<token>; a link that does
+// not point below the upstream FHIR base is dropped. The token is the
+// upstream path and query below the FHIR base, sealed with AES-256-GCM (so
+// the caller can neither read it, since it can name a patient, nor alter it),
+// bound to the caller and expiring:
+//
+//	token = base64url( version(1) | nonce(12) | AES-GCM( binding(32) | expiry(8) | path?query ) )
+//
+// The AES key is derived with HKDF-SHA256 from Options.Requests.PagingKey.
+// binding is SHA-256 over the caller's issuer, subject, client, patient
+// context and sorted scopes: a token minted for one caller is refused for
+// any other (404, as for a page that does not exist), and a token of the
+// same subject with other scopes is another caller. A token that does not
+// open (forged, tampered, truncated, another key) answers 400; an expired
+// one 410. A page that opens is re-validated as a FHIR REST path and goes
+// through the full pipeline, as any request does.
+//
+// The caller's own paging parameters of upstream servers (_getpages,
+// _page_token, _cursor ...) are refused (searchguard.go): upstream paging is
+// reachable only through a token.
+
+const (
+	pageTokenVersion = 1
+	pageRoute        = "_page"
+	bindingSize      = sha256.Size
+	// maxPageToken bounds a token before it is decoded.
+	maxPageToken = 8 << 10
+)
+
+// pageCipher derives the token cipher from the configured secret. Deriving
+// per call costs about a microsecond and keeps the Server struct unchanged.
+func (s *Server) pageCipher() (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, s.opts.Requests.PagingKey, nil, "ds4p paging token v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// callerBinding identifies a caller for paging: who (issuer, subject,
+// client) and with what authority (patient context, scopes).
+func callerBinding(c authn.Caller) []byte {
+	h := sha256.New()
+	scopes := slices.Clone(c.Scopes)
+	slices.Sort(scopes)
+	for _, p := range append([]string{c.Issuer, c.Subject, c.Client, c.Patient}, scopes...) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
+		h.Write(n[:])
+		h.Write([]byte(p))
+	}
+	return h.Sum(nil)
+}
+
+// mintPage seals rel (path and query below the upstream base, starting with
+// "/" or "?") into a page token for caller.
+func (s *Server) mintPage(caller authn.Caller, rel string, now time.Time) (string, error) {
+	aead, err := s.pageCipher()
+	if err != nil {
+		return "", err
+	}
+	plain := make([]byte, 0, bindingSize+8+len(rel))
+	plain = append(plain, callerBinding(caller)...)
+	plain = binary.BigEndian.AppendUint64(plain, uint64(now.Add(s.opts.Requests.PagingTTL).Unix()))
+	plain = append(plain, rel...)
+	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
+	out[0] = pageTokenVersion
+	if _, err := rand.Read(out[1:]); err != nil {
+		return "", err
+	}
+	out = aead.Seal(out, out[1:1+aead.NonceSize()], plain, out[:1])
+	return base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+// openPage checks a page token for caller and returns the upstream path and
+// query it stands for.
+func (s *Server) openPage(caller authn.Caller, token string, now time.Time) (path, rawQuery string, f *Failure) {
+	invalid := fail(http.StatusBadRequest, "invalid", "the page link is not valid; repeat the search", nil)
+	if len(token) > maxPageToken {
+		return "", "", invalid
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return "", "", invalid
+	}
+	aead, err := s.pageCipher()
+	if err != nil {
+		return "", "", fail(http.StatusInternalServerError, "exception", "page links cannot be checked", err)
+	}
+	ns := aead.NonceSize()
+	if len(raw) < 1+ns+aead.Overhead() || raw[0] != pageTokenVersion {
+		return "", "", invalid
+	}
+	plain, err := aead.Open(nil, raw[1:1+ns], raw[1+ns:], raw[:1])
+	if err != nil || len(plain) < bindingSize+8 {
+		return "", "", invalid
+	}
+	if subtle.ConstantTimeCompare(plain[:bindingSize], callerBinding(caller)) != 1 {
+		return "", "", fail(http.StatusNotFound, "not-found", "the page is not known", nil)
+	}
+	if exp := int64(binary.BigEndian.Uint64(plain[bindingSize:])); now.Unix() > exp {
+		return "", "", fail(http.StatusGone, "expired", "the page link has expired; repeat the search", nil)
+	}
+	rel := string(plain[bindingSize+8:])
+	path, rawQuery, _ = strings.Cut(rel, "?")
+	return strings.TrimPrefix(path, "/"), rawQuery, nil
+}
+
+// pageLinks renders a new Bundle.link array for the link array at
+// [start, end) of body: each url below the upstream base becomes a page
+// token URL for the exchange's caller, each link with any other url (or
+// none) is dropped, and each link keeps only relation and url.
+func (r *run) pageLinks(start, end int) ([]byte, error) {
+	now := time.Now()
+	out := []byte{'['}
+	n := 0
+	err := fjson.ArrayEach(r.body, start, func(vs, ve int) error {
+		rel, u := "", ""
+		_, err := fjson.ObjectScan(r.body, vs, func(key []byte, ks int) (int, error) {
+			ke, err := fjson.SkipValue(r.body, ks)
+			if err != nil {
+				return 0, err
+			}
+			switch keyName(key) {
+			case "relation":
+				rel, _ = fjson.StringValue(r.body, ks, ke)
+			case "url":
+				u, _ = fjson.StringValue(r.body, ks, ke)
+			}
+			return ke, nil
+		})
+		if err != nil {
+			return err
+		}
+		rest, ok := strings.CutPrefix(u, r.s.upBase)
+		if rel == "" || !ok || (rest != "" && rest[0] != '/' && rest[0] != '?') {
+			return nil
+		}
+		tok, err := r.s.mintPage(r.ex.caller, rest, now)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		n++
+		out = append(out, `{"relation":`...)
+		out = fjson.AppendString(out, rel)
+		out = append(out, `,"url":`...)
+		out = fjson.AppendString(out, r.ex.publicBase+"/"+pageRoute+"/"+tok)
+		out = append(out, '}')
+		return nil
+	})
+	if err != nil {
+		return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's links could not be rewritten; the response was withheld", err)
+	}
+	return append(out, ']'), nil
+}

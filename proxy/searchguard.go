@@ -1,0 +1,249 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+// DefaultPagingTTL is how long a page token stays valid.
+const DefaultPagingTTL = 10 * time.Minute
+
+// RequestRules are the request-side enforcement settings. The zero value is
+// the safe default: everything below refused, a random paging key per
+// process (page links then do not survive a restart), 10-minute page links.
+type RequestRules struct {
+	// PagingKey is the secret page tokens are sealed with (at least 32
+	// bytes); empty: 32 random bytes per process.
+	PagingKey []byte
+	// PagingTTL is how long a page link stays valid.
+	PagingTTL time.Duration
+	// AllowSummaryCount lets _summary=count through (the response side then
+	// omits Bundle.total when anything is withheld); refused otherwise.
+	AllowSummaryCount bool
+	// AllowChains lets chained parameters (subject:Patient.name=...) through.
+	AllowChains bool
+	// AllowHas lets _has reverse chains through.
+	AllowHas bool
+	// AllowExport lets bulk $export (and its status URLs) through.
+	AllowExport bool
+}
+
+func (o RequestRules) withDefaults() RequestRules {
+	if o.PagingTTL == 0 {
+		o.PagingTTL = DefaultPagingTTL
+	}
+	if len(o.PagingKey) == 0 {
+		o.PagingKey = make([]byte, 32)
+		_, _ = rand.Read(o.PagingKey)
+	}
+	return o
+}
+
+func (o RequestRules) validate() []error {
+	var errs []error
+	if len(o.PagingKey) > 0 && len(o.PagingKey) < 32 {
+		errs = append(errs, fmt.Errorf("enforcement.paging_key: %d bytes; at least 32 are needed", len(o.PagingKey)))
+	}
+	if o.PagingTTL < 0 {
+		errs = append(errs, errors.New("enforcement.paging_ttl must not be negative"))
+	}
+	return errs
+}
+
+// Searches the proxy refuses or rewrites (README "Searches the proxy refuses
+// or rewrites"). A refusal depends on the request only, never on data, so it
+// tells the caller nothing about what is stored.
+var (
+	// upstreamPagingParams are servers' own paging handles (HAPI _getpages,
+	// Medplum _cursor, and the like): reachable only through a page token.
+	upstreamPagingParams = []string{"_getpages", "_getpagesoffset", "_pageid", "_page_token", "_pagetoken", "_page", "_cursor", "_bundletype"}
+	// strippedParams make the upstream send less than the whole resource or
+	// a count: the proxy must label whole resources, and counts are the
+	// response side's business.
+	strippedParams = []string{"_elements", "_fields", "_total"}
+	// opaqueModifiers name a set of codes the proxy cannot classify.
+	opaqueModifiers = []string{"text", "in", "not-in", "above", "below", "not", "contains", "ofType", "text-advanced", "code-text"}
+)
+
+// guardQuery checks and rewrites the parameters of a request the caller
+// sent (fromPage false) or a page token stands for (fromPage true: the
+// upstream wrote it, so its own paging parameters stay). It returns the
+// query to forward.
+func (s *Server) guardQuery(req fhirRequest, q url.Values, fromPage bool) (url.Values, *Failure) {
+	if f := s.guardExport(req); f != nil {
+		return nil, f
+	}
+	if len(q) == 0 {
+		return q, nil
+	}
+	out := url.Values{}
+	for name, vs := range q {
+		keep, f := s.checkParam(name, vs, fromPage)
+		if f != nil {
+			return nil, f
+		}
+		if keep {
+			out[name] = vs
+		}
+	}
+	if f := s.guardIncludes(req, out); f != nil {
+		return nil, f
+	}
+	return out, nil
+}
+
+// checkParam says whether one parameter is forwarded, or refuses it.
+func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Failure) {
+	rules := s.opts.Requests
+	base, _, _ := strings.Cut(name, ":")
+	lower := strings.ToLower(base)
+	switch {
+	case !fromPage && slices.Contains(upstreamPagingParams, lower):
+		return false, notSupported("the FHIR server's own paging parameter " + base + " is not accepted; follow the Bundle's page links")
+	case slices.Contains(strippedParams, lower):
+		return false, nil
+	case lower == "_summary":
+		if slices.Contains(vs, "count") && !rules.AllowSummaryCount {
+			return false, notSupported("_summary=count is not supported: a count would include resources withheld from you")
+		}
+		return slices.Contains(vs, "count"), nil
+	case lower == "_has" || strings.HasPrefix(name, "_has:"):
+		if !rules.AllowHas {
+			return false, notSupported("_has (reverse chaining) is not supported: it would test facts about resources withheld from you")
+		}
+	case lower == "_filter" || lower == "_query":
+		return false, notSupported(base + " is not supported: the proxy cannot check what it selects on")
+	case strings.Contains(name, "."):
+		if !rules.AllowChains {
+			return false, notSupported("chained search parameters are not supported: a chain would test facts about resources withheld from you")
+		}
+	}
+	return true, nil
+}
+
+func notSupported(msg string) *Failure {
+	return fail(http.StatusBadRequest, "not-supported", msg, nil)
+}
+
+// guardIncludes refuses _include and _revinclude on a search that selects
+// by a sensitive code (or by a filter the proxy cannot classify): even with
+// the matching resources withheld, the included ones (a Patient) would show
+// whom the code belongs to.
+func (s *Server) guardIncludes(req fhirRequest, q url.Values) *Failure {
+	includes := false
+	for name := range q {
+		if strings.HasPrefix(name, "_include") || strings.HasPrefix(name, "_revinclude") {
+			includes = true
+		}
+	}
+	if !includes {
+		return nil
+	}
+	for name, vs := range q {
+		if s.sensitiveFilter(req, name, vs) {
+			return notSupported("_include and _revinclude are not supported on a search by a sensitive code, or by a text or value-set filter: the included resources would reveal the match")
+		}
+	}
+	return nil
+}
+
+// sensitiveFilter reports whether a filter parameter selects by a code the
+// label rules rate sensitive, by a security label, or by something the
+// proxy cannot classify (text, value sets, negation).
+func (s *Server) sensitiveFilter(req fhirRequest, name string, vs []string) bool {
+	base, mod, _ := strings.Cut(name, ":")
+	if strings.HasPrefix(base, "_") {
+		switch base {
+		case "_security", "_tag", "_text", "_content", "_list":
+			return true
+		}
+		return false
+	}
+	if slices.Contains(opaqueModifiers, mod) {
+		return true
+	}
+	for _, v := range vs {
+		for _, alt := range strings.Split(v, ",") {
+			if s.sensitiveCode(req.Type, alt) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sensitiveCode asks the labeller whether a token value ([system]|code or
+// code) is a code its rules label. Without a system it tries every system
+// the rules know, as a token search without one matches any system.
+func (s *Server) sensitiveCode(typ, value string) bool {
+	system, code, hasSystem := strings.Cut(value, "|")
+	if !hasSystem {
+		code, system = system, ""
+	}
+	if code == "" {
+		return false
+	}
+	if typ == "" {
+		typ = "Basic"
+	}
+	var systems []string
+	if system != "" {
+		systems = []string{system}
+	} else {
+		for _, r := range s.labeller.Rules() {
+			if !slices.Contains(systems, r.System) {
+				systems = append(systems, r.System)
+			}
+		}
+	}
+	doc := []byte(`{"resourceType":`)
+	doc = fjson.AppendString(doc, typ)
+	doc = append(doc, `,"code":{"coding":[`...)
+	for i, sys := range systems {
+		if i > 0 {
+			doc = append(doc, ',')
+		}
+		doc = append(doc, `{"system":`...)
+		doc = fjson.AppendString(doc, sys)
+		doc = append(doc, `,"code":`...)
+		doc = fjson.AppendString(doc, code)
+		doc = append(doc, '}')
+	}
+	doc = append(doc, "]}}"...)
+	res, err := s.labeller.Label(doc)
+	return err != nil || len(res.Labels) > 0
+}
+
+// guardExport refuses bulk data export: it hands over whole populations in
+// files the proxy never sees, bypassing every per-item decision.
+func (s *Server) guardExport(req fhirRequest) *Failure {
+	if s.opts.Requests.AllowExport || !strings.HasPrefix(req.Operation, "$export") {
+		return nil
+	}
+	return fail(http.StatusForbidden, "forbidden", "bulk $export is not permitted through ds4p: it would bypass the per-resource consent decisions", nil)
+}
+
+// guardRawQuery applies guardQuery to a raw query string and returns the
+// query to forward: the caller's own bytes when nothing was removed.
+func (s *Server) guardRawQuery(req fhirRequest, rawQuery string, fromPage bool) (string, *Failure) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", fail(http.StatusBadRequest, "invalid", "the query string is not valid", nil)
+	}
+	out, f := s.guardQuery(req, q, fromPage)
+	if f != nil {
+		return "", f
+	}
+	if len(out) == len(q) {
+		return rawQuery, nil
+	}
+	return out.Encode(), nil
+}

@@ -1,0 +1,470 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
+)
+
+// LabelWriterScope is the role that may write security labels: create or
+// update resources carrying meta.security labels the proxy would not give
+// them itself, remove labels, or patch meta.security.
+const LabelWriterScope = "ds4p/label-writer"
+
+// Writes (README "Writes through the proxy"):
+//   - create: a body with meta.security labels needs LabelWriterScope (403);
+//   - update (PUT Type/id): the stored version is fetched and must be one
+//     the caller may read (else 404, exactly as a read answers); the body
+//     must keep every stored label, and may carry only labels the stored
+//     version has or is given by the proxy (what a read returned), unless
+//     the caller has LabelWriterScope (403). A PUT to an id the upstream
+//     does not know answers 404 too: no update-as-create through the proxy,
+//     so a PUT cannot tell a withheld resource from a missing one;
+//   - patch: as update, and a patch that touches meta needs the role;
+//   - delete: the stored version must be one the caller may read (404);
+//   - conditional update, patch and delete (no id) are refused (400): the
+//     proxy cannot check what they would change;
+//   - $meta-add and $meta-delete need the role;
+//   - batch/transaction: each entry is checked as the request it stands
+//     for; an entry search that the proxy would have to rewrite is refused.
+//
+// Bodies must be JSON (bad JSON: 400). What the upstream answers to a write
+// still goes through the response pipeline.
+
+// guardBody checks the body of a request (writes, batches, POST _search)
+// and puts back the body to forward.
+func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *Failure {
+	req := ex.req
+	switch req.Interaction {
+	case Search, Create, Update, Patch, Batch:
+	case Delete:
+		return s.guardDelete(ctx, ex, req)
+	case Operation:
+		if strings.HasPrefix(req.Operation, "$meta-") && req.Operation != "$meta" && !ex.caller.HasScope(LabelWriterScope) {
+			return labelRole("changing security labels with " + req.Operation)
+		}
+		return nil
+	default:
+		return nil
+	}
+	if req.Interaction == Search && r.Method != http.MethodPost {
+		return nil
+	}
+	body, f := readRequestBody(r)
+	if f != nil {
+		return f
+	}
+	switch req.Interaction {
+	case Search:
+		return s.guardSearchForm(req, r, body)
+	case Create:
+		return s.guardCreate(ex, body)
+	case Update:
+		return s.guardUpdate(ctx, ex, req, body)
+	case Patch:
+		return s.guardPatch(ctx, ex, req, r.Header.Get("Content-Type"), body)
+	}
+	return s.guardBatch(ctx, ex, body)
+}
+
+// readRequestBody reads the whole body (the MaxBytesReader bounds it) and
+// puts it back for the upstream.
+func readRequestBody(r *http.Request) ([]byte, *Failure) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		return nil, classify(err)
+	}
+	setRequestBody(r, b)
+	return b, nil
+}
+
+func setRequestBody(r *http.Request, b []byte) {
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+}
+
+func labelRole(what string) *Failure {
+	return fail(http.StatusForbidden, "forbidden", what+" needs the role "+LabelWriterScope, nil)
+}
+
+// guardSearchForm applies the search rules to a POST _search form and
+// forwards the rewritten form.
+func (s *Server) guardSearchForm(req fhirRequest, r *http.Request, body []byte) *Failure {
+	if len(body) == 0 {
+		return nil
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return fail(http.StatusUnsupportedMediaType, "not-supported", "a POST _search body must be application/x-www-form-urlencoded", nil)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return fail(http.StatusBadRequest, "invalid", "the search body is not a valid form", nil)
+	}
+	out, f := s.guardQuery(req, form, false)
+	if f != nil {
+		return f
+	}
+	if len(out) != len(form) {
+		setRequestBody(r, []byte(out.Encode()))
+	}
+	return nil
+}
+
+// bodyLabels reads a request body as one FHIR resource and returns what the
+// labeller finds in it (Existing: its meta.security labels).
+func (s *Server) bodyLabels(body []byte, typ string) (labels.Result, *Failure) {
+	if len(body) == 0 {
+		return labels.Result{}, fail(http.StatusBadRequest, "invalid", "a resource body is required", nil)
+	}
+	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
+		return labels.Result{}, fail(http.StatusBadRequest, "invalid", "the request body is not valid JSON", nil)
+	}
+	res, err := s.labeller.Label(body)
+	if err != nil {
+		return labels.Result{}, fail(http.StatusBadRequest, "invalid", "the request body is not a FHIR resource", nil)
+	}
+	if typ != "" && res.Type != typ {
+		return labels.Result{}, fail(http.StatusBadRequest, "invalid", "the body's resourceType does not match the request path", nil)
+	}
+	return res, nil
+}
+
+func (s *Server) guardCreate(ex *exchange, body []byte) *Failure {
+	res, f := s.bodyLabels(body, ex.req.Type)
+	if f != nil {
+		return f
+	}
+	if len(res.Existing) > 0 && !ex.caller.HasScope(LabelWriterScope) {
+		return labelRole("creating a resource with security labels")
+	}
+	return nil
+}
+
+func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest, body []byte) *Failure {
+	if req.ID == "" {
+		return conditionalWrite()
+	}
+	res, f := s.bodyLabels(body, req.Type)
+	if f != nil {
+		return f
+	}
+	if res.ID != req.ID {
+		return fail(http.StatusBadRequest, "invalid", "the body's id does not match the request path", nil)
+	}
+	cur, f := s.storedReadable(ctx, ex, req)
+	if f != nil {
+		return f
+	}
+	if ex.caller.HasScope(LabelWriterScope) {
+		return nil
+	}
+	for _, l := range cur.Existing {
+		if !res.Existing.Has(l) {
+			return fail(http.StatusForbidden, "forbidden", "an update may not remove security labels of the stored resource (the role "+LabelWriterScope+" may)", nil)
+		}
+	}
+	allowed := cur.Labels
+	if cur.Labels.Has(labels.Label{System: labels.SystemActCode, Code: "SUD"}) || cur.Labels.Has(labels.Label{System: labels.SystemActCode, Code: "42CFRPart2"}) {
+		allowed = allowed.Union(labels.Part2Labels()) // the obligations a read added
+	}
+	for _, l := range res.Existing {
+		if !allowed.Has(l) {
+			return labelRole("adding security labels")
+		}
+	}
+	return nil
+}
+
+func conditionalWrite() *Failure {
+	return notSupported("conditional update, patch and delete are not supported through the proxy: it cannot check the resources they would change")
+}
+
+func (s *Server) guardDelete(ctx context.Context, ex *exchange, req fhirRequest) *Failure {
+	if req.ID == "" {
+		return conditionalWrite()
+	}
+	_, f := s.storedReadable(ctx, ex, req)
+	return f
+}
+
+// guardPatch refuses a patch that touches meta without the role, and one of
+// a resource the caller may not read.
+func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, contentType string, body []byte) *Failure {
+	if req.ID == "" {
+		return conditionalWrite()
+	}
+	touches, f := s.patchTouchesMeta(contentType, body)
+	if f != nil {
+		return f
+	}
+	if touches && !ex.caller.HasScope(LabelWriterScope) {
+		return labelRole("a patch of meta (security labels)")
+	}
+	_, f = s.storedReadable(ctx, ex, req)
+	return f
+}
+
+// patchTouchesMeta reads a JSON Patch or a FHIRPath Patch (Parameters) and
+// reports whether any operation reaches meta, or the whole resource.
+func (s *Server) patchTouchesMeta(contentType string, body []byte) (bool, *Failure) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	bad := fail(http.StatusBadRequest, "invalid", "the patch body is not valid", nil)
+	switch mt {
+	case "application/json-patch+json":
+		var ops []struct {
+			Op   string `json:"op"`
+			Path string `json:"path"`
+			From string `json:"from"`
+		}
+		if err := json.Unmarshal(body, &ops); err != nil {
+			return false, bad
+		}
+		for _, op := range ops {
+			if metaPointer(op.Path) || (op.From != "" && metaPointer(op.From)) {
+				return true, nil
+			}
+		}
+		return false, nil
+	case "application/fhir+json", "application/json":
+		return fhirPathPatchTouchesMeta(body)
+	}
+	return false, fail(http.StatusUnsupportedMediaType, "not-supported", "a patch must be JSON Patch (application/json-patch+json) or FHIRPath Patch (application/fhir+json)", nil)
+}
+
+func metaPointer(p string) bool {
+	return p == "" || p == "/" || p == "/meta" || strings.HasPrefix(p, "/meta/")
+}
+
+// fhirPathPatchTouchesMeta: any path or name naming meta or security, or a
+// path that is the resource itself, counts.
+func fhirPathPatchTouchesMeta(body []byte) (bool, *Failure) {
+	var p struct {
+		ResourceType string `json:"resourceType"`
+		Parameter    []struct {
+			Name string `json:"name"`
+			Part []struct {
+				Name        string `json:"name"`
+				ValueString string `json:"valueString"`
+			} `json:"part"`
+		} `json:"parameter"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil || p.ResourceType != "Parameters" {
+		return false, fail(http.StatusBadRequest, "invalid", "a FHIRPath Patch must be a Parameters resource", nil)
+	}
+	for _, op := range p.Parameter {
+		for _, part := range op.Part {
+			if part.Name != "path" && part.Name != "name" {
+				continue
+			}
+			v := part.ValueString
+			if strings.Contains(v, "meta") || strings.Contains(v, "security") || !strings.Contains(v, ".") && part.Name == "path" {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// errMissing marks a write refused because the stored resource is missing
+// or withheld: it answers exactly as a read of a missing one
+// (missingResource names it).
+var errMissing = errors.New("proxy: stored resource missing or withheld")
+
+type missingResource struct{ typ, id string }
+
+func (m missingResource) Error() string { return errMissing.Error() }
+func (m missingResource) Unwrap() error { return errMissing }
+
+// writeMissing answers exactly as the pipeline answers a read of a missing
+// or withheld resource (fhir.go notFound): the same status, headers, body.
+func writeMissing(w http.ResponseWriter, typ, id string) {
+	body := notFoundBody(typ, id)
+	h := w.Header()
+	h.Set("Content-Type", fhirJSON)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write(body)
+}
+
+// storedReadable fetches the stored version of the resource a write names
+// and decides whether the caller may read it; one it may not read answers
+// exactly as a missing one, and so does a missing one.
+func (s *Server) storedReadable(ctx context.Context, ex *exchange, req fhirRequest) (labels.Result, *Failure) {
+	body, status, err := s.fetchStored(ctx, ex, req.Type, req.ID)
+	if err != nil {
+		return labels.Result{}, classify(err)
+	}
+	missing := fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
+	switch {
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return labels.Result{}, missing
+	case status != http.StatusOK:
+		return labels.Result{}, fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+	}
+	res, ok, f := s.decideStored(ctx, ex, body)
+	if f != nil {
+		return labels.Result{}, f
+	}
+	if !ok {
+		return labels.Result{}, missing
+	}
+	return res, nil
+}
+
+// fetchStored reads Type/id from the upstream.
+func (s *Server) fetchStored(ctx context.Context, ex *exchange, typ, id string) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.upBase+"/"+typ+"/"+id, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	req.Header.Set("X-Request-Id", ex.requestID)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, s.opts.MaxBodyBytes+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	if int64(len(b)) > s.opts.MaxBodyBytes {
+		return nil, 0, fail(http.StatusBadGateway, "too-costly", "the stored resource exceeds the proxy's size limit", nil)
+	}
+	return b, resp.StatusCode, nil
+}
+
+// decideStored labels and decides a stored resource as the pipeline would
+// for a read by this caller, without recording a disclosure (nothing of it
+// is sent).
+func (s *Server) decideStored(ctx context.Context, ex *exchange, body []byte) (labels.Result, bool, *Failure) {
+	bad := fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
+		return labels.Result{}, false, bad
+	}
+	r := &run{s: s, ex: ex, body: body, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}}
+	root, single, err := r.collect()
+	if err != nil || root != nil || single == nil {
+		return labels.Result{}, false, bad
+	}
+	if err := r.labelItems(ctx); err != nil {
+		return labels.Result{}, false, classify(err)
+	}
+	if err := r.decide(ctx); err != nil {
+		return labels.Result{}, false, classify(err)
+	}
+	return single.res, single.class.decision.Permitted(), nil
+}
+
+// guardBatch checks every entry of a batch or transaction as the request it
+// stands for.
+func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte) *Failure {
+	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
+		return fail(http.StatusBadRequest, "invalid", "the request body is not valid JSON", nil)
+	}
+	var b struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			Resource json.RawMessage `json:"resource"`
+			Request  struct {
+				Method string `json:"method"`
+				URL    string `json:"url"`
+			} `json:"request"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil || b.ResourceType != "Bundle" {
+		return fail(http.StatusBadRequest, "invalid", "a batch or transaction must be a Bundle", nil)
+	}
+	for _, e := range b.Entry {
+		if f := s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource); f != nil {
+			if !errors.Is(f, errMissing) {
+				f.Msg = "batch entry refused: " + f.Msg
+			}
+			return f
+		}
+	}
+	return nil
+}
+
+// guardEntry checks one batch entry.
+func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL string, resource []byte) *Failure {
+	path, rawQuery, _ := strings.Cut(rawURL, "?")
+	if strings.Contains(path, "://") {
+		return fail(http.StatusBadRequest, "invalid", "entry urls must be relative", nil)
+	}
+	req, err := parseFHIRPath(method, path)
+	if err != nil {
+		return classify(err)
+	}
+	if req.Interaction == Batch {
+		return notSupported("nested batches are not supported")
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return fail(http.StatusBadRequest, "invalid", "an entry url has an invalid query", nil)
+	}
+	out, f := s.guardQuery(req, q, false)
+	if f != nil {
+		return f
+	}
+	if len(out) != len(q) {
+		return notSupported("an entry's search uses parameters the proxy removes (_elements, _summary, _total); send it as its own request")
+	}
+	sub := *ex
+	sub.req = req
+	switch req.Interaction {
+	case Create:
+		return s.guardCreate(&sub, resource)
+	case Update:
+		return s.guardUpdate(ctx, &sub, req, resource)
+	case Delete:
+		return s.guardDelete(ctx, &sub, req)
+	case Patch:
+		return s.guardBatchPatch(ctx, &sub, req, resource)
+	case Operation:
+		if strings.HasPrefix(req.Operation, "$meta-") && !ex.caller.HasScope(LabelWriterScope) {
+			return labelRole("changing security labels with " + req.Operation)
+		}
+	}
+	return nil
+}
+
+// guardBatchPatch: in a batch a patch is a Binary holding a JSON Patch, or a
+// Parameters resource (FHIRPath Patch).
+func (s *Server) guardBatchPatch(ctx context.Context, ex *exchange, req fhirRequest, resource []byte) *Failure {
+	var bin struct {
+		ResourceType string `json:"resourceType"`
+		ContentType  string `json:"contentType"`
+		Data         string `json:"data"`
+	}
+	if err := json.Unmarshal(resource, &bin); err != nil {
+		return fail(http.StatusBadRequest, "invalid", "the patch is not valid", nil)
+	}
+	if bin.ResourceType == "Binary" {
+		doc, err := base64.StdEncoding.DecodeString(bin.Data)
+		if err != nil {
+			return fail(http.StatusBadRequest, "invalid", "the patch is not valid base64", nil)
+		}
+		return s.guardPatch(ctx, ex, req, bin.ContentType, doc)
+	}
+	return s.guardPatch(ctx, ex, req, "application/fhir+json", resource)
+}
