@@ -48,6 +48,16 @@ type Enforcement struct {
 	// Total is what happens to Bundle.total when anything was withheld:
 	// omit (default) or decrement (proxy.Options.Total).
 	Total string `yaml:"total"`
+	// The request side (proxy.RequestRules, README "Searches the proxy
+	// refuses or rewrites"): the page-link secret (default: paging.key in
+	// the data directory, made on first start) and lifetime, and what
+	// the proxy lets through that it refuses by default.
+	PagingKeyFile     string        `yaml:"paging_key_file"`
+	PagingTTL         time.Duration `yaml:"paging_ttl"`
+	AllowSummaryCount bool          `yaml:"allow_summary_count"`
+	AllowChains       bool          `yaml:"allow_chains"`
+	AllowHas          bool          `yaml:"allow_has"`
+	AllowExport       bool          `yaml:"allow_export"`
 }
 
 // Limits bound what one request may cost.
@@ -112,6 +122,7 @@ func (c *Config) envVars() map[string]func(string) error {
 
 		// response-side enforcement
 		"DS4P_ENFORCEMENT_TOTAL": setString(&c.Enforcement.Total),
+		"DS4P_PAGING_TTL":        setDuration(&c.Enforcement.PagingTTL),
 	}
 }
 
@@ -250,5 +261,9 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		UpstreamTimeout:         c.Limits.UpstreamTimeout,
 		PassthroughContentTypes: c.PassthroughContentTypes,
 		Total:                   c.Enforcement.Total,
+		Requests: proxy.RequestRules{
+			PagingTTL: c.Enforcement.PagingTTL, AllowSummaryCount: c.Enforcement.AllowSummaryCount,
+			AllowChains: c.Enforcement.AllowChains, AllowHas: c.Enforcement.AllowHas, AllowExport: c.Enforcement.AllowExport,
+		},
 	}, nil
 }

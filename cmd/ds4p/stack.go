@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,6 +69,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
+	if opts.Requests.PagingKey, err = pagingKey(cfg); err != nil {
+		return err
+	}
 	labeller, err := cfg.Labels.labeller()
 	if err != nil {
 		return err
@@ -115,4 +119,41 @@ func (st *stack) Close() error {
 		return nil
 	}
 	return errors.Join(st.db.Close())
+}
+
+// PagingKeyFile is the page-link secret inside the data directory.
+const PagingKeyFile = "paging.key"
+
+// pagingKey reads the secret page links are sealed with: the configured
+// file, or paging.key in the data directory, made (32 random bytes, 0600)
+// on first start, so that page links outlive a restart.
+func pagingKey(cfg Config) ([]byte, error) {
+	path := cfg.Enforcement.PagingKeyFile
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, PagingKeyFile)
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = f.Write(key)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return nil, fmt.Errorf("writing the paging key %s: %w", path, err)
+			}
+		} else if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("creating the paging key %s: %w", path, err)
+		}
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the paging key: %w", err)
+	}
+	if len(key) < 32 {
+		return nil, fmt.Errorf("paging key %s: %d bytes, at least 32 are needed", path, len(key))
+	}
+	return key, nil
 }
