@@ -29,9 +29,27 @@ type parsed struct {
 	rootFrom string // where the root's type came from; see checkRoot
 }
 
-// parse decodes and validates raw as an R4 Consent. maxSize <= 0 means no
-// size limit. Every problem found is returned in one *ValidationError.
+// parse decodes and validates raw as a Consent, R5 when its shape says so
+// (see r5.go) and R4 otherwise. maxSize <= 0 means no size limit. Every
+// problem found is returned in one *ValidationError.
 func parse(raw []byte, maxSize int) (*parsed, error) {
+	return parseRelease(raw, maxSize, ReleaseAuto)
+}
+
+// parseRelease is parse for a given release.
+func parseRelease(raw []byte, maxSize int, rel Release) (*parsed, error) {
+	var errs problems
+	if !checkShape(raw, maxSize, &errs) {
+		return nil, errs.err()
+	}
+	if rel == ReleaseR5 || (rel == ReleaseAuto && isR5(raw)) {
+		return parseR5(raw)
+	}
+	return parseR4(raw, maxSize)
+}
+
+// parseR4 decodes and validates raw as an R4 Consent.
+func parseR4(raw []byte, maxSize int) (*parsed, error) {
 	var errs problems
 	if !checkShape(raw, maxSize, &errs) {
 		return nil, errs.err()
@@ -218,7 +236,12 @@ type Info struct {
 // limit), without storing it, so that a caller can check more (that the
 // patient exists, say) before anything changes.
 func Validate(raw []byte) (Info, error) {
-	doc, err := parse(raw, DefaultMaxSize)
+	return ValidateRelease(raw, ReleaseAuto)
+}
+
+// ValidateRelease is Validate reading raw as the given FHIR release.
+func ValidateRelease(raw []byte, rel Release) (Info, error) {
+	doc, err := parseRelease(raw, DefaultMaxSize, rel)
 	if err != nil {
 		return Info{}, err
 	}

@@ -18,11 +18,25 @@ import (
 type keyScan struct {
 	dec  *json.Decoder
 	errs *problems
+	// top are the allowed top-level keys, prov the model of provision and
+	// release the FHIR release named in messages.
+	top     map[string]bool
+	prov    reflect.Type
+	release string
 }
 
-// scanKeys checks the keys of raw, which must already be valid JSON.
+// scanKeys checks the keys of raw, an R4 Consent, which must already be
+// valid JSON.
 func scanKeys(raw []byte, errs *problems) {
-	s := keyScan{dec: json.NewDecoder(bytes.NewReader(raw)), errs: errs}
+	s := keyScan{dec: json.NewDecoder(bytes.NewReader(raw)), errs: errs,
+		top: topLevelKeys, prov: reflect.TypeFor[provisionJSON](), release: "R4"}
+	s.value("Consent", nil, true)
+}
+
+// scanKeysR5 checks the keys of raw as an R5 Consent.
+func scanKeysR5(raw []byte, errs *problems) {
+	s := keyScan{dec: json.NewDecoder(bytes.NewReader(raw)), errs: errs,
+		top: r5TopLevelKeys, prov: reflect.TypeFor[r5Provision](), release: "R5"}
 	s.value("Consent", nil, true)
 }
 
@@ -69,11 +83,11 @@ func (s keyScan) object(path string, model reflect.Type, top bool) {
 // child returns the model of the value under key, reporting unknown keys.
 func (s keyScan) child(path, key string, model reflect.Type, top bool) reflect.Type {
 	if top {
-		if !topLevelKeys[key] {
-			s.errs.add(path+"."+key, "unknown element %q in an R4 Consent", key)
+		if !s.top[key] {
+			s.errs.add(path+"."+key, "unknown element %q in an %s Consent", key, s.release)
 		}
 		if key == "provision" {
-			return reflect.TypeFor[provisionJSON]()
+			return s.prov
 		}
 		return nil
 	}

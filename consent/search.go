@@ -193,7 +193,7 @@ func (q Query) matches(rec Record) bool {
 		return true
 	}
 	var doc searchDoc
-	if err := json.Unmarshal(rec.JSON, &doc); err != nil {
+	if err := json.Unmarshal(asR4(rec.JSON), &doc); err != nil {
 		return false
 	}
 	return q.matchesCategory(doc.Category) && q.matchesActor(doc.Provision) && q.matchesPeriod(doc.Provision)
