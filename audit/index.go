@@ -227,5 +227,5 @@ func readVersion(meta *bbolt.Bucket) byte {
 	return v[0]
 }
 
-// errNeedsMigration says a read-only ledger is of an older schema.
-var errNeedsMigration = errors.New("the ledger has an older schema; open it read-write once (ds4p serve, or any ds4p audit command with serve stopped) to migrate it")
+// ErrNeedsMigration says a read-only ledger is of an older schema.
+var ErrNeedsMigration = errors.New("the ledger has an older schema; open it read-write once (ds4p serve, or any ds4p audit command with serve stopped) to migrate it")

@@ -77,7 +77,7 @@ func checkReadable(tx *bbolt.Tx) error {
 		return fmt.Errorf("audit: opening ledger: %w", err)
 	}
 	if readVersion(b.meta) < schemaVersion {
-		return fmt.Errorf("audit: opening ledger: %w", errNeedsMigration)
+		return fmt.Errorf("audit: opening ledger: %w", ErrNeedsMigration)
 	}
 	return nil
 }

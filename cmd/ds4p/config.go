@@ -30,6 +30,7 @@ type Config struct {
 	Limits                  Limits       `yaml:"limits"`
 	PassthroughContentTypes []string     `yaml:"passthrough_content_types"`
 	Labels                  LabelsConfig `yaml:"labels"`
+	Ledger                  LedgerConfig `yaml:"ledger"`
 	Enforcement             Enforcement  `yaml:"enforcement"`
 }
 
@@ -84,6 +85,7 @@ func defaultConfig() Config {
 			MaxRequestBodyBytes: proxy.DefaultMaxRequestBodyBytes,
 			UpstreamTimeout:     proxy.DefaultUpstreamTimeout,
 		},
+		Ledger: defaultLedgerConfig(),
 	}
 }
 
@@ -119,6 +121,9 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_MAX_BODY_BYTES":   setInt64(&c.Limits.MaxBodyBytes),
 		"DS4P_UPSTREAM_TIMEOUT": setDuration(&c.Limits.UpstreamTimeout),
 		"DS4P_LABEL_RULES_DIR":  setString(&c.Labels.RulesDir),
+
+		"DS4P_LEDGER_RETENTION":  setString(&c.Ledger.Retention), // auditcmd.go
+		"DS4P_LEDGER_EXPORT_DIR": setString(&c.Ledger.ExportDir),
 
 		// response-side enforcement
 		"DS4P_ENFORCEMENT_TOTAL": setString(&c.Enforcement.Total),
@@ -208,6 +213,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("limits: max_body_bytes, max_request_body_bytes and upstream_timeout must be positive"))
 	}
 	errs = append(errs, c.Labels.validate()...)
+	errs = append(errs, c.Ledger.validate()...) // auditcmd.go
 	if c.PolicyDir != "" {
 		if st, err := os.Stat(c.PolicyDir); err != nil || !st.IsDir() {
 			errs = append(errs, fmt.Errorf("policy_dir: %q is not a directory", c.PolicyDir))

@@ -33,6 +33,7 @@ func commands() []command {
 		{"label", "label a FHIR resource, Bundle or NDJSON file offline and summarise why", runLabel},
 		{"consent", "import, list, show and revoke consents in the data directory (with serve stopped)", runConsent},
 		{"policy", "test, check, evaluate and export the Rego policy (compliance staff)", runPolicy},
+		{"audit", "query, report on, export, verify and prune the disclosure ledger (with serve stopped)", runAudit},
 	}
 }
 

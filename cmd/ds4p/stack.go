@@ -86,6 +86,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		Logger:   log,
 		Checks:   map[string]func(context.Context) error{"store": st.checkDB, "policy_reload": st.engine.ReadyCheck},
 	})
+	if err == nil {
+		startLedgerPruner(ctx, cfg, st.ledger, log) // retention: auditcmd.go
+	}
 	return err
 }
 

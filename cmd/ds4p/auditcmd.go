@@ -1,0 +1,420 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"go.etcd.io/bbolt"
+)
+
+const auditHelp = `Reads, reports on, exports, verifies and prunes the disclosure ledger in the
+data directory's database:
+
+  ds4p audit query  [--data DIR] [--patient P] [--recipient R] [--purpose CODE]
+                    [--break-glass] [--from T] [--to T] [--limit N]
+                        matching entries as NDJSON, in time order (--limit 0: all)
+  ds4p audit report [--data DIR] --patient P [--from T] [--to T]
+                    [--format json|csv|fhir] [--out FILE]
+                        the accounting of disclosures of one patient
+  ds4p audit export [--data DIR] [--from T] [--to T] --out FILE
+                        entries as NDJSON in chain (seq) order, the stored bytes
+  ds4p audit verify [--data DIR] [--exports DIR]
+                        checks the hash chain and indexes (and, with --exports,
+                        the pruned exports up to the checkpoint); exit 1 and the
+                        seq where it breaks if anything was altered, deleted,
+                        inserted or reordered
+  ds4p audit prune  [--data DIR] [--retention 6y] [--export-dir DIR]
+                        exports then deletes entries older than the retention
+
+T is an RFC 3339 time or a YYYY-MM-DD date (UTC); from is inclusive, to
+exclusive. query, report, export and verify open DIR/ds4p.db read-only; prune
+(and a first open of a ledger written before the indexes existed) needs it
+read-write. While ` + "`ds4p serve`" + ` runs it holds the database's lock, so these
+commands wait 2 seconds and then fail: stop serve, or use its admin API
+(GET /admin/audit, GET /admin/audit/accounting).`
+
+// DefaultExportDir is where pruned entries go, inside the data directory,
+// unless ledger.export_dir says otherwise.
+const DefaultExportDir = "ledger-exports"
+
+// runAudit is `ds4p audit query|report|export|verify|prune`.
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || wantsHelp(args[:1]) {
+		fmt.Fprintln(stdout, auditHelp)
+		return nil
+	}
+	subs := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"query": runAuditQuery, "report": runAuditReport, "export": runAuditExport,
+		"verify": runAuditVerify, "prune": runAuditPrune,
+	}
+	run, ok := subs[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown subcommand %q (query, report, export, verify, prune)", args[0])
+	}
+	return run(ctx, args[1:], stdout, stderr)
+}
+
+// auditFlags is a subcommand's flag set with --data, --from and --to.
+type auditFlags struct {
+	fs             *flag.FlagSet
+	data, from, to *string
+}
+
+func newAuditFlags(name string, args []string, stdout, stderr io.Writer) auditFlags {
+	fs := newFlagSet("audit "+name, auditHelp, stderr)
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+	}
+	return auditFlags{
+		fs: fs, data: fs.String("data", DefaultDataDir, "data directory holding ds4p.db"),
+		from: fs.String("from", "", "only entries at or after this time (RFC 3339 or YYYY-MM-DD)"),
+		to:   fs.String("to", "", "only entries before this time (RFC 3339 or YYYY-MM-DD)"),
+	}
+}
+
+// parse parses args and returns the time range.
+func (f auditFlags) parse(args []string) (time.Time, time.Time, error) {
+	if err := f.fs.Parse(args); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if f.fs.NArg() > 0 {
+		return time.Time{}, time.Time{}, fmt.Errorf("unexpected arguments: %v", f.fs.Args())
+	}
+	from, err := parseAuditTime(*f.from)
+	if err != nil {
+		return from, time.Time{}, fmt.Errorf("--from: %w", err)
+	}
+	to, err := parseAuditTime(*f.to)
+	if err != nil {
+		return from, to, fmt.Errorf("--to: %w", err)
+	}
+	return from, to, nil
+}
+
+// parseAuditTime reads an RFC 3339 time or a date; "" is the zero time.
+func parseAuditTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return t, fmt.Errorf("%q is not an RFC 3339 time or a YYYY-MM-DD date", s)
+	}
+	return t, nil
+}
+
+// openLedger opens the ledger of a data directory, read-only unless
+// writable; a read-only open of a ledger that needs migrating is retried
+// read-write once. The returned function closes the database.
+func openLedger(dir string, writable bool) (*audit.Ledger, func() error, error) {
+	path := filepath.Join(dir, DBFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("no database at %s (is --data right?)", path)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: !writable, Timeout: 2 * time.Second})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, nil, fmt.Errorf("%s is locked: is `ds4p serve` running on this data directory? "+
+			"Stop it, or use its admin API (GET /admin/audit) instead", path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	l, err := audit.Open(db)
+	if errors.Is(err, audit.ErrNeedsMigration) && !writable {
+		_ = db.Close()
+		return openLedger(dir, true)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return l, db.Close, nil
+}
+
+// runAuditQuery prints the matching entries as NDJSON.
+func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newAuditFlags("query", args, stdout, stderr)
+	q := audit.Query{}
+	f.fs.StringVar(&q.Patient, "patient", "", "only this patient's entries (Patient/ID)")
+	f.fs.StringVar(&q.Recipient, "recipient", "", "only entries whose caller subject or organisation is this")
+	f.fs.StringVar(&q.Purpose, "purpose", "", "only entries stating this purpose of use (e.g. TREAT)")
+	f.fs.BoolVar(&q.BreakGlass, "break-glass", false, "only break-the-glass (emergency) disclosures")
+	limit := f.fs.Int("limit", 0, "at most this many entries (0: all)")
+	var err error
+	if q.From, q.To, err = f.parse(args); err != nil {
+		return err
+	}
+	l, closeDB, err := openLedger(*f.data, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	enc := json.NewEncoder(stdout)
+	n := 0
+	errLimit := errors.New("limit reached")
+	err = l.Scan(ctx, q, func(e audit.Entry) error {
+		if *limit > 0 && n == *limit {
+			return errLimit
+		}
+		n++
+		return enc.Encode(e)
+	})
+	if errors.Is(err, errLimit) {
+		return nil
+	}
+	return err
+}
+
+// runAuditReport writes one patient's accounting of disclosures.
+func runAuditReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newAuditFlags("report", args, stdout, stderr)
+	patient := f.fs.String("patient", "", "the patient (Patient/ID), required")
+	format := f.fs.String("format", "json", "json, csv or fhir (a Bundle of IHE BALP AuditEvents)")
+	out := f.fs.String("out", "-", "output file (- for standard output)")
+	from, to, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if *patient == "" {
+		return errors.New("--patient is required")
+	}
+	if *format != "json" && *format != "csv" && *format != "fhir" {
+		return fmt.Errorf("--format %q: want json, csv or fhir", *format)
+	}
+	l, closeDB, err := openLedger(*f.data, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	ds, entries, err := l.Accounting(ctx, *patient, from, to)
+	if err != nil {
+		return err
+	}
+	return writeOut(*out, stdout, func(w io.Writer) error { return writeReport(w, *format, *patient, ds, entries) })
+}
+
+// writeReport renders an accounting.
+func writeReport(w io.Writer, format, patient string, ds []audit.Disclosure, entries []audit.Entry) error {
+	switch format {
+	case "csv":
+		return audit.WriteCSV(w, ds)
+	case "fhir":
+		return json.NewEncoder(w).Encode(audit.AuditEventBundle(entries, time.Now()))
+	}
+	if ds == nil {
+		ds = []audit.Disclosure{}
+	}
+	return json.NewEncoder(w).Encode(map[string]any{"patient": patient, "disclosures": ds})
+}
+
+// writeOut runs write on stdout for "-", else on a new file it fsyncs.
+func writeOut(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := write(file); err != nil {
+		_ = file.Close()
+		return err
+	}
+	return errors.Join(file.Sync(), file.Close())
+}
+
+// runAuditExport writes entries as NDJSON in seq order.
+func runAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newAuditFlags("export", args, stdout, stderr)
+	out := f.fs.String("out", "", "output file, required (- for standard output)")
+	from, to, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("--out is required")
+	}
+	l, closeDB, err := openLedger(*f.data, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	n := 0
+	err = writeOut(*out, stdout, func(w io.Writer) error {
+		n, err = l.Export(ctx, from, to, w)
+		return err
+	})
+	if err == nil && *out != "-" {
+		fmt.Fprintf(stderr, "exported %d entries to %s\n", n, *out)
+	}
+	return err
+}
+
+// runAuditVerify checks the chain; any break is an error (exit 1).
+func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit verify", auditHelp, stderr)
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+	}
+	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	exports := fs.String("exports", "", "also verify the prune exports (ledger-*.ndjson) in this directory, from genesis to the checkpoint")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	l, closeDB, err := openLedger(*data, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	cp, err := l.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	if *exports != "" {
+		if err := verifyExports(*exports, cp, stdout); err != nil {
+			return err
+		}
+	}
+	n, err := l.Verify(ctx)
+	if err != nil {
+		return fmt.Errorf("%w (after %d good entries)", err, n)
+	}
+	fmt.Fprintf(stdout, "ok: %d entries verified (seq %d to %d)\n", n, cp.Seq+1, cp.Seq+n)
+	return nil
+}
+
+// verifyExports checks that the prune exports chain from genesis to cp.
+func verifyExports(dir string, cp audit.Checkpoint, stdout io.Writer) error {
+	files, err := filepath.Glob(filepath.Join(dir, "ledger-*.ndjson"))
+	if err != nil {
+		return err
+	}
+	sort.Strings(files) // zero-padded seqs: name order is chain order
+	at, total := audit.Checkpoint{Hash: audit.GenesisHash}, 0
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		var n int
+		if at, n, err = audit.VerifyNDJSON(strings.NewReader(string(b)), at); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(name), err)
+		}
+		total += n
+	}
+	if at.Seq != cp.Seq || at.Hash != cp.Hash {
+		return fmt.Errorf("the exports end at seq %d but the checkpoint is seq %d (or its hash differs)", at.Seq, cp.Seq)
+	}
+	fmt.Fprintf(stdout, "ok: %d exported entries in %d files chain up to the checkpoint (seq %d)\n", total, len(files), cp.Seq)
+	return nil
+}
+
+// runAuditPrune exports and deletes entries older than the retention.
+func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit prune", auditHelp, stderr)
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+	}
+	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	retention := fs.String("retention", "6y", "keep entries this long: a Go duration or whole years/days (6y, 90d)")
+	exportDir := fs.String("export-dir", "", "directory of the exports written before deleting (default DATA/"+DefaultExportDir+")")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	keep, err := audit.ParseRetention(*retention)
+	if err != nil {
+		return err
+	}
+	if keep == 0 {
+		return errors.New("--retention 0 keeps everything; nothing to prune")
+	}
+	l, closeDB, err := openLedger(*data, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	res, err := l.Prune(ctx, time.Now().Add(-keep), ledgerExportDir(*data, *exportDir))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pruned %d entries into %d export files; checkpoint seq %d\n", res.Pruned, len(res.Files), res.Checkpoint.Seq)
+	for _, f := range res.Files {
+		fmt.Fprintln(stdout, f)
+	}
+	return nil
+}
+
+// ledgerExportDir is dir, or the default inside the data directory.
+func ledgerExportDir(dataDir, dir string) string {
+	if dir != "" {
+		return dir
+	}
+	return filepath.Join(dataDir, DefaultExportDir)
+}
+
+// LedgerConfig is the `ledger:` section of the serve configuration.
+type LedgerConfig struct {
+	// Retention is how long entries are kept before a prune exports and
+	// deletes them: a Go duration or whole years/days ("6y", "90d");
+	// "0" keeps everything. Default 6y (52608h).
+	Retention string `yaml:"retention"`
+	// ExportDir receives the exports of pruned entries (default
+	// DATA/ledger-exports).
+	ExportDir string `yaml:"export_dir"`
+}
+
+// defaultLedgerConfig keeps six years.
+func defaultLedgerConfig() LedgerConfig { return LedgerConfig{Retention: "6y"} }
+
+// validate reports a retention that does not parse.
+func (c LedgerConfig) validate() []error {
+	if _, err := audit.ParseRetention(c.Retention); err != nil {
+		return []error{fmt.Errorf("ledger.retention: %w", err)}
+	}
+	return nil
+}
+
+// pruneInterval is how often serve prunes the ledger.
+const pruneInterval = 24 * time.Hour
+
+// startLedgerPruner prunes the ledger at start and then daily while ctx
+// lives, unless the retention is 0. It logs counts, never entry content.
+func startLedgerPruner(ctx context.Context, cfg Config, l *audit.Ledger, log *slog.Logger) {
+	keep, err := audit.ParseRetention(cfg.Ledger.Retention)
+	if err != nil || keep == 0 {
+		return
+	}
+	dir := ledgerExportDir(cfg.DataDir, cfg.Ledger.ExportDir)
+	go func() {
+		t := time.NewTicker(pruneInterval)
+		defer t.Stop()
+		for {
+			res, err := l.Prune(ctx, time.Now().Add(-keep), dir)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Error("ledger prune failed; entries kept", "error", err.Error())
+			case res.Pruned > 0:
+				log.Info("ledger pruned", "entries", res.Pruned, "files", len(res.Files), "checkpoint_seq", res.Checkpoint.Seq)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}

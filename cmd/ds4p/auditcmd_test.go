@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"go.etcd.io/bbolt"
+)
+
+// ledgerDir makes a data directory whose ledger holds n entries: entry i
+// is for Patient/p1 when odd, Patient/p2 when even; the first old entries
+// are eight years old, the rest recent.
+func ledgerDir(t *testing.T, n, old int) string {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for i := 1; i <= n; i++ {
+		e := audit.Entry{
+			Time: now.Add(time.Duration(i-n) * time.Minute), RequestID: fmt.Sprintf("req-%02d", i),
+			Caller:   audit.Party{Subject: "Practitioner/dr", Org: "Organization/o", Client: "app"},
+			Purposes: []string{"TREAT"}, Patient: []string{"Patient/p2", "Patient/p1"}[i%2], Interaction: "read",
+			Disclosed: []audit.Item{{Type: "Observation", ID: fmt.Sprintf("o%d", i), Version: "1"}},
+		}
+		if i <= old {
+			e.Time = now.Add(-8 * audit.Year).Add(time.Duration(i) * time.Minute)
+		}
+		if err := l.Append(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runCLI runs ds4p with args and returns the exit code and outputs.
+func runCLI(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// entriesOf runs fn on the ledger's entries bucket of dir's database.
+func entriesOf(t *testing.T, dir string, fn func(b *bbolt.Bucket)) {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		fn(tx.Bucket([]byte("audit")).Bucket([]byte("v1")).Bucket([]byte("entries")))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// key is a big-endian seq.
+func key(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// TestAuditVerifyTampering tampers with a real ledger file each way and
+// checks that `ds4p audit verify` exits 1 naming the seq, and exits 0 on
+// an intact file.
+func TestAuditVerifyTampering(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		tamper func(b *bbolt.Bucket)
+		want   string
+	}{
+		{"alter a field", func(b *bbolt.Bucket) {
+			_ = b.Put(key(5), bytes.Replace(b.Get(key(5)), []byte("req-05"), []byte("req-55"), 1))
+		}, "seq 5: hash does not match"},
+		{"delete an entry", func(b *bbolt.Bucket) { _ = b.Delete(key(5)) }, "seq 5: entry missing"},
+		{"delete the newest entry", func(b *bbolt.Bucket) { _ = b.Delete(key(10)) }, "seq 10: entry missing"},
+		{"insert an entry at the end", func(b *bbolt.Bucket) {
+			_ = b.Put(key(11), bytes.Replace(b.Get(key(10)), []byte(`"seq":10`), []byte(`"seq":11`), 1))
+		}, "seq 11:"},
+		{"insert an entry in the middle", func(b *bbolt.Bucket) {
+			// shift 6..10 up by one and put a copy of 5 at 6
+			for s := uint64(10); s >= 6; s-- {
+				_ = b.Put(key(s+1), bytes.Clone(b.Get(key(s))))
+			}
+			_ = b.Put(key(6), bytes.Clone(b.Get(key(5))))
+		}, "seq 6: entry claims seq 5"},
+		{"swap two entries", func(b *bbolt.Bucket) {
+			v3, v4 := bytes.Clone(b.Get(key(3))), bytes.Clone(b.Get(key(4)))
+			_ = b.Put(key(3), v4)
+			_ = b.Put(key(4), v3)
+		}, "seq 3: entry claims seq 4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := ledgerDir(t, 10, 0)
+			if code, out, errOut := runCLI("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "ok: 10 entries verified") {
+				t.Fatalf("verify before tampering = %d %s %s", code, out, errOut)
+			}
+			entriesOf(t, dir, tt.tamper)
+			code, out, errOut := runCLI("audit", "verify", "--data", dir)
+			if code != 1 || !strings.Contains(errOut, tt.want) {
+				t.Errorf("verify = %d, %q %q; want 1 and %q", code, out, errOut, tt.want)
+			}
+		})
+	}
+}
+
+// TestAuditQueryReportExport checks the read commands on a real file.
+func TestAuditQueryReportExport(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 6, 0)
+	code, out, errOut := runCLI("audit", "query", "--data", dir, "--patient", "Patient/p1")
+	if code != 0 || strings.Count(out, "\n") != 3 {
+		t.Fatalf("query = %d %q %q", code, out, errOut)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var e audit.Entry
+		if err := json.Unmarshal([]byte(line), &e); err != nil || e.Patient != "Patient/p1" {
+			t.Errorf("query line %s: %v", line, err)
+		}
+	}
+	if code, out, _ := runCLI("audit", "query", "--data", dir, "--limit", "2"); code != 0 || strings.Count(out, "\n") != 2 {
+		t.Errorf("query --limit 2 = %d %q", code, out)
+	}
+	code, out, errOut = runCLI("audit", "report", "--data", dir, "--patient", "Patient/p2", "--format", "csv")
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || err != nil || len(rows) != 4 || rows[0][0] != "date" {
+		t.Errorf("report csv = %d %q %q", code, out, errOut)
+	}
+	code, out, _ = runCLI("audit", "report", "--data", dir, "--patient", "Patient/p2", "--format", "fhir")
+	var bundle audit.Bundle
+	if code != 0 || json.Unmarshal([]byte(out), &bundle) != nil || len(bundle.Entry) != 3 || bundle.Entry[0].Resource.ResourceType != "AuditEvent" {
+		t.Errorf("report fhir = %d %s", code, out)
+	}
+	file := filepath.Join(t.TempDir(), "all.ndjson")
+	if code, _, errOut := runCLI("audit", "export", "--data", dir, "--out", file); code != 0 || !strings.Contains(errOut, "exported 6") {
+		t.Errorf("export = %d %s", code, errOut)
+	}
+	b, _ := os.ReadFile(file)
+	if _, n, err := audit.VerifyNDJSON(bytes.NewReader(b), audit.Checkpoint{Hash: audit.GenesisHash}); err != nil || n != 6 {
+		t.Errorf("the export does not verify: %d, %v", n, err)
+	}
+	if code, _, errOut := runCLI("audit", "report", "--data", dir); code != 1 || !strings.Contains(errOut, "--patient is required") {
+		t.Errorf("report without --patient = %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI("audit", "query", "--data", dir, "--from", "last week"); code != 1 || !strings.Contains(errOut, "--from") {
+		t.Errorf("query --from garbage = %d %s", code, errOut)
+	}
+}
+
+// TestAuditLockedByServe checks the clear error while another process
+// holds the database (as serve does).
+func TestAuditLockedByServe(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 2, 0)
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if code, _, errOut := runCLI("audit", "verify", "--data", dir); code != 1 || !strings.Contains(errOut, "is `ds4p serve` running") {
+		t.Errorf("verify on a locked file = %d %s", code, errOut)
+	}
+}
+
+// TestAuditPrune prunes entries beyond the retention and checks that the
+// ledger and the exports verify together.
+func TestAuditPrune(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 10, 4)
+	exports := filepath.Join(t.TempDir(), "exports")
+	code, out, errOut := runCLI("audit", "prune", "--data", dir, "--retention", "6y", "--export-dir", exports)
+	if code != 0 || !strings.Contains(out, "pruned 4 entries into 1 export files; checkpoint seq 4") {
+		t.Fatalf("prune = %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = runCLI("audit", "verify", "--data", dir, "--exports", exports)
+	if code != 0 || !strings.Contains(out, "ok: 4 exported entries") || !strings.Contains(out, "ok: 6 entries verified (seq 5 to 10)") {
+		t.Errorf("verify --exports = %d %q %q", code, out, errOut)
+	}
+	files, _ := filepath.Glob(filepath.Join(exports, "*.ndjson"))
+	if len(files) != 1 {
+		t.Fatalf("export files %v", files)
+	}
+	_ = os.WriteFile(files[0], bytes.Replace(mustRead(t, files[0]), []byte("req-02"), []byte("req-22"), 1), 0o600)
+	if code, _, errOut := runCLI("audit", "verify", "--data", dir, "--exports", exports); code != 1 || !strings.Contains(errOut, "seq 2") {
+		t.Errorf("verify of an altered export = %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI("audit", "prune", "--data", dir, "--retention", "6 years"); code != 1 || !strings.Contains(errOut, "retention") {
+		t.Errorf("prune with a bad retention = %d %s", code, errOut)
+	}
+}
+
+// mustRead reads a file.
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestLedgerConfig checks the ledger section's default, environment and
+// validation.
+func TestLedgerConfig(t *testing.T) {
+	t.Parallel()
+	base := []string{"--upstream", "http://fhir.example/r4", "--dev-auth"}
+	c, err := loadConfig(base, nil)
+	if err != nil || c.Ledger.Retention != "6y" || c.Ledger.ExportDir != "" {
+		t.Fatalf("default ledger config = %+v, %v", c.Ledger, err)
+	}
+	c, err = loadConfig(base, []string{"DS4P_LEDGER_RETENTION=90d", "DS4P_LEDGER_EXPORT_DIR=/x"})
+	if err != nil || c.Ledger.Retention != "90d" || c.Ledger.ExportDir != "/x" {
+		t.Errorf("ledger config from the environment = %+v, %v", c.Ledger, err)
+	}
+	if _, err := loadConfig(base, []string{"DS4P_LEDGER_RETENTION=six years"}); err == nil || !strings.Contains(err.Error(), "ledger.retention") {
+		t.Errorf("a bad retention = %v", err)
+	}
+}
