@@ -82,6 +82,9 @@ func (r *run) attachmentTargets(it *item) ([]span, error) {
 // attachmentURLEdits points attachment urls below the upstream base at the
 // proxy.
 func (r *run) attachmentURLEdits(it *item) ([]fjson.Edit, error) {
+	if _, ok := attachmentMembers[it.res.Type]; !ok {
+		return nil, nil
+	}
 	var out []fjson.Edit
 	err := r.eachAttachment(it, func(at int) error {
 		s, e, ok, err := fjson.Lookup(r.body, at, "url")

@@ -15,21 +15,61 @@ import (
 // batch/transaction-response or history entry (status, outcome), and the
 // request of a history entry.
 
-// collectEntryPart reads the member name ("search", "response" or
-// "request") of an entry, whose value starts at vs.
-func (r *run) collectEntryPart(e *entryNode, name string, vs int) (int, error) {
+// Indexes of entryNode.parts.
+const (
+	partSearch = iota
+	partResponse
+	partRequest
+)
+
+var noParts = [3]span{{-1, -1}, {-1, -1}, {-1, -1}}
+
+func partIndex(name string) int {
+	switch name {
+	case "search":
+		return partSearch
+	case "response":
+		return partResponse
+	}
+	return partRequest
+}
+
+// entryParts reads, once, what the pipeline uses of an entry's search,
+// response and request members. When a part cannot be read the entry
+// counts as not a match and as naming no resource, and writing it fails
+// (partsErr), which withholds the response.
+func (r *run) entryParts(e *entryNode) *entryNode {
+	if e.parsed {
+		return e
+	}
+	e.parsed = true
+	names := [3]string{"search", "response", "request"}
+	for k, p := range e.parts {
+		if p.start >= 0 {
+			if err := r.entryPart(e, names[k], p.start); err != nil {
+				e.notMatch, e.ref, e.partsErr = true, "", err
+			}
+		}
+	}
+	return e
+}
+
+// entryPart reads the member name ("search", "response" or "request") of
+// an entry, whose value starts at vs.
+func (r *run) entryPart(e *entryNode, name string, vs int) error {
 	b := r.body
 	if b[vs] != '{' {
-		return fjson.SkipValue(b, vs)
+		return nil
 	}
-	return fjson.ObjectScan(b, vs, func(key []byte, ks int) (int, error) {
+	_, err := fjson.ObjectScan(b, vs, func(key []byte, ks int) (int, error) {
 		ke, err := fjson.SkipValue(b, ks)
 		if err != nil {
 			return 0, err
 		}
 		switch k := keyName(key); {
 		case name == "search" && k == "mode":
-			e.mode, _ = fjson.StringValue(b, ks, ke)
+			raw, _ := fjson.RawString(b, ks, ke)
+			e.notMatch = !fjson.KeyIs(raw, "match")
 		case name == "response" && k == "status":
 			e.status, _ = fjson.StringValue(b, ks, ke)
 		case name == "response" && k == "outcome":
@@ -40,6 +80,7 @@ func (r *run) collectEntryPart(e *entryNode, name string, vs int) (int, error) {
 		}
 		return ke, nil
 	})
+	return err
 }
 
 // refOf returns the "Type/id" a request URL names, or "".
@@ -64,11 +105,15 @@ var goneEntry = []byte(`{"response":{"status":"404 Not Found"}}`)
 
 // entryGone reports whether a response entry is a withheld or a missing
 // resource.
-func entryGone(e *entryNode) bool {
+func (r *run) entryGone(e *entryNode) bool {
 	if e.item != nil {
 		return !e.item.class.decision.Permitted()
 	}
-	return e.nested == nil && (strings.HasPrefix(e.status, "404") || strings.HasPrefix(e.status, "410"))
+	if e.nested != nil {
+		return false
+	}
+	st := r.entryParts(e).status
+	return strings.HasPrefix(st, "404") || strings.HasPrefix(st, "410")
 }
 
 // disclosedRefs names the "Type/id" of the disclosed resources of b.
@@ -99,7 +144,7 @@ func (r *run) decrementedTotal(b *bundleNode) (fjson.Edit, bool) {
 	}
 	matches, withheld := 0, 0
 	for _, e := range b.entries {
-		if e.mode != "" && e.mode != "match" {
+		if r.entryParts(e).notMatch {
 			continue
 		}
 		matches++

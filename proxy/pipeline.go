@@ -69,10 +69,15 @@ type entryNode struct {
 	fullURL    span
 	item       *item
 	nested     *bundleNode
-	mode       string // search.mode
-	status     string // response.status
-	outcome    span   // response.outcome, {-1,-1} when absent
-	ref        string // "Type/id" of request.url, for entries without a resource
+	// parts are the values of search, response and request, read when
+	// needed (entries.go: entryParts) into the fields below.
+	parts    [3]span
+	parsed   bool
+	partsErr error
+	notMatch bool   // search.mode is there and is not match
+	status   string // response.status
+	outcome  span   // response.outcome, {-1,-1} when absent
+	ref      string // "Type/id" of request.url, for entries without a resource
 }
 
 // run is one response going through the pipeline.
@@ -254,9 +259,9 @@ func (r *run) collectEntries(b *bundleNode, arr, depth int) (int, error) {
 }
 
 func (r *run) collectEntry(start, depth int) (*entryNode, error) {
-	e := &entryNode{start: start, fullURL: span{-1, -1}, outcome: span{-1, -1}}
+	e := &entryNode{start: start, fullURL: span{-1, -1}, outcome: span{-1, -1}, parts: noParts}
 	end, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
-		switch keyName(key) {
+		switch name := keyName(key); name {
 		case "resource":
 			return r.collectResource(e, vs, depth)
 		case "fullUrl":
@@ -264,7 +269,9 @@ func (r *run) collectEntry(start, depth int) (*entryNode, error) {
 			e.fullURL = span{vs, ve}
 			return ve, err
 		case "search", "response", "request":
-			return r.collectEntryPart(e, keyName(key), vs)
+			ve, err := fjson.SkipValue(r.body, vs)
+			e.parts[partIndex(name)] = span{vs, ve}
+			return ve, err
 		}
 		return fjson.SkipValue(r.body, vs)
 	})
@@ -293,17 +300,17 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 	return ve, err
 }
 
-// collectLinks notes whether the Bundle pages, and records the whole link
-// array as one span: rewriteURL renders it anew with page tokens
-// (paging.go).
 func (r *run) collectLinks(b *bundleNode, arr int) (int, error) {
-	end, err := fjson.ArrayScan(r.body, arr, func(vs int) (int, error) {
+	return fjson.ArrayScan(r.body, arr, func(vs int) (int, error) {
 		return fjson.ObjectScan(r.body, vs, func(key []byte, ks int) (int, error) {
 			ke, err := fjson.SkipValue(r.body, ks)
 			if err != nil {
 				return 0, err
 			}
-			if keyName(key) == "relation" {
+			switch keyName(key) {
+			case "url":
+				b.linkURLs = append(b.linkURLs, span{ks, ke})
+			case "relation":
 				rel, _ := fjson.StringValue(r.body, ks, ke)
 				if rel == "next" || rel == "previous" || rel == "prev" || rel == "last" {
 					b.hasPaging = true
@@ -312,11 +319,6 @@ func (r *run) collectLinks(b *bundleNode, arr int) (int, error) {
 			return ke, nil
 		})
 	})
-	if err != nil {
-		return 0, err
-	}
-	b.linkURLs = append(b.linkURLs, span{arr, end})
-	return end, nil
 }
 
 func labelStrings(s labels.Set) []string {
@@ -423,7 +425,7 @@ func (r *run) keptEntries(b *bundleNode) []*entryNode {
 			if visible == nil {
 				visible = r.disclosedRefs(b)
 			}
-			if !visible[e.ref] {
+			if !visible[r.entryParts(e).ref] {
 				continue
 			}
 		}
@@ -442,7 +444,7 @@ func (r *run) writeEntries(dst []byte, b *bundleNode, kept []*entryNode, notice 
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if responses && entryGone(e) {
+		if responses && r.entryGone(e) {
 			dst = append(dst, goneEntry...)
 			continue
 		}
@@ -465,6 +467,9 @@ func (r *run) writeEntry(dst []byte, e *entryNode) ([]byte, error) {
 		if ed, ok := r.rewriteURL(e.fullURL); ok {
 			ss = append(ss, splice{start: ed.Start, end: ed.End, data: ed.Data})
 		}
+	}
+	if e.parts[partResponse].start >= 0 && r.entryParts(e).partsErr != nil {
+		return nil, rewriteFailure(e.partsErr)
 	}
 	if e.outcome.start >= 0 {
 		oe, err := outcomeEdits(r.body, e.outcome.start, e.outcome.end)
@@ -510,19 +515,8 @@ func parseLabels(ss []string) labels.Set {
 }
 
 // rewriteURL points a URL string value that starts with the upstream base at
-// the proxy's base instead. Given a Bundle's link array (collectLinks), it
-// renders the array with page tokens (paging.go); if that fails, the links
-// are dropped rather than left pointing at the upstream.
+// the proxy's base instead.
 func (r *run) rewriteURL(u span) (fjson.Edit, bool) {
-	start, end := trim(r.body, u.start, u.end)
-	if start < end && r.body[start] == '[' {
-		links, err := r.pageLinks(start, end)
-		if err != nil {
-			r.s.log.Warn("page links dropped", "request_id", r.ex.requestID, "cause", errString(err))
-			links = []byte("[]")
-		}
-		return fjson.Edit{Start: start, End: end, Data: links}, true
-	}
 	s, ok := fjson.StringValue(r.body, u.start, u.end)
 	if !ok {
 		return fjson.Edit{}, false
@@ -531,6 +525,7 @@ func (r *run) rewriteURL(u span) (fjson.Edit, bool) {
 	if !ok {
 		return fjson.Edit{}, false
 	}
+	start, end := trim(r.body, u.start, u.end)
 	return fjson.Edit{Start: start, End: end, Data: fjson.AppendString(nil, rewritten)}, true
 }
 

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
@@ -179,6 +180,9 @@ func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(edits) == 0 {
+		return le, nil // sorted by the labeller
+	}
 	edits = append(edits, le...)
 	return sortEdits(edits)
 }
@@ -194,8 +198,10 @@ func (r *run) labelEdits(start, end int, res labels.Result, c *class, extra []*c
 	if redacted {
 		add = add.Union(labels.NewSet(RedactedLabel))
 	}
-	if merged := highWater(res.Labels.Union(add)); merged.Key() != res.Labels.Key() {
-		res.Labels, res.Changed = merged, true
+	if len(add) > 0 {
+		if merged := highWater(res.Labels.Union(add)); !merged.Equal(res.Labels) {
+			res.Labels, res.Changed = merged, true
+		}
 	}
 	if !res.Changed {
 		return nil, nil
@@ -214,12 +220,9 @@ func (r *run) labelEdits(start, end int, res labels.Result, c *class, extra []*c
 // sortEdits orders edits by start, an insertion before a deletion that
 // starts at the same place, and fails when two overlap.
 func sortEdits(edits []fjson.Edit) ([]fjson.Edit, error) {
-	sort.SliceStable(edits, func(i, j int) bool {
-		if edits[i].Start != edits[j].Start {
-			return edits[i].Start < edits[j].Start
-		}
-		return edits[i].End == edits[i].Start && edits[j].End != edits[j].Start
-	})
+	if len(edits) > 1 {
+		slices.SortStableFunc(edits, compareEdits)
+	}
 	pos := -1
 	for _, e := range edits {
 		if e.Start < pos {
@@ -228,6 +231,20 @@ func sortEdits(edits []fjson.Edit) ([]fjson.Edit, error) {
 		pos = e.End
 	}
 	return edits, nil
+}
+
+func compareEdits(a, b fjson.Edit) int {
+	if a.Start != b.Start {
+		return a.Start - b.Start
+	}
+	ai, bi := a.End == a.Start, b.End == b.Start
+	switch {
+	case ai && !bi:
+		return -1
+	case bi && !ai:
+		return 1
+	}
+	return 0
 }
 
 // pruneEdits returns the edits that remove the values at targets (absolute
