@@ -53,4 +53,8 @@
 // ReadyCheck (for /readyz), an error log line and the ds4p.policy.loads
 // metric report the rejection. Panics in evaluation are recovered as
 // errors, which the proxy treats as deny.
+//
+// Policies come from the embedded default, a directory (WatchDir) or an OPA
+// bundle served over HTTP (WatchBundle, bundle.go), optionally signed:
+// BuildBundle writes one, ReadBundle verifies and reads one.
 package policy

@@ -2,20 +2,69 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"time"
 
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/rego"
 )
 
-// openPolicy loads the policy serve runs: the embedded default, or the
-// policy directory (--policy-dir). A directory's policy must pass its own
-// Rego tests and validate its policy data, at start and on every reload; it
-// is watched for changes until ctx ends, and a change that fails is
-// rejected while the previous revision keeps serving (reported by /readyz
-// as check policy_reload, in the log and the ds4p.policy.loads metric).
+// PolicyConfig is the `policy:` section of the configuration: an OPA bundle
+// served over HTTP, for fleets of proxies (instead of policy_dir).
+type PolicyConfig struct {
+	// BundleURL is the bundle to load at start and poll (http or https).
+	BundleURL string `yaml:"bundle_url"`
+	// BundlePoll is how often it is polled (default 30s).
+	BundlePoll time.Duration `yaml:"bundle_poll"`
+	// BundlePublicKey is a PEM public key file: when set, bundles must be
+	// signed with its private key (OPA bundle signing, .signatures.json).
+	BundlePublicKey string `yaml:"bundle_public_key"`
+	// BundleKeyID is the key id the signature names (default "default").
+	BundleKeyID string `yaml:"bundle_key_id"`
+}
+
+func (p PolicyConfig) validate(policyDir string) []error {
+	var errs []error
+	if p.BundleURL == "" {
+		if p.BundlePublicKey != "" || p.BundleKeyID != "" || p.BundlePoll != 0 {
+			errs = append(errs, errors.New("policy: bundle_public_key, bundle_key_id and bundle_poll need bundle_url"))
+		}
+		return errs
+	}
+	if policyDir != "" {
+		errs = append(errs, errors.New("policy: bundle_url and policy_dir cannot both be set"))
+	}
+	if u, err := url.Parse(p.BundleURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, errors.New("policy: bundle_url must be an http or https URL"))
+	}
+	if p.BundlePoll < 0 {
+		errs = append(errs, errors.New("policy: bundle_poll must be positive"))
+	}
+	if p.BundlePublicKey != "" {
+		if _, err := os.Stat(p.BundlePublicKey); err != nil {
+			errs = append(errs, fmt.Errorf("policy: bundle_public_key: %w", err))
+		}
+	}
+	return errs
+}
+
+// openPolicy loads the policy serve runs: the embedded default, the policy
+// directory (--policy-dir) or an OPA bundle (policy.bundle_url). A
+// directory's or a bundle's policy must pass its own Rego tests and
+// validate its policy data, at start and on every reload; it is watched
+// for changes until ctx ends, and a change that fails (for a bundle also:
+// a failed download or signature check) is rejected while the previous
+// revision keeps serving (reported by /readyz as check policy_reload, in
+// the log and the ds4p.policy.loads metric). The proxy does not start
+// without its bundle: a fleet never falls back to another policy.
 func openPolicy(ctx context.Context, cfg Config, log *slog.Logger) (*policy.Engine, error) {
+	if cfg.Policy.BundleURL != "" {
+		return openBundle(ctx, cfg.Policy, log)
+	}
 	if cfg.PolicyDir == "" {
 		return policy.New(ctx, rego.FS(), policy.WithSource("embedded"), policy.WithLogger(log))
 	}
@@ -26,4 +75,38 @@ func openPolicy(ctx context.Context, cfg Config, log *slog.Logger) (*policy.Engi
 	}
 	go eng.WatchDir(ctx, cfg.PolicyDir, policy.DefaultReloadInterval)
 	return eng, nil
+}
+
+func openBundle(ctx context.Context, pc PolicyConfig, log *slog.Logger) (*policy.Engine, error) {
+	src := &policy.BundleSource{URL: pc.BundleURL, Schemas: rego.FS()}
+	if pc.BundlePublicKey != "" {
+		pem, err := os.ReadFile(pc.BundlePublicKey)
+		if err != nil {
+			return nil, err
+		}
+		if src.Verification, err = policy.NewBundleVerification(pem, pc.BundleKeyID, ""); err != nil {
+			return nil, err
+		}
+	}
+	fsys, etag, err := policy.FetchBundle(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := policy.New(ctx, fsys,
+		policy.WithVerify(true), policy.WithSource(bundleSourceName(pc.BundleURL)), policy.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	go eng.WatchBundle(ctx, src, etag, pc.BundlePoll)
+	return eng, nil
+}
+
+// bundleSourceName names a bundle URL for status and logs without its
+// credentials or query.
+func bundleSourceName(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "bundle"
+	}
+	return "bundle " + u.Scheme + "://" + u.Host + u.Path
 }

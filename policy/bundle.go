@@ -1,0 +1,311 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"testing/fstest"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/open-policy-agent/opa/v1/keys"
+)
+
+// OPA bundles. A fleet of proxies can take its policy from an OPA bundle
+// (a gzipped tarball of Rego modules and data.json, see
+// https://www.openpolicyagent.org/docs/management-bundles) served over HTTP.
+// WatchBundle polls it with If-None-Match; a bundle that fails to download,
+// to verify its signature, to compile, to pass its own Rego tests (bundle
+// modules named *_test.rego) or to validate its policy data against
+// schema/config.schema.json is rejected, and the revision in force keeps
+// serving (Status, ReadyCheck, the log and the ds4p.policy.loads metric say
+// so), exactly as for a policy directory.
+//
+// With a verification key configured, a bundle must carry a valid
+// .signatures.json (OPA bundle signing: a JWT over the hashes of every file
+// of the bundle): an unsigned bundle, a file not covered by the signature
+// or a file whose hash differs is rejected. BuildBundle (and `ds4p policy
+// build`) writes such bundles; `opa build --signing-key` does too.
+
+// DefaultBundlePoll is how often WatchBundle asks for a new bundle.
+const DefaultBundlePoll = 30 * time.Second
+
+// DefaultMaxBundleBytes bounds a downloaded bundle.
+const DefaultMaxBundleBytes = 32 << 20
+
+// BundleSource says where a bundle comes from and how it is checked.
+type BundleSource struct {
+	// URL of the bundle (http or https).
+	URL string
+	// Client fetches it (default: a client with a 30 s timeout).
+	Client *http.Client
+	// Verification, when set, requires a valid signature (see
+	// NewBundleVerification); nil accepts unsigned bundles and ignores
+	// signatures.
+	Verification *bundle.VerificationConfig
+	// Schemas supplies schema/*.json to bundles that carry none (a bundle
+	// holds only modules and data): the policy data is validated against
+	// the proxy's own contract.
+	Schemas fs.FS
+	// MaxBytes bounds the download (default DefaultMaxBundleBytes).
+	MaxBytes int64
+}
+
+// NewBundleVerification returns the verification of bundles signed with
+// the private key of publicKeyPEM (a PEM public key; RS256 unless alg says
+// otherwise) under key id keyID (default "default").
+func NewBundleVerification(publicKeyPEM []byte, keyID, alg string) (*bundle.VerificationConfig, error) {
+	if keyID == "" {
+		keyID = "default"
+	}
+	if alg == "" {
+		alg = "RS256"
+	}
+	if !bytes.Contains(publicKeyPEM, []byte("-----BEGIN")) {
+		return nil, errors.New("policy: the bundle verification key is not a PEM public key")
+	}
+	kc, err := keys.NewKeyConfig(string(publicKeyPEM), alg, "")
+	if err != nil {
+		return nil, fmt.Errorf("policy: bundle verification key: %w", err)
+	}
+	return bundle.NewVerificationConfig(map[string]*bundle.KeyConfig{keyID: kc}, keyID, "", nil), nil
+}
+
+// BundleSigning is the key BuildBundle signs with.
+type BundleSigning struct {
+	PrivateKeyPEM []byte
+	KeyID         string // default "default"
+	Algorithm     string // default RS256
+}
+
+// BuildBundle writes the policy tree fsys (every module, tests included, and
+// its data documents) as an OPA bundle, gzipped, with the tree's Revision as
+// the bundle revision, signed when signing is set.
+func BuildBundle(fsys fs.FS, signing *BundleSigning) ([]byte, error) {
+	res, err := loadTree(fsys, true)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := Revision(fsys)
+	if err != nil {
+		return nil, err
+	}
+	b := bundle.Bundle{Data: res.Documents, Manifest: bundle.Manifest{Revision: rev}}
+	if b.Data == nil {
+		b.Data = map[string]any{}
+	}
+	b.Manifest.SetRegoVersion(ast.RegoV1)
+	for name, m := range res.Modules {
+		p := "/" + strings.TrimPrefix(path.Clean(name), "/")
+		b.Modules = append(b.Modules, bundle.ModuleFile{URL: p, Path: p, RelativePath: p, Raw: m.Raw, Parsed: m.Parsed})
+	}
+	if signing != nil {
+		keyID, alg := signing.KeyID, signing.Algorithm
+		if keyID == "" {
+			keyID = "default"
+		}
+		if alg == "" {
+			alg = "RS256"
+		}
+		sc := bundle.NewSigningConfig(string(signing.PrivateKeyPEM), alg, "")
+		if err := b.GenerateSignature(sc, keyID, true); err != nil {
+			return nil, fmt.Errorf("policy: signing the bundle: %w", err)
+		}
+	}
+	var out bytes.Buffer
+	if err := bundle.NewWriter(&out).UseModulePath(true).DisableFormat(true).Write(b); err != nil {
+		return nil, fmt.Errorf("policy: writing the bundle: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// ReadBundle reads a gzipped bundle, verifies it when verification is set,
+// and returns it as a policy tree: its modules at their paths, its data as
+// data.json at the root, and schema/*.json from schemas when the bundle
+// carries none.
+func ReadBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.FS) (fs.FS, error) {
+	r := bundle.NewReader(bytes.NewReader(raw)).WithRegoVersion(ast.RegoV1).WithSizeLimitBytes(int64(len(raw)) + 1)
+	if verification != nil {
+		r = r.WithBundleVerificationConfig(verification)
+	} else {
+		r = r.WithSkipBundleVerification(true)
+	}
+	b, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("policy: reading the bundle: %w", err)
+	}
+	if verification != nil && len(b.Signatures.Signatures) == 0 {
+		return nil, errors.New("policy: the bundle is not signed")
+	}
+	out := fstest.MapFS{}
+	for _, m := range b.Modules {
+		p := strings.TrimPrefix(path.Clean("/"+m.Path), "/")
+		if p == "" || p == "." || !fs.ValidPath(p) {
+			return nil, fmt.Errorf("policy: bundle module path %q is not valid", m.Path)
+		}
+		out[p] = &fstest.MapFile{Data: m.Raw, Mode: 0o444}
+	}
+	if len(b.Data) > 0 {
+		data, err := json.Marshal(b.Data)
+		if err != nil {
+			return nil, fmt.Errorf("policy: bundle data: %w", err)
+		}
+		out["data.json"] = &fstest.MapFile{Data: data, Mode: 0o444}
+	}
+	if schemas != nil {
+		names, _ := fs.Glob(schemas, "schema/*.json")
+		for _, n := range names {
+			if _, ok := out[n]; ok {
+				continue
+			}
+			data, err := fs.ReadFile(schemas, n)
+			if err != nil {
+				return nil, err
+			}
+			out[n] = &fstest.MapFile{Data: data, Mode: 0o444}
+		}
+	}
+	return out, nil
+}
+
+// bundleFetch is the result of one poll.
+type bundleFetch struct {
+	fsys        fs.FS
+	etag        string
+	notModified bool
+}
+
+// fetch downloads the bundle unless its ETag is still etag.
+func (s *BundleSource) fetch(ctx context.Context, etag string) (bundleFetch, error) {
+	client := s.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	limit := s.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxBundleBytes
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
+	if err != nil {
+		return bundleFetch{}, fmt.Errorf("policy: bundle request: %w", err)
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	req.Header.Set("Accept", "application/gzip, application/octet-stream")
+	resp, err := client.Do(req)
+	if err != nil {
+		return bundleFetch{}, fmt.Errorf("policy: downloading the bundle: %w", redactURL(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return bundleFetch{etag: etag, notModified: true}, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return bundleFetch{}, fmt.Errorf("policy: downloading the bundle: the server answered %s", resp.Status)
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return bundleFetch{}, fmt.Errorf("policy: downloading the bundle: %w", redactURL(err))
+	}
+	if int64(len(raw)) > limit {
+		return bundleFetch{}, fmt.Errorf("policy: the bundle is larger than %d bytes", limit)
+	}
+	fsys, err := ReadBundle(raw, s.Verification, s.Schemas)
+	if err != nil {
+		return bundleFetch{etag: resp.Header.Get("ETag")}, err
+	}
+	return bundleFetch{fsys: fsys, etag: resp.Header.Get("ETag")}, nil
+}
+
+// redactURL strips the URL from a client error: a bundle URL may carry
+// credentials in its query.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// FetchBundle downloads, verifies and reads the bundle once, for the
+// engine's first load; it returns the policy tree and the bundle's ETag.
+func FetchBundle(ctx context.Context, src *BundleSource) (fs.FS, string, error) {
+	f, err := src.fetch(ctx, "")
+	if err != nil {
+		return nil, "", err
+	}
+	return f.fsys, f.etag, nil
+}
+
+// WatchBundle polls the bundle every interval (DefaultBundlePoll when <= 0)
+// until ctx ends, sending the ETag of the last bundle it attempted as
+// If-None-Match, and loads each new bundle. A bundle that fails to
+// download, verify, compile, pass its tests or validate its data is
+// rejected (once per distinct failure in the log and metric) and the
+// revision in force keeps serving; a bundle the server still answers with
+// the same ETag is not attempted again.
+func (e *Engine) WatchBundle(ctx context.Context, src *BundleSource, etag string, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultBundlePoll
+	}
+	w := &bundleWatch{e: e, src: src, etag: etag}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.poll(ctx)
+		}
+	}
+}
+
+type bundleWatch struct {
+	e       *Engine
+	src     *BundleSource
+	etag    string // ETag of the last bundle attempted
+	lastErr string // the failure last reported, reported once
+	// failedRev is the revision of the last bundle that failed to load.
+	failedRev string
+}
+
+func (w *bundleWatch) poll(ctx context.Context) {
+	f, err := w.src.fetch(ctx, w.etag)
+	if err == nil && f.notModified {
+		return
+	}
+	if f.etag != "" {
+		w.etag = f.etag
+	}
+	if err == nil {
+		// A server without ETags sends the same bundle again: a revision
+		// that failed is not attempted twice.
+		if rev, rerr := Revision(f.fsys); rerr == nil && rev == w.failedRev {
+			return
+		}
+		if err = w.e.Load(ctx, f.fsys); err == nil {
+			w.lastErr, w.failedRev = "", ""
+			return
+		}
+		w.lastErr = err.Error() // Load reported it
+		w.failedRev, _ = Revision(f.fsys)
+		return
+	}
+	if err.Error() != w.lastErr {
+		w.lastErr = err.Error()
+		_ = w.e.reject("", err)
+	}
+}

@@ -1,0 +1,336 @@
+package policy
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/ds4p/ds4p/rego"
+	"github.com/open-policy-agent/opa/v1/bundle"
+)
+
+// bundleKeys is one RSA key pair as PEM, made once for the bundle tests.
+var bundleKeys = sync.OnceValues(func() ([]byte, []byte) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		panic(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}),
+		pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
+})
+
+func verification(t *testing.T) *bundle.VerificationConfig {
+	t.Helper()
+	_, pub := bundleKeys()
+	vc, err := NewBundleVerification(pub, "ds4p-test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vc
+}
+
+func signedBundle(t *testing.T, fsys fs.FS) []byte {
+	t.Helper()
+	priv, _ := bundleKeys()
+	b, err := BuildBundle(fsys, &BundleSigning{PrivateKeyPEM: priv, KeyID: "ds4p-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// bundleServer serves whatever bundle is current, with an ETag of its
+// content, answering 304 to a matching If-None-Match.
+type bundleServer struct {
+	mu       sync.Mutex
+	body     []byte
+	etag     string
+	status   int
+	requests []string // If-None-Match of each request
+}
+
+func (s *bundleServer) set(body []byte, etag string) {
+	s.mu.Lock()
+	s.body, s.etag, s.status = body, etag, http.StatusOK
+	s.mu.Unlock()
+}
+
+func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, r.Header.Get("If-None-Match"))
+	if s.status != http.StatusOK {
+		w.WriteHeader(s.status)
+		return
+	}
+	if s.etag != "" && r.Header.Get("If-None-Match") == s.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if s.etag != "" {
+		w.Header().Set("ETag", s.etag)
+	}
+	w.Header().Set("Content-Type", "application/gzip")
+	_, _ = w.Write(s.body)
+}
+
+func TestSignedBundleServesAndReloads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := &bundleServer{}
+	srv.set(signedBundle(t, rego.FS()), `"v1"`)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	src := &BundleSource{URL: hs.URL + "/bundle.tar.gz", Verification: verification(t), Schemas: rego.FS()}
+
+	fsys, etag, err := FetchBundle(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Stat(fsys, "ds4p/consent_test.rego"); err != nil {
+		t.Fatalf("the bundle's Rego tests are missing: %v", err)
+	}
+	eng, err := New(ctx, fsys, WithVerify(true), WithSource("bundle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := eng.Revision()
+	d, err := eng.Decide(ctx, Input{
+		Caller:  Caller{Org: "Organization/org-a", Purposes: []string{"TREAT"}},
+		Request: Request{Interaction: "read", Type: "Observation"},
+		Item:    Item{Type: "Observation", Labels: []string{}},
+	})
+	if err != nil || !d.Permitted() || d.Revision != first {
+		t.Fatalf("decision from the bundle: %+v, %v", d, err)
+	}
+
+	w := &bundleWatch{e: eng, src: src, etag: etag}
+	w.poll(ctx) // not modified
+	if srv.requests[len(srv.requests)-1] != `"v1"` || eng.Revision() != first {
+		t.Fatalf("poll did not send If-None-Match: %v", srv.requests)
+	}
+
+	// A new signed revision (policy data changed) replaces the old one.
+	changed := copyTree(t, rego.FS())
+	changed["ds4p/config/data.json"].Data = bytes.Replace(changed["ds4p/config/data.json"].Data,
+		[]byte(`"min_reason_chars": 4`), []byte(`"min_reason_chars": 6`), 1)
+	srv.set(signedBundle(t, changed), `"v2"`)
+	w.poll(ctx)
+	if eng.Revision() == first || eng.Status().Rejected != nil {
+		t.Fatalf("new bundle not loaded: %+v", eng.Status())
+	}
+}
+
+func TestUnsignedBundleRefusedWhenKeyConfigured(t *testing.T) {
+	t.Parallel()
+	unsigned, err := BuildBundle(rego.FS(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadBundle(unsigned, verification(t), nil); err == nil {
+		t.Fatal("an unsigned bundle was accepted with a verification key configured")
+	}
+	if _, err := ReadBundle(unsigned, nil, nil); err != nil {
+		t.Fatalf("unsigned bundle without a key: %v", err)
+	}
+	// Signed with another key.
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(other)})
+	wrong, err := BuildBundle(rego.FS(), &BundleSigning{PrivateKeyPEM: priv, KeyID: "ds4p-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadBundle(wrong, verification(t), nil); err == nil {
+		t.Fatal("a bundle signed with another key was accepted")
+	}
+}
+
+func TestTamperedBundleRefused(t *testing.T) {
+	t.Parallel()
+	signed := signedBundle(t, rego.FS())
+	if _, err := ReadBundle(signed, verification(t), nil); err != nil {
+		t.Fatalf("untouched signed bundle: %v", err)
+	}
+	// A changed module and a changed data file: the signature's hashes no
+	// longer match.
+	for _, target := range []string{"/ds4p/emergency.rego", "/data.json"} {
+		tampered := rewriteTar(t, signed, func(name string, b []byte) []byte {
+			if name != target {
+				return b
+			}
+			if strings.HasSuffix(name, ".rego") {
+				return bytes.Replace(b, []byte("min_reason_chars"), []byte("min_reason_chars - 100"), 1)
+			}
+			return bytes.Replace(b, []byte(`"min_reason_chars":4`), []byte(`"min_reason_chars":1`), 1)
+		})
+		if bytes.Equal(tampered, signed) {
+			t.Fatalf("%s: nothing was tampered with", target)
+		}
+		if _, err := ReadBundle(tampered, verification(t), nil); err == nil || !strings.Contains(err.Error(), "digest") && !strings.Contains(err.Error(), "hash") {
+			t.Fatalf("%s: tampered bundle: %v", target, err)
+		}
+	}
+	// An extra file the signature does not cover.
+	extra := rewriteTar(t, signed, nil, "/ds4p/extra.rego", []byte("package ds4p\n\nextra := true\n"))
+	if _, err := ReadBundle(extra, verification(t), nil); err == nil {
+		t.Fatal("a bundle with an unsigned extra file was accepted")
+	}
+}
+
+// TestBrokenBundleRejectedOldServes: a bundle that does not compile, one
+// whose Rego tests fail, one whose data breaks the schema and one that
+// cannot be downloaded are each rejected while the revision in force keeps
+// serving and /readyz says so; a good bundle clears the rejection.
+func TestBrokenBundleRejectedOldServes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := &bundleServer{}
+	srv.set(signedBundle(t, rego.FS()), `"good"`)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	src := &BundleSource{URL: hs.URL, Verification: verification(t), Schemas: rego.FS()}
+	fsys, etag, err := FetchBundle(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := New(ctx, fsys, WithVerify(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := eng.Revision()
+	w := &bundleWatch{e: eng, src: src, etag: etag}
+
+	noCompile := copyTree(t, rego.FS())
+	noCompile["ds4p/main.rego"].Data = append(noCompile["ds4p/main.rego"].Data, []byte("\nbroken := no_such_function(1)\n")...)
+	failingTest := copyTree(t, rego.FS())
+	failingTest["ds4p/zz_test.rego"] = &fstest.MapFile{Data: []byte("package ds4p_test\n\ntest_fails if false\n")}
+	failingTest["ds4p/zz.rego"] = &fstest.MapFile{Data: []byte("package ds4p\n\nzz := 1\n")} // a new revision
+	badData := copyTree(t, rego.FS())
+	badData["ds4p/config/data.json"].Data = bytes.Replace(badData["ds4p/config/data.json"].Data,
+		[]byte(`"min_reason_chars": 4`), []byte(`"min_reason_chars": 4, "surprise": true`), 1)
+
+	for i, c := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"does not compile", signedBundle(t, noCompile), "compiling"},
+		{"fails its tests", signedBundle(t, failingTest), "test_fails"},
+		{"data breaks the schema", signedBundle(t, badData), "surprise"},
+		{"not a bundle", []byte("not gzip"), "bundle"},
+	} {
+		srv.set(c.body, `"bad`+string(rune('0'+i))+`"`)
+		w.poll(ctx)
+		st := eng.Status()
+		if eng.Revision() != good || st.Rejected == nil || !strings.Contains(st.Rejected.Error, c.want) {
+			t.Fatalf("%s: revision %s (want %s), status %+v %+v", c.name, eng.Revision(), good, st, st.Rejected)
+		}
+		if err := eng.ReadyCheck(ctx); err == nil || !strings.Contains(err.Error(), good) {
+			t.Fatalf("%s: ReadyCheck = %v", c.name, err)
+		}
+		if d, err := eng.Decide(ctx, Input{Caller: Caller{Purposes: []string{"TREAT"}}, Item: Item{Type: "Observation"}}); err != nil || d.Revision != good {
+			t.Fatalf("%s: the old revision does not serve: %+v, %v", c.name, d, err)
+		}
+	}
+
+	srv.mu.Lock()
+	srv.status = http.StatusServiceUnavailable
+	srv.mu.Unlock()
+	w.poll(ctx)
+	if st := eng.Status(); eng.Revision() != good || st.Rejected == nil || !strings.Contains(st.Rejected.Error, "503") {
+		t.Fatalf("download failure: %+v", st)
+	}
+
+	next := copyTree(t, rego.FS())
+	next["ds4p/config/data.json"].Data = bytes.Replace(next["ds4p/config/data.json"].Data,
+		[]byte(`"min_reason_chars": 4`), []byte(`"min_reason_chars": 5`), 1)
+	srv.set(signedBundle(t, next), `"next"`)
+	w.poll(ctx)
+	if eng.Revision() == good || eng.Status().Rejected != nil || eng.ReadyCheck(ctx) != nil {
+		t.Fatalf("a good bundle did not clear the rejection: %+v", eng.Status())
+	}
+}
+
+func copyTree(t *testing.T, src fs.FS) fstest.MapFS {
+	t.Helper()
+	out := fstest.MapFS{}
+	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(src, p)
+		out[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// rewriteTar rewrites the files of a gzipped tarball with edit, and adds
+// extra (name, content) pairs.
+func rewriteTar(t *testing.T, gz []byte, edit func(name string, b []byte) []byte, extra ...any) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			b = edit(h.Name, b)
+		}
+		h.Size = int64(len(b))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = tw.Write(b)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		name, b := extra[i].(string), extra[i+1].([]byte)
+		_ = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
+		_, _ = tw.Write(b)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
