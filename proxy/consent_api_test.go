@@ -324,7 +324,7 @@ func assertStoreHolds(t *testing.T, s *consent.Store, patientVersion uint64) {
 func TestConsentChangesNextRequest(t *testing.T) {
 	t.Parallel()
 	a := newConsentAPI(t, http.StatusOK)
-	const caller = "Organization/org-c|TREAT|patient/*.read"
+	const caller = "Organization/org-c|TREAT|user/*.read"
 	body := strings.Replace(apiConsent, "ORG", "Organization/org-c", 1)
 	body = strings.Replace(body, `"resourceType":"Consent",`, `"resourceType":"Consent","id":"grant-c",`, 1)
 	steps := []struct {

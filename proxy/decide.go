@@ -49,6 +49,10 @@ func classKey(it *item) string {
 }
 
 func (r *run) evaluate(ctx context.Context, c *class, now int64) error {
+	if outsideCompartment(r.ex.caller, c.patient) { // SMART patient compartment (compartment.go)
+		c.decision = compartmentDenial()
+		return nil
+	}
 	cs, err := r.consentsOf(ctx, c.patient)
 	if err != nil {
 		return err

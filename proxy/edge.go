@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -122,8 +123,34 @@ func (s *Server) authenticate(c *gin.Context) {
 		unauthorized(c, reason)
 		return
 	}
+	if id := clientIdentity(c.Request.TLS); id != "" {
+		switch caller.Client {
+		case "":
+			caller.Client = id
+		case id:
+		default:
+			s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", "client certificate does not match the token's client")
+			unauthorized(c, "the bearer token was issued to another client than the TLS client certificate names")
+			return
+		}
+	}
 	c.Set(callerKey, caller)
 	c.Next()
+}
+
+// clientIdentity names the caller's verified TLS client certificate: its
+// first URI SAN, else its subject CN; "" without a verified certificate.
+// With mutual TLS the token is bound to it: a token's client_id (or azp)
+// must equal it, and a token without one takes it as the Caller's Client.
+func clientIdentity(cs *tls.ConnectionState) string {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	leaf := cs.VerifiedChains[0][0]
+	if len(leaf.URIs) > 0 {
+		return leaf.URIs[0].String()
+	}
+	return leaf.Subject.CommonName
 }
 
 func unauthorized(c *gin.Context, msg string) {

@@ -83,9 +83,9 @@ func (failingDecider) Revision() string { return "broken" }
 
 // Tokens understood by fakeAuth.
 const (
-	tokConsented = "Organization/org-a|TREAT|patient/*.read"
-	tokOther     = "Organization/org-b|TREAT|patient/*.read"
-	tokAdmin     = "Organization/ops||ds4p/admin"
+	tokConsented = "Organization/org-a|TREAT|user/*.read"
+	tokOther     = "Organization/org-b|TREAT|user/*.read"
+	tokAdmin     = "Organization/ops||ds4p/consent-manager ds4p/policy-author ds4p/auditor"
 )
 
 // consentFor is a stored Part 2 consent: deny all, permit org-a for TREAT.

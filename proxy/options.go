@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -47,6 +48,9 @@ type Options struct {
 	// TotalOmit (the default) removes it; TotalDecrement lowers it by the
 	// matches withheld, on a Bundle that is one complete page.
 	Total string
+	// UpstreamTLS configures TLS to an https upstream (e.g. a private CA);
+	// nil uses the system roots.
+	UpstreamTLS *tls.Config
 }
 
 // Values of Options.Total (config enforcement.total).

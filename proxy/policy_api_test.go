@@ -161,7 +161,7 @@ func TestPart2DisclosureCarriesNotice(t *testing.T) {
 type breakGlassAuth struct{}
 
 func (breakGlassAuth) Verify(context.Context, string) (authn.Caller, error) {
-	return authn.Caller{Subject: "dr-er", Org: "Organization/er", Purposes: []string{"ETREAT"}, BreakGlass: "unresponsive, suspected overdose"}, nil
+	return authn.Caller{Subject: "dr-er", Org: "Organization/er", Purposes: []string{"ETREAT"}, BreakGlass: "unresponsive, suspected overdose", Scopes: []string{"user/*.read"}}, nil
 }
 
 func TestBreakGlassRecordedInLedger(t *testing.T) {

@@ -133,6 +133,7 @@ func newTransport(o Options) *http.Transport {
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: o.UpstreamTimeout,
 		ForceAttemptHTTP2:     true,
+		TLSClientConfig:       o.UpstreamTLS.Clone(), // nil: the system roots
 	}
 }
 
@@ -148,13 +149,14 @@ func (s *Server) routes() *gin.Engine {
 	e.Use(s.requestID, s.recover, hideURLFromTelemetry, otelgin.Middleware("ds4p"), restoreURL, s.accessLog)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	fhir := e.Group("/fhir", s.authenticate)
+	fhir := e.Group("/fhir", s.authenticate, s.enforceScopes) // SMART scopes: scopes.go
 	fhir.Any("", s.handleFHIR)
 	fhir.Any("/*path", s.handleFHIR)
-	admin := e.Group("/admin", s.authenticate, requireScope(authn.AdminScope))
-	s.consentRoutes(admin)
-	s.policyRoutes(admin)
-	s.auditRoutes(admin)
+	// Admin roles, each reaching only its own endpoints (authn.*Scope).
+	admin := e.Group("/admin", s.authenticate)
+	s.consentRoutes(admin.Group("", requireScope(authn.ConsentManagerScope)))
+	s.policyRoutes(admin.Group("", requireScope(authn.PolicyAuthorScope)))
+	s.auditRoutes(admin.Group("", requireScope(authn.AuditorScope)))
 	e.NoRoute(func(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such endpoint; the FHIR API is under /fhir/")
 	})

@@ -33,9 +33,11 @@ type Config struct {
 	Labels                  LabelsConfig `yaml:"labels"`
 	Ledger                  LedgerConfig `yaml:"ledger"`
 	Enforcement             Enforcement  `yaml:"enforcement"`
+	TLS                     TLSConfig    `yaml:"tls"`              // callers' TLS (stack.go)
+	UpstreamCAFile          string       `yaml:"upstream_ca_file"` // CA bundle for an https upstream
 }
 
-// AuthConfig says which tokens to trust.
+// AuthConfig says which tokens to trust and which claims say what.
 type AuthConfig struct {
 	JWKSURL  string        `yaml:"jwks_url"`
 	KeyFile  string        `yaml:"key_file"`
@@ -43,6 +45,26 @@ type AuthConfig struct {
 	Audience string        `yaml:"audience"`
 	Skew     time.Duration `yaml:"skew"`
 	Dev      bool          `yaml:"dev"`
+	// JWKSMinRefresh bounds refreshes forced by an unknown kid (default
+	// 30s); JWKSMaxAge is how long a fetched JWKS is used (default 5m).
+	JWKSMinRefresh time.Duration `yaml:"jwks_min_refresh"`
+	JWKSMaxAge     time.Duration `yaml:"jwks_max_age"`
+	// PurposeClaims are dotted claim paths read for purposes of use
+	// (default: authn.DefaultPurposeClaims); the other three name
+	// top-level claims (defaults org, org_identifiers, break_glass_reason).
+	PurposeClaims       []string `yaml:"purpose_claims"`
+	OrgClaim            string   `yaml:"org_claim"`
+	OrgIdentifiersClaim string   `yaml:"org_identifiers_claim"`
+	BreakGlassClaim     string   `yaml:"break_glass_claim"`
+}
+
+// TLSConfig serves callers over HTTPS, optionally requiring a client
+// certificate signed by ClientCAFile (mutual TLS).
+type TLSConfig struct {
+	CertFile          string `yaml:"cert_file"`
+	KeyFile           string `yaml:"key_file"`
+	ClientCAFile      string `yaml:"client_ca_file"`
+	RequireClientCert bool   `yaml:"require_client_cert"`
 }
 
 // Enforcement tunes response-side enforcement.
@@ -119,6 +141,10 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_AUDIENCE":         setString(&c.Auth.Audience),
 		"DS4P_TOKEN_SKEW":       setDuration(&c.Auth.Skew),
 		"DS4P_DEV_AUTH":         setBool(&c.Auth.Dev),
+		"DS4P_TLS_CERT_FILE":    setString(&c.TLS.CertFile),
+		"DS4P_TLS_KEY_FILE":     setString(&c.TLS.KeyFile),
+		"DS4P_TLS_CLIENT_CA":    setString(&c.TLS.ClientCAFile),
+		"DS4P_UPSTREAM_CA_FILE": setString(&c.UpstreamCAFile),
 		"DS4P_MAX_BODY_BYTES":   setInt64(&c.Limits.MaxBodyBytes),
 		"DS4P_UPSTREAM_TIMEOUT": setDuration(&c.Limits.UpstreamTimeout),
 		"DS4P_LABEL_RULES_DIR":  setString(&c.Labels.RulesDir),
@@ -190,6 +216,12 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Auth.Issuer, "issuer", c.Auth.Issuer, "required token issuer (iss)")
 	fs.StringVar(&c.Auth.Audience, "audience", c.Auth.Audience, "required token audience (aud)")
 	fs.BoolVar(&c.Auth.Dev, "dev-auth", c.Auth.Dev, "trust tokens minted by `ds4p token` for the same --data directory")
+	fs.DurationVar(&c.Auth.Skew, "token-skew", c.Auth.Skew, "clock skew tolerated on exp, nbf and iat (0..5m)")
+	fs.StringVar(&c.TLS.CertFile, "tls-cert", c.TLS.CertFile, "serve HTTPS with this certificate (PEM); needs --tls-key")
+	fs.StringVar(&c.TLS.KeyFile, "tls-key", c.TLS.KeyFile, "private key (PEM) of --tls-cert")
+	fs.StringVar(&c.TLS.ClientCAFile, "tls-client-ca", c.TLS.ClientCAFile, "CA bundle (PEM) that signs callers' client certificates (mutual TLS)")
+	fs.BoolVar(&c.TLS.RequireClientCert, "tls-require-client-cert", c.TLS.RequireClientCert, "refuse connections without a client certificate signed by --tls-client-ca")
+	fs.StringVar(&c.UpstreamCAFile, "upstream-ca-file", c.UpstreamCAFile, "CA bundle (PEM) trusted for an https upstream (default: the system roots)")
 	fs.StringVar(&c.Labels.RulesDir, "label-rules-dir", c.Labels.RulesDir, "directory of label rule files (*.yaml), reloaded on change (default: the embedded rules)")
 }
 
@@ -213,6 +245,7 @@ func (c Config) Validate() error {
 	if c.Auth.Skew < 0 || c.Auth.Skew > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("auth.skew: %v is outside 0..5m", c.Auth.Skew))
 	}
+	errs = append(errs, c.validateAuthTLS()...) // stack.go
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

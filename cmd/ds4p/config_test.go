@@ -3,11 +3,26 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ds4p/ds4p/proxy/authn"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -95,5 +110,215 @@ func TestTokenRequiresSubject(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"token", "--data", t.TempDir(), "--sub", "s", "--purpose", "TREAT"}, &out, &errOut); code != 0 || strings.Count(out.String(), ".") != 2 {
 		t.Fatalf("exit %d: %q", code, out.String())
+	}
+}
+
+func TestConfigAuthAndTLS(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, `upstream: http://x/fhir
+upstream_ca_file: /etc/ca.pem
+auth:
+  dev: true
+  skew: 10s
+  jwks_min_refresh: 1m
+  purpose_claims: [purpose_of_use, ext.pou]
+  org_claim: organization
+  break_glass_claim: btg
+tls:
+  cert_file: /c.pem
+  key_file: /k.pem
+  client_ca_file: /ca.pem
+  require_client_cert: true
+`)
+	c, err := loadConfig([]string{"--config", file}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Auth.Skew != 10*time.Second || c.Auth.JWKSMinRefresh != time.Minute || len(c.Auth.PurposeClaims) != 2 ||
+		c.Auth.OrgClaim != "organization" || c.Auth.BreakGlassClaim != "btg" || c.UpstreamCAFile != "/etc/ca.pem" ||
+		!c.TLS.RequireClientCert || c.TLS.ClientCAFile != "/ca.pem" {
+		t.Fatalf("config = %+v", c)
+	}
+	for _, bad := range []string{
+		"auth:\n  dev: true\ntls:\n  cert_file: /c.pem\n",         // no key
+		"auth:\n  dev: true\ntls:\n  require_client_cert: true\n", // no cert, no CA
+		"auth:\n  dev: true\n  purpose_claims: [\".x\"]\n",        // not a path
+		"auth:\n  dev: true\n  skew: 1h\n",                        // outside 0..5m
+		"auth:\n  dev: true\n  jwks_min_refresh: -1s\n",           // negative
+	} {
+		if _, err := loadConfig([]string{"--config", writeConfig(t, "upstream: http://x/fhir\n"+bad)}, nil); err == nil {
+			t.Errorf("accepted: %q", bad)
+		}
+	}
+}
+
+// testPKI is a CA and the certificates it signs, written as PEM files.
+type testPKI struct {
+	dir    string
+	ca     *x509.Certificate
+	caKey  *ecdsa.PrivateKey
+	caFile string
+}
+
+func newTestPKI(t *testing.T) *testPKI {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ds4p test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(der)
+	p := &testPKI{dir: t.TempDir(), ca: ca, caKey: key}
+	p.caFile = p.write(t, "ca.pem", "CERTIFICATE", der)
+	return p
+}
+
+func (p *testPKI) write(t *testing.T, name, typ string, der []byte) string {
+	t.Helper()
+	path := filepath.Join(p.dir, name)
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// issue signs a leaf certificate; it returns the cert and key files.
+func (p *testPKI) issue(t *testing.T, name string, server bool, uri string) (tls.Certificate, string, string) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+	} else {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	if uri != "" {
+		u, _ := url.Parse(uri)
+		tmpl.URIs = []*url.URL{u}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certFile := p.write(t, name+".pem", "CERTIFICATE", der)
+	keyFile := p.write(t, name+"-key.pem", "EC PRIVATE KEY", kder)
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair, certFile, keyFile
+}
+
+// TestMutualTLSAndUpstreamCA runs the whole stack over real HTTPS on
+// loopback: callers must present a client certificate from the configured
+// CA (refused in the handshake otherwise), the token's client_id must name
+// the certificate, and the upstream is reached over TLS trusting only
+// upstream_ca_file.
+func TestMutualTLSAndUpstreamCA(t *testing.T) {
+	t.Parallel()
+	pki := newTestPKI(t)
+	upstream := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = w.Write([]byte(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"weight"}}`))
+	}))
+	t.Cleanup(upstream.Close)
+	upCA := pki.write(t, "upstream-ca.pem", "CERTIFICATE", upstream.Certificate().Raw)
+	_, serverCert, serverKey := pki.issue(t, "proxy", true, "")
+	clientA, _, _ := pki.issue(t, "client-a", false, "")
+	clientURI, _, _ := pki.issue(t, "client-u", false, "spiffe://example.org/ehr")
+
+	start := func(t *testing.T, upstreamCA string) (string, string) {
+		cfg := defaultConfig()
+		cfg.Upstream = upstream.URL + "/fhir"
+		cfg.DataDir = t.TempDir()
+		cfg.Auth.Dev = true
+		cfg.UpstreamCAFile = upstreamCA
+		cfg.TLS = TLSConfig{CertFile: serverCert, KeyFile: serverKey, ClientCAFile: pki.caFile, RequireClientCert: true}
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		st, err := openStack(ctx, cfg, newLogger(io.Discard, "error"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		tc, err := cfg.serverTLS()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = serveHTTP(ctx, tls.NewListener(ln, tc), st.server.Handler(), 5*time.Second) }()
+		return "https://" + ln.Addr().String(), cfg.DataDir
+	}
+	base, data := start(t, upCA)
+	roots := x509.NewCertPool()
+	roots.AddCert(pki.ca)
+	client := func(certs ...tls.Certificate) *http.Client {
+		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: certs}}}
+	}
+	token := func(client string) string {
+		tok, err := authn.MintDev(data, authn.DevClaims{Subject: "s", Org: "Organization/o", Client: client, Purposes: []string{"TREAT"}, Scopes: []string{"user/*.read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	get := func(c *http.Client, tok string) (int, error) {
+		req, _ := http.NewRequest(http.MethodGet, base+"/fhir/Observation/o1", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, nil
+	}
+
+	if status, err := get(client(clientA), token("client-a")); err != nil || status != 200 {
+		t.Fatalf("matching client certificate and token: %d %v", status, err)
+	}
+	if status, err := get(client(clientA), token("")); err != nil || status != 200 {
+		t.Fatalf("token without client_id (takes the certificate's name): %d %v", status, err)
+	}
+	if status, err := get(client(clientURI), token("spiffe://example.org/ehr")); err != nil || status != 200 {
+		t.Fatalf("URI SAN identity: %d %v", status, err)
+	}
+	if status, err := get(client(clientA), token("client-b")); err != nil || status != 401 {
+		t.Fatalf("token of another client over client-a's certificate: %d %v", status, err)
+	}
+	if status, err := get(client(), token("client-a")); err == nil {
+		t.Fatalf("no client certificate: got HTTP %d, want a TLS handshake failure", status)
+	}
+	// A self-signed certificate from outside the CA is refused too.
+	rogue := newTestPKI(t)
+	rogueCert, _, _ := rogue.issue(t, "client-a", false, "")
+	if status, err := get(client(rogueCert), token("client-a")); err == nil {
+		t.Fatalf("certificate from another CA: got HTTP %d", status)
+	}
+
+	// Without upstream_ca_file the upstream's certificate is not trusted:
+	// the response is withheld (502), nothing of it is passed on.
+	base2, data2 := start(t, "")
+	base, data = base2, data2
+	if status, err := get(client(clientA), token("client-a")); err != nil || status != http.StatusBadGateway {
+		t.Fatalf("untrusted upstream certificate: %d %v", status, err)
 	}
 }

@@ -149,10 +149,10 @@ func mintDemoTokens(dir string) (demoTokens, error) {
 		errs = append(errs, err)
 		return tok
 	}
-	t.consented = mint(authn.DevClaims{Subject: "dr-consented", Org: demoConsentedOrg, Client: "demo", Purposes: []string{"TREAT"}, Scopes: []string{"patient/*.read"}})
-	t.other = mint(authn.DevClaims{Subject: "dr-other", Org: demoOtherOrg, Client: "demo", Purposes: []string{"TREAT"}, Scopes: []string{"patient/*.read"}})
-	t.noPurpose = mint(authn.DevClaims{Subject: "dr-nopurpose", Org: demoConsentedOrg, Client: "demo", Scopes: []string{"patient/*.read"}})
-	t.admin = mint(authn.DevClaims{Subject: "auditor", Org: "Organization/ds4p-operator", Client: "demo", Scopes: []string{authn.AdminScope}})
+	t.consented = mint(authn.DevClaims{Subject: "dr-consented", Org: demoConsentedOrg, Client: "demo", Purposes: []string{"TREAT"}, Scopes: []string{"user/*.read"}})
+	t.other = mint(authn.DevClaims{Subject: "dr-other", Org: demoOtherOrg, Client: "demo", Purposes: []string{"TREAT"}, Scopes: []string{"user/*.read"}})
+	t.noPurpose = mint(authn.DevClaims{Subject: "dr-nopurpose", Org: demoConsentedOrg, Client: "demo", Scopes: []string{"user/*.read"}})
+	t.admin = mint(authn.DevClaims{Subject: "auditor", Org: "Organization/ds4p-operator", Client: "demo", Scopes: []string{authn.ConsentManagerScope, authn.AuditorScope}})
 	return t, errors.Join(errs...)
 }
 

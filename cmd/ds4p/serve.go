@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +14,15 @@ import (
 )
 
 const serveHelp = `Runs the proxy in front of a FHIR R4 server. The FHIR API is served under
-/fhir/, the admin API under /admin/ (scope ds4p/admin), health at /healthz
-and /readyz.
+/fhir/ (bearer token with SMART scopes, e.g. user/*.read or patient/*.rs with
+a patient claim), the admin API under /admin/ (roles: ds4p/consent-manager
+for /admin/Consent, ds4p/policy-author for /admin/policy and /admin/decide,
+ds4p/auditor for /admin/audit), health at /healthz and /readyz.
+
+With --tls-cert/--tls-key it serves HTTPS; with --tls-client-ca and
+--tls-require-client-cert every caller must present a client certificate
+signed by that CA, and a token's client_id must name the certificate (its
+first URI SAN, else its subject CN).
 
 Configuration comes from a YAML file (--config or DS4P_CONFIG; unknown keys
 are rejected), then DS4P_* environment variables, then flags. Every problem
@@ -45,12 +53,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
+	tlsConf, err := cfg.serverTLS()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	log.Info("ds4p serving", "listen", ln.Addr().String(), "policy_revision", st.engine.Revision(), "dev_auth", cfg.Auth.Dev)
-	fmt.Fprintf(stdout, "ds4p listening on http://%s/fhir (upstream %s)\n", ln.Addr(), cfg.Upstream)
+	scheme := "http"
+	if tlsConf != nil {
+		ln, scheme = tls.NewListener(ln, tlsConf), "https"
+	}
+	log.Info("ds4p serving", "listen", ln.Addr().String(), "policy_revision", st.engine.Revision(), "dev_auth", cfg.Auth.Dev,
+		"tls", tlsConf != nil, "client_certs_required", cfg.TLS.RequireClientCert)
+	fmt.Fprintf(stdout, "ds4p listening on %s://%s/fhir (upstream %s)\n", scheme, ln.Addr(), cfg.Upstream)
 	return serveHTTP(ctx, ln, st.server.Handler(), cfg.Limits.UpstreamTimeout)
 }
 

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
@@ -72,6 +75,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if opts.Requests.PagingKey, err = pagingKey(cfg); err != nil {
 		return err
 	}
+	if opts.UpstreamTLS, err = cfg.upstreamTLS(); err != nil {
+		return err
+	}
 	labeller, err := cfg.Labels.labeller()
 	if err != nil {
 		return err
@@ -96,6 +102,11 @@ func newVerifier(ctx context.Context, cfg Config) (*authn.Verifier, error) {
 	ac := authn.Config{
 		JWKSURL: cfg.Auth.JWKSURL, KeyFile: cfg.Auth.KeyFile,
 		Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Skew: cfg.Auth.Skew,
+		JWKSMinRefresh: cfg.Auth.JWKSMinRefresh, JWKSMaxAge: cfg.Auth.JWKSMaxAge,
+		Claims: authn.ClaimNames{
+			Purposes: cfg.Auth.PurposeClaims, Org: cfg.Auth.OrgClaim,
+			OrgIdentifiers: cfg.Auth.OrgIdentifiersClaim, BreakGlass: cfg.Auth.BreakGlassClaim,
+		},
 	}
 	if cfg.Auth.Dev {
 		if _, err := authn.DevSigningKey(cfg.DataDir, true); err != nil {
@@ -159,4 +170,81 @@ func pagingKey(cfg Config) ([]byte, error) {
 		return nil, fmt.Errorf("paging key %s: %d bytes, at least 32 are needed", path, len(key))
 	}
 	return key, nil
+}
+
+// validateAuthTLS checks the TLS settings and the JWKS timings.
+func (c Config) validateAuthTLS() []error {
+	var errs []error
+	t := c.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		errs = append(errs, errors.New("tls: cert_file and key_file go together"))
+	}
+	if (t.ClientCAFile != "" || t.RequireClientCert) && t.CertFile == "" {
+		errs = append(errs, errors.New("tls: client certificates need cert_file and key_file (the proxy must serve HTTPS)"))
+	}
+	if t.RequireClientCert && t.ClientCAFile == "" {
+		errs = append(errs, errors.New("tls: require_client_cert needs client_ca_file"))
+	}
+	if c.Auth.JWKSMinRefresh < 0 || c.Auth.JWKSMaxAge < 0 {
+		errs = append(errs, errors.New("auth: jwks_min_refresh and jwks_max_age must not be negative"))
+	}
+	for _, p := range c.Auth.PurposeClaims {
+		if strings.TrimSpace(p) == "" || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") {
+			errs = append(errs, fmt.Errorf("auth.purpose_claims: %q is not a claim path", p))
+		}
+	}
+	return errs
+}
+
+// serverTLS is the callers' TLS configuration; nil serves plain HTTP. With
+// require_client_cert a connection without a client certificate signed by
+// client_ca_file fails in the handshake, before any HTTP; with only
+// client_ca_file a certificate is optional but verified when sent.
+func (c Config) serverTLS() (*tls.Config, error) {
+	t := c.TLS
+	if t.CertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: loading cert_file/key_file: %w", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	if t.ClientCAFile != "" {
+		pool, err := readCAFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.client_ca_file: %w", err)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		if t.RequireClientCert {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return tc, nil
+}
+
+// upstreamTLS trusts upstream_ca_file for an https upstream; nil uses the
+// system roots.
+func (c Config) upstreamTLS() (*tls.Config, error) {
+	if c.UpstreamCAFile == "" {
+		return nil, nil
+	}
+	pool, err := readCAFile(c.UpstreamCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("upstream_ca_file: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}, nil
+}
+
+func readCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }

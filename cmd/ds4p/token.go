@@ -26,7 +26,8 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	org := fs.String("org", "", "the caller's organisation, e.g. Organization/org-a")
 	client := fs.String("client", "", "client id")
 	purpose := fs.String("purpose", "", "purpose(s) of use, v3-ActReason codes, comma separated (e.g. TREAT)")
-	scope := fs.String("scope", "", `space-separated scopes, e.g. "patient/*.read ds4p/admin"`)
+	scope := fs.String("scope", "", `space-separated scopes: SMART scopes for /fhir (e.g. "user/*.read", "patient/Observation.rs") and admin roles (ds4p/consent-manager, ds4p/policy-author, ds4p/auditor); none: the token reaches nothing but /fhir/metadata`)
+	patient := fs.String("patient", "", "SMART patient context (a Patient id): the token reaches only that patient's compartment, and patient/ scopes apply")
 	breakGlass := fs.String("break-glass", "", "break-the-glass reason (emergency access claim)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
 	if err := fs.Parse(args); err != nil {
@@ -37,7 +38,7 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	tok, err := authn.MintDev(*data, authn.DevClaims{
 		Subject: *sub, Org: *org, Client: *client, Purposes: splitList(*purpose),
-		Scopes: strings.Fields(*scope), BreakGlass: *breakGlass, TTL: *ttl,
+		Scopes: strings.Fields(*scope), BreakGlass: *breakGlass, Patient: *patient, TTL: *ttl,
 	})
 	if err != nil {
 		return err

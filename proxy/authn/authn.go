@@ -12,6 +12,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -22,8 +24,19 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
-// AdminScope is the scope the admin API requires.
-const AdminScope = "ds4p/admin"
+// Admin roles: scopes for the admin API, distinct from the SMART scopes of
+// the FHIR API. Each role reaches only its own endpoints; there is no
+// all-roles operator scope (least privilege: an operator token that needs
+// several roles carries several scopes).
+const (
+	// ConsentManagerScope: /admin/Consent (create, update, read, search,
+	// history, $revoke).
+	ConsentManagerScope = "ds4p/consent-manager"
+	// PolicyAuthorScope: /admin/policy and /admin/decide.
+	PolicyAuthorScope = "ds4p/policy-author"
+	// AuditorScope: /admin/audit.
+	AuditorScope = "ds4p/auditor"
+)
 
 // MaxTokenBytes bounds the size of a bearer token before it is parsed.
 const MaxTokenBytes = 16 << 10
@@ -70,23 +83,88 @@ type Config struct {
 	Issuer   string  // required iss; empty accepts any issuer
 	Audience string  // required aud; empty accepts any audience
 	Skew     time.Duration
+	// Claims names the claims a caller is read from (DefaultClaims when
+	// zero).
+	Claims ClaimNames
+	// JWKSMaxAge and JWKSMinRefresh tune the JWKS source (defaults
+	// DefaultJWKSMaxAge, DefaultJWKSMinRefresh); JWKSClient fetches it
+	// (a 10 s client when nil).
+	JWKSMaxAge     time.Duration
+	JWKSMinRefresh time.Duration
+	JWKSClient     *http.Client
 	// CacheSize bounds the verified-token cache (DefaultCacheSize when 0;
 	// negative disables it).
 	CacheSize int
 }
 
+// ClaimNames says which claims carry what. Each purpose claim is a path of
+// object keys separated by dots (e.g. "ihe_iua.purpose_of_use").
+type ClaimNames struct {
+	Purposes       []string
+	Org            string
+	OrgIdentifiers string
+	BreakGlass     string
+}
+
+// DefaultPurposeClaims are the purpose-of-use claims read by default: plain,
+// IHE IUA, and UDAP B2B (top level and under "extensions").
+var DefaultPurposeClaims = []string{
+	"purpose_of_use",
+	"ihe_iua.purpose_of_use",
+	"hl7-b2b.purpose_of_use",
+	"extensions.hl7-b2b.purpose_of_use",
+}
+
+// DefaultClaims are the claim names used when Config.Claims is empty.
+func DefaultClaims() ClaimNames {
+	return ClaimNames{
+		Purposes:       slices.Clone(DefaultPurposeClaims),
+		Org:            "org",
+		OrgIdentifiers: "org_identifiers",
+		BreakGlass:     "break_glass_reason",
+	}
+}
+
+func (n ClaimNames) withDefaults() ClaimNames {
+	d := DefaultClaims()
+	if len(n.Purposes) == 0 {
+		n.Purposes = d.Purposes
+	}
+	if n.Org == "" {
+		n.Org = d.Org
+	}
+	if n.OrgIdentifiers == "" {
+		n.OrgIdentifiers = d.OrgIdentifiers
+	}
+	if n.BreakGlass == "" {
+		n.BreakGlass = d.BreakGlass
+	}
+	return n
+}
+
+// keySource yields the keys to try for a token naming kid ("" when none).
+type keySource interface {
+	keys(ctx context.Context, kid string) (jwk.Set, error)
+}
+
+type staticKeys struct{ set jwk.Set }
+
+func (s staticKeys) keys(context.Context, string) (jwk.Set, error) { return s.set, nil }
+
 // Verifier checks bearer tokens.
 type Verifier struct {
-	sets     []jwk.Set
+	sources  []keySource
+	jwks     *jwksSource
 	issuer   string
 	audience string
 	skew     time.Duration
+	claims   ClaimNames
 	cache    *tokenCache
 }
 
 // NewVerifier builds a verifier from cfg; at least one key source is needed.
 func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
-	v := &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.Skew}
+	v := &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.Skew, claims: cfg.Claims.withDefaults()}
 	switch {
 	case cfg.CacheSize == 0:
 		v.cache = newTokenCache(DefaultCacheSize, DefaultCacheTTL)
@@ -94,23 +172,28 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		v.cache = newTokenCache(cfg.CacheSize, DefaultCacheTTL)
 	}
 	if cfg.JWKSURL != "" {
-		cache := jwk.NewCache(ctx)
-		if err := cache.Register(cfg.JWKSURL, jwk.WithMinRefreshInterval(5*time.Minute)); err != nil {
-			return nil, fmt.Errorf("authn: registering JWKS URL: %w", err)
+		u, err := url.Parse(cfg.JWKSURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return nil, fmt.Errorf("authn: JWKS URL %q is not an absolute http(s) URL", cfg.JWKSURL)
 		}
-		v.sets = append(v.sets, jwk.NewCachedSet(cache, cfg.JWKSURL))
+		v.jwks = newJWKSSource(cfg.JWKSURL, cfg.JWKSClient, cfg.JWKSMaxAge, cfg.JWKSMinRefresh)
+		v.sources = append(v.sources, v.jwks)
 	}
 	if cfg.KeyFile != "" {
 		set, err := readKeyFile(cfg.KeyFile)
 		if err != nil {
 			return nil, err
 		}
-		v.sets = append(v.sets, set)
+		v.sources = append(v.sources, staticKeys{set})
 	}
 	if cfg.DevKeys != nil {
-		v.sets = append(v.sets, cfg.DevKeys)
+		pub, err := publicOnly(cfg.DevKeys)
+		if err != nil {
+			return nil, err
+		}
+		v.sources = append(v.sources, staticKeys{pub})
 	}
-	if len(v.sets) == 0 {
+	if len(v.sources) == 0 {
 		return nil, errors.New("authn: no key source configured (JWKS URL, key file or dev auth)")
 	}
 	return v, nil
@@ -136,17 +219,23 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Caller, error) {
 	if c, ok := v.cache.get(raw); ok {
 		return c, nil
 	}
-	if err := checkAlg(raw); err != nil {
+	kid, err := checkAlg(raw)
+	if err != nil {
 		return Caller{}, err
 	}
 	var lastErr error
-	for _, set := range v.sets {
+	for _, src := range v.sources {
+		set, err := src.keys(ctx, kid)
+		if err != nil {
+			lastErr = err
+			continue
+		}
 		tok, err := jwt.ParseString(raw, v.parseOptions(ctx, set)...)
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		c, err := callerFrom(tok)
+		c, err := v.callerFrom(tok)
 		if err != nil {
 			return Caller{}, err
 		}
@@ -179,36 +268,62 @@ func (v *Verifier) parseOptions(ctx context.Context, set jwk.Set) []jwt.ParseOpt
 }
 
 // checkAlg refuses a token whose header names an algorithm outside the
-// allowlist before any key is tried.
-func checkAlg(raw string) error {
+// allowlist before any key is tried, and returns the header's key id.
+func checkAlg(raw string) (string, error) {
+	if strings.Count(raw, ".") != 2 {
+		return "", fmt.Errorf("%w: not a compact JWS", ErrUnauthenticated)
+	}
 	msg, err := jws.ParseString(raw)
 	if err != nil {
-		return fmt.Errorf("%w: malformed token", ErrUnauthenticated)
+		return "", fmt.Errorf("%w: malformed token", ErrUnauthenticated)
 	}
 	sigs := msg.Signatures()
 	if len(sigs) != 1 {
-		return fmt.Errorf("%w: want exactly one signature", ErrUnauthenticated)
+		return "", fmt.Errorf("%w: want exactly one signature", ErrUnauthenticated)
 	}
-	if alg := sigs[0].ProtectedHeaders().Algorithm(); !allowedAlgs[alg] {
-		return fmt.Errorf("%w: algorithm %q not allowed", ErrUnauthenticated, alg)
+	h := sigs[0].ProtectedHeaders()
+	if alg := h.Algorithm(); !allowedAlgs[alg] {
+		return "", fmt.Errorf("%w: algorithm %q not allowed", ErrUnauthenticated, alg)
 	}
-	return nil
+	// Keys the header embeds or points to (jwk, jku, x5c, x5u) are never
+	// used: only the configured key sources are.
+	return h.KeyID(), nil
 }
 
-func callerFrom(tok jwt.Token) (Caller, error) {
+func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c := Caller{Subject: tok.Subject(), Issuer: tok.Issuer()}
-	c.Org = stringClaim(tok, "org")
+	c.Org = stringClaim(tok, v.claims.Org)
 	c.Client = firstNonEmpty(stringClaim(tok, "client_id"), stringClaim(tok, "azp"))
 	c.Scopes = strings.Fields(stringClaim(tok, "scope"))
-	c.OrgIdentifiers = stringsClaim(tok, "org_identifiers")
-	c.Purposes = Purposes(tok)
-	c.BreakGlass = stringClaim(tok, "break_glass_reason")
-	c.Patient = stringClaim(tok, "patient")
+	c.OrgIdentifiers = stringsClaim(tok, v.claims.OrgIdentifiers)
+	c.Purposes = PurposesFrom(tok, v.claims.Purposes)
+	c.BreakGlass = stringClaim(tok, v.claims.BreakGlass)
+	// SMART's patient claim is a bare id; "Patient/ID" is accepted too.
+	// A patient claim that is present but not a plain id is refused: it must
+	// never leave a token unbound to a compartment.
+	c.Patient = strings.TrimPrefix(stringClaim(tok, "patient"), "Patient/")
+	if _, present := tok.Get("patient"); present && !plainPatientID(c.Patient) {
+		return Caller{}, fmt.Errorf("%w: the patient claim is not a FHIR id", ErrUnauthenticated)
+	}
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
 		return Caller{}, fmt.Errorf("%w: token has no subject", ErrUnauthenticated)
 	}
 	return c, nil
+}
+
+// plainPatientID reports whether s is a FHIR id: [A-Za-z0-9-.]{1,64}.
+func plainPatientID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func stringClaim(tok jwt.Token, name string) string {

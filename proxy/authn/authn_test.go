@@ -5,8 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"slices"
 	"strings"
@@ -39,7 +42,7 @@ func TestDevTokenRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	tok, err := authn.MintDev(dir, authn.DevClaims{
 		Subject: "dr-alice", Org: "Organization/org-a", Client: "ehr",
-		Purposes: []string{"TREAT"}, Scopes: []string{"patient/*.read", authn.AdminScope},
+		Purposes: []string{"TREAT"}, Scopes: []string{"patient/*.read", authn.AuditorScope},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +52,7 @@ func TestDevTokenRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Subject != "dr-alice" || c.Org != "Organization/org-a" || c.Client != "ehr" ||
-		!slices.Equal(c.Purposes, []string{"TREAT"}) || !c.HasScope(authn.AdminScope) {
+		!slices.Equal(c.Purposes, []string{"TREAT"}) || !c.HasScope(authn.AuditorScope) {
 		t.Fatalf("caller = %+v", c)
 	}
 }
@@ -115,6 +118,26 @@ func TestRefusedTokens(t *testing.T) {
 		"future nbf": sign(func(b *jwt.Builder) *jwt.Builder {
 			return b.NotBefore(time.Now().Add(time.Hour))
 		}, jwa.ES256, key),
+		"future iat": sign(func(b *jwt.Builder) *jwt.Builder {
+			return b.IssuedAt(time.Now().Add(time.Hour))
+		}, jwa.ES256, key),
+		"iat beyond skew": sign(func(b *jwt.Builder) *jwt.Builder {
+			return b.IssuedAt(time.Now().Add(time.Minute))
+		}, jwa.ES256, key),
+		"no exp": sign(func(*jwt.Builder) *jwt.Builder {
+			return jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("s").IssuedAt(time.Now())
+		}, jwa.ES256, key),
+		"patient claim not an id": sign(func(b *jwt.Builder) *jwt.Builder {
+			return b.Claim("patient", map[string]any{"id": "p1"})
+		}, jwa.ES256, key),
+		"patient claim a path": sign(func(b *jwt.Builder) *jwt.Builder {
+			return b.Claim("patient", "p1/../p2")
+		}, jwa.ES256, key),
+		"unknown kid": func() string {
+			k, _ := jwk.FromRaw(other)
+			_ = k.Set(jwk.KeyIDKey, "not-a-known-kid")
+			return sign(same, jwa.ES256, k)
+		}(),
 		"wrong issuer":     sign(func(b *jwt.Builder) *jwt.Builder { return b.Issuer("evil") }, jwa.ES256, key),
 		"wrong audience":   sign(func(b *jwt.Builder) *jwt.Builder { return b.Audience([]string{"other"}) }, jwa.ES256, key),
 		"tampered payload": tamperedPayload,
@@ -182,5 +205,93 @@ func TestKeyFileRefusesSymmetricKeys(t *testing.T) {
 	}
 	if _, err := authn.NewVerifier(context.Background(), authn.Config{KeyFile: path}); err == nil {
 		t.Fatal("symmetric key file accepted")
+	}
+}
+
+// TestRSAKeyConfusion: a verifier that trusts an RSA public key refuses a
+// token MACed with HS256 using that key's bytes (PEM or JWK) as the secret,
+// and accepts the genuine RS256 token.
+func TestRSAKeyConfusion(t *testing.T) {
+	t.Parallel()
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	path := t.TempDir() + "/rsa.pem"
+	if err := writeFile(path, pemBytes); err != nil {
+		t.Fatal(err)
+	}
+	v, err := authn.NewVerifier(context.Background(), authn.Config{KeyFile: path, Issuer: "https://idp", Audience: "ds4p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func() jwt.Token {
+		tok, _ := jwt.NewBuilder().Issuer("https://idp").Audience([]string{"ds4p"}).Subject("s").
+			Claim("scope", "user/*.cruds").IssuedAt(time.Now()).Expiration(time.Now().Add(time.Hour)).Build()
+		return tok
+	}
+	genuine, err := jwt.Sign(build(), jwt.WithKey(jwa.RS256, priv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), string(genuine)); err != nil {
+		t.Fatalf("genuine RS256 token refused: %v", err)
+	}
+	pubJWK, _ := jwk.FromRaw(&priv.PublicKey)
+	jwkJSON, _ := json.Marshal(pubJWK)
+	for name, secret := range map[string][]byte{"pem": pemBytes, "der": der, "jwk": jwkJSON} {
+		forged, err := jwt.Sign(build(), jwt.WithKey(jwa.HS256, secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(context.Background(), string(forged)); !errors.Is(err, authn.ErrUnauthenticated) {
+			t.Errorf("HS256 keyed with the RSA public key (%s) accepted: %v", name, err)
+		}
+	}
+}
+
+func TestConfiguredClaimNames(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key, err := authn.DevSigningKey(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := authn.DevPublicKeys(dir)
+	v, err := authn.NewVerifier(context.Background(), authn.Config{
+		DevKeys: keys, Issuer: authn.DevIssuer, Audience: authn.DevAudience,
+		Claims: authn.ClaimNames{
+			Purposes:       []string{"ext.pou", "tefca_purpose"},
+			Org:            "organization",
+			OrgIdentifiers: "org_ids",
+			BreakGlass:     "emergency.reason",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("s").
+		IssuedAt(time.Now()).Expiration(time.Now().Add(time.Hour)).
+		Claim("ext", map[string]any{"pou": []any{"ETREAT"}}).
+		Claim("tefca_purpose", "T-TREAT").
+		Claim("purpose_of_use", "HMARKT"). // a default claim, not configured here: ignored
+		Claim("organization", "Organization/o1").
+		Claim("org_ids", []any{"urn:oid:1.2.3|42"}).
+		Claim("emergency.reason", "overdose").
+		Claim("patient", "p1").
+		Build()
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := v.Verify(context.Background(), string(signed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Purposes, []string{"ETREAT", "TREAT"}) || c.Org != "Organization/o1" ||
+		!slices.Equal(c.OrgIdentifiers, []string{"urn:oid:1.2.3|42"}) || c.BreakGlass != "overdose" || c.Patient != "p1" {
+		t.Fatalf("caller = %+v", c)
 	}
 }

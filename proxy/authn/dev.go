@@ -36,7 +36,10 @@ type DevClaims struct {
 	Purposes   []string // none: the token states no purpose of use
 	Scopes     []string
 	BreakGlass string
-	TTL        time.Duration
+	// Patient is the SMART patient context (a Patient id): the token then
+	// reaches only that patient's compartment.
+	Patient string
+	TTL     time.Duration
 }
 
 // DevSigningKey loads the development signing key of dataDir, creating it
@@ -151,6 +154,9 @@ func MintDev(dataDir string, c DevClaims) (string, error) {
 	}
 	if c.BreakGlass != "" {
 		b = b.Claim("break_glass_reason", c.BreakGlass)
+	}
+	if c.Patient != "" {
+		b = b.Claim("patient", c.Patient)
 	}
 	tok, err := b.Build()
 	if err != nil {

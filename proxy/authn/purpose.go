@@ -23,28 +23,19 @@ var tefca = map[string]string{
 	"T-PYMNT-AUTH": "HPAYMT",
 }
 
-// Purposes reads the purposes of use a token states, from the plain
-// `purpose_of_use` claim, IHE IUA `ihe_iua.purpose_of_use` and UDAP
-// `hl7-b2b.purpose_of_use`, and normalises each to a v3-ActReason code. A
-// token that states none has none: it is never read as TREAT.
-func Purposes(tok jwt.Token) []string {
+// Purposes reads the purposes of use a token states from the default claims
+// (DefaultPurposeClaims: plain `purpose_of_use`, IHE IUA
+// `ihe_iua.purpose_of_use`, UDAP `hl7-b2b.purpose_of_use`) and normalises
+// each to a v3-ActReason code. A token that states none has none: it is
+// never read as TREAT.
+func Purposes(tok jwt.Token) []string { return PurposesFrom(tok, DefaultPurposeClaims) }
+
+// PurposesFrom reads the purposes of use from the claims at paths (object
+// keys separated by dots), normalised and without duplicates.
+func PurposesFrom(tok jwt.Token, paths []string) []string {
 	var raw []any
-	if v, ok := tok.Get("purpose_of_use"); ok {
-		raw = append(raw, flatten(v)...)
-	}
-	for _, ext := range []string{"ihe_iua", "hl7-b2b"} {
-		if v, ok := tok.Get(ext); ok {
-			if m, ok := v.(map[string]any); ok {
-				raw = append(raw, flatten(m["purpose_of_use"])...)
-			}
-		}
-	}
-	if v, ok := tok.Get("extensions"); ok {
-		if m, ok := v.(map[string]any); ok {
-			if b2b, ok := m["hl7-b2b"].(map[string]any); ok {
-				raw = append(raw, flatten(b2b["purpose_of_use"])...)
-			}
-		}
+	for _, p := range paths {
+		raw = append(raw, flatten(claimAt(tok, p))...)
 	}
 	var out []string
 	for _, r := range raw {
@@ -53,6 +44,32 @@ func Purposes(tok jwt.Token) []string {
 		}
 	}
 	return out
+}
+
+// claimAt follows a dotted path of object keys from the token's claims; the
+// first key may itself contain dots only when it names a whole claim.
+func claimAt(tok jwt.Token, path string) any {
+	if v, ok := tok.Get(path); ok {
+		return v
+	}
+	first, rest, ok := strings.Cut(path, ".")
+	if !ok {
+		return nil
+	}
+	v, ok := tok.Get(first)
+	if !ok {
+		return nil
+	}
+	for _, key := range strings.Split(rest, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		if v, ok = m[key]; !ok {
+			return nil
+		}
+	}
+	return v
 }
 
 func flatten(v any) []any {

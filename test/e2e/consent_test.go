@@ -63,7 +63,7 @@ func (e *env) admin(t *testing.T, method, path, body string, want int) response 
 // checks, on the very next request each time, what the same caller sees of
 // the patient's Part 2 diagnosis: by read and by search.
 func testConsentRevokeAndRegrant(t *testing.T, e *env) {
-	token := e.mintToken(t, "--sub", "dr-regrant", "--org", regrantOrg, "--purpose", "TREAT")
+	token := e.mintToken(t, "--sub", "dr-regrant", "--org", regrantOrg, "--purpose", "TREAT", "--scope", "user/*.read")
 	sees := func() (read bool, inSearch bool) {
 		r := e.do(t, http.MethodGet, "/fhir/"+regrantRecord, token, nil)
 		if r.Status != http.StatusOK && r.Status != http.StatusNotFound {

@@ -257,7 +257,7 @@ func testLedgerListsDisclosures(t *testing.T, e *env) {
 		t.Fatalf("ledger lacks entries for both callers: %v (of %d entries)", found, len(got.Entries))
 	}
 	if e.get(t, "/admin/audit?patient="+sudPatient, "consented").Status != http.StatusForbidden {
-		t.Error("a caller without ds4p/admin read the ledger")
+		t.Error("a caller without ds4p/auditor read the ledger")
 	}
 }
 

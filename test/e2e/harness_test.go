@@ -114,11 +114,11 @@ const (
 
 func (e *env) mintTokens() error {
 	specs := map[string][]string{
-		"consented": {"--sub", "dr-a", "--org", orgConsented, "--purpose", "TREAT"},
-		"marketing": {"--sub", "mk-a", "--org", orgConsented, "--purpose", "HMARKT"},
-		"other":     {"--sub", "dr-b", "--org", orgOther, "--purpose", "TREAT"},
-		"nopurpose": {"--sub", "dr-c", "--org", orgConsented},
-		"admin":     {"--sub", "auditor", "--org", "Organization/ops", "--scope", "ds4p/admin"},
+		"consented": {"--sub", "dr-a", "--org", orgConsented, "--purpose", "TREAT", "--scope", "user/*.read"},
+		"marketing": {"--sub", "mk-a", "--org", orgConsented, "--purpose", "HMARKT", "--scope", "user/*.read"},
+		"other":     {"--sub", "dr-b", "--org", orgOther, "--purpose", "TREAT", "--scope", "user/*.read"},
+		"nopurpose": {"--sub", "dr-c", "--org", orgConsented, "--scope", "user/*.read"},
+		"admin":     {"--sub", "auditor", "--org", "Organization/ops", "--scope", "ds4p/consent-manager ds4p/policy-author ds4p/auditor"},
 	}
 	for name, args := range specs {
 		out, err := exec.Command(e.bin, append([]string{"token", "--data", e.data}, args...)...).Output()

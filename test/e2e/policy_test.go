@@ -138,11 +138,11 @@ func testBreakGlassDisclosureRecorded(t *testing.T, e *env) {
 			record = id
 		}
 	}
-	plain := e.mintToken(t, "--sub", "dr-er", "--org", "Organization/er-hospital", "--purpose", "ETREAT")
+	plain := e.mintToken(t, "--sub", "dr-er", "--org", "Organization/er-hospital", "--purpose", "ETREAT", "--scope", "user/*.read")
 	if r := e.do(t, http.MethodGet, "/fhir/"+record, plain, nil); r.Status != http.StatusNotFound {
 		t.Fatalf("ETREAT without a break-the-glass claim: %d", r.Status)
 	}
-	bg := e.mintToken(t, "--sub", "dr-er", "--org", "Organization/er-hospital", "--purpose", "ETREAT", "--break-glass", reason)
+	bg := e.mintToken(t, "--sub", "dr-er", "--org", "Organization/er-hospital", "--purpose", "ETREAT", "--break-glass", reason, "--scope", "user/*.read")
 	r := e.do(t, http.MethodGet, "/fhir/"+record, bg, nil, "X-Request-Id", "e2e-break-glass-1")
 	if r.Status != http.StatusOK {
 		t.Fatalf("break-the-glass read: %d %s", r.Status, r.Body)
@@ -312,8 +312,8 @@ func testPolicyDirReloadAndRejection(t *testing.T, e *env) {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	treat := tok("--sub", "dr-mh", "--org", orgOther, "--purpose", "TREAT")
-	admin := tok("--sub", "analyst", "--org", "Organization/ops", "--scope", "ds4p/admin")
+	treat := tok("--sub", "dr-mh", "--org", orgOther, "--purpose", "TREAT", "--scope", "user/*.read")
+	admin := tok("--sub", "analyst", "--org", "Organization/ops", "--scope", "ds4p/policy-author")
 	const mhRecord = "/fhir/Condition/pat-4-mh-dep-cond"
 	const ordinary = "/fhir/Patient/pat-4"
 	get := func(path string) response { return e.do(t, http.MethodGet, ps.base+path, treat, nil) }

@@ -157,10 +157,10 @@ setup_upstream() {
   DS4P[$u]=$STARTED_URL
   DS4P_PID[$u]=$STARTED_PID
   TOKEN[$u]=$("$bin/ds4p" token --data "$data" --sub load --org Organization/bench --client load \
-    --purpose TREAT --scope 'patient/*.read' --ttl 2h)
+    --purpose TREAT --scope 'user/*.read' --ttl 2h)
   local admin code
   admin=$("$bin/ds4p" token --data "$data" --sub load-admin --org Organization/ds4p-operator --client load \
-    --scope ds4p/admin --ttl 1h)
+    --scope ds4p/consent-manager --ttl 1h)
   code=$(curl -s -o "$work/consent-$u.json" -w '%{http_code}' --max-time 30 -X POST \
     -H "Authorization: Bearer $admin" -H 'Content-Type: application/fhir+json' \
     --data-binary @test/load/consent.json "${DS4P[$u]%/fhir}/admin/Consent")
