@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,27 +17,27 @@ import (
 )
 
 // Decision classes. The items of one response that share patient, resource
-// type and label set (and, once the labeller reports it, source) form one
-// class and get one policy.Decide call: the policy input carries nothing
-// per resource (no id, no code, no date), so every item of a class would get
-// the same answer anyway. The engine may answer a class from its
-// cross-request cache (see policy.Engine); the key it uses includes the
-// consent versions of the patient (policy.ConsentKey), so a new consent
-// version or a policy reload is seen on the next request.
+// type, label set and source (a record of a Part 2 program, by the
+// labeller's source rules) form one class and get one policy.Decide call:
+// the policy input carries nothing per resource (no id, no code, no date),
+// so every item of a class would get the same answer anyway. The one
+// exception: for a patient whose consents have provisions naming codes,
+// specific data or a data period, each item's facts (its codes, Type/id and
+// clinical date, see itemfacts.go) go into the input and into the class
+// key, so that those provisions apply to exactly the items they name.
+// The engine may answer a class from its cross-request cache (see
+// policy.Engine); the key it uses includes the consent versions of the
+// patient (policy.ConsentKey), so a new consent version or a policy reload
+// is seen on the next request.
 
 // decide evaluates one decision per class. Any error withholds the whole
 // response.
 func (r *run) decide(ctx context.Context) error {
 	now := time.Now().UnixNano()
 	for _, it := range r.items {
-		key := classKey(it)
-		c, ok := r.classes[key]
-		if !ok {
-			c = &class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
-			if err := r.evaluate(ctx, c, now); err != nil {
-				return err
-			}
-			r.classes[key] = c
+		c, err := r.itemClass(ctx, it, now)
+		if err != nil {
+			return err
 		}
 		it.class = c
 	}
@@ -44,15 +45,67 @@ func (r *run) decide(ctx context.Context) error {
 	return nil
 }
 
-func classKey(it *item) string {
-	return it.res.Patient + "\x00" + it.res.Type + "\x00" + it.res.Labels.Key()
+// itemClass returns the decided class of it, evaluating the policy the first
+// time the class is met in this response.
+func (r *run) itemClass(ctx context.Context, it *item, now int64) (*class, error) {
+	pi, err := r.policyItem(ctx, it)
+	if err != nil {
+		return nil, err
+	}
+	key := classKey(it) + factsKey(pi.Facts)
+	if c, ok := r.classes[key]; ok {
+		return c, nil
+	}
+	c := &class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
+	if err := r.evaluateItem(ctx, c, pi, now); err != nil {
+		return nil, err
+	}
+	r.classes[key] = c
+	return c, nil
 }
 
-func (r *run) evaluate(ctx context.Context, c *class, now int64) error {
-	if outsideCompartment(r.ex.caller, c.patient) { // SMART patient compartment (compartment.go)
-		c.decision = compartmentDenial()
-		return nil
+// classKey is the class of it without item facts: patient, type, label set
+// and source.
+func classKey(it *item) string {
+	return it.res.Patient + "\x00" + it.res.Type + "\x00" + it.res.Labels.Key() + "\x00" + itemSource(it)
+}
+
+// Part2Source is the policy input's item source for a record of a 42 CFR
+// Part 2 program (labels.Result.Program; the labeller's source rules).
+const Part2Source = "part2"
+
+func itemSource(it *item) string {
+	if it.res.Program != "" {
+		return Part2Source
 	}
+	return ""
+}
+
+// policyItem is the policy input's item for it: its class, and its facts
+// when its patient's consents name codes, data or a data period.
+func (r *run) policyItem(ctx context.Context, it *item) (policy.Item, error) {
+	pi := policy.Item{Type: it.res.Type, Labels: labelStrings(it.res.Labels), Source: itemSource(it)}
+	if it.res.Patient == "" {
+		return pi, nil
+	}
+	cs, err := r.consentsOf(ctx, it.res.Patient)
+	if err != nil {
+		return policy.Item{}, err
+	}
+	if cs.needsFacts.any() {
+		pi.Facts = itemFacts(cs.needsFacts, it.res.Type, it.res.ID, r.body[it.start:it.end])
+	}
+	return pi, nil
+}
+
+// evaluate decides a class that stands for no single resource (element
+// classes): its policy item carries no facts, which the policy reads
+// protectively.
+func (r *run) evaluate(ctx context.Context, c *class, now int64) error {
+	return r.evaluateItem(ctx, c, policy.Item{Type: c.typ, Labels: labelStrings(c.labels)}, now)
+}
+
+func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now int64) error {
 	cs, err := r.consentsOf(ctx, c.patient)
 	if err != nil {
 		return err
@@ -63,7 +116,7 @@ func (r *run) evaluate(ctx context.Context, c *class, now int64) error {
 		Patient:    c.patient,
 		Consents:   cs.values,
 		ConsentKey: cs.key,
-		Item:       policy.Item{Type: c.typ, Labels: labelStrings(c.labels)},
+		Item:       pi,
 	}
 	d, err := r.s.decider.Decide(ctx, in)
 	if err != nil {
@@ -79,10 +132,16 @@ func (r *run) evaluate(ctx context.Context, c *class, now int64) error {
 }
 
 // patientConsents are one patient's consents in policy form, with the key
-// naming their versions.
+// naming their versions, and whether any provision names codes, data or a
+// data period (then items carry their facts).
 type patientConsents struct {
-	values []any
-	key    string
+	values     []any
+	key        string
+	needsFacts factNeeds
+}
+
+func newPatientConsents(values []any, key string) patientConsents {
+	return patientConsents{values: values, key: key, needsFacts: needsItemFacts(values)}
 }
 
 func (r *run) consentsOf(ctx context.Context, patient string) (patientConsents, error) {
@@ -96,7 +155,7 @@ func (r *run) consentsOf(ctx context.Context, patient string) (patientConsents, 
 	if err != nil {
 		return patientConsents{}, fail(http.StatusInternalServerError, "exception", "the patient's consents could not be read; the response was withheld", err)
 	}
-	cs := patientConsents{values: values, key: consentKey(values)}
+	cs := newPatientConsents(values, consentKey(values))
 	r.consents[patient] = cs
 	return cs, nil
 }
@@ -201,4 +260,24 @@ func noticeEntry(ns []policy.Notice) []byte {
 		b = append(b, '}')
 	}
 	return append(b, `]},"search":{"mode":"outcome"}}`...)
+}
+
+// factsKey extends a class key with item facts ("" without them).
+func factsKey(f *policy.ItemFacts) string {
+	if f == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\x00facts\x00")
+	for _, c := range f.Codes {
+		b.WriteString(c)
+		b.WriteByte(1)
+	}
+	b.WriteByte(0)
+	b.WriteString(f.Reference)
+	b.WriteByte(0)
+	if f.TimeNS != nil {
+		b.WriteString(strconv.FormatInt(*f.TimeNS, 10))
+	}
+	return b.String()
 }

@@ -41,7 +41,7 @@ func (ex *exchange) policyCaller() policy.Caller {
 		Scopes: nonNil(c.Scopes), Purposes: nonNil(c.Purposes),
 	}
 	if c.BreakGlass != "" {
-		pc.BreakGlass = &policy.BreakGlass{Reason: c.BreakGlass}
+		pc.BreakGlass = &policy.BreakGlass{Reason: c.BreakGlass, IssuedAt: unixOrZero(c.IssuedAt), ExpiresAt: unixOrZero(c.Expiry)}
 	}
 	return pc
 }
@@ -71,6 +71,15 @@ func (ex *exchange) breakGlassRecord() *audit.BreakGlass {
 		Reason: ex.caller.BreakGlass, Recipient: ex.caller.Subject,
 		Affiliation: ex.caller.Org, DisclosedBy: DisclosedBy,
 	}
+}
+
+// unixOrZero is t in unix seconds, 0 for the zero time (a token without
+// the claim).
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 func nonNil(s []string) []string {

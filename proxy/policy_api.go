@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,12 @@ type DecideRequest struct {
 		Purposes       []string `json:"purposes"`
 		// BreakGlass is the stated reason of an emergency claim.
 		BreakGlass string `json:"break_glass"`
+		// IssuedAt and ExpiresAt are the iat and exp (RFC 3339) of the
+		// token carrying the claim; by default a token issued a minute
+		// before Time that lives 15 minutes. "none" simulates a token
+		// without the claim.
+		IssuedAt  string `json:"issued_at"`
+		ExpiresAt string `json:"expires_at"`
 	} `json:"caller"`
 	// Interaction is the simulated FHIR interaction (default "search").
 	Interaction string `json:"interaction"`
@@ -49,6 +56,14 @@ type DecideRequest struct {
 	// Patient is the patient of resources that name none.
 	Patient   string            `json:"patient"`
 	Resources []json.RawMessage `json:"resources"`
+	// Query, when set, fetches resources from the upstream FHIR server
+	// through the proxy's upstream client: a FHIR read, search or
+	// operation path below the FHIR base, with its query string
+	// ("Observation?patient=Patient/p1", "Patient/p1/$everything"). The
+	// first page of the answer is decided like inline resources (which may
+	// be given too); nothing of it is returned but the decisions, and the
+	// simulated interaction and type default to the query's.
+	Query string `json:"query"`
 	// Consents, when given, replace the stored consents of every patient
 	// for this simulation (drafts need not be valid to be stored).
 	Consents []json.RawMessage `json:"consents"`
@@ -100,7 +115,10 @@ func (s *Server) simulateDecide(c *gin.Context) {
 	resp, err := s.simulate(c.Request.Context(), req)
 	if err != nil {
 		var f *Failure
-		if errors.As(err, &f) && f.Status < 500 {
+		if errors.As(err, &f) && (f.Status < 500 || f.Status == http.StatusBadGateway) {
+			if f.Status >= 500 {
+				s.log.Warn("policy simulation: the upstream fetch failed", "request_id", c.GetString(requestIDKey), "status", f.Status)
+			}
 			writeFailure(c.Writer, f)
 			return
 		}
@@ -122,11 +140,30 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest) (*DecideRespon
 		}
 		at = t.UTC()
 	}
-	body, err := simulationBundle(req.Resources)
+	resources := req.Resources
+	var fetched *fhirRequest
+	if req.Query != "" {
+		fr, body, err := s.fetchForSimulation(ctx, req.Query)
+		if err != nil {
+			return nil, err
+		}
+		fetched = &fr
+		resources = append(slices.Clip(resources), body)
+	}
+	body, err := simulationBundle(resources)
 	if err != nil {
 		return nil, err
 	}
-	r := s.simulationRun(req, body, at)
+	r, err := s.simulationRun(req, body, at)
+	if err != nil {
+		return nil, err
+	}
+	if fetched != nil {
+		if req.Interaction == "" {
+			r.ex.req.Interaction = fetched.Interaction
+		}
+		r.ex.req.Type = fetched.Type
+	}
 	drafts, err := draftConsents(req.Consents)
 	if err != nil {
 		return nil, err
@@ -145,11 +182,18 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest) (*DecideRespon
 	return r.explain(ctx, at, drafts)
 }
 
-func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) *run {
+func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*run, error) {
 	rc := req.Caller
 	caller := authn.Caller{
 		Subject: rc.Subject, Org: rc.Org, OrgIdentifiers: rc.OrgIdentifiers, Client: rc.Client,
 		Scopes: rc.Scopes, Purposes: rc.Purposes, BreakGlass: rc.BreakGlass,
+	}
+	var err error
+	if caller.IssuedAt, err = simulatedTokenTime(rc.IssuedAt, at.Add(-time.Minute)); err != nil {
+		return nil, fail(http.StatusBadRequest, "invalid", "caller.issued_at must be an RFC 3339 time or \"none\"", nil)
+	}
+	if caller.Expiry, err = simulatedTokenTime(rc.ExpiresAt, at.Add(14*time.Minute)); err != nil {
+		return nil, fail(http.StatusBadRequest, "invalid", "caller.expires_at must be an RFC 3339 time or \"none\"", nil)
 	}
 	interaction := req.Interaction
 	if interaction == "" {
@@ -159,7 +203,70 @@ func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) *ru
 	return &run{
 		s: s, ex: ex, body: body, classes: map[string]*class{},
 		consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{},
+	}, nil
+}
+
+// simulatedTokenTime reads a simulated iat or exp: def when empty, the zero
+// time for "none".
+func simulatedTokenTime(s string, def time.Time) (time.Time, error) {
+	switch s {
+	case "":
+		return def, nil
+	case "none":
+		return time.Time{}, nil
 	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// fetchForSimulation reads query (a FHIR path below the base, with its query
+// string) from the upstream, as the pipeline would for a GET: the path must
+// be a FHIR read, search or operation and passes the same search guards.
+// Only the first page is read.
+func (s *Server) fetchForSimulation(ctx context.Context, query string) (fhirRequest, json.RawMessage, error) {
+	path, rawQuery, _ := strings.Cut(query, "?")
+	req, err := parseFHIRPath(http.MethodGet, path)
+	if err != nil {
+		return fhirRequest{}, nil, fail(http.StatusBadRequest, "invalid", "query: not a FHIR REST path below the base", nil)
+	}
+	switch req.Interaction {
+	case "read", "vread", "search", "history", "operation":
+	default:
+		return fhirRequest{}, nil, fail(http.StatusBadRequest, "invalid", "query: must read, search or run an operation", nil)
+	}
+	rawQuery, f := s.guardRawQuery(req, rawQuery, false)
+	if f != nil {
+		return fhirRequest{}, nil, f
+	}
+	u := s.upBase + "/" + req.Path
+	if rawQuery != "" {
+		u += "?" + rawQuery
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.UpstreamTimeout)
+	defer cancel()
+	up, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fhirRequest{}, nil, fail(http.StatusBadRequest, "invalid", "query: not a valid request", nil)
+	}
+	up.Header.Set("Accept", "application/fhir+json")
+	resp, err := s.client.Do(up)
+	if err != nil {
+		return fhirRequest{}, nil, fail(http.StatusBadGateway, "transient", "query: the FHIR server could not be reached", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, s.opts.MaxBodyBytes+1))
+	if err != nil {
+		return fhirRequest{}, nil, fail(http.StatusBadGateway, "transient", "query: the FHIR server's answer could not be read", err)
+	}
+	if int64(len(body)) > s.opts.MaxBodyBytes {
+		return fhirRequest{}, nil, fail(http.StatusBadGateway, "too-costly", "query: the FHIR server's answer is larger than the proxy accepts", nil)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fhirRequest{}, nil, fail(http.StatusBadGateway, "processing", fmt.Sprintf("query: the FHIR server answered %d", resp.StatusCode), nil)
+	}
+	if err := fjson.Validate(body, DefaultMaxJSONDepth); err != nil {
+		return fhirRequest{}, nil, fail(http.StatusBadGateway, "processing", "query: the FHIR server answered with invalid JSON", err)
+	}
+	return req, body, nil
 }
 
 // simulationBundle wraps the resources in a collection Bundle, the shape
@@ -219,17 +326,14 @@ func (r *run) explain(ctx context.Context, at time.Time, drafts map[string][]any
 	resp := &DecideResponse{PolicyRevision: r.s.decider.Revision(), Time: at, Items: []DecidedItem{}, Consents: []DecideConsent{}}
 	index := map[*class]int{}
 	for _, it := range r.items {
-		key := classKey(it)
-		c, ok := r.classes[key]
-		if !ok {
-			c = &class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
-			if drafts != nil {
-				r.consents[c.patient] = patientConsents{values: nonNilAny(drafts[c.patient])}
-			}
-			if err := r.evaluate(ctx, c, at.UnixNano()); err != nil {
-				return nil, err
-			}
-			r.classes[key] = c
+		if _, seen := r.consents[it.res.Patient]; drafts != nil && !seen {
+			r.consents[it.res.Patient] = newPatientConsents(nonNilAny(drafts[it.res.Patient]), "")
+		}
+		c, err := r.itemClass(ctx, it, at.UnixNano())
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := index[c]; !ok {
 			index[c] = len(index)
 		}
 		resp.Items = append(resp.Items, DecidedItem{

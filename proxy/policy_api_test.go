@@ -2,13 +2,16 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
@@ -157,16 +160,47 @@ func TestPart2DisclosureCarriesNotice(t *testing.T) {
 	}
 }
 
-// breakGlassAuth is a caller in an emergency: ETREAT and a stated reason.
-type breakGlassAuth struct{}
+// breakGlassAuth is a caller in an emergency: ETREAT and a stated reason,
+// in a token issued a minute ago that lives lifetime (15 minutes when 0).
+type breakGlassAuth struct{ lifetime time.Duration }
 
-func (breakGlassAuth) Verify(context.Context, string) (authn.Caller, error) {
-	return authn.Caller{Subject: "dr-er", Org: "Organization/er", Purposes: []string{"ETREAT"}, BreakGlass: "unresponsive, suspected overdose", Scopes: []string{"user/*.read"}}, nil
+func (a breakGlassAuth) Verify(context.Context, string) (authn.Caller, error) {
+	lifetime := cmp.Or(a.lifetime, 15*time.Minute)
+	iat := time.Now().Add(-time.Minute)
+	return authn.Caller{
+		Subject: "dr-er", Org: "Organization/er", Purposes: []string{"ETREAT"}, BreakGlass: "unresponsive, suspected overdose",
+		Scopes: []string{"user/*.read"}, IssuedAt: iat, Expiry: iat.Add(lifetime),
+	}, nil
 }
 
+// lockedBuffer is a log sink safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestBreakGlassRecordedInLedger: an emergency disclosure is flagged in the
+// ledger with the 42 CFR 2.51(c) record and logged for review (the log
+// names neither the patient nor the stated reason).
 func TestBreakGlassRecordedInLedger(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, fhirJSONHandler(200, part2Condition), func(_ *Options, d *Deps) { d.Auth = breakGlassAuth{} })
+	logs := &lockedBuffer{}
+	h := newHarness(t, fhirJSONHandler(200, part2Condition), func(_ *Options, d *Deps) {
+		d.Auth = breakGlassAuth{}
+		d.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	})
 	resp, body := h.get("/fhir/Condition/p2c", "any")
 	if resp.StatusCode != 200 || !strings.Contains(body, "NORDSCLCD") {
 		t.Fatalf("break-glass read: %d %s", resp.StatusCode, body)
@@ -177,6 +211,30 @@ func TestBreakGlassRecordedInLedger(t *testing.T) {
 	bg := h.ledger.entries[0].BreakGlass
 	if bg == nil || bg.Reason != "unresponsive, suspected overdose" || bg.Recipient != "dr-er" || bg.Affiliation != "Organization/er" || bg.DisclosedBy == "" {
 		t.Fatalf("ledger break-glass record: %+v", bg)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "break-the-glass disclosure") || !strings.Contains(out, `"caller_org":"Organization/er"`) {
+		t.Fatalf("no break-the-glass log line: %s", out)
+	}
+	if strings.Contains(out, "Patient/p1") || strings.Contains(out, "overdose") {
+		t.Fatalf("the break-the-glass log names the patient or the reason: %s", out)
+	}
+}
+
+// TestBreakGlassNeedsShortLivedToken: the same emergency claim in a token
+// that lives longer than policy data allows (1 hour) discloses nothing,
+// and nothing is flagged.
+func TestBreakGlassNeedsShortLivedToken(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, part2Condition), func(_ *Options, d *Deps) { d.Auth = breakGlassAuth{lifetime: 12 * time.Hour} })
+	resp, body := h.get("/fhir/Condition/p2c", "any")
+	if resp.StatusCode != 404 || strings.Contains(body, "F11.20") {
+		t.Fatalf("long-lived break-glass token: %d %s", resp.StatusCode, body)
+	}
+	for _, e := range h.ledger.entries {
+		if e.BreakGlass != nil {
+			t.Fatalf("flagged without an emergency disclosure: %+v", e)
+		}
 	}
 }
 
@@ -239,5 +297,65 @@ func TestOneDecisionPerClass(t *testing.T) {
 		if in.ConsentKey == "" {
 			t.Fatal("no consent key: the engine cannot cache across requests")
 		}
+	}
+}
+
+// TestDecideSimulationFetchesQuery: a query is read from the upstream
+// through the proxy's client and decided like inline resources; the answer
+// carries decisions only, and no ledger entry is written.
+func TestDecideSimulationFetchesQuery(t *testing.T) {
+	t.Parallel()
+	searchset := `{"resourceType":"Bundle","type":"searchset","total":2,"entry":[{"fullUrl":"http://up/Condition/sud1","resource":` + sudCondition +
+		`,"search":{"mode":"match"}},{"fullUrl":"http://up/Observation/bp1","resource":` + bpObs + `,"search":{"mode":"match"}}]}`
+	h := newHarness(t, fhirJSONHandler(200, searchset))
+	body := `{"caller":{"subject":"sim","org":"Organization/org-b","purposes":["TREAT"]},"time":"2026-03-01T00:00:00Z",` +
+		`"query":"Condition?patient=Patient/p1&_count=50"}`
+	resp, out := h.post("/admin/decide", tokAdmin, body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, out)
+	}
+	up := <-h.seen
+	if up.URL.Path != "/fhir/R4/Condition" || up.URL.Query().Get("patient") != "Patient/p1" {
+		t.Fatalf("upstream got %s?%s", up.URL.Path, up.URL.RawQuery)
+	}
+	var got DecideResponse
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Items) != 2 || got.Items[0].ID != "sud1" || got.Items[0].Decision.Effect != "deny" ||
+		got.Items[1].ID != "bp1" || got.Items[1].Decision.Effect != "permit" {
+		t.Fatalf("decisions: %s", out)
+	}
+	if strings.Contains(out, "Opioid dependence") || strings.Contains(out, "60.4") {
+		t.Fatalf("the simulation disclosed resource content: %s", out)
+	}
+	if n := len(h.ledger.entries); n != 0 {
+		t.Fatalf("a simulation wrote %d ledger entries", n)
+	}
+}
+
+func TestDecideSimulationQueryRefusals(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs))
+	for name, q := range map[string]string{
+		"dot segments":    "../../admin/consents",
+		"encoded slash":   "Observation%2F..%2Fx",
+		"absolute url":    "http://evil.example/Observation",
+		"not a fhir type": "observation?patient=Patient/p1",
+	} {
+		body := `{"caller":{"org":"o","purposes":["TREAT"]},"query":"` + q + `"}`
+		if resp, out := h.post("/admin/decide", tokAdmin, body); resp.StatusCode != 400 || !strings.Contains(out, "OperationOutcome") {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, out)
+		}
+	}
+	select {
+	case r := <-h.seen:
+		t.Fatalf("a refused query reached the upstream: %s", r.URL)
+	default:
+	}
+	broken := newHarness(t, fhirJSONHandler(500, `{"resourceType":"OperationOutcome"}`))
+	body := `{"caller":{"org":"o","purposes":["TREAT"]},"query":"Observation?patient=Patient/p1"}`
+	if resp, out := broken.post("/admin/decide", tokAdmin, body); resp.StatusCode != 502 || !strings.Contains(out, "OperationOutcome") {
+		t.Errorf("upstream failure: %d %s", resp.StatusCode, out)
 	}
 }
