@@ -16,6 +16,8 @@ import (
 // labels applied to it whole, and its own patient or, when it names none,
 // the container's. The rule is simple and fails closed:
 //
+//   - a container that names no patient (a Parameters) is decided for the
+//     one patient its resources name, if they name one;
 //   - the container carries the contained resources' sensitivity: their
 //     confidentiality, sensitivity, policy and refrain labels are added to
 //     the container's labels before it is decided;
@@ -26,15 +28,29 @@ import (
 //     its decision (42CFRPart2, NORDSCLCD) in its own meta.security;
 //   - inline-labelled elements inside contained resources are redacted as
 //     elements of the container.
+//
+// The resources a Parameters carries (parameter[].resource, also inside
+// part[]), as operations answer, are treated the same way.
 
 var (
 	containedKey      = []byte(`"contained"`)
+	parametersKey     = []byte(`"Parameters"`)
 	errContainedShape = errors.New("a contained resource is not an object")
 )
 
 // findContained records the contained resources of each item.
 func (r *run) findContained() error {
 	for _, it := range r.items {
+		if bytes.Contains(r.body[it.start:it.end], parametersKey) {
+			if rt, err := r.resourceType(it.start); err != nil {
+				return err
+			} else if rt == "Parameters" {
+				if err := r.findParameterResources(it, it.start, 0); err != nil {
+					return asFailure(err)
+				}
+				continue
+			}
+		}
 		if !bytes.Contains(r.body[it.start:it.end], containedKey) {
 			continue
 		}
@@ -65,6 +81,9 @@ func settleContained(it *item) {
 	if len(it.contained) == 0 {
 		return
 	}
+	if it.res.Patient == "" {
+		it.res.Patient = onePatient(it.contained)
+	}
 	rs := []labels.Result{it.res}
 	for _, c := range it.contained {
 		if c.res.Patient == "" {
@@ -86,6 +105,23 @@ func settleContained(it *item) {
 	}
 }
 
+// onePatient is the patient every contained resource that names one
+// names, or "" (a Parameters answering for several patients is decided
+// with none, which withholds sensitive data).
+func onePatient(cs []*item) string {
+	p := ""
+	for _, c := range cs {
+		switch {
+		case c.res.Patient == "":
+		case p == "":
+			p = c.res.Patient
+		case p != c.res.Patient:
+			return ""
+		}
+	}
+	return p
+}
+
 // decideContained decides each contained resource as its own class and
 // withholds a container any of whose contained resources is withheld.
 func (r *run) decideContained(ctx context.Context) error {
@@ -105,4 +141,43 @@ func (r *run) decideContained(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// findParameterResources records the resources in the parameter (or part)
+// array of the object at obj.
+func (r *run) findParameterResources(it *item, obj, depth int) error {
+	if depth > maxBundleNesting {
+		return errContainedShape
+	}
+	b := r.body
+	arr, _, ok, err := fjson.Lookup(b, obj, partsMember(depth))
+	if err != nil || !ok {
+		return err
+	}
+	if b[arr] != '[' {
+		return errContainedShape
+	}
+	return fjson.ArrayEach(b, arr, func(ps, _ int) error {
+		if b[ps] != '{' {
+			return errContainedShape
+		}
+		rs, re, ok, err := fjson.Lookup(b, ps, "resource")
+		if err != nil {
+			return err
+		}
+		if ok {
+			if b[rs] != '{' {
+				return errContainedShape
+			}
+			it.contained = append(it.contained, &item{start: rs, end: re})
+		}
+		return r.findParameterResources(it, ps, depth+1)
+	})
+}
+
+func partsMember(depth int) string {
+	if depth == 0 {
+		return "parameter"
+	}
+	return "part"
 }

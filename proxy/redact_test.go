@@ -339,3 +339,18 @@ func TestBinaryAndAttachments(t *testing.T) {
 		t.Errorf("attachment url not pointed at the proxy: %s", body)
 	}
 }
+
+func TestParametersResourcesDecided(t *testing.T) {
+	t.Parallel()
+	params := `{"resourceType":"Parameters","parameter":[{"name":"a","resource":` + bpObs + `},
+	 {"name":"b","part":[{"name":"c","resource":` + part2Condition + `}]}]}`
+	h := newHarness(t, fhirJSONHandler(200, params))
+	resp, body := h.get("/fhir/Patient/p1/$summary", tokOther)
+	if resp.StatusCode == 200 || strings.Contains(body, sudMarker) || strings.Contains(body, "p2c") {
+		t.Fatalf("Parameters carrying a withheld resource: %d %s", resp.StatusCode, body)
+	}
+	resp, body = h.get("/fhir/Patient/p1/$summary", tokConsented)
+	if resp.StatusCode != 200 || !strings.Contains(body, sudMarker) || strings.Count(body, `"code":"NORDSCLCD"`) < 2 {
+		t.Fatalf("consented: %d %s", resp.StatusCode, body)
+	}
+}
