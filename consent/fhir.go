@@ -20,6 +20,17 @@ type resourceJSON struct {
 	Policy            []policyJSON      `json:"policy"`
 	PolicyRule        *codeableConcept  `json:"policyRule"`
 	Provision         json.RawMessage   `json:"provision"`
+	// Read for matching copies of one consent held in two places (merge.go).
+	Identifier []identifier `json:"identifier"`
+	Meta       *metaJSON    `json:"meta"`
+	DateTime   string       `json:"dateTime"`
+}
+
+// metaJSON is the part of Resource.meta the package reads.
+type metaJSON struct {
+	VersionID   string `json:"versionId"`
+	LastUpdated string `json:"lastUpdated"`
+	Source      string `json:"source"`
 }
 
 // policyJSON is Consent.policy.

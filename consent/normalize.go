@@ -31,6 +31,20 @@ type Normalized struct {
 	// "provision.type" (stated, R5-style), "policyRule" (R4: OPTIN permits,
 	// OPTOUT denies) or "default" (neither: deny).
 	RootTypeFrom string `json:"root_type_from"`
+	// Source is "upstream" for a consent the upstream FHIR server holds
+	// (its ID is then "upstream:<id>"), absent for one of ds4p's store.
+	Source string `json:"source,omitempty"`
+	// DenyOnly marks the losing copy of a consent held both locally and
+	// upstream: only its deny provisions are kept (see Merge).
+	DenyOnly bool `json:"deny_only,omitempty"`
+	// Unreadable marks the stand-in for an upstream consent that failed
+	// validation: an unconditional deny (see Unreadable).
+	Unreadable bool `json:"unreadable,omitempty"`
+
+	// What Merge matches copies of one consent by; not policy input.
+	logicalID   string   // the resource id as its source knows it
+	identifiers []string // Consent.identifier as "system|value"
+	updated     int64    // the later of meta.lastUpdated and dateTime, unix ns
 }
 
 // Rule is one provision of the tree. A rule applies when every one of its
@@ -96,14 +110,20 @@ func Normalize(r Record) (Normalized, error) {
 	if err != nil {
 		return Normalized{}, fmt.Errorf("consent: normalizing %s: %w", r.ID, err)
 	}
+	return normalizeParsed(doc, r.ID, strconv.FormatUint(r.Version, 10))
+}
+
+// normalizeParsed builds the policy form of a checked consent.
+func normalizeParsed(doc *parsed, id, version string) (Normalized, error) {
 	n := Normalized{
-		ID:       r.ID,
-		Version:  strconv.FormatUint(r.Version, 10),
+		ID:       id,
+		Version:  version,
 		Status:   doc.res.Status,
 		Patient:  doc.res.Patient.Reference,
 		Policies: doc.policies,
 		Rules:    []Rule{},
 	}
+	n.logicalID, n.identifiers, n.updated = id, identifiersOf(doc.res.Identifier), updatedOf(&doc.res)
 	if doc.root == nil {
 		typ, from := baseRule(doc.res.PolicyRule)
 		n.Rules = append(n.Rules, Rule{Path: policyRulePath, Type: typ, Conditions: []Cond{emptyCond()}})

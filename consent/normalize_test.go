@@ -130,6 +130,10 @@ func TestNormalize(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Normalize: %v", err)
 			}
+			if got.logicalID != rec.ID || got.updated == 0 {
+				t.Errorf("merge keys: id %q updated %d", got.logicalID, got.updated)
+			}
+			got.logicalID, got.identifiers, got.updated = "", nil, 0 // not policy input
 			if !reflect.DeepEqual(got, tt.want) {
 				gotJSON, _ := json.MarshalIndent(got, "", "  ")
 				wantJSON, _ := json.MarshalIndent(tt.want, "", "  ")

@@ -1,0 +1,185 @@
+package consent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Directory maps actor references ("Organization/o1") to the identifiers
+// the same party goes by ("urn:oid:2.16.840.1.113883.4.6|1234567893") and
+// back, from a file the deployment writes (consents.directory):
+//
+//	entries:
+//	  - reference: Organization/o1
+//	    identifiers: ["http://hl7.org/fhir/sid/us-npi|1234567893"]
+//	  - reference: Practitioner/dr-a
+//	    identifiers: ["http://hl7.org/fhir/sid/us-npi|1316999999"]
+//
+// YAML or JSON (JSON is YAML). It is safe for concurrent use; it never
+// changes after loading.
+type Directory struct {
+	forms map[string][]string // each form → every form of that party, itself included
+}
+
+// directoryFile is the file format of a Directory.
+type directoryFile struct {
+	Entries []struct {
+		Reference   string   `yaml:"reference"`
+		Identifiers []string `yaml:"identifiers"`
+	} `yaml:"entries"`
+}
+
+// literalRefPattern is a relative literal reference, "Type/id".
+var literalRefPattern = regexp.MustCompile(`^[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}$`)
+
+// LoadDirectory reads a directory file; every problem is reported at once.
+func LoadDirectory(path string) (*Directory, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("consent directory: %w", err)
+	}
+	return ParseDirectory(raw)
+}
+
+// ParseDirectory reads a directory from YAML or JSON. Unknown keys, a
+// reference that is not "Type/id", an identifier that is not
+// "system|value", and a reference or identifier listed twice are errors.
+func ParseDirectory(raw []byte) (*Directory, error) {
+	var f directoryFile
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("consent directory: %w", err)
+	}
+	d := &Directory{forms: make(map[string][]string)}
+	var errs []error
+	for i, e := range f.Entries {
+		at := fmt.Sprintf("entries[%d]", i)
+		if !literalRefPattern.MatchString(e.Reference) {
+			errs = append(errs, fmt.Errorf("%s.reference %q is not of the form Type/id", at, e.Reference))
+		}
+		forms := []string{e.Reference}
+		for j, id := range e.Identifiers {
+			system, value, ok := strings.Cut(id, "|")
+			if !ok || system == "" || value == "" {
+				errs = append(errs, fmt.Errorf("%s.identifiers[%d] %q is not system|value", at, j, id))
+			}
+			forms = append(forms, id)
+		}
+		for _, form := range forms {
+			if _, dup := d.forms[form]; dup {
+				errs = append(errs, fmt.Errorf("%s: %q is listed twice", at, form))
+			}
+			d.forms[form] = forms
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("consent directory: %w", errors.Join(errs...))
+	}
+	return d, nil
+}
+
+// ActorForms returns every form of the party named by form (a reference or
+// "system|value"), itself included, and whether the directory knows it.
+func (d *Directory) ActorForms(_ context.Context, form string) ([]string, bool, error) {
+	if d == nil {
+		return nil, false, nil
+	}
+	forms, ok := d.forms[form]
+	return forms, ok, nil
+}
+
+// Len returns the number of forms the directory knows.
+func (d *Directory) Len() int {
+	if d == nil {
+		return 0
+	}
+	return len(d.forms)
+}
+
+// ActorResolver finds the other names of a consent's actor: a reference's
+// identifiers, an identifier's reference. *Directory is one; the proxy adds
+// the upstream FHIR server.
+type ActorResolver interface {
+	// ActorForms returns every form of the party named by form, itself
+	// included, and whether the party is known; err when it cannot tell.
+	ActorForms(ctx context.Context, form string) (forms []string, known bool, err error)
+}
+
+// ExpandActors returns n with every actor of every rule also named by its
+// other forms, so that the policy, which matches a caller's organisation
+// reference and identifiers against Cond.Actors, recognises the same party
+// by any of its names. Adding names of the same party narrows nothing and
+// widens only to that party. n itself is not modified; when nothing
+// changes, it is returned as is.
+func ExpandActors(ctx context.Context, n Normalized, r ActorResolver) (Normalized, error) {
+	extra := map[string][]string{}
+	for _, rule := range n.Rules {
+		for _, c := range rule.Conditions {
+			for _, a := range c.Actors {
+				if _, done := extra[a]; done {
+					continue
+				}
+				forms, _, err := r.ActorForms(ctx, a)
+				if err != nil {
+					return Normalized{}, fmt.Errorf("consent: resolving the actors of %s: %w", n.ID, err)
+				}
+				extra[a] = forms
+			}
+		}
+	}
+	changed := false
+	rules := make([]Rule, len(n.Rules))
+	for i, rule := range n.Rules {
+		rule.Conditions = slices.Clone(rule.Conditions)
+		for j, c := range rule.Conditions {
+			actors := slices.Clone(c.Actors)
+			for _, a := range c.Actors {
+				for _, f := range extra[a] {
+					if !slices.Contains(actors, f) {
+						actors, changed = append(actors, f), true
+					}
+				}
+			}
+			rule.Conditions[j].Actors = actors
+		}
+		rules[i] = rule
+	}
+	if !changed {
+		return n, nil
+	}
+	n.Rules = rules
+	return n, nil
+}
+
+// Actors returns every actor a consent's provisions name (references and
+// "system|value"), each once, in order; the consent must be valid.
+func Actors(raw []byte) ([]string, error) {
+	doc, err := parse(raw, DefaultMaxSize)
+	if err != nil {
+		return nil, err
+	}
+	n, err := normalizeParsed(doc, "", "")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rule := range n.Rules {
+		for _, c := range rule.Conditions {
+			for _, a := range c.Actors {
+				if !slices.Contains(out, a) {
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,89 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const testDirectory = `
+entries:
+  - reference: Organization/x
+    identifiers: ["http://hl7.org/fhir/sid/us-npi|1234567893", "urn:oid:2.16.840.1.113883.19|x"]
+  - reference: Practitioner/dr-a
+    identifiers: ["http://hl7.org/fhir/sid/us-npi|1316999999"]
+`
+
+// TestDirectory checks both directions of the mapping and the file checks.
+func TestDirectory(t *testing.T) {
+	t.Parallel()
+	d, err := ParseDirectory([]byte(testDirectory))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	forms, ok, err := d.ActorForms(ctx, "Organization/x")
+	if err != nil || !ok || len(forms) != 3 {
+		t.Errorf("Organization/x: %v %v %v", forms, ok, err)
+	}
+	forms, ok, _ = d.ActorForms(ctx, "http://hl7.org/fhir/sid/us-npi|1316999999")
+	if !ok || !slices.Contains(forms, "Practitioner/dr-a") {
+		t.Errorf("identifier → reference: %v %v", forms, ok)
+	}
+	if _, ok, _ := d.ActorForms(ctx, "Organization/unknown"); ok {
+		t.Error("an unknown reference is known")
+	}
+	for name, bad := range map[string]string{
+		"unknown key":   "entries: [{reference: Organization/x, identifier: [a|b]}]",
+		"bad reference": "entries: [{reference: x, identifiers: [a|b]}]",
+		"bad ident":     "entries: [{reference: Organization/x, identifiers: [ab]}]",
+		"duplicate":     "entries: [{reference: Organization/x}, {reference: Organization/x}]",
+	} {
+		if _, err := ParseDirectory([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestExpandActors checks that a consent naming Organization/x by
+// reference also names it by its identifiers after expansion, at every
+// level, and that the input stays as it was.
+func TestExpandActors(t *testing.T) {
+	t.Parallel()
+	d, err := ParseDirectory([]byte(testDirectory))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Normalize(mustPut(t, newStore(t), tpoConsent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fmt.Sprint(n.Rules)
+	got, err := ExpandActors(context.Background(), n, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(n.Rules) != before {
+		t.Error("ExpandActors modified its input")
+	}
+	actors := got.Rules[1].Conditions[1].Actors
+	if !slices.Contains(actors, "Organization/x") || !slices.Contains(actors, "http://hl7.org/fhir/sid/us-npi|1234567893") || len(actors) != 3 {
+		t.Errorf("expanded actors %v", actors)
+	}
+	if a, _ := Actors([]byte(tpoConsent)); fmt.Sprint(a) != "[Organization/x]" {
+		t.Errorf("Actors = %v", a)
+	}
+	_, err = ExpandActors(context.Background(), n, failing{})
+	if err == nil || !strings.Contains(err.Error(), "down") {
+		t.Errorf("a failing resolver: %v", err)
+	}
+}
+
+type failing struct{}
+
+func (failing) ActorForms(context.Context, string) ([]string, bool, error) {
+	return nil, false, errors.New("down")
+}

@@ -1,0 +1,224 @@
+package consent
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+)
+
+// SourceUpstream marks consents read from the upstream FHIR server.
+const SourceUpstream = "upstream"
+
+// upstreamPrefix starts the policy id of an upstream consent, so that it can
+// never collide with a local id (FHIR ids have no colon).
+const upstreamPrefix = "upstream:"
+
+// NormalizeUpstream validates a Consent the upstream FHIR server returned,
+// exactly as a local one, and normalises it with ID "upstream:<id>",
+// Source "upstream" and as Version the resource's meta.versionId (or a hash
+// of its content when it has none). An invalid consent is an error: the
+// caller skips it, and it cannot make the policy more permissive.
+func NormalizeUpstream(raw []byte) (Normalized, error) {
+	doc, err := parse(raw, DefaultMaxSize)
+	if err != nil {
+		return Normalized{}, err
+	}
+	if doc.res.ID == "" {
+		return Normalized{}, &ValidationError{Problems: []Problem{{Path: "Consent.id", Message: "is required on a consent read from the FHIR server"}}}
+	}
+	version := ""
+	if doc.res.Meta != nil {
+		version = doc.res.Meta.VersionID
+	}
+	if version == "" {
+		sum := sha256.Sum256(raw)
+		version = "h" + hex.EncodeToString(sum[:8])
+	}
+	n, err := normalizeParsed(doc, upstreamPrefix+doc.res.ID, version)
+	if err != nil {
+		return Normalized{}, err
+	}
+	n.Source, n.logicalID = SourceUpstream, doc.res.ID
+	return n, nil
+}
+
+// identifiersOf returns Consent.identifier as "system|value".
+func identifiersOf(ids []identifier) []string {
+	var out []string
+	for _, id := range ids {
+		if id.System != "" && id.Value != "" {
+			out = append(out, id.System+"|"+id.Value)
+		}
+	}
+	return out
+}
+
+// updatedOf returns the later of meta.lastUpdated and dateTime in unix ns,
+// 0 when neither can be read.
+func updatedOf(r *resourceJSON) int64 {
+	var best int64
+	for _, s := range []string{r.DateTime, metaLastUpdated(r)} {
+		if s == "" {
+			continue
+		}
+		sp, err := parseSpan(s)
+		if err != nil {
+			continue
+		}
+		if ns, ok := startNs(sp.start); ok && ns > best {
+			best = ns
+		}
+	}
+	return best
+}
+
+func metaLastUpdated(r *resourceJSON) string {
+	if r.Meta == nil {
+		return ""
+	}
+	return r.Meta.LastUpdated
+}
+
+// Merge combines a patient's local consents with those the upstream FHIR
+// server holds, by this rule (consent/README.md, "Local and upstream
+// consents"):
+//
+//   - Consents are keyed by source and id: distinct consents of both sources
+//     all go to the policy, whose deny-wins semantics then apply.
+//   - Two copies of the same consent (the upstream id equals the local id,
+//     or they share a Consent.identifier) are one consent: the winner is the
+//     local copy when it is not active (a local revocation always wins over
+//     an upstream active copy), else the later of the two by
+//     meta.lastUpdated / dateTime (the local copy on a tie). The winner goes
+//     to the policy whole; the loser only with its deny provisions
+//     (DenyOnly), and only while it is active.
+//
+// So a copy can add denials but never permissions: for the same consent the
+// policy never sees more permits than the winning copy alone has, and every
+// opt-out either copy states still applies. Merge never makes data more
+// available than the winning copy alone would.
+//
+// Neither input is modified; the result shares their elements.
+func Merge(local, upstream []Normalized) []Normalized {
+	if len(upstream) == 0 {
+		return local
+	}
+	out := make([]Normalized, 0, len(local)+len(upstream))
+	paired := make([]bool, len(upstream))
+	for _, l := range local {
+		j := slices.IndexFunc(upstream, func(u Normalized) bool { return sameConsent(l, u) })
+		for j >= 0 && paired[j] {
+			k := slices.IndexFunc(upstream[j+1:], func(u Normalized) bool { return sameConsent(l, u) })
+			if k < 0 {
+				j = -1
+				break
+			}
+			j += 1 + k
+		}
+		if j < 0 {
+			out = append(out, l)
+			continue
+		}
+		paired[j] = true
+		u := upstream[j]
+		winner, loser := l, u
+		if l.Status == "active" && u.updated > l.updated {
+			winner, loser = u, l
+		}
+		out = append(out, winner)
+		if d, ok := denyOnly(loser); ok {
+			out = append(out, d)
+		}
+	}
+	for j, u := range upstream {
+		if !paired[j] {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// sameConsent reports whether a local and an upstream consent are copies of
+// one consent.
+func sameConsent(l, u Normalized) bool {
+	if l.logicalID != "" && l.logicalID == u.logicalID {
+		return true
+	}
+	for _, id := range l.identifiers {
+		if slices.Contains(u.identifiers, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// denyOnly returns n with only its deny rules, or false when nothing of it
+// can deny (it is not active, or it has no deny rule). A root deny that
+// states no criterion while the consent grants permit exceptions is
+// dropped: it only says "no one but those named", the rule for restricted
+// data without consent anyway, and would otherwise deny every recipient the
+// winning copy permits.
+func denyOnly(n Normalized) (Normalized, bool) {
+	if n.Status != "active" {
+		return Normalized{}, false
+	}
+	hasPermitException := slices.ContainsFunc(n.Rules, func(r Rule) bool { return r.Depth > 0 && r.Type == "permit" })
+	rules := []Rule{}
+	for _, r := range n.Rules {
+		if r.Type != "deny" || (r.Depth == 0 && hasPermitException && statesNothing(r.Conditions[0])) {
+			continue
+		}
+		rules = append(rules, r)
+	}
+	if len(rules) == 0 {
+		return Normalized{}, false
+	}
+	n.Rules, n.DenyOnly = rules, true
+	return n, true
+}
+
+// statesNothing reports whether a condition names no criterion besides its
+// period.
+func statesNothing(c Cond) bool {
+	return len(c.Actors)+len(c.Roles)+len(c.Purposes)+len(c.Labels)+len(c.Classes)+
+		len(c.Codes)+len(c.Actions)+len(c.Data)+len(c.DataRefs) == 0 && c.DataStart == 0 && c.DataEnd == 0
+}
+
+// Unreadable returns what the policy is given for an upstream consent that
+// fails validation: nothing when it is plainly not in force (a status
+// other than active), and otherwise a stand-in that denies, with the
+// consent's policyRule codes (so a general opt-out keeps its reach), no
+// criteria and no exceptions. Skipping an unreadable consent could drop an
+// opt-out and widen disclosure; the stand-in cannot widen anything. The
+// stand-in's ID is "upstream:<id>" (or "upstream:unreadable") and its
+// version a hash of the content.
+func Unreadable(raw []byte) (Normalized, bool) {
+	var lax struct {
+		ID         string `json:"id"`
+		Status     string `json:"status"`
+		PolicyRule struct {
+			Coding []struct {
+				Code string `json:"code"`
+			} `json:"coding"`
+		} `json:"policyRule"`
+	}
+	_ = json.Unmarshal(raw, &lax) // best effort: anything unread counts as active
+	if lax.Status != "" && lax.Status != "active" && statuses[lax.Status] {
+		return Normalized{}, false
+	}
+	id := lax.ID
+	if !fhirID.MatchString(id) {
+		id = "unreadable"
+	}
+	sum := sha256.Sum256(raw)
+	n := Normalized{
+		ID: upstreamPrefix + id, Version: "h" + hex.EncodeToString(sum[:8]), Status: "active",
+		Policies: []string{}, Source: SourceUpstream, Unreadable: true, RootTypeFrom: rootFromDefault,
+		Rules: []Rule{{Path: policyRulePath, Type: "deny", Conditions: []Cond{emptyCond()}}},
+	}
+	for _, c := range lax.PolicyRule.Coding {
+		n.Policies = appendNew(n.Policies, c.Code)
+	}
+	return n, true
+}
