@@ -72,7 +72,7 @@ func newFixture(b *testing.B, durable bool) *fixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, err := authn.MintDev(dir, authn.DevClaims{Subject: "bench", Org: "Organization/bench", Purposes: []string{"TREAT"}})
+	tok, err := authn.MintDev(dir, authn.DevClaims{Subject: "bench", Org: "Organization/bench", Purposes: []string{"TREAT"}, Scopes: []string{"user/*.read"}})
 	if err != nil {
 		b.Fatal(err)
 	}

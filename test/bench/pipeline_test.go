@@ -158,8 +158,8 @@ var pipeCallers = []struct {
 	name   string
 	claims authn.DevClaims
 }{
-	{"permissive", authn.DevClaims{Subject: "bench", Org: pipeOrg, Client: "bench", Purposes: []string{"TREAT"}, Scopes: []string{"patient/*.read"}}},
-	{"restrictive", authn.DevClaims{Subject: "bench", Org: "Organization/other", Client: "bench", Scopes: []string{"patient/*.read"}}},
+	{"permissive", authn.DevClaims{Subject: "bench", Org: pipeOrg, Client: "bench", Purposes: []string{"TREAT"}, Scopes: []string{"user/*.read"}}},
+	{"restrictive", authn.DevClaims{Subject: "bench", Org: "Organization/other", Client: "bench", Scopes: []string{"user/*.read"}}},
 }
 
 const pipeOrg = "Organization/bench"
