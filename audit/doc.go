@@ -4,37 +4,68 @@
 //
 // [Ledger.Append] returns only after the entries are committed and fsynced,
 // so a response may be sent once it returns. Concurrent appends are grouped
-// into one transaction (bbolt's Batch: the group commits after the database's
-// MaxBatchDelay or once MaxBatchSize calls wait), and the chain stays linear
-// because each entry is linked inside that one writer. Every Append waits out
-// MaxBatchDelay, so bbolt's default of 10ms sets a floor of 10ms per request
-// and about 90 entries/s for a lone caller; whoever opens the database should
-// lower it (1ms gives about 600 entries/s alone and 25,000+ from 64 callers
-// on a 2-core machine; see BenchmarkAppendDurable).
+// into one transaction and one fsync (see groupCommit in commit.go: the
+// first caller commits at once, callers arriving meanwhile go together in
+// the next commit), and the chain stays linear because each entry is linked
+// inside that one writer. See BenchmarkAppendDurable for entries/s by
+// concurrency.
 //
 // Each entry's Hash is the hex SHA-256 of its PrevHash (hex text) followed by
 // the entry's canonical JSON without Hash; the first entry's PrevHash is
 // [GenesisHash]. Canonical JSON is encoding/json's output for [Entry] with
 // Time in UTC and nil lists written as []. [Ledger.Verify] recomputes the
 // chain and also requires each stored value to be exactly that canonical
-// form, every entry to be in the patient index, and the head record to match
-// the last entry, so edits, deletions (also of the newest entry), insertions
-// and reorderings are reported with the first broken seq. Anyone who can
-// write the file can still rebuild a consistent chain: anchoring the head
-// outside the file is left to a later change.
+// form, every entry to be in each secondary index it belongs in and no
+// index key without its entry, and the head record to match the last entry,
+// so edits, deletions (also of the newest entry), insertions and
+// reorderings are reported with the first broken seq. Anyone who can write
+// the file can still rebuild a consistent chain: anchoring the head outside
+// the file is left to a later change.
+//
+// # Queries
+//
+// [Ledger.Find] selects by patient, recipient (caller subject or
+// organisation), purpose of use, break-the-glass and time range, in (time,
+// seq) order, paged by an opaque [Cursor]. Each query walks one secondary
+// index from its start key, so its cost is that of the entries it reads, not
+// of the ledger's size. [Ledger.Accounting] is the accounting of disclosures
+// of one patient (42 CFR 2.24, 45 CFR 164.528), rendered by [WriteCSV] and
+// [AuditEventBundle] (IHE BALP AuditEvents).
+//
+// # Retention
+//
+// [Ledger.Prune] exports the oldest entries (a prefix of the chain) to
+// NDJSON files, fsyncs them, then deletes the entries and records a
+// [Checkpoint]: the seq and hash of the last pruned entry. Verify starts
+// from the checkpoint; [VerifyNDJSON] checks the exports from genesis up
+// to it.
 //
 // # Storage
 //
 // The ledger lives in a bbolt file shared with other packages, under its own
-// versioned root bucket. Integers are 8-byte big-endian, so keys sort by seq;
-// "|" stands for one 0x00 byte.
+// root bucket. Integers are 8-byte big-endian, so keys sort by number;
+// <time> is Unix nanoseconds with the sign bit flipped (so it sorts as time
+// does); "|" stands for one 0x00 byte (values never contain one).
 //
-//	audit/                               root bucket of this package
-//	└── v1/                              schema version
+//	audit/                                  root bucket of this package
+//	└── v1/                                 layout family
 //	    ├── entries/
-//	    │   └── <seq> → canonical JSON   one entry, Hash included
-//	    ├── patients/
-//	    │   └── <patient>|<seq> → ""     entries by patient, in seq order
-//	    └── head/
-//	        └── "head" → <seq><hash>     last seq and its hex hash (8 + 64 bytes)
+//	    │   └── <seq> → canonical JSON      one entry, Hash included
+//	    ├── by_time/<time><seq> → ""        every entry
+//	    ├── by_patient/<patient>|<time><seq> → ""
+//	    ├── by_recipient/<subject or org>|<time><seq> → ""   one key for each
+//	    ├── by_purpose/<purpose>|<time><seq> → ""            one key for each
+//	    ├── by_break_glass/<time><seq> → "" break-the-glass entries only
+//	    ├── head/
+//	    │   └── "head" → <seq><hash>        last seq and its hex hash (8 + 64 bytes)
+//	    └── meta/
+//	        ├── "version" → 1 byte          schema version, now 2
+//	        ├── "checkpoint" → JSON         the prune Checkpoint, once pruned
+//	        └── "migrated" → <seq>          progress of a migration under way
+//
+// Schema versions: 1 had entries, head and patients/<patient>|<seq> and no
+// meta bucket. 2 adds meta and the by_* indexes and drops patients. [Open]
+// migrates a version-1 ledger in transactions of 10,000 entries, recording
+// its progress, so an interrupted migration resumes; a read-only open of a
+// version-1 ledger fails with [ErrNeedsMigration].
 package audit
