@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -272,6 +273,23 @@ func testLeakDeniedReadIsMissing(t *testing.T, e *env) {
 	missing := e.get(t, "/fhir/Condition/leak-dnr02", "other")
 	sameAsMissing(t, withheld, missing, "leak-dnr01", "leak-dnr02")
 	mustNotContain(t, "read", withheld, "leakmarker-read", "F11.20")
+
+	// vread: the version id comes from the upstream itself.
+	up, err := http.Get(e.upstream.BaseURL + "/Condition/leak-dnr01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored struct{ Meta struct{ VersionID string } }
+	err = json.NewDecoder(up.Body).Decode(&stored)
+	up.Body.Close()
+	if err != nil || stored.Meta.VersionID == "" {
+		t.Fatalf("upstream read: %v %+v", err, stored)
+	}
+	v := "/_history/" + stored.Meta.VersionID
+	withheld = e.get(t, "/fhir/Condition/leak-dnr01"+v, "other")
+	missing = e.get(t, "/fhir/Condition/leak-dnr02"+v, "other")
+	sameAsMissing(t, withheld, missing, "leak-dnr01", "leak-dnr02")
+	mustNotContain(t, "vread", withheld, "leakmarker-read", "F11.20")
 }
 
 func testLeakBinaryAndAttachments(t *testing.T, e *env) {
@@ -281,7 +299,12 @@ func testLeakBinaryAndAttachments(t *testing.T, e *env) {
 	  "meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},
 	  "subject":{"reference":"Patient/pat-1"},
 	  "content":[{"attachment":{"contentType":"application/pdf","data":"` + secret + `","url":"` + e.upstream.BaseURL + `/Binary/leak-bin1"}}]}`
-	e.upstream.Put(t, []byte(bin), []byte(dr))
+	classified := `{"resourceType":"Binary","id":"leak-bin2","contentType":"application/pdf","data":"` + secret + `",
+	  "meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}}`
+	e.upstream.Put(t, []byte(bin), []byte(dr), []byte(classified))
+	if r := e.get(t, "/fhir/Binary/leak-bin2", "other"); r.Status != http.StatusOK || !strings.Contains(string(r.Body), secret) {
+		t.Errorf("a classified ordinary Binary is withheld: %d %s", r.Status, r.Body)
+	}
 
 	r := e.get(t, "/fhir/Binary/leak-bin1", "consented")
 	if r.Status != http.StatusNotFound {
