@@ -21,6 +21,7 @@ import (
 func init() {
 	register("TokenAttacks", testTokenAttacks)
 	register("ScopeEscalation", testScopeEscalation)
+	register("AdminRoles", testAdminRoles)
 }
 
 // firstOf returns a resource of type typ of patient (e.g. "Patient/pat-1").
@@ -202,4 +203,43 @@ func testScopeEscalation(t *testing.T, e *env) {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 	})
+}
+
+// testAdminRoles: each admin role reaches its own endpoints and no other;
+// FHIR scopes reach none.
+func testAdminRoles(t *testing.T, e *env) {
+	roles := map[string]string{}
+	for _, role := range []string{authn.ConsentManagerScope, authn.PolicyAuthorScope, authn.AuditorScope, "user/*.*"} {
+		roles[role] = e.mintToken(t, "--sub", "ops-"+strings.ReplaceAll(role, "/", "-"), "--org", "Organization/ops", "--scope", role)
+	}
+	endpoints := map[string]string{
+		"/admin/Consent?patient=" + sudPatient: authn.ConsentManagerScope,
+		"/admin/policy":                        authn.PolicyAuthorScope,
+		"/admin/audit?patient=" + sudPatient:   authn.AuditorScope,
+	}
+	for path, owner := range endpoints {
+		for role, tok := range roles {
+			r := e.do(t, http.MethodGet, path, tok, nil)
+			want := http.StatusForbidden
+			if role == owner {
+				want = http.StatusOK
+			}
+			if r.Status != want {
+				t.Errorf("%s with %s: %d, want %d: %s", path, role, r.Status, want, r.Body)
+			}
+			if want == http.StatusForbidden && (strings.Contains(string(r.Body), sudPatient) || !strings.Contains(string(r.Body), `"code":"forbidden"`)) {
+				t.Errorf("%s with %s: the refusal is not a plain forbidden outcome: %s", path, role, r.Body)
+			}
+		}
+	}
+	// Writing a consent needs the consent manager too.
+	for role, tok := range roles {
+		if role == authn.ConsentManagerScope {
+			continue
+		}
+		r := e.do(t, http.MethodPost, "/admin/Consent", tok, strings.NewReader(`{"resourceType":"Consent"}`), "Content-Type", "application/fhir+json")
+		if r.Status != http.StatusForbidden {
+			t.Errorf("POST /admin/Consent with %s: %d", role, r.Status)
+		}
+	}
 }
