@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bytes"
+
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
 )
@@ -13,16 +15,18 @@ import (
 //     that class; an unlabelled Binary is withheld (a read answers 404, as
 //     for a missing one). A Binary the upstream sends as anything but FHIR
 //     JSON is withheld the same way (fhir.go).
-//   - DocumentReference.content[].attachment and
-//     DiagnosticReport.presentedForm[]: when the resource is labelled
-//     sensitive (confidentiality R or V, or a sensitivity or policy code),
-//     the inline data of every attachment is removed (REDACTED), whatever
-//     its content type: its content may be more sensitive than the labels
-//     say. The attachment's other members (contentType, url, title, size,
-//     hash) stay.
-//   - An attachment url below the upstream base is rewritten to the proxy's
-//     base, so that following it reads the Binary through the proxy and the
-//     same rules.
+//   - When a resource is labelled sensitive (confidentiality R or V, or a
+//     sensitivity or policy code), the inline data of every Attachment in
+//     it (any object with contentType and data: DocumentReference
+//     content.attachment, DiagnosticReport presentedForm, Observation
+//     valueAttachment, Media content ...) is removed (REDACTED), whatever its
+//     content type: its content may be more sensitive than the labels say.
+//     The attachment's other members (contentType, url, title, size, hash)
+//     stay.
+//   - An attachment url below the upstream base, in DocumentReference
+//     content.attachment and DiagnosticReport presentedForm, is rewritten
+//     to the proxy's base, so that following it reads the Binary through
+//     the proxy and the same rules.
 
 // attachmentMembers lists where each type keeps its attachments: member,
 // and within each of its elements the member holding the Attachment ("" when
@@ -60,23 +64,45 @@ func (r *run) eachAttachment(it *item, fn func(at int) error) error {
 }
 
 // attachmentTargets are the inline data values to remove from a sensitive
-// item.
+// item: the data of every object below the resource that has contentType
+// and data. Only sensitive resources are walked.
 func (r *run) attachmentTargets(it *item) ([]span, error) {
-	if _, ok := attachmentMembers[it.res.Type]; !ok || !sensitive(it.res.Labels) {
+	if it.res.Type == "Binary" || !sensitive(it.res.Labels) || !bytes.Contains(r.body[it.start:it.end], dataKey) {
 		return nil, nil
 	}
 	var out []span
-	err := r.eachAttachment(it, func(at int) error {
-		s, e, ok, err := fjson.Lookup(r.body, at, "data")
-		if ok {
-			out = append(out, span{s, e})
-		}
-		return err
-	})
-	if err != nil {
+	if _, err := attachmentData(r.body, it.start, 0, &out); err != nil {
 		return nil, rewriteFailure(err)
 	}
 	return out, nil
+}
+
+var dataKey = []byte(`"data"`)
+
+// attachmentData walks the value at i and appends the data value of each
+// object below the top one that also has a contentType.
+func attachmentData(b []byte, i, depth int, out *[]span) (int, error) {
+	switch b[i] {
+	case '{':
+		data, hasType := span{-1, -1}, false
+		end, err := fjson.ObjectScan(b, i, func(key []byte, vs int) (int, error) {
+			ve, err := attachmentData(b, vs, depth+1, out)
+			switch {
+			case fjson.KeyIs(key, "data"):
+				data = span{vs, ve}
+			case fjson.KeyIs(key, "contentType"):
+				hasType = true
+			}
+			return ve, err
+		})
+		if err == nil && depth > 0 && hasType && data.start >= 0 {
+			*out = append(*out, data)
+		}
+		return end, err
+	case '[':
+		return fjson.ArrayScan(b, i, func(vs int) (int, error) { return attachmentData(b, vs, depth+1, out) })
+	}
+	return fjson.SkipValue(b, i)
 }
 
 // attachmentURLEdits points attachment urls below the upstream base at the

@@ -354,3 +354,21 @@ func TestParametersResourcesDecided(t *testing.T) {
 		t.Fatalf("consented: %d %s", resp.StatusCode, body)
 	}
 }
+
+func TestAttachmentDataOfSensitiveResources(t *testing.T) {
+	t.Parallel()
+	obs := `{"resourceType":"Observation","id":"o1","status":"final","subject":{"reference":"Patient/p1"},
+	 "code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]},
+	 "valueAttachment":{"contentType":"image/png","data":"U0VDUkVU","title":"scan"},
+	 "note":[{"text":"data"}]}`
+	h := newHarness(t, fhirJSONHandler(200, obs))
+	resp, body := h.get("/fhir/Observation/o1", tokConsented)
+	if resp.StatusCode != 200 || strings.Contains(body, "U0VDUkVU") || !strings.Contains(body, `"title":"scan"`) || !strings.Contains(body, "REDACTED") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	ordinary := strings.Replace(obs, "F11.20", "I10", 1)
+	h = newHarness(t, fhirJSONHandler(200, ordinary))
+	if _, body := h.get("/fhir/Observation/o1", tokOther); !strings.Contains(body, "U0VDUkVU") || strings.Contains(body, "REDACTED") {
+		t.Fatalf("ordinary attachment data removed: %s", body)
+	}
+}
