@@ -412,3 +412,20 @@ func TestBatchEntriesNeedTheirScopes(t *testing.T) {
 		t.Fatal("the permitted batch was not forwarded")
 	}
 }
+
+// BenchmarkScopeCheck: parsing a caller's scopes and checking one search
+// with an _include against them, as enforceScopes does per request.
+func BenchmarkScopeCheck(b *testing.B) {
+	caller := authn.Caller{Patient: "p1", Scopes: []string{"openid", "fhirUser", "launch/patient", "patient/Observation.rs?category=laboratory", "patient/Patient.r", "patient/Condition.rs", "patient/Encounter.rs"}}
+	req, _ := parseFHIRPath(http.MethodGet, "Observation")
+	q, _ := url.ParseQuery("subject=Patient/p1&category=laboratory&_include=Observation:subject:Patient&_count=50")
+	b.ReportAllocs()
+	for b.Loop() {
+		g := grantsOf(caller)
+		for _, n := range needs(req, http.MethodGet, q) {
+			if !g.allows(n.typ, n.perm, n.q) {
+				b.Fatal("refused")
+			}
+		}
+	}
+}
