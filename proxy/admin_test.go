@@ -1,13 +1,18 @@
 package proxy
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,4 +276,57 @@ func entrySeqs(entries []audit.Entry) []uint64 {
 		out = append(out, e.Seq)
 	}
 	return out
+}
+
+// auditLogBuffer is a bytes.Buffer safe for the server's goroutines.
+type auditLogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *auditLogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *auditLogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestAdminAuditLogsNoQueryValues checks that neither queries, bad
+// parameters nor ledger failures put query values in the log.
+func TestAdminAuditLogsNoQueryValues(t *testing.T) {
+	t.Parallel()
+	var logs auditLogBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := newHarness(t, fhirJSONHandler(200, `{}`), func(_ *Options, d *Deps) {
+		d.Logger = logger
+		d.Ledger = failingFinder{}
+	})
+	for _, q := range []string{
+		"/admin/audit?patient=Patient/secret-p&recipient=Organization/secret-o&purpose=SECRETP",
+		"/admin/audit?patient=Patient/secret-p&cursor=secret-cursor",
+		"/admin/audit/accounting?patient=Patient/secret-p&format=csv",
+		"/admin/audit/accounting?patient=Patient/secret-p&format=secret-format",
+	} {
+		h.get(q, tokAdmin)
+	}
+	if strings.Contains(strings.ToLower(logs.String()), "secret") {
+		t.Errorf("the log holds query values:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "ledger query failed") {
+		t.Errorf("the ledger failure was not logged:\n%s", logs.String())
+	}
+}
+
+// failingFinder is a ledger whose reads fail.
+type failingFinder struct{}
+
+func (failingFinder) Append(context.Context, ...audit.Entry) error { return nil }
+
+func (failingFinder) Find(context.Context, audit.Query) ([]audit.Entry, error) {
+	return nil, errors.New("audit: finding entries: disk on fire")
 }
