@@ -300,17 +300,17 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 	return ve, err
 }
 
+// collectLinks notes whether the Bundle pages, and records the whole link
+// array as one span: rewriteURL renders it anew with page tokens
+// (paging.go).
 func (r *run) collectLinks(b *bundleNode, arr int) (int, error) {
-	return fjson.ArrayScan(r.body, arr, func(vs int) (int, error) {
+	end, err := fjson.ArrayScan(r.body, arr, func(vs int) (int, error) {
 		return fjson.ObjectScan(r.body, vs, func(key []byte, ks int) (int, error) {
 			ke, err := fjson.SkipValue(r.body, ks)
 			if err != nil {
 				return 0, err
 			}
-			switch keyName(key) {
-			case "url":
-				b.linkURLs = append(b.linkURLs, span{ks, ke})
-			case "relation":
+			if keyName(key) == "relation" {
 				rel, _ := fjson.StringValue(r.body, ks, ke)
 				if rel == "next" || rel == "previous" || rel == "prev" || rel == "last" {
 					b.hasPaging = true
@@ -319,6 +319,11 @@ func (r *run) collectLinks(b *bundleNode, arr int) (int, error) {
 			return ke, nil
 		})
 	})
+	if err != nil {
+		return 0, err
+	}
+	b.linkURLs = append(b.linkURLs, span{arr, end})
+	return end, nil
 }
 
 func labelStrings(s labels.Set) []string {
@@ -515,8 +520,19 @@ func parseLabels(ss []string) labels.Set {
 }
 
 // rewriteURL points a URL string value that starts with the upstream base at
-// the proxy's base instead.
+// the proxy's base instead. Given a Bundle's link array (collectLinks), it
+// renders the array with page tokens (paging.go); if that fails, the links
+// are dropped rather than left pointing at the upstream.
 func (r *run) rewriteURL(u span) (fjson.Edit, bool) {
+	start, end := trim(r.body, u.start, u.end)
+	if start < end && r.body[start] == '[' {
+		links, err := r.pageLinks(start, end)
+		if err != nil {
+			r.s.log.Warn("page links dropped", "request_id", r.ex.requestID, "cause", errString(err))
+			links = []byte("[]")
+		}
+		return fjson.Edit{Start: start, End: end, Data: links}, true
+	}
 	s, ok := fjson.StringValue(r.body, u.start, u.end)
 	if !ok {
 		return fjson.Edit{}, false
@@ -525,7 +541,6 @@ func (r *run) rewriteURL(u span) (fjson.Edit, bool) {
 	if !ok {
 		return fjson.Edit{}, false
 	}
-	start, end := trim(r.body, u.start, u.end)
 	return fjson.Edit{Start: start, End: end, Data: fjson.AppendString(nil, rewritten)}, true
 }
 
