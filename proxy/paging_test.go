@@ -224,3 +224,21 @@ func BenchmarkPageTokenMintOpen(b *testing.B) {
 		}
 	}
 }
+
+// FuzzOpenPage: no input panics, and nothing but a minted token opens.
+func FuzzOpenPage(f *testing.F) {
+	s := &Server{opts: Options{Requests: RequestRules{PagingKey: []byte(strings.Repeat("f", 32))}.withDefaults()}}
+	c := authn.Caller{Subject: "alice"}
+	now := time.Unix(1_800_000_000, 0)
+	tok, _ := s.mintPage(c, "/Condition?_offset=20", now)
+	f.Add(tok)
+	f.Add("")
+	f.Add("AQ")
+	f.Fuzz(func(t *testing.T, in string) {
+		path, q, fl := s.openPage(c, in, now)
+		if fl == nil && in != tok && (path != "Condition" || q != "_offset=20") {
+			t.Fatalf("%q opened as %q %q", in, path, q)
+		}
+		_, _ = pageTokenOf(in)
+	})
+}

@@ -191,8 +191,9 @@ func (s *Server) sensitiveCode(typ, value string) bool {
 	if code == "" {
 		return false
 	}
-	if typ == "" {
-		typ = "Basic"
+	types := []string{typ}
+	if typ == "" { // a system-level search: a rule may be limited to some types
+		types = clinicalTypes
 	}
 	var systems []string
 	if system != "" {
@@ -204,6 +205,22 @@ func (s *Server) sensitiveCode(typ, value string) bool {
 			}
 		}
 	}
+	for _, t := range types {
+		if s.labelsCodes(t, systems, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// clinicalTypes are tried for a code searched at system level.
+var clinicalTypes = []string{"Condition", "Observation", "Procedure", "MedicationRequest", "MedicationStatement",
+	"MedicationAdministration", "MedicationDispense", "Encounter", "DiagnosticReport", "ServiceRequest",
+	"CarePlan", "AllergyIntolerance", "Immunization", "DocumentReference", "Claim", "ExplanationOfBenefit", "Basic"}
+
+// labelsCodes reports whether the labeller labels a resource of type typ
+// holding code in each of systems (errors count as sensitive).
+func (s *Server) labelsCodes(typ string, systems []string, code string) bool {
 	doc := []byte(`{"resourceType":`)
 	doc = fjson.AppendString(doc, typ)
 	doc = append(doc, `,"code":{"coding":[`...)

@@ -32,6 +32,7 @@ func TestSearchGuard(t *testing.T) {
 		{"sensitive code among alternatives", "/fhir/Condition?code=I10,F11.20&_include=Condition:subject", RequestRules{}, 400, ""},
 		{"security label with include refused", "/fhir/Condition?_security=SUD&_include=Condition:patient", RequestRules{}, 400, ""},
 		{"text filter with include refused", "/fhir/Condition?code:text=alcohol&_include=Condition:patient", RequestRules{}, 400, ""},
+		{"system-level sensitive code with include refused", "/fhir?_type=Condition&code=F10.20&_include=Condition:patient", RequestRules{}, 400, ""},
 		{"sensitive code without include forwarded", "/fhir/Condition?code=F10.20", RequestRules{}, 0, "code=F10.20"},
 		{"ordinary code with include forwarded", "/fhir/Condition?code=I10&_include=Condition:patient", RequestRules{}, 0, "code=I10&_include=Condition:patient"},
 		{"system export refused", "/fhir/$export", RequestRules{}, 403, ""},
@@ -114,8 +115,10 @@ func TestSensitiveCode(t *testing.T) {
 		"I10": false, "http://hl7.org/fhir/sid/icd-10-cm|I10": false, "Patient/p1": false, "": false,
 		"http://example.org/other|F10.20": false,
 	} {
-		if got := s.sensitiveCode("Condition", v); got != want {
-			t.Errorf("%q: %v, want %v", v, got, want)
+		for _, typ := range []string{"Condition", ""} {
+			if got := s.sensitiveCode(typ, v); got != want {
+				t.Errorf("%s %q: %v, want %v", typ, v, got, want)
+			}
 		}
 	}
 }
