@@ -26,6 +26,8 @@ const (
 	// jwksFailureGrace is how long a key set stays usable when the issuer
 	// cannot be reached for a scheduled refresh.
 	jwksFailureGrace = time.Hour
+	// noSetRetry bounds fetch attempts while no key set was ever fetched.
+	noSetRetry = 5 * time.Second
 )
 
 // jwksSource is one JWKS URL: fetched on first use, re-fetched when older
@@ -39,7 +41,8 @@ type jwksSource struct {
 	minRefresh time.Duration
 	now        func() time.Time
 
-	mu        sync.Mutex
+	fetchMu   sync.Mutex // one fetch at a time
+	mu        sync.Mutex // the fields below
 	set       jwk.Set
 	fetchedAt time.Time // last successful fetch
 	triedAt   time.Time // last fetch attempt of any kind
@@ -61,69 +64,102 @@ func newJWKSSource(url string, client *http.Client, maxAge, minRefresh time.Dura
 }
 
 // keys returns the current set for a token naming kid (may be empty). An
-// unknown kid forces a refresh when the rate limit allows one.
+// unknown kid forces a refresh when the rate limit allows one. Only one
+// fetch runs at a time, outside the state lock: while it runs, callers that
+// already have a set go on with it instead of waiting.
 func (s *jwksSource) keys(ctx context.Context, kid string) (jwk.Set, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
-	stale := s.set == nil || now.Sub(s.fetchedAt) >= s.maxAge
-	if stale && (s.set == nil || now.Sub(s.triedAt) >= s.minRefresh) {
-		if err := s.fetch(ctx, now); err != nil {
-			if s.set == nil || now.Sub(s.fetchedAt) > s.maxAge+jwksFailureGrace {
-				return nil, err
-			}
-			// keep using the previous set for a while: a short issuer
-			// outage must not lock every caller out.
+	s.mu.Lock()
+	set, fetchedAt, forcedAt := s.set, s.fetchedAt, s.forcedAt
+	s.mu.Unlock()
+	switch {
+	case set == nil || now.Sub(fetchedAt) >= s.maxAge:
+		s.refresh(ctx, now, set == nil, false)
+	case kid != "":
+		if _, ok := set.LookupKeyID(kid); !ok && (forcedAt.IsZero() || now.Sub(forcedAt) >= s.minRefresh) {
+			s.refresh(ctx, now, false, true)
 		}
 	}
-	if s.set == nil {
+	s.mu.Lock()
+	set, fetchedAt = s.set, s.fetchedAt
+	s.mu.Unlock()
+	// A failed scheduled refresh keeps the previous set for a while: a
+	// short issuer outage must not lock every caller out.
+	if set == nil || now.Sub(fetchedAt) > s.maxAge+jwksFailureGrace {
 		return nil, errors.New("authn: JWKS not available")
 	}
-	if kid == "" {
-		return s.set, nil
-	}
-	if _, ok := s.set.LookupKeyID(kid); ok {
-		return s.set, nil
-	}
-	if !s.forcedAt.IsZero() && now.Sub(s.forcedAt) < s.minRefresh {
-		return s.set, nil // rate-limited: the token will fail against the current keys
-	}
-	s.forcedAt = now
-	if err := s.fetch(ctx, now); err != nil {
-		return s.set, nil
-	}
-	return s.set, nil
+	return set, nil
 }
 
-// fetch replaces the set; s.mu is held. A failed fetch keeps the old set.
-func (s *jwksSource) fetch(ctx context.Context, now time.Time) error {
+// refresh fetches the set unless another fetch runs (wait: block for it,
+// when there is no set yet) or the rate limits say no: a forced refresh at
+// most once per minRefresh, a scheduled one at most once per minRefresh
+// after a failure (noSetRetry while there is no set at all).
+func (s *jwksSource) refresh(ctx context.Context, now time.Time, wait, forced bool) {
+	if wait {
+		s.fetchMu.Lock()
+	} else if !s.fetchMu.TryLock() {
+		return
+	}
+	defer s.fetchMu.Unlock()
+	s.mu.Lock()
+	switch {
+	case forced:
+		if !s.forcedAt.IsZero() && now.Sub(s.forcedAt) < s.minRefresh {
+			s.mu.Unlock()
+			return
+		}
+		s.forcedAt = now
+	case s.set == nil:
+		if !s.triedAt.IsZero() && now.Sub(s.triedAt) < min(s.minRefresh, noSetRetry) {
+			s.mu.Unlock()
+			return
+		}
+	default:
+		if now.Sub(s.fetchedAt) < s.maxAge || now.Sub(s.triedAt) < s.minRefresh {
+			s.mu.Unlock()
+			return // fresh after all, or failed a moment ago
+		}
+	}
 	s.triedAt = now
 	s.fetches++
+	s.mu.Unlock()
+	set, err := s.download(ctx)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.set, s.fetchedAt = set, now
+	s.mu.Unlock()
+}
+
+// download fetches and parses the JWKS, keeping public asymmetric keys.
+func (s *jwksSource) download(ctx context.Context) (jwk.Set, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
-		return fmt.Errorf("authn: JWKS request: %w", err)
+		return nil, fmt.Errorf("authn: JWKS request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("authn: fetching JWKS: %w", err)
+		return nil, fmt.Errorf("authn: fetching JWKS: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("authn: fetching JWKS: status %d", resp.StatusCode)
+		return nil, fmt.Errorf("authn: fetching JWKS: status %d", resp.StatusCode)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxJWKSBytes+1))
 	if err != nil {
-		return fmt.Errorf("authn: reading JWKS: %w", err)
+		return nil, fmt.Errorf("authn: reading JWKS: %w", err)
 	}
 	if len(b) > MaxJWKSBytes {
-		return errors.New("authn: JWKS document too large")
+		return nil, errors.New("authn: JWKS document too large")
 	}
 	set, err := jwk.Parse(b)
 	if err != nil {
-		return fmt.Errorf("authn: parsing JWKS: %w", err)
+		return nil, fmt.Errorf("authn: parsing JWKS: %w", err)
 	}
 	asym := jwk.NewSet()
 	for i := 0; i < set.Len(); i++ {
@@ -131,12 +167,7 @@ func (s *jwksSource) fetch(ctx context.Context, now time.Time) error {
 			_ = asym.AddKey(k)
 		}
 	}
-	pub, err := publicOnly(asym)
-	if err != nil {
-		return err
-	}
-	s.set, s.fetchedAt = pub, now
-	return nil
+	return publicOnly(asym)
 }
 
 // Fetches reports how many times the source fetched its URL (for tests and

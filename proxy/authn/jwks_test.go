@@ -234,3 +234,47 @@ func TestJWKSFirstFetchOversizedRefused(t *testing.T) {
 		t.Fatalf("token accepted without a usable JWKS: %v", err)
 	}
 }
+
+// TestJWKSFetchDoesNotBlockKnownKeys: while a forced fetch for an unknown kid
+// hangs on a slow issuer, tokens signed with a known key still verify.
+func TestJWKSFetchDoesNotBlockKnownKeys(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	is.addKey(t, "k1", true)
+	is.addKey(t, "k9", false)
+	v, _ := jwksVerifier(t, is)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, is.token(t, "k1")); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	is.mu.Lock()
+	is.body = func() []byte {
+		close(entered)
+		is.mu.Unlock() // let the test use the issuer while this fetch hangs
+		<-release
+		is.mu.Lock()
+		return []byte(`{"keys":[]}`)
+	}
+	is.mu.Unlock()
+	forced := make(chan error, 1)
+	go func() { _, err := v.Verify(ctx, is.token(t, "k9")); forced <- err }()
+	<-entered
+	done := make(chan error, 1)
+	k1 := is.token(t, "k1")
+	go func() { _, err := v.Verify(ctx, k1); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("known key during a fetch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("a known key waited for the issuer")
+	}
+	close(release)
+	if err := <-forced; !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("unknown kid: %v", err)
+	}
+}
