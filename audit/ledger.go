@@ -72,6 +72,9 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 
 // checkReadable checks that a read-only ledger exists at the current schema.
 func checkReadable(tx *bbolt.Tx) error {
+	if tx.Bucket(rootBucket) == nil { // no ledger yet: opening read-write creates it
+		return fmt.Errorf("audit: opening ledger: %w", ErrNeedsMigration)
+	}
 	b, err := bucketsOf(tx)
 	if err != nil {
 		return fmt.Errorf("audit: opening ledger: %w", err)

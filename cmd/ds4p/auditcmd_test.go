@@ -236,3 +236,21 @@ func TestLedgerConfig(t *testing.T) {
 		t.Errorf("a bad retention = %v", err)
 	}
 }
+
+// TestAuditVerifyNewDatabase checks that a database without a ledger yet
+// (e.g. only consents imported) verifies as an empty ledger.
+func TestAuditVerifyNewDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "ok: 0 entries") {
+		t.Errorf("verify of a database without a ledger = %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("audit", "verify", "--data", t.TempDir()); code != 1 || !strings.Contains(errOut, "no database") {
+		t.Errorf("verify of an empty directory = %d %q", code, errOut)
+	}
+}
