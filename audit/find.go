@@ -64,11 +64,15 @@ func (c Cursor) String() string {
 
 // ParseCursor decodes a token made by Cursor.String.
 func ParseCursor(s string) (Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != 17 || b[0] != 1 {
 		return Cursor{}, errors.New("audit: not a ledger cursor")
 	}
-	return Cursor{t: binary.BigEndian.Uint64(b[1:9]), seq: binary.BigEndian.Uint64(b[9:])}, nil
+	c := Cursor{t: binary.BigEndian.Uint64(b[1:9]), seq: binary.BigEndian.Uint64(b[9:])}
+	if c.String() != s { // the decoder skips newlines; only the canonical form is a cursor
+		return Cursor{}, errors.New("audit: not a ledger cursor")
+	}
+	return c, nil
 }
 
 // Find returns up to q.Limit entries matching q in the order of their Time,
