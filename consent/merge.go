@@ -191,12 +191,19 @@ func statesNothing(c Cond) bool {
 // consent's policyRule codes (so a general opt-out keeps its reach), no
 // criteria and no exceptions. Skipping an unreadable consent could drop an
 // opt-out and widen disclosure; the stand-in cannot widen anything. The
-// stand-in's ID is "upstream:<id>" (or "upstream:unreadable") and its
-// version a hash of the content.
+// stand-in's ID is "upstream:<id>" (or "upstream:unreadable"), its
+// version a hash of the content, and its patient the consent's patient or
+// subject when that can be read ("" otherwise).
 func Unreadable(raw []byte) (Normalized, bool) {
 	var lax struct {
-		ID         string `json:"id"`
-		Status     string `json:"status"`
+		ID      string `json:"id"`
+		Status  string `json:"status"`
+		Patient struct {
+			Reference string `json:"reference"`
+		} `json:"patient"`
+		Subject struct {
+			Reference string `json:"reference"`
+		} `json:"subject"`
 		PolicyRule struct {
 			Coding []struct {
 				Code string `json:"code"`
@@ -216,6 +223,11 @@ func Unreadable(raw []byte) (Normalized, bool) {
 		ID: upstreamPrefix + id, Version: "h" + hex.EncodeToString(sum[:8]), Status: "active",
 		Policies: []string{}, Source: SourceUpstream, Unreadable: true, RootTypeFrom: rootFromDefault,
 		Rules: []Rule{{Path: policyRulePath, Type: "deny", Conditions: []Cond{emptyCond()}}},
+	}
+	for _, ref := range []string{lax.Patient.Reference, lax.Subject.Reference} {
+		if patientRef.MatchString(ref) {
+			n.Patient = ref
+		}
 	}
 	for _, c := range lax.PolicyRule.Coding {
 		n.Policies = appendNew(n.Policies, c.Code)

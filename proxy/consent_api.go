@@ -87,12 +87,65 @@ func (s *Server) consentBody(c *gin.Context) ([]byte, bool) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "incomplete", "the request body could not be read; nothing was stored")
 		return nil, false
 	}
-	info, err := consent.Validate(raw)
+	rel, ok := fhirRelease(c.GetHeader("Content-Type"))
+	if !ok {
+		writeOutcome(c.Writer, http.StatusUnsupportedMediaType, "not-supported",
+			"a Consent must be FHIR R4 (fhirVersion=4.0) or R5 (fhirVersion=5.0); nothing was stored")
+		return nil, false
+	}
+	info, err := consent.ValidateRelease(raw, rel)
 	if err != nil {
 		s.consentError(c, err)
 		return nil, false
 	}
-	return raw, s.patientKnown(c, info.Patient)
+	return raw, s.patientKnown(c, info.Patient) && s.actorsKnown(c, raw)
+}
+
+// fhirRelease reads the fhirVersion parameter of a FHIR media type: R4, R5,
+// or auto-detected when absent; false for another version.
+func fhirRelease(contentType string) (consent.Release, bool) {
+	_, params, _ := mime.ParseMediaType(contentType)
+	return consent.ReleaseOf(params["fhirversion"]) // mime lowercases parameter names
+}
+
+// actorsKnown answers 422 when actor resolution is configured (a directory,
+// the upstream, or both) and some actor reference of the consent is known
+// to neither, and 502 when the upstream cannot tell; nothing is stored in
+// either case. An actor named by identifier (system|value) is matched as
+// written and needs no resolution. Without resolution configured every
+// actor is accepted as written.
+func (s *Server) actorsKnown(c *gin.Context, raw []byte) bool {
+	sc, ok := s.consents.(*sourcedConsents)
+	if !ok || sc.resolver == nil {
+		return true
+	}
+	actors, err := consent.Actors(raw)
+	if err != nil {
+		s.consentError(c, err)
+		return false
+	}
+	var unknown []consent.Problem
+	for _, a := range actors {
+		if strings.Contains(a, "|") {
+			continue
+		}
+		_, known, err := sc.resolver.ActorForms(c.Request.Context(), a)
+		if err != nil {
+			s.log.Warn("consent actor check failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+			writeOutcome(c.Writer, http.StatusBadGateway, "transient",
+				"the FHIR server could not confirm the consent's actors; nothing was stored")
+			return false
+		}
+		if !known {
+			unknown = append(unknown, consent.Problem{Path: "Consent.provision",
+				Message: "names the actor " + strconv.Quote(a) + ", which neither the directory nor the FHIR server knows; nothing was stored"})
+		}
+	}
+	if len(unknown) > 0 {
+		c.Data(http.StatusUnprocessableEntity, fhirJSON, issuesOutcome("not-found", unknown))
+		return false
+	}
+	return true
 }
 
 // patientKnown answers 422 when the upstream does not know the patient and

@@ -1,0 +1,591 @@
+package proxy
+
+import (
+	"container/list"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ds4p/ds4p/consent"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Where the response pipeline's consents come from, besides ds4p's store.
+const (
+	// UpstreamOff reads consents from ds4p's store only.
+	UpstreamOff = "off"
+	// UpstreamOnDemand also reads Consent?patient= from the upstream FHIR
+	// server when a response needs a patient's consents, cached per patient
+	// (LRU, TTL).
+	UpstreamOnDemand = "on_demand"
+	// UpstreamSync also mirrors every upstream Consent, fetched periodically.
+	UpstreamSync = "sync"
+)
+
+// ConsentSources configures the consents the policy sees besides those of
+// ds4p's store, and how consents' actors are resolved (consent/README.md).
+type ConsentSources struct {
+	// Upstream is off (default), on_demand or sync.
+	Upstream string
+	// TTL is how long on_demand keeps a patient's upstream consents
+	// (default 30s); a consent changed upstream counts after at most TTL.
+	TTL time.Duration
+	// CacheSize bounds the patients on_demand keeps (default 4096).
+	CacheSize int
+	// SyncInterval is the period of sync (default 1m).
+	SyncInterval time.Duration
+	// MaxConsents bounds the upstream consents read for one patient
+	// (default 1000); a patient with more fails closed.
+	MaxConsents int
+	// Directory maps actor references to identifiers (nil: none).
+	Directory *consent.Directory
+	// ResolveActors reads actor references the directory does not know
+	// (Organization/x, Practitioner/y ...) from the upstream for their
+	// identifiers, cached for TTL.
+	ResolveActors bool
+}
+
+// Defaults of ConsentSources.
+const (
+	defaultUpstreamConsentTTL = 30 * time.Second
+	defaultUpstreamCacheSize  = 4096
+	defaultSyncInterval       = time.Minute
+	defaultMaxUpstream        = 1000
+	// fullSyncEvery is how many incremental syncs run between two full
+	// ones, which also notice consents deleted upstream.
+	fullSyncEvery = 10
+	// maxSyncConsents bounds one sync; more fails the sync (and keeps the
+	// previous mirror).
+	maxSyncConsents = 1_000_000
+)
+
+// Validate reports every problem with c at once.
+func (c ConsentSources) Validate() error {
+	var errs []error
+	switch c.Upstream {
+	case "", UpstreamOff, UpstreamOnDemand, UpstreamSync:
+	default:
+		errs = append(errs, fmt.Errorf("consents.upstream: %q is not off, on_demand or sync", c.Upstream))
+	}
+	if c.TTL < 0 || c.SyncInterval < 0 || c.CacheSize < 0 || c.MaxConsents < 0 {
+		errs = append(errs, errors.New("consents: upstream_ttl, sync_interval, upstream_cache_size and max_upstream_consents may not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c ConsentSources) withDefaults() ConsentSources {
+	if c.Upstream == "" {
+		c.Upstream = UpstreamOff
+	}
+	if c.TTL == 0 {
+		c.TTL = defaultUpstreamConsentTTL
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = defaultUpstreamCacheSize
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = defaultSyncInterval
+	}
+	if c.MaxConsents == 0 {
+		c.MaxConsents = defaultMaxUpstream
+	}
+	return c
+}
+
+var (
+	consentMeter = otel.Meter("github.com/ds4p/ds4p/proxy")
+	// upstreamInvalid counts upstream consents that failed validation; each
+	// is replaced by a denying stand-in (consent.Unreadable).
+	upstreamInvalid, _ = consentMeter.Int64Counter("ds4p.consents.upstream.invalid",
+		metric.WithDescription("upstream Consents that failed validation and were read as a denial"))
+	// upstreamFetches counts reads of upstream consents by outcome.
+	upstreamFetches, _ = consentMeter.Int64Counter("ds4p.consents.upstream.fetches",
+		metric.WithDescription("reads of Consents from the upstream FHIR server, by mode and outcome"))
+)
+
+// UseConsentSources makes the response pipeline read consents from the
+// upstream FHIR server too (on_demand or sync) and resolve actors through
+// the directory and the upstream. Call it once, after New and before
+// serving; sync runs until ctx ends. With everything off it changes
+// nothing.
+func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	m := &sourcedConsents{consentManager: s.manager(), s: s, cfg: cfg,
+		merged: newTTLCache[mergedEntry](cfg.CacheSize, cfg.TTL)}
+	if cfg.Directory != nil || cfg.ResolveActors {
+		m.resolver = &actorResolver{s: s, dir: cfg.Directory, upstream: cfg.ResolveActors,
+			cache: newTTLCache[actorEntry](cfg.CacheSize, cfg.TTL)}
+	}
+	switch cfg.Upstream {
+	case UpstreamOnDemand:
+		m.onDemand = newTTLCache[upstreamEntry](cfg.CacheSize, cfg.TTL)
+	case UpstreamSync:
+		m.mirror = &consentMirror{}
+		go m.syncLoop(ctx)
+	}
+	if m.resolver == nil && cfg.Upstream == UpstreamOff {
+		return nil
+	}
+	s.consents = m
+	return nil
+}
+
+// sourcedConsents is the local consent store with the upstream's consents
+// merged in (consent.Merge) and actors resolved, for the response pipeline.
+// The consent API still reads and writes the local store alone.
+type sourcedConsents struct {
+	consentManager
+	s        *Server
+	cfg      ConsentSources
+	resolver *actorResolver // nil: actors as written
+	onDemand *ttlCache[upstreamEntry]
+	mirror   *consentMirror
+	merged   *ttlCache[mergedEntry]
+}
+
+// upstreamEntry is one patient's upstream consents, as read at gen.
+type upstreamEntry struct {
+	gen      uint64
+	consents []consent.Normalized
+}
+
+// mergedEntry is one patient's merged, resolved consents, valid while the
+// local version and the upstream generation it was built from are current.
+type mergedEntry struct {
+	local, gen uint64
+	consents   []consent.Normalized
+}
+
+// generations numbers upstream reads, so caches built on one can tell.
+var generations struct {
+	sync.Mutex
+	n uint64
+}
+
+func nextGeneration() uint64 {
+	generations.Lock()
+	defer generations.Unlock()
+	generations.n++
+	return generations.n
+}
+
+// Normalized returns the patient's local and upstream consents merged, with
+// their actors resolved. Any failure to read the upstream is an error, so
+// the response is withheld: an upstream opt-out must not be missed.
+func (m *sourcedConsents) Normalized(ctx context.Context, patient string) ([]consent.Normalized, uint64, error) {
+	local, version, err := m.consentManager.Normalized(ctx, patient)
+	if err != nil {
+		return nil, 0, err
+	}
+	up, err := m.upstream(ctx, patient)
+	if err != nil {
+		return nil, 0, err
+	}
+	if e, ok := m.merged.get(patient); ok && e.local == version && e.gen == up.gen {
+		return e.consents, version, nil
+	}
+	merged := slices.Clone(consent.Merge(local, up.consents))
+	if m.resolver != nil {
+		for i := range merged {
+			if merged[i], err = consent.ExpandActors(ctx, merged[i], m.resolver); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+	if _, versionless := m.consentManager.(basicConsents); !versionless {
+		m.merged.add(patient, mergedEntry{local: version, gen: up.gen, consents: merged})
+	}
+	return merged, version, nil
+}
+
+// upstream returns the patient's upstream consents in the configured mode.
+func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstreamEntry, error) {
+	switch {
+	case m.onDemand != nil:
+		if e, ok := m.onDemand.get(patient); ok {
+			return e, nil
+		}
+		cs, err := m.fetchPatient(ctx, patient)
+		if err != nil {
+			return upstreamEntry{}, err
+		}
+		e := upstreamEntry{gen: nextGeneration(), consents: cs}
+		m.onDemand.add(patient, e)
+		return e, nil
+	case m.mirror != nil:
+		return m.mirror.get(patient)
+	}
+	return upstreamEntry{}, nil
+}
+
+// fetchPatient reads Consent?patient=<patient>&status=active,inactive from
+// the upstream, every page, at most MaxConsents.
+func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]consent.Normalized, error) {
+	q := url.Values{"patient": {patient}, "status": {"active,inactive"}, "_count": {"100"}}
+	var out []consent.Normalized
+	err := m.s.upstreamConsentSearch(ctx, q, m.cfg.MaxConsents, func(raw []byte) {
+		n, ok := m.readUpstream(raw)
+		if ok && n.Patient == "" {
+			n.Patient = patient // a stand-in whose patient could not be read
+		}
+		if ok && n.Patient == patient {
+			out = append(out, n)
+		}
+	})
+	recordFetch(ctx, UpstreamOnDemand, err)
+	if err != nil {
+		return nil, fmt.Errorf("reading the patient's consents from the FHIR server: %w", err)
+	}
+	slices.SortFunc(out, func(a, b consent.Normalized) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// readUpstream validates one upstream consent; one that fails becomes a
+// denying stand-in (counted and logged without identifiers), or nothing
+// when it is plainly not in force.
+func (m *sourcedConsents) readUpstream(raw []byte) (consent.Normalized, bool) {
+	n, err := consent.NormalizeUpstream(raw)
+	if err == nil {
+		return n, true
+	}
+	problems := 1
+	var ve *consent.ValidationError
+	if errors.As(err, &ve) {
+		problems = len(ve.Problems)
+	}
+	upstreamInvalid.Add(context.Background(), 1)
+	m.s.log.Warn("an upstream consent failed validation and is read as a denial", "problems", problems)
+	return consent.Unreadable(raw)
+}
+
+func recordFetch(ctx context.Context, mode string, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	upstreamFetches.Add(ctx, 1, metric.WithAttributes(attribute.String("mode", mode), attribute.String("outcome", outcome)))
+}
+
+// searchBundleJSON is the part of a search Bundle the consent reads use.
+type searchBundleJSON struct {
+	ResourceType string `json:"resourceType"`
+	Link         []struct {
+		Relation string `json:"relation"`
+		URL      string `json:"url"`
+	} `json:"link"`
+	Entry []struct {
+		Resource json.RawMessage `json:"resource"`
+		Search   *struct {
+			Mode string `json:"mode"`
+		} `json:"search"`
+	} `json:"entry"`
+}
+
+// maxConsentPage bounds one page of an upstream Consent search.
+const maxConsentPage = 64 << 20
+
+// upstreamConsentSearch runs GET Consent?q on the upstream and calls each with
+// every Consent of every page. It follows next links by their query only,
+// always against the configured upstream, and fails when more than limit
+// consents come back (a truncated list could miss an opt-out).
+func (s *Server) upstreamConsentSearch(ctx context.Context, q url.Values, limit int, each func([]byte)) error {
+	query, seen := q.Encode(), 0
+	for range limit/100 + 2 {
+		page, err := s.getJSON(ctx, "/Consent?"+query, maxConsentPage)
+		if err != nil {
+			return err
+		}
+		var b searchBundleJSON
+		if err := json.Unmarshal(page, &b); err != nil || b.ResourceType != "Bundle" {
+			return errors.New("the FHIR server's Consent search did not answer a Bundle")
+		}
+		for _, e := range b.Entry {
+			if e.Search != nil && e.Search.Mode != "" && e.Search.Mode != "match" {
+				continue
+			}
+			if seen++; seen > limit {
+				return fmt.Errorf("the FHIR server holds more than %d consents to read", limit)
+			}
+			each(e.Resource)
+		}
+		next := ""
+		for _, l := range b.Link {
+			if l.Relation == "next" {
+				next = l.URL
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		u, err := url.Parse(next)
+		if err != nil || !strings.HasSuffix(u.Path, "/Consent") {
+			return errors.New("the FHIR server's next link is not a Consent search")
+		}
+		query = u.RawQuery
+	}
+	return fmt.Errorf("the FHIR server's Consent search has more pages than %d consents need", limit)
+}
+
+// getJSON GETs path (with query) from the upstream and returns the body of
+// a 200 answer, at most limit bytes; errNotFoundUpstream on 404 or 410.
+func (s *Server) getJSON(ctx context.Context, path string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.upBase+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return nil, errNotFoundUpstream
+	case resp.StatusCode != http.StatusOK:
+		return nil, errors.New("the FHIR server answered " + strings.TrimSpace(resp.Status))
+	case int64(len(body)) > limit:
+		return nil, errors.New("the FHIR server's answer is too large")
+	}
+	return body, nil
+}
+
+// errNotFoundUpstream reports a 404 or 410 from the upstream.
+var errNotFoundUpstream = errors.New("the FHIR server does not know the resource")
+
+// consentMirror holds every upstream consent, by patient, as of the last
+// sync.
+type consentMirror struct {
+	mu        sync.RWMutex
+	ready     bool
+	byPatient map[string]map[string]consent.Normalized // patient → id → consent
+	gens      map[string]uint64                        // patient → generation of its last change
+}
+
+// get returns the patient's mirrored consents; before the first sync has
+// finished it fails, so that no response goes out without them.
+func (c *consentMirror) get(patient string) (upstreamEntry, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.ready {
+		return upstreamEntry{}, errors.New("the upstream consents have not been synchronised yet")
+	}
+	cs := make([]consent.Normalized, 0, len(c.byPatient[patient]))
+	for _, n := range c.byPatient[patient] {
+		cs = append(cs, n)
+	}
+	slices.SortFunc(cs, func(a, b consent.Normalized) int { return strings.Compare(a.ID, b.ID) })
+	return upstreamEntry{gen: c.gens[patient], consents: cs}, nil
+}
+
+// apply stores a sync's consents; a full sync replaces everything.
+func (c *consentMirror) apply(cs []consent.Normalized, full bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if full || c.byPatient == nil {
+		for p := range c.byPatient {
+			c.gens[p] = nextGeneration() // their consents may be gone
+		}
+		c.byPatient = make(map[string]map[string]consent.Normalized)
+		if c.gens == nil {
+			c.gens = make(map[string]uint64)
+		}
+	}
+	for _, n := range cs {
+		// A consent that moved to another patient leaves the old one.
+		for p, byID := range c.byPatient {
+			if _, ok := byID[n.ID]; ok && p != n.Patient {
+				delete(byID, n.ID)
+				c.gens[p] = nextGeneration()
+			}
+		}
+		if c.byPatient[n.Patient] == nil {
+			c.byPatient[n.Patient] = make(map[string]consent.Normalized)
+		}
+		c.byPatient[n.Patient][n.ID] = n
+		c.gens[n.Patient] = nextGeneration()
+	}
+	c.ready = true
+}
+
+// syncLoop mirrors the upstream's consents every SyncInterval: a full read
+// first and every fullSyncEvery rounds, otherwise those changed since the
+// previous round began (_lastUpdated, with a second of overlap).
+func (m *sourcedConsents) syncLoop(ctx context.Context) {
+	var since time.Time
+	round := 0
+	for {
+		started := time.Now()
+		full := since.IsZero() || round%fullSyncEvery == 0
+		if err := m.syncOnce(ctx, since, full); err != nil {
+			m.s.log.Warn("synchronising upstream consents failed", "error", err.Error())
+		} else {
+			since, round = started.Add(-time.Second), round+1
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(m.cfg.SyncInterval):
+		}
+	}
+}
+
+// syncOnce reads the upstream's consents (all, or changed since) into the
+// mirror.
+func (m *sourcedConsents) syncOnce(ctx context.Context, since time.Time, full bool) error {
+	q := url.Values{"_count": {"100"}}
+	if !full {
+		q.Set("_lastUpdated", "gt"+since.UTC().Format(time.RFC3339))
+	}
+	var cs []consent.Normalized
+	err := m.s.upstreamConsentSearch(ctx, q, maxSyncConsents, func(raw []byte) {
+		if n, ok := m.readUpstream(raw); ok && n.Patient != "" {
+			cs = append(cs, n)
+		}
+	})
+	recordFetch(ctx, UpstreamSync, err)
+	if err != nil {
+		return err
+	}
+	m.mirror.apply(cs, full)
+	return nil
+}
+
+// actorResolver finds an actor's other names in the directory, then (for
+// a reference, when enabled) in the upstream's resource, cached.
+type actorResolver struct {
+	s        *Server
+	dir      *consent.Directory
+	upstream bool
+	cache    *ttlCache[actorEntry]
+}
+
+// actorEntry is one resolved actor.
+type actorEntry struct {
+	forms []string
+	known bool
+}
+
+// actorTypes are the resource types an actor reference is read from.
+var actorTypes = map[string]bool{
+	"Organization": true, "Practitioner": true, "PractitionerRole": true, "Patient": true,
+	"RelatedPerson": true, "CareTeam": true, "Group": true, "Device": true,
+}
+
+// ActorForms implements consent.ActorResolver.
+func (r *actorResolver) ActorForms(ctx context.Context, form string) ([]string, bool, error) {
+	if forms, ok, _ := r.dir.ActorForms(ctx, form); ok {
+		return forms, true, nil
+	}
+	typ, id, isRef := strings.Cut(form, "/")
+	if !r.upstream || !isRef || !actorTypes[typ] || strings.Contains(id, "/") {
+		return nil, false, nil
+	}
+	if e, ok := r.cache.get(form); ok {
+		return e.forms, e.known, nil
+	}
+	body, err := r.s.getJSON(ctx, "/"+typ+"/"+url.PathEscape(id), 1<<20)
+	var e actorEntry
+	switch {
+	case errors.Is(err, errNotFoundUpstream):
+	case err != nil:
+		return nil, false, fmt.Errorf("reading an actor from the FHIR server: %w", err)
+	default:
+		var res struct {
+			ResourceType string `json:"resourceType"`
+			Identifier   []struct {
+				System string `json:"system"`
+				Value  string `json:"value"`
+			} `json:"identifier"`
+		}
+		if json.Unmarshal(body, &res) != nil || res.ResourceType != typ {
+			return nil, false, errors.New("the FHIR server answered an actor read with something else")
+		}
+		e.known, e.forms = true, []string{form}
+		for _, i := range res.Identifier {
+			if i.System != "" && i.Value != "" {
+				e.forms = append(e.forms, i.System+"|"+i.Value)
+			}
+		}
+	}
+	r.cache.add(form, e)
+	return e.forms, e.known, nil
+}
+
+// ttlCache is a least-recently-used cache whose entries also expire.
+type ttlCache[V any] struct {
+	mu    sync.Mutex
+	max   int
+	ttl   time.Duration
+	now   func() time.Time
+	order *list.List // of *ttlItem[V], most recently used first
+	byKey map[string]*list.Element
+}
+
+type ttlItem[V any] struct {
+	key     string
+	value   V
+	expires time.Time
+}
+
+func newTTLCache[V any](max int, ttl time.Duration) *ttlCache[V] {
+	return &ttlCache[V]{max: max, ttl: ttl, now: time.Now, order: list.New(), byKey: make(map[string]*list.Element)}
+}
+
+func (c *ttlCache[V]) get(key string) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var zero V
+	el, ok := c.byKey[key]
+	if !ok {
+		return zero, false
+	}
+	it := el.Value.(*ttlItem[V])
+	if !c.now().Before(it.expires) {
+		c.order.Remove(el)
+		delete(c.byKey, key)
+		return zero, false
+	}
+	c.order.MoveToFront(el)
+	return it.value, true
+}
+
+func (c *ttlCache[V]) add(key string, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	expires := c.now().Add(c.ttl)
+	if el, ok := c.byKey[key]; ok {
+		it := el.Value.(*ttlItem[V])
+		it.value, it.expires = v, expires
+		c.order.MoveToFront(el)
+		return
+	}
+	c.byKey[key] = c.order.PushFront(&ttlItem[V]{key: key, value: v, expires: expires})
+	for c.order.Len() > c.max {
+		oldest := c.order.Back()
+		c.order.Remove(oldest)
+		delete(c.byKey, oldest.Value.(*ttlItem[V]).key)
+	}
+}
+
+func (c *ttlCache[V]) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
+}
