@@ -34,8 +34,10 @@ const LabelWriterScope = "ds4p/label-writer"
 //     so a PUT cannot tell a withheld resource from a missing one;
 //   - patch: as update, and a patch that touches meta needs the role;
 //   - delete: the stored version must be one the caller may read (404);
-//   - conditional update, patch and delete (no id) are refused (400): the
-//     proxy cannot check what they would change;
+//   - conditional create (If-None-Exist), update, patch and delete (no id)
+//     are refused (400): the proxy cannot check the resources their
+//     criteria match, and 200 against 201 would tell whether a withheld
+//     resource matches;
 //   - $meta-add and $meta-delete need the role;
 //   - batch/transaction: each entry is checked as the request it stands
 //     for; an entry search that the proxy would have to rewrite is refused.
@@ -70,6 +72,9 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	case Search:
 		return s.guardSearchForm(req, r, body)
 	case Create:
+		if r.Header.Get("If-None-Exist") != "" {
+			return conditionalWrite()
+		}
 		return s.guardCreate(ex, body)
 	case Update:
 		return s.guardUpdate(ctx, ex, req, body)
@@ -193,7 +198,7 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 }
 
 func conditionalWrite() *Failure {
-	return notSupported("conditional update, patch and delete are not supported through the proxy: it cannot check the resources they would change")
+	return notSupported("conditional create, update, patch and delete are not supported through the proxy: it cannot check the resources their criteria match")
 }
 
 func (s *Server) guardDelete(ctx context.Context, ex *exchange, req fhirRequest) *Failure {
@@ -386,8 +391,9 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte) *Fai
 		Entry        []struct {
 			Resource json.RawMessage `json:"resource"`
 			Request  struct {
-				Method string `json:"method"`
-				URL    string `json:"url"`
+				Method      string `json:"method"`
+				URL         string `json:"url"`
+				IfNoneExist string `json:"ifNoneExist"`
 			} `json:"request"`
 		} `json:"entry"`
 	}
@@ -395,7 +401,11 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte) *Fai
 		return fail(http.StatusBadRequest, "invalid", "a batch or transaction must be a Bundle", nil)
 	}
 	for _, e := range b.Entry {
-		if f := s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource); f != nil {
+		f := s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource)
+		if f == nil && e.Request.IfNoneExist != "" {
+			f = conditionalWrite()
+		}
+		if f != nil {
 			if !errors.Is(f, errMissing) {
 				f.Msg = "batch entry refused: " + f.Msg
 			}

@@ -74,6 +74,24 @@ func (h *harness) send(method, path, token, contentType, body string) (*http.Res
 	return resp, string(b)
 }
 
+func TestConditionalCreateRefused(t *testing.T) {
+	t.Parallel()
+	up := &writeUpstream{writes: make(chan string, 4)}
+	h := newHarness(t, up.handler)
+	req, _ := http.NewRequest(http.MethodPost, h.proxy.URL+"/fhir/Condition", strings.NewReader(conditionWith()))
+	req.Header.Set("Authorization", "Bearer "+tokAll)
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("If-None-Exist", "code=F11.20")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || len(up.writes) != 0 {
+		t.Fatalf("conditional create: %d, %d writes reached the upstream", resp.StatusCode, len(up.writes))
+	}
+}
+
 func TestWriteGuard(t *testing.T) {
 	t.Parallel()
 	const fj = "application/fhir+json"
@@ -120,6 +138,7 @@ func TestWriteGuard(t *testing.T) {
 		{"patch of a resource the caller may not read", "PATCH", "/fhir/Condition/sud1", tokOtherWriter, jp, `[{"op":"remove","path":"/note"}]`, 404},
 		{"delete of a resource the caller may not read", "DELETE", "/fhir/Condition/sud1", tokOtherWriter, fj, "", 404},
 		{"delete", "DELETE", "/fhir/Condition/sud1", tokAll, fj, "", 0},
+		{"batch conditional create", "POST", "/fhir", tokAll, fj, strings.Replace(batch("POST", "Condition", conditionWith()), `"url":"Condition"`, `"url":"Condition","ifNoneExist":"code=F11.20"`, 1), 400},
 		{"conditional delete", "DELETE", "/fhir/Condition?code=F11.20", tokAll, fj, "", 400},
 		{"meta-delete needs the role", "POST", "/fhir/Condition/sud1/$meta-delete", tokAll, fj, `{"resourceType":"Parameters"}`, 403},
 		{"batch update stripping labels", "POST", "/fhir", tokAll, fj, batch("PUT", "Condition/sud1", conditionWith()), 403},
