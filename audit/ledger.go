@@ -33,7 +33,9 @@ type Ledger struct {
 	db          *bbolt.DB
 	now         func() time.Time
 	verifyChunk int
-	gc          groupCommit
+	// afterVerifyChunk, when set (tests), runs between Verify's chunks.
+	afterVerifyChunk func()
+	gc               groupCommit
 }
 
 // Option configures a Ledger.

@@ -208,3 +208,25 @@ func TestExportVerifyNDJSON(t *testing.T) {
 		t.Errorf("Export of a time range = %d, %v: %s", n, err, buf.String())
 	}
 }
+
+// TestVerifyWhilePruning prunes between two chunks of a Verify walk and
+// checks that the walk continues from the new checkpoint.
+func TestVerifyWhilePruning(t *testing.T) {
+	t.Parallel()
+	l := newLedger(t)
+	l.verifyChunk = 3
+	appendSamples(t, l, 12)
+	dir := t.TempDir()
+	l.afterVerifyChunk = func() {
+		if _, err := l.Prune(t.Context(), at(9), dir); err != nil {
+			t.Error(err)
+		}
+	}
+	if n, err := l.Verify(t.Context()); err != nil || n != 12 {
+		t.Fatalf("Verify while pruning = %d, %v; want 12 (3 checked, 5 pruned, 4 checked)", n, err)
+	}
+	l.afterVerifyChunk = nil
+	if n, err := l.Verify(t.Context()); err != nil || n != 4 {
+		t.Errorf("Verify after the prune = %d, %v", n, err)
+	}
+}

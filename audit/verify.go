@@ -40,7 +40,8 @@ type verifier struct {
 
 // Verify walks the whole chain, oldest first, and returns how many entries
 // it verified. It starts after the prune checkpoint (see Prune), if any,
-// from the hash recorded there. The first altered, deleted, inserted or
+// from the hash recorded there; if a concurrent prune passes the walk, it
+// continues from the new checkpoint. The first altered, deleted, inserted or
 // reordered entry, a missing or stray index key, or a head that does not
 // match the last entry stops the walk with a *BrokenError naming the seq.
 // Entries appended while Verify runs are verified too.
@@ -56,18 +57,25 @@ func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
 			if err != nil {
 				return err
 			}
-			if !v.started {
-				cp, err := readCheckpoint(b.meta)
-				if err != nil {
-					return &BrokenError{Seq: 0, Reason: err.Error()}
-				}
+			cp, err := readCheckpoint(b.meta)
+			if err != nil {
+				return &BrokenError{Seq: 0, Reason: err.Error()}
+			}
+			switch {
+			case !v.started:
 				v.next, v.prev, first = cp.Seq+1, cp.Hash, cp.Seq+1
+			case cp.Seq >= v.next: // a prune, which checks the links it deletes, passed us
+				v.next, v.prev = cp.Seq+1, cp.Hash
+				clear(v.indexed) // every entry counted so far was deleted with its keys
 			}
 			done, err = v.chunk(b)
 			return err
 		})
 		if err != nil {
 			return v.next - first, err
+		}
+		if l.afterVerifyChunk != nil {
+			l.afterVerifyChunk()
 		}
 	}
 	return v.next - first, nil
