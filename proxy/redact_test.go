@@ -284,6 +284,15 @@ func TestTotalDecrement(t *testing.T) {
 	if _, body := paged.get("/fhir/Condition?subject=p1", tokOther); strings.Contains(body, `"total"`) {
 		t.Errorf("decrement with more pages must omit: %s", body)
 	}
+	// An include entry is not a match: withheld or not, it does not count.
+	inc := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		b := bundle(h0base(r), 1, false, bpObs)
+		b = b[:len(b)-2] + `,{"resource":` + sudCondition + `,"search":{"mode":"include"}}]}`
+		fhirJSONHandler(200, b)(w, r)
+	}, func(o *Options, _ *Deps) { o.Total = TotalDecrement })
+	if _, body := inc.get("/fhir/Observation?subject=p1&_include=x", tokOther); !strings.Contains(body, `"total":1,`) || strings.Contains(body, sudMarker) {
+		t.Errorf("decrement with a withheld include: %s", body)
+	}
 	if err := (Options{Upstream: &url.URL{Scheme: "http", Host: "ehr"}, Total: "fudge"}).Validate(); err == nil {
 		t.Error("an unknown enforcement.total passed validation")
 	}
