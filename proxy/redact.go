@@ -23,6 +23,14 @@ import (
 // its narrative (text) is dropped whole so that it cannot tell what was
 // removed (narrative.go). Everything else of the resource leaves byte for
 // byte as it came.
+//
+// Labels of what remains: meta.security keeps the resource labels
+// (PROCESSINLINELABEL among them), plus REDACTED and the obligations of the
+// resource's and its kept elements' classes; the labels of a removed
+// element are written nowhere (they would tell what was withheld), and a
+// kept element keeps its inline labels. A Bundle's high-water mark counts
+// kept elements only. A receiver that ignores inline labels sees the
+// resource labels only, as DS4P's PROCESSINLINELABEL obliges it not to do.
 
 // RedactedLabel is the integrity label of a resource some of whose content
 // the proxy removed (DS4P: v3-ObservationValue REDACTED).
