@@ -133,7 +133,8 @@ func BuildBundle(fsys fs.FS, signing *BundleSigning) ([]byte, error) {
 // data.json at the root, and schema/*.json from schemas when the bundle
 // carries none.
 func ReadBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.FS) (fs.FS, error) {
-	r := bundle.NewReader(bytes.NewReader(raw)).WithRegoVersion(ast.RegoV1).WithSizeLimitBytes(int64(len(raw)) + 1)
+	// Each file of the bundle, decompressed, is bounded too.
+	r := bundle.NewReader(bytes.NewReader(raw)).WithRegoVersion(ast.RegoV1).WithSizeLimitBytes(DefaultMaxBundleBytes)
 	if verification != nil {
 		r = r.WithBundleVerificationConfig(verification)
 	} else {

@@ -193,7 +193,7 @@ func tpoConsent(version, status string) map[string]any {
 // randomInput draws an input from small pools, so that inputs repeat (and
 // hit the cache) and times fall on both sides of consent bounds.
 func randomInput(rng *rand.Rand) policy.Input {
-	orgs := []string{"Organization/org-a", "Organization/org-b", "Organization/hie-member"}
+	orgs := []string{"Organization/org-a", "Organization/org-b", "Organization/hie-member", "Organization/org-3"}
 	purposeSets := [][]string{{"TREAT"}, {"HPAYMT"}, {"ETREAT"}, {}, {"HMARKT"}, {"TREAT", "HOPERAT"}, {"MADEUP"}}
 	labelSets := [][]string{
 		{}, {act + "SUD"}, {act + "SUD", act + "42CFRPart2"}, {act + "PSY"}, {act + "HIV", act + "SUD"},

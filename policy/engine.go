@@ -55,6 +55,7 @@ type Engine struct {
 	query      string
 	cacheSize  int
 	verify     bool
+	noIndex    bool
 	source     string
 	log        *slog.Logger
 	cur        atomic.Pointer[prepared]
@@ -86,6 +87,10 @@ func WithDecisionCache(n int) Option { return func(e *Engine) { e.cacheSize = n 
 // policy data against schema/config.schema.json (when the tree has one)
 // before the new revision may serve.
 func WithVerify(v bool) Option { return func(e *Engine) { e.verify = v } }
+
+// WithConsentIndex turns the per-patient consent index (index.go) on
+// (the default) or off, which makes the policy scan every provision.
+func WithConsentIndex(on bool) Option { return func(e *Engine) { e.noIndex = !on } }
 
 // WithSource names where the policy comes from ("embedded", a directory),
 // for status and logs.
@@ -231,7 +236,7 @@ func (e *Engine) consentSet(in *Input) (*consentSet, error) {
 			return cs, nil
 		}
 	}
-	cs, err := newConsentSet(in.Consents, in.Patient)
+	cs, err := newConsentSet(in.Consents, in.Patient, !e.noIndex)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,9 @@ package policy_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/ds4p/ds4p/policy"
@@ -74,4 +77,60 @@ func TestDataRefsMakeDataPrecise(t *testing.T) {
 	if d, err := eng.Decide(ctx, in); err != nil || d.Permitted() {
 		t.Fatalf("data without its meaning must be read protectively: %+v, %v", d, err)
 	}
+}
+
+// TestConsentIndexChangesNoDecision: the per-patient consent index only
+// skips rules that cannot match; decisions with and without it are equal.
+func TestConsentIndexChangesNoDecision(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	indexed := newEngine(t, policy.WithDecisionCache(0))
+	plain := newEngine(t, policy.WithDecisionCache(0), policy.WithConsentIndex(false))
+	rng := rand.New(rand.NewPCG(11, 3))
+	for i := range 600 {
+		in := randomInput(rng)
+		if rng.IntN(2) == 0 {
+			in.Consents = append(in.Consents, manyConsents(5)...)
+			in.ConsentKey = ""
+		}
+		want, err := plain.Decide(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := indexed.Decide(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d: indexed %+v, plain %+v", i, got, want)
+		}
+	}
+}
+
+// manyConsents are n Part 2 consents of Patient/p1, each for another
+// organisation (org-0, org-1, ...): deny all, permit the organisation for
+// treatment, except mental health and one code.
+func manyConsents(n int) []any {
+	out := make([]any, n)
+	for i := range n {
+		org := fmt.Sprintf("Organization/org-%d", i)
+		out[i] = map[string]any{
+			"id": fmt.Sprintf("m%d", i), "version": "1", "status": "active", "patient": "Patient/p1",
+			"policies": []any{"42CFRPart2"}, "start_ns": 0, "end_ns": 0,
+			"rules": []any{
+				map[string]any{"path": "provision", "depth": 0, "type": "deny", "conditions": []any{cond(nil)}},
+				map[string]any{"path": "provision.provision[0]", "depth": 1, "type": "permit", "conditions": []any{
+					cond(nil), cond(map[string]any{"actors": []any{org}, "purposes": []any{"TREAT", "HPAYMT"}}),
+				}},
+				map[string]any{"path": "provision.provision[0].provision[0]", "depth": 2, "type": "deny", "conditions": []any{
+					cond(nil), cond(map[string]any{"actors": []any{org}, "purposes": []any{"TREAT", "HPAYMT"}}),
+					cond(map[string]any{"labels": []any{act + "PSY"}}),
+				}},
+				map[string]any{"path": "provision.provision[1]", "depth": 1, "type": "deny", "conditions": []any{
+					cond(nil), cond(map[string]any{"purposes": []any{"HMARKT"}}),
+				}},
+			},
+		}
+	}
+	return out
 }

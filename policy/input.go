@@ -48,7 +48,10 @@ type consentSet struct {
 // provision conditions that state nothing (empty lists, zero times) are
 // dropped, which the input schema allows and saves the policy from testing
 // them on every evaluation.
-func newConsentSet(consents []any, patient string) (*consentSet, error) {
+//
+// With index, each consent also gets the index of its rules by actor
+// (index.go).
+func newConsentSet(consents []any, patient string, index bool) (*consentSet, error) {
 	if consents == nil {
 		consents = []any{}
 	}
@@ -58,6 +61,9 @@ func newConsentSet(consents []any, patient string) (*consentSet, error) {
 	}
 	if arr, ok := v.(*ast.Array); ok {
 		v = compactConsents(arr, patient)
+		if index {
+			v = indexConsents(v.(*ast.Array))
+		}
 	}
 	cs := &consentSet{value: v}
 	collectBounds(v, &cs.bounds)

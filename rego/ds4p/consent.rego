@@ -78,12 +78,37 @@ states_nothing(x) if x == 0
 states_nothing(x) if x == null
 
 verdict(c) := {"consent": c.id, "version": c.version, "type": type, "rules": rules} if {
-	matching := [r | some r in c.rules; rule_matches(r)]
+	matching := [r | some r in candidate_rules(c); rule_matches(r)]
 	count(matching) > 0
 	depth := max([r.depth | some r in matching])
 	deepest := [r | some r in matching; r.depth == depth]
 	type := deepest_type(deepest)
 	rules := [r | some r in deepest; r.type == type]
+}
+
+# candidate_rules are the rules of c that can match this caller. The engine
+# indexes each patient's consents once (index: rule positions by the actors
+# they name, and those that name none); a caller can match only rules that
+# name none of the actors or one of its names or designations. Without an
+# index, every rule is a candidate. Either way each candidate is tested in
+# full by rule_matches: the index only skips rules that cannot match.
+candidate_rules(c) := [c.rules[i] | some i in candidate_positions(c)] if {
+	c.index
+} else := c.rules
+
+candidate_positions(c) := {i | some i in c.index.any_actor} | {i |
+	some k in caller_keys
+	some i in c.index.by_actor[k]
+}
+
+# caller_keys are the caller's names and the general designations it is a
+# member of (config.designations).
+caller_keys contains a if some a in caller_actors
+
+caller_keys contains d if {
+	some d, members in data.ds4p.config.designations
+	some m in members
+	m in caller_actors
 }
 
 deepest_type(rules) := "deny" if {

@@ -297,3 +297,29 @@ test_data_without_meaning_stays_protective if {
 	inp := req("Organization/org-b", ["TREAT"], [], [c])
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
 }
+
+# The consent index (added by the engine): rules by the actors they name.
+indexed_hie := object.union(
+	consent("c-hie", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/hie-east"], "purposes": ["TREAT"]}),
+	]),
+	{"index": {"any_actor": [0], "by_actor": {"Organization/hie-east": [1]}}},
+)
+
+test_index_finds_designation_members if {
+	members := {"Organization/hie-east": ["Organization/org-m"]}
+	ds4p.decision.effect == "permit" with input as req("Organization/org-m", ["TREAT"], [sud], [indexed_hie])
+		with data.ds4p.config.designations as members
+	ds4p.decision.effect == "deny" with input as req("Organization/org-z", ["TREAT"], [sud], [indexed_hie])
+		with data.ds4p.config.designations as members
+}
+
+test_index_skips_rules_of_other_actors if {
+	# An index that lists the permit under another actor hides it: the
+	# policy tests only the candidates the index names.
+	wrong := object.union(object.remove(indexed_hie, ["index"]), {"index": {"any_actor": [0], "by_actor": {"Organization/other": [1]}}})
+	members := {"Organization/hie-east": ["Organization/org-m"]}
+	ds4p.decision.effect == "deny" with input as req("Organization/org-m", ["TREAT"], [sud], [wrong])
+		with data.ds4p.config.designations as members
+}
