@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,4 +254,35 @@ func TestAuditVerifyNewDatabase(t *testing.T) {
 	if code, _, errOut := runCLI("audit", "verify", "--data", t.TempDir()); code != 1 || !strings.Contains(errOut, "no database") {
 		t.Errorf("verify of an empty directory = %d %q", code, errOut)
 	}
+}
+
+// TestLedgerPrunerInServe checks that the pruner serve starts prunes at
+// once into the configured export directory.
+func TestLedgerPrunerInServe(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 6, 2)
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exports := filepath.Join(t.TempDir(), "exports")
+	log := newLogger(io.Discard, "error")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	startLedgerPruner(ctx, Config{DataDir: dir, Ledger: LedgerConfig{Retention: "6y", ExportDir: exports}}, l, log)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cp, err := l.Checkpoint(t.Context()); err == nil && cp.Seq == 2 {
+			files, _ := filepath.Glob(filepath.Join(exports, "ledger-*.ndjson"))
+			if len(files) != 1 {
+				t.Errorf("export files %v", files)
+			}
+			return
+		}
+	}
+	t.Fatal("the serve pruner did not prune the two old entries")
 }
