@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -48,10 +49,18 @@ const (
 	maxPageToken = 8 << 10
 )
 
-// pageCipher derives the token cipher from the configured secret. Deriving
-// per call costs about a microsecond and keeps the Server struct unchanged.
+// pageCiphers caches the token cipher per secret (an AES-GCM AEAD holds no
+// mutable state and is safe for concurrent use); deriving it costs more
+// than sealing a token.
+var pageCiphers sync.Map // string(secret) -> cipher.AEAD
+
+// pageCipher is the token cipher of the configured secret.
 func (s *Server) pageCipher() (cipher.AEAD, error) {
-	key, err := hkdf.Key(sha256.New, s.opts.Requests.PagingKey, nil, "ds4p paging token v1", 32)
+	secret := s.opts.Requests.PagingKey
+	if a, ok := pageCiphers.Load(string(secret)); ok {
+		return a.(cipher.AEAD), nil
+	}
+	key, err := hkdf.Key(sha256.New, secret, nil, "ds4p paging token v1", 32)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +68,12 @@ func (s *Server) pageCipher() (cipher.AEAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cipher.NewGCM(block)
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	pageCiphers.Store(string(secret), aead)
+	return aead, nil
 }
 
 // callerBinding identifies a caller for paging: who (issuer, subject,

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ds4p/ds4p/labels"
 )
 
 func TestSearchGuard(t *testing.T) {
@@ -119,6 +121,19 @@ func TestSensitiveCode(t *testing.T) {
 			if got := s.sensitiveCode(typ, v); got != want {
 				t.Errorf("%s %q: %v, want %v", typ, v, got, want)
 			}
+		}
+	}
+}
+
+// BenchmarkGuardQuery is the request-side check of a search with an
+// include, every filter value classified by the labeller (the worst case).
+func BenchmarkGuardQuery(b *testing.B) {
+	s := &Server{opts: Options{Requests: RequestRules{}.withDefaults()}, labeller: labels.Default()}
+	q, _ := url.ParseQuery("code=I10&subject=Patient/p1&clinical-status=active&_include=Condition:patient&_count=50")
+	req := fhirRequest{Interaction: Search, Type: "Condition"}
+	for b.Loop() {
+		if _, f := s.guardQuery(req, q, false); f != nil {
+			b.Fatal(f)
 		}
 	}
 }
