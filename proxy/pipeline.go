@@ -120,6 +120,7 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err := r.decideContained(ctx); err != nil {
 		return nil, false, err
 	}
+	r.applyRedactDecisions()
 	if err := r.withholdUninspectable(); err != nil {
 		return nil, false, err
 	}

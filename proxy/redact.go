@@ -36,6 +36,56 @@ import (
 // the proxy removed (DS4P: v3-ObservationValue REDACTED).
 var RedactedLabel = labels.Label{System: labels.SystemObservationValue, Code: "REDACTED"}
 
+// applyRedactDecisions turns an item whose decision is redact (disclose
+// without the elements labelled with any of Decision.Redact) into a
+// disclosed item with those elements removed. When a label to redact is on
+// the resource itself, no element can be cut to honour it and the item
+// stays withheld. It runs after decide and decideContained.
+func (r *run) applyRedactDecisions() {
+	for _, it := range r.items {
+		d := it.class.decision
+		if d.Effect != policy.Redact {
+			continue
+		}
+		drop := parseLabels(d.Redact)
+		if len(drop) == 0 || intersects(it.res.Labels, drop) {
+			continue
+		}
+		var kept []labels.ElementLabel
+		for _, e := range it.res.Elements {
+			if intersects(e.Labels, drop) {
+				it.redacted = append(it.redacted, e)
+			} else {
+				kept = append(kept, e)
+			}
+		}
+		if len(it.redacted) == 0 {
+			continue // nothing to cut: withheld
+		}
+		it.res.Elements = kept
+		c := *it.class
+		c.decision.Effect = policy.Permit
+		it.class = &c
+	}
+}
+
+// keptUnderRedact reports whether an element whose class was decided
+// redact stays: the labels to redact are neither the element's nor the
+// resource's.
+func keptUnderRedact(d policy.Decision, res, elem labels.Set) bool {
+	drop := parseLabels(d.Redact)
+	return d.Effect == policy.Redact && len(drop) > 0 && !intersects(res, drop) && !intersects(elem, drop)
+}
+
+func intersects(a, b labels.Set) bool {
+	for _, l := range b {
+		if a.Has(l) {
+			return true
+		}
+	}
+	return false
+}
+
 // decideElements decides the element classes of the permitted items and
 // sorts their elements into kept (it.res.Elements) and removed
 // (it.redacted). It runs after decide and decideContained.
@@ -52,7 +102,7 @@ func (r *run) decideElements(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if c.decision.Permitted() {
+			if c.decision.Permitted() || keptUnderRedact(c.decision, it.res.Labels, e.Labels) {
 				kept = append(kept, e)
 				if c != it.class {
 					it.extra = append(it.extra, c)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
 )
 
 // A claim-like resource mixing an ordinary diagnosis (I10) with an SUD one
@@ -379,5 +382,31 @@ func TestAttachmentDataOfSensitiveResources(t *testing.T) {
 	h = newHarness(t, fhirJSONHandler(200, ordinary))
 	if _, body := h.get("/fhir/Observation/o1", tokOther); !strings.Contains(body, "U0VDUkVU") || strings.Contains(body, "REDACTED") {
 		t.Fatalf("ordinary attachment data removed: %s", body)
+	}
+}
+
+// redactDecider answers redact (without SUD) for every class but those
+// without any label, which it permits.
+type redactDecider struct{}
+
+func (redactDecider) Decide(_ context.Context, in policy.Input) (policy.Decision, error) {
+	if len(in.Item.Labels) == 0 {
+		return policy.Decision{Effect: policy.Permit}, nil
+	}
+	return policy.Decision{Effect: policy.Redact, Redact: []string{labels.SystemActCode + "|SUD"}}, nil
+}
+func (redactDecider) Revision() string { return "redact" }
+
+func TestRedactDecision(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, mixedEOB), func(_ *Options, d *Deps) { d.Decider = redactDecider{} })
+	resp, body := h.get("/fhir/ExplanationOfBenefit/eob1", tokConsented)
+	if resp.StatusCode != 200 || strings.Contains(body, "F11.20") || !strings.Contains(body, `"code":"I10"`) || !strings.Contains(body, "REDACTED") {
+		t.Fatalf("redact decision: %d %s", resp.StatusCode, body)
+	}
+	// A label to redact on the resource itself: nothing to cut, withheld.
+	h = newHarness(t, fhirJSONHandler(200, sudCondition), func(_ *Options, d *Deps) { d.Decider = redactDecider{} })
+	if resp, body := h.get("/fhir/Condition/sud1", tokConsented); resp.StatusCode != 404 || strings.Contains(body, sudMarker) {
+		t.Fatalf("redact of a resource label: %d %s", resp.StatusCode, body)
 	}
 }
