@@ -88,3 +88,47 @@ func VerifyNDJSON(r io.Reader, start Checkpoint) (Checkpoint, int, error) {
 	}
 	return end, n, nil
 }
+
+// Head returns the seq and hash of the newest entry (the checkpoint's when
+// every entry was pruned; 0 and GenesisHash when the ledger is empty).
+// Recorded outside the host, it lets a later HashAt detect a rewritten
+// file.
+func (l *Ledger) Head(ctx context.Context) (seq uint64, hash string, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, "", err
+	}
+	err = l.db.View(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx)
+		if err != nil {
+			return err
+		}
+		seq, hash = readHead(b.head)
+		return nil
+	})
+	return seq, hash, err
+}
+
+// HashAt returns the stored hash of entry seq, or the checkpoint's hash
+// when seq is the last pruned entry; ok is false when the ledger no longer
+// (or never) held it.
+func (l *Ledger) HashAt(ctx context.Context, seq uint64) (hash string, ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	err = l.db.View(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx)
+		if err != nil {
+			return err
+		}
+		if cp, err := readCheckpoint(b.meta); err == nil && cp.Seq == seq && seq > 0 {
+			hash, ok = cp.Hash, true
+			return nil
+		}
+		if v := b.entries.Get(seqKey(seq)); v != nil {
+			e, err := decodeEntry(v)
+			hash, ok = e.Hash, err == nil
+		}
+		return nil
+	})
+	return hash, ok, err
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,11 +31,13 @@ data directory's database:
                         the accounting of disclosures of one patient
   ds4p audit export [--data DIR] [--from T] [--to T] --out FILE
                         entries as NDJSON in chain (seq) order, the stored bytes
-  ds4p audit verify [--data DIR] [--exports DIR]
+  ds4p audit verify [--data DIR] [--exports DIR] [--head SEQ:HASH]
                         checks the hash chain and indexes (and, with --exports,
                         the pruned exports up to the checkpoint); exit 1 and the
                         seq where it breaks if anything was altered, deleted,
-                        inserted or reordered
+                        inserted or reordered. It prints the head (SEQ:HASH):
+                        kept elsewhere and given back with --head, it also
+                        catches a file rewritten into a new consistent chain
   ds4p audit prune  [--data DIR] [--retention 6y] [--export-dir DIR]
                         exports then deletes entries older than the retention
 
@@ -272,7 +276,12 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
 	exports := fs.String("exports", "", "also verify the prune exports (ledger-*.ndjson) in this directory, from genesis to the checkpoint")
+	head := fs.String("head", "", "SEQ:HASH printed by an earlier verify and kept elsewhere: check that the chain still holds that entry")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	want, err := parseHead(*head)
+	if err != nil {
 		return err
 	}
 	l, closeDB, err := openLedger(*data, false)
@@ -294,7 +303,78 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("%w (after %d good entries)", err, n)
 	}
 	fmt.Fprintf(stdout, "ok: %d entries verified (seq %d to %d)\n", n, cp.Seq+1, cp.Seq+n)
+	if want != nil {
+		if err := checkRecordedHead(ctx, l, *want, *exports); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "ok: the chain still holds the recorded entry %d:%s\n", want.Seq, want.Hash)
+	}
+	seq, hash, err := l.Head(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "head: %d:%s (keep it off this host; check it later with --head)\n", seq, hash)
 	return nil
+}
+
+// parseHead reads SEQ:HASH; "" is nil.
+func parseHead(s string) (*audit.Checkpoint, error) {
+	if s == "" {
+		return nil, nil
+	}
+	seqText, hash, ok := strings.Cut(s, ":")
+	seq, err := strconv.ParseUint(seqText, 10, 64)
+	if !ok || err != nil || seq == 0 || len(hash) != len(audit.GenesisHash) {
+		return nil, fmt.Errorf("--head %q: want SEQ:HASH as printed by verify", s)
+	}
+	return &audit.Checkpoint{Seq: seq, Hash: hash}, nil
+}
+
+// checkRecordedHead checks that entry want.Seq, in the ledger or (pruned)
+// in the exports, still has want.Hash: a ledger rewritten from that entry
+// on, however consistent, fails here.
+func checkRecordedHead(ctx context.Context, l *audit.Ledger, want audit.Checkpoint, exports string) error {
+	hash, ok, err := l.HashAt(ctx, want.Seq)
+	if err != nil {
+		return err
+	}
+	if !ok && exports != "" {
+		hash, ok, err = exportedHash(exports, want.Seq)
+		if err != nil {
+			return err
+		}
+	}
+	switch {
+	case !ok:
+		return fmt.Errorf("the recorded entry %d is not in the ledger (pruned: give --exports; or entries were removed)", want.Seq)
+	case hash != want.Hash:
+		return &audit.BrokenError{Seq: want.Seq, Reason: "the entry's hash differs from the one recorded: the ledger was rewritten"}
+	}
+	return nil
+}
+
+// exportedHash finds the hash of entry seq in the prune exports.
+func exportedHash(dir string, seq uint64) (string, bool, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "ledger-*.ndjson"))
+	if err != nil {
+		return "", false, err
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return "", false, err
+		}
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			var e struct {
+				Seq  uint64 `json:"seq"`
+				Hash string `json:"hash"`
+			}
+			if json.Unmarshal(line, &e) == nil && e.Seq == seq {
+				return e.Hash, true, nil
+			}
+		}
+	}
+	return "", false, nil
 }
 
 // verifyExports checks that the prune exports chain from genesis to cp.

@@ -23,6 +23,12 @@ import (
 // are eight years old, the rest recent.
 func ledgerDir(t *testing.T, n, old int) string {
 	t.Helper()
+	return ledgerDirWith(t, n, old, "req")
+}
+
+// ledgerDirWith is ledgerDir with request ids prefix-01, prefix-02, ...
+func ledgerDirWith(t *testing.T, n, old int, prefix string) string {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
@@ -36,7 +42,7 @@ func ledgerDir(t *testing.T, n, old int) string {
 	now := time.Now().UTC().Truncate(time.Second)
 	for i := 1; i <= n; i++ {
 		e := audit.Entry{
-			Time: now.Add(time.Duration(i-n) * time.Minute), RequestID: fmt.Sprintf("req-%02d", i),
+			Time: now.Add(time.Duration(i-n) * time.Minute), RequestID: fmt.Sprintf("%s-%02d", prefix, i),
 			Caller:   audit.Party{Subject: "Practitioner/dr", Org: "Organization/o", Client: "app"},
 			Purposes: []string{"TREAT"}, Patient: []string{"Patient/p2", "Patient/p1"}[i%2], Interaction: "read",
 			Disclosed: []audit.Item{{Type: "Observation", ID: fmt.Sprintf("o%d", i), Version: "1"}},
@@ -285,4 +291,50 @@ func TestLedgerPrunerInServe(t *testing.T) {
 		}
 	}
 	t.Fatal("the serve pruner did not prune the two old entries")
+}
+
+// TestAuditVerifyRecordedHead checks that a head recorded from verify's
+// output catches a file rewritten into a new, self-consistent chain, and
+// is found in the exports once pruned.
+func TestAuditVerifyRecordedHead(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 10, 4)
+	code, out, errOut := runCLI("audit", "verify", "--data", dir)
+	_, head, found := strings.Cut(out, "head: ")
+	head, _, _ = strings.Cut(head, " ")
+	if code != 0 || !found || !strings.HasPrefix(head, "10:") {
+		t.Fatalf("verify = %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir, "--head", head); code != 0 || !strings.Contains(out, "still holds the recorded entry 10") {
+		t.Errorf("verify --head on the same file = %d %q %q", code, out, errOut)
+	}
+	// A rewrite: another ledger, just as well chained, in the file's place.
+	other := ledgerDirWith(t, 10, 4, "forged")
+	if err := os.WriteFile(filepath.Join(dir, DBFile), mustRead(t, filepath.Join(other, DBFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI("audit", "verify", "--data", dir); code != 0 {
+		t.Fatalf("the rewritten chain is consistent, but verify = %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI("audit", "verify", "--data", dir, "--head", head); code != 1 || !strings.Contains(errOut, "seq 10: the entry's hash differs") {
+		t.Errorf("verify --head on a rewritten file = %d %q", code, errOut)
+	}
+	// A pruned recorded entry is checked in the exports.
+	_, out, _ = runCLI("audit", "query", "--data", dir, "--limit", "3")
+	var third audit.Entry
+	_ = json.Unmarshal([]byte(strings.Split(strings.TrimSpace(out), "\n")[2]), &third)
+	exports := filepath.Join(t.TempDir(), "exports")
+	if code, _, errOut := runCLI("audit", "prune", "--data", dir, "--export-dir", exports); code != 0 {
+		t.Fatalf("prune = %d %s", code, errOut)
+	}
+	recorded := fmt.Sprintf("3:%s", third.Hash)
+	if code, _, errOut := runCLI("audit", "verify", "--data", dir, "--head", recorded); code != 1 || !strings.Contains(errOut, "give --exports") {
+		t.Errorf("verify --head of a pruned entry without exports = %d %q", code, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir, "--exports", exports, "--head", recorded); code != 0 || !strings.Contains(out, "recorded entry 3") {
+		t.Errorf("verify --head of a pruned entry with exports = %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("audit", "verify", "--data", dir, "--head", "10-abc"); code != 1 || !strings.Contains(errOut, "SEQ:HASH") {
+		t.Errorf("verify --head garbage = %d %q", code, errOut)
+	}
 }
