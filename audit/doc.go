@@ -19,8 +19,9 @@
 // index key without its entry, and the head record to match the last entry,
 // so edits, deletions (also of the newest entry), insertions and
 // reorderings are reported with the first broken seq. Anyone who can write
-// the file can still rebuild a consistent chain: anchoring the head outside
-// the file is left to a later change.
+// the file can still rebuild a consistent chain: a head ([Ledger.Head])
+// recorded outside the host and checked later with [Ledger.HashAt] (`ds4p
+// audit verify --head`) detects that.
 //
 // # Queries
 //
