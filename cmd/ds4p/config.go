@@ -35,6 +35,7 @@ type Config struct {
 	Enforcement             Enforcement  `yaml:"enforcement"`
 	TLS                     TLSConfig    `yaml:"tls"`              // callers' TLS (stack.go)
 	UpstreamCAFile          string       `yaml:"upstream_ca_file"` // CA bundle for an https upstream
+	Consents                ConsentsConf `yaml:"consents"`         // upstream consents, directory (consentcmd.go)
 }
 
 // AuthConfig says which tokens to trust and which claims say what.
@@ -164,6 +165,13 @@ func (c *Config) envVars() map[string]func(string) error {
 
 		// mutual TLS for callers (stack.go)
 		"DS4P_TLS_REQUIRE_CLIENT_CERT": setBool(&c.TLS.RequireClientCert),
+
+		// where consents come from besides the store (consentcmd.go)
+		"DS4P_CONSENTS_UPSTREAM":       setString(&c.Consents.Upstream),
+		"DS4P_CONSENTS_UPSTREAM_TTL":   setDuration(&c.Consents.UpstreamTTL),
+		"DS4P_CONSENTS_SYNC_INTERVAL":  setDuration(&c.Consents.SyncInterval),
+		"DS4P_CONSENTS_DIRECTORY":      setString(&c.Consents.Directory),
+		"DS4P_CONSENTS_RESOLVE_ACTORS": setBool(&c.Consents.ResolveActors),
 	}
 }
 
@@ -259,6 +267,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Labels.validate()...)
 	errs = append(errs, c.Ledger.validate()...) // auditcmd.go
+	errs = append(errs, c.Consents.validate()...)
 	if c.PolicyDir != "" {
 		if st, err := os.Stat(c.PolicyDir); err != nil || !st.IsDir() {
 			errs = append(errs, fmt.Errorf("policy_dir: %q is not a directory", c.PolicyDir))

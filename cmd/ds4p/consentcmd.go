@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/proxy"
 	"go.etcd.io/bbolt"
 )
 
@@ -232,4 +233,71 @@ func notFound(id string, err error) error {
 		return fmt.Errorf("no consent %s (or no such version)", strconv.Quote(id))
 	}
 	return err
+}
+
+// ConsentsConf is the consents: section of the serve configuration: where
+// the response pipeline's consents come from besides ds4p's store, and how
+// consents' actors are resolved (consent/README.md).
+//
+//	consents:
+//	  upstream: on_demand        # off (default) | on_demand | sync
+//	  upstream_ttl: 30s          # on_demand: how long a patient's upstream consents are kept
+//	  upstream_cache_size: 4096  # on_demand: patients kept
+//	  sync_interval: 1m          # sync: period
+//	  max_upstream_consents: 1000
+//	  directory: /etc/ds4p/directory.yaml  # actor references ↔ identifiers
+//	  resolve_actors: true       # also read Organization/x ... from the upstream
+type ConsentsConf struct {
+	Upstream          string        `yaml:"upstream"`
+	UpstreamTTL       time.Duration `yaml:"upstream_ttl"`
+	UpstreamCacheSize int           `yaml:"upstream_cache_size"`
+	SyncInterval      time.Duration `yaml:"sync_interval"`
+	MaxUpstream       int           `yaml:"max_upstream_consents"`
+	Directory         string        `yaml:"directory"`
+	ResolveActors     bool          `yaml:"resolve_actors"`
+}
+
+// validate reports every problem with the section, including a directory
+// file that cannot be read.
+func (c ConsentsConf) validate() []error {
+	var errs []error
+	if err := c.sourcesWithout().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Directory != "" {
+		if _, err := consent.LoadDirectory(c.Directory); err != nil {
+			errs = append(errs, fmt.Errorf("consents.directory: %w", err))
+		}
+	}
+	return errs
+}
+
+// sourcesWithout is the proxy configuration without the directory loaded.
+func (c ConsentsConf) sourcesWithout() proxy.ConsentSources {
+	return proxy.ConsentSources{
+		Upstream: c.Upstream, TTL: c.UpstreamTTL, CacheSize: c.UpstreamCacheSize,
+		SyncInterval: c.SyncInterval, MaxConsents: c.MaxUpstream, ResolveActors: c.ResolveActors,
+	}
+}
+
+// sources loads the directory and returns the proxy configuration.
+func (c ConsentsConf) sources() (proxy.ConsentSources, error) {
+	s := c.sourcesWithout()
+	if c.Directory != "" {
+		d, err := consent.LoadDirectory(c.Directory)
+		if err != nil {
+			return s, fmt.Errorf("consents.directory: %w", err)
+		}
+		s.Directory = d
+	}
+	return s, nil
+}
+
+// useConsentSources wires the consents: section into the proxy.
+func useConsentSources(ctx context.Context, c ConsentsConf, srv *proxy.Server) error {
+	sources, err := c.sources()
+	if err != nil {
+		return err
+	}
+	return srv.UseConsentSources(ctx, sources)
 }

@@ -94,3 +94,62 @@ func TestConsentCommandLocked(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want the lock explained", code, stderr)
 	}
 }
+
+// TestConsentImportR5 imports the hand-written R5 consents: they are stored
+// as sent and read like R4 ones.
+func TestConsentImportR5(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	code, stdout, stderr := ds4p(t, "consent", "import", "--data", data, "../../consent/testdata/r5")
+	if code != 0 || !strings.Contains(stdout+stderr, "accepted 3, rejected 0") {
+		t.Fatalf("import: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = ds4p(t, "consent", "list", "--data", data, "--actor", "Organization/x")
+	if code != 0 || !strings.Contains(stdout, "r5-tpo") || !strings.Contains(stdout, "r5-nested") || strings.Contains(stdout, "r5-optout") {
+		t.Errorf("list by actor: %s", stdout)
+	}
+	code, stdout, _ = ds4p(t, "consent", "show", "--data", data, "r5-tpo")
+	if code != 0 || !strings.Contains(stdout, `"decision": "deny"`) {
+		t.Errorf("show: %s", stdout)
+	}
+}
+
+// TestConsentsConfig checks the consents: section: file, environment,
+// and the checks of mode and directory.
+func TestConsentsConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "directory.yaml")
+	if err := os.WriteFile(good, []byte("entries: [{reference: Organization/x, identifiers: [\"urn:oid:1.2|3\"]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("entries: [{reference: x}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := ConsentsConf{Upstream: "on_demand", UpstreamTTL: time.Minute, Directory: good, ResolveActors: true}
+	if errs := c.validate(); len(errs) != 0 {
+		t.Errorf("good section: %v", errs)
+	}
+	src, err := c.sources()
+	if err != nil || src.Directory.Len() != 2 || src.Upstream != "on_demand" || src.TTL != time.Minute || !src.ResolveActors {
+		t.Errorf("sources: %+v %v", src, err)
+	}
+	for name, c := range map[string]ConsentsConf{
+		"mode":      {Upstream: "always"},
+		"directory": {Directory: bad},
+		"missing":   {Directory: filepath.Join(dir, "none.yaml")},
+		"negative":  {UpstreamTTL: -time.Second},
+	} {
+		if errs := c.validate(); len(errs) == 0 {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	var cfg Config
+	if err := cfg.applyEnv([]string{"DS4P_CONSENTS_UPSTREAM=sync", "DS4P_CONSENTS_SYNC_INTERVAL=2m", "DS4P_CONSENTS_RESOLVE_ACTORS=true"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Consents.Upstream != "sync" || cfg.Consents.SyncInterval != 2*time.Minute || !cfg.Consents.ResolveActors {
+		t.Errorf("environment: %+v", cfg.Consents)
+	}
+}

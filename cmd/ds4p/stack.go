@@ -95,6 +95,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if err == nil {
 		startLedgerPruner(ctx, cfg, st.ledger, log) // retention: auditcmd.go
 	}
+	if err == nil {
+		err = useConsentSources(ctx, cfg.Consents, st.server) // consentcmd.go
+	}
 	return err
 }
 
