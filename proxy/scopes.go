@@ -391,6 +391,9 @@ func (s *Server) enforceScopes(c *gin.Context) {
 			if what == "*" {
 				what = "all resource types"
 			}
+			// interaction and type only: no id, no query (PHI)
+			s.log.Info("SMART scopes refused the request", "request_id", c.GetString(requestIDKey),
+				"interaction", req.Interaction, "type", n.typ)
 			forbidden(c, "the token's SMART scopes do not permit this interaction on "+what)
 			return
 		}
