@@ -167,9 +167,8 @@ func (r *Result) Effective() Set {
 }
 
 // WholeResource returns r with its element labels also applied to the
-// resource: Labels becomes Effective. The proxy decides and labels on it
-// until enforcement can remove single elements; the inline labels are
-// still written.
+// resource: Labels becomes Effective. The proxy decides contained
+// resources on it; the inline labels are still written.
 func (r Result) WholeResource() Result {
 	eff := r.Effective()
 	if eff.Equal(r.Labels) {
