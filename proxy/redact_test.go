@@ -410,3 +410,26 @@ func TestRedactDecision(t *testing.T) {
 		t.Fatalf("redact of a resource label: %d %s", resp.StatusCode, body)
 	}
 }
+
+func TestInsertionBeforeDeletionAtSamePlace(t *testing.T) {
+	src := []byte(`{"a":1,"b":2}`)
+	del := fjson.Edit{Start: 6, End: 12}                        // `,"b":2`
+	ins := fjson.Edit{Start: 6, End: 6, Data: []byte(`,"m":0`)} // after "a":1
+	for _, order := range [][]fjson.Edit{{del, ins}, {ins, del}} {
+		edits, err := sortEdits(append([]fjson.Edit(nil), order...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := fjson.Apply(nil, src, edits); string(got) != `{"a":1,"m":0}` {
+			t.Errorf("edits %v: %s", order, got)
+		}
+		var ss []splice
+		for _, e := range order {
+			ss = append(ss, splice{start: e.Start, end: e.End, data: e.Data})
+		}
+		got, err := applySplices(nil, src, 0, len(src), ss)
+		if err != nil || string(got) != `{"a":1,"m":0}` {
+			t.Errorf("splices %v: %s %v", order, got, err)
+		}
+	}
+}
