@@ -111,11 +111,12 @@ func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Fai
 	case slices.Contains(strippedParams, lower):
 		return false, nil
 	case lower == "_summary":
-		if slices.Contains(vs, "count") && !rules.AllowSummaryCount {
+		count := slices.ContainsFunc(vs, func(v string) bool { return strings.EqualFold(strings.TrimSpace(v), "count") })
+		if count && !rules.AllowSummaryCount {
 			return false, notSupported("_summary=count is not supported: a count would include resources withheld from you")
 		}
-		return slices.Contains(vs, "count"), nil
-	case lower == "_has" || strings.HasPrefix(name, "_has:"):
+		return count, nil
+	case strings.HasPrefix(strings.ToLower(name), "_has"):
 		if !rules.AllowHas {
 			return false, notSupported("_has (reverse chaining) is not supported: it would test facts about resources withheld from you")
 		}
@@ -140,7 +141,7 @@ func notSupported(msg string) *Failure {
 func (s *Server) guardIncludes(req fhirRequest, q url.Values) *Failure {
 	includes := false
 	for name := range q {
-		if strings.HasPrefix(name, "_include") || strings.HasPrefix(name, "_revinclude") {
+		if n := strings.ToLower(name); strings.HasPrefix(n, "_include") || strings.HasPrefix(n, "_revinclude") {
 			includes = true
 		}
 	}
@@ -161,7 +162,7 @@ func (s *Server) guardIncludes(req fhirRequest, q url.Values) *Failure {
 func (s *Server) sensitiveFilter(req fhirRequest, name string, vs []string) bool {
 	base, mod, _ := strings.Cut(name, ":")
 	if strings.HasPrefix(base, "_") {
-		switch base {
+		switch strings.ToLower(base) {
 		case "_security", "_tag", "_text", "_content", "_list":
 			return true
 		}

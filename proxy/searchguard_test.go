@@ -26,6 +26,9 @@ func TestSearchGuard(t *testing.T) {
 		{"chain allowed by config", "/fhir/Condition?patient.identifier=123", RequestRules{AllowChains: true}, 0, "patient.identifier=123"},
 		{"type modifier is no chain", "/fhir/Condition?subject:Patient=p1", RequestRules{}, 0, "subject:Patient=p1"},
 		{"summary count refused", "/fhir/Condition?_summary=count", RequestRules{}, 400, ""},
+		{"summary count in other case refused", "/fhir/Condition?_Summary=COUNT", RequestRules{}, 400, ""},
+		{"has in other case refused", "/fhir/Patient?_HAS:Condition:patient:code=F10.20", RequestRules{}, 400, ""},
+		{"include in other case on a sensitive code refused", "/fhir/Condition?code=F10.20&_INCLUDE=Condition:patient", RequestRules{}, 400, ""},
 		{"summary count allowed by config", "/fhir/Condition?_summary=count", RequestRules{AllowSummaryCount: true}, 0, "_summary=count"},
 		{"summary elements total stripped", "/fhir/Condition?subject=p1&_summary=true&_elements=code&_total=accurate", RequestRules{}, 0, "subject=p1"},
 		{"filter refused", "/fhir/Condition?_filter=code%20eq%20F10.20", RequestRules{}, 400, ""},
@@ -136,4 +139,30 @@ func BenchmarkGuardQuery(b *testing.B) {
 			b.Fatal(f)
 		}
 	}
+}
+
+// FuzzGuardQuery: no query panics the guard, and no forwarded query keeps a
+// _has, a chain, _summary=count or an upstream paging handle.
+func FuzzGuardQuery(f *testing.F) {
+	s := &Server{opts: Options{Requests: RequestRules{}.withDefaults()}, labeller: labels.Default()}
+	for _, q := range []string{"_has:Condition:patient:code=F10.20", "code=F10.20&_include=Condition:patient", "subject:Patient.name=x", "_summary=count", "_getpages=1", "a=b"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		out, fl := s.guardQuery(fhirRequest{Interaction: Search, Type: "Condition"}, q, false)
+		if fl != nil {
+			return
+		}
+		for name, vs := range out {
+			lower := strings.ToLower(name)
+			if strings.HasPrefix(lower, "_has") || strings.Contains(name, ".") || lower == "_getpages" || lower == "_cursor" ||
+				(lower == "_summary" && len(vs) > 0) {
+				t.Fatalf("forwarded %q=%q", name, vs)
+			}
+		}
+	})
 }
