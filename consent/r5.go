@@ -136,23 +136,54 @@ func ReleaseOf(fhirVersion string) (r Release, ok bool) {
 	return ReleaseAuto, false
 }
 
-// isR5 reports whether valid JSON raw has the shape of an R5 Consent.
+// isR5 reports whether valid JSON raw has the shape of an R5 Consent. It
+// reads the top-level keys in one pass without allocating.
 func isR5(raw []byte) bool {
-	ms, err := members(raw)
-	if err != nil {
-		return false
-	}
-	for _, m := range ms {
-		for _, k := range r5OnlyKeys {
-			if m.key == k {
-				return true
+	depth, inString, escaped, start := 0, false, false, 0
+	for i, c := range raw {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				inString = false
+				if depth == 1 && isKey(raw[i+1:]) && r5Key(raw[start:i], raw[i+1:]) {
+					return true
+				}
 			}
-		}
-		if m.key == "provision" && len(m.value) > 0 && m.value[0] == '[' {
-			return true
+		case c == '"':
+			inString, start = true, i+1
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
 		}
 	}
 	return false
+}
+
+// isKey reports whether the string that rest follows is an object key,
+// i.e. a colon comes next.
+func isKey(rest []byte) bool {
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	return len(rest) > 0 && rest[0] == ':'
+}
+
+// r5Key reports whether the top-level key, whose value follows rest's
+// colon, marks an R5 consent.
+func r5Key(key, rest []byte) bool {
+	for _, k := range r5OnlyKeys {
+		if string(key) == k {
+			return true
+		}
+	}
+	if string(key) != "provision" {
+		return false
+	}
+	rest = bytes.TrimLeft(bytes.TrimLeft(rest, " \t\r\n")[1:], " \t\r\n")
+	return len(rest) > 0 && rest[0] == '['
 }
 
 // parseR5 checks raw as an R5 Consent, converts it and reads the result as

@@ -159,3 +159,20 @@ func TestR5Search(t *testing.T) {
 		t.Errorf("search found %d, %v; want the R5 consent", len(recs), err)
 	}
 }
+
+// TestIsR5 checks the shape detection on the cases that could mislead it.
+func TestIsR5(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]bool{
+		tpoConsent: false,
+		`{"resourceType":"Consent","text":{"div":"\"subject\": x"},"provision":{"provision":[]}}`: false,
+		`{"resourceType":"Consent","status":"subject","x":{"decision":"deny"}}`:                   false,
+		`{"resourceType":"Consent","provision" : [ ]}`:                                            true,
+		`{"resourceType":"Consent","decision":"deny"}`:                                            true,
+		`{"resourceType":"Consent","a\"b":1,"subject":{}}`:                                        true,
+	} {
+		if got := isR5([]byte(raw)); got != want {
+			t.Errorf("isR5(%s) = %v", raw, got)
+		}
+	}
+}
