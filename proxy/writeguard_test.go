@@ -177,3 +177,25 @@ func TestWriteGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteResponseGoesThroughPipeline: what the upstream echoes after a
+// write is labelled and decided like any response; a caller without consent
+// who creates a SUD record does not get it echoed back.
+func TestWriteResponseGoesThroughPipeline(t *testing.T) {
+	t.Parallel()
+	up := &writeUpstream{writes: make(chan string, 4)}
+	h := newHarness(t, up.handler)
+	for tok, disclosed := range map[string]bool{tokOtherWriter: false, tokAll: true} {
+		resp, body := h.send(http.MethodPost, "/fhir/Condition", tok, "application/fhir+json", conditionWith())
+		if len(up.writes) != 1 {
+			t.Fatalf("the create did not reach the upstream: %d %s", resp.StatusCode, body)
+		}
+		<-up.writes
+		if got := strings.Contains(body, "F11.20"); got != disclosed {
+			t.Errorf("%s: echoed SUD record disclosed=%v: %d %s", tok, got, resp.StatusCode, body)
+		}
+		if disclosed && !strings.Contains(body, `"code":"SUD"`) {
+			t.Errorf("echo without the labels the pipeline adds: %s", body)
+		}
+	}
+}
