@@ -1,4 +1,12 @@
-// Package consent validates, stores and normalises FHIR R4 privacy Consents.
+// Package consent validates, stores and normalises FHIR R4 privacy Consents,
+// and R5 ones, stored as sent and read through the R4 model (r5.go).
+//
+// Consents the upstream FHIR server holds are normalised by
+// [NormalizeUpstream] (or stand in as a denial, [Unreadable]) and combined
+// with local ones by [Merge], whose rule never lets a second copy of a
+// consent add permissions. [ExpandActors] names each actor by all its forms
+// (reference and identifiers) through an [ActorResolver] such as a
+// [Directory].
 //
 // A consent enters through [Store.Put], [Store.Create] or [Store.Update],
 // which reject anything they cannot read exactly (a misspelt provision field,
