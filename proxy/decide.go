@@ -41,7 +41,6 @@ func (r *run) decide(ctx context.Context) error {
 		}
 		it.class = c
 	}
-	r.noteBreakGlass(ctx)
 	return nil
 }
 
@@ -189,13 +188,14 @@ var breakGlassUses, _ = otel.Meter("github.com/ds4p/ds4p/proxy").Int64Counter("d
 	metric.WithDescription("responses that disclosed data under a break-the-glass emergency claim"))
 
 // noteBreakGlass raises the metric and the log line of a break-the-glass
-// disclosure. The log names the request and the recipient, never the
-// patient or the stated reason (which may describe the patient's condition;
-// the ledger keeps it).
+// disclosure; the pipeline calls it once every class, element and
+// contained resource is decided. The log names the request and the
+// recipient, never the patient or the stated reason (which may describe
+// the patient's condition; the ledger keeps it).
 func (r *run) noteBreakGlass(ctx context.Context) {
 	n := 0
 	for _, it := range r.items {
-		if it.class.decision.Permitted() && it.class.decision.BreakGlass {
+		if disclosedUnderBreakGlass(it) {
 			n++
 		}
 	}
@@ -206,6 +206,30 @@ func (r *run) noteBreakGlass(ctx context.Context) {
 	r.s.log.Warn("break-the-glass disclosure; flagged in the ledger for review",
 		"request_id", r.ex.requestID, "caller_org", r.ex.caller.Org, "caller_subject", r.ex.caller.Subject,
 		"items", n, "policy_revision", r.s.decider.Revision())
+}
+
+// disclosedUnderBreakGlass reports whether it is disclosed and anything it
+// discloses (itself, a kept element, a contained resource) is disclosed
+// only because of a medical emergency (42 CFR 2.51): the ledger entry gets
+// the 2.51 record, and noteBreakGlass counts it.
+func disclosedUnderBreakGlass(it *item) bool {
+	if it.class == nil || !it.class.decision.Permitted() {
+		return false
+	}
+	if it.class.decision.BreakGlass {
+		return true
+	}
+	for _, c := range it.extra {
+		if c.decision.BreakGlass {
+			return true
+		}
+	}
+	for _, c := range it.contained {
+		if disclosedUnderBreakGlass(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // disclosedNotices are the notices the decisions of disclosed items oblige

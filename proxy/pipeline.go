@@ -127,6 +127,7 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err := r.decideElements(ctx); err != nil {
 		return nil, false, err
 	}
+	r.noteBreakGlass(ctx) // metric and log of an emergency disclosure (decide.go)
 	span.SetAttributes(attribute.Int("ds4p.items", len(r.items)), attribute.Int("ds4p.classes", len(r.classes)))
 	// Policy obligation: notices go out with what they cover (decide.go).
 	r.notices = r.withExtraNotices(r.disclosedNotices())
@@ -573,7 +574,7 @@ func (r *run) ledgerEntries() []audit.Entry {
 		}
 		ai := audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: labelStrings(it.res.Labels)}
 		if it.class.decision.Permitted() {
-			if it.class.decision.BreakGlass { // policy obligation: the 42 CFR 2.51 record
+			if disclosedUnderBreakGlass(it) { // policy obligation: the 42 CFR 2.51 record
 				e.BreakGlass = r.ex.breakGlassRecord()
 			}
 			e.Disclosed = append(e.Disclosed, ai)

@@ -359,3 +359,25 @@ func TestDecideSimulationQueryRefusals(t *testing.T) {
 		t.Errorf("upstream failure: %d %s", resp.StatusCode, out)
 	}
 }
+
+// TestBreakGlassOnAnElementIsFlagged: an ordinary resource whose SUD
+// element is kept only because of the emergency claim is a break-the-glass
+// disclosure: flagged in the ledger and logged, like a whole resource.
+func TestBreakGlassOnAnElementIsFlagged(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	h := newHarness(t, fhirJSONHandler(200, mixedEOB), func(_ *Options, d *Deps) {
+		d.Auth = breakGlassAuth{}
+		d.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	})
+	resp, body := h.get("/fhir/ExplanationOfBenefit/eob1", "any")
+	if resp.StatusCode != 200 || !strings.Contains(body, "F11.20") {
+		t.Fatalf("break-glass read of a mixed resource: %d %s", resp.StatusCode, body)
+	}
+	if len(h.ledger.entries) != 1 || h.ledger.entries[0].BreakGlass == nil {
+		t.Fatalf("the emergency disclosure of an element is not flagged: %+v", h.ledger.entries)
+	}
+	if !strings.Contains(logs.String(), "break-the-glass disclosure") {
+		t.Fatalf("no break-the-glass log line: %s", logs.String())
+	}
+}
