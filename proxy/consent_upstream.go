@@ -152,6 +152,7 @@ type sourcedConsents struct {
 	cfg      ConsentSources
 	resolver *actorResolver // nil: actors as written
 	onDemand *ttlCache[upstreamEntry]
+	flights  flights // concurrent misses for one patient share one read
 	mirror   *consentMirror
 	merged   *ttlCache[mergedEntry]
 }
@@ -218,13 +219,15 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 		if e, ok := m.onDemand.get(patient); ok {
 			return e, nil
 		}
-		cs, err := m.fetchPatient(ctx, patient)
-		if err != nil {
-			return upstreamEntry{}, err
-		}
-		e := upstreamEntry{gen: nextGeneration(), consents: cs}
-		m.onDemand.add(patient, e)
-		return e, nil
+		return m.flights.do(ctx, patient, func(ctx context.Context) (upstreamEntry, error) {
+			cs, err := m.fetchPatient(ctx, patient)
+			if err != nil {
+				return upstreamEntry{}, err
+			}
+			e := upstreamEntry{gen: nextGeneration(), consents: cs}
+			m.onDemand.add(patient, e)
+			return e, nil
+		})
 	case m.mirror != nil:
 		return m.mirror.get(patient)
 	}
@@ -588,4 +591,46 @@ func (c *ttlCache[V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.order.Len()
+}
+
+// flights lets concurrent requests for one patient's upstream consents share
+// one read. Each waiter still honours its own context; the read runs under
+// the first caller's context, and its error reaches every waiter (none is
+// cached).
+type flights struct {
+	mu      sync.Mutex
+	pending map[string]*flight
+}
+
+type flight struct {
+	done    chan struct{}
+	entry   upstreamEntry
+	err     error
+	waiters int // callers that joined it (under flights.mu)
+}
+
+func (f *flights) do(ctx context.Context, key string, fn func(context.Context) (upstreamEntry, error)) (upstreamEntry, error) {
+	f.mu.Lock()
+	if fl, ok := f.pending[key]; ok {
+		fl.waiters++
+		f.mu.Unlock()
+		select {
+		case <-fl.done:
+			return fl.entry, fl.err
+		case <-ctx.Done():
+			return upstreamEntry{}, ctx.Err()
+		}
+	}
+	if f.pending == nil {
+		f.pending = make(map[string]*flight)
+	}
+	fl := &flight{done: make(chan struct{})}
+	f.pending[key] = fl
+	f.mu.Unlock()
+	fl.entry, fl.err = fn(ctx)
+	f.mu.Lock()
+	delete(f.pending, key)
+	f.mu.Unlock()
+	close(fl.done)
+	return fl.entry, fl.err
 }

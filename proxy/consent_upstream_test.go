@@ -497,3 +497,66 @@ func TestTTLCache(t *testing.T) {
 		t.Error("an expired entry was served")
 	}
 }
+
+// TestFlightsShareOneRead checks that concurrent misses for one patient
+// wait for the read in flight instead of starting their own.
+func TestFlightsShareOneRead(t *testing.T) {
+	t.Parallel()
+	var f flights
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var calls atomic.Int64
+	fn := func(context.Context) (upstreamEntry, error) {
+		if calls.Add(1) == 1 {
+			close(started)
+		}
+		<-release
+		return upstreamEntry{gen: 7}, nil
+	}
+	results := make(chan uint64, 3)
+	go func() {
+		e, _ := f.do(context.Background(), "Patient/p1", fn)
+		results <- e.gen
+	}()
+	<-started
+	for range 2 {
+		go func() {
+			e, _ := f.do(context.Background(), "Patient/p1", fn)
+			results <- e.gen
+		}()
+	}
+	waitFor(t, &f, "Patient/p1", 2)
+	close(release)
+	for range 3 {
+		if g := <-results; g != 7 {
+			t.Errorf("a waiter got generation %d", g)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d reads for 3 concurrent callers, want 1", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	block := make(chan struct{})
+	defer close(block)
+	go f.do(context.Background(), "Patient/p2", func(context.Context) (upstreamEntry, error) { <-block; return upstreamEntry{}, nil })
+	waitFor(t, &f, "Patient/p2", 0)
+	if _, err := f.do(ctx, "Patient/p2", nil); err == nil {
+		t.Error("a waiter with a cancelled context kept waiting")
+	}
+}
+
+// waitFor blocks until key has a flight with at least n waiters.
+func waitFor(t *testing.T, f *flights, key string, n int) {
+	t.Helper()
+	for {
+		f.mu.Lock()
+		fl, ok := f.pending[key]
+		ready := ok && fl.waiters >= n
+		f.mu.Unlock()
+		if ready {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
