@@ -273,7 +273,7 @@ func (s *Server) fetchForSimulation(ctx context.Context, query string) (fhirRequ
 // the pipeline collects from.
 func simulationBundle(resources []json.RawMessage) ([]byte, error) {
 	if len(resources) == 0 {
-		return nil, fail(http.StatusBadRequest, "required", "resources: at least one FHIR resource is required", nil)
+		return nil, fail(http.StatusBadRequest, "required", "resources or query: at least one FHIR resource is required", nil)
 	}
 	b := []byte(`{"resourceType":"Bundle","type":"collection","entry":[`)
 	for i, res := range resources {
