@@ -176,3 +176,38 @@ func TestIsR5(t *testing.T) {
 		}
 	}
 }
+
+// TestPatientIdentifier checks reading a patient given by identifier and
+// filling in its reference, in R4 and R5.
+func TestPatientIdentifier(t *testing.T) {
+	t.Parallel()
+	const id = `{"identifier": {"system": "urn:mrn", "value": "123"}}`
+	r4 := edit(t, tpoConsent, `{"reference": "Patient/p1"}`, id)
+	r5 := edit(t, readR5(t, "tpo"), `"subject": {"reference": "Patient/p1"}`, `"subject": `+id)
+	for name, raw := range map[string]string{"R4": r4, "R5": r5} {
+		sys, val, ok := PatientIdentifier([]byte(raw))
+		if !ok || sys != "urn:mrn" || val != "123" {
+			t.Errorf("%s: %q %q %v", name, sys, val, ok)
+		}
+		if _, err := Validate([]byte(raw)); err == nil {
+			t.Errorf("%s: a patient without reference validated", name)
+		}
+		filled, err := WithPatientReference([]byte(raw), "Patient/p9")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := Validate(filled)
+		if err != nil || info.Patient != "Patient/p9" || !strings.Contains(string(filled), `"urn:mrn"`) {
+			t.Errorf("%s: filled %s: %+v %v", name, filled, info, err)
+		}
+		if _, _, ok := PatientIdentifier(filled); ok {
+			t.Errorf("%s: a patient with reference reads as identifier-only", name)
+		}
+	}
+	if _, _, ok := PatientIdentifier([]byte(tpoConsent)); ok {
+		t.Error("a patient by reference reads as identifier-only")
+	}
+	if _, err := WithPatientReference([]byte(r4), "Group/g"); err == nil {
+		t.Error("a non-Patient reference was set")
+	}
+}

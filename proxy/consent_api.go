@@ -87,6 +87,10 @@ func (s *Server) consentBody(c *gin.Context) ([]byte, bool) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "incomplete", "the request body could not be read; nothing was stored")
 		return nil, false
 	}
+	raw, ok := s.patientByIdentifierIn(c, raw)
+	if !ok {
+		return nil, false
+	}
 	rel, ok := fhirRelease(c.GetHeader("Content-Type"))
 	if !ok {
 		writeOutcome(c.Writer, http.StatusUnsupportedMediaType, "not-supported",
@@ -99,6 +103,40 @@ func (s *Server) consentBody(c *gin.Context) ([]byte, bool) {
 		return nil, false
 	}
 	return raw, s.patientKnown(c, info.Patient) && s.actorsKnown(c, raw)
+}
+
+// patientByIdentifierIn fills in the reference of a consent's patient given
+// only by an identifier of the configured system (ConsentSources.
+// PatientIdentifierSystem), from the one upstream Patient that has it: 422
+// when none or several do, 502 when the upstream cannot tell. Any other
+// consent passes unchanged (validation then judges it).
+func (s *Server) patientByIdentifierIn(c *gin.Context, raw []byte) ([]byte, bool) {
+	sc, ok := s.consents.(*sourcedConsents)
+	if !ok || sc.cfg.PatientIdentifierSystem == "" {
+		return raw, true
+	}
+	system, value, ok := consent.PatientIdentifier(raw)
+	if !ok || system != sc.cfg.PatientIdentifierSystem {
+		return raw, true
+	}
+	ref, err := s.patientByIdentifier(c.Request.Context(), system, value)
+	switch {
+	case errors.Is(err, errPatientUnmatched):
+		c.Data(http.StatusUnprocessableEntity, fhirJSON, issuesOutcome("not-found", []consent.Problem{{
+			Path: "Consent.patient.identifier", Message: "matches no single patient on the FHIR server; nothing was stored"}}))
+		return nil, false
+	case err != nil:
+		s.log.Warn("consent patient lookup failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		writeOutcome(c.Writer, http.StatusBadGateway, "transient",
+			"the FHIR server could not find the consent's patient; nothing was stored")
+		return nil, false
+	}
+	filled, err := consent.WithPatientReference(raw, ref)
+	if err != nil {
+		s.consentError(c, err)
+		return nil, false
+	}
+	return filled, true
 }
 
 // fhirRelease reads the fhirVersion parameter of a FHIR media type: R4, R5,

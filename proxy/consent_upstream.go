@@ -53,6 +53,12 @@ type ConsentSources struct {
 	// (Organization/x, Practitioner/y ...) from the upstream for their
 	// identifiers, cached for TTL.
 	ResolveActors bool
+	// PatientIdentifierSystem, when set, lets the consent API take a
+	// consent whose patient is given only by an identifier of this system
+	// (an MRN, an MPI id): it is matched to exactly one of the upstream's
+	// Patient resources (Patient?identifier=system|value) and stored with
+	// that patient's reference added.
+	PatientIdentifierSystem string
 }
 
 // Defaults of ConsentSources.
@@ -136,7 +142,7 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 		m.mirror = &consentMirror{}
 		go m.syncLoop(ctx)
 	}
-	if m.resolver == nil && cfg.Upstream == UpstreamOff {
+	if m.resolver == nil && cfg.Upstream == UpstreamOff && cfg.PatientIdentifierSystem == "" {
 		return nil
 	}
 	s.consents = m
@@ -633,4 +639,44 @@ func (f *flights) do(ctx context.Context, key string, fn func(context.Context) (
 	f.mu.Unlock()
 	close(fl.done)
 	return fl.entry, fl.err
+}
+
+// errPatientUnmatched reports an identifier that matches no patient, or
+// more than one.
+var errPatientUnmatched = errors.New("no single patient has the identifier")
+
+// patientByIdentifier finds the one upstream Patient with identifier
+// system|value and returns "Patient/<id>"; errPatientUnmatched when there is
+// none or more than one.
+func (s *Server) patientByIdentifier(ctx context.Context, system, value string) (string, error) {
+	q := url.Values{"identifier": {system + "|" + value}, "_count": {"2"}}
+	body, err := s.getJSON(ctx, "/Patient?"+q.Encode(), 1<<20)
+	if err != nil {
+		return "", err
+	}
+	var b struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			Resource struct {
+				ResourceType string `json:"resourceType"`
+				ID           string `json:"id"`
+			} `json:"resource"`
+			Search *struct {
+				Mode string `json:"mode"`
+			} `json:"search"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" {
+		return "", errors.New("the FHIR server's Patient search did not answer a Bundle")
+	}
+	var ids []string
+	for _, e := range b.Entry {
+		if e.Resource.ResourceType == "Patient" && (e.Search == nil || e.Search.Mode == "" || e.Search.Mode == "match") {
+			ids = append(ids, e.Resource.ID)
+		}
+	}
+	if len(ids) != 1 {
+		return "", errPatientUnmatched
+	}
+	return "Patient/" + ids[0], nil
 }

@@ -45,6 +45,15 @@ func (f *fakeFHIR) handler(w http.ResponseWriter, r *http.Request) {
 		fhirJSONHandler(http.StatusOK, sudCondition)(w, r)
 	case "/fhir/R4/Organization/org-a":
 		fhirJSONHandler(http.StatusOK, `{"resourceType":"Organization","id":"org-a","identifier":[{"system":"http://hl7.org/fhir/sid/us-npi","value":"1234567893"}]}`)(w, r)
+	case "/fhir/R4/Patient":
+		entries := map[string]string{
+			"urn:mrn|123": `[{"resource":{"resourceType":"Patient","id":"p1"},"search":{"mode":"match"}}]`,
+			"urn:mrn|dup": `[{"resource":{"resourceType":"Patient","id":"p1"}},{"resource":{"resourceType":"Patient","id":"p2"}}]`,
+		}[r.URL.Query().Get("identifier")]
+		if entries == "" {
+			entries = "[]"
+		}
+		fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","entry":`+entries+`}`)(w, r)
 	case "/fhir/R4/Consent":
 		f.searches.Add(1)
 		f.mu.Lock()
@@ -558,5 +567,41 @@ func waitFor(t *testing.T, f *flights, key string, n int) {
 			return
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestConsentAPIPatientByIdentifier checks that, with a patient identifier
+// system configured, a consent naming its patient by MRN is stored with the
+// one matching patient's reference, and decides for that patient; and that
+// an identifier matching no patient or several is refused.
+func TestConsentAPIPatientByIdentifier(t *testing.T) {
+	t.Parallel()
+	u := newUpstreamSetup(t, ConsentSources{PatientIdentifierSystem: "urn:mrn"})
+	a := &consentAPI{harness: u.harness, store: u.store}
+	byMRN := func(mrn string) string {
+		return strings.Replace(strings.Replace(apiConsent, "ORG", "Organization/org-a", 1),
+			`"patient":{"reference":"Patient/p1"}`, `"patient":{"identifier":{"system":"urn:mrn","value":"`+mrn+`"}}`, 1)
+	}
+	for _, tt := range []struct {
+		name, body string
+		want       int
+	}{
+		{"no such MRN", byMRN("999"), http.StatusUnprocessableEntity},
+		{"ambiguous MRN", byMRN("dup"), http.StatusUnprocessableEntity},
+		{"another system", strings.Replace(byMRN("123"), `"urn:mrn"`, `"urn:other"`, 1), http.StatusBadRequest},
+	} {
+		if code, _, body := a.call(http.MethodPost, "/admin/Consent", tt.body); code != tt.want || !strings.Contains(body, "OperationOutcome") {
+			t.Errorf("%s: %d %s, want %d", tt.name, code, body, tt.want)
+		}
+	}
+	if recs, _ := u.store.ForPatient(context.Background(), "Patient/p1"); len(recs) != 0 {
+		t.Fatalf("%d consents stored after refusals", len(recs))
+	}
+	code, _, body := a.call(http.MethodPost, "/admin/Consent", byMRN("123"))
+	if code != http.StatusCreated || !strings.Contains(body, `"reference":"Patient/p1"`) || !strings.Contains(body, `"value":"123"`) {
+		t.Fatalf("by MRN: %d %s", code, body)
+	}
+	if code := u.read(tokConsented); code != http.StatusOK {
+		t.Errorf("read under the consent stored by MRN: %d, want 200", code)
 	}
 }

@@ -247,6 +247,7 @@ func notFound(id string, err error) error {
 //	  max_upstream_consents: 1000
 //	  directory: /etc/ds4p/directory.yaml  # actor references ↔ identifiers
 //	  resolve_actors: true       # also read Organization/x ... from the upstream
+//	  patient_identifier_system: urn:oid:2.16.840.1.113883.19.5  # consents may name their patient by this identifier
 type ConsentsConf struct {
 	Upstream          string        `yaml:"upstream"`
 	UpstreamTTL       time.Duration `yaml:"upstream_ttl"`
@@ -255,6 +256,7 @@ type ConsentsConf struct {
 	MaxUpstream       int           `yaml:"max_upstream_consents"`
 	Directory         string        `yaml:"directory"`
 	ResolveActors     bool          `yaml:"resolve_actors"`
+	PatientIDSystem   string        `yaml:"patient_identifier_system"`
 }
 
 // validate reports every problem with the section, including a directory
@@ -277,6 +279,7 @@ func (c ConsentsConf) sourcesWithout() proxy.ConsentSources {
 	return proxy.ConsentSources{
 		Upstream: c.Upstream, TTL: c.UpstreamTTL, CacheSize: c.UpstreamCacheSize,
 		SyncInterval: c.SyncInterval, MaxConsents: c.MaxUpstream, ResolveActors: c.ResolveActors,
+		PatientIdentifierSystem: c.PatientIDSystem,
 	}
 }
 

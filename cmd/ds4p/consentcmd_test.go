@@ -127,12 +127,13 @@ func TestConsentsConfig(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("entries: [{reference: x}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := ConsentsConf{Upstream: "on_demand", UpstreamTTL: time.Minute, Directory: good, ResolveActors: true}
+	c := ConsentsConf{Upstream: "on_demand", UpstreamTTL: time.Minute, Directory: good, ResolveActors: true, PatientIDSystem: "urn:mrn"}
 	if errs := c.validate(); len(errs) != 0 {
 		t.Errorf("good section: %v", errs)
 	}
 	src, err := c.sources()
-	if err != nil || src.Directory.Len() != 2 || src.Upstream != "on_demand" || src.TTL != time.Minute || !src.ResolveActors {
+	if err != nil || src.Directory.Len() != 2 || src.Upstream != "on_demand" || src.TTL != time.Minute || !src.ResolveActors ||
+		src.PatientIdentifierSystem != "urn:mrn" {
 		t.Errorf("sources: %+v %v", src, err)
 	}
 	for name, c := range map[string]ConsentsConf{

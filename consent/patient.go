@@ -1,0 +1,62 @@
+package consent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// patientElement is the element naming a consent's patient: subject in R5,
+// patient in R4.
+func patientElement(raw []byte) string {
+	if isR5(raw) {
+		return "subject"
+	}
+	return "patient"
+}
+
+// PatientIdentifier returns the system and value of the consent's patient
+// (R4 patient, R5 subject) when it is given by identifier alone, without a
+// reference; ok is false otherwise, or when raw cannot be read (validation
+// then says why).
+func PatientIdentifier(raw []byte) (system, value string, ok bool) {
+	if !json.Valid(raw) {
+		return "", "", false
+	}
+	ms, err := members(raw)
+	if err != nil {
+		return "", "", false
+	}
+	var ref reference
+	if err := json.Unmarshal(find(ms, patientElement(raw)), &ref); err != nil || ref.Reference != "" || ref.Identifier == nil {
+		return "", "", false
+	}
+	if ref.Identifier.System == "" || ref.Identifier.Value == "" {
+		return "", "", false
+	}
+	return ref.Identifier.System, ref.Identifier.Value, true
+}
+
+// WithPatientReference returns raw with its patient's (R5: subject's)
+// reference set to ref ("Patient/<id>"), keeping the identifier and
+// everything else.
+func WithPatientReference(raw []byte, ref string) ([]byte, error) {
+	if !patientRef.MatchString(ref) {
+		return nil, fmt.Errorf("consent: %q is not of the form Patient/<id>", ref)
+	}
+	ms, err := members(raw)
+	if err != nil {
+		return nil, err
+	}
+	key := patientElement(raw)
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(find(ms, key), &obj); err != nil || obj == nil {
+		return nil, errors.New("consent: the patient is not an object")
+	}
+	obj["reference"], _ = json.Marshal(ref)
+	v, err := marshalNoEscape(obj)
+	if err != nil {
+		return nil, err
+	}
+	return encodeMembers(set(ms, key, v))
+}
