@@ -60,8 +60,15 @@
 //	    │   └── <id>|<version> → envelope every version ever stored
 //	    ├── patients/
 //	    │   └── <patient>|<id> → ""       which consents belong to a patient
-//	    └── patient_versions/
-//	        └── <patient> → <counter>     bumped on any change to that patient's consents
+//	    ├── patient_versions/
+//	    │   └── <patient> → <counter>     bumped on any change to that patient's consents
+//	    └── upstream/                     the upstream's consents, as last synchronised (Mirror)
+//	        ├── consents/
+//	        │   └── <upstream id> → envelope
+//	        ├── patients/
+//	        │   └── <patient>|<upstream id> → ""
+//	        └── meta/
+//	            └── synced → JSON time of the last stored round
 //
 // An envelope is one line of header JSON ({"patient":..,"status":..,"updated":..}),
 // a newline, then the stored resource exactly as [Record.JSON] returns it. Ids are

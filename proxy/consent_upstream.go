@@ -140,6 +140,9 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 		m.onDemand = newTTLCache[upstreamEntry](cfg.CacheSize, cfg.TTL)
 	case UpstreamSync:
 		m.mirror = &consentMirror{}
+		if store, ok := m.consentManager.(*consent.Store); ok {
+			m.persist = store.Mirror()
+		}
 		go m.syncLoop(ctx)
 	}
 	if m.resolver == nil && cfg.Upstream == UpstreamOff && cfg.PatientIdentifierSystem == "" {
@@ -160,6 +163,7 @@ type sourcedConsents struct {
 	onDemand *ttlCache[upstreamEntry]
 	flights  flights // concurrent misses for one patient share one read
 	mirror   *consentMirror
+	persist  *consent.Mirror // the mirror in the bbolt file; nil: memory only
 	merged   *ttlCache[mergedEntry]
 }
 
@@ -403,10 +407,24 @@ func (c *consentMirror) get(patient string) (upstreamEntry, error) {
 	return upstreamEntry{gen: c.gens[patient], consents: cs}, nil
 }
 
+// preload fills the mirror from the bbolt file at start, without making it
+// ready: a round against the upstream must succeed first.
+func (c *consentMirror) preload(cs []consent.Normalized) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.applyLocked(cs, true)
+}
+
 // apply stores a sync's consents; a full sync replaces everything.
 func (c *consentMirror) apply(cs []consent.Normalized, full bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.applyLocked(cs, full)
+	c.ready = true
+}
+
+// applyLocked is apply without the lock and without making the mirror ready.
+func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 	if full || c.byPatient == nil {
 		for p := range c.byPatient {
 			c.gens[p] = nextGeneration() // their consents may be gone
@@ -430,15 +448,17 @@ func (c *consentMirror) apply(cs []consent.Normalized, full bool) {
 		c.byPatient[n.Patient][n.ID] = n
 		c.gens[n.Patient] = nextGeneration()
 	}
-	c.ready = true
 }
 
 // syncLoop mirrors the upstream's consents every SyncInterval: a full read
 // first and every fullSyncEvery rounds, otherwise those changed since the
-// previous round began (_lastUpdated, with a second of overlap).
+// previous round began (_lastUpdated, with a second of overlap). With the
+// mirror kept in the bbolt file, a restart resumes from the last round
+// stored there: its first round reads only what changed since. Until a
+// round has succeeded since the start, responses needing consents are
+// withheld.
 func (m *sourcedConsents) syncLoop(ctx context.Context) {
-	var since time.Time
-	round := 0
+	since, round := m.resume(ctx)
 	for {
 		started := time.Now()
 		full := since.IsZero() || round%fullSyncEvery == 0
@@ -455,6 +475,31 @@ func (m *sourcedConsents) syncLoop(ctx context.Context) {
 	}
 }
 
+// resume loads the mirror stored in the bbolt file, if any, without making
+// it ready, and returns where the first round starts: since the stored
+// round (with a second of overlap), or from scratch (zero time).
+func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round int) {
+	if m.persist == nil {
+		return time.Time{}, 0
+	}
+	entries, at, err := m.persist.Load(ctx)
+	if err != nil {
+		m.s.log.Warn("reading the stored upstream consent mirror failed", "error", err.Error())
+		return time.Time{}, 0
+	}
+	if at.IsZero() {
+		return time.Time{}, 0
+	}
+	var cs []consent.Normalized
+	for _, e := range entries {
+		if n, ok := m.readUpstream(e.JSON); ok && n.Patient != "" {
+			cs = append(cs, n)
+		}
+	}
+	m.mirror.preload(cs)
+	return at.Add(-time.Second), 1
+}
+
 // syncOnce reads the upstream's consents (all, or changed since) into the
 // mirror.
 func (m *sourcedConsents) syncOnce(ctx context.Context, since time.Time, full bool) error {
@@ -462,15 +507,25 @@ func (m *sourcedConsents) syncOnce(ctx context.Context, since time.Time, full bo
 	if !full {
 		q.Set("_lastUpdated", "gt"+since.UTC().Format(time.RFC3339))
 	}
-	var cs []consent.Normalized
+	var (
+		cs      []consent.Normalized
+		entries []consent.MirrorEntry
+	)
+	started := time.Now()
 	err := m.s.upstreamConsentSearch(ctx, q, maxSyncConsents, func(raw []byte) {
 		if n, ok := m.readUpstream(raw); ok && n.Patient != "" {
 			cs = append(cs, n)
+			entries = append(entries, consent.MirrorEntry{ID: strings.TrimPrefix(n.ID, "upstream:"), Patient: n.Patient, JSON: raw})
 		}
 	})
 	recordFetch(ctx, UpstreamSync, err)
 	if err != nil {
 		return err
+	}
+	if m.persist != nil {
+		if err := m.persist.Apply(ctx, entries, full, started); err != nil {
+			return err
+		}
 	}
 	m.mirror.apply(cs, full)
 	return nil

@@ -605,3 +605,68 @@ func TestConsentAPIPatientByIdentifier(t *testing.T) {
 		t.Errorf("read under the consent stored by MRN: %d, want 200", code)
 	}
 }
+
+// TestUpstreamConsentSyncPersisted checks that sync keeps its mirror in the
+// bbolt file: a proxy started on the same file loads it, serves nothing
+// until its first round succeeds, and that first round reads only what
+// changed since the stored one.
+func TestUpstreamConsentSyncPersisted(t *testing.T) {
+	t.Parallel()
+	u := newUpstreamSetup(t, ConsentSources{Upstream: UpstreamSync, SyncInterval: time.Hour})
+	sc := u.server.consents.(*sourcedConsents)
+	if sc.persist == nil {
+		t.Fatal("sync over a consent.Store does not persist")
+	}
+	u.fhir.set(200, upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", "Organization/org-a"))
+	ctx := context.Background()
+	if err := sc.syncOnce(ctx, time.Time{}, true); err != nil {
+		t.Fatal(err)
+	}
+	entries, at, err := u.store.Mirror().Load(ctx)
+	if err != nil || len(entries) != 1 || entries[0].ID != "u1" || entries[0].Patient != "Patient/p1" || at.IsZero() {
+		t.Fatalf("stored mirror: %+v at %v, %v", entries, at, err)
+	}
+	// A second proxy on the same store, as after a restart; its own loop
+	// is stopped at once (cancelled context), the test runs its steps.
+	srv, err := New(Options{Upstream: mustURL(t, u.upstream.URL+"/fhir/R4"), UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
+		Deps{Labeller: labels.Default(), Decider: failingDecider{}, Ledger: &fakeLedger{}, Auth: fakeAuth{}, Consents: u.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := srv.UseConsentSources(stopped, ConsentSources{Upstream: UpstreamSync, SyncInterval: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	restarted := srv.consents.(*sourcedConsents)
+	since, round := restarted.resume(ctx)
+	if !since.Equal(at.Add(-time.Second)) || round != 1 {
+		t.Errorf("resume: since %v round %d", since, round)
+	}
+	if _, err := restarted.mirror.get("Patient/p1"); err == nil {
+		t.Error("the loaded mirror served before a round succeeded")
+	}
+	u.fhir.set(200)
+	u.fhir.mu.Lock()
+	before := len(u.fhir.queries)
+	u.fhir.mu.Unlock()
+	if err := restarted.syncOnce(ctx, since, false); err != nil {
+		t.Fatal(err)
+	}
+	e, err := restarted.mirror.get("Patient/p1")
+	if err != nil || len(e.consents) != 1 || e.consents[0].ID != "upstream:u1" {
+		t.Errorf("after the first round: %+v, %v", e, err)
+	}
+	if q := u.fhir.queries[len(u.fhir.queries)-1]; len(u.fhir.queries) != before+1 || !strings.HasPrefix(q.Get("_lastUpdated"), "gt") {
+		t.Errorf("the first round after the restart was not incremental: %v", q)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
