@@ -3,6 +3,8 @@ package consent
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -119,7 +121,9 @@ type ActorResolver interface {
 // reference and identifiers against Cond.Actors, recognises the same party
 // by any of its names. Adding names of the same party narrows nothing and
 // widens only to that party. n itself is not modified; when nothing
-// changes, it is returned as is.
+// changes, it is returned as is. An expanded consent's Version gets the
+// suffix "+a<hash of the names added>" (the stored version stays its
+// prefix), so that caches keyed by consent versions tell expansions apart.
 func ExpandActors(ctx context.Context, n Normalized, r ActorResolver) (Normalized, error) {
 	extra := map[string][]string{}
 	for _, rule := range n.Rules {
@@ -157,7 +161,25 @@ func ExpandActors(ctx context.Context, n Normalized, r ActorResolver) (Normalize
 		return n, nil
 	}
 	n.Rules = rules
+	n.Version += "+a" + formsHash(extra)
 	return n, nil
+}
+
+// formsHash is a short hash of the names resolution added, so that the
+// version of an expanded consent changes when its resolution does: caches
+// keyed by consent versions (the policy's) then never serve a consent
+// expanded otherwise.
+func formsHash(extra map[string][]string) string {
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%q=%q;", k, extra[k])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:4])
 }
 
 // Actors returns every actor a consent's provisions name (references and

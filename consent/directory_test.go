@@ -73,6 +73,13 @@ func TestExpandActors(t *testing.T) {
 	if !slices.Contains(actors, "Organization/x") || !slices.Contains(actors, "http://hl7.org/fhir/sid/us-npi|1234567893") || len(actors) != 3 {
 		t.Errorf("expanded actors %v", actors)
 	}
+	if !strings.HasPrefix(got.Version, n.Version+"+a") || len(got.Version) != len(n.Version)+10 {
+		t.Errorf("expanded version %q", got.Version)
+	}
+	other, _ := ParseDirectory([]byte("entries: [{reference: Organization/x, identifiers: [\"urn:x|1\"]}]"))
+	if again, _ := ExpandActors(context.Background(), n, other); again.Version == got.Version {
+		t.Error("another resolution kept the version")
+	}
 	if a, _ := Actors([]byte(tpoConsent)); fmt.Sprint(a) != "[Organization/x]" {
 		t.Errorf("Actors = %v", a)
 	}

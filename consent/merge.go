@@ -174,7 +174,9 @@ func denyOnly(n Normalized) (Normalized, bool) {
 	if len(rules) == 0 {
 		return Normalized{}, false
 	}
-	n.Rules, n.DenyOnly = rules, true
+	// The version says so, so that caches keyed by consent versions never
+	// mistake it for the whole consent.
+	n.Rules, n.DenyOnly, n.Version = rules, true, n.Version+"+deny-only"
 	return n, true
 }
 

@@ -2,6 +2,7 @@ package consent
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,9 +96,14 @@ func TestMerge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := summary(Merge(tt.local, tt.upstream))
-			if got != tt.want {
+			merged := Merge(tt.local, tt.upstream)
+			if got := summary(merged); got != tt.want {
 				t.Errorf("Merge =\n %s\nwant\n %s", got, tt.want)
+			}
+			for _, n := range merged {
+				if n.DenyOnly != strings.HasSuffix(n.Version, "+deny-only") {
+					t.Errorf("%s: deny-only %v, version %q", n.ID, n.DenyOnly, n.Version)
+				}
 			}
 		})
 	}
