@@ -60,3 +60,9 @@ func WithPatientReference(raw []byte, ref string) ([]byte, error) {
 	}
 	return encodeMembers(set(ms, key, v))
 }
+
+// PatientPath is where a consent names its patient: Consent.subject.reference
+// in R5, Consent.patient.reference in R4; for messages about the patient.
+func PatientPath(raw []byte) string {
+	return "Consent." + patientElement(raw) + ".reference"
+}

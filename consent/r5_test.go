@@ -211,3 +211,19 @@ func TestPatientIdentifier(t *testing.T) {
 		t.Error("a non-Patient reference was set")
 	}
 }
+
+// TestR5Revoke checks that revoking an R5 consent stores a new R5 version
+// that reads as inactive.
+func TestR5Revoke(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	mustPut(t, s, readR5(t, "tpo"))
+	rec, changed, err := s.Revoke(context.Background(), "r5-tpo", "")
+	if err != nil || !changed || rec.Version != 2 {
+		t.Fatalf("Revoke: v%d %v %v", rec.Version, changed, err)
+	}
+	n, err := Normalize(rec)
+	if err != nil || n.Status != "inactive" || !strings.Contains(string(rec.JSON), `"decision"`) {
+		t.Errorf("revoked R5: %s %v %s", n.Status, err, rec.JSON)
+	}
+}

@@ -102,7 +102,7 @@ func (s *Server) consentBody(c *gin.Context) ([]byte, bool) {
 		s.consentError(c, err)
 		return nil, false
 	}
-	return raw, s.patientKnown(c, info.Patient) && s.actorsKnown(c, raw)
+	return raw, s.patientKnown(c, info.Patient, consent.PatientPath(raw)) && s.actorsKnown(c, raw)
 }
 
 // patientByIdentifierIn fills in the reference of a consent's patient given
@@ -188,14 +188,14 @@ func (s *Server) actorsKnown(c *gin.Context, raw []byte) bool {
 
 // patientKnown answers 422 when the upstream does not know the patient and
 // 502 when it cannot tell; nothing is stored in either case.
-func (s *Server) patientKnown(c *gin.Context, patient string) bool {
+func (s *Server) patientKnown(c *gin.Context, patient, path string) bool {
 	err := s.checkPatient(c.Request.Context(), patient)
 	switch {
 	case err == nil:
 		return true
 	case errors.Is(err, errNoSuchPatient):
 		c.Data(http.StatusUnprocessableEntity, fhirJSON, issuesOutcome("not-found", []consent.Problem{{
-			Path: "Consent.patient.reference", Message: "names a patient the FHIR server does not know; nothing was stored"}}))
+			Path: path, Message: "names a patient the FHIR server does not know; nothing was stored"}}))
 	default:
 		s.log.Warn("consent patient check failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
 		writeOutcome(c.Writer, http.StatusBadGateway, "transient",

@@ -469,6 +469,10 @@ func TestConsentAPIR5(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", tt.name, code, body, tt.want)
 		}
 	}
+	ghost := strings.Replace(r5APIConsent, `"subject":{"reference":"Patient/p1"}`, `"subject":{"reference":"Patient/ghost"}`, 1)
+	if code, _, body := a.call(http.MethodPost, "/admin/Consent", ghost); code != http.StatusUnprocessableEntity || !strings.Contains(body, "Consent.subject.reference") {
+		t.Errorf("R5 consent of a patient the upstream does not know: %d %s", code, body)
+	}
 	if recs, _ := a.store.ForPatient(context.Background(), "Patient/p1"); len(recs) != 2 {
 		t.Errorf("%d consents stored, want the 2 accepted", len(recs))
 	}
