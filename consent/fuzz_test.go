@@ -3,6 +3,8 @@ package consent
 import (
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -10,10 +12,25 @@ import (
 // FuzzParse checks that no input panics the validator, and that whatever it
 // accepts can be stamped, re-read and normalised.
 func FuzzParse(f *testing.F) {
-	for _, seed := range []string{tpoConsent, part2Consent, treeConsent, `{}`, `[]`, `{"provision":{"provision":[{}]}}`} {
+	for _, seed := range []string{tpoConsent, part2Consent, treeConsent, `{}`, `[]`, `{"provision":{"provision":[{}]}}`,
+		`{"resourceType":"Consent","status":"active","subject":{"reference":"Patient/p"},"decision":"permit","provision":[{"provision":[{}]}]}`} {
 		f.Add([]byte(seed))
 	}
+	r5, _ := filepath.Glob(filepath.Join("testdata", "r5", "*.json"))
+	for _, file := range r5 {
+		if raw, err := os.ReadFile(file); err == nil {
+			f.Add(raw)
+		}
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		// Whatever the input, the upstream path and the patient helpers
+		// must not panic, and an unreadable consent never permits.
+		if _, err := NormalizeUpstream(raw); err != nil {
+			if n, ok := Unreadable(raw); ok && (len(n.Rules) != 1 || n.Rules[0].Type != "deny") {
+				t.Fatalf("a stand-in that does not deny: %+v", n)
+			}
+		}
+		PatientIdentifier(raw)
 		doc, err := parse(raw, DefaultMaxSize)
 		if err != nil {
 			return
