@@ -270,6 +270,12 @@ func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]c
 // denying stand-in (counted and logged without identifiers), or nothing
 // when it is plainly not in force.
 func (m *sourcedConsents) readUpstream(raw []byte) (consent.Normalized, bool) {
+	var head struct {
+		ResourceType string `json:"resourceType"`
+	}
+	if json.Unmarshal(raw, &head) == nil && head.ResourceType != "" && head.ResourceType != "Consent" {
+		return consent.Normalized{}, false // not a consent at all (an OperationOutcome ...)
+	}
 	n, err := consent.NormalizeUpstream(raw)
 	if err == nil {
 		return n, true

@@ -243,6 +243,8 @@ func TestUpstreamConsentInvalid(t *testing.T) {
 		{"active unreadable consent denies", bad, http.StatusNotFound},
 		{"inactive unreadable consent is ignored", strings.Replace(bad, `"status":"active"`, `"status":"inactive"`, 1), http.StatusOK},
 		{"another patient's consent is ignored", strings.Replace(strings.Replace(good, "u1", "u3", 1), "Patient/p1", "Patient/p2", 1), http.StatusOK},
+		{"another resource type is ignored", `{"resourceType":"OperationOutcome","issue":[]}`, http.StatusOK},
+		{"a consent without resourceType denies", strings.Replace(bad, `"resourceType":"Consent",`, "", 1), http.StatusNotFound},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
