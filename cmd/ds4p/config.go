@@ -31,10 +31,10 @@ type Config struct {
 	Limits                  Limits       `yaml:"limits"`
 	PassthroughContentTypes []string     `yaml:"passthrough_content_types"`
 	Labels                  LabelsConfig `yaml:"labels"`
-	Ledger                  LedgerConfig `yaml:"ledger"`
 	Enforcement             Enforcement  `yaml:"enforcement"`
 	TLS                     TLSConfig    `yaml:"tls"`              // callers' TLS (stack.go)
 	UpstreamCAFile          string       `yaml:"upstream_ca_file"` // CA bundle for an https upstream
+	Ledger                  LedgerConfig `yaml:"ledger"`           // retention and exports (auditcmd.go)
 	Consents                ConsentsConf `yaml:"consents"`         // upstream consents, directory (consentcmd.go)
 }
 
