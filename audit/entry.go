@@ -84,6 +84,10 @@ type Entry struct {
 	PolicyRevision string       `json:"policy_revision"`
 	// BreakGlass is nil unless the disclosure was an emergency override.
 	BreakGlass *BreakGlass `json:"break_glass"`
+	// Alert flags the entry for review: the id of the security alert (e.g.
+	// a bulk-access alert, proxy/bulk.go) the request raised. Omitted when
+	// empty, so entries without one keep their bytes and hashes.
+	Alert string `json:"alert,omitempty"`
 	// PrevHash is the previous entry's Hash, or GenesisHash.
 	PrevHash string `json:"prev_hash"`
 	// Hash chains this entry to PrevHash; see the package doc.
