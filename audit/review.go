@@ -1,0 +1,181 @@
+package audit
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Reviews records that an auditor reviewed a break-the-glass disclosure.
+// Records are append-only: a review is never changed or removed, a second
+// review of the same entry is another record. They live in their own root
+// bucket of the shared bbolt file, beside (not inside) the ledger's:
+//
+//	audit_review/                          root bucket
+//	└── v1/
+//	    ├── reviews/<review seq> → JSON    one Review
+//	    └── by_entry/<entry seq><review seq> → ""
+//
+// Integers are 8-byte big-endian. A review names the ledger entry by seq and
+// hash, so it cannot silently move to another entry with the same seq.
+type Reviews struct {
+	db  *bbolt.DB
+	now func() time.Time
+}
+
+// Review is one auditor's review of one ledger entry.
+type Review struct {
+	// Seq numbers reviews 1, 2, ...; Add assigns it.
+	Seq uint64 `json:"seq"`
+	// EntrySeq and EntryHash name the reviewed ledger entry.
+	EntrySeq  uint64 `json:"entry_seq"`
+	EntryHash string `json:"entry_hash"`
+	// Reviewer is the auditor's token subject.
+	Reviewer string `json:"reviewer"`
+	// Time is when the review was recorded; Add sets it.
+	Time time.Time `json:"time"`
+	// Note is the auditor's free-text finding (at most MaxReviewNote bytes).
+	Note string `json:"note"`
+}
+
+// MaxReviewNote bounds Review.Note.
+const MaxReviewNote = 4096
+
+var (
+	reviewRoot     = []byte("audit_review")
+	reviewSchema   = []byte("v1")
+	reviewsBucket  = []byte("reviews")
+	reviewByEntry  = []byte("by_entry")
+	errReviewStore = errors.New("audit: the review store is missing its buckets")
+)
+
+// OpenReviews returns the review store on db, creating its buckets unless db
+// is read-only.
+func OpenReviews(db *bbolt.DB) (*Reviews, error) {
+	r := &Reviews{db: db, now: time.Now}
+	if db.IsReadOnly() {
+		return r, nil
+	}
+	err := db.Update(func(tx *bbolt.Tx) error {
+		root, err := tx.CreateBucketIfNotExists(reviewRoot)
+		if err != nil {
+			return err
+		}
+		v, err := root.CreateBucketIfNotExists(reviewSchema)
+		if err != nil {
+			return err
+		}
+		if _, err := v.CreateBucketIfNotExists(reviewsBucket); err != nil {
+			return err
+		}
+		_, err = v.CreateBucketIfNotExists(reviewByEntry)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: creating the review buckets: %w", err)
+	}
+	return r, nil
+}
+
+// reviewBuckets returns the reviews and by_entry buckets of tx.
+func reviewBuckets(tx *bbolt.Tx) (reviews, byEntry *bbolt.Bucket, err error) {
+	root := tx.Bucket(reviewRoot)
+	if root == nil {
+		return nil, nil, errReviewStore
+	}
+	v := root.Bucket(reviewSchema)
+	if v == nil {
+		return nil, nil, errReviewStore
+	}
+	reviews, byEntry = v.Bucket(reviewsBucket), v.Bucket(reviewByEntry)
+	if reviews == nil || byEntry == nil {
+		return nil, nil, errReviewStore
+	}
+	return reviews, byEntry, nil
+}
+
+// checkReview refuses a review that names no entry or carries too long a
+// note.
+func checkReview(r Review) error {
+	switch {
+	case r.EntrySeq == 0:
+		return errors.New("audit: a review must name the entry's seq")
+	case len(r.EntryHash) != 64 || strings.Trim(r.EntryHash, "0123456789abcdef") != "":
+		return errors.New("audit: a review must name the entry's hash (64 hex digits)")
+	case strings.TrimSpace(r.Reviewer) == "":
+		return errors.New("audit: a review must name its reviewer")
+	case len(r.Note) > MaxReviewNote:
+		return fmt.Errorf("audit: a review note is at most %d bytes", MaxReviewNote)
+	}
+	return nil
+}
+
+// Add records r durably and returns it with Seq and Time set. It does not
+// check that the entry exists: the caller does (e.g. with Ledger.HashAt).
+func (rs *Reviews) Add(ctx context.Context, r Review) (Review, error) {
+	if err := ctx.Err(); err != nil {
+		return Review{}, fmt.Errorf("audit: adding a review: %w", err)
+	}
+	if err := checkReview(r); err != nil {
+		return Review{}, err
+	}
+	r.Time = rs.now().UTC().Round(0)
+	err := rs.db.Update(func(tx *bbolt.Tx) error {
+		reviews, byEntry, err := reviewBuckets(tx)
+		if err != nil {
+			return err
+		}
+		if r.Seq, err = reviews.NextSequence(); err != nil {
+			return err
+		}
+		v, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if err := reviews.Put(seqKey(r.Seq), v); err != nil {
+			return err
+		}
+		return byEntry.Put(binary.BigEndian.AppendUint64(seqKey(r.EntrySeq), r.Seq), nil)
+	})
+	if err != nil {
+		return Review{}, fmt.Errorf("audit: adding a review: %w", err)
+	}
+	return r, nil
+}
+
+// For returns the reviews of each of the entries seqs, oldest first; an
+// entry never reviewed has no key in the map.
+func (rs *Reviews) For(ctx context.Context, seqs []uint64) (map[uint64][]Review, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("audit: reading reviews: %w", err)
+	}
+	out := map[uint64][]Review{}
+	err := rs.db.View(func(tx *bbolt.Tx) error {
+		reviews, byEntry, err := reviewBuckets(tx)
+		if err != nil {
+			return err
+		}
+		for _, seq := range seqs {
+			prefix := seqKey(seq)
+			c := byEntry.Cursor()
+			for k, _ := c.Seek(prefix); len(k) == 16 && string(k[:8]) == string(prefix); k, _ = c.Next() {
+				var r Review
+				if err := json.Unmarshal(reviews.Get(k[8:]), &r); err != nil {
+					return fmt.Errorf("review %d: %w", binary.BigEndian.Uint64(k[8:]), err)
+				}
+				out[seq] = append(out[seq], r)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: reading reviews: %w", err)
+	}
+	return out, nil
+}
