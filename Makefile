@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build test test-short demo bench fuzz load
+.PHONY: build test test-short demo bench fuzz load soak
 
 build:
 	$(GO) build -o ds4p ./cmd/ds4p
@@ -34,3 +34,11 @@ fuzz:
 # (~10 min, loopback only, bounded). Writes test/load/results/latest.md.
 load:
 	bash test/load/run.sh
+
+# The soak: SOAK_RATE mixed requests/s for SOAK_DURATION through ds4p against
+# the static upstream, printing errors, p50/p99 and ds4p's memory every 30 s;
+# fails on errors or memory growth (test/soak/main.go states the bound).
+SOAK_DURATION ?= 10m
+SOAK_RATE ?= 200
+soak:
+	$(GO) run ./test/soak -duration $(SOAK_DURATION) -rate $(SOAK_RATE)
