@@ -62,7 +62,7 @@ func (l *Ledger) commitGroup(group []*pendingAppend) {
 	now := l.now()
 	err := l.db.Update(func(tx *bbolt.Tx) error {
 		for _, p := range group {
-			if err := appendTx(tx, p.batch, now); err != nil {
+			if err := l.appendTx(tx, p.batch, now); err != nil {
 				return err
 			}
 		}
@@ -70,7 +70,7 @@ func (l *Ledger) commitGroup(group []*pendingAppend) {
 	})
 	if err != nil && len(group) > 1 {
 		for _, p := range group {
-			p.done <- l.db.Update(func(tx *bbolt.Tx) error { return appendTx(tx, p.batch, now) })
+			p.done <- l.db.Update(func(tx *bbolt.Tx) error { return l.appendTx(tx, p.batch, now) })
 		}
 		return
 	}

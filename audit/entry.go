@@ -1,9 +1,9 @@
 package audit
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"strings"
 	"time"
 )
@@ -125,21 +125,26 @@ func nonNil[T any](s []T) []T {
 	return append(make([]T, 0, len(s)), s...)
 }
 
-// seal sets e.Hash from e.PrevHash and the rest of e, and returns the bytes
-// to store.
-func seal(e *Entry) ([]byte, error) {
+// link sets e.Hash from e.PrevHash and the rest of e under chain (the
+// unkeyed SHA-256 or the keyed HMAC-SHA256; see the package doc), and
+// returns the entry's canonical JSON.
+func link(e *Entry, chain chainFunc) ([]byte, error) {
 	e.Hash = ""
 	body, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
 	}
-	e.Hash = chainHash(e.PrevHash, body)
+	e.Hash = chainHash(chain, e.PrevHash, body)
 	return json.Marshal(e)
 }
 
-// chainHash is hex(SHA-256(prev || body)).
-func chainHash(prev string, body []byte) string {
-	h := sha256.New()
+// chainFunc makes the hash of one chain link: sha256.New (unkeyed) or an
+// HMAC-SHA256 under the chain key.
+type chainFunc func() hash.Hash
+
+// chainHash is hex(H(prev || body)).
+func chainHash(chain chainFunc, prev string, body []byte) string {
+	h := chain()
 	h.Write([]byte(prev))
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))

@@ -24,19 +24,19 @@ func (l *Ledger) Export(ctx context.Context, from, to time.Time, w io.Writer) (i
 			return n, fmt.Errorf("audit: exporting: %w", err)
 		}
 		err := l.db.View(func(tx *bbolt.Tx) error {
-			b, err := bucketsOf(tx)
+			b, err := l.buckets(tx)
 			if err != nil {
 				return err
 			}
 			c := b.entries.Cursor()
 			k, v := c.Seek(seqKey(next))
 			for i := 0; k != nil && i < defaultVerifyChunk; i++ {
-				e, err := decodeEntry(v)
+				e, plain, err := b.entry(k, v)
 				if err != nil {
 					return fmt.Errorf("seq %x: %w", k, err)
 				}
 				if inRange(e.Time, from, to) {
-					_, _ = bw.Write(v)
+					_, _ = bw.Write(plain)
 					if err := bw.WriteByte('\n'); err != nil {
 						return err
 					}
@@ -63,7 +63,30 @@ func (l *Ledger) Export(ctx context.Context, from, to time.Time, w io.Writer) (i
 // returns the checkpoint after the last one, and how many it checked. A
 // broken link is a *BrokenError naming the seq.
 func VerifyNDJSON(r io.Reader, start Checkpoint) (Checkpoint, int, error) {
-	v := &verifier{next: start.Seq + 1, prev: start.Hash}
+	return verifyNDJSON(r, start, &verifier{next: start.Seq + 1, prev: start.Hash})
+}
+
+// VerifyNDJSON is the package's VerifyNDJSON for the exports of this
+// ledger: links from its keyed_from on are checked under its chain key
+// (an encrypted ledger's export holds keyed links, which the package
+// function reports as needing the key).
+func (l *Ledger) VerifyNDJSON(r io.Reader, start Checkpoint) (Checkpoint, int, error) {
+	v := &verifier{next: start.Seq + 1, prev: start.Hash, c: l.codec}
+	err := l.db.View(func(tx *bbolt.Tx) error {
+		b, err := l.buckets(tx)
+		if err == nil {
+			v.keyedFrom, err = b.keyedFrom()
+		}
+		return err
+	})
+	if err != nil {
+		return start, 0, fmt.Errorf("audit: verifying NDJSON: %w", err)
+	}
+	return verifyNDJSON(r, start, v)
+}
+
+// verifyNDJSON checks the lines of r with v.
+func verifyNDJSON(r io.Reader, start Checkpoint, v *verifier) (Checkpoint, int, error) {
 	end, n := start, 0
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
@@ -98,12 +121,12 @@ func (l *Ledger) Head(ctx context.Context) (seq uint64, hash string, err error) 
 		return 0, "", err
 	}
 	err = l.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := l.buckets(tx)
 		if err != nil {
 			return err
 		}
-		seq, hash = readHead(b.head)
-		return nil
+		seq, hash, err = b.readHead()
+		return err
 	})
 	return seq, hash, err
 }
@@ -116,7 +139,7 @@ func (l *Ledger) HashAt(ctx context.Context, seq uint64) (hash string, ok bool, 
 		return "", false, err
 	}
 	err = l.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := l.buckets(tx)
 		if err != nil {
 			return err
 		}
@@ -125,7 +148,7 @@ func (l *Ledger) HashAt(ctx context.Context, seq uint64) (hash string, ok bool, 
 			return nil
 		}
 		if v := b.entries.Get(seqKey(seq)); v != nil {
-			e, err := decodeEntry(v)
+			e, _, err := b.entry(seqKey(seq), v)
 			hash, ok = e.Hash, err == nil
 		}
 		return nil

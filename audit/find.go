@@ -87,7 +87,7 @@ func (l *Ledger) Find(ctx context.Context, q Query) ([]Entry, error) {
 	}
 	out := []Entry{}
 	err := l.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := l.buckets(tx)
 		if err != nil {
 			return err
 		}
@@ -140,14 +140,14 @@ func find(b buckets, q Query) ([]Entry, error) {
 	}
 	limit = min(limit, MaxLimit)
 	ix, value := driver(q)
-	prefix := ix.prefix(value)
+	prefix := ix.prefix(b.c, value)
 	lo, hi := timeBounds(q.From, q.To)
-	start := ix.key(value, lo, 0)
+	start := ix.key(b.c, value, lo, 0)
 	if !q.After.IsZero() && q.After.t >= lo {
 		if q.After.seq == math.MaxUint64 {
 			return []Entry{}, nil
 		}
-		start = ix.key(value, q.After.t, q.After.seq+1)
+		start = ix.key(b.c, value, q.After.t, q.After.seq+1)
 	}
 	out := []Entry{}
 	c := b.index[ix].Cursor()
@@ -159,7 +159,7 @@ func find(b buckets, q Query) ([]Entry, error) {
 		if t >= hi {
 			break
 		}
-		e, err := decodeEntry(b.entries.Get(seqKey(seq)))
+		e, err := b.entryAt(seq)
 		if err != nil {
 			return nil, fmt.Errorf("reading seq %d: %w", seq, err)
 		}

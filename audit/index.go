@@ -54,30 +54,31 @@ func nonEmpty(values ...string) []string {
 	return out
 }
 
-// keys returns the index keys of e.
-func (ix *index) keys(e *Entry) [][]byte {
+// keys returns the index keys of e, as codec c writes them.
+func (ix *index) keys(c codec, e *Entry) [][]byte {
 	values := ix.values(e)
 	out := make([][]byte, 0, len(values))
 	for _, v := range values {
-		out = append(out, ix.key(v, timeKey(e.Time), e.Seq))
+		out = append(out, ix.key(c, v, timeKey(e.Time), e.Seq))
 	}
 	return out
 }
 
-// key is value|0x00|time|seq for a keyed index, time|seq otherwise.
-func (ix *index) key(value string, t, seq uint64) []byte {
-	k := ix.prefix(value)
+// key is value|0x00|time|seq (sealed: HMAC(value)|time|seq) for a keyed
+// index, time|seq otherwise.
+func (ix *index) key(c codec, value string, t, seq uint64) []byte {
+	k := ix.prefix(c, value)
 	k = binary.BigEndian.AppendUint64(k, t)
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// prefix is what every key of value starts with: value|0x00, or nothing.
-func (ix *index) prefix(value string) []byte {
+// prefix is what every key of value starts with: value|0x00 (sealed: the
+// value's HMAC), or nothing.
+func (ix *index) prefix(c codec, value string) []byte {
 	if !ix.keyed {
 		return make([]byte, 0, 16)
 	}
-	k := make([]byte, 0, len(value)+17)
-	return append(append(k, value...), 0)
+	return c.indexPrefix(ix, value)
 }
 
 // keySeq returns the seq a well-formed index key ends with.
@@ -129,7 +130,7 @@ func checkIndexable(e *Entry) error {
 // putIndexKeys stores e's keys in every index.
 func putIndexKeys(b buckets, e *Entry) error {
 	for _, ix := range indexes {
-		for _, k := range ix.keys(e) {
+		for _, k := range ix.keys(b.c, e) {
 			if err := b.index[ix].Put(k, nil); err != nil {
 				return err
 			}
@@ -141,7 +142,7 @@ func putIndexKeys(b buckets, e *Entry) error {
 // deleteIndexKeys removes e's keys from every index.
 func deleteIndexKeys(b buckets, e *Entry) error {
 	for _, ix := range indexes {
-		for _, k := range ix.keys(e) {
+		for _, k := range ix.keys(b.c, e) {
 			if err := b.index[ix].Delete(k); err != nil {
 				return err
 			}
@@ -173,7 +174,7 @@ func migrate(db *bbolt.DB, chunk int) error {
 
 // migrateStep indexes the next chunk of entries, or finishes.
 func migrateStep(tx *bbolt.Tx, chunk int) (done bool, err error) {
-	b, err := bucketsOf(tx)
+	b, err := bucketsOf(tx, codec{}) // schema 2 is plaintext
 	if err != nil {
 		return false, err
 	}

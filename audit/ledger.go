@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,6 +37,7 @@ type Ledger struct {
 	// afterVerifyChunk, when set (tests), runs between Verify's chunks.
 	afterVerifyChunk func()
 	gc               groupCommit
+	codec            codec // plaintext unless WithSealer
 }
 
 // Option configures a Ledger.
@@ -60,37 +62,49 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 	for _, opt := range opts {
 		opt(l)
 	}
-	if db.IsReadOnly() {
-		return l, db.View(checkReadable)
+	// Before anything is written: an encrypted file needs its sealer.
+	if err := db.View(l.codec.check); err != nil {
+		return nil, err
 	}
-	if err := db.Update(createBuckets); err != nil {
+	if db.IsReadOnly() {
+		return l, db.View(l.checkReadable)
+	}
+	if err := db.Update(l.createBuckets); err != nil {
 		return nil, fmt.Errorf("audit: creating buckets: %w", err)
 	}
 	if err := migrate(db, migrateChunk); err != nil {
 		return nil, err
 	}
+	if l.codec.sealed() {
+		if err := l.migrateSealed(migrateChunk); err != nil {
+			return nil, err
+		}
+	}
 	return l, nil
 }
 
 // checkReadable checks that a read-only ledger exists at the current schema.
-func checkReadable(tx *bbolt.Tx) error {
+func (l *Ledger) checkReadable(tx *bbolt.Tx) error {
 	if tx.Bucket(rootBucket) == nil { // no ledger yet: opening read-write creates it
 		return fmt.Errorf("audit: opening ledger: %w", ErrNeedsMigration)
 	}
-	b, err := bucketsOf(tx)
+	b, err := bucketsOf(tx, l.codec)
 	if err != nil {
 		return fmt.Errorf("audit: opening ledger: %w", err)
 	}
-	if readVersion(b.meta) < schemaVersion {
+	if readVersion(b.meta) < l.codec.version() {
 		return fmt.Errorf("audit: opening ledger: %w", ErrNeedsMigration)
 	}
 	return nil
 }
 
+// buckets finds the ledger's buckets in tx, with its codec.
+func (l *Ledger) buckets(tx *bbolt.Tx) (buckets, error) { return bucketsOf(tx, l.codec) }
+
 // createBuckets creates the bucket tree drawn in the package doc. A new
 // ledger is at the current schema at once; an existing one without a
 // version is left for migrate.
-func createBuckets(tx *bbolt.Tx) error {
+func (l *Ledger) createBuckets(tx *bbolt.Tx) error {
 	root, err := tx.CreateBucketIfNotExists(rootBucket)
 	if err != nil {
 		return err
@@ -112,17 +126,27 @@ func createBuckets(tx *bbolt.Tx) error {
 	if !fresh {
 		return nil
 	}
-	return schema.Bucket(metaBucket).Put(versionKey, []byte{schemaVersion})
+	if l.codec.sealed() {
+		b, err := bucketsOf(tx, l.codec)
+		if err != nil {
+			return err
+		}
+		if err := b.writeKeyedFrom(1); err != nil {
+			return err
+		}
+	}
+	return schema.Bucket(metaBucket).Put(versionKey, []byte{l.codec.version()})
 }
 
 // buckets are the ledger's buckets within one transaction.
 type buckets struct {
 	entries, head, meta *bbolt.Bucket
 	index               map[*index]*bbolt.Bucket
+	c                   codec
 }
 
-// bucketsOf finds the ledger's buckets in tx.
-func bucketsOf(tx *bbolt.Tx) (buckets, error) {
+// bucketsOf finds the ledger's buckets in tx, read and written with c.
+func bucketsOf(tx *bbolt.Tx, c codec) (buckets, error) {
 	root := tx.Bucket(rootBucket)
 	if root == nil || root.Bucket(schemaBucket) == nil {
 		return buckets{}, errors.New("buckets missing: was the ledger opened with Open?")
@@ -133,6 +157,7 @@ func bucketsOf(tx *bbolt.Tx) (buckets, error) {
 		head:    schema.Bucket(headBucket),
 		meta:    schema.Bucket(metaBucket),
 		index:   make(map[*index]*bbolt.Bucket, len(indexes)),
+		c:       c,
 	}
 	if b.entries == nil || b.head == nil || b.meta == nil {
 		return buckets{}, errors.New("buckets missing: was the ledger opened with Open?")
@@ -181,51 +206,44 @@ func prepare(entries []Entry) ([]Entry, error) {
 
 // appendTx links and stores batch after the current head. It works on
 // copies, so a rerun starts from the same entries.
-func appendTx(tx *bbolt.Tx, batch []Entry, now time.Time) error {
-	b, err := bucketsOf(tx)
+func (l *Ledger) appendTx(tx *bbolt.Tx, batch []Entry, now time.Time) error {
+	b, err := l.buckets(tx)
 	if err != nil {
 		return err
 	}
-	seq, prev := readHead(b.head)
+	seq, prev, err := b.readHead()
+	if err != nil {
+		return err
+	}
+	chain := sha256.New
+	if b.c.sealed() {
+		chain = b.c.s.ChainMAC // a sealed ledger's new links are always keyed
+	}
 	for _, e := range batch {
 		seq++
 		e.Seq, e.PrevHash = seq, prev
 		if e.Time.IsZero() {
 			e.Time = now.UTC()
 		}
-		if err := putEntry(b, &e); err != nil {
+		if err := putEntry(b, &e, chain); err != nil {
 			return fmt.Errorf("storing seq %d: %w", seq, err)
 		}
 		prev = e.Hash
 	}
-	return writeHead(b.head, seq, prev)
+	return b.writeHead(seq, prev)
 }
 
-// putEntry seals e and stores it with its index keys.
-func putEntry(b buckets, e *Entry) error {
-	value, err := seal(e)
+// putEntry links e under chain and stores it (sealed, in an encrypted
+// ledger) with its index keys.
+func putEntry(b buckets, e *Entry, chain chainFunc) error {
+	value, err := link(e, chain)
 	if err != nil {
 		return err
 	}
-	if err := b.entries.Put(seqKey(e.Seq), value); err != nil {
+	if err := b.entries.Put(seqKey(e.Seq), b.c.storeEntry(e.Seq, value)); err != nil {
 		return err
 	}
 	return putIndexKeys(b, e)
-}
-
-// readHead returns the last seq and hash, or 0 and GenesisHash when empty.
-func readHead(b *bbolt.Bucket) (uint64, string) {
-	v := b.Get(headKey)
-	if len(v) < 8 {
-		return 0, GenesisHash
-	}
-	return binary.BigEndian.Uint64(v[:8]), string(v[8:])
-}
-
-// writeHead records the last seq and hash.
-func writeHead(b *bbolt.Bucket, seq uint64, hash string) error {
-	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(hash)), seq)
-	return b.Put(headKey, append(v, hash...))
 }
 
 // seqKey encodes seq big-endian.

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"testing"
@@ -26,7 +27,7 @@ func writeSchema1(t *testing.T, db *bbolt.DB, n int) {
 				e.Caller.Org = "Organization/y"
 			}
 			e.Seq, e.PrevHash = uint64(i), prev
-			v, err := seal(&e)
+			v, err := link(&e, sha256.New)
 			if err != nil {
 				return err
 			}
@@ -35,7 +36,7 @@ func writeSchema1(t *testing.T, db *bbolt.DB, n int) {
 			_ = patients.Put(k, nil)
 			prev = e.Hash
 		}
-		return writeHead(head, uint64(n), prev)
+		return head.Put(headKey, append(seqKey(uint64(n)), prev...))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func TestMigrateSchema1(t *testing.T) {
 			t.Parallel()
 			db := openDB(t)
 			writeSchema1(t, db, 20)
-			if err := db.Update(createBuckets); err != nil {
+			if err := db.Update((&Ledger{}).createBuckets); err != nil {
 				t.Fatal(err)
 			}
 			if err := migrate(db, chunk); err != nil {

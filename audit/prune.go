@@ -55,7 +55,7 @@ func (l *Ledger) Checkpoint(ctx context.Context) (cp Checkpoint, err error) {
 		return cp, err
 	}
 	err = l.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := l.buckets(tx)
 		if err != nil {
 			return err
 		}
@@ -102,10 +102,12 @@ func (l *Ledger) Prune(ctx context.Context, cutoff time.Time, exportDir string) 
 	}
 }
 
-// prunable is one round's entries: stored bytes and decoded.
+// prunable is one round's entries: canonical JSON (raw), stored bytes
+// (sealed, in an encrypted ledger) and decoded.
 type prunable struct {
 	from    Checkpoint
 	raw     [][]byte
+	stored  [][]byte
 	entries []Entry
 }
 
@@ -114,7 +116,7 @@ func (l *Ledger) pruneRound(cutoff time.Time, dir string) (int, string, Checkpoi
 	var p prunable
 	err := l.db.View(func(tx *bbolt.Tx) error {
 		var err error
-		p, err = collectPrunable(tx, cutoff)
+		p, err = l.collectPrunable(tx, cutoff)
 		return err
 	})
 	if err != nil || len(p.entries) == 0 {
@@ -127,7 +129,7 @@ func (l *Ledger) pruneRound(cutoff time.Time, dir string) (int, string, Checkpoi
 		return 0, "", Checkpoint{}, fmt.Errorf("writing the export: %w", err)
 	}
 	cp := Checkpoint{Seq: last.Seq, Hash: last.Hash, Time: last.Time, PrunedAt: l.now().UTC(), Export: name, ExportSHA256: sum}
-	if err := l.db.Update(func(tx *bbolt.Tx) error { return deletePruned(tx, p, cp) }); err != nil {
+	if err := l.db.Update(func(tx *bbolt.Tx) error { return l.deletePruned(tx, p, cp) }); err != nil {
 		return 0, "", Checkpoint{}, err
 	}
 	return len(p.entries), filepath.Join(dir, name), cp, nil
@@ -135,8 +137,8 @@ func (l *Ledger) pruneRound(cutoff time.Time, dir string) (int, string, Checkpoi
 
 // collectPrunable reads the chain from the checkpoint up to the first
 // entry at or after cutoff, checking each link.
-func collectPrunable(tx *bbolt.Tx, cutoff time.Time) (prunable, error) {
-	b, err := bucketsOf(tx)
+func (l *Ledger) collectPrunable(tx *bbolt.Tx, cutoff time.Time) (prunable, error) {
+	b, err := l.buckets(tx)
 	if err != nil {
 		return prunable{}, err
 	}
@@ -144,18 +146,23 @@ func collectPrunable(tx *bbolt.Tx, cutoff time.Time) (prunable, error) {
 	if err != nil {
 		return prunable{}, err
 	}
+	keyedFrom, err := b.keyedFrom()
+	if err != nil {
+		return prunable{}, err
+	}
 	p := prunable{from: cp}
-	v := &verifier{next: cp.Seq + 1, prev: cp.Hash}
+	v := &verifier{next: cp.Seq + 1, prev: cp.Hash, c: b.c, keyedFrom: keyedFrom}
 	c := b.entries.Cursor()
 	for k, val := c.Seek(seqKey(v.next)); k != nil && len(p.entries) < pruneChunk; k, val = c.Next() {
-		e, err := decodeEntry(val)
+		e, plain, err := b.entry(k, val)
 		if err != nil || !e.Time.Before(cutoff) {
 			break
 		}
-		if reason := v.check(e, val); reason != "" {
+		if reason := v.check(e, plain); reason != "" {
 			return prunable{}, &BrokenError{Seq: v.next, Reason: reason + "; not pruning a broken chain"}
 		}
-		p.raw = append(p.raw, bytes.Clone(val))
+		p.raw = append(p.raw, bytes.Clone(plain))
+		p.stored = append(p.stored, bytes.Clone(val))
 		p.entries = append(p.entries, e)
 		v.next, v.prev = v.next+1, e.Hash
 	}
@@ -164,8 +171,8 @@ func collectPrunable(tx *bbolt.Tx, cutoff time.Time) (prunable, error) {
 
 // deletePruned deletes exactly the exported entries, if nothing changed
 // since they were read, and records the checkpoint.
-func deletePruned(tx *bbolt.Tx, p prunable, cp Checkpoint) error {
-	b, err := bucketsOf(tx)
+func (l *Ledger) deletePruned(tx *bbolt.Tx, p prunable, cp Checkpoint) error {
+	b, err := l.buckets(tx)
 	if err != nil {
 		return err
 	}
@@ -173,7 +180,7 @@ func deletePruned(tx *bbolt.Tx, p prunable, cp Checkpoint) error {
 		return errors.New("the ledger was pruned concurrently")
 	}
 	for i, e := range p.entries {
-		if !bytes.Equal(b.entries.Get(seqKey(e.Seq)), p.raw[i]) {
+		if !bytes.Equal(b.entries.Get(seqKey(e.Seq)), p.stored[i]) {
 			return fmt.Errorf("seq %d changed while it was exported", e.Seq)
 		}
 		if err := b.entries.Delete(seqKey(e.Seq)); err != nil {

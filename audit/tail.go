@@ -23,13 +23,13 @@ func (l *Ledger) EntriesAfter(ctx context.Context, seq uint64, limit int) ([]Ent
 	limit = min(limit, MaxLimit)
 	out := []Entry{}
 	err := l.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := l.buckets(tx)
 		if err != nil {
 			return err
 		}
 		c := b.entries.Cursor()
 		for k, v := c.Seek(seqKey(seq + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			e, err := decodeEntry(v)
+			e, _, err := b.entry(k, v)
 			if err != nil {
 				return fmt.Errorf("seq %x: %w", k, err)
 			}

@@ -36,6 +36,9 @@ type verifier struct {
 	next    uint64 // seq expected next
 	prev    string // hash of the last verified entry
 	indexed map[*index]int
+	c       codec // how links are keyed
+	// keyedFrom is the first seq whose link is keyed (HMAC-SHA256); 0: none.
+	keyedFrom uint64
 }
 
 // Verify walks the whole chain, oldest first, and returns how many entries
@@ -46,16 +49,19 @@ type verifier struct {
 // match the last entry stops the walk with a *BrokenError naming the seq.
 // Entries appended while Verify runs are verified too.
 func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
-	v := &verifier{chunkN: l.verifyChunk, indexed: map[*index]int{}}
+	v := &verifier{chunkN: l.verifyChunk, indexed: map[*index]int{}, c: l.codec}
 	first := uint64(0)
 	for done := false; !done; {
 		if err := ctx.Err(); err != nil {
 			return v.next - first, fmt.Errorf("audit: verifying: %w", err)
 		}
 		err := l.db.View(func(tx *bbolt.Tx) error {
-			b, err := bucketsOf(tx)
+			b, err := l.buckets(tx)
 			if err != nil {
 				return err
+			}
+			if v.keyedFrom, err = b.keyedFrom(); err != nil {
+				return &BrokenError{Seq: 0, Reason: err.Error()}
 			}
 			cp, err := readCheckpoint(b.meta)
 			if err != nil {
@@ -110,15 +116,15 @@ func (v *verifier) entry(b buckets, k, val []byte) error {
 	if seq := binary.BigEndian.Uint64(k); seq != v.next {
 		return gapError(seq, v.next)
 	}
-	e, err := decodeEntry(val)
+	e, plain, err := b.entry(k, val)
 	if err != nil {
-		return &BrokenError{Seq: v.next, Reason: "stored entry does not decode: " + err.Error()}
+		return &BrokenError{Seq: v.next, Reason: "stored entry does not open or decode: " + err.Error()}
 	}
-	if reason := v.check(e, val); reason != "" {
+	if reason := v.check(e, plain); reason != "" {
 		return &BrokenError{Seq: v.next, Reason: reason}
 	}
 	for _, ix := range indexes {
-		for _, key := range ix.keys(&e) {
+		for _, key := range ix.keys(b.c, &e) {
 			if b.index[ix].Get(key) == nil {
 				return &BrokenError{Seq: v.next, Reason: fmt.Sprintf("entry missing from the %s index", ix.name)}
 			}
@@ -137,7 +143,8 @@ func gapError(seq, want uint64) error {
 	return &BrokenError{Seq: seq, Reason: fmt.Sprintf("unexpected entry before seq %d", want)}
 }
 
-// check returns why e, stored as val, does not continue the chain, or "".
+// check returns why e, whose plaintext is val, does not continue the
+// chain, or "".
 func (v *verifier) check(e Entry, val []byte) string {
 	switch {
 	case e.Seq != v.next:
@@ -145,11 +152,16 @@ func (v *verifier) check(e Entry, val []byte) string {
 	case e.PrevHash != v.prev:
 		return "prev_hash does not match the previous entry's hash"
 	}
-	hash := e.Hash
-	body, err := seal(&e)
+	hash, keyed := e.Hash, v.keyedFrom > 0 && e.Seq >= v.keyedFrom
+	if keyed && !v.c.sealed() {
+		return "the entry's link is keyed (HMAC-SHA256) and verifying it needs the storage key"
+	}
+	body, err := link(&e, v.c.chainOf(e.Seq, v.keyedFrom))
 	switch {
 	case err != nil:
 		return "entry does not encode: " + err.Error()
+	case e.Hash != hash && keyed:
+		return "hash does not match the entry's content under the chain key (HMAC-SHA256)"
 	case e.Hash != hash:
 		return "hash does not match the entry's content"
 	case !bytes.Equal(body, val):
@@ -161,7 +173,10 @@ func (v *verifier) check(e Entry, val []byte) string {
 // finish checks, at the end of the chain, that the head names the last entry
 // and that the indexes hold nothing but the verified entries.
 func (v *verifier) finish(b buckets) error {
-	seq, hash := readHead(b.head)
+	seq, hash, err := b.readHead()
+	if err != nil {
+		return &BrokenError{Seq: v.next, Reason: err.Error()}
+	}
 	last := v.next - 1
 	switch {
 	case seq > last:
@@ -200,8 +215,8 @@ func indexKeyMatches(b buckets, ix *index, k []byte) error {
 	if !ok {
 		return &BrokenError{Seq: 0, Reason: fmt.Sprintf("malformed %s index key %q", ix.name, k)}
 	}
-	e, err := decodeEntry(b.entries.Get(seqKey(seq)))
-	if err == nil && e.Seq == seq && slices.ContainsFunc(ix.keys(&e), func(want []byte) bool { return bytes.Equal(want, k) }) {
+	e, err := b.entryAt(seq)
+	if err == nil && e.Seq == seq && slices.ContainsFunc(ix.keys(b.c, &e), func(want []byte) bool { return bytes.Equal(want, k) }) {
 		return nil
 	}
 	return &BrokenError{Seq: seq, Reason: fmt.Sprintf("the %s index holds a key for seq %d that the entry does not account for", ix.name, seq)}

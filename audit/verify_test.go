@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -47,16 +48,16 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			mustPut(t, b.entries, seqKey(0), b.entries.Get(seqKey(1)))
 		}, 0},
 		{"hide an entry from the patient index", func(t *testing.T, b buckets) {
-			mustDelete(t, b.index[byPatient], byPatient.key("Patient/b", timeKey(t0.Add(6*time.Minute)), 6))
+			mustDelete(t, b.index[byPatient], byPatient.key(codec{}, "Patient/b", timeKey(t0.Add(6*time.Minute)), 6))
 		}, 6},
 		{"hide an entry from the time index", func(t *testing.T, b buckets) {
-			mustDelete(t, b.index[byTime], byTime.key("", timeKey(t0.Add(4*time.Minute)), 4))
+			mustDelete(t, b.index[byTime], byTime.key(codec{}, "", timeKey(t0.Add(4*time.Minute)), 4))
 		}, 4},
 		{"add a stray patient index key", func(t *testing.T, b buckets) {
-			mustPut(t, b.index[byPatient], byPatient.key("Patient/c", timeKey(t0), 7), nil)
+			mustPut(t, b.index[byPatient], byPatient.key(codec{}, "Patient/c", timeKey(t0), 7), nil)
 		}, 7},
 		{"add a stray break-glass index key", func(t *testing.T, b buckets) {
-			mustPut(t, b.index[byBreakGlass], byBreakGlass.key("", timeKey(t0), 8), nil)
+			mustPut(t, b.index[byBreakGlass], byBreakGlass.key(codec{}, "", timeKey(t0), 8), nil)
 		}, 8},
 		{"rewrite the head", func(t *testing.T, b buckets) {
 			mustPut(t, b.head, headKey, append(seqKey(10), GenesisHash...))
@@ -88,7 +89,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 func tamper(t *testing.T, l *Ledger, fn func(*testing.T, buckets)) {
 	t.Helper()
 	err := l.db.Update(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := l.buckets(tx)
 		if err != nil {
 			return err
 		}
@@ -120,7 +121,7 @@ func appendForged(t *testing.T, b buckets, seq uint64) {
 	}
 	e := canonical(sample(int(seq), "Patient/a"))
 	e.Seq, e.PrevHash = seq, prev.Hash
-	v, err := seal(&e)
+	v, err := link(&e, sha256.New)
 	if err != nil {
 		t.Fatal(err)
 	}

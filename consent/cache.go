@@ -41,11 +41,11 @@ func (s *Store) Normalized(ctx context.Context, patient string) ([]Normalized, u
 		recs    []Record
 	)
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := s.buckets(tx)
 		if err != nil {
 			return err
 		}
-		version = bytesUint64(b.patientVersions.Get([]byte(patient)))
+		version = bytesUint64(b.patientVersions.Get(b.c.patient(patient)))
 		if cached, hit = s.cache.get(patient, version); hit {
 			return nil
 		}

@@ -25,10 +25,26 @@ var (
 // upstream) in the store's bbolt file, apart from ds4p's own consents, so
 // that a restarted proxy resumes synchronising from where it stopped
 // instead of reading everything again. It is safe for concurrent use.
-type Mirror struct{ db *bbolt.DB }
+type Mirror struct {
+	db *bbolt.DB
+	c  codec
+}
 
-// Mirror returns the store's mirror of upstream consents.
-func (s *Store) Mirror() *Mirror { return &Mirror{db: s.db} }
+// Mirror returns the store's mirror of upstream consents, encrypted as the
+// store is.
+func (s *Store) Mirror() *Mirror { return &Mirror{db: s.db, c: s.codec} }
+
+// envelope opens and decodes the mirrored consent id stored as v.
+func (m *Mirror) envelope(id string, v []byte) (Record, error) {
+	if v == nil {
+		return Record{}, fmt.Errorf("mirrored consent %s missing", id)
+	}
+	env, err := m.c.open(mirrorConsentsName, []byte(id), v)
+	if err != nil {
+		return Record{}, err
+	}
+	return decodeEnvelope(id, 0, env)
+}
 
 // MirrorEntry is one upstream consent as the upstream sent it.
 type MirrorEntry struct {
@@ -92,8 +108,8 @@ func (m *Mirror) Apply(ctx context.Context, entries []MirrorEntry, full bool, sy
 		}
 		for _, e := range entries {
 			if prev := consents.Get([]byte(e.ID)); prev != nil {
-				if rec, err := decodeEnvelope(e.ID, 0, prev); err == nil && rec.Patient != e.Patient {
-					if err := patients.Delete(patientKey(rec.Patient, e.ID)); err != nil {
+				if rec, err := m.envelope(e.ID, prev); err == nil && rec.Patient != e.Patient {
+					if err := patients.Delete(m.c.patientKey(rec.Patient, e.ID)); err != nil {
 						return err
 					}
 				}
@@ -102,10 +118,10 @@ func (m *Mirror) Apply(ctx context.Context, entries []MirrorEntry, full bool, sy
 			if err != nil {
 				return err
 			}
-			if err := consents.Put([]byte(e.ID), env); err != nil {
+			if err := consents.Put([]byte(e.ID), m.c.seal(mirrorConsentsName, []byte(e.ID), env)); err != nil {
 				return err
 			}
-			if err := patients.Put(patientKey(e.Patient, e.ID), nil); err != nil {
+			if err := patients.Put(m.c.patientKey(e.Patient, e.ID), nil); err != nil {
 				return err
 			}
 		}
@@ -142,7 +158,7 @@ func (m *Mirror) Load(ctx context.Context) ([]MirrorEntry, time.Time, error) {
 			}
 		}
 		return consents.ForEach(func(k, v []byte) error {
-			rec, err := decodeEnvelope(string(k), 0, v)
+			rec, err := m.envelope(string(k), v)
 			if err != nil {
 				return err
 			}
@@ -167,11 +183,11 @@ func (m *Mirror) ForPatient(ctx context.Context, patient string) ([]MirrorEntry,
 		if err != nil || consents == nil {
 			return err
 		}
-		prefix := patientKey(patient, "")
+		prefix := m.c.patientKey(patient, "")
 		c := patients.Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			id := string(k[len(prefix):])
-			rec, err := decodeEnvelope(id, 0, consents.Get([]byte(id)))
+			rec, err := m.envelope(id, consents.Get([]byte(id)))
 			if err != nil {
 				return err
 			}

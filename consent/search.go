@@ -134,7 +134,7 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Record, error) {
 	}
 	var recs []Record
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := s.buckets(tx)
 		if err != nil {
 			return err
 		}

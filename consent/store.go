@@ -29,6 +29,7 @@ type Store struct {
 	maxSize int
 	now     func() time.Time
 	cache   *normCache // nil when disabled
+	codec   codec      // plaintext unless WithSealer
 }
 
 // Option configures a Store.
@@ -44,25 +45,32 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
 
-// Open returns a Store on db, creating its buckets if needed. The caller owns
-// db and closes it after the last use of the Store.
+// Open returns a Store on db, creating its buckets if needed and, with
+// WithSealer, encrypting a plaintext store (see the package doc). Without
+// a sealer it refuses an encrypted store, before writing anything. The
+// caller owns db and closes it after the last use of the Store.
 func Open(db *bbolt.DB, opts ...Option) (*Store, error) {
 	s := &Store{db: db, maxSize: DefaultMaxSize, now: time.Now, cache: newNormCache(DefaultCacheSize)}
 	for _, opt := range opts {
 		opt(s)
 	}
-	if err := db.Update(createBuckets); err != nil {
+	if err := db.View(s.codec.check); err != nil {
+		return nil, err
+	}
+	if err := db.Update(s.createBuckets); err != nil {
 		return nil, fmt.Errorf("consent: creating buckets: %w", err)
 	}
 	return s, nil
 }
 
-// createBuckets creates the bucket tree drawn in the package doc.
-func createBuckets(tx *bbolt.Tx) error {
+// createBuckets creates the bucket tree drawn in the package doc and
+// encrypts a plaintext store when the codec seals.
+func (s *Store) createBuckets(tx *bbolt.Tx) error {
 	root, err := tx.CreateBucketIfNotExists(rootBucket)
 	if err != nil {
 		return err
 	}
+	fresh := root.Bucket(schemaBucket) == nil
 	schema, err := root.CreateBucketIfNotExists(schemaBucket)
 	if err != nil {
 		return err
@@ -72,16 +80,36 @@ func createBuckets(tx *bbolt.Tx) error {
 			return err
 		}
 	}
+	if !s.codec.sealed() {
+		if storeVersion(schema) != plainSchema {
+			return fmt.Errorf("the store has schema %d, which needs its key", storeVersion(schema))
+		}
+		return nil
+	}
+	if fresh {
+		meta, err := schema.CreateBucket(metaBucket)
+		if err != nil {
+			return err
+		}
+		return meta.Put(versionMetaKey, []byte{sealedSchema})
+	}
+	if err := s.codec.migrateSealed(tx); err != nil {
+		return fmt.Errorf("encrypting the store: %w", err)
+	}
 	return nil
 }
 
 // buckets are the store's buckets within one transaction.
 type buckets struct {
 	heads, versions, patients, patientVersions *bbolt.Bucket
+	c                                          codec
 }
 
-// bucketsOf finds the store's buckets in tx.
-func bucketsOf(tx *bbolt.Tx) (buckets, error) {
+// buckets finds the store's buckets in tx, with its codec.
+func (s *Store) buckets(tx *bbolt.Tx) (buckets, error) { return bucketsOf(tx, s.codec) }
+
+// bucketsOf finds the store's buckets in tx, read and written with c.
+func bucketsOf(tx *bbolt.Tx, c codec) (buckets, error) {
 	root := tx.Bucket(rootBucket)
 	if root == nil || root.Bucket(schemaBucket) == nil {
 		return buckets{}, errors.New("buckets missing: was the store opened with Open?")
@@ -92,6 +120,7 @@ func bucketsOf(tx *bbolt.Tx) (buckets, error) {
 		versions:        schema.Bucket(versionsBucket),
 		patients:        schema.Bucket(patientsBucket),
 		patientVersions: schema.Bucket(patientVersionsBucket),
+		c:               c,
 	}, nil
 }
 
@@ -141,7 +170,7 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 	if generated {
 		rec.ID = rand.Text()
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error { return put(tx, &rec, raw, generated, o.ifMatch) })
+	err = s.db.Update(func(tx *bbolt.Tx) error { return put(tx, s.codec, &rec, raw, generated, o.ifMatch) })
 	if errors.Is(err, ErrConflict) {
 		return Record{}, err
 	}
@@ -153,8 +182,8 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 
 // put writes rec as the next version of its consent, moving the patient
 // index when the consent changed patient, and bumps the patients' counters.
-func put(tx *bbolt.Tx, rec *Record, raw []byte, generated bool, ifMatch uint64) error {
-	b, err := bucketsOf(tx)
+func put(tx *bbolt.Tx, c codec, rec *Record, raw []byte, generated bool, ifMatch uint64) error {
+	b, err := bucketsOf(tx, c)
 	if err != nil {
 		return err
 	}
@@ -195,7 +224,8 @@ func writeVersion(b buckets, rec Record) error {
 	if err != nil {
 		return err
 	}
-	if err := b.versions.Put(versionKey(rec.ID, rec.Version), env); err != nil {
+	k := versionKey(rec.ID, rec.Version)
+	if err := b.versions.Put(k, b.c.seal(versionsName, k, env)); err != nil {
 		return err
 	}
 	return b.heads.Put([]byte(rec.ID), uint64Bytes(rec.Version))
@@ -203,7 +233,7 @@ func writeVersion(b buckets, rec Record) error {
 
 // indexPatient adds rec to its patient's index and bumps the patient's counter.
 func indexPatient(b buckets, rec Record) error {
-	if err := b.patients.Put(patientKey(rec.Patient, rec.ID), nil); err != nil {
+	if err := b.patients.Put(b.c.patientKey(rec.Patient, rec.ID), nil); err != nil {
 		return err
 	}
 	return bumpPatient(b, rec.Patient)
@@ -212,7 +242,7 @@ func indexPatient(b buckets, rec Record) error {
 // unindexPatient removes an earlier version's patient from the index and bumps
 // that patient's counter, since their set of consents changed.
 func unindexPatient(b buckets, prev Record) error {
-	if err := b.patients.Delete(patientKey(prev.Patient, prev.ID)); err != nil {
+	if err := b.patients.Delete(b.c.patientKey(prev.Patient, prev.ID)); err != nil {
 		return err
 	}
 	return bumpPatient(b, prev.Patient)
@@ -220,8 +250,9 @@ func unindexPatient(b buckets, prev Record) error {
 
 // bumpPatient increments the change counter of patient.
 func bumpPatient(b buckets, patient string) error {
-	n := bytesUint64(b.patientVersions.Get([]byte(patient))) + 1
-	return b.patientVersions.Put([]byte(patient), uint64Bytes(n))
+	k := b.c.patient(patient)
+	n := bytesUint64(b.patientVersions.Get(k)) + 1
+	return b.patientVersions.Put(k, uint64Bytes(n))
 }
 
 // Get returns the latest version of the consent with the given id, or
@@ -232,7 +263,7 @@ func (s *Store) Get(ctx context.Context, id string) (Record, error) {
 	}
 	var rec Record
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := s.buckets(tx)
 		if err != nil {
 			return err
 		}
@@ -257,7 +288,7 @@ func (s *Store) ForPatient(ctx context.Context, patient string) ([]Record, error
 	}
 	recs := []Record{}
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := s.buckets(tx)
 		if err != nil {
 			return err
 		}
@@ -272,13 +303,16 @@ func (s *Store) ForPatient(ctx context.Context, patient string) ([]Record, error
 
 // forPatient reads the patient index and each indexed consent's head.
 func forPatient(b buckets, patient string) ([]Record, error) {
-	prefix := patientKey(patient, "")
+	prefix := b.c.patientKey(patient, "")
 	recs := []Record{}
 	c := b.patients.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		rec, err := latest(b, string(k[len(prefix):]))
 		if err != nil {
 			return nil, err
+		}
+		if rec.Patient != patient { // an HMAC collision, never seen in practice
+			continue
 		}
 		recs = append(recs, rec)
 	}
@@ -294,11 +328,11 @@ func (s *Store) PatientVersion(ctx context.Context, patient string) (uint64, err
 	}
 	var n uint64
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := s.buckets(tx)
 		if err != nil {
 			return err
 		}
-		n = bytesUint64(b.patientVersions.Get([]byte(patient)))
+		n = bytesUint64(b.patientVersions.Get(b.c.patient(patient)))
 		return nil
 	})
 	if err != nil {
@@ -314,9 +348,23 @@ func latest(b buckets, id string) (Record, error) {
 		return Record{}, ErrNotFound
 	}
 	version := bytesUint64(head)
-	env := b.versions.Get(versionKey(id, version))
-	if env == nil {
+	rec, err := b.version(id, version)
+	if errors.Is(err, ErrNotFound) {
 		return Record{}, fmt.Errorf("version %d of %s missing", version, id)
+	}
+	return rec, err
+}
+
+// version reads one stored version, or ErrNotFound.
+func (b buckets) version(id string, version uint64) (Record, error) {
+	k := versionKey(id, version)
+	env := b.versions.Get(k)
+	if env == nil {
+		return Record{}, ErrNotFound
+	}
+	env, err := b.c.open(versionsName, k, env)
+	if err != nil {
+		return Record{}, err
 	}
 	return decodeEnvelope(id, version, env)
 }
@@ -327,14 +375,6 @@ func versionKey(id string, version uint64) []byte {
 	k = append(k, id...)
 	k = append(k, 0)
 	return binary.BigEndian.AppendUint64(k, version)
-}
-
-// patientKey is patient, 0x00, then the consent id.
-func patientKey(patient, id string) []byte {
-	k := make([]byte, 0, len(patient)+1+len(id))
-	k = append(k, patient...)
-	k = append(k, 0)
-	return append(k, id...)
 }
 
 // uint64Bytes encodes n big-endian.

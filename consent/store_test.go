@@ -89,7 +89,7 @@ func countVersions(t *testing.T, s *Store, id string) int {
 	t.Helper()
 	n := 0
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := s.buckets(tx)
 		if err != nil {
 			return err
 		}

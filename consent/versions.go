@@ -37,15 +37,11 @@ func (s *Store) Version(ctx context.Context, id string, version uint64) (Record,
 	}
 	var rec Record
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := s.buckets(tx)
 		if err != nil {
 			return err
 		}
-		env := b.versions.Get(versionKey(id, version))
-		if env == nil {
-			return ErrNotFound
-		}
-		rec, err = decodeEnvelope(id, version, env)
+		rec, err = b.version(id, version)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -64,7 +60,7 @@ func (s *Store) History(ctx context.Context, id string) ([]Record, error) {
 	}
 	var recs []Record
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := s.buckets(tx)
 		if err != nil {
 			return err
 		}
@@ -89,7 +85,11 @@ func history(b buckets, id string) ([]Record, error) {
 		if len(k) != len(prefix)+8 {
 			continue
 		}
-		rec, err := decodeEnvelope(id, bytesUint64(k[len(prefix):]), v)
+		env, err := b.c.open(versionsName, k, v)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := decodeEnvelope(id, bytesUint64(k[len(prefix):]), env)
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +124,7 @@ func (s *Store) Revoke(ctx context.Context, id, status string) (rec Record, chan
 	}
 	updated := s.now().UTC().Truncate(time.Millisecond)
 	err = s.db.Update(func(tx *bbolt.Tx) error {
-		rec, changed, err = revoke(tx, id, status, updated)
+		rec, changed, err = revoke(tx, s.codec, id, status, updated)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -137,8 +137,8 @@ func (s *Store) Revoke(ctx context.Context, id, status string) (rec Record, chan
 }
 
 // revoke stores the head of id again with status changed.
-func revoke(tx *bbolt.Tx, id, status string, updated time.Time) (Record, bool, error) {
-	b, err := bucketsOf(tx)
+func revoke(tx *bbolt.Tx, c codec, id, status string, updated time.Time) (Record, bool, error) {
+	b, err := bucketsOf(tx, c)
 	if err != nil {
 		return Record{}, false, err
 	}

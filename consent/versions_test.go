@@ -220,7 +220,7 @@ func storeLegacy(t *testing.T, s *Store, id, status, raw string) {
 	t.Helper()
 	rec := Record{ID: id, Version: 1, Patient: "Patient/p1", Status: status, Updated: s.now().UTC(), JSON: []byte(raw)}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := s.buckets(tx)
 		if err != nil {
 			return err
 		}
