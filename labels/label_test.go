@@ -86,6 +86,46 @@ func TestLabelPatient(t *testing.T) {
 	}
 }
 
+// TestLabelPatientIdentifier: a subject, patient or beneficiary given only
+// by a logical identifier is reported as system|value for the caller to
+// resolve; a reference that names the patient wins, and a typed reference to
+// another resource type names no patient.
+func TestLabelPatientIdentifier(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want, err string
+	}{
+		{name: "subject identifier", in: `{"resourceType":"Observation","subject":{"identifier":{"system":"urn:mrn","value":"42"}}}`, want: "urn:mrn|42"},
+		{name: "typed patient", in: `{"resourceType":"Coverage","beneficiary":{"type":"Patient","identifier":{"system":"urn:mrn","value":"42"}}}`, want: "urn:mrn|42"},
+		{name: "escaped value", in: `{"resourceType":"Observation","subject":{"identifier":{"system":"urn:mrn","value":"4\u0032"}}}`, want: "urn:mrn|42"},
+		{name: "typed group", in: `{"resourceType":"Observation","subject":{"type":"Group","identifier":{"system":"urn:mrn","value":"42"}}}`, want: ""},
+		{name: "no system", in: `{"resourceType":"Observation","subject":{"identifier":{"value":"42"}}}`, want: ""},
+		{name: "empty value", in: `{"resourceType":"Observation","subject":{"identifier":{"system":"urn:mrn","value":""}}}`, want: ""},
+		{name: "reference wins", in: `{"resourceType":"Observation","subject":{"reference":"Patient/p","identifier":{"system":"urn:mrn","value":"42"}}}`, want: ""},
+		{name: "same identifier twice", in: `{"resourceType":"Claim","patient":{"identifier":{"system":"urn:mrn","value":"1"}},"subject":{"identifier":{"system":"urn:mrn","value":"1"}}}`, want: "urn:mrn|1"},
+		{name: "different identifiers", in: `{"resourceType":"Claim","patient":{"identifier":{"system":"urn:mrn","value":"1"}},"subject":{"identifier":{"system":"urn:mrn","value":"2"}}}`, err: "different patients"},
+	}
+	l := labels.Default()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := l.Label([]byte(tt.in))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v; want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || r.PatientIdentifier != tt.want {
+				t.Fatalf("PatientIdentifier = %q, %v; want %q", r.PatientIdentifier, err, tt.want)
+			}
+			if tt.want != "" && r.Patient != "" {
+				t.Fatalf("Patient = %q beside an identifier", r.Patient)
+			}
+		})
+	}
+}
+
 func TestLabelFields(t *testing.T) {
 	t.Parallel()
 	in := `{"meta":{"versionId":"7","security":[{"code":"R","system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality"},{"code":"local-only"}]},"id":"c\u002d1","resourceType":"Condition"}`

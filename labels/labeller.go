@@ -102,6 +102,13 @@ type Result struct {
 	// version suffix ignored). It is empty when no reference names a
 	// Patient (e.g. a Group subject or a urn:uuid reference).
 	Patient string
+	// PatientIdentifier is "system|value" of the logical identifier
+	// (Reference.identifier) by which the top-level subject, patient or
+	// beneficiary names a patient when no reference names one: the caller
+	// may resolve it to a Patient (the proxy does, for its configured
+	// identifier system). It is empty when Patient is set, and for a
+	// reference whose type names another resource type.
+	PatientIdentifier string `json:",omitempty"`
 
 	Existing Set      // labels found in meta.security, legacy systems normalised
 	Labels   Set      // Existing plus derived resource-level labels, with one confidentiality: the highest
@@ -178,6 +185,11 @@ func (w *walker) result() (Result, error) {
 		return Result{}, err
 	}
 	r.ID, r.VersionID, r.Patient = w.strings(pid)
+	if pid == nil {
+		if r.PatientIdentifier, err = w.patientIdentifier(); err != nil {
+			return Result{}, err
+		}
+	}
 	r.Existing = toSet(w.existing)
 	hits := w.derive(&r)
 	if w.program != "" && !directoryTypes[r.Type] {

@@ -3,6 +3,8 @@ package labels
 import (
 	"bytes"
 	"errors"
+
+	"github.com/ds4p/ds4p/internal/fjson"
 )
 
 // patientID returns the id of the patient the resource belongs to (see
@@ -57,4 +59,58 @@ func validID(id []byte) bool {
 		}
 	}
 	return true
+}
+
+// patientIdentifier returns "system|value" of the identifier by which the
+// subject, patient or beneficiary object names a patient, "" when none
+// does. Different identifiers are an error, as different references are.
+func (w *walker) patientIdentifier() (string, error) {
+	found := ""
+	for _, obj := range w.refObjs {
+		if obj == 0 {
+			continue
+		}
+		id := referencedIdentifier(w.b, obj)
+		if id == "" {
+			continue
+		}
+		if found != "" && found != id {
+			return "", errors.New("labels: subject, patient and beneficiary name different patients")
+		}
+		found = id
+	}
+	return found, nil
+}
+
+// referencedIdentifier reads Reference.identifier (system and value, both
+// strings) of the Reference object at obj: "system|value", or "" when there
+// is none or Reference.type names a type other than Patient.
+func referencedIdentifier(b []byte, obj int) string {
+	if s, e, ok, err := fjson.Lookup(b, obj, "type"); err != nil || ok && !isString(b, s, e, "Patient") {
+		return ""
+	}
+	s, _, ok, err := fjson.Lookup(b, obj, "identifier")
+	if err != nil || !ok || b[s] != '{' {
+		return ""
+	}
+	system, ok1 := stringMember(b, s, "system")
+	value, ok2 := stringMember(b, s, "value")
+	if !ok1 || !ok2 || system == "" || value == "" {
+		return ""
+	}
+	return system + "|" + value
+}
+
+// stringMember returns the string member key of the object at obj.
+func stringMember(b []byte, obj int, key string) (string, bool) {
+	s, e, ok, err := fjson.Lookup(b, obj, key)
+	if err != nil || !ok {
+		return "", false
+	}
+	return fjson.StringValue(b, s, e)
+}
+
+func isString(b []byte, s, e int, want string) bool {
+	v, ok := fjson.StringValue(b, s, e)
+	return ok && v == want
 }

@@ -21,6 +21,7 @@ type walker struct {
 
 	typ, id, versionID field
 	refs               [len(patientKeys)]field // reference strings of subject, patient, beneficiary
+	refObjs            [len(patientKeys)]int   // where their objects start (0: not an object)
 	meta, security     bool                    // seen, to catch duplicates
 
 	existing []Label
@@ -240,6 +241,7 @@ func (w *walker) reference(k, v int) (int, error) {
 	}
 	f.seen = true
 	if w.b[v] == '{' {
+		w.refObjs[k] = v
 		s, e, ok, err := fjson.Lookup(w.b, v, "reference")
 		if err != nil {
 			return 0, err

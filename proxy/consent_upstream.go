@@ -135,6 +135,9 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 		m.resolver = &actorResolver{s: s, dir: cfg.Directory, upstream: cfg.ResolveActors,
 			cache: newTTLCache[actorEntry](cfg.CacheSize, cfg.TTL)}
 	}
+	if cfg.PatientIdentifierSystem != "" { // patient_identity.go
+		m.patients = newTTLCache[patientEntry](cfg.CacheSize, cfg.TTL)
+	}
 	switch cfg.Upstream {
 	case UpstreamOnDemand:
 		m.onDemand = newTTLCache[upstreamEntry](cfg.CacheSize, cfg.TTL)
@@ -165,6 +168,7 @@ type sourcedConsents struct {
 	mirror   *consentMirror
 	persist  *consent.Mirror // the mirror in the bbolt file; nil: memory only
 	merged   *ttlCache[mergedEntry]
+	patients *ttlCache[patientEntry] // identifier lookups (patient_identity.go); nil: none configured
 }
 
 // upstreamEntry is one patient's upstream consents, as read at gen.

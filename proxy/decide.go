@@ -84,7 +84,7 @@ func itemSource(it *item) string {
 // when its patient's consents name codes, data or a data period.
 func (r *run) policyItem(ctx context.Context, it *item) (policy.Item, error) {
 	pi := policy.Item{Type: it.res.Type, Labels: labelStrings(it.res.Labels), Source: itemSource(it)}
-	if it.res.Patient == "" || outsideCompartment(r.ex.caller, it.res.Patient) {
+	if it.res.Patient == "" || it.res.Patient == unresolvedPatient || outsideCompartment(r.ex.caller, it.res.Patient) {
 		return pi, nil
 	}
 	cs, err := r.consentsOf(ctx, it.res.Patient)
@@ -105,6 +105,10 @@ func (r *run) evaluate(ctx context.Context, c *class, now int64) error {
 }
 
 func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now int64) error {
+	if c.patient == unresolvedPatient { // patient_identity.go
+		c.decision = unresolvedDenial()
+		return nil
+	}
 	if outsideCompartment(r.ex.caller, c.patient) { // SMART patient compartment (compartment.go)
 		c.decision = compartmentDenial()
 		return nil

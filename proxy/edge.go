@@ -134,6 +134,9 @@ func (s *Server) authenticate(c *gin.Context) {
 			return
 		}
 	}
+	if caller.PatientIdentifier != "" && !s.bindPatientIdentifier(c, &caller) { // patient_identity.go
+		return
+	}
 	c.Set(callerKey, caller)
 	c.Next()
 }

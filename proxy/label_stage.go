@@ -45,6 +45,11 @@ func (r *run) labelItems(ctx context.Context) error {
 			c.res = results[k].WholeResource()
 			k++
 		}
+	}
+	if err := r.resolvePatients(ctx); err != nil { // patient_identity.go
+		return err
+	}
+	for _, it := range r.items {
 		settleContained(it)
 	}
 	return nil

@@ -57,6 +57,11 @@ type Caller struct {
 	// Patient is the SMART launch context (`patient` claim): a token that
 	// carries one may reach only that patient's compartment.
 	Patient string
+	// PatientIdentifier is a patient claim given as a logical identifier
+	// ("system|value") instead of an id; Patient is then empty until the
+	// proxy resolves the identifier to one upstream Patient (or refuses
+	// the token).
+	PatientIdentifier string
 	// IssuedAt and Expiry are the token's iat and exp (zero when absent);
 	// the policy uses them to time-box break-the-glass.
 	IssuedAt time.Time
@@ -301,8 +306,12 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	// SMART's patient claim is a bare id; "Patient/ID" is accepted too.
 	// A patient claim that is present but not a plain id is refused: it must
 	// never leave a token unbound to a compartment.
+	// One given as an identifier (system|value) is kept for the proxy to
+	// resolve.
 	c.Patient = strings.TrimPrefix(stringClaim(tok, "patient"), "Patient/")
-	if _, present := tok.Get("patient"); present && !plainPatientID(c.Patient) {
+	if system, value, ok := strings.Cut(c.Patient, "|"); ok && system != "" && value != "" {
+		c.Patient, c.PatientIdentifier = "", system+"|"+value
+	} else if _, present := tok.Get("patient"); present && !plainPatientID(c.Patient) {
 		return Caller{}, fmt.Errorf("%w: the patient claim is not a FHIR id", ErrUnauthenticated)
 	}
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()

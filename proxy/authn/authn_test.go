@@ -57,6 +57,29 @@ func TestDevTokenRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPatientClaimIdentifier: a patient claim given as system|value is kept
+// as PatientIdentifier for the proxy to resolve, never as a patient id.
+func TestPatientClaimIdentifier(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for claim, want := range map[string][2]string{
+		"urn:oid:1.2.3|MRN-7": {"", "urn:oid:1.2.3|MRN-7"},
+		"Patient/p-1":         {"p-1", ""},
+	} {
+		tok, err := authn.MintDev(dir, authn.DevClaims{Subject: "s", Patient: claim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := devVerifier(t, dir).Verify(context.Background(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Patient != want[0] || c.PatientIdentifier != want[1] {
+			t.Fatalf("claim %q: Patient %q, PatientIdentifier %q; want %q", claim, c.Patient, c.PatientIdentifier, want)
+		}
+	}
+}
+
 func TestNoPurposeMeansNone(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -132,6 +155,9 @@ func TestRefusedTokens(t *testing.T) {
 		}, jwa.ES256, key),
 		"patient claim a path": sign(func(b *jwt.Builder) *jwt.Builder {
 			return b.Claim("patient", "p1/../p2")
+		}, jwa.ES256, key),
+		"patient claim an identifier without value": sign(func(b *jwt.Builder) *jwt.Builder {
+			return b.Claim("patient", "urn:oid:1.2.3|")
 		}, jwa.ES256, key),
 		"unknown kid": func() string {
 			k, _ := jwk.FromRaw(other)

@@ -1,0 +1,165 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/gin-gonic/gin"
+)
+
+// Patient identity. A patient is known to the pipeline as "Patient/<id>" of
+// the upstream: a Consent's patient, the patient of each resource in a
+// response, and a token's patient claim. Where one of them names the patient
+// by a logical identifier of the configured system
+// (ConsentSources.PatientIdentifierSystem: an MRN, an MPI id) instead of a
+// reference, the identifier is matched to exactly one of the upstream's
+// Patient resources (Patient?identifier=system|value), the answer cached
+// for the consent TTL in a bounded cache:
+//
+//   - response data whose subject, patient or beneficiary carries only such
+//     an identifier is decided as that patient's; an identifier that matches
+//     no single Patient is decided as an unknown patient, which is always
+//     withheld (unresolvedPatient);
+//   - a token whose patient claim is "system|value" is bound to that
+//     patient's compartment; one that matches no single Patient, or names
+//     another system, is refused (401);
+//   - the upstream failing to answer withholds the response (502).
+//
+// A reference given as an absolute URL ending in Patient/<id> names <id>
+// (labels.Result.Patient).
+
+// unresolvedPatient stands for the patient of a resource that names one by
+// an identifier no single upstream Patient has: no real id contains '?', so
+// it shares no class, consent or compartment with any real patient.
+const unresolvedPatient = "Patient/?"
+
+// unresolvedRule names the denial of such resources in the ledger.
+const unresolvedRule = "ds4p.patient_unresolved"
+
+// patientEntry is one cached identifier lookup: the reference, or "" when
+// no single Patient has the identifier.
+type patientEntry struct{ ref string }
+
+// patientIdentifierSystem is the configured identifier system, "" when
+// patients are matched by reference only.
+func (s *Server) patientIdentifierSystem() string {
+	if sc, ok := s.consents.(*sourcedConsents); ok {
+		return sc.cfg.PatientIdentifierSystem
+	}
+	return ""
+}
+
+// resolvePatient maps identifier ("system|value" of the configured system)
+// to "Patient/<id>" through the cache and the upstream; errPatientUnmatched
+// when no single Patient has it.
+func (s *Server) resolvePatient(ctx context.Context, identifier string) (string, error) {
+	sc, ok := s.consents.(*sourcedConsents)
+	system, value, _ := strings.Cut(identifier, "|")
+	if !ok || sc.patients == nil || system != sc.cfg.PatientIdentifierSystem || value == "" {
+		return "", errPatientUnmatched
+	}
+	if e, ok := sc.patients.get(identifier); ok {
+		return e.ref, unmatchedIfEmpty(e.ref)
+	}
+	ref, err := s.patientByIdentifier(ctx, system, value)
+	switch {
+	case errors.Is(err, errPatientUnmatched):
+		sc.patients.add(identifier, patientEntry{})
+	case err == nil:
+		sc.patients.add(identifier, patientEntry{ref: ref})
+	}
+	return ref, err
+}
+
+func unmatchedIfEmpty(ref string) error {
+	if ref == "" {
+		return errPatientUnmatched
+	}
+	return nil
+}
+
+// resolvePatients gives each item (and contained resource) that names its
+// patient only by an identifier of the configured system that patient, or
+// unresolvedPatient. Identifiers of other systems are left alone: the
+// item belongs to no known patient, as before.
+func (r *run) resolvePatients(ctx context.Context) error {
+	system := r.s.patientIdentifierSystem()
+	if system == "" {
+		return nil
+	}
+	seen := map[string]string{}
+	resolve := func(it *item) error {
+		ident := it.res.PatientIdentifier
+		if it.res.Patient != "" || !strings.HasPrefix(ident, system+"|") {
+			return nil
+		}
+		ref, ok := seen[ident]
+		if !ok {
+			var err error
+			ref, err = r.s.resolvePatient(ctx, ident)
+			switch {
+			case errors.Is(err, errPatientUnmatched):
+				ref = unresolvedPatient
+			case err != nil:
+				return fail(http.StatusBadGateway, "transient", "the FHIR server could not say whose data the response holds; the response was withheld", err)
+			}
+			seen[ident] = ref
+		}
+		it.res.Patient = ref
+		return nil
+	}
+	for _, it := range r.items {
+		if err := resolve(it); err != nil {
+			return err
+		}
+		for _, c := range it.contained {
+			if err := resolve(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// unresolvedDenial is the decision of a class of unresolvedPatient.
+func unresolvedDenial() policy.Decision {
+	return policy.Decision{
+		Effect:  policy.Deny,
+		Reasons: []policy.Reason{{Rule: unresolvedRule, Message: "names its patient by an identifier no single patient has"}},
+	}
+}
+
+// ledgerPatient is the patient a ledger entry names: none for
+// unresolvedPatient.
+func ledgerPatient(p string) string {
+	if p == unresolvedPatient {
+		return ""
+	}
+	return p
+}
+
+// bindPatientIdentifier resolves a token's patient claim given as an
+// identifier to the one upstream Patient that has it and binds the caller
+// to that compartment. An identifier of another system than the configured
+// one, or that no single Patient has, refuses the token (401); an upstream
+// that cannot answer is 502. It reports whether the request goes on.
+func (s *Server) bindPatientIdentifier(c *gin.Context, caller *authn.Caller) bool {
+	ref, err := s.resolvePatient(c.Request.Context(), caller.PatientIdentifier)
+	switch {
+	case errors.Is(err, errPatientUnmatched):
+		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", "the patient claim matches no single patient of the configured identifier system")
+		unauthorized(c, "the bearer token's patient matches no single patient")
+		return false
+	case err != nil:
+		s.log.Warn("token patient lookup failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		writeOutcome(c.Writer, http.StatusBadGateway, "transient", "the FHIR server could not find the bearer token's patient")
+		c.Abort()
+		return false
+	}
+	caller.Patient = strings.TrimPrefix(ref, "Patient/")
+	return true
+}
