@@ -187,7 +187,9 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 		return err
 	}
 	switch {
-	case resp.StatusCode < 200 || resp.StatusCode == http.StatusNotModified:
+	case resp.StatusCode < 200 || (resp.StatusCode >= 300 && resp.StatusCode < 400):
+		// 1xx, 304 and redirects: a redirect is never followed (its Location
+		// may name another host) nor passed on, body or Location.
 		return fail(http.StatusBadGateway, "processing", "the FHIR server answered with status "+strconv.Itoa(resp.StatusCode), nil)
 	case len(body) == 0:
 		s.finalize(resp, ex, nil)
