@@ -69,7 +69,7 @@ func VerifyNDJSON(r io.Reader, start Checkpoint) (Checkpoint, int, error) {
 // VerifyNDJSON is the package's VerifyNDJSON for the exports of this
 // ledger: links from its keyed_from on are checked under its chain key
 // (an encrypted ledger's export holds keyed links, which the package
-// function reports as needing the key).
+// function, having no key, reports as broken).
 func (l *Ledger) VerifyNDJSON(r io.Reader, start Checkpoint) (Checkpoint, int, error) {
 	v := &verifier{next: start.Seq + 1, prev: start.Hash, c: l.codec}
 	err := l.db.View(func(tx *bbolt.Tx) error {
