@@ -371,7 +371,9 @@ func (s *Server) errorHandler(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // errString renders a cause for the log without the request URL, which can
-// name a patient.
+// name a patient, and without the text the cause quotes: net/http quotes
+// the upstream's malformed status line, header or length (%q), which can
+// carry data.
 func errString(err error) string {
 	if err == nil {
 		return ""
@@ -380,7 +382,11 @@ func errString(err error) string {
 	if errors.As(err, &ue) {
 		return ue.Op + ": " + errString(ue.Err)
 	}
-	return err.Error()
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '"'); i >= 0 {
+		msg = msg[:i] + "(quoted text withheld)"
+	}
+	return msg
 }
 
 // gzipWriters are reused: a new gzip.Writer allocates about 1 MB.

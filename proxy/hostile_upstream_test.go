@@ -1,9 +1,13 @@
 package proxy
 
 import (
+	"bytes"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -44,4 +48,61 @@ func readBody(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestMalformedUpstreamAnswerNotLogged: the transport's error for a
+// malformed answer quotes the upstream's bytes; the log line of the
+// withheld response must not carry them.
+func TestMalformedUpstreamAnswerNotLogged(t *testing.T) {
+	t.Parallel()
+	const marker = "Quackenbush-987-65-4320"
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	h := newHarness(t, func(w http.ResponseWriter, _ *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		_, _ = buf.WriteString("HTTP/1.1 " + marker + " OK\r\nX-Name: " + marker + "\r\n\r\n{\"name\":\"" + marker + "\"}")
+		_ = buf.Flush()
+		_ = conn.Close()
+	}, func(_ *Options, d *Deps) {
+		d.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	})
+	resp, body := h.get("/fhir/Observation/bp1", tokConsented)
+	if resp.StatusCode != http.StatusBadGateway || strings.Contains(body, marker) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "response withheld") {
+		t.Fatalf("no log line for the withheld response: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), marker) {
+		t.Errorf("the upstream's bytes reached the log: %s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestErrStringWithholdsQuotedText(t *testing.T) {
+	t.Parallel()
+	for _, msg := range []string{
+		`net/http: HTTP/1.x transport connection broken: malformed HTTP status code "Zebulon"`,
+		`malformed MIME header line: "X-Patient Zebulon"`,
+	} {
+		got := errString(errors.New(msg))
+		if strings.Contains(got, "Zebulon") || !strings.Contains(got, "malformed") {
+			t.Errorf("errString(%q) = %q", msg, got)
+		}
+	}
 }
