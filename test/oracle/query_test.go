@@ -1,0 +1,162 @@
+package oracle
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/ds4p/ds4p/internal/synth"
+)
+
+// query is one request a scenario makes.
+type query struct {
+	Kind        string
+	Method      string
+	Path        string // below the proxy's origin, "/fhir/..."
+	ContentType string
+	Body        []byte
+	Patients    []string // the patients the answer is about
+	Refused     bool     // the proxy must refuse it (400) before the upstream sees it
+	// Code is the code a search selects on; with an _include, a patient
+	// whose only matches are withheld must not appear (it would show whose
+	// record matched).
+	Code string
+}
+
+// patientTypes are resource types searched by patient.
+var patientTypes = []string{"Condition", "Observation", "Encounter", "MedicationRequest", "Immunization", "AllergyIntolerance"}
+
+// includes are _include / _revinclude parameters, by the searched type.
+var includes = map[string][]string{
+	"Condition":         {"_include=Condition:encounter", "_include=Condition:asserter", "_revinclude=Encounter:reason-reference"},
+	"Observation":       {"_include=Observation:encounter", "_include=Observation:performer"},
+	"Encounter":         {"_include=Encounter:service-provider", "_include=Encounter:reason-reference", "_revinclude=Condition:encounter", "_revinclude=Observation:encounter", "_include=Encounter:location"},
+	"MedicationRequest": {"_include=MedicationRequest:encounter", "_include=MedicationRequest:requester"},
+}
+
+// queries draws n queries for the caller: every kind the issue names.
+func (w *world) queries(c Caller, n int) []query {
+	var out []query
+	for range n {
+		out = append(out, w.query(c))
+	}
+	return out
+}
+
+// subject picks the patient a query is about: mostly the caller's own when
+// it is bound to one, sometimes another to try the compartment.
+func (w *world) subject(c Caller) string {
+	if c.Patient != "" && w.pick(4) != 0 {
+		return "Patient/" + c.Patient
+	}
+	if w.pick(3) == 0 {
+		return "Patient/pat-0" // always has Part 2 records
+	}
+	return w.patients[w.pick(len(w.patients))]
+}
+
+// resource picks a resource of patient p, sensitive ones twice as often.
+func (w *world) resource(p string) synth.Resource {
+	rs := w.ds.ByPatient(p)
+	var sens []synth.Resource
+	for _, r := range rs {
+		if r.Sensitive() {
+			sens = append(sens, r)
+		}
+	}
+	if len(sens) > 0 && w.pick(3) != 0 {
+		return sens[w.pick(len(sens))]
+	}
+	return rs[w.pick(len(rs))]
+}
+
+func (w *world) query(c Caller) query {
+	p := w.subject(c)
+	id := strings.TrimPrefix(p, "Patient/")
+	typ := patientTypes[w.pick(len(patientTypes))]
+	get := func(kind, path string) query {
+		return query{Kind: kind, Method: "GET", Path: "/fhir/" + path, Patients: []string{p}}
+	}
+	switch w.pick(16) {
+	case 0:
+		r := w.resource(p)
+		return get("read", r.Ref())
+	case 1:
+		r := w.resource(p)
+		return get("vread", r.Ref()+"/_history/{vid}")
+	case 2:
+		return get("search", fmt.Sprintf("%s?patient=%s&_count=%d", typ, p, []int{3, 50}[w.pick(2)]))
+	case 3:
+		t := []string{"Condition", "Observation", "Encounter", "MedicationRequest"}[w.pick(4)]
+		inc := includes[t][w.pick(len(includes[t]))]
+		return get("include", fmt.Sprintf("%s?patient=%s&%s&_count=%d", t, p, inc, []int{2, 50}[w.pick(2)]))
+	case 4:
+		return get("revinclude", fmt.Sprintf("Patient?_id=%s&_revinclude=%s:subject", id, []string{"Condition", "Observation", "MedicationRequest", "Encounter"}[w.pick(4)]))
+	case 5:
+		q := get("everything", "Patient/"+id+"/$everything")
+		if w.pick(2) == 0 {
+			q.Path += "?_count=10"
+		}
+		return q
+	case 6:
+		r := w.resource(p)
+		return get("history", r.Ref()+"/_history")
+	case 7:
+		return get("history", "Patient/"+id+"/_history")
+	case 8:
+		return get("summary", fmt.Sprintf("%s?patient=%s&_summary=%s", typ, p, []string{"true", "text", "data"}[w.pick(3)]))
+	case 9:
+		return get("elements", fmt.Sprintf("%s?patient=%s&_elements=%s", typ, p, []string{"id", "id,code", "subject,status"}[w.pick(3)]))
+	case 10:
+		chains := []string{
+			"Observation?subject.name=" + url.QueryEscape("Silva"),
+			"Condition?patient.identifier=" + url.QueryEscape(synth.SystemMRN+"|100000"),
+			"Observation?subject:Patient.gender=female",
+			"Encounter?service-provider.name=Riverside",
+			"Patient?_has:Condition:patient:code=F11.20",
+			"Patient?_has:Observation:patient:code=19295-5",
+		}
+		q := get("chained", chains[w.pick(len(chains))])
+		q.Refused, q.Patients = true, nil
+		return q
+	case 11:
+		return w.batch(c, p)
+	case 12:
+		codes := []string{"F11.20", "F10.10", "F32.9", "B20", "75544000", "19295-5", "44261-6", "1597568"}
+		path := []string{"Condition?code=", "Observation?code=", "MedicationRequest?code="}[w.pick(3)] + codes[w.pick(len(codes))]
+		q := get("code-search", path+"&_count=50")
+		q.Patients = nil
+		if w.pick(2) == 0 {
+			q.Path += "&_include=" + strings.SplitN(path, "?", 2)[0] + ":subject"
+			q.Kind, q.Code = "code-search-include", strings.SplitN(path, "=", 2)[1]
+		}
+		return q
+	case 13:
+		return query{Kind: "post-search", Method: "POST", Path: "/fhir/" + typ + "/_search",
+			ContentType: "application/x-www-form-urlencoded", Body: []byte("patient=" + url.QueryEscape(p) + "&_count=50"), Patients: []string{p}}
+	case 14:
+		r := w.resource(p)
+		return get("id-search", r.Type+"?_id="+r.ID)
+	default:
+		q := get("type-history", typ+"/_history?_count=20")
+		q.Patients = nil
+		return q
+	}
+}
+
+// batch is a batch Bundle of two to four GETs about p.
+func (w *world) batch(c Caller, p string) query {
+	var entries []any
+	for range 2 + w.pick(3) {
+		var u string
+		if w.pick(2) == 0 {
+			u = w.resource(p).Ref()
+		} else {
+			u = patientTypes[w.pick(len(patientTypes))] + "?patient=" + p
+		}
+		entries = append(entries, map[string]any{"request": map[string]string{"method": "GET", "url": u}})
+	}
+	b, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "batch", "entry": entries})
+	return query{Kind: "batch", Method: "POST", Path: "/fhir", ContentType: "application/fhir+json", Body: b, Patients: []string{p}}
+}

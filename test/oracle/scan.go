@@ -1,0 +1,246 @@
+package oracle
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/internal/synth"
+)
+
+// Oracle holds what the ground truth says can betray a sensitive resource:
+// its id, and the codes and wording only sensitive resources carry.
+type Oracle struct {
+	ds *synth.Dataset
+	// telltales maps each string found only in sensitive resources (a
+	// quoted code, a display or text) to the resources that carry it.
+	telltales map[string][]synth.Resource
+	part2     map[string][]synth.Resource // patient -> its Part 2 records
+}
+
+// New reads the dataset's ground truth.
+func New(ds *synth.Dataset) *Oracle {
+	o := &Oracle{ds: ds, telltales: map[string][]synth.Resource{}, part2: map[string][]synth.Resource{}}
+	var ordinary [][]byte
+	for _, r := range ds.Resources {
+		if !r.Sensitive() {
+			ordinary = append(ordinary, r.JSON)
+		}
+		if r.Part2 {
+			o.part2[r.Patient] = append(o.part2[r.Patient], r)
+		}
+	}
+	plain := bytes.Join(ordinary, []byte("\n"))
+	for _, r := range ds.Resources {
+		if !r.Sensitive() {
+			continue
+		}
+		for _, s := range wording(r.JSON) {
+			if !bytes.Contains(plain, []byte(s)) {
+				o.telltales[s] = append(o.telltales[s], r)
+			}
+		}
+	}
+	return o
+}
+
+// wording returns a resource's codes (quoted, as JSON writes them) and its
+// displays and texts of at least 8 characters, JSON-escaped.
+func wording(raw []byte) []string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var walk func(any)
+	walk = func(x any) {
+		switch t := x.(type) {
+		case map[string]any:
+			for k, val := range t {
+				s, ok := val.(string)
+				switch {
+				case ok && k == "code" && t["system"] != nil:
+					seen[quote(s)] = true
+				case ok && (k == "display" || k == "text") && len(s) >= 8:
+					seen[strings.Trim(quote(s), `"`)] = true
+				default:
+					walk(val)
+				}
+			}
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	out := make([]string, 0, len(seen))
+	for s := range seen {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func quote(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSpace(b.String())
+}
+
+// Expectation is what must never appear in one answer to one caller.
+type Expectation struct {
+	// Forbidden are the resources the caller may not receive.
+	Forbidden map[string]synth.Resource
+	marks     []mark
+	noSUD     bool // the caller may receive no SUD resource at all
+}
+
+// mark is one forbidden byte pattern and why.
+type mark struct {
+	text    string
+	reason  string
+	boundID bool // the next byte must not continue an id
+}
+
+// Finding is one forbidden pattern found in an answer.
+type Finding struct {
+	Where   string // "body", "header Location", ...
+	Pattern string
+	Reason  string
+	Context string // the bytes around it
+}
+
+// Part 2 program directory entries: in an answer about one patient they
+// show the patient is enrolled in the program (42 CFR 2.13(c)).
+var part2Directory = []string{
+	`"id":"part2-clinic"`, `"id":"part2-clinician"`, `"id":"part2-clinic-site"`, `"id":"part2-clinician-role"`,
+	"Riverside Recovery Center", synth.Part2Source,
+}
+
+// Expect states what must not appear in an answer to the caller, given the
+// consents stored for the run. patients are the Patient references the
+// query is about (none when it names none): an answer about a patient must
+// not show the Part 2 program unless one of the patient's Part 2 records may
+// be disclosed to the caller.
+func (o *Oracle) Expect(c Caller, consents []Consent, now time.Time, patients ...string) *Expectation {
+	x := &Expectation{Forbidden: map[string]synth.Resource{}, noSUD: true}
+	for _, r := range o.ds.Resources {
+		if MayDisclose(r, c, consents, now) {
+			if r.Sensitive() && hasTopic(r, synth.TopicSUD) {
+				x.noSUD = false
+			}
+			continue
+		}
+		x.Forbidden[r.Ref()] = r
+		why := "withheld " + r.Ref()
+		x.marks = append(x.marks,
+			mark{text: `"id":"` + r.ID + `"`, reason: why},
+			mark{text: "/" + r.Ref(), reason: why, boundID: true},
+			mark{text: `name="` + r.ID + `"`, reason: why})
+	}
+	for s, carriers := range o.telltales {
+		if allForbidden(carriers, x.Forbidden) {
+			x.marks = append(x.marks, mark{text: s, reason: "wording only withheld resources carry (" + carriers[0].Ref() + ")"})
+		}
+	}
+	visible := false
+	for _, patient := range patients {
+		for _, r := range o.part2[patient] {
+			if _, no := x.Forbidden[r.Ref()]; !no {
+				visible = true
+			}
+		}
+	}
+	if len(patients) > 0 && !visible {
+		for _, s := range part2Directory {
+			x.marks = append(x.marks, mark{text: s, reason: "Part 2 program named in an answer about " + strings.Join(patients, ", ")})
+		}
+	}
+	sort.Slice(x.marks, func(i, j int) bool { return x.marks[i].text < x.marks[j].text })
+	return x
+}
+
+// ForbidMatchedPatients is for a search by code with _include: every
+// patient none of whose resources carrying the code may be disclosed must
+// not appear, since its presence would show whose withheld record matched.
+func (o *Oracle) ForbidMatchedPatients(x *Expectation, code string) {
+	carries := map[string]bool{} // patient -> has a visible carrier
+	for _, r := range o.ds.Resources {
+		if r.Patient == "" || !bytes.Contains(r.JSON, []byte(`"code":"`+code+`"`)) {
+			continue
+		}
+		_, forbidden := x.Forbidden[r.Ref()]
+		carries[r.Patient] = carries[r.Patient] || !forbidden
+	}
+	for p, visible := range carries {
+		if !visible {
+			id := strings.TrimPrefix(p, "Patient/")
+			x.marks = append(x.marks, mark{text: `"id":"` + id + `"`, reason: p + " matched the code search only by withheld resources"})
+		}
+	}
+}
+
+func hasTopic(r synth.Resource, t string) bool {
+	for _, x := range r.Topics {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func allForbidden(rs []synth.Resource, forbidden map[string]synth.Resource) bool {
+	for _, r := range rs {
+		if _, ok := forbidden[r.Ref()]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// sudCode is an ICD-10-CM code of a mental or behavioural disorder due to
+// psychoactive substance use (F10-F19, except F17 nicotine), as a JSON
+// string or in narrative parentheses.
+var sudCode = regexp.MustCompile(`["(]F1[0-689](\.[0-9A-Z]{1,4})?[")]`)
+
+// Scan returns every forbidden pattern in b.
+func (x *Expectation) Scan(where string, b []byte) []Finding {
+	var out []Finding
+	for _, m := range x.marks {
+		for off := 0; ; {
+			i := bytes.Index(b[off:], []byte(m.text))
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(m.text)
+			if m.boundID && off < len(b) && idByte(b[off]) {
+				continue
+			}
+			out = append(out, Finding{Where: where, Pattern: m.text, Reason: m.reason, Context: around(b, i, len(m.text))})
+			break
+		}
+	}
+	if x.noSUD {
+		if loc := sudCode.FindIndex(b); loc != nil {
+			out = append(out, Finding{Where: where, Pattern: string(b[loc[0]:loc[1]]),
+				Reason: "an SUD diagnosis code, and the caller may see no SUD data", Context: around(b, loc[0], loc[1]-loc[0])})
+		}
+	}
+	return out
+}
+
+func idByte(c byte) bool {
+	return c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func around(b []byte, i, n int) string {
+	lo, hi := max(0, i-80), min(len(b), i+n+80)
+	return string(b[lo:hi])
+}
