@@ -22,20 +22,28 @@ import (
 //	entries:
 //	  - reference: Organization/o1
 //	    identifiers: ["http://hl7.org/fhir/sid/us-npi|1234567893"]
+//	    name: Riverside Clinic               # optional: the recipient's name and
+//	    address: 1 Main St, Springfield, IL  # address in the accounting of disclosures
 //	  - reference: Practitioner/dr-a
 //	    identifiers: ["http://hl7.org/fhir/sid/us-npi|1316999999"]
 //
 // YAML or JSON (JSON is YAML). It is safe for concurrent use; it never
 // changes after loading.
 type Directory struct {
-	forms map[string][]string // each form → every form of that party, itself included
+	forms   map[string][]string // each form → every form of that party, itself included
+	parties map[string]Party    // each form → the party's name and address, when given
 }
+
+// Party is a directory entry's name and address (either may be empty).
+type Party struct{ Name, Address string }
 
 // directoryFile is the file format of a Directory.
 type directoryFile struct {
 	Entries []struct {
 		Reference   string   `yaml:"reference"`
 		Identifiers []string `yaml:"identifiers"`
+		Name        string   `yaml:"name"`
+		Address     string   `yaml:"address"`
 	} `yaml:"entries"`
 }
 
@@ -61,7 +69,7 @@ func ParseDirectory(raw []byte) (*Directory, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("consent directory: %w", err)
 	}
-	d := &Directory{forms: make(map[string][]string)}
+	d := &Directory{forms: make(map[string][]string), parties: make(map[string]Party)}
 	var errs []error
 	for i, e := range f.Entries {
 		at := fmt.Sprintf("entries[%d]", i)
@@ -81,6 +89,9 @@ func ParseDirectory(raw []byte) (*Directory, error) {
 				errs = append(errs, fmt.Errorf("%s: %q is listed twice", at, form))
 			}
 			d.forms[form] = forms
+			if e.Name != "" || e.Address != "" {
+				d.parties[form] = Party{Name: e.Name, Address: e.Address}
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -97,6 +108,16 @@ func (d *Directory) ActorForms(_ context.Context, form string) ([]string, bool, 
 	}
 	forms, ok := d.forms[form]
 	return forms, ok, nil
+}
+
+// Party returns the name and address of the party named by form (a
+// reference or "system|value"), and whether the directory gives either.
+func (d *Directory) Party(form string) (Party, bool) {
+	if d == nil {
+		return Party{}, false
+	}
+	p, ok := d.parties[form]
+	return p, ok
 }
 
 // Len returns the number of forms the directory knows.

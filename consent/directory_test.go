@@ -51,6 +51,33 @@ func TestDirectory(t *testing.T) {
 // TestExpandActors checks that a consent naming Organization/x by
 // reference also names it by its identifiers after expansion, at every
 // level, and that the input stays as it was.
+// TestDirectoryParty checks that an entry's name and address are found by
+// its reference and by each of its identifiers, and that an entry without
+// them gives none.
+func TestDirectoryParty(t *testing.T) {
+	t.Parallel()
+	d, err := ParseDirectory([]byte(testDirectory + `  - reference: Organization/clinic
+    identifiers: ["urn:oid:1.2|c"]
+    name: Riverside Clinic
+    address: 1 Main St, Springfield
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Party{Name: "Riverside Clinic", Address: "1 Main St, Springfield"}
+	for _, form := range []string{"Organization/clinic", "urn:oid:1.2|c"} {
+		if p, ok := d.Party(form); !ok || p != want {
+			t.Errorf("Party(%q) = %+v, %v; want %+v", form, p, ok, want)
+		}
+	}
+	if p, ok := d.Party("Organization/x"); ok {
+		t.Errorf("an entry without name or address gives %+v", p)
+	}
+	if _, ok := (*Directory)(nil).Party("Organization/clinic"); ok {
+		t.Error("a nil directory knows a party")
+	}
+}
+
 func TestExpandActors(t *testing.T) {
 	t.Parallel()
 	d, err := ParseDirectory([]byte(testDirectory))

@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 )
@@ -46,17 +48,43 @@ func (ex *exchange) policyCaller() policy.Caller {
 	return pc
 }
 
-func (ex *exchange) ledgerEntry(patient, revision string) *audit.Entry {
+// ledgerEntry starts the ledger entry of the disclosures to patient. The
+// recipient's name and address (42 CFR 2.24/2.25 accounting) come from the
+// token's claims (authn.ClaimNames OrgName, OrgAddress: org_name and
+// org_address by default), else from the entry of dir (consents.directory)
+// that names the caller's organisation by reference or by one of its
+// identifiers.
+func (ex *exchange) ledgerEntry(patient, revision string, dir *consent.Directory) *audit.Entry {
+	caller := audit.Party{Subject: ex.caller.Subject, Org: ex.caller.Org, Client: ex.caller.Client,
+		Name: ex.caller.OrgName, Address: ex.caller.OrgAddress}
+	if caller.Name == "" || caller.Address == "" {
+		p := directoryParty(dir, ex.caller)
+		caller.Name, caller.Address = cmp.Or(caller.Name, p.Name), cmp.Or(caller.Address, p.Address)
+	}
 	return &audit.Entry{
 		Time:           ex.start,
 		RequestID:      ex.requestID,
-		Caller:         audit.Party{Subject: ex.caller.Subject, Org: ex.caller.Org, Client: ex.caller.Client},
+		Caller:         caller,
 		Purposes:       ex.caller.Purposes,
 		Patient:        patient,
 		Interaction:    ex.req.Interaction,
 		Query:          ex.query,
 		PolicyRevision: revision,
 	}
+}
+
+// directoryParty is the directory's name and address of the caller's
+// organisation, found by its reference first, then by its identifiers.
+func directoryParty(dir *consent.Directory, c authn.Caller) consent.Party {
+	if dir == nil {
+		return consent.Party{}
+	}
+	for _, form := range append([]string{c.Org}, c.OrgIdentifiers...) {
+		if p, ok := dir.Party(form); ok && form != "" {
+			return p
+		}
+	}
+	return consent.Party{}
 }
 
 // DisclosedBy names the discloser in break-the-glass ledger records.

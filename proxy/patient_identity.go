@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/gin-gonic/gin"
@@ -162,4 +163,13 @@ func (s *Server) bindPatientIdentifier(c *gin.Context, caller *authn.Caller) boo
 	}
 	caller.Patient = strings.TrimPrefix(ref, "Patient/")
 	return true
+}
+
+// directory is the configured actor directory (consents.directory), nil
+// when there is none.
+func (s *Server) directory() *consent.Directory {
+	if sc, ok := s.consents.(*sourcedConsents); ok {
+		return sc.cfg.Directory
+	}
+	return nil
 }

@@ -568,7 +568,7 @@ func (r *run) ledgerEntries() []audit.Entry {
 	for _, it := range r.items {
 		e, ok := byPatient[it.res.Patient]
 		if !ok {
-			e = r.ex.ledgerEntry(ledgerPatient(it.res.Patient), r.s.decider.Revision())
+			e = r.ex.ledgerEntry(ledgerPatient(it.res.Patient), r.s.decider.Revision(), r.s.directory())
 			byPatient[it.res.Patient] = e
 			order = append(order, it.res.Patient)
 		}

@@ -57,6 +57,12 @@ type AuthConfig struct {
 	OrgClaim            string   `yaml:"org_claim"`
 	OrgIdentifiersClaim string   `yaml:"org_identifiers_claim"`
 	BreakGlassClaim     string   `yaml:"break_glass_claim"`
+	// OrgNameClaim and OrgAddressClaim name the claims that give the
+	// recipient's name and address for the accounting of disclosures
+	// (defaults org_name, org_address); consents.directory entries fill
+	// them in when the token does not.
+	OrgNameClaim    string `yaml:"org_name_claim"`
+	OrgAddressClaim string `yaml:"org_address_claim"`
 }
 
 // TLSConfig serves callers over HTTPS, optionally requiring a client

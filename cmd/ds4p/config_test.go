@@ -124,6 +124,8 @@ auth:
   purpose_claims: [purpose_of_use, ext.pou]
   org_claim: organization
   break_glass_claim: btg
+  org_name_claim: recipient_name
+  org_address_claim: recipient_address
 tls:
   cert_file: /c.pem
   key_file: /k.pem
@@ -136,6 +138,7 @@ tls:
 	}
 	if c.Auth.Skew != 10*time.Second || c.Auth.JWKSMinRefresh != time.Minute || len(c.Auth.PurposeClaims) != 2 ||
 		c.Auth.OrgClaim != "organization" || c.Auth.BreakGlassClaim != "btg" || c.UpstreamCAFile != "/etc/ca.pem" ||
+		c.Auth.OrgNameClaim != "recipient_name" || c.Auth.OrgAddressClaim != "recipient_address" ||
 		!c.TLS.RequireClientCert || c.TLS.ClientCAFile != "/ca.pem" {
 		t.Fatalf("config = %+v", c)
 	}

@@ -109,6 +109,7 @@ func newVerifier(ctx context.Context, cfg Config) (*authn.Verifier, error) {
 		Claims: authn.ClaimNames{
 			Purposes: cfg.Auth.PurposeClaims, Org: cfg.Auth.OrgClaim,
 			OrgIdentifiers: cfg.Auth.OrgIdentifiersClaim, BreakGlass: cfg.Auth.BreakGlassClaim,
+			OrgName: cfg.Auth.OrgNameClaim, OrgAddress: cfg.Auth.OrgAddressClaim,
 		},
 	}
 	if cfg.Auth.Dev {

@@ -29,6 +29,8 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	scope := fs.String("scope", "", `space-separated scopes: SMART scopes for /fhir (e.g. "user/*.read", "patient/Observation.rs") and admin roles (ds4p/consent-manager, ds4p/policy-author, ds4p/auditor); none: the token reaches nothing but /fhir/metadata`)
 	patient := fs.String("patient", "", "SMART patient context (a Patient id): the token reaches only that patient's compartment, and patient/ scopes apply")
 	breakGlass := fs.String("break-glass", "", "break-the-glass reason (emergency access claim)")
+	orgName := fs.String("org-name", "", "the recipient organisation's name, for the accounting of disclosures (claim org_name)")
+	orgAddress := fs.String("org-address", "", "the recipient organisation's postal or electronic address (claim org_address)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -39,6 +41,7 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	tok, err := authn.MintDev(*data, authn.DevClaims{
 		Subject: *sub, Org: *org, Client: *client, Purposes: splitList(*purpose),
 		Scopes: strings.Fields(*scope), BreakGlass: *breakGlass, Patient: *patient, TTL: *ttl,
+		OrgName: *orgName, OrgAddress: *orgAddress,
 	})
 	if err != nil {
 		return err

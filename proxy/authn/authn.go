@@ -53,7 +53,13 @@ type Caller struct {
 	Scopes         []string
 	Purposes       []string
 	BreakGlass     string // the stated reason when the token carries a break-glass claim
-	Issuer         string
+	// OrgName and OrgAddress are the recipient organisation's name and
+	// postal or electronic address when the token states them (claims
+	// org_name and org_address by default): the accounting of disclosures
+	// (42 CFR 2.24/2.25) names the recipient with them.
+	OrgName    string
+	OrgAddress string
+	Issuer     string
 	// Patient is the SMART launch context (`patient` claim): a token that
 	// carries one may reach only that patient's compartment.
 	Patient string
@@ -109,6 +115,8 @@ type ClaimNames struct {
 	Org            string
 	OrgIdentifiers string
 	BreakGlass     string
+	OrgName        string
+	OrgAddress     string
 }
 
 // DefaultPurposeClaims are the purpose-of-use claims read by default: plain,
@@ -127,6 +135,8 @@ func DefaultClaims() ClaimNames {
 		Org:            "org",
 		OrgIdentifiers: "org_identifiers",
 		BreakGlass:     "break_glass_reason",
+		OrgName:        "org_name",
+		OrgAddress:     "org_address",
 	}
 }
 
@@ -140,6 +150,12 @@ func (n ClaimNames) withDefaults() ClaimNames {
 	}
 	if n.OrgIdentifiers == "" {
 		n.OrgIdentifiers = d.OrgIdentifiers
+	}
+	if n.OrgName == "" {
+		n.OrgName = d.OrgName
+	}
+	if n.OrgAddress == "" {
+		n.OrgAddress = d.OrgAddress
 	}
 	if n.BreakGlass == "" {
 		n.BreakGlass = d.BreakGlass
@@ -303,6 +319,7 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c.OrgIdentifiers = stringsClaim(tok, v.claims.OrgIdentifiers)
 	c.Purposes = PurposesFrom(tok, v.claims.Purposes)
 	c.BreakGlass = stringClaim(tok, v.claims.BreakGlass)
+	c.OrgName, c.OrgAddress = stringClaim(tok, v.claims.OrgName), stringClaim(tok, v.claims.OrgAddress)
 	// SMART's patient claim is a bare id; "Patient/ID" is accepted too.
 	// A patient claim that is present but not a plain id is refused: it must
 	// never leave a token unbound to a compartment.

@@ -80,6 +80,24 @@ func TestPatientClaimIdentifier(t *testing.T) {
 	}
 }
 
+// TestRecipientNameAddressClaims: the recipient's name and address come
+// from org_name and org_address, or the configured claims.
+func TestRecipientNameAddressClaims(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tok, err := authn.MintDev(dir, authn.DevClaims{Subject: "s", OrgName: "Riverside Clinic", OrgAddress: "1 Main St"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := devVerifier(t, dir).Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OrgName != "Riverside Clinic" || c.OrgAddress != "1 Main St" {
+		t.Fatalf("name %q, address %q", c.OrgName, c.OrgAddress)
+	}
+}
+
 func TestNoPurposeMeansNone(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -36,6 +36,9 @@ type DevClaims struct {
 	Purposes   []string // none: the token states no purpose of use
 	Scopes     []string
 	BreakGlass string
+	// OrgName and OrgAddress are the recipient's name and address for the
+	// accounting of disclosures (claims org_name, org_address).
+	OrgName, OrgAddress string
 	// Patient is the SMART patient context (a Patient id): the token then
 	// reaches only that patient's compartment.
 	Patient string
@@ -154,6 +157,12 @@ func MintDev(dataDir string, c DevClaims) (string, error) {
 	}
 	if c.BreakGlass != "" {
 		b = b.Claim("break_glass_reason", c.BreakGlass)
+	}
+	if c.OrgName != "" {
+		b = b.Claim("org_name", c.OrgName)
+	}
+	if c.OrgAddress != "" {
+		b = b.Claim("org_address", c.OrgAddress)
 	}
 	if c.Patient != "" {
 		b = b.Claim("patient", c.Patient)

@@ -1,0 +1,105 @@
+// The console shell: sign-in, the menu of the signed-in roles, and the
+// router (pages by location hash; no patient data ever goes in the URL).
+import {h, api, setSession, getSession, onUnauthorized, hasRole, errorBox} from './ui.js';
+import {auditorPages} from './auditor.js';
+import {compliancePages} from './compliance.js';
+import {consentPages} from './consents.js';
+
+const ROLE_NAMES = {
+  'ds4p/auditor': 'Auditor',
+  'ds4p/policy-author': 'Compliance',
+  'ds4p/consent-manager': 'Consent manager',
+};
+
+const pages = [...auditorPages, ...compliancePages, ...consentPages];
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+
+function allowed() { return pages.filter(p => hasRole(p.role)); }
+
+function renderNav(current) {
+  nav.replaceChildren();
+  for (const role of Object.keys(ROLE_NAMES)) {
+    const mine = allowed().filter(p => p.role === role);
+    if (!mine.length) continue;
+    nav.append(h('h2', {}, ROLE_NAMES[role]), h('ul', {},
+      mine.map(p => h('li', {}, h('a', {href: '#/' + p.id, 'aria-current': p.id === current ? 'page' : null}, p.title)))));
+  }
+  nav.hidden = false;
+}
+
+async function route() {
+  if (!getSession()) return;
+  const id = location.hash.replace(/^#\//, '');
+  const mine = allowed();
+  const page = mine.find(p => p.id === id) || mine[0];
+  if (!page) return;
+  if (page.id !== id) { history.replaceState(null, '', '#/' + page.id); }
+  renderNav(page.id);
+  document.title = page.title + ' · ds4p console';
+  const section = h('section', {'aria-labelledby': 'page-title', class: 'page page-' + page.id},
+    h('h1', {id: 'page-title'}, page.title));
+  main.replaceChildren(section);
+  try {
+    await page.render(section);
+  } catch (e) {
+    section.append(errorBox('This page failed: ' + e.message));
+  }
+  main.focus({preventScroll: true});
+}
+
+function showSignIn(message) {
+  setSession(null);
+  nav.hidden = true;
+  document.getElementById('signout').hidden = true;
+  document.getElementById('who').textContent = '';
+  document.title = 'Sign in · ds4p console';
+  const token = h('textarea', {id: 'token', name: 'token', rows: 5, required: true, autocomplete: 'off', spellcheck: 'false',
+    'aria-describedby': 'token-hint'});
+  const err = h('div', {'aria-live': 'assertive'});
+  const form = h('form', {class: 'card signin', onsubmit: async (ev) => {
+    ev.preventDefault();
+    err.replaceChildren();
+    const resp = await fetch('/console/api/login', {method: 'POST', credentials: 'same-origin',
+      headers: {'Content-Type': 'application/json'}, body: JSON.stringify({token: token.value})});
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok) { err.append(errorBox(data.error || 'Sign-in failed')); token.focus(); return; }
+    token.value = '';
+    signedIn(data);
+  }},
+  h('h1', {id: 'page-title'}, 'Sign in'),
+  message ? errorBox(message) : null,
+  h('label', {for: 'token'}, 'Admin bearer token'),
+  token,
+  h('small', {id: 'token-hint'}, 'A token with at least one of the roles ds4p/auditor, ds4p/policy-author, ds4p/consent-manager (',
+    h('code', {}, 'ds4p token --scope ds4p/auditor …'), ' or the tokens ', h('code', {}, 'ds4p demo'),
+    ' prints). The token stays on the server; this browser gets a session cookie that ends after 30 minutes without use.'),
+  err,
+  h('button', {type: 'submit', class: 'primary'}, 'Sign in'));
+  main.replaceChildren(form);
+  token.focus();
+}
+
+function signedIn(s) {
+  setSession(s);
+  document.getElementById('who').textContent =
+    `${s.subject} · ${s.roles.map(r => ROLE_NAMES[r] || r).join(', ')}`;
+  document.getElementById('signout').hidden = false;
+  route();
+}
+
+document.getElementById('signout').addEventListener('click', async () => {
+  await fetch('/console/api/logout', {method: 'POST', credentials: 'same-origin',
+    headers: {'X-CSRF-Token': getSession() ? getSession().csrf : ''}}).catch(() => {});
+  history.replaceState(null, '', '#/');
+  showSignIn();
+});
+
+onUnauthorized(showSignIn);
+window.addEventListener('hashchange', route);
+
+(async () => {
+  const resp = await fetch('/console/api/session', {credentials: 'same-origin'});
+  if (resp.ok) signedIn(await resp.json());
+  else showSignIn();
+})();

@@ -1,0 +1,205 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+)
+
+// queueEntry is a break-the-glass disclosure and its reviews.
+type queueEntry struct {
+	audit.Entry
+	Reviews []audit.Review `json:"reviews"`
+}
+
+// maxQueueScan bounds the break-the-glass entries one queue call reads
+// while looking for unreviewed ones.
+const maxQueueScan = 20_000
+
+// breakGlassQueue lists break-the-glass disclosures in time order with
+// their reviews: all of them, or only those not yet reviewed, paged.
+func (h *Handler) breakGlassQueue(w http.ResponseWriter, r *http.Request, _ *session, body []byte) {
+	var in struct {
+		Cursor     string
+		Unreviewed bool
+		Limit      int
+	}
+	if !decodeBody(w, body, &in) {
+		return
+	}
+	if in.Limit <= 0 || in.Limit > 200 {
+		in.Limit = 50
+	}
+	q := audit.Query{BreakGlass: true, Limit: in.Limit}
+	if in.Cursor != "" {
+		var err error
+		if q.After, err = audit.ParseCursor(in.Cursor); err != nil {
+			writeError(w, http.StatusBadRequest, "cursor is not one this call returned")
+			return
+		}
+	}
+	out, next, err := h.queuePage(r.Context(), q, in.Unreviewed)
+	if err != nil {
+		h.log.Error("console: break-the-glass queue", "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "the ledger could not be read")
+		return
+	}
+	resp := map[string]any{"entries": out, "count": len(out)}
+	if next != "" {
+		resp["next"] = next
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// queuePage reads pages of break-the-glass entries until limit entries
+// (unreviewed ones when asked) are found, the index ends, or maxQueueScan
+// entries were read; next continues after the last entry read.
+func (h *Handler) queuePage(ctx context.Context, q audit.Query, unreviewed bool) ([]queueEntry, string, error) {
+	out := []queueEntry{}
+	limit, scanned := q.Limit, 0
+	for scanned < maxQueueScan {
+		page, err := h.cfg.Ledger.Find(ctx, q)
+		if err != nil {
+			return nil, "", err
+		}
+		scanned += len(page)
+		seqs := make([]uint64, len(page))
+		for i, e := range page {
+			seqs[i] = e.Seq
+		}
+		reviews, err := h.cfg.Reviews.For(ctx, seqs)
+		if err != nil {
+			return nil, "", err
+		}
+		for i, e := range page {
+			if unreviewed && len(reviews[e.Seq]) > 0 {
+				continue
+			}
+			out = append(out, queueEntry{Entry: e, Reviews: nonNilReviews(reviews[e.Seq])})
+			if len(out) == limit {
+				return out, cursorIfMore(page, i, q.Limit), nil
+			}
+		}
+		if len(page) < q.Limit {
+			return out, "", nil
+		}
+		q.After = audit.CursorAfter(page[len(page)-1])
+	}
+	return out, q.After.String(), nil
+}
+
+// cursorIfMore is the cursor after page[i], unless page[i] ended a short
+// (last) page.
+func cursorIfMore(page []audit.Entry, i, limit int) string {
+	if i == len(page)-1 && len(page) < limit {
+		return ""
+	}
+	return audit.CursorAfter(page[i]).String()
+}
+
+func nonNilReviews(rs []audit.Review) []audit.Review {
+	if rs == nil {
+		return []audit.Review{}
+	}
+	return rs
+}
+
+// review records that the signed-in auditor reviewed one break-the-glass
+// entry, named by seq and hash (a changed entry cannot be marked).
+func (h *Handler) review(w http.ResponseWriter, r *http.Request, s *session, body []byte) {
+	var in struct {
+		Seq  uint64
+		Hash string
+		Note string
+	}
+	if !decodeBody(w, body, &in) {
+		return
+	}
+	hash, ok, err := h.cfg.Ledger.HashAt(r.Context(), in.Seq)
+	switch {
+	case err != nil:
+		h.log.Error("console: review", "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "the ledger could not be read")
+		return
+	case !ok || in.Seq == 0:
+		writeError(w, http.StatusNotFound, "the ledger holds no such entry")
+		return
+	case hash != in.Hash:
+		writeError(w, http.StatusConflict, "the entry's hash differs from the one given")
+		return
+	}
+	rev, err := h.cfg.Reviews.Add(r.Context(), audit.Review{EntrySeq: in.Seq, EntryHash: in.Hash, Reviewer: s.subject, Note: in.Note})
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, rev)
+}
+
+// verifyStatus is the last chain verification, run in the background.
+type verifyStatus struct {
+	mu       sync.Mutex
+	Running  bool       `json:"running"`
+	Started  *time.Time `json:"started,omitempty"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Verified uint64     `json:"verified"`
+	OK       *bool      `json:"ok,omitempty"`
+	Broken   string     `json:"broken,omitempty"`
+	BadSeq   uint64     `json:"broken_seq,omitempty"`
+	Seconds  float64    `json:"seconds,omitempty"`
+}
+
+// verifyChain reports the last verification and the head; with
+// {"run": true} it starts one unless one is running.
+func (h *Handler) verifyChain(w http.ResponseWriter, r *http.Request, _ *session, body []byte) {
+	var in struct{ Run bool }
+	if !decodeBody(w, body, &in) {
+		return
+	}
+	v := h.verify
+	v.mu.Lock()
+	if in.Run && !v.Running {
+		now := h.cfg.Now()
+		v.Running, v.Started, v.Finished, v.OK, v.Broken, v.BadSeq = true, &now, nil, nil, "", 0
+		go h.runVerify()
+	}
+	snapshot := map[string]any{"verification": v.copy()}
+	v.mu.Unlock()
+	seq, hash, err := h.cfg.Ledger.Head(r.Context())
+	if err == nil {
+		snapshot["head"] = map[string]any{"seq": seq, "hash": hash}
+	}
+	writeJSON(w, http.StatusOK, snapshot)
+}
+
+// copy is the status without its lock; v.mu is held.
+func (v *verifyStatus) copy() map[string]any {
+	return map[string]any{
+		"running": v.Running, "started": v.Started, "finished": v.Finished, "verified": v.Verified,
+		"ok": v.OK, "broken": v.Broken, "broken_seq": v.BadSeq, "seconds": v.Seconds,
+	}
+}
+
+// runVerify walks the chain and records the outcome.
+func (h *Handler) runVerify() {
+	start := time.Now()
+	n, err := h.cfg.Ledger.Verify(context.Background())
+	v := h.verify
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := h.cfg.Now()
+	ok := err == nil
+	v.Running, v.Finished, v.Verified, v.OK, v.Seconds = false, &now, n, &ok, time.Since(start).Seconds()
+	var be *audit.BrokenError
+	switch {
+	case errors.As(err, &be):
+		v.Broken, v.BadSeq = be.Error(), be.Seq
+	case err != nil:
+		v.Broken = "the ledger could not be read to the end"
+		h.log.Error("console: chain verification", "error", err.Error())
+	}
+}

@@ -1,0 +1,300 @@
+package console
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/proxy/authn"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Verifier verifies bearer tokens; *authn.Verifier is one.
+type Verifier interface {
+	Verify(ctx context.Context, raw string) (authn.Caller, error)
+}
+
+// Ledger is what the console reads of the ledger beyond the admin API;
+// *audit.Ledger is one.
+type Ledger interface {
+	audit.Finder
+	HashAt(ctx context.Context, seq uint64) (string, bool, error)
+	Head(ctx context.Context) (uint64, string, error)
+	Verify(ctx context.Context) (uint64, error)
+}
+
+// Config wires the console to the proxy.
+type Config struct {
+	// Verifier checks the token a user signs in with.
+	Verifier Verifier
+	// Admin serves the proxy's /admin API; the console calls it in
+	// process with the session's token.
+	Admin http.Handler
+	// Ledger and Reviews back the review queue, verification and charts.
+	Ledger  Ledger
+	Reviews *audit.Reviews
+	// PolicyFS returns the policy tree in force, for its Rego tests; nil
+	// when the policy comes from a bundle whose sources are not at hand.
+	PolicyFS func() fs.FS
+	// Rules returns the label rules in force.
+	Rules  func() []labels.Rule
+	Logger *slog.Logger
+	// IdleTimeout ends a session unused this long (default 30m);
+	// MaxSessionAge ends any session (default 8h); MaxSessions bounds the
+	// store (default 1000; the least recently used goes first).
+	IdleTimeout   time.Duration
+	MaxSessionAge time.Duration
+	MaxSessions   int
+	// StatsOverlap is how far back each chart refresh re-reads the ledger
+	// for entries committed late (default 2m: above the upstream timeout).
+	StatsOverlap time.Duration
+	Now          func() time.Time
+}
+
+// Handler serves /console.
+type Handler struct {
+	cfg      Config
+	log      *slog.Logger
+	sessions *sessions
+	mux      *http.ServeMux
+	stats    *stats
+	verify   *verifyStatus
+	tests    *testCache
+}
+
+// New builds the console handler. Call Close (or cancel ctx) to stop its
+// background work.
+func New(ctx context.Context, cfg Config) (*Handler, error) {
+	if cfg.Verifier == nil || cfg.Admin == nil || cfg.Ledger == nil || cfg.Reviews == nil || cfg.Rules == nil {
+		return nil, errors.New("console: verifier, admin handler, ledger, reviews and rules are required")
+	}
+	cfg = withDefaults(cfg)
+	h := &Handler{
+		cfg: cfg, log: cfg.Logger,
+		sessions: newSessions(cfg.MaxSessions, cfg.IdleTimeout, cfg.Now),
+		stats:    newStats(cfg.Ledger, cfg.StatsOverlap),
+		verify:   &verifyStatus{},
+		tests:    &testCache{},
+	}
+	h.mux = h.routes()
+	go h.stats.run(ctx, 10*time.Second)
+	return h, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.MaxSessionAge <= 0 {
+		cfg.MaxSessionAge = 8 * time.Hour
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 1000
+	}
+	if cfg.StatsOverlap <= 0 {
+		cfg.StatsOverlap = 2 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg
+}
+
+// apiHandler is a console API call for a signed-in session.
+type apiHandler func(w http.ResponseWriter, r *http.Request, s *session, body []byte)
+
+func (h *Handler) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(assets, "assets")
+	files := http.StripPrefix("/console/", http.FileServerFS(static))
+	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/", http.StatusFound)
+	})
+	mux.HandleFunc("POST /console/api/login", h.login)
+	mux.HandleFunc("POST /console/api/logout", h.logout)
+	mux.HandleFunc("GET /console/api/session", h.sessionInfo)
+	for path, a := range h.api() {
+		mux.HandleFunc("POST /console/api/"+path, h.guard(a.role, a.fn))
+	}
+	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/console/api/") || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			writeError(w, http.StatusNotFound, "no such console call")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+	return mux
+}
+
+// route is one API call and the role it needs.
+type route struct {
+	role string
+	fn   apiHandler
+}
+
+func (h *Handler) api() map[string]route {
+	a, p, c := authn.AuditorScope, authn.PolicyAuthorScope, authn.ConsentManagerScope
+	return map[string]route{
+		"audit/search":     {a, h.auditSearch},
+		"audit/accounting": {a, h.auditAccounting},
+		"audit/breakglass": {a, h.breakGlassQueue},
+		"audit/review":     {a, h.review},
+		"audit/verify":     {a, h.verifyChain},
+		"audit/stats":      {a, h.auditStats},
+		"policy/status":    {p, h.policyStatus},
+		"policy/tests":     {p, h.policyTests},
+		"policy/decide":    {p, h.decide},
+		"labels/rules":     {p, h.labelRules},
+		"consent/search":   {c, h.consentSearch},
+		"consent/history":  {c, h.consentHistory},
+		"consent/create":   {c, h.consentCreate},
+		"consent/revoke":   {c, h.consentRevoke},
+	}
+}
+
+// ServeHTTP serves the console with its security headers.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Cache-Control", "no-store")
+	h.mux.ServeHTTP(w, r)
+}
+
+// maxAPIBody bounds a console API request (a consent or a simulation).
+const maxAPIBody = 16 << 20
+
+// guard checks session, CSRF and role, and reads the JSON body.
+func (h *Handler) guard(role string, fn apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, ok := h.sessionOf(r)
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "not signed in, or the session expired")
+			return
+		}
+		if !csrfOK(r, s) || !isJSON(r) {
+			writeError(w, http.StatusForbidden, "the request lacks the session's CSRF token, JSON content type or same origin")
+			return
+		}
+		if !s.has(role) {
+			writeError(w, http.StatusForbidden, "this page needs the role "+role)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
+		if err != nil {
+			writeError(w, http.StatusRequestEntityTooLarge, "the request is too large")
+			return
+		}
+		fn(w, r, s, body)
+	}
+}
+
+func isJSON(r *http.Request) bool {
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	return strings.TrimSpace(strings.ToLower(ct)) == "application/json"
+}
+
+// login verifies the pasted token and starts a session.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) || !isJSON(r) {
+		writeError(w, http.StatusForbidden, "sign in from the console page")
+		return
+	}
+	var in struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "the body must be {\"token\": \"...\"}")
+		return
+	}
+	raw := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(in.Token), "Bearer "))
+	caller, err := h.cfg.Verifier.Verify(r.Context(), raw)
+	if err != nil {
+		h.log.Warn("console sign-in refused", "reason", err.Error())
+		writeError(w, http.StatusUnauthorized, "the token was refused")
+		return
+	}
+	var roles []string
+	for _, role := range Roles {
+		if caller.HasScope(role) {
+			roles = append(roles, role)
+		}
+	}
+	if len(roles) == 0 {
+		writeError(w, http.StatusForbidden, "the token carries none of the admin roles "+strings.Join(Roles, ", "))
+		return
+	}
+	expires := h.cfg.Now().Add(h.cfg.MaxSessionAge)
+	if !caller.Expiry.IsZero() && caller.Expiry.Before(expires) {
+		expires = caller.Expiry
+	}
+	s := h.sessions.create(raw, caller.Subject, roles, expires)
+	setCookie(w, r, s.id, int(time.Until(expires).Seconds())+1)
+	h.log.Info("console session started", "roles", strings.Join(roles, " "))
+	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))
+}
+
+func sessionJSON(s *session, idle time.Duration) map[string]any {
+	return map[string]any{
+		"subject": s.subject, "roles": s.roles, "csrf": s.csrf,
+		"expires": s.expires.UTC(), "idle_timeout_s": int(idle.Seconds()),
+	}
+}
+
+// sessionInfo tells the page who is signed in and the CSRF token.
+func (h *Handler) sessionInfo(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.sessionOf(r)
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "not signed in, or the session expired")
+		return
+	}
+	if !sameOrigin(r) {
+		writeError(w, http.StatusForbidden, "cross-origin")
+		return
+	}
+	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))
+}
+
+// logout ends the session.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if s, ok := h.sessionOf(r); ok {
+		if !csrfOK(r, s) {
+			writeError(w, http.StatusForbidden, "the request lacks the session's CSRF token")
+			return
+		}
+		h.sessions.remove(s.id)
+	}
+	setCookie(w, r, "", -1)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"the answer could not be encoded"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

@@ -1,0 +1,249 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/labels"
+)
+
+// stats keeps per-day counters of the ledger for the charts, so a chart
+// costs the days it shows, not the entries. It reads the ledger once
+// through its time index in the background and then, every refresh, only
+// the entries since the newest it saw, minus an overlap (an entry's time is
+// when its request arrived, and it commits when the response is ready, so
+// it can land behind newer ones); entries it already counted in the
+// overlap are skipped by seq. Pruned entries stay counted.
+type stats struct {
+	ledger  audit.Finder
+	overlap time.Duration
+
+	scan sync.Mutex // one scan at a time
+
+	mu        sync.Mutex
+	days      map[string]*dayCounts // by YYYY-MM-DD (UTC)
+	watermark time.Time             // newest entry time counted
+	recent    map[uint64]time.Time  // seqs counted with time >= watermark - overlap
+	entries   uint64
+	scanned   bool // the first full scan finished
+	lastScan  time.Duration
+}
+
+// dayCounts are one day's counters.
+type dayCounts struct {
+	// Entries that disclosed something / withheld something, by purpose.
+	DisclosedByPurpose map[string]int `json:"disclosed_by_purpose"`
+	WithheldByPurpose  map[string]int `json:"withheld_by_purpose"`
+	// Resources disclosed / withheld, by sensitivity topic.
+	DisclosedByTopic map[string]int `json:"disclosed_by_topic"`
+	WithheldByTopic  map[string]int `json:"withheld_by_topic"`
+}
+
+func newStats(l audit.Finder, overlap time.Duration) *stats {
+	return &stats{ledger: l, overlap: overlap, days: map[string]*dayCounts{}, recent: map[uint64]time.Time{}}
+}
+
+// run scans at once and then every interval until ctx ends.
+func (st *stats) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		_ = st.refresh(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refresh counts the entries added since the last scan.
+func (st *stats) refresh(ctx context.Context) error {
+	st.scan.Lock()
+	defer st.scan.Unlock()
+	start := time.Now()
+	st.mu.Lock()
+	from := time.Time{}
+	if !st.watermark.IsZero() {
+		from = st.watermark.Add(-st.overlap)
+	}
+	st.mu.Unlock()
+	var batch []audit.Entry
+	flush := func() {
+		st.mu.Lock()
+		for _, e := range batch {
+			st.add(e)
+		}
+		st.forget()
+		st.mu.Unlock()
+		batch = batch[:0]
+	}
+	err := audit.Scan(ctx, st.ledger, audit.Query{From: from}, func(e audit.Entry) error {
+		if batch = append(batch, e); len(batch) == audit.MaxLimit {
+			flush()
+		}
+		return nil
+	})
+	flush()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.forget()
+	if err == nil {
+		st.scanned = true
+		st.lastScan = time.Since(start)
+	}
+	return err
+}
+
+// add counts e unless it was counted; st.mu is held.
+func (st *stats) add(e audit.Entry) {
+	if _, seen := st.recent[e.Seq]; seen {
+		return
+	}
+	st.entries++
+	if e.Time.After(st.watermark) {
+		st.watermark = e.Time
+	}
+	st.recent[e.Seq] = e.Time
+	day := e.Time.UTC().Format(time.DateOnly)
+	d := st.days[day]
+	if d == nil {
+		d = &dayCounts{map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}}
+		st.days[day] = d
+	}
+	purposes := e.Purposes
+	if len(purposes) == 0 {
+		purposes = []string{"(none)"}
+	}
+	for _, p := range purposes {
+		if len(e.Disclosed) > 0 {
+			d.DisclosedByPurpose[p]++
+		}
+		if len(e.Withheld) > 0 {
+			d.WithheldByPurpose[p]++
+		}
+	}
+	countTopics(d.DisclosedByTopic, e.Disclosed)
+	countTopics(d.WithheldByTopic, e.Withheld)
+}
+
+// forget drops seqs older than the overlap; st.mu is held.
+func (st *stats) forget() {
+	cut := st.watermark.Add(-st.overlap)
+	for seq, t := range st.recent {
+		if t.Before(cut) {
+			delete(st.recent, seq)
+		}
+	}
+}
+
+// notTopics are ActCode labels that are policies, obligations or refrains,
+// not sensitivity topics.
+var notTopics = map[string]bool{
+	"42CFRPart2": true, "NORDSCLCD": true, "NORDSCLCDS": true, "NOREDISCLOSE": true,
+	"PROCESSINLINELABEL": true, "REDACT": true, "HIPAAConsentCD": true, "DELAU": true,
+}
+
+// countTopics adds one per item for each sensitivity topic it carries
+// (v3-ActCode labels other than policies and obligations), "(none)" for
+// items that carry none.
+func countTopics(m map[string]int, items []audit.Item) {
+	for _, it := range items {
+		found := false
+		for _, l := range it.Labels {
+			system, code, ok := strings.Cut(l, "|")
+			if !ok || labels.NormalizeSystem(system) != labels.SystemActCode || notTopics[code] {
+				continue
+			}
+			m[code]++
+			found = true
+		}
+		if !found {
+			m["(none)"]++
+		}
+	}
+}
+
+// maxChartDays bounds a chart's range.
+const maxChartDays = 731
+
+// auditStats answers the chart counters of the days from..to (dates,
+// inclusive; default the last 30 days).
+func (h *Handler) auditStats(w http.ResponseWriter, r *http.Request, _ *session, body []byte) {
+	var in struct{ From, To string }
+	if !decodeBody(w, body, &in) {
+		return
+	}
+	to := h.cfg.Now().UTC()
+	if in.To != "" {
+		t, err := time.Parse(time.DateOnly, in.To)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "to must be a YYYY-MM-DD date")
+			return
+		}
+		to = t
+	}
+	from := to.AddDate(0, 0, -29)
+	if in.From != "" {
+		f, err := time.Parse(time.DateOnly, in.From)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "from must be a YYYY-MM-DD date")
+			return
+		}
+		from = f
+	}
+	days := int(to.Truncate(24*time.Hour).Sub(from.Truncate(24*time.Hour)).Hours()/24) + 1
+	if days < 1 || days > maxChartDays {
+		writeError(w, http.StatusBadRequest, "from must not be after to, and the range at most two years")
+		return
+	}
+	if h.stats.scan.TryLock() { // not scanning: bring the counters up to date first
+		h.stats.scan.Unlock()
+		if err := h.stats.refresh(r.Context()); err != nil {
+			h.log.Error("console: chart counters", "error", err.Error())
+		}
+	}
+	writeJSON(w, http.StatusOK, h.stats.series(from, days))
+}
+
+// series returns the counters of days consecutive days from from.
+func (st *stats) series(from time.Time, days int) map[string]any {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	names := make([]string, days)
+	counts := make([]*dayCounts, days)
+	for i := range days {
+		names[i] = from.AddDate(0, 0, i).Format(time.DateOnly)
+		if d := st.days[names[i]]; d != nil {
+			counts[i] = d
+		} else {
+			counts[i] = &dayCounts{}
+		}
+	}
+	pick := func(f func(*dayCounts) map[string]int) map[string][]int {
+		out := map[string][]int{}
+		for i, d := range counts {
+			for k, n := range f(d) {
+				if out[k] == nil {
+					out[k] = make([]int, days)
+				}
+				out[k][i] = n
+			}
+		}
+		return out
+	}
+	return map[string]any{
+		"days":                 names,
+		"disclosed_by_purpose": pick(func(d *dayCounts) map[string]int { return d.DisclosedByPurpose }),
+		"withheld_by_purpose":  pick(func(d *dayCounts) map[string]int { return d.WithheldByPurpose }),
+		"disclosed_by_topic":   pick(func(d *dayCounts) map[string]int { return d.DisclosedByTopic }),
+		"withheld_by_topic":    pick(func(d *dayCounts) map[string]int { return d.WithheldByTopic }),
+		"entries_counted":      st.entries,
+		"complete":             st.scanned,
+		"last_scan_ms":         st.lastScan.Milliseconds(),
+	}
+}
