@@ -31,7 +31,11 @@ const (
 	demoOtherOrg     = "Organization/other-clinic"
 )
 
-type demoTokens struct{ consented, other, noPurpose, admin string }
+type demoTokens struct {
+	consented, other, noPurpose, admin string
+	// One token per admin role, for the web console at /console.
+	auditor, policyAuthor, consentManager string
+}
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", demoHelp, stderr)
@@ -153,6 +157,9 @@ func mintDemoTokens(dir string) (demoTokens, error) {
 	t.other = mint(authn.DevClaims{Subject: "dr-other", Org: demoOtherOrg, Client: "demo", Purposes: []string{"TREAT"}, Scopes: []string{"user/*.read"}})
 	t.noPurpose = mint(authn.DevClaims{Subject: "dr-nopurpose", Org: demoConsentedOrg, Client: "demo", Scopes: []string{"user/*.read"}})
 	t.admin = mint(authn.DevClaims{Subject: "auditor", Org: "Organization/ds4p-operator", Client: "demo", Scopes: []string{authn.ConsentManagerScope, authn.AuditorScope}})
+	t.auditor = mint(authn.DevClaims{Subject: "demo-auditor", Org: "Organization/ds4p-operator", Client: "console", Scopes: []string{authn.AuditorScope}})
+	t.policyAuthor = mint(authn.DevClaims{Subject: "demo-compliance", Org: "Organization/ds4p-operator", Client: "console", Scopes: []string{authn.PolicyAuthorScope}})
+	t.consentManager = mint(authn.DevClaims{Subject: "demo-consent-manager", Org: "Organization/ds4p-operator", Client: "console", Scopes: []string{authn.ConsentManagerScope}})
 	return t, errors.Join(errs...)
 }
 
@@ -183,8 +190,14 @@ consent that lets %[3]s (only) see them for treatment.
 # the stored consents of pat-0:
   curl -s -H "Authorization: Bearer $ADMIN" '%[1]s/admin/Consent?patient=Patient/pat-0'
 
+# the web console (paste one of these tokens to sign in; each role sees its own pages):
+#   %[1]s/console/
+  export CONSOLE_AUDITOR=%[8]s
+  export CONSOLE_COMPLIANCE=%[9]s
+  export CONSOLE_CONSENT_MANAGER=%[10]s
+
 Press Ctrl-C to stop.
-`, base, dir, demoConsentedOrg, t.consented, t.other, t.noPurpose, t.admin)
+`, base, dir, demoConsentedOrg, t.consented, t.other, t.noPurpose, t.admin, t.auditor, t.policyAuthor, t.consentManager)
 }
 
 // demoCheck serves in the background, asks as each caller, and compares what

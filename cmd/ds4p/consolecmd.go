@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/console"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/rego"
+)
+
+// mountConsole serves the web console at /console of the proxy, with the
+// proxy's token verifier, admin API, ledger and label rules.
+func (st *stack) mountConsole(ctx context.Context, cfg Config, v *authn.Verifier, l *labels.Labeller, log *slog.Logger) error {
+	reviews, err := audit.OpenReviews(st.db)
+	if err != nil {
+		return err
+	}
+	c, err := console.New(ctx, console.Config{
+		Verifier: v, Admin: st.server.Handler(), Ledger: st.ledger, Reviews: reviews,
+		PolicyFS: policyFS(cfg), Rules: l.Rules, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	st.server.Mount("/console", c)
+	return nil
+}
+
+// policyFS is the policy tree whose Rego tests the console runs: the
+// directory, or the embedded policy; nil for a bundle.
+func policyFS(cfg Config) func() fs.FS {
+	switch {
+	case cfg.Policy.BundleURL != "":
+		return nil
+	case cfg.PolicyDir != "":
+		return func() fs.FS { return os.DirFS(cfg.PolicyDir) }
+	}
+	return func() fs.FS { return rego.FS() }
+}
