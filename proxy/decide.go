@@ -12,6 +12,7 @@ import (
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/siem"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -210,6 +211,8 @@ func (r *run) noteBreakGlass(ctx context.Context) {
 	r.s.log.Warn("break-the-glass disclosure; flagged in the ledger for review",
 		"request_id", r.ex.requestID, "caller_org", r.ex.caller.Org, "caller_subject", r.ex.caller.Subject,
 		"items", n, "policy_revision", r.s.decider.Revision())
+	r.s.emit(siem.Event{Kind: siem.KindBreakGlass, Severity: siem.SeverityWarning, RequestID: r.ex.requestID, // events.go
+		Subject: r.ex.caller.Subject, Org: r.ex.caller.Org, Client: r.ex.caller.Client, Count: n, Revision: r.s.decider.Revision()})
 }
 
 // disclosedUnderBreakGlass reports whether it is disclosed and anything it

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
 )
 
@@ -120,6 +121,7 @@ func (s *Server) authenticate(c *gin.Context) {
 			reason = "the bearer token could not be checked"
 		}
 		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", err.Error())
+		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, Reason: err.Error()}) // events.go
 		unauthorized(c, reason)
 		return
 	}
@@ -130,6 +132,8 @@ func (s *Server) authenticate(c *gin.Context) {
 		case id:
 		default:
 			s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", "client certificate does not match the token's client")
+			s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
+				Subject: caller.Subject, Org: caller.Org, Client: caller.Client, Reason: "client certificate does not match the token's client"})
 			unauthorized(c, "the bearer token was issued to another client than the TLS client certificate names")
 			return
 		}

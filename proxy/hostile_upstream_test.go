@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -104,5 +105,19 @@ func TestErrStringWithholdsQuotedText(t *testing.T) {
 		if strings.Contains(got, "Zebulon") || !strings.Contains(got, "malformed") {
 			t.Errorf("errString(%q) = %q", msg, got)
 		}
+	}
+}
+
+// TestWithheldQuotes: a standard library log line that quotes upstream
+// bytes (the transport's unsolicited-response line) is cut at the quote.
+func TestWithheldQuotes(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := stdlog.New(WithheldQuotes(&buf), "", 0)
+	l.Printf("Unsolicited response received on idle HTTP channel starting with %q; err=%v", "HTTP/1.1 200 OK\r\nX-Patient: Zebulon", nil)
+	l.Printf("plain line")
+	got := buf.String()
+	if strings.Contains(got, "Zebulon") || !strings.Contains(got, "Unsolicited response") || !strings.Contains(got, "plain line\n") {
+		t.Errorf("log output %q", got)
 	}
 }

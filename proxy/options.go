@@ -51,6 +51,10 @@ type Options struct {
 	// UpstreamTLS configures TLS to an https upstream (e.g. a private CA);
 	// nil uses the system roots.
 	UpstreamTLS *tls.Config
+	// Protection is the per-caller rate limits and bulk-access detection
+	// (ratelimit.go, bulk.go); each is off unless Enabled (the binary's
+	// configuration enables both by default).
+	Protection Protection
 }
 
 // Values of Options.Total (config enforcement.total).
@@ -76,6 +80,7 @@ func (o Options) withDefaults() Options {
 		o.MaxJSONDepth = DefaultMaxJSONDepth
 	}
 	o.Requests = o.Requests.withDefaults()
+	o.Protection = o.Protection.withDefaults()
 	return o
 }
 
@@ -105,5 +110,6 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("enforcement.total: %q is not omit or decrement", o.Total))
 	}
 	errs = append(errs, o.Requests.validate()...)
+	errs = append(errs, o.Protection.validate()...)
 	return errors.Join(errs...)
 }

@@ -556,9 +556,16 @@ func (r *run) record(ctx context.Context) (err error) {
 	ctx, span := tracer.Start(ctx, "proxy.pipeline.record")
 	defer endSpan(span, &err)
 	span.SetAttributes(attribute.Int("ds4p.ledger_entries", len(entries)))
+	alert := r.s.bulkCheck(r.ex, entries) // bulk-access detection (bulk.go)
+	if alert != nil {
+		for i := range entries {
+			entries[i].Alert = alert.ID // the flagged ledger entries
+		}
+	}
 	if err := r.s.ledger.Append(ctx, entries...); err != nil {
 		return fail(http.StatusInternalServerError, "exception", "the disclosure could not be recorded; the response was withheld", err)
 	}
+	r.s.raiseAlert(ctx, alert)
 	return nil
 }
 

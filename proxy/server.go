@@ -15,6 +15,7 @@ import (
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/otel"
@@ -58,6 +59,11 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Checks are extra readiness checks (stores open ...), by name.
 	Checks map[string]func(context.Context) error
+	// Events takes security events for the SIEM (a *siem.Queue); nil
+	// drops them. Alerts keeps bulk-access alerts, and so blocks, across
+	// restarts (*BoltAlerts); nil keeps them in memory only.
+	Events siem.Emitter
+	Alerts AlertStore
 }
 
 // Server is the ds4p HTTP edge.
@@ -74,6 +80,12 @@ type Server struct {
 	client   *http.Client
 	upBase   string
 	engine   *gin.Engine
+	// Gateway protections (ratelimit.go, bulk.go) and security events.
+	limits  *limiter
+	bulk    *bulkDetector
+	alerts  AlertStore
+	blocked blockList
+	events  siem.Emitter
 }
 
 // New builds the server. It reports every problem with opts and deps at once.
@@ -98,6 +110,9 @@ func New(opts Options, deps Deps) (*Server, error) {
 		ModifyResponse: s.modifyResponse,
 		ErrorHandler:   s.errorHandler,
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if err := s.protect(opts.Protection, deps); err != nil {
+		return nil, err
 	}
 	s.engine = s.routes()
 	return s, nil
@@ -157,14 +172,18 @@ func (s *Server) routes() *gin.Engine {
 	e.Use(s.requestID, s.recover, hideURLFromTelemetry, otelgin.Middleware("ds4p"), restoreURL, s.accessLog)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	fhir := e.Group("/fhir", s.authenticate, s.enforceScopes) // SMART scopes: scopes.go
+	// After authentication, before anything goes upstream: blocks of
+	// bulk-access alerts (bulk.go), rate limits (ratelimit.go), SMART
+	// scopes (scopes.go).
+	fhir := e.Group("/fhir", s.authenticate, s.refuseBlocked, s.rateLimitFHIR, s.enforceScopes)
 	fhir.Any("", s.handleFHIR)
 	fhir.Any("/*path", s.handleFHIR)
 	// Admin roles, each reaching only its own endpoints (authn.*Scope).
-	admin := e.Group("/admin", s.authenticate)
+	admin := e.Group("/admin", s.authenticate, s.rateLimitAdmin)
 	s.consentRoutes(admin.Group("", requireScope(authn.ConsentManagerScope)))
 	s.policyRoutes(admin.Group("", requireScope(authn.PolicyAuthorScope)))
 	s.auditRoutes(admin.Group("", requireScope(authn.AuditorScope)))
+	s.alertRoutes(admin.Group("", requireScope(authn.AuditorScope))) // bulk_admin.go
 	e.NoRoute(func(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such endpoint; the FHIR API is under /fhir/")
 	})

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/ds4p/ds4p/proxy"
 )
 
 const serveHelp = `Runs the proxy in front of a FHIR R4 server. The FHIR API is served under
@@ -43,6 +46,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	stdlog.SetOutput(proxy.WithheldQuotes(stderr)) // net/http logs upstream bytes quoted
 	shutdown, err := setupTelemetry(ctx)
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)

@@ -1,0 +1,91 @@
+package proxy
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/ds4p/ds4p/siem"
+	"github.com/gin-gonic/gin"
+)
+
+// refuseBlocked answers 403 to a caller blocked by an open bulk-access
+// alert, before anything is sent upstream.
+func (s *Server) refuseBlocked(c *gin.Context) {
+	if s.bulk == nil {
+		c.Next()
+		return
+	}
+	if id, ok := s.blockedBy(bulkKey(callerOf(c))); ok {
+		writeOutcome(c.Writer, http.StatusForbidden, "forbidden",
+			"this caller is blocked pending review of security alert "+id+"; an auditor must clear it")
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+// alertRoutes registers the alert review endpoints for auditors:
+//
+//	GET  /admin/alerts[?status=open|all]   {"alerts": [Alert...], "count": N}
+//	POST /admin/alerts/{id}/clear          the cleared Alert; unblocks its caller
+func (s *Server) alertRoutes(admin *gin.RouterGroup) {
+	admin.GET("/alerts", s.listAlerts)
+	admin.POST("/alerts/:id/clear", s.clearAlert)
+}
+
+func (s *Server) listAlerts(c *gin.Context) {
+	v := c.Request.URL.Query()
+	if err := onlyParams(v, map[string]bool{"status": true}); err != nil {
+		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
+		return
+	}
+	status := v.Get("status")
+	if status != "" && status != "open" && status != "all" {
+		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", "status must be open or all")
+		return
+	}
+	if s.alerts == nil {
+		c.JSON(http.StatusOK, gin.H{"alerts": []Alert{}, "count": 0})
+		return
+	}
+	list, err := s.alerts.Alerts(c.Request.Context(), status == "all")
+	if err != nil {
+		s.log.Error("alerts could not be read", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the alerts could not be read")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"alerts": list, "count": len(list)})
+}
+
+func (s *Server) clearAlert(c *gin.Context) {
+	id := c.Param("id")
+	if s.alerts == nil || !plainID(id) {
+		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such alert")
+		return
+	}
+	ctx := c.Request.Context()
+	a, ok, err := s.alerts.GetAlert(ctx, id)
+	if err == nil && ok && a.Status == AlertOpen {
+		now := time.Now().UTC()
+		a.Status, a.ClearedAt, a.ClearedBy = AlertCleared, &now, callerOf(c).Subject
+		err = s.alerts.PutAlert(ctx, a)
+	}
+	switch {
+	case err != nil:
+		s.log.Error("alert could not be cleared", "request_id", c.GetString(requestIDKey), "alert_id", id, "error", err.Error())
+		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the alert could not be cleared")
+		return
+	case !ok:
+		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such alert")
+		return
+	}
+	s.blocked.mu.Lock()
+	if s.blocked.by[a.Caller] == a.ID {
+		delete(s.blocked.by, a.Caller)
+	}
+	s.blocked.mu.Unlock()
+	s.log.Info("alert cleared", "request_id", c.GetString(requestIDKey), "alert_id", a.ID, "cleared_by", a.ClearedBy)
+	s.securityEvent(c, siem.Event{Kind: siem.KindAlertCleared, Severity: siem.SeverityNotice, AlertID: a.ID,
+		Reason: "cleared by " + a.ClearedBy})
+	c.JSON(http.StatusOK, a)
+}

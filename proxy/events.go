@@ -1,0 +1,30 @@
+package proxy
+
+import (
+	"github.com/ds4p/ds4p/siem"
+	"github.com/gin-gonic/gin"
+)
+
+// securityEvent queues ev for the SIEM with the request id and, when ev
+// names no caller, the authenticated caller. It returns once the event
+// is durable (siem.Queue), so a response sent after it is never without
+// its event. A failure is logged; the request's answer stands.
+func (s *Server) securityEvent(c *gin.Context, ev siem.Event) {
+	if ev.RequestID == "" {
+		ev.RequestID = c.GetString(requestIDKey)
+	}
+	if ev.Subject == "" && ev.Org == "" && ev.Client == "" {
+		caller := callerOf(c)
+		ev.Subject, ev.Org, ev.Client = caller.Subject, caller.Org, caller.Client
+	}
+	s.emit(ev)
+}
+
+func (s *Server) emit(ev siem.Event) {
+	if s.events == nil {
+		return
+	}
+	if err := s.events.Emit(ev); err != nil {
+		s.log.Error("security event could not be queued for the SIEM", "kind", ev.Kind, "request_id", ev.RequestID, "error", err.Error())
+	}
+}

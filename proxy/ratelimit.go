@@ -1,0 +1,421 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ds4p/ds4p/siem"
+	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Route classes of the rate limits.
+const (
+	ClassRead       = "read"       // read, vread, capabilities
+	ClassSearch     = "search"     // search, history, paging, operations other than $everything
+	ClassEverything = "everything" // $everything
+	ClassWrite      = "write"      // create, update, patch, delete, batch/transaction
+	ClassAdmin      = "admin"      // /admin/*
+)
+
+var classNames = [...]string{ClassRead, ClassSearch, ClassEverything, ClassWrite, ClassAdmin}
+
+// Caller dimensions of the rate limits: each has its own bucket.
+const (
+	dimSubject = iota
+	dimClient
+	dimOrg
+	numDims
+)
+
+var dimNames = [numDims]string{"subject", "client", "org"}
+
+// Limit is a token bucket: Rate tokens a second, at most Burst saved up.
+// Rate 0 means no limit.
+type Limit struct {
+	Rate  float64
+	Burst int
+}
+
+// Defaults of RateLimits: generous enough that no interactive user or
+// ordinary integration meets them, low enough that one runaway caller
+// cannot monopolise the proxy or the FHIR server. Client buckets are
+// DefaultClientFactor times, organisation buckets DefaultOrgFactor times
+// the subject's.
+var (
+	DefaultReadLimit       = Limit{Rate: 50, Burst: 200}
+	DefaultSearchLimit     = Limit{Rate: 20, Burst: 100}
+	DefaultEverythingLimit = Limit{Rate: 2, Burst: 10}
+	DefaultWriteLimit      = Limit{Rate: 20, Burst: 100}
+	DefaultAdminLimit      = Limit{Rate: 10, Burst: 50}
+)
+
+// Defaults of RateLimits.
+const (
+	DefaultClientFactor = 20
+	DefaultOrgFactor    = 50
+	DefaultMaxTracked   = 1_000_000
+)
+
+// RateLimits configures the per-caller token buckets (ratelimit.go). The
+// zero value of each field but Enabled means its Default. A library user
+// opts in with Enabled; `ds4p serve` enables them by default
+// (protection.rate_limits in the configuration).
+type RateLimits struct {
+	// Enabled turns rate limiting on.
+	Enabled bool
+	// Per route class, the limit of one subject.
+	Read, Search, Everything, Write, Admin Limit
+	// ClientFactor and OrgFactor scale the subject's limits for the
+	// buckets of a client and of an organisation.
+	ClientFactor, OrgFactor float64
+	// MaxTracked bounds the buckets kept in memory; the least recently
+	// used one is dropped beyond it (a dropped bucket that had refilled
+	// loses nothing; one that had not starts full again, counted by the
+	// ds4p.rate_limit.evictions metric with full=false).
+	MaxTracked int
+}
+
+func (r RateLimits) withDefaults() RateLimits {
+	def := func(l *Limit, d Limit) {
+		if *l == (Limit{}) {
+			*l = d
+		}
+	}
+	def(&r.Read, DefaultReadLimit)
+	def(&r.Search, DefaultSearchLimit)
+	def(&r.Everything, DefaultEverythingLimit)
+	def(&r.Write, DefaultWriteLimit)
+	def(&r.Admin, DefaultAdminLimit)
+	if r.ClientFactor == 0 {
+		r.ClientFactor = DefaultClientFactor
+	}
+	if r.OrgFactor == 0 {
+		r.OrgFactor = DefaultOrgFactor
+	}
+	if r.MaxTracked == 0 {
+		r.MaxTracked = DefaultMaxTracked
+	}
+	return r
+}
+
+func (r RateLimits) validate() []error {
+	var errs []error
+	for i, l := range r.limits() {
+		if l.Rate < 0 || l.Burst < 0 || math.IsNaN(l.Rate) || math.IsInf(l.Rate, 0) {
+			errs = append(errs, fmt.Errorf("protection.rate_limits.%s: rate and burst must not be negative", classNames[i]))
+		} else if l.Rate > 0 && l.Burst < 1 {
+			errs = append(errs, fmt.Errorf("protection.rate_limits.%s: a rate needs a burst of at least 1", classNames[i]))
+		}
+	}
+	if r.ClientFactor < 0 || r.OrgFactor < 0 || r.MaxTracked < 0 {
+		errs = append(errs, errors.New("protection.rate_limits: client_factor, org_factor and max_tracked must not be negative"))
+	}
+	return errs
+}
+
+func (r RateLimits) limits() [len(classNames)]Limit {
+	return [...]Limit{r.Read, r.Search, r.Everything, r.Write, r.Admin}
+}
+
+// bucketParams is a Limit in the units the buckets use.
+type bucketParams struct {
+	perNS float64 // tokens per nanosecond; 0: unlimited
+	burst float64
+}
+
+// limiter holds token buckets in a fixed number of shards, each a map
+// from a keyed 64-bit hash of (class, dimension, value) to a slot of an
+// arena with an intrusive LRU list: no pointers for the GC to walk, and
+// at most MaxTracked buckets however many callers there are.
+type limiter struct {
+	params [len(classNames)][numDims]bucketParams
+	seed   maphash.Seed
+	shards [limiterShards]lshard
+	now    func() time.Time
+	// evictedNotFull counts evictions of buckets that had not refilled.
+	evictedNotFull atomic.Int64
+}
+
+const limiterShards = 64
+
+type lshard struct {
+	mu   sync.Mutex
+	idx  map[uint64]int32
+	ents []lentry
+	head int32 // most recently used, -1 when empty
+	tail int32
+	max  int
+	_    [40]byte // keep shards on separate cache lines
+}
+
+// lentry is one token bucket (32 bytes).
+type lentry struct {
+	key        uint64
+	last       int64 // unix ns of the last refill
+	tokens     float32
+	noted      int32 // unix seconds / 64 of the last rate_limited event
+	prev, next int32
+}
+
+func newLimiter(r RateLimits) *limiter {
+	l := &limiter{seed: maphash.MakeSeed(), now: time.Now}
+	factors := [numDims]float64{1, r.ClientFactor, r.OrgFactor}
+	for c, lim := range r.limits() {
+		for d := range numDims {
+			if lim.Rate > 0 && factors[d] > 0 {
+				l.params[c][d] = bucketParams{perNS: lim.Rate * factors[d] / 1e9, burst: math.Max(1, float64(lim.Burst)*factors[d])}
+			}
+		}
+	}
+	per := max(1, (r.MaxTracked+limiterShards-1)/limiterShards)
+	for i := range l.shards {
+		l.shards[i] = lshard{idx: map[uint64]int32{}, head: -1, tail: -1, max: per}
+	}
+	return l
+}
+
+func classIndex(class string) int {
+	for i, n := range classNames {
+		if n == class {
+			return i
+		}
+	}
+	return 0
+}
+
+// verdict is the answer for one request.
+type verdict struct {
+	ok         bool
+	retryAfter time.Duration
+	dim        int  // the dimension that refused
+	note       bool // first refusal of that bucket in about a minute: raise an event
+}
+
+// allow takes one token from each of the caller's buckets for the class,
+// or none: when one refuses, the tokens already taken are given back.
+func (l *limiter) allow(class int, values [numDims]string) verdict {
+	now := l.now().UnixNano()
+	var taken [numDims]uint64
+	n := 0
+	for d, v := range values {
+		p := l.params[class][d]
+		if v == "" || p.perNS == 0 {
+			continue
+		}
+		key := l.key(class, d, v)
+		ok, wait, note := l.take(key, p, now)
+		if !ok {
+			for _, k := range taken[:n] {
+				l.refund(k, p, now)
+			}
+			return verdict{retryAfter: wait, dim: d, note: note}
+		}
+		taken[n] = key
+		n++
+	}
+	return verdict{ok: true}
+}
+
+func (l *limiter) key(class, dim int, v string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(l.seed)
+	h.WriteByte(byte(class<<4 | dim))
+	h.WriteString(v)
+	return h.Sum64()
+}
+
+func (l *limiter) shard(key uint64) *lshard { return &l.shards[key%limiterShards] }
+
+// take refills and takes a token from the bucket of key.
+func (l *limiter) take(key uint64, p bucketParams, now int64) (ok bool, wait time.Duration, note bool) {
+	s := l.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.get(key, p, now, l)
+	tokens := math.Min(p.burst, float64(e.tokens)+float64(now-e.last)*p.perNS)
+	e.last = now
+	if tokens >= 1 {
+		e.tokens = float32(tokens - 1)
+		return true, 0, false
+	}
+	e.tokens = float32(tokens)
+	minute := int32(now / int64(64*time.Second))
+	note = e.noted != minute
+	e.noted = minute
+	return false, time.Duration(math.Ceil((1 - tokens) / p.perNS)), note
+}
+
+// refund gives back one token to the bucket of key, if it is still held.
+func (l *limiter) refund(key uint64, p bucketParams, now int64) {
+	s := l.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.idx[key]; ok {
+		e := &s.ents[i]
+		e.tokens = float32(math.Min(p.burst, float64(e.tokens)+1))
+	}
+}
+
+// get returns the bucket of key, most recently used now; a new one starts
+// full, in a new slot or in the least recently used one's.
+func (s *lshard) get(key uint64, p bucketParams, now int64, l *limiter) *lentry {
+	if i, ok := s.idx[key]; ok {
+		s.touch(i)
+		return &s.ents[i]
+	}
+	var i int32
+	if len(s.ents) < s.max {
+		s.ents = append(s.ents, lentry{})
+		i = int32(len(s.ents) - 1)
+	} else {
+		i = s.tail
+		old := s.ents[i]
+		if float64(old.tokens)+float64(now-old.last)*p.perNS < p.burst {
+			l.evictedNotFull.Add(1)
+			rateLimitEvictions.Add(context.Background(), 1, metric.WithAttributes(attribute.Bool("full", false)))
+		}
+		delete(s.idx, old.key)
+		s.unlink(i)
+	}
+	s.ents[i] = lentry{key: key, last: now, tokens: float32(p.burst), noted: -1, prev: -1, next: -1}
+	s.idx[key] = i
+	s.pushFront(i)
+	return &s.ents[i]
+}
+
+func (s *lshard) touch(i int32) {
+	if s.head == i {
+		return
+	}
+	s.unlink(i)
+	s.pushFront(i)
+}
+
+func (s *lshard) unlink(i int32) {
+	e := &s.ents[i]
+	if e.prev >= 0 {
+		s.ents[e.prev].next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next >= 0 {
+		s.ents[e.next].prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = -1, -1
+}
+
+func (s *lshard) pushFront(i int32) {
+	e := &s.ents[i]
+	e.prev, e.next = -1, s.head
+	if s.head >= 0 {
+		s.ents[s.head].prev = i
+	}
+	s.head = i
+	if s.tail < 0 {
+		s.tail = i
+	}
+}
+
+// tracked counts the buckets held.
+func (l *limiter) tracked() int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += len(s.idx)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+var (
+	rateLimitMeter      = otel.Meter("github.com/ds4p/ds4p/proxy")
+	rateLimitRefusals   metric.Int64Counter
+	rateLimitEvictions  metric.Int64Counter
+	rateLimitAttrsCache sync.Map // class/dim → metric.AddOption
+)
+
+func init() {
+	rateLimitRefusals, _ = rateLimitMeter.Int64Counter("ds4p.rate_limit.refusals",
+		metric.WithDescription("requests refused with 429 by the per-caller rate limits, by route class and the bucket that refused"))
+	rateLimitEvictions, _ = rateLimitMeter.Int64Counter("ds4p.rate_limit.evictions",
+		metric.WithDescription("rate-limit buckets dropped to stay within max_tracked; full=false lost a partly spent bucket"))
+}
+
+func refusalAttrs(class, dim int) metric.AddOption {
+	k := class<<4 | dim
+	if v, ok := rateLimitAttrsCache.Load(k); ok {
+		return v.(metric.AddOption)
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(attribute.String("class", classNames[class]), attribute.String("dimension", dimNames[dim])))
+	rateLimitAttrsCache.Store(k, o)
+	return o
+}
+
+// fhirClass is the route class of a request below /fhir.
+func fhirClass(method, path string) int {
+	if _, ok := pageTokenOf(path); ok {
+		return 1 // search
+	}
+	req, err := parseFHIRPath(method, path)
+	if err != nil {
+		return 0 // refused later with 400; counted as a read
+	}
+	switch req.Interaction {
+	case Read, VRead, Capabilities:
+		return 0
+	case Create, Update, Patch, Delete, Batch:
+		return 3
+	case Operation:
+		if req.Operation == "$everything" {
+			return 2
+		}
+	}
+	return 1
+}
+
+// rateLimitFHIR and rateLimitAdmin run after authentication: the caller
+// is known, and nothing has been sent upstream.
+func (s *Server) rateLimitFHIR(c *gin.Context) {
+	s.rateLimit(c, fhirClass(c.Request.Method, c.Param("path")))
+}
+
+func (s *Server) rateLimitAdmin(c *gin.Context) { s.rateLimit(c, 4) }
+
+func (s *Server) rateLimit(c *gin.Context, class int) {
+	if s.limits == nil {
+		c.Next()
+		return
+	}
+	caller := callerOf(c)
+	v := s.limits.allow(class, [numDims]string{caller.Subject, caller.Client, caller.Org})
+	if v.ok {
+		c.Next()
+		return
+	}
+	rateLimitRefusals.Add(c.Request.Context(), 1, refusalAttrs(class, v.dim))
+	if v.note {
+		s.log.Warn("rate limit reached", "request_id", c.GetString(requestIDKey), "class", classNames[class],
+			"dimension", dimNames[v.dim], "caller_subject", caller.Subject, "caller_org", caller.Org, "caller_client", caller.Client)
+		s.securityEvent(c, siem.Event{Kind: siem.KindRateLimited, Severity: siem.SeverityWarning,
+			Class: classNames[class], Dimension: dimNames[v.dim], Reason: "rate limit reached"})
+	}
+	secs := max(1, int(math.Ceil(v.retryAfter.Seconds())))
+	c.Writer.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeOutcome(c.Writer, http.StatusTooManyRequests, "throttled",
+		fmt.Sprintf("rate limit of this caller's %s for %s requests reached; retry after %d s", dimNames[v.dim], classNames[class], secs))
+	c.Abort()
+}

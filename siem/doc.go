@@ -1,0 +1,38 @@
+// Package siem streams the disclosure ledger and the proxy's security
+// events to a SIEM: as JSON lines to a file or to syslog (RFC 5424 over UDP,
+// TCP or a unix socket), and as OpenTelemetry log records through the
+// global LoggerProvider.
+//
+// # Delivery
+//
+// Delivery is at least once across restarts. A security event is appended
+// to a durable queue (a bbolt bucket, fsynced) by [Queue.Emit] before the
+// request that raised it is answered; ledger entries are durable once
+// [audit.Ledger.Append] returns. The [Exporter] reads both in order after
+// a cursor (the last ledger seq and the last event seq it delivered),
+// writes a batch to every sink (a file sink fsyncs), then stores the new
+// cursor and deletes the delivered events in one transaction. A crash
+// between the write and the cursor store repeats that one batch at the
+// next start: duplicates are possible only for the last unacknowledged
+// batch, and every record carries its stream and seq so the SIEM can drop
+// them. OpenTelemetry records are emitted with the batch but
+// unacknowledged: the OTel SDK's own exporter decides their delivery.
+//
+// # What a record carries
+//
+// The ledger stream carries patient ids by design: it IS the audit trail
+// (who saw which patient's data, and what was withheld). With
+// PatientIDs "hash" every patient reference, resource id and query is
+// replaced by a keyed HMAC-SHA256 (stable across restarts for one key, so
+// the SIEM can still correlate) and with "omit" they are dropped.
+// Security events never carry a patient id, a token or a search query:
+// only the kind, time, request id, the caller's subject, organisation and
+// client, and reasons from a fixed vocabulary or the verifier's message.
+//
+// # Storage
+//
+//	siem/                          root bucket of this package
+//	└── v1/
+//	    ├── events/<seq> → JSON    queued security events; seq 8-byte big-endian
+//	    └── cursor/"cursor" → <ledger seq><event seq>   16 bytes, big-endian
+package siem

@@ -1,0 +1,188 @@
+package siem
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+var (
+	rootBucket   = []byte("siem")
+	schemaBucket = []byte("v1")
+	eventsBucket = []byte("events")
+	cursorBucket = []byte("cursor")
+	cursorKey    = []byte("cursor")
+)
+
+// Cursor is how far the export got: the last ledger seq and the last event
+// seq every sink accepted.
+type Cursor struct {
+	Ledger uint64 `json:"ledger"`
+	Events uint64 `json:"events"`
+}
+
+// Queue is the durable queue of security events in the bbolt file, and
+// the export cursor beside it. It is safe for concurrent use.
+type Queue struct {
+	db     *bbolt.DB
+	now    func() time.Time
+	notify chan struct{}
+}
+
+// OpenQueue creates the package's buckets in db when needed.
+func OpenQueue(db *bbolt.DB) (*Queue, error) {
+	if db.NoSync {
+		return nil, errors.New("siem: the database has NoSync set, so queued events would not be durable")
+	}
+	err := db.Update(func(tx *bbolt.Tx) error {
+		root, err := tx.CreateBucketIfNotExists(rootBucket)
+		if err != nil {
+			return err
+		}
+		schema, err := root.CreateBucketIfNotExists(schemaBucket)
+		if err != nil {
+			return err
+		}
+		if _, err := schema.CreateBucketIfNotExists(eventsBucket); err != nil {
+			return err
+		}
+		_, err = schema.CreateBucketIfNotExists(cursorBucket)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("siem: creating buckets: %w", err)
+	}
+	return &Queue{db: db, now: time.Now, notify: make(chan struct{}, 1)}, nil
+}
+
+func schemaOf(tx *bbolt.Tx) (*bbolt.Bucket, error) {
+	root := tx.Bucket(rootBucket)
+	if root == nil || root.Bucket(schemaBucket) == nil {
+		return nil, errors.New("siem: buckets missing: was the queue opened with OpenQueue?")
+	}
+	return root.Bucket(schemaBucket), nil
+}
+
+// Emit appends ev to the queue, durably (group-committed with concurrent
+// emits), assigning its Seq and, when zero, its Time.
+func (q *Queue) Emit(ev Event) error {
+	if ev.Time.IsZero() {
+		ev.Time = q.now()
+	}
+	ev.Time = ev.Time.UTC()
+	err := q.db.Batch(func(tx *bbolt.Tx) error {
+		s, err := schemaOf(tx)
+		if err != nil {
+			return err
+		}
+		b := s.Bucket(eventsBucket)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		e := ev
+		e.Seq = seq
+		v, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		return b.Put(seqKey(seq), v)
+	})
+	if err != nil {
+		return fmt.Errorf("siem: queueing a %s event: %w", ev.Kind, err)
+	}
+	q.Notify()
+	return nil
+}
+
+// Notify wakes the exporter: there is something new to send.
+func (q *Queue) Notify() {
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// after returns up to limit queued events with Seq > seq.
+func (q *Queue) after(seq uint64, limit int) ([]Event, error) {
+	var out []Event
+	err := q.db.View(func(tx *bbolt.Tx) error {
+		s, err := schemaOf(tx)
+		if err != nil {
+			return err
+		}
+		c := s.Bucket(eventsBucket).Cursor()
+		for k, v := c.Seek(seqKey(seq + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("event %x: %w", k, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Cursor returns the stored export cursor (zero before the first export).
+func (q *Queue) Cursor() (Cursor, error) {
+	var c Cursor
+	err := q.db.View(func(tx *bbolt.Tx) error {
+		s, err := schemaOf(tx)
+		if err != nil {
+			return err
+		}
+		if v := s.Bucket(cursorBucket).Get(cursorKey); len(v) == 16 {
+			c.Ledger, c.Events = binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])
+		}
+		return nil
+	})
+	return c, err
+}
+
+// ack stores c and deletes the queued events it passed, in one
+// transaction.
+func (q *Queue) ack(c Cursor) error {
+	return q.db.Update(func(tx *bbolt.Tx) error {
+		s, err := schemaOf(tx)
+		if err != nil {
+			return err
+		}
+		v := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, c.Ledger), c.Events)
+		if err := s.Bucket(cursorBucket).Put(cursorKey, v); err != nil {
+			return err
+		}
+		b := s.Bucket(eventsBucket)
+		var done [][]byte
+		cur := b.Cursor()
+		for k, _ := cur.First(); k != nil && binary.BigEndian.Uint64(k) <= c.Events; k, _ = cur.Next() {
+			done = append(done, append([]byte(nil), k...))
+		}
+		for _, k := range done { // never delete while iterating
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Pending counts the queued events not yet delivered.
+func (q *Queue) Pending() (int, error) {
+	n := 0
+	err := q.db.View(func(tx *bbolt.Tx) error {
+		s, err := schemaOf(tx)
+		if err != nil {
+			return err
+		}
+		n = s.Bucket(eventsBucket).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
