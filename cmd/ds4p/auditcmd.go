@@ -137,7 +137,12 @@ func openLedger(dir string, writable bool) (*audit.Ledger, func() error, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	l, err := audit.Open(db)
+	sealer, err := openSealer(db, cliStorage(), dir, false) // keyscmd.go
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	l, err := audit.Open(db, auditSealing(sealer)...)
 	if errors.Is(err, audit.ErrNeedsMigration) && !writable {
 		_ = db.Close()
 		return openLedger(dir, true)
@@ -294,7 +299,7 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if *exports != "" {
-		if err := verifyExports(*exports, cp, stdout); err != nil {
+		if err := verifyExports(l, *exports, cp, stdout); err != nil {
 			return err
 		}
 	}
@@ -378,7 +383,7 @@ func exportedHash(dir string, seq uint64) (string, bool, error) {
 }
 
 // verifyExports checks that the prune exports chain from genesis to cp.
-func verifyExports(dir string, cp audit.Checkpoint, stdout io.Writer) error {
+func verifyExports(l *audit.Ledger, dir string, cp audit.Checkpoint, stdout io.Writer) error {
 	files, err := filepath.Glob(filepath.Join(dir, "ledger-*.ndjson"))
 	if err != nil {
 		return err
@@ -391,7 +396,7 @@ func verifyExports(dir string, cp audit.Checkpoint, stdout io.Writer) error {
 			return err
 		}
 		var n int
-		if at, n, err = audit.VerifyNDJSON(strings.NewReader(string(b)), at); err != nil {
+		if at, n, err = l.VerifyNDJSON(strings.NewReader(string(b)), at); err != nil {
 			return fmt.Errorf("%s: %w", filepath.Base(name), err)
 		}
 		total += n

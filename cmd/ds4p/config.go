@@ -36,6 +36,7 @@ type Config struct {
 	UpstreamCAFile          string       `yaml:"upstream_ca_file"` // CA bundle for an https upstream
 	Ledger                  LedgerConfig `yaml:"ledger"`           // retention and exports (auditcmd.go)
 	Consents                ConsentsConf `yaml:"consents"`         // upstream consents, directory (consentcmd.go)
+	Storage                 StorageConf  `yaml:"storage"`          // encryption at rest (keyscmd.go)
 }
 
 // AuthConfig says which tokens to trust and which claims say what.
@@ -178,6 +179,11 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_CONSENTS_SYNC_INTERVAL":  setDuration(&c.Consents.SyncInterval),
 		"DS4P_CONSENTS_DIRECTORY":      setString(&c.Consents.Directory),
 		"DS4P_CONSENTS_RESOLVE_ACTORS": setBool(&c.Consents.ResolveActors),
+
+		// encryption at rest (keyscmd.go)
+		"DS4P_STORAGE_KEY":        setString(&c.Storage.Key),
+		"DS4P_STORAGE_KEY_FILE":   setString(&c.Storage.KeyFile),
+		"DS4P_STORAGE_ENCRYPTION": setString(&c.Storage.Encryption),
 	}
 }
 
@@ -272,7 +278,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("limits: max_body_bytes, max_request_body_bytes and upstream_timeout must be positive"))
 	}
 	errs = append(errs, c.Labels.validate()...)
-	errs = append(errs, c.Ledger.validate()...) // auditcmd.go
+	errs = append(errs, c.Ledger.validate()...)  // auditcmd.go
+	errs = append(errs, c.Storage.validate()...) // keyscmd.go
 	errs = append(errs, c.Consents.validate()...)
 	if c.PolicyDir != "" {
 		if st, err := os.Stat(c.PolicyDir); err != nil || !st.IsDir() {

@@ -80,7 +80,12 @@ func openConsents(dir string, create bool) (*consent.Store, func() error, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	store, err := consent.Open(db)
+	sealer, err := openSealer(db, cliStorage(), dir, false) // keyscmd.go
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	store, err := consent.Open(db, consentSealing(sealer)...)
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err

@@ -34,6 +34,7 @@ func commands() []command {
 		{"consent", "import, list, show and revoke consents in the data directory (with serve stopped)", runConsent},
 		{"policy", "test, check, evaluate and export the Rego policy (compliance staff)", runPolicy},
 		{"audit", "query, report on, export, verify and prune the disclosure ledger (with serve stopped)", runAudit},
+		{"keys", "generate, add, rotate and remove the storage keys that encrypt the database; status per key", runKeys},
 	}
 }
 

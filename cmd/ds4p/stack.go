@@ -54,13 +54,17 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 }
 
 func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error {
-	var err error
-	if st.consents, err = consent.Open(st.db); err != nil {
+	sealer, err := openSealer(st.db, cfg.Storage, cfg.DataDir, true) // encryption at rest: keyscmd.go
+	if err != nil {
 		return err
 	}
-	if st.ledger, err = audit.Open(st.db); err != nil {
+	if st.consents, err = consent.Open(st.db, consentSealing(sealer)...); err != nil {
 		return err
 	}
+	if st.ledger, err = audit.Open(st.db, auditSealing(sealer)...); err != nil {
+		return err
+	}
+	startKeyRotation(ctx, cfg.Storage, cfg.DataDir, sealer, log)
 	if st.engine, err = openPolicy(ctx, cfg, log); err != nil {
 		return err
 	}

@@ -150,7 +150,7 @@ func Encrypted(tx *bbolt.Tx) (keyID uint32, ok bool) {
 // EncryptedError is the error a store without a Sealer returns on a
 // database that has a store secret.
 func EncryptedError(pkg string, keyID uint32) error {
-	return fmt.Errorf("%s: the store is encrypted (key id %s): configure its key (storage.key_file or DS4P_STORAGE_KEY)", pkg, FormatID(keyID))
+	return fmt.Errorf("%s: the store is encrypted (key id %s): give its key (DS4P_STORAGE_KEY, DS4P_STORAGE_KEY_FILE, storage.key_file, or storage.key in the data directory)", pkg, FormatID(keyID))
 }
 
 // Keyring returns the current keyring.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fhirmem"
+	"github.com/ds4p/ds4p/internal/seal"
 	"go.etcd.io/bbolt"
 )
 
@@ -216,7 +217,16 @@ func ledgerRequestIDs(t *testing.T, data string) map[string]bool {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	l, err := audit.Open(db)
+	// serve encrypts the store with the key it made in the data directory.
+	ring, err := seal.LoadKeyFile(filepath.Join(data, "storage.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := seal.Open(db, ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.Open(db, audit.WithSealer(sealer))
 	if err != nil {
 		t.Fatal(err)
 	}
