@@ -58,6 +58,7 @@ type Engine struct {
 	noIndex    bool
 	source     string
 	log        *slog.Logger
+	onLoad     func(LoadEvent) // WithLoadHook (events.go)
 	cur        atomic.Pointer[prepared]
 	consents   *boundedCache[*consentSet]
 	mu         sync.Mutex // guards status

@@ -61,6 +61,7 @@ func (e *Engine) accept(ctx context.Context, p *prepared) {
 	e.mu.Unlock()
 	e.instrument.loaded(ctx, "loaded")
 	e.log.Info("policy loaded", "source", e.source, "revision", p.revision)
+	e.notifyLoad(LoadEvent{Loaded: true, Source: e.source, Revision: p.revision}) // events.go
 }
 
 func (e *Engine) reject(rev string, err error) error {
@@ -72,6 +73,7 @@ func (e *Engine) reject(rev string, err error) error {
 	e.instrument.loaded(context.Background(), "rejected")
 	e.log.Error("policy rejected; the previous revision keeps serving",
 		"source", e.source, "rejected_revision", rev, "serving_revision", serving, "error", err.Error())
+	e.notifyLoad(LoadEvent{Source: e.source, Revision: rev, Error: err.Error()}) // events.go
 	return err
 }
 
