@@ -362,8 +362,8 @@ func (b caseBuilder) single(c caseSpec) (Case, error) {
 			in.Item.Facts.TimeNS = &ns
 		}
 	}
-	if c.Expect != Permit && c.Expect != Deny && c.Expect != Redact {
-		return Case{}, fmt.Errorf("expect %q is not permit, deny or redact", c.Expect)
+	if c.Expect != Permit && c.Expect != Deny && c.Expect != Redact && c.Expect != Mask {
+		return Case{}, fmt.Errorf("expect %q is not permit, deny, redact or mask", c.Expect)
 	}
 	return Case{
 		Name: c.Name, Input: in, Effect: c.Expect, Obligations: b.labels(c.Obligations),

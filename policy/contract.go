@@ -2,7 +2,7 @@ package policy
 
 // InputVersion is the version of the input/decision contract; see rego/schema.
 // Fields added since version 1 was first published are optional on both
-// sides (decision: notices, break_glass, redact; reason: labels).
+// sides (decision: notices, break_glass, redact, mask; reason: labels).
 const InputVersion = "1"
 
 // Effects of a decision.
@@ -10,6 +10,11 @@ const (
 	Permit = "permit"
 	Deny   = "deny"
 	Redact = "redact"
+	// Mask discloses the item with the values of the elements labelled by
+	// any label in Decision.Mask masked: the elements stay for structure,
+	// their text reads "masked", and the item carries the integrity label
+	// MASKED.
+	Mask = "mask"
 )
 
 // Input is everything one evaluation may depend on: the request context
@@ -104,7 +109,9 @@ type Decision struct {
 	BreakGlass bool `json:"break_glass,omitempty"`
 	// Redact names the labels of the elements to remove when Effect is
 	// redact.
-	Redact   []string `json:"redact,omitempty"`
+	Redact []string `json:"redact,omitempty"`
+	// Mask names the labels of the elements to mask when Effect is mask.
+	Mask     []string `json:"mask,omitempty"`
 	Reasons  []Reason `json:"reasons"`
 	Revision string   `json:"revision,omitempty"`
 }

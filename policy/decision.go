@@ -22,7 +22,7 @@ func decodeDecision(v ast.Value) (Decision, error) {
 	var err error
 	d.Effect = str(obj, "effect")
 	switch d.Effect {
-	case Permit, Deny, Redact:
+	case Permit, Deny, Redact, Mask:
 	default:
 		return Decision{}, fmt.Errorf("policy: decision has unknown effect %q", d.Effect)
 	}
@@ -30,6 +30,9 @@ func decodeDecision(v ast.Value) (Decision, error) {
 		return Decision{}, err
 	}
 	if d.Redact, err = strs(obj, "redact"); err != nil {
+		return Decision{}, err
+	}
+	if d.Mask, err = strs(obj, "mask"); err != nil {
 		return Decision{}, err
 	}
 	if b, ok := get(obj, "break_glass").(ast.Boolean); ok {

@@ -226,6 +226,20 @@ func TestUnknownEffectIsAnError(t *testing.T) {
 	}
 }
 
+// TestMaskDecisionDecoded: effect mask and its labels reach the proxy.
+func TestMaskDecisionDecoded(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{"ds4p/main.rego": {Data: []byte("package ds4p\n\ndecision := {\"effect\": \"mask\", \"mask\": [\"s|SUD\"], \"reasons\": []}\n")}}
+	eng, err := policy.New(context.Background(), fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := eng.Decide(context.Background(), policy.Input{})
+	if err != nil || d.Effect != policy.Mask || len(d.Mask) != 1 || d.Mask[0] != "s|SUD" || d.Permitted() {
+		t.Fatalf("decision %+v, %v", d, err)
+	}
+}
+
 func TestRuntimeErrorIsAnError(t *testing.T) {
 	t.Parallel()
 	fsys := fstest.MapFS{"ds4p/main.rego": {Data: []byte("package ds4p\n\ndecision := {\"effect\": \"permit\", \"reasons\": [], \"x\": 1 / count(input.item.labels)}\n")}}

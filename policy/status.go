@@ -100,7 +100,7 @@ func newInstruments() *instruments {
 	decisions, _ := m.Int64Counter("ds4p.policy.decisions",
 		metric.WithDescription("policy decisions by effect and whether the cross-request cache answered"))
 	i := &instruments{loads: loads, decisions: decisions, decidedAttrs: map[string][2]metric.AddOption{}}
-	for _, effect := range []string{Permit, Deny, Redact} {
+	for _, effect := range []string{Permit, Deny, Redact, Mask} {
 		i.decidedAttrs[effect] = [2]metric.AddOption{
 			metric.WithAttributeSet(attribute.NewSet(attribute.String("effect", effect), attribute.Bool("cached", false))),
 			metric.WithAttributeSet(attribute.NewSet(attribute.String("effect", effect), attribute.Bool("cached", true))),

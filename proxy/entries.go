@@ -201,5 +201,8 @@ func redactedItem(it *item) audit.Item {
 	for _, e := range it.redacted {
 		ls = ls.Union(e.Labels)
 	}
+	for _, e := range it.masked { // mask.go: masked values count as redacted content
+		ls = ls.Union(e.Labels)
+	}
 	return audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: labelStrings(ls)}
 }

@@ -29,6 +29,8 @@ type item struct {
 	// redacted are the elements removed; res.Elements keeps the others
 	// (redact.go).
 	redacted []labels.ElementLabel
+	// masked are the elements kept with their values masked (mask.go).
+	masked []labels.ElementLabel
 	// extra are the classes of its kept elements other than its own, whose
 	// obligations and notices it carries.
 	extra []*class
@@ -585,7 +587,7 @@ func (r *run) ledgerEntries() []audit.Entry {
 				e.BreakGlass = r.ex.breakGlassRecord()
 			}
 			e.Disclosed = append(e.Disclosed, ai)
-			if len(it.redacted) > 0 {
+			if len(it.redacted)+len(it.masked) > 0 {
 				e.Redacted = append(e.Redacted, redactedItem(it))
 			}
 		} else {

@@ -44,6 +44,10 @@ var RedactedLabel = labels.Label{System: labels.SystemObservationValue, Code: "R
 func (r *run) applyRedactDecisions() {
 	for _, it := range r.items {
 		d := it.class.decision
+		if d.Effect == policy.Mask {
+			it.applyMaskDecision() // mask.go
+			continue
+		}
 		if d.Effect != policy.Redact {
 			continue
 		}
@@ -102,6 +106,10 @@ func (r *run) decideElements(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			if maskedUnder(c.decision, it.res.Labels, e.Labels) { // mask.go
+				it.masked = append(it.masked, e)
+				continue
+			}
 			if c.decision.Permitted() || keptUnderRedact(c.decision, it.res.Labels, e.Labels) {
 				kept = append(kept, e)
 				if c != it.class {
@@ -111,11 +119,11 @@ func (r *run) decideElements(ctx context.Context) error {
 			}
 			it.redacted = append(it.redacted, e)
 		}
-		// An element inside a removed one goes with it: its inline labels
-		// are not written.
+		// An element inside a removed or masked one goes with it: its
+		// inline labels are not written.
 		it.res.Elements = kept[:0:0]
 		for _, e := range kept {
-			if !insideAny(e.Start, e.End, it.redacted) {
+			if !insideAny(e.Start, e.End, it.redacted) && !insideAny(e.Start, e.End, it.masked) {
 				it.res.Elements = append(it.res.Elements, e)
 			}
 		}
@@ -200,7 +208,12 @@ func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
 	}
 	targets = append(targets, at...)
 	removed := len(targets) > 0
-	if removed {
+	masks, dropped, err := r.maskEdits(it, targets) // mask.go
+	if err != nil {
+		return nil, err
+	}
+	targets = append(targets, dropped...)
+	if removed || len(it.masked) > 0 {
 		if s, ok, err := r.narrativeSpan(it); err != nil {
 			return nil, err
 		} else if ok {
@@ -222,19 +235,20 @@ func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
 		}
 		edits = append(edits, pe...)
 	}
+	edits = append(edits, masks...)
 	urls, err := r.attachmentURLEdits(it)
 	if err != nil {
 		return nil, err
 	}
 	edits = append(edits, urls...)
 	for _, c := range it.contained {
-		ce, err := r.labelEdits(c.start, c.end, c.res, c.class, nil, false)
+		ce, err := r.labelEdits(c.start, c.end, c.res, c.class, nil, false, false)
 		if err != nil {
 			return nil, err
 		}
 		edits = append(edits, ce...)
 	}
-	le, err := r.labelEdits(it.start, it.end, it.res, it.class, it.extra, removed)
+	le, err := r.labelEdits(it.start, it.end, it.res, it.class, it.extra, removed, len(it.masked) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -246,15 +260,18 @@ func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
 }
 
 // labelEdits writes res's labels, the obligations of its classes and, when
-// redacted, REDACTED into the meta.security of the resource at
-// r.body[start:end].
-func (r *run) labelEdits(start, end int, res labels.Result, c *class, extra []*class, redacted bool) ([]fjson.Edit, error) {
+// redacted, REDACTED and, when masked, MASKED into the meta.security of
+// the resource at r.body[start:end].
+func (r *run) labelEdits(start, end int, res labels.Result, c *class, extra []*class, redacted, masked bool) ([]fjson.Edit, error) {
 	add := parseLabels(c.decision.Obligations)
 	for _, x := range extra {
 		add = add.Union(parseLabels(x.decision.Obligations))
 	}
 	if redacted {
 		add = add.Union(labels.NewSet(RedactedLabel))
+	}
+	if masked {
+		add = add.Union(labels.NewSet(MaskedLabel))
 	}
 	if len(add) > 0 {
 		if merged := highWater(res.Labels.Union(add)); !merged.Equal(res.Labels) {
