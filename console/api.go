@@ -37,7 +37,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request, s *session, meth
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	var rd io.Reader
+	var rd io.Reader = http.NoBody // a server-side request always has a body
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}

@@ -32,6 +32,7 @@ type Ledger interface {
 	HashAt(ctx context.Context, seq uint64) (string, bool, error)
 	Head(ctx context.Context) (uint64, string, error)
 	Verify(ctx context.Context) (uint64, error)
+	EntriesAfter(ctx context.Context, seq uint64, limit int) ([]audit.Entry, error)
 }
 
 // Config wires the console to the proxy.
@@ -56,10 +57,7 @@ type Config struct {
 	IdleTimeout   time.Duration
 	MaxSessionAge time.Duration
 	MaxSessions   int
-	// StatsOverlap is how far back each chart refresh re-reads the ledger
-	// for entries committed late (default 2m: above the upstream timeout).
-	StatsOverlap time.Duration
-	Now          func() time.Time
+	Now           func() time.Time
 }
 
 // Handler serves /console.
@@ -83,7 +81,7 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg: cfg, log: cfg.Logger,
 		sessions: newSessions(cfg.MaxSessions, cfg.IdleTimeout, cfg.Now),
-		stats:    newStats(cfg.Ledger, cfg.StatsOverlap),
+		stats:    newStats(cfg.Ledger),
 		verify:   &verifyStatus{},
 		tests:    &testCache{},
 	}
@@ -104,9 +102,6 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = 1000
-	}
-	if cfg.StatsOverlap <= 0 {
-		cfg.StatsOverlap = 2 * time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -246,7 +241,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		expires = caller.Expiry
 	}
 	s := h.sessions.create(raw, caller.Subject, roles, expires)
-	setCookie(w, r, s.id, int(time.Until(expires).Seconds())+1)
+	setCookie(w, r, s.id, int(expires.Sub(h.cfg.Now()).Seconds())+1)
 	h.log.Info("console session started", "roles", strings.Join(roles, " "))
 	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))
 }

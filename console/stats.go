@@ -12,25 +12,26 @@ import (
 )
 
 // stats keeps per-day counters of the ledger for the charts, so a chart
-// costs the days it shows, not the entries. It reads the ledger once
-// through its time index in the background and then, every refresh, only
-// the entries since the newest it saw, minus an overlap (an entry's time is
-// when its request arrived, and it commits when the response is ready, so
-// it can land behind newer ones); entries it already counted in the
-// overlap are skipped by seq. Pruned entries stay counted.
+// costs the days it shows, not the entries. It reads the ledger once in seq
+// (commit) order in the background and then, every refresh, only the
+// entries after the last seq it counted, so each entry is counted once even
+// when it commits behind newer ones. Pruned entries stay counted.
 type stats struct {
-	ledger  audit.Finder
-	overlap time.Duration
+	ledger tailer
 
 	scan sync.Mutex // one scan at a time
 
-	mu        sync.Mutex
-	days      map[string]*dayCounts // by YYYY-MM-DD (UTC)
-	watermark time.Time             // newest entry time counted
-	recent    map[uint64]time.Time  // seqs counted with time >= watermark - overlap
-	entries   uint64
-	scanned   bool // the first full scan finished
-	lastScan  time.Duration
+	mu       sync.Mutex
+	days     map[string]*dayCounts // by YYYY-MM-DD (UTC)
+	lastSeq  uint64
+	entries  uint64
+	scanned  bool // the first full scan finished
+	lastScan time.Duration
+}
+
+// tailer reads entries in seq order; *audit.Ledger is one.
+type tailer interface {
+	EntriesAfter(ctx context.Context, seq uint64, limit int) ([]audit.Entry, error)
 }
 
 // dayCounts are one day's counters.
@@ -43,8 +44,8 @@ type dayCounts struct {
 	WithheldByTopic  map[string]int `json:"withheld_by_topic"`
 }
 
-func newStats(l audit.Finder, overlap time.Duration) *stats {
-	return &stats{ledger: l, overlap: overlap, days: map[string]*dayCounts{}, recent: map[uint64]time.Time{}}
+func newStats(l tailer) *stats {
+	return &stats{ledger: l, days: map[string]*dayCounts{}}
 }
 
 // run scans at once and then every interval until ctx ends.
@@ -61,54 +62,39 @@ func (st *stats) run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// refresh counts the entries added since the last scan.
+// refresh counts the entries committed since the last scan.
 func (st *stats) refresh(ctx context.Context) error {
 	st.scan.Lock()
 	defer st.scan.Unlock()
 	start := time.Now()
 	st.mu.Lock()
-	from := time.Time{}
-	if !st.watermark.IsZero() {
-		from = st.watermark.Add(-st.overlap)
-	}
+	after := st.lastSeq
 	st.mu.Unlock()
-	var batch []audit.Entry
-	flush := func() {
+	for {
+		page, err := st.ledger.EntriesAfter(ctx, after, audit.MaxLimit)
+		if err != nil {
+			return err
+		}
 		st.mu.Lock()
-		for _, e := range batch {
+		for _, e := range page {
 			st.add(e)
+			after = e.Seq
 		}
-		st.forget()
+		st.lastSeq = after
 		st.mu.Unlock()
-		batch = batch[:0]
-	}
-	err := audit.Scan(ctx, st.ledger, audit.Query{From: from}, func(e audit.Entry) error {
-		if batch = append(batch, e); len(batch) == audit.MaxLimit {
-			flush()
+		if len(page) < audit.MaxLimit {
+			break
 		}
-		return nil
-	})
-	flush()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.forget()
-	if err == nil {
-		st.scanned = true
-		st.lastScan = time.Since(start)
 	}
-	return err
+	st.mu.Lock()
+	st.scanned, st.lastScan = true, time.Since(start)
+	st.mu.Unlock()
+	return nil
 }
 
-// add counts e unless it was counted; st.mu is held.
+// add counts e; st.mu is held.
 func (st *stats) add(e audit.Entry) {
-	if _, seen := st.recent[e.Seq]; seen {
-		return
-	}
 	st.entries++
-	if e.Time.After(st.watermark) {
-		st.watermark = e.Time
-	}
-	st.recent[e.Seq] = e.Time
 	day := e.Time.UTC().Format(time.DateOnly)
 	d := st.days[day]
 	if d == nil {
@@ -129,16 +115,6 @@ func (st *stats) add(e audit.Entry) {
 	}
 	countTopics(d.DisclosedByTopic, e.Disclosed)
 	countTopics(d.WithheldByTopic, e.Withheld)
-}
-
-// forget drops seqs older than the overlap; st.mu is held.
-func (st *stats) forget() {
-	cut := st.watermark.Add(-st.overlap)
-	for seq, t := range st.recent {
-		if t.Before(cut) {
-			delete(st.recent, seq)
-		}
-	}
 }
 
 // notTopics are ActCode labels that are policies, obligations or refrains,
