@@ -89,11 +89,21 @@ func checkRequest(r *http.Request) *Failure {
 	if r.Header.Get("Upgrade") != "" {
 		return fail(http.StatusBadRequest, "not-supported", "protocol upgrades are not supported", nil)
 	}
+	for _, h := range overrideHeaders {
+		if _, ok := r.Header[h]; ok {
+			return fail(http.StatusBadRequest, "not-supported", h+" is not allowed: an upstream honouring it would run another method or path than the one checked", nil)
+		}
+	}
 	if !wantsJSON(r) {
 		return fail(http.StatusNotAcceptable, "not-supported", "only FHIR JSON (application/fhir+json) is served; XML and other formats cannot be inspected", nil)
 	}
 	return nil
 }
+
+// overrideHeaders change the method or path on servers and frameworks that
+// honour them (canonical form): a read-only caller could turn a GET into a
+// DELETE past the scope checks.
+var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override", "X-Original-Url", "X-Rewrite-Url"}
 
 // wantsJSON reports whether the caller accepts FHIR JSON, by _format or
 // Accept.
