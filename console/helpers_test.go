@@ -174,7 +174,7 @@ func entry(patient string, t time.Time, purposes []string, breakGlass bool) audi
 		Patient: patient, Interaction: "search",
 		Disclosed: []audit.Item{{Type: "Condition", ID: "c1", Version: "1",
 			Labels: []string{labels.SystemActCode + "|SUD", labels.SystemActCode + "|42CFRPart2"}}},
-		Withheld: []audit.Item{{Type: "Observation", ID: "o1", Version: "1", Labels: []string{labels.SystemActCode + "|HIV"}}},
+		Withheld:       []audit.Item{{Type: "Observation", ID: "o1", Version: "1", Labels: []string{labels.SystemActCode + "|HIV"}}},
 		PolicyRevision: "rev",
 	}
 	if breakGlass {
