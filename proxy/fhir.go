@@ -181,7 +181,8 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Host = ""
 	pr.SetXForwarded()
 	h := pr.Out.Header
-	for _, k := range []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Forwarded"} {
+	for _, k := range []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Forwarded",
+		"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Server", "X-Real-Ip"} { // the caller's say on the upstream's base
 		h.Del(k)
 	}
 	h.Set("Accept", "application/fhir+json")

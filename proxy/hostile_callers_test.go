@@ -23,3 +23,21 @@ func TestOverrideHeadersRefused(t *testing.T) {
 	default:
 	}
 }
+
+// TestCallerForwardingHeadersStripped: the caller's forwarding headers an
+// upstream may build its base URL from do not reach it.
+func TestCallerForwardingHeadersStripped(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs))
+	resp, body := h.get("/fhir/Observation/bp1", tokConsented, "X-Forwarded-Prefix", "/../x", "X-Real-IP", "6.6.6.6",
+		"X-Forwarded-Port", "1", "X-Forwarded-Server", "evil")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	r := <-h.seen
+	for _, k := range []string{"X-Forwarded-Prefix", "X-Real-Ip", "X-Forwarded-Port", "X-Forwarded-Server"} {
+		if v := r.Header.Get(k); v != "" {
+			t.Errorf("the upstream received %s: %q", k, v)
+		}
+	}
+}
