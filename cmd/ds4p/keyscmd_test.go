@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/internal/seal"
+	"go.etcd.io/bbolt"
+)
+
+// encryptedDir makes a data directory as serve does (storage.key made,
+// the stores opened with it) and fills it with identifying entries and a
+// consent.
+func encryptedDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sealer, err := openSealer(db, StorageConf{}, dir, true)
+	if err != nil || sealer == nil {
+		t.Fatalf("openSealer = %v, %v", sealer, err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, StorageKeyFile)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("storage.key: %v, %v", st, err)
+	}
+	store, err := consent.Open(db, consentSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := strings.ReplaceAll(strings.ReplaceAll(cliConsent, "ID", "c1"), "Patient/p1", "Patient/zz-mrn-4410")
+	if _, err := store.Put(t.Context(), []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.Open(db, auditSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		e := audit.Entry{RequestID: fmt.Sprint("r", i), Patient: "Patient/zz-mrn-4410", Interaction: "read",
+			Caller:   audit.Party{Subject: "Practitioner/dr-ysolde-marrack", Org: "Organization/lantern-house"},
+			Purposes: []string{"TREAT"}}
+		if err := l.Append(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestEncryptedDataDir checks a data directory encrypted as serve does:
+// no identifier in the file, the offline commands read it with the key
+// in the data directory, and without the key they fail naming the key id
+// and change nothing.
+func TestEncryptedDataDir(t *testing.T) {
+	t.Parallel()
+	dir := encryptedDir(t)
+	path := filepath.Join(dir, DBFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"zz-mrn-4410", "ysolde", "marrack", "lantern-house"} {
+		if bytes.Contains(raw, []byte(s)) {
+			t.Errorf("the file holds %q in plaintext", s)
+		}
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "ok: 12 entries") {
+		t.Fatalf("audit verify = %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "query", "--data", dir, "--patient", "Patient/zz-mrn-4410"); code != 0 || strings.Count(out, "\n") != 12 {
+		t.Fatalf("audit query = %d %q %s", code, out, errOut)
+	}
+	if code, out, _ := runCLI("consent", "list", "--data", dir, "--patient", "Patient/zz-mrn-4410"); code != 0 || !strings.Contains(out, "c1") {
+		t.Fatalf("consent list = %d %s", code, out)
+	}
+	ring, err := seal.LoadKeyFile(filepath.Join(dir, StorageKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, StorageKeyFile), filepath.Join(t.TempDir(), "elsewhere")); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(path) // consent list, opening read-write, committed a transaction
+	before := sha256.Sum256(raw)
+	for _, args := range [][]string{{"audit", "verify", "--data", dir}, {"audit", "prune", "--data", dir}, {"consent", "list", "--data", dir}} {
+		code, _, errOut := runCLI(args...)
+		if code == 0 || !strings.Contains(errOut, seal.FormatID(ring.Active())) || !strings.Contains(errOut, "encrypted") {
+			t.Errorf("%v without the key = %d %s; want an error naming key %s", args, code, errOut, seal.FormatID(ring.Active()))
+		}
+	}
+	after, _ := os.ReadFile(path)
+	if sha256.Sum256(after) != before {
+		t.Fatal("commands refused for want of the key changed the file")
+	}
+}
+
+// TestKeysRotation adds a key, rotates, checks status and removes the old
+// key; everything still reads and verifies.
+func TestKeysRotation(t *testing.T) {
+	t.Parallel()
+	dir := encryptedDir(t)
+	keyFile := filepath.Join(dir, StorageKeyFile)
+	old, _ := seal.LoadKeyFile(keyFile)
+	oldID := seal.FormatID(old.Active())
+	if code, out, errOut := runCLI("keys", "add", "--file", keyFile); code != 0 || !strings.Contains(out, "added key") {
+		t.Fatalf("keys add = %d %s %s", code, out, errOut)
+	}
+	next, _ := seal.LoadKeyFile(keyFile)
+	newID := seal.FormatID(next.Active())
+	if code, _, errOut := runCLI("keys", "remove", "--file", keyFile, "--id", oldID, "--data", dir); code == 0 || !strings.Contains(errOut, "still seals") {
+		t.Fatalf("removing a key in use = %d %s", code, errOut)
+	}
+	code, out, errOut := runCLI("keys", "rotate", "--data", dir)
+	// 12 entries, the head, keyed_from, one consent version and the secret.
+	if code != 0 || !strings.Contains(out, "re-sealed 15 values") || !strings.Contains(out, "key "+newID+": 16 values (active)") {
+		t.Fatalf("keys rotate = %d %s %s", code, out, errOut)
+	}
+	code, out, _ = runCLI("keys", "status", "--data", dir)
+	if code != 0 || !regexp.MustCompile("key "+oldID+": 0 values \\(removable").MatchString(out) {
+		t.Fatalf("keys status = %d %s", code, out)
+	}
+	if code, out, errOut := runCLI("keys", "remove", "--file", keyFile, "--id", oldID, "--data", dir); code != 0 {
+		t.Fatalf("keys remove = %d %s %s", code, out, errOut)
+	}
+	if r, _ := seal.LoadKeyFile(keyFile); r.Has(old.Active()) || len(r.IDs()) != 1 {
+		t.Fatal("the old key is still in the file")
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "ok: 12 entries") {
+		t.Fatalf("audit verify after rotation = %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := runCLI("consent", "show", "--data", dir, "c1"); code != 0 || !strings.Contains(out, "zz-mrn-4410") {
+		t.Fatalf("consent show after rotation = %d %s", code, out)
+	}
+}
+
+func TestStorageConfig(t *testing.T) {
+	t.Parallel()
+	k, _ := seal.GenerateKey()
+	k.Active = true
+	line := strings.TrimSpace(strings.SplitN(string(seal.Format([]seal.Key{k})), "\n", 2)[1])
+	for _, tc := range []struct {
+		s    StorageConf
+		fail bool
+	}{
+		{StorageConf{}, false},
+		{StorageConf{Encryption: "off"}, false},
+		{StorageConf{Encryption: "maybe"}, true},
+		{StorageConf{Key: line, KeyFile: "/k"}, true},
+		{StorageConf{Key: line, Encryption: "off"}, true},
+		{StorageConf{Key: "c2hvcnQ="}, true},
+		{StorageConf{Key: line}, false},
+	} {
+		if errs := tc.s.validate(); (len(errs) > 0) != tc.fail {
+			t.Errorf("%+v: %v", tc.s.Encryption, errs)
+		}
+		for _, err := range tc.s.validate() {
+			if strings.Contains(err.Error(), "c2hvcnQ") || strings.Contains(err.Error(), line[9:20]) {
+				t.Errorf("an error echoes the key: %v", err)
+			}
+		}
+	}
+	c := defaultConfig()
+	if err := c.applyEnv([]string{"DS4P_STORAGE_KEY=" + line, "DS4P_STORAGE_ENCRYPTION=on"}); err != nil || c.Storage.Key != line {
+		t.Fatalf("DS4P_STORAGE_KEY: %v", err)
+	}
+	if r, err := c.Storage.keyring(t.TempDir(), true); err != nil || r.Active() != k.ID {
+		t.Fatalf("keyring from the environment: %v", err)
+	}
+}
