@@ -388,3 +388,7 @@ func (s *Server) protect(p Protection, deps Deps) error {
 	}
 	return s.loadBlocks(context.Background())
 }
+
+// ProtectionErrors reports every problem with o.Protection (for the
+// configuration's Validate).
+func (o Options) ProtectionErrors() []error { return o.Protection.validate() }

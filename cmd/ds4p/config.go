@@ -37,6 +37,9 @@ type Config struct {
 	Ledger                  LedgerConfig `yaml:"ledger"`           // retention and exports (auditcmd.go)
 	Consents                ConsentsConf `yaml:"consents"`         // upstream consents, directory (consentcmd.go)
 	Storage                 StorageConf  `yaml:"storage"`          // encryption at rest (keyscmd.go)
+	// Rate limits, bulk-access alerts and the SIEM export (protection.go).
+	Protection ProtectionConfig `yaml:"protection"`
+	SIEM       SIEMConfig       `yaml:"siem"`
 }
 
 // AuthConfig says which tokens to trust and which claims say what.
@@ -116,7 +119,8 @@ func defaultConfig() Config {
 			MaxRequestBodyBytes: proxy.DefaultMaxRequestBodyBytes,
 			UpstreamTimeout:     proxy.DefaultUpstreamTimeout,
 		},
-		Ledger: defaultLedgerConfig(),
+		Ledger:     defaultLedgerConfig(),
+		Protection: defaultProtection(), SIEM: defaultSIEM(), // protection.go
 	}
 }
 
@@ -184,6 +188,13 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_STORAGE_KEY":        setString(&c.Storage.Key),
 		"DS4P_STORAGE_KEY_FILE":   setString(&c.Storage.KeyFile),
 		"DS4P_STORAGE_ENCRYPTION": setString(&c.Storage.Encryption),
+
+		// rate limits, bulk-access alerts, SIEM export (protection.go)
+		"DS4P_RATE_LIMITS_ENABLED": setBool(&c.Protection.RateLimits.Enabled),
+		"DS4P_BULK_ENABLED":        setBool(&c.Protection.Bulk.Enabled),
+		"DS4P_BULK_BLOCK":          setBool(&c.Protection.Bulk.Block),
+		"DS4P_SIEM_FILE":           setString(&c.SIEM.File),
+		"DS4P_SIEM_PATIENT_IDS":    setString(&c.SIEM.PatientIDs),
 	}
 }
 
@@ -281,6 +292,8 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Ledger.validate()...)  // auditcmd.go
 	errs = append(errs, c.Storage.validate()...) // keyscmd.go
 	errs = append(errs, c.Consents.validate()...)
+	errs = append(errs, c.Protection.validate()...) // protection.go
+	errs = append(errs, c.SIEM.validate()...)
 	if c.PolicyDir != "" {
 		if st, err := os.Stat(c.PolicyDir); err != nil || !st.IsDir() {
 			errs = append(errs, fmt.Errorf("policy_dir: %q is not a directory", c.PolicyDir))
@@ -335,6 +348,7 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		UpstreamTimeout:         c.Limits.UpstreamTimeout,
 		PassthroughContentTypes: c.PassthroughContentTypes,
 		Total:                   c.Enforcement.Total,
+		Protection:              c.Protection.options(), // protection.go
 		Requests: proxy.RequestRules{
 			PagingTTL: c.Enforcement.PagingTTL, AllowSummaryCount: c.Enforcement.AllowSummaryCount,
 			AllowChains: c.Enforcement.AllowChains, AllowHas: c.Enforcement.AllowHas, AllowExport: c.Enforcement.AllowExport,

@@ -61,15 +61,15 @@ func (p PolicyConfig) validate(policyDir string) []error {
 // revision keeps serving (reported by /readyz as check policy_reload, in
 // the log and the ds4p.policy.loads metric). The proxy does not start
 // without its bundle: a fleet never falls back to another policy.
-func openPolicy(ctx context.Context, cfg Config, log *slog.Logger) (*policy.Engine, error) {
+func openPolicy(ctx context.Context, cfg Config, log *slog.Logger, extra ...policy.Option) (*policy.Engine, error) {
 	if cfg.Policy.BundleURL != "" {
-		return openBundle(ctx, cfg.Policy, log)
+		return openBundle(ctx, cfg.Policy, log, extra...)
 	}
 	if cfg.PolicyDir == "" {
-		return policy.New(ctx, rego.FS(), policy.WithSource("embedded"), policy.WithLogger(log))
+		return policy.New(ctx, rego.FS(), append([]policy.Option{policy.WithSource("embedded"), policy.WithLogger(log)}, extra...)...)
 	}
-	eng, err := policy.New(ctx, os.DirFS(cfg.PolicyDir),
-		policy.WithVerify(true), policy.WithSource(cfg.PolicyDir), policy.WithLogger(log))
+	eng, err := policy.New(ctx, os.DirFS(cfg.PolicyDir), append([]policy.Option{
+		policy.WithVerify(true), policy.WithSource(cfg.PolicyDir), policy.WithLogger(log)}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func openPolicy(ctx context.Context, cfg Config, log *slog.Logger) (*policy.Engi
 	return eng, nil
 }
 
-func openBundle(ctx context.Context, pc PolicyConfig, log *slog.Logger) (*policy.Engine, error) {
+func openBundle(ctx context.Context, pc PolicyConfig, log *slog.Logger, extra ...policy.Option) (*policy.Engine, error) {
 	src := &policy.BundleSource{URL: pc.BundleURL, Schemas: rego.FS()}
 	if pc.BundlePublicKey != "" {
 		pem, err := os.ReadFile(pc.BundlePublicKey)
@@ -92,8 +92,8 @@ func openBundle(ctx context.Context, pc PolicyConfig, log *slog.Logger) (*policy
 	if err != nil {
 		return nil, err
 	}
-	eng, err := policy.New(ctx, fsys,
-		policy.WithVerify(true), policy.WithSource(bundleSourceName(pc.BundleURL)), policy.WithLogger(log))
+	eng, err := policy.New(ctx, fsys, append([]policy.Option{
+		policy.WithVerify(true), policy.WithSource(bundleSourceName(pc.BundleURL)), policy.WithLogger(log)}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,11 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		return err
 	}
 	startKeyRotation(ctx, cfg.Storage, cfg.DataDir, sealer, log)
-	if st.engine, err = openPolicy(ctx, cfg, log); err != nil {
+	prot, err := openProtection(ctx, cfg, st.db, st.ledger, log) // alerts, SIEM export: protection.go
+	if err != nil {
+		return err
+	}
+	if st.engine, err = openPolicy(ctx, cfg, log, prot.policyOptions(log)...); err != nil {
 		return err
 	}
 	verifier, err := newVerifier(ctx, cfg)
@@ -91,10 +95,12 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		Labeller: labeller,
 		Decider:  st.engine,
 		Consents: st.consents,
-		Ledger:   st.ledger,
+		Ledger:   prot.ledger(st.ledger),
 		Auth:     verifier,
 		Logger:   log,
 		Checks:   map[string]func(context.Context) error{"store": st.checkDB, "policy_reload": st.engine.ReadyCheck},
+		Events:   prot.events(),
+		Alerts:   prot.alertStore(),
 	})
 	if err == nil {
 		err = st.mountConsole(ctx, cfg, verifier, labeller, log) // consolecmd.go
