@@ -235,6 +235,9 @@ func (s *Server) readyz(c *gin.Context) {
 	for name, check := range s.checks {
 		report(name, check(ctx))
 	}
+	if sc, ok := s.consents.(*sourcedConsents); ok && sc.mirror != nil {
+		report("consent_sync", sc.mirror.readyErr()) // consents.upstream: sync
+	}
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable

@@ -417,6 +417,17 @@ func (c *consentMirror) get(patient string) (upstreamEntry, error) {
 	return upstreamEntry{gen: c.gens[patient], consents: cs}, nil
 }
 
+// readyErr fails until the first sync round has succeeded: until then no
+// response can go out (get fails), and /readyz says so.
+func (c *consentMirror) readyErr() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.ready {
+		return errors.New("the upstream consents have not been synchronised yet")
+	}
+	return nil
+}
+
 // preload fills the mirror from the bbolt file at start, without making it
 // ready: a round against the upstream must succeed first.
 func (c *consentMirror) preload(cs []consent.Normalized) {

@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel"
@@ -9,15 +11,62 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
+// spanTap is the span processor of the global tracer provider the tests
+// install once: the packages' tracers, taken from the global provider when
+// they were initialised, keep delegating to the first provider set, so a
+// second run (-count=2) must record through the same one. rec is the
+// recorder of the running test (nil: spans are dropped).
+type spanTap struct {
+	mu  sync.Mutex
+	rec *tracetest.SpanRecorder
+}
+
+func (s *spanTap) current() *tracetest.SpanRecorder {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec
+}
+
+func (s *spanTap) OnStart(ctx context.Context, sp sdktrace.ReadWriteSpan) {
+	if r := s.current(); r != nil {
+		r.OnStart(ctx, sp)
+	}
+}
+
+func (s *spanTap) OnEnd(sp sdktrace.ReadOnlySpan) {
+	if r := s.current(); r != nil {
+		r.OnEnd(sp)
+	}
+}
+
+func (s *spanTap) Shutdown(context.Context) error   { return nil }
+func (s *spanTap) ForceFlush(context.Context) error { return nil }
+
+var (
+	tap        = &spanTap{}
+	installTap sync.Once
+)
+
+// recordSpans records the spans ended until the test ends.
+func recordSpans(t *testing.T) *tracetest.SpanRecorder {
+	installTap.Do(func() { otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tap))) })
+	rec := tracetest.NewSpanRecorder()
+	tap.mu.Lock()
+	tap.rec = rec
+	tap.mu.Unlock()
+	t.Cleanup(func() {
+		tap.mu.Lock()
+		tap.rec = nil
+		tap.mu.Unlock()
+	})
+	return rec
+}
+
 // TestSpansCarryNoPHI records every span of requests whose path and query
 // name a patient and checks that no attribute, name or event repeats them.
-// Not parallel: it installs the global tracer provider.
+// Not parallel: it records the spans of the global tracer provider.
 func TestSpansCarryNoPHI(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	rec := recordSpans(t)
 
 	h := newHarness(t, fhirJSONHandler(200, sudCondition))
 	h.get("/fhir/Condition/sud1?patient=Patient/p1&name=Smithers", tokOther)

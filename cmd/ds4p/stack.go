@@ -42,8 +42,9 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 	if err != nil {
 		return nil, fmt.Errorf("opening %s (is another ds4p using this data directory?): %w", filepath.Join(cfg.DataDir, DBFile), err)
 	}
-	// Ledger appends go through db.Batch (group commit); bbolt's default
-	// 10 ms batch window would be added to every response.
+	// The ledger commits through its own group commit (audit/commit.go),
+	// not db.Batch; other writers that use db.Batch (a queue sharing the
+	// file) should not wait bbolt's default 10 ms window.
 	db.MaxBatchDelay = time.Millisecond
 	st := &stack{db: db}
 	if err := st.build(ctx, cfg, log); err != nil {
