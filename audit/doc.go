@@ -12,7 +12,8 @@
 //
 // Each entry's Hash is the hex SHA-256 of its PrevHash (hex text) followed by
 // the entry's canonical JSON without Hash; the first entry's PrevHash is
-// [GenesisHash]. Canonical JSON is encoding/json's output for [Entry] with
+// [GenesisHash]. In an encrypted ledger ([WithSealer]) it is instead the
+// hex HMAC-SHA256 under the chain key (see "Encryption" below). Canonical JSON is encoding/json's output for [Entry] with
 // Time in UTC and nil lists written as []. [Ledger.Verify] recomputes the
 // chain and also requires each stored value to be exactly that canonical
 // form, every entry to be in each secondary index it belongs in and no
@@ -21,7 +22,8 @@
 // reorderings are reported with the first broken seq. Anyone who can write
 // the file can still rebuild a consistent chain: a head ([Ledger.Head])
 // recorded outside the host and checked later with [Ledger.HashAt] (`ds4p
-// audit verify --head`) detects that.
+// audit verify --head`) detects that; in an encrypted ledger, only someone
+// holding the storage key can.
 //
 // # Queries
 //
@@ -41,6 +43,29 @@
 // from the checkpoint; [VerifyNDJSON] checks the exports from genesis up
 // to it.
 //
+// # Encryption
+//
+// With [WithSealer] the ledger is encrypted (schema 3): every entry value
+// and the head are sealed (AES-256-GCM, package internal/seal), the keys of
+// the by_patient, by_recipient and by_purpose indexes hold the 16-byte
+// HMAC-SHA256 of the value instead of the value (so the file names no
+// patient, recipient or purpose; a query by patient walks the HMAC of the
+// patient; equal values still share a prefix, which shows how many entries
+// share a patient but not who), and links from keyed_from on are keyed.
+// The chain key derives from the file's store secret, which key rotation
+// re-seals but never changes: the chain needs no re-keying when storage
+// keys rotate, and each link records no key id. Someone who can write the
+// file but lacks the storage key can neither read nor alter an entry (GCM)
+// nor forge a consistent chain (HMAC); Verify and [Ledger.VerifyNDJSON]
+// need the key. [Open] encrypts a schema-2 ledger in transactions of 10,000
+// entries (resuming after a crash, progress in meta "migrated"): values are
+// sealed in place with their unkeyed hashes, so a head recorded before
+// stays valid, index keys are replaced, and keyed_from is set to the next
+// seq. Those older links stay unkeyed SHA-256 but cannot be altered
+// unnoticed: each is sealed, and the first keyed link covers the last
+// unkeyed hash. Without its sealer, Open refuses an encrypted ledger
+// before writing anything.
+//
 // # Storage
 //
 // The ledger lives in a bbolt file shared with other packages, under its own
@@ -58,14 +83,20 @@
 //	    ├── by_purpose/<purpose>|<time><seq> → ""            one key for each
 //	    ├── by_break_glass/<time><seq> → "" break-the-glass entries only
 //	    ├── head/
-//	    │   └── "head" → <seq><hash>        last seq and its hex hash (8 + 64 bytes)
+//	    │   ├── "head" → <seq><hash>        last seq and its hex hash (8 + 64 bytes)
+//	    │   └── "keyed_from" → <seq>        schema 3: the first keyed link
 //	    └── meta/
-//	        ├── "version" → 1 byte          schema version, now 2
+//	        ├── "version" → 1 byte          schema version: 2 plaintext, 3 encrypted
 //	        ├── "checkpoint" → JSON         the prune Checkpoint, once pruned
 //	        └── "migrated" → <seq>          progress of a migration under way
 //
+// In schema 3 every value of entries and head is sealed, and
+// <patient>|, <subject or org>| and <purpose>| are each 16 bytes of
+// HMAC-SHA256 (no 0x00 separator).
+//
 // Schema versions: 1 had entries, head and patients/<patient>|<seq> and no
-// meta bucket. 2 adds meta and the by_* indexes and drops patients. [Open]
+// meta bucket. 2 adds meta and the by_* indexes and drops patients. 3 is 2
+// encrypted (see Encryption). [Open]
 // migrates a version-1 ledger in transactions of 10,000 entries, recording
 // its progress, so an interrupted migration resumes; a read-only open of a
 // version-1 ledger fails with [ErrNeedsMigration].

@@ -62,6 +62,8 @@
 //	    │   └── <patient>|<id> → ""       which consents belong to a patient
 //	    ├── patient_versions/
 //	    │   └── <patient> → <counter>     bumped on any change to that patient's consents
+//	    ├── meta/
+//	    │   └── version → 1 byte           2: encrypted (absent: plaintext, 1)
 //	    └── upstream/                     the upstream's consents, as last synchronised (Mirror)
 //	        ├── consents/
 //	        │   └── <upstream id> → envelope
@@ -69,6 +71,13 @@
 //	        │   └── <patient>|<upstream id> → ""
 //	        └── meta/
 //	            └── synced → JSON time of the last stored round
+//
+// In an encrypted store ([WithSealer], schema 2) every envelope (versions and
+// upstream/consents) is sealed with AES-256-GCM (package internal/seal) and
+// <patient> in the three patient-keyed buckets is the 16-byte HMAC-SHA256 of
+// the patient, so the file names no patient. [Open] encrypts a plaintext
+// store in one transaction; without its sealer it refuses an encrypted store
+// before writing anything.
 //
 // An envelope is one line of header JSON ({"patient":..,"status":..,"updated":..}),
 // a newline, then the stored resource exactly as [Record.JSON] returns it. Ids are

@@ -229,6 +229,10 @@ const keysHelp = `Manages the storage keys that encrypt the data directory's dat
                         serve does it by itself in the background)
   ds4p keys remove --file FILE --id ID [--data DIR]
                         removes a key that no value of DIR's database needs
+  ds4p keys compact [--data DIR]
+                        rewrites DIR/ds4p.db with only its live pages (serve
+                        stopped), so no page freed by an encryption or a
+                        rotation keeps old plaintext or ciphertext
 
 The key is DS4P_STORAGE_KEY, else DS4P_STORAGE_KEY_FILE, else DIR/storage.key.`
 
@@ -240,11 +244,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	subs := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"generate": runKeysGenerate, "add": runKeysAdd, "status": runKeysStatus,
-		"rotate": runKeysRotate, "remove": runKeysRemove,
+		"rotate": runKeysRotate, "remove": runKeysRemove, "compact": runKeysCompact,
 	}
 	run, ok := subs[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown subcommand %q (generate, add, status, rotate, remove)", args[0])
+		return fmt.Errorf("unknown subcommand %q (generate, add, status, rotate, remove, compact)", args[0])
 	}
 	return run(ctx, args[1:], stdout, stderr)
 }
@@ -463,4 +467,57 @@ func runKeysRemove(_ context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "removed key %s from %s\n", *idText, *file)
 	return nil
+}
+
+func runKeysCompact(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("keys compact", keysHelp, stderr)
+	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	if err := parseKeysFlags(fs, args); err != nil {
+		return err
+	}
+	// Open read-write, so serve (or another command) cannot hold the file
+	// while it is replaced.
+	src, err := openKeysDB(*data, true)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	path := filepath.Join(*data, DBFile)
+	tmp := path + ".compact"
+	_ = os.Remove(tmp)
+	dst, err := bbolt.Open(tmp, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		return err
+	}
+	err = bbolt.Compact(dst, src, 64<<20)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("compacting: %w", err)
+	}
+	before, after := fileSize(path), fileSize(tmp)
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(*data)
+	if err == nil {
+		err = errors.Join(d.Sync(), d.Close())
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "compacted %s: %d bytes, was %d\n", path, after, before)
+	return nil
+}
+
+// fileSize is a file's size, 0 when unknown.
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }

@@ -178,3 +178,65 @@ func TestStorageConfig(t *testing.T) {
 		t.Fatalf("keyring from the environment: %v", err)
 	}
 }
+
+// TestEncryptPlaintextDataDir encrypts a data directory written without
+// encryption as serve's first start with a key does, compacts it, and
+// checks that no identifier is left and the ledger verifies.
+func TestEncryptPlaintextDataDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, DBFile)
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := consent.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := strings.ReplaceAll(strings.ReplaceAll(cliConsent, "ID", "c1"), "Patient/p1", "Patient/zz-mrn-9071")
+	if _, err := store.Put(t.Context(), []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		e := audit.Entry{RequestID: fmt.Sprint("r", i), Patient: "Patient/zz-mrn-9071", Caller: audit.Party{Subject: "Practitioner/dr-ottoline-vey"}}
+		if err := l.Append(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sealer, err := openSealer(db, StorageConf{}, dir, true) // serve's first start with encryption on
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := consent.Open(db, consentSealing(sealer)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Open(db, auditSealing(sealer)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI("keys", "compact", "--data", dir); code != 0 || !strings.Contains(out, "compacted") {
+		t.Fatalf("keys compact = %d %s %s", code, out, errOut)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"zz-mrn-9071", "ottoline"} {
+		if bytes.Contains(b, []byte(s)) {
+			t.Errorf("the compacted file holds %q", s)
+		}
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "ok: 40 entries") {
+		t.Fatalf("audit verify = %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := runCLI("keys", "status", "--data", dir); code != 0 || strings.Contains(out, "plaintext") {
+		t.Fatalf("keys status = %d %s", code, out)
+	}
+}
