@@ -53,11 +53,11 @@ type Limit struct {
 // DefaultClientFactor times, organisation buckets DefaultOrgFactor times
 // the subject's.
 var (
-	DefaultReadLimit       = Limit{Rate: 50, Burst: 200}
-	DefaultSearchLimit     = Limit{Rate: 20, Burst: 100}
-	DefaultEverythingLimit = Limit{Rate: 2, Burst: 10}
-	DefaultWriteLimit      = Limit{Rate: 20, Burst: 100}
-	DefaultAdminLimit      = Limit{Rate: 10, Burst: 50}
+	DefaultReadLimit       = Limit{Rate: 100, Burst: 400}
+	DefaultSearchLimit     = Limit{Rate: 50, Burst: 200}
+	DefaultEverythingLimit = Limit{Rate: 5, Burst: 20}
+	DefaultWriteLimit      = Limit{Rate: 50, Burst: 200}
+	DefaultAdminLimit      = Limit{Rate: 20, Burst: 100}
 )
 
 // Defaults of RateLimits.

@@ -33,8 +33,15 @@ type Queue struct {
 	notify chan struct{}
 }
 
-// OpenQueue creates the package's buckets in db when needed.
+// OpenQueue creates the package's buckets in db when needed. On a
+// read-only db (inspection, tests) it creates nothing and Emit fails.
 func OpenQueue(db *bbolt.DB) (*Queue, error) {
+	if db.IsReadOnly() {
+		return &Queue{db: db, now: time.Now, notify: make(chan struct{}, 1)}, db.View(func(tx *bbolt.Tx) error {
+			_, err := schemaOf(tx)
+			return err
+		})
+	}
 	if db.NoSync {
 		return nil, errors.New("siem: the database has NoSync set, so queued events would not be durable")
 	}

@@ -18,7 +18,7 @@ func TestProtectionDefaultsOn(t *testing.T) {
 	if !o.Protection.RateLimits.Enabled || !o.Protection.Bulk.Enabled || o.Protection.Bulk.Block {
 		t.Fatalf("defaults = %+v", o.Protection)
 	}
-	if o.Protection.RateLimits.Read.Rate != 50 || o.Protection.Bulk.MaxPatients != 200 {
+	if o.Protection.RateLimits.Read.Rate != 100 || o.Protection.Bulk.MaxPatients != 200 {
 		t.Fatalf("default limits = %+v", o.Protection)
 	}
 	if c.SIEM.enabled() {
@@ -53,7 +53,7 @@ siem:
 	o, _ := c.proxyOptions()
 	p := o.Protection
 	if p.RateLimits.Enabled || p.RateLimits.Read.Rate != 5 || p.RateLimits.Read.Burst != 10 || p.RateLimits.OrgFactor != 3 ||
-		p.RateLimits.Search.Rate != 20 || p.Bulk.Window != time.Minute || p.Bulk.MaxPatients != 20 || !p.Bulk.Block {
+		p.RateLimits.Search.Rate != 50 || p.Bulk.Window != time.Minute || p.Bulk.MaxPatients != 20 || !p.Bulk.Block {
 		t.Fatalf("protection = %+v", p)
 	}
 	if !c.SIEM.enabled() || !c.SIEM.Ledger || c.SIEM.PatientIDs != "hash" || c.SIEM.Syslog.Facility != "local3" {
