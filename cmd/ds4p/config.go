@@ -178,11 +178,12 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_TLS_REQUIRE_CLIENT_CERT": setBool(&c.TLS.RequireClientCert),
 
 		// where consents come from besides the store (consentcmd.go)
-		"DS4P_CONSENTS_UPSTREAM":       setString(&c.Consents.Upstream),
-		"DS4P_CONSENTS_UPSTREAM_TTL":   setDuration(&c.Consents.UpstreamTTL),
-		"DS4P_CONSENTS_SYNC_INTERVAL":  setDuration(&c.Consents.SyncInterval),
-		"DS4P_CONSENTS_DIRECTORY":      setString(&c.Consents.Directory),
-		"DS4P_CONSENTS_RESOLVE_ACTORS": setBool(&c.Consents.ResolveActors),
+		"DS4P_CONSENTS_UPSTREAM":                  setString(&c.Consents.Upstream),
+		"DS4P_CONSENTS_UPSTREAM_TTL":              setDuration(&c.Consents.UpstreamTTL),
+		"DS4P_CONSENTS_SYNC_INTERVAL":             setDuration(&c.Consents.SyncInterval),
+		"DS4P_CONSENTS_DIRECTORY":                 setString(&c.Consents.Directory),
+		"DS4P_CONSENTS_RESOLVE_ACTORS":            setBool(&c.Consents.ResolveActors),
+		"DS4P_CONSENTS_PATIENT_IDENTIFIER_SYSTEM": setString(&c.Consents.PatientIDSystem),
 
 		// encryption at rest (keyscmd.go)
 		"DS4P_STORAGE_KEY":        setString(&c.Storage.Key),

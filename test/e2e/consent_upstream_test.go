@@ -30,7 +30,7 @@ type consentServer struct {
 	base, data string
 }
 
-func startConsentServer(t *testing.T, e *env) *consentServer {
+func startConsentServer(t *testing.T, e *env, env ...string) *consentServer {
 	t.Helper()
 	cs := &consentServer{data: t.TempDir()}
 	port, err := freePort()
@@ -47,6 +47,7 @@ func startConsentServer(t *testing.T, e *env) *consentServer {
 	// A TTL of 1ns: every request reads the upstream's consents afresh, so
 	// the scenario sees each upstream change on the next request.
 	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true", "DS4P_CONSENTS_UPSTREAM=on_demand", "DS4P_CONSENTS_UPSTREAM_TTL=1ns")
+	cmd.Env = append(cmd.Env, env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
