@@ -171,14 +171,15 @@ func startKeyRotation(ctx context.Context, s StorageConf, dataDir string, sealer
 		log.Info("storage key rotation done", "resealed", n, "active_key", seal.FormatID(sealer.Keyring().Active()))
 	})
 	if path := s.keyFilePath(dataDir); path != "" {
-		go watchKeyFile(ctx, path, sealer, paths, log)
+		go watchKeyFile(ctx, path, keyReloadInterval, sealer, paths, log)
 	}
 }
 
-// watchKeyFile reloads the keyring when the key file changes.
-func watchKeyFile(ctx context.Context, path string, sealer *seal.Sealer, paths []seal.Path, log *slog.Logger) {
+// watchKeyFile reloads the keyring when the key file changes, checking
+// every interval.
+func watchKeyFile(ctx context.Context, path string, interval time.Duration, sealer *seal.Sealer, paths []seal.Path, log *slog.Logger) {
 	last := fileStamp(path)
-	t := time.NewTicker(keyReloadInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {

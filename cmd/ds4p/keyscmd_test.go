@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -238,5 +240,58 @@ func TestEncryptPlaintextDataDir(t *testing.T) {
 	}
 	if code, out, _ := runCLI("keys", "status", "--data", dir); code != 0 || strings.Contains(out, "plaintext") {
 		t.Fatalf("keys status = %d %s", code, out)
+	}
+}
+
+// TestKeyFileReloadRotates runs what serve runs: the key file watcher and
+// the background rotator on an open database. A key added to the file
+// while the store takes writes is picked up and everything is re-sealed
+// under it, with no restart.
+func TestKeyFileReloadRotates(t *testing.T) {
+	t.Parallel()
+	dir := encryptedDir(t)
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sealer, err := openSealer(db, StorageConf{}, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.Open(db, auditSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	sealer.StartRotator(ctx, sealedPaths(), func(_ int, err error) { done <- err })
+	keyFile := filepath.Join(dir, StorageKeyFile)
+	go watchKeyFile(ctx, keyFile, 20*time.Millisecond, sealer, sealedPaths(), slog.New(slog.DiscardHandler))
+	time.Sleep(50 * time.Millisecond) // the watcher has its first stamp
+	old := sealer.Keyring().Active()
+	if code, _, errOut := runCLI("keys", "add", "--file", keyFile); code != 0 {
+		t.Fatalf("keys add: %s", errOut)
+	}
+	for i := range 20 { // appends go on during the rotation
+		if err := l.Append(ctx, audit.Entry{RequestID: fmt.Sprint("during-", i), Patient: "Patient/p9"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no rotation after the key file changed")
+	}
+	c, err := seal.Count(db, sealedPaths())
+	if err != nil || c.ByKey[old] != 0 || sealer.Keyring().Active() == old {
+		t.Fatalf("after the reload: %+v, %v", c, err)
+	}
+	if n, err := l.Verify(ctx); err != nil || n != 32 {
+		t.Fatalf("Verify = %d, %v", n, err)
 	}
 }
