@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build test test-short demo bench fuzz load soak
+.PHONY: build test test-short test-console demo bench fuzz load soak
 
 build:
 	$(GO) build -o ds4p ./cmd/ds4p
@@ -15,6 +15,12 @@ test:
 # Everything except the end-to-end suite.
 test-short:
 	$(GO) test -race -short -count=1 ./...
+
+# The web console in headless Chromium against ds4p demo (CI runs it too);
+# installs Debian's chromium and playwright-core when missing.
+test-console:
+	bash test/console/install.sh
+	node test/console/console.test.mjs
 
 demo:
 	$(GO) run ./cmd/ds4p demo
