@@ -1,6 +1,6 @@
 // The console shell: sign-in, the menu of the signed-in roles, and the
 // router (pages by location hash; no patient data ever goes in the URL).
-import {h, api, setSession, getSession, onUnauthorized, hasRole, errorBox} from './ui.js';
+import {h, put, api, setSession, getSession, onUnauthorized, hasRole, errorBox} from './ui.js';
 import {auditorPages} from './auditor.js';
 import {compliancePages} from './compliance.js';
 import {consentPages} from './consents.js';
@@ -18,7 +18,7 @@ const nav = document.getElementById('nav');
 function allowed() { return pages.filter(p => hasRole(p.role)); }
 
 function renderNav(current) {
-  nav.replaceChildren();
+  put(nav);
   for (const role of Object.keys(ROLE_NAMES)) {
     const mine = allowed().filter(p => p.role === role);
     if (!mine.length) continue;
@@ -39,7 +39,7 @@ async function route() {
   document.title = page.title + ' · ds4p console';
   const section = h('section', {'aria-labelledby': 'page-title', class: 'page page-' + page.id},
     h('h1', {id: 'page-title'}, page.title));
-  main.replaceChildren(section);
+  put(main, section);
   try {
     await page.render(section);
   } catch (e) {
@@ -59,7 +59,7 @@ function showSignIn(message) {
   const err = h('div', {'aria-live': 'assertive'});
   const form = h('form', {class: 'card signin', onsubmit: async (ev) => {
     ev.preventDefault();
-    err.replaceChildren();
+    put(err);
     const resp = await fetch('/console/api/login', {method: 'POST', credentials: 'same-origin',
       headers: {'Content-Type': 'application/json'}, body: JSON.stringify({token: token.value})});
     const data = await resp.json().catch(() => ({}));
@@ -76,7 +76,7 @@ function showSignIn(message) {
     ' prints). The token stays on the server; this browser gets a session cookie that ends after 30 minutes without use.'),
   err,
   h('button', {type: 'submit', class: 'primary'}, 'Sign in'));
-  main.replaceChildren(form);
+  put(main, form);
   token.focus();
 }
 

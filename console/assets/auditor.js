@@ -1,6 +1,6 @@
 // Auditor pages: ledger search and one disclosure, accounting of
 // disclosures, break-the-glass review, chain verification, charts.
-import {h, api, problem, errorBox, field, fmtTime, labelCode, toast, download, table, PURPOSES} from './ui.js';
+import {h, put, api, problem, errorBox, field, fmtTime, labelCode, toast, download, table, PURPOSES} from './ui.js';
 import {stackedBars} from './charts.js';
 
 const ROLE = 'ds4p/auditor';
@@ -71,7 +71,7 @@ async function ledgerPage(root) {
       limit: Number(val('q-limit')) || 50, cursor: cursors[page],
     });
     const t1 = performance.now();
-    if (!r.ok) { out.replaceChildren(errorBox(problem(r))); return; }
+    if (!r.ok) { put(out, errorBox(problem(r))); return; }
     const entries = r.data.entries;
     if (r.data.next) cursors[page + 1] = r.data.next;
     const rows = entries.map(e => h('tr', {},
@@ -81,14 +81,14 @@ async function ledgerPage(root) {
       h('td', {class: 'num'}, e.redacted.length),
       h('td', {}, e.break_glass ? h('span', {class: 'tag warn'}, 'break glass') : ''),
       h('td', {}, h('button', {type: 'button', class: 'link', onclick: () => {
-        detailBox.replaceChildren(detail(e));
+        put(detailBox, detail(e));
         detailBox.querySelector('#detail').focus();
       }, 'aria-label': `Open disclosure ${e.seq}`}, 'Open'))));
     const nav = h('div', {class: 'pager'},
       h('button', {type: 'button', disabled: page === 0, onclick: () => { page--; load(); }}, '← Previous page'),
       h('span', {}, `Page ${page + 1} · ${entries.length} entries`),
       h('button', {type: 'button', disabled: !r.data.next, onclick: () => { page++; load(); }}, 'Next page →'));
-    out.replaceChildren(
+    put(out, 
       table('Ledger entries, oldest first', ['Time', 'Seq', 'Patient', 'Recipient', 'Purpose', 'Interaction',
         'Disclosed', 'Withheld', 'Redacted', '', ''], rows, {class: 'data', id: 'ledger-results'}),
       entries.length ? nav : h('p', {}, 'No entries match.'));
@@ -96,7 +96,7 @@ async function ledgerPage(root) {
     out.append(h('p', {class: 'muted timing', id: 'ledger-timing'},
       `Fetched in ${(t1 - t0).toFixed(0)} ms, drawn in ${(t2 - t1).toFixed(0)} ms.`));
   }
-  form.addEventListener('submit', (ev) => { ev.preventDefault(); cursors.length = 1; page = 0; detailBox.replaceChildren(); load(); });
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); cursors.length = 1; page = 0; put(detailBox); load(); });
   await load();
 }
 
@@ -113,7 +113,7 @@ async function accountingPage(root) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const r = await api('audit/accounting', {...q(), format: 'json'});
-    if (!r.ok) { out.replaceChildren(errorBox(problem(r))); return; }
+    if (!r.ok) { put(out, errorBox(problem(r))); return; }
     const d = r.data;
     const file = d.patient.replace(/[^A-Za-z0-9-]+/g, '-');
     const get = async (format, name, type) => {
@@ -122,7 +122,7 @@ async function accountingPage(root) {
       download(name, type, x.text);
       toast(`Downloaded ${name}`);
     };
-    out.replaceChildren(h('article', {class: 'report', id: 'report'},
+    put(out, h('article', {class: 'report', id: 'report'},
       h('h2', {}, `Accounting of disclosures: ${d.patient}`),
       h('p', {}, `Period: ${d.from ? fmtTime(d.from) : 'the beginning of the ledger'} to ${d.to ? fmtTime(d.to) : 'now'}. `,
         `Produced ${fmtTime(new Date().toISOString())}. ${d.disclosures.length} disclosures.`),
@@ -138,7 +138,7 @@ async function accountingPage(root) {
           h('td', {}, x.recipient.organization || ''),
           h('td', {}, (x.purposes || []).join(', ')),
           h('td', {}, x.description, x.break_glass ? h('span', {class: 'tag warn'}, 'break glass') : ''),
-          h('td', {class: 'refs'}, (x.disclosed || []).join(' ')))), {class: 'data'})));
+          h('td', {class: 'refs'}, (x.disclosed || []).map(it => `${it.type}/${it.id}` + (it.version ? `/_history/${it.version}` : '')).join(' ')))), {class: 'data'})));
   });
 }
 
@@ -151,15 +151,15 @@ async function breakGlassPage(root) {
   let cursor = '';
   async function load() {
     const r = await api('audit/breakglass', {unreviewed: only.checked, cursor, limit: 50});
-    if (!r.ok) { out.replaceChildren(errorBox(problem(r))); return; }
+    if (!r.ok) { put(out, errorBox(problem(r))); return; }
     const rows = r.data.entries.map(e => {
       const note = h('input', {type: 'text', id: `note-${e.seq}`, 'aria-label': `Review note for disclosure ${e.seq}`,
         placeholder: 'finding (optional)', maxlength: 4096});
       const cell = h('td', {});
       const state = () => e.reviews.length
-        ? cell.replaceChildren(h('span', {class: 'tag ok'}, 'reviewed'), ' ',
+        ? put(cell, h('span', {class: 'tag ok'}, 'reviewed'), ' ',
           e.reviews.map(x => `${x.reviewer} ${fmtTime(x.time)}${x.note ? ': ' + x.note : ''}`).join('; '))
-        : cell.replaceChildren(note, h('button', {type: 'button', onclick: async () => {
+        : put(cell, note, h('button', {type: 'button', onclick: async () => {
           const x = await api('audit/review', {seq: e.seq, hash: e.hash, note: note.value});
           if (!x.ok) { toast(problem(x)); return; }
           e.reviews.push(x.data);
@@ -171,7 +171,7 @@ async function breakGlassPage(root) {
         h('td', {}, who(e.caller)), h('td', {}, e.break_glass.reason),
         h('td', {class: 'num'}, e.disclosed.length), cell);
     });
-    out.replaceChildren(
+    put(out, 
       table('Break-the-glass disclosures', ['Time', 'Seq', 'Patient', 'Recipient', 'Emergency reason', 'Disclosed', 'Review'],
         rows, {class: 'data', id: 'bg-queue'}),
       rows.length ? null : h('p', {}, 'Nothing to review.'),
@@ -188,14 +188,14 @@ async function verifyPage(root) {
   let timer = null;
   async function load(start) {
     const r = await api('audit/verify', {run: !!start});
-    if (!r.ok) { out.replaceChildren(errorBox(problem(r))); return; }
+    if (!r.ok) { put(out, errorBox(problem(r))); return; }
     const v = r.data.verification;
     let status;
     if (v.running) status = h('p', {class: 'tag'}, `Verifying… started ${fmtTime(v.started)}`);
     else if (v.ok === true) status = h('p', {class: 'state ok', id: 'verify-state'}, `Intact: ${v.verified} entries verified (${fmtTime(v.finished)}, ${v.seconds.toFixed(2)} s).`);
     else if (v.ok === false) status = h('p', {class: 'state bad', id: 'verify-state', role: 'alert'}, `Broken: ${v.broken}`);
     else status = h('p', {class: 'state', id: 'verify-state'}, 'Not verified since the proxy started.');
-    out.replaceChildren(status, r.data.head ? h('dl', {class: 'kv'},
+    put(out, status, r.data.head ? h('dl', {class: 'kv'},
       h('dt', {}, 'Head seq'), h('dd', {}, r.data.head.seq),
       h('dt', {}, 'Head hash'), h('dd', {}, h('code', {}, r.data.head.hash)),
       h('dd', {class: 'muted'}, 'Record the head outside this host; ds4p audit verify --head SEQ:HASH detects a rewritten file.')) : null);
@@ -218,9 +218,9 @@ async function chartsPage(root) {
   root.append(form, out);
   async function load() {
     const r = await api('audit/stats', {from: form.querySelector('#c-from').value, to: form.querySelector('#c-to').value});
-    if (!r.ok) { out.replaceChildren(errorBox(problem(r))); return; }
+    if (!r.ok) { put(out, errorBox(problem(r))); return; }
     const d = r.data;
-    out.replaceChildren(
+    put(out, 
       h('p', {class: 'muted'}, `${d.entries_counted} ledger entries counted` + (d.complete ? '.' : ' so far (still counting).')),
       h('div', {class: 'charts'},
         stackedBars('Disclosures by purpose (entries that disclosed something)', d.days, d.disclosed_by_purpose),

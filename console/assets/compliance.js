@@ -1,6 +1,6 @@
 // Compliance pages: the policy in force and its Rego tests, the decision
 // simulator, the label rules by topic.
-import {h, api, problem, errorBox, field, fmtTime, labelCode, table, PURPOSES, TOPICS} from './ui.js';
+import {h, put, api, problem, errorBox, field, fmtTime, labelCode, table, PURPOSES, TOPICS} from './ui.js';
 
 const ROLE = 'ds4p/policy-author';
 
@@ -24,12 +24,12 @@ async function policyPage(root) {
   }
   tests.append(h('p', {class: 'muted'}, 'Running the policy\'s Rego tests…'));
   const t = await api('policy/tests');
-  if (!t.ok) { tests.replaceChildren(errorBox(problem(t))); return; }
+  if (!t.ok) { put(tests, errorBox(problem(t))); return; }
   const d = t.data;
-  if (!d.available) { tests.replaceChildren(h('p', {}, d.reason)); return; }
-  if (d.error) { tests.replaceChildren(errorBox(d.error)); return; }
+  if (!d.available) { put(tests, h('p', {}, d.reason)); return; }
+  if (d.error) { put(tests, errorBox(d.error)); return; }
   const failed = d.tests.filter(x => !x.pass);
-  tests.replaceChildren(
+  put(tests, 
     h('p', {class: failed.length ? 'state bad' : 'state ok', id: 'test-summary'},
       `${d.passed} passed, ${d.failed} failed (revision ${d.revision}, run ${fmtTime(d.ran_at)} in ${d.seconds.toFixed(1)} s).`),
     failed.length ? table('Failing tests', ['Package', 'Test', 'Error'],
@@ -84,12 +84,12 @@ async function simulatorPage(root) {
       patient: v('s-patient'), query: v('s-query'),
     };
     if (v('s-resources')) {
-      try { req.resources = JSON.parse(v('s-resources')); } catch (e) { out.replaceChildren(errorBox('Resources: ' + e.message)); return; }
+      try { req.resources = JSON.parse(v('s-resources')); } catch (e) { put(out, errorBox('Resources: ' + e.message)); return; }
     }
-    out.replaceChildren(h('p', {class: 'muted'}, 'Deciding…'));
+    put(out, h('p', {class: 'muted'}, 'Deciding…'));
     const r = await api('policy/decide', req);
-    if (!r.ok) { out.replaceChildren(errorBox(problem(r))); return; }
-    out.replaceChildren(simulation(r.data));
+    if (!r.ok) { put(out, errorBox(problem(r))); return; }
+    put(out, simulation(r.data));
   });
 }
 
@@ -136,7 +136,7 @@ async function rulesPage(root) {
     h('div', {class: 'field'}, h('label', {for: 'rule-filter'}, 'Filter rules'), filter), out);
   const draw = () => {
     const f = filter.value.trim().toLowerCase();
-    out.replaceChildren(...r.data.topics.map(t => {
+    put(out, ...r.data.topics.map(t => {
       const rules = t.rules.filter(x => !f || JSON.stringify(x).toLowerCase().includes(f) || t.topic.toLowerCase().includes(f));
       if (!rules.length) return '';
       return h('section', {class: 'card topic'},

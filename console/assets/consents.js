@@ -1,6 +1,6 @@
 // Consent manager pages: a patient's consents and their versions, each
 // provision tree in words, create from a form or JSON, revoke.
-import {h, api, problem, errorBox, field, fmtTime, toast, PURPOSES, TOPICS} from './ui.js';
+import {h, put, api, problem, errorBox, field, fmtTime, toast, PURPOSES, TOPICS} from './ui.js';
 
 const ROLE = 'ds4p/consent-manager';
 
@@ -30,7 +30,7 @@ function period(p, what) {
 
 /** sentence is one provision in words, without its exceptions. */
 export function sentence(p, root) {
-  const verb = p.type === 'permit' ? 'permits' : p.type === 'deny' ? 'denies' : 'applies to';
+  const verb = p.type === 'permit' ? 'permits' : p.type === 'deny' ? 'forbids' : 'applies to';
   const actors = (p.actor || []).map(a => refName(a.reference)).filter(Boolean);
   const who = actors.length ? actors.join(' and ') : (root ? 'everyone' : 'anyone');
   const acts = (p.action || []).flatMap(a => (a.coding || []).map(c => ACTIONS[c.code] || c.code));
@@ -78,8 +78,8 @@ function consentCard(c, reload) {
     h('div', {class: 'actions'},
       h('button', {type: 'button', onclick: async () => {
         const r = await api('consent/history', {id});
-        if (!r.ok) { hist.replaceChildren(errorBox(problem(r))); return; }
-        hist.replaceChildren(h('h3', {}, 'Versions, newest first'), h('ol', {class: 'versions'}, (r.data.entry || []).map(e => {
+        if (!r.ok) { put(hist, errorBox(problem(r))); return; }
+        put(hist, h('h3', {}, 'Versions, newest first'), h('ol', {class: 'versions'}, (r.data.entry || []).map(e => {
           const v = e.resource;
           return h('li', {}, h('strong', {}, `version ${v.meta && v.meta.versionId}`), ' ', statusTag(v.status), ' ',
             h('span', {class: 'muted'}, fmtTime(v.meta && v.meta.lastUpdated)), rendered(v));
@@ -145,9 +145,9 @@ async function consentsPage(root) {
   let patient = '';
   async function load() {
     const r = await api('consent/search', {patient});
-    if (!r.ok) { list.replaceChildren(errorBox(problem(r))); return; }
+    if (!r.ok) { put(list, errorBox(problem(r))); return; }
     const cs = (r.data.entry || []).map(e => e.resource);
-    list.replaceChildren(cs.length ? h('div', {}, cs.map(c => consentCard(c, load))) : h('p', {}, `No consents for ${patient}.`));
+    put(list, cs.length ? h('div', {}, cs.map(c => consentCard(c, load))) : h('p', {}, `No consents for ${patient}.`));
   }
   search.addEventListener('submit', (ev) => { ev.preventDefault(); patient = search.querySelector('#c-patient').value.trim(); load(); });
   const fill = () => {
@@ -161,14 +161,14 @@ async function consentsPage(root) {
     const res = form.querySelector('#n-result');
     if (!form.querySelector('#n-json').value.trim()) fill();
     let body;
-    try { body = JSON.parse(form.querySelector('#n-json').value); } catch (e) { res.replaceChildren(errorBox('JSON: ' + e.message)); return; }
+    try { body = JSON.parse(form.querySelector('#n-json').value); } catch (e) { put(res, errorBox('JSON: ' + e.message)); return; }
     const r = await api('consent/create', body);
     if (!r.ok) {
       const issues = r.data && r.data.issue ? r.data.issue.map(i => `${(i.expression || []).join(', ')} ${i.diagnostics || i.code}`) : [problem(r)];
-      res.replaceChildren(h('div', {class: 'error', role: 'alert'}, h('p', {}, 'Not stored:'), h('ul', {}, issues.map(x => h('li', {}, x)))));
+      put(res, h('div', {class: 'error', role: 'alert'}, h('p', {}, 'Not stored:'), h('ul', {}, issues.map(x => h('li', {}, x)))));
       return;
     }
-    res.replaceChildren(h('p', {class: 'state ok'}, `Stored Consent/${r.data.id} version ${r.data.meta && r.data.meta.versionId}.`));
+    put(res, h('p', {class: 'state ok'}, `Stored Consent/${r.data.id} version ${r.data.meta && r.data.meta.versionId}.`));
     patient = r.data.patient.reference;
     search.querySelector('#c-patient').value = patient;
     load();

@@ -122,3 +122,8 @@ export const TOPICS = {
   GDIS: 'genetic disease', R: 'restricted', V: 'very restricted', N: 'normal',
   '42CFRPart2': '42 CFR Part 2', NORDSCLCD: 'no redisclosure without consent',
 };
+
+/** put replaces el's children, skipping null, false and empty strings. */
+export function put(el, ...kids) {
+  el.replaceChildren(...kids.flat(Infinity).filter(k => k != null && k !== false && k !== ''));
+}

@@ -191,6 +191,8 @@ async function runChecks(browser, base, tokens) {
     await report.waitFor();
     assert.ok(await report.locator('tbody tr').count() >= 2, 'disclosures listed');
     assert.match(await report.innerText(), /break glass/);
+    assert.match(await report.innerText(), /Condition\/pat-0-cond-1\/_history\/1/);
+    assert.doesNotMatch(await report.innerText(), /\[object Object\]|undefined/);
     let [dl] = await Promise.all([auditor.waitForEvent('download'), auditor.getByRole('button', {name: 'Download CSV'}).click()]);
     const csv = readFileSync(await dl.path(), 'utf8');
     assert.match(csv, /^date,seq,request_id,patient,recipient/);
@@ -217,6 +219,7 @@ async function runChecks(browser, base, tokens) {
     await auditor.locator('#bg-queue tbody tr', {hasText: 'justified: ER admission'}).waitFor();
     await auditor.getByLabel('Show only disclosures not yet reviewed').check();
     await auditor.getByText('Nothing to review.').waitFor();
+    assert.doesNotMatch(await auditor.locator('main').innerText(), /null|undefined/);
   });
   await check('chain verification reports the chain intact', async () => {
     await auditor.getByRole('link', {name: 'Chain verification'}).click();
@@ -240,6 +243,7 @@ async function runChecks(browser, base, tokens) {
     await compliance.locator('#test-summary').waitFor({timeout: 60000});
     assert.match(await compliance.locator('#test-summary').innerText(), /^\d+ passed, 0 failed/);
     assert.match(await compliance.locator('#policy-revision').innerText(), /\w+/);
+    assert.doesNotMatch(await compliance.locator('main').innerText(), /\bnull\b|undefined/);
     await shot(compliance, '06-policy');
   });
   await check('simulator: the consented clinic gets pat-0\'s Part 2 condition, with the consent as the reason', async () => {
@@ -273,7 +277,7 @@ async function runChecks(browser, base, tokens) {
     await consents.locator('#n-except').fill('DocumentReference');
     await consents.getByRole('button', {name: 'Fill JSON from the form'}).click();
     assert.match(await consents.locator('#n-preview').innerText(),
-      /permits Organization\/demo-clinic to use substance use disorder \(SUD\) data for treatment \(TREAT\) from \S+ until 2027-01-01, except that it\s+denies anyone to use DocumentReference resources/);
+      /permits Organization\/demo-clinic to use substance use disorder \(SUD\) data for treatment \(TREAT\) from \S+ until 2027-01-01, except that it\s+forbids anyone to use DocumentReference resources/);
     await consents.getByRole('button', {name: 'Create consent'}).click();
     await consents.locator('#n-result', {hasText: 'Stored Consent/'}).waitFor();
     await consents.locator('article.consent', {hasText: 'Patient/pat-1'}).first().waitFor();
