@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"sync"
 	"time"
 
@@ -108,6 +110,7 @@ type bulkDetector struct {
 	mu    sync.Mutex
 	lru   *list.List // of *bulkCaller, most recently seen first
 	by    map[string]*list.Element
+	macs  sync.Pool // of HMAC-SHA256 hashes under key
 }
 
 type bulkCaller struct {
@@ -135,9 +138,16 @@ func bulkKey(c authn.Caller) string {
 }
 
 func (d *bulkDetector) patientHash(patient string) uint64 {
-	h := hmac.New(sha256.New, d.key)
-	h.Write([]byte(patient))
-	return binary.BigEndian.Uint64(h.Sum(nil))
+	h, _ := d.macs.Get().(hash.Hash)
+	if h == nil {
+		h = hmac.New(sha256.New, d.key)
+	}
+	h.Reset()
+	_, _ = io.WriteString(h, patient)
+	var sum [sha256.Size]byte
+	v := binary.BigEndian.Uint64(h.Sum(sum[:0]))
+	d.macs.Put(h)
+	return v
 }
 
 // bulkCrossing is a threshold a request crossed.
