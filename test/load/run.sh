@@ -153,7 +153,8 @@ setup_upstream() {
   PASS[$u]=$STARTED_URL
   PASS_PID[$u]=$STARTED_PID
   local data=$work/data-$u
-  start "ds4p-$u" "$bin/ds4p" serve --upstream "$base" --listen 127.0.0.1:0 --data "$data" --dev-auth
+  # One token at full speed: the per-caller rate limits would measure themselves (README).
+  start "ds4p-$u" env DS4P_RATE_LIMITS_ENABLED=false "$bin/ds4p" serve --upstream "$base" --listen 127.0.0.1:0 --data "$data" --dev-auth
   DS4P[$u]=$STARTED_URL
   DS4P_PID[$u]=$STARTED_PID
   TOKEN[$u]=$("$bin/ds4p" token --data "$data" --sub load --org Organization/bench --client load \

@@ -173,7 +173,9 @@ func repoRoot() (string, error) {
 // stdout that starts with prefix; it returns the word after it and the PID.
 func (st *stack) start(name, prefix, bin string, args ...string) (string, int, error) {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true")
+	// One token at a fixed rate above the per-caller default limits: the
+	// soak measures the proxy, not its rate limiter (README).
+	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true", "DS4P_RATE_LIMITS_ENABLED=false")
 	logf, err := os.Create(filepath.Join(st.work, name+".log"))
 	if err != nil {
 		return "", 0, err
