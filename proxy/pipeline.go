@@ -126,6 +126,9 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err := r.withholdUninspectable(); err != nil {
 		return nil, false, err
 	}
+	if err := r.withholdOrphanIncludes(root); err != nil { // includes.go
+		return nil, false, err
+	}
 	if err := r.decideElements(ctx); err != nil {
 		return nil, false, err
 	}
