@@ -16,13 +16,11 @@ func TestOrphanIncludesWithheld(t *testing.T) {
 	sudAtClinic := strings.Replace(sudCondition, `"subject"`, `"encounter":{"reference":"Encounter/enc9"},"recorder":{"reference":"Practitioner/clinician"},"subject"`, 1)
 	const (
 		clinician = `{"resourceType":"Practitioner","id":"clinician","name":[{"family":"Program"}]}`
-		patient   = `{"resourceType":"Patient","id":"p1"}`
 		note      = `{"resourceType":"Observation","id":"rev1","status":"final","subject":{"reference":"Patient/p1"},"hasMember":[{"reference":"Observation/bp1"}],"code":{"text":"weight"}}`
 		unrelated = `{"resourceType":"Practitioner","id":"nobody"}`
 		chained   = `{"resourceType":"Organization","id":"hosp"}`
 	)
 	patientWithOrg := `{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/hosp"}}`
-	_ = patient
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		b := bundle(h0base(r), -1, false, sudAtClinic, bpObs)
 		inc := func(res string) string { return `,{"resource":` + res + `,"search":{"mode":"include"}}` }
