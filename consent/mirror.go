@@ -191,6 +191,9 @@ func (m *Mirror) ForPatient(ctx context.Context, patient string) ([]MirrorEntry,
 			if err != nil {
 				return err
 			}
+			if rec.Patient != patient { // an HMAC collision, never seen in practice
+				continue
+			}
 			out = append(out, MirrorEntry{ID: id, Patient: rec.Patient, JSON: rec.JSON})
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"sync"
 	"sync/atomic"
 
 	"go.etcd.io/bbolt"
@@ -53,6 +54,9 @@ type Sealer struct {
 	indexKey []byte
 	chainKey []byte
 	kick     chan struct{}
+	// indexMACs pools HMACs under indexKey: Reset is far cheaper than
+	// hmac.New, which hashes the key pads again.
+	indexMACs sync.Pool
 }
 
 // Open checks that ring opens db's store secret and returns a Sealer. A
@@ -133,6 +137,7 @@ func (s *Sealer) derive(secret []byte) error {
 	if s.indexKey, err = hkdf.Key(sha256.New, secret, nil, "ds4p index v1", 32); err != nil {
 		return err
 	}
+	s.indexMACs.New = func() any { return hmac.New(sha256.New, s.indexKey) }
 	s.chainKey, err = hkdf.Key(sha256.New, secret, nil, "ds4p ledger chain v1", 32)
 	return err
 }
@@ -207,11 +212,14 @@ func aad(header []byte, path string, key []byte) []byte {
 // HMAC-SHA256(index key, label 0x00 value). The index key derives from the
 // store secret, so it survives key rotation.
 func (s *Sealer) IndexKey(label, value string) []byte {
-	m := hmac.New(sha256.New, s.indexKey)
+	m := s.indexMACs.Get().(hash.Hash)
+	defer s.indexMACs.Put(m)
+	m.Reset()
 	m.Write([]byte(label))
 	m.Write([]byte{0})
 	m.Write([]byte(value))
-	return m.Sum(nil)[:IndexKeySize]
+	var sum [sha256.Size]byte
+	return append([]byte(nil), m.Sum(sum[:0])[:IndexKeySize]...)
 }
 
 // ChainMAC returns a new HMAC-SHA256 under the ledger's chain key, derived
