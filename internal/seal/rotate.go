@@ -126,7 +126,7 @@ func (s *Sealer) resealChunk(tx *bbolt.Tx, path Path, st *rotation, chunk int) (
 		walked++
 		st.After = bytes.Clone(k)
 		if id, ok := KeyID(v); ok && id != st.To {
-			todo = append(todo, kv{bytes.Clone(k), v})
+			todo = append(todo, kv{bytes.Clone(k), bytes.Clone(v)})
 		}
 	}
 	if k == nil {
