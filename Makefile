@@ -28,11 +28,15 @@ demo:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# A longer fuzz run of every fuzz target, 30 s each.
+# A longer fuzz run of every fuzz target, FUZZTIME (60 s) each; a crashing
+# input lands in the package's testdata/fuzz/<FuzzName>/ and stays there as
+# a regression case (`go test` replays it).
+FUZZTIME ?= 60s
+FUZZ_PKGS = ./internal/fjson ./internal/fhirmem ./internal/synth ./labels ./consent ./audit ./proxy ./proxy/authn
 fuzz:
-	for pkg in ./internal/fjson ./labels ./consent ./proxy; do \
+	for pkg in $(FUZZ_PKGS); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 30s $$pkg || exit 1; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
 
