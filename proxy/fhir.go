@@ -350,7 +350,6 @@ func (s *Server) finalizeAs(resp *http.Response, ex *exchange, body []byte, cont
 		resp.ContentLength = 0
 		out.Set("Content-Length", "0")
 		out.Set("Cache-Control", "no-store")
-		out.Set("X-Request-Id", ex.requestID)
 		return
 	}
 	s.setBody(resp, ex, body, contentType)
@@ -359,8 +358,7 @@ func (s *Server) finalizeAs(resp *http.Response, ex *exchange, body []byte, cont
 func (s *Server) setBody(resp *http.Response, ex *exchange, body []byte, contentType string) {
 	h := resp.Header
 	h.Set("Content-Type", contentType)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Request-Id", ex.requestID)
+	h.Set("Cache-Control", "no-store") // X-Request-Id: set once by the edge (edge.go)
 	h.Set("Vary", "Accept-Encoding")
 	if ex.acceptGzip && len(body) >= 1024 {
 		body = gzipBody(body)

@@ -121,3 +121,20 @@ func TestWithheldQuotes(t *testing.T) {
 		t.Errorf("log output %q", got)
 	}
 }
+
+// TestOneRequestID: an answer carries its X-Request-Id once, whether it
+// came through the pipeline, as a missing resource, or empty.
+func TestOneRequestID(t *testing.T) {
+	t.Parallel()
+	for name, up := range map[string]http.HandlerFunc{
+		"resource": fhirJSONHandler(200, bpObs),
+		"missing":  fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`),
+		"empty":    func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) },
+	} {
+		h := newHarness(t, up)
+		resp, body := h.get("/fhir/Observation/bp1", tokConsented, "X-Request-Id", "one-id")
+		if got := resp.Header.Values("X-Request-Id"); len(got) != 1 || got[0] != "one-id" {
+			t.Errorf("%s: X-Request-Id %q (%d %s)", name, got, resp.StatusCode, body)
+		}
+	}
+}

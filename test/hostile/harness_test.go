@@ -364,6 +364,9 @@ func (s *stack) assertUp(t *testing.T) {
 	if r.Status != http.StatusOK || !bytes.Contains(r.Body, []byte(`"id":"good"`)) {
 		t.Fatalf("the proxy does not answer a good read after the case: %d %s", r.Status, truncate(r.Body))
 	}
+	if ids := r.Header.Values("X-Request-Id"); len(ids) != 1 {
+		t.Errorf("X-Request-Id %q, want one", ids)
+	}
 }
 
 func truncate(b []byte) string {
