@@ -102,12 +102,10 @@ func (l *Ledger) Prune(ctx context.Context, cutoff time.Time, exportDir string) 
 	}
 }
 
-// prunable is one round's entries: canonical JSON (raw), stored bytes
-// (sealed, in an encrypted ledger) and decoded.
+// prunable is one round's entries: canonical JSON and decoded.
 type prunable struct {
 	from    Checkpoint
 	raw     [][]byte
-	stored  [][]byte
 	entries []Entry
 }
 
@@ -162,7 +160,6 @@ func (l *Ledger) collectPrunable(tx *bbolt.Tx, cutoff time.Time) (prunable, erro
 			return prunable{}, &BrokenError{Seq: v.next, Reason: reason + "; not pruning a broken chain"}
 		}
 		p.raw = append(p.raw, bytes.Clone(plain))
-		p.stored = append(p.stored, bytes.Clone(val))
 		p.entries = append(p.entries, e)
 		v.next, v.prev = v.next+1, e.Hash
 	}
@@ -180,7 +177,8 @@ func (l *Ledger) deletePruned(tx *bbolt.Tx, p prunable, cp Checkpoint) error {
 		return errors.New("the ledger was pruned concurrently")
 	}
 	for i, e := range p.entries {
-		if !bytes.Equal(b.entries.Get(seqKey(e.Seq)), p.stored[i]) {
+		// Compared as plaintext: a key rotation may have re-sealed it meanwhile.
+		if _, now, err := b.entry(seqKey(e.Seq), b.entries.Get(seqKey(e.Seq))); err != nil || !bytes.Equal(now, p.raw[i]) {
 			return fmt.Errorf("seq %d changed while it was exported", e.Seq)
 		}
 		if err := b.entries.Delete(seqKey(e.Seq)); err != nil {
