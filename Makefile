@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build test test-short test-console demo bench fuzz load soak
+.PHONY: build test test-short test-console demo bench fuzz load soak oracle
 
 build:
 	$(GO) build -o ds4p ./cmd/ds4p
@@ -52,3 +52,11 @@ SOAK_DURATION ?= 10m
 SOAK_RATE ?= 200
 soak:
 	$(GO) run ./test/soak -duration $(SOAK_DURATION) -rate $(SOAK_RATE)
+
+# The leak oracle with more seeds than CI's (test/oracle): ORACLE_SEEDS=N
+# runs seeds 1..N (also "A-B" or "A,B,C"), ~12 s a seed; a leak prints
+# the seed and the request that reproduces it.
+ORACLE_SEEDS ?= 40
+oracle:
+	bash test/medplum/install.sh
+	DS4P_ORACLE_SEEDS=$(ORACLE_SEEDS) flock /tmp/ds4p-e2e.lock $(GO) test -count=1 -timeout 60m -run 'TestOracle$$' -v ./test/oracle

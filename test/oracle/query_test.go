@@ -17,11 +17,11 @@ type query struct {
 	ContentType string
 	Body        []byte
 	Patients    []string // the patients the answer is about
-	Refused     bool     // the proxy must refuse it (400) before the upstream sees it
-	// Code is the code a search selects on; with an _include, a patient
-	// whose only matches are withheld must not appear (it would show whose
-	// record matched).
-	Code string
+	Refused     bool     // the proxy must refuse it (400, 403) before the upstream sees it
+	// Selects is what the resources a search selects carry (`"code":"X"`,
+	// a reference): a patient whose only such resources are withheld must
+	// not appear in the answer (it would show whose record matched).
+	Selects string
 }
 
 // patientTypes are resource types searched by patient.
@@ -78,7 +78,7 @@ func (w *world) query(c Caller) query {
 	get := func(kind, path string) query {
 		return query{Kind: kind, Method: "GET", Path: "/fhir/" + path, Patients: []string{p}}
 	}
-	switch w.pick(16) {
+	switch w.pick(20) {
 	case 0:
 		r := w.resource(p)
 		return get("read", r.Ref())
@@ -129,7 +129,7 @@ func (w *world) query(c Caller) query {
 		q.Patients = nil
 		if w.pick(2) == 0 {
 			q.Path += "&_include=" + strings.SplitN(path, "?", 2)[0] + ":subject"
-			q.Kind, q.Code = "code-search-include", strings.SplitN(path, "=", 2)[1]
+			q.Kind, q.Selects = "code-search-include", `"code":"`+strings.SplitN(path, "=", 2)[1]+`"`
 		}
 		return q
 	case 13:
@@ -138,11 +138,62 @@ func (w *world) query(c Caller) query {
 	case 14:
 		r := w.resource(p)
 		return get("id-search", r.Type+"?_id="+r.ID)
-	default:
-		q := get("type-history", typ+"/_history?_count=20")
+	case 15:
+		q := get("type-history", []string{typ + "/_history?_count=20", "_history?_count=50"}[w.pick(2)])
 		q.Patients = nil
 		return q
+	case 16:
+		return w.byPart2Actor()
+	case 17:
+		refusals := []string{
+			typ + "?patient=" + p + "&_summary=count",
+			typ + "?_filter=" + url.QueryEscape("code eq F11.20"),
+			typ + "?_getpages=abc&_getpagesoffset=10",
+			"Patient/$export", "$export",
+		}
+		q := get("refused", refusals[w.pick(len(refusals))])
+		q.Refused, q.Patients = true, nil
+		return q
+	case 18:
+		incs := []string{"_include=*", "_include=Encounter:*", "_revinclude=*", "_include=Encounter:patient&_include:iterate=Patient:general-practitioner"}
+		return get("include-wild", "Encounter?patient="+p+"&"+incs[w.pick(len(incs))])
+	default:
+		enc := w.resourceOfType(p, "Encounter")
+		q := get("by-reference", []string{"Condition", "Observation", "MedicationRequest"}[w.pick(3)]+"?encounter="+enc.Ref())
+		if w.pick(2) == 0 {
+			q.Path += "&_include=" + strings.SplitN(q.Path[len("/fhir/"):], "?", 2)[0] + ":subject"
+		}
+		return q
 	}
+}
+
+// byPart2Actor searches by the Part 2 program or its clinician, with the
+// patients included: a patient shown there was treated by the program.
+func (w *world) byPart2Actor() query {
+	searches := []struct{ path, ref string }{
+		{"Observation?performer=" + synth.Part2OrgRef + "&_include=Observation:patient", synth.Part2OrgRef},
+		{"Encounter?service-provider=" + synth.Part2OrgRef + "&_include=Encounter:patient", synth.Part2OrgRef},
+		{"Condition?asserter=" + synth.Part2PractitionerRef + "&_include=Condition:subject", synth.Part2PractitionerRef},
+		{"MedicationRequest?requester=" + synth.Part2PractitionerRef + "&_include=MedicationRequest:subject", synth.Part2PractitionerRef},
+		{"Practitioner?_id=part2-clinician&_revinclude=Condition:asserter", synth.Part2PractitionerRef},
+	}
+	s := searches[w.pick(len(searches))]
+	return query{Kind: "by-part2-actor", Method: "GET", Path: "/fhir/" + s.path, Selects: `"reference":"` + s.ref + `"`}
+}
+
+// resourceOfType picks a resource of type typ of patient p (the Patient
+// when it has none).
+func (w *world) resourceOfType(p, typ string) synth.Resource {
+	var rs []synth.Resource
+	for _, r := range w.ds.ByPatient(p) {
+		if r.Type == typ {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		return w.ds.ByPatient(p)[0]
+	}
+	return rs[w.pick(len(rs))]
 }
 
 // batch is a batch Bundle of two to four GETs about p.

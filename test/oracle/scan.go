@@ -166,13 +166,15 @@ func (o *Oracle) Expect(c Caller, consents []Consent, now time.Time, patients ..
 	return x
 }
 
-// ForbidMatchedPatients is for a search by code with _include: every
-// patient none of whose resources carrying the code may be disclosed must
-// not appear, since its presence would show whose withheld record matched.
-func (o *Oracle) ForbidMatchedPatients(x *Expectation, code string) {
+// ForbidMatchedPatients is for a search that selects resources carrying
+// needle (`"code":"F11.20"`, `"reference":"Organization/x"`) with the
+// patients included: a patient none of whose resources carrying it may be
+// disclosed must not appear, since its presence would show whose withheld
+// record matched.
+func (o *Oracle) ForbidMatchedPatients(x *Expectation, needle string) {
 	carries := map[string]bool{} // patient -> has a visible carrier
 	for _, r := range o.ds.Resources {
-		if r.Patient == "" || !bytes.Contains(r.JSON, []byte(`"code":"`+code+`"`)) {
+		if r.Patient == "" || !bytes.Contains(r.JSON, []byte(needle)) {
 			continue
 		}
 		_, forbidden := x.Forbidden[r.Ref()]
@@ -181,7 +183,8 @@ func (o *Oracle) ForbidMatchedPatients(x *Expectation, code string) {
 	for p, visible := range carries {
 		if !visible {
 			id := strings.TrimPrefix(p, "Patient/")
-			x.marks = append(x.marks, mark{text: `"id":"` + id + `"`, reason: p + " matched the code search only by withheld resources"})
+			x.marks = append(x.marks, mark{text: `"id":"` + id + `"`, reason: p + " matched the search only by withheld resources"},
+				mark{text: "/" + p, reason: p + " matched the search only by withheld resources", boundID: true})
 		}
 	}
 }

@@ -137,3 +137,22 @@ func (w *world) consentsOf(patients []string) []Consent {
 	}
 	return out
 }
+
+// secondVersions returns a second version of n sensitive resources (the
+// same content and a language), so that history and vread meet resources
+// with more than one version.
+func (w *world) secondVersions(n int) [][]byte {
+	var sens []synth.Resource
+	for _, r := range w.ds.Resources {
+		if r.Sensitive() {
+			sens = append(sens, r)
+		}
+	}
+	var out [][]byte
+	for range n {
+		r := sens[w.pick(len(sens))]
+		head := `"id":"` + r.ID + `",`
+		out = append(out, []byte(strings.Replace(string(r.JSON), head, head+`"language":"en-US",`, 1)))
+	}
+	return out
+}
