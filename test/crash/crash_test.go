@@ -71,6 +71,27 @@ func TestKillUnderLoad(t *testing.T) {
 	if missing > 0 {
 		t.Errorf("%d of %d received responses have no ledger entry", missing, len(received))
 	}
+	assertSealedOnDisk(t, data, received)
+}
+
+// assertSealedOnDisk checks that serve encrypted the ledger at rest: the
+// bbolt file names neither patient nor any request id it recorded.
+func assertSealedOnDisk(t *testing.T, data string, received map[string]bool) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(data, "ds4p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	needles := []string{"Patient/p1", "Patient/p2", "crash-tester"}
+	for id := range received {
+		needles = append(needles, id)
+	}
+	for _, n := range needles {
+		if bytes.Contains(raw, []byte(n)) {
+			t.Errorf("the database file holds %q in plaintext", n)
+			return
+		}
+	}
 }
 
 // buildDS4P builds the binary into a temporary directory.
