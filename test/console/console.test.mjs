@@ -78,8 +78,14 @@ async function navLinks(page) {
   return page.locator('nav a').allInnerTexts();
 }
 
+// shot saves a screenshot and checks that every form control on the page
+// has a label (its own <label> or aria-label).
 async function shot(page, name) {
   await page.screenshot({path: join(out, name + '.png'), fullPage: false});
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+    .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+    .map(e => e.outerHTML.slice(0, 80)));
+  assert.deepEqual(unlabelled, [], `${name}: controls without a label`);
 }
 
 // simulate runs the simulator for the demo clinic on pat-0's $everything
@@ -162,9 +168,13 @@ async function runChecks(browser, base, tokens) {
     assert.equal(status, 403);
   });
   await check('ledger search: a patient\'s entries, paged, and one disclosure in detail', async () => {
-    await auditor.getByLabel('Patient').fill('Patient/pat-0');
+    // Keyboard only: a page puts focus on its content, so Tab reaches the
+    // first filter; Enter submits.
+    await auditor.keyboard.press('Tab');
+    assert.equal(await auditor.evaluate(() => document.activeElement.id), 'q-patient');
+    await auditor.keyboard.type('Patient/pat-0');
     await auditor.getByLabel('Page size').fill('2');
-    await auditor.getByRole('button', {name: 'Search'}).click();
+    await auditor.getByLabel('Page size').press('Enter');
     await auditor.locator('#ledger-results tbody tr').first().waitFor();
     await auditor.waitForFunction(() => document.querySelectorAll('#ledger-results tbody tr').length === 2);
     assert.equal(await auditor.locator('#ledger-results tbody tr').count(), 2);
