@@ -111,17 +111,27 @@ func cliStorage() StorageConf {
 }
 
 // openSealer opens the sealer of db, or nil when encryption is off. With
-// create (serve, demo) a missing key file is made and a plaintext store
-// gets its store secret, so the stores encrypt it on open. Without create
-// (the offline commands) a missing key or a store never encrypted gives
-// nil: a plaintext store then opens as before, an encrypted one fails in
-// audit.Open or consent.Open naming its key id.
+// create (serve, demo) a missing default key file is made, unless the
+// store is already encrypted (its key is then missing: an error), and a
+// plaintext store gets its store secret, so the stores encrypt it on open.
+// Without create (the offline commands) a missing key or a store never
+// encrypted gives nil: a plaintext store then opens as before, an
+// encrypted one fails in audit.Open or consent.Open naming its key id.
 func openSealer(db *bbolt.DB, s StorageConf, dataDir string, create bool) (*seal.Sealer, error) {
 	if s.off() {
 		return nil, nil
 	}
-	ring, err := s.keyring(dataDir, create)
-	if errors.Is(err, fs.ErrNotExist) && !create {
+	var (
+		keyID     uint32
+		encrypted bool
+	)
+	_ = db.View(func(tx *bbolt.Tx) error { keyID, encrypted = seal.Encrypted(tx); return nil })
+	ring, err := s.keyring(dataDir, create && !encrypted)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && create && encrypted:
+		return nil, fmt.Errorf("storage key: the store is encrypted with key id %s and its key file %s is missing: %w",
+			seal.FormatID(keyID), s.keyFilePath(dataDir), err)
+	case errors.Is(err, fs.ErrNotExist) && !create:
 		return nil, nil
 	}
 	if err != nil {

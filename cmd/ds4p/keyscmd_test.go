@@ -295,3 +295,33 @@ func TestKeyFileReloadRotates(t *testing.T) {
 		t.Fatalf("Verify = %d, %v", n, err)
 	}
 }
+
+// TestServeWithoutItsKey opens an encrypted data directory as serve does
+// after its key file was lost: it fails naming the key id, makes no new key
+// and leaves the database as it was.
+func TestServeWithoutItsKey(t *testing.T) {
+	t.Parallel()
+	dir := encryptedDir(t)
+	keyFile := filepath.Join(dir, StorageKeyFile)
+	ring, _ := seal.LoadKeyFile(keyFile)
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, DBFile)
+	before, _ := os.ReadFile(path)
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = openSealer(db, StorageConf{}, dir, true)
+	_ = db.Close()
+	if err == nil || !strings.Contains(err.Error(), seal.FormatID(ring.Active())) || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("openSealer without the key file = %v", err)
+	}
+	if _, err := os.Stat(keyFile); err == nil {
+		t.Fatal("a new key file was made for an encrypted store")
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("the database changed")
+	}
+}
