@@ -117,3 +117,33 @@ func markInsertMeta(bundle []byte, top objectLayout, mark Set) []fjson.Edit {
 	data = append(appendLabels(data, mark, nil), '}')
 	return []fjson.Edit{{Start: top.afterStart, End: top.after, Data: data}}
 }
+
+// MarkEditsAt is MarkEdits for a caller that has already walked the
+// Bundle's top-level members (a proxy that has just collected its
+// entries), so that the Bundle is not scanned again: b holds the Bundle,
+// meta is where the value of its meta member starts (-1 without one), and
+// anchor is the value span of its id or resourceType, whichever comes last
+// (a new meta goes after it). Offsets are those of b.
+func MarkEditsAt(b []byte, meta, anchorStart, anchorEnd int, mark Set) ([]fjson.Edit, error) {
+	if meta < 0 {
+		if len(mark) == 0 {
+			return nil, nil
+		}
+		return markInsertMeta(b, objectLayout{afterStart: anchorStart, after: anchorEnd}, mark), nil
+	}
+	lay, err := locateMeta(b, meta)
+	if err != nil {
+		return nil, err
+	}
+	if !lay.security.found {
+		if len(mark) == 0 {
+			return nil, nil
+		}
+		return insertSecurity(lay, mark, nil), nil
+	}
+	entries, err := readEntries(b, lay.security.start)
+	if err != nil {
+		return nil, err
+	}
+	return markMerge(entries, lay.security.start, mark), nil
+}

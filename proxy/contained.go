@@ -41,6 +41,12 @@ var (
 // findContained records the contained resources of each item.
 func (r *run) findContained() error {
 	for _, it := range r.items {
+		if it.scanned { // collect found its type and contained array
+			if err := r.containedOf(it); err != nil {
+				return err
+			}
+			continue
+		}
 		if bytes.Contains(r.body[it.start:it.end], parametersKey) {
 			if rt, err := r.resourceType(it.start); err != nil {
 				return err
@@ -138,6 +144,32 @@ func (r *run) decideContained(ctx context.Context) error {
 		}
 		if withhold && it.class.decision.Permitted() {
 			it.class = withheldClass(it.class, "contained-withheld", "a contained resource is withheld")
+		}
+	}
+	return nil
+}
+
+// containedOf records the contained resources of an item collect has
+// walked: the resources of a Parameters, or those of its contained array.
+func (r *run) containedOf(it *item) error {
+	switch {
+	case it.typ == "Parameters":
+		if err := r.findParameterResources(it, it.start, 0); err != nil {
+			return asFailure(err)
+		}
+	case it.containedAt >= 0:
+		if r.body[it.containedAt] != '[' {
+			return nil
+		}
+		err := fjson.ArrayEach(r.body, it.containedAt, func(vs, ve int) error {
+			if r.body[vs] != '{' {
+				return errContainedShape
+			}
+			it.contained = append(it.contained, &item{start: vs, end: ve})
+			return nil
+		})
+		if err != nil {
+			return asFailure(err)
 		}
 	}
 	return nil

@@ -36,6 +36,9 @@ func (r *run) orphanIncludes(b *bundleNode) error {
 	if b.typ != "searchset" {
 		return nil
 	}
+	if has, err := r.hasInclude(b); err != nil || !has {
+		return err // no include entry: nothing to withhold, no reference to read
+	}
 	type include struct {
 		it   *item
 		self string
@@ -93,6 +96,23 @@ func anyIn(refs, set map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// hasInclude reports whether a disclosed entry of b is an include.
+func (r *run) hasInclude(b *bundleNode) (bool, error) {
+	for _, e := range b.entries {
+		if e.item == nil || !e.item.class.decision.Permitted() {
+			continue
+		}
+		inc, err := r.isInclude(e)
+		if err != nil {
+			return false, rewriteFailure(err)
+		}
+		if inc {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // isInclude reports whether the entry's search.mode is "include".

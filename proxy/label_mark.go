@@ -17,13 +17,16 @@ import (
 // decide.
 func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
 	mark := labels.HighWaterMark(r.disclosedResults(b, nil))
-	edits, err := labels.MarkEdits(r.body[b.start:b.end], mark)
+	// collectBundle located meta and the anchor: the Bundle is not scanned
+	// again (offsets are absolute).
+	meta := -1
+	if b.metaIdx >= 0 {
+		meta, _ = trim(r.body, b.members[b.metaIdx].vStart, b.members[b.metaIdx].end)
+	}
+	as, ae := trim(r.body, b.anchor.start, b.anchor.end)
+	edits, err := labels.MarkEditsAt(r.body, meta, as, ae, mark)
 	if err != nil {
 		return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's labels could not be written; the response was withheld", err)
-	}
-	for i := range edits {
-		edits[i].Start += b.start
-		edits[i].End += b.start
 	}
 	return edits, nil
 }

@@ -34,6 +34,12 @@ type item struct {
 	// extra are the classes of its kept elements other than its own, whose
 	// obligations and notices it carries.
 	extra []*class
+	// scanned says collect walked its top-level members: typ is its
+	// resourceType and containedAt where its contained array starts (-1:
+	// none), so findContained need not search its bytes again.
+	scanned     bool
+	typ         string
+	containedAt int
 }
 
 // class is one decision class: the items of a response that share patient,
@@ -60,6 +66,8 @@ type bundleNode struct {
 	members    []member
 	entryIdx   int // index in members, -1 when absent
 	totalIdx   int
+	metaIdx    int
+	anchor     span // value of id or resourceType, whichever is last: a new meta goes after it
 	hasPaging  bool
 	linkURLs   []span
 	entries    []*entryNode
@@ -95,6 +103,12 @@ type run struct {
 	// notices are the policy's notices (42 CFR 2.32) for what the response
 	// discloses (decide.go).
 	notices []policy.Notice
+	// alloc.go: slabs for items and entries, interned type names, the
+	// public base as JSON string content.
+	itemSlab  []item
+	entrySlab []entryNode
+	typeNames map[string]string
+	pubEsc    []byte
 }
 
 // process labels, decides, enforces and records one upstream JSON body and
@@ -189,7 +203,7 @@ func (r *run) resourceType(start int) (string, error) {
 			return 0, err
 		}
 		if fjson.KeyIs(key, "resourceType") {
-			rt, found = fjson.StringValue(r.body, vs, ve)
+			rt, found = r.typeName(vs, ve)
 			return ve, errStop
 		}
 		return ve, nil
@@ -206,7 +220,8 @@ func (r *run) resourceType(start int) (string, error) {
 // addItem records one resource of the body; labelItems labels it later.
 func (r *run) addItem(start, end int) (*item, error) {
 	start, end = trim(r.body, start, end)
-	it := &item{start: start, end: end}
+	it := r.newItem()
+	it.start, it.end = start, end
 	r.items = append(r.items, it)
 	return it, nil
 }
@@ -219,7 +234,7 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 		return nil, fail(http.StatusBadGateway, "processing", "Bundles nested too deeply", nil)
 	}
 	start = fjson.SkipSpace(r.body, start)
-	b := &bundleNode{start: start, entryIdx: -1, totalIdx: -1}
+	b := &bundleNode{start: start, entryIdx: -1, totalIdx: -1, metaIdx: -1}
 	end, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
 		name := keyName(key)
 		var ve int
@@ -237,6 +252,12 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 			return 0, err
 		}
 		switch name {
+		case "meta":
+			b.metaIdx = len(b.members)
+		case "id", "resourceType":
+			if b.anchor.end < ve {
+				b.anchor = span{vs, ve}
+			}
 		case "total":
 			b.totalIdx = len(b.members)
 		case "type":
@@ -266,7 +287,8 @@ func (r *run) collectEntries(b *bundleNode, arr, depth int) (int, error) {
 }
 
 func (r *run) collectEntry(start, depth int) (*entryNode, error) {
-	e := &entryNode{start: start, fullURL: span{-1, -1}, outcome: span{-1, -1}, parts: noParts}
+	e := r.newEntry()
+	*e = entryNode{start: start, fullURL: span{-1, -1}, outcome: span{-1, -1}, parts: noParts}
 	end, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
 		switch name := keyName(key); name {
 		case "resource":
@@ -299,11 +321,18 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 		}
 		return e.nested.end, nil
 	}
-	ve, err := fjson.SkipValue(r.body, vs)
+	containedAt := -1
+	ve, err := fjson.ObjectScan(r.body, vs, func(key []byte, ms int) (int, error) {
+		if fjson.KeyIs(key, "contained") {
+			containedAt = ms
+		}
+		return fjson.SkipValue(r.body, ms)
+	})
 	if err != nil {
 		return 0, err
 	}
 	e.item, err = r.addItem(vs, ve)
+	e.item.scanned, e.item.typ, e.item.containedAt = true, rt, containedAt
 	return ve, err
 }
 
@@ -539,6 +568,9 @@ func (r *run) rewriteURL(u span) (fjson.Edit, bool) {
 			links = []byte("[]")
 		}
 		return fjson.Edit{Start: start, End: end, Data: links}, true
+	}
+	if e, ok, fast := r.rewriteRawURL(start, end); fast {
+		return e, ok
 	}
 	s, ok := fjson.StringValue(r.body, u.start, u.end)
 	if !ok {

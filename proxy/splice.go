@@ -32,10 +32,25 @@ func memberStart(b []byte, rawKey []byte, vs int) int {
 	return i - len(rawKey) - 1
 }
 
+// commonKeys are the keys the pipeline switches on, returned by keyName
+// without allocating a string for each.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"resourceType", "id", "meta", "type", "total", "link", "entry", "fullUrl", "resource",
+		"search", "response", "request", "mode", "status", "outcome", "url", "method", "relation", "reference",
+		"contained", "text", "div", "subject", "patient", "code", "system", "display", "extension", "valueCoding"} {
+		m[k] = k
+	}
+	return m
+}()
+
 // keyName decodes a raw object key. Keys with escapes are decoded, so that
 // "entr\u0079" is seen as the "entry" every JSON client will read.
 func keyName(raw []byte) string {
 	if bytes.IndexByte(raw, '\\') < 0 {
+		if k, ok := commonKeys[string(raw)]; ok { // no allocation on the hot path
+			return k
+		}
 		return string(raw)
 	}
 	q := make([]byte, 0, len(raw)+2)

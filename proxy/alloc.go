@@ -1,0 +1,79 @@
+package proxy
+
+import (
+	"bytes"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+// Allocation savers of the response pipeline: a 1,000-entry Bundle would
+// otherwise allocate an item, an entry node, a resourceType string and
+// three strings per rewritten fullUrl for every entry.
+
+// slabSize is how many items or entries one slab holds; a slab never
+// grows (a full one is replaced), so pointers into it stay valid.
+const slabSize = 128
+
+// newItem returns a zeroed item from the run's slab.
+func (r *run) newItem() *item {
+	if len(r.itemSlab) == cap(r.itemSlab) {
+		r.itemSlab = make([]item, 0, slabSize)
+	}
+	r.itemSlab = r.itemSlab[:len(r.itemSlab)+1]
+	return &r.itemSlab[len(r.itemSlab)-1]
+}
+
+// newEntry returns a zeroed entry node from the run's slab.
+func (r *run) newEntry() *entryNode {
+	if len(r.entrySlab) == cap(r.entrySlab) {
+		r.entrySlab = make([]entryNode, 0, slabSize)
+	}
+	r.entrySlab = r.entrySlab[:len(r.entrySlab)+1]
+	return &r.entrySlab[len(r.entrySlab)-1]
+}
+
+// typeName reads the string at b[vs:ve] (a resourceType), interned for the
+// run: a Bundle names a handful of types a thousand times.
+func (r *run) typeName(vs, ve int) (string, bool) {
+	raw, ok := fjson.RawString(r.body, vs, ve)
+	if !ok || bytes.IndexByte(raw, '\\') >= 0 {
+		return fjson.StringValue(r.body, vs, ve)
+	}
+	if s, ok := r.typeNames[string(raw)]; ok {
+		return s, true
+	}
+	s, ok := fjson.StringValue(r.body, vs, ve) // validates what it decodes
+	if !ok {
+		return "", false
+	}
+	if r.typeNames == nil {
+		r.typeNames = map[string]string{}
+	}
+	r.typeNames[s] = s
+	return s, true
+}
+
+// rewriteRawURL is rewriteURL for a string without escapes, done on its
+// bytes: the edit's data is built in one allocation. fast is false when the
+// string has escapes (the caller decodes it).
+func (r *run) rewriteRawURL(start, end int) (e fjson.Edit, ok, fast bool) {
+	raw, isString := fjson.RawString(r.body, start, end)
+	if !isString || bytes.IndexByte(raw, '\\') >= 0 {
+		return fjson.Edit{}, false, false
+	}
+	up := r.s.upBase
+	if len(raw) < len(up) || string(raw[:len(up)]) != up {
+		return fjson.Edit{}, false, true
+	}
+	rest := raw[len(up):]
+	if len(rest) > 0 && rest[0] != '/' && rest[0] != '?' {
+		return fjson.Edit{}, false, true
+	}
+	if r.pubEsc == nil {
+		q := fjson.AppendString(nil, r.ex.publicBase)
+		r.pubEsc = q[1 : len(q)-1]
+	}
+	data := make([]byte, 0, len(r.pubEsc)+len(rest)+2)
+	data = append(append(append(append(data, '"'), r.pubEsc...), rest...), '"')
+	return fjson.Edit{Start: start, End: end, Data: data}, true, true
+}
