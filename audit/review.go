@@ -20,7 +20,8 @@ import (
 //	audit_review/                          root bucket
 //	└── v1/
 //	    ├── reviews/<review seq> → JSON    one Review
-//	    └── by_entry/<entry seq><review seq> → ""
+//	    ├── by_entry/<entry seq><review seq> → ""
+//	    └── counters/<name> → blob         a reader's saved counters (SaveCounters)
 //
 // Integers are 8-byte big-endian. A review names the ledger entry by seq and
 // hash, so it cannot silently move to another entry with the same seq.
@@ -178,4 +179,48 @@ func (rs *Reviews) For(ctx context.Context, seqs []uint64) (map[uint64][]Review,
 		return nil, fmt.Errorf("audit: reading reviews: %w", err)
 	}
 	return out, nil
+}
+
+// countersBucket holds a reader's saved counters beside the reviews (the
+// console's chart counters: per-day totals, no patient data).
+var countersBucket = []byte("counters")
+
+// SaveCounters stores blob under name, replacing the previous one.
+func (rs *Reviews) SaveCounters(ctx context.Context, name string, blob []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return rs.db.Update(func(tx *bbolt.Tx) error {
+		root := tx.Bucket(reviewRoot)
+		if root == nil || root.Bucket(reviewSchema) == nil {
+			return errReviewStore
+		}
+		b, err := root.Bucket(reviewSchema).CreateBucketIfNotExists(countersBucket)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(name), blob)
+	})
+}
+
+// LoadCounters returns the blob saved under name, or nil.
+func (rs *Reviews) LoadCounters(ctx context.Context, name string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []byte
+	err := rs.db.View(func(tx *bbolt.Tx) error {
+		root := tx.Bucket(reviewRoot)
+		if root == nil || root.Bucket(reviewSchema) == nil {
+			return nil
+		}
+		if b := root.Bucket(reviewSchema).Bucket(countersBucket); b != nil {
+			out = append([]byte(nil), b.Get([]byte(name))...)
+		}
+		return nil
+	})
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, err
 }

@@ -42,7 +42,9 @@ type Config struct {
 	// Admin serves the proxy's /admin API; the console calls it in
 	// process with the session's token.
 	Admin http.Handler
-	// Ledger and Reviews back the review queue, verification and charts.
+	// Ledger and Reviews back the review queue, verification and charts
+	// (whose per-day counters are saved with the reviews, so a restart
+	// counts only the entries added since).
 	Ledger  Ledger
 	Reviews *audit.Reviews
 	// PolicyFS returns the policy tree in force, for its Rego tests; nil
@@ -81,7 +83,7 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg: cfg, log: cfg.Logger,
 		sessions: newSessions(cfg.MaxSessions, cfg.IdleTimeout, cfg.Now),
-		stats:    newStats(cfg.Ledger),
+		stats:    newStats(cfg.Ledger, cfg.Reviews),
 		verify:   &verifyStatus{},
 		tests:    &testCache{},
 	}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,12 +19,15 @@ import (
 // when it commits behind newer ones. Pruned entries stay counted.
 type stats struct {
 	ledger tailer
+	store  counterStore // nil: counters live in memory only
 
 	scan sync.Mutex // one scan at a time
 
 	mu       sync.Mutex
 	days     map[string]*dayCounts // by YYYY-MM-DD (UTC)
 	lastSeq  uint64
+	lastHash string // of entry lastSeq, to check saved counters against the ledger
+	saved    uint64 // lastSeq when last saved
 	entries  uint64
 	scanned  bool // the first full scan finished
 	lastScan time.Duration
@@ -32,6 +36,71 @@ type stats struct {
 // tailer reads entries in seq order; *audit.Ledger is one.
 type tailer interface {
 	EntriesAfter(ctx context.Context, seq uint64, limit int) ([]audit.Entry, error)
+	HashAt(ctx context.Context, seq uint64) (string, bool, error)
+}
+
+// counterStore keeps the counters across restarts; *audit.Reviews is one.
+type counterStore interface {
+	SaveCounters(ctx context.Context, name string, blob []byte) error
+	LoadCounters(ctx context.Context, name string) ([]byte, error)
+}
+
+// countersName names the saved chart counters.
+const countersName = "console-charts-v1"
+
+// savedCounters is what is saved: the counters up to LastSeq, whose entry
+// had LastHash.
+type savedCounters struct {
+	LastSeq  uint64                `json:"last_seq"`
+	LastHash string                `json:"last_hash"`
+	Entries  uint64                `json:"entries"`
+	Days     map[string]*dayCounts `json:"days"`
+}
+
+// saveEvery bounds the entries counted between two saves during a long
+// count, so a restart resumes near where it stopped.
+const saveEvery = 100_000
+
+// load adopts the saved counters if the ledger still holds their last
+// entry with the same hash (else it counts from the start).
+func (st *stats) load(ctx context.Context) {
+	if st.store == nil {
+		return
+	}
+	blob, err := st.store.LoadCounters(ctx, countersName)
+	if err != nil || blob == nil {
+		return
+	}
+	var sc savedCounters
+	if json.Unmarshal(blob, &sc) != nil || sc.Days == nil {
+		return
+	}
+	if hash, ok, err := st.ledger.HashAt(ctx, sc.LastSeq); err != nil || !ok || hash != sc.LastHash {
+		return
+	}
+	st.mu.Lock()
+	st.days, st.lastSeq, st.lastHash, st.entries, st.saved = sc.Days, sc.LastSeq, sc.LastHash, sc.Entries, sc.LastSeq
+	st.mu.Unlock()
+}
+
+// save stores the counters when they moved since the last save.
+func (st *stats) save(ctx context.Context) {
+	if st.store == nil {
+		return
+	}
+	st.mu.Lock()
+	if st.lastSeq == st.saved {
+		st.mu.Unlock()
+		return
+	}
+	blob, err := json.Marshal(savedCounters{LastSeq: st.lastSeq, LastHash: st.lastHash, Entries: st.entries, Days: st.days})
+	seq := st.lastSeq
+	st.mu.Unlock()
+	if err == nil && st.store.SaveCounters(ctx, countersName, blob) == nil {
+		st.mu.Lock()
+		st.saved = seq
+		st.mu.Unlock()
+	}
 }
 
 // dayCounts are one day's counters.
@@ -44,12 +113,16 @@ type dayCounts struct {
 	WithheldByTopic  map[string]int `json:"withheld_by_topic"`
 }
 
-func newStats(l tailer) *stats {
-	return &stats{ledger: l, days: map[string]*dayCounts{}}
+func newStats(l tailer, store counterStore) *stats {
+	return &stats{ledger: l, store: store, days: map[string]*dayCounts{}}
 }
 
-// run scans at once and then every interval until ctx ends.
+// run loads the saved counters, counts what is new at once and then every
+// interval until ctx ends.
 func (st *stats) run(ctx context.Context, interval time.Duration) {
+	st.scan.Lock()
+	st.load(ctx)
+	st.scan.Unlock()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -78,14 +151,19 @@ func (st *stats) refresh(ctx context.Context) error {
 		st.mu.Lock()
 		for _, e := range page {
 			st.add(e)
-			after = e.Seq
+			after, st.lastHash = e.Seq, e.Hash
 		}
 		st.lastSeq = after
+		due := st.lastSeq-st.saved >= saveEvery
 		st.mu.Unlock()
+		if due {
+			st.save(ctx)
+		}
 		if len(page) < audit.MaxLimit {
 			break
 		}
 	}
+	st.save(ctx)
 	st.mu.Lock()
 	st.scanned, st.lastScan = true, time.Since(start)
 	st.mu.Unlock()
