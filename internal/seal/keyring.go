@@ -160,7 +160,7 @@ func parseKeyLine(line string) (Key, error) {
 // Format writes keys in the key file format.
 func Format(keys []Key) []byte {
 	var b bytes.Buffer
-	b.WriteString("# ds4p storage keys: ID BASE64-KEY [active] (keep this file 0600, off the data volume)\n")
+	b.WriteString("# ds4p storage keys: ID BASE64-KEY [active] (mode 0600, backed up apart from the data)\n")
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s %s", FormatID(k.ID), base64.StdEncoding.EncodeToString(k.Secret[:]))
 		if k.Active {
