@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"errors"
+
 	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
 )
@@ -24,7 +26,7 @@ func (s *Server) emit(ev siem.Event) {
 	if s.events == nil {
 		return
 	}
-	if err := s.events.Emit(ev); err != nil {
+	if err := s.events.Emit(ev); err != nil && !errors.Is(err, siem.ErrQueueFull) { // a full queue counts, never floods the log
 		s.log.Error("security event could not be queued for the SIEM", "kind", ev.Kind, "request_id", ev.RequestID, "error", err.Error())
 	}
 }

@@ -1,6 +1,8 @@
 package siem
 
 import (
+	"cmp"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -8,6 +10,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 )
 
 var (
@@ -25,12 +29,27 @@ type Cursor struct {
 	Events uint64 `json:"events"`
 }
 
+// DefaultMaxQueued bounds the events waiting for the SIEM (a few hundred
+// bytes each): a sink that is down for long, or a flood of refused
+// tokens, cannot fill the disk.
+const DefaultMaxQueued = 1_000_000
+
+// ErrQueueFull is returned by Emit when MaxQueued events wait; the event
+// is dropped and counted by the ds4p.siem.events.dropped metric.
+var ErrQueueFull = errors.New("siem: the event queue is full")
+
+var droppedEvents, _ = otel.Meter("github.com/ds4p/ds4p/siem").Int64Counter("ds4p.siem.events.dropped",
+	metric.WithDescription("security events dropped because the SIEM queue was full"))
+
 // Queue is the durable queue of security events in the bbolt file, and
 // the export cursor beside it. It is safe for concurrent use.
 type Queue struct {
 	db     *bbolt.DB
 	now    func() time.Time
 	notify chan struct{}
+	// MaxQueued bounds the events not yet delivered (DefaultMaxQueued
+	// when 0). Set it before the first Emit.
+	MaxQueued int
 }
 
 // OpenQueue creates the package's buckets in db when needed. On a
@@ -87,6 +106,9 @@ func (q *Queue) Emit(ev Event) error {
 			return err
 		}
 		b := s.Bucket(eventsBucket)
+		if b.Sequence()-readCursor(s).Events >= uint64(cmp.Or(q.MaxQueued, DefaultMaxQueued)) {
+			return ErrQueueFull // checked before NextSequence: a drop leaves no gap in the seqs
+		}
 		seq, err := b.NextSequence()
 		if err != nil {
 			return err
@@ -99,6 +121,10 @@ func (q *Queue) Emit(ev Event) error {
 		}
 		return b.Put(seqKey(seq), v)
 	})
+	if errors.Is(err, ErrQueueFull) {
+		droppedEvents.Add(context.Background(), 1)
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("siem: queueing a %s event: %w", ev.Kind, err)
 	}
@@ -143,12 +169,18 @@ func (q *Queue) Cursor() (Cursor, error) {
 		if err != nil {
 			return err
 		}
-		if v := s.Bucket(cursorBucket).Get(cursorKey); len(v) == 16 {
-			c.Ledger, c.Events = binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])
-		}
+		c = readCursor(s)
 		return nil
 	})
 	return c, err
+}
+
+func readCursor(schema *bbolt.Bucket) Cursor {
+	var c Cursor
+	if v := schema.Bucket(cursorBucket).Get(cursorKey); len(v) == 16 {
+		c.Ledger, c.Events = binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])
+	}
+	return c
 }
 
 // ack stores c and deletes the queued events it passed, in one

@@ -271,3 +271,29 @@ func TestSyslogTCPFraming(t *testing.T) {
 		t.Error("an unknown network must be refused")
 	}
 }
+
+// TestQueueBoundedWithoutGaps: beyond MaxQueued undelivered events Emit
+// drops with ErrQueueFull, and once the export acknowledges, events are
+// taken again with the next seq (no gap for the SIEM to mistake for loss).
+func TestQueueBoundedWithoutGaps(t *testing.T) {
+	t.Parallel()
+	sink := &memSink{}
+	q, _, x := setup(t, sink, Config{})
+	q.MaxQueued = 2
+	for i := range 3 {
+		err := q.Emit(Event{Kind: KindTokenRefused, Severity: SeverityWarning})
+		if (i < 2) != (err == nil) || (i == 2 && !errors.Is(err, ErrQueueFull)) {
+			t.Fatalf("emit %d: %v", i, err)
+		}
+	}
+	if _, err := x.Round(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Emit(Event{Kind: KindTokenRefused, Severity: SeverityWarning}); err != nil {
+		t.Fatalf("after the ack: %v", err)
+	}
+	evs, err := q.after(2, 10)
+	if err != nil || len(evs) != 1 || evs[0].Seq != 3 {
+		t.Fatalf("next event = %+v, %v; want seq 3", evs, err)
+	}
+}

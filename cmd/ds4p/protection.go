@@ -117,6 +117,10 @@ type SIEMConfig struct {
 	HashKeyFile string        `yaml:"hash_key_file"`
 	Interval    time.Duration `yaml:"interval"`
 	Batch       int           `yaml:"batch"`
+	// MaxQueued bounds the security events waiting for delivery
+	// (default siem.DefaultMaxQueued); beyond it new ones are dropped and
+	// counted (ds4p.siem.events.dropped).
+	MaxQueued int `yaml:"max_queued"`
 }
 
 // SyslogConfig sends RFC 5424 messages to a syslog server.
@@ -149,8 +153,8 @@ func (s SIEMConfig) validate() []error {
 			errs = append(errs, fmt.Errorf("siem.syslog.facility: unknown facility %q", s.Syslog.Facility))
 		}
 	}
-	if s.Interval < 0 || s.Batch < 0 {
-		errs = append(errs, errors.New("siem: interval and batch must not be negative"))
+	if s.Interval < 0 || s.Batch < 0 || s.MaxQueued < 0 {
+		errs = append(errs, errors.New("siem: interval, batch and max_queued must not be negative"))
 	}
 	return errs
 }
@@ -177,6 +181,7 @@ func openProtection(ctx context.Context, cfg Config, db *bbolt.DB, ledger *audit
 	if p.queue, err = siem.OpenQueue(db); err != nil {
 		return nil, err
 	}
+	p.queue.MaxQueued = cfg.SIEM.MaxQueued
 	sinks, err := cfg.SIEM.sinks()
 	if err != nil {
 		return nil, err
