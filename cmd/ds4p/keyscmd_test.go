@@ -325,3 +325,22 @@ func TestServeWithoutItsKey(t *testing.T) {
 		t.Fatal("the database changed")
 	}
 }
+
+func TestKeysGenerate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "keys")
+	code, out, errOut := runCLI("keys", "generate", "--out", path)
+	if code != 0 || !strings.Contains(out, "(active)") {
+		t.Fatalf("keys generate = %d %s %s", code, out, errOut)
+	}
+	r, err := seal.LoadKeyFile(path)
+	if err != nil || len(r.IDs()) != 1 || !strings.Contains(out, seal.FormatID(r.Active())) {
+		t.Fatalf("the generated file: %v", err)
+	}
+	if code, _, _ := runCLI("keys", "generate", "--out", path); code == 0 {
+		t.Fatal("generate overwrote an existing key file")
+	}
+	if r2, _ := seal.LoadKeyFile(path); r2.Active() != r.Active() {
+		t.Fatal("the key file changed")
+	}
+}
