@@ -330,21 +330,24 @@ var upstreamCases = []upstreamCase{
 	}, gateway},
 }
 
-// TestHostileUpstream sends a read and a search for every hostile upstream
-// behaviour: nothing of the upstream's body or headers reaches the caller,
+// TestHostileUpstream sends a read, a search and a $everything for every
+// hostile upstream behaviour: nothing of the upstream's body or headers reaches the caller,
 // who gets an OperationOutcome, and the proxy keeps serving.
 func TestHostileUpstream(t *testing.T) {
 	s := stackFor(t)
 	for _, tc := range upstreamCases {
-		for _, kind := range []string{"read", "search"} {
+		for _, kind := range []string{"read", "search", "everything"} {
 			t.Run(tc.name+"/"+kind, func(t *testing.T) {
 				name := tc.name + "-" + kind
 				c := s.canary(name)
 				s.up.handle(name, tc.build(s, c))
 				otherMark := s.other.mark()
 				path := "/fhir/Observation/" + name
-				if kind == "search" {
+				switch kind {
+				case "search":
 					path = "/fhir/Observation?identifier=" + name
+				case "everything":
+					path = "/fhir/Patient/" + name + "/$everything"
 				}
 				r := s.get(t, path, "reader", "Accept-Encoding", "gzip")
 				s.assertNoCanary(t, r)
