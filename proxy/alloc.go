@@ -53,6 +53,46 @@ func (r *run) typeName(vs, ve int) (string, bool) {
 	return s, true
 }
 
+// rawURLSplice is rewriteRawURL as a splice that writes the public base
+// and the rest of the URL straight into the output, allocating nothing.
+func (r *run) rawURLSplice(u span) (sp splice, ok, fast bool) {
+	start, end := trim(r.body, u.start, u.end)
+	raw, isString := fjson.RawString(r.body, start, end)
+	if !isString || bytes.IndexByte(raw, '\\') >= 0 {
+		return splice{}, false, false
+	}
+	rest, ok := r.upstreamRest(raw)
+	if !ok {
+		return splice{}, false, true
+	}
+	from := end - 1 - len(rest)
+	return splice{start: start, end: end, quoted: true, data: r.publicEscaped(), from: from, to: end - 1}, true, true
+}
+
+// upstreamRest is what follows the upstream base in raw, when raw starts
+// with it (and a path or query follows, or nothing).
+func (r *run) upstreamRest(raw []byte) ([]byte, bool) {
+	up := r.s.upBase
+	if len(raw) < len(up) || string(raw[:len(up)]) != up {
+		return nil, false
+	}
+	rest := raw[len(up):]
+	if len(rest) > 0 && rest[0] != '/' && rest[0] != '?' {
+		return nil, false
+	}
+	return rest, true
+}
+
+// publicEscaped is the caller's view of the FHIR base as JSON string
+// content, computed once per response.
+func (r *run) publicEscaped() []byte {
+	if r.pubEsc == nil {
+		q := fjson.AppendString(nil, r.ex.publicBase)
+		r.pubEsc = q[1 : len(q)-1]
+	}
+	return r.pubEsc
+}
+
 // rewriteRawURL is rewriteURL for a string without escapes, done on its
 // bytes: the edit's data is built in one allocation. fast is false when the
 // string has escapes (the caller decodes it).
@@ -61,19 +101,28 @@ func (r *run) rewriteRawURL(start, end int) (e fjson.Edit, ok, fast bool) {
 	if !isString || bytes.IndexByte(raw, '\\') >= 0 {
 		return fjson.Edit{}, false, false
 	}
-	up := r.s.upBase
-	if len(raw) < len(up) || string(raw[:len(up)]) != up {
+	rest, ok := r.upstreamRest(raw)
+	if !ok {
 		return fjson.Edit{}, false, true
 	}
-	rest := raw[len(up):]
-	if len(rest) > 0 && rest[0] != '/' && rest[0] != '?' {
-		return fjson.Edit{}, false, true
-	}
-	if r.pubEsc == nil {
-		q := fjson.AppendString(nil, r.ex.publicBase)
-		r.pubEsc = q[1 : len(q)-1]
-	}
-	data := make([]byte, 0, len(r.pubEsc)+len(rest)+2)
-	data = append(append(append(append(data, '"'), r.pubEsc...), rest...), '"')
+	pub := r.publicEscaped()
+	data := make([]byte, 0, len(pub)+len(rest)+2)
+	data = append(append(append(append(data, '"'), pub...), rest...), '"')
 	return fjson.Edit{Start: start, End: end, Data: data}, true, true
+}
+
+// compareSplices orders splices by start, an insertion before a replacement
+// that starts where it is.
+func compareSplices(a, b splice) int {
+	if a.start != b.start {
+		return a.start - b.start
+	}
+	ai, bi := a.end == a.start, b.end == b.start
+	switch {
+	case ai && !bi:
+		return -1
+	case bi && !ai:
+		return 1
+	}
+	return 0
 }

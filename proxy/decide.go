@@ -11,6 +11,7 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/siem"
 	"go.opentelemetry.io/otel"
@@ -48,14 +49,19 @@ func (r *run) decide(ctx context.Context) error {
 // itemClass returns the decided class of it, evaluating the policy the first
 // time the class is met in this response.
 func (r *run) itemClass(ctx context.Context, it *item, now int64) (*class, error) {
-	pi, err := r.policyItem(ctx, it)
+	facts, err := r.factsOf(ctx, it)
 	if err != nil {
 		return nil, err
 	}
-	key := classKey(it) + factsKey(pi.Facts)
-	if c, ok := r.classes[key]; ok {
+	// The key is built in a reused buffer and looked up without a string
+	// allocation; only a new class allocates its key.
+	r.keyBuf = appendClassKey(r.keyBuf[:0], it.res.Patient, it.res.Type, it.res.Labels, itemSource(it))
+	r.keyBuf = append(r.keyBuf, factsKey(facts)...)
+	if c, ok := r.classes[string(r.keyBuf)]; ok {
 		return c, nil
 	}
+	key := string(r.keyBuf)
+	pi := policy.Item{Type: it.res.Type, Labels: labelStrings(it.res.Labels), Source: itemSource(it), Facts: facts}
 	c := &class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
 	if err := r.evaluateItem(ctx, c, pi, now); err != nil {
 		return nil, err
@@ -67,7 +73,20 @@ func (r *run) itemClass(ctx context.Context, it *item, now int64) (*class, error
 // classKey is the class of it without item facts: patient, type, label set
 // and source.
 func classKey(it *item) string {
-	return it.res.Patient + "\x00" + it.res.Type + "\x00" + it.res.Labels.Key() + "\x00" + itemSource(it)
+	return string(appendClassKey(nil, it.res.Patient, it.res.Type, it.res.Labels, itemSource(it)))
+}
+
+// appendClassKey appends the key of the class (patient, typ, ls, source)
+// to dst.
+func appendClassKey(dst []byte, patient, typ string, ls labels.Set, source string) []byte {
+	dst = append(append(append(append(dst, patient...), 0), typ...), 0)
+	for k, l := range ls {
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(append(append(dst, l.System...), '|'), l.Code...)
+	}
+	return append(append(dst, 0), source...)
 }
 
 // Part2Source is the policy input's item source for a record of a 42 CFR
@@ -81,21 +100,20 @@ func itemSource(it *item) string {
 	return ""
 }
 
-// policyItem is the policy input's item for it: its class, and its facts
-// when its patient's consents name codes, data or a data period.
-func (r *run) policyItem(ctx context.Context, it *item) (policy.Item, error) {
-	pi := policy.Item{Type: it.res.Type, Labels: labelStrings(it.res.Labels), Source: itemSource(it)}
+// factsOf is the policy input's item facts for it: nil unless its
+// patient's consents name codes, data or a data period.
+func (r *run) factsOf(ctx context.Context, it *item) (*policy.ItemFacts, error) {
 	if it.res.Patient == "" || it.res.Patient == unresolvedPatient || outsideCompartment(r.ex.caller, it.res.Patient) {
-		return pi, nil
+		return nil, nil
 	}
 	cs, err := r.consentsOf(ctx, it.res.Patient)
 	if err != nil {
-		return policy.Item{}, err
+		return nil, err
 	}
 	if cs.needsFacts.any() {
-		pi.Facts = itemFacts(cs.needsFacts, it.res.Type, it.res.ID, r.body[it.start:it.end])
+		return itemFacts(cs.needsFacts, it.res.Type, it.res.ID, r.body[it.start:it.end]), nil
 	}
-	return pi, nil
+	return nil, nil
 }
 
 // evaluate decides a class that stands for no single resource (element

@@ -109,6 +109,7 @@ type run struct {
 	entrySlab []entryNode
 	typeNames map[string]string
 	pubEsc    []byte
+	keyBuf    []byte // decide.go: class keys
 }
 
 // process labels, decides, enforces and records one upstream JSON body and
@@ -503,9 +504,14 @@ func (r *run) writeEntries(dst []byte, b *bundleNode, kept []*entryNode, notice 
 }
 
 func (r *run) writeEntry(dst []byte, e *entryNode) ([]byte, error) {
-	var ss []splice
+	var buf [8]splice // on the stack: most entries need one or two splices
+	ss := buf[:0]
 	if e.fullURL.start >= 0 {
-		if ed, ok := r.rewriteURL(e.fullURL); ok {
+		if sp, ok, fast := r.rawURLSplice(e.fullURL); fast {
+			if ok {
+				ss = append(ss, sp)
+			}
+		} else if ed, ok := r.rewriteURL(e.fullURL); ok {
 			ss = append(ss, splice{start: ed.Start, end: ed.End, data: ed.Data})
 		}
 	}

@@ -143,10 +143,11 @@ func insideAny(start, end int, es []labels.ElementLabel) bool {
 // classOf returns the class of (patient, typ, ls), evaluating it when this
 // response has not met it yet; the key is the one decide uses.
 func (r *run) classOf(ctx context.Context, patient, typ string, ls labels.Set, now int64) (*class, error) {
-	key := classKey(&item{res: labels.Result{Patient: patient, Type: typ, Labels: ls}})
-	if c, ok := r.classes[key]; ok {
+	r.keyBuf = appendClassKey(r.keyBuf[:0], patient, typ, ls, "")
+	if c, ok := r.classes[string(r.keyBuf)]; ok {
 		return c, nil
 	}
+	key := string(r.keyBuf)
 	c := &class{patient: patient, typ: typ, labels: ls}
 	if err := r.evaluate(ctx, c, now); err != nil {
 		return nil, err

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
-	"sort"
+	"slices"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -112,6 +112,10 @@ type splice struct {
 	start, end int
 	data       []byte
 	render     func(dst []byte) ([]byte, error)
+	// quoted, when set, writes the JSON string "data + src[from:to]"
+	// (alloc.go: a rewritten URL without a copy of its own).
+	quoted   bool
+	from, to int
 }
 
 func appendEdits(ss []splice, edits []fjson.Edit) []splice {
@@ -125,12 +129,9 @@ func appendEdits(ss []splice, edits []fjson.Edit) []splice {
 // lie inside the range and not overlap.
 func applySplices(dst, src []byte, start, end int, ss []splice) ([]byte, error) {
 	// An insertion sorts before a replacement that starts where it is.
-	sort.SliceStable(ss, func(i, j int) bool {
-		if ss[i].start != ss[j].start {
-			return ss[i].start < ss[j].start
-		}
-		return ss[i].end == ss[i].start && ss[j].end != ss[j].start
-	})
+	if len(ss) > 1 {
+		slices.SortStableFunc(ss, compareSplices)
+	}
 	pos := start
 	var err error
 	for _, s := range ss {
@@ -138,11 +139,14 @@ func applySplices(dst, src []byte, start, end int, ss []splice) ([]byte, error) 
 			return nil, fail(http.StatusInternalServerError, "exception", "the response could not be rewritten; it was withheld", errors.New("overlapping splices"))
 		}
 		dst = append(dst, src[pos:s.start]...)
-		if s.render != nil {
+		switch {
+		case s.render != nil:
 			if dst, err = s.render(dst); err != nil {
 				return nil, err
 			}
-		} else {
+		case s.quoted:
+			dst = append(append(append(append(dst, '"'), s.data...), src[s.from:s.to]...), '"')
+		default:
 			dst = append(dst, s.data...)
 		}
 		pos = s.end
