@@ -166,3 +166,18 @@ func TestParseSeeds(t *testing.T) {
 		}
 	}
 }
+
+func TestTotalTells(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]bool{
+		`{"resourceType":"Bundle","type":"searchset","total":2,"entry":[{"search":{"mode":"match"}}]}`:                                        true,
+		`{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{"search":{"mode":"match"}},{"search":{"mode":"include"}}]}`:          false,
+		`{"resourceType":"Bundle","type":"searchset","total":1,"link":[{"relation":"next","url":"x"}],"entry":[{"search":{"mode":"match"}}]}`: true,
+		`{"resourceType":"Bundle","type":"searchset","entry":[{"search":{"mode":"match"}}]}`:                                                  false,
+		`{"resourceType":"Bundle","type":"history","total":5,"entry":[]}`:                                                                     false,
+	} {
+		if _, got := totalTells([]byte(body)); got != want {
+			t.Errorf("totalTells(%s) = %v, want %v", body, got, want)
+		}
+	}
+}

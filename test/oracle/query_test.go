@@ -78,7 +78,7 @@ func (w *world) query(c Caller) query {
 	get := func(kind, path string) query {
 		return query{Kind: kind, Method: "GET", Path: "/fhir/" + path, Patients: []string{p}}
 	}
-	switch w.pick(20) {
+	switch w.pick(22) {
 	case 0:
 		r := w.resource(p)
 		return get("read", r.Ref())
@@ -154,6 +154,22 @@ func (w *world) query(c Caller) query {
 		q := get("refused", refusals[w.pick(len(refusals))])
 		q.Refused, q.Patients = true, nil
 		return q
+	case 19:
+		odd := []string{
+			"Condition?code=F11.20&_count=0", "Observation?code=19295-5&_count=0", typ + "?patient=" + p + "&_count=0",
+			"Condition?code:text=opioid", "Condition?code:not=I10&patient=" + p, "Observation?_sort=-date&patient=" + p + "&_count=4",
+			"Condition?_security=http://terminology.hl7.org/CodeSystem/v3-ActCode|SUD", "Condition?patient=" + p + "&_total=accurate&_count=2",
+		}
+		q := get("odd-search", odd[w.pick(len(odd))])
+		if !strings.Contains(q.Path, "patient=") {
+			q.Patients = nil
+		}
+		return q
+	case 20:
+		p2 := w.resourceOfType("Patient/pat-0", "Encounter")
+		q := get("by-reference", "Observation?encounter="+p2.Ref()+"&_include=Observation:patient")
+		q.Selects, q.Patients = `"reference":"`+p2.Ref()+`"`, []string{"Patient/pat-0"}
+		return q
 	case 18:
 		incs := []string{"_include=*", "_include=Encounter:*", "_revinclude=*", "_include=Encounter:patient&_include:iterate=Patient:general-practitioner"}
 		return get("include-wild", "Encounter?patient="+p+"&"+incs[w.pick(len(incs))])
@@ -162,6 +178,7 @@ func (w *world) query(c Caller) query {
 		q := get("by-reference", []string{"Condition", "Observation", "MedicationRequest"}[w.pick(3)]+"?encounter="+enc.Ref())
 		if w.pick(2) == 0 {
 			q.Path += "&_include=" + strings.SplitN(q.Path[len("/fhir/"):], "?", 2)[0] + ":subject"
+			q.Selects = `"reference":"` + enc.Ref() + `"`
 		}
 		return q
 	}

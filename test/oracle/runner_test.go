@@ -240,6 +240,9 @@ func (r *run) check(sc scenario) {
 		r.t.Errorf("seed %d scenario %d: %s %s answered %d, want 400 or 403 (the proxy refuses it)\n%s",
 			r.w.seed, sc.n, q.Method, q.Path, a.Status, r.repro(sc, q, "", nil))
 	}
+	if (q.Kind == "read" || q.Kind == "vread") && x.Forbidden[refIn(q.Path)].ID != "" {
+		r.sameAsMissing(sc, q, a)
+	}
 	for page := 1; page <= maxPages; page++ {
 		next := nextLink(a.Body)
 		if next == "" {
@@ -262,6 +265,9 @@ func (r *run) inspect(sc scenario, q query, x *Expectation, a answer, page int, 
 	}
 	r.tally.bytes += int64(len(a.Body) + hdr.Len())
 	found := append(x.Scan("headers", []byte(hdr.String())), x.Scan("body", a.Body)...)
+	if f, ok := totalTells(a.Body); ok {
+		found = append(found, f)
+	}
 	if len(found) == 0 {
 		return
 	}
@@ -334,4 +340,78 @@ func nextLink(body []byte) string {
 		}
 	}
 	return ""
+}
+
+// refIn returns the "Type/id" of a read or vread path "/fhir/Type/id[/_history/v]".
+func refIn(path string) string {
+	parts := strings.Split(strings.TrimPrefix(path, "/fhir/"), "/")
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[0] + "/" + parts[1]
+}
+
+// sameAsMissing checks that reading a withheld resource answers exactly as
+// reading one that does not exist: same status, body and header names. A
+// difference would tell that the withheld resource exists.
+func (r *run) sameAsMissing(sc scenario, q query, withheld answer) {
+	ref := refIn(q.Path)
+	missingPath := strings.Replace(q.Path, ref, ref+"-x9", 1)
+	m := r.px.do(r.t, q.Method, r.fhirBase+strings.TrimPrefix(missingPath, "/fhir"), r.tokens[sc.caller], "", nil)
+	r.tally.requests++
+	// A missing resource's answer may name the id asked for; the request
+	// said it already.
+	missingBody := strings.ReplaceAll(string(m.Body), ref+"-x9", ref)
+	if m.Status == withheld.Status && missingBody == string(withheld.Body) && headerNames(m.Header) == headerNames(withheld.Header) {
+		return
+	}
+	r.tally.leaks++
+	r.leak("LEAK seed %d scenario %d (%s): a withheld %s answers unlike a missing one (%d %s %q / missing %d %s %q)\n%s",
+		r.w.seed, sc.n, q.Kind, ref, withheld.Status, headerNames(withheld.Header), withheld.Body, m.Status, headerNames(m.Header), m.Body,
+		r.repro(sc, q, "", nil))
+}
+
+// headerNames lists the header names of an answer but those that differ
+// between any two answers (date, request id).
+func headerNames(h http.Header) string {
+	var out []string
+	for k := range h {
+		if k != "Date" && k != "X-Request-Id" {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+// totalTells reports a searchset total that counts what the answer does not
+// hold: a total must equal the matches on a Bundle with no other page.
+func totalTells(body []byte) (Finding, bool) {
+	var b struct {
+		ResourceType string                      `json:"resourceType"`
+		Type         string                      `json:"type"`
+		Total        *int                        `json:"total"`
+		Link         []struct{ Relation string } `json:"link"`
+		Entry        []struct {
+			Search *struct{ Mode string } `json:"search"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" || b.Type != "searchset" || b.Total == nil {
+		return Finding{}, false
+	}
+	matches := 0
+	for _, e := range b.Entry {
+		if e.Search == nil || e.Search.Mode == "" || e.Search.Mode == "match" {
+			matches++
+		}
+	}
+	paged := false
+	for _, l := range b.Link {
+		paged = paged || l.Relation == "next" || l.Relation == "previous" || l.Relation == "prev"
+	}
+	if *b.Total == matches && !paged {
+		return Finding{}, false
+	}
+	return Finding{Where: "body", Pattern: fmt.Sprintf(`"total":%d`, *b.Total),
+		Reason: fmt.Sprintf("Bundle.total with %d matches on the page (paged: %v) counts what the caller was not given", matches, paged)}, true
 }
