@@ -17,7 +17,7 @@ type query struct {
 	ContentType string
 	Body        []byte
 	Patients    []string // the patients the answer is about
-	Refused     bool     // the proxy must refuse it (400, 403) before the upstream sees it
+	Refused     bool     // the proxy must refuse it (400, 403, 406) before the upstream sees it
 	// Selects is what the resources a search selects carry (`"code":"X"`,
 	// a reference): a patient whose only such resources are withheld must
 	// not appear in the answer (it would show whose record matched).
@@ -150,6 +150,7 @@ func (w *world) query(c Caller) query {
 			typ + "?_filter=" + url.QueryEscape("code eq F11.20"),
 			typ + "?_getpages=abc&_getpagesoffset=10",
 			"Patient/$export", "$export",
+			typ + "?patient=" + p + "&_format=xml", "Patient/" + id + "?_format=application/fhir%2Bxml",
 		}
 		q := get("refused", refusals[w.pick(len(refusals))])
 		q.Refused, q.Patients = true, nil
