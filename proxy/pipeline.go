@@ -327,7 +327,7 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 		if fjson.KeyIs(key, "contained") {
 			containedAt = ms
 		}
-		return fjson.SkipValue(r.body, ms)
+		return fjson.SkipValid(r.body, ms) // process validated the body whole
 	})
 	if err != nil {
 		return 0, err

@@ -35,6 +35,22 @@ func BenchmarkSkipValue(b *testing.B) {
 	}
 }
 
+// BenchmarkSkipValid is SkipValue's job on input Validate already
+// accepted, as the proxy's collect stage does.
+func BenchmarkSkipValid(b *testing.B) {
+	for _, nb := range bundles(b) {
+		b.Run(nb.name, func(b *testing.B) {
+			b.SetBytes(int64(len(nb.json)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := fjson.SkipValid(nb.json, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkEntries is the proxy's access pattern: find Bundle.entry, then
 // each entry's resource and its resourceType.
 func BenchmarkEntries(b *testing.B) {

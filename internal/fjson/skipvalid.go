@@ -1,0 +1,75 @@
+package fjson
+
+import "bytes"
+
+// SkipValid returns the index just past the JSON value that starts at or
+// after i (after optional whitespace), for input already checked by
+// Validate: it only matches quotes and brackets, so it runs at a multiple of
+// SkipValue's speed, and it reports an error only when the value is cut
+// short. On input Validate refused its answer is unspecified (never a
+// panic): use SkipValue there.
+func SkipValid(b []byte, i int) (int, error) {
+	if i = SkipSpace(b, max(i, 0)); i >= len(b) {
+		return 0, errEnd(b)
+	}
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			end, ok := stringEnd(b, i)
+			if !ok {
+				return 0, errEnd(b)
+			}
+			i = end
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			depth--
+			i++
+		default:
+			if depth == 0 { // a scalar at the top: up to a delimiter
+				for i < len(b) && !delimiter(b[i]) {
+					i++
+				}
+				return i, nil
+			}
+			i++
+			continue
+		}
+		if depth <= 0 {
+			return i, nil
+		}
+	}
+	return 0, errEnd(b)
+}
+
+// stringEnd returns the index just past the string whose opening quote is
+// at b[i], found with bytes.IndexByte and a count of the backslashes before
+// each quote.
+func stringEnd(b []byte, i int) (int, bool) {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, false
+		}
+		q := j + k
+		n := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1, true
+		}
+		j = q + 1
+	}
+}
+
+func delimiter(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
