@@ -200,8 +200,9 @@ async function verifyPage(root) {
     else status = h('p', {class: 'state', id: 'verify-state'}, 'Not verified since the proxy started.');
     put(out, status, r.data.head ? h('dl', {class: 'kv'},
       h('dt', {}, 'Head seq'), h('dd', {}, r.data.head.seq),
-      h('dt', {}, 'Head hash'), h('dd', {}, h('code', {}, r.data.head.hash)),
-      h('dd', {class: 'muted'}, 'Record the head outside this host; ds4p audit verify --head SEQ:HASH detects a rewritten file.')) : null);
+      h('dt', {}, 'Head hash'), h('dd', {}, h('code', {}, r.data.head.hash))) : null,
+    r.data.head ? h('p', {class: 'muted'}, 'Record the head outside this host: ', h('code', {}, 'ds4p audit verify --head SEQ:HASH'),
+      ' then detects a file rewritten into a new, consistent chain.') : null);
     run.disabled = v.running;
     clearTimeout(timer);
     if (v.running) timer = setTimeout(() => root.isConnected && load(false), 500);
