@@ -20,9 +20,11 @@ const serveHelp = `Runs the proxy in front of a FHIR R4 server. The FHIR API is 
 /fhir/ (bearer token with SMART scopes, e.g. user/*.read or patient/*.rs with
 a patient claim), the admin API under /admin/ (roles: ds4p/consent-manager
 for /admin/Consent, ds4p/policy-author for /admin/policy and /admin/decide,
-ds4p/auditor for /admin/audit), the web console at /console/ (sign in with
-an admin token; each role sees its own pages), health at /healthz and
-/readyz.
+ds4p/auditor for /admin/audit and /admin/alerts), the web console at
+/console/ (sign in with an admin token; each role sees its own pages),
+health at /healthz and /readyz. Callers are rate-limited and bulk pulls
+raise alerts (protection: in the config); siem: streams the ledger and
+security events to a file, syslog or OpenTelemetry logs.
 
 With --tls-cert/--tls-key it serves HTTPS; with --tls-client-ca and
 --tls-require-client-cert every caller must present a client certificate

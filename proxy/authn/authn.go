@@ -34,7 +34,7 @@ const (
 	ConsentManagerScope = "ds4p/consent-manager"
 	// PolicyAuthorScope: /admin/policy and /admin/decide.
 	PolicyAuthorScope = "ds4p/policy-author"
-	// AuditorScope: /admin/audit.
+	// AuditorScope: /admin/audit and /admin/alerts (bulk-access alerts).
 	AuditorScope = "ds4p/auditor"
 )
 
