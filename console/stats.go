@@ -255,13 +255,29 @@ func (h *Handler) auditStats(w http.ResponseWriter, r *http.Request, _ *session,
 		writeError(w, http.StatusBadRequest, "from must not be after to, and the range at most two years")
 		return
 	}
-	if h.stats.scan.TryLock() { // not scanning: bring the counters up to date first
-		h.stats.scan.Unlock()
+	if h.stats.counted() || h.stats.idle() { // bring the counters up to date first, unless the first count is under way
 		if err := h.stats.refresh(r.Context()); err != nil {
 			h.log.Error("console: chart counters", "error", err.Error())
 		}
 	}
 	writeJSON(w, http.StatusOK, h.stats.series(from, days))
+}
+
+// counted reports whether the first count of the ledger finished (later
+// refreshes read only new entries and are quick to wait for).
+func (st *stats) counted() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.scanned
+}
+
+// idle reports whether no count is running.
+func (st *stats) idle() bool {
+	if !st.scan.TryLock() {
+		return false
+	}
+	st.scan.Unlock()
+	return true
 }
 
 // series returns the counters of days consecutive days from from.
