@@ -54,7 +54,7 @@ soak:
 	$(GO) run ./test/soak -duration $(SOAK_DURATION) -rate $(SOAK_RATE)
 
 # The leak oracle with more seeds than CI's (test/oracle): ORACLE_SEEDS=N
-# runs seeds 1..N (also "A-B" or "A,B,C"), ~12 s a seed; a leak prints
+# runs seeds 1..N (also "A-B" or "A,B,C"), 4-12 s a seed; a leak prints
 # the seed and the request that reproduces it.
 ORACLE_SEEDS ?= 40
 oracle:
