@@ -155,10 +155,22 @@ const maxDepth = 128
 // duplicate key. Label never drops an existing label, except that a lower
 // confidentiality gives way to the highest one.
 func (l *Labeller) Label(resource []byte) (Result, error) {
+	return l.label(resource, nil)
+}
+
+// label is Label with the links of the resource kept in the free capacity
+// of *arena when it has room (LabelAll: one allocation for the links of a
+// whole batch instead of one per resource); *arena grows by what they take.
+func (l *Labeller) label(resource []byte, arena *[]link) (Result, error) {
 	if len(resource) > math.MaxInt32 {
 		return Result{}, errors.New("labels: resource larger than 2 GiB")
 	}
 	w := walker{rs: l.rs.Load(), b: resource}
+	if arena != nil {
+		n := len(*arena)
+		w.links = (*arena)[n:n]
+		defer func() { *arena = claimLinks(*arena, w.links) }()
+	}
 	i := fjson.SkipSpace(resource, 0)
 	if i >= len(resource) || resource[i] != '{' {
 		return Result{}, errors.New("labels: resource is not a JSON object")
@@ -174,6 +186,16 @@ func (l *Labeller) Label(resource []byte) (Result, error) {
 		return Result{}, errors.New("labels: resource has no resourceType")
 	}
 	return w.result()
+}
+
+// claimLinks grows arena over links when links still lie in its free
+// capacity (the walker did not outgrow it); else arena stays as it was.
+func claimLinks(arena, links []link) []link {
+	n := len(arena)
+	if len(links) == 0 || cap(arena)-n < len(links) || &arena[n:cap(arena)][0] != &links[0] {
+		return arena
+	}
+	return arena[:n+len(links)]
 }
 
 // result assembles the Result once the walk is done.
@@ -221,7 +243,7 @@ func (w *walker) linksFor(typ string) []link {
 	if len(out) == 0 {
 		return nil
 	}
-	return out
+	return out[:len(out):len(out)] // its capacity may be LabelAll's arena: no append may reach the next resource's links
 }
 
 // strings returns the id, version id and "Patient/<pid>" of the resource,

@@ -47,8 +47,9 @@ func inheritable(s Set) Set {
 func (l *Labeller) LabelAll(resources [][]byte) ([]Result, error) {
 	out := make([]Result, len(resources))
 	links := false
+	arena := make([]link, 0, 2*len(resources))
 	for k, b := range resources {
-		r, err := l.Label(b)
+		r, err := l.label(b, &arena)
 		if err != nil {
 			return nil, fmt.Errorf("labels: resource %d: %w", k, err)
 		}
