@@ -16,7 +16,7 @@ import (
 // entries do not support are removed (labels.MarkEdits). It must run after
 // decide.
 func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
-	mark := labels.HighWaterMark(r.disclosedResults(b, nil))
+	mark := labels.HighWaterMark(r.disclosedResults(b, make([]labels.Result, 0, len(b.entries))))
 	// collectBundle located meta and the anchor: the Bundle is not scanned
 	// again (offsets are absolute).
 	meta := -1
