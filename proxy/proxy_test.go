@@ -185,6 +185,15 @@ func TestEscapedKeysAreSeen(t *testing.T) {
 func TestFailClosed(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat(" ", 2<<20) + sudCondition
+	// The bomb is compressed once here: compressing 4 MiB in the handler under
+	// the race detector on a loaded machine could outlast the upstream timeout
+	// and turn the expected 502 into a 504.
+	var bz bytes.Buffer
+	zw := gzip.NewWriter(&bz)
+	_, _ = zw.Write([]byte(`{"resourceType":"Condition","note":"` + sudMarker))
+	_, _ = zw.Write(bytes.Repeat([]byte("A"), 4<<20))
+	_ = zw.Close()
+	bomb := bz.Bytes()
 	cases := []struct {
 		name    string
 		handler http.HandlerFunc
@@ -211,10 +220,7 @@ func TestFailClosed(t *testing.T) {
 		{"gzip bomb", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/fhir+json")
 			w.Header().Set("Content-Encoding", "gzip")
-			zw := gzip.NewWriter(w)
-			_, _ = zw.Write([]byte(`{"resourceType":"Condition","note":"` + sudMarker))
-			_, _ = zw.Write(bytes.Repeat([]byte("A"), 4<<20))
-			_ = zw.Close()
+			_, _ = w.Write(bomb)
 		}, 502},
 		{"slow upstream", func(w http.ResponseWriter, _ *http.Request) {
 			time.Sleep(3 * time.Second)
