@@ -146,20 +146,22 @@ type route struct {
 func (h *Handler) api() map[string]route {
 	a, p, c := authn.AuditorScope, authn.PolicyAuthorScope, authn.ConsentManagerScope
 	return map[string]route{
-		"audit/search":     {a, h.auditSearch},
-		"audit/accounting": {a, h.auditAccounting},
-		"audit/breakglass": {a, h.breakGlassQueue},
-		"audit/review":     {a, h.review},
-		"audit/verify":     {a, h.verifyChain},
-		"audit/stats":      {a, h.auditStats},
-		"policy/status":    {p, h.policyStatus},
-		"policy/tests":     {p, h.policyTests},
-		"policy/decide":    {p, h.decide},
-		"labels/rules":     {p, h.labelRules},
-		"consent/search":   {c, h.consentSearch},
-		"consent/history":  {c, h.consentHistory},
-		"consent/create":   {c, h.consentCreate},
-		"consent/revoke":   {c, h.consentRevoke},
+		"audit/search":       {a, h.auditSearch},
+		"audit/accounting":   {a, h.auditAccounting},
+		"audit/breakglass":   {a, h.breakGlassQueue},
+		"audit/review":       {a, h.review},
+		"audit/verify":       {a, h.verifyChain},
+		"audit/stats":        {a, h.auditStats},
+		"audit/alerts":       {a, h.alertList}, // alerts.go
+		"audit/alerts/clear": {a, h.alertClear},
+		"policy/status":      {p, h.policyStatus},
+		"policy/tests":       {p, h.policyTests},
+		"policy/decide":      {p, h.decide},
+		"labels/rules":       {p, h.labelRules},
+		"consent/search":     {c, h.consentSearch},
+		"consent/history":    {c, h.consentHistory},
+		"consent/create":     {c, h.consentCreate},
+		"consent/revoke":     {c, h.consentRevoke},
 	}
 }
 

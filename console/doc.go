@@ -1,6 +1,7 @@
 // Package console serves the ds4p web console at /console: pages for
 // auditors (ledger search, one disclosure, accounting of disclosures,
-// break-the-glass review, chain verification, charts), compliance staff
+// break-the-glass review, chain verification, charts, open bulk-access
+// alerts and clearing them), compliance staff
 // (policy status, Rego test results, decision simulator, label rules) and
 // consent managers (consents, versions, readable provisions, create,
 // revoke).

@@ -1,5 +1,6 @@
 // Auditor pages: ledger search and one disclosure, accounting of
-// disclosures, break-the-glass review, chain verification, charts.
+// disclosures, break-the-glass review, bulk-access alerts, chain
+// verification, charts.
 import {h, put, api, problem, errorBox, field, fmtTime, labelCode, toast, download, table, PURPOSES} from './ui.js';
 import {stackedBars} from './charts.js';
 
@@ -184,6 +185,64 @@ async function breakGlassPage(root) {
   await load();
 }
 
+const ALERT_KINDS = {
+  bulk_patients: (a) => `${a.count} distinct patients touched`,
+  bulk_withheld: (a) => `${a.count} sensitive items withheld`,
+};
+
+/** crossed says which threshold an alert's caller went over, and in what window. */
+function crossed(a) {
+  const what = (ALERT_KINDS[a.kind] || ((x) => `${x.count} (${x.kind})`))(a);
+  return `${what} within ${a.window}; the limit is ${a.threshold}`;
+}
+
+async function alertsPage(root) {
+  const all = h('input', {type: 'checkbox', id: 'al-all'});
+  const out = h('div', {'aria-live': 'polite'});
+  root.append(h('p', {}, 'Bulk-access alerts: a caller that touched more distinct patients, or had more sensitive items ',
+    'withheld, than the configured limit within the window. A blocking alert refuses every request of that caller ',
+    'until it is cleared here. Clearing records your name; alerts name callers, never patients.'),
+  h('div', {class: 'field check'}, all, h('label', {for: 'al-all'}, 'Show cleared alerts too')), out);
+  async function load() {
+    const r = await api('audit/alerts', {all: all.checked});
+    if (!r.ok) { put(out, errorBox(problem(r))); return; }
+    const rows = r.data.alerts.map(a => {
+      const cell = h('td', {});
+      const blocked = h('td', {class: 'nowrap'});
+      const state = () => {
+        put(blocked, a.status === 'open' && a.blocking ? h('span', {class: 'tag bad'}, 'blocked')
+          : h('span', {class: 'tag'}, a.blocking ? 'was blocked' : 'not blocked'));
+        if (a.status === 'open') {
+          put(cell, h('button', {type: 'button', class: 'danger', 'aria-label': `Clear alert ${a.id} of ${a.subject || a.client}`,
+            onclick: async (ev) => {
+              const button = ev.currentTarget;
+              button.disabled = true;
+              const x = await api('audit/alerts/clear', {id: a.id});
+              if (!x.ok) { button.disabled = false; button.focus(); toast(problem(x)); return; }
+              Object.assign(a, x.data);
+              state();
+              cell.firstChild.focus();
+              toast(`Alert ${a.id} cleared` + (x.data.blocking ? `; ${a.subject || a.client} is no longer blocked` : ''));
+            }}, 'Clear'));
+        } else {
+          put(cell, h('span', {tabindex: '-1'}, h('span', {class: 'tag ok'}, 'cleared'), ' ',
+            `by ${a.cleared_by || 'unknown'} ${fmtTime(a.cleared_at)}`));
+        }
+      };
+      state();
+      return h('tr', {}, h('td', {}, fmtTime(a.raised_at)), h('td', {}, a.subject || '—'), h('td', {}, a.client || '—'),
+        h('td', {}, a.org || '—'), h('td', {}, crossed(a)), blocked, h('td', {}, h('code', {}, a.id)), cell);
+    });
+    put(out,
+      table(all.checked ? 'Alerts, newest first' : 'Open alerts, newest first',
+        ['Raised', 'Caller', 'Client', 'Organisation', 'Threshold crossed', 'Blocked', 'Alert id', 'Action'],
+        rows, {class: 'data', id: 'alerts'}),
+      rows.length ? null : h('p', {}, all.checked ? 'No alerts.' : 'No open alerts.'));
+  }
+  all.addEventListener('change', load);
+  await load();
+}
+
 async function verifyPage(root) {
   const out = h('div', {'aria-live': 'polite'});
   const run = h('button', {type: 'button', class: 'primary', id: 'verify-run'}, 'Verify the chain now');
@@ -240,6 +299,7 @@ export const auditorPages = [
   {id: 'ledger', title: 'Ledger search', role: ROLE, render: ledgerPage},
   {id: 'accounting', title: 'Accounting of disclosures', role: ROLE, render: accountingPage},
   {id: 'breakglass', title: 'Break-the-glass review', role: ROLE, render: breakGlassPage},
+  {id: 'alerts', title: 'Alerts', role: ROLE, render: alertsPage},
   {id: 'verify', title: 'Chain verification', role: ROLE, render: verifyPage},
   {id: 'charts', title: 'Disclosure charts', role: ROLE, render: chartsPage},
 ];

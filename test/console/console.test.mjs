@@ -34,10 +34,16 @@ async function check(name, fn) {
   }
 }
 
+// BULK_PATIENTS synthetic patients: more than the bulk-access limit of
+// distinct patients (200 by default), so that one search over all of them
+// raises an alert for the Alerts page.
+const BULK_PATIENTS = 205;
+
 // startDemo runs `ds4p demo` on a free port and reads its tokens.
 async function startDemo() {
   const dataDir = mkdtempSync(join(tmpdir(), 'ds4p-console-'));
-  const proc = spawn(bin, ['demo', '--listen', '127.0.0.1:0', '--data', dataDir], {stdio: ['ignore', 'pipe', 'inherit']});
+  const proc = spawn(bin, ['demo', '--listen', '127.0.0.1:0', '--data', dataDir, '--patients', String(BULK_PATIENTS)],
+    {stdio: ['ignore', 'pipe', 'inherit']});
   let text = '';
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('ds4p demo did not start in 60 s:\n' + text)), 60000);
@@ -111,6 +117,11 @@ async function main() {
     'Organization/city-er', '--purpose', 'ETREAT', '--scope', 'user/*.read', '--break-glass',
     'unconscious patient, overdose suspected', '--ttl', '10m']).toString().trim();
   await fhir(base, bgToken, 'Patient/pat-0/$everything');
+  // A bulk pull: one search that touches every patient raises a
+  // bulk-access alert naming this caller (the demo does not block).
+  const bulkToken = execFileSync(bin, ['token', '--data', demo.dataDir, '--sub', 'bulk-bot', '--org',
+    'Organization/bulk-org', '--client', 'bulk-etl', '--purpose', 'TREAT', '--scope', 'user/*.read', '--ttl', '10m']).toString().trim();
+  await fhir(base, bulkToken, `Patient?_count=${BULK_PATIENTS + 10}`);
 
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -159,7 +170,7 @@ async function runChecks(browser, base, tokens) {
   const auditor = await signIn(browser, base, tokens.auditor);
   await check('the auditor sees only the auditor pages, and the server refuses the others', async () => {
     assert.deepEqual(await navLinks(auditor),
-      ['Ledger search', 'Accounting of disclosures', 'Break-the-glass review', 'Chain verification', 'Disclosure charts']);
+      ['Ledger search', 'Accounting of disclosures', 'Break-the-glass review', 'Alerts', 'Chain verification', 'Disclosure charts']);
     const status = await auditor.evaluate(async () => {
       const s = await (await fetch('/console/api/session')).json();
       const r = await fetch('/console/api/policy/status', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf}, body: '{}'});
@@ -230,6 +241,52 @@ async function runChecks(browser, base, tokens) {
     await auditor.getByLabel('Show only disclosures not yet reviewed').check();
     await auditor.getByText('Nothing to review.').waitFor();
     assert.doesNotMatch(await auditor.locator('main').innerText(), /null|undefined/);
+  });
+  await check('alerts: the bulk pull is listed with its caller and threshold, and the auditor clears it by keyboard', async () => {
+    await auditor.getByRole('link', {name: 'Alerts'}).click();
+    assert.match(auditor.url(), /#\/alerts$/);
+    const row = auditor.locator('#alerts tbody tr', {hasText: 'bulk-bot'});
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.match(text, /bulk-etl/);
+    assert.match(text, /Organization\/bulk-org/);
+    assert.match(text, new RegExp(`${BULK_PATIENTS} distinct patients touched within 10m0s; the limit is 200`));
+    assert.match(text, /not blocked/);
+    assert.doesNotMatch(await auditor.locator('main').innerText(), /\bnull\b|undefined|NaN/);
+    await shot(auditor, '03-alerts');
+    // Keyboard only: Tab from the page reaches the filter, then the Clear button.
+    await auditor.locator('main').focus();
+    await auditor.keyboard.press('Tab');
+    assert.equal(await auditor.evaluate(() => document.activeElement.id), 'al-all');
+    const clear = row.getByRole('button', {name: /^Clear alert bulk-[0-9a-f]+ of bulk-bot$/});
+    await clear.focus();
+    await auditor.keyboard.press('Enter');
+    await row.getByText('cleared', {exact: true}).waitFor();
+    assert.match(await row.innerText(), /by demo-auditor/);
+    assert.ok(await auditor.evaluate(() => document.activeElement.closest('tr')?.innerText.includes('bulk-bot')),
+      'focus stays on the cleared row');
+    // The proxy agrees: the alert is cleared in the auditor's name.
+    const r = await fetch(base + '/admin/alerts?status=all', {headers: {Authorization: 'Bearer ' + tokens.auditor}});
+    const mine = (await r.json()).alerts.filter(a => a.subject === 'bulk-bot');
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].status, 'cleared');
+    assert.equal(mine[0].cleared_by, 'demo-auditor');
+    await auditor.getByLabel('Show cleared alerts too').check();
+    await auditor.locator('#alerts tbody tr', {hasText: 'bulk-bot'}).getByText('cleared', {exact: true}).waitFor();
+    await auditor.getByLabel('Show cleared alerts too').uncheck();
+    await auditor.getByText('No open alerts.').waitFor();
+    await shot(auditor, '03-alerts-cleared');
+    // Other roles are refused by the console; a call without the CSRF token too.
+    const login = await fetch(base + '/console/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({token: tokens.compliance})});
+    const cookie = login.headers.get('set-cookie').split(';')[0];
+    const {csrf} = await login.json();
+    const other = await fetch(base + '/console/api/audit/alerts', {method: 'POST',
+      headers: {'Content-Type': 'application/json', Cookie: cookie, 'X-CSRF-Token': csrf}, body: '{}'});
+    assert.equal(other.status, 403, 'compliance lists alerts');
+    const noCSRF = await auditor.evaluate(async () => (await fetch('/console/api/audit/alerts/clear', {method: 'POST',
+      headers: {'Content-Type': 'application/json'}, body: JSON.stringify({id: 'bulk-0000000000000000'})})).status);
+    assert.equal(noCSRF, 403, 'a clear without the CSRF token');
   });
   await check('chain verification reports the chain intact', async () => {
     await auditor.getByRole('link', {name: 'Chain verification'}).click();
