@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/propagation"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -25,15 +29,63 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	if err != nil {
 		return noop, err
 	}
-	res, err := resource.Merge(resource.Default(), resource.Environment())
+	res, err := otelResource()
 	if err != nil {
 		return noop, err
-	}
-	if os.Getenv("OTEL_SERVICE_NAME") == "" {
-		res, _ = resource.Merge(res, resource.NewSchemaless(attribute.String("service.name", "ds4p")))
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	return tp.Shutdown, nil
+}
+
+// otelResource describes this process: the OTEL_RESOURCE_ATTRIBUTES and
+// OTEL_SERVICE_NAME variables, else service.name ds4p.
+func otelResource() (*resource.Resource, error) {
+	res, err := resource.Merge(resource.Default(), resource.Environment())
+	if err != nil {
+		return nil, err
+	}
+	if os.Getenv("OTEL_SERVICE_NAME") == "" {
+		res, _ = resource.Merge(res, resource.NewSchemaless(attribute.String("service.name", "ds4p")))
+	}
+	return res, nil
+}
+
+// errSIEMOTelEndpoint is returned when siem.otel is on and the records
+// would have nowhere to go: the SIEM export is an audit trail, so it must
+// not be silently dropped.
+var errSIEMOTelEndpoint = errors.New("siem.otel is on but no OTLP endpoint is set: set OTEL_EXPORTER_OTLP_ENDPOINT " +
+	"(records go to <endpoint>/v1/logs) or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (the full URL), or turn siem.otel off")
+
+// setupSIEMLogs installs the global LoggerProvider that the siem.otel sink
+// emits through: OTLP/HTTP log export configured by the standard OTEL_*
+// variables (endpoint, headers, TLS, compression, OTEL_BLRP_* batching).
+// With siem.otel off it installs nothing. With it on, a missing endpoint or
+// OTEL_SDK_DISABLED=true is a configuration error rather than a no-op, since
+// the operator asked for the audit trail in their SIEM. The returned func
+// flushes the records still batched and stops the exporter; call it after
+// the SIEM exporter has stopped.
+func setupSIEMLogs(ctx context.Context, s SIEMConfig) (func(context.Context) error, error) {
+	noop := func(context.Context) error { return nil }
+	if !s.OTel {
+		return noop, nil
+	}
+	if os.Getenv("OTEL_SDK_DISABLED") == "true" {
+		return noop, errors.New("siem.otel is on but OTEL_SDK_DISABLED=true: unset it or turn siem.otel off")
+	}
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") == "" {
+		return noop, errSIEMOTelEndpoint
+	}
+	exp, err := otlploghttp.New(ctx)
+	if err != nil {
+		return noop, err
+	}
+	res, err := otelResource()
+	if err != nil {
+		return noop, err
+	}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)), sdklog.WithResource(res))
+	global.SetLoggerProvider(lp)
+	return lp.Shutdown, nil
 }

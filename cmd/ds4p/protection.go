@@ -105,7 +105,8 @@ type SIEMConfig struct {
 	File   string       `yaml:"file"`
 	Syslog SyslogConfig `yaml:"syslog"`
 	// OTel emits OpenTelemetry log records through the global
-	// LoggerProvider.
+	// LoggerProvider, which serve sets to OTLP/HTTP export (otel.go:
+	// setupSIEMLogs; an OTLP endpoint variable is then required).
 	OTel bool `yaml:"otel"`
 	// Ledger streams the disclosure ledger besides the security events
 	// (default true).

@@ -34,7 +34,9 @@ first URI SAN, else its subject CN).
 Configuration comes from a YAML file (--config or DS4P_CONFIG; unknown keys
 are rejected), then DS4P_* environment variables, then flags. Every problem
 is reported at once. OpenTelemetry traces are exported over OTLP/HTTP when
-OTEL_EXPORTER_OTLP_ENDPOINT is set.`
+OTEL_EXPORTER_OTLP_ENDPOINT is set; with siem.otel on, the SIEM records go
+as OpenTelemetry logs over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT/v1/logs
+or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (one of them is then required).`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if wantsHelp(args) {
@@ -56,6 +58,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	defer func() { _ = shutdown(context.Background()) }()
+	// Before the stack (the SIEM sink logs through it); its deferred
+	// shutdown runs after st.Close, flushing the last batched records.
+	shutdownLogs, err := setupSIEMLogs(ctx, cfg.SIEM)
+	if err != nil {
+		return fmt.Errorf("siem: %w", err)
+	}
+	defer func() {
+		if err := shutdownLogs(context.Background()); err != nil {
+			log.Error("siem: flushing the OpenTelemetry log records failed", "error", err.Error())
+		}
+	}()
 	st, err := openStack(ctx, cfg, log)
 	if err != nil {
 		return err
