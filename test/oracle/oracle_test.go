@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -179,5 +180,59 @@ func TestTotalTells(t *testing.T) {
 		if _, got := totalTells([]byte(body)); got != want {
 			t.Errorf("totalTells(%s) = %v, want %v", body, got, want)
 		}
+	}
+}
+
+// TestElementChecks plants the mixed claim of pat-0 as a proxy might
+// answer it: whole, with its SUD diagnosis cut out, and with both
+// diagnoses dropped; and checks what the scan and Overredacted report to a
+// caller who may not see SUD data and to one who may.
+func TestElementChecks(t *testing.T) {
+	t.Parallel()
+	mixed := ground.Mixed()
+	if len(mixed) == 0 || mixed[0].Patient != "Patient/pat-0" {
+		t.Fatalf("want a mixed claim of pat-0 first, got %d", len(mixed))
+	}
+	m := mixed[0]
+	o := New(ground, mixed...)
+	var eob map[string]any
+	if err := json.Unmarshal(m.JSON, &eob); err != nil {
+		t.Fatal(err)
+	}
+	delete(eob, "text")
+	dx := eob["diagnosis"].([]any)
+	eob["diagnosis"] = dx[:1]
+	cut, _ := json.Marshal(eob)
+	eob["diagnosis"] = []any{}
+	blank, _ := json.Marshal(eob)
+
+	marketing := o.Expect(Caller{Org: orgA, Purposes: []string{"HMARKT"}, TTL: time.Hour}, nil, now, m.Patient)
+	if f := marketing.Scan("body", m.JSON); len(f) == 0 {
+		t.Error("the whole claim, SUD diagnosis included, is no finding for a marketing caller")
+	}
+	if f := marketing.Scan("body", cut); len(f) > 0 {
+		t.Errorf("the claim without its SUD diagnosis is reported: %+v", f[0])
+	}
+	if f := marketing.Overredacted("body", cut); len(f) > 0 {
+		t.Errorf("the claim with its ordinary diagnosis counts as over-redacted: %+v", f[0])
+	}
+	if f := marketing.Overredacted("body", blank); len(f) == 0 {
+		t.Error("the claim without its ordinary diagnosis is not reported")
+	}
+	if nc, nw := marketing.MixedIn(cut); nc != 1 || nw != 0 {
+		t.Errorf("MixedIn for a marketing caller = %d cut, %d whole; want 1, 0", nc, nw)
+	}
+
+	consented := o.Expect(Caller{Org: orgA, Purposes: []string{"TREAT"}, TTL: time.Hour},
+		[]Consent{grant(m.Patient, orgA, "TREAT")}, now, m.Patient)
+	if f := consented.Scan("body", m.JSON); len(f) > 0 {
+		t.Errorf("the whole claim is reported to a caller the patient consented to: %+v", f[0])
+	}
+	if cut, whole := consented.MixedIn(m.JSON); cut != 0 || whole != 1 {
+		t.Errorf("MixedIn for a consented caller = %d cut, %d whole; want 0, 1", cut, whole)
+	}
+	bound := o.Expect(Caller{Org: orgA, Purposes: []string{"TREAT"}, Patient: "pat-1", TTL: time.Hour}, nil, now, "Patient/pat-1")
+	if _, ok := bound.Forbidden[m.Ref()]; !ok {
+		t.Errorf("%s is not forbidden to a token bound to pat-1", m.Ref())
 	}
 }

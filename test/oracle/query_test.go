@@ -229,3 +229,22 @@ func (w *world) batch(c Caller, p string) query {
 	b, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "batch", "entry": entries})
 	return query{Kind: "batch", Method: "POST", Path: "/fhir", ContentType: "application/fhir+json", Body: b, Patients: []string{p}}
 }
+
+// elementScenarios are, for every caller and mixed resource, a read of the
+// resource or a search of its patient's claims (alternately): the answers
+// where an SUD element must be cut out while the ordinary one stays. They
+// draw nothing from the seed's generator, so the other scenarios stay as
+// they were. n is the number of the first.
+func (w *world) elementScenarios(n int) []scenario {
+	var out []scenario
+	for ci := range w.callers {
+		for mi, m := range w.mixed {
+			q := query{Kind: "element", Method: "GET", Path: "/fhir/" + m.Ref(), Patients: []string{m.Patient}}
+			if (ci+mi)%2 == 1 {
+				q.Path = "/fhir/ExplanationOfBenefit?patient=" + m.Patient
+			}
+			out = append(out, scenario{n: n + len(out), caller: ci, q: q})
+		}
+	}
+	return out
+}

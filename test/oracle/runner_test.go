@@ -153,7 +153,7 @@ type run struct {
 
 func runSeed(t *testing.T, bin string, seed int64, perCaller int) tally {
 	w := newWorld(seed)
-	r := &run{t: t, w: w, o: New(w.ds), tally: newTally(), leak: t.Errorf}
+	r := &run{t: t, w: w, o: New(w.ds, w.mixed...), tally: newTally(), leak: t.Errorf}
 	r.tally.seeds = 1
 	// Odd seeds get an upstream that gzips its answers.
 	if seed%2 == 1 {
@@ -163,6 +163,9 @@ func runSeed(t *testing.T, bin string, seed int64, perCaller int) tally {
 	}
 	r.up.Put(t, w.ds.Raw()...)
 	r.up.Put(t, w.secondVersions(4)...)
+	for _, m := range w.mixed {
+		r.up.Put(t, m.JSON)
+	}
 	r.px = startProxy(t, bin, r.up.BaseURL)
 	r.fhirBase = r.px.base + "/fhir"
 	for _, c := range w.consents {
@@ -178,6 +181,7 @@ func runSeed(t *testing.T, bin string, seed int64, perCaller int) tally {
 			all = append(all, scenario{n: len(all), caller: ci, q: w.query(c)})
 		}
 	}
+	all = append(all, w.elementScenarios(len(all))...)
 	for i, sc := range all {
 		if i == len(all)/2 {
 			r.revokeOne()
@@ -272,6 +276,14 @@ func (r *run) inspect(sc scenario, q query, x *Expectation, a answer, page int, 
 	found := append(x.Scan("headers", []byte(hdr.String())), x.Scan("body", a.Body)...)
 	if f, ok := totalTells(a.Body); ok {
 		found = append(found, f)
+	}
+	if over := x.Overredacted("body", a.Body); len(over) > 0 {
+		r.tally.kinds["overredacted"]++
+		found = append(found, over...)
+	}
+	if cut, whole := x.MixedIn(a.Body); cut+whole > 0 {
+		r.tally.kinds["mixed-cut"] += cut
+		r.tally.kinds["mixed-whole"] += whole
 	}
 	if len(found) == 0 {
 		return

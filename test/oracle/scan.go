@@ -19,11 +19,31 @@ type Oracle struct {
 	// quoted code, a display or text) to the resources that carry it.
 	telltales map[string][]synth.Resource
 	part2     map[string][]synth.Resource // patient -> its Part 2 records
+	// mixed are resources with an ordinary and a sensitive element, and
+	// carriers maps each of their sensitive elements' strings to the
+	// dataset's resources that carry it too.
+	mixed    []synth.MixedResource
+	carriers map[string][]synth.Resource
 }
 
-// New reads the dataset's ground truth.
-func New(ds *synth.Dataset) *Oracle {
-	o := &Oracle{ds: ds, telltales: map[string][]synth.Resource{}, part2: map[string][]synth.Resource{}}
+// New reads the dataset's ground truth, and that of the mixed resources
+// loaded beside it (ds.Mixed()), if any.
+func New(ds *synth.Dataset, mixed ...synth.MixedResource) *Oracle {
+	o := &Oracle{ds: ds, telltales: map[string][]synth.Resource{}, part2: map[string][]synth.Resource{},
+		mixed: mixed, carriers: map[string][]synth.Resource{}}
+	for _, m := range mixed {
+		for _, s := range m.SensitiveElem.Strings {
+			if _, done := o.carriers[s]; done {
+				continue
+			}
+			o.carriers[s] = []synth.Resource{}
+			for _, r := range ds.Resources {
+				if bytes.Contains(r.JSON, []byte(s)) {
+					o.carriers[s] = append(o.carriers[s], r)
+				}
+			}
+		}
+	}
 	var ordinary [][]byte
 	for _, r := range ds.Resources {
 		if !r.Sensitive() {
@@ -99,6 +119,12 @@ type Expectation struct {
 	Forbidden map[string]synth.Resource
 	marks     []mark
 	noSUD     bool // the caller may receive no SUD resource at all
+	// shown are the mixed resources the caller may receive: when one is in
+	// an answer, its ordinary element must be too.
+	shown []synth.MixedResource
+	// cut holds the mixed resources whose sensitive element the caller
+	// may not receive.
+	cut map[string]bool
 }
 
 // mark is one forbidden byte pattern and why.
@@ -144,8 +170,9 @@ func (o *Oracle) Expect(c Caller, consents []Consent, now time.Time, patients ..
 			mark{text: "/" + r.Ref(), reason: why, boundID: true},
 			mark{text: `name="` + r.ID + `"`, reason: why})
 	}
+	allowed := o.expectElements(x, c, consents, now)
 	for s, carriers := range o.telltales {
-		if allForbidden(carriers, x.Forbidden) {
+		if !allowed[s] && allForbidden(carriers, x.Forbidden) {
 			x.marks = append(x.marks, mark{text: s, reason: "wording only withheld resources carry (" + carriers[0].Ref() + ")"})
 		}
 	}
@@ -164,6 +191,86 @@ func (o *Oracle) Expect(c Caller, consents []Consent, now time.Time, patients ..
 	}
 	sort.Slice(x.marks, func(i, j int) bool { return x.marks[i].text < x.marks[j].text })
 	return x
+}
+
+// expectElements adds to x what the mixed resources forbid: the resource
+// like any other (another patient's, to a patient-bound token), and the
+// strings of a sensitive element the caller may not receive, unless a
+// resource the caller may receive carries them too. It returns the strings
+// of the sensitive elements the caller may receive, which then betray
+// nothing.
+func (o *Oracle) expectElements(x *Expectation, c Caller, consents []Consent, now time.Time) map[string]bool {
+	allowed := map[string]bool{}
+	var denied []synth.MixedResource
+	for _, m := range o.mixed {
+		r := m.Resource
+		if !MayDisclose(r, c, consents, now) {
+			x.Forbidden[r.Ref()] = r
+			why := "withheld " + r.Ref()
+			x.marks = append(x.marks, mark{text: `"id":"` + r.ID + `"`, reason: why}, mark{text: "/" + r.Ref(), reason: why, boundID: true})
+			continue
+		}
+		x.shown = append(x.shown, m)
+		el := synth.Resource{Type: r.Type, ID: r.ID, Patient: r.Patient, Topics: m.SensitiveElem.Topics, Part2: m.SensitiveElem.Part2}
+		if MayDisclose(el, c, consents, now) {
+			for _, s := range m.SensitiveElem.Strings {
+				allowed[s] = true
+			}
+			if hasTopic(el, synth.TopicSUD) {
+				x.noSUD = false
+			}
+			continue
+		}
+		if x.cut == nil {
+			x.cut = map[string]bool{}
+		}
+		x.cut[m.Ref()] = true
+		denied = append(denied, m)
+	}
+	for _, m := range denied {
+		for _, s := range m.SensitiveElem.Strings {
+			if !allowed[s] && allForbidden(o.carriers[s], x.Forbidden) {
+				x.marks = append(x.marks, mark{text: s, reason: "sensitive element " + m.SensitiveElem.Path + " of " + m.Ref() + " the caller may not receive"})
+			}
+		}
+	}
+	return allowed
+}
+
+// MixedIn counts the mixed resources the caller may receive that are in b:
+// those whose sensitive element must be cut out, and those that may come whole.
+func (x *Expectation) MixedIn(b []byte) (cut, whole int) {
+	for _, m := range x.shown {
+		if bytes.Contains(b, []byte(`"id":"`+m.ID+`"`)) {
+			if x.cut[m.Ref()] {
+				cut++
+			} else {
+				whole++
+			}
+		}
+	}
+	return cut, whole
+}
+
+// Overredacted returns a finding for every mixed resource the caller may
+// receive that is in b without its ordinary element: segmentation that
+// drops what it should keep (it would hide a leak check behind a blank).
+func (x *Expectation) Overredacted(where string, b []byte) []Finding {
+	var out []Finding
+	for _, m := range x.shown {
+		at := bytes.Index(b, []byte(`"id":"`+m.ID+`"`))
+		if at < 0 {
+			continue
+		}
+		for _, s := range m.OrdinaryElem.Strings {
+			if !bytes.Contains(b, []byte(s)) {
+				out = append(out, Finding{Where: where, Pattern: s, Context: around(b, at, len(m.ID)+7),
+					Reason: "ordinary element " + m.OrdinaryElem.Path + " of " + m.Ref() + " missing from an answer that has the resource"})
+				break
+			}
+		}
+	}
+	return out
 }
 
 // ForbidMatchedPatients is for a search that selects resources carrying

@@ -20,10 +20,13 @@ func TestOracleCatchesUnfilteredUpstream(t *testing.T) {
 	w.consents = nil
 	w.callers = []Caller{{Sub: "nobody", Org: "Organization/org-z", Scope: "user/*.read"}}
 	var reports []string
-	r := &run{t: t, w: w, o: New(w.ds), tally: newTally(), tokens: []string{""}, px: &proxy{logs: &tailLog{}},
+	r := &run{t: t, w: w, o: New(w.ds, w.mixed...), tally: newTally(), tokens: []string{""}, px: &proxy{logs: &tailLog{}},
 		leak: func(format string, args ...any) { reports = append(reports, format) }}
 	r.up = medplum.Start(t)
 	r.up.Put(t, w.ds.Raw()...)
+	for _, m := range w.mixed {
+		r.up.Put(t, m.JSON)
+	}
 	r.fhirBase = r.up.BaseURL
 	var want int
 	for _, res := range w.ds.Resources {
@@ -35,6 +38,17 @@ func TestOracleCatchesUnfilteredUpstream(t *testing.T) {
 		// Two findings each: its bytes, and a 200 where a missing one is 404.
 		if r.tally.leaks != 2*want {
 			t.Fatalf("reading %s straight from the upstream: %d findings after %d sensitive reads, want %d", res.Ref(), r.tally.leaks, want, 2*want)
+		}
+	}
+	// A mixed claim straight from the upstream keeps its SUD diagnosis.
+	if len(w.mixed) == 0 {
+		t.Fatal("seed 1 has no mixed resource")
+	}
+	for _, m := range w.mixed {
+		before := r.tally.leaks
+		r.check(scenario{q: query{Kind: "element", Method: "GET", Path: "/fhir/" + m.Ref(), Patients: []string{m.Patient}}})
+		if r.tally.leaks == before {
+			t.Errorf("reading %s straight from the upstream: the oracle missed its SUD element", m.Ref())
 		}
 	}
 	for _, q := range []struct{ path, patient string }{

@@ -18,6 +18,9 @@ type world struct {
 	patients []string // "Patient/pat-0", ...
 	consents []Consent
 	callers  []Caller
+	// mixed are the resources with an ordinary and an SUD element
+	// (ds.Mixed()), loaded beside ds.
+	mixed []synth.MixedResource
 }
 
 // Organisations that ask through the proxy; consents name them.
@@ -35,6 +38,7 @@ var grantPurposes = [][]string{{"TREAT"}, {"TREAT"}, {"TREAT", "HPAYMT", "HOPERA
 func newWorld(seed int64) *world {
 	w := &world{seed: seed, rng: rand.New(rand.NewPCG(uint64(seed), 0x0DA7A5E6))}
 	w.ds = synth.Generate(synth.Options{Seed: seed, Patients: 4 + w.rng.IntN(4)})
+	w.mixed = w.ds.Mixed()
 	for _, r := range w.ds.Resources {
 		if r.Type == "Patient" {
 			w.patients = append(w.patients, r.Ref())
