@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/seal"
 	"go.etcd.io/bbolt"
 )
 
@@ -25,9 +26,72 @@ import (
 //
 // Integers are 8-byte big-endian. A review names the ledger entry by seq and
 // hash, so it cannot silently move to another entry with the same seq.
+//
+// In an encrypted store (ReviewsWithSealer) every value of reviews and
+// counters is sealed; by_entry holds only seqs and empty values.
 type Reviews struct {
-	db  *bbolt.DB
-	now func() time.Time
+	db     *bbolt.DB
+	now    func() time.Time
+	sealer *seal.Sealer // nil: plaintext
+}
+
+// The review store's sealed buckets.
+var (
+	reviewsPath  = seal.Path{"audit_review", "v1", "reviews"}
+	countersPath = seal.Path{"audit_review", "v1", "counters"}
+	reviewsName  = reviewsPath.String()
+	countersName = countersPath.String()
+)
+
+// ReviewSealedBuckets are the review store's buckets whose every value is
+// sealed in an encrypted store; key rotation (seal.Sealer.Rotate) walks
+// them.
+var ReviewSealedBuckets = []seal.Path{reviewsPath, countersPath}
+
+// ReviewsOption configures OpenReviews.
+type ReviewsOption func(*Reviews)
+
+// ReviewsWithSealer encrypts the reviews and saved counters with s:
+// OpenReviews seals any value stored in plaintext before encryption.
+// Without it, OpenReviews refuses an encrypted store.
+func ReviewsWithSealer(s *seal.Sealer) ReviewsOption {
+	return func(r *Reviews) { r.sealer = s }
+}
+
+// store returns the stored form of plain under key k of the bucket named
+// path.
+func (rs *Reviews) store(path string, k, plain []byte) []byte {
+	if rs.sealer == nil {
+		return plain
+	}
+	return rs.sealer.Seal(path, k, plain)
+}
+
+// load returns the plaintext of v stored under key k of the bucket named
+// path; in an encrypted store every value must be sealed.
+func (rs *Reviews) load(path string, k, v []byte) ([]byte, error) {
+	if rs.sealer == nil {
+		return v, nil
+	}
+	return rs.sealer.Open(path, k, v)
+}
+
+// checkSealing refuses an encrypted store without its sealer and, with one
+// on a writable store, seals the values written before encryption (the
+// buckets are new in this release and small: one transaction).
+func (rs *Reviews) checkSealing(tx *bbolt.Tx) error {
+	if id, ok := seal.Encrypted(tx); ok && rs.sealer == nil {
+		return seal.EncryptedError("audit reviews", id)
+	}
+	if rs.sealer == nil || !tx.Writable() {
+		return nil
+	}
+	for _, p := range ReviewSealedBuckets {
+		if _, err := rs.sealer.SealPlaintext(tx, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Review is one auditor's review of one ledger entry.
@@ -58,10 +122,13 @@ var (
 
 // OpenReviews returns the review store on db, creating its buckets unless db
 // is read-only.
-func OpenReviews(db *bbolt.DB) (*Reviews, error) {
+func OpenReviews(db *bbolt.DB, opts ...ReviewsOption) (*Reviews, error) {
 	r := &Reviews{db: db, now: time.Now}
+	for _, o := range opts {
+		o(r)
+	}
 	if db.IsReadOnly() {
-		return r, nil
+		return r, db.View(r.checkSealing)
 	}
 	err := db.Update(func(tx *bbolt.Tx) error {
 		root, err := tx.CreateBucketIfNotExists(reviewRoot)
@@ -75,11 +142,13 @@ func OpenReviews(db *bbolt.DB) (*Reviews, error) {
 		if _, err := v.CreateBucketIfNotExists(reviewsBucket); err != nil {
 			return err
 		}
-		_, err = v.CreateBucketIfNotExists(reviewByEntry)
-		return err
+		if _, err = v.CreateBucketIfNotExists(reviewByEntry); err != nil {
+			return err
+		}
+		return r.checkSealing(tx)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("audit: creating the review buckets: %w", err)
+		return nil, fmt.Errorf("audit: opening the review store: %w", err)
 	}
 	return r, nil
 }
@@ -139,7 +208,8 @@ func (rs *Reviews) Add(ctx context.Context, r Review) (Review, error) {
 		if err != nil {
 			return err
 		}
-		if err := reviews.Put(seqKey(r.Seq), v); err != nil {
+		k := seqKey(r.Seq)
+		if err := reviews.Put(k, rs.store(reviewsName, k, v)); err != nil {
 			return err
 		}
 		return byEntry.Put(binary.BigEndian.AppendUint64(seqKey(r.EntrySeq), r.Seq), nil)
@@ -166,8 +236,12 @@ func (rs *Reviews) For(ctx context.Context, seqs []uint64) (map[uint64][]Review,
 			prefix := seqKey(seq)
 			c := byEntry.Cursor()
 			for k, _ := c.Seek(prefix); len(k) == 16 && string(k[:8]) == string(prefix); k, _ = c.Next() {
+				plain, err := rs.load(reviewsName, k[8:], reviews.Get(k[8:]))
+				if err != nil {
+					return err
+				}
 				var r Review
-				if err := json.Unmarshal(reviews.Get(k[8:]), &r); err != nil {
+				if err := json.Unmarshal(plain, &r); err != nil {
 					return fmt.Errorf("review %d: %w", binary.BigEndian.Uint64(k[8:]), err)
 				}
 				out[seq] = append(out[seq], r)
@@ -199,7 +273,7 @@ func (rs *Reviews) SaveCounters(ctx context.Context, name string, blob []byte) e
 		if err != nil {
 			return err
 		}
-		return b.Put([]byte(name), blob)
+		return b.Put([]byte(name), rs.store(countersName, []byte(name), blob))
 	})
 }
 
@@ -215,7 +289,15 @@ func (rs *Reviews) LoadCounters(ctx context.Context, name string) ([]byte, error
 			return nil
 		}
 		if b := root.Bucket(reviewSchema).Bucket(countersBucket); b != nil {
-			out = append([]byte(nil), b.Get([]byte(name))...)
+			v := b.Get([]byte(name))
+			if v == nil {
+				return nil
+			}
+			plain, err := rs.load(countersName, []byte(name), v)
+			if err != nil {
+				return err
+			}
+			out = append([]byte(nil), plain...)
 		}
 		return nil
 	})

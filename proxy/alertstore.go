@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/ds4p/ds4p/internal/seal"
 	"go.etcd.io/bbolt"
 )
 
@@ -17,9 +18,27 @@ import (
 //	└── v1/
 //	    └── alerts/<id> → JSON   one Alert; ids are random, so order is by RaisedAt
 //
-// Alerts name callers, never patients.
+// Alerts name callers, never patients. In an encrypted store
+// (AlertsWithSealer) every value is sealed; the keys are random ids.
 type BoltAlerts struct {
-	db *bbolt.DB
+	db     *bbolt.DB
+	sealer *seal.Sealer // nil: plaintext
+}
+
+// AlertsPath is the bucket of alerts, sealed in an encrypted store; key
+// rotation (seal.Sealer.Rotate) walks it.
+var AlertsPath = seal.Path{"alerts", "v1", "alerts"}
+
+var alertsName = AlertsPath.String()
+
+// AlertsOption configures OpenAlerts.
+type AlertsOption func(*BoltAlerts)
+
+// AlertsWithSealer encrypts the alerts with s (AES-256-GCM, see
+// internal/seal): OpenAlerts seals any alert stored in plaintext before
+// encryption. Without it, OpenAlerts refuses an encrypted store.
+func AlertsWithSealer(s *seal.Sealer) AlertsOption {
+	return func(b *BoltAlerts) { b.sealer = s }
 }
 
 var (
@@ -29,8 +48,15 @@ var (
 )
 
 // OpenAlerts creates the buckets in db when needed.
-func OpenAlerts(db *bbolt.DB) (*BoltAlerts, error) {
+func OpenAlerts(db *bbolt.DB, opts ...AlertsOption) (*BoltAlerts, error) {
+	a := &BoltAlerts{db: db}
+	for _, o := range opts {
+		o(a)
+	}
 	err := db.Update(func(tx *bbolt.Tx) error {
+		if id, ok := seal.Encrypted(tx); ok && a.sealer == nil {
+			return seal.EncryptedError("alerts", id)
+		}
 		root, err := tx.CreateBucketIfNotExists(alertsRoot)
 		if err != nil {
 			return err
@@ -39,13 +65,30 @@ func OpenAlerts(db *bbolt.DB) (*BoltAlerts, error) {
 		if err != nil {
 			return err
 		}
-		_, err = schema.CreateBucketIfNotExists(alertsBucket)
+		if _, err = schema.CreateBucketIfNotExists(alertsBucket); err != nil {
+			return err
+		}
+		if a.sealer != nil {
+			_, err = a.sealer.SealPlaintext(tx, AlertsPath) // new buckets: no chunking needed
+		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("alerts: creating buckets: %w", err)
+		return nil, fmt.Errorf("alerts: opening the store: %w", err)
 	}
-	return &BoltAlerts{db: db}, nil
+	return a, nil
+}
+
+// decode reads the alert stored under key k.
+func (b *BoltAlerts) decode(k, v []byte, a *Alert) error {
+	if b.sealer != nil {
+		plain, err := b.sealer.Open(alertsName, k, v)
+		if err != nil {
+			return err
+		}
+		v = plain
+	}
+	return json.Unmarshal(v, a) // copies out of the transaction
 }
 
 func alertsOf(tx *bbolt.Tx) (*bbolt.Bucket, error) {
@@ -70,7 +113,11 @@ func (b *BoltAlerts) PutAlert(ctx context.Context, a Alert) error {
 		if err != nil {
 			return err
 		}
-		return bk.Put([]byte(a.ID), v)
+		k := []byte(a.ID)
+		if b.sealer != nil {
+			v = b.sealer.Seal(alertsName, k, v)
+		}
+		return bk.Put(k, v)
 	})
 }
 
@@ -88,7 +135,7 @@ func (b *BoltAlerts) GetAlert(ctx context.Context, id string) (Alert, bool, erro
 			return nil
 		}
 		found = true
-		return json.Unmarshal(v, &a) // copies out of the transaction
+		return b.decode([]byte(id), v, &a)
 	})
 	return a, found, err
 }
@@ -101,9 +148,9 @@ func (b *BoltAlerts) Alerts(ctx context.Context, all bool) ([]Alert, error) {
 		if err != nil {
 			return err
 		}
-		return bk.ForEach(func(_, v []byte) error {
+		return bk.ForEach(func(k, v []byte) error {
 			var a Alert
-			if err := json.Unmarshal(v, &a); err != nil {
+			if err := b.decode(k, v, &a); err != nil {
 				return err
 			}
 			if all || a.Status == AlertOpen {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/seal"
 	"go.etcd.io/bbolt"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
@@ -47,6 +48,7 @@ type Queue struct {
 	db     *bbolt.DB
 	now    func() time.Time
 	notify chan struct{}
+	sealer *seal.Sealer // nil: plaintext (WithSealer)
 	// MaxQueued bounds the events not yet delivered (DefaultMaxQueued
 	// when 0). Set it before the first Emit.
 	MaxQueued int
@@ -54,11 +56,19 @@ type Queue struct {
 
 // OpenQueue creates the package's buckets in db when needed. On a
 // read-only db (inspection, tests) it creates nothing and Emit fails.
-func OpenQueue(db *bbolt.DB) (*Queue, error) {
+// With WithSealer it seals what was queued in plaintext; without, it
+// refuses an encrypted store.
+func OpenQueue(db *bbolt.DB, opts ...QueueOption) (*Queue, error) {
+	q := &Queue{db: db, now: time.Now, notify: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(q)
+	}
 	if db.IsReadOnly() {
-		return &Queue{db: db, now: time.Now, notify: make(chan struct{}, 1)}, db.View(func(tx *bbolt.Tx) error {
-			_, err := schemaOf(tx)
-			return err
+		return q, db.View(func(tx *bbolt.Tx) error {
+			if _, err := schemaOf(tx); err != nil {
+				return err
+			}
+			return q.checkSealing(tx)
 		})
 	}
 	if db.NoSync {
@@ -76,13 +86,15 @@ func OpenQueue(db *bbolt.DB) (*Queue, error) {
 		if _, err := schema.CreateBucketIfNotExists(eventsBucket); err != nil {
 			return err
 		}
-		_, err = schema.CreateBucketIfNotExists(cursorBucket)
-		return err
+		if _, err = schema.CreateBucketIfNotExists(cursorBucket); err != nil {
+			return err
+		}
+		return q.checkSealing(tx)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("siem: creating buckets: %w", err)
+		return nil, fmt.Errorf("siem: opening the queue: %w", err)
 	}
-	return &Queue{db: db, now: time.Now, notify: make(chan struct{}, 1)}, nil
+	return q, nil
 }
 
 func schemaOf(tx *bbolt.Tx) (*bbolt.Bucket, error) {
@@ -106,7 +118,11 @@ func (q *Queue) Emit(ev Event) error {
 			return err
 		}
 		b := s.Bucket(eventsBucket)
-		if b.Sequence()-readCursor(s).Events >= uint64(cmp.Or(q.MaxQueued, DefaultMaxQueued)) {
+		cur, err := q.readCursor(s)
+		if err != nil {
+			return err
+		}
+		if b.Sequence()-cur.Events >= uint64(cmp.Or(q.MaxQueued, DefaultMaxQueued)) {
 			return ErrQueueFull // checked before NextSequence: a drop leaves no gap in the seqs
 		}
 		seq, err := b.NextSequence()
@@ -119,7 +135,8 @@ func (q *Queue) Emit(ev Event) error {
 		if err != nil {
 			return err
 		}
-		return b.Put(seqKey(seq), v)
+		k := seqKey(seq)
+		return b.Put(k, q.store(eventsName, k, v))
 	})
 	if errors.Is(err, ErrQueueFull) {
 		droppedEvents.Add(context.Background(), 1)
@@ -150,8 +167,12 @@ func (q *Queue) after(seq uint64, limit int) ([]Event, error) {
 		}
 		c := s.Bucket(eventsBucket).Cursor()
 		for k, v := c.Seek(seqKey(seq + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			plain, err := q.load(eventsName, k, v)
+			if err != nil {
+				return err
+			}
 			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := json.Unmarshal(plain, &e); err != nil {
 				return fmt.Errorf("event %x: %w", k, err)
 			}
 			out = append(out, e)
@@ -169,18 +190,27 @@ func (q *Queue) Cursor() (Cursor, error) {
 		if err != nil {
 			return err
 		}
-		c = readCursor(s)
-		return nil
+		c, err = q.readCursor(s)
+		return err
 	})
 	return c, err
 }
 
-func readCursor(schema *bbolt.Bucket) Cursor {
+// readCursor returns the stored cursor, zero when none is.
+func (q *Queue) readCursor(schema *bbolt.Bucket) (Cursor, error) {
 	var c Cursor
-	if v := schema.Bucket(cursorBucket).Get(cursorKey); len(v) == 16 {
+	v := schema.Bucket(cursorBucket).Get(cursorKey)
+	if v == nil {
+		return c, nil
+	}
+	v, err := q.load(cursorName, cursorKey, v)
+	if err != nil {
+		return c, fmt.Errorf("siem: reading the cursor: %w", err)
+	}
+	if len(v) == 16 {
 		c.Ledger, c.Events = binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])
 	}
-	return c
+	return c, nil
 }
 
 // ack stores c and deletes the queued events it passed, in one
@@ -192,7 +222,7 @@ func (q *Queue) ack(c Cursor) error {
 			return err
 		}
 		v := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, c.Ledger), c.Events)
-		if err := s.Bucket(cursorBucket).Put(cursorKey, v); err != nil {
+		if err := s.Bucket(cursorBucket).Put(cursorKey, q.store(cursorName, cursorKey, v)); err != nil {
 			return err
 		}
 		b := s.Bucket(eventsBucket)

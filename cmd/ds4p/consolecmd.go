@@ -16,7 +16,7 @@ import (
 // mountConsole serves the web console at /console of the proxy, with the
 // proxy's token verifier, admin API, ledger and label rules.
 func (st *stack) mountConsole(ctx context.Context, cfg Config, v *authn.Verifier, l *labels.Labeller, log *slog.Logger) error {
-	reviews, err := audit.OpenReviews(st.db)
+	reviews, err := audit.OpenReviews(st.db, reviewSealing(st.sealer)...)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/seal"
+	"github.com/ds4p/ds4p/proxy"
+	"github.com/ds4p/ds4p/siem"
 	"go.etcd.io/bbolt"
 )
 
@@ -146,7 +148,8 @@ func openSealer(db *bbolt.DB, s StorageConf, dataDir string, create bool) (*seal
 
 // sealedPaths are every bucket of the file whose values are sealed.
 func sealedPaths() []seal.Path {
-	return slices.Concat(audit.SealedBuckets, consent.SealedBuckets)
+	return slices.Concat(audit.SealedBuckets, consent.SealedBuckets,
+		siem.SealedBuckets, []seal.Path{proxy.AlertsPath}, audit.ReviewSealedBuckets)
 }
 
 // auditSealing and consentSealing are the stores' options for sealer.
@@ -162,6 +165,29 @@ func consentSealing(s *seal.Sealer) []consent.Option {
 		return nil
 	}
 	return []consent.Option{consent.WithSealer(s)}
+}
+
+// queueSealing, alertSealing and reviewSealing are the options of the
+// SIEM queue, the alert store and the console's review store for sealer.
+func queueSealing(s *seal.Sealer) []siem.QueueOption {
+	if s == nil {
+		return nil
+	}
+	return []siem.QueueOption{siem.WithSealer(s)}
+}
+
+func alertSealing(s *seal.Sealer) []proxy.AlertsOption {
+	if s == nil {
+		return nil
+	}
+	return []proxy.AlertsOption{proxy.AlertsWithSealer(s)}
+}
+
+func reviewSealing(s *seal.Sealer) []audit.ReviewsOption {
+	if s == nil {
+		return nil
+	}
+	return []audit.ReviewsOption{audit.ReviewsWithSealer(s)}
 }
 
 // startKeyRotation re-encrypts in the background whenever the active key

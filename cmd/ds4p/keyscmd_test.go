@@ -16,6 +16,8 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/seal"
+	"github.com/ds4p/ds4p/proxy"
+	"github.com/ds4p/ds4p/siem"
 	"go.etcd.io/bbolt"
 )
 
@@ -57,8 +59,48 @@ func encryptedDir(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
+	fillProtectionStores(t, db, sealer)
 	return dir
 }
+
+// fillProtectionStores puts one value in each of the later sealed stores:
+// a security event in the SIEM queue, a blocking bulk alert, a
+// break-glass review with a distinctive note and the console's counters.
+func fillProtectionStores(t *testing.T, db *bbolt.DB, sealer *seal.Sealer) {
+	t.Helper()
+	q, err := siem.OpenQueue(db, queueSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Emit(siem.Event{Kind: siem.KindBulkAlert, Subject: "Practitioner/dr-ysolde-marrack",
+		Org: "Organization/lantern-house", Reason: "bulk-zq-siem-reason", AlertID: "bulk-1"}); err != nil {
+		t.Fatal(err)
+	}
+	alerts, err := proxy.OpenAlerts(db, alertSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alerts.PutAlert(t.Context(), proxy.Alert{ID: "bulk-1", Status: proxy.AlertOpen, Blocking: true,
+		Caller: "sub:Practitioner/dr-ysolde-marrack", Subject: "Practitioner/dr-ysolde-marrack",
+		Org: "Organization/lantern-house", Window: "zq-alert-window", RaisedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	reviews, err := audit.OpenReviews(db, reviewSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reviews.Add(t.Context(), audit.Review{EntrySeq: 1, EntryHash: strings.Repeat("ab", 32),
+		Reviewer: "auditor-quillon", Note: "zq-review-note: justified for Patient/zz-mrn-4410"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := reviews.SaveCounters(t.Context(), "chart", []byte(`{"zq-counter":1}`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// protectionStrings are what fillProtectionStores stores that must not
+// appear in plaintext.
+var protectionStrings = []string{"bulk-zq-siem-reason", "zq-alert-window", "zq-review-note", "auditor-quillon", "zq-counter"}
 
 // TestEncryptedDataDir checks a data directory encrypted as serve does:
 // no identifier in the file, the offline commands read it with the key
@@ -72,7 +114,7 @@ func TestEncryptedDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"zz-mrn-4410", "ysolde", "marrack", "lantern-house"} {
+	for _, s := range append([]string{"zz-mrn-4410", "ysolde", "marrack", "lantern-house"}, protectionStrings...) {
 		if bytes.Contains(raw, []byte(s)) {
 			t.Errorf("the file holds %q in plaintext", s)
 		}
@@ -124,8 +166,9 @@ func TestKeysRotation(t *testing.T) {
 		t.Fatalf("removing a key in use = %d %s", code, errOut)
 	}
 	code, out, errOut := runCLI("keys", "rotate", "--data", dir)
-	// 12 entries, the head, keyed_from, one consent version and the secret.
-	if code != 0 || !strings.Contains(out, "re-sealed 15 values") || !strings.Contains(out, "key "+newID+": 16 values (active)") {
+	// 12 entries, the head, keyed_from, one consent version, a SIEM event,
+	// an alert, a review, the counters and the secret.
+	if code != 0 || !strings.Contains(out, "re-sealed 19 values") || !strings.Contains(out, "key "+newID+": 20 values (active)") {
 		t.Fatalf("keys rotate = %d %s %s", code, out, errOut)
 	}
 	code, out, _ = runCLI("keys", "status", "--data", dir)
@@ -143,6 +186,56 @@ func TestKeysRotation(t *testing.T) {
 	}
 	if code, out, _ := runCLI("consent", "show", "--data", dir, "c1"); code != 0 || !strings.Contains(out, "zz-mrn-4410") {
 		t.Fatalf("consent show after rotation = %d %s", code, out)
+	}
+	checkProtectionStores(t, dir)
+}
+
+// checkProtectionStores reads back, with the data directory's key, what
+// fillProtectionStores stored.
+func checkProtectionStores(t *testing.T, dir string) {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sealer, err := openSealer(db, StorageConf{}, dir, false)
+	if err != nil || sealer == nil {
+		t.Fatalf("openSealer = %v, %v", sealer, err)
+	}
+	if _, err := siem.OpenQueue(db); err == nil || !strings.Contains(err.Error(), "encrypted") {
+		t.Errorf("the SIEM queue opened without its key: %v", err)
+	}
+	q, err := siem.OpenQueue(db, queueSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := q.Pending(); err != nil || n != 1 {
+		t.Errorf("queued events = %d, %v", n, err)
+	}
+	if _, err := proxy.OpenAlerts(db); err == nil {
+		t.Error("the alert store opened without its key")
+	}
+	alerts, err := proxy.OpenAlerts(db, alertSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok, err := alerts.GetAlert(t.Context(), "bulk-1"); err != nil || !ok || !a.Blocking || a.Window != "zq-alert-window" {
+		t.Errorf("alert = %+v, %v, %v", a, ok, err)
+	}
+	if _, err := audit.OpenReviews(db); err == nil {
+		t.Error("the review store opened without its key")
+	}
+	reviews, err := audit.OpenReviews(db, reviewSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := reviews.For(t.Context(), []uint64{1})
+	if err != nil || len(got[1]) != 1 || !strings.HasPrefix(got[1][0].Note, "zq-review-note") {
+		t.Errorf("reviews = %+v, %v", got, err)
+	}
+	if blob, err := reviews.LoadCounters(t.Context(), "chart"); err != nil || string(blob) != `{"zq-counter":1}` {
+		t.Errorf("counters = %q, %v", blob, err)
 	}
 }
 

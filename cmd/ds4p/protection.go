@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/internal/seal"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy"
 	"github.com/ds4p/ds4p/siem"
@@ -168,18 +169,18 @@ type protection struct {
 
 // openProtection opens the alert store and, with a SIEM configured, the
 // event queue and the exporter (running until ctx ends).
-func openProtection(ctx context.Context, cfg Config, db *bbolt.DB, ledger *audit.Ledger, log *slog.Logger) (*protection, error) {
+func openProtection(ctx context.Context, cfg Config, db *bbolt.DB, ledger *audit.Ledger, sealer *seal.Sealer, log *slog.Logger) (*protection, error) {
 	p := &protection{}
 	var err error
 	if cfg.Protection.Bulk.Enabled {
-		if p.alerts, err = proxy.OpenAlerts(db); err != nil {
+		if p.alerts, err = proxy.OpenAlerts(db, alertSealing(sealer)...); err != nil {
 			return nil, err
 		}
 	}
 	if !cfg.SIEM.enabled() {
 		return p, nil
 	}
-	if p.queue, err = siem.OpenQueue(db); err != nil {
+	if p.queue, err = siem.OpenQueue(db, queueSealing(sealer)...); err != nil {
 		return nil, err
 	}
 	p.queue.MaxQueued = cfg.SIEM.MaxQueued

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/internal/seal"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy"
 	"github.com/ds4p/ds4p/proxy/authn"
@@ -31,6 +32,7 @@ type stack struct {
 	ledger   *audit.Ledger
 	engine   *policy.Engine
 	server   *proxy.Server
+	sealer   *seal.Sealer // nil when encryption at rest is off
 }
 
 // openStack opens the stores, loads the policy and builds the proxy.
@@ -59,6 +61,7 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
+	st.sealer = sealer
 	if st.consents, err = consent.Open(st.db, consentSealing(sealer)...); err != nil {
 		return err
 	}
@@ -66,7 +69,7 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		return err
 	}
 	startKeyRotation(ctx, cfg.Storage, cfg.DataDir, sealer, log)
-	prot, err := openProtection(ctx, cfg, st.db, st.ledger, log) // alerts, SIEM export: protection.go
+	prot, err := openProtection(ctx, cfg, st.db, st.ledger, sealer, log) // alerts, SIEM export: protection.go
 	if err != nil {
 		return err
 	}

@@ -322,7 +322,7 @@ func storeState(t *testing.T, data string) (uint64, siem.Cursor, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := siem.OpenQueue(db)
+	q, err := siem.OpenQueue(db, siem.WithSealer(sealer))
 	if err != nil {
 		t.Fatal(err)
 	}
