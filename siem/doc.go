@@ -35,4 +35,9 @@
 //	└── v1/
 //	    ├── events/<seq> → JSON    queued security events; seq 8-byte big-endian
 //	    └── cursor/"cursor" → <ledger seq><event seq>   16 bytes, big-endian
+//
+// In an encrypted store ([WithSealer]) every value of both buckets is
+// sealed (internal/seal, bound to its bucket and key); values queued in
+// plaintext before encryption are sealed when [OpenQueue] opens the store,
+// and without its sealer OpenQueue refuses an encrypted store.
 package siem
