@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/siem"
+	"go.etcd.io/bbolt"
+)
+
+// otlpReceiver is an OTLP/HTTP logs endpoint: it keeps the protobuf body
+// of every POST /v1/logs and answers 200 with an empty response.
+type otlpReceiver struct {
+	mu     sync.Mutex
+	bodies [][]byte
+	bad    []string
+}
+
+func (r *otlpReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var body io.Reader = req.Body
+	if req.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		body = zr
+	}
+	b, err := io.ReadAll(body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if req.Method != http.MethodPost || req.URL.Path != "/v1/logs" || req.Header.Get("Content-Type") != "application/x-protobuf" || err != nil {
+		r.bad = append(r.bad, req.Method+" "+req.URL.Path+" "+req.Header.Get("Content-Type"))
+		http.Error(w, "not an OTLP/HTTP logs export", http.StatusBadRequest)
+		return
+	}
+	r.bodies = append(r.bodies, b)
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.WriteHeader(http.StatusOK)
+}
+
+// received returns the number of requests and their bodies joined.
+func (r *otlpReceiver) received() (int, []byte, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.bodies), bytes.Join(r.bodies, nil), append([]string(nil), r.bad...)
+}
+
+// TestSIEMOTelExportReachesOTLPReceiver runs the SIEM export with
+// siem.otel on and patient_ids: hash, wired as serve wires it (the
+// LoggerProvider from setupSIEMLogs, the exporter from openProtection),
+// against a local OTLP/HTTP receiver: a ledger entry and a security event
+// arrive as log records, flushed by the provider's shutdown, and the
+// patient id appears in no record.
+func TestSIEMOTelExportReachesOTLPReceiver(t *testing.T) {
+	recv := &otlpReceiver{}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	t.Setenv("OTEL_SDK_DISABLED", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "")
+	// A schedule delay far beyond the test: the records can only arrive
+	// through the shutdown flush that serve defers.
+	t.Setenv("OTEL_BLRP_SCHEDULE_DELAY", "600000")
+
+	cfg := defaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.SIEM.OTel = true
+	cfg.SIEM.PatientIDs = siem.PatientIDsHash
+	cfg.SIEM.Interval = 20 * time.Millisecond
+	if errs := cfg.SIEM.validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	shutdownLogs, err := setupSIEMLogs(ctx, cfg.SIEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(filepath.Join(cfg.DataDir, DBFile), 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ledger, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := openProtection(ctx, cfg, db, ledger, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const patientID = "pat-otel-secret-4711"
+	entry := audit.Entry{
+		RequestID: "req-otel-1", Caller: audit.Party{Subject: "alice", Org: "Organization/a"},
+		Purposes: []string{"TREAT"}, Patient: "Patient/" + patientID, Interaction: "read",
+		Query:     "/fhir/Patient/" + patientID,
+		Disclosed: []audit.Item{{Type: "Patient", ID: patientID, Version: "1"}},
+	}
+	if err := p.ledger(ledger).Append(ctx, entry); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.events().Emit(siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
+		RequestID: "req-otel-2", Reason: "token expired"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The exporter acknowledges once the sink took both records.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cur, err := p.queue.Cursor()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Ledger >= 1 && cur.Events >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the SIEM exporter did not acknowledge the records: cursor %+v", cur)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n, _, _ := recv.received(); n != 0 {
+		t.Logf("%d export requests before shutdown (the schedule delay was not honoured)", n)
+	}
+	cancel() // stops the SIEM exporter, as the end of serve does
+
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := shutdownLogs(sctx); err != nil {
+		t.Fatalf("shutdown (flush) of the log provider: %v", err)
+	}
+
+	n, body, bad := recv.received()
+	t.Logf("OTLP receiver: %d requests, %d bytes", n, len(body))
+	if len(bad) > 0 {
+		t.Fatalf("requests that are not OTLP/HTTP logs exports: %q", bad)
+	}
+	if n == 0 {
+		t.Fatal("no OTLP/HTTP logs export reached the receiver")
+	}
+	for _, want := range []string{
+		"ds4p.security." + siem.KindTokenRefused, // event name of the security event
+		siem.KindTokenRefused, "ds4p.siem.stream", siem.StreamLedger, "req-otel-1", "req-otel-2", "token expired",
+		"service.name", "ds4p", // the resource
+	} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("the exported records do not contain %q", want)
+		}
+	}
+	if bytes.Contains(body, []byte(patientID)) {
+		t.Errorf("the patient id %q reached the OTel records with patient_ids: hash", patientID)
+	}
+}
+
+// TestSIEMOTelNeedsEndpoint: siem.otel on without an OTLP endpoint is a
+// configuration error naming the variables, not a silent no-op; off, no
+// provider is needed.
+func TestSIEMOTelNeedsEndpoint(t *testing.T) {
+	t.Setenv("OTEL_SDK_DISABLED", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "")
+	_, err := setupSIEMLogs(context.Background(), SIEMConfig{OTel: true})
+	if !errors.Is(err, errSIEMOTelEndpoint) {
+		t.Fatalf("siem.otel without an endpoint: err = %v", err)
+	}
+	for _, want := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"} {
+		if !bytes.Contains([]byte(err.Error()), []byte(want)) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://127.0.0.1:1/v1/logs")
+	t.Setenv("OTEL_SDK_DISABLED", "true")
+	if _, err := setupSIEMLogs(context.Background(), SIEMConfig{OTel: true}); err == nil {
+		t.Fatal("siem.otel with OTEL_SDK_DISABLED=true was accepted")
+	}
+	shutdown, err := setupSIEMLogs(context.Background(), SIEMConfig{})
+	if err != nil {
+		t.Fatalf("siem.otel off: %v", err)
+	}
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
