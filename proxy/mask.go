@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"strings"
+
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
@@ -12,7 +14,7 @@ import (
 // stays where it was, so the resource keeps its structure (a Condition
 // keeps its code, an Identifier its system), but every string in it reads
 // "masked" except the members system and url, which name vocabularies and
-// extension kinds, never the patient's data; numbers, booleans and nested
+// extension kinds (url only in an Extension), never the patient's data; numbers, booleans and nested
 // extensions (which could carry data, or an inline label telling the
 // sensitivity) are removed. The resource gets the integrity label MASKED,
 // and its narrative is dropped as for a redaction (it could tell the
@@ -132,11 +134,20 @@ func maskObject(b []byte, vs int) (edits []fjson.Edit, gone bool, err error) {
 	var slots []member
 	var goneIdx []int
 	kept := 0
+	// url names the kind of an Extension (an object with a value[x]); in any
+	// other object (Attachment.url, say) it is data and is masked.
+	isExt := false
+	if err := fjson.ObjectEach(b, vs, func(key []byte, _, _ int) error {
+		isExt = isExt || strings.HasPrefix(keyName(key), "value")
+		return nil
+	}); err != nil {
+		return nil, false, err
+	}
 	err = fjson.ObjectEach(b, vs, func(key []byte, s, e int) error {
 		name := keyName(key)
 		ms := memberStart(b, key, s)
 		switch {
-		case name == "system" || name == "url":
+		case name == "system" || name == "url" && isExt:
 			kept++
 		case name == "extension" || name == "modifierExtension":
 			goneIdx = append(goneIdx, len(slots))

@@ -82,6 +82,7 @@ func TestMaskValue(t *testing.T) {
 		{`{"value":1.5,"unit":"mg","extension":[{"url":"u","valueString":"x"}]}`, `{"unit":"masked"}`},
 		{`["a",2,"b"]`, `["masked","masked"]`},
 		{`{"url":"u","valueCode":"x"}`, `{"url":"u","valueCode":"masked"}`},
+		{`{"contentType":"text/plain","url":"https://docs/pat-7/note"}`, `{"contentType":"masked","url":"masked"}`},
 	} {
 		b := []byte(tt.in)
 		edits, gone, err := maskValue(b, 0, len(b))
