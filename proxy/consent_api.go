@@ -126,7 +126,7 @@ func (s *Server) patientByIdentifierIn(c *gin.Context, raw []byte) ([]byte, bool
 			Path: "Consent.patient.identifier", Message: "matches no single patient on the FHIR server; nothing was stored"}}))
 		return nil, false
 	case err != nil:
-		s.log.Warn("consent patient lookup failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		s.log.Warn("consent patient lookup failed", "request_id", c.GetString(requestIDKey), "error", errString(err))
 		writeOutcome(c.Writer, http.StatusBadGateway, "transient",
 			"the FHIR server could not find the consent's patient; nothing was stored")
 		return nil, false
@@ -169,7 +169,7 @@ func (s *Server) actorsKnown(c *gin.Context, raw []byte) bool {
 		}
 		_, known, err := sc.resolver.ActorForms(c.Request.Context(), a)
 		if err != nil {
-			s.log.Warn("consent actor check failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+			s.log.Warn("consent actor check failed", "request_id", c.GetString(requestIDKey), "error", errString(err))
 			writeOutcome(c.Writer, http.StatusBadGateway, "transient",
 				"the FHIR server could not confirm the consent's actors; nothing was stored")
 			return false
@@ -197,7 +197,7 @@ func (s *Server) patientKnown(c *gin.Context, patient, path string) bool {
 		c.Data(http.StatusUnprocessableEntity, fhirJSON, issuesOutcome("not-found", []consent.Problem{{
 			Path: path, Message: "names a patient the FHIR server does not know; nothing was stored"}}))
 	default:
-		s.log.Warn("consent patient check failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		s.log.Warn("consent patient check failed", "request_id", c.GetString(requestIDKey), "error", errString(err))
 		writeOutcome(c.Writer, http.StatusBadGateway, "transient",
 			"the FHIR server could not confirm that the patient exists; nothing was stored")
 	}

@@ -484,7 +484,7 @@ func (m *sourcedConsents) syncLoop(ctx context.Context) {
 		started := time.Now()
 		full := since.IsZero() || round%fullSyncEvery == 0
 		if err := m.syncOnce(ctx, since, full); err != nil {
-			m.s.log.Warn("synchronising upstream consents failed", "error", err.Error())
+			m.s.log.Warn("synchronising upstream consents failed", "error", errString(err))
 		} else {
 			since, round = started.Add(-time.Second), round+1
 		}

@@ -156,7 +156,7 @@ func (s *Server) bindPatientIdentifier(c *gin.Context, caller *authn.Caller) boo
 		unauthorized(c, "the bearer token's patient matches no single patient")
 		return false
 	case err != nil:
-		s.log.Warn("token patient lookup failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		s.log.Warn("token patient lookup failed", "request_id", c.GetString(requestIDKey), "error", errString(err))
 		writeOutcome(c.Writer, http.StatusBadGateway, "transient", "the FHIR server could not find the bearer token's patient")
 		c.Abort()
 		return false

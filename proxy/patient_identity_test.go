@@ -1,11 +1,14 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,7 +75,7 @@ func (u *identityUpstream) handler(w http.ResponseWriter, r *http.Request) {
 
 // newIdentitySetup is a proxy with the patient identifier system urn:mrn
 // and p1's Part 2 consent (org-a, TREAT) in front of an identityUpstream.
-func newIdentitySetup(t *testing.T) (*harness, *identityUpstream) {
+func newIdentitySetup(t *testing.T, logger ...*slog.Logger) (*harness, *identityUpstream) {
 	t.Helper()
 	up := &identityUpstream{}
 	hs := &harness{t: t, ledger: &fakeLedger{}, seen: make(chan *http.Request, 16)}
@@ -85,7 +88,7 @@ func newIdentitySetup(t *testing.T) (*harness, *identityUpstream) {
 	}
 	srv, err := New(Options{Upstream: u, UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
 		Deps{Labeller: labels.Default(), Decider: eng, Ledger: hs.ledger, Auth: identityAuth{},
-			Consents: &fakeConsents{byPatient: map[string][]consent.Record{"Patient/p1": {consentFor("Patient/p1")}}}})
+			Consents: &fakeConsents{byPatient: map[string][]consent.Record{"Patient/p1": {consentFor("Patient/p1")}}}, Logger: firstLogger(logger)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,5 +180,35 @@ func TestTokenPatientIdentifier(t *testing.T) {
 	}
 	if n := up.patientSearches.Load(); n != 3 { // 123 (cached after), 999, boom
 		t.Errorf("%d Patient searches, want 3", n)
+	}
+}
+
+func firstLogger(ls []*slog.Logger) *slog.Logger {
+	if len(ls) > 0 {
+		return ls[0]
+	}
+	return nil
+}
+
+// TestPatientLookupFailureNotLogged: when the upstream cannot be reached,
+// the error of the Patient search quotes its URL, which holds the token's
+// identifier (an MRN); the log line says the lookup failed without it.
+func TestPatientLookupFailureNotLogged(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	h, _ := newIdentitySetup(t, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
+	h.upstream.Close()
+	resp, _ := h.get("/fhir/Observation/of-p1", "pid:urn:mrn|Zebulon42")
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d, want 502", resp.StatusCode)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "token patient lookup failed") {
+		t.Fatalf("no log line for the failed lookup: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "Zebulon42") {
+		t.Errorf("the patient identifier reached the log: %s", logs.String())
 	}
 }

@@ -122,7 +122,7 @@ func (s *Server) simulateDecide(c *gin.Context) {
 			writeFailure(c.Writer, f)
 			return
 		}
-		s.log.Error("policy simulation failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		s.log.Error("policy simulation failed", "request_id", c.GetString(requestIDKey), "error", errString(err))
 		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the simulation failed: "+errString(err))
 		return
 	}
