@@ -217,7 +217,7 @@ func readEntries(b []byte, start int) ([]entry, error) {
 	}
 	var out []entry
 	_, err := fjson.ArrayScan(b, start, func(e int) (int, error) {
-		end, lb, ok, err := readLabel(b, e)
+		end, lb, ok, err := readLabel(b, e, false)
 		out = append(out, entry{start: e, end: end, label: lb, ok: ok})
 		return end, err
 	})

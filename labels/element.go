@@ -105,7 +105,7 @@ func (w *walker) noteInline(c *coding) {
 	if string(decodedBytes(w.b, c.url)) != ExtInline {
 		return
 	}
-	_, lb, ok, err := readLabel(w.b, c.valueCoding.start)
+	_, lb, ok, err := readLabel(w.b, c.valueCoding.start, w.valid)
 	if err != nil || !ok {
 		return
 	}

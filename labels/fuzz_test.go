@@ -32,6 +32,8 @@ func FuzzLabel(f *testing.F) {
 	}
 	l := labels.Default()
 	f.Fuzz(func(t *testing.T, b []byte) {
+		sameLabelAll(t, l, [][]byte{b})     // on valid JSON, LabelAllValid agrees
+		_, _ = l.LabelAllValid([][]byte{b}) // and on any input it never panics
 		r, err := l.Label(b)
 		if err != nil {
 			return
@@ -80,6 +82,7 @@ func FuzzLabelAll(f *testing.F) {
 	l := labels.Default()
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		batch := [][]byte{sud, a, b}
+		sameLabelAll(t, l, batch) // on valid JSON, LabelAllValid agrees
 		rs, err := l.LabelAll(batch)
 		if err != nil {
 			return

@@ -155,17 +155,18 @@ const maxDepth = 128
 // duplicate key. Label never drops an existing label, except that a lower
 // confidentiality gives way to the highest one.
 func (l *Labeller) Label(resource []byte) (Result, error) {
-	return l.label(resource, nil)
+	return l.label(resource, nil, false)
 }
 
 // label is Label with the links of the resource kept in the free capacity
 // of *arena when it has room (LabelAll: one allocation for the links of a
 // whole batch instead of one per resource); *arena grows by what they take.
-func (l *Labeller) label(resource []byte, arena *[]link) (Result, error) {
+// valid says resource is known to be valid JSON (LabelAllValid).
+func (l *Labeller) label(resource []byte, arena *[]link, valid bool) (Result, error) {
 	if len(resource) > math.MaxInt32 {
 		return Result{}, errors.New("labels: resource larger than 2 GiB")
 	}
-	w := walker{rs: l.rs.Load(), b: resource}
+	w := walker{rs: l.rs.Load(), b: resource, valid: valid}
 	if arena != nil {
 		n := len(*arena)
 		w.links = (*arena)[n:n]

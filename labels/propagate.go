@@ -45,11 +45,25 @@ func inheritable(s Set) Set {
 // that later responses inherit from it. The error names the index of a
 // resource that could not be labelled.
 func (l *Labeller) LabelAll(resources [][]byte) ([]Result, error) {
+	return l.labelAll(resources, false)
+}
+
+// LabelAllValid is LabelAll for resources that fjson.Validate accepted, each
+// on its own or as part of a body it accepted (the proxy validates every
+// upstream body whole first). It returns what LabelAll returns, in about
+// half the time: the walk no longer checks the JSON a second time, it only
+// finds where keys and values end. On input Validate would refuse it never
+// panics, but its results are unspecified: use LabelAll there.
+func (l *Labeller) LabelAllValid(resources [][]byte) ([]Result, error) {
+	return l.labelAll(resources, true)
+}
+
+func (l *Labeller) labelAll(resources [][]byte, valid bool) ([]Result, error) {
 	out := make([]Result, len(resources))
 	links := false
 	arena := make([]link, 0, 2*len(resources))
 	for k, b := range resources {
-		r, err := l.label(b, &arena)
+		r, err := l.label(b, &arena, valid)
 		if err != nil {
 			return nil, fmt.Errorf("labels: resource %d: %w", k, err)
 		}

@@ -15,6 +15,9 @@ import (
 type walker struct {
 	rs *ruleset
 	b  []byte
+	// valid: b is known to be valid JSON (LabelAllValid), so the walk
+	// skips values and keys by their delimiters instead of checking them.
+	valid bool
 
 	depth int
 	path  [maxDepth]segment
@@ -100,13 +103,29 @@ func (w *walker) value(i int) (int, error) {
 	case '[':
 		return w.array(i)
 	}
+	return w.skip(i)
+}
+
+// skip returns the index just past the value at or after i.
+func (w *walker) skip(i int) (int, error) {
+	if w.valid {
+		return fjson.SkipValid(w.b, i)
+	}
 	return fjson.SkipValue(w.b, i)
+}
+
+// scanObject is fjson.ObjectScan over w.b, or ObjectScanValid when valid.
+func (w *walker) scanObject(i int, fn func(key []byte, v int) (int, error)) (int, error) {
+	if w.valid {
+		return fjson.ObjectScanValid(w.b, i, fn)
+	}
+	return fjson.ObjectScan(w.b, i, fn)
 }
 
 // object walks an object and checks whether it is a Coding.
 func (w *walker) object(i int) (int, error) {
 	var c coding
-	end, err := fjson.ObjectScan(w.b, i, func(key []byte, v int) (int, error) {
+	end, err := w.scanObject(i, func(key []byte, v int) (int, error) {
 		if err := w.push(key, 0); err != nil {
 			return 0, err
 		}
@@ -187,7 +206,7 @@ func (f *field) set(b []byte, v, end int, isString *bool, key string) error {
 
 // resource walks the top-level object of a resource.
 func (w *walker) resource(i int) (int, error) {
-	return fjson.ObjectScan(w.b, i, func(key []byte, v int) (int, error) {
+	return w.scanObject(i, func(key []byte, v int) (int, error) {
 		if err := w.push(key, 0); err != nil {
 			return 0, err
 		}
@@ -218,7 +237,7 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 
 // text reads the string member key at v into f.
 func (w *walker) text(f *field, v int, key string) (int, error) {
-	end, err := fjson.SkipValue(w.b, v)
+	end, err := w.skip(v)
 	if err != nil {
 		return 0, err
 	}
@@ -262,7 +281,7 @@ func (w *walker) metaObject(v int) (int, error) {
 	if w.b[v] != '{' {
 		return 0, errors.New(`"meta" is not an object`)
 	}
-	return fjson.ObjectScan(w.b, v, func(key []byte, mv int) (int, error) {
+	return w.scanObject(v, func(key []byte, mv int) (int, error) {
 		if err := w.push(key, 0); err != nil {
 			return 0, err
 		}
@@ -303,7 +322,7 @@ func (w *walker) securityArray(v int) (int, error) {
 		return 0, errors.New(`"meta.security" is not an array`)
 	}
 	return fjson.ArrayScan(w.b, v, func(e int) (int, error) {
-		end, lb, ok, err := readLabel(w.b, e)
+		end, lb, ok, err := readLabel(w.b, e, w.valid)
 		if ok {
 			w.existing = append(w.existing, lb)
 		}
@@ -312,14 +331,18 @@ func (w *walker) securityArray(v int) (int, error) {
 }
 
 // readLabel reads the security label object at b[e]. ok is false when the
-// object has no code.
-func readLabel(b []byte, e int) (end int, lb Label, ok bool, err error) {
+// object has no code. valid says b is known to be valid JSON.
+func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err error) {
 	if b[e] != '{' {
 		return 0, Label{}, false, errors.New(`"meta.security" holds a non-object`)
 	}
 	var c coding
-	end, err = fjson.ObjectScan(b, e, func(key []byte, v int) (int, error) {
-		end, err := fjson.SkipValue(b, v)
+	scan, skip := fjson.ObjectScan, fjson.SkipValue
+	if valid {
+		scan, skip = fjson.ObjectScanValid, fjson.SkipValid
+	}
+	end, err = scan(b, e, func(key []byte, v int) (int, error) {
+		end, err := skip(b, v)
 		if err != nil {
 			return 0, err
 		}

@@ -34,7 +34,11 @@ func (r *run) labelItems(ctx context.Context) error {
 			batch = append(batch, r.body[c.start:c.end])
 		}
 	}
-	results, err := r.s.labeller.LabelAll(batch)
+	labelAll := r.s.labeller.LabelAll
+	if r.valid {
+		labelAll = r.s.labeller.LabelAllValid // the same results, without checking the JSON again
+	}
+	results, err := labelAll(batch)
 	if err != nil {
 		return fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
 	}

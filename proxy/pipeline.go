@@ -92,9 +92,12 @@ type entryNode struct {
 
 // run is one response going through the pipeline.
 type run struct {
-	s        *Server
-	ex       *exchange
-	body     []byte
+	s    *Server
+	ex   *exchange
+	body []byte
+	// valid: fjson.Validate accepted body whole, so the labeller need not
+	// check its JSON again (labels.LabelAllValid).
+	valid    bool
 	items    []*item
 	classes  map[string]*class
 	consents map[string]patientConsents
@@ -123,7 +126,7 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
 		return nil, false, fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON the proxy cannot read", err)
 	}
-	r := &run{s: s, ex: ex, body: body, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}}
+	r := &run{s: s, ex: ex, body: body, valid: true, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}}
 	root, single, err := r.collect()
 	if err != nil {
 		return nil, false, err

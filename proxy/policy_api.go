@@ -201,7 +201,7 @@ func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*r
 	}
 	ex := &exchange{requestID: "simulation", caller: caller, req: fhirRequest{Interaction: interaction}, start: at}
 	return &run{
-		s: s, ex: ex, body: body, classes: map[string]*class{},
+		s: s, ex: ex, body: body, valid: true, classes: map[string]*class{}, // simulationBundle validated body
 		consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{},
 	}, nil
 }

@@ -366,7 +366,7 @@ func (s *Server) decideStored(ctx context.Context, ex *exchange, body []byte) (l
 	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
 		return labels.Result{}, false, bad
 	}
-	r := &run{s: s, ex: ex, body: body, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}}
+	r := &run{s: s, ex: ex, body: body, valid: true, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}}
 	root, single, err := r.collect()
 	if err != nil || root != nil || single == nil {
 		return labels.Result{}, false, bad

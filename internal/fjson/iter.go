@@ -7,6 +7,19 @@ package fjson
 // it; this lets a walker visit nested values in a single pass. ObjectScan
 // returns the index just past the closing brace.
 func ObjectScan(b []byte, obj int, fn func(key []byte, vStart int) (vEnd int, err error)) (end int, err error) {
+	return objectScan(b, obj, fn, false)
+}
+
+// ObjectScanValid is ObjectScan for input Validate already accepted (the
+// object alone, or a body that holds it): it finds the end of each key by
+// its closing quote instead of checking the key, as SkipValid does. It never
+// panics; on input Validate refused its answer is unspecified.
+func ObjectScanValid(b []byte, obj int, fn func(key []byte, vStart int) (vEnd int, err error)) (end int, err error) {
+	return objectScan(b, obj, fn, true)
+}
+
+// objectScan is ObjectScan, or ObjectScanValid when valid.
+func objectScan(b []byte, obj int, fn func(key []byte, vStart int) (vEnd int, err error), valid bool) (end int, err error) {
 	i, err := open(b, obj, '{')
 	if err != nil {
 		return 0, err
@@ -18,8 +31,13 @@ func ObjectScan(b []byte, obj int, fn func(key []byte, vStart int) (vEnd int, er
 		if i = SkipSpace(b, i); i >= len(b) || b[i] != '"' {
 			return 0, expected(b, i, "expected string key")
 		}
-		kEnd, _, err := scanString(b, i)
-		if err != nil {
+		var kEnd int
+		if valid {
+			var ok bool
+			if kEnd, ok = stringEnd(b, i); !ok {
+				return 0, errEnd(b)
+			}
+		} else if kEnd, _, err = scanString(b, i); err != nil {
 			return 0, err
 		}
 		v, err := colon(b, kEnd)

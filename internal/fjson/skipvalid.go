@@ -1,6 +1,10 @@
 package fjson
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // SkipValid returns the index just past the JSON value that starts at or
 // after i (after optional whitespace), for input already checked by
@@ -49,6 +53,22 @@ func SkipValid(b []byte, i int) (int, error) {
 // each quote.
 func stringEnd(b []byte, i int) (int, bool) {
 	j := i + 1
+	// Most strings of a FHIR resource (keys, codes, ids) are short: look
+	// for the first quote or backslash eight bytes at a time before paying
+	// for a bytes.IndexByte call.
+	for n := 0; n < 2 && j+8 <= len(b); n++ {
+		x := binary.LittleEndian.Uint64(b[j:])
+		q, s := x^('"'*lsb), x^('\\'*lsb)
+		if m := ((q-lsb)&^q | (s-lsb)&^s) & msb; m != 0 {
+			// The lowest flagged byte is a real quote or backslash (only
+			// bytes above a real one can be flagged falsely).
+			if k := j + bits.TrailingZeros64(m)/8; b[k] == '"' {
+				return k + 1, true
+			}
+			break // a backslash: count them below
+		}
+		j += 8
+	}
 	for {
 		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {

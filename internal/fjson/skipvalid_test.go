@@ -11,6 +11,7 @@ var skipValidSeeds = []string{
 	`12.5`,
 	`false`,
 	`{"resourceType":"Patient","name":[{"given":["Ann"]}],"text":{"div":"<div>\u00e9</div>"}}`,
+	`{"a\\\"bcdefgh\\":1,"abcdefghijklmnopq\\":"abcdefgh\\\\","x":"abcdefghijklmnopqrstuvwxyz\"\\\"","\u0041":{}}`,
 }
 
 // TestSkipValidMatchesSkipValue: on valid JSON, SkipValid ends where
@@ -28,6 +29,7 @@ func FuzzSkipValid(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = SkipValid(b, 0) // never panics, whatever the input
+		_, _ = ObjectScanValid(b, 0, func(_ []byte, v int) (int, error) { return SkipValid(b, v) })
 		checkSkipValid(t, b)
 	})
 }
@@ -51,7 +53,40 @@ func checkSkipValid(t *testing.T, b []byte) {
 	switch b[i] {
 	case '{':
 		_ = ObjectEach(b, i, func(_ []byte, s, _ int) error { same(s); return nil })
+		sameScan(t, b, i)
 	case '[':
 		_ = ArrayEach(b, i, func(s, _ int) error { same(s); return nil })
+	}
+}
+
+// sameScan checks that ObjectScanValid reports the keys and values
+// ObjectScan does, on an object Validate accepted.
+func sameScan(t *testing.T, b []byte, i int) {
+	t.Helper()
+	type member struct {
+		key        string
+		start, end int
+	}
+	walk := func(scan func([]byte, int, func([]byte, int) (int, error)) (int, error)) ([]member, int) {
+		var ms []member
+		end, err := scan(b, i, func(k []byte, v int) (int, error) {
+			e, err := SkipValue(b, v)
+			ms = append(ms, member{string(k), v, e})
+			return e, err
+		})
+		if err != nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		return ms, end
+	}
+	want, wantEnd := walk(ObjectScan)
+	got, gotEnd := walk(ObjectScanValid)
+	if gotEnd != wantEnd || len(got) != len(want) {
+		t.Fatalf("%q: ObjectScanValid %v end %d; ObjectScan %v end %d", b, got, gotEnd, want, wantEnd)
+	}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Fatalf("%q: member %d: ObjectScanValid %v; ObjectScan %v", b, k, got[k], want[k])
+		}
 	}
 }
