@@ -61,6 +61,7 @@ type Engine struct {
 	onLoad     func(LoadEvent) // WithLoadHook (events.go)
 	cur        atomic.Pointer[prepared]
 	consents   *boundedCache[*consentSet]
+	memo       *inputMemo
 	mu         sync.Mutex // guards status
 	status     Status
 	instrument *instruments
@@ -105,6 +106,7 @@ func New(ctx context.Context, fsys fs.FS, opts ...Option) (*Engine, error) {
 	e := &Engine{
 		query: "data.ds4p.decision", cacheSize: DefaultDecisionCacheSize, source: "embedded",
 		consents: newBoundedCache[*consentSet](DefaultConsentCacheSize),
+		memo:     newInputMemo(),
 	}
 	for _, o := range opts {
 		o(e)
@@ -261,7 +263,7 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 		span.SetAttributes(attribute.String("ds4p.policy.effect", d.Effect))
 		span.End()
 	}()
-	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(in.value(cs.value)))
+	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(in.value(cs.value, e.memo)))
 	if err != nil {
 		return Decision{}, fmt.Errorf("policy: evaluating: %w", err)
 	}

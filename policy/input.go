@@ -202,11 +202,15 @@ const (
 )
 
 // value builds the input document as an ast.Value directly, without a JSON
-// round trip; consents is the prepared policy form of in.Consents.
-func (in *Input) value(consents ast.Value) ast.Value {
+// round trip; consents is the prepared policy form of in.Consents. The
+// caller and the item's labels are taken from m when it holds them (they
+// repeat across the decision classes of a response and across requests)
+// and added to it otherwise; m may be nil. Terms in m are never modified:
+// OPA treats input as immutable.
+func (in *Input) value(consents ast.Value, m *inputMemo) ast.Value {
 	return ast.NewObject(
 		ast.Item(ast.InternedTerm("version"), ast.InternedTerm(InputVersion)),
-		ast.Item(ast.InternedTerm("caller"), ast.NewTerm(in.Caller.value())),
+		ast.Item(ast.InternedTerm("caller"), m.caller(&in.Caller)),
 		ast.Item(ast.InternedTerm("request"), ast.ObjectTerm(
 			ast.Item(ast.InternedTerm("interaction"), ast.StringTerm(in.Request.Interaction)),
 			ast.Item(ast.InternedTerm("type"), ast.StringTerm(in.Request.Type)),
@@ -214,14 +218,14 @@ func (in *Input) value(consents ast.Value) ast.Value {
 		)),
 		ast.Item(ast.InternedTerm("patient"), ast.StringTerm(in.Patient)),
 		ast.Item(ast.InternedTerm("consents"), ast.NewTerm(consents)),
-		ast.Item(ast.InternedTerm("item"), ast.NewTerm(in.Item.value())),
+		ast.Item(ast.InternedTerm("item"), ast.NewTerm(in.Item.value(m))),
 	)
 }
 
-func (it *Item) value() ast.Object {
+func (it *Item) value(m *inputMemo) ast.Object {
 	obj := ast.NewObject(
 		ast.Item(ast.InternedTerm("type"), ast.StringTerm(it.Type)),
-		ast.Item(ast.InternedTerm("labels"), stringsTerm(it.Labels)),
+		ast.Item(ast.InternedTerm("labels"), m.labels(it.Labels)),
 		ast.Item(ast.InternedTerm("source"), ast.StringTerm(it.Source)),
 	)
 	if f := it.Facts; f != nil {
@@ -255,6 +259,87 @@ func (c *Caller) value() ast.Object {
 		ast.Item(ast.InternedTerm("purposes"), stringsTerm(c.Purposes)),
 		ast.Item(ast.InternedTerm("break_glass"), bg),
 	)
+}
+
+// inputMemo keeps the AST form of callers and label sets, bounded: building
+// them is a third of a trivial evaluation's cost, and a response's decision
+// classes share one caller and few label sets.
+type inputMemo struct {
+	callers   *boundedCache[*ast.Term]
+	labelSets *boundedCache[*ast.Term]
+}
+
+const inputMemoSize = 1 << 10
+
+func newInputMemo() *inputMemo {
+	return &inputMemo{callers: newBoundedCache[*ast.Term](inputMemoSize), labelSets: newBoundedCache[*ast.Term](inputMemoSize)}
+}
+
+// caller returns c's AST form.
+func (m *inputMemo) caller(c *Caller) *ast.Term {
+	if m == nil {
+		return ast.NewTerm(c.value())
+	}
+	var b strings.Builder
+	b.Grow(128)
+	c.writeKey(&b)
+	key := b.String()
+	if t, ok := m.callers.get(key); ok {
+		return t
+	}
+	t := ast.NewTerm(c.value())
+	m.callers.put(key, t)
+	return t
+}
+
+// labels returns the AST array of ls.
+func (m *inputMemo) labels(ls []string) *ast.Term {
+	if m == nil || len(ls) == 0 {
+		return stringsTerm(ls)
+	}
+	var b strings.Builder
+	for _, l := range ls {
+		b.WriteString(strconv.Itoa(len(l)))
+		b.WriteByte(':')
+		b.WriteString(l)
+	}
+	key := b.String()
+	if t, ok := m.labelSets.get(key); ok {
+		return t
+	}
+	t := stringsTerm(ls)
+	m.labelSets.put(key, t)
+	return t
+}
+
+// writeKey writes every field of c, unambiguously: two callers with the
+// same key have the same AST form.
+func (c *Caller) writeKey(b *strings.Builder) {
+	str := func(s string) {
+		b.WriteString(strconv.Itoa(len(s)))
+		b.WriteByte(':')
+		b.WriteString(s)
+	}
+	list := func(ss []string) {
+		b.WriteString(strconv.Itoa(len(ss)))
+		b.WriteByte('[')
+		for _, s := range ss {
+			str(s)
+		}
+	}
+	str(c.Subject)
+	str(c.Org)
+	list(c.OrgIdentifiers)
+	str(c.Client)
+	list(c.Scopes)
+	list(c.Purposes)
+	if bg := c.BreakGlass; bg != nil {
+		b.WriteString("bg")
+		str(bg.Reason)
+		b.WriteString(strconv.FormatInt(bg.IssuedAt, 10))
+		b.WriteByte(',')
+		b.WriteString(strconv.FormatInt(bg.ExpiresAt, 10))
+	}
 }
 
 func stringsTerm(ss []string) *ast.Term {
