@@ -46,8 +46,9 @@ type consentSet struct {
 // newConsentSet converts consents to their policy form once: consents of
 // another patient than patient (when set) are left out, and the criteria of
 // provision conditions that state nothing (empty lists, zero times) are
-// dropped, which the input schema allows and saves the policy from testing
-// them on every evaluation.
+// dropped (and with them the levels that state nothing at all), which the
+// input schema allows and saves the policy from testing them on every
+// evaluation.
 //
 // With index, each consent also gets the index of its rules by actor
 // (index.go).
@@ -142,6 +143,12 @@ func compactConditions(conds *ast.Array) *ast.Array {
 			}
 			kept.Insert(k, v)
 		})
+		if kept.Len() == 0 {
+			// A level that states nothing matches every caller and
+			// item, for a permit and a deny alike: leaving it out
+			// changes no answer and saves the policy a level.
+			return
+		}
 		out = append(out, ast.NewTerm(kept))
 	})
 	return ast.NewArray(out...)
