@@ -174,23 +174,48 @@ func (w *walker) array(i int) (int, error) {
 // note records the member key, whose value is b[v:end], if it is the system
 // or code of a coding.
 func (c *coding) note(b []byte, key []byte, v, end int) error {
-	switch {
-	case fjson.KeyIs(key, "system"):
+	switch memberIndex(key, codingKeys[:]) {
+	case 0:
 		return c.system.set(b, v, end, &c.sysStr, "system")
-	case fjson.KeyIs(key, "code"):
+	case 1:
 		return c.code.set(b, v, end, &c.str, "code")
-	case fjson.KeyIs(key, "reference"):
+	case 2:
 		return c.ref.set(b, v, end, &c.refStr, "reference")
-	case fjson.KeyIs(key, "value"):
+	case 3:
 		return c.value.set(b, v, end, &c.valStr, "value")
-	case fjson.KeyIs(key, "url"):
+	case 4:
 		return c.url.set(b, v, end, &c.urlStr, "url")
-	case fjson.KeyIs(key, "valueCoding"):
+	case 5:
 		return c.valueCoding.set(b, v, end, &c.objStr, "valueCoding")
-	case fjson.KeyIs(key, "div"):
+	case 6:
 		return c.div.set(b, v, end, &c.divStr, "div")
 	}
 	return nil
+}
+
+// codingKeys are the members coding.note reads, in its order.
+var codingKeys = [...]string{"system", "code", "reference", "value", "url", "valueCoding", "div"}
+
+// memberIndex returns the index in names of the member name whose raw key
+// (escapes undecoded) is key, or -1: fjson.KeyIs against each name, with
+// plain string comparisons when key holds no escape (nearly always).
+func memberIndex(key []byte, names []string) int {
+	for _, c := range key {
+		if c == '\\' {
+			for k, n := range names {
+				if fjson.KeyIs(key, n) {
+					return k
+				}
+			}
+			return -1
+		}
+	}
+	for k, n := range names {
+		if string(key) == n {
+			return k
+		}
+	}
+	return -1
 }
 
 // set records the value b[v:end] of the member key, noting whether it is a
@@ -219,21 +244,22 @@ func (w *walker) resource(i int) (int, error) {
 // topMember walks one member of the resource, reading the ones Label
 // reports.
 func (w *walker) topMember(key []byte, v int) (int, error) {
-	switch {
-	case fjson.KeyIs(key, "resourceType"):
+	switch k := memberIndex(key, topKeys[:]); k {
+	case 0:
 		return w.text(&w.typ, v, "resourceType")
-	case fjson.KeyIs(key, "id"):
+	case 1:
 		return w.text(&w.id, v, "id")
-	case fjson.KeyIs(key, "meta"):
+	case 2:
 		return w.metaObject(v)
-	}
-	for k, name := range patientKeys {
-		if fjson.KeyIs(key, name) {
-			return w.reference(k, v)
-		}
+	case 3, 4, 5:
+		return w.reference(k-3, v)
 	}
 	return w.value(v)
 }
+
+// topKeys are the top-level members topMember reads, in its order: the
+// last are patientKeys.
+var topKeys = [...]string{"resourceType", "id", "meta", patientKeys[0], patientKeys[1], patientKeys[2]}
 
 // text reads the string member key at v into f.
 func (w *walker) text(f *field, v int, key string) (int, error) {
@@ -293,10 +319,10 @@ func (w *walker) metaObject(v int) (int, error) {
 
 // metaMember walks one member of meta.
 func (w *walker) metaMember(key []byte, v int) (int, error) {
-	switch {
-	case fjson.KeyIs(key, "versionId"):
+	switch memberIndex(key, metaKeys[:]) {
+	case 0:
 		return w.text(&w.versionID, v, "versionId")
-	case fjson.KeyIs(key, "source"):
+	case 1:
 		end, err := w.text(&w.source, v, "source")
 		if err == nil && w.program == "" {
 			if p := w.rs.programs.bySource(w.decoded(w.source)); p != "" {
@@ -304,7 +330,7 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 			}
 		}
 		return end, err
-	case fjson.KeyIs(key, "security"):
+	case 2:
 		if w.security {
 			return 0, errDuplicate("security")
 		}
@@ -313,6 +339,9 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 	}
 	return w.value(v)
 }
+
+// metaKeys are the members of meta metaMember reads, in its order.
+var metaKeys = [...]string{"versionId", "source", "security"}
 
 // securityArray reads the existing labels in meta.security. Their own
 // extensions are label metadata, not clinical codes, so rules do not see

@@ -95,8 +95,9 @@ type run struct {
 	s    *Server
 	ex   *exchange
 	body []byte
-	// valid: fjson.Validate accepted body whole, so the labeller need not
-	// check its JSON again (labels.LabelAllValid).
+	// valid: fjson.Validate accepted body whole, so collect and the
+	// labeller need not check its JSON again (fjson.SkipValid,
+	// labels.LabelAllValid).
 	valid    bool
 	items    []*item
 	classes  map[string]*class
@@ -201,8 +202,8 @@ func (r *run) collect() (*bundleNode, *item, error) {
 func (r *run) resourceType(start int) (string, error) {
 	var rt string
 	found := false
-	_, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
-		ve, err := fjson.SkipValue(r.body, vs)
+	_, err := r.scanObject(start, func(key []byte, vs int) (int, error) {
+		ve, err := r.skip(vs)
 		if err != nil {
 			return 0, err
 		}
@@ -219,6 +220,24 @@ func (r *run) resourceType(start int) (string, error) {
 		return "", nil
 	}
 	return rt, nil
+}
+
+// skip returns the index just past the value at or after i of the body:
+// by its delimiters alone when the body was validated whole (run.valid).
+func (r *run) skip(i int) (int, error) {
+	if r.valid {
+		return fjson.SkipValid(r.body, i)
+	}
+	return fjson.SkipValue(r.body, i)
+}
+
+// scanObject is fjson.ObjectScan over the body, or ObjectScanValid when the
+// body was validated whole (run.valid).
+func (r *run) scanObject(i int, fn func(key []byte, vs int) (int, error)) (int, error) {
+	if r.valid {
+		return fjson.ObjectScanValid(r.body, i, fn)
+	}
+	return fjson.ObjectScan(r.body, i, fn)
 }
 
 // addItem records one resource of the body; labelItems labels it later.
@@ -239,7 +258,7 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 	}
 	start = fjson.SkipSpace(r.body, start)
 	b := &bundleNode{start: start, entryIdx: -1, totalIdx: -1, metaIdx: -1}
-	end, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
+	end, err := r.scanObject(start, func(key []byte, vs int) (int, error) {
 		name := keyName(key)
 		var ve int
 		var err error
@@ -250,7 +269,7 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 		case "link":
 			ve, err = r.collectLinks(b, vs)
 		default:
-			ve, err = fjson.SkipValue(r.body, vs)
+			ve, err = r.skip(vs)
 		}
 		if err != nil {
 			return 0, err
@@ -293,20 +312,20 @@ func (r *run) collectEntries(b *bundleNode, arr, depth int) (int, error) {
 func (r *run) collectEntry(start, depth int) (*entryNode, error) {
 	e := r.newEntry()
 	*e = entryNode{start: start, fullURL: span{-1, -1}, outcome: span{-1, -1}, parts: noParts}
-	end, err := fjson.ObjectScan(r.body, start, func(key []byte, vs int) (int, error) {
+	end, err := r.scanObject(start, func(key []byte, vs int) (int, error) {
 		switch name := keyName(key); name {
 		case "resource":
 			return r.collectResource(e, vs, depth)
 		case "fullUrl":
-			ve, err := fjson.SkipValue(r.body, vs)
+			ve, err := r.skip(vs)
 			e.fullURL = span{vs, ve}
 			return ve, err
 		case "search", "response", "request":
-			ve, err := fjson.SkipValue(r.body, vs)
+			ve, err := r.skip(vs)
 			e.parts[partIndex(name)] = span{vs, ve}
 			return ve, err
 		}
-		return fjson.SkipValue(r.body, vs)
+		return r.skip(vs)
 	})
 	e.end = end
 	return e, err
@@ -326,11 +345,11 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 		return e.nested.end, nil
 	}
 	containedAt := -1
-	ve, err := fjson.ObjectScan(r.body, vs, func(key []byte, ms int) (int, error) {
+	ve, err := r.scanObject(vs, func(key []byte, ms int) (int, error) {
 		if fjson.KeyIs(key, "contained") {
 			containedAt = ms
 		}
-		return fjson.SkipValid(r.body, ms) // process validated the body whole
+		return r.skip(ms)
 	})
 	if err != nil {
 		return 0, err
