@@ -155,18 +155,19 @@ const maxDepth = 128
 // duplicate key. Label never drops an existing label, except that a lower
 // confidentiality gives way to the highest one.
 func (l *Labeller) Label(resource []byte) (Result, error) {
-	return l.label(resource, nil, false)
+	return l.label(resource, nil, nil, false)
 }
 
 // label is Label with the links of the resource kept in the free capacity
 // of *arena when it has room (LabelAll: one allocation for the links of a
 // whole batch instead of one per resource); *arena grows by what they take.
 // valid says resource is known to be valid JSON (LabelAllValid).
-func (l *Labeller) label(resource []byte, arena *[]link, valid bool) (Result, error) {
+// strs, when not nil, holds the strings of the result.
+func (l *Labeller) label(resource []byte, arena *[]link, strs *strArena, valid bool) (Result, error) {
 	if len(resource) > math.MaxInt32 {
 		return Result{}, errors.New("labels: resource larger than 2 GiB")
 	}
-	w := walker{rs: l.rs.Load(), b: resource, valid: valid}
+	w := walker{rs: l.rs.Load(), b: resource, valid: valid, strs: strs}
 	if arena != nil {
 		n := len(*arena)
 		w.links = (*arena)[n:n]
@@ -251,6 +252,19 @@ func (w *walker) linksFor(typ string) []link {
 // sharing one allocation.
 func (w *walker) strings(pid []byte) (id, version, patient string) {
 	rawID, rawVersion := w.decoded(w.id), w.decoded(w.versionID)
+	if w.strs != nil {
+		a := w.strs
+		start := a.grow(len(rawID) + len(rawVersion) + len("Patient/") + len(pid))
+		a.sb.Write(rawID)
+		a.sb.Write(rawVersion)
+		if len(pid) > 0 {
+			a.sb.WriteString("Patient/")
+			a.sb.Write(pid)
+		}
+		all := a.since(start)
+		id, all = all[:len(rawID)], all[len(rawID):]
+		return id, all[:len(rawVersion)], all[len(rawVersion):]
+	}
 	var sb strings.Builder
 	sb.Grow(len(rawID) + len(rawVersion) + len("Patient/") + len(pid))
 	sb.Write(rawID)

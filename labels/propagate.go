@@ -11,19 +11,33 @@ const maxRounds = 8
 // inheritable returns the labels of s that a referring resource inherits:
 // confidentiality, and v3-ActCode sensitivity, policy and refrain codes;
 // obligations (REDACT, PROCESSINLINELABEL ...) and other systems stay
-// with the resource that has them.
+// with the resource that has them. Like Union, it returns s itself (its
+// capacity clipped) when every label of s is inheritable, so that
+// propagation allocates nothing for the usual target.
 func inheritable(s Set) Set {
-	var out Set
+	n := 0
 	for _, lb := range s {
-		switch {
-		case isConfidentiality(lb):
-		case lb.System == SystemActCode && !obligationCodes[lb.Code]:
-		default:
-			continue
+		if inheritableLabel(lb) {
+			n++
 		}
-		out = append(out, lb)
+	}
+	switch n {
+	case 0:
+		return nil
+	case len(s):
+		return s[:n:n]
+	}
+	out := make(Set, 0, n)
+	for _, lb := range s {
+		if inheritableLabel(lb) {
+			out = append(out, lb)
+		}
 	}
 	return out
+}
+
+func inheritableLabel(lb Label) bool {
+	return isConfidentiality(lb) || (lb.System == SystemActCode && !obligationCodes[lb.Code])
 }
 
 // LabelAll labels a batch of resources (the resources of one response)
@@ -62,8 +76,9 @@ func (l *Labeller) labelAll(resources [][]byte, valid bool) ([]Result, error) {
 	out := make([]Result, len(resources))
 	links := false
 	arena := make([]link, 0, 2*len(resources))
+	var strs strArena
 	for k, b := range resources {
-		r, err := l.label(b, &arena, valid)
+		r, err := l.label(b, &arena, &strs, valid)
 		if err != nil {
 			return nil, fmt.Errorf("labels: resource %d: %w", k, err)
 		}

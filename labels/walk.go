@@ -18,6 +18,9 @@ type walker struct {
 	// valid: b is known to be valid JSON (LabelAllValid), so the walk
 	// skips values and keys by their delimiters instead of checking them.
 	valid bool
+	// strs holds the strings of the results of a batch (LabelAll); nil:
+	// each string is allocated on its own.
+	strs *strArena
 
 	depth int
 	path  [maxDepth]segment
@@ -402,13 +405,14 @@ func (w *walker) match(c *coding) {
 		if slices.Contains(cands[:k], r) || w.rs.rules[r].excluded(code) {
 			continue
 		}
-		w.hits = append(w.hits, hit{rule: r, matched: string(system) + "|" + string(code), path: w.pathString(), elem: w.currentElem()})
+		w.hits = append(w.hits, hit{rule: r, matched: w.strs.join(system, '|', code), path: w.pathString(), elem: w.currentElem()})
 	}
 }
 
 // pathString renders the current path, e.g. "contained[0].code.coding[1]".
 func (w *walker) pathString() string {
-	var out []byte
+	var buf [128]byte
+	out := buf[:0]
 	for _, s := range w.path[:w.depth] {
 		if s.end < 0 {
 			out = strconv.AppendInt(append(out, '['), int64(s.start), 10)
@@ -420,7 +424,7 @@ func (w *walker) pathString() string {
 		}
 		out = append(out, w.b[s.start:s.end]...)
 	}
-	return string(out)
+	return w.strs.bytes(out)
 }
 
 // decodeString returns the string value of f, or "" when f was not seen.

@@ -1,0 +1,49 @@
+package labels
+
+import "strings"
+
+// strArena hands out the strings of a batch's results (ids, versions,
+// patients, matched codings, paths) carved from shared chunks: one
+// allocation per chunk instead of one per string. A chunk is a
+// strings.Builder that only ever appends within its capacity, so a string
+// already handed out is never written again; a chunk stays alive while any
+// of its strings does, and holds only strings of one batch.
+type strArena struct{ sb strings.Builder }
+
+// arenaChunk is the size of a chunk: the strings of some fifty resources.
+const arenaChunk = 4 << 10
+
+// grow makes room for n more bytes in the current chunk and returns where
+// they start.
+func (a *strArena) grow(n int) int {
+	if a.sb.Cap()-a.sb.Len() < n {
+		a.sb = strings.Builder{} // earlier strings keep the old chunk
+		a.sb.Grow(max(n, arenaChunk))
+	}
+	return a.sb.Len()
+}
+
+// since returns the string written from start on.
+func (a *strArena) since(start int) string { return a.sb.String()[start:] }
+
+// bytes returns b as a string of the arena (nil a: a new string).
+func (a *strArena) bytes(b []byte) string {
+	if a == nil {
+		return string(b)
+	}
+	start := a.grow(len(b))
+	a.sb.Write(b)
+	return a.since(start)
+}
+
+// join returns x, sep and y joined (nil a: a new string).
+func (a *strArena) join(x []byte, sep byte, y []byte) string {
+	if a == nil {
+		return string(x) + string(sep) + string(y)
+	}
+	start := a.grow(len(x) + 1 + len(y))
+	a.sb.Write(x)
+	a.sb.WriteByte(sep)
+	a.sb.Write(y)
+	return a.since(start)
+}
