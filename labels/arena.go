@@ -3,12 +3,30 @@ package labels
 import "strings"
 
 // strArena hands out the strings of a batch's results (ids, versions,
-// patients, matched codings, paths) carved from shared chunks: one
-// allocation per chunk instead of one per string. A chunk is a
-// strings.Builder that only ever appends within its capacity, so a string
-// already handed out is never written again; a chunk stays alive while any
-// of its strings does, and holds only strings of one batch.
-type strArena struct{ sb strings.Builder }
+// matched codings, paths) carved from shared chunks: one allocation per
+// chunk instead of one per string. A chunk is a strings.Builder that only
+// ever appends within its capacity, so a string already handed out is never
+// written again. A chunk stays alive while any of its strings does, so
+// strings that outlive a response in long-lived maps are not carved from
+// chunks: the patient (a key of the consent cache) is one string per
+// patient of the batch, and the label cache copies the version it keeps.
+type strArena struct {
+	sb       strings.Builder
+	patients map[string]string // patient id → "Patient/<id>"
+}
+
+// patient returns "Patient/<pid>", one string per patient of the batch.
+func (a *strArena) patient(pid []byte) string {
+	if p, ok := a.patients[string(pid)]; ok {
+		return p
+	}
+	if a.patients == nil {
+		a.patients = map[string]string{}
+	}
+	p := "Patient/" + string(pid)
+	a.patients[p[len("Patient/"):]] = p
+	return p
+}
 
 // arenaChunk is the size of a chunk: the strings of some fifty resources.
 const arenaChunk = 4 << 10

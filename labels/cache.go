@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"strings"
 	"sync"
 )
 
@@ -75,7 +76,9 @@ func (c *Cache) note(r *Result) {
 		c.evict()
 		c.ring = append(c.ring, k)
 	}
-	c.m[k] = cacheEntry{version: r.VersionID, labels: inh, program: r.Program}
+	// The version is copied: r's strings may share a chunk with the rest of
+	// its batch (strArena), which the cache would otherwise keep alive.
+	c.m[k] = cacheEntry{version: strings.Clone(r.VersionID), labels: inh, program: r.Program}
 }
 
 // evict makes room for one more key. Keys already deleted from the map

@@ -254,16 +254,14 @@ func (w *walker) strings(pid []byte) (id, version, patient string) {
 	rawID, rawVersion := w.decoded(w.id), w.decoded(w.versionID)
 	if w.strs != nil {
 		a := w.strs
-		start := a.grow(len(rawID) + len(rawVersion) + len("Patient/") + len(pid))
+		start := a.grow(len(rawID) + len(rawVersion))
 		a.sb.Write(rawID)
 		a.sb.Write(rawVersion)
-		if len(pid) > 0 {
-			a.sb.WriteString("Patient/")
-			a.sb.Write(pid)
-		}
 		all := a.since(start)
-		id, all = all[:len(rawID)], all[len(rawID):]
-		return id, all[:len(rawVersion)], all[len(rawVersion):]
+		if len(pid) > 0 {
+			patient = a.patient(pid)
+		}
+		return all[:len(rawID)], all[len(rawID):], patient
 	}
 	var sb strings.Builder
 	sb.Grow(len(rawID) + len(rawVersion) + len("Patient/") + len(pid))
