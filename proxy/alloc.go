@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
 )
 
 // Allocation savers of the response pipeline: a 1,000-entry Bundle would
@@ -125,4 +126,31 @@ func compareSplices(a, b splice) int {
 		return 1
 	}
 	return 0
+}
+
+// labelStrings returns the String forms of s ("system|code") for the
+// ledger or the policy input: each distinct label's string is made once per
+// run, and the slices are carved from a slab (capacity clipped, so an
+// append never reaches the next one). Like the package function
+// labelStrings, an empty s gives an empty, non-nil slice.
+func (r *run) labelStrings(s labels.Set) []string {
+	if len(s) == 0 {
+		return []string{}
+	}
+	if cap(r.strSlab)-len(r.strSlab) < len(s) {
+		r.strSlab = make([]string, 0, max(len(s), 4*slabSize))
+	}
+	n := len(r.strSlab)
+	for _, l := range s {
+		str, ok := r.labelStr[l]
+		if !ok {
+			if r.labelStr == nil {
+				r.labelStr = map[labels.Label]string{}
+			}
+			str = l.String()
+			r.labelStr[l] = str
+		}
+		r.strSlab = append(r.strSlab, str)
+	}
+	return r.strSlab[n:len(r.strSlab):len(r.strSlab)]
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,7 +62,8 @@ func (r *run) itemClass(ctx context.Context, it *item, now int64) (*class, error
 		return c, nil
 	}
 	key := string(r.keyBuf)
-	pi := policy.Item{Type: it.res.Type, Labels: labelStrings(it.res.Labels), Source: itemSource(it), Facts: facts}
+	// A slice of its own: the engine may keep the input in its cache.
+	pi := policy.Item{Type: it.res.Type, Labels: slices.Clone(r.labelStrings(it.res.Labels)), Source: itemSource(it), Facts: facts}
 	c := &class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
 	if err := r.evaluateItem(ctx, c, pi, now); err != nil {
 		return nil, err

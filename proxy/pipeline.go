@@ -114,6 +114,8 @@ type run struct {
 	typeNames map[string]string
 	pubEsc    []byte
 	keyBuf    []byte // decide.go: class keys
+	labelStr  map[labels.Label]string
+	strSlab   []string
 }
 
 // process labels, decides, enforces and records one upstream JSON body and
@@ -644,7 +646,7 @@ func (r *run) ledgerEntries() []audit.Entry {
 			byPatient[it.res.Patient] = e
 			order = append(order, it.res.Patient)
 		}
-		ai := audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: labelStrings(it.res.Labels)}
+		ai := audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: r.labelStrings(it.res.Labels)}
 		if it.class.decision.Permitted() {
 			if disclosedUnderBreakGlass(it) { // policy obligation: the 42 CFR 2.51 record
 				e.BreakGlass = r.ex.breakGlassRecord()
