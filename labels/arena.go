@@ -54,6 +54,17 @@ func (a *strArena) bytes(b []byte) string {
 	return a.since(start)
 }
 
+// concat returns x+y (nil a: a new string).
+func (a *strArena) concat(x, y string) string {
+	if a == nil {
+		return x + y
+	}
+	start := a.grow(len(x) + len(y))
+	a.sb.WriteString(x)
+	a.sb.WriteString(y)
+	return a.since(start)
+}
+
 // join returns x, sep and y joined (nil a: a new string).
 func (a *strArena) join(x []byte, sep byte, y []byte) string {
 	if a == nil {

@@ -155,7 +155,7 @@ const maxDepth = 128
 // duplicate key. Label never drops an existing label, except that a lower
 // confidentiality gives way to the highest one.
 func (l *Labeller) Label(resource []byte) (Result, error) {
-	return l.label(resource, nil, nil, false)
+	return l.label(resource, nil, nil, nil, false)
 }
 
 // label is Label with the links of the resource kept in the free capacity
@@ -163,11 +163,12 @@ func (l *Labeller) Label(resource []byte) (Result, error) {
 // whole batch instead of one per resource); *arena grows by what they take.
 // valid says resource is known to be valid JSON (LabelAllValid).
 // strs, when not nil, holds the strings of the result.
-func (l *Labeller) label(resource []byte, arena *[]link, strs *strArena, valid bool) (Result, error) {
+// reasons, when not nil, is the arena of the result's reasons.
+func (l *Labeller) label(resource []byte, arena *[]link, strs *strArena, reasons *[]Reason, valid bool) (Result, error) {
 	if len(resource) > math.MaxInt32 {
 		return Result{}, errors.New("labels: resource larger than 2 GiB")
 	}
-	w := walker{rs: l.rs.Load(), b: resource, valid: valid, strs: strs}
+	w := walker{rs: l.rs.Load(), b: resource, valid: valid, strs: strs, reasonArena: reasons}
 	if arena != nil {
 		n := len(*arena)
 		w.links = (*arena)[n:n]
@@ -190,14 +191,19 @@ func (l *Labeller) label(resource []byte, arena *[]link, strs *strArena, valid b
 	return w.result()
 }
 
-// claimLinks grows arena over links when links still lie in its free
-// capacity (the walker did not outgrow it); else arena stays as it was.
-func claimLinks(arena, links []link) []link {
+// claim grows arena over used when used still lies in its free capacity
+// (its appends did not outgrow it); else arena stays as it was.
+func claim[T any](arena, used []T) []T {
 	n := len(arena)
-	if len(links) == 0 || cap(arena)-n < len(links) || &arena[n:cap(arena)][0] != &links[0] {
+	if len(used) == 0 || cap(arena)-n < len(used) || &arena[n:cap(arena)][0] != &used[0] {
 		return arena
 	}
-	return arena[:n+len(links)]
+	return arena[:n+len(used)]
+}
+
+// claimLinks is claim for the links of LabelAll's arena.
+func claimLinks(arena, links []link) []link {
+	return claim(arena, links)
 }
 
 // result assembles the Result once the walk is done.
@@ -218,16 +224,29 @@ func (w *walker) result() (Result, error) {
 	hits := w.derive(&r)
 	if w.program != "" && !directoryTypes[r.Type] {
 		r.Program = w.program
-		r.derived = r.derived.Union(Part2Labels())
+		r.derived = r.derived.Union(part2Labels)
 	}
 	if w.div.seen {
 		r.Narrative = Span{Start: w.div.start, End: w.div.end}
 	}
 	r.inline = w.inline
 	r.settle(w.b)
-	r.Reasons = w.reasons(hits, r.Effective())
+	var reasons []Reason
+	if w.reasonArena != nil {
+		if a := *w.reasonArena; cap(a)-len(a) < 16 {
+			*w.reasonArena = make([]Reason, 0, 256)
+		}
+		reasons = (*w.reasonArena)[len(*w.reasonArena):]
+	}
+	reasons = w.reasons(reasons, hits, r.Effective())
 	if r.Program != "" {
-		r.Reasons = append(r.Reasons, w.programReasons(r.Labels)...)
+		reasons = w.programReasons(reasons, r.Labels)
+	}
+	if len(reasons) > 0 {
+		if w.reasonArena != nil {
+			*w.reasonArena = claim(*w.reasonArena, reasons)
+		}
+		r.Reasons = reasons[:len(reasons):len(reasons)] // no append may reach the next resource's reasons
 	}
 	r.links = w.linksFor(r.Type)
 	return r, nil
@@ -297,9 +316,8 @@ func (w *walker) derive(r *Result) []hit {
 	return hits
 }
 
-// reasons explains each label of final assigned by a hit.
-func (w *walker) reasons(hits []hit, final Set) []Reason {
-	var out []Reason
+// reasons appends to out why each label of final was assigned by a hit.
+func (w *walker) reasons(out []Reason, hits []hit, final Set) []Reason {
 	for _, h := range hits {
 		r := &w.rs.rules[h.rule]
 		var elem string
@@ -315,12 +333,12 @@ func (w *walker) reasons(hits []hit, final Set) []Reason {
 	return out
 }
 
-// programReasons explains the Part 2 labels of final.
-func (w *walker) programReasons(final Set) []Reason {
-	var out []Reason
-	for _, lb := range Part2Labels() {
+// programReasons appends to out why the Part 2 labels of final were
+// assigned.
+func (w *walker) programReasons(out []Reason, final Set) []Reason {
+	for _, lb := range part2Labels {
 		if final.Has(lb) {
-			out = append(out, Reason{Label: lb, Rule: "part2:" + w.program, Matched: w.programMatch, Path: w.programPath, Basis: Part2Policy.Code})
+			out = append(out, Reason{Label: lb, Rule: w.strs.concat("part2:", w.program), Matched: w.programMatch, Path: w.programPath, Basis: Part2Policy.Code})
 		}
 	}
 	return out

@@ -77,8 +77,9 @@ func (l *Labeller) labelAll(resources [][]byte, valid bool) ([]Result, error) {
 	links := false
 	arena := make([]link, 0, 2*len(resources))
 	var strs strArena
+	var reasons []Reason
 	for k, b := range resources {
-		r, err := l.label(b, &arena, &strs, valid)
+		r, err := l.label(b, &arena, &strs, &reasons, valid)
 		if err != nil {
 			return nil, fmt.Errorf("labels: resource %d: %w", k, err)
 		}
@@ -171,7 +172,7 @@ func (l *Labeller) inherit(ix batchIndex, b []byte, rs []Result, k int, lk link)
 		if !part2 {
 			return false
 		}
-		add = Part2Labels()
+		add = part2Labels
 	}
 	r := &rs[k]
 	elem := lk.kind == refContent && lk.elem.segmentableIn(r.Type)
@@ -194,14 +195,13 @@ func (l *Labeller) inherit(ix batchIndex, b []byte, rs []Result, k int, lk link)
 		}
 	}
 	r.settle(b)
-	r.Reasons = append(r.Reasons, propagatedReasons(lk, string(key), before, r.Effective(), add, part2, elem)...)
+	r.Reasons = appendPropagatedReasons(r.Reasons, lk, string(key), before, r.Effective(), add, part2, elem)
 	return true
 }
 
-// propagatedReasons explains the labels of add that are in after and were
-// not in before.
-func propagatedReasons(lk link, matched string, before, after, add Set, part2, elem bool) []Reason {
-	var out []Reason
+// appendPropagatedReasons appends to out why the labels of add that are in
+// after and were not in before were added.
+func appendPropagatedReasons(out []Reason, lk link, matched string, before, after, add Set, part2, elem bool) []Reason {
 	var element string
 	if elem {
 		element = lk.elem.path()
@@ -210,7 +210,11 @@ func propagatedReasons(lk link, matched string, before, after, add Set, part2, e
 		if before.Has(lb) || !after.Has(lb) {
 			continue
 		}
-		reason := Reason{Label: lb, Rule: "propagated:" + lk.member, Matched: matched, Path: lk.member, Element: element}
+		rule, ok := propagatedRules[lk.member]
+		if !ok {
+			rule = "propagated:" + lk.member
+		}
+		reason := Reason{Label: lb, Rule: rule, Matched: matched, Path: lk.member, Element: element}
 		if part2 {
 			reason.Basis = Part2Policy.Code
 		}
@@ -218,3 +222,12 @@ func propagatedReasons(lk link, matched string, before, after, add Set, part2, e
 	}
 	return out
 }
+
+// propagatedRules are the Reason.Rule of the members that propagate.
+var propagatedRules = func() map[string]string {
+	m := map[string]string{}
+	for k := range refMembers {
+		m[k] = "propagated:" + k
+	}
+	return m
+}()

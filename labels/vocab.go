@@ -1,5 +1,7 @@
 package labels
 
+import "slices"
+
 // Code systems of security labels (FHIR R4 meta.security, HL7 DS4P IG).
 const (
 	// SystemConfidentiality holds the confidentiality codes U L M N R V.
@@ -60,6 +62,10 @@ var (
 
 // Part2Labels are the labels a resource from a Part 2 program gets.
 func Part2Labels() Set { return NewSet(Part2Policy, SUD, Restricted, NoRedisclosure) }
+
+// part2Labels is Part2Labels shared by the labeller, which never modifies a
+// Set in place (capacity clipped, so an append copies).
+var part2Labels = slices.Clip(Part2Labels())
 
 // obligationCodes and refrainCodes are ActCode codes that are not a
 // sensitivity or a policy: they stay out of a Bundle's high-water mark, and

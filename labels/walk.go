@@ -21,6 +21,8 @@ type walker struct {
 	// strs holds the strings of the results of a batch (LabelAll); nil:
 	// each string is allocated on its own.
 	strs *strArena
+	// reasonArena, when not nil, holds the reasons of the batch's results.
+	reasonArena *[]Reason
 
 	depth int
 	path  [maxDepth]segment
