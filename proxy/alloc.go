@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
@@ -22,6 +23,28 @@ func (r *run) newItem() *item {
 	}
 	r.itemSlab = r.itemSlab[:len(r.itemSlab)+1]
 	return &r.itemSlab[len(r.itemSlab)-1]
+}
+
+// newClass returns a zeroed class from the run's slab.
+func (r *run) newClass() *class {
+	if len(r.classSlab) == cap(r.classSlab) {
+		r.classSlab = make([]class, 0, slabSize)
+	}
+	r.classSlab = r.classSlab[:len(r.classSlab)+1]
+	return &r.classSlab[len(r.classSlab)-1]
+}
+
+// runString returns b as a string carved from the run's chunks: for
+// strings that live no longer than the run (class keys). A chunk only
+// grows within its capacity, so a string handed out is never written again.
+func (r *run) runString(b []byte) string {
+	if r.strChunk.Cap()-r.strChunk.Len() < len(b) {
+		r.strChunk = strings.Builder{} // strings handed out keep the old chunk
+		r.strChunk.Grow(max(len(b), 4<<10))
+	}
+	start := r.strChunk.Len()
+	r.strChunk.Write(b)
+	return r.strChunk.String()[start:]
 }
 
 // newEntry returns a zeroed entry node from the run's slab.

@@ -61,10 +61,11 @@ func (r *run) itemClass(ctx context.Context, it *item, now int64) (*class, error
 	if c, ok := r.classes[string(r.keyBuf)]; ok {
 		return c, nil
 	}
-	key := string(r.keyBuf)
+	key := r.runString(r.keyBuf)
 	// A slice of its own: the engine may keep the input in its cache.
 	pi := policy.Item{Type: it.res.Type, Labels: slices.Clone(r.labelStrings(it.res.Labels)), Source: itemSource(it), Facts: facts}
-	c := &class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
+	c := r.newClass()
+	*c = class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
 	if err := r.evaluateItem(ctx, c, pi, now); err != nil {
 		return nil, err
 	}

@@ -116,6 +116,8 @@ type run struct {
 	keyBuf    []byte // decide.go: class keys
 	labelStr  map[labels.Label]string
 	strSlab   []string
+	classSlab []class
+	strChunk  strings.Builder // runString
 }
 
 // process labels, decides, enforces and records one upstream JSON body and
