@@ -18,15 +18,31 @@ import (
 // Callers pass only the entries that are disclosed: a withheld entry must
 // not leave its mark.
 func HighWaterMark(rs []Result) Set {
-	var ls []Label
+	var m Mark
 	for k := range rs {
-		for _, lb := range rs[k].Effective() {
-			if inMark(lb) {
-				ls = append(ls, lb)
-			}
+		m.Add(rs[k].Effective())
+	}
+	return m.Set()
+}
+
+// Mark gathers a high-water mark (see HighWaterMark) one set at a time,
+// without keeping the Results: Add the Effective labels of each disclosed
+// resource (and any labels its decision adds), then take Set. The zero Mark
+// is empty.
+type Mark struct{ ls []Label }
+
+// Add adds the labels of ls that belong in a high-water mark.
+func (m *Mark) Add(ls Set) {
+	for _, lb := range ls {
+		if inMark(lb) && !slices.Contains(m.ls, lb) {
+			m.ls = append(m.ls, lb)
 		}
 	}
-	return toSet(ls).highWater()
+}
+
+// Set returns the high-water mark of what was added.
+func (m *Mark) Set() Set {
+	return toSet(slices.Clone(m.ls)).highWater()
 }
 
 // inMark reports whether l belongs in a high-water mark.

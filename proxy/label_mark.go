@@ -16,7 +16,9 @@ import (
 // entries do not support are removed (labels.MarkEdits). It must run after
 // decide.
 func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
-	mark := labels.HighWaterMark(r.disclosedResults(b, make([]labels.Result, 0, len(b.entries))))
+	var m labels.Mark
+	r.markDisclosed(b, &m)
+	mark := m.Set()
 	// collectBundle located meta and the anchor: the Bundle is not scanned
 	// again (offsets are absolute).
 	meta := -1
@@ -31,18 +33,17 @@ func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
 	return edits, nil
 }
 
-// disclosedResults appends the Results of the entries of b, and of Bundles
-// nested in them, that the caller may see.
-func (r *run) disclosedResults(b *bundleNode, dst []labels.Result) []labels.Result {
+// markDisclosed adds to m the labels of the entries of b, and of Bundles
+// nested in them, that the caller may see, with the labels their decisions
+// add.
+func (r *run) markDisclosed(b *bundleNode, m *labels.Mark) {
 	for _, e := range b.entries {
 		switch {
 		case e.nested != nil:
-			dst = r.disclosedResults(e.nested, dst)
+			r.markDisclosed(e.nested, m)
 		case e.item != nil && e.item.class != nil && e.item.class.decision.Permitted():
-			res := e.item.res
-			res.Labels = res.Labels.Union(parseLabels(e.item.class.decision.Obligations))
-			dst = append(dst, res)
+			m.Add(e.item.res.Effective())
+			m.Add(e.item.class.obligationLabels())
 		}
 	}
-	return dst
 }

@@ -49,6 +49,18 @@ type class struct {
 	typ      string
 	labels   labels.Set
 	decision policy.Decision
+	// obligations are decision.Obligations as labels, parsed once
+	// (obligationLabels).
+	obligations labels.Set
+	parsed      bool
+}
+
+// obligationLabels returns the labels the class's decision adds.
+func (c *class) obligationLabels() labels.Set {
+	if !c.parsed {
+		c.obligations, c.parsed = parseLabels(c.decision.Obligations), true
+	}
+	return c.obligations
 }
 
 type span struct{ start, end int }

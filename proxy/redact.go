@@ -264,9 +264,9 @@ func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
 // redacted, REDACTED and, when masked, MASKED into the meta.security of
 // the resource at r.body[start:end].
 func (r *run) labelEdits(start, end int, res labels.Result, c *class, extra []*class, redacted, masked bool) ([]fjson.Edit, error) {
-	add := parseLabels(c.decision.Obligations)
+	add := c.obligationLabels()
 	for _, x := range extra {
-		add = add.Union(parseLabels(x.decision.Obligations))
+		add = add.Union(x.obligationLabels())
 	}
 	if redacted {
 		add = add.Union(labels.NewSet(RedactedLabel))
