@@ -27,6 +27,10 @@ type Input struct {
 	Patient  string  `json:"patient"`
 	Consents []any   `json:"consents"`
 	Item     Item    `json:"item"`
+	// Brief asks for a deny's reasons to be summarised in one (input.brief):
+	// for callers that use a deny's effect only, like the proxy's response
+	// path. Permits are the same either way; explanations leave it false.
+	Brief bool `json:"brief,omitempty"`
 	// ConsentKey names the consent versions in Consents (see ConsentKey).
 	// When set, the engine caches the consents' policy form and the
 	// decisions made with them across requests; when empty, nothing about

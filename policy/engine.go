@@ -56,19 +56,24 @@ type Engine struct {
 	cacheSize  int
 	verify     bool
 	noIndex    bool
+	noFixed    bool
 	source     string
 	log        *slog.Logger
 	onLoad     func(LoadEvent) // WithLoadHook (events.go)
 	cur        atomic.Pointer[prepared]
 	consents   *boundedCache[*consentSet]
 	memo       *inputMemo
-	mu         sync.Mutex // guards status
+	fixedUsed  atomic.Int64 // evaluations given fixed verdicts (fixed.go)
+	mu         sync.Mutex   // guards status
 	status     Status
 	instrument *instruments
 }
 
 type prepared struct {
 	eval      rego.PreparedEvalQuery
+	fixed     *rego.PreparedEvalQuery // nil: evaluate plainly (fixed.go)
+	fixedOff  string                  // why fixed is nil
+	contexts  *boundedCache[fixedEntry]
 	reads     *reads
 	revision  string
 	loadedAt  time.Time
@@ -93,6 +98,14 @@ func WithVerify(v bool) Option { return func(e *Engine) { e.verify = v } }
 // WithConsentIndex turns the per-patient consent index (index.go) on
 // (the default) or off, which makes the policy scan every provision.
 func WithConsentIndex(on bool) Option { return func(e *Engine) { e.noIndex = !on } }
+
+// WithFixedVerdicts turns the sharing of fixed consent verdicts across a
+// response's decision classes (fixed.go) on (the default) or off.
+func WithFixedVerdicts(on bool) Option { return func(e *Engine) { e.noFixed = !on } }
+
+// fixedContexts bounds the response contexts whose fixed verdicts are kept
+// per revision: a context lives for one request.
+const fixedContexts = 1 << 12
 
 // WithSource names where the policy comes from ("embedded", a directory),
 // for status and logs.
@@ -145,7 +158,7 @@ func (e *Engine) Load(ctx context.Context, fsys fs.FS) error {
 }
 
 func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared, error) {
-	pq, rd, err := compile(ctx, fsys, e.query)
+	pq, rd, fixed, fixedOff, err := compile(ctx, fsys, e.query)
 	if err != nil {
 		return nil, err
 	}
@@ -154,18 +167,28 @@ func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared
 			return nil, err
 		}
 	}
-	return &prepared{
+	p := &prepared{
 		eval: pq, reads: rd, revision: rev, loadedAt: time.Now(),
 		decisions: newBoundedCache[cachedDecision](e.cacheSize),
-	}, nil
+	}
+	if !e.noFixed {
+		p.fixed, p.fixedOff = fixed, fixedOff
+		if fixed != nil {
+			p.contexts = newBoundedCache[fixedEntry](fixedContexts)
+		}
+	} else {
+		p.fixedOff = "turned off (WithFixedVerdicts(false))"
+	}
+	return p, nil
 }
 
-// compile loads and compiles fsys and prepares query; it also reports
-// which input fields the modules read.
-func compile(ctx context.Context, fsys fs.FS, query string) (rego.PreparedEvalQuery, *reads, error) {
+// compile loads and compiles fsys and prepares query, and the fixed
+// verdicts query when the policy allows it (fixed.go; otherwise fixedOff
+// says why); it also reports which input fields the modules read.
+func compile(ctx context.Context, fsys fs.FS, query string) (pq rego.PreparedEvalQuery, rd *reads, fixed *rego.PreparedEvalQuery, fixedOff string, err error) {
 	res, err := loadTree(fsys, false)
 	if err != nil {
-		return rego.PreparedEvalQuery{}, nil, err
+		return pq, nil, nil, "", err
 	}
 	store := inmem.NewFromObjectWithOpts(res.Documents,
 		inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
@@ -176,18 +199,20 @@ func compile(ctx context.Context, fsys fs.FS, query string) (rego.PreparedEvalQu
 		rego.SetRegoVersion(ast.RegoV1),
 		rego.GenerateJSON(termResult),
 	}
-	for _, m := range res.ParsedModules() {
+	mods := res.ParsedModules()
+	for _, m := range mods {
 		opts = append(opts, rego.ParsedModule(m))
 	}
-	pq, err := rego.New(opts...).PrepareForEval(ctx)
+	pq, err = rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
-		return rego.PreparedEvalQuery{}, nil, fmt.Errorf("policy: compiling: %w", err)
+		return pq, nil, nil, "", fmt.Errorf("policy: compiling: %w", err)
 	}
-	rd := inputReads(res.ParsedModules())
+	rd = inputReads(mods)
 	if q, err := ast.ParseBody(query); err == nil {
 		ast.WalkRefs(q, func(r ast.Ref) bool { rd.add(r); return false })
 	}
-	return pq, rd, nil
+	fixed, fixedOff = prepareFixed(ctx, mods, store)
+	return pq, rd, fixed, fixedOff, nil
 }
 
 // Revision returns the identifier of the policy revision in force.
@@ -263,7 +288,8 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 		span.SetAttributes(attribute.String("ds4p.policy.effect", d.Effect))
 		span.End()
 	}()
-	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(in.value(cs.value, e.memo)))
+	fixed := e.fixedVerdicts(ctx, p, in, cs) // fixed.go
+	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(in.value(cs.value, e.memo, fixed)))
 	if err != nil {
 		return Decision{}, fmt.Errorf("policy: evaluating: %w", err)
 	}

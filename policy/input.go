@@ -213,8 +213,23 @@ const (
 // caller and the item's labels are taken from m when it holds them (they
 // repeat across the decision classes of a response and across requests)
 // and added to it otherwise; m may be nil. Terms in m are never modified:
-// OPA treats input as immutable.
-func (in *Input) value(consents ast.Value, m *inputMemo) ast.Value {
+// OPA treats input as immutable. fixed, when not nil, is the response's
+// fixed verdicts (fixed.go), passed as input.fixed_verdicts.
+func (in *Input) value(consents ast.Value, m *inputMemo, fixed *ast.Term) ast.Value {
+	obj := in.contextValue(consents, m)
+	obj.Insert(ast.InternedTerm("item"), ast.NewTerm(in.Item.value(m)))
+	if fixed != nil {
+		obj.Insert(ast.InternedTerm("fixed_verdicts"), fixed)
+	}
+	if in.Brief {
+		obj.Insert(ast.InternedTerm("brief"), ast.InternedTerm(true))
+	}
+	return obj
+}
+
+// contextValue is the input document without an item: the response
+// context alone.
+func (in *Input) contextValue(consents ast.Value, m *inputMemo) ast.Object {
 	return ast.NewObject(
 		ast.Item(ast.InternedTerm("version"), ast.InternedTerm(InputVersion)),
 		ast.Item(ast.InternedTerm("caller"), m.caller(&in.Caller)),
@@ -225,7 +240,6 @@ func (in *Input) value(consents ast.Value, m *inputMemo) ast.Value {
 		)),
 		ast.Item(ast.InternedTerm("patient"), ast.StringTerm(in.Patient)),
 		ast.Item(ast.InternedTerm("consents"), ast.NewTerm(consents)),
-		ast.Item(ast.InternedTerm("item"), ast.NewTerm(in.Item.value(m))),
 	)
 }
 
@@ -384,6 +398,10 @@ func (in *Input) cacheKey(r *reads) (key string, ok bool) {
 		b.WriteByte(0)
 	}
 	b.WriteString(in.ConsentKey)
+	b.WriteByte(0)
+	if in.Brief && r.has("brief") {
+		b.WriteString("brief")
+	}
 	b.WriteByte(0)
 	field("patient", in.Patient)
 	c := &in.Caller

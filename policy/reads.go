@@ -52,7 +52,7 @@ func (r *reads) add(ref ast.Ref) {
 		r.all = true
 		return
 	}
-	if top == "patient" || top == "consents" || top == "version" {
+	if top == "patient" || top == "consents" || top == "version" || top == "brief" || top == "fixed_verdicts" {
 		r.fields[top] = true
 		return
 	}

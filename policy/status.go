@@ -22,6 +22,10 @@ type Status struct {
 	// failed, while Revision kept serving; nil when the last attempt
 	// succeeded or loaded the revision in force.
 	Rejected *Rejection `json:"rejected,omitempty"`
+	// FixedVerdicts is "on" when the revision in force shares the fixed
+	// consent verdicts of a response across its decision classes
+	// (fixed.go), or "off: " and why.
+	FixedVerdicts string `json:"fixed_verdicts"`
 }
 
 // Rejection is a policy revision that failed to compile, to pass its tests
@@ -57,10 +61,14 @@ func (e *Engine) ReadyCheck(context.Context) error {
 
 func (e *Engine) accept(ctx context.Context, p *prepared) {
 	e.mu.Lock()
-	e.status = Status{Source: e.source, Revision: p.revision, LoadedAt: p.loadedAt}
+	fixed := "on"
+	if p.fixed == nil {
+		fixed = "off: " + p.fixedOff
+	}
+	e.status = Status{Source: e.source, Revision: p.revision, LoadedAt: p.loadedAt, FixedVerdicts: fixed}
 	e.mu.Unlock()
 	e.instrument.loaded(ctx, "loaded")
-	e.log.Info("policy loaded", "source", e.source, "revision", p.revision)
+	e.log.Info("policy loaded", "source", e.source, "revision", p.revision, "fixed_verdicts", fixed)
 	e.notifyLoad(LoadEvent{Loaded: true, Source: e.source, Revision: p.revision}) // events.go
 }
 

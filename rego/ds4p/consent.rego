@@ -34,8 +34,52 @@ verdicts[c.id] := v if {
 	some c in input.consents
 	applicable(c)
 	active(c)
-	v := verdict(c)
+	v := consent_verdict(c)
 }
+
+# consent_verdict(c) is verdict(c), or the verdict the engine already
+# evaluated for the whole response (input.fixed_verdicts, see
+# fixed_verdicts), which is the same: "none" there stands for a consent none
+# of whose provisions matches.
+consent_verdict(c) := v if {
+	v := input.fixed_verdicts[c.id]
+	v.type != "none"
+}
+
+consent_verdict(c) := verdict(c) if not input.fixed_verdicts[c.id]
+
+# fixed_verdicts are the verdicts of the active consents whose provisions
+# state only criteria about the caller and the request (caller_criteria),
+# not about the item (an empty criterion states nothing). Such a verdict is the same for every item of a
+# response, so the engine evaluates this rule once per response and
+# patient, with no item in the input, and hands the result to each item's
+# evaluation as input.fixed_verdicts. A policy change that makes a criterion
+# of caller_criteria depend on the item must take it out of that set (the
+# engine checks at load time that nothing this rule reaches reads
+# input.item, and otherwise stops precomputing).
+fixed_verdicts[c.id] := fixed_verdict(c) if {
+	some c in input.consents
+	active(c)
+	every r in c.rules {
+		every level in r.conditions {
+			every criterion, wanted in level {
+				fixed_criterion(criterion, wanted)
+			}
+		}
+	}
+}
+
+fixed_verdict(c) := v if {
+	v := verdict(c)
+} else := {"type": "none"}
+
+caller_criteria := {"actors", "roles", "purposes", "actions", "start_ns", "end_ns"}
+
+# fixed_criterion: a criterion about the caller or the request, or one that
+# states nothing (it matches every item).
+fixed_criterion(criterion, _) if criterion in caller_criteria
+
+fixed_criterion(_, wanted) if states_nothing(wanted)
 
 # scaffolding is true when, for restricted data, a consent's verdict comes
 # only from its unconditional root deny while the consent grants permit

@@ -65,10 +65,18 @@ emergency_reasons := [{
 	"labels": restricting_list,
 }]
 
-# Reasons of a deny: every restriction that was not satisfied.
-deny_reasons := [r | some r in deny_reason_set] if {
+# Reasons of a deny: every restriction that was not satisfied. A brief
+# decision (input.brief: the proxy's response path, which uses a deny's
+# effect and never its reasons) carries one summary reason instead, which
+# spares every withheld class the evaluation of each unmet restriction;
+# explanations (POST /admin/decide, ds4p policy eval) ask for the full list.
+deny_reasons := [brief_deny_reason] if {
+	input.brief == true
+} else := [r | some r in deny_reason_set] if {
 	count(deny_reason_set) > 0
 } else := [{"rule": "default-deny", "message": "no rule of the policy permitted the item"}]
+
+brief_deny_reason := {"rule": "withheld", "message": "withheld; POST /admin/decide with the same caller and item explains why"}
 
 deny_reason_set contains {"rule": "no-purpose", "message": "restricted data needs a stated purpose of use; none is never read as TREAT"} if {
 	restricted

@@ -45,3 +45,33 @@ test_opt_out_deny_reason_names_consent if {
 	r.rule == "consent-deny"
 	r.consent == "c-out"
 }
+
+test_brief_deny_summarises_its_reasons if {
+	inp := object.union(req("Organization/org-b", ["HPAYMT"], [part2_label, hiv, psythpn], []), {"brief": true})
+	d := ds4p.decision with input as inp
+	d.effect == "deny"
+	rules_of(d) == {"withheld"}
+}
+
+test_brief_permit_keeps_its_reasons if {
+	inp := req("Organization/org-a", ["TREAT"], [sud, part2_label, restricted_r], [tpo_consent])
+	full := ds4p.decision with input as inp
+	brief := ds4p.decision with input as object.union(inp, {"brief": true})
+	full.effect == "permit"
+	brief == full
+}
+
+test_fixed_verdicts_give_the_same_decision if {
+	inp := req("Organization/org-a", ["TREAT"], [sud, part2_label, restricted_r], [tpo_consent])
+	fixed := ds4p.fixed_verdicts with input as object.remove(inp, ["item"])
+	fixed.c1.type == "permit"
+	plain := ds4p.decision with input as inp
+	shared := ds4p.decision with input as object.union(inp, {"fixed_verdicts": fixed})
+	shared == plain
+}
+
+test_fixed_verdicts_leave_out_consents_naming_the_item if {
+	c := consent("c-lab", [root("deny"), exception("provision.provision[0]", "permit", {"labels": [sud]})])
+	fixed := ds4p.fixed_verdicts with input as object.remove(req("Organization/org-a", ["TREAT"], [sud], [c]), ["item"])
+	not fixed["c-lab"]
+}

@@ -1,0 +1,232 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+)
+
+// Verdicts fixed for a whole response.
+//
+// Most consents state only who may see the data, for what and when: their
+// verdict (which provision decides) is the same for every item of a
+// response. The default policy says which consents those are
+// (data.ds4p.fixed_verdicts, consent.rego); the engine evaluates that rule
+// once per response context (patient's consent versions, caller, request)
+// and hands the result to each item's evaluation as input.fixed_verdicts,
+// which the policy then reads instead of matching the provisions again.
+// The decision is the same either way (TestFixedVerdictsChangeNoDecision);
+// only the work is shared. The first decision in a context is evaluated
+// plainly, so a response with one decision class (a read) costs no more.
+//
+// It is on only when it is safe: the policy defines fixed_verdicts and
+// caller_criteria, and nothing fixed_verdicts reaches reads input.item,
+// except the permits and denies clauses of criteria outside
+// caller_criteria (which fixed_verdicts leaves to each item). A policy that
+// changes this is evaluated plainly; Status says which.
+
+const (
+	fixedQuery         = "data.ds4p.fixed_verdicts"
+	callerCriteriaPath = "data.ds4p.caller_criteria"
+)
+
+// fixedEntry is one response context: seen once (term nil), or with its
+// fixed verdicts.
+type fixedEntry struct {
+	term *ast.Term
+}
+
+// prepareFixed prepares the fixed_verdicts query when the policy allows it;
+// otherwise it returns a nil query and the reason.
+func prepareFixed(ctx context.Context, mods map[string]*ast.Module, store storage.Store) (*rego.PreparedEvalQuery, string) {
+	crit, err := callerCriteria(ctx, mods, store)
+	if err != nil {
+		return nil, err.Error()
+	}
+	comp := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	if comp.Compile(mods); comp.Failed() {
+		return nil, "compiling: " + comp.Errors.Error()
+	}
+	if why := itemReachable(comp, crit); why != "" {
+		return nil, why
+	}
+	opts := []func(*rego.Rego){
+		rego.Query(fixedQuery),
+		rego.Store(store),
+		rego.StrictBuiltinErrors(true),
+		rego.SetRegoVersion(ast.RegoV1),
+		rego.GenerateJSON(termResult),
+	}
+	for _, m := range mods {
+		opts = append(opts, rego.ParsedModule(m))
+	}
+	pq, err := rego.New(opts...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, "preparing: " + err.Error()
+	}
+	return &pq, ""
+}
+
+// callerCriteria evaluates data.ds4p.caller_criteria, a set of strings.
+func callerCriteria(ctx context.Context, mods map[string]*ast.Module, store storage.Store) (map[string]bool, error) {
+	opts := []func(*rego.Rego){
+		rego.Query(callerCriteriaPath), rego.Store(store),
+		rego.SetRegoVersion(ast.RegoV1), rego.GenerateJSON(termResult),
+	}
+	for _, m := range mods {
+		opts = append(opts, rego.ParsedModule(m))
+	}
+	rs, err := rego.New(opts...).Eval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating %s: %w", callerCriteriaPath, err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, fmt.Errorf("the policy defines no %s", callerCriteriaPath)
+	}
+	set, ok := rs[0].Expressions[0].Value.(ast.Set)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a set", callerCriteriaPath)
+	}
+	crit := map[string]bool{}
+	var bad error
+	set.Foreach(func(t *ast.Term) {
+		if s, ok := t.Value.(ast.String); ok {
+			crit[string(s)] = true
+		} else {
+			bad = fmt.Errorf("%s holds a %s", callerCriteriaPath, ast.ValueName(t.Value))
+		}
+	})
+	return crit, bad
+}
+
+// itemReachable walks every rule that fixed_verdicts may evaluate and
+// returns why it is unsafe (a reference to input.item, or to input as a
+// whole) or "" when it is not. permits/denies clauses for a criterion
+// outside crit are not followed: fixed_verdicts only takes consents whose
+// criteria are all in crit.
+func itemReachable(comp *ast.Compiler, crit map[string]bool) string {
+	start := comp.GetRules(ast.MustParseRef(fixedQuery))
+	if len(start) == 0 {
+		return "the policy defines no " + fixedQuery
+	}
+	seen := map[*ast.Rule]bool{}
+	stack := append([]*ast.Rule(nil), start...)
+	why := ""
+	for len(stack) > 0 && why == "" {
+		r := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[r] || skippedCriterion(r, crit) {
+			continue
+		}
+		seen[r] = true
+		ast.WalkRefs(r, func(ref ast.Ref) bool {
+			switch {
+			case why != "":
+			case ref[0].Equal(ast.InputRootDocument):
+				if k, ok := key(ref, 1); !ok || k == "item" {
+					why = fmt.Sprintf("rule %s (line %d) reads %s", r.Head.Name, r.Location.Row, ref)
+				}
+			case ref[0].Equal(ast.DefaultRootDocument):
+				stack = append(stack, comp.GetRules(ref.ConstantPrefix())...)
+			}
+			return false
+		})
+	}
+	return why
+}
+
+// skippedCriterion reports a permits or denies clause for a named criterion
+// outside crit.
+func skippedCriterion(r *ast.Rule, crit map[string]bool) bool {
+	name := r.Head.Name.String()
+	if len(r.Head.Reference) > 0 {
+		name = r.Head.Reference[len(r.Head.Reference)-1].Value.String()
+		name = strings.Trim(name, `"`)
+	}
+	if (name != "permits" && name != "denies") || len(r.Head.Args) == 0 {
+		return false
+	}
+	s, ok := r.Head.Args[0].Value.(ast.String)
+	return ok && !crit[string(s)]
+}
+
+// fixedKey names a response context: everything fixed_verdicts may read.
+// It is "" when in carries no ConsentKey (nothing is shared then).
+func (in *Input) fixedKey() string {
+	if in.ConsentKey == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(160)
+	b.WriteString(in.ConsentKey)
+	b.WriteByte(0)
+	b.WriteString(strconv.Itoa(len(in.Patient)))
+	b.WriteByte(':')
+	b.WriteString(in.Patient)
+	in.Caller.writeKey(&b)
+	b.WriteByte(0)
+	b.WriteString(strconv.Itoa(len(in.Request.Interaction)))
+	b.WriteByte(':')
+	b.WriteString(in.Request.Interaction)
+	b.WriteString(strconv.Itoa(len(in.Request.Type)))
+	b.WriteByte(':')
+	b.WriteString(in.Request.Type)
+	b.WriteString(strconv.FormatInt(in.Request.TimeNS, 10))
+	return b.String()
+}
+
+// fixedVerdicts returns the fixed verdicts of in's response context, or
+// nil when the decision is to be evaluated plainly: the first decision of
+// a context, a policy that does not allow it, or an evaluation error (the
+// plain evaluation then decides, or fails closed).
+func (e *Engine) fixedVerdicts(ctx context.Context, p *prepared, in *Input, cs *consentSet) *ast.Term {
+	if p.fixed == nil || p.contexts == nil {
+		return nil
+	}
+	key := in.fixedKey()
+	if key == "" {
+		return nil
+	}
+	ent, ok := p.contexts.get(key)
+	if !ok {
+		p.contexts.put(key, fixedEntry{})
+		return nil
+	}
+	if ent.term != nil {
+		e.fixedUsed.Add(1)
+		return ent.term
+	}
+	t, err := evalFixed(ctx, p, in, cs, e.memo)
+	if err != nil {
+		return nil
+	}
+	p.contexts.put(key, fixedEntry{term: t})
+	e.fixedUsed.Add(1)
+	return t
+}
+
+func evalFixed(ctx context.Context, p *prepared, in *Input, cs *consentSet, m *inputMemo) (t *ast.Term, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("policy: fixed verdicts panicked: %v", r)
+		}
+	}()
+	rs, err := p.fixed.Eval(ctx, rego.EvalParsedInput(in.contextValue(cs.value, m)))
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, errors.New("policy: fixed verdicts undefined")
+	}
+	v, ok := rs[0].Expressions[0].Value.(ast.Object)
+	if !ok {
+		return nil, errors.New("policy: fixed verdicts are not an object")
+	}
+	return ast.NewTerm(v), nil
+}

@@ -1,0 +1,194 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/ds4p/ds4p/rego"
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// TestFixedVerdictsChangeNoDecision decides every input of the case matrix
+// (consents of every kind: labels, classes, codes, data, periods, actors,
+// designations, break-the-glass) with an engine that shares fixed verdicts
+// and one that does not, and requires the same decision. Each input is
+// decided twice by the sharing engine: the first decision of a context is
+// plain, the second uses the fixed verdicts.
+func TestFixedVerdictsChangeNoDecision(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sets, err := LoadCases(rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := New(ctx, rego.FS(), WithDecisionCache(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := New(ctx, rego.FS(), WithDecisionCache(0), WithFixedVerdicts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := shared.Status().FixedVerdicts; s != "on" {
+		t.Fatalf("the default policy does not share fixed verdicts: %s", s)
+	}
+	n, withVerdict := 0, 0
+	for _, set := range sets {
+		for _, c := range set.Cases {
+			in := c.Input
+			in.ConsentKey = fmt.Sprintf("case-%d", n)
+			n++
+			want, err := plain.Decide(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := shared.cur.Load()
+			cs, err := shared.consentSet(&in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ft, err := evalFixed(ctx, p, &in, cs, nil); err == nil {
+				ft.Value.(ast.Object).Foreach(func(_, v *ast.Term) {
+					if v.Value.(ast.Object).Get(ast.InternedTerm("type")).Value.Compare(ast.String("none")) != 0 {
+						withVerdict++
+					}
+				})
+			}
+			for round := range 2 {
+				got, err := shared.Decide(ctx, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s round %d: with fixed verdicts %+v, plain %+v", c.Name, round, got, want)
+				}
+			}
+		}
+	}
+	if withVerdict < 100 {
+		t.Fatalf("only %d fixed verdicts that decide something over %d cases: the test compares little", withVerdict, n)
+	}
+	t.Logf("%d cases, %d fixed verdicts that decide something", n, withVerdict)
+	if used := shared.fixedUsed.Load(); used < int64(n)/2 {
+		t.Fatalf("fixed verdicts were used in %d of %d second decisions: the test compares little", used, n)
+	}
+}
+
+// TestFixedVerdictsAcrossClasses: one response context, many decision
+// classes (types, label sets, sources), random callers, times and
+// consents; every class decided with fixed verdicts equals the plain one.
+func TestFixedVerdictsAcrossClasses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	shared, err := New(ctx, rego.FS(), WithDecisionCache(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := New(ctx, rego.FS(), WithDecisionCache(0), WithFixedVerdicts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const act = "http://terminology.hl7.org/CodeSystem/v3-ActCode|"
+	labelSets := [][]string{
+		{}, {act + "SUD"}, {act + "SUD", act + "42CFRPart2"}, {act + "PSY"}, {act + "HIV", act + "SUD"},
+		{act + "42CFRPart2", act + "PSYTHPN"}, {"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V"},
+	}
+	rng := rand.New(rand.NewPCG(3, 9))
+	orgs := []string{"Organization/org-a", "Organization/org-b"}
+	purposes := [][]string{{"TREAT"}, {"HPAYMT"}, {}, {"HMARKT"}, {"ETREAT"}}
+	for ctxN := range 150 {
+		base := Input{
+			Caller:  Caller{Subject: "u", Org: orgs[rng.IntN(2)], Purposes: purposes[rng.IntN(len(purposes))]},
+			Request: Request{Interaction: "search", Type: "Condition", TimeNS: 1767225600000000000 + int64(rng.IntN(3))*1e12},
+			Patient: "Patient/p1",
+		}
+		if rng.IntN(3) == 0 {
+			base.Caller.BreakGlass = &BreakGlass{Reason: "cardiac arrest", IssuedAt: base.Request.TimeNS/1e9 - 10, ExpiresAt: base.Request.TimeNS/1e9 + 600}
+		}
+		for i := range rng.IntN(3) {
+			c := map[string]any{
+				"id": fmt.Sprintf("c%d", i), "version": "1", "status": "active", "patient": "Patient/p1",
+				"policies": []any{[]string{"42CFRPart2", "OPTOUT", "OPTIN"}[rng.IntN(3)]},
+				"start_ns": 0, "end_ns": []int64{0, 1767225600000000000 + 1e12}[rng.IntN(2)],
+				"rules": []any{
+					map[string]any{"path": "provision", "depth": 0, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{map[string]any{}}},
+					map[string]any{"path": "provision.provision[0]", "depth": 1, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{
+						map[string]any{}, map[string]any{"actors": []any{orgs[rng.IntN(2)]}, "purposes": []any{"TREAT", "HPAYMT"}},
+					}},
+				},
+			}
+			base.Consents = append(base.Consents, c)
+		}
+		base.ConsentKey = fmt.Sprintf("ctx-%d", ctxN)
+		for k := range 6 {
+			in := base
+			in.Item = Item{Type: []string{"Condition", "Observation"}[rng.IntN(2)], Labels: labelSets[rng.IntN(len(labelSets))]}
+			if rng.IntN(4) == 0 {
+				in.Item.Source = "part2"
+			}
+			want, err := plain.Decide(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := shared.Decide(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("context %d class %d %+v: with fixed verdicts %+v, plain %+v", ctxN, k, in.Item, got, want)
+			}
+		}
+	}
+	if shared.fixedUsed.Load() == 0 {
+		t.Fatal("fixed verdicts were never used")
+	}
+}
+
+// A policy whose fixed_verdicts reaches input.item is evaluated plainly,
+// and so is one without fixed_verdicts.
+func TestFixedVerdictsOffWhenTheyReadTheItem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fsys := copyTree(t, rego.FS())
+	b := fsys["ds4p/consent.rego"].Data
+	fsys["ds4p/consent.rego"] = &fstest.MapFile{Data: replaceOnceIn(t, b,
+		`permits("roles", _)`,
+		`permits("roles", _) if input.item.type != "Patient"`)}
+	eng, err := New(ctx, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := eng.Status().FixedVerdicts; s == "on" || !containsAll(s, "input.item") {
+		t.Fatalf("status %q, want off naming input.item", s)
+	}
+	none := fstest.MapFS{"ds4p/main.rego": {Data: []byte("package ds4p\n\ndecision := {\"effect\": \"permit\", \"reasons\": []}\n")}}
+	eng, err = New(ctx, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := eng.Status().FixedVerdicts; s == "on" {
+		t.Fatalf("a policy without fixed_verdicts: status %q", s)
+	}
+}
+
+func replaceOnceIn(t *testing.T, b []byte, old, new string) []byte {
+	t.Helper()
+	if strings.Count(string(b), old) != 1 {
+		t.Fatalf("%q not found once", old)
+	}
+	return []byte(strings.Replace(string(b), old, new, 1))
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, x := range subs {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
+}
