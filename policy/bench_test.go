@@ -16,7 +16,11 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem ./policy/
 //
-// BenchmarkDecide measures one evaluation (no cache); BenchmarkBundle the
+// Inputs are brief, as on the proxy's response path (a deny carries one
+// summary reason). BenchmarkDecide measures one evaluation (no decision
+// cache; after the first, the response context's fixed verdicts are
+// shared, as for the second and later classes of a response, fixed.go);
+// BenchmarkBundle the
 // policy time of one 1,000-entry Bundle: one evaluation per decision class,
 // either every time (cold: a new caller, patient or consent version) or
 // answered by the cross-request cache (warm).
@@ -35,20 +39,16 @@ func BenchmarkDecide(b *testing.B) {
 	for name, in := range cases {
 		in.Consents = []any{tpoConsent("1", "active")}
 		in.ConsentKey = policy.ConsentKey([]policy.ConsentVersion{{ID: "c1", Version: "1"}})
+		in.Brief = true // as the proxy's response path asks
 		if name == "part2-consented" || name == "part2-denied" {
 			in.Item.Labels = []string{act + "42CFRPart2", act + "SUD", "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"}
 		}
 		b.Run(name, func(b *testing.B) {
-			eng := newEngine(b, policy.WithDecisionCache(0))
-			ctx := context.Background()
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				if _, err := eng.Decide(ctx, in); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
+			benchDecide(b, in, newEngine(b, policy.WithDecisionCache(0)))
+		})
+		// The first class of a response (a read): no fixed verdicts yet.
+		b.Run(name+"/first-class", func(b *testing.B) {
+			benchDecide(b, in, newEngine(b, policy.WithDecisionCache(0), policy.WithFixedVerdicts(false)))
 		})
 	}
 	b.Run("cached", func(b *testing.B) {
@@ -66,6 +66,18 @@ func BenchmarkDecide(b *testing.B) {
 		}
 		cpu.report(b)
 	})
+}
+
+func benchDecide(b *testing.B, in policy.Input, eng *policy.Engine) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu := startCPU()
+	for b.Loop() {
+		if _, err := eng.Decide(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.report(b)
 }
 
 // benchClass is one decision class of the benchmark Bundle.
@@ -162,6 +174,7 @@ func bundleInputs(classes []benchClass) ([]policy.Input, int) {
 	for i, c := range classes {
 		in := sudInput("Organization/org-a", "TREAT")
 		in.Patient, in.Item = c.patient, c.item
+		in.Brief = true
 		in.ConsentKey = policy.ConsentKey(nil)
 		if c.sud {
 			consent := tpoConsent("1", "active")
