@@ -34,6 +34,15 @@
 // provisions apply precisely. Without facts, the default policy reads such
 // provisions protectively (they match a deny, never a permit).
 //
+// Two fields the engine sets, both optional in the contract: Input.Brief
+// (input.brief) asks for a deny's reasons summarised in one, for callers
+// that use only its effect (the proxy's response path); and
+// input.fixed_verdicts (fixed.go) carries the verdicts of the consents
+// whose provisions name only caller and request criteria, evaluated once
+// per response context by data.ds4p.fixed_verdicts and shared by its
+// decision classes. Neither changes an effect, obligation or notice
+// (TestFixedVerdictsChangeNoDecision, the Rego tests of explain.rego).
+//
 // # Cache
 //
 // With Input.ConsentKey set, decisions are cached per policy revision, keyed
