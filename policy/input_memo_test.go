@@ -31,7 +31,7 @@ func TestInputMemoGivesTheSameDocument(t *testing.T) {
 			for _, ls := range labelSets {
 				in := Input{Caller: callers[i], Patient: "Patient/p", Request: Request{Interaction: "read", Type: "Condition", TimeNS: 5},
 					Item: Item{Type: "Condition", Labels: ls}}
-				got, want := in.value(ast.NewArray(), m), in.value(ast.NewArray(), nil)
+				got, want := in.value(ast.NewArray(), m, nil), in.value(ast.NewArray(), nil, nil)
 				if got.Compare(want) != 0 {
 					t.Fatalf("round %d, caller %d, labels %q: memo gave %v, want %v", round, i, ls, got, want)
 				}
