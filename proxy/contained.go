@@ -90,12 +90,12 @@ func settleContained(it *item) {
 	if it.res.Patient == "" {
 		it.res.Patient = onePatient(it.contained)
 	}
-	rs := []labels.Result{it.res}
+	rs := []labels.Result{*it.res}
 	for _, c := range it.contained {
 		if c.res.Patient == "" {
 			c.res.Patient = it.res.Patient
 		}
-		rs = append(rs, c.res)
+		rs = append(rs, *c.res)
 	}
 	// HighWaterMark: one confidentiality, sensitivity and policy codes.
 	add := labels.HighWaterMark(rs)

@@ -33,9 +33,10 @@ func markRun(t *testing.T, body string, permit func(labels.Result) bool) (*run, 
 		t.Fatal(err)
 	}
 	for k, it := range r.items {
-		it.res = rs[k].WholeResource()
+		rs[k] = rs[k].WholeResource()
+		it.res = &rs[k]
 		effect := policy.Deny
-		if permit(it.res) {
+		if permit(*it.res) {
 			effect = policy.Permit
 		}
 		it.class = &class{decision: policy.Decision{Effect: effect}}

@@ -43,10 +43,12 @@ func (r *run) labelItems(ctx context.Context) error {
 		return fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
 	}
 	k := len(r.items)
-	for i, it := range r.items {
-		it.res = resourceLevel(results[i], it.end-it.start)
+	for i, it := range r.items { // items point into results: one copy of each Result
+		results[i] = resourceLevel(results[i], it.end-it.start)
+		it.res = &results[i]
 		for _, c := range it.contained {
-			c.res = results[k].WholeResource()
+			results[k] = results[k].WholeResource()
+			c.res = &results[k]
 			k++
 		}
 	}

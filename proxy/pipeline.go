@@ -22,7 +22,7 @@ const maxBundleNesting = 8
 // and the decision of its class.
 type item struct {
 	start, end int
-	res        labels.Result
+	res        *labels.Result // LabelAll's result, set by labelItems
 	class      *class
 	// contained are the resources of its contained array (contained.go).
 	contained []*item

@@ -243,13 +243,13 @@ func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
 	}
 	edits = append(edits, urls...)
 	for _, c := range it.contained {
-		ce, err := r.labelEdits(c.start, c.end, c.res, c.class, nil, false, false)
+		ce, err := r.labelEdits(c.start, c.end, *c.res, c.class, nil, false, false)
 		if err != nil {
 			return nil, err
 		}
 		edits = append(edits, ce...)
 	}
-	le, err := r.labelEdits(it.start, it.end, it.res, it.class, it.extra, removed, len(it.masked) > 0)
+	le, err := r.labelEdits(it.start, it.end, *it.res, it.class, it.extra, removed, len(it.masked) > 0)
 	if err != nil {
 		return nil, err
 	}

@@ -377,7 +377,7 @@ func (s *Server) decideStored(ctx context.Context, ex *exchange, body []byte) (l
 	if err := r.decide(ctx); err != nil {
 		return labels.Result{}, false, classify(err)
 	}
-	return single.res, single.class.decision.Permitted(), nil
+	return *single.res, single.class.decision.Permitted(), nil
 }
 
 // guardBatch checks every entry of a batch or transaction as the request it
