@@ -146,6 +146,7 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 		Consents:   cs.values,
 		ConsentKey: cs.key,
 		Item:       pi,
+		Brief:      !r.ex.explain,
 	}
 	d, err := r.s.decider.Decide(ctx, in)
 	if err != nil {

@@ -23,6 +23,10 @@ type exchange struct {
 	// notices are the NoticeHeader values the policy obliges for what the
 	// response discloses (set by the pipeline, see decide.go).
 	notices []string
+	// explain is set for POST /admin/decide: decisions come with every
+	// reason. Otherwise the pipeline asks the policy for brief decisions
+	// (a deny's reasons summarised), since it uses a deny's effect only.
+	explain bool
 }
 
 type exchangeKey struct{}

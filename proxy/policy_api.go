@@ -199,7 +199,7 @@ func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*r
 	if interaction == "" {
 		interaction = "search"
 	}
-	ex := &exchange{requestID: "simulation", caller: caller, req: fhirRequest{Interaction: interaction}, start: at}
+	ex := &exchange{requestID: "simulation", caller: caller, req: fhirRequest{Interaction: interaction}, start: at, explain: true}
 	return &run{
 		s: s, ex: ex, body: body, valid: true, classes: map[string]*class{}, // simulationBundle validated body
 		consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{},

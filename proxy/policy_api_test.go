@@ -381,3 +381,59 @@ func TestBreakGlassOnAnElementIsFlagged(t *testing.T) {
 		t.Fatalf("no break-the-glass log line: %s", logs.String())
 	}
 }
+
+// recordingDecider remembers whether each input asked for a brief decision.
+type recordingDecider struct {
+	Decider
+	mu    sync.Mutex
+	brief map[bool]int
+}
+
+func (r *recordingDecider) Decide(ctx context.Context, in policy.Input) (policy.Decision, error) {
+	r.mu.Lock()
+	r.brief[in.Brief]++
+	r.mu.Unlock()
+	return r.Decider.Decide(ctx, in)
+}
+
+// TestBriefOnTheResponsePathOnly: the pipeline asks for brief decisions (it
+// uses a deny's effect only), while POST /admin/decide explains a deny with
+// every unmet restriction.
+func TestBriefOnTheResponsePathOnly(t *testing.T) {
+	t.Parallel()
+	rec := &recordingDecider{brief: map[bool]int{}}
+	h := newHarness(t, fhirJSONHandler(200, sudCondition), func(_ *Options, d *Deps) {
+		rec.Decider = d.Decider
+		d.Decider = rec
+	})
+	if resp, body := h.get("/fhir/Condition/c1", tokOther); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a withheld read: %d %s", resp.StatusCode, body)
+	}
+	rec.mu.Lock()
+	if rec.brief[true] == 0 || rec.brief[false] != 0 {
+		t.Fatalf("pipeline decisions, brief: %v", rec.brief)
+	}
+	rec.mu.Unlock()
+	resp, body := h.post("/admin/decide", tokAdmin, decideBody("Organization/org-b", "TREAT", "", "", sudCondition))
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	var got DecideResponse
+	if err := json.Unmarshal([]byte(body), &got); err != nil || len(got.Items) != 1 {
+		t.Fatalf("%v %s", err, body)
+	}
+	d := got.Items[0].Decision
+	if d.Effect != policy.Deny || len(d.Reasons) == 0 {
+		t.Fatalf("simulation: %+v", d)
+	}
+	for _, r := range d.Reasons {
+		if r.Rule == "withheld" {
+			t.Fatalf("the simulation's deny is brief: %+v", d.Reasons)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.brief[false] == 0 {
+		t.Fatalf("simulation decisions, brief: %v", rec.brief)
+	}
+}
