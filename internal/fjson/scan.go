@@ -2,6 +2,7 @@ package fjson
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -24,13 +25,15 @@ const (
 	msb = 0x8080808080808080
 )
 
-// special reports whether any of the eight bytes in x needs a closer look
-// inside a string: a control character, a quote, a backslash or a non-ASCII
-// byte. It may only err towards true for bytes after a true one.
-func special(x uint64) bool {
+// special returns a mask with the high bit set in each of the eight bytes
+// of x (little-endian) that needs a closer look inside a string: a control
+// character, a quote, a backslash or a non-ASCII byte. It may err towards
+// set only for bytes after a set one, so its lowest set bit marks the first
+// such byte exactly.
+func special(x uint64) uint64 {
 	q := x ^ ('"' * lsb)
 	s := x ^ ('\\' * lsb)
-	return ((x-0x20*lsb)&^x|(q-lsb)&^q|(s-lsb)&^s|x)&msb != 0
+	return ((x-0x20*lsb)&^x | (q-lsb)&^q | (s-lsb)&^s | x) & msb
 }
 
 // SkipSpace returns the index of the first byte at or after i that is not
@@ -52,11 +55,18 @@ func SkipSpace(b []byte, i int) int {
 func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	i++
 	for {
-		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:])) {
+		for {
+			if i+8 > len(b) {
+				for i < len(b) && plain[b[i]] {
+					i++
+				}
+				break
+			}
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3 // the first byte to look at
+				break
+			}
 			i += 8
-		}
-		for i < len(b) && plain[b[i]] {
-			i++
 		}
 		if i >= len(b) {
 			return 0, false, errAt(len(b), "unterminated string")

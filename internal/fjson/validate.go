@@ -1,6 +1,9 @@
 package fjson
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Validate checks that b holds exactly one RFC 8259 JSON value, with only
 // whitespace around it, nested at most maxDepth deep (a scalar has depth 0,
@@ -10,7 +13,8 @@ import "bytes"
 // FHIR forbids it, and readers disagree about which copy wins. A maxDepth
 // above MaxDepth is lowered to it.
 func Validate(b []byte, maxDepth int) error {
-	v := validator{b: b, maxDepth: min(maxDepth, MaxDepth)}
+	var stack [64]key
+	v := validator{b: b, maxDepth: min(maxDepth, MaxDepth), keys: stack[:0]}
 	end, err := v.value(0, 0)
 	if err != nil {
 		return err
@@ -25,12 +29,37 @@ func Validate(b []byte, maxDepth int) error {
 type validator struct {
 	b        []byte
 	maxDepth int
+	// keys is a stack of the member names of the objects being read: each
+	// object appends its own above those of the objects around it and
+	// drops them when it ends, so that no object needs an array of its own.
+	keys []key
 }
 
-// key is the position of one member name, quotes excluded.
+// key is the position of one member name, quotes excluded, and a tag of
+// its raw bytes: keys without escapes can only be equal when their tags
+// are.
 type key struct {
 	start, end int
 	escaped    bool
+	tag        uint64
+}
+
+// keyTag returns a tag of the raw key b[start:end]: its first eight bytes
+// and its length.
+func keyTag(b []byte, start, end int) uint64 {
+	n := end - start
+	var t uint64
+	if start+8 <= len(b) {
+		t = binary.LittleEndian.Uint64(b[start:])
+		if n < 8 {
+			t &= 1<<(8*n) - 1
+		}
+	} else {
+		for k := min(n, 8) - 1; k >= 0; k-- {
+			t = t<<8 | uint64(b[start+k])
+		}
+	}
+	return t ^ uint64(n)*0x9e3779b97f4a7c15
 }
 
 // quadraticKeys is the object size above which duplicate keys are found with
@@ -61,15 +90,14 @@ func (v *validator) object(i, d int) (int, error) {
 	if i = SkipSpace(b, i+1); i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
-	var local [32]key
-	keys := local[:0]
+	base := len(v.keys)
 	var seen map[string]struct{}
 	for {
 		k, err := v.key(i)
 		if err != nil {
 			return 0, err
 		}
-		if keys, seen, err = v.unique(keys, seen, k); err != nil {
+		if seen, err = v.unique(base, seen, k); err != nil {
 			return 0, err
 		}
 		if i, err = colon(b, k.end+1); err != nil {
@@ -80,6 +108,7 @@ func (v *validator) object(i, d int) (int, error) {
 		}
 		var done bool
 		if i, done, err = next(b, i, '}'); done || err != nil {
+			v.keys = v.keys[:base] // this object's keys are done with
 			return i, err
 		}
 	}
@@ -95,12 +124,17 @@ func (v *validator) key(i int) (key, error) {
 		return key{}, errAt(i, "expected string key")
 	}
 	end, esc, err := scanString(b, i)
-	return key{start: i + 1, end: end - 1, escaped: esc}, err
+	if err != nil {
+		return key{}, err
+	}
+	return key{start: i + 1, end: end - 1, escaped: esc, tag: keyTag(b, i+1, end-1)}, nil
 }
 
-// unique reports an error if k equals a key already in keys or seen, and
-// records k. Small objects compare pairs; large ones switch to a map.
-func (v *validator) unique(keys []key, seen map[string]struct{}, k key) ([]key, map[string]struct{}, error) {
+// unique reports an error if k equals a key of the current object (those
+// in v.keys from base on, or in seen), and records k. Small objects compare
+// pairs; large ones switch to a map.
+func (v *validator) unique(base int, seen map[string]struct{}, k key) (map[string]struct{}, error) {
+	keys := v.keys[base:]
 	if seen == nil && len(keys) >= quadraticKeys {
 		seen = make(map[string]struct{}, 2*len(keys))
 		for _, o := range keys {
@@ -110,17 +144,18 @@ func (v *validator) unique(keys []key, seen map[string]struct{}, k key) ([]key, 
 	if seen != nil {
 		s := v.decoded(k)
 		if _, dup := seen[s]; dup {
-			return nil, nil, errAt(k.start-1, "duplicate key")
+			return nil, errAt(k.start-1, "duplicate key")
 		}
 		seen[s] = struct{}{}
-		return keys, seen, nil
+		return seen, nil
 	}
 	for _, o := range keys {
-		if v.sameKey(o, k) {
-			return nil, nil, errAt(k.start-1, "duplicate key")
+		if (o.tag == k.tag || o.escaped || k.escaped) && v.sameKey(o, k) {
+			return nil, errAt(k.start-1, "duplicate key")
 		}
 	}
-	return append(keys, k), nil, nil
+	v.keys = append(v.keys, k)
+	return nil, nil
 }
 
 // sameKey compares two member names after decoding escapes.

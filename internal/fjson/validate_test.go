@@ -60,6 +60,9 @@ func TestValidate(t *testing.T) {
 		{name: "same key at different depths", in: `{"a":{"a":{"a":1}}}`, depth: 3},
 		{name: "duplicate in nested object", in: `{"meta":{"security":[],"tag":[],"security":[]}}`, depth: 3, err: "duplicate key"},
 		{name: "keys differing by escape only", in: `{"a\"":1,"a":2}`, depth: 1},
+		{name: "nested key after its object", in: `{"a":{"b":1,"c":{"d":1}},"d":2,"c":3,"b":4}`, depth: 3},
+		{name: "duplicate after a nested object", in: `{"a":{"b":1,"c":{"d":1}},"d":2,"a":3}`, depth: 3, err: "duplicate key"},
+		{name: "duplicate inside after a sibling object", in: `{"x":[{"a":1},{"b":{"c":1},"c":2,"b":3}]}`, depth: 4, err: "duplicate key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
