@@ -27,9 +27,11 @@ type Input struct {
 	Patient  string  `json:"patient"`
 	Consents []any   `json:"consents"`
 	Item     Item    `json:"item"`
-	// Brief asks for a deny's reasons to be summarised in one (input.brief):
-	// for callers that use a deny's effect only, like the proxy's response
-	// path. Permits are the same either way; explanations leave it false.
+	// Brief asks for brief reasons (input.brief): a deny's summarised in
+	// one, a permit's consent reasons cut to the rule and the consent. For
+	// callers that use only the effect, obligations, notices and consents
+	// relied on, like the proxy's response path; explanations leave it
+	// false.
 	Brief bool `json:"brief,omitempty"`
 	// ConsentKey names the consent versions in Consents (see ConsentKey).
 	// When set, the engine caches the consents' policy form and the

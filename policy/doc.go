@@ -35,8 +35,9 @@
 // provisions protectively (they match a deny, never a permit).
 //
 // Two fields the engine sets, both optional in the contract: Input.Brief
-// (input.brief) asks for a deny's reasons summarised in one, for callers
-// that use only its effect (the proxy's response path); and
+// (input.brief) asks for brief reasons (a deny's summarised in one, a
+// permit's consent reasons cut to the rule and the consent), for callers
+// that use neither (the proxy's response path); and
 // input.fixed_verdicts (fixed.go) carries the verdicts of the consents
 // whose provisions name only caller and request criteria, evaluated once
 // per response context by data.ds4p.fixed_verdicts and shared by its

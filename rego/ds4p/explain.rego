@@ -135,7 +135,11 @@ deny_reason_set contains {
 	not topic_allowed(t)
 }
 
-consent_reason(rule, v) := {
+# A brief decision's consent reasons name the rule and the consent relied on
+# (the ledger records it), without the explanation's provision and labels.
+consent_reason(rule, v) := {"rule": rule, "consent": v.consent, "version": v.version} if {
+	input.brief == true
+} else := {
 	"rule": rule,
 	"consent": v.consent,
 	"version": v.version,
