@@ -16,6 +16,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"go.opentelemetry.io/otel"
@@ -289,7 +290,7 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 		span.End()
 	}()
 	fixed := e.fixedVerdicts(ctx, p, in, cs) // fixed.go
-	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(in.value(cs.value, e.memo, fixed)))
+	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(in.value(cs.value, e.memo, fixed)), rego.EvalMetrics(metrics.NoOp()))
 	if err != nil {
 		return Decision{}, fmt.Errorf("policy: evaluating: %w", err)
 	}

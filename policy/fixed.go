@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 )
@@ -217,7 +218,7 @@ func evalFixed(ctx context.Context, p *prepared, in *Input, cs *consentSet, m *i
 			err = fmt.Errorf("policy: fixed verdicts panicked: %v", r)
 		}
 	}()
-	rs, err := p.fixed.Eval(ctx, rego.EvalParsedInput(in.contextValue(cs.value, m)))
+	rs, err := p.fixed.Eval(ctx, rego.EvalParsedInput(in.contextValue(cs.value, m)), rego.EvalMetrics(metrics.NoOp()))
 	if err != nil {
 		return nil, err
 	}
