@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -362,45 +361,18 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 		return e.nested.end, nil
 	}
 	containedAt := -1
-	var ve int
-	if r.valid {
-		// One pass to its end; its members are read only when a
-		// contained array may be among them: "contained" written out, or
-		// a backslash (a key may spell it with escapes).
-		if ve, err = fjson.SkipValid(r.body, vs); err != nil {
-			return 0, err
+	ve, err := r.scanObject(vs, func(key []byte, ms int) (int, error) {
+		if fjson.KeyIs(key, "contained") {
+			containedAt = ms
 		}
-		res := r.body[vs:ve]
-		if bytes.Contains(res, []byte(`"contained"`)) || bytes.IndexByte(res, '\\') >= 0 {
-			containedAt, err = r.containedMember(vs)
-		}
-	} else {
-		ve, err = r.scanObject(vs, func(key []byte, ms int) (int, error) {
-			if fjson.KeyIs(key, "contained") {
-				containedAt = ms
-			}
-			return r.skip(ms)
-		})
-	}
+		return r.skip(ms)
+	})
 	if err != nil {
 		return 0, err
 	}
 	e.item, err = r.addItem(vs, ve)
 	e.item.scanned, e.item.typ, e.item.containedAt = true, rt, containedAt
 	return ve, err
-}
-
-// containedMember returns where the value of the contained member of the
-// resource at vs starts, or -1.
-func (r *run) containedMember(vs int) (int, error) {
-	at := -1
-	_, err := r.scanObject(vs, func(key []byte, ms int) (int, error) {
-		if fjson.KeyIs(key, "contained") {
-			at = ms
-		}
-		return r.skip(ms)
-	})
-	return at, err
 }
 
 // collectLinks notes whether the Bundle pages, and records the whole link
