@@ -234,7 +234,9 @@ func (w *walker) result() (Result, error) {
 	var reasons []Reason
 	if w.reasonArena != nil {
 		if a := *w.reasonArena; cap(a)-len(a) < 16 {
-			*w.reasonArena = make([]Reason, 0, 256)
+			// Arenas double from 16 to 256 reasons, so that labelling
+			// one resource does not allocate room for a Bundle's.
+			*w.reasonArena = make([]Reason, 0, min(max(2*cap(a), 16), 256))
 		}
 		reasons = (*w.reasonArena)[len(*w.reasonArena):]
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
@@ -110,6 +111,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		ModifyResponse: s.modifyResponse,
 		ErrorHandler:   s.errorHandler,
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BufferPool:     copyBuffers,
 	}
 	if err := s.protect(opts.Protection, deps); err != nil {
 		return nil, err
@@ -117,6 +119,23 @@ func New(opts Options, deps Deps) (*Server, error) {
 	s.engine = s.routes()
 	return s, nil
 }
+
+// copyBuffers are the 32 KiB buffers the reverse proxy copies bodies
+// through: pooled, since every response would otherwise allocate one. A
+// buffer is scratch space only; nothing of it reaches another response
+// beyond the bytes that response's own read put there.
+var copyBuffers httputil.BufferPool = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 func (d Deps) validate() error {
 	var errs []error
