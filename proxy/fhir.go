@@ -226,7 +226,9 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 		s.notFound(resp, ex)
 		return nil
 	}
-	s.finalize(resp, ex, out)
+	// A rendered body is the proxy's own buffer, recycled once the caller
+	// has it; the body passed through as it came is the upstream's.
+	s.finalizeBody(resp, ex, out, fhirJSON, !sharesArray(out, body))
 	return nil
 }
 
@@ -326,6 +328,13 @@ func (s *Server) finalize(resp *http.Response, ex *exchange, body []byte) {
 }
 
 func (s *Server) finalizeAs(resp *http.Response, ex *exchange, body []byte, contentType string) {
+	s.finalizeBody(resp, ex, body, contentType, false)
+}
+
+// finalizeBody is finalizeAs; owned says body is an output buffer of the
+// pipeline (outBuffer) that nothing else refers to, which is recycled once
+// sent.
+func (s *Server) finalizeBody(resp *http.Response, ex *exchange, body []byte, contentType string, owned bool) {
 	in := resp.Header
 	out := http.Header{}
 	if et := in.Get("ETag"); strings.HasPrefix(et, "W/") {
@@ -352,21 +361,37 @@ func (s *Server) finalizeAs(resp *http.Response, ex *exchange, body []byte, cont
 		out.Set("Cache-Control", "no-store")
 		return
 	}
-	s.setBody(resp, ex, body, contentType)
+	s.setOwnedBody(resp, ex, body, contentType, owned)
 }
 
 func (s *Server) setBody(resp *http.Response, ex *exchange, body []byte, contentType string) {
+	s.setOwnedBody(resp, ex, body, contentType, false)
+}
+
+// setOwnedBody is setBody; an owned body (see finalizeBody) goes back to
+// the pool of output buffers when the caller has been sent the response
+// (the response body is closed) or, gzipped, at once.
+func (s *Server) setOwnedBody(resp *http.Response, ex *exchange, body []byte, contentType string, owned bool) {
 	h := resp.Header
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store") // X-Request-Id: set once by the edge (edge.go)
 	h.Set("Vary", "Accept-Encoding")
 	if ex.acceptGzip && len(body) >= 1024 {
-		body = gzipBody(body)
+		zipped := gzipBody(body)
+		if owned {
+			recycleOut(body)
+			owned = false
+		}
+		body = zipped
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.ContentLength = int64(len(body))
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if owned {
+		resp.Body = newRecycledBody(body)
+	} else {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	resp.TransferEncoding = nil
 	resp.Trailer = nil
 }

@@ -182,9 +182,9 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 		return nil, true, r.record(ctx)
 	}
 	if root != nil {
-		out, err = r.renderBundle(make([]byte, 0, len(body)+len(body)/16), root)
+		out, err = r.renderBundle(outBuffer(len(body)+len(body)/16), root)
 	} else if single != nil {
-		out, err = r.renderItem(make([]byte, 0, len(body)+256), single)
+		out, err = r.renderItem(outBuffer(len(body)+256), single)
 	} else {
 		out = body
 	}

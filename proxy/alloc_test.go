@@ -1,0 +1,53 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"testing"
+)
+
+// TestRecycledOutputShowsNothingOfAnEarlierOne: an output buffer goes back
+// to the pool when its body is closed, and a shorter response written into
+// it later reads back exactly, nothing of the earlier one after it.
+func TestRecycledOutputShowsNothingOfAnEarlierOne(t *testing.T) {
+	first := bytes.Repeat([]byte("A"), 2*minPooledOut)
+	buf := append(outBuffer(len(first)), first...)
+	rb := newRecycledBody(buf)
+	got, err := io.ReadAll(rb)
+	if err != nil || !bytes.Equal(got, first) {
+		t.Fatalf("first body: %d bytes, %v", len(got), err)
+	}
+	if err := rb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Close(); err != nil { // a second Close recycles nothing twice
+		t.Fatal(err)
+	}
+	if n, err := rb.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+		t.Fatalf("read after Close: %d, %v; want 0, EOF", n, err)
+	}
+	second := []byte(`{"resourceType":"Bundle"}`)
+	out := append(outBuffer(minPooledOut), second...)
+	got, err = io.ReadAll(newRecycledBody(out))
+	if err != nil || !bytes.Equal(got, second) {
+		t.Fatalf("second body %q, %v; want %q", got, err, second)
+	}
+}
+
+func TestSharesArray(t *testing.T) {
+	body := make([]byte, 10, 16)
+	for _, tc := range []struct {
+		a, b []byte
+		want bool
+	}{
+		{body, body, true},
+		{body[2:5], body, true},
+		{body, make([]byte, 10, 16), false},
+		{nil, body, false},
+		{body[:0:0], body, false},
+	} {
+		if got := sharesArray(tc.a, tc.b); got != tc.want {
+			t.Errorf("sharesArray(len %d cap %d, len %d cap %d) = %v, want %v", len(tc.a), cap(tc.a), len(tc.b), cap(tc.b), got, tc.want)
+		}
+	}
+}
