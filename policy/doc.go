@@ -50,7 +50,13 @@
 // by the consent versions, the item class and the input fields the policy's
 // modules read (found by walking their references at load time: the default
 // policy reads no caller client or scopes and no patient id, so decisions
-// are shared across them). The request time is not in the key: an entry is
+// are shared across them). The item's type is left out of the key for a
+// patient whose consents state no criterion whose clauses read it (the
+// default policy reads input.item.type only to test provision.class):
+// found at load time by the same walk, which gives up when any other rule
+// reads the type or the item as a whole, so the classes of a response that
+// differ only in type share one evaluation (TestTypeBlindMatchesFresh).
+// The request time is not in the key: an entry is
 // reused only between the consent and provision period bounds around the
 // time it was made. A new consent version, a new revision (reload) or a
 // different caller attribute the policy reads misses the cache.

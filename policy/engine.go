@@ -65,6 +65,7 @@ type Engine struct {
 	consents   *boundedCache[*consentSet]
 	memo       *inputMemo
 	fixedUsed  atomic.Int64 // evaluations given fixed verdicts (fixed.go)
+	evals      atomic.Int64 // evaluations of the decision query
 	mu         sync.Mutex   // guards status
 	status     Status
 	instrument *instruments
@@ -233,7 +234,11 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 	if p == nil {
 		return Decision{}, errors.New("policy: no policy loaded")
 	}
-	key, cacheable := in.cacheKey(p.reads)
+	// A patient whose consents state no criterion about the item's type
+	// gets one decision for all types of a label set (reads.typeBlind):
+	// known only while the consents' policy form is cached.
+	cs, haveCS := e.cachedConsentSet(&in)
+	key, cacheable := in.cacheKey(p.reads, haveCS && p.reads.typeBlind(cs))
 	cacheable = cacheable && p.decisions != nil
 	if cacheable {
 		if c, ok := p.decisions.get(key); ok && c.lo <= in.Request.TimeNS && in.Request.TimeNS < c.hi {
@@ -241,9 +246,13 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 			return c.d, nil
 		}
 	}
-	cs, err := e.consentSet(&in)
-	if err != nil {
-		return Decision{}, err
+	if !haveCS {
+		if cs, err = e.consentSet(&in); err != nil {
+			return Decision{}, err
+		}
+		if cacheable {
+			key, _ = in.cacheKey(p.reads, p.reads.typeBlind(cs))
+		}
 	}
 	d, err = e.evaluate(ctx, p, &in, cs)
 	if err != nil {
@@ -256,6 +265,18 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 		p.decisions.put(key, cachedDecision{d: d, lo: lo, hi: hi})
 	}
 	return d, nil
+}
+
+// Evaluations returns how many times the decision query has been evaluated
+// (decisions not answered by the cache), across revisions.
+func (e *Engine) Evaluations() int64 { return e.evals.Load() }
+
+// cachedConsentSet returns the cached policy form of in's consents, if any.
+func (e *Engine) cachedConsentSet(in *Input) (*consentSet, bool) {
+	if in.ConsentKey == "" {
+		return nil, false
+	}
+	return e.consents.get(in.ConsentKey)
 }
 
 // consentSet returns the policy form of in's consents, cached by ConsentKey.
@@ -289,6 +310,7 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 		span.SetAttributes(attribute.String("ds4p.policy.effect", d.Effect))
 		span.End()
 	}()
+	e.evals.Add(1)
 	fixed := e.fixedVerdicts(ctx, p, in, cs) // fixed.go
 	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(in.value(cs.value, e.memo, fixed)), rego.EvalMetrics(metrics.NoOp()))
 	if err != nil {

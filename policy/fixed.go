@@ -145,16 +145,8 @@ func itemReachable(comp *ast.Compiler, crit map[string]bool) string {
 // skippedCriterion reports a permits or denies clause for a named criterion
 // outside crit.
 func skippedCriterion(r *ast.Rule, crit map[string]bool) bool {
-	name := r.Head.Name.String()
-	if len(r.Head.Reference) > 0 {
-		name = r.Head.Reference[len(r.Head.Reference)-1].Value.String()
-		name = strings.Trim(name, `"`)
-	}
-	if (name != "permits" && name != "denies") || len(r.Head.Args) == 0 {
-		return false
-	}
-	s, ok := r.Head.Args[0].Value.(ast.String)
-	return ok && !crit[string(s)]
+	c, ok := criterionClause(r)
+	return ok && !crit[c]
 }
 
 // fixedKey names a response context: everything fixed_verdicts may read.

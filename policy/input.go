@@ -41,6 +41,9 @@ type consentSet struct {
 	// provisions, sorted: between two of them, every period test of the
 	// policy gives the same answer.
 	bounds []int64
+	// criteria are the criteria the provisions state ("actors",
+	// "classes", ...): what reads.typeBlind looks for.
+	criteria map[string]bool
 }
 
 // newConsentSet converts consents to their policy form once: consents of
@@ -66,7 +69,8 @@ func newConsentSet(consents []any, patient string, index bool) (*consentSet, err
 			v = indexConsents(v.(*ast.Array))
 		}
 	}
-	cs := &consentSet{value: v}
+	cs := &consentSet{value: v, criteria: map[string]bool{}}
+	collectCriteria(v, cs.criteria)
 	collectBounds(v, &cs.bounds)
 	slices.Sort(cs.bounds)
 	cs.bounds = slices.Compact(cs.bounds)
@@ -166,6 +170,41 @@ func statesNothing(v ast.Value) bool {
 		return ok && i == 0
 	}
 	return false
+}
+
+// collectCriteria adds the keys of every provision level (the objects in
+// rules[].conditions) of the consents in v.
+func collectCriteria(v ast.Value, out map[string]bool) {
+	consents, ok := v.(*ast.Array)
+	if !ok {
+		return
+	}
+	each := func(v ast.Value, f func(*ast.Term)) {
+		if a, ok := v.(*ast.Array); ok {
+			a.Foreach(f)
+		}
+	}
+	field := func(t *ast.Term, name string) ast.Value {
+		if o, ok := t.Value.(ast.Object); ok {
+			if x := o.Get(ast.InternedTerm(name)); x != nil {
+				return x.Value
+			}
+		}
+		return nil
+	}
+	consents.Foreach(func(c *ast.Term) {
+		each(field(c, "rules"), func(r *ast.Term) {
+			each(field(r, "conditions"), func(level *ast.Term) {
+				if o, ok := level.Value.(ast.Object); ok {
+					o.Foreach(func(k, _ *ast.Term) {
+						if s, ok := k.Value.(ast.String); ok {
+							out[string(s)] = true
+						}
+					})
+				}
+			})
+		})
+	})
 }
 
 // collectBounds appends every integer value of a start_ns or end_ns key
@@ -376,7 +415,7 @@ func stringsTerm(ss []string) *ast.Term {
 // input field the policy reads (r). The request time is left out: the
 // cache handles it by validity windows. ok is false when in carries no
 // ConsentKey.
-func (in *Input) cacheKey(r *reads) (key string, ok bool) {
+func (in *Input) cacheKey(r *reads, typeBlind bool) (key string, ok bool) {
 	if in.ConsentKey == "" {
 		return "", false
 	}
@@ -419,7 +458,9 @@ func (in *Input) cacheKey(r *reads) (key string, ok bool) {
 	}
 	field("request.interaction", in.Request.Interaction)
 	field("request.type", in.Request.Type)
-	b.WriteString(in.Item.Type)
+	if !typeBlind {
+		b.WriteString(in.Item.Type)
+	}
 	b.WriteByte(0)
 	for _, l := range in.Item.Labels {
 		b.WriteString(l)

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"strings"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
@@ -12,6 +14,14 @@ import (
 type reads struct {
 	all    bool
 	fields map[string]bool // "patient", "caller.org", "request.type", ...
+	// typeCriteria are the consent criteria whose permits/denies clauses
+	// read input.item.type; typeElsewhere is set when any other rule reads
+	// it (or input.item, or input, as a whole). Without typeElsewhere, a
+	// decision depends on the item's type only through provisions stating
+	// one of typeCriteria: for a patient whose consents state none, the
+	// decision is the same for every type (see typeBlind).
+	typeCriteria  map[string]bool
+	typeElsewhere bool
 }
 
 // has reports whether the policy may read field ("caller.org").
@@ -33,14 +43,79 @@ func (r *reads) has(field string) bool {
 // inputReads walks every reference of the modules. A reference to input as
 // a whole, or with a computed key, counts as reading everything.
 func inputReads(mods map[string]*ast.Module) *reads {
-	r := &reads{fields: map[string]bool{}}
+	r := &reads{fields: map[string]bool{}, typeCriteria: map[string]bool{}}
 	for _, m := range mods {
 		ast.WalkRefs(m, func(ref ast.Ref) bool {
 			r.add(ref)
 			return false
 		})
+		for _, imp := range m.Imports { // import input.item as it: every read is hidden
+			if ref, ok := imp.Path.Value.(ast.Ref); ok && ref[0].Equal(ast.InputRootDocument) {
+				r.typeElsewhere = true
+			}
+		}
+		for _, rule := range m.Rules {
+			crit, isCriterion := criterionClause(rule)
+			ast.WalkRefs(rule, func(ref ast.Ref) bool {
+				if !readsItemType(ref) {
+					return false
+				}
+				if isCriterion {
+					r.typeCriteria[crit] = true
+				} else {
+					r.typeElsewhere = true
+				}
+				return false
+			})
+		}
 	}
 	return r
+}
+
+// readsItemType reports a reference that may read input.item.type:
+// input.item.type itself, or input or input.item whole or by a computed key.
+func readsItemType(ref ast.Ref) bool {
+	if !ref[0].Equal(ast.InputRootDocument) {
+		return false
+	}
+	top, ok := key(ref, 1)
+	if !ok {
+		return true
+	}
+	if top != "item" {
+		return false
+	}
+	field, ok := key(ref, 2)
+	return !ok || field == "type"
+}
+
+// criterionClause reports a clause of the permits or denies function for
+// a named criterion (a string first argument), and the criterion.
+func criterionClause(r *ast.Rule) (string, bool) {
+	name := r.Head.Name.String()
+	if len(r.Head.Reference) > 0 {
+		name = strings.Trim(r.Head.Reference[len(r.Head.Reference)-1].Value.String(), `"`)
+	}
+	if (name != "permits" && name != "denies") || len(r.Head.Args) == 0 {
+		return "", false
+	}
+	s, ok := r.Head.Args[0].Value.(ast.String)
+	return string(s), ok
+}
+
+// typeBlind reports that decisions for cs's patient do not depend on the
+// item's type: nothing but the clauses of typeCriteria reads it, and no
+// provision of cs states one of them.
+func (r *reads) typeBlind(cs *consentSet) bool {
+	if r == nil || r.all || r.typeElsewhere || cs == nil {
+		return false
+	}
+	for c := range r.typeCriteria {
+		if cs.criteria[c] {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *reads) add(ref ast.Ref) {
