@@ -55,16 +55,7 @@ func BenchmarkDecide(b *testing.B) {
 		in := cases["part2-consented"]
 		in.Consents = []any{tpoConsent("1", "active")}
 		in.ConsentKey = policy.ConsentKey([]policy.ConsentVersion{{ID: "c1", Version: "1"}})
-		eng := newEngine(b)
-		ctx := context.Background()
-		b.ReportAllocs()
-		cpu := startCPU()
-		for b.Loop() {
-			if _, err := eng.Decide(ctx, in); err != nil {
-				b.Fatal(err)
-			}
-		}
-		cpu.report(b)
+		benchDecide(b, in, newEngine(b))
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -194,18 +195,8 @@ func compile(ctx context.Context, fsys fs.FS, query string) (pq rego.PreparedEva
 	}
 	store := inmem.NewFromObjectWithOpts(res.Documents,
 		inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
-	opts := []func(*rego.Rego){
-		rego.Query(query),
-		rego.Store(store),
-		rego.StrictBuiltinErrors(true),
-		rego.SetRegoVersion(ast.RegoV1),
-		rego.GenerateJSON(termResult),
-	}
 	mods := res.ParsedModules()
-	for _, m := range mods {
-		opts = append(opts, rego.ParsedModule(m))
-	}
-	pq, err = rego.New(opts...).PrepareForEval(ctx)
+	pq, err = rego.New(regoOptions(query, store, mods)...).PrepareForEval(ctx)
 	if err != nil {
 		return pq, nil, nil, "", fmt.Errorf("policy: compiling: %w", err)
 	}
@@ -215,6 +206,22 @@ func compile(ctx context.Context, fsys fs.FS, query string) (pq rego.PreparedEva
 	}
 	fixed, fixedOff = prepareFixed(ctx, mods, store)
 	return pq, rd, fixed, fixedOff, nil
+}
+
+// regoOptions are the options of every query the engine prepares: the
+// modules and policy data, strict builtin errors, results as AST terms.
+func regoOptions(query string, store storage.Store, mods map[string]*ast.Module) []func(*rego.Rego) {
+	opts := []func(*rego.Rego){
+		rego.Query(query),
+		rego.Store(store),
+		rego.StrictBuiltinErrors(true),
+		rego.SetRegoVersion(ast.RegoV1),
+		rego.GenerateJSON(termResult),
+	}
+	for _, m := range mods {
+		opts = append(opts, rego.ParsedModule(m))
+	}
+	return opts
 }
 
 // Revision returns the identifier of the policy revision in force.

@@ -57,17 +57,7 @@ func prepareFixed(ctx context.Context, mods map[string]*ast.Module, store storag
 	if why := itemReachable(comp, crit); why != "" {
 		return nil, why
 	}
-	opts := []func(*rego.Rego){
-		rego.Query(fixedQuery),
-		rego.Store(store),
-		rego.StrictBuiltinErrors(true),
-		rego.SetRegoVersion(ast.RegoV1),
-		rego.GenerateJSON(termResult),
-	}
-	for _, m := range mods {
-		opts = append(opts, rego.ParsedModule(m))
-	}
-	pq, err := rego.New(opts...).PrepareForEval(ctx)
+	pq, err := rego.New(regoOptions(fixedQuery, store, mods)...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, "preparing: " + err.Error()
 	}
@@ -76,14 +66,7 @@ func prepareFixed(ctx context.Context, mods map[string]*ast.Module, store storag
 
 // callerCriteria evaluates data.ds4p.caller_criteria, a set of strings.
 func callerCriteria(ctx context.Context, mods map[string]*ast.Module, store storage.Store) (map[string]bool, error) {
-	opts := []func(*rego.Rego){
-		rego.Query(callerCriteriaPath), rego.Store(store),
-		rego.SetRegoVersion(ast.RegoV1), rego.GenerateJSON(termResult),
-	}
-	for _, m := range mods {
-		opts = append(opts, rego.ParsedModule(m))
-	}
-	rs, err := rego.New(opts...).Eval(ctx)
+	rs, err := rego.New(regoOptions(callerCriteriaPath, store, mods)...).Eval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %s: %w", callerCriteriaPath, err)
 	}

@@ -26,14 +26,7 @@ func TestFixedVerdictsChangeNoDecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, err := New(ctx, rego.FS(), WithDecisionCache(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := New(ctx, rego.FS(), WithDecisionCache(0), WithFixedVerdicts(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	shared, plain := mustEngine(t, WithDecisionCache(0)), mustEngine(t, WithDecisionCache(0), WithFixedVerdicts(false))
 	if s := shared.Status().FixedVerdicts; s != "on" {
 		t.Fatalf("the default policy does not share fixed verdicts: %s", s)
 	}
@@ -84,15 +77,7 @@ func TestFixedVerdictsChangeNoDecision(t *testing.T) {
 // consents; every class decided with fixed verdicts equals the plain one.
 func TestFixedVerdictsAcrossClasses(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	shared, err := New(ctx, rego.FS(), WithDecisionCache(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := New(ctx, rego.FS(), WithDecisionCache(0), WithFixedVerdicts(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	shared, plain := mustEngine(t, WithDecisionCache(0)), mustEngine(t, WithDecisionCache(0), WithFixedVerdicts(false))
 	const act = "http://terminology.hl7.org/CodeSystem/v3-ActCode|"
 	labelSets := [][]string{
 		{}, {act + "SUD"}, {act + "SUD", act + "42CFRPart2"}, {act + "PSY"}, {act + "HIV", act + "SUD"},
@@ -131,15 +116,7 @@ func TestFixedVerdictsAcrossClasses(t *testing.T) {
 			if rng.IntN(4) == 0 {
 				in.Item.Source = "part2"
 			}
-			want, err := plain.Decide(ctx, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := shared.Decide(ctx, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, want) {
+			if got, want := decide(t, shared, in), decide(t, plain, in); !reflect.DeepEqual(got, want) {
 				t.Fatalf("context %d class %d %+v: with fixed verdicts %+v, plain %+v", ctxN, k, in.Item, got, want)
 			}
 		}
@@ -191,4 +168,24 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// mustEngine is an engine with the default policy.
+func mustEngine(t *testing.T, opts ...Option) *Engine {
+	t.Helper()
+	eng, err := New(context.Background(), rego.FS(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+// decide decides in, failing the test on an error.
+func decide(t *testing.T, eng *Engine, in Input) Decision {
+	t.Helper()
+	d, err := eng.Decide(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

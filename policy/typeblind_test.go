@@ -61,21 +61,13 @@ func TestTypeBlindSharing(t *testing.T) {
 		t.Helper()
 		before := eng.evals.Load()
 		in.Item.Type = "Condition"
-		cond, err := eng.Decide(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cond = decide(t, eng, in)
 		in.Item.Type = "Observation"
-		if obs, err = eng.Decide(ctx, in); err != nil {
-			t.Fatal(err)
-		}
+		obs = decide(t, eng, in)
 		return cond, obs, eng.evals.Load() - before
 	}
 
-	eng, err := New(ctx, rego.FS())
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := mustEngine(t)
 	in := base
 	in.Consents, in.ConsentKey = []any{tpo}, "tpo"
 	cond, obs, n := decideBoth(eng, in)
@@ -95,7 +87,7 @@ default decision := {"effect": "deny", "reasons": []}
 
 decision := {"effect": "permit", "reasons": []} if input.item.type == "Observation"
 `)}}
-	eng, err = New(ctx, typed)
+	eng, err := New(ctx, typed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,19 +104,11 @@ decision := {"effect": "permit", "reasons": []} if input.item.type == "Observati
 // answer with an engine that caches nothing.
 func TestTypeBlindMatchesFresh(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	sets, err := LoadCases(rego.FS())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cached, err := New(ctx, rego.FS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, err := New(ctx, rego.FS(), WithDecisionCache(0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cached, fresh := mustEngine(t), mustEngine(t, WithDecisionCache(0))
 	n := 0
 	for _, set := range sets {
 		for _, c := range set.Cases {
@@ -133,15 +117,7 @@ func TestTypeBlindMatchesFresh(t *testing.T) {
 			n++
 			for _, typ := range []string{in.Item.Type, "Observation", "Condition", "DocumentReference"} {
 				in.Item.Type = typ
-				want, err := fresh.Decide(ctx, in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := cached.Decide(ctx, in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(got, want) {
+				if got, want := decide(t, cached, in), decide(t, fresh, in); !reflect.DeepEqual(got, want) {
 					t.Fatalf("%s as %s: cached %+v, fresh %+v", c.Name, typ, got, want)
 				}
 			}
