@@ -361,12 +361,17 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 		return e.nested.end, nil
 	}
 	containedAt := -1
-	ve, err := r.scanObject(vs, func(key []byte, ms int) (int, error) {
-		if fjson.KeyIs(key, "contained") {
-			containedAt = ms
-		}
-		return r.skip(ms)
-	})
+	var ve int
+	if r.valid { // one pass over its bytes, no call per member
+		ve, containedAt, err = fjson.SkipObjectValid(r.body, vs, "contained")
+	} else {
+		ve, err = fjson.ObjectScan(r.body, vs, func(key []byte, ms int) (int, error) {
+			if fjson.KeyIs(key, "contained") {
+				containedAt = ms
+			}
+			return fjson.SkipValue(r.body, ms)
+		})
+	}
 	if err != nil {
 		return 0, err
 	}

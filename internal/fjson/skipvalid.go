@@ -48,6 +48,51 @@ func SkipValid(b []byte, i int) (int, error) {
 	return 0, errEnd(b)
 }
 
+// SkipObjectValid is SkipValid for the object that starts at or after obj,
+// for input Validate already accepted, that also returns where the value
+// of its member name starts (-1 when it has none): one pass that matches
+// quotes and brackets and compares only the object's own keys with name
+// (KeyIs: escapes decoded). On input Validate refused its answer is
+// unspecified (never a panic).
+func SkipObjectValid(b []byte, obj int, name string) (end, member int, err error) {
+	i := SkipSpace(b, max(obj, 0))
+	if i >= len(b) || b[i] != '{' {
+		return 0, -1, expected(b, i, "expected object")
+	}
+	member = -1
+	depth := 0
+	key := true // in the object itself, the next string is a key
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			end, ok := stringEnd(b, i)
+			if !ok {
+				return 0, -1, errEnd(b)
+			}
+			if depth == 1 && key {
+				key = false
+				if member < 0 && KeyIs(b[i+1:end-1], name) {
+					if v := SkipSpace(b, end); v < len(b) && b[v] == ':' {
+						member = SkipSpace(b, v+1)
+					}
+				}
+			}
+			i = end
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1, member, nil
+			}
+		case ',':
+			key = key || depth == 1
+		}
+		i++
+	}
+	return 0, -1, errEnd(b)
+}
+
 // stringEnd returns the index just past the string whose opening quote is
 // at b[i], found with bytes.IndexByte and a count of the backslashes before
 // each quote.

@@ -5,6 +5,7 @@ import (
 )
 
 var skipValidSeeds = []string{
+	`{"a":{"contained":1},"b":[{"contained":2},","],"c\u006fntained" : [3],"d":"}"}`,
 	`{"a":[1,2,{"b":"c\"}"}],"d":"\\"}`,
 	`  "x\\\"y"  `,
 	`[[],{},"]",-1.5e3,true,null]`,
@@ -30,6 +31,7 @@ func FuzzSkipValid(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = SkipValid(b, 0) // never panics, whatever the input
 		_, _ = ObjectScanValid(b, 0, func(_ []byte, v int) (int, error) { return SkipValid(b, v) })
+		_, _, _ = SkipObjectValid(b, 0, "a")
 		checkSkipValid(t, b)
 	})
 }
@@ -54,6 +56,7 @@ func checkSkipValid(t *testing.T, b []byte) {
 	case '{':
 		_ = ObjectEach(b, i, func(_ []byte, s, _ int) error { same(s); return nil })
 		sameScan(t, b, i)
+		sameMember(t, b, i)
 	case '[':
 		_ = ArrayEach(b, i, func(s, _ int) error { same(s); return nil })
 	}
@@ -87,6 +90,36 @@ func sameScan(t *testing.T, b []byte, i int) {
 	for k := range want {
 		if got[k] != want[k] {
 			t.Fatalf("%q: member %d: ObjectScanValid %v; ObjectScan %v", b, k, got[k], want[k])
+		}
+	}
+}
+
+// sameMember checks that SkipObjectValid ends where SkipValue does and
+// finds each key's value where ObjectScan does, and no value for a name
+// the object lacks, on an object Validate accepted.
+func sameMember(t *testing.T, b []byte, i int) {
+	t.Helper()
+	want, err := SkipValue(b, i)
+	if err != nil {
+		t.Fatalf("%q: %v", b, err)
+	}
+	names := map[string]int{"\x00absent": -1}
+	_, _ = ObjectScan(b, i, func(k []byte, v int) (int, error) {
+		names[string(k)] = v // Validate forbids duplicates
+		return SkipValue(b, v)
+	})
+	for raw, at := range names {
+		name := raw
+		if at >= 0 {
+			s, ok := StringValue([]byte(`"`+raw+`"`), 0, len(raw)+2)
+			if !ok {
+				t.Fatalf("%q: key %q does not decode", b, raw)
+			}
+			name = s
+		}
+		end, member, err := SkipObjectValid(b, i, name)
+		if err != nil || end != want || member != at {
+			t.Fatalf("%q, %q: SkipObjectValid %d, %d, %v; want %d, %d", b, name, end, member, err, want, at)
 		}
 	}
 }
