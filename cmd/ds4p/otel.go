@@ -8,35 +8,75 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// setupTelemetry installs an OTLP/HTTP trace exporter configured by the
-// standard OTEL_* variables when an endpoint is set; otherwise tracing stays
-// off (the no-op provider). The returned func flushes and stops it.
+// setupTelemetry installs OTLP/HTTP exporters of traces and metrics
+// configured by the standard OTEL_* variables (endpoint, headers, TLS,
+// OTEL_METRIC_EXPORT_INTERVAL ...), each when an endpoint for it is set
+// (OTEL_EXPORTER_OTLP_ENDPOINT, or the signal's own) and it is not turned
+// off (OTEL_SDK_DISABLED=true, OTEL_TRACES_EXPORTER or
+// OTEL_METRICS_EXPORTER=none); otherwise that signal stays with the no-op
+// provider. The returned func flushes and stops both.
 func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	noop := func(context.Context) error { return nil }
-	if os.Getenv("OTEL_SDK_DISABLED") == "true" ||
-		(os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "") {
+	if os.Getenv("OTEL_SDK_DISABLED") == "true" {
 		return noop, nil
 	}
-	exp, err := otlptracehttp.New(ctx)
-	if err != nil {
-		return noop, err
+	traces := signalOn("TRACES")
+	metrics := signalOn("METRICS")
+	if !traces && !metrics {
+		return noop, nil
 	}
 	res, err := otelResource()
 	if err != nil {
 		return noop, err
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
-	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	return tp.Shutdown, nil
+	var stops []func(context.Context) error
+	shutdown := func(ctx context.Context) error {
+		var errs []error
+		for _, stop := range stops {
+			errs = append(errs, stop(ctx))
+		}
+		return errors.Join(errs...)
+	}
+	if traces {
+		exp, err := otlptracehttp.New(ctx)
+		if err != nil {
+			return noop, err
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+		stops = append(stops, tp.Shutdown)
+	}
+	if metrics {
+		exp, err := otlpmetrichttp.New(ctx)
+		if err != nil {
+			_ = shutdown(ctx)
+			return noop, err
+		}
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)), sdkmetric.WithResource(res))
+		otel.SetMeterProvider(mp)
+		stops = append(stops, mp.Shutdown)
+	}
+	return shutdown, nil
+}
+
+// signalOn reports whether the OTLP signal ("TRACES", "METRICS") has an
+// endpoint and is not turned off by OTEL_<signal>_EXPORTER=none.
+func signalOn(signal string) bool {
+	if os.Getenv("OTEL_"+signal+"_EXPORTER") == "none" {
+		return false
+	}
+	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_"+signal+"_ENDPOINT") != ""
 }
 
 // otelResource describes this process: the OTEL_RESOURCE_ATTRIBUTES and

@@ -19,9 +19,11 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// otlpReceiver is an OTLP/HTTP logs endpoint: it keeps the protobuf body
-// of every POST /v1/logs and answers 200 with an empty response.
+// otlpReceiver is an OTLP/HTTP endpoint of one signal: it keeps the
+// protobuf body of every POST to path (default /v1/logs) and answers 200
+// with an empty response.
 type otlpReceiver struct {
+	path   string
 	mu     sync.Mutex
 	bodies [][]byte
 	bad    []string
@@ -40,9 +42,13 @@ func (r *otlpReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	b, err := io.ReadAll(body)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if req.Method != http.MethodPost || req.URL.Path != "/v1/logs" || req.Header.Get("Content-Type") != "application/x-protobuf" || err != nil {
+	path := r.path
+	if path == "" {
+		path = "/v1/logs"
+	}
+	if req.Method != http.MethodPost || req.URL.Path != path || req.Header.Get("Content-Type") != "application/x-protobuf" || err != nil {
 		r.bad = append(r.bad, req.Method+" "+req.URL.Path+" "+req.Header.Get("Content-Type"))
-		http.Error(w, "not an OTLP/HTTP logs export", http.StatusBadRequest)
+		http.Error(w, "not an OTLP/HTTP export to "+path, http.StatusBadRequest)
 		return
 	}
 	r.bodies = append(r.bodies, b)
@@ -194,4 +200,64 @@ func TestSIEMOTelNeedsEndpoint(t *testing.T) {
 	if err := shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMetricsReachOTLPReceiver: with an OTLP endpoint set, serve's
+// telemetry exports metrics; a ledger append records how long it waited for
+// durability (ds4p.ledger.append.duration), flushed by the shutdown.
+func TestMetricsReachOTLPReceiver(t *testing.T) {
+	recv := &otlpReceiver{path: "/v1/metrics"}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	t.Setenv("OTEL_METRIC_EXPORT_INTERVAL", "3600000") // only the shutdown flush
+	shutdown, err := setupTelemetry(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	led, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := led.Append(context.Background(), audit.Entry{RequestID: "r1", Patient: "Patient/p1", Interaction: "read", Caller: audit.Party{Org: "Organization/x"}, Disclosed: []audit.Item{{Type: "Observation", ID: "o1", Version: "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n, body, bad := recv.received()
+	if len(bad) > 0 || n == 0 {
+		t.Fatalf("%d exports, refused: %v", n, bad)
+	}
+	if !bytes.Contains(body, []byte("ds4p.ledger.append.duration")) {
+		t.Fatal("the export holds no ds4p.ledger.append.duration")
+	}
+	if bytes.Contains(body, []byte("Patient/p1")) {
+		t.Fatal("a patient id reached the metrics")
+	}
+}
+
+// With no endpoint, or OTEL_METRICS_EXPORTER=none, nothing is exported and
+// setup succeeds.
+func TestMetricsOffWithoutEndpoint(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	if !signalOnFor(t, "METRICS", "http://127.0.0.1:1") {
+		t.Fatal("an endpoint did not turn metrics on")
+	}
+	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	if signalOnFor(t, "METRICS", "http://127.0.0.1:1") {
+		t.Fatal("OTEL_METRICS_EXPORTER=none left metrics on")
+	}
+}
+
+func signalOnFor(t *testing.T, signal, endpoint string) bool {
+	t.Setenv("OTEL_EXPORTER_OTLP_"+signal+"_ENDPOINT", endpoint)
+	defer t.Setenv("OTEL_EXPORTER_OTLP_"+signal+"_ENDPOINT", "")
+	return signalOn(signal)
 }
