@@ -154,7 +154,10 @@ setup_upstream() {
   PASS_PID[$u]=$STARTED_PID
   local data=$work/data-$u
   # One token at full speed: the per-caller rate limits would measure themselves (README).
-  start "ds4p-$u" env DS4P_RATE_LIMITS_ENABLED=false "$bin/ds4p" serve --upstream "$base" --listen 127.0.0.1:0 --data "$data" --dev-auth
+  # Metrics go to the sink every 250 ms: the ledger's durability wait is read from them.
+  start "ds4p-$u" env DS4P_RATE_LIMITS_ENABLED=false OTEL_EXPORTER_OTLP_ENDPOINT="$SINK" \
+    OTEL_TRACES_EXPORTER=none OTEL_METRIC_EXPORT_INTERVAL=250 OTEL_SERVICE_NAME="ds4p-$u" \
+    "$bin/ds4p" serve --upstream "$base" --listen 127.0.0.1:0 --data "$data" --dev-auth
   DS4P[$u]=$STARTED_URL
   DS4P_PID[$u]=$STARTED_PID
   TOKEN[$u]=$("$bin/ds4p" token --data "$data" --sub load --org Organization/bench --client load \
@@ -185,6 +188,13 @@ path_of() {
   esac
 }
 
+# ledger_totals U: "COUNT SUM_SECONDS" of U's ds4p appends so far, as its
+# latest metrics export says (after a pause longer than the export interval).
+ledger_totals() {
+  sleep 0.6
+  curl -s --max-time 5 "$SINK/ledger?service=ds4p-$1" || echo "0 0"
+}
+
 # load URL C TOKEN: one bounded run; prints the RESULT line's fields.
 load() {
   local url=$1 c=$2 token=$3 line
@@ -211,13 +221,15 @@ choose_loadgen
 mkdir -p "$bin" "$(dirname "$OUT")"
 log "building ds4p and the load-test programs"
 go build -o "$bin/" ./cmd/ds4p ./test/load/upstream ./test/load/passthrough ./test/load/medplumload \
-  ./test/load/loadgen ./test/load/report
+  ./test/load/loadgen ./test/load/report ./test/load/otlpsink
 READ_PATH=$("$bin/upstream" --print-read-path)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+start otlpsink "$bin/otlpsink"
+SINK=$STARTED_URL
 for u in $UPSTREAMS; do setup_upstream "$u"; done
 
 rows=$work/rows.tsv
-printf 'round\tupstream\tkind\tc\ttarget\trequests\tduration_s\trps\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tnon2xx\terrors\tbytes\thwm_kb\n' >"$rows"
+printf 'round\tupstream\tkind\tc\ttarget\trequests\tduration_s\trps\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tnon2xx\terrors\tbytes\thwm_kb\tledger_appends\tledger_wait_ms\n' >"$rows"
 runs=$(($(wc -w <<<"$UPSTREAMS") * $(wc -w <<<"$KINDS") * $(wc -w <<<"$CONCURRENCY") * 3 * ROUNDS))
 log "$runs runs of ${DURATION}s with $LOADGEN (about $((runs * (DURATION + 1) / 60 + 1)) min)"
 for round in $(seq 1 "$ROUNDS"); do
@@ -233,10 +245,17 @@ for round in $(seq 1 "$ROUNDS"); do
             ds4p) url=${DS4P[$u]}/$p tok=${TOKEN[$u]} pid=${DS4P_PID[$u]} ;;
           esac
           [ -n "$pid" ] && reset_hwm "$pid"
+          [ "$target" = ds4p ] && before=$(ledger_totals "$u")
           fields=$(load "$url" "$c" "$tok")
           hwm=0
           [ -n "$pid" ] && hwm=$(rss_kb "$pid" VmHWM)
-          printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$u" "$k" "$c" "$target" "$fields" "$hwm" >>"$rows"
+          ledger="0	0"
+          if [ "$target" = ds4p ]; then
+            after=$(ledger_totals "$u")
+            ledger=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " "); n = y[1] - x[1];
+              printf "%d\t%.3f", n, (n > 0 ? (y[2] - x[2]) / n * 1000 : 0) }')
+          fi
+          printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$u" "$k" "$c" "$target" "$fields" "$hwm" "$ledger" >>"$rows"
           printf '   round %s %-7s %-10s c=%s %-12s %s\n' "$round" "$u" "$k" "$c" "$target" \
             "$(awk -F'\t' '{ printf "%8.1f req/s  p50 %7.2f ms  p99 %7.2f ms", $3, $4, $6 }' <<<"$fields")" >&2
         done
