@@ -224,11 +224,19 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 	}
 	if notFound {
 		s.notFound(resp, ex)
+		recycleOut(body)
 		return nil
 	}
 	// A rendered body is the proxy's own buffer, recycled once the caller
 	// has it; the body passed through as it came is the upstream's.
-	s.finalizeBody(resp, ex, out, fhirJSON, !sharesArray(out, body))
+	rendered := !sharesArray(out, body)
+	s.finalizeBody(resp, ex, out, fhirJSON, rendered)
+	if rendered {
+		// Nothing refers to the upstream body once it is rendered: what
+		// the pipeline keeps of it (labels, ids, ledger entries) are
+		// copies. Its buffer serves a later response.
+		recycleOut(body)
+	}
 	return nil
 }
 
@@ -442,15 +450,14 @@ func gzipBody(body []byte) []byte {
 }
 
 // readAll reads at most max+1 bytes. With a declared length for the bytes
-// actually read, one allocation of that size is enough; otherwise io.ReadAll
-// grows gently.
+// actually read, one buffer of that size is enough (a recycled one when
+// there is one, see outBuffer); otherwise io.ReadAll grows gently.
 func readAll(r io.Reader, length int64, declared bool, max int64) ([]byte, error) {
 	lr := io.LimitReader(r, max+1)
 	if !declared || length <= 0 || length > max {
 		return io.ReadAll(lr)
 	}
-	var buf bytes.Buffer
-	buf.Grow(int(length) + bytes.MinRead)
+	buf := bytes.NewBuffer(outBuffer(int(length) + bytes.MinRead))
 	_, err := buf.ReadFrom(lr)
 	return buf.Bytes(), err
 }
