@@ -247,8 +247,15 @@ func TestRuleFileErrors(t *testing.T) {
 func TestWatchReloadsAndKeepsLastGood(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	// Written aside and renamed into place, as an editor or a deployment
+	// does: the watcher polls every 10 ms and must never see half a file.
+	tmp := t.TempDir()
 	write := func(s string) {
-		if err := os.WriteFile(filepath.Join(dir, "x.yaml"), []byte(s), 0o600); err != nil {
+		staged := filepath.Join(tmp, "x.yaml")
+		if err := os.WriteFile(staged, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(staged, filepath.Join(dir, "x.yaml")); err != nil {
 			t.Fatal(err)
 		}
 	}
