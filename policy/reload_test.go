@@ -76,9 +76,16 @@ func TestWatchDirReloadsAndRejects(t *testing.T) {
 	}
 }
 
+// writeFile replaces path by renaming a file written beside it, as editors
+// and deployments do: the watcher polls every 10 ms and never sees half a
+// file.
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	staged := path + ".tmp~"
+	if err := os.WriteFile(staged, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(staged, path); err != nil {
 		t.Fatal(err)
 	}
 }
