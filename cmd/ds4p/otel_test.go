@@ -95,15 +95,7 @@ func TestSIEMOTelExportReachesOTLPReceiver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := bbolt.Open(filepath.Join(cfg.DataDir, DBFile), 0o600, &bbolt.Options{Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ledger, err := audit.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, ledger := openTestLedger(t, filepath.Join(cfg.DataDir, DBFile))
 	p, err := openProtection(ctx, cfg, db, ledger, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -216,15 +208,7 @@ func TestMetricsReachOTLPReceiver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	led, err := audit.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, led := openTestLedger(t, filepath.Join(t.TempDir(), "ds4p.db"))
 	if err := led.Append(context.Background(), audit.Entry{RequestID: "r1", Patient: "Patient/p1", Interaction: "read", Caller: audit.Party{Org: "Organization/x"}, Disclosed: []audit.Item{{Type: "Observation", ID: "o1", Version: "1"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -260,4 +244,20 @@ func signalOnFor(t *testing.T, signal, endpoint string) bool {
 	t.Setenv("OTEL_EXPORTER_OTLP_"+signal+"_ENDPOINT", endpoint)
 	defer t.Setenv("OTEL_EXPORTER_OTLP_"+signal+"_ENDPOINT", "")
 	return signalOn(signal)
+}
+
+// openTestLedger opens the bbolt file at path and its ledger, closed when
+// the test ends.
+func openTestLedger(t *testing.T, path string) (*bbolt.DB, *audit.Ledger) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	led, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, led
 }
