@@ -90,8 +90,9 @@ func callerCriteria(ctx context.Context, mods map[string]*ast.Module, store stor
 }
 
 // itemReachable walks every rule that fixed_verdicts may evaluate and
-// returns why it is unsafe (a reference to input.item, or to input as a
-// whole) or "" when it is not. permits/denies clauses for a criterion
+// returns why it is unsafe (a reference to input.item, input.brief or any
+// other input field outside the response context, or to input as a whole)
+// or "" when it is not. permits/denies clauses for a criterion
 // outside crit are not followed: fixed_verdicts only takes consents whose
 // criteria are all in crit.
 func itemReachable(comp *ast.Compiler, crit map[string]bool) string {
@@ -113,7 +114,10 @@ func itemReachable(comp *ast.Compiler, crit map[string]bool) string {
 			switch {
 			case why != "":
 			case ref[0].Equal(ast.InputRootDocument):
-				if k, ok := key(ref, 1); !ok || k == "item" {
+				// The fixed evaluation's input is the response context
+				// alone (Input.contextValue): anything else is item- or
+				// decision-specific.
+				if k, ok := key(ref, 1); !ok || !contextFields[k] {
 					why = fmt.Sprintf("rule %s (line %d) reads %s", r.Head.Name, r.Location.Row, ref)
 				}
 			case ref[0].Equal(ast.DefaultRootDocument):
@@ -124,6 +128,10 @@ func itemReachable(comp *ast.Compiler, crit map[string]bool) string {
 	}
 	return why
 }
+
+// contextFields are the input fields of a response context, what the
+// fixed evaluation's input holds.
+var contextFields = map[string]bool{"version": true, "caller": true, "request": true, "patient": true, "consents": true}
 
 // skippedCriterion reports a permits or denies clause for a named criterion
 // outside crit.
