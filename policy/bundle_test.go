@@ -334,3 +334,47 @@ func rewriteTar(t *testing.T, gz []byte, edit func(name string, b []byte) []byte
 	}
 	return out.Bytes()
 }
+
+// TestVerificationKeyWithLongBase64Run: a public key whose PEM holds a run
+// of more than 255 characters without a slash is a key, not a file name
+// that is too long (OPA's keys.NewKeyConfig stats it first and failed on
+// about one key in three).
+func TestVerificationKeyWithLongBase64Run(t *testing.T) {
+	t.Parallel()
+	longRun := func(p []byte) bool {
+		for _, part := range strings.Split(string(p), "/") {
+			if len(part) > 255 {
+				return true
+			}
+		}
+		return false
+	}
+	for range 40 {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+		if !longRun(pub) {
+			continue
+		}
+		priv := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+		vc, err := NewBundleVerification(pub, "long", "")
+		if err != nil {
+			t.Fatalf("a PEM key with a long run: %v", err)
+		}
+		b, err := BuildBundle(rego.FS(), &BundleSigning{PrivateKeyPEM: priv, KeyID: "long"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadBundle(b, vc, nil); err != nil {
+			t.Fatalf("a bundle signed with that key: %v", err)
+		}
+		return
+	}
+	t.Fatal("no key of 40 had a run of more than 255 characters without a slash")
+}
