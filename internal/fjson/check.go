@@ -1,0 +1,144 @@
+package fjson
+
+// Piecewise validation: the same rules as Validate (grammar, UTF-8,
+// escapes, nesting limit, duplicate keys), checked by a walk that reads a
+// body for its own purpose anyway, so that the body need not be read once
+// more just to validate it. ValidateHoles checks a body except for spans
+// another walk checks with a Checker.
+
+// Checker checks one JSON document piece by piece, by the rules of
+// Validate, for a walker that reads the values itself: it opens objects
+// with ObjectScan and arrays with ArrayScan, giving each its nesting depth
+// (the outermost object or array has depth 1), and checks every value it
+// does not open with Value. A walk that consumes every value of the
+// document in one of these ways has checked all of it exactly as Validate
+// would (except for what is around the outermost value, which is the
+// caller's). The zero Checker is ready after Reset.
+type Checker struct {
+	v validator
+}
+
+// Reset points c at b, with the nesting limit maxDepth (lowered to
+// MaxDepth), keeping the room c has for member names.
+func (c *Checker) Reset(b []byte, maxDepth int) {
+	c.v = validator{b: b, maxDepth: min(maxDepth, MaxDepth), keys: c.v.keys[:0]}
+}
+
+// Value checks the value at or after i, held in an object or array of
+// depth d (0: at the top), and returns the index just past it.
+func (c *Checker) Value(i, d int) (int, error) {
+	if i < 0 {
+		return 0, errAt(0, "negative offset")
+	}
+	return c.v.value(i, d)
+}
+
+// ObjectScan is fjson.ObjectScan for the object of depth d at or after
+// obj, checking its keys, that none occurs twice (escapes decoded) and
+// that d is within the limit. fn must consume each value through c (or
+// walk it the same way) and return the index just past it.
+func (c *Checker) ObjectScan(obj, d int, fn func(key []byte, vStart int) (vEnd int, err error)) (end int, err error) {
+	v := &c.v
+	b := v.b
+	i, err := open(b, obj, '{')
+	if err != nil {
+		return 0, err
+	}
+	if d > v.maxDepth {
+		return 0, errAt(i-1, "nesting too deep")
+	}
+	if i = SkipSpace(b, i); i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	base := len(v.keys)
+	var seen map[string]struct{}
+	for {
+		k, err := v.key(i)
+		if err != nil {
+			return 0, err
+		}
+		if seen, err = v.unique(base, seen, k); err != nil {
+			return 0, err
+		}
+		vs, err := colon(b, k.end+1)
+		if err != nil {
+			return 0, err
+		}
+		if vs = SkipSpace(b, vs); vs >= len(b) {
+			return 0, errEnd(b)
+		}
+		vEnd, err := fn(b[k.start:k.end], vs)
+		if i, err = checkEnd(b, vs, vEnd, err); err != nil {
+			return 0, err
+		}
+		var done bool
+		if i, done, err = next(b, i, '}'); done || err != nil {
+			v.keys = v.keys[:base] // this object's keys are done with
+			return i, err
+		}
+	}
+}
+
+// ArrayScan is fjson.ArrayScan for the array of depth d at or after arr,
+// checking that d is within the limit. fn must consume each element
+// through c (or walk it the same way).
+func (c *Checker) ArrayScan(arr, d int, fn func(vStart int) (vEnd int, err error)) (end int, err error) {
+	if d > c.v.maxDepth {
+		return 0, errAt(min(max(arr, 0), len(c.v.b)), "nesting too deep")
+	}
+	return ArrayScan(c.v.b, arr, fn)
+}
+
+// Hole is a span of a body that ValidateHoles takes for a valid value
+// without reading it, because another walk checks it (with a Checker).
+// Depth is the nesting depth of the object or array the hole is a value
+// of (0: the hole is the whole body): the hole may nest maxDepth-Depth
+// deep.
+type Hole struct {
+	Start, End int
+	Depth      int
+}
+
+// ValidateHoles is Validate for b whose holes (sorted by Start, apart) are
+// checked elsewhere: where a value starts at a hole's Start it is taken to
+// end at the hole's End. It reports an error when a hole does not start
+// where a value does, or is not at the Depth it gives (the walk that found
+// the holes read b differently), so that b is valid under Validate exactly
+// when ValidateHoles accepts it and each hole b[Start:End] is one valid
+// value nesting at most maxDepth-Depth deep.
+func ValidateHoles(b []byte, maxDepth int, holes []Hole) error {
+	for k, h := range holes {
+		if h.Start < 0 || h.End <= h.Start || h.End > len(b) || (k > 0 && h.Start < holes[k-1].End) {
+			return errAt(max(min(h.Start, len(b)), 0), "hole out of place")
+		}
+	}
+	var stack [64]key
+	v := validator{b: b, maxDepth: min(maxDepth, MaxDepth), keys: stack[:0], holes: holes}
+	end, err := v.value(0, 0)
+	if err != nil {
+		return err
+	}
+	if end = SkipSpace(b, end); end != len(b) {
+		return errAt(end, "data after top-level value")
+	}
+	if len(v.holes) > 0 {
+		return errAt(v.holes[0].Start, "hole not at a value")
+	}
+	return nil
+}
+
+// hole reports whether the value at i, in an object or array of depth d,
+// is the next hole, and consumes it.
+func (v *validator) hole(i, d int) (end int, ok bool, err error) {
+	h := v.holes[0]
+	switch {
+	case i < h.Start:
+		return 0, false, nil
+	case i > h.Start:
+		return 0, false, errAt(h.Start, "hole not at a value")
+	case d != h.Depth:
+		return 0, false, errAt(h.Start, "hole not at its depth")
+	}
+	v.holes = v.holes[1:]
+	return h.End, true, nil
+}
