@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"slices"
 	"sync"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -60,21 +62,65 @@ func (l *Ledger) lead() {
 // fails, each batch is retried alone so one bad call cannot fail the rest.
 func (l *Ledger) commitGroup(group []*pendingAppend) {
 	now := l.now()
-	err := l.db.Update(func(tx *bbolt.Tx) error {
-		for _, p := range group {
-			if err := l.appendTx(tx, p.batch, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	l.w.mu.Lock()
+	defer l.w.mu.Unlock()
+	err := l.appendBatches(now, group...)
 	if err != nil && len(group) > 1 {
 		for _, p := range group {
-			p.done <- l.db.Update(func(tx *bbolt.Tx) error { return l.appendTx(tx, p.batch, now) })
+			p.done <- l.appendBatches(now, p)
 		}
 		return
 	}
 	for _, p := range group {
 		p.done <- err
 	}
+}
+
+// appendBatches stores the batches in one transaction, which also writes
+// the index keys of waiting entries once indexEvery of them wait
+// (deferred.go). It holds l.w.mu, and updates l.w.waiting only once the
+// transaction committed.
+func (l *Ledger) appendBatches(now time.Time, group ...*pendingAppend) error {
+	var fresh []waitingKeys
+	indexedAll := false
+	err := l.db.Update(func(tx *bbolt.Tx) error {
+		fresh, indexedAll = fresh[:0], false
+		b, err := l.buckets(tx)
+		if err != nil {
+			return err
+		}
+		// Entries are keyed in ascending order: pages filled to the brim
+		// split off an empty right page, so a write copies half as many
+		// keys on average as with bbolt's default half-full split.
+		b.entries.FillPercent, b.index[byTime].FillPercent = 1, 1
+		head, _, err := b.readHead()
+		if err != nil {
+			return err
+		}
+		indexed, err := b.indexedThrough(head)
+		if err != nil {
+			return err
+		}
+		for _, p := range group {
+			w, err := l.appendTx(b, p.batch, now)
+			if err != nil {
+				return err
+			}
+			fresh = append(fresh, w...)
+		}
+		if head, _, err = b.readHead(); err != nil {
+			return err
+		}
+		known := append(slices.Clip(l.w.waiting), fresh...)
+		indexedAll, err = settleIndex(b, indexed, head, known, l.indexEvery)
+		return err
+	})
+	switch {
+	case err != nil:
+	case indexedAll:
+		l.w.waiting = nil
+	default:
+		l.w.waiting = append(l.w.waiting, fresh...)
+	}
+	return err
 }

@@ -10,6 +10,18 @@
 // inside that one writer. See BenchmarkAppendDurable for entries/s by
 // concurrency.
 //
+// An append writes the entry and the head only. The secondary indexes are
+// written for 64 entries at once (deferred.go), in the commit that brings
+// the run to 64, and before every query, Verify and ds4p's shutdown; meta
+// "indexed" marks where they stop meanwhile. Queries also read the entries
+// after the mark from the entries bucket, so a read-only open after a crash
+// still finds everything, and the next read-write Open indexes them. Each
+// index being its own bucket, writing every entry's keys at once doubled the
+// pages a commit writes and halved the durable entries per second. A file
+// left with a mark by a crash is fully indexed by the next Open; a ds4p
+// older than the mark would report its waiting entries missing from the
+// indexes until then.
+//
 // Each entry's Hash is the hex SHA-256 of its PrevHash (hex text) followed by
 // the entry's canonical JSON without Hash; the first entry's PrevHash is
 // [GenesisHash]. In an encrypted ledger ([WithSealer]) it is instead the
@@ -17,7 +29,8 @@
 // Time in UTC and nil lists written as []. [Ledger.Verify] recomputes the
 // chain and also requires each stored value to be exactly that canonical
 // form, every entry to be in each secondary index it belongs in and no
-// index key without its entry, and the head record to match the last entry,
+// index key without its entry (entries after the "indexed" mark must have
+// none), and the head record to match the last entry,
 // so edits, deletions (also of the newest entry), insertions and
 // reorderings are reported with the first broken seq. Anyone who can write
 // the file can still rebuild a consistent chain: a head ([Ledger.Head])
@@ -88,6 +101,7 @@
 //	    └── meta/
 //	        ├── "version" → 1 byte          schema version: 2 plaintext, 3 encrypted
 //	        ├── "checkpoint" → JSON         the prune Checkpoint, once pruned
+//	        ├── "indexed" → <seq>           while entries wait for index keys: the indexes are complete through seq
 //	        └── "migrated" → <seq>          progress of a migration under way
 //
 // In schema 3 every value of entries and head is sealed, and

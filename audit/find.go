@@ -85,6 +85,9 @@ func (l *Ledger) Find(ctx context.Context, q Query) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("audit: finding entries: %w", err)
 	}
+	if err := l.IndexPending(ctx); err != nil {
+		return nil, err
+	}
 	out := []Entry{}
 	err := l.db.View(func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)
@@ -132,7 +135,8 @@ func Scan(ctx context.Context, f Finder, q Query, fn func(Entry) error) error {
 	}
 }
 
-// find walks the driving index of q from its start.
+// find walks the driving index of q from its start, and merges in the
+// entries no index holds yet (deferred.go).
 func find(b buckets, q Query) ([]Entry, error) {
 	limit := q.Limit
 	if limit <= 0 {
@@ -167,7 +171,11 @@ func find(b buckets, q Query) ([]Entry, error) {
 			out = append(out, e)
 		}
 	}
-	return out, nil
+	tail, err := b.tailEntries()
+	if err != nil {
+		return nil, fmt.Errorf("reading the entries not indexed yet: %w", err)
+	}
+	return mergeTail(out, tail, q, limit), nil
 }
 
 // driver picks the index a query walks and the value it walks.

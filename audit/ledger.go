@@ -41,6 +41,10 @@ type Ledger struct {
 	afterVerifyChunk func()
 	gc               groupCommit
 	codec            codec // plaintext unless WithSealer
+	// w serialises appends and indexing; indexEvery is how many entries
+	// wait for their index keys before a commit writes them (deferred.go).
+	w          writer
+	indexEvery int
 }
 
 // Option configures a Ledger.
@@ -61,7 +65,7 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 	if db.NoSync && !db.IsReadOnly() {
 		return nil, errors.New("audit: opening ledger: the database has NoSync set, so entries would not be durable")
 	}
-	l := &Ledger{db: db, now: time.Now, verifyChunk: defaultVerifyChunk}
+	l := &Ledger{db: db, now: time.Now, verifyChunk: defaultVerifyChunk, indexEvery: defaultIndexEvery}
 	for _, opt := range opts {
 		opt(l)
 	}
@@ -78,6 +82,9 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 	if err := migrate(db, migrateChunk); err != nil {
 		return nil, err
 	}
+	if err := db.Update(l.indexAtOpen); err != nil {
+		return nil, fmt.Errorf("audit: indexing entries a crash left unindexed: %w", err)
+	}
 	if l.codec.sealed() {
 		if err := l.migrateSealed(migrateChunk); err != nil {
 			return nil, err
@@ -85,6 +92,47 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 	}
 	return l, nil
 }
+
+// indexAtOpen writes the index keys of entries that were waiting for them
+// when the process that appended them stopped without IndexPending (a
+// crash). A ledger the encryption migration has not started on is read as
+// plaintext (migrateSealedStep does this too, for one it has).
+func (l *Ledger) indexAtOpen(tx *bbolt.Tx) error {
+	if l.codec.sealed() {
+		plain, err := bucketsOf(tx, codec{})
+		if err != nil {
+			return err
+		}
+		if readVersion(plain.meta) < sealedSchemaVersion {
+			if plain.meta.Get(migratedKey) != nil {
+				return nil // half encrypted: migrateSealedStep indexed it first
+			}
+			return indexAllPlain(plain)
+		}
+	}
+	b, err := l.buckets(tx)
+	if err != nil {
+		return err
+	}
+	return indexAll(b)
+}
+
+// indexAll writes the index keys of every waiting entry of b.
+func indexAll(b buckets) error {
+	head, _, err := b.readHead()
+	if err != nil {
+		return err
+	}
+	indexed, err := b.indexedThrough(head)
+	if err != nil || indexed >= head {
+		return err
+	}
+	_, err = settleIndex(b, indexed, head, nil, 1)
+	return err
+}
+
+// indexAllPlain is indexAll for a plaintext ledger.
+func indexAllPlain(b buckets) error { b.c = codec{}; return indexAll(b) }
 
 // checkReadable checks that a read-only ledger exists at the current schema.
 func (l *Ledger) checkReadable(tx *bbolt.Tx) error {
@@ -224,25 +272,19 @@ func prepare(entries []Entry) ([]Entry, error) {
 	return batch, nil
 }
 
-// appendTx links and stores batch after the current head. It works on
-// copies, so a rerun starts from the same entries.
-func (l *Ledger) appendTx(tx *bbolt.Tx, batch []Entry, now time.Time) error {
-	b, err := l.buckets(tx)
-	if err != nil {
-		return err
-	}
-	// Entries and the time index are keyed in ascending order: pages
-	// filled to the brim split off an empty right page, so a write copies
-	// half as many keys on average as with bbolt's default half-full split.
-	b.entries.FillPercent, b.index[byTime].FillPercent = 1, 1
+// appendTx links and stores batch after the current head and returns the
+// index keys its entries wait for. It works on copies, so a rerun starts
+// from the same entries.
+func (l *Ledger) appendTx(b buckets, batch []Entry, now time.Time) ([]waitingKeys, error) {
 	seq, prev, err := b.readHead()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	chain := sha256.New
 	if b.c.sealed() {
 		chain = b.c.s.ChainMAC // a sealed ledger's new links are always keyed
 	}
+	waiting := make([]waitingKeys, 0, len(batch))
 	for _, e := range batch {
 		seq++
 		e.Seq, e.PrevHash = seq, prev
@@ -250,24 +292,22 @@ func (l *Ledger) appendTx(tx *bbolt.Tx, batch []Entry, now time.Time) error {
 			e.Time = now.UTC()
 		}
 		if err := putEntry(b, &e, chain); err != nil {
-			return fmt.Errorf("storing seq %d: %w", seq, err)
+			return nil, fmt.Errorf("storing seq %d: %w", seq, err)
 		}
+		waiting = append(waiting, keysOf(b.c, &e))
 		prev = e.Hash
 	}
-	return b.writeHead(seq, prev)
+	return waiting, b.writeHead(seq, prev)
 }
 
 // putEntry links e under chain and stores it (sealed, in an encrypted
-// ledger) with its index keys.
+// ledger); its index keys are written later (deferred.go).
 func putEntry(b buckets, e *Entry, chain chainFunc) error {
 	value, err := link(e, chain)
 	if err != nil {
 		return err
 	}
-	if err := b.entries.Put(seqKey(e.Seq), b.c.storeEntry(e.Seq, value)); err != nil {
-		return err
-	}
-	return putIndexKeys(b, e)
+	return b.entries.Put(seqKey(e.Seq), b.c.storeEntry(e.Seq, value))
 }
 
 // seqKey encodes seq big-endian.

@@ -190,6 +190,13 @@ func (l *Ledger) migrateSealedStep(tx *bbolt.Tx, chunk int) (done bool, err erro
 	if v := plain.meta.Get(migratedKey); len(v) == 8 {
 		from = binary.BigEndian.Uint64(v)
 	}
+	if from == 0 {
+		// Every entry's keys are replaced below: entries a crash left
+		// waiting for theirs (deferred.go) get them first.
+		if err := indexAllPlain(plain); err != nil {
+			return false, err
+		}
+	}
 	c := plain.entries.Cursor()
 	type todo struct {
 		e     Entry

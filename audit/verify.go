@@ -36,7 +36,11 @@ type verifier struct {
 	next    uint64 // seq expected next
 	prev    string // hash of the last verified entry
 	indexed map[*index]int
-	c       codec // how links are keyed
+	// mark is the seq the indexes are complete through, as of the current
+	// chunk; unindexed are the verified entries after it (deferred.go).
+	mark      uint64
+	unindexed []uint64
+	c         codec // how links are keyed
 	// keyedFrom is the first seq whose link is keyed (HMAC-SHA256); 0: none.
 	keyedFrom uint64
 }
@@ -49,6 +53,9 @@ type verifier struct {
 // match the last entry stops the walk with a *BrokenError naming the seq.
 // Entries appended while Verify runs are verified too.
 func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
+	if err := l.IndexPending(ctx); err != nil {
+		return 0, err
+	}
 	v := &verifier{chunkN: l.verifyChunk, indexed: map[*index]int{}, c: l.codec}
 	first := uint64(0)
 	for done := false; !done; {
@@ -73,6 +80,14 @@ func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
 			case cp.Seq >= v.next: // a prune, which checks the links it deletes, passed us
 				v.next, v.prev = cp.Seq+1, cp.Hash
 				clear(v.indexed) // every entry counted so far was deleted with its keys
+				v.unindexed = nil
+			}
+			head, _, err := b.readHead()
+			if err != nil {
+				return &BrokenError{Seq: 0, Reason: err.Error()}
+			}
+			if v.mark, err = b.indexedThrough(head); err != nil {
+				return &BrokenError{Seq: 0, Reason: err.Error()}
 			}
 			done, err = v.chunk(b)
 			return err
@@ -123,15 +138,43 @@ func (v *verifier) entry(b buckets, k, val []byte) error {
 	if reason := v.check(e, plain); reason != "" {
 		return &BrokenError{Seq: v.next, Reason: reason}
 	}
+	if e.Seq > v.mark {
+		if err := v.notIndexedYet(b, &e); err != nil {
+			return err
+		}
+	} else if err := v.inIndexes(b, &e); err != nil {
+		return err
+	}
+	v.next, v.prev = v.next+1, e.Hash
+	return nil
+}
+
+// inIndexes checks that e is in every index it belongs in, and counts its
+// keys.
+func (v *verifier) inIndexes(b buckets, e *Entry) error {
 	for _, ix := range indexes {
-		for _, key := range ix.keys(b.c, &e) {
+		for _, key := range ix.keys(b.c, e) {
 			if b.index[ix].Get(key) == nil {
-				return &BrokenError{Seq: v.next, Reason: fmt.Sprintf("entry missing from the %s index", ix.name)}
+				return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("entry missing from the %s index", ix.name)}
 			}
 			v.indexed[ix]++
 		}
 	}
-	v.next, v.prev = v.next+1, e.Hash
+	return nil
+}
+
+// notIndexedYet checks that e, after the index mark, has no index key
+// (the keys of a run of entries and the mark change in one transaction),
+// and remembers it for finish.
+func (v *verifier) notIndexedYet(b buckets, e *Entry) error {
+	for _, ix := range indexes {
+		for _, key := range ix.keys(b.c, e) {
+			if b.index[ix].Get(key) != nil {
+				return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("the %s index holds the entry, which meta %q says is not indexed yet", ix.name, indexedKey)}
+			}
+		}
+	}
+	v.unindexed = append(v.unindexed, e.Seq)
 	return nil
 }
 
@@ -185,6 +228,22 @@ func (v *verifier) finish(b buckets) error {
 		return &BrokenError{Seq: seq + 1, Reason: fmt.Sprintf("entry after the recorded head (seq %d)", seq)}
 	case hash != v.prev:
 		return &BrokenError{Seq: seq, Reason: "the head's hash differs from the entry's"}
+	}
+	// Entries verified before an indexing that has since passed them must
+	// now be in the indexes; those still after the mark must not.
+	for _, s := range v.unindexed {
+		e, err := b.entryAt(s)
+		if err != nil {
+			return &BrokenError{Seq: s, Reason: "stored entry does not open or decode: " + err.Error()}
+		}
+		if s <= v.mark {
+			err = v.inIndexes(b, &e)
+		} else {
+			err = v.notIndexedYet(b, &e)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	for _, ix := range indexes {
 		if err := v.strayIndex(b, ix); err != nil {

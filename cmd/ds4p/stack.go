@@ -153,7 +153,12 @@ func (st *stack) Close() error {
 	if st == nil || st.db == nil {
 		return nil
 	}
-	return errors.Join(st.db.Close())
+	var err error
+	if st.ledger != nil {
+		// Leaves the file fully indexed, as an older ds4p expects.
+		err = st.ledger.IndexPending(context.Background())
+	}
+	return errors.Join(err, st.db.Close())
 }
 
 // PagingKeyFile is the page-link secret inside the data directory.
