@@ -51,3 +51,23 @@ func TestSharesArray(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAllWithoutLengthReusesCleanly: a body of unknown length (chunked
+// or gzip) is read into a recycled buffer, which may be larger and hold an
+// earlier body; what readAll returns is exactly the new body, and the limit
+// still applies.
+func TestReadAllWithoutLengthReusesCleanly(t *testing.T) {
+	recycleOut(bytes.Repeat([]byte("X"), 4*minPooledOut))
+	for _, n := range []int{0, 10, minPooledOut + 3, 3 * minPooledOut} {
+		body := bytes.Repeat([]byte("b"), n)
+		got, err := readAll(bytes.NewReader(body), -1, false, 1<<30)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("readAll of %d bytes: %d bytes, %v", n, len(got), err)
+		}
+		recycleOut(got)
+	}
+	got, err := readAll(bytes.NewReader(make([]byte, 100)), -1, false, 40)
+	if err != nil || len(got) != 41 {
+		t.Fatalf("readAll over the limit: %d bytes, %v; want the limit + 1", len(got), err)
+	}
+}
