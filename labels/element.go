@@ -105,7 +105,7 @@ func (w *walker) noteInline(c *coding) {
 	if string(decodedBytes(w.b, c.url)) != ExtInline {
 		return
 	}
-	_, lb, ok, err := readLabel(w.b, c.valueCoding.start, w.valid)
+	_, lb, ok, err := readLabel(w.b, c.valueCoding.start, w.valid || w.check != nil) // walked (and checked) already
 	if err != nil || !ok {
 		return
 	}

@@ -165,30 +165,46 @@ func (l *Labeller) Label(resource []byte) (Result, error) {
 // strs, when not nil, holds the strings of the result.
 // reasons, when not nil, is the arena of the result's reasons.
 func (l *Labeller) label(resource []byte, arena *[]link, strs *strArena, reasons *[]Reason, valid bool) (Result, error) {
+	r, _, _, err := l.labelWith(resource, arena, strs, reasons, valid, nil)
+	return r, err
+}
+
+// labelWith is label, or, with check, label for the object at resource[0]
+// that ends where its closing brace is, not at the end of resource, every
+// byte of it checked by check (Batch.AddChecked). It also returns the
+// index just past the object and where the value of its top-level
+// contained member starts (-1: none).
+func (l *Labeller) labelWith(resource []byte, arena *[]link, strs *strArena, reasons *[]Reason, valid bool, check *fjson.Checker) (r Result, end, contained int, err error) {
 	if len(resource) > math.MaxInt32 {
-		return Result{}, errors.New("labels: resource larger than 2 GiB")
+		return Result{}, 0, -1, errors.New("labels: resource larger than 2 GiB")
 	}
-	w := walker{rs: l.rs.Load(), b: resource, valid: valid, strs: strs, reasonArena: reasons}
+	w := walker{rs: l.rs.Load(), b: resource, valid: valid, check: check, strs: strs, reasonArena: reasons}
 	if arena != nil {
 		n := len(*arena)
 		w.links = (*arena)[n:n]
 		defer func() { *arena = claimLinks(*arena, w.links) }()
 	}
 	i := fjson.SkipSpace(resource, 0)
-	if i >= len(resource) || resource[i] != '{' {
-		return Result{}, errors.New("labels: resource is not a JSON object")
+	if i >= len(resource) || resource[i] != '{' || (check != nil && i != 0) {
+		return Result{}, 0, -1, errors.New("labels: resource is not a JSON object")
 	}
-	end, err := w.resource(i)
-	if err != nil {
-		return Result{}, fmt.Errorf("labels: reading resource: %w", err)
+	if end, err = w.resource(i); err != nil {
+		return Result{}, 0, -1, fmt.Errorf("labels: reading resource: %w", err)
 	}
-	if fjson.SkipSpace(resource, end) != len(resource) {
-		return Result{}, errors.New("labels: data after the resource")
+	if check != nil {
+		w.b = resource[:end] // the resource, as label sees it
+	} else if fjson.SkipSpace(resource, end) != len(resource) {
+		return Result{}, 0, -1, errors.New("labels: data after the resource")
 	}
 	if !w.typ.seen {
-		return Result{}, errors.New("labels: resource has no resourceType")
+		return Result{}, 0, -1, errors.New("labels: resource has no resourceType")
 	}
-	return w.result()
+	contained = -1
+	if w.contained > 0 {
+		contained = w.contained
+	}
+	r, err = w.result()
+	return r, end, contained, err
 }
 
 // claim grows arena over used when used still lies in its free capacity

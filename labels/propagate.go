@@ -2,6 +2,8 @@ package labels
 
 import (
 	"fmt"
+
+	"github.com/ds4p/ds4p/internal/fjson"
 )
 
 // maxRounds bounds how far labels travel along chains of references in
@@ -74,37 +76,125 @@ func (l *Labeller) LabelAllValid(resources [][]byte) ([]Result, error) {
 
 func (l *Labeller) labelAll(resources [][]byte, valid bool) ([]Result, error) {
 	out := make([]Result, len(resources))
-	links := false
-	arena := make([]link, 0, 2*len(resources))
-	var strs strArena
-	var reasons []Reason
-	for k, b := range resources {
-		r, err := l.label(b, &arena, &strs, &reasons, valid)
+	b := l.newBatch(len(resources))
+	for k, res := range resources {
+		r, err := l.label(res, &b.arena, &b.strs, &b.reasons, valid)
 		if err != nil {
 			return nil, fmt.Errorf("labels: resource %d: %w", k, err)
 		}
 		out[k] = r
-		links = links || len(r.links) > 0
+		b.add(res, &out[k])
 	}
-	if links {
-		l.propagate(resources, out)
+	b.Finish()
+	return out, nil
+}
+
+// Batch labels the resources of one response one at a time, each into a
+// Result the caller provides, and then does what LabelAll does for a
+// batch: Finish propagates labels between them and from the cache, and
+// notes them in the cache. A caller that finds the resources as it reads
+// the body labels each as it finds it (AddChecked), checking the JSON in
+// the same walk. A Batch is for one goroutine.
+type Batch struct {
+	l         *Labeller
+	resources [][]byte
+	out       []*Result
+	links     bool
+	arena     []link
+	strs      strArena
+	reasons   []Reason
+	check     fjson.Checker
+}
+
+// NewBatch starts a batch.
+func (l *Labeller) NewBatch() *Batch { return l.newBatch(0) }
+
+// newBatch starts a batch with room for n resources.
+func (l *Labeller) newBatch(n int) *Batch {
+	return &Batch{l: l, resources: make([][]byte, 0, n), out: make([]*Result, 0, n), arena: make([]link, 0, 2*n)}
+}
+
+// add records the labelled resource res, whose result is at r.
+func (b *Batch) add(res []byte, r *Result) {
+	b.resources = append(b.resources, res)
+	b.out = append(b.out, r)
+	b.links = b.links || len(r.links) > 0
+}
+
+// roomForLinks starts a new link arena when the current one is nearly
+// full, doubling from 32 to 2,048 links, so that a batch of unknown size
+// still takes one allocation for the links of many resources.
+func (b *Batch) roomForLinks() {
+	if a := b.arena; cap(a)-len(a) < 16 {
+		b.arena = make([]link, 0, min(max(2*cap(a), 32), 2048))
 	}
-	if l.cache != nil {
-		for k := range out {
-			l.cache.note(&out[k])
+}
+
+// AddChecked labels into dst the resource object that starts at
+// body[start] (no whitespace before it) and ends at its closing brace, and
+// checks every byte of it as fjson.Validate checks a body that holds it:
+// grammar, UTF-8, escapes, duplicate keys (escapes decoded), and nesting at
+// most maxDepth deep, the resource's own object counting 1. It returns the
+// index in body just past the resource and where the value of its
+// top-level contained member starts (-1: none). Only when it returns no
+// error is the resource valid and dst its result; dst is final only after
+// Finish.
+func (b *Batch) AddChecked(body []byte, start, maxDepth int, dst *Result) (end, contained int, err error) {
+	if start < 0 || start >= len(body) {
+		return 0, -1, fmt.Errorf("labels: resource %d: no resource at %d", len(b.out), start)
+	}
+	b.roomForLinks()
+	res := body[start:]
+	b.check.Reset(res, maxDepth)
+	r, n, c, err := b.l.labelWith(res, &b.arena, &b.strs, &b.reasons, false, &b.check)
+	if err != nil {
+		return 0, -1, fmt.Errorf("labels: resource %d: %w", len(b.out), err)
+	}
+	*dst = r
+	b.add(res[:n], dst)
+	if c >= 0 {
+		c += start
+	}
+	return start + n, c, nil
+}
+
+// AddValid labels into dst a resource fjson.Validate accepted, on its own
+// or as part of a body or a resource AddChecked checked, as LabelAllValid
+// does; dst is final only after Finish.
+func (b *Batch) AddValid(resource []byte, dst *Result) error {
+	b.roomForLinks()
+	r, err := b.l.label(resource, &b.arena, &b.strs, &b.reasons, true)
+	if err != nil {
+		return fmt.Errorf("labels: resource %d: %w", len(b.out), err)
+	}
+	*dst = r
+	b.add(resource, dst)
+	return nil
+}
+
+// Finish propagates labels along the references between the resources of
+// the batch and from the cache, and notes every resource in the cache, as
+// LabelAll does after labelling each. The results are final once it
+// returns; the batch is not to be used again.
+func (b *Batch) Finish() {
+	if b.links {
+		b.l.propagate(b.resources, b.out)
+	}
+	if b.l.cache != nil {
+		for _, r := range b.out {
+			b.l.cache.note(r)
 		}
 	}
-	return out, nil
 }
 
 // batchIndex finds resources of the batch by type and id without
 // allocating per lookup.
 type batchIndex map[string]map[string]int
 
-func indexBatch(rs []Result) batchIndex {
+func indexBatch(rs []*Result) batchIndex {
 	ix := batchIndex{}
 	for k := range rs {
-		r := &rs[k]
+		r := rs[k]
 		if r.Type == "" || r.ID == "" {
 			continue
 		}
@@ -125,7 +215,7 @@ type inherited struct {
 }
 
 // lookup returns what the target "Type/id" of a link passes on.
-func (l *Labeller) lookup(ix batchIndex, rs []Result, key []byte, typLen int) (inherited, bool) {
+func (l *Labeller) lookup(ix batchIndex, rs []*Result, key []byte, typLen int) (inherited, bool) {
 	if k, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
 		return inherited{labels: inheritable(rs[k].Effective()), program: rs[k].Program}, true
 	}
@@ -138,7 +228,7 @@ func (l *Labeller) lookup(ix batchIndex, rs []Result, key []byte, typLen int) (i
 }
 
 // propagate runs the rounds of LabelAll's propagation.
-func (l *Labeller) propagate(resources [][]byte, rs []Result) {
+func (l *Labeller) propagate(resources [][]byte, rs []*Result) {
 	ix := indexBatch(rs)
 	for range maxRounds {
 		changed := false
@@ -157,7 +247,7 @@ func (l *Labeller) propagate(resources [][]byte, rs []Result) {
 
 // inherit applies one link of resource k; it reports whether labels were
 // added.
-func (l *Labeller) inherit(ix batchIndex, b []byte, rs []Result, k int, lk link) bool {
+func (l *Labeller) inherit(ix batchIndex, b []byte, rs []*Result, k int, lk link) bool {
 	key, typLen := lk.target(b)
 	if key == nil {
 		return false
@@ -174,7 +264,7 @@ func (l *Labeller) inherit(ix batchIndex, b []byte, rs []Result, k int, lk link)
 		}
 		add = part2Labels
 	}
-	r := &rs[k]
+	r := rs[k]
 	elem := lk.kind == refContent && lk.elem.segmentableIn(r.Type)
 	if !elem && lk.elementOnly {
 		return false

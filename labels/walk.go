@@ -18,6 +18,12 @@ type walker struct {
 	// valid: b is known to be valid JSON (LabelAllValid), so the walk
 	// skips values and keys by their delimiters instead of checking them.
 	valid bool
+	// check, when not nil, checks every byte the walk reads as
+	// fjson.Validate would (Batch.AddChecked): objects and arrays are
+	// opened through it and every value the walk does not open is checked
+	// whole. jd is the nesting depth of the object or array being read.
+	check *fjson.Checker
+	jd    int
 	// strs holds the strings of the results of a batch (LabelAll); nil:
 	// each string is allocated on its own.
 	strs *strArena
@@ -31,6 +37,7 @@ type walker struct {
 	refs               [len(patientKeys)]field // reference strings of subject, patient, beneficiary
 	refObjs            [len(patientKeys)]int   // where their objects start (0: not an object)
 	meta, security     bool                    // seen, to catch duplicates
+	contained          int                     // where the value of the top-level contained member starts (0: none)
 
 	existing []Label
 	hits     []hit
@@ -113,6 +120,9 @@ func (w *walker) value(i int) (int, error) {
 
 // skip returns the index just past the value at or after i.
 func (w *walker) skip(i int) (int, error) {
+	if w.check != nil {
+		return w.check.Value(i, w.jd)
+	}
 	if w.valid {
 		return fjson.SkipValid(w.b, i)
 	}
@@ -121,6 +131,12 @@ func (w *walker) skip(i int) (int, error) {
 
 // scanObject is fjson.ObjectScan over w.b, or ObjectScanValid when valid.
 func (w *walker) scanObject(i int, fn func(key []byte, v int) (int, error)) (int, error) {
+	if w.check != nil {
+		w.jd++
+		end, err := w.check.ObjectScan(i, w.jd, fn)
+		w.jd--
+		return end, err
+	}
 	if w.valid {
 		return fjson.ObjectScanValid(w.b, i, fn)
 	}
@@ -162,10 +178,21 @@ func (w *walker) object(i int) (int, error) {
 	return end, nil
 }
 
+// scanArray is fjson.ArrayScan over w.b, through w.check when checking.
+func (w *walker) scanArray(i int, fn func(v int) (int, error)) (int, error) {
+	if w.check != nil {
+		w.jd++
+		end, err := w.check.ArrayScan(i, w.jd, fn)
+		w.jd--
+		return end, err
+	}
+	return fjson.ArrayScan(w.b, i, fn)
+}
+
 // array walks the elements of an array.
 func (w *walker) array(i int) (int, error) {
 	n := 0
-	return fjson.ArrayScan(w.b, i, func(v int) (int, error) {
+	return w.scanArray(i, func(v int) (int, error) {
 		if err := w.push(nil, n); err != nil {
 			return 0, err
 		}
@@ -256,15 +283,19 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 		return w.text(&w.id, v, "id")
 	case 2:
 		return w.metaObject(v)
-	case 3, 4, 5:
-		return w.reference(k-3, v)
+	case 3:
+		if w.contained == 0 { // a second copy: the body is invalid, and refused
+			w.contained = v
+		}
+	case 4, 5, 6:
+		return w.reference(k-4, v)
 	}
 	return w.value(v)
 }
 
 // topKeys are the top-level members topMember reads, in its order: the
 // last are patientKeys.
-var topKeys = [...]string{"resourceType", "id", "meta", patientKeys[0], patientKeys[1], patientKeys[2]}
+var topKeys = [...]string{"resourceType", "id", "meta", "contained", patientKeys[0], patientKeys[1], patientKeys[2]}
 
 // text reads the string member key at v into f.
 func (w *walker) text(f *field, v int, key string) (int, error) {
@@ -290,17 +321,19 @@ func (w *walker) reference(k, v int) (int, error) {
 		return 0, errDuplicate(patientKeys[k])
 	}
 	f.seen = true
-	if w.b[v] == '{' {
-		w.refObjs[k] = v
-		s, e, ok, err := fjson.Lookup(w.b, v, "reference")
-		if err != nil {
-			return 0, err
-		}
-		if _, isString := fjson.RawString(w.b, s, e); ok && isString {
-			f.start, f.end = s, e
-		}
+	end, err := w.value(v) // first, so that a checking walk has checked what Lookup reads
+	if err != nil || w.b[v] != '{' {
+		return end, err
 	}
-	return w.value(v)
+	w.refObjs[k] = v
+	s, e, ok, err := fjson.Lookup(w.b, v, "reference")
+	if err != nil {
+		return 0, err
+	}
+	if _, isString := fjson.RawString(w.b, s, e); ok && isString {
+		f.start, f.end = s, e
+	}
+	return end, nil
 }
 
 // metaObject walks meta, reading versionId and security.
@@ -355,8 +388,13 @@ func (w *walker) securityArray(v int) (int, error) {
 	if w.b[v] != '[' {
 		return 0, errors.New(`"meta.security" is not an array`)
 	}
-	return fjson.ArrayScan(w.b, v, func(e int) (int, error) {
-		end, lb, ok, err := readLabel(w.b, e, w.valid)
+	return w.scanArray(v, func(e int) (int, error) {
+		if w.check != nil { // check the label whole, then read it as valid
+			if _, err := w.check.Value(e, w.jd); err != nil {
+				return 0, err
+			}
+		}
+		end, lb, ok, err := readLabel(w.b, e, w.valid || w.check != nil)
 		if ok {
 			w.existing = append(w.existing, lb)
 		}
