@@ -20,8 +20,17 @@ import (
 // are labelled whole (labels.Result.WholeResource) and settled into their
 // container (contained.go).
 func (r *run) labelItems(ctx context.Context) error {
-	_, span := tracer.Start(ctx, "proxy.pipeline.labelItems")
-	defer span.End()
+	if err := r.labelBatch(); err != nil {
+		return err
+	}
+	return r.settleLabels(ctx)
+}
+
+// labelBatch is labelItems without settleLabels: the validating path's
+// labelling, for a body fjson.Validate accepted whole. collectChecked
+// labels the same batch, in the same order, resource by resource as
+// collect finds them.
+func (r *run) labelBatch() error {
 	if err := r.findContained(); err != nil {
 		return err
 	}
@@ -52,6 +61,13 @@ func (r *run) labelItems(ctx context.Context) error {
 			k++
 		}
 	}
+	return nil
+}
+
+// settleLabels completes the labels of every item once labelled: patients
+// named by identifier resolved, and contained resources settled into their
+// containers.
+func (r *run) settleLabels(ctx context.Context) error {
 	if err := r.resolvePatients(ctx); err != nil { // patient_identity.go
 		return err
 	}

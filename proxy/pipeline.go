@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -22,7 +23,8 @@ const maxBundleNesting = 8
 // and the decision of its class.
 type item struct {
 	start, end int
-	res        *labels.Result // LabelAll's result, set by labelItems
+	res        *labels.Result // its labels: &label, or LabelAll's result (labelItems)
+	label      labels.Result  // its labels when labelled by the checked walk (collectChecked)
 	class      *class
 	// contained are the resources of its contained array (contained.go).
 	contained []*item
@@ -107,10 +109,16 @@ type run struct {
 	s    *Server
 	ex   *exchange
 	body []byte
-	// valid: fjson.Validate accepted body whole, so collect and the
-	// labeller need not check its JSON again (fjson.SkipValid,
-	// labels.LabelAllValid).
-	valid    bool
+	// valid: every byte of body was checked (fjson.Validate, or the
+	// checked walk), so later stages need not check its JSON again
+	// (fjson.SkipValid, labels.LabelAllValid).
+	valid bool
+	// checked: collect labels each resource as it finds it, checking its
+	// JSON in the same walk (labels.Batch.AddChecked), and leaves the rest
+	// of the body to fjson.ValidateHoles (collectChecked).
+	checked  bool
+	batch    *labels.Batch
+	holes    []fjson.Hole
 	items    []*item
 	classes  map[string]*class
 	consents map[string]patientConsents
@@ -140,15 +148,11 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	ctx, span := tracer.Start(ctx, "proxy.pipeline.process")
 	defer endSpan(span, &err)
 	span.SetAttributes(attribute.Int("ds4p.body_bytes", len(body)))
-	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
-		return nil, false, fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON the proxy cannot read", err)
-	}
-	r := &run{s: s, ex: ex, body: body, valid: true, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}}
-	root, single, err := r.collect()
+	r, root, single, err := s.collectLabelled(ctx, ex, body)
 	if err != nil {
 		return nil, false, err
 	}
-	if err := r.labelItems(ctx); err != nil {
+	if err := r.settleLabels(ctx); err != nil {
 		return nil, false, err
 	}
 	if err := r.decide(ctx); err != nil {
@@ -194,6 +198,102 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	return out, false, r.record(ctx)
 }
 
+// newRun starts the pipeline run of one body.
+func (s *Server) newRun(ex *exchange, body []byte) *run {
+	return &run{s: s, ex: ex, body: body, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}}
+}
+
+// checkedFallbacks counts the bodies the checked walk refused and the
+// validating path then accepted: none, unless the two disagree (a test
+// reads it).
+var checkedFallbacks atomic.Int64
+
+// collectLabelled finds and labels every resource of the body, and checks
+// that the body is valid JSON (fjson.Validate's rules: grammar, UTF-8,
+// nesting, duplicate keys) before anything of it is decided or released.
+//
+// It reads each resource once: collect labels it where it finds it,
+// checking its JSON in the same walk, and fjson.ValidateHoles checks the
+// rest of the body (collectChecked). When that refuses the body, the body
+// goes the validating way instead, as it always did: fjson.Validate
+// whole, then collect and label (labelItems). So a body is refused exactly
+// when, and with the answer that, it was refused before; the checked walk
+// only decides how fast a good body goes through.
+func (s *Server) collectLabelled(ctx context.Context, ex *exchange, body []byte) (*run, *bundleNode, *item, error) {
+	ctx, span := tracer.Start(ctx, "proxy.pipeline.labelItems")
+	defer span.End()
+	r := s.newRun(ex, body)
+	root, single, checkedErr := r.collectChecked()
+	if checkedErr == nil {
+		return r, root, single, nil
+	}
+	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
+		return nil, nil, nil, fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON the proxy cannot read", err)
+	}
+	r = s.newRun(ex, body)
+	r.valid = true
+	root, single, err := r.collect()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := r.labelBatch(); err != nil {
+		return nil, nil, nil, err
+	}
+	checkedFallbacks.Add(1)
+	s.log.Warn("the checked walk refused a body the validating path accepted", "request_id", ex.requestID, "cause", errString(checkedErr))
+	return r, root, single, nil
+}
+
+// collectChecked is collect that labels each resource as it finds it
+// (labels.Batch.AddChecked checks its JSON as it walks it), then checks
+// the rest of the body with fjson.ValidateHoles, and labels the contained
+// resources. Any error means only that the body must go the validating
+// way (collectLabelled).
+func (r *run) collectChecked() (*bundleNode, *item, error) {
+	r.checked, r.batch = true, r.s.labeller.NewBatch()
+	root, single, err := r.collect()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := fjson.ValidateHoles(r.body, r.s.opts.MaxJSONDepth, r.holes); err != nil {
+		return nil, nil, err
+	}
+	r.valid = true // every byte is checked now
+	if err := r.findContained(); err != nil {
+		return nil, nil, err
+	}
+	for _, it := range r.items {
+		for _, c := range it.contained { // inside it: checked
+			if err := r.batch.AddValid(r.body[c.start:c.end], &c.label); err != nil {
+				return nil, nil, err
+			}
+			c.res = &c.label
+		}
+	}
+	r.batch.Finish() // propagation and the label cache, as LabelAll
+	for _, it := range r.items {
+		it.label = resourceLevel(it.label, it.end-it.start)
+		for _, c := range it.contained {
+			c.label = c.label.WholeResource()
+		}
+	}
+	return root, single, nil
+}
+
+// labelChecked labels, checking its JSON, the resource object at start,
+// held at nesting depth holeDepth of the body (0: it is the body), as
+// item it; it returns the index just past it and where its contained
+// array starts (-1: none).
+func (r *run) labelChecked(it *item, start, holeDepth int) (end, containedAt int, err error) {
+	limit := min(r.s.opts.MaxJSONDepth, fjson.MaxDepth) - holeDepth // as fjson.Validate counts
+	if end, containedAt, err = r.batch.AddChecked(r.body, start, limit, &it.label); err != nil {
+		return 0, -1, err
+	}
+	it.start, it.end, it.res = start, end, &it.label
+	r.holes = append(r.holes, fjson.Hole{Start: start, End: end, Depth: holeDepth})
+	return end, containedAt, nil
+}
+
 // collect finds every resource of the body: the body itself, or each entry
 // of a Bundle, nested Bundles included.
 func (r *run) collect() (*bundleNode, *item, error) {
@@ -207,6 +307,12 @@ func (r *run) collect() (*bundleNode, *item, error) {
 	}
 	if rt == "" {
 		return nil, nil, fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON that is not a FHIR resource", nil)
+	}
+	if r.checked {
+		it := r.newItem()
+		r.items = append(r.items, it)
+		_, _, err := r.labelChecked(it, fjson.SkipSpace(r.body, 0), 0)
+		return nil, it, err
 	}
 	it, err := r.addItem(0, len(r.body))
 	return nil, it, err
@@ -359,6 +465,17 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 			return 0, err
 		}
 		return e.nested.end, nil
+	}
+	if r.checked { // labelled and checked in one walk; its entry's object holds it at depth 3 below its Bundle's
+		it := r.newItem()
+		r.items = append(r.items, it)
+		ve, containedAt, err := r.labelChecked(it, vs, 3*(depth+1))
+		if err != nil {
+			return 0, err
+		}
+		e.item = it
+		it.scanned, it.typ, it.containedAt = true, rt, containedAt
+		return ve, nil
 	}
 	containedAt := -1
 	var ve int
