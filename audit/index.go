@@ -189,7 +189,7 @@ func migrateStep(tx *bbolt.Tx, chunk int) (done bool, err error) {
 	n := 0
 	k, v := c.Seek(seqKey(from + 1))
 	for ; k != nil && n < chunk; k, v = c.Next() {
-		e, err := decodeEntry(v)
+		e, _, err := b.entry(k, v)
 		if err != nil {
 			return false, fmt.Errorf("seq %x: %w", k, err)
 		}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -49,12 +50,14 @@ func (c codec) version() byte {
 	return schemaVersion
 }
 
-// storeEntry returns the stored form of an entry's canonical JSON.
+// storeEntry returns the stored form of an entry's canonical JSON:
+// compressed when large (compress.go), then sealed in an encrypted ledger.
 func (c codec) storeEntry(seq uint64, plain []byte) []byte {
+	v := compressEntry(plain)
 	if !c.sealed() {
-		return plain
+		return v
 	}
-	return c.s.Seal(entriesName, seqKey(seq), plain)
+	return c.s.Seal(entriesName, seqKey(seq), v)
 }
 
 // load returns the plaintext of value v stored under key k of path.
@@ -82,6 +85,9 @@ func (c codec) indexPrefix(ix *index, value string) []byte {
 func (b buckets) entry(k, v []byte) (Entry, []byte, error) {
 	plain, err := b.c.load(entriesName, k, v)
 	if err != nil {
+		return Entry{}, nil, err
+	}
+	if plain, err = decompressEntry(plain); err != nil {
 		return Entry{}, nil, err
 	}
 	e, err := decodeEntry(plain)
@@ -205,11 +211,11 @@ func (l *Ledger) migrateSealedStep(tx *bbolt.Tx, chunk int) (done bool, err erro
 	var batch []todo
 	k, v := c.Seek(seqKey(from + 1))
 	for ; k != nil && len(batch) < chunk; k, v = c.Next() {
-		e, err := decodeEntry(v)
+		e, p, err := plain.entry(k, v)
 		if err != nil {
 			return false, fmt.Errorf("seq %x: %w", k, err)
 		}
-		batch = append(batch, todo{e, append([]byte(nil), v...)})
+		batch = append(batch, todo{e, bytes.Clone(p)})
 	}
 	more := k != nil
 	for _, t := range batch {
