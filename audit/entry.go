@@ -128,6 +128,11 @@ func nonNil[T any](s []T) []T {
 // link sets e.Hash from e.PrevHash and the rest of e under chain (the
 // unkeyed SHA-256 or the keyed HMAC-SHA256; see the package doc), and
 // returns the entry's canonical JSON.
+//
+// The canonical JSON is the body the hash covers with the hash appended:
+// Hash is Entry's last field and omitted when empty, and a hex string
+// needs no escaping, so that is exactly what marshalling e again would
+// give (TestLinkAppendsTheHash), without encoding a large entry twice.
 func link(e *Entry, chain chainFunc) ([]byte, error) {
 	e.Hash = ""
 	body, err := json.Marshal(e)
@@ -135,7 +140,9 @@ func link(e *Entry, chain chainFunc) ([]byte, error) {
 		return nil, err
 	}
 	e.Hash = chainHash(chain, e.PrevHash, body)
-	return json.Marshal(e)
+	out := append(body[:len(body)-1:len(body)-1], `,"hash":"`...)
+	out = append(out, e.Hash...)
+	return append(out, `"}`...), nil
 }
 
 // chainFunc makes the hash of one chain link: sha256.New (unkeyed) or an

@@ -1,8 +1,11 @@
 package audit
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -212,5 +215,28 @@ func TestBucketsMissing(t *testing.T) {
 	}
 	if _, err := l.Verify(t.Context()); err == nil {
 		t.Error("Verify succeeded without buckets")
+	}
+}
+
+// TestLinkAppendsTheHash: link's output is what encoding/json gives for the
+// entry with its hash, for entries with and without the optional fields
+// (a field added after Hash, or a hash that needed escaping, would break
+// this).
+func TestLinkAppendsTheHash(t *testing.T) {
+	t.Parallel()
+	entries := []Entry{canonical(sample(1, "Patient/a")), canonical(Entry{}), canonical(sample(2, `Patient/"q"<&>`))}
+	bg := canonical(sample(3, "Patient/b"))
+	bg.BreakGlass, bg.Alert = &BreakGlass{Reason: "r"}, "alert-1"
+	entries = append(entries, bg)
+	for i, e := range entries {
+		e.PrevHash = GenesisHash
+		got, err := link(&e, sha256.New)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(e)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("entry %d: link gave\n%s\nwant\n%s", i, got, want)
+		}
 	}
 }
