@@ -55,6 +55,20 @@ func SkipSpace(b []byte, i int) int {
 func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	i++
 	for {
+		// Sixteen bytes a step while neither word holds a byte to look at:
+		// narratives run to hundreds of plain bytes between escapes.
+		for i+16 <= len(b) {
+			m := special(binary.LittleEndian.Uint64(b[i:]))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3 // the first byte to look at
+				goto look
+			}
+			if m = special(binary.LittleEndian.Uint64(b[i+8:])); m != 0 {
+				i += 8 + bits.TrailingZeros64(m)>>3
+				goto look
+			}
+			i += 16
+		}
 		for {
 			if i+8 > len(b) {
 				for i < len(b) && plain[b[i]] {
@@ -63,11 +77,12 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 				break
 			}
 			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3 // the first byte to look at
+				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			i += 8
 		}
+	look:
 		if i >= len(b) {
 			return 0, false, errAt(len(b), "unterminated string")
 		}
@@ -76,6 +91,10 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 			return i + 1, escaped, nil
 		case c == '\\':
 			escaped = true
+			if i+1 < len(b) && simpleEscape[b[i+1]] { // \" \\ \/ \n ...: no call
+				i += 2
+				continue
+			}
 			if i, err = scanEscape(b, i); err != nil {
 				return 0, false, err
 			}
@@ -90,6 +109,14 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 		}
 	}
 }
+
+// simpleEscape marks the bytes that complete a two-byte escape.
+var simpleEscape = func() (t [256]bool) {
+	for _, c := range `"\/bfnrt` {
+		t[c] = true
+	}
+	return t
+}()
 
 // scanEscape checks the escape sequence at b[i] == '\\' and returns the index
 // just past it.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestValidate(t *testing.T) {
@@ -156,5 +157,25 @@ func TestValidateDeepNesting(t *testing.T) {
 	atLimit := []byte(strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth))
 	if err := Validate(atLimit, MaxDepth); err != nil {
 		t.Fatalf("Validate at MaxDepth = %v", err)
+	}
+}
+
+// TestScanStringPositions puts each kind of byte scanString must look at
+// (quote, escape, bad escape, control character, UTF-8 good and bad) at
+// every position of strings up to 40 bytes long, on both sides of its
+// 8- and 16-byte steps, and compares Validate with encoding/json.
+func TestScanStringPositions(t *testing.T) {
+	t.Parallel()
+	for _, ins := range []string{`\"`, `\\`, `\/`, `\n`, `\u00e9`, `\x`, `\u12g4`, "\x01", "\x7f", "é", "日", "\xff", "\xe6\x97", `"`} {
+		for n := range 40 {
+			for at := 0; at <= n; at++ {
+				s := `["` + strings.Repeat("a", at) + ins + strings.Repeat("b", n-at) + `",1]`
+				err := Validate([]byte(s), 2)
+				want := json.Valid([]byte(s)) && utf8.ValidString(s)
+				if (err == nil) != want {
+					t.Fatalf("Validate(%q) = %v, want valid=%v", s, err, want)
+				}
+			}
+		}
 	}
 }
