@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -206,7 +207,7 @@ func (w *walker) array(i int) (int, error) {
 // note records the member key, whose value is b[v:end], if it is the system
 // or code of a coding.
 func (c *coding) note(b []byte, key []byte, v, end int) error {
-	switch memberIndex(key, codingKeys[:]) {
+	switch memberIndex(key, codingNames) {
 	case 0:
 		return c.system.set(b, v, end, &c.sysStr, "system")
 	case 1:
@@ -225,16 +226,23 @@ func (c *coding) note(b []byte, key []byte, v, end int) error {
 	return nil
 }
 
-// codingKeys are the members coding.note reads, in its order.
-var codingKeys = [...]string{"system", "code", "reference", "value", "url", "valueCoding", "div"}
+// codingNames are the members coding.note reads, in its order.
+var codingNames = newNameSet("system", "code", "reference", "value", "url", "valueCoding", "div")
 
 // memberIndex returns the index in names of the member name whose raw key
 // (escapes undecoded) is key, or -1: fjson.KeyIs against each name, with
 // plain string comparisons when key holds no escape (nearly always).
-func memberIndex(key []byte, names []string) int {
-	for _, c := range key {
+func memberIndex(key []byte, names *nameSet) int {
+	if l := len(key); l < 64 && names.lens&(1<<l) != 0 {
+		for k, n := range names.names {
+			if string(key) == n {
+				return k
+			}
+		}
+	}
+	for _, c := range key { // no name holds a backslash: only an escaped spelling can still match
 		if c == '\\' {
-			for k, n := range names {
+			for k, n := range names.names {
 				if fjson.KeyIs(key, n) {
 					return k
 				}
@@ -242,12 +250,26 @@ func memberIndex(key []byte, names []string) int {
 			return -1
 		}
 	}
-	for k, n := range names {
-		if string(key) == n {
-			return k
-		}
-	}
 	return -1
+}
+
+// nameSet is a list of member names for memberIndex, with the set of
+// their lengths, so that most keys are told apart from all of them by
+// their length alone (the walk asks for every member of every object).
+type nameSet struct {
+	names []string
+	lens  uint64 // bit n: a name is n bytes long
+}
+
+func newNameSet(names ...string) *nameSet {
+	s := &nameSet{names: names}
+	for _, n := range names {
+		if len(n) >= 64 || strings.IndexByte(n, '\\') >= 0 {
+			panic("labels: member name unfit for a nameSet: " + n)
+		}
+		s.lens |= 1 << len(n)
+	}
+	return s
 }
 
 // set records the value b[v:end] of the member key, noting whether it is a
@@ -276,7 +298,7 @@ func (w *walker) resource(i int) (int, error) {
 // topMember walks one member of the resource, reading the ones Label
 // reports.
 func (w *walker) topMember(key []byte, v int) (int, error) {
-	switch k := memberIndex(key, topKeys[:]); k {
+	switch k := memberIndex(key, topNames); k {
 	case 0:
 		return w.text(&w.typ, v, "resourceType")
 	case 1:
@@ -293,9 +315,9 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 	return w.value(v)
 }
 
-// topKeys are the top-level members topMember reads, in its order: the
+// topNames are the top-level members topMember reads, in its order: the
 // last are patientKeys.
-var topKeys = [...]string{"resourceType", "id", "meta", "contained", patientKeys[0], patientKeys[1], patientKeys[2]}
+var topNames = newNameSet("resourceType", "id", "meta", "contained", patientKeys[0], patientKeys[1], patientKeys[2])
 
 // text reads the string member key at v into f.
 func (w *walker) text(f *field, v int, key string) (int, error) {
@@ -357,7 +379,7 @@ func (w *walker) metaObject(v int) (int, error) {
 
 // metaMember walks one member of meta.
 func (w *walker) metaMember(key []byte, v int) (int, error) {
-	switch memberIndex(key, metaKeys[:]) {
+	switch memberIndex(key, metaNames) {
 	case 0:
 		return w.text(&w.versionID, v, "versionId")
 	case 1:
@@ -378,8 +400,8 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 	return w.value(v)
 }
 
-// metaKeys are the members of meta metaMember reads, in its order.
-var metaKeys = [...]string{"versionId", "source", "security"}
+// metaNames are the members of meta metaMember reads, in its order.
+var metaNames = newNameSet("versionId", "source", "security")
 
 // securityArray reads the existing labels in meta.security. Their own
 // extensions are label metadata, not clinical codes, so rules do not see
