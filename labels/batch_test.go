@@ -2,6 +2,7 @@ package labels_test
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -174,4 +175,39 @@ func FuzzAddChecked(f *testing.F) {
 			t.Fatalf("error %v does not say where it comes from", gotErr)
 		}
 	})
+}
+
+// TestBatchListsReused: a finished batch's lists serve the next batch,
+// and the results of the first stay as they were.
+func TestBatchListsReused(t *testing.T) {
+	t.Parallel()
+	l := labels.Default()
+	bodyA := synth.BenchBundle(100, 1)
+	bodyB := synth.BenchBundle(100, 11)
+	label := func(body []byte) []labels.Result {
+		var starts []int
+		if err := eachResource(body, func(s, _ int) error { starts = append(starts, s); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		out := make([]labels.Result, len(starts))
+		b := l.NewBatch()
+		for k, s := range starts {
+			if _, _, err := b.AddChecked(body, s, 64, &out[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Finish()
+		return out
+	}
+	first := label(bodyA)
+	want := fmt.Sprintf("%+v", first)
+	for range 3 {
+		label(bodyB)
+	}
+	if got := fmt.Sprintf("%+v", first); got != want {
+		t.Fatal("the results of a finished batch changed when later batches ran")
+	}
+	if again := fmt.Sprintf("%+v", label(bodyA)); again != want {
+		t.Fatal("the same body labelled again gives other results")
+	}
 }

@@ -2,6 +2,7 @@ package labels
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -107,7 +108,23 @@ type Batch struct {
 }
 
 // NewBatch starts a batch.
-func (l *Labeller) NewBatch() *Batch { return l.newBatch(0) }
+func (l *Labeller) NewBatch() *Batch {
+	b := &Batch{l: l}
+	if p, ok := batchLists.Get().(*batchList); ok { // a finished batch's lists, emptied
+		b.resources, b.out = p.resources[:0], p.out[:0]
+	}
+	return b
+}
+
+// batchList holds the lists of a finished Batch for the next one: they
+// only point into what the batch labelled, and nothing reads them after
+// Finish.
+type batchList struct {
+	resources [][]byte
+	out       []*Result
+}
+
+var batchLists sync.Pool
 
 // newBatch starts a batch with room for n resources.
 func (l *Labeller) newBatch(n int) *Batch {
@@ -122,11 +139,12 @@ func (b *Batch) add(res []byte, r *Result) {
 }
 
 // roomForLinks starts a new link arena when the current one is nearly
-// full, doubling from 32 to 2,048 links, so that a batch of unknown size
-// still takes one allocation for the links of many resources.
+// full, doubling from 32 to 512 links, so that a batch of unknown size
+// still takes one allocation for the links of many resources, and leaves
+// at most one partly used arena behind.
 func (b *Batch) roomForLinks() {
 	if a := b.arena; cap(a)-len(a) < 16 {
-		b.arena = make([]link, 0, min(max(2*cap(a), 32), 2048))
+		b.arena = make([]link, 0, min(max(2*cap(a), 32), 512))
 	}
 }
 
@@ -185,6 +203,12 @@ func (b *Batch) Finish() {
 			b.l.cache.note(r)
 		}
 	}
+	if cap(b.out) >= 64 && cap(b.out) <= 1<<16 { // lists worth keeping, not a rare giant's
+		clear(b.resources)
+		clear(b.out)
+		batchLists.Put(&batchList{resources: b.resources, out: b.out})
+	}
+	b.resources, b.out = nil, nil
 }
 
 // batchIndex finds resources of the batch by type and id without

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ds4p/ds4p/audit"
@@ -251,6 +252,9 @@ func (s *Server) collectLabelled(ctx context.Context, ex *exchange, body []byte)
 // way (collectLabelled).
 func (r *run) collectChecked() (*bundleNode, *item, error) {
 	r.checked, r.batch = true, r.s.labeller.NewBatch()
+	if h, ok := holeLists.Get().(*[]fjson.Hole); ok {
+		r.holes = (*h)[:0]
+	}
 	root, single, err := r.collect()
 	if err != nil {
 		return nil, nil, err
@@ -258,6 +262,10 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 	if err := fjson.ValidateHoles(r.body, r.s.opts.MaxJSONDepth, r.holes); err != nil {
 		return nil, nil, err
 	}
+	if h := r.holes; cap(h) >= 64 && cap(h) <= 1<<16 { // only positions: nothing reads them now
+		holeLists.Put(&h)
+	}
+	r.holes = nil
 	r.valid = true // every byte is checked now
 	if err := r.findContained(); err != nil {
 		return nil, nil, err
@@ -279,6 +287,9 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 	}
 	return root, single, nil
 }
+
+// holeLists keeps the hole lists of finished checked walks for the next.
+var holeLists sync.Pool
 
 // labelChecked labels, checking its JSON, the resource object at start,
 // held at nesting depth holeDepth of the body (0: it is the body), as
