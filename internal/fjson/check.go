@@ -50,14 +50,13 @@ func (c *Checker) ObjectScan(obj, d int, fn func(key []byte, vStart int) (vEnd i
 	if i = SkipSpace(b, i); i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
-	base := len(v.keys)
-	var seen map[string]struct{}
+	o := objectKeys{base: len(v.keys)}
 	for {
 		k, err := v.key(i)
 		if err != nil {
 			return 0, err
 		}
-		if seen, err = v.unique(base, seen, k); err != nil {
+		if err = v.unique(&o, k); err != nil {
 			return 0, err
 		}
 		vs, err := colon(b, k.end+1)
@@ -73,7 +72,7 @@ func (c *Checker) ObjectScan(obj, d int, fn func(key []byte, vStart int) (vEnd i
 		}
 		var done bool
 		if i, done, err = next(b, i, '}'); done || err != nil {
-			v.keys = v.keys[:base] // this object's keys are done with
+			v.keys = v.keys[:o.base] // this object's keys are done with
 			return i, err
 		}
 	}

@@ -196,3 +196,49 @@ func truthful(b []byte, holes []Hole) bool {
 	}
 	return true
 }
+
+// TestDuplicateKeyAnywhere: in objects of up to 140 keys (past the map's
+// threshold and the bloom filter's 64 bits), a copy of any key, spelt
+// plainly or with an escape, is found wherever it comes, by Validate and
+// by the Checker.
+func TestDuplicateKeyAnywhere(t *testing.T) {
+	t.Parallel()
+	name := func(k int) string { return "k" + string(rune('a'+k%26)) + string(rune('a'+k/26)) }
+	for _, n := range []int{1, 2, 7, 63, 64, 65, 140} {
+		for j := range n {
+			esc := `\u006b` + name(j)[1:]
+			for _, c := range [][2]string{{name(j), name(j)}, {name(j), esc}, {esc, name(j)}} {
+				first, dup := c[0], c[1]
+				var sb strings.Builder
+				sb.WriteString(`{`)
+				for k := range n {
+					if k == j {
+						sb.WriteString(`"` + first + `":1,`)
+						continue
+					}
+					sb.WriteString(`"` + name(k) + `":1,`)
+				}
+				sb.WriteString(`"` + dup + `":2}`)
+				b := []byte(sb.String())
+				if err := Validate(b, 2); err == nil || !strings.Contains(err.Error(), "duplicate key") {
+					t.Fatalf("%d keys, copy of key %d as %q: Validate = %v", n, j, dup, err)
+				}
+				if err := checkWalk(b, 2, 1); err == nil {
+					t.Fatalf("%d keys, copy of key %d as %q: the Checker accepted it", n, j, dup)
+				}
+			}
+		}
+		var sb strings.Builder
+		sb.WriteString(`{`)
+		for k := range n {
+			if k > 0 {
+				sb.WriteString(`,`)
+			}
+			sb.WriteString(`"` + name(k) + `":1`)
+		}
+		sb.WriteString(`,"k\u00e9":1}`)
+		if err := Validate([]byte(sb.String()), 2); err != nil {
+			t.Fatalf("%d distinct keys: %v", n, err)
+		}
+	}
+}

@@ -98,14 +98,13 @@ func (v *validator) object(i, d int) (int, error) {
 	if i = SkipSpace(b, i+1); i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
-	base := len(v.keys)
-	var seen map[string]struct{}
+	o := objectKeys{base: len(v.keys)}
 	for {
 		k, err := v.key(i)
 		if err != nil {
 			return 0, err
 		}
-		if seen, err = v.unique(base, seen, k); err != nil {
+		if err = v.unique(&o, k); err != nil {
 			return 0, err
 		}
 		if i, err = colon(b, k.end+1); err != nil {
@@ -116,11 +115,24 @@ func (v *validator) object(i, d int) (int, error) {
 		}
 		var done bool
 		if i, done, err = next(b, i, '}'); done || err != nil {
-			v.keys = v.keys[:base] // this object's keys are done with
+			v.keys = v.keys[:o.base] // this object's keys are done with
 			return i, err
 		}
 	}
 }
+
+// objectKeys is what unique knows of the keys of one object: they are
+// v.keys[base:], or, past quadraticKeys, in seen; bloom has a bit set for
+// the tag of each, and escaped says one holds an escape.
+type objectKeys struct {
+	base    int
+	seen    map[string]struct{}
+	bloom   uint64
+	escaped bool
+}
+
+// bloomBit is the bit of tag t in objectKeys.bloom.
+func bloomBit(t uint64) uint64 { return 1 << ((t * 0x9e3779b97f4a7c15) >> 58) }
 
 // key checks the member name at or after i.
 func (v *validator) key(i int) (key, error) {
@@ -138,32 +150,42 @@ func (v *validator) key(i int) (key, error) {
 	return key{start: i + 1, end: end - 1, escaped: esc, tag: keyTag(b, i+1, end-1)}, nil
 }
 
-// unique reports an error if k equals a key of the current object (those
-// in v.keys from base on, or in seen), and records k. Small objects compare
-// pairs; large ones switch to a map.
-func (v *validator) unique(base int, seen map[string]struct{}, k key) (map[string]struct{}, error) {
-	keys := v.keys[base:]
-	if seen == nil && len(keys) >= quadraticKeys {
-		seen = make(map[string]struct{}, 2*len(keys))
-		for _, o := range keys {
-			seen[v.decoded(o)] = struct{}{}
+// unique reports an error if k equals a key of the current object (o), and
+// records k. A key whose tag's bit is not in o.bloom, when neither it nor
+// any earlier key holds an escape, is new without a comparison (equal raw
+// keys have equal tags); otherwise small objects compare pairs, and large
+// ones switch to a map.
+func (v *validator) unique(o *objectKeys, k key) error {
+	bit := bloomBit(k.tag)
+	if o.seen == nil && o.bloom&bit == 0 && !k.escaped && !o.escaped {
+		o.bloom |= bit
+		v.keys = append(v.keys, k)
+		return nil
+	}
+	o.bloom |= bit
+	o.escaped = o.escaped || k.escaped
+	keys := v.keys[o.base:]
+	if o.seen == nil && len(keys) >= quadraticKeys {
+		o.seen = make(map[string]struct{}, 2*len(keys))
+		for _, ok := range keys {
+			o.seen[v.decoded(ok)] = struct{}{}
 		}
 	}
-	if seen != nil {
+	if o.seen != nil {
 		s := v.decoded(k)
-		if _, dup := seen[s]; dup {
-			return nil, errAt(k.start-1, "duplicate key")
+		if _, dup := o.seen[s]; dup {
+			return errAt(k.start-1, "duplicate key")
 		}
-		seen[s] = struct{}{}
-		return seen, nil
+		o.seen[s] = struct{}{}
+		return nil
 	}
-	for _, o := range keys {
-		if (o.tag == k.tag || o.escaped || k.escaped) && v.sameKey(o, k) {
-			return nil, errAt(k.start-1, "duplicate key")
+	for _, ok := range keys {
+		if (ok.tag == k.tag || ok.escaped || k.escaped) && v.sameKey(ok, k) {
+			return errAt(k.start-1, "duplicate key")
 		}
 	}
 	v.keys = append(v.keys, k)
-	return nil, nil
+	return nil
 }
 
 // sameKey compares two member names after decoding escapes.
