@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -320,5 +321,65 @@ func TestPruneWaitingEntries(t *testing.T) {
 	}
 	if got, _ := l.Find(t.Context(), Query{}); len(got) != 5 || got[0].Seq != 6 {
 		t.Fatalf("Find = %d entries from seq %d", len(got), got[0].Seq)
+	}
+}
+
+// TestFindWhileAppending pages through one patient's entries while others
+// append and the indexes catch up in runs of 5: every page is in order,
+// with no entry twice, each scan sees at least what the one before saw,
+// and the last equals a scan of every entry.
+func TestFindWhileAppending(t *testing.T) {
+	t.Parallel()
+	l := newLedger(t)
+	l.indexEvery = 5
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 40 {
+				e := sample(w*100+i, []string{"Patient/a", "Patient/b"}[i%2])
+				if err := l.Append(t.Context(), e); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(done) }()
+	q := Query{Patient: "Patient/a", Limit: 7}
+	seen := 0
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		var got []Entry
+		err := l.Scan(t.Context(), q, func(e Entry) error {
+			got = append(got, e)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range got {
+			if e.Patient != "Patient/a" {
+				t.Fatalf("scan returned %s", e.Patient)
+			}
+			if i > 0 {
+				p := got[i-1]
+				if c := p.Time.Compare(e.Time); c > 0 || c == 0 && p.Seq >= e.Seq {
+					t.Fatalf("scan out of order or repeated at %d: seq %d then %d", i, p.Seq, e.Seq)
+				}
+			}
+		}
+		if len(got) < seen {
+			t.Fatalf("a scan saw %d entries after one saw %d", len(got), seen)
+		}
+		seen = len(got)
+	}
+	want := bruteFind(t, l, Query{Patient: "Patient/a", Limit: MaxLimit})
+	if seen != 80 || len(want) != 1 || len(want[0]) != 80 {
+		t.Fatalf("the last scan saw %d entries; all entries hold %d of the patient's", seen, len(want[0]))
 	}
 }
