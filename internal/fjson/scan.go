@@ -40,8 +40,10 @@ func special(x uint64) uint64 {
 // JSON whitespace, or len(b).
 func SkipSpace(b []byte, i int) int {
 	for i < len(b) {
-		switch b[i] {
-		case ' ', '\n', '\r', '\t':
+		switch c := b[i]; {
+		case c > ' ': // any token: one comparison (the body is rarely indented)
+			return i
+		case c == ' ', c == '\n', c == '\r', c == '\t':
 			i++
 		default:
 			return i
