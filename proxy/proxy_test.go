@@ -310,7 +310,8 @@ func TestGzipUpstreamDecodedAndClientGzip(t *testing.T) {
 func TestUpstreamRequestIsClean(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fhirJSONHandler(200, bpObs))
-	h.get("/fhir/Observation/bp1?_pretty=true", tokOther, "Connection", "X-Forwarded-For, Accept", "If-None-Match", `W/"1"`, "Cookie", "s=1")
+	h.get("/fhir/Observation/bp1?_pretty=true", tokOther, "Connection", "X-Forwarded-For, Accept", "If-None-Match", `W/"1"`, "Cookie", "s=1",
+		"Accept-Encoding", "gzip, br")
 	r := <-h.seen
 	if r.URL.Path != "/fhir/R4/Observation/bp1" || r.URL.RawQuery != "_pretty=true" {
 		t.Errorf("upstream got %s?%s", r.URL.Path, r.URL.RawQuery)
@@ -319,6 +320,11 @@ func TestUpstreamRequestIsClean(t *testing.T) {
 		if r.Header.Get(k) != "" {
 			t.Errorf("upstream received the caller's %s header", k)
 		}
+	}
+	// Neither the caller's nor the transport's own: the upstream answers
+	// uncompressed, which the proxy reads without inflating.
+	if ae := r.Header.Get("Accept-Encoding"); ae != "" {
+		t.Errorf("upstream received Accept-Encoding %q", ae)
 	}
 	if r.Header.Get("X-Forwarded-For") == "" || r.Header.Get("Accept") != "application/fhir+json" {
 		t.Errorf("headers the proxy sets were lost: %v", r.Header)

@@ -7,12 +7,15 @@
 package bench
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,10 +41,21 @@ type fixture struct {
 func newFixture(b *testing.B, durable bool) *fixture {
 	b.Helper()
 	bundle := synth.BenchBundle(1000, 1)
+	var zipped bytes.Buffer // the searchset gzipped once, for callers that ask
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write(bundle)
+	_ = zw.Close()
 	read := synth.BenchResources(1, 1)[0].JSON
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/fhir+json")
 		if r.URL.Path == "/fhir/Observation" {
+			// As HAPI and Medplum do, gzip when asked (without charging
+			// the compression to this process).
+			if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+				w.Header().Set("Content-Encoding", "gzip")
+				_, _ = w.Write(zipped.Bytes())
+				return
+			}
 			_, _ = w.Write(bundle)
 			return
 		}
