@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/ds4p/ds4p/audit"
@@ -114,12 +113,14 @@ type run struct {
 	// checked walk), so later stages need not check its JSON again
 	// (fjson.SkipValid, labels.LabelAllValid).
 	valid bool
-	// checked: collect labels each resource as it finds it, checking its
-	// JSON in the same walk (labels.Batch.AddChecked), and leaves the rest
-	// of the body to fjson.ValidateHoles (collectChecked).
+	// checked: collect checks the body as fjson.Validate would while it
+	// walks it (check; jd is the depth of the object or array it is in),
+	// and labels each resource as it finds it, checking its JSON in the
+	// same walk (labels.Batch.AddChecked); see collectChecked.
 	checked  bool
+	check    fjson.Checker
+	jd       int
 	batch    *labels.Batch
-	holes    []fjson.Hole
 	items    []*item
 	classes  map[string]*class
 	consents map[string]patientConsents
@@ -213,9 +214,10 @@ var checkedFallbacks atomic.Int64
 // that the body is valid JSON (fjson.Validate's rules: grammar, UTF-8,
 // nesting, duplicate keys) before anything of it is decided or released.
 //
-// It reads each resource once: collect labels it where it finds it,
-// checking its JSON in the same walk, and fjson.ValidateHoles checks the
-// rest of the body (collectChecked). When that refuses the body, the body
+// It reads the body once: collect checks the Bundles and entries around
+// the resources as it walks them, and labels each resource where it finds
+// it, checking its JSON in the same walk (collectChecked). When that
+// refuses the body, the body
 // goes the validating way instead, as it always did: fjson.Validate
 // whole, then collect and label (labelItems). So a body is refused exactly
 // when, and with the answer that, it was refused before; the checked walk
@@ -245,27 +247,27 @@ func (s *Server) collectLabelled(ctx context.Context, ex *exchange, body []byte)
 	return r, root, single, nil
 }
 
-// collectChecked is collect that labels each resource as it finds it
-// (labels.Batch.AddChecked checks its JSON as it walks it), then checks
-// the rest of the body with fjson.ValidateHoles, and labels the contained
-// resources. Any error means only that the body must go the validating
-// way (collectLabelled).
+// collectChecked is collect that checks the body as it walks it, by
+// fjson.Validate's rules: the Bundles and entries around the resources
+// through run.check, each resource as labels.Batch.AddChecked labels it;
+// it then labels the contained resources. Any error means only that the
+// body must go the validating way (collectLabelled).
 func (r *run) collectChecked() (*bundleNode, *item, error) {
 	r.checked, r.batch = true, r.s.labeller.NewBatch()
-	if h, ok := holeLists.Get().(*[]fjson.Hole); ok {
-		r.holes = (*h)[:0]
-	}
+	r.check.Reset(r.body, r.s.opts.MaxJSONDepth)
 	root, single, err := r.collect()
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := fjson.ValidateHoles(r.body, r.s.opts.MaxJSONDepth, r.holes); err != nil {
-		return nil, nil, err
+	end := len(r.body)
+	if root != nil {
+		end = root.end
+	} else if single != nil {
+		end = single.end
 	}
-	if h := r.holes; cap(h) >= 64 && cap(h) <= 1<<16 { // only positions: nothing reads them now
-		holeLists.Put(&h)
+	if fjson.SkipSpace(r.body, end) != len(r.body) {
+		return nil, nil, errors.New("data after the body's value")
 	}
-	r.holes = nil
 	r.valid = true // every byte is checked now
 	if err := r.findContained(); err != nil {
 		return nil, nil, err
@@ -288,20 +290,19 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 	return root, single, nil
 }
 
-// holeLists keeps the hole lists of finished checked walks for the next.
-var holeLists sync.Pool
-
 // labelChecked labels, checking its JSON, the resource object at start,
-// held at nesting depth holeDepth of the body (0: it is the body), as
+// a value in the object or array of depth r.jd (0: it is the body), as
 // item it; it returns the index just past it and where its contained
 // array starts (-1: none).
-func (r *run) labelChecked(it *item, start, holeDepth int) (end, containedAt int, err error) {
-	limit := min(r.s.opts.MaxJSONDepth, fjson.MaxDepth) - holeDepth // as fjson.Validate counts
+func (r *run) labelChecked(it *item, start int) (end, containedAt int, err error) {
+	if start >= len(r.body) || r.body[start] != '{' {
+		return 0, -1, errors.New("a resource is not an object")
+	}
+	limit := min(r.s.opts.MaxJSONDepth, fjson.MaxDepth) - r.jd // as fjson.Validate counts
 	if end, containedAt, err = r.batch.AddChecked(r.body, start, limit, &it.label); err != nil {
 		return 0, -1, err
 	}
 	it.start, it.end, it.res = start, end, &it.label
-	r.holes = append(r.holes, fjson.Hole{Start: start, End: end, Depth: holeDepth})
 	return end, containedAt, nil
 }
 
@@ -322,7 +323,7 @@ func (r *run) collect() (*bundleNode, *item, error) {
 	if r.checked {
 		it := r.newItem()
 		r.items = append(r.items, it)
-		_, _, err := r.labelChecked(it, fjson.SkipSpace(r.body, 0), 0)
+		_, _, err := r.labelChecked(it, fjson.SkipSpace(r.body, 0))
 		return nil, it, err
 	}
 	it, err := r.addItem(0, len(r.body))
@@ -335,8 +336,8 @@ func (r *run) collect() (*bundleNode, *item, error) {
 func (r *run) resourceType(start int) (string, error) {
 	var rt string
 	found := false
-	_, err := r.scanObject(start, func(key []byte, vs int) (int, error) {
-		ve, err := r.skip(vs)
+	fn := func(key []byte, vs int) (int, error) {
+		ve, err := r.read(vs)
 		if err != nil {
 			return 0, err
 		}
@@ -345,7 +346,15 @@ func (r *run) resourceType(start int) (string, error) {
 			return ve, errStop
 		}
 		return ve, nil
-	})
+	}
+	// A read only, never through the checker, which may not stop halfway:
+	// the walk that follows checks the object.
+	var err error
+	if r.valid {
+		_, err = fjson.ObjectScanValid(r.body, start, fn)
+	} else {
+		_, err = fjson.ObjectScan(r.body, start, fn)
+	}
 	if err != nil && !errors.Is(err, errStop) {
 		return "", fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON that is not a FHIR resource", err)
 	}
@@ -355,9 +364,21 @@ func (r *run) resourceType(start int) (string, error) {
 	return rt, nil
 }
 
+// read is skip without the checker: SkipValid or SkipValue.
+func (r *run) read(i int) (int, error) {
+	if r.valid {
+		return fjson.SkipValid(r.body, i)
+	}
+	return fjson.SkipValue(r.body, i)
+}
+
 // skip returns the index just past the value at or after i of the body:
-// by its delimiters alone when the body was validated whole (run.valid).
+// by its delimiters alone when the body was validated whole (run.valid),
+// through the checker in the checked walk.
 func (r *run) skip(i int) (int, error) {
+	if r.checked && !r.valid {
+		return r.check.Value(i, r.jd)
+	}
 	if r.valid {
 		return fjson.SkipValid(r.body, i)
 	}
@@ -367,10 +388,28 @@ func (r *run) skip(i int) (int, error) {
 // scanObject is fjson.ObjectScan over the body, or ObjectScanValid when the
 // body was validated whole (run.valid).
 func (r *run) scanObject(i int, fn func(key []byte, vs int) (int, error)) (int, error) {
+	if r.checked && !r.valid {
+		r.jd++
+		end, err := r.check.ObjectScan(i, r.jd, fn)
+		r.jd--
+		return end, err
+	}
 	if r.valid {
 		return fjson.ObjectScanValid(r.body, i, fn)
 	}
 	return fjson.ObjectScan(r.body, i, fn)
+}
+
+// scanArray is fjson.ArrayScan over the body, through the checker in the
+// checked walk.
+func (r *run) scanArray(i int, fn func(vs int) (int, error)) (int, error) {
+	if r.checked && !r.valid {
+		r.jd++
+		end, err := r.check.ArrayScan(i, r.jd, fn)
+		r.jd--
+		return end, err
+	}
+	return fjson.ArrayScan(r.body, i, fn)
 }
 
 // addItem records one resource of the body; labelItems labels it later.
@@ -432,7 +471,7 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 }
 
 func (r *run) collectEntries(b *bundleNode, arr, depth int) (int, error) {
-	return fjson.ArrayScan(r.body, arr, func(vs int) (int, error) {
+	return r.scanArray(arr, func(vs int) (int, error) {
 		e, err := r.collectEntry(vs, depth)
 		if err != nil {
 			return 0, err
@@ -477,10 +516,10 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 		}
 		return e.nested.end, nil
 	}
-	if r.checked { // labelled and checked in one walk; its entry's object holds it at depth 3 below its Bundle's
+	if r.checked { // labelled and checked in one walk
 		it := r.newItem()
 		r.items = append(r.items, it)
-		ve, containedAt, err := r.labelChecked(it, vs, 3*(depth+1))
+		ve, containedAt, err := r.labelChecked(it, vs)
 		if err != nil {
 			return 0, err
 		}
@@ -512,9 +551,9 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 // array as one span: rewriteURL renders it anew with page tokens
 // (paging.go).
 func (r *run) collectLinks(b *bundleNode, arr int) (int, error) {
-	end, err := fjson.ArrayScan(r.body, arr, func(vs int) (int, error) {
-		return fjson.ObjectScan(r.body, vs, func(key []byte, ks int) (int, error) {
-			ke, err := fjson.SkipValue(r.body, ks)
+	end, err := r.scanArray(arr, func(vs int) (int, error) {
+		return r.scanObject(vs, func(key []byte, ks int) (int, error) {
+			ke, err := r.skip(ks)
 			if err != nil {
 				return 0, err
 			}

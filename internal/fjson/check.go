@@ -3,8 +3,7 @@ package fjson
 // Piecewise validation: the same rules as Validate (grammar, UTF-8,
 // escapes, nesting limit, duplicate keys), checked by a walk that reads a
 // body for its own purpose anyway, so that the body need not be read once
-// more just to validate it. ValidateHoles checks a body except for spans
-// another walk checks with a Checker.
+// more just to validate it.
 
 // Checker checks one JSON document piece by piece, by the rules of
 // Validate, for a walker that reads the values itself: it opens objects
@@ -86,58 +85,4 @@ func (c *Checker) ArrayScan(arr, d int, fn func(vStart int) (vEnd int, err error
 		return 0, errAt(min(max(arr, 0), len(c.v.b)), "nesting too deep")
 	}
 	return ArrayScan(c.v.b, arr, fn)
-}
-
-// Hole is a span of a body that ValidateHoles takes for a valid value
-// without reading it, because another walk checks it (with a Checker).
-// Depth is the nesting depth of the object or array the hole is a value
-// of (0: the hole is the whole body): the hole may nest maxDepth-Depth
-// deep.
-type Hole struct {
-	Start, End int
-	Depth      int
-}
-
-// ValidateHoles is Validate for b whose holes (sorted by Start, apart) are
-// checked elsewhere: where a value starts at a hole's Start it is taken to
-// end at the hole's End. It reports an error when a hole does not start
-// where a value does, or is not at the Depth it gives (the walk that found
-// the holes read b differently), so that b is valid under Validate exactly
-// when ValidateHoles accepts it and each hole b[Start:End] is one valid
-// value nesting at most maxDepth-Depth deep.
-func ValidateHoles(b []byte, maxDepth int, holes []Hole) error {
-	for k, h := range holes {
-		if h.Start < 0 || h.End <= h.Start || h.End > len(b) || (k > 0 && h.Start < holes[k-1].End) {
-			return errAt(max(min(h.Start, len(b)), 0), "hole out of place")
-		}
-	}
-	var stack [64]key
-	v := validator{b: b, maxDepth: min(maxDepth, MaxDepth), keys: stack[:0], holes: holes}
-	end, err := v.value(0, 0)
-	if err != nil {
-		return err
-	}
-	if end = SkipSpace(b, end); end != len(b) {
-		return errAt(end, "data after top-level value")
-	}
-	if len(v.holes) > 0 {
-		return errAt(v.holes[0].Start, "hole not at a value")
-	}
-	return nil
-}
-
-// hole reports whether the value at i, in an object or array of depth d,
-// is the next hole, and consumes it.
-func (v *validator) hole(i, d int) (end int, ok bool, err error) {
-	h := v.holes[0]
-	switch {
-	case i < h.Start:
-		return 0, false, nil
-	case i > h.Start:
-		return 0, false, errAt(h.Start, "hole not at a value")
-	case d != h.Depth:
-		return 0, false, errAt(h.Start, "hole not at its depth")
-	}
-	v.holes = v.holes[1:]
-	return h.End, true, nil
 }

@@ -80,121 +80,20 @@ func TestCheckerIsValidate(t *testing.T) {
 	}
 }
 
-func TestValidateHoles(t *testing.T) {
-	t.Parallel()
-	b := []byte(`{"entry":[{"resource":{"a":{"b":1}},"x":1},{"resource":{"c":2}}],"total":2}`)
-	r1 := strings.Index(string(b), `{"a"`)
-	r2 := strings.Index(string(b), `{"c"`)
-	holes := func() []Hole {
-		return []Hole{{Start: r1, End: r1 + len(`{"a":{"b":1}}`), Depth: 3}, {Start: r2, End: r2 + len(`{"c":2}`), Depth: 3}}
-	}
-	if err := ValidateHoles(b, 5, holes()); err != nil {
-		t.Fatalf("ValidateHoles = %v, want nil", err)
-	}
-	if err := ValidateHoles(b, 5, nil); err != nil {
-		t.Fatalf("ValidateHoles without holes = %v, want nil", err)
-	}
-	// A hole is not read: garbage inside it passes, and is the other
-	// walk's to refuse.
-	bad := []byte(strings.Replace(string(b), `{"c":2}`, `{"c":2,"c"`, 1))
-	if err := ValidateHoles(bad, 5, []Hole{holes()[0], {Start: r2, End: r2 + len(`{"c":2,"c"`), Depth: 3}}); err != nil {
-		t.Fatalf("ValidateHoles over a hole of garbage = %v, want nil", err)
-	}
-	for name, tc := range map[string]struct {
-		b     []byte
-		holes []Hole
-		err   string
-	}{
-		"wrong depth":         {b, []Hole{{Start: r1, End: r1 + 13, Depth: 2}}, "depth"},
-		"not at a value":      {b, []Hole{{Start: r1 + 1, End: r1 + 4, Depth: 4}}, "not at a value"},
-		"at a key":            {b, []Hole{{Start: r1 + 6, End: r1 + 12, Depth: 4}}, "not at a value"},
-		"inner value":         {b, []Hole{{Start: r1 + 10, End: r1 + 11, Depth: 4}}, "depth"},
-		"past the last value": {b, []Hole{{Start: len(b) - 1, End: len(b), Depth: 1}}, "not at a value"},
-		"overlapping":         {b, []Hole{{Start: r1, End: r2 + 1, Depth: 3}, {Start: r2, End: r2 + 7, Depth: 3}}, "out of place"},
-		"out of range":        {b, []Hole{{Start: r1, End: len(b) + 1, Depth: 3}}, "out of place"},
-		"too deep around":     {b, nil, "nesting too deep"},
-		"skeleton invalid":    {[]byte(strings.Replace(string(b), `"x":1`, `"x":01`, 1)), holes(), "expected comma"},
-		"skeleton duplicate":  {[]byte(strings.Replace(string(b), `"x":1`, `"resource":1`, 1)), holes(), "duplicate key"},
-	} {
-		depth := 5
-		if name == "too deep around" {
-			depth = 2
-		}
-		err := ValidateHoles(tc.b, depth, tc.holes)
-		if err == nil || !strings.Contains(err.Error(), tc.err) {
-			t.Errorf("%s: ValidateHoles = %v, want an error containing %q", name, err, tc.err)
-		}
-	}
-}
-
-// FuzzValidateHoles checks that ValidateHoles over any holes, each then
-// walked with a Checker at its depth, never accepts what Validate refuses,
-// and accepts every valid body whose holes are where its objects are.
-func FuzzValidateHoles(f *testing.F) {
+// FuzzChecker: a walk through a Checker, opening values down to some depth
+// and checking the rest whole, accepts exactly what Validate accepts.
+func FuzzChecker(f *testing.F) {
 	for _, tc := range checkCases {
 		f.Add([]byte(tc.in), uint8(tc.depth), uint8(1))
 	}
 	f.Add([]byte(`{"entry":[{"resource":{"a":{"b":1}}},{"resource":{"a":1,"a":2}}]}`), uint8(6), uint8(2))
-	f.Fuzz(func(t *testing.T, b []byte, depth, every uint8) {
-		holes := guessHoles(b, int(every%4)+1)
-		ok := ValidateHoles(b, int(depth), holes) == nil
-		for _, h := range holes {
-			if !ok {
-				break
-			}
-			ok = checkWalk(b[h.Start:h.End], int(depth)-h.Depth, 1+int(every%3)) == nil
-		}
-		valid := Validate(b, int(depth)) == nil
-		if ok && !valid {
-			t.Fatalf("ValidateHoles(%q, %d, %v) and the Checker accept what Validate refuses", b, depth, holes)
-		}
-		if valid && !ok && truthful(b, holes) {
-			t.Fatalf("ValidateHoles(%q, %d, %v) refuses a valid body with its holes in place", b, depth, holes)
+	f.Fuzz(func(t *testing.T, b []byte, depth, skipAt uint8) {
+		got := checkWalk(b, int(depth), int(skipAt%8))
+		want := Validate(b, int(depth))
+		if (got == nil) != (want == nil) {
+			t.Fatalf("%q depth %d skip at %d: Checker walk says %v, Validate %v", b, depth, skipAt%8, got, want)
 		}
 	})
-}
-
-// guessHoles picks every nth object of b, outside the previous pick, as a
-// hole at the depth a count of brackets gives it: right for valid input,
-// anything on the rest.
-func guessHoles(b []byte, nth int) []Hole {
-	var holes []Hole
-	depth, seen, after := 0, 0, 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			end, ok := stringEnd(b, i)
-			if !ok {
-				return holes
-			}
-			i = end - 1
-		case '{':
-			if seen++; seen%nth == 0 && i >= after {
-				if end, err := SkipValid(b, i); err == nil && end > i {
-					holes = append(holes, Hole{Start: i, End: end, Depth: depth})
-					after = end
-				}
-			}
-			depth++
-		case '[':
-			depth++
-		case '}', ']':
-			depth--
-		}
-	}
-	return holes
-}
-
-// truthful reports whether each hole of the valid body b is a value that
-// starts and ends where its bounds say (SkipValue agrees on its end).
-func truthful(b []byte, holes []Hole) bool {
-	for _, h := range holes {
-		end, err := SkipValue(b, h.Start)
-		if err != nil || end != h.End {
-			return false
-		}
-	}
-	return true
 }
 
 // TestDuplicateKeyAnywhere: in objects of up to 140 keys (past the map's

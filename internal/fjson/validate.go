@@ -33,9 +33,6 @@ type validator struct {
 	// object appends its own above those of the objects around it and
 	// drops them when it ends, so that no object needs an array of its own.
 	keys []key
-	// holes are the spans ValidateHoles leaves to another walk, those not
-	// reached yet first.
-	holes []Hole
 }
 
 // key is the position of one member name, quotes excluded, and a tag of
@@ -74,11 +71,6 @@ func (v *validator) value(i, d int) (int, error) {
 	b := v.b
 	if i = SkipSpace(b, i); i >= len(b) {
 		return 0, errEnd(b)
-	}
-	if len(v.holes) > 0 {
-		if end, ok, err := v.hole(i, d); ok || err != nil {
-			return end, err
-		}
 	}
 	switch b[i] {
 	case '{':
