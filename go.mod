@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gin-gonic/gin v1.12.0
-	// zstd for large ledger entries (audit/compress.go); v1.20.4 is the newest the proxy serves.
+	// zstd for large ledger entries (audit/compress.go) and a faster gzip for responses (proxy/fhir.go); v1.20.4 is the newest the module proxy serves.
 	github.com/klauspost/compress v1.20.4
 	// jwx v2 is the version the design requires; upstream marks it deprecated in favour of v3.
 	github.com/lestrrat-go/jwx/v2 v2.1.7

