@@ -93,11 +93,7 @@ func (l *Ledger) appendBatches(now time.Time, group ...*pendingAppend) error {
 		// split off an empty right page, so a write copies half as many
 		// keys on average as with bbolt's default half-full split.
 		b.entries.FillPercent, b.index[byTime].FillPercent = 1, 1
-		head, _, err := b.readHead()
-		if err != nil {
-			return err
-		}
-		indexed, err := b.indexedThrough(head)
+		_, indexed, err := b.headAndMark()
 		if err != nil {
 			return err
 		}
@@ -108,7 +104,8 @@ func (l *Ledger) appendBatches(now time.Time, group ...*pendingAppend) error {
 			}
 			fresh = append(fresh, w...)
 		}
-		if head, _, err = b.readHead(); err != nil {
+		head, _, err := b.readHead()
+		if err != nil {
 			return err
 		}
 		known := append(slices.Clip(l.w.waiting), fresh...)

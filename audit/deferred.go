@@ -65,6 +65,16 @@ type writer struct {
 	waiting []waitingKeys
 }
 
+// headAndMark returns the last seq and the seq through which the indexes
+// are complete.
+func (b buckets) headAndMark() (head, indexed uint64, err error) {
+	if head, _, err = b.readHead(); err != nil {
+		return 0, 0, err
+	}
+	indexed, err = b.indexedThrough(head)
+	return head, indexed, err
+}
+
 // indexedThrough returns the seq through which the indexes are complete.
 func (b buckets) indexedThrough(head uint64) (uint64, error) {
 	v := b.meta.Get(indexedKey)
@@ -152,11 +162,7 @@ func (l *Ledger) indexPendingLocked(always bool) error {
 		if err != nil {
 			return err
 		}
-		head, _, err := b.readHead()
-		if err != nil {
-			return err
-		}
-		indexed, err := b.indexedThrough(head)
+		head, indexed, err := b.headAndMark()
 		if err != nil {
 			return err
 		}
@@ -172,11 +178,7 @@ func (l *Ledger) indexPendingLocked(always bool) error {
 // tailEntries returns the entries after the index mark, which no index
 // holds yet, decoded.
 func (b buckets) tailEntries() ([]Entry, error) {
-	head, _, err := b.readHead()
-	if err != nil {
-		return nil, err
-	}
-	indexed, err := b.indexedThrough(head)
+	head, indexed, err := b.headAndMark()
 	if err != nil || indexed >= head {
 		return nil, err
 	}

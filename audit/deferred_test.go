@@ -91,15 +91,7 @@ func pagesWithoutIndexing(t *testing.T, l *Ledger, q Query) [][]Entry {
 	t.Helper()
 	var pages [][]Entry
 	for {
-		var page []Entry
-		err := l.db.View(func(tx *bbolt.Tx) error {
-			b, err := l.buckets(tx)
-			if err != nil {
-				return err
-			}
-			page, err = find(b, q)
-			return err
-		})
+		page, err := l.findAsStored(q)
 		if err != nil {
 			t.Fatal(err)
 		}

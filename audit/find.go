@@ -88,6 +88,16 @@ func (l *Ledger) Find(ctx context.Context, q Query) ([]Entry, error) {
 	if err := l.IndexPending(ctx); err != nil {
 		return nil, err
 	}
+	out, err := l.findAsStored(q)
+	if err != nil {
+		return nil, fmt.Errorf("audit: finding entries: %w", err)
+	}
+	return out, nil
+}
+
+// findAsStored is Find without indexing waiting entries first: what is
+// indexed is found through the indexes, the rest through the tail.
+func (l *Ledger) findAsStored(q Query) ([]Entry, error) {
 	out := []Entry{}
 	err := l.db.View(func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)
@@ -97,10 +107,7 @@ func (l *Ledger) Find(ctx context.Context, q Query) ([]Entry, error) {
 		out, err = find(b, q)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("audit: finding entries: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // Finder finds entries; *Ledger is one.

@@ -119,11 +119,7 @@ func (l *Ledger) indexAtOpen(tx *bbolt.Tx) error {
 
 // indexAll writes the index keys of every waiting entry of b.
 func indexAll(b buckets) error {
-	head, _, err := b.readHead()
-	if err != nil {
-		return err
-	}
-	indexed, err := b.indexedThrough(head)
+	head, indexed, err := b.headAndMark()
 	if err != nil || indexed >= head {
 		return err
 	}

@@ -82,11 +82,7 @@ func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
 				clear(v.indexed) // every entry counted so far was deleted with its keys
 				v.unindexed = nil
 			}
-			head, _, err := b.readHead()
-			if err != nil {
-				return &BrokenError{Seq: 0, Reason: err.Error()}
-			}
-			if v.mark, err = b.indexedThrough(head); err != nil {
+			if _, v.mark, err = b.headAndMark(); err != nil {
 				return &BrokenError{Seq: 0, Reason: err.Error()}
 			}
 			done, err = v.chunk(b)
