@@ -29,6 +29,10 @@ func (c *Checker) Value(i, d int) (int, error) {
 	if i < 0 {
 		return 0, errAt(0, "negative offset")
 	}
+	if b := c.v.b; i < len(b) && b[i] == '"' { // most values a walker leaves to Value are strings
+		end, _, err := scanString(b, i)
+		return end, err
+	}
 	return c.v.value(i, d)
 }
 
