@@ -267,7 +267,8 @@ func TestBrokenBundleRejectedOldServes(t *testing.T) {
 	srv.set(signedBundle(t, next), `"next"`)
 	w.poll(ctx)
 	if eng.Revision() == good || eng.Status().Rejected != nil || eng.ReadyCheck(ctx) != nil {
-		t.Fatalf("a good bundle did not clear the rejection: %+v", eng.Status())
+		st := eng.Status()
+		t.Fatalf("a good bundle did not clear the rejection: %+v %+v", st, st.Rejected)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
@@ -30,6 +31,11 @@ type TestResult struct {
 	Err           error
 }
 
+// testTimeout bounds one Rego test. OPA's runner allows 5 s, which a busy
+// host can exceed: a load would then reject a good policy as failing its
+// tests. ctx still bounds the whole run.
+const testTimeout = 2 * time.Minute
+
 // RunTests runs the Rego unit tests (rules named test_*) of the policy tree,
 // as `opa test` does.
 func RunTests(ctx context.Context, fsys fs.FS) ([]TestResult, error) {
@@ -42,6 +48,7 @@ func RunTests(ctx context.Context, fsys fs.FS) ([]TestResult, error) {
 		SetStore(store).
 		SetModules(res.ParsedModules()).
 		RaiseBuiltinErrors(true).
+		SetTimeout(testTimeout).
 		RunTests(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("policy: running tests: %w", err)
