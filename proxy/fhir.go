@@ -310,6 +310,10 @@ func (s *Server) upstreamError(resp *http.Response, ex *exchange, body []byte) e
 		_ = ve
 	}
 	out := outcome("error", code, "the FHIR server refused the request (status "+strconv.Itoa(resp.StatusCode)+")")
+	// None of the upstream's headers: an ETag or Last-Modified on an error
+	// would name the version of a resource the caller may not see, and
+	// finalize passes those on for a resource it answers with.
+	resp.Header = http.Header{}
 	s.finalize(resp, ex, out)
 	return nil
 }

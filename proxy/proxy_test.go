@@ -307,6 +307,36 @@ func TestGzipUpstreamDecodedAndClientGzip(t *testing.T) {
 	}
 }
 
+// TestUpstreamErrorCarriesNoUpstreamHeaders: an upstream 4xx/5xx answers
+// with the proxy's own OperationOutcome and none of the upstream's
+// validators or locations, which could name the version or place of a
+// resource the caller may not see.
+func TestUpstreamErrorCarriesNoUpstreamHeaders(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{400, 409, 412, 500, 503} {
+		h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/fhir+json")
+			w.Header().Set("ETag", `W/"7"`)
+			w.Header().Set("Last-Modified", "Mon, 02 Nov 2026 10:00:00 GMT")
+			w.Header().Set("Content-Location", h0(r)+"/Observation/bp1/_history/7")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"conflict","diagnostics":"version 7 of bp1"}]}`))
+		})
+		resp, body := h.get("/fhir/Observation/bp1", tokOther)
+		if resp.StatusCode != status || !strings.Contains(body, "OperationOutcome") || strings.Contains(body, "version 7") {
+			t.Fatalf("status %d: answered %d %s", status, resp.StatusCode, body)
+		}
+		for _, k := range []string{"ETag", "Last-Modified", "Content-Location", "Location"} {
+			if v := resp.Header.Get(k); v != "" {
+				t.Errorf("status %d: the upstream's %s %q reached the caller", status, k, v)
+			}
+		}
+	}
+}
+
+// h0 is the base URL the upstream was asked on.
+func h0(r *http.Request) string { return "http://" + r.Host + "/fhir/R4" }
+
 func TestUpstreamRequestIsClean(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fhirJSONHandler(200, bpObs))
