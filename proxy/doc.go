@@ -3,8 +3,15 @@
 // httputil.ReverseProxy (Rewrite, never Director), and runs every upstream
 // JSON body through the response pipeline before a byte reaches the caller:
 //
-//	parse (one validating scan) → label → decide (once per decision class)
-//	→ enforce (drop, 404) → record in the ledger (durable) → serialize
+//	collect and label (one walk that also checks the JSON) → decide (once
+//	per decision class) → enforce (drop, 404) → record in the ledger
+//	(durable) → serialize
+//
+// The collect walk checks each resource's JSON as fjson.Validate would
+// while labelling it (labels.Batch.AddChecked), and the Bundle around the
+// resources through an fjson.Checker. A body it refuses for any reason
+// goes the validating way instead (fjson.Validate whole, then collect and
+// label), so refusals and their answers are those of Validate.
 //
 // Anything the pipeline cannot understand is withheld with a FHIR
 // OperationOutcome: the proxy fails closed. Errors map to HTTP status in one
