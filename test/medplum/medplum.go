@@ -58,13 +58,20 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	gzip bool
+	gzip, gzipAlways bool
 }
 
 // WithGzip makes the server gzip its responses to requests that send Accept-Encoding: gzip.
 // Without it the server never compresses.
 func WithGzip() Option {
 	return func(o *options) { o.gzip = true }
+}
+
+// WithGzipAlways makes the server gzip every response body, asked or not, as some servers
+// and gateways do. ds4p asks its upstream for no compression, so this is how a test keeps
+// the proxy's gzip decoding in play.
+func WithGzipAlways() Option {
+	return func(o *options) { o.gzipAlways = true }
 }
 
 // install runs install.sh at most once per test binary; concurrent test binaries are
@@ -275,6 +282,9 @@ func launch(dir string, o options) (*process, error) {
 	args := []string{"server.mjs", "--port", "0", "--exit-on-stdin-close"}
 	if o.gzip {
 		args = append(args, "--gzip")
+	}
+	if o.gzipAlways {
+		args = append(args, "--gzip-always")
 	}
 	node := filepath.Join(dir, nodeBinary)
 	cmd := exec.Command(node, args...)

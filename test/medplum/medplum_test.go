@@ -347,6 +347,25 @@ func TestGzip(t *testing.T) {
 	}
 }
 
+// TestGzipAlways: the server gzips even a request that does not ask for it.
+func TestGzipAlways(t *testing.T) {
+	t.Parallel()
+	srv := medplum.Start(t, medplum.WithGzipAlways())
+	srv.Put(t, patient("gz-2", ""))
+	resp := getRaw(t, srv.BaseURL+"/Patient/gz-2", "")
+	if enc := resp.Header.Get("Content-Encoding"); enc != "gzip" {
+		t.Fatalf("Content-Encoding = %q without Accept-Encoding, want gzip", enc)
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatalf("gzip: %v", err)
+	}
+	var p resource
+	if err := json.NewDecoder(zr).Decode(&p); err != nil || p.ID != "gz-2" {
+		t.Fatalf("decoded %+v, %v", p, err)
+	}
+}
+
 // TestLargeSearch loads 1,000 Observations and reads them back in one page, timing both.
 func TestLargeSearch(t *testing.T) {
 	t.Parallel()

@@ -1,7 +1,7 @@
 // ds4p test FHIR server: Medplum's FHIR router over its in-memory repository, behind node:http.
 //
 // Usage: node_modules/.bin/node server.mjs [--port N] [--host 127.0.0.1] [--gzip]
-//          [--max-count 1000] [--exit-on-stdin-close] [--verbose]
+//          [--gzip-always] [--max-count 1000] [--exit-on-stdin-close] [--verbose]
 //
 // On listen it prints exactly one line to stdout, `LISTENING http://HOST:PORT/fhir/R4`, and
 // nothing else; diagnostics go to stderr. Everything is in memory and lost on exit.
@@ -17,7 +17,9 @@
 // - GET /metadata (a minimal CapabilityStatement), Patient/{id}/$everything, type- and
 //   system-level _history, history entries with request/response, deletes in history and 410
 //   Gone for a deleted resource (the repository keeps no tombstones);
-// - optional gzip (--gzip) when the request accepts it.
+// - optional gzip (--gzip) when the request accepts it, or (--gzip-always) whether or not it
+//   does, as some servers and gateways do: ds4p asks for no compression, so the leak oracle
+//   uses this to keep its gzip decoding under test.
 //
 // Faithfulness notes (what a test against this server sees):
 // - Decimals: bodies go through JSON.parse, and Medplum stores JS numbers, so `60.40` comes back
@@ -235,6 +237,7 @@ function parseOptions() {
       port: { type: 'string', default: '0' },
       host: { type: 'string', default: '127.0.0.1' },
       gzip: { type: 'boolean', default: false },
+      'gzip-always': { type: 'boolean', default: false },
       'max-count': { type: 'string', default: '1000' },
       'exit-on-stdin-close': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -248,7 +251,7 @@ function parseOptions() {
   if (!Number.isInteger(maxCount) || maxCount < 1) {
     throw new Error(`invalid --max-count ${values['max-count']}`);
   }
-  return { ...values, port, maxCount };
+  return { ...values, port, maxCount, gzipAlways: values['gzip-always'] };
 }
 
 // HttpError carries a ready OperationOutcome and status out of request parsing.
@@ -312,9 +315,9 @@ class Server {
       const pretty = new URL(req.url, 'http://x').searchParams.get('_pretty') === 'true';
       payload = Buffer.from(JSON.stringify(body, null, pretty ? 2 : undefined), 'utf8');
       headers['Content-Type'] = FHIR_JSON;
-      if (this.options.gzip) {
+      if (this.options.gzip || this.options.gzipAlways) {
         headers.Vary = 'Accept-Encoding';
-        if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
+        if (this.options.gzipAlways || /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
           payload = gzipSync(payload);
           headers['Content-Encoding'] = 'gzip';
         }
