@@ -41,14 +41,7 @@ func checkedBatch(l *labels.Labeller, batch [][]byte, maxDepth int) ([]labels.Re
 // each resource's end, and where its contained array starts.
 func TestAddCheckedSameResults(t *testing.T) {
 	t.Parallel()
-	l, err := labels.NewLabeller(labels.Options{
-		Rules: labels.DefaultRules(),
-		Programs: []labels.Program{{Name: "p2", References: []string{synth.Part2OrgRef, synth.Part2PractitionerRef},
-			Sources: []string{synth.Part2Source}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := synthLabeller(t, 0)
 	batches := [][][]byte{{
 		[]byte(`{"resourceType":"Condition","id":"sud","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}}`),
 		[]byte(`{"resourceType":"MedicationRequest","id":"m","contained":[{"resourceType":"Medication","id":"x"}],"reasonReference":[{"reference":"Condition/sud"}]}`),

@@ -16,15 +16,7 @@ import (
 // labels each entry with Batch.AddChecked, which checks the JSON as it
 // walks, as the proxy does now instead of validating first.
 func BenchmarkLabelAll(b *testing.B) {
-	l, err := labels.NewLabeller(labels.Options{
-		Rules: labels.DefaultRules(),
-		Programs: []labels.Program{{Name: "p2", References: []string{synth.Part2OrgRef, synth.Part2PractitionerRef},
-			Sources: []string{synth.Part2Source}}},
-		CacheSize: 100_000,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	l := synthLabeller(b, 100_000)
 	for _, n := range []int{1, 100, 1000} {
 		body := synth.BenchBundle(n, 7)
 		var batch [][]byte

@@ -17,14 +17,7 @@ import (
 // propagated labels, element labels) as batches.
 func TestLabelAllValidSameResults(t *testing.T) {
 	t.Parallel()
-	l, err := labels.NewLabeller(labels.Options{
-		Rules: labels.DefaultRules(),
-		Programs: []labels.Program{{Name: "p2", References: []string{synth.Part2OrgRef, synth.Part2PractitionerRef},
-			Sources: []string{synth.Part2Source}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := synthLabeller(t, 0)
 	inputs, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.json"))
 	if len(inputs) == 0 {
 		t.Fatal("no golden resources")
@@ -68,4 +61,20 @@ func sameLabelAll(t *testing.T, l *labels.Labeller, batch [][]byte) {
 		}
 		t.Fatalf("LabelAllValid %d results; LabelAll %d", len(got), len(want))
 	}
+}
+
+// synthLabeller is the default rules with the synthetic data's Part 2
+// program, as the proxy labels generated data.
+func synthLabeller(tb testing.TB, cacheSize int) *labels.Labeller {
+	tb.Helper()
+	l, err := labels.NewLabeller(labels.Options{
+		Rules: labels.DefaultRules(),
+		Programs: []labels.Program{{Name: "p2", References: []string{synth.Part2OrgRef, synth.Part2PractitionerRef},
+			Sources: []string{synth.Part2Source}}},
+		CacheSize: cacheSize,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l
 }

@@ -328,18 +328,7 @@ func TestGzip(t *testing.T) {
 	t.Logf("Start(WithGzip) took %s", time.Since(began))
 	srv.Put(t, patient("gz-1", ""))
 
-	resp := getRaw(t, srv.BaseURL+"/Patient/gz-1", "gzip")
-	if enc := resp.Header.Get("Content-Encoding"); enc != "gzip" {
-		t.Fatalf("Content-Encoding = %q, want gzip", enc)
-	}
-	zr, err := gzip.NewReader(resp.Body)
-	if err != nil {
-		t.Fatalf("gzip: %v", err)
-	}
-	var p resource
-	if err := json.NewDecoder(zr).Decode(&p); err != nil || p.ID != "gz-1" {
-		t.Fatalf("decoded %+v, %v", p, err)
-	}
+	assertGzippedPatient(t, getRaw(t, srv.BaseURL+"/Patient/gz-1", "gzip"), "gz-1")
 
 	plain := getRaw(t, srv.BaseURL+"/Patient/gz-1", "")
 	if enc := plain.Header.Get("Content-Encoding"); enc != "" {
@@ -352,16 +341,21 @@ func TestGzipAlways(t *testing.T) {
 	t.Parallel()
 	srv := medplum.Start(t, medplum.WithGzipAlways())
 	srv.Put(t, patient("gz-2", ""))
-	resp := getRaw(t, srv.BaseURL+"/Patient/gz-2", "")
+	assertGzippedPatient(t, getRaw(t, srv.BaseURL+"/Patient/gz-2", ""), "gz-2")
+}
+
+// assertGzippedPatient checks that resp is the gzipped Patient id.
+func assertGzippedPatient(t *testing.T, resp *http.Response, id string) {
+	t.Helper()
 	if enc := resp.Header.Get("Content-Encoding"); enc != "gzip" {
-		t.Fatalf("Content-Encoding = %q without Accept-Encoding, want gzip", enc)
+		t.Fatalf("Content-Encoding = %q, want gzip", enc)
 	}
 	zr, err := gzip.NewReader(resp.Body)
 	if err != nil {
 		t.Fatalf("gzip: %v", err)
 	}
 	var p resource
-	if err := json.NewDecoder(zr).Decode(&p); err != nil || p.ID != "gz-2" {
+	if err := json.NewDecoder(zr).Decode(&p); err != nil || p.ID != id {
 		t.Fatalf("decoded %+v, %v", p, err)
 	}
 }
