@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -126,8 +127,36 @@ func newPipeUpstream(tb testing.TB) *pipeUpstream {
 		bodies[strconv.Itoa(n)] = body
 		up.shapes = append(up.shapes, pipeShape{name: "entries=" + strconv.Itoa(n), path: "/Observation?_count=" + strconv.Itoa(n), entries: n, body: body})
 	}
+	if s, ok := benchBodyFromFile(tb); ok {
+		bodies["file"] = s.body
+		up.shapes = append(up.shapes, s)
+	}
 	ready.Done()
 	return up
+}
+
+// benchBodyFromFile adds the searchset Bundle in the file DS4P_BENCH_BODY
+// (a response saved from your own FHIR server) as the shape "file", so the
+// pipeline can be measured on real data:
+//
+//	DS4P_BENCH_BODY=/tmp/search.json go test -run '^$' -bench 'Pipeline$/.*/file' ./test/bench/
+func benchBodyFromFile(tb testing.TB) (pipeShape, bool) {
+	path := os.Getenv("DS4P_BENCH_BODY")
+	if path == "" {
+		return pipeShape{}, false
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("DS4P_BENCH_BODY: %v", err)
+	}
+	var bundle struct {
+		ResourceType string            `json:"resourceType"`
+		Entry        []json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &bundle); err != nil || bundle.ResourceType != "Bundle" {
+		tb.Fatalf("DS4P_BENCH_BODY: %s is not a FHIR Bundle (%v)", path, err)
+	}
+	return pipeShape{name: "file", path: "/Observation?_count=file", entries: len(bundle.Entry), body: body}, true
 }
 
 func firstOrdinaryObservation(tb testing.TB) synth.Resource {
