@@ -144,17 +144,17 @@ func (l *Ledger) IndexPending(ctx context.Context) error {
 	}
 	l.w.mu.Lock()
 	defer l.w.mu.Unlock()
-	if err := l.indexPendingLocked(false); err != nil {
+	if err := l.indexPendingLocked(); err != nil {
 		return fmt.Errorf("audit: indexing: %w", err)
 	}
 	return nil
 }
 
-// indexPendingLocked indexes every waiting entry, holding l.w.mu. Unless
-// always, it starts no transaction when this process appended nothing since
-// the last indexing (Open has indexed what it found).
-func (l *Ledger) indexPendingLocked(always bool) error {
-	if !always && len(l.w.waiting) == 0 {
+// indexPendingLocked indexes every waiting entry, holding l.w.mu. It
+// starts no transaction when this process appended nothing since the last
+// indexing (Open has indexed what it found).
+func (l *Ledger) indexPendingLocked() error {
+	if len(l.w.waiting) == 0 {
 		return nil
 	}
 	err := l.db.Update(func(tx *bbolt.Tx) error {
