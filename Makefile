@@ -36,7 +36,7 @@ FUZZ_PKGS = ./internal/fjson ./internal/fhirmem ./internal/synth ./labels ./cons
 fuzz:
 	for pkg in $(FUZZ_PKGS); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    bash test/fuzz.sh "$$t" $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
 
