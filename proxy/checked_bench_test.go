@@ -15,19 +15,27 @@ import (
 func BenchmarkCollectLabelled(b *testing.B) {
 	s := checkedServer(b)
 	s.opts.MaxJSONDepth = DefaultMaxJSONDepth
-	body := synth.SearchsetBundle(synth.BenchResources(1000, 1), "http://upstream.example/fhir")
+	bodies := []struct {
+		name string
+		body []byte
+	}{
+		{"read", synth.BenchResources(1, 1)[0].JSON},
+		{"entries=1000", synth.SearchsetBundle(synth.BenchResources(1000, 1), "http://upstream.example/fhir")},
+	}
 	for _, p := range []struct {
 		name string
 		run  func(*Server, []byte) pathOutcome
 	}{{"checked", runChecked}, {"validating", runValidating}} {
-		b.Run(p.name+"/entries=1000", func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if o := p.run(s, body); o.err != nil {
-					b.Fatal(o.err)
+		for _, bd := range bodies {
+			b.Run(p.name+"/"+bd.name, func(b *testing.B) {
+				b.SetBytes(int64(len(bd.body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if o := p.run(s, bd.body); o.err != nil {
+						b.Fatal(o.err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

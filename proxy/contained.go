@@ -47,7 +47,12 @@ func (r *run) findContained() error {
 			}
 			continue
 		}
-		if bytes.Contains(r.body[it.start:it.end], parametersKey) {
+		// The byte searches below only skip work: with any escape in the
+		// resource, "cont\u0061ined" or "P\u0061rameters" could hide
+		// from them, so such a resource is looked at member by member.
+		seg := r.body[it.start:it.end]
+		escaped := bytes.IndexByte(seg, '\\') >= 0
+		if escaped || bytes.Contains(seg, parametersKey) {
 			if rt, err := r.resourceType(it.start); err != nil {
 				return err
 			} else if rt == "Parameters" {
@@ -57,7 +62,7 @@ func (r *run) findContained() error {
 				continue
 			}
 		}
-		if !bytes.Contains(r.body[it.start:it.end], containedKey) {
+		if !escaped && !bytes.Contains(seg, containedKey) {
 			continue
 		}
 		s, _, ok, err := fjson.Lookup(r.body, it.start, "contained")

@@ -323,8 +323,14 @@ func (r *run) collect() (*bundleNode, *item, error) {
 	if r.checked {
 		it := r.newItem()
 		r.items = append(r.items, it)
-		_, _, err := r.labelChecked(it, fjson.SkipSpace(r.body, 0))
-		return nil, it, err
+		_, containedAt, err := r.labelChecked(it, fjson.SkipSpace(r.body, 0))
+		if err != nil {
+			return nil, nil, err
+		}
+		// As for a Bundle's entries: findContained need not search the
+		// resource's bytes for its type and contained array again.
+		it.scanned, it.typ, it.containedAt = true, rt, containedAt
+		return nil, it, nil
 	}
 	it, err := r.addItem(0, len(r.body))
 	return nil, it, err

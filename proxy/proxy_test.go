@@ -397,3 +397,18 @@ func assertValidJSON(t *testing.T, s string) {
 		t.Fatalf("invalid JSON out: %s", s)
 	}
 }
+
+// TestEscapedContainedKeyIsSeen: "cont\u0061ined" is "contained" to every
+// JSON client; a read whose contained resources are spelt so must have them
+// decided like any other, also when the resource is the whole body.
+func TestEscapedContainedKeyIsSeen(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{`"contained"`, `"cont\u0061ined"`, `"\u0063ontained"`} {
+		med := `{"resourceType":"MedicationRequest","id":"m1","subject":{"reference":"Patient/p1"},` + key + `:[` + sudCondition + `]}`
+		h := newHarness(t, fhirJSONHandler(200, med))
+		resp, body := h.get("/fhir/MedicationRequest/m1", tokOther)
+		if strings.Contains(body, "F11.20") || strings.Contains(body, "Opioid") {
+			t.Errorf("key %s: the contained SUD Condition reached a caller without consent: %d %s", key, resp.StatusCode, body)
+		}
+	}
+}
