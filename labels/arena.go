@@ -12,6 +12,7 @@ import "strings"
 // patient of the batch, and the label cache copies the version it keeps.
 type strArena struct {
 	sb       strings.Builder
+	chunk    int               // the size of the current chunk
 	patients map[string]string // patient id → "Patient/<id>"
 }
 
@@ -28,15 +29,21 @@ func (a *strArena) patient(pid []byte) string {
 	return p
 }
 
-// arenaChunk is the size of a chunk: the strings of some fifty resources.
-const arenaChunk = 4 << 10
+// Chunks start at arenaFirst bytes, enough for the strings of a read, and
+// double up to arenaChunk, the strings of some fifty resources: a read
+// allocated a whole arenaChunk for a few hundred bytes.
+const (
+	arenaFirst = 512
+	arenaChunk = 4 << 10
+)
 
 // grow makes room for n more bytes in the current chunk and returns where
 // they start.
 func (a *strArena) grow(n int) int {
 	if a.sb.Cap()-a.sb.Len() < n {
+		a.chunk = min(max(2*a.chunk, arenaFirst), arenaChunk)
 		a.sb = strings.Builder{} // earlier strings keep the old chunk
-		a.sb.Grow(max(n, arenaChunk))
+		a.sb.Grow(max(n, a.chunk))
 	}
 	return a.sb.Len()
 }

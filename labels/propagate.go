@@ -139,12 +139,12 @@ func (b *Batch) add(res []byte, r *Result) {
 }
 
 // roomForLinks starts a new link arena when the current one is nearly
-// full, doubling from 32 to 512 links, so that a batch of unknown size
+// full, doubling from 16 to 512 links, so that a batch of unknown size
 // still takes one allocation for the links of many resources, and leaves
 // at most one partly used arena behind.
 func (b *Batch) roomForLinks() {
 	if a := b.arena; cap(a)-len(a) < 16 {
-		b.arena = make([]link, 0, min(max(2*cap(a), 32), 512))
+		b.arena = make([]link, 0, min(max(2*cap(a), 16), 512))
 	}
 }
 
