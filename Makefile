@@ -8,9 +8,12 @@ build:
 
 # Unit tests, Rego tests (policy package), short fuzz seeds, and the
 # end-to-end suite against the Medplum FHIR server (test/e2e), race detector on.
+# The proxy package runs a second time with every Bundle streamed
+# (proxy/stream.go), which by default only Bundles of 256 KiB and more are.
 test:
 	bash test/medplum/install.sh
 	$(GO) test -race -count=1 -timeout 15m ./...
+	DS4P_TEST_STREAM_ALL=1 $(GO) test -race -count=1 -timeout 10m ./proxy
 
 # Everything except the end-to-end suite.
 test-short:

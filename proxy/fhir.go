@@ -218,13 +218,19 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 	case resp.StatusCode >= 400:
 		return s.upstreamError(resp, ex, body)
 	}
-	out, notFound, err := s.process(resp.Request.Context(), ex, body)
+	out, st, notFound, err := s.process(resp.Request.Context(), ex, body)
 	if err != nil {
 		return err
 	}
 	if notFound {
 		s.notFound(resp, ex)
 		recycleOut(body)
+		return nil
+	}
+	if st != nil {
+		// Rendered to the caller as it reads (stream.go), which recycles
+		// the body when it is done.
+		s.finalizeStream(resp, ex, st)
 		return nil
 	}
 	// A rendered body is the proxy's own buffer, recycled once the caller
@@ -347,6 +353,15 @@ func (s *Server) finalizeAs(resp *http.Response, ex *exchange, body []byte, cont
 // pipeline (outBuffer) that nothing else refers to, which is recycled once
 // sent.
 func (s *Server) finalizeBody(resp *http.Response, ex *exchange, body []byte, contentType string, owned bool) {
+	s.finalizeWith(resp, ex, body, contentType, owned, nil)
+}
+
+// finalizeStream is finalize for a streamed Bundle (stream.go).
+func (s *Server) finalizeStream(resp *http.Response, ex *exchange, st *stream) {
+	s.finalizeWith(resp, ex, nil, fhirJSON, false, st)
+}
+
+func (s *Server) finalizeWith(resp *http.Response, ex *exchange, body []byte, contentType string, owned bool, st *stream) {
 	in := resp.Header
 	out := http.Header{}
 	if et := in.Get("ETag"); strings.HasPrefix(et, "W/") {
@@ -366,6 +381,10 @@ func (s *Server) finalizeBody(resp *http.Response, ex *exchange, body []byte, co
 		out.Add(NoticeHeader, n)
 	}
 	resp.Header = out
+	if st != nil {
+		s.setStreamBody(resp, ex, st)
+		return
+	}
 	if len(body) == 0 {
 		resp.Body = http.NoBody
 		resp.ContentLength = 0

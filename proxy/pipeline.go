@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -42,6 +43,10 @@ type item struct {
 	scanned     bool
 	typ         string
 	containedAt int
+	// edits are what itemEdits made of it (edited), kept for a second
+	// rendering (stream.go).
+	edits  []fjson.Edit
+	edited bool
 }
 
 // class is one decision class: the items of a response that share patient,
@@ -86,6 +91,10 @@ type bundleNode struct {
 	linkURLs   []span
 	entries    []*entryNode
 	withheld   int
+	// splices are the changes renderBundle made to the Bundle's own
+	// members (planned), kept for a second rendering (stream.go).
+	splices []splice
+	planned bool
 }
 
 type entryNode struct {
@@ -140,38 +149,41 @@ type run struct {
 	strSlab   []string
 	classSlab []class
 	strChunk  strings.Builder // runString
+	// sink, while a Bundle is rendered in chunks (stream.go), takes each
+	// chunk of the output.
+	sink func([]byte) error
 }
 
 // process labels, decides, enforces and records one upstream JSON body and
 // returns the bytes the caller may see. notFound means the whole response is
 // a single resource the caller may not see: answer exactly as for a missing
 // one.
-func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []byte, notFound bool, err error) {
+func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []byte, st *stream, notFound bool, err error) {
 	ctx, span := tracer.Start(ctx, "proxy.pipeline.process")
 	defer endSpan(span, &err)
 	span.SetAttributes(attribute.Int("ds4p.body_bytes", len(body)))
 	r, root, single, err := s.collectLabelled(ctx, ex, body)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if err := r.settleLabels(ctx); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if err := r.decide(ctx); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if err := r.decideContained(ctx); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	r.applyRedactDecisions()
 	if err := r.withholdUninspectable(); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if err := r.withholdOrphanIncludes(root); err != nil { // includes.go
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if err := r.decideElements(ctx); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	r.noteBreakGlass(ctx) // metric and log of an emergency disclosure (decide.go)
 	span.SetAttributes(attribute.Int("ds4p.items", len(r.items)), attribute.Int("ds4p.classes", len(r.classes)))
@@ -180,12 +192,20 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	ex.notices = noticeHeaderValues(r.notices)
 	if single != nil && !single.class.decision.Permitted() {
 		r.withheld = 1
-		return nil, true, r.record(ctx)
+		return nil, nil, true, r.record(ctx)
 	}
 	if root != nil && r.ex.req.Interaction == History && r.ex.req.ID != "" && r.totalWithheld() > 0 && !r.anyDisclosed() {
 		// The history of one resource, every version withheld: as missing.
 		r.withheld = r.totalWithheld()
-		return nil, true, r.record(ctx)
+		return nil, nil, true, r.record(ctx)
+	}
+	if root != nil && s.streams(len(body)) {
+		// Rendered once now, to check it, and again to the caller
+		// (stream.go).
+		if st, err = r.planStream(root); err != nil {
+			return nil, nil, false, err
+		}
+		return nil, st, false, r.record(ctx)
 	}
 	if root != nil {
 		out, err = r.renderBundle(outBuffer(len(body)+len(body)/16), root)
@@ -195,9 +215,9 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 		out = body
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
-	return out, false, r.record(ctx)
+	return out, nil, false, r.record(ctx)
 }
 
 // newRun starts the pipeline run of one body.
@@ -591,6 +611,21 @@ func labelStrings(s labels.Set) []string {
 // fullUrls pointing at the proxy, labels written, and total dropped unless it
 // provably reveals nothing.
 func (r *run) renderBundle(dst []byte, b *bundleNode) ([]byte, error) {
+	if b.planned { // a streamed Bundle's second rendering (stream.go)
+		return applySplices(dst, r.body, b.start, b.end, b.splices)
+	}
+	ss, err := r.bundleSplices(b)
+	if err != nil {
+		return nil, err
+	}
+	// Kept for a second rendering: page links carry freshly minted
+	// tokens, which must not change between the two.
+	b.splices, b.planned = ss, true
+	return applySplices(dst, r.body, b.start, b.end, ss)
+}
+
+// bundleSplices are the changes to a Bundle's own members.
+func (r *run) bundleSplices(b *bundleNode) ([]splice, error) {
 	var ss []splice
 	var remove []int
 	kept := r.keptEntries(b)
@@ -626,7 +661,10 @@ func (r *run) renderBundle(dst []byte, b *bundleNode) ([]byte, error) {
 	}
 	ss = appendEdits(ss, mark)
 	ss = appendEdits(ss, removeMembers(b.members, remove))
-	return applySplices(dst, r.body, b.start, b.end, ss)
+	if len(ss) > 1 {
+		slices.SortStableFunc(ss, compareSplices)
+	}
+	return ss, nil
 }
 
 // totalIsSafe reports whether Bundle.total can stay: only when nothing was
@@ -707,6 +745,9 @@ func (r *run) writeEntries(dst []byte, b *bundleNode, kept []*entryNode, notice 
 			continue
 		}
 		if dst, err = r.writeEntry(dst, e); err != nil {
+			return nil, err
+		}
+		if dst, err = r.flushChunk(dst); err != nil { // a streamed output (stream.go)
 			return nil, err
 		}
 	}

@@ -199,6 +199,18 @@ func highWater(s labels.Set) labels.Set {
 // removed) written into meta.security of the item and of its contained
 // resources.
 func (r *run) itemEdits(it *item) ([]fjson.Edit, error) {
+	if it.edited { // a streamed Bundle's second rendering (stream.go)
+		return it.edits, nil
+	}
+	edits, err := r.makeItemEdits(it)
+	if err != nil {
+		return nil, err
+	}
+	it.edits, it.edited = edits, true
+	return edits, nil
+}
+
+func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	var targets []span
 	for _, e := range it.redacted {
 		targets = append(targets, span{it.start + e.Start, it.start + e.End})

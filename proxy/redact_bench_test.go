@@ -57,7 +57,7 @@ func BenchmarkProcessRedaction(b *testing.B) {
 					req:        fhirRequest{Interaction: Search, Type: "ExplanationOfBenefit"},
 					publicBase: "http://proxy/fhir",
 				}
-				if _, _, err := s.process(context.Background(), ex, body); err != nil {
+				if _, _, _, err := s.process(context.Background(), ex, body); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -100,6 +100,9 @@ type Limits struct {
 	MaxBodyBytes        int64         `yaml:"max_body_bytes"`
 	MaxRequestBodyBytes int64         `yaml:"max_request_body_bytes"`
 	UpstreamTimeout     time.Duration `yaml:"upstream_timeout"`
+	// StreamAboveBytes: Bundles at least this large are streamed to the
+	// caller (proxy.Options.StreamAboveBytes).
+	StreamAboveBytes int `yaml:"stream_above_bytes"`
 }
 
 // Defaults of Config.
@@ -118,6 +121,7 @@ func defaultConfig() Config {
 			MaxBodyBytes:        proxy.DefaultMaxBodyBytes,
 			MaxRequestBodyBytes: proxy.DefaultMaxRequestBodyBytes,
 			UpstreamTimeout:     proxy.DefaultUpstreamTimeout,
+			StreamAboveBytes:    proxy.DefaultStreamAboveBytes,
 		},
 		Ledger:     defaultLedgerConfig(),
 		Protection: defaultProtection(), SIEM: defaultSIEM(), // protection.go
@@ -141,25 +145,26 @@ func (c *Config) loadFile(path string) error {
 // envVars maps DS4P_* variables onto fields.
 func (c *Config) envVars() map[string]func(string) error {
 	return map[string]func(string) error{
-		"DS4P_LISTEN":           setString(&c.Listen),
-		"DS4P_UPSTREAM":         setString(&c.Upstream),
-		"DS4P_PUBLIC_BASE_URL":  setString(&c.PublicBaseURL),
-		"DS4P_DATA_DIR":         setString(&c.DataDir),
-		"DS4P_POLICY_DIR":       setString(&c.PolicyDir),
-		"DS4P_LOG_LEVEL":        setString(&c.LogLevel),
-		"DS4P_JWKS_URL":         setString(&c.Auth.JWKSURL),
-		"DS4P_KEY_FILE":         setString(&c.Auth.KeyFile),
-		"DS4P_ISSUER":           setString(&c.Auth.Issuer),
-		"DS4P_AUDIENCE":         setString(&c.Auth.Audience),
-		"DS4P_TOKEN_SKEW":       setDuration(&c.Auth.Skew),
-		"DS4P_DEV_AUTH":         setBool(&c.Auth.Dev),
-		"DS4P_TLS_CERT_FILE":    setString(&c.TLS.CertFile),
-		"DS4P_TLS_KEY_FILE":     setString(&c.TLS.KeyFile),
-		"DS4P_TLS_CLIENT_CA":    setString(&c.TLS.ClientCAFile),
-		"DS4P_UPSTREAM_CA_FILE": setString(&c.UpstreamCAFile),
-		"DS4P_MAX_BODY_BYTES":   setInt64(&c.Limits.MaxBodyBytes),
-		"DS4P_UPSTREAM_TIMEOUT": setDuration(&c.Limits.UpstreamTimeout),
-		"DS4P_LABEL_RULES_DIR":  setString(&c.Labels.RulesDir),
+		"DS4P_LISTEN":             setString(&c.Listen),
+		"DS4P_UPSTREAM":           setString(&c.Upstream),
+		"DS4P_PUBLIC_BASE_URL":    setString(&c.PublicBaseURL),
+		"DS4P_DATA_DIR":           setString(&c.DataDir),
+		"DS4P_POLICY_DIR":         setString(&c.PolicyDir),
+		"DS4P_LOG_LEVEL":          setString(&c.LogLevel),
+		"DS4P_JWKS_URL":           setString(&c.Auth.JWKSURL),
+		"DS4P_KEY_FILE":           setString(&c.Auth.KeyFile),
+		"DS4P_ISSUER":             setString(&c.Auth.Issuer),
+		"DS4P_AUDIENCE":           setString(&c.Auth.Audience),
+		"DS4P_TOKEN_SKEW":         setDuration(&c.Auth.Skew),
+		"DS4P_DEV_AUTH":           setBool(&c.Auth.Dev),
+		"DS4P_TLS_CERT_FILE":      setString(&c.TLS.CertFile),
+		"DS4P_TLS_KEY_FILE":       setString(&c.TLS.KeyFile),
+		"DS4P_TLS_CLIENT_CA":      setString(&c.TLS.ClientCAFile),
+		"DS4P_UPSTREAM_CA_FILE":   setString(&c.UpstreamCAFile),
+		"DS4P_MAX_BODY_BYTES":     setInt64(&c.Limits.MaxBodyBytes),
+		"DS4P_UPSTREAM_TIMEOUT":   setDuration(&c.Limits.UpstreamTimeout),
+		"DS4P_STREAM_ABOVE_BYTES": setInt(&c.Limits.StreamAboveBytes),
+		"DS4P_LABEL_RULES_DIR":    setString(&c.Labels.RulesDir),
 
 		"DS4P_LEDGER_RETENTION":  setString(&c.Ledger.Retention), // auditcmd.go
 		"DS4P_LEDGER_EXPORT_DIR": setString(&c.Ledger.ExportDir),
@@ -231,6 +236,10 @@ func setInt64(p *int64) func(string) error {
 	return func(v string) (err error) { *p, err = strconv.ParseInt(v, 10, 64); return err }
 }
 
+func setInt(p *int) func(string) error {
+	return func(v string) (err error) { *p, err = strconv.Atoi(v); return err }
+}
+
 func setDuration(p *time.Duration) func(string) error {
 	return func(v string) (err error) { *p, err = time.ParseDuration(v); return err }
 }
@@ -286,8 +295,8 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel))
 	}
-	if c.Limits.MaxBodyBytes <= 0 || c.Limits.MaxRequestBodyBytes <= 0 || c.Limits.UpstreamTimeout <= 0 {
-		errs = append(errs, errors.New("limits: max_body_bytes, max_request_body_bytes and upstream_timeout must be positive"))
+	if c.Limits.MaxBodyBytes <= 0 || c.Limits.MaxRequestBodyBytes <= 0 || c.Limits.UpstreamTimeout <= 0 || c.Limits.StreamAboveBytes <= 0 {
+		errs = append(errs, errors.New("limits: max_body_bytes, max_request_body_bytes, upstream_timeout and stream_above_bytes must be positive"))
 	}
 	errs = append(errs, c.Labels.validate()...)
 	errs = append(errs, c.Ledger.validate()...)  // auditcmd.go
@@ -347,6 +356,7 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		MaxBodyBytes:            c.Limits.MaxBodyBytes,
 		MaxRequestBodyBytes:     c.Limits.MaxRequestBodyBytes,
 		UpstreamTimeout:         c.Limits.UpstreamTimeout,
+		StreamAboveBytes:        c.Limits.StreamAboveBytes,
 		PassthroughContentTypes: c.PassthroughContentTypes,
 		Total:                   c.Enforcement.Total,
 		Protection:              c.Protection.options(), // protection.go

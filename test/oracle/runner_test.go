@@ -167,7 +167,9 @@ func runSeed(t *testing.T, bin string, seed int64, perCaller int) tally {
 	for _, m := range w.mixed {
 		r.up.Put(t, m.JSON)
 	}
-	r.px = startProxy(t, bin, r.up.BaseURL)
+	// Even seeds stream every Bundle to the caller (rendered twice: checked,
+	// then sent, proxy/stream.go); odd seeds render them into a buffer.
+	r.px = startProxy(t, bin, r.up.BaseURL, seed%2 == 0)
 	r.fhirBase = r.px.base + "/fhir"
 	for _, c := range w.consents {
 		r.storeConsent(c)

@@ -59,7 +59,7 @@ type proxy struct {
 
 // startProxy runs ds4p serve in front of upstream with the synthetic
 // data's Part 2 program configured, as a deployment would.
-func startProxy(t *testing.T, bin, upstream string) *proxy {
+func startProxy(t *testing.T, bin, upstream string, streamAll bool) *proxy {
 	t.Helper()
 	work := t.TempDir()
 	p := &proxy{bin: bin, data: filepath.Join(work, "data")}
@@ -70,6 +70,9 @@ func startProxy(t *testing.T, bin, upstream string) *proxy {
       identifiers: ["http://hl7.org/fhir/sid/us-npi|` + synth.Part2NPI + `"]
       sources: ["` + synth.Part2Source + `"]
 `
+	if streamAll {
+		cfg += "limits:\n  stream_above_bytes: 1\n"
+	}
 	cfgPath := filepath.Join(work, "ds4p.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
