@@ -4,14 +4,21 @@
 // JSON body through the response pipeline before a byte reaches the caller:
 //
 //	collect and label (one walk that also checks the JSON) → decide (once
-//	per decision class) → enforce (drop, 404) → record in the ledger
-//	(durable) → serialize
+//	per decision class) → enforce (drop, 404) → render → record in the
+//	ledger (durable) → send
 //
 // The collect walk checks each resource's JSON as fjson.Validate would
 // while labelling it (labels.Batch.AddChecked), and the Bundle around the
 // resources through an fjson.Checker. A body it refuses for any reason
 // goes the validating way instead (fjson.Validate whole, then collect and
 // label), so refusals and their answers are those of Validate.
+//
+// A Bundle of Options.StreamAboveBytes or more is rendered twice
+// (stream.go): first into a length and a checksum per chunk, where every
+// rendering failure withholds as it would for a buffer, then, once the
+// ledger has recorded the disclosure, to the caller as it is sent, each
+// chunk checked against the first rendering. So the response holds the
+// body and what the pipeline built from it, not a second copy of the body.
 //
 // Anything the pipeline cannot understand is withheld with a FHIR
 // OperationOutcome: the proxy fails closed. Errors map to HTTP status in one
