@@ -34,6 +34,14 @@ func (s *Store) Normalized(ctx context.Context, patient string) ([]Normalized, u
 	if err := ctx.Err(); err != nil {
 		return nil, 0, fmt.Errorf("consent: normalizing consents: %w", err)
 	}
+	// An entry read when as many writes had ended as have now is current:
+	// no write has ended since, and one still under way is concurrent with
+	// this call. Every read request of the proxy asks, so this spares it a
+	// read transaction.
+	writes := s.writes.Load()
+	if cached, version, ok := s.cache.current(patient, writes); ok {
+		return cached, version, nil
+	}
 	var (
 		version uint64
 		cached  []Normalized
@@ -46,7 +54,7 @@ func (s *Store) Normalized(ctx context.Context, patient string) ([]Normalized, u
 			return err
 		}
 		version = bytesUint64(b.patientVersions.Get(b.c.patient(patient)))
-		if cached, hit = s.cache.get(patient, version); hit {
+		if cached, hit = s.cache.get(patient, version, writes); hit {
 			return nil
 		}
 		recs, err = forPatient(b, patient)
@@ -62,7 +70,7 @@ func (s *Store) Normalized(ctx context.Context, patient string) ([]Normalized, u
 	if err != nil {
 		return nil, 0, err
 	}
-	s.cache.add(patient, version, ns)
+	s.cache.add(patient, version, writes, ns)
 	return ns, version, nil
 }
 
@@ -98,6 +106,9 @@ type normEntry struct {
 	patient  string
 	version  uint64
 	consents []Normalized
+	// writes is Store.writes as it was before the read that last found
+	// the entry at its version.
+	writes uint64
 }
 
 // newNormCache returns a cache of up to max patients, or nil when max <= 0.
@@ -108,8 +119,28 @@ func newNormCache(max int) *normCache {
 	return &normCache{max: max, order: list.New(), byKey: make(map[string]*list.Element)}
 }
 
-// get returns the patient's entry when it is at version.
-func (c *normCache) get(patient string, version uint64) ([]Normalized, bool) {
+// current returns the patient's entry when it was read at writes.
+func (c *normCache) current(patient string, writes uint64) ([]Normalized, uint64, bool) {
+	if c == nil {
+		return nil, 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[patient]
+	if !ok {
+		return nil, 0, false
+	}
+	e := el.Value.(*normEntry)
+	if e.writes != writes {
+		return nil, 0, false
+	}
+	c.order.MoveToFront(el)
+	return e.consents, e.version, true
+}
+
+// get returns the patient's entry when it is at version, found so by a
+// read that started at writes.
+func (c *normCache) get(patient string, version, writes uint64) ([]Normalized, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -123,6 +154,7 @@ func (c *normCache) get(patient string, version uint64) ([]Normalized, bool) {
 	if e.version != version {
 		return nil, false
 	}
+	e.writes = max(e.writes, writes)
 	c.order.MoveToFront(el)
 	return e.consents, true
 }
@@ -130,7 +162,7 @@ func (c *normCache) get(patient string, version uint64) ([]Normalized, bool) {
 // add stores the patient's consents at version, unless a newer version is
 // already cached (a slower reader must not overwrite it), and evicts the
 // least recently used patient when full.
-func (c *normCache) add(patient string, version uint64, consents []Normalized) {
+func (c *normCache) add(patient string, version, writes uint64, consents []Normalized) {
 	if c == nil {
 		return
 	}
@@ -138,13 +170,13 @@ func (c *normCache) add(patient string, version uint64, consents []Normalized) {
 	defer c.mu.Unlock()
 	if el, ok := c.byKey[patient]; ok {
 		e := el.Value.(*normEntry)
-		if e.version <= version {
-			e.version, e.consents = version, consents
+		if e.version < version || (e.version == version && e.writes < writes) {
+			e.version, e.consents, e.writes = version, consents, writes
 		}
 		c.order.MoveToFront(el)
 		return
 	}
-	c.byKey[patient] = c.order.PushFront(&normEntry{patient: patient, version: version, consents: consents})
+	c.byKey[patient] = c.order.PushFront(&normEntry{patient: patient, version: version, consents: consents, writes: writes})
 	if c.order.Len() > c.max {
 		oldest := c.order.Back()
 		c.order.Remove(oldest)

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -30,6 +31,10 @@ type Store struct {
 	now     func() time.Time
 	cache   *normCache // nil when disabled
 	codec   codec      // plaintext unless WithSealer
+	// writes counts the write transactions that have ended (committed or
+	// not); a cached entry read at the current count is current without a
+	// look at the database (cache.go).
+	writes atomic.Uint64
 }
 
 // Option configures a Store.
@@ -171,6 +176,7 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 		rec.ID = rand.Text()
 	}
 	err = s.db.Update(func(tx *bbolt.Tx) error { return put(tx, s.codec, &rec, raw, generated, o.ifMatch) })
+	s.writes.Add(1)
 	if errors.Is(err, ErrConflict) {
 		return Record{}, err
 	}

@@ -127,6 +127,7 @@ func (s *Store) Revoke(ctx context.Context, id, status string) (rec Record, chan
 		rec, changed, err = revoke(tx, s.codec, id, status, updated)
 		return err
 	})
+	s.writes.Add(1)
 	if errors.Is(err, ErrNotFound) {
 		return Record{}, false, ErrNotFound
 	}
