@@ -155,11 +155,21 @@ func (b *streamBody) start() {
 		} else {
 			err = b.st.writeTo(b.pw)
 		}
+		// Rendered: the body serves the next response while the caller
+		// reads the last chunk.
+		b.release()
 		if errors.Is(err, errStreamDiverged) {
 			b.s.log.Error("response cut: its streamed rendering differed from the checked one", "request_id", b.st.r.ex.requestID)
 		}
 		_ = b.pw.CloseWithError(err) // nil: the caller reads io.EOF
 	}()
+}
+
+// release recycles the upstream body: once, by the rendering when it ran,
+// else by Close.
+func (b *streamBody) release() {
+	recycleOut(b.st.r.body)
+	b.st.r.body = nil
 }
 
 func (b *streamBody) Read(p []byte) (int, error) {
@@ -174,9 +184,9 @@ func (b *streamBody) Close() error {
 		b.started.Do(func() { started = false })
 		if started {
 			<-b.done
+		} else {
+			b.release()
 		}
-		recycleOut(b.st.r.body)
-		b.st.r.body = nil
 	})
 	return nil
 }
