@@ -92,7 +92,7 @@ func (l *Ledger) appendBatches(now time.Time, group ...*pendingAppend) error {
 		// Entries are keyed in ascending order: pages filled to the brim
 		// split off an empty right page, so a write copies half as many
 		// keys on average as with bbolt's default half-full split.
-		b.entries.FillPercent, b.index[byTime].FillPercent = 1, 1
+		b.entries.FillPercent = 1 // and byTime's (buckets.ix)
 		_, indexed, err := b.headAndMark()
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -98,7 +99,11 @@ func settleIndex(b buckets, indexed, head uint64, known []waitingKeys, every int
 		return false, b.meta.Delete(indexedKey)
 	}
 	if head-indexed < uint64(max(every, 1)) {
-		return false, b.meta.Put(indexedKey, seqKey(indexed))
+		mark := seqKey(indexed)
+		if bytes.Equal(b.meta.Get(indexedKey), mark) {
+			return false, nil // unchanged: the meta bucket stays clean
+		}
+		return false, b.meta.Put(indexedKey, mark)
 	}
 	i := 0
 	c := b.entries.Cursor()
@@ -124,7 +129,11 @@ func settleIndex(b buckets, indexed, head uint64, known []waitingKeys, every int
 			w = keysOf(b.c, &e)
 		}
 		for _, k := range w.keys {
-			if err := b.index[k.ix].Put(k.key, nil); err != nil {
+			bk, err := b.ix(k.ix)
+			if err != nil {
+				return false, err
+			}
+			if err := bk.Put(k.key, nil); err != nil {
 				return false, err
 			}
 		}

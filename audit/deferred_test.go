@@ -139,7 +139,7 @@ func TestDeferredIndexMatchesBruteForce(t *testing.T) {
 					b, _ := l.buckets(tx)
 					tail, _ := b.tailEntries()
 					sawWaiting = sawWaiting || len(tail) > 0
-					sawIndexed = sawIndexed || b.index[byTime].Stats().KeyN > 0
+					sawIndexed = sawIndexed || mustIx(t, b, byTime).Stats().KeyN > 0
 					return nil
 				})
 				for range 5 {
@@ -219,7 +219,7 @@ func indexKeyCount(t *testing.T, l *Ledger) int {
 	_ = l.db.View(func(tx *bbolt.Tx) error {
 		b, _ := l.buckets(tx)
 		for _, ix := range indexes {
-			n += b.index[ix].Stats().KeyN
+			n += mustIx(t, b, ix).Stats().KeyN
 		}
 		return nil
 	})

@@ -161,7 +161,11 @@ func find(b buckets, q Query) ([]Entry, error) {
 		start = ix.key(b.c, value, q.After.t, q.After.seq+1)
 	}
 	out := []Entry{}
-	c := b.index[ix].Cursor()
+	bk, err := b.ix(ix)
+	if err != nil {
+		return nil, err
+	}
+	c := bk.Cursor()
 	for k, _ := c.Seek(start); k != nil && len(out) < limit; k, _ = c.Next() {
 		if !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+16 {
 			break

@@ -130,8 +130,12 @@ func checkIndexable(e *Entry) error {
 // putIndexKeys stores e's keys in every index.
 func putIndexKeys(b buckets, e *Entry) error {
 	for _, ix := range indexes {
+		bk, err := b.ix(ix)
+		if err != nil {
+			return err
+		}
 		for _, k := range ix.keys(b.c, e) {
-			if err := b.index[ix].Put(k, nil); err != nil {
+			if err := bk.Put(k, nil); err != nil {
 				return err
 			}
 		}
@@ -142,8 +146,12 @@ func putIndexKeys(b buckets, e *Entry) error {
 // deleteIndexKeys removes e's keys from every index.
 func deleteIndexKeys(b buckets, e *Entry) error {
 	for _, ix := range indexes {
+		bk, err := b.ix(ix)
+		if err != nil {
+			return err
+		}
 		for _, k := range ix.keys(b.c, e) {
-			if err := b.index[ix].Delete(k); err != nil {
+			if err := bk.Delete(k); err != nil {
 				return err
 			}
 		}

@@ -185,11 +185,14 @@ func (l *Ledger) createBuckets(tx *bbolt.Tx) error {
 	return schema.Bucket(metaBucket).Put(versionKey, []byte{l.codec.version()})
 }
 
-// buckets are the ledger's buckets within one transaction.
+// buckets are the ledger's buckets within one transaction. The index
+// buckets are opened when first used (ix): an append that leaves the
+// index keys waiting (deferred.go) touches none of them, and each bucket
+// opened costs a lookup and, at commit, a look at whether it changed.
 type buckets struct {
-	entries, head, meta *bbolt.Bucket
-	index               map[*index]*bbolt.Bucket
-	c                   codec
+	schema, entries, head, meta *bbolt.Bucket
+	index                       map[*index]*bbolt.Bucket
+	c                           codec
 }
 
 // bucketsOf finds the ledger's buckets in tx, read and written with c.
@@ -200,6 +203,7 @@ func bucketsOf(tx *bbolt.Tx, c codec) (buckets, error) {
 	}
 	schema := root.Bucket(schemaBucket)
 	b := buckets{
+		schema:  schema,
 		entries: schema.Bucket(entriesBucket),
 		head:    schema.Bucket(headBucket),
 		meta:    schema.Bucket(metaBucket),
@@ -209,12 +213,24 @@ func bucketsOf(tx *bbolt.Tx, c codec) (buckets, error) {
 	if b.entries == nil || b.head == nil || b.meta == nil {
 		return buckets{}, errors.New("buckets missing: was the ledger opened with Open?")
 	}
-	for _, ix := range indexes {
-		if b.index[ix] = schema.Bucket(ix.name); b.index[ix] == nil {
-			return buckets{}, errors.New("index buckets missing: was the ledger opened with Open?")
-		}
-	}
 	return b, nil
+}
+
+// ix returns the bucket of index ix, opening it on first use.
+func (b buckets) ix(ix *index) (*bbolt.Bucket, error) {
+	if bk := b.index[ix]; bk != nil {
+		return bk, nil
+	}
+	bk := b.schema.Bucket(ix.name)
+	if bk == nil {
+		return nil, fmt.Errorf("the %s index bucket is missing: was the ledger opened with Open?", ix.name)
+	}
+	if ix == byTime {
+		// Keyed in ascending order, as the entries (see appendBatches).
+		bk.FillPercent = 1
+	}
+	b.index[ix] = bk
+	return bk, nil
 }
 
 // Append assigns each entry its Seq (and its Time, when zero), links it to

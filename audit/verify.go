@@ -149,8 +149,12 @@ func (v *verifier) entry(b buckets, k, val []byte) error {
 // keys.
 func (v *verifier) inIndexes(b buckets, e *Entry) error {
 	for _, ix := range indexes {
+		bk, err := b.ix(ix)
+		if err != nil {
+			return err
+		}
 		for _, key := range ix.keys(b.c, e) {
-			if b.index[ix].Get(key) == nil {
+			if bk.Get(key) == nil {
 				return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("entry missing from the %s index", ix.name)}
 			}
 			v.indexed[ix]++
@@ -164,8 +168,12 @@ func (v *verifier) inIndexes(b buckets, e *Entry) error {
 // and remembers it for finish.
 func (v *verifier) notIndexedYet(b buckets, e *Entry) error {
 	for _, ix := range indexes {
+		bk, err := b.ix(ix)
+		if err != nil {
+			return err
+		}
 		for _, key := range ix.keys(b.c, e) {
-			if b.index[ix].Get(key) != nil {
+			if bk.Get(key) != nil {
 				return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("the %s index holds the entry, which meta %q says is not indexed yet", ix.name, indexedKey)}
 			}
 		}
@@ -251,10 +259,14 @@ func (v *verifier) finish(b buckets) error {
 
 // strayIndex reports an index key that no verified entry accounts for.
 func (v *verifier) strayIndex(b buckets, ix *index) error {
-	if b.index[ix].Stats().KeyN == v.indexed[ix] {
+	bk, err := b.ix(ix)
+	if err != nil {
+		return err
+	}
+	if bk.Stats().KeyN == v.indexed[ix] {
 		return nil
 	}
-	c := b.index[ix].Cursor()
+	c := bk.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		if err := indexKeyMatches(b, ix, k); err != nil {
 			return err

@@ -48,16 +48,16 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			mustPut(t, b.entries, seqKey(0), b.entries.Get(seqKey(1)))
 		}, 0},
 		{"hide an entry from the patient index", func(t *testing.T, b buckets) {
-			mustDelete(t, b.index[byPatient], byPatient.key(codec{}, "Patient/b", timeKey(t0.Add(6*time.Minute)), 6))
+			mustDelete(t, mustIx(t, b, byPatient), byPatient.key(codec{}, "Patient/b", timeKey(t0.Add(6*time.Minute)), 6))
 		}, 6},
 		{"hide an entry from the time index", func(t *testing.T, b buckets) {
-			mustDelete(t, b.index[byTime], byTime.key(codec{}, "", timeKey(t0.Add(4*time.Minute)), 4))
+			mustDelete(t, mustIx(t, b, byTime), byTime.key(codec{}, "", timeKey(t0.Add(4*time.Minute)), 4))
 		}, 4},
 		{"add a stray patient index key", func(t *testing.T, b buckets) {
-			mustPut(t, b.index[byPatient], byPatient.key(codec{}, "Patient/c", timeKey(t0), 7), nil)
+			mustPut(t, mustIx(t, b, byPatient), byPatient.key(codec{}, "Patient/c", timeKey(t0), 7), nil)
 		}, 7},
 		{"add a stray break-glass index key", func(t *testing.T, b buckets) {
-			mustPut(t, b.index[byBreakGlass], byBreakGlass.key(codec{}, "", timeKey(t0), 8), nil)
+			mustPut(t, mustIx(t, b, byBreakGlass), byBreakGlass.key(codec{}, "", timeKey(t0), 8), nil)
 		}, 8},
 		{"rewrite the head", func(t *testing.T, b buckets) {
 			mustPut(t, b.head, headKey, append(seqKey(10), GenesisHash...))
@@ -173,4 +173,14 @@ func TestVerifyAcrossChunks(t *testing.T) {
 		}
 		tamper(t, l, func(t *testing.T, b buckets) { editEntry(t, b, seq, `"version":"2"`, `"version":"1"`) })
 	}
+}
+
+// mustIx opens an index bucket of b.
+func mustIx(t testing.TB, b buckets, ix *index) *bbolt.Bucket {
+	t.Helper()
+	bk, err := b.ix(ix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bk
 }
