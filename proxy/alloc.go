@@ -45,8 +45,11 @@ func (r *run) newClass() *class {
 // grows within its capacity, so a string handed out is never written again.
 func (r *run) runString(b []byte) string {
 	if r.strChunk.Cap()-r.strChunk.Len() < len(b) {
+		// Chunks start small and double up to 4 KB: a read needs a few
+		// class keys, a 1,000-entry Bundle hundreds.
+		next := min(max(2*r.strChunk.Cap(), 256), 4<<10)
 		r.strChunk = strings.Builder{} // strings handed out keep the old chunk
-		r.strChunk.Grow(max(len(b), 4<<10))
+		r.strChunk.Grow(max(len(b), next))
 	}
 	start := r.strChunk.Len()
 	r.strChunk.Write(b)
