@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"hash/crc32"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Streamed output. A large Bundle is not rendered into a buffer of its own
@@ -46,6 +49,11 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // errStreamDiverged: the second rendering differed from the first.
 var errStreamDiverged = errors.New("the streamed rendering differs from the checked one")
+
+// streamsCut counts responses cut because their second rendering differed
+// from the first: a bug to alert on (none is expected).
+var streamsCut, _ = otel.Meter("github.com/ds4p/ds4p/proxy").Int64Counter("ds4p.response.streams_cut",
+	metric.WithDescription("streamed responses cut because the rendering sent differed from the one checked (a bug; none expected)"))
 
 // chunkBufs are the renderings' chunk buffers.
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2*streamChunk); return &b }}
@@ -159,6 +167,7 @@ func (b *streamBody) start() {
 		// reads the last chunk.
 		b.release()
 		if errors.Is(err, errStreamDiverged) {
+			streamsCut.Add(context.Background(), 1)
 			b.s.log.Error("response cut: its streamed rendering differed from the checked one", "request_id", b.st.r.ex.requestID)
 		}
 		_ = b.pw.CloseWithError(err) // nil: the caller reads io.EOF
