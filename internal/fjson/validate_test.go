@@ -179,3 +179,69 @@ func TestScanStringPositions(t *testing.T) {
 		}
 	}
 }
+
+// TestScanStringLong compares scanString with a byte-at-a-time reader on
+// strings long enough for its prose path (a quote found ahead, the bytes
+// before it checked in long strides), with two or three bytes to look at
+// anywhere in them (escaped quotes before the real one, runes, control
+// characters, bad UTF-8) and with no closing quote: the same end, the same
+// escaped flag, the same error offset.
+func TestScanStringLong(t *testing.T) {
+	t.Parallel()
+	ins := []string{`\"`, `\\`, `\u00e9`, `\x`, "\x01", "é", "日", "\xff", "\xe6\x97", `"`, "\x7f"}
+	for _, n := range []int{17, 31, 32, 33, 47, 64, 100} {
+		for a, x := range ins {
+			for _, y := range ins[a:] {
+				for at := 0; at <= n; at += 3 {
+					for at2 := at; at2 <= n; at2 += 7 {
+						body := strings.Repeat("a", at) + x + strings.Repeat("b", at2-at) + y + strings.Repeat("c", n-at2)
+						for _, s := range []string{`"` + body + `"`, `"` + body, `"` + body + `"` + strings.Repeat("d", 40) + `"`} {
+							b := []byte(s)
+							end, esc, err := scanString(b, 0)
+							wEnd, wEsc, wOff := refScanString(b)
+							var se *SyntaxError
+							switch {
+							case wOff >= 0 && (!errors.As(err, &se) || se.Offset != wOff):
+								t.Fatalf("scanString(%q) = %d, %v; want an error at %d", s, end, err, wOff)
+							case wOff < 0 && (err != nil || end != wEnd || esc != wEsc):
+								t.Fatalf("scanString(%q) = %d, %v, %v; want %d, %v", s, end, esc, err, wEnd, wEsc)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// refScanString reads the string at b[0] == '"' a byte at a time: the end
+// past its closing quote and whether it holds escapes, or the offset of
+// its first error (-1: none).
+func refScanString(b []byte) (end int, escaped bool, errOff int) {
+	for i := 1; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, escaped, -1
+		case c == '\\':
+			escaped = true
+			j, err := scanEscape(b, i)
+			if err != nil {
+				var se *SyntaxError
+				errors.As(err, &se)
+				return 0, false, se.Offset
+			}
+			i = j
+		case c < 0x20:
+			return 0, false, i
+		case c < 0x80:
+			i++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return 0, false, i
+			}
+			i += size
+		}
+	}
+	return 0, false, len(b)
+}
