@@ -207,7 +207,7 @@ func (w *walker) array(i int) (int, error) {
 // note records the member key, whose value is b[v:end], if it is the system
 // or code of a coding.
 func (c *coding) note(b []byte, key []byte, v, end int) error {
-	switch memberIndex(key, codingNames) {
+	switch codingIndex(key) {
 	case 0:
 		return c.system.set(b, v, end, &c.sysStr, "system")
 	case 1:
@@ -228,6 +228,39 @@ func (c *coding) note(b []byte, key []byte, v, end int) error {
 
 // codingNames are the members coding.note reads, in its order.
 var codingNames = newNameSet("system", "code", "reference", "value", "url", "valueCoding", "div")
+
+// codingIndex is memberIndex(key, codingNames), which every member of every
+// object asks: a switch the compiler turns into a length test and one
+// comparison, where memberIndex compares against each name of a length
+// that many keys share (3 to 6 bytes). TestCodingIndex holds the two equal.
+func codingIndex(key []byte) int {
+	switch string(key) {
+	case "system":
+		return 0
+	case "code":
+		return 1
+	case "reference":
+		return 2
+	case "value":
+		return 3
+	case "url":
+		return 4
+	case "valueCoding":
+		return 5
+	case "div":
+		return 6
+	}
+	return escapedIndex(key, codingNames)
+}
+
+// escapedIndex is memberIndex for a key that is no name of names as it
+// stands: only an escaped spelling of one can still match.
+func escapedIndex(key []byte, names *nameSet) int {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return -1
+	}
+	return memberIndex(key, names)
+}
 
 // memberIndex returns the index in names of the member name whose raw key
 // (escapes undecoded) is key, or -1: fjson.KeyIs against each name, with
@@ -298,7 +331,7 @@ func (w *walker) resource(i int) (int, error) {
 // topMember walks one member of the resource, reading the ones Label
 // reports.
 func (w *walker) topMember(key []byte, v int) (int, error) {
-	switch k := memberIndex(key, topNames); k {
+	switch k := topIndex(key); k {
 	case 0:
 		return w.text(&w.typ, v, "resourceType")
 	case 1:
@@ -318,6 +351,27 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 // topNames are the top-level members topMember reads, in its order: the
 // last are patientKeys.
 var topNames = newNameSet("resourceType", "id", "meta", "contained", patientKeys[0], patientKeys[1], patientKeys[2])
+
+// topIndex is memberIndex(key, topNames), as a switch (see codingIndex).
+func topIndex(key []byte) int {
+	switch string(key) {
+	case "resourceType":
+		return 0
+	case "id":
+		return 1
+	case "meta":
+		return 2
+	case "contained":
+		return 3
+	case "subject":
+		return 4
+	case "patient":
+		return 5
+	case "beneficiary":
+		return 6
+	}
+	return escapedIndex(key, topNames)
+}
 
 // text reads the string member key at v into f.
 func (w *walker) text(f *field, v int, key string) (int, error) {
@@ -379,7 +433,7 @@ func (w *walker) metaObject(v int) (int, error) {
 
 // metaMember walks one member of meta.
 func (w *walker) metaMember(key []byte, v int) (int, error) {
-	switch memberIndex(key, metaNames) {
+	switch metaIndex(key) {
 	case 0:
 		return w.text(&w.versionID, v, "versionId")
 	case 1:
@@ -402,6 +456,19 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 
 // metaNames are the members of meta metaMember reads, in its order.
 var metaNames = newNameSet("versionId", "source", "security")
+
+// metaIndex is memberIndex(key, metaNames), as a switch (see codingIndex).
+func metaIndex(key []byte) int {
+	switch string(key) {
+	case "versionId":
+		return 0
+	case "source":
+		return 1
+	case "security":
+		return 2
+	}
+	return escapedIndex(key, metaNames)
+}
 
 // securityArray reads the existing labels in meta.security. Their own
 // extensions are label metadata, not clinical codes, so rules do not see
