@@ -62,8 +62,10 @@ func (c *Checker) ObjectScan(obj, d int, fn func(key []byte, vStart int) (vEnd i
 		if err = v.unique(&o, k); err != nil {
 			return 0, err
 		}
-		vs, err := colon(b, k.end+1)
-		if err != nil {
+		vs := k.end + 1
+		if vs < len(b) && b[vs] == ':' { // compact JSON: no call
+			vs++
+		} else if vs, err = colon(b, vs); err != nil {
 			return 0, err
 		}
 		if vs = SkipSpace(b, vs); vs >= len(b) {
@@ -72,6 +74,10 @@ func (c *Checker) ObjectScan(obj, d int, fn func(key []byte, vStart int) (vEnd i
 		vEnd, err := fn(b[k.start:k.end], vs)
 		if i, err = checkEnd(b, vs, vEnd, err); err != nil {
 			return 0, err
+		}
+		if i < len(b) && b[i] == ',' { // compact JSON: no call
+			i++
+			continue
 		}
 		var done bool
 		if i, done, err = next(b, i, '}'); done || err != nil {

@@ -40,8 +40,10 @@ func objectScan(b []byte, obj int, fn func(key []byte, vStart int) (vEnd int, er
 		} else if kEnd, _, err = scanString(b, i); err != nil {
 			return 0, err
 		}
-		v, err := colon(b, kEnd)
-		if err != nil {
+		v := kEnd
+		if v < len(b) && b[v] == ':' { // compact JSON: no call
+			v++
+		} else if v, err = colon(b, v); err != nil {
 			return 0, err
 		}
 		if v = SkipSpace(b, v); v >= len(b) {
@@ -50,6 +52,10 @@ func objectScan(b []byte, obj int, fn func(key []byte, vStart int) (vEnd int, er
 		vEnd, err := fn(b[i+1:kEnd-1], v)
 		if i, err = checkEnd(b, v, vEnd, err); err != nil {
 			return 0, err
+		}
+		if i < len(b) && b[i] == ',' { // compact JSON: no call
+			i++
+			continue
 		}
 		var done bool
 		if i, done, err = next(b, i, '}'); done || err != nil {
@@ -77,6 +83,10 @@ func ArrayScan(b []byte, arr int, fn func(vStart int) (vEnd int, err error)) (en
 		vEnd, err := fn(i)
 		if i, err = checkEnd(b, i, vEnd, err); err != nil {
 			return 0, err
+		}
+		if i < len(b) && b[i] == ',' { // compact JSON: no call
+			i++
+			continue
 		}
 		var done bool
 		if i, done, err = next(b, i, ']'); done || err != nil {

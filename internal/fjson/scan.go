@@ -267,6 +267,10 @@ func skipObject(b []byte, i, d int) (int, error) {
 		if i, err = skipValue(b, k, d); err != nil {
 			return 0, err
 		}
+		if i < len(b) && b[i] == ',' { // compact JSON: no call
+			i++
+			continue
+		}
 		var done bool
 		if i, done, err = next(b, i, '}'); done || err != nil {
 			return i, err
@@ -286,6 +290,10 @@ func skipArray(b []byte, i, d int) (int, error) {
 		var err error
 		if i, err = skipValue(b, i, d); err != nil {
 			return 0, err
+		}
+		if i < len(b) && b[i] == ',' { // compact JSON: no call
+			i++
+			continue
 		}
 		var done bool
 		if i, done, err = next(b, i, ']'); done || err != nil {

@@ -99,11 +99,17 @@ func (v *validator) object(i, d int) (int, error) {
 		if err = v.unique(&o, k); err != nil {
 			return 0, err
 		}
-		if i, err = colon(b, k.end+1); err != nil {
+		if i = k.end + 1; i < len(b) && b[i] == ':' { // compact JSON: no call
+			i++
+		} else if i, err = colon(b, i); err != nil {
 			return 0, err
 		}
 		if i, err = v.value(i, d); err != nil {
 			return 0, err
+		}
+		if i < len(b) && b[i] == ',' { // compact JSON: no call
+			i++
+			continue
 		}
 		var done bool
 		if i, done, err = next(b, i, '}'); done || err != nil {
@@ -212,6 +218,10 @@ func (v *validator) array(i, d int) (int, error) {
 		var err error
 		if i, err = v.value(i, d); err != nil {
 			return 0, err
+		}
+		if i < len(b) && b[i] == ',' { // compact JSON: no call
+			i++
+			continue
 		}
 		var done bool
 		if i, done, err = next(b, i, ']'); done || err != nil {
