@@ -93,7 +93,7 @@ func errDuplicate(key string) error {
 // w.b, or nil for the array element idx.
 func (w *walker) push(name []byte, idx int) error {
 	if w.depth >= maxDepth {
-		return errors.New("nested deeper than " + strconv.Itoa(maxDepth))
+		return errTooDeep
 	}
 	s := segment{start: int32(idx), end: -1}
 	if name != nil {
@@ -104,6 +104,10 @@ func (w *walker) push(name []byte, idx int) error {
 	w.depth++
 	return nil
 }
+
+// errTooDeep is push's error, made once so that push is small enough to be
+// inlined into the walk's callbacks.
+var errTooDeep = errors.New("nested deeper than " + strconv.Itoa(maxDepth))
 
 // pop leaves the current member or element.
 func (w *walker) pop() { w.depth-- }

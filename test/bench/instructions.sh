@@ -5,7 +5,7 @@
 # than 0.1 %, which is what a change of a few percent needs to be seen.
 #
 #   test/bench/instructions.sh PACKAGE BENCH [N1 N2]
-#   test/bench/instructions.sh ./labels/ 'LabelAll/checked/entries=1000$'
+#   test/bench/instructions.sh ./labels/ '^BenchmarkLabelAll$/^checked$/^entries=1000$'
 #
 # It runs the benchmark N1 and N2 times (default 10 and 30) under cachegrind
 # with GOMAXPROCS=1 and GOGC=off, so that neither the scheduler nor the
@@ -27,11 +27,18 @@ if [ -z "$bin" ]; then
 	go test -c -o "$bin" "$pkg"
 fi
 count() {
-	GOMAXPROCS=1 GOGC=off valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
-		"$bin" -test.run '^$' -test.bench "$bench" -test.benchtime "${1}x" 2>&1 |
-		awk '/I[ ]+refs:/ { gsub(",", "", $4); print $4 }'
+	local out
+	out=$(GOMAXPROCS=1 GOGC=off valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+		"$bin" -test.run '^$' -test.bench "$bench" -test.benchtime "${1}x" 2>&1)
+	local ran
+	ran=$(grep -c '^Benchmark' <<<"$out" || true)
+	if [ "$ran" != 1 ]; then
+		echo "instructions.sh: $bench ran $ran benchmarks, want exactly 1 (anchor it: '^BenchmarkX\$/sub\$')" >&2
+		grep '^Benchmark' <<<"$out" >&2 || true
+		return 1
+	fi
+	awk '/I[ ]+refs:/ { gsub(",", "", $4); print $4 }' <<<"$out"
 }
 a=$(count "$n1")
 b=$(count "$n2")
-[ -n "$a" ] && [ -n "$b" ] || { echo "instructions.sh: no count (does $bench match a benchmark?)" >&2; exit 1; }
 echo $(((b - a) / (n2 - n1)))
