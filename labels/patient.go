@@ -53,13 +53,20 @@ func validID(id []byte) bool {
 		return false
 	}
 	for _, c := range id {
-		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.'
-		if !ok {
+		if !idByte[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// idByte marks the bytes a FHIR id may hold: A-Z a-z 0-9 - and '.'.
+var idByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.'
+	}
+	return t
+}()
 
 // patientIdentifier returns "system|value" of the identifier by which the
 // subject, patient or beneficiary object names a patient, "" when none

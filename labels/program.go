@@ -132,8 +132,12 @@ func (ix *programIndex) bySource(src []byte) string {
 // /_history/version suffix removed, and the length of Type. It returns nil
 // for references that name no resource (contained, urn:, search URLs).
 func referenceKey(ref []byte) (key []byte, typLen int) {
-	if i := bytes.Index(ref, []byte("/_history/")); i >= 0 {
-		ref = ref[:i]
+	// No id or type holds '_': only a reference with one can hold
+	// "/_history/", and most have none.
+	if bytes.IndexByte(ref, '_') >= 0 {
+		if i := bytes.Index(ref, []byte("/_history/")); i >= 0 {
+			ref = ref[:i]
+		}
 	}
 	slash := bytes.LastIndexByte(ref, '/')
 	if slash <= 0 || bytes.IndexByte(ref, '?') >= 0 {

@@ -1,6 +1,9 @@
 package labels
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestNameSwitches: the switches the walk uses for member names (coding.note,
 // topMember, metaMember) find what memberIndex finds, for every name,
@@ -42,4 +45,18 @@ func TestNameSwitches(t *testing.T) {
 func hex2(c byte) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[c>>4], digits[c&15]})
+}
+
+// TestIDBytes: the table validID reads holds the id characters FHIR allows,
+// [A-Za-z0-9\-\.], and nothing else.
+func TestIDBytes(t *testing.T) {
+	for c := range 256 {
+		want := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.'
+		if idByte[c] != want || validID([]byte{byte(c)}) != want {
+			t.Errorf("byte %#x: idByte %v, validID %v, want %v", c, idByte[c], validID([]byte{byte(c)}), want)
+		}
+	}
+	if validID(nil) || validID([]byte(strings.Repeat("a", 65))) || !validID([]byte(strings.Repeat("a", 64))) {
+		t.Error("ids of 0, 64 and 65 bytes: only 64 is valid")
+	}
 }
