@@ -52,6 +52,15 @@ func SkipSpace(b []byte, i int) int {
 	return i
 }
 
+// String checks the string at b[i] == '"' as Validate does and returns the
+// index just past its closing quote: what SkipValue and Checker.Value do
+// for a string, without their dispatch, for walkers that have read the
+// quote themselves.
+func String(b []byte, i int) (int, error) {
+	end, _, err := scanString(b, i)
+	return end, err
+}
+
 // scanString checks the string starting at b[i] == '"' and returns the index
 // just past its closing quote and whether it holds escapes.
 func scanString(b []byte, i int) (end int, escaped bool, err error) {
