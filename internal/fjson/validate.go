@@ -3,6 +3,7 @@ package fjson
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // Validate checks that b holds exactly one RFC 8259 JSON value, with only
@@ -140,6 +141,16 @@ func (v *validator) key(i int) (key, error) {
 	}
 	if b[i] != '"' {
 		return key{}, errAt(i, "expected string key")
+	}
+	// Most member names are plain ASCII of under eight bytes: when the
+	// first byte past the name that needs a look is its closing quote, the
+	// name is checked without a call to scanString.
+	if i+9 <= len(b) {
+		if m := special(binary.LittleEndian.Uint64(b[i+1:])); m != 0 {
+			if q := i + 1 + bits.TrailingZeros64(m)>>3; b[q] == '"' {
+				return key{start: i + 1, end: q, tag: keyTag(b, i+1, q)}, nil
+			}
+		}
 	}
 	end, esc, err := scanString(b, i)
 	if err != nil {

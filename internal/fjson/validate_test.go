@@ -245,3 +245,32 @@ func refScanString(b []byte) (end int, escaped bool, errOff int) {
 	}
 	return 0, false, len(b)
 }
+
+// TestKeyPositions puts each kind of byte a member name may hold or must
+// not (quote, escapes, control characters, UTF-8 good and bad) at every
+// position of names up to 20 bytes long, on both sides of the eight bytes
+// validator.key reads without a call, and compares Validate with
+// encoding/json; and a name equal to the one before it by an escape there
+// is a duplicate.
+func TestKeyPositions(t *testing.T) {
+	t.Parallel()
+	for _, ins := range []string{`\"`, `\\`, `\n`, `\u0061`, `\x`, "\x01", "é", "\xff", "\xe6\x97", `"`} {
+		for n := range 20 {
+			for at := 0; at <= n; at++ {
+				name := strings.Repeat("a", at) + ins + strings.Repeat("b", n-at)
+				for _, s := range []string{`{"` + name + `":1}`, `{"x":0,"` + name + `":1,"y":2}`} {
+					err := Validate([]byte(s), 2)
+					want := json.Valid([]byte(s)) && utf8.ValidString(s)
+					if (err == nil) != want {
+						t.Fatalf("Validate(%q) = %v, want valid=%v", s, err, want)
+					}
+				}
+			}
+			plain := strings.Repeat("a", n+1)
+			dup := `{"` + plain + `":1,"` + plain[:n] + `\u0061":2}`
+			if err := Validate([]byte(dup), 2); err == nil {
+				t.Fatalf("Validate(%q) accepted a duplicate spelled with an escape", dup)
+			}
+		}
+	}
+}
