@@ -181,13 +181,20 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Host = ""
 	pr.SetXForwarded()
 	h := pr.Out.Header
-	for _, k := range []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Forwarded",
-		"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Server", "X-Real-Ip"} { // the caller's say on the upstream's base
-		h.Del(k)
+	for _, k := range upstreamDropped {
+		delete(h, k) // Header.Del, without canonicalising a canonical key
 	}
-	h.Set("Accept", "application/fhir+json")
-	h.Set("X-Request-Id", ex.requestID)
+	h["Accept"] = []string{"application/fhir+json"}
+	h["X-Request-Id"] = []string{ex.requestID}
 }
+
+// upstreamDropped are the caller's request headers the upstream never sees:
+// credentials, conditional requests (ds4p's answer depends on more than
+// the upstream's version), compression (ds4p reads the body), and the
+// caller's say on the upstream's base URL. Canonical spellings, as
+// TestUpstreamDroppedCanonical checks: rewrite deletes them from the map.
+var upstreamDropped = []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Forwarded",
+	"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Server", "X-Real-Ip"}
 
 // modifyResponse is the response pipeline's entry: nothing of the upstream
 // body reaches the caller unless this returns nil.
