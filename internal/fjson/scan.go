@@ -30,10 +30,17 @@ const (
 // character, a quote, a backslash or a non-ASCII byte. It may err towards
 // set only for bytes after a set one, so its lowest set bit marks the first
 // such byte exactly.
+//
+// Per byte, with no borrow from below: x-0x20 has its high bit set for
+// bytes below 0x20 or from 0xA0; q-1 and s-1 for the quote and the
+// backslash, and for bytes from 0x80 (x's high bit survives the XOR), but
+// for 0xA2 and 0xDD, which x-0x20 flags. Each flags only bytes to look at,
+// so no mask of high bits is needed, and a borrow comes only from a byte
+// below that is itself flagged. TestSpecialExact checks every byte value.
 func special(x uint64) uint64 {
 	q := x ^ ('"' * lsb)
 	s := x ^ ('\\' * lsb)
-	return ((x-0x20*lsb)&^x | (q-lsb)&^q | (s-lsb)&^s | x) & msb
+	return ((x - 0x20*lsb) | (q - lsb) | (s - lsb)) & msb
 }
 
 // SkipSpace returns the index of the first byte at or after i that is not

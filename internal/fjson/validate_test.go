@@ -1,8 +1,10 @@
 package fjson
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -270,6 +272,40 @@ func TestKeyPositions(t *testing.T) {
 			dup := `{"` + plain + `":1,"` + plain[:n] + `\u0061":2}`
 			if err := Validate([]byte(dup), 2); err == nil {
 				t.Fatalf("Validate(%q) accepted a duplicate spelled with an escape", dup)
+			}
+		}
+	}
+}
+
+// TestSpecialExact: in every word of eight bytes with one or two bytes of
+// any value among plain ones, the lowest byte special marks is the first
+// quote, backslash, control character or non-ASCII byte, and no byte is
+// marked when there is none: what scanString relies on.
+func TestSpecialExact(t *testing.T) {
+	t.Parallel()
+	look := func(c byte) bool { return c < 0x20 || c >= 0x80 || c == '"' || c == '\\' }
+	for v1 := range 256 {
+		for v2 := range 256 {
+			for k1 := range 8 {
+				for k2 := k1 + 1; k2 < 8; k2++ {
+					w := []byte("aZ09 ~az")
+					w[k1], w[k2] = byte(v1), byte(v2)
+					want := -1
+					for k, c := range w {
+						if look(c) {
+							want = k
+							break
+						}
+					}
+					m := special(binary.LittleEndian.Uint64(w))
+					got := -1
+					if m != 0 {
+						got = bits.TrailingZeros64(m) >> 3
+					}
+					if got != want {
+						t.Fatalf("special(%q): first byte to look at %d, want %d", w, got, want)
+					}
+				}
 			}
 		}
 	}
