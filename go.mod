@@ -25,6 +25,8 @@ require (
 	go.opentelemetry.io/otel/trace v1.47.0
 	// The load test's OTLP metrics sink (test/load/otlpsink) decodes exports.
 	go.opentelemetry.io/proto/otlp v1.11.0
+	// CPU feature detection for the AVX2 string check (internal/fjson/special_amd64.go); the version already in the module graph.
+	golang.org/x/sys v0.48.0
 	google.golang.org/protobuf v1.36.12
 	gopkg.in/yaml.v3 v3.0.1
 )
@@ -86,7 +88,6 @@ require (
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect

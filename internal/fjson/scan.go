@@ -86,6 +86,15 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 				goto look
 			}
 			i += 16
+			// Sixteen plain bytes: a long string (a URI, a narrative), which
+			// AVX2 reads 32 bytes a step, up to its first byte to look at.
+			if haveAVX2 && i+32 <= len(b) {
+				whole := (len(b) - i) &^ 31
+				j := scanSpecial32(b[i:])
+				if i += j; j < whole {
+					goto look
+				}
+			}
 		}
 		for {
 			if i+8 > len(b) {
