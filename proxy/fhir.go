@@ -108,11 +108,16 @@ var overrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Met
 // wantsJSON reports whether the caller accepts FHIR JSON, by _format or
 // Accept.
 func wantsJSON(r *http.Request) bool {
-	if f := r.URL.Query().Get("_format"); f != "" {
-		return strings.Contains(f, "json")
+	// The query is parsed only when it can hold _format: a raw query with
+	// neither "_format" nor a percent escape cannot.
+	if raw := r.URL.RawQuery; strings.Contains(raw, "_format") || strings.IndexByte(raw, '%') >= 0 {
+		if f := r.URL.Query().Get("_format"); f != "" {
+			return strings.Contains(f, "json")
+		}
 	}
 	accept := r.Header.Get("Accept")
-	if accept == "" {
+	switch accept {
+	case "", "*/*", "application/fhir+json", "application/json": // what clients send, without parsing
 		return true
 	}
 	for _, part := range strings.Split(accept, ",") {
@@ -125,10 +130,27 @@ func wantsJSON(r *http.Request) bool {
 }
 
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	for s := r.Header.Get("Accept-Encoding"); s != ""; {
+		var part string
+		part, s, _ = strings.Cut(s, ",")
 		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") {
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && !refusedByQ(params) {
 			return true
+		}
+	}
+	return false
+}
+
+// refusedByQ reports whether the parameters of an Accept-Encoding element
+// give it q=0 (RFC 9110 12.4.2: "not acceptable"), or a q that is no
+// number: then the caller gets the identity encoding, which is always safe.
+func refusedByQ(params string) bool {
+	for params != "" {
+		var p string
+		p, params, _ = strings.Cut(params, ";")
+		if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err != nil || !(q > 0)
 		}
 	}
 	return false
@@ -283,6 +305,10 @@ func (s *Server) readBody(resp *http.Response) ([]byte, error) {
 }
 
 func isJSON(contentType string) bool {
+	switch contentType {
+	case "application/fhir+json", "application/json", "application/json+fhir": // no parameters: no parsing
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return false

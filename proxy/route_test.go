@@ -60,6 +60,57 @@ func TestWantsJSON(t *testing.T) {
 	}
 }
 
+// TestWantsJSONFormat: _format decides over Accept, however the query
+// spells it (the fast path skips parsing only a query that cannot hold it).
+func TestWantsJSONFormat(t *testing.T) {
+	t.Parallel()
+	cases := map[string]bool{
+		"_format=json": true, "_format=xml": false, "%5Fformat=xml": false, "_%66ormat=xml": false,
+		"a=1&_format=application/fhir%2Bxml": false, "_count=5": true, "a=%20&b=1": true, "_format=": true,
+	}
+	for q, want := range cases {
+		r, _ := http.NewRequest("GET", "/fhir/Patient?"+q, nil)
+		r.Header.Set("Accept", "application/fhir+json")
+		if got := wantsJSON(r); got != want {
+			t.Errorf("query %q: %v, want %v", q, got, want)
+		}
+	}
+}
+
+// TestAcceptsGzip and TestIsJSON: the header readers, over the spellings
+// their fast paths and their parsers each take.
+func TestAcceptsGzip(t *testing.T) {
+	t.Parallel()
+	cases := map[string]bool{
+		"": false, "gzip": true, "GZIP": true, "br, gzip": true, "gzip;q=0": false, "gzip; q=0": false,
+		"gzip;q=0.5": true, "gzip;q=0.000": false, "gzip;Q=0": false, "gzip;q=nan": false, "gzip;q=x": false, "gzip;level=0": true,
+		"br,": false, ",gzip": true, "identity": false, "x-gzip": false, "deflate, gzip;q=1.0, *;q=0": true,
+	}
+	for h, want := range cases {
+		r, _ := http.NewRequest("GET", "/fhir/Patient", nil)
+		if h != "" {
+			r.Header.Set("Accept-Encoding", h)
+		}
+		if got := acceptsGzip(r); got != want {
+			t.Errorf("Accept-Encoding %q: %v, want %v", h, got, want)
+		}
+	}
+}
+
+func TestIsJSON(t *testing.T) {
+	t.Parallel()
+	cases := map[string]bool{
+		"application/fhir+json": true, "application/json": true, "application/json+fhir": true,
+		"application/fhir+json; charset=utf-8": true, "Application/FHIR+JSON": true, "application/fhir+xml": false,
+		"text/html": false, "": false, "application/fhir+json;;": false, "application/jsonx": false,
+	}
+	for ct, want := range cases {
+		if got := isJSON(ct); got != want {
+			t.Errorf("isJSON(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}
+
 func TestRemoveMembers(t *testing.T) {
 	t.Parallel()
 	src := []byte(`{"a":1,"total":5,"entry":[1],"z":2}`)
