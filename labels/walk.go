@@ -240,7 +240,7 @@ var codingNames = newNameSet("system", "code", "reference", "value", "url", "val
 // codingIndex is memberIndex(key, codingNames), which every member of every
 // object asks: a switch the compiler turns into a length test and one
 // comparison, where memberIndex compares against each name of a length
-// that many keys share (3 to 6 bytes). TestCodingIndex holds the two equal.
+// that many keys share (3 to 6 bytes). TestNameSwitches holds the two equal.
 func codingIndex(key []byte) int {
 	switch string(key) {
 	case "system":
