@@ -49,13 +49,20 @@ func TestWantsJSON(t *testing.T) {
 		"": true, "application/fhir+json": true, "*/*": true, "application/json, text/plain": true,
 		"application/fhir+xml": false, "text/html": false, "text/html,application/xhtml+xml,*/*;q=0.8": true,
 	}
-	for accept, want := range cases {
+	headerCases(t, "Accept", cases, wantsJSON)
+}
+
+// headerCases asks fn of a request carrying each value of header (none for
+// ""), and compares with the value's answer in cases.
+func headerCases(t *testing.T, header string, cases map[string]bool, fn func(*http.Request) bool) {
+	t.Helper()
+	for v, want := range cases {
 		r, _ := http.NewRequest("GET", "/fhir/Patient/1", nil)
-		if accept != "" {
-			r.Header.Set("Accept", accept)
+		if v != "" {
+			r.Header.Set(header, v)
 		}
-		if got := wantsJSON(r); got != want {
-			t.Errorf("Accept %q: %v, want %v", accept, got, want)
+		if got := fn(r); got != want {
+			t.Errorf("%s %q: %v, want %v", header, v, got, want)
 		}
 	}
 }
@@ -86,15 +93,7 @@ func TestAcceptsGzip(t *testing.T) {
 		"gzip;q=0.5": true, "gzip;q=0.000": false, "gzip;Q=0": false, "gzip;q=nan": false, "gzip;q=x": false, "gzip;level=0": true,
 		"br,": false, ",gzip": true, "identity": false, "x-gzip": false, "deflate, gzip;q=1.0, *;q=0": true,
 	}
-	for h, want := range cases {
-		r, _ := http.NewRequest("GET", "/fhir/Patient", nil)
-		if h != "" {
-			r.Header.Set("Accept-Encoding", h)
-		}
-		if got := acceptsGzip(r); got != want {
-			t.Errorf("Accept-Encoding %q: %v, want %v", h, got, want)
-		}
-	}
+	headerCases(t, "Accept-Encoding", cases, acceptsGzip)
 }
 
 func TestIsJSON(t *testing.T) {
