@@ -14,6 +14,8 @@ test:
 	bash test/medplum/install.sh
 	$(GO) test -race -count=1 -timeout 15m ./...
 	DS4P_TEST_STREAM_ALL=1 $(GO) test -race -count=1 -timeout 10m ./proxy
+	# The portable string check, which CPUs without AVX2 run (internal/fjson/special_other.go).
+	$(GO) test -race -count=1 -tags purego ./internal/fjson ./labels
 
 # Everything except the end-to-end suite.
 test-short:
