@@ -238,29 +238,69 @@ type inherited struct {
 	program string
 }
 
-// lookup returns what the target "Type/id" of a link passes on.
-func (l *Labeller) lookup(ix batchIndex, rs []*Result, key []byte, typLen int) (inherited, bool) {
+// linkTarget is a link's target, resolved once per batch: the resource k of
+// the batch it names, or (k < 0) what the label cache held for it when
+// propagation began, or nothing (ok false). key is "Type/id", for reasons.
+type linkTarget struct {
+	key []byte
+	k   int
+	ext inherited
+	ok  bool
+}
+
+// resolve finds the target of link lk of resource b: in the batch first,
+// then in the cache of earlier responses.
+func (l *Labeller) resolve(ix batchIndex, b []byte, lk link) linkTarget {
+	key, typLen := lk.target(b)
+	if key == nil {
+		return linkTarget{}
+	}
 	if k, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
-		return inherited{labels: inheritable(rs[k].Effective()), program: rs[k].Program}, true
+		return linkTarget{key: key, k: k, ok: true}
 	}
 	if l.cache != nil {
 		if e, ok := l.cache.get(key); ok {
-			return inherited{labels: e.labels, program: e.program}, true
+			return linkTarget{key: key, k: -1, ext: inherited{labels: e.labels, program: e.program}, ok: true}
 		}
 	}
-	return inherited{}, false
+	return linkTarget{}
 }
 
-// propagate runs the rounds of LabelAll's propagation.
+// passes returns what target t passes on now: a resource of the batch may
+// have gained labels in an earlier round.
+func (t linkTarget) passes(rs []*Result) inherited {
+	if t.k >= 0 {
+		return inherited{labels: inheritable(rs[t.k].Effective()), program: rs[t.k].Program}
+	}
+	return t.ext
+}
+
+// propagate runs the rounds of LabelAll's propagation. Each link's target
+// is resolved once, before the rounds: a round then only reads what the
+// target passes on (its reference is not parsed, nor looked up, again).
 func (l *Labeller) propagate(resources [][]byte, rs []*Result) {
 	ix := indexBatch(rs)
+	n := 0
+	for _, r := range rs {
+		n += len(r.links)
+	}
+	if n == 0 {
+		return
+	}
+	targets := make([]linkTarget, 0, n)
+	for k, r := range rs {
+		for _, lk := range r.links {
+			targets = append(targets, l.resolve(ix, resources[k], lk))
+		}
+	}
 	for range maxRounds {
-		changed := false
+		changed, j := false, 0
 		for k := range rs {
 			for _, lk := range rs[k].links {
-				if l.inherit(ix, resources[k], rs, k, lk) {
+				if t := targets[j]; t.ok && l.inherit(resources[k], rs, k, lk, t) {
 					changed = true
 				}
+				j++
 			}
 		}
 		if !changed {
@@ -269,19 +309,15 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result) {
 	}
 }
 
-// inherit applies one link of resource k; it reports whether labels were
-// added.
-func (l *Labeller) inherit(ix batchIndex, b []byte, rs []*Result, k int, lk link) bool {
-	key, typLen := lk.target(b)
-	if key == nil {
+// inherit applies one link of resource k, whose target is t; it reports
+// whether labels were added.
+func (l *Labeller) inherit(b []byte, rs []*Result, k int, lk link, t linkTarget) bool {
+	in := t.passes(rs)
+	if len(in.labels) == 0 {
 		return false
 	}
-	t, ok := l.lookup(ix, rs, key, typLen)
-	if !ok || len(t.labels) == 0 {
-		return false
-	}
-	add := t.labels
-	part2 := t.labels.Has(Part2Policy)
+	add := in.labels
+	part2 := in.labels.Has(Part2Policy)
 	if lk.kind == refContext {
 		if !part2 {
 			return false
@@ -305,11 +341,11 @@ func (l *Labeller) inherit(ix batchIndex, b []byte, rs []*Result, k int, lk link
 		}
 		r.derived = merged
 		if part2 && r.Program == "" {
-			r.Program = t.program
+			r.Program = in.program
 		}
 	}
 	r.settle(b)
-	r.Reasons = appendPropagatedReasons(r.Reasons, lk, string(key), before, r.Effective(), add, part2, elem)
+	r.Reasons = appendPropagatedReasons(r.Reasons, lk, string(t.key), before, r.Effective(), add, part2, elem)
 	return true
 }
 
