@@ -32,15 +32,19 @@ func (w *walker) patientID(typ string) ([]byte, error) {
 // removed. It returns nil for other references (other types, urn:uuid,
 // #contained, search URLs).
 func referencedPatient(ref []byte) []byte {
-	if i := bytes.Index(ref, []byte("/_history/")); i >= 0 {
-		ref = ref[:i]
+	if bytes.IndexByte(ref, '_') >= 0 { // no type or id holds '_' (see referenceKey)
+		if i := bytes.Index(ref, []byte("/_history/")); i >= 0 {
+			ref = ref[:i]
+		}
 	}
-	const prefix = "Patient/"
-	i := bytes.LastIndex(ref, []byte(prefix))
-	if i < 0 || (i > 0 && ref[i-1] != '/') {
+	// An id holds no slash: the id is what follows the last one, and the
+	// segment before it must be Patient.
+	const typ = "Patient"
+	slash := bytes.LastIndexByte(ref, '/')
+	if slash < len(typ) || string(ref[slash-len(typ):slash]) != typ || (slash > len(typ) && ref[slash-len(typ)-1] != '/') {
 		return nil
 	}
-	if id := ref[i+len(prefix):]; validID(id) {
+	if id := ref[slash+1:]; validID(id) {
 		return id
 	}
 	return nil

@@ -60,3 +60,44 @@ func TestIDBytes(t *testing.T) {
 		t.Error("ids of 0, 64 and 65 bytes: only 64 is valid")
 	}
 }
+
+// TestReferencedPatient compares referencedPatient with the form it had,
+// a search for the last "Patient/" (kept here as the reference), on
+// references of every shape and on every cut of them.
+func TestReferencedPatient(t *testing.T) {
+	ref := func(r []byte) []byte {
+		if i := strings.Index(string(r), "/_history/"); i >= 0 {
+			r = r[:i]
+		}
+		i := strings.LastIndex(string(r), "Patient/")
+		if i < 0 || (i > 0 && r[i-1] != '/') {
+			return nil
+		}
+		if id := r[i+len("Patient/"):]; validID(id) {
+			return id
+		}
+		return nil
+	}
+	refs := []string{
+		"Patient/p1", "Patient/p1/_history/2", "http://x/fhir/Patient/p-1.2", "http://my_host/fhir/Patient/a",
+		"XPatient/p1", "/Patient/p1", "Patient/", "Patient", "Patient/p/q", "Group/Patient/p1", "Patient/Patient/p1",
+		"Patient/a_b", "urn:uuid:Patient/p1", "#Patient/p1", "Patient/p1?x=1", "Patient//p1", "Patient/p1/",
+		"Observation/o1", "Patient/" + strings.Repeat("a", 65), "a/Patient/p1/_history/x/Patient/p2", "PatientPatient/p",
+	}
+	checked := 0
+	for _, full := range refs {
+		for n := 0; n <= len(full); n++ {
+			r := []byte(full[:n])
+			got, want := referencedPatient(r), ref(r)
+			if string(got) != string(want) || (got == nil) != (want == nil) {
+				t.Errorf("referencedPatient(%q) = %q, want %q", r, got, want)
+			}
+			if want != nil {
+				checked++
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d references named a patient: the cases test too little", checked)
+	}
+}
