@@ -279,7 +279,6 @@ func (t linkTarget) passes(rs []*Result) inherited {
 // is resolved once, before the rounds: a round then only reads what the
 // target passes on (its reference is not parsed, nor looked up, again).
 func (l *Labeller) propagate(resources [][]byte, rs []*Result) {
-	ix := indexBatch(rs)
 	n := 0
 	for _, r := range rs {
 		n += len(r.links)
@@ -287,6 +286,7 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result) {
 	if n == 0 {
 		return
 	}
+	ix := indexBatch(rs)
 	targets := make([]linkTarget, 0, n)
 	for k, r := range rs {
 		for _, lk := range r.links {
