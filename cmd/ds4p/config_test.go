@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/heapfloor"
 	"github.com/ds4p/ds4p/proxy/authn"
 )
 
@@ -323,5 +324,44 @@ func TestMutualTLSAndUpstreamCA(t *testing.T) {
 	base, data = base2, data2
 	if status, err := get(client(clientA), token("client-a")); err != nil || status != http.StatusBadGateway {
 		t.Fatalf("untrusted upstream certificate: %d %v", status, err)
+	}
+}
+
+func TestHeapFloorConfig(t *testing.T) {
+	t.Parallel()
+	base := []string{"--upstream", "http://x/fhir", "--dev-auth"}
+	c, err := loadConfig(base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HeapFloorBytes != DefaultHeapFloorBytes {
+		t.Errorf("default heap_floor_bytes %d; want %d", c.HeapFloorBytes, DefaultHeapFloorBytes)
+	}
+	file := writeConfig(t, "heap_floor_bytes: 0\n")
+	if c, err = loadConfig(append([]string{"--config", file}, base...), nil); err != nil || c.HeapFloorBytes != 0 {
+		t.Errorf("heap_floor_bytes: 0 in the file gave %d, %v", c.HeapFloorBytes, err)
+	}
+	if c, err = loadConfig(append([]string{"--config", file}, base...), []string{"DS4P_HEAP_FLOOR_BYTES=1048576"}); err != nil || c.HeapFloorBytes != 1<<20 {
+		t.Errorf("DS4P_HEAP_FLOOR_BYTES did not override the file: %d, %v", c.HeapFloorBytes, err)
+	}
+	_, err = loadConfig(base, []string{"DS4P_HEAP_FLOOR_BYTES=-1"})
+	if err == nil || !strings.Contains(err.Error(), "heap_floor_bytes") {
+		t.Errorf("a negative heap floor was accepted: %v", err)
+	}
+}
+
+func TestApplyHeapFloor(t *testing.T) {
+	defer heapfloor.Set(0)
+	var logs bytes.Buffer
+	log := newLogger(&logs, "info")
+	if got := applyHeapFloor(1<<20, "", log); got != 1<<20 || heapfloor.Floor() != 1<<20 {
+		t.Errorf("applyHeapFloor(1 MiB) = %d, floor %d", got, heapfloor.Floor())
+	}
+	// An operator who set GOGC tuned the collector: the floor stays off.
+	if got := applyHeapFloor(1<<20, "50", log); got != 0 || heapfloor.Floor() != 0 {
+		t.Errorf("applyHeapFloor with GOGC=50 = %d, floor %d", got, heapfloor.Floor())
+	}
+	if !strings.Contains(logs.String(), "GOGC is set") {
+		t.Errorf("no log line says why the floor was not applied:\n%s", logs.String())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/heapfloor"
 	"github.com/ds4p/ds4p/proxy"
 )
 
@@ -52,6 +53,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	// First, while the heap is fresh: the ballast must be untouched memory.
+	heapFloor := applyHeapFloor(cfg.HeapFloorBytes, os.Getenv("GOGC"), log)
 	stdlog.SetOutput(proxy.WithheldQuotes(stderr)) // net/http logs upstream bytes quoted
 	shutdown, err := setupTelemetry(ctx)
 	if err != nil {
@@ -87,9 +90,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ln, scheme = tls.NewListener(ln, tlsConf), "https"
 	}
 	log.Info("ds4p serving", "listen", ln.Addr().String(), "policy_revision", st.engine.Revision(), "dev_auth", cfg.Auth.Dev,
-		"tls", tlsConf != nil, "client_certs_required", cfg.TLS.RequireClientCert)
+		"tls", tlsConf != nil, "client_certs_required", cfg.TLS.RequireClientCert, "heap_floor_bytes", heapFloor)
 	fmt.Fprintf(stdout, "ds4p listening on %s://%s/fhir (upstream %s)\n", scheme, ln.Addr(), cfg.Upstream)
 	return serveHTTP(ctx, ln, st.server.Handler(), cfg.Limits.UpstreamTimeout)
+}
+
+// applyHeapFloor sets the collector's heap floor (heap_floor_bytes) unless
+// the operator tuned the collector with GOGC, and returns the floor in
+// effect.
+func applyHeapFloor(bytes int64, gogc string, log *slog.Logger) int64 {
+	if gogc != "" {
+		if bytes > 0 {
+			log.Info("GOGC is set: heap_floor_bytes is not applied", "GOGC", gogc)
+		}
+		return heapfloor.Set(0)
+	}
+	got := heapfloor.Set(bytes)
+	if got < bytes {
+		log.Warn("heap_floor_bytes lowered to a quarter of the memory limit (GOMEMLIMIT)", "asked", bytes, "heap_floor_bytes", got)
+	}
+	return got
 }
 
 func wantsHelp(args []string) bool {
