@@ -82,9 +82,10 @@ func (l *Ledger) commitGroup(group []*pendingAppend) {
 // transaction committed.
 func (l *Ledger) appendBatches(now time.Time, group ...*pendingAppend) error {
 	var fresh []waitingKeys
+	var linked []Entry
 	indexedAll := false
 	err := l.db.Update(func(tx *bbolt.Tx) error {
-		fresh, indexedAll = fresh[:0], false
+		fresh, linked, indexedAll = fresh[:0], linked[:0], false
 		b, err := l.buckets(tx)
 		if err != nil {
 			return err
@@ -98,7 +99,7 @@ func (l *Ledger) appendBatches(now time.Time, group ...*pendingAppend) error {
 			return err
 		}
 		for _, p := range group {
-			w, err := l.appendTx(b, p.batch, now)
+			w, err := l.appendTx(b, p.batch, now, &linked)
 			if err != nil {
 				return err
 			}
@@ -112,6 +113,9 @@ func (l *Ledger) appendBatches(now time.Time, group ...*pendingAppend) error {
 		indexedAll, err = settleIndex(b, indexed, head, known, l.indexEvery)
 		return err
 	})
+	if err == nil {
+		l.recent.committed(linked)
+	}
 	switch {
 	case err != nil:
 	case indexedAll:

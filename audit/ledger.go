@@ -45,6 +45,8 @@ type Ledger struct {
 	// wait for their index keys before a commit writes them (deferred.go).
 	w          writer
 	indexEvery int
+	// recent holds the latest commits' entries for EntriesAfter (recent.go).
+	recent *recent
 }
 
 // Option configures a Ledger.
@@ -65,7 +67,7 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 	if db.NoSync && !db.IsReadOnly() {
 		return nil, errors.New("audit: opening ledger: the database has NoSync set, so entries would not be durable")
 	}
-	l := &Ledger{db: db, now: time.Now, verifyChunk: defaultVerifyChunk, indexEvery: defaultIndexEvery}
+	l := &Ledger{db: db, now: time.Now, verifyChunk: defaultVerifyChunk, indexEvery: defaultIndexEvery, recent: newRecent()}
 	for _, opt := range opts {
 		opt(l)
 	}
@@ -287,7 +289,10 @@ func prepare(entries []Entry) ([]Entry, error) {
 // appendTx links and stores batch after the current head and returns the
 // index keys its entries wait for. It works on copies, so a rerun starts
 // from the same entries.
-func (l *Ledger) appendTx(b buckets, batch []Entry, now time.Time) ([]waitingKeys, error) {
+//
+// It appends the linked entries to *linked, for recent once the
+// transaction commits.
+func (l *Ledger) appendTx(b buckets, batch []Entry, now time.Time, linked *[]Entry) ([]waitingKeys, error) {
 	seq, prev, err := b.readHead()
 	if err != nil {
 		return nil, err
@@ -307,6 +312,7 @@ func (l *Ledger) appendTx(b buckets, batch []Entry, now time.Time) ([]waitingKey
 			return nil, fmt.Errorf("storing seq %d: %w", seq, err)
 		}
 		waiting = append(waiting, keysOf(b.c, &e))
+		*linked = append(*linked, e)
 		prev = e.Hash
 	}
 	return waiting, b.writeHead(seq, prev)

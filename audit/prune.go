@@ -130,6 +130,7 @@ func (l *Ledger) pruneRound(cutoff time.Time, dir string) (int, string, Checkpoi
 	if err := l.db.Update(func(tx *bbolt.Tx) error { return l.deletePruned(tx, p, cp) }); err != nil {
 		return 0, "", Checkpoint{}, err
 	}
+	l.recent.forgetThrough(cp.Seq)
 	return len(p.entries), filepath.Join(dir, name), cp, nil
 }
 

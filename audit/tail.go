@@ -12,7 +12,10 @@ import (
 // MaxLimit. Unlike Find's (time, seq) order, seq order never lets an entry
 // committed later appear before a position already read, so a tailing
 // reader (the SIEM export) that remembers the last seq it handled sees
-// every entry once. Entries pruned meanwhile are skipped.
+// every entry once. Entries pruned meanwhile are skipped. Entries of the
+// latest commits come from memory (recent.go): the same values, without
+// reading them back; callers must not modify what the returned entries
+// share (their lists and BreakGlass).
 func (l *Ledger) EntriesAfter(ctx context.Context, seq uint64, limit int) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("audit: reading entries after %d: %w", seq, err)
@@ -21,6 +24,9 @@ func (l *Ledger) EntriesAfter(ctx context.Context, seq uint64, limit int) ([]Ent
 		limit = DefaultLimit
 	}
 	limit = min(limit, MaxLimit)
+	if out, ok := l.recent.after(seq, limit); ok {
+		return out, nil
+	}
 	out := []Entry{}
 	err := l.db.View(func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)

@@ -28,6 +28,7 @@ type stats struct {
 	lastSeq  uint64
 	lastHash string // of entry lastSeq, to check saved counters against the ledger
 	saved    uint64 // lastSeq when last saved
+	savedAt  time.Time
 	entries  uint64
 	scanned  bool // the first full scan finished
 	lastScan time.Duration
@@ -60,6 +61,10 @@ type savedCounters struct {
 // saveEvery bounds the entries counted between two saves during a long
 // count, so a restart resumes near where it stopped.
 const saveEvery = 100_000
+
+// saveInterval spaces the saves of a refresh that did not count saveEvery
+// entries: each is a write transaction, and refresh runs every second.
+const saveInterval = 10 * time.Second
 
 // load adopts the saved counters if the ledger still holds their last
 // entry with the same hash (else it counts from the start).
@@ -98,7 +103,7 @@ func (st *stats) save(ctx context.Context) {
 	st.mu.Unlock()
 	if err == nil && st.store.SaveCounters(ctx, countersName, blob) == nil {
 		st.mu.Lock()
-		st.saved = seq
+		st.saved, st.savedAt = seq, time.Now()
 		st.mu.Unlock()
 	}
 }
@@ -163,7 +168,12 @@ func (st *stats) refresh(ctx context.Context) error {
 			break
 		}
 	}
-	st.save(ctx)
+	st.mu.Lock()
+	due := time.Since(st.savedAt) >= saveInterval
+	st.mu.Unlock()
+	if due {
+		st.save(ctx)
+	}
 	st.mu.Lock()
 	st.scanned, st.lastScan = true, time.Since(start)
 	st.mu.Unlock()

@@ -79,3 +79,61 @@ func TestStatsResumeFromSavedCounters(t *testing.T) {
 		t.Fatalf("foreign counters: read %d, counters %s", ct2.read, got)
 	}
 }
+
+// countingStore counts saves.
+type countingStore struct {
+	counterStore
+	saves int
+}
+
+func (c *countingStore) SaveCounters(ctx context.Context, name string, blob []byte) error {
+	c.saves++
+	return c.counterStore.SaveCounters(ctx, name, blob)
+}
+
+// Refreshes run every second; the counters are saved at most every
+// saveInterval, and a restart counts again only what came after the save.
+func TestStatsSavesAtIntervals(t *testing.T) {
+	t.Parallel()
+	db := openTempDB(t)
+	l, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := audit.OpenReviews(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &countingStore{counterStore: rs}
+	st := newStats(l, store)
+	day := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		if err := l.Append(t.Context(), entry("Patient/a", day, []string{"TREAT"}, false)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.refresh(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if store.saves != 1 {
+			t.Fatalf("after refresh %d: %d saves; want the first only", i+1, store.saves)
+		}
+	}
+	st.mu.Lock()
+	st.savedAt = st.savedAt.Add(-saveInterval)
+	st.mu.Unlock()
+	if err := st.refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if store.saves != 2 {
+		t.Fatalf("%d saves once saveInterval passed; want 2", store.saves)
+	}
+	ct := &countingTailer{tailer: l}
+	again := newStats(ct, rs)
+	again.load(t.Context())
+	if err := again.refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if ct.read != 0 || again.entries != 3 {
+		t.Fatalf("after a restart: read %d entries, %d counted; want 0 and 3", ct.read, again.entries)
+	}
+}

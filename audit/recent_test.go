@@ -1,0 +1,239 @@
+package audit
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fromFile is EntriesAfter read from the file alone: the same ledger
+// without its recent entries.
+func fromFile(t *testing.T, l *Ledger, seq uint64, limit int) []Entry {
+	t.Helper()
+	file := &Ledger{db: l.db, codec: l.codec, now: l.now, verifyChunk: l.verifyChunk, indexEvery: l.indexEvery}
+	out, err := file.EntriesAfter(t.Context(), seq, limit)
+	if err != nil {
+		t.Fatalf("EntriesAfter(%d) from the file: %v", seq, err)
+	}
+	return out
+}
+
+// assertTailMatchesFile checks EntriesAfter against the file for every
+// starting seq and a few limits.
+func assertTailMatchesFile(t *testing.T, l *Ledger) {
+	t.Helper()
+	head, _, err := l.Head(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(0); seq <= head+1; seq++ {
+		for _, limit := range []int{1, 3, 1000} {
+			got, err := l.EntriesAfter(t.Context(), seq, limit)
+			if err != nil {
+				t.Fatalf("EntriesAfter(%d, %d): %v", seq, limit, err)
+			}
+			if want := fromFile(t, l, seq, limit); !reflect.DeepEqual(got, want) {
+				t.Fatalf("EntriesAfter(%d, %d) differs from the file:\n got %+v\nwant %+v", seq, limit, got, want)
+			}
+		}
+	}
+}
+
+// variedEntry is entry i with the shapes entries take: break-glass, an
+// alert, names, no patient, no items, many items.
+func variedEntry(i int) Entry {
+	e := sample(i, fmt.Sprintf("Patient/p%d", i%4))
+	switch i % 6 {
+	case 1:
+		e.BreakGlass = &BreakGlass{Reason: "overdose <unresponsive> & bleeding", Recipient: "Dr Ö", DisclosedBy: "ds4p"}
+	case 2:
+		e.Alert = "bulk-7"
+		e.Caller.Name, e.Caller.Address = "Riverside Recovery", "1 Main St"
+	case 3:
+		e.Patient, e.Disclosed, e.Withheld, e.Consents, e.Purposes = "", nil, nil, nil, nil
+	case 4:
+		for j := range 50 {
+			e.Disclosed = append(e.Disclosed, Item{Type: "Observation", ID: fmt.Sprintf("o%d-%d", i, j), Version: "1"})
+		}
+		e.Redacted = []Item{{Type: "Patient", ID: "p", Labels: []string{"a|b", "c|d"}}}
+	case 5:
+		e.Time = time.Time{} // stamped by Append
+		e.Query = "/Observation?code=http://loinc.org|1234-5&_elements=\"x\"\t\u2028"
+	}
+	return e
+}
+
+func TestRecentMatchesFile(t *testing.T) {
+	t.Parallel()
+	l := newLedger(t)
+	for i := 1; i <= 12; i++ { // one entry per commit
+		if err := l.Append(t.Context(), variedEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Several entries per commit, and commits grouped under concurrency.
+	if err := l.Append(t.Context(), variedEntry(13), variedEntry(14), variedEntry(15)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 5 {
+				if err := l.Append(t.Context(), variedEntry(100+10*g+i), variedEntry(200+10*g+i)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if _, ok := l.recent.after(0, 1); !ok {
+		t.Fatal("the recent entries do not start at seq 1")
+	}
+	assertTailMatchesFile(t, l)
+}
+
+func TestRecentMatchesSealedFile(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	l, err := Open(db, WithSealer(openSealer(t, db, testKey(t, true))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 9; i++ {
+		if err := l.Append(t.Context(), phiEntry(i), variedEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assertTailMatchesFile(t, l)
+}
+
+// An entry that JSON would not give back (invalid UTF-8) is read from the
+// file, and so is everything before it.
+func TestRecentSkipsWhatTheFileChanges(t *testing.T) {
+	t.Parallel()
+	l := newLedger(t)
+	appendSamples(t, l, 3)
+	bad := sample(4, "Patient/a")
+	bad.Query = "/Condition?code=\xff\xfe"
+	if err := l.Append(t.Context(), bad); err != nil {
+		t.Fatal(err)
+	}
+	appendSamples(t, l, 2) // seq 5 and 6
+	if _, ok := l.recent.after(3, 10); ok {
+		t.Fatal("recent answers for seq 4, whose stored JSON differs from the entry")
+	}
+	if got, ok := l.recent.after(4, 10); !ok || len(got) != 2 || got[0].Seq != 5 {
+		t.Fatalf("recent after seq 4 = %v, %v; want seq 5 and 6", seqs(got), ok)
+	}
+	got, err := l.EntriesAfter(t.Context(), 3, 1)
+	if err != nil || len(got) != 1 || got[0].Query != "/Condition?code=\ufffd\ufffd" {
+		t.Fatalf("EntriesAfter(3) = %+v, %v; want seq 4 as stored", got, err)
+	}
+	assertTailMatchesFile(t, l)
+}
+
+func TestRecentBounds(t *testing.T) {
+	t.Parallel()
+	l := newLedger(t)
+	l.recent.maxEntries, l.recent.maxItems = 4, 1000
+	appendSamples(t, l, 10)
+	if _, ok := l.recent.after(5, 10); ok {
+		t.Fatal("recent holds more than 4 entries")
+	}
+	if got, ok := l.recent.after(6, 10); !ok || !reflect.DeepEqual(seqs(got), []uint64{7, 8, 9, 10}) {
+		t.Fatalf("recent after 6 = %v, %v; want 7..10", seqs(got), ok)
+	}
+	// An entry with more items than the bound empties it.
+	big := sample(11, "Patient/a")
+	for j := range 1000 {
+		big.Disclosed = append(big.Disclosed, Item{Type: "Observation", ID: fmt.Sprint(j), Version: "1"})
+	}
+	if err := l.Append(t.Context(), big); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.recent.after(10, 10); ok {
+		t.Fatal("recent kept running past an entry larger than its bound")
+	}
+	appendSamples(t, l, 1) // seq 12
+	if l.recent.items > l.recent.maxItems {
+		t.Fatalf("recent holds %d items, bound %d", l.recent.items, l.recent.maxItems)
+	}
+	assertTailMatchesFile(t, l)
+}
+
+func TestRecentForgetsPruned(t *testing.T) {
+	t.Parallel()
+	l := newLedger(t)
+	appendSamples(t, l, 10)
+	if _, err := l.Prune(t.Context(), t0.Add(6*time.Minute), t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.EntriesAfter(t.Context(), 0, 100)
+	if err != nil || !reflect.DeepEqual(seqs(got), []uint64{6, 7, 8, 9, 10}) {
+		t.Fatalf("EntriesAfter(0) after pruning 1..5 = %v, %v", seqs(got), err)
+	}
+	assertTailMatchesFile(t, l)
+}
+
+// TestFaithfulCoversEveryString puts invalid UTF-8 into each string of an
+// entry in turn, found by reflection, so a string field added to Entry
+// later must be checked too.
+func TestFaithfulCoversEveryString(t *testing.T) {
+	t.Parallel()
+	full := variedEntry(1) // break-glass
+	full.Alert, full.Caller.Name, full.Caller.Address = "a", "n", "addr"
+	full.Redacted = []Item{{Type: "T", ID: "i", Version: "v", Labels: []string{"l"}}}
+	full.Hash, full.PrevHash = "h", "p"
+	if !faithful(&full) {
+		t.Fatal("a valid entry is not faithful")
+	}
+	var paths []string
+	var walk func(v reflect.Value, path string, visit func(reflect.Value, string))
+	walk = func(v reflect.Value, path string, visit func(reflect.Value, string)) {
+		switch v.Kind() {
+		case reflect.String:
+			visit(v, path)
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i), path+"."+v.Type().Field(i).Name, visit)
+				}
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				walk(v.Index(i), fmt.Sprintf("%s[%d]", path, i), visit)
+			}
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(v.Elem(), path, visit)
+			}
+		}
+	}
+	walk(reflect.ValueOf(&full).Elem(), "Entry", func(_ reflect.Value, p string) { paths = append(paths, p) })
+	if len(paths) < 25 {
+		t.Fatalf("found only %d strings: %v", len(paths), paths)
+	}
+	for _, target := range paths {
+		e := deepCopy(full)
+		walk(reflect.ValueOf(&e).Elem(), "Entry", func(v reflect.Value, p string) {
+			if p == target {
+				v.SetString("x\xff")
+			}
+		})
+		if faithful(&e) {
+			t.Errorf("invalid UTF-8 in %s is not caught", target)
+		}
+	}
+}
+
+func deepCopy(e Entry) Entry {
+	e = canonical(e) // copies the lists and BreakGlass
+	for _, list := range [][]Item{e.Disclosed, e.Withheld, e.Redacted} {
+		for i := range list {
+			list[i].Labels = append([]string(nil), list[i].Labels...)
+		}
+	}
+	return e
+}
