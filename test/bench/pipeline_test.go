@@ -18,6 +18,7 @@ import (
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/internal/heapfloor"
 	"github.com/ds4p/ds4p/internal/synth"
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
@@ -79,6 +80,28 @@ func BenchmarkPipelineParallel(b *testing.B) {
 		}
 		b.Run("full/permissive/"+s.name+"/parallel=8", func(b *testing.B) {
 			benchProxiedParallel(b, px, px.tokens["permissive"], s, 8)
+		})
+	}
+}
+
+// BenchmarkHeapFloor is BenchmarkPipelineParallel's reads without and
+// with the heap floor `ds4p serve` sets by default (heap_floor_bytes,
+// internal/heapfloor): how often the collector runs (gc/1000ops) and what
+// a read costs in CPU (cpu-µs/op, the in-process upstream and client
+// included). The process's own live heap is larger than a server's (the
+// benchmark's fixtures), so the floor saves less here than in `ds4p serve`.
+func BenchmarkHeapFloor(b *testing.B) {
+	up := newPipeUpstream(b)
+	px := newPipeProxy(b, up, pipeVariants[0])
+	read := up.shapes[0]
+	for _, floor := range []int64{0, 32 << 20} {
+		b.Run(fmt.Sprintf("full/permissive/read/parallel=8/floor=%dMiB", floor>>20), func(b *testing.B) {
+			if got := heapfloor.Set(floor); got != floor {
+				b.Fatalf("heap floor %d, asked %d", got, floor)
+			}
+			defer heapfloor.Set(0)
+			runtime.GC()
+			benchProxiedParallel(b, px, px.tokens["permissive"], read, 8)
 		})
 	}
 }
@@ -425,6 +448,7 @@ func (m *meter) stop(b *testing.B) {
 		b.ReportMetric(n*float64(len(m.s.body))/1e6/cpu.Seconds(), "cpu-MB/s")
 		b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-µs/op")
 	}
+	b.ReportMetric(float64(after.NumGC-m.mem.NumGC)*1000/n, "gc/1000ops")
 }
 
 // part2Consent is the demo's Part 2 consent: deny, except to org for
