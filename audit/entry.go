@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"hash"
 	"strings"
 	"time"
@@ -135,8 +136,12 @@ func nonNil[T any](s []T) []T {
 // give (TestLinkAppendsTheHash), without encoding a large entry twice.
 func link(e *Entry, chain chainFunc) ([]byte, error) {
 	e.Hash = ""
-	body, err := json.Marshal(e)
-	if err != nil {
+	body, ok := appendEntryJSON(nil, e) // canon.go: Marshal's bytes
+	if !ok {
+		_, err := json.Marshal(e)
+		if err == nil {
+			err = errors.New("the entry's time cannot be encoded")
+		}
 		return nil, err
 	}
 	e.Hash = chainHash(chain, e.PrevHash, body)

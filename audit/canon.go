@@ -1,0 +1,191 @@
+package audit
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// appendEntryJSON appends e's JSON exactly as encoding/json's Marshal
+// writes it (field order and names from Entry's tags, omitempty, null for
+// nil lists and BreakGlass, HTML-safe string escaping), without
+// reflection: the ledger encodes every entry it links, and Marshal was
+// most of that cost. ok is false when e's time cannot be encoded (a year
+// outside 0–9999), and the caller then asks Marshal for its error.
+// TestEntryJSONMatchesMarshal and FuzzEntryJSON hold it to Marshal's bytes.
+func appendEntryJSON(dst []byte, e *Entry) (out []byte, ok bool) {
+	t, err := e.Time.MarshalJSON()
+	if err != nil {
+		return dst, false
+	}
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendUint(dst, e.Seq, 10)
+	dst = append(dst, `,"time":`...)
+	dst = append(dst, t...)
+	dst = append(dst, `,"request_id":`...)
+	dst = appendJSONString(dst, e.RequestID)
+	dst = append(dst, `,"caller":{"subject":`...)
+	dst = appendJSONString(dst, e.Caller.Subject)
+	dst = append(dst, `,"org":`...)
+	dst = appendJSONString(dst, e.Caller.Org)
+	dst = append(dst, `,"client":`...)
+	dst = appendJSONString(dst, e.Caller.Client)
+	if e.Caller.Name != "" {
+		dst = append(dst, `,"name":`...)
+		dst = appendJSONString(dst, e.Caller.Name)
+	}
+	if e.Caller.Address != "" {
+		dst = append(dst, `,"address":`...)
+		dst = appendJSONString(dst, e.Caller.Address)
+	}
+	dst = append(dst, `},"purposes":`...)
+	dst = appendJSONStrings(dst, e.Purposes)
+	dst = append(dst, `,"patient":`...)
+	dst = appendJSONString(dst, e.Patient)
+	dst = append(dst, `,"interaction":`...)
+	dst = appendJSONString(dst, e.Interaction)
+	dst = append(dst, `,"query":`...)
+	dst = appendJSONString(dst, e.Query)
+	dst = append(dst, `,"disclosed":`...)
+	dst = appendJSONItems(dst, e.Disclosed)
+	dst = append(dst, `,"withheld":`...)
+	dst = appendJSONItems(dst, e.Withheld)
+	dst = append(dst, `,"redacted":`...)
+	dst = appendJSONItems(dst, e.Redacted)
+	dst = append(dst, `,"consents":`...)
+	if e.Consents == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i, c := range e.Consents {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"id":`...)
+			dst = appendJSONString(dst, c.ID)
+			dst = append(dst, `,"version":`...)
+			dst = appendJSONString(dst, c.Version)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"policy_revision":`...)
+	dst = appendJSONString(dst, e.PolicyRevision)
+	dst = append(dst, `,"break_glass":`...)
+	if bg := e.BreakGlass; bg == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, `{"reason":`...)
+		dst = appendJSONString(dst, bg.Reason)
+		dst = append(dst, `,"recipient":`...)
+		dst = appendJSONString(dst, bg.Recipient)
+		dst = append(dst, `,"affiliation":`...)
+		dst = appendJSONString(dst, bg.Affiliation)
+		dst = append(dst, `,"disclosed_by":`...)
+		dst = appendJSONString(dst, bg.DisclosedBy)
+		dst = append(dst, '}')
+	}
+	if e.Alert != "" {
+		dst = append(dst, `,"alert":`...)
+		dst = appendJSONString(dst, e.Alert)
+	}
+	dst = append(dst, `,"prev_hash":`...)
+	dst = appendJSONString(dst, e.PrevHash)
+	if e.Hash != "" {
+		dst = append(dst, `,"hash":`...)
+		dst = appendJSONString(dst, e.Hash)
+	}
+	return append(dst, '}'), true
+}
+
+func appendJSONItems(dst []byte, items []Item) []byte {
+	if items == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i := range items {
+		it := &items[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"type":`...)
+		dst = appendJSONString(dst, it.Type)
+		dst = append(dst, `,"id":`...)
+		dst = appendJSONString(dst, it.ID)
+		dst = append(dst, `,"version":`...)
+		dst = appendJSONString(dst, it.Version)
+		dst = append(dst, `,"labels":`...)
+		dst = appendJSONStrings(dst, it.Labels)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+func appendJSONStrings(dst []byte, ss []string) []byte {
+	if ss == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendJSONString is encoding/json's string encoding with HTML escaping
+// (Go's encode.go, appendString): <, > and & as \u00XX, the other control
+// bytes as \b \f \n \r \t or \u00XX, invalid UTF-8 as \ufffd, and U+2028
+// and U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,90 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// trickyStrings exercise every branch of encoding/json's string encoding.
+var trickyStrings = []string{
+	"", "plain", `quote " and \ backslash`, "<script>&amp;</script>", "\b\f\n\r\t", "\x00\x01\x1f\x7f",
+	"\u2028\u2029", "é ö 漢字 🙂", "\xff\xfe", "a\xc3", "\xed\xa0\x80", "end\\",
+}
+
+func assertEntryJSON(t *testing.T, e Entry) {
+	t.Helper()
+	want, err := json.Marshal(&e)
+	got, ok := appendEntryJSON(nil, &e)
+	if err != nil {
+		if ok {
+			t.Fatalf("Marshal failed (%v) where appendEntryJSON did not:\n%s", err, got)
+		}
+		return
+	}
+	if !ok || !bytes.Equal(got, want) {
+		t.Fatalf("appendEntryJSON (ok %v) differs from Marshal:\n got %s\nwant %s", ok, got, want)
+	}
+}
+
+func TestEntryJSONMatchesMarshal(t *testing.T) {
+	t.Parallel()
+	for i := range 8 {
+		assertEntryJSON(t, variedEntry(i))
+		assertEntryJSON(t, canonical(variedEntry(i)))
+		assertEntryJSON(t, phiEntry(i))
+	}
+	assertEntryJSON(t, Entry{}) // every list nil, zero time
+	for _, s := range trickyStrings {
+		e := variedEntry(1)
+		e.RequestID, e.Caller.Name, e.Query, e.Alert, e.Hash = s, s, s, s, s
+		e.Purposes = []string{s, s}
+		e.Disclosed = []Item{{Type: s, ID: s, Version: s, Labels: []string{s}}, {}}
+		e.Consents = []ConsentRef{{ID: s, Version: s}}
+		e.BreakGlass.Reason, e.BreakGlass.DisclosedBy = s, s
+		assertEntryJSON(t, e)
+	}
+	e := sample(1, "Patient/a")
+	e.Time = time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.FixedZone("x", -5*3600))
+	assertEntryJSON(t, e)
+	e.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) // Marshal refuses it
+	assertEntryJSON(t, e)
+	if _, err := link(&e, nil); err == nil || !strings.Contains(err.Error(), "year") {
+		t.Fatalf("link of a year-10000 entry = %v; want Marshal's error", err)
+	}
+}
+
+func FuzzEntryJSON(f *testing.F) {
+	for _, s := range trickyStrings {
+		f.Add(s, s, uint64(7), int64(1700000000123456789), uint8(0xff))
+	}
+	f.Fuzz(func(t *testing.T, a, b string, seq uint64, ns int64, shape uint8) {
+		e := Entry{
+			Seq: seq, Time: time.Unix(0, ns).UTC(), RequestID: a, Patient: b, Query: a + b,
+			Caller: Party{Subject: a, Org: b, Client: a},
+		}
+		if shape&1 != 0 {
+			e.Purposes = []string{a, b}
+			e.Consents = []ConsentRef{{ID: b, Version: a}}
+		}
+		if shape&2 != 0 {
+			e.Disclosed = []Item{{Type: a, ID: b, Version: a, Labels: []string{b, a}}}
+			e.Withheld = []Item{}
+		}
+		if shape&4 != 0 {
+			e.BreakGlass = &BreakGlass{Reason: a, Recipient: b}
+		}
+		if shape&8 != 0 {
+			e.Alert, e.Caller.Name, e.Caller.Address = b, a, b
+		}
+		if shape&16 != 0 {
+			e.Hash, e.PrevHash = a, b
+		}
+		if shape&32 != 0 {
+			e.Time = e.Time.In(time.FixedZone("", int(ns%(26*3600))))
+		}
+		assertEntryJSON(t, e)
+	})
+}
