@@ -197,7 +197,11 @@ func (s *Server) routes() *gin.Engine {
 	e.HandleMethodNotAllowed = false
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
-	e.Use(s.requestID, s.recover, hideURLFromTelemetry, otelgin.Middleware("ds4p"), restoreURL, s.accessLog)
+	edge := []gin.HandlerFunc{s.requestID, s.recover}
+	if !s.opts.NoEdgeTelemetry {
+		edge = append(edge, hideURLFromTelemetry, otelgin.Middleware("ds4p"), restoreURL)
+	}
+	e.Use(append(edge, s.accessLog)...)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	// After authentication, before anything goes upstream: blocks of

@@ -98,3 +98,29 @@ func TestSpansCarryNoPHI(t *testing.T) {
 		}
 	}
 }
+
+// TestNoEdgeTelemetry: without the edge middleware (a process exporting
+// nothing) requests are served and logged as before, and no server span
+// is made. Not parallel: it records the spans of the global tracer
+// provider.
+func TestNoEdgeTelemetry(t *testing.T) {
+	rec := recordSpans(t)
+	h := newHarness(t, fhirJSONHandler(200, sudCondition), func(o *Options, _ *Deps) { o.NoEdgeTelemetry = true })
+	resp, body := h.get("/fhir/Condition/sud1?patient=Patient/p1", tokConsented)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"resourceType":"Condition"`) {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id without the edge telemetry")
+	}
+	names := map[string]bool{}
+	for _, s := range rec.Ended() {
+		names[s.Name()] = true
+	}
+	if names["GET /fhir/*path"] {
+		t.Errorf("a server span was made with NoEdgeTelemetry: %v", names)
+	}
+	if !names["proxy.pipeline.process"] {
+		t.Errorf("the pipeline's spans are gone too: %v", names)
+	}
+}

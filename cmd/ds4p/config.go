@@ -368,6 +368,7 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		MaxRequestBodyBytes:     c.Limits.MaxRequestBodyBytes,
 		UpstreamTimeout:         c.Limits.UpstreamTimeout,
 		StreamAboveBytes:        c.Limits.StreamAboveBytes,
+		NoEdgeTelemetry:         !telemetryOn(), // otel.go
 		PassthroughContentTypes: c.PassthroughContentTypes,
 		Total:                   c.Enforcement.Total,
 		Protection:              c.Protection.options(), // protection.go

@@ -27,14 +27,11 @@ import (
 // provider. The returned func flushes and stops both.
 func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	noop := func(context.Context) error { return nil }
-	if os.Getenv("OTEL_SDK_DISABLED") == "true" {
+	if !telemetryOn() {
 		return noop, nil
 	}
 	traces := signalOn("TRACES")
 	metrics := signalOn("METRICS")
-	if !traces && !metrics {
-		return noop, nil
-	}
 	res, err := otelResource()
 	if err != nil {
 		return noop, err
@@ -72,6 +69,11 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 
 // signalOn reports whether the OTLP signal ("TRACES", "METRICS") has an
 // endpoint and is not turned off by OTEL_<signal>_EXPORTER=none.
+// telemetryOn reports whether setupTelemetry exports traces or metrics.
+func telemetryOn() bool {
+	return os.Getenv("OTEL_SDK_DISABLED") != "true" && (signalOn("TRACES") || signalOn("METRICS"))
+}
+
 func signalOn(signal string) bool {
 	if os.Getenv("OTEL_"+signal+"_EXPORTER") == "none" {
 		return false

@@ -261,3 +261,42 @@ func openTestLedger(t *testing.T, path string) (*bbolt.DB, *audit.Ledger) {
 	}
 	return db, led
 }
+
+// TestTelemetryOnDecidesTheEdgeMiddleware: serve leaves out the edge's
+// OpenTelemetry middleware exactly when setupTelemetry exports nothing.
+// Not parallel: it sets environment variables.
+func TestTelemetryOnDecidesTheEdgeMiddleware(t *testing.T) {
+	for _, v := range []string{"OTEL_SDK_DISABLED", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"} {
+		t.Setenv(v, "")
+	}
+	c, err := loadConfig([]string{"--upstream", "http://x/fhir", "--dev-auth"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, true},
+		{map[string]string{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://127.0.0.1:4318/v1/metrics"}, true},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"}, false},
+	}
+	for _, tc := range cases {
+		for k, v := range tc.env {
+			t.Setenv(k, v)
+		}
+		o, err := c.proxyOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if telemetryOn() != tc.want || o.NoEdgeTelemetry == tc.want {
+			t.Errorf("%v: telemetryOn %v, NoEdgeTelemetry %v; want telemetry %v", tc.env, telemetryOn(), o.NoEdgeTelemetry, tc.want)
+		}
+		for k := range tc.env {
+			t.Setenv(k, "")
+		}
+	}
+}
