@@ -118,6 +118,9 @@ const (
 	// DefaultHeapFloorBytes: see README "Sizing a deployment" for what it
 	// saves and costs.
 	DefaultHeapFloorBytes = 32 << 20
+	// MaxHeapFloorBytes refuses a floor the machine may not be able to
+	// map at startup, where the allocation would be a fatal error.
+	MaxHeapFloorBytes = 4 << 30
 )
 
 func defaultConfig() Config {
@@ -306,8 +309,8 @@ func (c Config) Validate() error {
 	if c.Limits.MaxBodyBytes <= 0 || c.Limits.MaxRequestBodyBytes <= 0 || c.Limits.UpstreamTimeout <= 0 || c.Limits.StreamAboveBytes <= 0 {
 		errs = append(errs, errors.New("limits: max_body_bytes, max_request_body_bytes, upstream_timeout and stream_above_bytes must be positive"))
 	}
-	if c.HeapFloorBytes < 0 {
-		errs = append(errs, fmt.Errorf("heap_floor_bytes: %d is negative (0 turns the floor off)", c.HeapFloorBytes))
+	if c.HeapFloorBytes < 0 || c.HeapFloorBytes > MaxHeapFloorBytes {
+		errs = append(errs, fmt.Errorf("heap_floor_bytes: %d is outside 0..%d (0 turns the floor off; the gain stops at about 32 MiB)", c.HeapFloorBytes, int64(MaxHeapFloorBytes)))
 	}
 	errs = append(errs, c.Labels.validate()...)
 	errs = append(errs, c.Ledger.validate()...)  // auditcmd.go

@@ -344,9 +344,14 @@ func TestHeapFloorConfig(t *testing.T) {
 	if c, err = loadConfig(append([]string{"--config", file}, base...), []string{"DS4P_HEAP_FLOOR_BYTES=1048576"}); err != nil || c.HeapFloorBytes != 1<<20 {
 		t.Errorf("DS4P_HEAP_FLOOR_BYTES did not override the file: %d, %v", c.HeapFloorBytes, err)
 	}
-	_, err = loadConfig(base, []string{"DS4P_HEAP_FLOOR_BYTES=-1"})
-	if err == nil || !strings.Contains(err.Error(), "heap_floor_bytes") {
-		t.Errorf("a negative heap floor was accepted: %v", err)
+	for _, bad := range []string{"-1", "4294967297"} {
+		_, err = loadConfig(base, []string{"DS4P_HEAP_FLOOR_BYTES=" + bad})
+		if err == nil || !strings.Contains(err.Error(), "heap_floor_bytes") {
+			t.Errorf("heap floor %s was accepted: %v", bad, err)
+		}
+	}
+	if c, err = loadConfig(base, []string{"DS4P_HEAP_FLOOR_BYTES=4294967296"}); err != nil || c.HeapFloorBytes != MaxHeapFloorBytes {
+		t.Errorf("the largest heap floor was refused: %v", err)
 	}
 }
 
