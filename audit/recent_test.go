@@ -237,3 +237,80 @@ func deepCopy(e Entry) Entry {
 	}
 	return e
 }
+
+// FuzzRecent drives recent with commits (some after a gap, some holding an
+// entry JSON would change or one over the item bound), pruning and reads,
+// against a model of the file: whenever recent answers, its answer must be
+// exactly the file's entries after the seq, up to the limit.
+func FuzzRecent(f *testing.F) {
+	f.Add([]byte{0, 1, 4, 0, 2, 3, 9, 4, 0, 0, 1, 3, 4, 2})
+	f.Add([]byte{0, 3, 0, 3, 0, 3, 4, 1, 6, 3, 2, 4, 0, 5, 0, 7, 0, 1, 4, 6})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		r := &recent{maxEntries: 5, maxItems: 12}
+		file := map[uint64]Entry{}
+		var head, pruned uint64
+		entry := func(seq uint64, items int, bad bool) Entry {
+			e := Entry{Seq: seq, Query: fmt.Sprint(seq), Purposes: []string{}}
+			for j := range items {
+				e.Disclosed = append(e.Disclosed, Item{ID: fmt.Sprint(j), Labels: []string{}})
+			}
+			if bad {
+				e.Query = "\xff"
+			}
+			return e
+		}
+		for i := 0; i+1 < len(ops); i += 2 {
+			op, arg := ops[i]%5, int(ops[i+1])
+			switch op {
+			case 0, 1, 2: // a commit of 1-3 entries; 1: after a gap; 2: with an odd entry
+				if op == 1 {
+					head++
+					file[head] = entry(head, 1, false) // durable, but its commit reported an error
+				}
+				var batch []Entry
+				for j := range arg%3 + 1 {
+					head++
+					e := entry(head, arg%4, op == 2 && j == 1 && arg%2 == 0)
+					if op == 2 && j == 1 && arg%2 == 1 {
+						e = entry(head, 20, false) // over maxItems
+					}
+					file[head] = e
+					batch = append(batch, e)
+				}
+				r.committed(batch)
+			case 3: // pruning through some seq
+				if head > 0 {
+					p := uint64(arg) % (head + 1)
+					for s := pruned + 1; s <= p; s++ {
+						delete(file, s)
+					}
+					pruned = max(pruned, p)
+					r.forgetThrough(p)
+				}
+			case 4: // a read
+				seq, limit := uint64(arg)%(head+2), arg%4+1
+				got, ok := r.after(seq, limit)
+				if !ok {
+					continue
+				}
+				var want []Entry
+				for s := seq + 1; s <= head && len(want) < limit; s++ {
+					if e, in := file[s]; in {
+						want = append(want, e)
+					}
+				}
+				if len(got) != len(want) {
+					t.Fatalf("after(%d, %d) = %v; the file has %v", seq, limit, seqs(got), seqs(want))
+				}
+				for k := range got {
+					if !faithful(&got[k]) || !reflect.DeepEqual(got[k], want[k]) {
+						t.Fatalf("after(%d, %d)[%d] = %+v; the file has %+v", seq, limit, k, got[k], want[k])
+					}
+				}
+			}
+			if len(r.entries) > r.maxEntries || r.items > r.maxItems {
+				t.Fatalf("recent holds %d entries, %d items", len(r.entries), r.items)
+			}
+		}
+	})
+}
