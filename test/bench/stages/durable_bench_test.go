@@ -24,7 +24,7 @@ import (
 //     write-ahead journal in front of bbolt would wait for.
 //
 // The gap between the two is what such a journal could take off every
-// response's ledger wait (README, "Targets still missed").
+// response's ledger wait (README, "Targets and where they stand").
 //
 //	go test -run '^$' -bench DurableWrite -benchtime 2000x ./test/bench/stages/
 func BenchmarkDurableWrite(b *testing.B) {
