@@ -9,8 +9,8 @@
 #   (a) a single read, (b) a 1,000-entry search, (c) Patient/$everything,
 # at concurrency 1 and 8, with wrk (Debian's; installed when missing, else the Go
 # fallback test/load/loadgen). It prints and writes (OUT) a markdown table: requests/s,
-# the ratios ds4p/direct and ds4p/pass-through, p50/p99, ds4p's peak RSS, and the
-# machine. Ratios from one run are what count: absolute numbers move between runs on a
+# the ratios ds4p/direct and ds4p/pass-through, p50/p99, the CPU each proxy used per
+# request, ds4p's peak RSS, and the machine. Ratios from one run are what count: absolute numbers move between runs on a
 # shared 2-core machine.
 #
 # Loopback only. Every run is bounded by DURATION and MAX_REQUESTS; every server started
@@ -109,6 +109,9 @@ start() {
 }
 
 rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# cpu_ticks PID: the process's user+system CPU so far, in clock ticks (CLK_TCK).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 
 # expect_200 URL [TOKEN]
@@ -229,7 +232,7 @@ SINK=$STARTED_URL
 for u in $UPSTREAMS; do setup_upstream "$u"; done
 
 rows=$work/rows.tsv
-printf 'round\tupstream\tkind\tc\ttarget\trequests\tduration_s\trps\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tnon2xx\terrors\tbytes\thwm_kb\tledger_appends\tledger_wait_ms\n' >"$rows"
+printf 'round\tupstream\tkind\tc\ttarget\trequests\tduration_s\trps\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tnon2xx\terrors\tbytes\thwm_kb\tledger_appends\tledger_wait_ms\tcpu_us\n' >"$rows"
 runs=$(($(wc -w <<<"$UPSTREAMS") * $(wc -w <<<"$KINDS") * $(wc -w <<<"$CONCURRENCY") * 3 * ROUNDS))
 log "$runs runs of ${DURATION}s with $LOADGEN (about $((runs * (DURATION + 1) / 60 + 1)) min)"
 for round in $(seq 1 "$ROUNDS"); do
@@ -246,7 +249,14 @@ for round in $(seq 1 "$ROUNDS"); do
           esac
           [ -n "$pid" ] && reset_hwm "$pid"
           [ "$target" = ds4p ] && before=$(ledger_totals "$u")
+          t0=0
+          [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
           fields=$(load "$url" "$c" "$tok")
+          # The proxy's CPU per request during the run (none for direct): less
+          # noisy than throughput on a shared machine.
+          cpu=0
+          [ -n "$pid" ] && cpu=$(awk -v a="$t0" -v b="$(cpu_ticks "$pid")" -v hz="$CLK_TCK" -v f="$fields" \
+            'BEGIN { split(f, x, "\t"); printf "%.1f", (x[1] > 0 ? (b - a) / hz * 1e6 / x[1] : 0) }')
           hwm=0
           [ -n "$pid" ] && hwm=$(rss_kb "$pid" VmHWM)
           ledger="0	0"
@@ -255,7 +265,7 @@ for round in $(seq 1 "$ROUNDS"); do
             ledger=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " "); n = y[1] - x[1];
               printf "%d\t%.3f", n, (n > 0 ? (y[2] - x[2]) / n * 1000 : 0) }')
           fi
-          printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$u" "$k" "$c" "$target" "$fields" "$hwm" "$ledger" >>"$rows"
+          printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$u" "$k" "$c" "$target" "$fields" "$hwm" "$ledger" "$cpu" >>"$rows"
           printf '   round %s %-7s %-10s c=%s %-12s %s\n' "$round" "$u" "$k" "$c" "$target" \
             "$(awk -F'\t' '{ printf "%8.1f req/s  p50 %7.2f ms  p99 %7.2f ms", $3, $4, $6 }' <<<"$fields")" >&2
         done

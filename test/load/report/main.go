@@ -3,8 +3,11 @@
 // request and concurrency, the throughput of direct, pass-through and ds4p,
 // the ratios ds4p/direct and ds4p/pass-through, p50 and p99 latency, the
 // mean wait of ds4p's requests for their ledger entries to be durable
-// (reported apart, as the performance targets ask), and ds4p's peak RSS. Rounds are combined by their median; the ratio's range
-// over rounds shows how steady one run was.
+// (reported apart, as the performance targets ask), the CPU the
+// pass-through proxy and ds4p used per request, and ds4p's peak RSS.
+// Rounds are combined by their median; the ratio's range over rounds shows
+// how steady one run was. Rows written before the CPU column existed are
+// read too (CPU then shows as –).
 //
 //	go run ./test/load/report -in rows.tsv -machine machine.md > latest.md
 package main
@@ -32,10 +35,12 @@ type row struct {
 	// ledgerN appends during the run, ledgerMS their mean wait for
 	// durability (ds4p rows; from ds4p.ledger.append.duration)
 	ledgerN, ledgerMS float64
+	// cpuUS is the proxy's CPU per request in µs (0: not measured)
+	cpuUS float64
 }
 
 // columns of the input, in order.
-var columns = []string{"round", "upstream", "kind", "c", "target", "requests", "duration_s", "rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "non2xx", "errors", "bytes", "hwm_kb", "ledger_appends", "ledger_wait_ms"}
+var columns = []string{"round", "upstream", "kind", "c", "target", "requests", "duration_s", "rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "non2xx", "errors", "bytes", "hwm_kb", "ledger_appends", "ledger_wait_ms", "cpu_us"}
 
 // budget is the request budget of one run (0: none).
 var budget float64
@@ -69,15 +74,21 @@ func readRows(path string) ([]row, error) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fs := strings.Split(sc.Text(), "\t")
-		if len(fs) != len(columns) || fs[0] == "round" {
+		if (len(fs) != len(columns) && len(fs) != len(columns)-1) || fs[0] == "round" {
 			continue
 		}
-		num := func(i int) float64 { v, _ := strconv.ParseFloat(fs[i], 64); return v }
+		num := func(i int) float64 {
+			if i >= len(fs) {
+				return 0
+			}
+			v, _ := strconv.ParseFloat(fs[i], 64)
+			return v
+		}
 		out = append(out, row{
 			round: int(num(0)), upstream: fs[1], kind: fs[2], conc: int(num(3)), target: fs[4],
 			requests: num(5), rps: num(7), p50: num(8), p90: num(9), p99: num(10), max: num(11),
 			non2xx: num(12), errors: num(13), bytes: num(14), hwmK: num(15),
-			ledgerN: num(16), ledgerMS: num(17),
+			ledgerN: num(16), ledgerMS: num(17), cpuUS: num(18),
 		})
 	}
 	return out, sc.Err()
@@ -141,11 +152,11 @@ func write(w io.Writer, rows []row) {
 	}
 	fmt.Fprint(w, "\n## Results\n\n")
 	fmt.Fprintln(w, "Throughput in requests/s and latency in ms are medians over rounds; a ratio's range over the rounds follows it in brackets.")
-	fmt.Fprintln(w, "Added p50 is ds4p's p50 minus direct's. Ledger wait is the mean time ds4p's appends waited for their entries to be durable (transaction and fsync, shared by a group commit; `ds4p.ledger.append.duration`), and the column after it is added p50 less that wait. Peak RSS is ds4p's VmHWM, reset before each run.")
+	fmt.Fprintln(w, "Added p50 is ds4p's p50 minus direct's. Ledger wait is the mean time ds4p's appends waited for their entries to be durable (transaction and fsync, shared by a group commit; `ds4p.ledger.append.duration`), and the column after it is added p50 less that wait. CPU is what the pass-through proxy and ds4p used per request (user and system time from /proc over the run, divided by its requests): steadier than throughput on a shared machine. Peak RSS is ds4p's VmHWM, reset before each run.")
 	for _, u := range upstreams {
 		fmt.Fprintf(w, "\n### %s upstream\n\n", u)
-		fmt.Fprintln(w, "| request | c | body KB | direct req/s | pass-through req/s | ds4p req/s | ds4p/direct | ds4p/pass-through | p50 ms direct / pass / ds4p | p99 ms direct / pass / ds4p | ds4p added p50 ms | ledger wait ms (mean) | added p50 less ledger wait ms | ds4p peak RSS MB |")
-		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintln(w, "| request | c | body KB | direct req/s | pass-through req/s | ds4p req/s | ds4p/direct | ds4p/pass-through | p50 ms direct / pass / ds4p | p99 ms direct / pass / ds4p | ds4p added p50 ms | ledger wait ms (mean) | added p50 less ledger wait ms | CPU µs/request pass / ds4p | ds4p peak RSS MB |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		for _, k := range keys {
 			if k.upstream == u {
 				writeRow(w, k, cells[k])
@@ -171,13 +182,22 @@ func writeRow(w io.Writer, k key, cs map[string]cell) {
 		mw := cs["ds4p"].median(func(r row) float64 { return r.ledgerMS })
 		wait, less = fmtMS(mw), fmtMS(added-mw)
 	}
-	fmt.Fprintf(w, "| %s | %d | %.1f | %.0f | %.0f | %.0f | %s | %s | %s / %s / %s | %s / %s / %s | %s | %s | %s | %.0f |\n",
+	fmt.Fprintf(w, "| %s | %d | %.1f | %.0f | %.0f | %.0f | %s | %s | %s / %s / %s | %s / %s / %s | %s | %s | %s | %s / %s | %.0f |\n",
 		k.kind, k.conc, body, rps("direct"), rps("pass-through"), rps("ds4p"),
 		ratio(cs["ds4p"], cs["direct"]), ratio(cs["ds4p"], cs["pass-through"]),
 		p("direct", p50), p("pass-through", p50), p("ds4p", p50),
 		p("direct", p99), p("pass-through", p99), p("ds4p", p99),
-		fmtMS(added), wait, less,
+		fmtMS(added), wait, less, cpu(cs["pass-through"]), cpu(cs["ds4p"]),
 		cs["ds4p"].max(func(r row) float64 { return r.hwmK })/1024)
+}
+
+// cpu is the cell's median CPU per request, or – when not measured.
+func cpu(c cell) string {
+	v := c.median(func(r row) float64 { return r.cpuUS })
+	if v <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 // ratio is num/den of the median throughputs, with the range of the
