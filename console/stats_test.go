@@ -21,8 +21,10 @@ func (c *countingTailer) EntriesAfter(ctx context.Context, seq uint64, limit int
 	return es, err
 }
 
-func TestStatsResumeFromSavedCounters(t *testing.T) {
-	t.Parallel()
+// openLedgerAndReviews opens a ledger and the reviews (where the counters
+// are saved) on one fresh file.
+func openLedgerAndReviews(t *testing.T) (*audit.Ledger, *audit.Reviews) {
+	t.Helper()
 	db := openTempDB(t)
 	l, err := audit.Open(db)
 	if err != nil {
@@ -32,6 +34,12 @@ func TestStatsResumeFromSavedCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l, rs
+}
+
+func TestStatsResumeFromSavedCounters(t *testing.T) {
+	t.Parallel()
+	l, rs := openLedgerAndReviews(t)
 	day := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
 	for i := range 5 {
 		if err := l.Append(t.Context(), entry("Patient/a", day.Add(time.Duration(i)*time.Hour), []string{"TREAT"}, false)); err != nil {
@@ -95,15 +103,7 @@ func (c *countingStore) SaveCounters(ctx context.Context, name string, blob []by
 // saveInterval, and a restart counts again only what came after the save.
 func TestStatsSavesAtIntervals(t *testing.T) {
 	t.Parallel()
-	db := openTempDB(t)
-	l, err := audit.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := audit.OpenReviews(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, rs := openLedgerAndReviews(t)
 	store := &countingStore{counterStore: rs}
 	st := newStats(l, store)
 	day := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
