@@ -67,13 +67,13 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	return shutdown, nil
 }
 
-// signalOn reports whether the OTLP signal ("TRACES", "METRICS") has an
-// endpoint and is not turned off by OTEL_<signal>_EXPORTER=none.
 // telemetryOn reports whether setupTelemetry exports traces or metrics.
 func telemetryOn() bool {
 	return os.Getenv("OTEL_SDK_DISABLED") != "true" && (signalOn("TRACES") || signalOn("METRICS"))
 }
 
+// signalOn reports whether the OTLP signal ("TRACES", "METRICS") has an
+// endpoint and is not turned off by OTEL_<signal>_EXPORTER=none.
 func signalOn(signal string) bool {
 	if os.Getenv("OTEL_"+signal+"_EXPORTER") == "none" {
 		return false
