@@ -58,6 +58,7 @@ type config struct {
 	maxErrorRate              float64
 	seed                      uint64
 	keep                      bool
+	heapFloor                 int64
 }
 
 func main() {
@@ -72,6 +73,10 @@ func main() {
 	flag.Float64Var(&c.maxErrorRate, "max-error-rate", 0.001, "fail above this fraction of errors")
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the request mix")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, data)")
+	// With serve's default heap floor the garbage between collections (up to
+	// about twice the floor) moves RssAnon by tens of MiB and would hide or
+	// fake growth in a short run; a leak shows the same without it.
+	flag.Int64Var(&c.heapFloor, "heap-floor", 0, "ds4p's heap_floor_bytes during the soak (0: off, for a steadier memory gate; serve's default is 33554432)")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
@@ -101,15 +106,16 @@ func run(c config) error {
 
 // stack is the upstream and ds4p, running.
 type stack struct {
-	work     string
-	keep     bool
-	procs    []*exec.Cmd
-	base     string // ds4p FHIR base
-	ds4pPID  int
-	tokens   map[string]string
-	readable []string // paths below the base
-	plain    []bool   // readable[i] has no sensitive data: always 200
-	withheld []string // pat-0's sensitive resources: 404 for the restrictive caller
+	work      string
+	keep      bool
+	heapFloor int64 // ds4p's heap_floor_bytes
+	procs     []*exec.Cmd
+	base      string // ds4p FHIR base
+	ds4pPID   int
+	tokens    map[string]string
+	readable  []string // paths below the base
+	plain     []bool   // readable[i] has no sensitive data: always 200
+	withheld  []string // pat-0's sensitive resources: 404 for the restrictive caller
 }
 
 func startStack(c config) (*stack, error) {
@@ -121,7 +127,7 @@ func startStack(c config) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &stack{work: work, keep: c.keep, tokens: map[string]string{}}
+	st := &stack{work: work, keep: c.keep, tokens: map[string]string{}, heapFloor: c.heapFloor}
 	for _, b := range [][2]string{{"ds4p", "./cmd/ds4p"}, {"upstream", "./test/load/upstream"}} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(work, b[0]), b[1])
 		cmd.Dir = root
@@ -175,7 +181,8 @@ func (st *stack) start(name, prefix, bin string, args ...string) (string, int, e
 	cmd := exec.Command(bin, args...)
 	// One token at a fixed rate above the per-caller default limits: the
 	// soak measures the proxy, not its rate limiter (README).
-	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true", "DS4P_RATE_LIMITS_ENABLED=false")
+	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true", "DS4P_RATE_LIMITS_ENABLED=false",
+		"DS4P_HEAP_FLOOR_BYTES="+strconv.FormatInt(st.heapFloor, 10))
 	logf, err := os.Create(filepath.Join(st.work, name+".log"))
 	if err != nil {
 		return "", 0, err
