@@ -58,10 +58,19 @@ func (l *Ledger) lead() {
 	go l.lead()
 }
 
-// commitGroup writes every batch of the group in one transaction; if that
-// fails, each batch is retried alone so one bad call cannot fail the rest.
+// commitGroup makes the group durable: in the journal (journal.go), or
+// when it is off in bbolt directly.
 func (l *Ledger) commitGroup(group []*pendingAppend) {
-	now := l.now()
+	if l.j != nil {
+		l.journalGroup(group)
+		return
+	}
+	l.commitToFile(l.now(), group)
+}
+
+// commitToFile writes every batch of the group in one transaction; if that
+// fails, each batch is retried alone so one bad call cannot fail the rest.
+func (l *Ledger) commitToFile(now time.Time, group []*pendingAppend) {
 	l.w.mu.Lock()
 	defer l.w.mu.Unlock()
 	err := l.appendBatches(now, group...)

@@ -48,6 +48,7 @@ func TestLargeEntriesCompressed(t *testing.T) {
 			if err := l.Append(t.Context(), want, sample(2, "Patient/b")); err != nil {
 				t.Fatal(err)
 			}
+			settle(t, l)
 			var stored, small []byte
 			_ = db.View(func(tx *bbolt.Tx) error {
 				b, _ := l.buckets(tx)
@@ -138,6 +139,7 @@ func TestUncompressedLargeEntryStillReads(t *testing.T) {
 	if err := l.Append(t.Context(), largeEntry(1, 300)); err != nil {
 		t.Fatal(err)
 	}
+	settle(t, l)
 	tamper(t, l, func(t *testing.T, b buckets) {
 		_, plain, err := b.entry(seqKey(1), b.entries.Get(seqKey(1)))
 		if err != nil {

@@ -151,6 +151,9 @@ func (l *Ledger) IndexPending(ctx context.Context) error {
 	if l.db.IsReadOnly() {
 		return nil
 	}
+	if err := l.barrier(ctx); err != nil {
+		return fmt.Errorf("audit: indexing: %w", err)
+	}
 	l.w.mu.Lock()
 	defer l.w.mu.Unlock()
 	if err := l.indexPendingLocked(); err != nil {

@@ -2,13 +2,17 @@
 // of what the proxy disclosed, withheld and redacted, to whom, why, and on
 // the strength of which consents and policy revision.
 //
-// [Ledger.Append] returns only after the entries are committed and fsynced,
-// so a response may be sent once it returns. Concurrent appends are grouped
-// into one transaction and one fsync (see groupCommit in commit.go: the
-// first caller commits at once, callers arriving meanwhile go together in
-// the next commit), and the chain stays linear because each entry is linked
-// inside that one writer. See BenchmarkAppendDurable for entries/s by
-// concurrency.
+// [Ledger.Append] returns only after the entries are durable, so a response
+// may be sent once it returns: written to the write-ahead journal and
+// fdatasynced (journal.go), then stored in bbolt behind it by an applier
+// that every read waits for; with the journal off ([WithJournalSize] 0),
+// committed to bbolt and fsynced. Concurrent appends are grouped into one
+// journal record (or transaction) and one fsync (see groupCommit in
+// commit.go: the first caller commits at once, callers arriving meanwhile
+// go together in the next commit), and the chain stays linear because each
+// entry is linked inside that one writer. Call [Ledger.Close] before closing
+// the database; a ledger not closed is recovered from its journal by the
+// next Open. See BenchmarkAppendDurable for entries/s by concurrency.
 //
 // An append writes the entry and the head only. The secondary indexes are
 // written for 64 entries at once (deferred.go), in the commit that brings

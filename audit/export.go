@@ -23,7 +23,7 @@ func (l *Ledger) Export(ctx context.Context, from, to time.Time, w io.Writer) (i
 		if err := ctx.Err(); err != nil {
 			return n, fmt.Errorf("audit: exporting: %w", err)
 		}
-		err := l.db.View(func(tx *bbolt.Tx) error {
+		err := l.view(ctx, func(tx *bbolt.Tx) error {
 			b, err := l.buckets(tx)
 			if err != nil {
 				return err
@@ -72,7 +72,7 @@ func VerifyNDJSON(r io.Reader, start Checkpoint) (Checkpoint, int, error) {
 // function, having no key, reports as broken).
 func (l *Ledger) VerifyNDJSON(r io.Reader, start Checkpoint) (Checkpoint, int, error) {
 	v := &verifier{next: start.Seq + 1, prev: start.Hash, c: l.codec}
-	err := l.db.View(func(tx *bbolt.Tx) error {
+	err := l.view(context.Background(), func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)
 		if err == nil {
 			v.keyedFrom, err = b.keyedFrom()
@@ -120,7 +120,7 @@ func (l *Ledger) Head(ctx context.Context) (seq uint64, hash string, err error) 
 	if err := ctx.Err(); err != nil {
 		return 0, "", err
 	}
-	err = l.db.View(func(tx *bbolt.Tx) error {
+	err = l.view(ctx, func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)
 		if err != nil {
 			return err
@@ -138,7 +138,7 @@ func (l *Ledger) HashAt(ctx context.Context, seq uint64) (hash string, ok bool, 
 	if err := ctx.Err(); err != nil {
 		return "", false, err
 	}
-	err = l.db.View(func(tx *bbolt.Tx) error {
+	err = l.view(ctx, func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)
 		if err != nil {
 			return err

@@ -99,7 +99,7 @@ func (l *Ledger) Find(ctx context.Context, q Query) ([]Entry, error) {
 // indexed is found through the indexes, the rest through the tail.
 func (l *Ledger) findAsStored(q Query) ([]Entry, error) {
 	out := []Entry{}
-	err := l.db.View(func(tx *bbolt.Tx) error {
+	err := l.view(context.Background(), func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)
 		if err != nil {
 			return err

@@ -30,7 +30,17 @@ func newLedger(t testing.TB, opts ...Option) *Ledger {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	t.Cleanup(func() { _ = l.Close() }) // before the database's (cleanups run last first)
 	return l
+}
+
+// settle waits until every entry appended so far is in the database file
+// (journal.go), for tests that read the file directly.
+func settle(t testing.TB, l *Ledger) {
+	t.Helper()
+	if err := l.barrier(t.Context()); err != nil {
+		t.Fatalf("waiting for the journal's applier: %v", err)
+	}
 }
 
 // sample returns a realistic entry numbered i for patient.
@@ -63,6 +73,7 @@ func appendSamples(t testing.TB, l *Ledger, n int) {
 			t.Fatalf("Append %d: %v", i, err)
 		}
 	}
+	settle(t, l)
 }
 
 // seqs returns the Seq of each entry.

@@ -47,6 +47,13 @@ type Ledger struct {
 	indexEvery int
 	// recent holds the latest commits' entries for EntriesAfter (recent.go).
 	recent *recent
+	// journalSize and j: the write-ahead journal (journal.go); j is nil
+	// when it is off or the ledger is read-only.
+	journalSize int64
+	j           *journal
+	applyDelay  time.Duration
+	// beforeApply, when set (tests), runs before each apply and may fail it.
+	beforeApply func() error
 }
 
 // Option configures a Ledger.
@@ -67,16 +74,23 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 	if db.NoSync && !db.IsReadOnly() {
 		return nil, errors.New("audit: opening ledger: the database has NoSync set, so entries would not be durable")
 	}
-	l := &Ledger{db: db, now: time.Now, verifyChunk: defaultVerifyChunk, indexEvery: defaultIndexEvery, recent: newRecent()}
+	l := &Ledger{db: db, now: time.Now, verifyChunk: defaultVerifyChunk, indexEvery: defaultIndexEvery, recent: newRecent(),
+		journalSize: DefaultJournalSize, applyDelay: defaultApplyDelay}
 	for _, opt := range opts {
 		opt(l)
+	}
+	if l.journalSize != 0 && l.journalSize < MinJournalSize {
+		return nil, fmt.Errorf("audit: opening ledger: a journal of %d bytes is too small (at least %d, or 0 for none)", l.journalSize, MinJournalSize)
 	}
 	// Before anything is written: an encrypted file needs its sealer.
 	if err := db.View(l.codec.check); err != nil {
 		return nil, err
 	}
 	if db.IsReadOnly() {
-		return l, db.View(l.checkReadable)
+		if err := db.View(l.checkReadable); err != nil {
+			return nil, err
+		}
+		return l, l.checkJournalReadOnly()
 	}
 	if err := db.Update(l.createBuckets); err != nil {
 		return nil, fmt.Errorf("audit: creating buckets: %w", err)
@@ -84,15 +98,29 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 	if err := migrate(db, migrateChunk); err != nil {
 		return nil, err
 	}
-	if err := db.Update(l.indexAtOpen); err != nil {
-		return nil, fmt.Errorf("audit: indexing entries a crash left unindexed: %w", err)
+	if err := l.openJournal(); err != nil {
+		return nil, err
+	}
+	if err := l.finishOpen(); err != nil {
+		if l.j != nil {
+			_ = l.j.f.Close()
+		}
+		return nil, err
+	}
+	return l, nil
+}
+
+// finishOpen indexes and encrypts what needs it, then starts the journal.
+func (l *Ledger) finishOpen() error {
+	if err := l.db.Update(l.indexAtOpen); err != nil {
+		return fmt.Errorf("audit: indexing entries a crash left unindexed: %w", err)
 	}
 	if l.codec.sealed() {
 		if err := l.migrateSealed(migrateChunk); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return l, nil
+	return l.startJournal()
 }
 
 // indexAtOpen writes the index keys of entries that were waiting for them

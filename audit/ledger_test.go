@@ -203,18 +203,29 @@ func TestReopenContinuesChain(t *testing.T) {
 // instead of panicking.
 func TestBucketsMissing(t *testing.T) {
 	t.Parallel()
-	l := newLedger(t)
-	if err := l.db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(rootBucket) }); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Append(t.Context(), sample(1, "Patient/a")); err == nil {
-		t.Error("Append succeeded without buckets")
-	}
-	if _, err := l.Find(t.Context(), Query{}); err == nil {
-		t.Error("Find succeeded without buckets")
-	}
-	if _, err := l.Verify(t.Context()); err == nil {
-		t.Error("Verify succeeded without buckets")
+	for _, journal := range []bool{false, true} {
+		size := int64(0)
+		if journal {
+			size = DefaultJournalSize
+		}
+		l := newLedger(t, WithJournalSize(size))
+		if err := l.db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(rootBucket) }); err != nil {
+			t.Fatal(err)
+		}
+		// With the journal the first append is durable there; storing it
+		// then fails, and the ledger refuses what follows.
+		if err := l.Append(t.Context(), sample(1, "Patient/a")); err == nil && !journal {
+			t.Error("Append succeeded without buckets")
+		}
+		if _, err := l.Find(t.Context(), Query{}); err == nil {
+			t.Errorf("journal %v: Find succeeded without buckets", journal)
+		}
+		if err := l.Append(t.Context(), sample(2, "Patient/a")); err == nil {
+			t.Errorf("journal %v: an Append after the failure succeeded", journal)
+		}
+		if _, err := l.Verify(t.Context()); err == nil {
+			t.Errorf("journal %v: Verify succeeded without buckets", journal)
+		}
 	}
 }
 

@@ -54,7 +54,7 @@ func (l *Ledger) Checkpoint(ctx context.Context) (cp Checkpoint, err error) {
 	if err := ctx.Err(); err != nil {
 		return cp, err
 	}
-	err = l.db.View(func(tx *bbolt.Tx) error {
+	err = l.view(ctx, func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)
 		if err != nil {
 			return err
@@ -112,7 +112,7 @@ type prunable struct {
 // pruneRound exports and deletes up to pruneChunk entries.
 func (l *Ledger) pruneRound(cutoff time.Time, dir string) (int, string, Checkpoint, error) {
 	var p prunable
-	err := l.db.View(func(tx *bbolt.Tx) error {
+	err := l.view(context.Background(), func(tx *bbolt.Tx) error {
 		var err error
 		p, err = l.collectPrunable(tx, cutoff)
 		return err

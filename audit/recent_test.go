@@ -153,6 +153,7 @@ func TestRecentBounds(t *testing.T) {
 	if err := l.Append(t.Context(), big); err != nil {
 		t.Fatal(err)
 	}
+	settle(t, l)
 	if _, ok := l.recent.after(10, 10); ok {
 		t.Fatal("recent kept running past an entry larger than its bound")
 	}

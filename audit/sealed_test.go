@@ -273,6 +273,9 @@ func writeSchema2(t *testing.T, path string, n int) {
 			t.Fatal(err)
 		}
 	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}

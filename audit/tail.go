@@ -24,11 +24,14 @@ func (l *Ledger) EntriesAfter(ctx context.Context, seq uint64, limit int) ([]Ent
 		limit = DefaultLimit
 	}
 	limit = min(limit, MaxLimit)
+	if err := l.barrier(ctx); err != nil {
+		return nil, fmt.Errorf("audit: reading entries after %d: %w", seq, err)
+	}
 	if out, ok := l.recent.after(seq, limit); ok {
 		return out, nil
 	}
 	out := []Entry{}
-	err := l.db.View(func(tx *bbolt.Tx) error {
+	err := l.view(ctx, func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)
 		if err != nil {
 			return err

@@ -62,7 +62,7 @@ func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
 		if err := ctx.Err(); err != nil {
 			return v.next - first, fmt.Errorf("audit: verifying: %w", err)
 		}
-		err := l.db.View(func(tx *bbolt.Tx) error {
+		err := l.view(ctx, func(tx *bbolt.Tx) error {
 			b, err := l.buckets(tx)
 			if err != nil {
 				return err

@@ -111,7 +111,7 @@ func newFixture(b *testing.B, durable bool) *fixture {
 // non-durable runs isolate the pipeline's cost from fsync.
 func openNoSyncLedger(db *bbolt.DB) (*audit.Ledger, error) {
 	db.NoSync = false
-	l, err := audit.Open(db)
+	l, err := audit.Open(db, audit.WithJournalSize(0)) // whose fdatasync NoSync would not skip
 	db.NoSync = true
 	return l, err
 }

@@ -43,6 +43,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer l.Close() // before the database's Close: stores what the journal holds
 	start := time.Now()
 	if err := ledgerfill.Fill(context.Background(), l, *n, time.Now().UTC()); err != nil {
 		log.Fatal(err)
