@@ -122,8 +122,9 @@ func parseAuditTime(s string) (time.Time, error) {
 }
 
 // openLedger opens the ledger of a data directory, read-only unless
-// writable; a read-only open of a ledger that needs migrating is retried
-// read-write once. The returned function closes the database.
+// writable; a read-only open of a ledger that needs migrating, or whose
+// journal holds entries a crash left unstored, is retried read-write once.
+// The returned function closes the ledger and the database.
 func openLedger(dir string, writable bool) (*audit.Ledger, func() error, error) {
 	path := filepath.Join(dir, DBFile)
 	if _, err := os.Stat(path); err != nil {
@@ -143,7 +144,7 @@ func openLedger(dir string, writable bool) (*audit.Ledger, func() error, error) 
 		return nil, nil, err
 	}
 	l, err := audit.Open(db, auditSealing(sealer)...)
-	if errors.Is(err, audit.ErrNeedsMigration) && !writable {
+	if (errors.Is(err, audit.ErrNeedsMigration) || errors.Is(err, audit.ErrNeedsRecovery)) && !writable {
 		_ = db.Close()
 		return openLedger(dir, true)
 	}
@@ -151,7 +152,7 @@ func openLedger(dir string, writable bool) (*audit.Ledger, func() error, error) 
 		_ = db.Close()
 		return nil, nil, err
 	}
-	return l, db.Close, nil
+	return l, func() error { return errors.Join(l.Close(), db.Close()) }, nil
 }
 
 // runAuditQuery prints the matching entries as NDJSON.
@@ -460,17 +461,33 @@ type LedgerConfig struct {
 	// ExportDir receives the exports of pruned entries (default
 	// DATA/ledger-exports).
 	ExportDir string `yaml:"export_dir"`
+	// JournalBytes is the size of the ledger's write-ahead journal
+	// (DATA/ds4p.db-ledger-journal): an append returns once its entries
+	// are fdatasynced there, and they are stored in ds4p.db right behind.
+	// 0 turns it off (every append waits for a bbolt commit). A journal
+	// that exists keeps its size. Default 1 MiB.
+	JournalBytes int64 `yaml:"journal_bytes"`
 }
 
-// defaultLedgerConfig keeps six years.
-func defaultLedgerConfig() LedgerConfig { return LedgerConfig{Retention: "6y"} }
+// maxJournalBytes bounds ledger.journal_bytes: recovery reads it whole.
+const maxJournalBytes = 1 << 30
 
-// validate reports a retention that does not parse.
+// defaultLedgerConfig keeps six years, with the default journal.
+func defaultLedgerConfig() LedgerConfig {
+	return LedgerConfig{Retention: "6y", JournalBytes: audit.DefaultJournalSize}
+}
+
+// validate reports a retention that does not parse and a journal size out
+// of range.
 func (c LedgerConfig) validate() []error {
+	var errs []error
 	if _, err := audit.ParseRetention(c.Retention); err != nil {
-		return []error{fmt.Errorf("ledger.retention: %w", err)}
+		errs = append(errs, fmt.Errorf("ledger.retention: %w", err))
 	}
-	return nil
+	if c.JournalBytes != 0 && (c.JournalBytes < audit.MinJournalSize || c.JournalBytes > maxJournalBytes) {
+		errs = append(errs, fmt.Errorf("ledger.journal_bytes: %d is outside %d..%d (0 turns the journal off)", c.JournalBytes, audit.MinJournalSize, maxJournalBytes))
+	}
+	return errs
 }
 
 // pruneInterval is how often serve prunes the ledger.

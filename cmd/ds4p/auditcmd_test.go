@@ -39,6 +39,7 @@ func ledgerDirWith(t *testing.T, n, old int, prefix string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer l.Close() // before the database: stores what the journal holds
 	now := time.Now().UTC().Truncate(time.Second)
 	for i := 1; i <= n; i++ {
 		e := audit.Entry{

@@ -177,8 +177,9 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_HEAP_FLOOR_BYTES":   setInt64(&c.HeapFloorBytes),
 		"DS4P_LABEL_RULES_DIR":    setString(&c.Labels.RulesDir),
 
-		"DS4P_LEDGER_RETENTION":  setString(&c.Ledger.Retention), // auditcmd.go
-		"DS4P_LEDGER_EXPORT_DIR": setString(&c.Ledger.ExportDir),
+		"DS4P_LEDGER_RETENTION":     setString(&c.Ledger.Retention), // auditcmd.go
+		"DS4P_LEDGER_EXPORT_DIR":    setString(&c.Ledger.ExportDir),
+		"DS4P_LEDGER_JOURNAL_BYTES": setInt64(&c.Ledger.JournalBytes),
 
 		// response-side enforcement
 		"DS4P_ENFORCEMENT_TOTAL": setString(&c.Enforcement.Total),

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/heapfloor"
 	"github.com/ds4p/ds4p/proxy/authn"
 )
@@ -352,6 +353,28 @@ func TestHeapFloorConfig(t *testing.T) {
 	}
 	if c, err = loadConfig(base, []string{"DS4P_HEAP_FLOOR_BYTES=4294967296"}); err != nil || c.HeapFloorBytes != MaxHeapFloorBytes {
 		t.Errorf("the largest heap floor was refused: %v", err)
+	}
+}
+
+func TestLedgerJournalConfig(t *testing.T) {
+	t.Parallel()
+	base := []string{"--upstream", "http://x/fhir", "--dev-auth"}
+	c, err := loadConfig(base, nil)
+	if err != nil || c.Ledger.JournalBytes != audit.DefaultJournalSize {
+		t.Fatalf("default ledger.journal_bytes %d, %v; want %d", c.Ledger.JournalBytes, err, audit.DefaultJournalSize)
+	}
+	file := writeConfig(t, "ledger:\n  journal_bytes: 0\n")
+	if c, err = loadConfig(append([]string{"--config", file}, base...), nil); err != nil || c.Ledger.JournalBytes != 0 {
+		t.Errorf("journal_bytes: 0 in the file gave %d, %v", c.Ledger.JournalBytes, err)
+	}
+	if c, err = loadConfig(append([]string{"--config", file}, base...), []string{"DS4P_LEDGER_JOURNAL_BYTES=4194304"}); err != nil || c.Ledger.JournalBytes != 4<<20 {
+		t.Errorf("DS4P_LEDGER_JOURNAL_BYTES did not override the file: %d, %v", c.Ledger.JournalBytes, err)
+	}
+	for _, bad := range []string{"-1", "1000", "2147483648"} {
+		_, err = loadConfig(base, []string{"DS4P_LEDGER_JOURNAL_BYTES=" + bad})
+		if err == nil || !strings.Contains(err.Error(), "ledger.journal_bytes") {
+			t.Errorf("journal size %s was accepted: %v", bad, err)
+		}
 	}
 }
 

@@ -449,7 +449,11 @@ func runKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if _, err := consent.Open(db, consent.WithSealer(sealer)); err != nil {
 		return err
 	}
-	if _, err := audit.Open(db, audit.WithSealer(sealer)); err != nil {
+	l, err := audit.Open(db, audit.WithSealer(sealer))
+	if err != nil {
+		return err
+	}
+	if err := l.Close(); err != nil {
 		return err
 	}
 	n, err := sealer.Rotate(ctx, sealedPaths(), 0)

@@ -59,6 +59,9 @@ func encryptedDir(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
+	if err := l.Close(); err != nil { // as serve does when it stops
+		t.Fatal(err)
+	}
 	fillProtectionStores(t, db, sealer)
 	return dir
 }

@@ -65,7 +65,8 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if st.consents, err = consent.Open(st.db, consentSealing(sealer)...); err != nil {
 		return err
 	}
-	if st.ledger, err = audit.Open(st.db, auditSealing(sealer)...); err != nil {
+	ledgerOpts := append(auditSealing(sealer), audit.WithJournalSize(cfg.Ledger.JournalBytes))
+	if st.ledger, err = audit.Open(st.db, ledgerOpts...); err != nil {
 		return err
 	}
 	startKeyRotation(ctx, cfg.Storage, cfg.DataDir, sealer, log)
@@ -146,6 +147,11 @@ func newVerifier(ctx context.Context, cfg Config) (*authn.Verifier, error) {
 }
 
 func (st *stack) checkDB(context.Context) error {
+	if st.ledger != nil {
+		if err := st.ledger.Err(); err != nil {
+			return err
+		}
+	}
 	return st.db.View(func(*bbolt.Tx) error { return nil })
 }
 
@@ -155,8 +161,9 @@ func (st *stack) Close() error {
 	}
 	var err error
 	if st.ledger != nil {
-		// Leaves the file fully indexed, as an older ds4p expects.
-		err = st.ledger.IndexPending(context.Background())
+		// Stores what the journal holds and leaves the file fully
+		// indexed, as an older ds4p expects.
+		err = st.ledger.Close()
 	}
 	return errors.Join(err, st.db.Close())
 }
