@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/seal"
 	"go.etcd.io/bbolt"
 )
 
@@ -92,9 +93,10 @@ const (
 
 var journalCRC = crc32.MakeTable(crc32.Castagnoli)
 
-// WithJournalSize sets the journal's size in bytes (at least 64 KiB) for a
-// journal Open creates; an existing journal keeps its size. 0 turns the
-// journal off: every append then commits to bbolt before it returns.
+// WithJournalSize sets the journal's size in bytes (at least 64 KiB): Open
+// creates it so, and grows a smaller existing one (never shrinks it). 0
+// turns the journal off: every append then commits to bbolt before it
+// returns (a journal a crash left is still applied by Open).
 func WithJournalSize(n int64) Option {
 	return func(l *Ledger) { l.journalSize = n }
 }
@@ -247,7 +249,7 @@ type journalRecord struct {
 
 // readJournal returns the records from offset 0 while they are whole and
 // consecutive (see the layout above).
-func readJournal(f *os.File, size int64) ([]journalRecord, error) {
+func readJournal(f io.ReaderAt, size int64) ([]journalRecord, error) {
 	buf := make([]byte, size)
 	if _, err := f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("audit: reading the journal: %w", err)
@@ -518,21 +520,7 @@ func chainFor(c codec) chainFunc {
 // the ledger refuses everything (the package comment says why).
 func (l *Ledger) writeRecord(g applyGroup, size int) error {
 	j := l.j
-	buf := make([]byte, journalHeader, size)
-	binary.LittleEndian.PutUint32(buf, journalMagic)
-	flags := byte(0)
-	if l.codec.sealed() {
-		flags = journalSealed
-	}
-	buf = append(buf, flags)
-	buf = binary.LittleEndian.AppendUint64(buf, g.entries[0].Seq)
-	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(g.values)))
-	for _, v := range g.values {
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(v)))
-		buf = append(buf, v...)
-	}
-	binary.LittleEndian.PutUint32(buf[4:], uint32(len(buf)-journalHeader))
-	binary.LittleEndian.PutUint32(buf[8:], crc32.Checksum(buf[journalHeader:], journalCRC))
+	buf := appendRecord(make([]byte, 0, size), l.codec.sealed(), g.entries[0].Seq, g.values)
 	if j.off+int64(len(buf)) > j.size {
 		// Everything before must be in bbolt before its records are overwritten.
 		if err := l.barrier(context.Background()); err != nil {
@@ -548,6 +536,28 @@ func (l *Ledger) writeRecord(g applyGroup, size int) error {
 	}
 	j.off += int64(len(buf))
 	return nil
+}
+
+// appendRecord appends one record (layout above) to buf.
+func appendRecord(buf []byte, sealed bool, first uint64, values [][]byte) []byte {
+	start := len(buf)
+	buf = binary.LittleEndian.AppendUint32(buf, journalMagic)
+	buf = append(buf, make([]byte, 8)...) // length and CRC, below
+	flags := byte(0)
+	if sealed {
+		flags = journalSealed
+	}
+	buf = append(buf, flags)
+	buf = binary.LittleEndian.AppendUint64(buf, first)
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(values)))
+	for _, v := range values {
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(v)))
+		buf = append(buf, v...)
+	}
+	payload := buf[start+journalHeader:]
+	binary.LittleEndian.PutUint32(buf[start+4:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(buf[start+8:], crc32.Checksum(payload, journalCRC))
+	return buf
 }
 
 // commitDirect commits a group too large for the journal to bbolt, after
@@ -654,7 +664,11 @@ func (l *Ledger) applyGroups(c codec, groups []applyGroup) error {
 				if e.Seq != seq+1 || e.PrevHash != hash {
 					return fmt.Errorf("journaled seq %d does not continue the ledger file (head %d)", e.Seq, seq)
 				}
-				if err := b.entries.Put(seqKey(e.Seq), g.values[i]); err != nil {
+				v, err := c.underActiveKey(e.Seq, g.values[i])
+				if err != nil {
+					return fmt.Errorf("storing seq %d: %w", e.Seq, err)
+				}
+				if err := b.entries.Put(seqKey(e.Seq), v); err != nil {
 					return fmt.Errorf("storing seq %d: %w", e.Seq, err)
 				}
 				fresh = append(fresh, keysOf(c, e))
@@ -680,6 +694,25 @@ func (l *Ledger) applyGroups(c codec, groups []applyGroup) error {
 		l.w.waiting = append(l.w.waiting, fresh...)
 	}
 	return nil
+}
+
+// underActiveKey returns the stored value v of seq sealed under the
+// sealer's active key: a key rotation that started after v was journaled
+// (and may have passed its place already) leaves nothing under the old key.
+// It runs inside the applying transaction, which a rotation's own
+// transactions follow or precede as a whole.
+func (c codec) underActiveKey(seq uint64, v []byte) ([]byte, error) {
+	if !c.sealed() {
+		return v, nil
+	}
+	if id, ok := seal.KeyID(v); !ok || id == c.s.Keyring().Active() {
+		return v, nil
+	}
+	plain, err := c.s.Open(entriesName, seqKey(seq), v)
+	if err != nil {
+		return nil, err
+	}
+	return c.s.Seal(entriesName, seqKey(seq), plain), nil
 }
 
 // failed returns the sticky error, if any.

@@ -2,8 +2,10 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/seal"
 	"go.etcd.io/bbolt"
 )
 
@@ -342,5 +345,135 @@ func TestJournalRefusesAnotherChain(t *testing.T) {
 	_, err = Open(b.db)
 	if err == nil || !strings.Contains(err.Error(), "does not continue") || !strings.Contains(err.Error(), "move the journal away") {
 		t.Fatalf("Open with another chain's journal = %v", err)
+	}
+}
+
+// FuzzJournal: recovery's reader takes any bytes as a journal without
+// panicking, returns only whole, consecutive records, and reads back every
+// record written (appendRecord) in front of arbitrary trailing bytes.
+func FuzzJournal(f *testing.F) {
+	f.Add([]byte{}, uint64(1), uint8(3), []byte("junk"))
+	f.Add(appendRecord(nil, false, 1, [][]byte{[]byte("{}")}), uint64(2), uint8(1), []byte{})
+	f.Add(appendRecord(nil, true, 7, [][]byte{{1, 2}, {}}), uint64(9), uint8(2), appendRecord(nil, false, 3, [][]byte{{4}}))
+	f.Fuzz(func(t *testing.T, raw []byte, first uint64, n uint8, tail []byte) {
+		check := func(recs []journalRecord) {
+			for i, r := range recs {
+				if r.first == 0 || len(r.values) == 0 {
+					t.Fatalf("record %d: first %d, %d values", i, r.first, len(r.values))
+				}
+				if i > 0 && r.first != recs[i-1].first+uint64(len(recs[i-1].values)) {
+					t.Fatalf("record %d does not follow record %d", i, i-1)
+				}
+			}
+		}
+		recs, err := readJournal(bytes.NewReader(raw), int64(len(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(recs)
+
+		first = first%(1<<40) + 1
+		count := int(n%5) + 1
+		var buf []byte
+		var want [][]byte
+		for i := range count {
+			v := []byte(fmt.Sprint("value-", i, "-", first))
+			want = append(want, v)
+			buf = appendRecord(buf, i%2 == 0, first+uint64(i), [][]byte{v})
+		}
+		buf = append(buf, tail...)
+		recs, err = readJournal(bytes.NewReader(buf), int64(len(buf)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(recs)
+		if len(recs) < count {
+			t.Fatalf("read back %d of %d records written before %d trailing bytes", len(recs), count, len(tail))
+		}
+		for i := range count {
+			if recs[i].first != first+uint64(i) || recs[i].sealed != (i%2 == 0) || !bytes.Equal(recs[i].values[0], want[i]) {
+				t.Fatalf("record %d read back as %+v", i, recs[i])
+			}
+		}
+	})
+}
+
+// TestJournalAppliesUnderTheActiveKey: entries journaled under one storage
+// key and stored after the key changed are stored under the new key, so a
+// rotation that ran meanwhile leaves nothing under the old one.
+func TestJournalAppliesUnderTheActiveKey(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	oldKey := testKey(t, true)
+	s := openSealer(t, db, oldKey)
+	l, err := Open(db, WithSealer(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	release := holdApplies(t, l)
+	appendRange(t, l, 1, 3)
+	oldKey.Active = false
+	ring, err := seal.NewKeyring([]seal.Key{oldKey, testKey(t, true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetKeyring(ring, SealedBuckets); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate(t.Context(), SealedBuckets, 0); err != nil { // before the entries are stored
+		t.Fatal(err)
+	}
+	release()
+	settle(t, l)
+	c, err := seal.Count(db, SealedBuckets)
+	if err != nil || c.ByKey[oldKey.ID] != 0 || c.ByKey[ring.Active()] == 0 {
+		t.Fatalf("after storing the journaled entries: %+v, %v; want none under the old key", c, err)
+	}
+	if n, err := l.Verify(t.Context()); err != nil || n != 3 {
+		t.Fatalf("Verify = %d, %v", n, err)
+	}
+}
+
+// TestReadsWaitForTheApplier: while journaled entries are not in the file
+// yet, every read waits for them (here until its deadline) rather than
+// answer without them; once stored, they see them.
+func TestReadsWaitForTheApplier(t *testing.T) {
+	t.Parallel()
+	l := newLedger(t)
+	appendRange(t, l, 1, 2)
+	settle(t, l)
+	release := holdApplies(t, l)
+	appendRange(t, l, 3, 4)
+	reads := map[string]func(ctx context.Context) error{
+		"Head":         func(ctx context.Context) error { _, _, err := l.Head(ctx); return err },
+		"HashAt":       func(ctx context.Context) error { _, _, err := l.HashAt(ctx, 4); return err },
+		"EntriesAfter": func(ctx context.Context) error { _, err := l.EntriesAfter(ctx, 0, 10); return err },
+		"Find":         func(ctx context.Context) error { _, err := l.Find(ctx, Query{}); return err },
+		"Verify":       func(ctx context.Context) error { _, err := l.Verify(ctx); return err },
+		"Checkpoint":   func(ctx context.Context) error { _, err := l.Checkpoint(ctx); return err },
+		"Export": func(ctx context.Context) error {
+			_, err := l.Export(ctx, time.Time{}, time.Now().Add(time.Hour), io.Discard)
+			return err
+		},
+		"Accounting": func(ctx context.Context) error {
+			_, _, err := l.Accounting(ctx, "Patient/a", time.Time{}, time.Now().Add(time.Hour))
+			return err
+		},
+	}
+	for name, read := range reads {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		err := read(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s answered while entries 3 and 4 were not stored: %v", name, err)
+		}
+	}
+	release()
+	if seq, _, err := l.Head(t.Context()); err != nil || seq != 4 {
+		t.Fatalf("Head after storing = %d, %v; want 4", seq, err)
+	}
+	if ids := requestIDs(t, l); !slices.Equal(ids, wantIDs(1, 4)) {
+		t.Fatalf("entries after storing: %v", ids)
 	}
 }
