@@ -464,8 +464,8 @@ type LedgerConfig struct {
 	// JournalBytes is the size of the ledger's write-ahead journal
 	// (DATA/ds4p.db-ledger-journal): an append returns once its entries
 	// are fdatasynced there, and they are stored in ds4p.db right behind.
-	// 0 turns it off (every append waits for a bbolt commit). A journal
-	// that exists keeps its size. Default 1 MiB.
+	// 0 turns it off (every append waits for a bbolt commit). A smaller
+	// existing journal is grown, a larger one kept. Default 1 MiB.
 	JournalBytes int64 `yaml:"journal_bytes"`
 }
 
