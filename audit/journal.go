@@ -361,8 +361,14 @@ func (l *Ledger) recoverJournal(recs []journalRecord) error {
 	if err := l.applyGroups(c, []applyGroup{g}); err != nil {
 		return fmt.Errorf("audit: recovering the journal %s: %w (if the database file was replaced on purpose, move the journal away)", JournalPath(l.db.Path()), err)
 	}
+	l.recovered = len(g.entries)
 	return nil
 }
+
+// Recovered is how many entries Open stored from the journal: appended by
+// a process that stopped before storing them (a crash). Zero after a clean
+// stop.
+func (l *Ledger) Recovered() int { return l.recovered }
 
 func sealedWord(sealed bool) string {
 	if sealed {

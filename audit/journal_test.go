@@ -135,6 +135,9 @@ func TestJournalRecoversAfterCrash(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got.Recovered() != 7 {
+				t.Errorf("Recovered() = %d; want 7 (entries 6..12)", got.Recovered())
+			}
 			if ids := requestIDs(t, got); !slices.Equal(ids, wantIDs(1, 12)) {
 				t.Fatalf("after recovery: %v", ids)
 			}

@@ -52,6 +52,7 @@ type Ledger struct {
 	journalSize int64
 	j           *journal
 	applyDelay  time.Duration
+	recovered   int // entries Open stored from the journal
 	// beforeApply, when set (tests), runs before each apply and may fail it.
 	beforeApply func() error
 }

@@ -125,7 +125,7 @@ func parseAuditTime(s string) (time.Time, error) {
 // writable; a read-only open of a ledger that needs migrating, or whose
 // journal holds entries a crash left unstored, is retried read-write once.
 // The returned function closes the ledger and the database.
-func openLedger(dir string, writable bool) (*audit.Ledger, func() error, error) {
+func openLedger(dir string, writable bool, stderr io.Writer) (*audit.Ledger, func() error, error) {
 	path := filepath.Join(dir, DBFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no database at %s (is --data right?)", path)
@@ -146,11 +146,14 @@ func openLedger(dir string, writable bool) (*audit.Ledger, func() error, error) 
 	l, err := audit.Open(db, auditSealing(sealer)...)
 	if (errors.Is(err, audit.ErrNeedsMigration) || errors.Is(err, audit.ErrNeedsRecovery)) && !writable {
 		_ = db.Close()
-		return openLedger(dir, true)
+		return openLedger(dir, true, stderr)
 	}
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err
+	}
+	if n := l.Recovered(); n > 0 {
+		fmt.Fprintf(stderr, "ds4p audit: stored %d ledger entries that ds4p appended but had not stored when it stopped (they were durable in %s)\n", n, audit.JournalPath(path))
 	}
 	return l, func() error { return errors.Join(l.Close(), db.Close()) }, nil
 }
@@ -168,7 +171,7 @@ func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if q.From, q.To, err = f.parse(args); err != nil {
 		return err
 	}
-	l, closeDB, err := openLedger(*f.data, false)
+	l, closeDB, err := openLedger(*f.data, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -205,7 +208,7 @@ func runAuditReport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *format != "json" && *format != "csv" && *format != "fhir" {
 		return fmt.Errorf("--format %q: want json, csv or fhir", *format)
 	}
-	l, closeDB, err := openLedger(*f.data, false)
+	l, closeDB, err := openLedger(*f.data, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -258,7 +261,7 @@ func runAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *out == "" {
 		return errors.New("--out is required")
 	}
-	l, closeDB, err := openLedger(*f.data, false)
+	l, closeDB, err := openLedger(*f.data, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -290,7 +293,7 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	l, closeDB, err := openLedger(*data, false)
+	l, closeDB, err := openLedger(*data, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -428,7 +431,7 @@ func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if keep == 0 {
 		return errors.New("--retention 0 keeps everything; nothing to prune")
 	}
-	l, closeDB, err := openLedger(*data, true)
+	l, closeDB, err := openLedger(*data, true, stderr)
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if st.ledger, err = audit.Open(st.db, ledgerOpts...); err != nil {
 		return err
 	}
+	if n := st.ledger.Recovered(); n > 0 {
+		log.Warn("ledger: stored entries that were durable in the journal when ds4p last stopped without finishing them (a crash)", "entries", n)
+	}
 	startKeyRotation(ctx, cfg.Storage, cfg.DataDir, sealer, log)
 	prot, err := openProtection(ctx, cfg, st.db, st.ledger, sealer, log) // alerts, SIEM export: protection.go
 	if err != nil {
