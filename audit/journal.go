@@ -211,20 +211,36 @@ func (l *Ledger) startJournal() error {
 	if j == nil {
 		return nil
 	}
-	var head uint64
-	var hash string
-	if err := l.db.View(func(tx *bbolt.Tx) error {
-		b, err := l.buckets(tx)
+	head, hash, _, err := l.fileHead()
+	if err != nil {
+		return fmt.Errorf("audit: opening the journal: %w", err)
+	}
+	j.seq, j.hash, j.journaled, j.applied = head, hash, head, head
+	return nil
+}
+
+// fileHead reads the database file's head, and whether the file is
+// encrypted (a plaintext ledger Open has not encrypted yet is read as
+// plaintext).
+func (l *Ledger) fileHead() (head uint64, hash string, sealedFile bool, err error) {
+	err = l.db.View(func(tx *bbolt.Tx) error {
+		plain, err := bucketsOf(tx, codec{})
+		if err != nil {
+			return err
+		}
+		sealedFile = readVersion(plain.meta) >= sealedSchemaVersion
+		c := codec{}
+		if sealedFile {
+			c = l.codec
+		}
+		b, err := bucketsOf(tx, c)
 		if err != nil {
 			return err
 		}
 		head, hash, err = b.readHead()
 		return err
-	}); err != nil {
-		return fmt.Errorf("audit: opening the journal: %w", err)
-	}
-	j.seq, j.hash, j.journaled, j.applied = head, hash, head, head
-	return nil
+	})
+	return head, hash, sealedFile, err
 }
 
 // zeroFill writes zeros from..to and syncs them.
@@ -304,25 +320,8 @@ func parseRecord(p []byte) (journalRecord, bool) {
 
 // recoverJournal stores the records' entries after the database's head.
 func (l *Ledger) recoverJournal(recs []journalRecord) error {
-	var head uint64
-	var sealedFile bool
-	if err := l.db.View(func(tx *bbolt.Tx) error {
-		plain, err := bucketsOf(tx, codec{})
-		if err != nil {
-			return err
-		}
-		sealedFile = readVersion(plain.meta) >= sealedSchemaVersion
-		c := codec{}
-		if sealedFile {
-			c = l.codec
-		}
-		b, err := bucketsOf(tx, c)
-		if err != nil {
-			return err
-		}
-		head, _, err = b.readHead()
-		return err
-	}); err != nil {
+	head, _, sealedFile, err := l.fileHead()
+	if err != nil {
 		return fmt.Errorf("audit: recovering the journal: %w", err)
 	}
 	var g applyGroup
@@ -414,23 +413,8 @@ func (l *Ledger) checkJournalReadOnly() error {
 	}
 	last := recs[len(recs)-1]
 	lastSeq := last.first + uint64(len(last.values)) - 1
-	var head uint64
-	if err := l.db.View(func(tx *bbolt.Tx) error {
-		plain, err := bucketsOf(tx, codec{})
-		if err != nil {
-			return err
-		}
-		c := codec{}
-		if readVersion(plain.meta) >= sealedSchemaVersion {
-			c = l.codec
-		}
-		b, err := bucketsOf(tx, c)
-		if err != nil {
-			return err
-		}
-		head, _, err = b.readHead()
-		return err
-	}); err != nil {
+	head, _, _, err := l.fileHead()
+	if err != nil {
 		return fmt.Errorf("audit: opening ledger: %w", err)
 	}
 	if lastSeq > head {
@@ -577,16 +561,7 @@ func (l *Ledger) commitDirect(now time.Time, group []*pendingAppend) {
 		return
 	}
 	l.commitToFile(now, group)
-	var head uint64
-	var hash string
-	err := l.db.View(func(tx *bbolt.Tx) error {
-		b, err := l.buckets(tx)
-		if err != nil {
-			return err
-		}
-		head, hash, err = b.readHead()
-		return err
-	})
+	head, hash, _, err := l.fileHead()
 	if err != nil {
 		_ = j.fail(fmt.Errorf("reading the head after a direct commit: %w", err))
 		return
