@@ -35,15 +35,7 @@ func TestLargeEntriesCompressed(t *testing.T) {
 	for _, sealed := range []bool{false, true} {
 		t.Run(fmt.Sprint("sealed=", sealed), func(t *testing.T) {
 			t.Parallel()
-			db := openDB(t)
-			var opts []Option
-			if sealed {
-				opts = append(opts, WithSealer(openSealer(t, db, testKey(t, true))))
-			}
-			l, err := Open(db, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, l, _ := newLedgerMaybeSealed(t, sealed)
 			want := largeEntry(1, 1000)
 			if err := l.Append(t.Context(), want, sample(2, "Patient/b")); err != nil {
 				t.Fatal(err)

@@ -34,6 +34,23 @@ func newLedger(t testing.TB, opts ...Option) *Ledger {
 	return l
 }
 
+// newLedgerMaybeSealed opens a ledger on a fresh database, encrypted when
+// sealed; opts are the options it was opened with (for reopening it).
+func newLedgerMaybeSealed(t *testing.T, sealed bool) (*bbolt.DB, *Ledger, []Option) {
+	t.Helper()
+	db := openDB(t)
+	var opts []Option
+	if sealed {
+		opts = append(opts, WithSealer(openSealer(t, db, testKey(t, true))))
+	}
+	l, err := Open(db, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return db, l, opts
+}
+
 // settle waits until every entry appended so far is in the database file
 // (journal.go), for tests that read the file directly.
 func settle(t testing.TB, l *Ledger) {

@@ -106,16 +106,7 @@ func TestJournalRecoversAfterCrash(t *testing.T) {
 	for _, sealed := range []bool{false, true} {
 		t.Run(fmt.Sprint("sealed=", sealed), func(t *testing.T) {
 			t.Parallel()
-			db := openDB(t)
-			var opts []Option
-			if sealed {
-				opts = append(opts, WithSealer(openSealer(t, db, testKey(t, true))))
-			}
-			l, err := Open(db, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = l.Close() })
+			_, l, opts := newLedgerMaybeSealed(t, sealed)
 			appendRange(t, l, 1, 5)
 			settle(t, l)
 			holdApplies(t, l)
