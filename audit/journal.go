@@ -77,8 +77,12 @@ var ErrNeedsRecovery = errors.New("the ledger's journal holds entries not yet in
 const DefaultJournalSize = 1 << 20
 
 // defaultApplyDelay is how long the applier gathers journaled groups
-// before it stores them in one bbolt commit, unless a reader waits.
-const defaultApplyDelay = 5 * time.Millisecond
+// before it stores them in one bbolt commit, unless a reader waits (a
+// waiting reader starts it at once). Interleaved wrk reads through serve,
+// three rounds: 25 ms took ds4p's CPU per read 3–8 % below 5 ms (fewer
+// commits, each with its fixed pages and two fdatasyncs), and readers
+// never wait for the delay.
+const defaultApplyDelay = 25 * time.Millisecond
 
 // MinJournalSize is the smallest journal WithJournalSize accepts.
 const MinJournalSize = 64 << 10

@@ -88,6 +88,7 @@ func TestRecentMatchesFile(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	settle(t, l)
 	if _, ok := l.recent.after(0, 1); !ok {
 		t.Fatal("the recent entries do not start at seq 1")
 	}
