@@ -208,6 +208,20 @@ var journals = struct {
 	m map[string]*Ledger
 }{m: map[string]*Ledger{}}
 
+// dropJournal closes the journal of a ledger whose Open failed after
+// opening it.
+func (l *Ledger) dropJournal() {
+	if l.j == nil {
+		return
+	}
+	journals.Lock()
+	defer journals.Unlock()
+	if journals.m[l.j.path] == l {
+		delete(journals.m, l.j.path)
+	}
+	_ = l.j.f.Close()
+}
+
 // startJournal takes the head the journal's next record continues, once
 // Open has migrated the file.
 func (l *Ledger) startJournal() error {

@@ -103,9 +103,7 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 		return nil, err
 	}
 	if err := l.finishOpen(); err != nil {
-		if l.j != nil {
-			_ = l.j.f.Close()
-		}
+		l.dropJournal()
 		return nil, err
 	}
 	return l, nil
