@@ -16,7 +16,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
-	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -56,6 +55,7 @@ const (
 type Engine struct {
 	query      string
 	cacheSize  int
+	evaluator  string // EvaluatorIR or EvaluatorTopdown (vm.go)
 	verify     bool
 	noIndex    bool
 	noFixed    bool
@@ -81,6 +81,8 @@ type prepared struct {
 	revision  string
 	loadedAt  time.Time
 	decisions *boundedCache[cachedDecision]
+	vm        *vmPrograms // nil: topdown evaluates, vmOff says why (vm.go)
+	vmOff     string
 }
 
 // Option configures an Engine.
@@ -120,7 +122,7 @@ func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
 // New returns an engine with the policy tree fsys loaded.
 func New(ctx context.Context, fsys fs.FS, opts ...Option) (*Engine, error) {
 	e := &Engine{
-		query: "data.ds4p.decision", cacheSize: DefaultDecisionCacheSize, source: "embedded",
+		query: "data.ds4p.decision", cacheSize: DefaultDecisionCacheSize, source: "embedded", evaluator: EvaluatorIR,
 		consents: newBoundedCache[*consentSet](DefaultConsentCacheSize),
 		memo:     newInputMemo(),
 	}
@@ -129,6 +131,9 @@ func New(ctx context.Context, fsys fs.FS, opts ...Option) (*Engine, error) {
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.evaluator != EvaluatorIR && e.evaluator != EvaluatorTopdown {
+		return nil, fmt.Errorf("policy: unknown evaluator %q (want %q or %q)", e.evaluator, EvaluatorIR, EvaluatorTopdown)
 	}
 	e.instrument = newInstruments()
 	if err := e.Load(ctx, fsys); err != nil {
@@ -161,10 +166,11 @@ func (e *Engine) Load(ctx context.Context, fsys fs.FS) error {
 }
 
 func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared, error) {
-	pq, rd, fixed, fixedOff, err := compile(ctx, fsys, e.query)
+	c, err := compile(ctx, fsys, e.query)
 	if err != nil {
 		return nil, err
 	}
+	pq, rd, fixed, fixedOff := c.pq, c.reads, c.fixed, c.fixedOff
 	if e.verify {
 		if err := Verify(ctx, fsys); err != nil {
 			return nil, err
@@ -182,30 +188,50 @@ func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared
 	} else {
 		p.fixedOff = "turned off (WithFixedVerdicts(false))"
 	}
+	if e.evaluator == EvaluatorIR {
+		p.vm, p.vmOff = prepareVM(ctx, fsys, c, e.query)
+	} else {
+		p.vmOff = "chosen in the configuration"
+	}
 	return p, nil
+}
+
+// compiled is a policy tree compiled for the engine.
+type compiled struct {
+	pq       rego.PreparedEvalQuery
+	reads    *reads
+	fixed    *rego.PreparedEvalQuery // nil: fixedOff says why (fixed.go)
+	fixedOff string
+	modules  map[string]*ast.Module
+	data     ast.Value // the policy data
 }
 
 // compile loads and compiles fsys and prepares query, and the fixed
 // verdicts query when the policy allows it (fixed.go; otherwise fixedOff
 // says why); it also reports which input fields the modules read.
-func compile(ctx context.Context, fsys fs.FS, query string) (pq rego.PreparedEvalQuery, rd *reads, fixed *rego.PreparedEvalQuery, fixedOff string, err error) {
+func compile(ctx context.Context, fsys fs.FS, query string) (*compiled, error) {
 	res, err := loadTree(fsys, false)
 	if err != nil {
-		return pq, nil, nil, "", err
+		return nil, err
+	}
+	data, err := ast.InterfaceToValue(res.Documents)
+	if err != nil {
+		return nil, fmt.Errorf("policy: reading policy data: %w", err)
 	}
 	store := inmem.NewFromObjectWithOpts(res.Documents,
 		inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 	mods := res.ParsedModules()
-	pq, err = rego.New(regoOptions(query, store, mods)...).PrepareForEval(ctx)
+	c := &compiled{modules: mods, data: data}
+	c.pq, err = rego.New(regoOptions(query, store, mods)...).PrepareForEval(ctx)
 	if err != nil {
-		return pq, nil, nil, "", fmt.Errorf("policy: compiling: %w", err)
+		return nil, fmt.Errorf("policy: compiling: %w", err)
 	}
-	rd = inputReads(mods)
+	c.reads = inputReads(mods)
 	if q, err := ast.ParseBody(query); err == nil {
-		ast.WalkRefs(q, func(r ast.Ref) bool { rd.add(r); return false })
+		ast.WalkRefs(q, func(r ast.Ref) bool { c.reads.add(r); return false })
 	}
-	fixed, fixedOff = prepareFixed(ctx, mods, store)
-	return pq, rd, fixed, fixedOff, nil
+	c.fixed, c.fixedOff = prepareFixed(ctx, mods, store)
+	return c, nil
 }
 
 // regoOptions are the options of every query the engine prepares: the
@@ -319,16 +345,18 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 	}()
 	e.evals.Add(1)
 	fixed := e.fixedVerdicts(ctx, p, in, cs) // fixed.go
-	rs, err := p.eval.Eval(ctx, rego.EvalParsedInput(in.value(cs.value, e.memo, fixed)), rego.EvalMetrics(metrics.NoOp()))
+	input := in.value(cs.value, e.memo, fixed)
+	var v ast.Value
+	if p.vm != nil { // vm.go
+		v, err = p.vm.decision.Eval(ctx, input, vmOptions)
+	} else {
+		v, err = topdownValue(ctx, p.eval, input)
+	}
 	if err != nil {
 		return Decision{}, fmt.Errorf("policy: evaluating: %w", err)
 	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+	if v == nil {
 		return Decision{}, ErrUndefined
-	}
-	v, ok := rs[0].Expressions[0].Value.(ast.Value)
-	if !ok {
-		return Decision{}, fmt.Errorf("policy: unexpected result %T", rs[0].Expressions[0].Value)
 	}
 	d, err = decodeDecision(v)
 	d.Revision = p.revision

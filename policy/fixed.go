@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 )
@@ -201,14 +200,20 @@ func evalFixed(ctx context.Context, p *prepared, in *Input, cs *consentSet, m *i
 			err = fmt.Errorf("policy: fixed verdicts panicked: %v", r)
 		}
 	}()
-	rs, err := p.fixed.Eval(ctx, rego.EvalParsedInput(in.contextValue(cs.value, m)), rego.EvalMetrics(metrics.NoOp()))
+	input := in.contextValue(cs.value, m)
+	var val ast.Value
+	if p.vm != nil && p.vm.fixed != nil { // vm.go
+		val, err = p.vm.fixed.Eval(ctx, input, vmOptions)
+	} else {
+		val, err = topdownValue(ctx, *p.fixed, input)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+	if val == nil {
 		return nil, errors.New("policy: fixed verdicts undefined")
 	}
-	v, ok := rs[0].Expressions[0].Value.(ast.Object)
+	v, ok := val.(ast.Object)
 	if !ok {
 		return nil, errors.New("policy: fixed verdicts are not an object")
 	}

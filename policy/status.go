@@ -26,6 +26,10 @@ type Status struct {
 	// consent verdicts of a response across its decision classes
 	// (fixed.go), or "off: " and why.
 	FixedVerdicts string `json:"fixed_verdicts"`
+	// Evaluator is "ir" when the revision in force is evaluated by
+	// interpreting OPA's plan of it (vm.go), or "topdown" (OPA's evaluator)
+	// and why.
+	Evaluator string `json:"evaluator"`
 }
 
 // Rejection is a policy revision that failed to compile, to pass its tests
@@ -65,10 +69,14 @@ func (e *Engine) accept(ctx context.Context, p *prepared) {
 	if p.fixed == nil {
 		fixed = "off: " + p.fixedOff
 	}
-	e.status = Status{Source: e.source, Revision: p.revision, LoadedAt: p.loadedAt, FixedVerdicts: fixed}
+	evaluator := EvaluatorIR
+	if p.vm == nil {
+		evaluator = EvaluatorTopdown + ": " + p.vmOff
+	}
+	e.status = Status{Source: e.source, Revision: p.revision, LoadedAt: p.loadedAt, FixedVerdicts: fixed, Evaluator: evaluator}
 	e.mu.Unlock()
 	e.instrument.loaded(ctx, "loaded")
-	e.log.Info("policy loaded", "source", e.source, "revision", p.revision, "fixed_verdicts", fixed)
+	e.log.Info("policy loaded", "source", e.source, "revision", p.revision, "fixed_verdicts", fixed, "evaluator", evaluator)
 	e.notifyLoad(LoadEvent{Loaded: true, Source: e.source, Revision: p.revision}) // events.go
 }
 

@@ -123,7 +123,7 @@ type Problem struct {
 // validates its policy data, and reports every problem found.
 func Check(ctx context.Context, fsys fs.FS) ([]Problem, error) {
 	var out []Problem
-	if _, _, _, _, err := compile(ctx, fsys, "data.ds4p.decision"); err != nil {
+	if _, err := compile(ctx, fsys, "data.ds4p.decision"); err != nil {
 		out = append(out, Problem{"compile", err.Error()})
 		return out, nil
 	}

@@ -1,0 +1,127 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+
+	"github.com/ds4p/ds4p/internal/regovm"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// Evaluators of a policy revision.
+const (
+	// EvaluatorIR interprets OPA's plan of the policy (internal/regovm):
+	// the default, ~10× faster than topdown on the default policy.
+	EvaluatorIR = "ir"
+	// EvaluatorTopdown is OPA's own evaluator.
+	EvaluatorTopdown = "topdown"
+)
+
+// WithEvaluator chooses how decisions are evaluated: EvaluatorIR (the
+// default) or EvaluatorTopdown. With EvaluatorIR, a revision the
+// interpreter cannot run, or whose answers differ from topdown's on the
+// tree's own case inputs when it is loaded, is evaluated by topdown; Status
+// says which evaluator serves and why.
+func WithEvaluator(name string) Option { return func(e *Engine) { e.evaluator = name } }
+
+// vmQueryVar is the variable the interpreter's queries bind.
+const vmQueryVar = "ds4p_result"
+
+// vmPrograms are a revision's queries prepared for the interpreter.
+type vmPrograms struct {
+	decision *regovm.Program
+	fixed    *regovm.Program // nil when the revision shares no fixed verdicts
+}
+
+var vmOptions = regovm.Options{StrictBuiltinErrors: true}
+
+// prepareVM plans the decision query (and the fixed verdicts query when c
+// has one) for the interpreter and checks it against topdown on the case
+// inputs of fsys. It returns nil and why when topdown must serve.
+func prepareVM(ctx context.Context, fsys fs.FS, c *compiled, query string) (*vmPrograms, string) {
+	dec, err := regovm.Compile(ctx, vmQueryVar+" := "+query, vmQueryVar, c.modules, c.data)
+	if err != nil {
+		return nil, err.Error()
+	}
+	vm := &vmPrograms{decision: dec}
+	if c.fixed != nil {
+		if vm.fixed, err = regovm.Compile(ctx, vmQueryVar+" := "+fixedQuery, vmQueryVar, c.modules, c.data); err != nil {
+			return nil, err.Error()
+		}
+	}
+	if why := vm.crossCheck(ctx, fsys, c); why != "" {
+		return nil, why
+	}
+	return vm, ""
+}
+
+// crossCheck evaluates every case input of the tree (cases/*.yaml), in
+// brief and full form, with and without its fixed verdicts, with both
+// evaluators, and returns the first difference.
+func (vm *vmPrograms) crossCheck(ctx context.Context, fsys fs.FS, c *compiled) string {
+	sets, err := LoadCases(fsys)
+	if err != nil {
+		return "" // the tree's cases are checked (and reported) elsewhere
+	}
+	memo := newInputMemo()
+	for _, set := range sets {
+		for _, tc := range set.Cases {
+			cs, err := newConsentSet(tc.Input.Consents, tc.Input.Patient, true)
+			if err != nil {
+				continue
+			}
+			var fixed *ast.Term
+			if vm.fixed != nil {
+				ctxVal := tc.Input.contextValue(cs.value, memo)
+				want, err := topdownValue(ctx, *c.fixed, ctxVal)
+				got, gerr := vm.fixed.Eval(ctx, ctxVal, vmOptions)
+				if why := differ(want, err, got, gerr); why != "" {
+					return fmt.Sprintf("the interpreter's fixed verdicts differ from topdown's for case %q: %s", tc.Name, why)
+				}
+				if got != nil {
+					fixed = ast.NewTerm(got)
+				}
+			}
+			for _, brief := range []bool{true, false} {
+				for _, fv := range []*ast.Term{nil, fixed} {
+					in := tc.Input
+					in.Brief = brief
+					val := in.value(cs.value, memo, fv)
+					want, err := topdownValue(ctx, c.pq, val)
+					got, gerr := vm.decision.Eval(ctx, val, vmOptions)
+					if why := differ(want, err, got, gerr); why != "" {
+						return fmt.Sprintf("the interpreter's decision differs from topdown's for case %q: %s", tc.Name, why)
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func topdownValue(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (ast.Value, error) {
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), rego.EvalMetrics(metrics.NoOp()))
+	if err != nil || len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, err
+	}
+	v, _ := rs[0].Expressions[0].Value.(ast.Value)
+	return v, nil
+}
+
+// differ describes how two evaluations differ, or returns "".
+func differ(want ast.Value, werr error, got ast.Value, gerr error) string {
+	switch {
+	case (werr != nil) != (gerr != nil):
+		return fmt.Sprintf("topdown error %v, interpreter error %v", werr, gerr)
+	case werr != nil:
+		return ""
+	case (want == nil) != (got == nil):
+		return fmt.Sprintf("topdown %v, interpreter %v", want, got)
+	case want != nil && ast.Compare(want, got) != 0:
+		return fmt.Sprintf("topdown %v, interpreter %v", want, got)
+	}
+	return ""
+}
