@@ -38,15 +38,16 @@ import (
 
 // Program is one planned query, ready to evaluate concurrently.
 type Program struct {
-	plan    *ir.Plan
-	funcs   []*function
-	byName  map[string]int
-	strs    []*ast.Term
-	nums    []ast.Value // MakeNumberRefStmt constants, by string index
-	calls   map[*ir.CallStmt]callee
-	data    ast.Value
-	result  *ast.Term // the query variable holding the answer
-	nlocals int       // locals of the plan's own frame
+	plan      *ir.Plan
+	funcs     []*function
+	byName    map[string]int
+	strs      []*ast.Term
+	nums      []*ast.Term // MakeNumberRefStmt constants, by string index
+	calls     map[*ir.CallStmt]callee
+	data      *ast.Term
+	result    *ast.Term // the query variable holding the answer
+	nlocals   int       // locals of the plan's own frame
+	stackHint int       // locals of all functions: the most a call chain can need
 }
 
 type function struct {
@@ -137,14 +138,14 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 	}
 	prog := &Program{
 		plan: p.Plans.Plans[0], byName: map[string]int{}, calls: map[*ir.CallStmt]callee{},
-		data: data, result: ast.StringTerm(resultVar),
+		data: ast.NewTerm(data), result: ast.StringTerm(resultVar),
 	}
 	if p.Static != nil {
 		prog.strs = make([]*ast.Term, len(p.Static.Strings))
-		prog.nums = make([]ast.Value, len(p.Static.Strings))
+		prog.nums = make([]*ast.Term, len(p.Static.Strings))
 		for i, s := range p.Static.Strings {
 			prog.strs[i] = ast.StringTerm(s.Value)
-			prog.nums[i] = ast.Number(s.Value)
+			prog.nums[i] = ast.NewTerm(ast.Number(s.Value))
 		}
 	}
 	noOut := map[string]bool{}
@@ -209,11 +210,48 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 			walk(b, visit(&n))
 		}
 		fn.nlocals = n + 1
+		prog.stackHint += fn.nlocals
 	}
+	prog.stackHint = min(prog.stackHint, 256)
 	if bad != nil {
 		return nil, bad
 	}
+	for _, b := range prog.plan.Blocks {
+		prog.resolve(b)
+	}
+	for _, fn := range prog.funcs {
+		for _, b := range fn.f.Blocks {
+			prog.resolve(b)
+		}
+	}
 	return prog, nil
+}
+
+// callStmt is a CallStmt with its callee resolved, put in its place by
+// resolve: no lookup per call.
+type callStmt struct {
+	ir.Location
+	call   *ir.CallStmt
+	callee callee
+}
+
+// resolve replaces the CallStmts of b (and of its nested blocks) with
+// callStmts. The plan is the Program's own: nothing else sees it.
+func (p *Program) resolve(b *ir.Block) {
+	for i, st := range b.Stmts {
+		switch x := st.(type) {
+		case *ir.CallStmt:
+			b.Stmts[i] = &callStmt{Location: x.Location, call: x, callee: p.calls[x]}
+		case *ir.BlockStmt:
+			for _, sb := range x.Blocks {
+				p.resolve(sb)
+			}
+		case *ir.ScanStmt:
+			p.resolve(x.Block)
+		case *ir.NotStmt:
+			p.resolve(x.Block)
+		}
+	}
 }
 
 // walk visits every statement and local of a block, depth first.
@@ -326,15 +364,25 @@ type Options struct {
 	StrictBuiltinErrors bool
 }
 
-// state is one evaluation.
+// memoEntry is a rule's value within one evaluation.
+type memoEntry struct {
+	v     *ast.Term // nil: undefined
+	known bool
+}
+
+// state is one evaluation. Locals are terms, so that values taken from
+// objects, arrays and sets, and handed to them and to built-ins, need no
+// wrapping.
 type state struct {
 	p      *Program
 	ctx    context.Context
 	opts   *Options
-	input  ast.Value
-	memo   []ast.Value // per function: memoised rule values
-	known  []bool      // per function: memo[i] holds the rule's value (possibly undefined)
+	memo   []memoEntry // per function: its memoised value, for rules
+	stack  []*ast.Term // the frames of the functions being called
 	bctx   *topdown.BuiltinContext
+	onOut  func(*ast.Term) error // builtinOut, bound once
+	out    *ast.Term             // a built-in's result
+	nout   int                   // how many results it gave
 	result ast.Set
 	err    error
 }
@@ -348,10 +396,12 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 			v, err = nil, fmt.Errorf("regovm: evaluation panicked: %v", r)
 		}
 	}()
-	s := &state{p: p, ctx: ctx, opts: &opts, input: input,
-		memo: make([]ast.Value, len(p.funcs)), known: make([]bool, len(p.funcs))}
-	frame := make([]ast.Value, p.nlocals)
-	frame[ir.Input] = input
+	s := &state{p: p, ctx: ctx, opts: &opts,
+		memo: make([]memoEntry, len(p.funcs)), stack: make([]*ast.Term, 0, p.stackHint)}
+	frame := make([]*ast.Term, p.nlocals)
+	if input != nil {
+		frame[ir.Input] = ast.NewTerm(input)
+	}
 	frame[ir.Data] = p.data
 	for _, b := range p.plan.Blocks {
 		r := s.block(frame, b)
@@ -389,30 +439,20 @@ func (s *state) fail(err error) int {
 	return sigReturn
 }
 
-func (s *state) operand(frame []ast.Value, o ir.Operand) ast.Value {
+func (s *state) operand(frame []*ast.Term, o ir.Operand) *ast.Term {
 	switch v := o.Value.(type) {
 	case ir.Local:
 		return frame[v]
 	case ir.StringIndex:
-		return s.p.strs[v].Value
-	case ir.Bool:
-		return ast.Boolean(v)
-	}
-	return nil
-}
-
-func (s *state) term(frame []ast.Value, o ir.Operand) *ast.Term {
-	if v, ok := o.Value.(ir.StringIndex); ok {
 		return s.p.strs[v]
-	}
-	if v := s.operand(frame, o); v != nil {
-		return ast.NewTerm(v)
+	case ir.Bool:
+		return ast.InternedTerm(bool(v))
 	}
 	return nil
 }
 
 // block runs b and returns a control signal for its parent.
-func (s *state) block(frame []ast.Value, b *ir.Block) int {
+func (s *state) block(frame []*ast.Term, b *ir.Block) int {
 	for _, st := range b.Stmts {
 		r := s.stmt(frame, st)
 		switch {
@@ -431,17 +471,25 @@ func (s *state) block(frame []ast.Value, b *ir.Block) int {
 	return sigDone
 }
 
+// intTerm is an integer constant's term.
+func intTerm(n int64) *ast.Term {
+	if n >= -1 && n <= 512 {
+		return ast.InternedTerm(int(n)) // OPA keeps these
+	}
+	return ast.NewTerm(ast.Number(strconv.FormatInt(n, 10)))
+}
+
 // stmt runs one statement: sigDone to go on; sigExited when it fails
 // (break 0: leave the block); n >= 0 to break out of n+1 blocks counting
 // the current one; sigReturn to leave the function.
-func (s *state) stmt(frame []ast.Value, st ir.Stmt) int {
+func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 	switch x := st.(type) {
 	case *ir.AssignVarStmt:
 		frame[x.Target] = s.operand(frame, x.Source)
 	case *ir.AssignVarOnceStmt:
 		v := s.operand(frame, x.Source)
 		if cur := frame[x.Target]; cur != nil {
-			if ast.Compare(cur, v) != 0 {
+			if v == nil || ast.Compare(cur.Value, v.Value) != 0 {
 				return s.fail(&topdown.Error{Code: topdown.ConflictErr, Message: "complete rules must not produce multiple outputs"})
 			}
 			return sigDone
@@ -455,16 +503,16 @@ func (s *state) stmt(frame []ast.Value, st ir.Stmt) int {
 		frame[x.Target] = v
 	case *ir.EqualStmt:
 		a, b := s.operand(frame, x.A), s.operand(frame, x.B)
-		if a == nil || b == nil || ast.Compare(a, b) != 0 {
+		if a == nil || b == nil || (a != b && ast.Compare(a.Value, b.Value) != 0) {
 			return sigExited
 		}
 	case *ir.NotEqualStmt:
 		a, b := s.operand(frame, x.A), s.operand(frame, x.B)
-		if a == nil || b == nil || ast.Compare(a, b) == 0 {
+		if a == nil || b == nil || a == b || ast.Compare(a.Value, b.Value) == 0 {
 			return sigExited
 		}
-	case *ir.CallStmt:
-		return s.call(frame, x)
+	case *callStmt:
+		return s.call(frame, x.call, &x.callee)
 	case *ir.BlockStmt:
 		for _, b := range x.Blocks {
 			switch r := s.block(frame, b); {
@@ -504,50 +552,51 @@ func (s *state) stmt(frame []ast.Value, st ir.Stmt) int {
 	case *ir.ResetLocalStmt:
 		frame[x.Target] = nil
 	case *ir.MakeNullStmt:
-		frame[x.Target] = ast.NullValue
+		frame[x.Target] = ast.InternedNullTerm
 	case *ir.MakeNumberIntStmt:
-		frame[x.Target] = ast.Number(strconv.FormatInt(x.Value, 10))
+		frame[x.Target] = intTerm(x.Value)
 	case *ir.MakeNumberRefStmt:
 		frame[x.Target] = s.p.nums[x.Index]
 	case *ir.AssignIntStmt:
-		frame[x.Target] = ast.Number(strconv.FormatInt(x.Value, 10))
+		frame[x.Target] = intTerm(x.Value)
 	case *ir.MakeArrayStmt:
-		frame[x.Target] = ast.NewArray(make([]*ast.Term, 0, x.Capacity)...)
+		frame[x.Target] = ast.NewTerm(ast.NewArray(make([]*ast.Term, 0, x.Capacity)...))
 	case *ir.MakeObjectStmt:
-		frame[x.Target] = ast.NewObject()
+		frame[x.Target] = ast.NewTerm(ast.NewObject())
 	case *ir.MakeSetStmt:
-		frame[x.Target] = ast.NewSet()
+		frame[x.Target] = ast.NewTerm(ast.NewSet())
 	case *ir.IsArrayStmt:
-		if _, ok := s.operand(frame, x.Source).(*ast.Array); !ok {
+		if t := s.operand(frame, x.Source); t == nil || !isArray(t.Value) {
 			return sigExited
 		}
 	case *ir.IsObjectStmt:
-		if _, ok := s.operand(frame, x.Source).(ast.Object); !ok {
+		if t := s.operand(frame, x.Source); t == nil || !isObject(t.Value) {
 			return sigExited
 		}
 	case *ir.IsSetStmt:
-		if _, ok := s.operand(frame, x.Source).(ast.Set); !ok {
+		if t := s.operand(frame, x.Source); t == nil || !isSet(t.Value) {
 			return sigExited
 		}
 	case *ir.LenStmt:
-		frame[x.Target] = ast.Number(strconv.Itoa(length(s.operand(frame, x.Source))))
+		frame[x.Target] = intTerm(int64(length(s.operand(frame, x.Source))))
 	case *ir.ArrayAppendStmt:
-		arr, ok := frame[x.Array].(*ast.Array)
-		t := s.term(frame, x.Value)
-		if !ok || t == nil {
+		arr, v := frame[x.Array], s.operand(frame, x.Value)
+		a, ok := termValue[*ast.Array](arr)
+		if !ok || v == nil {
 			return s.fail(errors.New("regovm: array append to a non-array"))
 		}
-		frame[x.Array] = arr.Append(t)
+		// A new term: the array value may change identity as it grows.
+		frame[x.Array] = ast.NewTerm(a.Append(v))
 	case *ir.ObjectInsertStmt:
-		obj, ok := frame[x.Object].(ast.Object)
-		k, v := s.term(frame, x.Key), s.term(frame, x.Value)
+		obj, ok := termValue[ast.Object](frame[x.Object])
+		k, v := s.operand(frame, x.Key), s.operand(frame, x.Value)
 		if !ok || k == nil || v == nil {
 			return s.fail(errors.New("regovm: object insert into a non-object"))
 		}
 		obj.Insert(k, v)
 	case *ir.ObjectInsertOnceStmt:
-		obj, ok := frame[x.Object].(ast.Object)
-		k, v := s.term(frame, x.Key), s.term(frame, x.Value)
+		obj, ok := termValue[ast.Object](frame[x.Object])
+		k, v := s.operand(frame, x.Key), s.operand(frame, x.Value)
 		if !ok || k == nil || v == nil {
 			return s.fail(errors.New("regovm: object insert into a non-object"))
 		}
@@ -561,18 +610,18 @@ func (s *state) stmt(frame []ast.Value, st ir.Stmt) int {
 	case *ir.ObjectMergeStmt:
 		frame[x.Target] = merge(frame[x.A], frame[x.B])
 	case *ir.SetAddStmt:
-		set, ok := frame[x.Set].(ast.Set)
-		t := s.term(frame, x.Value)
-		if !ok || t == nil {
+		set, ok := termValue[ast.Set](frame[x.Set])
+		v := s.operand(frame, x.Value)
+		if !ok || v == nil {
 			return s.fail(errors.New("regovm: set add to a non-set"))
 		}
-		set.Add(t)
+		set.Add(v)
 	case *ir.ResultSetAddStmt:
 		if s.result == nil {
 			s.result = ast.NewSet()
 		}
 		if v := frame[x.Value]; v != nil {
-			s.result.Add(ast.NewTerm(v))
+			s.result.Add(v)
 		}
 	case *ir.ReturnLocalStmt:
 		return sigReturn
@@ -583,56 +632,77 @@ func (s *state) stmt(frame []ast.Value, st ir.Stmt) int {
 	return sigDone
 }
 
+func termValue[T ast.Value](t *ast.Term) (T, bool) {
+	var zero T
+	if t == nil {
+		return zero, false
+	}
+	v, ok := t.Value.(T)
+	return v, ok
+}
+
+func isArray(v ast.Value) bool  { _, ok := v.(*ast.Array); return ok }
+func isObject(v ast.Value) bool { _, ok := v.(ast.Object); return ok }
+func isSet(v ast.Value) bool    { _, ok := v.(ast.Set); return ok }
+
 // scan runs the body once per element. Wasm compiles it as
 // block { loop { next or br 1; body; br 0 } }: inside the body, break 0
 // goes on with the next element, break 1 leaves the scan, and break n > 1
 // continues as break n-2 from the statement.
-func (s *state) scan(frame []ast.Value, x *ir.ScanStmt) int {
-	sig := sigDone
-	each := func(k, v *ast.Term) bool { // false: stop
-		frame[x.Key] = k.Value
-		frame[x.Value] = v.Value
-		switch r := s.block(frame, x.Block); {
-		case r == sigDone, r == sigExited: // break 0: the next element
-			return true
-		case r == sigReturn:
-			sig = sigReturn
-			return false
-		case r == 0: // break 1: leave the scan
-			return false
-		default: // break r+1: r-1 relative to the scan's own block
-			sig = r - 1
-			return false
-		}
+func (s *state) scan(frame []*ast.Term, x *ir.ScanStmt) int {
+	src := frame[x.Source]
+	if src == nil {
+		return sigDone
 	}
-	switch src := frame[x.Source].(type) {
+	switch c := src.Value.(type) {
 	case *ast.Array:
-		for i := 0; i < src.Len(); i++ {
-			if !each(ast.InternedTerm(i), src.Elem(i)) {
-				break
+		for i := 0; i < c.Len(); i++ {
+			if r := s.scanOne(frame, x, ast.InternedTerm(i), c.Elem(i)); r != sigDone {
+				return scanEnd(r)
 			}
 		}
 	case ast.Object:
-		for _, k := range src.Keys() {
-			if !each(k, src.Get(k)) {
-				break
+		for _, k := range c.Keys() {
+			if r := s.scanOne(frame, x, k, c.Get(k)); r != sigDone {
+				return scanEnd(r)
 			}
 		}
 	case ast.Set:
-		for _, t := range src.Slice() {
-			if !each(t, t) {
-				break
+		for _, t := range c.Slice() {
+			if r := s.scanOne(frame, x, t, t); r != sigDone {
+				return scanEnd(r)
 			}
 		}
 	}
-	return sig
+	return sigDone
 }
 
-func (s *state) call(frame []ast.Value, x *ir.CallStmt) int {
-	c, ok := s.p.calls[x]
-	if !ok {
-		return s.fail(fmt.Errorf("%w: call to %s", ErrUnsupported, x.Func))
+// scanOne runs the body for one element: sigDone to go on with the next.
+func (s *state) scanOne(frame []*ast.Term, x *ir.ScanStmt, k, v *ast.Term) int {
+	frame[x.Key], frame[x.Value] = k, v
+	switch r := s.block(frame, x.Block); r {
+	case sigDone, sigExited: // break 0: the next element
+		return sigDone
+	default:
+		return r
 	}
+}
+
+// scanEnd turns a body's signal that stopped the scan into the scan
+// statement's: break 1 (0 from the body) leaves the scan; break r+1,
+// r-1 relative to the scan's own block.
+func scanEnd(r int) int {
+	switch {
+	case r == sigReturn:
+		return sigReturn
+	case r == 0:
+		return sigDone
+	default:
+		return r - 1
+	}
+}
+
+func (s *state) call(frame []*ast.Term, x *ir.CallStmt, c *callee) int {
 	if c.fn >= 0 {
 		v, err := s.callFunc(frame, c.fn, x.Args)
 		if err != nil {
@@ -644,11 +714,14 @@ func (s *state) call(frame []ast.Value, x *ir.CallStmt) int {
 		frame[x.Result] = v
 		return sigDone
 	}
-	args := make([]*ast.Term, len(x.Args))
-	for i, a := range x.Args {
-		if args[i] = s.term(frame, a); args[i] == nil {
+	var buf [4]*ast.Term
+	args := buf[:0]
+	for _, a := range x.Args {
+		t := s.operand(frame, a)
+		if t == nil {
 			return sigExited
 		}
+		args = append(args, t)
 	}
 	if s.bctx == nil {
 		now := s.opts.Time
@@ -656,17 +729,16 @@ func (s *state) call(frame []ast.Value, x *ir.CallStmt) int {
 			now = time.Now()
 		}
 		s.bctx = &topdown.BuiltinContext{
-			Context: s.ctx, Time: ast.NewTerm(int64ToNumber(now.UnixNano())),
+			Context: s.ctx, Time: ast.NewTerm(ast.Number(strconv.FormatInt(now.UnixNano(), 10))),
 			Cache: builtins.Cache{}, Location: &ast.Location{},
 		}
 	}
-	var out *ast.Term
-	n := 0
-	err := c.builtin(*s.bctx, args, func(t *ast.Term) error {
-		n++
-		out = t
-		return nil
-	})
+	if s.onOut == nil {
+		s.onOut = s.builtinOut
+	}
+	s.out, s.nout = nil, 0
+	err := c.builtin(*s.bctx, args, s.onOut)
+	out, n := s.out, s.nout
 	if err != nil {
 		if s.opts.StrictBuiltinErrors {
 			return s.fail(fmt.Errorf("regovm: %s: %w", c.name, err))
@@ -685,22 +757,29 @@ func (s *state) call(frame []ast.Value, x *ir.CallStmt) int {
 	if out == nil {
 		return sigExited
 	}
-	frame[x.Result] = out.Value
+	frame[x.Result] = out
 	return sigDone
 }
 
-func int64ToNumber(n int64) ast.Number { return ast.Number(strconv.FormatInt(n, 10)) }
+func (s *state) builtinOut(t *ast.Term) error {
+	s.out = t
+	s.nout++
+	return nil
+}
 
-// callFunc calls planned function i; nil is undefined.
-func (s *state) callFunc(frame []ast.Value, i int, args []ir.Operand) (ast.Value, error) {
+// callFunc calls planned function i; nil is undefined. Its frame is taken
+// from the evaluation's stack and given back on return.
+func (s *state) callFunc(frame []*ast.Term, i int, args []ir.Operand) (*ast.Term, error) {
 	fn := s.p.funcs[i]
-	if fn.memo && s.known[i] {
-		return s.memo[i], nil
+	if fn.memo && s.memo[i].known {
+		return s.memo[i].v, nil
 	}
 	if err := s.ctx.Err(); err != nil {
 		return nil, err
 	}
-	callee := make([]ast.Value, fn.nlocals)
+	base := len(s.stack)
+	s.stack = append(s.stack, make([]*ast.Term, fn.nlocals)...)
+	callee := s.stack[base : base+fn.nlocals : base+fn.nlocals]
 	for j, l := range fn.f.Params {
 		callee[l] = s.operand(frame, args[j])
 	}
@@ -714,25 +793,25 @@ func (s *state) callFunc(frame []ast.Value, i int, args []ir.Operand) (ast.Value
 		}
 	}
 	v := callee[fn.f.Return]
+	clear(callee)
+	s.stack = s.stack[:base]
 	if fn.memo {
-		s.memo[i], s.known[i] = v, true
+		s.memo[i] = memoEntry{v: v, known: true}
 	}
 	return v, nil
 }
 
 // dot is opa_value_get: an object's value, an array's element, a set's
 // member; nil when there is none.
-func dot(src, key ast.Value) ast.Value {
+func dot(src, key *ast.Term) *ast.Term {
 	if src == nil || key == nil {
 		return nil
 	}
-	switch c := src.(type) {
+	switch c := src.Value.(type) {
 	case ast.Object:
-		if t := c.Get(ast.NewTerm(key)); t != nil {
-			return t.Value
-		}
+		return c.Get(key)
 	case *ast.Array:
-		n, ok := key.(ast.Number)
+		n, ok := key.Value.(ast.Number)
 		if !ok {
 			return nil
 		}
@@ -740,9 +819,9 @@ func dot(src, key ast.Value) ast.Value {
 		if !ok || i < 0 || i >= c.Len() {
 			return nil
 		}
-		return c.Elem(i).Value
+		return c.Elem(i)
 	case ast.Set:
-		if c.Contains(ast.NewTerm(key)) {
+		if c.Contains(key) {
 			return key
 		}
 	}
@@ -750,8 +829,11 @@ func dot(src, key ast.Value) ast.Value {
 }
 
 // length is opa_value_length: 0 for what has none.
-func length(v ast.Value) int {
-	switch c := v.(type) {
+func length(t *ast.Term) int {
+	if t == nil {
+		return 0
+	}
+	switch c := t.Value.(type) {
 	case *ast.Array:
 		return c.Len()
 	case ast.Object:
@@ -765,33 +847,24 @@ func length(v ast.Value) int {
 }
 
 // merge is opa_value_merge: objects merge recursively; otherwise a wins.
-func merge(a, b ast.Value) ast.Value {
+func merge(a, b *ast.Term) *ast.Term {
 	if a == nil {
 		return b
 	}
 	if b == nil {
 		return a
 	}
-	oa, ok1 := a.(ast.Object)
-	ob, ok2 := b.(ast.Object)
+	oa, ok1 := a.Value.(ast.Object)
+	ob, ok2 := b.Value.(ast.Object)
 	if !ok1 || !ok2 {
 		return a
 	}
 	out := ast.NewObject()
-	keys := slices.Concat(oa.Keys(), ob.Keys())
-	for _, k := range keys {
+	for _, k := range slices.Concat(oa.Keys(), ob.Keys()) {
 		if out.Get(k) != nil {
 			continue
 		}
-		va, vb := oa.Get(k), ob.Get(k)
-		switch {
-		case va == nil:
-			out.Insert(k, vb)
-		case vb == nil:
-			out.Insert(k, va)
-		default:
-			out.Insert(k, ast.NewTerm(merge(va.Value, vb.Value)))
-		}
+		out.Insert(k, merge(oa.Get(k), ob.Get(k)))
 	}
-	return out
+	return ast.NewTerm(out)
 }
