@@ -61,6 +61,16 @@
 // time it was made. A new consent version, a new revision (reload) or a
 // different caller attribute the policy reads misses the cache.
 //
+// # Evaluators
+//
+// By default (EvaluatorIR) a revision's queries are planned by OPA's
+// planner and interpreted by internal/regovm, about four times faster than
+// OPA's evaluator (topdown) on the default policy. Each revision is checked
+// against topdown on its own case inputs when it loads (vm.go); a
+// difference, or a construct the interpreter does not run, makes that
+// revision use topdown, which Status reports. TestInterpreterMatchesTopdown
+// compares the two on the case matrix and a random grid.
+//
 // # Loading
 //
 // Load compiles a tree; with WithVerify it also runs the tree's Rego tests

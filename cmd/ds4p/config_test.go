@@ -24,6 +24,7 @@ import (
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/heapfloor"
+	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 )
 
@@ -391,5 +392,32 @@ func TestApplyHeapFloor(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "GOGC is set") {
 		t.Errorf("no log line says why the floor was not applied:\n%s", logs.String())
+	}
+}
+
+func TestPolicyEvaluatorConfig(t *testing.T) {
+	t.Parallel()
+	base := []string{"--upstream", "http://x/fhir", "--dev-auth"}
+	file := writeConfig(t, "policy:\n  evaluator: topdown\n")
+	c, err := loadConfig(append([]string{"--config", file}, base...), nil)
+	if err != nil || c.Policy.Evaluator != policy.EvaluatorTopdown {
+		t.Fatalf("policy.evaluator: topdown in the file gave %q, %v", c.Policy.Evaluator, err)
+	}
+	log := newLogger(io.Discard, "error")
+	eng, err := openPolicy(context.Background(), c, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := eng.Status().Evaluator; !strings.HasPrefix(s, policy.EvaluatorTopdown) {
+		t.Errorf("configured topdown, the engine reports %q", s)
+	}
+	if c, err = loadConfig(base, []string{"DS4P_POLICY_EVALUATOR=ir"}); err != nil {
+		t.Fatal(err)
+	}
+	if eng, err = openPolicy(context.Background(), c, log); err != nil || eng.Status().Evaluator != policy.EvaluatorIR {
+		t.Errorf("DS4P_POLICY_EVALUATOR=ir: %v, %v", eng, err)
+	}
+	if _, err = loadConfig(base, []string{"DS4P_POLICY_EVALUATOR=wasm"}); err == nil || !strings.Contains(err.Error(), "evaluator") {
+		t.Errorf("an unknown evaluator was accepted: %v", err)
 	}
 }

@@ -25,10 +25,19 @@ type PolicyConfig struct {
 	BundlePublicKey string `yaml:"bundle_public_key"`
 	// BundleKeyID is the key id the signature names (default "default").
 	BundleKeyID string `yaml:"bundle_key_id"`
+	// Evaluator is how decisions are evaluated: "ir" (the default:
+	// interpreting OPA's plan of the policy) or "topdown" (OPA's own
+	// evaluator), see policy.WithEvaluator.
+	Evaluator string `yaml:"evaluator"`
 }
 
 func (p PolicyConfig) validate(policyDir string) []error {
 	var errs []error
+	switch p.Evaluator {
+	case "", policy.EvaluatorIR, policy.EvaluatorTopdown:
+	default:
+		errs = append(errs, fmt.Errorf("policy: evaluator must be %q or %q, not %q", policy.EvaluatorIR, policy.EvaluatorTopdown, p.Evaluator))
+	}
 	if p.BundleURL == "" {
 		if p.BundlePublicKey != "" || p.BundleKeyID != "" || p.BundlePoll != 0 {
 			errs = append(errs, errors.New("policy: bundle_public_key, bundle_key_id and bundle_poll need bundle_url"))
@@ -62,6 +71,9 @@ func (p PolicyConfig) validate(policyDir string) []error {
 // the log and the ds4p.policy.loads metric). The proxy does not start
 // without its bundle: a fleet never falls back to another policy.
 func openPolicy(ctx context.Context, cfg Config, log *slog.Logger, extra ...policy.Option) (*policy.Engine, error) {
+	if cfg.Policy.Evaluator != "" {
+		extra = append([]policy.Option{policy.WithEvaluator(cfg.Policy.Evaluator)}, extra...)
+	}
 	if cfg.Policy.BundleURL != "" {
 		return openBundle(ctx, cfg.Policy, log, extra...)
 	}
