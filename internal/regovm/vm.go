@@ -47,7 +47,8 @@ type Program struct {
 	data      *ast.Term
 	result    *ast.Term // the query variable holding the answer
 	nlocals   int       // locals of the plan's own frame
-	stackHint int       // locals of all functions: the most a call chain can need
+	stackHint int       // the most locals a chain of calls can hold at once
+	states    sync.Pool // of *state: evaluations reuse their stack and memo
 }
 
 type function struct {
@@ -210,9 +211,7 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 			walk(b, visit(&n))
 		}
 		fn.nlocals = n + 1
-		prog.stackHint += fn.nlocals
 	}
-	prog.stackHint = min(prog.stackHint, 256)
 	if bad != nil {
 		return nil, bad
 	}
@@ -224,7 +223,34 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 			prog.resolve(b)
 		}
 	}
+	need := make([]int, len(prog.funcs)) // 0: not computed yet
+	for _, b := range prog.plan.Blocks {
+		prog.stackHint = max(prog.stackHint, prog.callNeed(b, need))
+	}
 	return prog, nil
+}
+
+// callNeed is the most stack a call made in b needs: the callee's locals
+// and what its own calls need. Rego has no recursion, so this ends.
+func (p *Program) callNeed(b *ir.Block, need []int) int {
+	most := 0
+	walk(b, func(x any) {
+		c, ok := x.(*callStmt)
+		if !ok || c.callee.fn < 0 {
+			return
+		}
+		i := c.callee.fn
+		if need[i] == 0 {
+			fn := p.funcs[i]
+			inner := 0
+			for _, fb := range fn.f.Blocks {
+				inner = max(inner, p.callNeed(fb, need))
+			}
+			need[i] = fn.nlocals + inner
+		}
+		most = max(most, need[i])
+	})
+	return most
 }
 
 // callStmt is a CallStmt with its callee resolved, put in its place by
@@ -383,6 +409,7 @@ type state struct {
 	onOut  func(*ast.Term) error // builtinOut, bound once
 	out    *ast.Term             // a built-in's result
 	nout   int                   // how many results it gave
+	calls  int                   // planned functions called
 	result ast.Set
 	err    error
 }
@@ -396,9 +423,15 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 			v, err = nil, fmt.Errorf("regovm: evaluation panicked: %v", r)
 		}
 	}()
-	s := &state{p: p, ctx: ctx, opts: &opts,
-		memo: make([]memoEntry, len(p.funcs)), stack: make([]*ast.Term, 0, p.stackHint)}
-	frame := make([]*ast.Term, p.nlocals)
+	s, _ := p.states.Get().(*state)
+	if s == nil {
+		s = &state{p: p, memo: make([]memoEntry, len(p.funcs)), stack: make([]*ast.Term, 0, p.stackHint+p.nlocals)}
+		s.onOut = s.builtinOut
+	}
+	s.ctx, s.opts = ctx, &opts
+	defer s.release()
+	s.stack = append(s.stack, make([]*ast.Term, p.nlocals)...)
+	frame := s.stack[:p.nlocals:p.nlocals]
 	if input != nil {
 		frame[ir.Input] = ast.NewTerm(input)
 	}
@@ -430,6 +463,15 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 		return nil, errors.New("regovm: the result does not bind the query variable")
 	}
 	return out, nil
+}
+
+// release clears s and gives it back to its program's pool.
+func (s *state) release() {
+	clear(s.stack[:cap(s.stack)])
+	s.stack = s.stack[:0]
+	clear(s.memo)
+	s.ctx, s.opts, s.bctx, s.out, s.result, s.err, s.calls = nil, nil, nil, nil, nil, nil, 0
+	s.p.states.Put(s)
 }
 
 func (s *state) fail(err error) int {
@@ -733,9 +775,6 @@ func (s *state) call(frame []*ast.Term, x *ir.CallStmt, c *callee) int {
 			Cache: builtins.Cache{}, Location: &ast.Location{},
 		}
 	}
-	if s.onOut == nil {
-		s.onOut = s.builtinOut
-	}
 	s.out, s.nout = nil, 0
 	err := c.builtin(*s.bctx, args, s.onOut)
 	out, n := s.out, s.nout
@@ -774,8 +813,10 @@ func (s *state) callFunc(frame []*ast.Term, i int, args []ir.Operand) (*ast.Term
 	if fn.memo && s.memo[i].known {
 		return s.memo[i].v, nil
 	}
-	if err := s.ctx.Err(); err != nil {
-		return nil, err
+	if s.calls++; s.calls&63 == 1 { // cancellation, now and then
+		if err := s.ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	base := len(s.stack)
 	s.stack = append(s.stack, make([]*ast.Term, fn.nlocals)...)
