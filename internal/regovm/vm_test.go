@@ -129,6 +129,69 @@ less if input.a < input.b
 	},
 }
 
+var moreCases = []vmCase{
+	{
+		name: "rule heads with refs, multi-value rules, whole documents",
+		module: `package p
+a.b.c := 1 if input.x
+a.b.d := input.y
+m[k] contains v if { some k, vs in input.groups; some v in vs }
+doc := data.p.a
+whole := data.cfg
+`,
+		rules:  []string{"a", "doc", "m", "whole"},
+		inputs: []string{`{}`, `{"x":true,"y":[1]}`, `{"groups":{"g":[1,2],"h":[]}}`},
+	},
+	{
+		name: "patterns and unification",
+		module: `package p
+obj_pat := x if {"a": x} = input.o
+arr_pat := [a, b] if [a, b] = input.arr
+nested := v if { v := input.arr[1].k; v != "" }
+first := input.arr[0]
+eqs if { x := input.n; x == 3 }
+bind := y if { y = input.n + 1 }
+`,
+		rules:  []string{"obj_pat", "arr_pat", "nested", "first", "eqs", "bind"},
+		inputs: []string{`{}`, `{"o":{"a":5},"arr":[1,{"k":"z"}],"n":3}`, `{"o":{"b":5},"arr":[1,2,3],"n":"x"}`},
+	},
+	{
+		name: "every over objects, nested every, not with functions, defaults",
+		module: `package p
+default f(_) := "none"
+f(x) := "big" if x > 10
+f(x) := "small" if x < 0
+allpos if every k, v in input.o { v > 0; k != "bad" }
+grid if every row in input.rows { every c in row { c != 0 } }
+nf if not g(input.n)
+g(x) if x == 1
+fs := [f(x) | some x in input.nums]
+`,
+		rules:  []string{"allpos", "grid", "nf", "fs"},
+		inputs: []string{`{}`, `{"o":{"a":1,"b":2},"rows":[[1,2],[3]],"n":2,"nums":[11,-1,5]}`, `{"o":{"bad":1},"rows":[[1,0]],"n":1,"nums":[]}`, `{"o":[],"rows":{}}`},
+	},
+	{
+		name: "strings, numbers and other built-ins",
+		module: `package p
+s1 if startswith(input.s, "Organization/")
+s2 := split(input.s, "/")
+s3 := lower(input.s)
+s4 := trim_space(concat(" ", ["a", input.s]))
+r if regex.match("^Org", input.s)
+n1 := (input.a * 3) / 2
+n2 := round(input.a / 3)
+n3 if input.a == 2.0
+t := time.parse_rfc3339_ns(input.ts)
+j := json.marshal({"a": input.a})
+u := union({{1}, {2, input.a}})
+o := object.keys({"x": 1, "y": input.a})
+sub := substring(input.s, 0, 3)
+`,
+		rules:  []string{"s1", "s2", "s3", "s4", "r", "n1", "n2", "n3", "t", "j", "u", "o", "sub"},
+		inputs: []string{`{}`, `{"s":"Organization/org-a","a":2,"ts":"2026-01-01T00:00:00Z"}`, `{"s":"x","a":2.5,"ts":"bad"}`},
+	},
+}
+
 func TestMatchesTopdown(t *testing.T) {
 	ctx := context.Background()
 	data, err := ast.InterfaceToValue(vmData)
@@ -136,7 +199,7 @@ func TestMatchesTopdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, c := range vmCases {
+	for _, c := range append(append([]vmCase{}, vmCases...), moreCases...) {
 		mods := parse(t, c.module)
 		for _, rule := range c.rules {
 			q := "x := data.p." + rule
@@ -242,4 +305,32 @@ allow if input.purpose in {"TREAT", "HPAYMT"}`, ast.ParserOptions{RegoVersion: a
 	v, _ := prog.Eval(context.Background(), ast.MustParseTerm(`{"purpose": "TREAT"}`).Value, Options{})
 	fmt.Println(v)
 	// Output: true
+}
+
+// A reference that covers policy data and rules at once (data.cfg here)
+// merges the two documents (ObjectMergeStmt).
+func TestMergesDataAndRules(t *testing.T) {
+	ctx := context.Background()
+	mods := parse(t, `package cfg
+extra := count(input.xs)
+topics.NEW := {"law": "z"}
+`)
+	data, err := ast.InterfaceToValue(vmData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"x := data.cfg", "x := data", "x := data.cfg.topics"} {
+		prog, err := Compile(ctx, q, "x", mods, data)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for _, in := range []string{`{}`, `{"xs":[1,2]}`} {
+			input := ast.MustParseTerm(in).Value
+			want, werr := reference(t, q, mods, vmData, input)
+			got, gerr := prog.Eval(ctx, input, Options{StrictBuiltinErrors: true})
+			if werr != nil || gerr != nil || !equal(want, got) {
+				t.Errorf("%s with %s: topdown %v (%v), regovm %v (%v)", q, in, want, werr, got, gerr)
+			}
+		}
+	}
 }
