@@ -189,7 +189,7 @@ func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared
 		p.fixedOff = "turned off (WithFixedVerdicts(false))"
 	}
 	if e.evaluator == EvaluatorIR {
-		p.vm, p.vmOff = prepareVM(ctx, fsys, c, e.query)
+		p.vm, p.vmOff = prepareVM(ctx, fsys, rev, c, e.query)
 	} else {
 		p.vmOff = "chosen in the configuration"
 	}

@@ -168,7 +168,7 @@ func TestCrossCheckCatchesADifference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm, why := prepareVM(ctx, rego.FS(), c, "data.ds4p.decision")
+	vm, why := prepareVM(ctx, rego.FS(), "", c, "data.ds4p.decision")
 	if vm == nil {
 		t.Fatalf("the default policy fails its own cross-check: %s", why)
 	}
