@@ -20,22 +20,22 @@ func decodeDecision(v ast.Value) (Decision, error) {
 	}
 	var d Decision
 	var err error
-	d.Effect = str(obj, "effect")
+	d.Effect = str(obj, kEffect)
 	switch d.Effect {
 	case Permit, Deny, Redact, Mask:
 	default:
 		return Decision{}, fmt.Errorf("policy: decision has unknown effect %q", d.Effect)
 	}
-	if d.Obligations, err = strs(obj, "obligations"); err != nil {
+	if d.Obligations, err = strs(obj, kObligations); err != nil {
 		return Decision{}, err
 	}
-	if d.Redact, err = strs(obj, "redact"); err != nil {
+	if d.Redact, err = strs(obj, kRedact); err != nil {
 		return Decision{}, err
 	}
-	if d.Mask, err = strs(obj, "mask"); err != nil {
+	if d.Mask, err = strs(obj, kMask); err != nil {
 		return Decision{}, err
 	}
-	if b, ok := get(obj, "break_glass").(ast.Boolean); ok {
+	if b, ok := get(obj, kBreakGlass).(ast.Boolean); ok {
 		d.BreakGlass = bool(b)
 	}
 	if d.Notices, err = notices(obj); err != nil {
@@ -47,22 +47,22 @@ func decodeDecision(v ast.Value) (Decision, error) {
 	return d, nil
 }
 
-func get(obj ast.Object, key string) ast.Value {
-	if t := obj.Get(ast.InternedTerm(key)); t != nil {
+func get(obj ast.Object, key *ast.Term) ast.Value {
+	if t := obj.Get(key); t != nil {
 		return t.Value
 	}
 	return nil
 }
 
-func str(obj ast.Object, key string) string {
+func str(obj ast.Object, key *ast.Term) string {
 	s, _ := get(obj, key).(ast.String)
 	return string(s)
 }
 
 // strs reads an array (or set) of strings; absent is nil.
-func strs(obj ast.Object, key string) ([]string, error) {
+func strs(obj ast.Object, key *ast.Term) ([]string, error) {
 	var out []string
-	err := each(get(obj, key), key, func(t *ast.Term) error {
+	err := each(get(obj, key), keyName(key), func(t *ast.Term) error {
 		s, ok := t.Value.(ast.String)
 		if !ok {
 			return fmt.Errorf("policy: decision %s holds a %s, not a string", key, ast.ValueName(t.Value))
@@ -92,8 +92,8 @@ func each(v ast.Value, key string, f func(*ast.Term) error) error {
 	return err
 }
 
-func objects(obj ast.Object, key string, f func(ast.Object) error) error {
-	return each(get(obj, key), key, func(t *ast.Term) error {
+func objects(obj ast.Object, key *ast.Term, f func(ast.Object) error) error {
+	return each(get(obj, key), keyName(key), func(t *ast.Term) error {
 		o, ok := t.Value.(ast.Object)
 		if !ok {
 			return fmt.Errorf("policy: decision %s holds a %s, not an object", key, ast.ValueName(t.Value))
@@ -104,8 +104,8 @@ func objects(obj ast.Object, key string, f func(ast.Object) error) error {
 
 func notices(obj ast.Object) ([]Notice, error) {
 	var out []Notice
-	err := objects(obj, "notices", func(o ast.Object) error {
-		out = append(out, Notice{ID: str(o, "id"), Regulation: str(o, "regulation"), Text: str(o, "text")})
+	err := objects(obj, kNotices, func(o ast.Object) error {
+		out = append(out, Notice{ID: str(o, kId), Regulation: str(o, kRegulation), Text: str(o, kText)})
 		return nil
 	})
 	return out, err
@@ -113,14 +113,14 @@ func notices(obj ast.Object) ([]Notice, error) {
 
 func reasons(obj ast.Object) ([]Reason, error) {
 	out := []Reason{}
-	err := objects(obj, "reasons", func(o ast.Object) error {
-		labels, err := strs(o, "labels")
+	err := objects(obj, kReasons, func(o ast.Object) error {
+		labels, err := strs(o, kLabels)
 		if err != nil {
 			return err
 		}
 		out = append(out, Reason{
-			Rule: str(o, "rule"), Message: str(o, "message"), Consent: str(o, "consent"),
-			Version: str(o, "version"), Provision: str(o, "provision"), Labels: labels,
+			Rule: str(o, kRule), Message: str(o, kMessage), Consent: str(o, kConsent),
+			Version: str(o, kVersion), Provision: str(o, kProvision), Labels: labels,
 		})
 		return nil
 	})

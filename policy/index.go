@@ -32,13 +32,13 @@ func indexConsents(arr *ast.Array) *ast.Array {
 			out = append(out, t)
 			return
 		}
-		rules, ok := c.Get(ast.InternedTerm("rules")).Value.(*ast.Array)
+		rules, ok := c.Get(kRules).Value.(*ast.Array)
 		if !ok {
 			out = append(out, t)
 			return
 		}
 		c = c.Copy()
-		c.Insert(ast.InternedTerm("index"), ast.NewTerm(ruleIndex(rules)))
+		c.Insert(kIndex, ast.NewTerm(ruleIndex(rules)))
 		out = append(out, ast.NewTerm(c))
 	})
 	return ast.NewArray(out...)
@@ -72,8 +72,8 @@ func ruleIndex(rules *ast.Array) ast.Object {
 		by.Insert(ast.StringTerm(a), ast.ArrayTerm(byActor[a]...))
 	}
 	return ast.NewObject(
-		ast.Item(ast.InternedTerm("any_actor"), ast.ArrayTerm(anyActor...)),
-		ast.Item(ast.InternedTerm("by_actor"), ast.NewTerm(by)),
+		ast.Item(kAnyActor, ast.ArrayTerm(anyActor...)),
+		ast.Item(kByActor, ast.NewTerm(by)),
 	)
 }
 
@@ -84,7 +84,7 @@ func firstActors(rule ast.Value) *ast.Array {
 	if !ok {
 		return nil
 	}
-	ct := obj.Get(ast.InternedTerm("conditions"))
+	ct := obj.Get(kConditions)
 	if ct == nil {
 		return nil
 	}
@@ -97,7 +97,7 @@ func firstActors(rule ast.Value) *ast.Array {
 		if !ok {
 			continue
 		}
-		if at := level.Get(ast.InternedTerm("actors")); at != nil {
+		if at := level.Get(kActors); at != nil {
 			if a, ok := at.Value.(*ast.Array); ok && a.Len() > 0 {
 				return a
 			}

@@ -87,7 +87,7 @@ func compactConsents(arr *ast.Array, patient string) *ast.Array {
 			out = append(out, t)
 			return
 		}
-		if pt := c.Get(ast.InternedTerm("patient")); pt != nil && patient != "" {
+		if pt := c.Get(kPatient); pt != nil && patient != "" {
 			if p, ok := pt.Value.(ast.String); ok && string(p) != patient {
 				return
 			}
@@ -103,7 +103,7 @@ func compactConsents(arr *ast.Array, patient string) *ast.Array {
 // compactRules rewrites the "rules" of a consent object.
 func compactRules(k, v *ast.Term) (*ast.Term, *ast.Term, error) {
 	rules, ok := v.Value.(*ast.Array)
-	if !ok || !k.Equal(ast.InternedTerm("rules")) {
+	if !ok || !k.Equal(kRules) {
 		return k, v, nil
 	}
 	out := make([]*ast.Term, 0, rules.Len())
@@ -115,7 +115,7 @@ func compactRules(k, v *ast.Term) (*ast.Term, *ast.Term, error) {
 		}
 		mapped, _ := obj.Map(func(k, v *ast.Term) (*ast.Term, *ast.Term, error) {
 			conds, ok := v.Value.(*ast.Array)
-			if !ok || !k.Equal(ast.InternedTerm("conditions")) {
+			if !ok || !k.Equal(kConditions) {
 				return k, v, nil
 			}
 			return k, ast.NewTerm(compactConditions(conds)), nil
@@ -137,12 +137,12 @@ func compactConditions(conds *ast.Array) *ast.Array {
 		// when data_refs is there, data says nothing more (and read alone
 		// it can only be tested protectively).
 		withRefs := false
-		if dr := obj.Get(ast.InternedTerm("data_refs")); dr != nil {
+		if dr := obj.Get(kDataRefs); dr != nil {
 			withRefs = !statesNothing(dr.Value)
 		}
 		kept := ast.NewObject()
 		obj.Foreach(func(k, v *ast.Term) {
-			if statesNothing(v.Value) || (withRefs && k.Equal(ast.InternedTerm("data"))) {
+			if statesNothing(v.Value) || (withRefs && k.Equal(kData)) {
 				return
 			}
 			kept.Insert(k, v)
@@ -256,12 +256,12 @@ const (
 // fixed verdicts (fixed.go), passed as input.fixed_verdicts.
 func (in *Input) value(consents ast.Value, m *inputMemo, fixed *ast.Term) ast.Value {
 	obj := in.contextValue(consents, m)
-	obj.Insert(ast.InternedTerm("item"), ast.NewTerm(in.Item.value(m)))
+	obj.Insert(kItem, ast.NewTerm(in.Item.value(m)))
 	if fixed != nil {
-		obj.Insert(ast.InternedTerm("fixed_verdicts"), fixed)
+		obj.Insert(kFixedVerdicts, fixed)
 	}
 	if in.Brief {
-		obj.Insert(ast.InternedTerm("brief"), ast.InternedTerm(true))
+		obj.Insert(kBrief, ast.InternedTerm(true))
 	}
 	return obj
 }
@@ -270,33 +270,33 @@ func (in *Input) value(consents ast.Value, m *inputMemo, fixed *ast.Term) ast.Va
 // context alone.
 func (in *Input) contextValue(consents ast.Value, m *inputMemo) ast.Object {
 	return ast.NewObject(
-		ast.Item(ast.InternedTerm("version"), ast.InternedTerm(InputVersion)),
-		ast.Item(ast.InternedTerm("caller"), m.caller(&in.Caller)),
-		ast.Item(ast.InternedTerm("request"), ast.ObjectTerm(
-			ast.Item(ast.InternedTerm("interaction"), ast.StringTerm(in.Request.Interaction)),
-			ast.Item(ast.InternedTerm("type"), ast.StringTerm(in.Request.Type)),
-			ast.Item(ast.InternedTerm("time_ns"), ast.IntNumberTerm(int(in.Request.TimeNS))),
+		ast.Item(kVersion, ast.InternedTerm(InputVersion)),
+		ast.Item(kCaller, m.caller(&in.Caller)),
+		ast.Item(kRequest, ast.ObjectTerm(
+			ast.Item(kInteraction, ast.StringTerm(in.Request.Interaction)),
+			ast.Item(kType, ast.StringTerm(in.Request.Type)),
+			ast.Item(kTimeNs, ast.IntNumberTerm(int(in.Request.TimeNS))),
 		)),
-		ast.Item(ast.InternedTerm("patient"), ast.StringTerm(in.Patient)),
-		ast.Item(ast.InternedTerm("consents"), ast.NewTerm(consents)),
+		ast.Item(kPatient, ast.StringTerm(in.Patient)),
+		ast.Item(kConsents, ast.NewTerm(consents)),
 	)
 }
 
 func (it *Item) value(m *inputMemo) ast.Object {
 	obj := ast.NewObject(
-		ast.Item(ast.InternedTerm("type"), ast.StringTerm(it.Type)),
-		ast.Item(ast.InternedTerm("labels"), m.labels(it.Labels)),
-		ast.Item(ast.InternedTerm("source"), ast.StringTerm(it.Source)),
+		ast.Item(kType, ast.StringTerm(it.Type)),
+		ast.Item(kLabels, m.labels(it.Labels)),
+		ast.Item(kSource, ast.StringTerm(it.Source)),
 	)
 	if f := it.Facts; f != nil {
 		facts := ast.NewObject(
-			ast.Item(ast.InternedTerm("codes"), stringsTerm(f.Codes)),
-			ast.Item(ast.InternedTerm("reference"), ast.StringTerm(f.Reference)),
+			ast.Item(kCodes, stringsTerm(f.Codes)),
+			ast.Item(kReference, ast.StringTerm(f.Reference)),
 		)
 		if f.TimeNS != nil {
-			facts.Insert(ast.InternedTerm("time_ns"), ast.IntNumberTerm(int(*f.TimeNS)))
+			facts.Insert(kTimeNs, ast.IntNumberTerm(int(*f.TimeNS)))
 		}
-		obj.Insert(ast.InternedTerm("facts"), ast.NewTerm(facts))
+		obj.Insert(kFacts, ast.NewTerm(facts))
 	}
 	return obj
 }
@@ -305,19 +305,19 @@ func (c *Caller) value() ast.Object {
 	bg := ast.NullTerm()
 	if c.BreakGlass != nil {
 		bg = ast.ObjectTerm(
-			ast.Item(ast.InternedTerm("reason"), ast.StringTerm(c.BreakGlass.Reason)),
-			ast.Item(ast.InternedTerm("issued_at"), ast.IntNumberTerm(int(c.BreakGlass.IssuedAt))),
-			ast.Item(ast.InternedTerm("expires_at"), ast.IntNumberTerm(int(c.BreakGlass.ExpiresAt))),
+			ast.Item(kReason, ast.StringTerm(c.BreakGlass.Reason)),
+			ast.Item(kIssuedAt, ast.IntNumberTerm(int(c.BreakGlass.IssuedAt))),
+			ast.Item(kExpiresAt, ast.IntNumberTerm(int(c.BreakGlass.ExpiresAt))),
 		)
 	}
 	return ast.NewObject(
-		ast.Item(ast.InternedTerm("subject"), ast.StringTerm(c.Subject)),
-		ast.Item(ast.InternedTerm("org"), ast.StringTerm(c.Org)),
-		ast.Item(ast.InternedTerm("org_identifiers"), stringsTerm(c.OrgIdentifiers)),
-		ast.Item(ast.InternedTerm("client"), ast.StringTerm(c.Client)),
-		ast.Item(ast.InternedTerm("scopes"), stringsTerm(c.Scopes)),
-		ast.Item(ast.InternedTerm("purposes"), stringsTerm(c.Purposes)),
-		ast.Item(ast.InternedTerm("break_glass"), bg),
+		ast.Item(kSubject, ast.StringTerm(c.Subject)),
+		ast.Item(kOrg, ast.StringTerm(c.Org)),
+		ast.Item(kOrgIdentifiers, stringsTerm(c.OrgIdentifiers)),
+		ast.Item(kClient, ast.StringTerm(c.Client)),
+		ast.Item(kScopes, stringsTerm(c.Scopes)),
+		ast.Item(kPurposes, stringsTerm(c.Purposes)),
+		ast.Item(kBreakGlass, bg),
 	)
 }
 
