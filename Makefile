@@ -37,7 +37,7 @@ bench:
 # input lands in the package's testdata/fuzz/<FuzzName>/ and stays there as
 # a regression case (`go test` replays it).
 FUZZTIME ?= 60s
-FUZZ_PKGS = ./internal/fjson ./internal/fhirmem ./internal/synth ./labels ./consent ./audit ./proxy ./proxy/authn
+FUZZ_PKGS = ./internal/fjson ./internal/fhirmem ./internal/synth ./labels ./consent ./audit ./policy ./proxy ./proxy/authn
 fuzz:
 	for pkg in $(FUZZ_PKGS); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \

@@ -188,3 +188,133 @@ func TestCrossCheckCatchesADifference(t *testing.T) {
 		t.Fatalf("cross-check of a wrong program: %q", why)
 	}
 }
+
+// FuzzInterpreterMatchesTopdown builds a decision input from the fuzzer's
+// bytes (caller, purposes, break-the-glass, up to three consents with
+// nested provisions naming actors, purposes, labels, classes, codes and
+// periods, the item's labels, type, source and facts) and requires the
+// interpreter's decision to equal topdown's.
+func FuzzInterpreterMatchesTopdown(f *testing.F) {
+	for _, seed := range []string{"", "\x01\x02\x03", "\xff\x00\xff\x10\x20\x30\x40", "part2 consent with labels and codes"} {
+		f.Add([]byte(seed))
+	}
+	ctx := context.Background()
+	ir, err := New(ctx, rego.FS(), WithDecisionCache(0))
+	if err != nil {
+		f.Fatal(err)
+	}
+	td, err := New(ctx, rego.FS(), WithDecisionCache(0), WithEvaluator(EvaluatorTopdown))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		in := fuzzInput(b)
+		want, werr := td.Decide(ctx, in)
+		got, gerr := ir.Decide(ctx, in)
+		if (werr != nil) != (gerr != nil) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("input %+v: interpreter %+v (%v), topdown %+v (%v)", in, got, gerr, want, werr)
+		}
+	})
+}
+
+// fuzzInput decodes b into a policy input; every byte sequence gives one.
+func fuzzInput(b []byte) Input {
+	next := func() int {
+		if len(b) == 0 {
+			return 0
+		}
+		v := int(b[0])
+		b = b[1:]
+		return v
+	}
+	pick := func(opts ...string) string { return opts[next()%len(opts)] }
+	some := func(opts ...string) []any {
+		var out []any
+		mask := next()
+		for i, o := range opts {
+			if mask&(1<<i) != 0 {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+	const act = "http://terminology.hl7.org/CodeSystem/v3-ActCode|"
+	const conf = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|"
+	const now = int64(1767225600000000000)
+	var purposes []string
+	for _, p := range some("TREAT", "HPAYMT", "HOPERAT", "ETREAT", "HMARKT", "PUBHLTH", "NOPE") {
+		purposes = append(purposes, p.(string))
+	}
+	in := Input{
+		Caller: Caller{
+			Subject: "Practitioner/u", Org: pick("Organization/org-a", "Organization/org-b", ""),
+			OrgIdentifiers: []string{pick("urn:oid:1|a", "urn:oid:1|b")}, Purposes: purposes,
+		},
+		Request: Request{Interaction: pick("read", "search"), Type: pick("Observation", "Condition"), TimeNS: now},
+		Patient: "Patient/p1",
+		Brief:   next()%2 == 0,
+	}
+	if next()%3 == 0 {
+		iat := now/1e9 - int64(next()*10)
+		in.Caller.BreakGlass = &BreakGlass{Reason: pick("cardiac arrest", ""), IssuedAt: iat, ExpiresAt: iat + int64(next()*60)}
+	}
+	for i := range next() % 4 {
+		var rules []any
+		for d := range 1 + next()%3 {
+			cond := map[string]any{}
+			if next()%2 == 0 {
+				cond["actors"] = some("Organization/org-a", "Organization/org-b", "urn:oid:1|a")
+			}
+			if next()%2 == 0 {
+				cond["purposes"] = some("TREAT", "HPAYMT", "HOPERAT", "ETREAT")
+			}
+			if next()%2 == 0 {
+				cond["labels"] = some(act+"PSYTHPN", act+"SUD", act+"HIV", conf+"R", act+"42CFRPart2")
+			}
+			if next()%3 == 0 {
+				cond["classes"] = some("Observation", "Condition", "MedicationRequest")
+			}
+			if next()%4 == 0 {
+				cond["codes"] = some("http://snomed.info/sct|1", "http://loinc.org|2")
+			}
+			if next()%4 == 0 {
+				cond["data_refs"] = some("Observation/o1", "Observation/o2")
+			}
+			if next()%4 == 0 {
+				cond["data_start_ns"], cond["data_end_ns"] = now-2e12, []int64{0, now}[next()%2]
+			}
+			if next()%4 == 0 {
+				cond["start_ns"], cond["end_ns"] = []int64{0, now - 1}[next()%2], []int64{0, now + 1}[next()%2]
+			}
+			if next()%4 == 0 {
+				cond["actions"] = some("disclose", "access", "use")
+			}
+			conds := []any{}
+			for range d + 1 {
+				conds = append(conds, cond)
+			}
+			path := "provision"
+			for range d {
+				path += ".provision[0]"
+			}
+			rules = append(rules, map[string]any{"path": path, "depth": d, "type": pick("permit", "deny"), "conditions": conds})
+		}
+		in.Consents = append(in.Consents, map[string]any{
+			"id": fmt.Sprintf("c%d", i), "version": "1", "status": pick("active", "active", "inactive", "draft"), "patient": "Patient/p1",
+			"policies": some("42CFRPart2", "OPTOUT", "OPTIN", "HIPAA-Auth"),
+			"start_ns": []int64{0, now - 1e12, now + 1e12}[next()%3], "end_ns": []int64{0, now + 1e12, now - 1}[next()%3],
+			"rules": rules,
+		})
+	}
+	in.ConsentKey = ""
+	var labels []string
+	for _, l := range some(act+"SUD", act+"42CFRPart2", act+"PSY", act+"HIV", act+"PSYTHPN", conf+"R", conf+"V", act+"ETH") {
+		labels = append(labels, l.(string))
+	}
+	in.Item = Item{Type: pick("Observation", "Condition", "MedicationRequest"), Labels: labels, Source: pick("", "", "part2")}
+	if next()%3 == 0 {
+		ts := now - int64(next())*1e12
+		in.Item.Facts = &ItemFacts{Codes: []string{pick("http://snomed.info/sct|1", "http://loinc.org|2")}, Reference: "Observation/o1", TimeNS: &ts}
+	}
+	return in
+}
