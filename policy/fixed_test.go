@@ -171,7 +171,7 @@ func containsAll(s string, subs ...string) bool {
 }
 
 // mustEngine is an engine with the default policy.
-func mustEngine(t *testing.T, opts ...Option) *Engine {
+func mustEngine(t testing.TB, opts ...Option) *Engine {
 	t.Helper()
 	eng, err := New(context.Background(), rego.FS(), opts...)
 	if err != nil {

@@ -318,3 +318,49 @@ func fuzzInput(b []byte) Input {
 	}
 	return in
 }
+
+// BenchmarkEvaluator is the evaluators alone: the same input document,
+// built once, evaluated by the interpreter and by topdown (what Decide adds
+// around them, input building, decoding and caching, is in BenchmarkDecide).
+func BenchmarkEvaluator(b *testing.B) {
+	ctx := context.Background()
+	eng := mustEngine(b, WithDecisionCache(0))
+	p := eng.cur.Load()
+	const act = "http://terminology.hl7.org/CodeSystem/v3-ActCode|"
+	consent := map[string]any{
+		"id": "c1", "version": "1", "status": "active", "patient": "Patient/p1", "policies": []any{"42CFRPart2"}, "start_ns": 0, "end_ns": 0,
+		"rules": []any{map[string]any{"path": "provision", "depth": 0, "type": "permit", "conditions": []any{
+			map[string]any{"actors": []any{"Organization/org-a"}, "purposes": []any{"TREAT", "HPAYMT", "HOPERAT"}}}}},
+	}
+	for _, c := range []struct {
+		name   string
+		labels []string
+	}{{"ordinary", nil}, {"part2-consented", []string{act + "42CFRPart2", act + "SUD"}}} {
+		in := Input{
+			Caller:  Caller{Subject: "u", Org: "Organization/org-a", Purposes: []string{"TREAT"}},
+			Request: Request{Interaction: "search", Type: "Observation", TimeNS: 1767225600000000000},
+			Patient: "Patient/p1", Consents: []any{consent}, Item: Item{Type: "Observation", Labels: c.labels}, Brief: true,
+		}
+		cs, err := newConsentSet(in.Consents, in.Patient, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		val := in.value(cs.value, nil, nil)
+		b.Run(c.name+"/ir", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if v, err := p.vm.decision.Eval(ctx, val, vmOptions); err != nil || v == nil {
+					b.Fatal(v, err)
+				}
+			}
+		})
+		b.Run(c.name+"/topdown", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if v, err := topdownValue(ctx, p.eval, val); err != nil || v == nil {
+					b.Fatal(v, err)
+				}
+			}
+		})
+	}
+}

@@ -49,6 +49,7 @@ type Program struct {
 	nlocals   int       // locals of the plan's own frame
 	stackHint int       // the most locals a chain of calls can hold at once
 	states    sync.Pool // of *state: evaluations reuse their stack and memo
+	usesTime  bool      // the program calls a built-in that reads the evaluation time
 }
 
 type function struct {
@@ -64,6 +65,9 @@ type callee struct {
 	name    string
 	noOut   bool // a built-in without a result (its success is the answer)
 }
+
+// timeBuiltins read BuiltinContext.Time, the evaluation's time.
+var timeBuiltins = map[string]bool{ast.NowNanos.Name: true, ast.JWTDecodeVerify.Name: true, ast.HTTPSend.Name: true}
 
 // ErrUnsupported wraps why a plan cannot be interpreted.
 var ErrUnsupported = errors.New("regovm: unsupported")
@@ -194,6 +198,7 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 					return
 				}
 				prog.calls[s] = callee{fn: -1, builtin: bi, name: s.Func, noOut: noOut[s.Func]}
+				prog.usesTime = prog.usesTime || timeBuiltins[s.Func]
 			}
 		}
 	}
@@ -403,9 +408,11 @@ type state struct {
 	p      *Program
 	ctx    context.Context
 	opts   *Options
-	memo   []memoEntry // per function: its memoised value, for rules
-	stack  []*ast.Term // the frames of the functions being called
-	bctx   *topdown.BuiltinContext
+	memo   []memoEntry            // per function: its memoised value, for rules
+	stack  []*ast.Term            // the frames of the functions being called
+	bctx   topdown.BuiltinContext // for built-ins; ready once bctxSet
+	bctxOK bool
+	args   []*ast.Term           // a built-in call's arguments
 	onOut  func(*ast.Term) error // builtinOut, bound once
 	out    *ast.Term             // a built-in's result
 	nout   int                   // how many results it gave
@@ -470,7 +477,13 @@ func (s *state) release() {
 	clear(s.stack[:cap(s.stack)])
 	s.stack = s.stack[:0]
 	clear(s.memo)
-	s.ctx, s.opts, s.bctx, s.out, s.result, s.err, s.calls = nil, nil, nil, nil, nil, nil, 0
+	clear(s.args[:cap(s.args)])
+	s.args = s.args[:0]
+	if s.bctxOK {
+		clear(s.bctx.Cache)
+		s.bctx.Context, s.bctx.Time, s.bctxOK = nil, nil, false
+	}
+	s.ctx, s.opts, s.out, s.result, s.err, s.calls = nil, nil, nil, nil, nil, 0
 	s.p.states.Put(s)
 }
 
@@ -756,8 +769,7 @@ func (s *state) call(frame []*ast.Term, x *ir.CallStmt, c *callee) int {
 		frame[x.Result] = v
 		return sigDone
 	}
-	var buf [4]*ast.Term
-	args := buf[:0]
+	args := s.args[:0]
 	for _, a := range x.Args {
 		t := s.operand(frame, a)
 		if t == nil {
@@ -765,18 +777,12 @@ func (s *state) call(frame []*ast.Term, x *ir.CallStmt, c *callee) int {
 		}
 		args = append(args, t)
 	}
-	if s.bctx == nil {
-		now := s.opts.Time
-		if now.IsZero() {
-			now = time.Now()
-		}
-		s.bctx = &topdown.BuiltinContext{
-			Context: s.ctx, Time: ast.NewTerm(ast.Number(strconv.FormatInt(now.UnixNano(), 10))),
-			Cache: builtins.Cache{}, Location: &ast.Location{},
-		}
+	s.args = args // built-ins do not keep their arguments, nor call back
+	if !s.bctxOK {
+		s.builtinContext()
 	}
 	s.out, s.nout = nil, 0
-	err := c.builtin(*s.bctx, args, s.onOut)
+	err := c.builtin(s.bctx, args, s.onOut)
 	out, n := s.out, s.nout
 	if err != nil {
 		if s.opts.StrictBuiltinErrors {
@@ -798,6 +804,29 @@ func (s *state) call(frame []*ast.Term, x *ir.CallStmt, c *callee) int {
 	}
 	frame[x.Result] = out
 	return sigDone
+}
+
+// noLocation is the location built-ins are called from: the plan keeps
+// none that they could use.
+var noLocation = &ast.Location{}
+
+// builtinContext readies the context built-ins get, once per evaluation
+// that calls one: the evaluation's context, a cache (reused, cleared on
+// release) and, when the program calls time.now_ns, the time.
+func (s *state) builtinContext() {
+	if s.bctx.Cache == nil {
+		s.bctx.Cache = builtins.Cache{}
+		s.bctx.Location = noLocation
+	}
+	s.bctx.Context = s.ctx
+	if s.p.usesTime {
+		now := s.opts.Time
+		if now.IsZero() {
+			now = time.Now()
+		}
+		s.bctx.Time = ast.NewTerm(ast.Number(strconv.FormatInt(now.UnixNano(), 10)))
+	}
+	s.bctxOK = true
 }
 
 func (s *state) builtinOut(t *ast.Term) error {

@@ -186,8 +186,9 @@ j := json.marshal({"a": input.a})
 u := union({{1}, {2, input.a}})
 o := object.keys({"x": 1, "y": input.a})
 sub := substring(input.s, 0, 3)
+now := time.now_ns()
 `,
-		rules:  []string{"s1", "s2", "s3", "s4", "r", "n1", "n2", "n3", "t", "j", "u", "o", "sub"},
+		rules:  []string{"s1", "s2", "s3", "s4", "r", "n1", "n2", "n3", "t", "j", "u", "o", "sub", "now"},
 		inputs: []string{`{}`, `{"s":"Organization/org-a","a":2,"ts":"2026-01-01T00:00:00Z"}`, `{"s":"x","a":2.5,"ts":"bad"}`},
 	},
 }
