@@ -405,20 +405,21 @@ type memoEntry struct {
 // objects, arrays and sets, and handed to them and to built-ins, need no
 // wrapping.
 type state struct {
-	p      *Program
-	ctx    context.Context
-	opts   *Options
-	memo   []memoEntry            // per function: its memoised value, for rules
-	stack  []*ast.Term            // the frames of the functions being called
-	bctx   topdown.BuiltinContext // for built-ins; ready once bctxSet
-	bctxOK bool
-	args   []*ast.Term           // a built-in call's arguments
-	onOut  func(*ast.Term) error // builtinOut, bound once
-	out    *ast.Term             // a built-in's result
-	nout   int                   // how many results it gave
-	calls  int                   // planned functions called
-	result ast.Set
-	err    error
+	p       *Program
+	ctx     context.Context
+	opts    *Options
+	memo    []memoEntry            // per function: its memoised value, for rules
+	stack   []*ast.Term            // the frames of the functions being called
+	bctx    topdown.BuiltinContext // for built-ins; ready once bctxSet
+	bctxOK  bool
+	args    []*ast.Term           // a built-in call's arguments
+	onOut   func(*ast.Term) error // builtinOut, bound once
+	out     *ast.Term             // a built-in's result
+	nout    int                   // how many results it gave
+	calls   int                   // planned functions called
+	result  *ast.Term             // the query's result (a result set of one)
+	results int                   // distinct results added
+	err     error
 }
 
 // Eval evaluates the query with input (nil: no input) and returns the
@@ -452,20 +453,18 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 			break
 		}
 	}
-	if s.result == nil || s.result.Len() == 0 {
+	if s.result == nil {
 		return nil, nil
 	}
-	if s.result.Len() > 1 {
-		return nil, fmt.Errorf("regovm: the query has %d results", s.result.Len())
+	if s.results > 1 {
+		return nil, fmt.Errorf("regovm: the query has %d results", s.results)
 	}
 	var out ast.Value
-	s.result.Foreach(func(t *ast.Term) {
-		if obj, ok := t.Value.(ast.Object); ok {
-			if x := obj.Get(p.result); x != nil {
-				out = x.Value
-			}
+	if obj, ok := s.result.Value.(ast.Object); ok {
+		if x := obj.Get(p.result); x != nil {
+			out = x.Value
 		}
-	})
+	}
 	if out == nil {
 		return nil, errors.New("regovm: the result does not bind the query variable")
 	}
@@ -483,7 +482,7 @@ func (s *state) release() {
 		clear(s.bctx.Cache)
 		s.bctx.Context, s.bctx.Time, s.bctxOK = nil, nil, false
 	}
-	s.ctx, s.opts, s.out, s.result, s.err, s.calls = nil, nil, nil, nil, nil, 0
+	s.ctx, s.opts, s.out, s.result, s.results, s.err, s.calls = nil, nil, nil, nil, 0, nil, 0
 	s.p.states.Put(s)
 }
 
@@ -672,11 +671,10 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 		}
 		set.Add(v)
 	case *ir.ResultSetAddStmt:
-		if s.result == nil {
-			s.result = ast.NewSet()
-		}
-		if v := frame[x.Value]; v != nil {
-			s.result.Add(v)
+		// A set of results: the same one twice is one.
+		if v := frame[x.Value]; v != nil && (s.result == nil || ast.Compare(s.result.Value, v.Value) != 0) {
+			s.result = v
+			s.results++
 		}
 	case *ir.ReturnLocalStmt:
 		return sigReturn
