@@ -433,7 +433,7 @@ type state struct {
 	opts    *Options
 	memo    []memoEntry            // per function: its memoised value, for rules
 	stack   []*ast.Term            // the frames of the functions being called
-	bctx    topdown.BuiltinContext // for built-ins; ready once bctxSet
+	bctx    topdown.BuiltinContext // for built-ins; ready while bctxOK
 	bctxOK  bool
 	args    []*ast.Term           // a built-in call's arguments
 	onOut   func(*ast.Term) error // builtinOut, bound once
