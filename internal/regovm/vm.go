@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -170,19 +171,16 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 		}
 	}
 	var bad error
-	visit := func(maxLocal *int) func(any) {
-		return func(x any) {
+	visit := func(maxLocal *int) func(ir.Stmt) {
+		return func(x ir.Stmt) {
 			if bad != nil {
 				return
 			}
-			if l, ok := x.(ir.Local); ok {
-				*maxLocal = max(*maxLocal, int(l))
+			if !supported(x) {
+				bad = fmt.Errorf("%w: statement %T", ErrUnsupported, x)
 				return
 			}
-			if st, ok := x.(ir.Stmt); ok && !supported(st) {
-				bad = fmt.Errorf("%w: statement %T", ErrUnsupported, st)
-				return
-			}
+			locals(x, func(l ir.Local) { *maxLocal = max(*maxLocal, int(l)) })
 			switch s := x.(type) {
 			case *ir.WithStmt:
 				bad = fmt.Errorf("%w: with statements", ErrUnsupported)
@@ -262,7 +260,7 @@ func supported(st ir.Stmt) bool {
 // and what its own calls need. Rego has no recursion, so this ends.
 func (p *Program) callNeed(b *ir.Block, need []int) int {
 	most := 0
-	walk(b, func(x any) {
+	walk(b, func(x ir.Stmt) {
 		c, ok := x.(*callStmt)
 		if !ok || c.callee.fn < 0 {
 			return
@@ -308,95 +306,45 @@ func (p *Program) resolve(b *ir.Block) {
 	}
 }
 
-// walk visits every statement and local of a block, depth first.
-func walk(b *ir.Block, f func(any)) {
-	for _, s := range b.Stmts {
-		f(s)
-		switch s := s.(type) {
+// walk calls f with every statement of b, depth first.
+func walk(b *ir.Block, f func(ir.Stmt)) {
+	for _, st := range b.Stmts {
+		f(st)
+		switch x := st.(type) {
 		case *ir.BlockStmt:
-			for _, sb := range s.Blocks {
+			for _, sb := range x.Blocks {
 				walk(sb, f)
 			}
 		case *ir.ScanStmt:
-			f(s.Source)
-			f(s.Key)
-			f(s.Value)
-			walk(s.Block, f)
+			walk(x.Block, f)
 		case *ir.NotStmt:
-			walk(s.Block, f)
-		case *ir.ReturnLocalStmt:
-			f(s.Source)
-		case *ir.CallStmt:
-			for _, a := range s.Args {
-				f(a.Value)
+			walk(x.Block, f)
+		}
+	}
+}
+
+// locals calls f with every local a statement names, in whichever of its
+// fields (a Local, an Operand, a list of either).
+func locals(st ir.Stmt, f func(ir.Local)) {
+	v := reflect.ValueOf(st).Elem()
+	for i := range v.NumField() {
+		switch x := v.Field(i).Interface().(type) {
+		case ir.Local:
+			f(x)
+		case ir.Operand:
+			if l, ok := x.Value.(ir.Local); ok {
+				f(l)
 			}
-			f(s.Result)
-		case *ir.DotStmt:
-			f(s.Source.Value)
-			f(s.Key.Value)
-			f(s.Target)
-		case *ir.LenStmt:
-			f(s.Source.Value)
-			f(s.Target)
-		case *ir.AssignIntStmt:
-			f(s.Target)
-		case *ir.AssignVarStmt:
-			f(s.Source.Value)
-			f(s.Target)
-		case *ir.AssignVarOnceStmt:
-			f(s.Source.Value)
-			f(s.Target)
-		case *ir.ResetLocalStmt:
-			f(s.Target)
-		case *ir.MakeNullStmt:
-			f(s.Target)
-		case *ir.MakeNumberIntStmt:
-			f(s.Target)
-		case *ir.MakeNumberRefStmt:
-			f(s.Target)
-		case *ir.MakeArrayStmt:
-			f(s.Target)
-		case *ir.MakeObjectStmt:
-			f(s.Target)
-		case *ir.MakeSetStmt:
-			f(s.Target)
-		case *ir.EqualStmt:
-			f(s.A.Value)
-			f(s.B.Value)
-		case *ir.NotEqualStmt:
-			f(s.A.Value)
-			f(s.B.Value)
-		case *ir.IsArrayStmt:
-			f(s.Source.Value)
-		case *ir.IsObjectStmt:
-			f(s.Source.Value)
-		case *ir.IsSetStmt:
-			f(s.Source.Value)
-		case *ir.IsDefinedStmt:
-			f(s.Source)
-		case *ir.IsUndefinedStmt:
-			f(s.Source)
-		case *ir.ArrayAppendStmt:
-			f(s.Value.Value)
-			f(s.Array)
-		case *ir.ObjectInsertStmt:
-			f(s.Key.Value)
-			f(s.Value.Value)
-			f(s.Object)
-		case *ir.ObjectInsertOnceStmt:
-			f(s.Key.Value)
-			f(s.Value.Value)
-			f(s.Object)
-		case *ir.ObjectMergeStmt:
-			f(s.A)
-			f(s.B)
-			f(s.Target)
-		case *ir.SetAddStmt:
-			f(s.Value.Value)
-			f(s.Set)
-		case *ir.ResultSetAddStmt:
-			f(s.Value)
-		case *ir.BreakStmt, *ir.NopStmt, *ir.WithStmt, *ir.CallDynamicStmt:
+		case []ir.Operand:
+			for _, o := range x {
+				if l, ok := o.Value.(ir.Local); ok {
+					f(l)
+				}
+			}
+		case []ir.Local:
+			for _, l := range x {
+				f(l)
+			}
 		}
 	}
 }
