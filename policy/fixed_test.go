@@ -78,44 +78,12 @@ func TestFixedVerdictsChangeNoDecision(t *testing.T) {
 func TestFixedVerdictsAcrossClasses(t *testing.T) {
 	t.Parallel()
 	shared, plain := mustEngine(t, WithDecisionCache(0)), mustEngine(t, WithDecisionCache(0), WithFixedVerdicts(false))
-	const act = "http://terminology.hl7.org/CodeSystem/v3-ActCode|"
-	labelSets := [][]string{
-		{}, {act + "SUD"}, {act + "SUD", act + "42CFRPart2"}, {act + "PSY"}, {act + "HIV", act + "SUD"},
-		{act + "42CFRPart2", act + "PSYTHPN"}, {"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V"},
-	}
 	rng := rand.New(rand.NewPCG(3, 9))
-	orgs := []string{"Organization/org-a", "Organization/org-b"}
-	purposes := [][]string{{"TREAT"}, {"HPAYMT"}, {}, {"HMARKT"}, {"ETREAT"}}
 	for ctxN := range 150 {
-		base := Input{
-			Caller:  Caller{Subject: "u", Org: orgs[rng.IntN(2)], Purposes: purposes[rng.IntN(len(purposes))]},
-			Request: Request{Interaction: "search", Type: "Condition", TimeNS: 1767225600000000000 + int64(rng.IntN(3))*1e12},
-			Patient: "Patient/p1",
-		}
-		if rng.IntN(3) == 0 {
-			base.Caller.BreakGlass = &BreakGlass{Reason: "cardiac arrest", IssuedAt: base.Request.TimeNS/1e9 - 10, ExpiresAt: base.Request.TimeNS/1e9 + 600}
-		}
-		for i := range rng.IntN(3) {
-			c := map[string]any{
-				"id": fmt.Sprintf("c%d", i), "version": "1", "status": "active", "patient": "Patient/p1",
-				"policies": []any{[]string{"42CFRPart2", "OPTOUT", "OPTIN"}[rng.IntN(3)]},
-				"start_ns": 0, "end_ns": []int64{0, 1767225600000000000 + 1e12}[rng.IntN(2)],
-				"rules": []any{
-					map[string]any{"path": "provision", "depth": 0, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{map[string]any{}}},
-					map[string]any{"path": "provision.provision[0]", "depth": 1, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{
-						map[string]any{}, map[string]any{"actors": []any{orgs[rng.IntN(2)]}, "purposes": []any{"TREAT", "HPAYMT"}},
-					}},
-				},
-			}
-			base.Consents = append(base.Consents, c)
-		}
-		base.ConsentKey = fmt.Sprintf("ctx-%d", ctxN)
+		base := randomContext(rng, ctxN) // vm_test.go
 		for k := range 6 {
 			in := base
-			in.Item = Item{Type: []string{"Condition", "Observation"}[rng.IntN(2)], Labels: labelSets[rng.IntN(len(labelSets))]}
-			if rng.IntN(4) == 0 {
-				in.Item.Source = "part2"
-			}
+			in.Item = randomClass(rng)
 			if got, want := decide(t, shared, in), decide(t, plain, in); !reflect.DeepEqual(got, want) {
 				t.Fatalf("context %d class %d %+v: with fixed verdicts %+v, plain %+v", ctxN, k, in.Item, got, want)
 			}

@@ -84,48 +84,12 @@ func TestInterpreterMatchesTopdown(t *testing.T) {
 		}
 	}
 	ir, td := mustEngine(t, WithDecisionCache(0)), mustEngine(t, WithDecisionCache(0), WithEvaluator(EvaluatorTopdown))
-	const act = "http://terminology.hl7.org/CodeSystem/v3-ActCode|"
-	labelSets := [][]string{
-		{}, {act + "SUD"}, {act + "SUD", act + "42CFRPart2"}, {act + "PSY"}, {act + "HIV", act + "SUD"},
-		{act + "42CFRPart2", act + "PSYTHPN"}, {"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V"}, {"x|unknown"},
-	}
 	rng := rand.New(rand.NewPCG(5, 11))
-	orgs := []string{"Organization/org-a", "Organization/org-b"}
-	purposes := [][]string{{"TREAT"}, {"HPAYMT"}, {}, {"HMARKT"}, {"ETREAT"}, {"TREAT", "HOPERAT"}, {"NOPE"}}
 	for ctxN := range 300 {
-		base := Input{
-			Caller:  Caller{Subject: "u", Org: orgs[rng.IntN(2)], Purposes: purposes[rng.IntN(len(purposes))]},
-			Request: Request{Interaction: "search", Type: "Condition", TimeNS: 1767225600000000000 + int64(rng.IntN(3))*1e12},
-			Patient: "Patient/p1",
-			Brief:   rng.IntN(2) == 0,
-		}
-		if rng.IntN(3) == 0 {
-			base.Caller.BreakGlass = &BreakGlass{Reason: "cardiac arrest", IssuedAt: base.Request.TimeNS/1e9 - 10, ExpiresAt: base.Request.TimeNS/1e9 + int64(rng.IntN(2))*86400 + 600}
-		}
-		for i := range rng.IntN(4) {
-			base.Consents = append(base.Consents, map[string]any{
-				"id": fmt.Sprintf("c%d", i), "version": "1", "status": []string{"active", "active", "inactive"}[rng.IntN(3)], "patient": "Patient/p1",
-				"policies": []any{[]string{"42CFRPart2", "OPTOUT", "OPTIN"}[rng.IntN(3)]},
-				"start_ns": 0, "end_ns": []int64{0, 1767225600000000000 + 1e12}[rng.IntN(2)],
-				"rules": []any{
-					map[string]any{"path": "provision", "depth": 0, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{map[string]any{}}},
-					map[string]any{"path": "provision.provision[0]", "depth": 1, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{
-						map[string]any{}, map[string]any{
-							"actors":   []any{orgs[rng.IntN(2)]},
-							"purposes": []any{"TREAT", "HPAYMT"},
-							"labels":   []any{[]string{act + "PSYTHPN", act + "SUD", act + "HIV"}[rng.IntN(3)]},
-						},
-					}},
-				},
-			})
-		}
-		base.ConsentKey = fmt.Sprintf("ctx-%d", ctxN)
+		base := randomContext(rng, ctxN)
 		for k := range 6 {
 			in := base
-			in.Item = Item{Type: []string{"Condition", "Observation"}[rng.IntN(2)], Labels: labelSets[rng.IntN(len(labelSets))]}
-			if rng.IntN(4) == 0 {
-				in.Item.Source = "part2"
-			}
+			in.Item = randomClass(rng)
 			compare(ir, td, in, fmt.Sprintf("random context %d class %d", ctxN, k))
 		}
 	}
@@ -363,4 +327,55 @@ func BenchmarkEvaluator(b *testing.B) {
 			}
 		})
 	}
+}
+
+// randomContext draws a response context: caller, purposes, break-the-glass
+// (sometimes outside its time box), and up to three consents, active or
+// not, whose nested provisions name actors, purposes and labels.
+func randomContext(rng *rand.Rand, n int) Input {
+	const act = "http://terminology.hl7.org/CodeSystem/v3-ActCode|"
+	orgs := []string{"Organization/org-a", "Organization/org-b"}
+	purposes := [][]string{{"TREAT"}, {"HPAYMT"}, {}, {"HMARKT"}, {"ETREAT"}, {"TREAT", "HOPERAT"}, {"NOPE"}}
+	in := Input{
+		Caller:  Caller{Subject: "u", Org: orgs[rng.IntN(2)], Purposes: purposes[rng.IntN(len(purposes))]},
+		Request: Request{Interaction: "search", Type: "Condition", TimeNS: 1767225600000000000 + int64(rng.IntN(3))*1e12},
+		Patient: "Patient/p1",
+		Brief:   rng.IntN(2) == 0,
+	}
+	if rng.IntN(3) == 0 {
+		in.Caller.BreakGlass = &BreakGlass{Reason: "cardiac arrest", IssuedAt: in.Request.TimeNS/1e9 - 10, ExpiresAt: in.Request.TimeNS/1e9 + int64(rng.IntN(2))*86400 + 600}
+	}
+	for i := range rng.IntN(4) {
+		in.Consents = append(in.Consents, map[string]any{
+			"id": fmt.Sprintf("c%d", i), "version": "1", "status": []string{"active", "active", "inactive"}[rng.IntN(3)], "patient": "Patient/p1",
+			"policies": []any{[]string{"42CFRPart2", "OPTOUT", "OPTIN"}[rng.IntN(3)]},
+			"start_ns": 0, "end_ns": []int64{0, 1767225600000000000 + 1e12}[rng.IntN(2)],
+			"rules": []any{
+				map[string]any{"path": "provision", "depth": 0, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{map[string]any{}}},
+				map[string]any{"path": "provision.provision[0]", "depth": 1, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{
+					map[string]any{}, map[string]any{
+						"actors":   []any{orgs[rng.IntN(2)]},
+						"purposes": []any{"TREAT", "HPAYMT"},
+						"labels":   []any{[]string{act + "PSYTHPN", act + "SUD", act + "HIV"}[rng.IntN(3)]},
+					},
+				}},
+			},
+		})
+	}
+	in.ConsentKey = fmt.Sprintf("ctx-%d", n)
+	return in
+}
+
+// randomClass draws a decision class: type, label set, source.
+func randomClass(rng *rand.Rand) Item {
+	const act = "http://terminology.hl7.org/CodeSystem/v3-ActCode|"
+	labelSets := [][]string{
+		{}, {act + "SUD"}, {act + "SUD", act + "42CFRPart2"}, {act + "PSY"}, {act + "HIV", act + "SUD"},
+		{act + "42CFRPart2", act + "PSYTHPN"}, {"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V"}, {"x|unknown"},
+	}
+	it := Item{Type: []string{"Condition", "Observation"}[rng.IntN(2)], Labels: labelSets[rng.IntN(len(labelSets))]}
+	if rng.IntN(4) == 0 {
+		it.Source = "part2"
+	}
+	return it
 }
