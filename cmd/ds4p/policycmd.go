@@ -140,6 +140,17 @@ func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("revision %s has %d problems; serve would reject it", rev, len(problems))
 	}
 	fmt.Fprintf(stdout, "policy revision %s: compiles, formatted, tests pass, policy data valid\n", rev)
+	// Which evaluator serve would use: a change that the interpreter cannot
+	// run still works, only slower, and the author should know.
+	eng, err := policy.New(ctx, fsys, policy.WithDecisionCache(0))
+	if err != nil {
+		return err
+	}
+	if ev := eng.Status().Evaluator; ev == policy.EvaluatorIR {
+		fmt.Fprintln(stdout, "evaluator: ir (OPA's plan of the policy, interpreted; checked against OPA's evaluator on the case inputs)")
+	} else {
+		fmt.Fprintf(stdout, "evaluator: %s\n  decisions will be correct but several times slower; see rego/README.md, \"How decisions are evaluated\"\n", ev)
+	}
 	return nil
 }
 

@@ -19,7 +19,7 @@ func TestPolicyCommands(t *testing.T) {
 	if code, _, _ := ds4p(t, "policy", "export", "--dir", dir); code == 0 {
 		t.Fatal("export over a non-empty directory succeeded")
 	}
-	if code, out, errOut := ds4p(t, "policy", "check", "--dir", dir); code != 0 || !strings.Contains(out, "tests pass") {
+	if code, out, errOut := ds4p(t, "policy", "check", "--dir", dir); code != 0 || !strings.Contains(out, "tests pass") || !strings.Contains(out, "evaluator: ir") {
 		t.Fatalf("check: %d %s %s", code, out, errOut)
 	}
 	if code, out, errOut := ds4p(t, "policy", "test", "--dir", dir); code != 0 || !strings.Contains(out, "case matrix: PASS") {
@@ -54,5 +54,22 @@ func TestPolicyCommands(t *testing.T) {
 	}
 	if code, _, _ := ds4p(t, "policy", "frobnicate"); code == 0 {
 		t.Fatal("an unknown subcommand succeeded")
+	}
+}
+
+// A policy the interpreter cannot run passes check, which says that it
+// will be evaluated by OPA's evaluator and why.
+func TestPolicyCheckNamesTheEvaluator(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "ds4p"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mod := "package ds4p\n\ndecision := d if {\n\td := base with input.item.type as \"Patient\"\n}\n\nbase := {\"effect\": \"permit\", \"reasons\": [{\"rule\": input.item.type}]}\n"
+	if err := os.WriteFile(filepath.Join(dir, "ds4p", "main.rego"), []byte(mod), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := ds4p(t, "policy", "check", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "evaluator: topdown: ") || !strings.Contains(out, "with") {
+		t.Fatalf("check: %d %s %s", code, out, errOut)
 	}
 }
