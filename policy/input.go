@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -255,28 +256,31 @@ const (
 // OPA treats input as immutable. fixed, when not nil, is the response's
 // fixed verdicts (fixed.go), passed as input.fixed_verdicts.
 func (in *Input) value(consents ast.Value, m *inputMemo, fixed *ast.Term) ast.Value {
-	obj := in.contextValue(consents, m)
-	obj.Insert(kItem, ast.NewTerm(in.Item.value(m)))
+	var buf [9][2]*ast.Term // one object of the right size: no growth
+	items := in.appendContext(buf[:0], consents, m)
+	items = append(items, ast.Item(kItem, ast.NewTerm(in.Item.value(m))))
 	if fixed != nil {
-		obj.Insert(kFixedVerdicts, fixed)
+		items = append(items, ast.Item(kFixedVerdicts, fixed))
 	}
 	if in.Brief {
-		obj.Insert(kBrief, ast.InternedTerm(true))
+		items = append(items, ast.Item(kBrief, ast.InternedTerm(true)))
 	}
-	return obj
+	return ast.NewObject(items...)
 }
 
 // contextValue is the input document without an item: the response
 // context alone.
 func (in *Input) contextValue(consents ast.Value, m *inputMemo) ast.Object {
-	return ast.NewObject(
+	var buf [6][2]*ast.Term
+	return ast.NewObject(in.appendContext(buf[:0], consents, m)...)
+}
+
+// appendContext appends the response context's members of the input.
+func (in *Input) appendContext(items [][2]*ast.Term, consents ast.Value, m *inputMemo) [][2]*ast.Term {
+	return append(items,
 		ast.Item(kVersion, ast.InternedTerm(InputVersion)),
 		ast.Item(kCaller, m.caller(&in.Caller)),
-		ast.Item(kRequest, ast.ObjectTerm(
-			ast.Item(kInteraction, ast.StringTerm(in.Request.Interaction)),
-			ast.Item(kType, ast.StringTerm(in.Request.Type)),
-			ast.Item(kTimeNs, ast.IntNumberTerm(int(in.Request.TimeNS))),
-		)),
+		ast.Item(kRequest, m.request(&in.Request)),
 		ast.Item(kPatient, ast.StringTerm(in.Patient)),
 		ast.Item(kConsents, ast.NewTerm(consents)),
 	)
@@ -325,8 +329,10 @@ func (c *Caller) value() ast.Object {
 // them is a third of a trivial evaluation's cost, and a response's decision
 // classes share one caller and few label sets.
 type inputMemo struct {
-	callers   *boundedCache[*ast.Term]
-	labelSets *boundedCache[*ast.Term]
+	callers     *boundedCache[*ast.Term]
+	labelSets   *boundedCache[*ast.Term]
+	lastCaller  atomic.Pointer[memoCaller]
+	lastRequest atomic.Pointer[memoRequest]
 }
 
 const inputMemoSize = 1 << 10
@@ -335,11 +341,66 @@ func newInputMemo() *inputMemo {
 	return &inputMemo{callers: newBoundedCache[*ast.Term](inputMemoSize), labelSets: newBoundedCache[*ast.Term](inputMemoSize)}
 }
 
-// caller returns c's AST form.
+// request returns r's AST form. The decision classes of a response share
+// their request, so the last one built is kept.
+func (m *inputMemo) request(r *Request) *ast.Term {
+	if m != nil {
+		if last := m.lastRequest.Load(); last != nil && last.r == *r {
+			return last.t
+		}
+	}
+	t := ast.ObjectTerm(
+		ast.Item(kInteraction, ast.StringTerm(r.Interaction)),
+		ast.Item(kType, ast.StringTerm(r.Type)),
+		ast.Item(kTimeNs, ast.IntNumberTerm(int(r.TimeNS))),
+	)
+	if m != nil {
+		m.lastRequest.Store(&memoRequest{r: *r, t: t})
+	}
+	return t
+}
+
+type memoRequest struct {
+	r Request
+	t *ast.Term
+}
+
+type memoCaller struct {
+	c Caller // its own copy of the slices
+	t *ast.Term
+}
+
+// sameCaller reports whether a and b have the same AST form.
+func sameCaller(a, b *Caller) bool {
+	if a.Subject != b.Subject || a.Org != b.Org || a.Client != b.Client ||
+		!slices.Equal(a.OrgIdentifiers, b.OrgIdentifiers) || !slices.Equal(a.Scopes, b.Scopes) ||
+		!slices.Equal(a.Purposes, b.Purposes) || (a.BreakGlass == nil) != (b.BreakGlass == nil) {
+		return false
+	}
+	return a.BreakGlass == nil || *a.BreakGlass == *b.BreakGlass
+}
+
+// caller returns c's AST form: the last caller's when c is the same (the
+// classes of a response), else from the bounded cache by key.
 func (m *inputMemo) caller(c *Caller) *ast.Term {
 	if m == nil {
 		return ast.NewTerm(c.value())
 	}
+	if last := m.lastCaller.Load(); last != nil && sameCaller(&last.c, c) {
+		return last.t
+	}
+	t := m.callerByKey(c)
+	own := *c
+	own.OrgIdentifiers, own.Scopes, own.Purposes = slices.Clone(c.OrgIdentifiers), slices.Clone(c.Scopes), slices.Clone(c.Purposes)
+	if c.BreakGlass != nil {
+		bg := *c.BreakGlass
+		own.BreakGlass = &bg
+	}
+	m.lastCaller.Store(&memoCaller{c: own, t: t})
+	return t
+}
+
+func (m *inputMemo) callerByKey(c *Caller) *ast.Term {
 	var b strings.Builder
 	b.Grow(128)
 	c.writeKey(&b)

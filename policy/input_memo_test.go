@@ -26,10 +26,12 @@ func TestInputMemoGivesTheSameDocument(t *testing.T) {
 		{Purposes: []string{"1:a"}},
 	}
 	labelSets := [][]string{nil, {"a", "b"}, {"a\x00b"}, {"ab"}, {"1:a"}, {"a"}, {"b", "a"}}
+	requests := []Request{{Interaction: "read", Type: "Condition", TimeNS: 5}, {Interaction: "read", Type: "Condition", TimeNS: 6},
+		{Interaction: "search", Type: "Condition", TimeNS: 6}, {Interaction: "search", Type: "Observation", TimeNS: 6}}
 	for round := range 2 { // the second round reads what the first stored
 		for i := range callers {
-			for _, ls := range labelSets {
-				in := Input{Caller: callers[i], Patient: "Patient/p", Request: Request{Interaction: "read", Type: "Condition", TimeNS: 5},
+			for j, ls := range labelSets {
+				in := Input{Caller: callers[i], Patient: "Patient/p", Request: requests[(i+j)%len(requests)],
 					Item: Item{Type: "Condition", Labels: ls}}
 				got, want := in.value(ast.NewArray(), m, nil), in.value(ast.NewArray(), nil, nil)
 				if got.Compare(want) != 0 {
@@ -46,5 +48,20 @@ func TestInputMemoGivesTheSameDocument(t *testing.T) {
 			t.Fatalf("callers %d and %d share the key %q", j, i, b.String())
 		}
 		keys[b.String()] = i
+	}
+}
+
+// A caller whose slices change after a decision is not mistaken for the
+// one the memo saw: the memo keeps its own copy.
+func TestInputMemoCopiesTheCaller(t *testing.T) {
+	m := newInputMemo()
+	c := Caller{Subject: "a", Org: "Organization/x", Purposes: []string{"TREAT"}}
+	in := Input{Caller: c, Request: Request{Interaction: "read", Type: "Condition", TimeNS: 5}}
+	in.value(ast.NewArray(), m, nil)
+	c.Purposes[0] = "HMARKT" // the same backing array as in.Caller's
+	in = Input{Caller: c, Request: Request{Interaction: "read", Type: "Condition", TimeNS: 5}}
+	got, want := in.value(ast.NewArray(), m, nil), in.value(ast.NewArray(), nil, nil)
+	if got.Compare(want) != 0 {
+		t.Fatalf("memo gave %v, want %v", got, want)
 	}
 }
