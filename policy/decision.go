@@ -61,45 +61,53 @@ func str(obj ast.Object, key *ast.Term) string {
 
 // strs reads an array (or set) of strings; absent is nil.
 func strs(obj ast.Object, key *ast.Term) ([]string, error) {
-	var out []string
-	err := each(get(obj, key), keyName(key), func(t *ast.Term) error {
+	ts, err := elems(get(obj, key), key)
+	if err != nil || len(ts) == 0 {
+		return nil, err
+	}
+	out := make([]string, len(ts))
+	for i, t := range ts {
 		s, ok := t.Value.(ast.String)
 		if !ok {
-			return fmt.Errorf("policy: decision %s holds a %s, not a string", key, ast.ValueName(t.Value))
+			return nil, fmt.Errorf("policy: decision %s holds a %s, not a string", keyName(key), ast.ValueName(t.Value))
 		}
-		out = append(out, string(s))
-		return nil
-	})
-	return out, err
+		out[i] = string(s)
+	}
+	return out, nil
 }
 
-func each(v ast.Value, key string, f func(*ast.Term) error) error {
-	var err error
-	visit := func(t *ast.Term) {
-		if err == nil {
-			err = f(t)
-		}
-	}
+// elems are the members of an array or set, in order; none when absent.
+func elems(v ast.Value, key *ast.Term) ([]*ast.Term, error) {
 	switch x := v.(type) {
 	case nil:
+		return nil, nil
 	case *ast.Array:
-		x.Foreach(visit)
+		out := make([]*ast.Term, x.Len())
+		for i := range out {
+			out[i] = x.Elem(i)
+		}
+		return out, nil
 	case ast.Set:
-		x.Foreach(visit)
-	default:
-		return fmt.Errorf("policy: decision %s is %s, not an array", key, ast.ValueName(v))
+		return x.Slice(), nil
 	}
-	return err
+	return nil, fmt.Errorf("policy: decision %s is %s, not an array", keyName(key), ast.ValueName(v))
 }
 
 func objects(obj ast.Object, key *ast.Term, f func(ast.Object) error) error {
-	return each(get(obj, key), keyName(key), func(t *ast.Term) error {
+	ts, err := elems(get(obj, key), key)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
 		o, ok := t.Value.(ast.Object)
 		if !ok {
-			return fmt.Errorf("policy: decision %s holds a %s, not an object", key, ast.ValueName(t.Value))
+			return fmt.Errorf("policy: decision %s holds a %s, not an object", keyName(key), ast.ValueName(t.Value))
 		}
-		return f(o)
-	})
+		if err := f(o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func notices(obj ast.Object) ([]Notice, error) {
