@@ -64,7 +64,7 @@
 // # Evaluators
 //
 // By default (EvaluatorIR) a revision's queries are planned by OPA's
-// planner and interpreted by internal/regovm, about four times faster than
+// planner and interpreted by internal/regovm, about six times faster than
 // OPA's evaluator (topdown) on the default policy. Each revision is checked
 // against topdown on its own case inputs when it loads (vm.go); a
 // difference, or a construct the interpreter does not run, makes that
