@@ -38,6 +38,9 @@ import (
 //   - full: real policy engine, ledger fsynced (what `ds4p serve` runs);
 //   - ledger-nosync: the same without fsync, the ledger's CPU cost only;
 //   - no-ledger: appends discarded;
+//   - cold-decisions: the same with the engine's decision cache off, so
+//     that every decision class of every response is evaluated (a caller
+//     meeting patients' consent versions for the first time);
 //   - cached-decisions: decisions remembered across requests (keyed by the
 //     input without its time) and appends discarded: what is left is edge,
 //     upstream fetch, validate, collect, label, enforce and serialize.
@@ -196,6 +199,7 @@ func firstOrdinaryObservation(tb testing.TB) synth.Resource {
 type pipeVariant struct {
 	name   string
 	cached bool
+	cold   bool   // the engine's decision cache off
 	ledger string // "fsync", "nosync" or "discard"
 }
 
@@ -203,6 +207,7 @@ var pipeVariants = []pipeVariant{
 	{name: "full", ledger: "fsync"},
 	{name: "ledger-nosync", ledger: "nosync"},
 	{name: "no-ledger", ledger: "discard"},
+	{name: "cold-decisions", cold: true, ledger: "discard"},
 	{name: "cached-decisions", cached: true, ledger: "discard"},
 }
 
@@ -245,7 +250,11 @@ func newPipeProxy(tb testing.TB, up *pipeUpstream, v pipeVariant) *pipeProxy {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	eng, err := policy.New(ctx, rego.FS())
+	var opts []policy.Option
+	if v.cold {
+		opts = append(opts, policy.WithDecisionCache(0))
+	}
+	eng, err := policy.New(ctx, rego.FS(), opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
