@@ -3,6 +3,7 @@ package policy_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -51,6 +52,33 @@ func BenchmarkDecide(b *testing.B) {
 			benchDecide(b, in, newEngine(b, policy.WithDecisionCache(0), policy.WithFixedVerdicts(false)))
 		})
 	}
+	// A read of Part 2 data whose patient's consent versions the engine
+	// meets for the first time (a new version, or one its consent cache
+	// no longer holds): each decision converts the consent too. form: as
+	// the proxy passes it, a policy.ConsentForm built directly; generic:
+	// the same struct converted through a JSON round trip, as before.
+	for _, form := range []string{"form", "generic"} {
+		b.Run("part2-consented/first-class/new-consents/"+form, func(b *testing.B) {
+			in := cases["part2-consented"]
+			in.Consents = []any{tpoConsentForm()}
+			if form == "generic" {
+				in.Consents = []any{(*genericConsent)(tpoConsentForm())}
+			}
+			eng := newEngine(b, policy.WithDecisionCache(0), policy.WithFixedVerdicts(false))
+			ctx := context.Background()
+			n := 0
+			b.ReportAllocs()
+			cpu := startCPU()
+			for b.Loop() {
+				n++
+				in.ConsentKey = policy.ConsentKey([]policy.ConsentVersion{{ID: "c1", Version: strconv.Itoa(n)}})
+				if d, err := eng.Decide(ctx, in); err != nil || !d.Permitted() {
+					b.Fatal(d, err)
+				}
+			}
+			cpu.report(b)
+		})
+	}
 	b.Run("cached", func(b *testing.B) {
 		in := cases["part2-consented"]
 		in.Consents = []any{tpoConsent("1", "active")}
@@ -69,6 +97,26 @@ func benchDecide(b *testing.B, in policy.Input, eng *policy.Engine) {
 		}
 	}
 	cpu.report(b)
+}
+
+// genericConsent is a consent struct the engine converts generically.
+type genericConsent policy.Consent
+
+// tpoConsentForm is tpoConsent as a policy.Consent.
+func tpoConsentForm() *policy.Consent {
+	none := func() policy.ConsentCond {
+		return policy.ConsentCond{Actors: []string{}, Roles: []string{}, Purposes: []string{}, Labels: []string{}, Classes: []string{},
+			Codes: []string{}, Actions: []string{}, Data: []string{}, DataRefs: []policy.ConsentDataRef{}}
+	}
+	named := none()
+	named.Actors, named.Purposes = []string{"Organization/org-a"}, []string{"TREAT", "HPAYMT"}
+	return &policy.Consent{
+		ID: "c1", Version: "1", Status: "active", Patient: "Patient/p1", Policies: []string{"42CFRPart2"}, RootTypeFrom: "provision.type",
+		Rules: []policy.ConsentRule{
+			{Path: "provision", Depth: 0, Type: "deny", Conditions: []policy.ConsentCond{none()}},
+			{Path: "provision.provision[0]", Depth: 1, Type: "permit", Conditions: []policy.ConsentCond{none(), named}},
+		},
+	}
 }
 
 // benchClass is one decision class of the benchmark Bundle.
@@ -119,7 +167,8 @@ func benchClasses(b *testing.B, onePatient bool) (classes []benchClass, entries 
 }
 
 // BenchmarkBundle decides every class of a 1,000-entry Bundle as the proxy
-// does: patients with SUD data have a Part 2 consent, the others none.
+// does: patients with SUD data have a Part 2 consent (a *policy.Consent, as
+// the proxy passes them), the others none.
 // cold: every iteration is the first request after a policy reload (each
 // distinct decision is evaluated once, repeats within the Bundle hit the
 // cache); warm: the decisions are cached from an earlier request.
@@ -171,8 +220,8 @@ func bundleInputs(classes []benchClass) ([]policy.Input, int) {
 		in.Brief = true
 		in.ConsentKey = policy.ConsentKey(nil)
 		if c.sud {
-			consent := tpoConsent("1", "active")
-			consent["id"], consent["patient"] = "c-"+c.patient, c.patient
+			consent := tpoConsentForm() // as the proxy passes it: a policy.ConsentForm
+			consent.ID, consent.Patient = "c-"+c.patient, c.patient
 			in.Consents = []any{consent}
 			in.ConsentKey = policy.ConsentKey([]policy.ConsentVersion{{ID: "c-" + c.patient, Version: "1"}})
 		}

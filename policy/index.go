@@ -23,25 +23,23 @@ import (
 //
 // BenchmarkConsentIndex compares it with the plain scan.
 
-// indexConsents adds the index to every consent object of arr.
-func indexConsents(arr *ast.Array) *ast.Array {
-	out := make([]*ast.Term, 0, arr.Len())
-	arr.Foreach(func(t *ast.Term) {
-		c, ok := t.Value.(ast.Object)
-		if !ok {
-			out = append(out, t)
-			return
-		}
-		rules, ok := c.Get(kRules).Value.(*ast.Array)
-		if !ok {
-			out = append(out, t)
-			return
-		}
-		c = c.Copy()
-		c.Insert(kIndex, ast.NewTerm(ruleIndex(rules)))
-		out = append(out, ast.NewTerm(c))
-	})
-	return ast.NewArray(out...)
+// indexConsent adds the index to a consent object with rules.
+func indexConsent(t *ast.Term) *ast.Term {
+	c, ok := t.Value.(ast.Object)
+	if !ok {
+		return t
+	}
+	rt := c.Get(kRules)
+	if rt == nil {
+		return t
+	}
+	rules, ok := rt.Value.(*ast.Array)
+	if !ok {
+		return t
+	}
+	c = c.Copy()
+	c.Insert(kIndex, ast.NewTerm(ruleIndex(rules)))
+	return ast.NewTerm(c)
 }
 
 func ruleIndex(rules *ast.Array) ast.Object {

@@ -57,19 +57,28 @@ type consentSet struct {
 // With index, each consent also gets the index of its rules by actor
 // (index.go).
 func newConsentSet(consents []any, patient string, index bool) (*consentSet, error) {
-	if consents == nil {
-		consents = []any{}
-	}
-	v, err := ast.InterfaceToValue(consents)
-	if err != nil {
-		return nil, fmt.Errorf("policy: building consent input: %w", err)
-	}
-	if arr, ok := v.(*ast.Array); ok {
-		v = compactConsents(arr, patient)
-		if index {
-			v = indexConsents(v.(*ast.Array))
+	terms := make([]*ast.Term, 0, len(consents))
+	for _, c := range consents {
+		var t *ast.Term
+		switch x := c.(type) {
+		case *Consent: // consentform.go: no round trip
+			t = x.term(patient, index)
+		case ConsentForm:
+			t = x.PolicyConsent().term(patient, index)
+		default:
+			v, err := ast.InterfaceToValue(c)
+			if err != nil {
+				return nil, fmt.Errorf("policy: building consent input: %w", err)
+			}
+			if t = compactConsent(ast.NewTerm(v), patient); t != nil && index {
+				t = indexConsent(t)
+			}
+		}
+		if t != nil {
+			terms = append(terms, t)
 		}
 	}
+	v := ast.NewArray(terms...)
 	cs := &consentSet{value: v, criteria: map[string]bool{}}
 	collectCriteria(v, cs.criteria)
 	collectBounds(v, &cs.bounds)
@@ -78,27 +87,22 @@ func newConsentSet(consents []any, patient string, index bool) (*consentSet, err
 	return cs, nil
 }
 
-// compactConsents keeps the consents of patient and compacts their
-// provision conditions.
-func compactConsents(arr *ast.Array, patient string) *ast.Array {
-	out := make([]*ast.Term, 0, arr.Len())
-	arr.Foreach(func(t *ast.Term) {
-		c, ok := t.Value.(ast.Object)
-		if !ok {
-			out = append(out, t)
-			return
+// compactConsent returns t with its provision conditions compacted, or nil
+// when it is the consent of another patient than patient (when set).
+func compactConsent(t *ast.Term, patient string) *ast.Term {
+	c, ok := t.Value.(ast.Object)
+	if !ok {
+		return t
+	}
+	if pt := c.Get(kPatient); pt != nil && patient != "" {
+		if p, ok := pt.Value.(ast.String); ok && string(p) != patient {
+			return nil
 		}
-		if pt := c.Get(kPatient); pt != nil && patient != "" {
-			if p, ok := pt.Value.(ast.String); ok && string(p) != patient {
-				return
-			}
-		}
-		if mapped, err := c.Map(compactRules); err == nil {
-			c = mapped
-		}
-		out = append(out, ast.NewTerm(c))
-	})
-	return ast.NewArray(out...)
+	}
+	if mapped, err := c.Map(compactRules); err == nil {
+		c = mapped
+	}
+	return ast.NewTerm(c)
 }
 
 // compactRules rewrites the "rules" of a consent object.

@@ -143,7 +143,7 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 		Caller:     r.ex.policyCaller(),
 		Request:    policy.Request{Interaction: r.ex.req.Interaction, Type: r.ex.req.Type, TimeNS: now},
 		Patient:    c.patient,
-		Consents:   cs.values,
+		Consents:   cs.policy,
 		ConsentKey: cs.key,
 		Item:       pi,
 		Brief:      !r.ex.explain,
@@ -166,17 +166,18 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 // data period (then items carry their facts).
 type patientConsents struct {
 	values     []any
+	policy     []any // values as the policy input carries them (consent_form.go)
 	key        string
 	needsFacts factNeeds
 }
 
 func newPatientConsents(values []any, key string) patientConsents {
-	return patientConsents{values: values, key: key, needsFacts: needsItemFacts(values)}
+	return patientConsents{values: values, policy: policyValues(values), key: key, needsFacts: needsItemFacts(values)}
 }
 
 func (r *run) consentsOf(ctx context.Context, patient string) (patientConsents, error) {
 	if patient == "" {
-		return patientConsents{values: []any{}, key: policy.ConsentKey(nil)}, nil
+		return patientConsents{values: []any{}, policy: []any{}, key: policy.ConsentKey(nil)}, nil
 	}
 	if cs, ok := r.consents[patient]; ok {
 		return cs, nil
