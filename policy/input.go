@@ -484,69 +484,72 @@ func (in *Input) cacheKey(r *reads, typeBlind bool) (key string, ok bool) {
 	if in.ConsentKey == "" {
 		return "", false
 	}
-	var b strings.Builder
-	b.Grow(256)
-	field := func(name, s string) {
-		if r.has(name) {
-			b.WriteString(s)
-		}
-		b.WriteByte(0)
+	k := r.keyFields()
+	var buf [256]byte
+	b := append(buf[:0], in.ConsentKey...)
+	b = append(b, 0)
+	if in.Brief && k[keyBrief] {
+		b = append(b, "brief"...)
 	}
-	list := func(name string, ss []string) {
-		if r.has(name) {
+	b = append(b, 0)
+	field := func(b []byte, f int, s string) []byte {
+		if k[f] {
+			b = append(b, s...)
+		}
+		return append(b, 0)
+	}
+	list := func(b []byte, f int, ss []string) []byte {
+		if k[f] {
 			for _, s := range ss {
-				b.WriteString(s)
-				b.WriteByte(1)
+				b = append(b, s...)
+				b = append(b, 1)
 			}
 		}
-		b.WriteByte(0)
+		return append(b, 0)
 	}
-	b.WriteString(in.ConsentKey)
-	b.WriteByte(0)
-	if in.Brief && r.has("brief") {
-		b.WriteString("brief")
-	}
-	b.WriteByte(0)
-	field("patient", in.Patient)
+	b = field(b, keyPatient, in.Patient)
 	c := &in.Caller
-	field("caller.subject", c.Subject)
-	field("caller.org", c.Org)
-	list("caller.org_identifiers", c.OrgIdentifiers)
-	field("caller.client", c.Client)
-	list("caller.scopes", c.Scopes)
-	list("caller.purposes", c.Purposes)
-	if c.BreakGlass != nil {
-		field("caller.break_glass", "\x01"+c.BreakGlass.Reason+"\x01"+
-			strconv.FormatInt(c.BreakGlass.IssuedAt, 10)+"\x01"+strconv.FormatInt(c.BreakGlass.ExpiresAt, 10))
-	} else {
-		field("caller.break_glass", "")
+	b = field(b, keySubject, c.Subject)
+	b = field(b, keyOrg, c.Org)
+	b = list(b, keyOrgIdentifiers, c.OrgIdentifiers)
+	b = field(b, keyClient, c.Client)
+	b = list(b, keyScopes, c.Scopes)
+	b = list(b, keyPurposes, c.Purposes)
+	if bg := c.BreakGlass; bg != nil && k[keyBreakGlass] {
+		b = append(b, 1)
+		b = append(b, bg.Reason...)
+		b = append(b, 1)
+		b = strconv.AppendInt(b, bg.IssuedAt, 10)
+		b = append(b, 1)
+		b = strconv.AppendInt(b, bg.ExpiresAt, 10)
 	}
-	field("request.interaction", in.Request.Interaction)
-	field("request.type", in.Request.Type)
+	b = append(b, 0)
+	b = field(b, keyInteraction, in.Request.Interaction)
+	b = field(b, keyRequestType, in.Request.Type)
 	if !typeBlind {
-		b.WriteString(in.Item.Type)
+		b = append(b, in.Item.Type...)
 	}
-	b.WriteByte(0)
+	b = append(b, 0)
 	for _, l := range in.Item.Labels {
-		b.WriteString(l)
-		b.WriteByte(1)
+		b = append(b, l...)
+		b = append(b, 1)
 	}
-	b.WriteByte(0)
-	b.WriteString(in.Item.Source)
+	b = append(b, 0)
+	b = append(b, in.Item.Source...)
 	if f := in.Item.Facts; f != nil {
-		b.WriteString("\x00facts\x00")
+		b = append(b, "\x00facts\x00"...)
 		for _, c := range f.Codes {
-			b.WriteString(c)
-			b.WriteByte(1)
+			b = append(b, c...)
+			b = append(b, 1)
 		}
-		b.WriteByte(0)
-		b.WriteString(f.Reference)
-		b.WriteByte(0)
+		b = append(b, 0)
+		b = append(b, f.Reference...)
+		b = append(b, 0)
 		if f.TimeNS != nil {
-			b.WriteString(strconv.FormatInt(*f.TimeNS, 10))
+			b = strconv.AppendInt(b, *f.TimeNS, 10)
 		}
 	}
-	return b.String(), true
+	return string(b), true
 }
 
 // breakGlassWindow narrows a cached decision's validity window [lo, hi)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -22,6 +23,54 @@ type reads struct {
 	// decision is the same for every type (see typeBlind).
 	typeCriteria  map[string]bool
 	typeElsewhere bool
+	// keyed[f] is has(keyNames[f]), worked out once (see keyFields).
+	keyed     [numKeyFields]bool
+	keyedOnce sync.Once
+}
+
+// The input fields a decision's cache key holds when the policy reads them
+// (Input.cacheKey).
+const (
+	keyBrief = iota
+	keyPatient
+	keySubject
+	keyOrg
+	keyOrgIdentifiers
+	keyClient
+	keyScopes
+	keyPurposes
+	keyBreakGlass
+	keyInteraction
+	keyRequestType
+	numKeyFields
+)
+
+var keyNames = [numKeyFields]string{
+	keyBrief: "brief", keyPatient: "patient", keySubject: "caller.subject", keyOrg: "caller.org",
+	keyOrgIdentifiers: "caller.org_identifiers", keyClient: "caller.client", keyScopes: "caller.scopes",
+	keyPurposes: "caller.purposes", keyBreakGlass: "caller.break_glass",
+	keyInteraction: "request.interaction", keyRequestType: "request.type",
+}
+
+// allKeyed is keyFields of a policy that may read anything.
+var allKeyed = func() (k [numKeyFields]bool) {
+	for i := range k {
+		k[i] = true
+	}
+	return k
+}()
+
+// keyFields reports, for each of keyNames, whether the policy may read it.
+func (r *reads) keyFields() *[numKeyFields]bool {
+	if r == nil || r.all {
+		return &allKeyed
+	}
+	r.keyedOnce.Do(func() {
+		for i, name := range keyNames {
+			r.keyed[i] = r.has(name)
+		}
+	})
+	return &r.keyed
 }
 
 // has reports whether the policy may read field ("caller.org").
