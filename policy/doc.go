@@ -61,6 +61,13 @@
 // time it was made. A new consent version, a new revision (reload) or a
 // different caller attribute the policy reads misses the cache.
 //
+// The consents' policy form (compacted, indexed by actor, index.go) is
+// cached too, by Input.ConsentKey. Consents given as *Consent or as a
+// ConsentForm (the proxy passes its normalised consents so) are built into
+// it directly; any other Go value is converted generically, a struct
+// through a JSON round trip, about twice the cost of a Part 2 read whose
+// consent versions are new (consentform.go).
+//
 // # Evaluators
 //
 // By default (EvaluatorIR) a revision's queries are planned by OPA's
