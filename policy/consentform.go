@@ -70,25 +70,6 @@ type ConsentForm interface {
 	PolicyConsent() *Consent
 }
 
-// Keys of the consent form not in terms.go.
-var (
-	kStatus       = ast.StringTerm("status")
-	kPolicies     = ast.StringTerm("policies")
-	kStartNs      = ast.StringTerm("start_ns")
-	kEndNs        = ast.StringTerm("end_ns")
-	kRootTypeFrom = ast.StringTerm("root_type_from")
-	kDenyOnly     = ast.StringTerm("deny_only")
-	kUnreadable   = ast.StringTerm("unreadable")
-	kPath         = ast.StringTerm("path")
-	kDepth        = ast.StringTerm("depth")
-	kRoles        = ast.StringTerm("roles")
-	kClasses      = ast.StringTerm("classes")
-	kActions      = ast.StringTerm("actions")
-	kDataStartNs  = ast.StringTerm("data_start_ns")
-	kDataEndNs    = ast.StringTerm("data_end_ns")
-	kMeaning      = ast.StringTerm("meaning")
-)
-
 // term builds c's policy form as the generic path would (its JSON encoding
 // converted, then compactConsent and, with index, indexConsent), without
 // the round trip. It returns nil when c is another patient's than patient
