@@ -94,7 +94,11 @@ type capture struct{ policy *ir.Policy }
 
 const targetName = "ds4p-regovm-plan"
 
-var registerOnce sync.Once
+// The plugin is registered when the package initialises: OPA reads its
+// registry of target plugins without a lock in every rego.New, so a
+// registration made later, while another goroutine prepares a query,
+// is a data race (it was, when this was done lazily on the first Compile).
+func init() { rego.RegisterPlugin(targetName, planTarget{}) }
 
 type planTarget struct{}
 
@@ -118,7 +122,6 @@ func (refuse) Eval(context.Context, *rego.EvalContext, ast.Value) (ast.Value, er
 }
 
 func plan(ctx context.Context, query string, modules map[string]*ast.Module) (*ir.Policy, error) {
-	registerOnce.Do(func() { rego.RegisterPlugin(targetName, planTarget{}) })
 	c := &capture{}
 	opts := []func(*rego.Rego){
 		rego.Query(query),

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -333,5 +336,44 @@ topics.NEW := {"law": "z"}
 				t.Errorf("%s with %s: topdown %v (%v), regovm %v (%v)", q, in, want, werr, got, gerr)
 			}
 		}
+	}
+}
+
+// TestFirstCompileRacesNothing: a process's first Compile runs while other
+// goroutines prepare OPA queries, as engines loading in parallel do. OPA
+// reads its target plugin registry without a lock, so registering the plan
+// target lazily, on the first Compile, was a data race; the race detector
+// (make test runs with it) fails the child process if it comes back. The
+// child runs this test alone, so that its Compile is the process's first.
+func TestFirstCompileRacesNothing(t *testing.T) {
+	if os.Getenv("REGOVM_FIRST_COMPILE") == "1" {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for range 4 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_ = rego.New(rego.Query("x := 1"))
+				}
+			})
+		}
+		mods := map[string]*ast.Module{"m.rego": ast.MustParseModule("package m\n\nimport rego.v1\n\nallow if input.x == 1\n")}
+		_, err := Compile(ctx, "r := data.m.allow", "r", mods, ast.NewObject())
+		close(stop)
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFirstCompileRacesNothing$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "REGOVM_FIRST_COMPILE=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the child process failed: %v\n%s", err, out)
 	}
 }
