@@ -52,6 +52,40 @@ func BenchmarkDecide(b *testing.B) {
 			benchDecide(b, in, newEngine(b, policy.WithDecisionCache(0), policy.WithFixedVerdicts(false)))
 		})
 	}
+	// The first class of a response in a context the engine knows (the
+	// same caller, patient and consent versions asked before, at another
+	// time, the decision cache on): the class itself is new (its item facts differ on every
+	// iteration, as a read of another resource of the patient's under a
+	// consent that names data), so the decision cache misses and the
+	// context's fixed verdicts, kept from an earlier request, are reused.
+	b.Run("part2-consented/first-class/known-context", func(b *testing.B) {
+		in := cases["part2-consented"]
+		in.Consents = []any{tpoConsentForm()}
+		in.ConsentKey = policy.ConsentKey([]policy.ConsentVersion{{ID: "c1", Version: "1"}})
+		eng := newEngine(b)
+		ctx := context.Background()
+		var ts int64
+		in.Item.Facts = &policy.ItemFacts{Codes: []string{}, TimeNS: &ts}
+		decideNew := func() {
+			ts++
+			in.Request.TimeNS += 1e6 // a later request: its own time
+			if d, err := eng.Decide(ctx, in); err != nil || !d.Permitted() {
+				b.Fatal(d, err)
+			}
+		}
+		decideNew() // the context is seen
+		decideNew() // its fixed verdicts are worked out
+		evals := eng.Evaluations()
+		b.ReportAllocs()
+		cpu := startCPU()
+		for b.Loop() {
+			decideNew()
+		}
+		cpu.report(b)
+		if got := eng.Evaluations() - evals; got != int64(b.N) {
+			b.Fatalf("%d evaluations for %d decisions: the decision cache answered", got, b.N)
+		}
+	})
 	// A read of Part 2 data whose patient's consent versions the engine
 	// meets for the first time (a new version, or one its consent cache
 	// no longer holds): each decision converts the consent too. form: as

@@ -41,8 +41,11 @@
 // input.fixed_verdicts (fixed.go) carries the verdicts of the consents
 // whose provisions name only caller and request criteria, evaluated once
 // per response context by data.ds4p.fixed_verdicts and shared by its
-// decision classes. Neither changes an effect, obligation or notice
-// (TestFixedVerdictsChangeNoDecision, the Rego tests of explain.rego).
+// decision classes, and, with the decision cache on, by the same caller's
+// later requests about the patient while the time stays inside the same
+// consent and provision period bounds. Neither changes an effect,
+// obligation or notice (TestFixedVerdictsChangeNoDecision,
+// TestFixedVerdictsAcrossRequests, the Rego tests of explain.rego).
 //
 // # Cache
 //

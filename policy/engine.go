@@ -109,8 +109,8 @@ func WithConsentIndex(on bool) Option { return func(e *Engine) { e.noIndex = !on
 func WithFixedVerdicts(on bool) Option { return func(e *Engine) { e.noFixed = !on } }
 
 // fixedContexts bounds the response contexts whose fixed verdicts are kept
-// per revision: a context lives for one request.
-const fixedContexts = 1 << 12
+// per revision (fixed.go): as many as the patients' consent sets kept.
+const fixedContexts = DefaultConsentCacheSize
 
 // WithSource names where the policy comes from ("embedded", a directory),
 // for status and logs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,16 @@ import (
 // only the work is shared. The first decision in a context is evaluated
 // plainly, so a response with one decision class (a read) costs no more.
 //
+// With the decision cache on, a context outlives its request: its key
+// leaves out the request time, and its verdicts are reused at any time
+// inside the window between the consent and provision period bounds (and
+// the break-the-glass token's lifetime) around the time they were worked
+// out, as the decision cache does (Engine). A caller's later requests about
+// the same patient then start from its fixed verdicts: a read of a class
+// the decision cache does not hold costs an evaluation with them, not a
+// plain one (TestFixedVerdictsAcrossRequests). With the cache off (a
+// policy that reads the time otherwise), a context is one request.
+//
 // It is on only when it is safe: the policy defines fixed_verdicts and
 // caller_criteria, and nothing fixed_verdicts reaches reads input.item,
 // except the permits and denies clauses of criteria outside
@@ -37,9 +48,10 @@ const (
 )
 
 // fixedEntry is one response context: seen once (term nil), or with its
-// fixed verdicts.
+// fixed verdicts, valid for request times in [lo, hi).
 type fixedEntry struct {
-	term *ast.Term
+	term   *ast.Term
+	lo, hi int64
 }
 
 // prepareFixed prepares the fixed_verdicts query when the policy allows it;
@@ -139,9 +151,10 @@ func skippedCriterion(r *ast.Rule, crit map[string]bool) bool {
 	return ok && !crit[c]
 }
 
-// fixedKey names a response context: everything fixed_verdicts may read.
-// It is "" when in carries no ConsentKey (nothing is shared then).
-func (in *Input) fixedKey() string {
+// fixedKey names a response context: everything fixed_verdicts may read,
+// the request time only when timed (otherwise the entry's window bounds
+// it). It is "" when in carries no ConsentKey (nothing is shared then).
+func (in *Input) fixedKey(timed bool) string {
 	if in.ConsentKey == "" {
 		return ""
 	}
@@ -160,7 +173,9 @@ func (in *Input) fixedKey() string {
 	b.WriteString(strconv.Itoa(len(in.Request.Type)))
 	b.WriteByte(':')
 	b.WriteString(in.Request.Type)
-	b.WriteString(strconv.FormatInt(in.Request.TimeNS, 10))
+	if timed {
+		b.WriteString(strconv.FormatInt(in.Request.TimeNS, 10))
+	}
 	return b.String()
 }
 
@@ -172,16 +187,20 @@ func (e *Engine) fixedVerdicts(ctx context.Context, p *prepared, in *Input, cs *
 	if p.fixed == nil || p.contexts == nil {
 		return nil
 	}
-	key := in.fixedKey()
+	// Without the decision cache the policy may read the time in ways the
+	// windows do not follow: a context is then one request.
+	timed := p.decisions == nil
+	key := in.fixedKey(timed)
 	if key == "" {
 		return nil
 	}
+	now := in.Request.TimeNS
 	ent, ok := p.contexts.get(key)
 	if !ok {
 		p.contexts.put(key, fixedEntry{})
 		return nil
 	}
-	if ent.term != nil {
+	if ent.term != nil && ent.lo <= now && now < ent.hi {
 		e.fixedUsed.Add(1)
 		return ent.term
 	}
@@ -189,7 +208,14 @@ func (e *Engine) fixedVerdicts(ctx context.Context, p *prepared, in *Input, cs *
 	if err != nil {
 		return nil
 	}
-	p.contexts.put(key, fixedEntry{term: t})
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !timed {
+		lo, hi = cs.window(now)
+		lo, hi = in.Caller.breakGlassWindow(now, lo, hi)
+	}
+	if lo <= now && now < hi { // else not reusable (before a break-the-glass token's iat)
+		p.contexts.put(key, fixedEntry{term: t, lo: lo, hi: hi})
+	}
 	e.fixedUsed.Add(1)
 	return t
 }

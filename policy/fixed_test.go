@@ -157,3 +157,85 @@ func decide(t *testing.T, eng *Engine, in Input) Decision {
 	}
 	return d
 }
+
+// TestFixedVerdictsAcrossRequests: with the decision cache on, a context's
+// fixed verdicts outlive the request that worked them out. Each random
+// context (a caller, a break-the-glass claim or none, consents whose
+// provisions state only caller criteria and periods, so that their
+// verdicts are fixed) is asked about random classes at times before,
+// inside and after the consents' and provisions' periods and the claim's
+// lifetime, in random order; every decision must equal a plain engine's
+// (no fixed verdicts, no decision cache), and fixed verdicts that decide
+// something must have been reused at other times than the one they were
+// worked out at.
+func TestFixedVerdictsAcrossRequests(t *testing.T) {
+	t.Parallel()
+	shared, plain := mustEngine(t), mustEngine(t, WithDecisionCache(0), WithFixedVerdicts(false))
+	rng := rand.New(rand.NewPCG(5, 11))
+	const t0 = int64(1767225600000000000)
+	bounds := []int64{0, t0 + 5e11, t0 + 1e12}
+	orgs := []string{"Organization/org-a", "Organization/org-b"}
+	purposes := [][]string{{"TREAT"}, {"HPAYMT"}, {}, {"ETREAT"}, {"TREAT", "HOPERAT"}}
+	reusedLater := 0
+	for ctxN := range 200 {
+		base := Input{
+			Caller:  Caller{Subject: "u", Org: orgs[rng.IntN(2)], Purposes: purposes[rng.IntN(len(purposes))]},
+			Request: Request{Interaction: "search", Type: "Condition"},
+			Patient: "Patient/p1", Brief: rng.IntN(2) == 0, ConsentKey: fmt.Sprintf("ctx-%d", ctxN),
+		}
+		if rng.IntN(3) == 0 {
+			base.Caller.BreakGlass = &BreakGlass{Reason: "cardiac arrest", IssuedAt: t0/1e9 - 10, ExpiresAt: t0/1e9 + 600}
+		}
+		for i := range 1 + rng.IntN(2) {
+			base.Consents = append(base.Consents, map[string]any{
+				"id": fmt.Sprintf("c%d", i), "version": "1", "status": "active", "patient": "Patient/p1",
+				"policies": []any{[]string{"42CFRPart2", "OPTOUT", "OPTIN"}[rng.IntN(3)]},
+				"start_ns": bounds[rng.IntN(2)], "end_ns": bounds[rng.IntN(3)],
+				"rules": []any{
+					map[string]any{"path": "provision", "depth": 0, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{map[string]any{}}},
+					map[string]any{"path": "provision.provision[0]", "depth": 1, "type": []string{"deny", "permit"}[rng.IntN(2)], "conditions": []any{
+						map[string]any{}, map[string]any{
+							"actors": []any{orgs[rng.IntN(2)]}, "purposes": []any{"TREAT", "HPAYMT"},
+							"start_ns": bounds[rng.IntN(2)], "end_ns": bounds[rng.IntN(3)],
+						},
+					}},
+				},
+			})
+		}
+		times := []int64{t0 - 20e9, t0, t0 + 1e9, t0 + 599e9, t0 + 601e9, t0 + 5e11 - 1, t0 + 5e11, t0 + 1e12 - 1, t0 + 1e12, t0 + 2e12}
+		rng.Shuffle(len(times), func(i, j int) { times[i], times[j] = times[j], times[i] })
+		for _, now := range times {
+			for k := range 1 + rng.IntN(3) {
+				in := base
+				in.Request.TimeNS = now
+				in.Item = randomClass(rng)     // vm_test.go
+				ts := int64(rng.IntN(1 << 20)) // a class of its own: the decision cache misses
+				in.Item.Facts = &ItemFacts{Codes: []string{}, TimeNS: &ts}
+				key := in.fixedKey(false)
+				before, _ := shared.cur.Load().contexts.get(key)
+				if got, want := decide(t, shared, in), decide(t, plain, in); !reflect.DeepEqual(got, want) {
+					t.Fatalf("context %d at %d, class %d %+v: with fixed verdicts %+v, plain %+v", ctxN, now, k, in.Item, got, want)
+				}
+				after, _ := shared.cur.Load().contexts.get(key)
+				if before.term != nil && after.term == before.term && decidesSomething(before.term) {
+					reusedLater++
+				}
+			}
+		}
+	}
+	if reusedLater < 300 {
+		t.Fatalf("fixed verdicts that decide something were reused in %d later requests: the test compares little", reusedLater)
+	}
+	t.Logf("fixed verdicts that decide something reused in %d later requests", reusedLater)
+}
+
+// decidesSomething reports fixed verdicts with a verdict other than none.
+func decidesSomething(t *ast.Term) bool {
+	found := false
+	t.Value.(ast.Object).Foreach(func(_, v *ast.Term) {
+		if v.Value.(ast.Object).Get(ast.InternedTerm("type")).Value.Compare(ast.String("none")) != 0 {
+			found = true
+		}
+	})
+	return found
+}
