@@ -66,7 +66,9 @@ type callee struct {
 	fn      int // index into Program.funcs, or -1
 	builtin topdown.BuiltinFunc
 	name    string
-	noOut   bool // a built-in without a result (its success is the answer)
+	noOut   bool  // a built-in without a result (its success is the answer)
+	cmp     cmpOp // a comparison built-in (watch.go)
+	nondet  bool  // a built-in whose answer does not follow from its arguments alone
 }
 
 // timeBuiltins read BuiltinContext.Time, the evaluation's time.
@@ -204,7 +206,8 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 					bad = fmt.Errorf("%w: relation %s", ErrUnsupported, s.Func)
 					return
 				}
-				prog.calls[s] = callee{fn: -1, builtin: bi, name: s.Func, noOut: noOut[s.Func]}
+				prog.calls[s] = callee{fn: -1, builtin: bi, name: s.Func, noOut: noOut[s.Func],
+					cmp: comparisons[s.Func], nondet: decl.Nondeterministic || timeBuiltins[s.Func]}
 				prog.usesTime = prog.usesTime || timeBuiltins[s.Func]
 			}
 		}
@@ -367,6 +370,10 @@ type Options struct {
 	// StrictBuiltinErrors makes a built-in's error fail the evaluation;
 	// otherwise the call is undefined, as in OPA.
 	StrictBuiltinErrors bool
+	// Watch, when set, follows one integer of the input through the
+	// evaluation and reports for which of its values the evaluation would
+	// go exactly the same way (watch.go).
+	Watch *Watch
 }
 
 // memoEntry is a rule's value within one evaluation.
@@ -394,6 +401,7 @@ type state struct {
 	result  *ast.Term             // the query's result (a result set of one)
 	results int                   // distinct results added
 	err     error
+	w       *Watch // Options.Watch, ready (watch.go)
 }
 
 // Eval evaluates the query with input (nil: no input) and returns the
@@ -416,6 +424,10 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 	frame := s.stack[:p.nlocals:p.nlocals]
 	if input != nil {
 		frame[ir.Input] = ast.NewTerm(input)
+	}
+	if opts.Watch != nil {
+		s.w = opts.Watch
+		s.w.start(frame[ir.Input])
 	}
 	frame[ir.Data] = p.data
 	for _, b := range p.plan.Blocks {
@@ -456,7 +468,7 @@ func (s *state) release() {
 		clear(s.bctx.Cache)
 		s.bctx.Context, s.bctx.Time, s.bctxOK = nil, nil, false
 	}
-	s.ctx, s.opts, s.out, s.result, s.results, s.err, s.calls = nil, nil, nil, nil, 0, nil, 0
+	s.ctx, s.opts, s.out, s.result, s.results, s.err, s.calls, s.w = nil, nil, nil, nil, 0, nil, 0, nil
 	s.p.states.Put(s)
 }
 
@@ -517,6 +529,9 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 	case *ir.AssignVarOnceStmt:
 		v := s.operand(frame, x.Source)
 		if cur := frame[x.Target]; cur != nil {
+			if s.w != nil && (s.w.holds(v) || s.w.holds(cur)) {
+				s.w.lose("a rule's value holds it")
+			}
 			if v == nil || ast.Compare(cur.Value, v.Value) != 0 {
 				return s.fail(&topdown.Error{Code: topdown.ConflictErr, Message: "complete rules must not produce multiple outputs"})
 			}
@@ -524,18 +539,28 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 		}
 		frame[x.Target] = v
 	case *ir.DotStmt:
-		v := dot(s.operand(frame, x.Source), s.operand(frame, x.Key))
+		k := s.operand(frame, x.Key)
+		if s.w != nil && s.w.holds(k) {
+			s.w.lose("used as a key")
+		}
+		v := dot(s.operand(frame, x.Source), k)
 		if v == nil {
 			return sigExited
 		}
 		frame[x.Target] = v
 	case *ir.EqualStmt:
 		a, b := s.operand(frame, x.A), s.operand(frame, x.B)
+		if s.w != nil {
+			s.w.equality(a, b)
+		}
 		if a == nil || b == nil || (a != b && ast.Compare(a.Value, b.Value) != 0) {
 			return sigExited
 		}
 	case *ir.NotEqualStmt:
 		a, b := s.operand(frame, x.A), s.operand(frame, x.B)
+		if s.w != nil {
+			s.w.equality(a, b)
+		}
 		if a == nil || b == nil || a == b || ast.Compare(a.Value, b.Value) == 0 {
 			return sigExited
 		}
@@ -609,6 +634,9 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 		frame[x.Target] = intTerm(int64(length(s.operand(frame, x.Source))))
 	case *ir.ArrayAppendStmt:
 		arr, v := frame[x.Array], s.operand(frame, x.Value)
+		if s.w != nil && s.w.holds(v) {
+			s.w.lose("put in an array")
+		}
 		a, ok := termValue[*ast.Array](arr)
 		if !ok || v == nil {
 			return s.fail(errors.New("regovm: array append to a non-array"))
@@ -618,6 +646,9 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 	case *ir.ObjectInsertStmt:
 		obj, ok := termValue[ast.Object](frame[x.Object])
 		k, v := s.operand(frame, x.Key), s.operand(frame, x.Value)
+		if s.w != nil && (s.w.holds(k) || s.w.holds(v)) {
+			s.w.lose("put in an object")
+		}
 		if !ok || k == nil || v == nil {
 			return s.fail(errors.New("regovm: object insert into a non-object"))
 		}
@@ -625,6 +656,9 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 	case *ir.ObjectInsertOnceStmt:
 		obj, ok := termValue[ast.Object](frame[x.Object])
 		k, v := s.operand(frame, x.Key), s.operand(frame, x.Value)
+		if s.w != nil && (s.w.holds(k) || s.w.holds(v)) {
+			s.w.lose("put in an object")
+		}
 		if !ok || k == nil || v == nil {
 			return s.fail(errors.New("regovm: object insert into a non-object"))
 		}
@@ -636,16 +670,25 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 		}
 		obj.Insert(k, v)
 	case *ir.ObjectMergeStmt:
+		if s.w != nil && (s.w.holder(frame[x.A]) || s.w.holder(frame[x.B])) {
+			s.w.lose("merged into an object")
+		}
 		frame[x.Target] = merge(frame[x.A], frame[x.B])
 	case *ir.SetAddStmt:
 		set, ok := termValue[ast.Set](frame[x.Set])
 		v := s.operand(frame, x.Value)
+		if s.w != nil && s.w.holds(v) {
+			s.w.lose("put in a set")
+		}
 		if !ok || v == nil {
 			return s.fail(errors.New("regovm: set add to a non-set"))
 		}
 		set.Add(v)
 	case *ir.ResultSetAddStmt:
 		// A set of results: the same one twice is one.
+		if s.w != nil && s.w.holds(frame[x.Value]) {
+			s.w.lose("part of the result")
+		}
 		if v := frame[x.Value]; v != nil && (s.result == nil || ast.Compare(s.result.Value, v.Value) != 0) {
 			s.result = v
 			s.results++
@@ -750,6 +793,9 @@ func (s *state) call(frame []*ast.Term, x *ir.CallStmt, c *callee) int {
 		args = append(args, t)
 	}
 	s.args = args // built-ins do not keep their arguments, nor call back
+	if s.w != nil {
+		s.w.call(c, args)
+	}
 	if !s.bctxOK {
 		s.builtinContext()
 	}
