@@ -41,9 +41,9 @@
 // input.fixed_verdicts (fixed.go) carries the verdicts of the consents
 // whose provisions name only caller and request criteria, evaluated once
 // per response context by data.ds4p.fixed_verdicts and shared by its
-// decision classes, and, with the decision cache on, by the same caller's
-// later requests about the patient while the time stays inside the same
-// consent and provision period bounds. Neither changes an effect,
+// decision classes, and by the same caller's later requests about the
+// patient while their evaluation would come out the same at the new
+// request time (window.go). Neither changes an effect,
 // obligation or notice (TestFixedVerdictsChangeNoDecision,
 // TestFixedVerdictsAcrossRequests, the Rego tests of explain.rego).
 //
@@ -59,10 +59,20 @@
 // found at load time by the same walk, which gives up when any other rule
 // reads the type or the item as a whole, so the classes of a response that
 // differ only in type share one evaluation (TestTypeBlindMatchesFresh).
-// The request time is not in the key: an entry is
-// reused only between the consent and provision period bounds around the
-// time it was made. A new consent version, a new revision (reload) or a
-// different caller attribute the policy reads misses the cache.
+// The request time is not in the key: an entry is reused only at request
+// times for which its evaluation would come out the same. The interpreter
+// reports them (regovm.Watch): it follows input.request.time_ns through
+// the evaluation by identity, and each comparison of it with a number (a
+// consent's period bound, a break-the-glass token's expiry, a date a
+// policy author wrote) narrows the window to the times for which that
+// comparison comes out the same. Any other use of the time (arithmetic, a
+// built-in such as time.weekday, time.now_ns()) or evaluation by topdown
+// leaves the decision valid for its own request time only: reused within
+// its response, never across requests (Status.DecisionReuse, and a log
+// line the first time). So a policy may read the time as it likes without
+// telling the engine (TestDecisionReuseFollowsThePolicysTime). A new
+// consent version, a new revision (reload) or a different caller attribute
+// the policy reads misses the cache.
 //
 // The consents' policy form (compacted, indexed by actor, index.go) is
 // cached too, by Input.ConsentKey. Consents given as *Consent or as a

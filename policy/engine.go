@@ -48,10 +48,12 @@ const (
 // the cache key is the policy revision (each revision has its own cache),
 // the consent versions, the patient, every caller attribute, the request's
 // interaction and type, and the item class. The request time is not part of
-// the key: a cached decision is reused only inside the window between the
-// consent and provision period bounds around the time it was made, the only
-// way the default policy reads time. A policy that reads the request time
-// otherwise must run with WithDecisionCache(0).
+// the key: a cached decision is reused only inside the window of request
+// times for which its evaluation comes out the same, which the interpreter
+// reports by following input.request.time_ns through it (window.go). A
+// policy may read the time as it likes: a use the interpreter does not
+// follow, or evaluation by topdown, makes the decision hold for its own
+// request time only (Status.DecisionReuse says so).
 type Engine struct {
 	query      string
 	cacheSize  int
@@ -83,6 +85,7 @@ type prepared struct {
 	decisions *boundedCache[cachedDecision]
 	vm        *vmPrograms // nil: topdown evaluates, vmOff says why (vm.go)
 	vmOff     string
+	timeLost  atomic.Pointer[string] // window.go
 }
 
 // Option configures an Engine.
@@ -287,15 +290,13 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 			key, _ = in.cacheKey(p.reads, p.reads.typeBlind(cs))
 		}
 	}
-	d, err = e.evaluate(ctx, p, &in, cs)
+	d, win, err := e.evaluate(ctx, p, &in, cs)
 	if err != nil {
 		return Decision{}, err
 	}
 	e.instrument.decided(ctx, d.Effect, false)
 	if cacheable {
-		lo, hi := cs.window(in.Request.TimeNS)
-		lo, hi = in.Caller.breakGlassWindow(in.Request.TimeNS, lo, hi)
-		p.decisions.put(key, cachedDecision{d: d, lo: lo, hi: hi})
+		p.decisions.put(key, cachedDecision{d: d, lo: win.lo, hi: win.hi})
 	}
 	return d, nil
 }
@@ -329,8 +330,9 @@ func (e *Engine) consentSet(in *Input) (*consentSet, error) {
 	return cs, nil
 }
 
-// evaluate runs the prepared query once, recovering panics as errors.
-func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *consentSet) (d Decision, err error) {
+// evaluate runs the prepared query once, recovering panics as errors, and
+// returns the decision with the request times it holds for (window.go).
+func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *consentSet) (d Decision, win window, err error) {
 	ctx, span := tracer.Start(ctx, "policy.Engine.Decide", trace.WithAttributes(attribute.String("ds4p.policy.revision", p.revision)))
 	defer func() {
 		if r := recover(); r != nil {
@@ -344,23 +346,29 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 		span.End()
 	}()
 	e.evals.Add(1)
-	fixed := e.fixedVerdicts(ctx, p, in, cs) // fixed.go
+	fixed, fixedWin := e.fixedVerdicts(ctx, p, in, cs) // fixed.go
 	input := in.value(cs.value, e.memo, fixed)
 	var v ast.Value
+	win = instant(in.Request.TimeNS)
 	if p.vm != nil { // vm.go
-		v, err = p.vm.decision.Eval(ctx, input, vmOptions)
+		var lost string
+		v, win, lost, err = evalVM(ctx, p.vm.decision, input, in.Request.TimeNS)
+		e.noteLost(p, lost)
 	} else {
 		v, err = topdownValue(ctx, p.eval, input)
 	}
+	if fixed != nil { // the decision rests on them too
+		win = win.intersect(fixedWin)
+	}
 	if err != nil {
-		return Decision{}, fmt.Errorf("policy: evaluating: %w", err)
+		return Decision{}, win, fmt.Errorf("policy: evaluating: %w", err)
 	}
 	if v == nil {
-		return Decision{}, ErrUndefined
+		return Decision{}, win, ErrUndefined
 	}
 	d, err = decodeDecision(v)
 	d.Revision = p.revision
-	return d, err
+	return d, win, err
 }
 
 // Revision returns a content hash of what the engine loads from a policy

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -26,15 +25,15 @@ import (
 // only the work is shared. The first decision in a context is evaluated
 // plainly, so a response with one decision class (a read) costs no more.
 //
-// With the decision cache on, a context outlives its request: its key
-// leaves out the request time, and its verdicts are reused at any time
-// inside the window between the consent and provision period bounds (and
-// the break-the-glass token's lifetime) around the time they were worked
-// out, as the decision cache does (Engine). A caller's later requests about
-// the same patient then start from its fixed verdicts: a read of a class
-// the decision cache does not hold costs an evaluation with them, not a
-// plain one (TestFixedVerdictsAcrossRequests). With the cache off (a
-// policy that reads the time otherwise), a context is one request.
+// A context outlives its request: its key leaves out the request time, and
+// its verdicts are reused at any time inside the window the interpreter
+// reported for them (window.go): the request times for which their
+// evaluation comes out the same. A caller's later requests about the same
+// patient then start from its fixed verdicts: a read of a class the
+// decision cache does not hold costs an evaluation with them, not a plain
+// one (TestFixedVerdictsAcrossRequests). Verdicts whose window is one
+// instant (topdown, or a policy using the time in a way the interpreter
+// does not follow) serve their own request only.
 //
 // It is on only when it is safe: the policy defines fixed_verdicts and
 // caller_criteria, and nothing fixed_verdicts reaches reads input.item,
@@ -48,10 +47,10 @@ const (
 )
 
 // fixedEntry is one response context: seen once (term nil), or with its
-// fixed verdicts, valid for request times in [lo, hi).
+// fixed verdicts, valid for the request times of win.
 type fixedEntry struct {
-	term   *ast.Term
-	lo, hi int64
+	term *ast.Term
+	win  window
 }
 
 // prepareFixed prepares the fixed_verdicts query when the policy allows it;
@@ -179,48 +178,51 @@ func (in *Input) fixedKey(timed bool) string {
 	return b.String()
 }
 
-// fixedVerdicts returns the fixed verdicts of in's response context, or
-// nil when the decision is to be evaluated plainly: the first decision of
-// a context, a policy that does not allow it, or an evaluation error (the
-// plain evaluation then decides, or fails closed).
-func (e *Engine) fixedVerdicts(ctx context.Context, p *prepared, in *Input, cs *consentSet) *ast.Term {
+// fixedVerdicts returns the fixed verdicts of in's response context and
+// the request times they hold for, or nil when the decision is to be
+// evaluated plainly: the first decision of a context, a policy that does
+// not allow it, or an evaluation error (the plain evaluation then decides,
+// or fails closed).
+func (e *Engine) fixedVerdicts(ctx context.Context, p *prepared, in *Input, cs *consentSet) (*ast.Term, window) {
 	if p.fixed == nil || p.contexts == nil {
-		return nil
+		return nil, window{}
 	}
-	// Without the decision cache the policy may read the time in ways the
-	// windows do not follow: a context is then one request.
-	timed := p.decisions == nil
-	key := in.fixedKey(timed)
+	// Under topdown the verdicts hold for their own request only: a
+	// context is one request, as it always was.
+	key := in.fixedKey(p.vm == nil || p.vm.fixed == nil)
 	if key == "" {
-		return nil
+		return nil, window{}
 	}
 	now := in.Request.TimeNS
 	ent, ok := p.contexts.get(key)
 	if !ok {
 		p.contexts.put(key, fixedEntry{})
-		return nil
+		return nil, window{}
 	}
-	if ent.term != nil && ent.lo <= now && now < ent.hi {
-		e.fixedUsed.Add(1)
-		return ent.term
+	if ent.term != nil {
+		switch {
+		case ent.win.holds(now):
+			e.fixedUsed.Add(1)
+			return ent.term, ent.win
+		case ent.win.hi-ent.win.lo == 1:
+			// Verdicts of one instant: this is another request, seen as
+			// for the first time.
+			p.contexts.put(key, fixedEntry{})
+			return nil, window{}
+		}
 	}
-	t, err := evalFixed(ctx, p, in, cs, e.memo)
+	t, win, err := e.evalFixed(ctx, p, in, cs, e.memo)
 	if err != nil {
-		return nil
+		return nil, window{}
 	}
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-	if !timed {
-		lo, hi = cs.window(now)
-		lo, hi = in.Caller.breakGlassWindow(now, lo, hi)
-	}
-	if lo <= now && now < hi { // else not reusable (before a break-the-glass token's iat)
-		p.contexts.put(key, fixedEntry{term: t, lo: lo, hi: hi})
-	}
+	p.contexts.put(key, fixedEntry{term: t, win: win})
 	e.fixedUsed.Add(1)
-	return t
+	return t, win
 }
 
-func evalFixed(ctx context.Context, p *prepared, in *Input, cs *consentSet, m *inputMemo) (t *ast.Term, err error) {
+// evalFixed evaluates the fixed verdicts of in's context, and the request
+// times they hold for.
+func (e *Engine) evalFixed(ctx context.Context, p *prepared, in *Input, cs *consentSet, m *inputMemo) (t *ast.Term, win window, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("policy: fixed verdicts panicked: %v", r)
@@ -228,20 +230,23 @@ func evalFixed(ctx context.Context, p *prepared, in *Input, cs *consentSet, m *i
 	}()
 	input := in.contextValue(cs.value, m)
 	var val ast.Value
+	win = instant(in.Request.TimeNS)
 	if p.vm != nil && p.vm.fixed != nil { // vm.go
-		val, err = p.vm.fixed.Eval(ctx, input, vmOptions)
+		var lost string
+		val, win, lost, err = evalVM(ctx, p.vm.fixed, input, in.Request.TimeNS)
+		e.noteLost(p, lost)
 	} else {
 		val, err = topdownValue(ctx, *p.fixed, input)
 	}
 	if err != nil {
-		return nil, err
+		return nil, win, err
 	}
 	if val == nil {
-		return nil, errors.New("policy: fixed verdicts undefined")
+		return nil, win, errors.New("policy: fixed verdicts undefined")
 	}
 	v, ok := val.(ast.Object)
 	if !ok {
-		return nil, errors.New("policy: fixed verdicts are not an object")
+		return nil, win, errors.New("policy: fixed verdicts are not an object")
 	}
-	return ast.NewTerm(v), nil
+	return ast.NewTerm(v), win, nil
 }

@@ -45,7 +45,7 @@ func TestFixedVerdictsChangeNoDecision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ft, err := evalFixed(ctx, p, &in, cs, nil); err == nil {
+			if ft, _, err := shared.evalFixed(ctx, p, &in, cs, nil); err == nil {
 				ft.Value.(ast.Object).Foreach(func(_, v *ast.Term) {
 					if v.Value.(ast.Object).Get(ast.InternedTerm("type")).Value.Compare(ast.String("none")) != 0 {
 						withVerdict++

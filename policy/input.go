@@ -34,14 +34,9 @@ func ConsentKey(vs []ConsentVersion) string {
 	return "c:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// consentSet is the policy form of one patient's consents, with the request
-// times at which their decisions may change.
+// consentSet is the policy form of one patient's consents.
 type consentSet struct {
 	value ast.Value
-	// bounds are the start_ns and end_ns values of the consents and their
-	// provisions, sorted: between two of them, every period test of the
-	// policy gives the same answer.
-	bounds []int64
 	// criteria are the criteria the provisions state ("actors",
 	// "classes", ...): what reads.typeBlind looks for.
 	criteria map[string]bool
@@ -81,9 +76,6 @@ func newConsentSet(consents []any, patient string, index bool) (*consentSet, err
 	v := ast.NewArray(terms...)
 	cs := &consentSet{value: v, criteria: map[string]bool{}}
 	collectCriteria(v, cs.criteria)
-	collectBounds(v, &cs.bounds)
-	slices.Sort(cs.bounds)
-	cs.bounds = slices.Compact(cs.bounds)
 	return cs, nil
 }
 
@@ -212,46 +204,6 @@ func collectCriteria(v ast.Value, out map[string]bool) {
 	})
 }
 
-// collectBounds appends every integer value of a start_ns or end_ns key
-// found anywhere in v.
-func collectBounds(v ast.Value, out *[]int64) {
-	switch x := v.(type) {
-	case *ast.Array:
-		x.Foreach(func(t *ast.Term) { collectBounds(t.Value, out) })
-	case ast.Object:
-		x.Foreach(func(k, val *ast.Term) {
-			if key, ok := k.Value.(ast.String); ok && (key == "start_ns" || key == "end_ns") {
-				if n, ok := val.Value.(ast.Number); ok {
-					if i, ok := n.Int64(); ok && i != 0 {
-						*out = append(*out, i)
-					}
-				}
-				return
-			}
-			collectBounds(val.Value, out)
-		})
-	}
-}
-
-// window returns the interval [lo, hi) around t inside which no bound
-// falls; lo and hi are the nearest bounds (or the extremes of int64).
-func (cs *consentSet) window(t int64) (lo, hi int64) {
-	lo, hi = minInt64, maxInt64
-	i, _ := slices.BinarySearch(cs.bounds, t+1) // first bound > t
-	if i < len(cs.bounds) {
-		hi = cs.bounds[i]
-	}
-	if i > 0 {
-		lo = cs.bounds[i-1]
-	}
-	return lo, hi
-}
-
-const (
-	minInt64 = -1 << 63
-	maxInt64 = 1<<63 - 1
-)
-
 // value builds the input document as an ast.Value directly, without a JSON
 // round trip; consents is the prepared policy form of in.Consents. The
 // caller and the item's labels are taken from m when it holds them (they
@@ -356,7 +308,9 @@ func (m *inputMemo) request(r *Request) *ast.Term {
 	t := ast.ObjectTerm(
 		ast.Item(kInteraction, ast.StringTerm(r.Interaction)),
 		ast.Item(kType, ast.StringTerm(r.Type)),
-		ast.Item(kTimeNs, ast.IntNumberTerm(int(r.TimeNS))),
+		// A term of its own, never OPA's shared one for a small integer:
+		// the interpreter follows the time by identity (timeWatch).
+		ast.Item(kTimeNs, ast.NewTerm(ast.Number(strconv.FormatInt(r.TimeNS, 10)))),
 	)
 	if m != nil {
 		m.lastRequest.Store(&memoRequest{r: *r, t: t})
@@ -550,39 +504,4 @@ func (in *Input) cacheKey(r *reads, typeBlind bool) (key string, ok bool) {
 		}
 	}
 	return string(b), true
-}
-
-// breakGlassWindow narrows a cached decision's validity window [lo, hi)
-// around the request time t to the token lifetime of a break-the-glass
-// claim, the other way the default policy reads time: a decision made
-// inside the token's lifetime is not reused outside it, one made after it
-// not before. A decision made before iat (inside the policy's clock skew
-// allowance, or not) is not cached at all: the skew is policy data.
-func (c *Caller) breakGlassWindow(t, lo, hi int64) (int64, int64) {
-	bg := c.BreakGlass
-	if bg == nil {
-		return lo, hi
-	}
-	const ns = int64(1e9)
-	iat, exp := clampSeconds(bg.IssuedAt)*ns, clampSeconds(bg.ExpiresAt)*ns
-	if bg.IssuedAt > 0 {
-		if t < iat {
-			return t, t // empty: never reused
-		}
-		lo = max(lo, iat)
-	}
-	if bg.ExpiresAt > 0 {
-		if t < exp {
-			hi = min(hi, exp)
-		} else {
-			lo = max(lo, exp)
-		}
-	}
-	return lo, hi
-}
-
-// clampSeconds keeps unix seconds within what int64 nanoseconds hold.
-func clampSeconds(s int64) int64 {
-	const limit = maxInt64 / int64(1e9)
-	return min(max(s, -limit), limit)
 }

@@ -30,6 +30,11 @@ type Status struct {
 	// interpreting OPA's plan of it (vm.go), or "topdown" (OPA's evaluator)
 	// and why.
 	Evaluator string `json:"evaluator"`
+	// DecisionReuse says whether decisions (and fixed verdicts) of the
+	// revision in force are reused across requests, within the request
+	// times each holds for (window.go), or only within a response, and
+	// why.
+	DecisionReuse string `json:"decision_reuse"`
 }
 
 // Rejection is a policy revision that failed to compile, to pass its tests
@@ -48,6 +53,9 @@ func (e *Engine) Status() Status {
 	if s.Rejected != nil {
 		r := *s.Rejected
 		s.Rejected = &r
+	}
+	if p := e.cur.Load(); p != nil && p.revision == s.Revision {
+		s.DecisionReuse = p.reuse()
 	}
 	return s
 }

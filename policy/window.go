@@ -1,0 +1,92 @@
+package policy
+
+import (
+	"context"
+	"math"
+
+	"github.com/ds4p/ds4p/internal/regovm"
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// A window is the request times [lo, hi) for which an evaluation is known
+// to come out the same: a cached decision, or a context's fixed verdicts,
+// is reused only inside it.
+//
+// The interpreter reports it (regovm.Watch): it follows input.request.time_ns
+// through the evaluation and narrows the window at every comparison of the
+// time with a number (a consent's or provision's period bound, a
+// break-the-glass token's iat or exp, or anything a policy author compares
+// it with, such as the date a state law takes effect). Any other use of the
+// time (arithmetic, a built-in, time.now_ns(), ...) leaves the window
+// unknown, and so does evaluation by topdown: the answer then holds for its
+// own request time only, that is within one response, whose decision
+// classes share it.
+type window struct{ lo, hi int64 }
+
+// instant is the window of an evaluation that holds for time t only.
+func instant(t int64) window {
+	if t == math.MaxInt64 {
+		return window{t - 1, t}
+	}
+	return window{t, t + 1}
+}
+
+func (w window) holds(t int64) bool { return w.lo <= t && t < w.hi }
+
+func (w window) intersect(o window) window { return window{max(w.lo, o.lo), min(w.hi, o.hi)} }
+
+// timeWatch returns a watch on input's request time: input is an input
+// document built by Input.value or Input.contextValue.
+func timeWatch(input ast.Value) *regovm.Watch {
+	obj, ok := input.(ast.Object)
+	if !ok {
+		return nil
+	}
+	req := obj.Get(kRequest)
+	if req == nil {
+		return nil
+	}
+	ro, ok := req.Value.(ast.Object)
+	if !ok {
+		return nil
+	}
+	return &regovm.Watch{Term: ro.Get(kTimeNs), Holder: req}
+}
+
+// evalVM evaluates prog on input with the time watched, and returns the
+// window of request times the answer holds for: instant(t) when the
+// interpreter could not follow the time, and then why (lost).
+func evalVM(ctx context.Context, prog *regovm.Program, input ast.Value, t int64) (v ast.Value, win window, lost string, err error) {
+	w := timeWatch(input)
+	v, err = prog.Eval(ctx, input, regovm.Options{StrictBuiltinErrors: true, Watch: w})
+	switch {
+	case w == nil:
+		return v, instant(t), "the input has no request time", err
+	case w.Lost != "":
+		return v, instant(t), w.Lost, err
+	}
+	return v, window{w.Lo, w.Hi}, "", err
+}
+
+// noteLost remembers, and logs, the first reason an evaluation of p's
+// revision could not be reused at other request times (Status.DecisionReuse).
+func (e *Engine) noteLost(p *prepared, why string) {
+	if why != "" && p.timeLost.Load() == nil && p.timeLost.CompareAndSwap(nil, &why) {
+		e.log.Warn("policy: some decisions hold for their own request time only, and are not reused across requests",
+			"revision", p.revision, "why", why)
+	}
+}
+
+// reuse describes how p's decisions are reused across requests.
+func (p *prepared) reuse() string {
+	switch {
+	case p.decisions == nil:
+		return "within a response: the decision cache is off"
+	case p.vm == nil:
+		return "within a response: topdown cannot tell for which request times a decision holds"
+	}
+	if why := p.timeLost.Load(); why != nil {
+		return "across requests, except decisions that hold for their own request time only: " + *why
+	}
+	return "across requests, within the request times each decision holds for"
+}
