@@ -3,12 +3,14 @@ package policy
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/ds4p/ds4p/rego"
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // TestDecisionReuseFollowsThePolicysTime: a policy author's own use of the
@@ -103,4 +105,57 @@ func TestDecisionReuseFollowsThePolicysTime(t *testing.T) {
 			t.Logf("%d decisions, %d evaluations", decisions, cached.Evaluations())
 		})
 	}
+}
+
+// TestDefaultPolicyTimeIsFollowed: on every input of the case matrix, the
+// interpreter follows the default policy's use of the time, in the
+// decision and in the fixed verdicts: an edit of the default policy that
+// made its decisions hold for one request only (slower, not wrong) fails
+// here.
+func TestDefaultPolicyTimeIsFollowed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sets, err := LoadCases(rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := mustEngine(t)
+	p := eng.cur.Load()
+	if p.vm == nil || p.vm.fixed == nil {
+		t.Fatalf("the default policy is not interpreted: %s", p.vmOff)
+	}
+	m := newInputMemo()
+	n, bounded := 0, 0
+	for _, set := range sets {
+		for _, c := range set.Cases {
+			cs, err := newConsentSet(c.Input.Consents, c.Input.Patient, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fixedVal, fwin, lost, err := evalVM(ctx, p.vm.fixed, c.Input.contextValue(cs.value, m), c.Input.Request.TimeNS)
+			if err != nil || lost != "" {
+				t.Fatalf("case %q, fixed verdicts: %v, lost: %s", c.Name, err, lost)
+			}
+			for _, fixed := range []ast.Value{nil, fixedVal} {
+				var ft *ast.Term
+				if fixed != nil {
+					ft = ast.NewTerm(fixed)
+				}
+				in := c.Input
+				in.Brief = fixed != nil
+				_, win, lost, err := evalVM(ctx, p.vm.decision, in.value(cs.value, m, ft), in.Request.TimeNS)
+				if err != nil || lost != "" {
+					t.Fatalf("case %q (brief %v): %v, lost: %s", c.Name, in.Brief, err, lost)
+				}
+				if win.lo != math.MinInt64 || win.hi != math.MaxInt64 || fwin.lo != math.MinInt64 || fwin.hi != math.MaxInt64 {
+					bounded++
+				}
+				n++
+			}
+		}
+	}
+	if bounded == 0 {
+		t.Fatalf("no case's decision depends on the time: the matrix has no periods or break-the-glass claims?")
+	}
+	t.Logf("%d evaluations followed, %d with a bounded window", n, bounded)
 }
