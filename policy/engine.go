@@ -75,17 +75,18 @@ type Engine struct {
 }
 
 type prepared struct {
-	eval      rego.PreparedEvalQuery
-	fixed     *rego.PreparedEvalQuery // nil: evaluate plainly (fixed.go)
-	fixedOff  string                  // why fixed is nil
-	contexts  *boundedCache[fixedEntry]
-	reads     *reads
-	revision  string
-	loadedAt  time.Time
-	decisions *boundedCache[cachedDecision]
-	vm        *vmPrograms // nil: topdown evaluates, vmOff says why (vm.go)
-	vmOff     string
-	timeLost  atomic.Pointer[string] // window.go
+	eval       rego.PreparedEvalQuery
+	fixed      *rego.PreparedEvalQuery // nil: evaluate plainly (fixed.go)
+	fixedOff   string                  // why fixed is nil
+	fixedReads *reads                  // the input fields fixed may read
+	contexts   *boundedCache[fixedEntry]
+	reads      *reads
+	revision   string
+	loadedAt   time.Time
+	decisions  *boundedCache[cachedDecision]
+	vm         *vmPrograms // nil: topdown evaluates, vmOff says why (vm.go)
+	vmOff      string
+	timeLost   atomic.Pointer[string] // window.go
 }
 
 // Option configures an Engine.
@@ -173,7 +174,7 @@ func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared
 	if err != nil {
 		return nil, err
 	}
-	pq, rd, fixed, fixedOff := c.pq, c.reads, c.fixed, c.fixedOff
+	pq, rd, fixed, fixedOff, fixedReads := c.pq, c.reads, c.fixed, c.fixedOff, c.fixedReads
 	if e.verify {
 		if err := Verify(ctx, fsys); err != nil {
 			return nil, err
@@ -184,7 +185,7 @@ func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared
 		decisions: newBoundedCache[cachedDecision](e.cacheSize),
 	}
 	if !e.noFixed {
-		p.fixed, p.fixedOff = fixed, fixedOff
+		p.fixed, p.fixedOff, p.fixedReads = fixed, fixedOff, fixedReads
 		if fixed != nil {
 			p.contexts = newBoundedCache[fixedEntry](fixedContexts)
 		}
@@ -201,12 +202,13 @@ func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared
 
 // compiled is a policy tree compiled for the engine.
 type compiled struct {
-	pq       rego.PreparedEvalQuery
-	reads    *reads
-	fixed    *rego.PreparedEvalQuery // nil: fixedOff says why (fixed.go)
-	fixedOff string
-	modules  map[string]*ast.Module
-	data     ast.Value // the policy data
+	pq         rego.PreparedEvalQuery
+	reads      *reads
+	fixed      *rego.PreparedEvalQuery // nil: fixedOff says why (fixed.go)
+	fixedOff   string
+	fixedReads *reads
+	modules    map[string]*ast.Module
+	data       ast.Value // the policy data
 }
 
 // compile loads and compiles fsys and prepares query, and the fixed
@@ -233,7 +235,7 @@ func compile(ctx context.Context, fsys fs.FS, query string) (*compiled, error) {
 	if q, err := ast.ParseBody(query); err == nil {
 		ast.WalkRefs(q, func(r ast.Ref) bool { c.reads.add(r); return false })
 	}
-	c.fixed, c.fixedOff = prepareFixed(ctx, mods, store)
+	c.fixed, c.fixedReads, c.fixedOff = prepareFixed(ctx, mods, store)
 	return c, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -53,25 +52,27 @@ type fixedEntry struct {
 	win  window
 }
 
-// prepareFixed prepares the fixed_verdicts query when the policy allows it;
+// prepareFixed prepares the fixed_verdicts query when the policy allows it,
+// with the input fields it may read (what a context's key holds, fixedKey);
 // otherwise it returns a nil query and the reason.
-func prepareFixed(ctx context.Context, mods map[string]*ast.Module, store storage.Store) (*rego.PreparedEvalQuery, string) {
+func prepareFixed(ctx context.Context, mods map[string]*ast.Module, store storage.Store) (*rego.PreparedEvalQuery, *reads, string) {
 	crit, err := callerCriteria(ctx, mods, store)
 	if err != nil {
-		return nil, err.Error()
+		return nil, nil, err.Error()
 	}
 	comp := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
 	if comp.Compile(mods); comp.Failed() {
-		return nil, "compiling: " + comp.Errors.Error()
+		return nil, nil, "compiling: " + comp.Errors.Error()
 	}
-	if why := itemReachable(comp, crit); why != "" {
-		return nil, why
+	rd := &reads{fields: map[string]bool{}, typeCriteria: map[string]bool{}}
+	if why := itemReachable(comp, crit, rd); why != "" {
+		return nil, nil, why
 	}
 	pq, err := rego.New(regoOptions(fixedQuery, store, mods)...).PrepareForEval(ctx)
 	if err != nil {
-		return nil, "preparing: " + err.Error()
+		return nil, nil, "preparing: " + err.Error()
 	}
-	return &pq, ""
+	return &pq, rd, ""
 }
 
 // callerCriteria evaluates data.ds4p.caller_criteria, a set of strings.
@@ -102,10 +103,10 @@ func callerCriteria(ctx context.Context, mods map[string]*ast.Module, store stor
 // itemReachable walks every rule that fixed_verdicts may evaluate and
 // returns why it is unsafe (a reference to input.item, input.brief or any
 // other input field outside the response context, or to input as a whole)
-// or "" when it is not. permits/denies clauses for a criterion
-// outside crit are not followed: fixed_verdicts only takes consents whose
-// criteria are all in crit.
-func itemReachable(comp *ast.Compiler, crit map[string]bool) string {
+// or "" when it is not, recording in rd the input fields they read.
+// permits/denies clauses for a criterion outside crit are not followed:
+// fixed_verdicts only takes consents whose criteria are all in crit.
+func itemReachable(comp *ast.Compiler, crit map[string]bool, rd *reads) string {
 	start := comp.GetRules(ast.MustParseRef(fixedQuery))
 	if len(start) == 0 {
 		return "the policy defines no " + fixedQuery
@@ -130,6 +131,7 @@ func itemReachable(comp *ast.Compiler, crit map[string]bool) string {
 				if k, ok := key(ref, 1); !ok || !contextFields[k] {
 					why = fmt.Sprintf("rule %s (line %d) reads %s", r.Head.Name, r.Location.Row, ref)
 				}
+				rd.add(ref)
 			case ref[0].Equal(ast.DefaultRootDocument):
 				stack = append(stack, comp.GetRules(ref.ConstantPrefix())...)
 			}
@@ -150,32 +152,63 @@ func skippedCriterion(r *ast.Rule, crit map[string]bool) bool {
 	return ok && !crit[c]
 }
 
-// fixedKey names a response context: everything fixed_verdicts may read,
-// the request time only when timed (otherwise the entry's window bounds
-// it). It is "" when in carries no ConsentKey (nothing is shared then).
-func (in *Input) fixedKey(timed bool) string {
+// fixedKey names a response context: the consent versions and every other
+// input field fixed_verdicts may read (r, found by prepareFixed), the
+// request time only when timed (otherwise the entry's window bounds it).
+// The default policy's fixed verdicts read the caller and the consents,
+// not the request's type or interaction: a caller's requests of every kind
+// about a patient share a context. It is "" when in carries no ConsentKey
+// (nothing is shared then).
+func (in *Input) fixedKey(timed bool, r *reads) string {
 	if in.ConsentKey == "" {
 		return ""
 	}
-	var b strings.Builder
-	b.Grow(160)
-	b.WriteString(in.ConsentKey)
-	b.WriteByte(0)
-	b.WriteString(strconv.Itoa(len(in.Patient)))
-	b.WriteByte(':')
-	b.WriteString(in.Patient)
-	in.Caller.writeKey(&b)
-	b.WriteByte(0)
-	b.WriteString(strconv.Itoa(len(in.Request.Interaction)))
-	b.WriteByte(':')
-	b.WriteString(in.Request.Interaction)
-	b.WriteString(strconv.Itoa(len(in.Request.Type)))
-	b.WriteByte(':')
-	b.WriteString(in.Request.Type)
-	if timed {
-		b.WriteString(strconv.FormatInt(in.Request.TimeNS, 10))
+	k := r.keyFields()
+	var buf [256]byte
+	b := append(buf[:0], in.ConsentKey...)
+	b = append(b, 0)
+	field := func(b []byte, f int, s string) []byte {
+		if k[f] {
+			b = strconv.AppendInt(b, int64(len(s)), 10)
+			b = append(b, ':')
+			b = append(b, s...)
+		}
+		return append(b, 0)
 	}
-	return b.String()
+	list := func(b []byte, f int, ss []string) []byte {
+		if k[f] {
+			b = strconv.AppendInt(b, int64(len(ss)), 10)
+			b = append(b, '[')
+			for _, s := range ss {
+				b = strconv.AppendInt(b, int64(len(s)), 10)
+				b = append(b, ':')
+				b = append(b, s...)
+			}
+		}
+		return append(b, 0)
+	}
+	b = field(b, keyPatient, in.Patient)
+	c := &in.Caller
+	b = field(b, keySubject, c.Subject)
+	b = field(b, keyOrg, c.Org)
+	b = list(b, keyOrgIdentifiers, c.OrgIdentifiers)
+	b = field(b, keyClient, c.Client)
+	b = list(b, keyScopes, c.Scopes)
+	b = list(b, keyPurposes, c.Purposes)
+	if bg := c.BreakGlass; bg != nil && k[keyBreakGlass] {
+		b = append(b, "bg"...)
+		b = field(b, keyBreakGlass, bg.Reason)
+		b = strconv.AppendInt(b, bg.IssuedAt, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, bg.ExpiresAt, 10)
+	}
+	b = append(b, 0)
+	b = field(b, keyInteraction, in.Request.Interaction)
+	b = field(b, keyRequestType, in.Request.Type)
+	if timed {
+		b = strconv.AppendInt(b, in.Request.TimeNS, 10)
+	}
+	return string(b)
 }
 
 // fixedVerdicts returns the fixed verdicts of in's response context and
@@ -189,7 +222,7 @@ func (e *Engine) fixedVerdicts(ctx context.Context, p *prepared, in *Input, cs *
 	}
 	// Under topdown the verdicts hold for their own request only: a
 	// context is one request, as it always was.
-	key := in.fixedKey(p.vm == nil || p.vm.fixed == nil)
+	key := in.fixedKey(p.vm == nil || p.vm.fixed == nil, p.fixedReads)
 	if key == "" {
 		return nil, window{}
 	}

@@ -208,10 +208,14 @@ func TestFixedVerdictsAcrossRequests(t *testing.T) {
 			for k := range 1 + rng.IntN(3) {
 				in := base
 				in.Request.TimeNS = now
+				// Requests of every kind share the context: the default
+				// policy's fixed verdicts read neither.
+				in.Request.Interaction = []string{"read", "search", "everything"}[rng.IntN(3)]
+				in.Request.Type = []string{"Condition", "Observation", "Patient"}[rng.IntN(3)]
 				in.Item = randomClass(rng)     // vm_test.go
 				ts := int64(rng.IntN(1 << 20)) // a class of its own: the decision cache misses
 				in.Item.Facts = &ItemFacts{Codes: []string{}, TimeNS: &ts}
-				key := in.fixedKey(false)
+				key := in.fixedKey(false, shared.cur.Load().fixedReads)
 				before, _ := shared.cur.Load().contexts.get(key)
 				if got, want := decide(t, shared, in), decide(t, plain, in); !reflect.DeepEqual(got, want) {
 					t.Fatalf("context %d at %d, class %d %+v: with fixed verdicts %+v, plain %+v", ctxN, now, k, in.Item, got, want)
@@ -238,4 +242,63 @@ func decidesSomething(t *ast.Term) bool {
 		}
 	})
 	return found
+}
+
+// The default policy's fixed verdicts read the caller, the consents and the
+// request time, so a context's key holds no request type or interaction.
+// A policy whose verdicts do read the interaction keys on it: consents
+// with a role criterion, which this edit makes depend on the interaction,
+// decided for reads and searches in turn in one context, must decide as a
+// plain engine does.
+func TestFixedKeyHoldsWhatTheVerdictsRead(t *testing.T) {
+	t.Parallel()
+	if r := mustEngine(t).cur.Load().fixedReads; r.has("request.type") || r.has("request.interaction") || !r.has("caller.org") {
+		t.Fatalf("the default policy's fixed verdicts read %v", r.fields)
+	}
+	fsys := copyTree(t, rego.FS())
+	fsys["ds4p/consent.rego"].Data = replaceOnceIn(t, fsys["ds4p/consent.rego"].Data,
+		`permits("roles", _)`, `permits("roles", _) if input.request.interaction == "read"`)
+	ctx := context.Background()
+	shared, err := New(ctx, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := New(ctx, fsys, WithDecisionCache(0), WithFixedVerdicts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := shared.cur.Load()
+	if p.fixed == nil || !p.fixedReads.has("request.interaction") {
+		t.Fatalf("fixed verdicts %q, reads %v", shared.Status().FixedVerdicts, p.fixedReads)
+	}
+	const t0 = int64(1767225600000000000)
+	rng := rand.New(rand.NewPCG(2, 4))
+	for ctxN := range 60 {
+		in := Input{
+			Caller:  Caller{Subject: "u", Org: "Organization/org-a", Purposes: []string{"TREAT"}},
+			Request: Request{Type: "Observation", TimeNS: t0}, Patient: "Patient/p1", Brief: true,
+			ConsentKey: fmt.Sprintf("roles-%d", ctxN),
+			Consents: []any{map[string]any{
+				"id": "c1", "version": "1", "status": "active", "patient": "Patient/p1", "policies": []any{"42CFRPart2"},
+				"start_ns": 0, "end_ns": 0, "rules": []any{
+					map[string]any{"path": "provision", "depth": 0, "type": "deny", "conditions": []any{map[string]any{}}},
+					map[string]any{"path": "provision.provision[0]", "depth": 1, "type": "permit", "conditions": []any{
+						map[string]any{}, map[string]any{"actors": []any{"Organization/org-a"}, "roles": []any{"x|nurse"}, "purposes": []any{"TREAT"}},
+					}},
+				},
+			}},
+		}
+		for k := range 8 {
+			in.Request.Interaction = []string{"read", "search"}[(k+ctxN)%2]
+			in.Item = randomClass(rng)
+			ts := int64(k)
+			in.Item.Facts = &ItemFacts{Codes: []string{}, TimeNS: &ts}
+			if got, want := decide(t, shared, in), decide(t, plain, in); !reflect.DeepEqual(got, want) {
+				t.Fatalf("context %d, %s, %+v: with fixed verdicts %+v, plain %+v", ctxN, in.Request.Interaction, in.Item, got, want)
+			}
+		}
+	}
+	if shared.fixedUsed.Load() < 100 {
+		t.Fatalf("fixed verdicts used %d times: the test compares little", shared.fixedUsed.Load())
+	}
 }
