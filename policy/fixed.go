@@ -163,48 +163,10 @@ func (in *Input) fixedKey(timed bool, r *reads) string {
 	if in.ConsentKey == "" {
 		return ""
 	}
-	k := r.keyFields()
-	var buf [256]byte
+	var buf [512]byte
 	b := append(buf[:0], in.ConsentKey...)
 	b = append(b, 0)
-	field := func(b []byte, f int, s string) []byte {
-		if k[f] {
-			b = strconv.AppendInt(b, int64(len(s)), 10)
-			b = append(b, ':')
-			b = append(b, s...)
-		}
-		return append(b, 0)
-	}
-	list := func(b []byte, f int, ss []string) []byte {
-		if k[f] {
-			b = strconv.AppendInt(b, int64(len(ss)), 10)
-			b = append(b, '[')
-			for _, s := range ss {
-				b = strconv.AppendInt(b, int64(len(s)), 10)
-				b = append(b, ':')
-				b = append(b, s...)
-			}
-		}
-		return append(b, 0)
-	}
-	b = field(b, keyPatient, in.Patient)
-	c := &in.Caller
-	b = field(b, keySubject, c.Subject)
-	b = field(b, keyOrg, c.Org)
-	b = list(b, keyOrgIdentifiers, c.OrgIdentifiers)
-	b = field(b, keyClient, c.Client)
-	b = list(b, keyScopes, c.Scopes)
-	b = list(b, keyPurposes, c.Purposes)
-	if bg := c.BreakGlass; bg != nil && k[keyBreakGlass] {
-		b = append(b, "bg"...)
-		b = field(b, keyBreakGlass, bg.Reason)
-		b = strconv.AppendInt(b, bg.IssuedAt, 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, bg.ExpiresAt, 10)
-	}
-	b = append(b, 0)
-	b = field(b, keyInteraction, in.Request.Interaction)
-	b = field(b, keyRequestType, in.Request.Type)
+	b = in.appendContextKey(b, r.keyFields()) // input.go, as the decision cache's
 	if timed {
 		b = strconv.AppendInt(b, in.Request.TimeNS, 10)
 	}

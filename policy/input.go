@@ -2,6 +2,7 @@ package policy
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -439,25 +440,44 @@ func (in *Input) cacheKey(r *reads, typeBlind bool) (key string, ok bool) {
 		return "", false
 	}
 	k := r.keyFields()
-	var buf [256]byte
+	var buf [512]byte
 	b := append(buf[:0], in.ConsentKey...)
 	b = append(b, 0)
 	if in.Brief && k[keyBrief] {
 		b = append(b, "brief"...)
 	}
 	b = append(b, 0)
+	b = in.appendContextKey(b, k)
+	if !typeBlind {
+		b = appendKeyString(b, in.Item.Type)
+	}
+	b = append(b, 0)
+	b = appendKeyList(b, in.Item.Labels)
+	b = appendKeyString(b, in.Item.Source)
+	if f := in.Item.Facts; f != nil {
+		b = append(b, "facts"...)
+		b = appendKeyList(b, f.Codes)
+		b = appendKeyString(b, f.Reference)
+		if f.TimeNS != nil {
+			b = strconv.AppendInt(b, *f.TimeNS, 10)
+		}
+	}
+	return string(b), true
+}
+
+// appendContextKey appends, unambiguously, the patient, caller and request
+// fields of in that k marks as read (reads.keyFields); the request time is
+// left to the caller.
+func (in *Input) appendContextKey(b []byte, k *[numKeyFields]bool) []byte {
 	field := func(b []byte, f int, s string) []byte {
 		if k[f] {
-			b = append(b, s...)
+			b = appendKeyString(b, s)
 		}
 		return append(b, 0)
 	}
 	list := func(b []byte, f int, ss []string) []byte {
 		if k[f] {
-			for _, s := range ss {
-				b = append(b, s...)
-				b = append(b, 1)
-			}
+			b = appendKeyList(b, ss)
 		}
 		return append(b, 0)
 	}
@@ -470,38 +490,28 @@ func (in *Input) cacheKey(r *reads, typeBlind bool) (key string, ok bool) {
 	b = list(b, keyScopes, c.Scopes)
 	b = list(b, keyPurposes, c.Purposes)
 	if bg := c.BreakGlass; bg != nil && k[keyBreakGlass] {
-		b = append(b, 1)
-		b = append(b, bg.Reason...)
-		b = append(b, 1)
+		b = appendKeyString(b, bg.Reason)
 		b = strconv.AppendInt(b, bg.IssuedAt, 10)
-		b = append(b, 1)
+		b = append(b, ',')
 		b = strconv.AppendInt(b, bg.ExpiresAt, 10)
 	}
 	b = append(b, 0)
 	b = field(b, keyInteraction, in.Request.Interaction)
-	b = field(b, keyRequestType, in.Request.Type)
-	if !typeBlind {
-		b = append(b, in.Item.Type...)
+	return field(b, keyRequestType, in.Request.Type)
+}
+
+// appendKeyString appends s after its length (a varint): no content can
+// pass for a separator, whatever bytes a token's claims hold.
+func appendKeyString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendKeyList appends ss with its length and each element's.
+func appendKeyList(b []byte, ss []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ss)))
+	for _, s := range ss {
+		b = appendKeyString(b, s)
 	}
-	b = append(b, 0)
-	for _, l := range in.Item.Labels {
-		b = append(b, l...)
-		b = append(b, 1)
-	}
-	b = append(b, 0)
-	b = append(b, in.Item.Source...)
-	if f := in.Item.Facts; f != nil {
-		b = append(b, "\x00facts\x00"...)
-		for _, c := range f.Codes {
-			b = append(b, c...)
-			b = append(b, 1)
-		}
-		b = append(b, 0)
-		b = append(b, f.Reference...)
-		b = append(b, 0)
-		if f.TimeNS != nil {
-			b = strconv.AppendInt(b, *f.TimeNS, 10)
-		}
-	}
-	return string(b), true
+	return b
 }

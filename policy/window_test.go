@@ -159,3 +159,37 @@ func TestDefaultPolicyTimeIsFollowed(t *testing.T) {
 	}
 	t.Logf("%d evaluations followed, %d with a bounded window", n, bounded)
 }
+
+// TestKeysAreUnambiguous: the decision cache's and the fixed verdicts'
+// keys tell apart inputs whose fields split the same bytes differently
+// (claims are strings a token issuer chose, and may hold any byte), so a
+// caller never meets another caller's cached decision.
+func TestKeysAreUnambiguous(t *testing.T) {
+	t.Parallel()
+	r := &reads{all: true}
+	base := Input{ConsentKey: "k", Patient: "Patient/p1", Request: Request{Interaction: "read", Type: "Observation"},
+		Item: Item{Type: "Observation", Labels: []string{"a|X"}}}
+	pairs := [][2]func(*Input){
+		{func(in *Input) { in.Caller.Subject, in.Caller.Org = "a\x00b", "c" }, func(in *Input) { in.Caller.Subject, in.Caller.Org = "a", "b\x00c" }},
+		{func(in *Input) { in.Caller.Purposes = []string{"TREAT\x01HPAYMT"} }, func(in *Input) { in.Caller.Purposes = []string{"TREAT", "HPAYMT"} }},
+		{func(in *Input) { in.Caller.Scopes = []string{"a"}; in.Caller.Purposes = nil }, func(in *Input) { in.Caller.Scopes = nil; in.Caller.Purposes = []string{"a"} }},
+		{func(in *Input) { in.Item.Labels = []string{"a|X\x01b|Y"} }, func(in *Input) { in.Item.Labels = []string{"a|X", "b|Y"} }},
+		{func(in *Input) { in.Item.Source = "s\x00" }, func(in *Input) { in.Item.Source = "s" }},
+		{func(in *Input) { in.Caller.BreakGlass = &BreakGlass{Reason: "r1", IssuedAt: 2} }, func(in *Input) { in.Caller.BreakGlass = &BreakGlass{Reason: "r", IssuedAt: 12} }},
+	}
+	for i, p := range pairs {
+		a, b := base, base
+		p[0](&a)
+		p[1](&b)
+		ka, _ := a.cacheKey(r, false)
+		kb, _ := b.cacheKey(r, false)
+		if ka == kb {
+			t.Errorf("pair %d: one decision cache key for two inputs: %q", i, ka)
+		}
+		if i < 3 || i == 5 { // caller fields: in the fixed verdicts' key too
+			if fa, fb := a.fixedKey(false, r), b.fixedKey(false, r); fa == fb {
+				t.Errorf("pair %d: one context key for two callers: %q", i, fa)
+			}
+		}
+	}
+}

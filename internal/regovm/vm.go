@@ -644,23 +644,15 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 		// A new term: the array value may change identity as it grows.
 		frame[x.Array] = ast.NewTerm(a.Append(v))
 	case *ir.ObjectInsertStmt:
-		obj, ok := termValue[ast.Object](frame[x.Object])
-		k, v := s.operand(frame, x.Key), s.operand(frame, x.Value)
-		if s.w != nil && (s.w.holds(k) || s.w.holds(v)) {
-			s.w.lose("put in an object")
-		}
-		if !ok || k == nil || v == nil {
-			return s.fail(errors.New("regovm: object insert into a non-object"))
+		obj, k, v, ok := s.objectInsert(frame, x.Object, x.Key, x.Value)
+		if !ok {
+			return s.fail(errObjectInsert)
 		}
 		obj.Insert(k, v)
 	case *ir.ObjectInsertOnceStmt:
-		obj, ok := termValue[ast.Object](frame[x.Object])
-		k, v := s.operand(frame, x.Key), s.operand(frame, x.Value)
-		if s.w != nil && (s.w.holds(k) || s.w.holds(v)) {
-			s.w.lose("put in an object")
-		}
-		if !ok || k == nil || v == nil {
-			return s.fail(errors.New("regovm: object insert into a non-object"))
+		obj, k, v, ok := s.objectInsert(frame, x.Object, x.Key, x.Value)
+		if !ok {
+			return s.fail(errObjectInsert)
 		}
 		if cur := obj.Get(k); cur != nil {
 			if ast.Compare(cur.Value, v.Value) != 0 {
@@ -700,6 +692,19 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 		return s.fail(fmt.Errorf("%w: statement %T", ErrUnsupported, st))
 	}
 	return sigDone
+}
+
+var errObjectInsert = errors.New("regovm: object insert into a non-object")
+
+// objectInsert reads an object insert's operands; ok is false when the
+// target is not an object or an operand is undefined.
+func (s *state) objectInsert(frame []*ast.Term, o ir.Local, key, value ir.Operand) (obj ast.Object, k, v *ast.Term, ok bool) {
+	obj, ok = termValue[ast.Object](frame[o])
+	k, v = s.operand(frame, key), s.operand(frame, value)
+	if s.w != nil && (s.w.holds(k) || s.w.holds(v)) {
+		s.w.lose("put in an object")
+	}
+	return obj, k, v, ok && k != nil && v != nil
 }
 
 func termValue[T ast.Value](t *ast.Term) (T, bool) {
