@@ -2,7 +2,10 @@ package policy
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"math"
+	"strings"
 
 	"github.com/ds4p/ds4p/internal/regovm"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -63,7 +66,7 @@ func evalVM(ctx context.Context, prog *regovm.Program, input ast.Value, t int64)
 	case w == nil:
 		return v, instant(t), "the input has no request time", err
 	case w.Lost != "":
-		return v, instant(t), w.Lost, err
+		return v, instant(t), strings.ReplaceAll(w.Lost, "the watched value", "input.request.time_ns"), err
 	}
 	return v, window{w.Lo, w.Hi}, "", err
 }
@@ -89,4 +92,78 @@ func (p *prepared) reuse() string {
 		return "across requests, except decisions that hold for their own request time only: " + *why
 	}
 	return "across requests, within the request times each decision holds for"
+}
+
+// TimeReport says whether the interpreter follows a policy's use of the
+// request time on the inputs of its case matrix.
+type TimeReport struct {
+	// Evaluations is how many evaluations were followed: each case's
+	// fixed verdicts, and its decision in full, brief, and brief with the
+	// fixed verdicts, as the response path evaluates.
+	Evaluations int
+	// Bounded is how many of them depend on the time at all.
+	Bounded int
+	// Lost, when not "", names the first case whose evaluation the
+	// interpreter could not follow, and why: such decisions hold for their
+	// own request only (correct, and slower).
+	Lost string
+}
+
+// TimeReuse evaluates every case input of fsys (cases/*.yaml), which must be
+// the tree e's revision in force was loaded from, with the time watched
+// (regovm.Watch), and reports whether decisions of the revision can be
+// reused at other request times (`ds4p policy check` prints it).
+func (e *Engine) TimeReuse(ctx context.Context, fsys fs.FS) (TimeReport, error) {
+	var r TimeReport
+	p := e.cur.Load()
+	if p == nil {
+		return r, fmt.Errorf("policy: no policy loaded")
+	}
+	if p.vm == nil {
+		r.Lost = "OPA's evaluator (topdown) serves this revision: " + p.vmOff
+		return r, nil
+	}
+	sets, err := LoadCases(fsys)
+	if err != nil {
+		return r, err
+	}
+	m := newInputMemo()
+	follow := func(name, what string, prog *regovm.Program, input ast.Value, t int64) ast.Value {
+		v, win, lost, err := evalVM(ctx, prog, input, t)
+		switch {
+		case err != nil: // the case matrix reports failing cases
+			return nil
+		case lost != "" && r.Lost == "":
+			r.Lost = fmt.Sprintf("case %q, %s: %s", name, what, lost)
+		case lost == "":
+			r.Evaluations++
+			if win.lo != math.MinInt64 || win.hi != math.MaxInt64 {
+				r.Bounded++
+			}
+		}
+		return v
+	}
+	for _, set := range sets {
+		for _, c := range set.Cases {
+			cs, err := newConsentSet(c.Input.Consents, c.Input.Patient, !e.noIndex)
+			if err != nil {
+				continue
+			}
+			var fixed *ast.Term
+			if p.vm.fixed != nil {
+				if v := follow(c.Name, "fixed verdicts", p.vm.fixed, c.Input.contextValue(cs.value, m), c.Input.Request.TimeNS); v != nil {
+					fixed = ast.NewTerm(v)
+				}
+			}
+			for _, v := range []struct {
+				brief bool
+				fixed *ast.Term
+			}{{false, nil}, {true, nil}, {true, fixed}} {
+				in := c.Input
+				in.Brief = v.brief
+				follow(c.Name, "decision", p.vm.decision, in.value(cs.value, m, v.fixed), in.Request.TimeNS)
+			}
+		}
+	}
+	return r, nil
 }

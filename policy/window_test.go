@@ -3,14 +3,12 @@ package policy
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/ds4p/ds4p/rego"
-	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // TestDecisionReuseFollowsThePolicysTime: a policy author's own use of the
@@ -109,55 +107,32 @@ func TestDecisionReuseFollowsThePolicysTime(t *testing.T) {
 
 // TestDefaultPolicyTimeIsFollowed: on every input of the case matrix, the
 // interpreter follows the default policy's use of the time, in the
-// decision and in the fixed verdicts: an edit of the default policy that
-// made its decisions hold for one request only (slower, not wrong) fails
-// here.
+// decision and in the fixed verdicts (Engine.TimeReuse): an edit of the
+// default policy that made its decisions hold for one request only
+// (slower, not wrong) fails here. An edit that uses the time through a
+// built-in is reported, naming a case.
 func TestDefaultPolicyTimeIsFollowed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sets, err := LoadCases(rego.FS())
+	r, err := mustEngine(t).TimeReuse(ctx, rego.FS())
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := mustEngine(t)
-	p := eng.cur.Load()
-	if p.vm == nil || p.vm.fixed == nil {
-		t.Fatalf("the default policy is not interpreted: %s", p.vmOff)
+	if r.Lost != "" || r.Evaluations < 4*200 || r.Bounded == 0 {
+		t.Fatalf("%+v: not every evaluation followed, or no case depends on the time", r)
 	}
-	m := newInputMemo()
-	n, bounded := 0, 0
-	for _, set := range sets {
-		for _, c := range set.Cases {
-			cs, err := newConsentSet(c.Input.Consents, c.Input.Patient, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fixedVal, fwin, lost, err := evalVM(ctx, p.vm.fixed, c.Input.contextValue(cs.value, m), c.Input.Request.TimeNS)
-			if err != nil || lost != "" {
-				t.Fatalf("case %q, fixed verdicts: %v, lost: %s", c.Name, err, lost)
-			}
-			for _, fixed := range []ast.Value{nil, fixedVal} {
-				var ft *ast.Term
-				if fixed != nil {
-					ft = ast.NewTerm(fixed)
-				}
-				in := c.Input
-				in.Brief = fixed != nil
-				_, win, lost, err := evalVM(ctx, p.vm.decision, in.value(cs.value, m, ft), in.Request.TimeNS)
-				if err != nil || lost != "" {
-					t.Fatalf("case %q (brief %v): %v, lost: %s", c.Name, in.Brief, err, lost)
-				}
-				if win.lo != math.MinInt64 || win.hi != math.MaxInt64 || fwin.lo != math.MinInt64 || fwin.hi != math.MaxInt64 {
-					bounded++
-				}
-				n++
-			}
-		}
+	t.Logf("%d evaluations followed, %d with a window the time bounds", r.Evaluations, r.Bounded)
+
+	fsys := copyTree(t, rego.FS())
+	fsys["ds4p/ordinary.rego"].Data = replaceOnceIn(t, fsys["ds4p/ordinary.rego"].Data,
+		"ordinary_allowed if {\n", "ordinary_allowed if {\n\ttime.weekday(input.request.time_ns) != \"Sunday\"\n")
+	eng, err := New(ctx, fsys)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if bounded == 0 {
-		t.Fatalf("no case's decision depends on the time: the matrix has no periods or break-the-glass claims?")
+	if r, err = eng.TimeReuse(ctx, fsys); err != nil || !strings.Contains(r.Lost, "time.weekday") || !strings.Contains(r.Lost, "case ") {
+		t.Fatalf("%+v, %v: the weekday edit is not reported", r, err)
 	}
-	t.Logf("%d evaluations followed, %d with a bounded window", n, bounded)
 }
 
 // TestKeysAreUnambiguous: the decision cache's and the fixed verdicts'

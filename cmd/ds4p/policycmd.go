@@ -151,6 +151,18 @@ func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} else {
 		fmt.Fprintf(stdout, "evaluator: %s\n  decisions will be correct but several times slower; see rego/README.md, \"How decisions are evaluated\"\n", ev)
 	}
+	// Whether decisions can be reused at later request times: a rule that
+	// uses the time in a way the interpreter does not follow stays correct
+	// but makes its decisions evaluated again for every request.
+	tr, err := eng.TimeReuse(ctx, fsys)
+	switch {
+	case err != nil:
+		return err
+	case tr.Lost == "":
+		fmt.Fprintf(stdout, "decision reuse: across requests (the interpreter follows the policy's use of the request time in all %d evaluations of the case inputs)\n", tr.Evaluations)
+	default:
+		fmt.Fprintf(stdout, "decision reuse: some decisions hold for their own request only: %s\n  they are correct, but evaluated again for every request; see rego/README.md, \"Decisions reused across requests, and the time\"\n", tr.Lost)
+	}
 	return nil
 }
 

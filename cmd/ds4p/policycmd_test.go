@@ -73,3 +73,33 @@ func TestPolicyCheckNamesTheEvaluator(t *testing.T) {
 		t.Fatalf("check: %d %s %s", code, out, errOut)
 	}
 }
+
+// policy check says whether decisions can be reused at later request
+// times: yes for the default policy; for one that does arithmetic on the
+// time, no, naming a case and the built-in.
+func TestPolicyCheckSaysWhetherDecisionsAreReused(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "policy")
+	if code, out, errOut := ds4p(t, "policy", "export", "--dir", dir); code != 0 {
+		t.Fatalf("export: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := ds4p(t, "policy", "check", "--dir", dir); code != 0 || !strings.Contains(out, "decision reuse: across requests") {
+		t.Fatalf("check: %d %s %s", code, out, errOut)
+	}
+	path := filepath.Join(dir, "ds4p", "ordinary.rego")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), "ordinary_allowed if {\n", "ordinary_allowed if {\n\tinput.request.time_ns + 0 >= 0\n", 1)
+	if edited == string(b) {
+		t.Fatal("ordinary_allowed not found")
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := ds4p(t, "policy", "check", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "decision reuse: some decisions hold for their own request only: case ") || !strings.Contains(out, "passed to plus") {
+		t.Fatalf("check: %d %s %s", code, out, errOut)
+	}
+}

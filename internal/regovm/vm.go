@@ -530,7 +530,7 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 		v := s.operand(frame, x.Source)
 		if cur := frame[x.Target]; cur != nil {
 			if s.w != nil && (s.w.holds(v) || s.w.holds(cur)) {
-				s.w.lose("a rule's value holds it")
+				s.w.lose("compared as a rule's value")
 			}
 			if v == nil || ast.Compare(cur.Value, v.Value) != 0 {
 				return s.fail(&topdown.Error{Code: topdown.ConflictErr, Message: "complete rules must not produce multiple outputs"})
@@ -679,7 +679,7 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 	case *ir.ResultSetAddStmt:
 		// A set of results: the same one twice is one.
 		if s.w != nil && s.w.holds(frame[x.Value]) {
-			s.w.lose("part of the result")
+			s.w.lose("made part of the result")
 		}
 		if v := frame[x.Value]; v != nil && (s.result == nil || ast.Compare(s.result.Value, v.Value) != 0) {
 			s.result = v

@@ -106,17 +106,23 @@ func (w *Watch) holds(t *ast.Term) bool {
 	return t != nil && (t == w.Term || w.holder(t))
 }
 
-// lose records the first use the window cannot follow.
-func (w *Watch) lose(why string) {
+// lose records the first use the window cannot follow: how the watched
+// value is used ("passed to plus").
+func (w *Watch) lose(how string) {
+	w.loseAll("the watched value is " + how)
+}
+
+// loseAll records the first reason the window is not known.
+func (w *Watch) loseAll(why string) {
 	if w.Lost == "" {
-		w.Lost = "the policy uses the watched value otherwise: " + why
+		w.Lost = why
 	}
 }
 
 // call watches a built-in call.
 func (w *Watch) call(c *callee, args []*ast.Term) {
 	if c.nondet {
-		w.lose("it calls " + c.name)
+		w.loseAll("the policy calls " + c.name + ", whose answer does not follow from the input alone")
 		return
 	}
 	for i, a := range args {
@@ -144,7 +150,7 @@ func (w *Watch) equality(a, b *ast.Term) {
 	switch {
 	case a == nil || b == nil || a == b:
 	case w.holder(a) || w.holder(b):
-		w.lose("compared as a whole")
+		w.lose("compared as part of a larger value")
 	case a == w.Term:
 		w.compare(cmpEQ, b)
 	case b == w.Term:
