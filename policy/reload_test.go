@@ -90,9 +90,13 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
+// waitFor polls cond until it holds. The deadline only bounds a hang: a
+// reload runs the policy's Rego tests and checks the interpreter against
+// topdown on every case, which under the race detector on a loaded 2-core
+// machine took more than 10 s once.
 func waitFor(t *testing.T, cond func() bool, eng *policy.Engine) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return eng.Revision()
