@@ -9,11 +9,12 @@ build:
 # Unit tests, Rego tests (policy package), short fuzz seeds, and the
 # end-to-end suite against the Medplum FHIR server (test/e2e), race detector on.
 # The proxy package runs a second time with every Bundle streamed
-# (proxy/stream.go), which by default only Bundles of 256 KiB and more are.
+# (proxy/stream.go) and every searchset walked in parts (proxy/parts.go),
+# which by default only Bundles of 256 KiB and more are.
 test:
 	bash test/medplum/install.sh
 	$(GO) test -race -count=1 -timeout 15m ./...
-	DS4P_TEST_STREAM_ALL=1 $(GO) test -race -count=1 -timeout 10m ./proxy
+	DS4P_TEST_STREAM_ALL=1 DS4P_TEST_WALK_PARTS=1 $(GO) test -race -count=1 -timeout 10m ./proxy
 	# The portable string check, which CPUs without AVX2 run (internal/fjson/special_other.go).
 	$(GO) test -race -count=1 -tags purego ./internal/fjson ./labels
 

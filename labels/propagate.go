@@ -138,6 +138,21 @@ func (b *Batch) add(res []byte, r *Result) {
 	b.links = b.links || len(r.links) > 0
 }
 
+// Len is how many resources the batch holds.
+func (b *Batch) Len() int { return len(b.out) }
+
+// Adopt adds to b, in order, the resources from..to-1 of o as o labelled
+// them, as if b had labelled them itself: a body walked in parts, each
+// part by its own batch on its own goroutine, is then finished by one
+// batch (Finish propagates along references between all of them). o must
+// be done with those resources (its goroutine past them, with a
+// happens-before edge to the caller); o is not changed.
+func (b *Batch) Adopt(o *Batch, from, to int) {
+	for i := from; i < to; i++ {
+		b.add(o.resources[i], o.out[i])
+	}
+}
+
 // roomForLinks starts a new link arena when the current one is nearly
 // full, doubling from 16 to 512 links, so that a batch of unknown size
 // still takes one allocation for the links of many resources, and leaves

@@ -11,7 +11,8 @@ import (
 // checked is what process runs (collectChecked: one walk of each
 // resource); validating is the path a body the checked walk refuses
 // takes (fjson.Validate whole, collect, labelBatch), which every body took
-// before.
+// before. checked/in-one-piece is the checked walk with no helpers
+// (parts.go), and helpers/entry the share of entries helpers walked.
 func BenchmarkCollectLabelled(b *testing.B) {
 	s := checkedServer(b)
 	s.opts.MaxJSONDepth = DefaultMaxJSONDepth
@@ -25,16 +26,27 @@ func BenchmarkCollectLabelled(b *testing.B) {
 	for _, p := range []struct {
 		name string
 		run  func(*Server, []byte) pathOutcome
-	}{{"checked", runChecked}, {"validating", runValidating}} {
+	}{{"checked", runChecked}, {"checked/in-one-piece", func(s *Server, body []byte) pathOutcome {
+		wp := s.walkParts
+		s.walkParts = walkParts{}
+		defer func() { s.walkParts = wp }()
+		return runChecked(s, body)
+	}}, {"validating", runValidating}} {
 		for _, bd := range bodies {
 			b.Run(p.name+"/"+bd.name, func(b *testing.B) {
 				b.SetBytes(int64(len(bd.body)))
 				b.ReportAllocs()
-				for b.Loop() {
-					if o := p.run(s, bd.body); o.err != nil {
-						b.Fatal(o.err)
+				var items int
+				n := taken(func() {
+					for b.Loop() {
+						o := p.run(s, bd.body)
+						if o.err != nil {
+							b.Fatal(o.err)
+						}
+						items += len(o.r.items)
 					}
-				}
+				})
+				b.ReportMetric(float64(n)/float64(items), "helpers/entry")
 			})
 		}
 	}

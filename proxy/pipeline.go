@@ -497,7 +497,19 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 }
 
 func (r *run) collectEntries(b *bundleNode, arr, depth int) (int, error) {
+	var ps *parts
+	if depth == 0 && r.checked && !r.valid { // a large searchset: in parts (parts.go)
+		if ps = r.startParts(arr, r.jd+1); ps != nil {
+			defer ps.finish()
+		}
+	}
 	return r.scanArray(arr, func(vs int) (int, error) {
+		if ps != nil {
+			if e, ok := ps.take(r, vs); ok {
+				b.entries = append(b.entries, e)
+				return e.end, nil
+			}
+		}
 		e, err := r.collectEntry(vs, depth)
 		if err != nil {
 			return 0, err

@@ -87,6 +87,8 @@ type Server struct {
 	alerts  AlertStore
 	blocked blockList
 	events  siem.Emitter
+	// walkParts: which bodies are walked in parts (parts.go).
+	walkParts walkParts
 }
 
 // New builds the server. It reports every problem with opts and deps at once.
@@ -98,7 +100,8 @@ func New(opts Options, deps Deps) (*Server, error) {
 	s := &Server{
 		opts: opts, labeller: deps.Labeller, decider: deps.Decider, consents: deps.Consents,
 		ledger: deps.Ledger, auth: deps.Auth, log: deps.Logger, checks: deps.Checks,
-		upBase: strings.TrimRight(opts.Upstream.String(), "/"),
+		upBase:    strings.TrimRight(opts.Upstream.String(), "/"),
+		walkParts: defaultWalkParts,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

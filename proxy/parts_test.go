@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ds4p/ds4p/internal/synth"
+)
+
+// Walking a searchset in parts (parts.go) must make exactly the run the
+// walk in one piece makes, and accept and refuse exactly the same bodies,
+// wherever the guesses of where parts start land.
+
+// partsServers are a Server that walks every body in one piece and one that
+// walks every searchset of two or more bytes in up to max parts, each part
+// by its helper (the walk never claims one: tests count what helpers did).
+func partsServers(t *testing.T, max int) (whole, parted *Server) {
+	t.Helper()
+	whole, parted = checkedServer(t), checkedServer(t)
+	whole.walkParts = walkParts{}
+	parted.walkParts = walkParts{minBody: 2, minPart: 1, max: max}
+	return whole, parted
+}
+
+// sameWalks fails unless the two servers' checked walks both refuse body
+// or both accept it and found the same resources, entries and labels.
+// It reports whether they accepted it.
+func sameWalks(t *testing.T, whole, parted *Server, body []byte) bool {
+	t.Helper()
+	w, p := runChecked(whole, body), runChecked(parted, body)
+	if (w.err == nil) != (p.err == nil) {
+		t.Fatalf("in one piece: %v; in parts: %v; body %.300q", w.err, p.err, body)
+	}
+	if w.err != nil {
+		return false
+	}
+	if (w.single == nil) != (p.single == nil) || (w.root == nil) != (p.root == nil) || len(w.r.items) != len(p.r.items) {
+		t.Fatalf("in one piece %d items, in parts %d; body %.300q", len(w.r.items), len(p.r.items), body)
+	}
+	for k, wi := range w.r.items {
+		pi := p.r.items[k]
+		if wi.start != pi.start || wi.end != pi.end || wi.typ != pi.typ || wi.containedAt != pi.containedAt || len(wi.contained) != len(pi.contained) {
+			t.Fatalf("item %d: in one piece [%d,%d) %s, in parts [%d,%d) %s", k, wi.start, wi.end, wi.typ, pi.start, pi.end, pi.typ)
+		}
+		if !reflect.DeepEqual(*wi.res, *pi.res) {
+			t.Fatalf("item %d: in one piece\n%+v\nin parts\n%+v", k, *wi.res, *pi.res)
+		}
+		for j, wc := range wi.contained {
+			pc := pi.contained[j]
+			if wc.start != pc.start || wc.end != pc.end || !reflect.DeepEqual(*wc.res, *pc.res) {
+				t.Fatalf("item %d contained %d differs", k, j)
+			}
+		}
+	}
+	if w.root != nil {
+		sameBundle(t, w.root, p.root)
+	}
+	return true
+}
+
+// taken counts the entries taken from helpers while f runs.
+func taken(f func()) int64 {
+	before := partEntries.Load()
+	f()
+	return partEntries.Load() - before
+}
+
+func TestWalkInPartsSameAsWhole(t *testing.T) {
+	// Not parallel: it counts partEntries, which other tests move.
+	big := synth.SearchsetBundle(synth.BenchResources(300, 7), "http://upstream.example/fhir")
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, big, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	for _, max := range []int{2, 3, 4} {
+		whole, parted := partsServers(t, max)
+		for name, body := range map[string][]byte{
+			"generated":          big,
+			"generated indented": indented.Bytes(),
+			"special entries":    []byte(checkedBundle),
+		} {
+			var ok bool
+			n := taken(func() { ok = sameWalks(t, whole, parted, body) })
+			if !ok {
+				t.Fatalf("%d parts, %s: refused", max, name)
+			}
+			// Every guess into these bodies lands on an entry: each helper's
+			// entries are taken.
+			if name != "special entries" && n < 100 {
+				t.Errorf("%d parts, %s: %d entries taken from helpers, want at least 100", max, name, n)
+			}
+		}
+	}
+}
+
+// TestWalkInPartsGuessesThatMiss puts what looks like an entry's start
+// where the guesses look, inside nested Bundles and resources: the walk
+// must pass those parts by, and make the run it makes in one piece.
+func TestWalkInPartsGuessesThatMiss(t *testing.T) {
+	nestedEntries := strings.Repeat(`{"fullUrl":"http://x/Observation/n","resource":{"resourceType":"Observation","id":"n","subject":{"reference":"Patient/p1"}}},`, 60)
+	inNested := `{"resourceType":"Bundle","type":"searchset","entry":[` +
+		`{"resource":{"resourceType":"Observation","id":"a","subject":{"reference":"Patient/p1"}}},` +
+		`{"resource":{"resourceType":"Bundle","type":"collection","entry":[` + nestedEntries + `{"resource":{"resourceType":"Observation","id":"last"}}]}},` +
+		`{"resource":{"resourceType":"Observation","id":"b","subject":{"reference":"Patient/p1"}}}]}`
+	// Objects in arrays that open with "id" and "extension", as entries
+	// may: the guesses land inside the resources.
+	components := strings.Repeat(`{"id":"c","code":{"text":"c"}},{"extension":[{"url":"u","valueString":"v"}],"code":{"text":"e"}},`, 80)
+	inResource := `{"resourceType":"Bundle","type":"searchset","entry":[` +
+		`{"resource":{"resourceType":"Observation","id":"a","subject":{"reference":"Patient/p1"},"component":[` + components + `{"code":{"text":"d"}}]}},` +
+		`{"resource":{"resourceType":"Observation","id":"b","subject":{"reference":"Patient/p1"}}}]}`
+	// A string cannot hold the pattern unescaped.
+	inString := `{"resourceType":"Bundle","type":"searchset","entry":[` +
+		`{"resource":{"resourceType":"Observation","id":"a","note":[{"text":"` + strings.Repeat(`,{\"fullUrl\":\"x\"}`, 300) + `"}]}},` +
+		`{"resource":{"resourceType":"Observation","id":"b"}}]}`
+	for _, max := range []int{2, 3, 4} {
+		whole, parted := partsServers(t, max)
+		for name, body := range map[string]string{"in a nested Bundle": inNested, "in a resource": inResource, "in a string": inString} {
+			var ok bool
+			before := partsMissed.Load()
+			n := taken(func() { ok = sameWalks(t, whole, parted, []byte(body)) })
+			if !ok {
+				t.Fatalf("%d parts, %s: refused", max, name)
+			}
+			missed := partsMissed.Load() - before
+			// With two parts the one guess lands in the middle of the
+			// nested Bundle or the resource, which fill the body.
+			if max == 2 && name != "in a string" && (missed != 1 || n != 0) {
+				t.Errorf("2 parts, %s: %d parts missed, %d entries taken; want 1 and 0", name, missed, n)
+			}
+		}
+	}
+	if at, b := entryStartNear([]byte(inString), 0), strings.Index(inString, `{"resource":{"resourceType":"Observation","id":"b"`); at != b {
+		t.Errorf("entryStartNear guessed %d, not the second entry's start %d", at, b)
+	}
+}
+
+// TestWalkInPartsRefusesAlike: a body broken anywhere, before, inside or
+// after any part, is refused in parts exactly when in one piece, and a
+// body the cut leaves whole is walked the same.
+func TestWalkInPartsRefusesAlike(t *testing.T) {
+	t.Parallel()
+	body := synth.SearchsetBundle(synth.BenchResources(40, 3), "http://upstream.example/fhir")
+	whole, parted := partsServers(t, 4)
+	parted.walkParts.claim = true // either way, as helpers happen to start
+	rng := rand.New(rand.NewPCG(5, 6))
+	bad := []byte{'"', '{', '}', '[', ']', ',', ':', 0xff, '\\', '0', ' ', 'x'}
+	refused := 0
+	for range 400 {
+		m := bytes.Clone(body)
+		switch at := rng.IntN(len(m)); rng.IntN(3) {
+		case 0:
+			m[at] = bad[rng.IntN(len(bad))]
+		case 1:
+			m = m[:at]
+		default:
+			m = append(m[:at:at], m[at+1:]...)
+		}
+		if !sameWalks(t, whole, parted, m) {
+			refused++
+		}
+	}
+	if refused < 150 {
+		t.Errorf("only %d of 400 broken bodies refused: the mutations do not test refusal", refused)
+	}
+}
+
+// TestWalkInPartsDepthLimit: helpers hold the nesting limit as the walk
+// does, for an entry at the limit and one past it in every place.
+func TestWalkInPartsDepthLimit(t *testing.T) {
+	deep := func(n int) string { // an Observation nesting n deep below its own object
+		return `{"resource":{"resourceType":"Observation","id":"d","x":` + strings.Repeat(`[`, n-1) + strings.Repeat(`]`, n-1) + `}}`
+	}
+	small := `{"fullUrl":"http://x/Observation/s","resource":{"resourceType":"Observation","id":"s","subject":{"reference":"Patient/p1"}}}`
+	for _, max := range []int{2, 3, 4} {
+		whole, parted := partsServers(t, max)
+		for _, c := range []struct {
+			n      int
+			accept bool
+		}{{12 - 3, true}, {12 - 2, false}} {
+			for at := range 8 {
+				entries := make([]string, 8)
+				for i := range entries {
+					entries[i] = small
+				}
+				entries[at] = deep(c.n)
+				body := `{"resourceType":"Bundle","type":"searchset","entry":[` + strings.Join(entries, ",") + `]}`
+				if got := sameWalks(t, whole, parted, []byte(body)); got != c.accept {
+					t.Errorf("%d parts, nesting %d in entry %d: accepted %v, want %v", max, c.n, at, got, c.accept)
+				}
+			}
+		}
+	}
+}
