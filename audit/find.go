@@ -229,6 +229,9 @@ func decodeEntry(v []byte) (Entry, error) {
 	if v == nil {
 		return Entry{}, fmt.Errorf("entry missing")
 	}
+	if e, ok := decodeFast(v); ok { // decode.go
+		return e, nil
+	}
 	var e Entry
 	if err := json.Unmarshal(v, &e); err != nil {
 		return Entry{}, err
