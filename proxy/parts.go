@@ -57,6 +57,9 @@ type walkParts struct {
 	// claim: the walk walks a part itself when its helper has not
 	// started (tests turn it off to count what helpers did).
 	claim bool
+	// helperHook, when set (tests), runs before a helper walks the entry
+	// at the index it is given.
+	helperHook func(int)
 }
 
 // defaultWalkParts is what New gives a Server.
@@ -150,15 +153,23 @@ func (r *run) startParts(arr, jd int) *parts {
 	return ps
 }
 
-// help walks the part's entries unless the walk claimed it first.
+// help walks the part's entries unless the walk claimed it first. A panic
+// (a labeller bug some body triggers) ends the part where it happened: the
+// walk reaches that entry itself, on the request's goroutine, whose panic
+// the server recovers into a withheld response, instead of a helper's
+// taking the process down.
 func (p *part) help(ps *parts) {
 	defer ps.wg.Done()
 	defer close(p.done)
+	defer func() { _ = recover() }()
 	if !p.state.CompareAndSwap(partIdle, partHelped) {
 		return
 	}
 	body := p.w.body
 	for i := p.start; !ps.stop.Load(); {
+		if h := p.w.s.walkParts.helperHook; h != nil {
+			h(i)
+		}
 		e, err := p.w.collectEntry(i, 0)
 		if err != nil {
 			return // the walk reaches this entry itself, and fails as it would

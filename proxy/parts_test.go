@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ds4p/ds4p/internal/synth"
@@ -193,5 +194,26 @@ func TestWalkInPartsDepthLimit(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWalkInPartsHelperPanics: a helper that panics ends its part there;
+// the walk walks the rest itself and the process lives on.
+func TestWalkInPartsHelperPanics(t *testing.T) {
+	body := synth.SearchsetBundle(synth.BenchResources(120, 9), "http://upstream.example/fhir")
+	whole, parted := partsServers(t, 3)
+	var calls atomic.Int64
+	parted.walkParts.helperHook = func(int) {
+		if calls.Add(1)%7 == 0 {
+			panic("a labeller bug")
+		}
+	}
+	var ok bool
+	n := taken(func() { ok = sameWalks(t, whole, parted, body) })
+	if !ok {
+		t.Fatal("refused")
+	}
+	if calls.Load() < 7 || n == 0 || n >= 118 {
+		t.Errorf("%d helper entries begun, %d taken: want a panic after some were taken and the walk to walk the rest", calls.Load(), n)
 	}
 }
