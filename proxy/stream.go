@@ -151,6 +151,16 @@ func newStreamBody(s *Server, st *stream, gz bool) *streamBody {
 func (b *streamBody) start() {
 	go func() {
 		defer close(b.done)
+		// The rendering ran once already on the request's goroutine, where
+		// a panic is recovered into a withheld response; here, outside that
+		// recovery, one would take the process down. Cut the response.
+		defer func() {
+			if recover() != nil {
+				streamsCut.Add(context.Background(), 1)
+				b.s.log.Error("response cut: its streamed rendering panicked", "request_id", b.st.r.ex.requestID)
+				_ = b.pw.CloseWithError(errors.New("the streamed rendering failed"))
+			}
+		}()
 		var err error
 		if b.gzip {
 			zw := gzipWriters.Get().(*gzip.Writer)

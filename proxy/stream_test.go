@@ -209,3 +209,18 @@ func ledgerLen(h *harness) int {
 	es, _ := h.ledger.Find(context.Background(), audit.Query{})
 	return len(es)
 }
+
+// TestStreamRenderingPanicCutsTheResponse: a panic in the streamed
+// rendering, which runs outside the server's recovery, cuts the response
+// instead of the process.
+func TestStreamRenderingPanicCutsTheResponse(t *testing.T) {
+	t.Parallel()
+	st := processStream(t, orgA, streamBundle("http://ehr/fhir/R4", 600))
+	st.r.body = st.r.body[:len(st.r.body)/2] // the rendering slices past its end
+	sb := newStreamBody(&Server{log: slog.New(slog.DiscardHandler)}, st, false)
+	got, err := io.ReadAll(sb)
+	if err == nil || int64(len(got)) >= st.length {
+		t.Fatalf("read %d of %d bytes, error %v: want the response cut", len(got), st.length, err)
+	}
+	_ = sb.Close()
+}
