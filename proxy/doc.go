@@ -11,7 +11,11 @@
 // while labelling it (labels.Batch.AddChecked), and the Bundle around the
 // resources through an fjson.Checker. A body it refuses for any reason
 // goes the validating way instead (fjson.Validate whole, then collect and
-// label), so refusals and their answers are those of Validate.
+// label), so refusals and their answers are those of Validate. The
+// entries of a searchset of 256 KiB or more are walked in parts, the
+// later parts by helper goroutines on idle cores (parts.go); the walk
+// takes what a helper made only where the entry starts exactly where it
+// finds the array's next element, so the run is the one-piece walk's.
 //
 // A Bundle of Options.StreamAboveBytes or more is rendered twice
 // (stream.go): first into a length and a checksum per chunk, where every
