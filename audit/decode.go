@@ -322,63 +322,15 @@ func (d *decoder) itemMember(key []byte, ks int) (int, error) {
 func (d *decoder) consents(vs int, dst *[]ConsentRef) (int, error) {
 	return d.list(vs, func() { *dst = []ConsentRef{} }, func(es int) (int, error) {
 		var c ConsentRef
-		var seen uint8
-		end, err := d.object(es, func(key []byte, ks int) (int, error) {
-			var bit uint8
-			var ve int
-			var err error
-			switch string(key) {
-			case "id":
-				bit = 1
-				ve, err = d.str(ks, &c.ID, true)
-			case "version":
-				bit = 2
-				ve, err = d.str(ks, &c.Version, true)
-			default:
-				return 0, errDecline
-			}
-			if seen&bit != 0 {
-				return 0, errDecline
-			}
-			seen |= bit
-			return ve, err
-		})
+		end, err := d.strObject(es, []strField{{"id", &c.ID, true}, {"version", &c.Version, true}})
 		*dst = append(*dst, c)
 		return end, err
 	})
 }
 
 func (d *decoder) caller(vs int, p *Party) (int, error) {
-	var seen uint8
-	return d.object(vs, func(key []byte, ks int) (int, error) {
-		var bit uint8
-		var ve int
-		var err error
-		switch string(key) {
-		case "subject":
-			bit = 1
-			ve, err = d.str(ks, &p.Subject, true)
-		case "org":
-			bit = 2
-			ve, err = d.str(ks, &p.Org, true)
-		case "client":
-			bit = 4
-			ve, err = d.str(ks, &p.Client, true)
-		case "name":
-			bit = 8
-			ve, err = d.str(ks, &p.Name, true)
-		case "address":
-			bit = 16
-			ve, err = d.str(ks, &p.Address, true)
-		default:
-			return 0, errDecline
-		}
-		if seen&bit != 0 {
-			return 0, errDecline
-		}
-		seen |= bit
-		return ve, err
-	})
+	return d.strObject(vs, []strField{{"subject", &p.Subject, true}, {"org", &p.Org, true},
+		{"client", &p.Client, true}, {"name", &p.Name, true}, {"address", &p.Address, true}})
 }
 
 func (d *decoder) breakGlass(vs int, dst **BreakGlass) (int, error) {
@@ -388,32 +340,34 @@ func (d *decoder) breakGlass(vs int, dst **BreakGlass) (int, error) {
 	}
 	bg := &BreakGlass{}
 	*dst = bg
-	var seen uint8
+	return d.strObject(vs, []strField{{"reason", &bg.Reason, false}, {"recipient", &bg.Recipient, false},
+		{"affiliation", &bg.Affiliation, false}, {"disclosed_by", &bg.DisclosedBy, false}})
+}
+
+// strField is a string member of an object: its name, where it goes and
+// whether it is interned.
+type strField struct {
+	name   string
+	dst    *string
+	intern bool
+}
+
+// strObject decodes an object whose members are strings named in fields,
+// each at most once.
+func (d *decoder) strObject(vs int, fields []strField) (int, error) {
+	var seen uint32
 	return d.object(vs, func(key []byte, ks int) (int, error) {
-		var bit uint8
-		var ve int
-		var err error
-		switch string(key) {
-		case "reason":
-			bit = 1
-			ve, err = d.str(ks, &bg.Reason, false)
-		case "recipient":
-			bit = 2
-			ve, err = d.str(ks, &bg.Recipient, false)
-		case "affiliation":
-			bit = 4
-			ve, err = d.str(ks, &bg.Affiliation, false)
-		case "disclosed_by":
-			bit = 8
-			ve, err = d.str(ks, &bg.DisclosedBy, false)
-		default:
-			return 0, errDecline
+		for i, f := range fields {
+			if string(key) != f.name {
+				continue
+			}
+			if seen&(1<<i) != 0 {
+				return 0, errDecline
+			}
+			seen |= 1 << i
+			return d.str(ks, f.dst, f.intern)
 		}
-		if seen&bit != 0 {
-			return 0, errDecline
-		}
-		seen |= bit
-		return ve, err
+		return 0, errDecline
 	})
 }
 

@@ -68,33 +68,40 @@ func runValidating(s *Server, body []byte) pathOutcome {
 // when they accept, found the same resources, entries and labels.
 func samePaths(t *testing.T, s *Server, body []byte) bool {
 	t.Helper()
-	c, v := runChecked(s, body), runValidating(s, body)
-	if (c.err == nil) != (v.err == nil) {
-		t.Fatalf("checked walk: %v; validating path: %v; body %q", c.err, v.err, body)
+	return sameOutcomes(t, "checked walk", runChecked(s, body), "validating path", runValidating(s, body), body)
+}
+
+// sameOutcomes fails unless a and b (named an and bn) both refused body or
+// both accepted it and found the same resources, entries and labels; it
+// reports whether they accepted it.
+func sameOutcomes(t *testing.T, an string, a pathOutcome, bn string, b pathOutcome, body []byte) bool {
+	t.Helper()
+	if (a.err == nil) != (b.err == nil) {
+		t.Fatalf("%s: %v; %s: %v; body %.300q", an, a.err, bn, b.err, body)
 	}
-	if c.err != nil {
+	if a.err != nil {
 		return false
 	}
-	if (c.single == nil) != (v.single == nil) || (c.root == nil) != (v.root == nil) || len(c.r.items) != len(v.r.items) {
-		t.Fatalf("checked walk found %d items (single %v), validating path %d (single %v); body %q", len(c.r.items), c.single != nil, len(v.r.items), v.single != nil, body)
+	if (a.single == nil) != (b.single == nil) || (a.root == nil) != (b.root == nil) || len(a.r.items) != len(b.r.items) {
+		t.Fatalf("%s found %d items (single %v), %s %d (single %v); body %.300q", an, len(a.r.items), a.single != nil, bn, len(b.r.items), b.single != nil, body)
 	}
-	for k, ci := range c.r.items {
-		vi := v.r.items[k]
-		if ci.start != vi.start || ci.end != vi.end || len(ci.contained) != len(vi.contained) {
-			t.Fatalf("item %d: checked [%d,%d) %d contained, validating [%d,%d) %d contained", k, ci.start, ci.end, len(ci.contained), vi.start, vi.end, len(vi.contained))
+	for k, ai := range a.r.items {
+		bi := b.r.items[k]
+		if ai.start != bi.start || ai.end != bi.end || len(ai.contained) != len(bi.contained) {
+			t.Fatalf("item %d: %s [%d,%d) %d contained, %s [%d,%d) %d contained", k, an, ai.start, ai.end, len(ai.contained), bn, bi.start, bi.end, len(bi.contained))
 		}
-		if !reflect.DeepEqual(*ci.res, *vi.res) {
-			t.Fatalf("item %d: checked labels\n%+v\nvalidating\n%+v", k, *ci.res, *vi.res)
+		if !reflect.DeepEqual(*ai.res, *bi.res) {
+			t.Fatalf("item %d: %s labels\n%+v\n%s\n%+v", k, an, *ai.res, bn, *bi.res)
 		}
-		for j, cc := range ci.contained {
-			vc := vi.contained[j]
-			if cc.start != vc.start || cc.end != vc.end || !reflect.DeepEqual(*cc.res, *vc.res) {
-				t.Fatalf("item %d contained %d differs: checked [%d,%d) %+v, validating [%d,%d) %+v", k, j, cc.start, cc.end, *cc.res, vc.start, vc.end, *vc.res)
+		for j, ac := range ai.contained {
+			bc := bi.contained[j]
+			if ac.start != bc.start || ac.end != bc.end || !reflect.DeepEqual(*ac.res, *bc.res) {
+				t.Fatalf("item %d contained %d differs: %s [%d,%d) %+v, %s [%d,%d) %+v", k, j, an, ac.start, ac.end, *ac.res, bn, bc.start, bc.end, *bc.res)
 			}
 		}
 	}
-	if c.root != nil {
-		sameBundle(t, c.root, v.root)
+	if a.root != nil {
+		sameBundle(t, a.root, b.root)
 	}
 	return true
 }
