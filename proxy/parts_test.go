@@ -198,3 +198,21 @@ func TestWalkInPartsHelperPanics(t *testing.T) {
 		t.Errorf("%d helper entries begun, %d taken: want a panic after some were taken and the walk to walk the rest", calls.Load(), n)
 	}
 }
+
+// FuzzWalkInParts: whatever the body, the walk in parts accepts and
+// refuses what the walk in one piece does, and makes the same run.
+func FuzzWalkInParts(f *testing.F) {
+	f.Add([]byte(checkedBundle), uint8(2))
+	f.Add(synth.SearchsetBundle(synth.BenchResources(12, 4), "http://upstream.example/fhir"), uint8(4))
+	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"id":"a"},{"resource":{"resourceType":"Bundle","entry":[{"fullUrl":"x"},{"fullUrl":"y"}]}},{"extension":[{"id":"z"}]}]}`), uint8(3))
+	whole := checkedServer(f)
+	whole.walkParts = walkParts{}
+	parted := [5]*Server{}
+	for n := 2; n <= 4; n++ {
+		parted[n] = checkedServer(f)
+		parted[n].walkParts = walkParts{minBody: 2, minPart: 1, max: n}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, n uint8) {
+		sameWalks(t, whole, parted[2+int(n)%3], body)
+	})
+}
