@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -87,4 +88,55 @@ func FuzzEntryJSON(f *testing.F) {
 		}
 		assertEntryJSON(t, e)
 	})
+}
+
+// TestEntryJSONSizeBoundsTheJSON: link's buffer holds an entry whose
+// strings need no escape, hash included, without growing, and is not
+// much larger (1 %).
+func TestEntryJSONSizeBoundsTheJSON(t *testing.T) {
+	t.Parallel()
+	search := variedEntry(1)
+	search.BreakGlass = &BreakGlass{Reason: "overdose", Recipient: "Dr A", Affiliation: "ED", DisclosedBy: "ds4p"}
+	search.Consents = []ConsentRef{{ID: "c1", Version: "3"}, {ID: "c2", Version: "1"}}
+	for i := range 1000 {
+		search.Disclosed = append(search.Disclosed, Item{Type: "Observation", ID: "obs-" + strings.Repeat("7", i%13+1), Version: "1",
+			Labels: []string{"http://terminology.hl7.org/CodeSystem/v3-ActCode|SUD", "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"}})
+	}
+	search.Withheld = search.Disclosed[:10]
+	entries := []Entry{search, {}, {Purposes: []string{}, Disclosed: []Item{{}}}}
+	for i := range 6 {
+		e := variedEntry(i)
+		e.Query = "Observation?code=1234-5"   // escapes lengthen the JSON: not bounded
+		e.BreakGlass, e.Caller.Name = nil, "" // variedEntry's hold < > & and Ö
+		entries = append(entries, e)
+	}
+	for i, e := range entries {
+		e.PrevHash = GenesisHash
+		size := entryJSONSize(&e) // as link sees it: no hash yet
+		out, err := link(&e, sha256.New)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) > size || size-len(out) > 400+len(out)/100 {
+			t.Errorf("entry %d: %d bytes of JSON, estimated %d", i, len(out), size)
+		}
+	}
+}
+
+// BenchmarkLink writes and hashes a search's entry of 1,000 items, each
+// with three labels, as Append does.
+func BenchmarkLink(b *testing.B) {
+	e := variedEntry(1)
+	e.Disclosed = make([]Item, 1000)
+	for i := range e.Disclosed {
+		e.Disclosed[i] = Item{Type: "Observation", ID: "obs-" + strings.Repeat("7", i%13+1), Version: "1",
+			Labels: []string{"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|N", "http://terminology.hl7.org/CodeSystem/v3-ActCode|SUD", "http://terminology.hl7.org/CodeSystem/v3-ActCode|42CFRPart2"}}
+	}
+	e.PrevHash = GenesisHash
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := link(&e, sha256.New); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

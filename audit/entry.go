@@ -136,7 +136,7 @@ func nonNil[T any](s []T) []T {
 // give (TestLinkAppendsTheHash), without encoding a large entry twice.
 func link(e *Entry, chain chainFunc) ([]byte, error) {
 	e.Hash = ""
-	body, ok := appendEntryJSON(nil, e) // canon.go: Marshal's bytes
+	body, ok := appendEntryJSON(make([]byte, 0, entryJSONSize(e)), e) // canon.go: Marshal's bytes
 	if !ok {
 		_, err := json.Marshal(e)
 		if err == nil {
@@ -145,7 +145,7 @@ func link(e *Entry, chain chainFunc) ([]byte, error) {
 		return nil, err
 	}
 	e.Hash = chainHash(chain, e.PrevHash, body)
-	out := append(body[:len(body)-1:len(body)-1], `,"hash":"`...)
+	out := append(body[:len(body)-1], `,"hash":"`...) // over the closing brace: body is hashed and not used again
 	out = append(out, e.Hash...)
 	return append(out, `"}`...), nil
 }
