@@ -884,10 +884,24 @@ func (r *run) record(ctx context.Context) (err error) {
 func (r *run) ledgerEntries() []audit.Entry {
 	byPatient := map[string]*audit.Entry{}
 	var order []string
+	// A response about one patient (most are) gets its lists sized at once:
+	// a search's thousand items would otherwise be copied through a dozen
+	// doublings.
+	onePatient, disclosed := true, 0
+	for _, it := range r.items {
+		onePatient = onePatient && it.res.Patient == r.items[0].res.Patient
+		if it.class.decision.Permitted() {
+			disclosed++
+		}
+	}
 	for _, it := range r.items {
 		e, ok := byPatient[it.res.Patient]
 		if !ok {
 			e = r.ex.ledgerEntry(ledgerPatient(it.res.Patient), r.s.decider.Revision(), r.s.directory())
+			if onePatient {
+				e.Disclosed = make([]audit.Item, 0, disclosed)
+				e.Withheld = make([]audit.Item, 0, len(r.items)-disclosed)
+			}
 			byPatient[it.res.Patient] = e
 			order = append(order, it.res.Patient)
 		}
