@@ -11,6 +11,10 @@
 // 2 item with consent (~1,100) in ~60 µs against ~470 µs
 // (BenchmarkEvaluator in package policy).
 //
+// Each block of the plan is compiled once, when the Program is made, into
+// instructions of one shape with integer operands (code.go), which the
+// interpreter dispatches on a small opcode.
+//
 // The semantics are those of OPA's Wasm target, which the planner was
 // written for; statement by statement they follow
 // internal/compiler/wasm in OPA's source (the comments below say where
@@ -42,10 +46,12 @@ import (
 // Program is one planned query, ready to evaluate concurrently.
 type Program struct {
 	plan      *ir.Plan
+	code      []code // the plan's blocks, compiled
 	funcs     []*function
 	byName    map[string]int
 	strs      []*ast.Term
 	nums      []*ast.Term // MakeNumberRefStmt constants, by string index
+	consts    []*ast.Term // operand constants (opnd): strs, true, false, nil
 	calls     map[*ir.CallStmt]callee
 	data      *ast.Term
 	result    *ast.Term // the query variable holding the answer
@@ -57,6 +63,8 @@ type Program struct {
 
 type function struct {
 	f       *ir.Func
+	code    []code  // f's blocks, compiled
+	params  []int32 // f's parameters' locals
 	nlocals int
 	memo    bool // a rule (params input and data only): evaluated once per evaluation
 }
@@ -230,13 +238,18 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 	if bad != nil {
 		return nil, bad
 	}
-	for _, b := range prog.plan.Blocks {
-		prog.resolve(b)
-	}
+	prog.consts = append(append([]*ast.Term{}, prog.strs...),
+		ast.InternedTerm(true), ast.InternedTerm(false), nil)
+	c := &compiler{p: prog, nstr: len(prog.strs)}
+	prog.code = c.blocks(prog.plan.Blocks, inserts(prog.plan.Blocks))
 	for _, fn := range prog.funcs {
-		for _, b := range fn.f.Blocks {
-			prog.resolve(b)
+		fn.code = c.blocks(fn.f.Blocks, inserts(fn.f.Blocks))
+		for _, l := range fn.f.Params {
+			fn.params = append(fn.params, int32(l))
 		}
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	need := make([]int, len(prog.funcs)) // 0: not computed yet
 	for _, b := range prog.plan.Blocks {
@@ -267,11 +280,11 @@ func supported(st ir.Stmt) bool {
 func (p *Program) callNeed(b *ir.Block, need []int) int {
 	most := 0
 	walk(b, func(x ir.Stmt) {
-		c, ok := x.(*callStmt)
-		if !ok || c.callee.fn < 0 {
+		c, ok := x.(*ir.CallStmt)
+		if !ok || p.calls[c].fn < 0 {
 			return
 		}
-		i := c.callee.fn
+		i := p.calls[c].fn
 		if need[i] == 0 {
 			fn := p.funcs[i]
 			inner := 0
@@ -283,33 +296,6 @@ func (p *Program) callNeed(b *ir.Block, need []int) int {
 		most = max(most, need[i])
 	})
 	return most
-}
-
-// callStmt is a CallStmt with its callee resolved, put in its place by
-// resolve: no lookup per call.
-type callStmt struct {
-	ir.Location
-	call   *ir.CallStmt
-	callee callee
-}
-
-// resolve replaces the CallStmts of b (and of its nested blocks) with
-// callStmts. The plan is the Program's own: nothing else sees it.
-func (p *Program) resolve(b *ir.Block) {
-	for i, st := range b.Stmts {
-		switch x := st.(type) {
-		case *ir.CallStmt:
-			b.Stmts[i] = &callStmt{Location: x.Location, call: x, callee: p.calls[x]}
-		case *ir.BlockStmt:
-			for _, sb := range x.Blocks {
-				p.resolve(sb)
-			}
-		case *ir.ScanStmt:
-			p.resolve(x.Block)
-		case *ir.NotStmt:
-			p.resolve(x.Block)
-		}
-	}
 }
 
 // walk calls f with every statement of b, depth first.
@@ -430,7 +416,7 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 		s.w.start(frame[ir.Input])
 	}
 	frame[ir.Data] = p.data
-	for _, b := range p.plan.Blocks {
+	for _, b := range p.code {
 		r := s.block(frame, b)
 		if s.err != nil {
 			return nil, s.err
@@ -479,22 +465,17 @@ func (s *state) fail(err error) int {
 	return sigReturn
 }
 
-func (s *state) operand(frame []*ast.Term, o ir.Operand) *ast.Term {
-	switch v := o.Value.(type) {
-	case ir.Local:
-		return frame[v]
-	case ir.StringIndex:
-		return s.p.strs[v]
-	case ir.Bool:
-		return ast.InternedTerm(bool(v))
+func (s *state) operand(frame []*ast.Term, o opnd) *ast.Term {
+	if o >= 0 {
+		return frame[o]
 	}
-	return nil
+	return s.p.consts[^o]
 }
 
 // block runs b and returns a control signal for its parent.
-func (s *state) block(frame []*ast.Term, b *ir.Block) int {
-	for _, st := range b.Stmts {
-		r := s.stmt(frame, st)
+func (s *state) block(frame []*ast.Term, b code) int {
+	for i := range b {
+		r := s.stmt(frame, &b[i])
 		switch {
 		case r == sigDone:
 			continue
@@ -521,14 +502,15 @@ func intTerm(n int64) *ast.Term {
 
 // stmt runs one statement: sigDone to go on; sigExited when it fails
 // (break 0: leave the block); n >= 0 to break out of n+1 blocks counting
-// the current one; sigReturn to leave the function.
-func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
-	switch x := st.(type) {
-	case *ir.AssignVarStmt:
-		frame[x.Target] = s.operand(frame, x.Source)
-	case *ir.AssignVarOnceStmt:
-		v := s.operand(frame, x.Source)
-		if cur := frame[x.Target]; cur != nil {
+// the current one; sigReturn to leave the function. Each case is the
+// statement of ir the instruction was compiled from (code.go).
+func (s *state) stmt(frame []*ast.Term, x *instr) int {
+	switch x.op {
+	case opAssignVar:
+		frame[x.target] = s.operand(frame, x.a)
+	case opAssignVarOnce:
+		v := s.operand(frame, x.a)
+		if cur := frame[x.target]; cur != nil {
 			if s.w != nil && (s.w.holds(v) || s.w.holds(cur)) {
 				s.w.lose("compared as a rule's value")
 			}
@@ -537,37 +519,46 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 			}
 			return sigDone
 		}
-		frame[x.Target] = v
-	case *ir.DotStmt:
-		k := s.operand(frame, x.Key)
+		frame[x.target] = v
+	case opDot:
+		k := s.operand(frame, x.b)
 		if s.w != nil && s.w.holds(k) {
 			s.w.lose("used as a key")
 		}
-		v := dot(s.operand(frame, x.Source), k)
+		v := dot(s.operand(frame, x.a), k)
 		if v == nil {
 			return sigExited
 		}
-		frame[x.Target] = v
-	case *ir.EqualStmt:
-		a, b := s.operand(frame, x.A), s.operand(frame, x.B)
+		frame[x.target] = v
+	case opEqual:
+		a, b := s.operand(frame, x.a), s.operand(frame, x.b)
 		if s.w != nil {
 			s.w.equality(a, b)
 		}
 		if a == nil || b == nil || (a != b && ast.Compare(a.Value, b.Value) != 0) {
 			return sigExited
 		}
-	case *ir.NotEqualStmt:
-		a, b := s.operand(frame, x.A), s.operand(frame, x.B)
+	case opNotEqual:
+		a, b := s.operand(frame, x.a), s.operand(frame, x.b)
 		if s.w != nil {
 			s.w.equality(a, b)
 		}
 		if a == nil || b == nil || a == b || ast.Compare(a.Value, b.Value) == 0 {
 			return sigExited
 		}
-	case *callStmt:
-		return s.call(frame, x.call, &x.callee)
-	case *ir.BlockStmt:
-		for _, b := range x.Blocks {
+	case opCallFunc:
+		v, err := s.callFunc(frame, x.call.callee.fn, x.call.args)
+		if err != nil {
+			return s.fail(err)
+		}
+		if v == nil {
+			return sigExited
+		}
+		frame[x.target] = v
+	case opCallBuiltin:
+		return s.callBuiltin(frame, x)
+	case opBlock:
+		for _, b := range x.blocks {
 			switch r := s.block(frame, b); {
 			case r == sigReturn:
 				return sigReturn
@@ -575,17 +566,17 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 				return r
 			}
 		}
-	case *ir.BreakStmt:
-		if x.Index == 0 {
+	case opBreak:
+		if x.n == 0 {
 			return sigExited
 		}
-		return int(x.Index)
-	case *ir.ScanStmt:
+		return x.n
+	case opScan:
 		return s.scan(frame, x)
-	case *ir.NotStmt:
+	case opNot:
 		// Wasm: block { body; cond = 0 }; fail if cond == 0. A body that
 		// runs to its end makes the not fail; one left early makes it hold.
-		switch r := s.block(frame, x.Block); {
+		switch r := s.block(frame, x.blocks[0]); {
 		case r == sigDone:
 			return sigExited
 		case r == sigExited:
@@ -594,46 +585,40 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 		default: // a break beyond the not, relative to its own block
 			return r
 		}
-	case *ir.IsDefinedStmt:
-		if frame[x.Source] == nil {
+	case opIsDefined:
+		if frame[x.target] == nil {
 			return sigExited
 		}
-	case *ir.IsUndefinedStmt:
-		if frame[x.Source] != nil {
+	case opIsUndefined:
+		if frame[x.target] != nil {
 			return sigExited
 		}
-	case *ir.ResetLocalStmt:
-		frame[x.Target] = nil
-	case *ir.MakeNullStmt:
-		frame[x.Target] = ast.InternedNullTerm
-	case *ir.MakeNumberIntStmt:
-		frame[x.Target] = intTerm(x.Value)
-	case *ir.MakeNumberRefStmt:
-		frame[x.Target] = s.p.nums[x.Index]
-	case *ir.AssignIntStmt:
-		frame[x.Target] = intTerm(x.Value)
-	case *ir.MakeArrayStmt:
-		frame[x.Target] = ast.NewTerm(ast.NewArray(make([]*ast.Term, 0, x.Capacity)...))
-	case *ir.MakeObjectStmt:
-		frame[x.Target] = ast.NewTerm(ast.NewObject())
-	case *ir.MakeSetStmt:
-		frame[x.Target] = ast.NewTerm(ast.NewSet())
-	case *ir.IsArrayStmt:
-		if t := s.operand(frame, x.Source); t == nil || !isArray(t.Value) {
+	case opResetLocal:
+		frame[x.target] = nil
+	case opConst:
+		frame[x.target] = x.term
+	case opMakeArray:
+		frame[x.target] = ast.NewTerm(ast.NewArray(make([]*ast.Term, 0, x.n)...))
+	case opMakeObject:
+		frame[x.target] = ast.NewTerm(ast.NewObjectWithCapacity(x.n))
+	case opMakeSet:
+		frame[x.target] = ast.NewTerm(ast.NewSetWithCapacity(x.n))
+	case opIsArray:
+		if t := s.operand(frame, x.a); t == nil || !isArray(t.Value) {
 			return sigExited
 		}
-	case *ir.IsObjectStmt:
-		if t := s.operand(frame, x.Source); t == nil || !isObject(t.Value) {
+	case opIsObject:
+		if t := s.operand(frame, x.a); t == nil || !isObject(t.Value) {
 			return sigExited
 		}
-	case *ir.IsSetStmt:
-		if t := s.operand(frame, x.Source); t == nil || !isSet(t.Value) {
+	case opIsSet:
+		if t := s.operand(frame, x.a); t == nil || !isSet(t.Value) {
 			return sigExited
 		}
-	case *ir.LenStmt:
-		frame[x.Target] = intTerm(int64(length(s.operand(frame, x.Source))))
-	case *ir.ArrayAppendStmt:
-		arr, v := frame[x.Array], s.operand(frame, x.Value)
+	case opLen:
+		frame[x.target] = intTerm(int64(length(s.operand(frame, x.a))))
+	case opArrayAppend:
+		arr, v := frame[x.target], s.operand(frame, x.a)
 		if s.w != nil && s.w.holds(v) {
 			s.w.lose("put in an array")
 		}
@@ -642,15 +627,15 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 			return s.fail(errors.New("regovm: array append to a non-array"))
 		}
 		// A new term: the array value may change identity as it grows.
-		frame[x.Array] = ast.NewTerm(a.Append(v))
-	case *ir.ObjectInsertStmt:
-		obj, k, v, ok := s.objectInsert(frame, x.Object, x.Key, x.Value)
+		frame[x.target] = ast.NewTerm(a.Append(v))
+	case opObjectInsert:
+		obj, k, v, ok := s.objectInsert(frame, x)
 		if !ok {
 			return s.fail(errObjectInsert)
 		}
 		obj.Insert(k, v)
-	case *ir.ObjectInsertOnceStmt:
-		obj, k, v, ok := s.objectInsert(frame, x.Object, x.Key, x.Value)
+	case opObjectInsertOnce:
+		obj, k, v, ok := s.objectInsert(frame, x)
 		if !ok {
 			return s.fail(errObjectInsert)
 		}
@@ -661,14 +646,15 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 			return sigDone
 		}
 		obj.Insert(k, v)
-	case *ir.ObjectMergeStmt:
-		if s.w != nil && (s.w.holder(frame[x.A]) || s.w.holder(frame[x.B])) {
+	case opObjectMerge:
+		a, b := frame[x.a], frame[x.n]
+		if s.w != nil && (s.w.holder(a) || s.w.holder(b)) {
 			s.w.lose("merged into an object")
 		}
-		frame[x.Target] = merge(frame[x.A], frame[x.B])
-	case *ir.SetAddStmt:
-		set, ok := termValue[ast.Set](frame[x.Set])
-		v := s.operand(frame, x.Value)
+		frame[x.target] = merge(a, b)
+	case opSetAdd:
+		set, ok := termValue[ast.Set](frame[x.target])
+		v := s.operand(frame, x.a)
 		if s.w != nil && s.w.holds(v) {
 			s.w.lose("put in a set")
 		}
@@ -676,20 +662,20 @@ func (s *state) stmt(frame []*ast.Term, st ir.Stmt) int {
 			return s.fail(errors.New("regovm: set add to a non-set"))
 		}
 		set.Add(v)
-	case *ir.ResultSetAddStmt:
+	case opResultSetAdd:
 		// A set of results: the same one twice is one.
-		if s.w != nil && s.w.holds(frame[x.Value]) {
+		if s.w != nil && s.w.holds(frame[x.target]) {
 			s.w.lose("made part of the result")
 		}
-		if v := frame[x.Value]; v != nil && (s.result == nil || ast.Compare(s.result.Value, v.Value) != 0) {
+		if v := frame[x.target]; v != nil && (s.result == nil || ast.Compare(s.result.Value, v.Value) != 0) {
 			s.result = v
 			s.results++
 		}
-	case *ir.ReturnLocalStmt:
+	case opReturn:
 		return sigReturn
-	case *ir.NopStmt:
+	case opNop:
 	default:
-		return s.fail(fmt.Errorf("%w: statement %T", ErrUnsupported, st))
+		return s.fail(fmt.Errorf("%w: instruction %d", ErrUnsupported, x.op))
 	}
 	return sigDone
 }
@@ -698,9 +684,9 @@ var errObjectInsert = errors.New("regovm: object insert into a non-object")
 
 // objectInsert reads an object insert's operands; ok is false when the
 // target is not an object or an operand is undefined.
-func (s *state) objectInsert(frame []*ast.Term, o ir.Local, key, value ir.Operand) (obj ast.Object, k, v *ast.Term, ok bool) {
-	obj, ok = termValue[ast.Object](frame[o])
-	k, v = s.operand(frame, key), s.operand(frame, value)
+func (s *state) objectInsert(frame []*ast.Term, x *instr) (obj ast.Object, k, v *ast.Term, ok bool) {
+	obj, ok = termValue[ast.Object](frame[x.target])
+	k, v = s.operand(frame, x.a), s.operand(frame, x.b)
 	if s.w != nil && (s.w.holds(k) || s.w.holds(v)) {
 		s.w.lose("put in an object")
 	}
@@ -724,8 +710,8 @@ func isSet(v ast.Value) bool    { _, ok := v.(ast.Set); return ok }
 // block { loop { next or br 1; body; br 0 } }: inside the body, break 0
 // goes on with the next element, break 1 leaves the scan, and break n > 1
 // continues as break n-2 from the statement.
-func (s *state) scan(frame []*ast.Term, x *ir.ScanStmt) int {
-	src := frame[x.Source]
+func (s *state) scan(frame []*ast.Term, x *instr) int {
+	src := frame[x.target]
 	if src == nil {
 		return sigDone
 	}
@@ -753,9 +739,9 @@ func (s *state) scan(frame []*ast.Term, x *ir.ScanStmt) int {
 }
 
 // scanOne runs the body for one element: sigDone to go on with the next.
-func (s *state) scanOne(frame []*ast.Term, x *ir.ScanStmt, k, v *ast.Term) int {
-	frame[x.Key], frame[x.Value] = k, v
-	switch r := s.block(frame, x.Block); r {
+func (s *state) scanOne(frame []*ast.Term, x *instr, k, v *ast.Term) int {
+	frame[x.a], frame[x.b] = k, v
+	switch r := s.block(frame, x.blocks[0]); r {
 	case sigDone, sigExited: // break 0: the next element
 		return sigDone
 	default:
@@ -777,20 +763,10 @@ func scanEnd(r int) int {
 	}
 }
 
-func (s *state) call(frame []*ast.Term, x *ir.CallStmt, c *callee) int {
-	if c.fn >= 0 {
-		v, err := s.callFunc(frame, c.fn, x.Args)
-		if err != nil {
-			return s.fail(err)
-		}
-		if v == nil {
-			return sigExited
-		}
-		frame[x.Result] = v
-		return sigDone
-	}
+func (s *state) callBuiltin(frame []*ast.Term, x *instr) int {
+	c := &x.call.callee
 	args := s.args[:0]
-	for _, a := range x.Args {
+	for _, a := range x.call.args {
 		t := s.operand(frame, a)
 		if t == nil {
 			return sigExited
@@ -825,7 +801,7 @@ func (s *state) call(frame []*ast.Term, x *ir.CallStmt, c *callee) int {
 	if out == nil {
 		return sigExited
 	}
-	frame[x.Result] = out
+	frame[x.target] = out
 	return sigDone
 }
 
@@ -860,7 +836,7 @@ func (s *state) builtinOut(t *ast.Term) error {
 
 // callFunc calls planned function i; nil is undefined. Its frame is taken
 // from the evaluation's stack and given back on return.
-func (s *state) callFunc(frame []*ast.Term, i int, args []ir.Operand) (*ast.Term, error) {
+func (s *state) callFunc(frame []*ast.Term, i int, args []opnd) (*ast.Term, error) {
 	fn := s.p.funcs[i]
 	if fn.memo && s.memo[i].known {
 		return s.memo[i].v, nil
@@ -873,10 +849,10 @@ func (s *state) callFunc(frame []*ast.Term, i int, args []ir.Operand) (*ast.Term
 	base := len(s.stack)
 	s.stack = append(s.stack, make([]*ast.Term, fn.nlocals)...)
 	callee := s.stack[base : base+fn.nlocals : base+fn.nlocals]
-	for j, l := range fn.f.Params {
+	for j, l := range fn.params {
 		callee[l] = s.operand(frame, args[j])
 	}
-	for _, b := range fn.f.Blocks {
+	for _, b := range fn.code {
 		r := s.block(callee, b)
 		if s.err != nil {
 			return nil, s.err

@@ -1,0 +1,121 @@
+package regovm
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/ir"
+)
+
+// TestEveryStatementCompiles gives the compiler one statement of each type
+// the interpreter runs and checks the instruction it makes: its opcode,
+// and that each local and operand of the statement lands in the field the
+// interpreter reads for it.
+func TestEveryStatementCompiles(t *testing.T) {
+	p := &Program{strs: []*ast.Term{ast.StringTerm("a"), ast.StringTerm("b")},
+		nums: []*ast.Term{ast.NumberTerm("1.5"), ast.NumberTerm("2")}, calls: map[*ir.CallStmt]callee{}}
+	p.consts = append(append([]*ast.Term{}, p.strs...), ast.InternedTerm(true), ast.InternedTerm(false), nil)
+	c := &compiler{p: p, nstr: len(p.strs)}
+	loc := func(l int) ir.Operand { return ir.Operand{Value: ir.Local(l)} }
+	str := func(i int) ir.Operand { return ir.Operand{Value: ir.StringIndex(i)} }
+	inner := &ir.Block{Stmts: []ir.Stmt{&ir.NopStmt{}}}
+	builtin := &ir.CallStmt{Func: "count", Args: []ir.Operand{loc(3)}, Result: 4}
+	planned := &ir.CallStmt{Func: "g0.data.p.r", Args: []ir.Operand{loc(0), loc(1)}, Result: 5}
+	p.calls[builtin] = callee{fn: -1, name: "count"}
+	p.calls[planned] = callee{fn: 0, name: "g0.data.p.r"}
+	cases := []struct {
+		st   ir.Stmt
+		want instr
+	}{
+		{&ir.AssignVarStmt{Source: str(1), Target: 7}, instr{op: opAssignVar, target: 7, a: ^opnd(1)}},
+		{&ir.AssignVarOnceStmt{Source: loc(3), Target: 7}, instr{op: opAssignVarOnce, target: 7, a: 3}},
+		{&ir.DotStmt{Source: loc(2), Key: str(0), Target: 9}, instr{op: opDot, target: 9, a: 2, b: ^opnd(0)}},
+		{&ir.EqualStmt{A: loc(2), B: ir.Operand{Value: ir.Bool(true)}}, instr{op: opEqual, a: 2, b: ^opnd(2)}},
+		{&ir.NotEqualStmt{A: ir.Operand{Value: ir.Bool(false)}, B: loc(4)}, instr{op: opNotEqual, a: ^opnd(3), b: 4}},
+		{&ir.BreakStmt{Index: 3}, instr{op: opBreak, n: 3}},
+		{&ir.IsDefinedStmt{Source: 6}, instr{op: opIsDefined, target: 6}},
+		{&ir.IsUndefinedStmt{Source: 6}, instr{op: opIsUndefined, target: 6}},
+		{&ir.ResetLocalStmt{Target: 8}, instr{op: opResetLocal, target: 8}},
+		{&ir.MakeNullStmt{Target: 8}, instr{op: opConst, target: 8, term: ast.InternedNullTerm}},
+		{&ir.MakeNumberIntStmt{Value: 7, Target: 8}, instr{op: opConst, target: 8, term: ast.InternedTerm(7)}},
+		{&ir.AssignIntStmt{Value: 2, Target: 8}, instr{op: opConst, target: 8, term: ast.InternedTerm(2)}},
+		{&ir.MakeNumberRefStmt{Index: 1, Target: 8}, instr{op: opConst, target: 8, term: p.nums[1]}},
+		{&ir.MakeArrayStmt{Capacity: 4, Target: 8}, instr{op: opMakeArray, target: 8, n: 4}},
+		{&ir.MakeObjectStmt{Target: 10}, instr{op: opMakeObject, target: 10, n: 2}},
+		{&ir.MakeSetStmt{Target: 11}, instr{op: opMakeSet, target: 11, n: 1}},
+		{&ir.IsArrayStmt{Source: loc(2)}, instr{op: opIsArray, a: 2}},
+		{&ir.IsObjectStmt{Source: loc(2)}, instr{op: opIsObject, a: 2}},
+		{&ir.IsSetStmt{Source: loc(2)}, instr{op: opIsSet, a: 2}},
+		{&ir.LenStmt{Source: loc(2), Target: 3}, instr{op: opLen, target: 3, a: 2}},
+		{&ir.ArrayAppendStmt{Value: str(1), Array: 8}, instr{op: opArrayAppend, target: 8, a: ^opnd(1)}},
+		{&ir.ObjectInsertStmt{Key: str(0), Value: loc(2), Object: 10}, instr{op: opObjectInsert, target: 10, a: ^opnd(0), b: 2}},
+		{&ir.ObjectInsertOnceStmt{Key: loc(3), Value: str(1), Object: 10}, instr{op: opObjectInsertOnce, target: 10, a: 3, b: ^opnd(1)}},
+		{&ir.ObjectMergeStmt{A: 2, B: 3, Target: 4}, instr{op: opObjectMerge, target: 4, a: 2, n: 3}},
+		{&ir.SetAddStmt{Value: loc(2), Set: 11}, instr{op: opSetAdd, target: 11, a: 2}},
+		{&ir.ResultSetAddStmt{Value: 5}, instr{op: opResultSetAdd, target: 5}},
+		{&ir.ReturnLocalStmt{Source: 5}, instr{op: opReturn}},
+		{&ir.NopStmt{}, instr{op: opNop}},
+	}
+	// The size hints count the inserts into each local in the blocks.
+	hints := inserts([]*ir.Block{{Stmts: []ir.Stmt{
+		&ir.ObjectInsertStmt{Object: 10}, &ir.ObjectInsertOnceStmt{Object: 10}, &ir.SetAddStmt{Set: 11},
+	}}})
+	for _, tc := range cases {
+		var got instr
+		c.stmt(&got, tc.st, hints)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%T: compiled to %+v, want %+v", tc.st, got, tc.want)
+		}
+	}
+	var got instr
+	c.stmt(&got, &ir.ScanStmt{Source: 2, Key: 3, Value: 4, Block: inner}, hints)
+	if got.op != opScan || got.target != 2 || got.a != 3 || got.b != 4 || len(got.blocks) != 1 || len(got.blocks[0]) != 1 {
+		t.Errorf("scan compiled to %+v", got)
+	}
+	c.stmt(&got, &ir.NotStmt{Block: inner}, hints)
+	if got.op != opNot || len(got.blocks) != 1 || got.blocks[0][0].op != opNop {
+		t.Errorf("not compiled to %+v", got)
+	}
+	c.stmt(&got, &ir.BlockStmt{Blocks: []*ir.Block{inner, inner}}, hints)
+	if got.op != opBlock || len(got.blocks) != 2 {
+		t.Errorf("block compiled to %+v", got)
+	}
+	c.stmt(&got, builtin, hints)
+	if got.op != opCallBuiltin || got.target != 4 || got.call.callee.name != "count" || !reflect.DeepEqual(got.call.args, []opnd{3}) {
+		t.Errorf("built-in call compiled to %+v", got)
+	}
+	c.stmt(&got, planned, hints)
+	if got.op != opCallFunc || got.target != 5 || got.call.callee.fn != 0 || !reflect.DeepEqual(got.call.args, []opnd{0, 1}) {
+		t.Errorf("planned call compiled to %+v", got)
+	}
+	if c.err != nil {
+		t.Fatal(c.err)
+	}
+	// The operands name the constants they stand for.
+	s := &state{p: p}
+	for o, want := range map[opnd]*ast.Term{^opnd(0): p.strs[0], ^opnd(1): p.strs[1], ^opnd(2): ast.BooleanTerm(true), ^opnd(3): ast.BooleanTerm(false)} {
+		if got := s.operand(nil, o); got.Value.Compare(want.Value) != 0 {
+			t.Errorf("operand %d is %v, want %v", o, got, want)
+		}
+	}
+}
+
+// TestMalformedPlanIsRefused: a plan naming a string or number the policy
+// does not have is refused when it is compiled, not when it runs.
+func TestMalformedPlanIsRefused(t *testing.T) {
+	for name, st := range map[string]ir.Stmt{
+		"string": &ir.AssignVarStmt{Source: ir.Operand{Value: ir.StringIndex(5)}, Target: 2},
+		"number": &ir.MakeNumberRefStmt{Index: 5, Target: 2},
+	} {
+		pol := &ir.Policy{
+			Static: &ir.Static{Strings: []*ir.StringConst{{Value: "a"}}},
+			Plans:  &ir.Plans{Plans: []*ir.Plan{{Name: "q", Blocks: []*ir.Block{{Stmts: []ir.Stmt{st}}}}}},
+			Funcs:  &ir.Funcs{},
+		}
+		if _, err := newProgram(pol, "x", ast.NewObject()); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s index out of range: compiled (err %v)", name, err)
+		}
+	}
+}
