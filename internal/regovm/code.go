@@ -50,6 +50,7 @@ const (
 	opSetAdd
 	opResultSetAdd
 	opReturn
+	opDataDot // a DotStmt on the policy data with constant keys: its value, term
 )
 
 // opnd is an operand: a local when >= 0, else the constant ^o of the
@@ -87,6 +88,24 @@ type compiler struct {
 	p    *Program
 	nstr int
 	err  error
+	// dataFixed: local ir.Data holds the policy data in every frame
+	// (dataIsFixed), so lookups in it with constant keys can be made once.
+	dataFixed bool
+}
+
+// fnInfo is what the compiler knows of one function's (or the plan's)
+// blocks as a whole.
+type fnInfo struct {
+	hints map[ir.Local]int       // size hints (inserts)
+	folds map[ir.Local]*ast.Term // locals bound once to a constant lookup in the data (dataFolds)
+}
+
+func (c *compiler) info(blocks []*ir.Block) fnInfo {
+	fi := fnInfo{hints: inserts(blocks)}
+	if c.dataFixed {
+		fi.folds = c.dataFolds(blocks)
+	}
+	return fi
 }
 
 func (c *compiler) operand(o ir.Operand) opnd {
@@ -141,29 +160,35 @@ func inserts(blocks []*ir.Block) map[ir.Local]int {
 // grown as needed.
 const maxHint = 16
 
-func (c *compiler) blocks(bs []*ir.Block, hints map[ir.Local]int) []code {
+func (c *compiler) blocks(bs []*ir.Block, fi fnInfo) []code {
 	out := make([]code, len(bs))
 	for i, b := range bs {
-		out[i] = c.block(b, hints)
+		out[i] = c.block(b, fi)
 	}
 	return out
 }
 
-func (c *compiler) block(b *ir.Block, hints map[ir.Local]int) code {
+func (c *compiler) block(b *ir.Block, fi fnInfo) code {
 	out := make(code, len(b.Stmts))
 	for i, st := range b.Stmts {
-		c.stmt(&out[i], st, hints)
+		c.stmt(&out[i], st, fi)
 	}
 	return out
 }
 
-func (c *compiler) stmt(in *instr, st ir.Stmt, hints map[ir.Local]int) {
+func (c *compiler) stmt(in *instr, st ir.Stmt, fi fnInfo) {
+	hints := fi.hints
 	switch x := st.(type) {
 	case *ir.AssignVarStmt:
 		*in = instr{op: opAssignVar, target: int32(x.Target), a: c.operand(x.Source)}
 	case *ir.AssignVarOnceStmt:
 		*in = instr{op: opAssignVarOnce, target: int32(x.Target), a: c.operand(x.Source)}
 	case *ir.DotStmt:
+		if t := fi.folds[x.Target]; t != nil {
+			src, _ := x.Source.Value.(ir.Local) // a local: dataFolds folds no other
+			*in = instr{op: opDataDot, target: int32(x.Target), a: opnd(src), term: t}
+			return
+		}
 		*in = instr{op: opDot, target: int32(x.Target), a: c.operand(x.Source), b: c.operand(x.Key)}
 	case *ir.EqualStmt:
 		*in = instr{op: opEqual, a: c.operand(x.A), b: c.operand(x.B)}
@@ -180,14 +205,14 @@ func (c *compiler) stmt(in *instr, st ir.Stmt, hints map[ir.Local]int) {
 		}
 		*in = instr{op: op, target: int32(x.Result), call: site}
 	case *ir.BlockStmt:
-		*in = instr{op: opBlock, blocks: c.blocks(x.Blocks, hints)}
+		*in = instr{op: opBlock, blocks: c.blocks(x.Blocks, fi)}
 	case *ir.BreakStmt:
 		*in = instr{op: opBreak, n: int(x.Index)}
 	case *ir.ScanStmt:
 		*in = instr{op: opScan, target: int32(x.Source), a: opnd(x.Key), b: opnd(x.Value),
-			blocks: []code{c.block(x.Block, hints)}}
+			blocks: []code{c.block(x.Block, fi)}}
 	case *ir.NotStmt:
-		*in = instr{op: opNot, blocks: []code{c.block(x.Block, hints)}}
+		*in = instr{op: opNot, blocks: []code{c.block(x.Block, fi)}}
 	case *ir.IsDefinedStmt:
 		*in = instr{op: opIsDefined, target: int32(x.Source)}
 	case *ir.IsUndefinedStmt:
@@ -238,5 +263,136 @@ func (c *compiler) stmt(in *instr, st ir.Stmt, hints map[ir.Local]int) {
 		*in = instr{op: opNop}
 	default:
 		c.fail(fmt.Errorf("%w: statement %T", ErrUnsupported, st))
+	}
+}
+
+// dataIsFixed reports whether local ir.Data holds the policy data in every
+// frame: the plan's frame starts so (Eval), every function takes input and
+// data as its first two parameters, every call passes them on as they are,
+// and no statement writes the local. Then a lookup in the data with a
+// constant key has the same answer in every evaluation.
+func dataIsFixed(p *Program) bool {
+	for _, fn := range p.funcs {
+		if len(fn.f.Params) < 2 || fn.f.Params[0] != ir.Input || fn.f.Params[1] != ir.Data {
+			return false
+		}
+	}
+	fixed := true
+	check := func(st ir.Stmt) {
+		writes(st, func(l ir.Local) {
+			if l == ir.Data {
+				fixed = false
+			}
+		})
+		if x, ok := st.(*ir.CallStmt); ok && p.calls[x].fn >= 0 {
+			if len(x.Args) < 2 || x.Args[0].Value != ir.Local(ir.Input) || x.Args[1].Value != ir.Local(ir.Data) {
+				fixed = false
+			}
+		}
+	}
+	for _, b := range p.plan.Blocks {
+		walk(b, check)
+	}
+	for _, fn := range p.funcs {
+		for _, b := range fn.f.Blocks {
+			walk(b, check)
+		}
+	}
+	return fixed
+}
+
+// dataFolds finds the locals of one function's blocks that hold a lookup
+// in the policy data by constant keys (data.ds4p.config.part2.labels):
+// locals written by exactly one statement, a DotStmt with a constant
+// string key whose source is local ir.Data or another such local, and
+// whose lookup is defined. Each maps to the lookup's value, which
+// opDataDot binds without looking it up. Should its source be unbound when
+// it runs (a path on which the source's own lookup did not run), it fails
+// as the DotStmt would.
+func (c *compiler) dataFolds(blocks []*ir.Block) map[ir.Local]*ast.Term {
+	nwrites := map[ir.Local]int{}
+	for _, b := range blocks {
+		walk(b, func(st ir.Stmt) { writes(st, func(l ir.Local) { nwrites[l]++ }) })
+	}
+	folds := map[ir.Local]*ast.Term{}
+	for _, b := range blocks {
+		walk(b, func(st ir.Stmt) {
+			x, ok := st.(*ir.DotStmt)
+			if !ok || nwrites[x.Target] != 1 || x.Target == ir.Data {
+				return
+			}
+			src, ok := x.Source.Value.(ir.Local)
+			if !ok {
+				return
+			}
+			key, ok := x.Key.Value.(ir.StringIndex)
+			if !ok || int(key) < 0 || int(key) >= c.nstr {
+				return
+			}
+			var from *ast.Term
+			switch {
+			case src == ir.Data:
+				from = c.p.data
+			default:
+				from = folds[src]
+			}
+			if from == nil {
+				return
+			}
+			if v := dot(from, c.p.strs[key]); v != nil {
+				folds[x.Target] = v
+			}
+		})
+	}
+	return folds
+}
+
+// writes calls f with each local a statement binds, or whose value it
+// changes in place.
+func writes(st ir.Stmt, f func(ir.Local)) {
+	switch x := st.(type) {
+	case *ir.AssignVarStmt:
+		f(x.Target)
+	case *ir.AssignVarOnceStmt:
+		f(x.Target)
+	case *ir.DotStmt:
+		f(x.Target)
+	case *ir.CallStmt:
+		f(x.Result)
+	case *ir.CallDynamicStmt:
+		f(x.Result)
+	case *ir.ScanStmt:
+		f(x.Key)
+		f(x.Value)
+	case *ir.ResetLocalStmt:
+		f(x.Target)
+	case *ir.MakeNullStmt:
+		f(x.Target)
+	case *ir.MakeNumberIntStmt:
+		f(x.Target)
+	case *ir.MakeNumberRefStmt:
+		f(x.Target)
+	case *ir.AssignIntStmt:
+		f(x.Target)
+	case *ir.MakeArrayStmt:
+		f(x.Target)
+	case *ir.MakeObjectStmt:
+		f(x.Target)
+	case *ir.MakeSetStmt:
+		f(x.Target)
+	case *ir.LenStmt:
+		f(x.Target)
+	case *ir.ArrayAppendStmt:
+		f(x.Array)
+	case *ir.ObjectInsertStmt:
+		f(x.Object)
+	case *ir.ObjectInsertOnceStmt:
+		f(x.Object)
+	case *ir.ObjectMergeStmt:
+		f(x.Target)
+	case *ir.SetAddStmt:
+		f(x.Set)
+	case *ir.WithStmt:
+		f(x.Local)
 	}
 }

@@ -1,6 +1,7 @@
 package regovm
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"testing"
@@ -64,29 +65,29 @@ func TestEveryStatementCompiles(t *testing.T) {
 	}}})
 	for _, tc := range cases {
 		var got instr
-		c.stmt(&got, tc.st, hints)
+		c.stmt(&got, tc.st, fnInfo{hints: hints})
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%T: compiled to %+v, want %+v", tc.st, got, tc.want)
 		}
 	}
 	var got instr
-	c.stmt(&got, &ir.ScanStmt{Source: 2, Key: 3, Value: 4, Block: inner}, hints)
+	c.stmt(&got, &ir.ScanStmt{Source: 2, Key: 3, Value: 4, Block: inner}, fnInfo{hints: hints})
 	if got.op != opScan || got.target != 2 || got.a != 3 || got.b != 4 || len(got.blocks) != 1 || len(got.blocks[0]) != 1 {
 		t.Errorf("scan compiled to %+v", got)
 	}
-	c.stmt(&got, &ir.NotStmt{Block: inner}, hints)
+	c.stmt(&got, &ir.NotStmt{Block: inner}, fnInfo{hints: hints})
 	if got.op != opNot || len(got.blocks) != 1 || got.blocks[0][0].op != opNop {
 		t.Errorf("not compiled to %+v", got)
 	}
-	c.stmt(&got, &ir.BlockStmt{Blocks: []*ir.Block{inner, inner}}, hints)
+	c.stmt(&got, &ir.BlockStmt{Blocks: []*ir.Block{inner, inner}}, fnInfo{hints: hints})
 	if got.op != opBlock || len(got.blocks) != 2 {
 		t.Errorf("block compiled to %+v", got)
 	}
-	c.stmt(&got, builtin, hints)
+	c.stmt(&got, builtin, fnInfo{hints: hints})
 	if got.op != opCallBuiltin || got.target != 4 || got.call.callee.name != "count" || !reflect.DeepEqual(got.call.args, []opnd{3}) {
 		t.Errorf("built-in call compiled to %+v", got)
 	}
-	c.stmt(&got, planned, hints)
+	c.stmt(&got, planned, fnInfo{hints: hints})
 	if got.op != opCallFunc || got.target != 5 || got.call.callee.fn != 0 || !reflect.DeepEqual(got.call.args, []opnd{0, 1}) {
 		t.Errorf("planned call compiled to %+v", got)
 	}
@@ -116,6 +117,152 @@ func TestMalformedPlanIsRefused(t *testing.T) {
 		}
 		if _, err := newProgram(pol, "x", ast.NewObject()); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("%s index out of range: compiled (err %v)", name, err)
+		}
+	}
+}
+
+// TestDataLookupsFolded: lookups in the policy data by constant keys are
+// made once, when the program is compiled, and answer as topdown does:
+// defined or not, on paths where their source was looked up and where it
+// was not, beside lookups by keys from the input.
+func TestDataLookupsFolded(t *testing.T) {
+	ctx := context.Background()
+	mods := parse(t, `package p
+
+law := data.cfg.topics.HIV.law
+
+missing := data.cfg.topics.HIV.nothing
+
+free contains p if some p in data.cfg.topics.HIV.free
+
+by_input := data.cfg.topics[input.t].law
+
+labelled if input.l in data.cfg.labels
+
+branch := x if {
+	input.b
+	x := data.cfg.topics.PSY.law
+} else := y if {
+	y := data.cfg.n
+}
+
+either := data.cfg.topics.PSY.free if input.b
+either := data.cfg.topics.HIV.free if not input.b
+`)
+	data, err := ast.InterfaceToValue(vmData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rule := range []string{"law", "missing", "free", "by_input", "labelled", "branch", "either"} {
+		q := "x := data.p." + rule
+		prog, err := Compile(ctx, q, "x", mods, data)
+		if err != nil {
+			t.Fatal(rule, err)
+		}
+		if !dataIsFixed(prog) {
+			t.Fatalf("%s: the data local is not seen as fixed", rule)
+		}
+		for _, in := range []string{`{}`, `{"t": "HIV", "b": true, "l": "a|SUD"}`, `{"t": "PSY", "b": false, "l": "x"}`, `{"t": "none"}`} {
+			input := ast.MustParseTerm(in).Value
+			want, werr := reference(t, q, mods, vmData, input)
+			got, gerr := prog.Eval(ctx, input, Options{StrictBuiltinErrors: true})
+			if werr != nil || gerr != nil || !equal(want, got) {
+				t.Errorf("%s with %s: topdown %v (%v), regovm %v (%v)", rule, in, want, werr, got, gerr)
+			}
+		}
+	}
+	// The lookups are folded: the rules' data reads compile to opDataDot.
+	prog, err := Compile(ctx, "x := [data.p.law, data.p.branch]", "x", mods, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folded := 0
+	var count func(c code)
+	count = func(c code) {
+		for _, in := range c {
+			if in.op == opDataDot {
+				folded++
+			}
+			for _, b := range in.blocks {
+				count(b)
+			}
+		}
+	}
+	for _, fn := range prog.funcs {
+		for _, b := range fn.code {
+			count(b)
+		}
+	}
+	if folded < 3 {
+		t.Errorf("%d lookups folded, want at least 3 (data.cfg, .topics, .HIV, ...)", folded)
+	}
+}
+
+// TestDataNotFixedWhenWritten: a plan that writes the data local, or a
+// call that passes something else as the data, turns folding off.
+func TestDataNotFixedWhenWritten(t *testing.T) {
+	fn := &ir.Func{Name: "f", Params: []ir.Local{ir.Input, ir.Data}, Return: 2,
+		Blocks: []*ir.Block{{Stmts: []ir.Stmt{&ir.NopStmt{}}}}}
+	call := func(data ir.Local) *ir.CallStmt {
+		return &ir.CallStmt{Func: "f", Args: []ir.Operand{{Value: ir.Local(ir.Input)}, {Value: data}}, Result: 3}
+	}
+	for name, stmts := range map[string][]ir.Stmt{
+		"fixed":         {call(ir.Data)},
+		"written":       {&ir.AssignVarStmt{Source: ir.Operand{Value: ir.Local(4)}, Target: ir.Data}, call(ir.Data)},
+		"other as data": {call(4)},
+	} {
+		pol := &ir.Policy{
+			Static: &ir.Static{},
+			Plans:  &ir.Plans{Plans: []*ir.Plan{{Name: "q", Blocks: []*ir.Block{{Stmts: stmts}}}}},
+			Funcs:  &ir.Funcs{Funcs: []*ir.Func{fn}},
+		}
+		prog, err := newProgram(pol, "x", ast.NewObject())
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		if got := dataIsFixed(prog); got != (name == "fixed") {
+			t.Errorf("%s: dataIsFixed %v", name, got)
+		}
+	}
+}
+
+// TestDataFoldUnboundSource: a folded lookup whose source lookup did not
+// run on the path taken fails, as the lookup itself would have. The
+// planner does not emit such plans for the default policy; this one is
+// made by hand.
+func TestDataFoldUnboundSource(t *testing.T) {
+	str := func(i int) ir.Operand { return ir.Operand{Value: ir.StringIndex(i)} }
+	loc := func(l int) ir.Operand { return ir.Operand{Value: ir.Local(l)} }
+	pol := &ir.Policy{
+		Static: &ir.Static{Strings: []*ir.StringConst{{Value: "go"}, {Value: "cfg"}, {Value: "n"}, {Value: "x"}}},
+		Plans: &ir.Plans{Plans: []*ir.Plan{{Name: "q", Blocks: []*ir.Block{{Stmts: []ir.Stmt{
+			// local 2 := data.cfg, only when input.go is defined
+			&ir.BlockStmt{Blocks: []*ir.Block{{Stmts: []ir.Stmt{
+				&ir.DotStmt{Source: loc(int(ir.Input)), Key: str(0), Target: 5},
+				&ir.DotStmt{Source: loc(int(ir.Data)), Key: str(1), Target: 2},
+			}}}},
+			&ir.DotStmt{Source: loc(2), Key: str(2), Target: 3}, // local 2's .n: folded
+			&ir.MakeObjectStmt{Target: 4},
+			&ir.ObjectInsertStmt{Key: str(3), Value: loc(3), Object: 4},
+			&ir.ResultSetAddStmt{Value: 4},
+		}}}}}},
+		Funcs: &ir.Funcs{},
+	}
+	data, err := ast.InterfaceToValue(vmData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := newProgram(pol, "x", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prog.code[0][1].op != opDataDot {
+		t.Fatalf("the lookup of .n compiled to %+v, not folded", prog.code[0][1])
+	}
+	for in, want := range map[string]ast.Value{`{"go": true}`: ast.Number("3.5"), `{}`: nil} {
+		got, err := prog.Eval(context.Background(), ast.MustParseTerm(in).Value, Options{})
+		if err != nil || !equal(got, want) {
+			t.Errorf("input %s: %v (%v), want %v", in, got, err, want)
 		}
 	}
 }

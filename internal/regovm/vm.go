@@ -240,10 +240,10 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 	}
 	prog.consts = append(append([]*ast.Term{}, prog.strs...),
 		ast.InternedTerm(true), ast.InternedTerm(false), nil)
-	c := &compiler{p: prog, nstr: len(prog.strs)}
-	prog.code = c.blocks(prog.plan.Blocks, inserts(prog.plan.Blocks))
+	c := &compiler{p: prog, nstr: len(prog.strs), dataFixed: dataIsFixed(prog)}
+	prog.code = c.blocks(prog.plan.Blocks, c.info(prog.plan.Blocks))
 	for _, fn := range prog.funcs {
-		fn.code = c.blocks(fn.f.Blocks, inserts(fn.f.Blocks))
+		fn.code = c.blocks(fn.f.Blocks, c.info(fn.f.Blocks))
 		for _, l := range fn.f.Params {
 			fn.params = append(fn.params, int32(l))
 		}
@@ -673,6 +673,11 @@ func (s *state) stmt(frame []*ast.Term, x *instr) int {
 		}
 	case opReturn:
 		return sigReturn
+	case opDataDot:
+		if frame[x.a] == nil {
+			return sigExited // as dot(nil, key)
+		}
+		frame[x.target] = x.term
 	case opNop:
 	default:
 		return s.fail(fmt.Errorf("%w: instruction %d", ErrUnsupported, x.op))
