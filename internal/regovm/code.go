@@ -54,7 +54,8 @@ const (
 )
 
 // opnd is an operand: a local when >= 0, else the constant ^o of the
-// program (Program.consts: the plan's strings, then true, then false).
+// program (Program.consts: the plan's strings, then true, then false,
+// then undefined, which stands in for an operand the compiler refused).
 type opnd int32
 
 // instr is one statement, compiled. Which fields mean what depends on op;
@@ -65,11 +66,11 @@ type instr struct {
 	// read (IsDefined's and IsUndefined's Source, ResultSetAdd's Value,
 	// Scan's Source).
 	target int32
-	a, b   opnd // Source/A/Key/Value, B/Value; Scan: Key and Value locals
+	a, b   opnd // Source/A/Key/Value, B/Value; Scan: Key and Value locals; opDataDot: a is Source
 	// n: Break's index, MakeArray's capacity, MakeObject's and
 	// MakeSet's size hint, ObjectMerge's B.
 	n      int
-	term   *ast.Term // opConst: the constant
+	term   *ast.Term // opConst: the constant; opDataDot: the lookup's value
 	blocks []code    // Block's blocks; Scan's and Not's block is blocks[0]
 	call   *callSite // opCallFunc, opCallBuiltin
 }
