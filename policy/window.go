@@ -94,6 +94,25 @@ func (p *prepared) reuse() string {
 	return "across requests, within the request times each decision holds for"
 }
 
+// eachCase calls fn with every case input of fsys (cases/*.yaml) whose
+// consents convert, and their policy form.
+func (e *Engine) eachCase(fsys fs.FS, fn func(Case, *consentSet)) error {
+	sets, err := LoadCases(fsys)
+	if err != nil {
+		return err
+	}
+	for _, set := range sets {
+		for _, c := range set.Cases {
+			cs, err := newConsentSet(c.Input.Consents, c.Input.Patient, !e.noIndex)
+			if err != nil {
+				continue // the case matrix reports it
+			}
+			fn(c, cs)
+		}
+	}
+	return nil
+}
+
 // TimeReport says whether the interpreter follows a policy's use of the
 // request time on the inputs of its case matrix.
 type TimeReport struct {
@@ -123,10 +142,6 @@ func (e *Engine) TimeReuse(ctx context.Context, fsys fs.FS) (TimeReport, error) 
 		r.Lost = "OPA's evaluator (topdown) serves this revision: " + p.vmOff
 		return r, nil
 	}
-	sets, err := LoadCases(fsys)
-	if err != nil {
-		return r, err
-	}
 	m := newInputMemo()
 	follow := func(name, what string, prog *regovm.Program, input ast.Value, t int64) ast.Value {
 		v, win, lost, err := evalVM(ctx, prog, input, t)
@@ -143,27 +158,24 @@ func (e *Engine) TimeReuse(ctx context.Context, fsys fs.FS) (TimeReport, error) 
 		}
 		return v
 	}
-	for _, set := range sets {
-		for _, c := range set.Cases {
-			cs, err := newConsentSet(c.Input.Consents, c.Input.Patient, !e.noIndex)
-			if err != nil {
-				continue
-			}
-			var fixed *ast.Term
-			if p.vm.fixed != nil {
-				if v := follow(c.Name, "fixed verdicts", p.vm.fixed, c.Input.contextValue(cs.value, m), c.Input.Request.TimeNS); v != nil {
-					fixed = ast.NewTerm(v)
-				}
-			}
-			for _, v := range []struct {
-				brief bool
-				fixed *ast.Term
-			}{{false, nil}, {true, nil}, {true, fixed}} {
-				in := c.Input
-				in.Brief = v.brief
-				follow(c.Name, "decision", p.vm.decision, in.value(cs.value, m, v.fixed), in.Request.TimeNS)
+	err := e.eachCase(fsys, func(c Case, cs *consentSet) {
+		var fixed *ast.Term
+		if p.vm.fixed != nil {
+			if v := follow(c.Name, "fixed verdicts", p.vm.fixed, c.Input.contextValue(cs.value, m), c.Input.Request.TimeNS); v != nil {
+				fixed = ast.NewTerm(v)
 			}
 		}
+		for _, v := range []struct {
+			brief bool
+			fixed *ast.Term
+		}{{false, nil}, {true, nil}, {true, fixed}} {
+			in := c.Input
+			in.Brief = v.brief
+			follow(c.Name, "decision", p.vm.decision, in.value(cs.value, m, v.fixed), in.Request.TimeNS)
+		}
+	})
+	if err != nil {
+		return r, err
 	}
 	return r, nil
 }

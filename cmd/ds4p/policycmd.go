@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/rego"
@@ -163,7 +165,30 @@ func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	default:
 		fmt.Fprintf(stdout, "decision reuse: some decisions hold for their own request only: %s\n  they are correct, but evaluated again for every request; see rego/README.md, \"Decisions reused across requests, and the time\"\n", tr.Lost)
 	}
+	// What decisions cost, so that a change that makes them much dearer
+	// shows before it serves.
+	if eng.Status().Evaluator != policy.EvaluatorIR {
+		return nil
+	}
+	cost, err := eng.Cost(ctx, fsys, costRounds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "cost on the %d case inputs, as the proxy decides them (rule calls, then time on this machine, fastest of %d runs each):\n", cost.Cases, costRounds)
+	fmt.Fprintf(stdout, "  a response's first decision about a patient: median %d calls, %s; at most %d calls, %s (case %q)\n",
+		cost.First.MedianCalls, micros(cost.First.Median), cost.First.MaxCalls, micros(cost.First.Max), cost.Slowest)
+	fmt.Fprintf(stdout, "  later decisions of the response: median %d calls, %s; at most %d calls, %s\n",
+		cost.Later.MedianCalls, micros(cost.Later.Median), cost.Later.MaxCalls, micros(cost.Later.Max))
 	return nil
+}
+
+// costRounds is how many times `policy check` decides each case input
+// for its cost line: the fastest run is reported.
+const costRounds = 20
+
+// micros formats d in microseconds.
+func micros(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Nanoseconds())/1e3, 'f', 1, 64) + " µs"
 }
 
 func policyEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {

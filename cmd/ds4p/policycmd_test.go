@@ -19,7 +19,8 @@ func TestPolicyCommands(t *testing.T) {
 	if code, _, _ := ds4p(t, "policy", "export", "--dir", dir); code == 0 {
 		t.Fatal("export over a non-empty directory succeeded")
 	}
-	if code, out, errOut := ds4p(t, "policy", "check", "--dir", dir); code != 0 || !strings.Contains(out, "tests pass") || !strings.Contains(out, "evaluator: ir") {
+	if code, out, errOut := ds4p(t, "policy", "check", "--dir", dir); code != 0 || !strings.Contains(out, "tests pass") || !strings.Contains(out, "evaluator: ir") ||
+		!strings.Contains(out, "a response's first decision about a patient: median ") || !strings.Contains(out, "later decisions of the response: median ") {
 		t.Fatalf("check: %d %s %s", code, out, errOut)
 	}
 	if code, out, errOut := ds4p(t, "policy", "test", "--dir", dir); code != 0 || !strings.Contains(out, "case matrix: PASS") {

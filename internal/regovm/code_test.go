@@ -266,3 +266,40 @@ func TestDataFoldUnboundSource(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsCountCalls: Stats counts the calls of the policy's rules and
+// functions, not a rule's value reused within the evaluation, and adds
+// up over evaluations.
+func TestStatsCountCalls(t *testing.T) {
+	ctx := context.Background()
+	mods := parse(t, `package p
+
+f(x) := x + 1
+
+base := 1
+
+one := f(base)
+
+three := [f(base), f(base + 1), f(base + 2)]
+`)
+	count := func(rule string, times int) int {
+		prog, err := Compile(ctx, "x := data.p."+rule, "x", mods, ast.NewObject())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st Stats
+		for range times {
+			if v, err := prog.Eval(ctx, nil, Options{Stats: &st}); err != nil || v == nil {
+				t.Fatalf("%s: %v %v", rule, v, err)
+			}
+		}
+		return st.Calls
+	}
+	one, three := count("one", 1), count("three", 1)
+	if one < 2 || three-one != 2 { // three calls f twice more; base is worked out once
+		t.Errorf("calls: one %d, three %d", one, three)
+	}
+	if twice := count("one", 2); twice != 2*one {
+		t.Errorf("two evaluations counted %d calls, one %d", twice, one)
+	}
+}

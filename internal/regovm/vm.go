@@ -360,6 +360,18 @@ type Options struct {
 	// evaluation and reports for which of its values the evaluation would
 	// go exactly the same way (watch.go).
 	Watch *Watch
+	// Stats, when set, has the evaluation's counts added to it.
+	Stats *Stats
+}
+
+// Stats are counts of evaluations, for reports of what a policy costs
+// (`ds4p policy check`). Unlike a time, they are the same on every machine
+// and in every run.
+type Stats struct {
+	// Calls is how many times the evaluations called a rule or function
+	// of the policy, not counting a rule whose value the evaluation had
+	// already worked out.
+	Calls int
 }
 
 // memoEntry is a rule's value within one evaluation.
@@ -406,6 +418,9 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 	}
 	s.ctx, s.opts = ctx, &opts
 	defer s.release()
+	if opts.Stats != nil {
+		defer func() { opts.Stats.Calls += s.calls }() // before release clears it
+	}
 	s.stack = append(s.stack, make([]*ast.Term, p.nlocals)...)
 	frame := s.stack[:p.nlocals:p.nlocals]
 	if input != nil {

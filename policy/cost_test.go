@@ -1,0 +1,75 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ds4p/ds4p/rego"
+)
+
+// TestCostReport: Cost decides every case input of the tree and reports
+// calls and times that hang together; a policy whose decisions call more
+// of its rules reports more calls, whatever the machine.
+func TestCostReport(t *testing.T) {
+	ctx := context.Background()
+	sets, err := LoadCases(rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := 0
+	for _, s := range sets {
+		cases += len(s.Cases)
+	}
+	eng, err := New(ctx, rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := eng.Cost(ctx, rego.FS(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]Cost{"first": base.First, "later": base.Later} {
+		if c.MedianCalls <= 0 || c.MaxCalls < c.MedianCalls || c.Median <= 0 || c.Max < c.Median {
+			t.Errorf("%s decisions: %+v", name, c)
+		}
+	}
+	if base.Cases != cases || base.Later.MaxCalls > base.First.MaxCalls || base.Slowest == "" {
+		t.Errorf("report %+v for %d cases", base, cases)
+	}
+
+	// Part 2 data now also asks a rule that calls a function for each of
+	// 50 numbers: every decision about it makes 50 calls more. (The case
+	// with the most calls need not be about Part 2 data, so the largest
+	// count grows by a little less than 50 at the least.)
+	costly := copyTree(t, rego.FS())
+	src := costly["ds4p/classify.rego"].Data
+	src = bytes.Replace(src, []byte("restricted if part2\n"), []byte("restricted if {\n\tpart2\n\tcostly\n}\n"), 1)
+	src = append(src, []byte("\nstep(i) := i\n\ncostly if {\n\tevery i in numbers.range(1, 50) {\n\t\tstep(i) > 0\n\t}\n}\n")...)
+	costly["ds4p/classify.rego"].Data = src
+	if !strings.Contains(string(src), "\tcostly\n") {
+		t.Fatal("the edit did not apply")
+	}
+	eng2, err := New(ctx, costly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, err := eng2.Cost(ctx, costly, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more.First.MaxCalls < base.First.MaxCalls+45 || more.Later.MaxCalls < base.Later.MaxCalls+45 {
+		t.Errorf("the costly policy's decisions make at most %d (first) and %d (later) calls, the default's %d and %d",
+			more.First.MaxCalls, more.Later.MaxCalls, base.First.MaxCalls, base.Later.MaxCalls)
+	}
+
+	// OPA's evaluator is not measured: an error, not numbers.
+	td, err := New(ctx, rego.FS(), WithEvaluator(EvaluatorTopdown))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := td.Cost(ctx, rego.FS(), 1); err == nil || !strings.Contains(err.Error(), "topdown") {
+		t.Errorf("topdown's cost: %v", err)
+	}
+}
