@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,55 @@ func BenchmarkLink(b *testing.B) {
 	for b.Loop() {
 		if _, err := link(&e, sha256.New); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestEscapeMaskExact: for every byte value in every position of a word of
+// plain bytes, escapeMask's lowest set bit marks that byte exactly when
+// appendJSONString must look at it, and nothing before it.
+func TestEscapeMaskExact(t *testing.T) {
+	look := func(b byte) bool {
+		return b < 0x20 || b >= 0x80 || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&'
+	}
+	for pos := range 8 {
+		for v := range 256 {
+			w := []byte("abcdefgh")
+			w[pos] = byte(v)
+			m := escapeMask(load64(string(w), 0))
+			first := -1
+			if m != 0 {
+				first = bits.TrailingZeros64(m) >> 3
+			}
+			want := -1
+			if look(byte(v)) {
+				want = pos
+			}
+			if first != want {
+				t.Errorf("byte %#x at %d: first flagged %d, want %d", v, pos, first, want)
+			}
+		}
+	}
+}
+
+// TestJSONStringEscapesEverywhere: appendJSONString escapes as
+// encoding/json does whatever the position of what needs escaping in a
+// long string, across the eight-byte steps.
+func TestJSONStringEscapesEverywhere(t *testing.T) {
+	specials := []string{`"`, `\`, "<", ">", "&", "\x00", "\x1f", "\n", "\x7f", "é", "\xff", "\u2028", "漢", "🙂", "\xc3"}
+	for _, sp := range specials {
+		for pos := range 24 {
+			for _, n := range []int{pos, pos + 1, pos + 9, 40} {
+				plain := strings.Repeat("Observation/obs-1|", 3)[:n]
+				s := plain[:min(pos, len(plain))] + sp + plain[min(pos, len(plain)):]
+				want, err := json.Marshal(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+					t.Fatalf("%q: %s, want %s", s, got, want)
+				}
+			}
 		}
 	}
 }
