@@ -190,3 +190,42 @@ func TestJSONStringEscapesEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonicalItemsCopies: the ledger's copy of an entry's items shares
+// nothing with the caller's (which may be reused once Append returns),
+// keeps every list non-nil (null and [] differ in the JSON the hash
+// covers), and an item's labels cannot grow into the next item's.
+func TestCanonicalItemsCopies(t *testing.T) {
+	in := []Item{
+		{Type: "Observation", ID: "a", Labels: []string{"x|1", "x|2"}},
+		{Type: "Observation", ID: "b"}, // nil labels
+		{Type: "Condition", ID: "c", Labels: []string{}},
+		{Type: "Condition", ID: "d", Labels: []string{"x|3"}},
+	}
+	out := canonicalItems(in)
+	if len(out) != len(in) {
+		t.Fatalf("%d items, want %d", len(out), len(in))
+	}
+	for i := range in {
+		if out[i].Labels == nil || out[i].ID != in[i].ID || strings.Join(out[i].Labels, ",") != strings.Join(in[i].Labels, ",") {
+			t.Errorf("item %d: %+v from %+v", i, out[i], in[i])
+		}
+	}
+	in[0].Labels[0] = "changed"
+	if out[0].Labels[0] != "x|1" {
+		t.Error("the copy shares the caller's labels")
+	}
+	grown := append(out[0].Labels, "x|9")
+	_ = grown
+	if out[1].Labels == nil || len(out[1].Labels) != 0 || out[3].Labels[0] != "x|3" {
+		t.Errorf("appending to one item's labels reached the next: %+v", out)
+	}
+	if empty := canonicalItems([]Item{{ID: "e"}}); empty[0].Labels == nil {
+		t.Error("an entry whose items have no labels got nil labels")
+	}
+	var e Entry
+	e.Disclosed = []Item{{Type: "Patient", ID: "p"}}
+	if got, _ := appendEntryJSON(nil, &Entry{Disclosed: canonicalItems(e.Disclosed)}); !bytes.Contains(got, []byte(`"labels":[]`)) {
+		t.Errorf("canonical items without labels encode as %s", got)
+	}
+}

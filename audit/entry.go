@@ -111,11 +111,19 @@ func canonical(e Entry) Entry {
 	return e
 }
 
-// canonicalItems copies items with non-nil labels.
+// canonicalItems copies items with non-nil labels. The labels are copied
+// too (the caller's may be reused once Append returns), all into one
+// slice: a search's entry has a thousand items.
 func canonicalItems(items []Item) []Item {
 	out := make([]Item, len(items))
+	n := 0
+	for _, it := range items {
+		n += len(it.Labels)
+	}
+	slab := make([]string, n) // never nil, nor any slice of it
 	for i, it := range items {
-		it.Labels = nonNil(it.Labels)
+		k := copy(slab, it.Labels)
+		it.Labels, slab = slab[:k:k], slab[k:]
 		out[i] = it
 	}
 	return out
