@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -175,15 +176,13 @@ func (d *decoder) str(vs int, dst *string, intern bool) (int, error) {
 		return 0, errDecline
 	}
 	raw := d.b[vs+1 : ve-1]
-	for _, c := range raw {
-		if c == '\\' {
-			var u string // on the heap only here: json.Unmarshal keeps its argument
-			if json.Unmarshal(d.b[vs:ve], &u) != nil {
-				return 0, errDecline
-			}
-			*dst = u
-			return ve, nil
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		var u string // on the heap only here: json.Unmarshal keeps its argument
+		if json.Unmarshal(d.b[vs:ve], &u) != nil {
+			return 0, errDecline
 		}
+		*dst = u
+		return ve, nil
 	}
 	if !intern {
 		*dst = string(raw)
