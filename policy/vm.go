@@ -75,47 +75,36 @@ func prepareVM(ctx context.Context, fsys fs.FS, rev string, c *compiled, query s
 // full and brief form and brief with its fixed verdicts, with both
 // evaluators, and returns the first difference.
 func (vm *vmPrograms) crossCheck(ctx context.Context, fsys fs.FS, c *compiled) string {
-	sets, err := LoadCases(fsys)
+	memo := newInputMemo()
+	why := ""
+	err := eachCase(fsys, true, func(tc Case, cs *consentSet) bool {
+		var fixed *ast.Term
+		if vm.fixed != nil {
+			ctxVal := tc.Input.contextValue(cs.value, memo)
+			want, err := topdownValue(ctx, *c.fixed, ctxVal)
+			got, gerr := vm.fixed.Eval(ctx, ctxVal, vmOptions)
+			if d := differ(want, err, got, gerr); d != "" {
+				why = fmt.Sprintf("the interpreter's fixed verdicts differ from topdown's for case %q: %s", tc.Name, d)
+				return false
+			}
+			if got != nil {
+				fixed = ast.NewTerm(got)
+			}
+		}
+		for _, val := range decisionForms(tc.Input, cs, memo, fixed) {
+			want, err := topdownValue(ctx, c.pq, val)
+			got, gerr := vm.decision.Eval(ctx, val, vmOptions)
+			if d := differ(want, err, got, gerr); d != "" {
+				why = fmt.Sprintf("the interpreter's decision differs from topdown's for case %q: %s", tc.Name, d)
+				return false
+			}
+		}
+		return true
+	})
 	if err != nil {
 		return "" // the tree's cases are checked (and reported) elsewhere
 	}
-	memo := newInputMemo()
-	for _, set := range sets {
-		for _, tc := range set.Cases {
-			cs, err := newConsentSet(tc.Input.Consents, tc.Input.Patient, true)
-			if err != nil {
-				continue
-			}
-			var fixed *ast.Term
-			if vm.fixed != nil {
-				ctxVal := tc.Input.contextValue(cs.value, memo)
-				want, err := topdownValue(ctx, *c.fixed, ctxVal)
-				got, gerr := vm.fixed.Eval(ctx, ctxVal, vmOptions)
-				if why := differ(want, err, got, gerr); why != "" {
-					return fmt.Sprintf("the interpreter's fixed verdicts differ from topdown's for case %q: %s", tc.Name, why)
-				}
-				if got != nil {
-					fixed = ast.NewTerm(got)
-				}
-			}
-			// Full and brief, and brief with the fixed verdicts as the
-			// response path evaluates.
-			for _, v := range []struct {
-				brief bool
-				fixed *ast.Term
-			}{{false, nil}, {true, nil}, {true, fixed}} {
-				in := tc.Input
-				in.Brief = v.brief
-				val := in.value(cs.value, memo, v.fixed)
-				want, err := topdownValue(ctx, c.pq, val)
-				got, gerr := vm.decision.Eval(ctx, val, vmOptions)
-				if why := differ(want, err, got, gerr); why != "" {
-					return fmt.Sprintf("the interpreter's decision differs from topdown's for case %q: %s", tc.Name, why)
-				}
-			}
-		}
-	}
-	return ""
+	return why
 }
 
 func topdownValue(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (ast.Value, error) {

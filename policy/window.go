@@ -95,22 +95,40 @@ func (p *prepared) reuse() string {
 }
 
 // eachCase calls fn with every case input of fsys (cases/*.yaml) whose
-// consents convert, and their policy form.
-func (e *Engine) eachCase(fsys fs.FS, fn func(Case, *consentSet)) error {
+// consents convert, and their policy form (indexed or not), until fn
+// returns false.
+func eachCase(fsys fs.FS, index bool, fn func(Case, *consentSet) bool) error {
 	sets, err := LoadCases(fsys)
 	if err != nil {
 		return err
 	}
 	for _, set := range sets {
 		for _, c := range set.Cases {
-			cs, err := newConsentSet(c.Input.Consents, c.Input.Patient, !e.noIndex)
+			cs, err := newConsentSet(c.Input.Consents, c.Input.Patient, index)
 			if err != nil {
 				continue // the case matrix reports it
 			}
-			fn(c, cs)
+			if !fn(c, cs) {
+				return nil
+			}
 		}
 	}
 	return nil
+}
+
+// decisionForms are the inputs a case's decision is checked in: full,
+// brief, and brief with the response's fixed verdicts (nil: none), as the
+// response path evaluates it.
+func decisionForms(in Input, cs *consentSet, m *inputMemo, fixed *ast.Term) [3]ast.Value {
+	var out [3]ast.Value
+	for i, v := range []struct {
+		brief bool
+		fixed *ast.Term
+	}{{false, nil}, {true, nil}, {true, fixed}} {
+		in.Brief = v.brief
+		out[i] = in.value(cs.value, m, v.fixed)
+	}
+	return out
 }
 
 // TimeReport says whether the interpreter follows a policy's use of the
@@ -158,21 +176,17 @@ func (e *Engine) TimeReuse(ctx context.Context, fsys fs.FS) (TimeReport, error) 
 		}
 		return v
 	}
-	err := e.eachCase(fsys, func(c Case, cs *consentSet) {
+	err := eachCase(fsys, !e.noIndex, func(c Case, cs *consentSet) bool {
 		var fixed *ast.Term
 		if p.vm.fixed != nil {
 			if v := follow(c.Name, "fixed verdicts", p.vm.fixed, c.Input.contextValue(cs.value, m), c.Input.Request.TimeNS); v != nil {
 				fixed = ast.NewTerm(v)
 			}
 		}
-		for _, v := range []struct {
-			brief bool
-			fixed *ast.Term
-		}{{false, nil}, {true, nil}, {true, fixed}} {
-			in := c.Input
-			in.Brief = v.brief
-			follow(c.Name, "decision", p.vm.decision, in.value(cs.value, m, v.fixed), in.Request.TimeNS)
+		for _, val := range decisionForms(c.Input, cs, m, fixed) {
+			follow(c.Name, "decision", p.vm.decision, val, c.Input.Request.TimeNS)
 		}
+		return true
 	})
 	if err != nil {
 		return r, err
