@@ -110,7 +110,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	s.client = &http.Client{Transport: transport, Timeout: 5 * time.Second}
 	s.rp = &httputil.ReverseProxy{
 		Rewrite:        s.rewrite,
-		Transport:      transport,
+		Transport:      newSyncClient(transport, opts.MaxIdleConns), // upstream_client.go
 		ModifyResponse: s.modifyResponse,
 		ErrorHandler:   s.errorHandler,
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
