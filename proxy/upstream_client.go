@@ -19,8 +19,8 @@ import (
 // machine a switch that wakes a thread is an exit to the hypervisor, and
 // together they were ~13 % of a read's CPU under load. syncClient writes
 // the request and reads the response in the caller's goroutine, on a pooled
-// keep-alive connection: a read costs ~14 % less CPU and ~0.06 ms less at
-// c=1 (test/bench/HISTORY.md, twelfth session).
+// keep-alive connection: a read costs 5–14 % less CPU, and 0.04–0.06 ms
+// less at c=1 (test/bench/HISTORY.md, twelfth session).
 //
 // It takes only what it can do exactly as the transport would: GET and
 // HEAD without a body or an upgrade, to an http upstream. Everything else
