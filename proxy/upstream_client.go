@@ -31,9 +31,10 @@ import (
 //   - bounds the response header (maxUpstreamHeaderBytes), as the transport's
 //     MaxResponseHeaderBytes does;
 //   - skips interim 1xx responses;
-//   - retries a request once on a new connection when a reused idle one
-//     fails before any byte of a response arrives (the upstream closed it
-//     while idle; both methods are idempotent);
+//   - sends a request again, on another idle connection or a new one, when
+//     a reused idle one fails before any byte of a response arrives (the
+//     upstream closed it while idle; both methods are idempotent); a new
+//     connection that fails is an error;
 //   - returns a connection to the pool only when its response was read to
 //     the end with nothing after it, neither side asked to close it, and the
 //     request's context was not cancelled; idle connections expire after
