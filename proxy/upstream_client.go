@@ -23,7 +23,8 @@ import (
 // less at c=1 (test/bench/HISTORY.md, twelfth session).
 //
 // It takes only what it can do exactly as the transport would: GET and
-// HEAD without a body or an upgrade, to an http upstream. Everything else
+// HEAD without a body or an upgrade, to an http upstream, on systems where
+// an idle connection can be peeked at (peekIdle). Everything else
 // (writes, https, where the transport negotiates HTTP/2) goes to the
 // transport. Like the transport it
 //   - parses the response with net/http's own ReadResponse, so framing
@@ -99,7 +100,7 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 
 // takes reports whether syncClient handles req.
 func (t *syncClient) takes(req *http.Request) bool {
-	return req.URL.Scheme == "http" &&
+	return peekIdle && req.URL.Scheme == "http" &&
 		(req.Method == http.MethodGet || req.Method == http.MethodHead) &&
 		(req.Body == nil || req.Body == http.NoBody) && req.ContentLength == 0 &&
 		req.Header.Get("Upgrade") == "" && req.Header.Get("Connection") == ""
@@ -145,43 +146,34 @@ func (t *syncClient) exchange(req *http.Request, host string, c *syncConn, reuse
 	// unblocks whatever is reading or writing, and the connection is then
 	// closed rather than pooled.
 	stop := context.AfterFunc(ctx, func() { _ = c.c.SetDeadline(time.Unix(1, 0)) })
-	fail := func(err error) (*http.Response, bool, error) {
+	// fail closes c; before any byte of a response, a reused connection's
+	// failure (the upstream closed it while idle) lets the caller retry.
+	fail := func(err error, beforeResponse bool) (*http.Response, bool, error) {
 		stop()
 		_ = c.c.Close()
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, false, cerr
 		}
+		if beforeResponse && reused && !errors.Is(err, errUpstreamHeaderTooLarge) {
+			return nil, true, nil
+		}
 		return nil, false, err
 	}
-	if err := req.Write(c.bw); err != nil {
-		if reused && ctx.Err() == nil {
-			stop()
-			_ = c.c.Close()
-			return nil, true, nil
-		}
-		return fail(err)
+	err = req.Write(c.bw)
+	if err == nil {
+		err = c.bw.Flush()
 	}
-	if err := c.bw.Flush(); err != nil {
-		if reused && ctx.Err() == nil {
-			stop()
-			_ = c.c.Close()
-			return nil, true, nil
-		}
-		return fail(err)
+	if err == nil {
+		c.lim.n = maxUpstreamHeaderBytes - int64(c.br.Buffered())
+		_, err = c.br.Peek(1)
 	}
-	c.lim.n = maxUpstreamHeaderBytes - int64(c.br.Buffered())
-	if _, err := c.br.Peek(1); err != nil {
-		if reused && ctx.Err() == nil && !errors.Is(err, errUpstreamHeaderTooLarge) {
-			stop()
-			_ = c.c.Close()
-			return nil, true, nil
-		}
-		return fail(err)
+	if err != nil {
+		return fail(err, true)
 	}
 	for {
 		resp, err = http.ReadResponse(c.br, req)
 		if err != nil {
-			return fail(err)
+			return fail(err, false)
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
@@ -191,7 +183,7 @@ func (t *syncClient) exchange(req *http.Request, host string, c *syncConn, reuse
 		_ = resp.Body.Close()
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		return fail(errors.New("upstream switched protocols on a request that asked for no upgrade"))
+		return fail(errors.New("upstream switched protocols on a request that asked for no upgrade"), false)
 	}
 	c.lim.n = -1
 	body := &syncBody{rc: resp.Body, t: t, host: host, c: c, stop: stop, keep: !resp.Close && !req.Close}

@@ -1,9 +1,12 @@
-//go:build !unix
+//go:build !unix || aix
 
 package proxy
 
 import "net"
 
-// idleConnSpoiled cannot peek here: a spoiled idle connection shows when
-// its next response does not parse (the request then fails closed).
-func idleConnSpoiled(net.Conn) bool { return false }
+// peekIdle: here an idle connection cannot be checked for bytes the
+// upstream sent unasked, which could parse as the next request's
+// response; syncClient then leaves every request to http.Transport.
+const peekIdle = false
+
+func idleConnSpoiled(net.Conn) bool { return true }

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !aix
 
 package proxy
 
@@ -6,6 +6,9 @@ import (
 	"net"
 	"syscall"
 )
+
+// peekIdle: idle connections can be checked (idleConnSpoiled).
+const peekIdle = true
 
 // idleConnSpoiled reports whether the upstream wrote to, or closed, a
 // connection while it sat idle in the pool: bytes nobody asked for would
