@@ -28,13 +28,17 @@ type recent struct {
 }
 
 // Default bounds of recent: a reader that falls further behind reads the
-// file. The console polls every second and the SIEM export at least that
-// often, so 4,096 entries keep up with ~4,000 reads/s, more than two
-// cores serve, and 32,768 items with ~30 1,000-entry searches a second.
-// Memory: about 0.4 KB per entry and 0.15 KB per item, ~7 MB at most.
+// file. The console polls four times a second, so 4,096 entries keep up
+// with it at ~16,000 reads/s and 65,536 items with ~260 1,000-entry
+// searches a second (two cores serve ~120 at c=1 and ~170 at c=8; with
+// 32,768 items and a poll each second the console missed them and read
+// the file). The SIEM export, when configured, polls once a second by
+// default (siem.DefaultInterval): it keeps up with ~65 such searches a
+// second. Memory: about 0.4 KB per entry and 0.15 KB per item, ~11 MB at
+// most.
 const (
 	recentEntries = 4096
-	recentItems   = 1 << 15
+	recentItems   = 1 << 16
 )
 
 func newRecent() *recent {

@@ -165,6 +165,28 @@ func TestRecentBounds(t *testing.T) {
 	assertTailMatchesFile(t, l)
 }
 
+// TestRecentKeepsUpWithLargeSearches: at the default bounds, a quarter
+// second of 1,000-item searches at 180 a second (two cores serve ~120 at
+// c=1 and ~170 at c=8) stays in memory for the console's next refresh.
+func TestRecentKeepsUpWithLargeSearches(t *testing.T) {
+	t.Parallel()
+	r := newRecent()
+	const searches = 45 // 180/s for 250 ms
+	for i := range uint64(2 * searches) {
+		e := sample(int(i), "Patient/a")
+		e.Seq = i + 1
+		e.Disclosed = make([]Item, 1000)
+		for j := range e.Disclosed {
+			e.Disclosed[j] = Item{Type: "Observation", ID: fmt.Sprint(j), Version: "1"}
+		}
+		r.committed([]Entry{e})
+	}
+	got, ok := r.after(searches, MaxLimit)
+	if !ok || len(got) != searches {
+		t.Fatalf("recent answers for the last %d searches: %v, with %d entries", searches, ok, len(got))
+	}
+}
+
 func TestRecentForgetsPruned(t *testing.T) {
 	t.Parallel()
 	l := newLedger(t)

@@ -88,9 +88,9 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 		tests:    &testCache{},
 	}
 	h.mux = h.routes()
-	// Every second: a refresh that keeps up reads the ledger's latest
-	// entries from memory (audit's recent entries) rather than the file.
-	go h.stats.run(ctx, time.Second)
+	// A refresh that keeps up reads the ledger's latest entries from
+	// memory (audit's recent entries) rather than the file (statsInterval).
+	go h.stats.run(ctx, statsInterval)
 	return h, nil
 }
 
