@@ -222,14 +222,26 @@ func benchClasses(b *testing.B, onePatient bool) (classes []benchClass, entries 
 // the proxy passes them), the others none.
 // cold: every iteration is the first request after a policy reload (each
 // distinct decision is evaluated once, repeats within the Bundle hit the
-// cache); warm: the decisions are cached from an earlier request.
+// cache); warm: the decisions are cached from an earlier request;
+// serve-heap-floor: cold under the collector setting `ds4p serve` runs with.
 func BenchmarkBundle(b *testing.B) {
 	for _, one := range []bool{true, false} {
 		classes, entries := benchClasses(b, one)
 		inputs, evals := bundleInputs(classes)
-		for _, warm := range []bool{false, true} {
+		for _, v := range []struct{ warm, floor bool }{{false, false}, {true, false}, {false, true}} {
+			warm := v.warm
 			name := map[bool]string{true: "one-patient", false: "mixed-patients"}[one] + "/" + map[bool]string{false: "cold", true: "warm"}[warm]
+			if v.floor {
+				// As `ds4p serve` runs by default (see BenchmarkDecide).
+				name += "/serve-heap-floor"
+			}
 			b.Run(name, func(b *testing.B) {
+				if v.floor {
+					if got := heapfloor.Set(32 << 20); got != 32<<20 {
+						b.Fatalf("heap floor %d", got)
+					}
+					defer heapfloor.Set(0)
+				}
 				eng := newEngine(b)
 				ctx := context.Background()
 				round := 0
