@@ -47,6 +47,10 @@ func TestFind(t *testing.T) {
 		{"past the end", Query{After: after(20)}, []uint64{}},
 		{"cursor at the maximum", Query{After: Cursor{t: math.MaxUint64, seq: math.MaxUint64}}, []uint64{}},
 		{"empty range", Query{From: at(9), To: at(9)}, []uint64{}},
+		// Bounds beyond what UnixNano holds (1678–2262) once wrapped round.
+		{"to far in the future (no end)", Query{Patient: "Patient/b", From: at(15), To: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}, []uint64{16, 18, 20}},
+		{"from far in the past", Query{Patient: "Patient/a", From: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), To: at(4)}, []uint64{1, 3}},
+		{"from far in the future", Query{From: time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC)}, []uint64{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

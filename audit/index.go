@@ -97,8 +97,24 @@ func keyPosition(k []byte) (t, seq uint64) {
 // timeKey maps t to an unsigned integer that sorts as t does: Unix
 // nanoseconds with the sign bit flipped, so times before 1970 sort first.
 func timeKey(t time.Time) uint64 {
+	// UnixNano is undefined outside 1678–2262; a bound out there (an
+	// auditor's "to=9999-12-31" for "no end") is clamped to the ends of the
+	// key space instead of wrapping round and matching nothing. Entries'
+	// own times are always inside.
+	switch {
+	case t.Before(minKeyTime):
+		return 0
+	case t.After(maxKeyTime):
+		return math.MaxUint64
+	}
 	return uint64(t.UnixNano()) ^ (1 << 63)
 }
+
+// The times UnixNano can represent.
+var (
+	minKeyTime = time.Unix(0, math.MinInt64)
+	maxKeyTime = time.Unix(0, math.MaxInt64)
+)
 
 // timeBounds returns [from, to) as time keys, zero bounds being open.
 func timeBounds(from, to time.Time) (uint64, uint64) {
