@@ -766,12 +766,24 @@ func (l *Ledger) barrier(ctx context.Context) error {
 }
 
 // view is db.View after the barrier.
-func (l *Ledger) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
+func (l *Ledger) view(ctx context.Context, fn func(*bbolt.Tx) error) (err error) {
 	if err := l.barrier(ctx); err != nil {
 		return err
 	}
+	// bbolt panics on a page that does not say what it should be (a damaged
+	// file); View has rolled its transaction back by the time this runs.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrDamaged, r)
+		}
+	}()
 	return l.db.View(fn)
 }
+
+// ErrDamaged: bbolt found a page of the database file that is not what the
+// file's own structure says it is (a flipped byte, a torn copy). Nothing
+// read from such a file can be trusted; Verify reports it as a broken chain.
+var ErrDamaged = errors.New("audit: the database file is damaged")
 
 // Err reports whether the ledger has stopped taking appends (a journal
 // write or an apply failed); nil when it works. Readiness checks call it.

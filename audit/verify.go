@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.etcd.io/bbolt"
 )
@@ -88,6 +90,9 @@ func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
 			done, err = v.chunk(b)
 			return err
 		})
+		if errors.Is(err, ErrDamaged) {
+			return v.next - first, &BrokenError{Seq: v.next, Reason: strings.TrimPrefix(err.Error(), "audit: ")}
+		}
 		if err != nil {
 			return v.next - first, err
 		}

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -184,10 +185,22 @@ func (v *verifyStatus) copy() map[string]any {
 	}
 }
 
+// verifyLedger is Ledger.Verify in its own goroutine: a panic there (bbolt
+// on a damaged page the ledger's reads did not catch) would end the whole
+// process, so it is an error here.
+func (h *Handler) verifyLedger() (n uint64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", audit.ErrDamaged, r)
+		}
+	}()
+	return h.cfg.Ledger.Verify(context.Background())
+}
+
 // runVerify walks the chain and records the outcome.
 func (h *Handler) runVerify() {
 	start := time.Now()
-	n, err := h.cfg.Ledger.Verify(context.Background())
+	n, err := h.verifyLedger()
 	v := h.verify
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -198,6 +211,9 @@ func (h *Handler) runVerify() {
 	switch {
 	case errors.As(err, &be):
 		v.Broken, v.BadSeq = be.Error(), be.Seq
+	case errors.Is(err, audit.ErrDamaged):
+		v.Broken = "the database file is damaged: restore it from a backup and verify again"
+		h.log.Error("console: chain verification", "error", err.Error())
 	case err != nil:
 		v.Broken = "the ledger could not be read to the end"
 		h.log.Error("console: chain verification", "error", err.Error())

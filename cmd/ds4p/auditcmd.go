@@ -53,7 +53,15 @@ commands wait 2 seconds and then fail: stop serve, or use its admin API
 const DefaultExportDir = "ledger-exports"
 
 // runAudit is `ds4p audit query|report|export|verify|prune`.
-func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	// bbolt panics on a damaged page (one it reads while opening the file,
+	// say, before the ledger's own reads can turn it into an error): an
+	// auditor gets exit 1 and what was found, not a stack trace and exit 2.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", audit.ErrDamaged, r)
+		}
+	}()
 	if len(args) == 0 || wantsHelp(args[:1]) {
 		fmt.Fprintln(stdout, auditHelp)
 		return nil
