@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -237,4 +238,31 @@ func decodeEntry(v []byte) (Entry, error) {
 		return Entry{}, err
 	}
 	return e, nil
+}
+
+// PatientRef reads a patient the way auditors type one, "Patient/ID" or the
+// bare ID, and returns "Patient/ID", the form entries are indexed by.
+// Anything else (another resource type, an empty or malformed id, a URL)
+// is an error: searched for as given it would match nothing, and an empty
+// accounting of disclosures reads as "never disclosed".
+func PatientRef(s string) (string, error) {
+	id := strings.TrimPrefix(s, "Patient/")
+	if !validID(id) {
+		return "", fmt.Errorf("patient %q is not a patient reference: give Patient/ID or the id (1 to 64 letters, digits, '-' and '.')", s)
+	}
+	return "Patient/" + id, nil
+}
+
+// validID reports whether id is a FHIR R4 id: [A-Za-z0-9\-\.]{1,64}.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := range len(id) {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -64,6 +64,11 @@ func parseAuditQuery(v url.Values) (audit.Query, error) {
 		return q, err
 	}
 	var err error
+	if q.Patient != "" {
+		if q.Patient, err = audit.PatientRef(q.Patient); err != nil {
+			return q, err
+		}
+	}
 	if b := v.Get("break_glass"); b != "" {
 		if q.BreakGlass, err = strconv.ParseBool(b); err != nil {
 			return q, errors.New("break_glass must be true or false")
@@ -122,6 +127,8 @@ func (s *Server) accounting(c *gin.Context) {
 		err = errors.New("the patient parameter is required, e.g. ?patient=Patient/123")
 	case format != "" && format != "json" && format != "csv" && format != "fhir":
 		err = errors.New("format must be json, csv or fhir")
+	default:
+		patient, err = audit.PatientRef(patient)
 	}
 	if err != nil {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())

@@ -94,6 +94,8 @@ func TestAdminAuditQuery(t *testing.T) {
 		{"break_glass=false&to=" + url.QueryEscape(at(3)), "[1 2]"},
 		{"from=2026-03-01&to=2026-03-02&patient=Patient/p2", "[2 4 6 8 10 12]"},
 		{"from=2026-03-02", "[]"},
+		{"patient=p1", "[1 3 5 7 9 11]"}, // the bare id, as auditors type it
+		{"to=9999-12-31&patient=Patient/p2", "[2 4 6 8 10 12]"},
 	}
 	for _, tt := range tests {
 		resp, body := h.get("/admin/audit?"+tt.query, tokAdmin)
@@ -146,13 +148,14 @@ func TestAdminAuditBadParameters(t *testing.T) {
 	for _, q := range []string{
 		"limit=0", "limit=1001", "_count=x", "cursor=abc", "from=yesterday", "to=2026-13-01",
 		"from=2026-03-02&to=2026-03-01", "break_glass=maybe", "patinet=Patient/p1", "patient=a&patient=b",
+		"patient=Observation/o1", "patient=Patient/", "patient=Patient/a%2Fb",
 	} {
 		resp, body := h.get("/admin/audit?"+q, tokAdmin)
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"OperationOutcome"`) {
 			t.Errorf("?%s = %d %s, want 400 OperationOutcome", q, resp.StatusCode, body)
 		}
 	}
-	for _, q := range []string{"", "patient=Patient/p1&format=xml", "patient=Patient/p1&from=x", "patient=Patient/p1&extra=1"} {
+	for _, q := range []string{"", "patient=Patient/p1&format=xml", "patient=Patient/p1&from=x", "patient=Patient/p1&extra=1", "patient=Observation/o1", "patient=Patient/"} {
 		resp, body := h.get("/admin/audit/accounting?"+q, tokAdmin)
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"OperationOutcome"`) {
 			t.Errorf("accounting ?%s = %d %s, want 400 OperationOutcome", q, resp.StatusCode, body)
@@ -168,7 +171,7 @@ func TestAdminAuditBadParameters(t *testing.T) {
 func TestAdminAccountingJSON(t *testing.T) {
 	t.Parallel()
 	h := auditHarness(t)
-	resp, body := h.get("/admin/audit/accounting?patient=Patient/p2&to=2026-03-01T09:11:00Z", tokAdmin)
+	resp, body := h.get("/admin/audit/accounting?patient=p2&to=2026-03-01T09:11:00Z", tokAdmin) // the bare id
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}

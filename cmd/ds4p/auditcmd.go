@@ -170,7 +170,7 @@ func openLedger(dir string, writable bool, stderr io.Writer) (*audit.Ledger, fun
 func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newAuditFlags("query", args, stdout, stderr)
 	q := audit.Query{}
-	f.fs.StringVar(&q.Patient, "patient", "", "only this patient's entries (Patient/ID)")
+	f.fs.StringVar(&q.Patient, "patient", "", "only this patient's entries (Patient/ID or the id)")
 	f.fs.StringVar(&q.Recipient, "recipient", "", "only entries whose caller subject or organisation is this")
 	f.fs.StringVar(&q.Purpose, "purpose", "", "only entries stating this purpose of use (e.g. TREAT)")
 	f.fs.BoolVar(&q.BreakGlass, "break-glass", false, "only break-the-glass (emergency) disclosures")
@@ -178,6 +178,11 @@ func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var err error
 	if q.From, q.To, err = f.parse(args); err != nil {
 		return err
+	}
+	if q.Patient != "" {
+		if q.Patient, err = audit.PatientRef(q.Patient); err != nil {
+			return err
+		}
 	}
 	l, closeDB, err := openLedger(*f.data, false, stderr)
 	if err != nil {
@@ -203,7 +208,7 @@ func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer)
 // runAuditReport writes one patient's accounting of disclosures.
 func runAuditReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newAuditFlags("report", args, stdout, stderr)
-	patient := f.fs.String("patient", "", "the patient (Patient/ID), required")
+	patient := f.fs.String("patient", "", "the patient (Patient/ID or the id), required")
 	format := f.fs.String("format", "json", "json, csv or fhir (a Bundle of IHE BALP AuditEvents)")
 	out := f.fs.String("out", "-", "output file (- for standard output)")
 	from, to, err := f.parse(args)
@@ -212,6 +217,9 @@ func runAuditReport(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if *patient == "" {
 		return errors.New("--patient is required")
+	}
+	if *patient, err = audit.PatientRef(*patient); err != nil {
+		return err
 	}
 	if *format != "json" && *format != "csv" && *format != "fhir" {
 		return fmt.Errorf("--format %q: want json, csv or fhir", *format)

@@ -381,3 +381,22 @@ func damagePages(t *testing.T, path string) int {
 	}
 	return n
 }
+
+// TestAuditPatientAsTyped: a bare id is the patient it names, and a
+// reference to anything else is refused, not answered with nothing.
+func TestAuditPatientAsTyped(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 10, 0)
+	for _, args := range [][]string{{"query", "--patient"}, {"report", "--patient"}} {
+		_, want, _ := runCLI("audit", args[0], "--data", dir, args[1], "Patient/p1")
+		code, got, errOut := runCLI("audit", args[0], "--data", dir, args[1], "p1")
+		if code != 0 || got != want || !strings.Contains(got, "o1") {
+			t.Errorf("audit %s --patient p1 = %d %q %q, want the output for Patient/p1, %q", args[0], code, got, errOut, want)
+		}
+		for _, bad := range []string{"Observation/o1", "Patient/", "Patient/a/b"} {
+			if code, _, errOut := runCLI("audit", args[0], "--data", dir, args[1], bad); code != 1 || !strings.Contains(errOut, "not a patient reference") {
+				t.Errorf("audit %s --patient %s = %d %q, want 1 and why", args[0], bad, code, errOut)
+			}
+		}
+	}
+}
