@@ -333,3 +333,20 @@ func (failingFinder) Append(context.Context, ...audit.Entry) error { return nil 
 func (failingFinder) Find(context.Context, audit.Query) ([]audit.Entry, error) {
 	return nil, errors.New("audit: finding entries: disk on fire")
 }
+
+// TestAdminAnswersAreNotCached: ledger pages and accountings name patients;
+// like every FHIR answer they carry Cache-Control: no-store.
+func TestAdminAnswersAreNotCached(t *testing.T) {
+	t.Parallel()
+	h := auditHarness(t)
+	for _, path := range []string{
+		"/admin/audit", "/admin/audit?patient=p1",
+		"/admin/audit/accounting?patient=Patient/p1", "/admin/audit/accounting?patient=Patient/p1&format=csv",
+		"/admin/audit/accounting?patient=Patient/p1&format=fhir",
+	} {
+		resp, body := h.get(path, tokAdmin)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s = %d, Cache-Control %q, want 200 and no-store (%.200s)", path, resp.StatusCode, resp.Header.Get("Cache-Control"), body)
+		}
+	}
+}

@@ -214,7 +214,7 @@ func (s *Server) routes() *gin.Engine {
 	fhir.Any("", s.handleFHIR)
 	fhir.Any("/*path", s.handleFHIR)
 	// Admin roles, each reaching only its own endpoints (authn.*Scope).
-	admin := e.Group("/admin", s.authenticate, s.rateLimitAdmin)
+	admin := e.Group("/admin", noStore, s.authenticate, s.rateLimitAdmin)
 	s.consentRoutes(admin.Group("", requireScope(authn.ConsentManagerScope)))
 	s.policyRoutes(admin.Group("", requireScope(authn.PolicyAuthorScope)))
 	s.auditRoutes(admin.Group("", requireScope(authn.AuditorScope)))
@@ -223,6 +223,12 @@ func (s *Server) routes() *gin.Engine {
 		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such endpoint; the FHIR API is under /fhir/")
 	})
 	return e
+}
+
+// noStore keeps every admin answer out of caches, as the FHIR answers are:
+// ledger pages, accountings of disclosures and consents name patients.
+func noStore(c *gin.Context) {
+	c.Writer.Header().Set("Cache-Control", "no-store")
 }
 
 func endSpan(span trace.Span, err *error) {
