@@ -114,6 +114,13 @@ func TestTokenRequiresSubject(t *testing.T) {
 	if code := run(context.Background(), []string{"token", "--data", t.TempDir(), "--sub", "s", "--purpose", "TREAT"}, &out, &errOut); code != 0 || strings.Count(out.String(), ".") != 2 {
 		t.Fatalf("exit %d: %q", code, out.String())
 	}
+	for _, ttl := range []string{"0", "-1h"} {
+		out.Reset()
+		errOut.Reset()
+		if code := run(context.Background(), []string{"token", "--data", t.TempDir(), "--sub", "s", "--ttl", ttl}, &out, &errOut); code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), "positive lifetime") {
+			t.Errorf("token --ttl %s = exit %d, %q %q; want 1, no token and why", ttl, code, out.String(), errOut.String())
+		}
+	}
 }
 
 func TestConfigAuthAndTLS(t *testing.T) {

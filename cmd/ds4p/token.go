@@ -38,6 +38,12 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if *sub == "" {
 		return errors.New("--sub is required")
 	}
+	if *ttl <= 0 {
+		// Not quietly an hour: a tester asking for an expired token would
+		// get one that works. An expired one: --ttl 1s, then wait past
+		// the accepted clock skew (auth.skew, --token-skew; 30 s by default).
+		return fmt.Errorf("--ttl %s: want a positive lifetime such as 1h", *ttl)
+	}
 	tok, err := authn.MintDev(*data, authn.DevClaims{
 		Subject: *sub, Org: *org, Client: *client, Purposes: splitList(*purpose),
 		Scopes: strings.Fields(*scope), BreakGlass: *breakGlass, Patient: *patient, TTL: *ttl,
