@@ -115,12 +115,13 @@ func Verify(ctx context.Context, fsys fs.FS) error {
 
 // Problem is one finding of Check.
 type Problem struct {
-	Stage   string `json:"stage"` // compile, format, test, data
+	Stage   string `json:"stage"` // compile, format, test, cases, data
 	Message string `json:"message"`
 }
 
-// Check compiles the tree, checks its formatting, runs its tests and
-// validates its policy data, and reports every problem found.
+// Check compiles the tree, checks its formatting, runs its Rego tests and
+// its case matrix (cases/*.yaml) and validates its policy data, and reports
+// every problem found.
 func Check(ctx context.Context, fsys fs.FS) ([]Problem, error) {
 	var out []Problem
 	if _, err := compile(ctx, fsys, "data.ds4p.decision"); err != nil {
@@ -141,6 +142,18 @@ func Check(ctx context.Context, fsys fs.FS) ([]Problem, error) {
 	for _, r := range results {
 		if !r.Pass {
 			out = append(out, Problem{"test", testFailure(r)})
+		}
+	}
+	// The case matrix is the policy's own tests too: compliance staff add a
+	// row when a rule changes, and a change that breaks a row must not pass
+	// check (nor build, which checks first).
+	cases, err := RunCases(ctx, fsys)
+	if err != nil {
+		out = append(out, Problem{"cases", err.Error()})
+	}
+	for _, c := range cases {
+		if c.Problem != "" {
+			out = append(out, Problem{"cases", c.File + ": " + c.Name + ": " + c.Problem})
 		}
 	}
 	problems, err := ValidateData(ctx, fsys)

@@ -25,8 +25,9 @@ embedded default policy, or on a policy directory (--dir, the layout of
   ds4p policy export --dir DIR        write the default policy tree to DIR, to edit
   ds4p policy test   [--dir DIR]      run the Rego unit tests (as opa test) and the
                                       case matrix (cases/*.yaml)
-  ds4p policy check  [--dir DIR]      compile, check opa fmt, run the tests, and
-                                      validate the policy data against its schema
+  ds4p policy check  [--dir DIR]      compile, check opa fmt, run the Rego tests and
+                                      the case matrix, and validate the policy data
+                                      against its schema
   ds4p policy eval   --input FILE [--dir DIR]
                                       decide one policy input (schema/input.schema.json)
                                       and print the decision with its reasons
@@ -123,7 +124,7 @@ func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fsys, err := policyFlags("check", "Compiles the policy, checks that opa fmt would not change it, runs its Rego tests and validates its policy data against schema/config.schema.json.", args, stdout, stderr, nil)
+	fsys, err := policyFlags("check", "Compiles the policy, checks that opa fmt would not change it, runs its Rego tests and case matrix and validates its policy data against schema/config.schema.json.", args, stdout, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -139,9 +140,9 @@ func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "%s: %s\n", p.Stage, p.Message)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("revision %s has %d problems; serve would reject it", rev, len(problems))
+		return fmt.Errorf("revision %s has %d problem(s); do not roll it out", rev, len(problems))
 	}
-	fmt.Fprintf(stdout, "policy revision %s: compiles, formatted, tests pass, policy data valid\n", rev)
+	fmt.Fprintf(stdout, "policy revision %s: compiles, formatted, Rego tests and case matrix pass, policy data valid\n", rev)
 	// Which evaluator serve would use: a change that the interpreter cannot
 	// run still works, only slower, and the author should know.
 	eng, err := policy.New(ctx, fsys, policy.WithDecisionCache(0))
@@ -302,6 +303,16 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if err := policy.Verify(ctx, fsys); err != nil {
 		return err
+	}
+	// The case matrix gates a fleet's rollout as it gates check.
+	cases, err := policy.RunCases(ctx, fsys)
+	if err != nil {
+		return err
+	}
+	for _, c := range cases {
+		if c.Problem != "" {
+			return fmt.Errorf("case matrix: %s: %s: %s (ds4p policy test lists every failing case)", c.File, c.Name, c.Problem)
+		}
 	}
 	var signing *policy.BundleSigning
 	if *key != "" {

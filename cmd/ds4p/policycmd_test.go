@@ -19,7 +19,7 @@ func TestPolicyCommands(t *testing.T) {
 	if code, _, _ := ds4p(t, "policy", "export", "--dir", dir); code == 0 {
 		t.Fatal("export over a non-empty directory succeeded")
 	}
-	if code, out, errOut := ds4p(t, "policy", "check", "--dir", dir); code != 0 || !strings.Contains(out, "tests pass") || !strings.Contains(out, "evaluator: ir") ||
+	if code, out, errOut := ds4p(t, "policy", "check", "--dir", dir); code != 0 || !strings.Contains(out, "case matrix pass") || !strings.Contains(out, "evaluator: ir") ||
 		!strings.Contains(out, "a response's first decision about a patient: median ") || !strings.Contains(out, "later decisions of the response: median ") {
 		t.Fatalf("check: %d %s %s", code, out, errOut)
 	}
@@ -44,8 +44,25 @@ func TestPolicyCommands(t *testing.T) {
 		t.Fatalf("eval of an invalid input: %d %s", code, errOut)
 	}
 
+	// A rule changed through policy data without its matrix row: check
+	// (and build, which checks first) fail, naming the row.
 	table := filepath.Join(dir, "ds4p/config/state_law/data.json")
 	b, _ := os.ReadFile(table)
+	mh := `"law": "State mental health confidentiality laws: disclosure for treatment, otherwise with consent",
+      "without_consent": ["TREAT", "ETREAT"]`
+	if !strings.Contains(string(b), mh) {
+		t.Fatal("the mental health row of the state-law table moved; update this test")
+	}
+	if err := os.WriteFile(table, []byte(strings.Replace(string(b), mh, strings.Replace(mh, `"TREAT", `, "", 1), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := ds4p(t, "policy", "check", "--dir", dir); code == 0 || !strings.Contains(out, "cases: ") || !strings.Contains(out, "matrix.yaml") {
+		t.Fatalf("check of a change the case matrix does not expect: %d %s", code, out)
+	}
+	if code, _, _ := ds4p(t, "policy", "build", "--dir", dir, "--out", filepath.Join(t.TempDir(), "b.tar.gz")); code == 0 {
+		t.Fatal("build of a change the case matrix does not expect succeeded")
+	}
+
 	broken := strings.Replace(string(b), `"without_consent": ["TREAT", "ETREAT"]`, `"without_consent": "TREAT"`, 1)
 	if err := os.WriteFile(table, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
