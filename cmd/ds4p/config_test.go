@@ -428,3 +428,24 @@ func TestPolicyEvaluatorConfig(t *testing.T) {
 		t.Errorf("an unknown evaluator was accepted: %v", err)
 	}
 }
+
+// TestDemoRefusesAnotherDatabase: demo --data on serve's data directory
+// would chain synthetic disclosures into its ledger; it is refused, while a
+// directory the demo made itself can be used again.
+func TestDemoRefusesAnotherDatabase(t *testing.T) {
+	t.Parallel()
+	served := ledgerDir(t, 1, 0) // a database the demo did not make
+	if _, _, err := demoDataDir(served); err == nil || !strings.Contains(err.Error(), "the demo did not make") {
+		t.Errorf("demo on a served data directory: %v, want refused", err)
+	}
+	fresh := filepath.Join(t.TempDir(), "demo")
+	if dir, _, err := demoDataDir(fresh); err != nil || dir != fresh {
+		t.Fatalf("demo on a new directory: %q %v", dir, err)
+	}
+	if err := os.WriteFile(filepath.Join(fresh, DBFile), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := demoDataDir(fresh); err != nil {
+		t.Errorf("demo again on its own directory: %v", err)
+	}
+}

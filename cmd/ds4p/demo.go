@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.SetOutput(stdout)
 	}
 	listen := fs.String("listen", DefaultListen, "address of the proxy, HOST:PORT (port 0 picks a free one)")
-	data := fs.String("data", "", "data directory (default: a new temporary directory)")
+	data := fs.String("data", "", "data directory: a new one, or one an earlier demo made (default: a new temporary directory, removed at the end)")
 	patients := fs.Int("patients", 10, "number of synthetic patients")
 	seed := fs.Int64("seed", 1, "seed of the synthetic data")
 	check := fs.Bool("check", false, "make the example requests, print what each caller saw, and exit")
@@ -92,8 +93,28 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return serveHTTP(ctx, ln, st.server.Handler(), cfg.Limits.UpstreamTimeout)
 }
 
+// demoMarker marks a data directory the demo made, so a later demo may use
+// it again.
+const demoMarker = ".ds4p-demo"
+
+// demoDataDir returns the demo's data directory: dir when given, else a new
+// temporary one removed at the end. The demo stores a synthetic consent and
+// chains its disclosures into the ledger, so a dir that holds a database
+// the demo did not make (serve's, say) is refused: those entries could
+// never be told apart or removed.
 func demoDataDir(dir string) (string, func(), error) {
 	if dir != "" {
+		_, dbErr := os.Stat(filepath.Join(dir, DBFile))
+		_, markErr := os.Stat(filepath.Join(dir, demoMarker))
+		if dbErr == nil && markErr != nil {
+			return "", nil, fmt.Errorf("%s holds a ds4p database the demo did not make: the demo would add a synthetic consent and its disclosures to it; give a new directory", dir)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by ds4p demo\n"), 0o600); err != nil {
+			return "", nil, err
+		}
 		return dir, func() {}, nil
 	}
 	tmp, err := os.MkdirTemp("", "ds4p-demo-")

@@ -34,6 +34,11 @@ func main() {
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		log.Fatal(err)
 	}
+	// A directory for `ds4p demo --data` (bench-ledger.mjs): the demo uses
+	// only directories it made, or marked like this.
+	if err := os.WriteFile(filepath.Join(*data, ".ds4p-demo"), []byte("made by fillledger\n"), 0o600); err != nil {
+		log.Fatal(err)
+	}
 	db, err := bbolt.Open(filepath.Join(*data, "ds4p.db"), 0o600, &bbolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
 		log.Fatal(err)
