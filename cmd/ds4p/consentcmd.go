@@ -80,7 +80,9 @@ func openConsents(dir string, create bool) (*consent.Store, func() error, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	sealer, err := openSealer(db, cliStorage(), dir, false) // keyscmd.go
+	// import makes the store as serve would, encrypted unless encryption
+	// is off: a consent store made here must not be the one plaintext file.
+	sealer, err := openSealer(db, cliStorage(), dir, create) // keyscmd.go
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err

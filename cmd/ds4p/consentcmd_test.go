@@ -104,6 +104,13 @@ func TestConsentImportR5(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout+stderr, "accepted 3, rejected 0") {
 		t.Fatalf("import: exit %d\n%s%s", code, stdout, stderr)
 	}
+	// The store import made is encrypted, as serve makes it.
+	if db, err := os.ReadFile(filepath.Join(data, DBFile)); err != nil || bytes.Contains(db, []byte("Organization/x")) {
+		t.Errorf("the database import made holds consents in plaintext (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "storage.key")); err != nil {
+		t.Errorf("import made no storage key: %v", err)
+	}
 	code, stdout, _ = ds4p(t, "consent", "list", "--data", data, "--actor", "Organization/x")
 	if code != 0 || !strings.Contains(stdout, "r5-tpo") || !strings.Contains(stdout, "r5-nested") || strings.Contains(stdout, "r5-optout") {
 		t.Errorf("list by actor: %s", stdout)

@@ -113,7 +113,7 @@ func cliStorage() StorageConf {
 }
 
 // openSealer opens the sealer of db, or nil when encryption is off. With
-// create (serve, demo) a missing default key file is made, unless the
+// create (serve, demo, consent import into a new store) a missing default key file is made, unless the
 // store is already encrypted (its key is then missing: an error), and a
 // plaintext store gets its store secret, so the stores encrypt it on open.
 // Without create (the offline commands) a missing key or a store never
