@@ -141,6 +141,16 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest) (*DecideRespon
 		at = t.UTC()
 	}
 	resources := req.Resources
+	// The inline resources are the policy author's own: a malformed one is
+	// their mistake (400, which one), not the FHIR server's (502).
+	for i, raw := range resources {
+		var head struct {
+			ResourceType string `json:"resourceType"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil || head.ResourceType == "" {
+			return nil, fail(http.StatusBadRequest, "invalid", fmt.Sprintf("resources[%d] is not a FHIR resource (a JSON object with a resourceType)", i), nil)
+		}
+	}
 	var fetched *fhirRequest
 	if req.Query != "" {
 		fr, body, err := s.fetchForSimulation(ctx, req.Query)

@@ -89,9 +89,17 @@ func TestDecideSimulationRefusals(t *testing.T) {
 		"unknown field": `{"caller":{"org":"o"},"resources":[` + bpObs + `],"bogus":1}`,
 		"bad time":      `{"caller":{"org":"o"},"time":"yesterday","resources":[` + bpObs + `]}`,
 		"bad consent":   `{"caller":{"org":"o"},"resources":[` + bpObs + `],"consents":[{"resourceType":"Consent"}]}`,
+		// The author's own resources: a 400 naming which, not a 502 blaming the FHIR server.
+		"a number resource":      `{"caller":{"org":"o"},"resources":[` + bpObs + `,42]}`,
+		"no resourceType":        `{"caller":{"org":"o"},"resources":[{"foo":1}]}`,
+		"resourceType no string": `{"caller":{"org":"o"},"resources":[{"resourceType":5}]}`,
 	} {
-		if resp, out := h.post("/admin/decide", tokAdmin, body); resp.StatusCode != 400 || !strings.Contains(out, "OperationOutcome") {
+		resp, out := h.post("/admin/decide", tokAdmin, body)
+		if resp.StatusCode != 400 || !strings.Contains(out, "OperationOutcome") {
 			t.Errorf("%s: %d %s", name, resp.StatusCode, out)
+		}
+		if name != "no resources" && strings.Contains(name, "resource") && !strings.Contains(out, "resources[") {
+			t.Errorf("%s: %s, want the resource named", name, out)
 		}
 	}
 }
