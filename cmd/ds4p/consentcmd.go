@@ -66,9 +66,11 @@ func consentFlags(name string, args []string, stdout, stderr io.Writer) (*flag.F
 // whether a missing database may be created (import) or is an error.
 func openConsents(dir string, create bool) (*consent.Store, func() error, error) {
 	path := filepath.Join(dir, DBFile)
-	if _, err := os.Stat(path); err != nil && !create {
+	_, statErr := os.Stat(path)
+	if statErr != nil && !create {
 		return nil, nil, fmt.Errorf("no database at %s (is --data right?)", path)
 	}
+	isNew := statErr != nil
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating data directory: %w", err)
 	}
@@ -80,9 +82,11 @@ func openConsents(dir string, create bool) (*consent.Store, func() error, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	// import makes the store as serve would, encrypted unless encryption
-	// is off: a consent store made here must not be the one plaintext file.
-	sealer, err := openSealer(db, cliStorage(), dir, create) // keyscmd.go
+	// A database import makes is made as serve makes one: encrypted, with
+	// a new key file, unless DS4P_STORAGE_ENCRYPTION=off. An existing one
+	// is opened as it is (the offline commands do not read serve's config,
+	// so they must not encrypt a store serve keeps in plaintext).
+	sealer, err := openSealer(db, cliStorage(), dir, isNew) // keyscmd.go
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err

@@ -111,6 +111,20 @@ func TestConsentImportR5(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "storage.key")); err != nil {
 		t.Errorf("import made no storage key: %v", err)
 	}
+	// An existing plaintext store (serve with encryption off) stays as it
+	// is: the command line does not read serve's config.
+	plain := t.TempDir()
+	db, err := bbolt.Open(filepath.Join(plain, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	if code, stdout, stderr := ds4p(t, "consent", "import", "--data", plain, "../../consent/testdata/r5"); code != 0 {
+		t.Fatalf("import into a plaintext store: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(plain, "storage.key")); err == nil {
+		t.Error("import encrypted an existing plaintext store")
+	}
 	code, stdout, _ = ds4p(t, "consent", "list", "--data", data, "--actor", "Organization/x")
 	if code != 0 || !strings.Contains(stdout, "r5-tpo") || !strings.Contains(stdout, "r5-nested") || strings.Contains(stdout, "r5-optout") {
 		t.Errorf("list by actor: %s", stdout)

@@ -113,9 +113,10 @@ func cliStorage() StorageConf {
 }
 
 // openSealer opens the sealer of db, or nil when encryption is off. With
-// create (serve, demo, consent import into a new store) a missing default key file is made, unless the
-// store is already encrypted (its key is then missing: an error), and a
-// plaintext store gets its store secret, so the stores encrypt it on open.
+// create (serve, demo, and consent import into a database it makes) a
+// missing default key file is made, unless the store is already encrypted
+// (its key is then missing: an error), and a plaintext store gets its
+// store secret, so the stores encrypt it on open.
 // Without create (the offline commands) a missing key or a store never
 // encrypted gives nil: a plaintext store then opens as before, an
 // encrypted one fails in audit.Open or consent.Open naming its key id.
