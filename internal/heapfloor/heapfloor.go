@@ -50,10 +50,34 @@ func Set(bytes int64) int64 {
 		ballast = nil
 		return 0
 	}
-	// A fresh allocation this large is a span of its own, mapped from the
-	// operating system and not zeroed; it stays untouched.
-	ballast = make([]byte, bytes)
+	ballast = nil
+	ballast = fresh(bytes)
 	return bytes
+}
+
+// fresh allocates an untouched ballast of n bytes. An allocation this large
+// is a span of its own, which the runtime leaves unzeroed only when it sees
+// all of it as never used before. It zeroes the whole span, so that the
+// kernel backs every page, when the span starts on pages a collection freed,
+// or when another goroutine's allocation just beyond the span's end
+// registers first (mheap.allocNeedsZero). Both depend on timing, so fresh
+// checks (mincore) and tries again while the previous tries are still held,
+// so that each lands on pages never used before; then it returns the
+// zeroed tries' memory to the operating system. After a few tries it keeps
+// the last one: a resident floor is correct, only dearer.
+func fresh(n int64) []byte {
+	const tries = 4
+	var zeroed [][]byte
+	b := make([]byte, n)
+	for k := 1; k < tries && resident(b); k++ {
+		zeroed = append(zeroed, b)
+		b = make([]byte, n)
+	}
+	if len(zeroed) > 0 {
+		clear(zeroed)
+		debug.FreeOSMemory()
+	}
+	return b
 }
 
 // Floor reports the floor in effect.
