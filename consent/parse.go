@@ -245,5 +245,8 @@ func ValidateRelease(raw []byte, rel Release) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
+	if err := doc.checkVocabulary(); err != nil {
+		return Info{}, err
+	}
 	return Info{ID: doc.res.ID, Patient: doc.res.Patient.Reference, Status: doc.res.Status}, nil
 }

@@ -158,6 +158,9 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 	if err != nil {
 		return Record{}, err
 	}
+	if err := doc.checkVocabulary(); err != nil {
+		return Record{}, err
+	}
 	if o.id != "" && doc.res.ID != o.id {
 		return Record{}, &ValidationError{Problems: []Problem{{Path: "Consent.id",
 			Message: fmt.Sprintf("is %q but the update is of %q: they must be equal", doc.res.ID, o.id)}}}

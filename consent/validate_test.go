@@ -102,6 +102,29 @@ func TestPutValidation(t *testing.T) {
 		{name: "label without system", raw: edit(t, tpoConsent, permitChild,
 			`"type": "permit", "securityLabel": [{"code": "SUD"}],
       "actor"`), paths: []string{"Consent.provision.provision[0].securityLabel[0]"}},
+		{name: "label code not in the vocabulary (MHX)", raw: edit(t, tpoConsent, permitChild,
+			`"type": "permit", "securityLabel": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "MHX"}],
+      "actor"`), paths: []string{"Consent.provision.provision[0].securityLabel"}},
+		{name: "label code in the wrong case", raw: edit(t, tpoConsent, permitChild,
+			`"type": "permit", "securityLabel": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "sud"}],
+      "actor"`), paths: []string{"Consent.provision.provision[0].securityLabel"}},
+		{name: "confidentiality code not U L M N R V", raw: edit(t, tpoConsent, permitChild,
+			`"type": "permit", "securityLabel": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "X"}],
+      "actor"`), paths: []string{"Consent.provision.provision[0].securityLabel"}},
+		{name: "known labels of each system accepted", raw: edit(t, tpoConsent, permitChild,
+			`"type": "permit", "securityLabel": [
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PSYTHPN"},
+        {"system": "http://hl7.org/fhir/v3/ActCode", "code": "42CFRPart2"},
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "V"},
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HRESCH"},
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "REDACTED"}],
+      "actor"`)},
+		{name: "purpose not in the vocabulary", raw: edit(t, tpoConsent, `"code": "HPAYMT"`, `"code": "HPAYMNT"`),
+			paths: []string{"Consent.provision.provision[0].purpose"}},
+		{name: "policyRule code not in the vocabulary", raw: edit(t, tpoConsent, `"code": "42CFRPart2"}]}`, `"code": "OPTOUTT"}]}`),
+			paths: []string{"Consent.policyRule.coding[0].code"}},
+		{name: "policyRule code of another system accepted", raw: edit(t, tpoConsent, `"code": "42CFRPart2"}]}`,
+			`"code": "42CFRPart2"}, {"system": "http://example.org/state-forms", "code": "NY-OMH-11"}]}`)},
 		{name: "misspelt class", raw: edit(t, tpoConsent, permitChild,
 			`"type": "permit", "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Conditon"}],
       "actor"`), paths: []string{"Consent.provision.provision[0].class[0].code"}},
@@ -149,6 +172,50 @@ func TestPutValidation(t *testing.T) {
 			assertProblems(t, err, tt.paths)
 			assertEmpty(t, s)
 		})
+	}
+}
+
+// TestVocabularyMessages checks that a rejected code is named with the
+// code it most likely meant, and that none is guessed when several fit.
+func TestVocabularyMessages(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ label, want string }{
+		{"MHX", `"MHX" is not a security label code of http://terminology.hl7.org/CodeSystem/v3-ActCode that ds4p knows, so it would match nothing (did you mean "MH"?)`},
+		{"sud", `(did you mean "SUD"?)`},
+		{"HVI", `(did you mean "HIV"?)`},
+		{"XQZW", `that ds4p knows, so it would match nothing`},
+	}
+	for _, tt := range tests {
+		raw := edit(t, tpoConsent, `"type": "permit",`, `"type": "permit", "securityLabel": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "`+tt.label+`"}],`)
+		_, err := Validate([]byte(raw))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Validate with label %s: %v; want it to contain %s", tt.label, err, tt.want)
+		}
+		if tt.label == "XQZW" && strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("Validate with label %s guessed a code: %v", tt.label, err)
+		}
+	}
+}
+
+// TestStoredUnknownCodeStillNormalizes checks that the vocabulary is checked
+// where a consent is written, not when a stored one is read: a consent an
+// earlier release stored with a code outside the vocabulary still reaches
+// the policy, as it did.
+func TestStoredUnknownCodeStillNormalizes(t *testing.T) {
+	t.Parallel()
+	raw := edit(t, tpoConsent, `"code": "HPAYMT"`, `"code": "LOCALPAY"`)
+	n, err := Normalize(Record{ID: "c1", Version: 1, Patient: "Patient/p1", JSON: []byte(raw)})
+	if err != nil {
+		t.Fatalf("Normalize: %v", err)
+	}
+	found := false
+	for _, r := range n.Rules {
+		for _, c := range r.Conditions {
+			found = found || slices.Contains(c.Purposes, "LOCALPAY")
+		}
+	}
+	if !found {
+		t.Errorf("normalized rules %+v lack the stored purpose LOCALPAY", n.Rules)
 	}
 }
 

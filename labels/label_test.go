@@ -200,6 +200,8 @@ func TestNewRejectsBadRules(t *testing.T) {
 		{name: "reversed range", rule: labels.Rule{ID: "r", System: "s", Ranges: [][2]string{{"F19", "F10"}}, Labels: ok.Labels}, err: "bad range"},
 		{name: "no labels", rule: labels.Rule{ID: "r", System: "s", Codes: []string{"1"}}, err: "no labels"},
 		{name: "bad confidentiality", rule: labels.Rule{ID: "r", System: "s", Codes: []string{"1"}, Labels: []labels.Label{{System: labels.LegacyConfidentiality, Code: "X"}}}, err: "not a confidentiality code"},
+		{name: "mistyped sensitivity", rule: labels.Rule{ID: "r", System: "s", Codes: []string{"1"}, Labels: []labels.Label{{System: labels.SystemActCode, Code: "MHX"}}}, err: `not a code of http://terminology.hl7.org/CodeSystem/v3-ActCode that ds4p knows (did you mean "MH"?)`},
+		{name: "sensitivity in the wrong case", rule: labels.Rule{ID: "r", System: "s", Codes: []string{"1"}, Labels: []labels.Label{{System: labels.LegacyActCode, Code: "hiv"}}}, err: `(did you mean "HIV"?)`},
 		{name: "two confidentialities", rule: labels.Rule{ID: "r", System: "s", Codes: []string{"1"}, Labels: []labels.Label{labels.Restricted, {System: labels.SystemConfidentiality, Code: "V"}}}, err: "more than one confidentiality"},
 		{name: "duplicate id", rule: ok, err: `duplicate id "ok"`},
 	}

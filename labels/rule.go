@@ -201,6 +201,14 @@ func validateLabels(ls []Label) error {
 			errs = append(errs, fmt.Errorf("label %q is not a confidentiality code (U L M N R V)", l))
 		case l.System == SystemConfidentiality:
 			conf++
+		case vocabulary(l.System) != nil && !KnownCode(l.System, l.Code):
+			// A mistyped code would label data with something no consent
+			// provision or policy rule names.
+			msg := fmt.Sprintf("label %q is not a code of %s that ds4p knows", l, l.System)
+			if s := SuggestCode(l.System, l.Code); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			errs = append(errs, errors.New(msg))
 		}
 	}
 	if conf > 1 {

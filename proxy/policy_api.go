@@ -320,6 +320,11 @@ func draftConsents(drafts []json.RawMessage) (map[string][]any, error) {
 		if id == "" {
 			id = fmt.Sprintf("draft-%d", i)
 		}
+		// As the store would check it: a draft the store would refuse (a
+		// mistyped label, say) is not simulated as if it worked.
+		if _, err := consent.Validate(raw); err != nil {
+			return nil, fail(http.StatusBadRequest, "invalid", fmt.Sprintf("consents[%d]: %v", i, err), nil)
+		}
 		n, err := consent.Normalize(consent.Record{ID: id, Version: 1, Patient: head.Patient.Reference, JSON: raw})
 		if err != nil {
 			return nil, fail(http.StatusBadRequest, "invalid", fmt.Sprintf("consents[%d]: %v", i, err), nil)

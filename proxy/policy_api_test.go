@@ -89,6 +89,10 @@ func TestDecideSimulationRefusals(t *testing.T) {
 		"unknown field": `{"caller":{"org":"o"},"resources":[` + bpObs + `],"bogus":1}`,
 		"bad time":      `{"caller":{"org":"o"},"time":"yesterday","resources":[` + bpObs + `]}`,
 		"bad consent":   `{"caller":{"org":"o"},"resources":[` + bpObs + `],"consents":[{"resourceType":"Consent"}]}`,
+		// A draft the store would refuse is not simulated as if it worked.
+		"draft consent with a mistyped label": `{"caller":{"org":"o"},"resources":[` + bpObs + `],"consents":[{"resourceType":"Consent","status":"active",` +
+			`"patient":{"reference":"Patient/p1"},"provision":{"type":"permit","provision":[{"type":"deny",` +
+			`"securityLabel":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"MHX"}]}]}}]}`,
 		// The author's own resources: a 400 naming which, not a 502 blaming the FHIR server.
 		"a number resource":      `{"caller":{"org":"o"},"resources":[` + bpObs + `,42]}`,
 		"no resourceType":        `{"caller":{"org":"o"},"resources":[{"foo":1}]}`,
@@ -97,6 +101,9 @@ func TestDecideSimulationRefusals(t *testing.T) {
 		resp, out := h.post("/admin/decide", tokAdmin, body)
 		if resp.StatusCode != 400 || !strings.Contains(out, "OperationOutcome") {
 			t.Errorf("%s: %d %s", name, resp.StatusCode, out)
+		}
+		if strings.Contains(name, "mistyped") && !strings.Contains(out, `did you mean \"MH\"`) {
+			t.Errorf("%s: %s, want the likely code suggested", name, out)
 		}
 		if name != "no resources" && strings.Contains(name, "resource") && !strings.Contains(out, "resources[") {
 			t.Errorf("%s: %s, want the resource named", name, out)

@@ -1,0 +1,61 @@
+package consent
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ds4p/ds4p/labels"
+)
+
+// checkVocabulary reports every purpose of use, security label and
+// policyRule code of the consent that is not in the HL7 vocabulary ds4p
+// knows (labels.KnownCode). It runs where a consent is written or tried
+// ([Store.Put], [Validate]), not when a stored one is read again: a consent
+// stored by an earlier release keeps working as before.
+//
+// Why it matters: a provision compares codes exactly, so a deny naming
+// "MHX" or "sud" would match no data and withhold nothing, and a permit
+// naming "TRET" would permit nothing. Both look right to whoever wrote them.
+func (p *parsed) checkVocabulary() error {
+	var errs problems
+	if r := p.res.PolicyRule; r != nil {
+		for i, c := range r.Coding {
+			if currentSystem(c.System) == actCodeSystem && c.Code != "" && !labels.KnownCode(c.System, c.Code) {
+				errs.add(index("Consent.policyRule.coding", i)+".code", "%s", unknownCode(c.System, c.Code, "consent policy"))
+			}
+		}
+	}
+	var walk func(n *node)
+	walk = func(n *node) {
+		if n == nil {
+			return
+		}
+		at := "Consent." + n.path
+		for _, code := range n.cond.Purposes {
+			if !labels.KnownPurpose(code) {
+				errs.add(at+".purpose", "%s", unknownCode(actReasonSystem, code, "purpose of use"))
+			}
+		}
+		for _, l := range n.cond.Labels {
+			i := strings.LastIndexByte(l, '|')
+			if system, code := l[:i], l[i+1:]; !labels.KnownCode(system, code) {
+				errs.add(at+".securityLabel", "%s", unknownCode(system, code, "security label"))
+			}
+		}
+		for _, c := range n.children {
+			walk(c)
+		}
+	}
+	walk(p.root)
+	return errs.err()
+}
+
+// unknownCode describes a code outside the known vocabulary, with the code
+// it most likely meant.
+func unknownCode(system, code, what string) string {
+	msg := fmt.Sprintf("%q is not a %s code of %s that ds4p knows, so it would match nothing", code, what, system)
+	if s := labels.SuggestCode(system, code); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return msg
+}

@@ -1,0 +1,167 @@
+package labels
+
+import "strings"
+
+// The HL7 vocabulary of security labels and purposes of use that ds4p
+// recognises (HL7 Terminology, v3 code systems, 2024 releases). A consent
+// provision or a rule that names a code outside it would match no label a
+// FHIR server or the labeller writes, so a mistyped code (MHX for MH, sud for
+// SUD) is an error where it is entered rather than a deny that silently
+// matches nothing.
+
+// actCodeLabels are the v3-ActCode codes that are security labels or consent
+// policies: the information sensitivity policies (value set
+// v3-InformationSensitivityPolicy), privacy laws (v3-ActPrivacyLaw), consent
+// directives (v3-ActConsentDirective), compartments, trust policies,
+// obligations (v3-ObligationPolicy), refrains (v3-RefrainPolicy) and
+// security policies (v3-SecurityPolicy).
+var actCodeLabels = codeSet(
+	// Information sensitivity: act, entity and role policies.
+	"ETH", "GDIS", "HIV", "MST", "SCA", "SDV", "SEX", "SPI", "BH", "COGN",
+	"DVD", "EMOTDIS", "MH", "PSY", "PSYTHPN", "SUD", "ETHUD", "OPIOIDUD",
+	"STD", "TBOO", "VIO", "IDS", "SICKLE", "PREGNANT", "VIP",
+	"DEMO", "DOB", "GENDER", "LIVARG", "MARST", "PATLOC", "RACE", "REL",
+	"B", "EMPL", "LOCIS", "SSP", "ADOL", "CEL", "DIA", "DRGIS", "EMP", "PDS",
+	"PHY", "PRS",
+	// Privacy laws.
+	"42CFRPart2", "CommonRule", "HIPAANOPP", "HIPAAPsyNotes", "HIPAASelfPay",
+	"Title38Section7332",
+	// Consent directives.
+	"EMRGONLY", "GRANTORCHOICE", "IMPLIED", "IMPLIEDD", "NOCONSENT", "NOPP",
+	"OPTIN", "OPTINR", "OPTOUT", "OPTOUTE",
+	// Compartments.
+	"COMPT", "ACOCOMPT", "CTCOMPT", "FMCOMPT", "HRCOMPT", "LRCOMPT",
+	"PACOMPT", "RESCOMPT", "RMGTCOMPT",
+	// Trust and other security policies.
+	"TRSTACCRD", "TRSTAGRE", "TRSTASSUR", "TRSTCERT", "TRSTFWK", "TRSTMEC",
+	"COVPOL", "ACCESSCONSCHEME", "AUTHPOL", "DELEPOL", "SecurityPolicy",
+	// Obligations.
+	"ANONY", "AOD", "AUDIT", "AUDTR", "CPLYCC", "CPLYCD", "CPLYJPP", "CPLYOPP",
+	"CPLYOSP", "CPLYPOL", "DECLASSIFYLABEL", "DEID", "DELAU", "DOWNGRDLABEL",
+	"DRIVLABEL", "ENCRYPT", "ENCRYPTR", "ENCRYPTT", "ENCRYPTU", "HUAPRV",
+	"LABEL", "MASK", "MINEC", "PERSISTLABEL", "PRIVMARK", "PSEUD", "REDACT",
+	"UPGRDLABEL", "PROCESSINLINELABEL",
+	// Refrains.
+	"NOAUTH", "NOCOLLECT", "NODSCLCD", "NODSCLCDS", "NOINTEGRATE", "NOLIST",
+	"NOMOU", "NOORGPOL", "NOPAT", "NOPERSISTP", "NORDSCLCD", "NORDSCLCDS",
+	"NORDSCLW", "NORELINK", "NOREUSE", "NOVIP", "ORCON", "NOPERSIST",
+)
+
+// purposesOfUse are the v3-ActReason codes of the value set
+// v3-PurposeOfUse.
+var purposesOfUse = codeSet(
+	"HMARKT", "HOPERAT", "CAREMGT", "DONAT", "FRAUD", "GOV", "HACCRED",
+	"HCOMPL", "HDECD", "HDIRECT", "HDM", "HLEGAL", "HOUTCOMS", "HPRGRP",
+	"HQUALIMP", "HSYSADMIN", "LABELING", "METAMGT", "MEMADMIN", "MILCDM",
+	"PATADMIN", "PATSFTY", "PERFMSR", "RECORDMGT", "SYSDEV", "HTEST", "TRAIN",
+	"HPAYMT", "CLMATTCH", "COVAUTH", "COVERAGE", "ELIGDTRM", "ELIGVER",
+	"ENROLLM", "MILDCRG", "REMITADV", "HRESCH", "BIORCH", "CLINTRCH",
+	"CLINTRCHNPC", "CLINTRCHPC", "PRECLINTRCH", "DSRCH", "POARCH", "TRANSRCH",
+	"PATRQT", "FAMRQT", "PWATRNY", "SUPNWK", "PUBHLTH", "DISASTER", "THREAT",
+	"TREAT", "CLINTRL", "COC", "ETREAT", "BTG", "ERTREAT", "POPHLTH",
+)
+
+// integrityCodes are the v3-ObservationValue codes of the value set
+// v3-SecurityIntegrityObservationValue (alteration, data integrity,
+// integrity confidence and provenance).
+var integrityCodes = codeSet(
+	"ABSTRED", "AGGRED", "ANONYED", "MAPPED", "MASKED", "PSEUDED", "REDACTED",
+	"SUBSETTED", "SYNTAC", "TRSLT", "VERSIONED", "CRYTOHASH", "DIGSIG",
+	"HRELIABLE", "RELIABLE", "UNCERTREL", "UNRELIABLE", "CLINAST", "DEVAST",
+	"HCPAST", "PACQAST", "PATAST", "PAYAST", "PROAST", "SDMAST", "CLINRPT",
+	"DEVRPT", "HCPRPT", "PACQRPT", "PATRPT", "PAYRPT", "PRORPT", "SDMRPT",
+)
+
+func codeSet(codes ...string) map[string]bool {
+	m := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		m[c] = true
+	}
+	return m
+}
+
+// vocabulary returns the codes ds4p knows in system (current or legacy
+// name), nil for a system outside the label vocabulary.
+func vocabulary(system string) map[string]bool {
+	switch NormalizeSystem(system) {
+	case SystemActCode:
+		return actCodeLabels
+	case SystemActReason:
+		return purposesOfUse
+	case SystemObservationValue:
+		return integrityCodes
+	}
+	return nil
+}
+
+// KnownCode reports whether code is a security label code ds4p knows in
+// system: a confidentiality (U L M N R V), a v3-ActCode sensitivity, policy,
+// consent directive, obligation or refrain, a v3-ActReason purpose of use,
+// or a v3-ObservationValue integrity code. Codes are case-sensitive, as in
+// FHIR. Any other system is unknown.
+func KnownCode(system, code string) bool {
+	if NormalizeSystem(system) == SystemConfidentiality {
+		return ConfidentialityRank(code) >= 0
+	}
+	return vocabulary(system)[code]
+}
+
+// KnownPurpose reports whether code is a v3-PurposeOfUse code.
+func KnownPurpose(code string) bool { return purposesOfUse[code] }
+
+// SuggestCode returns the known code of system that code was most likely
+// meant to be (the same letters in another case, or one letter added,
+// dropped, changed or two swapped), "" when there is none or more than one.
+func SuggestCode(system, code string) string {
+	known := vocabulary(system)
+	if NormalizeSystem(system) == SystemConfidentiality {
+		known = codeSet("U", "L", "M", "N", "R", "V")
+	}
+	found := ""
+	for k := range known {
+		if strings.EqualFold(k, code) {
+			return k
+		}
+	}
+	for k := range known {
+		if oneEditApart(strings.ToUpper(k), strings.ToUpper(code)) {
+			if found != "" {
+				return ""
+			}
+			found = k
+		}
+	}
+	return found
+}
+
+// oneEditApart reports whether a and b differ by one insertion, deletion,
+// substitution or swap of neighbouring letters.
+func oneEditApart(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	switch len(a) - len(b) {
+	case 0:
+		var diff []int
+		for i := range len(a) {
+			if a[i] != b[i] {
+				diff = append(diff, i)
+			}
+		}
+		switch len(diff) {
+		case 1:
+			return true
+		case 2:
+			i, j := diff[0], diff[1]
+			return j == i+1 && a[i] == b[j] && a[j] == b[i]
+		}
+		return false
+	case 1:
+		i := 0
+		for i < len(b) && a[i] == b[i] {
+			i++
+		}
+		return a[i+1:] == b[i:]
+	}
+	return false
+}
