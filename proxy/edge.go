@@ -138,6 +138,7 @@ func (s *Server) authenticate(c *gin.Context) {
 			return
 		}
 	}
+	s.hints.check(s, c.GetString(requestIDKey), caller)
 	if caller.PatientIdentifier != "" && !s.bindPatientIdentifier(c, &caller) { // patient_identity.go
 		return
 	}

@@ -76,6 +76,7 @@ type Server struct {
 	ledger   Ledger
 	auth     Authenticator
 	log      *slog.Logger
+	hints    purposeHints // purpose_hint.go
 	checks   map[string]func(context.Context) error
 	rp       *httputil.ReverseProxy
 	client   *http.Client

@@ -111,6 +111,22 @@ func TestTokenRequiresSubject(t *testing.T) {
 	if code := run(context.Background(), []string{"token", "--data", t.TempDir()}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "--sub") {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
+	// A purpose the proxy would read as unknown is refused, with the code
+	// meant, unless asked for; TEFCA codes map to v3 ones.
+	out.Reset()
+	errOut.Reset()
+	if code := run(context.Background(), []string{"token", "--data", t.TempDir(), "--sub", "s", "--purpose", "TREAT,treat"}, &out, &errOut); code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), `did you mean "TREAT"?`) {
+		t.Errorf("token --purpose treat: %d %q %q", code, out.String(), errOut.String())
+	}
+	for _, args := range [][]string{{"--purpose", "T-PYMNT"}, {"--purpose", "LOCAL", "--any-purpose"}} {
+		out.Reset()
+		errOut.Reset()
+		if code := run(context.Background(), append([]string{"token", "--data", t.TempDir(), "--sub", "s"}, args...), &out, &errOut); code != 0 || strings.Count(out.String(), ".") != 2 {
+			t.Errorf("token %v: %d %q %q", args, code, out.String(), errOut.String())
+		}
+	}
+	out.Reset()
+	errOut.Reset()
 	if code := run(context.Background(), []string{"token", "--data", t.TempDir(), "--sub", "s", "--purpose", "TREAT"}, &out, &errOut); code != 0 || strings.Count(out.String(), ".") != 2 {
 		t.Fatalf("exit %d: %q", code, out.String())
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/proxy/authn"
 )
 
@@ -32,8 +33,15 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	orgName := fs.String("org-name", "", "the recipient organisation's name, for the accounting of disclosures (claim org_name)")
 	orgAddress := fs.String("org-address", "", "the recipient organisation's postal or electronic address (claim org_address)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
+	anyPurpose := fs.Bool("any-purpose", false, "mint --purpose codes that are not v3-PurposeOfUse codes (to test how the proxy treats them)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	purposes := splitList(*purpose)
+	if !*anyPurpose {
+		if err := checkPurposes(purposes); err != nil {
+			return err
+		}
 	}
 	if *sub == "" {
 		return errors.New("--sub is required")
@@ -45,7 +53,7 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("--ttl %s: want a positive lifetime such as 1h", *ttl)
 	}
 	tok, err := authn.MintDev(*data, authn.DevClaims{
-		Subject: *sub, Org: *org, Client: *client, Purposes: splitList(*purpose),
+		Subject: *sub, Org: *org, Client: *client, Purposes: purposes,
 		Scopes: strings.Fields(*scope), BreakGlass: *breakGlass, Patient: *patient, TTL: *ttl,
 		OrgName: *orgName, OrgAddress: *orgAddress,
 	})
@@ -53,6 +61,25 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// checkPurposes refuses a purpose that is neither a v3-PurposeOfUse code
+// nor a TEFCA code the proxy maps to one: the proxy would read it as
+// unknown and disclose no restricted data, which looks like a broken
+// proxy to whoever tests with the token.
+func checkPurposes(purposes []string) error {
+	for _, p := range purposes {
+		if labels.KnownPurpose(authn.NormalizePurpose(p)) {
+			continue
+		}
+		hint := "."
+		if s := labels.SuggestCode(labels.SystemActReason, p); s != "" {
+			hint = fmt.Sprintf("; did you mean %q?", s)
+		}
+		return fmt.Errorf("--purpose %q is not a v3-PurposeOfUse code (codes are case-sensitive)%s "+
+			"A token stating it gets no restricted data; --any-purpose mints it anyway", p, hint)
+	}
 	return nil
 }
 
