@@ -96,9 +96,12 @@ type DecideConsent struct {
 	Status  string `json:"status"`
 }
 
-// simulateDecide answers POST /admin/decide. It discloses nothing (the
-// caller is the compliance officer, who sent the resources), writes no
-// ledger entry, and raises no break-the-glass alarm.
+// simulateDecide answers POST /admin/decide. It discloses nothing to the
+// simulated caller and raises no break-the-glass alarm. Resources the
+// policy author sent are their own and leave no trace; resources fetched
+// from the FHIR server (query) show the author which patient has which
+// labelled data, so that access is recorded in the ledger (recordSimulation)
+// before the answer goes out, and the answer is withheld when it cannot be.
 func (s *Server) simulateDecide(c *gin.Context) {
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxDecideBytes))
 	if err != nil {
@@ -112,7 +115,7 @@ func (s *Server) simulateDecide(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", "the request is not a decide request: "+err.Error())
 		return
 	}
-	resp, err := s.simulate(c.Request.Context(), req)
+	resp, err := s.simulate(c.Request.Context(), req, callerOf(c), c.GetString(requestIDKey))
 	if err != nil {
 		var f *Failure
 		if errors.As(err, &f) && (f.Status < 500 || f.Status == http.StatusBadGateway) {
@@ -131,7 +134,7 @@ func (s *Server) simulateDecide(c *gin.Context) {
 
 // simulate runs the pipeline's collect, label and decide stages over the
 // request's resources for the simulated caller.
-func (s *Server) simulate(ctx context.Context, req DecideRequest) (*DecideResponse, error) {
+func (s *Server) simulate(ctx context.Context, req DecideRequest, author authn.Caller, requestID string) (*DecideResponse, error) {
 	at := time.Now().UTC()
 	if req.Time != "" {
 		t, err := time.Parse(time.RFC3339, req.Time)
@@ -160,7 +163,7 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest) (*DecideRespon
 		fetched = &fr
 		resources = append(slices.Clip(resources), body)
 	}
-	body, err := simulationBundle(resources)
+	body, fetchedAt, err := simulationBundle(resources)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +192,55 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest) (*DecideRespon
 			it.res.Patient = req.Patient
 		}
 	}
-	return r.explain(ctx, at, drafts)
+	resp, err := r.explain(ctx, at, drafts)
+	if err != nil || fetched == nil {
+		return resp, err
+	}
+	if err := s.recordSimulation(ctx, r, fetchedAt, author, requestID, req.Query); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// recordSimulation writes one ledger entry per patient whose data the
+// simulation fetched (items from byte fetchedAt of the run's body on): the
+// policy author is the recipient, with their own token's purposes; the
+// interaction is "simulate" and the query is what they asked for; every
+// fetched item counts as disclosed to them, since the answer names its
+// type, id and labels whatever the simulated decision.
+func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, author authn.Caller, requestID, query string) error {
+	byPatient := map[string]*audit.Entry{}
+	var order []string
+	now := time.Now().UTC()
+	for _, it := range r.items {
+		if it.start < fetchedAt {
+			continue
+		}
+		e, ok := byPatient[it.res.Patient]
+		if !ok {
+			e = &audit.Entry{
+				Time: now, RequestID: requestID,
+				Caller:   audit.Party{Subject: author.Subject, Org: author.Org, Client: author.Client, Name: author.OrgName, Address: author.OrgAddress},
+				Purposes: author.Purposes, Patient: ledgerPatient(it.res.Patient),
+				Interaction: "simulate", Query: query, PolicyRevision: s.decider.Revision(),
+				Disclosed: []audit.Item{}, Withheld: []audit.Item{}, Consents: []audit.ConsentRef{},
+			}
+			byPatient[it.res.Patient] = e
+			order = append(order, it.res.Patient)
+		}
+		e.Disclosed = append(e.Disclosed, audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: r.labelStrings(it.res.Labels)})
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	entries := make([]audit.Entry, 0, len(order))
+	for _, p := range order {
+		entries = append(entries, *byPatient[p])
+	}
+	if err := s.ledger.Append(ctx, entries...); err != nil {
+		return fail(http.StatusInternalServerError, "exception", "the simulation read patient data that could not be recorded; its answer was withheld", err)
+	}
+	return nil
 }
 
 func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*run, error) {
@@ -280,25 +331,27 @@ func (s *Server) fetchForSimulation(ctx context.Context, query string) (fhirRequ
 }
 
 // simulationBundle wraps the resources in a collection Bundle, the shape
-// the pipeline collects from.
-func simulationBundle(resources []json.RawMessage) ([]byte, error) {
+// the pipeline collects from, and returns where the last resource starts.
+func simulationBundle(resources []json.RawMessage) ([]byte, int, error) {
 	if len(resources) == 0 {
-		return nil, fail(http.StatusBadRequest, "required", "resources or query: at least one FHIR resource is required", nil)
+		return nil, 0, fail(http.StatusBadRequest, "required", "resources or query: at least one FHIR resource is required", nil)
 	}
 	b := []byte(`{"resourceType":"Bundle","type":"collection","entry":[`)
+	last := 0
 	for i, res := range resources {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"resource":`...)
+		last = len(b)
 		b = append(b, res...)
 		b = append(b, '}')
 	}
 	b = append(b, "]}"...)
 	if err := fjson.Validate(b, DefaultMaxJSONDepth); err != nil {
-		return nil, fail(http.StatusBadRequest, "invalid", "resources: not valid JSON", err)
+		return nil, 0, fail(http.StatusBadRequest, "invalid", "resources: not valid JSON", err)
 	}
-	return b, nil
+	return b, last, nil
 }
 
 // draftConsents normalises the request's draft consents as the store

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -317,7 +318,9 @@ func TestOneDecisionPerClass(t *testing.T) {
 
 // TestDecideSimulationFetchesQuery: a query is read from the upstream
 // through the proxy's client and decided like inline resources; the answer
-// carries decisions only, and no ledger entry is written.
+// carries decisions only. What the policy author saw (which patient has
+// which labelled data) is in the ledger under their name, not the
+// simulated caller's.
 func TestDecideSimulationFetchesQuery(t *testing.T) {
 	t.Parallel()
 	searchset := `{"resourceType":"Bundle","type":"searchset","total":2,"entry":[{"fullUrl":"http://up/Condition/sud1","resource":` + sudCondition +
@@ -344,8 +347,30 @@ func TestDecideSimulationFetchesQuery(t *testing.T) {
 	if strings.Contains(out, "Opioid dependence") || strings.Contains(out, "60.4") {
 		t.Fatalf("the simulation disclosed resource content: %s", out)
 	}
-	if n := len(h.ledger.entries); n != 0 {
-		t.Fatalf("a simulation wrote %d ledger entries", n)
+	if n := len(h.ledger.entries); n != 1 {
+		t.Fatalf("a simulation of fetched data wrote %d ledger entries, want 1", n)
+	}
+	e := h.ledger.entries[0]
+	if e.Interaction != "simulate" || e.Patient != "Patient/p1" || e.Caller.Org != "Organization/ops" || e.Caller.Subject == "sim" ||
+		e.Query != "Condition?patient=Patient/p1&_count=50" || len(e.Disclosed) != 2 || len(e.Withheld) != 0 ||
+		e.Disclosed[0].ID != "sud1" || !slices.Contains(e.Disclosed[0].Labels, "http://terminology.hl7.org/CodeSystem/v3-ActCode|SUD") ||
+		e.Time.Year() == 2026 && e.Time.Month() == 3 && e.Time.Day() == 1 {
+		t.Fatalf("ledger entry of the simulation: %+v", e)
+	}
+
+	// Inline resources are the author's own: nothing is recorded for them.
+	inline := `{"caller":{"org":"Organization/org-b","purposes":["TREAT"]},"resources":[` + bpObs + `]}`
+	if resp, out := h.post("/admin/decide", tokAdmin, inline); resp.StatusCode != 200 || len(h.ledger.entries) != 1 {
+		t.Fatalf("inline simulation: %d %s, %d ledger entries", resp.StatusCode, out, len(h.ledger.entries))
+	}
+
+	// A ledger that cannot record withholds the answer.
+	h.ledger.mu.Lock()
+	h.ledger.fail = true
+	h.ledger.mu.Unlock()
+	resp, out = h.post("/admin/decide", tokAdmin, body)
+	if resp.StatusCode != 500 || strings.Contains(out, "sud1") || !strings.Contains(out, "OperationOutcome") {
+		t.Fatalf("simulation with a failing ledger: %d %s", resp.StatusCode, out)
 	}
 }
 
