@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -153,6 +154,11 @@ func TestBrokenPolicyKeepsRevision(t *testing.T) {
 	}
 	if err := eng.ReadyCheck(context.Background()); err == nil || !strings.Contains(err.Error(), before) {
 		t.Fatalf("ReadyCheck = %v, want the rejection naming the serving revision", err)
+	}
+	// The last good revision serves: degraded, not down (/readyz warns).
+	var d interface{ Degraded() bool }
+	if err := eng.ReadyCheck(context.Background()); !errors.As(err, &d) || !d.Degraded() {
+		t.Fatalf("ReadyCheck = %v, want an error that says Degraded", err)
 	}
 	if err := eng.Load(context.Background(), rego.FS()); err != nil {
 		t.Fatal(err)

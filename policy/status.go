@@ -67,9 +67,21 @@ func (e *Engine) ReadyCheck(context.Context) error {
 	if s.Rejected == nil {
 		return nil
 	}
-	return fmt.Errorf("policy revision %s from %s was rejected at %s and revision %s keeps serving: %s",
-		s.Rejected.Revision, s.Source, s.Rejected.At.UTC().Format(time.RFC3339), s.Revision, s.Rejected.Error)
+	return degradedError{fmt.Errorf("policy revision %s from %s was rejected at %s and revision %s keeps serving: %s",
+		s.Rejected.Revision, s.Source, s.Rejected.At.UTC().Format(time.RFC3339), s.Revision, s.Rejected.Error)}
 }
+
+// degradedError is a readiness problem that does not stop the engine from
+// serving: a rejected change leaves the last good revision in force. It
+// says so with Degraded, which /readyz reads as "warn" rather than "fail":
+// a bad bundle published to a fleet must not take every proxy out of
+// rotation while each still decides with the revision it had.
+type degradedError struct{ error }
+
+// Degraded reports that the engine still serves.
+func (degradedError) Degraded() bool { return true }
+
+func (e degradedError) Unwrap() error { return e.error }
 
 func (e *Engine) accept(ctx context.Context, p *prepared) {
 	e.mu.Lock()

@@ -219,19 +219,26 @@ func (s *Server) healthz(c *gin.Context) {
 }
 
 // readyz checks that the upstream answers, the stores are open and a policy
-// is loaded.
+// is loaded. A check whose error says Degraded (a rejected policy change,
+// the last good revision serving) is "warn": reported, with the overall
+// status "warn", but the proxy stays ready (200).
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
 	checks := gin.H{}
-	ok := true
+	ok, warn := true, false
 	report := func(name string, err error) {
-		if err != nil {
+		var d interface{ Degraded() bool }
+		switch {
+		case err != nil && errors.As(err, &d) && d.Degraded():
+			warn = true
+			checks[name] = gin.H{"status": "warn", "detail": errString(err)}
+		case err != nil:
 			ok = false
 			checks[name] = gin.H{"status": "fail", "detail": errString(err)}
-			return
+		default:
+			checks[name] = gin.H{"status": "pass"}
 		}
-		checks[name] = gin.H{"status": "pass"}
 	}
 	report("upstream", s.pingUpstream(ctx))
 	if s.decider.Revision() == "" {
@@ -245,11 +252,14 @@ func (s *Server) readyz(c *gin.Context) {
 	if sc, ok := s.consents.(*sourcedConsents); ok && sc.mirror != nil {
 		report("consent_sync", sc.mirror.readyErr()) // consents.upstream: sync
 	}
-	status := http.StatusOK
-	if !ok {
-		status = http.StatusServiceUnavailable
+	status, overall := http.StatusOK, "pass"
+	switch {
+	case !ok:
+		status, overall = http.StatusServiceUnavailable, "fail"
+	case warn:
+		overall = "warn"
 	}
-	c.JSON(status, gin.H{"status": map[bool]string{true: "pass", false: "fail"}[ok], "policy_revision": s.decider.Revision(), "checks": checks})
+	c.JSON(status, gin.H{"status": overall, "policy_revision": s.decider.Revision(), "checks": checks})
 }
 
 func (s *Server) pingUpstream(ctx context.Context) error {

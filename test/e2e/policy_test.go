@@ -301,7 +301,8 @@ func (ps *policyServer) revision(t *testing.T, e *env, admin string) (rev string
 // directory. A compliance analyst edits the state-law table so that mental
 // health data needs consent even for treatment: the next request after the
 // reload is refused, without a restart. Then a broken Rego file is saved:
-// it is rejected, /readyz says so, and the previous revision keeps serving.
+// it is rejected, /readyz warns (staying ready), and the previous revision
+// keeps serving.
 // Restoring the file clears the rejection.
 func testPolicyDirReloadAndRejection(t *testing.T, e *env) {
 	ps := startPolicyServer(t, e)
@@ -356,8 +357,10 @@ func testPolicyDirReloadAndRejection(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	waitRevision(t, ps, e, admin, func(_ string, rejected bool) bool { return rejected })
+	// Degraded, not down: the proxy still decides with the last good
+	// revision, so it stays in rotation and /readyz warns.
 	body := ps.waitReady(t, func(status int, body string) bool {
-		return status == http.StatusServiceUnavailable && strings.Contains(body, "policy_reload")
+		return status == http.StatusOK && strings.Contains(body, `"policy_reload":{"detail"`) && strings.Contains(body, `"status":"warn"`)
 	})
 	if !strings.Contains(body, second) {
 		t.Errorf("/readyz does not name the serving revision %s: %s", second, body)
@@ -376,7 +379,9 @@ func testPolicyDirReloadAndRejection(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	waitRevision(t, ps, e, admin, func(rev string, rejected bool) bool { return !rejected && rev == second })
-	ps.waitReady(t, func(status int, _ string) bool { return status == http.StatusOK })
+	ps.waitReady(t, func(status int, body string) bool {
+		return status == http.StatusOK && strings.Contains(body, `"status":"pass"`) && !strings.Contains(body, `"warn"`)
+	})
 }
 
 func waitRevision(t *testing.T, ps *policyServer, e *env, admin string, ok func(rev string, rejected bool) bool) string {
