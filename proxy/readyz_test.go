@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -53,3 +54,24 @@ func TestReadyzWarnsOnDegradedCheck(t *testing.T) {
 }
 
 func fmtWrap(err error) error { return errors.Join(errors.New("context"), err) }
+
+// TestMethodNotAllowed: a method an admin endpoint does not take is 405
+// with an Allow header and an OperationOutcome, not a 404 that reads as
+// "no such consent"; an unknown path is still 404; FHIR takes every method.
+func TestMethodNotAllowed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs))
+	for _, m := range []string{http.MethodDelete, http.MethodPatch} {
+		resp, body := h.send(m, "/admin/Consent/c1", tokAdmin, "application/fhir+json", "{}")
+		if resp.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(body, "OperationOutcome") ||
+			!strings.Contains(resp.Header.Get("Allow"), "GET") || !strings.Contains(resp.Header.Get("Allow"), "PUT") {
+			t.Errorf("%s /admin/Consent/c1: %d Allow=%q %s", m, resp.StatusCode, resp.Header.Get("Allow"), body)
+		}
+	}
+	if resp, _ := h.send(http.MethodDelete, "/admin/nothing-here", tokAdmin, "", ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown admin path: %d", resp.StatusCode)
+	}
+	if resp, _ := h.get("/fhir/Observation/bp1", tokConsented); resp.StatusCode != http.StatusOK {
+		t.Errorf("FHIR read: %d", resp.StatusCode)
+	}
+}

@@ -198,7 +198,9 @@ func (s *Server) Mount(prefix string, h http.Handler) {
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	e.HandleMethodNotAllowed = false
+	// A method an endpoint does not take (DELETE /admin/Consent/x) is 405
+	// with Allow, not a 404 that reads as "no such consent".
+	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	edge := []gin.HandlerFunc{s.requestID, s.recover}
@@ -220,6 +222,9 @@ func (s *Server) routes() *gin.Engine {
 	s.policyRoutes(admin.Group("", requireScope(authn.PolicyAuthorScope)))
 	s.auditRoutes(admin.Group("", requireScope(authn.AuditorScope)))
 	s.alertRoutes(admin.Group("", requireScope(authn.AuditorScope))) // bulk_admin.go
+	e.NoMethod(func(c *gin.Context) {
+		writeOutcome(c.Writer, http.StatusMethodNotAllowed, "not-supported", "this endpoint does not take "+c.Request.Method+"; see the Allow header")
+	})
 	e.NoRoute(func(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such endpoint; the FHIR API is under /fhir/")
 	})
