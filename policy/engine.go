@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/util"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -377,6 +380,15 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 // tree (its modules other than tests, and its data files): the same policy
 // gives the same revision on every replica, and tests, schemas and case
 // files do not change it.
+//
+// Data documents count by content, not by file: each is parsed and placed
+// where the loader puts it (data.json in dir a/b is data.a.b), and the
+// merged document is hashed in canonical JSON. So a policy directory and
+// the OPA bundle `ds4p policy build` makes of it (whose data is one merged
+// data.json) have the same revision, and what `policy check` and `policy
+// build` print is what /readyz and GET /admin/policy report once it serves.
+// A data file that does not parse counts by its bytes, so a broken tree
+// still has a revision to name in its rejection.
 func Revision(fsys fs.FS) (string, error) {
 	var paths []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -393,15 +405,70 @@ func Revision(fsys fs.FS) (string, error) {
 	}
 	sort.Strings(paths)
 	h := sha256.New()
+	data := map[string]any{}
 	for _, p := range paths {
 		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return "", fmt.Errorf("policy: reading %s: %w", p, err)
 		}
-		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
-		h.Write(b)
+		if strings.HasSuffix(p, ".rego") {
+			fmt.Fprintf(h, "m\x00%s\x00%d\x00", p, len(b))
+			h.Write(b)
+			continue
+		}
+		doc, ok := parseDataFile(p, b)
+		if !ok {
+			fmt.Fprintf(h, "r\x00%s\x00%d\x00", p, len(b))
+			h.Write(b)
+			continue
+		}
+		mergeAt(data, strings.Split(path.Dir(p), "/"), doc)
 	}
+	canon, err := json.Marshal(data)
+	if err != nil {
+		return "", fmt.Errorf("policy: data documents: %w", err)
+	}
+	fmt.Fprintf(h, "d\x00%d\x00", len(canon))
+	h.Write(canon)
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// parseDataFile reads a data document as the loader does (numbers kept as
+// written); ok is false when it does not parse.
+func parseDataFile(name string, b []byte) (any, bool) {
+	var doc any
+	if err := util.Unmarshal(b, &doc); err != nil {
+		return nil, false
+	}
+	return doc, true
+}
+
+// mergeAt merges doc into data below the directory segments dirs ("." is
+// the root); objects merge key by key, anything else replaces.
+func mergeAt(data map[string]any, dirs []string, doc any) {
+	node := data
+	for _, d := range dirs {
+		if d == "." || d == "" {
+			continue
+		}
+		next, ok := node[d].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			node[d] = next
+		}
+		node = next
+	}
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return
+	}
+	for k, v := range obj {
+		if sub, isObj := v.(map[string]any); isObj {
+			mergeAt(node, []string{k}, sub)
+			continue
+		}
+		node[k] = v
+	}
 }
 
 // loaded reports whether a file of this name is part of the policy: Rego
