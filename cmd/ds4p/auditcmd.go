@@ -62,19 +62,10 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 			err = fmt.Errorf("%w: %v", audit.ErrDamaged, r)
 		}
 	}()
-	if len(args) == 0 || wantsHelp(args[:1]) {
-		fmt.Fprintln(stdout, auditHelp)
-		return nil
-	}
-	subs := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"query": runAuditQuery, "report": runAuditReport, "export": runAuditExport,
-		"verify": runAuditVerify, "prune": runAuditPrune,
-	}
-	run, ok := subs[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown subcommand %q (query, report, export, verify, prune)", args[0])
-	}
-	return run(ctx, args[1:], stdout, stderr)
+	return runGroup(ctx, args, stdout, stderr, auditHelp, []subcommand{
+		{"query", runAuditQuery}, {"report", runAuditReport}, {"export", runAuditExport},
+		{"verify", runAuditVerify}, {"prune", runAuditPrune},
+	})
 }
 
 // auditFlags is a subcommand's flag set with --data, --from and --to.

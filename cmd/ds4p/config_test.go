@@ -465,3 +465,33 @@ func TestDemoRefusesAnotherDatabase(t *testing.T) {
 		t.Errorf("demo again on its own directory: %v", err)
 	}
 }
+
+// TestUsageErrorsExitTwo: a command line that names no command, a command
+// group without a subcommand or with an unknown one, or label without its
+// input, prints the usage to stderr and exits 2; asking for help prints it
+// to stdout and exits 0.
+func TestUsageErrorsExitTwo(t *testing.T) {
+	t.Parallel()
+	if code, out, errOut := ds4p(t); code != 2 || out != "" || !strings.Contains(errOut, "Usage: ds4p COMMAND") {
+		t.Errorf("ds4p = exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", code, out, errOut)
+	}
+	for group, sub := range map[string]string{"audit": "verify", "policy": "build", "consent": "import", "keys": "rotate"} {
+		code, out, errOut := ds4p(t, group)
+		if code != 2 || out != "" || !strings.Contains(errOut, "ds4p "+group+" "+sub) || !strings.Contains(errOut, "ds4p "+group+": a subcommand is required") {
+			t.Errorf("ds4p %s = exit %d, stdout %q, stderr %q; want 2, the usage on stderr and that a subcommand is required", group, code, out, errOut)
+		}
+	}
+	for _, args := range [][]string{{"audit", "frob"}, {"policy", "frob"}, {"consent", "frob"}, {"keys", "frob"}} {
+		if code, out, errOut := ds4p(t, args...); code != 2 || out != "" || !strings.Contains(errOut, `ds4p `+args[0]+`: unknown subcommand "frob"`) {
+			t.Errorf("ds4p %v = exit %d, %q %q; want 2 naming the subcommand", args, code, out, errOut)
+		}
+	}
+	if code, _, errOut := ds4p(t, "label"); code != 2 || !strings.Contains(errOut, "one input file") {
+		t.Errorf("ds4p label = exit %d, %q; want 2", code, errOut)
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"audit", "--help"}, {"audit", "-h"}, {"policy", "help"}, {"help", "consent"}, {"keys", "--help"}} {
+		if code, out, errOut := ds4p(t, args...); code != 0 || out == "" || errOut != "" {
+			t.Errorf("ds4p %v = exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", args, code, out, errOut)
+		}
+	}
+}

@@ -39,18 +39,9 @@ of that consent; every earlier version is kept.`
 
 // runConsent is `ds4p consent import|list|show|revoke`.
 func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || wantsHelp(args[:1]) {
-		fmt.Fprintln(stdout, consentHelp)
-		return nil
-	}
-	subs := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"import": runConsentImport, "list": runConsentList, "show": runConsentShow, "revoke": runConsentRevoke,
-	}
-	run, ok := subs[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown subcommand %q (import, list, show, revoke)", args[0])
-	}
-	return run(ctx, args[1:], stdout, stderr)
+	return runGroup(ctx, args, stdout, stderr, consentHelp, []subcommand{
+		{"import", runConsentImport}, {"list", runConsentList}, {"show", runConsentShow}, {"revoke", runConsentRevoke},
+	})
 }
 
 // consentFlags returns a flag set for one subcommand with its --data flag.

@@ -64,7 +64,7 @@ func TestConsentCommands(t *testing.T) {
 		{[]string{"consent", "show", "--data", data, "--history", "n1"}, 0, []string{"n1  2        inactive", "n1  1        active"}},
 		{[]string{"consent", "show", "--data", data, "--version", "1", "n1"}, 0, []string{`"status": "active"`}},
 		{[]string{"consent", "list", "--data", data, "--status", "inactive"}, 0, []string{"n1"}},
-		{[]string{"consent", "frobnicate"}, 1, []string{"unknown subcommand"}},
+		{[]string{"consent", "frobnicate"}, 2, []string{"unknown subcommand"}},
 		{[]string{"consent", "--help"}, 0, []string{"ds4p consent import"}},
 	}
 	for _, st := range steps {

@@ -276,19 +276,10 @@ The key is DS4P_STORAGE_KEY, else DS4P_STORAGE_KEY_FILE, else DIR/storage.key.`
 
 // runKeys is ` + "`ds4p keys`" + `.
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || wantsHelp(args[:1]) {
-		fmt.Fprintln(stdout, keysHelp)
-		return nil
-	}
-	subs := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"generate": runKeysGenerate, "add": runKeysAdd, "status": runKeysStatus,
-		"rotate": runKeysRotate, "remove": runKeysRemove, "compact": runKeysCompact,
-	}
-	run, ok := subs[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown subcommand %q (generate, add, status, rotate, remove, compact)", args[0])
-	}
-	return run(ctx, args[1:], stdout, stderr)
+	return runGroup(ctx, args, stdout, stderr, keysHelp, []subcommand{
+		{"generate", runKeysGenerate}, {"add", runKeysAdd}, {"status", runKeysStatus},
+		{"rotate", runKeysRotate}, {"remove", runKeysRemove}, {"compact", runKeysCompact},
+	})
 }
 
 // parseKeysFlags parses a keys subcommand's flags.

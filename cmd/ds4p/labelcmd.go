@@ -30,7 +30,7 @@ func runLabel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return errors.New("one input file (or -) is required")
+		return &usageError{"one input file (or -) is required"}
 	}
 	lc, err := labelConfig(*config, *rulesDir)
 	if err != nil {

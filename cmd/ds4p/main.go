@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -45,7 +46,11 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		usage(stdout)
 		return 0
 	}
@@ -59,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return 0
 			}
 			fmt.Fprintf(stderr, "ds4p %s: %v\n", c.name, err)
+			if errors.As(err, new(*usageError)) {
+				return 2
+			}
 			return 1
 		}
 	}
@@ -85,6 +93,46 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "  help   show the flags of a command: ds4p help serve")
+}
+
+// usageError is a command line a command cannot run, such as a command
+// group (audit, consent, keys, policy) without a subcommand or with an
+// unknown one: exit 2, as for an unknown command, not 1 (the command ran
+// and failed).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// subcommand is one subcommand of a command group.
+type subcommand struct {
+	name string
+	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// runGroup runs the subcommand of a command group that args[0] names.
+// -h, --help or help prints help to stdout; no subcommand prints it to
+// stderr and, like an unknown subcommand, is a usage error.
+func runGroup(ctx context.Context, args []string, stdout, stderr io.Writer, help string, subs []subcommand) error {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	list := strings.Join(names, ", ")
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, help)
+		fmt.Fprintln(stderr)
+		return &usageError{"a subcommand is required: " + list}
+	}
+	if wantsHelp(args[:1]) || args[0] == "help" {
+		fmt.Fprintln(stdout, help)
+		return nil
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	return &usageError{fmt.Sprintf("unknown subcommand %q (%s)", args[0], list)}
 }
 
 // newFlagSet returns a flag set that prints its usage with a description.

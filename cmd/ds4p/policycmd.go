@@ -36,26 +36,12 @@ embedded default policy, or on a policy directory (--dir, the layout of
                                       (signed with the private key when given) for
                                       serve --policy-bundle-url`
 
-// runPolicy is `ds4p policy test|check|eval|export`.
+// runPolicy is `ds4p policy test|check|eval|export|build`.
 func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || wantsHelp(args[:1]) || args[0] == "help" {
-		fmt.Fprintln(stdout, "Usage: ds4p policy test|check|eval|export|build [flags]\n\n"+policyHelp)
-		return nil
-	}
-	sub, rest := args[0], args[1:]
-	switch sub {
-	case "test":
-		return policyTest(ctx, rest, stdout, stderr)
-	case "check":
-		return policyCheck(ctx, rest, stdout, stderr)
-	case "eval":
-		return policyEval(ctx, rest, stdout, stderr)
-	case "export":
-		return policyExport(rest, stdout, stderr)
-	case "build":
-		return policyBuild(ctx, rest, stdout, stderr)
-	}
-	return fmt.Errorf("unknown subcommand %q (want test, check, eval, export or build)", sub)
+	return runGroup(ctx, args, stdout, stderr, "Usage: ds4p policy test|check|eval|export|build [flags]\n\n"+policyHelp, []subcommand{
+		{"test", policyTest}, {"check", policyCheck}, {"eval", policyEval},
+		{"export", policyExport}, {"build", policyBuild},
+	})
 }
 
 // policyFlags parses --dir (and the extra flags registered by more) and
@@ -254,7 +240,7 @@ func parsePolicyInput(ctx context.Context, fsys fs.FS, raw []byte) (policy.Input
 	return in, nil
 }
 
-func policyExport(args []string, stdout, stderr io.Writer) error {
+func policyExport(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	set := newFlagSet("policy export", "Writes the embedded default policy tree (Rego, tests, policy data, case matrix, schemas) to a new directory, to edit and serve with --policy-dir.", stderr)
 	if wantsHelp(args) {
 		set.SetOutput(stdout)
