@@ -133,6 +133,18 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, s *session, bod
 		writeError(w, http.StatusConflict, "the entry's hash differs from the one given")
 		return
 	}
+	// Only break-the-glass disclosures are reviewed: a review of another
+	// entry would count in the queue's totals for nothing.
+	es, err := h.cfg.Ledger.EntriesAfter(r.Context(), in.Seq-1, 1)
+	switch {
+	case err != nil:
+		h.log.Error("console: review", "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "the ledger could not be read")
+		return
+	case len(es) != 1 || es[0].Seq != in.Seq || es[0].BreakGlass == nil:
+		writeError(w, http.StatusUnprocessableEntity, "the entry is not a break-the-glass disclosure; only those are reviewed")
+		return
+	}
 	rev, err := h.cfg.Reviews.Add(r.Context(), audit.Review{EntrySeq: in.Seq, EntryHash: in.Hash, Reviewer: s.subject, Note: in.Note})
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())

@@ -293,6 +293,11 @@ func TestBreakGlassQueueAndReview(t *testing.T) {
 	if rec := f.call(b, "audit/review", `{"seq":99,"hash":"`+hash+`"}`); rec.Code != http.StatusNotFound {
 		t.Fatalf("no such entry: %d", rec.Code)
 	}
+	// Entry 2 is an ordinary disclosure: nothing to review.
+	hash2, _, _ := f.ledger.HashAt(t.Context(), 2)
+	if rec := f.call(b, "audit/review", `{"seq":2,"hash":"`+hash2+`"}`); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "not a break-the-glass") {
+		t.Fatalf("review of an ordinary entry: %d %s", rec.Code, rec.Body)
+	}
 	if rec := f.call(b, "audit/review", `{"seq":3,"hash":"`+hash+`","note":"ok"}`); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"reviewer":"aud"`) {
 		t.Fatalf("review: %d %s", rec.Code, rec.Body)
 	}
