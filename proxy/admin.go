@@ -74,6 +74,9 @@ func parseAuditQuery(v url.Values) (audit.Query, error) {
 			return q, errors.New("break_glass must be true or false")
 		}
 	}
+	if v.Get("limit") != "" && v.Get("_count") != "" {
+		return q, errors.New("give limit or its alias _count, not both")
+	}
 	for _, name := range []string{"limit", "_count"} {
 		if n := v.Get(name); n != "" {
 			if q.Limit, err = strconv.Atoi(n); err != nil || q.Limit < 1 || q.Limit > audit.MaxLimit {

@@ -146,7 +146,7 @@ func TestAdminAuditBadParameters(t *testing.T) {
 	t.Parallel()
 	h := auditHarness(t)
 	for _, q := range []string{
-		"limit=0", "limit=1001", "_count=x", "cursor=abc", "from=yesterday", "to=2026-13-01",
+		"limit=0", "limit=5&_count=10", "limit=1001", "_count=x", "cursor=abc", "from=yesterday", "to=2026-13-01",
 		"from=2026-03-02&to=2026-03-01", "break_glass=maybe", "patinet=Patient/p1", "patient=a&patient=b",
 		"patient=Observation/o1", "patient=Patient/", "patient=Patient/a%2Fb",
 	} {
