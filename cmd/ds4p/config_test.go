@@ -495,3 +495,34 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsDoNotRepeatTheCommand: an error of the package a command runs
+// starts with the package's name ("consent: ", "policy: "); ds4p prints
+// it after "ds4p consent: " once, not twice.
+func TestErrorsDoNotRepeatTheCommand(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	if code, _, errOut := ds4p(t, "consent", "import", "--data", data, "../../consent/testdata/hl7-r4"); code != 0 {
+		t.Fatalf("import: %d %s", code, errOut)
+	}
+	code, _, errOut := ds4p(t, "consent", "list", "--data", data, "--status", "bogus")
+	if code != 1 || !strings.HasPrefix(errOut, "ds4p consent: invalid consent") {
+		t.Errorf("consent list --status bogus = %d %q; want 1 and one \"consent: \"", code, errOut)
+	}
+	code, _, errOut = ds4p(t, "policy", "build", "--dir", t.TempDir(), "--out", filepath.Join(t.TempDir(), "b.tar.gz"))
+	if code != 1 || !strings.HasPrefix(errOut, "ds4p policy: ") || strings.Contains(errOut, "policy: policy: ") {
+		t.Errorf("policy build of an empty directory = %d %q; want 1 and one \"policy: \"", code, errOut)
+	}
+	for _, c := range []struct{ name, msg, want string }{
+		{"audit", "audit: indexing: x", "indexing: x"},
+		{"audit", "audit: audit: x", "x"},
+		{"label", "labels: no rule files", "no rule files"},
+		{"label", "labels.rules_dir: labels: x", "labels.rules_dir: labels: x"},
+		{"policy", "revision x: policy: y", "revision x: policy: y"},
+		{"keys", "seal: x", "seal: x"},
+	} {
+		if got := trimCommandPrefix(c.name, c.msg); got != c.want {
+			t.Errorf("trimCommandPrefix(%q, %q) = %q, want %q", c.name, c.msg, got, c.want)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if err == nil || errors.Is(err, flag.ErrHelp) {
 				return 0
 			}
-			fmt.Fprintf(stderr, "ds4p %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "ds4p %s: %s\n", c.name, trimCommandPrefix(c.name, err.Error()))
 			if errors.As(err, new(*usageError)) {
 				return 2
 			}
@@ -73,6 +73,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "ds4p: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// trimCommandPrefix drops from msg the "audit: " that the package an
+// error comes from puts first (audit, consent, policy, labels ...) when
+// it repeats the command name, so that "ds4p audit: audit: indexing: ..."
+// reads "ds4p audit: indexing: ...".
+func trimCommandPrefix(name, msg string) string {
+	for _, p := range []string{name + ": ", name + "s: "} {
+		for strings.HasPrefix(msg, p) {
+			msg = msg[len(p):]
+		}
+	}
+	return msg
 }
 
 func help(ctx context.Context, args []string, stdout, stderr io.Writer) int {
