@@ -152,7 +152,7 @@ func openLedger(dir string, writable bool, stderr io.Writer) (*audit.Ledger, fun
 		return nil, nil, err
 	}
 	if n := l.Recovered(); n > 0 {
-		fmt.Fprintf(stderr, "ds4p audit: stored %d ledger entries that ds4p appended but had not stored when it stopped (they were durable in %s)\n", n, audit.JournalPath(path))
+		fmt.Fprintf(stderr, "ds4p audit: stored %s that ds4p appended but had not stored when it stopped (durable in %s)\n", plural(n, "ledger entry", "ledger entries"), audit.JournalPath(path))
 	}
 	return l, func() error { return errors.Join(l.Close(), db.Close()) }, nil
 }
@@ -279,7 +279,7 @@ func runAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	})
 	if err == nil && *out != "-" {
-		fmt.Fprintf(stderr, "exported %d entries to %s\n", n, *out)
+		fmt.Fprintf(stderr, "exported %s to %s\n", plural(n, "entry", "entries"), *out)
 	}
 	return err
 }
@@ -316,9 +316,9 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	n, err := l.Verify(ctx)
 	if err != nil {
-		return fmt.Errorf("%w (after %d good entries)", err, n)
+		return fmt.Errorf("%w (after %s)", err, plural(n, "good entry", "good entries"))
 	}
-	fmt.Fprintf(stdout, "ok: %d entries verified (seq %d to %d)\n", n, cp.Seq+1, cp.Seq+n)
+	fmt.Fprintf(stdout, "ok: %s verified (seq %d to %d)\n", plural(n, "entry", "entries"), cp.Seq+1, cp.Seq+n)
 	if want != nil {
 		if err := checkRecordedHead(ctx, l, *want, *exports); err != nil {
 			return err
@@ -415,7 +415,7 @@ func verifyExports(l *audit.Ledger, dir string, cp audit.Checkpoint, stdout io.W
 	if at.Seq != cp.Seq || at.Hash != cp.Hash {
 		return fmt.Errorf("the exports end at seq %d but the checkpoint is seq %d (or its hash differs)", at.Seq, cp.Seq)
 	}
-	fmt.Fprintf(stdout, "ok: %d exported entries in %d files chain up to the checkpoint (seq %d)\n", total, len(files), cp.Seq)
+	fmt.Fprintf(stdout, "ok: %s in %s chain up to the checkpoint (seq %d)\n", plural(total, "exported entry", "exported entries"), plural(len(files), "file", "files"), cp.Seq)
 	return nil
 }
 
@@ -447,7 +447,7 @@ func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "pruned %d entries into %d export files; checkpoint seq %d\n", res.Pruned, len(res.Files), res.Checkpoint.Seq)
+	fmt.Fprintf(stdout, "pruned %s into %s; checkpoint seq %d\n", plural(res.Pruned, "entry", "entries"), plural(len(res.Files), "export file", "export files"), res.Checkpoint.Seq)
 	for _, f := range res.Files {
 		fmt.Fprintln(stdout, f)
 	}

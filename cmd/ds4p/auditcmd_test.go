@@ -197,7 +197,7 @@ func TestAuditPrune(t *testing.T) {
 	dir := ledgerDir(t, 10, 4)
 	exports := filepath.Join(t.TempDir(), "exports")
 	code, out, errOut := runCLI("audit", "prune", "--data", dir, "--retention", "6y", "--export-dir", exports)
-	if code != 0 || !strings.Contains(out, "pruned 4 entries into 1 export files; checkpoint seq 4") {
+	if code != 0 || !strings.Contains(out, "pruned 4 entries into 1 export file; checkpoint seq 4") {
 		t.Fatalf("prune = %d %q %q", code, out, errOut)
 	}
 	code, out, errOut = runCLI("audit", "verify", "--data", dir, "--exports", exports)
@@ -398,5 +398,47 @@ func TestAuditPatientAsTyped(t *testing.T) {
 				t.Errorf("audit %s --patient %s = %d %q, want 1 and why", args[0], bad, code, errOut)
 			}
 		}
+	}
+}
+
+// TestCountsAgreeWithTheirNouns: a count of one says "1 entry", "1 file",
+// "1 problem", not "1 entries".
+func TestCountsAgreeWithTheirNouns(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 2, 1)
+	exports := filepath.Join(t.TempDir(), "exports")
+	if code, out, errOut := runCLI("audit", "prune", "--data", dir, "--export-dir", exports); code != 0 || !strings.Contains(out, "pruned 1 entry into 1 export file;") {
+		t.Errorf("prune of one entry = %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir, "--exports", exports); code != 0 ||
+		!strings.Contains(out, "ok: 1 exported entry in 1 file chain") || !strings.Contains(out, "ok: 1 entry verified (seq 2 to 2)") {
+		t.Errorf("verify of one entry = %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("audit", "export", "--data", dir, "--out", filepath.Join(t.TempDir(), "x.ndjson")); code != 0 || !strings.Contains(errOut, "exported 1 entry to ") {
+		t.Errorf("export of one entry = %d %q", code, errOut)
+	}
+	bad := filepath.Join(t.TempDir(), "c.json")
+	if err := os.WriteFile(bad, []byte(`{"resourceType":"Consent"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI("consent", "import", "--data", t.TempDir(), bad); code != 1 || !strings.Contains(errOut, "1 of 1 consent rejected\n") {
+		t.Errorf("import of one bad consent = %d %q", code, errOut)
+	}
+	if code, _, errOut := runCLI("policy", "check", "--dir", t.TempDir()); code != 1 || !strings.Contains(errOut, " has 1 problem; ") {
+		t.Errorf("check of an empty policy directory = %d %q", code, errOut)
+	}
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{0, "0 entries"}, {1, "1 entry"}, {2, "2 entries"}} {
+		if got := plural(c.n, "entry", "entries"); got != c.want {
+			t.Errorf("plural(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+	if got := allOf(1, "evaluation", "evaluations"); got != "1 evaluation" {
+		t.Errorf("allOf(1) = %q", got)
+	}
+	if got := allOf(3, "evaluation", "evaluations"); got != "all 3 evaluations" {
+		t.Errorf("allOf(3) = %q", got)
 	}
 }

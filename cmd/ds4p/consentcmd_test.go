@@ -48,7 +48,7 @@ func TestConsentCommands(t *testing.T) {
 		{[]string{"consent", "list", "--data", data}, 1, []string{"no database"}},
 		{[]string{"consent", "import", "--data", data, "../../consent/testdata/hl7-r4"}, 0, []string{"accepted 12, rejected 0"}},
 		{[]string{"consent", "import", "--data", data, src}, 1, []string{
-			"accepted 3, rejected 1, skipped 1 Bundle entries",
+			"accepted 3, rejected 1, skipped 1 Bundle entry that is not a Consent",
 			"batch.ndjson:4: Consent.provision.type:",
 			"1 of 4 consents rejected",
 		}},

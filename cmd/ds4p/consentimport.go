@@ -178,16 +178,31 @@ func (im *importer) store1(it importItem) {
 func (im *importer) summary(w io.Writer) error {
 	fmt.Fprintf(w, "accepted %d, rejected %d", im.accepted, im.rejected)
 	if im.skipped > 0 {
-		fmt.Fprintf(w, ", skipped %d Bundle entries that are not Consents", im.skipped)
+		if im.skipped == 1 {
+			fmt.Fprint(w, ", skipped 1 Bundle entry that is not a Consent")
+		} else {
+			fmt.Fprintf(w, ", skipped %d Bundle entries that are not Consents", im.skipped)
+		}
 	}
 	fmt.Fprintln(w)
 	for _, r := range im.reasons {
 		fmt.Fprintln(w, "  rejected "+r)
 	}
 	if im.rejected > 0 {
-		return fmt.Errorf("%d of %d consents rejected; the others were stored", im.rejected, im.rejected+im.accepted)
+		return fmt.Errorf("%d of %s rejected%s", im.rejected, plural(im.rejected+im.accepted, "consent", "consents"), storedOthers(im.accepted))
 	}
 	return nil
+}
+
+// storedOthers says what became of the consents an import accepted.
+func storedOthers(accepted int) string {
+	switch accepted {
+	case 0:
+		return ""
+	case 1:
+		return "; the other was stored"
+	}
+	return "; the others were stored"
 }
 
 // progress writes a one-line count to a terminal, at most every 100 ms.

@@ -374,7 +374,7 @@ func runKeysStatus(_ context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if !c.Encrypted {
-		fmt.Fprintf(stdout, "not encrypted: %d stored values in plaintext (serve encrypts it on start unless storage.encryption is off)\n", c.Plain)
+		fmt.Fprintf(stdout, "not encrypted: %s in plaintext (serve encrypts it on start unless storage.encryption is off)\n", plural(c.Plain, "stored value", "stored values"))
 		return nil
 	}
 	ring, _ := cliStorage().keyring(*data, false) // optional: marks the active key
@@ -407,7 +407,7 @@ func writeKeyStatus(w io.Writer, c seal.Counts, ring *seal.Keyring) {
 		case ring != nil && !ring.Has(id):
 			note = " (MISSING from the key file)"
 		}
-		fmt.Fprintf(w, "key %s: %d values%s\n", seal.FormatID(id), c.ByKey[id], note)
+		fmt.Fprintf(w, "key %s: %s%s\n", seal.FormatID(id), plural(c.ByKey[id], "value", "values"), note)
 	}
 	if c.Plain > 0 {
 		fmt.Fprintf(w, "plaintext values: %d (an encryption under way)\n", c.Plain)
@@ -452,7 +452,7 @@ func runKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "re-sealed %d values under key %s\n", n, seal.FormatID(ring.Active()))
+	fmt.Fprintf(stdout, "re-sealed %s under key %s\n", plural(n, "value", "values"), seal.FormatID(ring.Active()))
 	c, err := seal.Count(db, sealedPaths())
 	if err == nil {
 		writeKeyStatus(stdout, c, ring)
@@ -492,7 +492,7 @@ func runKeysRemove(_ context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if n := c.ByKey[uint32(id)]; n > 0 || c.Rotating {
-		return fmt.Errorf("key %s still seals %d values of %s: let the rotation finish (ds4p keys rotate, or serve)", *idText, n, *data)
+		return fmt.Errorf("key %s still seals %s of %s: let the rotation finish (ds4p keys rotate, or serve)", *idText, plural(n, "value", "values"), *data)
 	}
 	keys := slices.DeleteFunc(ring.Keys(), func(k seal.Key) bool { return k.ID == uint32(id) })
 	if err := seal.WriteKeyFile(*file, keys, true); err != nil {

@@ -205,7 +205,7 @@ func (j *labelJob) summary(w io.Writer, why bool) {
 			byRule[rs.Rule]++
 		}
 	}
-	fmt.Fprintf(w, "ds4p label: %d resources, %d labelled\n", len(j.results), changed)
+	fmt.Fprintf(w, "ds4p label: %s, %d labelled\n", plural(len(j.results), "resource", "resources"), changed)
 	printCounts(w, "labels added", byLabel)
 	printCounts(w, "rules that fired", byRule)
 	if !why {

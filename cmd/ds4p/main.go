@@ -148,6 +148,23 @@ func runGroup(ctx context.Context, args []string, stdout, stderr io.Writer, help
 	return &usageError{fmt.Sprintf("unknown subcommand %q (%s)", args[0], list)}
 }
 
+// plural is "1 entry" or "n entries": the count with the noun that agrees
+// with it.
+func plural[N ~int | ~int64 | ~uint64 | ~uint32](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// allOf is "the 1 entry" said of all of them: "1 entry" or "all n entries".
+func allOf[N ~int | ~int64 | ~uint64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("all %d %s", n, many)
+}
+
 // newFlagSet returns a flag set that prints its usage with a description.
 func newFlagSet(name, desc string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)

@@ -103,8 +103,13 @@ func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	fmt.Fprintf(stdout, "case matrix: PASS %d/%d\n", len(cases)-caseFailed, len(cases))
-	if failed+caseFailed > 0 {
-		return fmt.Errorf("%d Rego tests and %d cases failed", failed, caseFailed)
+	switch {
+	case failed > 0 && caseFailed > 0:
+		return fmt.Errorf("%s and %s failed", plural(failed, "Rego test", "Rego tests"), plural(caseFailed, "case", "cases"))
+	case failed > 0:
+		return fmt.Errorf("%s failed", plural(failed, "Rego test", "Rego tests"))
+	case caseFailed > 0:
+		return fmt.Errorf("%s failed", plural(caseFailed, "case", "cases"))
 	}
 	return nil
 }
@@ -126,7 +131,7 @@ func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "%s: %s\n", p.Stage, p.Message)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("revision %s has %d problem(s); do not roll it out", rev, len(problems))
+		return fmt.Errorf("revision %s has %s; do not roll it out", rev, plural(len(problems), "problem", "problems"))
 	}
 	fmt.Fprintf(stdout, "policy revision %s: compiles, formatted, Rego tests and case matrix pass, policy data valid\n", rev)
 	// Which evaluator serve would use: a change that the interpreter cannot
@@ -148,7 +153,7 @@ func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case err != nil:
 		return err
 	case tr.Lost == "":
-		fmt.Fprintf(stdout, "decision reuse: across requests (the interpreter follows the policy's use of the request time in all %d evaluations of the case inputs)\n", tr.Evaluations)
+		fmt.Fprintf(stdout, "decision reuse: across requests (the interpreter follows the policy's use of the request time in %s of the case inputs)\n", allOf(tr.Evaluations, "evaluation", "evaluations"))
 	default:
 		fmt.Fprintf(stdout, "decision reuse: some decisions hold for their own request only: %s\n  they are correct, but evaluated again for every request; see rego/README.md, \"Decisions reused across requests, and the time\"\n", tr.Lost)
 	}
@@ -161,11 +166,11 @@ func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "cost on the %d case inputs, as the proxy decides them (rule calls, then time on this machine, fastest of %d runs each):\n", cost.Cases, costRounds)
-	fmt.Fprintf(stdout, "  a response's first decision about a patient: median %d calls, %s; at most %d calls, %s (case %q)\n",
-		cost.First.MedianCalls, micros(cost.First.Median), cost.First.MaxCalls, micros(cost.First.Max), cost.Slowest)
-	fmt.Fprintf(stdout, "  later decisions of the response: median %d calls, %s; at most %d calls, %s\n",
-		cost.Later.MedianCalls, micros(cost.Later.Median), cost.Later.MaxCalls, micros(cost.Later.Max))
+	fmt.Fprintf(stdout, "cost on the %s, as the proxy decides them (rule calls, then time on this machine, fastest of %s each):\n", plural(cost.Cases, "case input", "case inputs"), plural(costRounds, "run", "runs"))
+	fmt.Fprintf(stdout, "  a response's first decision about a patient: median %s, %s; at most %s, %s (case %q)\n",
+		plural(cost.First.MedianCalls, "call", "calls"), micros(cost.First.Median), plural(cost.First.MaxCalls, "call", "calls"), micros(cost.First.Max), cost.Slowest)
+	fmt.Fprintf(stdout, "  later decisions of the response: median %s, %s; at most %s, %s\n",
+		plural(cost.Later.MedianCalls, "call", "calls"), micros(cost.Later.Median), plural(cost.Later.MaxCalls, "call", "calls"), micros(cost.Later.Max))
 	return nil
 }
 
@@ -266,7 +271,7 @@ func policyExport(_ context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	})
 	sort.Strings(files)
-	fmt.Fprintf(stdout, "wrote %d files to %s; serve it with: ds4p serve --policy-dir %s\n", len(files), *dir, *dir)
+	fmt.Fprintf(stdout, "wrote %s to %s; serve it with: ds4p serve --policy-dir %s\n", plural(len(files), "file", "files"), *dir, *dir)
 	return nil
 }
 

@@ -307,7 +307,7 @@ func siemHashKey(cfg Config) ([]byte, error) {
 		return nil, fmt.Errorf("reading the SIEM hash key: %w", err)
 	}
 	if len(key) < 32 {
-		return nil, fmt.Errorf("SIEM hash key %s: %d bytes, at least 32 are needed", path, len(key))
+		return nil, fmt.Errorf("SIEM hash key %s: %s, at least 32 are needed", path, plural(len(key), "byte", "bytes"))
 	}
 	return key, nil
 }

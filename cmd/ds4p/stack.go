@@ -203,7 +203,7 @@ func pagingKey(cfg Config) ([]byte, error) {
 		return nil, fmt.Errorf("reading the paging key: %w", err)
 	}
 	if len(key) < 32 {
-		return nil, fmt.Errorf("paging key %s: %d bytes, at least 32 are needed", path, len(key))
+		return nil, fmt.Errorf("paging key %s: %s, at least 32 are needed", path, plural(len(key), "byte", "bytes"))
 	}
 	return key, nil
 }
