@@ -267,7 +267,14 @@ func TestRevisionIgnoresTestsAndSchemas(t *testing.T) {
 	if after, _ := policy.Revision(fsys); after != before {
 		t.Fatal("a test or schema file changed the revision")
 	}
+	// Data counts by content: reformatting keeps the revision, a changed
+	// value does not.
 	fsys["ds4p/config/state_law/data.json"].Data = append(bytes.Clone(fsys["ds4p/config/state_law/data.json"].Data), ' ')
+	if after, _ := policy.Revision(fsys); after != before {
+		t.Fatal("whitespace after the policy data changed the revision")
+	}
+	fsys["ds4p/config/state_law/data.json"].Data = bytes.Replace(fsys["ds4p/config/state_law/data.json"].Data,
+		[]byte(`"TREAT", "ETREAT"`), []byte(`"ETREAT"`), 1)
 	if after, _ := policy.Revision(fsys); after == before {
 		t.Fatal("a policy data change kept the revision")
 	}
