@@ -280,17 +280,28 @@ func policyExport(_ context.Context, args []string, stdout, stderr io.Writer) er
 // an OPA bundle, signed when a key is given.
 func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var out, key, keyID, alg *string
+	var flags *flag.FlagSet
 	fsys, err := policyFlags("build", "Checks the policy and writes it as an OPA bundle (gzipped tarball) for serve --policy-bundle-url, signed when --signing-key is given.", args, stdout, stderr, func(set *flag.FlagSet) {
 		out = set.String("out", "", "bundle file to write (e.g. bundle.tar.gz); required")
 		key = set.String("signing-key", "", "PEM private key to sign the bundle with (OPA bundle signing)")
-		keyID = set.String("key-id", "default", "key id of the signature (serve's policy.bundle_key_id)")
-		alg = set.String("signing-alg", "RS256", "JWT algorithm of the signature")
+		keyID = set.String("key-id", "default", "key id of the signature (serve's policy.bundle_key_id); needs --signing-key")
+		alg = set.String("signing-alg", "RS256", "JWT algorithm of the signature; needs --signing-key")
+		flags = set
 	})
 	if err != nil {
 		return err
 	}
 	if *out == "" {
 		return errors.New("--out is required")
+	}
+	// A signing flag without the key would write an unsigned bundle that a
+	// fleet verifying signatures refuses: say so now.
+	given := map[string]bool{}
+	flags.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, name := range []string{"key-id", "signing-alg"} {
+		if given[name] && *key == "" {
+			return fmt.Errorf("--%s needs --signing-key: without it the bundle is not signed", name)
+		}
 	}
 	if err := policy.Verify(ctx, fsys); err != nil {
 		return err

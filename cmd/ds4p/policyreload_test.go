@@ -91,3 +91,26 @@ func TestPolicyConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyBuildSigningFlags: the signing flags without --signing-key are
+// errors that say why, before any bundle is written.
+func TestPolicyBuildSigningFlags(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--key-id", "fleet"}, "--key-id needs --signing-key"},
+		{[]string{"--key-id", "default"}, "--key-id needs --signing-key"},
+		{[]string{"--signing-alg", "RS256"}, "--signing-alg needs --signing-key"},
+	} {
+		code, stdout, stderr := ds4p(t, append([]string{"policy", "build", "--out", out}, c.args...)...)
+		if code != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("policy build %v = %d %q %q; want 1 and %q", c.args, code, stdout, stderr, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("policy build %v wrote a bundle", c.args)
+		}
+	}
+}
