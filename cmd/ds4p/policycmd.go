@@ -33,7 +33,8 @@ embedded default policy, or on a policy directory (--dir, the layout of
                                       and print the decision with its reasons
   ds4p policy build  --out FILE [--dir DIR] [--signing-key PEM] [--key-id ID]
                                       check the policy, then write it as an OPA bundle
-                                      (signed with the private key when given) for
+                                      (signed with the private key when given: RSA,
+                                      EC P-256, P-384, P-521 or Ed25519) for
                                       serve --policy-bundle-url`
 
 // runPolicy is `ds4p policy test|check|eval|export|build`.
@@ -281,12 +282,14 @@ func policyExport(_ context.Context, args []string, stdout, stderr io.Writer) er
 func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var out, key, keyID, alg *string
 	var flags *flag.FlagSet
-	fsys, err := policyFlags("build", "Checks the policy and writes it as an OPA bundle (gzipped tarball) for serve --policy-bundle-url, signed when --signing-key is given.", args, stdout, stderr, func(set *flag.FlagSet) {
-		out = set.String("out", "", "bundle file to write (e.g. bundle.tar.gz); required")
-		key = set.String("signing-key", "", "PEM private key to sign the bundle with (OPA bundle signing)")
-		keyID = set.String("key-id", "default", "key id of the signature (serve's policy.bundle_key_id); needs --signing-key")
-		alg = set.String("signing-alg", "RS256", "JWT algorithm of the signature; needs --signing-key")
-		flags = set
+	fsys, err := policyFlags("build", "Checks the policy and writes it as an OPA bundle (gzipped tarball) for serve --policy-bundle-url, signed when --signing-key is given.\n"+
+		"The key's type chooses the signature algorithm: "+bundleKeyTypes+";\n"+
+		"serve verifies with the public key (policy.bundle_public_key) and the same algorithm.", args, stdout, stderr, func(fs *flag.FlagSet) {
+		out = fs.String("out", "", "bundle file to write (e.g. bundle.tar.gz); required")
+		key = fs.String("signing-key", "", "PEM private key to sign the bundle with (OPA bundle signing): "+bundleKeyTypes)
+		keyID = fs.String("key-id", "default", "key id of the signature (serve's policy.bundle_key_id); needs --signing-key")
+		alg = fs.String("signing-alg", "", "JWS algorithm of the signature: the one the key's type implies (the default), the only one serve verifies; needs --signing-key")
+		flags = fs
 	})
 	if err != nil {
 		return err
@@ -303,6 +306,21 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("--%s needs --signing-key: without it the bundle is not signed", name)
 		}
 	}
+	var signing *policy.BundleSigning
+	if *key != "" {
+		raw, err := os.ReadFile(*key)
+		if err != nil {
+			return err
+		}
+		pemKey, keyAlg, err := bundleSigningKey(raw)
+		if err != nil {
+			return fmt.Errorf("--signing-key %s: %w", *key, err)
+		}
+		if *alg != "" && *alg != keyAlg {
+			return fmt.Errorf("--signing-alg %s: this key signs with %s, the algorithm serve verifies its signatures with (keys: %s)", *alg, keyAlg, bundleKeyTypes)
+		}
+		signing = &policy.BundleSigning{PrivateKeyPEM: pemKey, KeyID: *keyID, Algorithm: keyAlg}
+	}
 	if err := policy.Verify(ctx, fsys); err != nil {
 		return err
 	}
@@ -316,14 +334,6 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("case matrix: %s: %s: %s (ds4p policy test lists every failing case)", c.File, c.Name, c.Problem)
 		}
 	}
-	var signing *policy.BundleSigning
-	if *key != "" {
-		pemKey, err := os.ReadFile(*key)
-		if err != nil {
-			return err
-		}
-		signing = &policy.BundleSigning{PrivateKeyPEM: pemKey, KeyID: *keyID, Algorithm: *alg}
-	}
 	b, err := policy.BuildBundle(fsys, signing)
 	if err != nil {
 		return err
@@ -334,7 +344,7 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	rev, _ := policy.Revision(fsys)
 	signed := "unsigned"
 	if signing != nil {
-		signed = "signed with key id " + *keyID
+		signed = "signed with " + signing.Algorithm + ", key id " + *keyID
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d bytes, manifest revision %s, %s)\n", *out, len(b), rev, signed)
 	return nil

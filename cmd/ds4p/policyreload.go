@@ -22,6 +22,8 @@ type PolicyConfig struct {
 	BundlePoll time.Duration `yaml:"bundle_poll"`
 	// BundlePublicKey is a PEM public key file: when set, bundles must be
 	// signed with its private key (OPA bundle signing, .signatures.json).
+	// Its type chooses the algorithm: RSA RS256, EC P-256 ES256, P-384
+	// ES384, P-521 ES512, Ed25519 EdDSA (bundleKeyTypes).
 	BundlePublicKey string `yaml:"bundle_public_key"`
 	// BundleKeyID is the key id the signature names (default "default").
 	BundleKeyID string `yaml:"bundle_key_id"`
@@ -92,11 +94,16 @@ func openPolicy(ctx context.Context, cfg Config, log *slog.Logger, extra ...poli
 func openBundle(ctx context.Context, pc PolicyConfig, log *slog.Logger, extra ...policy.Option) (*policy.Engine, error) {
 	src := &policy.BundleSource{URL: pc.BundleURL, Schemas: rego.FS()}
 	if pc.BundlePublicKey != "" {
-		pem, err := os.ReadFile(pc.BundlePublicKey)
+		raw, err := os.ReadFile(pc.BundlePublicKey)
 		if err != nil {
 			return nil, err
 		}
-		if src.Verification, err = policy.NewBundleVerification(pem, pc.BundleKeyID, ""); err != nil {
+		// The key's type chooses the algorithm, as in `ds4p policy build`.
+		pem, alg, err := bundleVerifyKey(raw)
+		if err != nil {
+			return nil, fmt.Errorf("policy.bundle_public_key %s: %w", pc.BundlePublicKey, err)
+		}
+		if src.Verification, err = policy.NewBundleVerification(pem, pc.BundleKeyID, alg); err != nil {
 			return nil, err
 		}
 	}

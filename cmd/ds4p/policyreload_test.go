@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -92,11 +96,117 @@ func TestPolicyConfigValidate(t *testing.T) {
 	}
 }
 
-// TestPolicyBuildSigningFlags: the signing flags without --signing-key are
-// errors that say why, before any bundle is written.
+// TestPolicyBundleKeyTypes: `ds4p policy build --signing-key` signs with an
+// RSA, EC (SEC 1 or PKCS #8 PEM) or Ed25519 key, with the algorithm its
+// type implies, and serve verifies the bundle with the public key alone,
+// and refuses it under another key of the same type.
+func TestPolicyBundleKeyTypes(t *testing.T) {
+	t.Parallel()
+	newKey := map[string]func() (crypto.Signer, error){
+		"RS256": func() (crypto.Signer, error) { return rsa.GenerateKey(rand.Reader, 2048) },
+		"ES256": func() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) },
+		"ES384": func() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P384(), rand.Reader) },
+		"EdDSA": func() (crypto.Signer, error) { _, k, err := ed25519.GenerateKey(rand.Reader); return k, err },
+	}
+	for alg, gen := range newKey {
+		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			write := func(name string, k crypto.Signer) string {
+				t.Helper()
+				var block *pem.Block
+				if ec, ok := k.(*ecdsa.PrivateKey); ok && ec.Curve == elliptic.P256() {
+					der, err := x509.MarshalECPrivateKey(ec) // as openssl ecparam -genkey writes it
+					if err != nil {
+						t.Fatal(err)
+					}
+					block = &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}
+				} else {
+					der, err := x509.MarshalPKCS8PrivateKey(k)
+					if err != nil {
+						t.Fatal(err)
+					}
+					block = &pem.Block{Type: "PRIVATE KEY", Bytes: der}
+				}
+				pubDER, err := x509.MarshalPKIXPublicKey(k.Public())
+				if err != nil {
+					t.Fatal(err)
+				}
+				priv, pub := filepath.Join(dir, name+".pem"), filepath.Join(dir, name+".pub.pem")
+				if err := os.WriteFile(priv, pem.EncodeToMemory(block), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				return priv
+			}
+			k, err := gen()
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := gen()
+			if err != nil {
+				t.Fatal(err)
+			}
+			priv := write("signing", k)
+			write("other", other)
+			out := filepath.Join(dir, "bundle.tar.gz")
+			if code, stdout, stderr := ds4p(t, "policy", "build", "--out", out, "--signing-key", priv, "--key-id", "fleet"); code != 0 || !strings.Contains(stdout, "signed with "+alg+", key id fleet") {
+				t.Fatalf("build: %d %s %s", code, stdout, stderr)
+			}
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, out) }))
+			t.Cleanup(hs.Close)
+			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(cancel)
+			cfg := Config{Policy: PolicyConfig{BundleURL: hs.URL + "/bundle.tar.gz", BundlePublicKey: filepath.Join(dir, "signing.pub.pem"), BundleKeyID: "fleet"}}
+			if _, err := openPolicy(ctx, cfg, slog.New(slog.DiscardHandler)); err != nil {
+				t.Fatalf("serve refused a bundle signed with its %s key: %v", alg, err)
+			}
+			cfg.Policy.BundlePublicKey = filepath.Join(dir, "other.pub.pem")
+			if _, err := openPolicy(ctx, cfg, slog.New(slog.DiscardHandler)); err == nil {
+				t.Fatal("a bundle signed with another key was accepted")
+			}
+			cfg.Policy.BundlePublicKey = priv
+			if _, err := openPolicy(ctx, cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "give serve the public key") {
+				t.Fatalf("serve with the private key as bundle_public_key: %v", err)
+			}
+		})
+	}
+}
+
+// TestPolicyBuildSigningFlags: the signing flags without --signing-key, a
+// key type serve cannot verify, an algorithm other than the key's and a
+// public key as --signing-key are errors that say why, before any bundle
+// is written.
 func TestPolicyBuildSigningFlags(t *testing.T) {
 	t.Parallel()
-	out := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	dir := t.TempDir()
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]*pem.Block{"rsa.pem": {Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}}
+	if der, err := x509.MarshalECPrivateKey(p224); err == nil {
+		files["p224.pem"] = &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}
+	} else {
+		t.Fatal(err)
+	}
+	if der, err := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey); err == nil {
+		files["pub.pem"] = &pem.Block{Type: "PUBLIC KEY", Bytes: der}
+	} else {
+		t.Fatal(err)
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "bundle.tar.gz")
 	for _, c := range []struct {
 		args []string
 		want string
@@ -104,6 +214,9 @@ func TestPolicyBuildSigningFlags(t *testing.T) {
 		{[]string{"--key-id", "fleet"}, "--key-id needs --signing-key"},
 		{[]string{"--key-id", "default"}, "--key-id needs --signing-key"},
 		{[]string{"--signing-alg", "RS256"}, "--signing-alg needs --signing-key"},
+		{[]string{"--signing-key", filepath.Join(dir, "p224.pem")}, "curve P-224 cannot sign policy bundles: use RSA (RS256), EC P-256 (ES256)"},
+		{[]string{"--signing-key", filepath.Join(dir, "rsa.pem"), "--signing-alg", "ES256"}, "this key signs with RS256"},
+		{[]string{"--signing-key", filepath.Join(dir, "pub.pem")}, "signing needs the private key"},
 	} {
 		code, stdout, stderr := ds4p(t, append([]string{"policy", "build", "--out", out}, c.args...)...)
 		if code != 1 || !strings.Contains(stderr, c.want) {
@@ -112,5 +225,8 @@ func TestPolicyBuildSigningFlags(t *testing.T) {
 		if _, err := os.Stat(out); err == nil {
 			t.Fatalf("policy build %v wrote a bundle", c.args)
 		}
+	}
+	if code, stdout, stderr := ds4p(t, "policy", "build", "--out", out, "--signing-key", filepath.Join(dir, "rsa.pem"), "--signing-alg", "RS256"); code != 0 || !strings.Contains(stdout, "signed with RS256, key id default") {
+		t.Errorf("policy build --signing-alg RS256 with an RSA key = %d %q %q", code, stdout, stderr)
 	}
 }
