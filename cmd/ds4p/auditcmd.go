@@ -102,6 +102,15 @@ func (f auditFlags) parse(args []string) (time.Time, time.Time, error) {
 	if err != nil {
 		return from, to, fmt.Errorf("--to: %w", err)
 	}
+	// An empty range would match nothing and exit 0, as if there were no
+	// disclosures: a swapped --from and --to must not read as that.
+	switch {
+	case from.IsZero() || to.IsZero():
+	case from.After(to):
+		return from, to, fmt.Errorf("--from is after --to (%s > %s): nothing could match", *f.from, *f.to)
+	case from.Equal(to):
+		return from, to, fmt.Errorf("--from equals --to (%s): nothing could match, as --to is exclusive (for one day, give --to the next day)", *f.to)
+	}
 	return from, to, nil
 }
 

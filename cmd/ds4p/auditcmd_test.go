@@ -442,3 +442,35 @@ func TestCountsAgreeWithTheirNouns(t *testing.T) {
 		t.Errorf("allOf(3) = %q", got)
 	}
 }
+
+// TestAuditEmptyTimeRange: a --from after (or equal to) --to is an error,
+// not an empty result that reads as "no disclosures".
+func TestAuditEmptyTimeRange(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 3, 0)
+	for _, sub := range [][]string{
+		{"query"}, {"report", "--patient", "p1"}, {"export", "--out", "-"},
+	} {
+		for _, r := range []struct{ from, to, want string }{
+			{"2025-02-01", "2025-01-01", "--from is after --to"},
+			{"2025-01-01T10:00:00Z", "2025-01-01T09:00:00+00:00", "--from is after --to"},
+			{"2025-01-01", "2025-01-01", "--from equals --to"},
+		} {
+			args := append(append([]string{"audit"}, sub...), "--data", dir, "--from", r.from, "--to", r.to)
+			if code, out, errOut := runCLI(args...); code != 1 || out != "" || !strings.Contains(errOut, r.want) {
+				t.Errorf("%v = %d %q %q; want 1 and %q", args, code, out, errOut, r.want)
+			}
+		}
+	}
+	// A range in order still works, and either end alone too.
+	now := time.Now().UTC()
+	for _, r := range [][]string{
+		{"--from", now.Add(-time.Hour).Format(time.RFC3339), "--to", now.Add(time.Hour).Format(time.RFC3339)},
+		{"--from", now.Add(-time.Hour).Format(time.RFC3339)},
+		{"--to", now.Add(time.Hour).Format(time.RFC3339)},
+	} {
+		if code, out, errOut := runCLI(append([]string{"audit", "query", "--data", dir}, r...)...); code != 0 || strings.Count(out, "\n") != 3 {
+			t.Errorf("query %v = %d %q %q; want the 3 entries", r, code, out, errOut)
+		}
+	}
+}
