@@ -37,7 +37,9 @@ data directory's database:
                         seq where it breaks if anything was altered, deleted,
                         inserted or reordered. It prints the head (SEQ:HASH):
                         kept elsewhere and given back with --head, it also
-                        catches a file rewritten into a new consistent chain
+                        catches a file rewritten into a new consistent chain.
+                        A ledger with no entries passes with a warning: only
+                        --head can show that its entries were removed
   ds4p audit prune  [--data DIR] [--retention 6y] [--export-dir DIR]
                         exports then deletes entries older than the retention
 
@@ -327,7 +329,12 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("%w (after %s)", err, plural(n, "good entry", "good entries"))
 	}
-	fmt.Fprintf(stdout, "ok: %s verified (seq %d to %d)\n", plural(n, "entry", "entries"), cp.Seq+1, cp.Seq+n)
+	if n == 0 {
+		fmt.Fprintln(stdout, "ok: 0 entries verified")
+		warnEmptyLedger(stderr, cp.Seq)
+	} else {
+		fmt.Fprintf(stdout, "ok: %s verified (seq %d to %d)\n", plural(n, "entry", "entries"), cp.Seq+1, cp.Seq+n)
+	}
 	if want != nil {
 		if err := checkRecordedHead(ctx, l, *want, *exports); err != nil {
 			return err
@@ -338,8 +345,27 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	if seq == 0 {
+		fmt.Fprintln(stdout, "head: none (no entry yet to record)")
+		return nil
+	}
 	fmt.Fprintf(stdout, "head: %d:%s (keep it off this host; check it later with --head)\n", seq, hash)
 	return nil
+}
+
+// warnEmptyLedger says that a verify of a ledger without entries proves
+// nothing: a new data directory has none, but neither has one whose
+// ledger was removed or replaced by a new database.
+func warnEmptyLedger(stderr io.Writer, checkpoint uint64) {
+	held, expected, served := "the ledger holds no entries", "before serve has answered a request", "has served requests"
+	if checkpoint > 0 {
+		held = fmt.Sprintf("the ledger holds no entries after the prune checkpoint (seq %d)", checkpoint)
+		expected, served = "when every entry was older than the retention and pruned", "has served requests since"
+	}
+	fmt.Fprintf(stderr, "ds4p audit: warning: %s, so there is nothing to verify. "+
+		"That is expected %s; if this data directory %s, "+
+		"its entries were removed, and only a head recorded elsewhere can show that "+
+		"(ds4p audit verify --head SEQ:HASH, with a head printed by an earlier verify)\n", held, expected, served)
 }
 
 // parseHead reads SEQ:HASH; "" is nil.

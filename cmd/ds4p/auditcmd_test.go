@@ -474,3 +474,37 @@ func TestAuditEmptyTimeRange(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditVerifyWarnsOnEmptyLedger: a ledger without entries verifies
+// (exit 0: a new data directory has none) but warns that nothing was
+// verified and that only a head recorded elsewhere shows removed entries;
+// a ledger with entries verifies without the warning.
+func TestAuditVerifyWarnsOnEmptyLedger(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	code, out, errOut := runCLI("audit", "verify", "--data", dir)
+	if code != 0 || !strings.Contains(out, "ok: 0 entries verified\n") || strings.Contains(out, "seq 1 to 0") || !strings.Contains(out, "head: none") {
+		t.Errorf("verify of an empty ledger = %d %q %q", code, out, errOut)
+	}
+	for _, want := range []string{"warning: the ledger holds no entries, so there is nothing to verify", "its entries were removed", "--head"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("verify of an empty ledger: stderr %q lacks %q", errOut, want)
+		}
+	}
+	// Every entry pruned: the warning names the checkpoint.
+	old := ledgerDir(t, 2, 2)
+	if code, out, errOut := runCLI("audit", "prune", "--data", old, "--export-dir", t.TempDir()); code != 0 {
+		t.Fatalf("prune = %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", old); code != 0 || !strings.Contains(errOut, "no entries after the prune checkpoint (seq 2)") || !strings.Contains(out, "head: 2:") {
+		t.Errorf("verify of a ledger pruned empty = %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", ledgerDir(t, 2, 0)); code != 0 || errOut != "" || !strings.Contains(out, "ok: 2 entries verified (seq 1 to 2)") {
+		t.Errorf("verify of a ledger with entries = %d %q %q; want no warning", code, out, errOut)
+	}
+}
