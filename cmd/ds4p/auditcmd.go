@@ -42,6 +42,8 @@ data directory's database:
                         --head can show that its entries were removed
   ds4p audit prune  [--data DIR] [--retention 6y] [--export-dir DIR]
                         exports then deletes entries older than the retention
+                        (whole years, days or hours, at least a day: 6y, 180d,
+                        52608h; "m" would be minutes, not months)
 
 T is an RFC 3339 time or a YYYY-MM-DD date (UTC); from is inclusive, to
 exclusive. query, report, export and verify open DIR/ds4p.db read-only; prune
@@ -461,12 +463,12 @@ func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fs.SetOutput(stdout)
 	}
 	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
-	retention := fs.String("retention", "6y", "keep entries this long: a Go duration or whole years/days (6y, 90d)")
+	retention := fs.String("retention", "6y", "keep entries this long: "+retentionUnits+`; "m" would be minutes, not months`)
 	exportDir := fs.String("export-dir", "", "directory of the exports written before deleting (default DATA/"+DefaultExportDir+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	keep, err := audit.ParseRetention(*retention)
+	keep, err := parseRetention(*retention)
 	if err != nil {
 		return err
 	}
@@ -500,8 +502,9 @@ func ledgerExportDir(dataDir, dir string) string {
 // LedgerConfig is the `ledger:` section of the serve configuration.
 type LedgerConfig struct {
 	// Retention is how long entries are kept before a prune exports and
-	// deletes them: a Go duration or whole years/days ("6y", "90d");
-	// "0" keeps everything. Default 6y (52608h).
+	// deletes them: whole years, days or hours, at least a day ("6y",
+	// "180d", "1y30d", "52608h", see parseRetention); "0" keeps
+	// everything. Default 6y (52608h).
 	Retention string `yaml:"retention"`
 	// ExportDir receives the exports of pruned entries (default
 	// DATA/ledger-exports).
@@ -526,7 +529,7 @@ func defaultLedgerConfig() LedgerConfig {
 // of range.
 func (c LedgerConfig) validate() []error {
 	var errs []error
-	if _, err := audit.ParseRetention(c.Retention); err != nil {
+	if _, err := parseRetention(c.Retention); err != nil {
 		errs = append(errs, fmt.Errorf("ledger.retention: %w", err))
 	}
 	if c.JournalBytes != 0 && (c.JournalBytes < audit.MinJournalSize || c.JournalBytes > maxJournalBytes) {
@@ -535,13 +538,36 @@ func (c LedgerConfig) validate() []error {
 	return errs
 }
 
+// retentionUnits says how a retention is written.
+const retentionUnits = "whole years (y), days (d) or hours (h) adding up to at least a day, as in 6y, 180d, 1y30d or 52608h (a year is 365⅓ days), or 0 to keep everything"
+
+// parseRetention reads a ledger retention (audit.ParseRetention) and
+// refuses one under a day or with minutes or seconds in it: the ledger is
+// kept for years, so "6m" or "1y6m" (minutes, in a Go duration) is a
+// month misread, and a prune under it would export and delete nearly
+// every entry. "0" keeps everything.
+func parseRetention(s string) (time.Duration, error) {
+	d, err := audit.ParseRetention(s)
+	switch {
+	case err != nil:
+		return 0, err
+	case d == 0:
+		return 0, nil
+	case d%time.Hour != 0:
+		return 0, fmt.Errorf("retention %q has minutes or seconds in it (m is minutes, not months; for months give days, 180d): want %s", strings.TrimSpace(s), retentionUnits)
+	case d < audit.Day:
+		return 0, fmt.Errorf("retention %q is under a day: want %s", strings.TrimSpace(s), retentionUnits)
+	}
+	return d, nil
+}
+
 // pruneInterval is how often serve prunes the ledger.
 const pruneInterval = 24 * time.Hour
 
 // startLedgerPruner prunes the ledger at start and then daily while ctx
 // lives, unless the retention is 0. It logs counts, never entry content.
 func startLedgerPruner(ctx context.Context, cfg Config, l *audit.Ledger, log *slog.Logger) {
-	keep, err := audit.ParseRetention(cfg.Ledger.Retention)
+	keep, err := parseRetention(cfg.Ledger.Retention)
 	if err != nil || keep == 0 {
 		return
 	}

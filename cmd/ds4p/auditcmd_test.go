@@ -508,3 +508,36 @@ func TestAuditVerifyWarnsOnEmptyLedger(t *testing.T) {
 		t.Errorf("verify of a ledger with entries = %d %q %q; want no warning", code, out, errOut)
 	}
 }
+
+// TestRetentionIsAtLeastADay: a retention under a day, or with minutes
+// in it ("6m" reads as six months to a compliance officer; it is six
+// minutes as a Go duration), is refused by prune and by serve's config,
+// with the units accepted, and prunes nothing; the documented spellings
+// still work.
+func TestRetentionIsAtLeastADay(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 3, 0) // every entry minutes old
+	for _, r := range []string{"1m", "6m", "12m", "1y6m", "90s", "12h", "23h", "2d1h30m"} {
+		code, out, errOut := runCLI("audit", "prune", "--data", dir, "--retention", r)
+		if code != 1 || out != "" || !strings.Contains(errOut, "want whole years (y), days (d) or hours (h)") {
+			t.Errorf("prune --retention %s = %d %q %q; want 1 and the units", r, code, out, errOut)
+		}
+		if strings.HasSuffix(r, "m") && !strings.Contains(errOut, "m is minutes, not months") {
+			t.Errorf("prune --retention %s: %q does not say m is minutes", r, errOut)
+		}
+		if _, err := loadConfig([]string{"--upstream", "http://fhir.example/r4", "--dev-auth"}, []string{"DS4P_LEDGER_RETENTION=" + r}); err == nil || !strings.Contains(err.Error(), "ledger.retention") {
+			t.Errorf("serve with ledger.retention %s: %v; want a config error", r, err)
+		}
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "ok: 3 entries verified") {
+		t.Fatalf("after the refused prunes: %d %q %q; want the 3 entries kept", code, out, errOut)
+	}
+	for r, want := range map[string]time.Duration{
+		"6y": 6 * audit.Year, "90d": 90 * audit.Day, "1y30d": audit.Year + 30*audit.Day, "52608h": audit.DefaultRetention,
+		"1y12h": audit.Year + 12*time.Hour, "24h": audit.Day, "8760h0m0s": 8760 * time.Hour, "0": 0,
+	} {
+		if got, err := parseRetention(r); err != nil || got != want {
+			t.Errorf("parseRetention(%q) = %v, %v; want %v", r, got, err, want)
+		}
+	}
+}
