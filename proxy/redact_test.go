@@ -255,7 +255,15 @@ func TestHistoryWithheld(t *testing.T) {
 	}
 
 	one := `{"resourceType":"Bundle","type":"history","total":1,"entry":[{"resource":` + sudCondition + `}]}`
-	denied := newHarness(t, fhirJSONHandler(200, one))
+	// The proxy reads the current version first (guardInstance); it is
+	// withheld, so the history answers as for a missing resource.
+	denied := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/_history") {
+			fhirJSONHandler(200, one)(w, r)
+			return
+		}
+		fhirJSONHandler(200, sudCondition)(w, r)
+	})
 	missing := newHarness(t, fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`))
 	r1, b1 := denied.get("/fhir/Condition/sud1/_history", tokOther)
 	r2, b2 := missing.get("/fhir/Condition/sud1/_history", tokOther)

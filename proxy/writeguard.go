@@ -57,7 +57,9 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 		if strings.HasPrefix(req.Operation, "$meta-") && req.Operation != "$meta" && !ex.caller.HasScope(LabelWriterScope) {
 			return labelRole("changing security labels with " + req.Operation)
 		}
-		return nil
+		return s.guardInstance(ctx, ex, req)
+	case VRead, History:
+		return s.guardInstance(ctx, ex, req)
 	default:
 		return nil
 	}
@@ -310,6 +312,41 @@ func writeMissing(w http.ResponseWriter, typ, id string) {
 	_, _ = w.Write(body)
 }
 
+// guardInstance checks a request about one resource that does not answer
+// with its current version: an instance operation ($meta answers its
+// labels, $validate an OperationOutcome about it), a vread or the
+// instance's history. The current version must be one the caller may read,
+// else the request answers exactly as for a missing resource: otherwise
+// $meta would show a withheld resource's labels, and an older, ordinary
+// version would show that a resource reading as missing exists. A deleted
+// resource (410) keeps its history and versions. Type and system level
+// requests are left to the response pipeline.
+func (s *Server) guardInstance(ctx context.Context, ex *exchange, req fhirRequest) *Failure {
+	if req.ID == "" || req.Type == "" {
+		return nil
+	}
+	body, status, err := s.fetchStored(ctx, ex, req.Type, req.ID)
+	if err != nil {
+		return classify(err)
+	}
+	switch {
+	case status == http.StatusGone && req.Interaction != Operation:
+		return nil
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
+	case status != http.StatusOK:
+		return fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+	}
+	_, ok, f := s.decideStored(ctx, ex, body)
+	if f != nil {
+		return f
+	}
+	if !ok {
+		return fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
+	}
+	return nil
+}
+
 // storedReadable fetches the stored version of the resource a write names
 // and decides whether the caller may read it; one it may not read answers
 // exactly as a missing one, and so does a missing one.
@@ -453,6 +490,13 @@ func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL st
 	case Operation:
 		if strings.HasPrefix(req.Operation, "$meta-") && !ex.caller.HasScope(LabelWriterScope) {
 			return labelRole("changing security labels with " + req.Operation)
+		}
+		if req.ID != "" {
+			return notSupported("an operation on one resource in a batch is not supported; send it as its own request")
+		}
+	case VRead, History:
+		if req.ID != "" {
+			return notSupported("a vread or a resource's history in a batch is not supported; send it as its own request")
 		}
 	}
 	return nil

@@ -1,0 +1,66 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// instanceUpstream serves Condition/sud1 (withheld from tokOther) with an
+// ordinary older version, its $meta with its labels, and 404 for anything
+// else, as a FHIR server would.
+func instanceUpstream(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(r.URL.Path, "/fhir/R4/")
+	oldVersion := strings.Replace(strings.Replace(sudCondition, `"F11.20","display":"Opioid dependence"`, `"M54.5","display":"Low back pain"`, 1), `"versionId":"3"`, `"versionId":"1"`, 1)
+	switch p {
+	case "Condition/sud1":
+		fhirJSONHandler(200, sudCondition)(w, r)
+	case "Condition/sud1/_history/1":
+		fhirJSONHandler(200, oldVersion)(w, r)
+	case "Condition/sud1/_history":
+		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"history","entry":[{"resource":`+oldVersion+`,"request":{"method":"POST","url":"Condition"}}]}`)(w, r)
+	case "Condition/sud1/$meta":
+		fhirJSONHandler(200, `{"resourceType":"Parameters","parameter":[{"name":"return","valueMeta":{"versionId":"3","security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"SUD"}]}}]}`)(w, r)
+	default:
+		fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"`+p+` not found"}]}`)(w, r)
+	}
+}
+
+// TestInstanceRequestsOfWithheldAnswerAsMissing: $meta, a vread of an older
+// ordinary version and the instance history of a resource whose current
+// version is withheld answer exactly as they do for a resource that does
+// not exist (the ids aside); in a batch they are refused whatever the data.
+func TestInstanceRequestsOfWithheldAnswerAsMissing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, instanceUpstream)
+	for _, suffix := range []string{"/$meta", "/_history/1", "/_history"} {
+		r1, b1 := h.get("/fhir/Condition/sud1"+suffix, tokOther)
+		r2, b2 := h.get("/fhir/Condition/zz91"+suffix, tokOther)
+		if r1.StatusCode != 404 || r1.StatusCode != r2.StatusCode || strings.ReplaceAll(b1, "sud1", "zz91") != b2 {
+			t.Errorf("%s: withheld %d %s\nmissing %d %s", suffix, r1.StatusCode, b1, r2.StatusCode, b2)
+		}
+		if strings.Contains(b1, "SUD") || strings.Contains(b1, "Low back pain") {
+			t.Errorf("%s leaked: %s", suffix, b1)
+		}
+		for _, r := range []*http.Response{r1, r2} {
+			r.Header.Del("Date")
+			r.Header.Del("X-Request-Id")
+		}
+		if !equalHeaders(r1.Header, r2.Header) {
+			t.Errorf("%s: headers differ:\n%v\n%v", suffix, r1.Header, r2.Header)
+		}
+	}
+	// The consented caller gets them.
+	if r, b := h.get("/fhir/Condition/sud1/_history/1", tokConsented); r.StatusCode != 200 || !strings.Contains(b, "Low back pain") {
+		t.Errorf("vread for a caller who may read the resource: %d %s", r.StatusCode, b)
+	}
+	if r, b := h.get("/fhir/Condition/sud1/$meta", tokConsented); r.StatusCode != 200 || !strings.Contains(b, "valueMeta") {
+		t.Errorf("$meta for a caller who may read the resource: %d %s", r.StatusCode, b)
+	}
+	for _, url := range []string{"Condition/sud1/$meta", "Condition/zz91/_history/1", "Condition/zz91/_history"} {
+		resp, body := h.post("/fhir", tokOther, `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"`+url+`"}}]}`)
+		if resp.StatusCode != 400 || !strings.Contains(body, "in a batch is not supported") {
+			t.Errorf("batch %s: %d %s", url, resp.StatusCode, body)
+		}
+	}
+}
