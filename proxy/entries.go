@@ -106,14 +106,18 @@ var goneEntry = []byte(`{"response":{"status":"404 Not Found"}}`)
 // entryGone reports whether a response entry is a withheld or a missing
 // resource.
 func (r *run) entryGone(e *entryNode) bool {
+	if e.nested == nil {
+		// A server may put the missing resource's OperationOutcome in
+		// entry.resource rather than response.outcome: by status, it is
+		// gone all the same, and answers as a withheld one does.
+		if st := r.entryParts(e).status; strings.HasPrefix(st, "404") || strings.HasPrefix(st, "410") {
+			return true
+		}
+	}
 	if e.item != nil {
 		return !e.item.class.decision.Permitted()
 	}
-	if e.nested != nil {
-		return false
-	}
-	st := r.entryParts(e).status
-	return strings.HasPrefix(st, "404") || strings.HasPrefix(st, "410")
+	return false
 }
 
 // disclosedRefs names the "Type/id" of the disclosed resources of b.
@@ -128,12 +132,14 @@ func (r *run) disclosedRefs(b *bundleNode) map[string]bool {
 }
 
 // decrementedTotal is the edit that lowers Bundle.total by the matches
-// withheld from b, under enforcement.total: decrement. It applies only to
-// a Bundle that is one complete page (no paging links) whose total equals
-// its match entries: a count of other pages could hold withheld items the
-// proxy never saw, and total is then omitted.
+// withheld from b, under enforcement.total: decrement (the default). It
+// applies only to a Bundle that is one complete page (no paging links)
+// whose total equals its match entries: a count of other pages could hold
+// withheld items the proxy never saw, and total is then omitted. So a
+// search whose only match is withheld answers "total": 0, as one that
+// matched nothing does.
 func (r *run) decrementedTotal(b *bundleNode) (fjson.Edit, bool) {
-	if r.s.opts.Total != TotalDecrement || b.hasPaging {
+	if r.s.opts.Total == TotalOmit || b.hasPaging {
 		return fjson.Edit{}, false
 	}
 	m := b.members[b.totalIdx]

@@ -59,8 +59,10 @@ type Options struct {
 	// writeguard.go).
 	Requests RequestRules
 	// Total says what happens to Bundle.total when anything was withheld:
-	// TotalOmit (the default) removes it; TotalDecrement lowers it by the
-	// matches withheld, on a Bundle that is one complete page.
+	// TotalDecrement (the default, "") lowers it by the matches withheld,
+	// on a Bundle that is one complete page, so that a withheld match
+	// reads as no match; TotalOmit removes it, which tells no count but
+	// does tell that something was withheld.
 	Total string
 	// UpstreamTLS configures TLS to an https upstream (e.g. a private CA);
 	// nil uses the system roots.

@@ -130,8 +130,10 @@ func TestAllEntriesWithheldLeavesValidBundle(t *testing.T) {
 	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		fhirJSONHandler(200, bundle(h.base(), 1, false, sudCondition))(w, r)
 	})
+	// As a search that matched nothing answers: total 0 (the default,
+	// enforcement.total: decrement), no entries.
 	_, body := h.get("/fhir/Condition?subject=p1", tokOther)
-	if body != `{"resourceType":"Bundle","type":"searchset"}` {
+	if body != `{"resourceType":"Bundle","type":"searchset","total":0}` {
 		t.Fatalf("body %s", body)
 	}
 }

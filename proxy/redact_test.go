@@ -223,15 +223,16 @@ func TestBatchResponseWithheldAnswersAsMissing(t *testing.T) {
 	b := `{"resourceType":"Bundle","type":"batch-response","entry":[
 	 {"resource":` + sudCondition + `,"response":{"status":"200 OK","etag":"W/\"3\""}},
 	 {"response":{"status":"404 Not Found","outcome":{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Condition/zz9 not found"}]}}},
-	 {"resource":` + bpObs + `,"response":{"status":"200 OK"}}]}`
+	 {"resource":` + bpObs + `,"response":{"status":"200 OK"}},
+	 {"resource":{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Condition/zz8 not found"}]},"response":{"status":"404"}}]}`
 	h := newHarness(t, fhirJSONHandler(200, b))
 	_, body := h.post("/fhir", tokOther, `{"resourceType":"Bundle","type":"batch","entry":[]}`)
 	var m struct{ Entry []json.RawMessage }
-	if err := json.Unmarshal([]byte(body), &m); err != nil || len(m.Entry) != 3 {
+	if err := json.Unmarshal([]byte(body), &m); err != nil || len(m.Entry) != 4 {
 		t.Fatalf("entries must keep their positions: %v %s", err, body)
 	}
-	if string(m.Entry[0]) != string(goneEntry) || string(m.Entry[1]) != string(goneEntry) {
-		t.Errorf("withheld %s and missing %s differ", m.Entry[0], m.Entry[1])
+	if string(m.Entry[0]) != string(goneEntry) || string(m.Entry[1]) != string(goneEntry) || string(m.Entry[3]) != string(goneEntry) {
+		t.Errorf("withheld %s and missing %s, %s differ", m.Entry[0], m.Entry[1], m.Entry[3])
 	}
 	if strings.Contains(body, sudMarker) || !strings.Contains(string(m.Entry[2]), "bp1") {
 		t.Errorf("%s", body)
@@ -281,13 +282,24 @@ func TestTotalDecrement(t *testing.T) {
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		fhirJSONHandler(200, bundle(h0base(r), 2, false, sudCondition, bpObs))(w, r)
 	}
-	omit := newHarness(t, handler)
+	omit := newHarness(t, handler, func(o *Options, _ *Deps) { o.Total = TotalOmit })
 	if _, body := omit.get("/fhir/Condition?subject=p1", tokOther); strings.Contains(body, `"total"`) {
-		t.Errorf("default: total stayed although an entry was withheld: %s", body)
+		t.Errorf("omit: total stayed although an entry was withheld: %s", body)
 	}
-	dec := newHarness(t, handler, func(o *Options, _ *Deps) { o.Total = TotalDecrement })
+	dec := newHarness(t, handler) // the default
 	if _, body := dec.get("/fhir/Condition?subject=p1", tokOther); !strings.Contains(body, `"total":1,`) {
 		t.Errorf("decrement: %s", body)
+	}
+	// A search whose only match is withheld answers as one that matched
+	// nothing: "total": 0 both (QA: the omitted total told them apart).
+	only := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		fhirJSONHandler(200, bundle(h0base(r), 1, false, sudCondition))(w, r)
+	})
+	none := newHarness(t, fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","total":0}`))
+	_, b1 := only.get("/fhir/Condition?subject=p1&code=F11.20", tokOther)
+	_, b2 := none.get("/fhir/Condition?subject=p1&code=F11.20", tokOther)
+	if !strings.Contains(b1, `"total":0`) || b1 != b2 {
+		t.Errorf("withheld-only %s\nno match %s", b1, b2)
 	}
 	paged := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		fhirJSONHandler(200, bundle(h0base(r), 5, true, sudCondition, bpObs))(w, r)

@@ -86,6 +86,11 @@ func (s *Server) guardQuery(req fhirRequest, q url.Values, fromPage bool) (url.V
 	}
 	out := url.Values{}
 	for name, vs := range q {
+		if strings.IndexFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+			// A server that trims names would read " _has" as _has, past
+			// every check here, which compares names exactly.
+			return nil, fail(http.StatusBadRequest, "invalid", fmt.Sprintf("the search parameter name %q contains white space or a control character", name), nil)
+		}
 		keep, f := s.checkParam(name, vs, fromPage)
 		if f != nil {
 			return nil, f
@@ -116,6 +121,11 @@ func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Fai
 			return false, notSupported("_summary=count is not supported: a count would include resources withheld from you")
 		}
 		return count, nil
+	case lower == "_count" && slices.ContainsFunc(vs, func(v string) bool { return strings.TrimSpace(v) == "0" }) && !rules.AllowSummaryCount:
+		// FHIR's count-only search: the total would count withheld
+		// matches, and its presence or absence would tell them apart
+		// from none.
+		return false, notSupported("_count=0 (a count only) is not supported: a count would include resources withheld from you")
 	case strings.HasPrefix(strings.ToLower(name), "_has"):
 		if !rules.AllowHas {
 			return false, notSupported("_has (reverse chaining) is not supported: it would test facts about resources withheld from you")
@@ -168,12 +178,12 @@ func (s *Server) sensitiveFilter(req fhirRequest, name string, vs []string) bool
 		}
 		return false
 	}
-	if slices.Contains(opaqueModifiers, mod) {
+	if slices.ContainsFunc(opaqueModifiers, func(m string) bool { return strings.EqualFold(m, mod) }) {
 		return true
 	}
 	for _, v := range vs {
 		for _, alt := range strings.Split(v, ",") {
-			if s.sensitiveCode(req.Type, alt) {
+			if s.sensitiveCode(req.Type, strings.TrimSpace(alt)) {
 				return true
 			}
 		}

@@ -85,7 +85,7 @@ type TLSConfig struct {
 // Enforcement tunes response-side enforcement.
 type Enforcement struct {
 	// Total is what happens to Bundle.total when anything was withheld:
-	// omit (default) or decrement (proxy.Options.Total).
+	// decrement (default) or omit (proxy.Options.Total).
 	Total string `yaml:"total"`
 	// The request side (proxy.RequestRules, README "Searches the proxy
 	// refuses or rewrites"): the page-link secret (default: paging.key in

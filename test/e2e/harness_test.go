@@ -266,6 +266,25 @@ func ids(t *testing.T, bundle map[string]any) []string {
 	return out
 }
 
+// totalCountsOnlyMatches reports whether a searchset's total, when it has
+// one, is the number of match entries it holds: a total that counts more
+// counts what the caller was not given.
+func totalCountsOnlyMatches(bundle map[string]any) bool {
+	total, ok := bundle["total"].(float64)
+	if !ok {
+		return true
+	}
+	matches := 0
+	entries, _ := bundle["entry"].([]any)
+	for _, e := range entries {
+		search, _ := e.(map[string]any)["search"].(map[string]any)
+		if mode, _ := search["mode"].(string); mode == "" || mode == "match" {
+			matches++
+		}
+	}
+	return int(total) == matches
+}
+
 // sudPatient has Part 2 SUD records and a consent that lets orgConsented see
 // them for treatment.
 const sudPatient = "Patient/pat-0"
