@@ -336,8 +336,20 @@ func (s *Server) upstreamError(resp *http.Response, ex *exchange, body []byte) e
 		s.notFound(resp, ex)
 		return nil
 	}
+	out := outcome("error", upstreamIssueCode(body), refusedMessage(resp.StatusCode))
+	// None of the upstream's headers: an ETag or Last-Modified on an error
+	// would name the version of a resource the caller may not see, and
+	// finalize passes those on for a resource it answers with.
+	resp.Header = http.Header{}
+	s.finalize(resp, ex, out)
+	return nil
+}
+
+// upstreamIssueCode is the code of the first issue of an upstream
+// OperationOutcome when it is a plain code, else "processing".
+func upstreamIssueCode(body []byte) string {
 	code := "processing"
-	if vs, ve, ok, _ := fjson.Lookup(body, 0, "issue"); ok {
+	if vs, _, ok, _ := fjson.Lookup(body, 0, "issue"); ok {
 		_ = fjson.ArrayEach(body, vs, func(is, _ int) error {
 			if cs, ce, ok, _ := fjson.Lookup(body, is, "code"); ok {
 				if c, ok := fjson.StringValue(body, cs, ce); ok && plainID(c) {
@@ -346,15 +358,13 @@ func (s *Server) upstreamError(resp *http.Response, ex *exchange, body []byte) e
 			}
 			return errStop
 		})
-		_ = ve
 	}
-	out := outcome("error", code, "the FHIR server refused the request (status "+strconv.Itoa(resp.StatusCode)+")")
-	// None of the upstream's headers: an ETag or Last-Modified on an error
-	// would name the version of a resource the caller may not see, and
-	// finalize passes those on for a resource it answers with.
-	resp.Header = http.Header{}
-	s.finalize(resp, ex, out)
-	return nil
+	return code
+}
+
+// refusedMessage is what the caller reads for an upstream 4xx/5xx.
+func refusedMessage(status int) string {
+	return "the FHIR server refused the request (status " + strconv.Itoa(status) + ")"
 }
 
 // answersAsMissing reports whether req names one resource, so that a

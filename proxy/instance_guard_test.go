@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"compress/gzip"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -62,5 +64,47 @@ func TestInstanceRequestsOfWithheldAnswerAsMissing(t *testing.T) {
 		if resp.StatusCode != 400 || !strings.Contains(body, "in a batch is not supported") {
 			t.Errorf("batch %s: %d %s", url, resp.StatusCode, body)
 		}
+	}
+}
+
+// gzipAlways compresses every answer of h, as Medplum does whatever the
+// request's Accept-Encoding says.
+func gzipAlways(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h(rec, r)
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		zw := gzip.NewWriter(w)
+		_, _ = zw.Write(rec.Body.Bytes())
+		_ = zw.Close()
+	}
+}
+
+// TestStoredVersionReadThroughGzip: the stored version the proxy reads
+// before a vread, an instance operation or a write is decoded like any
+// response: an upstream that gzips it is no reason to fail (it answered
+// 502 against Medplum).
+func TestStoredVersionReadThroughGzip(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, gzipAlways(instanceUpstream))
+	if r, b := h.get("/fhir/Condition/sud1/_history/1", tokConsented); r.StatusCode != 200 || !strings.Contains(b, "Low back pain") {
+		t.Errorf("vread through a gzipping upstream: %d %s", r.StatusCode, b)
+	}
+	r1, b1 := h.get("/fhir/Condition/sud1/$meta", tokOther)
+	r2, b2 := h.get("/fhir/Condition/zz91/$meta", tokOther)
+	if r1.StatusCode != 404 || r2.StatusCode != 404 || strings.ReplaceAll(b1, "sud1", "zz91") != b2 {
+		t.Errorf("withheld %d %s\nmissing %d %s", r1.StatusCode, b1, r2.StatusCode, b2)
+	}
+	const otherWriter = "Organization/org-b|TREAT|user/*.*"
+	if r, b := h.send(http.MethodDelete, "/fhir/Condition/sud1", otherWriter, "", ""); r.StatusCode != 404 {
+		t.Errorf("delete of a withheld resource through a gzipping upstream: %d %s", r.StatusCode, b)
+	}
+	if r, b := h.send(http.MethodDelete, "/fhir/Condition/sud1", tokAll, "", ""); r.StatusCode != 200 {
+		t.Errorf("delete by a caller who may read it, through a gzipping upstream: %d %s", r.StatusCode, b)
 	}
 }

@@ -108,7 +108,12 @@ func New(opts Options, deps Deps) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	transport := newTransport(opts)
-	s.client = &http.Client{Transport: transport, Timeout: 5 * time.Second}
+	// The proxy's own upstream requests (stored versions, readiness,
+	// consents, simulations) never follow a redirect, as the reverse
+	// proxy does not: another host's answer is no answer about the
+	// upstream's data, and the redirect is answered as the failure it is.
+	s.client = &http.Client{Transport: transport, Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s.rp = &httputil.ReverseProxy{
 		Rewrite:        s.rewrite,
 		Transport:      newSyncClient(transport, opts.MaxIdleConns), // upstream_client.go

@@ -325,7 +325,7 @@ func (s *Server) guardInstance(ctx context.Context, ex *exchange, req fhirReques
 	if req.ID == "" || req.Type == "" {
 		return nil
 	}
-	body, status, err := s.fetchStored(ctx, ex, req.Type, req.ID)
+	body, status, ctype, err := s.fetchStored(ctx, ex, req.Type, req.ID)
 	if err != nil {
 		return classify(err)
 	}
@@ -335,7 +335,7 @@ func (s *Server) guardInstance(ctx context.Context, ex *exchange, req fhirReques
 	case status == http.StatusNotFound || status == http.StatusGone:
 		return fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
 	case status != http.StatusOK:
-		return fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+		return storedReadFailed(status, ctype, body)
 	}
 	_, ok, f := s.decideStored(ctx, ex, body)
 	if f != nil {
@@ -351,7 +351,7 @@ func (s *Server) guardInstance(ctx context.Context, ex *exchange, req fhirReques
 // and decides whether the caller may read it; one it may not read answers
 // exactly as a missing one, and so does a missing one.
 func (s *Server) storedReadable(ctx context.Context, ex *exchange, req fhirRequest) (labels.Result, *Failure) {
-	body, status, err := s.fetchStored(ctx, ex, req.Type, req.ID)
+	body, status, ctype, err := s.fetchStored(ctx, ex, req.Type, req.ID)
 	if err != nil {
 		return labels.Result{}, classify(err)
 	}
@@ -360,7 +360,7 @@ func (s *Server) storedReadable(ctx context.Context, ex *exchange, req fhirReque
 	case status == http.StatusNotFound || status == http.StatusGone:
 		return labels.Result{}, missing
 	case status != http.StatusOK:
-		return labels.Result{}, fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+		return labels.Result{}, storedReadFailed(status, ctype, body)
 	}
 	res, ok, f := s.decideStored(ctx, ex, body)
 	if f != nil {
@@ -372,27 +372,36 @@ func (s *Server) storedReadable(ctx context.Context, ex *exchange, req fhirReque
 	return res, nil
 }
 
+// storedReadFailed answers a failed read of the stored version as the
+// response path answers an upstream failure: a 4xx/5xx keeps its status,
+// with the upstream's issue code but none of its text; anything else (a
+// redirect, an HTML error page) is a 502.
+func storedReadFailed(status int, contentType string, body []byte) *Failure {
+	if status >= 400 && status <= 599 && (len(body) == 0 || isJSON(contentType) && json.Valid(body)) {
+		return fail(status, upstreamIssueCode(body), refusedMessage(status), nil)
+	}
+	return fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+}
+
 // fetchStored reads Type/id from the upstream.
-func (s *Server) fetchStored(ctx context.Context, ex *exchange, typ, id string) ([]byte, int, error) {
+func (s *Server) fetchStored(ctx context.Context, ex *exchange, typ, id string) ([]byte, int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.upBase+"/"+typ+"/"+id, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	req.Header.Set("Accept", "application/fhir+json")
 	req.Header.Set("X-Request-Id", ex.requestID)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, s.opts.MaxBodyBytes+1))
+	// Decoded as a response is (a server may gzip whatever it is asked),
+	// within the same size cap.
+	b, err := s.readBody(resp)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
-	if int64(len(b)) > s.opts.MaxBodyBytes {
-		return nil, 0, fail(http.StatusBadGateway, "too-costly", "the stored resource exceeds the proxy's size limit", nil)
-	}
-	return b, resp.StatusCode, nil
+	return b, resp.StatusCode, resp.Header.Get("Content-Type"), nil
 }
 
 // decideStored labels and decides a stored resource as the pipeline would
