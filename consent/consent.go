@@ -55,6 +55,9 @@ func (e *ValidationError) Error() string {
 	for i, p := range e.Problems {
 		parts[i] = p.String()
 	}
+	if len(parts) == 1 {
+		return "consent: invalid consent: " + parts[0]
+	}
 	return fmt.Sprintf("consent: invalid consent (%d problems): %s",
 		len(e.Problems), strings.Join(parts, "; "))
 }

@@ -27,6 +27,7 @@ type parsed struct {
 	policies []string
 	root     *node  // nil when the consent has no provision
 	rootFrom string // where the root's type came from; see checkRoot
+	r5       bool   // read as R5: problem paths name R5 elements (r5Path)
 }
 
 // parse decodes and validates raw as a Consent, R5 when its shape says so
@@ -241,11 +242,8 @@ func Validate(raw []byte) (Info, error) {
 
 // ValidateRelease is Validate reading raw as the given FHIR release.
 func ValidateRelease(raw []byte, rel Release) (Info, error) {
-	doc, err := parseRelease(raw, DefaultMaxSize, rel)
+	doc, err := parseForWrite(raw, DefaultMaxSize, rel)
 	if err != nil {
-		return Info{}, err
-	}
-	if err := doc.checkVocabulary(); err != nil {
 		return Info{}, err
 	}
 	return Info{ID: doc.res.ID, Patient: doc.res.Patient.Reference, Status: doc.res.Status}, nil

@@ -202,6 +202,9 @@ func parseR5(raw []byte) (*parsed, error) {
 		return nil, errs.err()
 	}
 	doc, err := parseR4(r4, 0)
+	if doc != nil {
+		doc.r5 = true
+	}
 	if ve, ok := err.(*ValidationError); ok {
 		for i := range ve.Problems {
 			ve.Problems[i].Path = r5Path(ve.Problems[i].Path)

@@ -154,11 +154,8 @@ type writeOpts struct {
 
 // write validates raw and stores it as the next version of its consent.
 func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, error) {
-	doc, err := parse(raw, s.maxSize)
+	doc, err := parseForWrite(raw, s.maxSize, ReleaseAuto)
 	if err != nil {
-		return Record{}, err
-	}
-	if err := doc.checkVocabulary(); err != nil {
 		return Record{}, err
 	}
 	if o.id != "" && doc.res.ID != o.id {

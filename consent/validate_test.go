@@ -197,6 +197,23 @@ func TestVocabularyMessages(t *testing.T) {
 	}
 }
 
+// TestVocabularyWithOtherProblems: a vocabulary problem is reported with
+// the others, not after they are fixed, and an R5 consent's problems name
+// R5 elements.
+func TestVocabularyWithOtherProblems(t *testing.T) {
+	t.Parallel()
+	raw := edit(t, edit(t, tpoConsent, `"status": "active"`, `"status": "actve"`), `"code": "HPAYMT"`, `"code": "hpaymt"`)
+	_, err := newStore(t).Put(context.Background(), []byte(raw))
+	assertProblems(t, err, []string{"Consent.status", "Consent.provision.provision[0].purpose"})
+
+	r5 := readR5(t, "tpo")
+	if !strings.Contains(r5, `"code": "TREAT"`) {
+		t.Fatal("testdata/r5/tpo.json changed: it has no TREAT purpose")
+	}
+	_, err = newStore(t).Put(context.Background(), []byte(strings.Replace(r5, `"code": "TREAT"`, `"code": "treat"`, 1)))
+	assertProblems(t, err, []string{"Consent.provision[0].purpose"})
+}
+
 // TestStoredUnknownCodeStillNormalizes checks that the vocabulary is checked
 // where a consent is written, not when a stored one is read: a consent an
 // earlier release stored with a code outside the vocabulary still reaches

@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -16,7 +17,7 @@ import (
 // Why it matters: a provision compares codes exactly, so a deny naming
 // "MHX" or "sud" would match no data and withhold nothing, and a permit
 // naming "TRET" would permit nothing. Both look right to whoever wrote them.
-func (p *parsed) checkVocabulary() error {
+func (p *parsed) checkVocabulary() problems {
 	var errs problems
 	if r := p.res.PolicyRule; r != nil {
 		for i, c := range r.Coding {
@@ -47,7 +48,34 @@ func (p *parsed) checkVocabulary() error {
 		}
 	}
 	walk(p.root)
-	return errs.err()
+	if p.r5 {
+		for i := range errs {
+			errs[i].Path = r5Path(errs[i].Path)
+		}
+	}
+	return errs
+}
+
+// parseForWrite parses raw as parseRelease does and adds the vocabulary
+// problems, so that a consent being written gets every problem at once
+// (a mistyped status does not hide a mistyped purpose).
+func parseForWrite(raw []byte, maxSize int, rel Release) (*parsed, error) {
+	doc, err := parseRelease(raw, maxSize, rel)
+	if doc == nil {
+		return nil, err
+	}
+	vocab := doc.checkVocabulary()
+	if len(vocab) == 0 {
+		return doc, err
+	}
+	if err == nil {
+		return doc, vocab.err()
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		ve.Problems = append(ve.Problems, vocab...)
+	}
+	return doc, err
 }
 
 // unknownCode describes a code outside the known vocabulary, with the code
