@@ -32,8 +32,9 @@ type Query struct {
 	Recipient string
 	// Purpose selects entries stating this purpose of use (e.g. "TREAT").
 	Purpose string
-	// BreakGlass selects emergency (break-the-glass) disclosures only.
-	BreakGlass bool
+	// BreakGlass selects emergency (break-the-glass) disclosures only;
+	// NotBreakGlass selects the others only.
+	BreakGlass, NotBreakGlass bool
 	// From (inclusive) and To (exclusive) bound entry Time; zero is unbounded.
 	From, To time.Time
 	// After is a paging cursor: only entries after it are returned. The
@@ -215,6 +216,8 @@ func (q Query) matches(e *Entry) bool {
 	case q.Purpose != "" && !slices.Contains(e.Purposes, q.Purpose):
 		return false
 	case q.BreakGlass && e.BreakGlass == nil:
+		return false
+	case q.NotBreakGlass && e.BreakGlass != nil:
 		return false
 	}
 	return inRange(e.Time, q.From, q.To)

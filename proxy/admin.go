@@ -25,7 +25,7 @@ var auditParams = map[string]bool{
 // findAudit lists ledger entries in time order, filtered and paged:
 //
 //	GET /admin/audit?[patient=Patient/x][&recipient=Organization/o|Practitioner/p]
-//	    [&purpose=TREAT][&break_glass=true][&from=T][&to=T][&limit=N][&cursor=C]
+//	    [&purpose=TREAT][&break_glass=true|false][&from=T][&to=T][&limit=N][&cursor=C]
 //
 // Every filter given must match; from (inclusive) and to (exclusive) are
 // RFC 3339 times or YYYY-MM-DD dates (UTC midnight); limit (alias _count) is
@@ -73,6 +73,7 @@ func parseAuditQuery(v url.Values) (audit.Query, error) {
 		if q.BreakGlass, err = strconv.ParseBool(b); err != nil {
 			return q, errors.New("break_glass must be true or false")
 		}
+		q.NotBreakGlass = !q.BreakGlass // false: only the entries without one
 	}
 	if v.Get("limit") != "" && v.Get("_count") != "" {
 		return q, errors.New("give limit or its alias _count, not both")

@@ -92,6 +92,8 @@ func TestAdminAuditQuery(t *testing.T) {
 		{"purpose=PAYMT&from=" + url.QueryEscape(at(4)), "[6 9 12]"},
 		{"break_glass=true", "[4 8 12]"},
 		{"break_glass=false&to=" + url.QueryEscape(at(3)), "[1 2]"},
+		{"break_glass=false", "[1 2 3 5 6 7 9 10 11]"}, // the others only, not all
+		{"break_glass=0&patient=Patient/p2", "[2 6 10]"},
 		{"from=2026-03-01&to=2026-03-02&patient=Patient/p2", "[2 4 6 8 10 12]"},
 		{"from=2026-03-02", "[]"},
 		{"patient=p1", "[1 3 5 7 9 11]"}, // the bare id, as auditors type it
