@@ -152,6 +152,17 @@ func (s *Server) accounting(c *gin.Context) {
 
 // writeAccounting renders the accounting in the format asked for.
 func (s *Server) writeAccounting(c *gin.Context, format, patient string, from, to time.Time, ds []audit.Disclosure, entries []audit.Entry) {
+	// Entries pruned into export files are not in the ledger: an accounting
+	// reaching back before the prune checkpoint says so, rather than
+	// reading as "nothing was disclosed then".
+	pruned, err := s.prunedThrough(c.Request.Context(), from)
+	if err != nil {
+		s.ledgerReadFailed(c, err)
+		return
+	}
+	if pruned != nil {
+		c.Header("X-DS4P-Pruned-Through", pruned.Time.UTC().Format(time.RFC3339Nano))
+	}
 	switch format {
 	case "csv":
 		var buf bytes.Buffer
@@ -172,8 +183,30 @@ func (s *Server) writeAccounting(c *gin.Context, format, patient string, from, t
 		if ds == nil {
 			ds = []audit.Disclosure{}
 		}
-		c.JSON(http.StatusOK, gin.H{"patient": patient, "from": timeOrNil(from), "to": timeOrNil(to), "disclosures": ds})
+		body := gin.H{"patient": patient, "from": timeOrNil(from), "to": timeOrNil(to), "disclosures": ds}
+		if pruned != nil {
+			body["pruned"] = gin.H{"through": pruned.Time, "through_seq": pruned.Seq, "export": pruned.Export,
+				"note": "entries up to this time were pruned from the ledger into export files: disclosures before it are in those files, not here"}
+		}
+		c.JSON(http.StatusOK, body)
 	}
+}
+
+// prunedThrough returns the ledger's prune checkpoint when entries were
+// pruned at or after from (an accounting from then is incomplete), nil
+// otherwise or when the ledger keeps no checkpoint.
+func (s *Server) prunedThrough(ctx context.Context, from time.Time) (*audit.Checkpoint, error) {
+	l, ok := s.ledger.(interface {
+		Checkpoint(context.Context) (audit.Checkpoint, error)
+	})
+	if !ok {
+		return nil, nil
+	}
+	cp, err := l.Checkpoint(ctx)
+	if err != nil || cp.Seq == 0 || (!from.IsZero() && from.After(cp.Time)) {
+		return nil, err
+	}
+	return &cp, nil
 }
 
 // timeOrNil is t, or nil (JSON null) when zero.

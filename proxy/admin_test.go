@@ -352,3 +352,45 @@ func TestAdminAnswersAreNotCached(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountingSaysWhatWasPruned: after the oldest entries were pruned into
+// export files, an accounting reaching back before the checkpoint says so
+// (body and header) instead of reading as "nothing disclosed then"; one
+// starting after it does not.
+func TestAccountingSaysWhatWasPruned(t *testing.T) {
+	t.Parallel()
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	l, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 12; i++ {
+		if err := l.Append(t.Context(), seededEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newHarness(t, fhirJSONHandler(200, `{}`), func(_ *Options, d *Deps) { d.Ledger = l })
+	resp, body := h.get("/admin/audit/accounting?patient=Patient/p1", tokAdmin)
+	if resp.StatusCode != 200 || strings.Contains(body, "pruned") || resp.Header.Get("X-DS4P-Pruned-Through") != "" {
+		t.Fatalf("before any prune: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if _, err := l.Prune(t.Context(), auditT0.Add(6*time.Minute+30*time.Second), t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = h.get("/admin/audit/accounting?patient=Patient/p1", tokAdmin)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"pruned":{`) || !strings.Contains(body, `"through_seq":6`) ||
+		resp.Header.Get("X-DS4P-Pruned-Through") == "" {
+		t.Fatalf("after pruning entries 1-6: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if resp, _ := h.get("/admin/audit/accounting?patient=Patient/p1&format=csv", tokAdmin); resp.Header.Get("X-DS4P-Pruned-Through") == "" {
+		t.Error("the CSV accounting does not say what was pruned")
+	}
+	from := url.QueryEscape(auditT0.Add(8 * time.Minute).Format(time.RFC3339))
+	if resp, body := h.get("/admin/audit/accounting?patient=Patient/p1&from="+from, tokAdmin); strings.Contains(body, "pruned") || resp.Header.Get("X-DS4P-Pruned-Through") != "" {
+		t.Errorf("an accounting after the checkpoint mentions pruning: %s", body)
+	}
+}
