@@ -92,28 +92,28 @@ func newAuditFlags(name string, args []string, stdout, stderr io.Writer) auditFl
 
 // parse parses args and returns the time range.
 func (f auditFlags) parse(args []string) (time.Time, time.Time, error) {
-	if err := f.fs.Parse(args); err != nil {
+	if err := parseFlags(f.fs, args); err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	if f.fs.NArg() > 0 {
-		return time.Time{}, time.Time{}, fmt.Errorf("unexpected arguments: %v", f.fs.Args())
+	if err := noArgs(f.fs); err != nil {
+		return time.Time{}, time.Time{}, err
 	}
 	from, err := parseAuditTime(*f.from)
 	if err != nil {
-		return from, time.Time{}, fmt.Errorf("--from: %w", err)
+		return from, time.Time{}, usagef("--from: %v", err)
 	}
 	to, err := parseAuditTime(*f.to)
 	if err != nil {
-		return from, to, fmt.Errorf("--to: %w", err)
+		return from, to, usagef("--to: %v", err)
 	}
 	// An empty range would match nothing and exit 0, as if there were no
 	// disclosures: a swapped --from and --to must not read as that.
 	switch {
 	case from.IsZero() || to.IsZero():
 	case from.After(to):
-		return from, to, fmt.Errorf("--from is after --to (%s > %s): nothing could match", *f.from, *f.to)
+		return from, to, usagef("--from is after --to (%s > %s): nothing could match", *f.from, *f.to)
 	case from.Equal(to):
-		return from, to, fmt.Errorf("--from equals --to (%s): nothing could match, as --to is exclusive (for one day, give --to the next day)", *f.to)
+		return from, to, usagef("--from equals --to (%s): nothing could match, as --to is exclusive (for one day, give --to the next day)", *f.to)
 	}
 	return from, to, nil
 }
@@ -185,7 +185,7 @@ func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if q.Patient != "" {
 		if q.Patient, err = audit.PatientRef(q.Patient); err != nil {
-			return err
+			return &usageError{err.Error()}
 		}
 	}
 	l, closeDB, err := openLedger(*f.data, false, stderr)
@@ -220,13 +220,13 @@ func runAuditReport(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if *patient == "" {
-		return errors.New("--patient is required")
+		return usagef("--patient is required")
 	}
 	if *patient, err = audit.PatientRef(*patient); err != nil {
-		return err
+		return &usageError{err.Error()}
 	}
 	if *format != "json" && *format != "csv" && *format != "fhir" {
-		return fmt.Errorf("--format %q: want json, csv or fhir", *format)
+		return usagef("--format %q: want json, csv or fhir", *format)
 	}
 	l, closeDB, err := openLedger(*f.data, false, stderr)
 	if err != nil {
@@ -279,7 +279,7 @@ func runAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if *out == "" {
-		return errors.New("--out is required")
+		return usagef("--out is required")
 	}
 	l, closeDB, err := openLedger(*f.data, false, stderr)
 	if err != nil {
@@ -306,7 +306,7 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
 	exports := fs.String("exports", "", "also verify the prune exports (ledger-*.ndjson) in this directory, from genesis to the checkpoint")
 	head := fs.String("head", "", "SEQ:HASH printed by an earlier verify and kept elsewhere: check that the chain still holds that entry")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	want, err := parseHead(*head)
@@ -378,7 +378,7 @@ func parseHead(s string) (*audit.Checkpoint, error) {
 	seqText, hash, ok := strings.Cut(s, ":")
 	seq, err := strconv.ParseUint(seqText, 10, 64)
 	if !ok || err != nil || seq == 0 || len(hash) != len(audit.GenesisHash) {
-		return nil, fmt.Errorf("--head %q: want SEQ:HASH as printed by verify", s)
+		return nil, usagef("--head %q: want SEQ:HASH as printed by verify", s)
 	}
 	return &audit.Checkpoint{Seq: seq, Hash: hash}, nil
 }
@@ -465,15 +465,15 @@ func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer)
 	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
 	retention := fs.String("retention", "6y", "keep entries this long: "+retentionUnits+`; "m" would be minutes, not months`)
 	exportDir := fs.String("export-dir", "", "directory of the exports written before deleting (default DATA/"+DefaultExportDir+")")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	keep, err := parseRetention(*retention)
 	if err != nil {
-		return err
+		return &usageError{err.Error()}
 	}
 	if keep == 0 {
-		return errors.New("--retention 0 keeps everything; nothing to prune")
+		return usagef("--retention 0 keeps everything; nothing to prune")
 	}
 	l, closeDB, err := openLedger(*data, true, stderr)
 	if err != nil {

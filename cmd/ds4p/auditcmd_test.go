@@ -167,10 +167,10 @@ func TestAuditQueryReportExport(t *testing.T) {
 	if _, n, err := audit.VerifyNDJSON(bytes.NewReader(b), audit.Checkpoint{Hash: audit.GenesisHash}); err != nil || n != 6 {
 		t.Errorf("the export does not verify: %d, %v", n, err)
 	}
-	if code, _, errOut := runCLI("audit", "report", "--data", dir); code != 1 || !strings.Contains(errOut, "--patient is required") {
+	if code, _, errOut := runCLI("audit", "report", "--data", dir); code != 2 || !strings.Contains(errOut, "--patient is required") {
 		t.Errorf("report without --patient = %d %s", code, errOut)
 	}
-	if code, _, errOut := runCLI("audit", "query", "--data", dir, "--from", "last week"); code != 1 || !strings.Contains(errOut, "--from") {
+	if code, _, errOut := runCLI("audit", "query", "--data", dir, "--from", "last week"); code != 2 || !strings.Contains(errOut, "--from") {
 		t.Errorf("query --from garbage = %d %s", code, errOut)
 	}
 }
@@ -212,7 +212,7 @@ func TestAuditPrune(t *testing.T) {
 	if code, _, errOut := runCLI("audit", "verify", "--data", dir, "--exports", exports); code != 1 || !strings.Contains(errOut, "seq 2") {
 		t.Errorf("verify of an altered export = %d %s", code, errOut)
 	}
-	if code, _, errOut := runCLI("audit", "prune", "--data", dir, "--retention", "6 years"); code != 1 || !strings.Contains(errOut, "retention") {
+	if code, _, errOut := runCLI("audit", "prune", "--data", dir, "--retention", "6 years"); code != 2 || !strings.Contains(errOut, "retention") {
 		t.Errorf("prune with a bad retention = %d %s", code, errOut)
 	}
 }
@@ -335,7 +335,7 @@ func TestAuditVerifyRecordedHead(t *testing.T) {
 	if code, out, errOut := runCLI("audit", "verify", "--data", dir, "--exports", exports, "--head", recorded); code != 0 || !strings.Contains(out, "recorded entry 3") {
 		t.Errorf("verify --head of a pruned entry with exports = %d %q %q", code, out, errOut)
 	}
-	if code, _, errOut := runCLI("audit", "verify", "--data", dir, "--head", "10-abc"); code != 1 || !strings.Contains(errOut, "SEQ:HASH") {
+	if code, _, errOut := runCLI("audit", "verify", "--data", dir, "--head", "10-abc"); code != 2 || !strings.Contains(errOut, "SEQ:HASH") {
 		t.Errorf("verify --head garbage = %d %q", code, errOut)
 	}
 }
@@ -394,8 +394,8 @@ func TestAuditPatientAsTyped(t *testing.T) {
 			t.Errorf("audit %s --patient p1 = %d %q %q, want the output for Patient/p1, %q", args[0], code, got, errOut, want)
 		}
 		for _, bad := range []string{"Observation/o1", "Patient/", "Patient/a/b"} {
-			if code, _, errOut := runCLI("audit", args[0], "--data", dir, args[1], bad); code != 1 || !strings.Contains(errOut, "not a patient reference") {
-				t.Errorf("audit %s --patient %s = %d %q, want 1 and why", args[0], bad, code, errOut)
+			if code, _, errOut := runCLI("audit", args[0], "--data", dir, args[1], bad); code != 2 || !strings.Contains(errOut, "not a patient reference") {
+				t.Errorf("audit %s --patient %s = %d %q, want 2 (a usage error) and why", args[0], bad, code, errOut)
 			}
 		}
 	}
@@ -457,8 +457,8 @@ func TestAuditEmptyTimeRange(t *testing.T) {
 			{"2025-01-01", "2025-01-01", "--from equals --to"},
 		} {
 			args := append(append([]string{"audit"}, sub...), "--data", dir, "--from", r.from, "--to", r.to)
-			if code, out, errOut := runCLI(args...); code != 1 || out != "" || !strings.Contains(errOut, r.want) {
-				t.Errorf("%v = %d %q %q; want 1 and %q", args, code, out, errOut, r.want)
+			if code, out, errOut := runCLI(args...); code != 2 || out != "" || !strings.Contains(errOut, r.want) {
+				t.Errorf("%v = %d %q %q; want 2 (a usage error) and %q", args, code, out, errOut, r.want)
 			}
 		}
 	}
@@ -519,8 +519,8 @@ func TestRetentionIsAtLeastADay(t *testing.T) {
 	dir := ledgerDir(t, 3, 0) // every entry minutes old
 	for _, r := range []string{"1m", "6m", "12m", "1y6m", "90s", "12h", "23h", "2d1h30m"} {
 		code, out, errOut := runCLI("audit", "prune", "--data", dir, "--retention", r)
-		if code != 1 || out != "" || !strings.Contains(errOut, "want whole years (y), days (d) or hours (h)") {
-			t.Errorf("prune --retention %s = %d %q %q; want 1 and the units", r, code, out, errOut)
+		if code != 2 || out != "" || !strings.Contains(errOut, "want whole years (y), days (d) or hours (h)") {
+			t.Errorf("prune --retention %s = %d %q %q; want 2 (a usage error) and the units", r, code, out, errOut)
 		}
 		if strings.HasSuffix(r, "m") && !strings.Contains(errOut, "m is minutes, not months") {
 			t.Errorf("prune --retention %s: %q does not say m is minutes", r, errOut)

@@ -338,11 +338,11 @@ func loadConfig(args []string, env []string) (Config, error) {
 	// First pass: only to find --config; the flag values are re-applied last.
 	probe := c
 	probe.bindFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	if err := noArgs(fs); err != nil {
+		return c, err
 	}
 	if *configPath != "" {
 		if err := c.loadFile(*configPath); err != nil {
@@ -355,7 +355,7 @@ func loadConfig(args []string, env []string) (Config, error) {
 	final := flag.NewFlagSet("serve", flag.ContinueOnError)
 	final.String("config", "", "")
 	c.bindFlags(final)
-	if err := final.Parse(args); err != nil {
+	if err := parseFlags(final, args); err != nil {
 		return c, err
 	}
 	return c, c.Validate()

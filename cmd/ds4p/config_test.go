@@ -108,14 +108,14 @@ func TestHelpNamesEveryCommand(t *testing.T) {
 func TestTokenRequiresSubject(t *testing.T) {
 	t.Parallel()
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"token", "--data", t.TempDir()}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "--sub") {
+	if code := run(context.Background(), []string{"token", "--data", t.TempDir()}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "--sub") {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	// A purpose the proxy would read as unknown is refused, with the code
 	// meant, unless asked for; TEFCA codes map to v3 ones.
 	out.Reset()
 	errOut.Reset()
-	if code := run(context.Background(), []string{"token", "--data", t.TempDir(), "--sub", "s", "--purpose", "TREAT,treat"}, &out, &errOut); code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), `did you mean "TREAT"?`) {
+	if code := run(context.Background(), []string{"token", "--data", t.TempDir(), "--sub", "s", "--purpose", "TREAT,treat"}, &out, &errOut); code != 2 || out.Len() != 0 || !strings.Contains(errOut.String(), `did you mean "TREAT"?`) {
 		t.Errorf("token --purpose treat: %d %q %q", code, out.String(), errOut.String())
 	}
 	for _, args := range [][]string{{"--purpose", "T-PYMNT"}, {"--purpose", "LOCAL", "--any-purpose"}} {
@@ -133,8 +133,8 @@ func TestTokenRequiresSubject(t *testing.T) {
 	for _, ttl := range []string{"0", "-1h"} {
 		out.Reset()
 		errOut.Reset()
-		if code := run(context.Background(), []string{"token", "--data", t.TempDir(), "--sub", "s", "--ttl", ttl}, &out, &errOut); code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), "positive lifetime") {
-			t.Errorf("token --ttl %s = exit %d, %q %q; want 1, no token and why", ttl, code, out.String(), errOut.String())
+		if code := run(context.Background(), []string{"token", "--data", t.TempDir(), "--sub", "s", "--ttl", ttl}, &out, &errOut); code != 2 || out.Len() != 0 || !strings.Contains(errOut.String(), "positive lifetime") {
+			t.Errorf("token --ttl %s = exit %d, %q %q; want 2 (a usage error), no token and why", ttl, code, out.String(), errOut.String())
 		}
 	}
 }
@@ -493,6 +493,57 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		if code, out, errOut := ds4p(t, args...); code != 0 || out == "" || errOut != "" {
 			t.Errorf("ds4p %v = exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", args, code, out, errOut)
 		}
+	}
+}
+
+// TestBadFlagsExitTwo: an unknown flag, a flag value of the wrong form, a
+// missing required flag and a missing or extra argument are usage errors
+// (exit 2) in every command, like an unknown subcommand, and say what is
+// wrong; --help still exits 0 and a command that runs and fails exits 1.
+func TestBadFlagsExitTwo(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"policy", "eval", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"policy", "eval"}, "--input is required"},
+		{[]string{"policy", "build"}, "--out is required"},
+		{[]string{"policy", "export"}, "--dir is required"},
+		{[]string{"policy", "check", "extra"}, "unexpected arguments: [extra]"},
+		{[]string{"token", "--data", data}, "--sub is required"},
+		{[]string{"token", "--data", data, "--sub", "s", "--ttl", "an hour"}, `invalid value "an hour" for flag -ttl`},
+		{[]string{"token", "--data", data, "--sub", "s", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"serve", "--upstream", "http://x/fhir", "--dev-auth", "extra"}, "unexpected arguments: [extra]"},
+		{[]string{"demo", "--patients", "ten"}, `invalid value "ten" for flag -patients`},
+		{[]string{"label", "--bogus", "x.json"}, "flag provided but not defined: -bogus"},
+		{[]string{"audit", "export", "--data", data}, "--out is required"},
+		{[]string{"audit", "query", "--data", data, "--limit", "x"}, `invalid value "x" for flag -limit`},
+		{[]string{"audit", "verify", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"audit", "prune", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"consent", "import", "--data", data}, "give at least one file"},
+		{[]string{"consent", "show", "--data", data}, "give exactly one consent id"},
+		{[]string{"consent", "revoke", "--data", data, "--bogus", "x"}, "flag provided but not defined: -bogus"},
+		{[]string{"consent", "show", "--data", data, "--version", "one", "x"}, `invalid value "one" for flag -version`},
+		{[]string{"keys", "generate"}, "--out is required"},
+		{[]string{"keys", "status", "extra"}, "unexpected arguments: [extra]"},
+		{[]string{"keys", "remove", "--id", "zz"}, `--id "zz" is not a key id`},
+	} {
+		code, out, errOut := ds4p(t, c.args...)
+		if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("ds4p %v = exit %d, stdout %q, stderr %q; want 2 and %q", c.args, code, out, errOut, c.want)
+		}
+	}
+	for _, args := range [][]string{{"policy", "eval", "--help"}, {"token", "-h"}, {"audit", "export", "--help"}, {"keys", "generate", "--help"}} {
+		if code, out, errOut := ds4p(t, args...); code != 0 || !strings.Contains(out+errOut, "Usage: ds4p") {
+			t.Errorf("ds4p %v = exit %d, stdout %q, stderr %q; want 0 and the usage", args, code, out, errOut)
+		}
+	}
+	// A well-formed command line that fails when it runs stays 1.
+	if code, _, errOut := ds4p(t, "policy", "eval", "--input", filepath.Join(data, "missing.json")); code != 1 || !strings.Contains(errOut, "missing.json") {
+		t.Errorf("policy eval of a missing input = exit %d, %q; want 1", code, errOut)
 	}
 }
 

@@ -100,7 +100,7 @@ func runConsentList(ctx context.Context, args []string, stdout, stderr io.Writer
 	var periods repeated
 	fs.Var(&periods, "period", "search parameter period with prefix, e.g. ge2026-01-01 (repeatable)")
 	ndjson := fs.Bool("ndjson", false, "print each consent's JSON on one line instead of a table")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	values := url.Values{}
@@ -154,7 +154,7 @@ func runConsentShow(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs, data := consentFlags("show", args, stdout, stderr)
 	version := fs.Uint64("version", 0, "show this version instead of the latest")
 	history := fs.Bool("history", false, "list every version instead")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	id, err := oneID(fs)
@@ -197,7 +197,7 @@ func showRecord(ctx context.Context, store *consent.Store, id string, version ui
 func runConsentRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, data := consentFlags("revoke", args, stdout, stderr)
 	status := fs.String("status", "inactive", "the status to set: inactive, entered-in-error or rejected")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	id, err := oneID(fs)
@@ -224,7 +224,7 @@ func runConsentRevoke(ctx context.Context, args []string, stdout, stderr io.Writ
 // oneID returns the single positional argument.
 func oneID(fs *flag.FlagSet) (string, error) {
 	if fs.NArg() != 1 {
-		return "", errors.New("give exactly one consent id")
+		return "", usagef("give exactly one consent id")
 	}
 	return fs.Arg(0), nil
 }

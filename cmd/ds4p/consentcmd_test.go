@@ -54,7 +54,7 @@ func TestConsentCommands(t *testing.T) {
 		}},
 		{[]string{"consent", "list", "--data", data, "--patient", "Patient/f001"}, 0, []string{"consent-example-Out", "consent-example-notTime"}},
 		{[]string{"consent", "list", "--data", data, "--actor", "Organization/x", "--ndjson"}, 0, []string{`"id":"b1"`, `"id":"n2"`}},
-		{[]string{"consent", "list", "--data", data, "--statuss", "x"}, 1, []string{"flag provided but not defined"}},
+		{[]string{"consent", "list", "--data", data, "--statuss", "x"}, 2, []string{"flag provided but not defined"}},
 		{[]string{"consent", "list", "--data", data, "--status", "activ"}, 1, []string{"status"}},
 		{[]string{"consent", "show", "--data", data, "consent-example-basic"}, 0, []string{`"id": "consent-example-basic"`, `"versionId": "1"`}},
 		{[]string{"consent", "revoke", "--data", data, "n1"}, 0, []string{"n1 revoked: version 2, status inactive"}},

@@ -43,11 +43,11 @@ type importer struct {
 // a summary; any rejection makes the command fail after the rest is stored.
 func runConsentImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags, data := consentFlags("import", args, stdout, stderr)
-	if err := flags.Parse(args); err != nil {
+	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
 	if flags.NArg() == 0 {
-		return errors.New("give at least one file, directory, or - for NDJSON on stdin")
+		return usagef("give at least one file, directory, or - for NDJSON on stdin")
 	}
 	store, closeDB, err := openConsents(*data, true)
 	if err != nil {

@@ -48,7 +48,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	patients := fs.Int("patients", 10, "number of synthetic patients")
 	seed := fs.Int64("seed", 1, "seed of the synthetic data")
 	check := fs.Bool("check", false, "make the example requests, print what each caller saw, and exit")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	dir, cleanup, err := demoDataDir(*data)

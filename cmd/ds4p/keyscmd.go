@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -283,18 +284,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // parseKeysFlags parses a keys subcommand's flags.
-func parseKeysFlags(fs interface {
-	Parse([]string) error
-	NArg() int
-	Args() []string
-}, args []string) error {
-	if err := fs.Parse(args); err != nil {
+func parseKeysFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
-	}
-	return nil
+	return noArgs(fs)
 }
 
 func runKeysGenerate(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -304,7 +298,7 @@ func runKeysGenerate(_ context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if *out == "" {
-		return errors.New("--out is required")
+		return usagef("--out is required")
 	}
 	k, err := seal.GenerateKey()
 	if err != nil {
@@ -470,7 +464,7 @@ func runKeysRemove(_ context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	id, err := strconv.ParseUint(*idText, 16, 32)
 	if err != nil {
-		return fmt.Errorf("--id %q is not a key id", *idText)
+		return usagef("--id %q is not a key id", *idText)
 	}
 	ring, err := seal.LoadKeyFile(*file)
 	if err != nil {

@@ -25,7 +25,7 @@ func runLabel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	rulesDir := fs.String("rules-dir", "", "directory of label rule files (default: the config's, else the embedded rules)")
 	out := fs.String("o", "-", "output file, - for stdout")
 	why := fs.Bool("why", false, "list every derived label with its reason in the summary")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -110,11 +110,37 @@ func usage(w io.Writer) {
 
 // usageError is a command line a command cannot run, such as a command
 // group (audit, consent, keys, policy) without a subcommand or with an
-// unknown one: exit 2, as for an unknown command, not 1 (the command ran
-// and failed).
+// unknown one, an unknown flag, a flag value of the wrong form, a missing
+// required flag or a missing or extra argument: exit 2, as for an unknown
+// command, not 1 (the command ran and failed).
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
+
+// usagef is a usageError with a formatted message.
+func usagef(format string, a ...any) error {
+	return &usageError{fmt.Sprintf(format, a...)}
+}
+
+// parseFlags parses args with fs. A flag it cannot parse (not defined, or
+// a value of the wrong form) is a usage error; -h and --help stay
+// flag.ErrHelp (exit 0). Every command parses its flags with it, never
+// with fs.Parse, so that every bad command line exits 2.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &usageError{err.Error()}
+}
+
+// noArgs is a usage error when fs was given arguments after its flags.
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %v", fs.Args())
+	}
+	return nil
+}
 
 // subcommand is one subcommand of a command group.
 type subcommand struct {

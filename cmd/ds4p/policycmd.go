@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,11 +55,11 @@ func policyFlags(name, help string, args []string, stdout, stderr io.Writer, mor
 	if more != nil {
 		more(set)
 	}
-	if err := set.Parse(args); err != nil {
+	if err := parseFlags(set, args); err != nil {
 		return nil, err
 	}
-	if set.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %v", set.Args())
+	if err := noArgs(set); err != nil {
+		return nil, err
 	}
 	if *dir == "" {
 		return rego.FS(), nil
@@ -193,7 +192,7 @@ func policyEval(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if *input == "" {
-		return errors.New("--input is required")
+		return usagef("--input is required")
 	}
 	raw, err := readPolicyInput(*input)
 	if err != nil {
@@ -252,11 +251,11 @@ func policyExport(_ context.Context, args []string, stdout, stderr io.Writer) er
 		set.SetOutput(stdout)
 	}
 	dir := set.String("dir", "", "directory to create; required")
-	if err := set.Parse(args); err != nil {
+	if err := parseFlags(set, args); err != nil {
 		return err
 	}
 	if *dir == "" {
-		return errors.New("--dir is required")
+		return usagef("--dir is required")
 	}
 	if entries, err := os.ReadDir(*dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s exists and is not empty", *dir)
@@ -295,7 +294,7 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *out == "" {
-		return errors.New("--out is required")
+		return usagef("--out is required")
 	}
 	// A signing flag without the key would write an unsigned bundle that a
 	// fleet verifying signatures refuses: say so now.
@@ -303,7 +302,7 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	flags.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	for _, name := range []string{"key-id", "signing-alg"} {
 		if given[name] && *key == "" {
-			return fmt.Errorf("--%s needs --signing-key: without it the bundle is not signed", name)
+			return usagef("--%s needs --signing-key: without it the bundle is not signed", name)
 		}
 	}
 	var signing *policy.BundleSigning

@@ -207,20 +207,23 @@ func TestPolicyBuildSigningFlags(t *testing.T) {
 		}
 	}
 	out := filepath.Join(dir, "bundle.tar.gz")
+	// A signing flag without the key is a usage error (exit 2); a key
+	// that cannot sign is found by reading it (exit 1).
 	for _, c := range []struct {
 		args []string
+		code int
 		want string
 	}{
-		{[]string{"--key-id", "fleet"}, "--key-id needs --signing-key"},
-		{[]string{"--key-id", "default"}, "--key-id needs --signing-key"},
-		{[]string{"--signing-alg", "RS256"}, "--signing-alg needs --signing-key"},
-		{[]string{"--signing-key", filepath.Join(dir, "p224.pem")}, "curve P-224 cannot sign policy bundles: use RSA (RS256), EC P-256 (ES256)"},
-		{[]string{"--signing-key", filepath.Join(dir, "rsa.pem"), "--signing-alg", "ES256"}, "this key signs with RS256"},
-		{[]string{"--signing-key", filepath.Join(dir, "pub.pem")}, "signing needs the private key"},
+		{[]string{"--key-id", "fleet"}, 2, "--key-id needs --signing-key"},
+		{[]string{"--key-id", "default"}, 2, "--key-id needs --signing-key"},
+		{[]string{"--signing-alg", "RS256"}, 2, "--signing-alg needs --signing-key"},
+		{[]string{"--signing-key", filepath.Join(dir, "p224.pem")}, 1, "curve P-224 cannot sign policy bundles: use RSA (RS256), EC P-256 (ES256)"},
+		{[]string{"--signing-key", filepath.Join(dir, "rsa.pem"), "--signing-alg", "ES256"}, 1, "this key signs with RS256"},
+		{[]string{"--signing-key", filepath.Join(dir, "pub.pem")}, 1, "signing needs the private key"},
 	} {
 		code, stdout, stderr := ds4p(t, append([]string{"policy", "build", "--out", out}, c.args...)...)
-		if code != 1 || !strings.Contains(stderr, c.want) {
-			t.Errorf("policy build %v = %d %q %q; want 1 and %q", c.args, code, stdout, stderr, c.want)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("policy build %v = %d %q %q; want %d and %q", c.args, code, stdout, stderr, c.code, c.want)
 		}
 		if _, err := os.Stat(out); err == nil {
 			t.Fatalf("policy build %v wrote a bundle", c.args)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -34,7 +33,7 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	orgAddress := fs.String("org-address", "", "the recipient organisation's postal or electronic address (claim org_address)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
 	anyPurpose := fs.Bool("any-purpose", false, "mint --purpose codes that are not v3-PurposeOfUse codes (to test how the proxy treats them)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	purposes := splitList(*purpose)
@@ -44,13 +43,13 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	if *sub == "" {
-		return errors.New("--sub is required")
+		return usagef("--sub is required")
 	}
 	if *ttl <= 0 {
 		// Not quietly an hour: a tester asking for an expired token would
 		// get one that works. An expired one: --ttl 1s, then wait past
 		// the accepted clock skew (auth.skew, --token-skew; 30 s by default).
-		return fmt.Errorf("--ttl %s: want a positive lifetime such as 1h", *ttl)
+		return usagef("--ttl %s: want a positive lifetime such as 1h", *ttl)
 	}
 	tok, err := authn.MintDev(*data, authn.DevClaims{
 		Subject: *sub, Org: *org, Client: *client, Purposes: purposes,
@@ -77,7 +76,7 @@ func checkPurposes(purposes []string) error {
 		if s := labels.SuggestCode(labels.SystemActReason, p); s != "" {
 			hint = fmt.Sprintf("; did you mean %q?", s)
 		}
-		return fmt.Errorf("--purpose %q is not a v3-PurposeOfUse code (codes are case-sensitive)%s "+
+		return usagef("--purpose %q is not a v3-PurposeOfUse code (codes are case-sensitive)%s "+
 			"A token stating it gets no restricted data; --any-purpose mints it anyway", p, hint)
 	}
 	return nil
