@@ -14,6 +14,7 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/gin-gonic/gin"
@@ -71,6 +72,9 @@ type DecideRequest struct {
 
 // DecideResponse explains, per item, what the policy decided and why.
 type DecideResponse struct {
+	// Warnings are mistakes in the request the simulation went on with
+	// (a purpose that is not a v3-PurposeOfUse code, say).
+	Warnings       []string        `json:"warnings,omitempty"`
 	PolicyRevision string          `json:"policy_revision"`
 	Time           time.Time       `json:"time"`
 	Classes        int             `json:"classes"`
@@ -112,7 +116,7 @@ func (s *Server) simulateDecide(c *gin.Context) {
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", "the request is not a decide request: "+err.Error())
+		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", "the request is not a decide request: "+decodeProblem(err))
 		return
 	}
 	resp, err := s.simulate(c.Request.Context(), req, callerOf(c), c.GetString(requestIDKey))
@@ -130,6 +134,63 @@ func (s *Server) simulateDecide(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, resp)
+}
+
+// decodeProblem says what is wrong with a decide request body in the
+// request's own terms, not Go's.
+func decodeProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("the body is not valid JSON (at byte %d)", syntax.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is empty or cut short"
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "the body"
+		}
+		return fmt.Sprintf("%s has a JSON %s where a %s is expected", field, typ.Value, jsonKind(typ.Type.Kind().String()))
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "unknown field " + name + " (a decide request has caller, interaction, time, patient, resources, query and consents; " +
+			"caller has subject, org, org_identifiers, client, scopes, purposes, break_glass, issued_at and expires_at)"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names a Go kind as the JSON type it decodes from.
+func jsonKind(kind string) string {
+	switch kind {
+	case "slice", "array":
+		return "list"
+	case "struct", "map":
+		return "object"
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	}
+	return "number"
+}
+
+// purposeWarnings names the simulated caller's purposes that are not
+// v3-PurposeOfUse codes: the policy reads them as unknown, which a policy
+// author would otherwise take for a policy decision.
+func purposeWarnings(purposes []string) []string {
+	var out []string
+	for i, p := range purposes {
+		if labels.KnownPurpose(p) {
+			continue
+		}
+		w := fmt.Sprintf("caller.purposes[%d] %q is not a v3-PurposeOfUse code (codes are case-sensitive)", i, p)
+		if s := labels.SuggestCode(labels.SystemActReason, p); s != "" {
+			w += fmt.Sprintf("; did you mean %q?", s)
+		}
+		out = append(out, w+" The policy reads it as an unknown purpose.")
+	}
+	return out
 }
 
 // simulate runs the pipeline's collect, label and decide stages over the
@@ -193,8 +254,12 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest, author authn.C
 		}
 	}
 	resp, err := r.explain(ctx, at, drafts)
-	if err != nil || fetched == nil {
-		return resp, err
+	if err != nil {
+		return nil, err
+	}
+	resp.Warnings = purposeWarnings(req.Caller.Purposes)
+	if fetched == nil {
+		return resp, nil
 	}
 	if err := s.recordSimulation(ctx, r, fetchedAt, author, requestID, req.Query); err != nil {
 		return nil, err

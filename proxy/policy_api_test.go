@@ -477,3 +477,31 @@ func TestBriefOnTheResponsePathOnly(t *testing.T) {
 		t.Fatalf("simulation decisions, brief: %v", rec.brief)
 	}
 }
+
+// TestDecideRequestMistakesInPlainWords: a malformed decide request is
+// described in the request's terms, not Go's, and a purpose that is not a
+// v3-PurposeOfUse code is simulated with a warning that names the code
+// meant.
+func TestDecideRequestMistakesInPlainWords(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs))
+	for body, want := range map[string]string{
+		`{"caller":{"org":"o","purpose":["TREAT"]},"resources":[` + bpObs + `]}`: `unknown field \"purpose\"`,
+		`nonsense`: "not valid JSON",
+		`{"caller":{"org":"o","purposes":"TREAT"},"resources":[` + bpObs + `]}`: "caller.purposes has a JSON string where a list is expected",
+		``: "empty or cut short",
+	} {
+		resp, out := h.post("/admin/decide", tokAdmin, body)
+		if resp.StatusCode != 400 || !strings.Contains(out, want) || strings.Contains(out, "Go struct") || strings.Contains(out, "[]string") {
+			t.Errorf("%q: %d %s, want it to say %s", body, resp.StatusCode, out, want)
+		}
+	}
+	resp, out := h.post("/admin/decide", tokAdmin, `{"caller":{"org":"o","purposes":["treat","TREAT"]},"resources":[`+bpObs+`]}`)
+	var got DecideResponse
+	if err := json.Unmarshal([]byte(out), &got); resp.StatusCode != 200 || err != nil {
+		t.Fatalf("%d %v %s", resp.StatusCode, err, out)
+	}
+	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], `caller.purposes[0] "treat"`) || !strings.Contains(got.Warnings[0], `did you mean "TREAT"?`) {
+		t.Fatalf("warnings %q", got.Warnings)
+	}
+}
