@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/ds4p/ds4p/internal/synth"
@@ -80,19 +81,57 @@ func (lc LabelsConfig) labeller() (*labels.Labeller, error) {
 }
 
 // watchRules reloads the rule files of RulesDir on change until ctx ends;
-// problems are logged with file and line, never with patient data.
-func (lc LabelsConfig) watchRules(ctx context.Context, l *labels.Labeller, log *slog.Logger) {
+// problems are logged with file and line, never with patient data, and
+// the returned readiness check reports the last rejection until a later
+// change loads (nil without a rules directory).
+func (lc LabelsConfig) watchRules(ctx context.Context, l *labels.Labeller, log *slog.Logger) func(context.Context) error {
 	if lc.RulesDir == "" {
-		return
+		return nil
 	}
+	st := &ruleReloads{}
 	go labels.Watch(ctx, l, lc.RulesDir, labelReloadInterval, func(n int, err error) {
+		st.set(err)
 		if err != nil {
 			log.Error("label rules not reloaded; the previous rules stay in use", "dir", lc.RulesDir, "error", err)
 			return
 		}
 		log.Info("label rules reloaded", "dir", lc.RulesDir, "rules", n)
 	})
+	return st.check
 }
+
+// ruleReloads remembers the last rejected reload of the label rules.
+type ruleReloads struct {
+	mu       sync.Mutex
+	rejected error
+	at       time.Time
+}
+
+func (r *ruleReloads) set(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rejected, r.at = err, time.Now()
+}
+
+// check is the readiness check label_rules_reload: a rejected change is
+// "warn" (Degraded), as a rejected policy change is: the previous rules
+// still label every response.
+func (r *ruleReloads) check(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rejected == nil {
+		return nil
+	}
+	return degraded{fmt.Errorf("label rules changed at %s were rejected and the previous rules stay in use: %w",
+		r.at.UTC().Format(time.RFC3339), r.rejected)}
+}
+
+// degraded is a readiness problem that leaves the proxy serving correctly;
+// /readyz reports it as "warn" and stays 200.
+type degraded struct{ error }
+
+func (degraded) Degraded() bool  { return true }
+func (d degraded) Unwrap() error { return d.error }
 
 // synthPart2Program is the Part 2 program of the synthetic data (package
 // internal/synth), as the demo configures it.

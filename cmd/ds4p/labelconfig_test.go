@@ -1,10 +1,16 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/labels"
 )
 
 func TestLabelsConfigValidate(t *testing.T) {
@@ -48,4 +54,59 @@ func TestLabelCommand(t *testing.T) {
 	if !strings.Contains(errOut.String(), "2 resources, 2 labelled") || !strings.Contains(errOut.String(), "propagated:reasonReference") {
 		t.Fatalf("summary:\n%s", errOut.String())
 	}
+}
+
+// TestRejectedRuleReloadWarns: a rule file change that does not load keeps
+// the previous rules and shows as a Degraded readiness problem (warn) that
+// names the file and line, until a good change loads.
+func TestRejectedRuleReloadWarns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	hiv, err := fs.ReadFile(labels.EmbeddedRules(), "hiv.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "hiv.yaml")
+	if err := os.WriteFile(path, hiv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lc := LabelsConfig{RulesDir: dir}
+	l, err := lc.labeller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := lc.watchRules(t.Context(), l, slog.New(slog.DiscardHandler))
+	if check == nil || check(t.Context()) != nil {
+		t.Fatal("no check, or a problem before any change")
+	}
+	waitFor := func(ok func(error) bool) error {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			err := check(t.Context())
+			if ok(err) {
+				return err
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the check never reached the expected state; last: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	bad := strings.Replace(string(hiv), "labels: [HIV, R]", "labels: [HIVX, R]", 1)
+	if bad == string(hiv) {
+		t.Fatal("hiv.yaml changed: no `labels: [HIV, R]` to break")
+	}
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = waitFor(func(err error) bool { return err != nil })
+	var d interface{ Degraded() bool }
+	if !errors.As(err, &d) || !d.Degraded() || !strings.Contains(err.Error(), "hiv.yaml") || !strings.Contains(err.Error(), `did you mean "HIV"`) {
+		t.Fatalf("check after a bad change: %v", err)
+	}
+	if err := os.WriteFile(path, append(hiv, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(func(err error) bool { return err == nil })
 }

@@ -98,7 +98,10 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
-	cfg.Labels.watchRules(ctx, labeller, log)
+	checks := map[string]func(context.Context) error{"store": st.checkDB, "policy_reload": st.engine.ReadyCheck}
+	if rulesCheck := cfg.Labels.watchRules(ctx, labeller, log); rulesCheck != nil {
+		checks["label_rules_reload"] = rulesCheck
+	}
 	st.server, err = proxy.New(opts, proxy.Deps{
 		Labeller: labeller,
 		Decider:  st.engine,
@@ -106,7 +109,7 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		Ledger:   prot.ledger(st.ledger),
 		Auth:     verifier,
 		Logger:   log,
-		Checks:   map[string]func(context.Context) error{"store": st.checkDB, "policy_reload": st.engine.ReadyCheck},
+		Checks:   checks,
 		Events:   prot.events(),
 		Alerts:   prot.alertStore(),
 	})
