@@ -142,6 +142,11 @@ func ReadBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.
 		r = r.WithSkipBundleVerification(true)
 	}
 	b, err := r.Read()
+	if err != nil && verification != nil && strings.Contains(err.Error(), "verif") {
+		// OPA's words ("failed to verify JWT signature: crypto/rsa:
+		// verification error") do not say what to check.
+		return nil, fmt.Errorf("policy: the bundle's signature does not verify with the configured public key (policy.bundle_public_key, key id %q): signed with another key, or altered: %w", verification.KeyID, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("policy: reading the bundle: %w", err)
 	}

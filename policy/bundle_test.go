@@ -162,6 +162,8 @@ func TestUnsignedBundleRefusedWhenKeyConfigured(t *testing.T) {
 	}
 	if _, err := ReadBundle(wrong, verification(t), nil); err == nil {
 		t.Fatal("a bundle signed with another key was accepted")
+	} else if !strings.Contains(err.Error(), "does not verify with the configured public key") {
+		t.Errorf("the refusal does not say what to check: %v", err)
 	}
 }
 
@@ -259,6 +261,10 @@ func TestBrokenBundleRejectedOldServes(t *testing.T) {
 	w.poll(ctx)
 	if st := eng.Status(); eng.Revision() != good || st.Rejected == nil || !strings.Contains(st.Rejected.Error, "503") {
 		t.Fatalf("download failure: %+v", st)
+	}
+	// A bundle that could not be read has no revision to name.
+	if err := eng.ReadyCheck(ctx); err == nil || !strings.HasPrefix(err.Error(), "a policy change from") {
+		t.Fatalf("ReadyCheck after a download failure: %v", err)
 	}
 
 	next := copyTree(t, rego.FS())

@@ -67,8 +67,12 @@ func (e *Engine) ReadyCheck(context.Context) error {
 	if s.Rejected == nil {
 		return nil
 	}
-	return degradedError{fmt.Errorf("policy revision %s from %s was rejected at %s and revision %s keeps serving: %s",
-		s.Rejected.Revision, s.Source, s.Rejected.At.UTC().Format(time.RFC3339), s.Revision, s.Rejected.Error)}
+	what := "policy revision " + s.Rejected.Revision
+	if s.Rejected.Revision == "" { // it could not be read, so it has none
+		what = "a policy change"
+	}
+	return degradedError{fmt.Errorf("%s from %s was rejected at %s and revision %s keeps serving: %s",
+		what, s.Source, s.Rejected.At.UTC().Format(time.RFC3339), s.Revision, s.Rejected.Error)}
 }
 
 // degradedError is a readiness problem that does not stop the engine from
@@ -107,8 +111,13 @@ func (e *Engine) reject(rev string, err error) error {
 	serving := e.status.Revision
 	e.mu.Unlock()
 	e.instrument.loaded(context.Background(), "rejected")
-	e.log.Error("policy rejected; the previous revision keeps serving",
-		"source", e.source, "rejected_revision", rev, "serving_revision", serving, "error", err.Error())
+	if serving == "" {
+		// At startup: nothing serves, and the caller fails.
+		e.log.Error("policy rejected; no revision is loaded", "source", e.source, "rejected_revision", rev, "error", err.Error())
+	} else {
+		e.log.Error("policy rejected; the previous revision keeps serving",
+			"source", e.source, "rejected_revision", rev, "serving_revision", serving, "error", err.Error())
+	}
 	e.notifyLoad(LoadEvent{Source: e.source, Revision: rev, Error: err.Error()}) // events.go
 	return err
 }
