@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/rego"
 )
 
 const tokenHelp = `Mints a development token signed with the key kept in the data directory
@@ -51,6 +56,9 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		// the accepted clock skew (auth.skew, --token-skew; 30 s by default).
 		return usagef("--ttl %s: want a positive lifetime such as 1h", *ttl)
 	}
+	if *breakGlass != "" {
+		warnBreakGlass(stderr, *breakGlass, purposes, *ttl)
+	}
 	tok, err := authn.MintDev(*data, authn.DevClaims{
 		Subject: *sub, Org: *org, Client: *client, Purposes: purposes,
 		Scopes: strings.Fields(*scope), BreakGlass: *breakGlass, Patient: *patient, TTL: *ttl,
@@ -90,4 +98,71 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// breakGlassRules is the break_glass section of the policy data: what
+// rego/ds4p/emergency.rego asks of a break-the-glass token.
+type breakGlassRules struct {
+	Purpose                 string   `json:"purpose"`          // must be stated
+	AllowedPurposes         []string `json:"allowed_purposes"` // and nothing else
+	MinReasonChars          int      `json:"min_reason_chars"` // of the trimmed reason
+	MaxTokenLifetimeSeconds int64    `json:"max_token_lifetime_seconds"`
+}
+
+// defaultBreakGlassRules reads the break_glass section of the embedded
+// default policy data (ds4p/config/data.json).
+func defaultBreakGlassRules() (breakGlassRules, error) {
+	raw, err := fs.ReadFile(rego.FS(), "ds4p/config/data.json")
+	if err != nil {
+		return breakGlassRules{}, err
+	}
+	var doc struct {
+		BreakGlass *breakGlassRules `json:"break_glass"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return breakGlassRules{}, fmt.Errorf("ds4p/config/data.json: %w", err)
+	}
+	if doc.BreakGlass == nil || doc.BreakGlass.Purpose == "" {
+		return breakGlassRules{}, fmt.Errorf("ds4p/config/data.json has no break_glass.purpose")
+	}
+	return *doc.BreakGlass, nil
+}
+
+// warnBreakGlass warns, on stderr, of each reason the proxy's default
+// policy would not grant emergency access to a break-the-glass token with
+// this reason, these purposes and this lifetime. The token is minted
+// anyway: a tester may want one the policy refuses.
+func warnBreakGlass(stderr io.Writer, reason string, purposes []string, ttl time.Duration) {
+	rules, err := defaultBreakGlassRules()
+	if err != nil {
+		fmt.Fprintf(stderr, "ds4p token: warning: cannot check --break-glass against the default policy: %v\n", err)
+		return
+	}
+	var why []string
+	if limit := time.Duration(rules.MaxTokenLifetimeSeconds) * time.Second; ttl > limit {
+		why = append(why, fmt.Sprintf("--ttl %s is longer than the %s a break-the-glass token may live (break_glass.max_token_lifetime_seconds: %d)",
+			ttl, limit, rules.MaxTokenLifetimeSeconds))
+	}
+	var stated, others []string
+	for _, p := range purposes {
+		n := authn.NormalizePurpose(p)
+		stated = append(stated, n)
+		if !slices.Contains(rules.AllowedPurposes, n) {
+			others = append(others, p)
+		}
+	}
+	if !slices.Contains(stated, rules.Purpose) {
+		why = append(why, fmt.Sprintf("--purpose does not state %s, the emergency purpose a break-the-glass token must state (break_glass.purpose)", rules.Purpose))
+	}
+	if len(others) > 0 {
+		why = append(why, fmt.Sprintf("--purpose states %s besides the emergency purposes, and break-the-glass allows no other (break_glass.allowed_purposes: %s)",
+			strings.Join(others, ", "), strings.Join(rules.AllowedPurposes, ", ")))
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(reason)); n < rules.MinReasonChars {
+		why = append(why, fmt.Sprintf("the --break-glass reason %q is shorter than %d characters (break_glass.min_reason_chars)",
+			reason, rules.MinReasonChars))
+	}
+	for _, w := range why {
+		fmt.Fprintf(stderr, "ds4p token: warning: %s: the proxy's default policy will not grant emergency access with this token (a deployment's own policy may differ)\n", w)
+	}
 }
