@@ -3,11 +3,14 @@ package console
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // recorder captures the answer of an in-process /admin call.
@@ -66,18 +69,83 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request, s *session, meth
 	_, _ = w.Write(rec.body.Bytes())
 }
 
-// decodeBody reads the call's JSON body into v; an empty body is {}.
+// decodeBody reads the call's JSON body, one JSON object, into v; an
+// empty body is {}. A body it cannot read is a 400 that says what is wrong
+// in terms of the JSON sent, never of Go: "seq must be a number",
+// `unknown field "x"`, "the request body is not valid JSON". The fields of
+// v are named by their json tag or, untagged, by their Go name in lower
+// case, so an untagged field must be one word (Seq is "seq").
 func decodeBody(w http.ResponseWriter, body []byte, v any) bool {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return true
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "the request body is not what this call takes: "+err.Error())
+	err := dec.Decode(v)
+	if err == nil {
+		if _, after := dec.Token(); after != io.EOF {
+			err = errTrailing
+		}
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, bodyError(err))
 		return false
 	}
 	return true
+}
+
+// errTrailing is a body with more after its JSON object.
+var errTrailing = errors.New("more than one JSON value")
+
+// bodyError words a decoding error of decodeBody for the console's user.
+func bodyError(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errTrailing):
+		return "the request body is not valid JSON"
+	case errors.As(err, &typ) && typ.Field == "":
+		return "the request body must be a JSON object"
+	case errors.As(err, &typ):
+		return strings.ToLower(typ.Field) + " must be " + jsonType(typ.Type, typ.Value)
+	}
+	// DisallowUnknownFields: `json: unknown field "x"`, the key as sent.
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "unknown field " + f
+	}
+	return "the request body is not what this call takes"
+}
+
+// jsonType names the JSON a Go type takes; sent is what was sent instead
+// ("string", "number -1"), to say "whole number" when the number was not.
+func jsonType(t reflect.Type, sent string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	number := strings.HasPrefix(sent, "number")
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if number {
+			return "a whole number"
+		}
+		return "a number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if number {
+			return "a whole number, 0 or more"
+		}
+		return "a number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "of another JSON type"
 }
 
 // values turns the non-empty fields into query parameters.

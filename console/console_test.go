@@ -427,3 +427,42 @@ func TestLabelRulesByTopic(t *testing.T) {
 		t.Fatalf("sud-icd10cm not listed under SUD as expected: %s", rec.Body)
 	}
 }
+
+// TestBodyErrorsInPlainWords: a call body the console cannot read is a
+// 400 that names the field and the JSON it takes, an unknown field, or
+// JSON that is not valid, in the words of the JSON sent and never of Go
+// (no "Go struct field", "uint64" or "unmarshal").
+func TestBodyErrorsInPlainWords(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	b := f.login(t, auditorTok)
+	for _, c := range []struct{ path, body, want string }{
+		{"audit/review", `{"seq":"25"}`, "seq must be a number"},
+		{"audit/review", `{"seq":-1}`, "seq must be a whole number, 0 or more"},
+		{"audit/review", `{"seq":1.5}`, "seq must be a whole number, 0 or more"},
+		{"audit/review", `{"seq":3,"hash":5}`, "hash must be a string"},
+		{"audit/review", `{"seq":3,"x":1}`, `unknown field "x"`},
+		{"audit/review", `{"seq":`, "the request body is not valid JSON"},
+		{"audit/review", `{"seq":3}}`, "the request body is not valid JSON"},
+		{"audit/review", `{"seq":3} {"seq":4}`, "the request body is not valid JSON"},
+		{"audit/review", `[3]`, "the request body must be a JSON object"},
+		{"audit/breakglass", `{"unreviewed":"yes"}`, "unreviewed must be true or false"},
+		{"audit/breakglass", `{"limit":"10"}`, "limit must be a number"},
+		{"audit/search", `{"break_glass":1}`, "break_glass must be true or false"},
+		{"audit/search", `{"patient":["p1"]}`, "patient must be a string"},
+		{"audit/alerts/clear", `{"id":{}}`, "id must be a string"},
+	} {
+		rec := f.call(b, c.path, c.body)
+		var got struct{ Error string }
+		if rec.Code != http.StatusBadRequest || json.Unmarshal(rec.Body.Bytes(), &got) != nil || got.Error != c.want {
+			t.Errorf("%s %s = %d %s; want 400 and %q", c.path, c.body, rec.Code, rec.Body, c.want)
+		}
+	}
+	// A body that reads well still works, an empty one as {}.
+	if rec := f.call(b, "audit/breakglass", `{"limit":2} `); rec.Code != http.StatusOK {
+		t.Errorf("a good body: %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.call(b, "audit/breakglass", ""); rec.Code != http.StatusOK {
+		t.Errorf("an empty body: %d %s", rec.Code, rec.Body)
+	}
+}
