@@ -273,7 +273,11 @@ func TestWatchReloadsAndKeepsLastGood(t *testing.T) {
 		r, _ := l.Label([]byte(`{"resourceType":"Observation","code":{"coding":[{"system":"s","code":"` + code + `"}]}}`))
 		return r.Labels
 	}
-	time.Sleep(30 * time.Millisecond)
+	// The first poll loads the directory once more (Watch keeps no
+	// fingerprint from before it ran).
+	if err := <-reports; err != nil {
+		t.Fatalf("first poll: %v", err)
+	}
 	write("topic: X\nsources: [test]\nrules:\n  - id: x\n    system: s\n    codes: [b]\n    labels: [HIV, R]\n# changed\n")
 	if err := <-reports; err != nil || !obs("b").Has(labels.Label{System: labels.SystemActCode, Code: "HIV"}) {
 		t.Fatalf("reload: %v, labels %v", err, obs("b"))

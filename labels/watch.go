@@ -23,7 +23,10 @@ func LoadDir(dir string) ([]Rule, error) {
 // reported with a nil error and the number of rules. Watch returns when ctx
 // is done.
 func Watch(ctx context.Context, l *Labeller, dir string, interval time.Duration, report func(rules int, err error)) {
-	last, _ := fingerprint(dir)
+	// No fingerprint yet: the first poll loads the directory again, so a
+	// change made after the caller's first load and before this goroutine
+	// ran is not missed.
+	last := ""
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
