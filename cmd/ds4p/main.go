@@ -196,7 +196,9 @@ func newFlagSet(name, desc string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: ds4p %s [flags]\n\n%s\n\nFlags:\n", name, desc)
+		// fs.Output, not out: a command answering --help points the flag
+		// set at stdout, and the header must go with the flag list.
+		fmt.Fprintf(fs.Output(), "Usage: ds4p %s [flags]\n\n%s\n\nFlags:\n", name, desc)
 		fs.PrintDefaults()
 	}
 	return fs
