@@ -110,11 +110,23 @@ func (o Options) Validate() error {
 		errs = append(errs, errors.New("upstream: an absolute http(s) URL is required"))
 	} else if o.Upstream.Scheme != "http" && o.Upstream.Scheme != "https" {
 		errs = append(errs, fmt.Errorf("upstream: scheme %q is not http or https", o.Upstream.Scheme))
+	} else if err := baseOnly(o.Upstream); err != nil {
+		// A query or fragment would be glued into every URL the proxy
+		// builds on the base, and the proxy would no longer recognise
+		// the upstream's own links (fullUrl, paging) to rewrite them.
+		errs = append(errs, fmt.Errorf("upstream: %w", err))
 	}
 	if o.PublicBaseURL != "" {
 		u, err := url.Parse(o.PublicBaseURL)
-		if err != nil || u.Host == "" {
+		switch {
+		case err != nil || u.Host == "":
 			errs = append(errs, fmt.Errorf("public_base_url: %q is not an absolute URL", o.PublicBaseURL))
+		case u.Scheme != "http" && u.Scheme != "https":
+			errs = append(errs, fmt.Errorf("public_base_url: scheme %q is not http or https", u.Scheme))
+		default:
+			if err := baseOnly(u); err != nil {
+				errs = append(errs, fmt.Errorf("public_base_url: %w", err))
+			}
 		}
 	}
 	if o.MaxBodyBytes < 0 || o.MaxRequestBodyBytes < 0 || o.UpstreamTimeout < 0 || o.MaxJSONDepth < 0 || o.StreamAboveBytes < 0 {
@@ -131,4 +143,18 @@ func (o Options) Validate() error {
 	errs = append(errs, o.Requests.validate()...)
 	errs = append(errs, o.Protection.validate()...)
 	return errors.Join(errs...)
+}
+
+// baseOnly refuses what a FHIR base URL cannot carry: a query, a fragment
+// or credentials (which would also be printed wherever the URL is shown).
+func baseOnly(u *url.URL) error {
+	switch {
+	case u.User != nil:
+		return errors.New("the URL carries credentials (user:password@), which forwarded requests would not send and the log would show")
+	case u.RawQuery != "" || u.ForceQuery:
+		return fmt.Errorf("the URL has a query (?%s): a FHIR base has none", u.RawQuery)
+	case u.Fragment != "" || strings.Contains(u.String(), "#"):
+		return errors.New("the URL has a fragment (#...): a FHIR base has none")
+	}
+	return nil
 }

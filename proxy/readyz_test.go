@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -73,5 +74,36 @@ func TestMethodNotAllowed(t *testing.T) {
 	}
 	if resp, _ := h.get("/fhir/Observation/bp1", tokConsented); resp.StatusCode != http.StatusOK {
 		t.Errorf("FHIR read: %d", resp.StatusCode)
+	}
+}
+
+// TestBaseURLsRefuseWhatABaseCannotCarry: an upstream or public base with a
+// query, a fragment or credentials is refused at startup (QA: a query made
+// the proxy leave the upstream's fullUrls unrewritten and drop paging).
+func TestBaseURLsRefuseWhatABaseCannotCarry(t *testing.T) {
+	t.Parallel()
+	ok := func(raw string) Options {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Options{Upstream: u}
+	}
+	for _, raw := range []string{"http://ehr/fhir/R4?x=1", "http://ehr/fhir/R4#frag", "http://user:pw@ehr/fhir/R4", "http://ehr/fhir?"} {
+		if err := ok(raw).Validate(); err == nil || !strings.Contains(err.Error(), "upstream:") {
+			t.Errorf("upstream %s: %v", raw, err)
+		}
+	}
+	for _, pub := range []string{"ftp://proxy.example/fhir", "https://proxy.example/fhir?x=1", "https://proxy.example/fhir#f", "https://u:p@proxy.example/fhir", "/fhir"} {
+		o := ok("https://ehr/fhir/R4")
+		o.PublicBaseURL = pub
+		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "public_base_url:") {
+			t.Errorf("public_base_url %s: %v", pub, err)
+		}
+	}
+	good := ok("https://ehr.example:8443/fhir/R4")
+	good.PublicBaseURL = "https://proxy.example/fhir"
+	if err := good.Validate(); err != nil {
+		t.Errorf("good bases refused: %v", err)
 	}
 }

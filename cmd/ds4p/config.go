@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -288,10 +289,13 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen: %q is not HOST:PORT", c.Listen))
 	}
+	upstreamOK := false
 	if c.Upstream == "" {
 		errs = append(errs, errors.New("upstream: required (--upstream, DS4P_UPSTREAM or upstream: in the config file)"))
 	} else if u, err := url.Parse(c.Upstream); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		errs = append(errs, fmt.Errorf("upstream: %q is not an absolute http(s) URL", c.Upstream))
+	} else {
+		upstreamOK = true
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required"))
@@ -326,7 +330,33 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Policy.validate(c.PolicyDir)...)
+	if upstreamOK {
+		// The proxy's own checks (upstream and public base URL forms,
+		// enforcement, passthrough types ...) here too, with the rest, so
+		// a bad setting is reported before the data directory is touched.
+		if opts, err := c.proxyOptions(); err == nil {
+			errs = appendNew(errs, opts.Validate())
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// appendNew appends the errors joined in err that errs does not already
+// hold (by message).
+func appendNew(errs []error, err error) []error {
+	if err == nil {
+		return errs
+	}
+	all := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		all = j.Unwrap()
+	}
+	for _, e := range all {
+		if !slices.ContainsFunc(errs, func(have error) bool { return have.Error() == e.Error() }) {
+			errs = append(errs, e)
+		}
+	}
+	return errs
 }
 
 // loadConfig builds the serve configuration from file, environment and

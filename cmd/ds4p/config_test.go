@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -575,5 +576,23 @@ func TestErrorsDoNotRepeatTheCommand(t *testing.T) {
 		if got := trimCommandPrefix(c.name, c.msg); got != c.want {
 			t.Errorf("trimCommandPrefix(%q, %q) = %q, want %q", c.name, c.msg, got, c.want)
 		}
+	}
+}
+
+// TestProxyChecksRunWithTheRest: the proxy's own checks (base URL forms,
+// enforcement) are reported with the configuration's, all at once, before
+// serve touches the data directory.
+func TestProxyChecksRunWithTheRest(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	_, err := loadConfig([]string{"--upstream", "http://ehr/fhir?x=1", "--public-base-url", "ftp://proxy/fhir",
+		"--dev-auth", "--data", data, "--log-level", "loud"}, []string{"DS4P_ENFORCEMENT_TOTAL=maybe"})
+	for _, want := range []string{"upstream: the URL has a query", "public_base_url: scheme \"ftp\"", "log_level:", "enforcement.total:"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("loadConfig: %v; want %q among the problems", err, want)
+		}
+	}
+	if _, statErr := os.Stat(data); !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("the data directory was touched for a refused configuration: %v", statErr)
 	}
 }
