@@ -115,6 +115,16 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	caller, err := s.auth.Verify(c.Request.Context(), strings.TrimSpace(raw))
+	if errors.Is(err, authn.ErrKeysUnavailable) {
+		// Not a judgement of the token: the keys to check it with are
+		// missing (the issuer's JWKS is down). 401 would tell the caller
+		// to get a new token, which would fail the same way.
+		s.log.Error("token not checked: no signing keys", "request_id", c.GetString(requestIDKey), "reason", err.Error())
+		c.Header("Retry-After", "10")
+		writeOutcome(c.Writer, http.StatusServiceUnavailable, "transient", "the token's signing keys could not be fetched from its issuer; try again shortly")
+		c.Abort()
+		return
+	}
 	if err != nil {
 		reason := "the bearer token was refused"
 		if !errors.Is(err, authn.ErrUnauthenticated) {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ds4p/ds4p/proxy/authn"
 )
 
 type degraded struct{ error }
@@ -105,5 +108,27 @@ func TestBaseURLsRefuseWhatABaseCannotCarry(t *testing.T) {
 	good.PublicBaseURL = "https://proxy.example/fhir"
 	if err := good.Validate(); err != nil {
 		t.Errorf("good bases refused: %v", err)
+	}
+}
+
+type keysDownAuth struct{}
+
+func (keysDownAuth) Verify(context.Context, string) (authn.Caller, error) {
+	return authn.Caller{}, fmt.Errorf("%w: JWKS down", authn.ErrKeysUnavailable)
+}
+
+// TestKeysUnavailableIs503: a token that cannot be checked because the
+// issuer's keys are unavailable is a 503 to retry, not a 401 that blames
+// the token.
+func TestKeysUnavailableIs503(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs), func(_ *Options, d *Deps) { d.Auth = keysDownAuth{} })
+	resp, body := h.get("/fhir/Observation/bp1", "any")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"transient"`) ||
+		resp.Header.Get("WWW-Authenticate") != "" {
+		t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if h.forwarded() {
+		t.Fatal("the request reached the upstream")
 	}
 }

@@ -102,6 +102,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if rulesCheck := cfg.Labels.watchRules(ctx, labeller, log); rulesCheck != nil {
 		checks["label_rules_reload"] = rulesCheck
 	}
+	if cfg.Auth.JWKSURL != "" {
+		checks["jwks"] = verifier.ReadyCheck
+	}
 	st.server, err = proxy.New(opts, proxy.Deps{
 		Labeller: labeller,
 		Decider:  st.engine,

@@ -44,6 +44,11 @@ const MaxTokenBytes = 16 << 10
 // ErrUnauthenticated wraps every verification failure; callers answer 401.
 var ErrUnauthenticated = errors.New("authn: unauthenticated")
 
+// ErrKeysUnavailable says that no key source could give keys to check a
+// token with (the issuer's JWKS is down and no usable set is cached): the
+// token was not judged, so callers answer 503, not 401.
+var ErrKeysUnavailable = errors.New("authn: token signing keys unavailable")
+
 // Caller is the verified identity and intent of a request.
 type Caller struct {
 	Subject        string
@@ -245,12 +250,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Caller, error) {
 		return Caller{}, err
 	}
 	var lastErr error
+	gotKeys := false
 	for _, src := range v.sources {
 		set, err := src.keys(ctx, kid)
 		if err != nil {
 			lastErr = err
 			continue
 		}
+		gotKeys = true
 		tok, err := jwt.ParseString(raw, v.parseOptions(ctx, set)...)
 		if err != nil {
 			lastErr = err
@@ -267,8 +274,45 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Caller, error) {
 		v.cache.put(raw, c, nbf, tok.Expiration().Add(v.skew))
 		return c, nil
 	}
+	if !gotKeys {
+		return Caller{}, fmt.Errorf("%w: %v", ErrKeysUnavailable, lastErr)
+	}
 	return Caller{}, fmt.Errorf("%w: %v", ErrUnauthenticated, lastErr)
 }
+
+// ReadyCheck reports, for /readyz, whether the issuer's JWKS (when one is
+// configured) gives keys: it fetches them when none are held. Without
+// another key source an unavailable JWKS fails readiness, since no token
+// can be checked; with one (a key file, dev keys) it is Degraded.
+func (v *Verifier) ReadyCheck(ctx context.Context) error {
+	if v.jwks == nil {
+		return nil
+	}
+	// The fetch is shared and outlives the probe (it has its own
+	// timeout); the probe waits only as long as its context allows.
+	done := make(chan error, 1)
+	go func() {
+		_, err := v.jwks.keys(context.WithoutCancel(ctx), "")
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("authn: JWKS %s: no key set within the readiness check's time", v.jwks.url)
+	}
+	if err != nil && len(v.sources) > 1 {
+		return degradedError{err}
+	}
+	return err
+}
+
+// degradedError is a readiness problem that leaves the proxy serving
+// (/readyz "warn").
+type degradedError struct{ error }
+
+func (degradedError) Degraded() bool  { return true }
+func (e degradedError) Unwrap() error { return e.error }
 
 func (v *Verifier) parseOptions(ctx context.Context, set jwk.Set) []jwt.ParseOption {
 	opts := []jwt.ParseOption{

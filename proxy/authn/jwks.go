@@ -48,6 +48,7 @@ type jwksSource struct {
 	triedAt   time.Time // last fetch attempt of any kind
 	forcedAt  time.Time // last fetch forced by an unknown kid
 	fetches   int
+	lastErr   error // of the last fetch attempt; nil after a good one
 }
 
 func newJWKSSource(url string, client *http.Client, maxAge, minRefresh time.Duration) *jwksSource {
@@ -86,7 +87,13 @@ func (s *jwksSource) keys(ctx context.Context, kid string) (jwk.Set, error) {
 	// A failed scheduled refresh keeps the previous set for a while: a
 	// short issuer outage must not lock every caller out.
 	if set == nil || now.Sub(fetchedAt) > s.maxAge+jwksFailureGrace {
-		return nil, errors.New("authn: JWKS not available")
+		s.mu.Lock()
+		last := s.lastErr
+		s.mu.Unlock()
+		if last == nil {
+			last = errors.New("no key set fetched yet")
+		}
+		return nil, fmt.Errorf("authn: JWKS %s not available: %w", s.url, last)
 	}
 	return set, nil
 }
@@ -125,12 +132,13 @@ func (s *jwksSource) refresh(ctx context.Context, now time.Time, wait, forced bo
 	s.fetches++
 	s.mu.Unlock()
 	set, err := s.download(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastErr = err
 	if err != nil {
 		return
 	}
-	s.mu.Lock()
 	s.set, s.fetchedAt = set, now
-	s.mu.Unlock()
 }
 
 // download fetches and parses the JWKS, keeping public asymmetric keys.

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,6 +71,23 @@ func (is *issuer) addKey(t *testing.T, kid string, publish bool) {
 	if publish {
 		is.publish = append(is.publish, kid)
 	}
+}
+
+// publicSet is the published keys as a JWK Set document.
+func (is *issuer) publicSet(t *testing.T) []byte {
+	t.Helper()
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	set := jwk.NewSet()
+	for _, kid := range is.publish {
+		pub, _ := is.keys[kid].PublicKey()
+		_ = set.AddKey(pub)
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // rotate publishes exactly kids.
@@ -217,10 +236,48 @@ func TestJWKSRefusesOversizedAndKeepsOldSetOnOutage(t *testing.T) {
 	if _, err := v.Verify(ctx, is.token(t, "k1")); err != nil {
 		t.Fatalf("a failed refresh dropped the previous keys: %v", err)
 	}
-	// Beyond the grace time, nothing is trusted any more.
+	// Beyond the grace time, nothing is trusted any more: no keys to
+	// check with (503 at the edge, not a 401 that blames the token).
 	clock.advance(2 * time.Hour)
-	if _, err := v.Verify(ctx, is.token(t, "k1")); !errors.Is(err, ErrUnauthenticated) {
-		t.Fatalf("keys trusted long after the issuer failed: %v", err)
+	if _, err := v.Verify(ctx, is.token(t, "k1")); !errors.Is(err, ErrKeysUnavailable) || !strings.Contains(err.Error(), is.srv.URL) {
+		t.Fatalf("keys trusted long after the issuer failed, or the failure not named: %v", err)
+	}
+	if err := v.ReadyCheck(ctx); err == nil {
+		t.Fatal("readiness passed without a usable JWKS")
+	}
+}
+
+// TestJWKSDownIsUnavailableNotUnauthenticated: an issuer whose JWKS cannot
+// be reached makes tokens unverifiable, which is not the token's fault;
+// readiness says so, and with another key source it only warns.
+func TestJWKSDownIsUnavailableNotUnauthenticated(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	is.addKey(t, "k1", true)
+	tok := is.token(t, "k1")
+	v, _ := jwksVerifier(t, is)
+	is.srv.Close()
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, tok); !errors.Is(err, ErrKeysUnavailable) || errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("Verify with the JWKS down: %v", err)
+	}
+	var d interface{ Degraded() bool }
+	if err := v.ReadyCheck(ctx); err == nil || errors.As(err, &d) {
+		t.Fatalf("ReadyCheck with the JWKS as the only key source: %v", err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "keys.jwk")
+	if err := os.WriteFile(keyFile, is.publicSet(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	both, err := NewVerifier(ctx, Config{JWKSURL: is.srv.URL, KeyFile: keyFile, Issuer: "https://idp", Audience: "ds4p", CacheSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := both.ReadyCheck(ctx); !errors.As(err, &d) || !d.Degraded() {
+		t.Fatalf("ReadyCheck with a key file beside the JWKS: %v", err)
+	}
+	if _, err := both.Verify(ctx, tok); err != nil {
+		t.Fatalf("the key file's key does not verify while the JWKS is down: %v", err)
 	}
 }
 
@@ -230,8 +287,8 @@ func TestJWKSFirstFetchOversizedRefused(t *testing.T) {
 	is.addKey(t, "k1", true)
 	is.body = func() []byte { return []byte(strings.Repeat("x", MaxJWKSBytes+10)) }
 	v, _ := jwksVerifier(t, is)
-	if _, err := v.Verify(context.Background(), is.token(t, "k1")); !errors.Is(err, ErrUnauthenticated) {
-		t.Fatalf("token accepted without a usable JWKS: %v", err)
+	if _, err := v.Verify(context.Background(), is.token(t, "k1")); !errors.Is(err, ErrKeysUnavailable) {
+		t.Fatalf("token accepted without a usable JWKS, or not as keys unavailable: %v", err)
 	}
 }
 
