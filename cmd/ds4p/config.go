@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,9 +149,94 @@ func (c *Config) loadFile(path string) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config: %s: %w", path, err)
+		return fmt.Errorf("config: %s: %s", path, yamlProblems(b, err))
 	}
 	return nil
+}
+
+// yamlTypeError and yamlUnknownField match yaml.v3's messages, which name
+// Go types ("cannot unmarshal !!int `30` into time.Duration", "field upstrem
+// not found in type main.Config").
+var (
+	yamlLine         = regexp.MustCompile(`^line (\d+): (.*)$`)
+	yamlTypeError    = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	yamlUnknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+)
+
+// yamlProblems rewrites a YAML decoding error in the configuration's terms:
+// each problem with its line, the setting's path and what it should be.
+func yamlProblems(doc []byte, err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	out := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		m := yamlLine.FindStringSubmatch(e)
+		if m == nil {
+			out = append(out, e)
+			continue
+		}
+		line, msg := m[1], m[2]
+		n, _ := strconv.Atoi(line)
+		where := "line " + line
+		if key := yamlKeyAt(doc, n); key != "" {
+			where += " (" + key + ")"
+		}
+		switch {
+		case yamlUnknownField.MatchString(msg):
+			msg = fmt.Sprintf("unknown setting %q", yamlUnknownField.FindStringSubmatch(msg)[1])
+		case yamlTypeError.MatchString(msg):
+			t := yamlTypeError.FindStringSubmatch(msg)
+			msg = fmt.Sprintf("%s is not %s", t[2], goTypeWords(t[3]))
+		}
+		out = append(out, where+": "+msg)
+	}
+	return strings.Join(out, "; ")
+}
+
+// goTypeWords says what a value of a Go type is written as in the file.
+func goTypeWords(goType string) string {
+	switch {
+	case goType == "time.Duration":
+		return "a duration with a unit, such as 30s, 5m or 1h"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "int") || strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	}
+	return "a mapping of settings"
+}
+
+// yamlKeyAt returns the dotted path of the setting on line n of doc, "" when
+// none is found.
+func yamlKeyAt(doc []byte, n int) string {
+	var root yaml.Node
+	if yaml.Unmarshal(doc, &root) != nil || len(root.Content) == 0 {
+		return ""
+	}
+	var walk func(node *yaml.Node, path []string) string
+	walk = func(node *yaml.Node, path []string) string {
+		if node.Kind != yaml.MappingNode {
+			return ""
+		}
+		for k := 0; k+1 < len(node.Content); k += 2 {
+			key, val := node.Content[k], node.Content[k+1]
+			p := append(slices.Clip(path), key.Value)
+			if key.Line == n || val.Line == n && val.Kind == yaml.ScalarNode {
+				return strings.Join(p, ".")
+			}
+			if found := walk(val, p); found != "" {
+				return found
+			}
+		}
+		return ""
+	}
+	return walk(root.Content[0], nil)
 }
 
 // envVars maps DS4P_* variables onto fields.
@@ -243,19 +329,47 @@ func (c *Config) applyEnv(env []string) error {
 func setString(p *string) func(string) error { return func(v string) error { *p = v; return nil } }
 
 func setBool(p *bool) func(string) error {
-	return func(v string) (err error) { *p, err = strconv.ParseBool(v); return err }
+	return func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*p = b
+		return nil
+	}
 }
 
 func setInt64(p *int64) func(string) error {
-	return func(v string) (err error) { *p, err = strconv.ParseInt(v, 10, 64); return err }
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*p = n
+		return nil
+	}
 }
 
 func setInt(p *int) func(string) error {
-	return func(v string) (err error) { *p, err = strconv.Atoi(v); return err }
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*p = n
+		return nil
+	}
 }
 
 func setDuration(p *time.Duration) func(string) error {
-	return func(v string) (err error) { *p, err = time.ParseDuration(v); return err }
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration with a unit, such as 30s, 5m or 1h", v)
+		}
+		*p = d
+		return nil
+	}
 }
 
 // bindFlags registers the serve flags on fs; they are applied after the

@@ -596,3 +596,29 @@ func TestProxyChecksRunWithTheRest(t *testing.T) {
 		t.Errorf("the data directory was touched for a refused configuration: %v", statErr)
 	}
 }
+
+// TestConfigMistakesInTheFilesTerms: YAML and environment mistakes name the
+// line, the setting's path and what it should be, not Go's types.
+func TestConfigMistakesInTheFilesTerms(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte("upstream: http://ehr/fhir\nupstrem: x\nlimits:\n  upstream_timeout: 30\nauth:\n  dev: maybe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig([]string{"--config", path}, nil)
+	for _, want := range []string{`line 2 (upstrem): unknown setting "upstrem"`, "line 4 (limits.upstream_timeout): 30 is not a duration with a unit",
+		"line 6 (auth.dev): maybe is not true or false"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("loadConfig: %v; want %q", err, want)
+		}
+	}
+	if err != nil && (strings.Contains(err.Error(), "main.Config") || strings.Contains(err.Error(), "time.Duration")) {
+		t.Errorf("Go types in the message: %v", err)
+	}
+	_, err = loadConfig([]string{"--upstream", "http://ehr/fhir", "--dev-auth"}, []string{"DS4P_TOKEN_SKEW=10", "DS4P_MAX_BODY_BYTES=lots"})
+	for _, want := range []string{`DS4P_TOKEN_SKEW: "10" is not a duration with a unit`, `"lots" is not a whole number`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("loadConfig with env: %v; want %q", err, want)
+		}
+	}
+}
