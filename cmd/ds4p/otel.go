@@ -3,7 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -130,4 +135,49 @@ func setupSIEMLogs(ctx context.Context, s SIEMConfig) (func(context.Context) err
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)), sdklog.WithResource(res))
 	global.SetLoggerProvider(lp)
 	return lp.Shutdown, nil
+}
+
+// otelErrors reports the OpenTelemetry SDK's errors (an unreachable
+// collector, say) through the process's JSON log, at most once a minute,
+// with the endpoints configured, instead of Go's plain log lines every
+// second. Quoted text in the error is withheld, as for net/http's own log.
+type otelErrors struct {
+	log *slog.Logger
+	now func() time.Time
+
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// otelErrorEvery bounds how often an SDK error is logged.
+const otelErrorEvery = time.Minute
+
+var quotedText = regexp.MustCompile(`"[^"]*"`)
+
+func (h *otelErrors) Handle(err error) {
+	h.mu.Lock()
+	now := h.now()
+	if !h.last.IsZero() && now.Sub(h.last) < otelErrorEvery {
+		h.suppressed++
+		h.mu.Unlock()
+		return
+	}
+	suppressed := h.suppressed
+	h.last, h.suppressed = now, 0
+	h.mu.Unlock()
+	h.log.Warn("OpenTelemetry export failed; the proxy keeps serving",
+		"endpoint", otelEndpoints(), "error", quotedText.ReplaceAllString(err.Error(), "(quoted text withheld)"),
+		"similar_errors_since_last", suppressed)
+}
+
+// otelEndpoints names the OTLP endpoints configured.
+func otelEndpoints() string {
+	var out []string
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"} {
+		if v := os.Getenv(k); v != "" {
+			out = append(out, k+"="+v)
+		}
+	}
+	return strings.Join(out, " ")
 }

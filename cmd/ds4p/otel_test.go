@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -298,5 +299,28 @@ func TestTelemetryOnDecidesTheEdgeMiddleware(t *testing.T) {
 		for k := range tc.env {
 			t.Setenv(k, "")
 		}
+	}
+}
+
+// TestOTelErrorsLoggedAsJSONAtMostOnceAMinute: SDK errors go to the JSON
+// log with the endpoints, quoted text withheld, and are not repeated within
+// a minute (the exporters retry about every second).
+func TestOTelErrorsLoggedAsJSONAtMostOnceAMinute(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+	var buf bytes.Buffer
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	h := &otelErrors{log: slog.New(slog.NewJSONHandler(&buf, nil)), now: func() time.Time { return now }}
+	for range 5 {
+		h.Handle(errors.New(`traces export: Post "http://127.0.0.1:4318/v1/traces": connection refused`))
+	}
+	now = now.Add(61 * time.Second)
+	h.Handle(errors.New("metrics export: connection refused"))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want 2:\n%s", len(lines), buf.String())
+	}
+	if !strings.Contains(lines[0], `"endpoint":"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"`) || !strings.Contains(lines[0], "(quoted text withheld)") ||
+		strings.Contains(lines[0], "/v1/traces") || !strings.Contains(lines[1], `"similar_errors_since_last":4`) {
+		t.Fatalf("log:\n%s", buf.String())
 	}
 }

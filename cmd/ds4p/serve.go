@@ -15,6 +15,7 @@ import (
 
 	"github.com/ds4p/ds4p/internal/heapfloor"
 	"github.com/ds4p/ds4p/proxy"
+	"go.opentelemetry.io/otel"
 )
 
 const serveHelp = `Runs the proxy in front of a FHIR R4 server. The FHIR API is served under
@@ -56,6 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// First, while the heap is fresh: the ballast must be untouched memory.
 	heapFloor := applyHeapFloor(cfg.HeapFloorBytes, os.Getenv("GOGC"), log)
 	stdlog.SetOutput(proxy.WithheldQuotes(stderr)) // net/http logs upstream bytes quoted
+	otel.SetErrorHandler(&otelErrors{log: log, now: time.Now})
 	shutdown, err := setupTelemetry(ctx)
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
