@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"mime"
 	"net/url"
 	"strings"
 	"time"
@@ -133,6 +134,10 @@ func (o Options) Validate() error {
 		errs = append(errs, errors.New("limits must not be negative"))
 	}
 	for _, ct := range o.PassthroughContentTypes {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "/") {
+			errs = append(errs, fmt.Errorf("passthrough_content_types: %q is not a media type such as image/png", ct))
+			continue
+		}
 		if strings.Contains(ct, "json") || strings.Contains(ct, "xml") {
 			errs = append(errs, fmt.Errorf("passthrough_content_types: %q must be inspected, it cannot pass through", ct))
 		}

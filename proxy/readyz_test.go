@@ -104,6 +104,11 @@ func TestBaseURLsRefuseWhatABaseCannotCarry(t *testing.T) {
 			t.Errorf("public_base_url %s: %v", pub, err)
 		}
 	}
+	bad := ok("https://ehr/fhir/R4")
+	bad.PassthroughContentTypes = []string{"not a type", "image/png"}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), `"not a type" is not a media type`) || strings.Count(err.Error(), "passthrough_content_types:") != 1 {
+		t.Errorf("passthrough types: %v", err)
+	}
 	good := ok("https://ehr.example:8443/fhir/R4")
 	good.PublicBaseURL = "https://proxy.example/fhir"
 	if err := good.Validate(); err != nil {

@@ -462,9 +462,12 @@ func runKeysRemove(_ context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parseKeysFlags(fs, args); err != nil {
 		return err
 	}
+	if *idText == "" {
+		return usagef("--id is required: the key id (8 hex digits) to remove; ds4p keys status lists them")
+	}
 	id, err := strconv.ParseUint(*idText, 16, 32)
 	if err != nil {
-		return usagef("--id %q is not a key id", *idText)
+		return usagef("--id %q is not a key id (8 hex digits)", *idText)
 	}
 	ring, err := seal.LoadKeyFile(*file)
 	if err != nil {

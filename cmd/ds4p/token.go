@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -59,6 +61,7 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if *breakGlass != "" {
 		warnBreakGlass(stderr, *breakGlass, purposes, *ttl)
 	}
+	_, statErr := os.Stat(filepath.Join(*data, authn.DevKeyFile))
 	tok, err := authn.MintDev(*data, authn.DevClaims{
 		Subject: *sub, Org: *org, Client: *client, Purposes: purposes,
 		Scopes: strings.Fields(*scope), BreakGlass: *breakGlass, Patient: *patient, TTL: *ttl,
@@ -66,6 +69,11 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	})
 	if err != nil {
 		return err
+	}
+	if os.IsNotExist(statErr) {
+		// A mistyped --data makes a key no running serve trusts.
+		abs, _ := filepath.Abs(*data)
+		fmt.Fprintf(stderr, "ds4p token: made a new development signing key in %s; only `ds4p serve --dev-auth --data %s` trusts tokens signed with it\n", abs, *data)
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil

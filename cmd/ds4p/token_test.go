@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +25,10 @@ func TestTokenWarnsOfBreakGlassThePolicyRefuses(t *testing.T) {
 		t.Fatalf("break_glass rules read from the embedded policy data = %+v; want those of rego/ds4p/config/data.json", rules)
 	}
 	data := t.TempDir()
+	// The signing key first, so that its one-time notice is not counted.
+	if code, _, errOut := ds4p(t, "token", "--data", data, "--sub", "s"); code != 0 {
+		t.Fatalf("first token: %d %s", code, errOut)
+	}
 	const warning = "the proxy's default policy will not grant emergency access with this token (a deployment's own policy may differ)"
 	for _, c := range []struct {
 		args []string
@@ -64,5 +71,26 @@ func TestTokenWarnsOfBreakGlassThePolicyRefuses(t *testing.T) {
 				t.Errorf("ds4p %v: stderr line %q is not a warning saying why", args, l)
 			}
 		}
+	}
+}
+
+// TestTokenSaysWhenItMadeANewKey: the first token of a data directory makes
+// its signing key and says so (a mistyped --data would otherwise mint a
+// token nothing trusts, silently); later tokens say nothing.
+func TestTokenSaysWhenItMadeANewKey(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	for i, want := range []bool{true, false} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), []string{"token", "--data", dir, "--sub", "s"}, &out, &errOut); code != 0 || out.Len() == 0 {
+			t.Fatalf("token %d: %d %s", i, code, errOut.String())
+		}
+		if got := strings.Contains(errOut.String(), "made a new development signing key"); got != want {
+			t.Errorf("token %d: notice %v, want %v: %q", i, got, want, errOut.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "remove", "--file", filepath.Join(dir, "none")}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "--id is required") {
+		t.Errorf("keys remove without --id: %d %q", code, errOut.String())
 	}
 }
