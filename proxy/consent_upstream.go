@@ -3,6 +3,7 @@ package proxy
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,6 +170,31 @@ type sourcedConsents struct {
 	persist  *consent.Mirror // the mirror in the bbolt file; nil: memory only
 	merged   *ttlCache[mergedEntry]
 	patients *ttlCache[patientEntry] // identifier lookups (patient_identity.go); nil: none configured
+	invalid  seenOnce                // invalid upstream consents already logged
+}
+
+// seenOnce remembers up to maxSeen content hashes, so that a problem met
+// again at every sync round is logged once; past the bound it starts over.
+type seenOnce struct {
+	mu   sync.Mutex
+	seen map[[32]byte]bool
+}
+
+const maxSeen = 4096
+
+// first reports whether raw was not seen before, and remembers it.
+func (o *seenOnce) first(raw []byte) bool {
+	h := sha256.Sum256(raw)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen[h] {
+		return false
+	}
+	if o.seen == nil || len(o.seen) >= maxSeen {
+		o.seen = map[[32]byte]bool{}
+	}
+	o.seen[h] = true
+	return true
 }
 
 // upstreamEntry is one patient's upstream consents, as read at gen.
@@ -284,13 +310,19 @@ func (m *sourcedConsents) readUpstream(raw []byte) (consent.Normalized, bool) {
 	if err == nil {
 		return n, true
 	}
-	problems := 1
+	problems, paths := 1, []string{}
 	var ve *consent.ValidationError
 	if errors.As(err, &ve) {
 		problems = len(ve.Problems)
+		for _, p := range ve.Problems {
+			paths = append(paths, p.Path) // element paths only: no values, no ids
+		}
 	}
 	upstreamInvalid.Add(context.Background(), 1)
-	m.s.log.Warn("an upstream consent failed validation and is read as a denial", "problems", problems)
+	if m.invalid.first(raw) {
+		m.s.log.Warn("an upstream consent failed validation and is read as a denial (logged once per version)",
+			"problems", problems, "paths", paths)
+	}
 	return consent.Unreadable(raw)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -135,5 +136,22 @@ func TestKeysUnavailableIs503(t *testing.T) {
 	}
 	if h.forwarded() {
 		t.Fatal("the request reached the upstream")
+	}
+}
+
+// TestInvalidUpstreamConsentLoggedOnceWithPaths: an upstream consent that
+// fails validation is logged with the element paths at fault (no values)
+// once, not at every sync round.
+func TestInvalidUpstreamConsentLoggedOnceWithPaths(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	m := &sourcedConsents{s: &Server{log: slog.New(slog.NewJSONHandler(logs, nil))}}
+	raw := []byte(`{"resourceType":"Consent","id":"u1","status":"actve","patient":{"reference":"Patient/p1"},"provision":{"type":"deny"}}`)
+	for range 3 {
+		m.readUpstream(raw)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "failed validation"); n != 1 || !strings.Contains(out, `"paths":["Consent.status"]`) || strings.Contains(out, "actve") {
+		t.Fatalf("%d lines:\n%s", n, out)
 	}
 }
