@@ -246,6 +246,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !caller.Expiry.IsZero() && caller.Expiry.Before(expires) {
 		expires = caller.Expiry
 	}
+	if !expires.After(h.cfg.Now()) {
+		// Within the clock skew the token still verifies, but a session
+		// ending before it starts would read as a successful sign-in.
+		writeError(w, http.StatusUnauthorized, "the token has expired")
+		return
+	}
 	s := h.sessions.create(raw, caller.Subject, roles, expires)
 	setCookie(w, r, s.id, int(expires.Sub(h.cfg.Now()).Seconds())+1)
 	h.log.Info("console session started", "roles", strings.Join(roles, " "))

@@ -66,6 +66,12 @@ func TestLoginRefuses(t *testing.T) {
 			t.Errorf("%s: %d (cookies %d), want %d", name, rec.Code, len(rec.Result().Cookies()), c.status)
 		}
 	}
+	// A token that expired moments ago still verifies (clock skew) but
+	// must not read as a successful sign-in to a session already over.
+	expired := fmt.Sprintf(`{"token":"aud|ds4p/auditor|%d"}`, f.clock.now().Add(-5*time.Second).Unix())
+	if rec := f.do("POST", "/console/api/login", expired, json); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "expired") {
+		t.Errorf("expired token: %d %s", rec.Code, rec.Body)
+	}
 	if n := f.h.sessions.len(); n != 0 {
 		t.Fatalf("%d sessions after refused sign-ins", n)
 	}
