@@ -410,6 +410,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("upstream: %q is not an absolute http(s) URL", c.Upstream))
 	} else {
 		upstreamOK = true
+		if u.Scheme == "http" && c.UpstreamCAFile != "" {
+			errs = append(errs, fmt.Errorf("upstream_ca_file: set, but the upstream %s is plain http: the CA would not be used (an https upstream?)", c.Upstream))
+		}
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required"))

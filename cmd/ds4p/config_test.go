@@ -585,6 +585,9 @@ func TestErrorsDoNotRepeatTheCommand(t *testing.T) {
 func TestProxyChecksRunWithTheRest(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
+	if _, err := loadConfig([]string{"--upstream", "http://ehr/fhir", "--dev-auth", "--upstream-ca-file", "ca.pem"}, nil); err == nil || !strings.Contains(err.Error(), "upstream_ca_file: set, but the upstream") {
+		t.Errorf("a CA for a plain http upstream: %v", err)
+	}
 	_, err := loadConfig([]string{"--upstream", "http://ehr/fhir?x=1", "--public-base-url", "ftp://proxy/fhir",
 		"--dev-auth", "--data", data, "--log-level", "loud"}, []string{"DS4P_ENFORCEMENT_TOTAL=maybe"})
 	for _, want := range []string{"upstream: the URL has a query", "public_base_url: scheme \"ftp\"", "log_level:", "enforcement.total:"} {
