@@ -142,7 +142,7 @@ func TestTokenRequiresSubject(t *testing.T) {
 
 func TestConfigAuthAndTLS(t *testing.T) {
 	t.Parallel()
-	file := writeConfig(t, `upstream: http://x/fhir
+	file := writeConfig(t, `upstream: https://x/fhir
 upstream_ca_file: /etc/ca.pem
 auth:
   dev: true
