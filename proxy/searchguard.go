@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,10 +87,11 @@ func (s *Server) guardQuery(req fhirRequest, q url.Values, fromPage bool) (url.V
 	}
 	out := url.Values{}
 	for name, vs := range q {
-		if strings.IndexFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
-			// A server that trims names would read " _has" as _has, past
-			// every check here, which compares names exactly.
-			return nil, fail(http.StatusBadRequest, "invalid", fmt.Sprintf("the search parameter name %q contains white space or a control character", name), nil)
+		if !plainParamName(name) {
+			// A server that trims names would read " _has" (or one
+			// padded with a Unicode space) as _has, past every check
+			// here, which compares names exactly.
+			return nil, fail(http.StatusBadRequest, "invalid", fmt.Sprintf("the search parameter name %q has characters a FHIR search parameter name does not (letters, digits, _ - . : $)", name), nil)
 		}
 		keep, f := s.checkParam(name, vs, fromPage)
 		if f != nil {
@@ -121,11 +123,19 @@ func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Fai
 			return false, notSupported("_summary=count is not supported: a count would include resources withheld from you")
 		}
 		return count, nil
-	case lower == "_count" && slices.ContainsFunc(vs, func(v string) bool { return strings.TrimSpace(v) == "0" }) && !rules.AllowSummaryCount:
-		// FHIR's count-only search: the total would count withheld
-		// matches, and its presence or absence would tell them apart
-		// from none.
-		return false, notSupported("_count=0 (a count only) is not supported: a count would include resources withheld from you")
+	case lower == "_count":
+		for _, v := range vs {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			switch {
+			case err != nil || n < 0:
+				return false, fail(http.StatusBadRequest, "invalid", "_count must be a whole number", nil)
+			case n == 0 && !rules.AllowSummaryCount:
+				// FHIR's count-only search ("0", "00", "-0"): the total
+				// would count withheld matches, and its presence or
+				// absence would tell them apart from none.
+				return false, notSupported("_count=0 (a count only) is not supported: a count would include resources withheld from you")
+			}
+		}
 	case strings.HasPrefix(strings.ToLower(name), "_has"):
 		if !rules.AllowHas {
 			return false, notSupported("_has (reverse chaining) is not supported: it would test facts about resources withheld from you")
@@ -274,4 +284,23 @@ func (s *Server) guardRawQuery(req fhirRequest, rawQuery string, fromPage bool) 
 		return rawQuery, nil
 	}
 	return out.Encode(), nil
+}
+
+// plainParamName reports whether name uses only the characters of FHIR
+// search parameter names, modifiers and chains: ASCII letters, digits and
+// _ - . : $.
+func plainParamName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_' || c == '-' || c == '.' || c == ':' || c == '$':
+		default:
+			return false
+		}
+	}
+	return true
 }
