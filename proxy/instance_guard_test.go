@@ -108,3 +108,27 @@ func TestStoredVersionReadThroughGzip(t *testing.T) {
 		t.Errorf("delete by a caller who may read it, through a gzipping upstream: %d %s", r.StatusCode, b)
 	}
 }
+
+// TestTypeHistoryWithholdsEveryVersionOfAWithheldResource: a type history
+// page holding a withheld current version and an older ordinary one of
+// the same resource shows neither (QA: the older one showed the resource
+// exists while its read answered 404), and the ledger has both withheld.
+func TestTypeHistoryWithholdsEveryVersionOfAWithheldResource(t *testing.T) {
+	t.Parallel()
+	oldVersion := strings.Replace(strings.Replace(sudCondition, `"F11.20","display":"Opioid dependence"`, `"M54.5","display":"Low back pain"`, 1), `"versionId":"3"`, `"versionId":"1"`, 1)
+	hist := `{"resourceType":"Bundle","type":"history","entry":[
+	 {"resource":` + sudCondition + `,"request":{"method":"PUT","url":"Condition/sud1"}},
+	 {"resource":` + oldVersion + `,"request":{"method":"POST","url":"Condition"}},
+	 {"resource":` + bpObs + `,"request":{"method":"PUT","url":"Observation/bp1"}}]}`
+	h := newHarness(t, fhirJSONHandler(200, hist))
+	resp, body := h.get("/fhir/Condition/_history", tokOther)
+	if resp.StatusCode != 200 || strings.Contains(body, "sud1") || strings.Contains(body, "Low back pain") || !strings.Contains(body, "bp1") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if len(h.ledger.entries) != 1 || len(h.ledger.entries[0].Withheld) != 2 {
+		t.Fatalf("ledger: %+v", h.ledger.entries)
+	}
+	if _, body := h.get("/fhir/Condition/_history", tokConsented); !strings.Contains(body, "Low back pain") || !strings.Contains(body, "Opioid dependence") {
+		t.Fatalf("a caller who may read it lost a version: %s", body)
+	}
+}

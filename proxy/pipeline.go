@@ -175,6 +175,7 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err := r.decideContained(ctx); err != nil {
 		return nil, nil, false, err
 	}
+	r.withholdSiblingVersions()
 	r.applyRedactDecisions()
 	if err := r.withholdUninspectable(); err != nil {
 		return nil, nil, false, err
@@ -930,4 +931,28 @@ func (r *run) ledgerEntries() []audit.Entry {
 		out = append(out, *e)
 	}
 	return out
+}
+
+// withholdSiblingVersions withholds, in a history answer, every version of
+// a resource one of whose versions is withheld: an older ordinary version
+// beside a removed current one would show that a resource which reads as
+// missing exists. Within the answer only; another page may still list one.
+func (r *run) withholdSiblingVersions() {
+	if r.ex == nil || r.ex.req.Interaction != History {
+		return
+	}
+	withheld := map[string]bool{}
+	for _, it := range r.items {
+		if it.res.ID != "" && !it.class.decision.Permitted() {
+			withheld[it.res.Type+"/"+it.res.ID] = true
+		}
+	}
+	if len(withheld) == 0 {
+		return
+	}
+	for _, it := range r.items {
+		if it.class.decision.Permitted() && withheld[it.res.Type+"/"+it.res.ID] {
+			it.class = withheldClass(it.class, "version-withheld", "another version of this resource is withheld")
+		}
+	}
 }
