@@ -30,6 +30,14 @@ var auditT0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 // only withheld.
 func auditHarness(t *testing.T) *harness {
 	t.Helper()
+	l := seededLedger(t)
+	return newHarness(t, fhirJSONHandler(200, `{}`), func(_ *Options, d *Deps) { d.Ledger = l })
+}
+
+// seededLedger is a real ledger in a temporary bbolt file holding the 12
+// entries of seededEntry.
+func seededLedger(t *testing.T) *audit.Ledger {
+	t.Helper()
 	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +52,7 @@ func auditHarness(t *testing.T) *harness {
 			t.Fatal(err)
 		}
 	}
-	return newHarness(t, fhirJSONHandler(200, `{}`), func(_ *Options, d *Deps) { d.Ledger = l })
+	return l
 }
 
 // seededEntry is entry i of auditHarness.
@@ -359,20 +367,7 @@ func TestAdminAnswersAreNotCached(t *testing.T) {
 // starting after it does not.
 func TestAccountingSaysWhatWasPruned(t *testing.T) {
 	t.Parallel()
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	l, err := audit.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 12; i++ {
-		if err := l.Append(t.Context(), seededEntry(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	l := seededLedger(t)
 	h := newHarness(t, fhirJSONHandler(200, `{}`), func(_ *Options, d *Deps) { d.Ledger = l })
 	resp, body := h.get("/admin/audit/accounting?patient=Patient/p1", tokAdmin)
 	if resp.StatusCode != 200 || strings.Contains(body, "pruned") || resp.Header.Get("X-DS4P-Pruned-Through") != "" {
