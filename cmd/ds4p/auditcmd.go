@@ -309,6 +309,9 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	want, err := parseHead(*head)
 	if err != nil {
 		return err
@@ -466,6 +469,9 @@ func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer)
 	retention := fs.String("retention", "6y", "keep entries this long: "+retentionUnits+`; "m" would be minutes, not months`)
 	exportDir := fs.String("export-dir", "", "directory of the exports written before deleting (default DATA/"+DefaultExportDir+")")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	keep, err := parseRetention(*retention)

@@ -531,6 +531,13 @@ func TestBadFlagsExitTwo(t *testing.T) {
 		{[]string{"keys", "generate"}, "--out is required"},
 		{[]string{"keys", "status", "extra"}, "unexpected arguments: [extra]"},
 		{[]string{"keys", "remove", "--id", "zz"}, `--id "zz" is not a key id`},
+		// Arguments no command takes are not silently ignored.
+		{[]string{"token", "--data", data, "--sub", "s", "extra"}, "unexpected arguments: [extra]"},
+		{[]string{"demo", "extra"}, "unexpected arguments: [extra]"},
+		{[]string{"audit", "verify", "--data", data, "extra"}, "unexpected arguments: [extra]"},
+		{[]string{"audit", "prune", "--data", data, "extra"}, "unexpected arguments: [extra]"},
+		{[]string{"policy", "export", "--dir", filepath.Join(data, "p"), "extra"}, "unexpected arguments: [extra]"},
+		{[]string{"consent", "list", "--data", data, "extra"}, "unexpected arguments: [extra]"},
 	} {
 		code, out, errOut := ds4p(t, c.args...)
 		if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
@@ -623,5 +630,16 @@ func TestConfigMistakesInTheFilesTerms(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("loadConfig with env: %v; want %q", err, want)
 		}
+	}
+}
+
+// TestKeysHelpOnStdout: asked for, a keys subcommand's help goes to stdout
+// with exit 0, as every other command's does.
+func TestKeysHelpOnStdout(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "generate", "--help"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "Usage: ds4p keys generate") || !strings.Contains(out.String(), "-out") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
 	}
 }

@@ -103,6 +103,9 @@ func runConsentList(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	values := url.Values{}
 	for name, v := range params {
 		if *v != "" {

@@ -284,7 +284,10 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // parseKeysFlags parses a keys subcommand's flags.
-func parseKeysFlags(fs *flag.FlagSet, args []string) error {
+func parseKeysFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	if wantsHelp(args) {
+		fs.SetOutput(stdout) // asked for: help goes to stdout, as for the other commands
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -294,7 +297,7 @@ func parseKeysFlags(fs *flag.FlagSet, args []string) error {
 func runKeysGenerate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys generate", keysHelp, stderr)
 	out := fs.String("out", "", "the key file to write (must not exist)")
-	if err := parseKeysFlags(fs, args); err != nil {
+	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -315,7 +318,7 @@ func runKeysGenerate(_ context.Context, args []string, stdout, stderr io.Writer)
 func runKeysAdd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys add", keysHelp, stderr)
 	file := fs.String("file", "", "the key file")
-	if err := parseKeysFlags(fs, args); err != nil {
+	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	ring, err := seal.LoadKeyFile(*file)
@@ -355,7 +358,7 @@ func openKeysDB(dir string, writable bool) (*bbolt.DB, error) {
 func runKeysStatus(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys status", keysHelp, stderr)
 	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
-	if err := parseKeysFlags(fs, args); err != nil {
+	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	db, err := openKeysDB(*data, false)
@@ -414,7 +417,7 @@ func writeKeyStatus(w io.Writer, c seal.Counts, ring *seal.Keyring) {
 func runKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys rotate", keysHelp, stderr)
 	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
-	if err := parseKeysFlags(fs, args); err != nil {
+	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	db, err := openKeysDB(*data, true)
@@ -459,7 +462,7 @@ func runKeysRemove(_ context.Context, args []string, stdout, stderr io.Writer) e
 	file := fs.String("file", "", "the key file")
 	idText := fs.String("id", "", "the key id (8 hex digits) to remove")
 	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db, checked to need no value of the key")
-	if err := parseKeysFlags(fs, args); err != nil {
+	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *idText == "" {
@@ -502,7 +505,7 @@ func runKeysRemove(_ context.Context, args []string, stdout, stderr io.Writer) e
 func runKeysCompact(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys compact", keysHelp, stderr)
 	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
-	if err := parseKeysFlags(fs, args); err != nil {
+	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	// Open read-write, so serve (or another command) cannot hold the file

@@ -254,6 +254,9 @@ func policyExport(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(set, args); err != nil {
 		return err
 	}
+	if err := noArgs(set); err != nil {
+		return err
+	}
 	if *dir == "" {
 		return usagef("--dir is required")
 	}

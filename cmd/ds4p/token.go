@@ -43,6 +43,9 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	purposes := splitList(*purpose)
 	if !*anyPurpose {
 		if err := checkPurposes(purposes); err != nil {
