@@ -297,3 +297,44 @@ func TestQueueBoundedWithoutGaps(t *testing.T) {
 		t.Fatalf("next event = %+v, %v; want seq 3", evs, err)
 	}
 }
+
+// TestSyslogSinkStartsWithTheCollectorDown: a collector that is down when
+// the sink is made is reported (ErrSinkUnreachable) but the sink is usable:
+// writes fail until the collector is back, then deliver.
+func TestSyslogSinkStartsWithTheCollectorDown(t *testing.T) {
+	t.Parallel()
+	// A Unix socket path: nothing listens on it until the test says so.
+	addr := filepath.Join(t.TempDir(), "syslog.sock")
+	s, err := NewSyslogSink("unix", addr, "authpriv")
+	if !errors.Is(err, ErrSinkUnreachable) || s == nil {
+		t.Fatalf("NewSyslogSink with the collector down: %v, %v", s, err)
+	}
+	defer s.Close()
+	rec := []Record{{Stream: StreamSecurity, Seq: 1, Time: time.Now(), Kind: KindTokenRefused, Severity: SeverityWarning, JSON: []byte(`{"a":1}`)}}
+	if err := s.Write(rec); err == nil {
+		t.Fatal("a write with the collector down succeeded")
+	}
+	ln, err := net.Listen("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- ""
+			return
+		}
+		defer c.Close()
+		b := make([]byte, 4096)
+		n, _ := c.Read(b)
+		got <- string(b[:n])
+	}()
+	if err := s.Write(rec); err != nil {
+		t.Fatalf("a write once the collector is back: %v", err)
+	}
+	if msg := <-got; !strings.Contains(msg, "security.token_refused") {
+		t.Fatalf("the collector received %q", msg)
+	}
+}

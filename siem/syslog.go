@@ -2,6 +2,7 @@ package siem
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -51,10 +52,17 @@ func NewSyslogSink(network, addr, facility string) (*SyslogSink, error) {
 	}
 	s := &SyslogSink{network: network, addr: addr, facility: f, host: host, app: "ds4p"}
 	if err := s.dial(); err != nil {
-		return nil, err
+		// The sink is still returned: Write dials again, and the queue
+		// keeps the events until it succeeds, so a collector outage
+		// need not stop the proxy from starting.
+		return s, fmt.Errorf("%w: %w", ErrSinkUnreachable, err)
 	}
 	return s, nil
 }
+
+// ErrSinkUnreachable says that a sink could not reach its collector yet;
+// the sink returned with it is usable and retries on every write.
+var ErrSinkUnreachable = errors.New("siem: the collector is not reachable yet")
 
 func (s *SyslogSink) dial() error {
 	var err error

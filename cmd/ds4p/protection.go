@@ -184,7 +184,7 @@ func openProtection(ctx context.Context, cfg Config, db *bbolt.DB, ledger *audit
 		return nil, err
 	}
 	p.queue.MaxQueued = cfg.SIEM.MaxQueued
-	sinks, err := cfg.SIEM.sinks()
+	sinks, err := cfg.SIEM.sinks(log)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func openProtection(ctx context.Context, cfg Config, db *bbolt.DB, ledger *audit
 	return p, nil
 }
 
-func (s SIEMConfig) sinks() ([]siem.Sink, error) {
+func (s SIEMConfig) sinks(log *slog.Logger) ([]siem.Sink, error) {
 	var sinks []siem.Sink
 	if s.File != "" {
 		f, err := siem.NewFileSink(s.File)
@@ -216,7 +216,11 @@ func (s SIEMConfig) sinks() ([]siem.Sink, error) {
 	}
 	if s.Syslog.Address != "" {
 		sl, err := siem.NewSyslogSink(s.Syslog.Network, s.Syslog.Address, s.Syslog.Facility)
-		if err != nil {
+		if errors.Is(err, siem.ErrSinkUnreachable) {
+			// The events wait, durably, in the queue: a SIEM outage must
+			// not keep the proxy from (re)starting.
+			log.Warn("siem: the syslog collector is not reachable; events are kept and sent once it is", "error", err.Error())
+		} else if err != nil {
 			return nil, err
 		}
 		sinks = append(sinks, sl)
