@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -34,6 +36,9 @@ func setupTelemetry(ctx context.Context) (func(context.Context) error, error) {
 	noop := func(context.Context) error { return nil }
 	if !telemetryOn() {
 		return noop, nil
+	}
+	if err := checkOTelEndpoints(); err != nil {
+		return noop, err
 	}
 	traces := signalOn("TRACES")
 	metrics := signalOn("METRICS")
@@ -124,6 +129,9 @@ func setupSIEMLogs(ctx context.Context, s SIEMConfig) (func(context.Context) err
 	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") == "" {
 		return noop, errSIEMOTelEndpoint
 	}
+	if err := checkOTelEndpoints(); err != nil {
+		return noop, err
+	}
 	exp, err := otlploghttp.New(ctx)
 	if err != nil {
 		return noop, err
@@ -180,4 +188,21 @@ func otelEndpoints() string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// checkOTelEndpoints refuses an OTLP endpoint that is not an absolute
+// http(s) URL: the exporters would otherwise fail on every export, quietly
+// but for the log.
+func checkOTelEndpoints() error {
+	var errs []error
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"} {
+		v := os.Getenv(k)
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			errs = append(errs, fmt.Errorf("%s: %q is not an absolute http(s) URL such as http://collector:4318", k, v))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -324,3 +324,17 @@ func TestOTelErrorsLoggedAsJSONAtMostOnceAMinute(t *testing.T) {
 		t.Fatalf("log:\n%s", buf.String())
 	}
 }
+
+// TestOTelEndpointMustBeAURL: an OTLP endpoint that is not an absolute
+// http(s) URL stops serve at startup with the variable named, rather than
+// failing every export.
+func TestOTelEndpointMustBeAURL(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url")
+	if _, err := setupTelemetry(t.Context()); err == nil || !strings.Contains(err.Error(), `OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" is not an absolute http(s) URL`) {
+		t.Fatalf("setupTelemetry: %v", err)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+	if err := checkOTelEndpoints(); err != nil {
+		t.Fatalf("a good endpoint refused: %v", err)
+	}
+}
