@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -641,5 +642,20 @@ func TestKeysHelpOnStdout(t *testing.T) {
 	if code := run(context.Background(), []string{"keys", "generate", "--help"}, &out, &errOut); code != 0 ||
 		!strings.Contains(out.String(), "Usage: ds4p keys generate") || !strings.Contains(out.String(), "-out") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+// TestMissingKeyFileCreatesNothing: an explicit storage.key_file that does
+// not exist stops serve before the data directory gets a database.
+func TestMissingKeyFileCreatesNothing(t *testing.T) {
+	t.Parallel()
+	cfg := defaultConfig()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.Storage.KeyFile = filepath.Join(t.TempDir(), "no-such.key")
+	if _, err := openStack(t.Context(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "storage.key_file") {
+		t.Fatalf("openStack: %v", err)
+	}
+	if _, err := os.Stat(cfg.DataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the data directory was made: %v", err)
 	}
 }

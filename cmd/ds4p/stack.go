@@ -37,12 +37,22 @@ type stack struct {
 
 // openStack opens the stores, loads the policy and builds the proxy.
 func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error) {
+	if f := cfg.Storage.KeyFile; f != "" {
+		// Before anything is created: a mistyped key file must not leave
+		// an empty database behind.
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("storage.key_file: %w", err)
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
 	db, err := bbolt.Open(filepath.Join(cfg.DataDir, DBFile), 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("opening %s: another ds4p holds its lock (serve, or a command on the same data directory)", filepath.Join(cfg.DataDir, DBFile))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("opening %s (is another ds4p using this data directory?): %w", filepath.Join(cfg.DataDir, DBFile), err)
+		return nil, fmt.Errorf("opening %s: %w", filepath.Join(cfg.DataDir, DBFile), err)
 	}
 	// The ledger commits through its own group commit (audit/commit.go),
 	// not db.Batch; other writers that use db.Batch (a queue sharing the
