@@ -325,38 +325,30 @@ func (s *Server) guardInstance(ctx context.Context, ex *exchange, req fhirReques
 	if req.ID == "" || req.Type == "" {
 		return nil
 	}
-	body, status, ctype, err := s.fetchStored(ctx, ex, req.Type, req.ID)
-	if err != nil {
-		return classify(err)
-	}
-	switch {
-	case status == http.StatusGone && req.Interaction != Operation:
-		return nil
-	case status == http.StatusNotFound || status == http.StatusGone:
-		return fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
-	case status != http.StatusOK:
-		return storedReadFailed(status, ctype, body)
-	}
-	_, ok, f := s.decideStored(ctx, ex, body)
-	if f != nil {
-		return f
-	}
-	if !ok {
-		return fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
-	}
-	return nil
+	_, f := s.stored(ctx, ex, req, req.Interaction != Operation)
+	return f
 }
 
 // storedReadable fetches the stored version of the resource a write names
 // and decides whether the caller may read it; one it may not read answers
 // exactly as a missing one, and so does a missing one.
 func (s *Server) storedReadable(ctx context.Context, ex *exchange, req fhirRequest) (labels.Result, *Failure) {
+	return s.stored(ctx, ex, req, false)
+}
+
+// stored reads and decides the current version of req's resource: nil
+// Failure when the caller may read it, or when it is deleted (410) and
+// goneOK; the missing answer when it is missing, deleted or withheld;
+// the upstream's failure otherwise.
+func (s *Server) stored(ctx context.Context, ex *exchange, req fhirRequest, goneOK bool) (labels.Result, *Failure) {
 	body, status, ctype, err := s.fetchStored(ctx, ex, req.Type, req.ID)
 	if err != nil {
 		return labels.Result{}, classify(err)
 	}
 	missing := fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
 	switch {
+	case status == http.StatusGone && goneOK:
+		return labels.Result{}, nil
 	case status == http.StatusNotFound || status == http.StatusGone:
 		return labels.Result{}, missing
 	case status != http.StatusOK:
