@@ -3,6 +3,7 @@ package labels
 import (
 	"strings"
 	"sync"
+	"time"
 )
 
 // Cache remembers the inheritable labels (see LabelAll) of sensitive
@@ -12,15 +13,24 @@ import (
 // size of resources, evicting the oldest first; it is safe for concurrent
 // use.
 //
-// The cache can only know what it has seen: a MedicationRequest labelled
-// before its reason Condition ever passed through the proxy does not
-// inherit, and a later response does not relabel what was already sent.
+// On its own the cache can only know what it has seen: a MedicationRequest
+// labelled before its reason Condition ever passed through the proxy would
+// not inherit. Batch.Resolve fetches such targets first; the cache then
+// also remembers, for its known-TTL, the fetched targets that pass nothing
+// on (ordinary or missing), so that they are not fetched for every
+// response. A later response never relabels what was already sent.
 type Cache struct {
 	mu   sync.RWMutex
 	max  int
 	m    map[string]cacheEntry
 	ring []string // keys in insertion order, for eviction
 	next int
+
+	// known: fetched targets that passed nothing on, and until when that
+	// is taken to hold (unix nanoseconds), bounded by max as m is.
+	ttl       time.Duration
+	known     map[string]int64
+	knownRing []string
 }
 
 type cacheEntry struct {
@@ -31,7 +41,67 @@ type cacheEntry struct {
 
 // NewCache returns a cache holding at most size resources.
 func NewCache(size int) *Cache {
-	return &Cache{max: max(size, 1), m: map[string]cacheEntry{}}
+	return &Cache{max: max(size, 1), m: map[string]cacheEntry{}, ttl: DefaultKnownTTL, known: map[string]int64{}}
+}
+
+// SetKnownTTL sets how long a fetched target that passed nothing on is
+// taken to stay so (DefaultKnownTTL unless set); 0 or less: it is fetched
+// again for every batch that refers to it.
+func (c *Cache) SetKnownTTL(d time.Duration) {
+	c.mu.Lock()
+	c.ttl = d
+	c.mu.Unlock()
+}
+
+// knows reports whether the cache holds labels for "Type/id", or knows,
+// still at now, that it passes nothing on.
+func (c *Cache) knows(key []byte, now time.Time) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if _, ok := c.m[string(key)]; ok {
+		return true
+	}
+	until, ok := c.known[string(key)]
+	return ok && now.UnixNano() < until
+}
+
+// noteKnown records the fetched targets keys that the cache holds no
+// labels for (after the batch that fetched them noted its resources) as
+// passing nothing on until now plus the known-TTL.
+func (c *Cache) noteKnown(keys []string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ttl <= 0 {
+		return
+	}
+	until := now.Add(c.ttl).UnixNano()
+	for _, k := range keys {
+		if _, ok := c.m[k]; ok {
+			delete(c.known, k) // sensitive after all
+			continue
+		}
+		if _, ok := c.known[k]; !ok {
+			for len(c.known) >= c.max && len(c.knownRing) > 0 {
+				delete(c.known, c.knownRing[0])
+				c.knownRing = c.knownRing[1:]
+			}
+			if cap(c.knownRing) > 4*c.max {
+				c.knownRing = append([]string(nil), c.knownRing...)
+			}
+			c.knownRing = append(c.knownRing, k)
+		}
+		c.known[k] = until
+	}
+}
+
+// Forget drops what the cache knows about "Type/id": a write of it through
+// the proxy may have changed its codes, so the next batch that refers to
+// it fetches it again rather than trust what was known.
+func (c *Cache) Forget(typ, id string) {
+	k := typ + "/" + id
+	c.mu.Lock()
+	delete(c.known, k)
+	c.mu.Unlock()
 }
 
 // Len returns the number of resources held.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -33,6 +34,11 @@ type Options struct {
 	// CacheSize bounds the cross-response label cache (resources kept);
 	// 0 disables it.
 	CacheSize int
+	// KnownTTL is how long the cache takes a target that Batch.Resolve
+	// fetched and that passed nothing on (ordinary or missing) to stay so:
+	// 0 means DefaultKnownTTL, negative that such targets are fetched again
+	// for every batch that refers to them.
+	KnownTTL time.Duration
 }
 
 // New returns a Labeller for rules, or an error listing every invalid rule.
@@ -51,9 +57,20 @@ func NewLabeller(opts Options) (*Labeller, error) {
 	l := &Labeller{}
 	if opts.CacheSize > 0 {
 		l.cache = NewCache(opts.CacheSize)
+		if opts.KnownTTL != 0 {
+			l.cache.SetKnownTTL(opts.KnownTTL)
+		}
 	}
 	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: progs})
 	return l, nil
+}
+
+// Forget drops what the label cache knows about "Type/id" passing nothing
+// on, after a write of it (see Cache.Forget).
+func (l *Labeller) Forget(typ, id string) {
+	if l.cache != nil {
+		l.cache.Forget(typ, id)
+	}
 }
 
 // SetRules replaces the code rules, keeping the programs; on error the

@@ -3,6 +3,7 @@ package labels
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -75,7 +76,19 @@ func (l *Labeller) LabelAllValid(resources [][]byte) ([]Result, error) {
 	return l.labelAll(resources, true)
 }
 
+// LabelAllResolving is LabelAll (LabelAllValid when valid) that first asks
+// fetch for the targets of references that neither the resources nor the
+// label cache know (Batch.Resolve); the results are those of resources
+// alone, in order.
+func (l *Labeller) LabelAllResolving(resources [][]byte, valid bool, fetch FetchFunc) ([]Result, error) {
+	return l.labelAllWith(resources, valid, fetch)
+}
+
 func (l *Labeller) labelAll(resources [][]byte, valid bool) ([]Result, error) {
+	return l.labelAllWith(resources, valid, nil)
+}
+
+func (l *Labeller) labelAllWith(resources [][]byte, valid bool, fetch FetchFunc) ([]Result, error) {
 	out := make([]Result, len(resources))
 	b := l.newBatch(len(resources))
 	for k, res := range resources {
@@ -85,6 +98,9 @@ func (l *Labeller) labelAll(resources [][]byte, valid bool) ([]Result, error) {
 		}
 		out[k] = r
 		b.add(res, &out[k])
+	}
+	if err := b.Resolve(fetch); err != nil {
+		return nil, err
 	}
 	b.Finish()
 	return out, nil
@@ -105,6 +121,7 @@ type Batch struct {
 	strs      strArena
 	reasons   []Reason
 	check     fjson.Checker
+	fetched   []string // "Type/id" of every target Resolve asked for
 }
 
 // NewBatch starts a batch.
@@ -216,6 +233,9 @@ func (b *Batch) Finish() {
 	if b.l.cache != nil {
 		for _, r := range b.out {
 			b.l.cache.note(r)
+		}
+		if len(b.fetched) > 0 {
+			b.l.cache.noteKnown(b.fetched, time.Now())
 		}
 	}
 	if cap(b.out) >= 64 && cap(b.out) <= 1<<16 { // lists worth keeping, not a rare giant's

@@ -1,0 +1,122 @@
+package labels
+
+import (
+	"fmt"
+	"time"
+)
+
+// Target is a resource that a batch refers to through a propagating
+// reference (see LabelAll) and that neither the batch nor the label cache
+// knows: until its labels are known, the resources referring to it cannot
+// be labelled completely.
+type Target struct {
+	Type, ID string
+	// Ref is the reference as written (decoded): "Condition/1", or an
+	// absolute URL, which may name another server's resource.
+	Ref string
+}
+
+// Key is "Type/id".
+func (t Target) Key() string { return t.Type + "/" + t.ID }
+
+// FetchFunc reads the targets from where the batch's resources came from.
+// It returns the resources it found (each valid JSON, as fjson.Validate
+// checks it), in any order; a target it returns nothing for is taken to be
+// missing. An error means the targets cannot be known: the batch cannot be
+// labelled completely, and Resolve returns the error.
+type FetchFunc func(targets []Target) ([][]byte, error)
+
+// DefaultKnownTTL is how long the cache takes a fetched target that passed
+// nothing on (ordinary, or missing) to stay so, when Options.KnownTTL is 0.
+const DefaultKnownTTL = 5 * time.Minute
+
+// MaxResolved bounds the targets one batch fetches, over all its rounds.
+const MaxResolved = 4096
+
+// Resolve completes what the batch knows before Finish: it asks fetch for
+// the targets of the batch's propagating references that neither the batch
+// nor the label cache knows, adds what fetch returns to the batch (labelled
+// as the batch's own resources are, so that labels travel along chains
+// through them, but not among the resources the caller added), and repeats
+// for the targets those refer to, up to the propagation depth. Finish then
+// propagates through the fetched resources, and the cache remembers every
+// fetched target: the sensitive ones as any resource, the others (ordinary
+// or missing) for the cache's known-TTL, so that later responses fetch
+// them again only after it.
+//
+// Without a cache Resolve still fetches, for this batch alone. A batch
+// with more than MaxResolved unknown targets is an error: it cannot be
+// labelled completely in reasonable time.
+func (b *Batch) Resolve(fetch FetchFunc) error {
+	if !b.links || fetch == nil {
+		return nil
+	}
+	now := time.Now()
+	asked := map[string]bool{}
+	for range maxRounds {
+		targets := b.unresolved(asked, now)
+		if len(targets) == 0 {
+			break
+		}
+		if len(asked)+len(targets) > MaxResolved {
+			return errTooManyTargets
+		}
+		for _, t := range targets {
+			asked[t.Key()] = true
+		}
+		found, err := fetch(targets)
+		if err != nil {
+			return err
+		}
+		for _, res := range found {
+			dst := new(Result)
+			if err := b.AddValid(res, dst); err != nil {
+				return err
+			}
+		}
+	}
+	for k := range asked {
+		b.fetched = append(b.fetched, k)
+	}
+	return nil
+}
+
+var errTooManyTargets = fmt.Errorf("labels: more than %d resources referred to are unknown to the label cache", MaxResolved)
+
+// unresolved returns the targets of the batch's propagating links that the
+// batch does not hold, the cache does not know and were not asked before.
+func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
+	ix := indexBatch(b.out)
+	var out []Target
+	seen := map[string]bool{}
+	for k, r := range b.out {
+		for _, lk := range r.links {
+			if lk.kind != refContent && lk.kind != refContext {
+				continue
+			}
+			if lk.elementOnly && !(lk.kind == refContent && lk.elem.segmentableIn(r.Type)) {
+				continue // propagates nowhere in this type
+			}
+			key, typLen := lk.target(b.resources[k])
+			if key == nil {
+				continue
+			}
+			if _, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
+				continue
+			}
+			if asked[string(key)] || seen[string(key)] {
+				continue
+			}
+			if b.l.cache != nil && b.l.cache.knows(key, now) {
+				continue
+			}
+			seen[string(key)] = true
+			ref := lk.decoded
+			if ref == "" {
+				ref = string(b.resources[k][lk.start:lk.end])
+			}
+			out = append(out, Target{Type: string(key[:typLen]), ID: string(key[typLen+1:]), Ref: ref})
+		}
+	}
+	return out
+}
