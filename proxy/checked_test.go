@@ -48,6 +48,9 @@ type pathOutcome struct {
 func runChecked(s *Server, body []byte) pathOutcome {
 	r := s.newRun(&exchange{}, body)
 	root, single, err := r.collectChecked()
+	if err == nil {
+		err = r.finishChecked(context.Background())
+	}
 	return pathOutcome{r, root, single, err}
 }
 
@@ -59,7 +62,7 @@ func runValidating(s *Server, body []byte) pathOutcome {
 	r.valid = true
 	root, single, err := r.collect()
 	if err == nil {
-		err = r.labelBatch()
+		err = r.labelBatch(context.Background())
 	}
 	return pathOutcome{r, root, single, err}
 }

@@ -27,6 +27,9 @@ type exchange struct {
 	// reason. Otherwise the pipeline asks the policy for brief decisions
 	// (a deny's reasons summarised), since it uses a deny's effect only.
 	explain bool
+	// written are the resources ("Type/id") the request updates, patches
+	// or deletes, itself or in its batch entries (label_targets.go).
+	written []string
 }
 
 type exchangeKey struct{}

@@ -77,7 +77,11 @@ func (s *Server) handleFHIR(c *gin.Context) {
 		writeFailure(c.Writer, f)
 		return
 	}
+	// Forgotten before the write and again after it, so that no read
+	// racing with it leaves the old version known (label_targets.go).
+	s.forgetWritten(ex)
 	s.rp.ServeHTTP(c.Writer, out)
+	s.forgetWritten(ex)
 }
 
 // checkRequest refuses what the proxy will not forward: encoded paths,

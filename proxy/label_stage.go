@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/ds4p/ds4p/labels"
 )
@@ -20,7 +19,7 @@ import (
 // are labelled whole (labels.Result.WholeResource) and settled into their
 // container (contained.go).
 func (r *run) labelItems(ctx context.Context) error {
-	if err := r.labelBatch(); err != nil {
+	if err := r.labelBatch(ctx); err != nil {
 		return err
 	}
 	return r.settleLabels(ctx)
@@ -30,7 +29,7 @@ func (r *run) labelItems(ctx context.Context) error {
 // labelling, for a body fjson.Validate accepted whole. collectChecked
 // labels the same batch, in the same order, resource by resource as
 // collect finds them.
-func (r *run) labelBatch() error {
+func (r *run) labelBatch(ctx context.Context) error {
 	if err := r.findContained(); err != nil {
 		return err
 	}
@@ -43,13 +42,10 @@ func (r *run) labelBatch() error {
 			batch = append(batch, r.body[c.start:c.end])
 		}
 	}
-	labelAll := r.s.labeller.LabelAll
-	if r.valid {
-		labelAll = r.s.labeller.LabelAllValid // the same results, without checking the JSON again
-	}
-	results, err := labelAll(batch)
+	// With r.valid the same results, without checking the JSON again.
+	results, err := r.s.labeller.LabelAllResolving(batch, r.valid, r.targetFetcher(ctx))
 	if err != nil {
-		return fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
+		return targetsFailed(err)
 	}
 	k := len(r.items)
 	for i, it := range r.items { // items point into results: one copy of each Result

@@ -68,6 +68,12 @@ type Options struct {
 	// UpstreamTLS configures TLS to an https upstream (e.g. a private CA);
 	// nil uses the system roots.
 	UpstreamTLS *tls.Config
+	// UnknownTargets says what labelling does about a propagating
+	// reference (reasonReference, encounter ...) to a resource neither the
+	// response nor the label cache knows: TargetsFetch (the default, "")
+	// reads it from the upstream first, TargetsIgnore labels without it
+	// (label_targets.go).
+	UnknownTargets string
 	// Protection is the per-caller rate limits and bulk-access detection
 	// (ratelimit.go, bulk.go); each is off unless Enabled (the binary's
 	// configuration enables both by default).
@@ -132,6 +138,11 @@ func (o Options) Validate() error {
 	}
 	if o.MaxBodyBytes < 0 || o.MaxRequestBodyBytes < 0 || o.UpstreamTimeout < 0 || o.MaxJSONDepth < 0 || o.StreamAboveBytes < 0 {
 		errs = append(errs, errors.New("limits must not be negative"))
+	}
+	switch o.UnknownTargets {
+	case "", TargetsFetch, TargetsIgnore:
+	default:
+		errs = append(errs, fmt.Errorf("labels.unknown_targets: %q is not %s or %s", o.UnknownTargets, TargetsFetch, TargetsIgnore))
 	}
 	for _, ct := range o.PassthroughContentTypes {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "/") {

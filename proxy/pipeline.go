@@ -249,6 +249,9 @@ func (s *Server) collectLabelled(ctx context.Context, ex *exchange, body []byte)
 	r := s.newRun(ex, body)
 	root, single, checkedErr := r.collectChecked()
 	if checkedErr == nil {
+		if err := r.finishChecked(ctx); err != nil {
+			return nil, nil, nil, err
+		}
 		return r, root, single, nil
 	}
 	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
@@ -260,7 +263,7 @@ func (s *Server) collectLabelled(ctx context.Context, ex *exchange, body []byte)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := r.labelBatch(); err != nil {
+	if err := r.labelBatch(ctx); err != nil {
 		return nil, nil, nil, err
 	}
 	checkedFallbacks.Add(1)
@@ -272,7 +275,8 @@ func (s *Server) collectLabelled(ctx context.Context, ex *exchange, body []byte)
 // fjson.Validate's rules: the Bundles and entries around the resources
 // through run.check, each resource as labels.Batch.AddChecked labels it;
 // it then labels the contained resources. Any error means only that the
-// body must go the validating way (collectLabelled).
+// body must go the validating way (collectLabelled). finishChecked then
+// completes the labels.
 func (r *run) collectChecked() (*bundleNode, *item, error) {
 	r.checked, r.batch = true, r.s.labeller.NewBatch()
 	r.check.Reset(r.body, r.s.opts.MaxJSONDepth)
@@ -301,6 +305,17 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 			c.res = &c.label
 		}
 	}
+	return root, single, nil
+}
+
+// finishChecked completes the labels of a body collectChecked accepted:
+// the reference targets neither the body nor the label cache knows are
+// read (label_targets.go), then labels propagate and the cache learns the
+// batch, as LabelAll does. An error withholds the response.
+func (r *run) finishChecked(ctx context.Context) error {
+	if err := r.batch.Resolve(r.targetFetcher(ctx)); err != nil {
+		return targetsFailed(err)
+	}
 	r.batch.Finish() // propagation and the label cache, as LabelAll
 	for _, it := range r.items {
 		it.label = resourceLevel(it.label, it.end-it.start)
@@ -308,7 +323,7 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 			c.label = c.label.WholeResource()
 		}
 	}
-	return root, single, nil
+	return nil
 }
 
 // labelChecked labels, checking its JSON, the resource object at start,

@@ -49,6 +49,7 @@ const LabelWriterScope = "ds4p/label-writer"
 // and puts back the body to forward.
 func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *Failure {
 	req := ex.req
+	ex.noteWrite(req)
 	switch req.Interaction {
 	case Search, Create, Update, Patch, Batch:
 	case Delete:
@@ -477,6 +478,7 @@ func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL st
 	if len(out) != len(q) {
 		return notSupported("an entry's search uses parameters the proxy removes (_elements, _summary, _total); send it as its own request")
 	}
+	ex.noteWrite(req)
 	sub := *ex
 	sub.req = req
 	switch req.Interaction {

@@ -523,6 +523,7 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		NoEdgeTelemetry:         !telemetryOn(), // otel.go
 		PassthroughContentTypes: c.PassthroughContentTypes,
 		Total:                   c.Enforcement.Total,
+		UnknownTargets:          c.Labels.UnknownTargets,
 		Protection:              c.Protection.options(), // protection.go
 		Requests: proxy.RequestRules{
 			PagingTTL: c.Enforcement.PagingTTL, AllowSummaryCount: c.Enforcement.AllowSummaryCount,

@@ -25,6 +25,14 @@ type LabelsConfig struct {
 	// CacheSize bounds the cross-response label cache (resources); 0 means
 	// DefaultLabelCacheSize, negative disables it.
 	CacheSize int `yaml:"cache_size"`
+	// UnknownTargets: fetch (default) reads a propagating reference's
+	// target that neither the response nor the cache knows from the
+	// upstream before labelling; ignore labels without it.
+	UnknownTargets string `yaml:"unknown_targets"`
+	// KnownTTL is how long a fetched target that passed no labels on is
+	// taken to stay so (0: labels.DefaultKnownTTL, negative: fetched for
+	// every response that refers to it).
+	KnownTTL time.Duration `yaml:"known_ttl"`
 }
 
 // Part2Program identifies one Part 2 program by references
@@ -77,7 +85,7 @@ func (lc LabelsConfig) labeller() (*labels.Labeller, error) {
 	if size == 0 {
 		size = DefaultLabelCacheSize
 	}
-	return labels.NewLabeller(labels.Options{Rules: rules, Programs: lc.programs(), CacheSize: max(size, 0)})
+	return labels.NewLabeller(labels.Options{Rules: rules, Programs: lc.programs(), CacheSize: max(size, 0), KnownTTL: lc.KnownTTL})
 }
 
 // watchRules reloads the rule files of RulesDir on change until ctx ends;

@@ -1,0 +1,175 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Values of Options.UnknownTargets (config labels.unknown_targets).
+const (
+	// TargetsFetch (the default, ""): a resource whose propagating
+	// reference names a resource that neither the response nor the label
+	// cache knows is labelled only after that target was read from the
+	// upstream (labels.Batch.Resolve).
+	TargetsFetch = "fetch"
+	// TargetsIgnore labels with what the response and the cache know: a
+	// MedicationRequest read before its reason Condition ever passed
+	// through the proxy does not inherit the Condition's SUD label.
+	TargetsIgnore = "ignore"
+)
+
+// targetFetchers bounds the upstream reads one response's unknown
+// reference targets make at once.
+const targetFetchers = 8
+
+// targetsFetched counts the reference targets read from the upstream to
+// complete labels (a test reads it; the metric is ds4p.labels.targets_fetched).
+var targetsFetched atomic.Int64
+
+var labelTargetFetches, _ = otel.Meter("github.com/ds4p/ds4p/proxy").Int64Counter("ds4p.labels.targets_fetched",
+	metric.WithDescription("resources read from the upstream because a response referred to them and the label cache did not know them"))
+
+// targetFetcher returns the labels.FetchFunc of this run: reads of the
+// unknown reference targets from the upstream, or nil when
+// labels.unknown_targets is ignore.
+func (r *run) targetFetcher(ctx context.Context) labels.FetchFunc {
+	if r.s.opts.UnknownTargets == TargetsIgnore {
+		return nil
+	}
+	return func(ts []labels.Target) ([][]byte, error) {
+		return r.s.fetchTargets(ctx, r.ex, ts)
+	}
+}
+
+// fetchTargets reads the targets that are this upstream's resources
+// (relative references, or absolute ones under its base) from it, at most
+// targetFetchers at a time. A target that is missing or deleted, or that
+// is another server's, passes nothing on. Anything else that is not a
+// resource is an error: the referring resources cannot be labelled, and
+// the response is withheld (fail closed), with the upstream's status when
+// it refused.
+func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Target) ([][]byte, error) {
+	local := ts[:0:0]
+	for _, t := range ts {
+		if s.localReference(t.Ref) {
+			local = append(local, t)
+		}
+	}
+	if len(local) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make([][]byte, len(local))
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for range min(targetFetchers, len(local)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(local) || ctx.Err() != nil {
+					return
+				}
+				b, err := s.fetchTarget(ctx, ex, local[k])
+				if err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				out[k] = b
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	targetsFetched.Add(int64(len(local)))
+	labelTargetFetches.Add(ctx, int64(len(local)))
+	found := out[:0]
+	for _, b := range out {
+		if b != nil {
+			found = append(found, b)
+		}
+	}
+	return found, nil
+}
+
+// fetchTarget reads one target: its body, or nil when the upstream has no
+// such resource (404, 410).
+func (s *Server) fetchTarget(ctx context.Context, ex *exchange, t labels.Target) ([]byte, error) {
+	body, status, _, err := s.fetchStored(ctx, ex, t.Type, t.ID)
+	if err != nil {
+		return nil, classify(err)
+	}
+	switch {
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return nil, nil
+	case status != http.StatusOK:
+		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, nil)
+	}
+	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
+		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, err)
+	}
+	return body, nil
+}
+
+// targetsFailed is the answer when a batch could not be labelled: the
+// failure of a target's read as fetchTargets made it, or a 502.
+func targetsFailed(err error) *Failure {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
+}
+
+// targetUnreadable is the answer when a target cannot be read: it names
+// neither the target nor the upstream's reason.
+const targetUnreadable = "a resource this response refers to could not be read from the FHIR server, so the response could not be labelled"
+
+// localReference reports whether ref names a resource of the upstream: a
+// relative reference ("Condition/1"), or an absolute one under the
+// upstream's base. Other servers' resources are not read.
+func (s *Server) localReference(ref string) bool {
+	if rest, ok := strings.CutPrefix(ref, s.upBase+"/"); ok {
+		return rest != ""
+	}
+	return !strings.Contains(ref, ":")
+}
+
+// noteWrite records that req updates, patches or deletes a resource: what
+// the label cache knows of it may no longer hold.
+func (ex *exchange) noteWrite(req fhirRequest) {
+	switch req.Interaction {
+	case Update, Patch, Delete:
+		if req.Type != "" && req.ID != "" {
+			ex.written = append(ex.written, req.Type+"/"+req.ID)
+		}
+	}
+}
+
+// forgetWritten makes the label cache forget that the resources the
+// request writes passed nothing on: a write through the proxy that gives
+// a Condition an SUD code is seen by the next response that refers to it,
+// not after the cache's known-TTL.
+func (s *Server) forgetWritten(ex *exchange) {
+	for _, k := range ex.written {
+		typ, id, _ := strings.Cut(k, "/")
+		s.labeller.Forget(typ, id)
+	}
+}
