@@ -290,3 +290,38 @@ func TestWatchReloadsAndKeepsLastGood(t *testing.T) {
 		t.Fatal("a bad file replaced the last good rules")
 	}
 }
+
+// The members QA found naming a withheld resource from a disclosed one
+// pass the target's labels on: Communication.about, RiskAssessment.basis,
+// ClinicalImpression.finding, Task.input, MedicationDispense's
+// prescription and Claim.procedure (an element of a segmentable member).
+func TestLabelAllPropagationMoreMembers(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 0)
+	referrers := []string{
+		`{"resourceType":"Communication","id":"a","about":[{"reference":"Condition/c1"}]}`,
+		`{"resourceType":"RiskAssessment","id":"b","basis":[{"reference":"Condition/c1"}]}`,
+		`{"resourceType":"ClinicalImpression","id":"c","finding":[{"itemReference":{"reference":"Condition/c1"}}]}`,
+		`{"resourceType":"Task","id":"d","input":[{"type":{"text":"x"},"valueReference":{"reference":"Condition/c1"}}]}`,
+		`{"resourceType":"MedicationDispense","id":"e","authorizingPrescription":[{"reference":"MedicationRequest/m1"}]}`,
+	}
+	in := [][]byte{[]byte(sudCond), []byte(medByRsn)}
+	for _, r := range referrers {
+		in = append(in, []byte(r))
+	}
+	claim := `{"resourceType":"Claim","id":"f","procedure":[{"sequence":1,"procedureReference":{"reference":"Condition/c1"}},{"sequence":2,"procedureCodeableConcept":{"text":"x-ray"}}]}`
+	in = append(in, []byte(claim))
+	rs, err := l.LabelAll(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 2; k < len(rs)-1; k++ {
+		if !rs[k].Labels.Has(labels.SUD) {
+			t.Errorf("%s/%s: labels %v, want SUD from its reference", rs[k].Type, rs[k].ID, rs[k].Labels)
+		}
+	}
+	c := rs[len(rs)-1]
+	if c.Labels.Has(labels.SUD) || len(c.Elements) != 1 || !c.Elements[0].Labels.Has(labels.SUD) {
+		t.Errorf("Claim: labels %v, elements %+v; want the SUD procedure element labelled alone", c.Labels, c.Elements)
+	}
+}

@@ -46,6 +46,15 @@ var refMembers = func() map[string]refMember {
 		"reasonReference", "addresses", "basedOn", "evidence", "hasMember", "result",
 		"focus", "target", "derivedFrom", "diagnosis", "partOf", "supportingInfo",
 		"reason", "detail", "entity", "concern", "activity", "investigation",
+		// Members QA found naming withheld resources from a resource that
+		// was disclosed (2026-12-04): what a communication is about, a risk
+		// assessment's basis, an impression's findings and problems, a
+		// claim's procedures, a task's inputs and outputs, and what a
+		// dispense, administration or response is the answer to.
+		"about", "basis", "finding", "problem", "prognosisReference", "procedure",
+		"procedureReference", "input", "output", "implicated", "authorizingPrescription",
+		"request", "supportingInformation", "complicationDetail", "report",
+		"subjectMedicalHistory", "suspectEntity",
 	} {
 		m[k] = refMember{kind: refContent, name: k}
 	}
