@@ -39,6 +39,7 @@ func (s *Server) findAudit(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
+	s.Flush() // what was answered before this query is in it
 	entries, err := s.ledger.Find(c.Request.Context(), q)
 	if err != nil {
 		s.ledgerReadFailed(c, err)
@@ -138,6 +139,7 @@ func (s *Server) accounting(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
+	s.Flush()
 	ds, entries, err := audit.Accounting(c.Request.Context(), s.ledger, patient, from, to)
 	if errors.Is(err, audit.ErrTooMany) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "too-costly", err.Error())

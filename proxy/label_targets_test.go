@@ -123,6 +123,7 @@ func TestOrdinaryTargetsReadOnceAndWritesForget(t *testing.T) {
 	up := newRouted(map[string]string{
 		"MedicationRequest": bundle("http://x/fhir/R4", 2, false, orderFor("a", "Condition/flu"), orderFor("b", "Condition/gone")),
 		"Condition/flu":     flu,
+		"Patient/p1":        `{"resourceType":"Patient","id":"p1"}`, // the subject the write refers to, read before it
 	})
 	h := newHarness(t, up.handle, withCache)
 	for range 3 {

@@ -890,6 +890,16 @@ func (r *run) record(ctx context.Context) (err error) {
 			entries[i].Alert = alert.ID // the flagged ledger entries
 		}
 	}
+	if !r.anyDisclosed() {
+		// Nothing leaves, so nothing waits: a withheld resource answers
+		// as fast as a missing one, which records nothing, instead of
+		// after the ledger's fsync (QA timed 2.6 against 1.9 ms). The
+		// entries are written in the background; auditors' queries
+		// and a clean stop wait for them (Server.Flush).
+		r.s.raiseAlert(ctx, alert)
+		r.s.recordWithheld(ctx, r.ex.requestID, entries)
+		return nil
+	}
 	if err := r.s.ledger.Append(ctx, entries...); err != nil {
 		return fail(http.StatusInternalServerError, "exception", "the disclosure could not be recorded; the response was withheld", err)
 	}

@@ -90,6 +90,10 @@ type Server struct {
 	events  siem.Emitter
 	// walkParts: which bodies are walked in parts (parts.go).
 	walkParts walkParts
+	// withheldWrites is held for reading by each background write of a
+	// withheld-only response's ledger entries (record.go); Flush takes it
+	// for writing to wait for them.
+	withheldWrites sync.RWMutex
 }
 
 // New builds the server. It reports every problem with opts and deps at once.

@@ -179,6 +179,9 @@ func (st *stack) Close() error {
 		return nil
 	}
 	var err error
+	if st.server != nil {
+		st.server.Flush() // withheld responses' entries still being written
+	}
 	if st.ledger != nil {
 		// Stores what the journal holds and leaves the file fully
 		// indexed, as an older ds4p expects.
