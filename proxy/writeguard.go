@@ -41,6 +41,10 @@ const LabelWriterScope = "ds4p/label-writer"
 //   - $meta-add and $meta-delete need the role;
 //   - batch/transaction: each entry is checked as the request it stands
 //     for; an entry search that the proxy would have to rewrite is refused.
+//   - the references a create, update, patch or batch entry writes: a
+//     conditional one is refused, every local target must be one the
+//     caller may read, else one 400 for withheld and missing alike
+//     (writeguard_refs.go).
 //
 // Bodies must be JSON (bad JSON: 400). What the upstream answers to a write
 // still goes through the response pipeline.
@@ -71,6 +75,7 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	if f != nil {
 		return f
 	}
+	rs := s.newRefScan(ex)
 	switch req.Interaction {
 	case Search:
 		return s.guardSearchForm(req, r, body)
@@ -78,13 +83,20 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 		if r.Header.Get("If-None-Exist") != "" {
 			return conditionalWrite()
 		}
-		return s.guardCreate(ex, body)
+		f = s.guardCreate(ex, body, rs)
 	case Update:
-		return s.guardUpdate(ctx, ex, req, body)
+		f = s.guardUpdate(ctx, ex, req, body, rs)
 	case Patch:
-		return s.guardPatch(ctx, ex, req, r.Header.Get("Content-Type"), body)
+		f = s.guardPatch(ctx, ex, req, r.Header.Get("Content-Type"), body, rs)
+	default:
+		f = s.guardBatch(ctx, ex, body, rs)
 	}
-	return s.guardBatch(ctx, ex, body)
+	if f != nil {
+		return f
+	}
+	// The targets of the references written, read last: what the checks
+	// above refuse is refused without reading them (writeguard_refs.go).
+	return rs.check(ctx, ex)
 }
 
 // readRequestBody reads the whole body (the MaxBytesReader bounds it) and
@@ -154,7 +166,8 @@ func (s *Server) bodyLabels(body []byte, typ string) (labels.Result, *Failure) {
 	return res, nil
 }
 
-func (s *Server) guardCreate(ex *exchange, body []byte) *Failure {
+// guardCreate checks a create's body and collects its references into rs.
+func (s *Server) guardCreate(ex *exchange, body []byte, rs *refScan) *Failure {
 	res, f := s.bodyLabels(body, ex.req.Type)
 	if f != nil {
 		return f
@@ -162,10 +175,11 @@ func (s *Server) guardCreate(ex *exchange, body []byte) *Failure {
 	if len(res.Existing) > 0 && !ex.caller.HasScope(LabelWriterScope) {
 		return labelRole("creating a resource with security labels")
 	}
-	return nil
+	return rs.resource(body)
 }
 
-func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest, body []byte) *Failure {
+// guardUpdate checks an update and collects its body's references into rs.
+func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest, body []byte, rs *refScan) *Failure {
 	if req.ID == "" {
 		return conditionalWrite()
 	}
@@ -181,7 +195,7 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 		return f
 	}
 	if ex.caller.HasScope(LabelWriterScope) {
-		return nil
+		return rs.resource(body)
 	}
 	for _, l := range cur.Existing {
 		if !res.Existing.Has(l) {
@@ -197,7 +211,7 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 			return labelRole("adding security labels")
 		}
 	}
-	return nil
+	return rs.resource(body)
 }
 
 func conditionalWrite() *Failure {
@@ -213,8 +227,9 @@ func (s *Server) guardDelete(ctx context.Context, ex *exchange, req fhirRequest)
 }
 
 // guardPatch refuses a patch that touches meta without the role, and one of
-// a resource the caller may not read.
-func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, contentType string, body []byte) *Failure {
+// a resource the caller may not read; it collects the references the patch
+// writes into rs.
+func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, contentType string, body []byte, rs *refScan) *Failure {
 	if req.ID == "" {
 		return conditionalWrite()
 	}
@@ -225,8 +240,10 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 	if touches && !ex.caller.HasScope(LabelWriterScope) {
 		return labelRole("a patch of meta (security labels)")
 	}
-	_, f = s.storedReadable(ctx, ex, req)
-	return f
+	if _, f = s.storedReadable(ctx, ex, req); f != nil {
+		return f
+	}
+	return rs.patch(req.Type, contentType, body)
 }
 
 // patchTouchesMeta reads a JSON Patch or a FHIRPath Patch (Parameters) and
@@ -420,8 +437,8 @@ func (s *Server) decideStored(ctx context.Context, ex *exchange, body []byte) (l
 }
 
 // guardBatch checks every entry of a batch or transaction as the request it
-// stands for.
-func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte) *Failure {
+// stands for, and collects the references of every entry into rs.
+func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *refScan) *Failure {
 	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
 		return fail(http.StatusBadRequest, "invalid", "the request body is not valid JSON", nil)
 	}
@@ -440,7 +457,7 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte) *Fai
 		return fail(http.StatusBadRequest, "invalid", "a batch or transaction must be a Bundle", nil)
 	}
 	for _, e := range b.Entry {
-		f := s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource)
+		f := s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource, rs)
 		if f == nil && e.Request.IfNoneExist != "" {
 			f = conditionalWrite()
 		}
@@ -455,7 +472,7 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte) *Fai
 }
 
 // guardEntry checks one batch entry.
-func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL string, resource []byte) *Failure {
+func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL string, resource []byte, rs *refScan) *Failure {
 	path, rawQuery, _ := strings.Cut(rawURL, "?")
 	if strings.Contains(path, "://") {
 		return fail(http.StatusBadRequest, "invalid", "entry urls must be relative", nil)
@@ -483,13 +500,13 @@ func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL st
 	sub.req = req
 	switch req.Interaction {
 	case Create:
-		return s.guardCreate(&sub, resource)
+		return s.guardCreate(&sub, resource, rs)
 	case Update:
-		return s.guardUpdate(ctx, &sub, req, resource)
+		return s.guardUpdate(ctx, &sub, req, resource, rs)
 	case Delete:
 		return s.guardDelete(ctx, &sub, req)
 	case Patch:
-		return s.guardBatchPatch(ctx, &sub, req, resource)
+		return s.guardBatchPatch(ctx, &sub, req, resource, rs)
 	case Operation:
 		if strings.HasPrefix(req.Operation, "$meta-") && !ex.caller.HasScope(LabelWriterScope) {
 			return labelRole("changing security labels with " + req.Operation)
@@ -507,7 +524,7 @@ func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL st
 
 // guardBatchPatch: in a batch a patch is a Binary holding a JSON Patch, or a
 // Parameters resource (FHIRPath Patch).
-func (s *Server) guardBatchPatch(ctx context.Context, ex *exchange, req fhirRequest, resource []byte) *Failure {
+func (s *Server) guardBatchPatch(ctx context.Context, ex *exchange, req fhirRequest, resource []byte, rs *refScan) *Failure {
 	var bin struct {
 		ResourceType string `json:"resourceType"`
 		ContentType  string `json:"contentType"`
@@ -521,7 +538,7 @@ func (s *Server) guardBatchPatch(ctx context.Context, ex *exchange, req fhirRequ
 		if err != nil {
 			return fail(http.StatusBadRequest, "invalid", "the patch is not valid base64", nil)
 		}
-		return s.guardPatch(ctx, ex, req, bin.ContentType, doc)
+		return s.guardPatch(ctx, ex, req, bin.ContentType, doc, rs)
 	}
-	return s.guardPatch(ctx, ex, req, "application/fhir+json", resource)
+	return s.guardPatch(ctx, ex, req, "application/fhir+json", resource, rs)
 }

@@ -40,6 +40,10 @@ func (u *writeUpstream) handler(w http.ResponseWriter, r *http.Request) {
 			fhirJSONHandler(200, storedSUD)(w, r)
 			return
 		}
+		if strings.HasSuffix(r.URL.Path, "/Patient/p1") { // the subject of the bodies written
+			fhirJSONHandler(200, `{"resourceType":"Patient","id":"p1"}`)(w, r)
+			return
+		}
 		fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
 		return
 	}

@@ -1,0 +1,353 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+)
+
+// References in write bodies (README "Writes through the proxy").
+//
+// A FHIR server resolves the references of what it is asked to store: it
+// refuses a reference to a resource it does not know (referential
+// integrity), and resolves a conditional reference ("Condition?code=...")
+// by searching, answering 404, 412 or 201 by how many resources match. A
+// write through the proxy would so tell a withheld resource (stored, the
+// write accepted) from a missing one (refused). So, before a create,
+// update, patch or batch/transaction is forwarded:
+//   - a conditional reference (any '?') is refused, as conditional writes
+//     are: the proxy cannot check what its criteria match;
+//   - each distinct local target (Type/id, Type/id/_history/v, or an
+//     absolute reference under the upstream's or the proxy's base) is read
+//     and decided for the caller as guardInstance decides a resource; one
+//     the caller may not read and one that does not exist are both refused
+//     with the same 400, naming the first such reference in the body, and
+//     nothing reaches the upstream;
+//   - contained ("#x") and "urn:" (urn:uuid, urn:oid: entries of the same
+//     transaction) references are not read; nor are absolute references to
+//     other servers, which the upstream does not resolve;
+//   - a relative reference that is not of the form Type/id is refused: the
+//     proxy cannot tell what the upstream would make of it.
+//
+// At most maxWriteRefs distinct targets are read per request (more: 400),
+// refWorkers at a time.
+
+const (
+	maxWriteRefs = 100
+	refWorkers   = 8
+)
+
+// refSite is the first place a body names a target.
+type refSite struct {
+	path   string // "Observation.focus"
+	ref    string // the reference as written
+	target string // "Condition/c1"
+}
+
+// refScan collects the references of one request's bodies, in document
+// order, one site per distinct target.
+type refScan struct {
+	s          *Server
+	publicBase string
+	sites      []refSite
+	seen       map[string]bool
+}
+
+func (s *Server) newRefScan(ex *exchange) *refScan {
+	return &refScan{s: s, publicBase: ex.publicBase, seen: map[string]bool{}}
+}
+
+// resource collects the references of a resource body (a create or update
+// body, a batch entry's resource).
+func (rs *refScan) resource(body []byte) *Failure {
+	root := "Resource"
+	if vs, ve, ok, _ := fjson.Lookup(body, 0, "resourceType"); ok {
+		if t, ok := fjson.StringValue(body, vs, ve); ok && isType(t) {
+			root = t
+		}
+	}
+	return rs.walkJSON(body, root)
+}
+
+// walkJSON walks any JSON document and collects the string value of every
+// "reference" member, whatever it is nested in (extensions, contained
+// resources, Parameters). Keys are compared decoded, as the upstream reads
+// them.
+func (rs *refScan) walkJSON(body []byte, root string) *Failure {
+	if len(body) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	bad := fail(http.StatusBadRequest, "invalid", "the request body is not valid JSON", nil)
+	var walk func(path string, depth int) *Failure
+	walk = func(path string, depth int) *Failure {
+		if depth > 512 {
+			return bad
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return bad
+		}
+		d, ok := tok.(json.Delim)
+		if !ok {
+			return nil
+		}
+		switch d {
+		case '[':
+			for dec.More() {
+				if f := walk(path, depth+1); f != nil {
+					return f
+				}
+			}
+		case '{':
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return bad
+				}
+				key, _ := kt.(string)
+				if key == "reference" {
+					var raw json.RawMessage
+					if err := dec.Decode(&raw); err != nil {
+						return bad
+					}
+					var ref string
+					if json.Unmarshal(raw, &ref) == nil {
+						if f := rs.add(path, ref); f != nil {
+							return f
+						}
+						continue
+					}
+					// Not a string: walk what it holds.
+					if f := rs.walkJSON(raw, path+".reference"); f != nil {
+						return f
+					}
+					continue
+				}
+				if f := walk(path+"."+key, depth+1); f != nil {
+					return f
+				}
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return bad
+		}
+		return nil
+	}
+	if f := walk(root, 0); f != nil {
+		return f
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return bad
+	}
+	return nil
+}
+
+// add classifies one reference found at path.
+func (rs *refScan) add(path, ref string) *Failure {
+	target, f := rs.target(path, ref)
+	if f != nil || target == "" || rs.seen[target] {
+		return f
+	}
+	rs.seen[target] = true
+	rs.sites = append(rs.sites, refSite{path: path, ref: ref, target: target})
+	if len(rs.sites) > maxWriteRefs {
+		return fail(http.StatusBadRequest, "too-costly", "too many references to check: a request may refer to at most 100 distinct resources", nil)
+	}
+	return nil
+}
+
+// target is the local resource ("Type/id") ref names, "" for one that is
+// not read (contained, urn:, another server's), or the refusal of a
+// conditional or unreadable reference.
+func (rs *refScan) target(path, ref string) (string, *Failure) {
+	ref = strings.TrimSpace(ref)
+	switch {
+	case ref == "", strings.HasPrefix(ref, "#"), strings.HasPrefix(ref, "urn:"):
+		return "", nil
+	case strings.Contains(ref, "?"):
+		return "", notSupported(path + " is a conditional reference (a search): conditional references are not supported through the proxy, which cannot check the resources their criteria match")
+	}
+	rest := ref
+	if r, ok := cutBase(ref, rs.s.upBase); ok {
+		rest = r
+	} else if r, ok := cutBase(ref, rs.publicBase); ok {
+		rest = r
+	} else if strings.Contains(ref, ":") {
+		return "", nil // another server's resource: the upstream does not resolve it
+	}
+	segs := strings.Split(rest, "/")
+	ok := (len(segs) == 2 || len(segs) == 4 && segs[2] == "_history" && validSegment(segs[3])) &&
+		isType(segs[0]) && validSegment(segs[0]) && validSegment(segs[1]) && !strings.HasPrefix(segs[1], "_") && !strings.HasPrefix(segs[1], "$")
+	if !ok {
+		return "", fail(http.StatusBadRequest, "invalid", path+" holds a reference the proxy cannot check: a local reference must read Type/id", nil)
+	}
+	return segs[0] + "/" + segs[1], nil
+}
+
+// cutBase returns what follows base+"/" in ref.
+func cutBase(ref, base string) (string, bool) {
+	if base == "" {
+		return "", false
+	}
+	return strings.CutPrefix(ref, strings.TrimRight(base, "/")+"/")
+}
+
+// check reads every target collected and decides it for the caller. The
+// first site (in document order) whose target the caller may not read, or
+// that does not exist, is refused with an answer that depends on the
+// request alone; any other failure to check a target, the first in the
+// same order, is answered as such.
+func (rs *refScan) check(ctx context.Context, ex *exchange) *Failure {
+	if len(rs.sites) == 0 {
+		return nil
+	}
+	results := make([]*Failure, len(rs.sites))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(refWorkers, len(rs.sites)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				typ, id, _ := strings.Cut(rs.sites[i].target, "/")
+				sub := *ex
+				sub.req = fhirRequest{Interaction: Read, Type: typ, ID: id, Path: typ + "/" + id}
+				_, results[i] = rs.s.stored(ctx, &sub, sub.req, false)
+			}
+		}()
+	}
+	for i := range rs.sites {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, f := range results {
+		if f == nil {
+			continue
+		}
+		if errors.Is(f, errMissing) {
+			return unknownReference(rs.sites[i])
+		}
+		return f
+	}
+	return nil
+}
+
+// unknownReference is the one answer for a reference to a resource that is
+// missing or withheld from the caller.
+func unknownReference(site refSite) *Failure {
+	return fail(http.StatusBadRequest, "invalid", site.path+" refers to "+site.target+", which is not known", nil)
+}
+
+// guardRefs checks the references of one resource body.
+func (s *Server) guardRefs(ctx context.Context, ex *exchange, body []byte) *Failure {
+	rs := s.newRefScan(ex)
+	if f := rs.resource(body); f != nil {
+		return f
+	}
+	return rs.check(ctx, ex)
+}
+
+// patch collects the references a patch writes: in a JSON Patch, every
+// reference in an operation's value, and a string value written to a
+// path ending in /reference; in a FHIRPath Patch (Parameters), every
+// reference in it (valueReference) and a string value written to an
+// element named reference.
+func (rs *refScan) patch(typ, contentType string, body []byte) *Failure {
+	bad := fail(http.StatusBadRequest, "invalid", "the patch body is not valid", nil)
+	if mediaType(contentType) == "application/json-patch+json" {
+		var ops []struct {
+			Path  string          `json:"path"`
+			Value json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(body, &ops); err != nil {
+			return bad
+		}
+		for _, op := range ops {
+			if len(op.Value) == 0 {
+				continue
+			}
+			path := pointerPath(typ, op.Path)
+			var ref string
+			if strings.HasSuffix(op.Path, "/reference") && json.Unmarshal(op.Value, &ref) == nil {
+				if f := rs.add(path, ref); f != nil {
+					return f
+				}
+				continue
+			}
+			if f := rs.walkJSON(op.Value, path); f != nil {
+				return f
+			}
+		}
+		return nil
+	}
+	if f := rs.walkJSON(body, typ); f != nil {
+		return f
+	}
+	var p struct {
+		Parameter []struct {
+			Part []map[string]json.RawMessage `json:"part"`
+		} `json:"parameter"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return bad
+	}
+	for _, op := range p.Parameter {
+		var path, name string
+		var value json.RawMessage
+		for _, part := range op.Part {
+			var n string
+			_ = json.Unmarshal(part["name"], &n)
+			switch n {
+			case "path":
+				_ = json.Unmarshal(part["valueString"], &path)
+			case "name":
+				_ = json.Unmarshal(part["valueString"], &name)
+			case "value":
+				for k, v := range part {
+					if strings.HasPrefix(k, "value") {
+						value = v
+					}
+				}
+			}
+		}
+		var ref string
+		if (name == "reference" || name == "" && strings.HasSuffix(path, ".reference")) && json.Unmarshal(value, &ref) == nil {
+			if f := rs.add(strings.TrimSuffix(path, ".reference"), ref); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// pointerPath names the element a JSON Pointer reaches, FHIRPath-like and
+// without indexes: /focus/0/reference of an Observation is
+// Observation.focus.
+func pointerPath(typ, pointer string) string {
+	var b strings.Builder
+	b.WriteString(typ)
+	for _, seg := range strings.Split(pointer, "/") {
+		if seg == "" || seg == "-" || seg == "reference" || strings.Trim(seg, "0123456789") == "" {
+			continue
+		}
+		b.WriteString(".")
+		b.WriteString(seg)
+	}
+	return b.String()
+}
+
+func mediaType(contentType string) string {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt
+}
