@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ func init() {
 	register("Part2RecordsLabelledBySource", testPart2RecordsLabelledBySource)
 	register("HospitalSUDIsNotPart2", testHospitalSUDIsNotPart2)
 	register("PropagationAcrossResponses", testPropagationAcrossResponses)
+	register("PropagationFromColdCache", testPropagationFromColdCache)
 }
 
 // writeLabelConfig writes the proxy's configuration file: the synthetic
@@ -125,6 +127,45 @@ func testPropagationAcrossResponses(t *testing.T, e *env) {
 		return
 	}
 	t.Skip("the seed gave no patient an ED SUD diagnosis")
+}
+
+// testPropagationFromColdCache starts a proxy of its own, whose label cache
+// has seen nothing, and reads an ED Encounter whose reason is an SUD
+// Condition: the proxy reads the Condition from Medplum first, so the
+// Encounter inherits SUD and is withheld from a caller without consent on
+// the very first read (before the fetch it was disclosed: the cache only
+// knew what had passed through it). An ordinary Encounter of the same
+// patient is the control: the caller may read ordinary data.
+func testPropagationFromColdCache(t *testing.T, e *env) {
+	var edEnc, plainEnc string
+	for _, r := range e.ds.Resources {
+		if r.Type == "Condition" && strings.HasSuffix(r.ID, "-ed-sud-cond") && edEnc == "" {
+			edEnc = strings.TrimSuffix(r.ID, "-sud-cond") + "-enc"
+			for _, o := range e.ds.ByPatient(r.Patient) {
+				if o.Type == "Encounter" && len(o.Topics) == 0 && !o.Part2 && o.ID != edEnc && !bytes.Contains(o.JSON, []byte("reasonReference")) {
+					plainEnc = o.ID
+					break
+				}
+			}
+		}
+	}
+	if edEnc == "" || plainEnc == "" {
+		t.Fatal("the seed gave no patient an ED SUD diagnosis and an ordinary encounter")
+	}
+	cs := startConsentServer(t, e)
+	out, err := exec.Command(e.bin, "token", "--data", cs.data, "--sub", "dr-cold", "--org", "Organization/cold-cache-clinic",
+		"--purpose", "TREAT", "--scope", "user/*.read").Output()
+	if err != nil {
+		t.Fatalf("ds4p token: %v", err)
+	}
+	caller := strings.TrimSpace(string(out))
+	if r := e.do(t, http.MethodGet, cs.base+"/fhir/Encounter/"+plainEnc, caller, nil); r.Status != http.StatusOK {
+		t.Fatalf("ordinary Encounter/%s: %d, want 200 (the control)", plainEnc, r.Status)
+	}
+	r := e.do(t, http.MethodGet, cs.base+"/fhir/Encounter/"+edEnc, caller, nil)
+	if r.Status != http.StatusNotFound || bytes.Contains(r.Body, []byte(edEnc+`","`)) {
+		t.Fatalf("Encounter/%s, whose SUD reason the proxy never saw: %d %s, want 404", edEnc, r.Status, r.Body)
+	}
 }
 
 // consentFor stores, for patient, the consent the harness stores for the
