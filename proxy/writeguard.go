@@ -54,6 +54,7 @@ const LabelWriterScope = "ds4p/label-writer"
 func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *Failure {
 	req := ex.req
 	ex.noteWrite(req)
+	dropConditionalHeaders(req, r)
 	switch req.Interaction {
 	case Search, Create, Update, Patch, Batch:
 	case Delete:
@@ -97,6 +98,25 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	// The targets of the references written, read last: what the checks
 	// above refuse is refused without reading them (writeguard_refs.go).
 	return rs.check(ctx, ex)
+}
+
+// dropConditionalHeaders removes If-Match and If-Unmodified-Since from a
+// request that does not update, patch or delete one resource: a server
+// that evaluates them on a read answers 412 for a withheld resource whose
+// version does not match, where a missing one answers 404. (If-None-Match
+// and If-Modified-Since are dropped for every request, fhir.go
+// upstreamDropped.) An update, patch or delete reads and checks the stored
+// version first, so a withheld one answers as a missing one before the
+// upstream sees the precondition.
+func dropConditionalHeaders(req fhirRequest, r *http.Request) {
+	switch req.Interaction {
+	case Update, Patch, Delete:
+		if req.ID != "" {
+			return
+		}
+	}
+	r.Header.Del("If-Match")
+	r.Header.Del("If-Unmodified-Since")
 }
 
 // readRequestBody reads the whole body (the MaxBytesReader bounds it) and
@@ -447,9 +467,12 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 		Entry        []struct {
 			Resource json.RawMessage `json:"resource"`
 			Request  struct {
-				Method      string `json:"method"`
-				URL         string `json:"url"`
-				IfNoneExist string `json:"ifNoneExist"`
+				Method          string `json:"method"`
+				URL             string `json:"url"`
+				IfNoneExist     string `json:"ifNoneExist"`
+				IfNoneMatch     string `json:"ifNoneMatch"`
+				IfModifiedSince string `json:"ifModifiedSince"`
+				IfMatch         string `json:"ifMatch"`
 			} `json:"request"`
 		} `json:"entry"`
 	}
@@ -457,9 +480,21 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 		return fail(http.StatusBadRequest, "invalid", "a batch or transaction must be a Bundle", nil)
 	}
 	for _, e := range b.Entry {
-		f := s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource, rs)
-		if f == nil && e.Request.IfNoneExist != "" {
+		var f *Failure
+		switch {
+		case e.Request.IfNoneExist != "":
 			f = conditionalWrite()
+		case e.Request.IfNoneMatch != "" || e.Request.IfModifiedSince != "":
+			// 304 for a withheld resource, 404 for a missing one; the
+			// top level drops these headers (fhir.go upstreamDropped).
+			f = notSupported("an entry's ifNoneMatch or ifModifiedSince is not supported in a batch; send it as its own request")
+		case e.Request.IfMatch != "" && e.Request.Method != http.MethodPut && e.Request.Method != http.MethodPatch && e.Request.Method != http.MethodDelete:
+			// An update, patch or delete reads and checks the stored
+			// version first (a withheld one answers as a missing one
+			// before its version is compared); nothing else may carry it.
+			f = notSupported("an entry's ifMatch is supported on PUT, PATCH and DELETE entries only; send it as its own request")
+		default:
+			f = s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource, rs)
 		}
 		if f != nil {
 			if !errors.Is(f, errMissing) {
