@@ -122,6 +122,8 @@ type Batch struct {
 	reasons   []Reason
 	check     fjson.Checker
 	fetched   []string // "Type/id" of every target Resolve asked for
+	ix        batchIndex
+	ixLen     int // len(out) when ix was built
 }
 
 // NewBatch starts a batch.
@@ -228,7 +230,11 @@ func (b *Batch) AddValid(resource []byte, dst *Result) error {
 // returns; the batch is not to be used again.
 func (b *Batch) Finish() {
 	if b.links {
-		b.l.propagate(b.resources, b.out)
+		var ix batchIndex
+		if b.ixLen == len(b.out) { // Resolve's index, and nothing added since
+			ix = b.ix
+		}
+		b.l.propagate(b.resources, b.out, ix)
 	}
 	if b.l.cache != nil {
 		for _, r := range b.out {
@@ -243,7 +249,7 @@ func (b *Batch) Finish() {
 		clear(b.out)
 		batchLists.Put(&batchList{resources: b.resources, out: b.out})
 	}
-	b.resources, b.out = nil, nil
+	b.resources, b.out, b.ix = nil, nil, nil
 }
 
 // batchIndex finds resources of the batch by type and id without
@@ -313,7 +319,7 @@ func (t linkTarget) passes(rs []*Result) inherited {
 // propagate runs the rounds of LabelAll's propagation. Each link's target
 // is resolved once, before the rounds: a round then only reads what the
 // target passes on (its reference is not parsed, nor looked up, again).
-func (l *Labeller) propagate(resources [][]byte, rs []*Result) {
+func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix batchIndex) {
 	n := 0
 	for _, r := range rs {
 		n += len(r.links)
@@ -321,7 +327,9 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result) {
 	if n == 0 {
 		return
 	}
-	ix := indexBatch(rs)
+	if ix == nil {
+		ix = indexBatch(rs)
+	}
 	targets := make([]linkTarget, 0, n)
 	for k, r := range rs {
 		for _, lk := range r.links {

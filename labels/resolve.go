@@ -52,7 +52,7 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 		return nil
 	}
 	now := time.Now()
-	asked := map[string]bool{}
+	var asked map[string]bool // allocated once there is something to ask
 	for range maxRounds {
 		targets := b.unresolved(asked, now)
 		if len(targets) == 0 {
@@ -60,6 +60,9 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 		}
 		if len(asked)+len(targets) > MaxResolved {
 			return errTooManyTargets
+		}
+		if asked == nil {
+			asked = map[string]bool{}
 		}
 		for _, t := range targets {
 			asked[t.Key()] = true
@@ -87,8 +90,9 @@ var errTooManyTargets = fmt.Errorf("labels: more than %d resources referred to a
 // batch does not hold, the cache does not know and were not asked before.
 func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 	ix := indexBatch(b.out)
+	b.ix, b.ixLen = ix, len(b.out) // for Finish, when nothing is added after
 	var out []Target
-	seen := map[string]bool{}
+	var seen map[string]bool
 	for k, r := range b.out {
 		for _, lk := range r.links {
 			if lk.kind != refContent && lk.kind != refContext {
@@ -109,6 +113,9 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			}
 			if b.l.cache != nil && b.l.cache.knows(key, now) {
 				continue
+			}
+			if seen == nil {
+				seen = map[string]bool{}
 			}
 			seen[string(key)] = true
 			ref := lk.decoded
