@@ -55,6 +55,11 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	req := ex.req
 	ex.noteWrite(req)
 	dropConditionalHeaders(req, r)
+	if req.Interaction == Search && req.ID != "" {
+		if f := s.guardCompartmentOwner(ctx, ex, req); f != nil {
+			return f
+		}
+	}
 	switch req.Interaction {
 	case Search, Create, Update, Patch, Batch:
 	case Delete:
@@ -117,6 +122,21 @@ func dropConditionalHeaders(req fhirRequest, r *http.Request) {
 	}
 	r.Header.Del("If-Match")
 	r.Header.Del("If-Unmodified-Since")
+}
+
+// guardCompartmentOwner checks the owner of a compartment search
+// (Encounter/e1/Observation) as guardInstance checks a resource: an owner
+// the caller may not read answers exactly as a missing one, which the
+// proxy answers itself (404), so that 200 with no match cannot tell a
+// withheld owner from an upstream's 404 for an unknown one. The route
+// parser keeps the owner's type only in the path.
+func (s *Server) guardCompartmentOwner(ctx context.Context, ex *exchange, req fhirRequest) *Failure {
+	owner, _, _ := strings.Cut(req.Path, "/")
+	if !isType(owner) {
+		return nil
+	}
+	_, f := s.stored(ctx, ex, fhirRequest{Interaction: Read, Type: owner, ID: req.ID, Path: owner + "/" + req.ID}, false)
+	return f
 }
 
 // readRequestBody reads the whole body (the MaxBytesReader bounds it) and
