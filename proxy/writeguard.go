@@ -597,3 +597,34 @@ func (s *Server) guardBatchPatch(ctx context.Context, ex *exchange, req fhirRequ
 	}
 	return s.guardPatch(ctx, ex, req, "application/fhir+json", resource, rs)
 }
+
+// answerWrittenWithheld answers a create, update or patch that the upstream
+// carried out (2xx) but whose result, echoed back, the pipeline withholds
+// from the caller (it gave the resource a code the caller's consent does
+// not cover). It reports false for any other exchange, which then answers
+// as for a missing resource.
+//
+// Answering 404 there ("Observation/ is not known") would tell the caller
+// its write failed, and a client that retries would store the data twice.
+// The caller wrote the data, so it learns nothing new from knowing it is
+// stored: it gets the upstream's status (201 Created, 200 OK), its
+// Location and Content-Location (rewritten to the proxy's base), its
+// version ETag and Last-Modified, and no body. That is the answer to
+// Prefer: return=minimal, which a server may give whatever was asked,
+// so every FHIR client reads the new id and version from Location and
+// ETag without a body.
+//
+// Called by the response pipeline (fhir.go modifyResponse) where a single
+// withheld resource would answer as missing.
+func (s *Server) answerWrittenWithheld(resp *http.Response, ex *exchange) bool {
+	switch ex.req.Interaction {
+	case Create, Update, Patch:
+	default:
+		return false
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return false
+	}
+	s.finalize(resp, ex, nil)
+	return true
+}
