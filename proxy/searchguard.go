@@ -35,6 +35,8 @@ type RequestRules struct {
 	AllowHas bool
 	// AllowExport lets bulk $export (and its status URLs) through.
 	AllowExport bool
+	// AllowList lets the _list search parameter through.
+	AllowList bool
 }
 
 func (o RequestRules) withDefaults() RequestRules {
@@ -139,6 +141,10 @@ func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Fai
 	case strings.HasPrefix(strings.ToLower(name), "_has"):
 		if !rules.AllowHas {
 			return false, notSupported("_has (reverse chaining) is not supported: it would test facts about resources withheld from you")
+		}
+	case lower == "_list":
+		if !rules.AllowList {
+			return false, notSupported("_list is not supported: a List you may not read would still decide which resources match (enforcement.allow_list)")
 		}
 	case lower == "_filter" || lower == "_query":
 		return false, notSupported(base + " is not supported: the proxy cannot check what it selects on")

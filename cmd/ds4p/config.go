@@ -99,6 +99,7 @@ type Enforcement struct {
 	AllowChains       bool          `yaml:"allow_chains"`
 	AllowHas          bool          `yaml:"allow_has"`
 	AllowExport       bool          `yaml:"allow_export"`
+	AllowList         bool          `yaml:"allow_list"`
 }
 
 // Limits bound what one request may cost.
@@ -528,6 +529,7 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		Requests: proxy.RequestRules{
 			PagingTTL: c.Enforcement.PagingTTL, AllowSummaryCount: c.Enforcement.AllowSummaryCount,
 			AllowChains: c.Enforcement.AllowChains, AllowHas: c.Enforcement.AllowHas, AllowExport: c.Enforcement.AllowExport,
+			AllowList: c.Enforcement.AllowList,
 		},
 	}, nil
 }
