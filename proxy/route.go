@@ -178,3 +178,44 @@ func pageTokenOf(rest string) (string, bool) {
 	}
 	return tok, true
 }
+
+// builtinOperations are the operations the proxy forwards without
+// enforcement.allow_operations (README "Searches the proxy refuses or
+// rewrites"); guardOperation (searchguard.go) refuses every other one. An
+// operation that answers with computed results (a Parameters value, a
+// MeasureReport's counts, a $cql boolean) holds no resource the response
+// pipeline could label and decide, so its answer would leave unchecked and
+// could tell a yes or a count about withheld data ("does Patient/x have a
+// Condition coded F11.20?"). These answer with resources the pipeline
+// labels and decides, or carry no patient data. $export has its own setting
+// (enforcement.allow_export, guardExport).
+var builtinOperations = []string{
+	// resources, each labelled and decided
+	"$everything", // Patient, Encounter ...: a Bundle of the record
+	"$lastn",      // Observation: a searchset
+	"$document",   // Composition: a document Bundle
+	"$summary",    // Patient: the patient summary (IPS) document
+	"$match",      // Patient (MPI): a Bundle of Patients
+	// labels and validation, guarded in writeguard.go: on an instance the
+	// current version must be one the caller may read; $meta-add and
+	// $meta-delete need the label-writer role
+	"$meta", "$meta-add", "$meta-delete", "$validate",
+	// terminology and server versions: no patient data
+	"$expand", "$lookup", "$validate-code", "$translate", "$subsumes", "$closure", "$versions",
+}
+
+// operationName reports whether s looks like a FHIR operation name, with or
+// without the leading $: a letter, then letters, digits, - and _.
+func operationName(s string) bool {
+	s = strings.TrimPrefix(s, "$")
+	if s == "" || len(s) > 64 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -37,6 +37,10 @@ type RequestRules struct {
 	AllowExport bool
 	// AllowList lets the _list search parameter through.
 	AllowList bool
+	// AllowOperations names operations (with or without the leading $)
+	// let through beside the built-in ones (builtinOperations, route.go);
+	// any other operation is refused. $export is AllowExport's.
+	AllowOperations []string
 }
 
 func (o RequestRules) withDefaults() RequestRules {
@@ -57,6 +61,14 @@ func (o RequestRules) validate() []error {
 	}
 	if o.PagingTTL < 0 {
 		errs = append(errs, errors.New("enforcement.paging_ttl must not be negative"))
+	}
+	for _, op := range o.AllowOperations {
+		switch {
+		case !operationName(op):
+			errs = append(errs, fmt.Errorf("enforcement.allow_operations: %q is not an operation name (such as $cql or cql: a letter, then letters, digits, - and _)", op))
+		case strings.HasPrefix(strings.TrimPrefix(op, "$"), "export"):
+			errs = append(errs, fmt.Errorf("enforcement.allow_operations: %q: bulk export is let through by enforcement.allow_export", op))
+		}
 	}
 	return errs
 }
@@ -82,6 +94,9 @@ var (
 // query to forward.
 func (s *Server) guardQuery(req fhirRequest, q url.Values, fromPage bool) (url.Values, *Failure) {
 	if f := s.guardExport(req); f != nil {
+		return nil, f
+	}
+	if f := s.guardOperation(req); f != nil {
 		return nil, f
 	}
 	if len(q) == 0 {
@@ -272,7 +287,22 @@ func (s *Server) guardExport(req fhirRequest) *Failure {
 	if s.opts.Requests.AllowExport || !strings.HasPrefix(req.Operation, "$export") {
 		return nil
 	}
-	return fail(http.StatusForbidden, "forbidden", "bulk $export is not permitted through ds4p: it would bypass the per-resource consent decisions", nil)
+	return fail(http.StatusForbidden, "forbidden", "bulk $export is not permitted through ds4p: it would bypass the per-resource consent decisions (enforcement.allow_export)", nil)
+}
+
+// guardOperation refuses an operation that is neither built in
+// (builtinOperations) nor named in enforcement.allow_operations: its answer
+// may be a computed result the response pipeline cannot label, released
+// unchecked. $export is guardExport's.
+func (s *Server) guardOperation(req fhirRequest) *Failure {
+	op := req.Operation
+	if req.Interaction != Operation || strings.HasPrefix(op, "$export") || slices.Contains(builtinOperations, op) {
+		return nil
+	}
+	if slices.ContainsFunc(s.opts.Requests.AllowOperations, func(a string) bool { return "$"+strings.TrimPrefix(a, "$") == op }) {
+		return nil
+	}
+	return fail(http.StatusForbidden, "not-supported", "the operation "+op+" is not allowed through the proxy: its answer may be a computed result (a count, a yes or no) about resources withheld from you, which the proxy cannot check; enforcement.allow_operations lets it through", nil)
 }
 
 // guardRawQuery applies guardQuery to a raw query string and returns the

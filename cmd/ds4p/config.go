@@ -100,6 +100,9 @@ type Enforcement struct {
 	AllowHas          bool          `yaml:"allow_has"`
 	AllowExport       bool          `yaml:"allow_export"`
 	AllowList         bool          `yaml:"allow_list"`
+	// AllowOperations names operations let through beside the built-in
+	// ones, with or without the leading $ (proxy.RequestRules).
+	AllowOperations []string `yaml:"allow_operations"`
 }
 
 // Limits bound what one request may cost.
@@ -529,7 +532,7 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		Requests: proxy.RequestRules{
 			PagingTTL: c.Enforcement.PagingTTL, AllowSummaryCount: c.Enforcement.AllowSummaryCount,
 			AllowChains: c.Enforcement.AllowChains, AllowHas: c.Enforcement.AllowHas, AllowExport: c.Enforcement.AllowExport,
-			AllowList: c.Enforcement.AllowList,
+			AllowList: c.Enforcement.AllowList, AllowOperations: c.Enforcement.AllowOperations,
 		},
 	}, nil
 }
