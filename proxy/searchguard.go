@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,6 +176,13 @@ func notSupported(msg string) *Failure {
 	return fail(http.StatusBadRequest, "not-supported", msg, nil)
 }
 
+// isInclude reports whether a parameter name is _include or _revinclude
+// (with any modifier, in any case).
+func isInclude(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasPrefix(n, "_include") || strings.HasPrefix(n, "_revinclude")
+}
+
 // guardIncludes refuses _include and _revinclude on a search that selects
 // by a sensitive code (or by a filter the proxy cannot classify): even with
 // the matching resources withheld, the included ones (a Patient) would show
@@ -182,9 +190,7 @@ func notSupported(msg string) *Failure {
 func (s *Server) guardIncludes(req fhirRequest, q url.Values) *Failure {
 	includes := false
 	for name := range q {
-		if n := strings.ToLower(name); strings.HasPrefix(n, "_include") || strings.HasPrefix(n, "_revinclude") {
-			includes = true
-		}
+		includes = includes || isInclude(name)
 	}
 	if !includes {
 		return nil
@@ -316,10 +322,32 @@ func (s *Server) guardRawQuery(req fhirRequest, rawQuery string, fromPage bool) 
 	if f != nil {
 		return "", f
 	}
+	if f := s.guardPostSearchURL(req, out); f != nil {
+		return "", f
+	}
 	if len(out) == len(q) {
 		return rawQuery, nil
 	}
 	return out.Encode(), nil
+}
+
+// guardPostSearchURL checks the URL query of a POST _search. The server
+// merges it with the form body, which guardSearchForm (writeguard.go)
+// checks on its own: an include in the one and a sensitive code in the
+// other would each pass. So the parameters the include rule weighs
+// together, _include/_revinclude and the filters it counts as sensitive,
+// are refused in the URL of a POST _search: the form must carry them, where
+// they are checked together.
+func (s *Server) guardPostSearchURL(req fhirRequest, q url.Values) *Failure {
+	if req.Interaction != Search || path.Base(req.Path) != "_search" {
+		return nil
+	}
+	for name, vs := range q {
+		if isInclude(name) || s.sensitiveFilter(req, name, vs) {
+			return notSupported("on a POST _search, " + name + " must be in the form body, not the URL: the proxy checks _include and _revinclude against the search's sensitive filters in the form")
+		}
+	}
+	return nil
 }
 
 // plainParamName reports whether name uses only the characters of FHIR
