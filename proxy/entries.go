@@ -74,6 +74,12 @@ func (r *run) entryPart(e *entryNode, name string, vs int) error {
 			e.status, _ = fjson.StringValue(b, ks, ke)
 		case name == "response" && k == "outcome":
 			e.outcome = span{ks, ke}
+		case name == "response" && k == "location":
+			e.location, _ = fjson.StringValue(b, ks, ke)
+		case name == "response" && k == "etag":
+			e.etag, _ = fjson.StringValue(b, ks, ke)
+		case name == "response" && k == "lastModified":
+			e.lastModified, _ = fjson.StringValue(b, ks, ke)
 		case name == "request" && k == "url":
 			u, _ := fjson.StringValue(b, ks, ke)
 			e.ref = refOf(u)
@@ -102,6 +108,49 @@ func isResponseBundle(typ string) bool {
 // goneEntry is what a batch or transaction response answers for a withheld
 // entry and for a missing one alike.
 var goneEntry = []byte(`{"response":{"status":"404 Not Found"}}`)
+
+// writtenEntry is the answer for entry i of the response to the caller's
+// own batch or transaction when that entry wrote (POST, PUT, PATCH) and
+// succeeded but its echoed result is withheld: the write happened, so it
+// answers as return=minimal would, with the entry's status, location
+// (on the proxy's base), etag and lastModified and no resource, as the
+// top level does for a single write (answerWrittenWithheld). A read, a
+// failed write, or a Bundle that is not the response to the request gets
+// goneEntry.
+func (r *run) writtenEntry(b *bundleNode, i int, e *entryNode) ([]byte, bool) {
+	ms := r.ex.batchMethods
+	if r.ex.req.Interaction != Batch || b.start != fjson.SkipSpace(r.body, 0) || i >= len(ms) || e.item == nil {
+		return nil, false
+	}
+	switch ms[i] {
+	case "POST", "PUT", "PATCH":
+	default:
+		return nil, false
+	}
+	st := r.entryParts(e).status
+	if len(st) < 3 || st[0] != '2' {
+		return nil, false
+	}
+	out := append([]byte(`{"response":{"status":`), fjson.AppendString(nil, st)...)
+	if e.location != "" {
+		loc := e.location
+		if u, ok := r.s.rewriteBase(loc, r.ex.publicBase); ok {
+			loc = u
+		} else if strings.Contains(loc, "://") {
+			loc = "" // another server's address: not passed on
+		}
+		if loc != "" {
+			out = append(append(out, `,"location":`...), fjson.AppendString(nil, loc)...)
+		}
+	}
+	if e.etag != "" {
+		out = append(append(out, `,"etag":`...), fjson.AppendString(nil, e.etag)...)
+	}
+	if e.lastModified != "" {
+		out = append(append(out, `,"lastModified":`...), fjson.AppendString(nil, e.lastModified)...)
+	}
+	return append(out, "}}"...), true
+}
 
 // entryGone reports whether a response entry is a withheld or a missing
 // resource.

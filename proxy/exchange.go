@@ -30,6 +30,9 @@ type exchange struct {
 	// written are the resources ("Type/id") the request updates, patches
 	// or deletes, itself or in its batch entries (label_targets.go).
 	written []string
+	// batchMethods are the methods of a batch or transaction request's
+	// entries, by position (entries.go: writtenEntry).
+	batchMethods []string
 }
 
 type exchangeKey struct{}

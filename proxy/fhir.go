@@ -256,7 +256,12 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 		return err
 	}
 	if notFound {
-		s.notFound(resp, ex)
+		// A write whose echoed result the caller may not read answers
+		// as return=minimal would (writeguard.go), not as missing: the
+		// write happened, and a client told 404 would retry it.
+		if !s.answerWrittenWithheld(resp, ex) {
+			s.notFound(resp, ex)
+		}
 		recycleOut(body)
 		return nil
 	}

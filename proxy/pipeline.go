@@ -110,6 +110,9 @@ type entryNode struct {
 	notMatch bool   // search.mode is there and is not match
 	status   string // response.status
 	outcome  span   // response.outcome, {-1,-1} when absent
+	// response.location, etag and lastModified, for a written entry
+	// whose result is withheld (entries.go: writtenEntry).
+	location, etag, lastModified string
 	ref      string // "Type/id" of request.url, for entries without a resource
 }
 
@@ -769,6 +772,10 @@ func (r *run) writeEntries(dst []byte, b *bundleNode, kept []*entryNode, notice 
 			dst = append(dst, ',')
 		}
 		if responses && r.entryGone(e) {
+			if w, ok := r.writtenEntry(b, i, e); ok {
+				dst = append(dst, w...)
+				continue
+			}
 			dst = append(dst, goneEntry...)
 			continue
 		}

@@ -499,7 +499,9 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 	if err := json.Unmarshal(body, &b); err != nil || b.ResourceType != "Bundle" {
 		return fail(http.StatusBadRequest, "invalid", "a batch or transaction must be a Bundle", nil)
 	}
-	for _, e := range b.Entry {
+	ex.batchMethods = make([]string, len(b.Entry)) // entries.go: writtenEntry
+	for i, e := range b.Entry {
+		ex.batchMethods[i] = strings.ToUpper(e.Request.Method)
 		var f *Failure
 		switch {
 		case e.Request.IfNoneExist != "":

@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +58,79 @@ func TestWrittenButWithheldAnswersWhatTheUpstreamDid(t *testing.T) {
 		if r, ex := resp(c.req, c.status); s.answerWrittenWithheld(r, ex) {
 			t.Errorf("%+v %d answered as written", c.req, c.status)
 		}
+	}
+}
+
+// Through the proxy: a caller without consent who creates an SUD Condition
+// gets the upstream's 201, a Location on the proxy's base and no body
+// (before: 404 "Condition/ is not known", and clients retried the write).
+func TestCreateOfWithheldResultAnswers201(t *testing.T) {
+	t.Parallel()
+	up := newRefUpstream()
+	h := newHarness(t, up.handle)
+	body := strings.Replace(sudCondition, `"id":"sud1",`, ``, 1)
+	resp, got := h.send(http.MethodPost, "/fhir/Condition", tokOtherWriter, "application/fhir+json", body)
+	if resp.StatusCode != http.StatusCreated || got != "" || !strings.HasPrefix(resp.Header.Get("Location"), h.proxy.URL+"/fhir/Condition/") {
+		t.Fatalf("create: %d %v %q", resp.StatusCode, resp.Header, got)
+	}
+	if up.writeCount() != 1 {
+		t.Fatalf("%d writes upstream, want 1", up.writeCount())
+	}
+	// A consented caller still gets the echoed resource with its labels.
+	resp, got = h.send(http.MethodPost, "/fhir/Condition", "Organization/org-a|TREAT|user/*.*", "application/fhir+json", body)
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(got, `"code":"SUD"`) {
+		t.Fatalf("consented create: %d %s", resp.StatusCode, got)
+	}
+}
+
+// In a transaction, an entry that created a resource the caller may not
+// read keeps its status, location (on the proxy's base) and etag, without
+// the resource; an entry that read a withheld resource answers as a
+// missing one; the entries keep their positions.
+func TestTransactionEntryWrittenButWithheld(t *testing.T) {
+	t.Parallel()
+	var base string
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/fhir/R4/Patient/p1":
+			fhirJSONHandler(200, refsPatient)(w, r)
+		case r.Method == http.MethodPost && r.URL.Path == "/fhir/R4":
+			created := strings.Replace(sudCondition, `"id":"sud1"`, `"id":"new1"`, 1)
+			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"transaction-response","entry":[`+
+				`{"resource":`+created+`,"response":{"status":"201 Created","location":"`+base+`/Condition/new1/_history/1","etag":"W/\"1\"","lastModified":"2026-12-04T10:00:00Z"}},`+
+				`{"resource":`+sudCondition+`,"response":{"status":"200 OK"}},`+
+				`{"resource":`+bpObs+`,"response":{"status":"201 Created","location":"`+base+`/Observation/bp1/_history/1"}}]}`)(w, r)
+		default:
+			fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+		}
+	})
+	base = h.base()
+	newCond := strings.Replace(sudCondition, `"id":"sud1",`, ``, 1)
+	req := entryBundle("transaction",
+		`{"resource":`+newCond+`,"request":{"method":"POST","url":"Condition"}}`,
+		`{"request":{"method":"GET","url":"Condition/sud1"}}`,
+		`{"resource":`+bpObs+`,"request":{"method":"POST","url":"Observation"}}`)
+	resp, got := h.send(http.MethodPost, "/fhir", tokOtherWriter, "application/fhir+json", req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("transaction: %d %s", resp.StatusCode, got)
+	}
+	var b struct {
+		Entry []json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal([]byte(got), &b); err != nil || len(b.Entry) != 3 {
+		t.Fatalf("%v %s", err, got)
+	}
+	want0 := `{"response":{"status":"201 Created","location":"` + h.proxy.URL + `/fhir/Condition/new1/_history/1","etag":"W/\"1\"","lastModified":"2026-12-04T10:00:00Z"}}`
+	if string(b.Entry[0]) != want0 {
+		t.Errorf("created, withheld entry: %s\nwant %s", b.Entry[0], want0)
+	}
+	if string(b.Entry[1]) != string(goneEntry) {
+		t.Errorf("read of a withheld resource: %s, want %s", b.Entry[1], goneEntry)
+	}
+	if !strings.Contains(string(b.Entry[2]), `"id":"bp1"`) {
+		t.Errorf("created, ordinary entry: %s", b.Entry[2])
+	}
+	if strings.Contains(got, "F11.20") || strings.Contains(got, "sud1") {
+		t.Errorf("withheld data in the answer: %s", got)
 	}
 }
