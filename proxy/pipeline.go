@@ -110,10 +110,10 @@ type entryNode struct {
 	notMatch bool   // search.mode is there and is not match
 	status   string // response.status
 	outcome  span   // response.outcome, {-1,-1} when absent
+	ref      string // "Type/id" of request.url, for entries without a resource
 	// response.location, etag and lastModified, for a written entry
 	// whose result is withheld (entries.go: writtenEntry).
 	location, etag, lastModified string
-	ref      string // "Type/id" of request.url, for entries without a resource
 }
 
 // run is one response going through the pipeline.
