@@ -33,3 +33,24 @@ func TestCompartmentSearchOfWithheldOwnerAnswersAsMissing(t *testing.T) {
 		t.Errorf("consented caller: %d %s", r.StatusCode, b)
 	}
 }
+
+// In a batch, a compartment search (its owner unchecked there) and a POST
+// _search (its form unchecked) are refused, whatever is stored.
+func TestBatchCompartmentAndPostSearchRefused(t *testing.T) {
+	t.Parallel()
+	up := newRefUpstream()
+	h := newHarness(t, up.handle)
+	for _, e := range []string{
+		`{"request":{"method":"GET","url":"Encounter/e-p2/Observation"}}`,
+		`{"request":{"method":"GET","url":"Encounter/nope/Observation"}}`,
+		`{"request":{"method":"POST","url":"Condition/_search"},"resource":{"resourceType":"Parameters"}}`,
+	} {
+		resp, body := h.send(http.MethodPost, "/fhir", tokOtherWriter, "application/fhir+json", entryBundle("batch", e))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "not supported") {
+			t.Errorf("%s: %d %s", e, resp.StatusCode, body)
+		}
+	}
+	if up.writeCount() != 0 {
+		t.Fatalf("%d requests reached the upstream's batch endpoint", up.writeCount())
+	}
+}

@@ -29,6 +29,8 @@ func TestPostSearchIncludeRuleSeesURLAndForm(t *testing.T) {
 		{"both in the form", "/fhir/Condition/_search", "code=F11.20&_include=Condition:subject", false, seen{}},
 		{"ordinary filter in the URL, include and ordinary code in the form", "/fhir/Condition/_search?subject=Patient/p1&_count=10",
 			"code=I10&_include=Condition:subject", true, seen{"subject=Patient/p1&_count=10", "code=I10&_include=Condition:subject"}},
+		{"include alone in the URL, ordinary code in the form", "/fhir/Condition/_search?_include=Condition:subject",
+			"code=I10", true, seen{"_include=Condition:subject", "code=I10"}},
 		{"sensitive code in the form without includes", "/fhir/Condition/_search?_count=10", "code=F11.20", true, seen{"_count=10", "code=F11.20"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -322,32 +321,10 @@ func (s *Server) guardRawQuery(req fhirRequest, rawQuery string, fromPage bool) 
 	if f != nil {
 		return "", f
 	}
-	if f := s.guardPostSearchURL(req, out); f != nil {
-		return "", f
-	}
 	if len(out) == len(q) {
 		return rawQuery, nil
 	}
 	return out.Encode(), nil
-}
-
-// guardPostSearchURL checks the URL query of a POST _search. The server
-// merges it with the form body, which guardSearchForm (writeguard.go)
-// checks on its own: an include in the one and a sensitive code in the
-// other would each pass. So the parameters the include rule weighs
-// together, _include/_revinclude and the filters it counts as sensitive,
-// are refused in the URL of a POST _search: the form must carry them, where
-// they are checked together.
-func (s *Server) guardPostSearchURL(req fhirRequest, q url.Values) *Failure {
-	if req.Interaction != Search || path.Base(req.Path) != "_search" {
-		return nil
-	}
-	for name, vs := range q {
-		if isInclude(name) || s.sensitiveFilter(req, name, vs) {
-			return notSupported("on a POST _search, " + name + " must be in the form body, not the URL: the proxy checks _include and _revinclude against the search's sensitive filters in the form")
-		}
-	}
-	return nil
 }
 
 // plainParamName reports whether name uses only the characters of FHIR

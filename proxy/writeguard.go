@@ -177,6 +177,16 @@ func (s *Server) guardSearchForm(req fhirRequest, r *http.Request, body []byte) 
 	if err != nil {
 		return fail(http.StatusBadRequest, "invalid", "the search body is not a valid form", nil)
 	}
+	// The server merges the URL's query (checked on its own before) with
+	// the form: the rules that weigh parameters together (an include
+	// beside a sensitive filter) must see both.
+	union := r.URL.Query()
+	for k, vs := range form {
+		union[k] = append(union[k], vs...)
+	}
+	if _, f := s.guardQuery(req, union, false); f != nil {
+		return f
+	}
 	out, f := s.guardQuery(req, form, false)
 	if f != nil {
 		return f
@@ -574,6 +584,15 @@ func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL st
 	case VRead, History:
 		if req.ID != "" {
 			return notSupported("a vread or a resource's history in a batch is not supported; send it as its own request")
+		}
+	case Search:
+		if req.ID != "" {
+			// Its owner is checked on its own (guardCompartmentOwner).
+			return notSupported("a compartment search in a batch is not supported; send it as its own request")
+		}
+		if method == http.MethodPost {
+			// The entry's body (a form) is not checked by the search rules.
+			return notSupported("a POST _search in a batch is not supported; use GET in the entry")
 		}
 	}
 	return nil
