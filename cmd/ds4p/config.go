@@ -272,6 +272,10 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_LEDGER_EXPORT_DIR":    setString(&c.Ledger.ExportDir),
 		"DS4P_LEDGER_JOURNAL_BYTES": setInt64(&c.Ledger.JournalBytes),
 
+		// labelling (labelconfig.go)
+		"DS4P_LABELS_UNKNOWN_TARGETS": setString(&c.Labels.UnknownTargets),
+		"DS4P_LABELS_KNOWN_TTL":       setDuration(&c.Labels.KnownTTL),
+
 		// response-side enforcement
 		"DS4P_ENFORCEMENT_TOTAL": setString(&c.Enforcement.Total),
 		"DS4P_PAGING_TTL":        setDuration(&c.Enforcement.PagingTTL),
