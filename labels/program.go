@@ -151,3 +151,23 @@ func referenceKey(ref []byte) (key []byte, typLen int) {
 	}
 	return ref[typStart:], len(typ)
 }
+
+// ProgramOfReference returns the name of the Part 2 program a reference
+// ("Organization/x", absolute or versioned) names, or "".
+func (l *Labeller) ProgramOfReference(ref string) string {
+	rs := l.rs.Load()
+	return rs.programs.byReference([]byte(ref))
+}
+
+// ProgramOfIdentifier returns the name of the Part 2 program an identifier
+// names, or "".
+func (l *Labeller) ProgramOfIdentifier(system, value string) string {
+	rs := l.rs.Load()
+	return rs.programs.byIdentifier([]byte(system), []byte(value))
+}
+
+// HasPrograms reports whether any Part 2 program is configured.
+func (l *Labeller) HasPrograms() bool {
+	rs := l.rs.Load()
+	return !rs.programs.empty()
+}

@@ -67,6 +67,9 @@ func (r *run) settleLabels(ctx context.Context) error {
 	if err := r.resolvePatients(ctx); err != nil { // patient_identity.go
 		return err
 	}
+	if err := r.labelEnrolment(); err != nil { // enrolment.go
+		return err
+	}
 	for _, it := range r.items {
 		settleContained(it)
 	}

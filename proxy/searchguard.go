@@ -99,6 +99,9 @@ func (s *Server) guardQuery(req fhirRequest, q url.Values, fromPage bool) (url.V
 	if f := s.guardOperation(req); f != nil {
 		return nil, f
 	}
+	if f := s.guardEnrolmentSearch(req, q); f != nil { // enrolment.go
+		return nil, f
+	}
 	if len(q) == 0 {
 		return q, nil
 	}

@@ -1,0 +1,82 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ds4p/ds4p/labels"
+)
+
+func withProgram(o *Options, d *Deps) {
+	l, err := labels.NewLabeller(labels.Options{Rules: labels.DefaultRules(), CacheSize: 100,
+		Programs: []labels.Program{{Name: "clinic", References: []string{"Organization/p2"}, Identifiers: []string{"http://hl7.org/fhir/sid/us-npi|1847002312"}}}})
+	if err != nil {
+		panic(err)
+	}
+	d.Labeller = l
+}
+
+// A Patient that names a Part 2 program as its managing organisation or
+// practitioner says the person is the program's patient: for a caller who
+// may not read the program's records those members are cut (the rest of
+// the Patient stays); a caller with the patient's consent gets them,
+// labelled inline.
+func TestPatientEnrolmentInAPart2Program(t *testing.T) {
+	t.Parallel()
+	pat := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],` +
+		`"generalPractitioner":[{"reference":"Practitioner/gp"},{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1847002312"},"display":"Riverside Recovery"}],` +
+		`"managing\u004frganization":{"reference":"Organization/p2","display":"Riverside Recovery"}}`
+	h := newHarness(t, fhirJSONHandler(200, pat), withProgram)
+	resp, body := h.get("/fhir/Patient/p1", tokOther)
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "Riverside") || strings.Contains(body, "Organization/p2") ||
+		strings.Contains(body, "1847002312") || !strings.Contains(body, "Practitioner/gp") || !strings.Contains(body, `"Doe"`) ||
+		!strings.Contains(body, `"REDACTED"`) || strings.Contains(body, "42CFRPart2") {
+		t.Fatalf("caller without consent: %d %s", resp.StatusCode, body)
+	}
+	resp, body = h.get("/fhir/Patient/p1", tokConsented)
+	if resp.StatusCode != http.StatusOK || strings.Count(body, "Riverside") != 2 || !strings.Contains(body, "extension-inline-sec-label") ||
+		!strings.Contains(body, "PROCESSINLINELABEL") {
+		t.Fatalf("consented caller: %d %s", resp.StatusCode, body)
+	}
+	// A Patient managed by another organisation is untouched.
+	other := strings.Replace(strings.Replace(pat, "Organization/p2", "Organization/general", 1), `,{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1847002312"},"display":"Riverside Recovery"}`, "", 1)
+	h2 := newHarness(t, fhirJSONHandler(200, other), withProgram)
+	if resp, body := h2.get("/fhir/Patient/p1", tokOther); resp.StatusCode != http.StatusOK || body != other {
+		t.Fatalf("ordinary Patient changed: %d %s", resp.StatusCode, body)
+	}
+}
+
+// Searching patients by a Part 2 program lists its patients, since
+// Patients are never withheld: refused, in every spelling; other
+// organisations are searched as before.
+func TestPatientSearchByPart2ProgramRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fhir/R4/Organization/general" { // the compartment's owner, read first
+			fhirJSONHandler(200, `{"resourceType":"Organization","id":"general"}`)(w, r)
+			return
+		}
+		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","total":0}`)(w, r)
+	}, withProgram)
+	for _, path := range []string{
+		"/fhir/Patient?organization=Organization/p2",
+		"/fhir/Patient?organization=p2",
+		"/fhir/Patient?organization:Organization=p2",
+		"/fhir/Patient?ORGANIZATION=x,Organization/p2",
+		"/fhir/Patient?general-practitioner=Organization/p2",
+		"/fhir/Patient?general-practitioner=p2",
+		"/fhir/Patient?general-practitioner:identifier=http://hl7.org/fhir/sid/us-npi|1847002312",
+		"/fhir/Organization/p2/Patient",
+	} {
+		resp, body := h.get(path, tokConsented)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Part 2 program") {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	for _, path := range []string{"/fhir/Patient?organization=Organization/general", "/fhir/Condition?organization=Organization/p2", "/fhir/Organization/general/Patient"} {
+		if resp, body := h.get(path, tokConsented); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+}
