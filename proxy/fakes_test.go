@@ -158,9 +158,24 @@ func (h *harness) base() string { return h.upstream.URL + "/fhir/R4" }
 
 func (h *harness) get(path, token string, hdr ...string) (*http.Response, string) {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.proxy.URL+path, nil)
+	return h.do(http.MethodGet, path, token, "", "", hdr...)
+}
+
+// do sends one request to the proxy: the token as a Bearer token and the
+// Content-Type when given, then hdr's name/value pairs; it returns the
+// response and its whole body.
+func (h *harness) do(method, path, token, contentType, body string, hdr ...string) (*http.Response, string) {
+	h.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequestWithContext(context.Background(), method, h.proxy.URL+path, rd)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])

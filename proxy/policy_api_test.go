@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -23,16 +22,7 @@ const part2Condition = `{"resourceType":"Condition","id":"p2c","meta":{"versionI
 
 func (h *harness) post(path, token, body string) (*http.Response, string) {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, h.proxy.URL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return h.do(http.MethodPost, path, token, "application/json", body)
 }
 
 func decideBody(org, purpose, breakGlass string, consents string, resources ...string) string {

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -95,19 +94,7 @@ func (u *refUpstream) readsOf(key string) int {
 // sendH is send with extra request headers.
 func (h *harness) sendH(method, path, token, contentType, body string, hdr ...string) (*http.Response, string) {
 	h.t.Helper()
-	req, _ := http.NewRequestWithContext(context.Background(), method, h.proxy.URL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", contentType)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return h.do(method, path, token, contentType, body, hdr...)
 }
 
 func obsWithFocus(ref string) string {

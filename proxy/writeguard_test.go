@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -66,16 +65,7 @@ func (u *writeUpstream) handler(w http.ResponseWriter, r *http.Request) {
 
 func (h *harness) send(method, path, token, contentType, body string) (*http.Response, string) {
 	h.t.Helper()
-	req, _ := http.NewRequestWithContext(context.Background(), method, h.proxy.URL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return h.do(method, path, token, contentType, body)
 }
 
 func TestConditionalCreateRefused(t *testing.T) {
