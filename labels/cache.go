@@ -94,13 +94,18 @@ func (c *Cache) noteKnown(keys []string, now time.Time) {
 	}
 }
 
-// Forget drops what the cache knows about "Type/id": a write of it through
-// the proxy may have changed its codes, so the next batch that refers to
-// it fetches it again rather than trust what was known.
+// Forget is called for a write of "Type/id" through the proxy, which may
+// have changed its codes: the cache then forgets every target it knew to
+// pass nothing on, not only this one, since a target known as ordinary
+// may have been so only through this one (an Observation derived from
+// another whose focus is the written Condition). Labels it holds stay:
+// they can only make a referrer more restricted.
 func (c *Cache) Forget(typ, id string) {
-	k := typ + "/" + id
 	c.mu.Lock()
-	delete(c.known, k)
+	if len(c.known) > 0 {
+		clear(c.known)
+		c.knownRing = c.knownRing[:0]
+	}
 	c.mu.Unlock()
 }
 

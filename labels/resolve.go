@@ -38,7 +38,9 @@ const MaxResolved = 4096
 // nor the label cache knows, adds what fetch returns to the batch (labelled
 // as the batch's own resources are, so that labels travel along chains
 // through them, but not among the resources the caller added), and repeats
-// for the targets those refer to, up to the propagation depth. Finish then
+// for the targets those refer to, up to the propagation depth (a chain
+// that goes on past it into unknown resources is an error: its start
+// cannot be labelled). Finish then
 // propagates through the fetched resources, and the cache remembers every
 // fetched target: the sensitive ones as any resource, the others (ordinary
 // or missing) for the cache's known-TTL, so that later responses fetch
@@ -53,10 +55,15 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 	}
 	now := time.Now()
 	var asked map[string]bool // allocated once there is something to ask
-	for range maxRounds {
+	for round := 0; ; round++ {
 		targets := b.unresolved(asked, now)
 		if len(targets) == 0 {
 			break
+		}
+		if round == maxRounds {
+			// The chain goes on past the depth labels travel: what lies
+			// beyond could make its start sensitive, and is not known.
+			return errChainTooDeep
 		}
 		if len(asked)+len(targets) > MaxResolved {
 			return errTooManyTargets
@@ -83,6 +90,8 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 	}
 	return nil
 }
+
+var errChainTooDeep = fmt.Errorf("labels: references lead more than %d resources deep to resources unknown to the label cache", maxRounds)
 
 var errTooManyTargets = fmt.Errorf("labels: more than %d resources referred to are unknown to the label cache", MaxResolved)
 

@@ -257,3 +257,55 @@ func TestLabelAllResolving(t *testing.T) {
 		t.Fatalf("got %d results, labels %v", len(got), got[0].Labels)
 	}
 }
+
+// A chain of references longer than labels travel, into resources the
+// cache does not know, cannot be labelled: Resolve refuses it rather than
+// label its start as if the far end were ordinary (QA: 9 and 12 hops were
+// disclosed on a cold cache, withheld once a middle link was cached).
+func TestResolveRefusesChainsPastTheDepth(t *testing.T) {
+	t.Parallel()
+	var chain []string
+	for i := range 10 {
+		chain = append(chain, `{"resourceType":"Observation","id":"h`+strconv.Itoa(i)+`","derivedFrom":[{"reference":"Observation/h`+strconv.Itoa(i+1)+`"}]}`)
+	}
+	u := newUpstream(chain[1:]...)
+	b := part2Labeller(t, 100).NewBatch()
+	var r labels.Result
+	if err := b.AddValid([]byte(chain[0]), &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Resolve(u.fetch); err == nil || !strings.Contains(err.Error(), "deep") {
+		t.Fatalf("Resolve of a 10-hop chain: %v", err)
+	}
+	// Eight hops resolve: h0 -> ... -> h8, which refers to nothing.
+	u8 := newUpstream(append(append([]string(nil), chain[1:8]...), `{"resourceType":"Observation","id":"h8"}`)...)
+	b = part2Labeller(t, 100).NewBatch()
+	if err := b.AddValid([]byte(chain[0]), &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Resolve(u8.fetch); err != nil {
+		t.Fatalf("Resolve of an 8-hop chain: %v", err)
+	}
+}
+
+// A write forgets every target known as ordinary, since one may have been
+// ordinary only through the written resource (QA: top -derivedFrom-> mid
+// -focus-> the written Condition; mid stayed known as ordinary).
+func TestForgetClearsIndirectKnowledge(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 100)
+	mid := `{"resourceType":"Observation","id":"mid","focus":[{"reference":"Condition/flip"}]}`
+	flip := `{"resourceType":"Condition","id":"flip","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"J10.1"}]}}`
+	top := `{"resourceType":"Observation","id":"top","derivedFrom":[{"reference":"Observation/mid"}]}`
+	u := newUpstream(mid, flip)
+	if got := labelResolving(t, l, u, top); got[0].Labels.Has(labels.SUD) {
+		t.Fatalf("ordinary chain labelled %v", got[0].Labels)
+	}
+	u.mu.Lock()
+	u.byKey["Condition/flip"] = strings.Replace(flip, "J10.1", "F11.20", 1)
+	u.mu.Unlock()
+	l.Forget("Condition", "flip")
+	if got := labelResolving(t, l, u, top); !got[0].Labels.Has(labels.SUD) {
+		t.Fatalf("after the write the top of the chain is %v, want SUD", got[0].Labels)
+	}
+}

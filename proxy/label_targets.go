@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,6 +127,15 @@ func (s *Server) fetchTarget(ctx context.Context, ex *exchange, t labels.Target)
 	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
 		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, err)
 	}
+	// The resource asked for, not a Bundle or another resource: what the
+	// upstream answered would otherwise count as the target missing.
+	var head struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil || head.ResourceType != t.Type || head.ID != t.ID {
+		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, errors.New("the upstream answered a read of a referenced resource with another resource"))
+	}
 	return body, nil
 }
 
@@ -146,10 +157,15 @@ const targetUnreadable = "a resource this response refers to could not be read f
 // relative reference ("Condition/1"), or an absolute one under the
 // upstream's base. Other servers' resources are not read.
 func (s *Server) localReference(ref string) bool {
-	if rest, ok := strings.CutPrefix(ref, s.upBase+"/"); ok {
-		return rest != ""
+	if !strings.Contains(ref, ":") {
+		return true // relative
 	}
-	return !strings.Contains(ref, ":")
+	u, err := url.Parse(ref)
+	up := s.opts.Upstream
+	// Scheme and host compare in any case (HTTP://EHR/fhir is the base),
+	// the path exactly.
+	return err == nil && strings.EqualFold(u.Scheme, up.Scheme) && strings.EqualFold(u.Host, up.Host) &&
+		strings.HasPrefix(u.Path, strings.TrimRight(up.Path, "/")+"/")
 }
 
 // noteWrite records that req updates, patches or deletes a resource: what

@@ -3,6 +3,7 @@ package proxy
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -179,5 +180,39 @@ func TestUnreadableTargetWithholds(t *testing.T) {
 	h2 := newHarness(t, up2.handle, withCache)
 	if resp, body := h2.get("/fhir/MedicationRequest/mr2", tokOther); resp.StatusCode != http.StatusOK || up2.readsOf("Condition/sud1") != 0 {
 		t.Fatalf("other server's target: %d %s, reads %d", resp.StatusCode, body, up2.readsOf("Condition/sud1"))
+	}
+}
+
+func TestLocalReference(t *testing.T) {
+	t.Parallel()
+	u, _ := url.Parse("http://ehr.example:8080/fhir/R4")
+	s := &Server{opts: Options{Upstream: u}}
+	for ref, want := range map[string]bool{
+		"Condition/1": true,
+		"http://ehr.example:8080/fhir/R4/Condition/1":  true,
+		"HTTP://EHR.example:8080/fhir/R4/Condition/1":  true,
+		"http://ehr.example:8080/FHIR/R4/Condition/1":  false,
+		"http://other.example/fhir/R4/Condition/1":     false,
+		"http://ehr.example:8080/fhir/R40/Condition/1": false,
+		"urn:uuid:1234": false,
+	} {
+		if got := s.localReference(ref); got != want {
+			t.Errorf("%s: %v, want %v", ref, got, want)
+		}
+	}
+}
+
+// A read of a target that answers with something else (a Bundle, another
+// resource) withholds the response, as an unreadable target does; it was
+// taken as the target missing, and the referrer disclosed.
+func TestTargetAnsweredWithAnotherResourceWithholds(t *testing.T) {
+	t.Parallel()
+	up := newRouted(map[string]string{
+		"MedicationRequest/mr1": orderFor("mr1", "Condition/sud1"),
+		"Condition/sud1":        `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + sudCondition + `}]}`,
+	})
+	h := newHarness(t, up.handle, withCache)
+	if resp, body := h.get("/fhir/MedicationRequest/mr1", tokConsented); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("target answered with a Bundle: %d %s", resp.StatusCode, body)
 	}
 }
