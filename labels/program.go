@@ -30,6 +30,7 @@ var SourceKeys = []string{
 	"serviceProvider", "performer", "recorder", "requester", "author", "asserter",
 	"participant", "location", "provider", "custodian", "sender", "informationSource",
 	"enterer", "organization", "managingOrganization", "attester", "collector",
+	"managingEntity", // a Group the program manages: its members are its patients
 }
 
 // directoryTypes are not records of a program even when they name it:

@@ -44,30 +44,105 @@ func (r *run) labelEnrolment() error {
 		if len(els) == 0 {
 			continue
 		}
-		it.res.Elements = append(it.res.Elements[:len(it.res.Elements):len(it.res.Elements)], els...)
-		if lb := labels.NewSet(labels.ProcessInline); !it.res.Labels.Union(lb).Equal(it.res.Labels) {
-			it.res.Labels = it.res.Labels.Union(lb)
+		for _, e := range els {
+			it.res.Elements = append(it.res.Elements[:len(it.res.Elements):len(it.res.Elements)], e.ElementLabel)
 		}
+		it.enrolment = els
 		it.res.Changed = true
 	}
 	return nil
+}
+
+// enrolmentElement is an enrolment member's element label and the words
+// that would name the program in the Patient's narrative: the member's
+// display, reference and identifier value, and the program's name.
+type enrolmentElement struct {
+	labels.ElementLabel
+	words []string
+}
+
+// silentCut reports whether every removed element of it is an enrolment
+// element: its removal then leaves no REDACTED label (and no
+// PROCESSINLINELABEL), since on a Patient that mark would itself say the
+// person is a program's patient (QA: a Patient search listed exactly the
+// program's patients as the REDACTED ones). The narrative goes only when
+// it names the program (narrativeNames).
+func (it *item) silentCut() bool {
+	if len(it.enrolment) == 0 || len(it.redacted) == 0 {
+		return false
+	}
+	for _, e := range it.redacted {
+		if !it.isEnrolment(e) {
+			return false
+		}
+	}
+	return true
+}
+
+func (it *item) isEnrolment(e labels.ElementLabel) bool {
+	for _, x := range it.enrolment {
+		if x.Start == e.Start && x.End == e.End {
+			return true
+		}
+	}
+	return false
+}
+
+// keptEnrolment reports whether an enrolment element stays (its inline
+// labels are then written, and the resource needs PROCESSINLINELABEL).
+func (it *item) keptEnrolment() bool {
+	for _, e := range it.res.Elements {
+		if it.isEnrolment(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// narrativeNames reports whether the Patient's narrative (text.div)
+// mentions what a removed enrolment element named.
+func (r *run) narrativeNames(it *item, sp span) bool {
+	text := strings.ToLower(string(r.body[sp.start:sp.end]))
+	for _, e := range it.enrolment {
+		if !it.isRedacted(e.ElementLabel) {
+			continue
+		}
+		for _, w := range e.words {
+			if w = strings.ToLower(strings.TrimSpace(w)); len(w) >= 3 && strings.Contains(text, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (it *item) isRedacted(e labels.ElementLabel) bool {
+	for _, x := range it.redacted {
+		if x.Start == e.Start && x.End == e.End {
+			return true
+		}
+	}
+	return false
 }
 
 // enrolmentElements returns an element label for each reference object of
 // the Patient res (its top-level managingOrganization, or an element of
 // its generalPractitioner) that names a Part 2 program, by reference or
 // identifier. Offsets are relative to res.
-func enrolmentElements(res []byte, l *labels.Labeller) ([]labels.ElementLabel, error) {
-	var out []labels.ElementLabel
+func enrolmentElements(res []byte, l *labels.Labeller) ([]enrolmentElement, error) {
+	var out []enrolmentElement
+	var words []string
 	names := func(s, e int) (bool, error) {
 		if res[s] != '{' {
 			return false, nil
 		}
-		var ref, system, value string
+		var ref, system, value, display string
 		err := fjson.ObjectEach(res, s, func(key []byte, vs, ve int) error {
 			switch {
 			case fjson.KeyIs(key, "reference") && res[vs] == '"':
 				ref, _ = fjson.StringValue(res, vs, ve)
+			case fjson.KeyIs(key, "display") && res[vs] == '"':
+				display, _ = fjson.StringValue(res, vs, ve)
 			case fjson.KeyIs(key, "identifier") && res[vs] == '{':
 				return fjson.ObjectEach(res, vs, func(k []byte, s2, e2 int) error {
 					if res[s2] != '"' {
@@ -87,7 +162,24 @@ func enrolmentElements(res []byte, l *labels.Labeller) ([]labels.ElementLabel, e
 		if err != nil {
 			return false, err
 		}
-		return (ref != "" && l.ProgramOfReference(ref) != "") || (system != "" && value != "" && l.ProgramOfIdentifier(system, value) != ""), nil
+		program := ""
+		if ref != "" {
+			program = l.ProgramOfReference(ref)
+		}
+		if program == "" && system != "" && value != "" {
+			program = l.ProgramOfIdentifier(system, value)
+		}
+		if program == "" {
+			return false, nil
+		}
+		words = []string{program, display, value}
+		if ref != "" { // its id
+			if k := strings.Index(ref, "/_history/"); k >= 0 {
+				ref = ref[:k]
+			}
+			words = append(words, ref[strings.LastIndexByte(ref, '/')+1:], ref)
+		}
+		return true, nil
 	}
 	err := fjson.ObjectEach(res, 0, func(key []byte, vs, ve int) error {
 		var name string
@@ -104,7 +196,7 @@ func enrolmentElements(res []byte, l *labels.Labeller) ([]labels.ElementLabel, e
 			return fjson.ArrayEach(res, vs, func(s, e int) error {
 				ok, err := names(s, e)
 				if ok {
-					out = append(out, labels.ElementLabel{Path: name + "[" + strconv.Itoa(i) + "]", Start: s, End: e, Labels: labels.Part2Labels()})
+					out = append(out, enrolmentElement{labels.ElementLabel{Path: name + "[" + strconv.Itoa(i) + "]", Start: s, End: e, Labels: labels.Part2Labels()}, words})
 				}
 				i++
 				return err
@@ -112,7 +204,7 @@ func enrolmentElements(res []byte, l *labels.Labeller) ([]labels.ElementLabel, e
 		}
 		ok, err := names(vs, ve)
 		if ok {
-			out = append(out, labels.ElementLabel{Path: name, Start: vs, End: ve, Labels: labels.Part2Labels()})
+			out = append(out, enrolmentElement{labels.ElementLabel{Path: name, Start: vs, End: ve, Labels: labels.Part2Labels()}, words})
 		}
 		return err
 	})
@@ -147,7 +239,23 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 			return refused(owner + "/" + req.ID + "/Patient")
 		}
 	}
-	if req.Type != "Patient" {
+	for name, vs := range q {
+		// _include=Patient:organization names the program of a Patient
+		// whose member was cut; _revinclude=Patient:organization on the
+		// program's Organization lists its patients; * does both.
+		base, _, _ := strings.Cut(name, ":")
+		if lb := strings.ToLower(base); lb == "_include" || lb == "_revinclude" {
+			for _, v := range vs {
+				src, param, _ := strings.Cut(strings.TrimSpace(v), ":")
+				param, _, _ = strings.Cut(param, ":")
+				_, enrol := enrolmentParams[strings.ToLower(param)]
+				if src == "*" || strings.EqualFold(src, "Patient") && (enrol || param == "*") {
+					return refused(base + "=" + v)
+				}
+			}
+		}
+	}
+	if !searchesPatients(req, q) {
 		return nil
 	}
 	for name, vs := range q {
@@ -187,4 +295,28 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 		}
 	}
 	return nil
+}
+
+// searchesPatients reports whether the search returns Patients as
+// matches: a Patient search, or a system search whose _type names Patient.
+func searchesPatients(req fhirRequest, q url.Values) bool {
+	if req.Type == "Patient" {
+		return true
+	}
+	if req.Type != "" || req.ID != "" {
+		return false
+	}
+	for name, vs := range q {
+		if !strings.EqualFold(name, "_type") {
+			continue
+		}
+		for _, v := range vs {
+			for _, t := range strings.Split(v, ",") {
+				if strings.EqualFold(strings.TrimSpace(t), "Patient") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

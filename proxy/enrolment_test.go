@@ -20,8 +20,8 @@ func withProgram(o *Options, d *Deps) {
 // A Patient that names a Part 2 program as its managing organisation or
 // practitioner says the person is the program's patient: for a caller who
 // may not read the program's records those members are cut (the rest of
-// the Patient stays); a caller with the patient's consent gets them,
-// labelled inline.
+// the Patient stays), silently: a REDACTED mark on a Patient would itself
+// say it; a caller with the patient's consent gets them, labelled inline.
 func TestPatientEnrolmentInAPart2Program(t *testing.T) {
 	t.Parallel()
 	pat := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],` +
@@ -31,7 +31,7 @@ func TestPatientEnrolmentInAPart2Program(t *testing.T) {
 	resp, body := h.get("/fhir/Patient/p1", tokOther)
 	if resp.StatusCode != http.StatusOK || strings.Contains(body, "Riverside") || strings.Contains(body, "Organization/p2") ||
 		strings.Contains(body, "1847002312") || !strings.Contains(body, "Practitioner/gp") || !strings.Contains(body, `"Doe"`) ||
-		!strings.Contains(body, `"REDACTED"`) || strings.Contains(body, "42CFRPart2") {
+		strings.Contains(body, `"REDACTED"`) || strings.Contains(body, "PROCESSINLINELABEL") || strings.Contains(body, "42CFRPart2") {
 		t.Fatalf("caller without consent: %d %s", resp.StatusCode, body)
 	}
 	resp, body = h.get("/fhir/Patient/p1", tokConsented)
@@ -68,6 +68,13 @@ func TestPatientSearchByPart2ProgramRefused(t *testing.T) {
 		"/fhir/Patient?general-practitioner=p2",
 		"/fhir/Patient?general-practitioner:identifier=http://hl7.org/fhir/sid/us-npi|1847002312",
 		"/fhir/Organization/p2/Patient",
+		"/fhir/?_type=Patient&organization=Organization/p2",
+		"/fhir?_type=Observation,patient&organization=p2",
+		"/fhir/Organization?_id=p2&_revinclude=Patient:organization",
+		"/fhir/Organization?name=x&_revinclude:iterate=Patient:general-practitioner",
+		"/fhir/Patient?_id=p1&_include=Patient:organization",
+		"/fhir/Patient?_id=p1&_include=Patient:*",
+		"/fhir/Organization?_revinclude=*",
 	} {
 		resp, body := h.get(path, tokConsented)
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Part 2 program") {
@@ -77,6 +84,23 @@ func TestPatientSearchByPart2ProgramRefused(t *testing.T) {
 	for _, path := range []string{"/fhir/Patient?organization=Organization/general", "/fhir/Condition?organization=Organization/p2", "/fhir/Organization/general/Patient"} {
 		if resp, body := h.get(path, tokConsented); resp.StatusCode != http.StatusOK {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+}
+
+// The narrative goes with a silent cut only when it names what was cut;
+// otherwise the Patient keeps it, as every other Patient does.
+func TestEnrolmentCutKeepsANarrativeThatDoesNotNameTheProgram(t *testing.T) {
+	t.Parallel()
+	mk := func(div string) string {
+		return `{"resourceType":"Patient","id":"p1","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">` + div + `</div>"},` +
+			`"managingOrganization":{"reference":"Organization/p2","display":"Riverside Recovery"}}`
+	}
+	for div, keep := range map[string]bool{"Jane Doe, born 1970": true, "Jane Doe, managed by RIVERSIDE recovery": false, "Jane Doe (Organization/p2)": false} {
+		h := newHarness(t, fhirJSONHandler(200, mk(div)), withProgram)
+		resp, body := h.get("/fhir/Patient/p1", tokOther)
+		if resp.StatusCode != http.StatusOK || strings.Contains(body, "managingOrganization") || strings.Contains(body, "Jane Doe") != keep {
+			t.Errorf("narrative %q: %d %s", div, resp.StatusCode, body)
 		}
 	}
 }

@@ -22,6 +22,10 @@ func TestOrphanIncludesWithheld(t *testing.T) {
 	)
 	patientWithOrg := `{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/hosp"}}`
 	handler := func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/Condition") { // a read of a referenced resource (Encounter/enc9)
+			fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+			return
+		}
 		b := bundle(h0base(r), -1, false, sudAtClinic, bpObs)
 		inc := func(res string) string { return `,{"resource":` + res + `,"search":{"mode":"include"}}` }
 		b = b[:len(b)-2] + inc(clinician) + inc(patientWithOrg) + inc(note) + inc(unrelated) + inc(chained) + `]}`

@@ -34,6 +34,9 @@ type item struct {
 	redacted []labels.ElementLabel
 	// masked are the elements kept with their values masked (mask.go).
 	masked []labels.ElementLabel
+	// enrolment are the elements of a Patient that name a Part 2 program
+	// (enrolment.go), with what would tell the program in its narrative.
+	enrolment []enrolmentElement
 	// extra are the classes of its kept elements other than its own, whose
 	// obligations and notices it carries.
 	extra []*class

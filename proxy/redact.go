@@ -221,6 +221,7 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	}
 	targets = append(targets, at...)
 	removed := len(targets) > 0
+	silent := len(at) == 0 && it.silentCut() // enrolment.go
 	masks, dropped, err := r.maskEdits(it, targets) // mask.go
 	if err != nil {
 		return nil, err
@@ -229,9 +230,12 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	if removed || len(it.masked) > 0 {
 		if s, ok, err := r.narrativeSpan(it); err != nil {
 			return nil, err
-		} else if ok {
+		} else if ok && (!silent || r.narrativeNames(it, s)) {
 			targets = append(targets, s)
 		}
+	}
+	if silent {
+		removed = false
 	}
 	if it.res.Type == "OperationOutcome" {
 		ot, err := outcomeTargets(r.body, it.start)
@@ -261,7 +265,11 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 		}
 		edits = append(edits, ce...)
 	}
-	le, err := r.labelEdits(it.start, it.end, *it.res, it.class, it.extra, removed, len(it.masked) > 0)
+	res := *it.res
+	if it.keptEnrolment() { // its inline labels are written: the IG's SHALL
+		res.Labels = res.Labels.Union(labels.NewSet(labels.ProcessInline))
+	}
+	le, err := r.labelEdits(it.start, it.end, res, it.class, it.extra, removed, len(it.masked) > 0)
 	if err != nil {
 		return nil, err
 	}
