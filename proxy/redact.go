@@ -221,7 +221,7 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	}
 	targets = append(targets, at...)
 	removed := len(targets) > 0
-	silent := len(at) == 0 && it.silentCut() // enrolment.go
+	silent := len(at) == 0 && it.silentCut()        // enrolment.go
 	masks, dropped, err := r.maskEdits(it, targets) // mask.go
 	if err != nil {
 		return nil, err
