@@ -68,7 +68,10 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 		if strings.HasPrefix(req.Operation, "$meta-") && req.Operation != "$meta" && !ex.caller.HasScope(LabelWriterScope) {
 			return labelRole("changing security labels with " + req.Operation)
 		}
-		return s.guardInstance(ctx, ex, req)
+		if f := s.guardInstance(ctx, ex, req); f != nil {
+			return f
+		}
+		return s.guardOperationBody(ctx, ex, r)
 	case VRead, History:
 		return s.guardInstance(ctx, ex, req)
 	default:
@@ -137,6 +140,29 @@ func (s *Server) guardCompartmentOwner(ctx context.Context, ex *exchange, req fh
 	}
 	_, f := s.stored(ctx, ex, fhirRequest{Interaction: Read, Type: owner, ID: req.ID, Path: owner + "/" + req.ID}, false)
 	return f
+}
+
+// guardOperationBody checks the references an operation's body carries
+// (a resource to $validate, Parameters) as a write's are checked: a server
+// that resolves them (a validator checking referential integrity) would
+// answer otherwise for a withheld target than for a missing one (QA:
+// $validate with focus Condition/c-sud 200, Condition/nope 400).
+func (s *Server) guardOperationBody(ctx context.Context, ex *exchange, r *http.Request) *Failure {
+	if r.Method != http.MethodPost {
+		return nil
+	}
+	body, f := readRequestBody(r)
+	if f != nil || len(body) == 0 {
+		return f
+	}
+	if mt := mediaType(r.Header.Get("Content-Type")); mt != "" && !isJSON(mt) {
+		return nil // not JSON: the edge refuses formats it cannot inspect
+	}
+	rs := s.newRefScan(ex)
+	if f := rs.walkJSON(body, ex.req.Type); f != nil {
+		return f
+	}
+	return rs.check(ctx, ex)
 }
 
 // readRequestBody reads the whole body (the MaxBytesReader bounds it) and

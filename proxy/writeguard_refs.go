@@ -267,6 +267,7 @@ func (rs *refScan) patch(typ, contentType string, body []byte) *Failure {
 	bad := fail(http.StatusBadRequest, "invalid", "the patch body is not valid", nil)
 	if mediaType(contentType) == "application/json-patch+json" {
 		var ops []struct {
+			Op    string          `json:"op"`
 			Path  string          `json:"path"`
 			Value json.RawMessage `json:"value"`
 		}
@@ -274,6 +275,12 @@ func (rs *refScan) patch(typ, contentType string, body []byte) *Failure {
 			return bad
 		}
 		for _, op := range ops {
+			if o := strings.ToLower(op.Op); o == "copy" || o == "move" {
+				// What they write comes from the resource itself, where an
+				// earlier op can have put any string (QA: add a note
+				// "Condition/x", copy it to /focus/0/reference).
+				return notSupported("JSON Patch copy and move are not supported through the proxy: the references they would write cannot be checked; use add or replace with the value")
+			}
 			if len(op.Value) == 0 {
 				continue
 			}
@@ -319,13 +326,50 @@ func (rs *refScan) patch(typ, contentType string, body []byte) *Failure {
 						value = v
 					}
 				}
+				// A complex value given as parts (a Reference as a part
+				// named reference): QA wrote one past the check.
+				if f := rs.patchParts(path, part["part"]); f != nil {
+					return f
+				}
 			}
 		}
+		// FHIRPath quotes names in backticks: `reference` is reference.
+		path, name = strings.ReplaceAll(path, "`", ""), strings.ReplaceAll(name, "`", "")
 		var ref string
 		if (name == "reference" || name == "" && strings.HasSuffix(path, ".reference")) && json.Unmarshal(value, &ref) == nil {
 			if f := rs.add(strings.TrimSuffix(path, ".reference"), ref); f != nil {
 				return f
 			}
+		}
+	}
+	return nil
+}
+
+// patchParts collects, from the parts of a FHIRPath Patch value, every
+// string written to a part named reference, at any depth.
+func (rs *refScan) patchParts(path string, raw json.RawMessage) *Failure {
+	if len(raw) == 0 {
+		return nil
+	}
+	var parts []map[string]json.RawMessage
+	if json.Unmarshal(raw, &parts) != nil {
+		return fail(http.StatusBadRequest, "invalid", "the patch body is not valid", nil)
+	}
+	for _, part := range parts {
+		var n string
+		_ = json.Unmarshal(part["name"], &n)
+		if strings.ReplaceAll(n, "`", "") == "reference" {
+			for k, v := range part {
+				var ref string
+				if strings.HasPrefix(k, "value") && json.Unmarshal(v, &ref) == nil {
+					if f := rs.add(path, ref); f != nil {
+						return f
+					}
+				}
+			}
+		}
+		if f := rs.patchParts(path, part["part"]); f != nil {
+			return f
 		}
 	}
 	return nil

@@ -145,6 +145,16 @@ func TestWriteReferenceToWithheldAnswersAsMissing(t *testing.T) {
 		}},
 		{"fhirpath patch", "PATCH", "/fhir/Observation/o1", fj, fhirPathPatch},
 		{"fhirpath patch of a reference string", "PATCH", "/fhir/Observation/o1", fj, fhirPathReplace},
+		{"fhirpath patch, value as parts", "PATCH", "/fhir/Observation/o1", fj, func(ref string) string {
+			return `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Observation.focus[0]"},{"name":"value","part":[{"name":"reference","valueString":"` + ref + `"}]}]}]}`
+		}},
+		{"fhirpath patch, backtick name", "PATCH", "/fhir/Observation/o1", fj, func(ref string) string {
+			return `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Observation.focus[0].` + "`reference`" + `"},{"name":"value","valueString":"` + ref + `"}]}]}`
+		}},
+		{"validate", "POST", "/fhir/Observation/$validate", fj, obsWithFocus},
+		{"validate, in Parameters", "POST", "/fhir/Observation/$validate", fj, func(ref string) string {
+			return `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + obsWithFocus(ref) + `}]}`
+		}},
 		{"batch create", "POST", "/fhir", fj, func(ref string) string {
 			return entryBundle("batch", `{"request":{"method":"POST","url":"Observation"},"resource":`+obsWithFocus(ref)+`}`)
 		}},
@@ -239,5 +249,23 @@ func TestWriteReferencesRefusedOrSkipped(t *testing.T) {
 				t.Errorf("a refused write read its targets")
 			}
 		})
+	}
+}
+
+// JSON Patch copy and move write what is already in the resource, where an
+// earlier operation can have put any string: refused.
+func TestJSONPatchCopyAndMoveRefused(t *testing.T) {
+	t.Parallel()
+	up := newRefUpstream()
+	h := newHarness(t, up.handle)
+	for _, op := range []string{"copy", "MOVE"} {
+		body := `[{"op":"add","path":"/note","value":[{"text":"Condition/sud1"}]},{"op":"` + op + `","from":"/note/0/text","path":"/focus/0/reference"}]`
+		resp, got := h.send(http.MethodPatch, "/fhir/Observation/o1", tokOtherWriter, "application/json-patch+json", body)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(got, "copy and move") {
+			t.Errorf("%s: %d %s", op, resp.StatusCode, got)
+		}
+	}
+	if up.writeCount() != 0 {
+		t.Fatalf("%d writes reached the upstream", up.writeCount())
 	}
 }
