@@ -22,7 +22,6 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/synth"
-	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy"
 	"github.com/ds4p/ds4p/proxy/authn"
@@ -97,7 +96,7 @@ func newFixture(b *testing.B, durable bool) *fixture {
 	}
 	u, _ := url.Parse(up.URL + "/fhir")
 	srv, err := proxy.New(proxy.Options{Upstream: u}, proxy.Deps{
-		Labeller: labels.Default(), Decider: eng, Consents: cs, Ledger: led, Auth: ver,
+		Labeller: servedLabeller(), Decider: eng, Consents: cs, Ledger: led, Auth: ver,
 	})
 	if err != nil {
 		b.Fatal(err)

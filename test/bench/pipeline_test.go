@@ -137,16 +137,23 @@ func newPipeUpstream(tb testing.TB) *pipeUpstream {
 		ready.Wait()
 		body, ok := bodies[r.URL.Query().Get("_count")]
 		if r.URL.Path != "/fhir/Observation" || !ok {
-			body = bodies["read"]
+			body, ok = bodies[r.URL.Path] // the read
 		}
 		w.Header().Set("Content-Type", "application/fhir+json")
+		if !ok {
+			// A reference's target the proxy reads to label a response
+			// (labels.Batch.Resolve): this upstream has nothing else.
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`))
+			return
+		}
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 	}))
 	tb.Cleanup(srv.Close)
 	up.base = srv.URL + "/fhir"
 	read := firstOrdinaryObservation(tb)
-	bodies["read"] = read.JSON
+	bodies["/fhir/Observation/"+read.ID] = read.JSON
 	up.shapes = append(up.shapes, pipeShape{name: "read", path: "/Observation/" + read.ID, body: read.JSON})
 	for _, n := range []int{1, 100, 1000} {
 		body := synth.SearchsetBundle(synth.BenchResources(n, 1), up.base)
@@ -279,7 +286,7 @@ func newPipeProxy(tb testing.TB, up *pipeUpstream, v pipeVariant) *pipeProxy {
 	}
 	u, _ := url.Parse(up.base)
 	srv, err := proxy.New(proxy.Options{Upstream: u}, proxy.Deps{
-		Labeller: labels.Default(), Decider: calls, Consents: cs, Ledger: led, Auth: ver,
+		Labeller: servedLabeller(), Decider: calls, Consents: cs, Ledger: led, Auth: ver,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -501,4 +508,16 @@ func TestPipelineCallers(t *testing.T) {
 	if out["restrictive"] >= out["permissive"] {
 		t.Errorf("restrictive caller got %d bytes, permissive %d: nothing was withheld", out["restrictive"], out["permissive"])
 	}
+}
+
+// servedLabeller is the labeller serve runs with: the default rules and a
+// label cache of the default size. Without the cache every response would
+// read the targets of its references from the upstream again
+// (labels.Batch.Resolve), which serve does once per target and known-TTL.
+func servedLabeller() *labels.Labeller {
+	l, err := labels.NewLabeller(labels.Options{Rules: labels.DefaultRules(), CacheSize: 100_000})
+	if err != nil {
+		panic(err)
+	}
+	return l
 }
