@@ -31,6 +31,9 @@ type Cache struct {
 	ttl       time.Duration
 	known     map[string]int64
 	knownRing []string
+	// forgets counts Forget calls: what a batch read before a write must
+	// not be noted as known after it (noteKnown).
+	forgets uint64
 }
 
 type cacheEntry struct {
@@ -65,13 +68,22 @@ func (c *Cache) knows(key []byte, now time.Time) bool {
 	return ok && now.UnixNano() < until
 }
 
+// generation is the count of Forget calls so far.
+func (c *Cache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.forgets
+}
+
 // noteKnown records the fetched targets keys that the cache holds no
 // labels for (after the batch that fetched them noted its resources) as
-// passing nothing on until now plus the known-TTL.
-func (c *Cache) noteKnown(keys []string, now time.Time) {
+// passing nothing on until now plus the known-TTL, unless a write was
+// forgotten since gen, when the batch began to read them: what it read may
+// be the version before the write.
+func (c *Cache) noteKnown(keys []string, now time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ttl <= 0 {
+	if c.ttl <= 0 || c.forgets != gen {
 		return
 	}
 	until := now.Add(c.ttl).UnixNano()
@@ -102,6 +114,7 @@ func (c *Cache) noteKnown(keys []string, now time.Time) {
 // they can only make a referrer more restricted.
 func (c *Cache) Forget(typ, id string) {
 	c.mu.Lock()
+	c.forgets++
 	if len(c.known) > 0 {
 		clear(c.known)
 		c.knownRing = c.knownRing[:0]

@@ -122,6 +122,7 @@ type Batch struct {
 	reasons   []Reason
 	check     fjson.Checker
 	fetched   []string // "Type/id" of every target Resolve asked for
+	gen       uint64   // the cache's generation when Resolve first asked
 	ix        batchIndex
 	ixLen     int // len(out) when ix was built
 }
@@ -241,7 +242,7 @@ func (b *Batch) Finish() {
 			b.l.cache.note(r)
 		}
 		if len(b.fetched) > 0 {
-			b.l.cache.noteKnown(b.fetched, time.Now())
+			b.l.cache.noteKnown(b.fetched, time.Now(), b.gen)
 		}
 	}
 	if cap(b.out) >= 64 && cap(b.out) <= 1<<16 { // lists worth keeping, not a rare giant's

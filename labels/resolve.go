@@ -70,6 +70,9 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 		}
 		if asked == nil {
 			asked = map[string]bool{}
+			if b.l.cache != nil {
+				b.gen = b.l.cache.generation() // before anything is read
+			}
 		}
 		for _, t := range targets {
 			asked[t.Key()] = true

@@ -309,3 +309,30 @@ func TestForgetClearsIndirectKnowledge(t *testing.T) {
 		t.Fatalf("after the write the top of the chain is %v, want SUD", got[0].Labels)
 	}
 }
+
+// A write forgotten while a batch was reading its targets keeps the batch
+// from noting what it read as known: it may be the version before the
+// write.
+func TestWriteDuringResolveIsNotOverwrittenByOldReads(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 100)
+	u := newUpstream(`{"resourceType":"Condition","id":"flu","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"J10.1"}]}}`)
+	racing := func(ts []labels.Target) ([][]byte, error) {
+		out, err := u.fetch(ts)
+		l.Forget("Condition", "flu") // the write lands after the read
+		return out, err
+	}
+	b := l.NewBatch()
+	var r labels.Result
+	if err := b.AddValid([]byte(order("Condition/flu")), &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Resolve(racing); err != nil {
+		t.Fatal(err)
+	}
+	b.Finish()
+	labelResolving(t, l, u, order("Condition/flu"))
+	if n := len(u.askedFor()); n != 2 {
+		t.Fatalf("asked %v: the read before the write was kept as known", u.askedFor())
+	}
+}
