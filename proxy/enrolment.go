@@ -104,22 +104,13 @@ func (it *item) keptEnrolment() bool {
 func (r *run) narrativeNames(it *item, sp span) bool {
 	text := strings.ToLower(string(r.body[sp.start:sp.end]))
 	for _, e := range it.enrolment {
-		if !it.isRedacted(e.ElementLabel) {
+		if !insideAny(e.Start, e.End, it.redacted) { // kept: its words may stay
 			continue
 		}
 		for _, w := range e.words {
 			if w = strings.ToLower(strings.TrimSpace(w)); len(w) >= 3 && strings.Contains(text, w) {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-func (it *item) isRedacted(e labels.ElementLabel) bool {
-	for _, x := range it.redacted {
-		if x.Start == e.Start && x.End == e.End {
-			return true
 		}
 	}
 	return false

@@ -55,10 +55,10 @@ func (r *run) targetFetcher(ctx context.Context) labels.FetchFunc {
 // fetchTargets reads the targets that are this upstream's resources
 // (relative references, or absolute ones under its base) from it, at most
 // targetFetchers at a time. A target that is missing or deleted, or that
-// is another server's, passes nothing on. Anything else that is not a
-// resource is an error: the referring resources cannot be labelled, and
-// the response is withheld (fail closed), with the upstream's status when
-// it refused.
+// is another server's, passes nothing on. Anything else, or a request
+// that ends before every target was read, is an error: the referring
+// resources cannot be labelled, and the response is withheld (fail
+// closed, 502, or 504 on a timeout).
 func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Target) ([][]byte, error) {
 	local := ts[:0:0]
 	for _, t := range ts {
@@ -99,6 +99,12 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 	wg.Wait()
 	if firstErr != nil {
 		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		// The request ended (timeout, the caller gone) before every target
+		// was read: the unread ones are not missing, and must not count
+		// as such, here or in the label cache.
+		return nil, classify(err)
 	}
 	targetsFetched.Add(int64(len(local)))
 	labelTargetFetches.Add(ctx, int64(len(local)))

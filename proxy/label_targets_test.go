@@ -1,12 +1,16 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ds4p/ds4p/labels"
 )
@@ -214,5 +218,48 @@ func TestTargetAnsweredWithAnotherResourceWithholds(t *testing.T) {
 	h := newHarness(t, up.handle, withCache)
 	if resp, body := h.get("/fhir/MedicationRequest/mr1", tokConsented); resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("target answered with a Bundle: %d %s", resp.StatusCode, body)
+	}
+}
+
+// A request whose target reads outlast its timeout is withheld (504).
+func TestTargetReadsCutShortFailClosed(t *testing.T) {
+	t.Parallel()
+	var refs []string
+	for i := range 40 {
+		refs = append(refs, `{"reference":"Condition/c`+strconv.Itoa(i)+`"}`)
+	}
+	order := `{"resourceType":"MedicationRequest","id":"mr1","status":"active","intent":"order","subject":{"reference":"Patient/p1"},"reasonReference":[` + strings.Join(refs, ",") + `]}`
+	var reads atomic.Int64
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/MedicationRequest/mr1") {
+			fhirJSONHandler(200, order)(w, r)
+			return
+		}
+		reads.Add(1)
+		time.Sleep(30 * time.Millisecond) // each target read is slow; 40 of them outlast the timeout
+		fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+	}, withCache, func(o *Options, _ *Deps) { o.UpstreamTimeout = 100 * time.Millisecond })
+	resp, body := h.get("/fhir/MedicationRequest/mr1", tokOther)
+	if resp.StatusCode != http.StatusGatewayTimeout || strings.Contains(body, "mr1") {
+		t.Fatalf("targets cut short: %d %s", resp.StatusCode, body)
+	}
+}
+
+// Targets left unread because the request ended are not missing: a worker
+// that found the context done returned without an error, and every target
+// it had not read counted as missing (and was remembered so).
+func TestFetchTargetsAfterTheRequestEndedIsAnError(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`))
+	u, _ := url.Parse(h.base())
+	s, err := New(Options{Upstream: u}, Deps{Labeller: labels.Default(), Decider: failingDecider{}, Ledger: &fakeLedger{}, Auth: fakeAuth{}, Consents: &fakeConsents{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	found, err := s.fetchTargets(ctx, &exchange{}, []labels.Target{{Type: "Condition", ID: "c1", Ref: "Condition/c1"}})
+	if err == nil {
+		t.Fatalf("fetchTargets after the request ended: %d found, no error", len(found))
 	}
 }
