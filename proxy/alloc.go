@@ -102,18 +102,18 @@ func (r *run) rawURLSplice(u span) (sp splice, ok, fast bool) {
 	return splice{start: start, end: end, quoted: true, data: r.publicEscaped(), from: from, to: end - 1}, true, true
 }
 
-// upstreamRest is what follows the upstream base in raw, when raw starts
-// with it (and a path or query follows, or nothing).
+// upstreamRest is what follows the upstream base, or an alias of it, in
+// raw, when raw starts with one (and a path or query follows, or nothing).
 func (r *run) upstreamRest(raw []byte) ([]byte, bool) {
-	up := r.s.upBase
-	if len(raw) < len(up) || string(raw[:len(up)]) != up {
-		return nil, false
+	for _, up := range r.s.upBases {
+		if len(raw) < len(up) || string(raw[:len(up)]) != up {
+			continue
+		}
+		if rest := raw[len(up):]; len(rest) == 0 || rest[0] == '/' || rest[0] == '?' {
+			return rest, true
+		}
 	}
-	rest := raw[len(up):]
-	if len(rest) > 0 && rest[0] != '/' && rest[0] != '?' {
-		return nil, false
-	}
-	return rest, true
+	return nil, false
 }
 
 // publicEscaped is the caller's view of the FHIR base as JSON string

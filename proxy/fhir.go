@@ -180,13 +180,34 @@ func (s *Server) publicBase(r *http.Request) string {
 }
 
 // rewriteBase maps an upstream URL to the proxy's base; ok is false when u
-// does not point below the upstream base.
+// does not point below the upstream base or one of its aliases.
 func (s *Server) rewriteBase(u, publicBase string) (string, bool) {
-	rest, ok := strings.CutPrefix(u, s.upBase)
-	if !ok || (rest != "" && rest[0] != '/' && rest[0] != '?') {
+	rest, ok := s.cutUpstream(u)
+	if !ok {
 		return "", false
 	}
 	return publicBase + rest, true
+}
+
+// upstreamBases are the upstream's base and its aliases, each without a
+// trailing slash: the prefixes under which a URL names the upstream.
+func upstreamBases(o Options) []string {
+	bases := []string{strings.TrimRight(o.Upstream.String(), "/")}
+	for _, a := range o.UpstreamAliases {
+		bases = append(bases, strings.TrimRight(a.String(), "/"))
+	}
+	return bases
+}
+
+// cutUpstream returns what follows the upstream's base, or one of its
+// aliases, in u: a path or a query, or nothing.
+func (s *Server) cutUpstream(u string) (string, bool) {
+	for _, b := range s.upBases {
+		if rest, ok := strings.CutPrefix(u, b); ok && (rest == "" || rest[0] == '/' || rest[0] == '?') {
+			return rest, true
+		}
+	}
+	return "", false
 }
 
 // rewrite builds the upstream request. Rewrite (not Director) runs after

@@ -161,17 +161,51 @@ const targetUnreadable = "a resource this response refers to could not be read f
 
 // localReference reports whether ref names a resource of the upstream: a
 // relative reference ("Condition/1"), or an absolute one under the
-// upstream's base. Other servers' resources are not read.
+// upstream's base or one of its aliases. Other servers' resources are not
+// read.
 func (s *Server) localReference(ref string) bool {
 	if !strings.Contains(ref, ":") {
 		return true // relative
 	}
+	_, ok := s.localPath(ref)
+	return ok
+}
+
+// localPath returns what follows the base in an absolute reference under
+// the upstream's base, one of its aliases, or one of more (the proxy's own
+// base, for a write): scheme and host compare in any case (HTTP://EHR/fhir
+// is the base), the path exactly.
+func (s *Server) localPath(ref string, more ...string) (string, bool) {
 	u, err := url.Parse(ref)
-	up := s.opts.Upstream
-	// Scheme and host compare in any case (HTTP://EHR/fhir is the base),
-	// the path exactly.
-	return err == nil && strings.EqualFold(u.Scheme, up.Scheme) && strings.EqualFold(u.Host, up.Host) &&
-		strings.HasPrefix(u.Path, strings.TrimRight(up.Path, "/")+"/")
+	if err != nil || u.Opaque != "" {
+		return "", false
+	}
+	under := func(base *url.URL) (string, bool) {
+		if base == nil || !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) {
+			return "", false
+		}
+		rest, ok := strings.CutPrefix(u.EscapedPath(), strings.TrimRight(base.EscapedPath(), "/")+"/")
+		if ok && u.RawQuery != "" {
+			rest += "?" + u.RawQuery
+		}
+		return rest, ok
+	}
+	if rest, ok := under(s.opts.Upstream); ok {
+		return rest, true
+	}
+	for _, a := range s.opts.UpstreamAliases {
+		if rest, ok := under(a); ok {
+			return rest, true
+		}
+	}
+	for _, m := range more {
+		if b, err := url.Parse(m); err == nil && m != "" {
+			if rest, ok := under(b); ok {
+				return rest, true
+			}
+		}
+	}
+	return "", false
 }
 
 // noteWrite records that req updates, patches or deletes a resource: what

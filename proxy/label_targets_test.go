@@ -190,8 +190,14 @@ func TestUnreadableTargetWithholds(t *testing.T) {
 func TestLocalReference(t *testing.T) {
 	t.Parallel()
 	u, _ := url.Parse("http://ehr.example:8080/fhir/R4")
-	s := &Server{opts: Options{Upstream: u}}
+	alias, _ := url.Parse("https://ehr.example.org/fhir/R4/")
+	s := &Server{opts: Options{Upstream: u, UpstreamAliases: []*url.URL{alias}}}
 	for ref, want := range map[string]bool{
+		"https://ehr.example.org/fhir/R4/Condition/1":      true,
+		"HTTPS://EHR.EXAMPLE.ORG/fhir/R4/Condition/1":      true,
+		"http://ehr.example.org/fhir/R4/Condition/1":       false, // another scheme
+		"https://ehr.example.org/fhir/Condition/1":         false,
+		"https://ehr.example.org.evil/fhir/R4/Condition/1": false,
 		"Condition/1": true,
 		"http://ehr.example:8080/fhir/R4/Condition/1":  true,
 		"HTTP://EHR.example:8080/fhir/R4/Condition/1":  true,

@@ -25,6 +25,15 @@ const (
 type Options struct {
 	// Upstream is the base URL of the FHIR server, e.g. http://ehr:8080/fhir/R4.
 	Upstream *url.URL
+	// UpstreamAliases are other base URLs under which the upstream names
+	// its own resources: its public base (https://ehr.example.org/fhir/R4)
+	// when ds4p reaches it at an internal one (http://ehr.internal:8080/fhir/R4).
+	// Links, fullUrls, Location headers and attachment URLs under an alias
+	// are rewritten to the proxy as the upstream base's are (links under no
+	// base are dropped, which breaks paging), and references under one are
+	// read and checked as local: an unknown target is read for its labels,
+	// a write's target is checked for the caller.
+	UpstreamAliases []*url.URL
 	// PublicBaseURL is the proxy's FHIR base as callers see it; empty derives
 	// it from each request's Host as http://HOST/fhir.
 	PublicBaseURL string
@@ -122,6 +131,18 @@ func (o Options) Validate() error {
 		// builds on the base, and the proxy would no longer recognise
 		// the upstream's own links (fullUrl, paging) to rewrite them.
 		errs = append(errs, fmt.Errorf("upstream: %w", err))
+	}
+	for _, a := range o.UpstreamAliases {
+		switch {
+		case a == nil || a.Host == "":
+			errs = append(errs, errors.New("upstream_aliases: each alias must be an absolute http(s) URL"))
+		case a.Scheme != "http" && a.Scheme != "https":
+			errs = append(errs, fmt.Errorf("upstream_aliases: %s: scheme %q is not http or https", a.Redacted(), a.Scheme))
+		default:
+			if err := baseOnly(a); err != nil {
+				errs = append(errs, fmt.Errorf("upstream_aliases: %s: %w", a.Redacted(), err))
+			}
+		}
 	}
 	if o.PublicBaseURL != "" {
 		u, err := url.Parse(o.PublicBaseURL)

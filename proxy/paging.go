@@ -171,8 +171,8 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		rest, ok := strings.CutPrefix(u, r.s.upBase)
-		if rel == "" || !ok || (rest != "" && rest[0] != '/' && rest[0] != '?') {
+		rest, ok := r.s.cutUpstream(u)
+		if rel == "" || !ok {
 			return nil
 		}
 		tok, err := r.s.mintPage(r.ex.caller, rest, now)

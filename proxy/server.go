@@ -81,7 +81,10 @@ type Server struct {
 	rp       *httputil.ReverseProxy
 	client   *http.Client
 	upBase   string
-	engine   *gin.Engine
+	// upBases are upBase and the upstream's aliases, as upBase is written
+	// (upstreamBases).
+	upBases []string
+	engine  *gin.Engine
 	// Gateway protections (ratelimit.go, bulk.go) and security events.
 	limits  *limiter
 	bulk    *bulkDetector
@@ -106,6 +109,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		opts: opts, labeller: deps.Labeller, decider: deps.Decider, consents: deps.Consents,
 		ledger: deps.Ledger, auth: deps.Auth, log: deps.Logger, checks: deps.Checks,
 		upBase:    strings.TrimRight(opts.Upstream.String(), "/"),
+		upBases:   upstreamBases(opts),
 		walkParts: defaultWalkParts,
 	}
 	if s.log == nil {

@@ -178,12 +178,11 @@ func (rs *refScan) target(path, ref string) (string, *Failure) {
 		return "", notSupported(path + " is a conditional reference (a search): conditional references are not supported through the proxy, which cannot check the resources their criteria match")
 	}
 	rest := ref
-	if r, ok := cutBase(ref, rs.s.upBase); ok {
-		rest = r
-	} else if r, ok := cutBase(ref, rs.publicBase); ok {
-		rest = r
-	} else if strings.Contains(ref, ":") {
-		return "", nil // another server's resource: the upstream does not resolve it
+	if strings.Contains(ref, ":") {
+		var ok bool
+		if rest, ok = rs.s.localPath(ref, rs.publicBase); !ok {
+			return "", nil // another server's resource: the upstream does not resolve it
+		}
 	}
 	segs := strings.Split(rest, "/")
 	ok := (len(segs) == 2 || len(segs) == 4 && segs[2] == "_history" && validSegment(segs[3])) &&
@@ -192,14 +191,6 @@ func (rs *refScan) target(path, ref string) (string, *Failure) {
 		return "", fail(http.StatusBadRequest, "invalid", path+" holds a reference the proxy cannot check: a local reference must read Type/id", nil)
 	}
 	return segs[0] + "/" + segs[1], nil
-}
-
-// cutBase returns what follows base+"/" in ref.
-func cutBase(ref, base string) (string, bool) {
-	if base == "" {
-		return "", false
-	}
-	return strings.CutPrefix(ref, strings.TrimRight(base, "/")+"/")
 }
 
 // check reads every target collected and decides it for the caller. The

@@ -24,6 +24,7 @@ import (
 type Config struct {
 	Listen                  string       `yaml:"listen"`
 	Upstream                string       `yaml:"upstream"`
+	UpstreamAliases         []string     `yaml:"upstream_aliases"` // the upstream's other bases (its public one)
 	PublicBaseURL           string       `yaml:"public_base_url"`
 	DataDir                 string       `yaml:"data_dir"`
 	PolicyDir               string       `yaml:"policy_dir"`
@@ -249,6 +250,7 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_LISTEN":             setString(&c.Listen),
 		"DS4P_UPSTREAM":           setString(&c.Upstream),
 		"DS4P_PUBLIC_BASE_URL":    setString(&c.PublicBaseURL),
+		"DS4P_UPSTREAM_ALIASES":   setList(&c.UpstreamAliases),
 		"DS4P_DATA_DIR":           setString(&c.DataDir),
 		"DS4P_POLICY_DIR":         setString(&c.PolicyDir),
 		"DS4P_LOG_LEVEL":          setString(&c.LogLevel),
@@ -336,6 +338,11 @@ func (c *Config) applyEnv(env []string) error {
 
 func setString(p *string) func(string) error { return func(v string) error { *p = v; return nil } }
 
+// setList reads a comma-separated list.
+func setList(p *[]string) func(string) error {
+	return func(v string) error { *p = splitList(v); return nil }
+}
+
 func setBool(p *bool) func(string) error {
 	return func(v string) error {
 		b, err := strconv.ParseBool(v)
@@ -420,6 +427,11 @@ func (c Config) Validate() error {
 		upstreamOK = true
 		if u.Scheme == "http" && c.UpstreamCAFile != "" {
 			errs = append(errs, fmt.Errorf("upstream_ca_file: set, but the upstream %s is plain http: the CA would not be used (an https upstream?)", c.Upstream))
+		}
+	}
+	for _, a := range c.UpstreamAliases {
+		if u, err := url.Parse(a); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			errs = append(errs, fmt.Errorf("upstream_aliases: %q is not an absolute http(s) URL", a))
 		}
 	}
 	if c.DataDir == "" {
@@ -521,8 +533,17 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 	if err != nil {
 		return proxy.Options{}, err
 	}
+	var aliases []*url.URL
+	for _, a := range c.UpstreamAliases {
+		au, err := url.Parse(a)
+		if err != nil {
+			return proxy.Options{}, err
+		}
+		aliases = append(aliases, au)
+	}
 	return proxy.Options{
 		Upstream:                u,
+		UpstreamAliases:         aliases,
 		PublicBaseURL:           c.PublicBaseURL,
 		MaxBodyBytes:            c.Limits.MaxBodyBytes,
 		MaxRequestBodyBytes:     c.Limits.MaxRequestBodyBytes,

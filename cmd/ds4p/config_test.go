@@ -659,3 +659,26 @@ func TestMissingKeyFileCreatesNothing(t *testing.T) {
 		t.Fatalf("the data directory was made: %v", err)
 	}
 }
+
+func TestUpstreamAliasesConfig(t *testing.T) {
+	t.Parallel()
+	base := []string{"--upstream", "http://ehr.internal:8080/fhir/R4", "--dev-auth"}
+	file := writeConfig(t, "upstream_aliases: [\"https://ehr.example.org/fhir/R4\"]\n")
+	c, err := loadConfig(append([]string{"--config", file}, base...), nil)
+	if err != nil || len(c.UpstreamAliases) != 1 {
+		t.Fatalf("upstream_aliases from the file: %v, %v", c.UpstreamAliases, err)
+	}
+	c, err = loadConfig(append([]string{"--config", file}, base...), []string{"DS4P_UPSTREAM_ALIASES=https://a.example/fhir, https://b.example/fhir"})
+	if err != nil || strings.Join(c.UpstreamAliases, " ") != "https://a.example/fhir https://b.example/fhir" {
+		t.Fatalf("DS4P_UPSTREAM_ALIASES did not override the file: %v, %v", c.UpstreamAliases, err)
+	}
+	opts, err := c.proxyOptions()
+	if err != nil || len(opts.UpstreamAliases) != 2 || opts.UpstreamAliases[1].Host != "b.example" {
+		t.Fatalf("proxy options: %v, %v", opts.UpstreamAliases, err)
+	}
+	for _, bad := range []string{"ehr.example.org/fhir", "ftp://ehr.example.org/fhir", "https://ehr.example.org/fhir?x=1"} {
+		if _, err := loadConfig(base, []string{"DS4P_UPSTREAM_ALIASES=" + bad}); err == nil || !strings.Contains(err.Error(), "upstream_aliases") {
+			t.Errorf("alias %s was accepted: %v", bad, err)
+		}
+	}
+}
