@@ -325,3 +325,34 @@ func TestLabelAllPropagationMoreMembers(t *testing.T) {
 		t.Errorf("Claim: labels %v, elements %+v; want the SUD procedure element labelled alone", c.Labels, c.Elements)
 	}
 }
+
+// References inside extensions pass the target's labels on, at any depth
+// and under members that carry no meaning of their own; a reference
+// elsewhere under such a member (an Observation's subject) does not.
+func TestLabelAllPropagationThroughExtensions(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 0)
+	tests := []struct {
+		name, in string
+		sud      bool
+	}{
+		{"top-level extension", `{"resourceType":"Observation","id":"x1","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/workflow-reasonReference","valueReference":{"reference":"Condition/c1"}}]}`, true},
+		{"modifierExtension", `{"resourceType":"Observation","id":"x2","modifierExtension":[{"url":"http://example.org/x","valueReference":{"reference":"Condition/c1"}}]}`, true},
+		{"nested in an element", `{"resourceType":"Observation","id":"x3","note":[{"text":"n","extension":[{"url":"http://example.org/about","extension":[{"url":"ref","valueReference":{"reference":"Condition/c1"}}]}]}]}`, true},
+		{"absolute", `{"resourceType":"Observation","id":"x4","extension":[{"url":"http://example.org/x","valueReference":{"reference":"https://ehr.example.org/fhir/Condition/c1"}}]}`, true},
+		{"an extension without a reference", `{"resourceType":"Observation","id":"x5","extension":[{"url":"http://example.org/x","valueString":"Condition/c1"}]}`, false},
+		{"subject, not an extension", `{"resourceType":"Observation","id":"x6","subject":{"reference":"Condition/c1"}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rs, err := l.LabelAll([][]byte{[]byte(sudCond), []byte(tt.in)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rs[1].Labels.Has(labels.SUD); got != tt.sud {
+				t.Fatalf("labels %v, want SUD = %v", rs[1].Labels, tt.sud)
+			}
+		})
+	}
+}

@@ -92,12 +92,30 @@ func (k link) target(b []byte) ([]byte, int) {
 	return referenceKey(ref)
 }
 
-// currentMember returns what the current top-level member's references mean.
+// currentMember returns what the current top-level member's references
+// mean. A reference inside an extension (at any depth) under a member that
+// carries no meaning of its own is content: an extension is how a resource
+// states what its base elements cannot (workflow-reasonReference,
+// condition-dueTo, event-basedOn ...), and ds4p cannot know each one, so
+// it passes the target's labels on rather than disclose SUD information
+// through an extension (QA found them not propagating).
 func (w *walker) currentMember() refMember {
 	if w.depth == 0 || w.path[0].end < 0 {
 		return refMember{}
 	}
-	return refMembers[string(w.b[w.path[0].start:w.path[0].end])]
+	if m, ok := refMembers[string(w.b[w.path[0].start:w.path[0].end])]; ok {
+		return m
+	}
+	for _, s := range w.path[:w.depth] {
+		if s.end < 0 {
+			continue
+		}
+		switch string(w.b[s.start:s.end]) {
+		case "extension", "modifierExtension":
+			return refMember{kind: refContent, name: "extension"}
+		}
+	}
+	return refMember{}
 }
 
 // noteReference handles an object with a reference string, or with system
