@@ -52,6 +52,21 @@ func (c *boundedCache[V]) get(key string) (V, bool) {
 	return v, ok
 }
 
+// getBytes is get for a key held as bytes: the lookup converts it without
+// allocating a string (a decision answered by the cache allocates nothing
+// for its key).
+func (c *boundedCache[V]) getBytes(key []byte) (V, bool) {
+	var zero V
+	if c == nil {
+		return zero, false
+	}
+	s := &c.shards[maphash.Bytes(c.seed, key)%cacheShards] // as shard(string(key))
+	s.mu.Lock()
+	v, ok := s.m[string(key)]
+	s.mu.Unlock()
+	return v, ok
+}
+
 func (c *boundedCache[V]) put(key string, v V) {
 	if c == nil {
 		return

@@ -279,10 +279,11 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 	// gets one decision for all types of a label set (reads.typeBlind):
 	// known only while the consents' policy form is cached.
 	cs, haveCS := e.cachedConsentSet(&in)
-	key, cacheable := in.cacheKey(p.reads, haveCS && p.reads.typeBlind(cs))
+	var keyBuf [512]byte
+	key, cacheable := in.appendCacheKey(keyBuf[:0], p.reads, haveCS && p.reads.typeBlind(cs))
 	cacheable = cacheable && p.decisions != nil
 	if cacheable {
-		if c, ok := p.decisions.get(key); ok && c.lo <= in.Request.TimeNS && in.Request.TimeNS < c.hi {
+		if c, ok := p.decisions.getBytes(key); ok && c.lo <= in.Request.TimeNS && in.Request.TimeNS < c.hi {
 			e.instrument.decided(ctx, c.d.Effect, true)
 			return c.d, nil
 		}
@@ -292,7 +293,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 			return Decision{}, err
 		}
 		if cacheable {
-			key, _ = in.cacheKey(p.reads, p.reads.typeBlind(cs))
+			key, _ = in.appendCacheKey(keyBuf[:0], p.reads, p.reads.typeBlind(cs))
 		}
 	}
 	d, win, err := e.evaluate(ctx, p, &in, cs)
@@ -301,7 +302,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 	}
 	e.instrument.decided(ctx, d.Effect, false)
 	if cacheable {
-		p.decisions.put(key, cachedDecision{d: d, lo: win.lo, hi: win.hi})
+		p.decisions.put(string(key), cachedDecision{d: d, lo: win.lo, hi: win.hi})
 	}
 	return d, nil
 }

@@ -436,12 +436,18 @@ func stringsTerm(ss []string) *ast.Term {
 // cache handles it by validity windows. ok is false when in carries no
 // ConsentKey.
 func (in *Input) cacheKey(r *reads, typeBlind bool) (key string, ok bool) {
+	var buf [512]byte
+	b, ok := in.appendCacheKey(buf[:0], r, typeBlind)
+	return string(b), ok
+}
+
+// appendCacheKey appends cacheKey's key to b.
+func (in *Input) appendCacheKey(b []byte, r *reads, typeBlind bool) ([]byte, bool) {
 	if in.ConsentKey == "" {
-		return "", false
+		return b, false
 	}
 	k := r.keyFields()
-	var buf [512]byte
-	b := append(buf[:0], in.ConsentKey...)
+	b = append(b, in.ConsentKey...)
 	b = append(b, 0)
 	if in.Brief && k[keyBrief] {
 		b = append(b, "brief"...)
@@ -462,7 +468,7 @@ func (in *Input) cacheKey(r *reads, typeBlind bool) (key string, ok bool) {
 			b = strconv.AppendInt(b, *f.TimeNS, 10)
 		}
 	}
-	return string(b), true
+	return b, true
 }
 
 // appendContextKey appends, unambiguously, the patient, caller and request

@@ -134,8 +134,9 @@ type instruments struct {
 	loads     metric.Int64Counter
 	decisions metric.Int64Counter
 	// decidedAttrs are the attribute sets of decisions, built once:
-	// [effect][cached].
-	decidedAttrs map[string][2]metric.AddOption
+	// [effect][cached], each a slice of its own so that Add, given it
+	// with ..., allocates no slice per decision.
+	decidedAttrs map[string][2][]metric.AddOption
 }
 
 func newInstruments() *instruments {
@@ -144,11 +145,11 @@ func newInstruments() *instruments {
 		metric.WithDescription("policy revisions loaded or rejected, by result"))
 	decisions, _ := m.Int64Counter("ds4p.policy.decisions",
 		metric.WithDescription("policy decisions by effect and whether the cross-request cache answered"))
-	i := &instruments{loads: loads, decisions: decisions, decidedAttrs: map[string][2]metric.AddOption{}}
+	i := &instruments{loads: loads, decisions: decisions, decidedAttrs: map[string][2][]metric.AddOption{}}
 	for _, effect := range []string{Permit, Deny, Redact, Mask} {
-		i.decidedAttrs[effect] = [2]metric.AddOption{
-			metric.WithAttributeSet(attribute.NewSet(attribute.String("effect", effect), attribute.Bool("cached", false))),
-			metric.WithAttributeSet(attribute.NewSet(attribute.String("effect", effect), attribute.Bool("cached", true))),
+		i.decidedAttrs[effect] = [2][]metric.AddOption{
+			{metric.WithAttributeSet(attribute.NewSet(attribute.String("effect", effect), attribute.Bool("cached", false)))},
+			{metric.WithAttributeSet(attribute.NewSet(attribute.String("effect", effect), attribute.Bool("cached", true)))},
 		}
 	}
 	return i
@@ -167,5 +168,5 @@ func (i *instruments) decided(ctx context.Context, effect string, cached bool) {
 	if cached {
 		c = 1
 	}
-	i.decisions.Add(ctx, 1, opts[c])
+	i.decisions.Add(ctx, 1, opts[c]...)
 }
