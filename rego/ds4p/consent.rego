@@ -228,13 +228,17 @@ level_matches(level, "deny") if {
 # the provision names (config.designations: designation -> members). Roles
 # say what part the actor plays (e.g. IRCP, the recipient) and do not narrow.
 # Purposes (R4 provision.purpose): a permit must cover every purpose the
-# caller states; a deny applies when it names any of them, or when the
-# caller states none (it could be any of them). Security labels (R4
-# provision.securityLabel): a permit applies to items that carry every label
-# it names, a deny to items that carry any of them. Class (R4
-# provision.class): the item's resource type. Action (R4 provision.action):
-# a disclosure is any of config.consents.disclosure_actions. Period (R4
-# provision.period): the request time is inside [start, end).
+# caller states; a deny applies when it names any of them or a broader
+# purpose of one of them (config.purpose_hierarchy: a deny of HPAYMT also
+# denies COVERAGE, a deny of TREAT also ETREAT), or when the caller states
+# none (it could be any of them). A permit covers only the very purposes it
+# names, never narrower ones (the reading that protects the patient).
+# Security labels (R4 provision.securityLabel): a permit applies to items
+# that carry every label it names, a deny to items that carry any of them.
+# Class (R4 provision.class): the item's resource type. Action (R4
+# provision.action): a disclosure is any of
+# config.consents.disclosure_actions. Period (R4 provision.period): the
+# request time is inside [start, end).
 permits(_, [])
 
 permits(_, 0)
@@ -276,6 +280,11 @@ denies("purposes", _) if purpose_stated == false
 denies("purposes", wanted) if {
 	some p in wanted
 	p in purposes
+}
+
+denies("purposes", wanted) if {
+	some p in purposes
+	p in narrower_purposes(wanted)
 }
 
 denies("labels", wanted) if {
@@ -348,6 +357,18 @@ names_item(wanted) if {
 	ref.meaning == "instance"
 	ref.reference == input.item.facts.reference
 }
+
+# narrower_purposes(wanted) are the purposes narrower than one of wanted in
+# config.purpose_hierarchy (a purpose -> its direct specializations), at any
+# depth (with those of wanted the hierarchy names).
+narrower_purposes(wanted) := graph.reachable(purpose_graph, wanted)
+
+# purpose_graph is config.purpose_hierarchy with every purpose it names as a
+# node (graph.reachable leaves out nodes that are not keys of the graph).
+purpose_graph := object.union(
+	{c: [] | some children in data.ds4p.config.purpose_hierarchy; some c in children},
+	data.ds4p.config.purpose_hierarchy,
+)
 
 disclosure_action(wanted) if {
 	some a in wanted

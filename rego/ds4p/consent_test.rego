@@ -323,3 +323,50 @@ test_index_skips_rules_of_other_actors if {
 	ds4p.decision.effect == "deny" with input as req("Organization/org-m", ["TREAT"], [sud], [wrong])
 		with data.ds4p.config.designations as members
 }
+
+# A deny of a purpose covers its narrower purposes (config.purpose_hierarchy);
+# a permit covers only the purposes it names. The tests set the hierarchy, so
+# they check the rule, not the shipped table.
+purpose_tree := {"HPAYMT": ["COVERAGE", "CLMATTCH"], "COVERAGE": ["ELIGVER"], "TREAT": ["ETREAT"], "ETREAT": ["BTG"]}
+
+test_deny_of_a_purpose_covers_narrower_purposes if {
+	no_payment := opt_in_except({"purposes": ["HPAYMT"]})
+	every p in ["HPAYMT", "COVERAGE", "CLMATTCH", "ELIGVER"] {
+		ds4p.decision.effect == "deny" with input as req("Organization/payer", [p], [hiv], [no_payment])
+			with data.ds4p.config.purpose_hierarchy as purpose_tree
+	}
+	ds4p.decision.effect == "permit" with input as req("Organization/payer", ["TREAT"], [hiv], [no_payment])
+		with data.ds4p.config.purpose_hierarchy as purpose_tree
+}
+
+test_deny_of_a_purpose_to_one_actor_covers_narrower_purposes if {
+	no_treat_b := opt_in_except({"actors": ["Organization/org-b"], "purposes": ["TREAT"]})
+	every p in ["TREAT", "ETREAT", "BTG"] {
+		ds4p.decision.effect == "deny" with input as req("Organization/org-b", [p], [psy], [no_treat_b])
+			with data.ds4p.config.purpose_hierarchy as purpose_tree
+	}
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["ETREAT"], [psy], [no_treat_b])
+		with data.ds4p.config.purpose_hierarchy as purpose_tree
+}
+
+test_deny_of_a_narrower_purpose_leaves_the_broader_one if {
+	no_coverage := opt_in_except({"purposes": ["COVERAGE"]})
+	ds4p.decision.effect == "deny" with input as req("Organization/payer", ["ELIGVER"], [hiv], [no_coverage])
+		with data.ds4p.config.purpose_hierarchy as purpose_tree
+	ds4p.decision.effect == "permit" with input as req("Organization/payer", ["HPAYMT"], [hiv], [no_coverage])
+		with data.ds4p.config.purpose_hierarchy as purpose_tree
+}
+
+test_permit_of_a_purpose_does_not_cover_narrower_purposes if {
+	payment_only := consent("c-pay", [root("deny"), exception("provision.provision[0]", "permit", {"purposes": ["HPAYMT"]})])
+	ds4p.decision.effect == "permit" with input as req("Organization/payer", ["HPAYMT"], [hiv], [payment_only])
+		with data.ds4p.config.purpose_hierarchy as purpose_tree
+	ds4p.decision.effect == "deny" with input as req("Organization/payer", ["COVERAGE"], [hiv], [payment_only])
+		with data.ds4p.config.purpose_hierarchy as purpose_tree
+}
+
+test_deny_of_a_purpose_without_hierarchy_is_exact if {
+	no_payment := opt_in_except({"purposes": ["HPAYMT"]})
+	ds4p.decision.effect == "permit" with input as req("Organization/payer", ["COVERAGE"], [hiv], [no_payment])
+		with data.ds4p.config.purpose_hierarchy as {}
+}
