@@ -106,6 +106,39 @@ func KnownCode(system, code string) bool {
 	return vocabulary(system)[code]
 }
 
+// systemOfCode returns the label system a security label code without a
+// system belongs to: the one of v3-Confidentiality, v3-ActCode,
+// v3-ActReason and v3-ObservationValue whose known codes hold it, "" when
+// none or more than one does. A label that names no system but one of these
+// codes (42CFRPart2, SUD, R ...) counts as that label: read as no label, it
+// would disclose its resource as ordinary, and withholding is the safe side.
+func systemOfCode(code string) string {
+	return codeSystems[code]
+}
+
+// codeSystems maps each code known in exactly one label system to that
+// system (see systemOfCode).
+var codeSystems = func() map[string]string {
+	m := map[string]string{}
+	ambiguous := map[string]bool{}
+	add := func(system string, codes map[string]bool) {
+		for c := range codes {
+			if _, dup := m[c]; dup {
+				ambiguous[c] = true
+			}
+			m[c] = system
+		}
+	}
+	add(SystemConfidentiality, codeSet("U", "L", "M", "N", "R", "V"))
+	add(SystemActCode, actCodeLabels)
+	add(SystemActReason, purposesOfUse)
+	add(SystemObservationValue, integrityCodes)
+	for c := range ambiguous {
+		delete(m, c)
+	}
+	return m
+}()
+
 // KnownPurpose reports whether code is a v3-PurposeOfUse code.
 func KnownPurpose(code string) bool { return purposesOfUse[code] }
 

@@ -134,10 +134,58 @@ func TestNormalizeSystem(t *testing.T) {
 		labels.LegacyActReason:        labels.SystemActReason,
 		labels.SystemActCode:          labels.SystemActCode,
 		"http://snomed.info/sct":      "http://snomed.info/sct",
+		labels.OIDConfidentiality:     labels.SystemConfidentiality,
+		labels.OIDActCode:             labels.SystemActCode,
+		labels.OIDObservationValue:    labels.SystemObservationValue,
+		labels.OIDActReason:           labels.SystemActReason,
+		// package consent reads this one (v3-ObservationInterpretation's
+		// OID) as v3-ObservationValue: labels must agree.
+		"urn:oid:2.16.840.1.113883.5.83": labels.SystemObservationValue,
 	}
 	for in, want := range tests {
 		if got := labels.NormalizeSystem(in); got != want {
 			t.Errorf("NormalizeSystem(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Labels given by OID, or by a known code without a system, count as
+// those labels: read as none, they left an SUD resource ordinary.
+func TestLabelOIDAndSystemlessLabels(t *testing.T) {
+	t.Parallel()
+	l, err := labels.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, security string
+		want           []labels.Label
+	}{
+		{"OIDs", `[{"system":"urn:oid:2.16.840.1.113883.5.4","code":"42CFRPart2"},{"system":"urn:oid:2.16.840.1.113883.5.25","code":"R"}]`,
+			[]labels.Label{labels.Part2Policy, labels.Restricted}},
+		{"purpose and integrity OIDs", `[{"system":"urn:oid:2.16.840.1.113883.5.8","code":"TREAT"},{"system":"urn:oid:2.16.840.1.113883.5.1063","code":"REDACTED"}]`,
+			[]labels.Label{{System: labels.SystemActReason, Code: "TREAT"}, {System: labels.SystemObservationValue, Code: "REDACTED"}}},
+		{"no system", `[{"code":"SUD"},{"system":"","code":"V"},{"code":"NORDSCLCD"},{"code":"ETH"},{"code":"PSY"},{"code":"HIV"}]`,
+			[]labels.Label{labels.SUD, {System: labels.SystemConfidentiality, Code: "V"}, labels.NoRedisclosure,
+				{System: labels.SystemActCode, Code: "ETH"}, {System: labels.SystemActCode, Code: "PSY"}, {System: labels.SystemActCode, Code: "HIV"}}},
+		{"unknown code without a system", `[{"code":"whatever"}]`, []labels.Label{{Code: "whatever"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := `{"resourceType":"Observation","id":"o","meta":{"security":` + tt.security + `}}`
+			r, err := l.Label([]byte(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, lb := range tt.want {
+				if !r.Labels.Has(lb) || !r.Existing.Has(lb) {
+					t.Errorf("labels %v, existing %v: want %v", r.Labels, r.Existing, lb)
+				}
+			}
+			if len(r.Labels) != len(tt.want) || r.Changed {
+				t.Errorf("labels %v (changed %v), want exactly %v, unchanged", r.Labels, r.Changed, tt.want)
+			}
+		})
 	}
 }

@@ -23,6 +23,21 @@ const (
 	LegacyObservationValue = "http://hl7.org/fhir/v3/ObservationValue"
 	// LegacyActReason is the pre-THO URL of SystemActReason.
 	LegacyActReason = "http://hl7.org/fhir/v3/ActReason"
+
+	// OIDConfidentiality is the OID of SystemConfidentiality, as CDA and
+	// some FHIR servers name it; it is read as SystemConfidentiality.
+	OIDConfidentiality = "urn:oid:2.16.840.1.113883.5.25"
+	// OIDActCode is the OID of SystemActCode.
+	OIDActCode = "urn:oid:2.16.840.1.113883.5.4"
+	// OIDObservationValue is the OID of SystemObservationValue.
+	OIDObservationValue = "urn:oid:2.16.840.1.113883.5.1063"
+	// OIDActReason is the OID of SystemActReason.
+	OIDActReason = "urn:oid:2.16.840.1.113883.5.8"
+	// oidObservationInterpretation is the OID of v3-ObservationInterpretation,
+	// which package consent reads as v3-ObservationValue (its legacySystems
+	// table): labels reads it so too, so that a consent naming a label by
+	// it matches the label a resource carries by it.
+	oidObservationInterpretation = "urn:oid:2.16.840.1.113883.5.83"
 )
 
 // Code systems of clinical codes used by the default rules.
@@ -75,17 +90,20 @@ var (
 	refrainCodes    = map[string]bool{"NORDSCLCD": true, "NODSCLCD": true, "NOREUSE": true, "NOAUTH": true, "NOCOLLECT": true, "NOINTEGRATE": true, "NOLIST": true, "NOMOU": true, "NOPERSIST": true, "NORELINK": true}
 )
 
-// NormalizeSystem maps a legacy security label system URL to its current
-// terminology.hl7.org form and returns other systems unchanged.
+// NormalizeSystem maps a legacy security label system URL or the OID of a
+// label system (urn:oid:2.16.840.1.113883.5.25, .5.4, .5.1063, .5.8) to its
+// current terminology.hl7.org form and returns other systems unchanged. A
+// label whose system went unrecognised would read as no label at all, and
+// its resource as ordinary.
 func NormalizeSystem(system string) string {
 	switch system {
-	case LegacyConfidentiality:
+	case LegacyConfidentiality, OIDConfidentiality:
 		return SystemConfidentiality
-	case LegacyActCode:
+	case LegacyActCode, OIDActCode:
 		return SystemActCode
-	case LegacyObservationValue:
+	case LegacyObservationValue, OIDObservationValue, oidObservationInterpretation:
 		return SystemObservationValue
-	case LegacyActReason:
+	case LegacyActReason, OIDActReason:
 		return SystemActReason
 	}
 	return system

@@ -500,7 +500,9 @@ func (w *walker) securityArray(v int) (int, error) {
 }
 
 // readLabel reads the security label object at b[e]. ok is false when the
-// object has no code. valid says b is known to be valid JSON.
+// object has no code. valid says b is known to be valid JSON. A legacy or
+// OID system is normalised (NormalizeSystem), and a label without a system
+// whose code is known in exactly one label system gets that system.
 func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err error) {
 	if b[e] != '{' {
 		return 0, Label{}, false, errors.New(`"meta.security" holds a non-object`)
@@ -525,8 +527,11 @@ func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err err
 	case !c.code.seen:
 		return end, Label{}, false, nil
 	}
-	system := NormalizeSystem(decodeString(b, c.system))
-	return end, Label{System: system, Code: decodeString(b, c.code)}, true, nil
+	system, code := NormalizeSystem(decodeString(b, c.system)), decodeString(b, c.code)
+	if system == "" {
+		system = systemOfCode(code) // a known label code without a system is that label
+	}
+	return end, Label{System: system, Code: code}, true, nil
 }
 
 // match applies the rules to the coding c, which has string system and code.
