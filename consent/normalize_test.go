@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -186,5 +187,42 @@ func TestNormalizeRevalidates(t *testing.T) {
 				t.Error("Normalize accepted an invalid consent")
 			}
 		})
+	}
+}
+
+// TestNormalizeDataReferences checks that provision.data references reach the
+// policy as Type/id, the form of an item's own reference: an absolute URL
+// without its base, a version reference without /_history/<version>.
+func TestNormalizeDataReferences(t *testing.T) {
+	t.Parallel()
+	for _, ref := range []string{
+		"Condition/c1",
+		"http://host/fhir/Condition/c1",
+		"https://ehr.example:8443/r4/fhir/Condition/c1/_history/3",
+		"Condition/c1/_history/1",
+	} {
+		raw := edit(t, treeConsent, `"reference": "Condition/c1"`, `"reference": "`+ref+`"`)
+		n, err := Normalize(Record{ID: "tree", Version: 1, Patient: "Patient/p1", JSON: []byte(raw)})
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		var found bool
+		for _, r := range n.Rules {
+			for _, c := range r.Conditions {
+				if len(c.DataRefs) == 0 {
+					continue
+				}
+				found = true
+				if want := []DataRef{{Reference: "Condition/c1", Meaning: "instance"}}; !slices.Equal(c.DataRefs, want) {
+					t.Errorf("%s: data_refs %v, want %v", ref, c.DataRefs, want)
+				}
+				if !slices.Equal(c.Data, []string{"Condition/c1"}) {
+					t.Errorf("%s: data %v, want [Condition/c1]", ref, c.Data)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no rule carries the data reference", ref)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package consent
 
 import (
 	"encoding/json"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -212,11 +214,58 @@ func dataRefs(list []data, at string, errs *problems) ([]string, []DataRef) {
 			errs.add(dAt+".reference.reference", "is required")
 			continue
 		}
-		ref := literalRef(d.Reference.Reference, dAt+".reference.reference", errs)
+		ref, ok := dataRef(d.Reference.Reference, dAt+".reference.reference", errs)
+		if !ok {
+			continue
+		}
 		refs = append(refs, ref)
 		detail = append(detail, DataRef{Reference: ref, Meaning: d.Meaning})
 	}
 	return refs, detail
+}
+
+// resourceID is a FHIR id.
+var resourceID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+// dataRef returns a provision.data reference as "Type/id", the form the
+// policy compares with an item's own reference (input.item.facts.reference):
+// a relative reference as is, an absolute one without its base URL, either
+// without a trailing "/_history/<version>" (a consent about one version of a
+// resource is about the resource: its other versions carry the same
+// information). A reference that names no single resource of a known type
+// (urn:uuid:, a conditional reference, a contained one, a misspelt type)
+// would match no item, silently narrowing a deny, so it is an error.
+func dataRef(ref, at string, errs *problems) (string, bool) {
+	fail := func() (string, bool) {
+		errs.add(at, "%q does not name one resource as [base URL/]Type/id[/_history/version]; "+
+			"it could not be matched against any item", ref)
+		return "", false
+	}
+	if strings.HasPrefix(ref, "#") {
+		literalRef(ref, at, errs)
+		return "", false
+	}
+	parts := strings.Split(ref, "/")
+	if n := len(parts); n >= 4 && parts[n-2] == "_history" {
+		if !resourceID.MatchString(parts[n-1]) {
+			return fail()
+		}
+		parts = parts[:n-2]
+	}
+	n := len(parts)
+	if n < 2 || !resourceTypes[parts[n-2]] || !resourceID.MatchString(parts[n-1]) {
+		return fail()
+	}
+	if n > 2 {
+		// An absolute reference: a base URL before Type/id.
+		base := strings.Join(parts[:n-2], "/")
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" {
+			return fail()
+		}
+	}
+	return parts[n-2] + "/" + parts[n-1], true
 }
 
 // codeOnly returns each coding's code, reporting codings without one.
