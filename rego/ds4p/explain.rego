@@ -118,7 +118,7 @@ deny_reason_set contains {"rule": "part2-no-consent", "message": "Part 2 data ne
 	not part2_allowed
 }
 
-deny_reason_set contains {"rule": "counseling-notes-no-consent", "message": "counseling notes need a consent that names them (42 CFR 2.31(b), 45 CFR 164.508(a)(2))", "labels": restricting_list} if {
+deny_reason_set contains {"rule": "counseling-notes-no-consent", "message": "counseling notes need a separate consent that names them and permits nothing else (42 CFR 2.31(b), 45 CFR 164.508(a)(2), (b)(3)(ii))", "labels": restricting_list} if {
 	purpose_known
 	not consent_denies
 	not counseling_notes_allowed

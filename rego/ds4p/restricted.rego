@@ -46,9 +46,14 @@ names_recipient_and_purpose(v) if {
 }
 
 # SUD counseling notes (42 CFR 2.31(b)) and psychotherapy notes (45 CFR
-# 164.508(a)(2)) need a consent that names them: a permitting provision that
-# carries the PSYTHPN label. A general TPO consent does not cover them, and
-# neither does an emergency.
+# 164.508(a)(2)) need a consent of their own: a permitting provision that
+# carries the PSYTHPN label decides, in a consent that permits nothing but
+# counseling notes (every permit provision names PSYTHPN on its path). A
+# consent for counseling notes may be combined only with another consent for
+# counseling notes (42 CFR 2.31(b); 45 CFR 164.508(b)(3)(ii)), so a TPO
+# consent with a nested PSYTHPN permit does not release them; what else it
+# permits it still permits, under its own rules. A general TPO consent does
+# not cover them, and neither does an emergency.
 counseling_notes_allowed if counseling_notes == false
 
 counseling_notes_allowed if {
@@ -62,10 +67,29 @@ counseling_consents[id] := v if {
 	some id, v in verdicts
 	v.type == "permit"
 	names_counseling_notes(v)
+	some c in input.consents
+	c.id == id
+	counseling_notes_only(c)
 }
 
 names_counseling_notes(v) if {
 	some r in v.rules
+	names_notes_on_path(r)
+}
+
+# counseling_notes_only(c): every provision of c that permits names
+# counseling notes on its path, so c permits nothing else.
+counseling_notes_only(c) if {
+	every r in c.rules {
+		permits_only_notes(r)
+	}
+}
+
+permits_only_notes(r) if r.type == "deny"
+
+permits_only_notes(r) if names_notes_on_path(r)
+
+names_notes_on_path(r) if {
 	some level in r.conditions
 	some l in level.labels
 	l in data.ds4p.config.counseling_notes.labels

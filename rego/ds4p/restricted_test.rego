@@ -81,6 +81,53 @@ test_counseling_consent_does_not_cover_other_notes if {
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [counseling_consent])
 }
 
+# A consent that permits counseling notes and other data (a TPO consent with
+# a nested PSYTHPN permit) is not a counseling-notes consent (42 CFR
+# 2.31(b)): the notes stay withheld, the other Part 2 data it permits does
+# not.
+tpo_with_notes_consent := consent("c-tpo-notes", [
+	root("deny"),
+	exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT", "HPAYMT", "HOPERAT"]}),
+	exception("provision.provision[1]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "labels": [psythpn]}),
+])
+
+test_counseling_notes_not_under_a_combined_consent if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [tpo_with_notes_consent])
+		with data.ds4p.config.counseling_notes.labels as [psythpn]
+	d.effect == "deny"
+	"counseling-notes-no-consent" in rules_of(d)
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_with_notes_consent])
+		with data.ds4p.config.counseling_notes.labels as [psythpn]
+}
+
+test_counseling_notes_not_under_a_permit_root if {
+	# An opt-in root permits everything; a nested PSYTHPN permit does not
+	# make the consent one for counseling notes.
+	c := consent("c-optin-notes", [
+		root("permit"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "labels": [psythpn]}),
+	])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [c])
+		with data.ds4p.config.counseling_notes.labels as [psythpn]
+}
+
+test_counseling_notes_under_a_separate_notes_consent_beside_a_tpo_one if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [all_tpo_consent, counseling_consent])
+		with data.ds4p.config.counseling_notes.labels as [psythpn]
+	d.effect == "permit"
+	"counseling-notes-consent" in rules_of(d)
+}
+
+test_counseling_notes_consent_with_deny_exceptions if {
+	# Deny provisions do not widen what a notes consent permits.
+	c := consent("c-notes-but", array.concat(counseling_consent.rules, [{
+		"path": "provision.provision[0].provision[0]", "depth": 2, "type": "deny",
+		"conditions": [cond({}), cond({"actors": ["Organization/org-a"], "purposes": ["TREAT"], "labels": [psythpn]}), cond({"classes": ["Observation"]})],
+	}]))
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [c])
+		with data.ds4p.config.counseling_notes.labels as [psythpn]
+}
+
 test_counseling_notes_never_without_consent if {
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [psythpn], [])
 }
