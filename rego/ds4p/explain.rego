@@ -39,9 +39,24 @@ ordinary_basis := {"rule": "ordinary", "message": "ordinary data for an allowed 
 	purpose_stated
 } else := {"rule": "ordinary-no-purpose", "message": "ordinary data; policy data lets callers without a purpose of use see it"}
 
-# Reasons of a restricted disclosure: each consent relied on, or the state
-# law that needs none.
-restricted_reasons := [consent_reason(consent_rule, v) |
+# Reasons of a restricted disclosure: the consents relied on, or the state
+# law that needs none. Only consents that satisfy the rule that let the item
+# through are cited: for counseling notes the consents for counseling notes
+# (counseling_consents), for Part 2 records the consents that name the
+# recipient and the purpose (part2_consents), otherwise every consent that
+# permits (a state-law topic is satisfied by any). Another permitting
+# consent of the patient did not justify the disclosure and is not named.
+restricted_reasons := [consent_reason("counseling-notes-consent", v) |
+	some v in counseling_consents
+] if {
+	counseling_notes
+	count(counseling_consents) > 0
+} else := [consent_reason("part2-consent", v) |
+	some v in part2_consents
+] if {
+	part2
+	count(part2_consents) > 0
+} else := [consent_reason("consent-permit", v) |
 	some v in verdicts
 	v.type == "permit"
 ] if {
@@ -51,12 +66,6 @@ restricted_reasons := [consent_reason(consent_rule, v) |
 	"message": concat("; ", [sprintf("%s: %s", [t, data.ds4p.config.state_law.topics[t].law]) | some t in topics]),
 	"labels": restricting_list,
 }]
-
-consent_rule := "counseling-notes-consent" if {
-	counseling_notes
-} else := "part2-consent" if {
-	part2
-} else := "consent-permit"
 
 # Reasons of an emergency disclosure.
 emergency_reasons := [{

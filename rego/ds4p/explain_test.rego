@@ -77,3 +77,28 @@ test_fixed_verdicts_leave_out_consents_naming_the_item if {
 	fixed := ds4p.fixed_verdicts with input as object.remove(req("Organization/org-a", ["TREAT"], [sud], [c]), ["item"])
 	not fixed["c-lab"]
 }
+
+# A disclosure cites only the consents that satisfy the rule that permitted
+# it: a blanket opt-in beside a Part 2 consent is not a Part 2 consent, and a
+# TPO consent beside a counseling-notes consent is not a notes consent.
+cited(d) := {[r.rule, r.consent] | some r in d.reasons; r.consent}
+
+test_part2_disclosure_cites_only_part2_consents if {
+	optin := object.union(consent("c-optin", []), {"policies": ["OPTIN"], "rules": [{"path": "policyRule", "depth": 0, "type": "permit", "conditions": [cond({})]}]})
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [optin, tpo_consent])
+	d.effect == "permit"
+	cited(d) == {["part2-consent", "c1"]}
+}
+
+test_counseling_notes_disclosure_cites_only_notes_consents if {
+	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [all_tpo_consent, counseling_consent])
+		with data.ds4p.config.counseling_notes.labels as [psythpn]
+	d.effect == "permit"
+	cited(d) == {["counseling-notes-consent", "c-notes"]}
+}
+
+test_topic_disclosure_cites_every_permitting_consent if {
+	e := ds4p.decision with input as req("Organization/org-a", ["HPAYMT"], [hiv], [blanket_consent, all_tpo_consent])
+	e.effect == "permit"
+	cited(e) == {["consent-permit", "c-blanket"], ["consent-permit", "c-tpo"]}
+}
