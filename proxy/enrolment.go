@@ -53,6 +53,35 @@ func (r *run) labelEnrolment() error {
 	return nil
 }
 
+// withholdProgramDirectory withholds, from a Bundle in which a Patient's
+// enrolment was cut, the Part 2 programs' own directory resources (the
+// Organization, a Practitioner configured as one of its references): beside
+// the cut Patient they would say what the cut hid (QA: Patient/p-p2/$everything
+// returned Organization/part2-clinic, which no other patient's did). Only
+// in such a Bundle: a search for the Organization itself is not touched.
+func (r *run) withholdProgramDirectory(root *bundleNode) {
+	if root == nil || !r.s.labeller.HasPrograms() {
+		return
+	}
+	cut := false
+	for _, it := range r.items {
+		for _, e := range it.enrolment {
+			cut = cut || insideAny(e.Start, e.End, it.redacted)
+		}
+	}
+	if !cut {
+		return
+	}
+	for _, it := range r.items {
+		if it.res == nil || it.res.ID == "" || !it.class.decision.Permitted() {
+			continue
+		}
+		if r.s.labeller.ProgramOfReference(it.res.Type+"/"+it.res.ID) != "" {
+			it.class = withheldClass(it.class, "part2-enrolment-directory", "a Part 2 program's directory resource beside a patient whose enrolment was cut")
+		}
+	}
+}
+
 // enrolmentElement is an enrolment member's element label and the words
 // that would name the program in the Patient's narrative: the member's
 // display, reference and identifier value, and the program's name.
@@ -251,9 +280,28 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 	}
 	for name, vs := range q {
 		base, modifier, _ := strings.Cut(name, ":")
+		if strings.EqualFold(base, "_sort") {
+			// Sorting by the member places the program's patients together
+			// even with the member cut (QA: _sort=organization put p-p2
+			// first).
+			for _, v := range vs {
+				for _, key := range strings.Split(v, ",") {
+					if _, enrol := enrolmentParams[strings.ToLower(strings.TrimPrefix(strings.TrimSpace(key), "-"))]; enrol {
+						return refused("_sort=" + v)
+					}
+				}
+			}
+			continue
+		}
 		types, ok := enrolmentParams[strings.ToLower(base)]
 		if !ok {
 			continue
+		}
+		if modifier != "" && !strings.EqualFold(modifier, "identifier") && !isType(modifier) {
+			// :missing, :not, :above ... test the member whatever its
+			// value (QA: organization:missing=false listed exactly the
+			// patients with a member, cut or not).
+			return refused(name)
 		}
 		if modifier != "" && !strings.EqualFold(modifier, "identifier") && isType(modifier) {
 			types = []string{modifier}

@@ -192,7 +192,8 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err := r.decideElements(ctx); err != nil {
 		return nil, nil, false, err
 	}
-	r.noteBreakGlass(ctx) // metric and log of an emergency disclosure (decide.go)
+	r.withholdProgramDirectory(root) // enrolment.go
+	r.noteBreakGlass(ctx)            // metric and log of an emergency disclosure (decide.go)
 	span.SetAttributes(attribute.Int("ds4p.items", len(r.items)), attribute.Int("ds4p.classes", len(r.classes)))
 	// Policy obligation: notices go out with what they cover (decide.go).
 	r.notices = r.withExtraNotices(r.disclosedNotices())

@@ -37,6 +37,12 @@ type RequestRules struct {
 	AllowExport bool
 	// AllowList lets the _list search parameter through.
 	AllowList bool
+	// AllowSubscriptions lets callers create and change Subscriptions,
+	// whose notifications the FHIR server sends past the proxy.
+	AllowSubscriptions bool
+	// AllowTextSearch lets _content and _text through: they match the text
+	// of elements cut from what a caller sees.
+	AllowTextSearch bool
 	// AllowOperations names operations (with or without the leading $)
 	// let through beside the built-in ones (builtinOperations, route.go);
 	// any other operation is refused. $export is AllowExport's.
@@ -164,6 +170,12 @@ func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Fai
 		if !rules.AllowList {
 			return false, notSupported("_list is not supported: a List you may not read would still decide which resources match (enforcement.allow_list)")
 		}
+	case (lower == "_content" || lower == "_text") && !rules.AllowTextSearch:
+		// The server matches the whole stored text, elements cut from the
+		// resources it answers with included (QA: Patient?_content=<the
+		// program's name> listed the program's patients, their
+		// managingOrganization cut).
+		return false, notSupported(base + " is not supported: it would match text withheld from you (enforcement.allow_text_search)")
 	case lower == "_filter" || lower == "_query":
 		return false, notSupported(base + " is not supported: the proxy cannot check what it selects on")
 	case strings.Contains(name, "."):

@@ -16,6 +16,7 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/proxy/authn"
 )
 
 // LabelWriterScope is the role that may write security labels: create or
@@ -60,13 +61,16 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 			return f
 		}
 	}
+	if f := s.guardWriteType(ex, req); f != nil {
+		return f
+	}
 	switch req.Interaction {
 	case Search, Create, Update, Patch, Batch:
 	case Delete:
 		return s.guardDelete(ctx, ex, req)
 	case Operation:
-		if strings.HasPrefix(req.Operation, "$meta-") && req.Operation != "$meta" && !ex.caller.HasScope(LabelWriterScope) {
-			return labelRole("changing security labels with " + req.Operation)
+		if f := guardMetaOperation(ex, req); f != nil {
+			return f
 		}
 		if f := s.guardInstance(ctx, ex, req); f != nil {
 			return f
@@ -290,6 +294,55 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 	return rs.resource(body)
 }
 
+// guardWriteType refuses writes whose effect escapes the response
+// pipeline, in requests and batch entries alike:
+//   - Consent: the consents the proxy reads from the upstream
+//     (consents.upstream) decide what it discloses, so a caller who may write
+//     resources could grant itself consent (QA: a Consent naming the
+//     caller's organisation, posted through /fhir, released SUD data on the
+//     next read). Creating, changing or deleting one needs the
+//     consent-manager role, whatever the consents' source;
+//   - Subscription: the FHIR server delivers notifications straight to the
+//     subscriber's endpoint, past every label and decision, so creating or
+//     changing one is refused unless enforcement.allow_subscriptions.
+//
+// The refusal depends on the request alone.
+func (s *Server) guardWriteType(ex *exchange, req fhirRequest) *Failure {
+	switch req.Interaction {
+	case Create, Update, Patch, Delete:
+	default:
+		return nil
+	}
+	switch req.Type {
+	case "Consent":
+		if !ex.caller.HasScope(authn.ConsentManagerScope) {
+			return fail(http.StatusForbidden, "forbidden", "writing a Consent needs the role "+authn.ConsentManagerScope+": consents decide what the proxy discloses", nil)
+		}
+	case "Subscription":
+		if req.Interaction != Delete && !s.opts.Requests.AllowSubscriptions {
+			return fail(http.StatusForbidden, "forbidden", "creating or changing a Subscription through the proxy is not allowed: the FHIR server would send its notifications past the proxy's consent decisions (enforcement.allow_subscriptions)", nil)
+		}
+	}
+	return nil
+}
+
+// guardMetaOperation: $meta-add and $meta-delete need the label-writer
+// role, and every $meta operation names one resource. $meta on a type or
+// the whole server lists the labels in use across resources the caller may
+// not read (QA: Condition/$meta listed 42CFRPart2 and SUD).
+func guardMetaOperation(ex *exchange, req fhirRequest) *Failure {
+	if !strings.HasPrefix(req.Operation, "$meta") {
+		return nil
+	}
+	if req.ID == "" {
+		return fail(http.StatusForbidden, "not-supported", req.Operation+" is allowed on one resource only (Type/id/"+req.Operation+"): on a type or the server it would list the labels of resources withheld from you", nil)
+	}
+	if req.Operation != "$meta" && !ex.caller.HasScope(LabelWriterScope) {
+		return labelRole("changing security labels with " + req.Operation)
+	}
+	return nil
+}
+
 func conditionalWrite() *Failure {
 	return notSupported("conditional create, update, patch and delete are not supported through the proxy: it cannot check the resources their criteria match")
 }
@@ -509,6 +562,12 @@ func (s *Server) decideStored(ctx context.Context, ex *exchange, body []byte) (l
 	if err := r.decide(ctx); err != nil {
 		return labels.Result{}, false, classify(err)
 	}
+	// A contained resource the caller may not read withholds its container
+	// on a read, so it does here: a write must not tell it from a missing
+	// resource.
+	if err := r.decideContained(ctx); err != nil {
+		return labels.Result{}, false, classify(err)
+	}
 	return *single.res, single.class.decision.Permitted(), nil
 }
 
@@ -589,6 +648,9 @@ func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL st
 		return notSupported("an entry's search uses parameters the proxy removes (_elements, _summary, _total); send it as its own request")
 	}
 	ex.noteWrite(req)
+	if f := s.guardWriteType(ex, req); f != nil {
+		return f
+	}
 	sub := *ex
 	sub.req = req
 	switch req.Interaction {
@@ -601,8 +663,8 @@ func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL st
 	case Patch:
 		return s.guardBatchPatch(ctx, &sub, req, resource, rs)
 	case Operation:
-		if strings.HasPrefix(req.Operation, "$meta-") && !ex.caller.HasScope(LabelWriterScope) {
-			return labelRole("changing security labels with " + req.Operation)
+		if f := guardMetaOperation(ex, req); f != nil {
+			return f
 		}
 		if req.ID != "" {
 			return notSupported("an operation on one resource in a batch is not supported; send it as its own request")

@@ -272,6 +272,14 @@ func (rs *refScan) patch(typ, contentType string, body []byte) *Failure {
 				// "Condition/x", copy it to /focus/0/reference).
 				return notSupported("JSON Patch copy and move are not supported through the proxy: the references they would write cannot be checked; use add or replace with the value")
 			}
+			if strings.EqualFold(op.Op, "test") {
+				// The server tests the stored resource, elements cut from
+				// the caller's view included (QA: test
+				// /managingOrganization/reference against the program
+				// answered 200, a wrong guess 422). If-Match is FHIR's
+				// precondition.
+				return notSupported("JSON Patch test is not supported through the proxy: it would test elements withheld from you; use If-Match for a precondition")
+			}
 			if len(op.Value) == 0 {
 				continue
 			}

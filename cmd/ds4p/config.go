@@ -101,6 +101,9 @@ type Enforcement struct {
 	AllowHas          bool          `yaml:"allow_has"`
 	AllowExport       bool          `yaml:"allow_export"`
 	AllowList         bool          `yaml:"allow_list"`
+	AllowTextSearch   bool          `yaml:"allow_text_search"`
+	// AllowSubscriptions lets callers create and change Subscriptions.
+	AllowSubscriptions bool `yaml:"allow_subscriptions"`
 	// AllowOperations names operations let through beside the built-in
 	// ones, with or without the leading $ (proxy.RequestRules).
 	AllowOperations []string `yaml:"allow_operations"`
@@ -558,6 +561,7 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 			PagingTTL: c.Enforcement.PagingTTL, AllowSummaryCount: c.Enforcement.AllowSummaryCount,
 			AllowChains: c.Enforcement.AllowChains, AllowHas: c.Enforcement.AllowHas, AllowExport: c.Enforcement.AllowExport,
 			AllowList: c.Enforcement.AllowList, AllowOperations: c.Enforcement.AllowOperations,
+			AllowTextSearch: c.Enforcement.AllowTextSearch, AllowSubscriptions: c.Enforcement.AllowSubscriptions,
 		},
 	}, nil
 }
