@@ -5,24 +5,30 @@ import data.ds4p
 test_inactive_consent_counts_for_nothing if {
 	revoked := object.union(tpo_consent, {"status": "inactive"})
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [revoked])
+		with data.ds4p.config as config
 }
 
 test_expired_consent_counts_for_nothing if {
 	expired := object.union(tpo_consent, {"end_ns": now - 1})
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [expired])
+		with data.ds4p.config as config
 	ending := object.union(tpo_consent, {"end_ns": now + 1})
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [ending])
+		with data.ds4p.config as config
 }
 
 test_not_yet_valid_consent_counts_for_nothing if {
 	future := object.union(tpo_consent, {"start_ns": now + 1})
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [future])
+		with data.ds4p.config as config
 	started := object.union(tpo_consent, {"start_ns": now})
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [started])
+		with data.ds4p.config as config
 }
 
 test_deny_consent_wins_over_permit if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud], [tpo_consent, deny_all])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	some r in d.reasons
 	r.rule == "consent-deny"
@@ -32,6 +38,7 @@ test_deny_consent_wins_over_permit if {
 
 test_deepest_provision_decides if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud], [tpo_consent])
+		with data.ds4p.config as config
 	some r in d.reasons
 	r.consent == "c1"
 	r.provision == "provision.provision[0]"
@@ -44,6 +51,7 @@ test_deny_wins_at_equal_depth if {
 		exception("provision.provision[1]", "deny", {"purposes": ["TREAT"]}),
 	])
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+		with data.ds4p.config as config
 }
 
 test_nested_exception_three_levels if {
@@ -53,7 +61,9 @@ test_nested_exception_three_levels if {
 		"conditions": [cond({}), cond({"actors": ["Organization/org-a"], "purposes": ["TREAT"]}), cond({"labels": [psy]})],
 	}]))
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [tree])
+		with data.ds4p.config as config
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud, psy], [tree])
+		with data.ds4p.config as config
 }
 
 test_permit_with_code_criterion_does_not_match if {
@@ -62,6 +72,7 @@ test_permit_with_code_criterion_does_not_match if {
 		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "codes": ["http://snomed.info/sct|5602001"]}),
 	])
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [coded])
+		with data.ds4p.config as config
 }
 
 test_deny_with_untestable_criteria_matches if {
@@ -73,6 +84,7 @@ test_deny_with_untestable_criteria_matches if {
 	] {
 		c := consent("c-untestable", [root("permit"), exception("provision.provision[0]", "deny", x)])
 		ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [hiv], [c])
+			with data.ds4p.config as config
 	}
 }
 
@@ -80,6 +92,7 @@ test_permit_with_data_criteria_does_not_match if {
 	every x in [{"data": ["Condition/c9"]}, {"data_start_ns": 1}, {"data_end_ns": now}] {
 		c := consent("c-data", [root("deny"), exception("provision.provision[0]", "permit", object.union({"actors": ["Organization/org-a"], "purposes": ["TREAT"]}, x))])
 		ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+			with data.ds4p.config as config
 	}
 }
 
@@ -93,59 +106,76 @@ test_org_identifier_matches_actor if {
 		{"caller": {"org_identifiers": ["http://hl7.org/fhir/sid/us-npi|1234567893"]}},
 	)
 	ds4p.decision.effect == "permit" with input as inp
+		with data.ds4p.config as config
 }
 
 test_subject_matches_actor if {
 	c := consent("c-dr", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Practitioner/dr-1"], "purposes": ["TREAT"]})])
 	inp := object.union(req("Organization/org-z", ["TREAT"], [part2_label], [c]), {"caller": {"subject": "Practitioner/dr-1"}})
 	ds4p.decision.effect == "permit" with input as inp
+		with data.ds4p.config as config
 }
 
 test_class_criterion if {
 	c := consent("c-class", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "classes": ["Observation"]})])
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+		with data.ds4p.config as config
 	obs := object.union(req("Organization/org-a", ["TREAT"], [sud], [c]), {"item": {"type": "Observation"}})
 	ds4p.decision.effect == "permit" with input as obs
+		with data.ds4p.config as config
 }
 
 test_action_criterion if {
 	collect := consent("c-collect", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "actions": ["collect"]})])
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [collect])
+		with data.ds4p.config as config
 	access := consent("c-access", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "actions": ["access"]})])
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [access])
+		with data.ds4p.config as config
 }
 
 test_provision_period if {
 	lapsed := consent("c-lapsed", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "end_ns": now})])
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [lapsed])
+		with data.ds4p.config as config
 }
 
 test_permit_label_needs_every_label if {
 	c := consent("c-labels", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "labels": [sud, hiv]})])
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+		with data.ds4p.config as config
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud, hiv], [c])
+		with data.ds4p.config as config
 }
 
 test_deny_label_needs_any_label if {
 	c := consent("c-deny-labels", [root("permit"), exception("provision.provision[0]", "deny", {"labels": [sud, hiv]})])
 	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [hiv], [c])
+		with data.ds4p.config as config
 }
 
 test_deny_purpose_applies_without_stated_purpose if {
 	ds4p.denies("purposes", ["HMARKT"]) with input as req("o", [], [], [])
+		with data.ds4p.config as config
 	not ds4p.denies("purposes", ["HMARKT"]) with input as req("o", ["TREAT"], [], [])
+		with data.ds4p.config as config
 	ds4p.denies("purposes", ["HMARKT"]) with input as req("o", ["TREAT", "HMARKT"], [], [])
+		with data.ds4p.config as config
 }
 
 test_unknown_criterion_matches_deny_only if {
 	ds4p.denies("securityLabelAll", ["x"]) with input as req("o", ["TREAT"], [], [])
+		with data.ds4p.config as config
 	not ds4p.permits("securityLabelAll", ["x"]) with input as req("o", ["TREAT"], [], [])
+		with data.ds4p.config as config
 }
 
 test_empty_criteria_state_nothing if {
 	every v in [[], 0, null] {
 		ds4p.permits("actors", v) with input as req("o", ["TREAT"], [], [])
+			with data.ds4p.config as config
 		ds4p.denies("actors", v) with input as req("o", ["TREAT"], [], [])
+			with data.ds4p.config as config
 	}
 }
 
@@ -155,17 +185,21 @@ test_compact_and_full_conditions_agree if {
 		{"path": "provision.provision[0]", "depth": 1, "type": "permit", "conditions": [{}, {"actors": ["Organization/org-a"], "purposes": ["TREAT"]}]},
 	])
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [compact])
+		with data.ds4p.config as config
 	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [sud], [compact])
+		with data.ds4p.config as config
 }
 
 test_roles_do_not_narrow if {
 	c := consent("c-role", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "roles": ["IRCP"], "purposes": ["TREAT"]})])
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+		with data.ds4p.config as config
 }
 
 test_consent_without_matching_provision_says_nothing if {
 	c := consent("c-narrow", [exception("provision.provision[0]", "deny", {"classes": ["Observation"]})])
 	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["TREAT"], [hiv], [c])
+		with data.ds4p.config as config
 }
 
 # Separate consents per recipient (usual Part 2 practice): each denies all but
@@ -176,10 +210,13 @@ test_separate_recipient_consents_do_not_cancel if {
 		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-b"], "purposes": ["TREAT"]}),
 	])
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent, for_b])
+		with data.ds4p.config as config
 	d.effect == "permit"
 	e := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [sud, part2_label], [tpo_consent, for_b])
+		with data.ds4p.config as config
 	e.effect == "permit"
 	f := ds4p.decision with input as req("Organization/org-c", ["TREAT"], [sud, part2_label], [tpo_consent, for_b])
+		with data.ds4p.config as config
 	f.effect == "deny"
 }
 
@@ -190,6 +227,7 @@ test_time_bounded_scaffolding_does_not_cancel if {
 		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-b"], "purposes": ["TREAT"]}),
 	])
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent, for_b])
+		with data.ds4p.config as config
 	d.effect == "permit"
 }
 
@@ -200,6 +238,7 @@ test_explicit_deny_still_wins_across_consents if {
 		exception("provision.provision[0]", "deny", {"actors": ["Organization/org-a"]}),
 	])
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent, not_a])
+		with data.ds4p.config as config
 	d.effect == "deny"
 }
 
@@ -220,13 +259,17 @@ test_deny_by_code_applies_only_to_that_code if {
 	c := opt_in_except({"codes": [snomed_opioid]})
 	inp := req("Organization/org-b", ["TREAT"], [], [c])
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [snomed_opioid, "http://loinc.org|1-8"], "reference": "Condition/c1"})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": ["http://loinc.org|1-8"], "reference": "Condition/c1"})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+		with data.ds4p.config as config
 }
 
 test_deny_by_code_without_facts_fails_closed if {
 	c := opt_in_except({"codes": [snomed_opioid]})
 	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [], [c])
+		with data.ds4p.config as config
 }
 
 test_permit_by_code_with_facts if {
@@ -236,21 +279,27 @@ test_permit_by_code_with_facts if {
 	])
 	inp := req("Organization/org-a", ["TREAT"], [sud], [coded])
 	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [snomed_opioid], "reference": "Condition/c1"})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": ["http://snomed.info/sct|1"], "reference": "Condition/c1"})
+		with data.ds4p.config as config
 }
 
 test_deny_of_a_specific_resource if {
 	c := opt_in_except({"data_refs": [{"reference": "Condition/c9", "meaning": "instance"}]})
 	inp := req("Organization/org-b", ["TREAT"], [], [c])
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Condition/c9"})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "deny" with input as inp
+		with data.ds4p.config as config
 }
 
 test_related_data_cannot_be_narrowed if {
 	c := opt_in_except({"data_refs": [{"reference": "Condition/c9", "meaning": "related"}]})
 	inp := req("Organization/org-b", ["TREAT"], [], [c])
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+		with data.ds4p.config as config
 }
 
 test_permit_of_a_specific_resource if {
@@ -260,12 +309,15 @@ test_permit_of_a_specific_resource if {
 	])
 	inp := req("Organization/org-a", ["TREAT"], [sud], [c])
 	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Condition/c9"})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+		with data.ds4p.config as config
 	related := consent("c-rel", [
 		root("deny"),
 		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "data_refs": [{"reference": "Condition/c9", "meaning": "related"}]}),
 	])
 	ds4p.decision.effect == "deny" with input as with_facts(req("Organization/org-a", ["TREAT"], [sud], [related]), {"codes": [], "reference": "Condition/c9"})
+		with data.ds4p.config as config
 }
 
 test_deny_by_data_period if {
@@ -275,9 +327,13 @@ test_deny_by_data_period if {
 	c := opt_in_except({"data_start_ns": start, "data_end_ns": end})
 	inp := req("Organization/org-b", ["TREAT"], [], [c])
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": start})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": end})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": start - 1})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1"})
+		with data.ds4p.config as config
 }
 
 test_permit_by_data_period if {
@@ -288,14 +344,18 @@ test_permit_by_data_period if {
 	])
 	inp := req("Organization/org-a", ["TREAT"], [sud], [c])
 	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": start})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "time_ns": start - 1})
+		with data.ds4p.config as config
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1"})
+		with data.ds4p.config as config
 }
 
 test_data_without_meaning_stays_protective if {
 	c := opt_in_except({"data": ["Condition/c9"]})
 	inp := req("Organization/org-b", ["TREAT"], [], [c])
 	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Condition/c1"})
+		with data.ds4p.config as config
 }
 
 # The consent index (added by the engine): rules by the actors they name.
@@ -310,9 +370,9 @@ indexed_hie := object.union(
 test_index_finds_designation_members if {
 	members := {"Organization/hie-east": ["Organization/org-m"]}
 	ds4p.decision.effect == "permit" with input as req("Organization/org-m", ["TREAT"], [sud], [indexed_hie])
-		with data.ds4p.config.designations as members
+		with data.ds4p.config as config_with({"/designations": members})
 	ds4p.decision.effect == "deny" with input as req("Organization/org-z", ["TREAT"], [sud], [indexed_hie])
-		with data.ds4p.config.designations as members
+		with data.ds4p.config as config_with({"/designations": members})
 }
 
 test_index_skips_rules_of_other_actors if {
@@ -321,7 +381,7 @@ test_index_skips_rules_of_other_actors if {
 	wrong := object.union(object.remove(indexed_hie, ["index"]), {"index": {"any_actor": [0], "by_actor": {"Organization/other": [1]}}})
 	members := {"Organization/hie-east": ["Organization/org-m"]}
 	ds4p.decision.effect == "deny" with input as req("Organization/org-m", ["TREAT"], [sud], [wrong])
-		with data.ds4p.config.designations as members
+		with data.ds4p.config as config_with({"/designations": members})
 }
 
 # A deny of a purpose covers its narrower purposes (config.purpose_hierarchy);
@@ -333,40 +393,40 @@ test_deny_of_a_purpose_covers_narrower_purposes if {
 	no_payment := opt_in_except({"purposes": ["HPAYMT"]})
 	every p in ["HPAYMT", "COVERAGE", "CLMATTCH", "ELIGVER"] {
 		ds4p.decision.effect == "deny" with input as req("Organization/payer", [p], [hiv], [no_payment])
-			with data.ds4p.config.purpose_hierarchy as purpose_tree
+			with data.ds4p.config as config_with({"/purpose_hierarchy": purpose_tree})
 	}
 	ds4p.decision.effect == "permit" with input as req("Organization/payer", ["TREAT"], [hiv], [no_payment])
-		with data.ds4p.config.purpose_hierarchy as purpose_tree
+		with data.ds4p.config as config_with({"/purpose_hierarchy": purpose_tree})
 }
 
 test_deny_of_a_purpose_to_one_actor_covers_narrower_purposes if {
 	no_treat_b := opt_in_except({"actors": ["Organization/org-b"], "purposes": ["TREAT"]})
 	every p in ["TREAT", "ETREAT", "BTG"] {
 		ds4p.decision.effect == "deny" with input as req("Organization/org-b", [p], [psy], [no_treat_b])
-			with data.ds4p.config.purpose_hierarchy as purpose_tree
+			with data.ds4p.config as config_with({"/purpose_hierarchy": purpose_tree})
 	}
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["ETREAT"], [psy], [no_treat_b])
-		with data.ds4p.config.purpose_hierarchy as purpose_tree
+		with data.ds4p.config as config_with({"/purpose_hierarchy": purpose_tree})
 }
 
 test_deny_of_a_narrower_purpose_leaves_the_broader_one if {
 	no_coverage := opt_in_except({"purposes": ["COVERAGE"]})
 	ds4p.decision.effect == "deny" with input as req("Organization/payer", ["ELIGVER"], [hiv], [no_coverage])
-		with data.ds4p.config.purpose_hierarchy as purpose_tree
+		with data.ds4p.config as config_with({"/purpose_hierarchy": purpose_tree})
 	ds4p.decision.effect == "permit" with input as req("Organization/payer", ["HPAYMT"], [hiv], [no_coverage])
-		with data.ds4p.config.purpose_hierarchy as purpose_tree
+		with data.ds4p.config as config_with({"/purpose_hierarchy": purpose_tree})
 }
 
 test_permit_of_a_purpose_does_not_cover_narrower_purposes if {
 	payment_only := consent("c-pay", [root("deny"), exception("provision.provision[0]", "permit", {"purposes": ["HPAYMT"]})])
 	ds4p.decision.effect == "permit" with input as req("Organization/payer", ["HPAYMT"], [hiv], [payment_only])
-		with data.ds4p.config.purpose_hierarchy as purpose_tree
+		with data.ds4p.config as config_with({"/purpose_hierarchy": purpose_tree})
 	ds4p.decision.effect == "deny" with input as req("Organization/payer", ["COVERAGE"], [hiv], [payment_only])
-		with data.ds4p.config.purpose_hierarchy as purpose_tree
+		with data.ds4p.config as config_with({"/purpose_hierarchy": purpose_tree})
 }
 
 test_deny_of_a_purpose_without_hierarchy_is_exact if {
 	no_payment := opt_in_except({"purposes": ["HPAYMT"]})
 	ds4p.decision.effect == "permit" with input as req("Organization/payer", ["COVERAGE"], [hiv], [no_payment])
-		with data.ds4p.config.purpose_hierarchy as {}
+		with data.ds4p.config as config_with({"/purpose_hierarchy": {}})
 }

@@ -78,3 +78,252 @@ with_break_glass(inp, reason) := with_token(inp, reason, now_s - 60, now_s + 840
 with_token(inp, reason, iat, exp) := object.union(inp, {"caller": {"break_glass": {"reason": reason, "issued_at": iat, "expires_at": exp}}})
 
 rules_of(d) := {r.rule | some r in d.reasons}
+
+# config is the policy data the unit tests decide under (data.ds4p.config,
+# with state_law), a copy of the default policy's as it was when the tests
+# were written. Every test sets it (with data.ds4p.config as config), so the
+# tests check the policy's logic, not the policy data a deployment ships:
+# an analyst who changes ds4p/config/*.json (a purpose list, the consent
+# model, a state-law topic) does not break them. What the shipped data does
+# is checked by the case matrix (cases/*.yaml). A test about one value sets
+# that value itself: config_with({"/ordinary/without_purpose": false}).
+config := {
+	"known_purposes": [
+		"TREAT",
+		"ETREAT",
+		"HPAYMT",
+		"HOPERAT",
+		"PUBHLTH",
+		"HRESCH",
+		"PATRQT",
+		"COVERAGE",
+		"HMARKT",
+		"BTG",
+	],
+	"purpose_hierarchy": {
+		"HOPERAT": [
+			"CAREMGT",
+			"DONAT",
+			"FRAUD",
+			"GOV",
+			"HACCRED",
+			"HCOMPL",
+			"HDECD",
+			"HDIRECT",
+			"HDM",
+			"HLEGAL",
+			"HOUTCOMS",
+			"HPRGRP",
+			"HQUALIMP",
+			"HSYSADMIN",
+			"LABELING",
+			"MEMADMIN",
+			"METAMGT",
+			"MILCDM",
+			"PATADMIN",
+			"PATSFTY",
+			"PERFMSR",
+			"RECORDMGT",
+			"SYSDEV",
+			"TRAIN",
+		],
+		"SYSDEV": [
+			"HTEST",
+		],
+		"HPAYMT": [
+			"CLMATTCH",
+			"COVAUTH",
+			"COVERAGE",
+			"MILDCRG",
+			"REMITADV",
+		],
+		"COVERAGE": [
+			"ELIGDTRM",
+			"ELIGVER",
+			"ENROLLM",
+		],
+		"HRESCH": [
+			"BIORCH",
+			"CLINTRCH",
+			"DSRCH",
+			"POARCH",
+			"TRANSRCH",
+		],
+		"CLINTRCH": [
+			"CLINTRCHNPC",
+			"CLINTRCHPC",
+			"PRECLINTRCH",
+		],
+		"PATRQT": [
+			"FAMRQT",
+			"PWATRNY",
+			"SUPNWK",
+		],
+		"PUBHLTH": [
+			"DISASTER",
+			"THREAT",
+		],
+		"TREAT": [
+			"CAREMGT",
+			"CLINTRL",
+			"COC",
+			"ETREAT",
+			"POPHLTH",
+		],
+		"ETREAT": [
+			"BTG",
+			"ERTREAT",
+		],
+	},
+	"ordinary": {
+		"purposes": [
+			"TREAT",
+			"ETREAT",
+			"HPAYMT",
+			"HOPERAT",
+			"PATRQT",
+			"PUBHLTH",
+			"COVERAGE",
+		],
+		"without_purpose": true,
+		"consent_model": "opt-out",
+	},
+	"consents": {
+		"general_policies": [
+			"OPTIN",
+			"OPTOUT",
+		],
+		"disclosure_actions": [
+			"access",
+			"disclose",
+			"use",
+		],
+	},
+	"designations": {},
+	"part2": {
+		"labels": [
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|42CFRPart2",
+		],
+		"sources": [
+			"part2",
+		],
+		"obligations": [
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|42CFRPart2",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|NORDSCLCD",
+		],
+		"notices": [
+			"42CFR2.32",
+		],
+	},
+	"counseling_notes": {
+		"labels": [
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|PSYTHPN",
+		],
+	},
+	"break_glass": {
+		"purpose": "ETREAT",
+		"allowed_purposes": [
+			"ETREAT",
+			"BTG",
+		],
+		"min_reason_chars": 4,
+		"max_token_lifetime_seconds": 3600,
+		"clock_skew_seconds": 60,
+	},
+	"notices": {
+		"42CFR2.32": {
+			"regulation": "42 CFR 2.32(a)(2)",
+			"text": "42 CFR part 2 prohibits unauthorized use or disclosure of these records.",
+		},
+	},
+	"state_law": {
+		"jurisdiction": "ds4p conservative default: no single state; restricted outside treatment unless the patient consented",
+		"labels": {
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|SUD": "SUD",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|ETH": "SUD",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|ETHUD": "SUD",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|OPIOIDUD": "SUD",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|PSY": "MH",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|MH": "MH",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|BH": "MH",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|HIV": "HIV",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|STD": "STD",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|SDV": "SDV",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|SEX": "SEX",
+			"http://terminology.hl7.org/CodeSystem/v3-ActCode|GDIS": "GDIS",
+			"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V": "VERY_RESTRICTED",
+		},
+		"topics": {
+			"SUD": {
+				"title": "Substance use disorder information not shown to come from a Part 2 program",
+				"law": "State SUD confidentiality laws; an SUD label without 42CFRPart2 may still be Part 2 data whose source was not established, so the default asks for consent for every purpose",
+				"without_consent": [],
+				"obligations": [],
+			},
+			"MH": {
+				"title": "Mental and behavioral health",
+				"law": "State mental health confidentiality laws: disclosure for treatment, otherwise with consent",
+				"without_consent": [
+					"TREAT",
+					"ETREAT",
+				],
+				"obligations": [],
+			},
+			"HIV": {
+				"title": "HIV/AIDS information",
+				"law": "State HIV confidentiality laws: disclosure for treatment, otherwise with consent",
+				"without_consent": [
+					"TREAT",
+					"ETREAT",
+				],
+				"obligations": [],
+			},
+			"STD": {
+				"title": "Sexually transmitted disease information",
+				"law": "State STD confidentiality laws: disclosure for treatment, otherwise with consent",
+				"without_consent": [
+					"TREAT",
+					"ETREAT",
+				],
+				"obligations": [],
+			},
+			"SDV": {
+				"title": "Sexual assault, abuse or domestic violence information",
+				"law": "State domestic-violence confidentiality laws: disclosure for treatment, otherwise with consent",
+				"without_consent": [
+					"TREAT",
+					"ETREAT",
+				],
+				"obligations": [],
+			},
+			"SEX": {
+				"title": "Sexuality and reproductive health information",
+				"law": "State reproductive health privacy laws and 45 CFR 164.502(a)(5)(iii): disclosure for treatment, otherwise with consent",
+				"without_consent": [
+					"TREAT",
+					"ETREAT",
+				],
+				"obligations": [],
+			},
+			"GDIS": {
+				"title": "Genetic disease information",
+				"law": "State genetic privacy laws (and GINA for payers): disclosure for treatment, otherwise with consent",
+				"without_consent": [
+					"TREAT",
+					"ETREAT",
+				],
+				"obligations": [],
+			},
+			"VERY_RESTRICTED": {
+				"title": "Resources the source system marked very restricted (confidentiality V)",
+				"law": "The source's own restriction: only with the patient's consent",
+				"without_consent": [],
+				"obligations": [],
+			},
+		},
+	},
+}
+
+# config_with(changes) is config with each JSON pointer of changes set to its
+# value (replaced, not merged).
+config_with(changes) := json.patch(config, [{"op": "add", "path": path, "value": value} | some path, value in changes])

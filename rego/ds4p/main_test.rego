@@ -4,6 +4,7 @@ import data.ds4p
 
 test_ordinary_permitted_for_treatment if {
 	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [], [])
+		with data.ds4p.config as config
 	d.effect == "permit"
 	d.break_glass == false
 	d.obligations == []
@@ -12,6 +13,7 @@ test_ordinary_permitted_for_treatment if {
 
 test_restricted_permitted_with_consent if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud], [tpo_consent])
+		with data.ds4p.config as config
 	d.effect == "permit"
 	d.break_glass == false
 }
@@ -19,6 +21,7 @@ test_restricted_permitted_with_consent if {
 test_emergency_used_only_when_nothing_else_permits if {
 	inp := with_break_glass(req("Organization/org-a", ["ETREAT"], [], []), "unconscious in the ED")
 	d := ds4p.decision with input as inp
+		with data.ds4p.config as config
 	d.effect == "permit"
 	d.break_glass == false
 }
@@ -26,6 +29,7 @@ test_emergency_used_only_when_nothing_else_permits if {
 test_emergency_decision_flagged if {
 	inp := with_break_glass(req("Organization/org-z", ["ETREAT"], [sud, part2_label], []), "unconscious in the ED")
 	d := ds4p.decision with input as inp
+		with data.ds4p.config as config
 	d.effect == "permit"
 	d.break_glass == true
 	rules_of(d) == {"break-glass"}
@@ -33,6 +37,7 @@ test_emergency_decision_flagged if {
 
 test_deny_has_reasons if {
 	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [sud], [])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	count(d.reasons) > 0
 	d.obligations == []

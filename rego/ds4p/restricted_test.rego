@@ -6,6 +6,7 @@ import data.ds4p
 
 test_part2_with_consent_permitted_with_obligations if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent])
+		with data.ds4p.config as config
 	d.effect == "permit"
 	d.obligations == [part2_label, nordsclcd]
 	d.notices[0].id == "42CFR2.32"
@@ -14,29 +15,35 @@ test_part2_with_consent_permitted_with_obligations if {
 
 test_part2_without_consent_denied if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [part2_label], [])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	"part2-no-consent" in rules_of(d)
 }
 
 test_part2_other_recipient_denied if {
 	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [part2_label], [tpo_consent])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	"consent-deny" in rules_of(d)
 }
 
 test_part2_other_purpose_denied if {
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["HPAYMT"], [part2_label], [tpo_consent])
+		with data.ds4p.config as config
 }
 
 test_part2_single_tpo_consent_honoured if {
 	every p in ["TREAT", "HPAYMT", "HOPERAT"] {
 		ds4p.decision.effect == "permit" with input as req("Organization/org-a", [p], [part2_label], [all_tpo_consent])
+			with data.ds4p.config as config
 	}
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["HMARKT"], [part2_label], [all_tpo_consent])
+		with data.ds4p.config as config
 }
 
 test_part2_blanket_consent_not_enough if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [part2_label], [blanket_consent])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	"part2-no-consent" in rules_of(d)
 }
@@ -48,14 +55,15 @@ test_part2_general_designation if {
 	])
 	members := {"Organization/hie-east": ["Organization/org-m"]}
 	ds4p.decision.effect == "permit" with input as req("Organization/org-m", ["TREAT"], [part2_label], [hie])
-		with data.ds4p.config.designations as members
+		with data.ds4p.config as config_with({"/designations": members})
 	ds4p.decision.effect == "deny" with input as req("Organization/org-n", ["TREAT"], [part2_label], [hie])
-		with data.ds4p.config.designations as members
+		with data.ds4p.config as config_with({"/designations": members})
 }
 
 test_part2_by_source_gets_obligations if {
 	inp := object.union(req("Organization/org-a", ["TREAT"], [sud], [tpo_consent]), {"item": {"source": "part2"}})
 	d := ds4p.decision with input as inp
+		with data.ds4p.config as config
 	d.effect == "permit"
 	nordsclcd in d.obligations
 }
@@ -69,9 +77,11 @@ counseling_consent := consent("c-notes", [
 
 test_counseling_notes_need_naming_consent if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [tpo_consent])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	"counseling-notes-no-consent" in rules_of(d)
 	e := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [counseling_consent])
+		with data.ds4p.config as config
 	e.effect == "permit"
 	"counseling-notes-consent" in rules_of(e)
 }
@@ -79,6 +89,7 @@ test_counseling_notes_need_naming_consent if {
 test_counseling_consent_does_not_cover_other_notes if {
 	# A permit naming PSYTHPN applies only to items that carry it.
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [counseling_consent])
+		with data.ds4p.config as config
 }
 
 # A consent that permits counseling notes and other data (a TPO consent with
@@ -93,11 +104,11 @@ tpo_with_notes_consent := consent("c-tpo-notes", [
 
 test_counseling_notes_not_under_a_combined_consent if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [tpo_with_notes_consent])
-		with data.ds4p.config.counseling_notes.labels as [psythpn]
+		with data.ds4p.config as config_with({"/counseling_notes/labels": [psythpn]})
 	d.effect == "deny"
 	"counseling-notes-no-consent" in rules_of(d)
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_with_notes_consent])
-		with data.ds4p.config.counseling_notes.labels as [psythpn]
+		with data.ds4p.config as config_with({"/counseling_notes/labels": [psythpn]})
 }
 
 test_counseling_notes_not_under_a_permit_root if {
@@ -108,12 +119,12 @@ test_counseling_notes_not_under_a_permit_root if {
 		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "labels": [psythpn]}),
 	])
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [c])
-		with data.ds4p.config.counseling_notes.labels as [psythpn]
+		with data.ds4p.config as config_with({"/counseling_notes/labels": [psythpn]})
 }
 
 test_counseling_notes_under_a_separate_notes_consent_beside_a_tpo_one if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [all_tpo_consent, counseling_consent])
-		with data.ds4p.config.counseling_notes.labels as [psythpn]
+		with data.ds4p.config as config_with({"/counseling_notes/labels": [psythpn]})
 	d.effect == "permit"
 	"counseling-notes-consent" in rules_of(d)
 }
@@ -125,23 +136,26 @@ test_counseling_notes_consent_with_deny_exceptions if {
 		"conditions": [cond({}), cond({"actors": ["Organization/org-a"], "purposes": ["TREAT"], "labels": [psythpn]}), cond({"classes": ["Observation"]})],
 	}]))
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud, part2_label, psythpn], [c])
-		with data.ds4p.config.counseling_notes.labels as [psythpn]
+		with data.ds4p.config as config_with({"/counseling_notes/labels": [psythpn]})
 }
 
 test_counseling_notes_never_without_consent if {
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [psythpn], [])
+		with data.ds4p.config as config
 }
 
 # State-law topics (config/state_law/data.json).
 
 test_topic_for_treatment_without_consent if {
 	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [hiv], [])
+		with data.ds4p.config as config
 	d.effect == "permit"
 	"state-law" in rules_of(d)
 }
 
 test_topic_outside_treatment_needs_consent if {
 	d := ds4p.decision with input as req("Organization/org-b", ["HPAYMT"], [hiv], [])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	"state-law-consent-required" in rules_of(d)
 }
@@ -149,6 +163,7 @@ test_topic_outside_treatment_needs_consent if {
 test_topic_with_consent if {
 	c := consent("c-hiv", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-b"], "purposes": ["HPAYMT"]})])
 	d := ds4p.decision with input as req("Organization/org-b", ["HPAYMT"], [hiv], [c])
+		with data.ds4p.config as config
 	d.effect == "permit"
 	"consent-permit" in rules_of(d)
 }
@@ -156,25 +171,28 @@ test_topic_with_consent if {
 test_topic_consent_deny_beats_law if {
 	c := consent("c-no-psy", [root("permit"), exception("provision.provision[0]", "deny", {"labels": [psy]})])
 	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [psy], [c])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	"consent-deny" in rules_of(d)
 }
 
 test_sud_not_part2_needs_consent_by_default if {
 	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [sud], [])
+		with data.ds4p.config as config
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [tpo_consent])
+		with data.ds4p.config as config
 }
 
 test_topic_rule_change_in_policy_data if {
 	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["TREAT"], [sud], [])
-		with data.ds4p.config.state_law.topics.SUD.without_consent as ["TREAT"]
+		with data.ds4p.config as config_with({"/state_law/topics/SUD/without_consent": ["TREAT"]})
 	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [psy], [])
-		with data.ds4p.config.state_law.topics.MH.without_consent as []
+		with data.ds4p.config as config_with({"/state_law/topics/MH/without_consent": []})
 }
 
 test_topic_missing_from_table_denied if {
 	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [hiv], [])
-		with data.ds4p.config.state_law.topics as {}
+		with data.ds4p.config as config_with({"/state_law/topics": {}})
 	d.effect == "deny"
 	"state-law-consent-required" in rules_of(d)
 }
@@ -182,11 +200,12 @@ test_topic_missing_from_table_denied if {
 test_every_topic_must_pass if {
 	# HIV passes for TREAT, SUD needs consent.
 	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [hiv, sud], [])
+		with data.ds4p.config as config
 }
 
 test_topic_obligations_from_policy_data if {
 	d := ds4p.decision with input as req("Organization/org-b", ["TREAT"], [hiv], [])
-		with data.ds4p.config.state_law.topics.HIV.obligations as [nordsclcd]
+		with data.ds4p.config as config_with({"/state_law/topics/HIV/obligations": [nordsclcd]})
 	d.obligations == [nordsclcd]
 }
 
@@ -194,17 +213,21 @@ test_topic_obligations_from_policy_data if {
 
 test_missing_purpose_is_not_treat if {
 	d := ds4p.decision with input as req("Organization/org-a", [], [sud], [tpo_consent])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	"no-purpose" in rules_of(d)
 	ds4p.decision.effect == "deny" with input as req("Organization/org-b", [], [hiv], [])
+		with data.ds4p.config as config
 }
 
 test_unknown_purpose_denied if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT", "MADEUP"], [sud], [tpo_consent])
+		with data.ds4p.config as config
 	d.effect == "deny"
 	"unknown-purpose" in rules_of(d)
 }
 
 test_extra_purpose_not_covered_by_consent if {
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT", "HMARKT"], [part2_label], [tpo_consent])
+		with data.ds4p.config as config
 }
