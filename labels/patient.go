@@ -27,27 +27,17 @@ func (w *walker) patientID(typ string) ([]byte, error) {
 	return found, nil
 }
 
-// referencedPatient returns the Patient id a reference points at: the id
-// after "Patient/" at the start or after a slash, with any /_history/ suffix
-// removed. It returns nil for other references (other types, urn:uuid,
-// #contained, search URLs).
+// referencedPatient returns the Patient id a reference points at (see
+// referenceKey: relative or absolute, any /_history suffix removed, the
+// spellings a server may resolve read as the resource they name). It
+// returns nil for other references (other types, urn:uuid, #contained,
+// search URLs).
 func referencedPatient(ref []byte) []byte {
-	if bytes.IndexByte(ref, '_') >= 0 { // no type or id holds '_' (see referenceKey)
-		if i := bytes.Index(ref, []byte("/_history/")); i >= 0 {
-			ref = ref[:i]
-		}
-	}
-	// An id holds no slash: the id is what follows the last one, and the
-	// segment before it must be Patient.
-	const typ = "Patient"
-	slash := bytes.LastIndexByte(ref, '/')
-	if slash < len(typ) || string(ref[slash-len(typ):slash]) != typ || (slash > len(typ) && ref[slash-len(typ)-1] != '/') {
+	key, typLen := referenceKey(ref)
+	if key == nil || string(key[:typLen]) != "Patient" {
 		return nil
 	}
-	if id := ref[slash+1:]; validID(id) {
-		return id
-	}
-	return nil
+	return key[typLen+1:]
 }
 
 // validID reports whether id is a FHIR resource id: 1 to 64 characters from

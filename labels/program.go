@@ -128,29 +128,138 @@ func (ix *programIndex) bySource(src []byte) string {
 	return ""
 }
 
-// referenceKey returns "Type/id" of a literal reference, a subslice of ref:
-// the last two path segments of a relative or absolute reference, with a
-// /_history/version suffix removed, and the length of Type. It returns nil
-// for references that name no resource (contained, urn:, search URLs).
+// referenceKey returns "Type/id" of a literal reference and the length of
+// Type: the last two path segments of a relative or absolute reference,
+// with a /_history suffix (with or without a version) removed. It returns
+// nil for references that name no resource (contained, urn:, search URLs).
+//
+// A reference that a FHIR server may well resolve though it is not spelled
+// Type/id reads as the resource it names, since ignoring it fails open (no
+// label passed on, no Part 2 program matched, no unknown target read):
+// white space around it and its segments is trimmed, it is cut at '#' or
+// '?', empty segments (trailing or doubled slashes) are skipped, and
+// percent-escapes are decoded. Type must be letters, the first upper case,
+// and id a FHIR id. The key is a subslice of ref when ref holds "Type/id"
+// as it stands (every ordinary reference: no allocation), else a new slice.
 func referenceKey(ref []byte) (key []byte, typLen int) {
-	// No id or type holds '_': only a reference with one can hold
-	// "/_history/", and most have none.
-	if bytes.IndexByte(ref, '_') >= 0 {
-		if i := bytes.Index(ref, []byte("/_history/")); i >= 0 {
-			ref = ref[:i]
+	// An ordinary reference: no '#' or '?' (after which a slash would not
+	// separate segments), no '_' (only a reference with one can hold
+	// /_history), and a valid type and id after the last two slashes,
+	// which then hold no white space or percent-escape either.
+	if bytes.IndexByte(ref, '_') < 0 && bytes.IndexByte(ref, '?') < 0 && bytes.IndexByte(ref, '#') < 0 {
+		slash := bytes.LastIndexByte(ref, '/')
+		if slash < 0 && bytes.IndexByte(ref, '%') < 0 {
+			return nil, 0 // urn:uuid:..., urn:oid:...
+		}
+		if slash > 0 {
+			id, head := ref[slash+1:], ref[:slash]
+			typStart := bytes.LastIndexByte(head, '/') + 1
+			if typ := head[typStart:]; validID(id) && validType(typ) {
+				return ref[typStart:], len(typ)
+			}
 		}
 	}
-	slash := bytes.LastIndexByte(ref, '/')
-	if slash <= 0 || bytes.IndexByte(ref, '?') >= 0 {
+	ref = cleanReference(ref)
+	is, ie := lastSegment(ref, len(ref))
+	ts, te := lastSegment(ref, is)
+	is, ie = trimBounds(ref, is, ie)
+	ts, te = trimBounds(ref, ts, te)
+	typ, id := ref[ts:te], ref[is:ie]
+	if !validID(id) || !validType(typ) {
 		return nil, 0
 	}
-	id, head := ref[slash+1:], ref[:slash]
-	typStart := bytes.LastIndexByte(head, '/') + 1
-	typ := head[typStart:]
-	if !validID(id) || len(typ) == 0 || typ[0] < 'A' || typ[0] > 'Z' {
-		return nil, 0
+	if te+1 == is { // "Type/id" as it stands
+		return ref[ts:ie], len(typ)
 	}
-	return ref[typStart:], len(typ)
+	key = make([]byte, 0, len(typ)+1+len(id))
+	return append(append(append(key, typ...), '/'), id...), len(typ)
+}
+
+// cleanReference trims white space around ref, cuts it at '#' or '?',
+// decodes its percent-escapes (into a new slice, when it has any) and cuts
+// it at the first /_history segment (with or without a version after it).
+func cleanReference(ref []byte) []byte {
+	s, e := trimBounds(ref, 0, len(ref))
+	ref = ref[s:e]
+	if i := bytes.IndexAny(ref, "#?"); i >= 0 {
+		ref = ref[:i]
+	}
+	if bytes.IndexByte(ref, '%') >= 0 {
+		out := make([]byte, 0, len(ref))
+		for k := 0; k < len(ref); k++ {
+			if ref[k] == '%' && k+2 < len(ref) && isHex(ref[k+1]) && isHex(ref[k+2]) {
+				out = append(out, unhex(ref[k+1])<<4|unhex(ref[k+2]))
+				k += 2
+				continue
+			}
+			out = append(out, ref[k])
+		}
+		ref = out
+	}
+	const history = "/_history"
+	for from := 0; ; {
+		i := bytes.Index(ref[from:], []byte(history))
+		if i < 0 {
+			return ref
+		}
+		at := from + i
+		if end := at + len(history); end == len(ref) || ref[end] == '/' {
+			return ref[:at]
+		}
+		from = at + 1
+	}
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
+// lastSegment returns the bounds of the last non-empty '/'-separated
+// segment of p[:end] (0, 0 when there is none).
+func lastSegment(p []byte, end int) (start, stop int) {
+	for end > 0 && p[end-1] == '/' {
+		end--
+	}
+	return bytes.LastIndexByte(p[:end], '/') + 1, end
+}
+
+// trimBounds returns the bounds of p[s:e] without white space around it.
+func trimBounds(p []byte, s, e int) (int, int) {
+	for s < e && isSpace(p[s]) {
+		s++
+	}
+	for e > s && isSpace(p[e-1]) {
+		e--
+	}
+	return s, e
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'
+}
+
+// validType reports whether typ can be a FHIR resource type: ASCII letters,
+// the first upper case.
+func validType(typ []byte) bool {
+	if len(typ) == 0 || typ[0] < 'A' || typ[0] > 'Z' {
+		return false
+	}
+	for _, c := range typ {
+		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // ProgramOfReference returns the name of the Part 2 program a reference

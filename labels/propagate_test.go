@@ -50,6 +50,14 @@ func TestPart2Source(t *testing.T) {
 		{"not a source member", `{"resourceType":"Observation","subject":{"reference":"Organization/p2"}}`, false},
 		{"other hospital", `{"resourceType":"Condition","recorder":{"reference":"Practitioner/er"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F10.10"}]}}`, false},
 		{"directory entry", `{"resourceType":"PractitionerRole","organization":{"reference":"Organization/p2"}}`, false},
+		// Spellings of the program's reference a server may resolve.
+		{"trailing slash", `{"resourceType":"Encounter","serviceProvider":{"reference":"Organization/p2/"}}`, true},
+		{"percent-encoded id", `{"resourceType":"Encounter","serviceProvider":{"reference":"Organization/%702"}}`, true},
+		{"percent-encoded type", `{"resourceType":"Encounter","serviceProvider":{"reference":"Organi%7Aation/p2"}}`, true},
+		{"white space", `{"resourceType":"Encounter","serviceProvider":{"reference":" Organization/p2 "}}`, true},
+		{"query and fragment", `{"resourceType":"Encounter","serviceProvider":{"reference":"https://x.org/fhir/Organization/p2?_format=json#x"}}`, true},
+		{"doubled slash, unversioned _history", `{"resourceType":"Encounter","serviceProvider":{"reference":"Organization//p2/_history"}}`, true},
+		{"look-alike id with a slash", `{"resourceType":"Encounter","serviceProvider":{"reference":"Organization/p2/x"}}`, false},
 	}
 	l := part2Labeller(t, 0)
 	for _, tt := range tests {
@@ -352,6 +360,34 @@ func TestLabelAllPropagationThroughExtensions(t *testing.T) {
 			}
 			if got := rs[1].Labels.Has(labels.SUD); got != tt.sud {
 				t.Fatalf("labels %v, want SUD = %v", rs[1].Labels, tt.sud)
+			}
+		})
+	}
+}
+
+// The spellings of a reference a FHIR server may resolve pass the target's
+// labels on: QA found each ignored, and the order disclosed unlabelled.
+func TestLabelAllPropagationReferenceSpellings(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 0)
+	for _, ref := range []string{
+		"Condition/c1/", " Condition/c1", "Condition/c1 ", "Condition/c1?x=1", "Condition/c1#frag",
+		"Condition//c1", "Condition/c1/_history", "Condition/%63%31", "%43ondition/c1",
+		"http://host/fhir/Condition/c1/", "http://host/fhir/Condition/c1?_format=json", "http://host/fhir/Condition/c1#x",
+		`Condition\/c1\/`,
+	} {
+		t.Run(ref, func(t *testing.T) {
+			t.Parallel()
+			med := `{"resourceType":"MedicationRequest","id":"m","reasonReference":[{"reference":"` + ref + `"}],"subject":{"reference":"Patient/p/"}}`
+			rs, err := l.LabelAll([][]byte{[]byte(sudCond), []byte(med)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rs[1].Labels.Has(labels.SUD) {
+				t.Errorf("labels %v, want SUD from Condition/c1", rs[1].Labels)
+			}
+			if rs[1].Patient != "Patient/p" {
+				t.Errorf("patient %q, want Patient/p", rs[1].Patient)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package labels
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -11,8 +12,9 @@ import (
 // be labelled completely.
 type Target struct {
 	Type, ID string
-	// Ref is the reference as written (decoded): "Condition/1", or an
-	// absolute URL, which may name another server's resource.
+	// Ref is the reference as written (decoded, white space around it
+	// removed): "Condition/1", or an absolute URL, which may name another
+	// server's resource.
 	Ref string
 }
 
@@ -134,6 +136,7 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			if ref == "" {
 				ref = string(b.resources[k][lk.start:lk.end])
 			}
+			ref = strings.Trim(ref, " \t\r\n\f\v") // an absolute URL with white space around it is one still
 			out = append(out, Target{Type: string(key[:typLen]), ID: string(key[typLen+1:]), Ref: ref})
 		}
 	}

@@ -118,6 +118,39 @@ func TestResolveFetchesUnknownTargets(t *testing.T) {
 	}
 }
 
+// A target named by a spelling a server may resolve is read, by its
+// Type/id, with the reference's white space removed (an absolute URL with
+// a space before it would name no server).
+func TestResolveFetchesOddlySpelledTargets(t *testing.T) {
+	t.Parallel()
+	for _, ref := range []string{" https://ehr.example.org/fhir/Condition/c1/ ", "Condition/%631?_format=json", "Condition//c1/_history#x"} {
+		t.Run(ref, func(t *testing.T) {
+			t.Parallel()
+			l := part2Labeller(t, 100)
+			var asked []labels.Target
+			fetch := func(ts []labels.Target) ([][]byte, error) {
+				asked = append(asked, ts...)
+				return [][]byte{[]byte(sudReason)}, nil
+			}
+			b := l.NewBatch()
+			var r labels.Result
+			if err := b.AddValid([]byte(order(ref)), &r); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Resolve(fetch); err != nil {
+				t.Fatal(err)
+			}
+			b.Finish()
+			if !r.Labels.Has(labels.SUD) {
+				t.Errorf("order labels %v, want SUD from its fetched reason", r.Labels)
+			}
+			if len(asked) != 1 || asked[0].Key() != "Condition/c1" || asked[0].Ref != strings.TrimSpace(ref) {
+				t.Errorf("asked %+v, want Condition/c1 as %q", asked, strings.TrimSpace(ref))
+			}
+		})
+	}
+}
+
 func TestResolveFollowsChains(t *testing.T) {
 	t.Parallel()
 	l := part2Labeller(t, 100)

@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -62,13 +63,26 @@ func TestIDBytes(t *testing.T) {
 }
 
 // TestReferencedPatient compares referencedPatient with the form it had,
-// a search for the last "Patient/" (kept here as the reference), on
-// references of every shape and on every cut of them.
+// a search for the last "Patient/" (kept here as the reference) after the
+// reference is cleaned as a server may read it (white space trimmed, cut at
+// '#' or '?', percent-decoded, cut at /_history, doubled and trailing
+// slashes dropped), on references of every shape and on every cut of them.
 func TestReferencedPatient(t *testing.T) {
-	ref := func(r []byte) []byte {
-		if i := strings.Index(string(r), "/_history/"); i >= 0 {
-			r = r[:i]
+	ref := func(raw []byte) []byte {
+		s := strings.Trim(string(raw), " \t")
+		if i := strings.IndexAny(s, "#?"); i >= 0 {
+			s = s[:i]
 		}
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+		if i := strings.Index(s+"/", "/_history/"); i >= 0 {
+			s = s[:i]
+		}
+		for strings.Contains(s, "//") {
+			s = strings.ReplaceAll(s, "//", "/")
+		}
+		r := []byte(strings.TrimRight(s, "/"))
 		i := strings.LastIndex(string(r), "Patient/")
 		if i < 0 || (i > 0 && r[i-1] != '/') {
 			return nil
@@ -83,6 +97,10 @@ func TestReferencedPatient(t *testing.T) {
 		"XPatient/p1", "/Patient/p1", "Patient/", "Patient", "Patient/p/q", "Group/Patient/p1", "Patient/Patient/p1",
 		"Patient/a_b", "urn:uuid:Patient/p1", "#Patient/p1", "Patient/p1?x=1", "Patient//p1", "Patient/p1/",
 		"Observation/o1", "Patient/" + strings.Repeat("a", 65), "a/Patient/p1/_history/x/Patient/p2", "PatientPatient/p",
+		// Spellings a server may resolve: they must name the patient.
+		" Patient/p1 ", "\tPatient/p1", "Patient/p1#x", "Patient/p1?_format=json", "Patient/%70-1", "%50atient/p1",
+		"http://x/fhir/Patient/p1/_history", "http://x/fhir/Patient/p1/_history/3/", "http://x/fhir//Patient//p1//",
+		"http://x/fhir/Patient/p1/?a=b#c", "Patient/%zz", "Patient/p%2",
 	}
 	checked := 0
 	for _, full := range refs {
@@ -99,5 +117,63 @@ func TestReferencedPatient(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("only %d references named a patient: the cases test too little", checked)
+	}
+}
+
+// TestReferenceKey: the spellings of a reference a FHIR server may resolve
+// read as the resource they name (QA found each ignored: no label passed
+// on, no Part 2 program matched, no unknown target read), and ordinary
+// references are read without allocating.
+func TestReferenceKey(t *testing.T) {
+	tests := map[string]string{
+		"Condition/c1":                                 "Condition/c1",
+		"Condition/c1/":                                "Condition/c1",
+		" Condition/c1":                                "Condition/c1",
+		"Condition/c1 ":                                "Condition/c1",
+		"\tCondition/c1\n":                             "Condition/c1",
+		"Condition/c1?x=1":                             "Condition/c1",
+		"Condition/c1#frag":                            "Condition/c1",
+		"Condition//c1":                                "Condition/c1",
+		"Condition/c1/_history":                        "Condition/c1",
+		"Condition/c1/_history/":                       "Condition/c1",
+		"Condition/c1/_history/2":                      "Condition/c1",
+		"Condition/c1/_history/2/":                     "Condition/c1",
+		"Condition/%63-1":                              "Condition/c-1",
+		"%43ondition/c1":                               "Condition/c1",
+		"Cond%69tion/c1":                               "Condition/c1",
+		"http://host/fhir/Condition/c1/":               "Condition/c1",
+		"http://host/fhir/Condition/c1?_format=json":   "Condition/c1",
+		"http://host/fhir/Condition/c1#x":              "Condition/c1",
+		" http://host/fhir/Condition/c1 ":              "Condition/c1",
+		"http://host/fhir//Condition//c1//":            "Condition/c1",
+		"http://host/fhir/Condition/c1/_history/3?x#y": "Condition/c1",
+		"http://my_host/fhir/Condition/c1":             "Condition/c1",
+		"Organization/%70art2-clinic":                  "Organization/part2-clinic",
+		// Not references to a resource.
+		"#c1":                               "",
+		"urn:uuid:1234":                     "",
+		"Condition?code=F11.20":             "",
+		"Condition":                         "",
+		"Condition/":                        "",
+		"/c1":                               "",
+		"condition/c1":                      "",
+		"Con-dition/c1":                     "",
+		"Condition/c_1":                     "",
+		"Condition/%zz":                     "",
+		"Condition/c1/$validate":            "",
+		"http://host/fhir/Condition?_id=c1": "",
+		"":                                  "",
+	}
+	for in, want := range tests {
+		key, typLen := referenceKey([]byte(in))
+		if string(key) != want || (want != "" && string(key[:typLen]) != want[:strings.IndexByte(want, '/')]) {
+			t.Errorf("referenceKey(%q) = %q, %d; want %q", in, key, typLen, want)
+		}
+	}
+	for _, in := range []string{"Condition/c1", "http://host/fhir/Condition/c1", "Condition/c1/_history/2", "Condition/c1/", "urn:uuid:1234"} {
+		ref := []byte(in)
+		if n := testing.AllocsPerRun(100, func() { referenceKey(ref) }); n != 0 {
+			t.Errorf("referenceKey(%q) allocates %v times", in, n)
+		}
 	}
 }
