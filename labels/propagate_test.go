@@ -312,8 +312,28 @@ func TestLabelAllPropagationMoreMembers(t *testing.T) {
 		`{"resourceType":"ClinicalImpression","id":"c","finding":[{"itemReference":{"reference":"Condition/c1"}}]}`,
 		`{"resourceType":"Task","id":"d","input":[{"type":{"text":"x"},"valueReference":{"reference":"Condition/c1"}}]}`,
 		`{"resourceType":"MedicationDispense","id":"e","authorizingPrescription":[{"reference":"MedicationRequest/m1"}]}`,
+		// The second round QA found.
+		`{"resourceType":"MedicationRequest","id":"g","priorPrescription":{"reference":"MedicationRequest/m1"}}`,
+		`{"resourceType":"ChargeItem","id":"h","service":[{"reference":"Condition/c1"}]}`,
+		`{"resourceType":"Claim","id":"i","prescription":{"reference":"MedicationRequest/m1"}}`,
+		`{"resourceType":"Claim","id":"j","originalPrescription":{"reference":"MedicationRequest/m1"}}`,
+		`{"resourceType":"Claim","id":"k","item":[{"sequence":1,"encounter":[{"reference":"Encounter/e2"}]}]}`,
+		`{"resourceType":"QuestionnaireResponse","id":"l","item":[{"linkId":"1","item":[{"linkId":"1.1","answer":[{"valueReference":{"reference":"Condition/c1"}}]}]}]}`,
+		`{"resourceType":"Linkage","id":"m","item":[{"type":"source","resource":{"reference":"Condition/c1"}}]}`,
+		`{"resourceType":"Communication","id":"n","inResponseTo":[{"reference":"Communication/a"}]}`,
+		`{"resourceType":"Communication","id":"o","payload":[{"contentReference":{"reference":"Condition/c1"}}]}`,
+		`{"resourceType":"CommunicationRequest","id":"o2","payload":[{"contentReference":{"reference":"Condition/c1"}}]}`,
+		`{"resourceType":"MeasureReport","id":"p","evaluatedResource":[{"reference":"Condition/c1"}]}`,
+		`{"resourceType":"Goal","id":"q","outcomeReference":[{"reference":"Condition/c1"}]}`,
+		`{"resourceType":"Condition","id":"r","stage":[{"assessment":[{"reference":"Condition/c1"}]}]}`,
+		`{"resourceType":"DocumentReference","id":"s","relatesTo":[{"code":"appends","target":{"reference":"Condition/c1"}}]}`,
+		`{"resourceType":"Composition","id":"t","relatesTo":[{"code":"appends","targetReference":{"reference":"Condition/c1"}}]}`,
+		`{"resourceType":"RequestGroup","id":"u","action":[{"resource":{"reference":"MedicationRequest/m1"}}]}`,
+		`{"resourceType":"DocumentManifest","id":"v","content":[{"reference":"Condition/c1"}]}`,
+		`{"resourceType":"EpisodeOfCare","id":"w","referralRequest":[{"reference":"MedicationRequest/m1"}]}`,
+		`{"resourceType":"ServiceRequest","id":"x","replaces":[{"reference":"MedicationRequest/m1"}]}`,
 	}
-	in := [][]byte{[]byte(sudCond), []byte(medByRsn)}
+	in := [][]byte{[]byte(sudCond), []byte(medByRsn), []byte(edEnc)}
 	for _, r := range referrers {
 		in = append(in, []byte(r))
 	}
@@ -323,7 +343,7 @@ func TestLabelAllPropagationMoreMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k := 2; k < len(rs)-1; k++ {
+	for k := 3; k < len(rs)-1; k++ {
 		if !rs[k].Labels.Has(labels.SUD) {
 			t.Errorf("%s/%s: labels %v, want SUD from its reference", rs[k].Type, rs[k].ID, rs[k].Labels)
 		}

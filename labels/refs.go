@@ -55,6 +55,16 @@ var refMembers = func() map[string]refMember {
 		"procedureReference", "input", "output", "implicated", "authorizingPrescription",
 		"request", "supportingInformation", "complicationDetail", "report",
 		"subjectMedicalHistory", "suspectEntity",
+		// More QA found naming withheld resources: the prescription an order replaces or
+		// a claim is for, a charge's service, a claim's and a
+		// questionnaire answer's items, what a communication answers or
+		// carries, a measure's evaluated resources, a goal's outcomes, a
+		// condition's stage assessments, the documents a document
+		// replaces or appends to, a request group's actions, a manifest's
+		// content, an episode's referrals and what a request replaces.
+		"priorPrescription", "service", "prescription", "originalPrescription", "item",
+		"inResponseTo", "payload", "evaluatedResource", "outcomeReference", "stage",
+		"relatesTo", "action", "content", "referralRequest", "replaces",
 	} {
 		m[k] = refMember{kind: refContent, name: k}
 	}
