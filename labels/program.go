@@ -23,14 +23,24 @@ type Program struct {
 }
 
 // SourceKeys are the top-level members whose references say where a
-// resource was recorded (who performed, recorded, requested, authored or
-// asserted it, or where). A reference to a Part 2 program anywhere under
-// one of them makes the resource a Part 2 record.
+// resource was recorded or who holds it (who performed, recorded,
+// requested, authored, asserted, billed, paid, owns, sent or received it,
+// or where). A reference to a Part 2 program anywhere under one of them
+// makes the resource a Part 2 record: even the fact of treatment by the
+// program is protected (42 CFR 2.13(c)).
 var SourceKeys = []string{
 	"serviceProvider", "performer", "recorder", "requester", "author", "asserter",
 	"participant", "location", "provider", "custodian", "sender", "informationSource",
 	"enterer", "organization", "managingOrganization", "attester", "collector",
 	"managingEntity", // a Group the program manages: its members are its patients
+	// Claims and their answers (facility, payee.party, careTeam[].provider,
+	// insurer), invoices, accounts and tasks (issuer, owner), consents
+	// (provision.actor[].reference, at any depth), provenance and audit
+	// (agent[].who and onBehalfOf, source.observer), communications
+	// (recipient), dispenses (destination) and coverage (payor,
+	// policyHolder).
+	"facility", "payee", "careTeam", "insurer", "issuer", "owner", "provision",
+	"agent", "source", "recipient", "destination", "payor", "policyHolder",
 }
 
 // directoryTypes are not records of a program even when they name it:
