@@ -35,7 +35,11 @@ func TestNormalizedCache(t *testing.T) {
 			}
 		}, "[a:inactive b:active]"},
 		{"re-grant", func() { mustPut(t, s, consentOf(t, "Patient/p1", "a")) }, "[a:active b:active]"},
-		{"consent moved away", func() { mustPut(t, s, consentOf(t, "Patient/p2", "b")) }, "[a:active]"},
+		{"entered in error", func() {
+			if _, _, err := s.Revoke(ctx, "b", "entered-in-error"); err != nil {
+				t.Fatal(err)
+			}
+		}, "[a:active b:entered-in-error]"},
 	}
 	for _, st := range steps {
 		st.change()
@@ -175,7 +179,7 @@ func TestNormalizedConcurrent(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 10 {
-				raw := consentOf(t, fmt.Sprintf("Patient/p%d", i%3), fmt.Sprintf("w%d", w))
+				raw := consentOf(t, fmt.Sprintf("Patient/p%d", i%3), fmt.Sprintf("w%d-p%d", w, i%3))
 				if _, err := s.Put(ctx, []byte(raw)); err != nil {
 					t.Error(err)
 				}

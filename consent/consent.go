@@ -14,6 +14,10 @@ var ErrNotFound = errors.New("consent: not found")
 // consent (an If-Match precondition that failed).
 var ErrConflict = errors.New("consent: the consent has a newer version")
 
+// ErrPatientChanged is wrapped by the *ValidationError of a write that would
+// give an existing consent another patient: the write changes nothing.
+var ErrPatientChanged = errors.New("consent: a consent cannot move to another patient")
+
 // Record is one stored version of a consent.
 type Record struct {
 	// ID is the consent's logical id.
@@ -47,7 +51,12 @@ func (p Problem) String() string {
 // ValidationError lists every problem found in a rejected consent.
 type ValidationError struct {
 	Problems []Problem
+	// Err, when set, says what kind of problem it is (ErrPatientChanged).
+	Err error
 }
+
+// Unwrap returns Err.
+func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Error joins all problems into one line.
 func (e *ValidationError) Error() string {

@@ -57,15 +57,15 @@ func openPath(t testing.TB, path string) *bbolt.DB {
 	return db
 }
 
-// fillPHI stores two versions of a consent for phiPatient, one moved from
-// another patient, and mirrors an upstream consent.
+// fillPHI stores two versions of a consent for phiPatient, a consent for
+// phiPatient and one for another patient, and mirrors an upstream consent.
 func fillPHI(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := t.Context()
 	mustPut(t, s, phiConsent(t, "c1"))
 	mustPut(t, s, edit(t, phiConsent(t, "c1"), `"status": "active"`, `"status": "inactive"`))
-	mustPut(t, s, consentOf(t, "Patient/zz-mrn-0001", "c2"))
-	mustPut(t, s, phiConsent(t, "c2")) // moves c2 to phiPatient
+	mustPut(t, s, consentOf(t, "Patient/zz-mrn-0001", "c3"))
+	mustPut(t, s, phiConsent(t, "c2"))
 	err := s.Mirror().Apply(ctx, []MirrorEntry{{ID: "u1", Patient: phiMirror, JSON: []byte(`{"resourceType":"Consent","patient":{"reference":"` + phiMirror + `"}}`)}}, true, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +80,8 @@ func checkPHIReadable(t *testing.T, s *Store) {
 	if err != nil || len(recs) != 2 || recs[0].ID != "c1" || recs[0].Status != "inactive" || recs[1].ID != "c2" {
 		t.Fatalf("ForPatient = %+v, %v", recs, err)
 	}
-	if old, _ := s.ForPatient(ctx, "Patient/zz-mrn-0001"); len(old) != 0 {
-		t.Fatalf("the moved consent is still under its old patient: %+v", old)
+	if other, _ := s.ForPatient(ctx, "Patient/zz-mrn-0001"); len(other) != 1 || other[0].ID != "c3" {
+		t.Fatalf("ForPatient(another patient) = %+v", other)
 	}
 	if v, err := s.PatientVersion(ctx, phiPatient); err != nil || v != 3 {
 		t.Fatalf("PatientVersion = %d, %v; want 3", v, err)

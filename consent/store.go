@@ -177,7 +177,8 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 	}
 	err = s.db.Update(func(tx *bbolt.Tx) error { return put(tx, s.codec, &rec, raw, generated, o.ifMatch) })
 	s.writes.Add(1)
-	if errors.Is(err, ErrConflict) {
+	var ve *ValidationError
+	if errors.Is(err, ErrConflict) || errors.As(err, &ve) {
 		return Record{}, err
 	}
 	if err != nil {
@@ -186,8 +187,10 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 	return rec, nil
 }
 
-// put writes rec as the next version of its consent, moving the patient
-// index when the consent changed patient, and bumps the patients' counters.
+// put writes rec as the next version of its consent and bumps the patient's
+// counter. A version for another patient than the consent's is refused
+// (patientChanged): the patient signed the consent, and its versions are
+// that patient's.
 func put(tx *bbolt.Tx, c codec, rec *Record, raw []byte, generated bool, ifMatch uint64) error {
 	b, err := bucketsOf(tx, c)
 	if err != nil {
@@ -203,11 +206,25 @@ func put(tx *bbolt.Tx, c codec, rec *Record, raw []byte, generated bool, ifMatch
 	if ifMatch != 0 && prev.Version != ifMatch {
 		return ErrConflict
 	}
+	if err == nil && prev.Patient != rec.Patient {
+		return patientChanged(rec.ID, prev.Patient, rec.Patient)
+	}
 	rec.Version = prev.Version + 1
 	if rec.JSON, err = stamp(raw, rec.ID, rec.Version, rec.Updated); err != nil {
 		return fmt.Errorf("stamping meta: %w", err)
 	}
 	return commit(b, *rec, prev)
+}
+
+// patientChanged is the problem of a new version of consent id whose patient
+// is not its earlier versions' (42 CFR 2.31(a)(1), 45 CFR 164.508(c)(1): a
+// consent is the signing patient's; moving it would let another patient's
+// records flow under it). It is a *ValidationError wrapping
+// ErrPatientChanged.
+func patientChanged(id, was, is string) error {
+	return &ValidationError{Err: ErrPatientChanged, Problems: []Problem{{Path: "Consent.patient.reference",
+		Message: fmt.Sprintf("is %q, but consent %s is %q's: a consent cannot move to another patient; "+
+			"store a new consent for %s and revoke this one (status entered-in-error)", is, id, was, is)}}}
 }
 
 // commit stores rec as the head of its consent and keeps the patient index

@@ -165,7 +165,7 @@ func TestForPatient(t *testing.T) {
 }
 
 // TestPatientVersion checks that the counter moves with every change to a
-// patient's consents, including a consent moving to another patient.
+// patient's consents, and not with a write that was refused.
 func TestPatientVersion(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
@@ -177,10 +177,10 @@ func TestPatientVersion(t *testing.T) {
 		{put: consentOf(t, "Patient/p1", "a"), p1: 1, p2: 0},
 		{put: consentOf(t, "Patient/p1", "a"), p1: 2, p2: 0},
 		{put: consentOf(t, "Patient/p2", "b"), p1: 2, p2: 1},
-		{put: consentOf(t, "Patient/p2", "a"), p1: 3, p2: 2}, // a moves from p1 to p2
+		{put: consentOf(t, "Patient/p2", "a"), p1: 2, p2: 1}, // a cannot move from p1 to p2
 	}
 	for i, st := range steps {
-		mustPut(t, s, st.put)
+		_, _ = s.Put(ctx, []byte(st.put))
 		for patient, want := range map[string]uint64{"Patient/p1": st.p1, "Patient/p2": st.p2} {
 			got, err := s.PatientVersion(ctx, patient)
 			if err != nil || got != want {
@@ -188,11 +188,62 @@ func TestPatientVersion(t *testing.T) {
 			}
 		}
 	}
-	if recs, _ := s.ForPatient(ctx, "Patient/p1"); len(recs) != 0 {
-		t.Errorf("Patient/p1 still lists %d consents after the move", len(recs))
+	if recs, _ := s.ForPatient(ctx, "Patient/p1"); len(recs) != 1 {
+		t.Errorf("Patient/p1 lists %d consents, want 1", len(recs))
 	}
-	if recs, _ := s.ForPatient(ctx, "Patient/p2"); len(recs) != 2 {
-		t.Errorf("Patient/p2 lists %d consents, want 2", len(recs))
+	if recs, _ := s.ForPatient(ctx, "Patient/p2"); len(recs) != 1 {
+		t.Errorf("Patient/p2 lists %d consents, want 1", len(recs))
+	}
+}
+
+// TestConsentCannotMoveToAnotherPatient checks that a new version of a
+// consent for another patient is refused, by Update (PUT /admin/Consent/id)
+// and by Put (import), whatever the earlier version's status, with a
+// problem at Consent.patient.reference, and that nothing is stored: the
+// other patient's records must not flow under a consent this patient signed.
+func TestConsentCannotMoveToAnotherPatient(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	first := mustPut(t, s, consentOf(t, "Patient/p1", "a"))
+	moved := consentOf(t, "Patient/p2", "a")
+	writes := map[string]func() (Record, error){
+		"Update":          func() (Record, error) { return s.Update(ctx, "a", []byte(moved), 0) },
+		"Update If-Match": func() (Record, error) { return s.Update(ctx, "a", []byte(moved), first.Version) },
+		"Put":             func() (Record, error) { return s.Put(ctx, []byte(moved)) },
+	}
+	for name, write := range writes {
+		_, err := write()
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !errors.Is(err, ErrPatientChanged) {
+			t.Fatalf("%s: error = %v, want a *ValidationError wrapping ErrPatientChanged", name, err)
+		}
+		if len(ve.Problems) != 1 || ve.Problems[0].Path != "Consent.patient.reference" ||
+			!strings.Contains(ve.Problems[0].Message, "cannot move to another patient") {
+			t.Errorf("%s: problems = %+v", name, ve.Problems)
+		}
+	}
+	if h, _ := s.History(ctx, "a"); len(h) != 1 {
+		t.Errorf("History has %d versions, want 1", len(h))
+	}
+	if recs, _ := s.ForPatient(ctx, "Patient/p2"); len(recs) != 0 {
+		t.Errorf("Patient/p2 lists %d consents, want none", len(recs))
+	}
+	if v, _ := s.PatientVersion(ctx, "Patient/p2"); v != 0 {
+		t.Errorf("PatientVersion(Patient/p2) = %d, want 0", v)
+	}
+	if recs, _ := s.ForPatient(ctx, "Patient/p1"); len(recs) != 1 || recs[0].Version != 1 {
+		t.Errorf("Patient/p1 lists %+v, want a@1", recs)
+	}
+	// A revoked consent does not move either; the same patient's next version is stored.
+	if _, _, err := s.Revoke(ctx, "a", "entered-in-error"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "a", []byte(moved), 0); !errors.Is(err, ErrPatientChanged) {
+		t.Errorf("Update of a revoked consent to another patient: %v", err)
+	}
+	if rec, err := s.Update(ctx, "a", []byte(consentOf(t, "Patient/p1", "a")), 0); err != nil || rec.Version != 3 {
+		t.Errorf("Update for the same patient = %+v, %v", rec, err)
 	}
 }
 
