@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -237,5 +240,71 @@ func TestWriteToAResourceWithAWithheldContainedAnswersAsMissing(t *testing.T) {
 	}
 	if n := writes.Load(); n != 0 {
 		t.Fatalf("%d writes reached the upstream", n)
+	}
+}
+
+// A search by a reference to a resource the caller may not read is sent
+// as a search by a missing one: the server never matches the withheld
+// resource, so what it answers cannot show that it exists. A consented
+// caller's search goes as it was; directory targets are not read.
+func TestSearchByAWithheldReferenceAnswersAsByAMissingOne(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var queries []string
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/fhir/R4/Condition/sud1":
+			fhirJSONHandler(200, sudCondition)(w, r)
+			return
+		case "/fhir/R4/Condition/ok1":
+			fhirJSONHandler(200, `{"resourceType":"Condition","id":"ok1","subject":{"reference":"Patient/p1"},"code":{"text":"x"}}`)(w, r)
+			return
+		case "/fhir/R4/List", "/fhir/R4/Observation", "/fhir/R4/List/_search":
+			q := r.URL.RawQuery
+			if r.Method == http.MethodPost {
+				b, _ := io.ReadAll(r.Body)
+				q = string(b)
+			}
+			mu.Lock()
+			queries = append(queries, q)
+			mu.Unlock()
+			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset"}`)(w, r)
+			return
+		}
+		fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+	})
+	last := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(queries) == 0 {
+			return ""
+		}
+		return queries[len(queries)-1]
+	}
+	for _, c := range []struct{ path, tok, want, notWant string }{
+		{"/fhir/List?item=Condition/sud1", tokOther, noneID, "sud1"},
+		{"/fhir/List?item=Condition/nope", tokOther, noneID, "nope"},
+		{"/fhir/List?item:Condition=sud1", tokOther, noneID, "sud1"},
+		{"/fhir/Observation?focus=" + "http://example.invalid/x,Condition/sud1", tokOther, noneID, "Condition/sud1"},
+		{"/fhir/List?item=Condition/sud1", tokConsented, "sud1", noneID},
+		{"/fhir/List?item=Condition/ok1", tokOther, "ok1", noneID},
+		{"/fhir/Observation?subject=Patient/p1", tokOther, "Patient", noneID},
+	} {
+		resp, body := h.get(c.path, c.tok)
+		q, _ := url.QueryUnescape(last())
+		if resp.StatusCode != http.StatusOK || !strings.Contains(q, c.want) || strings.Contains(q, c.notWant) {
+			t.Errorf("%s as %s: %d %s; upstream query %q", c.path, c.tok, resp.StatusCode, body, q)
+		}
+	}
+	// POST _search: the form is rewritten too.
+	resp, body := h.send(http.MethodPost, "/fhir/List/_search", tokOther, "application/x-www-form-urlencoded", "item=Condition/sud1")
+	if q, _ := url.QueryUnescape(last()); resp.StatusCode != http.StatusOK || !strings.Contains(q, noneID) || strings.Contains(q, "sud1") {
+		t.Fatalf("POST _search: %d %s; upstream form %q", resp.StatusCode, body, q)
+	}
+	// In a batch such a search is refused, whatever the target.
+	resp, body = h.send(http.MethodPost, "/fhir", tokOther, "application/fhir+json",
+		`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"List?item=Condition/nope"}}]}`)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "send it as its own request") {
+		t.Fatalf("batch: %d %s", resp.StatusCode, body)
 	}
 }

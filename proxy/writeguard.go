@@ -82,7 +82,7 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 		return nil
 	}
 	if req.Interaction == Search && r.Method != http.MethodPost {
-		return nil
+		return s.rewriteQueryRefs(ctx, ex, r) // searchrefs.go
 	}
 	body, f := readRequestBody(r)
 	if f != nil {
@@ -91,7 +91,7 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	rs := s.newRefScan(ex)
 	switch req.Interaction {
 	case Search:
-		return s.guardSearchForm(req, r, body)
+		return s.guardSearchForm(ctx, ex, req, r, body)
 	case Create:
 		if r.Header.Get("If-None-Exist") != "" {
 			return conditionalWrite()
@@ -196,7 +196,10 @@ func labelRole(what string) *Failure {
 
 // guardSearchForm applies the search rules to a POST _search form and
 // forwards the rewritten form.
-func (s *Server) guardSearchForm(req fhirRequest, r *http.Request, body []byte) *Failure {
+func (s *Server) guardSearchForm(ctx context.Context, ex *exchange, req fhirRequest, r *http.Request, body []byte) *Failure {
+	if f := s.rewriteQueryRefs(ctx, ex, r); f != nil {
+		return f
+	}
 	if len(body) == 0 {
 		return nil
 	}
@@ -221,7 +224,11 @@ func (s *Server) guardSearchForm(req fhirRequest, r *http.Request, body []byte) 
 	if f != nil {
 		return f
 	}
-	if len(out) != len(form) {
+	rewritten, f := s.rewriteSearchRefs(ctx, ex, out)
+	if f != nil {
+		return f
+	}
+	if rewritten || len(out) != len(form) {
 		setRequestBody(r, []byte(out.Encode()))
 	}
 	return nil
@@ -681,6 +688,11 @@ func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL st
 		if method == http.MethodPost {
 			// The entry's body (a form) is not checked by the search rules.
 			return notSupported("a POST _search in a batch is not supported; use GET in the entry")
+		}
+		if len(s.searchRefs(q, ex.publicBase)) > 0 {
+			// Its targets would have to be read and the entry rewritten
+			// (searchrefs.go); on its own it is.
+			return notSupported("a search by a reference to a clinical resource is not supported in a batch; send it as its own request")
 		}
 	}
 	return nil
