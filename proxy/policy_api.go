@@ -249,7 +249,12 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest, author authn.C
 		return nil, err
 	}
 	for _, it := range r.items {
-		if it.res.Patient == "" {
+		// The request's patient is that of the inline resources that name
+		// none; a fetched resource keeps its own (none, if it names none),
+		// or the ledger would record it as disclosed about another
+		// patient (QA: a Task fetched with patient p-sud was recorded as
+		// p-sud's).
+		if it.res.Patient == "" && (fetched == nil || it.start < fetchedAt) {
 			it.res.Patient = req.Patient
 		}
 	}

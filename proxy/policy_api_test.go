@@ -495,3 +495,22 @@ func TestDecideRequestMistakesInPlainWords(t *testing.T) {
 		t.Fatalf("warnings %q", got.Warnings)
 	}
 }
+
+// The request's patient belongs to inline resources that name none: a
+// fetched resource that names no patient is not recorded as disclosed
+// about it (QA: a Task fetched beside "patient": "Patient/p-sud" was
+// recorded as p-sud's).
+func TestDecideSimulationPatientIsNotGivenToFetchedResources(t *testing.T) {
+	t.Parallel()
+	task := `{"resourceType":"Task","id":"t1","status":"requested","intent":"order"}`
+	h := newHarness(t, fhirJSONHandler(200, task))
+	body := `{"caller":{"org":"Organization/org-b","purposes":["TREAT"]},"patient":"Patient/p9","query":"Task/t1"}`
+	if resp, out := h.post("/admin/decide", tokAdmin, body); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, out)
+	}
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	if len(h.ledger.entries) != 1 || h.ledger.entries[0].Patient == "Patient/p9" || len(h.ledger.entries[0].Disclosed) != 1 {
+		t.Fatalf("ledger: %+v", h.ledger.entries)
+	}
+}

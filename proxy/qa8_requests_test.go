@@ -308,3 +308,29 @@ func TestSearchByAWithheldReferenceAnswersAsByAMissingOne(t *testing.T) {
 		t.Fatalf("batch: %d %s", resp.StatusCode, body)
 	}
 }
+
+// A token in the URL would be forwarded and kept in the ledger's query:
+// refused, for reads, searches and batch entries, before anything is read
+// or recorded.
+func TestAccessTokenInTheQueryRefused(t *testing.T) {
+	t.Parallel()
+	up, reached := answeringCounted(`{"resourceType":"Bundle","type":"searchset"}`)
+	h := newHarness(t, up)
+	for _, path := range []string{"/fhir/Condition?patient=p1&access_token=eyJx", "/fhir/Condition/c1?ACCESS_TOKEN=eyJx"} {
+		if resp, body := h.get(path, tokOther); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Authorization header") || strings.Contains(body, "eyJx") {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	if resp, body := h.send(http.MethodPost, "/fhir", tokOther, "application/fhir+json",
+		`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Condition?access_token=eyJx"}}]}`); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("batch entry: %d %s", resp.StatusCode, body)
+	}
+	if n := reached.Load(); n != 0 {
+		t.Fatalf("%d requests with a token in the URL reached the upstream", n)
+	}
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	if len(h.ledger.entries) != 0 {
+		t.Fatalf("recorded: %+v", h.ledger.entries)
+	}
+}

@@ -170,6 +170,11 @@ func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Fai
 		if !rules.AllowList {
 			return false, notSupported("_list is not supported: a List you may not read would still decide which resources match (enforcement.allow_list)")
 		}
+	case lower == "access_token":
+		// RFC 6750 2.3 allows a bearer token in the query; here it would be
+		// forwarded to the FHIR server and kept in the ledger's query
+		// (QA). Tokens go in the Authorization header only.
+		return false, fail(http.StatusBadRequest, "invalid", "a token in the URL (access_token) is not accepted: send it in the Authorization header", nil)
 	case (lower == "_content" || lower == "_text") && !rules.AllowTextSearch:
 		// The server matches the whole stored text, elements cut from the
 		// resources it answers with included (QA: Patient?_content=<the
