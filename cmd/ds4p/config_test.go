@@ -682,3 +682,22 @@ func TestUpstreamAliasesConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestUnboundTokensWarning(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		a    AuthConfig
+		want string
+	}{
+		{AuthConfig{Dev: true}, ""},
+		{AuthConfig{JWKSURL: "https://idp/jwks", Issuer: "https://idp", Audience: "ds4p"}, ""},
+		{AuthConfig{JWKSURL: "https://idp/jwks"}, "no issuer and audience"},
+		{AuthConfig{KeyFile: "k.jwk", Issuer: "https://idp"}, "no audience"},
+		{AuthConfig{KeyFile: "k.jwk", Audience: "ds4p"}, "no issuer"},
+	} {
+		got := unboundTokens(c.a)
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("%+v: %q, want %q", c.a, got, c.want)
+		}
+	}
+}

@@ -94,6 +94,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
+	if w := unboundTokens(cfg.Auth); w != "" {
+		log.Warn(w)
+	}
 	opts, err := cfg.proxyOptions()
 	if err != nil {
 		return err
@@ -136,6 +139,26 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		err = useConsentSources(ctx, cfg.Consents, st.server) // consentcmd.go
 	}
 	return err
+}
+
+// unboundTokens warns when tokens from an identity provider's keys are
+// accepted for any issuer or audience: a shared provider's tokens for
+// another application (QA: a payroll app's token) would be accepted here.
+func unboundTokens(a AuthConfig) string {
+	if a.JWKSURL == "" && a.KeyFile == "" {
+		return ""
+	}
+	var missing []string
+	if a.Issuer == "" {
+		missing = append(missing, "issuer")
+	}
+	if a.Audience == "" {
+		missing = append(missing, "audience")
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return "auth: no " + strings.Join(missing, " and ") + " configured, so tokens signed by these keys are accepted whatever their " + strings.Join(missing, " and ") + ": set auth.issuer and auth.audience (DS4P_ISSUER, DS4P_AUDIENCE) unless the keys sign tokens for ds4p alone"
 }
 
 func newVerifier(ctx context.Context, cfg Config) (*authn.Verifier, error) {
