@@ -10,6 +10,7 @@ package authn
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,6 +23,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/ds4p/ds4p/internal/fjson"
 )
 
 // Admin roles: scopes for the admin API, distinct from the SMART scopes of
@@ -338,6 +341,9 @@ func checkAlg(raw string) (string, error) {
 	if strings.Count(raw, ".") != 2 {
 		return "", fmt.Errorf("%w: not a compact JWS", ErrUnauthenticated)
 	}
+	if err := strictParts(raw); err != nil {
+		return "", err
+	}
 	msg, err := jws.ParseString(raw)
 	if err != nil {
 		return "", fmt.Errorf("%w: malformed token", ErrUnauthenticated)
@@ -353,6 +359,37 @@ func checkAlg(raw string) (string, error) {
 	// Keys the header embeds or points to (jwk, jku, x5c, x5u) are never
 	// used: only the configured key sources are.
 	return h.KeyID(), nil
+}
+
+// strictParts refuses what a JSON reader may read two ways, before the
+// token is parsed (QA): a header or claim set with a name twice (the last
+// "sub" or "scope" won), a critical header extension (RFC 7515 4.1.11:
+// none is understood here), and time claims that are not numbers ("exp"
+// as a string was read).
+func strictParts(raw string) error {
+	parts := strings.SplitN(raw, ".", 3)
+	for i, name := range []string{"header", "claims"} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			return fmt.Errorf("%w: malformed token %s", ErrUnauthenticated, name)
+		}
+		if err := fjson.Validate(b, 16); err != nil || len(b) == 0 || b[fjson.SkipSpace(b, 0)] != '{' {
+			return fmt.Errorf("%w: the token's %s is not a JSON object with each name once", ErrUnauthenticated, name)
+		}
+		obj := fjson.SkipSpace(b, 0)
+		if i == 0 {
+			if _, _, crit, _ := fjson.Lookup(b, obj, "crit"); crit {
+				return fmt.Errorf("%w: critical header extensions are not supported", ErrUnauthenticated)
+			}
+			continue
+		}
+		for _, k := range []string{"exp", "nbf", "iat"} {
+			if vs, _, ok, _ := fjson.Lookup(b, obj, k); ok && !(b[vs] == '-' || b[vs] >= '0' && b[vs] <= '9') {
+				return fmt.Errorf("%w: %s is not a number", ErrUnauthenticated, k)
+			}
+		}
+	}
+	return nil
 }
 
 func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
@@ -188,6 +190,28 @@ func TestRefusedTokens(t *testing.T) {
 		"tampered sig":     good[:len(good)-4] + "AAAA",
 		"oversized":        strings.Repeat("a", authn.MaxTokenBytes+1),
 	}
+	// Signed with the right key, but read two ways by JSON readers (QA).
+	rawSign := func(payload string, crit bool) string {
+		hdr := jws.NewHeaders()
+		if crit {
+			_ = hdr.Set("crit", []string{"exp-ext"})
+			_ = hdr.Set("exp-ext", true)
+		}
+		b, err := jws.Sign([]byte(payload), jws.WithKey(jwa.ES256, key, jws.WithProtectedHeaders(hdr)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	claims := `"iss":"` + authn.DevIssuer + `","aud":"` + authn.DevAudience + `","exp":` + exp
+	if _, err := devVerifier(t, dir).Verify(context.Background(), rawSign(`{"sub":"s",`+claims+`}`, false)); err != nil {
+		t.Fatalf("the raw signer's control token was refused: %v", err)
+	}
+	cases["duplicate sub"] = rawSign(`{"sub":"first","sub":"second",`+claims+`}`, false)
+	cases["duplicate scope"] = rawSign(`{"sub":"s","scope":"user/*.read","scope":"ds4p/auditor",`+claims+`}`, false)
+	cases["crit header"] = rawSign(`{"sub":"s",`+claims+`}`, true)
+	cases["exp as a string"] = rawSign(`{"sub":"s","iss":"`+authn.DevIssuer+`","aud":"`+authn.DevAudience+`","exp":"`+exp+`"}`, false)
 	v := devVerifier(t, dir)
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {
