@@ -23,8 +23,11 @@ var legacySystems = map[string]string{
 	"http://hl7.org/fhir/v3/ActReason":        actReasonSystem,
 	"urn:oid:2.16.840.1.113883.5.8":           actReasonSystem,
 	"http://hl7.org/fhir/v3/ObservationValue": observationValueSystem,
-	"urn:oid:2.16.840.1.113883.5.83":          observationValueSystem,
-	"http://hl7.org/fhir/consentaction":       consentActionSystem,
+	"urn:oid:2.16.840.1.113883.5.1063":        observationValueSystem,
+	// 2.16.840.1.113883.5.83 is ObservationInterpretation's OID; it was
+	// mapped here before, and labels accepts it too, so both still agree.
+	"urn:oid:2.16.840.1.113883.5.83":    observationValueSystem,
+	"http://hl7.org/fhir/consentaction": consentActionSystem,
 }
 
 // currentSystem returns the current name of a code system.
