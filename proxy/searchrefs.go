@@ -64,8 +64,8 @@ func (s *Server) searchRef(name, v, publicBase string) (typ, id string, ok bool)
 				return "", "", false
 			}
 		}
-		segs := strings.Split(rest, "/")
-		if len(segs) != 2 && !(len(segs) == 4 && segs[2] == "_history") {
+		segs := refSegments(rest)
+		if len(segs) != 2 && !(len(segs) == 4 && segs[2] == "_history") && !(len(segs) == 3 && segs[2] == "_history") {
 			return "", "", false
 		}
 		typ, id = segs[0], segs[1]
@@ -74,6 +74,28 @@ func (s *Server) searchRef(name, v, publicBase string) (typ, id string, ok bool)
 		return "", "", false
 	}
 	return typ, id, true
+}
+
+// refSegments splits a reference into its path segments as a server that
+// resolves loosely spelled references would read it (labels reads them
+// so too): without a fragment or query, percent-escapes decoded, empty
+// segments (doubled or trailing slashes) dropped.
+func refSegments(ref string) []string {
+	if i := strings.IndexAny(ref, "#?"); i >= 0 {
+		ref = ref[:i]
+	}
+	if strings.Contains(ref, "%") {
+		if d, err := url.PathUnescape(ref); err == nil {
+			ref = d
+		}
+	}
+	var segs []string
+	for _, p := range strings.Split(strings.TrimSpace(ref), "/") {
+		if p != "" {
+			segs = append(segs, p)
+		}
+	}
+	return segs
 }
 
 // searchRefs lists the distinct targets q's values name.
