@@ -144,6 +144,14 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, s *session, bod
 	case len(es) != 1 || es[0].Seq != in.Seq || es[0].BreakGlass == nil:
 		writeError(w, http.StatusUnprocessableEntity, "the entry is not a break-the-glass disclosure; only those are reviewed")
 		return
+	case recipientIs(es[0].Caller, s):
+		// Separation of duties: whoever received an emergency disclosure
+		// does not attest that it was justified (HIPAA 164.308(a)(1)
+		// information system activity review, 42 CFR 2.51).
+		h.log.Warn("console: self-review refused", "reviewer_subject", s.subject, "reviewer_client", s.client, "seq", in.Seq)
+		writeError(w, http.StatusForbidden, "separation of duties: this break-the-glass disclosure was made to you "+
+			"(the reviewer's subject or client is its recipient's); another auditor must review it")
+		return
 	}
 	rev, err := h.cfg.Reviews.Add(r.Context(), audit.Review{EntrySeq: in.Seq, EntryHash: in.Hash, Reviewer: s.subject, Note: in.Note})
 	if err != nil {
@@ -151,6 +159,27 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, s *session, bod
 		return
 	}
 	writeJSON(w, http.StatusOK, rev)
+}
+
+// recipientIs reports whether the signed-in reviewer is the recipient of a
+// disclosure: the caller the ledger entry records, by subject and, when
+// the entry records one, client. Any identity the two share counts (the
+// reviewer's subject or client against the recipient's subject or
+// client), so a system client that received the data cannot review it
+// under another subject either.
+func recipientIs(recipient audit.Party, s *session) bool {
+	mine := []string{s.subject, s.client}
+	for _, theirs := range []string{recipient.Subject, recipient.Client} {
+		if theirs == "" {
+			continue
+		}
+		for _, id := range mine {
+			if id == theirs {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // verifyStatus is the last chain verification, run in the background.

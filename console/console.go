@@ -252,7 +252,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "the token has expired")
 		return
 	}
-	s := h.sessions.create(raw, caller.Subject, roles, expires)
+	s := h.sessions.create(raw, caller, roles, expires)
 	setCookie(w, r, s.id, int(expires.Sub(h.cfg.Now()).Seconds())+1)
 	h.log.Info("console session started", "roles", strings.Join(roles, " "))
 	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))

@@ -472,3 +472,52 @@ func TestBodyErrorsInPlainWords(t *testing.T) {
 		t.Errorf("an empty body: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestReviewRefusesSelfReview: QA's token with ETREAT, a break-glass claim
+// and user/*.read ds4p/auditor (subject selfrev) read data under
+// break-the-glass, signed in to the console and reviewed its own ledger
+// entry (200, reviewer selfrev). The recipient of a disclosure, by subject
+// or by client, may not review it (separation of duties): 403, nothing
+// recorded; another auditor may.
+func TestReviewRefusesSelfReview(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	bySubject := entry("Patient/p", t0, []string{"ETREAT"}, true)
+	bySubject.Caller = audit.Party{Subject: "selfrev", Org: "Organization/er", Client: "ehr"}
+	byClient := entry("Patient/p", t0.Add(time.Minute), []string{"ETREAT"}, true)
+	byClient.Caller = audit.Party{Subject: "svc-etl", Client: "etl-client"}
+	if err := f.ledger.Append(t.Context(), bySubject, byClient); err != nil {
+		t.Fatal(err)
+	}
+	h1, _, _ := f.ledger.HashAt(t.Context(), 1)
+	h2, _, _ := f.ledger.HashAt(t.Context(), 2)
+	review := func(b browser, seq int, hash string) *httptest.ResponseRecorder {
+		return f.call(b, "audit/review", fmt.Sprintf(`{"seq":%d,"hash":%q,"note":"justified"}`, seq, hash))
+	}
+	for _, c := range []struct {
+		name, token string
+		seq         int
+		hash        string
+	}{
+		{"the recipient's own subject", "selfrev|user/*.read ds4p/auditor", 1, h1},
+		{"the recipient's subject through another client", "selfrev#console|ds4p/auditor", 1, h1},
+		{"the recipient's client", "other-auditor#etl-client|ds4p/auditor", 2, h2},
+		{"the recipient's client as subject", "etl-client|ds4p/auditor", 2, h2},
+	} {
+		rec := review(f.login(t, c.token), c.seq, c.hash)
+		if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "separation of duties") {
+			t.Errorf("%s: review answered %d %s, want 403", c.name, rec.Code, rec.Body)
+		}
+	}
+	rs, err := f.h.cfg.Reviews.For(t.Context(), []uint64{1, 2})
+	if err != nil || len(rs[1])+len(rs[2]) != 0 {
+		t.Fatalf("refused reviews were recorded: %v %v", rs, err)
+	}
+	other := f.login(t, "aud#console|ds4p/auditor")
+	for seq, hash := range map[int]string{1: h1, 2: h2} {
+		if rec := review(other, seq, hash); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"reviewer":"aud"`) {
+			t.Fatalf("another auditor's review of %d: %d %s", seq, rec.Code, rec.Body)
+		}
+	}
+}

@@ -19,7 +19,7 @@ import (
 )
 
 // fakeVerifier accepts tokens "subject|scope scope|expiry-unix" (expiry
-// optional).
+// optional); "subject#client|..." names the client too.
 type fakeVerifier struct{}
 
 func (fakeVerifier) Verify(_ context.Context, raw string) (authn.Caller, error) {
@@ -27,7 +27,8 @@ func (fakeVerifier) Verify(_ context.Context, raw string) (authn.Caller, error) 
 	if len(parts) < 2 || parts[0] == "" {
 		return authn.Caller{}, authn.ErrUnauthenticated
 	}
-	c := authn.Caller{Subject: parts[0], Scopes: strings.Fields(parts[1])}
+	sub, client, _ := strings.Cut(parts[0], "#")
+	c := authn.Caller{Subject: sub, Client: client, Scopes: strings.Fields(parts[1])}
 	if len(parts) == 3 {
 		var sec int64
 		if err := json.Unmarshal([]byte(parts[2]), &sec); err != nil {

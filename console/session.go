@@ -24,6 +24,7 @@ type session struct {
 	csrf     string
 	token    string // the bearer token, never sent back to the browser
 	subject  string
+	client   string // the token's client, when it names one
 	roles    []string
 	created  time.Time
 	lastSeen time.Time
@@ -54,10 +55,10 @@ func randomToken() string {
 
 // create stores a new session, evicting expired ones and then, when full,
 // the least recently used.
-func (ss *sessions) create(token, subject string, roles []string, expires time.Time) *session {
+func (ss *sessions) create(token string, caller authn.Caller, roles []string, expires time.Time) *session {
 	now := ss.now()
 	s := &session{
-		id: randomToken(), csrf: randomToken(), token: token, subject: subject,
+		id: randomToken(), csrf: randomToken(), token: token, subject: caller.Subject, client: caller.Client,
 		roles: roles, created: now, lastSeen: now, expires: expires,
 	}
 	ss.mu.Lock()
