@@ -291,3 +291,17 @@ func TestReasonsOnlyForKeptLabels(t *testing.T) {
 		}
 	}
 }
+
+// The buprenorphine/naloxone film QA ordered (RxNorm 1010600) is SUD
+// information, as the other MOUD products listed are.
+func TestBuprenorphineNaloxoneFilmIsSUD(t *testing.T) {
+	t.Parallel()
+	r, err := labels.Default().Label([]byte(`{"resourceType":"MedicationRequest","id":"m","status":"active","intent":"order","subject":{"reference":"Patient/p"},` +
+		`"medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"1010600"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Labels.Has(labels.SUD) {
+		t.Fatalf("labels %v, want SUD", r.Labels)
+	}
+}
