@@ -132,3 +132,29 @@ func TestTypeHistoryWithholdsEveryVersionOfAWithheldResource(t *testing.T) {
 		t.Fatalf("a caller who may read it lost a version: %s", body)
 	}
 }
+
+// The history of a resource the caller may read keeps its readable
+// versions and removes a withheld older one; it answered 404 for the whole
+// history (QA), though the resource reads 200.
+func TestInstanceHistoryOfAReadableResourceKeepsItsReadableVersions(t *testing.T) {
+	t.Parallel()
+	current := strings.Replace(sudCondition, `"F11.20","display":"Opioid dependence"`, `"M54.5","display":"Low back pain"`, 1)
+	sudVersion := strings.Replace(sudCondition, `"versionId":"3"`, `"versionId":"2"`, 1)
+	hist := `{"resourceType":"Bundle","type":"history","entry":[
+	 {"resource":` + current + `,"request":{"method":"PUT","url":"Condition/sud1"}},
+	 {"resource":` + sudVersion + `,"request":{"method":"PUT","url":"Condition/sud1"}}]}`
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/_history") {
+			fhirJSONHandler(200, hist)(w, r)
+			return
+		}
+		fhirJSONHandler(200, current)(w, r) // the current version, read first
+	})
+	resp, body := h.get("/fhir/Condition/sud1/_history", tokOther)
+	if resp.StatusCode != 200 || !strings.Contains(body, "Low back pain") || strings.Contains(body, "Opioid dependence") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if _, body := h.get("/fhir/Condition/sud1/_history", tokConsented); !strings.Contains(body, "Opioid dependence") {
+		t.Fatalf("a caller who may read it lost a version: %s", body)
+	}
+}

@@ -926,23 +926,25 @@ func (r *run) ledgerEntries() []audit.Entry {
 	// doublings.
 	onePatient, disclosed := true, 0
 	for _, it := range r.items {
-		onePatient = onePatient && it.res.Patient == r.items[0].res.Patient
+		onePatient = onePatient && it.res.Patient == r.items[0].res.Patient && len(it.res.Patients) <= 1
 		if it.class.decision.Permitted() {
 			disclosed++
 		}
 	}
-	for _, it := range r.items {
-		e, ok := byPatient[it.res.Patient]
+	// An item that names several patients (a Group, an Appointment of
+	// two) is recorded in the entry of each: each one's accounting of
+	// disclosures must list it, and bulk-access detection counts each.
+	add := func(it *item, patient string, ai audit.Item) {
+		e, ok := byPatient[patient]
 		if !ok {
-			e = r.ex.ledgerEntry(ledgerPatient(it.res.Patient), r.s.decider.Revision(), r.s.directory())
+			e = r.ex.ledgerEntry(ledgerPatient(patient), r.s.decider.Revision(), r.s.directory())
 			if onePatient {
 				e.Disclosed = make([]audit.Item, 0, disclosed)
 				e.Withheld = make([]audit.Item, 0, len(r.items)-disclosed)
 			}
-			byPatient[it.res.Patient] = e
-			order = append(order, it.res.Patient)
+			byPatient[patient] = e
+			order = append(order, patient)
 		}
-		ai := audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: r.labelStrings(it.res.Labels)}
 		if it.class.decision.Permitted() {
 			if disclosedUnderBreakGlass(it) { // policy obligation: the 42 CFR 2.51 record
 				e.BreakGlass = r.ex.breakGlassRecord()
@@ -953,6 +955,16 @@ func (r *run) ledgerEntries() []audit.Entry {
 			}
 		} else {
 			e.Withheld = append(e.Withheld, ai)
+		}
+	}
+	for _, it := range r.items {
+		ai := audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: r.labelStrings(it.res.Labels)}
+		if len(it.res.Patients) <= 1 {
+			add(it, it.res.Patient, ai)
+			continue
+		}
+		for _, p := range it.res.Patients {
+			add(it, p, ai)
 		}
 	}
 	refs := make([]audit.ConsentRef, 0, len(r.refs))
@@ -974,7 +986,13 @@ func (r *run) ledgerEntries() []audit.Entry {
 // beside a removed current one would show that a resource which reads as
 // missing exists. Within the answer only; another page may still list one.
 func (r *run) withholdSiblingVersions() {
-	if r.ex == nil || r.ex.req.Interaction != History {
+	// The history of one resource is answered only after its current
+	// version was read and decided for the caller (guardInstance): a
+	// resource the caller may read exists for them, so its withheld older
+	// versions go alone, leaving a gap in the version ids as a vread of
+	// them does (QA: the history of a readable resource with one SUD
+	// version answered 404, which said as much).
+	if r.ex == nil || r.ex.req.Interaction != History || r.ex.req.ID != "" {
 		return
 	}
 	withheld := map[string]bool{}
