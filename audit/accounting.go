@@ -53,7 +53,14 @@ type Disclosure struct {
 // Accounting returns the disclosures to anyone of patient's data in
 // [from, to) (zero bounds open), oldest first: the entries that disclosed
 // at least one resource (an entry that only withheld discloses nothing).
+//
+// It fails when the prune checkpoint is not to be relied on (see
+// Checkpoint): the disclosures before it are then not known to be in the
+// exports, and the accounting would read as though they were.
 func (l *Ledger) Accounting(ctx context.Context, patient string, from, to time.Time) ([]Disclosure, []Entry, error) {
+	if _, err := l.Checkpoint(ctx); err != nil {
+		return nil, nil, err
+	}
 	return Accounting(ctx, l, patient, from, to)
 }
 

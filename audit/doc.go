@@ -65,7 +65,16 @@
 // NDJSON files, fsyncs them, then deletes the entries and records a
 // [Checkpoint]: the seq and hash of the last pruned entry. Verify starts
 // from the checkpoint; [VerifyNDJSON] checks the exports from genesis up
-// to it.
+// to it. In an encrypted ledger the checkpoint carries an HMAC-SHA256
+// under the chain key (meta "checkpoint_mac"), so someone without the key
+// cannot delete the oldest entries and write a checkpoint after them:
+// Verify, Checkpoint (hence the accounting) and Prune refuse a checkpoint
+// without its MAC ([ErrCheckpointUnauthenticated]; written by a ds4p
+// older than the MAC, until the exports vouch for it and
+// [Ledger.AuthenticateCheckpoint] records that), and an altered one is a
+// *BrokenError. A plaintext ledger's checkpoint cannot be authenticated
+// ([CheckpointPlaintext]). [WithMinRetention] also refuses a checkpoint
+// younger than the shortest retention allows.
 //
 // # Encryption
 //
@@ -112,6 +121,7 @@
 //	    └── meta/
 //	        ├── "version" → 1 byte          schema version: 2 plaintext, 3 encrypted
 //	        ├── "checkpoint" → JSON         the prune Checkpoint, once pruned
+//	        ├── "checkpoint_mac" → 32 bytes schema 3: HMAC-SHA256 of the checkpoint under the chain key
 //	        ├── "indexed" → <seq>           while entries wait for index keys: the indexes are complete through seq
 //	        └── "migrated" → <seq>          progress of a migration under way
 //

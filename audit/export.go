@@ -143,7 +143,7 @@ func (l *Ledger) HashAt(ctx context.Context, seq uint64) (hash string, ok bool, 
 		if err != nil {
 			return err
 		}
-		if cp, err := readCheckpoint(b.meta); err == nil && cp.Seq == seq && seq > 0 {
+		if cp, auth, err := readCheckpoint(b); err == nil && auth != CheckpointUnauthenticated && cp.Seq == seq && seq > 0 {
 			hash, ok = cp.Hash, true
 			return nil
 		}

@@ -53,6 +53,8 @@ type Ledger struct {
 	j           *journal
 	applyDelay  time.Duration
 	recovered   int // entries Open stored from the journal
+	// minRetention: see WithMinRetention (0: not checked).
+	minRetention time.Duration
 	// beforeApply, when set (tests), runs before each apply and may fail it.
 	beforeApply func() error
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -36,33 +37,218 @@ type Checkpoint struct {
 	ExportSHA256 string `json:"export_sha256"`
 }
 
-// readCheckpoint returns the prune checkpoint, or the genesis one.
-func readCheckpoint(meta *bbolt.Bucket) (Checkpoint, error) {
-	v := meta.Get(checkpointKey)
+// checkpointMACKey names, in meta, the MAC of an encrypted ledger's
+// checkpoint (checkpointMAC).
+var checkpointMACKey = []byte("checkpoint_mac")
+
+// checkpointDomain starts every checkpoint MAC's input: it is not 64 hex
+// digits, so no chain link (the previous hash in hex, then the entry's
+// JSON) has the same input under the same chain key.
+const checkpointDomain = "ds4p/audit/v1/meta/checkpoint\x00"
+
+// CheckpointAuth says what vouches for a prune checkpoint.
+type CheckpointAuth int
+
+const (
+	// CheckpointNone: nothing was pruned; Verify starts from genesis.
+	CheckpointNone CheckpointAuth = iota
+	// CheckpointAuthenticated: an encrypted ledger's checkpoint whose MAC
+	// under the chain key checks, so Prune wrote it (or Open, encrypting a
+	// ledger pruned in plaintext, or AuthenticateCheckpoint).
+	CheckpointAuthenticated
+	// CheckpointUnauthenticated: an encrypted ledger's checkpoint without
+	// its MAC: written by a ds4p from before checkpoints were
+	// authenticated, or by someone without the storage key who deleted
+	// the entries before it. Verify, Checkpoint and Prune refuse it.
+	CheckpointUnauthenticated
+	// CheckpointPlaintext: a plaintext ledger's checkpoint. Nothing can
+	// authenticate it: someone able to write the file can delete the
+	// oldest entries and write a checkpoint after them, which only the
+	// exports or a head recorded off the host show.
+	CheckpointPlaintext
+)
+
+// String names the state as ds4p audit verify prints it.
+func (a CheckpointAuth) String() string {
+	switch a {
+	case CheckpointAuthenticated:
+		return "authenticated"
+	case CheckpointUnauthenticated:
+		return "not authenticated"
+	case CheckpointPlaintext:
+		return "plaintext ledger, not authenticated"
+	}
+	return "none"
+}
+
+// ErrCheckpointUnauthenticated: an encrypted ledger's prune checkpoint has
+// no MAC under its storage key (see CheckpointUnauthenticated).
+var ErrCheckpointUnauthenticated = errors.New("the encrypted ledger's prune checkpoint carries no MAC under its storage key: " +
+	"it was written by a ds4p older than checkpoint authentication, or by someone without the key who deleted the entries before it. " +
+	"Check it against the prune exports: `ds4p audit verify --exports DIR` accepts it when the exports chain from genesis to it, " +
+	"and `ds4p audit checkpoint --authenticate --exports DIR` (serve stopped) then records that, so that verify, prune and the accounting accept it again")
+
+// ErrCheckpointTooRecent: the last pruned entry is younger than the
+// minimum retention (WithMinRetention) allows.
+var ErrCheckpointTooRecent = errors.New("the last pruned entry is younger than the minimum retention: " +
+	"entries were deleted before their retention ended (or the retention was shortened since)")
+
+// CheckpointError says why a prune checkpoint is not relied on.
+type CheckpointError struct {
+	Checkpoint Checkpoint
+	// Err is ErrCheckpointUnauthenticated or ErrCheckpointTooRecent.
+	Err error
+	// Detail adds what was compared, or "".
+	Detail string
+}
+
+// Error returns "audit: the prune checkpoint (...): why".
+func (e *CheckpointError) Error() string {
+	s := fmt.Sprintf("audit: the prune checkpoint (entries through seq %d, the last of %s, pruned %s): %v",
+		e.Checkpoint.Seq, e.Checkpoint.Time.UTC().Format(time.RFC3339), e.Checkpoint.PrunedAt.UTC().Format(time.RFC3339), e.Err)
+	if e.Detail != "" {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}
+
+// Unwrap returns Err.
+func (e *CheckpointError) Unwrap() error { return e.Err }
+
+// WithMinRetention sets the shortest retention the ledger was ever pruned
+// with: Checkpoint (so the accounting) and Verify then refuse a
+// checkpoint whose last pruned entry is younger than that, now (a
+// ErrCheckpointTooRecent CheckpointError). 0, the default, checks nothing.
+func WithMinRetention(d time.Duration) Option {
+	return func(l *Ledger) { l.minRetention = d }
+}
+
+// checkpointMAC is the HMAC-SHA256, under the chain key, of a checkpoint's
+// stored JSON v, bound to its place (checkpointDomain). Only an encrypted
+// ledger has one. The chain key never changes with storage key rotation,
+// so neither does the MAC.
+func (c codec) checkpointMAC(v []byte) []byte {
+	m := c.s.ChainMAC()
+	m.Write([]byte(checkpointDomain))
+	m.Write(v)
+	return m.Sum(nil)
+}
+
+// readCheckpoint returns the prune checkpoint, or the genesis one, and
+// what vouches for it. A MAC that does not match (or one without its
+// checkpoint) is a *BrokenError: the checkpoint was altered.
+func readCheckpoint(b buckets) (Checkpoint, CheckpointAuth, error) {
+	v, mac := b.meta.Get(checkpointKey), b.meta.Get(checkpointMACKey)
 	if v == nil {
-		return Checkpoint{Hash: GenesisHash}, nil
+		if mac != nil {
+			return Checkpoint{}, 0, &BrokenError{Seq: 0, Reason: "the prune checkpoint's MAC is there but the checkpoint is not: it was deleted"}
+		}
+		return Checkpoint{Hash: GenesisHash}, CheckpointNone, nil
 	}
 	var cp Checkpoint
 	if err := json.Unmarshal(v, &cp); err != nil || len(cp.Hash) != len(GenesisHash) {
-		return Checkpoint{}, errors.New("the prune checkpoint does not decode")
+		return Checkpoint{}, 0, errors.New("the prune checkpoint does not decode")
 	}
-	return cp, nil
+	switch {
+	case !b.c.sealed():
+		return cp, CheckpointPlaintext, nil
+	case mac == nil:
+		return cp, CheckpointUnauthenticated, nil
+	case !hmac.Equal(mac, b.c.checkpointMAC(v)):
+		return Checkpoint{}, 0, &BrokenError{Seq: cp.Seq, Reason: "the prune checkpoint does not match its MAC under the chain key: it was altered (or its MAC copied from another checkpoint)"}
+	}
+	return cp, CheckpointAuthenticated, nil
+}
+
+// writeCheckpoint records cp, with its MAC in an encrypted ledger.
+func writeCheckpoint(b buckets, cp Checkpoint) error {
+	v, err := json.Marshal(cp)
+	if err != nil {
+		return err
+	}
+	if err := b.meta.Put(checkpointKey, v); err != nil {
+		return err
+	}
+	if !b.c.sealed() {
+		return b.meta.Delete(checkpointMACKey)
+	}
+	return b.meta.Put(checkpointMACKey, b.c.checkpointMAC(v))
+}
+
+// trustCheckpoint returns why cp, vouched for by auth, may not be relied
+// on, or nil. proven is a checkpoint the caller checked otherwise (the
+// exports), or nil.
+func (l *Ledger) trustCheckpoint(cp Checkpoint, auth CheckpointAuth, proven *Checkpoint) error {
+	if auth == CheckpointUnauthenticated && (proven == nil || proven.Seq != cp.Seq || proven.Hash != cp.Hash) {
+		return &CheckpointError{Checkpoint: cp, Err: ErrCheckpointUnauthenticated}
+	}
+	if auth != CheckpointNone && l.minRetention > 0 {
+		if oldest := l.now().Add(-l.minRetention); !cp.Time.Before(oldest) {
+			return &CheckpointError{Checkpoint: cp, Err: ErrCheckpointTooRecent,
+				Detail: fmt.Sprintf("minimum retention %s: only entries before %s may have been pruned", l.minRetention, oldest.UTC().Format(time.RFC3339))}
+		}
+	}
+	return nil
 }
 
 // Checkpoint returns the prune checkpoint (Seq 0 when nothing was pruned).
-func (l *Ledger) Checkpoint(ctx context.Context) (cp Checkpoint, err error) {
+// It fails with a *CheckpointError when the checkpoint is not to be relied
+// on (an encrypted ledger's without its MAC, or one younger than the
+// minimum retention), and with a *BrokenError when it was altered.
+// Accounting calls it, so an accounting from an untrusted checkpoint fails.
+func (l *Ledger) Checkpoint(ctx context.Context) (Checkpoint, error) {
+	cp, auth, err := l.CheckpointStatus(ctx)
+	if err == nil {
+		err = l.trustCheckpoint(cp, auth, nil)
+	}
+	return cp, err
+}
+
+// CheckpointStatus returns the prune checkpoint and what vouches for it,
+// without judging it (Checkpoint does); an altered one is a *BrokenError.
+func (l *Ledger) CheckpointStatus(ctx context.Context) (cp Checkpoint, auth CheckpointAuth, err error) {
 	if err := ctx.Err(); err != nil {
-		return cp, err
+		return cp, auth, err
 	}
 	err = l.view(ctx, func(tx *bbolt.Tx) error {
 		b, err := l.buckets(tx)
 		if err != nil {
 			return err
 		}
-		cp, err = readCheckpoint(b.meta)
+		cp, auth, err = readCheckpoint(b)
 		return err
 	})
-	return cp, err
+	return cp, auth, err
+}
+
+// AuthenticateCheckpoint records the MAC of an encrypted ledger's
+// unauthenticated checkpoint (CheckpointUnauthenticated), if it is still
+// want (seq and hash): the caller has checked it otherwise, normally by
+// verifying the prune exports from genesis to it. An authenticated one is
+// left as it is.
+func (l *Ledger) AuthenticateCheckpoint(ctx context.Context, want Checkpoint) error {
+	if err := l.barrier(ctx); err != nil {
+		return err
+	}
+	if !l.codec.sealed() {
+		return errors.New("audit: authenticating the checkpoint: the ledger is not encrypted, so there is no key to authenticate it with")
+	}
+	return l.db.Update(func(tx *bbolt.Tx) error {
+		b, err := l.buckets(tx)
+		if err != nil {
+			return err
+		}
+		cp, auth, err := readCheckpoint(b)
+		switch {
+		case err != nil:
+			return err
+		case cp.Seq != want.Seq || cp.Hash != want.Hash:
+			return fmt.Errorf("audit: authenticating the checkpoint: it is seq %d, not the seq %d checked", cp.Seq, want.Seq)
+		case auth != CheckpointUnauthenticated:
+			return nil
+		}
+		return b.meta.Put(checkpointMACKey, b.c.checkpointMAC(b.meta.Get(checkpointKey)))
+	})
 }
 
 // PruneResult says what Prune removed.
@@ -141,9 +327,15 @@ func (l *Ledger) collectPrunable(tx *bbolt.Tx, cutoff time.Time) (prunable, erro
 	if err != nil {
 		return prunable{}, err
 	}
-	cp, err := readCheckpoint(b.meta)
+	cp, auth, err := readCheckpoint(b)
 	if err != nil {
 		return prunable{}, err
+	}
+	// A prune from a checkpoint nobody vouches for would authenticate what
+	// comes after it. (One younger than the minimum retention is reported
+	// by Verify and Checkpoint; refusing to prune would not undo it.)
+	if auth == CheckpointUnauthenticated {
+		return prunable{}, &CheckpointError{Checkpoint: cp, Err: ErrCheckpointUnauthenticated}
 	}
 	keyedFrom, err := b.keyedFrom()
 	if err != nil {
@@ -174,7 +366,7 @@ func (l *Ledger) deletePruned(tx *bbolt.Tx, p prunable, cp Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	if now, err := readCheckpoint(b.meta); err != nil || now.Seq != p.from.Seq {
+	if now, _, err := readCheckpoint(b); err != nil || now.Seq != p.from.Seq {
 		return errors.New("the ledger was pruned concurrently")
 	}
 	for i, e := range p.entries {
@@ -189,11 +381,7 @@ func (l *Ledger) deletePruned(tx *bbolt.Tx, p prunable, cp Checkpoint) error {
 			return err
 		}
 	}
-	v, err := json.Marshal(cp)
-	if err != nil {
-		return err
-	}
-	return b.meta.Put(checkpointKey, v)
+	return writeCheckpoint(b, cp)
 }
 
 // writeExport writes lines as NDJSON to dir/name durably: a temporary file,

@@ -149,7 +149,7 @@ func TestVerifyAfterPruneDetectsTampering(t *testing.T) {
 			mustPut(t, b.meta, checkpointKey, bytes.Replace(v, []byte(`"seq":5`), []byte(`"seq":4`), 1))
 		}, 5},
 		{"alter the checkpoint's hash", func(t *testing.T, b buckets, _ []byte) {
-			cp, _ := readCheckpoint(b.meta)
+			cp, _, _ := readCheckpoint(b)
 			v := bytes.Replace(b.meta.Get(checkpointKey), []byte(cp.Hash), []byte(GenesisHash), 1)
 			mustPut(t, b.meta, checkpointKey, v)
 		}, 6},

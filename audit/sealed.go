@@ -251,6 +251,13 @@ func finishSealing(plain, sealed buckets) error {
 	if err := sealed.writeKeyedFrom(seq + 1); err != nil {
 		return err
 	}
+	// A checkpoint a prune wrote in plaintext is taken as the entries are:
+	// from now on it is authenticated.
+	if v := plain.meta.Get(checkpointKey); v != nil {
+		if err := plain.meta.Put(checkpointMACKey, sealed.c.checkpointMAC(v)); err != nil {
+			return err
+		}
+	}
 	if err := plain.meta.Delete(migratedKey); err != nil {
 		return err
 	}

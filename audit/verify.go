@@ -47,22 +47,55 @@ type verifier struct {
 	keyedFrom uint64
 }
 
-// Verify walks the whole chain, oldest first, and returns how many entries
-// it verified. It starts after the prune checkpoint (see Prune), if any,
-// from the hash recorded there; if a concurrent prune passes the walk, it
-// continues from the new checkpoint. The first altered, deleted, inserted or
-// reordered entry, a missing or stray index key, or a head that does not
-// match the last entry stops the walk with a *BrokenError naming the seq.
-// Entries appended while Verify runs are verified too.
+// VerifyOptions adjust VerifyWith.
+type VerifyOptions struct {
+	// Proven is a checkpoint the caller checked otherwise, normally by
+	// verifying the prune exports from genesis to it under the chain key
+	// (Ledger.VerifyNDJSON): an encrypted ledger's checkpoint without its
+	// MAC (CheckpointUnauthenticated) is accepted when it has this seq and
+	// hash. nil accepts none.
+	Proven *Checkpoint
+}
+
+// VerifyResult is what VerifyWith checked.
+type VerifyResult struct {
+	// N is how many entries were verified, from seq Checkpoint.Seq+1.
+	N uint64
+	// Checkpoint is where the walk started (the last one, if a concurrent
+	// prune moved it), and CheckpointAuth what vouches for it.
+	Checkpoint     Checkpoint
+	CheckpointAuth CheckpointAuth
+	// HeadSeq and HeadHash are the last entry verified (the checkpoint's
+	// when none was; 0 and GenesisHash for an empty ledger).
+	HeadSeq  uint64
+	HeadHash string
+}
+
+// Verify is VerifyWith without options, returning how many entries it
+// verified.
 func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
+	r, err := l.VerifyWith(ctx, VerifyOptions{})
+	return r.N, err
+}
+
+// VerifyWith walks the whole chain, oldest first. It starts after the
+// prune checkpoint (see Prune), if any, from the hash recorded there; if a
+// concurrent prune passes the walk, it continues from the new checkpoint.
+// A checkpoint not to be relied on stops it first (see Checkpoint; opts
+// may vouch for an unauthenticated one). The first altered, deleted,
+// inserted or reordered entry, a missing or stray index key, or a head
+// that does not match the last entry stops the walk with a *BrokenError
+// naming the seq. Entries appended while it runs are verified too.
+func (l *Ledger) VerifyWith(ctx context.Context, opts VerifyOptions) (res VerifyResult, err error) {
 	if err := l.IndexPending(ctx); err != nil {
-		return 0, err
+		return res, err
 	}
 	v := &verifier{chunkN: l.verifyChunk, indexed: map[*index]int{}, c: l.codec}
 	first := uint64(0)
+	defer func() { res.N = v.next - first }()
 	for done := false; !done; {
 		if err := ctx.Err(); err != nil {
-			return v.next - first, fmt.Errorf("audit: verifying: %w", err)
+			return res, fmt.Errorf("audit: verifying: %w", err)
 		}
 		err := l.view(ctx, func(tx *bbolt.Tx) error {
 			b, err := l.buckets(tx)
@@ -72,10 +105,18 @@ func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
 			if v.keyedFrom, err = b.keyedFrom(); err != nil {
 				return &BrokenError{Seq: 0, Reason: err.Error()}
 			}
-			cp, err := readCheckpoint(b.meta)
+			cp, auth, err := readCheckpoint(b)
+			var broken *BrokenError
+			if errors.As(err, &broken) {
+				return err
+			}
 			if err != nil {
 				return &BrokenError{Seq: 0, Reason: err.Error()}
 			}
+			if err := l.trustCheckpoint(cp, auth, opts.Proven); err != nil {
+				return err
+			}
+			res.Checkpoint, res.CheckpointAuth = cp, auth
 			switch {
 			case !v.started:
 				v.next, v.prev, first = cp.Seq+1, cp.Hash, cp.Seq+1
@@ -91,16 +132,17 @@ func (l *Ledger) Verify(ctx context.Context) (n uint64, err error) {
 			return err
 		})
 		if errors.Is(err, ErrDamaged) {
-			return v.next - first, &BrokenError{Seq: v.next, Reason: strings.TrimPrefix(err.Error(), "audit: ")}
+			return res, &BrokenError{Seq: v.next, Reason: strings.TrimPrefix(err.Error(), "audit: ")}
 		}
 		if err != nil {
-			return v.next - first, err
+			return res, err
 		}
 		if l.afterVerifyChunk != nil {
 			l.afterVerifyChunk()
 		}
 	}
-	return v.next - first, nil
+	res.HeadSeq, res.HeadHash = v.next-1, v.prev
+	return res, nil
 }
 
 // chunk verifies up to v.chunkN entries; at the end of the chain it also

@@ -39,7 +39,15 @@ data directory's database:
                         kept elsewhere and given back with --head, it also
                         catches a file rewritten into a new consistent chain.
                         A ledger with no entries passes with a warning: only
-                        --head can show that its entries were removed
+                        --head can show that its entries were removed.
+                        It prints where a prune left off ("pruned: ...");
+                        --retention (default $DS4P_LEDGER_RETENTION) also
+                        fails it if entries younger than that were pruned
+  ds4p audit checkpoint [--data DIR] [--exports DIR] [--authenticate]
+                        prints the prune checkpoint and what vouches for it;
+                        --authenticate records its MAC (an encrypted ledger
+                        pruned by an older ds4p) once the exports (default
+                        DATA/` + DefaultExportDir + `) chain from genesis to it
   ds4p audit prune  [--data DIR] [--retention 6y] [--export-dir DIR]
                         exports then deletes entries older than the retention
                         (whole years, days or hours, at least a day: 6y, 180d,
@@ -47,8 +55,8 @@ data directory's database:
 
 T is an RFC 3339 time or a YYYY-MM-DD date (UTC); from is inclusive, to
 exclusive. query, report, export and verify open DIR/ds4p.db read-only; prune
-(and a first open of a ledger written before the indexes existed) needs it
-read-write. While ` + "`ds4p serve`" + ` runs it holds the database's lock, so these
+and checkpoint --authenticate (and a first open of a ledger written before the
+indexes existed) need it read-write. While ` + "`ds4p serve`" + ` runs it holds the database's lock, so these
 commands wait 2 seconds and then fail: stop serve, or use its admin API
 (GET /admin/audit, GET /admin/audit/accounting).`
 
@@ -68,7 +76,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	}()
 	return runGroup(ctx, args, stdout, stderr, auditHelp, []subcommand{
 		{"query", runAuditQuery}, {"report", runAuditReport}, {"export", runAuditExport},
-		{"verify", runAuditVerify}, {"prune", runAuditPrune},
+		{"verify", runAuditVerify}, {"prune", runAuditPrune}, {"checkpoint", runAuditCheckpoint},
 	})
 }
 
@@ -137,7 +145,7 @@ func parseAuditTime(s string) (time.Time, error) {
 // writable; a read-only open of a ledger that needs migrating, or whose
 // journal holds entries a crash left unstored, is retried read-write once.
 // The returned function closes the ledger and the database.
-func openLedger(dir string, writable bool, stderr io.Writer) (*audit.Ledger, func() error, error) {
+func openLedger(dir string, writable bool, stderr io.Writer, opts ...audit.Option) (*audit.Ledger, func() error, error) {
 	path := filepath.Join(dir, DBFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no database at %s (is --data right?)", path)
@@ -155,10 +163,10 @@ func openLedger(dir string, writable bool, stderr io.Writer) (*audit.Ledger, fun
 		_ = db.Close()
 		return nil, nil, err
 	}
-	l, err := audit.Open(db, auditSealing(sealer)...)
+	l, err := audit.Open(db, append(auditSealing(sealer), opts...)...)
 	if (errors.Is(err, audit.ErrNeedsMigration) || errors.Is(err, audit.ErrNeedsRecovery)) && !writable {
 		_ = db.Close()
-		return openLedger(dir, true, stderr)
+		return openLedger(dir, true, stderr, opts...)
 	}
 	if err != nil {
 		_ = db.Close()
@@ -228,7 +236,13 @@ func runAuditReport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *format != "json" && *format != "csv" && *format != "fhir" {
 		return usagef("--format %q: want json, csv or fhir", *format)
 	}
-	l, closeDB, err := openLedger(*f.data, false, stderr)
+	keep, err := envRetention()
+	if err != nil {
+		return err
+	}
+	// With the retention known, an accounting from a checkpoint younger
+	// than it fails (audit.ErrCheckpointTooRecent).
+	l, closeDB, err := openLedger(*f.data, false, stderr, audit.WithMinRetention(keep))
 	if err != nil {
 		return err
 	}
@@ -306,6 +320,7 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
 	exports := fs.String("exports", "", "also verify the prune exports (ledger-*.ndjson) in this directory, from genesis to the checkpoint")
 	head := fs.String("head", "", "SEQ:HASH printed by an earlier verify and kept elsewhere: check that the chain still holds that entry")
+	retention := fs.String("retention", os.Getenv("DS4P_LEDGER_RETENTION"), "the shortest ledger.retention ever configured: fail if entries younger than that were pruned (default $DS4P_LEDGER_RETENTION; empty: not checked)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -316,29 +331,43 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	l, closeDB, err := openLedger(*data, false, stderr)
+	keep := time.Duration(0)
+	if *retention != "" {
+		if keep, err = parseRetention(*retention); err != nil {
+			return usagef("--retention: %v", err)
+		}
+	}
+	l, closeDB, err := openLedger(*data, false, stderr, audit.WithMinRetention(keep))
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	cp, err := l.Checkpoint(ctx)
+	cp, auth, err := l.CheckpointStatus(ctx)
 	if err != nil {
 		return err
+	}
+	var proven *audit.Checkpoint
+	if cp.Seq > 0 {
+		fmt.Fprintf(stdout, "pruned: seq 1 to %d, pruned %s (the last entry of %s), into %s; checkpoint %s\n",
+			cp.Seq, cp.PrunedAt.UTC().Format(time.RFC3339), cp.Time.UTC().Format(time.RFC3339), cp.Export, auth)
 	}
 	if *exports != "" {
 		if err := verifyExports(l, *exports, cp, stdout); err != nil {
 			return err
 		}
+		proven = &cp // the exports chain from genesis to it, under the chain key
 	}
-	n, err := l.Verify(ctx)
+	res, err := l.VerifyWith(ctx, audit.VerifyOptions{Proven: proven})
 	if err != nil {
-		return fmt.Errorf("%w (after %s)", err, plural(n, "good entry", "good entries"))
+		return fmt.Errorf("%w (after %s)", err, plural(res.N, "good entry", "good entries"))
 	}
+	warnCheckpoint(stderr, res, *exports != "", keep)
+	n := res.N
 	if n == 0 {
 		fmt.Fprintln(stdout, "ok: 0 entries verified")
-		warnEmptyLedger(stderr, cp.Seq)
+		warnEmptyLedger(stderr, res.Checkpoint.Seq)
 	} else {
-		fmt.Fprintf(stdout, "ok: %s verified (seq %d to %d)\n", plural(n, "entry", "entries"), cp.Seq+1, cp.Seq+n)
+		fmt.Fprintf(stdout, "ok: %s verified (seq %d to %d)\n", plural(n, "entry", "entries"), res.Checkpoint.Seq+1, res.Checkpoint.Seq+n)
 	}
 	if want != nil {
 		if err := checkRecordedHead(ctx, l, *want, *exports); err != nil {
@@ -346,15 +375,91 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fmt.Fprintf(stdout, "ok: the chain still holds the recorded entry %d:%s\n", want.Seq, want.Hash)
 	}
-	seq, hash, err := l.Head(ctx)
-	if err != nil {
-		return err
-	}
-	if seq == 0 {
+	if res.HeadSeq == 0 {
 		fmt.Fprintln(stdout, "head: none (no entry yet to record)")
 		return nil
 	}
-	fmt.Fprintf(stdout, "head: %d:%s (keep it off this host; check it later with --head)\n", seq, hash)
+	fmt.Fprintf(stdout, "head: %d:%s (keep it off this host; check it later with --head)\n", res.HeadSeq, res.HeadHash)
+	return nil
+}
+
+// warnCheckpoint says what a verify that started from a prune checkpoint
+// could not rule out.
+func warnCheckpoint(stderr io.Writer, res audit.VerifyResult, exports bool, keep time.Duration) {
+	switch {
+	case res.Checkpoint.Seq == 0:
+		return
+	case res.CheckpointAuth == audit.CheckpointPlaintext && !exports:
+		fmt.Fprintf(stderr, "ds4p audit: warning: verified from the prune checkpoint (seq %d), which nothing authenticates in a plaintext ledger: "+
+			"someone able to write ds4p.db could have deleted the oldest entries and written it. Only the exports (--exports DIR) "+
+			"or a head recorded off this host (--head) show that; an encrypted ledger authenticates its checkpoint\n", res.Checkpoint.Seq)
+	case res.CheckpointAuth == audit.CheckpointUnauthenticated && exports:
+		fmt.Fprintf(stderr, "ds4p audit: warning: the encrypted ledger's prune checkpoint (seq %d) carries no MAC (written by an older ds4p); "+
+			"accepted because the exports chain from genesis to it. Record that, with serve stopped: ds4p audit checkpoint --authenticate --exports DIR\n", res.Checkpoint.Seq)
+	}
+	if keep == 0 {
+		fmt.Fprintln(stderr, "ds4p audit: note: the retention was not checked against the checkpoint (give --retention, or set DS4P_LEDGER_RETENTION)")
+	}
+}
+
+// envRetention is DS4P_LEDGER_RETENTION, 0 when unset.
+func envRetention() (time.Duration, error) {
+	v := os.Getenv("DS4P_LEDGER_RETENTION")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := parseRetention(v)
+	if err != nil {
+		return 0, fmt.Errorf("DS4P_LEDGER_RETENTION: %w", err)
+	}
+	return d, nil
+}
+
+// runAuditCheckpoint prints the prune checkpoint and, with
+// --authenticate, records the MAC of an encrypted ledger's checkpoint
+// that an older ds4p wrote without one, once the exports vouch for it.
+func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit checkpoint", auditHelp, stderr)
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+	}
+	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	exports := fs.String("exports", "", "the prune exports (default DATA/"+DefaultExportDir+")")
+	authenticate := fs.Bool("authenticate", false, "record the checkpoint's MAC under the storage key, after checking that the exports chain from genesis to it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	l, closeDB, err := openLedger(*data, *authenticate, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	cp, auth, err := l.CheckpointStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if cp.Seq == 0 {
+		fmt.Fprintln(stdout, "checkpoint: none (nothing was pruned)")
+		return nil
+	}
+	fmt.Fprintf(stdout, "checkpoint: seq %d hash %s, the last entry of %s, pruned %s into %s (sha256 %s); %s\n",
+		cp.Seq, cp.Hash, cp.Time.UTC().Format(time.RFC3339), cp.PrunedAt.UTC().Format(time.RFC3339), cp.Export, cp.ExportSHA256, auth)
+	if !*authenticate {
+		return nil
+	}
+	if auth != audit.CheckpointUnauthenticated {
+		return fmt.Errorf("nothing to authenticate: the checkpoint is %s", auth)
+	}
+	if err := verifyExports(l, ledgerExportDir(*data, *exports), cp, stdout); err != nil {
+		return fmt.Errorf("%w; the checkpoint stays unauthenticated", err)
+	}
+	if err := l.AuthenticateCheckpoint(ctx, cp); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "ok: checkpoint authenticated")
 	return nil
 }
 

@@ -541,3 +541,162 @@ func TestRetentionIsAtLeastADay(t *testing.T) {
 		}
 	}
 }
+
+// sealedLedgerDir is ledgerDir for an encrypted ledger, its key made in
+// DATA/storage.key as serve makes it.
+func sealedLedgerDir(t *testing.T, n, old int) string {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sealer, err := openSealer(db, StorageConf{}, dir, true)
+	if err != nil || sealer == nil {
+		t.Fatalf("openSealer = %v, %v", sealer, err)
+	}
+	l, err := audit.Open(db, auditSealing(sealer)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	now := time.Now().UTC().Truncate(time.Second)
+	for i := 1; i <= n; i++ {
+		e := audit.Entry{Time: now.Add(time.Duration(i-n) * time.Minute), RequestID: fmt.Sprintf("req-%02d", i),
+			Caller: audit.Party{Subject: "Practitioner/dr"}, Patient: "Patient/p1", Interaction: "read",
+			Disclosed: []audit.Item{{Type: "Observation", ID: fmt.Sprint("o", i), Version: "1"}}}
+		if i <= old {
+			e.Time = now.Add(-8 * audit.Year).Add(time.Duration(i) * time.Minute)
+		}
+		if err := l.Append(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// ledgerMeta runs fn on the ledger's buckets of dir's database, raw (as
+// someone without the storage key would).
+func ledgerMeta(t *testing.T, dir string, fn func(v1 *bbolt.Bucket)) {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bbolt.Tx) error { fn(tx.Bucket([]byte("audit")).Bucket([]byte("v1"))); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// forgeCheckpointCLI deletes entries 1..through of dir's ledger with their
+// index keys and writes a plaintext checkpoint naming the hash of entry
+// through, read from an export (SIEM exports and the console show it).
+func forgeCheckpointCLI(t *testing.T, dir string, through int) {
+	t.Helper()
+	code, out, errOut := runCLI("audit", "export", "--data", dir, "--out", "-")
+	if code != 0 {
+		t.Fatalf("export = %d %s", code, errOut)
+	}
+	var e audit.Entry
+	if err := json.Unmarshal([]byte(strings.Split(out, "\n")[through-1]), &e); err != nil || e.Seq != uint64(through) {
+		t.Fatalf("entry %d: %+v %v", through, e, err)
+	}
+	ledgerMeta(t, dir, func(v1 *bbolt.Bucket) {
+		_ = v1.ForEachBucket(func(name []byte) error {
+			b := v1.Bucket(name)
+			switch string(name) {
+			case "head", "meta":
+				return nil
+			}
+			var doomed [][]byte
+			_ = b.ForEach(func(k, _ []byte) error {
+				if len(k) >= 8 && binary.BigEndian.Uint64(k[len(k)-8:]) <= uint64(through) {
+					doomed = append(doomed, bytes.Clone(k))
+				}
+				return nil
+			})
+			for _, k := range doomed {
+				_ = b.Delete(k)
+			}
+			return nil
+		})
+		cp, _ := json.Marshal(audit.Checkpoint{Seq: e.Seq, Hash: e.Hash, Time: e.Time})
+		_ = v1.Bucket([]byte("meta")).Put([]byte("checkpoint"), cp)
+	})
+}
+
+// TestAuditVerifyForgedCheckpoint: the oldest entries deleted and a
+// checkpoint written after them by someone without the storage key.
+// Verify of an encrypted ledger fails (the checkpoint carries no MAC under
+// its key); of a plaintext one, it cannot tell, and says so: it prints
+// where the prune left off and warns that only the exports or an off-host
+// head show such a deletion.
+func TestAuditVerifyForgedCheckpoint(t *testing.T) {
+	t.Parallel()
+	sealed := sealedLedgerDir(t, 12, 0)
+	forgeCheckpointCLI(t, sealed, 6)
+	code, out, errOut := runCLI("audit", "verify", "--data", sealed)
+	if code != 1 || !strings.Contains(errOut, "carries no MAC under its storage key") || strings.Contains(out, "ok:") {
+		t.Errorf("verify of an encrypted ledger with a forged checkpoint = %d %q %q; want 1", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("audit", "report", "--data", sealed, "--patient", "Patient/p1"); code != 1 || !strings.Contains(errOut, "carries no MAC") {
+		t.Errorf("report from a forged checkpoint = %d %q; want 1", code, errOut)
+	}
+
+	plain := ledgerDir(t, 12, 0)
+	forgeCheckpointCLI(t, plain, 6)
+	code, out, errOut = runCLI("audit", "verify", "--data", plain)
+	if code != 0 || !strings.Contains(out, "pruned: seq 1 to 6") || !strings.Contains(out, "plaintext ledger, not authenticated") ||
+		!strings.Contains(errOut, "warning: verified from the prune checkpoint (seq 6), which nothing authenticates in a plaintext ledger") {
+		t.Errorf("verify of a plaintext ledger with a forged checkpoint = %d %q %q; want 0 with the warning", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("audit", "verify", "--data", plain, "--exports", t.TempDir()); code != 1 || !strings.Contains(errOut, "the exports end at seq 0 but the checkpoint is seq 6") {
+		t.Errorf("verify --exports of the forged checkpoint = %d %q; want 1", code, errOut)
+	}
+}
+
+// TestAuditLegacyCheckpoint: an encrypted ledger pruned by a ds4p that
+// wrote its checkpoint without a MAC. Verify fails, telling how to fix
+// it; verify --exports accepts it with a warning; audit checkpoint
+// --authenticate records it once the exports chain to it, and verify then
+// passes as after any prune now. --retention fails a checkpoint younger
+// than it.
+func TestAuditLegacyCheckpoint(t *testing.T) {
+	t.Parallel()
+	dir := sealedLedgerDir(t, 10, 4)
+	exports := filepath.Join(t.TempDir(), "exports")
+	if code, out, errOut := runCLI("audit", "prune", "--data", dir, "--export-dir", exports); code != 0 {
+		t.Fatalf("prune = %d %q %q", code, out, errOut)
+	}
+	code, out, errOut := runCLI("audit", "verify", "--data", dir)
+	if code != 0 || !strings.Contains(out, "pruned: seq 1 to 4") || !strings.Contains(out, "checkpoint authenticated") || !strings.Contains(out, "ok: 6 entries verified (seq 5 to 10)") {
+		t.Fatalf("verify after a prune = %d %q %q", code, out, errOut)
+	}
+	ledgerMeta(t, dir, func(v1 *bbolt.Bucket) { _ = v1.Bucket([]byte("meta")).Delete([]byte("checkpoint_mac")) })
+	code, out, errOut = runCLI("audit", "verify", "--data", dir)
+	if code != 1 || !strings.Contains(errOut, "ds4p audit checkpoint --authenticate --exports DIR") {
+		t.Errorf("verify of a checkpoint without MAC = %d %q %q; want 1 and how to fix it", code, out, errOut)
+	}
+	code, out, errOut = runCLI("audit", "verify", "--data", dir, "--exports", exports)
+	if code != 0 || !strings.Contains(out, "ok: 6 entries verified") || !strings.Contains(errOut, "accepted because the exports chain from genesis to it") {
+		t.Errorf("verify --exports of a checkpoint without MAC = %d %q %q; want 0 with a warning", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "checkpoint", "--data", dir, "--authenticate", "--exports", t.TempDir()); code != 1 || !strings.Contains(errOut, "stays unauthenticated") {
+		t.Errorf("checkpoint --authenticate without the exports = %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "checkpoint", "--data", dir, "--authenticate", "--exports", exports); code != 0 || !strings.Contains(out, "ok: checkpoint authenticated") {
+		t.Errorf("checkpoint --authenticate = %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "checkpoint authenticated") {
+		t.Errorf("verify after authenticating = %d %q %q", code, out, errOut)
+	}
+	// The pruned entries are eight years old.
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir, "--retention", "9y"); code != 1 || !strings.Contains(errOut, "younger than the minimum retention") {
+		t.Errorf("verify --retention 9y = %d %q %q; want 1", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir, "--retention", "6y"); code != 0 || strings.Contains(errOut, "retention was not checked") {
+		t.Errorf("verify --retention 6y = %d %q %q; want 0", code, out, errOut)
+	}
+}
