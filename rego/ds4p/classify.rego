@@ -33,6 +33,39 @@ topics contains t if {
 	t := data.ds4p.config.state_law.labels[l]
 }
 
+# A sensitivity label the table does not map is not ordinary data: it
+# belongs to the table's catch-all topic (state_law.other_sensitive: the
+# v3-ActCode information sensitivity codes, SICKLE, MST, TBOO, ADOL, DEMO
+# ..., and its topic, restricted outside treatment unless consented by
+# default). A label the table maps is governed by its own topic.
+topics contains data.ds4p.config.state_law.other_sensitive.topic if count(other_sensitive_labels) > 0
+
+other_sensitive_labels contains l if {
+	some l in input.item.labels
+	l in data.ds4p.config.state_law.other_sensitive.labels
+	not data.ds4p.config.state_law.labels[l]
+}
+
+# Confidentiality R or V (state_law.restricted_confidentiality.labels) on an
+# item that nothing else restricts (no topic, not Part 2, not counseling
+# notes): the source marked it restricted without saying why, so it gets
+# the topic state_law.restricted_confidentiality.topic. Ordinary data is
+# N, M, L, U or no confidentiality label.
+topics contains data.ds4p.config.state_law.restricted_confidentiality.topic if restricted_by_confidentiality
+
+default restricted_by_confidentiality := false
+
+restricted_by_confidentiality if {
+	part2 == false
+	counseling_notes == false
+	count(other_sensitive_labels) == 0
+	every l in input.item.labels {
+		not data.ds4p.config.state_law.labels[l]
+	}
+	some l in input.item.labels
+	l in data.ds4p.config.state_law.restricted_confidentiality.labels
+}
+
 # restricted is true when anything beyond HIPAA's ordinary rules applies.
 # (Booleans with a default false are compared with == false rather than
 # negated with not: the same meaning, evaluated faster.)
@@ -56,3 +89,10 @@ restricting_label(l) if l in data.ds4p.config.part2.labels
 restricting_label(l) if l in data.ds4p.config.counseling_notes.labels
 
 restricting_label(l) if data.ds4p.config.state_law.labels[l]
+
+restricting_label(l) if l in other_sensitive_labels
+
+restricting_label(l) if {
+	restricted_by_confidentiality
+	l in data.ds4p.config.state_law.restricted_confidentiality.labels
+}

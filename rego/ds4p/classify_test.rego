@@ -32,8 +32,51 @@ test_topics_from_state_law_table if {
 		with data.ds4p.config as config
 	ds4p.topics == {"VERY_RESTRICTED"} with input as req("o", [], [very_restricted], [])
 		with data.ds4p.config as config
-	ds4p.topics == set() with input as req("o", [], [restricted_r], [])
+	ds4p.topics == set() with input as req("o", [], [normal_n], [])
 		with data.ds4p.config as config
+}
+
+# A sensitivity code the table does not map is not ordinary: it gets the
+# catch-all topic (state_law.other_sensitive); one the table maps keeps its
+# own topic.
+test_unmapped_sensitivity_codes_get_the_catch_all_topic if {
+	every l in [sickle, mst, concat("|", [act, "TBOO"]), concat("|", [act, "ADOL"]), "http://terminology.hl7.org/CodeSystem/v3-ObservationValue|SICKLE"] {
+		ds4p.topics == {"OTHER_SENSITIVE"} with input as req("o", [], [l], [])
+			with data.ds4p.config as config
+		ds4p.restricted with input as req("o", [], [l], [])
+			with data.ds4p.config as config
+	}
+	ds4p.topics == {"HIV"} with input as req("o", [], [hiv], [])
+		with data.ds4p.config as config
+	ds4p.topics == {"HIV", "OTHER_SENSITIVE"} with input as req("o", [], [hiv, sickle], [])
+		with data.ds4p.config as config
+	ds4p.topics == {"SICKLE_CELL"} with input as req("o", [], [sickle], [])
+		with data.ds4p.config as config_with({
+			"/state_law/other_sensitive/topic": "SICKLE_CELL",
+		})
+}
+
+# Confidentiality R (or V the table does not map) with nothing else that
+# restricts the item: topic state_law.restricted_confidentiality.topic.
+# With a topic, Part 2 or counseling notes, those decide. N, M, L, U and no
+# confidentiality label stay ordinary.
+test_confidentiality_r_without_a_topic if {
+	ds4p.topics == {"RESTRICTED"} with input as req("o", [], [restricted_r], [])
+		with data.ds4p.config as config
+	ds4p.restricted with input as req("o", [], [restricted_r], [])
+		with data.ds4p.config as config
+	ds4p.topics == {"HIV"} with input as req("o", [], [hiv, restricted_r], [])
+		with data.ds4p.config as config
+	ds4p.topics == {"OTHER_SENSITIVE"} with input as req("o", [], [sickle, restricted_r], [])
+		with data.ds4p.config as config
+	ds4p.topics == set() with input as req("o", [], [part2_label, restricted_r], [])
+		with data.ds4p.config as config
+	ds4p.topics == {"RESTRICTED"} with input as req("o", [], [very_restricted], [])
+		with data.ds4p.config as json.patch(config, [{"op": "remove", "path": "/state_law/labels/http:~1~1terminology.hl7.org~1CodeSystem~1v3-Confidentiality|V"}])
+	every l in [[], [normal_n], [moderate_m], ["http://terminology.hl7.org/CodeSystem/v3-Confidentiality|U"]] {
+		not ds4p.restricted with input as req("o", [], l, [])
+			with data.ds4p.config as config
+	}
 }
 
 test_restricted if {
@@ -43,7 +86,9 @@ test_restricted if {
 		with data.ds4p.config as config
 	ds4p.restricted with input as req("o", [], [hiv], [])
 		with data.ds4p.config as config
-	not ds4p.restricted with input as req("o", [], [restricted_r], [])
+	ds4p.restricted with input as req("o", [], [restricted_r], [])
+		with data.ds4p.config as config
+	not ds4p.restricted with input as req("o", [], [normal_n], [])
 		with data.ds4p.config as config
 }
 
@@ -61,6 +106,8 @@ test_every_mapped_topic_has_a_rule if {
 	every _, t in data.ds4p.config.state_law.labels {
 		data.ds4p.config.state_law.topics[t]
 	}
+	data.ds4p.config.state_law.topics[data.ds4p.config.state_law.other_sensitive.topic]
+	data.ds4p.config.state_law.topics[data.ds4p.config.state_law.restricted_confidentiality.topic]
 }
 
 # Every topic rule names only known purposes.

@@ -20,6 +20,14 @@ restricted_r := "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"
 
 very_restricted := "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V"
 
+normal_n := "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|N"
+
+moderate_m := "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|M"
+
+sickle := concat("|", [act, "SICKLE"])
+
+mst := concat("|", [act, "MST"])
+
 now := 1767225600000000000 # 2026-01-01T00:00:00Z
 
 # cond is one provision level; x overrides the empty criteria.
@@ -253,6 +261,25 @@ config := {
 			"http://terminology.hl7.org/CodeSystem/v3-ActCode|GDIS": "GDIS",
 			"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V": "VERY_RESTRICTED",
 		},
+		"other_sensitive": {
+			"topic": "OTHER_SENSITIVE",
+			"labels": [
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|HIV",
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|MST",
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|SICKLE",
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|TBOO",
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|ADOL",
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|DEMO",
+				"http://terminology.hl7.org/CodeSystem/v3-ObservationValue|SICKLE",
+			],
+		},
+		"restricted_confidentiality": {
+			"topic": "RESTRICTED",
+			"labels": [
+				"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R",
+				"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V",
+			],
+		},
 		"topics": {
 			"SUD": {
 				"title": "Substance use disorder information not shown to come from a Part 2 program",
@@ -318,6 +345,24 @@ config := {
 				"title": "Resources the source system marked very restricted (confidentiality V)",
 				"law": "The source's own restriction: only with the patient's consent",
 				"without_consent": [],
+				"obligations": [],
+			},
+			"OTHER_SENSITIVE": {
+				"title": "Other sensitive information",
+				"law": "No topic of this table names it: disclosure for treatment, otherwise with consent",
+				"without_consent": [
+					"TREAT",
+					"ETREAT",
+				],
+				"obligations": [],
+			},
+			"RESTRICTED": {
+				"title": "Confidentiality R without a topic",
+				"law": "The source's own restriction: disclosure for treatment, otherwise with consent",
+				"without_consent": [
+					"TREAT",
+					"ETREAT",
+				],
 				"obligations": [],
 			},
 		},

@@ -10,7 +10,8 @@
 #   main.rego        the decision: permit, break-the-glass permit, or deny
 #   purpose.rego     purposes of use (a missing purpose is never TREAT)
 #   classify.rego    what the item is: ordinary, Part 2, counseling notes,
-#                    state-law topics (config/state_law/data.json)
+#                    state-law topics (config/state_law/data.json), other
+#                    sensitivity codes and confidentiality R
 #   ordinary.rego    ordinary data (HIPAA treatment, payment, operations)
 #   restricted.rego  Part 2 data, counseling notes and state-law topics
 #   consent.rego     the patient's consents: active, deepest provision decides
@@ -20,8 +21,10 @@
 # Policy data an analyst edits, without touching Rego:
 #   config/data.json            purposes, Part 2 obligations, notices,
 #                               break-the-glass, general designations
-#   config/state_law/data.json  which labels make which topic, and per topic
-#                               the purposes that need no consent
+#   config/state_law/data.json  which labels make which topic (and the
+#                               catch-all topics of other sensitivity codes
+#                               and confidentiality R), and per topic the
+#                               purposes that need no consent
 package ds4p
 
 # decision is the answer for input.item, tried in this order:

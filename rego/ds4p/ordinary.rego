@@ -1,6 +1,7 @@
 package ds4p
 
-# Ordinary data: no Part 2, counseling-note or state-law topic label.
+# Ordinary data: no Part 2, counseling-note or state-law topic label (nor a
+# sensitivity code or confidentiality R the table catches, see classify.rego).
 #
 # HIPAA (45 CFR 164.506(c)) lets a covered entity disclose ordinary data for
 # treatment, payment and health care operations without the patient's

@@ -95,7 +95,9 @@ names_notes_on_path(r) if {
 	l in data.ds4p.config.counseling_notes.labels
 }
 
-# A state-law topic (config/state_law/data.json) is satisfied when the
+# A state-law topic (config/state_law/data.json, including the catch-all
+# topics of other sensitivity codes and of confidentiality R, see
+# classify.rego) is satisfied when the
 # patient's consent permits the disclosure, or when every purpose the caller
 # states is one the table lets through without consent and no consent of the
 # patient denies it. A topic missing from the table is never satisfied.

@@ -231,3 +231,37 @@ test_extra_purpose_not_covered_by_consent if {
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT", "HMARKT"], [part2_label], [tpo_consent])
 		with data.ds4p.config as config
 }
+
+# Sensitivity codes the table does not map, and confidentiality R without a
+# topic, are restricted data under their catch-all topics (conservative
+# default: treatment, otherwise consent), never disclosed without a
+# purpose, even where ordinary data is (ordinary.without_purpose).
+test_unmapped_sensitivity_code_decided_as_restricted if {
+	every l in [[sickle], [mst], [restricted_r], [sickle, normal_n]] {
+		ds4p.decision.effect == "deny" with input as req("Organization/org-b", [], l, [])
+			with data.ds4p.config as config_with({"/ordinary/without_purpose": true})
+		ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["TREAT"], l, [])
+			with data.ds4p.config as config
+		ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["HPAYMT"], l, [])
+			with data.ds4p.config as config
+		ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["HPAYMT"], l, [blanket_consent])
+			with data.ds4p.config as config
+		ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["HPAYMT"], l, [deny_all])
+			with data.ds4p.config as config
+	}
+	d := ds4p.decision with input as req("Organization/org-b", ["HPAYMT"], [sickle], [])
+		with data.ds4p.config as config
+	"state-law-consent-required" in rules_of(d)
+	ds4p.decision.effect == "permit" with input as req("Organization/org-b", [], [normal_n], [])
+		with data.ds4p.config as config_with({"/ordinary/without_purpose": true})
+}
+
+# The catch-all topics' rules are policy data an analyst edits.
+test_unmapped_sensitivity_rule_is_policy_data if {
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [sickle], [])
+		with data.ds4p.config as config_with({"/state_law/topics/OTHER_SENSITIVE/without_consent": []})
+	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["HPAYMT"], [restricted_r], [])
+		with data.ds4p.config as config_with({"/state_law/topics/RESTRICTED/without_consent": ["TREAT", "HPAYMT"]})
+	ds4p.decision.effect == "permit" with input as req("Organization/org-b", [], [mst], [])
+		with data.ds4p.config as config_with({"/state_law/other_sensitive/labels": [sickle]})
+}
