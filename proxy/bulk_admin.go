@@ -4,12 +4,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
 )
 
 // refuseBlocked answers 403 to a caller blocked by an open bulk-access
-// alert, before anything is sent upstream.
+// alert, before anything is sent upstream: on /fhir and on /admin alike
+// (a blocked caller holding an admin role neither reads the ledger nor
+// clears alerts until another auditor clears its own).
 func (s *Server) refuseBlocked(c *gin.Context) {
 	if s.bulk == nil {
 		c.Next()
@@ -64,10 +67,20 @@ func (s *Server) clearAlert(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	clearer := callerOf(c)
 	a, ok, err := s.alerts.GetAlert(ctx, id)
+	if err == nil && ok && a.Status == AlertOpen && flaggedIs(a, clearer) {
+		// Separation of duties: the flagged caller does not judge its own
+		// alert, nor lift its own block.
+		s.log.Warn("alert clear refused: the clearer is the flagged caller", "request_id", c.GetString(requestIDKey),
+			"alert_id", a.ID, "caller_subject", clearer.Subject, "caller_client", clearer.Client)
+		writeOutcome(c.Writer, http.StatusForbidden, "forbidden",
+			"separation of duties: this alert flags you (the clearer's subject or client is the flagged caller's); another auditor must clear it")
+		return
+	}
 	if err == nil && ok && a.Status == AlertOpen {
 		now := time.Now().UTC()
-		a.Status, a.ClearedAt, a.ClearedBy = AlertCleared, &now, callerOf(c).Subject
+		a.Status, a.ClearedAt, a.ClearedBy = AlertCleared, &now, clearer.Subject
 		err = s.alerts.PutAlert(ctx, a)
 	}
 	switch {
@@ -88,4 +101,19 @@ func (s *Server) clearAlert(c *gin.Context) {
 	s.securityEvent(c, siem.Event{Kind: siem.KindAlertCleared, Severity: siem.SeverityNotice, AlertID: a.ID,
 		Reason: "cleared by " + a.ClearedBy})
 	c.JSON(http.StatusOK, a)
+}
+
+// flaggedIs reports whether caller is the caller alert a flags: the same
+// block key, or any identity the two share (caller's subject or client
+// against the alert's subject or client).
+func flaggedIs(a Alert, caller authn.Caller) bool {
+	if bulkKey(caller) == a.Caller {
+		return true
+	}
+	for _, theirs := range []string{a.Subject, a.Client} {
+		if theirs != "" && (theirs == caller.Subject || theirs == caller.Client) {
+			return true
+		}
+	}
+	return false
 }

@@ -251,3 +251,61 @@ func TestBulkDetectorMemoryBound(t *testing.T) {
 		t.Fatal("the newest caller is not tracked")
 	}
 }
+
+// TestAlertSelfClearRefused: QA's caller blocked by bulk-access detection
+// also held ds4p/auditor and cleared its own alert (200, cleared_by the
+// same subject), which unblocked it. A blocked caller's admin requests are
+// refused as its FHIR requests are, and the caller an alert flags may not
+// clear it even when it does not block (separation of duties): 403,
+// nothing cleared; another auditor may.
+func TestAlertSelfClearRefused(t *testing.T) {
+	for _, block := range []bool{true, false} {
+		t.Run(fmt.Sprintf("block=%v", block), func(t *testing.T) {
+			store := openAlerts(t)
+			ev := &recEvents{}
+			h := newHarness(t, observationUpstream, withBulk(BulkRules{MaxPatients: 2, Block: block}, store, ev))
+			self := "selfclr|Organization/e|app-e|" + readScopes + " " + authn.AuditorScope
+			for i := 1; i <= 3; i++ {
+				if resp, body := h.get(fmt.Sprintf("/fhir/Observation/o%d", i), self); resp.StatusCode != 200 {
+					t.Fatalf("read %d: %d %s", i, resp.StatusCode, body)
+				}
+			}
+			list, err := store.Alerts(t.Context(), false)
+			if err != nil || len(list) != 1 || list[0].Subject != "selfclr" {
+				t.Fatalf("alerts = %+v, %v", list, err)
+			}
+			id := list[0].ID
+			if block {
+				resp, body := h.get("/admin/audit?patient=Patient/p1", self)
+				if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, id) {
+					t.Fatalf("the blocked caller's ledger query: %d %s, want 403 naming the alert", resp.StatusCode, body)
+				}
+			}
+			for _, who := range []string{
+				self,
+				"selfclr|Organization/ops|console|" + authn.AuditorScope, // the same subject through another client
+				"aud2|Organization/ops|app-e|" + authn.AuditorScope,      // the flagged caller's client
+			} {
+				resp, body := h.post("/admin/alerts/"+id+"/clear", who, "")
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("clear by %q: %d %s, want 403", who, resp.StatusCode, body)
+				}
+			}
+			if a, _, _ := store.GetAlert(t.Context(), id); a.Status != AlertOpen {
+				t.Fatalf("a refused clear changed the alert: %+v", a)
+			}
+			if block {
+				if resp, _ := h.get("/fhir/Observation/o1", self); resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("still blocked after the refused clears: %d, want 403", resp.StatusCode)
+				}
+			}
+			resp, body := h.post("/admin/alerts/"+id+"/clear", "aud|Organization/ops|console|"+authn.AuditorScope, "")
+			if resp.StatusCode != 200 || !strings.Contains(body, `"cleared_by":"aud"`) {
+				t.Fatalf("another auditor's clear: %d %s", resp.StatusCode, body)
+			}
+			if resp, body := h.get("/fhir/Observation/o1", self); resp.StatusCode != 200 {
+				t.Fatalf("after another auditor's clear: %d %s, want 200", resp.StatusCode, body)
+			}
+		})
+	}
+}

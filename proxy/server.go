@@ -229,8 +229,9 @@ func (s *Server) routes() *gin.Engine {
 	fhir := e.Group("/fhir", s.authenticate, s.refuseBlocked, s.rateLimitFHIR, s.enforceScopes)
 	fhir.Any("", s.handleFHIR)
 	fhir.Any("/*path", s.handleFHIR)
-	// Admin roles, each reaching only its own endpoints (authn.*Scope).
-	admin := e.Group("/admin", noStore, s.authenticate, s.rateLimitAdmin)
+	// Admin roles, each reaching only its own endpoints (authn.*Scope); a
+	// caller blocked by a bulk-access alert is refused here too.
+	admin := e.Group("/admin", noStore, s.authenticate, s.refuseBlocked, s.rateLimitAdmin)
 	s.consentRoutes(admin.Group("", requireScope(authn.ConsentManagerScope)))
 	s.policyRoutes(admin.Group("", requireScope(authn.PolicyAuthorScope)))
 	s.auditRoutes(admin.Group("", requireScope(authn.AuditorScope)))
