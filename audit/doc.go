@@ -40,7 +40,12 @@
 // the file can still rebuild a consistent chain: a head ([Ledger.Head])
 // recorded outside the host and checked later with [Ledger.HashAt] (`ds4p
 // audit verify --head`) detects that; in an encrypted ledger, only someone
-// holding the storage key can.
+// holding the storage key can. Cutting the chain back is another matter:
+// the sealed head is bound to its bucket and key only, so an older sealed
+// head put back (from a backup) with the entries after it deleted leaves
+// a shorter, intact chain, which only a head recorded outside the host
+// detects (or, while the journal still holds them, [WithPendingJournal]'s
+// Verify, which reports them as pending).
 //
 // Entries of 4 KB or more (a search's entry lists every item it disclosed
 // or withheld) are stored zstd-compressed, about 30 times smaller for a

@@ -150,6 +150,10 @@ func (l *Ledger) HashAt(ctx context.Context, seq uint64) (hash string, ok bool, 
 		if v := b.entries.Get(seqKey(seq)); v != nil {
 			e, _, err := b.entry(seqKey(seq), v)
 			hash, ok = e.Hash, err == nil
+			return nil
+		}
+		if head, _, err := b.readHead(); err == nil && seq > head {
+			hash, ok = l.journaledHash(seq) // not yet in the file (WithPendingJournal)
 		}
 		return nil
 	})

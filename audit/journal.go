@@ -396,18 +396,86 @@ func sealedWord(sealed bool) string {
 
 // decodeStored decodes a stored entry value of seq.
 func decodeStored(c codec, seq uint64, v []byte) (Entry, error) {
+	e, _, err := decodeStoredPlain(c, seq, v)
+	return e, err
+}
+
+// decodeStoredPlain decodes a stored entry value of seq and returns its
+// canonical JSON too.
+func decodeStoredPlain(c codec, seq uint64, v []byte) (Entry, []byte, error) {
 	plain, err := c.load(entriesName, seqKey(seq), v)
 	if err != nil {
-		return Entry{}, err
+		return Entry{}, nil, err
 	}
 	if plain, err = decompressEntry(plain); err != nil {
-		return Entry{}, err
+		return Entry{}, nil, err
 	}
 	e, err := decodeEntry(plain)
 	if err == nil && e.Seq != seq {
 		err = fmt.Errorf("the entry says seq %d", e.Seq)
 	}
-	return e, err
+	return e, plain, err
+}
+
+// WithPendingJournal makes a read-only Open of a ledger whose journal
+// holds entries its database file does not have yet (a crash) succeed
+// rather than fail with ErrNeedsRecovery, without applying them: the
+// journal's entries are read into memory, and VerifyWith checks them
+// against the file (an entry the file holds must have the journaled hash)
+// and after it (VerifyResult.Pending), and HashAt finds them. Other reads
+// do not see them. Neither the database file nor the journal is written.
+// On a writable database it does nothing: Open applies the journal.
+// `ds4p audit verify` opens ledgers so.
+func WithPendingJournal() Option {
+	return func(l *Ledger) { l.pendingJournal = true }
+}
+
+// journalEntry is one entry a ledger opened WithPendingJournal read from
+// its journal: decoded, or why it is not.
+type journalEntry struct {
+	seq   uint64
+	e     Entry
+	plain []byte
+	err   error
+}
+
+// readPending reads every entry of the journal's records (in seq order)
+// for a read-only ledger opened WithPendingJournal.
+func (l *Ledger) readPending(recs []journalRecord) error {
+	_, _, sealedFile, err := l.fileHead()
+	if err != nil {
+		return fmt.Errorf("audit: opening ledger: %w", err)
+	}
+	for _, rec := range recs {
+		c := codec{}
+		if rec.sealed {
+			c = l.codec
+		}
+		for i, v := range rec.values {
+			je := journalEntry{seq: rec.first + uint64(i)}
+			switch {
+			case rec.sealed != sealedFile:
+				je.err = fmt.Errorf("journaled %s but the ledger file is %s", sealedWord(rec.sealed), sealedWord(sealedFile))
+			case rec.sealed && !l.codec.sealed():
+				je.err = errors.New("journaled encrypted, and there is no storage key")
+			default:
+				je.e, je.plain, je.err = decodeStoredPlain(c, je.seq, v)
+			}
+			l.journaled = append(l.journaled, je)
+		}
+	}
+	return nil
+}
+
+// journaledHash returns the hash of seq as the journal holds it (a ledger
+// opened WithPendingJournal).
+func (l *Ledger) journaledHash(seq uint64) (string, bool) {
+	for _, je := range l.journaled {
+		if je.seq == seq && je.err == nil {
+			return je.e.Hash, true
+		}
+	}
+	return "", false
 }
 
 // checkJournalReadOnly fails with ErrNeedsRecovery when a read-only
@@ -428,6 +496,9 @@ func (l *Ledger) checkJournalReadOnly() error {
 	recs, err := readJournal(f, st.Size())
 	if err != nil || len(recs) == 0 {
 		return err
+	}
+	if l.pendingJournal {
+		return l.readPending(recs)
 	}
 	last := recs[len(recs)-1]
 	lastSeq := last.first + uint64(len(last.values)) - 1

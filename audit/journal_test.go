@@ -471,3 +471,138 @@ func TestReadsWaitForTheApplier(t *testing.T) {
 		t.Fatalf("entries after storing: %v", ids)
 	}
 }
+
+// TestVerifyPendingJournal: a read-only ledger opened WithPendingJournal
+// beside a journal holding entries the file lacks (a crash) opens, checks
+// those entries from the journal and counts them as pending, finds their
+// hashes, and writes neither the file nor the journal; an altered
+// journaled entry is a break. Entries deleted from the newest end of the
+// file, with the head set back (a replayed head), come back as pending
+// rather than vanish, and a replaced one is caught (plaintext).
+func TestVerifyPendingJournal(t *testing.T) {
+	t.Parallel()
+	for _, sealed := range []bool{false, true} {
+		t.Run(fmt.Sprint("sealed=", sealed), func(t *testing.T) {
+			t.Parallel()
+			_, l, opts := newLedgerMaybeSealed(t, sealed)
+			appendRange(t, l, 1, 5)
+			settle(t, l)
+			holdApplies(t, l)
+			appendRange(t, l, 6, 12)
+			path := crashImage(t, l)
+			dbBytes, journalBytes := mustRead(t, path), mustRead(t, JournalPath(path))
+
+			verifyRO := func(path string) (VerifyResult, *Ledger, error) {
+				t.Helper()
+				ro, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = ro.Close() })
+				got, err := Open(ro, append(slices.Clone(opts), WithPendingJournal())...)
+				if err != nil {
+					t.Fatalf("read-only Open WithPendingJournal = %v", err)
+				}
+				res, err := got.VerifyWith(t.Context(), VerifyOptions{})
+				return res, got, err
+			}
+			res, got, err := verifyRO(path)
+			if err != nil || res.N != 12 || res.Pending != 7 || res.HeadSeq != 12 {
+				t.Fatalf("VerifyWith = %+v, %v; want 12 entries, 7 pending", res, err)
+			}
+			if h, ok, err := got.HashAt(t.Context(), 12); err != nil || !ok || h != res.HeadHash {
+				t.Errorf("HashAt(12) = %s %v %v; want the journaled head %s", h, ok, err, res.HeadHash)
+			}
+			if !bytes.Equal(mustRead(t, path), dbBytes) || !bytes.Equal(mustRead(t, JournalPath(path)), journalBytes) {
+				t.Error("verifying changed the database file or the journal")
+			}
+
+			// An altered journaled entry (its CRC recomputed, as anyone can).
+			bad := crashImage(t, l)
+			f, err := os.OpenFile(JournalPath(bad), os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs, _ := readJournal(f, int64(len(journalBytes)))
+			// Plaintext: entry 9's request id; encrypted: a ciphertext byte
+			// of the last entry (12).
+			var buf []byte
+			for _, r := range recs {
+				values := slices.Clone(r.values)
+				for i := range values {
+					switch seq := r.first + uint64(i); {
+					case !sealed && seq == 9:
+						values[i] = bytes.Replace(values[i], []byte("req-009"), []byte("req-999"), 1)
+					case sealed && seq == 12:
+						values[i] = slices.Clone(values[i])
+						values[i][len(values[i])-20] ^= 1
+					}
+				}
+				buf = appendRecord(buf, r.sealed, r.first, values)
+			}
+			if _, err := f.WriteAt(buf, 0); err != nil {
+				t.Fatal(err)
+			}
+			_ = f.Close()
+			_, _, err = verifyRO(bad)
+			var broken *BrokenError
+			if !errors.As(err, &broken) || (!sealed && broken.Seq != 9) || (sealed && broken.Seq != 12) {
+				t.Errorf("VerifyWith with an altered journaled entry = %v", err)
+			}
+		})
+	}
+
+	// Everything stored; then the newest three deleted from the file and
+	// the head set back to 9, as a replayed (sealed) head from a backup
+	// would. The journal still holds them.
+	for _, sealed := range []bool{false, true} {
+		_, l, opts := newLedgerMaybeSealed(t, sealed)
+		appendRange(t, l, 1, 12)
+		settle(t, l)
+		if _, err := l.Verify(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		path := crashImage(t, l)
+		db := openFile(t, path)
+		c := l.codec
+		err := db.Update(func(tx *bbolt.Tx) error {
+			b, err := bucketsOf(tx, c)
+			if err != nil {
+				return err
+			}
+			for seq := uint64(10); seq <= 12; seq++ {
+				e, err := b.entryAt(seq)
+				if err != nil {
+					return err
+				}
+				if err := deleteIndexKeys(b, &e); err != nil {
+					return err
+				}
+				if err := b.entries.Delete(seqKey(seq)); err != nil {
+					return err
+				}
+			}
+			e9, err := b.entryAt(9)
+			if err != nil {
+				return err
+			}
+			return b.writeHead(9, e9.Hash)
+		})
+		_ = db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Open(ro, append(slices.Clone(opts), WithPendingJournal())...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := got.VerifyWith(t.Context(), VerifyOptions{}); err != nil || res.HeadSeq != 12 || res.Pending != 3 {
+			t.Errorf("sealed=%v: VerifyWith of a file cut back to seq 9 = %+v, %v; want the journal's 10..12 pending", sealed, res, err)
+		}
+		_ = ro.Close()
+	}
+}

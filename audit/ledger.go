@@ -55,6 +55,10 @@ type Ledger struct {
 	recovered   int // entries Open stored from the journal
 	// minRetention: see WithMinRetention (0: not checked).
 	minRetention time.Duration
+	// pendingJournal: WithPendingJournal; journaled is what a read-only
+	// Open so read from the journal, in seq order.
+	pendingJournal bool
+	journaled      []journalEntry
 	// beforeApply, when set (tests), runs before each apply and may fail it.
 	beforeApply func() error
 }

@@ -69,6 +69,12 @@ type VerifyResult struct {
 	// when none was; 0 and GenesisHash for an empty ledger).
 	HeadSeq  uint64
 	HeadHash string
+	// Pending counts the entries, among N, that a ledger opened
+	// WithPendingJournal found in its journal after the file's head: a
+	// crash left them unstored, or the newest entries were deleted from
+	// the file (and the head set back). The next read-write Open stores
+	// them.
+	Pending uint64
 }
 
 // Verify is VerifyWith without options, returning how many entries it
@@ -141,8 +147,55 @@ func (l *Ledger) VerifyWith(ctx context.Context, opts VerifyOptions) (res Verify
 			l.afterVerifyChunk()
 		}
 	}
+	if len(l.journaled) > 0 {
+		if err := l.view(ctx, func(tx *bbolt.Tx) error { return l.verifyJournal(tx, v, &res) }); err != nil {
+			return res, err
+		}
+	}
 	res.HeadSeq, res.HeadHash = v.next-1, v.prev
 	return res, nil
+}
+
+// verifyJournal checks, after the walk of the file, what a ledger opened
+// WithPendingJournal read from its journal: an entry the file holds must
+// be the journaled one (same hash), and those after the file's head must
+// continue the chain from it, with no gap; they are counted as pending.
+// A journaled entry that does not open is skipped where the file has its
+// seq (sealed under a key since removed, say: there is nothing to compare
+// with), and is a break after the head.
+func (l *Ledger) verifyJournal(tx *bbolt.Tx, v *verifier, res *VerifyResult) error {
+	b, err := l.buckets(tx)
+	if err != nil {
+		return err
+	}
+	for _, je := range l.journaled {
+		if je.seq < v.next {
+			if je.err != nil {
+				continue
+			}
+			stored := b.entries.Get(seqKey(je.seq))
+			if stored == nil {
+				continue // pruned
+			}
+			e, _, err := b.entry(seqKey(je.seq), stored)
+			if err == nil && e.Hash != je.e.Hash {
+				return &BrokenError{Seq: je.seq, Reason: fmt.Sprintf("the journal (%s) holds another entry at this seq: the file's entry was replaced, or the journal belongs to another chain", journalSuffix)}
+			}
+			continue
+		}
+		switch {
+		case je.seq > v.next:
+			return &BrokenError{Seq: v.next, Reason: fmt.Sprintf("entry missing: the file ends at seq %d and its journal (%s) goes on at seq %d", v.next-1, journalSuffix, je.seq)}
+		case je.err != nil:
+			return &BrokenError{Seq: je.seq, Reason: "the journaled entry, not yet in the file, does not open or decode: " + je.err.Error()}
+		}
+		if reason := v.check(je.e, je.plain); reason != "" {
+			return &BrokenError{Seq: je.seq, Reason: "the journaled entry, not yet in the file: " + reason}
+		}
+		v.next, v.prev = v.next+1, je.e.Hash
+		res.Pending++
+	}
+	return nil
 }
 
 // chunk verifies up to v.chunkN entries; at the end of the chain it also

@@ -54,7 +54,9 @@ data directory's database:
                         52608h; "m" would be minutes, not months)
 
 T is an RFC 3339 time or a YYYY-MM-DD date (UTC); from is inclusive, to
-exclusive. query, report, export and verify open DIR/ds4p.db read-only; prune
+exclusive. query, report, export and verify open DIR/ds4p.db read-only (verify
+writes nothing, not even the entries a crash left in the journal, which it checks
+from there; the others store those first); prune
 and checkpoint --authenticate (and a first open of a ledger written before the
 indexes existed) need it read-write. While ` + "`ds4p serve`" + ` runs it holds the database's lock, so these
 commands wait 2 seconds and then fail: stop serve, or use its admin API
@@ -146,6 +148,18 @@ func parseAuditTime(s string) (time.Time, error) {
 // journal holds entries a crash left unstored, is retried read-write once.
 // The returned function closes the ledger and the database.
 func openLedger(dir string, writable bool, stderr io.Writer, opts ...audit.Option) (*audit.Ledger, func() error, error) {
+	return openLedgerAs(dir, writable, !writable, stderr, opts...)
+}
+
+// errNoLedger: a strictly read-only open found a database without a
+// ledger (a new data directory, or one with only consents imported).
+var errNoLedger = errors.New("the database holds no ledger yet")
+
+// openLedgerAs is openLedger; a read-only open is retried read-write
+// only when retry is set. Without it (verify), a database without a
+// ledger is errNoLedger, and a ledger that needs migrating an error that
+// says so.
+func openLedgerAs(dir string, writable, retry bool, stderr io.Writer, opts ...audit.Option) (*audit.Ledger, func() error, error) {
 	path := filepath.Join(dir, DBFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no database at %s (is --data right?)", path)
@@ -164,9 +178,18 @@ func openLedger(dir string, writable bool, stderr io.Writer, opts ...audit.Optio
 		return nil, nil, err
 	}
 	l, err := audit.Open(db, append(auditSealing(sealer), opts...)...)
-	if (errors.Is(err, audit.ErrNeedsMigration) || errors.Is(err, audit.ErrNeedsRecovery)) && !writable {
+	if (errors.Is(err, audit.ErrNeedsMigration) || errors.Is(err, audit.ErrNeedsRecovery)) && !writable && retry {
 		_ = db.Close()
 		return openLedger(dir, true, stderr, opts...)
+	}
+	if errors.Is(err, audit.ErrNeedsMigration) && !writable {
+		noLedger := false
+		_ = db.View(func(tx *bbolt.Tx) error { noLedger = tx.Bucket([]byte("audit")) == nil; return nil })
+		_ = db.Close()
+		if noLedger {
+			return nil, nil, errNoLedger
+		}
+		return nil, nil, fmt.Errorf("%w; verify opens %s read-only and changes nothing: migrate it first (ds4p serve, or any other ds4p audit command, once), or verify a copy", err, path)
 	}
 	if err != nil {
 		_ = db.Close()
@@ -337,7 +360,15 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 			return usagef("--retention: %v", err)
 		}
 	}
-	l, closeDB, err := openLedger(*data, false, stderr, audit.WithMinRetention(keep))
+	// Strictly read-only: neither ds4p.db nor its journal is written; what
+	// the journal holds beyond the file is checked from the journal.
+	l, closeDB, err := openLedgerAs(*data, false, false, stderr, audit.WithMinRetention(keep), audit.WithPendingJournal())
+	if errors.Is(err, errNoLedger) {
+		fmt.Fprintln(stdout, "ok: 0 entries verified")
+		warnEmptyLedger(stderr, 0)
+		fmt.Fprintln(stdout, "head: none (no entry yet to record)")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -362,6 +393,12 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("%w (after %s)", err, plural(res.N, "good entry", "good entries"))
 	}
 	warnCheckpoint(stderr, res, *exports != "", keep)
+	if res.Pending > 0 {
+		fmt.Fprintf(stderr, "ds4p audit: warning: the last %s (seq %d to %d) are in the journal (%s) but not in %s: "+
+			"ds4p stopped without storing them (a crash), or they were deleted from the file. Verified from the journal and left there; "+
+			"the next read-write open (serve, or another ds4p audit command) stores them\n",
+			plural(res.Pending, "entry", "entries"), res.HeadSeq-res.Pending+1, res.HeadSeq, audit.JournalPath(DBFile), DBFile)
+	}
 	n := res.N
 	if n == 0 {
 		fmt.Fprintln(stdout, "ok: 0 entries verified")

@@ -314,6 +314,14 @@ func TestAuditVerifyRecordedHead(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, DBFile), mustRead(t, filepath.Join(other, DBFile)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The journal left beside it still holds the original entries.
+	if code, _, errOut := runCLI("audit", "verify", "--data", dir); code != 1 || !strings.Contains(errOut, "seq 1: the journal (-ledger-journal) holds another entry at this seq") {
+		t.Fatalf("verify of a rewritten file beside its journal = %d %s", code, errOut)
+	}
+	journal := audit.JournalPath(filepath.Join(dir, DBFile))
+	if err := os.WriteFile(journal, mustRead(t, audit.JournalPath(filepath.Join(other, DBFile))), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if code, _, errOut := runCLI("audit", "verify", "--data", dir); code != 0 {
 		t.Fatalf("the rewritten chain is consistent, but verify = %d %s", code, errOut)
 	}
@@ -698,5 +706,59 @@ func TestAuditLegacyCheckpoint(t *testing.T) {
 	}
 	if code, out, errOut := runCLI("audit", "verify", "--data", dir, "--retention", "6y"); code != 0 || strings.Contains(errOut, "retention was not checked") {
 		t.Errorf("verify --retention 6y = %d %q %q; want 0", code, out, errOut)
+	}
+}
+
+// pendingJournalDir makes a data directory as a crash leaves it: ds4p.db
+// holds entries 1..5 and its journal 6..8 (a later session's appends,
+// with the file put back as it was before them).
+func pendingJournalDir(t *testing.T) string {
+	t.Helper()
+	dir := ledgerDir(t, 5, 0)
+	path := filepath.Join(dir, DBFile)
+	before := mustRead(t, path)
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 6; i <= 8; i++ {
+		if err := l.Append(t.Context(), audit.Entry{RequestID: fmt.Sprint("req-", i), Patient: "Patient/p1", Interaction: "read"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = l.Close()
+	_ = db.Close()
+	if err := os.WriteFile(path, before, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestAuditVerifyIsReadOnly: verify of a data directory whose journal
+// holds entries the file lacks checks them from the journal, says so, and
+// leaves ds4p.db and the journal byte for byte as they were (it used to
+// store them, changing a forensic copy); another command then stores them.
+func TestAuditVerifyIsReadOnly(t *testing.T) {
+	t.Parallel()
+	dir := pendingJournalDir(t)
+	path := filepath.Join(dir, DBFile)
+	db, journal := mustRead(t, path), mustRead(t, audit.JournalPath(path))
+	code, out, errOut := runCLI("audit", "verify", "--data", dir)
+	if code != 0 || !strings.Contains(out, "ok: 8 entries verified (seq 1 to 8)") || !strings.Contains(out, "head: 8:") ||
+		!strings.Contains(errOut, "the last 3 entries (seq 6 to 8) are in the journal") || strings.Contains(errOut, "stored") {
+		t.Errorf("verify with a pending journal = %d %q %q", code, out, errOut)
+	}
+	if !bytes.Equal(mustRead(t, path), db) || !bytes.Equal(mustRead(t, audit.JournalPath(path)), journal) {
+		t.Fatal("verify changed ds4p.db or its journal")
+	}
+	if code, _, errOut := runCLI("audit", "query", "--data", dir); code != 0 || !strings.Contains(errOut, "stored 3 ledger entries") {
+		t.Errorf("query with a pending journal = %d %q; want the entries stored", code, errOut)
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "ok: 8 entries verified") || errOut != "" {
+		t.Errorf("verify once stored = %d %q %q", code, out, errOut)
 	}
 }
