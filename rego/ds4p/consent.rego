@@ -215,6 +215,7 @@ level_matches(level, "permit") if {
 	every criterion, wanted in level {
 		permits(criterion, wanted)
 	}
+	names_recipients(level)
 }
 
 level_matches(level, "deny") if {
@@ -225,8 +226,20 @@ level_matches(level, "deny") if {
 
 # Actors (R4 provision.actor): the caller by organisation reference,
 # organisation identifier or subject, or as a member of a general designation
-# the provision names (config.designations: designation -> members). Roles
-# say what part the actor plays (e.g. IRCP, the recipient) and do not narrow.
+# the provision names (config.designations: designation -> members).
+# Roles (R4 provision.actor.role) say what part the actor plays. A permit
+# discloses only to recipients (42 CFR 2.31(a)(4): the consent names to whom
+# the disclosure is made): it matches the caller through its actors only when
+# every role the level names is a recipient role
+# (config.consents.recipient_roles: v3-ParticipationType IRCP and its
+# specializations PRCP, REFB, REFT, TRC, NOT by default), see
+# names_recipients. The input lists a level's actors and roles without saying
+# which role is whose, so a permit level that names a custodian (CST), an
+# author (AUT) or any other role beside its recipients matches no one through
+# its actors: the custodian is not taken for a recipient, at the cost of the
+# recipients of that provision (write the custodian in a provision of its
+# own). A deny applies to the actors it names whatever their roles (it can
+# only withhold more).
 # Purposes (R4 provision.purpose): a permit must cover every purpose the
 # caller states; a deny applies when it names any of them or a broader
 # purpose of one of them (config.purpose_hierarchy: a deny of HPAYMT also
@@ -384,6 +397,18 @@ actor_matches(wanted) if {
 	some a in wanted
 	some member in data.ds4p.config.designations[a]
 	member in caller_actors
+}
+
+# names_recipients(level): a permit level names no actor, or names actors
+# whose roles (every role the level names) are recipient roles. A level
+# that states no role (the consent package requires one on every actor, so
+# only hand-written inputs lack them) is read as naming recipients.
+names_recipients(level) if states_nothing(object.get(level, "actors", []))
+
+names_recipients(level) if {
+	every role in object.get(level, "roles", []) {
+		role in data.ds4p.config.consents.recipient_roles
+	}
 }
 
 # caller_actors are every name the caller goes by.

@@ -430,3 +430,44 @@ test_deny_of_a_purpose_without_hierarchy_is_exact if {
 	ds4p.decision.effect == "permit" with input as req("Organization/payer", ["COVERAGE"], [hiv], [no_payment])
 		with data.ds4p.config as config_with({"/purpose_hierarchy": {}})
 }
+
+# Actor roles: a permit names the caller as a recipient only through
+# recipient roles (config.consents.recipient_roles). A custodian (CST) or
+# author (AUT) is no recipient; a permit level naming such a role beside a
+# recipient cannot tell whose role is whose and matches no one through its
+# actors. A deny applies to the actors it names in any role.
+with_roles(actors, roles) := consent("c-roles", [
+	root("deny"),
+	exception("provision.provision[0]", "permit", {"actors": actors, "roles": roles, "purposes": ["TREAT"]}),
+])
+
+test_permit_matches_only_recipient_roles if {
+	every role in ["IRCP", "PRCP"] {
+		ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [part2_label], [with_roles(["Organization/org-a"], [role])])
+			with data.ds4p.config as config
+	}
+	every role in ["CST", "AUT", "INF"] {
+		ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [part2_label], [with_roles(["Organization/org-a"], [role])])
+			with data.ds4p.config as config
+		ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [hiv], [with_roles(["Organization/org-a"], [role])])
+			with data.ds4p.config as config_with({"/state_law/topics/HIV/without_consent": []})
+	}
+	mixed := with_roles(["Organization/org-b", "Organization/org-a"], ["CST", "IRCP"])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [part2_label], [mixed])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [part2_label], [mixed])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [part2_label], [with_roles(["Organization/org-a"], ["CST"])])
+		with data.ds4p.config as config_with({"/consents/recipient_roles": ["IRCP", "CST"]})
+}
+
+test_deny_applies_to_actors_in_any_role if {
+	c := consent("c-not-custodian", [
+		root("permit"),
+		exception("provision.provision[0]", "deny", {"actors": ["Organization/org-b"], "roles": ["CST"]}),
+	])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["HPAYMT"], [hiv], [c])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["HPAYMT"], [hiv], [c])
+		with data.ds4p.config as config
+}

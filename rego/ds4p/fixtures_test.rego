@@ -206,6 +206,14 @@ config := {
 			"disclose",
 			"use",
 		],
+		"recipient_roles": [
+			"IRCP",
+			"PRCP",
+			"REFB",
+			"REFT",
+			"TRC",
+			"NOT",
+		],
 	},
 	"designations": {},
 	"part2": {
