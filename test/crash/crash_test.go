@@ -233,7 +233,9 @@ func get(ctx context.Context, client *http.Client, url, token, id string) bool {
 // it holds.
 func ledgerRequestIDs(t *testing.T, data string) map[string]bool {
 	t.Helper()
-	db, err := bbolt.Open(filepath.Join(data, "ds4p.db"), 0o600, &bbolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	// Read-write: Open stores what the crash left in the journal (ds4p
+	// audit verify, read-only, checked those entries from the journal).
+	db, err := bbolt.Open(filepath.Join(data, "ds4p.db"), 0o600, &bbolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,6 +253,7 @@ func ledgerRequestIDs(t *testing.T, data string) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer l.Close() // before the database's
 	ids := map[string]bool{}
 	err = l.Scan(t.Context(), audit.Query{}, func(e audit.Entry) error {
 		ids[e.RequestID] = true
