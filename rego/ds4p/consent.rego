@@ -248,6 +248,11 @@ level_matches(level, "deny") if {
 # names, never narrower ones (the reading that protects the patient).
 # Security labels (R4 provision.securityLabel): a permit applies to items
 # that carry every label it names, a deny to items that carry any of them.
+# Confidentiality codes are ordered (config.consents.confidentiality_order,
+# U < L < M < N < R < V): a deny of one applies to items at that level or
+# above (a deny of R withholds V too), a permit of one to items at that
+# level or below (a permit of R admits N, not V); an item without a
+# confidentiality label is at no level, so only the very label counts.
 # Class (R4 provision.class): the item's resource type. Action (R4
 # provision.action): a disclosure is any of
 # config.consents.disclosure_actions. Period (R4 provision.period): the
@@ -266,7 +271,7 @@ permits("purposes", wanted) if purposes_within(wanted)
 
 permits("labels", wanted) if {
 	every l in wanted {
-		l in input.item.labels
+		label_within(l)
 	}
 }
 
@@ -302,7 +307,7 @@ denies("purposes", wanted) if {
 
 denies("labels", wanted) if {
 	some l in wanted
-	l in input.item.labels
+	label_reached(l)
 }
 
 denies("classes", wanted) if input.item.type in wanted
@@ -359,6 +364,31 @@ tested := {
 	"start_ns": true, "end_ns": true, "codes": true, "data": true, "data_refs": true,
 	"data_start_ns": true, "data_end_ns": true,
 }
+
+# label_within(l): the item carries l, or l is a confidentiality level and
+# the item's highest confidentiality is at or below it.
+label_within(l) if l in input.item.labels
+
+label_within(l) if {
+	count(item_confidentiality) > 0
+	max(item_confidentiality) <= confidentiality_rank[l]
+}
+
+# label_reached(l): the item carries l, or l is a confidentiality level and
+# the item carries a confidentiality at or above it.
+label_reached(l) if l in input.item.labels
+
+label_reached(l) if {
+	some rank in item_confidentiality
+	rank >= confidentiality_rank[l]
+}
+
+# confidentiality_rank: each confidentiality label's place in
+# config.consents.confidentiality_order (lowest first).
+confidentiality_rank[l] := i if some i, l in data.ds4p.config.consents.confidentiality_order
+
+# item_confidentiality: the ranks of the item's confidentiality labels.
+item_confidentiality contains confidentiality_rank[l] if some l in input.item.labels
 
 item_has_code(wanted) if {
 	some c in input.item.facts.codes

@@ -471,3 +471,37 @@ test_deny_applies_to_actors_in_any_role if {
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["HPAYMT"], [hiv], [c])
 		with data.ds4p.config as config
 }
+
+# Confidentiality levels are ordered (config.consents.confidentiality_order):
+# a deny of R withholds R and V, a permit of R admits R and below, not V.
+test_confidentiality_label_deny_covers_higher_levels if {
+	c := consent("c-no-r", [
+		root("permit"),
+		exception("provision.provision[0]", "deny", {"labels": [restricted_r]}),
+	])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["HPAYMT"], [hiv, very_restricted], [c])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["HPAYMT"], [hiv, restricted_r], [c])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["HPAYMT"], [hiv, normal_n], [c])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["HPAYMT"], [hiv], [c])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["HPAYMT"], [hiv, very_restricted], [c])
+		with data.ds4p.config as config_with({"/consents/confidentiality_order": []})
+}
+
+test_confidentiality_label_permit_covers_lower_levels if {
+	c := consent("c-up-to-r", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"labels": [restricted_r]}),
+	])
+	every labels in [[hiv, restricted_r], [hiv, normal_n], [hiv, moderate_m]] {
+		ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["HPAYMT"], labels, [c])
+			with data.ds4p.config as config
+	}
+	every labels in [[hiv, very_restricted], [hiv, normal_n, very_restricted], [hiv]] {
+		ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["HPAYMT"], labels, [c])
+			with data.ds4p.config as config
+	}
+}

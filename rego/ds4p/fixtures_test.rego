@@ -214,6 +214,14 @@ config := {
 			"TRC",
 			"NOT",
 		],
+		"confidentiality_order": [
+			"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|U",
+			"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|L",
+			"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|M",
+			"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|N",
+			"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R",
+			"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V",
+		],
 	},
 	"designations": {},
 	"part2": {
