@@ -1,6 +1,7 @@
 package labels_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,7 +72,9 @@ func TestLabelPatient(t *testing.T) {
 		{name: "search url", in: `{"resourceType":"Observation","subject":{"reference":"Patient?identifier=x|1"}}`, want: ""},
 		{name: "bad id", in: `{"resourceType":"Observation","subject":{"reference":"Patient/a b"}}`, want: ""},
 		{name: "identifier only", in: `{"resourceType":"Observation","subject":{"identifier":{"value":"1"}}}`, want: ""},
-		{name: "nested reference ignored", in: `{"resourceType":"Encounter","participant":[{"individual":{"reference":"Patient/x"}}]}`, want: ""},
+		// Not on Encounter's compartment path (subject), but a Patient it
+		// refers to: it is that patient's, not no one's.
+		{name: "nested reference counts when nothing else names one", in: `{"resourceType":"Encounter","participant":[{"individual":{"reference":"Patient/x"}}]}`, want: "Patient/x"},
 		{name: "no reference", in: `{"resourceType":"Organization","id":"o1"}`, want: ""},
 	}
 	l := labels.Default()
@@ -81,6 +84,77 @@ func TestLabelPatient(t *testing.T) {
 			r, err := l.Label([]byte(tt.in))
 			if err != nil || r.Patient != tt.want {
 				t.Fatalf("Patient = %q, %v; want %q", r.Patient, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestLabelCompartmentPatient: a resource that names its patient on a path
+// of the FHIR R4 Patient compartment other than subject, patient or
+// beneficiary belongs to that patient (QA: an Appointment, a Task, a
+// ResearchSubject, a Group and a Schedule of another patient were read by
+// a patient-context token and recorded with no patient); one that names
+// several has them all in Patients; a Practitioner on such a path is not
+// the patient.
+func TestLabelCompartmentPatient(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+	}{
+		{"appointment participant", `{"resourceType":"Appointment","participant":[{"actor":{"reference":"Practitioner/dr"}},{"actor":{"reference":"Patient/p-sud"}}]}`, []string{"Patient/p-sud"}},
+		{"appointment two patients", `{"resourceType":"Appointment","participant":[{"actor":{"reference":"Patient/a"}},{"actor":{"reference":"Patient/b"}},{"actor":{"reference":"Patient/a"}}]}`, []string{"Patient/a", "Patient/b"}},
+		{"appointment response", `{"resourceType":"AppointmentResponse","actor":{"reference":"Patient/p"}}`, []string{"Patient/p"}},
+		{"schedule", `{"resourceType":"Schedule","actor":[{"reference":"Location/l"},{"reference":"Patient/p"}]}`, []string{"Patient/p"}},
+		{"task for", `{"resourceType":"Task","for":{"reference":"Patient/p"},"owner":{"reference":"Practitioner/x"}}`, []string{"Patient/p"}},
+		{"research subject", `{"resourceType":"ResearchSubject","individual":{"reference":"Patient/p"}}`, []string{"Patient/p"}},
+		{"group members", `{"resourceType":"Group","member":[{"entity":{"reference":"Patient/a"}},{"entity":{"reference":"Patient/b"}},{"entity":{"reference":"Patient/c"}},{"entity":{"reference":"Patient/d"}},{"entity":{"reference":"Patient/e"}}]}`, []string{"Patient/a", "Patient/b", "Patient/c", "Patient/d", "Patient/e"}},
+		{"person link", `{"resourceType":"Person","link":[{"target":{"reference":"Patient/p"}}]}`, []string{"Patient/p"}},
+		{"provenance target", `{"resourceType":"Provenance","target":[{"reference":"Condition/c"},{"reference":"Patient/p"}]}`, []string{"Patient/p"}},
+		{"audit event entity", `{"resourceType":"AuditEvent","agent":[{"who":{"reference":"Practitioner/x"}}],"entity":[{"what":{"reference":"Patient/p"}}]}`, []string{"Patient/p"}},
+		{"communication sender", `{"resourceType":"Communication","sender":{"reference":"Patient/p"},"recipient":[{"reference":"Practitioner/x"}]}`, []string{"Patient/p"}},
+		{"observation performer", `{"resourceType":"Observation","subject":{"reference":"Patient/a"},"performer":[{"reference":"Patient/b"}]}`, []string{"Patient/a", "Patient/b"}},
+		{"subject first", `{"resourceType":"Observation","performer":[{"reference":"Patient/b"}],"subject":{"reference":"Patient/a"}}`, []string{"Patient/a", "Patient/b"}},
+		{"extension not beside a compartment patient", `{"resourceType":"Observation","subject":{"reference":"Patient/a"},"extension":[{"url":"u","valueReference":{"reference":"Patient/b"}}]}`, []string{"Patient/a"}},
+		{"extension when nothing else", `{"resourceType":"Basic","extension":[{"url":"u","valueReference":{"reference":"Patient/b"}}]}`, []string{"Patient/b"}},
+		{"escaped", `{"resourceType":"Task","for":{"reference":"Pati\u0065nt\/p"}}`, []string{"Patient/p"}},
+		{"practitioner actor only", `{"resourceType":"Appointment","participant":[{"actor":{"reference":"Practitioner/dr"}}]}`, nil},
+		{"practitioner", `{"resourceType":"Practitioner","id":"dr","name":[{"family":"X"}]}`, nil},
+		{"medication", `{"resourceType":"Medication","id":"m","code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"1"}]}}`, nil},
+		{"patient resource keeps to itself", `{"resourceType":"Patient","id":"a","link":[{"other":{"reference":"Patient/b"},"type":"seealso"}]}`, []string{"Patient/a"}},
+	}
+	l := labels.Default()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, all := range []bool{false, true} {
+				var r labels.Result
+				var err error
+				if all {
+					var rs []labels.Result
+					if rs, err = l.LabelAll([][]byte{[]byte(tt.in)}); err == nil {
+						r = rs[0]
+					}
+				} else {
+					r, err = l.Label([]byte(tt.in))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, patients := "", []string(nil)
+				if len(tt.want) > 0 {
+					want = tt.want[0]
+				}
+				if len(tt.want) > 1 {
+					patients = tt.want
+				}
+				if r.Patient != want || !slices.Equal(r.Patients, patients) {
+					t.Fatalf("LabelAll %v: Patient = %q, Patients = %q; want %q, %q", all, r.Patient, r.Patients, want, patients)
+				}
+				for _, p := range tt.want {
+					if !r.HasPatient(p) {
+						t.Fatalf("HasPatient(%q) = false", p)
+					}
+				}
 			}
 		})
 	}

@@ -116,15 +116,28 @@ type Result struct {
 	// Patient is "Patient/<id>": the resource itself when it is a Patient,
 	// else the patient named by its top-level subject, patient or
 	// beneficiary reference ("Patient/x", or a URL ending in Patient/x,
-	// version suffix ignored). It is empty when no reference names a
-	// Patient (e.g. a Group subject or a urn:uuid reference).
+	// version suffix ignored), else the first Patient named on one of the
+	// type's paths in the FHIR R4 Patient compartment (Appointment
+	// participant.actor, Task.for, Group member.entity ...: see
+	// compartment.go), else, when none is and no identifier names the
+	// patient, the first Patient the resource refers to anywhere. It is
+	// empty when no reference names a Patient (e.g. a Group subject or a
+	// urn:uuid reference).
 	Patient string
+	// Patients lists every distinct patient the resource names, Patient
+	// first, when it names more than one (a Group of patients, an
+	// Appointment of two, an Observation one patient made of another);
+	// nil otherwise. Such a resource is each of theirs: a caller deciding
+	// for one patient must decide it for each (see AddPatient, HasPatient).
+	Patients []string `json:",omitempty"`
 	// PatientIdentifier is "system|value" of the logical identifier
 	// (Reference.identifier) by which the top-level subject, patient or
 	// beneficiary names a patient when no reference names one: the caller
 	// may resolve it to a Patient (the proxy does, for its configured
-	// identifier system). It is empty when Patient is set, and for a
-	// reference whose type names another resource type.
+	// identifier system) and add it (AddPatient). It is empty when
+	// subject, patient or beneficiary has a Patient reference, and for a
+	// reference whose type names another resource type. Patient may be
+	// set beside it, from another compartment path.
 	PatientIdentifier string `json:",omitempty"`
 
 	Existing Set      // labels found in meta.security, legacy systems normalised
@@ -247,10 +260,27 @@ func (w *walker) result() (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r.ID, r.VersionID, r.Patient = w.strings(pid)
 	if pid == nil {
 		if r.PatientIdentifier, err = w.patientIdentifier(); err != nil {
 			return Result{}, err
+		}
+	}
+	var buf [maxPatientRefs][]byte
+	pids := w.patientIDs(buf[:0], r.Type, pid, r.PatientIdentifier != "")
+	var first []byte
+	if len(pids) > 0 {
+		first = pids[0]
+	}
+	r.ID, r.VersionID, r.Patient = w.strings(first)
+	if len(pids) > 1 {
+		r.Patients = make([]string, len(pids))
+		r.Patients[0] = r.Patient
+		for k, id := range pids[1:] {
+			if w.strs != nil {
+				r.Patients[k+1] = w.strs.patient(id)
+			} else {
+				r.Patients[k+1] = "Patient/" + string(id)
+			}
 		}
 	}
 	r.Existing = toSet(w.existing)

@@ -131,6 +131,9 @@ func (w *walker) currentMember() refMember {
 // noteReference handles an object with a reference string, or with system
 // and value strings (an Identifier), under a top-level member.
 func (w *walker) noteReference(c *coding) {
+	if c.refStr {
+		w.notePatientRef(c)
+	}
 	m := w.currentMember()
 	switch {
 	case m.kind == refSource:

@@ -40,6 +40,12 @@ type walker struct {
 	meta, security     bool                    // seen, to catch duplicates
 	contained          int                     // where the value of the top-level contained member starts (0: none)
 
+	// References to a Patient anywhere in the resource (compartment.go):
+	// the first maxPatientRefs in patientRefs, the rest in morePatientRefs.
+	patientRefs     [maxPatientRefs]patientRef
+	nPatientRefs    int
+	morePatientRefs []patientRef
+
 	existing []Label
 	hits     []hit
 
