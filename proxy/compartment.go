@@ -10,6 +10,15 @@ import (
 // The response side of the SMART patient compartment (see scopes.go): a
 // token with a patient claim sees only items of that patient. decide.go
 // asks outsideCompartment for each decision class before evaluating policy.
+// The patient of an item is the labeller's (labels.Result.Patient): found
+// through the FHIR R4 Patient compartment paths of its type (Appointment
+// participant.actor, Task.for, Group member.entity ...), or, when none
+// names one, any Patient it refers to, so that a resource naming another
+// patient anywhere is outside; resources that refer to no Patient
+// (Practitioner, Organization, Medication, terminology) belong to none and
+// stay readable. An item that names several patients
+// (labels.Result.Patients) is decided as each one's (multiPatientClass):
+// it is inside only if every one of them is the token's patient.
 
 // compartmentRule names the denial in the ledger's reasons.
 const compartmentRule = "smart.patient_compartment"

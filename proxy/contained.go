@@ -144,6 +144,14 @@ func (r *run) decideContained(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			for _, p := range c.res.Patients { // one that names several is each one's (decide.go)
+				if !cls.decision.Permitted() {
+					break
+				}
+				if cls, err = r.classOf(ctx, p, c.res.Type, c.res.Labels, now); err != nil {
+					return err
+				}
+			}
 			c.class = cls
 			withhold = withhold || !cls.decision.Permitted()
 		}

@@ -48,15 +48,65 @@ func (r *run) decide(ctx context.Context) error {
 }
 
 // itemClass returns the decided class of it, evaluating the policy the first
-// time the class is met in this response.
+// time the class is met in this response. An item that names several
+// patients (labels.Result.Patients) is decided for each (multiPatientClass).
 func (r *run) itemClass(ctx context.Context, it *item, now int64) (*class, error) {
-	facts, err := r.factsOf(ctx, it)
+	if len(it.res.Patients) > 1 {
+		return r.multiPatientClass(ctx, it, now)
+	}
+	return r.itemClassFor(ctx, it, it.res.Patient, now)
+}
+
+// multiPatientRule names the withholding of an item that names several
+// patients whom the policy answers differently.
+const multiPatientRule = "ds4p.multiple_patients"
+
+// multiPatientClass decides an item that names several patients (a Group
+// of patients, an Appointment of two) as each one's: the first of them
+// that denies it (outside a patient-context token's compartment, or by
+// that patient's consents) withholds it; when every one permits it with
+// the same decision (effect, obligations, notices, redactions), that
+// decision stands. Any other difference withholds it too, as does an
+// element label: the decisions would have to be merged, and elements are
+// decided for one patient only (redact.go).
+func (r *run) multiPatientClass(ctx context.Context, it *item, now int64) (*class, error) {
+	var first *class
+	for _, p := range it.res.Patients {
+		c, err := r.itemClassFor(ctx, it, p, now)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !c.decision.Permitted():
+			return c, nil
+		case first == nil:
+			first = c
+		case !sameDecision(first.decision, c.decision):
+			return withheldClass(first, multiPatientRule, "the resource names several patients whose consents decide it differently"), nil
+		}
+	}
+	if len(it.res.Elements) > 0 {
+		return withheldClass(first, multiPatientRule, "the resource names several patients and has element labels"), nil
+	}
+	return first, nil
+}
+
+// sameDecision reports whether a and b disclose alike.
+func sameDecision(a, b policy.Decision) bool {
+	return a.Effect == b.Effect && a.BreakGlass == b.BreakGlass &&
+		slices.Equal(a.Obligations, b.Obligations) && slices.Equal(a.Notices, b.Notices) &&
+		slices.Equal(a.Redact, b.Redact) && slices.Equal(a.Mask, b.Mask)
+}
+
+// itemClassFor is itemClass for it as an item of patient.
+func (r *run) itemClassFor(ctx context.Context, it *item, patient string, now int64) (*class, error) {
+	facts, err := r.factsOf(ctx, it, patient)
 	if err != nil {
 		return nil, err
 	}
 	// The key is built in a reused buffer and looked up without a string
 	// allocation; only a new class allocates its key.
-	r.keyBuf = appendClassKey(r.keyBuf[:0], it.res.Patient, it.res.Type, it.res.Labels, itemSource(it))
+	r.keyBuf = appendClassKey(r.keyBuf[:0], patient, it.res.Type, it.res.Labels, itemSource(it))
 	r.keyBuf = append(r.keyBuf, factsKey(facts)...)
 	if c, ok := r.classes[string(r.keyBuf)]; ok {
 		return c, nil
@@ -65,7 +115,7 @@ func (r *run) itemClass(ctx context.Context, it *item, now int64) (*class, error
 	// A slice of its own: the engine may keep the input in its cache.
 	pi := policy.Item{Type: it.res.Type, Labels: slices.Clone(r.labelStrings(it.res.Labels)), Source: itemSource(it), Facts: facts}
 	c := r.newClass()
-	*c = class{patient: it.res.Patient, typ: it.res.Type, labels: it.res.Labels}
+	*c = class{patient: patient, typ: it.res.Type, labels: it.res.Labels}
 	if err := r.evaluateItem(ctx, c, pi, now); err != nil {
 		return nil, err
 	}
@@ -103,13 +153,13 @@ func itemSource(it *item) string {
 	return ""
 }
 
-// factsOf is the policy input's item facts for it: nil unless its
-// patient's consents name codes, data or a data period.
-func (r *run) factsOf(ctx context.Context, it *item) (*policy.ItemFacts, error) {
-	if it.res.Patient == "" || it.res.Patient == unresolvedPatient || outsideCompartment(r.ex.caller, it.res.Patient) {
+// factsOf is the policy input's item facts for it as an item of patient:
+// nil unless the patient's consents name codes, data or a data period.
+func (r *run) factsOf(ctx context.Context, it *item, patient string) (*policy.ItemFacts, error) {
+	if patient == "" || patient == unresolvedPatient || outsideCompartment(r.ex.caller, patient) {
 		return nil, nil
 	}
-	cs, err := r.consentsOf(ctx, it.res.Patient)
+	cs, err := r.consentsOf(ctx, patient)
 	if err != nil {
 		return nil, err
 	}

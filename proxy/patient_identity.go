@@ -95,7 +95,7 @@ func (r *run) resolvePatients(ctx context.Context) error {
 	seen := map[string]string{}
 	resolve := func(it *item) error {
 		ident := it.res.PatientIdentifier
-		if it.res.Patient != "" || !strings.HasPrefix(ident, system+"|") {
+		if !strings.HasPrefix(ident, system+"|") {
 			return nil
 		}
 		ref, ok := seen[ident]
@@ -110,7 +110,9 @@ func (r *run) resolvePatients(ctx context.Context) error {
 			}
 			seen[ident] = ref
 		}
-		it.res.Patient = ref
+		// Beside a Patient another compartment path names (an
+		// Observation's performer), the identified one is one more.
+		it.res.AddPatient(ref)
 		return nil
 	}
 	for _, it := range r.items {
