@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
 )
 
@@ -41,6 +42,7 @@ func (s *Server) createConsent(c *gin.Context) {
 		s.consentError(c, err)
 		return
 	}
+	s.consentChanged(c, siem.ConsentCreated, rec)
 	s.writeConsent(c, http.StatusCreated, rec)
 }
 
@@ -61,10 +63,11 @@ func (s *Server) updateConsent(c *gin.Context) {
 		s.consentError(c, err)
 		return
 	}
-	status := http.StatusOK
+	status, action := http.StatusOK, siem.ConsentUpdated
 	if rec.Version == 1 {
-		status = http.StatusCreated
+		status, action = http.StatusCreated, siem.ConsentCreated
 	}
+	s.consentChanged(c, action, rec)
 	s.writeConsent(c, status, rec)
 }
 
@@ -289,12 +292,33 @@ func (s *Server) revokeConsent(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
-	rec, _, err := s.manager().Revoke(c.Request.Context(), c.Param("id"), status)
+	rec, changed, err := s.manager().Revoke(c.Request.Context(), c.Param("id"), status)
 	if err != nil {
 		s.consentError(c, err)
 		return
 	}
+	if changed {
+		s.consentChanged(c, siem.ConsentRevoked, rec)
+	}
 	s.writeConsent(c, http.StatusOK, rec)
+}
+
+// consentChanged makes a consent change attributable (the store's record
+// names no author): one log line with the actor's subject, organisation
+// and client, the action, version and status, and a consent_changed
+// security event with the consent id, queued durably before the answer.
+// Neither names the consent's patient; the log line names no consent id
+// either (a PUT chooses it, and may spell a patient's), the event does,
+// hashed or dropped by the SIEM export's patient_ids.
+func (s *Server) consentChanged(c *gin.Context, action string, rec consent.Record) {
+	actor := callerOf(c)
+	version := strconv.FormatUint(rec.Version, 10)
+	s.log.Info("consent changed", "request_id", c.GetString(requestIDKey), "action", action,
+		"consent_version", version, "consent_status", rec.Status,
+		"actor_subject", actor.Subject, "actor_org", actor.Org, "actor_client", actor.Client)
+	s.securityEvent(c, siem.Event{Kind: siem.KindConsentChanged, Severity: siem.SeverityNotice,
+		Subject: actor.Subject, Org: actor.Org, Client: actor.Client,
+		Action: action, Consent: rec.ID, ConsentVersion: version, Reason: "consent status " + rec.Status})
 }
 
 // consentError maps a consent store error to an OperationOutcome: one issue

@@ -12,6 +12,17 @@ const (
 	KindAlertCleared   = "alert_cleared"
 	KindPolicyLoaded   = "policy_loaded"
 	KindPolicyRejected = "policy_rejected"
+	// KindConsentChanged is a consent created, updated or revoked through
+	// the admin API: who (subject, org, client), Action, Consent and
+	// ConsentVersion; never the consent's patient.
+	KindConsentChanged = "consent_changed"
+)
+
+// Actions of consent_changed events.
+const (
+	ConsentCreated = "create"
+	ConsentUpdated = "update"
+	ConsentRevoked = "revoke"
 )
 
 // Severities of events, mapped to syslog severities by the syslog sink.
@@ -23,7 +34,8 @@ const (
 )
 
 // Event is one security event. It never carries PHI: no patient id, no
-// token, no query.
+// token, no query. A consent event names the consent by id, never its
+// patient.
 type Event struct {
 	// Seq numbers events 1, 2, ... in queue order; Emit assigns it.
 	Seq uint64 `json:"seq"`
@@ -48,6 +60,13 @@ type Event struct {
 	Source   string `json:"source,omitempty"`
 	// Count is a number the kind defines (items, distinct patients ...).
 	Count int `json:"count,omitempty"`
+	// Action, Consent and ConsentVersion describe a consent change: create,
+	// update or revoke, the consent's id (as the ledger's consent
+	// references name it) and the version written. Exporters hash or drop
+	// Consent as they do the ledger's resource ids (patient_ids).
+	Action         string `json:"action,omitempty"`
+	Consent        string `json:"consent,omitempty"`
+	ConsentVersion string `json:"consent_version,omitempty"`
 }
 
 // Emitter takes security events; *Queue is one. A nil Emitter is not

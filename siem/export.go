@@ -169,7 +169,7 @@ func (x *Exporter) records(cur Cursor, entries []audit.Entry, events []Event) ([
 		cur.Ledger = e.Seq
 	}
 	for _, ev := range events {
-		r, err := eventRecord(ev)
+		r, err := x.mask.eventRecord(ev)
 		if err != nil {
 			return nil, cur, err
 		}

@@ -66,17 +66,39 @@ func (m masker) entry(e audit.Entry) audit.Entry {
 	e.Disclosed = m.items(e.Disclosed)
 	e.Withheld = m.items(e.Withheld)
 	e.Redacted = m.items(e.Redacted)
+	if len(e.Consents) > 0 {
+		refs := make([]audit.ConsentRef, len(e.Consents))
+		for i, c := range e.Consents {
+			c.ID = m.id(c.ID)
+			refs[i] = c
+		}
+		e.Consents = refs
+	}
 	return e
+}
+
+// event applies the mode to the consent id of a consent event, as to the
+// ledger's consent references, so the two still correlate.
+func (m masker) event(ev Event) Event {
+	ev.Consent = m.id(ev.Consent)
+	return ev
+}
+
+// id is a resource id as the mode has it: itself, its hash or "".
+func (m masker) id(s string) string {
+	switch m.mode {
+	case PatientIDsHash:
+		return m.hash(s)
+	case PatientIDsOmit:
+		return ""
+	}
+	return s
 }
 
 func (m masker) items(items []audit.Item) []audit.Item {
 	out := make([]audit.Item, len(items))
 	for i, it := range items {
-		if m.mode == PatientIDsOmit {
-			it.ID = ""
-		} else {
-			it.ID = m.hash(it.ID)
-		}
+		it.ID = m.id(it.ID)
 		out[i] = it
 	}
 	return out
@@ -107,8 +129,8 @@ func (m masker) ledgerRecord(e audit.Entry) (Record, error) {
 	return Record{Stream: StreamLedger, Seq: e.Seq, Time: e.Time, Kind: kind, Severity: sev, JSON: b}, nil
 }
 
-func eventRecord(ev Event) (Record, error) {
-	b, err := json.Marshal(eventLine{Stream: StreamSecurity, Seq: ev.Seq, Event: ev})
+func (m masker) eventRecord(ev Event) (Record, error) {
+	b, err := json.Marshal(eventLine{Stream: StreamSecurity, Seq: ev.Seq, Event: m.event(ev)})
 	if err != nil {
 		return Record{}, fmt.Errorf("siem: encoding event %d: %w", ev.Seq, err)
 	}

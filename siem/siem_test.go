@@ -338,3 +338,57 @@ func TestSyslogSinkStartsWithTheCollectorDown(t *testing.T) {
 		t.Fatalf("the collector received %q", msg)
 	}
 }
+
+// TestConsentEventMasked: a consent_changed event carries its actor, action,
+// consent id and version as they are with patient_ids plain; with hash the
+// consent id becomes the same HMAC as the ledger's reference to that
+// consent (so the two still correlate), with omit it is dropped, and the
+// actor stays.
+func TestConsentEventMasked(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{PatientIDsPlain, PatientIDsHash, PatientIDsOmit} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			sink := &memSink{}
+			q, l, x := setup(t, sink, Config{PatientIDs: mode, HashKey: []byte(strings.Repeat("k", 32))})
+			e := entry(1, "Patient/a")
+			e.Consents = []audit.ConsentRef{{ID: "consent-secret-7", Version: "2"}}
+			if err := l.Append(t.Context(), e); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Emit(Event{Kind: KindConsentChanged, Severity: SeverityNotice, Subject: "cm-alice", Client: "console",
+				Action: ConsentUpdated, Consent: "consent-secret-7", ConsentVersion: "2"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := x.Round(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			got := parse(t, sink.lines)
+			if len(got) != 2 {
+				t.Fatalf("lines: %v", sink.lines)
+			}
+			ledgerRef, ev := got[0].Entry.Consents[0], got[1].Event
+			if ev.Kind != KindConsentChanged || ev.Subject != "cm-alice" || ev.Client != "console" || ev.Action != ConsentUpdated ||
+				ev.ConsentVersion != "2" || ledgerRef.Version != "2" {
+				t.Fatalf("event = %+v, ledger ref = %+v", ev, ledgerRef)
+			}
+			switch mode {
+			case PatientIDsPlain:
+				if ev.Consent != "consent-secret-7" || ledgerRef.ID != "consent-secret-7" {
+					t.Fatalf("plain: event %q, ledger %q", ev.Consent, ledgerRef.ID)
+				}
+			case PatientIDsHash:
+				if !strings.HasPrefix(ev.Consent, "hmac-sha256:") || ev.Consent != ledgerRef.ID {
+					t.Fatalf("hash: event %q, ledger %q; want the same HMAC", ev.Consent, ledgerRef.ID)
+				}
+			case PatientIDsOmit:
+				if ev.Consent != "" || ledgerRef.ID != "" {
+					t.Fatalf("omit: event %q, ledger %q", ev.Consent, ledgerRef.ID)
+				}
+			}
+			if mode != PatientIDsPlain && strings.Contains(strings.Join(sink.lines, "\n"), "secret-7") {
+				t.Fatalf("the consent id reached the SIEM in %s mode: %v", mode, sink.lines)
+			}
+		})
+	}
+}
