@@ -254,7 +254,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s := h.sessions.create(raw, caller, roles, expires)
 	setCookie(w, r, s.id, int(expires.Sub(h.cfg.Now()).Seconds())+1)
-	h.log.Info("console session started", "roles", strings.Join(roles, " "))
+	h.log.Info("console session started", "subject", caller.Subject, "org", caller.Org, "client", caller.Client,
+		"roles", strings.Join(roles, " "))
 	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))
 }
 

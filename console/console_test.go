@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -519,5 +520,27 @@ func TestReviewRefusesSelfReview(t *testing.T) {
 		if rec := review(other, seq, hash); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"reviewer":"aud"`) {
 			t.Fatalf("another auditor's review of %d: %d %s", seq, rec.Code, rec.Body)
 		}
+	}
+}
+
+// TestSessionStartLogNamesSubject: "console session started" named the
+// roles only, so a sign-in was attributable to no one; it names the
+// signed-in subject and client (never the token).
+func TestSessionStartLogNamesSubject(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	f := newFixture(t, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	f.login(t, "aud-carol#console|ds4p/auditor")
+	var line map[string]any
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "console session started") {
+			_ = json.Unmarshal([]byte(l), &line)
+		}
+	}
+	if line["subject"] != "aud-carol" || line["client"] != "console" || line["roles"] != "ds4p/auditor" {
+		t.Fatalf("session start log = %v, want subject aud-carol, client console", line)
+	}
+	if strings.Contains(logs.String(), "aud-carol#console|") {
+		t.Fatalf("the log carries the token: %s", logs.String())
 	}
 }
