@@ -363,7 +363,9 @@ func TestBinaryAndAttachments(t *testing.T) {
 		 "content":[{"attachment":{"contentType":"application/pdf","data":"U0VDUkVU","url":"` + h.base() + `/Binary/bin9","title":"note"}}]}`
 		fhirJSONHandler(200, dr)(w, r)
 	})
-	resp, body := h.get("/fhir/DocumentReference/dr1", tokOther)
+	// Read by the caller p1's consent names: confidentiality R alone is
+	// restricted data, decided by the patient's consent.
+	resp, body := h.get("/fhir/DocumentReference/dr1", tokConsented)
 	if resp.StatusCode != 200 || strings.Contains(body, "U0VDUkVU") || !strings.Contains(body, "REDACTED") {
 		t.Fatalf("sensitive DocumentReference: %d %s", resp.StatusCode, body)
 	}
