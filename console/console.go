@@ -51,8 +51,14 @@ type Config struct {
 	// when the policy comes from a bundle whose sources are not at hand.
 	PolicyFS func() fs.FS
 	// Rules returns the label rules in force.
-	Rules  func() []labels.Rule
-	Logger *slog.Logger
+	Rules func() []labels.Rule
+	// Blocked reports the open alert blocking a caller (subject, client),
+	// as the proxy refuses its requests (proxy.Server.Blocked); nil blocks
+	// no one. A blocked caller neither signs in nor uses a session it had:
+	// the review queue, reviews, verification and charts read the ledger
+	// here, not through the admin API.
+	Blocked func(subject, client string) (alertID string, blocked bool)
+	Logger  *slog.Logger
 	// IdleTimeout ends a session unused this long (default 30m);
 	// MaxSessionAge ends any session (default 8h); MaxSessions bounds the
 	// store (default 1000; the least recently used goes first).
@@ -198,6 +204,9 @@ func (h *Handler) guard(role string, fn apiHandler) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, "this page needs the role "+role)
 			return
 		}
+		if h.refuseBlocked(w, s.subject, s.client) {
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
 		if err != nil {
 			writeError(w, http.StatusRequestEntityTooLarge, "the request is too large")
@@ -205,6 +214,20 @@ func (h *Handler) guard(role string, fn apiHandler) http.HandlerFunc {
 		}
 		fn(w, r, s, body)
 	}
+}
+
+// refuseBlocked answers 403 to a caller a bulk-access alert blocks, as
+// the proxy answers its /fhir and /admin requests, and reports whether it
+// did.
+func (h *Handler) refuseBlocked(w http.ResponseWriter, subject, client string) bool {
+	if h.cfg.Blocked == nil {
+		return false
+	}
+	id, blocked := h.cfg.Blocked(subject, client)
+	if blocked {
+		writeError(w, http.StatusForbidden, "this caller is blocked pending review of security alert "+id+"; another auditor must clear it")
+	}
+	return blocked
 }
 
 func isJSON(r *http.Request) bool {
@@ -240,6 +263,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(roles) == 0 {
 		writeError(w, http.StatusForbidden, "the token carries none of the admin roles "+strings.Join(Roles, ", "))
+		return
+	}
+	if h.refuseBlocked(w, caller.Subject, caller.Client) {
 		return
 	}
 	expires := h.cfg.Now().Add(h.cfg.MaxSessionAge)

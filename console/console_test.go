@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -542,5 +543,42 @@ func TestSessionStartLogNamesSubject(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "aud-carol#console|") {
 		t.Fatalf("the log carries the token: %s", logs.String())
+	}
+}
+
+// TestBlockedCallerRefused: a caller blocked by a bulk-access alert that
+// holds ds4p/auditor was refused by the proxy's /admin API but still read
+// the ledger through the console's own calls (the break-the-glass queue,
+// reviews, verification, charts). It can neither sign in nor use a session
+// it had; others are unaffected.
+func TestBlockedCallerRefused(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	blocked := map[string]bool{}
+	f := newFixture(t, func(c *Config) {
+		c.Blocked = func(subject, client string) (string, bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			return "bulk-0123456789abcdef", blocked["sub:"+subject]
+		}
+	})
+	if err := f.ledger.Append(t.Context(), entry("Patient/p", time.Now(), []string{"ETREAT"}, true)); err != nil {
+		t.Fatal(err)
+	}
+	b := f.login(t, "bulkaud#etl|ds4p/auditor")
+	mu.Lock()
+	blocked["sub:bulkaud"] = true
+	mu.Unlock()
+	for _, call := range []string{"audit/breakglass", "audit/verify", "audit/stats", "audit/search", "audit/alerts"} {
+		if rec := f.call(b, call, `{}`); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "bulk-0123456789abcdef") {
+			t.Errorf("%s by a blocked caller: %d %s, want 403 naming the alert", call, rec.Code, rec.Body)
+		}
+	}
+	body, _ := json.Marshal(map[string]string{"token": "bulkaud#etl|ds4p/auditor"})
+	if rec := f.do("POST", "/console/api/login", string(body), map[string]string{"Content-Type": "application/json"}); rec.Code != http.StatusForbidden {
+		t.Errorf("sign-in of a blocked caller: %d %s, want 403", rec.Code, rec.Body)
+	}
+	if rec := f.call(f.login(t, auditorTok), "audit/breakglass", `{}`); rec.Code != http.StatusOK {
+		t.Errorf("another auditor: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -27,6 +27,16 @@ func (s *Server) refuseBlocked(c *gin.Context) {
 	c.Next()
 }
 
+// Blocked reports the open bulk-access alert blocking the caller with
+// this subject and client, as refuseBlocked would find it: the web
+// console asks it for the calls it answers from the ledger itself.
+func (s *Server) Blocked(subject, client string) (alertID string, blocked bool) {
+	if s.bulk == nil {
+		return "", false
+	}
+	return s.blockedBy(bulkKey(authn.Caller{Subject: subject, Client: client}))
+}
+
 // alertRoutes registers the alert review endpoints for auditors:
 //
 //	GET  /admin/alerts[?status=open|all]   {"alerts": [Alert...], "count": N}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,7 +14,10 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/rego"
 	"github.com/ds4p/ds4p/siem"
 	"go.etcd.io/bbolt"
 	"go.opentelemetry.io/otel"
@@ -307,5 +312,50 @@ func TestAlertSelfClearRefused(t *testing.T) {
 				t.Fatalf("after another auditor's clear: %d %s, want 200", resp.StatusCode, body)
 			}
 		})
+	}
+}
+
+// TestServerBlocked: Blocked, which the web console asks for the calls it
+// answers from the ledger itself, reports the block of an open alert (kept
+// across a restart) by the caller's subject, else client, and no longer
+// once an auditor cleared it.
+func TestServerBlocked(t *testing.T) {
+	t.Parallel()
+	store := openAlerts(t)
+	for _, a := range []Alert{
+		{ID: "bulk-1", Status: AlertOpen, Caller: "sub:eve", Subject: "eve", Client: "app-e", Blocking: true, RaisedAt: time.Now()},
+		{ID: "bulk-2", Status: AlertOpen, Caller: "client:etl", Client: "etl", Blocking: true, RaisedAt: time.Now()},
+	} {
+		if err := store.PutAlert(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng, err := policy.New(t.Context(), rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("http://upstream.invalid/fhir")
+	srv, err := New(Options{Upstream: u, Protection: Protection{Bulk: BulkRules{Enabled: true, MaxPatients: 5, Block: true}}},
+		Deps{Labeller: labels.Default(), Decider: eng, Ledger: &fakeLedger{}, Auth: idAuth{}, Consents: &fakeConsents{},
+			Alerts: store, Events: &recEvents{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		subject, client, id string
+	}{{"eve", "other", "bulk-1"}, {"", "etl", "bulk-2"}, {"frank", "app-e", ""}, {"frank", "etl", ""}} {
+		if id, ok := srv.Blocked(c.subject, c.client); id != c.id || ok != (c.id != "") {
+			t.Errorf("Blocked(%q, %q) = %q, %v; want %q", c.subject, c.client, id, ok, c.id)
+		}
+	}
+	req := httptest.NewRequest(http.MethodPost, "/admin/alerts/bulk-1/clear", nil)
+	req.Header.Set("Authorization", "Bearer aud|Organization/ops|console|"+authn.AuditorScope)
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("clear: %d %s", rec.Code, rec.Body)
+	}
+	if id, ok := srv.Blocked("eve", "app-e"); ok {
+		t.Fatalf("still blocked by %s after the clear", id)
 	}
 }

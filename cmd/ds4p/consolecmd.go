@@ -22,7 +22,7 @@ func (st *stack) mountConsole(ctx context.Context, cfg Config, v *authn.Verifier
 	}
 	c, err := console.New(ctx, console.Config{
 		Verifier: v, Admin: st.server.Handler(), Ledger: st.ledger, Reviews: reviews,
-		PolicyFS: policyFS(cfg), Rules: l.Rules, Logger: log,
+		PolicyFS: policyFS(cfg), Rules: l.Rules, Logger: log, Blocked: st.server.Blocked,
 	})
 	if err != nil {
 		return err
