@@ -152,21 +152,26 @@ func (ix *programIndex) bySource(src []byte) string {
 // and id a FHIR id. The key is a subslice of ref when ref holds "Type/id"
 // as it stands (every ordinary reference: no allocation), else a new slice.
 func referenceKey(ref []byte) (key []byte, typLen int) {
-	// An ordinary reference: no '#' or '?' (after which a slash would not
-	// separate segments), no '_' (only a reference with one can hold
-	// /_history), and a valid type and id after the last two slashes,
-	// which then hold no white space or percent-escape either.
-	if bytes.IndexByte(ref, '_') < 0 && bytes.IndexByte(ref, '?') < 0 && bytes.IndexByte(ref, '#') < 0 {
-		slash := bytes.LastIndexByte(ref, '/')
-		if slash < 0 && bytes.IndexByte(ref, '%') < 0 {
-			return nil, 0 // urn:uuid:..., urn:oid:...
-		}
-		if slash > 0 {
-			id, head := ref[slash+1:], ref[:slash]
-			typStart := bytes.LastIndexByte(head, '/') + 1
-			if typ := head[typStart:]; validID(id) && validType(typ) {
-				return ref[typStart:], len(typ)
-			}
+	// An ordinary reference: a valid type and id after the last two
+	// slashes, and no '#' or '?' before them (after which a slash would not
+	// separate segments) nor '_' (only a reference with one can hold
+	// /_history).
+	// The type and id segments are checked first: a valid id holds no
+	// '_', '?', '#', '%' or white space, and a /_history tail fails the
+	// type check, so only what comes before the type (a base URL, for an
+	// absolute reference) is searched for '?', '#' and '_' (an earlier
+	// /_history). One pass over the prefix, none over a relative reference,
+	// instead of three over the whole (BenchmarkPipeline: referenceKey was
+	// 2.7 % of a 1,000-entry search).
+	slash := bytes.LastIndexByte(ref, '/')
+	if slash < 0 && bytes.IndexByte(ref, '%') < 0 {
+		return nil, 0 // urn:uuid:..., urn:oid:...
+	}
+	if slash > 0 {
+		id, head := ref[slash+1:], ref[:slash]
+		typStart := bytes.LastIndexByte(head, '/') + 1
+		if typ := head[typStart:]; validID(id) && validType(typ) && (typStart == 0 || bytes.IndexAny(ref[:typStart], "?#_") < 0) {
+			return ref[typStart:], len(typ)
 		}
 	}
 	ref = cleanReference(ref)
