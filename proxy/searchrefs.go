@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 )
 
 // Searches by a reference (README "Searches the proxy refuses or
@@ -147,32 +146,12 @@ func (s *Server) rewriteSearchRefs(ctx context.Context, ex *exchange, q url.Valu
 	return true, nil
 }
 
-// unreadableTargets reads and decides targets ("Type/id") for the caller,
-// refWorkers at a time, and returns those it may not read or that are
-// missing. Any other failure to read one fails the search.
+// unreadableTargets returns the targets the caller may not read or that
+// are missing (readTargets). Any other failure to read one fails the
+// search.
 func (s *Server) unreadableTargets(ctx context.Context, ex *exchange, targets []string) (map[string]bool, *Failure) {
-	results := make([]*Failure, len(targets))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(refWorkers, len(targets)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				typ, id, _ := strings.Cut(targets[i], "/")
-				sub := *ex
-				sub.req = fhirRequest{Interaction: Read, Type: typ, ID: id, Path: typ + "/" + id}
-				_, results[i] = s.stored(ctx, &sub, sub.req, false)
-			}
-		}()
-	}
-	for i := range targets {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	gone := map[string]bool{}
-	for i, f := range results {
+	for i, f := range s.readTargets(ctx, ex, targets) {
 		switch {
 		case f == nil:
 		case errors.Is(f, errMissing):

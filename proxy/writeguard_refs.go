@@ -202,27 +202,11 @@ func (rs *refScan) check(ctx context.Context, ex *exchange) *Failure {
 	if len(rs.sites) == 0 {
 		return nil
 	}
-	results := make([]*Failure, len(rs.sites))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(refWorkers, len(rs.sites)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				typ, id, _ := strings.Cut(rs.sites[i].target, "/")
-				sub := *ex
-				sub.req = fhirRequest{Interaction: Read, Type: typ, ID: id, Path: typ + "/" + id}
-				_, results[i] = rs.s.stored(ctx, &sub, sub.req, false)
-			}
-		}()
+	targets := make([]string, len(rs.sites))
+	for i, site := range rs.sites {
+		targets[i] = site.target
 	}
-	for i := range rs.sites {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for i, f := range results {
+	for i, f := range rs.s.readTargets(ctx, ex, targets) {
 		if f == nil {
 			continue
 		}
@@ -232,6 +216,34 @@ func (rs *refScan) check(ctx context.Context, ex *exchange) *Failure {
 		return f
 	}
 	return nil
+}
+
+// readTargets reads and decides each target ("Type/id") as the caller's
+// read of it would be, refWorkers at a time, and returns, by target, nil
+// for one the caller may read, the errMissing failure for one withheld or
+// missing, or the failure to read it.
+func (s *Server) readTargets(ctx context.Context, ex *exchange, targets []string) []*Failure {
+	results := make([]*Failure, len(targets))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(refWorkers, len(targets)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				typ, id, _ := strings.Cut(targets[i], "/")
+				sub := *ex
+				sub.req = fhirRequest{Interaction: Read, Type: typ, ID: id, Path: typ + "/" + id}
+				_, results[i] = s.stored(ctx, &sub, sub.req, false)
+			}
+		}()
+	}
+	for i := range targets {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
 }
 
 // unknownReference is the one answer for a reference to a resource that is
