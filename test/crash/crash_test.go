@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fhirmem"
 	"github.com/ds4p/ds4p/internal/seal"
+	"github.com/ds4p/ds4p/internal/servetest"
 	"go.etcd.io/bbolt"
 )
 
@@ -143,38 +143,23 @@ func mint(t *testing.T, bin, data string) string {
 }
 
 // startServe starts ds4p serve and waits until it is ready.
-func startServe(t *testing.T, bin, data, upstream string) (string, *exec.Cmd) {
+func startServe(t *testing.T, bin, data, upstream string) (string, *servetest.Proc) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--upstream", upstream, "--data", data, "--dev-auth", "--log-level", "error")
+	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true")
+	cmd.Stderr = os.Stderr
+	p, err := servetest.Start(cmd, 20*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	cmd := exec.Command(bin, "serve", "--upstream", upstream, "--listen", addr, "--data", data, "--dev-auth", "--log-level", "error")
-	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true")
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	base := "http://" + addr
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base, cmd
-			}
-		}
-	}
-	t.Fatal("ds4p serve did not become ready")
-	return "", nil
+	t.Cleanup(p.Kill)
+	return p.Base, p
 }
 
 // load sends reads from many clients, kills the proxy with SIGKILL once
 // killAfter responses arrived (or maxLoad passed), and returns the request
 // ids of the complete 200 responses received.
-func load(t *testing.T, base, token string, cmd *exec.Cmd) map[string]bool {
+func load(t *testing.T, base, token string, proc *servetest.Proc) map[string]bool {
 	t.Helper()
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
@@ -205,10 +190,7 @@ func load(t *testing.T, base, token string, cmd *exec.Cmd) map[string]bool {
 	case <-enough:
 	case <-time.After(maxLoad):
 	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL, mid-load
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	proc.Kill() // SIGKILL, mid-load
 	stop()
 	wg.Wait()
 	return received

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ds4p/ds4p/internal/servetest"
 )
 
 func init() {
@@ -33,48 +35,25 @@ type consentServer struct {
 func startConsentServer(t *testing.T, e *env, env ...string) *consentServer {
 	t.Helper()
 	cs := &consentServer{data: t.TempDir()}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs.base = "http://127.0.0.1:" + port
 	config, err := e.writeLabelConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(e.bin, "serve", "--config", config, "--upstream", e.upstream.BaseURL, "--listen", "127.0.0.1:"+port,
+	cmd := exec.Command(e.bin, "serve", "--config", config, "--upstream", e.upstream.BaseURL,
 		"--data", cs.data, "--dev-auth", "--log-level", "warn")
 	// A TTL of 1ns: every request reads the upstream's consents afresh, so
 	// the scenario sees each upstream change on the next request.
 	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true", "DS4P_CONSENTS_UPSTREAM=on_demand", "DS4P_CONSENTS_UPSTREAM_TTL=1ns")
 	cmd.Env = append(cmd.Env, env...)
 	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	go drain(stderr)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(cs.base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return cs
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	p, err := servetest.Start(cmd, 20*time.Second, nil)
+	if err != nil {
+		t.Fatalf("the consent server: %v", err)
 	}
-	t.Fatal("the consent server did not become ready")
-	return nil
+	t.Cleanup(func() { p.Stop(5 * time.Second) })
+	cs.base = p.Base
+	return cs
 }
 
 // testConsentFromUpstream runs a proxy with consents.upstream: on_demand. A

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/servetest"
 	"github.com/ds4p/ds4p/internal/synth"
 	"github.com/ds4p/ds4p/test/medplum"
 )
@@ -31,7 +31,7 @@ type env struct {
 	upstream *medplum.Server
 	ds       *synth.Dataset
 	tokens   map[string]string
-	cmd      *exec.Cmd
+	proc     *servetest.Proc
 	work     string
 	synthea  [][]byte // ../shared/data/synthea-10 resources, when present
 }
@@ -131,37 +131,20 @@ func (e *env) mintTokens() error {
 }
 
 func (e *env) startProxy() error {
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	e.proxy = "http://127.0.0.1:" + port
 	config, err := e.writeLabelConfig()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(e.bin, "serve", "--config", config, "--upstream", e.upstream.BaseURL, "--listen", "127.0.0.1:"+port, "--data", e.data, "--dev-auth", "--log-level", "warn")
+	cmd := exec.Command(e.bin, "serve", "--config", config, "--upstream", e.upstream.BaseURL, "--data", e.data, "--dev-auth", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true")
 	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
+	go drain(stderr)
+	p, err := servetest.Start(cmd, 20*time.Second, nil)
+	if err != nil {
 		return err
 	}
-	go drain(stderr)
-	e.cmd = cmd
-	go func() { _ = cmd.Wait() }()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(e.proxy + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	_ = cmd.Process.Kill()
-	return fmt.Errorf("ds4p serve did not become ready")
+	e.proc, e.proxy = p, p.Base
+	return nil
 }
 
 func drain(r io.Reader) {
@@ -171,16 +154,6 @@ func drain(r io.Reader) {
 			fmt.Fprintln(os.Stderr, "ds4p:", s.Text())
 		}
 	}
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port, nil
 }
 
 // response is one answer from the proxy.
@@ -344,10 +317,8 @@ func loadSynthea() ([][]byte, error) {
 }
 
 func (e *env) stop() {
-	if e.cmd != nil && e.cmd.Process != nil {
-		_ = e.cmd.Process.Signal(os.Interrupt)
-		time.Sleep(200 * time.Millisecond)
-		_ = e.cmd.Process.Kill()
+	if e.proc != nil {
+		e.proc.Stop(5 * time.Second)
 	}
 	_ = os.RemoveAll(e.work)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ds4p/ds4p/internal/servetest"
 )
 
 func init() {
@@ -223,7 +225,6 @@ func testPolicySimulation(t *testing.T, e *env) {
 // policy directory the scenario edits, in front of the shared upstream.
 type policyServer struct {
 	base, data, dir string
-	cmd             *exec.Cmd
 }
 
 func startPolicyServer(t *testing.T, e *env) *policyServer {
@@ -232,34 +233,21 @@ func startPolicyServer(t *testing.T, e *env) *policyServer {
 	if out, err := exec.Command(e.bin, "policy", "export", "--dir", ps.dir).CombinedOutput(); err != nil {
 		t.Fatalf("ds4p policy export: %v %s", err, out)
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps.base = "http://127.0.0.1:" + port
 	config, err := e.writeLabelConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps.cmd = exec.Command(e.bin, "serve", "--config", config, "--upstream", e.upstream.BaseURL, "--listen", "127.0.0.1:"+port,
+	cmd := exec.Command(e.bin, "serve", "--config", config, "--upstream", e.upstream.BaseURL,
 		"--data", ps.data, "--dev-auth", "--log-level", "warn", "--policy-dir", ps.dir)
-	ps.cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true")
-	stderr, _ := ps.cmd.StderrPipe()
-	if err := ps.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true")
+	stderr, _ := cmd.StderrPipe()
 	go drain(stderr)
-	done := make(chan struct{})
-	go func() { _ = ps.cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = ps.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = ps.cmd.Process.Kill()
-		}
-	})
-	ps.waitReady(t, func(status int, _ string) bool { return status == http.StatusOK })
+	p, err := servetest.Start(cmd, 20*time.Second, nil)
+	if err != nil {
+		t.Fatalf("the policy server: %v", err)
+	}
+	t.Cleanup(func() { p.Stop(5 * time.Second) })
+	ps.base = p.Base
 	return ps
 }
 

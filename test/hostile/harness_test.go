@@ -39,6 +39,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ds4p/ds4p/internal/servetest"
 )
 
 // upBase is the FHIR base path of the hostile upstream. Anything it
@@ -59,7 +61,7 @@ type stack struct {
 	proxy   string    // http://127.0.0.1:PORT
 	addr    string    // 127.0.0.1:PORT
 	tokens  map[string]string
-	cmd     *exec.Cmd
+	proc    *servetest.Proc
 	logMu   sync.Mutex
 	log     bytes.Buffer
 	canMu   sync.Mutex
@@ -95,8 +97,7 @@ func TestMain(m *testing.M) {
 
 // finish stops ds4p and checks its log: no canary may appear in it.
 func (s *stack) finish() int {
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	s.proc.Kill()
 	s.up.srv.Close()
 	s.other.srv.Close()
 	s.logMu.Lock()
@@ -173,49 +174,32 @@ func (s *stack) startProxy(bin, work, data string) error {
 	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	s.addr = ln.Addr().String()
-	_ = ln.Close()
-	s.proxy = "http://" + s.addr
-	cmd := exec.Command(bin, "serve", "--config", config, "--upstream", s.up.srv.URL+upBase, "--listen", s.addr,
+	cmd := exec.Command(bin, "serve", "--config", config, "--upstream", s.up.srv.URL+upBase,
 		"--data", data, "--dev-auth", "--log-level", "debug")
 	// The suites send hundreds of requests with one token; the per-caller
 	// rate limits are not what they test.
 	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true", "DS4P_RATE_LIMITS_ENABLED=false")
-	stderr, err := cmd.StderrPipe()
+	// A Writer, not a pipe: Wait returns only after the log is copied, so
+	// finish checks every line for canaries.
+	cmd.Stderr = logWriter{s}
+	p, err := servetest.Start(cmd, 30*time.Second, nil)
 	if err != nil {
-		return err
+		s.logMu.Lock()
+		defer s.logMu.Unlock()
+		return fmt.Errorf("%v; its log:\n%s", err, truncate(s.log.Bytes()))
 	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	s.cmd = cmd
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			s.logMu.Lock()
-			s.log.Write(sc.Bytes())
-			s.log.WriteByte('\n')
-			s.logMu.Unlock()
-		}
-	}()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(s.proxy + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	_ = cmd.Process.Kill()
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return fmt.Errorf("ds4p serve did not become ready; its log:\n%s", truncate(s.log.Bytes()))
+	s.proc, s.proxy = p, p.Base
+	s.addr = strings.TrimPrefix(p.Base, "http://")
+	return nil
+}
+
+// logWriter appends ds4p's stderr to the stack's log.
+type logWriter struct{ s *stack }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.s.logMu.Lock()
+	defer w.s.logMu.Unlock()
+	return w.s.log.Write(b)
 }
 
 // canary returns a new unique marker string and remembers it.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/servetest"
 	"github.com/ds4p/ds4p/internal/synth"
 )
 
@@ -77,44 +77,21 @@ func startProxy(t *testing.T, bin, upstream string, streamAll bool) *proxy {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	p.base = "http://127.0.0.1:" + port
-	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--upstream", upstream, "--listen", "127.0.0.1:"+port,
+	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--upstream", upstream,
 		"--data", p.data, "--dev-auth", "--log-level", "warn")
 	cmd.Env = append(childEnv(), "OTEL_SDK_DISABLED=true")
 	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	logs := &tailLog{}
 	p.logs = logs
 	go drain(stderr, logs)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	last := ""
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(p.base + "/readyz"); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			last = string(b)
-			if resp.StatusCode == http.StatusOK {
-				p.admin = p.token(t, "--sub", "oracle-admin", "--org", "Organization/ops", "--scope", "ds4p/consent-manager")
-				return p
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	proc, err := servetest.Start(cmd, 30*time.Second, nil)
+	if err != nil {
+		t.Fatalf("ds4p serve: %v\n%s", err, logs.String())
 	}
-	t.Fatalf("ds4p serve did not become ready: %s\n%s", last, logs.String())
-	return nil
+	t.Cleanup(func() { proc.Stop(5 * time.Second) })
+	p.base = proc.Base
+	p.admin = p.token(t, "--sub", "oracle-admin", "--org", "Organization/ops", "--scope", "ds4p/consent-manager")
+	return p
 }
 
 // childEnv is the test's environment without the oracle's own DS4P_ORACLE_*
@@ -215,15 +192,4 @@ func (l *tailLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Join(l.lines, "\n")
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/internal/fhirmem"
+	"github.com/ds4p/ds4p/internal/servetest"
 )
 
 const otelPatient = "otel-patient-9f3e2c"
@@ -81,35 +81,22 @@ func TestSIEMOTelLogsFromServe(t *testing.T) {
 
 	env := []string{"OTEL_SDK_DISABLED=", "OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="}
 	// Without an endpoint: a clear startup error, not a silent no-op.
-	out, err := serveCmd(bin, data, cfg, up.URL+"/fhir", "127.0.0.1:0", append(env, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=")).CombinedOutput()
+	noEndpoint := serveCmd(bin, data, cfg, up.URL+"/fhir", append(env, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT="))
+	noEndpoint.Args = append(noEndpoint.Args, "--listen", "127.0.0.1:0")
+	out, err := noEndpoint.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") {
 		t.Fatalf("serve with siem.otel and no endpoint: err %v, output %s", err, out)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cmd := serveCmd(bin, data, cfg, up.URL+"/fhir", append(env, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT="+recv.URL+"/v1/logs",
+		"OTEL_BLRP_SCHEDULE_DELAY=100"))
+	cmd.Stderr = os.Stderr
+	sp, err := servetest.Start(cmd, 20*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	cmd := serveCmd(bin, data, cfg, up.URL+"/fhir", addr, append(env, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT="+recv.URL+"/v1/logs",
-		"OTEL_BLRP_SCHEDULE_DELAY=100"))
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	base := "http://" + addr
-	ready := false
-	for deadline := time.Now().Add(20 * time.Second); !ready && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			ready = resp.StatusCode == http.StatusOK
-		}
-	}
-	if !ready {
-		t.Fatal("ds4p serve did not become ready")
-	}
+	t.Cleanup(sp.Kill)
+	base := sp.Base
 	if st, body, _ := do(http.DefaultClient, base+"/fhir/Observation?patient="+otelPatient, token, "otel-read-1"); st != 200 || !strings.Contains(body, "obs-1") {
 		t.Fatalf("read: %d %s", st, body)
 	}
@@ -138,10 +125,10 @@ func TestSIEMOTelLogsFromServe(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := sp.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := sp.Wait(); err != nil {
 		t.Fatalf("serve did not stop cleanly: %v", err)
 	}
 	n, body := received()
@@ -156,8 +143,8 @@ func TestSIEMOTelLogsFromServe(t *testing.T) {
 	}
 }
 
-func serveCmd(bin, data, cfg, upstream, addr string, env []string) *exec.Cmd {
-	cmd := exec.Command(bin, "serve", "--config", cfg, "--upstream", upstream, "--listen", addr, "--data", data,
+func serveCmd(bin, data, cfg, upstream string, env []string) *exec.Cmd {
+	cmd := exec.Command(bin, "serve", "--config", cfg, "--upstream", upstream, "--data", data,
 		"--dev-auth", "--log-level", "error")
 	cmd.Env = append(os.Environ(), env...)
 	return cmd

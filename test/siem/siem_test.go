@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +27,7 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fhirmem"
 	"github.com/ds4p/ds4p/internal/seal"
+	"github.com/ds4p/ds4p/internal/servetest"
 	"github.com/ds4p/ds4p/siem"
 	"go.etcd.io/bbolt"
 )
@@ -51,7 +51,7 @@ siem:
 `
 
 type proc struct {
-	cmd  *exec.Cmd
+	proc *servetest.Proc
 	base string
 }
 
@@ -87,10 +87,10 @@ func TestSIEMEveryRecordAfterKill(t *testing.T) {
 		want[id] = true
 	}
 	waitExported(t, siemFile, want)
-	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p2.proc.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	_ = p2.cmd.Wait()
+	_ = p2.proc.Wait()
 
 	head, cursor, pending := storeState(t, data)
 	lines := readLines(t, siemFile)
@@ -205,10 +205,7 @@ func load(t *testing.T, p *proc, token string) (ok200, got401 map[string]bool) {
 	case <-enough:
 	case <-time.After(maxLoad):
 	}
-	if err := p.cmd.Process.Kill(); err != nil { // SIGKILL, mid-load
-		t.Fatal(err)
-	}
-	_ = p.cmd.Wait()
+	p.proc.Kill() // SIGKILL, mid-load
 	stop()
 	wg.Wait()
 	return ok200, got401
@@ -392,28 +389,12 @@ func mint(t *testing.T, bin, data, sub, org string) string {
 
 func startServe(t *testing.T, bin, data, cfg, upstream string) *proc {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cmd := serveCmd(bin, data, cfg, upstream, []string{"OTEL_SDK_DISABLED=true"})
+	cmd.Stderr = os.Stderr
+	sp, err := servetest.Start(cmd, 20*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	cmd := exec.Command(bin, "serve", "--config", cfg, "--upstream", upstream, "--listen", addr, "--data", data, "--dev-auth", "--log-level", "error")
-	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true")
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	base := "http://" + addr
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return &proc{cmd: cmd, base: base}
-			}
-		}
-	}
-	t.Fatal("ds4p serve did not become ready")
-	return nil
+	t.Cleanup(sp.Kill)
+	return &proc{proc: sp, base: sp.Base}
 }
