@@ -85,6 +85,10 @@ with_break_glass(inp, reason) := with_token(inp, reason, now_s - 60, now_s + 840
 # with_token adds an emergency claim carried by a token with this iat and exp.
 with_token(inp, reason, iat, exp) := object.union(inp, {"caller": {"break_glass": {"reason": reason, "issued_at": iat, "expires_at": exp}}})
 
+# as_patient(inp) is inp asked by the patient themselves: the token's
+# fhirUser is the item's patient, so the proxy sets caller_is_patient.
+as_patient(inp) := object.union(inp, {"caller": {"fhir_user": inp.patient}, "caller_is_patient": true})
+
 rules_of(d) := {r.rule | some r in d.reasons}
 
 # config is the policy data the unit tests decide under (data.ds4p.config,
@@ -243,6 +247,10 @@ config := {
 		"labels": [
 			"http://terminology.hl7.org/CodeSystem/v3-ActCode|PSYTHPN",
 		],
+	},
+	"patient_access": {
+		"purposes": ["PATRQT"],
+		"without_purpose": false,
 	},
 	"break_glass": {
 		"purpose": "ETREAT",

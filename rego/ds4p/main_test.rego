@@ -50,3 +50,16 @@ test_missing_policy_data_denies if {
 	d.effect == "deny"
 	count(d.reasons) > 0
 }
+
+test_patient_access_decided_first if {
+	# The patient's opt-out would withhold ordinary data from anyone else;
+	# the patient's own access is decided before it.
+	inp := as_patient(req("", ["PATRQT"], [], [object.union(deny_all, {"policies": ["OPTOUT"]})]))
+	d := ds4p.decision with input as inp
+		with data.ds4p.config as config
+	d.effect == "permit"
+	d.break_glass == false
+	d.obligations == []
+	d.notices == []
+	rules_of(d) == {"patient-access"}
+}
