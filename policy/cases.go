@@ -38,6 +38,9 @@ type caseCaller struct {
 	OrgIdentifiers []string `yaml:"org_identifiers"`
 	Purposes       []string `yaml:"purposes"`
 	BreakGlass     string   `yaml:"break_glass"`
+	// FHIRUser is the token's fhirUser (Type/id); when it is the file's
+	// patient, the caller is that patient (input.caller_is_patient).
+	FHIRUser string `yaml:"fhir_user"`
 	// IssuedAt and ExpiresAt are the lifetime of the token carrying a
 	// break-the-glass claim, as offsets from the file's time ("-1m",
 	// "59m"), or "none" for a token without iat or exp. Defaults: -1m and
@@ -77,6 +80,9 @@ type caseSpec struct {
 	// (RFC 3339), as the proxy passes them for patients whose consents
 	// name codes, data or a data period.
 	Facts *caseFacts `yaml:"facts"`
+	// CallerIsPatient, when set, overrides input.caller_is_patient as the
+	// caller's fhir_user gives it.
+	CallerIsPatient *bool `yaml:"caller_is_patient"`
 }
 
 type caseFacts struct {
@@ -315,13 +321,14 @@ func (b caseBuilder) input(caller string, consents []string, labels []string, ty
 		Version: InputVersion,
 		Caller: Caller{
 			Subject: cmpOr(c.Subject, caller), Org: c.Org, OrgIdentifiers: nonNil(c.OrgIdentifiers),
-			Scopes: []string{}, Purposes: nonNil(c.Purposes),
+			Scopes: []string{}, Purposes: nonNil(c.Purposes), FHIRUser: c.FHIRUser,
 		},
 		Request:  Request{Interaction: "search", Type: typ, TimeNS: b.at},
 		Patient:  b.f.Patient,
 		Consents: []any{},
 		Item:     Item{Type: typ, Labels: nonNil(b.f.labelList(labels)), Source: source},
 	}
+	in.CallerIsPatient = c.FHIRUser != "" && c.FHIRUser == in.Patient
 	if c.BreakGlass != "" {
 		iat, err := tokenTime(b.at, c.IssuedAt, -time.Minute)
 		if err != nil {
@@ -361,6 +368,9 @@ func (b caseBuilder) single(c caseSpec) (Case, error) {
 			ns := t.UnixNano()
 			in.Item.Facts.TimeNS = &ns
 		}
+	}
+	if c.CallerIsPatient != nil {
+		in.CallerIsPatient = *c.CallerIsPatient
 	}
 	if c.Expect != Permit && c.Expect != Deny && c.Expect != Redact && c.Expect != Mask {
 		return Case{}, fmt.Errorf("expect %q is not permit, deny, redact or mask", c.Expect)

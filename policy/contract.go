@@ -27,6 +27,12 @@ type Input struct {
 	Patient  string  `json:"patient"`
 	Consents []any   `json:"consents"`
 	Item     Item    `json:"item"`
+	// CallerIsPatient is set when the caller is the patient the item
+	// belongs to: the token's fhirUser (Caller.FHIRUser) is Patient.
+	// The policy decides a patient's access to their own record with it
+	// (45 CFR 164.524, 42 CFR 2.23) without reading Patient, so that
+	// decisions stay shared across patients. Sent only when true.
+	CallerIsPatient bool `json:"caller_is_patient,omitempty"`
 	// Brief asks for brief reasons (input.brief): a deny's summarised in
 	// one, a permit's consent reasons cut to the rule and the consent. For
 	// callers that use only the effect, obligations, notices and consents
@@ -49,6 +55,9 @@ type Caller struct {
 	Scopes         []string    `json:"scopes"`
 	Purposes       []string    `json:"purposes"`
 	BreakGlass     *BreakGlass `json:"break_glass"`
+	// FHIRUser is the token's SMART fhirUser claim as Type/id
+	// ("Patient/p1" when the patient signed in), "" when it has none.
+	FHIRUser string `json:"fhir_user,omitempty"`
 }
 
 // BreakGlass is a caller's emergency-access claim (42 CFR 2.51) and the

@@ -143,7 +143,7 @@ func itemReachable(comp *ast.Compiler, crit map[string]bool, rd *reads) string {
 
 // contextFields are the input fields of a response context, what the
 // fixed evaluation's input holds.
-var contextFields = map[string]bool{"version": true, "caller": true, "request": true, "patient": true, "consents": true}
+var contextFields = map[string]bool{"version": true, "caller": true, "request": true, "patient": true, "consents": true, "caller_is_patient": true}
 
 // skippedCriterion reports a permits or denies clause for a named criterion
 // outside crit.

@@ -234,6 +234,9 @@ func (in *Input) contextValue(consents ast.Value, m *inputMemo) ast.Object {
 
 // appendContext appends the response context's members of the input.
 func (in *Input) appendContext(items [][2]*ast.Term, consents ast.Value, m *inputMemo) [][2]*ast.Term {
+	if in.CallerIsPatient {
+		items = append(items, ast.Item(kCallerIsPat, ast.InternedTerm(true)))
+	}
 	return append(items,
 		ast.Item(kVersion, ast.InternedTerm(InputVersion)),
 		ast.Item(kCaller, m.caller(&in.Caller)),
@@ -271,7 +274,7 @@ func (c *Caller) value() ast.Object {
 			ast.Item(kExpiresAt, ast.IntNumberTerm(int(c.BreakGlass.ExpiresAt))),
 		)
 	}
-	return ast.NewObject(
+	obj := ast.NewObject(
 		ast.Item(kSubject, ast.StringTerm(c.Subject)),
 		ast.Item(kOrg, ast.StringTerm(c.Org)),
 		ast.Item(kOrgIdentifiers, stringsTerm(c.OrgIdentifiers)),
@@ -280,6 +283,10 @@ func (c *Caller) value() ast.Object {
 		ast.Item(kPurposes, stringsTerm(c.Purposes)),
 		ast.Item(kBreakGlass, bg),
 	)
+	if c.FHIRUser != "" {
+		obj.Insert(kFHIRUser, ast.StringTerm(c.FHIRUser))
+	}
+	return obj
 }
 
 // inputMemo keeps the AST form of callers and label sets, bounded: building
@@ -331,7 +338,7 @@ type memoCaller struct {
 
 // sameCaller reports whether a and b have the same AST form.
 func sameCaller(a, b *Caller) bool {
-	if a.Subject != b.Subject || a.Org != b.Org || a.Client != b.Client ||
+	if a.Subject != b.Subject || a.Org != b.Org || a.Client != b.Client || a.FHIRUser != b.FHIRUser ||
 		!slices.Equal(a.OrgIdentifiers, b.OrgIdentifiers) || !slices.Equal(a.Scopes, b.Scopes) ||
 		!slices.Equal(a.Purposes, b.Purposes) || (a.BreakGlass == nil) != (b.BreakGlass == nil) {
 		return false
@@ -413,6 +420,7 @@ func (c *Caller) writeKey(b *strings.Builder) {
 	str(c.Client)
 	list(c.Scopes)
 	list(c.Purposes)
+	str(c.FHIRUser)
 	if bg := c.BreakGlass; bg != nil {
 		b.WriteString("bg")
 		str(bg.Reason)
@@ -495,6 +503,11 @@ func (in *Input) appendContextKey(b []byte, k *[numKeyFields]bool) []byte {
 	b = field(b, keyClient, c.Client)
 	b = list(b, keyScopes, c.Scopes)
 	b = list(b, keyPurposes, c.Purposes)
+	b = field(b, keyFHIRUser, c.FHIRUser)
+	if k[keyCallerIsPatient] && in.CallerIsPatient {
+		b = append(b, "self"...)
+	}
+	b = append(b, 0)
 	if bg := c.BreakGlass; bg != nil && k[keyBreakGlass] {
 		b = appendKeyString(b, bg.Reason)
 		b = strconv.AppendInt(b, bg.IssuedAt, 10)

@@ -40,6 +40,8 @@ const (
 	keyScopes
 	keyPurposes
 	keyBreakGlass
+	keyFHIRUser
+	keyCallerIsPatient
 	keyInteraction
 	keyRequestType
 	numKeyFields
@@ -49,6 +51,7 @@ var keyNames = [numKeyFields]string{
 	keyBrief: "brief", keyPatient: "patient", keySubject: "caller.subject", keyOrg: "caller.org",
 	keyOrgIdentifiers: "caller.org_identifiers", keyClient: "caller.client", keyScopes: "caller.scopes",
 	keyPurposes: "caller.purposes", keyBreakGlass: "caller.break_glass",
+	keyFHIRUser: "caller.fhir_user", keyCallerIsPatient: "caller_is_patient",
 	keyInteraction: "request.interaction", keyRequestType: "request.type",
 }
 
@@ -176,7 +179,7 @@ func (r *reads) add(ref ast.Ref) {
 		r.all = true
 		return
 	}
-	if top == "patient" || top == "consents" || top == "version" || top == "brief" || top == "fixed_verdicts" {
+	if top == "patient" || top == "consents" || top == "version" || top == "brief" || top == "fixed_verdicts" || top == "caller_is_patient" {
 		r.fields[top] = true
 		return
 	}

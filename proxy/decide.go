@@ -197,6 +197,9 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 		ConsentKey: cs.key,
 		Item:       pi,
 		Brief:      !r.ex.explain,
+		// The patient reading their own record (the token's fhirUser):
+		// the policy's right of access (rego/ds4p/access.rego).
+		CallerIsPatient: c.patient != "" && r.ex.caller.FHIRUser == c.patient,
 	}
 	d, err := r.s.decider.Decide(ctx, in)
 	if err != nil {

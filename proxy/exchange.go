@@ -50,7 +50,7 @@ func (ex *exchange) policyCaller() policy.Caller {
 	c := ex.caller
 	pc := policy.Caller{
 		Subject: c.Subject, Org: c.Org, OrgIdentifiers: nonNil(c.OrgIdentifiers), Client: c.Client,
-		Scopes: nonNil(c.Scopes), Purposes: nonNil(c.Purposes),
+		Scopes: nonNil(c.Scopes), Purposes: nonNil(c.Purposes), FHIRUser: c.FHIRUser,
 	}
 	if c.BreakGlass != "" {
 		pc.BreakGlass = &policy.BreakGlass{Reason: c.BreakGlass, IssuedAt: unixOrZero(c.IssuedAt), ExpiresAt: unixOrZero(c.Expiry)}

@@ -43,6 +43,9 @@ type DecideRequest struct {
 		Purposes       []string `json:"purposes"`
 		// BreakGlass is the stated reason of an emergency claim.
 		BreakGlass string `json:"break_glass"`
+		// FHIRUser is the token's fhirUser (Patient/ID simulates the
+		// patient reading their own record).
+		FHIRUser string `json:"fhir_user"`
 		// IssuedAt and ExpiresAt are the iat and exp (RFC 3339) of the
 		// token carrying the claim; by default a token issued a minute
 		// before Time that lives 15 minutes. "none" simulates a token
@@ -318,6 +321,11 @@ func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*r
 	caller := authn.Caller{
 		Subject: rc.Subject, Org: rc.Org, OrgIdentifiers: rc.OrgIdentifiers, Client: rc.Client,
 		Scopes: rc.Scopes, Purposes: rc.Purposes, BreakGlass: rc.BreakGlass,
+	}
+	if rc.FHIRUser != "" {
+		if caller.FHIRUser = authn.FHIRUserRef(rc.FHIRUser); caller.FHIRUser == "" {
+			return nil, fail(http.StatusBadRequest, "invalid", "caller.fhir_user must be a reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person (Type/id or an absolute URL)", nil)
+		}
 	}
 	var err error
 	if caller.IssuedAt, err = simulatedTokenTime(rc.IssuedAt, at.Add(-time.Minute)); err != nil {

@@ -35,6 +35,7 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	purpose := fs.String("purpose", "", "purpose(s) of use, v3-ActReason codes, comma separated (e.g. TREAT)")
 	scope := fs.String("scope", "", `space-separated scopes: SMART scopes for /fhir (e.g. "user/*.read", "patient/Observation.rs") and admin roles (ds4p/consent-manager, ds4p/policy-author, ds4p/auditor); none: the token reaches nothing but /fhir/metadata`)
 	patient := fs.String("patient", "", "SMART patient context (a Patient id): the token reaches only that patient's compartment, and patient/ scopes apply")
+	fhirUser := fs.String("fhir-user", "", `SMART fhirUser: the user's own FHIR resource, e.g. "Patient/pat-7" for a patient reading their own record (the policy's right of access, with --purpose PATRQT)`)
 	breakGlass := fs.String("break-glass", "", "break-the-glass reason (emergency access claim)")
 	orgName := fs.String("org-name", "", "the recipient organisation's name, for the accounting of disclosures (claim org_name)")
 	orgAddress := fs.String("org-address", "", "the recipient organisation's postal or electronic address (claim org_address)")
@@ -61,13 +62,16 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		// the accepted clock skew (auth.skew, --token-skew; 30 s by default).
 		return usagef("--ttl %s: want a positive lifetime such as 1h", *ttl)
 	}
+	if *fhirUser != "" && authn.FHIRUserRef(*fhirUser) == "" {
+		return usagef("--fhir-user %q: want a reference such as Patient/pat-7 (Patient, Practitioner, PractitionerRole, RelatedPerson or Person)", *fhirUser)
+	}
 	if *breakGlass != "" {
 		warnBreakGlass(stderr, *breakGlass, purposes, *ttl)
 	}
 	_, statErr := os.Stat(filepath.Join(*data, authn.DevKeyFile))
 	tok, err := authn.MintDev(*data, authn.DevClaims{
 		Subject: *sub, Org: *org, Client: *client, Purposes: purposes,
-		Scopes: strings.Fields(*scope), BreakGlass: *breakGlass, Patient: *patient, TTL: *ttl,
+		Scopes: strings.Fields(*scope), BreakGlass: *breakGlass, Patient: *patient, FHIRUser: *fhirUser, TTL: *ttl,
 		OrgName: *orgName, OrgAddress: *orgAddress,
 	})
 	if err != nil {

@@ -76,6 +76,13 @@ type Caller struct {
 	// proxy resolves the identifier to one upstream Patient (or refuses
 	// the token).
 	PatientIdentifier string
+	// FHIRUser is the SMART fhirUser claim (the user's own FHIR resource)
+	// as a relative reference, Type/id: "Patient/p1" when the patient
+	// signed in. Empty when the token has none, or when it is not a
+	// reference to a Patient, Practitioner, PractitionerRole,
+	// RelatedPerson or Person with a plain id. The policy decides a
+	// patient's access to their own record with it.
+	FHIRUser string
 	// IssuedAt and Expiry are the token's iat and exp (zero when absent);
 	// the policy uses them to time-box break-the-glass.
 	IssuedAt time.Time
@@ -412,11 +419,42 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	} else if _, present := tok.Get("patient"); present && !plainPatientID(c.Patient) {
 		return Caller{}, fmt.Errorf("%w: the patient claim is not a FHIR id", ErrUnauthenticated)
 	}
+	c.FHIRUser = FHIRUserRef(stringClaim(tok, "fhirUser"))
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
 		return Caller{}, fmt.Errorf("%w: token has no subject", ErrUnauthenticated)
 	}
 	return c, nil
+}
+
+// fhirUserTypes are the resource types SMART's fhirUser may name.
+var fhirUserTypes = map[string]bool{"Patient": true, "Practitioner": true, "PractitionerRole": true, "RelatedPerson": true, "Person": true}
+
+// FHIRUserRef returns the fhirUser claim s (a relative reference or an
+// absolute URL, SMART App Launch 2.0) as Type/id, or "" when s is not a
+// reference to one of fhirUserTypes with a plain id. Nothing is guessed: a
+// query, fragment, version or trailing slash makes it "".
+func FHIRUserRef(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		slash := strings.IndexByte(rest, '/')
+		if slash < 0 {
+			return ""
+		}
+		s = rest[slash+1:]
+	}
+	if strings.ContainsAny(s, "?#") {
+		return ""
+	}
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 {
+		return ""
+	}
+	typ, id := parts[len(parts)-2], parts[len(parts)-1]
+	if !fhirUserTypes[typ] || !plainPatientID(id) {
+		return ""
+	}
+	return typ + "/" + id
 }
 
 // plainPatientID reports whether s is a FHIR id: [A-Za-z0-9-.]{1,64}.

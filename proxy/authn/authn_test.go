@@ -363,3 +363,38 @@ func TestConfiguredClaimNames(t *testing.T) {
 		t.Fatalf("caller = %+v", c)
 	}
 }
+
+// TestFHIRUserClaim: SMART's fhirUser is kept as Type/id, from a relative
+// reference or an absolute URL, and only when it names a user resource
+// with a plain id; anything else is no fhirUser (the patient's right of
+// access then does not apply).
+func TestFHIRUserClaim(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for claim, want := range map[string]string{
+		"Patient/p-1": "Patient/p-1",
+		"https://ehr.example.org/fhir/Patient/p-1": "Patient/p-1",
+		"Practitioner/dr.7":                        "Practitioner/dr.7",
+		"RelatedPerson/rp":                         "RelatedPerson/rp",
+		"Observation/o1":                           "",
+		"Patient/p-1/_history/2":                   "",
+		"Patient/p-1?x=1":                          "",
+		"Patient/p 1":                              "",
+		"Patient/":                                 "",
+		"p-1":                                      "",
+		"https://ehr.example.org":                  "",
+		"":                                         "",
+	} {
+		tok, err := authn.MintDev(dir, authn.DevClaims{Subject: "s", FHIRUser: claim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := devVerifier(t, dir).Verify(context.Background(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.FHIRUser != want {
+			t.Errorf("fhirUser %q: %q, want %q", claim, c.FHIRUser, want)
+		}
+	}
+}

@@ -42,7 +42,10 @@ type DevClaims struct {
 	// Patient is the SMART patient context (a Patient id): the token then
 	// reaches only that patient's compartment.
 	Patient string
-	TTL     time.Duration
+	// FHIRUser is the SMART fhirUser claim: the user's own FHIR resource
+	// (Patient/ID when the patient signs in).
+	FHIRUser string
+	TTL      time.Duration
 }
 
 // DevSigningKey loads the development signing key of dataDir, creating it
@@ -163,6 +166,9 @@ func MintDev(dataDir string, c DevClaims) (string, error) {
 	}
 	if c.OrgAddress != "" {
 		b = b.Claim("org_address", c.OrgAddress)
+	}
+	if c.FHIRUser != "" {
+		b = b.Claim("fhirUser", c.FHIRUser)
 	}
 	if c.Patient != "" {
 		b = b.Claim("patient", c.Patient)
