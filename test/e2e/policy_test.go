@@ -94,6 +94,16 @@ func testPart2DisclosureCarriesNotice(t *testing.T, e *env) {
 	if !strings.Contains(r.Header.Get("X-DS4P-Notice"), noticeText) {
 		t.Errorf("X-DS4P-Notice header %q, want the 42 CFR 2.32 notice", r.Header.Get("X-DS4P-Notice"))
 	}
+	// 42 CFR 2.32(b): the consent's scope accompanies the disclosure.
+	scope := ""
+	for _, v := range r.Header.Values("X-DS4P-Notice") {
+		if strings.HasPrefix(v, "42CFR2.32(b); Disclosed with the patient's written consent. Consent/") {
+			scope = v
+		}
+	}
+	if !strings.Contains(scope, "it permits disclosure to "+orgConsented+" for the purposes TREAT") {
+		t.Errorf("no explanation of the consent's scope (42 CFR 2.32(b)) among the notices: %q", r.Header.Values("X-DS4P-Notice"))
+	}
 	last := len(resources) - 1
 	if modes[last] != "outcome" || resources[last]["resourceType"] != "OperationOutcome" || !strings.Contains(fmt.Sprint(resources[last]), noticeText) {
 		t.Errorf("the searchset does not end with the notice outcome entry: %v", resources[last])
