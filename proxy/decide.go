@@ -360,7 +360,9 @@ func (r *run) consentScopeNotice(relied []audit.ConsentRef) (policy.Notice, bool
 	if len(relied) == 0 {
 		return policy.Notice{}, false
 	}
-	slices.SortFunc(relied, func(a, b audit.ConsentRef) int { return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Version, b.Version)) })
+	slices.SortFunc(relied, func(a, b audit.ConsentRef) int {
+		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Version, b.Version))
+	})
 	var b strings.Builder
 	b.WriteString("Disclosed with the patient's written consent.")
 	for _, ref := range relied {
