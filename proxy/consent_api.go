@@ -322,10 +322,16 @@ func (s *Server) consentChanged(c *gin.Context, action string, rec consent.Recor
 }
 
 // consentError maps a consent store error to an OperationOutcome: one issue
-// per validation problem (400), 404, 412, 501, or 500.
+// per validation problem (400; 422 for a version that would move the
+// consent to another patient), 404, 412, 501, or 500.
 func (s *Server) consentError(c *gin.Context, err error) {
 	var ve *consent.ValidationError
 	switch {
+	case errors.Is(err, consent.ErrPatientChanged) && errors.As(err, &ve):
+		// Well-formed, but against the store's rule that a consent stays
+		// with its patient: FHIR's 422 business-rule, as for a patient
+		// unknown to the FHIR server.
+		c.Data(http.StatusUnprocessableEntity, fhirJSON, issuesOutcome("business-rule", ve.Problems))
 	case errors.As(err, &ve):
 		c.Data(http.StatusBadRequest, fhirJSON, issuesOutcome("invalid", ve.Problems))
 	case errors.Is(err, consent.ErrNotFound):

@@ -386,3 +386,40 @@ func TestConsentAPIBasicStore(t *testing.T) {
 		}
 	}
 }
+
+// TestConsentCannotMoveToAnotherPatientOverHTTP: a new version of a
+// consent that names another patient is a 422 business-rule naming
+// Consent.patient, and the stored version is unchanged.
+func TestConsentCannotMoveToAnotherPatientOverHTTP(t *testing.T) {
+	t.Parallel()
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	store, err := consent.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fhir/R4/Patient/p1" || r.URL.Path == "/fhir/R4/Patient/p2" {
+			fhirJSONHandler(http.StatusOK, `{"resourceType":"Patient","id":"`+strings.TrimPrefix(r.URL.Path, "/fhir/R4/Patient/")+`"}`)(w, r)
+			return
+		}
+		fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+	}
+	h := newHarness(t, upstream, func(_ *Options, d *Deps) { d.Consents = store })
+	body := strings.Replace(strings.Replace(apiConsent, "ORG", "Organization/org-a", 1), `"resourceType":"Consent",`, `"resourceType":"Consent","id":"moving",`, 1)
+	if resp, out := h.do(http.MethodPut, "/admin/Consent/moving", tokAdmin, "application/fhir+json", body); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("first version: %d %s", resp.StatusCode, out)
+	}
+	moved := strings.Replace(body, "Patient/p1", "Patient/p2", 1)
+	resp, out := h.do(http.MethodPut, "/admin/Consent/moving", tokAdmin, "application/fhir+json", moved)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(out, `"business-rule"`) || !strings.Contains(out, "Consent.patient") {
+		t.Fatalf("moving the consent to another patient: %d %s", resp.StatusCode, out)
+	}
+	rec, err := store.Get(context.Background(), "moving")
+	if err != nil || rec.Version != 1 || rec.Patient != "Patient/p1" {
+		t.Fatalf("stored: version %d patient %s, err %v", rec.Version, rec.Patient, err)
+	}
+}
