@@ -66,7 +66,9 @@ async function simulatorPage(root) {
       h('div', {class: 'field'}, h('label', {for: 's-purpose'}, 'Purposes of use'), purposes,
         h('small', {id: 's-purpose-hint'}, 'Ctrl-click or Shift-arrows for several; none selected: no purpose stated.')),
       field('Scopes', {id: 's-scopes', value: 'user/*.read'}),
-      field('Break-the-glass reason', {id: 's-bg', placeholder: 'empty: no emergency claim'})),
+      field('Break-the-glass reason', {id: 's-bg', placeholder: 'empty: no emergency claim'}),
+      field('Signed-in user (fhirUser)', {id: 's-fhiruser', placeholder: 'empty: not a patient app',
+        hint: 'Patient/pat-0 with purpose PATRQT: the patient reading their own record (right of access)'})),
     h('fieldset', {}, h('legend', {}, 'Data'),
       field('Patient', {id: 's-patient', value: 'Patient/pat-0', required: true}),
       field('Query (optional)', {id: 's-query', value: 'Patient/pat-0/$everything',
@@ -80,7 +82,7 @@ async function simulatorPage(root) {
     const v = id => form.querySelector('#' + id).value.trim();
     const req = {
       caller: {org: v('s-org'), subject: v('s-subject'), purposes: [...purposes.selectedOptions].map(o => o.value),
-        scopes: v('s-scopes').split(/\s+/).filter(Boolean), break_glass: v('s-bg')},
+        scopes: v('s-scopes').split(/\s+/).filter(Boolean), break_glass: v('s-bg'), fhir_user: v('s-fhiruser')},
       patient: v('s-patient'), query: v('s-query'),
     };
     if (v('s-resources')) {

@@ -370,6 +370,18 @@ async function runChecks(browser, base, tokens) {
     await compliance.locator('#sim-why').scrollIntoViewIfNeeded();
     await shot(compliance, '11-simulator-after-revoke');
   });
+  await check('the patient reading her own record (fhirUser, PATRQT) still gets the Part 2 condition', async () => {
+    await compliance.goto(compliance.url().replace(/#.*$/, '') + '#/simulator');
+    await compliance.locator('#s-fhiruser').fill('Patient/pat-0');
+    await compliance.locator('#s-purpose').selectOption(['PATRQT']);
+    await compliance.getByRole('button', {name: 'Simulate'}).click();
+    await compliance.locator('#sim-summary').waitFor();
+    const row = compliance.locator('#up-h + ul li', {hasText: 'Condition/pat-0-p2-cond'});
+    assert.equal((await row.locator('.tag').first().innerText()).trim(), 'permit');
+    const why = await compliance.locator('details', {hasText: 'Why each permitted resource may leave'}).textContent();
+    assert.match(why, /Condition\/pat-0-p2-cond\s*patient-access/);
+    await shot(compliance, '12-simulator-patient-access');
+  });
   await check('signing out ends the session on the server', async () => {
     await consents.getByRole('button', {name: 'Sign out'}).click();
     await consents.getByLabel('Admin bearer token').waitFor();
