@@ -124,6 +124,13 @@ type Result struct {
 	// empty when no reference names a Patient (e.g. a Group subject or a
 	// urn:uuid reference).
 	Patient string
+	// SubjectPatient is Patient when it came from the resource itself (a
+	// Patient) or its top-level subject, patient or beneficiary: whose
+	// record it is, not merely whom it mentions (an author, a performer, a
+	// reference in an extension). "" otherwise. The proxy grants a
+	// patient's right of access to their own record only on it. Not part
+	// of the JSON form.
+	SubjectPatient string `json:"-"`
 	// Patients lists every distinct patient the resource names, Patient
 	// first, when it names more than one (a Group of patients, an
 	// Appointment of two, an Observation one patient made of another);
@@ -272,6 +279,9 @@ func (w *walker) result() (Result, error) {
 		first = pids[0]
 	}
 	r.ID, r.VersionID, r.Patient = w.strings(first)
+	if pid != nil {
+		r.SubjectPatient = r.Patient
+	}
 	if len(pids) > 1 {
 		r.Patients = make([]string, len(pids))
 		r.Patients[0] = r.Patient

@@ -98,7 +98,7 @@ func settleContained(it *item) {
 	rs := []labels.Result{*it.res}
 	for _, c := range it.contained {
 		if c.res.Patient == "" {
-			c.res.Patient = it.res.Patient
+			c.res.Patient, c.res.SubjectPatient = it.res.Patient, it.res.SubjectPatient
 		}
 		rs = append(rs, *c.res)
 	}
@@ -140,7 +140,10 @@ func (r *run) decideContained(ctx context.Context) error {
 	for _, it := range r.items {
 		withhold := false
 		for _, c := range it.contained {
-			cls, err := r.classOf(ctx, c.res.Patient, c.res.Type, c.res.Labels, now)
+			// A contained resource of the patient's own record is theirs
+			// as the container is (the right of access, selfAccess).
+			self := it.class.self && c.res.Patient == it.class.patient && c.res.SubjectPatient == c.res.Patient
+			cls, err := r.classOf(ctx, c.res.Patient, c.res.Type, c.res.Labels, self, now)
 			if err != nil {
 				return err
 			}
@@ -148,7 +151,7 @@ func (r *run) decideContained(ctx context.Context) error {
 				if !cls.decision.Permitted() {
 					break
 				}
-				if cls, err = r.classOf(ctx, p, c.res.Type, c.res.Labels, now); err != nil {
+				if cls, err = r.classOf(ctx, p, c.res.Type, c.res.Labels, false, now); err != nil {
 					return err
 				}
 			}

@@ -104,8 +104,12 @@ func (r *run) itemClassFor(ctx context.Context, it *item, patient string, now in
 	}
 	// The key is built in a reused buffer and looked up without a string
 	// allocation; only a new class allocates its key.
+	self := r.selfAccess(it, patient)
 	r.keyBuf = appendClassKey(r.keyBuf[:0], patient, it.res.Type, it.res.Labels, itemSource(it))
 	r.keyBuf = append(r.keyBuf, factsKey(facts)...)
+	if self {
+		r.keyBuf = append(r.keyBuf, selfKey...)
+	}
 	if c, ok := r.classes[string(r.keyBuf)]; ok {
 		return c, nil
 	}
@@ -113,12 +117,27 @@ func (r *run) itemClassFor(ctx context.Context, it *item, patient string, now in
 	// A slice of its own: the engine may keep the input in its cache.
 	pi := policy.Item{Type: it.res.Type, Labels: slices.Clone(r.labelStrings(it.res.Labels)), Source: itemSource(it), Facts: facts}
 	c := r.newClass()
-	*c = class{patient: patient, typ: it.res.Type, labels: it.res.Labels}
+	*c = class{patient: patient, typ: it.res.Type, labels: it.res.Labels, self: self}
 	if err := r.evaluateItem(ctx, c, pi, now); err != nil {
 		return nil, err
 	}
 	r.classes[key] = c
 	return c, nil
+}
+
+// selfKey marks, in a class key, the class of a patient's own record read
+// by that patient (selfAccess).
+const selfKey = "\x00self"
+
+// selfAccess reports whether the caller is the patient reading their own
+// record: the token's fhirUser is patient (a Patient, whose base authn and
+// fhirUserHome checked), and the item is patient's by its own subject,
+// patient or beneficiary (labels.Result.SubjectPatient), not merely one
+// that mentions them (an author, a performer, an extension) or that names
+// them on a compartment path only: a note another patient's record holds
+// about them is not theirs to read under the right of access.
+func (r *run) selfAccess(it *item, patient string) bool {
+	return patient != "" && r.ex.caller.FHIRUser == patient && it.res.SubjectPatient == patient
 }
 
 // classKey is the class of it without item facts: patient, type, label set
@@ -195,9 +214,9 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 		ConsentKey: cs.key,
 		Item:       pi,
 		Brief:      !r.ex.explain,
-		// The patient reading their own record (the token's fhirUser):
-		// the policy's right of access (rego/ds4p/access.rego).
-		CallerIsPatient: c.patient != "" && r.ex.caller.FHIRUser == c.patient,
+		// The patient reading their own record (selfAccess): the
+		// policy's right of access (rego/ds4p/access.rego).
+		CallerIsPatient: c.self,
 	}
 	d, err := r.s.decider.Decide(ctx, in)
 	if err != nil {

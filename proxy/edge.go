@@ -149,11 +149,27 @@ func (s *Server) authenticate(c *gin.Context) {
 		}
 	}
 	s.hints.check(s, c.GetString(requestIDKey), caller)
+	s.checkFHIRUserBase(c.Request, &caller)
 	if caller.PatientIdentifier != "" && !s.bindPatientIdentifier(c, &caller) { // patient_identity.go
 		return
 	}
 	c.Set(callerKey, caller)
 	c.Next()
+}
+
+// checkFHIRUserBase keeps an absolute fhirUser (caller.FHIRUserURL) only
+// when it lies directly below the FHIR base the proxy serves or fronts (the
+// upstream, its aliases, the proxy's public base): SMART sends fhirUser as
+// an absolute URL, and an issuer serving several FHIR servers may name
+// another server's Patient with the same id, who is not this patient. A
+// fhirUser the proxy does not count leaves the caller an ordinary one.
+func (s *Server) checkFHIRUserBase(r *http.Request, caller *authn.Caller) {
+	if caller.FHIRUserURL == "" {
+		return
+	}
+	if rest, ok := s.localPath(caller.FHIRUserURL, s.publicBase(r)); !ok || rest != caller.FHIRUser {
+		caller.FHIRUser = ""
+	}
 }
 
 // clientIdentity names the caller's verified TLS client certificate: its

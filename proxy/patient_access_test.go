@@ -21,6 +21,9 @@ func (selfAuth) Verify(_ context.Context, raw string) (authn.Caller, error) {
 		return authn.Caller{}, authn.ErrUnauthenticated
 	}
 	c := authn.Caller{Subject: "app-user", Client: "portal", Scopes: []string{"patient/*.rs"}, Patient: p[2], FHIRUser: authn.FHIRUserRef(p[0])}
+	if strings.Contains(p[0], "://") {
+		c.FHIRUserURL = p[0]
+	}
 	if p[1] != "" {
 		c.Purposes = []string{p[1]}
 	}
@@ -59,7 +62,10 @@ func TestPatientReadsOwnRecord(t *testing.T) {
 		{"another user in the same patient context", "/fhir/Condition/p2c", "RelatedPerson/rp1|PATRQT|p1", 404},
 		{"a patient whose fhirUser is another patient", "/fhir/Condition/p2c", "Patient/p2|PATRQT|p1", 404},
 		{"the patient again, after the others (no cached denial)", "/fhir/Condition/p2c", "Patient/p1|PATRQT|p1", 200},
-		{"the patient as an absolute URL", "/fhir/Condition/p2c", "https://ehr.example.org/fhir/Patient/p1|PATRQT|p1", 200},
+		{"the patient as an absolute URL of the FHIR server", "/fhir/Condition/p2c", h.base() + "/Patient/p1|PATRQT|p1", 200},
+		{"the patient as an absolute URL of the proxy", "/fhir/Condition/p2c", h.proxy.URL + "/fhir/Patient/p1|PATRQT|p1", 200},
+		{"a patient of another FHIR server with the same id", "/fhir/Condition/p2c", "https://other.example.org/fhir/Patient/p1|PATRQT|p1", 404},
+		{"a path below the base that is no Type/id", "/fhir/Condition/p2c", h.base() + "/Group/g/Patient/p1|PATRQT|p1", 404},
 		{"the patient stating no purpose", "/fhir/Condition/p2c", "Patient/p1||p1", 404},
 		{"the patient stating treatment", "/fhir/Condition/p2c", "Patient/p1|TREAT|p1", 404},
 		{"the patient's counseling note", "/fhir/DocumentReference/note1", "Patient/p1|PATRQT|p1", 404},
@@ -76,8 +82,8 @@ func TestPatientReadsOwnRecord(t *testing.T) {
 			disclosed++
 		}
 	}
-	if disclosed != 3 {
-		t.Errorf("ledger: %d disclosures to the patient recorded, want 3", disclosed)
+	if disclosed != 4 {
+		t.Errorf("ledger: %d disclosures to the patient recorded, want 4", disclosed)
 	}
 }
 
@@ -105,5 +111,68 @@ func TestDecideSimulatesThePatient(t *testing.T) {
 	}
 	if resp, out := h.post("/admin/decide", tokAdmin, body("Observation/o1")); resp.StatusCode != 400 || !strings.Contains(out, "fhir_user") {
 		t.Errorf("a fhir_user naming an Observation: %d %s", resp.StatusCode, out)
+	}
+}
+
+// TestPatientAccessOnlyToOwnRecord: the right of access covers the records
+// that are the patient's by their own subject (or patient, beneficiary),
+// not records of someone else that merely mention the patient: a Group's
+// observation with the patient in an extension, a document about a Group
+// the patient wrote, one whose subject is no Patient reference at all. A
+// clinician would not get them either; the patient must not get more.
+func TestPatientAccessOnlyToOwnRecord(t *testing.T) {
+	t.Parallel()
+	const hiv = `"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"HIV"},{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]}`
+	bodies := map[string]string{
+		"/fhir/R4/Observation/own": `{"resourceType":"Observation","id":"own",` + hiv + `,"status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`,
+		"/fhir/R4/Observation/grp": `{"resourceType":"Observation","id":"grp",` + hiv + `,"status":"final","code":{"text":"x"},"subject":{"reference":"Group/g-b"},` +
+			`"extension":[{"url":"http://example.org/about","valueReference":{"reference":"Patient/p1"}}]}`,
+		"/fhir/R4/DocumentReference/doc": `{"resourceType":"DocumentReference","id":"doc",` + hiv + `,"status":"current","subject":{"reference":"Group/g-b"},"author":[{"reference":"Patient/p1"}]}`,
+		"/fhir/R4/Observation/urn":       `{"resourceType":"Observation","id":"urn",` + hiv + `,"status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:6d1a"},"performer":[{"reference":"Patient/p1"}]}`,
+		"/fhir/R4/Observation/contained": `{"resourceType":"Observation","id":"contained",` + hiv + `,"status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},` +
+			`"contained":[{"resourceType":"Observation","id":"c1","status":"final","code":{"text":"y"},"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"PSY"}]}}],"hasMember":[{"reference":"#c1"}]}`,
+	}
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		b, ok := bodies[r.URL.Path]
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = w.Write([]byte(b))
+	}, func(_ *Options, d *Deps) { d.Auth = selfAuth{} })
+	for path, want := range map[string]int{
+		"/fhir/Observation/own":       200,
+		"/fhir/Observation/contained": 200,
+		"/fhir/Observation/grp":       404,
+		"/fhir/DocumentReference/doc": 404,
+		"/fhir/Observation/urn":       404,
+	} {
+		if resp, body := h.get(path, "Patient/p1|PATRQT|p1"); resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d: %s", path, resp.StatusCode, want, body)
+		}
+	}
+}
+
+// TestDecidePatientBareID: /admin/decide reads a bare patient id as
+// Patient/ID, as the audit API does, so the simulation decides with that
+// patient's consents; a patient that is no reference is a 400.
+func TestDecidePatientBareID(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs))
+	noPatient := strings.Replace(part2Condition, `"subject":{"reference":"Patient/p1"},`, "", 1)
+	for patient, want := range map[string]string{"p1": "permit", "Patient/p1": "permit", "p2": "deny"} {
+		body := `{"caller":{"subject":"sim","org":"Organization/org-a","purposes":["TREAT"]},"patient":"` + patient + `","time":"2026-03-01T00:00:00Z","resources":[` + noPatient + `]}`
+		resp, out := h.post("/admin/decide", tokAdmin, body)
+		var got DecideResponse
+		if resp.StatusCode != 200 || json.Unmarshal([]byte(out), &got) != nil || len(got.Items) != 1 {
+			t.Fatalf("patient %q: %d %s", patient, resp.StatusCode, out)
+		}
+		if got.Items[0].Decision.Effect != want {
+			t.Errorf("patient %q: %s, want %s", patient, got.Items[0].Decision.Effect, want)
+		}
+	}
+	if resp, out := h.post("/admin/decide", tokAdmin, `{"caller":{"subject":"sim"},"patient":"Patient/a b","resources":[`+noPatient+`]}`); resp.StatusCode != 400 {
+		t.Errorf("a patient that is no reference: %d %s", resp.StatusCode, out)
 	}
 }

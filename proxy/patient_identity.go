@@ -113,6 +113,9 @@ func (r *run) resolvePatients(ctx context.Context) error {
 		// Beside a Patient another compartment path names (an
 		// Observation's performer), the identified one is one more.
 		it.res.AddPatient(ref)
+		if ref != unresolvedPatient {
+			it.res.SubjectPatient = ref // the identifier is the subject's, patient's or beneficiary's
+		}
 		return nil
 	}
 	for _, it := range r.items {

@@ -55,7 +55,10 @@ type item struct {
 // class is one decision class: the items of a response that share patient,
 // type, label set and source get one evaluation.
 type class struct {
-	patient  string
+	patient string
+	// self: the caller is patient, reading their own record (selfAccess);
+	// the policy input's caller_is_patient.
+	self     bool
 	typ      string
 	labels   labels.Set
 	decision policy.Decision

@@ -122,6 +122,16 @@ func (s *Server) simulateDecide(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", "the request is not a decide request: "+decodeProblem(err))
 		return
 	}
+	if req.Patient != "" {
+		// "pat-1" is Patient/pat-1, as the audit API reads it: a bare id
+		// kept as it is named no patient the proxy would decide for.
+		p, err := audit.PatientRef(req.Patient)
+		if err != nil {
+			writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
+			return
+		}
+		req.Patient = p
+	}
 	resp, err := s.simulate(c.Request.Context(), req, callerOf(c), c.GetString(requestIDKey))
 	if err != nil {
 		var f *Failure

@@ -102,7 +102,7 @@ func (r *run) decideElements(ctx context.Context) error {
 		var kept []labels.ElementLabel
 		for _, e := range it.res.Elements {
 			ls := highWater(it.res.Labels.Union(e.Labels))
-			c, err := r.classOf(ctx, it.res.Patient, it.res.Type, ls, now)
+			c, err := r.classOf(ctx, it.res.Patient, it.res.Type, ls, it.class.self, now)
 			if err != nil {
 				return err
 			}
@@ -141,14 +141,19 @@ func insideAny(start, end int, es []labels.ElementLabel) bool {
 }
 
 // classOf returns the class of (patient, typ, ls), evaluating it when this
-// response has not met it yet; the key is the one decide uses.
-func (r *run) classOf(ctx context.Context, patient, typ string, ls labels.Set, now int64) (*class, error) {
+// response has not met it yet; the key is the one decide uses. self is
+// set when the caller is that patient reading their own record
+// (selfAccess).
+func (r *run) classOf(ctx context.Context, patient, typ string, ls labels.Set, self bool, now int64) (*class, error) {
 	r.keyBuf = appendClassKey(r.keyBuf[:0], patient, typ, ls, "")
+	if self {
+		r.keyBuf = append(r.keyBuf, selfKey...)
+	}
 	if c, ok := r.classes[string(r.keyBuf)]; ok {
 		return c, nil
 	}
 	key := string(r.keyBuf)
-	c := &class{patient: patient, typ: typ, labels: ls}
+	c := &class{patient: patient, typ: typ, labels: ls, self: self}
 	if err := r.evaluate(ctx, c, now); err != nil {
 		return nil, err
 	}

@@ -65,6 +65,12 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if *fhirUser != "" && authn.FHIRUserRef(*fhirUser) == "" {
 		return usagef("--fhir-user %q: want a reference such as Patient/pat-7 (Patient, Practitioner, PractitionerRole, RelatedPerson or Person)", *fhirUser)
 	}
+	if ref := authn.FHIRUserRef(*fhirUser); strings.HasPrefix(ref, "Patient/") && *patient == "" {
+		// A patient's own app: without the patient claim the token is not
+		// bound to the patient's compartment, and reads other patients'
+		// ordinary data as any user/ token would.
+		fmt.Fprintf(stderr, "ds4p token: warning: --fhir-user %s without --patient: the token is not bound to that patient's compartment; a patient app's token should carry --patient %s\n", ref, strings.TrimPrefix(ref, "Patient/"))
+	}
 	if *breakGlass != "" {
 		warnBreakGlass(stderr, *breakGlass, purposes, *ttl)
 	}

@@ -83,6 +83,11 @@ type Caller struct {
 	// RelatedPerson or Person with a plain id. The policy decides a
 	// patient's access to their own record with it.
 	FHIRUser string
+	// FHIRUserURL is the fhirUser claim as given when it is an absolute
+	// URL: the proxy counts FHIRUser only when the URL lies below the FHIR
+	// base it serves or fronts (a patient of another server with the same
+	// id is not this one).
+	FHIRUserURL string
 	// IssuedAt and Expiry are the token's iat and exp (zero when absent);
 	// the policy uses them to time-box break-the-glass.
 	IssuedAt time.Time
@@ -419,7 +424,10 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	} else if _, present := tok.Get("patient"); present && !plainPatientID(c.Patient) {
 		return Caller{}, fmt.Errorf("%w: the patient claim is not a FHIR id", ErrUnauthenticated)
 	}
-	c.FHIRUser = FHIRUserRef(stringClaim(tok, "fhirUser"))
+	fu := stringClaim(tok, "fhirUser")
+	if c.FHIRUser = FHIRUserRef(fu); c.FHIRUser != "" && strings.Contains(fu, "://") {
+		c.FHIRUserURL = fu
+	}
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
 		return Caller{}, fmt.Errorf("%w: token has no subject", ErrUnauthenticated)
@@ -430,12 +438,16 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 // fhirUserTypes are the resource types SMART's fhirUser may name.
 var fhirUserTypes = map[string]bool{"Patient": true, "Practitioner": true, "PractitionerRole": true, "RelatedPerson": true, "Person": true}
 
-// FHIRUserRef returns the fhirUser claim s (a relative reference or an
-// absolute URL, SMART App Launch 2.0) as Type/id, or "" when s is not a
-// reference to one of fhirUserTypes with a plain id. Nothing is guessed: a
-// query, fragment, version or trailing slash makes it "".
+// FHIRUserRef returns the fhirUser claim s (a relative reference, exactly
+// Type/id, or an absolute URL ending in Type/id, SMART App Launch 2.0) as
+// Type/id, or "" when s is not a reference to one of fhirUserTypes with a
+// plain id. Nothing is guessed: a query, fragment, version, trailing slash
+// or a relative path of more segments makes it "". Whether an absolute
+// URL's base is the right server is the caller's to check (FHIRUserURL).
 func FHIRUserRef(s string) string {
+	absolute := false
 	if i := strings.Index(s, "://"); i >= 0 {
+		absolute = true
 		rest := s[i+3:]
 		slash := strings.IndexByte(rest, '/')
 		if slash < 0 {
@@ -447,7 +459,7 @@ func FHIRUserRef(s string) string {
 		return ""
 	}
 	parts := strings.Split(s, "/")
-	if len(parts) < 2 {
+	if len(parts) < 2 || !absolute && len(parts) != 2 {
 		return ""
 	}
 	typ, id := parts[len(parts)-2], parts[len(parts)-1]

@@ -381,6 +381,8 @@ func TestFHIRUserClaim(t *testing.T) {
 		"Patient/p-1?x=1":                          "",
 		"Patient/p 1":                              "",
 		"Patient/":                                 "",
+		"Practitioner/x/Patient/p-1":               "",
+		"Group/g/Patient/p-1":                      "",
 		"p-1":                                      "",
 		"https://ehr.example.org":                  "",
 		"":                                         "",
@@ -395,6 +397,9 @@ func TestFHIRUserClaim(t *testing.T) {
 		}
 		if c.FHIRUser != want {
 			t.Errorf("fhirUser %q: %q, want %q", claim, c.FHIRUser, want)
+		}
+		if absolute := want != "" && strings.Contains(claim, "://"); absolute && c.FHIRUserURL != claim || !absolute && c.FHIRUserURL != "" {
+			t.Errorf("fhirUser %q: FHIRUserURL %q", claim, c.FHIRUserURL)
 		}
 	}
 }
