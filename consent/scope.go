@@ -1,23 +1,47 @@
 package consent
 
 import (
+	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
-// maxScopeChars bounds Scope's text: it travels in a response header.
-const maxScopeChars = 1500
+// maxScopeChars bounds Scope's text against a pathological consent (one
+// that names thousands of actors or codes); a recipient's explanation is
+// normally a few hundred characters. The notice header cuts the whole
+// notice much shorter (proxy/notices.go); the searchset's outcome entry
+// carries this text whole.
+const maxScopeChars = 16 << 10
 
-// Scope explains in plain language what the consent permits, for the
-// explanation of the consent's scope that 42 CFR 2.32(b) (2024 rule) asks
-// to accompany each disclosure made with the patient's written consent:
-// the consent's reference and version, the period it is in force, and each
-// permitting provision with what it names (recipients, purposes, labels,
-// classes, codes, actions, records, periods). Deny provisions are left out:
-// they tell a recipient what the patient keeps from others, which is no
-// part of what was disclosed to it. The text is ASCII and at most
-// maxScopeChars long (cut with "...").
-func (n *Normalized) Scope() string {
+// scopeCut ends a text cut at maxScopeChars.
+const scopeCut = " ... (cut; the consent's terms are available from the disclosing program)"
+
+// ScopeFor explains in plain language what the consent permits the
+// recipient, for the explanation of the consent's scope that 42 CFR
+// 2.32(b) (2024 rule) asks to accompany each disclosure made with the
+// patient's written consent: the consent's reference and version, the
+// period it is in force, and each permitting provision that can apply to
+// the recipient with what it names (recipients, purposes, labels, classes,
+// codes, actions, records, periods).
+//
+// recipients are the forms the recipient is known by: its organisation's
+// reference ("Organization/o1"), the organisation's identifiers
+// ("system|value") and the caller's subject. A permit provision applies when
+// at every level of it that names actors one of them is a recipient; one
+// that names none applies to anyone. Provisions for other recipients are
+// left out (they tell this recipient what others may see, e.g. that an
+// HIV clinic gets the patient's HIV records), and so are deny provisions
+// (what the patient keeps from others): a described permit with a deny
+// nested under it only says that it has exceptions, not what they name.
+// When no permit provision names the recipient (it was admitted through a
+// designation only the policy knows, e.g. membership of an HIE), the text
+// says so without detail.
+//
+// The text is UTF-8 without control characters, at most maxScopeChars
+// bytes long (cut with scopeCut).
+func (n *Normalized) ScopeFor(recipients []string) string {
 	var b strings.Builder
 	b.WriteString("Consent/")
 	b.WriteString(strings.TrimPrefix(n.ID, "upstream:"))
@@ -32,28 +56,67 @@ func (n *Normalized) Scope() string {
 		b.WriteString(", in force ")
 		b.WriteString(p)
 	}
-	permits := 0
+	permits, described := 0, 0
 	for _, r := range n.Rules {
 		if r.Type != "permit" {
 			continue
 		}
-		if permits == 0 {
+		permits++
+		if !appliesTo(r, recipients) {
+			continue
+		}
+		if described == 0 {
 			b.WriteString("; it permits disclosure")
 		} else {
 			b.WriteString("; and")
 		}
-		permits++
+		described++
 		what := describeRule(r, n.Start, n.End)
 		if what == "" {
 			what = " of all the patient's records to anyone"
 		}
 		b.WriteString(what)
+		if hasExceptions(n.Rules, r) {
+			b.WriteString(", with exceptions the patient set")
+		}
 	}
-	if permits == 0 {
+	switch {
+	case permits == 0:
 		b.WriteString("; it permits nothing")
+	case described == 0:
+		b.WriteString("; it permits this disclosure to the recipient through a general designation of recipients;" +
+			" the consent's terms are available from the disclosing program")
 	}
 	b.WriteString(".")
-	return clip(ascii(b.String()), maxScopeChars)
+	return clip(noControl(b.String()), maxScopeChars)
+}
+
+// appliesTo reports whether permit rule r can apply to a recipient known by
+// recipients: at every level of r that names actors, one of them is a
+// recipient.
+func appliesTo(r Rule, recipients []string) bool {
+	for _, c := range r.Conditions {
+		if len(c.Actors) == 0 {
+			continue
+		}
+		if !slices.ContainsFunc(c.Actors, func(a string) bool {
+			return a != "" && slices.Contains(recipients, a)
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasExceptions reports whether a deny provision is nested under permit r:
+// one whose path is below r's.
+func hasExceptions(rules []Rule, r Rule) bool {
+	for _, d := range rules {
+		if d.Type == "deny" && d.Depth > r.Depth && strings.HasPrefix(d.Path, r.Path+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // describeRule joins what every level of r names, root first; a level's
@@ -136,19 +199,25 @@ func dedupe(xs []string) []string {
 	return out
 }
 
-// ascii keeps printable ASCII: the text goes into a header.
-func ascii(s string) string {
+// noControl drops control characters (CR, LF, ...): the text may end up
+// in a header.
+func noControl(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e {
+		if unicode.IsControl(r) {
 			return -1
 		}
 		return r
 	}, s)
 }
 
+// clip cuts s to at most n bytes, at a rune boundary, ending with scopeCut.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-3] + "..."
+	i := n - len(scopeCut)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + scopeCut
 }

@@ -1,14 +1,18 @@
 package consent
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestScopeExplainsWhatIsPermitted: the explanation of a consent's scope
 // (42 CFR 2.32(b)) names the consent, its version and period, and each
-// permitting provision with the recipients, purposes, labels and periods
-// it names, root to leaf; deny provisions are not listed.
+// permitting provision that applies to the recipient with the recipients,
+// purposes, labels and periods it names, root to leaf; deny provisions are
+// not listed, but a permit with a deny nested under it says it has
+// exceptions.
 func TestScopeExplainsWhatIsPermitted(t *testing.T) {
 	t.Parallel()
 	raw := `{"resourceType":"Consent","id":"c9","status":"active",
@@ -28,52 +32,180 @@ func TestScopeExplainsWhatIsPermitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := n.Scope()
-	for _, want := range []string{
-		"Consent/c9 version 3",
-		"in force from 2026-01-01 until 2026-12-31",
-		"it permits disclosure of records labelled SUD to Organization/org-a for the purposes TREAT, HPAYMT",
-		"; and to Organization/hie, in force from 2026-03-01.",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("scope lacks %q:\n%s", want, got)
-		}
+	got := n.ScopeFor([]string{"Organization/org-a"})
+	const wantA = "Consent/c9 version 3 (42CFRPart2), in force from 2026-01-01 until 2026-12-31;" +
+		" it permits disclosure of records labelled SUD to Organization/org-a for the purposes TREAT, HPAYMT, with exceptions the patient set."
+	if got != wantA {
+		t.Errorf("org-a:\n got %q\nwant %q", got, wantA)
 	}
 	if strings.Contains(got, "HIV") {
 		t.Errorf("scope lists a deny provision: %s", got)
 	}
+	const wantHIE = "Consent/c9 version 3 (42CFRPart2), in force from 2026-01-01 until 2026-12-31;" +
+		" it permits disclosure to Organization/hie, in force from 2026-03-01."
+	if got := n.ScopeFor([]string{"Organization/hie"}); got != wantHIE {
+		t.Errorf("hie:\n got %q\nwant %q", got, wantHIE)
+	}
 	n.ID = "upstream:c9"
-	if got := n.Scope(); !strings.HasPrefix(got, "Consent/c9 version 3") {
+	if got := n.ScopeFor([]string{"Organization/hie"}); !strings.HasPrefix(got, "Consent/c9 version 3") {
 		t.Errorf("an upstream consent: %s", got)
+	}
+}
+
+// TestScopeLeavesOutOtherRecipients: a provision written for another
+// recipient, with its labels, codes and records, is not described to this
+// one (QA: org-a learnt that the patient's HIV record Condition/c-c-hiv-secret
+// goes to an HIV clinic).
+func TestScopeLeavesOutOtherRecipients(t *testing.T) {
+	t.Parallel()
+	raw := `{"resourceType":"Consent","id":"c-c","status":"active",
+	"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+	"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
+	"patient":{"reference":"Patient/p1"},
+	"provision":{"type":"deny","provision":[
+	  {"type":"permit",
+	   "actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/org-a"}}],
+	   "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}]},
+	  {"type":"permit",
+	   "actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/hiv-clinic"}}],
+	   "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}],
+	   "securityLabel":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"HIV"}],
+	   "code":[{"coding":[{"system":"http://snomed.info/sct","code":"86406008"}]}],
+	   "data":[{"meaning":"instance","reference":{"reference":"Condition/c-c-hiv-secret"}}]}]}}`
+	n, err := Normalize(Record{ID: "c-c", Version: 1, Patient: "Patient/p1", Status: "active", JSON: []byte(raw)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := n.ScopeFor([]string{"Organization/org-a", "http://hl7.org/fhir/sid/us-npi|1234567893", "user-1"})
+	if want := "Consent/c-c version 1; it permits disclosure to Organization/org-a for the purposes TREAT."; got != want {
+		t.Errorf("org-a:\n got %q\nwant %q", got, want)
+	}
+	for _, leak := range []string{"HIV", "86406008", "hiv", "Condition/"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("org-a's scope tells %q: %s", leak, got)
+		}
+	}
+	if got := n.ScopeFor([]string{"Organization/hiv-clinic"}); !strings.Contains(got, "Condition/c-c-hiv-secret to Organization/hiv-clinic") ||
+		strings.Contains(got, "org-a") {
+		t.Errorf("hiv-clinic: %s", got)
+	}
+}
+
+// TestScopeMatchesTheRecipient: a provision applies when, at every level
+// that names actors, one of them is one of the recipient's forms (its
+// organisation's reference or identifiers, the caller's subject); one
+// naming no actor applies to anyone; when none applies the text says the
+// recipient was admitted through a general designation, without detail.
+func TestScopeMatchesTheRecipient(t *testing.T) {
+	t.Parallel()
+	orgA := []string{"Organization/org-a", "http://npi|111", "Practitioner/dr-x"}
+	mk := func(levels ...[]string) Normalized {
+		conds := []Cond{{}}
+		for _, l := range levels {
+			conds = append(conds, Cond{Actors: l, Purposes: []string{"TREAT"}})
+		}
+		return Normalized{ID: "c1", Version: "1", Rules: []Rule{
+			{Path: "provision", Type: "deny", Conditions: []Cond{{}}},
+			{Path: "provision.provision[0]", Depth: len(levels), Type: "permit", Conditions: conds}}}
+	}
+	const designated = "Consent/c1 version 1; it permits this disclosure to the recipient through a general designation of recipients;" +
+		" the consent's terms are available from the disclosing program."
+	for name, tc := range map[string]struct {
+		n       Normalized
+		applies bool
+	}{
+		"reference":               {mk([]string{"Organization/org-b", "Organization/org-a"}), true},
+		"identifier":              {mk([]string{"http://npi|111"}), true},
+		"subject":                 {mk([]string{"Practitioner/dr-x"}), true},
+		"no actor":                {mk(nil), true},
+		"another":                 {mk([]string{"Organization/org-b"}), false},
+		"every level":             {mk([]string{"Organization/org-a"}, []string{"Organization/org-b"}), false},
+		"every level, both match": {mk([]string{"Organization/hie", "Organization/org-a"}, []string{"http://npi|111"}), true},
+		"empty form":              {mk([]string{""}), false},
+	} {
+		got := tc.n.ScopeFor(orgA)
+		if tc.applies == (got == designated) || (tc.applies && !strings.Contains(got, "it permits disclosure")) {
+			t.Errorf("%s: applies=%v, got %q", name, tc.applies, got)
+		}
+	}
+	if n := mk([]string{""}); n.ScopeFor([]string{""}) != designated {
+		t.Errorf("an empty recipient form matched an empty actor: %q", n.ScopeFor([]string{""}))
+	}
+}
+
+// TestScopeSaysANestedExceptionWithoutDetail: a permit with a deny nested
+// under it, at any depth, says it has exceptions (not saying so overstates
+// what was permitted) without naming what the deny names (that tells the
+// recipient what the patient withholds); a deny under a sibling permit, or
+// the root deny, is no exception to it.
+func TestScopeSaysANestedExceptionWithoutDetail(t *testing.T) {
+	t.Parallel()
+	hiv := Cond{Labels: []string{"http://terminology.hl7.org/CodeSystem/v3-ActCode|HIV"}}
+	a := Cond{Actors: []string{"Organization/org-a"}}
+	n := Normalized{ID: "c1", Version: "1", Rules: []Rule{
+		{Path: "provision", Type: "deny", Conditions: []Cond{{}}},
+		{Path: "provision.provision[1]", Depth: 1, Type: "permit", Conditions: []Cond{{}, a}},
+		{Path: "provision.provision[1].provision[0]", Depth: 2, Type: "permit", Conditions: []Cond{{}, a, {Purposes: []string{"TREAT"}}}},
+		{Path: "provision.provision[1].provision[0].provision[0]", Depth: 3, Type: "deny", Conditions: []Cond{{}, a, {Purposes: []string{"TREAT"}}, hiv}},
+		{Path: "provision.provision[10]", Depth: 1, Type: "permit", Conditions: []Cond{{}, {Actors: []string{"Organization/org-b"}}}},
+		{Path: "provision.provision[10].provision[0]", Depth: 2, Type: "deny", Conditions: []Cond{{}, {Actors: []string{"Organization/org-b"}}, hiv}},
+		{Path: "provision.provision[2]", Depth: 1, Type: "permit", Conditions: []Cond{{}, {Purposes: []string{"HPAYMT"}}}},
+	}}
+	got := n.ScopeFor([]string{"Organization/org-a"})
+	want := "Consent/c1 version 1; it permits disclosure to Organization/org-a, with exceptions the patient set;" +
+		" and to Organization/org-a for the purposes TREAT, with exceptions the patient set; and for the purposes HPAYMT."
+	if got != want {
+		t.Errorf("\n got %q\nwant %q", got, want)
 	}
 }
 
 func TestScopeOfAConsentThatPermitsNothing(t *testing.T) {
 	t.Parallel()
 	n := Normalized{ID: "c1", Version: "1", Rules: []Rule{{Path: "provision", Type: "deny", Conditions: []Cond{{}}}}}
-	if got := n.Scope(); got != "Consent/c1 version 1; it permits nothing." {
+	if got := n.ScopeFor(nil); got != "Consent/c1 version 1; it permits nothing." {
 		t.Fatalf("%q", got)
 	}
 	n.Rules = append(n.Rules, Rule{Path: "provision.provision[0]", Depth: 1, Type: "permit", Conditions: []Cond{{}, {}}})
-	if got := n.Scope(); got != "Consent/c1 version 1; it permits disclosure of all the patient's records to anyone." {
+	if got := n.ScopeFor(nil); got != "Consent/c1 version 1; it permits disclosure of all the patient's records to anyone." {
 		t.Fatalf("%q", got)
 	}
 }
 
-func TestScopeIsBoundedASCII(t *testing.T) {
+// TestScopeKeepsUTF8: non-ASCII letters stay (the outcome entry carries
+// them; the notice header percent-encodes them, proxy/notices.go), control
+// characters go.
+func TestScopeKeepsUTF8(t *testing.T) {
 	t.Parallel()
-	actors := make([]string, 400)
+	n := Normalized{ID: "c1", Version: "1", Rules: []Rule{{Type: "permit", Conditions: []Cond{{Actors: []string{"Organization/org-\u00fcber"}, Purposes: []string{"TREAT\r\nX-Evil: 1"}}}}}}
+	got := n.ScopeFor([]string{"Organization/org-\u00fcber"})
+	if want := "Consent/c1 version 1; it permits disclosure to Organization/org-\u00fcber for the purposes TREATX-Evil: 1."; got != want {
+		t.Fatalf("\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestScopeIsNotClippedShort: the whole explanation of an ordinary consent
+// goes out (the searchset's outcome entry carries it; only the notice
+// header is cut), and a pathological one is cut at maxScopeChars, at a rune
+// boundary, saying so.
+func TestScopeIsNotClippedShort(t *testing.T) {
+	t.Parallel()
+	codes := make([]string, 150)
+	for i := range codes {
+		codes[i] = "http://hl7.org/fhir/sid/icd-10-cm|F" + strconv.Itoa(10+i%10) + "." + strconv.Itoa(i)
+	}
+	n := Normalized{ID: "c1", Version: "1", Rules: []Rule{{Type: "permit", Conditions: []Cond{{Codes: codes}}}}}
+	got := n.ScopeFor(nil)
+	if len(got) < 3000 || !strings.HasSuffix(got, codes[len(codes)-1]+".") {
+		t.Fatalf("a %d-byte explanation was cut: ...%q", len(got), got[len(got)-40:])
+	}
+
+	actors := make([]string, 2000)
 	for i := range actors {
 		actors[i] = "Organization/clinic-\u00e9-" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strings.Repeat("y", i/26)
 	}
-	n := Normalized{ID: "c1", Version: "1", Rules: []Rule{{Type: "permit", Conditions: []Cond{{Actors: actors}}}}}
-	got := n.Scope()
-	if len(got) > maxScopeChars || !strings.HasSuffix(got, "...") {
-		t.Fatalf("%d chars, ends %q", len(got), got[len(got)-10:])
-	}
-	for _, r := range got {
-		if r < 0x20 || r > 0x7e {
-			t.Fatalf("non-ASCII %q in %q", r, got)
-		}
+	n = Normalized{ID: "c1", Version: "1", Rules: []Rule{{Type: "permit", Conditions: []Cond{{Actors: actors}}}}}
+	got = n.ScopeFor([]string{actors[0]})
+	if len(got) > maxScopeChars || !strings.HasSuffix(got, scopeCut) || !utf8.ValidString(got) {
+		t.Fatalf("%d bytes, valid UTF-8 %v, ends %q", len(got), utf8.ValidString(got), got[len(got)-10:])
 	}
 }

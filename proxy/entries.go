@@ -214,27 +214,17 @@ func (r *run) decrementedTotal(b *bundleNode) (fjson.Edit, bool) {
 }
 
 // withExtraNotices adds to ns the notices of the classes of disclosed
-// elements and contained resources, once each, sorted by id.
+// elements and contained resources (eachDisclosedPart), once each, sorted
+// by id; disclosedNotices explains the consents those classes rely on.
 func (r *run) withExtraNotices(ns []policy.Notice) []policy.Notice {
 	byID := map[string]policy.Notice{}
-	add := func(c *class) {
-		if c != nil && c.decision.Permitted() {
+	r.eachDisclosedPart(func(c *class) {
+		if c.decision.Permitted() {
 			for _, n := range c.decision.Notices {
 				byID[n.ID] = n
 			}
 		}
-	}
-	for _, it := range r.items {
-		if !it.class.decision.Permitted() {
-			continue
-		}
-		for _, c := range it.extra {
-			add(c)
-		}
-		for _, c := range it.contained {
-			add(c.class)
-		}
-	}
+	})
 	if len(byID) == 0 {
 		return ns
 	}
@@ -247,6 +237,27 @@ func (r *run) withExtraNotices(ns []policy.Notice) []policy.Notice {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// eachDisclosedPart calls f with the class of each kept element (extra)
+// and each contained resource of every disclosed item; f checks whether
+// the class itself is permitted.
+func (r *run) eachDisclosedPart(f func(*class)) {
+	for _, it := range r.items {
+		if !it.class.decision.Permitted() {
+			continue
+		}
+		for _, c := range it.extra {
+			if c != nil {
+				f(c)
+			}
+		}
+		for _, c := range it.contained {
+			if c.class != nil {
+				f(c.class)
+			}
+		}
+	}
 }
 
 // redactedItem is the ledger's record of what was removed from it: the

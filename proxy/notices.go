@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
@@ -13,7 +15,11 @@ import (
 )
 
 // disclosedNotices are the notices the decisions of disclosed items oblige
-// (e.g. the 42 CFR 2.32 notice), once each, sorted by id.
+// (e.g. the 42 CFR 2.32 notice), once each, sorted by id, with the
+// explanation of the consents that let noticed content through
+// (consentScopeNotice): the consents of the items' own classes and of the
+// classes of their disclosed elements and contained resources, whose
+// notices withExtraNotices adds.
 func (r *run) disclosedNotices() []policy.Notice {
 	byID := map[string]policy.Notice{}
 	var relied []audit.ConsentRef // consents that let noticed items through
@@ -22,16 +28,10 @@ func (r *run) disclosedNotices() []policy.Notice {
 			for _, n := range d.Notices {
 				byID[n.ID] = n
 			}
-			if len(d.Notices) == 0 {
-				continue
-			}
-			for _, reason := range d.Reasons {
-				if reason.Consent != "" && !slices.Contains(relied, audit.ConsentRef{ID: reason.Consent, Version: reason.Version}) {
-					relied = append(relied, audit.ConsentRef{ID: reason.Consent, Version: reason.Version})
-				}
-			}
+			relied = reliedOn(relied, it.class)
 		}
 	}
+	r.eachDisclosedPart(func(c *class) { relied = reliedOn(relied, c) })
 	if n, ok := r.consentScopeNotice(relied); ok {
 		byID[n.ID] = n
 	}
@@ -43,15 +43,31 @@ func (r *run) disclosedNotices() []policy.Notice {
 	return out
 }
 
+// reliedOn adds to relied, once each, the consents c's decision cites when
+// it permits content that obliges a notice.
+func reliedOn(relied []audit.ConsentRef, c *class) []audit.ConsentRef {
+	if c == nil || !c.decision.Permitted() || len(c.decision.Notices) == 0 {
+		return relied
+	}
+	for _, reason := range c.decision.Reasons {
+		ref := audit.ConsentRef{ID: reason.Consent, Version: reason.Version}
+		if reason.Consent != "" && !slices.Contains(relied, ref) {
+			relied = append(relied, ref)
+		}
+	}
+	return relied
+}
+
 // ConsentScopeNotice is the ID of the notice that explains the scope of
 // the consents a disclosure was made under (42 CFR 2.32(b), 2024 rule:
 // each disclosure made with the patient's written consent is accompanied
 // by a copy of the consent or a clear explanation of its scope).
 const ConsentScopeNotice = "42CFR2.32(b)"
 
-// consentScopeNotice explains the scope of the consents relied on
-// (consent.Normalized.Scope), in the order the decisions cited them. It is
-// sent when a disclosure that obliges a notice was permitted by a consent.
+// consentScopeNotice explains the scope of the consents relied on, sorted
+// by reference, as far as each applies to this recipient
+// (consent.Normalized.ScopeFor with recipients). It is sent when a
+// disclosure that obliges a notice was permitted by a consent.
 func (r *run) consentScopeNotice(relied []audit.ConsentRef) (policy.Notice, bool) {
 	if len(relied) == 0 {
 		return policy.Notice{}, false
@@ -59,17 +75,35 @@ func (r *run) consentScopeNotice(relied []audit.ConsentRef) (policy.Notice, bool
 	slices.SortFunc(relied, func(a, b audit.ConsentRef) int {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Version, b.Version))
 	})
+	who := r.recipients()
 	var b strings.Builder
 	b.WriteString("Disclosed with the patient's written consent.")
 	for _, ref := range relied {
 		b.WriteByte(' ')
 		if n := r.consentByRef(ref); n != nil {
-			b.WriteString(n.Scope())
+			b.WriteString(n.ScopeFor(who))
 		} else {
 			b.WriteString("Consent/" + strings.TrimPrefix(ref.ID, "upstream:") + " version " + ref.Version + ".")
 		}
 	}
 	return policy.Notice{ID: ConsentScopeNotice, Text: b.String()}, true
+}
+
+// recipients are the forms the consents may name this response's
+// recipient by: the caller's organisation reference and identifiers
+// ("system|value"), and its subject.
+func (r *run) recipients() []string {
+	if r.ex == nil {
+		return nil
+	}
+	c := r.ex.caller
+	var out []string
+	for _, s := range append([]string{c.Org, c.Subject}, c.OrgIdentifiers...) {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // consentByRef finds a consent this response was decided with.
@@ -95,14 +129,19 @@ func (r *run) consentByRef(ref audit.ConsentRef) *consent.Normalized {
 // disclosure obliges, as "ID; text".
 const NoticeHeader = "X-DS4P-Notice"
 
-// noticeHeaderValues renders notices for NoticeHeader, keeping only
-// printable ASCII.
+// noticeHeaderValues renders notices for NoticeHeader as printable ASCII
+// (printable), each value at most maxNoticeHeader bytes.
 func noticeHeaderValues(ns []policy.Notice) []string {
 	out := make([]string, 0, len(ns))
 	for _, n := range ns {
 		v := printable(n.ID + "; " + n.Text)
 		if len(v) > maxNoticeHeader {
-			v = v[:maxNoticeHeader-len(noticeCut)] + noticeCut
+			i := maxNoticeHeader - len(noticeCut)
+			// Do not split a percent-escape.
+			if j := strings.LastIndexByte(v[i-2:i], '%'); j >= 0 {
+				i = i - 2 + j
+			}
+			v = v[:i] + noticeCut
 		}
 		out = append(out, v)
 	}
@@ -116,14 +155,32 @@ const maxNoticeHeader = 4096
 
 const noticeCut = " ... (cut; a searchset's OperationOutcome entry carries the whole notice)"
 
+// printable renders s for a header: printable ASCII stays, the UTF-8 bytes
+// of other characters (Organization/org-über) are percent-encoded, as is
+// '%' itself, so that percent-decoding gives the text back; control
+// characters (CR, LF: header injection) and invalid UTF-8 are dropped.
 func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e {
-			return -1
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1, unicode.IsControl(r):
+		case r == '%' || r > 0x7e:
+			for _, c := range []byte(s[i : i+n]) {
+				b.WriteByte('%')
+				b.WriteByte(upperHex[c>>4])
+				b.WriteByte(upperHex[c&0xf])
+			}
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
+		i += n
+	}
+	return b.String()
 }
+
+const upperHex = "0123456789ABCDEF"
 
 // noticeEntry is the outcome entry that carries notices in a searchset.
 func noticeEntry(ns []policy.Notice) []byte {
