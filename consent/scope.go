@@ -71,7 +71,7 @@ func (n *Normalized) ScopeFor(recipients []string) string {
 			b.WriteString("; and")
 		}
 		described++
-		what := describeRule(r, n.Start, n.End)
+		what := describeRule(r, n.Start, n.End, recipients)
 		if what == "" {
 			what = " of all the patient's records to anyone"
 		}
@@ -120,12 +120,18 @@ func hasExceptions(rules []Rule, r Rule) bool {
 }
 
 // describeRule joins what every level of r names, root first; a level's
-// period is left out when it is the consent's own (start, end).
-func describeRule(r Rule, start, end int64) string {
+// period is left out when it is the consent's own (start, end). Of the
+// actors only the recipient's own forms are named: the others a provision
+// lists beside it are other recipients, no part of this disclosure.
+func describeRule(r Rule, start, end int64, recipients []string) string {
 	var to, purposes, labels, classes, codes, actions, data []string
 	var periods, dataPeriods []string
 	for _, c := range r.Conditions {
-		to = append(to, c.Actors...)
+		for _, a := range c.Actors {
+			if a != "" && slices.Contains(recipients, a) {
+				to = append(to, a)
+			}
+		}
 		purposes = append(purposes, c.Purposes...)
 		for _, l := range c.Labels {
 			labels = append(labels, codeOf(l))

@@ -199,13 +199,29 @@ func TestScopeIsNotClippedShort(t *testing.T) {
 		t.Fatalf("a %d-byte explanation was cut: ...%q", len(got), got[len(got)-40:])
 	}
 
-	actors := make([]string, 2000)
-	for i := range actors {
-		actors[i] = "Organization/clinic-\u00e9-" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strings.Repeat("y", i/26)
+	many := make([]string, 2000)
+	for i := range many {
+		many[i] = "http://example.org/cl\u00e9|" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strings.Repeat("y", i/26)
 	}
-	n = Normalized{ID: "c1", Version: "1", Rules: []Rule{{Type: "permit", Conditions: []Cond{{Actors: actors}}}}}
-	got = n.ScopeFor([]string{actors[0]})
+	n = Normalized{ID: "c1", Version: "1", Rules: []Rule{{Type: "permit", Conditions: []Cond{{Codes: many}}}}}
+	got = n.ScopeFor(nil)
 	if len(got) > maxScopeChars || !strings.HasSuffix(got, scopeCut) || !utf8.ValidString(got) {
 		t.Fatalf("%d bytes, valid UTF-8 %v, ends %q", len(got), utf8.ValidString(got), got[len(got)-10:])
+	}
+}
+
+// TestScopeNamesOnlyTheRecipient: a provision that names the recipient
+// beside other recipients is described with the recipient alone: the
+// others are no part of this disclosure.
+func TestScopeNamesOnlyTheRecipient(t *testing.T) {
+	t.Parallel()
+	n := Normalized{ID: "c1", Version: "1", Rules: []Rule{
+		{Path: "provision", Type: "deny", Conditions: []Cond{{}}},
+		{Path: "provision.provision[0]", Depth: 1, Type: "permit", Conditions: []Cond{{},
+			{Actors: []string{"Organization/ryan-white-clinic", "Organization/org-a", "http://npi|111"}, Purposes: []string{"TREAT"}}}},
+	}}
+	got := n.ScopeFor([]string{"Organization/org-a", "http://npi|222"})
+	if want := "Consent/c1 version 1; it permits disclosure to Organization/org-a for the purposes TREAT."; got != want {
+		t.Fatalf("%q, want %q", got, want)
 	}
 }
