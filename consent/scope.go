@@ -76,7 +76,7 @@ func (n *Normalized) ScopeFor(recipients []string) string {
 			what = " of all the patient's records to anyone"
 		}
 		b.WriteString(what)
-		if hasExceptions(n.Rules, r) {
+		if hasExceptions(n.Rules, r, recipients) {
 			b.WriteString(", with exceptions the patient set")
 		}
 	}
@@ -108,15 +108,50 @@ func appliesTo(r Rule, recipients []string) bool {
 	return true
 }
 
-// hasExceptions reports whether a deny provision is nested under permit r:
-// one whose path is below r's.
-func hasExceptions(rules []Rule, r Rule) bool {
+// hasExceptions reports whether a deny provision may withhold from the
+// recipient part of what permit r allows: one nested under r, or any other
+// deny that can apply to the recipient (appliesTo) and is not one of r's
+// ancestors (the base a permit is an exception to). A sibling deny at r's
+// depth wins over r for what both match (a deny wins at equal depth), and
+// a deeper one elsewhere may too.
+func hasExceptions(rules []Rule, r Rule, recipients []string) bool {
 	for _, d := range rules {
-		if d.Type == "deny" && d.Depth > r.Depth && strings.HasPrefix(d.Path, r.Path+".") {
+		if d.Type != "deny" {
+			continue
+		}
+		if d.Depth > r.Depth && strings.HasPrefix(d.Path, r.Path+".") {
+			return true
+		}
+		ancestor := d.Depth < r.Depth && strings.HasPrefix(r.Path, d.Path+".")
+		if !ancestor && d.Path != r.Path && d.Depth >= r.Depth && appliesTo(d, recipients) && purposesMeet(d, r) {
 			return true
 		}
 	}
 	return false
+}
+
+// purposesMeet reports whether a request could match both a and b by its
+// purpose: one of them names no purpose, or they name one in common.
+func purposesMeet(a, b Rule) bool {
+	pa, pb := rulePurposes(a), rulePurposes(b)
+	if len(pa) == 0 || len(pb) == 0 {
+		return true
+	}
+	for _, p := range pa {
+		if slices.Contains(pb, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// rulePurposes are the purposes the levels of r name.
+func rulePurposes(r Rule) []string {
+	var out []string
+	for _, c := range r.Conditions {
+		out = append(out, c.Purposes...)
+	}
+	return out
 }
 
 // describeRule joins what every level of r names, root first; a level's

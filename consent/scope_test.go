@@ -225,3 +225,36 @@ func TestScopeNamesOnlyTheRecipient(t *testing.T) {
 		t.Fatalf("%q, want %q", got, want)
 	}
 }
+
+// TestScopeSaysASiblingException: a deny beside the permit (not under it)
+// that can apply to the recipient also takes part of what the permit
+// allows (a deny wins at equal depth): the permit is said to have
+// exceptions. A deny for another recipient, or for a purpose the permit
+// does not name, is not one of its exceptions.
+func TestScopeSaysASiblingException(t *testing.T) {
+	t.Parallel()
+	a := []string{"Organization/org-a"}
+	mk := func(deny Cond) Normalized {
+		return Normalized{ID: "c1", Version: "1", Rules: []Rule{
+			{Path: "provision", Type: "deny", Conditions: []Cond{{}}},
+			{Path: "provision.provision[0]", Depth: 1, Type: "permit", Conditions: []Cond{{}, {Actors: a, Purposes: []string{"TREAT"}}}},
+			{Path: "provision.provision[1]", Depth: 1, Type: "deny", Conditions: []Cond{{}, deny}},
+		}}
+	}
+	for name, tc := range map[string]struct {
+		deny Cond
+		want bool
+	}{
+		"the recipient, by code":         {Cond{Actors: a, Codes: []string{"urn:x|X"}}, true},
+		"anyone, by label":               {Cond{Labels: []string{"http://terminology.hl7.org/CodeSystem/v3-ActCode|HIV"}}, true},
+		"the recipient, for treatment":   {Cond{Actors: a, Purposes: []string{"TREAT"}}, true},
+		"another recipient":              {Cond{Actors: []string{"Organization/org-b"}}, false},
+		"the recipient, another purpose": {Cond{Actors: a, Purposes: []string{"HMARKT"}}, false},
+	} {
+		n := mk(tc.deny)
+		got := strings.Contains(n.ScopeFor(a), "with exceptions")
+		if got != tc.want {
+			t.Errorf("%s: %q", name, n.ScopeFor(a))
+		}
+	}
+}

@@ -98,7 +98,7 @@ func settleContained(it *item) {
 	rs := []labels.Result{*it.res}
 	for _, c := range it.contained {
 		if c.res.Patient == "" {
-			c.res.Patient, c.res.SubjectPatient = it.res.Patient, it.res.SubjectPatient
+			c.res.Patient, c.res.SubjectPatient, c.inheritedPatient = it.res.Patient, it.res.SubjectPatient, true
 		}
 		rs = append(rs, *c.res)
 	}
@@ -142,7 +142,7 @@ func (r *run) decideContained(ctx context.Context) error {
 		for _, c := range it.contained {
 			// A contained resource of the patient's own record is theirs
 			// as the container is (the right of access, selfAccess).
-			self := it.class.self && c.res.Patient == it.class.patient && c.res.SubjectPatient == c.res.Patient
+			self := it.class.self && c.res.Patient == it.class.patient && (c.inheritedPatient || r.selfAccess(c, c.res.Patient))
 			cls, err := r.classOf(ctx, c.res.Patient, c.res.Type, c.res.Labels, self, now)
 			if err != nil {
 				return err

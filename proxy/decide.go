@@ -129,17 +129,6 @@ func (r *run) itemClassFor(ctx context.Context, it *item, patient string, now in
 // by that patient (selfAccess).
 const selfKey = "\x00self"
 
-// selfAccess reports whether the caller is the patient reading their own
-// record: the token's fhirUser is patient (a Patient, whose base authn and
-// fhirUserHome checked), and the item is patient's by its own subject,
-// patient or beneficiary (labels.Result.SubjectPatient), not merely one
-// that mentions them (an author, a performer, an extension) or that names
-// them on a compartment path only: a note another patient's record holds
-// about them is not theirs to read under the right of access.
-func (r *run) selfAccess(it *item, patient string) bool {
-	return patient != "" && r.ex.caller.FHIRUser == patient && it.res.SubjectPatient == patient
-}
-
 // classKey is the class of it without item facts: patient, type, label set
 // and source.
 func classKey(it *item) string {

@@ -149,7 +149,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		}
 	}
 	s.hints.check(s, c.GetString(requestIDKey), caller)
-	s.checkFHIRUserBase(c.Request, &caller)
+	s.checkFHIRUserBase(&caller)
 	if caller.PatientIdentifier != "" && !s.bindPatientIdentifier(c, &caller) { // patient_identity.go
 		return
 	}
@@ -159,15 +159,17 @@ func (s *Server) authenticate(c *gin.Context) {
 
 // checkFHIRUserBase keeps an absolute fhirUser (caller.FHIRUserURL) only
 // when it lies directly below the FHIR base the proxy serves or fronts (the
-// upstream, its aliases, the proxy's public base): SMART sends fhirUser as
+// upstream, its aliases, the configured public_base_url): SMART sends fhirUser as
 // an absolute URL, and an issuer serving several FHIR servers may name
 // another server's Patient with the same id, who is not this patient. A
 // fhirUser the proxy does not count leaves the caller an ordinary one.
-func (s *Server) checkFHIRUserBase(r *http.Request, caller *authn.Caller) {
+func (s *Server) checkFHIRUserBase(caller *authn.Caller) {
 	if caller.FHIRUserURL == "" {
 		return
 	}
-	if rest, ok := s.localPath(caller.FHIRUserURL, s.publicBase(r)); !ok || rest != caller.FHIRUser {
+	// The configured public base only: the one publicBase derives from the
+	// request's Host header is the caller's to choose.
+	if rest, ok := s.localPath(caller.FHIRUserURL, s.opts.PublicBaseURL); !ok || rest != caller.FHIRUser {
 		caller.FHIRUser = ""
 	}
 }

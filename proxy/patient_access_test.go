@@ -53,7 +53,7 @@ func TestPatientReadsOwnRecord(t *testing.T) {
 		}
 		w.Header().Set("Content-Type", "application/fhir+json")
 		_, _ = w.Write([]byte(b))
-	}, func(_ *Options, d *Deps) { d.Auth = selfAuth{} })
+	}, func(o *Options, d *Deps) { d.Auth, o.PublicBaseURL = selfAuth{}, "https://ds4p.example.org/fhir" })
 	for _, c := range []struct {
 		name, path, token string
 		want              int
@@ -63,7 +63,7 @@ func TestPatientReadsOwnRecord(t *testing.T) {
 		{"a patient whose fhirUser is another patient", "/fhir/Condition/p2c", "Patient/p2|PATRQT|p1", 404},
 		{"the patient again, after the others (no cached denial)", "/fhir/Condition/p2c", "Patient/p1|PATRQT|p1", 200},
 		{"the patient as an absolute URL of the FHIR server", "/fhir/Condition/p2c", h.base() + "/Patient/p1|PATRQT|p1", 200},
-		{"the patient as an absolute URL of the proxy", "/fhir/Condition/p2c", h.proxy.URL + "/fhir/Patient/p1|PATRQT|p1", 200},
+		{"the patient as an absolute URL of the configured public base", "/fhir/Condition/p2c", "https://ds4p.example.org/fhir/Patient/p1|PATRQT|p1", 200},
 		{"a patient of another FHIR server with the same id", "/fhir/Condition/p2c", "https://other.example.org/fhir/Patient/p1|PATRQT|p1", 404},
 		{"a path below the base that is no Type/id", "/fhir/Condition/p2c", h.base() + "/Group/g/Patient/p1|PATRQT|p1", 404},
 		{"the patient stating no purpose", "/fhir/Condition/p2c", "Patient/p1||p1", 404},
@@ -132,8 +132,23 @@ func TestPatientAccessOnlyToOwnRecord(t *testing.T) {
 		"/fhir/R4/Observation/contained": `{"resourceType":"Observation","id":"contained",` + hiv + `,"status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},` +
 			`"contained":[{"resourceType":"Observation","id":"c1","status":"final","code":{"text":"y"},"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"PSY"}]}}],"hasMember":[{"reference":"#c1"}]}`,
 	}
+	subject := func(id, ref string) string {
+		return `{"resourceType":"Observation","id":"` + id + `",` + hiv + `,"status":"final","code":{"text":"x"},"subject":{"reference":"` + ref + `"}}`
+	}
+	withContained := func(id, ref string) string {
+		return `{"resourceType":"Observation","id":"` + id + `",` + hiv + `,"status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},` +
+			`"contained":[{"resourceType":"Observation","id":"c1","status":"final","code":{"text":"y"},"subject":{"reference":"` + ref + `"},` +
+			`"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"PSY"}]}}],"hasMember":[{"reference":"#c1"}]}`
+	}
+	var base string
 	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		b, ok := bodies[r.URL.Path]
+		switch r.URL.Path {
+		case "/fhir/R4/Observation/abs-own":
+			b, ok = subject("abs-own", base+"/Patient/p1"), true
+		case "/fhir/R4/Observation/contained-own-abs":
+			b, ok = withContained("contained-own-abs", base+"/Patient/p1"), true
+		}
 		if !ok {
 			w.WriteHeader(http.StatusNotFound)
 			return
@@ -141,12 +156,27 @@ func TestPatientAccessOnlyToOwnRecord(t *testing.T) {
 		w.Header().Set("Content-Type", "application/fhir+json")
 		_, _ = w.Write([]byte(b))
 	}, func(_ *Options, d *Deps) { d.Auth = selfAuth{} })
+	base = h.base()
+	bodies["/fhir/R4/Observation/versioned"] = subject("versioned", "Patient/p1/_history/2")
+	bodies["/fhir/R4/Observation/other-server"] = subject("other-server", "http://other.example/fhir/Patient/p1")
+	bodies["/fhir/R4/Observation/nested"] = subject("nested", "Patient/pb/Patient/p1")
+	bodies["/fhir/R4/Observation/dotdot"] = subject("dotdot", "Patient/p1/_history/../../Patient/pb")
+	bodies["/fhir/R4/Observation/contained-other-server"] = withContained("contained-other-server", "http://other.example/fhir/Patient/p1")
+	bodies["/fhir/R4/Observation/contained-own"] = withContained("contained-own", "Patient/p1")
 	for path, want := range map[string]int{
-		"/fhir/Observation/own":       200,
-		"/fhir/Observation/contained": 200,
-		"/fhir/Observation/grp":       404,
-		"/fhir/DocumentReference/doc": 404,
-		"/fhir/Observation/urn":       404,
+		"/fhir/Observation/abs-own":                200,
+		"/fhir/Observation/versioned":              200,
+		"/fhir/Observation/contained-own":          200,
+		"/fhir/Observation/contained-own-abs":      200,
+		"/fhir/Observation/other-server":           404,
+		"/fhir/Observation/nested":                 404,
+		"/fhir/Observation/dotdot":                 404,
+		"/fhir/Observation/contained-other-server": 404,
+		"/fhir/Observation/own":                    200,
+		"/fhir/Observation/contained":              200,
+		"/fhir/Observation/grp":                    404,
+		"/fhir/DocumentReference/doc":              404,
+		"/fhir/Observation/urn":                    404,
 	} {
 		if resp, body := h.get(path, "Patient/p1|PATRQT|p1"); resp.StatusCode != want {
 			t.Errorf("%s: %d, want %d: %s", path, resp.StatusCode, want, body)
@@ -174,5 +204,21 @@ func TestDecidePatientBareID(t *testing.T) {
 	}
 	if resp, out := h.post("/admin/decide", tokAdmin, `{"caller":{"subject":"sim"},"patient":"Patient/a b","resources":[`+noPatient+`]}`); resp.StatusCode != 400 {
 		t.Errorf("a patient that is no reference: %d %s", resp.StatusCode, out)
+	}
+}
+
+// TestFHIRUserBaseIsNotTheCallersHost: without public_base_url the proxy's
+// public base comes from the request's Host header, which the caller
+// chooses: an absolute fhirUser of another server must not count as this
+// patient because the caller sent that server's name as Host.
+func TestFHIRUserBaseIsNotTheCallersHost(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, part2Condition), func(_ *Options, d *Deps) { d.Auth = selfAuth{} })
+	tok := "http://other.example/fhir/Patient/p1|PATRQT|p1"
+	if resp, body := h.get("/fhir/Condition/p2c", tok, "Host", "other.example"); resp.StatusCode != 404 {
+		t.Fatalf("Host: other.example: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := h.get("/fhir/Condition/p2c", h.base()+"/Patient/p1|PATRQT|p1"); resp.StatusCode != 200 {
+		t.Fatalf("the upstream's own URL: %d %s", resp.StatusCode, body)
 	}
 }

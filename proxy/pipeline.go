@@ -29,6 +29,9 @@ type item struct {
 	class      *class
 	// contained are the resources of its contained array (contained.go).
 	contained []*item
+	// inheritedPatient: a contained resource naming no patient of its own,
+	// which takes its container's (settleContained).
+	inheritedPatient bool
 	// redacted are the elements removed; res.Elements keeps the others
 	// (redact.go).
 	redacted []labels.ElementLabel
