@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ds4p/ds4p/consent"
-	"go.etcd.io/bbolt"
 )
 
 // apiConsent is a Part 2 consent of Patient/p1: deny all, permit ORG for
@@ -36,15 +33,7 @@ type consentAPI struct {
 // answers to reads of Patient/p1 (any other patient is 404).
 func newConsentAPI(t *testing.T, patientStatus int) *consentAPI {
 	t.Helper()
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	store, err := consent.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openConsentStore(t)
 	upstream := func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/fhir/R4/Patient/p1":
@@ -392,15 +381,7 @@ func TestConsentAPIBasicStore(t *testing.T) {
 // Consent.patient, and the stored version is unchanged.
 func TestConsentCannotMoveToAnotherPatientOverHTTP(t *testing.T) {
 	t.Parallel()
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	store, err := consent.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openConsentStore(t)
 	upstream := func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/fhir/R4/Patient/p1" || r.URL.Path == "/fhir/R4/Patient/p2" {
 			fhirJSONHandler(http.StatusOK, `{"resourceType":"Patient","id":"`+strings.TrimPrefix(r.URL.Path, "/fhir/R4/Patient/")+`"}`)(w, r)

@@ -5,15 +5,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/siem"
-	"go.etcd.io/bbolt"
 )
 
 // consentLog is a log sink safe for the server's goroutines.
@@ -51,15 +47,7 @@ func (l *consentLog) lines(msg string) []map[string]any {
 // neither.
 func TestConsentChangesAttributable(t *testing.T) {
 	t.Parallel()
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	store, err := consent.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openConsentStore(t)
 	upstream := func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/fhir/R4/Patient/p1" {
 			fhirJSONHandler(http.StatusOK, `{"resourceType":"Patient","id":"p1"}`)(w, r)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +16,6 @@ import (
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/rego"
-	"go.etcd.io/bbolt"
 )
 
 // fakeFHIR is an upstream that knows Patient/p1, its SUD Condition/sud1,
@@ -114,15 +112,7 @@ type upstreamSetup struct {
 
 func newUpstreamSetup(t *testing.T, cfg ConsentSources) *upstreamSetup {
 	t.Helper()
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	store, err := consent.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openConsentStore(t)
 	f := &fakeFHIR{}
 	hs := &harness{t: t, ledger: &fakeLedger{}, seen: make(chan *http.Request, 16)}
 	hs.upstream = httptest.NewServer(http.HandlerFunc(f.handler))

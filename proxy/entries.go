@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 
@@ -231,12 +230,7 @@ func (r *run) withExtraNotices(ns []policy.Notice) []policy.Notice {
 	for _, n := range ns {
 		byID[n.ID] = n
 	}
-	out := make([]policy.Notice, 0, len(byID))
-	for _, n := range byID {
-		out = append(out, n)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return sortedNotices(byID)
 }
 
 // eachDisclosedPart calls f with the class of each kept element (extra)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/rego"
+	"go.etcd.io/bbolt"
 )
 
 // In-process fakes for fast unit tests; the end-to-end suite (test/e2e) uses
@@ -199,4 +201,20 @@ func fhirJSONHandler(status int, body string) http.HandlerFunc {
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(body))
 	}
+}
+
+// openConsentStore is a real consent store in a bbolt file of the test's
+// own, closed when the test ends.
+func openConsentStore(t *testing.T) *consent.Store {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	store, err := consent.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
 }

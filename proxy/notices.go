@@ -35,6 +35,11 @@ func (r *run) disclosedNotices() []policy.Notice {
 	if n, ok := r.consentScopeNotice(relied); ok {
 		byID[n.ID] = n
 	}
+	return sortedNotices(byID)
+}
+
+// sortedNotices are the notices of byID, sorted by id.
+func sortedNotices(byID map[string]policy.Notice) []policy.Notice {
 	out := make([]policy.Notice, 0, len(byID))
 	for _, n := range byID {
 		out = append(out, n)
