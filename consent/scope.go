@@ -34,14 +34,16 @@ const scopeCut = " ... (cut; the consent's terms are available from the disclosi
 // left out (they tell this recipient what others may see, e.g. that an
 // HIV clinic gets the patient's HIV records), and so are deny provisions
 // (what the patient keeps from others): a described permit with a deny
-// nested under it only says that it has exceptions, not what they name.
+// nested under it only says that it has exceptions, not what they name;
+// so does one beside it whose purposes meet the permit's in purposes, the
+// purpose-of-use hierarchy the policy uses (config.purpose_hierarchy).
 // When no permit provision names the recipient (it was admitted through a
 // designation only the policy knows, e.g. membership of an HIE), the text
 // says so without detail.
 //
 // The text is UTF-8 without control characters, at most maxScopeChars
 // bytes long (cut with scopeCut).
-func (n *Normalized) ScopeFor(recipients []string) string {
+func (n *Normalized) ScopeFor(recipients []string, purposes PurposeHierarchy) string {
 	var b strings.Builder
 	b.WriteString("Consent/")
 	b.WriteString(strings.TrimPrefix(n.ID, "upstream:"))
@@ -76,7 +78,7 @@ func (n *Normalized) ScopeFor(recipients []string) string {
 			what = " of all the patient's records to anyone"
 		}
 		b.WriteString(what)
-		if hasExceptions(n.Rules, r, recipients) {
+		if hasExceptions(n.Rules, r, recipients, purposes) {
 			b.WriteString(", with exceptions the patient set")
 		}
 	}
@@ -113,8 +115,8 @@ func appliesTo(r Rule, recipients []string) bool {
 // deny that can apply to the recipient (appliesTo) and is not one of r's
 // ancestors (the base a permit is an exception to). A sibling deny at r's
 // depth wins over r for what both match (a deny wins at equal depth), and
-// a deeper one elsewhere may too.
-func hasExceptions(rules []Rule, r Rule, recipients []string) bool {
+// a deeper one elsewhere may too, when their purposes meet in h.
+func hasExceptions(rules []Rule, r Rule, recipients []string, h PurposeHierarchy) bool {
 	for _, d := range rules {
 		if d.Type != "deny" {
 			continue
@@ -123,7 +125,7 @@ func hasExceptions(rules []Rule, r Rule, recipients []string) bool {
 			return true
 		}
 		ancestor := d.Depth < r.Depth && strings.HasPrefix(r.Path, d.Path+".")
-		if !ancestor && d.Path != r.Path && d.Depth >= r.Depth && appliesTo(d, recipients) && purposesMeet(d, r) {
+		if !ancestor && d.Path != r.Path && d.Depth >= r.Depth && appliesTo(d, recipients) && purposesMeet(d, r, h) {
 			return true
 		}
 	}
@@ -131,15 +133,57 @@ func hasExceptions(rules []Rule, r Rule, recipients []string) bool {
 }
 
 // purposesMeet reports whether a request could match both a and b by its
-// purpose: one of them names no purpose, or they name one in common.
-func purposesMeet(a, b Rule) bool {
+// purpose: one of them names no purpose, or one names a purpose the other
+// names or one broader or narrower than it in h. The policy applies a deny
+// to a caller stating a purpose it names or one narrower (a deny of HPAYMT
+// withholds from a caller stating COVERAGE, beside a permit of COVERAGE);
+// the other direction (a deny of COVERAGE beside a permit of HPAYMT) counts
+// too, the reading that never overstates what the recipient may receive.
+func purposesMeet(a, b Rule, h PurposeHierarchy) bool {
 	pa, pb := rulePurposes(a), rulePurposes(b)
 	if len(pa) == 0 || len(pb) == 0 {
 		return true
 	}
 	for _, p := range pa {
-		if slices.Contains(pb, p) {
+		if slices.ContainsFunc(pb, func(q string) bool { return h.related(p, q) }) {
 			return true
+		}
+	}
+	return false
+}
+
+// PurposeHierarchy is the purpose-of-use hierarchy the policy reads
+// (config.purpose_hierarchy of the policy data, v3-ActReason): each
+// purpose with its direct narrower purposes, e.g. HPAYMT with COVERAGE,
+// COVERAGE with ELIGVER. nil knows no hierarchy: purposes meet by code.
+type PurposeHierarchy map[string][]string
+
+// related reports whether purposes a and b are the same, or one is
+// narrower than the other at any depth.
+func (h PurposeHierarchy) related(a, b string) bool {
+	return a == b || h.narrower(a, b) || h.narrower(b, a)
+}
+
+// narrower reports whether n is narrower than p at any depth (the
+// hierarchy may be a graph: CAREMGT sits under TREAT and HOPERAT, and
+// policy data may hold a cycle).
+func (h PurposeHierarchy) narrower(p, n string) bool {
+	if len(h) == 0 {
+		return false
+	}
+	seen := map[string]bool{p: true}
+	next := []string{p}
+	for len(next) > 0 {
+		x := next[len(next)-1]
+		next = next[:len(next)-1]
+		for _, c := range h[x] {
+			if c == n {
+				return true
+			}
+			if !seen[c] {
+				seen[c] = true
+				next = append(next, c)
+			}
 		}
 	}
 	return false

@@ -12,6 +12,7 @@ import (
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/rego"
 )
 
 // disclosedNotices are the notices the decisions of disclosed items oblige
@@ -80,18 +81,37 @@ func (r *run) consentScopeNotice(relied []audit.ConsentRef) (policy.Notice, bool
 	slices.SortFunc(relied, func(a, b audit.ConsentRef) int {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Version, b.Version))
 	})
-	who := r.recipients()
+	who, purposes := r.recipients(), r.s.purposeHierarchy()
 	var b strings.Builder
 	b.WriteString("Disclosed with the patient's written consent.")
 	for _, ref := range relied {
 		b.WriteByte(' ')
 		if n := r.consentByRef(ref); n != nil {
-			b.WriteString(n.ScopeFor(who))
+			b.WriteString(n.ScopeFor(who, purposes))
 		} else {
 			b.WriteString("Consent/" + strings.TrimPrefix(ref.ID, "upstream:") + " version " + ref.Version + ".")
 		}
 	}
 	return policy.Notice{ID: ConsentScopeNotice, Text: b.String()}, true
+}
+
+// purposeHierarchySource is a Decider that can say which purpose-of-use
+// hierarchy (config.purpose_hierarchy) its policy revision in force reads.
+type purposeHierarchySource interface {
+	PurposeHierarchy() map[string][]string
+}
+
+// purposeHierarchy is the purpose-of-use hierarchy the 2.32(b) explanation
+// relates a consent's purposes by, the one the policy decides with: the
+// decider's when it can say (purposeHierarchySource), else the embedded
+// policy data's.
+func (s *Server) purposeHierarchy() consent.PurposeHierarchy {
+	if s != nil {
+		if d, ok := s.decider.(purposeHierarchySource); ok {
+			return d.PurposeHierarchy()
+		}
+	}
+	return rego.PurposeHierarchy()
 }
 
 // recipients are the forms the consents may name this response's
