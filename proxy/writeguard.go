@@ -89,6 +89,8 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 		return f
 	}
 	rs := s.newRefScan(ex)
+	var forward []byte // the body to forward instead (writemerge.go)
+	var version string // the stored version it was merged with
 	switch req.Interaction {
 	case Search:
 		return s.guardSearchForm(ctx, ex, req, r, body)
@@ -98,18 +100,27 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 		}
 		f = s.guardCreate(ex, body, rs)
 	case Update:
-		f = s.guardUpdate(ctx, ex, req, body, rs)
+		forward, version, f = s.guardUpdate(ctx, ex, req, body, rs)
 	case Patch:
 		f = s.guardPatch(ctx, ex, req, r.Header.Get("Content-Type"), body, rs)
 	default:
-		f = s.guardBatch(ctx, ex, body, rs)
+		forward, f = s.guardBatch(ctx, ex, body, rs)
 	}
 	if f != nil {
 		return f
 	}
 	// The targets of the references written, read last: what the checks
 	// above refuse is refused without reading them (writeguard_refs.go).
-	return rs.check(ctx, ex)
+	if f := rs.check(ctx, ex); f != nil {
+		return f
+	}
+	if forward != nil {
+		setRequestBody(r, forward)
+	}
+	if version != "" && r.Header.Get("If-Match") == "" {
+		r.Header.Set("If-Match", ifMatchVersion(version))
+	}
+	return nil
 }
 
 // dropConditionalHeaders removes If-Match and If-Unmodified-Since from a
@@ -265,24 +276,54 @@ func (s *Server) guardCreate(ex *exchange, body []byte, rs *refScan) *Failure {
 	return rs.resource(body)
 }
 
-// guardUpdate checks an update and collects its body's references into rs.
-func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest, body []byte, rs *refScan) *Failure {
+// guardUpdate checks an update and collects the references its body
+// writes into rs. It returns the body to store: the caller's applied to
+// the stored version, with what the caller's view of it left out merged
+// back (writemerge.go), and the stored version's id when the merge had
+// anything to do ("" otherwise).
+func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest, body []byte, rs *refScan) ([]byte, string, *Failure) {
 	if req.ID == "" {
-		return conditionalWrite()
+		return nil, "", conditionalWrite()
 	}
 	res, f := s.bodyLabels(body, req.Type)
 	if f != nil {
-		return f
+		return nil, "", f
 	}
 	if res.ID != req.ID {
-		return fail(http.StatusBadRequest, "invalid", "the body's id does not match the request path", nil)
+		return nil, "", fail(http.StatusBadRequest, "invalid", "the body's id does not match the request path", nil)
 	}
-	cur, f := s.storedReadable(ctx, ex, req)
+	st, f := s.storedView(ctx, ex, req)
 	if f != nil {
-		return f
+		return nil, "", f
 	}
+	merged, f := mergeUpdate(st, body)
+	if f != nil {
+		return nil, "", f
+	}
+	version := ""
+	if len(st.edits) > 0 {
+		version = st.version
+		// The labels checked are those that would be stored.
+		if res, f = s.bodyLabels(merged, req.Type); f != nil {
+			return nil, "", f
+		}
+	}
+	if f := s.checkUpdateLabels(ex, st.res, res); f != nil {
+		return nil, "", f
+	}
+	// The references checked are the caller's: what the merge put back is
+	// stored already.
+	if f := rs.resource(body); f != nil {
+		return nil, "", f
+	}
+	return merged, version, nil
+}
+
+// checkUpdateLabels: without the label-writer role an update keeps every
+// stored label and adds none but those a read gives.
+func (s *Server) checkUpdateLabels(ex *exchange, cur, res labels.Result) *Failure {
 	if ex.caller.HasScope(LabelWriterScope) {
-		return rs.resource(body)
+		return nil
 	}
 	for _, l := range cur.Existing {
 		if !res.Existing.Has(l) {
@@ -298,7 +339,7 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 			return labelRole("adding security labels")
 		}
 	}
-	return rs.resource(body)
+	return nil
 }
 
 // guardWriteType refuses writes whose effect escapes the response
@@ -579,10 +620,12 @@ func (s *Server) decideStored(ctx context.Context, ex *exchange, body []byte) (l
 }
 
 // guardBatch checks every entry of a batch or transaction as the request it
-// stands for, and collects the references of every entry into rs.
-func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *refScan) *Failure {
+// stands for, and collects the references of every entry into rs. It
+// returns the body to forward when an update entry's was merged with its
+// stored version (writemerge.go), else nil.
+func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *refScan) ([]byte, *Failure) {
 	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
-		return fail(http.StatusBadRequest, "invalid", "the request body is not valid JSON", nil)
+		return nil, fail(http.StatusBadRequest, "invalid", "the request body is not valid JSON", nil)
 	}
 	var b struct {
 		ResourceType string `json:"resourceType"`
@@ -599,12 +642,14 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 		} `json:"entry"`
 	}
 	if err := json.Unmarshal(body, &b); err != nil || b.ResourceType != "Bundle" {
-		return fail(http.StatusBadRequest, "invalid", "a batch or transaction must be a Bundle", nil)
+		return nil, fail(http.StatusBadRequest, "invalid", "a batch or transaction must be a Bundle", nil)
 	}
 	ex.batchMethods = make([]string, len(b.Entry)) // entries.go: writtenEntry
+	var merged []entryMerge
 	for i, e := range b.Entry {
 		ex.batchMethods[i] = strings.ToUpper(e.Request.Method)
 		var f *Failure
+		var m entryMerge
 		switch {
 		case e.Request.IfNoneExist != "":
 			f = conditionalWrite()
@@ -618,20 +663,35 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 			// before its version is compared); nothing else may carry it.
 			f = notSupported("an entry's ifMatch is supported on PUT, PATCH and DELETE entries only; send it as its own request")
 		default:
-			f = s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource, rs)
+			m.body, m.version, f = s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource, rs)
 		}
 		if f != nil {
 			if !errors.Is(f, errMissing) {
 				f.Msg = "batch entry refused: " + f.Msg
 			}
-			return f
+			return nil, f
+		}
+		if m.version != "" || m.body != nil && !bytes.Equal(m.body, e.Resource) {
+			m.index, m.ifMatch = i, e.Request.IfMatch != ""
+			merged = append(merged, m)
 		}
 	}
-	return nil
+	if len(merged) == 0 {
+		return nil, nil
+	}
+	return rewriteBatch(body, merged)
 }
 
-// guardEntry checks one batch entry.
-func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL string, resource []byte, rs *refScan) *Failure {
+// guardEntry checks one batch entry. An update entry's body to store and
+// the stored version it was merged with are returned (guardUpdate).
+func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL string, resource []byte, rs *refScan) ([]byte, string, *Failure) {
+	var out []byte
+	var version string
+	f := s.guardEntryOf(ctx, ex, method, rawURL, resource, rs, func(b []byte, v string) { out, version = b, v })
+	return out, version, f
+}
+
+func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL string, resource []byte, rs *refScan, updated func([]byte, string)) *Failure {
 	path, rawQuery, _ := strings.Cut(rawURL, "?")
 	if strings.Contains(path, "://") {
 		return fail(http.StatusBadRequest, "invalid", "entry urls must be relative", nil)
@@ -664,7 +724,11 @@ func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL st
 	case Create:
 		return s.guardCreate(&sub, resource, rs)
 	case Update:
-		return s.guardUpdate(ctx, &sub, req, resource, rs)
+		out, version, f := s.guardUpdate(ctx, &sub, req, resource, rs)
+		if f == nil {
+			updated(out, version)
+		}
+		return f
 	case Delete:
 		return s.guardDelete(ctx, &sub, req)
 	case Patch:

@@ -1,0 +1,170 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/internal/jsonmerge"
+	"github.com/ds4p/ds4p/labels"
+)
+
+// Updates against a partial view. A caller may read a resource but not all
+// of it: a List whose entry names a withheld Condition, a claim whose SUD
+// diagnosis is cut, a Patient whose Part 2 enrolment is cut, a masked
+// value, attachment data removed, labels the proxy added. Stored as the
+// caller wrote it, an update of what it read would erase in the EHR what
+// it was not shown, and refusing the update would tell it (for the
+// enrolment, nothing else does). So an update is applied to the caller's
+// view of the stored version and what the view left out is merged back
+// (internal/jsonmerge): the caller's changes are stored, and nothing it
+// did not see is lost.
+//
+// The stored version is read and labelled, decided and cut as a read by
+// the caller would be (the whole response pipeline but the ledger:
+// nothing of it is disclosed). The merged body is what the upstream gets;
+// the references checked are the caller's own (what the merge restores
+// is stored already, and checking it would tell the caller about it). The
+// upstream is asked to store it only over the version it was merged
+// with: If-Match with that version, unless the caller sent its own; a
+// write in between answers 412 and the caller tries again.
+
+// storedForUpdate is the stored version of an update's resource, as the
+// caller may see it.
+type storedForUpdate struct {
+	res     labels.Result // its labels, as a read would give them
+	body    []byte        // the stored bytes
+	edits   []fjson.Edit  // what makes the caller's view of body
+	version string        // meta.versionId, "" when there is none
+}
+
+// storedView reads and decides the stored version of req's resource as a
+// read by the caller would: a withheld one and a missing one answer as
+// missing, as storedReadable's.
+func (s *Server) storedView(ctx context.Context, ex *exchange, req fhirRequest) (*storedForUpdate, *Failure) {
+	body, status, ctype, err := s.fetchStored(ctx, ex, req.Type, req.ID)
+	if err != nil {
+		return nil, classify(err)
+	}
+	missing := fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
+	switch {
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return nil, missing
+	case status != http.StatusOK:
+		return nil, storedReadFailed(status, ctype, body)
+	}
+	bad := fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+	r, root, single, err := s.collectLabelled(ctx, ex, body)
+	if err != nil {
+		return nil, bad
+	}
+	if root != nil || single == nil || single.res == nil {
+		return nil, bad
+	}
+	steps := []func(context.Context) error{
+		r.settleLabels, r.decide, r.decideContained,
+		func(context.Context) error { r.applyRedactDecisions(); return nil },
+		func(context.Context) error { return r.withholdUninspectable() },
+		r.decideElements,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return nil, classify(err)
+		}
+	}
+	if !single.class.decision.Permitted() {
+		return nil, missing
+	}
+	edits, err := r.itemEdits(single)
+	if err != nil {
+		return nil, classify(err)
+	}
+	st := &storedForUpdate{res: *single.res, body: body, edits: edits}
+	if m, _, ok, _ := fjson.Lookup(body, single.start, "meta"); ok && body[m] == '{' {
+		if vs, ve, ok, _ := fjson.Lookup(body, m, "versionId"); ok {
+			st.version, _ = fjson.StringValue(body, vs, ve)
+		}
+	}
+	return st, nil
+}
+
+// mergeUpdate returns the body to store for the caller's update n of the
+// stored version st.
+func mergeUpdate(st *storedForUpdate, n []byte) ([]byte, *Failure) {
+	if len(st.edits) == 0 {
+		return n, nil // the caller saw it whole, as stored
+	}
+	out, err := jsonmerge.Merge(st.body, st.edits, n)
+	switch {
+	case errors.Is(err, jsonmerge.ErrAmbiguous):
+		return nil, fail(http.StatusConflict, "conflict", "the update changes the length of an array and one of its elements was shown to you in part (the resource is REDACTED); change that element in place, or leave the array's other elements as they are, and send it again", err)
+	case err != nil:
+		return nil, fail(http.StatusInternalServerError, "exception", "the update could not be applied to the stored resource; nothing was written", err)
+	}
+	return out, nil
+}
+
+// ifMatchVersion is the If-Match value for a stored version id.
+func ifMatchVersion(version string) string {
+	return `W/` + strconv.Quote(version)
+}
+
+// entryMerge is an update entry of a batch whose body the merge changed,
+// or which is to be stored only over the version it was merged with.
+type entryMerge struct {
+	index   int
+	body    []byte // the resource to store
+	version string // the stored version it was merged with ("" none)
+	ifMatch bool   // the entry has its own request.ifMatch
+}
+
+// rewriteBatch puts each merged entry's resource into the batch body and,
+// unless the entry has its own, request.ifMatch with the version it was
+// merged with.
+func rewriteBatch(body []byte, merged []entryMerge) ([]byte, *Failure) {
+	bad := fail(http.StatusInternalServerError, "exception", "the batch could not be rewritten; nothing was written", nil)
+	es, _, ok, err := fjson.Lookup(body, 0, "entry")
+	if err != nil || !ok || body[es] != '[' {
+		return nil, bad
+	}
+	var edits []fjson.Edit
+	next, i := 0, 0
+	err = fjson.ArrayEach(body, es, func(s, _ int) error {
+		defer func() { i++ }()
+		if next >= len(merged) || merged[next].index != i {
+			return nil
+		}
+		m := merged[next]
+		next++
+		if m.version != "" && !m.ifMatch {
+			rs, _, ok, err := fjson.Lookup(body, s, "request")
+			if err != nil || !ok || body[rs] != '{' {
+				return errors.New("an update entry without its request")
+			}
+			field := fjson.AppendString([]byte(`"ifMatch":`), ifMatchVersion(m.version))
+			edits = append(edits, fjson.Edit{Start: rs + 1, End: rs + 1, Data: append(field, ',')})
+		}
+		vs, ve, ok, err := fjson.Lookup(body, s, "resource")
+		if err != nil || !ok {
+			return errors.New("an update entry without its resource")
+		}
+		edits = append(edits, fjson.Edit{Start: vs, End: ve, Data: m.body})
+		return nil
+	})
+	if err != nil || next != len(merged) {
+		return nil, bad
+	}
+	sortEditsByStart(edits)
+	out, err := fjson.Apply(make([]byte, 0, len(body)+256), body, edits)
+	if err != nil {
+		return nil, bad
+	}
+	return out, nil
+}
+
+func sortEditsByStart(edits []fjson.Edit) {
+	slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
+}

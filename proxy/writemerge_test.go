@@ -1,0 +1,231 @@
+package proxy
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// storeUpstream keeps resources by path, answers reads with them and stores
+// updates (PUT, and PUT entries of a batch), giving each a new versionId
+// and honouring If-Match / request.ifMatch against the current version.
+type storeUpstream struct {
+	mu      sync.Mutex
+	res     map[string]string // "Type/id" -> JSON
+	version map[string]int
+	ifMatch []string // the If-Match each write carried
+}
+
+func newStoreUpstream(resources map[string]string) *storeUpstream {
+	u := &storeUpstream{res: map[string]string{}, version: map[string]int{}}
+	for k, v := range resources {
+		u.res[k], u.version[k] = v, 1
+	}
+	return u
+}
+
+func (u *storeUpstream) get(key string) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.res[key]
+}
+
+func (u *storeUpstream) handler(w http.ResponseWriter, r *http.Request) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	path := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/fhir/R4"), "/")
+	switch {
+	case r.Method == http.MethodGet:
+		if b, ok := u.res[path]; ok {
+			fhirJSONHandler(200, b)(w, r)
+			return
+		}
+		fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+	case r.Method == http.MethodPut:
+		b, _ := io.ReadAll(r.Body)
+		status, out := u.put(path, string(b), r.Header.Get("If-Match"))
+		fhirJSONHandler(status, out)(w, r)
+	case r.Method == http.MethodPost && path == "":
+		var bundle struct {
+			Entry []struct {
+				Resource json.RawMessage `json:"resource"`
+				Request  struct{ Method, URL, IfMatch string }
+			} `json:"entry"`
+		}
+		b, _ := io.ReadAll(r.Body)
+		if json.Unmarshal(b, &bundle) != nil {
+			fhirJSONHandler(400, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid"}]}`)(w, r)
+			return
+		}
+		var entries []string
+		for _, e := range bundle.Entry {
+			status, out := u.put(e.Request.URL, string(e.Resource), e.Request.IfMatch)
+			entries = append(entries, `{"resource":`+out+`,"response":{"status":"`+strconv.Itoa(status)+`"}}`)
+		}
+		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"batch-response","entry":[`+strings.Join(entries, ",")+`]}`)(w, r)
+	default:
+		http.Error(w, "not here", http.StatusMethodNotAllowed)
+	}
+}
+
+// put stores body under key with the next version (u.mu held).
+func (u *storeUpstream) put(key, body, ifMatch string) (int, string) {
+	u.ifMatch = append(u.ifMatch, ifMatch)
+	if ifMatch != "" && ifMatch != `W/"`+strconv.Itoa(u.version[key])+`"` {
+		return http.StatusPreconditionFailed, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"conflict"}]}`
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		return 400, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid"}]}`
+	}
+	u.version[key]++
+	meta, _ := m["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["versionId"] = strconv.Itoa(u.version[key])
+	m["meta"] = meta
+	out, _ := json.Marshal(m)
+	u.res[key] = string(out)
+	return 200, string(out)
+}
+
+// The stored EOB: version 1, an ordinary and an SUD diagnosis.
+var storedEOB = strings.Replace(mixedEOB, `"id":"eob1",`, `"id":"eob1","meta":{"versionId":"1"},`, 1)
+
+// A caller who may read an EOB only in part (its SUD diagnosis and the
+// narrative are cut) reads it, changes it and writes it back: its change is
+// stored, and so is everything it was not shown; the labels the read added
+// (REDACTED) are not stored, and the upstream is asked to store it only
+// over the version that was merged.
+func TestUpdateOfAPartialViewKeepsWhatWasCut(t *testing.T) {
+	t.Parallel()
+	up := newStoreUpstream(map[string]string{"ExplanationOfBenefit/eob1": storedEOB, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	h := newHarness(t, up.handler)
+	resp, view := h.get("/fhir/ExplanationOfBenefit/eob1", tokOtherWriter)
+	if resp.StatusCode != 200 || strings.Contains(view, "F11.20") || !strings.Contains(view, `"REDACTED"`) {
+		t.Fatalf("read: %d %s", resp.StatusCode, view)
+	}
+	edited := strings.Replace(view, `"outcome":"complete"`, `"outcome":"partial"`, 1)
+	if edited == view {
+		t.Fatalf("the view has no outcome to change: %s", view)
+	}
+	resp, body := h.send(http.MethodPut, "/fhir/ExplanationOfBenefit/eob1", tokOtherWriter, "application/fhir+json", edited)
+	if resp.StatusCode != 200 {
+		t.Fatalf("update: %d %s", resp.StatusCode, body)
+	}
+	stored := up.get("ExplanationOfBenefit/eob1")
+	for _, want := range []string{"F11.20", "opioid dependence", `"partial"`, `"I10"`} {
+		if !strings.Contains(stored, want) {
+			t.Errorf("stored without %q: %s", want, stored)
+		}
+	}
+	if strings.Contains(stored, "REDACTED") {
+		t.Errorf("the read's REDACTED label was stored: %s", stored)
+	}
+	if got := up.ifMatch; len(got) != 1 || got[0] != `W/"1"` {
+		t.Errorf("If-Match sent %q, want W/\"1\"", got)
+	}
+	// What the caller gets back is its view of what was stored.
+	if strings.Contains(body, "F11.20") || strings.Contains(body, "opioid") || !strings.Contains(body, `"partial"`) {
+		t.Errorf("the update's answer: %s", body)
+	}
+	// Writing it again over the version it read: the upstream refuses
+	// (the caller's If-Match is its own and is kept).
+	resp, _ = h.do(http.MethodPut, "/fhir/ExplanationOfBenefit/eob1", tokOtherWriter, "application/fhir+json", edited, "If-Match", `W/"1"`)
+	if resp.StatusCode != http.StatusPreconditionFailed {
+		t.Errorf("stale If-Match: %d, want 412", resp.StatusCode)
+	}
+}
+
+// Deleting the diagnoses it sees deletes those only; the cut one stays.
+func TestUpdateDeletingWhatWasSeenKeepsTheCutElements(t *testing.T) {
+	t.Parallel()
+	up := newStoreUpstream(map[string]string{"ExplanationOfBenefit/eob1": storedEOB, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	h := newHarness(t, up.handler)
+	_, view := h.get("/fhir/ExplanationOfBenefit/eob1", tokOtherWriter)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(view), &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "diagnosis")
+	b, _ := json.Marshal(m)
+	if resp, body := h.send(http.MethodPut, "/fhir/ExplanationOfBenefit/eob1", tokOtherWriter, "application/fhir+json", string(b)); resp.StatusCode != 200 {
+		t.Fatalf("update: %d %s", resp.StatusCode, body)
+	}
+	stored := up.get("ExplanationOfBenefit/eob1")
+	if !strings.Contains(stored, "F11.20") || strings.Contains(stored, `"I10"`) {
+		t.Fatalf("stored: %s", stored)
+	}
+}
+
+// A Patient's Part 2 enrolment is cut silently (no REDACTED mark): an
+// update of the rest keeps it, and neither the answer nor its status
+// tells the caller it exists.
+func TestUpdateKeepsASilentlyCutEnrolment(t *testing.T) {
+	t.Parallel()
+	pat := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"name":[{"family":"Doe"}],"managingOrganization":{"reference":"Organization/p2","display":"Riverside Recovery"}}`
+	plain := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"name":[{"family":"Doe"}]}`
+	for _, c := range []struct{ name, stored string }{{"enrolled", pat}, {"not enrolled", plain}} {
+		up := newStoreUpstream(map[string]string{"Patient/p1": c.stored})
+		h := newHarness(t, up.handler, withProgram)
+		_, view := h.get("/fhir/Patient/p1", tokOtherWriter)
+		if strings.Contains(view, "Riverside") {
+			t.Fatalf("%s: the read shows the enrolment: %s", c.name, view)
+		}
+		edited := strings.Replace(view, `"Doe"`, `"Doe-Smith"`, 1)
+		resp, body := h.send(http.MethodPut, "/fhir/Patient/p1", tokOtherWriter, "application/fhir+json", edited)
+		if resp.StatusCode != 200 || strings.Contains(body, "Riverside") || strings.Contains(body, "REDACTED") || !strings.Contains(body, "Doe-Smith") {
+			t.Fatalf("%s: update: %d %s", c.name, resp.StatusCode, body)
+		}
+		stored := up.get("Patient/p1")
+		if strings.Contains(c.stored, "Riverside") != strings.Contains(stored, "Organization/p2") || !strings.Contains(stored, "Doe-Smith") {
+			t.Errorf("%s: stored %s", c.name, stored)
+		}
+	}
+}
+
+// The same update as a batch entry: the entry's resource is merged and
+// its request gets the version as ifMatch.
+func TestBatchUpdateOfAPartialViewKeepsWhatWasCut(t *testing.T) {
+	t.Parallel()
+	up := newStoreUpstream(map[string]string{"ExplanationOfBenefit/eob1": storedEOB, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	h := newHarness(t, up.handler)
+	_, view := h.get("/fhir/ExplanationOfBenefit/eob1", tokOtherWriter)
+	edited := strings.Replace(view, `"outcome":"complete"`, `"outcome":"partial"`, 1)
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + edited + `,"request":{"method":"PUT","url":"ExplanationOfBenefit/eob1"}}]}`
+	resp, body := h.send(http.MethodPost, "/fhir", tokOtherWriter, "application/fhir+json", batch)
+	if resp.StatusCode != 200 {
+		t.Fatalf("batch: %d %s", resp.StatusCode, body)
+	}
+	stored := up.get("ExplanationOfBenefit/eob1")
+	if !strings.Contains(stored, "F11.20") || !strings.Contains(stored, `"partial"`) || strings.Contains(stored, "REDACTED") {
+		t.Errorf("stored: %s", stored)
+	}
+	if got := up.ifMatch; len(got) != 1 || got[0] != `W/"1"` {
+		t.Errorf("ifMatch sent %q", got)
+	}
+	if strings.Contains(body, "F11.20") {
+		t.Errorf("the batch answer shows the cut diagnosis: %s", body)
+	}
+}
+
+// A caller that sees the resource whole is not merged: its body is stored
+// as written, without If-Match.
+func TestUpdateOfAWholeViewIsStoredAsWritten(t *testing.T) {
+	t.Parallel()
+	plain := `{"resourceType":"Observation","id":"o1","meta":{"versionId":"1"},"status":"final","subject":{"reference":"Patient/p1"},"code":{"text":"weight"}}`
+	up := newStoreUpstream(map[string]string{"Observation/o1": plain, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	h := newHarness(t, up.handler)
+	edited := strings.Replace(plain, `"final"`, `"amended"`, 1)
+	if resp, body := h.send(http.MethodPut, "/fhir/Observation/o1", tokOtherWriter, "application/fhir+json", edited); resp.StatusCode != 200 {
+		t.Fatalf("update: %d %s", resp.StatusCode, body)
+	}
+	if got := up.ifMatch; len(got) != 1 || got[0] != "" {
+		t.Errorf("If-Match sent %q, want none", got)
+	}
+}
