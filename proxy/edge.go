@@ -161,15 +161,18 @@ func (s *Server) authenticate(c *gin.Context) {
 // when it lies directly below the FHIR base the proxy serves or fronts (the
 // upstream, its aliases, the configured public_base_url): SMART sends fhirUser as
 // an absolute URL, and an issuer serving several FHIR servers may name
-// another server's Patient with the same id, who is not this patient. A
-// fhirUser the proxy does not count leaves the caller an ordinary one.
+// another server's Patient with the same id, who is not this patient. The
+// base's scheme and host may be spelled in any equivalent way (an explicit
+// default port, a trailing dot, another case), the URL must be plain and
+// the path below the base exactly Type/id (exactLocalPath). A fhirUser the
+// proxy does not count leaves the caller an ordinary one.
 func (s *Server) checkFHIRUserBase(caller *authn.Caller) {
 	if caller.FHIRUserURL == "" {
 		return
 	}
 	// The configured public base only: the one publicBase derives from the
 	// request's Host header is the caller's to choose.
-	if rest, ok := s.localPath(caller.FHIRUserURL, s.opts.PublicBaseURL); !ok || rest != caller.FHIRUser {
+	if rest, ok := s.exactLocalPath(caller.FHIRUserURL, s.opts.PublicBaseURL); !ok || rest != caller.FHIRUser {
 		caller.FHIRUser = ""
 	}
 }

@@ -173,15 +173,17 @@ func (s *Server) localReference(ref string) bool {
 
 // localPath returns what follows the base in an absolute reference under
 // the upstream's base, one of its aliases, or one of more (the proxy's own
-// base, for a write): scheme and host compare in any case (HTTP://EHR/fhir
-// is the base), the path exactly.
+// base, for a write): scheme and host compare as equivalent spellings of
+// one server (sameServer: HTTP://EHR./fhir and http://ehr:80/fhir are
+// http://ehr/fhir), the path exactly. The right of access takes a plainer
+// spelling only (exactLocalPath).
 func (s *Server) localPath(ref string, more ...string) (string, bool) {
 	u, err := url.Parse(ref)
 	if err != nil || u.Opaque != "" {
 		return "", false
 	}
 	under := func(base *url.URL) (string, bool) {
-		if base == nil || !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) {
+		if base == nil || !sameServer(u, base) {
 			return "", false
 		}
 		rest, ok := strings.CutPrefix(u.EscapedPath(), strings.TrimRight(base.EscapedPath(), "/")+"/")

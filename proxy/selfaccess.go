@@ -19,7 +19,8 @@ import (
 // needs the opposite, a reference that names this patient and nothing
 // else. So the item's own subject, patient or beneficiary reference must
 // be exactly Patient/ID (or Patient/ID/_history/V), relative or directly
-// below the upstream's base or an alias: not another server's Patient with
+// below the upstream's base or an alias (its scheme and host in any
+// equivalent spelling, sameServer): not another server's Patient with
 // the same id, not Patient/pb/Patient/pa or Patient/pa/_history/../../x.
 // An item that names its patient by identifier (resolved to this patient,
 // patient_identity.go) and a Patient resource itself count without one.
@@ -58,10 +59,11 @@ func (r *run) selfAccess(it *item, patient string) bool {
 
 // ownPatientRef reports whether ref is exactly patient ("Patient/ID"),
 // optionally with /_history/V, relative or directly below the upstream's
-// base or one of its aliases.
+// base or one of its aliases, spelled plainly (exactLocalPath: the
+// server's name in any equivalent spelling, the rest as written).
 func (s *Server) ownPatientRef(ref, patient string) bool {
 	if strings.Contains(ref, "://") {
-		rest, ok := s.localPath(ref)
+		rest, ok := s.exactLocalPath(ref)
 		if !ok {
 			return false
 		}
