@@ -91,6 +91,7 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	rs := s.newRefScan(ex)
 	var forward []byte // the body to forward instead (writemerge.go)
 	var version string // the stored version it was merged with
+	var put bool       // a patch applied to the caller's view: the upstream stores the result
 	switch req.Interaction {
 	case Search:
 		return s.guardSearchForm(ctx, ex, req, r, body)
@@ -102,7 +103,7 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	case Update:
 		forward, version, f = s.guardUpdate(ctx, ex, req, body, rs)
 	case Patch:
-		f = s.guardPatch(ctx, ex, req, r.Header.Get("Content-Type"), body, rs)
+		forward, version, put, f = s.guardPatch(ctx, ex, req, r.Header.Get("Content-Type"), body, rs)
 	default:
 		forward, f = s.guardBatch(ctx, ex, body, rs)
 	}
@@ -116,6 +117,10 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	}
 	if forward != nil {
 		setRequestBody(r, forward)
+	}
+	if put {
+		r.Method = http.MethodPut
+		r.Header.Set("Content-Type", "application/fhir+json")
 	}
 	if version != "" && r.Header.Get("If-Match") == "" {
 		r.Header.Set("If-Match", ifMatchVersion(version))
@@ -406,21 +411,49 @@ func (s *Server) guardDelete(ctx context.Context, ex *exchange, req fhirRequest)
 // guardPatch refuses a patch that touches meta without the role, and one of
 // a resource the caller may not read; it collects the references the patch
 // writes into rs.
-func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, contentType string, body []byte, rs *refScan) *Failure {
+func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, contentType string, body []byte, rs *refScan) (forward []byte, version string, put bool, f *Failure) {
 	if req.ID == "" {
-		return conditionalWrite()
+		return nil, "", false, conditionalWrite()
 	}
 	touches, f := s.patchTouchesMeta(contentType, body)
 	if f != nil {
-		return f
+		return nil, "", false, f
 	}
 	if touches && !ex.caller.HasScope(LabelWriterScope) {
-		return labelRole("a patch of meta (security labels)")
+		return nil, "", false, labelRole("a patch of meta (security labels)")
 	}
-	if _, f = s.storedReadable(ctx, ex, req); f != nil {
-		return f
+	if mt, _, _ := mime.ParseMediaType(contentType); mt != "application/json-patch+json" {
+		// FHIRPath Patch: forwarded as it is (README, Limits: writes).
+		if _, f = s.storedReadable(ctx, ex, req); f != nil {
+			return nil, "", false, f
+		}
+		return nil, "", false, rs.patch(req.Type, contentType, body)
 	}
-	return rs.patch(req.Type, contentType, body)
+	st, f := s.storedView(ctx, ex, req) // writemerge.go
+	if f != nil {
+		return nil, "", false, f
+	}
+	if f := rs.patch(req.Type, contentType, body); f != nil {
+		return nil, "", false, f
+	}
+	if len(st.edits) == 0 {
+		return nil, "", false, nil // the caller sees it as stored: forwarded as it is
+	}
+	merged, f := patchView(st, body)
+	if f != nil {
+		return nil, "", false, f
+	}
+	res, f := s.bodyLabels(merged, req.Type)
+	if f != nil {
+		return nil, "", false, f
+	}
+	if res.ID != req.ID {
+		return nil, "", false, fail(http.StatusUnprocessableEntity, "processing", "the patch changes the resource's id", nil)
+	}
+	if f := s.checkUpdateLabels(ex, st.res, res); f != nil {
+		return nil, "", false, f
+	}
+	return merged, st.version, true, nil
 }
 
 // patchTouchesMeta reads a JSON Patch or a FHIRPath Patch (Parameters) and
@@ -663,7 +696,7 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 			// before its version is compared); nothing else may carry it.
 			f = notSupported("an entry's ifMatch is supported on PUT, PATCH and DELETE entries only; send it as its own request")
 		default:
-			m.body, m.version, f = s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource, rs)
+			m.body, m.version, m.put, f = s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource, rs)
 		}
 		if f != nil {
 			if !errors.Is(f, errMissing) {
@@ -671,7 +704,7 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 			}
 			return nil, f
 		}
-		if m.version != "" || m.body != nil && !bytes.Equal(m.body, e.Resource) {
+		if m.put || m.version != "" || m.body != nil && !bytes.Equal(m.body, e.Resource) {
 			m.index, m.ifMatch = i, e.Request.IfMatch != ""
 			merged = append(merged, m)
 		}
@@ -684,14 +717,15 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 
 // guardEntry checks one batch entry. An update entry's body to store and
 // the stored version it was merged with are returned (guardUpdate).
-func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL string, resource []byte, rs *refScan) ([]byte, string, *Failure) {
+func (s *Server) guardEntry(ctx context.Context, ex *exchange, method, rawURL string, resource []byte, rs *refScan) ([]byte, string, bool, *Failure) {
 	var out []byte
 	var version string
-	f := s.guardEntryOf(ctx, ex, method, rawURL, resource, rs, func(b []byte, v string) { out, version = b, v })
-	return out, version, f
+	var put bool
+	f := s.guardEntryOf(ctx, ex, method, rawURL, resource, rs, func(b []byte, v string, p bool) { out, version, put = b, v, p })
+	return out, version, put, f
 }
 
-func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL string, resource []byte, rs *refScan, updated func([]byte, string)) *Failure {
+func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL string, resource []byte, rs *refScan, updated func([]byte, string, bool)) *Failure {
 	path, rawQuery, _ := strings.Cut(rawURL, "?")
 	if strings.Contains(path, "://") {
 		return fail(http.StatusBadRequest, "invalid", "entry urls must be relative", nil)
@@ -726,13 +760,17 @@ func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL 
 	case Update:
 		out, version, f := s.guardUpdate(ctx, &sub, req, resource, rs)
 		if f == nil {
-			updated(out, version)
+			updated(out, version, false)
 		}
 		return f
 	case Delete:
 		return s.guardDelete(ctx, &sub, req)
 	case Patch:
-		return s.guardBatchPatch(ctx, &sub, req, resource, rs)
+		out, version, put, f := s.guardBatchPatch(ctx, &sub, req, resource, rs)
+		if f == nil && put {
+			updated(out, version, true)
+		}
+		return f
 	case Operation:
 		if f := guardMetaOperation(ex, req); f != nil {
 			return f
@@ -764,19 +802,19 @@ func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL 
 
 // guardBatchPatch: in a batch a patch is a Binary holding a JSON Patch, or a
 // Parameters resource (FHIRPath Patch).
-func (s *Server) guardBatchPatch(ctx context.Context, ex *exchange, req fhirRequest, resource []byte, rs *refScan) *Failure {
+func (s *Server) guardBatchPatch(ctx context.Context, ex *exchange, req fhirRequest, resource []byte, rs *refScan) ([]byte, string, bool, *Failure) {
 	var bin struct {
 		ResourceType string `json:"resourceType"`
 		ContentType  string `json:"contentType"`
 		Data         string `json:"data"`
 	}
 	if err := json.Unmarshal(resource, &bin); err != nil {
-		return fail(http.StatusBadRequest, "invalid", "the patch is not valid", nil)
+		return nil, "", false, fail(http.StatusBadRequest, "invalid", "the patch is not valid", nil)
 	}
 	if bin.ResourceType == "Binary" {
 		doc, err := base64.StdEncoding.DecodeString(bin.Data)
 		if err != nil {
-			return fail(http.StatusBadRequest, "invalid", "the patch is not valid base64", nil)
+			return nil, "", false, fail(http.StatusBadRequest, "invalid", "the patch is not valid base64", nil)
 		}
 		return s.guardPatch(ctx, ex, req, bin.ContentType, doc, rs)
 	}

@@ -122,7 +122,7 @@ func TestWriteGuard(t *testing.T) {
 		{"update of a missing resource", "PUT", "/fhir/Condition/nope", tokAll, fj, strings.Replace(conditionWith(), "sud1", "nope", 1), 404},
 		{"update with another id", "PUT", "/fhir/Condition/sud1", tokAll, fj, strings.Replace(conditionWith(secSUD, secR), "sud1", "x", 1), 400},
 		{"conditional update", "PUT", "/fhir/Condition?code=F11.20", tokAll, fj, conditionWith(), 400},
-		{"json patch of status", "PATCH", "/fhir/Condition/sud1", tokAll, jp, `[{"op":"replace","path":"/clinicalStatus/text","value":"x"}]`, 0},
+		{"json patch of status", "PATCH", "/fhir/Condition/sud1", tokAll, jp, `[{"op":"add","path":"/clinicalStatus","value":{"text":"x"}}]`, 0},
 		{"json patch of meta.security", "PATCH", "/fhir/Condition/sud1", tokAll, jp, `[{"op":"remove","path":"/meta/security"}]`, 403},
 		{"json patch moving from meta", "PATCH", "/fhir/Condition/sud1", tokAll, jp, `[{"op":"move","from":"/meta","path":"/x"}]`, 403},
 		{"json patch of meta by a label writer", "PATCH", "/fhir/Condition/sud1", tokWriter, jp, `[{"op":"remove","path":"/meta/security"}]`, 0},

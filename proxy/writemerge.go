@@ -119,6 +119,7 @@ type entryMerge struct {
 	body    []byte // the resource to store
 	version string // the stored version it was merged with ("" none)
 	ifMatch bool   // the entry has its own request.ifMatch
+	put     bool   // a patch applied to the caller's view: stored as an update
 }
 
 // rewriteBatch puts each merged entry's resource into the batch body and,
@@ -147,6 +148,17 @@ func rewriteBatch(body []byte, merged []entryMerge) ([]byte, *Failure) {
 			field := fjson.AppendString([]byte(`"ifMatch":`), ifMatchVersion(m.version))
 			edits = append(edits, fjson.Edit{Start: rs + 1, End: rs + 1, Data: append(field, ',')})
 		}
+		if m.put {
+			rs, _, ok, err := fjson.Lookup(body, s, "request")
+			if err != nil || !ok || body[rs] != '{' {
+				return errors.New("a patch entry without its request")
+			}
+			ms, me, ok, err := fjson.Lookup(body, rs, "method")
+			if err != nil || !ok {
+				return errors.New("a patch entry without its method")
+			}
+			edits = append(edits, fjson.Edit{Start: ms, End: me, Data: []byte(`"PUT"`)})
+		}
 		vs, ve, ok, err := fjson.Lookup(body, s, "resource")
 		if err != nil || !ok {
 			return errors.New("an update entry without its resource")
@@ -167,4 +179,24 @@ func rewriteBatch(body []byte, merged []entryMerge) ([]byte, *Failure) {
 
 func sortEditsByStart(edits []fjson.Edit) {
 	slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
+}
+
+// patchView applies a JSON Patch to the caller's view of the stored
+// version, whose paths are what the caller saw (an index into an array
+// that lost an element to the cut names another element in the stored
+// version), and merges the result back as an update.
+func patchView(st *storedForUpdate, patch []byte) ([]byte, *Failure) {
+	view, err := fjson.Apply(nil, st.body, st.edits)
+	if err != nil {
+		return nil, fail(http.StatusInternalServerError, "exception", "the patch could not be applied to the stored resource; nothing was written", err)
+	}
+	n, err := jsonmerge.ApplyPatch(view, patch)
+	var pe *jsonmerge.PatchError
+	switch {
+	case errors.As(err, &pe):
+		return nil, fail(http.StatusUnprocessableEntity, "processing", "the patch cannot be applied: "+pe.Msg, nil)
+	case err != nil:
+		return nil, fail(http.StatusInternalServerError, "exception", "the patch could not be applied to the stored resource; nothing was written", err)
+	}
+	return mergeUpdate(st, n)
 }

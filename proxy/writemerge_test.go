@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ds4p/ds4p/internal/jsonmerge"
 )
 
 // storeUpstream keeps resources by path, answers reads with them and stores
@@ -18,6 +21,7 @@ type storeUpstream struct {
 	res     map[string]string // "Type/id" -> JSON
 	version map[string]int
 	ifMatch []string // the If-Match each write carried
+	patches []string // the PATCH bodies that reached it
 }
 
 func newStoreUpstream(resources map[string]string) *storeUpstream {
@@ -48,6 +52,16 @@ func (u *storeUpstream) handler(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPut:
 		b, _ := io.ReadAll(r.Body)
 		status, out := u.put(path, string(b), r.Header.Get("If-Match"))
+		fhirJSONHandler(status, out)(w, r)
+	case r.Method == http.MethodPatch: // JSON Patch, on the stored version
+		b, _ := io.ReadAll(r.Body)
+		u.patches = append(u.patches, string(b))
+		patched, err := jsonmerge.ApplyPatch([]byte(u.res[path]), b)
+		if err != nil {
+			fhirJSONHandler(422, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing"}]}`)(w, r)
+			return
+		}
+		status, out := u.put(path, string(patched), r.Header.Get("If-Match"))
 		fhirJSONHandler(status, out)(w, r)
 	case r.Method == http.MethodPost && path == "":
 		var bundle struct {
@@ -227,5 +241,79 @@ func TestUpdateOfAWholeViewIsStoredAsWritten(t *testing.T) {
 	}
 	if got := up.ifMatch; len(got) != 1 || got[0] != "" {
 		t.Errorf("If-Match sent %q, want none", got)
+	}
+}
+
+// Three diagnoses, the middle one SUD: the caller sees two, and its JSON
+// Patch paths count what it sees. /diagnosis/1 is the asthma diagnosis for
+// it, the SUD one in the stored version: applied there it would change (or
+// remove) what the caller was never shown.
+var storedEOB3 = strings.Replace(storedEOB, `{"sequence":2,"diagnosisCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}}`,
+	`{"sequence":2,"diagnosisCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}},`+
+		`{"sequence":3,"diagnosisCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"J45.909"}]}}`, 1)
+
+func TestJSONPatchOfAPartialViewAppliesToWhatTheCallerSaw(t *testing.T) {
+	t.Parallel()
+	if !strings.Contains(storedEOB3, "J45.909") {
+		t.Fatal("the test's EOB has no third diagnosis")
+	}
+	for _, c := range []struct {
+		name, patch string
+		check       func(stored string) bool
+	}{
+		{"replace", `[{"op":"replace","path":"/diagnosis/1/sequence","value":7}]`,
+			func(st string) bool {
+				return strings.Contains(st, `"sequence":7`) && strings.Contains(st, `"sequence":2`)
+			}},
+		{"remove", `[{"op":"remove","path":"/diagnosis/1"}]`,
+			func(st string) bool { return !strings.Contains(st, "J45.909") && strings.Contains(st, "F11.20") }},
+	} {
+		up := newStoreUpstream(map[string]string{"ExplanationOfBenefit/eob1": storedEOB3, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+		h := newHarness(t, up.handler)
+		resp, body := h.send(http.MethodPatch, "/fhir/ExplanationOfBenefit/eob1", tokOtherWriter, "application/json-patch+json", c.patch)
+		if resp.StatusCode != 200 || strings.Contains(body, "F11.20") {
+			t.Fatalf("%s: %d %s", c.name, resp.StatusCode, body)
+		}
+		stored := up.get("ExplanationOfBenefit/eob1")
+		if !c.check(stored) || !strings.Contains(stored, "opioid dependence") || strings.Contains(stored, "REDACTED") {
+			t.Errorf("%s: stored %s", c.name, stored)
+		}
+		if len(up.patches) != 0 || len(up.ifMatch) != 1 || up.ifMatch[0] != `W/"1"` {
+			t.Errorf("%s: the upstream got patches %q, If-Match %q; want an update over version 1", c.name, up.patches, up.ifMatch)
+		}
+	}
+	// A path only the cut element has is not there for the caller.
+	up := newStoreUpstream(map[string]string{"ExplanationOfBenefit/eob1": storedEOB3, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	h := newHarness(t, up.handler)
+	if resp, body := h.send(http.MethodPatch, "/fhir/ExplanationOfBenefit/eob1", tokOtherWriter, "application/json-patch+json", `[{"op":"remove","path":"/diagnosis/2"}]`); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("patch of the cut element's index: %d %s", resp.StatusCode, body)
+	}
+	if !strings.Contains(up.get("ExplanationOfBenefit/eob1"), "J45.909") || len(up.ifMatch) != 0 {
+		t.Error("a refused patch wrote")
+	}
+	// In a batch, as a Binary: the entry becomes an update of the merge.
+	bin := `{"resourceType":"Binary","contentType":"application/json-patch+json","data":"` +
+		base64.StdEncoding.EncodeToString([]byte(`[{"op":"replace","path":"/diagnosis/1/sequence","value":7}]`)) + `"}`
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + bin + `,"request":{"method":"PATCH","url":"ExplanationOfBenefit/eob1"}}]}`
+	if resp, body := h.send(http.MethodPost, "/fhir", tokOtherWriter, "application/fhir+json", batch); resp.StatusCode != 200 || strings.Contains(body, "F11.20") {
+		t.Fatalf("batch: %d %s", resp.StatusCode, body)
+	}
+	if st := up.get("ExplanationOfBenefit/eob1"); !strings.Contains(st, `"sequence":7`) || !strings.Contains(st, `"sequence":2`) || !strings.Contains(st, "F11.20") {
+		t.Errorf("batch: stored %s", st)
+	}
+}
+
+// A caller that sees the resource whole: its JSON Patch goes upstream as
+// a patch.
+func TestJSONPatchOfAWholeViewIsForwarded(t *testing.T) {
+	t.Parallel()
+	plain := `{"resourceType":"Observation","id":"o1","meta":{"versionId":"1"},"status":"final","subject":{"reference":"Patient/p1"},"code":{"text":"weight"}}`
+	up := newStoreUpstream(map[string]string{"Observation/o1": plain, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	h := newHarness(t, up.handler)
+	if resp, body := h.send(http.MethodPatch, "/fhir/Observation/o1", tokOtherWriter, "application/json-patch+json", `[{"op":"replace","path":"/status","value":"amended"}]`); resp.StatusCode != 200 {
+		t.Fatalf("patch: %d %s", resp.StatusCode, body)
+	}
+	if len(up.patches) != 1 || !strings.Contains(up.get("Observation/o1"), "amended") {
+		t.Errorf("patches %q, stored %s", up.patches, up.get("Observation/o1"))
 	}
 }
