@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -90,6 +91,8 @@ type prepared struct {
 	vm         *vmPrograms // nil: topdown evaluates, vmOff says why (vm.go)
 	vmOff      string
 	timeLost   atomic.Pointer[string] // window.go
+	// purposes is the revision's config.purpose_hierarchy (PurposeHierarchy).
+	purposes map[string][]string
 }
 
 // Option configures an Engine.
@@ -186,6 +189,7 @@ func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared
 	p := &prepared{
 		eval: pq, reads: rd, revision: rev, loadedAt: time.Now(),
 		decisions: newBoundedCache[cachedDecision](e.cacheSize),
+		purposes:  purposeHierarchy(c.data),
 	}
 	if !e.noFixed {
 		p.fixed, p.fixedOff, p.fixedReads = fixed, fixedOff, fixedReads
@@ -497,4 +501,54 @@ func loadTree(fsys fs.FS, withTests bool) (*loader.Result, error) {
 		return nil, errors.New("policy: no Rego modules found")
 	}
 	return res, nil
+}
+
+// PurposeHierarchy returns the purpose-of-use hierarchy of the policy
+// revision in force (data.ds4p.config.purpose_hierarchy: each purpose with
+// its direct narrower purposes), a copy of its own; nil when none is
+// loaded or the policy data has none. The proxy relates a consent's
+// purposes by it where it explains them (the 42 CFR 2.32(b) notice), so
+// the explanation follows the hierarchy the policy decides with.
+func (e *Engine) PurposeHierarchy() map[string][]string {
+	p := e.cur.Load()
+	if p == nil || p.purposes == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(p.purposes))
+	for k, v := range p.purposes {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+// purposeHierarchy reads data.ds4p.config.purpose_hierarchy from the policy
+// data; entries that are not lists of strings are left out.
+func purposeHierarchy(data ast.Value) map[string][]string {
+	if data == nil {
+		return nil
+	}
+	v, err := data.Find(ast.Ref{ast.StringTerm("ds4p"), ast.StringTerm("config"), ast.StringTerm("purpose_hierarchy")})
+	if err != nil {
+		return nil
+	}
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return nil
+	}
+	out := make(map[string][]string, obj.Len())
+	obj.Foreach(func(k, v *ast.Term) {
+		key, ok := k.Value.(ast.String)
+		arr, ok2 := v.Value.(*ast.Array)
+		if !ok || !ok2 {
+			return
+		}
+		var narrower []string
+		arr.Foreach(func(t *ast.Term) {
+			if s, ok := t.Value.(ast.String); ok {
+				narrower = append(narrower, string(s))
+			}
+		})
+		out[string(key)] = narrower
+	})
+	return out
 }
