@@ -146,6 +146,14 @@ type Result struct {
 	// reference whose type names another resource type. Patient may be
 	// set beside it, from another compartment path.
 	PatientIdentifier string `json:",omitempty"`
+	// PatientConflict: the top-level subject, patient and beneficiary name
+	// different patients (by reference, or, when no reference names one,
+	// by identifier), so whose record it is cannot be told. Patient,
+	// SubjectPatient, Patients and PatientIdentifier are then all empty,
+	// but the resource is not one about no patient: a caller deciding by
+	// patient must withhold it (the proxy does, as if denied). Its labels
+	// are found as for any resource.
+	PatientConflict bool `json:",omitempty"`
 
 	Existing Set      // labels found in meta.security, legacy systems normalised
 	Labels   Set      // Existing plus derived resource-level labels, with one confidentiality: the highest
@@ -240,8 +248,7 @@ func (l *Labeller) labelWith(resource []byte, arena *[]link, strs *strArena, rea
 	if w.contained > 0 {
 		contained = w.contained
 	}
-	r, err = w.result()
-	return r, end, contained, err
+	return w.result(), end, contained, nil
 }
 
 // claim grows arena over used when used still lies in its free capacity
@@ -260,20 +267,23 @@ func claimLinks(arena, links []link) []link {
 }
 
 // result assembles the Result once the walk is done.
-func (w *walker) result() (Result, error) {
+func (w *walker) result() Result {
 	var r Result
 	r.Type = w.decode(w.typ)
-	pid, err := w.patientID(r.Type)
-	if err != nil {
-		return Result{}, err
-	}
-	if pid == nil {
-		if r.PatientIdentifier, err = w.patientIdentifier(); err != nil {
-			return Result{}, err
-		}
+	pid, conflict := w.patientID(r.Type)
+	if pid == nil && !conflict {
+		r.PatientIdentifier, conflict = w.patientIdentifier()
 	}
 	var buf [maxPatientRefs][]byte
-	pids := w.patientIDs(buf[:0], r.Type, pid, r.PatientIdentifier != "")
+	var pids [][]byte
+	if conflict {
+		// No patient at all, not even one from the compartment paths or
+		// any reference: either would name one of the conflicting
+		// patients as if it were the record's.
+		r.PatientConflict = true
+	} else {
+		pids = w.patientIDs(buf[:0], r.Type, pid, r.PatientIdentifier != "")
+	}
 	var first []byte
 	if len(pids) > 0 {
 		first = pids[0]
@@ -324,7 +334,7 @@ func (w *walker) result() (Result, error) {
 		r.Reasons = reasons[:len(reasons):len(reasons)] // no append may reach the next resource's reasons
 	}
 	r.links = w.linksFor(r.Type)
-	return r, nil
+	return r
 }
 
 // linksFor drops the element-only links (List.entry, Composition.section)

@@ -2,16 +2,17 @@ package labels
 
 import (
 	"bytes"
-	"errors"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
 
 // patientID returns the id of the patient the resource belongs to (see
-// Result.Patient), or nil when there is none.
-func (w *walker) patientID(typ string) ([]byte, error) {
+// Result.Patient), or nil when there is none. conflict reports that its
+// subject, patient and beneficiary references name different patients
+// (Result.PatientConflict): id is then nil.
+func (w *walker) patientID(typ string) (id []byte, conflict bool) {
 	if typ == "Patient" {
-		return w.decoded(w.id), nil
+		return w.decoded(w.id), false
 	}
 	var found []byte
 	for _, f := range w.refs {
@@ -20,11 +21,11 @@ func (w *walker) patientID(typ string) ([]byte, error) {
 			continue
 		}
 		if found != nil && !bytes.Equal(found, id) {
-			return nil, errors.New("labels: subject, patient and beneficiary name different patients")
+			return nil, true
 		}
 		found = id
 	}
-	return found, nil
+	return found, false
 }
 
 // referencedPatient returns the Patient id a reference points at (see
@@ -73,8 +74,8 @@ var idByte = func() (t [256]bool) {
 
 // patientIdentifier returns "system|value" of the identifier by which the
 // subject, patient or beneficiary object names a patient, "" when none
-// does. Different identifiers are an error, as different references are.
-func (w *walker) patientIdentifier() (string, error) {
+// does. Different identifiers are a conflict, as different references are.
+func (w *walker) patientIdentifier() (ident string, conflict bool) {
 	found := ""
 	for _, obj := range w.refObjs {
 		if obj == 0 {
@@ -85,11 +86,11 @@ func (w *walker) patientIdentifier() (string, error) {
 			continue
 		}
 		if found != "" && found != id {
-			return "", errors.New("labels: subject, patient and beneficiary name different patients")
+			return "", true
 		}
 		found = id
 	}
-	return found, nil
+	return found, false
 }
 
 // referencedIdentifier reads Reference.identifier (system and value, both

@@ -162,7 +162,7 @@ func itemSource(it *item) string {
 // factsOf is the policy input's item facts for it as an item of patient:
 // nil unless the patient's consents name codes, data or a data period.
 func (r *run) factsOf(ctx context.Context, it *item, patient string) (*policy.ItemFacts, error) {
-	if patient == "" || patient == unresolvedPatient || outsideCompartment(r.ex.caller, patient) {
+	if patient == "" || placeholderPatient(patient) || outsideCompartment(r.ex.caller, patient) {
 		return nil, nil
 	}
 	cs, err := r.consentsOf(ctx, patient)
@@ -183,6 +183,10 @@ func (r *run) evaluate(ctx context.Context, c *class, now int64) error {
 }
 
 func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now int64) error {
+	if c.patient == conflictPatient { // patient_conflict.go
+		c.decision = conflictDenial()
+		return nil
+	}
 	if c.patient == unresolvedPatient { // patient_identity.go
 		c.decision = unresolvedDenial()
 		return nil

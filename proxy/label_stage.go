@@ -60,10 +60,13 @@ func (r *run) labelBatch(ctx context.Context) error {
 	return nil
 }
 
-// settleLabels completes the labels of every item once labelled: patients
-// named by identifier resolved, and contained resources settled into their
-// containers.
+// settleLabels completes the labels of every item once labelled: a
+// resource naming different patients given a patient that withholds it
+// (patient_conflict.go), patients named by identifier resolved, and
+// contained resources settled into their containers.
 func (r *run) settleLabels(ctx context.Context) error {
+	// patient_conflict.go: first, before anything reads a patient.
+	r.markPatientConflicts(ctx)
 	if err := r.resolvePatients(ctx); err != nil { // patient_identity.go
 		return err
 	}

@@ -140,9 +140,9 @@ func unresolvedDenial() policy.Decision {
 }
 
 // ledgerPatient is the patient a ledger entry names: none for
-// unresolvedPatient.
+// unresolvedPatient and conflictPatient.
 func ledgerPatient(p string) string {
-	if p == unresolvedPatient {
+	if placeholderPatient(p) {
 		return ""
 	}
 	return p

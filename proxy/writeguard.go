@@ -263,6 +263,12 @@ func (s *Server) bodyLabels(body []byte, typ string) (labels.Result, *Failure) {
 	if err != nil {
 		return labels.Result{}, fail(http.StatusBadRequest, "invalid", "the request body is not a FHIR resource", nil)
 	}
+	if res.PatientConflict {
+		// Whose record it would be cannot be told: every read of it
+		// would withhold it (patient_conflict.go). The caller's own
+		// body, so saying so tells them nothing.
+		return labels.Result{}, fail(http.StatusBadRequest, "invalid", "the request body's subject, patient and beneficiary name different patients", nil)
+	}
 	if typ != "" && res.Type != typ {
 		return labels.Result{}, fail(http.StatusBadRequest, "invalid", "the body's resourceType does not match the request path", nil)
 	}
