@@ -307,7 +307,7 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 	if f != nil {
 		return nil, "", f
 	}
-	merged, f := mergeUpdate(st, body)
+	merged, f := s.mergeUpdate(ctx, ex, st, body)
 	if f != nil {
 		return nil, "", f
 	}
@@ -445,7 +445,7 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 	if len(st.edits) == 0 {
 		return nil, "", false, nil // the caller sees it as stored: forwarded as it is
 	}
-	merged, f := patchView(st, body)
+	merged, f := s.patchView(ctx, ex, st, body)
 	if f != nil {
 		return nil, "", false, f
 	}

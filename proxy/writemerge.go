@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sort"
 	"strconv"
 
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -56,13 +57,27 @@ func (s *Server) storedView(ctx context.Context, ex *exchange, req fhirRequest) 
 	case status != http.StatusOK:
 		return nil, storedReadFailed(status, ctype, body)
 	}
+	st, readable, f := s.viewOf(ctx, ex, body)
+	if f != nil {
+		return nil, f
+	}
+	if !readable {
+		return nil, missing
+	}
+	return st, nil
+}
+
+// viewOf labels, decides and cuts body (one resource) as a read of it by
+// the caller would, without recording anything; readable is false when
+// the caller may not see it at all.
+func (s *Server) viewOf(ctx context.Context, ex *exchange, body []byte) (st *storedForUpdate, readable bool, f *Failure) {
 	bad := fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
 	r, root, single, err := s.collectLabelled(ctx, ex, body)
 	if err != nil {
-		return nil, bad
+		return nil, false, bad
 	}
 	if root != nil || single == nil || single.res == nil {
-		return nil, bad
+		return nil, false, bad
 	}
 	steps := []func(context.Context) error{
 		r.settleLabels, r.decide, r.decideContained,
@@ -72,39 +87,71 @@ func (s *Server) storedView(ctx context.Context, ex *exchange, req fhirRequest) 
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
-			return nil, classify(err)
+			return nil, false, classify(err)
 		}
 	}
 	if !single.class.decision.Permitted() {
-		return nil, missing
+		return nil, false, nil
 	}
 	edits, err := r.itemEdits(single)
 	if err != nil {
-		return nil, classify(err)
+		return nil, false, classify(err)
 	}
-	st := &storedForUpdate{res: *single.res, body: body, edits: edits}
+	st = &storedForUpdate{res: *single.res, body: body, edits: edits}
 	if m, _, ok, _ := fjson.Lookup(body, single.start, "meta"); ok && body[m] == '{' {
 		if vs, ve, ok, _ := fjson.Lookup(body, m, "versionId"); ok {
 			st.version, _ = fjson.StringValue(body, vs, ve)
 		}
 	}
-	return st, nil
+	return st, true, nil
 }
 
 // mergeUpdate returns the body to store for the caller's update n of the
 // stored version st.
-func mergeUpdate(st *storedForUpdate, n []byte) ([]byte, *Failure) {
+//
+// What the merge puts back stays where the caller cannot see it only while
+// what the decision rests on stays: an update that moves a claim to
+// another patient (one whose consent admits the caller), or drops the
+// Part 2 program it came from, would have the next read disclose the
+// diagnosis that was cut. So the merged body is decided again as the
+// caller's read would decide it, and when any value the merge restored
+// would be shown, the update is refused (403) and nothing is written. The
+// caller learns that its change would show it something withheld; the
+// view's REDACTED or MASKED label had told it something was.
+func (s *Server) mergeUpdate(ctx context.Context, ex *exchange, st *storedForUpdate, n []byte) ([]byte, *Failure) {
 	if len(st.edits) == 0 {
 		return n, nil // the caller saw it whole, as stored
 	}
-	out, err := jsonmerge.Merge(st.body, st.edits, n)
+	out, restored, err := jsonmerge.MergeTracked(st.body, st.edits, n)
 	switch {
 	case errors.Is(err, jsonmerge.ErrAmbiguous):
 		return nil, fail(http.StatusConflict, "conflict", "the update changes the length of an array and one of its elements was shown to you in part (the resource is REDACTED); change that element in place, or leave the array's other elements as they are, and send it again", err)
 	case err != nil:
 		return nil, fail(http.StatusInternalServerError, "exception", "the update could not be applied to the stored resource; nothing was written", err)
 	}
+	if len(restored) == 0 {
+		return out, nil
+	}
+	mv, readable, f := s.viewOf(ctx, ex, out)
+	if f != nil {
+		return nil, fail(http.StatusUnprocessableEntity, "processing", "the updated resource could not be checked; nothing was written", f)
+	}
+	if readable && !covered(restored, mv.edits) {
+		return nil, fail(http.StatusForbidden, "forbidden", "the update changes what the decision about this resource rests on (its patient, its source or its labels) so that you would be shown what was withheld from you; nothing was written", nil)
+	}
 	return out, nil
+}
+
+// covered reports whether every span lies within an edit that removes or
+// replaces it (edits sorted, as the pipeline makes them).
+func covered(spans []jsonmerge.Span, edits []fjson.Edit) bool {
+	for _, sp := range spans {
+		i := sort.Search(len(edits), func(i int) bool { return edits[i].End >= sp.End })
+		if i == len(edits) || edits[i].Start > sp.Start || edits[i].End == edits[i].Start {
+			return false
+		}
+	}
+	return true
 }
 
 // ifMatchVersion is the If-Match value for a stored version id.
@@ -185,7 +232,7 @@ func sortEditsByStart(edits []fjson.Edit) {
 // version, whose paths are what the caller saw (an index into an array
 // that lost an element to the cut names another element in the stored
 // version), and merges the result back as an update.
-func patchView(st *storedForUpdate, patch []byte) ([]byte, *Failure) {
+func (s *Server) patchView(ctx context.Context, ex *exchange, st *storedForUpdate, patch []byte) ([]byte, *Failure) {
 	view, err := fjson.Apply(nil, st.body, st.edits)
 	if err != nil {
 		return nil, fail(http.StatusInternalServerError, "exception", "the patch could not be applied to the stored resource; nothing was written", err)
@@ -198,5 +245,5 @@ func patchView(st *storedForUpdate, patch []byte) ([]byte, *Failure) {
 	case err != nil:
 		return nil, fail(http.StatusInternalServerError, "exception", "the patch could not be applied to the stored resource; nothing was written", err)
 	}
-	return mergeUpdate(st, n)
+	return s.mergeUpdate(ctx, ex, st, n)
 }

@@ -317,3 +317,41 @@ func TestJSONPatchOfAWholeViewIsForwarded(t *testing.T) {
 		t.Errorf("patches %q, stored %s", up.patches, up.get("Observation/o1"))
 	}
 }
+
+// The merge puts back what the caller was not shown; an update that moves
+// the claim to a patient whose consent admits the caller would have the
+// next read show it. Such an update, or patch, is refused and nothing is
+// written; the same caller's other changes go through.
+func TestUpdateThatWouldShowWhatWasCutIsRefused(t *testing.T) {
+	t.Parallel()
+	ofP3 := strings.Replace(storedEOB, `"Patient/p1"`, `"Patient/p3"`, 1)
+	up := newStoreUpstream(map[string]string{"ExplanationOfBenefit/eob1": ofP3,
+		"Patient/p1": `{"resourceType":"Patient","id":"p1"}`, "Patient/p3": `{"resourceType":"Patient","id":"p3"}`})
+	h := newHarness(t, up.handler)
+	_, view := h.get("/fhir/ExplanationOfBenefit/eob1", tokAll)
+	if strings.Contains(view, "F11.20") || !strings.Contains(view, `"Patient/p3"`) {
+		t.Fatalf("org-a's view of p3's claim: %s", view)
+	}
+	moved := strings.Replace(view, `"Patient/p3"`, `"Patient/p1"`, 1)
+	if resp, body := h.send(http.MethodPut, "/fhir/ExplanationOfBenefit/eob1", tokAll, "application/fhir+json", moved); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("moving the claim to a consenting patient: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := h.send(http.MethodPatch, "/fhir/ExplanationOfBenefit/eob1", tokAll, "application/json-patch+json",
+		`[{"op":"replace","path":"/patient/reference","value":"Patient/p1"}]`); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("patching the claim to a consenting patient: %d %s", resp.StatusCode, body)
+	}
+	if got := up.get("ExplanationOfBenefit/eob1"); got != ofP3 || len(up.ifMatch) != 0 {
+		t.Fatalf("a refused update wrote: %s", got)
+	}
+	// Moved to p1 and reading it back: still not shown, since nothing moved.
+	if _, body := h.get("/fhir/ExplanationOfBenefit/eob1", tokConsented); strings.Contains(body, "F11.20") {
+		t.Fatalf("p3's SUD diagnosis is now readable as p1's: %s", body)
+	}
+	other := strings.Replace(view, `"outcome":"complete"`, `"outcome":"partial"`, 1)
+	if resp, body := h.send(http.MethodPut, "/fhir/ExplanationOfBenefit/eob1", tokAll, "application/fhir+json", other); resp.StatusCode != 200 {
+		t.Fatalf("an update that changes nothing the decision rests on: %d %s", resp.StatusCode, body)
+	}
+	if got := up.get("ExplanationOfBenefit/eob1"); !strings.Contains(got, "F11.20") || !strings.Contains(got, `"partial"`) || !strings.Contains(got, `"Patient/p3"`) {
+		t.Fatalf("stored: %s", got)
+	}
+}

@@ -57,9 +57,22 @@ var errMapping = errors.New("jsonmerge: the view does not follow from the stored
 // them). stored and n must be valid JSON objects (the proxy validates
 // both before).
 func Merge(stored []byte, edits []fjson.Edit, n []byte) ([]byte, error) {
+	out, _, err := MergeTracked(stored, edits, n)
+	return out, err
+}
+
+// Span is a byte range [Start, End) of a merged body.
+type Span struct{ Start, End int }
+
+// MergeTracked is Merge that also returns where in the merged body each
+// value lies that the caller's view did not show as stored (cut, masked,
+// rewritten), other than labels in a meta: what the merge restored that
+// the caller was not shown. The proxy checks that the caller's view of the
+// merged body still does not show them (writemerge.go).
+func MergeTracked(stored []byte, edits []fjson.Edit, n []byte) ([]byte, []Span, error) {
 	view, err := fjson.Apply(nil, stored, edits)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := &merger{edits: edits}
 	m.prefix = make([]int, len(edits)+1)
@@ -68,27 +81,93 @@ func Merge(stored []byte, edits []fjson.Edit, n []byte) ([]byte, error) {
 	}
 	s, err := parse(stored)
 	if err != nil {
-		return nil, fmt.Errorf("jsonmerge: stored: %w", err)
+		return nil, nil, fmt.Errorf("jsonmerge: stored: %w", err)
 	}
 	v, err := parse(view)
 	if err != nil {
-		return nil, fmt.Errorf("jsonmerge: view: %w", err)
+		return nil, nil, fmt.Errorf("jsonmerge: view: %w", err)
 	}
 	c, err := parse(n)
 	if err != nil {
-		return nil, fmt.Errorf("jsonmerge: update: %w", err)
+		return nil, nil, fmt.Errorf("jsonmerge: update: %w", err)
 	}
 	if s.kind != '{' || v.kind != '{' || c.kind != '{' {
-		return nil, errors.New("jsonmerge: not a JSON object")
+		return nil, nil, errors.New("jsonmerge: not a JSON object")
 	}
 	if m.state(s) == untouched {
-		return append([]byte(nil), n...), nil
+		return append([]byte(nil), n...), nil, nil
 	}
 	out, err := m.merge(s, v, c, "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out.appendTo(nil), nil
+	markStored(s)
+	m.hiddenSpans(s)
+	b := m.emit(nil, out)
+	return b, m.restored, nil
+}
+
+// markStored marks the stored tree's nodes.
+func markStored(n *node) {
+	n.stored = true
+	for _, k := range n.kids {
+		markStored(k)
+	}
+}
+
+// hiddenSpans collects the spans of the stored values the view did not
+// show as stored, not descending into them, nor into a meta (labels
+// are the proxy's to show or not, never data the caller was kept from).
+func (m *merger) hiddenSpans(s *node) {
+	switch m.state(s) {
+	case untouched:
+		return
+	case cut, replaced:
+		m.hiddenAt = append(m.hiddenAt, Span{s.start, s.end})
+		return
+	}
+	for i, k := range s.kids {
+		if s.kind == '{' && s.keys[i] == "meta" {
+			continue
+		}
+		m.hiddenSpans(k)
+	}
+}
+
+// emit appends n as JSON (stored and caller's values byte for byte) and
+// records where the hidden stored values land.
+func (m *merger) emit(dst []byte, n *node) []byte {
+	if !n.built {
+		if n.stored {
+			i := sort.Search(len(m.hiddenAt), func(i int) bool { return m.hiddenAt[i].Start >= n.start })
+			for ; i < len(m.hiddenAt) && m.hiddenAt[i].End <= n.end; i++ {
+				h := m.hiddenAt[i]
+				m.restored = append(m.restored, Span{len(dst) + h.Start - n.start, len(dst) + h.End - n.start})
+			}
+		}
+		return append(dst, n.src[n.start:n.end]...)
+	}
+	switch n.kind {
+	case '{':
+		dst = append(dst, '{')
+		for i, k := range n.rawKeys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(append(append(dst, '"'), k...), '"', ':')
+			dst = m.emit(dst, n.kids[i])
+		}
+		return append(dst, '}')
+	default:
+		dst = append(dst, '[')
+		for i, k := range n.kids {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = m.emit(dst, k)
+		}
+		return append(dst, ']')
+	}
 }
 
 // node is one JSON value, with its span in src.
@@ -101,6 +180,8 @@ type node struct {
 	kids       []*node
 	// built: a value Merge composed (no span of its own).
 	built bool
+	// stored: a node of the stored tree.
+	stored bool
 }
 
 func parse(b []byte) (*node, error) {
@@ -218,33 +299,6 @@ func equal(a, b *node) bool {
 	return false // literals and numbers: equal only as written
 }
 
-func (n *node) appendTo(dst []byte) []byte {
-	if !n.built {
-		return append(dst, n.src[n.start:n.end]...)
-	}
-	switch n.kind {
-	case '{':
-		dst = append(dst, '{')
-		for i, k := range n.rawKeys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(append(append(dst, '"'), k...), '"', ':')
-			dst = n.kids[i].appendTo(dst)
-		}
-		return append(dst, '}')
-	default:
-		dst = append(dst, '[')
-		for i, k := range n.kids {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = k.appendTo(dst)
-		}
-		return append(dst, ']')
-	}
-}
-
 // What the edits did to a stored value.
 type state int
 
@@ -256,8 +310,10 @@ const (
 )
 
 type merger struct {
-	edits  []fjson.Edit
-	prefix []int // prefix[i]: the length change of edits[:i]
+	edits    []fjson.Edit
+	prefix   []int  // prefix[i]: the length change of edits[:i]
+	hiddenAt []Span // stored values the view did not show (hiddenSpans), in order
+	restored []Span // where they landed in the merged body (emit)
 }
 
 // state classifies the stored value s by the edits.

@@ -276,3 +276,39 @@ func FuzzMerge(f *testing.F) {
 		}
 	})
 }
+
+// MergeTracked says where what the caller was not shown landed: the cut
+// diagnosis, the cut narrative and the masked text, not the labels.
+func TestMergeTrackedSaysWhatWasRestored(t *testing.T) {
+	edits := obsView(t)
+	caller := strings.Replace(view(t, obs, edits), `"final"`, `"amended"`, 1)
+	out, spans, err := MergeTracked([]byte(obs), edits, []byte(caller))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range spans {
+		got = append(got, string(out[s.Start:s.End]))
+	}
+	if len(got) != 1 || got[0] != `"alcohol use"` {
+		t.Fatalf("restored %q, want the masked text alone", got)
+	}
+	edits = listView(t)
+	caller = `{"resourceType":"List","id":"l1","status":"current","mode":"working","entry":[{"item":{"reference":"Condition/b"}}]}`
+	out, spans, err = MergeTracked([]byte(list), edits, []byte(caller))
+	if err != nil || len(spans) != 1 || string(out[spans[0].Start:spans[0].End]) != `{"item":{"reference":"Condition/x-sud"}}` {
+		t.Fatalf("restored %v in %s (%v)", spans, out, err)
+	}
+	// Nested in a value the caller left as shown.
+	edits = patientView(t)
+	caller = `{"resourceType":"Patient","id":"p1","telecom":[{"system":"phone","value":"555-0100"}],"birthDate":"1970-02-02"}`
+	out, spans, err = MergeTracked([]byte(patient), edits, []byte(caller))
+	if err != nil || len(spans) != 2 {
+		t.Fatalf("restored %v in %s (%v)", spans, out, err)
+	}
+	for _, s := range spans {
+		if r := string(out[s.Start:s.End]); !strings.Contains(r, "SUD clinic") && !strings.Contains(r, "sud-clinic") {
+			t.Errorf("restored %s", r)
+		}
+	}
+}
