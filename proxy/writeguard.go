@@ -429,8 +429,14 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 		return nil, "", false, labelRole("a patch of meta (security labels)")
 	}
 	if mt, _, _ := mime.ParseMediaType(contentType); mt != "application/json-patch+json" {
-		// FHIRPath Patch: forwarded as it is (README, Limits: writes).
-		if _, f = s.storedReadable(ctx, ex, req); f != nil {
+		// FHIRPath Patch: ds4p cannot apply it to the caller's view, so it
+		// goes upstream as it is, and only for what the caller sees whole
+		// (writemerge.go, fhirPathPatchable).
+		st, f := s.storedView(ctx, ex, req)
+		if f != nil {
+			return nil, "", false, f
+		}
+		if f := s.fhirPathPatchable(req, st); f != nil {
 			return nil, "", false, f
 		}
 		return nil, "", false, rs.patch(req.Type, contentType, body)

@@ -40,6 +40,10 @@ type storedForUpdate struct {
 	body    []byte        // the stored bytes
 	edits   []fjson.Edit  // what makes the caller's view of body
 	version string        // meta.versionId, "" when there is none
+	// partial: the view lacks or masks something of the stored version
+	// (elements cut, values masked, attachment data removed), beyond
+	// labels added and URLs pointed at the proxy.
+	partial bool
 }
 
 // storedView reads and decides the stored version of req's resource as a
@@ -97,7 +101,12 @@ func (s *Server) viewOf(ctx context.Context, ex *exchange, body []byte) (st *sto
 	if err != nil {
 		return nil, false, classify(err)
 	}
-	st = &storedForUpdate{res: *single.res, body: body, edits: edits}
+	at, err := r.attachmentTargets(single)
+	if err != nil {
+		return nil, false, classify(err)
+	}
+	st = &storedForUpdate{res: *single.res, body: body, edits: edits,
+		partial: len(single.redacted) > 0 || len(single.masked) > 0 || len(at) > 0}
 	if m, _, ok, _ := fjson.Lookup(body, single.start, "meta"); ok && body[m] == '{' {
 		if vs, ve, ok, _ := fjson.Lookup(body, m, "versionId"); ok {
 			st.version, _ = fjson.StringValue(body, vs, ve)
@@ -246,4 +255,28 @@ func (s *Server) patchView(ctx context.Context, ex *exchange, st *storedForUpdat
 		return nil, fail(http.StatusInternalServerError, "exception", "the patch could not be applied to the stored resource; nothing was written", err)
 	}
 	return s.mergeUpdate(ctx, ex, st, n)
+}
+
+// fhirPathPatchable refuses a FHIRPath Patch of a resource the caller sees
+// in part. The server applies it to the stored resource, where its paths
+// reach what was cut: it could change or delete a cut element, or move the
+// resource to a patient whose consent admits the caller and so show the
+// cut elements on the next read. ds4p has no FHIRPath engine to apply it
+// to the view as it does a JSON Patch. "In part" means an element was cut
+// or masked, or attachment data removed; labels the read adds and URLs it
+// points at the proxy do not count.
+//
+// A Patient's Part 2 enrolment is cut without a REDACTED mark, so refusing
+// by what was cut would tell the caller it is there: while Part 2 programs
+// are configured, a FHIRPath Patch of any Patient is refused, whatever it
+// holds.
+func (s *Server) fhirPathPatchable(req fhirRequest, st *storedForUpdate) *Failure {
+	const use = "; send a JSON Patch (application/json-patch+json) or an update instead"
+	if req.Type == "Patient" && s.labeller.HasPrograms() {
+		return fail(http.StatusUnprocessableEntity, "not-supported", "a FHIRPath Patch of a Patient is not supported while Part 2 programs are configured"+use, nil)
+	}
+	if st.partial {
+		return fail(http.StatusUnprocessableEntity, "not-supported", "a FHIRPath Patch of a resource shown to you in part (REDACTED or MASKED) is not supported"+use, nil)
+	}
+	return nil
 }

@@ -355,3 +355,42 @@ func TestUpdateThatWouldShowWhatWasCutIsRefused(t *testing.T) {
 		t.Fatalf("stored: %s", got)
 	}
 }
+
+// A FHIRPath Patch reaches the stored resource as it is: of a resource the
+// caller sees in part it is refused (it could move the cut diagnosis to a
+// consenting patient); of one it sees whole it is forwarded; of a Patient,
+// while Part 2 programs are configured, it is refused whatever the Patient
+// holds, so the refusal cannot tell a silently cut enrolment.
+func TestFHIRPathPatchOnlyOfWhatTheCallerSeesWhole(t *testing.T) {
+	t.Parallel()
+	movePatient := `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"replace"},` +
+		`{"name":"path","valueString":"ExplanationOfBenefit.patient"},{"name":"value","valueReference":{"reference":"Patient/p1"}}]}]}`
+	ofP3 := strings.Replace(storedEOB, `"Patient/p1"`, `"Patient/p3"`, 1)
+	up := newStoreUpstream(map[string]string{"ExplanationOfBenefit/eob1": ofP3, "ExplanationOfBenefit/eob2": strings.Replace(strings.Replace(ofP3, "F11.20", "J45.909", 1), "eob1", "eob2", 1),
+		"Patient/p1": `{"resourceType":"Patient","id":"p1"}`, "Patient/p3": `{"resourceType":"Patient","id":"p3"}`})
+	h := newHarness(t, up.handler)
+	if resp, body := h.send(http.MethodPatch, "/fhir/ExplanationOfBenefit/eob1", tokAll, "application/fhir+json", movePatient); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("FHIRPath Patch of a redacted claim: %d %s", resp.StatusCode, body)
+	}
+	if len(up.patches) != 0 {
+		t.Fatalf("the patch reached the upstream: %q", up.patches)
+	}
+	// The claim without the SUD diagnosis is seen whole: forwarded (this
+	// fake applies only JSON Patch, so it answers 422 itself).
+	h.send(http.MethodPatch, "/fhir/ExplanationOfBenefit/eob2", tokAll, "application/fhir+json", strings.Replace(movePatient, "ExplanationOfBenefit.patient", "ExplanationOfBenefit.outcome", 1))
+	if len(up.patches) != 1 {
+		t.Fatalf("a FHIRPath Patch of a claim seen whole was not forwarded: %q", up.patches)
+	}
+	for _, stored := range []string{
+		`{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"managingOrganization":{"reference":"Organization/p2"}}`,
+		`{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}]}`,
+	} {
+		up := newStoreUpstream(map[string]string{"Patient/p1": stored})
+		h := newHarness(t, up.handler, withProgram)
+		patch := `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"delete"},{"name":"path","valueString":"Patient.name"}]}]}`
+		resp, body := h.send(http.MethodPatch, "/fhir/Patient/p1", tokOtherWriter, "application/fhir+json", patch)
+		if resp.StatusCode != http.StatusUnprocessableEntity || strings.Contains(body, "part") && strings.Contains(body, "REDACTED") {
+			t.Fatalf("FHIRPath Patch of a Patient with programs configured: %d %s", resp.StatusCode, body)
+		}
+	}
+}
