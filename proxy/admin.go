@@ -140,9 +140,27 @@ func (s *Server) accounting(c *gin.Context) {
 		return
 	}
 	s.Flush()
-	ds, entries, err := audit.Accounting(c.Request.Context(), s.ledger, patient, from, to)
+	var ds []audit.Disclosure
+	var entries []audit.Entry
+	err = nil
+	if cp, ok := s.ledger.(checkpointed); ok { // a real ledger: its prune checkpoint must hold
+		_, err = cp.Checkpoint(c.Request.Context())
+	}
+	if err == nil {
+		ds, entries, err = audit.Accounting(c.Request.Context(), s.ledger, patient, from, to)
+	}
 	if errors.Is(err, audit.ErrTooMany) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "too-costly", err.Error())
+		return
+	}
+	var ce *audit.CheckpointError
+	if errors.As(err, &ce) {
+		// Entries were pruned before the minimum retention, or the prune
+		// checkpoint cannot be authenticated: the disclosures before it
+		// are not known to be complete, so no accounting is given as if
+		// they were. The auditor is told why (seqs and times, no PHI).
+		s.log.Error("accounting refused: the prune checkpoint is not relied on", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "no complete accounting can be given: "+err.Error())
 		return
 	}
 	if err != nil {
@@ -150,6 +168,13 @@ func (s *Server) accounting(c *gin.Context) {
 		return
 	}
 	s.writeAccounting(c, format, patient, from, to, ds, entries)
+}
+
+// checkpointed is a ledger with a prune checkpoint (audit.Ledger): the
+// accounting relies on it only when it holds (authenticated, not younger
+// than the minimum retention).
+type checkpointed interface {
+	Checkpoint(ctx context.Context) (audit.Checkpoint, error)
 }
 
 // writeAccounting renders the accounting in the format asked for.

@@ -76,6 +76,12 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		return err
 	}
 	ledgerOpts := append(auditSealing(sealer), audit.WithJournalSize(cfg.Ledger.JournalBytes))
+	// The accounting refuses a prune checkpoint younger than the retention
+	// (entries pruned early, or under a shorter retention since), as
+	// `ds4p audit report` and `verify` do.
+	if keep, err := parseRetention(cfg.Ledger.Retention); err == nil && keep > 0 {
+		ledgerOpts = append(ledgerOpts, audit.WithMinRetention(keep))
+	}
 	if st.ledger, err = audit.Open(st.db, ledgerOpts...); err != nil {
 		return err
 	}
