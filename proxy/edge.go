@@ -94,15 +94,23 @@ func restoreURL(c *gin.Context) {
 }
 
 // accessLog writes one line per request: no path, no query, no token.
+//
+// It names the calling application and organisation (the token's client
+// and organisation), so that operations can tell who sends what without
+// joining the ledger; never the token's subject, which for a patient-facing
+// app is the patient, nor anything of the request's path or query.
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	caller := callerOf(c) // empty when the request was refused before authentication
 	s.log.Info("request",
 		"request_id", c.GetString(requestIDKey),
 		"method", c.Request.Method,
 		"route", c.FullPath(),
 		"status", c.Writer.Status(),
 		"duration_ms", float64(time.Since(start).Microseconds())/1000,
+		"client", caller.Client,
+		"org", caller.Org,
 	)
 }
 
