@@ -48,6 +48,15 @@ import (
 // cut parts could be either edited or deleted.
 var ErrAmbiguous = errors.New("jsonmerge: the update changes an array one of whose elements was shown in part, and which stored element it replaces cannot be told")
 
+// ShapeError: the update gives a member the view shows as an array a value
+// of another kind (FHIR repeating elements are arrays). Said of what the
+// caller sees alone, whatever was cut.
+type ShapeError struct{ Member string }
+
+func (e *ShapeError) Error() string {
+	return "jsonmerge: " + e.Member + " is an array; the update gives it another kind of value"
+}
+
 // errMapping: the edits do not describe the view (a bug, never the
 // caller's doing).
 var errMapping = errors.New("jsonmerge: the view does not follow from the stored resource and its edits")
@@ -93,6 +102,12 @@ func MergeTracked(stored []byte, edits []fjson.Edit, n []byte) ([]byte, []Span, 
 	}
 	if s.kind != '{' || v.kind != '{' || c.kind != '{' {
 		return nil, nil, errors.New("jsonmerge: not a JSON object")
+	}
+	// Checked whatever the edits, so that the answer tells nothing of them.
+	for ci, k := range c.keys {
+		if vk, _ := v.get(k); vk != nil && vk.kind == '[' && c.kids[ci].kind != '[' && c.kids[ci].kind != 'n' {
+			return nil, nil, &ShapeError{Member: k}
+		}
 	}
 	if m.state(s) == untouched {
 		return append([]byte(nil), n...), nil, nil
@@ -444,7 +459,13 @@ func (m *merger) mergeObject(s, v, n *node, meta bool) (*node, error) {
 	}
 	for ci, k := range n.keys {
 		nk := n.kids[ci]
+		if nk.kind == 'n' {
+			continue // null: FHIR has none; read as the member left out
+		}
 		vk, j := v.get(k)
+		if vk != nil && vk.kind == '[' && nk.kind != '[' {
+			return nil, &ShapeError{Member: k}
+		}
 		if meta && k == "security" {
 			var sk *node
 			if j >= 0 && derived[j] {
@@ -469,7 +490,7 @@ func (m *merger) mergeObject(s, v, n *node, meta bool) (*node, error) {
 		}
 	}
 	for i, k := range s.keys {
-		if _, ci := n.get(k); ci >= 0 {
+		if nk, ci := n.get(k); ci >= 0 && nk.kind != 'n' {
 			continue
 		}
 		sk := s.kids[i]
@@ -734,7 +755,7 @@ func matchArrays(v, n []*node) []int {
 		q++
 	}
 	vm, nm := v[p:len(v)-q], n[p:len(n)-q]
-	if len(vm) == 0 || len(nm) == 0 || len(vm)*len(nm) > 1<<20 {
+	if len(vm) == 0 || len(nm) == 0 || len(vm)*len(nm) > 1<<16 {
 		return out
 	}
 	// Longest common subsequence of the middles.

@@ -312,3 +312,35 @@ func TestMergeTrackedSaysWhatWasRestored(t *testing.T) {
 		}
 	}
 }
+
+// null is no value in FHIR: a member written as null is one left out, so
+// the cut elements of an array stay; a member the view shows as an array
+// written as another kind is refused, whatever was cut.
+func TestNullAndWrongKindsKeepCutElements(t *testing.T) {
+	caller := `{"resourceType":"List","id":"l1","status":"current","mode":"working","entry":null}`
+	sameJSON(t, merge(t, list, listView(t), caller), `{"resourceType":"List","id":"l1","status":"current","mode":"working",`+
+		`"entry":[{"item":{"reference":"Condition/x-sud"}}]}`)
+	for _, wrong := range []string{`{"item":{"reference":"Condition/a"}}`, `"x"`, `1`} {
+		caller = `{"resourceType":"List","id":"l1","status":"current","mode":"working","entry":` + wrong + `}`
+		var se *ShapeError
+		if _, err := Merge([]byte(list), listView(t), []byte(caller)); !errors.As(err, &se) || se.Member != "entry" {
+			t.Errorf("entry as %s: err %v, want a ShapeError", wrong, err)
+		}
+	}
+	// The same without anything cut: refused as well (the caller cannot
+	// tell the two apart by it).
+	whole := sorted(ins(t, list, `"mode":"working"`, `,"meta":{"security":[{"system":"s","code":"c"}]}`))
+	caller = `{"resourceType":"List","id":"l1","status":"current","mode":"working","entry":"x"}`
+	var se *ShapeError
+	if _, err := Merge([]byte(list), whole, []byte(caller)); !errors.As(err, &se) {
+		t.Errorf("without a cut: err %v, want a ShapeError", err)
+	}
+}
+
+func TestShapeCheckedWithoutEdits(t *testing.T) {
+	caller := `{"resourceType":"List","id":"l1","status":"current","mode":"working","entry":"x"}`
+	var se *ShapeError
+	if _, err := Merge([]byte(list), nil, []byte(caller)); !errors.As(err, &se) {
+		t.Errorf("err %v, want a ShapeError", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ds4p/ds4p/internal/fjson"
 )
 
 // PatchError is a JSON Patch that cannot be applied to the document: the
@@ -21,7 +23,8 @@ func patchErr(format string, a ...any) error { return &PatchError{Msg: fmt.Sprin
 // ApplyPatch applies a JSON Patch (RFC 6902) of add, remove and replace
 // operations to doc, a JSON object, and returns the result. test, move and
 // copy are refused (the proxy refuses them before; see writeguard.go).
-// Numbers keep their text.
+// Members keep their order and every value its bytes: only what the patch
+// changes is new.
 func ApplyPatch(doc, patch []byte) ([]byte, error) {
 	var ops []struct {
 		Op    string           `json:"op"`
@@ -31,7 +34,7 @@ func ApplyPatch(doc, patch []byte) ([]byte, error) {
 	if err := json.Unmarshal(patch, &ops); err != nil {
 		return nil, patchErr("the patch is not a JSON Patch document")
 	}
-	root, err := decode(doc)
+	root, err := parse(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -46,13 +49,14 @@ func ApplyPatch(doc, patch []byte) ([]byte, error) {
 		if len(tokens) == 0 {
 			return nil, patchErr("operation %d: the whole resource cannot be %sd", i, op.Op)
 		}
-		var value any
+		var value *node
 		switch op.Op {
 		case "add", "replace":
 			if op.Value == nil {
 				return nil, patchErr("operation %d (%s) has no value", i, op.Op)
 			}
-			if value, err = decode(*op.Value); err != nil {
+			raw := bytes.TrimSpace(*op.Value)
+			if value, err = parse(raw); err != nil {
 				return nil, patchErr("operation %d: the value is not JSON", i)
 			}
 		case "remove":
@@ -63,23 +67,8 @@ func ApplyPatch(doc, patch []byte) ([]byte, error) {
 			return nil, patchErr("operation %d (%s %s): %v", i, op.Op, *op.Path, err)
 		}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(root); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-func decode(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
+	m := &merger{}
+	return m.emit(nil, root), nil
 }
 
 // pointer splits a JSON Pointer (RFC 6901) into its reference tokens.
@@ -100,68 +89,84 @@ func pointer(p string) ([]string, error) {
 	return parts, nil
 }
 
+// edited returns a copy of the container n that can be changed (its
+// children shared).
+func edited(n *node) *node {
+	c := &node{kind: n.kind, built: true}
+	c.keys = append([]string(nil), n.keys...)
+	c.rawKeys = append([][]byte(nil), n.rawKeys...)
+	c.kids = append([]*node(nil), n.kids...)
+	return c
+}
+
 // apply performs one operation at tokens below v and returns the new v.
-func apply(v any, tokens []string, op string, value any) (any, error) {
+func apply(v *node, tokens []string, op string, value *node) (*node, error) {
 	tok, last := tokens[0], len(tokens) == 1
-	switch x := v.(type) {
-	case map[string]any:
+	switch v.kind {
+	case '{':
+		_, i := v.get(tok)
+		x := edited(v)
 		if last {
-			_, ok := x[tok]
-			switch op {
-			case "add":
-				x[tok] = value
-			case "replace":
-				if !ok {
-					return nil, errors.New("no such member")
-				}
-				x[tok] = value
-			case "remove":
-				if !ok {
-					return nil, errors.New("no such member")
-				}
-				delete(x, tok)
+			switch {
+			case op == "add" && i < 0:
+				x.keys, x.rawKeys, x.kids = append(x.keys, tok), append(x.rawKeys, rawKey(tok)), append(x.kids, value)
+			case i < 0:
+				return nil, errors.New("no such member")
+			case op == "remove":
+				x.keys = append(x.keys[:i], x.keys[i+1:]...)
+				x.rawKeys = append(x.rawKeys[:i], x.rawKeys[i+1:]...)
+				x.kids = append(x.kids[:i], x.kids[i+1:]...)
+			default: // add over an existing member, replace
+				x.kids[i] = value
 			}
 			return x, nil
 		}
-		child, ok := x[tok]
-		if !ok {
+		if i < 0 {
 			return nil, errors.New("no such member")
 		}
-		nv, err := apply(child, tokens[1:], op, value)
+		nv, err := apply(v.kids[i], tokens[1:], op, value)
 		if err != nil {
 			return nil, err
 		}
-		x[tok] = nv
+		x.kids[i] = nv
 		return x, nil
-	case []any:
+	case '[':
+		x := edited(v)
 		if last && op == "add" && tok == "-" {
-			return append(x, value), nil
+			x.kids = append(x.kids, value)
+			return x, nil
 		}
-		i, err := index(tok, len(x), last && op == "add")
+		i, err := index(tok, len(v.kids), last && op == "add")
 		if err != nil {
 			return nil, err
 		}
 		if last {
 			switch op {
 			case "add":
-				x = append(x, nil)
-				copy(x[i+1:], x[i:])
-				x[i] = value
+				x.kids = append(x.kids, nil)
+				copy(x.kids[i+1:], x.kids[i:])
+				x.kids[i] = value
 			case "replace":
-				x[i] = value
+				x.kids[i] = value
 			case "remove":
-				x = append(x[:i], x[i+1:]...)
+				x.kids = append(x.kids[:i], x.kids[i+1:]...)
 			}
 			return x, nil
 		}
-		nv, err := apply(x[i], tokens[1:], op, value)
+		nv, err := apply(v.kids[i], tokens[1:], op, value)
 		if err != nil {
 			return nil, err
 		}
-		x[i] = nv
+		x.kids[i] = nv
 		return x, nil
 	}
 	return nil, errors.New("the path goes through a value that is neither an object nor an array")
+}
+
+// rawKey is a member name as JSON string content.
+func rawKey(k string) []byte {
+	q := fjson.AppendString(nil, k)
+	return q[1 : len(q)-1]
 }
 
 // index reads an array index token: 0..n-1, or n too when adding.

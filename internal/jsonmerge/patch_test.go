@@ -47,3 +47,16 @@ func TestApplyPatch(t *testing.T) {
 		}
 	}
 }
+
+// Members keep their order and values their bytes: a patched Patient reads
+// as one updated by hand, whatever path it went.
+func TestApplyPatchKeepsOrderAndBytes(t *testing.T) {
+	doc := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"birthDate":"1970-01-01","x":1.50}`
+	out, err := ApplyPatch([]byte(doc), []byte(`[{"op":"add","path":"/gender","value":"female"},{"op":"replace","path":"/name/0/family","value":"Doe-Smith"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe-Smith"}],"birthDate":"1970-01-01","x":1.50,"gender":"female"}`; string(out) != want {
+		t.Fatalf("got  %s\nwant %s", out, want)
+	}
+}
