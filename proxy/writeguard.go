@@ -307,12 +307,12 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 	if f != nil {
 		return nil, "", f
 	}
-	merged, f := s.mergeUpdate(ctx, ex, st, body)
+	merged, f := s.mergeUpdate(ctx, ex, req.Type, st, body)
 	if f != nil {
 		return nil, "", f
 	}
 	version := ""
-	if len(st.edits) > 0 {
+	if len(st.edits) > 0 || s.uniformWrites(req.Type) {
 		version = st.version
 		// The labels checked are those that would be stored.
 		if res, f = s.bodyLabels(merged, req.Type); f != nil {
@@ -448,10 +448,10 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 	if f := rs.patch(req.Type, contentType, body); f != nil {
 		return nil, "", false, f
 	}
-	if len(st.edits) == 0 {
+	if len(st.edits) == 0 && !s.uniformWrites(req.Type) {
 		return nil, "", false, nil // the caller sees it as stored: forwarded as it is
 	}
-	merged, f := s.patchView(ctx, ex, st, body)
+	merged, f := s.patchView(ctx, ex, req.Type, st, body)
 	if f != nil {
 		return nil, "", false, f
 	}

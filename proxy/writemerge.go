@@ -116,27 +116,52 @@ func (s *Server) viewOf(ctx context.Context, ex *exchange, body []byte) (st *sto
 }
 
 // mergeUpdate returns the body to store for the caller's update n of the
-// stored version st.
+// stored version st (of type typ).
 //
-// What the merge puts back stays where the caller cannot see it only while
-// what the decision rests on stays: an update that moves a claim to
-// another patient (one whose consent admits the caller), or drops the
-// Part 2 program it came from, would have the next read disclose the
-// diagnosis that was cut. So the merged body is decided again as the
-// caller's read would decide it, and when any value the merge restored
-// would be shown, the update is refused (403) and nothing is written. The
-// caller learns that its change would show it something withheld; the
-// view's REDACTED or MASKED label had told it something was.
-func (s *Server) mergeUpdate(ctx context.Context, ex *exchange, st *storedForUpdate, n []byte) ([]byte, *Failure) {
-	if len(st.edits) == 0 {
+// What the merge puts back must stay where the caller, and everyone else
+// it is withheld from, cannot see it. Two checks keep it there:
+//
+//   - While the caller sees the resource in part, an update may not change
+//     what decisions about it rest on: its patients, the Part 2 program it
+//     is a record of, and its sensitivity (the labels derived from what
+//     the caller sees, and from what that refers to, may grow, never
+//     shrink or lose a confidentiality level). Moving a claim to another
+//     patient would disclose its cut SUD diagnosis to whoever that patient
+//     admits (QA: to another organisation), and dropping the program would
+//     decide it without Part 2. The rule compares the caller's view with
+//     the caller's body, so its answer depends on nothing the caller was
+//     not shown; that the resource is shown in part, the REDACTED or
+//     MASKED label said already (a Patient's silently cut enrolment:
+//     uniformWrites).
+//   - Then the merged body is decided again as the caller's read would
+//     decide it, and when any value the merge restored would be shown to
+//     the caller, the update is refused: a last guard for a policy whose
+//     decisions the first check does not foresee.
+//
+// Either refusal is a 403 and nothing is written.
+func (s *Server) mergeUpdate(ctx context.Context, ex *exchange, typ string, st *storedForUpdate, n []byte) ([]byte, *Failure) {
+	uniform := s.uniformWrites(typ)
+	if len(st.edits) == 0 && !uniform {
 		return n, nil // the caller saw it whole, as stored
 	}
 	out, restored, err := jsonmerge.MergeTracked(st.body, st.edits, n)
+	var shape *jsonmerge.ShapeError
 	switch {
+	case errors.As(err, &shape):
+		return nil, fail(http.StatusUnprocessableEntity, "processing", shape.Member+" is an array; the update gives it another kind of value", nil)
 	case errors.Is(err, jsonmerge.ErrAmbiguous):
 		return nil, fail(http.StatusConflict, "conflict", "the update changes the length of an array and one of its elements was shown to you in part (the resource is REDACTED); change that element in place, or leave the array's other elements as they are, and send it again", err)
 	case err != nil:
 		return nil, fail(http.StatusInternalServerError, "exception", "the update could not be applied to the stored resource; nothing was written", err)
+	}
+	if st.partial || uniform {
+		view, err := fjson.Apply(nil, st.body, st.edits)
+		if err != nil {
+			return nil, fail(http.StatusInternalServerError, "exception", "the update could not be applied to the stored resource; nothing was written", err)
+		}
+		if f := s.sameDecisionFacts(ctx, ex, view, n); f != nil {
+			return nil, f
+		}
 	}
 	if len(restored) == 0 {
 		return out, nil
@@ -149,6 +174,91 @@ func (s *Server) mergeUpdate(ctx context.Context, ex *exchange, st *storedForUpd
 		return nil, fail(http.StatusForbidden, "forbidden", "the update changes what the decision about this resource rests on (its patient, its source or its labels) so that you would be shown what was withheld from you; nothing was written", nil)
 	}
 	return out, nil
+}
+
+// uniformWrites: updates and JSON Patches of this type always go the
+// merge's way, whatever the caller's view lacks. A Patient's Part 2
+// enrolment is cut without a REDACTED mark (enrolment.go); were only the
+// Patients with a cut enrolment merged, the differences between the two
+// ways (what a patch error says, the member order stored, If-Match) would
+// tell which Patients are a program's.
+func (s *Server) uniformWrites(typ string) bool {
+	return typ == "Patient" && s.labeller.HasPrograms()
+}
+
+// sameDecisionFacts refuses an update whose body n, against the caller's
+// view of the stored version, names other patients, another Part 2
+// program, or less sensitivity (mergeUpdate). Both are labelled as a
+// response would be (reference targets included), their meta left out:
+// the labels written there are the label checks' business.
+func (s *Server) sameDecisionFacts(ctx context.Context, ex *exchange, view, n []byte) *Failure {
+	before, f := s.labelOne(ctx, ex, withoutMeta(view))
+	if f != nil {
+		return f
+	}
+	after, f := s.labelOne(ctx, ex, withoutMeta(n))
+	if f != nil {
+		return fail(http.StatusUnprocessableEntity, "processing", "the updated resource could not be labelled; nothing was written", f)
+	}
+	refuse := func(what string) *Failure {
+		return fail(http.StatusForbidden, "forbidden", "parts of this resource are withheld from you, so an update may not change "+what+"; nothing was written", nil)
+	}
+	if before.Patient != after.Patient || before.SubjectPatient != after.SubjectPatient || before.PatientIdentifier != after.PatientIdentifier ||
+		before.PatientConflict != after.PatientConflict || !slices.Equal(before.Patients, after.Patients) {
+		return refuse("the patients it belongs to or names")
+	}
+	if before.Program != after.Program {
+		return refuse("the Part 2 program it is a record of")
+	}
+	bc, _ := before.Labels.Confidentiality()
+	ac, _ := after.Labels.Confidentiality()
+	if labels.ConfidentialityRank(ac) < labels.ConfidentialityRank(bc) {
+		return refuse("what makes it sensitive")
+	}
+	for _, l := range before.Labels {
+		if l.System != labels.SystemConfidentiality && !after.Labels.Has(l) {
+			return refuse("what makes it sensitive")
+		}
+	}
+	return nil
+}
+
+// labelOne labels one resource as the response pipeline would, reference
+// targets included.
+func (s *Server) labelOne(ctx context.Context, ex *exchange, body []byte) (labels.Result, *Failure) {
+	bad := fail(http.StatusBadRequest, "invalid", "the resource could not be labelled", nil)
+	r, root, single, err := s.collectLabelled(ctx, ex, body)
+	if err != nil || root != nil || single == nil || single.res == nil {
+		return labels.Result{}, bad
+	}
+	if err := r.settleLabels(ctx); err != nil {
+		return labels.Result{}, classify(err)
+	}
+	return *single.res, nil
+}
+
+// withoutMeta is the JSON object b without its meta member.
+func withoutMeta(b []byte) []byte {
+	start := fjson.SkipSpace(b, 0)
+	out := make([]byte, 0, len(b))
+	out = append(out, '{')
+	first := true
+	err := fjson.ObjectEach(b, start, func(key []byte, vs, ve int) error {
+		if fjson.KeyIs(key, "meta") {
+			return nil
+		}
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		out = append(append(append(out, '"'), key...), '"', ':')
+		out = append(out, b[vs:ve]...)
+		return nil
+	})
+	if err != nil {
+		return b
+	}
+	return append(out, '}')
 }
 
 // covered reports whether every span lies within an edit that removes or
@@ -241,7 +351,7 @@ func sortEditsByStart(edits []fjson.Edit) {
 // version, whose paths are what the caller saw (an index into an array
 // that lost an element to the cut names another element in the stored
 // version), and merges the result back as an update.
-func (s *Server) patchView(ctx context.Context, ex *exchange, st *storedForUpdate, patch []byte) ([]byte, *Failure) {
+func (s *Server) patchView(ctx context.Context, ex *exchange, typ string, st *storedForUpdate, patch []byte) ([]byte, *Failure) {
 	view, err := fjson.Apply(nil, st.body, st.edits)
 	if err != nil {
 		return nil, fail(http.StatusInternalServerError, "exception", "the patch could not be applied to the stored resource; nothing was written", err)
@@ -254,7 +364,7 @@ func (s *Server) patchView(ctx context.Context, ex *exchange, st *storedForUpdat
 	case err != nil:
 		return nil, fail(http.StatusInternalServerError, "exception", "the patch could not be applied to the stored resource; nothing was written", err)
 	}
-	return s.mergeUpdate(ctx, ex, st, n)
+	return s.mergeUpdate(ctx, ex, typ, st, n)
 }
 
 // fhirPathPatchable refuses a FHIRPath Patch of a resource the caller sees

@@ -394,3 +394,74 @@ func TestFHIRPathPatchOnlyOfWhatTheCallerSeesWhole(t *testing.T) {
 		}
 	}
 }
+
+// QA: moving a claim shown in part to another patient disclosed its cut
+// SUD diagnosis to whoever that patient admits; and whether the move was
+// refused told which kind of consent would admit the cut content. Now any
+// change of patient is refused while parts are withheld, the same answer
+// whoever the new patient admits.
+func TestPartialViewUpdateMayNotChangeThePatient(t *testing.T) {
+	t.Parallel()
+	ofP3 := strings.Replace(storedEOB, `"Patient/p1"`, `"Patient/p3"`, 1)
+	up := newStoreUpstream(map[string]string{"ExplanationOfBenefit/eob1": ofP3,
+		"Patient/p1": `{"resourceType":"Patient","id":"p1"}`, "Patient/p2": `{"resourceType":"Patient","id":"p2"}`, "Patient/p3": `{"resourceType":"Patient","id":"p3"}`})
+	h := newHarness(t, up.handler)
+	_, view := h.get("/fhir/ExplanationOfBenefit/eob1", tokAll)
+	var answers []string
+	for _, to := range []string{"Patient/p1", "Patient/p2"} { // p1 admits org-a, p2 no one
+		resp, body := h.send(http.MethodPut, "/fhir/ExplanationOfBenefit/eob1", tokAll, "application/fhir+json", strings.Replace(view, `"Patient/p3"`, `"`+to+`"`, 1))
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("moved to %s: %d %s", to, resp.StatusCode, body)
+		}
+		answers = append(answers, body)
+		resp, body = h.send(http.MethodPatch, "/fhir/ExplanationOfBenefit/eob1", tokAll, "application/json-patch+json", `[{"op":"replace","path":"/patient/reference","value":"`+to+`"}]`)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("patched to %s: %d %s", to, resp.StatusCode, body)
+		}
+		answers = append(answers, body)
+	}
+	if answers[0] != answers[2] || answers[1] != answers[3] || answers[0] != answers[1] {
+		t.Errorf("the refusals differ by the new patient:\n%s", strings.Join(answers, "\n"))
+	}
+	if got := up.get("ExplanationOfBenefit/eob1"); got != ofP3 {
+		t.Fatalf("a refused update wrote: %s", got)
+	}
+}
+
+// A Patient's Part 2 enrolment is cut silently: a JSON Patch of an
+// enrolled Patient and of one without an enrolment go the same way, give
+// the same answers and store the same member order.
+func TestPatientWritesGoOneWayWhileProgramsAreConfigured(t *testing.T) {
+	t.Parallel()
+	enrolled := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"name":[{"family":"Doe"}],"birthDate":"1970-01-01","managingOrganization":{"reference":"Organization/p2"}}`
+	plain := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"name":[{"family":"Doe"}],"birthDate":"1970-01-01"}`
+	type outcome struct{ status, body, stored string }
+	run := func(stored string) []outcome {
+		up := newStoreUpstream(map[string]string{"Patient/p1": stored})
+		h := newHarness(t, up.handler, withProgram)
+		var out []outcome
+		for _, p := range []string{
+			`[{"op":"add","path":"/gender","value":"female"}]`,
+			`[{"op":"remove","path":"/deceasedBoolean"}]`,
+			`[{"op":"add","path":"/name/01","value":{"family":"X"}}]`,
+		} {
+			resp, body := h.send(http.MethodPatch, "/fhir/Patient/p1", tokOtherWriter, "application/json-patch+json", p)
+			out = append(out, outcome{resp.Status, body, strings.Replace(up.get("Patient/p1"), `,"managingOrganization":{"reference":"Organization/p2"}`, "", 1)})
+		}
+		resp, body := h.send(http.MethodPut, "/fhir/Patient/p1", tokOtherWriter, "application/fhir+json", `{"resourceType":"Patient","id":"p1","generalPractitioner":{"reference":"Practitioner/x"}}`)
+		out = append(out, outcome{resp.Status, body, ""})
+		if len(up.patches) != 0 {
+			t.Errorf("a Patient's JSON Patch reached the upstream as a patch: %q", up.patches)
+		}
+		return out
+	}
+	a, b := run(enrolled), run(plain)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("write %d differs:\nenrolled %+v\nplain    %+v", i, a[i], b[i])
+		}
+	}
+	if !strings.Contains(a[0].stored, `"gender":"female"`) || a[0].status != "200 OK" || a[1].status != "422 Unprocessable Entity" {
+		t.Errorf("the patched Patient: %+v", a[0])
+	}
+}
