@@ -158,6 +158,9 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	s.hints.check(s, c.GetString(requestIDKey), caller)
 	s.checkFHIRUserBase(&caller)
+	if !s.bindPatientUser(c, &caller) {
+		return
+	}
 	if caller.PatientIdentifier != "" && !s.bindPatientIdentifier(c, &caller) { // patient_identity.go
 		return
 	}
@@ -183,6 +186,33 @@ func (s *Server) checkFHIRUserBase(caller *authn.Caller) {
 	if rest, ok := s.exactLocalPath(caller.FHIRUserURL, s.opts.PublicBaseURL); !ok || rest != caller.FHIRUser {
 		caller.FHIRUser = ""
 	}
+}
+
+// bindPatientUser binds a patient's token to the patient's compartment:
+// when the fhirUser claim names a Patient and the token has no patient
+// claim, the caller's Patient is the fhirUser's, as if the token carried
+// it. A patient is entitled to their own record; a token an authorisation
+// server gave a patient with user/ or system/ scopes would otherwise read
+// like a clinician's, every patient's data the policy and consents allow.
+// A Patient fhirUser the proxy does not count as this server's (another
+// base, a spelling FHIRUserRef does not read) leaves nothing to bind to:
+// the request is refused (403), never served unbound. It reports whether
+// the request may go on.
+func (s *Server) bindPatientUser(c *gin.Context, caller *authn.Caller) bool {
+	if !caller.PatientUser || caller.Patient != "" || caller.PatientIdentifier != "" {
+		return true
+	}
+	if id, ok := strings.CutPrefix(caller.FHIRUser, "Patient/"); ok {
+		caller.Patient = id
+		return true
+	}
+	const reason = "the token's user (fhirUser) is a Patient of another FHIR server or not a plain reference, and the token names no patient context"
+	s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", reason)
+	// No subject: a patient's is the patient.
+	s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
+		Org: caller.Org, Client: caller.Client, Reason: reason})
+	forbidden(c, "the token's user is a patient this server cannot bind it to: its fhirUser must name a Patient of this FHIR server (Patient/ID or a URL below its base), or the token must carry a patient claim")
+	return false
 }
 
 // clientIdentity names the caller's verified TLS client certificate: its

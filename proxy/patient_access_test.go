@@ -222,3 +222,85 @@ func TestFHIRUserBaseIsNotTheCallersHost(t *testing.T) {
 		t.Fatalf("the upstream's own URL: %d %s", resp.StatusCode, body)
 	}
 }
+
+// userScopesAuth accepts tokens "fhirUser|purpose": a user/ token (no
+// patient claim), its user given by fhirUser, as an authorisation server
+// may issue to a patient who signed in to a portal.
+type userScopesAuth struct{}
+
+func (userScopesAuth) Verify(_ context.Context, raw string) (authn.Caller, error) {
+	p := strings.Split(raw, "|")
+	if len(p) != 2 {
+		return authn.Caller{}, authn.ErrUnauthenticated
+	}
+	c := authn.Caller{Subject: "portal-user", Client: "portal", Scopes: []string{"user/*.cruds"}, Purposes: []string{p[1]},
+		FHIRUser: authn.FHIRUserRef(p[0]), PatientUser: strings.HasPrefix(authn.FHIRUserRef(p[0]), "Patient/") || authn.NamesPatient(p[0])}
+	if strings.Contains(p[0], "://") && c.FHIRUser != "" {
+		c.FHIRUserURL = p[0]
+	}
+	return c, nil
+}
+
+// TestPatientUserIsBoundToTheirCompartment: a token whose user is a
+// Patient reads that patient's compartment only, though it carries user/
+// scopes and no patient claim; before, it read every patient's data the
+// policy allows a clinician. A Patient user the proxy cannot bind (another
+// server's, a claim it cannot read) is refused; a practitioner's token is
+// not bound.
+func TestPatientUserIsBoundToTheirCompartment(t *testing.T) {
+	t.Parallel()
+	obs := func(patient string) string {
+		return `{"resourceType":"Observation","id":"o-` + patient + `","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/` + patient + `"}}`
+	}
+	var upstreamWrites int
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			upstreamWrites++
+			w.WriteHeader(http.StatusCreated)
+			return
+		}
+		w.Header().Set("Content-Type", "application/fhir+json")
+		switch r.URL.Path {
+		case "/fhir/R4/Observation/o-p1":
+			_, _ = w.Write([]byte(obs("p1")))
+		case "/fhir/R4/Observation/o-p2":
+			_, _ = w.Write([]byte(obs("p2")))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}, func(o *Options, d *Deps) { d.Auth, o.PublicBaseURL = userScopesAuth{}, "https://ds4p.example.org/fhir" })
+	for _, c := range []struct {
+		name, path, token string
+		want              int
+	}{
+		{"a practitioner reads p2", "/fhir/Observation/o-p2", "Practitioner/dr1|TREAT", 200},
+		{"the patient reads their own", "/fhir/Observation/o-p1", "Patient/p1|PATRQT", 200},
+		{"the patient reads another patient's", "/fhir/Observation/o-p2", "Patient/p1|PATRQT", 404},
+		{"the patient stating treatment reads another patient's", "/fhir/Observation/o-p2", "Patient/p1|TREAT", 404},
+		{"the patient as a URL of the public base", "/fhir/Observation/o-p2", "https://ds4p.example.org/fhir/Patient/p1|TREAT", 404},
+		{"a patient of another server", "/fhir/Observation/o-p2", "https://other.example.org/fhir/Patient/p1|TREAT", 403},
+		{"a patient claim FHIRUserRef cannot read", "/fhir/Observation/o-p2", "Patient/p1/_history/2|TREAT", 403},
+	} {
+		resp, body := h.get(c.path, c.token)
+		if resp.StatusCode != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, resp.StatusCode, body, c.want)
+		}
+	}
+	if resp, body := h.post("/fhir/Observation", "Patient/p1|PATRQT", obs("p1")); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a patient user's write: %d %s, want 403 as for any patient-context token", resp.StatusCode, body)
+	}
+	if upstreamWrites != 0 {
+		t.Errorf("%d writes reached the upstream", upstreamWrites)
+	}
+}
+
+func TestNamesPatient(t *testing.T) {
+	for s, want := range map[string]bool{
+		"Patient/p1": true, "https://x.example/fhir/Patient/p1": true, "Patient/p1/_history/2": true,
+		"patient/p 1": true, "Patient/": true, "Practitioner/dr1": false, "Patient": false, "": false, "https://x/Patient": false, "Patients/p1": false,
+	} {
+		if got := authn.NamesPatient(s); got != want {
+			t.Errorf("NamesPatient(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

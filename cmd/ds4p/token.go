@@ -66,10 +66,10 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return usagef("--fhir-user %q: want a reference such as Patient/pat-7 (Patient, Practitioner, PractitionerRole, RelatedPerson or Person)", *fhirUser)
 	}
 	if ref := authn.FHIRUserRef(*fhirUser); strings.HasPrefix(ref, "Patient/") && *patient == "" {
-		// A patient's own app: without the patient claim the token is not
-		// bound to the patient's compartment, and reads other patients'
-		// ordinary data as any user/ token would.
-		fmt.Fprintf(stderr, "ds4p token: warning: --fhir-user %s without --patient: the token is not bound to that patient's compartment; a patient app's token should carry --patient %s\n", ref, strings.TrimPrefix(ref, "Patient/"))
+		// A patient's own app: the proxy binds the token to the patient's
+		// compartment as if it carried the patient claim (proxy/edge.go
+		// bindPatientUser); a SMART app expects the claim all the same.
+		fmt.Fprintf(stderr, "ds4p token: note: --fhir-user %s without --patient: the proxy binds the token to that patient's compartment; SMART apps expect --patient %s too\n", ref, strings.TrimPrefix(ref, "Patient/"))
 	}
 	if *breakGlass != "" {
 		warnBreakGlass(stderr, *breakGlass, purposes, *ttl)

@@ -88,6 +88,11 @@ type Caller struct {
 	// base it serves or fronts (a patient of another server with the same
 	// id is not this one).
 	FHIRUserURL string
+	// PatientUser is true when the fhirUser claim names a Patient, in a
+	// form FHIRUser keeps or not: the user signed in is a patient, whose
+	// token the proxy binds to that patient's compartment when it has no
+	// patient claim (proxy/edge.go bindPatientUser).
+	PatientUser bool
 	// IssuedAt and Expiry are the token's iat and exp (zero when absent);
 	// the policy uses them to time-box break-the-glass.
 	IssuedAt time.Time
@@ -428,6 +433,7 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	if c.FHIRUser = FHIRUserRef(fu); c.FHIRUser != "" && strings.Contains(fu, "://") {
 		c.FHIRUserURL = fu
 	}
+	c.PatientUser = strings.HasPrefix(c.FHIRUser, "Patient/") || NamesPatient(fu)
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
 		return Caller{}, fmt.Errorf("%w: token has no subject", ErrUnauthenticated)
@@ -467,6 +473,15 @@ func FHIRUserRef(s string) string {
 		return ""
 	}
 	return typ + "/" + id
+}
+
+// NamesPatient reports whether the fhirUser claim s looks like a reference
+// to a Patient in any spelling (a path segment "Patient" followed by a
+// slash, whatever FHIRUserRef makes of it): such a user is a patient,
+// and a claim too odd to read must not leave the token unbound.
+func NamesPatient(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "patient/") || strings.Contains(l, "/patient/")
 }
 
 // plainPatientID reports whether s is a FHIR id: [A-Za-z0-9-.]{1,64}.

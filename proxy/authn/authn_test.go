@@ -401,5 +401,10 @@ func TestFHIRUserClaim(t *testing.T) {
 		if absolute := want != "" && strings.Contains(claim, "://"); absolute && c.FHIRUserURL != claim || !absolute && c.FHIRUserURL != "" {
 			t.Errorf("fhirUser %q: FHIRUserURL %q", claim, c.FHIRUserURL)
 		}
+		// Every claim naming a Patient, read or not, marks a patient user,
+		// whom the proxy binds to the compartment or refuses.
+		if patientUser := strings.Contains("/"+claim, "/Patient/"); c.PatientUser != patientUser {
+			t.Errorf("fhirUser %q: PatientUser %v, want %v", claim, c.PatientUser, patientUser)
+		}
 	}
 }
