@@ -88,6 +88,11 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	if f != nil {
 		return f
 	}
+	if req.Interaction != Search {
+		if f := s.foldedNames(body); f != nil {
+			return f
+		}
+	}
 	rs := s.newRefScan(ex)
 	var forward []byte // the body to forward instead (writemerge.go)
 	var version string // the stored version it was merged with
@@ -178,11 +183,31 @@ func (s *Server) guardOperationBody(ctx context.Context, ex *exchange, r *http.R
 	if mt := mediaType(r.Header.Get("Content-Type")); mt != "" && !isJSON(mt) {
 		return nil // not JSON: the edge refuses formats it cannot inspect
 	}
+	if f := s.foldedNames(body); f != nil {
+		return f
+	}
 	rs := s.newRefScan(ex)
 	if f := rs.walkJSON(body, ex.req.Type); f != nil {
 		return f
 	}
 	return rs.check(ctx, ex)
+}
+
+// foldedNames refuses a JSON request body with two member names in one
+// object that differ only in case (fjson.FoldedDuplicate): the guards read
+// parts of request bodies with encoding/json, which takes either for the
+// name it wants and the last of them, while the FHIR server reads the one
+// spelled exactly; QA sent a batch with "entry" and "Entry":[] and its
+// entries reached the upstream unchecked. A body that is not valid JSON
+// is left to the guard that reads it (400 there).
+func (s *Server) foldedNames(body []byte) *Failure {
+	if len(body) == 0 || fjson.Validate(body, s.opts.MaxJSONDepth) != nil {
+		return nil
+	}
+	if fjson.FoldedDuplicate(body) != nil {
+		return fail(http.StatusBadRequest, "invalid", "the request body has member names that differ only in case; FHIR names are case-sensitive", nil)
+	}
+	return nil
 }
 
 // readRequestBody reads the whole body (the MaxBytesReader bounds it) and
@@ -827,6 +852,9 @@ func (s *Server) guardBatchPatch(ctx context.Context, ex *exchange, req fhirRequ
 		doc, err := base64.StdEncoding.DecodeString(bin.Data)
 		if err != nil {
 			return nil, "", false, fail(http.StatusBadRequest, "invalid", "the patch is not valid base64", nil)
+		}
+		if f := s.foldedNames(doc); f != nil {
+			return nil, "", false, f
 		}
 		return s.guardPatch(ctx, ex, req, bin.ContentType, doc, rs)
 	}
