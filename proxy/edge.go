@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -143,18 +142,12 @@ func (s *Server) authenticate(c *gin.Context) {
 		unauthorized(c, reason)
 		return
 	}
-	if id := clientIdentity(c.Request.TLS); id != "" {
-		switch caller.Client {
-		case "":
-			caller.Client = id
-		case id:
-		default:
-			s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", "client certificate does not match the token's client")
-			s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
-				Subject: caller.Subject, Org: caller.Org, Client: caller.Client, Reason: "client certificate does not match the token's client"})
-			unauthorized(c, "the bearer token was issued to another client than the TLS client certificate names")
-			return
-		}
+	if err := authn.BindClient(&caller, c.Request.TLS); err != nil {
+		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", err.Error())
+		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
+			Subject: caller.Subject, Org: caller.Org, Client: caller.Client, Reason: err.Error()})
+		unauthorized(c, "the bearer token was issued to another client than the TLS client certificate names")
+		return
 	}
 	s.hints.check(s, c.GetString(requestIDKey), caller)
 	s.checkFHIRUserBase(&caller)
@@ -213,21 +206,6 @@ func (s *Server) bindPatientUser(c *gin.Context, caller *authn.Caller) bool {
 		Org: caller.Org, Client: caller.Client, Reason: reason})
 	forbidden(c, "the token's user is a patient this server cannot bind it to: its fhirUser must name a Patient of this FHIR server (Patient/ID or a URL below its base), or the token must carry a patient claim")
 	return false
-}
-
-// clientIdentity names the caller's verified TLS client certificate: its
-// first URI SAN, else its subject CN; "" without a verified certificate.
-// With mutual TLS the token is bound to it: a token's client_id (or azp)
-// must equal it, and a token without one takes it as the Caller's Client.
-func clientIdentity(cs *tls.ConnectionState) string {
-	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
-		return ""
-	}
-	leaf := cs.VerifiedChains[0][0]
-	if len(leaf.URIs) > 0 {
-		return leaf.URIs[0].String()
-	}
-	return leaf.Subject.CommonName
 }
 
 func unauthorized(c *gin.Context, msg string) {

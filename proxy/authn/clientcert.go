@@ -1,0 +1,41 @@
+package authn
+
+import (
+	"crypto/tls"
+	"errors"
+)
+
+// ErrClientCertificate is a token whose client (client_id or azp) is not
+// the one the connection's verified TLS client certificate names.
+var ErrClientCertificate = errors.New("client certificate does not match the token's client")
+
+// ClientIdentity names the caller's verified TLS client certificate: its
+// first URI SAN, else its subject CN; "" without a verified certificate.
+func ClientIdentity(cs *tls.ConnectionState) string {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	leaf := cs.VerifiedChains[0][0]
+	if len(leaf.URIs) > 0 {
+		return leaf.URIs[0].String()
+	}
+	return leaf.Subject.CommonName
+}
+
+// BindClient binds a verified caller to the connection's client
+// certificate (mutual TLS): a token without a client takes the
+// certificate's identity as its Client, and a token naming another client
+// is refused with ErrClientCertificate. Without a verified certificate it
+// changes nothing. The proxy's edge and the web console's sign-in both
+// apply it, so a token is bound the same way wherever it is presented.
+func BindClient(caller *Caller, cs *tls.ConnectionState) error {
+	id := ClientIdentity(cs)
+	switch {
+	case id == "" || caller.Client == id:
+		return nil
+	case caller.Client == "":
+		caller.Client = id
+		return nil
+	}
+	return ErrClientCertificate
+}
