@@ -189,14 +189,14 @@ func (s *Server) uniformWrites(typ string) bool {
 // sameDecisionFacts refuses an update whose body n, against the caller's
 // view of the stored version, names other patients, another Part 2
 // program, or less sensitivity (mergeUpdate). Both are labelled as a
-// response would be (reference targets included), their meta left out:
-// the labels written there are the label checks' business.
+// response would be (reference targets included), their meta.security
+// left out: the labels written there are the label checks' business.
 func (s *Server) sameDecisionFacts(ctx context.Context, ex *exchange, view, n []byte) *Failure {
-	before, f := s.labelOne(ctx, ex, withoutMeta(view))
+	before, f := s.labelOne(ctx, ex, withoutLabels(view))
 	if f != nil {
 		return f
 	}
-	after, f := s.labelOne(ctx, ex, withoutMeta(n))
+	after, f := s.labelOne(ctx, ex, withoutLabels(n))
 	if f != nil {
 		return fail(http.StatusUnprocessableEntity, "processing", "the updated resource could not be labelled; nothing was written", f)
 	}
@@ -237,14 +237,27 @@ func (s *Server) labelOne(ctx context.Context, ex *exchange, body []byte) (label
 	return *single.res, nil
 }
 
-// withoutMeta is the JSON object b without its meta member.
-func withoutMeta(b []byte) []byte {
-	start := fjson.SkipSpace(b, 0)
+// withoutLabels is the JSON object b without the labels of its meta
+// (meta.security): the rest of meta stays, meta.source naming a Part 2
+// program above all (QA round 11: an update dropping meta.source, compared
+// without meta, moved a Part 2 record out of the program unseen).
+func withoutLabels(b []byte) []byte {
 	out := make([]byte, 0, len(b))
+	return appendWithout(out, b, fjson.SkipSpace(b, 0), func(key []byte, vs int) (skip bool, inner bool) {
+		return false, fjson.KeyIs(key, "meta") && vs < len(b) && b[vs] == '{'
+	})
+}
+
+// appendWithout appends the object at b[start] without meta.security: the
+// top-level member named meta (inner) is copied without its security
+// member. On a malformed object it appends b as it is.
+func appendWithout(out, b []byte, start int, top func(key []byte, vs int) (skip, inner bool)) []byte {
+	mark := len(out)
 	out = append(out, '{')
 	first := true
 	err := fjson.ObjectEach(b, start, func(key []byte, vs, ve int) error {
-		if fjson.KeyIs(key, "meta") {
+		skip, inner := top(key, vs)
+		if skip {
 			return nil
 		}
 		if !first {
@@ -252,11 +265,15 @@ func withoutMeta(b []byte) []byte {
 		}
 		first = false
 		out = append(append(append(out, '"'), key...), '"', ':')
-		out = append(out, b[vs:ve]...)
+		if !inner {
+			out = append(out, b[vs:ve]...)
+			return nil
+		}
+		out = appendWithout(out, b, vs, func(k []byte, _ int) (bool, bool) { return fjson.KeyIs(k, "security"), false })
 		return nil
 	})
 	if err != nil {
-		return b
+		return append(out[:mark], b...)
 	}
 	return append(out, '}')
 }

@@ -9,8 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/jsonmerge"
+	"github.com/ds4p/ds4p/labels"
 )
 
 // storeUpstream keeps resources by path, answers reads with them and stores
@@ -463,5 +466,60 @@ func TestPatientWritesGoOneWayWhileProgramsAreConfigured(t *testing.T) {
 	}
 	if !strings.Contains(a[0].stored, `"gender":"female"`) || a[0].status != "200 OK" || a[1].status != "422 Unprocessable Entity" {
 		t.Errorf("the patched Patient: %+v", a[0])
+	}
+}
+
+// TestPartialViewUpdateMayNotDropTheProgramsSource: a record is a Part 2
+// program's by its meta.source alone. org-a sees it in part (the
+// attachment's data removed) and PUTs its view without meta.source; before,
+// the decision facts were compared without meta, the update was stored,
+// and org-c, whose consent denies it Part 2 data, read the record. The
+// update is refused and org-c still reads nothing.
+func TestPartialViewUpdateMayNotDropTheProgramsSource(t *testing.T) {
+	t.Parallel()
+	const src = "http://riverside.example/fhir"
+	const tokC = "Organization/org-c|TREAT|user/*.read"
+	doc := `{"resourceType":"DocumentReference","id":"d1","meta":{"versionId":"1","source":"` + src + `","security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"status":"current",` +
+		`"subject":{"reference":"Patient/p1"},"type":{"text":"progress note"},` +
+		`"content":[{"attachment":{"contentType":"text/plain","data":"c2VjcmV0IG5vdGU="}}]}`
+	up := newStoreUpstream(map[string]string{"DocumentReference/d1": doc, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	noPart2ForC := `{"resourceType":"Consent","id":"c-q","meta":{"versionId":"1"},"status":"active",
+	"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+	"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
+	"patient":{"reference":"Patient/p1"},
+	"provision":{"type":"deny","provision":[
+	  {"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/org-a"}}],
+	   "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}]},
+	  {"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/org-c"}}],
+	   "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}],
+	   "provision":[{"type":"deny","securityLabel":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}]}]}]}}`
+	h := newHarness(t, up.handler, func(o *Options, d *Deps) {
+		l, err := labels.NewLabeller(labels.Options{Rules: labels.DefaultRules(), CacheSize: 100,
+			Programs: []labels.Program{{Name: "clinic", Sources: []string{src}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Labeller = l
+		d.Consents = &fakeConsents{byPatient: map[string][]consent.Record{"Patient/p1": {{ID: "c-q", Version: 1, Patient: "Patient/p1", Status: "active", Updated: time.Now(), JSON: []byte(noPart2ForC)}}}}
+	})
+	if resp, body := h.get("/fhir/DocumentReference/d1", tokC); resp.StatusCode != 404 {
+		t.Fatalf("org-c before: %d %s", resp.StatusCode, body)
+	}
+	resp, view := h.get("/fhir/DocumentReference/d1", tokAll)
+	if resp.StatusCode != 200 || strings.Contains(view, "c2VjcmV0IG5vdGU=") || !strings.Contains(view, `"source":"`+src+`"`) {
+		t.Fatalf("org-a's view: %d %s", resp.StatusCode, view)
+	}
+	edited := strings.Replace(view, `"source":"`+src+`",`, ``, 1)
+	if edited == view {
+		t.Fatalf("no source to drop in %s", view)
+	}
+	if resp, body := h.send(http.MethodPut, "/fhir/DocumentReference/d1", tokAll, "application/fhir+json", edited); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Part 2 program") {
+		t.Errorf("an update dropping the program's source: %d %s, want 403", resp.StatusCode, body)
+	}
+	if got := up.get("DocumentReference/d1"); !strings.Contains(got, `"source":"`+src+`"`) {
+		t.Errorf("stored: %s", got)
+	}
+	if resp, body := h.get("/fhir/DocumentReference/d1", tokC); resp.StatusCode != 404 {
+		t.Errorf("org-c after: %d %s", resp.StatusCode, body)
 	}
 }
