@@ -39,6 +39,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -138,6 +139,14 @@ func (m *merger) hiddenSpans(s *node) {
 	case untouched:
 		return
 	case cut, replaced:
+		if s.kind == '[' && len(s.kids) > 0 {
+			// An array cut whole: its elements, each of which may be
+			// restored beside the caller's (mergeObject).
+			for _, k := range s.kids {
+				m.hiddenAt = append(m.hiddenAt, Span{k.start, k.end})
+			}
+			return
+		}
 		m.hiddenAt = append(m.hiddenAt, Span{s.start, s.end})
 		return
 	}
@@ -486,6 +495,14 @@ func (m *merger) mergeObject(s, v, n *node, meta bool) (*node, error) {
 		case vk != nil: // the proxy added this member
 			add(n.rawKeys[ci], k, m.stripAdded(vk, nk, k))
 		default: // the caller's own member, or one it wrote over a cut one
+			if sk, i := s.get(k); sk != nil && toView[i] < 0 && sk.kind == '[' && nk.kind == '[' {
+				// An array cut whole (each of its elements was): the
+				// caller's elements join them, as they would join the
+				// elements left of an array cut in part (QA round 11:
+				// "add /diagnosis" erased the only, SUD, diagnosis).
+				add(n.rawKeys[ci], k, &node{kind: '[', built: true, kids: append(slices.Clip(sk.kids), nk.kids...)})
+				continue
+			}
 			add(n.rawKeys[ci], k, nk)
 		}
 	}

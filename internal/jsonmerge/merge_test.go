@@ -344,3 +344,37 @@ func TestShapeCheckedWithoutEdits(t *testing.T) {
 		t.Errorf("err %v, want a ShapeError", err)
 	}
 }
+
+// TestArrayCutWholeKeepsItsElementsWhenWritten: every element of an array
+// cut, the member is missing from the view; a caller that writes a member
+// of that name adds to it, as to an array cut in part (QA round 11: "add
+// /diagnosis" erased the only, SUD, diagnosis of a claim). What comes back
+// is tracked, element by element, for the recheck.
+func TestArrayCutWholeKeepsItsElementsWhenWritten(t *testing.T) {
+	stored := `{"resourceType":"List","id":"l1","status":"current","entry":[{"item":{"reference":"Condition/x-sud"}},{"item":{"reference":"Condition/y-sud"}}]}`
+	edits := sorted(ed(t, stored, `,"entry":[{"item":{"reference":"Condition/x-sud"}},{"item":{"reference":"Condition/y-sud"}}]`, ""))
+	if v := view(t, stored, edits); strings.Contains(v, "entry") {
+		t.Fatalf("view %s", v)
+	}
+	caller := `{"resourceType":"List","id":"l1","status":"current","entry":[{"item":{"reference":"Condition/a"}}]}`
+	out, restored, err := MergeTracked([]byte(stored), edits, []byte(caller))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameJSON(t, out, `{"resourceType":"List","id":"l1","status":"current","entry":[{"item":{"reference":"Condition/x-sud"}},{"item":{"reference":"Condition/y-sud"}},{"item":{"reference":"Condition/a"}}]}`)
+	var got []string
+	for _, s := range restored {
+		got = append(got, string(out[s.Start:s.End]))
+	}
+	if want := []string{`{"item":{"reference":"Condition/x-sud"}}`, `{"item":{"reference":"Condition/y-sud"}}`}; !reflect.DeepEqual(got, want) {
+		t.Errorf("restored %q, want %q", got, want)
+	}
+	// Not written: the array comes back whole, tracked the same way.
+	out, restored, err = MergeTracked([]byte(stored), edits, []byte(`{"resourceType":"List","id":"l1","status":"current"}`))
+	if err != nil || !bytes.Contains(out, []byte(`"entry":[{"item":{"reference":"Condition/x-sud"}},{"item":{"reference":"Condition/y-sud"}}]`)) || len(restored) != 2 {
+		t.Errorf("not written: %s %v %v", out, restored, err)
+	}
+	// A single-valued member cut whole is the caller's to replace.
+	sameJSON(t, merge(t, patient, patientView(t), `{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/general"}}`),
+		`{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/general"},"text":{"status":"generated","div":"<div>Jo, patient of the SUD clinic</div>"}}`)
+}
