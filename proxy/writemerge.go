@@ -166,14 +166,87 @@ func (s *Server) mergeUpdate(ctx context.Context, ex *exchange, typ string, st *
 	if len(restored) == 0 {
 		return out, nil
 	}
+	shown, f := s.restoredShown(ctx, ex, out, restored)
+	if f != nil || len(shown) == 0 {
+		return out, f
+	}
+	// The stored narrative, restored because the caller sent none, would
+	// be shown: it was cut for what the update no longer has (a Patient's
+	// enrolment the caller wrote over). It is left out rather than the
+	// update refused, as the README's stale narrative allows; a refusal
+	// here, for an enrolment cut without a mark, would tell the caller
+	// which Patients are a program's (QA round 11).
+	if trimmed, rest, ok := withoutRestoredText(out, restored, shown); ok {
+		if shown, f = s.restoredShown(ctx, ex, trimmed, rest); f != nil {
+			return nil, f
+		}
+		if len(shown) == 0 {
+			return trimmed, nil
+		}
+	}
+	return nil, fail(http.StatusForbidden, "forbidden", "the update changes what the decision about this resource rests on (its patient, its source or its labels) so that you would be shown what was withheld from you; nothing was written", nil)
+}
+
+// restoredShown returns the spans of restored, what the merge put back
+// into out, that the caller's read of out would show.
+func (s *Server) restoredShown(ctx context.Context, ex *exchange, out []byte, restored []jsonmerge.Span) ([]jsonmerge.Span, *Failure) {
 	mv, readable, f := s.viewOf(ctx, ex, out)
 	if f != nil {
 		return nil, fail(http.StatusUnprocessableEntity, "processing", "the updated resource could not be checked; nothing was written", f)
 	}
-	if readable && !covered(restored, mv.edits) {
-		return nil, fail(http.StatusForbidden, "forbidden", "the update changes what the decision about this resource rests on (its patient, its source or its labels) so that you would be shown what was withheld from you; nothing was written", nil)
+	if !readable {
+		return nil, nil
 	}
-	return out, nil
+	var shown []jsonmerge.Span
+	for _, sp := range restored {
+		if !covered([]jsonmerge.Span{sp}, mv.edits) {
+			shown = append(shown, sp)
+		}
+	}
+	return shown, nil
+}
+
+// withoutRestoredText returns out without its top-level text member when
+// every span of shown lies in that member's value (the stored narrative
+// put back), with the restored spans that remain, moved to where they lie
+// then; ok false otherwise. out's top level is as the merge writes it:
+// "key":value members joined by commas, nothing between.
+func withoutRestoredText(out []byte, restored, shown []jsonmerge.Span) ([]byte, []jsonmerge.Span, bool) {
+	ks, ve := -1, -1
+	_ = fjson.ObjectEach(out, 0, func(key []byte, vs, e int) error {
+		if fjson.KeyIs(key, "text") && ks < 0 {
+			ks, ve = vs-len(key)-3, e
+		}
+		return nil
+	})
+	if ks <= 0 || out[ks] != '"' || out[ks+len(`"text"`)] != ':' {
+		return nil, nil, false
+	}
+	in := func(sp jsonmerge.Span) bool { return sp.Start >= ks && sp.End <= ve }
+	for _, sp := range shown {
+		if !in(sp) {
+			return nil, nil, false
+		}
+	}
+	start, end := ks, ve // the member and one comma beside it
+	switch {
+	case end < len(out) && out[end] == ',':
+		end++
+	case out[start-1] == ',':
+		start--
+	}
+	trimmed := append(append(make([]byte, 0, len(out)-(end-start)), out[:start]...), out[end:]...)
+	var rest []jsonmerge.Span
+	for _, sp := range restored {
+		switch {
+		case in(sp):
+		case sp.Start >= end:
+			rest = append(rest, jsonmerge.Span{Start: sp.Start - (end - start), End: sp.End - (end - start)})
+		default:
+			rest = append(rest, sp)
+		}
+	}
+	return trimmed, rest, true
 }
 
 // uniformWrites: updates and JSON Patches of this type always go the

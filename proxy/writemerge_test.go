@@ -523,3 +523,48 @@ func TestPartialViewUpdateMayNotDropTheProgramsSource(t *testing.T) {
 		t.Errorf("org-c after: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestEnrolledAndPlainPatientsAnswerAlike: an enrolled Patient's narrative
+// names the program and is cut with the enrolment; a caller that writes
+// its own managingOrganization over the enrolment (PUT or JSON Patch)
+// leaves nothing cut, so the restored narrative would be shown. Before, the
+// update was refused (403) for the enrolled Patient and stored for the
+// plain one, which told which Patients are a program's (QA round 11); now
+// the narrative is left out and both answer alike.
+func TestEnrolledAndPlainPatientsAnswerAlike(t *testing.T) {
+	t.Parallel()
+	enrolled := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Jane Doe, Riverside Recovery</div>"},"name":[{"family":"Doe"}],"managingOrganization":{"reference":"Organization/p2","display":"Riverside Recovery"}}`
+	plain := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"name":[{"family":"Doe"}]}`
+	answers := map[string][]string{}
+	for name, st := range map[string]string{"enrolled": enrolled, "plain": plain} {
+		for _, how := range []string{"PUT", "PATCH"} {
+			up := newStoreUpstream(map[string]string{"Patient/p1": st, "Organization/general": `{"resourceType":"Organization","id":"general"}`})
+			h := newHarness(t, up.handler, withProgram)
+			_, view := h.get("/fhir/Patient/p1", tokOtherWriter)
+			var resp *http.Response
+			var body string
+			if how == "PUT" {
+				edited := strings.TrimSuffix(view, "}") + `,"managingOrganization":{"reference":"Organization/general"}}`
+				resp, body = h.send(http.MethodPut, "/fhir/Patient/p1", tokOtherWriter, "application/fhir+json", edited)
+			} else {
+				resp, body = h.send(http.MethodPatch, "/fhir/Patient/p1", tokOtherWriter, "application/json-patch+json", `[{"op":"add","path":"/managingOrganization","value":{"reference":"Organization/general"}}]`)
+			}
+			answers[how] = append(answers[how], view+" => "+strconv.Itoa(resp.StatusCode))
+			if resp.StatusCode != 200 {
+				t.Errorf("%s %s: %d %s", name, how, resp.StatusCode, body)
+			}
+			got := up.get("Patient/p1")
+			if strings.Contains(got, "Riverside") || !strings.Contains(got, "Organization/general") {
+				t.Errorf("%s %s: stored %s", name, how, got)
+			}
+			if _, after := h.get("/fhir/Patient/p1", tokOtherWriter); strings.Contains(after, "Riverside") {
+				t.Errorf("%s %s: the caller now reads %s", name, how, after)
+			}
+		}
+	}
+	for how, a := range answers {
+		if len(a) != 2 || a[0] != a[1] {
+			t.Errorf("%s: enrolled and plain Patients answer differently: %q", how, a)
+		}
+	}
+}
