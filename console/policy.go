@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,7 +18,11 @@ type testCache struct {
 	mu       sync.Mutex
 	revision string
 	result   map[string]any
+	timeout  time.Duration // bounds one run (default testRunTimeout)
 }
+
+// testRunTimeout bounds one run of the policy's Rego tests.
+const testRunTimeout = 2 * time.Minute
 
 // testResult is one Rego test for the page.
 type testResult struct {
@@ -28,7 +33,11 @@ type testResult struct {
 }
 
 // policyTests runs the Rego tests of the policy in force (once per
-// revision) and answers their results.
+// revision) and answers their results. The run is the server's, not the
+// request's: a request that goes away does not cut it short. Only a
+// complete run that ran at least one test is kept for the revision; one
+// that errored, timed out or found no tests is answered but run again
+// next time.
 func (h *Handler) policyTests(w http.ResponseWriter, r *http.Request, _ *session, _ []byte) {
 	if h.cfg.PolicyFS == nil {
 		writeJSON(w, http.StatusOK, map[string]any{"available": false,
@@ -44,19 +53,41 @@ func (h *Handler) policyTests(w http.ResponseWriter, r *http.Request, _ *session
 	c := h.tests
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.revision != rev || c.result == nil {
-		c.result, c.revision = runTests(r.Context(), fsys, rev), rev
+	if c.revision == rev && c.result != nil {
+		writeJSON(w, http.StatusOK, c.result)
+		return
 	}
-	writeJSON(w, http.StatusOK, c.result)
+	timeout := c.timeout
+	if timeout <= 0 {
+		timeout = testRunTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), timeout)
+	defer cancel()
+	result, complete := runTests(ctx, fsys, rev, timeout)
+	if complete {
+		c.result, c.revision = result, rev
+	}
+	writeJSON(w, http.StatusOK, result)
 }
 
-func runTests(ctx context.Context, fsys fs.FS, rev string) map[string]any {
+// runTests runs the Rego tests of fsys; complete is false when the run
+// errored, was cut short (ctx ended) or ran no test, and the result says
+// why in its error.
+func runTests(ctx context.Context, fsys fs.FS, rev string, timeout time.Duration) (result map[string]any, complete bool) {
 	start := time.Now()
 	results, err := policy.RunTests(ctx, fsys)
 	out := map[string]any{"available": true, "revision": rev, "ran_at": time.Now().UTC()}
-	if err != nil {
+	switch {
+	case err != nil:
 		out["error"] = err.Error()
-		return out
+		return out, false
+	case ctx.Err() != nil:
+		// The runner stops at the deadline and reports the tests it ran.
+		out["error"] = "the Rego tests did not finish within " + timeout.String() + "; " + strconv.Itoa(len(results)) + " ran"
+		return out, false
+	case len(results) == 0:
+		out["error"] = "the policy has no Rego tests, or none ran"
+		return out, false
 	}
 	tests, pass := make([]testResult, len(results)), 0
 	for i, t := range results {
@@ -70,7 +101,7 @@ func runTests(ctx context.Context, fsys fs.FS, rev string) map[string]any {
 	}
 	out["tests"], out["passed"], out["failed"] = tests, pass, len(tests)-pass
 	out["seconds"] = time.Since(start).Seconds()
-	return out
+	return out, true
 }
 
 // ruleJSON is one label rule for the page.
