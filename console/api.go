@@ -51,6 +51,11 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request, s *session, meth
 	}
 	req.Host, req.RemoteAddr, req.TLS = r.Host, r.RemoteAddr, r.TLS
 	req.Header.Set("Authorization", "Bearer "+s.token)
+	// The console's request id (guard): the admin API's log lines join the
+	// console's "console call" line.
+	if rid := w.Header().Get("X-Request-Id"); rid != "" {
+		req.Header.Set("X-Request-Id", rid)
+	}
 	req.Header.Set("Accept", "application/json, application/fhir+json, text/csv")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")

@@ -15,6 +15,7 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/siem"
 )
 
 //go:embed assets
@@ -58,13 +59,24 @@ type Config struct {
 	// the review queue, reviews, verification and charts read the ledger
 	// here, not through the admin API.
 	Blocked func(subject, client string) (alertID string, blocked bool)
-	Logger  *slog.Logger
+	// SecurityEvent takes the console's security events for the SIEM (a
+	// refused sign-in is a token_refused event, as at the proxy's edge:
+	// proxy.Server.SecurityEvent); nil drops them.
+	SecurityEvent func(siem.Event)
+	Logger        *slog.Logger
 	// IdleTimeout ends a session unused this long (default 30m);
 	// MaxSessionAge ends any session (default 8h); MaxSessions bounds the
-	// store (default 1000; the least recently used goes first).
-	IdleTimeout   time.Duration
-	MaxSessionAge time.Duration
-	MaxSessions   int
+	// store (default 1000; the least recently used goes first);
+	// MaxSessionsPerSubject bounds one subject's sessions (default 5; its
+	// oldest goes first).
+	IdleTimeout           time.Duration
+	MaxSessionAge         time.Duration
+	MaxSessions           int
+	MaxSessionsPerSubject int
+	// LoginBurst sign-ins at once per client IP (default 10), then one
+	// every LoginInterval (default 6s); more are refused with 429.
+	LoginBurst    int
+	LoginInterval time.Duration
 	Now           func() time.Time
 }
 
@@ -77,6 +89,7 @@ type Handler struct {
 	stats    *stats
 	verify   *verifyStatus
 	tests    *testCache
+	logins   *loginLimiter
 }
 
 // New builds the console handler. Call Close (or cancel ctx) to stop its
@@ -88,7 +101,8 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	cfg = withDefaults(cfg)
 	h := &Handler{
 		cfg: cfg, log: cfg.Logger,
-		sessions: newSessions(cfg.MaxSessions, cfg.IdleTimeout, cfg.Now),
+		sessions: newSessions(cfg.MaxSessions, cfg.MaxSessionsPerSubject, cfg.IdleTimeout, cfg.Now, cfg.Logger),
+		logins:   newLoginLimiter(cfg.LoginBurst, cfg.LoginInterval, cfg.Now),
 		stats:    newStats(cfg.Ledger, cfg.Reviews),
 		verify:   &verifyStatus{},
 		tests:    &testCache{},
@@ -113,6 +127,18 @@ func withDefaults(cfg Config) Config {
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = 1000
 	}
+	if cfg.MaxSessionsPerSubject <= 0 {
+		cfg.MaxSessionsPerSubject = 5
+	}
+	if cfg.LoginBurst <= 0 {
+		cfg.LoginBurst = 10
+	}
+	if cfg.LoginInterval <= 0 {
+		cfg.LoginInterval = 6 * time.Second
+	}
+	if cfg.SecurityEvent == nil {
+		cfg.SecurityEvent = func(siem.Event) {}
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -133,7 +159,7 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.HandleFunc("POST /console/api/logout", h.logout)
 	mux.HandleFunc("GET /console/api/session", h.sessionInfo)
 	for path, a := range h.api() {
-		mux.HandleFunc("POST /console/api/"+path, h.guard(a.role, a.fn))
+		mux.HandleFunc("POST /console/api/"+path, h.guard(path, a.role, a.fn))
 	}
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/console/api/") || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
@@ -182,18 +208,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Cache-Control", "no-store")
+	if r.TLS != nil {
+		hd.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
 // maxAPIBody bounds a console API request (a consent or a simulation).
 const maxAPIBody = 16 << 20
 
-// guard checks session, CSRF and role, and reads the JSON body.
-func (h *Handler) guard(role string, fn apiHandler) http.HandlerFunc {
+// guard checks session, CSRF and role, logs the call and reads the JSON
+// body; call names it in the log ("audit/breakglass").
+func (h *Handler) guard(call, role string, fn apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s, ok := h.sessionOf(r)
+		rid := requestID(w, r)
+		s, ok := h.liveSession(w, r, rid)
 		if !ok {
-			writeError(w, http.StatusUnauthorized, "not signed in, or the session expired")
 			return
 		}
 		if !csrfOK(r, s) || !isJSON(r) {
@@ -207,6 +237,10 @@ func (h *Handler) guard(role string, fn apiHandler) http.HandlerFunc {
 		if h.refuseBlocked(w, s.subject, s.client) {
 			return
 		}
+		// Who read what: the call's name only, never its body (patient
+		// ids, queries); the relayed /admin request carries the same
+		// request id (admin).
+		h.log.Info("console call", "request_id", rid, "call", call, "session", s.tag, "subject", s.logSubject(), "client", s.client)
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
 		if err != nil {
 			writeError(w, http.StatusRequestEntityTooLarge, "the request is too large")
@@ -214,6 +248,106 @@ func (h *Handler) guard(role string, fn apiHandler) http.HandlerFunc {
 		}
 		fn(w, r, s, body)
 	}
+}
+
+// liveSession returns the request's session after checking that it may
+// still be used, or answers why not: one console cookie naming a live
+// session, the client certificate seen at sign-in, and a token the
+// verifier still accepts (it caches, so this is cheap). The session's
+// roles are refreshed from the verification; a session whose token is
+// refused, or which comes with another certificate, ends.
+func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string) (*session, bool) {
+	if _, ok := sessionCookie(r); !ok {
+		writeError(w, http.StatusUnauthorized, severalCookies)
+		return nil, false
+	}
+	s, ok := h.sessionOf(r)
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "not signed in, or the session expired")
+		return nil, false
+	}
+	if authn.ClientIdentity(r.TLS) != s.certID {
+		h.log.Warn("console session refused", "request_id", rid, "session", s.tag, "subject", s.logSubject(),
+			"reason", "the client certificate is not the one the session signed in with")
+		h.sessions.remove(s.id, endCertChange)
+		setCookie(w, r, "", -1)
+		writeError(w, http.StatusUnauthorized, "this session signed in with another client certificate; sign in again")
+		return nil, false
+	}
+	caller, err := h.cfg.Verifier.Verify(r.Context(), s.token)
+	if errors.Is(err, authn.ErrKeysUnavailable) {
+		// Not a judgement of the token: the issuer's keys are missing.
+		h.log.Error("console session not checked: no signing keys", "request_id", rid, "session", s.tag, "reason", err.Error())
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusServiceUnavailable, "the token's signing keys could not be fetched from its issuer; try again shortly")
+		return nil, false
+	}
+	if err == nil {
+		err = authn.BindClient(&caller, r.TLS)
+	}
+	if err == nil && caller.Subject != s.subject {
+		err = errors.New("the token's subject changed")
+	}
+	if err != nil {
+		h.log.Warn("console session refused", "request_id", rid, "session", s.tag, "subject", s.logSubject(), "reason", err.Error())
+		ev := siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, RequestID: rid,
+			Client: s.client, Reason: "console session: " + err.Error()}
+		if !s.patient {
+			ev.Subject = s.subject
+		}
+		h.cfg.SecurityEvent(ev)
+		h.sessions.remove(s.id, endRefused)
+		setCookie(w, r, "", -1)
+		writeError(w, http.StatusUnauthorized, "the session's token is no longer accepted; sign in again")
+		return nil, false
+	}
+	s.setRoles(rolesOf(caller))
+	return s, true
+}
+
+// severalCookies answers a request with more than one console cookie.
+const severalCookies = "the browser sent several " + CookieName + " cookies (one may come from another site of this domain); clear this site's cookies and sign in again"
+
+// rolesOf is the console roles the caller's token carries.
+func rolesOf(caller authn.Caller) []string {
+	var roles []string
+	for _, role := range Roles {
+		if caller.HasScope(role) {
+			roles = append(roles, role)
+		}
+	}
+	return roles
+}
+
+// requestID is the request's id: the one the proxy's edge gave it (its
+// X-Request-Id response header) or, without the edge, a plain one the
+// caller sent or a new one, set on the response. The console's /admin
+// calls carry it, so their log lines join the console's.
+func requestID(w http.ResponseWriter, r *http.Request) string {
+	if id := w.Header().Get("X-Request-Id"); id != "" {
+		return id
+	}
+	id := r.Header.Get("X-Request-Id")
+	if !plainID(id) {
+		id = randomToken()[:32]
+	}
+	w.Header().Set("X-Request-Id", id)
+	return id
+}
+
+// plainID is a short id of letters, digits, '-', '_' and '.', as the
+// proxy's edge takes them.
+func plainID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // refuseBlocked answers 403 to a caller a bulk-access alert blocks, as
@@ -235,8 +369,22 @@ func isJSON(r *http.Request) bool {
 	return strings.TrimSpace(strings.ToLower(ct)) == "application/json"
 }
 
-// login verifies the pasted token and starts a session.
+// login verifies the pasted token and starts a session. It binds the
+// token to the connection's client certificate as the proxy's edge does
+// (authn.BindClient), and ends the session the browser had.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	rid := requestID(w, r)
+	if ok, wait := h.logins.allow(clientIP(r)); !ok {
+		h.log.Warn("console sign-in refused", "request_id", rid, "reason", "too many sign-ins from this address")
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeError(w, http.StatusTooManyRequests, "too many sign-ins from this address; try again in "+retryAfter(wait)+" s")
+		return
+	}
+	old, ok := sessionCookie(r)
+	if !ok {
+		writeError(w, http.StatusUnauthorized, severalCookies)
+		return
+	}
 	if !sameOrigin(r) || !isJSON(r) {
 		writeError(w, http.StatusForbidden, "sign in from the console page")
 		return
@@ -250,17 +398,31 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	raw := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(in.Token), "Bearer "))
 	caller, err := h.cfg.Verifier.Verify(r.Context(), raw)
+	if errors.Is(err, authn.ErrKeysUnavailable) {
+		h.log.Error("console sign-in: token not checked: no signing keys", "request_id", rid, "reason", err.Error())
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusServiceUnavailable, "the token's signing keys could not be fetched from its issuer; try again shortly")
+		return
+	}
 	if err != nil {
-		h.log.Warn("console sign-in refused", "reason", err.Error())
+		h.log.Warn("console sign-in refused", "request_id", rid, "reason", err.Error())
+		h.cfg.SecurityEvent(siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, RequestID: rid,
+			Reason: "console sign-in: " + err.Error()})
 		writeError(w, http.StatusUnauthorized, "the token was refused")
 		return
 	}
-	var roles []string
-	for _, role := range Roles {
-		if caller.HasScope(role) {
-			roles = append(roles, role)
+	if err := authn.BindClient(&caller, r.TLS); err != nil {
+		h.log.Warn("console sign-in refused", "request_id", rid, "reason", err.Error())
+		ev := siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, RequestID: rid,
+			Subject: caller.Subject, Org: caller.Org, Client: caller.Client, Reason: "console sign-in: " + err.Error()}
+		if caller.PatientUser || caller.Patient != "" || caller.PatientIdentifier != "" {
+			ev.Subject = "" // a patient's subject is the patient
 		}
+		h.cfg.SecurityEvent(ev)
+		writeError(w, http.StatusUnauthorized, "the token was issued to another client than the TLS client certificate names")
+		return
 	}
+	roles := rolesOf(caller)
 	if len(roles) == 0 {
 		writeError(w, http.StatusForbidden, "the token carries none of the admin roles "+strings.Join(Roles, ", "))
 		return
@@ -278,29 +440,32 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "the token has expired")
 		return
 	}
-	s := h.sessions.create(raw, caller, roles, expires)
+	if old != "" {
+		// A sign-in in a browser ends the session it had, whoever's it was.
+		h.sessions.remove(old, endReplaced)
+	}
+	s := h.sessions.create(raw, caller, roles, expires, authn.ClientIdentity(r.TLS))
 	setCookie(w, r, s.id, int(expires.Sub(h.cfg.Now()).Seconds())+1)
-	h.log.Info("console session started", "subject", caller.Subject, "org", caller.Org, "client", caller.Client,
-		"roles", strings.Join(roles, " "))
+	h.log.Info("console session started", "request_id", rid, "session", s.tag, "subject", s.logSubject(), "org", caller.Org,
+		"client", caller.Client, "roles", strings.Join(roles, " "))
 	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))
 }
 
 func sessionJSON(s *session, idle time.Duration) map[string]any {
 	return map[string]any{
-		"subject": s.subject, "roles": s.roles, "csrf": s.csrf,
+		"subject": s.subject, "roles": s.roleList(), "csrf": s.csrf,
 		"expires": s.expires.UTC(), "idle_timeout_s": int(idle.Seconds()),
 	}
 }
 
 // sessionInfo tells the page who is signed in and the CSRF token.
 func (h *Handler) sessionInfo(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.sessionOf(r)
-	if !ok {
-		writeError(w, http.StatusUnauthorized, "not signed in, or the session expired")
-		return
-	}
 	if !sameOrigin(r) {
 		writeError(w, http.StatusForbidden, "cross-origin")
+		return
+	}
+	s, ok := h.liveSession(w, r, requestID(w, r))
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))
@@ -308,12 +473,16 @@ func (h *Handler) sessionInfo(w http.ResponseWriter, r *http.Request) {
 
 // logout ends the session.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if _, ok := sessionCookie(r); !ok {
+		writeError(w, http.StatusUnauthorized, severalCookies)
+		return
+	}
 	if s, ok := h.sessionOf(r); ok {
 		if !csrfOK(r, s) {
 			writeError(w, http.StatusForbidden, "the request lacks the session's CSRF token")
 			return
 		}
-		h.sessions.remove(s.id)
+		h.sessions.remove(s.id, endSignedOut)
 	}
 	setCookie(w, r, "", -1)
 	w.WriteHeader(http.StatusNoContent)

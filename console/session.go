@@ -1,9 +1,13 @@
 package console
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
@@ -20,30 +24,92 @@ var Roles = []string{authn.AuditorScope, authn.PolicyAuthorScope, authn.ConsentM
 
 // session is one signed-in browser.
 type session struct {
-	id       string
-	csrf     string
-	token    string // the bearer token, never sent back to the browser
-	subject  string
-	client   string // the token's client, when it names one
-	roles    []string
+	id      string
+	tag     string // a short hash of id, naming the session in the logs
+	csrf    string
+	token   string // the bearer token, never sent back to the browser
+	subject string
+	client  string // the token's client, or the client certificate's identity (authn.BindClient)
+	// certID is the connection's verified client certificate identity
+	// at sign-in ("" without mutual TLS); every call must come with it.
+	certID string
+	// patient is a token whose user is a patient: its subject is never
+	// logged.
+	patient  bool
 	created  time.Time
 	lastSeen time.Time
 	expires  time.Time // the token's exp, or created + MaxSessionAge
+
+	mu    sync.Mutex
+	roles []string // refreshed from each call's verification of the token
 }
 
-func (s *session) has(role string) bool { return slices.Contains(s.roles, role) }
+func (s *session) has(role string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.roles, role)
+}
+
+func (s *session) roleList() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.roles)
+}
+
+func (s *session) setRoles(roles []string) {
+	s.mu.Lock()
+	s.roles = roles
+	s.mu.Unlock()
+}
+
+// logSubject is the subject the logs may name: an admin's, never a
+// patient's.
+func (s *session) logSubject() string {
+	if s.patient {
+		return ""
+	}
+	return s.subject
+}
+
+// sessionTag is the short hash of a session id the logs name it by: it
+// joins a session's log lines without letting a log reader use it.
+func sessionTag(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:6])
+}
+
+// Reasons a session ends, as the log says them.
+const (
+	endSignedOut  = "signed out"
+	endExpired    = "expired"
+	endIdle       = "idle"
+	endReplaced   = "replaced by a new sign-in in the same browser"
+	endSubjectCap = "evicted: the subject's oldest session beyond the per-subject limit"
+	endStoreFull  = "evicted: least recently used, the session store is full"
+	endRefused    = "the token is no longer accepted"
+	endCertChange = "called with another client certificate than at sign-in"
+)
+
+// ended is a session that ended and why, logged once the store's lock is
+// released.
+type ended struct {
+	s      *session
+	reason string
+}
 
 // sessions is the bounded in-memory session store.
 type sessions struct {
-	mu   sync.Mutex
-	byID map[string]*session
-	max  int
-	idle time.Duration
-	now  func() time.Time
+	mu         sync.Mutex
+	byID       map[string]*session
+	max        int
+	perSubject int
+	idle       time.Duration
+	now        func() time.Time
+	log        *slog.Logger
 }
 
-func newSessions(max int, idle time.Duration, now func() time.Time) *sessions {
-	return &sessions{byID: map[string]*session{}, max: max, idle: idle, now: now}
+func newSessions(max, perSubject int, idle time.Duration, now func() time.Time, log *slog.Logger) *sessions {
+	return &sessions{byID: map[string]*session{}, max: max, perSubject: perSubject, idle: idle, now: now, log: log}
 }
 
 // randomToken is 32 random bytes, base64url.
@@ -53,19 +119,47 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create stores a new session, evicting expired ones and then, when full,
-// the least recently used.
-func (ss *sessions) create(token string, caller authn.Caller, roles []string, expires time.Time) *session {
+// report logs the sessions that ended: the session's tag, its subject
+// (never a patient's) and why; never the token, cookie or CSRF token.
+func (ss *sessions) report(out []ended) {
+	for _, e := range out {
+		level := slog.LevelInfo
+		if e.reason == endSubjectCap || e.reason == endStoreFull || e.reason == endRefused || e.reason == endCertChange {
+			level = slog.LevelWarn
+		}
+		ss.log.Log(context.Background(), level, "console session ended", "session", e.s.tag, "subject", e.s.logSubject(), "reason", e.reason)
+	}
+}
+
+// create stores a new session, evicting expired ones, then the subject's
+// oldest beyond the per-subject limit and then, when full, the least
+// recently used.
+func (ss *sessions) create(token string, caller authn.Caller, roles []string, expires time.Time, certID string) *session {
 	now := ss.now()
+	id := randomToken()
 	s := &session{
-		id: randomToken(), csrf: randomToken(), token: token, subject: caller.Subject, client: caller.Client,
+		id: id, tag: sessionTag(id), csrf: randomToken(), token: token, subject: caller.Subject, client: caller.Client,
+		certID: certID, patient: caller.PatientUser || caller.Patient != "" || caller.PatientIdentifier != "",
 		roles: roles, created: now, lastSeen: now, expires: expires,
 	}
+	var out []ended
+	defer func() { ss.report(out) }()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	var mine []*session
 	for id, old := range ss.byID {
-		if ss.expired(old, now) {
+		if why := ss.expired(old, now); why != "" {
 			delete(ss.byID, id)
+			out = append(out, ended{old, why})
+		} else if old.subject == s.subject {
+			mine = append(mine, old)
+		}
+	}
+	if len(mine) >= ss.perSubject {
+		slices.SortFunc(mine, func(a, b *session) int { return a.created.Compare(b.created) })
+		for _, old := range mine[:len(mine)-ss.perSubject+1] {
+			delete(ss.byID, old.id)
+			out = append(out, ended{old, endSubjectCap})
 		}
 	}
 	for len(ss.byID) >= ss.max {
@@ -76,37 +170,54 @@ func (ss *sessions) create(token string, caller authn.Caller, roles []string, ex
 			}
 		}
 		delete(ss.byID, lru.id)
+		out = append(out, ended{lru, endStoreFull})
 	}
 	ss.byID[s.id] = s
 	return s
 }
 
-func (ss *sessions) expired(s *session, now time.Time) bool {
-	return !now.Before(s.expires) || now.Sub(s.lastSeen) >= ss.idle
+// expired says why s is over at now ("" while it is live).
+func (ss *sessions) expired(s *session, now time.Time) string {
+	switch {
+	case !now.Before(s.expires):
+		return endExpired
+	case now.Sub(s.lastSeen) >= ss.idle:
+		return endIdle
+	}
+	return ""
 }
 
 // get returns the live session of id and marks it used; an expired one is
 // removed.
 func (ss *sessions) get(id string) (*session, bool) {
 	now := ss.now()
+	var out []ended
+	defer func() { ss.report(out) }()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	s, ok := ss.byID[id]
 	if !ok {
 		return nil, false
 	}
-	if ss.expired(s, now) {
+	if why := ss.expired(s, now); why != "" {
 		delete(ss.byID, id)
+		out = append(out, ended{s, why})
 		return nil, false
 	}
 	s.lastSeen = now
 	return s, true
 }
 
-func (ss *sessions) remove(id string) {
+// remove ends the session of id, if it is still there, and logs why.
+func (ss *sessions) remove(id, reason string) {
+	var out []ended
+	defer func() { ss.report(out) }()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	delete(ss.byID, id)
+	if s, ok := ss.byID[id]; ok {
+		delete(ss.byID, id)
+		out = append(out, ended{s, reason})
+	}
 }
 
 func (ss *sessions) len() int {
@@ -115,13 +226,28 @@ func (ss *sessions) len() int {
 	return len(ss.byID)
 }
 
+// sessionCookie is the value of the request's console cookie ("" without
+// one); ok is false when the request carries several: a sibling subdomain
+// can plant a cookie of the same name that browsers send first, so which
+// one is the console's cannot be told.
+func sessionCookie(r *http.Request) (value string, ok bool) {
+	cs := r.CookiesNamed(CookieName)
+	switch len(cs) {
+	case 0:
+		return "", true
+	case 1:
+		return cs[0].Value, true
+	}
+	return "", false
+}
+
 // sessionOf returns the request's live session.
 func (h *Handler) sessionOf(r *http.Request) (*session, bool) {
-	c, err := r.Cookie(CookieName)
-	if err != nil || c.Value == "" {
+	v, ok := sessionCookie(r)
+	if !ok || v == "" {
 		return nil, false
 	}
-	return h.sessions.get(c.Value)
+	return h.sessions.get(v)
 }
 
 // setCookie sends the session cookie; an empty value with maxAge -1 clears it.

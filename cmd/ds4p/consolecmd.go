@@ -23,6 +23,7 @@ func (st *stack) mountConsole(ctx context.Context, cfg Config, v *authn.Verifier
 	c, err := console.New(ctx, console.Config{
 		Verifier: v, Admin: st.server.Handler(), Ledger: st.ledger, Reviews: reviews,
 		PolicyFS: policyFS(cfg), Rules: l.Rules, Logger: log, Blocked: st.server.Blocked,
+		SecurityEvent: st.server.SecurityEvent, // refused sign-ins, as the edge's refused tokens
 	})
 	if err != nil {
 		return err
