@@ -89,8 +89,16 @@ function signedIn(s) {
 }
 
 document.getElementById('signout').addEventListener('click', async () => {
-  await fetch('/console/api/logout', {method: 'POST', credentials: 'same-origin',
-    headers: {'X-CSRF-Token': getSession() ? getSession().csrf : ''}}).catch(() => {});
+  const resp = await fetch('/console/api/logout', {method: 'POST', credentials: 'same-origin',
+    headers: {'X-CSRF-Token': getSession() ? getSession().csrf : ''}}).catch(() => null);
+  if (!resp || !resp.ok) {
+    // The session may still be live on the server: showing the sign-in
+    // form would tell the user they were signed out when they were not.
+    const data = resp ? await resp.json().catch(() => ({})) : {};
+    main.prepend(errorBox('Sign-out failed' + (data.error ? ': ' + data.error : (resp ? ` (HTTP ${resp.status})` : ': the server could not be reached')) +
+      '. You are still signed in; try again, or close the browser.'));
+    return;
+  }
   history.replaceState(null, '', '#/');
   showSignIn();
 });

@@ -28,9 +28,12 @@ async function policyPage(root) {
   const d = t.data;
   if (!d.available) { put(tests, h('p', {}, d.reason)); return; }
   if (d.error) { put(tests, errorBox(d.error)); return; }
-  const failed = d.tests.filter(x => !x.pass);
+  const failed = (d.tests || []).filter(x => !x.pass);
+  // No test run is not a passing policy.
+  const ok = !failed.length && (d.tests || []).length > 0;
+  if (!(d.tests || []).length) { put(tests, errorBox('No Rego test ran for this policy revision.')); return; }
   put(tests, 
-    h('p', {class: failed.length ? 'state bad' : 'state ok', id: 'test-summary'},
+    h('p', {class: ok ? 'state ok' : 'state bad', id: 'test-summary'},
       `${d.passed} passed, ${d.failed} failed (revision ${d.revision}, run ${fmtTime(d.ran_at)} in ${d.seconds.toFixed(1)} s).`),
     failed.length ? table('Failing tests', ['Package', 'Test', 'Error'],
       failed.map(x => h('tr', {}, h('td', {}, x.package), h('td', {}, x.name), h('td', {}, x.error || 'failed'))), {class: 'data'}) : null,

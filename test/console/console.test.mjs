@@ -382,6 +382,23 @@ async function runChecks(browser, base, tokens) {
     assert.match(why, /Condition\/pat-0-p2-cond\s*patient-access/);
     await shot(compliance, '12-simulator-patient-access');
   });
+  await check('a failed sign-out says so and keeps the page (no sign-in form)', async () => {
+    await consents.route('**/console/api/logout', (r) => r.fulfill({status: 500, contentType: 'application/json', body: '{"error":"boom"}'}));
+    await consents.getByRole('button', {name: 'Sign out'}).click();
+    await consents.getByText(/Sign-out failed: boom/).waitFor();
+    assert.equal(await consents.getByLabel('Admin bearer token').count(), 0);
+    assert.ok(await consents.getByRole('button', {name: 'Sign out'}).isVisible());
+    await consents.unroute('**/console/api/logout');
+  });
+  await check('a Rego test run of zero tests is not shown as passing', async () => {
+    await compliance.route('**/console/api/policy/tests', (r) => r.fulfill({status: 200, contentType: 'application/json',
+      body: JSON.stringify({available: true, revision: 'r0', ran_at: new Date().toISOString(), tests: [], passed: 0, failed: 0, seconds: 0})}));
+    await compliance.getByRole('link', {name: 'Label rules'}).click();
+    await compliance.getByRole('link', {name: 'Policy and tests'}).click();
+    await compliance.getByText('No Rego test ran for this policy revision.').waitFor();
+    assert.equal(await compliance.locator('.state.ok').count(), 0);
+    await compliance.unroute('**/console/api/policy/tests');
+  });
   await check('signing out ends the session on the server', async () => {
     await consents.getByRole('button', {name: 'Sign out'}).click();
     await consents.getByLabel('Admin bearer token').waitFor();
