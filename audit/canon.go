@@ -114,6 +114,9 @@ func entryJSONSize(e *Entry) int {
 		for i := range items {
 			it := &items[i]
 			n += item + len(it.Type) + len(it.ID) + len(it.Version) + stringsSize(it.Labels)
+			if len(it.Reasons) > 0 {
+				n += 12 + stringsSize(it.Reasons) // ,"reasons":[]
+			}
 		}
 	}
 	for _, c := range e.Consents {
@@ -153,6 +156,10 @@ func appendJSONItems(dst []byte, items []Item) []byte {
 		dst = appendJSONString(dst, it.Version)
 		dst = append(dst, `,"labels":`...)
 		dst = appendJSONStrings(dst, it.Labels)
+		if len(it.Reasons) > 0 { // omitempty
+			dst = append(dst, `,"reasons":`...)
+			dst = appendJSONStrings(dst, it.Reasons)
+		}
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')

@@ -74,6 +74,9 @@ func FuzzEntryJSON(f *testing.F) {
 		if shape&2 != 0 {
 			e.Disclosed = []Item{{Type: a, ID: b, Version: a, Labels: []string{b, a}}}
 			e.Withheld = []Item{}
+			if shape&64 != 0 {
+				e.Withheld = []Item{{Type: b, ID: a, Labels: []string{a}, Reasons: []string{b, a}}}
+			}
 		}
 		if shape&4 != 0 {
 			e.BreakGlass = &BreakGlass{Reason: a, Recipient: b}

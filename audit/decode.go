@@ -308,6 +308,9 @@ func (d *decoder) itemMember(key []byte, ks int) (int, error) {
 	case "labels":
 		bit = 8
 		ve, err = d.strs(ks, &d.item.Labels, true)
+	case "reasons":
+		bit = 16
+		ve, err = d.strs(ks, &d.item.Reasons, true)
 	default:
 		return 0, errDecline
 	}

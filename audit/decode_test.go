@@ -48,6 +48,7 @@ func decodeSeeds() [][]byte {
 		e.RequestID, e.Caller.Name, e.Query, e.Alert, e.Hash, e.Interaction = s, s, s, s, s, s
 		e.Purposes = []string{s, s}
 		e.Disclosed = []Item{{Type: s, ID: s, Version: s, Labels: []string{s}}, {}}
+		e.Withheld = []Item{{Type: s, ID: s, Labels: []string{s}, Reasons: []string{s, "part2.no_consent"}}}
 		e.BreakGlass = &BreakGlass{Reason: s, DisclosedBy: s}
 		add(e)
 	}

@@ -35,6 +35,12 @@ type Item struct {
 	Version string `json:"version"`
 	// Labels are the item's security labels as "system|code".
 	Labels []string `json:"labels"`
+	// Reasons are the policy rules that decided a withheld item (the
+	// decision's reasons, by rule name: "part2.no_consent",
+	// "smart.patient_compartment"), so that an auditor can tell why it
+	// was withheld without replaying the decision. Omitted when empty, so
+	// the entries written before it keep their bytes and hashes.
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // ConsentRef names the consent version a decision relied on.
@@ -118,12 +124,18 @@ func canonicalItems(items []Item) []Item {
 	out := make([]Item, len(items))
 	n := 0
 	for _, it := range items {
-		n += len(it.Labels)
+		n += len(it.Labels) + len(it.Reasons)
 	}
 	slab := make([]string, n) // never nil, nor any slice of it
 	for i, it := range items {
 		k := copy(slab, it.Labels)
 		it.Labels, slab = slab[:k:k], slab[k:]
+		if len(it.Reasons) == 0 {
+			it.Reasons = nil // omitted either way; one spelling
+		} else {
+			k = copy(slab, it.Reasons)
+			it.Reasons, slab = slab[:k:k], slab[k:]
+		}
 		out[i] = it
 	}
 	return out

@@ -157,6 +157,11 @@ func faithful(e *Entry) bool {
 					return false
 				}
 			}
+			for _, r := range it.Reasons {
+				if !ok(r) {
+					return false
+				}
+			}
 		}
 	}
 	for _, c := range e.Consents {

@@ -51,6 +51,7 @@ func variedEntry(i int) Entry {
 	case 2:
 		e.Alert = "bulk-7"
 		e.Caller.Name, e.Caller.Address = "Riverside Recovery", "1 Main St"
+		e.Withheld = []Item{{Type: "Condition", ID: "sud", Version: "2", Labels: []string{"a|b"}, Reasons: []string{"part2.no_consent"}}}
 	case 3:
 		e.Patient, e.Disclosed, e.Withheld, e.Consents, e.Purposes = "", nil, nil, nil, nil
 	case 4:
