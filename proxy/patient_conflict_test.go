@@ -106,6 +106,9 @@ func TestPatientConflictSearchsetWithholdsOnlyTheItem(t *testing.T) {
 		for _, it := range e.Withheld {
 			if strings.HasPrefix(it.ID, "mix") {
 				withheld++
+				if len(it.Reasons) != 1 || it.Reasons[0] != conflictRule {
+					t.Errorf("ledger: %s/%s withheld for %q, want %s", it.Type, it.ID, it.Reasons, conflictRule)
+				}
 				if e.Patient != "" {
 					t.Errorf("ledger: %s/%s withheld under %s, one of the patients it names", it.Type, it.ID, e.Patient)
 				}

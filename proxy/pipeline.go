@@ -69,6 +69,25 @@ type class struct {
 	// (obligationLabels).
 	obligations labels.Set
 	parsed      bool
+	// rules are the names of the rules decision.Reasons cite, once
+	// (withheldRules).
+	rules       []string
+	rulesParsed bool
+}
+
+// withheldRules names the rules that withheld the class's items, for their
+// ledger entry (audit.Item.Reasons): each rule once, in the decision's
+// order. One list per class, shared by its items (canonicalItems copies).
+func (c *class) withheldRules() []string {
+	if !c.rulesParsed {
+		for _, r := range c.decision.Reasons {
+			if r.Rule != "" && !slices.Contains(c.rules, r.Rule) {
+				c.rules = append(c.rules, r.Rule)
+			}
+		}
+		c.rulesParsed = true
+	}
+	return c.rules
 }
 
 // obligationLabels returns the labels the class's decision adds.
@@ -960,6 +979,7 @@ func (r *run) ledgerEntries() []audit.Entry {
 				e.Redacted = append(e.Redacted, redactedItem(it))
 			}
 		} else {
+			ai.Reasons = it.class.withheldRules()
 			e.Withheld = append(e.Withheld, ai)
 		}
 	}

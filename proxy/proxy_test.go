@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,16 @@ func TestSearchsetEnforcement(t *testing.T) {
 	assertValidJSON(t, body)
 	if len(h.ledger.entries) != 1 || len(h.ledger.entries[0].Withheld) != 1 || len(h.ledger.entries[0].Disclosed) != 1 {
 		t.Fatalf("ledger: %+v", h.ledger.entries)
+	}
+	// The ledger says why: the rule that withheld the SUD condition (SUD
+	// data under state law, not from a Part 2 program), by name; nothing
+	// for what was disclosed.
+	e := h.ledger.entries[0]
+	if r := e.Withheld[0].Reasons; !slices.Equal(r, []string{"withheld.state-law"}) {
+		t.Errorf("ledger: withheld for %q, want withheld.state-law", r)
+	}
+	if r := e.Disclosed[0].Reasons; r != nil {
+		t.Errorf("ledger: disclosed with reasons %q", r)
 	}
 }
 

@@ -16,7 +16,8 @@ function items(list) {
   if (!list || !list.length) return h('p', {class: 'muted'}, 'none');
   return h('ul', {class: 'items'}, list.map(it => h('li', {},
     h('code', {}, `${it.type}/${it.id}` + (it.version ? `/_history/${it.version}` : '')), ' ',
-    (it.labels || []).map(l => h('span', {class: 'tag'}, labelCode(l))))));
+    (it.labels || []).map(l => h('span', {class: 'tag'}, labelCode(l))),
+    it.reasons && it.reasons.length ? [' ', h('span', {class: 'muted'}, `withheld by ${it.reasons.join(', ')}`)] : [])));
 }
 
 function who(c) {

@@ -76,16 +76,30 @@ emergency_reasons := [{
 
 # Reasons of a deny: every restriction that was not satisfied. A brief
 # decision (input.brief: the proxy's response path, which uses a deny's
-# effect and never its reasons) carries one summary reason instead, which
-# spares every withheld class the evaluation of each unmet restriction;
-# explanations (POST /admin/decide, ds4p policy eval) ask for the full list.
+# effect and records its rule in the ledger) carries one summary reason
+# instead, which spares every withheld class the evaluation of each unmet
+# restriction (a third of a Part 2 denial's time); its rule names the kind
+# of data withheld, from facts the decision has already established, so
+# that an auditor reading the ledger can tell a Part 2 record from an
+# ordinary one withheld for want of a purpose. Explanations (POST
+# /admin/decide, ds4p policy eval) ask for the full list.
 deny_reasons := [brief_deny_reason] if {
 	input.brief == true
 } else := [r | some r in deny_reason_set] if {
 	count(deny_reason_set) > 0
 } else := [{"rule": "default-deny", "message": "no rule of the policy permitted the item"}]
 
-brief_deny_reason := {"rule": "withheld", "message": "withheld; POST /admin/decide with the same caller and item explains why"}
+brief_deny_reason := {"rule": brief_deny_rule, "message": "withheld; POST /admin/decide with the same caller and item explains why"}
+
+brief_deny_rule := "withheld.no-purpose" if {
+	not purpose_stated
+} else := "withheld.part2" if {
+	part2
+} else := "withheld.counseling-notes" if {
+	counseling_notes
+} else := "withheld.state-law" if {
+	count(topics) > 0
+} else := "withheld.ordinary"
 
 deny_reason_set contains {"rule": "no-purpose", "message": "restricted data needs a stated purpose of use; none is never read as TREAT"} if {
 	restricted

@@ -58,7 +58,20 @@ test_brief_deny_summarises_its_reasons if {
 	d := ds4p.decision with input as inp
 		with data.ds4p.config as config
 	d.effect == "deny"
-	rules_of(d) == {"withheld"}
+	rules_of(d) == {"withheld.part2"}
+}
+
+test_brief_deny_names_the_kind_of_data if {
+	brief(req("Organization/org-b", [], [part2_label], [])) == {"withheld.no-purpose"}
+	brief(req("Organization/org-b", ["HPAYMT"], [hiv, psythpn], [])) == {"withheld.counseling-notes"}
+	brief(req("Organization/org-b", ["HPAYMT"], [hiv], [])) == {"withheld.state-law"}
+	brief(req("Organization/org-b", ["XYZ"], [], [])) == {"withheld.ordinary"}
+}
+
+brief(inp) := rules_of(d) if {
+	d := ds4p.decision with input as object.union(inp, {"brief": true})
+		with data.ds4p.config as config
+	d.effect == "deny"
 }
 
 test_brief_permit_keeps_effect_obligations_and_consents if {
