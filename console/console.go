@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/internal/reqid"
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/siem"
@@ -328,26 +329,11 @@ func requestID(w http.ResponseWriter, r *http.Request) string {
 		return id
 	}
 	id := r.Header.Get("X-Request-Id")
-	if !plainID(id) {
+	if !reqid.Plain(id) {
 		id = randomToken()[:32]
 	}
 	w.Header().Set("X-Request-Id", id)
 	return id
-}
-
-// plainID is a short id of letters, digits, '-', '_' and '.', as the
-// proxy's edge takes them.
-func plainID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // refuseBlocked answers 403 to a caller a bulk-access alert blocks, as

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/reqid"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
@@ -72,7 +73,7 @@ func (s *Server) listAlerts(c *gin.Context) {
 
 func (s *Server) clearAlert(c *gin.Context) {
 	id := c.Param("id")
-	if s.alerts == nil || !plainID(id) {
+	if s.alerts == nil || !reqid.Plain(id) {
 		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such alert")
 		return
 	}

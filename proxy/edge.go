@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/reqid"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
@@ -24,25 +25,12 @@ const (
 // makes one, and echoes it on the response.
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-Id")
-	if !plainID(id) {
+	if !reqid.Plain(id) {
 		id = newID()
 	}
 	c.Set(requestIDKey, id)
 	c.Writer.Header().Set("X-Request-Id", id)
 	c.Next()
-}
-
-func plainID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 func newID() string {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/internal/reqid"
 	"github.com/gin-gonic/gin"
 	"github.com/klauspost/compress/gzip"
 )
@@ -382,7 +383,7 @@ func upstreamIssueCode(body []byte) string {
 	if vs, _, ok, _ := fjson.Lookup(body, 0, "issue"); ok {
 		_ = fjson.ArrayEach(body, vs, func(is, _ int) error {
 			if cs, ce, ok, _ := fjson.Lookup(body, is, "code"); ok {
-				if c, ok := fjson.StringValue(body, cs, ce); ok && plainID(c) {
+				if c, ok := fjson.StringValue(body, cs, ce); ok && reqid.Plain(c) {
 					code = c
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/internal/reqid"
 )
 
 // selfAccess reports whether the caller is the patient reading their own
@@ -77,5 +78,5 @@ func (s *Server) ownPatientRef(ref, patient string) bool {
 		return true
 	}
 	v, ok := strings.CutPrefix(rest, "/_history/")
-	return ok && v != "" && plainID(v) && !strings.Contains(v, "..")
+	return ok && v != "" && reqid.Plain(v) && !strings.Contains(v, "..")
 }
