@@ -98,4 +98,17 @@ func testWritesKeepWhatWasCut(t *testing.T, e *env) {
 	if r.Header.Get("ETag") == "" || stale.Status != http.StatusPreconditionFailed {
 		t.Errorf("update over a stale ETag %q: %d %s", r.Header.Get("ETag"), stale.Status, stale.Body)
 	}
+	// A batch whose checks would read another entry list than the server
+	// ("Entry" beside "entry": Go's encoding/json takes either, Medplum
+	// the exact name) is refused whole, and the SUD diagnosis stays.
+	view := e.do(t, http.MethodGet, "/fhir/ExplanationOfBenefit/e2e-eob-merge", writer, nil)
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + string(view.Body) +
+		`,"request":{"method":"PUT","url":"ExplanationOfBenefit/e2e-eob-merge"}}],"Entry":[]}`
+	b := e.do(t, http.MethodPost, "/fhir", writer, strings.NewReader(batch), "Content-Type", "application/fhir+json")
+	if b.Status != http.StatusBadRequest || !bytes.Contains(b.Body, []byte("differ only in case")) {
+		t.Errorf("a batch with entry and Entry: %d %s", b.Status, b.Body)
+	}
+	if d := diagnoses(stored()); d["F11.20"] != 2 {
+		t.Errorf("after the case-folded batch the diagnoses are %v", d)
+	}
 }
