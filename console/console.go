@@ -360,12 +360,6 @@ func isJSON(r *http.Request) bool {
 // (authn.BindClient), and ends the session the browser had.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	rid := requestID(w, r)
-	if ok, wait := h.logins.allow(clientIP(r)); !ok {
-		h.log.Warn("console sign-in refused", "request_id", rid, "reason", "too many sign-ins from this address")
-		w.Header().Set("Retry-After", retryAfter(wait))
-		writeError(w, http.StatusTooManyRequests, "too many sign-ins from this address; try again in "+retryAfter(wait)+" s")
-		return
-	}
 	old, ok := sessionCookie(r)
 	if !ok {
 		writeError(w, http.StatusUnauthorized, severalCookies)
@@ -373,6 +367,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !sameOrigin(r) || !isJSON(r) {
 		writeError(w, http.StatusForbidden, "sign in from the console page")
+		return
+	}
+	// Counted only for what the console page can send: a cross-site form
+	// post (any page the user opens) must not spend the address's sign-ins
+	// (QA round 12).
+	if ok, wait := h.logins.allow(clientIP(r)); !ok {
+		h.log.Warn("console sign-in refused", "request_id", rid, "reason", "too many sign-ins from this address")
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeError(w, http.StatusTooManyRequests, "too many sign-ins from this address; try again in "+retryAfter(wait)+" s")
 		return
 	}
 	var in struct {

@@ -558,6 +558,24 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 }
 
+// Cross-site posts (any page the user opens can send a form) are refused
+// before they count: they must not spend the address's sign-ins (QA round
+// 12 locked an auditor out with ten of them).
+func TestCrossSitePostsDoNotSpendSignIns(t *testing.T) {
+	t.Parallel()
+	f, _, _, _ := watched(t, nil)
+	for i := range 20 {
+		rec := f.send(send{path: "/console/api/login", body: `token=x`, remote: "192.0.2.9:1",
+			hdr: map[string]string{"Origin": "https://evil.example", "Content-Type": "application/x-www-form-urlencoded"}})
+		if rec.Code != http.StatusForbidden {
+			t.Fatalf("cross-site post %d: %d", i, rec.Code)
+		}
+	}
+	if rec := f.send(send{path: "/console/api/login", body: `{"token":"aud-x|ds4p/auditor"}`, remote: "192.0.2.9:2"}); rec.Code != http.StatusOK {
+		t.Fatalf("the user's own sign-in after them: %d %s", rec.Code, rec.Body)
+	}
+}
+
 func TestLoginLimiterBounded(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
