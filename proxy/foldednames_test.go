@@ -65,6 +65,17 @@ func TestNamesDifferingOnlyInCaseAreRefused(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400", c.name, resp.StatusCode, body)
 		}
 	}
+	// Nor behind what makes the body invalid JSON elsewhere (an exact
+	// duplicate, invalid UTF-8): the patch readers never validated.
+	for name, body := range map[string]string{
+		"an exact duplicate":  `[{"op":"replace","path":"/meta/source","Path":"/status","value":"final","x":1,"x":2}]`,
+		"invalid UTF-8":       "[{\"op\":\"replace\",\"path\":\"/meta/source\",\"Path\":\"/status\",\"value\":\"\xff\"}]",
+		"a copy behind a dup": `[{"op":"copy","OP":"add","from":"/code/text","path":"/subject/reference","x":1,"x":2}]`,
+	} {
+		if resp, out := h.send("PATCH", "/fhir/Observation/o1", tokOtherWriter, "application/json-patch+json", body); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, resp.StatusCode, out)
+		}
+	}
 	// Names that only look alike are not refused.
 	if resp, body := h.send("PUT", "/fhir/Observation/o1", tokOtherWriter, "application/fhir+json",
 		`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"weight"},"subject":{"reference":"Patient/p1"},"_status":{"id":"s"}}`); resp.StatusCode != 200 {

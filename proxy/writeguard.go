@@ -198,11 +198,17 @@ func (s *Server) guardOperationBody(ctx context.Context, ex *exchange, r *http.R
 // parts of request bodies with encoding/json, which takes either for the
 // name it wants and the last of them, while the FHIR server reads the one
 // spelled exactly; QA sent a batch with "entry" and "Entry":[] and its
-// entries reached the upstream unchecked. A body that is not valid JSON
-// is left to the guard that reads it (400 there).
+// entries reached the upstream unchecked. A body fjson.Validate refuses
+// (a name given twice, invalid UTF-8, nesting too deep) is refused here
+// too, before any reader sees it: encoding/json reads such bodies, and
+// QA round 12 hid a folded name behind an exact duplicate elsewhere in a
+// JSON Patch, which the patch readers took unvalidated.
 func (s *Server) foldedNames(body []byte) *Failure {
-	if len(body) == 0 || fjson.Validate(body, s.opts.MaxJSONDepth) != nil {
+	if len(body) == 0 {
 		return nil
+	}
+	if fjson.Validate(body, s.opts.MaxJSONDepth) != nil {
+		return fail(http.StatusBadRequest, "invalid", "the request body is not valid JSON (or names a member twice, or nests too deep)", nil)
 	}
 	if fjson.FoldedDuplicate(body) != nil {
 		return fail(http.StatusBadRequest, "invalid", "the request body has member names that differ only in case; FHIR names are case-sensitive", nil)
