@@ -144,6 +144,15 @@ func (s *Server) mergeUpdate(ctx context.Context, ex *exchange, typ string, st *
 	if len(st.edits) == 0 && !uniform {
 		return n, nil // the caller saw it whole, as stored
 	}
+	n, err := jsonmerge.Normalize(n) // null members and empty arrays: left out
+	if err != nil {
+		return nil, fail(http.StatusBadRequest, "invalid", "the request body is not a JSON object", nil)
+	}
+	if uniform {
+		if f := enrolmentShapes(n); f != nil {
+			return nil, f
+		}
+	}
 	out, restored, err := jsonmerge.MergeTracked(st.body, st.edits, n)
 	var shape *jsonmerge.ShapeError
 	switch {
@@ -247,6 +256,25 @@ func withoutRestoredText(out []byte, restored, shown []jsonmerge.Span) ([]byte, 
 		}
 	}
 	return trimmed, rest, true
+}
+
+// enrolmentShapes refuses (422) a Patient whose enrolment members are of
+// another kind than FHIR gives them, for every Patient alike: the merge
+// refuses a wrong kind over a member it cut whole (jsonmerge.ShapeError),
+// which for a silently cut enrolment would answer otherwise than the
+// server does for a Patient with none.
+func enrolmentShapes(n []byte) *Failure {
+	var f *Failure
+	_ = fjson.ObjectEach(n, fjson.SkipSpace(n, 0), func(key []byte, vs, _ int) error {
+		switch {
+		case fjson.KeyIs(key, "generalPractitioner") && n[vs] != '[':
+			f = fail(http.StatusUnprocessableEntity, "processing", "generalPractitioner is an array; the update gives it another kind of value", nil)
+		case fjson.KeyIs(key, "managingOrganization") && n[vs] != '{':
+			f = fail(http.StatusUnprocessableEntity, "processing", "managingOrganization is an object; the update gives it another kind of value", nil)
+		}
+		return nil
+	})
+	return f
 }
 
 // uniformWrites: updates and JSON Patches of this type always go the

@@ -568,3 +568,41 @@ func TestEnrolledAndPlainPatientsAnswerAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestEnrolledAndPlainPatientsAnswerAlikeToEmptyAndWrongValues: an empty
+// array or a null where an enrolled Patient's program was cut kept the
+// program (merged back, cut again in the echo) but went to the server as
+// written for a plain Patient, whose echo showed it (QA round 12). Both
+// now mean the member left out, and a wrong kind is refused (422) for
+// every Patient; the answers and what the caller reads after are the same.
+func TestEnrolledAndPlainPatientsAnswerAlikeToEmptyAndWrongValues(t *testing.T) {
+	t.Parallel()
+	enrolled := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"name":[{"family":"Doe"}],"generalPractitioner":[{"reference":"Organization/p2"}],"managingOrganization":{"reference":"Organization/p2"}}`
+	plain := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"name":[{"family":"Doe"}]}`
+	writes := []struct{ name, method, contentType, body string }{
+		{"gp []", "PUT", "application/fhir+json", `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"generalPractitioner":[]}`},
+		{"gp null", "PUT", "application/fhir+json", `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"generalPractitioner":null}`},
+		{"org null", "PUT", "application/fhir+json", `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"managingOrganization":null}`},
+		{"gp object", "PUT", "application/fhir+json", `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"generalPractitioner":{"reference":"Practitioner/x"}}`},
+		{"org array", "PUT", "application/fhir+json", `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"managingOrganization":[{"reference":"Organization/general"}]}`},
+		{"patch gp []", "PATCH", "application/json-patch+json", `[{"op":"add","path":"/generalPractitioner","value":[]}]`},
+		{"patch gp object", "PATCH", "application/json-patch+json", `[{"op":"add","path":"/generalPractitioner","value":{"reference":"Practitioner/x"}}]`},
+	}
+	for _, w := range writes {
+		var seen []string
+		for _, st := range []string{enrolled, plain} {
+			up := newStoreUpstream(map[string]string{"Patient/p1": st, "Practitioner/x": `{"resourceType":"Practitioner","id":"x"}`,
+				"Organization/general": `{"resourceType":"Organization","id":"general"}`})
+			h := newHarness(t, up.handler, withProgram)
+			resp, body := h.send(w.method, "/fhir/Patient/p1", tokOtherWriter, w.contentType, w.body)
+			_, after := h.get("/fhir/Patient/p1", tokOtherWriter)
+			seen = append(seen, strconv.Itoa(resp.StatusCode)+" "+strings.ReplaceAll(body, `"versionId":"2"`, "")+" | "+strings.ReplaceAll(after, `"versionId":"2"`, ""))
+			if st == enrolled && resp.StatusCode < 300 && !strings.Contains(up.get("Patient/p1"), "Organization/p2") {
+				t.Errorf("%s: the enrolment was erased: %s", w.name, up.get("Patient/p1"))
+			}
+		}
+		if seen[0] != seen[1] {
+			t.Errorf("%s: enrolled and plain Patients answer differently:\n enrolled %s\n plain    %s", w.name, seen[0], seen[1])
+		}
+	}
+}

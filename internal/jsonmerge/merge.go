@@ -502,6 +502,11 @@ func (m *merger) mergeObject(s, v, n *node, meta bool) (*node, error) {
 				// "add /diagnosis" erased the only, SUD, diagnosis).
 				add(n.rawKeys[ci], k, &node{kind: '[', built: true, kids: append(slices.Clip(sk.kids), nk.kids...)})
 				continue
+			} else if sk != nil && toView[i] < 0 && sk.kind == '[' {
+				// Another kind of value over an array cut whole would
+				// erase its elements on a server that takes it (QA
+				// round 12): refused as over an array the view shows.
+				return nil, &ShapeError{Member: k}
 			}
 			add(n.rawKeys[ci], k, nk)
 		}
@@ -800,4 +805,65 @@ func matchArrays(v, n []*node) []int {
 		}
 	}
 	return out
+}
+
+// Normalize returns the JSON object b without what FHIR JSON does not
+// allow and readers treat as they like: members whose value is null and
+// members that are empty arrays, at any depth (nulls inside arrays stay:
+// FHIR pairs them with the _name array of a primitive's extensions). A
+// body with neither is returned as it is. Merging the caller's body only
+// after this makes "name":[] and "name":null mean the member left out on
+// every resource, rather than what is stored (cut elements kept) on some
+// and what the server makes of them on others (QA round 12 told enrolled
+// Patients from plain ones by it).
+func Normalize(b []byte) ([]byte, error) {
+	n, err := parse(b)
+	if err != nil {
+		return nil, err
+	}
+	out, changed := normalize(n)
+	if !changed {
+		return b, nil
+	}
+	return (&merger{}).emit(nil, out), nil
+}
+
+func normalize(n *node) (*node, bool) {
+	switch n.kind {
+	case '{':
+		var out *node
+		for i, k := range n.kids {
+			drop := k.kind == 'n' || k.kind == '[' && len(k.kids) == 0
+			nk, changed := k, false
+			if !drop {
+				nk, changed = normalize(k)
+			}
+			if (drop || changed) && out == nil {
+				out = &node{kind: '{', built: true, rawKeys: slices.Clone(n.rawKeys[:i]), keys: slices.Clone(n.keys[:i]), kids: slices.Clone(n.kids[:i])}
+			}
+			if out != nil && !drop {
+				out.rawKeys, out.keys, out.kids = append(out.rawKeys, n.rawKeys[i]), append(out.keys, n.keys[i]), append(out.kids, nk)
+			}
+		}
+		if out == nil {
+			return n, false
+		}
+		return out, true
+	case '[':
+		var out *node
+		for i, k := range n.kids {
+			nk, changed := normalize(k)
+			if changed && out == nil {
+				out = &node{kind: '[', built: true, kids: slices.Clone(n.kids[:i])}
+			}
+			if out != nil {
+				out.kids = append(out.kids, nk)
+			}
+		}
+		if out == nil {
+			return n, false
+		}
+		return out, true
+	}
+	return n, false
 }

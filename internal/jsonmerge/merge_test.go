@@ -378,3 +378,31 @@ func TestArrayCutWholeKeepsItsElementsWhenWritten(t *testing.T) {
 	sameJSON(t, merge(t, patient, patientView(t), `{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/general"}}`),
 		`{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/general"},"text":{"status":"generated","div":"<div>Jo, patient of the SUD clinic</div>"}}`)
 }
+
+func TestNormalizeLeavesOutNullsAndEmptyArrays(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":1,"b":null,"c":[],"d":{"e":null,"f":[{"g":[],"h":2}]}}`: `{"a":1,"d":{"f":[{"h":2}]}}`,
+		`{"given":["a",null],"_given":[null,{"id":"x"}]}`:             `{"given":["a",null],"_given":[null,{"id":"x"}]}`,
+		`{ "a" : 1 , "b" : [ 2 ] }`:                                   `{ "a" : 1 , "b" : [ 2 ] }`,
+		`{"a":{"b":[]},"c":"x"}`:                                      `{"a":{},"c":"x"}`,
+	} {
+		got, err := Normalize([]byte(in))
+		if err != nil || string(got) != want {
+			t.Errorf("Normalize(%s) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+}
+
+// TestOtherKindOverAnArrayCutWhole: an object or string written where the
+// stored array was cut whole would erase its elements on a server that
+// takes it (QA round 12): a ShapeError, as over an array the view shows.
+func TestOtherKindOverAnArrayCutWhole(t *testing.T) {
+	stored := `{"resourceType":"List","id":"l1","status":"current","entry":[{"item":{"reference":"Condition/x-sud"}}]}`
+	edits := sorted(ed(t, stored, `,"entry":[{"item":{"reference":"Condition/x-sud"}}]`, ""))
+	for _, v := range []string{`{"item":{"reference":"Condition/a"}}`, `"x"`, `7`} {
+		var se *ShapeError
+		if _, err := Merge([]byte(stored), edits, []byte(`{"resourceType":"List","id":"l1","status":"current","entry":`+v+`}`)); !errors.As(err, &se) || se.Member != "entry" {
+			t.Errorf("entry as %s: %v, want a ShapeError", v, err)
+		}
+	}
+}
