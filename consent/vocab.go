@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
 )
 
@@ -63,6 +64,14 @@ func parseForWrite(raw []byte, maxSize int, rel Release) (*parsed, error) {
 	doc, err := parseRelease(raw, maxSize, rel)
 	if doc == nil {
 		return nil, err
+	}
+	// The parse reads names as encoding/json does, in any case, the last
+	// of two winning; what is stored is read by FHIR servers and tools by
+	// the exact name: "reference" and "Reference" in one patient would be
+	// enforced for one patient and show another (QA round 12). Only on
+	// writes: a stored consent stays readable as it was.
+	if fjson.FoldedDuplicate(raw) != nil {
+		return nil, &ValidationError{Problems: []Problem{{Path: "Consent", Message: "has member names that differ only in case; FHIR names are case-sensitive"}}}
 	}
 	vocab := doc.checkVocabulary()
 	if len(vocab) == 0 {
