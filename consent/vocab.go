@@ -69,8 +69,9 @@ func parseForWrite(raw []byte, maxSize int, rel Release) (*parsed, error) {
 	// of two winning; what is stored is read by FHIR servers and tools by
 	// the exact name: "reference" and "Reference" in one patient would be
 	// enforced for one patient and show another (QA round 12). Only on
-	// writes: a stored consent stays readable as it was.
-	if fjson.FoldedDuplicate(raw) != nil {
+	// writes: a stored consent stays readable as it was. Checked once the
+	// rest holds, so that an exact duplicate is named where it is.
+	if err == nil && fjson.FoldedDuplicate(raw) != nil {
 		return nil, &ValidationError{Problems: []Problem{{Path: "Consent", Message: "has member names that differ only in case; FHIR names are case-sensitive"}}}
 	}
 	vocab := doc.checkVocabulary()
