@@ -233,8 +233,8 @@ func (userScopesAuth) Verify(_ context.Context, raw string) (authn.Caller, error
 	if len(p) != 2 {
 		return authn.Caller{}, authn.ErrUnauthenticated
 	}
-	c := authn.Caller{Subject: "portal-user", Client: "portal", Scopes: []string{"user/*.cruds"}, Purposes: []string{p[1]},
-		FHIRUser: authn.FHIRUserRef(p[0]), PatientUser: strings.HasPrefix(authn.FHIRUserRef(p[0]), "Patient/") || authn.NamesPatient(p[0])}
+	c := authn.Caller{Subject: "portal-user", Client: "portal", Scopes: []string{"user/*.cruds"}, Purposes: []string{p[1]}, FHIRUser: authn.FHIRUserRef(p[0])}
+	c.PatientUser = strings.HasPrefix(c.FHIRUser, "Patient/") || c.FHIRUser == "" && authn.NamesPatient(p[0]) // as authn's verifier sets it
 	if strings.Contains(p[0], "://") && c.FHIRUser != "" {
 		c.FHIRUserURL = p[0]
 	}
@@ -280,6 +280,8 @@ func TestPatientUserIsBoundToTheirCompartment(t *testing.T) {
 		{"the patient as a URL of the public base", "/fhir/Observation/o-p2", "https://ds4p.example.org/fhir/Patient/p1|TREAT", 404},
 		{"a patient of another server", "/fhir/Observation/o-p2", "https://other.example.org/fhir/Patient/p1|TREAT", 403},
 		{"a patient claim FHIRUserRef cannot read", "/fhir/Observation/o-p2", "Patient/p1/_history/2|TREAT", 403},
+		{"a patient claim percent-encoded", "/fhir/Observation/o-p2", "Patient%2Fp1|TREAT", 403},
+		{"a practitioner under a base with a patient segment", "/fhir/Observation/o-p2", "https://ds4p.example.org/patient/fhir/Practitioner/dr1|TREAT", 200},
 	} {
 		resp, body := h.get(c.path, c.token)
 		if resp.StatusCode != c.want {
@@ -297,7 +299,7 @@ func TestPatientUserIsBoundToTheirCompartment(t *testing.T) {
 func TestNamesPatient(t *testing.T) {
 	for s, want := range map[string]bool{
 		"Patient/p1": true, "https://x.example/fhir/Patient/p1": true, "Patient/p1/_history/2": true,
-		"patient/p 1": true, "Patient/": true, "Practitioner/dr1": false, "Patient": false, "": false, "https://x/Patient": false, "Patients/p1": false,
+		"patient/p 1": true, "Patient/": true, "Practitioner/dr1": false, "Patient": false, "": false, "https://x/Patient": false, "Patients/p1": false, "Patient%2Fp1": true, "https://x/fhir/Patient%2fp1": true,
 	} {
 		if got := authn.NamesPatient(s); got != want {
 			t.Errorf("NamesPatient(%q) = %v, want %v", s, got, want)

@@ -433,7 +433,9 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	if c.FHIRUser = FHIRUserRef(fu); c.FHIRUser != "" && strings.Contains(fu, "://") {
 		c.FHIRUserURL = fu
 	}
-	c.PatientUser = strings.HasPrefix(c.FHIRUser, "Patient/") || NamesPatient(fu)
+	// A claim FHIRUserRef read names its type exactly; one it could not
+	// read is a patient's when it looks like a Patient reference at all.
+	c.PatientUser = strings.HasPrefix(c.FHIRUser, "Patient/") || c.FHIRUser == "" && NamesPatient(fu)
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
 		return Caller{}, fmt.Errorf("%w: token has no subject", ErrUnauthenticated)
@@ -480,8 +482,15 @@ func FHIRUserRef(s string) string {
 // slash, whatever FHIRUserRef makes of it): such a user is a patient,
 // and a claim too odd to read must not leave the token unbound.
 func NamesPatient(s string) bool {
-	l := strings.ToLower(s)
-	return strings.HasPrefix(l, "patient/") || strings.Contains(l, "/patient/")
+	names := func(s string) bool {
+		l := strings.ToLower(s)
+		return strings.HasPrefix(l, "patient/") || strings.Contains(l, "/patient/")
+	}
+	if names(s) {
+		return true
+	}
+	u, err := url.PathUnescape(s) // "Patient%2Fp1"
+	return err == nil && u != s && names(u)
 }
 
 // plainPatientID reports whether s is a FHIR id: [A-Za-z0-9-.]{1,64}.
