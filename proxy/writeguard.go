@@ -10,11 +10,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/internal/jsonmerge"
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/proxy/authn"
 )
@@ -353,6 +355,9 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 	if f := s.checkUpdateLabels(ex, st.res, res); f != nil {
 		return nil, "", f
 	}
+	if f := s.checkDeepLabels(ex, st.body, merged); f != nil { // writelabels.go
+		return nil, "", f
+	}
 	// The references checked are the caller's: what the merge put back is
 	// stored already.
 	if f := rs.resource(body); f != nil {
@@ -470,6 +475,10 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 		if f := s.fhirPathPatchable(req, st); f != nil {
 			return nil, "", false, f
 		}
+		if dl, ok := readDeepLabels(st.body); (!ok || !dl.empty()) && !ex.caller.HasScope(LabelWriterScope) {
+			// Its effect on labels below meta cannot be checked.
+			return nil, "", false, fail(http.StatusUnprocessableEntity, "not-supported", "a FHIRPath Patch of a resource whose contained resources or elements carry security labels needs the role "+LabelWriterScope+"; send a JSON Patch or an update", nil)
+		}
 		return nil, "", false, rs.patch(req.Type, contentType, body)
 	}
 	st, f := s.storedView(ctx, ex, req) // writemerge.go
@@ -480,7 +489,18 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 		return nil, "", false, f
 	}
 	if len(st.edits) == 0 && !s.uniformWrites(req.Type) {
-		return nil, "", false, nil // the caller sees it as stored: forwarded as it is
+		// The caller sees it as stored: forwarded as it is, once what it
+		// makes of the labels below meta is known (writelabels.go).
+		if dl, ok := readDeepLabels(st.body); (!ok || !dl.empty()) && !ex.caller.HasScope(LabelWriterScope) {
+			patched, err := jsonmerge.ApplyPatch(st.body, body)
+			if err != nil {
+				return nil, "", false, fail(http.StatusUnprocessableEntity, "processing", "the patch could not be applied to the stored resource", nil)
+			}
+			if f := s.checkDeepLabels(ex, st.body, patched); f != nil {
+				return nil, "", false, f
+			}
+		}
+		return nil, "", false, nil
 	}
 	merged, f := s.patchView(ctx, ex, req.Type, st, body)
 	if f != nil {
@@ -494,6 +514,9 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 		return nil, "", false, fail(http.StatusUnprocessableEntity, "processing", "the patch changes the resource's id", nil)
 	}
 	if f := s.checkUpdateLabels(ex, st.res, res); f != nil {
+		return nil, "", false, f
+	}
+	if f := s.checkDeepLabels(ex, st.body, merged); f != nil {
 		return nil, "", false, f
 	}
 	return merged, st.version, true, nil
@@ -527,7 +550,9 @@ func (s *Server) patchTouchesMeta(contentType string, body []byte) (bool, *Failu
 }
 
 func metaPointer(p string) bool {
-	return p == "" || p == "/" || p == "/meta" || strings.HasPrefix(p, "/meta/")
+	// A meta at any depth: a contained resource's labels are in its own
+	// (QA round 13 removed /contained/0/meta/security).
+	return p == "" || p == "/" || slices.Contains(strings.Split(p, "/"), "meta")
 }
 
 // fhirPathPatchTouchesMeta: any path or name naming meta or security, or a

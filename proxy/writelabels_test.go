@@ -1,0 +1,75 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestLabelsBelowMetaStay: without the label-writer role, neither an
+// update nor a JSON Patch may remove the labels a contained resource or an
+// element carries (QA round 13: org-a stripped them, by PUT of its view
+// and by patch, and org-b, whose consent denies the data, then read it).
+// The role may; a FHIRPath Patch, which ds4p cannot check, needs it.
+func TestLabelsBelowMetaStay(t *testing.T) {
+	t.Parallel()
+	const tokA = "Organization/org-a|TREAT|user/*.*"
+	part2 := `{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}`
+	sud := `{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"SUD"}`
+	condition := `{"resourceType":"Condition","id":"c1","meta":{"versionId":"1"},"subject":{"reference":"Patient/p1"},"code":{"text":"x"},` +
+		`"contained":[{"resourceType":"Observation","id":"o1","meta":{"security":[` + sud + `,` + part2 + `]},"status":"final","code":{"text":"opioid screen"}}]}`
+	ext := `{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label","valueCoding":` + part2 + `}`
+	claim := `{"resourceType":"Claim","id":"cl1","meta":{"versionId":"1"},"status":"active","use":"claim","patient":{"reference":"Patient/p1"},` +
+		`"diagnosis":[{"sequence":1,"diagnosisCodeableConcept":{"text":"flu"}},{"extension":[` + ext + `],"sequence":2,"diagnosisCodeableConcept":{"text":"program intake note"}}]}`
+	cut := func(view, from, to string) string {
+		i := strings.Index(view, from)
+		j := strings.Index(view[i+1:], to)
+		if i < 0 || j < 0 {
+			t.Fatalf("%q or %q not in %s", from, to, view)
+		}
+		return view[:i] + view[i+1+j:]
+	}
+	for _, c := range []struct {
+		name, path, stored, method, contentType string
+		body                                    func(view string) string
+		secret                                  string
+	}{
+		{"contained, PUT", "Condition/c1", condition, "PUT", "application/fhir+json",
+			func(v string) string { return cut(v, `"meta":{"security"`, `"status":"final"`) }, "opioid screen"},
+		{"contained, patch of its labels", "Condition/c1", condition, "PATCH", "application/json-patch+json",
+			func(string) string { return `[{"op":"remove","path":"/contained/0/meta/security"}]` }, "opioid screen"},
+		{"contained, patch of its meta", "Condition/c1", condition, "PATCH", "application/json-patch+json",
+			func(string) string { return `[{"op":"remove","path":"/contained/0/meta"}]` }, "opioid screen"},
+		{"inline, PUT", "Claim/cl1", claim, "PUT", "application/fhir+json",
+			func(v string) string { return cut(v, `"extension":[{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label"`, `"sequence":2`) }, "program intake"},
+		{"inline, patch", "Claim/cl1", claim, "PATCH", "application/json-patch+json",
+			func(string) string { return `[{"op":"remove","path":"/diagnosis/1/extension"}]` }, "program intake"},
+		{"inline, FHIRPath Patch", "Claim/cl1", claim, "PATCH", "application/fhir+json",
+			func(string) string {
+				return `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"delete"},{"name":"path","valueString":"Claim.diagnosis[1].extension"}]}]}`
+			}, "program intake"},
+	} {
+		up := newStoreUpstream(map[string]string{c.path: c.stored, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+		h := newHarness(t, up.handler)
+		if _, b := h.get("/fhir/"+c.path, tokOther); strings.Contains(b, c.secret) {
+			t.Fatalf("%s: org-b reads it before: %s", c.name, b)
+		}
+		_, view := h.get("/fhir/"+c.path, tokA)
+		resp, body := h.send(c.method, "/fhir/"+c.path, tokA, c.contentType, c.body(view))
+		if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d %s, want a refusal", c.name, resp.StatusCode, body)
+		}
+		if got := up.get(c.path); got != c.stored && !strings.Contains(got, "42CFRPart2") {
+			t.Errorf("%s: stored %s", c.name, got)
+		}
+		if _, b := h.get("/fhir/"+c.path, tokOther); strings.Contains(b, c.secret) {
+			t.Errorf("%s: org-b reads it after: %s", c.name, b)
+		}
+	}
+	// An edit that keeps the labels goes through.
+	up := newStoreUpstream(map[string]string{"Claim/cl1": claim, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	h := newHarness(t, up.handler)
+	if resp, body := h.send("PATCH", "/fhir/Claim/cl1", tokA, "application/json-patch+json", `[{"op":"replace","path":"/status","value":"cancelled"}]`); resp.StatusCode != 200 {
+		t.Errorf("a patch that keeps the labels: %d %s", resp.StatusCode, body)
+	}
+}
