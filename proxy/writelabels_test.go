@@ -41,7 +41,9 @@ func TestLabelsBelowMetaStay(t *testing.T) {
 		{"contained, patch of its meta", "Condition/c1", condition, "PATCH", "application/json-patch+json",
 			func(string) string { return `[{"op":"remove","path":"/contained/0/meta"}]` }, "opioid screen"},
 		{"inline, PUT", "Claim/cl1", claim, "PUT", "application/fhir+json",
-			func(v string) string { return cut(v, `"extension":[{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label"`, `"sequence":2`) }, "program intake"},
+			func(v string) string {
+				return cut(v, `"extension":[{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label"`, `"sequence":2`)
+			}, "program intake"},
 		{"inline, patch", "Claim/cl1", claim, "PATCH", "application/json-patch+json",
 			func(string) string { return `[{"op":"remove","path":"/diagnosis/1/extension"}]` }, "program intake"},
 		{"inline, FHIRPath Patch", "Claim/cl1", claim, "PATCH", "application/fhir+json",
