@@ -95,7 +95,12 @@ func settleContained(it *item) {
 	if it.res.Patient == "" {
 		it.res.Patient = onePatient(it.contained)
 	}
-	rs := []labels.Result{*it.res}
+	// The contained resources' labels only: the container's own are its
+	// Labels already, and its element labels (a Patient's cut enrolment)
+	// are its elements', redacted as such. Counting them here made any
+	// contained resource withhold an enrolled Patient whole, which told
+	// enrolled Patients from plain ones (QA round 13).
+	rs := make([]labels.Result, 0, len(it.contained))
 	for _, c := range it.contained {
 		if c.res.Patient == "" {
 			c.res.Patient, c.res.SubjectPatient, c.inheritedPatient = it.res.Patient, it.res.SubjectPatient, true

@@ -104,3 +104,28 @@ func TestEnrolmentCutKeepsANarrativeThatDoesNotNameTheProgram(t *testing.T) {
 		}
 	}
 }
+
+// TestContainedResourcesDoNotExposeTheEnrolment: a Patient with a contained
+// resource and a cut enrolment was withheld whole (its enrolment's element
+// labels counted as the container's), a plain one with the same contained
+// resource read: one write of a contained Basic told which Patients are a
+// program's (QA round 13). Both read alike now, the enrolment cut.
+func TestContainedResourcesDoNotExposeTheEnrolment(t *testing.T) {
+	t.Parallel()
+	var seen []string
+	for _, st := range []string{
+		`{"resourceType":"Patient","id":"p1","contained":[{"resourceType":"Basic","id":"o"}],"managingOrganization":{"reference":"Organization/p2"}}`,
+		`{"resourceType":"Patient","id":"p1","contained":[{"resourceType":"Basic","id":"o"}],"generalPractitioner":[{"reference":"Organization/p2"}]}`,
+		`{"resourceType":"Patient","id":"p1","contained":[{"resourceType":"Basic","id":"o"}]}`,
+	} {
+		h := newHarness(t, fhirJSONHandler(200, st), withProgram)
+		resp, body := h.get("/fhir/Patient/p1", tokOther)
+		if resp.StatusCode != 200 || strings.Contains(body, "Organization/p2") {
+			t.Errorf("%s: %d %s", st, resp.StatusCode, body)
+		}
+		seen = append(seen, body)
+	}
+	if seen[0] != seen[2] || seen[1] != seen[2] {
+		t.Errorf("enrolled and plain Patients read differently:\n%s\n%s\n%s", seen[0], seen[1], seen[2])
+	}
+}
