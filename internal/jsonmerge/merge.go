@@ -758,10 +758,7 @@ func (m *merger) mergeArray(s, v, n *node) (*node, error) {
 func matchArrays(v, n []*node) []int {
 	out := make([]int, len(n))
 	if len(v) == len(n) {
-		for i := range out {
-			out[i] = i
-		}
-		return out
+		return matchSameLength(v, n, out)
 	}
 	for i := range out {
 		out[i] = -1
@@ -802,6 +799,47 @@ func matchArrays(v, n []*node) []int {
 			i++
 		default:
 			j++
+		}
+	}
+	return out
+}
+
+// matchSameLength matches the caller's elements n to the view's v of the
+// same length: an element left as shown to itself, then one the caller
+// moved to the element it equals, then the rest by position. Matching by
+// position alone moved what was cut from an element to whichever element
+// the caller put in its place (QA round 13 swapped two attachments and
+// each took the other's data).
+func matchSameLength(v, n []*node, out []int) []int {
+	usedV := make([]bool, len(v))
+	moved := false
+	for c := range n {
+		out[c] = -1
+		if equal(v[c], n[c]) {
+			out[c], usedV[c] = c, true
+		} else {
+			moved = true
+		}
+	}
+	if !moved {
+		return out
+	}
+	if len(n) <= 256 { // a bound on the pairs compared, as the LCS has
+		for c := range n {
+			if out[c] >= 0 {
+				continue
+			}
+			for j := range v {
+				if !usedV[j] && !equal(v[j], n[j]) && equal(v[j], n[c]) {
+					out[c], usedV[j] = j, true
+					break
+				}
+			}
+		}
+	}
+	for c := range n {
+		if out[c] < 0 && !usedV[c] {
+			out[c], usedV[c] = c, true
 		}
 	}
 	return out

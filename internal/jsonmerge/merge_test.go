@@ -406,3 +406,27 @@ func TestOtherKindOverAnArrayCutWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestSwappedElementsKeepTheirCutParts: two elements shown without their
+// data, swapped by the caller, keep each its own data; before, matching by
+// position gave each the other's (QA round 13: the HIV result's text went
+// to the x-ray, image/png).
+func TestSwappedElementsKeepTheirCutParts(t *testing.T) {
+	stored := `{"resourceType":"DocumentReference","id":"d1","content":[` +
+		`{"attachment":{"contentType":"text/plain","title":"HIV result","data":"QQ=="}},` +
+		`{"attachment":{"contentType":"image/png","title":"x-ray","data":"Qg=="}}]}`
+	edits := sorted(ed(t, stored, `,"data":"QQ=="`, ""), ed(t, stored, `,"data":"Qg=="`, ""))
+	caller := `{"resourceType":"DocumentReference","id":"d1","content":[` +
+		`{"attachment":{"contentType":"image/png","title":"x-ray"}},` +
+		`{"attachment":{"contentType":"text/plain","title":"HIV result"}}]}`
+	sameJSON(t, merge(t, stored, edits, caller), `{"resourceType":"DocumentReference","id":"d1","content":[`+
+		`{"attachment":{"contentType":"image/png","title":"x-ray","data":"Qg=="}},`+
+		`{"attachment":{"contentType":"text/plain","title":"HIV result","data":"QQ=="}}]}`)
+	// One element edited in place still takes its own cut parts.
+	caller = `{"resourceType":"DocumentReference","id":"d1","content":[` +
+		`{"attachment":{"contentType":"text/plain","title":"HIV result (final)"}},` +
+		`{"attachment":{"contentType":"image/png","title":"x-ray"}}]}`
+	sameJSON(t, merge(t, stored, edits, caller), `{"resourceType":"DocumentReference","id":"d1","content":[`+
+		`{"attachment":{"contentType":"text/plain","title":"HIV result (final)","data":"QQ=="}},`+
+		`{"attachment":{"contentType":"image/png","title":"x-ray","data":"Qg=="}}]}`)
+}
