@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -56,6 +57,8 @@ type programIndex struct {
 	refs    map[string]string // "Type/id" → program name
 	idents  map[string]string // "system|value" → program name
 	sources []sourcePrefix
+	// words name the programs in prose (ProgramWords).
+	words []string
 }
 
 type sourcePrefix struct{ uri, name string }
@@ -95,7 +98,37 @@ func indexPrograms(ps []Program) (programIndex, error) {
 			ix.sources = append(ix.sources, sourcePrefix{uri: s, name: name})
 		}
 	}
+	seen := map[string]bool{}
+	word := func(w string) {
+		if w = strings.ToLower(strings.TrimSpace(w)); len(w) >= 3 && !seen[w] {
+			seen[w] = true
+			ix.words = append(ix.words, w)
+		}
+	}
+	for r, name := range ix.refs {
+		word(name)
+		word(r)
+		word(r[strings.IndexByte(r, '/')+1:])
+	}
+	for i, name := range ix.idents {
+		word(name)
+		_, v, _ := strings.Cut(i, "|")
+		word(v)
+	}
+	for _, s := range ix.sources {
+		word(s.name)
+	}
+	sort.Strings(ix.words)
 	return ix, errors.Join(errs...)
+}
+
+// ProgramWords are the words that name a configured Part 2 program in
+// prose, lower-cased and of three bytes or more: its name, its references
+// and their ids, its identifier values. A Patient's narrative that holds
+// one is withheld from callers who may not learn of an enrolment, on every
+// Patient alike (proxy/enrolment.go).
+func (l *Labeller) ProgramWords() []string {
+	return l.rs.Load().programs.words
 }
 
 // empty reports whether no program is configured.

@@ -1,10 +1,13 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
@@ -143,6 +146,50 @@ func (r *run) narrativeNames(it *item, sp span) bool {
 		}
 	}
 	return false
+}
+
+// decideNarratives withholds, silently, the narrative of every Patient
+// that names a configured Part 2 program in prose (labels ProgramWords)
+// from a caller who may not learn of that patient's enrolment: the class
+// an enrolment element of the patient would have is denied. It does so
+// whether or not the Patient is enrolled. Before, only the narrative of a
+// Patient whose enrolment was cut went, when it named what the cut element
+// named, so a caller that wrote a program's name into a Patient's
+// narrative and read it back learnt whether the Patient was the program's
+// (QA round 13). A narrative naming only what a cut element displays is
+// still withheld for the enrolled Patient alone (narrativeNames).
+func (r *run) decideNarratives(ctx context.Context) error {
+	l := r.s.labeller
+	if !l.HasPrograms() {
+		return nil
+	}
+	words := l.ProgramWords()
+	now := time.Now().UnixNano()
+	for _, it := range r.items {
+		if it.res == nil || it.res.Type != "Patient" || !it.class.decision.Permitted() || it.keptEnrolment() {
+			continue
+		}
+		sp, ok, err := r.narrativeSpan(it)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		text := strings.ToLower(string(r.body[sp.start:sp.end]))
+		if !slices.ContainsFunc(words, func(w string) bool { return strings.Contains(text, w) }) {
+			continue
+		}
+		part2 := labels.Part2Labels()
+		c, err := r.classOf(ctx, it.res.Patient, it.res.Type, highWater(it.res.Labels.Union(part2)), it.class.self, now)
+		if err != nil {
+			return err
+		}
+		if !c.decision.Permitted() && !keptUnderRedact(c.decision, it.res.Labels, part2) {
+			it.narrativeWithheld = true
+		}
+	}
+	return nil
 }
 
 // enrolmentElements returns an element label for each reference object of

@@ -129,3 +129,44 @@ func TestContainedResourcesDoNotExposeTheEnrolment(t *testing.T) {
 		t.Errorf("enrolled and plain Patients read differently:\n%s\n%s\n%s", seen[0], seen[1], seen[2])
 	}
 }
+
+// TestNarrativeNamingAProgramGoesForEveryPatient: a caller that wrote a
+// program's name or reference into a Patient's narrative and read it back
+// learnt whether the Patient was the program's: the narrative went only
+// where the enrolment was cut (QA round 13). Now it goes for every Patient
+// the caller may not learn an enrolment of, and stays for one who may.
+func TestNarrativeNamingAProgramGoesForEveryPatient(t *testing.T) {
+	t.Parallel()
+	div := func(s string) string {
+		return `"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">` + s + `</div>"}`
+	}
+	for _, words := range []string{"Organization/p2", "treated at the clinic", "NPI 1847002312"} {
+		var seen []string
+		for _, st := range []string{
+			`{"resourceType":"Patient","id":"p1",` + div(words) + `,"managingOrganization":{"reference":"Organization/p2"}}`,
+			`{"resourceType":"Patient","id":"p1",` + div(words) + `}`,
+		} {
+			h := newHarness(t, fhirJSONHandler(200, st), withProgram)
+			resp, body := h.get("/fhir/Patient/p1", tokOther)
+			if resp.StatusCode != 200 || strings.Contains(body, "xhtml") || strings.Contains(body, "REDACTED") {
+				t.Errorf("%q: %d %s", words, resp.StatusCode, body)
+			}
+			seen = append(seen, body)
+		}
+		if seen[0] != seen[1] {
+			t.Errorf("%q: enrolled and plain Patients read differently:\n%s\n%s", words, seen[0], seen[1])
+		}
+	}
+	// A narrative naming no program stays; so does one for a caller who
+	// may read the program's records.
+	plain := `{"resourceType":"Patient","id":"p1",` + div("Jane Doe") + `}`
+	h := newHarness(t, fhirJSONHandler(200, plain), withProgram)
+	if _, body := h.get("/fhir/Patient/p1", tokOther); !strings.Contains(body, "Jane Doe") {
+		t.Errorf("a narrative naming no program: %s", body)
+	}
+	named := `{"resourceType":"Patient","id":"p1",` + div("Organization/p2") + `}`
+	h = newHarness(t, fhirJSONHandler(200, named), withProgram)
+	if _, body := h.get("/fhir/Patient/p1", tokConsented); !strings.Contains(body, "Organization/p2") {
+		t.Errorf("a caller who may read the program's records: %s", body)
+	}
+}

@@ -40,6 +40,9 @@ type item struct {
 	// enrolment are the elements of a Patient that name a Part 2 program
 	// (enrolment.go), with what would tell the program in its narrative.
 	enrolment []enrolmentElement
+	// narrativeWithheld: a Patient's narrative names a Part 2 program and
+	// the caller may not learn of an enrolment (decideNarratives).
+	narrativeWithheld bool
 	// extra are the classes of its kept elements other than its own, whose
 	// obligations and notices it carries.
 	extra []*class
@@ -215,6 +218,9 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 		return nil, nil, false, err
 	}
 	if err := r.decideElements(ctx); err != nil {
+		return nil, nil, false, err
+	}
+	if err := r.decideNarratives(ctx); err != nil { // enrolment.go
 		return nil, nil, false, err
 	}
 	r.withholdProgramDirectory(root) // enrolment.go

@@ -232,10 +232,10 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 		return nil, err
 	}
 	targets = append(targets, dropped...)
-	if removed || len(it.masked) > 0 {
+	if removed || len(it.masked) > 0 || it.narrativeWithheld {
 		if s, ok, err := r.narrativeSpan(it); err != nil {
 			return nil, err
-		} else if ok && (!silent || r.narrativeNames(it, s)) {
+		} else if ok && (it.narrativeWithheld || !silent || r.narrativeNames(it, s)) {
 			targets = append(targets, s)
 		}
 	}
