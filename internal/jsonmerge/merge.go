@@ -837,10 +837,18 @@ func matchSameLength(v, n []*node, out []int) []int {
 			}
 		}
 	}
+	// The rest in order: as many caller elements are left as view
+	// elements, so each gets one (a swap with an edit is then no more
+	// ambiguous than an edit in place).
+	j := 0
 	for c := range n {
-		if out[c] < 0 && !usedV[c] {
-			out[c], usedV[c] = c, true
+		if out[c] >= 0 {
+			continue
 		}
+		for usedV[j] {
+			j++
+		}
+		out[c], usedV[j] = j, true
 	}
 	return out
 }

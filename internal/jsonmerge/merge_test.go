@@ -422,6 +422,14 @@ func TestSwappedElementsKeepTheirCutParts(t *testing.T) {
 	sameJSON(t, merge(t, stored, edits, caller), `{"resourceType":"DocumentReference","id":"d1","content":[`+
 		`{"attachment":{"contentType":"image/png","title":"x-ray","data":"Qg=="}},`+
 		`{"attachment":{"contentType":"text/plain","title":"HIV result","data":"QQ=="}}]}`)
+	// Swapped and one of them edited: the edited one is the element left
+	// over, and takes its own cut parts (QA round 14: refused as ambiguous).
+	caller = `{"resourceType":"DocumentReference","id":"d1","content":[` +
+		`{"attachment":{"contentType":"image/png","title":"x-ray"}},` +
+		`{"attachment":{"contentType":"text/plain","title":"HIV result (final)"}}]}`
+	sameJSON(t, merge(t, stored, edits, caller), `{"resourceType":"DocumentReference","id":"d1","content":[`+
+		`{"attachment":{"contentType":"image/png","title":"x-ray","data":"Qg=="}},`+
+		`{"attachment":{"contentType":"text/plain","title":"HIV result (final)","data":"QQ=="}}]}`)
 	// One element edited in place still takes its own cut parts.
 	caller = `{"resourceType":"DocumentReference","id":"d1","content":[` +
 		`{"attachment":{"contentType":"text/plain","title":"HIV result (final)"}},` +
