@@ -9,11 +9,12 @@ import (
 )
 
 // deepLabels are the security labels a resource carries below its own
-// meta.security: each contained resource's (by its id) and the inline
-// labels of its elements (DS4P extension-inline-sec-label), counted.
+// meta.security, counted: those of its contained resources, whatever
+// their ids, and its elements' inline labels (DS4P
+// extension-inline-sec-label), each with the element it labels.
 type deepLabels struct {
-	contained map[string]map[string]bool // contained id -> system|code
-	inline    map[string]int             // system|code -> how many elements carry it
+	contained map[string]int // system|code -> how many contained resources carry it
+	inline    map[string]int // the labelled element, then system|code -> how many
 }
 
 // readDeepLabels reads them from the JSON resource b (valid JSON).
@@ -24,43 +25,65 @@ func readDeepLabels(b []byte) (deepLabels, bool) {
 	if d.Decode(&top) != nil {
 		return deepLabels{}, false
 	}
-	dl := deepLabels{contained: map[string]map[string]bool{}, inline: map[string]int{}}
+	dl := deepLabels{contained: map[string]int{}, inline: map[string]int{}}
 	if cs, ok := top["contained"].([]any); ok {
 		for _, c := range cs {
 			cm, _ := c.(map[string]any)
-			id, _ := cm["id"].(string)
 			meta, _ := cm["meta"].(map[string]any)
 			sec, _ := meta["security"].([]any)
+			seen := map[string]bool{}
 			for _, l := range sec {
-				if k, ok := codingKey(l); ok {
-					if dl.contained[id] == nil {
-						dl.contained[id] = map[string]bool{}
-					}
-					dl.contained[id][k] = true
+				if k, ok := codingKey(l); ok && !seen[k] {
+					seen[k] = true
+					dl.contained[k]++
 				}
 			}
 		}
 	}
-	var walk func(v any)
-	walk = func(v any) {
+	var walk func(v any, root bool)
+	walk = func(v any, root bool) {
 		switch x := v.(type) {
 		case map[string]any:
-			if u, _ := x["url"].(string); u == labels.ExtInline {
-				if k, ok := codingKey(x["valueCoding"]); ok {
-					dl.inline[k]++
+			if exts, ok := x["extension"].([]any); ok {
+				for _, e := range exts {
+					em, _ := e.(map[string]any)
+					if u, _ := em["url"].(string); u != labels.ExtInline {
+						continue
+					}
+					if k, ok := codingKey(em["valueCoding"]); ok {
+						dl.inline[ownerKey(x, root)+"\x00"+k]++
+					}
 				}
 			}
 			for _, c := range x {
-				walk(c)
+				walk(c, false)
 			}
 		case []any:
 			for _, c := range x {
-				walk(c)
+				walk(c, false)
 			}
 		}
 	}
-	walk(top)
+	walk(top, true)
 	return dl, true
+}
+
+// ownerKey names the element an inline label is on by its content, its
+// extensions left out: a label moved to another element, or the element
+// it labels changed, no longer has its key. The resource itself is one
+// key whatever its content.
+func ownerKey(x map[string]any, root bool) string {
+	if root {
+		return "#resource"
+	}
+	rest := make(map[string]any, len(x))
+	for k, v := range x {
+		if k != "extension" {
+			rest[k] = v
+		}
+	}
+	b, _ := json.Marshal(rest) // map keys sorted: one spelling per content
+	return string(b)
 }
 
 func codingKey(v any) (string, bool) {
@@ -73,13 +96,16 @@ func codingKey(v any) (string, bool) {
 func (d deepLabels) empty() bool { return len(d.contained) == 0 && len(d.inline) == 0 }
 
 // checkDeepLabels refuses, without the label-writer role, a body to store
-// that drops a label the stored version carries below its own meta: a
-// contained resource's (while the body keeps that contained resource) or
-// an element's inline label (as many of each as stored). checkUpdateLabels
-// looked at the resource's own labels only, and QA round 13 stripped a
-// contained resource's Part 2 labels, and an element's inline one, by
-// update and by JSON Patch; an organisation the consent denied then read
-// the data.
+// in which a label the stored version carries below its own meta is
+// missing: a label of its contained resources (counted over them all, so
+// that neither a new id nor a missing one sheds it; removing a labelled
+// contained resource needs the role), or an element's inline label (on
+// that element: moved, or left on an element changed, it counts as
+// removed; changing a labelled element needs the role). checkUpdateLabels
+// looks at the resource's own labels; QA rounds 13 and 14 stripped a
+// contained Observation's Part 2 labels (by update, patch, or under a new
+// id) and moved an inline one to another element, and an organisation the
+// consent denied then read the data.
 func (s *Server) checkDeepLabels(ex *exchange, stored, body []byte) *Failure {
 	if ex.caller.HasScope(LabelWriterScope) {
 		return nil
@@ -92,39 +118,15 @@ func (s *Server) checkDeepLabels(ex *exchange, stored, body []byte) *Failure {
 	if !ok {
 		return fail(http.StatusBadRequest, "invalid", "the request body is not a FHIR resource", nil)
 	}
-	refuse := fail(http.StatusForbidden, "forbidden", "an update may not remove security labels of the stored resource (the role "+LabelWriterScope+" may)", nil)
-	for id, ls := range before.contained {
-		got, kept := after.contained[id]
-		if !kept {
-			if _, present := containedIDs(body)[id]; !present {
-				continue // the contained resource itself is gone
-			}
-		}
-		for l := range ls {
-			if !got[l] {
-				return refuse
-			}
+	for l, n := range before.contained {
+		if after.contained[l] < n {
+			return fail(http.StatusForbidden, "forbidden", "an update may not remove security labels of the stored resource's contained resources, nor a labelled contained resource (the role "+LabelWriterScope+" may)", nil)
 		}
 	}
 	for l, n := range before.inline {
 		if after.inline[l] < n {
-			return refuse
+			return fail(http.StatusForbidden, "forbidden", "an update may not remove, move or change an element that carries an inline security label, nor its label (the role "+LabelWriterScope+" may)", nil)
 		}
 	}
 	return nil
-}
-
-// containedIDs are the ids of b's contained resources.
-func containedIDs(b []byte) map[string]bool {
-	var top struct {
-		Contained []map[string]any `json:"contained"`
-	}
-	_ = json.Unmarshal(b, &top)
-	ids := map[string]bool{}
-	for _, c := range top.Contained {
-		if id, ok := c["id"].(string); ok {
-			ids[id] = true
-		}
-	}
-	return ids
 }

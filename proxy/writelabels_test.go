@@ -46,6 +46,29 @@ func TestLabelsBelowMetaStay(t *testing.T) {
 			}, "program intake"},
 		{"inline, patch", "Claim/cl1", claim, "PATCH", "application/json-patch+json",
 			func(string) string { return `[{"op":"remove","path":"/diagnosis/1/extension"}]` }, "program intake"},
+		// QA round 14: under a new id, without an id, or moved.
+		{"contained, renamed", "Condition/c1", condition, "PUT", "application/fhir+json",
+			func(v string) string {
+				return strings.Replace(cut(v, `"meta":{"security"`, `"status":"final"`), `"id":"o1"`, `"id":"o2"`, 1)
+			}, "opioid screen"},
+		{"contained, renamed by patch", "Condition/c1", condition, "PATCH", "application/json-patch+json",
+			func(string) string {
+				return `[{"op":"replace","path":"/contained/0","value":{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"opioid screen"}}}]`
+			}, "opioid screen"},
+		{"contained without an id", "Condition/c1", strings.Replace(condition, `"id":"o1",`, ``, 1), "PUT", "application/fhir+json",
+			func(v string) string { return cut(v, `"meta":{"security"`, `"status":"final"`) }, "opioid screen"},
+		{"inline, moved to another element", "Claim/cl1", claim, "PUT", "application/fhir+json",
+			func(v string) string {
+				i := strings.Index(v, `{"extension":[{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label"`)
+				j := strings.Index(v[i:], `"sequence":2`)
+				ext := v[i+1 : i+j] // "extension":[...],
+				v = v[:i] + "{" + v[i+j:]
+				return strings.Replace(v, `{"diagnosisCodeableConcept":{"text":"flu"}`, `{`+ext+`"diagnosisCodeableConcept":{"text":"flu"}`, 1)
+			}, "program intake"},
+		{"inline, moved by patch", "Claim/cl1", claim, "PATCH", "application/json-patch+json",
+			func(string) string {
+				return `[{"op":"add","path":"/diagnosis/0/extension","value":[` + ext + `]},{"op":"remove","path":"/diagnosis/1/extension"}]`
+			}, "program intake"},
 		{"inline, FHIRPath Patch", "Claim/cl1", claim, "PATCH", "application/fhir+json",
 			func(string) string {
 				return `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"delete"},{"name":"path","valueString":"Claim.diagnosis[1].extension"}]}]}`
