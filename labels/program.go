@@ -99,32 +99,34 @@ func indexPrograms(ps []Program) (programIndex, error) {
 		}
 	}
 	seen := map[string]bool{}
-	word := func(w string) {
-		if w = strings.ToLower(strings.TrimSpace(w)); len(w) >= 3 && !seen[w] {
+	word := func(w string, least int) {
+		if w = strings.ToLower(strings.TrimSpace(w)); len(w) >= least && !seen[w] {
 			seen[w] = true
 			ix.words = append(ix.words, w)
 		}
 	}
+	// Ids and identifier values alone only from five bytes: "123" would
+	// match any narrative with a house number (QA round 14).
 	for r, name := range ix.refs {
-		word(name)
-		word(r)
-		word(r[strings.IndexByte(r, '/')+1:])
+		word(name, 3)
+		word(r, 3)
+		word(r[strings.IndexByte(r, '/')+1:], 5)
 	}
 	for i, name := range ix.idents {
-		word(name)
+		word(name, 3)
 		_, v, _ := strings.Cut(i, "|")
-		word(v)
+		word(v, 5)
 	}
 	for _, s := range ix.sources {
-		word(s.name)
+		word(s.name, 3)
 	}
 	sort.Strings(ix.words)
 	return ix, errors.Join(errs...)
 }
 
 // ProgramWords are the words that name a configured Part 2 program in
-// prose, lower-cased and of three bytes or more: its name, its references
-// and their ids, its identifier values. A Patient's narrative that holds
+// prose, lower-cased: its name and its references (three bytes or more),
+// their ids and its identifier values (five or more). A Patient's narrative that holds
 // one is withheld from callers who may not learn of an enrolment, on every
 // Patient alike (proxy/enrolment.go).
 func (l *Labeller) ProgramWords() []string {
