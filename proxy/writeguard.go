@@ -317,7 +317,38 @@ func (s *Server) guardCreate(ex *exchange, body []byte, rs *refScan) *Failure {
 	if len(res.Existing) > 0 && !ex.caller.HasScope(LabelWriterScope) {
 		return labelRole("creating a resource with security labels")
 	}
+	if dl, ok := readDeepLabels(body); ok && !dl.empty() && !ex.caller.HasScope(LabelWriterScope) { // writelabels.go
+		return labelRole("creating a resource whose contained resources or elements carry security labels")
+	}
 	return rs.resource(body)
+}
+
+// writtenOnce refuses a second update, patch or delete entry of one
+// resource in a batch or transaction: each entry is checked against the
+// stored version, while the server applies the second to what the first
+// made of it, so two checked writes could together remove what neither
+// alone may (QA round 15: a patch adding a contained resource and one
+// removing the one at index 1 removed a labelled one).
+func writtenOnce(written map[string]bool, method, rawURL string) *Failure {
+	switch method {
+	case http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return nil
+	}
+	u := strings.TrimPrefix(rawURL, "/")
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	parts := strings.SplitN(u, "/", 3)
+	if len(parts) < 2 {
+		return nil
+	}
+	key := parts[0] + "/" + parts[1]
+	if written[key] {
+		return fail(http.StatusBadRequest, "invalid", "a batch or transaction may write "+key+" once; send the other write as its own request", nil)
+	}
+	written[key] = true
+	return nil
 }
 
 // guardUpdate checks an update and collects the references its body
@@ -747,6 +778,7 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 	}
 	ex.batchMethods = make([]string, len(b.Entry)) // entries.go: writtenEntry
 	var merged []entryMerge
+	written := map[string]bool{} // Type/id of the update, patch and delete entries
 	for i, e := range b.Entry {
 		ex.batchMethods[i] = strings.ToUpper(e.Request.Method)
 		var f *Failure
@@ -765,6 +797,9 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 			f = notSupported("an entry's ifMatch is supported on PUT, PATCH and DELETE entries only; send it as its own request")
 		default:
 			m.body, m.version, m.put, f = s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource, rs)
+		}
+		if f == nil {
+			f = writtenOnce(written, ex.batchMethods[i], e.Request.URL)
 		}
 		if f != nil {
 			if !errors.Is(f, errMissing) {

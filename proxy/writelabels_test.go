@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -96,5 +97,49 @@ func TestLabelsBelowMetaStay(t *testing.T) {
 	h := newHarness(t, up.handler)
 	if resp, body := h.send("PATCH", "/fhir/Claim/cl1", tokA, "application/json-patch+json", `[{"op":"replace","path":"/status","value":"cancelled"}]`); resp.StatusCode != 200 {
 		t.Errorf("a patch that keeps the labels: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestBatchWritesOneResourceOnce: entries are checked against the stored
+// version each, while the server applies the second write to the first's
+// result; two patches that each keep a contained resource's label removed
+// it together (QA round 15). A second write of one resource in a batch is
+// refused (400) and nothing reaches the server.
+func TestBatchWritesOneResourceOnce(t *testing.T) {
+	t.Parallel()
+	const tokA = "Organization/org-a|TREAT|user/*.*"
+	stored := `{"resourceType":"Condition","id":"c1","meta":{"versionId":"1"},"subject":{"reference":"Patient/p1"},"code":{"text":"x"},` +
+		`"contained":[{"resourceType":"Observation","id":"o1","meta":{"security":[{"system":"http://example.org/x","code":"local"}]},"status":"final","code":{"text":"a"}},` +
+		`{"resourceType":"Observation","id":"o9","status":"final","code":{"text":"b"}}]}`
+	up := newStoreUpstream(map[string]string{"Condition/c1": stored, "Condition/c2": strings.Replace(stored, `"id":"c1"`, `"id":"c2"`, 1), "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	h := newHarness(t, up.handler)
+	bin := func(patch string) string {
+		return `{"resourceType":"Binary","contentType":"application/json-patch+json","data":"` + base64.StdEncoding.EncodeToString([]byte(patch)) + `"}`
+	}
+	add := bin(`[{"op":"add","path":"/contained/0","value":{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"c"}}}]`)
+	remove := bin(`[{"op":"remove","path":"/contained/1"}]`)
+	for _, urls := range [][2]string{{"Condition/c1", "Condition/c1"}, {"Condition/c1", "/Condition/c1?x=1"}} {
+		batch := `{"resourceType":"Bundle","type":"batch","entry":[` +
+			`{"resource":` + add + `,"request":{"method":"PATCH","url":"` + urls[0] + `"}},` +
+			`{"resource":` + remove + `,"request":{"method":"PATCH","url":"` + urls[1] + `"}}]}`
+		if resp, body := h.send("POST", "/fhir", tokA, "application/fhir+json", batch); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "once") {
+			t.Errorf("%q: %d %s, want 400", urls, resp.StatusCode, body)
+		}
+	}
+	if got := up.get("Condition/c1"); got != stored {
+		t.Errorf("stored: %s", got)
+	}
+	// Two resources, one write each: fine.
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[` +
+		`{"resource":` + add + `,"request":{"method":"PATCH","url":"Condition/c1"}},` +
+		`{"resource":` + add + `,"request":{"method":"PATCH","url":"Condition/c2"}}]}`
+	if resp, body := h.send("POST", "/fhir", tokA, "application/fhir+json", batch); resp.StatusCode != http.StatusOK {
+		t.Errorf("one write of each of two resources: %d %s", resp.StatusCode, body)
+	}
+	// A create whose contained resource carries labels needs the role, as
+	// one whose own meta does (QA round 15).
+	create := `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"x"},"contained":[{"resourceType":"Observation","id":"o1","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"status":"final","code":{"text":"a"}}]}`
+	if resp, body := h.send("POST", "/fhir/Condition", tokA, "application/fhir+json", create); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a create with a labelled contained resource: %d %s, want 403", resp.StatusCode, body)
 	}
 }
