@@ -522,12 +522,12 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 	if len(st.edits) == 0 && !s.uniformWrites(req.Type) {
 		// The caller sees it as stored: forwarded as it is, once what it
 		// makes of the labels below meta is known (writelabels.go).
-		if dl, ok := readDeepLabels(st.body); (!ok || !dl.empty()) && !ex.caller.HasScope(LabelWriterScope) {
+		if dl, ok := readDeepLabels(st.body); ok && !dl.empty() && !ex.caller.HasScope(LabelWriterScope) {
 			patched, err := jsonmerge.ApplyPatch(st.body, body)
 			if err != nil {
 				return nil, "", false, fail(http.StatusUnprocessableEntity, "processing", "the patch could not be applied to the stored resource", nil)
 			}
-			if f := s.checkDeepLabels(ex, st.body, patched); f != nil {
+			if f := deepLabelsLost(dl, patched); f != nil {
 				return nil, "", false, f
 			}
 		}

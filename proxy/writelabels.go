@@ -114,6 +114,11 @@ func (s *Server) checkDeepLabels(ex *exchange, stored, body []byte) *Failure {
 	if !ok || before.empty() {
 		return nil
 	}
+	return deepLabelsLost(before, body)
+}
+
+// deepLabelsLost is checkDeepLabels for the stored labels read already.
+func deepLabelsLost(before deepLabels, body []byte) *Failure {
 	after, ok := readDeepLabels(body)
 	if !ok {
 		return fail(http.StatusBadRequest, "invalid", "the request body is not a FHIR resource", nil)
