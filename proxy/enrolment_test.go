@@ -170,3 +170,24 @@ func TestNarrativeNamingAProgramGoesForEveryPatient(t *testing.T) {
 		t.Errorf("a caller who may read the program's records: %s", body)
 	}
 }
+
+// TestNarrativeWithheldOnReadIsKeptOnWrite: the narrative a read withheld
+// (decideNarratives) is part of what the write path cuts too, so a caller
+// that writes back what it read does not erase it.
+func TestNarrativeWithheldOnReadIsKeptOnWrite(t *testing.T) {
+	t.Parallel()
+	stored := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">seen at Organization/p2</div>"},"name":[{"family":"Doe"}]}`
+	up := newStoreUpstream(map[string]string{"Patient/p1": stored})
+	h := newHarness(t, up.handler, withProgram)
+	_, view := h.get("/fhir/Patient/p1", tokOtherWriter)
+	if strings.Contains(view, "xhtml") {
+		t.Fatalf("the read shows the narrative: %s", view)
+	}
+	edited := strings.Replace(view, `"family":"Doe"`, `"family":"Roe"`, 1)
+	if resp, body := h.send(http.MethodPut, "/fhir/Patient/p1", tokOtherWriter, "application/fhir+json", edited); resp.StatusCode != 200 {
+		t.Fatalf("update: %d %s", resp.StatusCode, body)
+	}
+	if got := up.get("Patient/p1"); !strings.Contains(got, "seen at Organization/p2") || !strings.Contains(got, "Roe") {
+		t.Errorf("stored: %s", got)
+	}
+}

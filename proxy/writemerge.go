@@ -88,6 +88,7 @@ func (s *Server) viewOf(ctx context.Context, ex *exchange, body []byte) (st *sto
 		func(context.Context) error { r.applyRedactDecisions(); return nil },
 		func(context.Context) error { return r.withholdUninspectable() },
 		r.decideElements,
+		r.decideNarratives, // as the read cuts it (enrolment.go)
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
