@@ -62,11 +62,15 @@ const multiPatientRule = "ds4p.multiple_patients"
 // multiPatientClass decides an item that names several patients (a Group
 // of patients, an Appointment of two) as each one's: the first of them
 // that denies it (outside a patient-context token's compartment, or by
-// that patient's consents) withholds it; when every one permits it with
-// the same decision (effect, obligations, notices, redactions), that
-// decision stands. Any other difference withholds it too, as does an
+// that patient's consents) withholds it; when every one discloses it with
+// the same decision (effect, obligations, notices, redactions, masks),
+// that decision stands. Any other difference withholds it too, as does an
 // element label: the decisions would have to be merged, and elements are
-// decided for one patient only (redact.go).
+// decided for one patient only (redact.go). A redact or mask is a
+// disclosure (applyRedactDecisions), so it is not the answer until every
+// patient is asked: QA (round 16) read an Appointment of Patient/p1 and
+// Patient/p3 whole but an element when p1's decision was redact and p3's
+// deny.
 func (r *run) multiPatientClass(ctx context.Context, it *item, now int64) (*class, error) {
 	var first *class
 	for _, p := range it.res.Patients {
@@ -75,7 +79,7 @@ func (r *run) multiPatientClass(ctx context.Context, it *item, now int64) (*clas
 			return nil, err
 		}
 		switch {
-		case !c.decision.Permitted():
+		case !disclosing(c.decision):
 			return c, nil
 		case first == nil:
 			first = c
@@ -87,6 +91,16 @@ func (r *run) multiPatientClass(ctx context.Context, it *item, now int64) (*clas
 		return withheldClass(first, multiPatientRule, "the resource names several patients and has element labels"), nil
 	}
 	return first, nil
+}
+
+// disclosing reports whether d discloses the item in whole or in part:
+// permit, redact or mask (deny, and anything else, withholds it).
+func disclosing(d policy.Decision) bool {
+	switch d.Effect {
+	case policy.Permit, policy.Redact, policy.Mask:
+		return true
+	}
+	return false
 }
 
 // sameDecision reports whether a and b disclose alike.
