@@ -79,6 +79,16 @@ type Config struct {
 	LoginBurst    int
 	LoginInterval time.Duration
 	Now           func() time.Time
+	// PublicOrigin is the console's origin as browsers reach it
+	// ("https://ds4p.example"), when a load balancer or ingress in front
+	// terminates TLS: the connection ds4p sees is then plain HTTP, while
+	// the browser's Origin says https. When set, an Origin equal to it is
+	// the console's own (as is, always, the request's Host with the
+	// connection's scheme), and an https origin makes the session cookie
+	// Secure (named with the __Host- prefix; the console must then be
+	// reached over https) and responses carry Strict-Transport-Security.
+	// `ds4p serve` sets it from public_base_url.
+	PublicOrigin string
 }
 
 // Handler serves /console.
@@ -100,6 +110,13 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 		return nil, errors.New("console: verifier, admin handler, ledger, reviews and rules are required")
 	}
 	cfg = withDefaults(cfg)
+	if cfg.PublicOrigin != "" {
+		o, err := originOf(cfg.PublicOrigin)
+		if err != nil {
+			return nil, err
+		}
+		cfg.PublicOrigin = o
+	}
 	h := &Handler{
 		cfg: cfg, log: cfg.Logger,
 		sessions: newSessions(cfg.MaxSessions, cfg.MaxSessionsPerSubject, cfg.IdleTimeout, cfg.Now, cfg.Logger),
@@ -209,7 +226,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Cache-Control", "no-store")
-	if r.TLS != nil {
+	if h.secure(r) {
 		hd.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 	h.mux.ServeHTTP(w, r)
@@ -227,7 +244,7 @@ func (h *Handler) guard(call, role string, fn apiHandler) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if !csrfOK(r, s) || !isJSON(r) {
+		if !h.csrfOK(r, s) || !isJSON(r) {
 			writeError(w, http.StatusForbidden, "the request lacks the session's CSRF token, JSON content type or same origin")
 			return
 		}
@@ -258,7 +275,7 @@ func (h *Handler) guard(call, role string, fn apiHandler) http.HandlerFunc {
 // roles are refreshed from the verification; a session whose token is
 // refused, or which comes with another certificate, ends.
 func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string) (*session, bool) {
-	if _, ok := sessionCookie(r); !ok {
+	if _, ok := h.sessionCookie(r); !ok {
 		writeError(w, http.StatusUnauthorized, severalCookies)
 		return nil, false
 	}
@@ -271,7 +288,7 @@ func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string
 		h.log.Warn("console session refused", "request_id", rid, "session", s.tag, "subject", s.logSubject(),
 			"reason", "the client certificate is not the one the session signed in with")
 		h.sessions.remove(s.id, endCertChange)
-		setCookie(w, r, "", -1)
+		h.setCookie(w, r, "", -1)
 		writeError(w, http.StatusUnauthorized, "this session signed in with another client certificate; sign in again")
 		return nil, false
 	}
@@ -298,7 +315,7 @@ func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string
 		}
 		h.cfg.SecurityEvent(ev)
 		h.sessions.remove(s.id, endRefused)
-		setCookie(w, r, "", -1)
+		h.setCookie(w, r, "", -1)
 		writeError(w, http.StatusUnauthorized, "the session's token is no longer accepted; sign in again")
 		return nil, false
 	}
@@ -307,7 +324,7 @@ func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string
 }
 
 // severalCookies answers a request with more than one console cookie.
-const severalCookies = "the browser sent several " + CookieName + " cookies (one may come from another site of this domain); clear this site's cookies and sign in again"
+const severalCookies = "the browser sent several console session cookies (one may come from another site of this domain); clear this site's cookies and sign in again"
 
 // rolesOf is the console roles the caller's token carries.
 func rolesOf(caller authn.Caller) []string {
@@ -360,12 +377,12 @@ func isJSON(r *http.Request) bool {
 // (authn.BindClient), and ends the session the browser had.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	rid := requestID(w, r)
-	old, ok := sessionCookie(r)
+	old, ok := h.sessionCookie(r)
 	if !ok {
 		writeError(w, http.StatusUnauthorized, severalCookies)
 		return
 	}
-	if !sameOrigin(r) || !isJSON(r) {
+	if !h.sameOrigin(r) || !isJSON(r) {
 		writeError(w, http.StatusForbidden, "sign in from the console page")
 		return
 	}
@@ -434,7 +451,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.sessions.remove(old, endReplaced)
 	}
 	s := h.sessions.create(raw, caller, roles, expires, authn.ClientIdentity(r.TLS))
-	setCookie(w, r, s.id, int(expires.Sub(h.cfg.Now()).Seconds())+1)
+	h.setCookie(w, r, s.id, int(expires.Sub(h.cfg.Now()).Seconds())+1)
 	h.log.Info("console session started", "request_id", rid, "session", s.tag, "subject", s.logSubject(), "org", caller.Org,
 		"client", caller.Client, "roles", strings.Join(roles, " "))
 	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))
@@ -449,7 +466,7 @@ func sessionJSON(s *session, idle time.Duration) map[string]any {
 
 // sessionInfo tells the page who is signed in and the CSRF token.
 func (h *Handler) sessionInfo(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
+	if !h.sameOrigin(r) {
 		writeError(w, http.StatusForbidden, "cross-origin")
 		return
 	}
@@ -462,18 +479,18 @@ func (h *Handler) sessionInfo(w http.ResponseWriter, r *http.Request) {
 
 // logout ends the session.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if _, ok := sessionCookie(r); !ok {
+	if _, ok := h.sessionCookie(r); !ok {
 		writeError(w, http.StatusUnauthorized, severalCookies)
 		return
 	}
 	if s, ok := h.sessionOf(r); ok {
-		if !csrfOK(r, s) {
+		if !h.csrfOK(r, s) {
 			writeError(w, http.StatusForbidden, "the request lacks the session's CSRF token")
 			return
 		}
 		h.sessions.remove(s.id, endSignedOut)
 	}
-	setCookie(w, r, "", -1)
+	h.setCookie(w, r, "", -1)
 	w.WriteHeader(http.StatusNoContent)
 }
 

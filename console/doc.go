@@ -10,8 +10,10 @@
 // (assets/), with no build step. The browser signs in by pasting an admin
 // bearer token; the server verifies it with the proxy's verifier, keeps it
 // in a bounded in-memory session store and hands the browser only an
-// opaque session cookie (HttpOnly, SameSite=Strict, Secure over TLS, Path
-// /console). Sessions end after IdleTimeout without use, at the token's
+// opaque session cookie (HttpOnly, SameSite=Strict; over https
+// __Host-ds4p_console, Secure, Path /; over http ds4p_console, Path
+// /console). Config.PublicOrigin makes a console behind a TLS-terminating
+// load balancer count as https. Sessions end after IdleTimeout without use, at the token's
 // expiry, or at MaxSessionAge, whichever is first.
 //
 // The console API (/console/api/...) is JSON over POST: values that can be

@@ -645,3 +645,113 @@ func TestHSTS(t *testing.T) {
 		}
 	}
 }
+
+// TestBehindTLSTerminatingProxy: with a load balancer ending TLS in front,
+// the connection is plain HTTP while browsers send the public https
+// Origin. Without PublicOrigin every sign-in was refused as cross-origin
+// and the cookie was not Secure; with it (serve takes public_base_url)
+// the console works, its cookie is a Secure __Host- one and responses
+// carry HSTS; the public origin is same-origin beside the connection's own.
+func TestBehindTLSTerminatingProxy(t *testing.T) {
+	t.Parallel()
+	const public = "https://console.example"
+	f := newFixture(t, func(c *Config) { c.PublicOrigin = "https://Console.Example:443/fhir" })
+	if f.h.cfg.PublicOrigin != public {
+		t.Fatalf("public origin %q", f.h.cfg.PublicOrigin)
+	}
+	send := func(path, body string, hdr map[string]string, c *http.Cookie) *httptest.ResponseRecorder {
+		method := "POST"
+		if path == "/console/api/session" {
+			method = "GET"
+		}
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Host = "10.0.0.5:8080" // the balancer's connection, plain HTTP
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		if c != nil {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		return rec
+	}
+	login := `{"token":"aud|ds4p/auditor"}`
+	for _, o := range []string{"http://console.example", "https://10.0.0.5:8080", "https://evil.example", "https://console.example.evil.example"} {
+		if rec := send("/console/api/login", login, map[string]string{"Content-Type": "application/json", "Origin": o}, nil); rec.Code != http.StatusForbidden {
+			t.Errorf("sign-in from %s: %d, want 403", o, rec.Code)
+		}
+	}
+	rec := send("/console/api/login", login, map[string]string{"Content-Type": "application/json", "Origin": public}, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("sign-in from the public origin: %d %s", rec.Code, rec.Body)
+	}
+	if got := rec.Header().Get("Strict-Transport-Security"); got == "" {
+		t.Error("no Strict-Transport-Security behind an https origin")
+	}
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 {
+		t.Fatalf("%d cookies", len(cs))
+	}
+	c := cs[0]
+	if c.Name != SecureCookieName || !c.Secure || c.Path != "/" || c.Domain != "" || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie %+v", c)
+	}
+	var s struct{ CSRF string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil || s.CSRF == "" {
+		t.Fatalf("sign-in answer %s", rec.Body)
+	}
+	call := map[string]string{"Content-Type": "application/json", "Origin": public, "X-CSRF-Token": s.CSRF}
+	if rec := send("/console/api/session", "{}", call, c); rec.Code != http.StatusOK {
+		t.Fatalf("session with the __Host- cookie: %d %s", rec.Code, rec.Body)
+	}
+	// The same session id under the plain name, as plain http on this host
+	// or a sibling could set it, is not the console's cookie here.
+	plain := &http.Cookie{Name: CookieName, Value: c.Value}
+	if rec := send("/console/api/session", "{}", call, plain); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("session with a plain-named cookie: %d, want 401", rec.Code)
+	}
+	// Two __Host- cookies (a browser that kept an older one) are refused.
+	req := httptest.NewRequest("GET", "/console/api/session", nil)
+	req.Host = "10.0.0.5:8080"
+	for k, v := range call {
+		req.Header.Set(k, v)
+	}
+	req.AddCookie(c)
+	req.AddCookie(&http.Cookie{Name: SecureCookieName, Value: "other"})
+	rec = httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("two __Host- cookies: %d, want 401", rec.Code)
+	}
+	// Signing out clears the __Host- cookie with its own attributes.
+	rec = send("/console/api/logout", "{}", call, c)
+	if cs := rec.Result().Cookies(); rec.Code != http.StatusNoContent || len(cs) != 1 || cs[0].Name != SecureCookieName || cs[0].Path != "/" || !cs[0].Secure || cs[0].MaxAge >= 0 {
+		t.Fatalf("sign-out: %d %+v", rec.Code, rec.Result().Cookies())
+	}
+
+	// Without PublicOrigin, the connection's scheme decides, as before: an
+	// https Origin over a plain connection is another origin.
+	g := newFixture(t, nil)
+	if rec := g.do("POST", "/console/api/login", login, map[string]string{"Content-Type": "application/json", "Origin": "https://example.com"}); rec.Code != http.StatusForbidden {
+		t.Fatalf("no public origin, https Origin over http: %d", rec.Code)
+	}
+}
+
+func TestPublicOriginMustBeAnHTTPURL(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"console.example", "ftp://console.example", "https://", "https://user@console.example", "::"} {
+		_, err := New(context.Background(), Config{Verifier: fakeVerifier{}, Admin: &fakeAdmin{}, Ledger: &audit.Ledger{}, Reviews: &audit.Reviews{},
+			Rules: labels.DefaultRules, PublicOrigin: bad})
+		if err == nil {
+			t.Errorf("public origin %q accepted", bad)
+		}
+	}
+	for in, want := range map[string]string{
+		"http://a.example:80/x": "http://a.example", "https://A.example:8443": "https://a.example:8443", "https://[::1]:443/fhir": "https://[::1]",
+	} {
+		if got, err := originOf(in); err != nil || got != want {
+			t.Errorf("originOf(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}

@@ -7,9 +7,12 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +21,9 @@ import (
 
 // CookieName is the session cookie.
 const CookieName = "ds4p_console"
+
+// SecureCookieName is the session cookie over https (see cookieName).
+const SecureCookieName = "__Host-ds4p_console"
 
 // Roles are the admin scopes the console knows, in the order of its menu.
 var Roles = []string{authn.AuditorScope, authn.PolicyAuthorScope, authn.ConsentManagerScope}
@@ -229,9 +235,11 @@ func (ss *sessions) len() int {
 // sessionCookie is the value of the request's console cookie ("" without
 // one); ok is false when the request carries several: a sibling subdomain
 // can plant a cookie of the same name that browsers send first, so which
-// one is the console's cannot be told.
-func sessionCookie(r *http.Request) (value string, ok bool) {
-	cs := r.CookiesNamed(CookieName)
+// one is the console's cannot be told. (A __Host- cookie, the one served
+// over https, cannot be set by another site, but may still come twice from
+// a browser that kept an older one.)
+func (h *Handler) sessionCookie(r *http.Request) (value string, ok bool) {
+	cs := r.CookiesNamed(h.cookieName(r))
 	switch len(cs) {
 	case 0:
 		return "", true
@@ -243,25 +251,50 @@ func sessionCookie(r *http.Request) (value string, ok bool) {
 
 // sessionOf returns the request's live session.
 func (h *Handler) sessionOf(r *http.Request) (*session, bool) {
-	v, ok := sessionCookie(r)
+	v, ok := h.sessionCookie(r)
 	if !ok || v == "" {
 		return nil, false
 	}
 	return h.sessions.get(v)
 }
 
+// secure reports whether the browser reaches the console over https: the
+// connection is TLS, or the configured public origin is https (TLS ends
+// at a load balancer in front).
+func (h *Handler) secure(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(h.cfg.PublicOrigin, "https://")
+}
+
+// cookieName is the session cookie's name: over https the __Host- prefix,
+// which browsers accept only from a secure origin, with Path=/ and no
+// Domain, so that no other site of the domain (a sibling subdomain, or
+// plain http on the same host) can set or overwrite it.
+func (h *Handler) cookieName(r *http.Request) string {
+	if h.secure(r) {
+		return SecureCookieName
+	}
+	return CookieName
+}
+
 // setCookie sends the session cookie; an empty value with maxAge -1 clears it.
-func setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	c := &http.Cookie{
 		Name: CookieName, Value: value, Path: "/console", MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
-	})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	}
+	if h.secure(r) {
+		// Path=/ as the prefix requires: the cookie then also goes with the
+		// browser's requests to /fhir and /admin, which read bearer tokens
+		// only and never forward a Cookie header upstream.
+		c.Name, c.Path, c.Secure = SecureCookieName, "/", true
+	}
+	http.SetCookie(w, c)
 }
 
 // csrfOK checks the double-submitted CSRF token and, when the browser
 // sends one, the Origin.
-func csrfOK(r *http.Request, s *session) bool {
-	if !sameOrigin(r) {
+func (h *Handler) csrfOK(r *http.Request, s *session) bool {
+	if !h.sameOrigin(r) {
 		return false
 	}
 	got := r.Header.Get("X-CSRF-Token")
@@ -270,8 +303,12 @@ func csrfOK(r *http.Request, s *session) bool {
 
 // sameOrigin is false when the request's Origin (or, without one,
 // Sec-Fetch-Site) says it comes from another site.
-func sameOrigin(r *http.Request) bool {
+func (h *Handler) sameOrigin(r *http.Request) bool {
 	if o := r.Header.Get("Origin"); o != "" {
+		// Browsers send the origin in lower case, with no default port.
+		if h.cfg.PublicOrigin != "" && o == h.cfg.PublicOrigin {
+			return true
+		}
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"
@@ -280,4 +317,21 @@ func sameOrigin(r *http.Request) bool {
 	}
 	site := r.Header.Get("Sec-Fetch-Site")
 	return site == "" || site == "same-origin" || site == "none"
+}
+
+// originOf is the origin of a URL ("https://ds4p.example" of
+// "https://DS4P.example:443/fhir"), as a browser serializes it.
+func originOf(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return "", fmt.Errorf("console: public origin %q is not an http(s) URL with a host", raw)
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" && !(scheme == "http" && port == "80") && !(scheme == "https" && port == "443") {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
 }

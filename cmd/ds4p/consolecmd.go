@@ -24,6 +24,9 @@ func (st *stack) mountConsole(ctx context.Context, cfg Config, v *authn.Verifier
 		Verifier: v, Admin: st.server.Handler(), Ledger: st.ledger, Reviews: reviews,
 		PolicyFS: policyFS(cfg), Rules: l.Rules, Logger: log, Blocked: st.server.Blocked,
 		SecurityEvent: st.server.SecurityEvent, // refused sign-ins, as the edge's refused tokens
+		// Behind a load balancer that ends TLS, browsers' Origin is the
+		// public https one, not what the connection says.
+		PublicOrigin: cfg.PublicBaseURL,
 	})
 	if err != nil {
 		return err
