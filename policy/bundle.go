@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,8 +41,17 @@ import (
 // DefaultBundlePoll is how often WatchBundle asks for a new bundle.
 const DefaultBundlePoll = 30 * time.Second
 
-// DefaultMaxBundleBytes bounds a downloaded bundle.
+// DefaultMaxBundleBytes bounds a downloaded bundle, and each file in it
+// once decompressed.
 const DefaultMaxBundleBytes = 32 << 20
+
+// DefaultMaxBundleUnpackedBytes bounds a bundle once decompressed: all its
+// files together, with their tar headers.
+const DefaultMaxBundleUnpackedBytes = 64 << 20
+
+// maxBundleEntries bounds the number of entries of a bundle's tarball (the
+// default policy has a few dozen files).
+const maxBundleEntries = 10_000
 
 // BundleSource says where a bundle comes from and how it is checked.
 type BundleSource struct {
@@ -58,6 +69,9 @@ type BundleSource struct {
 	Schemas fs.FS
 	// MaxBytes bounds the download (default DefaultMaxBundleBytes).
 	MaxBytes int64
+	// MaxUnpackedBytes bounds the bundle once decompressed (default
+	// DefaultMaxBundleUnpackedBytes).
+	MaxUnpackedBytes int64
 }
 
 // NewBundleVerification returns the verification of bundles signed with
@@ -132,8 +146,23 @@ func BuildBundle(fsys fs.FS, signing *BundleSigning) ([]byte, error) {
 // ReadBundle reads a gzipped bundle, verifies it when verification is set,
 // and returns it as a policy tree: its modules at their paths, its data as
 // data.json at the root, and schema/*.json from schemas when the bundle
-// carries none.
+// carries none. The bundle is refused when, decompressed, it holds more
+// than DefaultMaxBundleUnpackedBytes, a file of more than
+// DefaultMaxBundleBytes or more than 10,000 entries.
 func ReadBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.FS) (fs.FS, error) {
+	return readBundle(raw, verification, schemas, DefaultMaxBundleUnpackedBytes)
+}
+
+func readBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.FS, maxUnpacked int64) (fs.FS, error) {
+	// OPA's tarball loader reads every file into memory, with a buffer
+	// sized by the size the file's tar header claims, before it applies
+	// its size limit and before the signature is checked: a bundle of a
+	// few hundred bytes claiming a file of a terabyte, or a gzip bomb,
+	// would exhaust the proxy's memory at every poll, signing key or not.
+	// The archive is walked here first, reading nothing into memory.
+	if err := checkArchive(raw, maxUnpacked); err != nil {
+		return nil, err
+	}
 	// Each file of the bundle, decompressed, is bounded too.
 	r := bundle.NewReader(bytes.NewReader(raw)).WithRegoVersion(ast.RegoV1).WithSizeLimitBytes(DefaultMaxBundleBytes)
 	if verification != nil {
@@ -184,6 +213,57 @@ func ReadBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.
 	return out, nil
 }
 
+// checkArchive walks the gzipped tarball raw without keeping its content
+// and refuses it when, decompressed, it holds more than maxUnpacked bytes,
+// an entry claiming more than DefaultMaxBundleBytes (or a negative size),
+// or more than maxBundleEntries entries.
+func checkArchive(raw []byte, maxUnpacked int64) error {
+	if maxUnpacked <= 0 {
+		maxUnpacked = DefaultMaxBundleUnpackedBytes
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("policy: reading the bundle: it is not a gzipped tarball: %w", err)
+	}
+	defer zr.Close()
+	// One byte more than allowed tells a bundle of exactly maxUnpacked
+	// bytes from a larger one.
+	lr := &io.LimitedReader{R: zr, N: maxUnpacked + 1}
+	tooLarge := func() error {
+		return fmt.Errorf("policy: the bundle is refused: decompressed it holds more than %d bytes (a bundle that is not a policy, or a decompression bomb)", maxUnpacked)
+	}
+	tr := tar.NewReader(lr)
+	for n := 0; ; n++ {
+		h, err := tr.Next()
+		if lr.N <= 0 {
+			return tooLarge()
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("policy: reading the bundle: %w", err)
+		}
+		if n >= maxBundleEntries {
+			return fmt.Errorf("policy: the bundle is refused: it holds more than %d files", maxBundleEntries)
+		}
+		if h.Size < 0 || h.Size > DefaultMaxBundleBytes {
+			return fmt.Errorf("policy: the bundle is refused: its file %q claims %d bytes, more than the %d a bundle file may hold", h.Name, h.Size, DefaultMaxBundleBytes)
+		}
+		if h.Size > lr.N {
+			return tooLarge()
+		}
+		// Reading the content checks that the file holds what its header
+		// claims: OPA sizes its buffer by the header.
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			if lr.N <= 0 {
+				return tooLarge()
+			}
+			return fmt.Errorf("policy: reading the bundle: file %q: %w", h.Name, err)
+		}
+	}
+}
+
 // bundleFetch is the result of one poll.
 type bundleFetch struct {
 	fsys        fs.FS
@@ -229,7 +309,7 @@ func (s *BundleSource) fetch(ctx context.Context, etag string) (bundleFetch, err
 	if int64(len(raw)) > limit {
 		return bundleFetch{}, fmt.Errorf("policy: the bundle is larger than %d bytes", limit)
 	}
-	fsys, err := ReadBundle(raw, s.Verification, s.Schemas)
+	fsys, err := readBundle(raw, s.Verification, s.Schemas, s.MaxUnpackedBytes)
 	if err != nil {
 		return bundleFetch{etag: resp.Header.Get("ETag")}, err
 	}

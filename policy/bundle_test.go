@@ -9,14 +9,17 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/ds4p/ds4p/rego"
 	"github.com/open-policy-agent/opa/v1/bundle"
@@ -384,4 +387,117 @@ func TestVerificationKeyWithLongBase64Run(t *testing.T) {
 		return
 	}
 	t.Fatal("no key of 40 had a run of more than 255 characters without a slash")
+}
+
+// tarGz writes a gzipped tarball of the given entries: each has a header
+// and the number of zero bytes actually written after it (which may differ
+// from the size the header claims, and then the archive is truncated).
+func tarGz(t *testing.T, entries []*tar.Header, content []int64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(zw)
+	zero := make([]byte, 1<<20)
+	for i, h := range entries {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		for left := content[i]; left > 0; {
+			n := min(left, int64(len(zero)))
+			if _, err := tw.Write(zero[:n]); err != nil {
+				t.Fatal(err)
+			}
+			left -= n
+		}
+		if content[i] < h.Size { // the header lies: stop here
+			_ = tw.Flush()
+			break
+		}
+	}
+	if len(entries) > 0 && content[len(content)-1] >= entries[len(entries)-1].Size {
+		_ = tw.Close()
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestBundleSizeBombsRefusedWithoutAllocating: OPA's tarball loader sizes
+// each file's buffer by the size its tar header claims and reads every
+// file before any size limit or signature check; a 136-byte bundle
+// claiming a file of 1 TiB crashed the process (fatal out of memory) at
+// every poll, signing key or not. ReadBundle refuses such bundles, and gzip
+// bombs, from a walk of the archive that keeps nothing, quickly. Not
+// parallel: it measures the bytes the process allocates.
+func TestBundleSizeBombsRefusedWithoutAllocating(t *testing.T) {
+	vc := verification(t)
+	reg := func(name string, size int64) *tar.Header {
+		return &tar.Header{Name: name, Mode: 0o644, Size: size, Typeflag: tar.TypeReg}
+	}
+	many := make([]*tar.Header, maxBundleEntries+1)
+	manyContent := make([]int64, len(many))
+	for i := range many {
+		many[i] = reg(fmt.Sprintf("/ds4p/f%d.rego", i), 0)
+	}
+	for _, c := range []struct {
+		name    string
+		bundle  []byte
+		want    string
+		compact bool // the bundle itself is tiny
+	}{
+		// 1 GiB first: without the walk it allocates a gigabyte and fails
+		// the test; 1 TiB would end the test process.
+		{"a header claiming 1 GiB", tarGz(t, []*tar.Header{reg("/x.rego", 1<<30)}, []int64{0}), "claims 1073741824 bytes", true},
+		{"a header claiming 1 TiB", tarGz(t, []*tar.Header{reg("/x.rego", 1<<40)}, []int64{0}), "claims 1099511627776 bytes", true},
+		{"a gzip bomb of three 30 MiB files", tarGz(t,
+			[]*tar.Header{reg("/a.json", 30<<20), reg("/b.json", 30<<20), reg("/c.json", 30<<20)},
+			[]int64{30 << 20, 30 << 20, 30 << 20}), "more than 67108864 bytes", false},
+		{"10,001 entries", tarGz(t, many, manyContent), "more than 10000 files", false},
+	} {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		_, err := ReadBundle(c.bundle, vc, rego.FS())
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		allocated := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%s: %d-byte bundle refused in %v after allocating %d KiB: %v", c.name, len(c.bundle), took, allocated>>10, err)
+		if c.compact && len(c.bundle) > 1024 {
+			t.Fatalf("%s: the test bundle is %d bytes", c.name, len(c.bundle))
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "refused") && !strings.Contains(err.Error(), "reading the bundle") {
+			t.Fatalf("%s: ReadBundle = %v, want a refusal saying %q", c.name, err, c.want)
+		}
+		if allocated > 16<<20 {
+			t.Fatalf("%s: refusing it allocated %d MiB", c.name, allocated>>20)
+		}
+		if took > 10*time.Second {
+			t.Fatalf("%s: refusing it took %v", c.name, took)
+		}
+	}
+}
+
+// TestBundleUnpackedLimitConfigurable: BundleSource.MaxUnpackedBytes
+// bounds what a fetched bundle decompresses to; the default policy fits the
+// default bound.
+func TestBundleUnpackedLimitConfigurable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := &bundleServer{}
+	srv.set(signedBundle(t, rego.FS()), `"v1"`)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	src := &BundleSource{URL: hs.URL, Verification: verification(t), Schemas: rego.FS(), MaxUnpackedBytes: 4 << 10}
+	if _, _, err := FetchBundle(ctx, src); err == nil || !strings.Contains(err.Error(), "more than 4096 bytes") {
+		t.Fatalf("a bundle larger than MaxUnpackedBytes: %v", err)
+	}
+	src.MaxUnpackedBytes = 0
+	if _, _, err := FetchBundle(ctx, src); err != nil {
+		t.Fatalf("the default policy under the default bound: %v", err)
+	}
 }
