@@ -296,6 +296,11 @@ func (s *BundleSource) fetch(ctx context.Context, etag string) (bundleFetch, err
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		if etag == "" {
+			// Not modified since nothing: there is no bundle to keep
+			// serving, and at start there would be no policy at all.
+			return bundleFetch{}, errors.New("policy: downloading the bundle: the server answered 304 Not Modified to a request that named no bundle (no If-None-Match): it sent no bundle")
+		}
 		return bundleFetch{etag: etag, notModified: true}, nil
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -332,6 +337,9 @@ func FetchBundle(ctx context.Context, src *BundleSource) (fs.FS, string, error) 
 	f, err := src.fetch(ctx, "")
 	if err != nil {
 		return nil, "", err
+	}
+	if f.fsys == nil { // the engine must not start without a policy
+		return nil, "", errors.New("policy: downloading the bundle: no bundle was received")
 	}
 	return f.fsys, f.etag, nil
 }

@@ -501,3 +501,19 @@ func TestBundleUnpackedLimitConfigurable(t *testing.T) {
 		t.Fatalf("the default policy under the default bound: %v", err)
 	}
 }
+
+// TestStartupBundle304IsAnError: a server answering 304 Not Modified to
+// the first request (which names no bundle) sent nothing; FetchBundle
+// returned a nil tree without an error, and serve panicked loading it.
+func TestStartupBundle304IsAnError(t *testing.T) {
+	t.Parallel()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotModified)
+	}))
+	t.Cleanup(hs.Close)
+	src := &BundleSource{URL: hs.URL, Verification: verification(t)}
+	fsys, _, err := FetchBundle(context.Background(), src)
+	if err == nil || fsys != nil || !strings.Contains(err.Error(), "304") {
+		t.Fatalf("FetchBundle after a 304 to a first request = %v, %v; want an error", fsys, err)
+	}
+}
