@@ -107,6 +107,9 @@ func openBundle(ctx context.Context, pc PolicyConfig, log *slog.Logger, extra ..
 			return nil, err
 		}
 	}
+	if w := unsignedPlainBundle(pc); w != "" {
+		log.Warn(w, "bundle", bundleSourceName(pc.BundleURL))
+	}
 	fsys, etag, err := policy.FetchBundle(ctx, src)
 	if err != nil {
 		return nil, err
@@ -118,6 +121,22 @@ func openBundle(ctx context.Context, pc PolicyConfig, log *slog.Logger, extra ..
 	}
 	go eng.WatchBundle(ctx, src, etag, pc.BundlePoll)
 	return eng, nil
+}
+
+// unsignedPlainBundle returns the warning serve logs at start when the
+// bundle comes over plain http and no public key checks its signature:
+// whoever can answer on the network path between the proxy and the bundle
+// server can then replace the policy that decides disclosures. It is a
+// warning rather than a refusal because such configurations were valid
+// and documented (a bundle server on the same host or a private network),
+// and a proxy that stops starting after an upgrade is an outage; https
+// without a key trusts the server that TLS authenticates, as OPA does.
+func unsignedPlainBundle(pc PolicyConfig) string {
+	u, err := url.Parse(pc.BundleURL)
+	if err != nil || u.Scheme != "http" || pc.BundlePublicKey != "" {
+		return ""
+	}
+	return "policy bundle over plain http without policy.bundle_public_key: anyone on the network path to the bundle server can replace the policy; sign bundles (ds4p policy build --signing-key) and set bundle_public_key, or use https"
 }
 
 // bundleSourceName names a bundle URL for status and logs without its

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -16,7 +17,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/rego"
 )
 
 // TestPolicyBuildAndServeBundle: `ds4p policy build --signing-key` writes a
@@ -231,5 +236,63 @@ func TestPolicyBuildSigningFlags(t *testing.T) {
 	}
 	if code, stdout, stderr := ds4p(t, "policy", "build", "--out", out, "--signing-key", filepath.Join(dir, "rsa.pem"), "--signing-alg", "RS256"); code != 0 || !strings.Contains(stdout, "signed with RS256, key id default") {
 		t.Errorf("policy build --signing-alg RS256 with an RSA key = %d %q %q", code, stdout, stderr)
+	}
+}
+
+// lockedBuffer is a log destination safe for the watcher's goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestUnsignedPlainBundleWarns: a bundle over plain http with no public
+// key to check its signature was accepted silently, though whoever is on
+// the network path can replace the policy; serve now says so at start.
+// With a key it does not.
+func TestUnsignedPlainBundleWarns(t *testing.T) {
+	t.Parallel()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubDER, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	pub := filepath.Join(t.TempDir(), "verify.pem")
+	if err := os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := policy.BuildBundle(rego.FS(), &policy.BundleSigning{
+		PrivateKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(signed) }))
+	t.Cleanup(hs.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	for _, key := range []string{"", pub} {
+		var logged lockedBuffer
+		cfg := Config{Policy: PolicyConfig{BundleURL: hs.URL + "/bundle.tar.gz", BundlePublicKey: key}}
+		if _, err := openPolicy(ctx, cfg, slog.New(slog.NewTextHandler(&logged, nil))); err != nil {
+			t.Fatal(err)
+		}
+		warned := strings.Contains(logged.String(), "level=WARN") && strings.Contains(logged.String(), "anyone on the network path")
+		if warned != (key == "") {
+			t.Errorf("public key %q: warned %v: %s", key, warned, logged.String())
+		}
+	}
+	if w := unsignedPlainBundle(PolicyConfig{BundleURL: "https://policies.example/b.tar.gz"}); w != "" {
+		t.Errorf("https without a key: %s", w)
 	}
 }
