@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -11,8 +12,15 @@ import (
 // is read from it directly, with no conversion to Go maps and no JSON.
 func termResult(t *ast.Term, _ *rego.EvalContext) (any, error) { return t.Value, nil }
 
-// decodeDecision reads a decision object. Unknown keys are ignored; a
-// missing or unknown effect is an error (the caller withholds the item).
+// decodeDecision reads a decision object as rego/schema/decision.schema.json
+// defines it. Unknown keys are ignored. Anything else the schema does not
+// allow is an error, which withholds what was being decided (fail closed):
+// a missing or unknown effect; an obligation, or a label to redact or mask,
+// that is not "system|code" (the proxy would drop it silently and disclose
+// Part 2 data without NORDSCLCD, or an element it should have cut); a
+// break_glass that is not a boolean (the 42 CFR 2.51 record would be lost);
+// a notice without a string id and text (an empty 42 CFR 2.32 notice); and
+// missing or malformed reasons.
 func decodeDecision(v ast.Value) (Decision, error) {
 	obj, ok := v.(ast.Object)
 	if !ok {
@@ -26,25 +34,69 @@ func decodeDecision(v ast.Value) (Decision, error) {
 	default:
 		return Decision{}, fmt.Errorf("policy: decision has unknown effect %q", d.Effect)
 	}
-	if d.Obligations, err = strs(obj, kObligations); err != nil {
+	if d.Obligations, err = labelStrs(obj, kObligations); err != nil {
 		return Decision{}, err
 	}
-	if d.Redact, err = strs(obj, kRedact); err != nil {
+	if d.Redact, err = labelStrs(obj, kRedact); err != nil {
 		return Decision{}, err
 	}
-	if d.Mask, err = strs(obj, kMask); err != nil {
+	if d.Mask, err = labelStrs(obj, kMask); err != nil {
 		return Decision{}, err
 	}
-	if b, ok := get(obj, kBreakGlass).(ast.Boolean); ok {
+	switch b := get(obj, kBreakGlass).(type) {
+	case nil:
+	case ast.Boolean:
 		d.BreakGlass = bool(b)
+	default:
+		return Decision{}, fmt.Errorf("policy: decision break_glass is %s, not a boolean", ast.ValueName(b))
 	}
 	if d.Notices, err = notices(obj); err != nil {
 		return Decision{}, err
+	}
+	if get(obj, kReasons) == nil {
+		return Decision{}, fmt.Errorf("policy: decision has no reasons")
 	}
 	if d.Reasons, err = reasons(obj); err != nil {
 		return Decision{}, err
 	}
 	return d, nil
+}
+
+// labelStrs reads an array of "system|code" security labels (the schema's
+// pattern ^[^|]+\|[^|]+$); absent is nil.
+func labelStrs(obj ast.Object, key *ast.Term) ([]string, error) {
+	out, err := strs(obj, key)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range out {
+		system, code, ok := strings.Cut(l, "|")
+		if !ok || system == "" || code == "" || strings.Contains(code, "|") {
+			return nil, fmt.Errorf("policy: decision %s holds %q, not a system|code security label", keyName(key), l)
+		}
+	}
+	return out, nil
+}
+
+// optStr reads a member that must be a string when present: what is the
+// member's name in errors.
+func optStr(obj ast.Object, key *ast.Term, what string) (string, error) {
+	switch s := get(obj, key).(type) {
+	case nil:
+		return "", nil
+	case ast.String:
+		return string(s), nil
+	default:
+		return "", fmt.Errorf("policy: decision %s %s is %s, not a string", what, keyName(key), ast.ValueName(s))
+	}
+}
+
+// reqStr is optStr for a member the schema requires.
+func reqStr(obj ast.Object, key *ast.Term, what string) (string, error) {
+	if get(obj, key) == nil {
+		return "", fmt.Errorf("policy: decision %s has no %s", what, keyName(key))
+	}
+	return optStr(obj, key, what)
 }
 
 func get(obj ast.Object, key *ast.Term) ast.Value {
@@ -113,7 +165,18 @@ func objects(obj ast.Object, key *ast.Term, f func(ast.Object) error) error {
 func notices(obj ast.Object) ([]Notice, error) {
 	var out []Notice
 	err := objects(obj, kNotices, func(o ast.Object) error {
-		out = append(out, Notice{ID: str(o, kId), Regulation: str(o, kRegulation), Text: str(o, kText)})
+		var n Notice
+		var err error
+		if n.ID, err = reqStr(o, kId, "notice"); err != nil {
+			return err
+		}
+		if n.Text, err = reqStr(o, kText, "notice"); err != nil {
+			return err
+		}
+		if n.Regulation, err = optStr(o, kRegulation, "notice"); err != nil {
+			return err
+		}
+		out = append(out, n)
 		return nil
 	})
 	return out, err
@@ -122,14 +185,23 @@ func notices(obj ast.Object) ([]Notice, error) {
 func reasons(obj ast.Object) ([]Reason, error) {
 	out := []Reason{}
 	err := objects(obj, kReasons, func(o ast.Object) error {
-		labels, err := strs(o, kLabels)
-		if err != nil {
+		var r Reason
+		var err error
+		if r.Rule, err = reqStr(o, kRule, "reason"); err != nil {
 			return err
 		}
-		out = append(out, Reason{
-			Rule: str(o, kRule), Message: str(o, kMessage), Consent: str(o, kConsent),
-			Version: str(o, kVersion), Provision: str(o, kProvision), Labels: labels,
-		})
+		for _, f := range []struct {
+			key *ast.Term
+			dst *string
+		}{{kMessage, &r.Message}, {kConsent, &r.Consent}, {kVersion, &r.Version}, {kProvision, &r.Provision}} {
+			if *f.dst, err = optStr(o, f.key, "reason"); err != nil {
+				return err
+			}
+		}
+		if r.Labels, err = strs(o, kLabels); err != nil {
+			return err
+		}
+		out = append(out, r)
 		return nil
 	})
 	return out, err
