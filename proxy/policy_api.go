@@ -122,6 +122,14 @@ func (s *Server) simulateDecide(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", "the request is not a decide request: "+decodeProblem(err))
 		return
 	}
+	if req.Interaction != "" && !slices.Contains(simulatedInteractions, req.Interaction) {
+		// The policy input's request.interaction is one of these
+		// (rego/schema/input.schema.json): a policy would read another
+		// as a request it does not know, and the author would take its
+		// answer for the policy's (QA round 16: "DROP TABLE" was 200).
+		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", fmt.Sprintf("interaction %q is not a FHIR interaction the proxy tells apart; use one of %s", req.Interaction, strings.Join(simulatedInteractions, ", ")))
+		return
+	}
 	if req.Patient != "" {
 		// "pat-1" is Patient/pat-1, as the audit API reads it: a bare id
 		// kept as it is named no patient the proxy would decide for.
@@ -148,6 +156,10 @@ func (s *Server) simulateDecide(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, resp)
 }
+
+// simulatedInteractions are the interactions a simulation may name: those
+// of the policy input (rego/schema/input.schema.json request.interaction).
+var simulatedInteractions = []string{Read, VRead, Search, History, Operation, Create, Update, Patch, Delete, Batch, Capabilities}
 
 // decodeProblem says what is wrong with a decide request body in the
 // request's own terms, not Go's.
