@@ -230,8 +230,11 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 		return fail(http.StatusInternalServerError, "exception", "the response could not be checked against policy and was withheld", err)
 	}
 	c.decision = d
+	// The consents a disclosure relies on go into the ledger: a redact or
+	// mask discloses the item in part on them as a permit does whole (QA
+	// round 16: a redaction under consent c1 recorded no consent).
 	for _, reason := range d.Reasons {
-		if reason.Consent != "" && d.Permitted() {
+		if reason.Consent != "" && disclosing(d) {
 			r.refs[reason.Consent+"\x00"+reason.Version] = audit.ConsentRef{ID: reason.Consent, Version: reason.Version}
 		}
 	}
