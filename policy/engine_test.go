@@ -208,6 +208,29 @@ func TestInvalidPolicyDataRejected(t *testing.T) {
 	}
 }
 
+// TestPolicyDataValidatedWithoutItsSchema: a tree without
+// schema/config.schema.json skipped validation, and check printed "policy
+// data valid" about data never validated; it is held to the embedded
+// schema, as a bundle is.
+func TestPolicyDataValidatedWithoutItsSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fsys := copyFS(t, rego.FS())
+	delete(fsys, policy.ConfigSchemaPath)
+	fsys["ds4p/config/data.json"].Data = bytes.Replace(fsys["ds4p/config/data.json"].Data,
+		[]byte(`"min_reason_chars": 4`), []byte(`"min_reason_chars": "four"`), 1)
+	problems, err := policy.ValidateData(ctx, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) == 0 || !strings.Contains(strings.Join(problems, "; "), "min_reason_chars") {
+		t.Fatalf("invalid policy data in a tree without its schema: problems %q", problems)
+	}
+	if err := policy.Verify(ctx, fsys); err == nil {
+		t.Fatal("Verify accepted invalid policy data in a tree without its schema")
+	}
+}
+
 func TestUndefinedDecisionIsAnError(t *testing.T) {
 	t.Parallel()
 	fsys := fstest.MapFS{"ds4p/main.rego": {Data: []byte("package ds4p\n\ndecision := {\"effect\": \"permit\", \"reasons\": []} if input.never\n")}}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	regofs "github.com/ds4p/ds4p/rego"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -87,7 +88,8 @@ func Unformatted(fsys fs.FS) ([]string, error) {
 }
 
 // Verify runs the tree's Rego tests and validates its policy data against
-// schema/config.schema.json (when present). It returns nil only when every
+// schema/config.schema.json (the tree's, or the embedded one when it has
+// none). It returns nil only when every
 // test passes and the data is valid.
 func Verify(ctx context.Context, fsys fs.FS) error {
 	results, err := RunTests(ctx, fsys)
@@ -174,12 +176,16 @@ func testFailure(r TestResult) string {
 	return msg
 }
 
-// ValidateData checks data.ds4p.config against the tree's config schema and
-// returns one message per problem; no schema in the tree, no problems.
+// ValidateData checks data.ds4p.config against the tree's config schema,
+// or the proxy's own (the embedded policy's) when the tree has none, and
+// returns one message per problem.
 func ValidateData(ctx context.Context, fsys fs.FS) ([]string, error) {
 	schema, err := fs.ReadFile(fsys, ConfigSchemaPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		// A tree without its schema is held to the contract of the proxy
+		// that runs it, as a bundle is (ReadBundle): skipping validation
+		// let check print "policy data valid" about data never validated.
+		schema, err = fs.ReadFile(regofs.FS(), ConfigSchemaPath)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("policy: reading %s: %w", ConfigSchemaPath, err)

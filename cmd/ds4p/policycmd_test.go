@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ds4p/ds4p/rego"
 )
 
 // TestPolicyCommands exports the default policy, checks, tests and
@@ -78,14 +81,8 @@ func TestPolicyCommands(t *testing.T) {
 // A policy the interpreter cannot run passes check, which says that it
 // will be evaluated by OPA's evaluator and why.
 func TestPolicyCheckNamesTheEvaluator(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "ds4p"), 0o700); err != nil {
-		t.Fatal(err)
-	}
 	mod := "package ds4p\n\ndecision := d if {\n\td := base with input.item.type as \"Patient\"\n}\n\nbase := {\"effect\": \"permit\", \"reasons\": [{\"rule\": input.item.type}]}\n"
-	if err := os.WriteFile(filepath.Join(dir, "ds4p", "main.rego"), []byte(mod), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := smallPolicy(t, mod)
 	code, out, errOut := ds4p(t, "policy", "check", "--dir", dir)
 	if code != 0 || !strings.Contains(out, "evaluator: topdown: ") || !strings.Contains(out, "with") {
 		t.Fatalf("check: %d %s %s", code, out, errOut)
@@ -120,4 +117,40 @@ func TestPolicyCheckSaysWhetherDecisionsAreReused(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "decision reuse: some decisions hold for their own request only: case ") || !strings.Contains(out, "passed to plus") {
 		t.Fatalf("check: %d %s %s", code, out, errOut)
 	}
+}
+
+// smallPolicy writes a policy directory that passes check around the
+// module mod (package ds4p): the default policy data (check validates it
+// against the schema), a Rego test that data.ds4p.decision permits, and a
+// case matrix of one case expecting a permit.
+func smallPolicy(t *testing.T, mod string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"ds4p/main.rego":      mod,
+		"ds4p/main_test.rego": "package ds4p_test\n\ntest_permits if data.ds4p.decision.effect == \"permit\"\n",
+		"cases/matrix.yaml": `time: "2026-01-01T00:00:00Z"
+callers:
+  a-treat: {org: Organization/org-a, purposes: [TREAT]}
+cases:
+  - {name: a treating caller, caller: a-treat, expect: permit}
+`,
+	}
+	for _, name := range []string{"ds4p/config/data.json", "ds4p/config/state_law/data.json"} {
+		b, err := fs.ReadFile(rego.FS(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = string(b)
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
