@@ -230,6 +230,7 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 		return fail(http.StatusInternalServerError, "exception", "the response could not be checked against policy and was withheld", err)
 	}
 	c.decision = d
+	r.noteRevision(d.Revision)
 	// The consents a disclosure relies on go into the ledger: a redact or
 	// mask discloses the item in part on them as a permit does whole (QA
 	// round 16: a redaction under consent c1 recorded no consent).
@@ -239,6 +240,31 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 		}
 	}
 	return nil
+}
+
+// noteRevision notes the policy revision of a decision this run uses.
+func (r *run) noteRevision(rev string) {
+	if rev != "" && !slices.Contains(r.revisions, rev) {
+		r.revisions = append(r.revisions, rev)
+	}
+}
+
+// policyRevision names the policy revision that decided this run, for its
+// ledger entries, alerts and simulation answer: the revision of its
+// decisions (policy.Decision.Revision), not the one in force when it is
+// recorded, which a reload during the response may have replaced (QA round
+// 16). Should a reload land between two of its decisions, the response was
+// decided by both, and both are named, comma-separated, in the order their
+// decisions were made. A run that asked the policy nothing (every item
+// withheld by the proxy's own rules) names the revision in force.
+func (r *run) policyRevision() string {
+	switch len(r.revisions) {
+	case 0:
+		return r.s.decider.Revision()
+	case 1:
+		return r.revisions[0]
+	}
+	return strings.Join(r.revisions, ",")
 }
 
 // patientConsents are one patient's consents in policy form, with the key
@@ -313,9 +339,9 @@ func (r *run) noteBreakGlass(ctx context.Context) {
 	breakGlassUses.Add(ctx, 1)
 	r.s.log.Warn("break-the-glass disclosure; flagged in the ledger for review",
 		"request_id", r.ex.requestID, "caller_org", r.ex.caller.Org, "caller_subject", r.ex.caller.Subject,
-		"items", n, "policy_revision", r.s.decider.Revision())
+		"items", n, "policy_revision", r.policyRevision())
 	r.s.emit(siem.Event{Kind: siem.KindBreakGlass, Severity: siem.SeverityWarning, RequestID: r.ex.requestID, // events.go
-		Subject: r.ex.caller.Subject, Org: r.ex.caller.Org, Client: r.ex.caller.Client, Count: n, Revision: r.s.decider.Revision()})
+		Subject: r.ex.caller.Subject, Org: r.ex.caller.Org, Client: r.ex.caller.Client, Count: n, Revision: r.policyRevision()})
 }
 
 // disclosedUnderBreakGlass reports whether it is disclosed and anything it

@@ -168,7 +168,10 @@ type run struct {
 	classes  map[string]*class
 	consents map[string]patientConsents
 	refs     map[string]audit.ConsentRef
-	withheld int
+	// revisions are the policy revisions whose decisions this run used,
+	// each once, in the order first used (policyRevision).
+	revisions []string
+	withheld  int
 	// notices are the policy's notices (42 CFR 2.32) for what the response
 	// discloses (decide.go).
 	notices []policy.Notice
@@ -962,13 +965,14 @@ func (r *run) ledgerEntries() []audit.Entry {
 			disclosed++
 		}
 	}
+	revision := r.policyRevision()
 	// An item that names several patients (a Group, an Appointment of
 	// two) is recorded in the entry of each: each one's accounting of
 	// disclosures must list it, and bulk-access detection counts each.
 	add := func(it *item, patient string, ai audit.Item) {
 		e, ok := byPatient[patient]
 		if !ok {
-			e = r.ex.ledgerEntry(ledgerPatient(patient), r.s.decider.Revision(), r.s.directory())
+			e = r.ex.ledgerEntry(ledgerPatient(patient), revision, r.s.directory())
 			if onePatient {
 				e.Disclosed = make([]audit.Item, 0, disclosed)
 				e.Withheld = make([]audit.Item, 0, len(r.items)-disclosed)

@@ -317,7 +317,7 @@ func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, au
 				Time: now, RequestID: requestID,
 				Caller:   audit.Party{Subject: author.Subject, Org: author.Org, Client: author.Client, Name: author.OrgName, Address: author.OrgAddress},
 				Purposes: author.Purposes, Patient: ledgerPatient(it.res.Patient),
-				Interaction: "simulate", Query: query, PolicyRevision: s.decider.Revision(),
+				Interaction: "simulate", Query: query, PolicyRevision: r.policyRevision(),
 				Disclosed: []audit.Item{}, Withheld: []audit.Item{}, Consents: []audit.ConsentRef{},
 			}
 			byPatient[it.res.Patient] = e
@@ -491,7 +491,7 @@ func draftConsents(drafts []json.RawMessage) (map[string][]any, error) {
 // decision. Drafts replace stored consents; no cache key is set for them,
 // so the engine evaluates them afresh.
 func (r *run) explain(ctx context.Context, at time.Time, drafts map[string][]any) (*DecideResponse, error) {
-	resp := &DecideResponse{PolicyRevision: r.s.decider.Revision(), Time: at, Items: []DecidedItem{}, Consents: []DecideConsent{}}
+	resp := &DecideResponse{Time: at, Items: []DecidedItem{}, Consents: []DecideConsent{}}
 	index := map[*class]int{}
 	for _, it := range r.items {
 		if _, seen := r.consents[it.res.Patient]; drafts != nil && !seen {
@@ -510,6 +510,7 @@ func (r *run) explain(ctx context.Context, at time.Time, drafts map[string][]any
 		})
 	}
 	resp.Classes = len(index)
+	resp.PolicyRevision = r.policyRevision() // of the decisions, should a reload land during them
 	for patient, cs := range r.consents {
 		for _, v := range cs.values {
 			if n := normalizedOf(v); n != nil {
