@@ -373,7 +373,8 @@ type bundleWatch struct {
 	src     *BundleSource
 	etag    string // ETag of the last bundle attempted
 	lastErr string // the failure last reported, reported once
-	// failedRev is the revision of the last bundle that failed to load.
+	// failedRev is the treeKey (revision and Rego tests) of the last
+	// bundle that failed to load.
 	failedRev string
 }
 
@@ -386,9 +387,11 @@ func (w *bundleWatch) poll(ctx context.Context) {
 		w.etag = f.etag
 	}
 	if err == nil {
-		// A server without ETags sends the same bundle again: a revision
-		// that failed is not attempted twice.
-		if rev, rerr := Revision(f.fsys); rerr == nil && rev == w.failedRev {
+		// A server without ETags sends the same bundle again: a bundle
+		// that failed is not attempted twice (but is once its tests
+		// change, treeKey).
+		key, kerr := treeKey(f.fsys)
+		if kerr == nil && key == w.failedRev {
 			return
 		}
 		if err = w.e.Load(ctx, f.fsys); err == nil {
@@ -396,7 +399,7 @@ func (w *bundleWatch) poll(ctx context.Context) {
 			return
 		}
 		w.lastErr = err.Error() // Load reported it
-		w.failedRev, _ = Revision(f.fsys)
+		w.failedRev = key
 		return
 	}
 	if err.Error() != w.lastErr {

@@ -517,3 +517,41 @@ func TestStartupBundle304IsAnError(t *testing.T) {
 		t.Fatalf("FetchBundle after a 304 to a first request = %v, %v; want an error", fsys, err)
 	}
 }
+
+// TestBundleRetriedWhenOnlyTestsAreFixed: from a server without ETags, a
+// bundle rejected because a Rego test failed is loaded once its tests alone
+// are fixed; the watcher remembered the failed bundle by its revision,
+// which leaves tests out, and never attempted the corrected one.
+func TestBundleRetriedWhenOnlyTestsAreFixed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := &bundleServer{}
+	srv.set(signedBundle(t, rego.FS()), "")
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	src := &BundleSource{URL: hs.URL, Verification: verification(t), Schemas: rego.FS()}
+	fsys, etag, err := FetchBundle(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := New(ctx, fsys, WithVerify(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := eng.Revision()
+	w := &bundleWatch{e: eng, src: src, etag: etag}
+	tree := copyTree(t, rego.FS())
+	tree["ds4p/zz.rego"] = &fstest.MapFile{Data: []byte("package ds4p\n\nzz := 1\n")}
+	tree["ds4p/zz_test.rego"] = &fstest.MapFile{Data: []byte("package ds4p_test\n\ntest_zz if data.ds4p.zz == 2\n")}
+	srv.set(signedBundle(t, tree), "")
+	w.poll(ctx)
+	if eng.Revision() != good || eng.Status().Rejected == nil {
+		t.Fatalf("a failing test: revision %s, status %+v", eng.Revision(), eng.Status())
+	}
+	tree["ds4p/zz_test.rego"] = &fstest.MapFile{Data: []byte("package ds4p_test\n\ntest_zz if data.ds4p.zz == 1\n")}
+	srv.set(signedBundle(t, tree), "")
+	w.poll(ctx)
+	if eng.Revision() == good || eng.Status().Rejected != nil {
+		t.Fatalf("the bundle with its test fixed was not loaded: revision %s, rejected %+v", eng.Revision(), eng.Status().Rejected)
+	}
+}

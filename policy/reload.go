@@ -2,8 +2,13 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"os"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -22,7 +27,9 @@ func (e *Engine) WatchDir(ctx context.Context, dir string, interval time.Duratio
 	if interval <= 0 {
 		interval = DefaultReloadInterval
 	}
-	w := &dirWatch{e: e, fsys: os.DirFS(dir), attempted: e.Revision()}
+	// Nothing attempted yet: the first stable poll gives the directory to
+	// Load, which does nothing when it holds the revision in force.
+	w := &dirWatch{e: e, fsys: os.DirFS(dir)}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -38,14 +45,14 @@ func (e *Engine) WatchDir(ctx context.Context, dir string, interval time.Duratio
 type dirWatch struct {
 	e         *Engine
 	fsys      fs.FS
-	seen      string // revision seen at the previous poll
-	attempted string // revision last given to Load
+	seen      string // treeKey seen at the previous poll
+	attempted string // treeKey of the tree last given to Load
 }
 
-// poll loads the directory when its revision differs from the last one
-// attempted and has not changed since the previous poll.
+// poll loads the directory when its content (treeKey) differs from the
+// last one attempted and has not changed since the previous poll.
 func (w *dirWatch) poll(ctx context.Context) {
-	rev, err := Revision(w.fsys)
+	rev, err := treeKey(w.fsys)
 	if err != nil {
 		if w.attempted != "unreadable" {
 			w.attempted = "unreadable"
@@ -60,4 +67,40 @@ func (w *dirWatch) poll(ctx context.Context) {
 	}
 	w.attempted = rev
 	_ = w.e.Load(ctx, w.fsys)
+}
+
+// treeKey identifies a policy tree as the watchers attempt it: its
+// Revision and its Rego tests. The revision leaves the tests out, as they
+// change no decision; but a revision rejected because a test failed must
+// be attempted again when only the test is fixed, and a watcher that keyed
+// its attempts on the revision never did.
+func treeKey(fsys fs.FS) (string, error) {
+	rev, err := Revision(fsys)
+	if err != nil {
+		return "", err
+	}
+	var tests []string
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), "_test.rego") {
+			tests = append(tests, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("policy: listing policy files: %w", err)
+	}
+	sort.Strings(tests)
+	h := sha256.New()
+	for _, p := range tests {
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return "", fmt.Errorf("policy: reading %s: %w", p, err)
+		}
+		fmt.Fprintf(h, "t\x00%s\x00%d\x00", p, len(b))
+		h.Write(b)
+	}
+	return rev + "+" + hex.EncodeToString(h.Sum(nil))[:12], nil
 }

@@ -106,3 +106,31 @@ func waitFor(t *testing.T, cond func() bool, eng *policy.Engine) string {
 	t.Fatalf("timed out; status %+v", eng.Status())
 	return ""
 }
+
+// TestWatchDirRetriesWhenOnlyTestsAreFixed: a revision rejected because
+// one of its Rego tests failed is loaded once the test alone is fixed. The
+// watcher keyed its attempts on the revision, which leaves tests out, and
+// never attempted the corrected tree.
+func TestWatchDirRetriesWhenOnlyTestsAreFixed(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, rego.FS()); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policy.New(ctx, os.DirFS(dir), policy.WithVerify(true), policy.WithSource(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := eng.Revision()
+	go eng.WatchDir(ctx, dir, 10*time.Millisecond)
+	writeFile(t, filepath.Join(dir, "ds4p/zz_test.rego"), "package ds4p_test\n\ntest_zz if data.ds4p.zz == 2\n")
+	writeFile(t, filepath.Join(dir, "ds4p/zz.rego"), "package ds4p\n\nzz := 1\n")
+	waitFor(t, func() bool { return eng.Status().Rejected != nil }, eng)
+	if eng.Revision() != good || !strings.Contains(eng.Status().Rejected.Error, "test_zz") {
+		t.Fatalf("a failing test: revision %s, status %+v", eng.Revision(), eng.Status().Rejected)
+	}
+	writeFile(t, filepath.Join(dir, "ds4p/zz_test.rego"), "package ds4p_test\n\ntest_zz if data.ds4p.zz == 1\n")
+	waitFor(t, func() bool { return eng.Revision() != good && eng.Status().Rejected == nil }, eng)
+}
