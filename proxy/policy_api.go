@@ -288,42 +288,84 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest, author authn.C
 		return nil, err
 	}
 	resp.Warnings = purposeWarnings(req.Caller.Purposes)
-	if fetched == nil {
-		return resp, nil
+	fetchedFrom := -1 // no item was fetched
+	if fetched != nil {
+		fetchedFrom = fetchedAt
 	}
-	if err := s.recordSimulation(ctx, r, fetchedAt, author, requestID, req.Query); err != nil {
+	var stored map[string]patientConsents
+	if drafts == nil {
+		stored = r.consents // every patient's were read from the consent store
+	}
+	if err := s.recordSimulation(ctx, r, fetchedFrom, stored, author, requestID, req.Query); err != nil {
 		return nil, err
 	}
 	return resp, nil
 }
 
-// recordSimulation writes one ledger entry per patient whose data the
-// simulation fetched (items from byte fetchedAt of the run's body on): the
-// policy author is the recipient, with their own token's purposes; the
-// interaction is "simulate" and the query is what they asked for; every
-// fetched item counts as disclosed to them, since the answer names its
-// type, id and labels whatever the simulated decision.
-func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, author authn.Caller, requestID, query string) error {
+// recordSimulation writes one ledger entry per patient whose data or
+// stored consents the simulation showed the policy author: the author is
+// the recipient, with their own token's purposes; the interaction is
+// "simulate" and the query is what they asked for (none for inline
+// resources).
+//
+// Fetched items (from byte fetchedAt of the run's body on; none when it
+// is negative) count as disclosed to the author, since the answer names
+// their type, id and labels whatever the simulated decision. Stored consents (stored: the patients whose
+// consents were read from the consent store, by patient) count as
+// disclosed too, as Consent items, and are the entry's consents: the
+// answer lists them and its reasons name their provisions, and the
+// decisions alone tell whether a patient consented to a recipient. Under
+// 42 CFR Part 2 the existence of such a consent says the patient is in
+// SUD treatment, so a policy author who simulates inline resources
+// against a patient's stored consents is recorded as one who fetched that
+// patient's data is (QA round 16: it was not, and a policy author could
+// enumerate patients with Part 2 consents unseen). A patient whose
+// consents were looked up and who has none is recorded too (the answer
+// says so, and a run of such lookups is what an auditor would look for).
+// Resources the author sent, and draft consents, are the author's own and
+// leave no trace.
+func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, stored map[string]patientConsents, author authn.Caller, requestID, query string) error {
 	byPatient := map[string]*audit.Entry{}
 	var order []string
 	now := time.Now().UTC()
-	for _, it := range r.items {
-		if it.start < fetchedAt {
-			continue
-		}
-		e, ok := byPatient[it.res.Patient]
+	revision := r.policyRevision()
+	entry := func(patient string) *audit.Entry {
+		e, ok := byPatient[patient]
 		if !ok {
 			e = &audit.Entry{
 				Time: now, RequestID: requestID,
 				Caller:   audit.Party{Subject: author.Subject, Org: author.Org, Client: author.Client, Name: author.OrgName, Address: author.OrgAddress},
-				Purposes: author.Purposes, Patient: ledgerPatient(it.res.Patient),
-				Interaction: "simulate", Query: query, PolicyRevision: r.policyRevision(),
+				Purposes: author.Purposes, Patient: ledgerPatient(patient),
+				Interaction: "simulate", Query: query, PolicyRevision: revision,
 				Disclosed: []audit.Item{}, Withheld: []audit.Item{}, Consents: []audit.ConsentRef{},
 			}
-			byPatient[it.res.Patient] = e
-			order = append(order, it.res.Patient)
+			byPatient[patient] = e
+			order = append(order, patient)
 		}
+		return e
+	}
+	for _, it := range r.items {
+		if fetchedAt < 0 || it.start < fetchedAt {
+			continue
+		}
+		e := entry(it.res.Patient)
 		e.Disclosed = append(e.Disclosed, audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: r.labelStrings(it.res.Labels)})
+	}
+	patients := make([]string, 0, len(stored))
+	for p := range stored {
+		if p != "" && !placeholderPatient(p) {
+			patients = append(patients, p)
+		}
+	}
+	slices.Sort(patients)
+	for _, p := range patients {
+		e := entry(p)
+		for _, v := range stored[p].values {
+			if n := normalizedOf(v); n != nil {
+				e.Disclosed = append(e.Disclosed, audit.Item{Type: "Consent", ID: n.ID, Version: n.Version, Labels: []string{}})
+				e.Consents = append(e.Consents, audit.ConsentRef{ID: n.ID, Version: n.Version})
+			}
+		}
 	}
 	if len(order) == 0 {
 		return nil
@@ -494,8 +536,13 @@ func (r *run) explain(ctx context.Context, at time.Time, drafts map[string][]any
 	resp := &DecideResponse{Time: at, Items: []DecidedItem{}, Consents: []DecideConsent{}}
 	index := map[*class]int{}
 	for _, it := range r.items {
-		if _, seen := r.consents[it.res.Patient]; drafts != nil && !seen {
-			r.consents[it.res.Patient] = newPatientConsents(nonNilAny(drafts[it.res.Patient]), "")
+		// Drafts replace the stored consents of every patient, each
+		// patient of an item naming several too (their stored consents
+		// were read otherwise).
+		for _, p := range append([]string{it.res.Patient}, it.res.Patients...) {
+			if _, seen := r.consents[p]; drafts != nil && !seen && p != "" {
+				r.consents[p] = newPatientConsents(nonNilAny(drafts[p]), "")
+			}
 		}
 		c, err := r.itemClass(ctx, it, at.UnixNano())
 		if err != nil {

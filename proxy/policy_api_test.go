@@ -64,8 +64,15 @@ func TestDecideSimulation(t *testing.T) {
 			}
 		}
 	}
-	if n := len(h.ledger.entries); n != 0 {
-		t.Fatalf("a simulation wrote %d ledger entries", n)
+	// Each simulation but the one with draft consents read Patient/p1's
+	// stored consents, and is recorded (TestSimulationRecordsStoredConsents).
+	if n := len(h.ledger.entries); n != 3 {
+		t.Fatalf("the simulations wrote %d ledger entries, want 3", n)
+	}
+	for _, e := range h.ledger.entries {
+		if e.Interaction != "simulate" || e.Patient != "Patient/p1" || len(e.Disclosed) != 1 || e.Disclosed[0].Type != "Consent" {
+			t.Fatalf("ledger entry of a simulation: %+v", e)
+		}
 	}
 }
 
@@ -342,14 +349,16 @@ func TestDecideSimulationFetchesQuery(t *testing.T) {
 	}
 	e := h.ledger.entries[0]
 	if e.Interaction != "simulate" || e.Patient != "Patient/p1" || e.Caller.Org != "Organization/ops" || e.Caller.Subject == "sim" ||
-		e.Query != "Condition?patient=Patient/p1&_count=50" || len(e.Disclosed) != 2 || len(e.Withheld) != 0 ||
+		e.Query != "Condition?patient=Patient/p1&_count=50" || len(e.Disclosed) != 3 || len(e.Withheld) != 0 ||
 		e.Disclosed[0].ID != "sud1" || !slices.Contains(e.Disclosed[0].Labels, "http://terminology.hl7.org/CodeSystem/v3-ActCode|SUD") ||
+		e.Disclosed[2].Type != "Consent" || e.Disclosed[2].ID != "c1" || len(e.Consents) != 1 ||
 		e.Time.Year() == 2026 && e.Time.Month() == 3 && e.Time.Day() == 1 {
 		t.Fatalf("ledger entry of the simulation: %+v", e)
 	}
 
-	// Inline resources are the author's own: nothing is recorded for them.
-	inline := `{"caller":{"org":"Organization/org-b","purposes":["TREAT"]},"resources":[` + bpObs + `]}`
+	// Inline resources are the author's own: nothing is recorded for them
+	// when draft consents stand in for the stored ones.
+	inline := `{"caller":{"org":"Organization/org-b","purposes":["TREAT"]},"resources":[` + bpObs + `],"consents":[]}`
 	if resp, out := h.post("/admin/decide", tokAdmin, inline); resp.StatusCode != 200 || len(h.ledger.entries) != 1 {
 		t.Fatalf("inline simulation: %d %s, %d ledger entries", resp.StatusCode, out, len(h.ledger.entries))
 	}
