@@ -310,7 +310,9 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest, author authn.C
 //
 // Fetched items (from byte fetchedAt of the run's body on; none when it
 // is negative) count as disclosed to the author, since the answer names
-// their type, id and labels whatever the simulated decision. Stored consents (stored: the patients whose
+// their type, id and labels whatever the simulated decision; an item that
+// names several patients is recorded in the entry of each, as the
+// response path records it. Stored consents (stored: the patients whose
 // consents were read from the consent store, by patient) count as
 // disclosed too, as Consent items, and are the entry's consents: the
 // answer lists them and its reasons name their provisions, and the
@@ -348,8 +350,16 @@ func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, st
 		if fetchedAt < 0 || it.start < fetchedAt {
 			continue
 		}
-		e := entry(it.res.Patient)
-		e.Disclosed = append(e.Disclosed, audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: r.labelStrings(it.res.Labels)})
+		ai := audit.Item{Type: it.res.Type, ID: it.res.ID, Version: it.res.VersionID, Labels: r.labelStrings(it.res.Labels)}
+		if len(it.res.Patients) <= 1 {
+			e := entry(it.res.Patient)
+			e.Disclosed = append(e.Disclosed, ai)
+			continue
+		}
+		for _, p := range it.res.Patients {
+			e := entry(p)
+			e.Disclosed = append(e.Disclosed, ai)
+		}
 	}
 	patients := make([]string, 0, len(stored))
 	for p := range stored {

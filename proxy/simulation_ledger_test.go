@@ -71,3 +71,29 @@ func TestSimulationRecordsStoredConsents(t *testing.T) {
 		t.Fatalf("simulation with a failing ledger: %d %s", resp.StatusCode, out)
 	}
 }
+
+// TestSimulationRecordsEachPatientOfAFetchedItem: a fetched item naming
+// several patients is recorded in the simulation entry of each, as the
+// response path records it. QA round 16: an Appointment of Patient/p1 and
+// Patient/p3 was recorded for p1 only.
+func TestSimulationRecordsEachPatientOfAFetchedItem(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, compartmentUpstream)
+	resp, out := h.post("/admin/decide", tokAdmin, `{"caller":{"org":"Organization/org-a","purposes":["TREAT"]},"query":"Appointment/sud13"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, out)
+	}
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	var patients []string
+	for _, e := range h.ledger.entries {
+		if e.Interaction != "simulate" || !slices.ContainsFunc(e.Disclosed, func(it audit.Item) bool { return it.Type == "Appointment" && it.ID == "sud13" }) {
+			t.Errorf("entry of %s: %+v", e.Patient, e)
+		}
+		patients = append(patients, e.Patient)
+	}
+	slices.Sort(patients)
+	if !slices.Equal(patients, []string{"Patient/p1", "Patient/p3"}) {
+		t.Fatalf("the simulation's Appointment was recorded for %q, want each of its patients", patients)
+	}
+}
