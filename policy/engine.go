@@ -392,8 +392,12 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 // the OPA bundle `ds4p policy build` makes of it (whose data is one merged
 // data.json) have the same revision, and what `policy check` and `policy
 // build` print is what /readyz and GET /admin/policy report once it serves.
-// A data file that does not parse counts by its bytes, so a broken tree
-// still has a revision to name in its rejection.
+// A data document that is not an object (true, a list) is the value at its
+// directory, as the loader places it. A data file that does not parse, or
+// that the loader would refuse (a document at the root that is not an
+// object, a value where another file put a different one), counts by its
+// path and bytes, so a broken tree still has a revision to name in its
+// rejection.
 func Revision(fsys fs.FS) (string, error) {
 	var paths []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -422,12 +426,10 @@ func Revision(fsys fs.FS) (string, error) {
 			continue
 		}
 		doc, ok := parseDataFile(p, b)
-		if !ok {
+		if !ok || !mergeAt(data, strings.Split(path.Dir(p), "/"), doc) {
 			fmt.Fprintf(h, "r\x00%s\x00%d\x00", p, len(b))
 			h.Write(b)
-			continue
 		}
-		mergeAt(data, strings.Split(path.Dir(p), "/"), doc)
 	}
 	canon, err := json.Marshal(data)
 	if err != nil {
@@ -449,30 +451,66 @@ func parseDataFile(name string, b []byte) (any, bool) {
 }
 
 // mergeAt merges doc into data below the directory segments dirs ("." is
-// the root); objects merge key by key, anything else replaces.
-func mergeAt(data map[string]any, dirs []string, doc any) {
-	node := data
+// the root), as the loader does: objects merge key by key, and any other
+// document is the value at its directory (a data.json holding true or a
+// list). It reports false, and leaves data as it was, where the loader
+// refuses the file: a document at the root that is not an object, or a
+// value where another file already put one. Skipping such documents let a
+// changed flag keep its revision: it was never reloaded, and two policies
+// shared one revision in the ledger.
+func mergeAt(data map[string]any, dirs []string, doc any) bool {
+	var segs []string
 	for _, d := range dirs {
-		if d == "." || d == "" {
+		if d != "." && d != "" {
+			segs = append(segs, d)
+		}
+	}
+	if len(segs) == 0 {
+		obj, ok := doc.(map[string]any)
+		if !ok || !mergeable(data, obj) {
+			return false
+		}
+		mergeInto(data, obj)
+		return true
+	}
+	// The document as an object from the root down to its directory.
+	var wrapped any = doc
+	for i := len(segs) - 1; i >= 0; i-- {
+		wrapped = map[string]any{segs[i]: wrapped}
+	}
+	obj := wrapped.(map[string]any)
+	if !mergeable(data, obj) {
+		return false
+	}
+	mergeInto(data, obj)
+	return true
+}
+
+// mergeable reports whether doc merges into data without a conflict: each
+// key either new, or an object on both sides that merges in turn.
+func mergeable(data, doc map[string]any) bool {
+	for k, v := range doc {
+		cur, exists := data[k]
+		if !exists {
 			continue
 		}
-		next, ok := node[d].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			node[d] = next
+		a, ok1 := cur.(map[string]any)
+		b, ok2 := v.(map[string]any)
+		if !ok1 || !ok2 || !mergeable(a, b) {
+			return false
 		}
-		node = next
 	}
-	obj, ok := doc.(map[string]any)
-	if !ok {
-		return
-	}
-	for k, v := range obj {
-		if sub, isObj := v.(map[string]any); isObj {
-			mergeAt(node, []string{k}, sub)
+	return true
+}
+
+// mergeInto merges doc into data; mergeable(data, doc) holds.
+func mergeInto(data, doc map[string]any) {
+	for k, v := range doc {
+		if a, ok := data[k].(map[string]any); ok {
+			mergeInto(a, v.(map[string]any))
 			continue
 		}
-		node[k] = v
+		data[k] = v
 	}
 }
 

@@ -76,3 +76,61 @@ func TestRevisionFollowsContent(t *testing.T) {
 		}
 	}
 }
+
+// TestRevisionFollowsDataThatIsNotAnObject: a data file holding true, a
+// number or a list (the value at its directory) counted for nothing in the
+// revision, so changing it kept the revision: the watcher never reloaded
+// it, and two policies shared a revision in the ledger. Its bundle keeps
+// the directory's revision, and a file the loader refuses (a value where
+// another file put one) still changes the revision.
+func TestRevisionFollowsDataThatIsNotAnObject(t *testing.T) {
+	t.Parallel()
+	rev := func(files map[string]string) string {
+		t.Helper()
+		tree := copyTree(t, rego.FS())
+		for name, data := range files {
+			tree[name] = &fstest.MapFile{Data: []byte(data)}
+		}
+		r, err := Revision(tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for name, pair := range map[string][2]string{
+		"boolean": {"false", "true"},
+		"number":  {"1", "2"},
+		"list":    {`["TREAT"]`, `["TREAT", "ETREAT"]`},
+		"string":  {`"a"`, `"b"`},
+	} {
+		const file = "ds4p/flags/strict/data.json"
+		before, after := rev(map[string]string{file: pair[0]}), rev(map[string]string{file: pair[1]})
+		if before == after {
+			t.Errorf("%s: %s changed from %s to %s and the revision stayed %s", name, file, pair[0], pair[1], before)
+		}
+	}
+	conflict := map[string]string{"ds4p/flags/data.json": `{"strict": {"a": 1}}`}
+	alone := rev(conflict)
+	conflict["ds4p/flags/strict/data.json"] = "true"
+	if rev(conflict) == alone {
+		t.Error("a data file the loader refuses (a value where another file put an object) left the revision as it was")
+	}
+
+	tree := copyTree(t, rego.FS())
+	tree["ds4p/flags/strict/data.json"] = &fstest.MapFile{Data: []byte("true")}
+	dir, err := Revision(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := BuildBundle(tree, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := ReadBundle(raw, nil, rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Revision(fsys); err != nil || got != dir {
+		t.Fatalf("the bundle's revision %s (%v) differs from its directory's %s", got, err, dir)
+	}
+}
