@@ -105,9 +105,10 @@ func WithQuery(q string) Option { return func(e *Engine) { e.query = q } }
 // the cross-request cache.
 func WithDecisionCache(n int) Option { return func(e *Engine) { e.cacheSize = n } }
 
-// WithVerify makes every Load run the policy's own Rego tests and check its
-// policy data against schema/config.schema.json (when the tree has one)
-// before the new revision may serve.
+// WithVerify makes every Load check that the policy answers its decision
+// for an ordinary input, run the policy's own Rego tests (there must be
+// some) and check its policy data against schema/config.schema.json (the
+// tree's, or the embedded one) before the new revision may serve.
 func WithVerify(v bool) Option { return func(e *Engine) { e.verify = v } }
 
 // WithConsentIndex turns the per-patient consent index (index.go) on
@@ -182,7 +183,7 @@ func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared
 	}
 	pq, rd, fixed, fixedOff, fixedReads := c.pq, c.reads, c.fixed, c.fixedOff, c.fixedReads
 	if e.verify {
-		if err := Verify(ctx, fsys); err != nil {
+		if err := verify(ctx, fsys, c, e.query); err != nil {
 			return nil, err
 		}
 	}

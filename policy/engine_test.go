@@ -231,6 +231,64 @@ func TestPolicyDataValidatedWithoutItsSchema(t *testing.T) {
 	}
 }
 
+// TestLoadRejectsPolicyWithoutUsableDecision: a revision that defines no
+// data.ds4p.decision, leaves it undefined for an ordinary request, answers
+// something that is not a decision, or carries no Rego tests compiled,
+// passed verification and served, and every request then failed while
+// /readyz said the policy was fine. Each is rejected at load and the
+// revision in force keeps serving; Verify refuses each too.
+func TestLoadRejectsPolicyWithoutUsableDecision(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	small := func(main, test string) fstest.MapFS {
+		fsys := copyFS(t, rego.FS())
+		for name := range fsys {
+			if strings.HasPrefix(name, "ds4p/") && strings.HasSuffix(name, ".rego") {
+				delete(fsys, name)
+			}
+		}
+		fsys["ds4p/main.rego"] = &fstest.MapFile{Data: []byte("package ds4p\n\n" + main + "\n")}
+		if test != "" {
+			fsys["ds4p/main_test.rego"] = &fstest.MapFile{Data: []byte("package ds4p_test\n\n" + test + "\n")}
+		}
+		return fsys
+	}
+	permit := `{"effect": "permit", "reasons": []}`
+	good := small("decision := "+permit, "test_permits if data.ds4p.decision.effect == \"permit\"")
+	eng, err := policy.New(ctx, good, policy.WithVerify(true))
+	if err != nil {
+		t.Fatalf("a small policy with its decision and a test: %v", err)
+	}
+	serving := eng.Revision()
+	for name, c := range map[string]struct {
+		fsys fstest.MapFS
+		want string
+	}{
+		"no decision rule": {small("not_the_decision := 1", "test_one if data.ds4p.not_the_decision == 1"),
+			"no rule defines data.ds4p.decision"},
+		"undefined for an ordinary request": {small("decision := "+permit+` if input.item.type == "Condition"`, "test_condition if data.ds4p.decision with input.item.type as \"Condition\""),
+			"undefined for a treating clinician reading an unlabelled Observation"},
+		"not a decision": {small("decision := 1", "test_one if data.ds4p.decision == 1"),
+			"not a decision the proxy can read"},
+		"no Rego tests": {small("decision := "+permit+"\n\n# a new revision, without tests", ""),
+			"no Rego tests"},
+	} {
+		err := eng.Load(ctx, c.fsys)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Load = %v, want a rejection saying %q", name, err, c.want)
+		}
+		if eng.Revision() != serving {
+			t.Fatalf("%s: replaced the revision in force", name)
+		}
+		if err := policy.Verify(ctx, c.fsys); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Verify = %v, want %q", name, err, c.want)
+		}
+		if d, err := eng.Decide(ctx, policy.Input{Caller: policy.Caller{Purposes: []string{"TREAT"}}, Item: policy.Item{Type: "Observation"}}); err != nil || !d.Permitted() {
+			t.Fatalf("%s: the revision in force stopped answering: %+v, %v", name, d, err)
+		}
+	}
+}
+
 func TestUndefinedDecisionIsAnError(t *testing.T) {
 	t.Parallel()
 	fsys := fstest.MapFS{"ds4p/main.rego": {Data: []byte("package ds4p\n\ndecision := {\"effect\": \"permit\", \"reasons\": []} if input.never\n")}}

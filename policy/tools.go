@@ -87,14 +87,31 @@ func Unformatted(fsys fs.FS) ([]string, error) {
 	return bad, err
 }
 
-// Verify runs the tree's Rego tests and validates its policy data against
-// schema/config.schema.json (the tree's, or the embedded one when it has
-// none). It returns nil only when every
-// test passes and the data is valid.
+// Verify checks that the tree defines data.ds4p.decision and answers it
+// for an ordinary input (checkDecision), runs the tree's Rego tests and
+// validates its policy data against schema/config.schema.json (the tree's,
+// or the embedded one when it has none). It returns nil only when the
+// decision is answered, the tree has Rego tests and every one passes, and
+// the data is valid.
 func Verify(ctx context.Context, fsys fs.FS) error {
+	c, err := compile(ctx, fsys, regofs.Query)
+	if err != nil {
+		return err
+	}
+	return verify(ctx, fsys, c, regofs.Query)
+}
+
+// verify is Verify of a tree already compiled for query.
+func verify(ctx context.Context, fsys fs.FS, c *compiled, query string) error {
+	if err := checkDecision(ctx, c, query); err != nil {
+		return err
+	}
 	results, err := RunTests(ctx, fsys)
 	if err != nil {
 		return err
+	}
+	if len(results) == 0 {
+		return errNoTests
 	}
 	var failed []string
 	for _, r := range results {
@@ -115,20 +132,102 @@ func Verify(ctx context.Context, fsys fs.FS) error {
 	return nil
 }
 
+// errNoTests: a tree without Rego tests passed verification with nothing
+// verified, which is how a bundle of modules alone (or one whose decision
+// rule was lost) came to serve.
+var errNoTests = errors.New("policy: the policy has no Rego tests (rules named test_* in *_test.rego files): a revision must carry the tests that show what it decides")
+
+// ErrNoCases: a policy directory's case matrix (cases/*.yaml) is compliance
+// staff's record of what the policy must decide; an empty one checks
+// nothing.
+var ErrNoCases = errors.New("policy: the case matrix is empty: no cases/*.yaml file defines a case (see cases/matrix.yaml in ds4p policy export)")
+
+// smokeTimeout bounds checkDecision's evaluation.
+const smokeTimeout = 10 * time.Second
+
+// smokeInput is a request the proxy decides all day: a treating clinician
+// of an organisation reading an unlabelled Observation of a patient
+// without consents.
+func smokeInput() Input {
+	return Input{
+		Version: InputVersion,
+		Caller: Caller{Subject: "ds4p-load-check", Org: "Organization/ds4p-load-check", OrgIdentifiers: []string{},
+			Client: "ds4p-load-check", Scopes: []string{"user/*.read"}, Purposes: []string{"TREAT"}},
+		Request: Request{Interaction: "read", Type: "Observation", TimeNS: time.Now().UnixNano()},
+		Patient: "Patient/ds4p-load-check",
+		Item:    Item{Type: "Observation", Labels: []string{}},
+	}
+}
+
+// checkDecision checks that the policy defines the decision the engine
+// asks for (query: data.ds4p.decision) and answers it, as a decision the
+// proxy can read, for smokeInput. A tree without it compiled, loaded and
+// passed its tests, and every request then failed while /readyz said the
+// policy was fine.
+func checkDecision(ctx context.Context, c *compiled, query string) error {
+	if ref, err := ast.ParseRef(query); err == nil && !definesRef(c, ref) {
+		return fmt.Errorf("policy: no rule defines %s, the decision the proxy asks the policy for every item: every request would fail", query)
+	}
+	cs, err := newConsentSet(nil, "", false)
+	if err != nil {
+		return err
+	}
+	in := smokeInput()
+	ctx, cancel := context.WithTimeout(ctx, smokeTimeout)
+	defer cancel()
+	v, err := topdownValue(ctx, c.pq, in.value(cs.value, nil, nil))
+	const what = "a treating clinician reading an unlabelled Observation"
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return fmt.Errorf("policy: deciding for %s took more than %v: every decision would take too long", what, smokeTimeout)
+	case err != nil:
+		return fmt.Errorf("policy: deciding for %s failed, as every such request would: %w", what, err)
+	case v == nil:
+		return fmt.Errorf("policy: %s is undefined for %s: every such request would fail (give the decision a default: default decision := ...)", query, what)
+	}
+	if _, err := decodeDecision(v); err != nil {
+		return fmt.Errorf("policy: %s for %s is not a decision the proxy can read: %w", query, what, err)
+	}
+	return nil
+}
+
+// definesRef reports whether a rule defines ref or a document below it
+// (decision := ..., decision.effect := ...), or the policy data holds it.
+func definesRef(c *compiled, ref ast.Ref) bool {
+	for _, m := range c.modules {
+		for _, r := range m.Rules {
+			if m.Package.Path.Extend(r.Head.Ref()).HasPrefix(ref) {
+				return true
+			}
+		}
+	}
+	if c.data != nil && len(ref) > 1 {
+		if _, err := c.data.Find(ref[1:]); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Problem is one finding of Check.
 type Problem struct {
-	Stage   string `json:"stage"` // compile, format, test, cases, data
+	Stage   string `json:"stage"` // compile, decision, format, test, cases, data
 	Message string `json:"message"`
 }
 
-// Check compiles the tree, checks its formatting, runs its Rego tests and
-// its case matrix (cases/*.yaml) and validates its policy data, and reports
-// every problem found.
+// Check compiles the tree, checks that it answers data.ds4p.decision
+// (checkDecision) and is formatted, runs its Rego tests and its case
+// matrix (cases/*.yaml; neither may be empty) and validates its policy
+// data, and reports every problem found.
 func Check(ctx context.Context, fsys fs.FS) ([]Problem, error) {
 	var out []Problem
-	if _, err := compile(ctx, fsys, "data.ds4p.decision"); err != nil {
+	c, err := compile(ctx, fsys, regofs.Query)
+	if err != nil {
 		out = append(out, Problem{"compile", err.Error()})
 		return out, nil
+	}
+	if err := checkDecision(ctx, c, regofs.Query); err != nil {
+		out = append(out, Problem{"decision", err.Error()})
 	}
 	bad, err := Unformatted(fsys)
 	if err != nil {
@@ -140,6 +239,8 @@ func Check(ctx context.Context, fsys fs.FS) ([]Problem, error) {
 	results, err := RunTests(ctx, fsys)
 	if err != nil {
 		out = append(out, Problem{"test", err.Error()})
+	} else if len(results) == 0 {
+		out = append(out, Problem{"test", errNoTests.Error()})
 	}
 	for _, r := range results {
 		if !r.Pass {
@@ -152,6 +253,8 @@ func Check(ctx context.Context, fsys fs.FS) ([]Problem, error) {
 	cases, err := RunCases(ctx, fsys)
 	if err != nil {
 		out = append(out, Problem{"cases", err.Error()})
+	} else if len(cases) == 0 {
+		out = append(out, Problem{"cases", ErrNoCases.Error()})
 	}
 	for _, c := range cases {
 		if c.Problem != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -103,6 +104,14 @@ func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	fmt.Fprintf(stdout, "case matrix: PASS %d/%d\n", len(cases)-caseFailed, len(cases))
+	// Nothing run is nothing shown: a policy without tests or cases must
+	// not pass as one whose tests all pass.
+	switch {
+	case len(results) == 0:
+		return errors.New("the policy has no Rego tests (rules named test_* in *_test.rego files)")
+	case len(cases) == 0:
+		return policy.ErrNoCases
+	}
 	switch {
 	case failed > 0 && caseFailed > 0:
 		return fmt.Errorf("%s and %s failed", plural(failed, "Rego test", "Rego tests"), plural(caseFailed, "case", "cases"))
@@ -133,7 +142,7 @@ func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(problems) > 0 {
 		return fmt.Errorf("revision %s has %s; do not roll it out", rev, plural(len(problems), "problem", "problems"))
 	}
-	fmt.Fprintf(stdout, "policy revision %s: compiles, formatted, Rego tests and case matrix pass, policy data valid\n", rev)
+	fmt.Fprintf(stdout, "policy revision %s: compiles, answers its decision, formatted, Rego tests and case matrix pass, policy data valid\n", rev)
 	// Which evaluator serve would use: a change that the interpreter cannot
 	// run still works, only slower, and the author should know.
 	eng, err := policy.New(ctx, fsys, policy.WithDecisionCache(0))
@@ -330,6 +339,9 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cases, err := policy.RunCases(ctx, fsys)
 	if err != nil {
 		return err
+	}
+	if len(cases) == 0 {
+		return policy.ErrNoCases
 	}
 	for _, c := range cases {
 		if c.Problem != "" {

@@ -154,3 +154,59 @@ cases:
 	}
 	return dir
 }
+
+// TestPolicyCommandsRefuseNothingToShow: check, test and build passed a
+// policy without Rego tests or without a case matrix ("PASS 0/0"), and one
+// defining no data.ds4p.decision, which then failed every request; each
+// now fails, saying why.
+func TestPolicyCommandsRefuseNothingToShow(t *testing.T) {
+	t.Parallel()
+	permit := "package ds4p\n\ndecision := {\"effect\": \"permit\", \"reasons\": []}\n"
+	dir := smallPolicy(t, permit)
+	if code, out, errOut := ds4p(t, "policy", "check", "--dir", dir); code != 0 {
+		t.Fatalf("check of the small policy: %d %s %s", code, out, errOut)
+	}
+	build := func(dir string) (int, string) {
+		code, _, errOut := ds4p(t, "policy", "build", "--dir", dir, "--out", filepath.Join(t.TempDir(), "b.tar.gz"))
+		return code, errOut
+	}
+
+	noTests := smallPolicy(t, permit)
+	if err := os.Remove(filepath.Join(noTests, "ds4p", "main_test.rego")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := ds4p(t, "policy", "check", "--dir", noTests); code == 0 || !strings.Contains(out, "test: policy: the policy has no Rego tests") {
+		t.Errorf("check without Rego tests: %d %s", code, out)
+	}
+	if code, _, errOut := ds4p(t, "policy", "test", "--dir", noTests); code == 0 || !strings.Contains(errOut, "no Rego tests") {
+		t.Errorf("test without Rego tests: %d %s", code, errOut)
+	}
+	if code, errOut := build(noTests); code == 0 || !strings.Contains(errOut, "no Rego tests") {
+		t.Errorf("build without Rego tests: %d %s", code, errOut)
+	}
+
+	noCases := smallPolicy(t, permit)
+	if err := os.RemoveAll(filepath.Join(noCases, "cases")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := ds4p(t, "policy", "check", "--dir", noCases); code == 0 || !strings.Contains(out, "cases: policy: the case matrix is empty") {
+		t.Errorf("check without cases: %d %s", code, out)
+	}
+	if code, _, errOut := ds4p(t, "policy", "test", "--dir", noCases); code == 0 || !strings.Contains(errOut, "case matrix is empty") {
+		t.Errorf("test without cases: %d %s", code, errOut)
+	}
+	if code, errOut := build(noCases); code == 0 || !strings.Contains(errOut, "case matrix is empty") {
+		t.Errorf("build without cases: %d %s", code, errOut)
+	}
+
+	noDecision := smallPolicy(t, "package ds4p\n\nnot_the_decision := 1\n")
+	if err := os.WriteFile(filepath.Join(noDecision, "ds4p", "main_test.rego"), []byte("package ds4p_test\n\ntest_one if data.ds4p.not_the_decision == 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := ds4p(t, "policy", "check", "--dir", noDecision); code == 0 || !strings.Contains(out, "decision: policy: no rule defines data.ds4p.decision") {
+		t.Errorf("check without a decision rule: %d %s", code, out)
+	}
+	if code, errOut := build(noDecision); code == 0 || !strings.Contains(errOut, "no rule defines data.ds4p.decision") {
+		t.Errorf("build without a decision rule: %d %s", code, errOut)
+	}
+}
