@@ -555,3 +555,13 @@ func TestBundleRetriedWhenOnlyTestsAreFixed(t *testing.T) {
 		t.Fatalf("the bundle with its test fixed was not loaded: revision %s, rejected %+v", eng.Revision(), eng.Status().Rejected)
 	}
 }
+
+// TestLoadWithoutTreeIsAnError: the engine given no policy tree (what
+// FetchBundle returned after a 304 at start) panicked with a nil pointer;
+// it is a rejection.
+func TestLoadWithoutTreeIsAnError(t *testing.T) {
+	t.Parallel()
+	if _, err := New(context.Background(), nil, WithVerify(true)); err == nil || !strings.Contains(err.Error(), "no policy tree") {
+		t.Fatalf("New without a tree: %v", err)
+	}
+}

@@ -159,6 +159,9 @@ func New(ctx context.Context, fsys fs.FS, opts ...Option) (*Engine, error) {
 // in force does nothing. On error the revision in force keeps serving, and
 // Status reports the rejection.
 func (e *Engine) Load(ctx context.Context, fsys fs.FS) error {
+	if fsys == nil { // a caller's missing tree is a rejection, not a panic
+		return e.reject("", errors.New("policy: there is no policy tree to load"))
+	}
 	rev, err := Revision(fsys)
 	if err != nil {
 		return e.reject("", err)
