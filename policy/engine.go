@@ -76,6 +76,7 @@ type Engine struct {
 	mu         sync.Mutex   // guards status
 	status     Status
 	instrument *instruments
+	budget     time.Duration // WithDecisionBudget (vm.go): 0 the default, < 0 none
 }
 
 type prepared struct {
@@ -360,6 +361,8 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 		span.End()
 	}()
 	e.evals.Add(1)
+	ctx, stop := e.bounded(ctx) // the decision's budget (vm.go)
+	defer stop()
 	fixed, fixedWin := e.fixedVerdicts(ctx, p, in, cs) // fixed.go
 	input := in.value(cs.value, e.memo, fixed)
 	var v ast.Value

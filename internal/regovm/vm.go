@@ -24,6 +24,14 @@
 // evaluator lacks) makes Compile fail: the caller then keeps OPA's
 // evaluator. Package policy checks the two evaluators against each other
 // at load time and in its tests.
+//
+// An evaluation ends soon after its context does, or its context's
+// deadline passes, with an error (CancelError), never an answer: it looks
+// at both every 64 calls of planned functions and elements scanned, after
+// a built-in fails, and before it answers, and built-ins that poll their
+// BuiltinContext.Cancel (numbers.range, regex.replace, ...) see it too.
+// The deadline is read from the clock, so a context may carry one without
+// a timer (as package policy's per-decision budget does).
 package regovm
 
 import (
@@ -34,6 +42,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -396,6 +405,8 @@ type state struct {
 	out     *ast.Term             // a built-in's result
 	nout    int                   // how many results it gave
 	calls   int                   // planned functions called
+	steps   uint32                // calls and scanned elements, for polling ctx
+	cancel  ctxCancel             // bctx.Cancel: ctx, as built-ins poll it
 	result  *ast.Term             // the query's result (a result set of one)
 	results int                   // distinct results added
 	err     error
@@ -417,6 +428,8 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 		s.onOut = s.builtinOut
 	}
 	s.ctx, s.opts = ctx, &opts
+	s.cancel.ctx = ctx
+	s.cancel.deadline, s.cancel.hasDeadline = ctx.Deadline()
 	defer s.release()
 	if opts.Stats != nil {
 		defer func() { opts.Stats.Calls += s.calls }() // before release clears it
@@ -439,6 +452,11 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 		if r == sigReturn || r >= 0 {
 			break
 		}
+	}
+	// An evaluation whose context ended gives no answer, however far it
+	// got: the caller has gone, or the answer is past its deadline.
+	if err := s.cancel.ended(); err != nil {
+		return nil, &CancelError{Cause: err}
 	}
 	if s.result == nil {
 		return nil, nil
@@ -469,8 +487,79 @@ func (s *state) release() {
 		clear(s.bctx.Cache)
 		s.bctx.Context, s.bctx.Time, s.bctxOK = nil, nil, false
 	}
-	s.ctx, s.opts, s.out, s.result, s.results, s.err, s.calls, s.w = nil, nil, nil, nil, 0, nil, 0, nil
+	s.cancel = ctxCancel{}
+	s.ctx, s.opts, s.out, s.result, s.results, s.err, s.calls, s.steps, s.w = nil, nil, nil, nil, 0, nil, 0, 0, nil
 	s.p.states.Put(s)
+}
+
+// pollEvery is how many steps (calls of planned functions, elements
+// scanned, polls of a built-in) an evaluation takes between looks at its
+// context and the clock: a look costs tens of nanoseconds, a step tens to
+// hundreds, so an evaluation notices the end of its context within
+// microseconds of work, at no measurable cost.
+const pollEvery = 64
+
+// step counts one call or scanned element and, every pollEvery of them,
+// fails the evaluation if its context has ended (sigReturn); otherwise it
+// returns sigDone.
+func (s *state) step() int {
+	if s.steps++; s.steps%pollEvery != 1 {
+		return sigDone
+	}
+	if err := s.cancel.ended(); err != nil {
+		return s.fail(&CancelError{Cause: err})
+	}
+	return sigDone
+}
+
+// CancelError is the error of an evaluation stopped because its context
+// ended. It matches the context's error (errors.Is(err,
+// context.DeadlineExceeded)) and, as topdown's does, topdown.IsCancel.
+type CancelError struct{ Cause error }
+
+func (e *CancelError) Error() string { return "regovm: evaluation stopped: " + e.Cause.Error() }
+
+func (e *CancelError) Unwrap() []error { return []error{e.Cause, errTopdownCancel} }
+
+var errTopdownCancel = &topdown.Error{Code: topdown.CancelErr, Message: "caller cancelled query execution"}
+
+// ctxCancel says whether an evaluation must stop: its context has ended
+// or its deadline has passed. It is also the topdown.Cancel built-ins poll
+// (numbers.range, regex.replace, net.cidr_expand, ...). Asking the context
+// and the clock, rather than a flag that an AfterFunc on the context or a
+// timer would set, costs nothing per evaluation: no registration with the
+// context, no timer, no goroutine, nothing to stop.
+type ctxCancel struct {
+	ctx         context.Context
+	deadline    time.Time
+	hasDeadline bool
+	polls       uint32 // Cancelled's, to read the clock now and then
+	flag        atomic.Bool
+}
+
+// ended is why the evaluation must stop, or nil.
+func (c *ctxCancel) ended() error {
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	if c.hasDeadline && !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (c *ctxCancel) Cancel() { c.flag.Store(true) }
+
+// Cancelled is called by a built-in once per element it makes, in the
+// evaluation's goroutine: it reads the clock every pollEvery calls only.
+func (c *ctxCancel) Cancelled() bool {
+	if c.flag.Load() {
+		return true
+	}
+	if c.polls++; c.polls%pollEvery != 1 {
+		return c.ctx.Err() != nil
+	}
+	return c.ended() != nil
 }
 
 func (s *state) fail(err error) int {
@@ -760,6 +849,9 @@ func (s *state) scan(frame []*ast.Term, x *instr) int {
 
 // scanOne runs the body for one element: sigDone to go on with the next.
 func (s *state) scanOne(frame []*ast.Term, x *instr, k, v *ast.Term) int {
+	if r := s.step(); r != sigDone {
+		return r
+	}
 	frame[x.a], frame[x.b] = k, v
 	switch r := s.block(frame, x.blocks[0]); r {
 	case sigDone, sigExited: // break 0: the next element
@@ -804,6 +896,12 @@ func (s *state) callBuiltin(frame []*ast.Term, x *instr) int {
 	err := c.builtin(s.bctx, args, s.onOut)
 	out, n := s.out, s.nout
 	if err != nil {
+		if cerr := s.cancel.ended(); cerr != nil { // a built-in stopped by it
+			return s.fail(&CancelError{Cause: cerr})
+		}
+		if h, ok := err.(topdown.Halt); ok { // as topdown: whatever the strictness
+			return s.fail(fmt.Errorf("regovm: %s: %w", c.name, h.Err))
+		}
 		if s.opts.StrictBuiltinErrors {
 			return s.fail(fmt.Errorf("regovm: %s: %w", c.name, err))
 		}
@@ -838,6 +936,7 @@ func (s *state) builtinContext() {
 		s.bctx.Location = noLocation
 	}
 	s.bctx.Context = s.ctx
+	s.bctx.Cancel = &s.cancel
 	if s.p.usesTime {
 		now := s.opts.Time
 		if now.IsZero() {
@@ -861,10 +960,9 @@ func (s *state) callFunc(frame []*ast.Term, i int, args []opnd) (*ast.Term, erro
 	if fn.memo && s.memo[i].known {
 		return s.memo[i].v, nil
 	}
-	if s.calls++; s.calls&63 == 1 { // cancellation, now and then
-		if err := s.ctx.Err(); err != nil {
-			return nil, err
-		}
+	s.calls++
+	if s.step() != sigDone {
+		return nil, s.err
 	}
 	base := len(s.stack)
 	s.stack = append(s.stack, make([]*ast.Term, fn.nlocals)...)
