@@ -19,7 +19,7 @@ func init() {
 	register("Part2DisclosureWithConsentCarriesNotice", testPart2DisclosureCarriesNotice)
 	register("Part2DeniedWithoutConsent", testPart2DeniedWithoutConsent)
 	register("BreakGlassDisclosureRecorded", testBreakGlassDisclosureRecorded)
-	register("PolicySimulationDisclosesNothing", testPolicySimulation)
+	register("PolicySimulationRecordsWhatItShows", testPolicySimulation)
 	register("PolicyDirReloadAndRejection", testPolicyDirReloadAndRejection)
 }
 
@@ -194,7 +194,8 @@ func testBreakGlassDisclosureRecorded(t *testing.T, e *env) {
 }
 
 // testPolicySimulation asks POST /admin/decide how the policy treats a
-// Part 2 record for two callers, and checks that nothing was recorded.
+// Part 2 record for two callers, and checks that what it showed the author
+// of the patient's stored consents was recorded, and nothing else.
 func testPolicySimulation(t *testing.T, e *env) {
 	var record string
 	for id := range e.part2Records() {
@@ -203,7 +204,11 @@ func testPolicySimulation(t *testing.T, e *env) {
 		}
 	}
 	direct := e.do(t, http.MethodGet, e.upstream.BaseURL+"/"+record, "", nil, "Accept", "application/fhir+json")
-	before := len(e.get(t, "/admin/audit?patient="+sudPatient+"&_count=1000", "admin").json(t)["entries"].([]any))
+	prior := e.get(t, "/admin/audit?patient="+sudPatient+"&_count=1000", "admin").json(t)["entries"].([]any)
+	before, seen := len(prior), map[float64]bool{}
+	for _, x := range prior {
+		seen[x.(map[string]any)["seq"].(float64)] = true
+	}
 	for org, want := range map[string]string{orgConsented: "permit", orgOther: "deny"} {
 		body := `{"caller":{"subject":"sim","org":"` + org + `","purposes":["TREAT"]},"resources":[` + string(direct.Body) + `]}`
 		r := e.do(t, http.MethodPost, "/admin/decide", e.tokens["admin"], strings.NewReader(body), "Content-Type", "application/json")
@@ -225,10 +230,44 @@ func testPolicySimulation(t *testing.T, e *env) {
 			t.Errorf("%s: %+v, want %s with the consent named", org, d, want)
 		}
 	}
-	after := len(e.get(t, "/admin/audit?patient="+sudPatient+"&_count=1000", "admin").json(t)["entries"].([]any))
-	if after != before {
-		t.Errorf("the simulation wrote %d ledger entries", after-before)
+	// Each simulation read the patient's stored consents: shown to the
+	// policy author, so recorded (interaction simulate, the author as the
+	// recipient, the consents as disclosed), nothing else.
+	entries := e.get(t, "/admin/audit?patient="+sudPatient+"&_count=1000", "admin").json(t)["entries"].([]any)
+	if len(entries)-before != 2 {
+		t.Fatalf("the two simulations wrote %d ledger entries, want 2", len(entries)-before)
 	}
+	sims := 0
+	for _, x := range entries {
+		en := x.(map[string]any)
+		if seen[en["seq"].(float64)] {
+			continue
+		}
+		if en["interaction"] != "simulate" {
+			t.Errorf("the simulations wrote a %v entry", en["interaction"])
+			continue
+		}
+		sims++
+		if c := en["caller"].(map[string]any); c["subject"] != "auditor" {
+			t.Errorf("simulation entry's recipient %v, want the author", c)
+		}
+		for _, d := range asList(en["disclosed"]) {
+			if typ := d.(map[string]any)["type"]; typ != "Consent" {
+				t.Errorf("a simulation entry records a %v as disclosed: only the consents were shown", typ)
+			}
+		}
+		if len(asList(en["consents"])) == 0 {
+			t.Error("a simulation entry names no consent")
+		}
+	}
+	if sims != 2 {
+		t.Errorf("%d new simulation entries, want 2", sims)
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
 
 // policyServer is a second `ds4p serve` with its own data directory and a
