@@ -350,11 +350,26 @@ func (e *Engine) consentSet(in *Input) (*consentSet, error) {
 func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *consentSet) (d Decision, win window, err error) {
 	ctx, span := tracer.Start(ctx, "policy.Engine.Decide", trace.WithAttributes(attribute.String("ds4p.policy.revision", p.revision)))
 	defer func() {
+		panicked := false
 		if r := recover(); r != nil {
 			err = fmt.Errorf("policy: evaluation panicked: %v", r)
+			panicked = true
 		}
 		if err != nil {
-			span.RecordError(err)
+			// A fixed kind, never the error's text: built-in errors and a
+			// panic's value can quote the input (a patient's data).
+			kind := "evaluation failed"
+			switch {
+			case panicked:
+				kind = "evaluation panicked"
+			case errors.Is(err, context.Canceled):
+				kind = "canceled"
+			case errors.Is(err, context.DeadlineExceeded):
+				kind = "timeout"
+			case errors.Is(err, ErrUndefined):
+				kind = "undefined"
+			}
+			span.AddEvent("exception", trace.WithAttributes(attribute.String("exception.message", kind)))
 			span.SetStatus(codes.Error, "decision failed")
 		}
 		span.SetAttributes(attribute.String("ds4p.policy.effect", d.Effect))

@@ -20,7 +20,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -253,8 +252,7 @@ func noStore(c *gin.Context) {
 
 func endSpan(span trace.Span, err *error) {
 	if *err != nil {
-		span.RecordError(*err)
-		span.SetStatus(codes.Error, "failed")
+		recordSpanError(span, *err) // spanerror.go: never the error's text
 	}
 	span.End()
 }

@@ -1,0 +1,61 @@
+package policy
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+// TestDecisionSpanCarriesNoInput: a decision whose evaluation fails in a
+// built-in (strict built-in errors) records a fixed kind on its span, never
+// the error's text, which quotes the input: a patient's data. QA round 17.
+// Not parallel: it sets the global tracer provider.
+func TestDecisionSpanCarriesNoInput(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	const phi = "Smithers-1970-01-01"
+	src := `package ds4p
+
+decision := {"effect": "permit", "reasons": []} if to_number(input.item.type) > 0
+`
+	for _, ev := range []string{EvaluatorIR, EvaluatorTopdown} {
+		t.Run(ev, func(t *testing.T) {
+			fsys := fstest.MapFS{"ds4p/main.rego": &fstest.MapFile{Data: []byte(src)}}
+			eng, err := New(context.Background(), fsys, WithEvaluator(ev), WithDecisionCache(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = eng.Decide(context.Background(), Input{Caller: Caller{Purposes: []string{"TREAT"}}, Item: Item{Type: phi}})
+			if err == nil || !strings.Contains(err.Error(), phi) {
+				t.Fatalf("want an error quoting the input, got %v", err)
+			}
+			found := false
+			for _, s := range rec.Ended() {
+				if s.Name() != "policy.Engine.Decide" {
+					continue
+				}
+				for _, e := range s.Events() {
+					for _, a := range e.Attributes {
+						found = true
+						if v := a.Value.Emit(); strings.Contains(v, phi) {
+							t.Errorf("span event %s %s=%s", e.Name, a.Key, v)
+						}
+					}
+				}
+				if strings.Contains(s.Status().Description, phi) {
+					t.Errorf("span status %q", s.Status().Description)
+				}
+			}
+			if !found {
+				t.Error("the failed decision's span has no exception event")
+			}
+		})
+	}
+}
