@@ -17,6 +17,19 @@
 // batch, and every record carries its stream and seq so the SIEM can drop
 // them. OpenTelemetry records are emitted with the batch but
 // unacknowledged: the OTel SDK's own exporter decides their delivery.
+// When one sink fails a batch, the sinks before it, which took it, are
+// given only the records they have not had when it is retried (the
+// exporter keeps each sink's progress while it runs).
+//
+// No record can stop the export. Over a datagram transport (syslog over
+// UDP or a unix datagram socket) a record longer than MaxDatagram (8 KiB
+// by default) is sent as a stub: the entry without its item and consent
+// lists but with their counts, "truncated": true, the full line's length
+// and SHA-256; the SIEM finds the full record by (stream, seq) in the file
+// or TCP sink, or in the ledger by seq and chain hash. A record a sink
+// refuses for good ([RejectedError]), or that cannot be encoded, is
+// skipped, counted (ds4p.siem.records.skipped) and logged by stream, seq,
+// kind and length, never by its content.
 //
 // # What a record carries
 //

@@ -39,7 +39,9 @@ const DefaultMaxQueued = 1_000_000
 // is dropped and counted by the ds4p.siem.events.dropped metric.
 var ErrQueueFull = errors.New("siem: the event queue is full")
 
-var droppedEvents, _ = otel.Meter("github.com/ds4p/ds4p/siem").Int64Counter("ds4p.siem.events.dropped",
+var meter = otel.Meter("github.com/ds4p/ds4p/siem")
+
+var droppedEvents, _ = meter.Int64Counter("ds4p.siem.events.dropped",
 	metric.WithDescription("security events dropped because the SIEM queue was full"))
 
 // Queue is the durable queue of security events in the bbolt file, and

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -25,14 +26,41 @@ var syslogSeverity = map[string]int{SeverityInfo: 6, SeverityNotice: 5, Severity
 // JSON line: over UDP (one datagram each), TCP (octet-counting framing,
 // RFC 6587) or a unix socket (datagram, else stream). A failed write drops
 // the connection; the next batch dials again.
+//
+// Over a datagram transport (UDP, a unix datagram socket) a message is at
+// most MaxDatagram bytes: a record whose message would be longer (a
+// search's ledger entry names a thousand items, >100 KB) is sent as its
+// stub (the entry without its item lists but with their counts, and the
+// full line's length and SHA-256, "truncated": true), which the SIEM matches to
+// the full record in the file or TCP sink, or in the ledger, by stream and
+// seq. A datagram the transport refuses as too long even so (EMSGSIZE: a
+// path MTU below MaxDatagram) is sent as the smallest stub, and if that is
+// refused too the sink reports a RejectedError so that the exporter skips
+// it: one record never stops the stream.
 type SyslogSink struct {
 	network, addr string
 	facility      int
 	host, app     string
-	mu            sync.Mutex
-	conn          net.Conn
-	stream        bool // octet-counting framing
+	// MaxDatagram bounds a message over a datagram transport
+	// (DefaultMaxDatagram when 0; at least MinDatagram). Set it before the
+	// first Write.
+	MaxDatagram int
+	mu          sync.Mutex
+	conn        net.Conn
+	stream      bool // octet-counting framing
 }
+
+// Bounds of SyslogSink.MaxDatagram. The default is rsyslog's and
+// syslog-ng's usual maximum message size and well below UDP's 65,507-byte
+// payload; RFC 5426 asks receivers to take at least 480 bytes over IPv4
+// (MinDatagram) and advises keeping under the path MTU, so a collector
+// across a network with a 1,500-byte MTU is better served by ~1,400 (IP
+// fragments are dropped by many firewalls).
+const (
+	DefaultMaxDatagram = 8192
+	MinDatagram        = 480
+	MaxUDPDatagram     = 65507
+)
 
 // NewSyslogSink checks the network ("udp", "tcp" or "unix") and facility
 // name and dials addr.
@@ -118,7 +146,10 @@ func msgID(r Record) string {
 	return id
 }
 
-// Write sends recs in order.
+// Write sends recs in order. Over a datagram transport a record too long
+// for MaxDatagram goes as its stub; one the transport refuses even as the
+// smallest stub ends the write with a RejectedError (the records before it
+// were sent).
 func (s *SyslogSink) Write(recs []Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,18 +159,47 @@ func (s *SyslogSink) Write(recs []Record) error {
 		}
 	}
 	_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	for _, r := range recs {
+	for i, r := range recs {
 		msg := s.Message(r)
 		if s.stream {
 			msg = append([]byte(strconv.Itoa(len(msg))+" "), msg...)
+		} else if max := s.maxDatagram(); len(msg) > max {
+			msg = s.stubMessage(r, max, stubItems)
 		}
-		if _, err := s.conn.Write(msg); err != nil {
+		_, err := s.conn.Write(msg)
+		if err != nil && !s.stream && errors.Is(err, syscall.EMSGSIZE) {
+			// Not the connection's fault: the path takes less than
+			// MaxDatagram. Try the smallest stub, else skip the record.
+			if _, err = s.conn.Write(s.stubMessage(r, 0, stubBare)); errors.Is(err, syscall.EMSGSIZE) {
+				return &RejectedError{Index: i, Err: fmt.Errorf("siem: syslog refused the datagram: %w", err)}
+			}
+		}
+		if err != nil {
 			_ = s.conn.Close()
 			s.conn = nil
 			return fmt.Errorf("siem: sending to syslog: %w", err)
 		}
 	}
 	return nil
+}
+
+func (s *SyslogSink) maxDatagram() int {
+	if s.MaxDatagram <= 0 {
+		return DefaultMaxDatagram
+	}
+	return max(s.MaxDatagram, MinDatagram)
+}
+
+// stubMessage is the message of r's stub: the largest of its forms from
+// level on that fits max bytes (0: the given level, whatever its size).
+func (s *SyslogSink) stubMessage(r Record, max int, level stubLevel) []byte {
+	for ; ; level++ {
+		st := r
+		st.JSON = stub(r, level)
+		if msg := s.Message(st); max == 0 || len(msg) <= max || level == stubBare {
+			return msg
+		}
+	}
 }
 
 // Close closes the connection.

@@ -130,6 +130,11 @@ type SyslogConfig struct {
 	Network  string `yaml:"network"` // udp, tcp or unix
 	Address  string `yaml:"address"`
 	Facility string `yaml:"facility"` // default authpriv
+	// MaxDatagram bounds a message over udp or a unix datagram socket
+	// (default siem.DefaultMaxDatagram, 8192; from 480 to 65507): a longer
+	// record is sent as its stub ("truncated": true), whose full form the
+	// file sink, TCP and the ledger keep.
+	MaxDatagram int `yaml:"max_datagram"`
 }
 
 func defaultSIEM() SIEMConfig {
@@ -153,6 +158,9 @@ func (s SIEMConfig) validate() []error {
 		}
 		if _, ok := siem.Facilities[s.Syslog.Facility]; !ok {
 			errs = append(errs, fmt.Errorf("siem.syslog.facility: unknown facility %q", s.Syslog.Facility))
+		}
+		if m := s.Syslog.MaxDatagram; m != 0 && (m < siem.MinDatagram || m > siem.MaxUDPDatagram) {
+			errs = append(errs, fmt.Errorf("siem.syslog.max_datagram: %d is not from %d to %d bytes", m, siem.MinDatagram, siem.MaxUDPDatagram))
 		}
 	}
 	if s.Interval < 0 || s.Batch < 0 || s.MaxQueued < 0 {
@@ -223,6 +231,7 @@ func (s SIEMConfig) sinks(log *slog.Logger) ([]siem.Sink, error) {
 		} else if err != nil {
 			return nil, err
 		}
+		sl.MaxDatagram = s.Syslog.MaxDatagram
 		sinks = append(sinks, sl)
 	}
 	if s.OTel {
