@@ -339,7 +339,7 @@ func (s *Server) pingUpstream(ctx context.Context) error {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode >= 500 {
-		return errors.New("upstream answered " + resp.Status)
+		return errors.New("upstream answered " + strconv.Itoa(resp.StatusCode))
 	}
 	return nil
 }

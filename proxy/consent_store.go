@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
+	"strconv"
 
 	"github.com/ds4p/ds4p/consent"
 )
@@ -124,7 +124,7 @@ func (s *Server) checkPatient(ctx context.Context, patient string) error {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		return errNoSuchPatient
 	}
-	return errors.New("the FHIR server answered " + strings.TrimSpace(resp.Status) + " to a patient read")
+	return errors.New("the FHIR server answered " + strconv.Itoa(resp.StatusCode) + " to a patient read")
 }
 
 // The store the binary wires in serves the whole consent API.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -414,7 +415,7 @@ func (s *Server) getJSON(ctx context.Context, path string, limit int64) ([]byte,
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		return nil, errNotFoundUpstream
 	case resp.StatusCode != http.StatusOK:
-		return nil, errors.New("the FHIR server answered " + strings.TrimSpace(resp.Status))
+		return nil, errors.New("the FHIR server answered " + strconv.Itoa(resp.StatusCode))
 	case int64(len(body)) > limit:
 		return nil, errors.New("the FHIR server's answer is too large")
 	}
