@@ -58,26 +58,39 @@ func (s *Server) recover(c *gin.Context) {
 }
 
 // hideURLFromTelemetry shows otelgin a request whose path is the route
-// template and whose query is empty: resource ids and search parameters can
-// name patients, and spans never carry PHI. restoreURL puts the real request
-// back, keeping the context otelgin added.
-func hideURLFromTelemetry(c *gin.Context) {
-	orig := c.Request
-	red := new(http.Request)
-	*red = *orig
-	u := *orig.URL
-	u.Path, u.RawPath, u.RawQuery = c.FullPath(), "", ""
-	red.URL = &u
-	c.Set(originalReqKey, orig)
-	c.Request = red
-	c.Next()
+// template, whose query is empty and whose Host is host (the configured
+// public base's host, or empty): resource ids and search parameters can
+// name patients, and spans never carry PHI; the Host header is the
+// caller's, unauthenticated, and its port becomes server.port on the
+// http.server.* metrics, so a caller varying it would make a series per
+// request until the SDK's cardinality limit folds every later series,
+// legitimate routes included, into its overflow point. restoreURL puts the
+// real request back, keeping the context otelgin added, and shows otelgin
+// the hidden one again once the handlers are done, as otelgin computes the
+// metrics' attributes from the request it then sees.
+func hideURLFromTelemetry(host string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		orig := c.Request
+		red := new(http.Request)
+		*red = *orig
+		u := *orig.URL
+		u.Path, u.RawPath, u.RawQuery, u.Host, u.User = c.FullPath(), "", "", host, nil
+		red.URL = &u
+		red.Host = host
+		c.Set(originalReqKey, orig)
+		c.Request = red
+		c.Next()
+		c.Request = orig
+	}
 }
 
 func restoreURL(c *gin.Context) {
+	hidden := c.Request // with otelgin's context
 	if orig, ok := c.Get(originalReqKey); ok {
-		c.Request = orig.(*http.Request).WithContext(c.Request.Context())
+		c.Request = orig.(*http.Request).WithContext(hidden.Context())
 	}
 	c.Next()
+	c.Request = hidden
 }
 
 // accessLog writes one line per request: no path, no query, no token.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -207,6 +208,15 @@ func (s *Server) Mount(prefix string, h http.Handler) {
 	s.engine.Any(prefix+"/*path", gin.WrapH(h))
 }
 
+// telemetryHost is the Host the edge's telemetry sees (edge.go): the
+// configured public base's, or none; never the caller's Host header.
+func (s *Server) telemetryHost() string {
+	if u, err := url.Parse(s.opts.PublicBaseURL); err == nil {
+		return u.Host
+	}
+	return ""
+}
+
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -217,7 +227,7 @@ func (s *Server) routes() *gin.Engine {
 	e.RedirectFixedPath = false
 	edge := []gin.HandlerFunc{s.requestID, s.recover}
 	if !s.opts.NoEdgeTelemetry {
-		edge = append(edge, hideURLFromTelemetry, otelgin.Middleware("ds4p"), restoreURL)
+		edge = append(edge, hideURLFromTelemetry(s.telemetryHost()), otelgin.Middleware("ds4p"), restoreURL)
 	}
 	e.Use(append(edge, s.accessLog)...)
 	e.GET("/healthz", s.healthz)
