@@ -38,6 +38,9 @@ func appendEntryJSON(dst []byte, e *Entry) (out []byte, ok bool) {
 		dst = append(dst, `,"address":`...)
 		dst = appendJSONString(dst, e.Caller.Address)
 	}
+	if e.Caller.PatientUser {
+		dst = append(dst, `,"patient_user":true`...)
+	}
 	dst = append(dst, `},"purposes":`...)
 	dst = appendJSONStrings(dst, e.Purposes)
 	dst = append(dst, `,"patient":`...)
@@ -110,6 +113,9 @@ func entryJSONSize(e *Entry) int {
 	n := fixed + 20 + len(e.RequestID) + len(e.Caller.Subject) + len(e.Caller.Org) + len(e.Caller.Client) +
 		len(e.Caller.Name) + len(e.Caller.Address) + len(e.Patient) + len(e.Interaction) + len(e.Query) +
 		len(e.PolicyRevision) + len(e.Alert) + len(e.PrevHash) + 80 + stringsSize(e.Purposes) // 80: the hash member link adds
+	if e.Caller.PatientUser {
+		n += len(`,"patient_user":true`)
+	}
 	for _, items := range [3][]Item{e.Disclosed, e.Withheld, e.Redacted} {
 		for i := range items {
 			it := &items[i]

@@ -47,6 +47,8 @@ func TestEntryJSONMatchesMarshal(t *testing.T) {
 		e.Consents = []ConsentRef{{ID: s, Version: s}}
 		e.BreakGlass.Reason, e.BreakGlass.DisclosedBy = s, s
 		assertEntryJSON(t, e)
+		e.Caller.PatientUser = true
+		assertEntryJSON(t, e)
 	}
 	e := sample(1, "Patient/a")
 	e.Time = time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.FixedZone("x", -5*3600))
@@ -86,6 +88,9 @@ func FuzzEntryJSON(f *testing.F) {
 		}
 		if shape&16 != 0 {
 			e.Hash, e.PrevHash = a, b
+		}
+		if shape&128 != 0 {
+			e.Caller.PatientUser = true
 		}
 		if shape&32 != 0 {
 			e.Time = e.Time.In(time.FixedZone("", int(ns%(26*3600))))

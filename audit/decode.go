@@ -331,8 +331,21 @@ func (d *decoder) consents(vs int, dst *[]ConsentRef) (int, error) {
 }
 
 func (d *decoder) caller(vs int, p *Party) (int, error) {
-	return d.strObject(vs, []strField{{"subject", &p.Subject, true}, {"org", &p.Org, true},
+	strs := d.strMembers([]strField{{"subject", &p.Subject, true}, {"org", &p.Org, true},
 		{"client", &p.Client, true}, {"name", &p.Name, true}, {"address", &p.Address, true}})
+	seenPatientUser := false
+	return d.object(vs, func(key []byte, ks int) (int, error) {
+		if string(key) != "patient_user" {
+			return strs(key, ks)
+		}
+		// appendEntryJSON writes it only as true (omitempty); anything
+		// else goes to encoding/json.
+		if seenPatientUser || len(d.b)-ks < 4 || string(d.b[ks:ks+4]) != "true" {
+			return 0, errDecline
+		}
+		seenPatientUser, p.PatientUser = true, true
+		return ks + 4, nil
+	})
 }
 
 func (d *decoder) breakGlass(vs int, dst **BreakGlass) (int, error) {
@@ -357,8 +370,14 @@ type strField struct {
 // strObject decodes an object whose members are strings named in fields,
 // each at most once.
 func (d *decoder) strObject(vs int, fields []strField) (int, error) {
+	return d.object(vs, d.strMembers(fields))
+}
+
+// strMembers decodes the members of an object that are strings named in
+// fields, each at most once, and declines any other.
+func (d *decoder) strMembers(fields []strField) func(key []byte, ks int) (int, error) {
 	var seen uint32
-	return d.object(vs, func(key []byte, ks int) (int, error) {
+	return func(key []byte, ks int) (int, error) {
 		for i, f := range fields {
 			if string(key) != f.name {
 				continue
@@ -370,7 +389,7 @@ func (d *decoder) strObject(vs int, fields []strField) (int, error) {
 			return d.str(ks, f.dst, f.intern)
 		}
 		return 0, errDecline
-	})
+	}
 }
 
 // object walks the object at vs, which must be one.

@@ -51,6 +51,8 @@ func decodeSeeds() [][]byte {
 		e.Withheld = []Item{{Type: s, ID: s, Labels: []string{s}, Reasons: []string{s, "part2.no_consent"}}}
 		e.BreakGlass = &BreakGlass{Reason: s, DisclosedBy: s}
 		add(e)
+		e.Caller.PatientUser = true
+		add(e)
 	}
 	return out
 }
@@ -91,6 +93,9 @@ func TestDecodeFastDeclinesWhatItDoesNotKnow(t *testing.T) {
 		"bad time":                strings.Replace(s, `"time":"`, `"time":"x`, 1),
 		"invalid UTF-8":           strings.Replace(s, `"query":"`, "\"query\":\"\xff", 1),
 		"bytes after":             s + ` {}`,
+		"patient_user false":      strings.Replace(s, `"client":`, `"patient_user":false,"client":`, 1),
+		"patient_user twice":      strings.Replace(s, `"client":`, `"patient_user":true,"patient_user":true,"client":`, 1),
+		"patient_user as string":  strings.Replace(s, `"client":`, `"patient_user":"true","client":`, 1),
 		"spaces around (allowed)": " \n" + s + "\t ",
 	} {
 		if v == s {

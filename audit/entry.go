@@ -26,6 +26,13 @@ type Party struct {
 	// written before they existed keep their bytes and hashes.
 	Name    string `json:"name,omitempty"`
 	Address string `json:"address,omitempty"`
+	// PatientUser marks a caller signed in as a patient (the token's
+	// fhirUser names a Patient): Subject, Name and Address then identify a
+	// patient, and the SIEM export hashes or drops them with the patient
+	// ids (siem patient_ids). Omitted when false, so entries written
+	// before it existed, and every other caller's, keep their bytes and
+	// hashes.
+	PatientUser bool `json:"patient_user,omitempty"`
 }
 
 // Item is one resource the proxy disclosed, withheld or redacted.

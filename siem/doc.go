@@ -37,7 +37,15 @@
 // (who saw which patient's data, and what was withheld). With
 // PatientIDs "hash" every patient reference, resource id and query is
 // replaced by a keyed HMAC-SHA256 (stable across restarts for one key, so
-// the SIEM can still correlate) and with "omit" they are dropped.
+// the SIEM can still correlate) and with "omit" they are dropped: the
+// entry's patient and query, the ids of its disclosed, withheld and
+// redacted items, its consent ids, the break-the-glass reason (free text
+// from the token) and, when the caller is a patient (caller.patient_user,
+// or a subject that is a Patient or RelatedPerson reference or the entry's
+// patient), the caller's subject, name and address and a break-the-glass
+// recipient equal to the subject. Types, versions, labels, reasons,
+// purposes, times, seqs, hashes and a clinician's subject, org and client
+// are kept.
 // Security events never carry a patient id, a token or a search query:
 // only the kind, time, request id, the caller's subject, organisation and
 // client, and reasons from a fixed vocabulary or the verifier's message.

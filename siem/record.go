@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
@@ -53,16 +54,33 @@ type masker struct {
 	key  []byte
 }
 
+// entry applies the mode to e. In hash and omit modes it covers the
+// patient, the query, the id of every disclosed, withheld and redacted
+// item, the consent ids, the break-the-glass reason (free text from the
+// token, which may name the patient) and, when the caller is a patient
+// (selfAccess), the caller's subject, name and address and the
+// break-the-glass recipient.
 func (m masker) entry(e audit.Entry) audit.Entry {
 	switch m.mode {
-	case PatientIDsHash:
-		e.Patient = m.hash(e.Patient)
-		e.Query = m.hash(e.Query)
-	case PatientIDsOmit:
-		e.Patient, e.Query = "", ""
+	case PatientIDsHash, PatientIDsOmit:
 	default:
 		return e
 	}
+	if selfAccess(e) {
+		subject := e.Caller.Subject
+		e.Caller.Subject, e.Caller.Name, e.Caller.Address = m.text(subject), m.text(e.Caller.Name), m.text(e.Caller.Address)
+		if e.BreakGlass != nil && e.BreakGlass.Recipient == subject {
+			bg := *e.BreakGlass
+			bg.Recipient = e.Caller.Subject
+			e.BreakGlass = &bg
+		}
+	}
+	if e.BreakGlass != nil {
+		bg := *e.BreakGlass
+		bg.Reason = m.text(bg.Reason)
+		e.BreakGlass = &bg
+	}
+	e.Patient, e.Query = m.text(e.Patient), m.text(e.Query)
 	e.Disclosed = m.items(e.Disclosed)
 	e.Withheld = m.items(e.Withheld)
 	e.Redacted = m.items(e.Redacted)
@@ -83,6 +101,21 @@ func (m masker) event(ev Event) Event {
 	ev.Consent = m.id(ev.Consent)
 	return ev
 }
+
+// selfAccess reports whether e's caller is a patient, whose subject
+// identifies the patient as much as e.Patient does: the proxy marks a
+// caller signed in as a patient (Party.PatientUser), and a subject that is
+// a Patient or RelatedPerson reference, or the entry's patient, is taken
+// for one too (entries recorded before the mark).
+func selfAccess(e audit.Entry) bool {
+	s := e.Caller.Subject
+	return e.Caller.PatientUser || strings.HasPrefix(s, "Patient/") || strings.HasPrefix(s, "RelatedPerson/") ||
+		s != "" && s == e.Patient || s != "" && "Patient/"+s == e.Patient
+}
+
+// text is a value that identifies a patient as the mode has it: itself,
+// its hash or "".
+func (m masker) text(s string) string { return m.id(s) }
 
 // id is a resource id as the mode has it: itself, its hash or "".
 func (m masker) id(s string) string {
