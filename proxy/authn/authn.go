@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -109,6 +110,14 @@ var allowedAlgs = map[jwa.SignatureAlgorithm]bool{
 	jwa.PS256: true, jwa.PS384: true, jwa.PS512: true,
 	jwa.ES256: true, jwa.ES384: true, jwa.ES512: true,
 	jwa.EdDSA: true,
+}
+
+// knownAlgs are the registered JWS algorithm names (RFC 7518, RFC 8037,
+// RFC 8812) a refusal may name; any other "alg" is text of the caller's.
+var knownAlgs = map[string]bool{
+	"none": true, "HS256": true, "HS384": true, "HS512": true,
+	"RS256": true, "RS384": true, "RS512": true, "PS256": true, "PS384": true, "PS512": true,
+	"ES256": true, "ES384": true, "ES512": true, "ES256K": true, "EdDSA": true, "Ed25519": true, "Ed448": true,
 }
 
 // Config says where keys come from and what claims must hold.
@@ -295,9 +304,37 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Caller, error) {
 		return c, nil
 	}
 	if !gotKeys {
-		return Caller{}, fmt.Errorf("%w: %v", ErrKeysUnavailable, lastErr)
+		return Caller{}, fmt.Errorf("%w: %s", ErrKeysUnavailable, bounded(lastErr))
 	}
-	return Caller{}, fmt.Errorf("%w: %v", ErrUnauthenticated, lastErr)
+	return Caller{}, fmt.Errorf("%w: %s", ErrUnauthenticated, bounded(lastErr))
+}
+
+// MaxReasonBytes bounds the part of a refusal's message that comes from
+// the JWT library: its messages may quote the token (a key id it found no
+// key for, a claim's name), and a refusal is logged and queued for the
+// SIEM for every unauthenticated request.
+const MaxReasonBytes = 160
+
+// bounded is err's message cut to MaxReasonBytes on a UTF-8 boundary,
+// with "…" when cut.
+func bounded(err error) string {
+	if err == nil {
+		return "no key source"
+	}
+	return truncate(err.Error(), MaxReasonBytes)
+}
+
+// truncate returns s cut to at most n bytes on a UTF-8 boundary, ending in
+// "…" (3 bytes, within n) when it was cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := max(n-len("…"), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // ReadyCheck reports, for /readyz, whether the issuer's JWKS (when one is
@@ -371,7 +408,12 @@ func checkAlg(raw string) (string, error) {
 	}
 	h := sigs[0].ProtectedHeaders()
 	if alg := h.Algorithm(); !allowedAlgs[alg] {
-		return "", fmt.Errorf("%w: algorithm %q not allowed", ErrUnauthenticated, alg)
+		// The header is the caller's, unverified: name the algorithm
+		// only when it is a registered one, never echo arbitrary text.
+		if knownAlgs[alg.String()] {
+			return "", fmt.Errorf("%w: algorithm %s not allowed", ErrUnauthenticated, alg)
+		}
+		return "", fmt.Errorf("%w: algorithm not allowed", ErrUnauthenticated)
 	}
 	// Keys the header embeds or points to (jwk, jku, x5c, x5u) are never
 	// used: only the configured key sources are.
