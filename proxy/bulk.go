@@ -279,6 +279,8 @@ type Alert struct {
 	Blocking  bool       `json:"blocking"`
 	ClearedAt *time.Time `json:"cleared_at,omitempty"`
 	ClearedBy string     `json:"cleared_by,omitempty"`
+
+	logSubject string // what the log line and events of its raising name (logSubject); not stored
 }
 
 // Alert statuses.
@@ -313,7 +315,7 @@ func (s *Server) bulkCheck(ex *exchange, entries []audit.Entry) *Alert {
 	_, _ = rand.Read(id)
 	return &Alert{
 		ID: bulkAlertIDPrefix + hex.EncodeToString(id), Kind: x.kind, Status: AlertOpen,
-		Caller: bulkKey(ex.caller), Subject: ex.caller.Subject, Org: ex.caller.Org, Client: ex.caller.Client,
+		Caller: bulkKey(ex.caller), Subject: ex.caller.Subject, Org: ex.caller.Org, Client: ex.caller.Client, logSubject: logSubject(ex.caller),
 		Count: x.count, Threshold: x.threshold, Window: s.bulk.rules.Window.String(),
 		RequestID: ex.requestID, RaisedAt: time.Now().UTC(), Blocking: s.bulk.rules.Block,
 	}
@@ -339,13 +341,13 @@ func (s *Server) raiseAlert(ctx context.Context, a *Alert) {
 		reason = bulkReasonWithheldText
 	}
 	s.log.Warn("bulk-access alert", "alert_id", a.ID, "kind", a.Kind, "request_id", a.RequestID,
-		"caller_subject", a.Subject, "caller_org", a.Org, "caller_client", a.Client,
+		"caller_subject", a.logSubject, "caller_org", a.Org, "caller_client", a.Client,
 		"count", a.Count, "threshold", a.Threshold, "window", a.Window, "blocked", a.Blocking)
 	s.emit(siem.Event{Kind: siem.KindBulkAlert, Severity: siem.SeverityAlert, RequestID: a.RequestID,
-		Subject: a.Subject, Org: a.Org, Client: a.Client, AlertID: a.ID, Reason: reason, Count: a.Count})
+		Subject: a.logSubject, Org: a.Org, Client: a.Client, AlertID: a.ID, Reason: reason, Count: a.Count})
 	if a.Blocking {
 		s.emit(siem.Event{Kind: siem.KindCallerBlocked, Severity: siem.SeverityAlert, RequestID: a.RequestID,
-			Subject: a.Subject, Org: a.Org, Client: a.Client, AlertID: a.ID, Reason: "blocked until an auditor clears the alert"})
+			Subject: a.logSubject, Org: a.Org, Client: a.Client, AlertID: a.ID, Reason: "blocked until an auditor clears the alert"})
 	}
 }
 

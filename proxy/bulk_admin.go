@@ -84,7 +84,7 @@ func (s *Server) clearAlert(c *gin.Context) {
 		// Separation of duties: the flagged caller does not judge its own
 		// alert, nor lift its own block.
 		s.log.Warn("alert clear refused: the clearer is the flagged caller", "request_id", c.GetString(requestIDKey),
-			"alert_id", a.ID, "caller_subject", clearer.Subject, "caller_client", clearer.Client)
+			"alert_id", a.ID, "caller_subject", logSubject(clearer), "caller_client", clearer.Client)
 		writeOutcome(c.Writer, http.StatusForbidden, "forbidden",
 			"separation of duties: this alert flags you (the clearer's subject or client is the flagged caller's); another auditor must clear it")
 		return

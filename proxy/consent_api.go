@@ -315,9 +315,9 @@ func (s *Server) consentChanged(c *gin.Context, action string, rec consent.Recor
 	version := strconv.FormatUint(rec.Version, 10)
 	s.log.Info("consent changed", "request_id", c.GetString(requestIDKey), "action", action,
 		"consent_version", version, "consent_status", rec.Status,
-		"actor_subject", actor.Subject, "actor_org", actor.Org, "actor_client", actor.Client)
+		"actor_subject", logSubject(actor), "actor_org", actor.Org, "actor_client", actor.Client)
 	s.securityEvent(c, siem.Event{Kind: siem.KindConsentChanged, Severity: siem.SeverityNotice,
-		Subject: actor.Subject, Org: actor.Org, Client: actor.Client,
+		Subject: logSubject(actor), Org: actor.Org, Client: actor.Client,
 		Action: action, Consent: rec.ID, ConsentVersion: version, Reason: "consent status " + rec.Status})
 }
 

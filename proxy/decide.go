@@ -338,10 +338,10 @@ func (r *run) noteBreakGlass(ctx context.Context) {
 	}
 	breakGlassUses.Add(ctx, 1)
 	r.s.log.Warn("break-the-glass disclosure; flagged in the ledger for review",
-		"request_id", r.ex.requestID, "caller_org", r.ex.caller.Org, "caller_subject", r.ex.caller.Subject,
+		"request_id", r.ex.requestID, "caller_org", r.ex.caller.Org, "caller_subject", logSubject(r.ex.caller),
 		"items", n, "policy_revision", r.policyRevision())
 	r.s.emit(siem.Event{Kind: siem.KindBreakGlass, Severity: siem.SeverityWarning, RequestID: r.ex.requestID, // events.go
-		Subject: r.ex.caller.Subject, Org: r.ex.caller.Org, Client: r.ex.caller.Client, Count: n, Revision: r.policyRevision()})
+		Subject: logSubject(r.ex.caller), Org: r.ex.caller.Org, Client: r.ex.caller.Client, Count: n, Revision: r.policyRevision()})
 }
 
 // disclosedUnderBreakGlass reports whether it is disclosed and anything it

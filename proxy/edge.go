@@ -146,7 +146,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	if err := authn.BindClient(&caller, c.Request.TLS); err != nil {
 		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", err.Error())
 		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
-			Subject: caller.Subject, Org: caller.Org, Client: caller.Client, Reason: err.Error()})
+			Subject: logSubject(caller), Org: caller.Org, Client: caller.Client, Reason: err.Error()})
 		unauthorized(c, "the bearer token was issued to another client than the TLS client certificate names")
 		return
 	}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 
+	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
 )
@@ -17,9 +18,23 @@ func (s *Server) securityEvent(c *gin.Context, ev siem.Event) {
 	}
 	if ev.Subject == "" && ev.Org == "" && ev.Client == "" {
 		caller := callerOf(c)
-		ev.Subject, ev.Org, ev.Client = caller.Subject, caller.Org, caller.Client
+		ev.Subject, ev.Org, ev.Client = logSubject(caller), caller.Org, caller.Client
 	}
 	s.emit(ev)
+}
+
+// logSubject is the caller's subject as the edge's logs and security events
+// may name it: none for a patient's token (a patient-facing app's user, a
+// token bound to a patient by its launch context or identifier), whose
+// subject is the patient's own login at the identity provider, as the
+// access log and the web console (console/session.go logSubject) leave it
+// out. Such a caller is named by its client and organisation; the ledger
+// keeps the subject.
+func logSubject(c authn.Caller) string {
+	if c.PatientUser || c.Patient != "" || c.PatientIdentifier != "" {
+		return ""
+	}
+	return c.Subject
 }
 
 func (s *Server) emit(ev siem.Event) {

@@ -409,7 +409,7 @@ func (s *Server) rateLimit(c *gin.Context, class int) {
 	rateLimitRefusals.Add(c.Request.Context(), 1, refusalAttrs(class, v.dim))
 	if v.note {
 		s.log.Warn("rate limit reached", "request_id", c.GetString(requestIDKey), "class", classNames[class],
-			"dimension", dimNames[v.dim], "caller_subject", caller.Subject, "caller_org", caller.Org, "caller_client", caller.Client)
+			"dimension", dimNames[v.dim], "caller_subject", logSubject(caller), "caller_org", caller.Org, "caller_client", caller.Client)
 		s.securityEvent(c, siem.Event{Kind: siem.KindRateLimited, Severity: siem.SeverityWarning,
 			Class: classNames[class], Dimension: dimNames[v.dim], Reason: "rate limit reached"})
 	}
