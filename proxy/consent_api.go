@@ -343,9 +343,26 @@ func (s *Server) consentError(c *gin.Context, err error) {
 	case errors.Is(err, context.Canceled):
 		writeFailure(c.Writer, classify(err))
 	default:
-		s.log.Error("consent store failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
+		s.log.Error("consent store failed", "request_id", c.GetString(requestIDKey), "error", storeCause(err, c.Param("id")))
 		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the consent store failed; nothing was changed")
 	}
+}
+
+// storeCause renders a consent store failure for the log without the
+// consent id, which the proxy never logs (a PUT chooses it, and may spell a
+// patient's): the store wraps ids into its errors ("consent: getting <id>:
+// ..."), so the log gets the innermost cause, without quoted text
+// (errString), and with the id the request named withheld should the cause
+// still spell it.
+func storeCause(err error, id string) string {
+	for inner := errors.Unwrap(err); inner != nil; inner = errors.Unwrap(err) {
+		err = inner
+	}
+	msg := errString(err)
+	if id != "" {
+		msg = strings.ReplaceAll(msg, id, "(id withheld)")
+	}
+	return msg
 }
 
 // writeConsent answers one stored version with its ETag, Last-Modified and
