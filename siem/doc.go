@@ -55,7 +55,19 @@
 //	siem/                          root bucket of this package
 //	└── v1/
 //	    ├── events/<seq> → JSON    queued security events; seq 8-byte big-endian
-//	    └── cursor/"cursor" → <ledger seq><event seq>   16 bytes, big-endian
+//	    └── cursor/
+//	        ├── "cursor" → <ledger seq><event seq>      16 bytes, big-endian
+//	        └── "queued_bytes" → <n>                    8 bytes, big-endian: the
+//	                                                    queued events' JSON
+//
+// The queue is bounded by count (Queue.MaxQueued, 1,000,000) and by the
+// bytes of the queued JSON (Queue.MaxQueuedBytes, 256 MiB; counted on open
+// for a store from before the count was kept). When either is reached Emit
+// drops the new event (never a queued one) with ErrQueueFull, counted by
+// ds4p.siem.events.dropped{kind, limit}; token_refused and rate_limited,
+// which a caller raises at will, are dropped from 90 % of either, so that a
+// flood of them leaves room for the others. An event's Reason is cut to
+// MaxReasonBytes (256).
 //
 // In an encrypted store ([WithSealer]) every value of both buckets is
 // sealed (internal/seal, bound to its bucket and key); values queued in

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ds4p/ds4p/internal/seal"
 	"go.etcd.io/bbolt"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -21,6 +23,9 @@ var (
 	eventsBucket = []byte("events")
 	cursorBucket = []byte("cursor")
 	cursorKey    = []byte("cursor")
+	// queuedKey (in the cursor bucket) holds the bytes of the queued
+	// events' JSON, 8 bytes big-endian, kept with every Emit and ack.
+	queuedKey = []byte("queued_bytes")
 )
 
 // Cursor is how far the export got: the last ledger seq and the last event
@@ -30,19 +35,36 @@ type Cursor struct {
 	Events uint64 `json:"events"`
 }
 
-// DefaultMaxQueued bounds the events waiting for the SIEM (a few hundred
-// bytes each): a sink that is down for long, or a flood of refused
-// tokens, cannot fill the disk.
-const DefaultMaxQueued = 1_000_000
+// DefaultMaxQueued and DefaultMaxQueuedBytes bound the events waiting for
+// the SIEM (a few hundred bytes each), by count and by the bytes of their
+// JSON: a sink that is down for long, or a flood of refused tokens, cannot
+// fill the disk.
+const (
+	DefaultMaxQueued      = 1_000_000
+	DefaultMaxQueuedBytes = 256 << 20
+)
 
-// ErrQueueFull is returned by Emit when MaxQueued events wait; the event
-// is dropped and counted by the ds4p.siem.events.dropped metric.
+// MaxReasonBytes bounds an event's Reason: Emit cuts a longer one on a
+// UTF-8 boundary, ending it in "…". A reason may carry a library's message
+// about a caller's input (a refused token), queued for every request.
+const MaxReasonBytes = 256
+
+// noisyKinds are the events an unauthenticated or throttled caller raises
+// at will: they may fill the queue only to 90 % of its bounds, so that a
+// flood of them leaves room for the rest (break_glass, bulk_alert ...).
+var noisyKinds = map[string]bool{KindTokenRefused: true, KindRateLimited: true}
+
+// ErrQueueFull is returned by Emit when the queue is at MaxQueued events
+// or MaxQueuedBytes (at 90 % of either for token_refused and rate_limited
+// events): the new event is dropped, never a queued one, and counted by
+// the ds4p.siem.events.dropped metric (attributes kind and limit, "count"
+// or "bytes").
 var ErrQueueFull = errors.New("siem: the event queue is full")
 
 var meter = otel.Meter("github.com/ds4p/ds4p/siem")
 
 var droppedEvents, _ = meter.Int64Counter("ds4p.siem.events.dropped",
-	metric.WithDescription("security events dropped because the SIEM queue was full"))
+	metric.WithDescription("security events dropped because the SIEM queue was full (limit: count or bytes)"))
 
 // Queue is the durable queue of security events in the bbolt file, and
 // the export cursor beside it. It is safe for concurrent use.
@@ -52,8 +74,11 @@ type Queue struct {
 	notify chan struct{}
 	sealer *seal.Sealer // nil: plaintext (WithSealer)
 	// MaxQueued bounds the events not yet delivered (DefaultMaxQueued
-	// when 0). Set it before the first Emit.
-	MaxQueued int
+	// when 0), MaxQueuedBytes the bytes of their JSON (as queued, before
+	// any sealing; DefaultMaxQueuedBytes when 0). Set them before the
+	// first Emit.
+	MaxQueued      int
+	MaxQueuedBytes int64
 }
 
 // OpenQueue creates the package's buckets in db when needed. On a
@@ -91,7 +116,10 @@ func OpenQueue(db *bbolt.DB, opts ...QueueOption) (*Queue, error) {
 		if _, err = schema.CreateBucketIfNotExists(cursorBucket); err != nil {
 			return err
 		}
-		return q.checkSealing(tx)
+		if err := q.checkSealing(tx); err != nil {
+			return err
+		}
+		return q.initQueued(schema)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("siem: opening the queue: %w", err)
@@ -108,13 +136,21 @@ func schemaOf(tx *bbolt.Tx) (*bbolt.Bucket, error) {
 }
 
 // Emit appends ev to the queue, durably (group-committed with concurrent
-// emits), assigning its Seq and, when zero, its Time.
+// emits), assigning its Seq and, when zero, its Time. A Reason longer than
+// MaxReasonBytes is cut. A full queue drops ev (ErrQueueFull).
 func (q *Queue) Emit(ev Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = q.now()
 	}
 	ev.Time = ev.Time.UTC()
+	ev.Reason = truncate(ev.Reason, MaxReasonBytes)
+	maxN, maxBytes := uint64(cmp.Or(q.MaxQueued, DefaultMaxQueued)), uint64(cmp.Or(q.MaxQueuedBytes, DefaultMaxQueuedBytes))
+	if noisyKinds[ev.Kind] {
+		maxN, maxBytes = maxN-maxN/10, maxBytes-maxBytes/10
+	}
+	var limit string
 	err := q.db.Batch(func(tx *bbolt.Tx) error {
+		limit = ""
 		s, err := schemaOf(tx)
 		if err != nil {
 			return err
@@ -124,24 +160,36 @@ func (q *Queue) Emit(ev Event) error {
 		if err != nil {
 			return err
 		}
-		if b.Sequence()-cur.Events >= uint64(cmp.Or(q.MaxQueued, DefaultMaxQueued)) {
-			return ErrQueueFull // checked before NextSequence: a drop leaves no gap in the seqs
-		}
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
+		// Checked before NextSequence: a drop leaves no gap in the seqs.
+		if b.Sequence()-cur.Events >= maxN {
+			limit = "count"
+			return ErrQueueFull
 		}
 		e := ev
-		e.Seq = seq
+		e.Seq = b.Sequence() + 1
 		v, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
-		k := seqKey(seq)
-		return b.Put(k, q.store(eventsName, k, v))
+		queued, err := q.readQueued(s)
+		if err != nil {
+			return err
+		}
+		if queued+uint64(len(v)) > maxBytes {
+			limit = "bytes"
+			return ErrQueueFull
+		}
+		if seq, err := b.NextSequence(); err != nil || seq != e.Seq {
+			return cmp.Or(err, fmt.Errorf("siem: event seq %d, want %d", seq, e.Seq))
+		}
+		k := seqKey(e.Seq)
+		if err := b.Put(k, q.store(eventsName, k, v)); err != nil {
+			return err
+		}
+		return q.writeQueued(s, queued+uint64(len(v)))
 	})
 	if errors.Is(err, ErrQueueFull) {
-		droppedEvents.Add(context.Background(), 1)
+		droppedEvents.Add(context.Background(), 1, metric.WithAttributes(attribute.String("kind", ev.Kind), attribute.String("limit", limit)))
 		return err
 	}
 	if err != nil {
@@ -229,17 +277,99 @@ func (q *Queue) ack(c Cursor) error {
 		}
 		b := s.Bucket(eventsBucket)
 		var done [][]byte
+		var size uint64
 		cur := b.Cursor()
-		for k, _ := cur.First(); k != nil && binary.BigEndian.Uint64(k) <= c.Events; k, _ = cur.Next() {
+		for k, v := cur.First(); k != nil && binary.BigEndian.Uint64(k) <= c.Events; k, v = cur.Next() {
 			done = append(done, append([]byte(nil), k...))
+			size += q.plainSize(v)
+		}
+		if len(done) == 0 {
+			return nil
 		}
 		for _, k := range done { // never delete while iterating
 			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
+		queued, err := q.readQueued(s)
+		if err != nil {
+			return err
+		}
+		if k, _ := b.Cursor().First(); k == nil || size > queued {
+			queued, size = 0, 0 // an empty queue holds nothing, whatever the count said
+		}
+		return q.writeQueued(s, queued-size)
+	})
+}
+
+// plainSize is the length of the JSON of a queued event stored as v.
+func (q *Queue) plainSize(v []byte) uint64 {
+	if q.sealer != nil && len(v) >= seal.Overhead {
+		return uint64(len(v) - seal.Overhead)
+	}
+	return uint64(len(v))
+}
+
+// readQueued returns the bytes of the queued events' JSON.
+func (q *Queue) readQueued(schema *bbolt.Bucket) (uint64, error) {
+	v := schema.Bucket(cursorBucket).Get(queuedKey)
+	if v == nil {
+		return 0, nil
+	}
+	v, err := q.load(cursorName, queuedKey, v)
+	if err != nil || len(v) != 8 {
+		return 0, fmt.Errorf("siem: reading the queued bytes: %w", cmp.Or(err, errors.New("not 8 bytes")))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func (q *Queue) writeQueued(schema *bbolt.Bucket, n uint64) error {
+	return schema.Bucket(cursorBucket).Put(queuedKey, q.store(cursorName, queuedKey, binary.BigEndian.AppendUint64(nil, n)))
+}
+
+// initQueued counts the bytes of the queued events when the store has no
+// count yet (a store from before it was kept), once.
+func (q *Queue) initQueued(schema *bbolt.Bucket) error {
+	if schema.Bucket(cursorBucket).Get(queuedKey) != nil {
+		return nil
+	}
+	var n uint64
+	err := schema.Bucket(eventsBucket).ForEach(func(_, v []byte) error {
+		n += q.plainSize(v)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return q.writeQueued(schema, n)
+}
+
+// QueuedBytes returns the bytes of the queued events' JSON, as
+// MaxQueuedBytes bounds them.
+func (q *Queue) QueuedBytes() (int64, error) {
+	var n uint64
+	err := q.db.View(func(tx *bbolt.Tx) error {
+		s, err := schemaOf(tx)
+		if err != nil {
+			return err
+		}
+		n, err = q.readQueued(s)
+		return err
+	})
+	return int64(n), err
+}
+
+// truncate returns s cut to at most n bytes on a UTF-8 boundary, ending in
+// "…" (within n) when it was cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := max(n-len("…"), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // Pending counts the queued events not yet delivered.

@@ -120,9 +120,12 @@ type SIEMConfig struct {
 	Interval    time.Duration `yaml:"interval"`
 	Batch       int           `yaml:"batch"`
 	// MaxQueued bounds the security events waiting for delivery
-	// (default siem.DefaultMaxQueued); beyond it new ones are dropped and
-	// counted (ds4p.siem.events.dropped).
-	MaxQueued int `yaml:"max_queued"`
+	// (default siem.DefaultMaxQueued), MaxQueuedBytes the bytes of their
+	// JSON (default siem.DefaultMaxQueuedBytes, 256 MiB); beyond either,
+	// new ones are dropped and counted (ds4p.siem.events.dropped), and
+	// token_refused and rate_limited events beyond 90 % of either.
+	MaxQueued      int   `yaml:"max_queued"`
+	MaxQueuedBytes int64 `yaml:"max_queued_bytes"`
 }
 
 // SyslogConfig sends RFC 5424 messages to a syslog server.
@@ -163,8 +166,8 @@ func (s SIEMConfig) validate() []error {
 			errs = append(errs, fmt.Errorf("siem.syslog.max_datagram: %d is not from %d to %d bytes", m, siem.MinDatagram, siem.MaxUDPDatagram))
 		}
 	}
-	if s.Interval < 0 || s.Batch < 0 || s.MaxQueued < 0 {
-		errs = append(errs, errors.New("siem: interval, batch and max_queued must not be negative"))
+	if s.Interval < 0 || s.Batch < 0 || s.MaxQueued < 0 || s.MaxQueuedBytes < 0 {
+		errs = append(errs, errors.New("siem: interval, batch, max_queued and max_queued_bytes must not be negative"))
 	}
 	return errs
 }
@@ -191,7 +194,7 @@ func openProtection(ctx context.Context, cfg Config, db *bbolt.DB, ledger *audit
 	if p.queue, err = siem.OpenQueue(db, queueSealing(sealer)...); err != nil {
 		return nil, err
 	}
-	p.queue.MaxQueued = cfg.SIEM.MaxQueued
+	p.queue.MaxQueued, p.queue.MaxQueuedBytes = cfg.SIEM.MaxQueued, cfg.SIEM.MaxQueuedBytes
 	sinks, err := cfg.SIEM.sinks(log)
 	if err != nil {
 		return nil, err
