@@ -225,6 +225,12 @@ func (s *Server) routes() *gin.Engine {
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
+	// No caller is a trusted proxy: gin's ClientIP otherwise believes
+	// anyone's X-Forwarded-For, and otelgin puts it on spans as
+	// client.address. Nothing else reads ClientIP (rate limits key on the
+	// token's subject, client and organisation; the console's sign-in limit
+	// reads RemoteAddr).
+	_ = e.SetTrustedProxies(nil)
 	edge := []gin.HandlerFunc{s.requestID, s.recover}
 	if !s.opts.NoEdgeTelemetry {
 		edge = append(edge, hideURLFromTelemetry(s.telemetryHost()), otelgin.Middleware("ds4p"), restoreURL)

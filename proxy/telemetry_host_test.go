@@ -80,3 +80,29 @@ func TestHostHeaderNotInTelemetry(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardedForNotBelieved: gin trusted every caller's X-Forwarded-For
+// as its client address, which otelgin puts on the server span as
+// client.address: any caller could write what it liked there. No caller is
+// a trusted proxy. Not parallel: it records the global tracer provider's
+// spans.
+func TestForwardedForNotBelieved(t *testing.T) {
+	rec := recordSpans(t)
+	h := newHarness(t, fhirJSONHandler(200, sudCondition))
+	h.get("/fhir/Condition/sud1", tokConsented, "X-Forwarded-For", "203.0.113.9", "X-Real-IP", "203.0.113.10")
+	server := false
+	for _, text := range spanTexts(rec) {
+		if strings.HasPrefix(text, "GET /fhir/*path") {
+			server = true
+			if !strings.Contains(text, "client.address=127.0.0.1") {
+				t.Errorf("client.address is not the connection's: %s", text)
+			}
+		}
+		if strings.Contains(text, "203.0.113.") {
+			t.Errorf("span believes the caller's forwarding header: %s", text)
+		}
+	}
+	if !server {
+		t.Error("no server span")
+	}
+}
