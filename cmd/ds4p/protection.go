@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -302,28 +303,71 @@ const SIEMKeyFile = "siem.key"
 
 // siemHashKey reads the HMAC key of hashed patient ids: the configured
 // file, or siem.key in the data directory, made on first start, so that
-// hashes stay comparable across restarts.
+// hashes stay comparable across restarts. Like the storage key file, a key
+// file others than its owner may read or write is refused.
 func siemHashKey(cfg Config) ([]byte, error) {
 	path := cfg.SIEM.HashKeyFile
-	if path == "" {
+	made := path == ""
+	if made {
 		path = filepath.Join(cfg.DataDir, SIEMKeyFile)
-		key := make([]byte, 32)
-		_, _ = rand.Read(key)
-		if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
-			_, werr := f.Write(key)
-			if cerr := f.Close(); werr != nil || cerr != nil {
-				return nil, fmt.Errorf("writing the SIEM hash key %s: %w", path, errors.Join(werr, cerr))
-			}
-		} else if !errors.Is(err, os.ErrExist) {
+		if err := makeSIEMKey(path); err != nil {
 			return nil, fmt.Errorf("creating the SIEM hash key %s: %w", path, err)
 		}
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the SIEM hash key: %w", err)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("SIEM hash key %s has mode %#o: others may read it; chmod 600 it", path, perm)
 	}
 	key, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the SIEM hash key: %w", err)
 	}
 	if len(key) < 32 {
-		return nil, fmt.Errorf("SIEM hash key %s: %s, at least 32 are needed", path, plural(len(key), "byte", "bytes"))
+		hint := ""
+		if made {
+			// A key ds4p made is written whole or not at all; a short
+			// one was never used (serve refuses it), so a new one loses
+			// no hash.
+			hint = "; delete it to have a new one made"
+		}
+		return nil, fmt.Errorf("SIEM hash key %s: %s, at least 32 are needed%s", path, plural(len(key), "byte", "bytes"), hint)
 	}
 	return key, nil
+}
+
+// makeSIEMKey writes a new random key to path unless a file is there,
+// durably: a temporary file (mode 0600), fsynced, linked to path (never
+// replacing one another process made meanwhile), and the directory
+// fsynced, so that a crash leaves either no key or a whole one.
+func makeSIEMKey(path string) error {
+	if _, err := os.Lstat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(key)
+	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	err = os.Link(tmp, path)
+	_ = os.Remove(tmp)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
 }
