@@ -179,15 +179,41 @@ func (h *otelErrors) Handle(err error) {
 		"similar_errors_since_last", suppressed)
 }
 
-// otelEndpoints names the OTLP endpoints configured.
+// otelEndpoints names the OTLP endpoints configured, without credentials
+// (redactEndpoint).
 func otelEndpoints() string {
 	var out []string
 	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"} {
 		if v := os.Getenv(k); v != "" {
-			out = append(out, k+"="+v)
+			out = append(out, k+"="+redactEndpoint(v))
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// redactEndpoint is an OTLP endpoint as the log may show it: a collector's
+// URL can carry credentials in its userinfo (https://user:token@host) or
+// query (?api-key=...), so both are replaced by "redacted"; a value that is
+// no URL is withheld when it could hold either.
+func redactEndpoint(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Opaque != "" {
+		if strings.ContainsAny(v, "@?#") {
+			return "(withheld: not a URL, and may carry credentials)"
+		}
+		return v
+	}
+	if u.User == nil && u.RawQuery == "" && u.Fragment == "" {
+		return v
+	}
+	if u.User != nil {
+		u.User = url.User("redacted")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "redacted"
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }
 
 // checkOTelEndpoints refuses an OTLP endpoint that is not an absolute
@@ -201,7 +227,7 @@ func checkOTelEndpoints() error {
 			continue
 		}
 		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			errs = append(errs, fmt.Errorf("%s: %q is not an absolute http(s) URL such as http://collector:4318", k, v))
+			errs = append(errs, fmt.Errorf("%s: %q is not an absolute http(s) URL such as http://collector:4318", k, redactEndpoint(v)))
 		}
 	}
 	return errors.Join(errs...)

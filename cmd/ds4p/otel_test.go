@@ -338,3 +338,29 @@ func TestOTelEndpointMustBeAURL(t *testing.T) {
 		t.Fatalf("a good endpoint refused: %v", err)
 	}
 }
+
+// TestOTelEndpointCredentialsNotLogged: the export-failure log line named
+// the endpoint variables as set, and a collector's URL can carry
+// credentials in its userinfo or query (QA round 17); so could the startup
+// refusal of an endpoint that is no http(s) URL.
+func TestOTelEndpointCredentialsNotLogged(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "https://tenant:s3cret-pw@collector.example:4318/otlp?api-key=s3cret-key#s3cret-frag")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:4318/v1/traces")
+	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "")
+	var buf bytes.Buffer
+	h := &otelErrors{log: slog.New(slog.NewJSONHandler(&buf, nil)), now: time.Now}
+	h.Handle(errors.New("traces export: connection refused"))
+	got := buf.String()
+	if strings.Contains(got, "s3cret") || !strings.Contains(got, "collector.example:4318/otlp") || !strings.Contains(got, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:4318/v1/traces") {
+		t.Errorf("log: %s", got)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://tenant:s3cret-pw@collector.example/?k=s3cret")
+	if err := checkOTelEndpoints(); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("checkOTelEndpoints: %v", err)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "tenant:s3cret-pw@collector.example:4318")
+	if err := checkOTelEndpoints(); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("checkOTelEndpoints: %v", err)
+	}
+}
