@@ -421,7 +421,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("console sign-in refused", "request_id", rid, "reason", err.Error())
 		ev := siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, RequestID: rid,
 			Subject: caller.Subject, Org: caller.Org, Client: caller.Client, Reason: "console sign-in: " + err.Error()}
-		if caller.PatientUser || caller.Patient != "" || caller.PatientIdentifier != "" {
+		if caller.PatientSide() {
 			ev.Subject = "" // a patient's subject is the patient
 		}
 		h.cfg.SecurityEvent(ev)

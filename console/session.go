@@ -145,7 +145,7 @@ func (ss *sessions) create(token string, caller authn.Caller, roles []string, ex
 	id := randomToken()
 	s := &session{
 		id: id, tag: sessionTag(id), csrf: randomToken(), token: token, subject: caller.Subject, client: caller.Client,
-		certID: certID, patient: caller.PatientUser || caller.Patient != "" || caller.PatientIdentifier != "",
+		certID: certID, patient: caller.PatientSide(),
 		roles: roles, created: now, lastSeen: now, expires: expires,
 	}
 	var out []ended

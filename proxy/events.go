@@ -24,14 +24,15 @@ func (s *Server) securityEvent(c *gin.Context, ev siem.Event) {
 }
 
 // logSubject is the caller's subject as the edge's logs and security events
-// may name it: none for a patient's token (a patient-facing app's user, a
-// token bound to a patient by its launch context or identifier), whose
-// subject is the patient's own login at the identity provider, as the
-// access log and the web console (console/session.go logSubject) leave it
-// out. Such a caller is named by its client and organisation; the ledger
-// keeps the subject.
+// may name it: none for a patient's token (authn.Caller.PatientSide: a
+// patient-facing app's user, a token bound to a patient by its identifier,
+// or by a launch context without a clinician's fhirUser), whose subject is
+// the patient's own login at the identity provider, as the access log and
+// the web console (console/session.go logSubject) leave it out. Such a
+// caller is named by its client and organisation; the ledger keeps the
+// subject. A clinician launched in a patient's context keeps it.
 func logSubject(c authn.Caller) string {
-	if c.PatientUser || c.Patient != "" || c.PatientIdentifier != "" {
+	if c.PatientSide() {
 		return ""
 	}
 	return c.Subject

@@ -82,4 +82,35 @@ func TestPatientSubjectNotInEdgeLogsOrEvents(t *testing.T) {
 		}
 		check(t, &logs, ev, "break_glass")
 	})
+	// A clinician in an EHR launch (fhirUser a Practitioner) is no patient:
+	// security review needs who broke the glass.
+	t.Run("break-glass by a launched clinician", func(t *testing.T) {
+		var logs lockedBuffer
+		ev := &recEvents{}
+		h := newHarness(t, fhirJSONHandler(200, part2Condition), func(_ *Options, d *Deps) {
+			d.Auth, d.Events = launchedClinician{}, ev
+			d.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		})
+		if resp, body := h.get("/fhir/Condition/p2c", "any"); resp.StatusCode != 200 {
+			t.Fatalf("break-glass read: %d %s", resp.StatusCode, body)
+		}
+		ev.mu.Lock()
+		defer ev.mu.Unlock()
+		named := false
+		for _, e := range ev.evs {
+			named = named || e.Kind == "break_glass" && e.Subject == "dr.house"
+		}
+		if !named {
+			t.Errorf("no break_glass event naming the clinician among %+v", ev.evs)
+		}
+	})
+}
+
+// launchedClinician is launchedBreakGlass with a clinician's fhirUser.
+type launchedClinician struct{ breakGlassAuth }
+
+func (a launchedClinician) Verify(ctx context.Context, raw string) (authn.Caller, error) {
+	c, err := a.breakGlassAuth.Verify(ctx, raw)
+	c.Subject, c.Patient, c.FHIRUser = "dr.house", "p1", "Practitioner/house"
+	return c, err
 }

@@ -103,6 +103,25 @@ type Caller struct {
 // HasScope reports whether the caller was granted scope s.
 func (c Caller) HasScope(s string) bool { return slices.Contains(c.Scopes, s) }
 
+// PatientSide reports whether the token's user is, or may be, the patient
+// (or someone acting for them), whose subject is then their own login at
+// the identity provider: logs and security events leave it out. A patient
+// user (fhirUser names a Patient) or a token bound by a patient identifier
+// is; a token with a patient launch context is too, unless its fhirUser
+// names a clinician (a SMART EHR launch: Practitioner or
+// PractitionerRole), whose subject security review needs (who broke the
+// glass).
+func (c Caller) PatientSide() bool {
+	if c.PatientUser || c.PatientIdentifier != "" {
+		return true
+	}
+	if c.Patient == "" {
+		return false
+	}
+	typ, _, _ := strings.Cut(c.FHIRUser, "/")
+	return typ != "Practitioner" && typ != "PractitionerRole"
+}
+
 // allowedAlgs is the signature algorithm allowlist: asymmetric only, never
 // "none", never HMAC (a public key must not double as an HMAC secret).
 var allowedAlgs = map[jwa.SignatureAlgorithm]bool{
