@@ -37,7 +37,7 @@ func decodeEnvelope(id string, version uint64, env []byte) (Record, error) {
 	}
 	var hd header
 	if err := json.Unmarshal(h, &hd); err != nil {
-		return Record{}, fmt.Errorf("decoding header of %s/%d: %w", id, version, err)
+		return Record{}, fmt.Errorf("decoding the header of version %d: %w", version, err)
 	}
 	return Record{
 		ID:      id,

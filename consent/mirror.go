@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,7 +38,7 @@ func (s *Store) Mirror() *Mirror { return &Mirror{db: s.db, c: s.codec} }
 // envelope opens and decodes the mirrored consent id stored as v.
 func (m *Mirror) envelope(id string, v []byte) (Record, error) {
 	if v == nil {
-		return Record{}, fmt.Errorf("mirrored consent %s missing", id)
+		return Record{}, errors.New("a mirrored consent is missing (its id is not logged: a PUT chooses it)")
 	}
 	env, err := m.c.open(mirrorConsentsName, []byte(id), v)
 	if err != nil {

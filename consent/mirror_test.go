@@ -3,6 +3,7 @@ package consent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,4 +64,23 @@ func ids(es []MirrorEntry) []string {
 		out = append(out, e.ID)
 	}
 	return out
+}
+
+// TestMirrorErrorsNameNoConsentID: the proxy logs the mirror's errors
+// (reading the stored mirror at start), and a consent id can spell a
+// patient's name (a PUT chooses it), so the errors do not carry it (QA
+// round 17).
+func TestMirrorErrorsNameNoConsentID(t *testing.T) {
+	t.Parallel()
+	s, err := Open(openDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "jane-doe-1970-01-01-sud-consent"
+	if _, err := s.Mirror().envelope(id, nil); err == nil || strings.Contains(err.Error(), id) {
+		t.Fatalf("missing mirrored consent: %v", err)
+	}
+	if _, err := decodeEnvelope(id, 3, []byte("{not json}\n{}")); err == nil || strings.Contains(err.Error(), id) {
+		t.Fatalf("undecodable header: %v", err)
+	}
 }
