@@ -25,10 +25,20 @@ func runLabel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	rulesDir := fs.String("rules-dir", "", "directory of label rule files (default: the config's, else the embedded rules)")
 	out := fs.String("o", "-", "output file, - for stdout")
 	why := fs.Bool("why", false, "list every derived label with its reason in the summary")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	// Flags may follow FILE too, as the usage line writes them (`ds4p
+	// label FILE -why`); Go's flag parsing stops at the first argument.
+	var files []string
+	for rest := args; ; {
+		if err := parseFlags(fs, rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		rest = fs.Args()[1:]
 	}
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		fs.Usage()
 		return &usageError{"one input file (or -) is required"}
 	}
@@ -40,7 +50,7 @@ func runLabel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	in, err := readInput(fs.Arg(0))
+	in, err := readInput(files[0])
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,32 @@ func TestLabelCommand(t *testing.T) {
 	}
 }
 
+// TestLabelCommandFlagsAfterFile: the usage line writes flags after FILE
+// (`ds4p label FILE -o OUT -why`); Go's flag parsing stopped at FILE, so that
+// spelling was a usage error (QA round 18). Two files still are.
+func TestLabelCommandFlagsAfterFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	in, outFile := filepath.Join(dir, "in.json"), filepath.Join(dir, "out.json")
+	if err := os.WriteFile(in, []byte(`{"resourceType":"Condition","id":"c1","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	if err := runLabel(t.Context(), []string{in, "-o", outFile, "-why"}, &out, &errOut); err != nil {
+		t.Fatalf("%v: %s", err, errOut.String())
+	}
+	if b, err := os.ReadFile(outFile); err != nil || !strings.Contains(string(b), `"code":"SUD"`) {
+		t.Fatalf("output file: %v %s", err, b)
+	}
+	if !strings.Contains(errOut.String(), "1 resource") || !strings.Contains(errOut.String(), "F11") {
+		t.Fatalf("summary without -why's reasons:\n%s", errOut.String())
+	}
+	var ue *usageError
+	if err := runLabel(t.Context(), []string{in, in}, &out, &errOut); !errors.As(err, &ue) {
+		t.Fatalf("two files: %v, want a usage error", err)
+	}
+}
+
 // TestRejectedRuleReloadWarns: a rule file change that does not load keeps
 // the previous rules and shows as a Degraded readiness problem (warn) that
 // names the file and line, until a good change loads.
