@@ -65,6 +65,13 @@ var refMembers = func() map[string]refMember {
 		"priorPrescription", "service", "prescription", "originalPrescription", "item",
 		"inResponseTo", "payload", "evaluatedResource", "outcomeReference", "stage",
 		"relatesTo", "action", "content", "referralRequest", "replaces",
+		// The drug of a medication order, statement, administration or
+		// dispense (R4 medicationReference, R5 medication as a
+		// CodeableReference), a procedure's used items and a medication's
+		// ingredients (QA round 18: a MedicationRequest for Medication/bup,
+		// buprenorphine, was ordinary while the same Medication contained
+		// labelled it SUD).
+		"medicationReference", "medication", "usedReference", "ingredient",
 	} {
 		m[k] = refMember{kind: refContent, name: k}
 	}
@@ -79,6 +86,9 @@ var refMembers = func() map[string]refMember {
 	}
 	return m
 }()
+
+// contextRelated is what DocumentReference.context.related means: content.
+var contextRelated = refMember{kind: refContent, name: "context.related"}
 
 // link is one propagating reference of a resource: the reference string
 // lies at b[start:end] (quotes excluded) of the resource, or, when it
@@ -114,6 +124,12 @@ func (w *walker) currentMember() refMember {
 		return refMember{}
 	}
 	if m, ok := refMembers[string(w.b[w.path[0].start:w.path[0].end])]; ok {
+		if m.kind == refContext && m.name == "context" && w.depth > 1 && w.path[1].end >= 0 &&
+			string(w.b[w.path[1].start:w.path[1].end]) == "related" {
+			// DocumentReference.context.related: what the document is
+			// about, not where it was written (QA round 18).
+			return contextRelated
+		}
 		return m
 	}
 	for _, s := range w.path[:w.depth] {
