@@ -3,6 +3,7 @@ package labels
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,15 +32,23 @@ type Cache struct {
 	ttl       time.Duration
 	known     map[string]int64
 	knownRing []string
-	// forgets counts Forget calls: what a batch read before a write must
-	// not be noted as known after it (noteKnown).
+	// forgets counts Forget and RulesChanged calls: what a batch read
+	// before a write or a change of rules must not be noted as known after
+	// it (noteKnown).
 	forgets uint64
+	// rules counts RulesChanged calls. An entry noted under an earlier
+	// count is stale: its labels still pass on (a floor: the rules that
+	// gave them may have been a fix, not an error) but the cache no
+	// longer knows the target, so Batch.Resolve fetches it again and its
+	// labels under the rules in use replace them.
+	rules atomic.Uint64
 }
 
 type cacheEntry struct {
 	version string
 	labels  Set
 	program string
+	rules   uint64 // Cache.rules when noted
 }
 
 // NewCache returns a cache holding at most size resources.
@@ -61,14 +70,14 @@ func (c *Cache) SetKnownTTL(d time.Duration) {
 func (c *Cache) knows(key []byte, now time.Time) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if _, ok := c.m[string(key)]; ok {
+	if e, ok := c.m[string(key)]; ok && e.rules == c.rules.Load() {
 		return true
 	}
 	until, ok := c.known[string(key)]
 	return ok && now.UnixNano() < until
 }
 
-// generation is the count of Forget calls so far.
+// generation is the count of Forget and RulesChanged calls so far.
 func (c *Cache) generation() uint64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -122,6 +131,30 @@ func (c *Cache) Forget(typ, id string) {
 	c.mu.Unlock()
 }
 
+// RulesChanged is called when the rules that label resources change
+// (Labeller.SetRules): a target known to pass nothing on may now pass
+// labels on, and one held with labels may now pass others (stricter or
+// looser). The cache forgets every target known to pass nothing on, drops
+// what a batch that began reading before the change would note as known,
+// and makes every entry it holds stale: its labels still pass on until
+// the target is labelled again under the new rules (Batch.Resolve fetches
+// it again, as for a target unknown), when they are replaced.
+func (c *Cache) RulesChanged() {
+	c.mu.Lock()
+	c.forgets++
+	c.rules.Add(1)
+	if len(c.known) > 0 {
+		clear(c.known)
+		c.knownRing = c.knownRing[:0]
+	}
+	c.mu.Unlock()
+}
+
+// rulesGen is the count of RulesChanged calls so far; a batch takes it
+// when it starts, so that what it labelled under earlier rules is noted
+// stale.
+func (c *Cache) rulesGen() uint64 { return c.rules.Load() }
+
 // Len returns the number of resources held.
 func (c *Cache) Len() int {
 	c.mu.RLock()
@@ -139,8 +172,10 @@ func (c *Cache) get(key []byte) (cacheEntry, bool) {
 
 // note records what a labelled resource passes on: its inheritable labels
 // replace what was held for it (a new version may have lost a sensitive
-// code), and a resource that passes nothing on is forgotten.
-func (c *Cache) note(r *Result) {
+// code), and a resource that passes nothing on is forgotten. rules is the
+// rules generation (rulesGen) when its batch started: an entry noted by a
+// batch that began under earlier rules is stale at once.
+func (c *Cache) note(r *Result, rules uint64) {
 	if r.Type == "" || r.ID == "" {
 		return
 	}
@@ -150,7 +185,7 @@ func (c *Cache) note(r *Result) {
 	c.mu.RLock()
 	old, ok := c.m[string(key)]
 	c.mu.RUnlock()
-	if (!ok && len(inh) == 0) || (ok && old.version == r.VersionID && old.labels.Equal(inh)) {
+	if (!ok && len(inh) == 0) || (ok && old.version == r.VersionID && old.labels.Equal(inh) && old.rules == rules) {
 		return
 	}
 	c.mu.Lock()
@@ -166,7 +201,7 @@ func (c *Cache) note(r *Result) {
 	}
 	// The version is copied: r's strings may share a chunk with the rest of
 	// its batch (strArena), which the cache would otherwise keep alive.
-	c.m[k] = cacheEntry{version: strings.Clone(r.VersionID), labels: inh, program: r.Program}
+	c.m[k] = cacheEntry{version: strings.Clone(r.VersionID), labels: inh, program: r.Program, rules: rules}
 }
 
 // evict makes room for one more key. Keys already deleted from the map

@@ -74,7 +74,10 @@ func (l *Labeller) Forget(typ, id string) {
 }
 
 // SetRules replaces the code rules, keeping the programs; on error the
-// rules in use stay.
+// rules in use stay. The label cache learns of the change
+// (Cache.RulesChanged): what it knew to pass nothing on is forgotten, and
+// the labels it holds pass on only until their resources are labelled
+// again under the new rules.
 func (l *Labeller) SetRules(rules []Rule) error {
 	compiled, bySystem, err := compile(rules)
 	if err != nil {
@@ -82,6 +85,11 @@ func (l *Labeller) SetRules(rules []Rule) error {
 	}
 	old := l.rs.Load()
 	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: old.programs})
+	if l.cache != nil {
+		// After the store: a batch that starts after this labels under
+		// the new rules; one that started before notes stale entries.
+		l.cache.RulesChanged()
+	}
 	return nil
 }
 

@@ -123,6 +123,7 @@ type Batch struct {
 	check     fjson.Checker
 	fetched   []string // "Type/id" of every target Resolve asked for
 	gen       uint64   // the cache's generation when Resolve first asked
+	rules     uint64   // the cache's rules generation when the batch started
 	ix        batchIndex
 	ixLen     int // len(out) when ix was built
 }
@@ -130,6 +131,9 @@ type Batch struct {
 // NewBatch starts a batch.
 func (l *Labeller) NewBatch() *Batch {
 	b := &Batch{l: l}
+	if l.cache != nil {
+		b.rules = l.cache.rulesGen()
+	}
 	if p, ok := batchLists.Get().(*batchList); ok { // a finished batch's lists, emptied
 		b.resources, b.out = p.resources[:0], p.out[:0]
 	}
@@ -148,7 +152,11 @@ var batchLists sync.Pool
 
 // newBatch starts a batch with room for n resources.
 func (l *Labeller) newBatch(n int) *Batch {
-	return &Batch{l: l, resources: make([][]byte, 0, n), out: make([]*Result, 0, n), arena: make([]link, 0, 2*n)}
+	b := &Batch{l: l, resources: make([][]byte, 0, n), out: make([]*Result, 0, n), arena: make([]link, 0, 2*n)}
+	if l.cache != nil {
+		b.rules = l.cache.rulesGen()
+	}
+	return b
 }
 
 // add records the labelled resource res, whose result is at r.
@@ -239,7 +247,7 @@ func (b *Batch) Finish() {
 	}
 	if b.l.cache != nil {
 		for _, r := range b.out {
-			b.l.cache.note(r)
+			b.l.cache.note(r, b.rules)
 		}
 		if len(b.fetched) > 0 {
 			b.l.cache.noteKnown(b.fetched, time.Now(), b.gen)
