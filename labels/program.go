@@ -14,8 +14,10 @@ import (
 // of its source references (see SourceKeys) names one of References
 // ("Organization/x", "Location/y", "HealthcareService/z", "Practitioner/p";
 // absolute and versioned references match too) or carries one of
-// Identifiers ("system|value", a logical reference), or when its
-// meta.source is one of Sources (or starts with it followed by '#' or '/').
+// Identifiers ("system|value", a logical reference; the NPI also by its
+// OID, values trimmed), or when its meta.source is one of Sources (or
+// starts with it followed by '#', '/' or '?'; scheme and host in any case,
+// default ports and a trailing slash ignored).
 type Program struct {
 	Name        string
 	References  []string
@@ -76,26 +78,31 @@ func indexPrograms(ps []Program) (programIndex, error) {
 			errs = append(errs, fmt.Errorf("labels: program %q: no references, identifiers or sources", name))
 		}
 		for _, r := range p.References {
+			// Exactly Type/id as data references read (referenceKey): a
+			// spelling that loads but never matches (" Organization/p2",
+			// "organization/p2") would leave the program's records
+			// unlabelled (QA round 18).
 			typ, id, ok := strings.Cut(r, "/")
-			if !ok || typ == "" || !validID([]byte(id)) {
-				errs = append(errs, fmt.Errorf("labels: program %q: reference %q is not Type/id", name, r))
+			if key, _ := referenceKey([]byte(r)); !ok || !validType([]byte(typ)) || !validID([]byte(id)) || string(key) != r {
+				errs = append(errs, fmt.Errorf("labels: program %q: reference %q is not Type/id (a FHIR type, upper case first, and an id)", name, r))
 				continue
 			}
 			ix.refs[r] = name
 		}
 		for _, i := range p.Identifiers {
-			if s, v, ok := strings.Cut(i, "|"); !ok || s == "" || v == "" {
-				errs = append(errs, fmt.Errorf("labels: program %q: identifier %q is not system|value", name, i))
+			sys, v, ok := strings.Cut(i, "|")
+			if !ok || sys == "" || v == "" || strings.TrimSpace(sys) != sys || strings.TrimSpace(v) != v {
+				errs = append(errs, fmt.Errorf("labels: program %q: identifier %q is not system|value (no white space around either)", name, i))
 				continue
 			}
-			ix.idents[i] = name
+			ix.idents[identifierSystem(sys)+"|"+v] = name
 		}
 		for _, s := range p.Sources {
-			if s == "" {
+			if strings.TrimSpace(s) == "" {
 				errs = append(errs, fmt.Errorf("labels: program %q: empty source", name))
 				continue
 			}
-			ix.sources = append(ix.sources, sourcePrefix{uri: s, name: name})
+			ix.sources = append(ix.sources, sourcePrefix{uri: normSource(s), name: name})
 		}
 	}
 	seen := map[string]bool{}
@@ -156,21 +163,95 @@ func (ix *programIndex) byIdentifier(system, value []byte) string {
 		return ""
 	}
 	var buf [256]byte
+	system, value = bytes.TrimSpace(system), bytes.TrimSpace(value)
+	if alias, ok := identifierSystems[string(system)]; ok {
+		system = []byte(alias)
+	}
 	key := append(append(append(buf[:0], system...), '|'), value...)
 	return ix.idents[string(key)]
 }
 
-// bySource returns the program a meta.source names, or "".
+// identifierSystems are other spellings of identifier systems a program is
+// configured by: the NPI's OID, as C-CDA conversions write it.
+var identifierSystems = map[string]string{
+	"urn:oid:2.16.840.1.113883.4.6": "http://hl7.org/fhir/sid/us-npi",
+}
+
+// identifierSystem is sys as programs are indexed by it.
+func identifierSystem(sys string) string {
+	if alias, ok := identifierSystems[sys]; ok {
+		return alias
+	}
+	return sys
+}
+
+// bySource returns the program a meta.source names, or "": the configured
+// source itself, or it followed by '#', '/' or '?'. Scheme and host match
+// in any case and with or without their default port.
 func (ix *programIndex) bySource(src []byte) string {
+	if len(ix.sources) == 0 {
+		return ""
+	}
+	src = bytes.TrimSpace(src)
+	if sourceNeedsNorm(src) {
+		src = []byte(normSource(string(src)))
+	}
 	for _, s := range ix.sources {
 		if !bytes.HasPrefix(src, []byte(s.uri)) {
 			continue
 		}
-		if rest := src[len(s.uri):]; len(rest) == 0 || rest[0] == '#' || rest[0] == '/' {
+		if rest := src[len(s.uri):]; len(rest) == 0 || rest[0] == '#' || rest[0] == '/' || rest[0] == '?' {
 			return s.name
 		}
 	}
 	return ""
+}
+
+// normSource is a source URI as sources are compared: a URL's scheme and
+// host lower case, without its default port and without a trailing slash;
+// anything else (a urn:) trimmed only.
+func normSource(s string) string {
+	s = strings.TrimSpace(s)
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return strings.TrimRight(s, "/")
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	host, tail := strings.ToLower(rest[:end]), rest[end:]
+	scheme = strings.ToLower(scheme)
+	if scheme == "https" {
+		host = strings.TrimSuffix(host, ":443")
+	} else if scheme == "http" {
+		host = strings.TrimSuffix(host, ":80")
+	}
+	return strings.TrimRight(scheme+"://"+host+tail, "/")
+}
+
+// sourceNeedsNorm reports whether normSource would change src before its
+// path: an upper-case scheme or host, or a port. Most sources need nothing,
+// and are compared without a copy.
+func sourceNeedsNorm(src []byte) bool {
+	i := bytes.Index(src, []byte("://"))
+	if i < 0 {
+		return false
+	}
+	for _, c := range src[:i] {
+		if c >= 'A' && c <= 'Z' {
+			return true
+		}
+	}
+	for _, c := range src[i+3:] {
+		switch {
+		case c == '/' || c == '?' || c == '#':
+			return false
+		case c == ':' || c >= 'A' && c <= 'Z':
+			return true
+		}
+	}
+	return false
 }
 
 // referenceKey returns "Type/id" of a literal reference and the length of

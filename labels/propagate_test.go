@@ -443,3 +443,46 @@ func TestLabelAllPropagationReferenceSpellings(t *testing.T) {
 		})
 	}
 }
+
+// TestProgramSpellings: configured spellings that loaded and never matched
+// are refused, and data spellings of a program's identifier and source
+// that name it match (QA round 18: the program's records went unlabelled).
+func TestProgramSpellings(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []labels.Program{
+		{Name: "x", References: []string{" Organization/p2"}},
+		{Name: "x", References: []string{"organization/p2"}},
+		{Name: "x", Identifiers: []string{"http://hl7.org/fhir/sid/us-npi|1847002312 "}},
+		{Name: "x", Identifiers: []string{"http://hl7.org/fhir/sid/us-npi | 1847002312"}},
+	} {
+		if _, err := labels.NewLabeller(labels.Options{Programs: []labels.Program{bad}}); err == nil {
+			t.Errorf("program %+v accepted", bad)
+		}
+	}
+	l, err := labels.NewLabeller(labels.Options{Rules: labels.DefaultRules(), Programs: []labels.Program{{
+		Name: "clinic", Identifiers: []string{"http://hl7.org/fhir/sid/us-npi|1847002312"},
+		Sources: []string{"https://Riverside.example:443/fhir/"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]bool{
+		`{"resourceType":"Procedure","performer":[{"actor":{"identifier":{"system":"urn:oid:2.16.840.1.113883.4.6","value":"1847002312"}}}]}`:    true,
+		`{"resourceType":"Procedure","performer":[{"actor":{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":" 1847002312 "}}}]}`: true,
+		`{"resourceType":"Observation","meta":{"source":"https://riverside.example/fhir/Observation/1"}}`:                                        true,
+		`{"resourceType":"Observation","meta":{"source":"HTTPS://RIVERSIDE.example:443/fhir"}}`:                                                  true,
+		`{"resourceType":"Observation","meta":{"source":"https://riverside.example/fhir?x=1"}}`:                                                  true,
+		`{"resourceType":"Observation","meta":{"source":"https://riverside.example/fhir/"}}`:                                                     true,
+		`{"resourceType":"Observation","meta":{"source":"https://riverside.example/fhirx"}}`:                                                     false,
+		`{"resourceType":"Observation","meta":{"source":"https://riverside.example.attacker/fhir"}}`:                                             false,
+		`{"resourceType":"Observation","meta":{"source":"https://riverside.example:8443/fhir"}}`:                                                 false,
+	} {
+		r, err := l.Label([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Labels.Has(labels.Part2Policy); got != want {
+			t.Errorf("%s: Part 2 %v, want %v", in, got, want)
+		}
+	}
+}
