@@ -2,9 +2,13 @@ package labels
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"path"
@@ -65,36 +69,111 @@ func ParseLabel(s string) Label {
 	return Label{System: SystemActCode, Code: s}
 }
 
+// MaxRuleFileSize bounds a rule file: a larger one is refused (rule files
+// are small; a huge one is a mistake, and is read on every poll).
+const MaxRuleFileSize = 32 << 20
+
+// RuleFiles is what ReadRules found in a set of rule files.
+type RuleFiles struct {
+	Rules []Rule
+	// Topics are the distinct topics of the files, sorted.
+	Topics []string
+	// Warnings are "file:line: problem" for what loads but may not do
+	// what was meant (a system that is no known clinical code system).
+	Warnings []string
+	// Revision is a hash of the names and contents of the rule files, in
+	// name order: which rules label.
+	Revision string
+}
+
 // LoadRules reads every *.yaml and *.yml file of fsys (not recursively), in
 // name order, and returns their rules. It reports every problem at once,
 // each as "file:line: problem"; on any problem it returns no rules.
 func LoadRules(fsys fs.FS) ([]Rule, error) {
+	rf, err := ReadRules(fsys)
+	return rf.Rules, err
+}
+
+// ReadRules is LoadRules, also returning the topics, the warnings and the
+// revision of the rule files.
+func ReadRules(fsys fs.FS) (RuleFiles, error) {
 	names, err := ruleFileNames(fsys)
 	if err != nil {
-		return nil, err
+		return RuleFiles{}, err
 	}
 	if len(names) == 0 {
-		return nil, errors.New("labels: no rule files (*.yaml)")
+		return RuleFiles{}, errors.New("labels: no rule files (*.yaml)")
 	}
-	var rules []Rule
+	var out RuleFiles
 	var errs []error
 	ids := map[string]string{}
+	h := newRevision()
 	for _, name := range names {
-		rs, err := loadRuleFile(fsys, name)
+		b, err := readRuleFile(fsys, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed since listed: a change in progress
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		h.add(name, b)
+		rs, warns, err := loadRuleFile(name, b)
 		errs = append(errs, err)
+		out.Warnings = append(out.Warnings, warns...)
 		for _, r := range rs {
 			if prev, dup := ids[r.ID]; dup {
 				errs = append(errs, fmt.Errorf("%s: rule %q: id already used in %s", name, r.ID, prev))
 				continue
 			}
 			ids[r.ID] = name
-			rules = append(rules, r)
+			out.Rules = append(out.Rules, r)
+			if !slices.Contains(out.Topics, r.Topic) {
+				out.Topics = append(out.Topics, r.Topic)
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("labels: rule files: %w", err)
+		return RuleFiles{}, fmt.Errorf("labels: rule files: %w", err)
 	}
-	return rules, nil
+	slices.Sort(out.Topics)
+	out.Revision = h.sum()
+	return out, nil
+}
+
+// revision hashes rule files by name and content.
+type revision struct{ h hash.Hash }
+
+func newRevision() revision { return revision{sha256.New()} }
+
+func (r revision) add(name string, b []byte) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(name)))
+	r.h.Write(n[:])
+	r.h.Write([]byte(name))
+	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+	r.h.Write(n[:])
+	r.h.Write(b)
+}
+
+func (r revision) sum() string { return hex.EncodeToString(r.h.Sum(nil)[:16]) }
+
+// readRuleFile reads one rule file, refusing one larger than
+// MaxRuleFileSize.
+func readRuleFile(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxRuleFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > MaxRuleFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a rule file", name, MaxRuleFileSize>>20)
+	}
+	return b, nil
 }
 
 // ruleFileNames lists the rule files of fsys in name order.
@@ -113,22 +192,35 @@ func ruleFileNames(fsys fs.FS) ([]string, error) {
 	return names, nil
 }
 
-// loadRuleFile reads and validates one rule file.
-func loadRuleFile(fsys fs.FS, name string) ([]Rule, error) {
-	b, err := fs.ReadFile(fsys, name)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
+// loadRuleFile validates one rule file, b, named name; it also returns
+// warnings about what loads but may not do what was meant.
+func loadRuleFile(name string, b []byte) ([]Rule, []string, error) {
 	var f ruleFile
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		msg = strings.ReplaceAll(strings.ReplaceAll(msg, "unmarshal errors:\n  ", ""), "\n  ", "; ")
-		return nil, fmt.Errorf("%s: %s", name, msg)
+		return nil, nil, fmt.Errorf("%s: %s", name, yamlMessage(err))
+	}
+	// A second document (after "---") would be dropped without a word:
+	// its topic would label nothing.
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: after the first YAML document: %s", name, yamlMessage(err))
+		}
+		var v any
+		if next.Decode(&v) == nil && v == nil {
+			continue // an empty document: a "---" at the end
+		}
+		return nil, nil, fmt.Errorf("%s:%d: a second YAML document (---): a rule file holds one topic; put each in a file of its own", name, max(next.Line, 1))
 	}
 	lines := ruleLines(b)
 	var errs []error
+	var warns []string
 	if strings.TrimSpace(f.Topic) == "" {
 		errs = append(errs, fmt.Errorf("%s:1: no topic", name))
 	}
@@ -146,15 +238,150 @@ func loadRuleFile(fsys fs.FS, name string) ([]Rule, error) {
 		}
 		r, err := fr.rule(f.Topic, strings.Join(f.Sources, "; "))
 		if err == nil {
-			err = validateRule(r)
+			err = errors.Join(validateRule(r), checkFileRule(r))
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: rule %q: %s", name, line, fr.ID, strings.ReplaceAll(err.Error(), "\n", "; ")))
 			continue
 		}
+		if w := systemWarning(r.System); w != "" {
+			warns = append(warns, fmt.Sprintf("%s:%d: rule %q: %s", name, line, fr.ID, w))
+		}
 		out = append(out, r)
 	}
-	return out, errors.Join(errs...)
+	return out, warns, errors.Join(errs...)
+}
+
+// yamlMessage shortens a YAML decoding error to one line.
+func yamlMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	return strings.ReplaceAll(strings.ReplaceAll(msg, "unmarshal errors:\n  ", ""), "\n  ", "; ")
+}
+
+// checkFileRule reports what validateRule lets through but would make a
+// rule of a file match nothing: white space around a system, code,
+// prefix, exclusion or range bound (codings never carry it, so the code
+// never matches), and a type that is no FHIR R4 resource type.
+func checkFileRule(r Rule) error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	spaced := func(what string, s string) {
+		if s != "" && strings.TrimSpace(s) != s {
+			add("%s %q has white space around it: codings never do, so it would match nothing", what, s)
+		}
+	}
+	spaced("system", r.System)
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"code", r.Codes}, {"prefix", r.Prefixes}, {"exclude", r.Exclude}, {"exclude prefix", r.ExcludePrefixes}, {"type", r.Types}} {
+		for _, c := range l.list {
+			spaced(l.name, c)
+		}
+	}
+	for _, rg := range r.Ranges {
+		spaced("range bound", rg[0])
+		spaced("range bound", rg[1])
+	}
+	for _, t := range r.Types {
+		if t == "" || strings.TrimSpace(t) != t || resourceTypeNames[t] {
+			continue
+		}
+		if s := suggestType(t); s != "" {
+			add("type %q is not a FHIR R4 resource type (did you mean %q?)", t, s)
+		} else {
+			add("type %q is not a FHIR R4 resource type", t)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// resourceTypeNames are the FHIR R4 resource types.
+var resourceTypeNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range strings.Fields(r4ResourceTypes) {
+		m[t] = true
+	}
+	return m
+}()
+
+// suggestType returns the resource type t was most likely meant to be, ""
+// when none or more than one is.
+func suggestType(t string) string {
+	found := ""
+	for k := range resourceTypeNames {
+		if strings.EqualFold(k, t) {
+			return k
+		}
+	}
+	for k := range resourceTypeNames {
+		if oneEditApart(strings.ToUpper(k), strings.ToUpper(t)) {
+			if found != "" {
+				return ""
+			}
+			found = k
+		}
+	}
+	return found
+}
+
+// clinicalSystems are the code systems rules usually match, by canonical
+// URL, and their OIDs. A rule on another system loads, with a warning:
+// organisations have local code systems, but a misspelt system matches
+// nothing.
+var clinicalSystems = map[string]string{
+	"http://hl7.org/fhir/sid/icd-10-cm":                       "2.16.840.1.113883.6.90",
+	"http://hl7.org/fhir/sid/icd-10":                          "2.16.840.1.113883.6.3",
+	"http://hl7.org/fhir/sid/icd-9-cm":                        "2.16.840.1.113883.6.103",
+	"http://www.cms.gov/Medicare/Coding/ICD10":                "2.16.840.1.113883.6.4",
+	"http://id.who.int/icd/release/11/mms":                    "",
+	"http://snomed.info/sct":                                  "2.16.840.1.113883.6.96",
+	"http://loinc.org":                                        "2.16.840.1.113883.6.1",
+	"http://www.nlm.nih.gov/research/umls/rxnorm":             "2.16.840.1.113883.6.88",
+	"http://www.ama-assn.org/go/cpt":                          "2.16.840.1.113883.6.12",
+	"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "2.16.840.1.113883.6.285",
+	"http://hl7.org/fhir/sid/ndc":                             "2.16.840.1.113883.6.69",
+	"http://hl7.org/fhir/sid/cvx":                             "2.16.840.1.113883.12.292",
+	"http://www.whocc.no/atc":                                 "2.16.840.1.113883.6.73",
+	"http://nucc.org/provider-taxonomy":                       "2.16.840.1.113883.6.101",
+}
+
+// systemWarning returns why system, a rule's, may match nothing: it is no
+// known clinical code system (see clinicalSystems); "" when it is one, or
+// an HL7 terminology code system.
+func systemWarning(system string) string {
+	if _, ok := clinicalSystems[system]; ok || strings.HasPrefix(system, "http://terminology.hl7.org/CodeSystem/") {
+		return ""
+	}
+	msg := fmt.Sprintf("system %q is not a known clinical code system: a coding matches only if its system is spelled exactly so", system)
+	if s := suggestSystem(system); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return msg
+}
+
+// suggestSystem returns the clinical system that system most likely names:
+// the same but for case, a trailing slash or a "|version", by its OID, or
+// one letter apart.
+func suggestSystem(system string) string {
+	trimmed, _, _ := strings.Cut(system, "|")
+	trimmed = strings.TrimSuffix(strings.TrimSpace(trimmed), "/")
+	oid := strings.TrimPrefix(trimmed, "urn:oid:")
+	found := ""
+	for url, o := range clinicalSystems {
+		if strings.EqualFold(url, trimmed) || (o != "" && oid == o) {
+			return url
+		}
+	}
+	for url := range clinicalSystems {
+		if oneEditApart(strings.ToLower(url), strings.ToLower(trimmed)) {
+			if found != "" {
+				return ""
+			}
+			found = url
+		}
+	}
+	return found
 }
 
 // rule converts a file rule.
