@@ -32,17 +32,21 @@ type Rule struct {
 // compiledRule is a validated rule ready for matching.
 type compiledRule struct {
 	Rule
-	labels  Set
-	exclude map[string]bool
+	labels Set
+	// exclude and excludePrefixes are Exclude and ExcludePrefixes as
+	// codings are compared (matchKey).
+	exclude         map[string]bool
+	excludePrefixes [][]byte
 }
 
-// excluded reports whether code is excluded from the rule.
+// excluded reports whether code, as matchKey spells it, is excluded from
+// the rule.
 func (r *compiledRule) excluded(code []byte) bool {
 	if r.exclude[string(code)] {
 		return true
 	}
-	for _, p := range r.ExcludePrefixes {
-		if bytes.HasPrefix(code, []byte(p)) {
+	for _, p := range r.excludePrefixes {
+		if bytes.HasPrefix(code, p) {
 			return true
 		}
 	}
@@ -56,6 +60,7 @@ func (r *compiledRule) appliesTo(typ string) bool {
 
 // matcher holds the rules of one code system, indexed for matching.
 type matcher struct {
+	icd      bool // ICD-10 or ICD-10-CM: codes compared without dots, in upper case
 	exact    map[string][]int
 	prefixes []prefixRule
 	ranges   []rangeRule
@@ -110,9 +115,13 @@ func compile(rules []Rule) ([]compiledRule, map[string]*matcher, error) {
 			errs = append(errs, fmt.Errorf("labels: rule %d: duplicate id %q", k, r.ID))
 			continue
 		}
+		cr, err := index(bySystem, r, len(out))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("labels: rule %d (%q): %w", k, r.ID, err))
+			continue
+		}
 		seen[r.ID] = true
-		index(bySystem, r, len(out))
-		out = append(out, compiledRule{Rule: r, labels: NewSet(r.Labels...), exclude: setOf(r.Exclude)})
+		out = append(out, cr)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
@@ -120,36 +129,80 @@ func compile(rules []Rule) ([]compiledRule, map[string]*matcher, error) {
 	return out, bySystem, nil
 }
 
-// index adds the inclusion criteria of rule r, number n, to bySystem.
-func index(bySystem map[string]*matcher, r Rule, n int) {
-	m := bySystem[r.System]
-	if m == nil {
-		m = &matcher{exact: map[string][]int{}}
-		bySystem[r.System] = m
+// index adds the inclusion criteria of rule r, number n, to bySystem and
+// returns the compiled rule. Its system and codes are indexed as codings
+// are matched (codeSystem, matchKey): a rule written with an OID or with
+// dotted ICD-10 codes matches codings in either spelling. A criterion
+// that is empty once so spelt ("." or " " under ICD-10-CM) is an error: as
+// a prefix it would match every code. Nothing is added on error.
+func index(bySystem map[string]*matcher, r Rule, n int) (compiledRule, error) {
+	system := string(codeSystem([]byte(r.System)))
+	icd := isICD10(system)
+	var errs []error
+	key := func(what, c string) string {
+		k := string(matchKey(nil, []byte(c), icd))
+		if k == "" {
+			errs = append(errs, fmt.Errorf("%s %q is empty once white space (and, in ICD-10, dots) are removed", what, c))
+		}
+		return k
 	}
-	for _, c := range r.Codes {
+	codes := make([]string, len(r.Codes))
+	for k, c := range r.Codes {
+		codes[k] = key("code", c)
+	}
+	prefixes := make([][]byte, len(r.Prefixes))
+	for k, p := range r.Prefixes {
+		prefixes[k] = []byte(key("prefix", p))
+	}
+	ranges := make([]rangeRule, len(r.Ranges))
+	for k, rg := range r.Ranges {
+		lo, hi := key("range bound", rg[0]), key("range bound", rg[1])
+		if lo > hi {
+			errs = append(errs, fmt.Errorf("range [%q, %q] is reversed once spelt as codings are compared (%q > %q)", rg[0], rg[1], lo, hi))
+		}
+		ranges[k] = rangeRule{lo: []byte(lo), hi: []byte(hi), rule: n}
+	}
+	var exclude map[string]bool
+	if len(r.Exclude) > 0 {
+		exclude = make(map[string]bool, len(r.Exclude))
+		for _, c := range r.Exclude {
+			exclude[key("exclude", c)] = true
+		}
+	}
+	var excludePrefixes [][]byte
+	for _, p := range r.ExcludePrefixes {
+		excludePrefixes = append(excludePrefixes, []byte(key("exclude prefix", p)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return compiledRule{}, err
+	}
+	m := bySystem[system]
+	if m == nil {
+		m = &matcher{icd: icd, exact: map[string][]int{}}
+		bySystem[system] = m
+	}
+	for _, c := range codes {
 		if !slices.Contains(m.exact[c], n) {
 			m.exact[c] = append(m.exact[c], n)
 		}
 	}
-	for _, p := range r.Prefixes {
-		m.prefixes = append(m.prefixes, prefixRule{prefix: []byte(p), rule: n})
+	for _, p := range prefixes {
+		m.prefixes = append(m.prefixes, prefixRule{prefix: p, rule: n})
 	}
-	for _, rg := range r.Ranges {
-		m.ranges = append(m.ranges, rangeRule{lo: []byte(rg[0]), hi: []byte(rg[1]), rule: n})
-	}
+	m.ranges = append(m.ranges, ranges...)
+	return compiledRule{Rule: r, labels: NewSet(r.Labels...), exclude: exclude, excludePrefixes: excludePrefixes}, nil
 }
 
-// setOf returns the strings of ss as a set, or nil when there are none.
-func setOf(ss []string) map[string]bool {
-	if len(ss) == 0 {
-		return nil
+// matchKey appends to dst code as rules and codings are compared: white
+// space around it trimmed and, for ICD-10 and ICD-10-CM (icd), without
+// dots and in upper case. Without icd it returns the trimmed code itself,
+// a slice of code, and leaves dst alone.
+func matchKey(dst, code []byte, icd bool) []byte {
+	code = bytes.TrimSpace(code)
+	if !icd {
+		return code
 	}
-	m := make(map[string]bool, len(ss))
-	for _, s := range ss {
-		m[s] = true
-	}
-	return m
+	return icdKey(dst, code)
 }
 
 // validateRule reports every problem of one rule.

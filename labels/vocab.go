@@ -1,6 +1,9 @@
 package labels
 
-import "slices"
+import (
+	"bytes"
+	"slices"
+)
 
 // Code systems of security labels (FHIR R4 meta.security, HL7 DS4P IG).
 const (
@@ -48,6 +51,98 @@ const (
 	SystemLOINC   = "http://loinc.org"
 	SystemRxNorm  = "http://www.nlm.nih.gov/research/umls/rxnorm"
 )
+
+// Object identifiers of the clinical code systems, as CDA-derived data
+// names them; a coding with one matches the rules of the system's URL.
+const (
+	OIDICD10CM = "urn:oid:2.16.840.1.113883.6.90"
+	OIDICD10   = "urn:oid:2.16.840.1.113883.6.3"
+	OIDSNOMED  = "urn:oid:2.16.840.1.113883.6.96"
+	OIDLOINC   = "urn:oid:2.16.840.1.113883.6.1"
+	OIDRxNorm  = "urn:oid:2.16.840.1.113883.6.88"
+)
+
+// The canonical clinical system URLs as bytes, returned by codeSystem.
+var (
+	bICD10CM = []byte(SystemICD10CM)
+	bICD10   = []byte(SystemICD10)
+	bSNOMED  = []byte(SystemSNOMED)
+	bLOINC   = []byte(SystemLOINC)
+	bRxNorm  = []byte(SystemRxNorm)
+)
+
+// codeSystem returns the canonical spelling of a coding's or a rule's
+// system: white space around it is trimmed, and the OID of ICD-10-CM,
+// ICD-10, SNOMED CT, LOINC or RxNorm (with or without urn:oid:), or their
+// URL with https or trailing slashes, is that system's canonical URL.
+// Other systems are returned trimmed. It does not allocate; the result
+// may alias s or a shared slice and must not be modified.
+func codeSystem(s []byte) []byte {
+	s = bytes.TrimSpace(s)
+	switch string(s) {
+	case SystemICD10CM, SystemICD10, SystemSNOMED, SystemLOINC, SystemRxNorm:
+		return s
+	}
+	t := s
+	if hasPrefix(t, "urn:oid:") {
+		t = t[len("urn:oid:"):]
+	}
+	for _, v := range systemSpellings {
+		if string(t) == v.oid[len("urn:oid:"):] {
+			return v.url
+		}
+	}
+	switch {
+	case hasPrefix(s, "https://"):
+		t = s[len("https://"):]
+	case hasPrefix(s, "http://"):
+		t = s[len("http://"):]
+	default:
+		return s
+	}
+	for len(t) > 0 && t[len(t)-1] == '/' {
+		t = t[:len(t)-1]
+	}
+	for _, v := range systemSpellings {
+		if string(t) == string(v.url[len("http://"):]) {
+			return v.url
+		}
+	}
+	return s
+}
+
+// systemSpellings are the systems codeSystem knows other spellings of.
+// (A switch on string(t) with non-constant cases would allocate.)
+var systemSpellings = []struct {
+	oid string
+	url []byte
+}{
+	{OIDICD10CM, bICD10CM}, {OIDICD10, bICD10}, {OIDSNOMED, bSNOMED}, {OIDLOINC, bLOINC}, {OIDRxNorm, bRxNorm},
+}
+
+// hasPrefix is bytes.HasPrefix for a string prefix, without converting it
+// to a slice (which would escape, and allocate, through bytes.TrimPrefix).
+func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
+
+// isICD10 reports whether the canonical system s is ICD-10 or ICD-10-CM,
+// whose codes are compared without their dot and in upper case.
+func isICD10(s string) bool { return s == SystemICD10CM || s == SystemICD10 }
+
+// icdKey appends to dst the ICD-10 code c as rules and codings are
+// compared: without dots, in upper case ("f11.20" and "F1120" are both
+// "F1120"). c is trimmed already.
+func icdKey(dst, c []byte) []byte {
+	for _, ch := range c {
+		switch {
+		case ch == '.':
+			continue
+		case 'a' <= ch && ch <= 'z':
+			ch -= 'a' - 'A'
+		}
+		dst = append(dst, ch)
+	}
+	return dst
+}
 
 // DS4P IG extensions written on the labels the Labeller adds.
 const (

@@ -544,13 +544,24 @@ func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err err
 func (w *walker) match(c *coding) {
 	system, code := decodedBytes(w.b, c.system), decodedBytes(w.b, c.code)
 	m := w.rs.bySystem[string(system)]
-	if m == nil {
-		return
+	if m == nil { // an OID, https, a trailing slash, white space (codeSystem)
+		if cs := codeSystem(system); len(cs) != len(system) || string(cs) != string(system) {
+			system = cs
+			m = w.rs.bySystem[string(system)]
+		}
+		if m == nil {
+			return
+		}
 	}
+	// The reason names the code as the coding spells it (trimmed); rules
+	// compare it as matchKey spells it (an ICD-10 code without its dot).
+	code = bytes.TrimSpace(code)
+	var kb [24]byte
+	key := matchKey(kb[:0], code, m.icd)
 	var buf [8]int
-	cands := m.candidates(buf[:0], code)
+	cands := m.candidates(buf[:0], key)
 	for k, r := range cands {
-		if slices.Contains(cands[:k], r) || w.rs.rules[r].excluded(code) {
+		if slices.Contains(cands[:k], r) || w.rs.rules[r].excluded(key) {
 			continue
 		}
 		w.hits = append(w.hits, hit{rule: r, matched: w.strs.join(system, '|', code), path: w.pathString(), elem: w.currentElem()})
