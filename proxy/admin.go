@@ -285,7 +285,8 @@ func (s *Server) healthz(c *gin.Context) {
 // readyz checks that the upstream answers, the stores are open and a policy
 // is loaded. A check whose error says Degraded (a rejected policy change,
 // the last good revision serving) is "warn": reported, with the overall
-// status "warn", but the proxy stays ready (200).
+// status "warn", but the proxy stays ready (200). One whose error says
+// Passing is no problem, only detail (the label rules revision in use).
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
@@ -293,7 +294,10 @@ func (s *Server) readyz(c *gin.Context) {
 	ok, warn := true, false
 	report := func(name string, err error) {
 		var d interface{ Degraded() bool }
+		var p interface{ Passing() bool }
 		switch {
+		case err != nil && errors.As(err, &p) && p.Passing(): // detail, not a problem (a label rules revision)
+			checks[name] = gin.H{"status": "pass", "detail": errString(err)}
 		case err != nil && errors.As(err, &d) && d.Degraded():
 			warn = true
 			checks[name] = gin.H{"status": "warn", "detail": errString(err)}

@@ -18,6 +18,10 @@ type degraded struct{ error }
 
 func (degraded) Degraded() bool { return true }
 
+type passing struct{ error }
+
+func (passing) Passing() bool { return true }
+
 // TestReadyzWarnsOnDegradedCheck: a check that fails but says Degraded (a
 // rejected policy change while the last good one serves) keeps the proxy
 // ready with status warn; a plain failure makes it unready.
@@ -34,6 +38,7 @@ func TestReadyzWarnsOnDegradedCheck(t *testing.T) {
 		{"degraded", degraded{errors.New("revision r2 was rejected and r1 keeps serving")}, http.StatusOK, "warn", "warn"},
 		{"wrapped degraded", fmtWrap(degraded{errors.New("rejected")}), http.StatusOK, "warn", "warn"},
 		{"failing", errors.New("store closed"), http.StatusServiceUnavailable, "fail", "fail"},
+		{"passing with detail", passing{errors.New("label rules revision abc")}, http.StatusOK, "pass", "pass"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,48 +95,94 @@ func (lc LabelsConfig) labeller() (*labels.Labeller, error) {
 // watchRules reloads the rule files of RulesDir on change until ctx ends;
 // problems are logged with file and line, never with patient data, and
 // the returned readiness check reports the last rejection until a later
-// change loads (nil without a rules directory).
+// change loads, and the topics the last reload dropped until the next
+// change (nil without a rules directory). Its detail names the rules
+// revision in use.
 func (lc LabelsConfig) watchRules(ctx context.Context, l *labels.Labeller, log *slog.Logger) func(context.Context) error {
 	if lc.RulesDir == "" {
 		return nil
 	}
 	st := &ruleReloads{}
-	go labels.Watch(ctx, l, lc.RulesDir, labelReloadInterval, func(n int, err error) {
-		st.set(err)
-		if err != nil {
-			log.Error("label rules not reloaded; the previous rules stay in use", "dir", lc.RulesDir, "error", err)
+	if rf, err := labels.ReadRulesDir(lc.RulesDir); err == nil {
+		st.revision = lc.revision(rf.Revision) // what labeller() loaded, until the first poll
+	}
+	go labels.WatchRules(ctx, l, lc.RulesDir, labelReloadInterval, func(r labels.Reload) {
+		rev := ""
+		if r.Err == nil {
+			rev = lc.revision(r.Revision)
+		}
+		st.set(r, rev)
+		if r.Err != nil {
+			log.Error("label rules not reloaded; the previous rules stay in use", "dir", lc.RulesDir, "error", r.Err)
 			return
 		}
-		log.Info("label rules reloaded", "dir", lc.RulesDir, "rules", n)
+		for _, w := range r.Warnings {
+			log.Warn("label rule file: a rule may match nothing", "dir", lc.RulesDir, "warning", w)
+		}
+		if len(r.Dropped) > 0 {
+			log.Warn("label rules reloaded without topics that were in use: their codes no longer label resources",
+				"dir", lc.RulesDir, "dropped_topics", r.Dropped, "rules_revision", rev)
+		}
+		log.Info("label rules reloaded", "dir", lc.RulesDir, "rules", r.Rules, "topics", r.Topics, "rules_revision", rev)
 	})
 	return st.check
 }
 
-// ruleReloads remembers the last rejected reload of the label rules.
+// revision is the label rules revision: a hash of the rule files'
+// revision (labels.RuleFiles.Revision) and the Part 2 programs.
+func (lc LabelsConfig) revision(rules string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "rules %s\n", rules)
+	progs, _ := json.Marshal(lc.Part2Programs)
+	h.Write(progs)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// ruleReloads remembers the last reload of the label rules.
 type ruleReloads struct {
 	mu       sync.Mutex
 	rejected error
+	dropped  []string // topics the last good reload dropped
 	at       time.Time
+	revision string // in use
 }
 
-func (r *ruleReloads) set(err error) {
+func (r *ruleReloads) set(rl labels.Reload, revision string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rejected, r.at = err, time.Now()
+	r.rejected, r.at = rl.Err, time.Now()
+	if rl.Err == nil {
+		r.dropped, r.revision = rl.Dropped, revision
+	}
 }
 
 // check is the readiness check label_rules_reload: a rejected change is
 // "warn" (Degraded), as a rejected policy change is: the previous rules
-// still label every response.
+// still label every response. A reload that dropped topics is "warn" too,
+// until the next change: a deleted sud.yaml would otherwise stop labelling
+// SUD without a word. Otherwise it passes, its detail naming the
+// revision.
 func (r *ruleReloads) check(context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.rejected == nil {
-		return nil
+	switch {
+	case r.rejected != nil:
+		return degraded{fmt.Errorf("label rules changed at %s were not loaded and the previous rules (revision %s) stay in use: %w",
+			r.at.UTC().Format(time.RFC3339), r.revision, r.rejected)}
+	case len(r.dropped) > 0:
+		return degraded{fmt.Errorf("label rules reloaded at %s (revision %s) without the topics %s that were in use: their codes no longer label resources",
+			r.at.UTC().Format(time.RFC3339), r.revision, strings.Join(r.dropped, ", "))}
+	case r.revision != "":
+		return passing{fmt.Errorf("label rules revision %s", r.revision)}
 	}
-	return degraded{fmt.Errorf("label rules changed at %s were rejected and the previous rules stay in use: %w",
-		r.at.UTC().Format(time.RFC3339), r.rejected)}
+	return nil
 }
+
+// passing is readiness detail, not a problem: /readyz reports the check as
+// "pass" with it.
+type passing struct{ error }
+
+func (passing) Passing() bool { return true }
 
 // degraded is a readiness problem that leaves the proxy serving correctly;
 // /readyz reports it as "warn" and stays 200.

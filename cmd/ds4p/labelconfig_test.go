@@ -102,7 +102,7 @@ func TestRejectedRuleReloadWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	check := lc.watchRules(t.Context(), l, slog.New(slog.DiscardHandler))
-	if check == nil || check(t.Context()) != nil {
+	if check == nil || !passes(check(t.Context())) {
 		t.Fatal("no check, or a problem before any change")
 	}
 	waitFor := func(ok func(error) bool) error {
@@ -126,7 +126,7 @@ func TestRejectedRuleReloadWarns(t *testing.T) {
 	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err = waitFor(func(err error) bool { return err != nil })
+	err = waitFor(func(err error) bool { return !passes(err) })
 	var d interface{ Degraded() bool }
 	if !errors.As(err, &d) || !d.Degraded() || !strings.Contains(err.Error(), "hiv.yaml") || !strings.Contains(err.Error(), `did you mean "HIV"`) {
 		t.Fatalf("check after a bad change: %v", err)
@@ -134,5 +134,57 @@ func TestRejectedRuleReloadWarns(t *testing.T) {
 	if err := os.WriteFile(path, append(hiv, '\n'), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(func(err error) bool { return err == nil })
+	waitFor(passes)
+}
+
+// passes: a readiness check passed, with or without detail.
+func passes(err error) bool {
+	var p interface{ Passing() bool }
+	return err == nil || errors.As(err, &p) && p.Passing()
+}
+
+// TestDroppedRuleTopicWarns: a reload that loses a topic (sud.yaml
+// deleted) is "warn" naming the topic, and a passing check names the
+// rules revision, which changes with the rule files and the programs.
+func TestDroppedRuleTopicWarns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, name := range []string{"hiv.yaml", "sud.yaml"} {
+		b, err := fs.ReadFile(labels.EmbeddedRules(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lc := LabelsConfig{RulesDir: dir}
+	l, err := lc.labeller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := lc.watchRules(t.Context(), l, slog.New(slog.DiscardHandler))
+	before := check(t.Context())
+	if !passes(before) || before == nil || !strings.Contains(before.Error(), "label rules revision ") {
+		t.Fatalf("before any change: %v, want a pass naming the revision", before)
+	}
+	withProgram := LabelsConfig{RulesDir: dir, Part2Programs: []Part2Program{synthPart2Program()}}
+	if rf, err := labels.ReadRulesDir(dir); err != nil || lc.revision(rf.Revision) == withProgram.revision(rf.Revision) {
+		t.Errorf("the revision does not change with the Part 2 programs (%v)", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "sud.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err = check(t.Context())
+		if !passes(err) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var d interface{ Degraded() bool }
+	if !errors.As(err, &d) || !d.Degraded() || !strings.Contains(err.Error(), "without the topics SUD") {
+		t.Fatalf("after sud.yaml was deleted: %v, want a warning naming SUD", err)
+	}
 }
