@@ -353,6 +353,13 @@ func systemWarning(system string) string {
 	if _, ok := clinicalSystems[system]; ok || strings.HasPrefix(system, "http://terminology.hl7.org/CodeSystem/") {
 		return ""
 	}
+	// Another spelling the matcher reads as a known system (an OID, https,
+	// a trailing slash: codeSystem) matches as that system does.
+	if c := string(codeSystem([]byte(system))); c != system {
+		if _, ok := clinicalSystems[c]; ok {
+			return ""
+		}
+	}
 	msg := fmt.Sprintf("system %q is not a known clinical code system: a coding matches only if its system is spelled exactly so", system)
 	if s := suggestSystem(system); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
