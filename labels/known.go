@@ -1,6 +1,10 @@
 package labels
 
-import "strings"
+import (
+	"iter"
+	"maps"
+	"strings"
+)
 
 // The HL7 vocabulary of security labels and purposes of use that ds4p
 // recognises (HL7 Terminology, v3 code systems, 2024 releases). A consent
@@ -150,14 +154,22 @@ func SuggestCode(system, code string) string {
 	if NormalizeSystem(system) == SystemConfidentiality {
 		known = codeSet("U", "L", "M", "N", "R", "V")
 	}
-	found := ""
+	return closest(maps.Keys(known), code)
+}
+
+// closest returns the one of known that s was most likely meant to be: the
+// same letters in another case, or one letter added, dropped, changed or
+// two swapped; "" when there is none or more than one. Rule files and
+// label codes suggest what a misspelling meant with it.
+func closest(known iter.Seq[string], s string) string {
 	for k := range known {
-		if strings.EqualFold(k, code) {
+		if strings.EqualFold(k, s) {
 			return k
 		}
 	}
+	found := ""
 	for k := range known {
-		if oneEditApart(strings.ToUpper(k), strings.ToUpper(code)) {
+		if oneEditApart(strings.ToUpper(k), strings.ToUpper(s)) {
 			if found != "" {
 				return ""
 			}

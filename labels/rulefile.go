@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -308,21 +309,7 @@ var resourceTypeNames = func() map[string]bool {
 // suggestType returns the resource type t was most likely meant to be, ""
 // when none or more than one is.
 func suggestType(t string) string {
-	found := ""
-	for k := range resourceTypeNames {
-		if strings.EqualFold(k, t) {
-			return k
-		}
-	}
-	for k := range resourceTypeNames {
-		if oneEditApart(strings.ToUpper(k), strings.ToUpper(t)) {
-			if found != "" {
-				return ""
-			}
-			found = k
-		}
-	}
-	return found
+	return closest(maps.Keys(resourceTypeNames), t)
 }
 
 // clinicalSystems are the code systems rules usually match, by canonical
@@ -374,21 +361,12 @@ func suggestSystem(system string) string {
 	trimmed, _, _ := strings.Cut(system, "|")
 	trimmed = strings.TrimSuffix(strings.TrimSpace(trimmed), "/")
 	oid := strings.TrimPrefix(trimmed, "urn:oid:")
-	found := ""
 	for url, o := range clinicalSystems {
-		if strings.EqualFold(url, trimmed) || (o != "" && oid == o) {
+		if o != "" && oid == o {
 			return url
 		}
 	}
-	for url := range clinicalSystems {
-		if oneEditApart(strings.ToLower(url), strings.ToLower(trimmed)) {
-			if found != "" {
-				return ""
-			}
-			found = url
-		}
-	}
-	return found
+	return closest(maps.Keys(clinicalSystems), trimmed)
 }
 
 // rule converts a file rule.
