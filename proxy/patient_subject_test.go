@@ -70,30 +70,28 @@ func TestPatientSubjectNotInEdgeLogsOrEvents(t *testing.T) {
 		}
 		check(t, &logs, ev, "rate_limited")
 	})
-	t.Run("break-glass", func(t *testing.T) {
+	// breakGlassRead reads a Part 2 condition under break-the-glass as
+	// auth's caller, returning the logs and events it raised.
+	breakGlassRead := func(t *testing.T, auth Authenticator) (*lockedBuffer, *recEvents) {
 		var logs lockedBuffer
 		ev := &recEvents{}
 		h := newHarness(t, fhirJSONHandler(200, part2Condition), func(_ *Options, d *Deps) {
-			d.Auth, d.Events = launchedBreakGlass{}, ev
+			d.Auth, d.Events = auth, ev
 			d.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		})
 		if resp, body := h.get("/fhir/Condition/p2c", "any"); resp.StatusCode != 200 {
 			t.Fatalf("break-glass read: %d %s", resp.StatusCode, body)
 		}
-		check(t, &logs, ev, "break_glass")
+		return &logs, ev
+	}
+	t.Run("break-glass", func(t *testing.T) {
+		logs, ev := breakGlassRead(t, launchedBreakGlass{})
+		check(t, logs, ev, "break_glass")
 	})
 	// A clinician in an EHR launch (fhirUser a Practitioner) is no patient:
 	// security review needs who broke the glass.
 	t.Run("break-glass by a launched clinician", func(t *testing.T) {
-		var logs lockedBuffer
-		ev := &recEvents{}
-		h := newHarness(t, fhirJSONHandler(200, part2Condition), func(_ *Options, d *Deps) {
-			d.Auth, d.Events = launchedClinician{}, ev
-			d.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-		})
-		if resp, body := h.get("/fhir/Condition/p2c", "any"); resp.StatusCode != 200 {
-			t.Fatalf("break-glass read: %d %s", resp.StatusCode, body)
-		}
+		_, ev := breakGlassRead(t, launchedClinician{})
 		ev.mu.Lock()
 		defer ev.mu.Unlock()
 		named := false
