@@ -185,7 +185,10 @@ func (r *run) disclosedRefs(b *bundleNode) map[string]bool {
 // whose total equals its match entries: a count of other pages could hold
 // withheld items the proxy never saw, and total is then omitted. So a
 // search whose only match is withheld answers "total": 0, as one that
-// matched nothing does.
+// matched nothing does. A match entry keptEntries drops without a
+// withheld resource of its own (a history deletion of a resource with no
+// disclosed version) counts as withheld too: a total counting it would
+// show that the history holds a resource the caller may not see.
 func (r *run) decrementedTotal(b *bundleNode) (fjson.Edit, bool) {
 	if r.s.opts.Total == TotalOmit || b.hasPaging {
 		return fjson.Edit{}, false
@@ -196,13 +199,18 @@ func (r *run) decrementedTotal(b *bundleNode) (fjson.Edit, bool) {
 	if err != nil {
 		return fjson.Edit{}, false
 	}
-	matches, withheld := 0, 0
+	kept := r.keptEntries(b) // in b.entries' order
+	matches, withheld, k := 0, 0, 0
 	for _, e := range b.entries {
+		shown := k < len(kept) && kept[k] == e
+		if shown {
+			k++
+		}
 		if r.entryParts(e).notMatch {
 			continue
 		}
 		matches++
-		if e.item != nil && !e.item.class.decision.Permitted() {
+		if !shown || e.item != nil && !e.item.class.decision.Permitted() {
 			withheld++
 		}
 	}
