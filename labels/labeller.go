@@ -1,6 +1,9 @@
 package labels
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -25,6 +28,9 @@ type ruleset struct {
 	rules    []compiledRule
 	bySystem map[string]*matcher
 	programs programIndex
+	// programsHash and revision: see Labeller.Revision.
+	programsHash []byte
+	revision     string
 }
 
 // Options configures NewLabeller.
@@ -61,7 +67,8 @@ func NewLabeller(opts Options) (*Labeller, error) {
 			l.cache.SetKnownTTL(opts.KnownTTL)
 		}
 	}
-	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: progs})
+	ph := programsHash(opts.Programs)
+	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: progs, programsHash: ph, revision: rulesRevision(opts.Rules, ph)})
 	return l, nil
 }
 
@@ -84,13 +91,44 @@ func (l *Labeller) SetRules(rules []Rule) error {
 		return err
 	}
 	old := l.rs.Load()
-	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: old.programs})
+	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: old.programs,
+		programsHash: old.programsHash, revision: rulesRevision(rules, old.programsHash)})
 	if l.cache != nil {
 		// After the store: a batch that starts after this labels under
 		// the new rules; one that started before notes stale entries.
 		l.cache.RulesChanged()
 	}
 	return nil
+}
+
+// Revision names the rules in use: a hash of the code rules (every field
+// of every rule, in order) and the Part 2 programs, so it changes exactly
+// when what labels resources changes (not with a comment or a file's name)
+// and is the same on every proxy running the same rules, the embedded
+// defaults included. The ledger records it beside the policy revision.
+func (l *Labeller) Revision() string { return l.rs.Load().revision }
+
+// programsHash hashes the Part 2 programs as configured.
+func programsHash(progs []Program) []byte {
+	b, err := json.Marshal(progs)
+	if err != nil { // strings only: cannot happen
+		panic(err)
+	}
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// rulesRevision is Revision for rules beside the programs' hash.
+func rulesRevision(rules []Rule, programs []byte) string {
+	b, err := json.Marshal(rules)
+	if err != nil { // strings only: cannot happen
+		panic(err)
+	}
+	h := sha256.New()
+	h.Write([]byte("ds4p label rules v1\n"))
+	h.Write(programs)
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Rules returns the code rules in use.

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,14 +99,11 @@ func (lc LabelsConfig) watchRules(ctx context.Context, l *labels.Labeller, log *
 	if lc.RulesDir == "" {
 		return nil
 	}
-	st := &ruleReloads{}
-	if rf, err := labels.ReadRulesDir(lc.RulesDir); err == nil {
-		st.revision = lc.revision(rf.Revision) // what labeller() loaded, until the first poll
-	}
+	st := &ruleReloads{revision: l.Revision()} // what labeller() loaded, until the first poll
 	go labels.WatchRules(ctx, l, lc.RulesDir, labelReloadInterval, func(r labels.Reload) {
 		rev := ""
 		if r.Err == nil {
-			rev = lc.revision(r.Revision)
+			rev = l.Revision() // set by the reload; this goroutine alone reloads
 		}
 		st.set(r, rev)
 		if r.Err != nil {
@@ -126,16 +120,6 @@ func (lc LabelsConfig) watchRules(ctx context.Context, l *labels.Labeller, log *
 		log.Info("label rules reloaded", "dir", lc.RulesDir, "rules", r.Rules, "topics", r.Topics, "rules_revision", rev)
 	})
 	return st.check
-}
-
-// revision is the label rules revision: a hash of the rule files'
-// revision (labels.RuleFiles.Revision) and the Part 2 programs.
-func (lc LabelsConfig) revision(rules string) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "rules %s\n", rules)
-	progs, _ := json.Marshal(lc.Part2Programs)
-	h.Write(progs)
-	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // ruleReloads remembers the last reload of the label rules.

@@ -169,9 +169,13 @@ func TestDroppedRuleTopicWarns(t *testing.T) {
 		t.Fatalf("before any change: %v, want a pass naming the revision", before)
 	}
 	withProgram := LabelsConfig{RulesDir: dir, Part2Programs: []Part2Program{synthPart2Program()}}
-	if rf, err := labels.ReadRulesDir(dir); err != nil || lc.revision(rf.Revision) == withProgram.revision(rf.Revision) {
+	if lp, err := withProgram.labeller(); err != nil || lp.Revision() == l.Revision() {
 		t.Errorf("the revision does not change with the Part 2 programs (%v)", err)
 	}
+	if !strings.Contains(before.Error(), l.Revision()) {
+		t.Errorf("before any change: %v, want the labeller's revision %s", before, l.Revision())
+	}
+	revBefore := l.Revision()
 	if err := os.Remove(filepath.Join(dir, "sud.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -186,5 +190,8 @@ func TestDroppedRuleTopicWarns(t *testing.T) {
 	var d interface{ Degraded() bool }
 	if !errors.As(err, &d) || !d.Degraded() || !strings.Contains(err.Error(), "without the topics SUD") {
 		t.Fatalf("after sud.yaml was deleted: %v, want a warning naming SUD", err)
+	}
+	if l.Revision() == revBefore || !strings.Contains(err.Error(), "(revision "+l.Revision()+")") {
+		t.Errorf("after sud.yaml was deleted: %v, want the new revision (was %s, now %s)", err, revBefore, l.Revision())
 	}
 }
