@@ -74,6 +74,10 @@ func appendEntryJSON(dst []byte, e *Entry) (out []byte, ok bool) {
 	}
 	dst = append(dst, `,"policy_revision":`...)
 	dst = appendJSONString(dst, e.PolicyRevision)
+	if e.RulesRevision != "" {
+		dst = append(dst, `,"rules_revision":`...)
+		dst = appendJSONString(dst, e.RulesRevision)
+	}
 	dst = append(dst, `,"break_glass":`...)
 	if bg := e.BreakGlass; bg == nil {
 		dst = append(dst, "null"...)
@@ -112,7 +116,7 @@ func entryJSONSize(e *Entry) int {
 	)
 	n := fixed + 20 + len(e.RequestID) + len(e.Caller.Subject) + len(e.Caller.Org) + len(e.Caller.Client) +
 		len(e.Caller.Name) + len(e.Caller.Address) + len(e.Patient) + len(e.Interaction) + len(e.Query) +
-		len(e.PolicyRevision) + len(e.Alert) + len(e.PrevHash) + 80 + stringsSize(e.Purposes) // 80: the hash member link adds
+		len(e.PolicyRevision) + len(e.RulesRevision) + len(`,"rules_revision":`) + len(e.Alert) + len(e.PrevHash) + 80 + stringsSize(e.Purposes) // 80: the hash member link adds
 	if e.Caller.PatientUser {
 		n += len(`,"patient_user":true`)
 	}

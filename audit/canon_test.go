@@ -49,6 +49,8 @@ func TestEntryJSONMatchesMarshal(t *testing.T) {
 		assertEntryJSON(t, e)
 		e.Caller.PatientUser = true
 		assertEntryJSON(t, e)
+		e.RulesRevision = s
+		assertEntryJSON(t, e)
 	}
 	e := sample(1, "Patient/a")
 	e.Time = time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.FixedZone("x", -5*3600))
@@ -91,6 +93,7 @@ func FuzzEntryJSON(f *testing.F) {
 		}
 		if shape&128 != 0 {
 			e.Caller.PatientUser = true
+			e.RulesRevision = a
 		}
 		if shape&32 != 0 {
 			e.Time = e.Time.In(time.FixedZone("", int(ns%(26*3600))))

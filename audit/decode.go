@@ -87,6 +87,8 @@ func decodeFast(v []byte) (e Entry, ok bool) {
 			return d.consents(vs, &e.Consents)
 		case mPolicyRevision:
 			return d.str(vs, &e.PolicyRevision, true)
+		case mRulesRevision:
+			return d.str(vs, &e.RulesRevision, true)
 		case mBreakGlass:
 			return d.breakGlass(vs, &e.BreakGlass)
 		case mAlert:
@@ -119,6 +121,7 @@ const (
 	mRedacted
 	mConsents
 	mPolicyRevision
+	mRulesRevision
 	mBreakGlass
 	mAlert
 	mPrevHash
@@ -153,6 +156,8 @@ func entryMember(key []byte) (uint32, error) {
 		return mConsents, nil
 	case "policy_revision":
 		return mPolicyRevision, nil
+	case "rules_revision":
+		return mRulesRevision, nil
 	case "break_glass":
 		return mBreakGlass, nil
 	case "alert":

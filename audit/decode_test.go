@@ -53,6 +53,8 @@ func decodeSeeds() [][]byte {
 		add(e)
 		e.Caller.PatientUser = true
 		add(e)
+		e.RulesRevision = s
+		add(e)
 	}
 	return out
 }

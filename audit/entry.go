@@ -96,6 +96,12 @@ type Entry struct {
 	// Consents are the consent versions the decisions relied on.
 	Consents       []ConsentRef `json:"consents"`
 	PolicyRevision string       `json:"policy_revision"`
+	// RulesRevision names the label rules and Part 2 programs that
+	// labelled the response (labels.Labeller.Revision; two, comma
+	// separated, when the rules were reloaded while it was labelled).
+	// Omitted when empty, so entries written before it keep their bytes
+	// and hashes.
+	RulesRevision string `json:"rules_revision,omitempty"`
 	// BreakGlass is nil unless the disclosure was an emergency override.
 	BreakGlass *BreakGlass `json:"break_glass"`
 	// Alert flags the entry for review: the id of the security alert (e.g.

@@ -139,7 +139,7 @@ func faithful(e *Entry) bool {
 	ok := utf8.ValidString
 	if !ok(e.RequestID) || !ok(e.Caller.Subject) || !ok(e.Caller.Org) || !ok(e.Caller.Client) ||
 		!ok(e.Caller.Name) || !ok(e.Caller.Address) || !ok(e.Patient) || !ok(e.Interaction) ||
-		!ok(e.Query) || !ok(e.PolicyRevision) || !ok(e.Alert) || !ok(e.PrevHash) || !ok(e.Hash) {
+		!ok(e.Query) || !ok(e.PolicyRevision) || !ok(e.RulesRevision) || !ok(e.Alert) || !ok(e.PrevHash) || !ok(e.Hash) {
 		return false
 	}
 	for _, p := range e.Purposes {

@@ -171,7 +171,10 @@ type run struct {
 	// revisions are the policy revisions whose decisions this run used,
 	// each once, in the order first used (policyRevision).
 	revisions []string
-	withheld  int
+	// rulesRev is the label rules revision when the run started
+	// (rulesRevision).
+	rulesRev string
+	withheld int
 	// notices are the policy's notices (42 CFR 2.32) for what the response
 	// discloses (decide.go).
 	notices []policy.Notice
@@ -264,7 +267,20 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 
 // newRun starts the pipeline run of one body.
 func (s *Server) newRun(ex *exchange, body []byte) *run {
-	return &run{s: s, ex: ex, body: body, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}}
+	return &run{s: s, ex: ex, body: body, classes: map[string]*class{}, consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{},
+		rulesRev: s.labeller.Revision()}
+}
+
+// rulesRevision names the label rules that labelled the run's items: the
+// revision when it started, or that one and the one in force now when the
+// rules were reloaded while it labelled (some items may have been labelled
+// under either).
+func (r *run) rulesRevision() string {
+	now := r.s.labeller.Revision()
+	if r.rulesRev == "" || r.rulesRev == now {
+		return now
+	}
+	return r.rulesRev + "," + now
 }
 
 // checkedFallbacks counts the bodies the checked walk refused and the
@@ -965,7 +981,7 @@ func (r *run) ledgerEntries() []audit.Entry {
 			disclosed++
 		}
 	}
-	revision := r.policyRevision()
+	revision, rules := r.policyRevision(), r.rulesRevision()
 	// An item that names several patients (a Group, an Appointment of
 	// two) is recorded in the entry of each: each one's accounting of
 	// disclosures must list it, and bulk-access detection counts each.
@@ -973,6 +989,7 @@ func (r *run) ledgerEntries() []audit.Entry {
 		e, ok := byPatient[patient]
 		if !ok {
 			e = r.ex.ledgerEntry(ledgerPatient(patient), revision, r.s.directory())
+			e.RulesRevision = rules
 			if onePatient {
 				e.Disclosed = make([]audit.Item, 0, disclosed)
 				e.Withheld = make([]audit.Item, 0, len(r.items)-disclosed)

@@ -79,6 +79,7 @@ type DecideResponse struct {
 	// (a purpose that is not a v3-PurposeOfUse code, say).
 	Warnings       []string        `json:"warnings,omitempty"`
 	PolicyRevision string          `json:"policy_revision"`
+	RulesRevision  string          `json:"rules_revision"` // the label rules that labelled the items
 	Time           time.Time       `json:"time"`
 	Classes        int             `json:"classes"`
 	Items          []DecidedItem   `json:"items"`
@@ -330,7 +331,7 @@ func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, st
 	byPatient := map[string]*audit.Entry{}
 	var order []string
 	now := time.Now().UTC()
-	revision := r.policyRevision()
+	revision, rules := r.policyRevision(), r.rulesRevision()
 	entry := func(patient string) *audit.Entry {
 		e, ok := byPatient[patient]
 		if !ok {
@@ -338,7 +339,7 @@ func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, st
 				Time: now, RequestID: requestID,
 				Caller:   audit.Party{Subject: author.Subject, Org: author.Org, Client: author.Client, Name: author.OrgName, Address: author.OrgAddress},
 				Purposes: author.Purposes, Patient: ledgerPatient(patient),
-				Interaction: "simulate", Query: query, PolicyRevision: revision,
+				Interaction: "simulate", Query: query, PolicyRevision: revision, RulesRevision: rules,
 				Disclosed: []audit.Item{}, Withheld: []audit.Item{}, Consents: []audit.ConsentRef{},
 			}
 			byPatient[patient] = e
@@ -415,7 +416,7 @@ func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*r
 	ex := &exchange{requestID: "simulation", caller: caller, req: fhirRequest{Interaction: interaction}, start: at, explain: true}
 	return &run{
 		s: s, ex: ex, body: body, valid: true, classes: map[string]*class{}, // simulationBundle validated body
-		consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{},
+		consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}, rulesRev: s.labeller.Revision(),
 	}, nil
 }
 
@@ -568,6 +569,7 @@ func (r *run) explain(ctx context.Context, at time.Time, drafts map[string][]any
 	}
 	resp.Classes = len(index)
 	resp.PolicyRevision = r.policyRevision() // of the decisions, should a reload land during them
+	resp.RulesRevision = r.rulesRevision()
 	for patient, cs := range r.consents {
 		for _, v := range cs.values {
 			if n := normalizedOf(v); n != nil {
@@ -601,8 +603,16 @@ func (s *Server) policyStatus(c *gin.Context) {
 	type statuser interface{ Status() policy.Status }
 	st, ok := s.decider.(statuser)
 	if !ok {
-		c.JSON(http.StatusOK, gin.H{"revision": s.decider.Revision()})
+		c.JSON(http.StatusOK, gin.H{"revision": s.decider.Revision(), "label_rules_revision": s.labeller.Revision()})
 		return
 	}
-	c.JSON(http.StatusOK, st.Status())
+	c.JSON(http.StatusOK, policyStatusResponse{Status: st.Status(), LabelRulesRevision: s.labeller.Revision()})
+}
+
+// policyStatusResponse is GET /admin/policy's answer: the policy's status
+// and the label rules revision in force (labels.Labeller.Revision), which
+// ledger entries name beside the policy revision.
+type policyStatusResponse struct {
+	policy.Status
+	LabelRulesRevision string `json:"label_rules_revision"`
 }

@@ -54,6 +54,7 @@ type stubEntry struct {
 	Interaction    string            `json:"interaction,omitempty"`
 	Query          string            `json:"query,omitempty"`
 	PolicyRevision string            `json:"policy_revision,omitempty"`
+	RulesRevision  string            `json:"rules_revision,omitempty"`
 	BreakGlass     *audit.BreakGlass `json:"break_glass,omitempty"`
 	Alert          string            `json:"alert,omitempty"`
 	PrevHash       string            `json:"prev_hash,omitempty"`
@@ -120,7 +121,7 @@ func entryStub(e audit.Entry, level stubLevel) stubEntry {
 	if level == stubItems {
 		caller := e.Caller
 		s.Caller, s.Purposes, s.Patient, s.Interaction, s.Query = &caller, e.Purposes, e.Patient, e.Interaction, e.Query
-		s.PolicyRevision, s.BreakGlass, s.Alert, s.PrevHash = e.PolicyRevision, e.BreakGlass, e.Alert, e.PrevHash
+		s.PolicyRevision, s.RulesRevision, s.BreakGlass, s.Alert, s.PrevHash = e.PolicyRevision, e.RulesRevision, e.BreakGlass, e.Alert, e.PrevHash
 	}
 	return s
 }
