@@ -274,7 +274,7 @@ func runAuditReport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	return writeOut(*out, stdout, func(w io.Writer) error { return writeReport(w, *format, *patient, ds, entries) })
+	return writeOut(*out, *f.data, stdout, func(w io.Writer) error { return writeReport(w, *format, *patient, ds, entries) })
 }
 
 // writeReport renders an accounting.
@@ -291,20 +291,67 @@ func writeReport(w io.Writer, format, patient string, ds []audit.Disclosure, ent
 	return json.NewEncoder(w).Encode(map[string]any{"patient": patient, "disclosures": ds})
 }
 
-// writeOut runs write on stdout for "-", else on a new file it fsyncs.
-func writeOut(path string, stdout io.Writer, write func(io.Writer) error) error {
+// writeOut runs write on stdout for "-", else on path: into a new file
+// beside it, fsynced and renamed over path only once write succeeded, so a
+// report or export that fails (a damaged entry, an interrupt, a full disk)
+// leaves no partial file and keeps what path held. A path that exists and
+// is no regular file (/dev/stdout, a pipe) is written directly.
+//
+// It refuses a path in the data directory dataDir (the database, its
+// journal, the keys) and an existing prune export (ledger-*.ndjson): an
+// export with --out DATA/ds4p.db truncated the database under the open
+// ledger, crashing with SIGBUS and leaving no ledger at all.
+func writeOut(path, dataDir string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(stdout)
 	}
-	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := checkOutPath(path, dataDir); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return usagef("--out %s is a directory: give a file name", path)
+		}
+		file, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return errors.Join(write(file), file.Close())
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp") // mode 0600
 	if err != nil {
 		return err
 	}
-	if err := write(file); err != nil {
-		_ = file.Close()
+	if err := errors.Join(write(tmp), tmp.Sync(), tmp.Close()); err != nil {
+		_ = os.Remove(tmp.Name())
 		return err
 	}
-	return errors.Join(file.Sync(), file.Close())
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil { // the rename durable too
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// checkOutPath refuses an output path whose directory is the data
+// directory, or that names an existing prune export: writing it would
+// replace the ledger's own files or the only copy of pruned entries.
+func checkOutPath(path, dataDir string) error {
+	if dfi, err := os.Stat(dataDir); err == nil {
+		if pfi, err := os.Stat(filepath.Dir(path)); err == nil && os.SameFile(pfi, dfi) {
+			return usagef("--out %s is in the data directory %s, which holds the database, its journal and keys: write reports and exports elsewhere", path, dataDir)
+		}
+	}
+	if ok, _ := filepath.Match("ledger-*.ndjson", filepath.Base(path)); ok {
+		if _, err := os.Lstat(path); err == nil {
+			return usagef("--out %s is a prune export, which may be the only copy of the entries it holds: write elsewhere", path)
+		}
+	}
+	return nil
 }
 
 // runAuditExport writes entries as NDJSON in seq order.
@@ -324,7 +371,7 @@ func runAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer closeDB()
 	n := 0
-	err = writeOut(*out, stdout, func(w io.Writer) error {
+	err = writeOut(*out, *f.data, stdout, func(w io.Writer) error {
 		n, err = l.Export(ctx, from, to, w)
 		return err
 	})
