@@ -150,6 +150,9 @@ type writeOpts struct {
 	// ifMatch, when not 0, is the version the write must replace; another
 	// current version fails with ErrConflict.
 	ifMatch uint64
+	// importing skips a consent the store already has and refuses an
+	// earlier version of one (Import).
+	importing bool
 }
 
 // write validates raw and stores it as the next version of its consent.
@@ -175,10 +178,22 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 	if generated {
 		rec.ID = rand.Text()
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error { return put(tx, s.codec, &rec, raw, generated, o.ifMatch) })
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if o.importing {
+			b, err := s.buckets(tx)
+			if err != nil {
+				return err
+			}
+			if err := importCheck(b, &rec, raw, generated, doc); err != nil {
+				return err
+			}
+		}
+		return put(tx, s.codec, &rec, raw, generated, o.ifMatch)
+	})
 	s.writes.Add(1)
 	var ve *ValidationError
-	if errors.Is(err, ErrConflict) || errors.As(err, &ve) {
+	var same *unchangedError
+	if errors.Is(err, ErrConflict) || errors.As(err, &ve) || errors.As(err, &same) {
 		return Record{}, err
 	}
 	if err != nil {

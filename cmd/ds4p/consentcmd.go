@@ -35,7 +35,10 @@ These commands open DIR/ds4p.db directly, so ` + "`ds4p serve`" + ` must not be 
 the same data directory (it holds the database's lock). While it runs, use its
 admin API instead: POST /admin/Consent, GET /admin/Consent?patient=...,
 POST /admin/Consent/ID/$revoke. A consent with an id becomes the next version
-of that consent; every earlier version is kept.`
+of that consent; every earlier version is kept. import stores nothing for a
+consent already stored as it is (counted unchanged), and refuses one that is
+an earlier version of a stored consent (the same as a version since replaced,
+or dated before it): an old export imported again would undo a revocation.`
 
 // runConsent is `ds4p consent import|list|show|revoke`.
 func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) error {

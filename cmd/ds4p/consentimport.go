@@ -34,6 +34,7 @@ type importer struct {
 	store    *consent.Store
 	accepted int
 	rejected int
+	same     int      // consents the store already had: nothing stored
 	reasons  []string // "where: reason", one per problem
 	skipped  int      // Bundle entries that are not Consents
 	progress *progress
@@ -157,9 +158,11 @@ func (im *importer) importResource(where string, raw []byte) {
 
 // store1 stores one item and records the outcome.
 func (im *importer) store1(it importItem) {
-	_, err := im.store.Put(im.ctx, it.raw)
+	_, stored, err := im.store.Import(im.ctx, it.raw)
 	var ve *consent.ValidationError
 	switch {
+	case err == nil && !stored:
+		im.same++
 	case errors.As(err, &ve):
 		im.rejected++
 		for _, p := range ve.Problems {
@@ -177,6 +180,9 @@ func (im *importer) store1(it importItem) {
 // summary prints the tally and every rejection with its reasons.
 func (im *importer) summary(w io.Writer) error {
 	fmt.Fprintf(w, "accepted %d, rejected %d", im.accepted, im.rejected)
+	if im.same > 0 {
+		fmt.Fprintf(w, ", unchanged %d (already stored; not stored again)", im.same)
+	}
 	if im.skipped > 0 {
 		if im.skipped == 1 {
 			fmt.Fprint(w, ", skipped 1 Bundle entry that is not a Consent")
@@ -189,7 +195,7 @@ func (im *importer) summary(w io.Writer) error {
 		fmt.Fprintln(w, "  rejected "+r)
 	}
 	if im.rejected > 0 {
-		return fmt.Errorf("%d of %s rejected%s", im.rejected, plural(im.rejected+im.accepted, "consent", "consents"), storedOthers(im.accepted))
+		return fmt.Errorf("%d of %s rejected%s", im.rejected, plural(im.rejected+im.accepted+im.same, "consent", "consents"), storedOthers(im.accepted))
 	}
 	return nil
 }

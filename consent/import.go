@@ -1,0 +1,149 @@
+package consent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+)
+
+// ErrOlderVersion is wrapped by the *ValidationError of an import that would
+// put back an earlier version of a stored consent: the import changes
+// nothing.
+var ErrOlderVersion = errors.New("consent: an earlier version of a stored consent")
+
+// Import validates a consent read from a file (ds4p consent import) and
+// stores it as Put does, unless the store already holds it:
+//
+//   - the same as the current version of its consent (the same id, or, for a
+//     consent without id, any consent of its patient), apart from id,
+//     meta.versionId and meta.lastUpdated: nothing is stored and stored is
+//     false, so importing a file twice stores nothing twice;
+//   - the same as an earlier version of a stored consent, or dated
+//     (dateTime) before its current version: an *ValidationError wrapping
+//     ErrOlderVersion, and nothing is stored. An old export imported again
+//     would otherwise become the newest version and silently undo what
+//     replaced it, a revocation included.
+//
+// A deliberate return to earlier content is an update through the admin API
+// (PUT), which takes what it is given.
+func (s *Store) Import(ctx context.Context, raw []byte) (rec Record, stored bool, err error) {
+	rec, err = s.write(ctx, raw, writeOpts{importing: true})
+	var same *unchangedError
+	if errors.As(err, &same) {
+		return same.rec, false, nil
+	}
+	return rec, err == nil, err
+}
+
+// unchangedError carries the stored version an import equals; Import turns
+// it into stored == false. It never leaves the package.
+type unchangedError struct{ rec Record }
+
+func (e *unchangedError) Error() string { return "consent: unchanged" }
+
+// importCheck refuses or skips an import that the store already has (see
+// Import): rec is the consent about to be written (its id generated when
+// generated), doc the parsed import.
+func importCheck(b buckets, rec *Record, raw []byte, generated bool, doc *parsed) error {
+	in, err := canonical(raw)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	if generated {
+		heads, err := forPatient(b, rec.Patient)
+		if err != nil {
+			return err
+		}
+		for _, h := range heads {
+			ids = append(ids, h.ID)
+		}
+	} else {
+		ids = []string{rec.ID}
+	}
+	for _, id := range ids {
+		versions, err := history(b, id) // newest first
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		head := versions[0]
+		for _, v := range versions {
+			have, err := canonical(v.JSON)
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(in, have) {
+				continue
+			}
+			if v.Version == head.Version {
+				return &unchangedError{rec: head}
+			}
+			return olderVersion(fmt.Sprintf("is version %d of the stored consent, which its current version %d (status %s) replaced",
+				v.Version, head.Version, head.Status))
+		}
+		if !generated {
+			if err := datedBefore(doc, head); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// datedBefore refuses an import whose dateTime ends before the current
+// version's dateTime begins: a consent given earlier than the stored one.
+func datedBefore(doc *parsed, head Record) error {
+	if doc.res.DateTime == "" {
+		return nil
+	}
+	in, err := parseSpan(doc.res.DateTime)
+	if err != nil {
+		return nil
+	}
+	stored, err := parse(head.JSON, 0)
+	if err != nil || stored.res.DateTime == "" {
+		return nil
+	}
+	have, err := parseSpan(stored.res.DateTime)
+	if err != nil || in.end.After(have.start) {
+		return nil
+	}
+	return olderVersion(fmt.Sprintf("is dated %s, before the stored consent's current version %d (status %s, dated %s)",
+		doc.res.DateTime, head.Version, head.Status, stored.res.DateTime))
+}
+
+// olderVersion is the problem of an import that would undo a stored
+// version; what says why it is older. It names no consent id: the command
+// line prints it, and an id may spell a patient's name.
+func olderVersion(what string) error {
+	return &ValidationError{Err: ErrOlderVersion, Problems: []Problem{{Path: "Consent",
+		Message: what + ": importing it would undo that version; nothing was stored " +
+			"(to go back to it deliberately, PUT it through the admin API)"}}}
+}
+
+// canonical is a consent as a comparable value, without what the store sets
+// or chooses: id, meta.versionId and meta.lastUpdated (and meta when nothing
+// else is in it). Numbers keep their text.
+func canonical(raw []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("reading a consent: %w", err)
+	}
+	delete(m, "id")
+	if meta, ok := m["meta"].(map[string]any); ok {
+		delete(meta, "versionId")
+		delete(meta, "lastUpdated")
+		if len(meta) == 0 {
+			delete(m, "meta")
+		}
+	}
+	return m, nil
+}

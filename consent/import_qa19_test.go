@@ -1,0 +1,92 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestImportKeepsRevocation is QA round 19's finding: importing an old
+// export again stored it as the newest version, so a consent revoked since
+// (or replaced) was active again, silently. Import refuses an earlier
+// version and stores nothing for one the store already has.
+func TestImportKeepsRevocation(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	export := consentOf(t, "Patient/p1", "c1")
+	// The export as a FHIR server writes it: its own meta, another layout.
+	exported := edit(t, export, `"status": "active",`, `"meta": {"versionId": "7", "lastUpdated": "2026-02-16T10:00:00Z"}, "status": "active",`)
+
+	if _, stored, err := s.Import(ctx, []byte(exported)); err != nil || !stored {
+		t.Fatalf("first import: stored %v, %v", stored, err)
+	}
+	if _, stored, err := s.Import(ctx, []byte(export)); err != nil || stored {
+		t.Fatalf("the same consent again: stored %v, %v; want nothing stored", stored, err)
+	}
+	if n := countVersions(t, s, "c1"); n != 1 {
+		t.Fatalf("%d versions after importing the same consent twice, want 1", n)
+	}
+	if _, _, err := s.Revoke(ctx, "c1", "inactive"); err != nil {
+		t.Fatal(err)
+	}
+	_, stored, err := s.Import(ctx, []byte(exported))
+	var ve *ValidationError
+	if !errors.Is(err, ErrOlderVersion) || !errors.As(err, &ve) || stored {
+		t.Fatalf("the old export after a revocation: stored %v, %v; want ErrOlderVersion", stored, err)
+	}
+	if msg := ve.Error(); !strings.Contains(msg, "version 1") || strings.Contains(msg, "c1") || strings.Contains(msg, "p1") {
+		t.Errorf("problem %q should name the version and neither the consent id nor the patient", msg)
+	}
+	head, err := s.Get(ctx, "c1")
+	if err != nil || head.Status != "inactive" || head.Version != 2 {
+		t.Fatalf("after the refused import: version %d status %q (%v), want 2 inactive", head.Version, head.Status, err)
+	}
+
+	// Content the store has not seen is the next version, as before.
+	changed := edit(t, export, `"2026-12-31"`, `"2027-12-31"`)
+	if rec, stored, err := s.Import(ctx, []byte(changed)); err != nil || !stored || rec.Version != 3 {
+		t.Fatalf("a changed consent: version %d stored %v, %v; want version 3", rec.Version, stored, err)
+	}
+	// One dated before the current version is an earlier one too.
+	earlier := edit(t, changed, `"dateTime": "2026-02-16"`, `"dateTime": "2025-11-30T09:00:00-05:00"`)
+	if _, stored, err := s.Import(ctx, []byte(earlier)); !errors.Is(err, ErrOlderVersion) || stored {
+		t.Fatalf("a consent dated before the stored one: stored %v, %v; want ErrOlderVersion", stored, err)
+	}
+	later := edit(t, changed, `"dateTime": "2026-02-16"`, `"dateTime": "2026-02-17"`)
+	if _, stored, err := s.Import(ctx, []byte(later)); err != nil || !stored {
+		t.Fatalf("a consent dated after the stored one: stored %v, %v", stored, err)
+	}
+}
+
+// TestImportWithoutIDOnce: a consent without id got a new id on every
+// import, so importing a file twice gave the patient every consent twice,
+// and importing an old export again brought back a revoked one under a new
+// id. Without id, a consent is compared with the patient's consents.
+func TestImportWithoutIDOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	raw := []byte(consentOf(t, "Patient/p1", ""))
+	first, stored, err := s.Import(ctx, raw)
+	if err != nil || !stored {
+		t.Fatalf("first import: stored %v, %v", stored, err)
+	}
+	again, stored, err := s.Import(ctx, raw)
+	if err != nil || stored || again.ID != first.ID {
+		t.Fatalf("again: %s stored %v, %v; want %s unchanged", again.ID, stored, err, first.ID)
+	}
+	// Another patient's identical consent is theirs, not a duplicate.
+	if _, stored, err := s.Import(ctx, []byte(consentOf(t, "Patient/p2", ""))); err != nil || !stored {
+		t.Fatalf("another patient's: stored %v, %v", stored, err)
+	}
+	if _, _, err := s.Revoke(ctx, first.ID, "inactive"); err != nil {
+		t.Fatal(err)
+	}
+	if _, stored, err := s.Import(ctx, raw); !errors.Is(err, ErrOlderVersion) || stored {
+		t.Fatalf("after revocation: stored %v, %v; want ErrOlderVersion", stored, err)
+	}
+	recs, err := s.ForPatient(ctx, "Patient/p1")
+	if err != nil || len(recs) != 1 || recs[0].Status != "inactive" {
+		t.Fatalf("patient p1 has %d consents (%v), want the one revoked", len(recs), err)
+	}
+}
