@@ -110,6 +110,9 @@ func (l *Labeller) Revision() string { return l.rs.Load().revision }
 
 // programsHash hashes the Part 2 programs as configured.
 func programsHash(progs []Program) []byte {
+	if len(progs) == 0 {
+		progs = nil // none configured, however spelled
+	}
 	b, err := json.Marshal(progs)
 	if err != nil { // strings only: cannot happen
 		panic(err)

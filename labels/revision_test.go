@@ -18,6 +18,9 @@ func TestRevision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e, err := NewLabeller(Options{Rules: rules, Programs: []Program{}}); err != nil || e.Revision() != a.Revision() {
+		t.Fatalf("no programs as an empty list: %v, want the revision without programs", err)
+	}
 	if a.Revision() == "" || a.Revision() != b.Revision() {
 		t.Fatalf("same rules: %q and %q, want one non-empty revision", a.Revision(), b.Revision())
 	}
