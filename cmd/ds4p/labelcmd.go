@@ -215,7 +215,7 @@ func (j *labelJob) summary(w io.Writer, why bool) {
 			byRule[rs.Rule]++
 		}
 	}
-	fmt.Fprintf(w, "ds4p label: %s, %d labelled\n", plural(len(j.results), "resource", "resources"), changed)
+	fmt.Fprintf(w, "ds4p label: %s, %d labelled (label rules revision %s)\n", plural(len(j.results), "resource", "resources"), changed, j.l.Revision())
 	printCounts(w, "labels added", byLabel)
 	printCounts(w, "rules that fired", byRule)
 	if !why {

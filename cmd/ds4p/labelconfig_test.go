@@ -54,6 +54,10 @@ func TestLabelCommand(t *testing.T) {
 	if !strings.Contains(errOut.String(), "2 resources, 2 labelled") || !strings.Contains(errOut.String(), "propagated:reasonReference") {
 		t.Fatalf("summary:\n%s", errOut.String())
 	}
+	// The rules revision serve records in the ledger, to compare with.
+	if !strings.Contains(errOut.String(), "label rules revision "+labels.Default().Revision()) {
+		t.Fatalf("summary:\n%s\nwant the embedded rules' revision %s", errOut.String(), labels.Default().Revision())
+	}
 }
 
 // TestLabelCommandFlagsAfterFile: the usage line writes flags after FILE

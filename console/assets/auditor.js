@@ -35,6 +35,7 @@ function detail(e) {
       ['Purposes', (e.purposes || []).join(', ') || 'none stated'],
       ['Interaction', `${e.interaction} ${e.query || ''}`],
       ['Policy revision', h('code', {}, e.policy_revision || '—')],
+      ['Label rules revision', h('code', {}, e.rules_revision || '— (recorded before ds4p named it)')],
       ['Consents relied on', (e.consents || []).length
         ? (e.consents).map(c => h('span', {class: 'tag'}, `Consent/${c.id} v${c.version}`)) : 'none'],
       ['Break the glass', e.break_glass

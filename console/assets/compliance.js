@@ -16,6 +16,7 @@ async function policyPage(root) {
     status.append(h('dl', {class: 'kv'},
       h('dt', {}, 'Revision'), h('dd', {}, h('code', {id: 'policy-revision'}, p.revision)),
       h('dt', {}, 'Source'), h('dd', {}, p.source || '—'),
+      h('dt', {}, 'Label rules revision'), h('dd', {}, h('code', {id: 'label-rules-revision'}, p.label_rules_revision || '—')),
       h('dt', {}, 'Last (re)load'), h('dd', {}, fmtTime(p.loaded_at) || '—'),
       h('dt', {}, 'Rejected revision'), h('dd', {}, p.rejected
         ? h('div', {class: 'error', role: 'alert'}, h('p', {}, `${p.rejected.revision} at ${fmtTime(p.rejected.at)} (the revision above keeps serving):`),
@@ -106,7 +107,7 @@ function simulation(d) {
   return h('div', {},
     h('p', {id: 'sim-summary'}, `${d.items.length} resources in ${d.classes} decision classes; ${leaves.length} would leave ` +
       `(${leaves.length - leaves.filter(i => i.decision.effect === 'permit').length} redacted in part), ` +
-      `${d.items.length - leaves.length} withheld. Policy ${d.policy_revision}. Consents read: ` +
+      `${d.items.length - leaves.length} withheld. Policy ${d.policy_revision}, label rules ${d.rules_revision}. Consents read: ` +
       (d.consents.length ? d.consents.map(c => `Consent/${c.id} v${c.version} (${c.status})`).join(', ') : 'none') + '.'),
     h('div', {class: 'cols2'},
       h('section', {class: 'card', 'aria-labelledby': 'up-h'}, h('h2', {id: 'up-h'}, `The FHIR server holds (${d.items.length})`),

@@ -199,6 +199,7 @@ async function runChecks(browser, base, tokens) {
     await detail.waitFor();
     assert.match(await detail.innerText(), /Withheld \([1-9]/);
     assert.match(await detail.innerText(), /Policy revision/);
+    assert.match(await detail.innerText(), /Label rules revision\s+[0-9a-f]{32}/);
     await detail.scrollIntoViewIfNeeded();
     await shot(auditor, '01-ledger-detail');
     await auditor.evaluate(() => window.scrollTo(0, 0));
@@ -310,6 +311,7 @@ async function runChecks(browser, base, tokens) {
     await compliance.locator('#test-summary').waitFor({timeout: 60000});
     assert.match(await compliance.locator('#test-summary').innerText(), /^\d+ passed, 0 failed/);
     assert.match(await compliance.locator('#policy-revision').innerText(), /\w+/);
+    assert.match(await compliance.locator('#label-rules-revision').innerText(), /^[0-9a-f]{32}$/);
     assert.doesNotMatch(await compliance.locator('main').innerText(), /\bnull\b|undefined/);
     await shot(compliance, '06-policy');
   });
