@@ -274,11 +274,28 @@ func runAuditReport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	return writeOut(*out, *f.data, stdout, func(w io.Writer) error { return writeReport(w, *format, *patient, ds, entries) })
+	// Entries pruned into export files are not in the ledger: a report
+	// reaching back before the prune checkpoint says so (as the admin API
+	// does), rather than reading as "nothing was disclosed then".
+	cp, err := l.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	var pruned *audit.Checkpoint
+	if cp.Seq > 0 && (from.IsZero() || !from.After(cp.Time)) {
+		pruned = &cp
+		fmt.Fprintf(stderr, "ds4p audit: warning: the ledger's entries up to %s (seq 1 to %d) were pruned into the export files (the last: %s): "+
+			"the disclosures before then are in those files, not in this report\n", cp.Time.UTC().Format(time.RFC3339Nano), cp.Seq, cp.Export)
+	}
+	return writeOut(*out, *f.data, stdout, func(w io.Writer) error {
+		return writeReport(w, *format, *patient, from, to, pruned, ds, entries)
+	})
 }
 
-// writeReport renders an accounting.
-func writeReport(w io.Writer, format, patient string, ds []audit.Disclosure, entries []audit.Entry) error {
+// writeReport renders an accounting: json is the admin API's answer
+// ({"patient", "from", "to", "disclosures"}, and "pruned" when the range
+// reaches back before the prune checkpoint).
+func writeReport(w io.Writer, format, patient string, from, to time.Time, pruned *audit.Checkpoint, ds []audit.Disclosure, entries []audit.Entry) error {
 	switch format {
 	case "csv":
 		return audit.WriteCSV(w, ds)
@@ -288,7 +305,20 @@ func writeReport(w io.Writer, format, patient string, ds []audit.Disclosure, ent
 	if ds == nil {
 		ds = []audit.Disclosure{}
 	}
-	return json.NewEncoder(w).Encode(map[string]any{"patient": patient, "disclosures": ds})
+	body := map[string]any{"patient": patient, "from": timeOrNull(from), "to": timeOrNull(to), "disclosures": ds}
+	if pruned != nil {
+		body["pruned"] = map[string]any{"through": pruned.Time, "through_seq": pruned.Seq, "export": pruned.Export,
+			"note": "entries up to this time were pruned from the ledger into export files: disclosures before it are in those files, not here"}
+	}
+	return json.NewEncoder(w).Encode(body)
+}
+
+// timeOrNull is t, or nil (JSON null) when zero.
+func timeOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 // writeOut runs write on stdout for "-", else on path: into a new file
