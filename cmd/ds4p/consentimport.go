@@ -37,7 +37,11 @@ type importer struct {
 	same     int      // consents the store already had: nothing stored
 	reasons  []string // "where: reason", one per problem
 	skipped  int      // Bundle entries that are not Consents
-	progress *progress
+	earlier  int      // history Bundle entries of a consent's earlier versions
+	// incomplete are the Bundles with a next link: pages of a search
+	// whose other pages the import did not see.
+	incomplete []string
+	progress   *progress
 }
 
 // runConsentImport stores every Consent found in the given paths and prints
@@ -132,28 +136,88 @@ func (im *importer) importNDJSON(name string, r io.Reader) error {
 // bundleJSON is what import reads of a Bundle.
 type bundleJSON struct {
 	ResourceType string `json:"resourceType"`
-	Entry        []struct {
-		Resource json.RawMessage `json:"resource"`
-	} `json:"entry"`
+	Type         string `json:"type"`
+	Link         []struct {
+		Relation string `json:"relation"`
+	} `json:"link"`
+	Entry []bundleEntry `json:"entry"`
 }
 
-// importResource stores a Consent, or each Consent entry of a Bundle.
+// bundleEntry is what import reads of a Bundle entry.
+type bundleEntry struct {
+	Resource json.RawMessage `json:"resource"`
+	Request  *struct {
+		Method string `json:"method"`
+		URL    string `json:"url"`
+	} `json:"request"`
+}
+
+// consentOf returns the id of the Consent an entry holds or deletes, and
+// whether it is a Consent entry at all.
+func (e bundleEntry) consentOf() (id string, deletes, ok bool) {
+	if e.Request != nil && e.Request.Method == "DELETE" {
+		// Consent/<id>, Consent/<id>/_history/<n>, or a base URL before it.
+		parts := strings.Split(strings.SplitN(e.Request.URL, "?", 2)[0], "/")
+		for i := range parts {
+			if parts[i] == "Consent" && i+1 < len(parts) {
+				return parts[i+1], true, true
+			}
+		}
+		return "", true, strings.HasPrefix(e.Request.URL, "Consent")
+	}
+	var head struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+	}
+	if json.Unmarshal(e.Resource, &head) != nil || head.ResourceType != "Consent" {
+		return "", false, false
+	}
+	return head.ID, false, true
+}
+
+// importResource stores a Consent, or each Consent entry of a Bundle. A
+// history Bundle lists every version of a consent, newest first: only the
+// newest is imported (stored in the order given, the oldest would end up
+// the current version), and a consent whose newest entry deletes it is
+// refused. A DELETE in any Bundle is refused: import deletes nothing. A
+// Bundle with a next link is one page of a search: the summary says the
+// file is incomplete.
 func (im *importer) importResource(where string, raw []byte) {
 	var b bundleJSON
 	if json.Unmarshal(raw, &b) != nil || b.ResourceType != "Bundle" {
 		im.store1(importItem{where: where, raw: raw})
 		return
 	}
-	for i, e := range b.Entry {
-		var head struct {
-			ResourceType string `json:"resourceType"`
+	for _, l := range b.Link {
+		if l.Relation == "next" {
+			im.incomplete = append(im.incomplete, where)
 		}
-		if json.Unmarshal(e.Resource, &head) != nil || head.ResourceType != "Consent" {
-			im.skipped++
-			continue
-		}
-		im.store1(importItem{where: fmt.Sprintf("%s entry[%d]", where, i), raw: e.Resource})
 	}
+	seen := map[string]bool{} // ids of a history Bundle already met
+	for i, e := range b.Entry {
+		at := fmt.Sprintf("%s entry[%d]", where, i)
+		id, deletes, ok := e.consentOf()
+		switch {
+		case !ok:
+			im.skipped++
+		case b.Type == "history" && id != "" && seen[id]:
+			im.earlier++
+		case deletes:
+			seen[id] = true
+			im.reject(at, "a DELETE of a Consent: import deletes nothing; if ds4p holds that consent, revoke it "+
+				"(ds4p consent revoke --status entered-in-error, or POST /admin/Consent/ID/$revoke)")
+		default:
+			seen[id] = true
+			im.store1(importItem{where: at, raw: e.Resource})
+		}
+	}
+}
+
+// reject counts an item that was not imported, with the reason.
+func (im *importer) reject(where, reason string) {
+	im.rejected++
+	im.reasons = append(im.reasons, where+": "+reason)
+	im.progress.update(im.accepted, im.rejected)
 }
 
 // store1 stores one item and records the outcome.
@@ -190,9 +254,21 @@ func (im *importer) summary(w io.Writer) error {
 			fmt.Fprintf(w, ", skipped %d Bundle entries that are not Consents", im.skipped)
 		}
 	}
+	if im.earlier > 0 {
+		fmt.Fprintf(w, ", skipped %s of earlier versions in history Bundles (the newest version of each consent is imported)",
+			plural(im.earlier, "entry", "entries"))
+	}
 	fmt.Fprintln(w)
 	for _, r := range im.reasons {
 		fmt.Fprintln(w, "  rejected "+r)
+	}
+	for _, where := range im.incomplete {
+		fmt.Fprintln(w, "  incomplete "+where+": the Bundle has a next link: it is one page of a search, "+
+			"and the consents of the other pages were not imported")
+	}
+	if len(im.incomplete) > 0 && im.rejected == 0 {
+		return fmt.Errorf("incomplete: %s one page of a search; the other pages were not imported",
+			plural(len(im.incomplete), "Bundle was", "Bundles were"))
 	}
 	if im.rejected > 0 {
 		return fmt.Errorf("%d of %s rejected%s", im.rejected, plural(im.rejected+im.accepted+im.same, "consent", "consents"), storedOthers(im.accepted))

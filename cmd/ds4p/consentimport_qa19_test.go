@@ -54,3 +54,47 @@ func TestImportAgainKeepsRevocation(t *testing.T) {
 		t.Fatalf("c2 stored twice:\n%s", out)
 	}
 }
+
+// TestImportHistoryBundle: a history Bundle (GET Consent/ID/_history) lists
+// the newest version first; its entries were stored in that order, so the
+// oldest version became the current one: a revoked consent came back
+// active. A DELETE entry and a search page with a next link were passed
+// over without a word (QA round 19).
+func TestImportHistoryBundle(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	data := t.TempDir()
+	revoked := strings.Replace(oneConsent("c1"), `"active"`, `"inactive"`, 1)
+	src := writeFiles(t, map[string]string{
+		"history.json": `{"resourceType":"Bundle","type":"history","entry":[` +
+			`{"request":{"method":"DELETE","url":"Consent/c3"}},` +
+			`{"resource":` + revoked + `,"request":{"method":"PUT","url":"Consent/c1"}},` +
+			`{"resource":` + strings.Replace(oneConsent("c3"), `"active"`, `"inactive"`, 1) + `},` +
+			`{"resource":` + oneConsent("c1") + `,"request":{"method":"POST","url":"Consent"}},` +
+			`{"resource":` + oneConsent("c3") + `}]}`,
+		"page1.json": `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"self","url":"https://ehr.example/fhir/Consent?_count=1"},` +
+			`{"relation":"next","url":"https://ehr.example/fhir/Consent?_count=1&page=2"}],"entry":[{"resource":` + oneConsent("c2") + `}]}`,
+	})
+	code, out, errOut := ds4p(t, "consent", "import", "--data", data, src)
+	for _, want := range []string{
+		"accepted 2, rejected 1",
+		"skipped 3 entries of earlier versions in history Bundles",
+		"history.json entry[0]: a DELETE of a Consent",
+		"incomplete " + filepath.Join(src, "page1.json") + ": the Bundle has a next link",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if code != 1 || t.Failed() {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	if _, out, _ := ds4p(t, "consent", "list", "--data", data); !strings.Contains(out, "c1  1        inactive") || strings.Contains(out, "c3") {
+		t.Fatalf("after importing the history, c1 should be inactive, version 1, and c3 absent:\n%s", out)
+	}
+	// A search page alone: what it holds is stored, and the exit says the
+	// import is incomplete.
+	code, out, errOut = ds4p(t, "consent", "import", "--data", data, filepath.Join(src, "page1.json"))
+	if code != 1 || !strings.Contains(errOut, "incomplete: 1 Bundle was one page of a search") {
+		t.Fatalf("a search page: exit %d, want 1 naming it incomplete\n%s%s", code, out, errOut)
+	}
+}
