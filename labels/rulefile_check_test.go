@@ -251,3 +251,28 @@ func TestWatchReportsDroppedTopics(t *testing.T) {
 		t.Errorf("sud.yaml deleted: %+v, want SUD dropped", r)
 	}
 }
+
+// TestWatchWarnsAtStart: the watcher's first poll runs when it starts, so a
+// rule file's warning (a rule on an unknown system) is reported at start,
+// not an interval later (the watcher of serve polls every 2 s; this one
+// every hour).
+func TestWatchWarnsAtStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeRules(t, dir, "sud.yaml", "topic: SUD\nsources: [x]\nrules:\n  - id: sud\n    system: http://hl7.org/fhir/sid/icd10-cm\n    prefixes: [F10]\n    labels: [SUD, R]\n")
+	rules, err := labels.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := labels.New(rules...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got reloads
+	go labels.WatchRules(ctx, l, dir, time.Hour, got.add)
+	if r := got.wait(t, 1); r.Err != nil || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "sud.yaml:4") {
+		t.Fatalf("at start: %+v, want the unknown system's warning", r)
+	}
+}

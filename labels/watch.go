@@ -54,18 +54,21 @@ func Watch(ctx context.Context, l *Labeller, dir string, interval time.Duration,
 // or file that cannot be read, or a file larger than MaxRuleFileSize, is
 // reported as an error once, until it changes; the rules in use stay.
 func WatchRules(ctx context.Context, l *Labeller, dir string, interval time.Duration, report func(Reload)) {
-	// No fingerprint yet: the first poll loads the directory again, so a
-	// change made after the caller's first load and before this goroutine
-	// ran is not missed.
+	// No fingerprint yet: the first poll, right away, loads the directory
+	// again, so a change made after the caller's first load and before
+	// this goroutine ran is not missed, and the rule files' warnings are
+	// reported at start rather than an interval later.
 	last, lastErr := "", ""
 	topics := topicsOf(l.Rules())
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 		fp, err := fingerprint(dir)
 		if err != nil {
