@@ -250,8 +250,10 @@ func (s *Server) ledgerReadFailed(c *gin.Context, err error) {
 	writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the ledger could not be read")
 }
 
-// timeRange parses from and to as RFC 3339 times or dates; to must not be
-// before from.
+// timeRange parses from and to as RFC 3339 times or dates; to must be
+// after from. An empty range (to equal to from, to exclusive) would match
+// nothing and answer an empty page or accounting, which reads as "never
+// disclosed", as ds4p audit refuses it too.
 func timeRange(from, to string) (time.Time, time.Time, error) {
 	f, err := parseTime(from)
 	if err != nil {
@@ -261,8 +263,12 @@ func timeRange(from, to string) (time.Time, time.Time, error) {
 	if err != nil {
 		return f, t, errors.New("to must be an RFC 3339 time or a YYYY-MM-DD date")
 	}
-	if !f.IsZero() && !t.IsZero() && t.Before(f) {
+	switch {
+	case f.IsZero() || t.IsZero():
+	case t.Before(f):
 		return f, t, errors.New("to must not be before from")
+	case t.Equal(f):
+		return f, t, errors.New("to equals from: nothing could match, as to is exclusive (for one day, give to the next day)")
 	}
 	return f, t, nil
 }
