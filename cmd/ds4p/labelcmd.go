@@ -150,13 +150,31 @@ func (j *labelJob) collect() error {
 	}
 	start := fjson.SkipSpace(j.in, 0)
 	end := len(bytes.TrimRight(j.in, " \t\r\n"))
-	vs, ve, ok, err := fjson.Lookup(j.in, start, "resourceType")
-	if err != nil || !ok {
+	if _, _, ok, err := fjson.Lookup(j.in, start, "resourceType"); err != nil || !ok {
 		return errors.New("input is not a FHIR resource (no resourceType)")
 	}
-	if rt, _ := fjson.StringValue(j.in, vs, ve); rt != "Bundle" {
+	return j.collectResource(start, end, 0)
+}
+
+// maxBundleDepth bounds Bundles nested in Bundles (a document or message
+// Bundle in a collection, say).
+const maxBundleDepth = 8
+
+// collectResource adds the resource at [start, end) of the input, or, for
+// a Bundle, the resources of its entries, those of Bundles nested in it
+// too: a nested Bundle labelled as one resource would have its entries'
+// codes read as its own and no labels written on them.
+func (j *labelJob) collectResource(start, end, depth int) error {
+	vs, ve, ok, err := fjson.Lookup(j.in, start, "resourceType")
+	if err != nil {
+		return err
+	}
+	if rt, _ := fjson.StringValue(j.in, vs, ve); !ok || rt != "Bundle" {
 		j.spans = append(j.spans, [2]int{start, end})
 		return nil
+	}
+	if depth >= maxBundleDepth {
+		return fmt.Errorf("Bundles are nested more than %d deep", maxBundleDepth)
 	}
 	es, _, ok, err := fjson.Lookup(j.in, start, "entry")
 	if err != nil || !ok {
@@ -165,7 +183,7 @@ func (j *labelJob) collect() error {
 	return fjson.ArrayEach(j.in, es, func(s, _ int) error {
 		rs, re, ok, err := fjson.Lookup(j.in, s, "resource")
 		if ok && err == nil {
-			j.spans = append(j.spans, [2]int{rs, re})
+			return j.collectResource(rs, re, depth+1)
 		}
 		return err
 	})

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,67 @@ func TestLabelCommandFlagsAfterFile(t *testing.T) {
 	var ue *usageError
 	if err := runLabel(t.Context(), []string{in, in}, &out, &errOut); !errors.As(err, &ue) {
 		t.Fatalf("two files: %v, want a usage error", err)
+	}
+}
+
+// TestLabelCommandNestedBundles: the entries of a Bundle nested in a
+// Bundle (a document in a collection) are labelled one by one, with labels
+// propagating across the levels; the nested Bundle was labelled as one
+// resource, its entries left unlabelled. Nesting past the bound is an error.
+func TestLabelCommandNestedBundles(t *testing.T) {
+	t.Parallel()
+	in := filepath.Join(t.TempDir(), "in.json")
+	cond := `{"resourceType":"Condition","id":"c1","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}}`
+	doc := `{"resourceType":"Bundle","type":"document","entry":[{"resource":{"resourceType":"Composition","id":"comp"}},{"resource":` + cond + `}]}`
+	med := `{"resourceType":"MedicationRequest","id":"m1","reasonReference":[{"reference":"Condition/c1"}]}`
+	body := `{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + doc + `},{"resource":` + med + `}]}`
+	if err := os.WriteFile(in, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	if err := runLabel(t.Context(), []string{in}, &out, &errOut); err != nil {
+		t.Fatalf("%v: %s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "3 resources, 2 labelled") {
+		t.Fatalf("summary:\n%s", errOut.String())
+	}
+	var got struct {
+		Entry []struct {
+			Resource struct {
+				Meta  struct{ Security []struct{ Code string } }
+				Entry []struct {
+					Resource struct {
+						ID   string
+						Meta struct{ Security []struct{ Code string } }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	codes := func(sec []struct{ Code string }) (out []string) {
+		for _, s := range sec {
+			out = append(out, s.Code)
+		}
+		return out
+	}
+	if len(got.Entry) != 2 || len(got.Entry[0].Resource.Entry) != 2 ||
+		!slices.Contains(codes(got.Entry[0].Resource.Entry[1].Resource.Meta.Security), "SUD") ||
+		!slices.Contains(codes(got.Entry[1].Resource.Meta.Security), "SUD") ||
+		len(got.Entry[0].Resource.Meta.Security) != 0 {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	deep := cond
+	for range maxBundleDepth + 1 {
+		deep = `{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + deep + `}]}`
+	}
+	if err := os.WriteFile(in, []byte(deep), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runLabel(t.Context(), []string{in}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "nested") {
+		t.Fatalf("Bundles nested %d deep: %v, want an error", maxBundleDepth+1, err)
 	}
 }
 
