@@ -175,6 +175,9 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		if rel == "" || !ok {
 			return nil
 		}
+		// A fragment is the client's, never sent: the page's query
+		// ends before it (guardRawQuery refuses a '#').
+		rest, _, _ = strings.Cut(rest, "#")
 		tok, err := r.s.mintPage(r.ex.caller, rest, now)
 		if err != nil {
 			return err

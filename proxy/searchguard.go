@@ -333,6 +333,14 @@ func (s *Server) guardOperation(req fhirRequest) *Failure {
 // guardRawQuery applies guardQuery to a raw query string and returns the
 // query to forward: the caller's own bytes when nothing was removed.
 func (s *Server) guardRawQuery(req fhirRequest, rawQuery string, fromPage bool) (string, *Failure) {
+	if strings.IndexByte(rawQuery, '#') >= 0 {
+		// net/http leaves a fragment in the request line's query, and
+		// forwards it so; a server that reads it as a fragment drops
+		// what follows #, so that code=<sensitive>#x passed the checks
+		// here as a code no rule labels and was searched as the
+		// sensitive one (with _include beside it).
+		return "", fail(http.StatusBadRequest, "invalid", "the query string has a '#': a request carries no fragment; write # in a value as %23", nil)
+	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return "", fail(http.StatusBadRequest, "invalid", "the query string is not valid", nil)
