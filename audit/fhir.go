@@ -2,22 +2,26 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
 
 // FHIR code systems and BALP profiles used by AuditEvent.
 const (
-	balpPatientRead  = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
-	balpPatientQuery = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientQuery"
-	sysEventType     = "http://terminology.hl7.org/CodeSystem/audit-event-type"
-	sysInteraction   = "http://hl7.org/fhir/restful-interaction"
-	sysDICOM         = "http://dicom.nema.org/resources/ontology/DCM"
-	sysParticipation = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-	sysSourceType    = "http://terminology.hl7.org/CodeSystem/security-source-type"
-	sysEntityType    = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
-	sysObjectRole    = "http://terminology.hl7.org/CodeSystem/object-role"
-	sysActReason     = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+	balpPatientRead   = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
+	balpPatientQuery  = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientQuery"
+	balpPatientCreate = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientCreate"
+	balpPatientUpdate = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientUpdate"
+	balpPatientDelete = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientDelete"
+	sysEventType      = "http://terminology.hl7.org/CodeSystem/audit-event-type"
+	sysInteraction    = "http://hl7.org/fhir/restful-interaction"
+	sysDICOM          = "http://dicom.nema.org/resources/ontology/DCM"
+	sysParticipation  = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+	sysSourceType     = "http://terminology.hl7.org/CodeSystem/security-source-type"
+	sysEntityType     = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+	sysObjectRole     = "http://terminology.hl7.org/CodeSystem/object-role"
+	sysActReason      = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 	// SourceObserver names the proxy as the audit source.
 	SourceObserver = "ds4p"
 )
@@ -79,14 +83,14 @@ type EntityValue struct {
 
 // Meta is Resource.meta with profiles.
 type Meta struct {
-	Profile []string `json:"profile"`
+	Profile []string `json:"profile,omitempty"`
 }
 
 // AuditEvent is a FHIR R4 AuditEvent following IHE BALP.
 type AuditEvent struct {
 	ResourceType   string            `json:"resourceType"`
 	ID             string            `json:"id"`
-	Meta           Meta              `json:"meta"`
+	Meta           Meta              `json:"meta,omitzero"`
 	Type           Coding            `json:"type"`
 	Subtype        []Coding          `json:"subtype,omitempty"`
 	Action         string            `json:"action"`
@@ -135,10 +139,10 @@ func AuditEventBundle(entries []Entry, now time.Time) Bundle {
 // as a detail of the patient entity. Withheld resources are not disclosures
 // and do not appear.
 func AuditEventOf(e Entry) AuditEvent {
-	profile, subtype, action := balpKind(e.Interaction)
+	profile, subtype, action := balpKind(e.Interaction, e.Query)
 	purposes := purposeConcepts(e.Purposes)
 	ae := AuditEvent{
-		ResourceType: "AuditEvent", ID: fmt.Sprintf("ds4p-%d", e.Seq), Meta: Meta{Profile: []string{profile}},
+		ResourceType: "AuditEvent", ID: fmt.Sprintf("ds4p-%d", e.Seq),
 		Type:    Coding{System: sysEventType, Code: "rest", Display: "Restful Operation"},
 		Subtype: []Coding{{System: sysInteraction, Code: subtype}}, Action: action,
 		Recorded: e.Time.UTC().Format(time.RFC3339Nano), Outcome: "0", PurposeOfEvent: purposes,
@@ -146,24 +150,64 @@ func AuditEventOf(e Entry) AuditEvent {
 		Source: AuditSource{Site: SourceObserver, Observer: Reference{Display: SourceObserver}, Type: []Coding{{System: sysSourceType, Code: "4", Display: "Application Server"}}},
 		Entity: entities(e),
 	}
+	if profile != "" {
+		ae.Meta = Meta{Profile: []string{profile}}
+	}
 	if e.BreakGlass != nil {
 		ae.PurposeOfEvent = append(ae.PurposeOfEvent, CodeableConcept{Coding: []Coding{{System: sysActReason, Code: "BTG", Display: "break the glass"}}})
 	}
 	return ae
 }
 
-// balpKind maps an interaction to the BALP profile, the
-// restful-interaction code and the action code.
-func balpKind(interaction string) (profile, subtype, action string) {
+// balpKind maps an interaction (and, for a history or search, the level
+// its query path names) to the BALP profile, the restful-interaction code
+// and the action code: a write that returned the patient's data is
+// PatientCreate (C), PatientUpdate (U, update or patch) or PatientDelete
+// (D), not a query. A batch and a policy simulation (POST /admin/decide)
+// follow no BALP profile and name none. The profile is "" then.
+func balpKind(interaction, query string) (profile, subtype, action string) {
 	switch interaction {
 	case "read", "vread":
 		return balpPatientRead, interaction, "R"
+	case "create":
+		return balpPatientCreate, "create", "C"
+	case "update", "patch":
+		return balpPatientUpdate, interaction, "U"
+	case "delete":
+		return balpPatientDelete, "delete", "D"
 	case "history":
-		return balpPatientQuery, "history-instance", "R"
+		return balpPatientQuery, historyLevel(query), "R"
 	case "operation":
 		return balpPatientQuery, "operation", "E"
+	case "batch", "transaction":
+		return "", interaction, "E"
+	case "simulate":
+		return "", "operation", "E"
+	}
+	if path := queryPath(query); query != "" && (path == "" || path == "_search") { // a query not recorded: search-type
+		return balpPatientQuery, "search-system", "E"
 	}
 	return balpPatientQuery, "search-type", "E"
+}
+
+// queryPath is the path of a ledger query ("/Observation?patient=x"),
+// without its query string and slashes around it.
+func queryPath(query string) string {
+	path, _, _ := strings.Cut(query, "?")
+	return strings.Trim(path, "/")
+}
+
+// historyLevel is history-system, -type or -instance by the segments
+// before _history in the query's path (instance when it names none).
+func historyLevel(query string) string {
+	segs := strings.Split(queryPath(query), "/")
+	switch i := slices.Index(segs, "_history"); i {
+	case 0:
+		return "history-system"
+	case 1:
+		return "history-type"
+	}
+	return "history-instance"
 }
 
 // purposeConcepts are the purposes of use as v3-ActReason concepts.
