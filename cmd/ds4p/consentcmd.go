@@ -24,8 +24,9 @@ const consentHelp = `Manages the patients' FHIR Consents in the data directory's
 
   ds4p consent import [--data DIR] PATH...      store Consents from JSON files (a
                                                 Consent or a Bundle of them), NDJSON
-                                                files (one per line), directories of
-                                                those, or - (NDJSON on stdin)
+                                                files (one per line), gzipped or
+                                                not, directories of those, or -
+                                                (NDJSON on stdin)
   ds4p consent list   [--data DIR] [--patient P] [--status S] [--actor A]
                       [--category C] [--period D] [--ndjson]
   ds4p consent show   [--data DIR] [--version N | --history] ID

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,11 +43,14 @@ type importer struct {
 	// incomplete are the Bundles with a next link: pages of a search
 	// whose other pages the import did not see.
 	incomplete []string
+	unread     []string // "where: why" of paths and lines not read
+	otherFiles int      // files of directories that are neither JSON nor NDJSON
 	progress   *progress
 }
 
 // runConsentImport stores every Consent found in the given paths and prints
-// a summary; any rejection makes the command fail after the rest is stored.
+// a summary; any rejection, file not read or interruption makes the command
+// fail after the rest is stored.
 func runConsentImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags, data := consentFlags("import", args, stdout, stderr)
 	if err := parseFlags(flags, args); err != nil {
@@ -61,76 +66,151 @@ func runConsentImport(ctx context.Context, args []string, stdout, stderr io.Writ
 	defer closeDB()
 	im := &importer{ctx: ctx, store: store, progress: newProgress(stderr)}
 	for _, path := range flags.Args() {
-		if err := im.importPath(path); err != nil {
-			im.progress.done()
-			return err
+		if im.interrupted() {
+			break
 		}
+		im.importPath(path)
 	}
 	im.progress.done()
 	return im.summary(stdout)
 }
 
-// importPath imports a file, a directory (its *.json and *.ndjson files in
-// name order, not its subdirectories) or "-" (NDJSON on stdin).
-func (im *importer) importPath(path string) error {
+// maxJSONFile bounds a .json file, read whole.
+const maxJSONFile = 64 << 20
+
+// interrupted reports whether the import was told to stop (Ctrl-C,
+// SIGTERM): what is stored stays, each consent having been stored in a
+// transaction of its own, and nothing more is read.
+func (im *importer) interrupted() bool { return im.ctx.Err() != nil }
+
+// pathless is err without the path an *fs.PathError repeats.
+func pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// unreadable notes a path or line that could not be read.
+func (im *importer) unreadable(where string, err error) {
+	im.unread = append(im.unread, where+": "+err.Error())
+}
+
+// importPath imports a file, a directory (its .json and .ndjson files, also
+// gzipped, in name order, not its subdirectories) or "-" (NDJSON on stdin).
+// What cannot be read is noted and the import goes on.
+func (im *importer) importPath(path string) {
 	if path == "-" {
-		return im.importNDJSON("stdin", os.Stdin)
+		im.importNDJSON("stdin", os.Stdin)
+		return
 	}
 	info, err := os.Stat(path)
 	if err != nil {
-		return err
+		im.unreadable(path, pathless(err))
+		return
 	}
 	if !info.IsDir() {
-		return im.importFile(path)
+		im.importFile(path)
+		return
 	}
 	entries, err := os.ReadDir(path) // sorted by name
 	if err != nil {
-		return err
+		im.unreadable(path, pathless(err))
+		return
 	}
 	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !(strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".ndjson")) {
+		if im.interrupted() {
+			return
+		}
+		if name := strings.TrimSuffix(e.Name(), ".gz"); e.IsDir() || !(strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".ndjson")) {
+			im.otherFiles++
 			continue
 		}
-		if err := im.importFile(filepath.Join(path, name)); err != nil {
-			return err
-		}
+		im.importFile(filepath.Join(path, e.Name()))
 	}
-	return nil
 }
 
 // importFile imports an .ndjson file line by line, or any other file as one
 // JSON resource (a Consent, or a Bundle whose Consent entries are imported).
-func (im *importer) importFile(path string) error {
+// A gzipped file (.gz, or gzip's magic bytes) is read through gzip.
+func (im *importer) importFile(path string) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		im.unreadable(path, pathless(err))
+		return
 	}
 	defer f.Close()
-	if strings.HasSuffix(path, ".ndjson") {
-		return im.importNDJSON(path, f)
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			im.unreadable(path, fmt.Errorf("not readable as gzip: %w", err))
+			return
+		}
+		defer zr.Close()
+		r = zr
 	}
-	raw, err := io.ReadAll(io.LimitReader(f, 64<<20))
-	if err != nil {
-		return err
+	if strings.HasSuffix(strings.TrimSuffix(path, ".gz"), ".ndjson") {
+		im.importNDJSON(path, r)
+		return
 	}
-	im.importResource(path, raw)
-	return nil
+	raw, err := io.ReadAll(io.LimitReader(r, maxJSONFile+1))
+	switch {
+	case err != nil:
+		im.unreadable(path, pathless(err))
+	case len(raw) > maxJSONFile:
+		im.unreadable(path, fmt.Errorf("is larger than %d MiB: split it, or export NDJSON (one consent per line, in a .ndjson file)", maxJSONFile>>20))
+	default:
+		im.importResource(path, bytes.TrimPrefix(raw, utf8BOM))
+	}
 }
 
-// importNDJSON imports one resource per non-empty line.
-func (im *importer) importNDJSON(name string, r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxNDJSONLine)
-	for line := 1; sc.Scan(); line++ {
-		if raw := bytes.TrimSpace(sc.Bytes()); len(raw) > 0 {
-			im.importResource(name+":"+strconv.Itoa(line), bytes.Clone(raw))
+// utf8BOM is the byte order mark some Windows tools put before UTF-8 text;
+// JSON does not allow it, and it is dropped.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// importNDJSON imports one resource per non-empty line. A line longer than
+// maxNDJSONLine is rejected and the next one read.
+func (im *importer) importNDJSON(name string, r io.Reader) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for line := 1; !im.interrupted(); line++ {
+		raw, tooLong, err := readLine(br, maxNDJSONLine)
+		where := name + ":" + strconv.Itoa(line)
+		if tooLong {
+			im.reject(where, fmt.Sprintf("the line is longer than %d bytes, more than a consent may be", maxNDJSONLine))
+		} else if raw = bytes.TrimSpace(bytes.TrimPrefix(raw, utf8BOM)); len(raw) > 0 {
+			im.importResource(where, raw)
+		}
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			im.unreadable(where, pathless(err))
+			return
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading %s: %w", name, err)
+}
+
+// readLine returns the next line of br without its newline, a fresh slice;
+// a line longer than limit is read to its end and dropped (tooLong). err
+// is io.EOF after the last line.
+func readLine(br *bufio.Reader, limit int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(line)+len(chunk) > limit+1 {
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return line, tooLong, err
 	}
-	return nil
 }
 
 // bundleJSON is what import reads of a Bundle.
@@ -220,28 +300,35 @@ func (im *importer) reject(where, reason string) {
 	im.progress.update(im.accepted, im.rejected)
 }
 
-// store1 stores one item and records the outcome.
+// store1 stores one item and records the outcome. An interruption is no
+// rejection: the item is simply not imported.
 func (im *importer) store1(it importItem) {
+	if im.interrupted() {
+		return
+	}
 	_, stored, err := im.store.Import(im.ctx, it.raw)
 	var ve *consent.ValidationError
 	switch {
 	case err == nil && !stored:
 		im.same++
+	case err == nil:
+		im.accepted++
 	case errors.As(err, &ve):
 		im.rejected++
 		for _, p := range ve.Problems {
 			im.reasons = append(im.reasons, it.where+": "+p.String())
 		}
-	case err != nil:
+	case im.interrupted():
+		return
+	default:
 		im.rejected++
 		im.reasons = append(im.reasons, it.where+": "+err.Error())
-	default:
-		im.accepted++
 	}
 	im.progress.update(im.accepted, im.rejected)
 }
 
-// summary prints the tally and every rejection with its reasons.
+// summary prints the tally, every rejection with its reasons and every
+// path not read, and fails when anything was not imported.
 func (im *importer) summary(w io.Writer) error {
 	fmt.Fprintf(w, "accepted %d, rejected %d", im.accepted, im.rejected)
 	if im.same > 0 {
@@ -258,20 +345,40 @@ func (im *importer) summary(w io.Writer) error {
 		fmt.Fprintf(w, ", skipped %s of earlier versions in history Bundles (the newest version of each consent is imported)",
 			plural(im.earlier, "entry", "entries"))
 	}
+	if im.otherFiles > 0 {
+		fmt.Fprintf(w, ", skipped %s of directories (neither .json nor .ndjson)", plural(im.otherFiles, "file", "files"))
+	}
 	fmt.Fprintln(w)
 	for _, r := range im.reasons {
 		fmt.Fprintln(w, "  rejected "+r)
+	}
+	for _, r := range im.unread {
+		fmt.Fprintln(w, "  not read "+r)
 	}
 	for _, where := range im.incomplete {
 		fmt.Fprintln(w, "  incomplete "+where+": the Bundle has a next link: it is one page of a search, "+
 			"and the consents of the other pages were not imported")
 	}
-	if len(im.incomplete) > 0 && im.rejected == 0 {
-		return fmt.Errorf("incomplete: %s one page of a search; the other pages were not imported",
-			plural(len(im.incomplete), "Bundle was", "Bundles were"))
+	var failed []string
+	if im.interrupted() {
+		failed = append(failed, "interrupted: what was read before is stored, the rest was not imported")
 	}
 	if im.rejected > 0 {
-		return fmt.Errorf("%d of %s rejected%s", im.rejected, plural(im.rejected+im.accepted+im.same, "consent", "consents"), storedOthers(im.accepted))
+		failed = append(failed, fmt.Sprintf("%d of %s rejected%s", im.rejected,
+			plural(im.rejected+im.accepted+im.same, "consent", "consents"), storedOthers(im.accepted)))
+	}
+	if n := len(im.unread); n > 0 {
+		failed = append(failed, fmt.Sprintf("%s not read", plural(n, "file or line", "files or lines")))
+	}
+	if n := len(im.incomplete); n > 0 {
+		failed = append(failed, fmt.Sprintf("incomplete: %s one page of a search; the other pages were not imported",
+			plural(n, "Bundle was", "Bundles were")))
+	}
+	if len(failed) == 0 && im.accepted+im.rejected+im.same == 0 {
+		failed = append(failed, "no consent found: give .json files (a Consent or a Bundle of them), .ndjson files, or directories of them")
+	}
+	if len(failed) > 0 {
+		return errors.New(strings.Join(failed, "; "))
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +99,64 @@ func TestImportHistoryBundle(t *testing.T) {
 	code, out, errOut = ds4p(t, "consent", "import", "--data", data, filepath.Join(src, "page1.json"))
 	if code != 1 || !strings.Contains(errOut, "incomplete: 1 Bundle was one page of a search") {
 		t.Fatalf("a search page: exit %d, want 1 naming it incomplete\n%s%s", code, out, errOut)
+	}
+}
+
+// TestImportReadsOn: one unreadable path (a missing file, a symlink to a
+// directory, a line over the limit) ended the import without its summary,
+// so the operator never learned what had been stored; a UTF-8 byte order
+// mark, as Windows tools write, made a consent "not valid JSON"; gzipped
+// exports and a directory without any importable file imported nothing
+// and exited 0; Ctrl-C rejected every remaining consent one by one
+// (QA round 19).
+func TestImportReadsOn(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	data := t.TempDir()
+	long := `{"resourceType":"Consent","text":"` + strings.Repeat("a", maxNDJSONLine) + `"}`
+	src := writeFiles(t, map[string]string{
+		"a-bom.json":    "\xef\xbb\xbf" + oneConsent("c1"),
+		"b-crlf.ndjson": "\xef\xbb\xbf" + oneConsent("c2") + "\r\n\r\n" + long + "\r\n" + oneConsent("c3") + "\r\n",
+		"c-export.TXT":  oneConsent("c9"),
+	})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(oneConsent("c4") + "\n"))
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(src, "d.ndjson.gz"), gz.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(t.TempDir(), filepath.Join(src, "e-link.json")); err != nil {
+		t.Fatal(err)
+	}
+	more := writeFiles(t, map[string]string{"f.json": oneConsent("c5")})
+	code, out, errOut := ds4p(t, "consent", "import", "--data", data, src, filepath.Join(src, "missing.json"), more)
+	for _, want := range []string{
+		"accepted 5, rejected 1, skipped 1 file of directories",
+		"b-crlf.ndjson:3: the line is longer than",
+		"not read " + filepath.Join(src, "e-link.json") + ": is a directory",
+		"not read " + filepath.Join(src, "missing.json") + ": no such file or directory",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if code != 1 || !strings.Contains(errOut, "1 of 6 consents rejected; the others were stored; 2 files or lines not read") || t.Failed() {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if _, out, _ := ds4p(t, "consent", "list", "--data", data); strings.Count(out, "active") != 5 || strings.Contains(out, "c9") {
+		t.Fatalf("stored:\n%s", out)
+	}
+
+	code, out, errOut = ds4p(t, "consent", "import", "--data", data, t.TempDir())
+	if code != 1 || !strings.Contains(errOut, "no consent found") {
+		t.Fatalf("an empty directory: exit %d, want 1 saying nothing was found\n%s%s", code, out, errOut)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code = run(ctx, []string{"consent", "import", "--data", t.TempDir(), src}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stdout.String(), "accepted 0, rejected 0\n") || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("interrupted: exit %d, want 1 saying so without rejecting each consent\n%s%s", code, stdout.String(), stderr.String())
 	}
 }
