@@ -45,8 +45,12 @@ const (
 	pageTokenVersion = 1
 	pageRoute        = "_page"
 	bindingSize      = sha256.Size
-	// maxPageToken bounds a token before it is decoded.
-	maxPageToken = 8 << 10
+	// maxPageToken bounds a token before it is decoded. A token is a
+	// third longer than the upstream's link, which can echo a query of
+	// many KB (a search by some hundred ids): the bound is the request
+	// line's own (ds4p serve takes 64 KiB of request line and headers),
+	// so that every page link the listener takes opens.
+	maxPageToken = 64 << 10
 )
 
 // pageCiphers caches the token cipher per secret (an AES-GCM AEAD holds no
