@@ -11,12 +11,21 @@ import (
 	"time"
 )
 
-// MaxAccounting caps the disclosures of one accounting; a longer history is
-// asked for in time ranges.
-const MaxAccounting = 100_000
+// MaxAccounting caps the disclosures of one accounting, and
+// MaxAccountingItems the resources they disclosed together; a longer
+// history is asked for in time ranges. An accounting is held in memory
+// (and its answer built there): about 130 bytes a resource for the
+// disclosures and the entries behind them, several times that once
+// decoded and rendered, so 100,000 searches of a hundred resources each
+// would take gigabytes.
+const (
+	MaxAccounting      = 100_000
+	MaxAccountingItems = 1_000_000
+)
 
-// ErrTooMany says an accounting would exceed MaxAccounting disclosures.
-var ErrTooMany = fmt.Errorf("audit: more than %d disclosures; narrow the time range", MaxAccounting)
+// ErrTooMany says an accounting would exceed MaxAccounting disclosures or
+// MaxAccountingItems disclosed resources.
+var ErrTooMany = fmt.Errorf("audit: more than %d disclosures or %d disclosed resources; narrow the time range", MaxAccounting, MaxAccountingItems)
 
 // Recipient is who received a disclosure, as the accounting names them.
 type Recipient struct {
@@ -65,21 +74,34 @@ func (l *Ledger) Accounting(ctx context.Context, patient string, from, to time.T
 }
 
 // Accounting is Ledger.Accounting over any Finder; it also returns the
-// entries behind the disclosures (for AuditEventBundle).
+// entries behind the disclosures, for AuditEventBundle: without their
+// withheld and redacted items and consents, which no accounting shows.
+// More than MaxAccounting disclosures or MaxAccountingItems disclosed
+// resources is ErrTooMany.
 func Accounting(ctx context.Context, f Finder, patient string, from, to time.Time) ([]Disclosure, []Entry, error) {
+	return accounting(ctx, f, patient, from, to, MaxAccountingItems)
+}
+
+// accounting is Accounting with at most maxItems disclosed resources. The
+// entries it keeps share the disclosures' items and drop what no
+// rendering of an accounting reads (withheld, redacted, consents).
+func accounting(ctx context.Context, f Finder, patient string, from, to time.Time, maxItems int) ([]Disclosure, []Entry, error) {
 	if patient == "" {
 		return nil, nil, errors.New("audit: accounting: a patient is required")
 	}
 	var out []Disclosure
 	var entries []Entry
+	items := 0
 	err := Scan(ctx, f, Query{Patient: patient, From: from, To: to}, func(e Entry) error {
 		if len(e.Disclosed) == 0 {
 			return nil
 		}
-		if len(out) == MaxAccounting {
+		if items += len(e.Disclosed); len(out) == MaxAccounting || items > maxItems {
 			return ErrTooMany
 		}
-		out = append(out, DisclosureOf(e))
+		d := DisclosureOf(e)
+		e.Disclosed, e.Withheld, e.Redacted, e.Consents = d.Disclosed, nil, nil, nil
+		out = append(out, d)
 		entries = append(entries, e)
 		return nil
 	})
