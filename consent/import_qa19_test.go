@@ -3,6 +3,7 @@ package consent
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -88,5 +89,36 @@ func TestImportWithoutIDOnce(t *testing.T) {
 	recs, err := s.ForPatient(ctx, "Patient/p1")
 	if err != nil || len(recs) != 1 || recs[0].Status != "inactive" {
 		t.Fatalf("patient p1 has %d consents (%v), want the one revoked", len(recs), err)
+	}
+}
+
+// TestDateTimeChecked: Consent.dateTime (R5 date) was never checked, so
+// "yesterday" or "12/01/2026" was stored and then ignored where the date
+// decides which copy of a consent is the later (Merge, Import).
+func TestDateTimeChecked(t *testing.T) {
+	r5, err := os.ReadFile("testdata/r5/tpo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ raw, path string }{
+		{edit(t, tpoConsent, `"dateTime": "2026-02-16"`, `"dateTime": "yesterday"`), "Consent.dateTime"},
+		{edit(t, tpoConsent, `"dateTime": "2026-02-16"`, `"dateTime": "2026-02-16T10:00:00"`), "Consent.dateTime"},
+		{strings.Replace(string(r5), `"date": "2026-02-16"`, `"date": "12/01/2026"`, 1), "Consent.date"},
+	} {
+		_, err := Validate([]byte(c.raw))
+		var ve *ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Path != c.path {
+			t.Errorf("%s: %v, want one problem at %s", c.path, err, c.path)
+		}
+	}
+	for _, ok := range []string{"2026", "2026-02", "2026-02-16T10:00:00.5+01:00"} {
+		if _, err := Validate([]byte(edit(t, tpoConsent, `"dateTime": "2026-02-16"`, `"dateTime": "`+ok+`"`))); err != nil {
+			t.Errorf("dateTime %s: %v", ok, err)
+		}
+	}
+	// A consent stored before the check still reads.
+	bad := edit(t, tpoConsent, `"dateTime": "2026-02-16"`, `"dateTime": "yesterday"`)
+	if _, err := Normalize(Record{ID: "old", Version: 1, JSON: []byte(bad)}); err != nil {
+		t.Errorf("a stored consent with an unreadable dateTime: %v", err)
 	}
 }

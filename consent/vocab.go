@@ -74,7 +74,7 @@ func parseForWrite(raw []byte, maxSize int, rel Release) (*parsed, error) {
 	if err == nil && fjson.FoldedDuplicate(raw) != nil {
 		return nil, &ValidationError{Problems: []Problem{{Path: "Consent", Message: "has member names that differ only in case; FHIR names are case-sensitive"}}}
 	}
-	vocab := doc.checkVocabulary()
+	vocab := append(doc.checkVocabulary(), doc.checkDateTime()...)
 	if len(vocab) == 0 {
 		return doc, err
 	}
@@ -86,6 +86,26 @@ func parseForWrite(raw []byte, maxSize int, rel Release) (*parsed, error) {
 		ve.Problems = append(ve.Problems, vocab...)
 	}
 	return doc, err
+}
+
+// checkDateTime requires Consent.dateTime (R5: date), when present, to be
+// a FHIR dateTime: a consent's date says which of two copies is the later
+// (Merge, Store.Import), and one that cannot be read ("yesterday",
+// "12/01/2026", no zone) was ignored there without a word. Only on writes,
+// as checkVocabulary: a stored consent stays readable as it was.
+func (p *parsed) checkDateTime() problems {
+	var errs problems
+	if d := p.res.DateTime; d != "" {
+		if _, err := parseSpan(d); err != nil {
+			errs.add("Consent.dateTime", "%q is %s", d, err)
+		}
+	}
+	if p.r5 {
+		for i := range errs {
+			errs[i].Path = r5Path(errs[i].Path)
+		}
+	}
+	return errs
 }
 
 // unknownCode describes a code outside the known vocabulary, with the code
