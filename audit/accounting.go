@@ -201,8 +201,13 @@ func WriteCSV(w io.Writer, ds []Disclosure) error {
 	return cw.Error()
 }
 
-// itemRef is Type/id, with /_history/version when known.
+// itemRef is Type/id, with /_history/version when known; a resource
+// disclosed without an id (an operation's result) is its type and
+// "(no id)", not the reference "Type/" that points nowhere.
 func itemRef(it Item) string {
+	if it.ID == "" {
+		return it.Type + " (no id)"
+	}
 	s := it.Type + "/" + it.ID
 	if it.Version != "" {
 		s += "/_history/" + it.Version

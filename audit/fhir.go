@@ -41,6 +41,7 @@ type CodeableConcept struct {
 // Reference is a FHIR Reference.
 type Reference struct {
 	Reference  string      `json:"reference,omitempty"`
+	Type       string      `json:"type,omitempty"`
 	Identifier *Identifier `json:"identifier,omitempty"`
 	Display    string      `json:"display,omitempty"`
 }
@@ -246,8 +247,12 @@ func entities(e Entry) []AuditEntity {
 	}
 	out := []AuditEntity{patient}
 	for _, it := range e.Disclosed {
+		what := &Reference{Reference: itemRef(it)}
+		if it.ID == "" { // no literal reference to give: its type, and what it was
+			what = &Reference{Type: it.Type, Display: itemRef(it)}
+		}
 		out = append(out, AuditEntity{
-			What:          &Reference{Reference: itemRef(it)},
+			What:          what,
 			Type:          &Coding{System: sysEntityType, Code: "2", Display: "System Object"},
 			Role:          &Coding{System: sysObjectRole, Code: "4", Display: "Domain Resource"},
 			SecurityLabel: labelCodings(it.Labels),
