@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -313,18 +314,63 @@ func (im *importer) store1(it importItem) {
 		im.same++
 	case err == nil:
 		im.accepted++
+	case errors.Is(err, consent.ErrPatientChanged):
+		// The store's words name both patients and the consent.
+		im.reject(it.where, "Consent.patient.reference: is not the patient of the stored consent with this id: "+
+			"a consent cannot move to another patient; store a new consent (without this id) for this patient, "+
+			"and revoke the stored one if it was entered in error (ds4p consent revoke --status entered-in-error)")
+		return
 	case errors.As(err, &ve):
 		im.rejected++
 		for _, p := range ve.Problems {
-			im.reasons = append(im.reasons, it.where+": "+p.String())
+			im.reasons = append(im.reasons, it.where+": "+printable(p))
 		}
 	case im.interrupted():
 		return
 	default:
 		im.rejected++
-		im.reasons = append(im.reasons, it.where+": "+err.Error())
+		im.reasons = append(im.reasons, it.where+": the store failed: "+innermost(err).Error())
 	}
 	im.progress.update(im.accepted, im.rejected)
+}
+
+// The summary goes to terminals and to CI logs that many can read, so a
+// problem is printed without the values that can identify a patient: the
+// patient's reference, the consent's id, the references of actors (a
+// RelatedPerson, the patient) and of data (a resource id), and any
+// "Patient/<id>" in a message. The file and line locate the consent.
+var (
+	quotedValue  = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	patientToken = regexp.MustCompile(`Patient/[A-Za-z0-9\-.]{1,64}`)
+)
+
+// printable is a problem as the summary prints it (see quotedValue).
+func printable(p consent.Problem) string {
+	msg := p.Message
+	if identifying(p.Path) {
+		msg = quotedValue.ReplaceAllString(msg, `"(withheld)"`)
+	}
+	return p.Path + ": " + patientToken.ReplaceAllString(msg, "Patient/(withheld)")
+}
+
+// identifying reports whether the values a problem at path quotes may
+// identify a patient.
+func identifying(path string) bool {
+	for _, prefix := range []string{"Consent.id", "Consent.patient", "Consent.subject", "Consent.identifier"} {
+		if strings.HasPrefix(path, prefix) {
+			return true
+		}
+	}
+	return strings.Contains(path, ".actor") || strings.Contains(path, ".data[") || strings.HasSuffix(path, ".data")
+}
+
+// innermost is the cause at the bottom of err's chain: the store wraps its
+// failures with the consent's id.
+func innermost(err error) error {
+	for inner := errors.Unwrap(err); inner != nil; inner = errors.Unwrap(err) {
+		err = inner
+	}
+	return err
 }
 
 // summary prints the tally, every rejection with its reasons and every

@@ -160,3 +160,31 @@ func TestImportReadsOn(t *testing.T) {
 		t.Fatalf("interrupted: exit %d, want 1 saying so without rejecting each consent\n%s%s", code, stdout.String(), stderr.String())
 	}
 }
+
+// TestImportSummaryNamesNoPatient: the summary, which CI logs keep, quoted
+// patients' references, consent ids and data references from the problems
+// (a consent for another patient under a stored id named both patients).
+// The file and line locate the consent instead (QA round 19).
+func TestImportSummaryNamesNoPatient(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	data := t.TempDir()
+	jane := strings.Replace(oneConsent("jane-doe-sud"), "Patient/p1", "Patient/jane-doe", 1)
+	first := writeFiles(t, map[string]string{"a.ndjson": jane + "\n"})
+	if code, out, errOut := ds4p(t, "consent", "import", "--data", data, first); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	moved := strings.Replace(jane, "Patient/jane-doe", "Patient/john-roe", 1)
+	badPatient := strings.Replace(oneConsent("c2"), "Patient/p1", "Patient/john roe", 1)
+	badID := oneConsent("john_roe")
+	badData := strings.Replace(oneConsent("c3"), `"type":"permit",`, `"type":"permit","data":[{"meaning":"instance","reference":{"reference":"urn:uuid:john-roe-hiv"}}],`, 1)
+	src := writeFiles(t, map[string]string{"b.ndjson": moved + "\n" + badPatient + "\n" + badID + "\n" + badData + "\n"})
+	code, out, errOut := ds4p(t, "consent", "import", "--data", data, src)
+	if code != 1 || !strings.Contains(out, "accepted 0, rejected 4") || !strings.Contains(out, "b.ndjson:1: Consent.patient.reference: is not the patient") {
+		t.Fatalf("exit %d, want 1 with 4 rejected\n%s%s", code, out, errOut)
+	}
+	for _, phi := range []string{"jane", "john", "roe"} {
+		if strings.Contains(strings.ToLower(out+errOut), phi) {
+			t.Errorf("the summary names %q:\n%s%s", phi, out, errOut)
+		}
+	}
+}
