@@ -1,9 +1,12 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/ds4p/ds4p/proxy/authn"
 )
 
 // TestAdminAuditEmptyRange: from equal to to (to is exclusive) is a 400
@@ -21,5 +24,38 @@ func TestAdminAuditEmptyRange(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "to equals from") {
 			t.Errorf("%s = %d %s, want 400 saying to equals from", path, resp.StatusCode, body)
 		}
+	}
+}
+
+// patientAuditorAuth is a patient app's token that an identity provider
+// let ask for the auditor scope.
+type patientAuditorAuth struct{ launched bool }
+
+func (a patientAuditorAuth) Verify(context.Context, string) (authn.Caller, error) {
+	c := authn.Caller{Subject: "jane@portal", Client: "portal-app", Patient: "p1", FHIRUser: "Patient/p1", PatientUser: true,
+		Scopes: []string{"patient/*.rs", authn.AuditorScope}}
+	if a.launched { // a clinician launched in the patient's context is no patient
+		c.FHIRUser, c.PatientUser, c.Subject = "Practitioner/dr", false, "dr"
+	}
+	return c, nil
+}
+
+// TestAdminAuditRefusesPatientTokens: a token bound to a patient cannot
+// read the ledger or any patient's accounting, even with ds4p/auditor
+// (before, /admin/audit gave it every patient's entries); a clinician
+// launched in a patient's context still can.
+func TestAdminAuditRefusesPatientTokens(t *testing.T) {
+	t.Parallel()
+	l := seededLedger(t)
+	h := newHarness(t, fhirJSONHandler(200, `{}`), func(_ *Options, d *Deps) { d.Ledger, d.Auth = l, patientAuditorAuth{} })
+	for _, path := range []string{"/admin/audit", "/admin/audit?patient=Patient/p2", "/admin/audit/accounting?patient=Patient/p2", "/admin/audit/accounting?patient=Patient/p1"} {
+		resp, body := h.get(path, "any")
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"OperationOutcome"`) || strings.Contains(body, "p2") {
+			t.Errorf("patient token: %s = %d %s, want 403", path, resp.StatusCode, body)
+		}
+	}
+	h = newHarness(t, fhirJSONHandler(200, `{}`), func(_ *Options, d *Deps) { d.Ledger, d.Auth = l, patientAuditorAuth{launched: true} })
+	if resp, body := h.get("/admin/audit/accounting?patient=Patient/p2", "any"); resp.StatusCode != http.StatusOK {
+		t.Errorf("clinician launched in a patient's context: %d %s, want 200", resp.StatusCode, body)
 	}
 }
