@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -175,8 +176,11 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		rest, ok := r.s.cutUpstream(u)
-		if rel == "" || !ok {
+		if rel == "" {
+			return nil
+		}
+		rest, ok := r.s.pageRel(u)
+		if !ok {
 			return nil
 		}
 		// A fragment is the client's, never sent: the page's query
@@ -201,4 +205,35 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's links could not be rewritten; the response was withheld", err)
 	}
 	return append(out, ']'), nil
+}
+
+// pageRel returns the path and query below the upstream's base, or one of
+// its aliases, that a Bundle.link URL names: written as the base is
+// (cutUpstream), or in a spelling of the same server RFC 3986 makes
+// equivalent (scheme and host in any case, the default port written or
+// not: sameServer), the base's path compared exactly. The URL only picks
+// the page: the token's path and query always go to the upstream.
+func (s *Server) pageRel(u string) (string, bool) {
+	if rest, ok := s.cutUpstream(u); ok {
+		return rest, true
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Opaque != "" || p.User != nil || p.Host == "" {
+		return "", false
+	}
+	bases := append([]*url.URL{s.opts.Upstream}, s.opts.UpstreamAliases...)
+	for _, b := range bases {
+		if b == nil || !sameServer(p, b) {
+			continue
+		}
+		path, ok := strings.CutPrefix(p.EscapedPath(), strings.TrimRight(b.EscapedPath(), "/"))
+		if !ok || path != "" && path[0] != '/' {
+			continue
+		}
+		if p.RawQuery != "" || p.ForceQuery {
+			path += "?" + p.RawQuery
+		}
+		return path, true
+	}
+	return "", false
 }
