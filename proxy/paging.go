@@ -181,6 +181,13 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		}
 		rest, ok := r.s.pageRel(u)
 		if !ok {
+			if isPagingRelation(rel) {
+				// The caller's Bundle then ends here as if complete:
+				// the operator must hear of it (upstream_aliases).
+				// The link's server only, never its path or query.
+				r.s.log.Warn("a page link of the FHIR server is not below its base or an upstream alias; the Bundle is passed on without it",
+					"request_id", r.ex.requestID, "relation", rel, "link_server", linkServer(u))
+			}
 			return nil
 		}
 		// A fragment is the client's, never sent: the page's query
@@ -205,6 +212,16 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's links could not be rewritten; the response was withheld", err)
 	}
 	return append(out, ']'), nil
+}
+
+// isPagingRelation reports whether a Bundle.link relation leads to another
+// page of the result (RFC 8288: relation types compare in any case).
+func isPagingRelation(rel string) bool {
+	switch strings.ToLower(rel) {
+	case "next", "previous", "prev", "last", "first":
+		return true
+	}
+	return false
 }
 
 // pageRel returns the path and query below the upstream's base, or one of
@@ -236,4 +253,18 @@ func (s *Server) pageRel(u string) (string, bool) {
 		return path, true
 	}
 	return "", false
+}
+
+// linkServer is the scheme and host of a link URL for a log line: no path,
+// no query, no user information, at most 100 bytes.
+func linkServer(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return "(not an absolute URL)"
+	}
+	out := p.Scheme + "://" + p.Host
+	if len(out) > 100 {
+		out = out[:100]
+	}
+	return out
 }

@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +36,36 @@ func TestPageLinkBaseSpellings(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: %q, want %q", u, got, want)
 		}
+	}
+}
+
+// A next link the proxy cannot carry leaves the caller's Bundle looking
+// complete: the operator is told, by the link's server alone.
+func TestDroppedNextLinkLogged(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	var h *harness
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		port := h.upstream.URL[strings.LastIndexByte(h.upstream.URL, ':')+1:]
+		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","link":[`+
+			`{"relation":"self","url":"https://ehr.example/fhir/Observation?subject=Patient/p1"},`+
+			`{"relation":"next","url":"https://ehr.example/fhir/Observation?subject=Patient/p1&_offset=2"},`+
+			`{"relation":"last","url":"HTTP://127.0.0.1:`+port+`/fhir/R4/Observation?subject=Patient/p1&_offset=9"}],`+
+			`"entry":[{"resource":`+bpObs+`}]}`)(w, r)
+	}, func(_ *Options, d *Deps) { d.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	resp, body := h.get("/fhir/Observation?subject=Patient/p1", tokConsented)
+	if resp.StatusCode != 200 {
+		t.Fatalf("search: %d %s", resp.StatusCode, body)
+	}
+	links := pageLinksOf(t, body)
+	if len(links) != 1 || !strings.HasPrefix(links["last"], h.proxy.URL+"/fhir/_page/") {
+		t.Fatalf("want the last link only (the upstream's server in capitals): %v", links)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"relation":"next"`) || !strings.Contains(out, `"link_server":"https://ehr.example"`) || strings.Contains(out, `"relation":"self"`) {
+		t.Fatalf("the dropped next link was not logged so: %s", out)
+	}
+	if strings.Contains(out, "p1") || strings.Contains(out, "_offset") || strings.Contains(out, "Observation?") {
+		t.Fatalf("the log names the link's path or query: %s", out)
 	}
 }
