@@ -23,8 +23,8 @@ import (
 //
 //   - response data whose subject, patient or beneficiary carries only such
 //     an identifier is decided as that patient's; an identifier that matches
-//     no single Patient is decided as an unknown patient, which is always
-//     withheld (unresolvedPatient);
+//     no single Patient, or of another system, is decided as an unknown
+//     patient, which is always withheld (unresolvedPatient);
 //   - a token whose patient claim is "system|value" is bound to that
 //     patient's compartment; one that matches no single Patient, or names
 //     another system, is refused (401);
@@ -85,17 +85,22 @@ func unmatchedIfEmpty(ref string) error {
 
 // resolvePatients gives each item (and contained resource) that names its
 // patient only by an identifier of the configured system that patient, or
-// unresolvedPatient. Identifiers of other systems are left alone: the
-// item belongs to no known patient, as before.
+// unresolvedPatient. An identifier of another system (an SSN, the
+// configured system spelled otherwise), or any identifier when no system
+// is configured, names a patient the proxy cannot tell: unresolvedPatient
+// too, never no patient, which would be read as data about no one (QA
+// round 19: another patient's Observation named by such an identifier was
+// inside any patient token's compartment and decided under no consents).
 func (r *run) resolvePatients(ctx context.Context) error {
 	system := r.s.patientIdentifierSystem()
-	if system == "" {
-		return nil
-	}
 	seen := map[string]string{}
 	resolve := func(it *item) error {
 		ident := it.res.PatientIdentifier
-		if !strings.HasPrefix(ident, system+"|") {
+		if ident == "" {
+			return nil
+		}
+		if system == "" || !strings.HasPrefix(ident, system+"|") {
+			it.res.AddPatient(unresolvedPatient)
 			return nil
 		}
 		ref, ok := seen[ident]

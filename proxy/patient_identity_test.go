@@ -117,7 +117,7 @@ func TestResponsePatientIdentity(t *testing.T) {
 		{"absolute URL, consented org", "/fhir/Condition/by-url", tokConsented, http.StatusOK},
 		{"absolute URL, other org", "/fhir/Condition/by-url", tokOther, http.StatusNotFound},
 		{"identifier no patient has", "/fhir/Observation/unknown", tokConsented, http.StatusNotFound},
-		{"identifier of another system", "/fhir/Observation/other", tokConsented, http.StatusOK},
+		{"identifier of another system", "/fhir/Observation/other", tokConsented, http.StatusNotFound},
 		{"upstream cannot resolve", "/fhir/Observation/broken", tokConsented, http.StatusBadGateway},
 		{"identifier again (cached)", "/fhir/Condition/by-mrn", tokConsented, http.StatusOK},
 	} {

@@ -1,0 +1,132 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/rego"
+)
+
+// qa19IdentitySetup is a proxy with the patient identifier system urn:mrn
+// (none when system is "") and p1's Part 2 consent in front of an upstream
+// answering bodies by path and Patient searches with patients(identifier),
+// whose raw query it counts in searches.
+func qa19IdentitySetup(t *testing.T, system string, bodies map[string]string, patients func(q url.Values) string) (*harness, *atomic.Int64) {
+	t.Helper()
+	var searches atomic.Int64
+	hs := &harness{t: t, ledger: &fakeLedger{}, seen: make(chan *http.Request, 16)}
+	hs.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, ok := bodies[strings.TrimPrefix(r.URL.Path, "/fhir/R4")]; ok {
+			fhirJSONHandler(http.StatusOK, b)(w, r)
+			return
+		}
+		if r.URL.Path == "/fhir/R4/Patient" && patients != nil {
+			searches.Add(1)
+			fhirJSONHandler(http.StatusOK, patients(r.URL.Query()))(w, r)
+			return
+		}
+		fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+	}))
+	t.Cleanup(hs.upstream.Close)
+	u, _ := url.Parse(hs.upstream.URL + "/fhir/R4")
+	eng, err := policy.New(context.Background(), rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Upstream: u, UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
+		Deps{Labeller: labels.Default(), Decider: eng, Ledger: hs.ledger, Auth: identityAuth{},
+			Consents: &fakeConsents{byPatient: map[string][]consent.Record{"Patient/p1": {consentFor("Patient/p1")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if system != "" {
+		if err := srv.UseConsentSources(context.Background(), ConsentSources{PatientIdentifierSystem: system, TTL: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ph := srv.Handler()
+	hs.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ph.ServeHTTP(w, r)
+		srv.Flush()
+	}))
+	t.Cleanup(hs.proxy.Close)
+	return hs, &searches
+}
+
+func qa19Ident(system, value string) string {
+	return `{"identifier":{"system":"` + system + `","value":"` + value + `"}}`
+}
+
+// p1Bundle answers a Patient search with p1 (urn:mrn|123) as its match.
+const p1Bundle = `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:mrn","value":"123"}]},"search":{"mode":"match"}}]}`
+
+// TestIdentifierOfAnotherSystemWithheld: response data naming its patient
+// by an identifier the proxy cannot resolve (another system, the system
+// spelled otherwise, or any identifier when none is configured) belongs to
+// a patient the proxy cannot tell, and is withheld from every caller: it
+// was decided as data about no one, inside any patient token's compartment
+// and under no patient's consents.
+func TestIdentifierOfAnotherSystemWithheld(t *testing.T) {
+	t.Parallel()
+	bodies := map[string]string{
+		"/Observation/other":     withSubject(bpObs, qa19Ident("urn:other", "1")),
+		"/Observation/upper":     withSubject(bpObs, qa19Ident("URN:MRN", "123")),
+		"/Observation/performer": strings.Replace(withSubject(bpObs, qa19Ident("urn:ssn", "1")), `"status"`, `"performer":[{"reference":"Patient/p1"}],"status"`, 1),
+		"/Observation/of-p1":     bpObs,
+		"/Observation/p1-by-mrn": withSubject(bpObs, qa19Ident("urn:mrn", "123")),
+	}
+	patients := func(url.Values) string { return p1Bundle }
+	for _, system := range []string{"urn:mrn", ""} {
+		h, _ := qa19IdentitySetup(t, system, bodies, patients)
+		type req struct {
+			path, token string
+			want        int
+		}
+		cases := []req{
+			{"/fhir/Observation/other", tokConsented, http.StatusNotFound},
+			{"/fhir/Observation/other", tokOther, http.StatusNotFound},
+			{"/fhir/Observation/upper", tokConsented, http.StatusNotFound},
+			{"/fhir/Observation/of-p1", tokConsented, http.StatusOK},
+		}
+		if system != "" {
+			cases = append(cases,
+				req{"/fhir/Observation/other", "pid:urn:mrn|123", http.StatusNotFound},
+				req{"/fhir/Observation/performer", "pid:urn:mrn|123", http.StatusNotFound},
+				req{"/fhir/Observation/of-p1", "pid:urn:mrn|123", http.StatusOK},
+				req{"/fhir/Observation/p1-by-mrn", "pid:urn:mrn|123", http.StatusOK})
+		} else {
+			cases = append(cases, req{"/fhir/Observation/p1-by-mrn", tokConsented, http.StatusNotFound})
+		}
+		for _, tt := range cases {
+			resp, body := h.get(tt.path, tt.token)
+			if resp.StatusCode != tt.want {
+				t.Errorf("system %q, %s as %s: %d %s, want %d", system, tt.path, tt.token, resp.StatusCode, body, tt.want)
+			}
+			if tt.want != http.StatusOK && strings.Contains(body, "valueQuantity") {
+				t.Errorf("system %q, %s as %s: withheld data in the answer: %s", system, tt.path, tt.token, body)
+			}
+		}
+		entries, _ := h.ledger.Find(context.Background(), audit.Query{})
+		unnamed := 0
+		for _, e := range entries {
+			if len(e.Withheld) > 0 && e.Patient == "" {
+				unnamed++
+			}
+		}
+		// other (as each caller), upper, and p1-by-mrn without a system:
+		// each withheld in an entry naming no patient.
+		if want := 4; unnamed < want {
+			t.Errorf("system %q: %d ledger entries withholding an unknown patient's item, want %d", system, unnamed, want)
+		}
+	}
+}
