@@ -178,17 +178,27 @@ func openLedgerAs(dir string, writable, retry bool, stderr io.Writer, opts ...au
 		return nil, nil, err
 	}
 	l, err := audit.Open(db, append(auditSealing(sealer), opts...)...)
+	if errors.Is(err, audit.ErrNeedsMigration) && !writable {
+		// No ledger at all (a new data directory, one with only consents
+		// imported, or the wrong --data): a read-only command says so and
+		// writes nothing, instead of creating an empty ledger and answering
+		// as though nothing was ever disclosed.
+		noLedger := false
+		_ = db.View(func(tx *bbolt.Tx) error { noLedger = tx.Bucket([]byte("audit")) == nil; return nil })
+		if noLedger {
+			_ = db.Close()
+			if retry {
+				return nil, nil, fmt.Errorf("%s: %w: nothing was recorded in this data directory (is --data right?)", path, errNoLedger)
+			}
+			return nil, nil, errNoLedger
+		}
+	}
 	if (errors.Is(err, audit.ErrNeedsMigration) || errors.Is(err, audit.ErrNeedsRecovery)) && !writable && retry {
 		_ = db.Close()
 		return openLedger(dir, true, stderr, opts...)
 	}
 	if errors.Is(err, audit.ErrNeedsMigration) && !writable {
-		noLedger := false
-		_ = db.View(func(tx *bbolt.Tx) error { noLedger = tx.Bucket([]byte("audit")) == nil; return nil })
 		_ = db.Close()
-		if noLedger {
-			return nil, nil, errNoLedger
-		}
 		return nil, nil, fmt.Errorf("%w; verify opens %s read-only and changes nothing: migrate it first (ds4p serve, or any other ds4p audit command, once), or verify a copy", err, path)
 	}
 	if err != nil {
