@@ -33,6 +33,11 @@ type Record struct {
 	// JSON is the stored resource, with id, meta.versionId and
 	// meta.lastUpdated set by the store.
 	JSON []byte
+	// Author says who wrote this version, when the writer said so
+	// (WithAuthor): "ds4p consent import by alice@host". It is empty for
+	// the admin API's writes, whose log line and consent_changed security
+	// event name the caller, and for versions stored before it existed.
+	Author string
 }
 
 // Problem is one reason a consent was rejected.

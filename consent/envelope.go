@@ -14,12 +14,13 @@ type header struct {
 	Patient string    `json:"patient"`
 	Status  string    `json:"status"`
 	Updated time.Time `json:"updated"`
+	Author  string    `json:"author,omitempty"`
 }
 
 // encodeEnvelope returns the header line, a newline and the resource bytes.
 // The header cannot contain a newline: encoding/json escapes it in strings.
 func encodeEnvelope(rec Record) ([]byte, error) {
-	h, err := json.Marshal(header{Patient: rec.Patient, Status: rec.Status, Updated: rec.Updated})
+	h, err := json.Marshal(header{Patient: rec.Patient, Status: rec.Status, Updated: rec.Updated, Author: rec.Author})
 	if err != nil {
 		return nil, fmt.Errorf("encoding header: %w", err)
 	}
@@ -45,6 +46,7 @@ func decodeEnvelope(id string, version uint64, env []byte) (Record, error) {
 		Patient: hd.Patient,
 		Status:  hd.Status,
 		Updated: hd.Updated,
+		Author:  hd.Author,
 		JSON:    bytes.Clone(body),
 	}, nil
 }

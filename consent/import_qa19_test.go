@@ -122,3 +122,39 @@ func TestDateTimeChecked(t *testing.T) {
 		t.Errorf("a stored consent with an unreadable dateTime: %v", err)
 	}
 }
+
+// TestAuthorKept: nothing said who wrote a version, so an import (or a
+// revocation from the command line) left no trace an auditor could find
+// (QA round 19). WithAuthor names the writer in every version it stores.
+func TestAuthorKept(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	cli, err := Open(db, WithAuthor("ds4p consent import by alice@h1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cli.Import(ctx, []byte(consentOf(t, "Patient/p1", "c1"))); err != nil {
+		t.Fatal(err)
+	}
+	api, err := Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := api.Revoke(ctx, "c1", "inactive"); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := cli.History(ctx, "c1")
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("history: %d versions, %v", len(recs), err)
+	}
+	if recs[1].Author != "ds4p consent import by alice@h1" || recs[0].Author != "" {
+		t.Errorf("authors %q (v1), %q (v2); want the importer's, then none", recs[1].Author, recs[0].Author)
+	}
+	head, err := api.Get(ctx, "c1")
+	if err != nil || head.Author != "" {
+		t.Errorf("head author %q, %v", head.Author, err)
+	}
+	if strings.Contains(string(head.JSON), "alice") {
+		t.Errorf("the author is in the resource: %s", head.JSON)
+	}
+}

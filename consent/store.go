@@ -30,6 +30,7 @@ type Store struct {
 	maxSize int
 	now     func() time.Time
 	cache   *normCache // nil when disabled
+	author  string     // Record.Author of the versions this Store writes
 	codec   codec      // plaintext unless WithSealer
 	// writes counts the write transactions that have ended (committed or
 	// not); a cached entry read at the current count is current without a
@@ -43,6 +44,14 @@ type Option func(*Store)
 // WithMaxSize sets the largest consent, in bytes, that Put accepts.
 func WithMaxSize(n int) Option {
 	return func(s *Store) { s.maxSize = n }
+}
+
+// WithAuthor names who writes through this Store (Record.Author of every
+// version it stores or revokes): the command line names itself and the
+// operating-system user, so that an auditor can tell an import from the
+// admin API's writes.
+func WithAuthor(author string) Option {
+	return func(s *Store) { s.author = author }
 }
 
 // WithClock sets the clock that stamps meta.lastUpdated.
@@ -173,6 +182,7 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 		Patient: doc.res.Patient.Reference,
 		Status:  doc.res.Status,
 		Updated: s.now().UTC().Truncate(time.Millisecond),
+		Author:  s.author,
 	}
 	generated := rec.ID == "" || o.generate
 	if generated {

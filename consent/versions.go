@@ -124,7 +124,7 @@ func (s *Store) Revoke(ctx context.Context, id, status string) (rec Record, chan
 	}
 	updated := s.now().UTC().Truncate(time.Millisecond)
 	err = s.db.Update(func(tx *bbolt.Tx) error {
-		rec, changed, err = revoke(tx, s.codec, id, status, updated)
+		rec, changed, err = revoke(tx, s.codec, id, status, updated, s.author)
 		return err
 	})
 	s.writes.Add(1)
@@ -138,7 +138,7 @@ func (s *Store) Revoke(ctx context.Context, id, status string) (rec Record, chan
 }
 
 // revoke stores the head of id again with status changed.
-func revoke(tx *bbolt.Tx, c codec, id, status string, updated time.Time) (Record, bool, error) {
+func revoke(tx *bbolt.Tx, c codec, id, status string, updated time.Time, author string) (Record, bool, error) {
 	b, err := bucketsOf(tx, c)
 	if err != nil {
 		return Record{}, false, err
@@ -154,7 +154,7 @@ func revoke(tx *bbolt.Tx, c codec, id, status string, updated time.Time) (Record
 	if err != nil {
 		return Record{}, false, err
 	}
-	rec := Record{ID: id, Version: prev.Version + 1, Patient: prev.Patient, Status: status, Updated: updated}
+	rec := Record{ID: id, Version: prev.Version + 1, Patient: prev.Patient, Status: status, Updated: updated, Author: author}
 	if rec.JSON, err = stamp(raw, id, rec.Version, updated); err != nil {
 		return Record{}, false, fmt.Errorf("stamping meta: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"text/tabwriter"
@@ -58,8 +59,10 @@ func consentFlags(name string, args []string, stdout, stderr io.Writer) (*flag.F
 }
 
 // openConsents opens the consent store of a data directory. create says
-// whether a missing database may be created (import) or is an error.
-func openConsents(dir string, create bool) (*consent.Store, func() error, error) {
+// whether a missing database may be created (import) or is an error; the
+// versions the store writes name the subcommand and the user who ran it
+// (cliAuthor).
+func openConsents(dir string, create bool, subcommand string) (*consent.Store, func() error, error) {
 	path := filepath.Join(dir, DBFile)
 	_, statErr := os.Stat(path)
 	if statErr != nil && !create {
@@ -86,7 +89,7 @@ func openConsents(dir string, create bool) (*consent.Store, func() error, error)
 		_ = db.Close()
 		return nil, nil, err
 	}
-	store, err := consent.Open(db, consentSealing(sealer)...)
+	store, err := consent.Open(db, append(consentSealing(sealer), consent.WithAuthor(cliAuthor(subcommand)))...)
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err
@@ -121,7 +124,7 @@ func runConsentList(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	store, closeDB, err := openConsents(*data, false)
+	store, closeDB, err := openConsents(*data, false, "list")
 	if err != nil {
 		return err
 	}
@@ -145,14 +148,40 @@ type repeated []string
 func (r *repeated) String() string     { return fmt.Sprint(*r) }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
-// printRecords writes one line per consent version.
+// printRecords writes one line per consent version, with who wrote it:
+// "(not recorded)" for the admin API's writes (the server's log and
+// consent_changed events name the caller) and older versions.
 func printRecords(w io.Writer, recs []consent.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tVERSION\tSTATUS\tPATIENT\tUPDATED")
+	fmt.Fprintln(tw, "ID\tVERSION\tSTATUS\tPATIENT\tUPDATED\tWRITTEN BY")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", r.ID, r.Version, r.Status, r.Patient, r.Updated.Format(time.RFC3339))
+		by := r.Author
+		if by == "" {
+			by = "(not recorded)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.Version, r.Status, r.Patient, r.Updated.Format(time.RFC3339), by)
 	}
 	return tw.Flush()
+}
+
+// cliAuthor names a command-line write for Record.Author: the subcommand,
+// the operating-system user and the host ("ds4p consent import by
+// alice@host1"), and the user sudo was run by.
+func cliAuthor(subcommand string) string {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	if name == "" {
+		name = "uid " + strconv.Itoa(os.Getuid())
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		name += "@" + host
+	}
+	if by := os.Getenv("SUDO_USER"); by != "" {
+		name += " (sudo by " + by + ")"
+	}
+	return "ds4p consent " + subcommand + " by " + name
 }
 
 // runConsentShow prints one consent (latest or --version N) as indented
@@ -168,7 +197,7 @@ func runConsentShow(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	store, closeDB, err := openConsents(*data, false)
+	store, closeDB, err := openConsents(*data, false, "show")
 	if err != nil {
 		return err
 	}
@@ -211,7 +240,7 @@ func runConsentRevoke(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	store, closeDB, err := openConsents(*data, false)
+	store, closeDB, err := openConsents(*data, false, "revoke")
 	if err != nil {
 		return err
 	}

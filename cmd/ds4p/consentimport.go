@@ -60,7 +60,7 @@ func runConsentImport(ctx context.Context, args []string, stdout, stderr io.Writ
 	if flags.NArg() == 0 {
 		return usagef("give at least one file, directory, or - for NDJSON on stdin")
 	}
-	store, closeDB, err := openConsents(*data, true)
+	store, closeDB, err := openConsents(*data, true, "import")
 	if err != nil {
 		return err
 	}

@@ -188,3 +188,25 @@ func TestImportSummaryNamesNoPatient(t *testing.T) {
 		}
 	}
 }
+
+// TestImportSaysWho: an import left no trace of who ran it; the history now
+// names the subcommand and the user of each command-line write.
+func TestImportSaysWho(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	t.Setenv("SUDO_USER", "alice")
+	data := t.TempDir()
+	src := writeFiles(t, map[string]string{"a.ndjson": oneConsent("c1") + "\n"})
+	if code, out, errOut := ds4p(t, "consent", "import", "--data", data, src); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := ds4p(t, "consent", "revoke", "--data", data, "c1"); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	_, out, _ := ds4p(t, "consent", "show", "--data", data, "--history", "c1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasSuffix(lines[0], "WRITTEN BY") ||
+		!strings.Contains(lines[1], "ds4p consent revoke by ") || !strings.HasSuffix(lines[1], "(sudo by alice)") ||
+		!strings.Contains(lines[2], "ds4p consent import by ") {
+		t.Fatalf("history:\n%s", out)
+	}
+}
