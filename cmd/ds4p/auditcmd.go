@@ -224,6 +224,9 @@ func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if q.From, q.To, err = f.parse(args); err != nil {
 		return err
 	}
+	if *limit < 0 {
+		return usagef("--limit %d: give a number of entries, or 0 for all", *limit)
+	}
 	if q.Patient != "" {
 		if q.Patient, err = audit.PatientRef(q.Patient); err != nil {
 			return &usageError{err.Error()}

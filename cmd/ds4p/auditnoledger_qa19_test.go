@@ -45,3 +45,13 @@ func TestAuditReadsWriteNoLedger(t *testing.T) {
 		t.Errorf("the data directory now holds %d files", len(entries))
 	}
 }
+
+// TestAuditQueryNegativeLimit: --limit below 0 is a usage error, not
+// every entry (the check was n == limit, never true).
+func TestAuditQueryNegativeLimit(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 3, 0)
+	if code, out, errOut := runCLI("audit", "query", "--data", dir, "--limit", "-1"); code != 2 || out != "" || !strings.Contains(errOut, "--limit") {
+		t.Errorf("query --limit -1 = %d %q %q, want exit 2", code, out, errOut)
+	}
+}
