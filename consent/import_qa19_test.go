@@ -158,3 +158,14 @@ func TestAuthorKept(t *testing.T) {
 		t.Errorf("the author is in the resource: %s", head.JSON)
 	}
 }
+
+// TestNotUTF8Named: a consent saved as Latin-1 was refused for "member
+// names that differ only in case"; it is refused for what it is.
+func TestNotUTF8Named(t *testing.T) {
+	raw := edit(t, tpoConsent, `"Organization/x"`, "\"Organization/M\xfcller\"")
+	_, err := Validate([]byte(raw))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 1 || !strings.Contains(ve.Problems[0].Message, "is not UTF-8") {
+		t.Fatalf("Latin-1 consent: %v, want one problem saying it is not UTF-8", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
@@ -61,6 +62,15 @@ func (p *parsed) checkVocabulary() problems {
 // problems, so that a consent being written gets every problem at once
 // (a mistyped status does not hide a mistyped purpose).
 func parseForWrite(raw []byte, maxSize int, rel Release) (*parsed, error) {
+	// JSON is UTF-8 (RFC 8259), and encoding/json reads other bytes as
+	// U+FFFD: a consent saved as Latin-1 or Windows-1252 would be stored
+	// with bytes no FHIR tool reads, and was refused for "member names that
+	// differ only in case", which sent the operator looking for the wrong
+	// thing (QA round 19).
+	if !utf8.Valid(raw) {
+		return nil, &ValidationError{Problems: []Problem{{Path: "Consent", Message: "is not UTF-8 text, which FHIR JSON must be " +
+			"(saved as Latin-1 or Windows-1252? convert it, e.g. iconv -f windows-1252 -t utf-8)"}}}
+	}
 	doc, err := parseRelease(raw, maxSize, rel)
 	if doc == nil {
 		return nil, err
