@@ -31,9 +31,10 @@ import (
 //
 // The AES key is derived with HKDF-SHA256 from Options.Requests.PagingKey.
 // binding is SHA-256 over the caller's issuer, subject, client, patient
-// context and sorted scopes: a token minted for one caller is refused for
-// any other (404, as for a page that does not exist), and a token of the
-// same subject with other scopes is another caller. A token that does not
+// context, organisation, fhirUser and sorted scopes: a token minted for
+// one caller is refused for any other (404, as for a page that does not
+// exist), and a token of the same subject with other scopes, or acting
+// for another organisation, is another caller. A token that does not
 // open (forged, tampered, truncated, another key) answers 400; an expired
 // one 410. A page that opens is re-validated as a FHIR REST path and goes
 // through the full pipeline, as any request does.
@@ -82,12 +83,14 @@ func (s *Server) pageCipher() (cipher.AEAD, error) {
 }
 
 // callerBinding identifies a caller for paging: who (issuer, subject,
-// client) and with what authority (patient context, scopes).
+// client, fhirUser), for whom (the organisation, the recipient consents
+// name: one client may act for several, as a gateway does) and with what
+// authority (patient context, scopes).
 func callerBinding(c authn.Caller) []byte {
 	h := sha256.New()
 	scopes := slices.Clone(c.Scopes)
 	slices.Sort(scopes)
-	for _, p := range append([]string{c.Issuer, c.Subject, c.Client, c.Patient}, scopes...) {
+	for _, p := range append([]string{c.Issuer, c.Subject, c.Client, c.Patient, c.Org, c.FHIRUser}, scopes...) {
 		var n [4]byte
 		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
 		h.Write(n[:])

@@ -153,6 +153,9 @@ func TestPageTokenExpiryAndBinding(t *testing.T) {
 		"client":  {Issuer: "iss", Subject: "alice", Client: "app2", Scopes: alice.Scopes},
 		"scopes":  {Issuer: "iss", Subject: "alice", Client: "app", Scopes: []string{"user/*.*"}},
 		"patient": {Issuer: "iss", Subject: "alice", Client: "app", Scopes: alice.Scopes, Patient: "p1"},
+		// one gateway client acting for several organisations
+		"org":      {Issuer: "iss", Subject: "alice", Client: "app", Scopes: alice.Scopes, Org: "Organization/org-b"},
+		"fhirUser": {Issuer: "iss", Subject: "alice", Client: "app", Scopes: alice.Scopes, FHIRUser: "Practitioner/pr2"},
 	}
 	for name, c := range others {
 		// Expired and foreign: still 404, so that a replay tells nothing.
