@@ -64,6 +64,13 @@ func parseAuditQuery(v url.Values) (audit.Query, error) {
 	if err := onlyParams(v, auditParams); err != nil {
 		return q, err
 	}
+	for _, name := range []string{"patient", "recipient", "purpose"} {
+		// An empty filter read as no filter: ?patient= answered every
+		// patient's entries to an auditor who meant one.
+		if v.Has(name) && v.Get(name) == "" {
+			return q, fmt.Errorf("parameter %q is empty: give a value, or leave it out for no filter", name)
+		}
+	}
 	var err error
 	if q.Patient != "" {
 		if q.Patient, err = audit.PatientRef(q.Patient); err != nil {

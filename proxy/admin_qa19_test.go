@@ -59,3 +59,16 @@ func TestAdminAuditRefusesPatientTokens(t *testing.T) {
 		t.Errorf("clinician launched in a patient's context: %d %s, want 200", resp.StatusCode, body)
 	}
 }
+
+// TestAdminAuditEmptyFilter: ?patient= (or recipient, purpose) with no
+// value is a 400, not every patient's entries.
+func TestAdminAuditEmptyFilter(t *testing.T) {
+	t.Parallel()
+	h := auditHarness(t)
+	for _, q := range []string{"patient=", "recipient=", "purpose=&patient=Patient/p1"} {
+		resp, body := h.get("/admin/audit?"+q, tokAdmin)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "is empty") {
+			t.Errorf("?%s = %d %.200s, want 400 saying it is empty", q, resp.StatusCode, body)
+		}
+	}
+}
