@@ -227,6 +227,15 @@ func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *limit < 0 {
 		return usagef("--limit %d: give a number of entries, or 0 for all", *limit)
 	}
+	var empty error
+	f.fs.Visit(func(fl *flag.Flag) { // an empty filter would read as none: every patient's entries
+		if (fl.Name == "patient" || fl.Name == "recipient" || fl.Name == "purpose") && fl.Value.String() == "" && empty == nil {
+			empty = usagef("--%s is empty: give a value, or leave it out for no filter", fl.Name)
+		}
+	})
+	if empty != nil {
+		return empty
+	}
 	if q.Patient != "" {
 		if q.Patient, err = audit.PatientRef(q.Patient); err != nil {
 			return &usageError{err.Error()}

@@ -55,3 +55,15 @@ func TestAuditQueryNegativeLimit(t *testing.T) {
 		t.Errorf("query --limit -1 = %d %q %q, want exit 2", code, out, errOut)
 	}
 }
+
+// TestAuditQueryEmptyFilter: --patient "" (or --recipient, --purpose) is
+// a usage error, not every patient's entries.
+func TestAuditQueryEmptyFilter(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 3, 0)
+	for _, name := range []string{"--patient", "--recipient", "--purpose"} {
+		if code, out, errOut := runCLI("audit", "query", "--data", dir, name, ""); code != 2 || out != "" || !strings.Contains(errOut, name+" is empty") {
+			t.Errorf("query %s '' = %d %q %q, want exit 2", name, code, out, errOut)
+		}
+	}
+}
