@@ -27,7 +27,7 @@ const consentHelp = `Manages the patients' FHIR Consents in the data directory's
                                                 Consent or a Bundle of them), NDJSON
                                                 files (one per line), gzipped or
                                                 not, directories of those, or -
-                                                (NDJSON on stdin)
+                                                (stdin: NDJSON or one JSON resource)
   ds4p consent list   [--data DIR] [--patient P] [--status S] [--actor A]
                       [--category C] [--period D] [--ndjson]
   ds4p consent show   [--data DIR] [--version N | --history] ID

@@ -157,15 +157,7 @@ func (im *importer) importFile(path string) {
 		im.importNDJSON(path, r)
 		return
 	}
-	raw, err := io.ReadAll(io.LimitReader(r, maxJSONFile+1))
-	switch {
-	case err != nil:
-		im.unreadable(path, pathless(err))
-	case len(raw) > maxJSONFile:
-		im.unreadable(path, fmt.Errorf("is larger than %d MiB: split it, or export NDJSON (one consent per line, in a .ndjson file)", maxJSONFile>>20))
-	default:
-		im.importResource(path, bytes.TrimPrefix(raw, utf8BOM))
-	}
+	im.importJSON(path, r)
 }
 
 // utf8BOM is the byte order mark some Windows tools put before UTF-8 text;
@@ -173,15 +165,29 @@ func (im *importer) importFile(path string) {
 var utf8BOM = []byte("\xef\xbb\xbf")
 
 // importNDJSON imports one resource per non-empty line. A line longer than
-// maxNDJSONLine is rejected and the next one read.
+// maxNDJSONLine is rejected and the next one read. When the first line is
+// the start of a JSON object that goes on over lines (a pretty-printed
+// Consent or Bundle, curl's answer piped to "-"), the whole input is read
+// as one JSON resource instead of rejecting each of its lines.
 func (im *importer) importNDJSON(name string, r io.Reader) {
 	br := bufio.NewReaderSize(r, 64<<10)
+	first := true
 	for line := 1; !im.interrupted(); line++ {
 		raw, tooLong, err := readLine(br, maxNDJSONLine)
 		where := name + ":" + strconv.Itoa(line)
 		if tooLong {
 			im.reject(where, fmt.Sprintf("the line is longer than %d bytes, more than a consent may be", maxNDJSONLine))
+			first = false
 		} else if raw = bytes.TrimSpace(bytes.TrimPrefix(raw, utf8BOM)); len(raw) > 0 {
+			if first && (bytes.HasPrefix(raw, []byte{0xff, 0xfe}) || bytes.HasPrefix(raw, []byte{0xfe, 0xff})) {
+				im.unreadable(name, errUTF16)
+				return
+			}
+			if first && err == nil && raw[0] == '{' && !json.Valid(raw) {
+				im.importJSON(name, io.MultiReader(bytes.NewReader(append(raw, '\n')), br))
+				return
+			}
+			first = false
 			im.importResource(where, raw)
 		}
 		if err == io.EOF {
@@ -192,6 +198,37 @@ func (im *importer) importNDJSON(name string, r io.Reader) {
 			return
 		}
 	}
+}
+
+// errUTF16 is the reason a UTF-16 file (as Windows tools save "Unicode"
+// text) is not read.
+var errUTF16 = errors.New("is UTF-16 text; FHIR JSON is UTF-8 (convert it, e.g. iconv -f utf-16 -t utf-8)")
+
+// importJSON imports r as one JSON resource (a Consent or a Bundle). A
+// .json file that is NDJSON (one complete resource per line, as Bulk Data
+// exports write) is imported line by line instead of refused whole.
+func (im *importer) importJSON(name string, r io.Reader) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxJSONFile+1))
+	switch {
+	case err != nil:
+		im.unreadable(name, pathless(err))
+		return
+	case len(raw) > maxJSONFile:
+		im.unreadable(name, fmt.Errorf("is larger than %d MiB: split it, or export NDJSON (one consent per line, in a .ndjson file)", maxJSONFile>>20))
+		return
+	case bytes.HasPrefix(raw, []byte{0xff, 0xfe}) || bytes.HasPrefix(raw, []byte{0xfe, 0xff}):
+		im.unreadable(name, errUTF16)
+		return
+	}
+	raw = bytes.TrimPrefix(raw, utf8BOM)
+	if !json.Valid(raw) {
+		firstLine, rest, _ := bytes.Cut(bytes.TrimSpace(raw), []byte("\n"))
+		if len(rest) > 0 && json.Valid(firstLine) {
+			im.importNDJSON(name, bytes.NewReader(raw))
+			return
+		}
+	}
+	im.importResource(name, raw)
 }
 
 // readLine returns the next line of br without its newline, a fresh slice;

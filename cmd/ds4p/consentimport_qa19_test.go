@@ -210,3 +210,27 @@ func TestImportSaysWho(t *testing.T) {
 		t.Fatalf("history:\n%s", out)
 	}
 }
+
+// TestImportReadsEitherShape: a pretty-printed Bundle piped to "-" (or in
+// an .ndjson file) was rejected line by line, one "not valid JSON" per
+// line; a Bulk Data NDJSON export saved as .json was one "not valid JSON";
+// a UTF-16 file was "not valid JSON" too (QA round 19).
+func TestImportReadsEitherShape(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	data := t.TempDir()
+	utf16 := []byte{0xff, 0xfe}
+	for _, c := range oneConsent("c9") {
+		utf16 = append(utf16, byte(c), 0)
+	}
+	src := writeFiles(t, map[string]string{
+		"a-pretty.ndjson": "{\n  \"resourceType\": \"Bundle\",\n  \"type\": \"searchset\",\n  \"entry\": [\n    {\"resource\": " +
+			oneConsent("c1") + "}\n  ]\n}\n",
+		"b-bulk.json":  oneConsent("c2") + "\n" + oneConsent("c3") + "\n",
+		"c-utf16.json": string(utf16),
+	})
+	code, out, errOut := ds4p(t, "consent", "import", "--data", data, src)
+	if code != 1 || !strings.Contains(out, "accepted 3, rejected 0\n") ||
+		!strings.Contains(out, "not read "+filepath.Join(src, "c-utf16.json")+": is UTF-16 text") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
