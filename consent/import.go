@@ -73,6 +73,9 @@ func importCheck(b buckets, rec *Record, raw []byte, generated bool, doc *parsed
 			return err
 		}
 		head := versions[0]
+		if head.Patient != rec.Patient {
+			return nil // another patient's consent: put refuses it as such
+		}
 		for _, v := range versions {
 			have, err := canonical(v.JSON)
 			if err != nil {

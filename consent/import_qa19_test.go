@@ -169,3 +169,18 @@ func TestNotUTF8Named(t *testing.T) {
 		t.Fatalf("Latin-1 consent: %v, want one problem saying it is not UTF-8", err)
 	}
 }
+
+// TestImportOfAnotherPatientsID: a consent under another patient's
+// consent id is refused as a patient change, whatever its date, so the
+// operator is told what is wrong.
+func TestImportOfAnotherPatientsID(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if _, _, err := s.Import(ctx, []byte(consentOf(t, "Patient/p1", "c1"))); err != nil {
+		t.Fatal(err)
+	}
+	older := edit(t, consentOf(t, "Patient/p2", "c1"), `"dateTime": "2026-02-16"`, `"dateTime": "2020-01-01"`)
+	if _, stored, err := s.Import(ctx, []byte(older)); !errors.Is(err, ErrPatientChanged) || stored {
+		t.Fatalf("stored %v, %v; want ErrPatientChanged", stored, err)
+	}
+}
