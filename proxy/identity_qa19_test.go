@@ -130,3 +130,109 @@ func TestIdentifierOfAnotherSystemWithheld(t *testing.T) {
 		}
 	}
 }
+
+// splitUnescaped splits s at each sep not escaped by a backslash, and
+// unescapes the parts (FHIR search escaping).
+func splitUnescaped(s string, sep byte) []string {
+	var parts []string
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s):
+			i++
+			if s[i] == sep {
+				b.WriteByte('\\') // kept escaped for the next split
+			}
+			b.WriteByte(s[i])
+		case s[i] == sep:
+			parts = append(parts, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return append(parts, b.String())
+}
+
+// TestIdentifierLookupNotTakenOnTrust: the Patient search that resolves an
+// identifier escapes its value, and its answer binds a token (or gives
+// response data a patient) only when it shows exactly one Patient that
+// carries the identifier, has an id and was not replaced by another
+// record; include'd Patients and OperationOutcome entries are no matches.
+func TestIdentifierLookupNotTakenOnTrust(t *testing.T) {
+	t.Parallel()
+	patient := func(id, value, extra string) string {
+		return `{"resource":{"resourceType":"Patient","id":"` + id + `","identifier":[{"system":"urn:mrn","value":"` + value + `"}]` + extra + `},"search":{"mode":"match"}}`
+	}
+	bundle := func(extra string, entries ...string) string {
+		return `{"resourceType":"Bundle","type":"searchset"` + extra + `,"entry":[` + strings.Join(entries, ",") + `]}`
+	}
+	// A FHIR server's token search: ',' separates alternatives, '|'
+	// the system from the value, '\' escapes either.
+	db := map[string]string{"urn:mrn|123": "p1", "urn:mrn|456": "p2", "urn:mrn|7,8": "p1"}
+	patients := func(q url.Values) string {
+		param := q.Get("identifier")
+		switch strings.TrimPrefix(param, "urn:mrn|") {
+		case "loose":
+			return bundle("", `{"resource":{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:other","value":"loose"}]},"search":{"mode":"match"}}`)
+		case "paged":
+			return bundle(`,"link":[{"relation":"next","url":"http://x/next"}]`, patient("p1", "paged", ""))
+		case "total":
+			return bundle(`,"total":2`, patient("p1", "total", ""))
+		case "noid":
+			return bundle("", strings.Replace(patient("p1", "noid", ""), `"id":"p1",`, "", 1))
+		case "merged":
+			return bundle("", patient("p1", "merged", `,"link":[{"other":{"reference":"Patient/p2"},"type":"replaced-by"}]`))
+		case "incl":
+			return bundle("", patient("p1", "incl", ""),
+				`{"resource":{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:mrn","value":"incl"}]},"search":{"mode":"include"}}`,
+				`{"resource":{"resourceType":"OperationOutcome","issue":[{"severity":"warning","code":"informational"}]},"search":{"mode":"outcome"}}`)
+		}
+		var entries []string
+		for _, alt := range splitUnescaped(param, ',') {
+			sv := splitUnescaped(alt, '|')
+			if len(sv) != 2 {
+				continue
+			}
+			sv[1] = strings.Join(splitUnescaped(sv[1], '|'), "|")
+			if id, ok := db[sv[0]+"|"+sv[1]]; ok {
+				entries = append(entries, patient(id, sv[1], ""))
+			}
+		}
+		return bundle("", entries...)
+	}
+	bodies := map[string]string{
+		"/Observation/of-p1":     bpObs,
+		"/Observation/of-p2":     withSubject(bpObs, `{"reference":"Patient/p2"}`),
+		"/Observation/mrn-comma": withSubject(bpObs, qa19Ident("urn:mrn", "123,999")),
+		"/Observation/mrn-123":   withSubject(bpObs, qa19Ident("urn:mrn", "123")),
+		"/Observation/mrn-loose": withSubject(bpObs, qa19Ident("urn:mrn", "loose")),
+	}
+	h, _ := qa19IdentitySetup(t, "urn:mrn", bodies, patients)
+	for _, tt := range []struct {
+		name, path, token string
+		want              int
+	}{
+		{"plain match", "/fhir/Observation/of-p1", "pid:urn:mrn|123", http.StatusOK},
+		{"plain match, another's data", "/fhir/Observation/of-p2", "pid:urn:mrn|123", http.StatusNotFound},
+		{"match with an include and an outcome", "/fhir/Observation/of-p1", "pid:urn:mrn|incl", http.StatusOK},
+		{"value with a comma", "/fhir/Observation/of-p1", "pid:urn:mrn|123,999", http.StatusUnauthorized},
+		{"value with a comma, matched", "/fhir/Observation/of-p1", "pid:urn:mrn|7,8", http.StatusOK},
+		{"match without the identifier", "/fhir/Observation/of-p2", "pid:urn:mrn|loose", http.StatusUnauthorized},
+		{"a next page", "/fhir/Observation/of-p1", "pid:urn:mrn|paged", http.StatusUnauthorized},
+		{"total above the page", "/fhir/Observation/of-p1", "pid:urn:mrn|total", http.StatusUnauthorized},
+		{"match without an id", "/fhir/Observation/of-p2", "pid:urn:mrn|noid", http.StatusUnauthorized},
+		{"merged-away match", "/fhir/Observation/of-p1", "pid:urn:mrn|merged", http.StatusUnauthorized},
+		{"data by MRN", "/fhir/Observation/mrn-123", "pid:urn:mrn|123", http.StatusOK},
+		{"data by MRN with a comma", "/fhir/Observation/mrn-comma", "pid:urn:mrn|123", http.StatusNotFound},
+		{"data by MRN matched loosely", "/fhir/Observation/mrn-loose", tokConsented, http.StatusNotFound},
+	} {
+		resp, body := h.get(tt.path, tt.token)
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, body, tt.want)
+		}
+		if tt.want != http.StatusOK && strings.Contains(body, "valueQuantity") {
+			t.Errorf("%s: data in the answer: %s", tt.name, body)
+		}
+	}
+}

@@ -2,8 +2,12 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ds4p/ds4p/consent"
@@ -66,7 +70,7 @@ func (s *Server) resolvePatient(ctx context.Context, identifier string) (string,
 	if e, ok := sc.patients.get(identifier); ok {
 		return e.ref, unmatchedIfEmpty(e.ref)
 	}
-	ref, err := s.patientByIdentifier(ctx, system, value)
+	ref, err := s.identifiedPatient(ctx, system, value)
 	switch {
 	case errors.Is(err, errPatientUnmatched):
 		sc.patients.add(identifier, patientEntry{})
@@ -75,6 +79,90 @@ func (s *Server) resolvePatient(ctx context.Context, identifier string) (string,
 	}
 	return ref, err
 }
+
+// identifiedPatient finds the one upstream Patient with identifier
+// system|value and returns "Patient/<id>"; errPatientUnmatched when the
+// upstream's answer does not show exactly one. What the search answers is
+// not taken on trust (QA round 19): the value is escaped as FHIR search
+// requires (an unescaped ',' searched for either of two identifiers, '|'
+// split the value); the match must carry the identifier itself, exactly
+// (a server that ignores the system, or the parameter, matches others), have
+// a FHIR id (an id-less match left the token bound to no patient) and not
+// say that another record replaced it (Patient.link replaced-by: a
+// merged-away record); and a page that says more matches exist (a next
+// link, a total above its matches) is not one match.
+// Include'd resources and OperationOutcome entries are not matches.
+func (s *Server) identifiedPatient(ctx context.Context, system, value string) (string, error) {
+	q := url.Values{"identifier": {searchEscape(system) + "|" + searchEscape(value)}, "_count": {"2"}}
+	body, err := s.getJSON(ctx, "/Patient?"+q.Encode(), 1<<20)
+	if err != nil {
+		return "", err
+	}
+	type identifier struct {
+		System string `json:"system"`
+		Value  string `json:"value"`
+	}
+	var b struct {
+		ResourceType string `json:"resourceType"`
+		Total        *int   `json:"total"`
+		Link         []struct {
+			Relation string `json:"relation"`
+		} `json:"link"`
+		Entry []struct {
+			Resource struct {
+				ResourceType string        `json:"resourceType"`
+				ID           string        `json:"id"`
+				Identifier   []identifier  `json:"identifier"`
+				Link         []patientLink `json:"link"`
+			} `json:"resource"`
+			Search *struct {
+				Mode string `json:"mode"`
+			} `json:"search"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" {
+		return "", errors.New("the FHIR server's Patient search did not answer a Bundle")
+	}
+	for _, l := range b.Link {
+		if l.Relation == "next" {
+			return "", errPatientUnmatched
+		}
+	}
+	matches, ref := 0, ""
+	for _, e := range b.Entry {
+		if e.Resource.ResourceType != "Patient" || e.Search != nil && e.Search.Mode != "" && e.Search.Mode != "match" {
+			continue
+		}
+		matches++
+		if !slices.Contains(e.Resource.Identifier, identifier{system, value}) {
+			continue // not this identifier's
+		}
+		if ref != "" || !fhirID.MatchString(e.Resource.ID) || slices.Contains(e.Resource.Link, patientLink{"replaced-by"}) {
+			return "", errPatientUnmatched
+		}
+		ref = "Patient/" + e.Resource.ID
+	}
+	if ref == "" || b.Total != nil && *b.Total > matches {
+		return "", errPatientUnmatched
+	}
+	return ref, nil
+}
+
+// patientLink is the part of a Patient.link identifiedPatient reads.
+type patientLink struct {
+	Type string `json:"type"`
+}
+
+// fhirID is a FHIR id.
+var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+// searchEscape escapes s for a token search parameter (FHIR search
+// 3.2.1.5.7): '\', ',', '|' and '$' are preceded by '\'.
+func searchEscape(s string) string {
+	return searchEscaper.Replace(s)
+}
+
+var searchEscaper = strings.NewReplacer(`\`, `\\`, `,`, `\,`, `|`, `\|`, `$`, `\$`)
 
 func unmatchedIfEmpty(ref string) error {
 	if ref == "" {

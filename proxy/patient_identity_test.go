@@ -65,7 +65,7 @@ func (u *identityUpstream) handler(w http.ResponseWriter, r *http.Request) {
 	u.patientSearches.Add(1)
 	switch r.URL.Query().Get("identifier") {
 	case "urn:mrn|123":
-		fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"p1"},"search":{"mode":"match"}}]}`)(w, r)
+		fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:mrn","value":"123"}]},"search":{"mode":"match"}}]}`)(w, r)
 	case "urn:mrn|boom":
 		fhirJSONHandler(http.StatusInternalServerError, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`)(w, r)
 	default:
