@@ -215,9 +215,11 @@ func itemRef(it Item) string {
 	return s
 }
 
-// defuseFormula prefixes a cell a spreadsheet would evaluate.
+// defuseFormula prefixes a cell a spreadsheet would evaluate: one
+// starting with = + - @, a tab, CR, LF or NUL (OWASP ASVS 1.2.10 names
+// NUL; a token's claims may hold one, and JSON carries it).
 func defuseFormula(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s != "" && strings.ContainsRune("=+-@\t\r\n\x00", rune(s[0])) {
 		return "'" + s
 	}
 	return s
