@@ -161,6 +161,7 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 	now := time.Now()
 	out := []byte{'['}
 	n := 0
+	warned := false // one line per Bundle, however many links an upstream writes
 	err := fjson.ArrayEach(r.body, start, func(vs, ve int) error {
 		rel, u := "", ""
 		_, err := fjson.ObjectScan(r.body, vs, func(key []byte, ks int) (int, error) {
@@ -184,7 +185,8 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		}
 		rest, ok := r.s.pageRel(u)
 		if !ok {
-			if isPagingRelation(rel) {
+			if !warned && isPagingRelation(rel) {
+				warned = true
 				// The caller's Bundle then ends here as if complete:
 				// the operator must hear of it (upstream_aliases).
 				// The link's server only, never its path or query.

@@ -69,3 +69,19 @@ func TestDroppedNextLinkLogged(t *testing.T) {
 		t.Fatalf("the log names the link's path or query: %s", out)
 	}
 }
+
+// An upstream writing many links the proxy cannot carry costs one log line
+// per Bundle, not one per link.
+func TestDroppedPageLinksLoggedOnce(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	links := strings.Repeat(`{"relation":"next","url":"https://ehr.example/fhir/Observation?_offset=2"},`, 200)
+	h := newHarness(t, fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","link":[`+strings.TrimSuffix(links, ",")+`],"entry":[{"resource":`+bpObs+`}]}`),
+		func(_ *Options, d *Deps) { d.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	if resp, body := h.get("/fhir/Observation?subject=Patient/p1", tokConsented); resp.StatusCode != 200 {
+		t.Fatalf("search: %d %s", resp.StatusCode, body)
+	}
+	if n := strings.Count(logs.String(), "a page link of the FHIR server"); n != 1 {
+		t.Fatalf("%d log lines for one Bundle", n)
+	}
+}
