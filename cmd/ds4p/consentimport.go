@@ -47,6 +47,10 @@ type importer struct {
 	unread     []string // "where: why" of paths and lines not read
 	otherFiles int      // files of directories that are neither JSON nor NDJSON
 	progress   *progress
+	updated    int // accepted consents that are new versions of stored ones
+	// reactivated are the "where: was" of accepted consents that made a
+	// revoked (or not yet active) stored consent active.
+	reactivated []string
 }
 
 // runConsentImport stores every Consent found in the given paths and prints
@@ -344,13 +348,14 @@ func (im *importer) store1(it importItem) {
 	if im.interrupted() {
 		return
 	}
-	_, stored, err := im.store.Import(im.ctx, it.raw)
+	rec, stored, err := im.store.Import(im.ctx, it.raw)
 	var ve *consent.ValidationError
 	switch {
 	case err == nil && !stored:
 		im.same++
 	case err == nil:
 		im.accepted++
+		im.replaced(it.where, rec)
 	case errors.Is(err, consent.ErrPatientChanged):
 		// The store's words name both patients and the consent.
 		im.reject(it.where, "Consent.patient.reference: is not the patient of the stored consent with this id: "+
@@ -410,10 +415,35 @@ func innermost(err error) error {
 	return err
 }
 
+// replaced notes an accepted version that replaced a stored one, and says
+// so when it made a consent active that was not: a re-grant is legitimate,
+// but one the operator did not mean (an old export, a file from someone
+// else) discloses what the patient withheld, so it is listed.
+func (im *importer) replaced(where string, rec consent.Record) {
+	if rec.Version < 2 {
+		return
+	}
+	im.updated++
+	if rec.Status != "active" {
+		return
+	}
+	prev, err := im.store.Version(im.ctx, rec.ID, rec.Version-1)
+	switch {
+	case err != nil:
+		im.reactivated = append(im.reactivated, where+": stored as a new version, and the one it replaced could not be read: check it (ds4p consent show --history)")
+	case prev.Status != "active":
+		im.reactivated = append(im.reactivated, where+": the stored consent was "+prev.Status+"; this new version makes it active again")
+	}
+}
+
 // summary prints the tally, every rejection with its reasons and every
 // path not read, and fails when anything was not imported.
 func (im *importer) summary(w io.Writer) error {
-	fmt.Fprintf(w, "accepted %d, rejected %d", im.accepted, im.rejected)
+	fmt.Fprintf(w, "accepted %d", im.accepted)
+	if im.updated > 0 {
+		fmt.Fprintf(w, " (%d of them new versions of stored consents)", im.updated)
+	}
+	fmt.Fprintf(w, ", rejected %d", im.rejected)
 	if im.same > 0 {
 		fmt.Fprintf(w, ", unchanged %d (already stored; not stored again)", im.same)
 	}
@@ -434,6 +464,9 @@ func (im *importer) summary(w io.Writer) error {
 	fmt.Fprintln(w)
 	for _, r := range im.reasons {
 		fmt.Fprintln(w, "  rejected "+r)
+	}
+	for _, r := range im.reactivated {
+		fmt.Fprintln(w, "  reactivated "+r)
 	}
 	for _, r := range im.unread {
 		fmt.Fprintln(w, "  not read "+r)

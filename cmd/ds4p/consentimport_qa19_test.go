@@ -234,3 +234,29 @@ func TestImportReadsEitherShape(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestImportNamesReactivations: a file that replaced stored consents said
+// only "accepted N", whether it added consents, replaced them, or made a
+// revoked one active again (a file from someone else, an export older
+// than the revocation but edited since). The summary counts the
+// replacements and lists every consent it made active again (QA round 19).
+func TestImportNamesReactivations(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	data := t.TempDir()
+	first := writeFiles(t, map[string]string{"a.ndjson": oneConsent("c1") + "\n" + oneConsent("c2") + "\n"})
+	if code, out, errOut := ds4p(t, "consent", "import", "--data", data, first); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := ds4p(t, "consent", "revoke", "--data", data, "c1"); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	regrant := strings.Replace(oneConsent("c1"), `"status":"active",`, `"status":"active","dateTime":"2026-03-01",`, 1)
+	changed := strings.Replace(oneConsent("c2"), `"status":"active",`, `"status":"active","dateTime":"2026-03-01",`, 1)
+	second := writeFiles(t, map[string]string{"b.ndjson": regrant + "\n" + changed + "\n" + oneConsent("c3") + "\n"})
+	code, out, errOut := ds4p(t, "consent", "import", "--data", data, second)
+	if code != 0 || !strings.Contains(out, "accepted 3 (2 of them new versions of stored consents), rejected 0") ||
+		!strings.Contains(out, "reactivated "+filepath.Join(second, "b.ndjson")+":1: the stored consent was inactive") ||
+		strings.Count(out, "reactivated") != 1 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
