@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
@@ -287,6 +288,14 @@ func parseTime(s string) (time.Time, error) {
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
+	}
+	// A query string decodes + as a space, so an offset typed as is
+	// (from=2026-03-01T09:00:00+05:00, not %2B) arrives as "... 05:00".
+	// No RFC 3339 time has a space: it can only be that +.
+	if before, after, ok := strings.Cut(s, " "); ok && strings.Contains(before, "T") {
+		if t, err := time.Parse(time.RFC3339Nano, before+"+"+after); err == nil {
+			return t, nil
+		}
 	}
 	return time.Parse(time.DateOnly, s)
 }

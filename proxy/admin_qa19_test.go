@@ -72,3 +72,19 @@ func TestAdminAuditEmptyFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminAuditOffsetPlusUnencoded: a from/to with a + offset typed into
+// the URL as is (the query string decodes it as a space) is that time, not
+// a 400 saying it is no RFC 3339 time.
+func TestAdminAuditOffsetPlusUnencoded(t *testing.T) {
+	t.Parallel()
+	h := auditHarness(t)
+	resp, body := h.get("/admin/audit/accounting?patient=Patient/p1&from=2026-03-01T14:05:00+05:00", tokAdmin) // 09:05Z
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"seq":5,`) || strings.Contains(body, `"seq":3,`) {
+		t.Errorf("from with an unencoded + offset = %d %.300s, want the disclosures from seq 5", resp.StatusCode, body)
+	}
+	resp, body = h.get("/admin/audit?from=2026-03-01T14:05:00+05:00&to=2026-03-01T14:07:00+05:00", tokAdmin)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"count":2`) {
+		t.Errorf("/admin/audit with unencoded + offsets = %d %.300s, want seq 5 and 6", resp.StatusCode, body)
+	}
+}
