@@ -147,7 +147,11 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", err.Error())
 		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
 			Subject: logSubject(caller), Org: caller.Org, Client: caller.Client, Reason: err.Error()})
-		unauthorized(c, "the bearer token was issued to another client than the TLS client certificate names")
+		msg := "the bearer token was issued to another client than the TLS client certificate names"
+		if errors.Is(err, authn.ErrUnnamedClientCertificate) {
+			msg = "the TLS client certificate names no client (no URI SAN, no subject CN), so no bearer token can be bound to it"
+		}
+		unauthorized(c, msg)
 		return
 	}
 	s.hints.check(s, c.GetString(requestIDKey), caller)

@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -234,5 +237,49 @@ func TestIdentifierLookupNotTakenOnTrust(t *testing.T) {
 		if tt.want != http.StatusOK && strings.Contains(body, "valueQuantity") {
 			t.Errorf("%s: data in the answer: %s", tt.name, body)
 		}
+	}
+}
+
+// TestEdgeRefusesUnnamedClientCertificate: over a connection whose
+// verified client certificate names no client, a bearer token is refused
+// (401) saying so, instead of being served unbound to any client; one
+// naming a client binds a token without a client to it.
+func TestEdgeRefusesUnnamedClientCertificate(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(fhirJSONHandler(http.StatusOK, bpObs))
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL + "/fhir/R4")
+	eng, err := policy.New(context.Background(), rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := &fakeLedger{}
+	srv, err := New(Options{Upstream: u, UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
+		Deps{Labeller: labels.Default(), Decider: eng, Ledger: ledger, Auth: fakeAuth{},
+			Consents: &fakeConsents{byPatient: map[string][]consent.Record{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(cn string) *httptest.ResponseRecorder {
+		leaf := &x509.Certificate{Subject: pkix.Name{CommonName: cn}}
+		req := httptest.NewRequest(http.MethodGet, "/fhir/Observation/bp1", nil)
+		req.Header.Set("Authorization", "Bearer "+tokConsented)
+		req.TLS = &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: []*x509.Certificate{leaf},
+			VerifiedChains: [][]*x509.Certificate{{leaf}}}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		srv.Flush()
+		return rec
+	}
+	rec := get("")
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "names no client") || strings.Contains(rec.Body.String(), "valueQuantity") {
+		t.Errorf("unnamed certificate: %d %s, want 401 saying it names no client", rec.Code, rec.Body)
+	}
+	if rec := get("app-a"); rec.Code != http.StatusOK {
+		t.Errorf("named certificate: %d %s, want 200", rec.Code, rec.Body)
+	}
+	entries, _ := ledger.Find(context.Background(), audit.Query{})
+	if len(entries) != 1 || entries[0].Caller.Client != "app-a" {
+		t.Errorf("ledger: %+v, want one disclosure to client app-a", entries)
 	}
 }

@@ -3,11 +3,16 @@ package authn
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 )
 
 // ErrClientCertificate is a token whose client (client_id or azp) is not
 // the one the connection's verified TLS client certificate names.
 var ErrClientCertificate = errors.New("client certificate does not match the token's client")
+
+// ErrUnnamedClientCertificate is a verified TLS client certificate that
+// names no client (no URI SAN, no subject CN): it binds no token.
+var ErrUnnamedClientCertificate = fmt.Errorf("%w: the certificate names no client (no URI SAN, no subject CN)", ErrClientCertificate)
 
 // ClientIdentity names the caller's verified TLS client certificate: its
 // first URI SAN, else its subject CN; "" without a verified certificate.
@@ -28,10 +33,19 @@ func ClientIdentity(cs *tls.ConnectionState) string {
 // is refused with ErrClientCertificate. Without a verified certificate it
 // changes nothing. The proxy's edge and the web console's sign-in both
 // apply it, so a token is bound the same way wherever it is presented.
+//
+// A verified certificate naming no client (no URI SAN, no CN) is refused
+// too: it cannot bind a token, and accepting it left any token, another
+// client's included, usable over it (QA round 19).
 func BindClient(caller *Caller, cs *tls.ConnectionState) error {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		return nil
+	}
 	id := ClientIdentity(cs)
 	switch {
-	case id == "" || caller.Client == id:
+	case id == "":
+		return ErrUnnamedClientCertificate
+	case caller.Client == id:
 		return nil
 	case caller.Client == "":
 		caller.Client = id
