@@ -98,6 +98,10 @@ type Caller struct {
 	// the policy uses them to time-box break-the-glass.
 	IssuedAt time.Time
 	Expiry   time.Time
+	// azp is the token's azp claim when its client_id names a client too
+	// (Client is then the client_id): BindClient holds both to the client
+	// certificate.
+	azp string
 }
 
 // HasScope reports whether the caller was granted scope s.
@@ -474,6 +478,9 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c := Caller{Subject: tok.Subject(), Issuer: tok.Issuer()}
 	c.Org = stringClaim(tok, v.claims.Org)
 	c.Client = firstNonEmpty(stringClaim(tok, "client_id"), stringClaim(tok, "azp"))
+	if azp := stringClaim(tok, "azp"); azp != c.Client {
+		c.azp = azp
+	}
 	c.Scopes = strings.Fields(stringClaim(tok, "scope"))
 	c.OrgIdentifiers = stringsClaim(tok, v.claims.OrgIdentifiers)
 	c.Purposes = PurposesFrom(tok, v.claims.Purposes)

@@ -14,6 +14,10 @@ var ErrClientCertificate = errors.New("client certificate does not match the tok
 // names no client (no URI SAN, no subject CN): it binds no token.
 var ErrUnnamedClientCertificate = fmt.Errorf("%w: the certificate names no client (no URI SAN, no subject CN)", ErrClientCertificate)
 
+// errAuthorizedParty is a token whose azp names another client than its
+// client_id, presented with a client certificate.
+var errAuthorizedParty = fmt.Errorf("%w: the token's azp names another client than its client_id", ErrClientCertificate)
+
 // ClientIdentity names the caller's verified TLS client certificate: its
 // first URI SAN, else its subject CN; "" without a verified certificate.
 func ClientIdentity(cs *tls.ConnectionState) string {
@@ -36,7 +40,10 @@ func ClientIdentity(cs *tls.ConnectionState) string {
 //
 // A verified certificate naming no client (no URI SAN, no CN) is refused
 // too: it cannot bind a token, and accepting it left any token, another
-// client's included, usable over it (QA round 19).
+// client's included, usable over it (QA round 19). A token whose client_id
+// and azp both name a client must have both name the certificate's: the
+// client_id alone was compared, so a token azp said was issued to another
+// client passed with a certificate naming its client_id.
 func BindClient(caller *Caller, cs *tls.ConnectionState) error {
 	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
 		return nil
@@ -45,6 +52,8 @@ func BindClient(caller *Caller, cs *tls.ConnectionState) error {
 	switch {
 	case id == "":
 		return ErrUnnamedClientCertificate
+	case caller.azp != "" && caller.azp != id:
+		return errAuthorizedParty
 	case caller.Client == id:
 		return nil
 	case caller.Client == "":

@@ -1,0 +1,77 @@
+package authn_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// TestBindClientAzpAndClientID: a token whose client_id and azp name
+// different clients is bound only when both are the certificate's client;
+// one naming its client in either claim alone, or in both alike, binds as
+// before.
+func TestBindClientAzpAndClientID(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := authn.MintDev(dir, authn.DevClaims{Subject: "s"}); err != nil { // creates the key
+		t.Fatal(err)
+	}
+	key, err := authn.DevSigningKey(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := devVerifier(t, dir)
+	token := func(claims map[string]string) authn.Caller {
+		b := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("s").
+			IssuedAt(time.Now()).Expiration(time.Now().Add(time.Hour))
+		for k, val := range claims {
+			b = b.Claim(k, val)
+		}
+		tok, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := v.Verify(context.Background(), string(signed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	cert := verified("app-a")
+	for _, tt := range []struct {
+		name       string
+		claims     map[string]string
+		wantErr    bool
+		wantClient string
+	}{
+		{"client_id only", map[string]string{"client_id": "app-a"}, false, "app-a"},
+		{"azp only", map[string]string{"azp": "app-a"}, false, "app-a"},
+		{"both alike", map[string]string{"client_id": "app-a", "azp": "app-a"}, false, "app-a"},
+		{"neither", nil, false, "app-a"},
+		{"azp another client", map[string]string{"client_id": "app-a", "azp": "app-b"}, true, ""},
+		{"client_id another client", map[string]string{"client_id": "app-b", "azp": "app-a"}, true, ""},
+		{"azp only, another client", map[string]string{"azp": "app-b"}, true, ""},
+	} {
+		caller := token(tt.claims)
+		err := authn.BindClient(&caller, cert)
+		if (err != nil) != tt.wantErr || err != nil && !errors.Is(err, authn.ErrClientCertificate) {
+			t.Errorf("%s: %v, want error %v", tt.name, err, tt.wantErr)
+		}
+		if err == nil && caller.Client != tt.wantClient {
+			t.Errorf("%s: client %q, want %q", tt.name, caller.Client, tt.wantClient)
+		}
+	}
+	// Without a certificate the token's client is its client_id, as before.
+	if c := token(map[string]string{"client_id": "app-a", "azp": "app-b"}); authn.BindClient(&c, nil) != nil || c.Client != "app-a" {
+		t.Errorf("no certificate: client %q", c.Client)
+	}
+}
