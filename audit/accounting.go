@@ -151,7 +151,11 @@ func describe(e Entry) string {
 	for i, t := range types {
 		parts[i] = fmt.Sprintf("%d %s", counts[t], t)
 	}
-	s := fmt.Sprintf("%s: disclosed %s", firstNonEmpty(e.Interaction, "request"), strings.Join(parts, ", "))
+	what := firstNonEmpty(e.Interaction, "request")
+	if what == "simulate" { // "simulate" reads as though nothing went out
+		what = "policy simulation (the data was shown to a policy author; only the decision was simulated)"
+	}
+	s := fmt.Sprintf("%s: disclosed %s", what, strings.Join(parts, ", "))
 	if len(e.Redacted) > 0 {
 		s += fmt.Sprintf(" (%d redacted in part)", len(e.Redacted))
 	}
