@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/internal/fjson"
 )
 
 // maxNDJSONLine bounds one line of an NDJSON file: a little more than the
@@ -305,9 +306,18 @@ func (e bundleEntry) consentOf() (id string, deletes, ok bool) {
 // Bundle with a next link is one page of a search: the summary says the
 // file is incomplete.
 func (im *importer) importResource(where string, raw []byte) {
-	var b bundleJSON
-	if json.Unmarshal(raw, &b) != nil || b.ResourceType != "Bundle" {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) != nil || string(top["resourceType"]) != `"Bundle"` {
 		im.store1(importItem{where: where, raw: raw})
+		return
+	}
+	if err := exactBundle(raw); err != nil {
+		im.reject(where, "the Bundle "+err.Error()+": nothing in it was imported")
+		return
+	}
+	var b bundleJSON
+	if err := json.Unmarshal(raw, &b); err != nil {
+		im.reject(where, "the Bundle cannot be read: "+strings.TrimPrefix(err.Error(), "json: ")+": nothing in it was imported")
 		return
 	}
 	for _, l := range b.Link {
@@ -333,6 +343,52 @@ func (im *importer) importResource(where string, raw []byte) {
 			im.store1(importItem{where: at, raw: e.Resource})
 		}
 	}
+}
+
+// exactBundle refuses a Bundle whose member names repeat, differ only in
+// case, or are miscased where import reads them ("Entry", "Resource",
+// "Request", "Method"): encoding/json matches names in any case and lets
+// the last win, while FHIR names are case-sensitive, so the consents
+// imported would not be the ones a FHIR tool shows whoever checked the
+// file. The consents themselves are checked by the store, exactly.
+func exactBundle(raw []byte) error {
+	if fjson.Validate(raw, fjson.MaxDepth) != nil || fjson.FoldedDuplicate(raw) != nil {
+		return errors.New("has member names that repeat or differ only in case (FHIR names are case-sensitive)")
+	}
+	type object = map[string]json.RawMessage
+	var top object
+	var lists struct {
+		Entry []object `json:"entry"`
+		Link  []object `json:"link"`
+	}
+	if json.Unmarshal(raw, &top) != nil || json.Unmarshal(raw, &lists) != nil {
+		return nil // the reading proper reports it
+	}
+	check := func(o object, names ...string) error {
+		for k := range o {
+			for _, n := range names {
+				if k != n && strings.EqualFold(k, n) {
+					return fmt.Errorf("has the member %q where FHIR names it %q", k, n)
+				}
+			}
+		}
+		return nil
+	}
+	errs := []error{check(top, "resourceType", "type", "link", "entry")}
+	for _, l := range lists.Link {
+		errs = append(errs, check(l, "relation"))
+	}
+	for _, e := range lists.Entry {
+		var req object
+		_ = json.Unmarshal(e["request"], &req)
+		errs = append(errs, check(e, "resource", "request"), check(req, "method", "url"))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reject counts an item that was not imported, with the reason.

@@ -260,3 +260,34 @@ func TestImportNamesReactivations(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestImportBundleNamesExact: a Bundle was read by encoding/json, which
+// matches member names in any case and lets the last of two win: a file
+// whose "entry" a FHIR tool shows held one consent, and whose "Entry" (or
+// a second "entry") held another, imported the other. Whoever checked the
+// file saw consents that were not the ones imported (QA round 19).
+func TestImportBundleNamesExact(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	data := t.TempDir()
+	shown := `{"resource":` + oneConsent("shown") + `}`
+	hidden := `{"resource":` + oneConsent("hidden") + `}`
+	src := writeFiles(t, map[string]string{
+		"a.json": `{"resourceType":"Bundle","type":"collection","entry":[` + shown + `],"Entry":[` + hidden + `]}`,
+		"b.json": `{"resourceType":"Bundle","type":"collection","entry":[` + shown + `],"entry":[` + hidden + `]}`,
+		"c.json": `{"resourceType":"Bundle","type":"collection","Entry":[` + hidden + `]}`,
+		"d.json": `{"resourceType":"Bundle","type":"collection","entry":[{"Resource":` + oneConsent("hidden") + `,"resource":{"resourceType":"Basic"}}]}`,
+		"e.json": `{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"Method":"DELETE","url":"Consent/x"},"resource":` + oneConsent("hidden") + `}]}`,
+	})
+	code, out, errOut := ds4p(t, "consent", "import", "--data", data, src)
+	if code != 1 || !strings.Contains(out, "accepted 0, rejected 5") {
+		t.Fatalf("exit %d, want every Bundle refused\n%s%s", code, out, errOut)
+	}
+	for _, f := range []string{"a", "b", "c", "d", "e"} {
+		if !strings.Contains(out, filepath.Join(src, f+".json")+": the Bundle has ") {
+			t.Errorf("%s.json is not refused as a Bundle", f)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
+	}
+}
