@@ -18,13 +18,14 @@ import (
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/rego"
+	"github.com/ds4p/ds4p/siem"
 )
 
 // qa19IdentitySetup is a proxy with the patient identifier system urn:mrn
 // (none when system is "") and p1's Part 2 consent in front of an upstream
 // answering bodies by path and Patient searches with patients(identifier),
 // whose raw query it counts in searches.
-func qa19IdentitySetup(t *testing.T, system string, bodies map[string]string, patients func(q url.Values) string) (*harness, *atomic.Int64) {
+func qa19IdentitySetup(t *testing.T, system string, bodies map[string]string, patients func(q url.Values) string, opts ...func(*Deps)) (*harness, *atomic.Int64) {
 	t.Helper()
 	var searches atomic.Int64
 	hs := &harness{t: t, ledger: &fakeLedger{}, seen: make(chan *http.Request, 16)}
@@ -46,9 +47,12 @@ func qa19IdentitySetup(t *testing.T, system string, bodies map[string]string, pa
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Upstream: u, UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
-		Deps{Labeller: labels.Default(), Decider: eng, Ledger: hs.ledger, Auth: identityAuth{},
-			Consents: &fakeConsents{byPatient: map[string][]consent.Record{"Patient/p1": {consentFor("Patient/p1")}}}})
+	d := Deps{Labeller: labels.Default(), Decider: eng, Ledger: hs.ledger, Auth: identityAuth{},
+		Consents: &fakeConsents{byPatient: map[string][]consent.Record{"Patient/p1": {consentFor("Patient/p1")}}}}
+	for _, opt := range opts {
+		opt(&d)
+	}
+	srv, err := New(Options{Upstream: u, UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20}, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,5 +285,28 @@ func TestEdgeRefusesUnnamedClientCertificate(t *testing.T) {
 	entries, _ := ledger.Find(context.Background(), audit.Query{})
 	if len(entries) != 1 || entries[0].Caller.Client != "app-a" {
 		t.Errorf("ledger: %+v, want one disclosure to client app-a", entries)
+	}
+}
+
+// TestUnmatchedTokenPatientIsASecurityEvent: a token refused because its
+// patient identifier matches no single patient queues a token-refused
+// security event, as every other refused token does, naming neither the
+// identifier nor the subject (a patient's own login).
+func TestUnmatchedTokenPatientIsASecurityEvent(t *testing.T) {
+	t.Parallel()
+	ev := &recEvents{}
+	h, _ := qa19IdentitySetup(t, "urn:mrn", map[string]string{"/Observation/of-p1": bpObs},
+		func(url.Values) string { return `{"resourceType":"Bundle","type":"searchset"}` }, func(d *Deps) { d.Events = ev })
+	resp, _ := h.get("/fhir/Observation/of-p1", "pid:urn:mrn|Zebulon42", "X-Request-Id", "unmatched-1")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status %d, want 401", resp.StatusCode)
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.evs) != 1 || ev.evs[0].Kind != siem.KindTokenRefused || ev.evs[0].RequestID != "unmatched-1" || ev.evs[0].Reason == "" {
+		t.Fatalf("events %+v, want one token-refused event", ev.evs)
+	}
+	if e := ev.evs[0]; e.Subject != "" || e.Org != "Organization/org-a" || strings.Contains(e.Reason, "Zebulon42") {
+		t.Errorf("event %+v: want the org, no subject, no identifier", e)
 	}
 }

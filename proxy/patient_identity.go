@@ -13,6 +13,7 @@ import (
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
 )
 
@@ -250,7 +251,12 @@ func (s *Server) bindPatientIdentifier(c *gin.Context, caller *authn.Caller) boo
 	ref, err := s.resolvePatient(c.Request.Context(), caller.PatientIdentifier)
 	switch {
 	case errors.Is(err, errPatientUnmatched):
-		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", "the patient claim matches no single patient of the configured identifier system")
+		const reason = "the patient claim matches no single patient of the configured identifier system"
+		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", reason)
+		// As every other refused token is (edge.go), without the subject
+		// (a patient's) or the identifier.
+		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
+			Org: caller.Org, Client: caller.Client, Reason: reason})
 		unauthorized(c, "the bearer token's patient matches no single patient")
 		return false
 	case err != nil:
