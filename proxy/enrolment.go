@@ -57,21 +57,25 @@ func (r *run) labelEnrolment() error {
 }
 
 // withholdProgramDirectory withholds, from a Bundle in which a Patient's
-// enrolment was cut, the Part 2 programs' own directory resources (the
-// Organization, a Practitioner configured as one of its references): beside
-// the cut Patient they would say what the cut hid (QA: Patient/p-p2/$everything
-// returned Organization/part2-clinic, which no other patient's did). Only
-// in such a Bundle: a search for the Organization itself is not touched.
+// enrolment was cut, or a later page of its search, the Part 2 programs' own
+// directory resources (the Organization, a Practitioner configured as one of
+// its references): beside the cut Patient they would say what the cut hid
+// (QA: Patient/p-p2/$everything returned Organization/part2-clinic, which no
+// other patient's did; QA round 19: it did on the search's second page).
+// Only in such a Bundle: a search for the Organization itself is not
+// touched. A page before the cut Patient's cannot be recalled: servers list
+// the Patient first in $everything.
 func (r *run) withholdProgramDirectory(root *bundleNode) {
 	if root == nil || !r.s.labeller.HasPrograms() {
 		return
 	}
-	cut := false
+	cut := r.ex.pageFlags&pageEnrolmentCut != 0
 	for _, it := range r.items {
 		for _, e := range it.enrolment {
 			cut = cut || insideAny(e.Start, e.End, it.redacted)
 		}
 	}
+	r.enrolmentCut = cut
 	if !cut {
 		return
 	}

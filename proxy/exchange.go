@@ -33,6 +33,9 @@ type exchange struct {
 	// batchMethods are the methods of a batch or transaction request's
 	// entries, by position (entries.go: writtenEntry).
 	batchMethods []string
+	// pageFlags are the flags of the page token the request followed
+	// (paging.go), 0 for any other request.
+	pageFlags byte
 }
 
 type exchangeKey struct{}

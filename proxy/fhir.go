@@ -33,9 +33,10 @@ func (s *Server) handleFHIR(c *gin.Context) {
 	}
 	caller := callerOf(c)
 	path, rawQuery, fromPage := c.Param("path"), r.URL.RawQuery, false
+	var pageFlags byte
 	if tok, ok := pageTokenOf(path); ok && r.Method == http.MethodGet {
 		var f *Failure
-		if path, rawQuery, f = s.openPage(caller, tok, time.Now()); f != nil {
+		if path, rawQuery, pageFlags, f = s.openPage(caller, tok, time.Now()); f != nil {
 			writeFailure(c.Writer, f)
 			return
 		}
@@ -59,6 +60,7 @@ func (s *Server) handleFHIR(c *gin.Context) {
 		acceptGzip: acceptsGzip(r),
 		query:      queryForLedger(req.Path, rawQuery),
 		start:      time.Now().UTC(),
+		pageFlags:  pageFlags,
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.UpstreamTimeout)
 	defer cancel()

@@ -27,7 +27,13 @@ import (
 // the caller can neither read it, since it can name a patient, nor alter it),
 // bound to the caller and expiring:
 //
-//	token = base64url( version(1) | nonce(12) | AES-GCM( binding(32) | expiry(8) | path?query ) )
+//	token = base64url( version(1) | nonce(12) | AES-GCM( binding(32) | expiry(8) | flags(1) | path?query ) )
+//
+// flags carry what an earlier page's decisions must tell the next page's:
+// pageEnrolmentCut, a Patient's Part 2 enrolment was cut on this page or
+// an earlier one, so the program's directory resources stay withheld on
+// the pages that follow (enrolment.go withholdProgramDirectory). Tokens of
+// version 1 had no flags and are refused (400: repeat the search).
 //
 // The AES key is derived with HKDF-SHA256 from Options.Requests.PagingKey.
 // binding is SHA-256 over the caller's issuer, subject, client, patient
@@ -44,7 +50,7 @@ import (
 // reachable only through a token.
 
 const (
-	pageTokenVersion = 1
+	pageTokenVersion = 2
 	pageRoute        = "_page"
 	bindingSize      = sha256.Size
 	// maxPageToken bounds a token before it is decoded. A token is a
@@ -53,6 +59,13 @@ const (
 	// line's own (ds4p serve takes 64 KiB of request line and headers),
 	// so that every page link the listener takes opens.
 	maxPageToken = 64 << 10
+)
+
+// Page token flags.
+const (
+	// pageEnrolmentCut: a Patient's enrolment in a Part 2 program was cut
+	// on this page or an earlier one of the search.
+	pageEnrolmentCut byte = 1 << iota
 )
 
 // pageCiphers caches the token cipher per secret (an AES-GCM AEAD holds no
@@ -101,14 +114,15 @@ func callerBinding(c authn.Caller) []byte {
 
 // mintPage seals rel (path and query below the upstream base, starting with
 // "/" or "?") into a page token for caller.
-func (s *Server) mintPage(caller authn.Caller, rel string, now time.Time) (string, error) {
+func (s *Server) mintPage(caller authn.Caller, rel string, flags byte, now time.Time) (string, error) {
 	aead, err := s.pageCipher()
 	if err != nil {
 		return "", err
 	}
-	plain := make([]byte, 0, bindingSize+8+len(rel))
+	plain := make([]byte, 0, bindingSize+9+len(rel))
 	plain = append(plain, callerBinding(caller)...)
 	plain = binary.BigEndian.AppendUint64(plain, uint64(now.Add(s.opts.Requests.PagingTTL).Unix()))
+	plain = append(plain, flags)
 	plain = append(plain, rel...)
 	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
 	out[0] = pageTokenVersion
@@ -120,37 +134,38 @@ func (s *Server) mintPage(caller authn.Caller, rel string, now time.Time) (strin
 }
 
 // openPage checks a page token for caller and returns the upstream path and
-// query it stands for.
-func (s *Server) openPage(caller authn.Caller, token string, now time.Time) (path, rawQuery string, f *Failure) {
+// query it stands for, and its flags.
+func (s *Server) openPage(caller authn.Caller, token string, now time.Time) (path, rawQuery string, flags byte, f *Failure) {
 	invalid := fail(http.StatusBadRequest, "invalid", "the page link is not valid; repeat the search", nil)
 	if len(token) > maxPageToken {
-		return "", "", invalid
+		return "", "", 0, invalid
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
-		return "", "", invalid
+		return "", "", 0, invalid
 	}
 	aead, err := s.pageCipher()
 	if err != nil {
-		return "", "", fail(http.StatusInternalServerError, "exception", "page links cannot be checked", err)
+		return "", "", 0, fail(http.StatusInternalServerError, "exception", "page links cannot be checked", err)
 	}
 	ns := aead.NonceSize()
 	if len(raw) < 1+ns+aead.Overhead() || raw[0] != pageTokenVersion {
-		return "", "", invalid
+		return "", "", 0, invalid
 	}
 	plain, err := aead.Open(nil, raw[1:1+ns], raw[1+ns:], raw[:1])
-	if err != nil || len(plain) < bindingSize+8 {
-		return "", "", invalid
+	if err != nil || len(plain) < bindingSize+9 {
+		return "", "", 0, invalid
 	}
 	if subtle.ConstantTimeCompare(plain[:bindingSize], callerBinding(caller)) != 1 {
-		return "", "", fail(http.StatusNotFound, "not-found", "the page is not known", nil)
+		return "", "", 0, fail(http.StatusNotFound, "not-found", "the page is not known", nil)
 	}
 	if exp := int64(binary.BigEndian.Uint64(plain[bindingSize:])); now.Unix() > exp {
-		return "", "", fail(http.StatusGone, "expired", "the page link has expired; repeat the search", nil)
+		return "", "", 0, fail(http.StatusGone, "expired", "the page link has expired; repeat the search", nil)
 	}
-	rel := string(plain[bindingSize+8:])
+	flags = plain[bindingSize+8]
+	rel := string(plain[bindingSize+9:])
 	path, rawQuery, _ = strings.Cut(rel, "?")
-	return strings.TrimPrefix(path, "/"), rawQuery, nil
+	return strings.TrimPrefix(path, "/"), rawQuery, flags, nil
 }
 
 // pageLinks renders a new Bundle.link array for the link array at
@@ -159,6 +174,10 @@ func (s *Server) openPage(caller authn.Caller, token string, now time.Time) (pat
 // none) is dropped, and each link keeps only relation and url.
 func (r *run) pageLinks(start, end int) ([]byte, error) {
 	now := time.Now()
+	var flags byte
+	if r.enrolmentCut {
+		flags |= pageEnrolmentCut
+	}
 	out := []byte{'['}
 	n := 0
 	warned := false // one line per Bundle, however many links an upstream writes
@@ -198,7 +217,7 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		// A fragment is the client's, never sent: the page's query
 		// ends before it (guardRawQuery refuses a '#').
 		rest, _, _ = strings.Cut(rest, "#")
-		tok, err := r.s.mintPage(r.ex.caller, rest, now)
+		tok, err := r.s.mintPage(r.ex.caller, rest, flags, now)
 		if err != nil {
 			return err
 		}

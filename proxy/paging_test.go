@@ -136,15 +136,15 @@ func TestPageTokenExpiryAndBinding(t *testing.T) {
 	s := testServer(t, RequestRules{PagingTTL: time.Minute, PagingKey: []byte(strings.Repeat("k", 32))})
 	alice := authn.Caller{Issuer: "iss", Subject: "alice", Client: "app", Scopes: []string{"user/*.read"}}
 	t0 := time.Unix(1_800_000_000, 0)
-	tok, err := s.mintPage(alice, "/Condition?subject=Patient/p1&_offset=20", t0)
+	tok, err := s.mintPage(alice, "/Condition?subject=Patient/p1&_offset=20", 0, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, q, f := s.openPage(alice, tok, t0.Add(59*time.Second))
+	path, q, _, f := s.openPage(alice, tok, t0.Add(59*time.Second))
 	if f != nil || path != "Condition" || q != "subject=Patient/p1&_offset=20" {
 		t.Fatalf("open: %q %q %v", path, q, f)
 	}
-	if _, _, f := s.openPage(alice, tok, t0.Add(61*time.Second)); f == nil || f.Status != http.StatusGone {
+	if _, _, _, f := s.openPage(alice, tok, t0.Add(61*time.Second)); f == nil || f.Status != http.StatusGone {
 		t.Fatalf("expired token: %v", f)
 	}
 	others := map[string]authn.Caller{
@@ -160,16 +160,16 @@ func TestPageTokenExpiryAndBinding(t *testing.T) {
 	for name, c := range others {
 		// Expired and foreign: still 404, so that a replay tells nothing.
 		for _, at := range []time.Time{t0, t0.Add(time.Hour)} {
-			if _, _, f := s.openPage(c, tok, at); f == nil || f.Status != http.StatusNotFound {
+			if _, _, _, f := s.openPage(c, tok, at); f == nil || f.Status != http.StatusNotFound {
 				t.Errorf("%s differs: %v", name, f)
 			}
 		}
 	}
 	otherKey := testServer(t, RequestRules{PagingKey: []byte(strings.Repeat("x", 32))})
-	if _, _, f := otherKey.openPage(alice, tok, t0); f == nil || f.Status != http.StatusBadRequest {
+	if _, _, _, f := otherKey.openPage(alice, tok, t0); f == nil || f.Status != http.StatusBadRequest {
 		t.Fatalf("token of another key: %v", f)
 	}
-	if _, _, f := s.openPage(alice, tok[:len(tok)-2], t0); f == nil || f.Status != http.StatusBadRequest {
+	if _, _, _, f := s.openPage(alice, tok[:len(tok)-2], t0); f == nil || f.Status != http.StatusBadRequest {
 		t.Fatalf("truncated token: %v", f)
 	}
 }
@@ -188,7 +188,7 @@ func TestPageTokenOutsideBaseRefused(t *testing.T) {
 	}
 	caller, _ := fakeAuth{}.Verify(t.Context(), tokConsented)
 	for _, rel := range []string{"/../admin/audit", "/Patient/..", "/%2e%2e/x"} {
-		tok, err := srv.mintPage(caller, rel, time.Now())
+		tok, err := srv.mintPage(caller, rel, 0, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,8 +221,8 @@ func BenchmarkPageTokenMintOpen(b *testing.B) {
 	c := authn.Caller{Issuer: "iss", Subject: "alice", Scopes: []string{"user/*.read"}}
 	now := time.Now()
 	for b.Loop() {
-		tok, _ := s.mintPage(c, "/Condition?subject=Patient/p1&_offset=20&_count=20", now)
-		if _, _, f := s.openPage(c, tok, now); f != nil {
+		tok, _ := s.mintPage(c, "/Condition?subject=Patient/p1&_offset=20&_count=20", 0, now)
+		if _, _, _, f := s.openPage(c, tok, now); f != nil {
 			b.Fatal(f)
 		}
 	}
@@ -233,12 +233,12 @@ func FuzzOpenPage(f *testing.F) {
 	s := &Server{opts: Options{Requests: RequestRules{PagingKey: []byte(strings.Repeat("f", 32))}.withDefaults()}}
 	c := authn.Caller{Subject: "alice"}
 	now := time.Unix(1_800_000_000, 0)
-	tok, _ := s.mintPage(c, "/Condition?_offset=20", now)
+	tok, _ := s.mintPage(c, "/Condition?_offset=20", 0, now)
 	f.Add(tok)
 	f.Add("")
 	f.Add("AQ")
 	f.Fuzz(func(t *testing.T, in string) {
-		path, q, fl := s.openPage(c, in, now)
+		path, q, _, fl := s.openPage(c, in, now)
 		if fl == nil && in != tok && (path != "Condition" || q != "_offset=20") {
 			t.Fatalf("%q opened as %q %q", in, path, q)
 		}

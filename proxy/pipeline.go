@@ -174,7 +174,11 @@ type run struct {
 	// rulesRev is the label rules revision when the run started
 	// (rulesRevision).
 	rulesRev string
-	withheld int
+	// enrolmentCut: a Patient's Part 2 enrolment was cut in this response
+	// or an earlier page of its search (withholdProgramDirectory); the
+	// response's page links carry it on (paging.go).
+	enrolmentCut bool
+	withheld     int
 	// notices are the policy's notices (42 CFR 2.32) for what the response
 	// discloses (decide.go).
 	notices []policy.Notice

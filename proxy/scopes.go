@@ -337,7 +337,7 @@ func (s *Server) enforceScopes(c *gin.Context) {
 	path, q := c.Param("path"), r.URL.Query()
 	if tok, ok := pageTokenOf(path); ok && r.Method == http.MethodGet {
 		// a page link: check the search it seals, as if asked again
-		p, rawQuery, f := s.openPage(caller, tok, time.Now())
+		p, rawQuery, _, f := s.openPage(caller, tok, time.Now())
 		if f != nil {
 			c.Next() // handleFHIR answers the invalid link; it forwards nothing
 			return
