@@ -21,11 +21,13 @@ var ErrOlderVersion = errors.New("consent: an earlier version of a stored consen
 //     consent without id, any consent of its patient), apart from id,
 //     meta.versionId and meta.lastUpdated: nothing is stored and stored is
 //     false, so importing a file twice stores nothing twice;
-//   - the same as an earlier version of a stored consent, or dated
-//     (dateTime) before its current version: an *ValidationError wrapping
-//     ErrOlderVersion, and nothing is stored. An old export imported again
-//     would otherwise become the newest version and silently undo what
-//     replaced it, a revocation included.
+//   - active, and the same as an earlier version of a stored consent or
+//     dated (dateTime) before its current version: an *ValidationError
+//     wrapping ErrOlderVersion, and nothing is stored. An old export
+//     imported again would otherwise become the newest version and
+//     silently undo what replaced it, a revocation included. An earlier
+//     version that is not active is stored as the next version: it only
+//     withdraws.
 //
 // A deliberate return to earlier content is an update through the admin API
 // (PUT), which takes what it is given.
@@ -52,6 +54,10 @@ func importCheck(b buckets, rec *Record, raw []byte, generated bool, doc *parsed
 	if err != nil {
 		return err
 	}
+	// An earlier version that is not active (a revocation, a draft) is
+	// stored all the same: it can only withdraw what the consent allows,
+	// and a revocation the source system made again must not be refused.
+	withdraws := doc.res.Status != "active"
 	var ids []string
 	if generated {
 		heads, err := forPatient(b, rec.Patient)
@@ -87,10 +93,13 @@ func importCheck(b buckets, rec *Record, raw []byte, generated bool, doc *parsed
 			if v.Version == head.Version {
 				return &unchangedError{rec: head}
 			}
+			if withdraws {
+				break
+			}
 			return olderVersion(fmt.Sprintf("is version %d of the stored consent, which its current version %d (status %s) replaced",
 				v.Version, head.Version, head.Status))
 		}
-		if !generated {
+		if !generated && !withdraws {
 			if err := datedBefore(doc, head); err != nil {
 				return err
 			}

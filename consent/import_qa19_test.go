@@ -184,3 +184,24 @@ func TestImportOfAnotherPatientsID(t *testing.T) {
 		t.Fatalf("stored %v, %v; want ErrPatientChanged", stored, err)
 	}
 }
+
+// TestImportNeverRefusesWithdrawal: the check for earlier versions must not
+// refuse a revocation the source made again (its content equal to a
+// revocation stored earlier, then re-granted): the consent would stay
+// active.
+func TestImportNeverRefusesWithdrawal(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	active := consentOf(t, "Patient/p1", "c1")
+	revoked := edit(t, active, `"status": "active"`, `"status": "inactive"`)
+	regranted := edit(t, active, `"dateTime": "2026-02-16"`, `"dateTime": "2026-03-01"`)
+	for _, raw := range []string{active, revoked, regranted} {
+		if _, stored, err := s.Import(ctx, []byte(raw)); err != nil || !stored {
+			t.Fatalf("stored %v, %v", stored, err)
+		}
+	}
+	rec, stored, err := s.Import(ctx, []byte(revoked)) // version 2 again, dated before version 3
+	if err != nil || !stored || rec.Version != 4 || rec.Status != "inactive" {
+		t.Fatalf("the revocation again: version %d %s, stored %v, %v; want version 4 inactive", rec.Version, rec.Status, stored, err)
+	}
+}

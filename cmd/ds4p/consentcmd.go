@@ -38,9 +38,10 @@ the same data directory (it holds the database's lock). While it runs, use its
 admin API instead: POST /admin/Consent, GET /admin/Consent?patient=...,
 POST /admin/Consent/ID/$revoke. A consent with an id becomes the next version
 of that consent; every earlier version is kept. import stores nothing for a
-consent already stored as it is (counted unchanged), and refuses one that is
-an earlier version of a stored consent (the same as a version since replaced,
-or dated before it): an old export imported again would undo a revocation.`
+consent already stored as it is (counted unchanged), and refuses an active
+one that is an earlier version of a stored consent (the same as a version
+since replaced, or dated before it): an old export imported again would undo
+a revocation. An earlier version that is not active is stored: it withdraws.`
 
 // runConsent is `ds4p consent import|list|show|revoke`.
 func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
