@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,5 +51,34 @@ func TestEnforcementRequestOptions(t *testing.T) {
 	}
 	if err := c.applyEnv([]string{"DS4P_PAGING_TTL=30s"}); err != nil || c.Enforcement.PagingTTL != 30*time.Second {
 		t.Fatalf("DS4P_PAGING_TTL: %v %v", c.Enforcement.PagingTTL, err)
+	}
+}
+
+// TestPagingKeyReadableByOthersRefused: a paging key others may read is
+// refused at start, as the SIEM hash key is: whoever reads it can open
+// every page link's sealed query (which can name a patient) and mint links
+// (QA round 19).
+func TestPagingKeyReadableByOthersRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "paging.key")
+	if err := os.WriteFile(path, bytes.Repeat([]byte{7}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := pagingKey(Config{DataDir: dir, Enforcement: Enforcement{PagingKeyFile: path}})
+	if err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a 0644 key: %v, want a refusal", err)
+	}
+	if _, err := pagingKey(Config{DataDir: dir}); err == nil { // the made one, loosened
+		t.Fatal("a 0644 paging.key in the data directory was accepted")
+	}
+	if err := os.Chmod(path, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pagingKey(Config{DataDir: dir, Enforcement: Enforcement{PagingKeyFile: path}}); err != nil {
+		t.Fatalf("a 0400 key: %v", err)
 	}
 }

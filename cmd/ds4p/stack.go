@@ -236,6 +236,9 @@ func pagingKey(cfg Config) ([]byte, error) {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {
 			_, err = f.Write(key)
+			if err == nil {
+				err = f.Sync() // a crash must not leave a short key that refuses the next start
+			}
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
@@ -249,6 +252,14 @@ func pagingKey(cfg Config) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the paging key: %w", err)
+	}
+	// Whoever reads the key can mint page links for any caller binding it
+	// can compute, and open every link's sealed query (which can name a
+	// patient): as the SIEM hash key, it must be the service's alone.
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("reading the paging key: %w", err)
+	} else if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("paging key %s has mode %#o: others may read it; chmod 600 it", path, perm)
 	}
 	if len(key) < 32 {
 		return nil, fmt.Errorf("paging key %s: %s, at least 32 are needed", path, plural(len(key), "byte", "bytes"))
