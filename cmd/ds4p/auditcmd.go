@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -372,7 +373,11 @@ func writeOut(path, dataDir string, stdout io.Writer, write func(io.Writer) erro
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp") // mode 0600
 	if err != nil {
-		return err
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // name the file asked for, not the temporary one
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	if err := errors.Join(write(tmp), tmp.Sync(), tmp.Close()); err != nil {
 		_ = os.Remove(tmp.Name())

@@ -84,3 +84,15 @@ func TestAuditFailedExportKeepsTheFile(t *testing.T) {
 		t.Errorf("export wrote %q", b)
 	}
 }
+
+// TestAuditOutNamesTheFile: an --out that cannot be created is reported
+// by the name given, not by the temporary file's.
+func TestAuditOutNamesTheFile(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 1, 0)
+	out := filepath.Join(t.TempDir(), "missing", "report.csv")
+	code, _, errOut := runCLI("audit", "report", "--data", dir, "--patient", "p1", "--out", out)
+	if code != 1 || !strings.Contains(errOut, "cannot write "+out+": no such file or directory") || strings.Contains(errOut, ".tmp") {
+		t.Errorf("report --out %s = %d %q", out, code, errOut)
+	}
+}
