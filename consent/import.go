@@ -103,6 +103,9 @@ func importCheck(b buckets, rec *Record, raw []byte, generated bool, doc *parsed
 			if err := datedBefore(doc, head); err != nil {
 				return err
 			}
+			if err := regrant(doc, head); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -128,6 +131,35 @@ func datedBefore(doc *parsed, head Record) error {
 	}
 	return olderVersion(fmt.Sprintf("is dated %s, before the stored consent's current version %d (status %s, dated %s)",
 		doc.res.DateTime, head.Version, head.Status, stored.res.DateTime))
+}
+
+// regrant refuses an import that would make a revoked consent (inactive,
+// entered-in-error, rejected) active again without being dated after it:
+// a patient who grants again signs again, and a consent that is not newer
+// is most likely the old one, edited since or exported again by a system
+// that never saw the revocation. A revoked consent without a date may be
+// granted again by one with a date.
+func regrant(doc *parsed, head Record) error {
+	if !revokeStatuses[head.Status] {
+		return nil
+	}
+	stored, err := parse(head.JSON, 0)
+	if err != nil {
+		return nil
+	}
+	in, inErr := parseSpan(doc.res.DateTime)
+	have, haveErr := parseSpan(stored.res.DateTime)
+	switch {
+	case inErr == nil && haveErr != nil:
+		return nil
+	case inErr == nil && !in.start.Before(have.end):
+		return nil
+	}
+	return &ValidationError{Err: ErrOlderVersion, Problems: []Problem{{Path: "Consent.status",
+		Message: fmt.Sprintf("would make the stored consent, %s since its version %d, active again, and it is not dated "+
+			"(dateTime) after the stored one: a patient who grants again signs again; nothing was stored "+
+			"(to grant it again deliberately, give it the date it was signed, or PUT it through the admin API)",
+			head.Status, head.Version)}}}
 }
 
 // olderVersion is the problem of an import that would undo a stored

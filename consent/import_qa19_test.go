@@ -44,17 +44,24 @@ func TestImportKeepsRevocation(t *testing.T) {
 		t.Fatalf("after the refused import: version %d status %q (%v), want 2 inactive", head.Version, head.Status, err)
 	}
 
-	// Content the store has not seen is the next version, as before.
+	// Content the store has not seen, with the same date, does not make
+	// the revoked consent active again: it is most likely the old one
+	// edited since.
 	changed := edit(t, export, `"2026-12-31"`, `"2027-12-31"`)
+	if _, stored, err := s.Import(ctx, []byte(changed)); !errors.Is(err, ErrOlderVersion) || stored {
+		t.Fatalf("a changed consent of the same date over the revocation: stored %v, %v; want ErrOlderVersion", stored, err)
+	}
+	// Dated after the stored one, it is a new grant: the next version.
+	changed = edit(t, changed, `"dateTime": "2026-02-16"`, `"dateTime": "2026-02-20"`)
 	if rec, stored, err := s.Import(ctx, []byte(changed)); err != nil || !stored || rec.Version != 3 {
-		t.Fatalf("a changed consent: version %d stored %v, %v; want version 3", rec.Version, stored, err)
+		t.Fatalf("a consent signed again: version %d stored %v, %v; want version 3", rec.Version, stored, err)
 	}
 	// One dated before the current version is an earlier one too.
-	earlier := edit(t, changed, `"dateTime": "2026-02-16"`, `"dateTime": "2025-11-30T09:00:00-05:00"`)
+	earlier := edit(t, changed, `"dateTime": "2026-02-20"`, `"dateTime": "2025-11-30T09:00:00-05:00"`)
 	if _, stored, err := s.Import(ctx, []byte(earlier)); !errors.Is(err, ErrOlderVersion) || stored {
 		t.Fatalf("a consent dated before the stored one: stored %v, %v; want ErrOlderVersion", stored, err)
 	}
-	later := edit(t, changed, `"dateTime": "2026-02-16"`, `"dateTime": "2026-02-17"`)
+	later := edit(t, changed, `"dateTime": "2026-02-20"`, `"dateTime": "2026-02-21"`)
 	if _, stored, err := s.Import(ctx, []byte(later)); err != nil || !stored {
 		t.Fatalf("a consent dated after the stored one: stored %v, %v", stored, err)
 	}

@@ -41,7 +41,9 @@ of that consent; every earlier version is kept. import stores nothing for a
 consent already stored as it is (counted unchanged), and refuses an active
 one that is an earlier version of a stored consent (the same as a version
 since replaced, or dated before it): an old export imported again would undo
-a revocation. An earlier version that is not active is stored: it withdraws.`
+a revocation. It also refuses to make a revoked consent active again unless
+the new one is dated (dateTime) after it. An earlier version that is not
+active is stored: it withdraws.`
 
 // runConsent is `ds4p consent import|list|show|revoke`.
 func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
