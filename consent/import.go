@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 )
 
 // ErrOlderVersion is wrapped by the *ValidationError of an import that would
@@ -49,11 +50,55 @@ func (e *unchangedError) Error() string { return "consent: unchanged" }
 // importCheck refuses or skips an import that the store already has (see
 // Import): rec is the consent about to be written (its id generated when
 // generated), doc the parsed import.
-func importCheck(b buckets, rec *Record, raw []byte, generated bool, doc *parsed) error {
+//
+// A consent without id that shares a Consent.identifier (system|value) with
+// a stored consent of its patient is that consent: rec takes its id and
+// generated becomes false, so that the rules above apply to it as to a
+// consent with the id (an old export without ids, edited since, would
+// otherwise be a new consent next to the revoked one, and in force).
+func importCheck(b buckets, rec *Record, raw []byte, generated bool, doc *parsed) (bool, error) {
 	in, err := canonical(raw)
 	if err != nil {
-		return err
+		return generated, err
 	}
+	if generated {
+		id, err := byIdentifier(b, rec.Patient, identifiersOf(doc.res.Identifier))
+		if err != nil {
+			return generated, err
+		}
+		if id != "" {
+			rec.ID, generated = id, false
+		}
+	}
+	return generated, importCheckID(b, rec, in, generated, doc)
+}
+
+// byIdentifier returns the id of the first stored consent of patient (by
+// id) that has one of ids as its Consent.identifier, "" when none has.
+func byIdentifier(b buckets, patient string, ids []string) (string, error) {
+	if len(ids) == 0 {
+		return "", nil
+	}
+	heads, err := forPatient(b, patient)
+	if err != nil {
+		return "", err
+	}
+	for _, h := range heads {
+		doc, err := parse(h.JSON, 0)
+		if err != nil {
+			continue
+		}
+		for _, have := range identifiersOf(doc.res.Identifier) {
+			if slices.Contains(ids, have) {
+				return h.ID, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// importCheckID is importCheck once the consent's id is settled.
+func importCheckID(b buckets, rec *Record, in map[string]any, generated bool, doc *parsed) error {
 	// An earlier version that is not active (a revocation, a draft) is
 	// stored all the same: it can only withdraw what the consent allows,
 	// and a revocation the source system made again must not be refused.

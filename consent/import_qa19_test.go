@@ -212,3 +212,34 @@ func TestImportNeverRefusesWithdrawal(t *testing.T) {
 		t.Fatalf("the revocation again: version %d %s, stored %v, %v; want version 4 inactive", rec.Version, rec.Status, stored, err)
 	}
 }
+
+// TestImportWithoutIDByIdentifier: a consent without id but with a
+// Consent.identifier is the stored consent of its patient with that
+// identifier: an edited old export without ids was a new consent, in force
+// next to the revoked one.
+func TestImportWithoutIDByIdentifier(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	raw := edit(t, consentOf(t, "Patient/p1", ""), `"status": "active",`,
+		`"identifier": [{"system": "urn:oid:2.16.840.1.113883.19.5.99", "value": "C2S-1001"}], "status": "active",`)
+	first, stored, err := s.Import(ctx, []byte(raw))
+	if err != nil || !stored {
+		t.Fatalf("first import: stored %v, %v", stored, err)
+	}
+	if _, _, err := s.Revoke(ctx, first.ID, "inactive"); err != nil {
+		t.Fatal(err)
+	}
+	edited := edit(t, raw, `"2026-12-31"`, `"2027-06-30"`)
+	if _, stored, err := s.Import(ctx, []byte(edited)); !errors.Is(err, ErrOlderVersion) || stored {
+		t.Fatalf("an edited old export over the revocation: stored %v, %v; want ErrOlderVersion", stored, err)
+	}
+	signed := edit(t, edited, `"dateTime": "2026-02-16"`, `"dateTime": "2026-04-01"`)
+	rec, stored, err := s.Import(ctx, []byte(signed))
+	if err != nil || !stored || rec.ID != first.ID || rec.Version != 3 {
+		t.Fatalf("signed again: %s version %d stored %v, %v; want %s version 3", rec.ID, rec.Version, stored, err, first.ID)
+	}
+	recs, err := s.ForPatient(ctx, "Patient/p1")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("patient p1 has %d consents (%v), want 1", len(recs), err)
+	}
+}

@@ -194,7 +194,7 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 			if err != nil {
 				return err
 			}
-			if err := importCheck(b, &rec, raw, generated, doc); err != nil {
+			if generated, err = importCheck(b, &rec, raw, generated, doc); err != nil {
 				return err
 			}
 		}
