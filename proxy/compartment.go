@@ -3,6 +3,7 @@ package proxy
 import (
 	"strings"
 
+	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 )
@@ -40,4 +41,71 @@ func compartmentDenial() policy.Decision {
 		Effect:  policy.Deny,
 		Reasons: []policy.Reason{{Rule: compartmentRule, Message: "outside the token's patient compartment"}},
 	}
+}
+
+// untoldSubject reports whether the resource b has a top-level subject,
+// patient or beneficiary that may name a patient but names none the
+// labeller read: only a display, a urn:uuid or urn:oid, a Patient
+// reference it could not read (an id no FHIR id is), a bare id. Such a
+// resource is someone's record, the proxy cannot tell whose: a caller
+// bound to a patient's compartment must not read it as data about no
+// patient (resolvePatients). A reference to another resource type (a
+// Group, a Device, a Location), by its reference or its type, and a
+// contained one ("#id", settled with its container) name no patient.
+func untoldSubject(b []byte) bool {
+	for _, key := range [...]string{"subject", "patient", "beneficiary"} {
+		vs, _, ok, err := fjson.Lookup(b, 0, key)
+		if err != nil {
+			return true
+		}
+		if !ok || b[vs] != '{' {
+			continue
+		}
+		if ts, te, ok, _ := fjson.Lookup(b, vs, "type"); ok {
+			if typ, _ := fjson.StringValue(b, ts, te); typ != "" && typ != "Patient" {
+				continue
+			}
+		}
+		ref := ""
+		if rs, re, ok, _ := fjson.Lookup(b, vs, "reference"); ok {
+			ref, _ = fjson.StringValue(b, rs, re)
+		}
+		if strings.HasPrefix(ref, "#") {
+			continue
+		}
+		if typ := referenceType(ref); typ != "" && typ != "Patient" {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// referenceType is the resource type a literal reference names (relative
+// Type/id or an absolute URL ending in Type/id, either with /_history/v),
+// "" when it names none (a urn, a bare id, a search).
+func referenceType(ref string) string {
+	if i := strings.IndexAny(ref, "?#"); i >= 0 {
+		ref = ref[:i]
+	}
+	if strings.HasPrefix(ref, "urn:") {
+		return ""
+	}
+	segs := strings.Split(ref, "/")
+	if n := len(segs); n >= 4 && segs[n-2] == "_history" {
+		segs = segs[:n-2]
+	}
+	if len(segs) < 2 {
+		return ""
+	}
+	typ := segs[len(segs)-2]
+	if typ == "" || typ[0] < 'A' || typ[0] > 'Z' {
+		return ""
+	}
+	for i := 0; i < len(typ); i++ {
+		if c := typ[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return ""
+		}
+	}
+	return typ
 }

@@ -310,3 +310,49 @@ func TestUnmatchedTokenPatientIsASecurityEvent(t *testing.T) {
 		t.Errorf("event %+v: want the org, no subject, no identifier", e)
 	}
 }
+
+// TestCompartmentUntoldSubject: a caller bound to a patient's compartment
+// reads no resource whose subject may be a patient the proxy cannot tell
+// (only a display, a urn:uuid, a bare id typed Patient, a Patient
+// reference with an id no FHIR id is): it was read as data about no
+// patient, inside every compartment. A subject of another type (a Group,
+// by reference or by type) still names no patient, and a caller bound to
+// no compartment is not concerned.
+func TestCompartmentUntoldSubject(t *testing.T) {
+	t.Parallel()
+	bodies := map[string]string{
+		"/Observation/display":   withSubject(bpObs, `{"display":"Bob Jones"}`),
+		"/Observation/urn":       withSubject(bpObs, `{"reference":"urn:uuid:0b7b5f8e-5d5c-4c0e-9d7e-1f2a3b4c5d6e"}`),
+		"/Observation/bare":      withSubject(bpObs, `{"reference":"p2","type":"Patient"}`),
+		"/Observation/bad-id":    withSubject(bpObs, `{"reference":"Patient/p_2"}`),
+		"/Observation/group":     withSubject(bpObs, `{"reference":"Group/g1"}`),
+		"/Observation/group-url": withSubject(bpObs, `{"reference":"https://fhir.example.org/r4/Group/g1/_history/3"}`),
+		"/Observation/typed-urn": withSubject(bpObs, `{"reference":"urn:uuid:0b7b5f8e-5d5c-4c0e-9d7e-1f2a3b4c5d6e","type":"Device"}`),
+		"/Observation/of-p1":     bpObs,
+		"/Practitioner/dr":       `{"resourceType":"Practitioner","id":"dr","name":[{"family":"Who"}]}`,
+	}
+	h, _ := qa19IdentitySetup(t, "urn:mrn", bodies, func(url.Values) string { return p1Bundle })
+	for _, tt := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/fhir/Observation/display", "pid:urn:mrn|123", http.StatusNotFound},
+		{"/fhir/Observation/urn", "pid:urn:mrn|123", http.StatusNotFound},
+		{"/fhir/Observation/bare", "pid:urn:mrn|123", http.StatusNotFound},
+		{"/fhir/Observation/bad-id", "pid:urn:mrn|123", http.StatusNotFound},
+		{"/fhir/Observation/group", "pid:urn:mrn|123", http.StatusOK},
+		{"/fhir/Observation/group-url", "pid:urn:mrn|123", http.StatusOK},
+		{"/fhir/Observation/typed-urn", "pid:urn:mrn|123", http.StatusOK},
+		{"/fhir/Observation/of-p1", "pid:urn:mrn|123", http.StatusOK},
+		{"/fhir/Practitioner/dr", "pid:urn:mrn|123", http.StatusOK},
+		{"/fhir/Observation/display", tokConsented, http.StatusOK},
+	} {
+		resp, body := h.get(tt.path, tt.token)
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s as %s: %d %s, want %d", tt.path, tt.token, resp.StatusCode, body, tt.want)
+		}
+		if tt.want != http.StatusOK && strings.Contains(body, "valueQuantity") {
+			t.Errorf("%s as %s: withheld data in the answer: %s", tt.path, tt.token, body)
+		}
+	}
+}

@@ -182,10 +182,18 @@ func unmatchedIfEmpty(ref string) error {
 // inside any patient token's compartment and decided under no consents).
 func (r *run) resolvePatients(ctx context.Context) error {
 	system := r.s.patientIdentifierSystem()
+	bound := r.ex != nil && r.ex.caller.Patient != ""
 	seen := map[string]string{}
-	resolve := func(it *item) error {
+	resolve := func(it *item, top bool) error {
 		ident := it.res.PatientIdentifier
 		if ident == "" {
+			// A caller bound to a compartment reads nothing whose
+			// subject may be a patient it cannot tell (compartment.go
+			// untoldSubject) as about no patient; a contained resource
+			// naming none takes its container's (settleContained).
+			if top && bound && it.res.Patient == "" && untoldSubject(r.body[it.start:it.end]) {
+				it.res.AddPatient(unresolvedPatient)
+			}
 			return nil
 		}
 		if system == "" || !strings.HasPrefix(ident, system+"|") {
@@ -213,11 +221,11 @@ func (r *run) resolvePatients(ctx context.Context) error {
 		return nil
 	}
 	for _, it := range r.items {
-		if err := resolve(it); err != nil {
+		if err := resolve(it, true); err != nil {
 			return err
 		}
 		for _, c := range it.contained {
-			if err := resolve(c); err != nil {
+			if err := resolve(c, false); err != nil {
 				return err
 			}
 		}
