@@ -118,29 +118,47 @@ type Finder interface {
 }
 
 // Scan calls fn for every entry matching q, in Find's order, reading
-// MaxLimit entries per transaction; q.Limit is ignored. An error from fn
-// stops the scan and is returned.
+// up to MaxLimit entries per transaction (fewer when they are large: see
+// scanPageItems); q.Limit is ignored. An error from fn stops the scan and
+// is returned.
 func (l *Ledger) Scan(ctx context.Context, q Query, fn func(Entry) error) error {
 	return Scan(ctx, l, q, fn)
 }
 
+// A Scan page holds about scanPageItems resources (disclosed, withheld and
+// redacted items): its first page reads scanFirstPage entries, and each
+// next one as many as hold scanPageItems at the previous page's average,
+// 1 to MaxLimit. A page of MaxLimit entries of searches of thousands of
+// resources each was millions of items decoded at once, whatever the
+// caller kept (an accounting, or ds4p audit query streaming them out).
+const (
+	scanPageItems = 100_000
+	scanFirstPage = 100
+)
+
 // Scan calls fn for every entry f finds for q, page by page.
 func Scan(ctx context.Context, f Finder, q Query, fn func(Entry) error) error {
-	q.Limit = MaxLimit
+	q.Limit = scanFirstPage
 	for {
 		page, err := f.Find(ctx, q)
 		if err != nil {
 			return err
 		}
+		items := 0
 		for _, e := range page {
+			items += len(e.Disclosed) + len(e.Withheld) + len(e.Redacted)
 			if err := fn(e); err != nil {
 				return err
 			}
 		}
-		if len(page) < MaxLimit {
+		if len(page) != q.Limit { // fewer: the last page; more: a Finder that ignores Limit gave everything
 			return nil
 		}
 		q.After = CursorAfter(page[len(page)-1])
+		q.Limit = MaxLimit
+		if items > 0 {
+			q.Limit = max(1, min(MaxLimit, scanPageItems*len(page)/items))
+		}
 	}
 }
 
