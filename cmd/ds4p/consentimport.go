@@ -306,11 +306,27 @@ func (e bundleEntry) consentOf() (id string, deletes, ok bool) {
 // Bundle with a next link is one page of a search: the summary says the
 // file is incomplete.
 func (im *importer) importResource(where string, raw []byte) {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(raw, &top) != nil || string(top["resourceType"]) != `"Bundle"` {
+	if !isBundle(raw) {
 		im.store1(importItem{where: where, raw: raw})
 		return
 	}
+	im.importBundle(where, raw, 1)
+}
+
+// maxBundleNesting bounds Bundles in Bundles (a collection of search
+// pages is two levels).
+const maxBundleNesting = 4
+
+// isBundle reports whether raw is a JSON object whose resourceType is
+// exactly "Bundle".
+func isBundle(raw []byte) bool {
+	var top map[string]json.RawMessage
+	return json.Unmarshal(raw, &top) == nil && string(top["resourceType"]) == `"Bundle"`
+}
+
+// importBundle imports the Consent entries of a Bundle at nesting level
+// depth (1 for a file's own), and those of the Bundles it holds.
+func (im *importer) importBundle(where string, raw []byte, depth int) {
 	if err := exactBundle(raw); err != nil {
 		im.reject(where, "the Bundle "+err.Error()+": nothing in it was imported")
 		return
@@ -330,6 +346,10 @@ func (im *importer) importResource(where string, raw []byte) {
 		at := fmt.Sprintf("%s entry[%d]", where, i)
 		id, deletes, ok := e.consentOf()
 		switch {
+		case !deletes && isBundle(e.Resource) && depth < maxBundleNesting:
+			im.importBundle(at, e.Resource, depth+1)
+		case !deletes && isBundle(e.Resource):
+			im.reject(at, fmt.Sprintf("a Bundle nested more than %d deep: not read", maxBundleNesting))
 		case !ok:
 			im.skipped++
 		case b.Type == "history" && id != "" && seen[id]:

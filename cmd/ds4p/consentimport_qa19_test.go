@@ -291,3 +291,26 @@ func TestImportBundleNamesExact(t *testing.T) {
 		t.Log(out)
 	}
 }
+
+// TestImportNestedBundles: the Consents of a Bundle held in a Bundle (a
+// collection of search pages) were counted as "entries that are not
+// Consents" and not imported (QA round 19).
+func TestImportNestedBundles(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	data := t.TempDir()
+	page := func(id string) string {
+		return `{"resource":{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + oneConsent(id) + `}]}}`
+	}
+	deep := `{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + oneConsent("c9") + `}]}`
+	for range maxBundleNesting {
+		deep = `{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + deep + `}]}`
+	}
+	src := writeFiles(t, map[string]string{
+		"a.json": `{"resourceType":"Bundle","type":"collection","entry":[` + page("c1") + `,` + page("c2") + `]}`,
+		"b.json": deep,
+	})
+	code, out, errOut := ds4p(t, "consent", "import", "--data", data, src)
+	if code != 1 || !strings.Contains(out, "accepted 2, rejected 1\n") || !strings.Contains(out, "nested more than") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
