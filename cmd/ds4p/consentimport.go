@@ -508,7 +508,7 @@ func (im *importer) replaced(where string, rec consent.Record) {
 	case err != nil:
 		im.reactivated = append(im.reactivated, where+": stored as a new version, and the one it replaced could not be read: check it (ds4p consent show --history)")
 	case prev.Status != "active":
-		im.reactivated = append(im.reactivated, where+": the stored consent was "+prev.Status+"; this new version makes it active again")
+		im.reactivated = append(im.reactivated, where+": the stored consent was "+prev.Status+"; this new version makes it active")
 	}
 }
 

@@ -255,7 +255,7 @@ func TestImportNamesReactivations(t *testing.T) {
 	second := writeFiles(t, map[string]string{"b.ndjson": regrant + "\n" + changed + "\n" + oneConsent("c3") + "\n"})
 	code, out, errOut := ds4p(t, "consent", "import", "--data", data, second)
 	if code != 0 || !strings.Contains(out, "accepted 3 (2 of them new versions of stored consents), rejected 0") ||
-		!strings.Contains(out, "reactivated "+filepath.Join(second, "b.ndjson")+":1: the stored consent was inactive") ||
+		!strings.Contains(out, "reactivated "+filepath.Join(second, "b.ndjson")+":1: the stored consent was inactive; this new version makes it active\n") ||
 		strings.Count(out, "reactivated") != 1 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
