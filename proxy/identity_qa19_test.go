@@ -356,3 +356,30 @@ func TestCompartmentUntoldSubject(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenPatientIdentifierRefusalSaysWhy: a token whose patient claim is
+// an identifier the server does not resolve (no system configured, or
+// another system) is refused saying so, not as a patient nobody has; the
+// refusal names neither the identifier's value nor a patient.
+func TestTokenPatientIdentifierRefusalSaysWhy(t *testing.T) {
+	t.Parallel()
+	none := func(url.Values) string { return `{"resourceType":"Bundle","type":"searchset"}` }
+	body := map[string]string{"/Observation/of-p1": bpObs}
+	withSystem, _ := qa19IdentitySetup(t, "urn:mrn", body, none)
+	without, _ := qa19IdentitySetup(t, "", body, none)
+	for _, tt := range []struct {
+		name  string
+		h     *harness
+		token string
+		want  string
+	}{
+		{"no such patient", withSystem, "pid:urn:mrn|Zebulon42", "matches no single patient"},
+		{"another system", withSystem, "pid:urn:other|Zebulon42", "another system than urn:mrn"},
+		{"no system configured", without, "pid:urn:mrn|Zebulon42", "patient_identifier_system is not set"},
+	} {
+		resp, body := tt.h.get("/fhir/Observation/of-p1", tt.token)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, tt.want) || strings.Contains(body, "Zebulon42") {
+			t.Errorf("%s: %d %s, want 401 saying %q", tt.name, resp.StatusCode, body, tt.want)
+		}
+	}
+}

@@ -259,13 +259,23 @@ func (s *Server) bindPatientIdentifier(c *gin.Context, caller *authn.Caller) boo
 	ref, err := s.resolvePatient(c.Request.Context(), caller.PatientIdentifier)
 	switch {
 	case errors.Is(err, errPatientUnmatched):
-		const reason = "the patient claim matches no single patient of the configured identifier system"
+		// Say which: an identifier this server does not resolve at all
+		// is the app's or the operator's to fix, not a missing patient.
+		reason, msg := "the patient claim matches no single patient of the configured identifier system",
+			"the bearer token's patient matches no single patient"
+		if system := s.patientIdentifierSystem(); system == "" {
+			reason = "the patient claim is an identifier, and no patient identifier system is configured"
+			msg = "the bearer token's patient is an identifier (system|value); this server takes a Patient id (consents.patient_identifier_system is not set)"
+		} else if !strings.HasPrefix(caller.PatientIdentifier, system+"|") {
+			reason = "the patient claim is an identifier of another system than the configured one"
+			msg = "the bearer token's patient is an identifier of another system than " + system + ", the one this server resolves"
+		}
 		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", reason)
 		// As every other refused token is (edge.go), without the subject
 		// (a patient's) or the identifier.
 		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
 			Org: caller.Org, Client: caller.Client, Reason: reason})
-		unauthorized(c, "the bearer token's patient matches no single patient")
+		unauthorized(c, msg)
 		return false
 	case err != nil:
 		s.log.Warn("token patient lookup failed", "request_id", c.GetString(requestIDKey), "error", errString(err))
