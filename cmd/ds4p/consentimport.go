@@ -233,6 +233,15 @@ func (im *importer) importJSON(name string, r io.Reader) {
 			return
 		}
 	}
+	// A JSON array of resources, as scripts write them: each element is
+	// imported as a file of its own would be.
+	var list []json.RawMessage
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '[' && json.Unmarshal(t, &list) == nil {
+		for i, item := range list {
+			im.importResource(fmt.Sprintf("%s[%d]", name, i), item)
+		}
+		return
+	}
 	im.importResource(name, raw)
 }
 

@@ -314,3 +314,15 @@ func TestImportNestedBundles(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestImportJSONArray: a .json file holding an array of Consents, as
+// scripts write them, was one rejection, "is not a JSON object".
+func TestImportJSONArray(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	data := t.TempDir()
+	src := writeFiles(t, map[string]string{"list.json": "[" + oneConsent("c1") + ",\n" + oneConsent("c2") + `,{"resourceType":"Consent"}]`})
+	code, out, errOut := ds4p(t, "consent", "import", "--data", data, src)
+	if code != 1 || !strings.Contains(out, "accepted 2, rejected 1\n") || !strings.Contains(out, "list.json[2]: Consent.status: is required") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
