@@ -31,9 +31,10 @@ var auditParams = map[string]bool{
 // Every filter given must match; from (inclusive) and to (exclusive) are
 // RFC 3339 times or YYYY-MM-DD dates (UTC midnight); limit (alias _count) is
 // 1..1000, default 100. The answer is {"entries": [...], "count": N,
-// "next": C} where next, present when the page is full, is the opaque cursor
-// of the following page (which may be empty). Unknown or malformed
-// parameters are a 400 OperationOutcome. Query values are never logged.
+// "next": C} where next, present when the page is full or holds
+// maxAuditPageItems resources, is the opaque cursor of the following page
+// (which may be empty). Unknown or malformed parameters are a 400
+// OperationOutcome. Query values are never logged.
 func (s *Server) findAudit(c *gin.Context) {
 	q, err := parseAuditQuery(c.Request.URL.Query())
 	if err != nil {
@@ -41,22 +42,54 @@ func (s *Server) findAudit(c *gin.Context) {
 		return
 	}
 	s.Flush() // what was answered before this query is in it
-	entries, err := s.ledger.Find(c.Request.Context(), q)
+	entries, more, err := s.auditPage(c.Request.Context(), q)
 	if err != nil {
 		s.ledgerReadFailed(c, err)
 		return
-	}
-	if entries == nil {
-		entries = []audit.Entry{}
 	}
 	body := gin.H{"entries": entries, "count": len(entries)}
 	if q.Patient != "" {
 		body["patient"] = q.Patient
 	}
-	if len(entries) == q.Limit {
+	if more {
 		body["next"] = audit.CursorAfter(entries[len(entries)-1]).String()
 	}
 	c.JSON(http.StatusOK, body)
+}
+
+// The ledger page GET /admin/audit answers is read auditPageChunk entries
+// at a time and ends early, with a next cursor, once it holds
+// maxAuditPageItems resources (disclosed, withheld and redacted items): a
+// page of 1,000 entries of searches of thousands of resources each was
+// millions of items decoded and rendered in one answer.
+const (
+	auditPageChunk    = 100
+	maxAuditPageItems = 100_000
+)
+
+// auditPage reads up to q.Limit entries for q, fewer when they are large;
+// more reports whether a following page may hold entries.
+func (s *Server) auditPage(ctx context.Context, q audit.Query) (entries []audit.Entry, more bool, err error) {
+	want, items := q.Limit, 0
+	entries = []audit.Entry{}
+	for {
+		q.Limit = min(want-len(entries), auditPageChunk)
+		page, err := s.ledger.Find(ctx, q)
+		if err != nil {
+			return nil, false, err
+		}
+		entries = append(entries, page...)
+		for _, e := range page {
+			items += len(e.Disclosed) + len(e.Withheld) + len(e.Redacted)
+		}
+		switch {
+		case len(page) != q.Limit: // the last page (or a ledger that ignores Limit: all of it)
+			return entries, false, nil
+		case len(entries) >= want, items >= maxAuditPageItems:
+			return entries, true, nil
+		}
+		q.After = audit.CursorAfter(page[len(page)-1])
+	}
 }
 
 // parseAuditQuery reads and checks the parameters of GET /admin/audit.

@@ -2,10 +2,14 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/proxy/authn"
 )
 
@@ -87,4 +91,61 @@ func TestAdminAuditOffsetPlusUnencoded(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"count":2`) {
 		t.Errorf("/admin/audit with unencoded + offsets = %d %.300s, want seq 5 and 6", resp.StatusCode, body)
 	}
+}
+
+// pagingLedger is a ledger whose Find honours Limit and After, as the
+// real one does, over entries held in memory.
+type pagingLedger struct{ entries []audit.Entry }
+
+func (l *pagingLedger) Append(context.Context, ...audit.Entry) error { return nil }
+func (l *pagingLedger) Find(_ context.Context, q audit.Query) ([]audit.Entry, error) {
+	start := 0
+	if !q.After.IsZero() {
+		for i, e := range l.entries {
+			if audit.CursorAfter(e) == q.After {
+				start = i + 1
+			}
+		}
+	}
+	return l.entries[start:min(len(l.entries), start+q.Limit)], nil
+}
+
+// TestAdminAuditPageBoundedByItems: a ledger page ends early, with next,
+// once it holds about 100,000 resources, and next continues it; before,
+// limit=1000 answered all 150 entries of 2,000 resources here (300,000
+// items in one answer) without next.
+func TestAdminAuditPageBoundedByItems(t *testing.T) {
+	t.Parallel()
+	l := &pagingLedger{}
+	items := make([]audit.Item, 2000)
+	for i := range items {
+		items[i] = audit.Item{Type: "Observation", ID: fmt.Sprintf("o%d", i), Labels: []string{}}
+	}
+	for i := 1; i <= 150; i++ {
+		e := seededEntry(i)
+		e.Seq, e.Disclosed = uint64(i), items
+		l.entries = append(l.entries, e)
+	}
+	h := newHarness(t, fhirJSONHandler(200, `{}`), func(_ *Options, d *Deps) { d.Ledger = l })
+	var page struct {
+		Count int    `json:"count"`
+		Next  string `json:"next"`
+	}
+	resp, body := h.get("/admin/audit?limit=1000", tokAdmin)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &page) != nil || page.Count != 100 || page.Next == "" {
+		t.Fatalf("first page = %d, %d entries, next %q; want 100 entries and next", resp.StatusCode, page.Count, page.Next)
+	}
+	page.Next = ""
+	resp, body = h.get("/admin/audit?limit=1000&cursor="+url.QueryEscape(jsonField(body, "next")), tokAdmin)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &page) != nil || page.Count != 50 || page.Next != "" {
+		t.Errorf("second page = %d, %d entries, next %q; want the other 50 and no next", resp.StatusCode, page.Count, page.Next)
+	}
+}
+
+// jsonField is the string member name of the JSON object body.
+func jsonField(body, name string) string {
+	var m map[string]any
+	_ = json.Unmarshal([]byte(body), &m)
+	s, _ := m[name].(string)
+	return s
 }
