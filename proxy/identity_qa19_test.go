@@ -190,6 +190,9 @@ func TestIdentifierLookupNotTakenOnTrust(t *testing.T) {
 			return bundle("", strings.Replace(patient("p1", "noid", ""), `"id":"p1",`, "", 1))
 		case "merged":
 			return bundle("", patient("p1", "merged", `,"link":[{"other":{"reference":"Patient/p2"},"type":"replaced-by"}]`))
+		case "pair": // p1 merged into p2, both still carrying the MRN
+			return bundle("", patient("p1", "pair", `,"active":false,"link":[{"other":{"reference":"Patient/p2"},"type":"replaced-by"}]`),
+				patient("p2", "pair", `,"link":[{"other":{"reference":"Patient/p1"},"type":"replaces"}]`))
 		case "incl":
 			return bundle("", patient("p1", "incl", ""),
 				`{"resource":{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:mrn","value":"incl"}]},"search":{"mode":"include"}}`,
@@ -230,6 +233,8 @@ func TestIdentifierLookupNotTakenOnTrust(t *testing.T) {
 		{"total above the page", "/fhir/Observation/of-p1", "pid:urn:mrn|total", http.StatusUnauthorized},
 		{"match without an id", "/fhir/Observation/of-p2", "pid:urn:mrn|noid", http.StatusUnauthorized},
 		{"merged-away match", "/fhir/Observation/of-p1", "pid:urn:mrn|merged", http.StatusUnauthorized},
+		{"merged pair: the survivor's data", "/fhir/Observation/of-p2", "pid:urn:mrn|pair", http.StatusOK},
+		{"merged pair: the merged-away record's data", "/fhir/Observation/of-p1", "pid:urn:mrn|pair", http.StatusNotFound},
 		{"data by MRN", "/fhir/Observation/mrn-123", "pid:urn:mrn|123", http.StatusOK},
 		{"data by MRN with a comma", "/fhir/Observation/mrn-comma", "pid:urn:mrn|123", http.StatusNotFound},
 		{"data by MRN matched loosely", "/fhir/Observation/mrn-loose", tokConsented, http.StatusNotFound},

@@ -88,10 +88,11 @@ func (s *Server) resolvePatient(ctx context.Context, identifier string) (string,
 // requires (an unescaped ',' searched for either of two identifiers, '|'
 // split the value); the match must carry the identifier itself, exactly
 // (a server that ignores the system, or the parameter, matches others), have
-// a FHIR id (an id-less match left the token bound to no patient) and not
-// say that another record replaced it (Patient.link replaced-by: a
-// merged-away record); and a page that says more matches exist (a next
-// link, a total above its matches) is not one match.
+// a FHIR id (an id-less match left the token bound to no patient); a
+// record that says another replaced it (Patient.link replaced-by: merged
+// away, still carrying the identifier) is no match, so a merge leaves the
+// surviving record, and no link is followed; and a page that says more
+// matches exist (a next link, a total above its matches) is not one match.
 // Include'd resources and OperationOutcome entries are not matches.
 func (s *Server) identifiedPatient(ctx context.Context, system, value string) (string, error) {
 	q := url.Values{"identifier": {searchEscape(system) + "|" + searchEscape(value)}, "_count": {"2"}}
@@ -135,10 +136,11 @@ func (s *Server) identifiedPatient(ctx context.Context, system, value string) (s
 			continue
 		}
 		matches++
-		if !slices.Contains(e.Resource.Identifier, identifier{system, value}) {
-			continue // not this identifier's
+		if !slices.Contains(e.Resource.Identifier, identifier{system, value}) ||
+			slices.Contains(e.Resource.Link, patientLink{"replaced-by"}) {
+			continue // not this identifier's, or a record no longer in use
 		}
-		if ref != "" || !fhirID.MatchString(e.Resource.ID) || slices.Contains(e.Resource.Link, patientLink{"replaced-by"}) {
+		if ref != "" || !fhirID.MatchString(e.Resource.ID) {
 			return "", errPatientUnmatched
 		}
 		ref = "Patient/" + e.Resource.ID
