@@ -48,3 +48,7 @@ var resourceTypes = map[string]bool{
 	"TerminologyCapabilities": true, "TestReport": true, "TestScript": true, "ValueSet": true,
 	"VerificationResult": true, "VisionPrescription": true,
 }
+
+// IsResourceType reports whether name is a resource type of FHIR R4
+// (4.0.1), exactly as spelt.
+func IsResourceType(name string) bool { return resourceTypes[name] }

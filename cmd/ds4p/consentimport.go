@@ -41,6 +41,7 @@ type importer struct {
 	same     int      // consents the store already had: nothing stored
 	reasons  []string // "where: reason", one per problem
 	skipped  int      // Bundle entries that are not Consents
+	others   int      // files and lines holding another resource than a Consent
 	earlier  int      // history Bundle entries of a consent's earlier versions
 	// incomplete are the Bundles with a next link: pages of a search
 	// whose other pages the import did not see.
@@ -298,13 +299,25 @@ func (e bundleEntry) consentOf() (id string, deletes, ok bool) {
 		return "", true, strings.HasPrefix(e.Request.URL, "Consent")
 	}
 	var head struct {
-		ResourceType string `json:"resourceType"`
-		ID           string `json:"id"`
+		ID string `json:"id"`
 	}
-	if json.Unmarshal(e.Resource, &head) != nil || head.ResourceType != "Consent" {
+	if len(e.Resource) == 0 || json.Unmarshal(e.Resource, &head) != nil || otherResource(e.Resource) {
 		return "", false, false
 	}
 	return head.ID, false, true
+}
+
+// otherResource reports whether raw is a FHIR R4 resource of a type other
+// than Consent, which import passes over (counted). A resource whose type
+// is misspelt or missing is not: the store refuses it, with the reason, as
+// it would a Consent with that mistake.
+func otherResource(raw []byte) bool {
+	var top map[string]json.RawMessage
+	var typ string
+	if json.Unmarshal(raw, &top) != nil || json.Unmarshal(top["resourceType"], &typ) != nil {
+		return false
+	}
+	return typ != "Consent" && consent.IsResourceType(typ)
 }
 
 // importResource stores a Consent, or each Consent entry of a Bundle. A
@@ -315,11 +328,14 @@ func (e bundleEntry) consentOf() (id string, deletes, ok bool) {
 // Bundle with a next link is one page of a search: the summary says the
 // file is incomplete.
 func (im *importer) importResource(where string, raw []byte) {
-	if !isBundle(raw) {
+	switch {
+	case isBundle(raw):
+		im.importBundle(where, raw, 1)
+	case otherResource(raw):
+		im.others++
+	default:
 		im.store1(importItem{where: where, raw: raw})
-		return
 	}
-	im.importBundle(where, raw, 1)
 }
 
 // maxBundleNesting bounds Bundles in Bundles (a collection of search
@@ -538,6 +554,9 @@ func (im *importer) summary(w io.Writer) error {
 		} else {
 			fmt.Fprintf(w, ", skipped %d Bundle entries that are not Consents", im.skipped)
 		}
+	}
+	if im.others > 0 {
+		fmt.Fprint(w, ", skipped "+plural(im.others, "resource that is not a Consent", "resources that are not Consents"))
 	}
 	if im.earlier > 0 {
 		fmt.Fprintf(w, ", skipped %s of earlier versions in history Bundles (the newest version of each consent is imported)",

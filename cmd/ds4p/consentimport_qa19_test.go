@@ -326,3 +326,33 @@ func TestImportJSONArray(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestImportOtherResources: a Bulk Data export directory (Patient.ndjson,
+// Observation.ndjson, Consent.ndjson) gave one rejection per Patient and
+// Observation, drowning the Consents' real problems, while a Bundle entry
+// whose type was misspelt ("consent") was passed over as "not a Consent".
+// Resources of another FHIR type are counted and passed over; a misspelt
+// or missing type is refused (QA round 19).
+func TestImportOtherResources(t *testing.T) {
+	t.Setenv("DS4P_STORAGE_ENCRYPTION", "off")
+	data := t.TempDir()
+	misspelt := strings.Replace(oneConsent("c3"), `"Consent"`, `"consent"`, 1)
+	src := writeFiles(t, map[string]string{
+		"Consent.ndjson": oneConsent("c1") + "\n" + strings.Replace(oneConsent("c2"), `"Consent"`, `"Consnet"`, 1) + "\n",
+		"Patient.ndjson": `{"resourceType":"Patient","id":"p1"}` + "\n" + `{"resourceType":"Patient","id":"p2"}` + "\n",
+		"bundle.json":    `{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + misspelt + `},{"resource":{"resourceType":"Observation"}}]}`,
+	})
+	code, out, errOut := ds4p(t, "consent", "import", "--data", data, src)
+	for _, want := range []string{
+		"accepted 1, rejected 2, skipped 1 Bundle entry that is not a Consent, skipped 2 resources that are not Consents\n",
+		`Consent.ndjson:2: Consent.resourceType: is "Consnet"`,
+		`bundle.json entry[0]: Consent.resourceType: is "consent"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if code != 1 || t.Failed() {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
