@@ -102,6 +102,14 @@ type Caller struct {
 	// (Client is then the client_id): BindClient holds both to the client
 	// certificate.
 	azp string
+	// certThumbprint is the token's cnf "x5t#S256" (RFC 8705), padding
+	// removed: the token is bound to the client certificate with that
+	// SHA-256 thumbprint, and BindClient refuses it over any other
+	// connection. "" for a token that is not certificate-bound.
+	certThumbprint string
+	// badCnf: the token has a cnf claim that is not an object with a
+	// string x5t#S256, or none: it cannot be held to a certificate.
+	badCnf bool
 }
 
 // HasScope reports whether the caller was granted scope s.
@@ -481,6 +489,7 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	if azp := stringClaim(tok, "azp"); azp != c.Client {
 		c.azp = azp
 	}
+	c.certThumbprint, c.badCnf = cnfThumbprint(tok)
 	c.Scopes = strings.Fields(stringClaim(tok, "scope"))
 	c.OrgIdentifiers = stringsClaim(tok, v.claims.OrgIdentifiers)
 	c.Purposes = PurposesFrom(tok, v.claims.Purposes)

@@ -1,9 +1,14 @@
 package authn
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // ErrClientCertificate is a token whose client (client_id or azp) is not
@@ -13,6 +18,11 @@ var ErrClientCertificate = errors.New("client certificate does not match the tok
 // ErrUnnamedClientCertificate is a verified TLS client certificate that
 // names no client (no URI SAN, no subject CN): it binds no token.
 var ErrUnnamedClientCertificate = fmt.Errorf("%w: the certificate names no client (no URI SAN, no subject CN)", ErrClientCertificate)
+
+// ErrCertificateBoundToken is a token bound to a client certificate (cnf
+// x5t#S256, RFC 8705) presented over a connection without that
+// certificate: a copy of it is not the client holding it.
+var ErrCertificateBoundToken = errors.New("the token is bound to a client certificate (cnf x5t#S256) the connection did not present")
 
 // errAuthorizedParty is a token whose azp names another client than its
 // client_id, presented with a client certificate.
@@ -44,7 +54,25 @@ func ClientIdentity(cs *tls.ConnectionState) string {
 // and azp both name a client must have both name the certificate's: the
 // client_id alone was compared, so a token azp said was issued to another
 // client passed with a certificate naming its client_id.
+//
+// A certificate-bound token (cnf x5t#S256, RFC 8705) is refused with
+// ErrCertificateBoundToken unless the connection's client certificate has
+// that SHA-256 thumbprint, whatever client it names: it was accepted as a
+// bearer token over any connection, so a stolen copy worked without the
+// certificate's key.
 func BindClient(caller *Caller, cs *tls.ConnectionState) error {
+	if caller.badCnf {
+		return fmt.Errorf("%w: its cnf claim has no readable x5t#S256", ErrCertificateBoundToken)
+	}
+	if caller.certThumbprint != "" {
+		if cs == nil || len(cs.PeerCertificates) == 0 {
+			return ErrCertificateBoundToken
+		}
+		sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
+		if base64.RawURLEncoding.EncodeToString(sum[:]) != caller.certThumbprint {
+			return ErrCertificateBoundToken
+		}
+	}
 	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
 		return nil
 	}
@@ -61,4 +89,26 @@ func BindClient(caller *Caller, cs *tls.ConnectionState) error {
 		return nil
 	}
 	return ErrClientCertificate
+}
+
+// cnfThumbprint reads the token's confirmation claim: the certificate
+// thumbprint of cnf "x5t#S256" without padding, and bad when cnf is
+// present but gives none this package can hold the token to (another
+// confirmation method, jkt for DPoP, is not supported: refused rather
+// than accepted as a bearer token).
+func cnfThumbprint(tok jwt.Token) (thumbprint string, bad bool) {
+	v, ok := tok.Get("cnf")
+	if !ok {
+		return "", false
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return "", true
+	}
+	s, ok := m["x5t#S256"].(string)
+	s = strings.TrimRight(s, "=")
+	if !ok || s == "" {
+		return "", true
+	}
+	return s, false
 }
