@@ -405,21 +405,22 @@ func (s *Server) pingUpstream(ctx context.Context) error {
 
 // auditRoutes registers the ledger queries for auditors.
 func (s *Server) auditRoutes(admin *gin.RouterGroup) {
-	admin = admin.Group("", refusePatientSide)
 	admin.GET("/audit", s.findAudit)
 	admin.GET("/audit/accounting", s.accounting)
 }
 
 // refusePatientSide refuses a patient's token (authn.Caller.PatientSide: a
 // patient user, or a token bound to a patient that names no clinician) on
-// the ledger's routes, whatever scopes it carries: the FHIR API binds such
-// a token to the patient's compartment, and the ledger names every
-// patient, so an identity provider that let a patient app ask for
-// ds4p/auditor would otherwise hand it everyone's disclosures. A patient's
-// accounting is given to them by an auditor.
+// every /admin route, whatever scopes it carries: the FHIR API binds such
+// a token to the patient's compartment, while the admin routes act on
+// every patient: the ledger names them all (an identity provider that let
+// a patient app ask for ds4p/auditor handed it everyone's disclosures),
+// consents are written for any patient, alerts name other callers and the
+// simulator reads any patient's consents. A patient's accounting is given
+// to them by an auditor.
 func refusePatientSide(c *gin.Context) {
 	if callerOf(c).PatientSide() {
-		writeOutcome(c.Writer, http.StatusForbidden, "forbidden", "a patient's token cannot read the disclosure ledger: an auditor gives a patient their accounting of disclosures")
+		writeOutcome(c.Writer, http.StatusForbidden, "forbidden", "a patient's token cannot use the administration API: an auditor gives a patient their accounting of disclosures")
 		c.Abort()
 		return
 	}
