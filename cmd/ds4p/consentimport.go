@@ -585,7 +585,7 @@ func (im *importer) summary(w io.Writer) error {
 	}
 	if im.rejected > 0 {
 		failed = append(failed, fmt.Sprintf("%d of %s rejected%s", im.rejected,
-			plural(im.rejected+im.accepted+im.same, "consent", "consents"), storedOthers(im.accepted)))
+			plural(im.rejected+im.accepted+im.same, "consent", "consents"), storedOthers(im.accepted, im.same)))
 	}
 	if n := len(im.unread); n > 0 {
 		failed = append(failed, fmt.Sprintf("%s not read", plural(n, "file or line", "files or lines")))
@@ -603,8 +603,11 @@ func (im *importer) summary(w io.Writer) error {
 	return nil
 }
 
-// storedOthers says what became of the consents an import accepted.
-func storedOthers(accepted int) string {
+// storedOthers says what became of the consents an import did not reject.
+func storedOthers(accepted, same int) string {
+	if same > 0 {
+		return fmt.Sprintf("; %d stored, %d already stored", accepted, same)
+	}
 	switch accepted {
 	case 0:
 		return ""

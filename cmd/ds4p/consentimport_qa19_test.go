@@ -46,7 +46,7 @@ func TestImportAgainKeepsRevocation(t *testing.T) {
 	}
 	code, out, errOut = ds4p(t, "consent", "import", "--data", data, src)
 	if code != 1 || !strings.Contains(out, "export.ndjson:1: Consent: is version 1 of the stored consent") ||
-		!strings.Contains(out, "unchanged 1") {
+		!strings.Contains(out, "unchanged 1") || !strings.Contains(errOut, "1 of 2 consents rejected; 0 stored, 1 already stored") {
 		t.Fatalf("the export after a revocation: exit %d, want 1 with line 1 refused\n%s%s", code, out, errOut)
 	}
 	_, out, _ = ds4p(t, "consent", "show", "--data", data, "--history", "c1")
