@@ -122,7 +122,7 @@ func (s *Server) patientByIdentifierIn(c *gin.Context, raw []byte) ([]byte, bool
 	if !ok || system != sc.cfg.PatientIdentifierSystem {
 		return raw, true
 	}
-	ref, err := s.patientByIdentifier(c.Request.Context(), system, value)
+	ref, err := s.identifiedPatient(c.Request.Context(), system, value) // the answer checked, not taken on trust (patient_identity.go)
 	switch {
 	case errors.Is(err, errPatientUnmatched):
 		c.Data(http.StatusUnprocessableEntity, fhirJSON, issuesOutcome("not-found", []consent.Problem{{

@@ -753,39 +753,3 @@ func (f *flights) do(ctx context.Context, key string, fn func(context.Context) (
 // errPatientUnmatched reports an identifier that matches no patient, or
 // more than one.
 var errPatientUnmatched = errors.New("no single patient has the identifier")
-
-// patientByIdentifier finds the one upstream Patient with identifier
-// system|value and returns "Patient/<id>"; errPatientUnmatched when there is
-// none or more than one.
-func (s *Server) patientByIdentifier(ctx context.Context, system, value string) (string, error) {
-	q := url.Values{"identifier": {system + "|" + value}, "_count": {"2"}}
-	body, err := s.getJSON(ctx, "/Patient?"+q.Encode(), 1<<20)
-	if err != nil {
-		return "", err
-	}
-	var b struct {
-		ResourceType string `json:"resourceType"`
-		Entry        []struct {
-			Resource struct {
-				ResourceType string `json:"resourceType"`
-				ID           string `json:"id"`
-			} `json:"resource"`
-			Search *struct {
-				Mode string `json:"mode"`
-			} `json:"search"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" {
-		return "", errors.New("the FHIR server's Patient search did not answer a Bundle")
-	}
-	var ids []string
-	for _, e := range b.Entry {
-		if e.Resource.ResourceType == "Patient" && (e.Search == nil || e.Search.Mode == "" || e.Search.Mode == "match") {
-			ids = append(ids, e.Resource.ID)
-		}
-	}
-	if len(ids) != 1 {
-		return "", errPatientUnmatched
-	}
-	return "Patient/" + ids[0], nil
-}

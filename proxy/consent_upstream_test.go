@@ -45,8 +45,14 @@ func (f *fakeFHIR) handler(w http.ResponseWriter, r *http.Request) {
 		fhirJSONHandler(http.StatusOK, `{"resourceType":"Organization","id":"org-a","identifier":[{"system":"http://hl7.org/fhir/sid/us-npi","value":"1234567893"}]}`)(w, r)
 	case "/fhir/R4/Patient":
 		entries := map[string]string{
-			"urn:mrn|123": `[{"resource":{"resourceType":"Patient","id":"p1"},"search":{"mode":"match"}}]`,
-			"urn:mrn|dup": `[{"resource":{"resourceType":"Patient","id":"p1"}},{"resource":{"resourceType":"Patient","id":"p2"}}]`,
+			"urn:mrn|123": `[{"resource":{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:mrn","value":"123"}]},"search":{"mode":"match"}}]`,
+			"urn:mrn|dup": `[{"resource":{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:mrn","value":"dup"}]}},{"resource":{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:mrn","value":"dup"}]}}]`,
+			// a server that read the unescaped ',' as "123 or 999" answers p1,
+			// which does not carry the identifier asked for
+			"urn:mrn|123\\,999": `[{"resource":{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:mrn","value":"123"}]}}]`,
+			"urn:mrn|123,999":   `[{"resource":{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:mrn","value":"123"}]}}]`,
+			// a server that ignores the system answers a Patient of another one
+			"urn:mrn|777": `[{"resource":{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:other","value":"777"}]}}]`,
 		}[r.URL.Query().Get("identifier")]
 		if entries == "" {
 			entries = "[]"
@@ -584,6 +590,11 @@ func TestConsentAPIPatientByIdentifier(t *testing.T) {
 	}{
 		{"no such MRN", byMRN("999"), http.StatusUnprocessableEntity},
 		{"ambiguous MRN", byMRN("dup"), http.StatusUnprocessableEntity},
+		// QA round 19: the consent API's lookup took the server's answer on
+		// trust and sent the value unescaped, so a consent could be stored
+		// for a patient that does not carry the identifier
+		{"MRN with a comma", byMRN("123,999"), http.StatusUnprocessableEntity},
+		{"match of another system", byMRN("777"), http.StatusUnprocessableEntity},
 		{"another system", strings.Replace(byMRN("123"), `"urn:mrn"`, `"urn:other"`, 1), http.StatusBadRequest},
 	} {
 		if code, _, body := a.call(http.MethodPost, "/admin/Consent", tt.body); code != tt.want || !strings.Contains(body, "OperationOutcome") {
