@@ -34,9 +34,9 @@ type Record struct {
 	// meta.lastUpdated set by the store.
 	JSON []byte
 	// Author says who wrote this version, when the writer said so
-	// (WithAuthor): "ds4p consent import by alice@host". It is empty for
-	// the admin API's writes, whose log line and consent_changed security
-	// event name the caller, and for versions stored before it existed.
+	// (WithAuthor, AuthorContext): "ds4p consent import by alice@host",
+	// "admin API by subject (org ..., client ...)". It is empty for
+	// versions stored before it existed.
 	Author string
 }
 

@@ -54,6 +54,24 @@ func WithAuthor(author string) Option {
 	return func(s *Store) { s.author = author }
 }
 
+// authorKey is the context key of AuthorContext.
+type authorKey struct{}
+
+// AuthorContext names who writes through ctx (Record.Author of the version a
+// write or revocation with it stores), over the Store's WithAuthor: the
+// admin API names the caller of each request.
+func AuthorContext(ctx context.Context, author string) context.Context {
+	return context.WithValue(ctx, authorKey{}, author)
+}
+
+// authorOf is the author of a write with ctx.
+func (s *Store) authorOf(ctx context.Context) string {
+	if a, ok := ctx.Value(authorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return s.author
+}
+
 // WithClock sets the clock that stamps meta.lastUpdated.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
@@ -182,7 +200,7 @@ func (s *Store) write(ctx context.Context, raw []byte, o writeOpts) (Record, err
 		Patient: doc.res.Patient.Reference,
 		Status:  doc.res.Status,
 		Updated: s.now().UTC().Truncate(time.Millisecond),
-		Author:  s.author,
+		Author:  s.authorOf(ctx),
 	}
 	generated := rec.ID == "" || o.generate
 	if generated {

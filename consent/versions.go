@@ -124,7 +124,7 @@ func (s *Store) Revoke(ctx context.Context, id, status string) (rec Record, chan
 	}
 	updated := s.now().UTC().Truncate(time.Millisecond)
 	err = s.db.Update(func(tx *bbolt.Tx) error {
-		rec, changed, err = revoke(tx, s.codec, id, status, updated, s.author)
+		rec, changed, err = revoke(tx, s.codec, id, status, updated, s.authorOf(ctx))
 		return err
 	})
 	s.writes.Add(1)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -37,7 +38,7 @@ func (s *Server) createConsent(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rec, err := s.manager().Create(c.Request.Context(), raw)
+	rec, err := s.manager().Create(authorContext(c), raw)
 	if err != nil {
 		s.consentError(c, err)
 		return
@@ -58,7 +59,7 @@ func (s *Server) updateConsent(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rec, err := s.manager().Update(c.Request.Context(), c.Param("id"), raw, ifMatch)
+	rec, err := s.manager().Update(authorContext(c), c.Param("id"), raw, ifMatch)
 	if err != nil {
 		s.consentError(c, err)
 		return
@@ -292,7 +293,7 @@ func (s *Server) revokeConsent(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
-	rec, changed, err := s.manager().Revoke(c.Request.Context(), c.Param("id"), status)
+	rec, changed, err := s.manager().Revoke(authorContext(c), c.Param("id"), status)
 	if err != nil {
 		s.consentError(c, err)
 		return
@@ -383,3 +384,23 @@ func (s *Server) writeConsent(c *gin.Context, status int, rec consent.Record) {
 func (s *Server) adminBase(r *http.Request) string {
 	return strings.TrimSuffix(s.publicBase(r), "/fhir") + "/admin"
 }
+
+// authorContext is the request's context naming its caller as the author
+// of the consent version it writes (consent.Record.Author), as the command
+// line names its user: ds4p consent list and show --history print it.
+func authorContext(c *gin.Context) context.Context {
+	caller := callerOf(c)
+	author := "admin API by " + cmp.Or(caller.Subject, "(no subject)")
+	var parts []string
+	if caller.Org != "" {
+		parts = append(parts, "org "+caller.Org)
+	}
+	if caller.Client != "" {
+		parts = append(parts, "client "+caller.Client)
+	}
+	if len(parts) > 0 {
+		author += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return consent.AuthorContext(c.Request.Context(), author)
+}
+

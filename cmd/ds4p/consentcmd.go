@@ -152,8 +152,7 @@ func (r *repeated) String() string     { return fmt.Sprint(*r) }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 // printRecords writes one line per consent version, with who wrote it:
-// "(not recorded)" for the admin API's writes (the server's log and
-// consent_changed events name the caller) and older versions.
+// "(not recorded)" for versions stored before writers were recorded.
 func printRecords(w io.Writer, recs []consent.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tVERSION\tSTATUS\tPATIENT\tUPDATED\tWRITTEN BY")
