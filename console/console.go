@@ -425,7 +425,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			ev.Subject = "" // a patient's subject is the patient
 		}
 		h.cfg.SecurityEvent(ev)
-		writeError(w, http.StatusUnauthorized, "the token was issued to another client than the TLS client certificate names")
+		writeError(w, http.StatusUnauthorized, authn.ClientBindingMessage(err))
 		return
 	}
 	roles := rolesOf(caller)

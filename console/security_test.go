@@ -223,6 +223,14 @@ func TestSignInBindsClientCertificate(t *testing.T) {
 		!strings.Contains(evs[0].Reason, authn.ErrClientCertificate.Error()) {
 		t.Fatalf("events %+v", evs)
 	}
+	if !strings.Contains(login("aud#console|ds4p/auditor", certState("other-app")).Body.String(), "issued to another client") {
+		t.Error("mismatched certificate: the answer does not say the token is another client's")
+	}
+	// A certificate that names no client is told as such, as at the
+	// proxy's edge (QA round 19: the console said "another client").
+	if rec := login("aud#console|ds4p/auditor", certState("")); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "names no client") {
+		t.Fatalf("unnamed certificate: %d %s", rec.Code, rec.Body)
+	}
 	// The same client: signed in.
 	if rec := login("aud#console|ds4p/auditor", certState("console")); rec.Code != http.StatusOK {
 		t.Fatalf("matching certificate: %d %s", rec.Code, rec.Body)

@@ -147,14 +147,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", err.Error())
 		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
 			Subject: logSubject(caller), Org: caller.Org, Client: caller.Client, Reason: err.Error()})
-		msg := "the bearer token was issued to another client than the TLS client certificate names"
-		switch {
-		case errors.Is(err, authn.ErrUnnamedClientCertificate):
-			msg = "the TLS client certificate names no client (no URI SAN, no subject CN), so no bearer token can be bound to it"
-		case errors.Is(err, authn.ErrCertificateBoundToken):
-			msg = "the bearer token is bound to a TLS client certificate (cnf x5t#S256) this connection did not present"
-		}
-		unauthorized(c, msg)
+		unauthorized(c, authn.ClientBindingMessage(err))
 		return
 	}
 	s.hints.check(s, c.GetString(requestIDKey), caller)

@@ -24,6 +24,18 @@ var ErrUnnamedClientCertificate = fmt.Errorf("%w: the certificate names no clien
 // certificate: a copy of it is not the client holding it.
 var ErrCertificateBoundToken = errors.New("the token is bound to a client certificate (cnf x5t#S256) the connection did not present")
 
+// ClientBindingMessage is what a caller is told when BindClient refused its
+// token for err: which of the binding rules it broke, nothing more.
+func ClientBindingMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrUnnamedClientCertificate):
+		return "the TLS client certificate names no client (no URI SAN, no subject CN), so no bearer token can be bound to it"
+	case errors.Is(err, ErrCertificateBoundToken):
+		return "the bearer token is bound to a TLS client certificate (cnf x5t#S256) this connection did not present"
+	}
+	return "the bearer token was issued to another client than the TLS client certificate names"
+}
+
 // errAuthorizedParty is a token whose azp names another client than its
 // client_id, presented with a client certificate.
 var errAuthorizedParty = fmt.Errorf("%w: the token's azp names another client than its client_id", ErrClientCertificate)
