@@ -403,4 +403,3 @@ func authorContext(c *gin.Context) context.Context {
 	}
 	return consent.AuthorContext(c.Request.Context(), author)
 }
-
