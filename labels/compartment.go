@@ -117,6 +117,7 @@ var compartmentPaths = func() map[string][]compartmentPath {
 type patientRef struct {
 	id        []byte
 	top, last segment
+	foreign   bool // an absolute reference to another server (ruleset.foreignRef)
 }
 
 // maxPatientRefs is how many patientRefs the walker keeps without
@@ -125,11 +126,12 @@ const maxPatientRefs = 4
 
 // notePatientRef records the reference string of c when it names a Patient.
 func (w *walker) notePatientRef(c *coding) {
-	id := referencedPatient(decodedBytes(w.b, c.ref))
+	ref := decodedBytes(w.b, c.ref)
+	id := referencedPatient(ref)
 	if id == nil || w.depth == 0 || w.path[0].end < 0 {
 		return
 	}
-	pr := patientRef{id: id, top: w.path[0], last: w.path[0]}
+	pr := patientRef{id: id, top: w.path[0], last: w.path[0], foreign: w.rs.foreignRef(ref)}
 	for k := w.depth - 1; k > 0; k-- {
 		if w.path[k].end >= 0 {
 			pr.last = w.path[k]
@@ -180,13 +182,16 @@ func (w *walker) patientIDs(out [][]byte, typ string, pid []byte, identified boo
 	for k := range n {
 		if pr := w.patientRef(k); w.onPath(pr, paths) {
 			out = appendDistinct(out, pr.id)
+			w.foreignPatient = w.foreignPatient || pr.foreign
 		}
 	}
 	if len(out) > 0 || identified {
 		return out
 	}
 	for k := range n {
-		out = appendDistinct(out, w.patientRef(k).id)
+		pr := w.patientRef(k)
+		out = appendDistinct(out, pr.id)
+		w.foreignPatient = w.foreignPatient || pr.foreign
 	}
 	return out
 }

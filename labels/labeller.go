@@ -28,6 +28,8 @@ type ruleset struct {
 	rules    []compiledRule
 	bySystem map[string]*matcher
 	programs programIndex
+	// local: see Options.LocalServer.
+	local func(base string) bool
 	// programsHash and revision: see Labeller.Revision.
 	programsHash []byte
 	revision     string
@@ -40,6 +42,14 @@ type Options struct {
 	// CacheSize bounds the cross-response label cache (resources kept);
 	// 0 disables it.
 	CacheSize int
+	// LocalServer, when set, tells whether an absolute reference's base
+	// (the URL before Type/id, /_history cut) is the server whose data is
+	// labelled: a Patient named by an absolute reference to another
+	// server is another person than this server's Patient of that id, so
+	// the resource's patient cannot be told (Result.PatientConflict).
+	// Nil takes every absolute reference as this server's (offline
+	// labelling, which knows no server).
+	LocalServer func(base string) bool
 	// KnownTTL is how long the cache takes a target that Batch.Resolve
 	// fetched and that passed nothing on (ordinary or missing) to stay so:
 	// 0 means DefaultKnownTTL, negative that such targets are fetched again
@@ -68,7 +78,8 @@ func NewLabeller(opts Options) (*Labeller, error) {
 		}
 	}
 	ph := programsHash(opts.Programs)
-	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: progs, programsHash: ph, revision: rulesRevision(opts.Rules, ph)})
+	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: progs, local: opts.LocalServer,
+		programsHash: ph, revision: rulesRevision(opts.Rules, ph)})
 	return l, nil
 }
 
@@ -91,7 +102,7 @@ func (l *Labeller) SetRules(rules []Rule) error {
 		return err
 	}
 	old := l.rs.Load()
-	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: old.programs,
+	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: old.programs, local: old.local,
 		programsHash: old.programsHash, revision: rulesRevision(rules, old.programsHash)})
 	if l.cache != nil {
 		// After the store: a batch that starts after this labels under
@@ -197,7 +208,9 @@ type Result struct {
 	PatientIdentifier string `json:",omitempty"`
 	// PatientConflict: the top-level subject, patient and beneficiary name
 	// different patients (by reference, or, when no reference names one,
-	// by identifier), so whose record it is cannot be told. Patient,
+	// by identifier), or a reference that would name its patient is an
+	// absolute one to another server (Options.LocalServer), so whose
+	// record it is cannot be told. Patient,
 	// SubjectPatient, Patients and PatientIdentifier are then all empty,
 	// but the resource is not one about no patient: a caller deciding by
 	// patient must withhold it (the proxy does, as if denied). Its labels
@@ -332,6 +345,9 @@ func (w *walker) result() Result {
 		r.PatientConflict = true
 	} else {
 		pids = w.patientIDs(buf[:0], r.Type, pid, r.PatientIdentifier != "")
+		if w.foreignPatient { // another server's Patient: the same rule as a conflict
+			r.PatientConflict, r.PatientIdentifier, pids = true, "", nil
+		}
 	}
 	var first []byte
 	if len(pids) > 0 {

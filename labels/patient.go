@@ -16,9 +16,13 @@ func (w *walker) patientID(typ string) (id []byte, conflict bool) {
 	}
 	var found []byte
 	for _, f := range w.refs {
-		id := referencedPatient(w.decoded(f))
+		ref := w.decoded(f)
+		id := referencedPatient(ref)
 		if id == nil {
 			continue
+		}
+		if w.rs.foreignRef(ref) {
+			return nil, true // another server's Patient: whose record it is cannot be told
 		}
 		if found != nil && !bytes.Equal(found, id) {
 			return nil, true
@@ -49,6 +53,27 @@ func referencedPatient(ref []byte) []byte {
 }
 
 var patientType = []byte("Patient")
+
+// foreignRef reports whether ref, a reference naming a resource, is an
+// absolute one whose base Options.LocalServer does not take as the server
+// whose data is labelled. A base it cannot cut out counts as foreign.
+func (rs *ruleset) foreignRef(ref []byte) bool {
+	if rs.local == nil || !bytes.Contains(ref, schemeSeparator) {
+		return false
+	}
+	c := bytes.TrimRight(cleanReference(ref), "/")
+	j := bytes.LastIndexByte(c, '/')
+	if j <= 0 {
+		return true
+	}
+	k := bytes.LastIndexByte(c[:j], '/')
+	if k <= 0 {
+		return true
+	}
+	return !rs.local(string(c[:k]))
+}
+
+var schemeSeparator = []byte("://")
 
 // validID reports whether id is a FHIR resource id: 1 to 64 characters from
 // A-Z, a-z, 0-9, '-' and '.'.

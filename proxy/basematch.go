@@ -57,3 +57,23 @@ func (s *Server) exactLocalPath(ref string, more ...string) (string, bool) {
 	}
 	return s.localPath(ref, more...)
 }
+
+// LocalServer returns the test labels.Options.LocalServer needs: whether
+// an absolute reference's base is the upstream FHIR base or one of its
+// aliases, the server and path compared as localPath compares them (the
+// server as sameServer reads it, the path exactly, a trailing slash aside).
+func LocalServer(upstream *url.URL, aliases []*url.URL) func(base string) bool {
+	bases := append([]*url.URL{upstream}, aliases...)
+	return func(base string) bool {
+		u, err := url.Parse(base)
+		if err != nil || u.Opaque != "" || u.User != nil {
+			return false
+		}
+		for _, b := range bases {
+			if b != nil && sameServer(u, b) && strings.TrimRight(u.Path, "/") == strings.TrimRight(b.Path, "/") {
+				return true
+			}
+		}
+		return false
+	}
+}

@@ -76,8 +76,15 @@ func (lc LabelsConfig) programs() []labels.Program {
 	return out
 }
 
-// labeller builds the labeller the configuration describes.
+// labeller builds the labeller the configuration describes, for offline
+// use: it takes every absolute reference as naming the data's own server.
 func (lc LabelsConfig) labeller() (*labels.Labeller, error) {
+	return lc.labellerFor(nil)
+}
+
+// labellerFor builds the labeller for serving the FHIR server local tells
+// (labels.Options.LocalServer).
+func (lc LabelsConfig) labellerFor(local func(base string) bool) (*labels.Labeller, error) {
 	rules, err := labels.LoadDir(lc.RulesDir)
 	if err != nil {
 		return nil, err
@@ -86,7 +93,7 @@ func (lc LabelsConfig) labeller() (*labels.Labeller, error) {
 	if size == 0 {
 		size = DefaultLabelCacheSize
 	}
-	return labels.NewLabeller(labels.Options{Rules: rules, Programs: lc.programs(), CacheSize: max(size, 0), KnownTTL: lc.KnownTTL})
+	return labels.NewLabeller(labels.Options{Rules: rules, Programs: lc.programs(), CacheSize: max(size, 0), KnownTTL: lc.KnownTTL, LocalServer: local})
 }
 
 // watchRules reloads the rule files of RulesDir on change until ctx ends;

@@ -113,7 +113,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if opts.UpstreamTLS, err = cfg.upstreamTLS(); err != nil {
 		return err
 	}
-	labeller, err := cfg.Labels.labeller()
+	// A Patient named by another server's absolute URL is not this
+	// server's Patient of that id (labels.Options.LocalServer).
+	labeller, err := cfg.Labels.labellerFor(proxy.LocalServer(opts.Upstream, opts.UpstreamAliases))
 	if err != nil {
 		return err
 	}

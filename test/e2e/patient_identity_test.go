@@ -22,8 +22,10 @@ const (
 )
 
 // mrnResources are written to the FHIR server directly: the patient with
-// its MRN, an SUD Condition naming it by MRN only, another by an absolute
-// URL, and an ordinary Observation naming by MRN a patient nobody has.
+// its MRN, an SUD Condition naming it by MRN only, one by an absolute URL of
+// the server's public base (an upstream alias), one by another server's
+// absolute URL, and an ordinary Observation naming by MRN a patient nobody
+// has.
 func mrnResources() map[string]string {
 	sud := func(id, subject string) string {
 		return `{"resourceType":"Condition","id":"` + id + `","subject":` + subject + `,
@@ -33,6 +35,8 @@ func mrnResources() map[string]string {
 		"Patient/" + mrnPatient: `{"resourceType":"Patient","id":"` + mrnPatient + `","identifier":[{"system":"` + mrnSystem + `","value":"` + mrnValue + `"}]}`,
 		"Condition/e2e-by-mrn":  sud("e2e-by-mrn", `{"identifier":{"system":"`+mrnSystem+`","value":"`+mrnValue+`"}}`),
 		"Condition/e2e-by-url":  sud("e2e-by-url", `{"reference":"https://fhir.elsewhere.example/r4/Patient/`+mrnPatient+`"}`),
+		// Another server's Patient of the same id is another person.
+		"Condition/e2e-by-foreign-url": sud("e2e-by-foreign-url", `{"reference":"https://fhir.foreign.example/r4/Patient/`+mrnPatient+`"}`),
 		"Observation/e2e-nobody": `{"resourceType":"Observation","id":"e2e-nobody","status":"final","code":{"text":"weight"},
 		  "subject":{"identifier":{"system":"` + mrnSystem + `","value":"MRN-NOBODY"}},"valueQuantity":{"value":60.40,"unit":"kg"}}`,
 	}
@@ -52,7 +56,10 @@ func testPatientIdentity(t *testing.T, e *env) {
 		t.Cleanup(func() { deleteUpstream(t, e, ref) })
 	}
 	e.upstream.Put(t, all...)
-	cs := startConsentServer(t, e, "DS4P_CONSENTS_PATIENT_IDENTIFIER_SYSTEM="+mrnSystem)
+	// fhir.elsewhere.example/r4 is the FHIR server's public base, which
+	// its records use in absolute references: an upstream alias.
+	cs := startConsentServer(t, e, "DS4P_CONSENTS_PATIENT_IDENTIFIER_SYSTEM="+mrnSystem,
+		"DS4P_UPSTREAM_ALIASES=https://fhir.elsewhere.example/r4")
 	tok := func(args ...string) string {
 		out, err := exec.Command(e.bin, append([]string{"token", "--data", cs.data}, args...)...).Output()
 		if err != nil {
@@ -80,6 +87,8 @@ func testPatientIdentity(t *testing.T, e *env) {
 		{"by MRN, other org", "Condition/e2e-by-mrn", other, http.StatusNotFound},
 		{"by absolute URL, consented org", "Condition/e2e-by-url", clinic, http.StatusOK},
 		{"by absolute URL, other org", "Condition/e2e-by-url", other, http.StatusNotFound},
+		// QA round 19: it was decided under this server's patient's consent
+		{"by another server's absolute URL, consented org", "Condition/e2e-by-foreign-url", clinic, http.StatusNotFound},
 		{"unknown MRN", "Observation/e2e-nobody", clinic, http.StatusNotFound},
 		{"patient app, own record by MRN", "Condition/e2e-by-mrn", app, http.StatusOK},
 		{"patient app, own Patient", "Patient/" + mrnPatient, app, http.StatusOK},
