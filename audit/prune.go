@@ -28,7 +28,10 @@ type Checkpoint struct {
 	// GenesisHash means nothing was pruned.
 	Seq  uint64 `json:"seq"`
 	Hash string `json:"hash"`
-	// Time is the last pruned entry's time; PrunedAt when it was pruned.
+	// Time is the latest time of any pruned entry (an entry's time is when
+	// its request arrived, so a later seq can carry an earlier time: the
+	// last pruned entry's time could leave an accounting from between the
+	// two without its pruned note); PrunedAt when it was pruned.
 	Time     time.Time `json:"time"`
 	PrunedAt time.Time `json:"pruned_at"`
 	// Export is the file name (in the export directory) of the last
@@ -312,7 +315,13 @@ func (l *Ledger) pruneRound(cutoff time.Time, dir string) (int, string, Checkpoi
 	if err != nil {
 		return 0, "", Checkpoint{}, fmt.Errorf("writing the export: %w", err)
 	}
-	cp := Checkpoint{Seq: last.Seq, Hash: last.Hash, Time: last.Time, PrunedAt: l.now().UTC(), Export: name, ExportSHA256: sum}
+	latest := p.from.Time // the earlier rounds' latest
+	for _, e := range p.entries {
+		if e.Time.After(latest) {
+			latest = e.Time
+		}
+	}
+	cp := Checkpoint{Seq: last.Seq, Hash: last.Hash, Time: latest.UTC(), PrunedAt: l.now().UTC(), Export: name, ExportSHA256: sum}
 	if err := l.db.Update(func(tx *bbolt.Tx) error { return l.deletePruned(tx, p, cp) }); err != nil {
 		return 0, "", Checkpoint{}, err
 	}

@@ -230,3 +230,31 @@ func TestVerifyWhilePruning(t *testing.T) {
 		t.Errorf("Verify after the prune = %d, %v", n, err)
 	}
 }
+
+// TestPruneCheckpointTimeIsTheLatest: an entry's time is when its request
+// arrived, so a later seq can carry an earlier time; the checkpoint's time
+// is the latest of the pruned entries' (and of earlier rounds'), so an
+// accounting from between the last pruned seq's time and a pruned entry's
+// later time still says it reaches into pruned entries (QA round 19).
+func TestPruneCheckpointTimeIsTheLatest(t *testing.T) {
+	t.Parallel()
+	l := newLedger(t)
+	for i, m := range []int{1, 5, 3, 20} {
+		e := sample(i+1, "Patient/a")
+		e.Time = at(m)
+		if err := l.Append(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := l.Prune(t.Context(), at(10), t.TempDir())
+	if err != nil || res.Pruned != 3 || res.Checkpoint.Seq != 3 {
+		t.Fatalf("Prune = %+v, %v; want seq 1-3 pruned", res, err)
+	}
+	if !res.Checkpoint.Time.Equal(at(5)) {
+		t.Errorf("checkpoint time %s, want %s (seq 2's, the latest pruned)", res.Checkpoint.Time, at(5))
+	}
+	cp, err := l.Checkpoint(t.Context())
+	if err != nil || !cp.Time.Equal(at(5)) {
+		t.Errorf("stored checkpoint %+v, %v; want time %s", cp, err, at(5))
+	}
+}

@@ -483,7 +483,7 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	var proven *audit.Checkpoint
 	if cp.Seq > 0 {
-		fmt.Fprintf(stdout, "pruned: seq 1 to %d, pruned %s (the last entry of %s), into %s; checkpoint %s\n",
+		fmt.Fprintf(stdout, "pruned: seq 1 to %d, pruned %s (the latest pruned entry of %s), into %s; checkpoint %s\n",
 			cp.Seq, cp.PrunedAt.UTC().Format(time.RFC3339), cp.Time.UTC().Format(time.RFC3339), cp.Export, auth)
 	}
 	if *exports != "" {
@@ -586,7 +586,7 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 		fmt.Fprintln(stdout, "checkpoint: none (nothing was pruned)")
 		return nil
 	}
-	fmt.Fprintf(stdout, "checkpoint: seq %d hash %s, the last entry of %s, pruned %s into %s (sha256 %s); %s\n",
+	fmt.Fprintf(stdout, "checkpoint: seq %d hash %s, the latest pruned entry of %s, pruned %s into %s (sha256 %s); %s\n",
 		cp.Seq, cp.Hash, cp.Time.UTC().Format(time.RFC3339), cp.PrunedAt.UTC().Format(time.RFC3339), cp.Export, cp.ExportSHA256, auth)
 	if !*authenticate {
 		return nil
