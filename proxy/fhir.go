@@ -37,6 +37,10 @@ func (s *Server) handleFHIR(c *gin.Context) {
 	if tok, ok := pageTokenOf(path); ok && r.Method == http.MethodGet {
 		var f *Failure
 		if path, rawQuery, pageFlags, f = s.openPage(caller, tok, time.Now()); f != nil {
+			// Which kind, never the token: replicas whose paging keys
+			// differ answer their links 400 (does not open), which an
+			// operator tells from forged links only by their number.
+			s.log.Info("page link refused", "request_id", c.GetString(requestIDKey), "status", f.Status, "code", f.Code)
 			writeFailure(c.Writer, f)
 			return
 		}
