@@ -125,7 +125,7 @@ type bulkCaller struct {
 func newBulkDetector(rules BulkRules) *bulkDetector {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	return &bulkDetector{rules: rules, key: key, now: time.Now, lru: list.New(), by: map[string]*list.Element{}}
+	return &bulkDetector{rules: rules, key: key, now: monotonicNow, lru: list.New(), by: map[string]*list.Element{}}
 }
 
 // bulkKey names the caller the detector counts for: the subject, else

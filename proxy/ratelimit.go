@@ -169,7 +169,7 @@ type lentry struct {
 }
 
 func newLimiter(r RateLimits) *limiter {
-	l := &limiter{seed: maphash.MakeSeed(), now: time.Now}
+	l := &limiter{seed: maphash.MakeSeed(), now: monotonicNow}
 	factors := [numDims]float64{1, r.ClientFactor, r.OrgFactor}
 	for c, lim := range r.limits() {
 		for d := range numDims {
@@ -193,6 +193,17 @@ func classIndex(class string) int {
 	}
 	return 0
 }
+
+// clockStart anchors monotonicNow.
+var clockStart = time.Now()
+
+// monotonicNow is the time the limiter and the bulk detector count by:
+// the wall time at start advanced by the monotonic clock, so that a step
+// of the system clock (NTP, a VM resumed, an operator's date) neither
+// drains every bucket for as long as a step back (time.Now().UnixNano()
+// is the wall clock: an hour back refused every caller for an hour) nor
+// stretches or empties the bulk windows.
+func monotonicNow() time.Time { return clockStart.Add(time.Since(clockStart)) }
 
 // verdict is the answer for one request.
 type verdict struct {
@@ -243,7 +254,10 @@ func (l *limiter) take(key uint64, p bucketParams, now int64) (ok bool, wait tim
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.get(key, p, now, l)
-	tokens := math.Min(p.burst, float64(e.tokens)+float64(now-e.last)*p.perNS)
+	// A clock that went back (a test's, or a wall clock before
+	// monotonicNow) refills nothing and takes nothing: a negative elapsed
+	// time would drain every bucket for as long as the step.
+	tokens := math.Min(p.burst, float64(e.tokens)+float64(max(0, now-e.last))*p.perNS)
 	e.last = now
 	if tokens >= 1 {
 		e.tokens = float32(tokens - 1)
@@ -281,7 +295,7 @@ func (s *lshard) get(key uint64, p bucketParams, now int64, l *limiter) *lentry 
 	} else {
 		i = s.tail
 		old := s.ents[i]
-		if float64(old.tokens)+float64(now-old.last)*p.perNS < p.burst {
+		if float64(old.tokens)+float64(max(0, now-old.last))*p.perNS < p.burst {
 			l.evictedNotFull.Add(1)
 			rateLimitEvictions.Add(context.Background(), 1, metric.WithAttributes(attribute.Bool("full", false)))
 		}
