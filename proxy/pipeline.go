@@ -674,9 +674,7 @@ func (r *run) collectLinks(b *bundleNode, arr int) (int, error) {
 			}
 			if keyName(key) == "relation" {
 				rel, _ := fjson.StringValue(r.body, ks, ke)
-				if rel == "next" || rel == "previous" || rel == "prev" || rel == "last" {
-					b.hasPaging = true
-				}
+				b.hasPaging = b.hasPaging || pagingRelation(rel)
 			}
 			return ke, nil
 		})
@@ -686,6 +684,20 @@ func (r *run) collectLinks(b *bundleNode, arr int) (int, error) {
 	}
 	b.linkURLs = append(b.linkURLs, span{arr, end})
 	return end, nil
+}
+
+// pagingRelation reports whether a Bundle.link relation says the Bundle is
+// one page of more: next, previous (prev) or last, compared as RFC 8288
+// compares relation types (in any case), any of several separated by
+// white space. A paged Bundle never keeps its total (decrementedTotal).
+func pagingRelation(rel string) bool {
+	for _, f := range strings.Fields(rel) {
+		switch strings.ToLower(f) {
+		case "next", "previous", "prev", "last":
+			return true
+		}
+	}
+	return false
 }
 
 func labelStrings(s labels.Set) []string {
