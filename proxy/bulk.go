@@ -380,8 +380,8 @@ func (s *Server) loadBlocks(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading open alerts: %w", err)
 	}
-	for _, a := range open {
-		if a.Blocking {
+	for _, a := range open { // newest first: a block names its newest alert
+		if _, held := s.blocked.by[a.Caller]; a.Blocking && !held {
 			s.blocked.by[a.Caller] = a.ID
 		}
 	}

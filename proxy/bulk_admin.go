@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -103,15 +104,37 @@ func (s *Server) clearAlert(c *gin.Context) {
 		writeOutcome(c.Writer, http.StatusNotFound, "not-found", "no such alert")
 		return
 	}
-	s.blocked.mu.Lock()
-	if s.blocked.by[a.Caller] == a.ID {
-		delete(s.blocked.by, a.Caller)
-	}
-	s.blocked.mu.Unlock()
+	s.unblockCleared(ctx, c.GetString(requestIDKey), a)
 	s.log.Info("alert cleared", "request_id", c.GetString(requestIDKey), "alert_id", a.ID, "cleared_by", a.ClearedBy)
 	s.securityEvent(c, siem.Event{Kind: siem.KindAlertCleared, Severity: siem.SeverityNotice, AlertID: a.ID,
 		Reason: "cleared by " + a.ClearedBy})
 	c.JSON(http.StatusOK, a)
+}
+
+// unblockCleared lifts the block of a's caller unless another open
+// blocking alert flags the same caller: one pull of concurrent large
+// searches raises several, and clearing the one that happened to be held
+// (after a restart, the oldest) let the caller through while the others
+// still said blocking. When the open alerts cannot be read the block
+// stays (a clear of the same alert again retries).
+func (s *Server) unblockCleared(ctx context.Context, requestID string, a Alert) {
+	open, err := s.alerts.Alerts(ctx, false)
+	if err != nil {
+		s.log.Error("open alerts could not be read; the caller stays blocked", "request_id", requestID, "alert_id", a.ID, "error", err.Error())
+		return
+	}
+	s.blocked.mu.Lock()
+	defer s.blocked.mu.Unlock()
+	if held, ok := s.blocked.by[a.Caller]; !ok || held != a.ID {
+		return // not blocked, or by another alert
+	}
+	for _, o := range open { // newest first
+		if o.Blocking && o.Caller == a.Caller && o.ID != a.ID {
+			s.blocked.by[a.Caller] = o.ID
+			return
+		}
+	}
+	delete(s.blocked.by, a.Caller)
 }
 
 // flaggedIs reports whether caller is the caller alert a flags: the same

@@ -1,8 +1,17 @@
 package proxy
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/rego"
 )
 
 // TestLimiterClockStepBack: a wall clock stepped back an hour (NTP, a
@@ -24,5 +33,71 @@ func TestLimiterClockStepBack(t *testing.T) {
 		if v := l.allow(0, vals); !v.ok {
 			t.Fatalf("request %d after the clock went back an hour refused for %s (%s bucket)", i, v.retryAfter, dimNames[v.dim])
 		}
+	}
+}
+
+// TestClearOneOfTwoBlockingAlerts: a caller flagged twice (concurrent
+// large searches each crossing the threshold) stays blocked until both
+// alerts are cleared, whichever is cleared first, after a restart too.
+func TestClearOneOfTwoBlockingAlerts(t *testing.T) {
+	t.Parallel()
+	for _, first := range []string{"bulk-old", "bulk-new"} {
+		t.Run(first, func(t *testing.T) {
+			t.Parallel()
+			store := openAlerts(t)
+			at := time.Now().Add(-time.Hour)
+			for i, id := range []string{"bulk-old", "bulk-new"} {
+				a := Alert{ID: id, Kind: AlertKindBulkPatients, Status: AlertOpen, Caller: "sub:eve", Subject: "eve", Client: "app-e",
+					Blocking: true, RaisedAt: at.Add(time.Duration(i) * time.Minute)}
+				if err := store.PutAlert(t.Context(), a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv := blockServer(t, store)
+			second := map[string]string{"bulk-old": "bulk-new", "bulk-new": "bulk-old"}[first]
+			clearAs(t, srv, first)
+			if id, ok := srv.Blocked("eve", "app-e"); !ok || id != second {
+				t.Fatalf("after clearing %s: Blocked = %q, %v; want still blocked by %s", first, id, ok, second)
+			}
+			// The same through the FHIR edge.
+			req := httptest.NewRequest(http.MethodGet, "/fhir/Observation/o1", nil)
+			req.Header.Set("Authorization", "Bearer eve|Organization/e|app-e|"+readScopes)
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, req)
+			if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), second) {
+				t.Fatalf("blocked caller after one clear: %d %s", rec.Code, rec.Body)
+			}
+			clearAs(t, srv, second)
+			if id, ok := srv.Blocked("eve", "app-e"); ok {
+				t.Fatalf("still blocked by %s after both clears", id)
+			}
+		})
+	}
+}
+
+func blockServer(t *testing.T, store AlertStore) *Server {
+	t.Helper()
+	eng, err := policy.New(t.Context(), rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("http://upstream.invalid/fhir")
+	srv, err := New(Options{Upstream: u, Protection: Protection{Bulk: BulkRules{Enabled: true, MaxPatients: 5, Block: true}}},
+		Deps{Labeller: labels.Default(), Decider: eng, Ledger: &fakeLedger{}, Auth: idAuth{}, Consents: &fakeConsents{},
+			Alerts: store, Events: &recEvents{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func clearAs(t *testing.T, srv *Server, id string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/admin/alerts/"+id+"/clear", nil)
+	req.Header.Set("Authorization", "Bearer aud|Organization/ops|console|"+authn.AuditorScope)
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("clear %s: %d %s", id, rec.Code, rec.Body)
 	}
 }
