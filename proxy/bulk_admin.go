@@ -14,12 +14,10 @@ import (
 // refuseBlocked answers 403 to a caller blocked by an open bulk-access
 // alert, before anything is sent upstream: on /fhir and on /admin alike
 // (a blocked caller holding an admin role neither reads the ledger nor
-// clears alerts until another auditor clears its own).
+// clears alerts until another auditor clears its own). Blocks hold with
+// detection turned off too: protection.bulk.enabled: false stops new
+// alerts, it does not pardon the callers already flagged.
 func (s *Server) refuseBlocked(c *gin.Context) {
-	if s.bulk == nil {
-		c.Next()
-		return
-	}
 	if id, ok := s.blockedBy(bulkKey(callerOf(c))); ok {
 		writeOutcome(c.Writer, http.StatusForbidden, "forbidden",
 			"this caller is blocked pending review of security alert "+id+"; an auditor must clear it")
@@ -33,9 +31,6 @@ func (s *Server) refuseBlocked(c *gin.Context) {
 // this subject and client, as refuseBlocked would find it: the web
 // console asks it for the calls it answers from the ledger itself.
 func (s *Server) Blocked(subject, client string) (alertID string, blocked bool) {
-	if s.bulk == nil {
-		return "", false
-	}
 	return s.blockedBy(bulkKey(authn.Caller{Subject: subject, Client: client}))
 }
 

@@ -101,3 +101,41 @@ func clearAs(t *testing.T, srv *Server, id string) {
 		t.Fatalf("clear %s: %d %s", id, rec.Code, rec.Body)
 	}
 }
+
+// TestBlockHoldsWithDetectionOff: a server started with bulk detection
+// off keeps refusing a caller an open blocking alert flags, and the
+// alert can still be listed and cleared.
+func TestBlockHoldsWithDetectionOff(t *testing.T) {
+	t.Parallel()
+	store := openAlerts(t)
+	a := Alert{ID: "bulk-off", Kind: AlertKindBulkPatients, Status: AlertOpen, Caller: "sub:eve", Subject: "eve", Client: "app-e",
+		Blocking: true, RaisedAt: time.Now()}
+	if err := store.PutAlert(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policy.New(t.Context(), rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("http://upstream.invalid/fhir")
+	srv, err := New(Options{Upstream: u}, // Protection.Bulk not enabled
+		Deps{Labeller: labels.Default(), Decider: eng, Ledger: &fakeLedger{}, Auth: idAuth{}, Consents: &fakeConsents{},
+			Alerts: store, Events: &recEvents{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := srv.Blocked("eve", "app-e"); !ok || id != "bulk-off" {
+		t.Fatalf("Blocked = %q, %v with detection off; want bulk-off", id, ok)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/fhir/Observation/o1", nil)
+	req.Header.Set("Authorization", "Bearer eve|Organization/e|app-e|"+readScopes)
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "bulk-off") {
+		t.Fatalf("flagged caller with detection off: %d %s, want 403", rec.Code, rec.Body)
+	}
+	clearAs(t, srv, "bulk-off")
+	if id, ok := srv.Blocked("eve", "app-e"); ok {
+		t.Fatalf("still blocked by %s after the clear", id)
+	}
+}

@@ -184,10 +184,11 @@ type protection struct {
 func openProtection(ctx context.Context, cfg Config, db *bbolt.DB, ledger *audit.Ledger, sealer *seal.Sealer, log *slog.Logger) (*protection, error) {
 	p := &protection{}
 	var err error
-	if cfg.Protection.Bulk.Enabled {
-		if p.alerts, err = proxy.OpenAlerts(db, alertSealing(sealer)...); err != nil {
-			return nil, err
-		}
+	// The alerts are opened with bulk detection off too: its open alerts
+	// stay listed and clearable, and their blocks hold (turning detection
+	// off for a load test must not pardon the callers it flagged).
+	if p.alerts, err = proxy.OpenAlerts(db, alertSealing(sealer)...); err != nil {
+		return nil, err
 	}
 	if !cfg.SIEM.enabled() {
 		return p, nil
