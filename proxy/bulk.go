@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sort"
 	"sync"
 	"time"
 
@@ -329,7 +330,17 @@ func (s *Server) raiseAlert(ctx context.Context, a *Alert) {
 	}
 	if s.alerts != nil {
 		if err := s.alerts.PutAlert(ctx, *a); err != nil {
-			s.log.Error("bulk-access alert could not be stored", "alert_id", a.ID, "error", err.Error())
+			// Kept in memory, listed and clearable as a stored one is: a
+			// block naming an alert no one can find or clear held until
+			// a restart, which then dropped it.
+			s.log.Error("bulk-access alert could not be stored; it is kept in memory until cleared and lost at a restart",
+				"alert_id", a.ID, "error", err.Error())
+			s.blocked.mu.Lock()
+			if s.blocked.unstored == nil {
+				s.blocked.unstored = map[string]Alert{}
+			}
+			s.blocked.unstored[a.ID] = *a
+			s.blocked.mu.Unlock()
 		}
 	}
 	if a.Blocking {
@@ -355,6 +366,34 @@ func (s *Server) raiseAlert(ctx context.Context, a *Alert) {
 type blockList struct {
 	mu sync.RWMutex
 	by map[string]string // caller key → alert id
+	// unstored are the alerts the store refused (raiseAlert), by id.
+	unstored map[string]Alert
+}
+
+// unstoredAlert returns the alert id the store refused, if any.
+func (s *Server) unstoredAlert(id string) (Alert, bool) {
+	s.blocked.mu.RLock()
+	defer s.blocked.mu.RUnlock()
+	a, ok := s.blocked.unstored[id]
+	return a, ok
+}
+
+// alertList lists the stored alerts and those the store refused, open
+// ones only unless all, newest first.
+func (s *Server) alertList(ctx context.Context, all bool) ([]Alert, error) {
+	list, err := s.alerts.Alerts(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	s.blocked.mu.RLock()
+	for _, a := range s.blocked.unstored {
+		if all || a.Status == AlertOpen {
+			list = append(list, a)
+		}
+	}
+	s.blocked.mu.RUnlock()
+	sort.SliceStable(list, func(i, j int) bool { return list[i].RaisedAt.After(list[j].RaisedAt) })
+	return list, nil
 }
 
 func (s *Server) block(caller, alertID string) {

@@ -58,7 +58,7 @@ func (s *Server) listAlerts(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"alerts": []Alert{}, "count": 0})
 		return
 	}
-	list, err := s.alerts.Alerts(c.Request.Context(), status == "all")
+	list, err := s.alertList(c.Request.Context(), status == "all")
 	if err != nil {
 		s.log.Error("alerts could not be read", "request_id", c.GetString(requestIDKey), "error", err.Error())
 		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the alerts could not be read")
@@ -76,6 +76,9 @@ func (s *Server) clearAlert(c *gin.Context) {
 	ctx := c.Request.Context()
 	clearer := callerOf(c)
 	a, ok, err := s.alerts.GetAlert(ctx, id)
+	if err == nil && !ok {
+		a, ok = s.unstoredAlert(id)
+	}
 	if err == nil && ok && a.Status == AlertOpen && flaggedIs(a, clearer) {
 		// Separation of duties: the flagged caller does not judge its own
 		// alert, nor lift its own block.
@@ -88,7 +91,11 @@ func (s *Server) clearAlert(c *gin.Context) {
 	if err == nil && ok && a.Status == AlertOpen {
 		now := time.Now().UTC()
 		a.Status, a.ClearedAt, a.ClearedBy = AlertCleared, &now, clearer.Subject
-		err = s.alerts.PutAlert(ctx, a)
+		if err = s.alerts.PutAlert(ctx, a); err == nil {
+			s.blocked.mu.Lock()
+			delete(s.blocked.unstored, a.ID)
+			s.blocked.mu.Unlock()
+		}
 	}
 	switch {
 	case err != nil:
@@ -113,7 +120,7 @@ func (s *Server) clearAlert(c *gin.Context) {
 // still said blocking. When the open alerts cannot be read the block
 // stays (a clear of the same alert again retries).
 func (s *Server) unblockCleared(ctx context.Context, requestID string, a Alert) {
-	open, err := s.alerts.Alerts(ctx, false)
+	open, err := s.alertList(ctx, false)
 	if err != nil {
 		s.log.Error("open alerts could not be read; the caller stays blocked", "request_id", requestID, "alert_id", a.ID, "error", err.Error())
 		return

@@ -1,10 +1,14 @@
 package proxy
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,5 +141,62 @@ func TestBlockHoldsWithDetectionOff(t *testing.T) {
 	clearAs(t, srv, "bulk-off")
 	if id, ok := srv.Blocked("eve", "app-e"); ok {
 		t.Fatalf("still blocked by %s after the clear", id)
+	}
+}
+
+// flakyAlerts refuses PutAlert while fail is set.
+type flakyAlerts struct {
+	*BoltAlerts
+	fail atomic.Bool
+}
+
+func (f *flakyAlerts) PutAlert(ctx context.Context, a Alert) error {
+	if f.fail.Load() {
+		return errors.New("disk full")
+	}
+	return f.BoltAlerts.PutAlert(ctx, a)
+}
+
+// TestUnstoredAlertListedAndClearable: an alert the store refused still
+// blocks, and the on-call can see it and an auditor clear it (before,
+// GET /admin/alerts did not list it and its clear answered 404, so the
+// block held until a restart, which dropped it).
+func TestUnstoredAlertListedAndClearable(t *testing.T) {
+	t.Parallel()
+	store := &flakyAlerts{BoltAlerts: openAlerts(t)}
+	store.fail.Store(true)
+	h := newHarness(t, observationUpstream, withBulk(BulkRules{MaxPatients: 5, Block: true}, store, &recEvents{}))
+	eve := "eve|Organization/e|app-e|" + readScopes
+	auditor := "aud|Organization/ops|console|" + authn.AuditorScope
+	for i := 1; i <= 6; i++ {
+		if resp, body := h.get(fmt.Sprintf("/fhir/Observation/o%d", i), eve); resp.StatusCode != 200 {
+			t.Fatalf("read %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	id := h.ledger.entries[5].Alert
+	if resp, body := h.get("/fhir/Observation/o7", eve); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, id) || id == "" {
+		t.Fatalf("flagged caller: %d %s, want 403 naming %q", resp.StatusCode, body, id)
+	}
+	if resp, body := h.get("/admin/alerts", auditor); resp.StatusCode != 200 || !strings.Contains(body, id) || !strings.Contains(body, `"count":1`) {
+		t.Fatalf("GET /admin/alerts: %d %s, want the unstored alert %s", resp.StatusCode, body, id)
+	}
+	if resp, body := h.post("/admin/alerts/"+id+"/clear", auditor, ""); resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("clear with the store still failing: %d %s, want 500", resp.StatusCode, body)
+	}
+	if resp, _ := h.get("/fhir/Observation/o7", eve); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("after a failed clear: %d, want still 403", resp.StatusCode)
+	}
+	store.fail.Store(false)
+	if resp, body := h.post("/admin/alerts/"+id+"/clear", auditor, ""); resp.StatusCode != 200 || !strings.Contains(body, `"status":"cleared"`) {
+		t.Fatalf("clear: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := h.get("/fhir/Observation/o7", eve); resp.StatusCode != 200 {
+		t.Fatalf("after the clear: %d %s", resp.StatusCode, body)
+	}
+	if a, ok, err := store.GetAlert(t.Context(), id); err != nil || !ok || a.Status != AlertCleared {
+		t.Fatalf("stored after the clear: %+v %v %v", a, ok, err)
+	}
+	if _, body := h.get("/admin/alerts", auditor); !strings.Contains(body, `"count":0`) {
+		t.Fatalf("open alerts after the clear: %s", body)
 	}
 }
