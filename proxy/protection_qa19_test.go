@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -198,5 +200,50 @@ func TestUnstoredAlertListedAndClearable(t *testing.T) {
 	}
 	if _, body := h.get("/admin/alerts", auditor); !strings.Contains(body, `"count":0`) {
 		t.Fatalf("open alerts after the clear: %s", body)
+	}
+}
+
+// TestBatchChargesItsEntries: a batch of GETs costs as many read tokens
+// as it has entries (before, one write token), so batching reads does
+// not lift the read limit; a batch larger than the burst still passes
+// once, and the Bundle reaches the FHIR server unchanged.
+func TestBatchChargesItsEntries(t *testing.T) {
+	t.Parallel()
+	var got atomic.Value
+	upstream := func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			b, _ := io.ReadAll(r.Body)
+			got.Store(string(b))
+			w.Header().Set("Content-Type", "application/fhir+json")
+			_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"batch-response","entry":[]}`))
+			return
+		}
+		observationUpstream(w, r)
+	}
+	h := newHarness(t, upstream, withLimits(RateLimits{Read: Limit{Rate: 0.01, Burst: 10}, ClientFactor: 100, OrgFactor: 100}, nil))
+	alice := "alice|Organization/a|app-a|" + readScopes
+	var entries []string
+	for i := range 50 {
+		entries = append(entries, fmt.Sprintf(`{"request":{"method":"GET","url":"Observation/o%d"}}`, i))
+	}
+	bundle := `{"resourceType":"Bundle","type":"batch","entry":[` + strings.Join(entries, ",") + `]}`
+	if resp, body := h.post("/fhir/", alice, bundle); resp.StatusCode == http.StatusTooManyRequests {
+		t.Fatalf("first batch: %d %s, want it let through (the read bucket holds tokens)", resp.StatusCode, body)
+	}
+	if s, _ := got.Load().(string); s != bundle {
+		t.Fatalf("the FHIR server got another body than the caller's: %d bytes of %d", len(s), len(bundle))
+	}
+	resp, body := h.get("/fhir/Observation/o1", alice)
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "read") {
+		t.Fatalf("a read after a 50-GET batch with a read burst of 10: %d %s, want 429", resp.StatusCode, body)
+	}
+	if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); ra < 3000 {
+		t.Fatalf("Retry-After = %q, want the debt of about 40 reads at 0.01/s", resp.Header.Get("Retry-After"))
+	}
+	if resp, _ := h.post("/fhir/", alice, bundle); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("second batch: %d, want 429", resp.StatusCode)
+	}
+	if resp, _ := h.get("/fhir/Observation/o1", "bob|Organization/b|app-b|"+readScopes); resp.StatusCode != 200 {
+		t.Fatalf("another caller: %d", resp.StatusCode)
 	}
 }

@@ -1,13 +1,17 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -238,6 +242,41 @@ func (l *limiter) allow(class int, values [numDims]string) verdict {
 	return verdict{ok: true}
 }
 
+// allowN takes n tokens from each of the caller's buckets for the class
+// when each holds at least one, leaving it in debt when it holds fewer
+// than n; or none, as allow does.
+func (l *limiter) allowN(class int, values [numDims]string, n int) verdict {
+	if n <= 1 {
+		return l.allow(class, values)
+	}
+	now := l.now().UnixNano()
+	for d, v := range values {
+		p := l.params[class][d]
+		if v == "" || p.perNS == 0 {
+			continue
+		}
+		ok, wait, note := l.takeN(l.key(class, d, v), p, now, float64(n))
+		if !ok {
+			var before [numDims]string
+			copy(before[:d], values[:d])
+			l.refundN(class, before, n)
+			return verdict{retryAfter: wait, dim: d, note: note}
+		}
+	}
+	return verdict{ok: true}
+}
+
+// refundN gives back what a successful allowN(class, values, n) took.
+func (l *limiter) refundN(class int, values [numDims]string, n int) {
+	for d, v := range values {
+		p := l.params[class][d]
+		if v == "" || p.perNS == 0 {
+			continue
+		}
+		l.refundTokens(l.key(class, d, v), p, float64(n))
+	}
+}
+
 // key is a keyed hash of (class, dimension, value): the value's maphash
 // under the process's random seed, moved by an odd constant per class and
 // dimension (a bijection, so two values collide in one class only if
@@ -250,6 +289,11 @@ func (l *limiter) shard(key uint64) *lshard { return &l.shards[key%limiterShards
 
 // take refills and takes a token from the bucket of key.
 func (l *limiter) take(key uint64, p bucketParams, now int64) (ok bool, wait time.Duration, note bool) {
+	return l.takeN(key, p, now, 1)
+}
+
+// takeN refills the bucket of key and, when it holds a token, takes n.
+func (l *limiter) takeN(key uint64, p bucketParams, now int64, n float64) (ok bool, wait time.Duration, note bool) {
 	s := l.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -260,7 +304,7 @@ func (l *limiter) take(key uint64, p bucketParams, now int64) (ok bool, wait tim
 	tokens := math.Min(p.burst, float64(e.tokens)+float64(max(0, now-e.last))*p.perNS)
 	e.last = now
 	if tokens >= 1 {
-		e.tokens = float32(tokens - 1)
+		e.tokens = float32(tokens - n)
 		return true, 0, false
 	}
 	e.tokens = float32(tokens)
@@ -271,13 +315,17 @@ func (l *limiter) take(key uint64, p bucketParams, now int64) (ok bool, wait tim
 }
 
 // refund gives back one token to the bucket of key, if it is still held.
-func (l *limiter) refund(key uint64, p bucketParams, now int64) {
+func (l *limiter) refund(key uint64, p bucketParams, now int64) { l.refundTokens(key, p, 1) }
+
+// refundTokens gives back n tokens to the bucket of key, if it is still
+// held.
+func (l *limiter) refundTokens(key uint64, p bucketParams, n float64) {
 	s := l.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if i, ok := s.idx[key]; ok {
 		e := &s.ents[i]
-		e.tokens = float32(math.Min(p.burst, float64(e.tokens)+1))
+		e.tokens = float32(math.Min(p.burst, float64(e.tokens)+n))
 	}
 }
 
@@ -404,7 +452,104 @@ func fhirClass(method, path string) int {
 // rateLimitFHIR and rateLimitAdmin run after authentication: the caller
 // is known, and nothing has been sent upstream.
 func (s *Server) rateLimitFHIR(c *gin.Context) {
-	s.rateLimit(c, fhirClass(c.Request.Method, c.Param("path")))
+	class := fhirClass(c.Request.Method, c.Param("path"))
+	if s.limits != nil && class == 3 && isBatchRequest(c.Request.Method, c.Param("path")) {
+		s.rateLimitBatch(c)
+		return
+	}
+	s.rateLimit(c, class)
+}
+
+func isBatchRequest(method, path string) bool {
+	req, err := parseFHIRPath(method, path)
+	return err == nil && req.Interaction == Batch
+}
+
+// rateLimitBatch charges a batch or transaction as the requests its
+// entries stand for: one write token for the Bundle, then one token of
+// each entry's class (a GET entry a read or search, any other a write).
+// A Bundle of ten thousand GETs was one write token, so the read and
+// search limits were no limit to a caller that batched its reads. The
+// entries' tokens are taken when each bucket holds at least one, and may
+// leave it in debt: a Bundle larger than the burst passes, and the caller
+// waits for the refill before the next request of that class.
+func (s *Server) rateLimitBatch(c *gin.Context) {
+	counts, ok := s.batchEntryClasses(c)
+	if !ok {
+		return // answered
+	}
+	caller := callerOf(c)
+	vals := [numDims]string{caller.Subject, caller.Client, caller.Org}
+	type charge struct{ class, n int }
+	charges := []charge{{3, 1}}
+	for class, n := range counts {
+		if n > 0 {
+			charges = append(charges, charge{class, n})
+		}
+	}
+	for i, ch := range charges {
+		v := s.limits.allowN(ch.class, vals, ch.n)
+		if !v.ok {
+			for _, done := range charges[:i] {
+				s.limits.refundN(done.class, vals, done.n)
+			}
+			s.refuseRate(c, ch.class, v)
+			return
+		}
+	}
+	c.Next()
+}
+
+// batchEntryClasses reads a batch's body (restoring it for the handler)
+// and counts its entries by route class. A body the handler will refuse
+// (too large, not a Bundle) counts no entry: the handler answers it.
+func (s *Server) batchEntryClasses(c *gin.Context) (counts [len(classNames)]int, ok bool) {
+	r := c.Request
+	if r.Body == nil || r.Body == http.NoBody {
+		return counts, true
+	}
+	limit := s.opts.MaxRequestBodyBytes
+	buf, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", "the request body could not be read")
+		c.Abort()
+		return counts, false
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+	if int64(len(buf)) > limit {
+		return counts, true // 413 from the handler
+	}
+	var b struct {
+		Entry []struct {
+			Request struct {
+				Method string `json:"method"`
+				URL    string `json:"url"`
+			} `json:"request"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(buf, &b) != nil {
+		return counts, true // 400 from the handler
+	}
+	for _, e := range b.Entry {
+		m := strings.ToUpper(e.Request.Method)
+		if m != http.MethodGet && m != http.MethodHead {
+			counts[3]++
+			continue
+		}
+		path, _, _ := strings.Cut(e.Request.URL, "?")
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		class := fhirClass(http.MethodGet, path)
+		if class == 0 && strings.Contains(e.Request.URL, "?") {
+			class = 1 // a query on a read is a search's cost at least
+		}
+		counts[class]++
+	}
+	return counts, true
 }
 
 func (s *Server) rateLimitAdmin(c *gin.Context) { s.rateLimit(c, 4) }
@@ -420,6 +565,12 @@ func (s *Server) rateLimit(c *gin.Context, class int) {
 		c.Next()
 		return
 	}
+	s.refuseRate(c, class, v)
+}
+
+// refuseRate answers 429 for the bucket of v that refused.
+func (s *Server) refuseRate(c *gin.Context, class int, v verdict) {
+	caller := callerOf(c)
 	rateLimitRefusals.Add(c.Request.Context(), 1, refusalAttrs(class, v.dim))
 	if v.note {
 		s.log.Warn("rate limit reached", "request_id", c.GetString(requestIDKey), "class", classNames[class],
