@@ -247,3 +247,25 @@ func TestBatchChargesItsEntries(t *testing.T) {
 		t.Fatalf("another caller: %d", resp.StatusCode)
 	}
 }
+
+// TestLimiterRefundUnderOwnBurst: when a smaller organisation bucket
+// refuses, the subject's token comes back in full (it was capped at the
+// organisation's burst).
+func TestLimiterRefundUnderOwnBurst(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{}
+	clock.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	l := newLimiter(RateLimits{Read: Limit{Rate: 0.001, Burst: 4}, ClientFactor: 1, OrgFactor: 0.25}.withDefaults())
+	l.now = clock.now
+	if v := l.allow(0, [numDims]string{"s", "c", "o"}); !v.ok { // subject 3 left, org 0
+		t.Fatal("first request refused")
+	}
+	if v := l.allow(0, [numDims]string{"s", "c", "o"}); v.ok || v.dim != dimOrg {
+		t.Fatalf("second = %+v, want the org to refuse", v)
+	}
+	for i := range 3 { // the subject still holds 3
+		if v := l.allow(0, [numDims]string{"s", fmt.Sprint("c", i), fmt.Sprint("o", i)}); !v.ok {
+			t.Fatalf("subject's request %d with another org refused (%s): its refund was capped", i+1, dimNames[v.dim])
+		}
+	}
+}

@@ -222,7 +222,6 @@ type verdict struct {
 func (l *limiter) allow(class int, values [numDims]string) verdict {
 	now := l.now().UnixNano()
 	var taken [numDims]uint64
-	n := 0
 	for d, v := range values {
 		p := l.params[class][d]
 		if v == "" || p.perNS == 0 {
@@ -231,13 +230,18 @@ func (l *limiter) allow(class int, values [numDims]string) verdict {
 		key := l.key(class, d, v)
 		ok, wait, note := l.take(key, p, now)
 		if !ok {
-			for _, k := range taken[:n] {
-				l.refund(k, p, now)
+			// Each bucket gets its token back under its own burst: the
+			// refusing bucket's capped the refund, so a subject whose
+			// organisation's burst is smaller (org_factor < 1) lost
+			// tokens to every refusal of the organisation.
+			for td := range d {
+				if taken[td] != 0 {
+					l.refund(taken[td], l.params[class][td], now)
+				}
 			}
 			return verdict{retryAfter: wait, dim: d, note: note}
 		}
-		taken[n] = key
-		n++
+		taken[d] = key
 	}
 	return verdict{ok: true}
 }
