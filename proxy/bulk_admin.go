@@ -88,7 +88,8 @@ func (s *Server) clearAlert(c *gin.Context) {
 			"separation of duties: this alert flags you (the clearer's subject or client is the flagged caller's); another auditor must clear it")
 		return
 	}
-	if err == nil && ok && a.Status == AlertOpen {
+	clearing := err == nil && ok && a.Status == AlertOpen
+	if clearing {
 		now := time.Now().UTC()
 		a.Status, a.ClearedAt, a.ClearedBy = AlertCleared, &now, clearer.Subject
 		if err = s.alerts.PutAlert(ctx, a); err == nil {
@@ -107,9 +108,14 @@ func (s *Server) clearAlert(c *gin.Context) {
 		return
 	}
 	s.unblockCleared(ctx, c.GetString(requestIDKey), a)
-	s.log.Info("alert cleared", "request_id", c.GetString(requestIDKey), "alert_id", a.ID, "cleared_by", a.ClearedBy)
-	s.securityEvent(c, siem.Event{Kind: siem.KindAlertCleared, Severity: siem.SeverityNotice, AlertID: a.ID,
-		Reason: "cleared by " + a.ClearedBy})
+	if clearing {
+		// A clear of an alert cleared before answers it as it is and
+		// records nothing: the SIEM had one alert_cleared per repeat,
+		// each naming the first clearer, whoever sent it.
+		s.log.Info("alert cleared", "request_id", c.GetString(requestIDKey), "alert_id", a.ID, "cleared_by", a.ClearedBy)
+		s.securityEvent(c, siem.Event{Kind: siem.KindAlertCleared, Severity: siem.SeverityNotice, AlertID: a.ID,
+			Reason: "cleared by " + a.ClearedBy})
+	}
 	c.JSON(http.StatusOK, a)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/rego"
+	"github.com/ds4p/ds4p/siem"
 )
 
 // TestLimiterClockStepBack: a wall clock stepped back an hour (NTP, a
@@ -267,5 +268,28 @@ func TestLimiterRefundUnderOwnBurst(t *testing.T) {
 		if v := l.allow(0, [numDims]string{"s", fmt.Sprint("c", i), fmt.Sprint("o", i)}); !v.ok {
 			t.Fatalf("subject's request %d with another org refused (%s): its refund was capped", i+1, dimNames[v.dim])
 		}
+	}
+}
+
+// TestClearTwiceRecordsOneClear: clearing a cleared alert again answers
+// it as it is, without a second alert_cleared event.
+func TestClearTwiceRecordsOneClear(t *testing.T) {
+	t.Parallel()
+	store := openAlerts(t)
+	ev := &recEvents{}
+	a := Alert{ID: "bulk-twice", Kind: AlertKindBulkPatients, Status: AlertOpen, Caller: "sub:eve", Subject: "eve", Client: "app-e",
+		Blocking: true, RaisedAt: time.Now()}
+	if err := store.PutAlert(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, observationUpstream, withBulk(BulkRules{MaxPatients: 5, Block: true}, store, ev))
+	for _, who := range []string{"aud", "aud2"} {
+		resp, body := h.post("/admin/alerts/bulk-twice/clear", who+"|Organization/ops|console-"+who+"|"+authn.AuditorScope, "")
+		if resp.StatusCode != 200 || !strings.Contains(body, `"cleared_by":"aud"`) {
+			t.Fatalf("clear by %s: %d %s, want 200 cleared by aud", who, resp.StatusCode, body)
+		}
+	}
+	if k := ev.kinds(); k[siem.KindAlertCleared] != 1 {
+		t.Fatalf("events = %v, want one alert_cleared", k)
 	}
 }
