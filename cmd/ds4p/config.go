@@ -318,19 +318,30 @@ func (c *Config) envVars() map[string]func(string) error {
 }
 
 // applyEnv reads every DS4P_* variable set in env; an unknown DS4P_ name is
-// an error, so that a typo never silently falls back to a default.
+// an error, so that a typo never silently falls back to a default. So is a
+// variable set to nothing: DS4P_ISSUER=${ISSUER} in a compose file or a
+// Kubernetes manifest whose value went missing would otherwise clear the
+// config file's issuer (tokens for any issuer accepted), TLS certificate
+// (plain HTTP), policy directory or config file itself, without a word.
 func (c *Config) applyEnv(env []string) error {
 	setters := c.envVars()
 	var errs []error
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(k, "DS4P_") || k == "DS4P_CONFIG" {
+		if !strings.HasPrefix(k, "DS4P_") {
 			continue
 		}
 		set, ok := setters[k]
-		if !ok {
+		if !ok && k != "DS4P_CONFIG" {
 			errs = append(errs, fmt.Errorf("environment: unknown variable %s", k))
 			continue
+		}
+		if v == "" {
+			errs = append(errs, fmt.Errorf("environment: %s is set but empty: unset it to keep the config file's value or the default, or give it a value", k))
+			continue
+		}
+		if !ok {
+			continue // DS4P_CONFIG, read by loadConfig
 		}
 		if err := set(v); err != nil {
 			errs = append(errs, fmt.Errorf("environment: %s: %w", k, err))
@@ -504,7 +515,13 @@ func appendNew(errs []error, err error) []error {
 func loadConfig(args []string, env []string) (Config, error) {
 	c := defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	configPath := fs.String("config", os.Getenv("DS4P_CONFIG"), "YAML configuration file")
+	envConfig := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "DS4P_CONFIG="); ok {
+			envConfig = v
+		}
+	}
+	configPath := fs.String("config", envConfig, "YAML configuration file")
 	// First pass: only to find --config; the flag values are re-applied last.
 	probe := c
 	probe.bindFlags(fs)
