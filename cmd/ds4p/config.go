@@ -436,16 +436,23 @@ func (c Config) Validate() error {
 	if c.Upstream == "" {
 		errs = append(errs, errors.New("upstream: required (--upstream, DS4P_UPSTREAM or upstream: in the config file)"))
 	} else if u, err := url.Parse(c.Upstream); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		errs = append(errs, fmt.Errorf("upstream: %q is not an absolute http(s) URL", c.Upstream))
+		errs = append(errs, fmt.Errorf("upstream: %s is not an absolute http(s) URL", shownURL(c.Upstream)))
 	} else {
 		upstreamOK = true
 		if u.Scheme == "http" && c.UpstreamCAFile != "" {
-			errs = append(errs, fmt.Errorf("upstream_ca_file: set, but the upstream %s is plain http: the CA would not be used (an https upstream?)", c.Upstream))
+			errs = append(errs, fmt.Errorf("upstream_ca_file: set, but the upstream %s is plain http: the CA would not be used (an https upstream?)", shownURL(c.Upstream)))
 		}
 	}
 	for _, a := range c.UpstreamAliases {
 		if u, err := url.Parse(a); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			errs = append(errs, fmt.Errorf("upstream_aliases: %q is not an absolute http(s) URL", a))
+			errs = append(errs, fmt.Errorf("upstream_aliases: %s is not an absolute http(s) URL", shownURL(a)))
+		}
+	}
+	// Here, not only when the verifier is built: before the data directory
+	// is made, and without the URL's password or query in the message.
+	if a := c.Auth.JWKSURL; a != "" {
+		if u, err := url.Parse(a); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			errs = append(errs, fmt.Errorf("auth.jwks_url: %s is not an absolute http(s) URL", shownURL(a)))
 		}
 	}
 	if c.DataDir == "" {
@@ -490,6 +497,24 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// shownURL is a configured URL as an error message may show it, quoted:
+// its password and query (which can hold an API key) replaced, and nothing
+// of a value that does not parse as a URL, which could be a secret pasted
+// in the wrong setting.
+func shownURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(a value that is not a URL)"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "redacted"
+	}
+	if u.User != nil {
+		u.User = url.User("redacted") // the user name can be a token too
+	}
+	return strconv.Quote(u.String())
 }
 
 // appendNew appends the errors joined in err that errs does not already

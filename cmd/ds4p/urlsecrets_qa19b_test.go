@@ -1,0 +1,35 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestConfigErrorsShowNoURLSecrets: a refused upstream, alias or JWKS URL
+// is named without its password, user or query.
+func TestConfigErrorsShowNoURLSecrets(t *testing.T) {
+	t.Parallel()
+	const secret = "pw9SECRET"
+	for _, c := range []struct {
+		args []string
+		env  []string
+		key  string
+	}{
+		{[]string{"--dev-auth", "--upstream", "ftp://admin:" + secret + "@ehr.example/fhir"}, nil, "upstream:"},
+		{[]string{"--dev-auth", "--upstream", "ftp://ehr.example/fhir?api_key=" + secret}, nil, "upstream:"},
+		{[]string{"--dev-auth", "--upstream", "http://ehr example/" + secret + "%zz"}, nil, "upstream:"},
+		{[]string{"--dev-auth", "--upstream-ca-file", "/etc/hosts"}, []string{"DS4P_UPSTREAM=http://" + secret + "@ehr.example/fhir"}, "upstream_ca_file:"},
+		{[]string{"--dev-auth", "--upstream", "http://ehr.example/fhir"}, []string{"DS4P_UPSTREAM_ALIASES=ftp://u:" + secret + "@ehr.example/fhir"}, "upstream_aliases:"},
+		{[]string{"--upstream", "http://ehr.example/fhir", "--jwks-url", "ftp://u:" + secret + "@idp.example/jwks"}, nil, "auth.jwks_url:"},
+		{[]string{"--upstream", "http://ehr.example/fhir", "--jwks-url", "idp.example/jwks?token=" + secret}, nil, "auth.jwks_url:"},
+	} {
+		_, err := loadConfig(c.args, c.env)
+		if err == nil || !strings.Contains(err.Error(), c.key) {
+			t.Errorf("%v %v: %v; want an error naming %s", c.args, c.env, err, c.key)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%v %v: the error shows the secret: %v", c.args, c.env, err)
+		}
+	}
+}
