@@ -44,6 +44,9 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 			return nil, fmt.Errorf("storage.key_file: %w", err)
 		}
 	}
+	if err := cfg.preflightFiles(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
@@ -64,6 +67,25 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 		return nil, err
 	}
 	return st, nil
+}
+
+// preflightFiles reads the files a start would stop on once the data
+// directory, database and keys were made (a first start then left them
+// behind): the callers' TLS certificate and key and client CA, the
+// upstream's CA bundle, and the token key file.
+func (c Config) preflightFiles() error {
+	if _, err := c.serverTLS(); err != nil {
+		return err
+	}
+	if _, err := c.upstreamTLS(); err != nil {
+		return err
+	}
+	if f := c.Auth.KeyFile; f != "" {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("auth.key_file: %w", err)
+		}
+	}
+	return nil
 }
 
 func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error {
