@@ -91,16 +91,37 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if tlsConf != nil {
 		ln, scheme = tls.NewListener(ln, tlsConf), "https"
 	}
-	if cfg.Auth.Dev && tlsConf == nil {
-		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
-			log.Warn("dev auth on a non-loopback address without TLS: anyone who can reach it and read a token minted with ds4p token can use it; for development only",
-				"listen", ln.Addr().String())
-		}
+	for _, w := range devAuthWarnings(cfg, ln.Addr(), tlsConf != nil) {
+		log.Warn(w, "listen", ln.Addr().String())
 	}
 	log.Info("ds4p serving", "listen", ln.Addr().String(), "policy_revision", st.engine.Revision(), "dev_auth", cfg.Auth.Dev,
 		"tls", tlsConf != nil, "client_certs_required", cfg.TLS.RequireClientCert, "heap_floor_bytes", heapFloor)
 	fmt.Fprintf(stdout, "ds4p listening on %s://%s/fhir (upstream %s)\n", scheme, ln.Addr(), cfg.Upstream)
 	return serveHTTP(ctx, ln, st.server.Handler(), cfg.Limits.UpstreamTimeout)
+}
+
+// devAuthWarnings are the warnings serve logs when dev auth is on where it
+// may not be development: on an address other machines can reach (with TLS
+// too: whoever reads the data directory's dev signing key, or runs ds4p
+// token on it, mints tokens with any role, purpose and patient), or beside
+// an identity provider's keys (production tokens and dev tokens both
+// accepted).
+func devAuthWarnings(cfg Config, addr net.Addr, tls bool) []string {
+	if !cfg.Auth.Dev {
+		return nil
+	}
+	var out []string
+	if tcp, ok := addr.(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		w := "dev auth (auth.dev, --dev-auth, DS4P_DEV_AUTH) on a non-loopback address: tokens signed with the data directory's dev signing key (ds4p token) are trusted, with any role, purpose and patient; for development only"
+		if !tls {
+			w += "; and without TLS, anyone on the network path can read and reuse them"
+		}
+		out = append(out, w)
+	}
+	if cfg.Auth.JWKSURL != "" || cfg.Auth.KeyFile != "" {
+		out = append(out, "dev auth (auth.dev, --dev-auth, DS4P_DEV_AUTH) is on beside auth.jwks_url or auth.key_file: tokens signed with the data directory's dev signing key are trusted as well as the identity provider's; turn dev auth off in production")
+	}
+	return out
 }
 
 // applyHeapFloor sets the collector's heap floor (heap_floor_bytes) unless
