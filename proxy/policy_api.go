@@ -385,8 +385,20 @@ func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, st
 	for _, p := range order {
 		entries = append(entries, *byPatient[p])
 	}
+	// Simulations count towards bulk-access detection as reads do: a policy
+	// author simulating against patient after patient learns which have
+	// Part 2 consents (QA round 19: none was ever counted).
+	alert := s.bulkCheck(&exchange{caller: author, requestID: requestID}, entries)
+	if alert != nil {
+		for i := range entries {
+			entries[i].Alert = alert.ID
+		}
+	}
 	if err := s.ledger.Append(ctx, entries...); err != nil {
 		return fail(http.StatusInternalServerError, "exception", "the simulation read patient data that could not be recorded; its answer was withheld", err)
+	}
+	if alert != nil {
+		s.raiseAlert(ctx, alert)
 	}
 	return nil
 }
