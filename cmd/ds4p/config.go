@@ -159,7 +159,23 @@ func (c *Config) loadFile(path string) error {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("config: %s: %s", path, yamlProblems(b, err))
 	}
-	return nil
+	// One document: the settings after a '---' (a file joined from two, a
+	// Kubernetes habit) would otherwise be ignored without a word.
+	// An empty document (a trailing ---) sets nothing and is let be.
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("config: %s: %s", path, yamlProblems(b, err))
+		}
+		if len(next.Content) == 0 || next.Content[0].Tag == "!!null" {
+			continue
+		}
+		return fmt.Errorf("config: %s: line %d: a second YAML document (after ---): the configuration is one document; join them", path, next.Content[0].Line)
+	}
 }
 
 // yamlTypeError and yamlUnknownField match yaml.v3's messages, which name
