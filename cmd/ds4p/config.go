@@ -445,8 +445,11 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen: %q is not HOST:PORT", c.Listen))
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		// Here, not when serve listens: after the data directory is made.
+		errs = append(errs, fmt.Errorf("listen: %q: the port %q is not a port number (0..65535)", c.Listen, port))
 	}
 	upstreamOK := false
 	if c.Upstream == "" {
@@ -486,8 +489,19 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel))
 	}
-	if c.Limits.MaxBodyBytes <= 0 || c.Limits.MaxRequestBodyBytes <= 0 || c.Limits.UpstreamTimeout <= 0 || c.Limits.StreamAboveBytes <= 0 {
-		errs = append(errs, errors.New("limits: max_body_bytes, max_request_body_bytes, upstream_timeout and stream_above_bytes must be positive"))
+	for _, l := range []struct {
+		key      string
+		positive bool
+		value    any
+	}{
+		{"max_body_bytes", c.Limits.MaxBodyBytes > 0, c.Limits.MaxBodyBytes},
+		{"max_request_body_bytes", c.Limits.MaxRequestBodyBytes > 0, c.Limits.MaxRequestBodyBytes},
+		{"upstream_timeout", c.Limits.UpstreamTimeout > 0, c.Limits.UpstreamTimeout},
+		{"stream_above_bytes", c.Limits.StreamAboveBytes > 0, c.Limits.StreamAboveBytes},
+	} {
+		if !l.positive {
+			errs = append(errs, fmt.Errorf("limits.%s: %v must be positive", l.key, l.value))
+		}
 	}
 	if c.HeapFloorBytes < 0 || c.HeapFloorBytes > MaxHeapFloorBytes {
 		errs = append(errs, fmt.Errorf("heap_floor_bytes: %d is outside 0..%d (0 turns the floor off; the gain stops at about 32 MiB)", c.HeapFloorBytes, int64(MaxHeapFloorBytes)))
