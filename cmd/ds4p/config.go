@@ -530,13 +530,16 @@ func (c Config) Validate() error {
 }
 
 // shownURL is a configured URL as an error message may show it, quoted:
-// its password and query (which can hold an API key) replaced, and nothing
-// of a value that does not parse as a URL, which could be a secret pasted
-// in the wrong setting.
+// its password and query (which can hold an API key) replaced. A value that
+// does not parse is shown whole (a stray newline from a mounted file is the
+// usual cause) unless it has an @ or ? before which credentials could sit.
 func shownURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return "(a value that is not a URL)"
+		if strings.ContainsAny(s, "@?") {
+			return "(a value that is not a URL)"
+		}
+		return strconv.Quote(s)
 	}
 	if u.RawQuery != "" {
 		u.RawQuery = "redacted"

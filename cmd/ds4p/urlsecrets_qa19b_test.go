@@ -17,7 +17,7 @@ func TestConfigErrorsShowNoURLSecrets(t *testing.T) {
 	}{
 		{[]string{"--dev-auth", "--upstream", "ftp://admin:" + secret + "@ehr.example/fhir"}, nil, "upstream:"},
 		{[]string{"--dev-auth", "--upstream", "ftp://ehr.example/fhir?api_key=" + secret}, nil, "upstream:"},
-		{[]string{"--dev-auth", "--upstream", "http://ehr example/" + secret + "%zz"}, nil, "upstream:"},
+		{[]string{"--dev-auth", "--upstream", "http://u:" + secret + "@ehr example/%zz"}, nil, "upstream:"},
 		{[]string{"--dev-auth", "--upstream-ca-file", "/etc/hosts"}, []string{"DS4P_UPSTREAM=http://" + secret + "@ehr.example/fhir"}, "upstream_ca_file:"},
 		{[]string{"--dev-auth", "--upstream", "http://ehr.example/fhir"}, []string{"DS4P_UPSTREAM_ALIASES=ftp://u:" + secret + "@ehr.example/fhir"}, "upstream_aliases:"},
 		{[]string{"--upstream", "http://ehr.example/fhir", "--jwks-url", "ftp://u:" + secret + "@idp.example/jwks"}, nil, "auth.jwks_url:"},
@@ -31,5 +31,11 @@ func TestConfigErrorsShowNoURLSecrets(t *testing.T) {
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("%v %v: the error shows the secret: %v", c.args, c.env, err)
 		}
+	}
+	// A value that is not a URL but could hold no credentials is shown,
+	// control characters quoted: the stray newline is what to fix.
+	_, err := loadConfig([]string{"--dev-auth", "--upstream", "http://ehr.example/fhir\n"}, nil)
+	if err == nil || !strings.Contains(err.Error(), `upstream: "http://ehr.example/fhir\n" is not an absolute http(s) URL`) {
+		t.Errorf("a trailing newline: %v", err)
 	}
 }
