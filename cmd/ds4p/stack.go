@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,6 +127,9 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if w := unboundTokens(cfg.Auth); w != "" {
 		log.Warn(w)
 	}
+	for _, w := range plainHTTPWarnings(cfg) {
+		log.Warn(w)
+	}
 	opts, err := cfg.proxyOptions()
 	if err != nil {
 		return err
@@ -189,6 +194,36 @@ func unboundTokens(a AuthConfig) string {
 		return ""
 	}
 	return "auth: no " + strings.Join(missing, " and ") + " configured, so tokens signed by these keys are accepted whatever their " + strings.Join(missing, " and ") + ": set auth.issuer and auth.audience (DS4P_ISSUER, DS4P_AUDIENCE) unless the keys sign tokens for ds4p alone"
+}
+
+// plainHTTPWarnings warn of the plain http URLs to other hosts whose
+// traffic anyone on the network path can read or change: a JWKS (whoever
+// answers in its place chooses the keys tokens are checked with, and so
+// mints any token, an admin's included) and the upstream (every record
+// crosses the network unencrypted, and answers can be forged). Loopback
+// hosts (a sidecar) are quiet; the URLs are shown without credentials or
+// query.
+func plainHTTPWarnings(cfg Config) []string {
+	plain := func(raw string) bool {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "http" {
+			return false
+		}
+		host := u.Hostname()
+		if host == "localhost" {
+			return false
+		}
+		ip := net.ParseIP(host)
+		return ip == nil || !ip.IsLoopback()
+	}
+	var out []string
+	if plain(cfg.Auth.JWKSURL) {
+		out = append(out, "auth.jwks_url "+shownURL(cfg.Auth.JWKSURL)+" is plain http to another host: anyone on the network path can answer with their own keys and mint any token ds4p accepts, an admin's included; use https")
+	}
+	if plain(cfg.Upstream) {
+		out = append(out, "upstream "+shownURL(cfg.Upstream)+" is plain http to another host: every record crosses the network unencrypted and its answers can be changed on the way; use https (upstream_ca_file for a private CA) unless the network path is protected otherwise")
+	}
+	return out
 }
 
 func newVerifier(ctx context.Context, cfg Config) (*authn.Verifier, error) {
