@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ds4p/ds4p/internal/heapfloor"
@@ -94,7 +95,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, w := range devAuthWarnings(cfg, ln.Addr(), tlsConf != nil) {
 		log.Warn(w, "listen", ln.Addr().String())
 	}
-	log.Info("ds4p serving", "listen", ln.Addr().String(), "policy_revision", st.engine.Revision(), "dev_auth", cfg.Auth.Dev,
+	// The data directory as a path from /: a relative data_dir is taken
+	// from the working directory (/ under systemd without
+	// WorkingDirectory=), not from the config file's.
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		dataDir = cfg.DataDir
+	}
+	log.Info("ds4p serving", "listen", ln.Addr().String(), "data_dir", dataDir, "policy_revision", st.engine.Revision(), "dev_auth", cfg.Auth.Dev,
 		"tls", tlsConf != nil, "client_certs_required", cfg.TLS.RequireClientCert, "heap_floor_bytes", heapFloor)
 	fmt.Fprintf(stdout, "ds4p listening on %s://%s/fhir (upstream %s)\n", scheme, ln.Addr(), cfg.Upstream)
 	return serveHTTP(ctx, ln, st.server.Handler(), cfg.Limits.UpstreamTimeout)
