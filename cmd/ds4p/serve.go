@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/ds4p/ds4p/internal/heapfloor"
@@ -104,8 +106,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("ds4p serving", "listen", ln.Addr().String(), "data_dir", dataDir, "policy_revision", st.engine.Revision(), "dev_auth", cfg.Auth.Dev,
 		"tls", tlsConf != nil, "client_certs_required", cfg.TLS.RequireClientCert, "heap_floor_bytes", heapFloor)
+	stopHangups := ignoreHangups(log)
+	defer stopHangups()
 	fmt.Fprintf(stdout, "ds4p listening on %s://%s/fhir (upstream %s)\n", scheme, ln.Addr(), cfg.Upstream)
 	return serveHTTP(ctx, ln, st.server.Handler(), cfg.Limits.UpstreamTimeout)
+}
+
+// ignoreHangups keeps a SIGHUP (systemctl reload, kill -HUP, the habit of
+// other daemons) from killing serve mid-request, which is what Go does by
+// default: the configuration is read at start only, and the policy and
+// label rules reload by themselves. It logs why nothing happened.
+func ignoreHangups(log *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				log.Warn("SIGHUP ignored: ds4p reads its configuration at start only, restart it to apply a change; policy_dir, policy.bundle_url and labels.rules_dir are reloaded without a signal")
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
 }
 
 // devAuthWarnings are the warnings serve logs when dev auth is on where it
