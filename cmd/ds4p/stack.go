@@ -52,6 +52,15 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
+	// Whoever may write the directory can put their own dev signing key,
+	// paging key or database there before ds4p makes them (a root ds4p
+	// reads a key file another user made), or swap them between starts.
+	// A warning, not a refusal: a Kubernetes emptyDir is 0777 and its
+	// single-user container cannot chmod it.
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.Mode().Perm()&0o002 != 0 {
+		log.Warn("data_dir is writable by any user, who can plant keys or a database in it: chmod o-w it, or name a subdirectory (ds4p makes it 0700)",
+			"data_dir", cfg.DataDir, "mode", fmt.Sprintf("%#o", fi.Mode().Perm()))
+	}
 	db, err := bbolt.Open(filepath.Join(cfg.DataDir, DBFile), 0o600, &bbolt.Options{Timeout: 2 * time.Second})
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, fmt.Errorf("opening %s: another ds4p holds its lock (serve, or a command on the same data directory)", filepath.Join(cfg.DataDir, DBFile))
