@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -47,6 +48,12 @@ type Config struct {
 	// reaches about twice this plus twice the live heap (internal/heapfloor);
 	// 0 turns it off, and a GOGC environment variable overrides it.
 	HeapFloorBytes int64 `yaml:"heap_floor_bytes"`
+
+	// fileKeys are the settings the config file set (dotted paths);
+	// overrides the ones a DS4P_ variable then replaced ("upstream
+	// (DS4P_UPSTREAM)"), which serve logs at start, names only.
+	fileKeys  []string
+	overrides []string
 }
 
 // AuthConfig says which tokens to trust and which claims say what.
@@ -159,6 +166,7 @@ func (c *Config) loadFile(path string) error {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("config: %s: %s", path, yamlProblems(b, err))
 	}
+	c.fileKeys = yamlLeafPaths(b)
 	// One document: the settings after a '---' (a file joined from two, a
 	// Kubernetes habit) would otherwise be ignored without a word.
 	// An empty document (a trailing ---) sets nothing and is let be.
@@ -361,9 +369,78 @@ func (c *Config) applyEnv(env []string) error {
 		}
 		if err := set(v); err != nil {
 			errs = append(errs, fmt.Errorf("environment: %s: %w", k, err))
+		} else if p := envSettingPath(k); p != "" && slices.Contains(c.fileKeys, p) {
+			c.overrides = append(c.overrides, p+" ("+k+")")
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// yamlLeafPaths are the dotted paths of the settings doc gives a value
+// (a scalar or a list), nil when it does not parse.
+func yamlLeafPaths(doc []byte) []string {
+	var root yaml.Node
+	if yaml.Unmarshal(doc, &root) != nil || len(root.Content) == 0 {
+		return nil
+	}
+	var out []string
+	var walk func(node *yaml.Node, path []string)
+	walk = func(node *yaml.Node, path []string) {
+		if node.Kind != yaml.MappingNode {
+			if len(path) > 0 {
+				out = append(out, strings.Join(path, "."))
+			}
+			return
+		}
+		for k := 0; k+1 < len(node.Content); k += 2 {
+			walk(node.Content[k+1], append(slices.Clip(path), node.Content[k].Value))
+		}
+	}
+	walk(root.Content[0], nil)
+	return out
+}
+
+// envSettingPath is the dotted path of the setting the DS4P_ variable k
+// sets, found by setting it on an empty Config and seeing which field
+// changed; "" when none has a path in the file (storage.key).
+func envSettingPath(k string) string {
+	for _, probe := range []string{"1s", "true", "1"} {
+		var c Config
+		set, ok := c.envVars()[k]
+		if !ok {
+			return ""
+		}
+		if set(probe) != nil {
+			continue
+		}
+		return changedPath(reflect.ValueOf(c), reflect.ValueOf(Config{}), nil)
+	}
+	return ""
+}
+
+// changedPath is the YAML path of the first exported field where a and b
+// (structs of one type) differ.
+func changedPath(a, b reflect.Value, path []string) string {
+	if a.Kind() != reflect.Struct {
+		if reflect.DeepEqual(a.Interface(), b.Interface()) {
+			return ""
+		}
+		return strings.Join(path, ".")
+	}
+	for i := range a.NumField() {
+		f := a.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		if p := changedPath(a.Field(i), b.Field(i), append(slices.Clip(path), name)); p != "" {
+			return p
+		}
+	}
+	return ""
 }
 
 func setString(p *string) func(string) error { return func(v string) error { *p = v; return nil } }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -57,6 +58,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	if len(cfg.overrides) > 0 {
+		// Precedence is documented, but a variable left in an image or a
+		// unit file replaces what the file says without a sign otherwise.
+		log.Info("environment variables override the config file", "settings", strings.Join(cfg.overrides, ", "))
+	}
 	// First, while the heap is fresh: the ballast must be untouched memory.
 	heapFloor := applyHeapFloor(cfg.HeapFloorBytes, os.Getenv("GOGC"), log)
 	stdlog.SetOutput(proxy.WithheldQuotes(stderr)) // net/http logs upstream bytes quoted
