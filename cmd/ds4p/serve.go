@@ -88,10 +88,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	tlsConf, err := cfg.serverTLS()
-	if err != nil {
-		return err
-	}
+	tlsConf := st.tls
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err

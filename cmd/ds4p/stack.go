@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
@@ -35,6 +37,7 @@ type stack struct {
 	engine   *policy.Engine
 	server   *proxy.Server
 	sealer   *seal.Sealer // nil when encryption at rest is off
+	tls      *tls.Config  // the callers' TLS; nil serves plain HTTP
 }
 
 // openStack opens the stores, loads the policy and builds the proxy.
@@ -156,6 +159,12 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		return err
 	}
 	checks := map[string]func(context.Context) error{"store": st.checkDB, "policy_reload": st.engine.ReadyCheck}
+	var certs *certReloader
+	if st.tls, certs, err = cfg.serverTLSReloading(); err != nil {
+		return err
+	} else if certs != nil {
+		checks["tls_certificate"] = certs.ReadyCheck
+	}
 	if rulesCheck := cfg.Labels.watchRules(ctx, labeller, log); rulesCheck != nil {
 		checks["label_rules_reload"] = rulesCheck
 	}
@@ -364,19 +373,27 @@ func (c Config) validateAuthTLS() []error {
 // client_ca_file fails in the handshake, before any HTTP; with only
 // client_ca_file a certificate is optional but verified when sent.
 func (c Config) serverTLS() (*tls.Config, error) {
+	tc, _, err := c.serverTLSReloading()
+	return tc, err
+}
+
+// serverTLSReloading is serverTLS with the certificate and key read again
+// when their files change (certReloader), and the reloader, whose
+// ReadyCheck says when the certificate served has expired.
+func (c Config) serverTLSReloading() (*tls.Config, *certReloader, error) {
 	t := c.TLS
 	if t.CertFile == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	certs, err := newCertReloader(t.CertFile, t.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("tls: loading cert_file/key_file: %w", err)
+		return nil, nil, fmt.Errorf("tls: loading cert_file/key_file: %w", err)
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get, NextProtos: []string{"h2", "http/1.1"}}
 	if t.ClientCAFile != "" {
 		pool, err := readCAFile(t.ClientCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls.client_ca_file: %w", err)
+			return nil, nil, fmt.Errorf("tls.client_ca_file: %w", err)
 		}
 		tc.ClientCAs = pool
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
@@ -384,7 +401,104 @@ func (c Config) serverTLS() (*tls.Config, error) {
 			tc.ClientAuth = tls.RequireAndVerifyClientCert
 		}
 	}
-	return tc, nil
+	return tc, certs, nil
+}
+
+// certReloader serves tls.cert_file/key_file and reads them again, at
+// most once a second, when their contents change: a certificate renewed
+// in place (cert-manager, certbot) is served without a restart. A pair
+// that does not load (half written, key and certificate not matching)
+// keeps the previous one and is tried again.
+type certReloader struct {
+	certFile, keyFile string
+	every             time.Duration
+	now               func() time.Time
+
+	mu      sync.Mutex
+	cert    *tls.Certificate
+	sum     [32]byte
+	checked time.Time
+	err     error // the last reload's failure; nil once one loads
+}
+
+func newCertReloader(certFile, keyFile string) (*certReloader, error) {
+	r := &certReloader{certFile: certFile, keyFile: keyFile, every: time.Second, now: time.Now}
+	sum, err := r.contents()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.load(sum); err != nil {
+		return nil, err
+	}
+	r.checked = r.now()
+	return r, nil
+}
+
+// contents is the hash of both files' bytes.
+func (r *certReloader) contents() ([32]byte, error) {
+	h := sha256.New()
+	for _, f := range []string{r.certFile, r.keyFile} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return [32]byte{}, err
+		}
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return [32]byte(h.Sum(nil)), nil
+}
+
+func (r *certReloader) load(sum [32]byte) error {
+	pair, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		return err
+	}
+	r.cert, r.sum, r.err = &pair, sum, nil
+	return nil
+}
+
+// current is the certificate to serve, read again first when due.
+func (r *certReloader) current() *tls.Certificate {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := r.now(); now.Sub(r.checked) >= r.every {
+		r.checked = now
+		sum, err := r.contents()
+		switch {
+		case err != nil:
+			r.err = err
+		case sum != r.sum:
+			if err := r.load(sum); err != nil {
+				r.err = err
+			}
+		}
+	}
+	return r.cert
+}
+
+func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return r.current(), nil
+}
+
+// degradedError is a readiness problem reported as warn (proxy readyz).
+type degradedError struct{ error }
+
+func (degradedError) Degraded() bool { return true }
+
+// ReadyCheck fails once the certificate served has expired (every caller's
+// handshake fails then) and warns while a changed pair does not load.
+func (r *certReloader) ReadyCheck(context.Context) error {
+	cert := r.current()
+	r.mu.Lock()
+	err := r.err
+	r.mu.Unlock()
+	if cert.Leaf != nil && r.now().After(cert.Leaf.NotAfter) {
+		return fmt.Errorf("tls.cert_file: the certificate served expired at %s", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if err != nil {
+		return degradedError{fmt.Errorf("tls.cert_file/key_file changed but do not load (the previous certificate is served): %v", err)}
+	}
+	return nil
 }
 
 // upstreamTLS trusts upstream_ca_file for an https upstream; nil uses the
