@@ -241,6 +241,9 @@ func plainHTTPWarnings(cfg Config) []string {
 	if plain(cfg.Upstream) {
 		out = append(out, "upstream "+shownURL(cfg.Upstream)+" is plain http to another host: every record crosses the network unencrypted and its answers can be changed on the way; use https (upstream_ca_file for a private CA) unless the network path is protected otherwise")
 	}
+	if cfg.TLS.CertFile != "" && plain(cfg.PublicBaseURL) {
+		out = append(out, "public_base_url "+shownURL(cfg.PublicBaseURL)+" is plain http while ds4p serves https (tls.cert_file): the page links, fullUrls and Location headers callers are sent point to http, and a caller following them sends its token unencrypted; use https")
+	}
 	return out
 }
 
