@@ -189,7 +189,7 @@ func baseOnly(u *url.URL) error {
 	case u.User != nil:
 		return errors.New("the URL carries credentials (user:password@), which forwarded requests would not send and the log would show")
 	case u.RawQuery != "" || u.ForceQuery:
-		return fmt.Errorf("the URL has a query (?%s): a FHIR base has none", u.RawQuery)
+		return errors.New("the URL has a query (?...): a FHIR base has none") // not shown: it can hold an API key
 	case u.Fragment != "" || strings.Contains(u.String(), "#"):
 		return errors.New("the URL has a fragment (#...): a FHIR base has none")
 	}
