@@ -14,6 +14,9 @@ type FileSink struct {
 	path string
 	mu   sync.Mutex
 	f    *os.File
+	// check: the file may end in a line cut short (opened, or a write
+	// failed), which the next write must not continue (endTorn).
+	check bool
 }
 
 // NewFileSink opens (creating, mode 0600) path for appending.
@@ -30,12 +33,35 @@ func (s *FileSink) reopen() error {
 		_ = s.f.Close()
 		s.f = nil
 	}
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("siem: opening %s: %w", s.path, err)
 	}
-	s.f = f
+	s.f, s.check = f, true
 	return nil
+}
+
+// endTorn ends a last line left without its newline: a batch's write cut
+// by a kill (a write to a file stops between pages on SIGKILL) or a full
+// disk. The next batch would otherwise continue it, and a collector would
+// read two records run together as one broken line. The cut record is one
+// the exporter never saw acknowledged, so it is sent again whole; the
+// broken line stays (truncating a file a log shipper tails makes it read
+// the file again from the start).
+func (s *FileSink) endTorn() error {
+	fi, err := s.f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	last := make([]byte, 1)
+	if _, err := s.f.ReadAt(last, fi.Size()-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	_, err = s.f.Write([]byte{'\n'})
+	return err
 }
 
 // rotated reports whether the path names another file than the open one.
@@ -60,12 +86,19 @@ func (s *FileSink) Write(recs []Record) error {
 			return err
 		}
 	}
+	if s.check {
+		if err := s.endTorn(); err != nil {
+			return fmt.Errorf("siem: writing %s: %w", s.path, err)
+		}
+		s.check = false
+	}
 	var buf bytes.Buffer
 	for _, r := range recs {
 		buf.Write(r.JSON)
 		buf.WriteByte('\n')
 	}
 	if _, err := s.f.Write(buf.Bytes()); err != nil {
+		s.check = true // part of the batch may be in the file
 		return fmt.Errorf("siem: writing %s: %w", s.path, err)
 	}
 	if err := s.f.Sync(); err != nil {
