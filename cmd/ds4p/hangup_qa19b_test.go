@@ -20,22 +20,7 @@ import (
 func TestServeIgnoresHangup(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--listen", "127.0.0.1:18462", "--dev-auth", "--data", t.TempDir(), "--upstream", "http://127.0.0.1:18463/fhir"}, pw, &stderr)
-		_ = pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	started := false
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "ds4p listening on") {
-			started = true
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	done, stderr, started := serveUntilListening(ctx, []string{"--listen", "127.0.0.1:18462", "--dev-auth", "--data", t.TempDir(), "--upstream", "http://127.0.0.1:18463/fhir"})
 	if !started {
 		cancel()
 		t.Fatalf("serve did not start: %v; stderr %s", <-done, stderr.String())
@@ -51,4 +36,26 @@ func TestServeIgnoresHangup(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("serve after SIGHUP: %v", err)
 	}
+}
+
+// serveUntilListening runs serve with args until ctx ends, and returns once
+// it printed its listening line (started) or ended first; its stdout is
+// drained after that, its stderr kept.
+func serveUntilListening(ctx context.Context, args []string) (done <-chan error, stderr *lockedBuffer, started bool) {
+	pr, pw := io.Pipe()
+	stderr = &lockedBuffer{}
+	ch := make(chan error, 1)
+	go func() {
+		ch <- runServe(ctx, args, pw, stderr)
+		_ = pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "ds4p listening on") {
+			started = true
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	return ch, stderr, started
 }

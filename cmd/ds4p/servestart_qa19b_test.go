@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,23 +17,8 @@ func TestServeStartLogNamesDataDir(t *testing.T) {
 	rel := "data"
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--listen", "127.0.0.1:18461", "--dev-auth", "--data", rel, "--upstream", "http://10.255.255.1/fhir"}, pw, &stderr)
-		_ = pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	started := false
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "ds4p listening on") {
-			started = true
-			break
-		}
-	}
+	done, stderr, started := serveUntilListening(ctx, []string{"--listen", "127.0.0.1:18461", "--dev-auth", "--data", rel, "--upstream", "http://10.255.255.1/fhir"})
 	cancel()
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	if err := <-done; err != nil || !started {
 		t.Fatalf("serve: %v (started %v); stderr %s", err, started, stderr.String())
 	}

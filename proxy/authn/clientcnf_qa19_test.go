@@ -1,7 +1,6 @@
 package authn_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,8 +15,6 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/proxy/authn"
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // selfSigned is a client certificate with subject CN cn, DER-encoded, as
@@ -48,34 +45,13 @@ func selfSigned(t *testing.T, cn string) *tls.ConnectionState {
 // token to. A token without cnf is unaffected.
 func TestCertificateBoundToken(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := authn.MintDev(dir, authn.DevClaims{Subject: "s"}); err != nil { // creates the key
-		t.Fatal(err)
-	}
-	key, err := authn.DevSigningKey(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := devVerifier(t, dir)
+	devToken := devTokenMaker(t)
 	token := func(cnf any) authn.Caller {
-		b := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("s").
-			IssuedAt(time.Now()).Expiration(time.Now().Add(time.Hour)).Claim("client_id", "app-a")
+		claims := map[string]any{"client_id": "app-a"}
 		if cnf != nil {
-			b = b.Claim("cnf", cnf)
+			claims["cnf"] = cnf
 		}
-		tok, err := b.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := v.Verify(context.Background(), string(signed))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return devToken(claims)
 	}
 	mine, other := selfSigned(t, "app-a"), selfSigned(t, "app-a")
 	sum := sha256.Sum256(mine.PeerCertificates[0].Raw)
