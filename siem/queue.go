@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ds4p/ds4p/internal/textcut"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ds4p/ds4p/internal/seal"
 	"go.etcd.io/bbolt"
@@ -143,7 +143,7 @@ func (q *Queue) Emit(ev Event) error {
 		ev.Time = q.now()
 	}
 	ev.Time = ev.Time.UTC()
-	ev.Reason = truncate(ev.Reason, MaxReasonBytes)
+	ev.Reason = textcut.Cut(ev.Reason, MaxReasonBytes)
 	maxN, maxBytes := uint64(cmp.Or(q.MaxQueued, DefaultMaxQueued)), uint64(cmp.Or(q.MaxQueuedBytes, DefaultMaxQueuedBytes))
 	if noisyKinds[ev.Kind] {
 		maxN, maxBytes = maxN-maxN/10, maxBytes-maxBytes/10
@@ -357,19 +357,6 @@ func (q *Queue) QueuedBytes() (int64, error) {
 		return err
 	})
 	return int64(n), err
-}
-
-// truncate returns s cut to at most n bytes on a UTF-8 boundary, ending in
-// "…" (within n) when it was cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := max(n-len("…"), 0)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // Pending counts the queued events not yet delivered.

@@ -13,12 +13,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/ds4p/ds4p/internal/textcut"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -352,20 +352,7 @@ func bounded(err error) string {
 	if err == nil {
 		return "no key source"
 	}
-	return truncate(err.Error(), MaxReasonBytes)
-}
-
-// truncate returns s cut to at most n bytes on a UTF-8 boundary, ending in
-// "…" (3 bytes, within n) when it was cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := max(n-len("…"), 0)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return textcut.Cut(err.Error(), MaxReasonBytes)
 }
 
 // ReadyCheck reports, for /readyz, whether the issuer's JWKS (when one is
