@@ -190,7 +190,8 @@ func statesNothing(c Cond) bool {
 // Unreadable returns what the policy is given for an upstream consent that
 // fails validation: nothing when it is plainly not in force (a status
 // other than active), and otherwise a stand-in that denies, with the
-// consent's policyRule codes (so a general opt-out keeps its reach), no
+// consent's policyRule codes and policy URIs (R5: regulatoryBasis codes
+// and policyBasis.url), so a general opt-out keeps its reach, no
 // criteria and no exceptions. Skipping an unreadable consent could drop an
 // opt-out and widen disclosure; the stand-in cannot widen anything. The
 // stand-in's ID is "upstream:<id>" (or "upstream:unreadable"), its
@@ -206,11 +207,14 @@ func Unreadable(raw []byte) (Normalized, bool) {
 		Subject struct {
 			Reference string `json:"reference"`
 		} `json:"subject"`
-		PolicyRule struct {
-			Coding []struct {
-				Code string `json:"code"`
-			} `json:"coding"`
-		} `json:"policyRule"`
+		PolicyRule      laxConcept   `json:"policyRule"`
+		RegulatoryBasis []laxConcept `json:"regulatoryBasis"` // R5's policyRule
+		Policy          []struct {
+			URI string `json:"uri"`
+		} `json:"policy"`
+		PolicyBasis struct {
+			URL string `json:"url"`
+		} `json:"policyBasis"` // R5's policy
 	}
 	_ = json.Unmarshal(raw, &lax) // best effort: anything unread counts as active
 	if lax.Status != "" && lax.Status != "active" && statuses[lax.Status] {
@@ -231,8 +235,25 @@ func Unreadable(raw []byte) (Normalized, bool) {
 			n.Patient = ref
 		}
 	}
-	for _, c := range lax.PolicyRule.Coding {
-		n.Policies = appendNew(n.Policies, c.Code)
+	// The policies as policies() reads them from a valid consent, R4 or
+	// R5: an R5 opt-out (regulatoryBasis OPTOUT) that failed validation
+	// was given none, so its stand-in governed restricted data only and
+	// the patient's ordinary records flowed as if it were not there.
+	for _, cc := range append([]laxConcept{lax.PolicyRule}, lax.RegulatoryBasis...) {
+		for _, c := range cc.Coding {
+			n.Policies = appendNew(n.Policies, c.Code)
+		}
 	}
+	for _, p := range lax.Policy {
+		n.Policies = appendNew(n.Policies, p.URI)
+	}
+	n.Policies = appendNew(n.Policies, lax.PolicyBasis.URL)
 	return n, true
+}
+
+// laxConcept is the part of a CodeableConcept Unreadable reads.
+type laxConcept struct {
+	Coding []struct {
+		Code string `json:"code"`
+	} `json:"coding"`
 }
