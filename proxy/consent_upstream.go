@@ -379,7 +379,7 @@ func (s *Server) upstreamConsentSearch(ctx context.Context, q url.Values, limit 
 		}
 		next := ""
 		for _, l := range b.Link {
-			if l.Relation == "next" {
+			if hasRelation(l.Relation, "next") {
 				next = l.URL
 			}
 		}

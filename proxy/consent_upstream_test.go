@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -25,6 +26,7 @@ type fakeFHIR struct {
 	consents []string // Consent resources returned by every Consent search
 	status   int      // answer to Consent searches; 0 = 200
 	pageSize int      // entries per page; 0 = all on one page
+	nextRel  string   // the next link's relation; "" = "next"
 	searches atomic.Int64
 	queries  []url.Values
 }
@@ -86,7 +88,8 @@ func (f *fakeFHIR) page(offset string) string {
 	var b strings.Builder
 	b.WriteString(`{"resourceType":"Bundle","type":"searchset"`)
 	if to < len(f.consents) {
-		fmt.Fprintf(&b, `,"link":[{"relation":"next","url":"https://fhir.example/fhir/R4/Consent?patient=Patient%%2Fp1&_offset=%d"}]`, to)
+		fmt.Fprintf(&b, `,"link":[{"relation":%q,"url":`, cmp.Or(f.nextRel, "next"))
+		fmt.Fprintf(&b, `"https://fhir.example/fhir/R4/Consent?patient=Patient%%2Fp1&_offset=%d"}]`, to)
 	}
 	b.WriteString(`,"entry":[`)
 	for i, c := range f.consents[from:to] {
@@ -265,14 +268,19 @@ func TestUpstreamConsentPaging(t *testing.T) {
 	// The last page holds the opt-out: missing it would disclose.
 	optOut := strings.Replace(upstreamConsent("u9", "1", "2026-01-01T00:00:00Z", "Organization/org-a"), `"type":"permit"`, `"type":"deny"`, 1)
 	cs = append([]string{upstreamConsent("u8", "1", "2026-01-01T00:00:00Z", "Organization/org-a")}, append(cs, optOut)...)
-	u := newUpstreamSetup(t, ConsentSources{Upstream: UpstreamOnDemand})
-	u.fhir.pageSize = 2
-	u.fhir.set(200, cs...)
-	if code := u.read(tokConsented); code != http.StatusNotFound {
-		t.Errorf("opt-out on the last page: %d, want 404", code)
-	}
-	if n := u.fhir.searches.Load(); n != 4 {
-		t.Errorf("%d pages read, want 4", n)
+	// RFC 8288 relation types compare in any case: a server writing
+	// "Next" still has a next page.
+	for _, rel := range []string{"", "Next", "self next"} {
+		u := newUpstreamSetup(t, ConsentSources{Upstream: UpstreamOnDemand})
+		u.fhir.pageSize = 2
+		u.fhir.nextRel = rel
+		u.fhir.set(200, cs...)
+		if code := u.read(tokConsented); code != http.StatusNotFound {
+			t.Errorf("relation %q: opt-out on the last page: %d, want 404", rel, code)
+		}
+		if n := u.fhir.searches.Load(); n != 4 {
+			t.Errorf("relation %q: %d pages read, want 4", rel, n)
+		}
 	}
 	few := newUpstreamSetup(t, ConsentSources{Upstream: UpstreamOnDemand, MaxConsents: 3})
 	few.fhir.set(200, cs...)

@@ -184,6 +184,8 @@ func TestIdentifierLookupNotTakenOnTrust(t *testing.T) {
 			return bundle("", `{"resource":{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:other","value":"loose"}]},"search":{"mode":"match"}}`)
 		case "paged":
 			return bundle(`,"link":[{"relation":"next","url":"http://x/next"}]`, patient("p1", "paged", ""))
+		case "pagedcase": // RFC 8288: relation types compare in any case
+			return bundle(`,"link":[{"relation":"Next","url":"http://x/next"}]`, patient("p1", "pagedcase", ""))
 		case "total":
 			return bundle(`,"total":2`, patient("p1", "total", ""))
 		case "noid":
@@ -230,6 +232,7 @@ func TestIdentifierLookupNotTakenOnTrust(t *testing.T) {
 		{"value with a comma, matched", "/fhir/Observation/of-p1", "pid:urn:mrn|7,8", http.StatusOK},
 		{"match without the identifier", "/fhir/Observation/of-p2", "pid:urn:mrn|loose", http.StatusUnauthorized},
 		{"a next page", "/fhir/Observation/of-p1", "pid:urn:mrn|paged", http.StatusUnauthorized},
+		{"a Next page", "/fhir/Observation/of-p1", "pid:urn:mrn|pagedcase", http.StatusUnauthorized},
 		{"total above the page", "/fhir/Observation/of-p1", "pid:urn:mrn|total", http.StatusUnauthorized},
 		{"match without an id", "/fhir/Observation/of-p2", "pid:urn:mrn|noid", http.StatusUnauthorized},
 		{"merged-away match", "/fhir/Observation/of-p1", "pid:urn:mrn|merged", http.StatusUnauthorized},

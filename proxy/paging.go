@@ -204,7 +204,7 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		}
 		rest, ok := r.s.pageRel(u)
 		if !ok {
-			if !warned && isPagingRelation(rel) {
+			if !warned && (pagingRelation(rel) || hasRelation(rel, "first")) {
 				warned = true
 				// The caller's Bundle then ends here as if complete:
 				// the operator must hear of it (upstream_aliases).
@@ -236,16 +236,6 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's links could not be rewritten; the response was withheld", err)
 	}
 	return append(out, ']'), nil
-}
-
-// isPagingRelation reports whether a Bundle.link relation leads to another
-// page of the result (RFC 8288: relation types compare in any case).
-func isPagingRelation(rel string) bool {
-	switch strings.ToLower(rel) {
-	case "next", "previous", "prev", "last", "first":
-		return true
-	}
-	return false
 }
 
 // pageRel returns the path and query below the upstream's base, or one of

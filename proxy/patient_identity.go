@@ -126,7 +126,7 @@ func (s *Server) identifiedPatient(ctx context.Context, system, value string) (s
 		return "", errors.New("the FHIR server's Patient search did not answer a Bundle")
 	}
 	for _, l := range b.Link {
-		if l.Relation == "next" {
+		if hasRelation(l.Relation, "next") {
 			return "", errPatientUnmatched
 		}
 	}

@@ -691,9 +691,16 @@ func (r *run) collectLinks(b *bundleNode, arr int) (int, error) {
 // compares relation types (in any case), any of several separated by
 // white space. A paged Bundle never keeps its total (decrementedTotal).
 func pagingRelation(rel string) bool {
+	return hasRelation(rel, "next") || hasRelation(rel, "previous") ||
+		hasRelation(rel, "prev") || hasRelation(rel, "last")
+}
+
+// hasRelation reports whether a Bundle.link relation names the relation
+// type want, compared as RFC 8288 compares them (in any case), want being
+// any of several separated by white space.
+func hasRelation(rel, want string) bool {
 	for _, f := range strings.Fields(rel) {
-		switch strings.ToLower(f) {
-		case "next", "previous", "prev", "last":
+		if strings.EqualFold(f, want) {
 			return true
 		}
 	}
