@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -362,7 +363,8 @@ func (im *importer) importBundle(where string, raw []byte, depth int) {
 		return
 	}
 	for _, l := range b.Link {
-		if l.Relation == "next" {
+		// RFC 8288: relation types compare in any case, several in one.
+		if slices.ContainsFunc(strings.Fields(l.Relation), func(f string) bool { return strings.EqualFold(f, "next") }) {
 			im.incomplete = append(im.incomplete, where)
 		}
 	}

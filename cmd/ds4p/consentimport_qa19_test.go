@@ -75,7 +75,7 @@ func TestImportHistoryBundle(t *testing.T) {
 			`{"resource":` + oneConsent("c1") + `,"request":{"method":"POST","url":"Consent"}},` +
 			`{"resource":` + oneConsent("c3") + `}]}`,
 		"page1.json": `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"self","url":"https://ehr.example/fhir/Consent?_count=1"},` +
-			`{"relation":"next","url":"https://ehr.example/fhir/Consent?_count=1&page=2"}],"entry":[{"resource":` + oneConsent("c2") + `}]}`,
+			`{"relation":"Next","url":"https://ehr.example/fhir/Consent?_count=1&page=2"}],"entry":[{"resource":` + oneConsent("c2") + `}]}`,
 	})
 	code, out, errOut := ds4p(t, "consent", "import", "--data", data, src)
 	for _, want := range []string{
