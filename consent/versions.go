@@ -150,7 +150,14 @@ func revoke(tx *bbolt.Tx, c codec, id, status string, updated time.Time, author 
 	if prev.Status == status {
 		return prev, false, nil
 	}
-	raw, err := withStatus(prev.JSON, status)
+	written := status
+	if status == "rejected" && isR5(prev.JSON) {
+		// R5 has no "rejected": its status for a consent that was not
+		// given is not-done, which reads as rejected (r5Status). Writing
+		// "rejected" made the stored R5 resource one no R5 reader accepts.
+		written = "not-done"
+	}
+	raw, err := withStatus(prev.JSON, written)
 	if err != nil {
 		return Record{}, false, err
 	}

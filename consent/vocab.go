@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -85,6 +86,9 @@ func parseForWrite(raw []byte, maxSize int, rel Release) (*parsed, error) {
 		return nil, &ValidationError{Problems: []Problem{{Path: "Consent", Message: "has member names that differ only in case; FHIR names are case-sensitive"}}}
 	}
 	vocab := append(doc.checkVocabulary(), doc.checkDateTime()...)
+	if doc.r5 {
+		vocab = append(vocab, r5StatusProblems(raw)...)
+	}
 	if len(vocab) == 0 {
 		return doc, err
 	}
@@ -126,4 +130,22 @@ func unknownCode(system, code, what string) string {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return msg
+}
+
+// r5StatusProblems reports an R5 consent whose status is one only R4 has
+// (proposed, rejected): R5's are draft, active, inactive, not-done,
+// entered-in-error and unknown. The R4 reading takes either as not in
+// force, but the stored resource would be one no R5 reader accepts. Only
+// on writes, as checkVocabulary.
+func r5StatusProblems(raw []byte) problems {
+	var top struct {
+		Status string `json:"status"`
+	}
+	_ = json.Unmarshal(raw, &top)
+	var errs problems
+	if r5Only := map[string]string{"proposed": "draft", "rejected": "not-done"}; r5Only[top.Status] != "" {
+		errs.add("Consent.status", "%q is an R4 status, not an R5 one (draft, active, inactive, not-done, entered-in-error, unknown): "+
+			"an R5 consent says %q", top.Status, r5Only[top.Status])
+	}
+	return errs
 }
