@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -227,6 +228,13 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest, author authn.C
 		t, err := time.Parse(time.RFC3339, req.Time)
 		if err != nil {
 			return nil, fail(http.StatusBadRequest, "invalid", "time must be an RFC 3339 time", nil)
+		}
+		// The policy reads the time in unix nanoseconds, which end in 2262
+		// and begin in 1677: a time outside wrapped around, and the
+		// policy decided for another century (QA round 20: 2300 was
+		// decided as of 1716, before every consent's period).
+		if t.Before(time.Unix(0, math.MinInt64)) || t.After(time.Unix(0, math.MaxInt64)) {
+			return nil, fail(http.StatusBadRequest, "invalid", "time must be between 1678 and 2262, the times the policy can read", nil)
 		}
 		at = t.UTC()
 	}
