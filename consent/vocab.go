@@ -85,7 +85,7 @@ func parseForWrite(raw []byte, maxSize int, rel Release) (*parsed, error) {
 	if err == nil && fjson.FoldedDuplicate(raw) != nil {
 		return nil, &ValidationError{Problems: []Problem{{Path: "Consent", Message: "has member names that differ only in case; FHIR names are case-sensitive"}}}
 	}
-	vocab := append(doc.checkVocabulary(), doc.checkDateTime()...)
+	vocab := append(append(doc.checkVocabulary(), doc.checkDateTime()...), doc.checkActorRefs()...)
 	if doc.r5 {
 		vocab = append(vocab, r5StatusProblems(raw)...)
 	}
@@ -148,4 +148,58 @@ func r5StatusProblems(raw []byte) problems {
 			"an R5 consent says %q", top.Status, r5Only[top.Status])
 	}
 	return errs
+}
+
+// checkActorRefs requires each actor reference of the provision tree to be
+// relative, Type/id: the policy compares the caller's organisation and
+// subject (and the directory and upstream resolution their forms) with a
+// provision's actors as written, so an absolute URL
+// ("https://ehr.example/fhir/Organization/o1"), a versioned or a
+// conditional reference matches no caller. A deny naming one withheld
+// nothing while it looked right (QA round 20). Only on writes, as
+// checkVocabulary: a stored consent stays readable as it was. Contained
+// references are refused by every read (literalRef).
+func (p *parsed) checkActorRefs() problems {
+	if len(p.res.Provision) == 0 {
+		return nil
+	}
+	var root provisionJSON
+	if json.Unmarshal(p.res.Provision, &root) != nil {
+		return nil // the read reported it
+	}
+	var errs problems
+	var walk func(pr *provisionJSON, path string, depth int)
+	walk = func(pr *provisionJSON, path string, depth int) {
+		if depth >= maxDepth {
+			return
+		}
+		for i, a := range pr.Actor {
+			if a.Reference == nil {
+				continue
+			}
+			ref := a.Reference.Reference
+			if ref == "" || strings.HasPrefix(ref, "#") || relativeRef(ref) {
+				continue
+			}
+			errs.add(index("Consent."+path+".actor", i)+".reference.reference",
+				"%q is not a relative reference Type/id: callers are matched by their organisation and subject "+
+					"as Type/id (or by identifier), so it would match no one; write e.g. Organization/<id>, or the actor's identifier", ref)
+		}
+		for i := range pr.Provision {
+			walk(&pr.Provision[i], index(path+".provision", i), depth+1)
+		}
+	}
+	walk(&root, "provision", 0)
+	if p.r5 {
+		for i := range errs {
+			errs[i].Path = r5Path(errs[i].Path)
+		}
+	}
+	return errs
+}
+
+// relativeRef reports whether ref is Type/id with an R4 resource type.
+func relativeRef(ref string) bool {
+	typ, id, ok := strings.Cut(ref, "/")
+	return ok && resourceTypes[typ] && resourceID.MatchString(id)
 }
