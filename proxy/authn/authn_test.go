@@ -247,7 +247,7 @@ func TestPurposeNormalisation(t *testing.T) {
 func TestIUAPurposeClaim(t *testing.T) {
 	t.Parallel()
 	tok, err := jwt.NewBuilder().Subject("s").
-		Claim("ihe_iua", map[string]any{"purpose_of_use": map[string]any{"system": "x", "code": "TREAT"}}).
+		Claim("ihe_iua", map[string]any{"purpose_of_use": map[string]any{"system": "urn:oid:2.16.840.1.113883.5.8", "code": "TREAT"}}).
 		Build()
 	if err != nil {
 		t.Fatal(err)

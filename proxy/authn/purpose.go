@@ -4,7 +4,31 @@ import (
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/ds4p/ds4p/labels"
 )
+
+// TEFCASystem is the code system of TEFCA exchange purposes (T-TREAT ...).
+const TEFCASystem = "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1"
+
+// UnreadablePurpose stands, among a token's purposes, for a purpose claim
+// value that names no code (a number, an object without a string code, a
+// CodeableConcept): the token states a purpose the proxy cannot read,
+// which the policy must not drop (a caller stating several purposes gets
+// only what each allows), so it counts as an unknown one.
+const UnreadablePurpose = "(unreadable)"
+
+// actReasonSystems are the systems a purpose code may be qualified with to
+// be read as a v3-ActReason code: the code system (THO URL, pre-THO URL,
+// OID with and without urn:oid:) and the v3-PurposeOfUse value set drawn
+// from it (URL and OID), which IHE XUA/IUA and UDAP profiles name.
+var actReasonSystems = map[string]bool{
+	labels.SystemActReason: true, labels.LegacyActReason: true, labels.OIDActReason: true,
+	strings.TrimPrefix(labels.OIDActReason, "urn:oid:"):   true,
+	"http://terminology.hl7.org/ValueSet/v3-PurposeOfUse": true,
+	"urn:oid:2.16.840.1.113883.1.11.20448":                true,
+	"2.16.840.1.113883.1.11.20448":                        true,
+}
 
 // tefca maps TEFCA exchange purpose codes to v3-ActReason.
 var tefca = map[string]string{
@@ -39,11 +63,22 @@ func PurposesFrom(tok jwt.Token, paths []string) []string {
 	}
 	var out []string
 	for _, r := range raw {
-		if code := NormalizePurpose(r); code != "" && !contains(out, code) {
+		code := NormalizePurpose(r)
+		if code == "" && !blank(r) {
+			code = UnreadablePurpose
+		}
+		if code != "" && !contains(out, code) {
 			out = append(out, code)
 		}
 	}
 	return out
+}
+
+// blank reports whether a purpose claim value states nothing at all: null
+// or a string of only spaces.
+func blank(v any) bool {
+	s, ok := v.(string)
+	return v == nil || ok && strings.TrimSpace(s) == ""
 }
 
 // claimAt follows a dotted path of object keys from the token's claims; the
@@ -84,28 +119,58 @@ func flatten(v any) []any {
 
 // NormalizePurpose turns one claimed purpose (a code, "system#code",
 // "system|code", a Coding object {system, code} or a TEFCA code) into a
-// v3-ActReason code, or "" when it names none.
+// v3-ActReason code, or "" when it names none. A code qualified by a
+// system is read in that system only: a v3-ActReason system (actReasonSystems)
+// gives the code as it is, the TEFCA system its v3-ActReason mapping; a
+// code of any other system, or one its system does not hold (a TEFCA code
+// under v3-ActReason), is returned as "system|code", a purpose the policy
+// does not know, never as the v3-ActReason code it happens to spell ("TREAT"
+// of a local code system is not treatment).
 func NormalizePurpose(v any) string {
 	switch x := v.(type) {
 	case string:
-		return normalizeCode(x)
-	case map[string]any:
-		if code, ok := x["code"].(string); ok {
-			return normalizeCode(code)
+		s := strings.TrimSpace(x)
+		if i := strings.LastIndexAny(s, "#|"); i >= 0 {
+			return codeIn(s[:i], s[i+1:])
 		}
+		return codeIn("", s)
+	case map[string]any:
+		code, ok := x["code"].(string)
+		if !ok {
+			return ""
+		}
+		system, ok := x["system"].(string)
+		if _, present := x["system"]; present && !ok {
+			return ""
+		}
+		return codeIn(system, code)
 	}
 	return ""
 }
 
-func normalizeCode(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexAny(s, "#|"); i >= 0 {
-		s = s[i+1:]
+// codeIn is the v3-ActReason code that code of system stands for ("" for
+// no system), or "system|code" when it stands for none.
+func codeIn(system, code string) string {
+	system, code = strings.TrimSpace(system), strings.TrimSpace(code)
+	if code == "" {
+		return ""
 	}
-	if m, ok := tefca[s]; ok {
-		return m
+	switch {
+	case system == "":
+		if m, ok := tefca[code]; ok {
+			return m
+		}
+		return code
+	case actReasonSystems[system]:
+		if _, ok := tefca[code]; !ok {
+			return code
+		}
+	case system == TEFCASystem || system == strings.TrimPrefix(TEFCASystem, "urn:oid:"):
+		if m, ok := tefca[code]; ok {
+			return m
+		}
 	}
-	return s
+	return system + "|" + code
 }
 
 func contains(ss []string, s string) bool {
