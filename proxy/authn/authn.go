@@ -480,7 +480,7 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c.Scopes = strings.Fields(stringClaim(tok, "scope"))
 	c.OrgIdentifiers = stringsClaim(tok, v.claims.OrgIdentifiers)
 	c.Purposes = PurposesFrom(tok, v.claims.Purposes)
-	c.BreakGlass = stringClaim(tok, v.claims.BreakGlass)
+	c.BreakGlass = BreakGlassReason(stringClaim(tok, v.claims.BreakGlass))
 	c.OrgName, c.OrgAddress = stringClaim(tok, v.claims.OrgName), stringClaim(tok, v.claims.OrgAddress)
 	// SMART's patient claim is a bare id; "Patient/ID" is accepted too.
 	// A patient claim that is present but not a plain id is refused: it must

@@ -2,9 +2,11 @@ package authn
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/ds4p/ds4p/internal/textcut"
 	"github.com/ds4p/ds4p/labels"
 )
 
@@ -180,4 +182,37 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// MaxBreakGlassReasonBytes bounds the break-the-glass reason the proxy
+// keeps: it goes into the ledger entry of every patient an emergency
+// response discloses, and the nature of an emergency needs no more.
+const MaxBreakGlassReasonBytes = 1024
+
+// BreakGlassReason is a token's break-the-glass claim as the proxy reads
+// it: characters that show nothing (control and format characters such
+// as NUL or a zero-width space, default-ignorable ones, invalid UTF-8)
+// and runs of white space become one space, the ends are trimmed, and
+// the rest is cut to MaxBreakGlassReasonBytes. The policy counts the
+// characters of a stated reason (break_glass.min_reason_chars), and the
+// 42 CFR 2.51(c) record must name the nature of the emergency: four NULs
+// or zero-width spaces are no reason, and a newline in one must not start
+// a line of its own where the ledger is shown. "" when nothing is left:
+// the token then makes no emergency claim.
+func BreakGlassReason(s string) string {
+	var b strings.Builder
+	gap := false
+	for _, r := range s {
+		if r == unicode.ReplacementChar || unicode.IsControl(r) || unicode.IsSpace(r) ||
+			unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) {
+			gap = b.Len() > 0
+			continue
+		}
+		if gap {
+			b.WriteByte(' ')
+			gap = false
+		}
+		b.WriteRune(r)
+	}
+	return textcut.Cut(b.String(), MaxBreakGlassReasonBytes)
 }

@@ -1,9 +1,14 @@
 package authn_test
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/ds4p/ds4p/proxy/authn"
@@ -77,5 +82,51 @@ func TestUnreadablePurposeCounts(t *testing.T) {
 		if got := authn.Purposes(tok); !slices.Equal(got, c.want) {
 			t.Errorf("purpose_of_use %#v: Purposes = %q, want %q", c.claim, got, c.want)
 		}
+	}
+}
+
+// TestBreakGlassReasonShowsSomething (QA round 20): the default policy
+// grants emergency access to a reason of at least 4 characters after
+// trimming spaces, and "\x00\x00\x00\x00" or four zero-width spaces
+// passed, leaving a 42 CFR 2.51(c) record whose nature of the emergency
+// shows nothing. Such a claim is no claim; a newline or tab in a reason
+// becomes a space; a reason is kept to MaxBreakGlassReasonBytes.
+func TestBreakGlassReasonShowsSomething(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key, err := authn.DevSigningKey(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := devVerifier(t, dir)
+	long := strings.Repeat("é", authn.MaxBreakGlassReasonBytes)
+	for in, want := range map[string]string{
+		"unresponsive, suspected overdose":          "unresponsive, suspected overdose",
+		"\x00\x00\x00\x00":                          "",
+		"\u200b\u200b\u200b\u200b":                  "",
+		"\u3164\u3164\u3164\u3164\ufe0f":            "",
+		"\u2028\u00a0\t\r\n ":                       "",
+		"\x1b[31m\x00":                              "[31m",
+		"  unresponsive\r\n\r\nFAKE audit line\x00": "unresponsive FAKE audit line",
+		"\xff\xfe\xfd\xfc":                          "",
+	} {
+		tok, _ := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("dr").
+			IssuedAt(time.Now()).Expiration(time.Now().Add(10*time.Minute)).
+			Claim("purpose_of_use", "ETREAT").Claim("break_glass_reason", in).Build()
+		signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := v.Verify(context.Background(), string(signed))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if c.BreakGlass != want {
+			t.Errorf("break_glass_reason %q: BreakGlass = %q, want %q", in, c.BreakGlass, want)
+		}
+	}
+	got := authn.BreakGlassReason(long)
+	if len(got) > authn.MaxBreakGlassReasonBytes || !utf8.ValidString(got) || !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
+		t.Errorf("a long reason kept as %d bytes (valid UTF-8 %v)", len(got), utf8.ValidString(got))
 	}
 }
