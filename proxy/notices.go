@@ -116,14 +116,15 @@ func (s *Server) purposeHierarchy() consent.PurposeHierarchy {
 
 // recipients are the forms the consents may name this response's
 // recipient by: the caller's organisation reference and identifiers
-// ("system|value"), and its subject.
+// ("system|value"), its subject and its fhirUser, as the policy matches
+// consent actors (caller_actors).
 func (r *run) recipients() []string {
 	if r.ex == nil {
 		return nil
 	}
 	c := r.ex.caller
 	var out []string
-	for _, s := range append([]string{c.Org, c.Subject}, c.OrgIdentifiers...) {
+	for _, s := range append([]string{c.Org, c.Subject, c.FHIRUser}, c.OrgIdentifiers...) {
 		if s != "" {
 			out = append(out, s)
 		}

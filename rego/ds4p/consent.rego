@@ -21,7 +21,11 @@ active(c) if {
 # does not withdraw the patient's ordinary records from treatment.
 applicable(_) if restricted
 
-applicable(c) if {
+applicable(c) if general_consent(c)
+
+# general_consent(c): c is a general opt-in / opt-out consent
+# (config.consents.general_policies).
+general_consent(c) if {
 	some p in c.policies
 	p in data.ds4p.config.consents.general_policies
 }
@@ -87,9 +91,14 @@ fixed_criterion(_, wanted) if states_nothing(wanted)
 # is the rule for restricted data anyway (42 CFR 2.31). When another consent
 # permits the caller, such a root must not cancel it, or one recipient's
 # consent would revoke another's. A consent that only denies (a real opt-out)
-# and any deny provision that names criteria still count.
+# and any deny provision that names criteria still count, and so does the
+# root of a general opt-in/opt-out consent (general_consent): it speaks for
+# ordinary data too, where its deny wins, and sensitive data must not be
+# less protected than ordinary data (an OPTOUT "except org-c" that an older
+# OPTIN would otherwise cancel for HIV or SUD data only).
 scaffolding(c, v) if {
 	restricted
+	not general_consent(c)
 	v.type == "deny"
 	every r in v.rules {
 		r.depth == 0
@@ -441,11 +450,17 @@ names_recipients(level) if {
 	}
 }
 
-# caller_actors are every name the caller goes by.
+# caller_actors are every name the caller goes by: its organisation, its
+# subject, its organisation's identifiers, and its SMART fhirUser (the
+# user's own FHIR resource, Practitioner/dr-x, when the identity provider's
+# subject is an opaque id): a consent naming the practitioner names the
+# caller whichever claim carries the reference.
 caller_actors contains a if {
 	some a in [input.caller.org, input.caller.subject]
 	a != ""
 }
+
+caller_actors contains input.caller.fhir_user if input.caller.fhir_user != ""
 
 caller_actors contains a if some a in input.caller.org_identifiers
 

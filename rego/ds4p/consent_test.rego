@@ -116,6 +116,26 @@ test_subject_matches_actor if {
 		with data.ds4p.config as config
 }
 
+# A token whose subject is an opaque id (Keycloak's UUID) names its user by
+# fhirUser: a deny aimed at that practitioner applies, and a permit naming
+# them discloses (QA round 20).
+test_fhir_user_matches_actor if {
+	not_dr := consent("c-not-dr", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"]}),
+		{"path": "provision.provision[0].provision[0]", "depth": 2, "type": "deny", "conditions": [cond({}), cond({"actors": ["Organization/org-a"], "purposes": ["TREAT"]}), cond({"actors": ["Practitioner/dr-x"]})]},
+	])
+	uuid := {"caller": {"subject": "5b0c7b8e-6f7a-4b43-9a53-0c2f1d1b7e11", "fhir_user": "Practitioner/dr-x"}}
+	other := {"caller": {"subject": "5b0c7b8e-6f7a-4b43-9a53-0c2f1d1b7e12", "fhir_user": "Practitioner/dr-y"}}
+	ds4p.decision.effect == "deny" with input as object.union(req("Organization/org-a", ["TREAT"], [sud, part2_label], [not_dr]), uuid)
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as object.union(req("Organization/org-a", ["TREAT"], [sud, part2_label], [not_dr]), other)
+		with data.ds4p.config as config
+	for_dr := consent("c-dr", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Practitioner/dr-x"], "purposes": ["TREAT"]})])
+	ds4p.decision.effect == "permit" with input as object.union(req("Organization/org-z", ["TREAT"], [sud, part2_label], [for_dr]), uuid)
+		with data.ds4p.config as config
+}
+
 test_class_criterion if {
 	c := consent("c-class", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "classes": ["Observation"]})])
 	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
@@ -229,6 +249,24 @@ test_time_bounded_scaffolding_does_not_cancel if {
 	d := ds4p.decision with input as req("Organization/org-a", ["TREAT"], [sud, part2_label], [tpo_consent, for_b])
 		with data.ds4p.config as config
 	d.effect == "permit"
+}
+
+# A general opt-out with exceptions ("no one but org-c") is the patient's
+# word for ordinary and sensitive data alike: an older blanket opt-in does
+# not cancel its root deny for HIV data, as it does not for ordinary data
+# (QA round 20: org-a was denied the ordinary record and given the HIV one).
+test_general_optout_with_exceptions_is_no_scaffolding if {
+	optin := object.union(consent("c-in", [root("permit")]), {"policies": ["OPTIN"]})
+	optout := object.union(
+		consent("c-out", [root("deny"), exception("provision.provision[0]", "permit", {"actors": ["Organization/org-c"], "purposes": ["TREAT"]})]),
+		{"policies": ["OPTOUT"]},
+	)
+	every labels in [[], [hiv], [sud, part2_label]] {
+		ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], labels, [optin, optout])
+			with data.ds4p.config as config
+	}
+	ds4p.decision.effect == "permit" with input as req("Organization/org-c", ["TREAT"], [hiv], [optin, optout])
+		with data.ds4p.config as config
 }
 
 # A deny exception aimed at the caller still wins over another consent.
