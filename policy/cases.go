@@ -3,7 +3,9 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"path"
@@ -13,6 +15,10 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/util"
 	"gopkg.in/yaml.v3"
 )
 
@@ -125,10 +131,15 @@ type CaseSet struct {
 	Cases []Case
 }
 
-// LoadCases reads every cases/*.yaml of a policy tree.
+// LoadCases reads every cases/*.yaml of a policy tree. A case file it
+// would not read (named *.yml, or below a subdirectory of cases/) is an
+// error rather than a matrix that passes without it.
 func LoadCases(fsys fs.FS) ([]CaseSet, error) {
 	files, err := fs.Glob(fsys, "cases/*.yaml")
 	if err != nil {
+		return nil, err
+	}
+	if err := unreadCaseFiles(fsys); err != nil {
 		return nil, err
 	}
 	var out []CaseSet
@@ -147,7 +158,42 @@ func LoadCases(fsys fs.FS) ([]CaseSet, error) {
 	return out, nil
 }
 
-// ParseCases reads one case file.
+// unreadCaseFiles refuses YAML files under cases/ that LoadCases would
+// not read: cases/x.yml, cases/X.YAML or cases/team/x.yaml were skipped
+// without a word, and `policy test`, check and build passed without their
+// cases (QA round 20).
+func unreadCaseFiles(fsys fs.FS) error {
+	var bad []string
+	err := fs.WalkDir(fsys, "cases", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == "cases" {
+				return fs.SkipDir
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		ext := strings.ToLower(path.Ext(p))
+		if ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		if path.Dir(p) != "cases" || path.Ext(p) != ".yaml" {
+			bad = append(bad, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("policy: listing case files: %w", err)
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("policy: %s would not be run: case files are cases/*.yaml, directly in cases/ and ending in .yaml (rename or move them)", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// ParseCases reads one case file, which is one YAML document: cases in a
+// second document (after ---) were skipped without a word.
 func ParseCases(b []byte) (CaseSet, error) {
 	var f caseFile
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
@@ -155,7 +201,25 @@ func ParseCases(b []byte) (CaseSet, error) {
 	if err := dec.Decode(&f); err != nil {
 		return CaseSet{}, err
 	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return CaseSet{}, fmt.Errorf("after the first YAML document: %w", err)
+	case !emptyDocument(&next):
+		return CaseSet{}, fmt.Errorf("line %d: a case file is one YAML document, and this second one (after ---) would not be run: join it to the first or make it a file of its own", next.Line)
+	}
 	return f.build()
+}
+
+// emptyDocument reports whether n, a decoded YAML document, holds nothing
+// (a trailing --- or a null).
+func emptyDocument(n *yaml.Node) bool {
+	if n.Kind == 0 || len(n.Content) == 0 {
+		return true
+	}
+	c := n.Content[0]
+	return c.Kind == yaml.ScalarNode && c.Tag == "!!null"
 }
 
 func (f *caseFile) build() (CaseSet, error) {
@@ -472,6 +536,10 @@ func RunCases(ctx context.Context, fsys fs.FS) ([]CaseResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	schema, err := newCaseSchema(ctx, fsys)
+	if err != nil {
+		return nil, err
+	}
 	var out []CaseResult
 	for _, set := range sets {
 		tree, err := withData(fsys, set.Data)
@@ -484,6 +552,18 @@ func RunCases(ctx context.Context, fsys fs.FS) ([]CaseResult, error) {
 		}
 		for _, c := range set.Cases {
 			r := CaseResult{File: set.File, Name: c.Name}
+			if problems, err := schema.problems(ctx, c.Input); err != nil || len(problems) > 0 {
+				// A consent of the file the proxy would never send (a
+				// rule without depth, type Permit) is decided as
+				// nothing the policy knows, and an expected deny passed
+				// whatever the policy said (QA round 20).
+				r.Problem = "the case's input does not match " + InputSchemaPath + ": " + strings.Join(problems, "; ")
+				if err != nil {
+					r.Problem += err.Error()
+				}
+				out = append(out, r)
+				continue
+			}
 			d, err := eng.Decide(ctx, c.Input)
 			if err != nil {
 				r.Problem = err.Error()
@@ -493,6 +573,73 @@ func RunCases(ctx context.Context, fsys fs.FS) ([]CaseResult, error) {
 			out = append(out, r)
 		}
 	}
+	return out, nil
+}
+
+// caseSchema checks the inputs of a case matrix against the tree's input
+// schema, as the proxy's own inputs are made to match it.
+type caseSchema struct {
+	pq *rego.PreparedEvalQuery // nil: the tree has no input schema
+}
+
+func newCaseSchema(ctx context.Context, fsys fs.FS) (*caseSchema, error) {
+	raw, err := fs.ReadFile(fsys, InputSchemaPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &caseSchema{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("policy: reading %s: %w", InputSchemaPath, err)
+	}
+	var schema any
+	if err := util.UnmarshalJSON(raw, &schema); err != nil {
+		return nil, fmt.Errorf("policy: %s is not JSON: %w", InputSchemaPath, err)
+	}
+	pq, err := rego.New(
+		rego.Query("r := json.match_schema(input, data.schema)"),
+		rego.Store(inmem.NewFromObject(map[string]any{"schema": schema})),
+		rego.SetRegoVersion(ast.RegoV1),
+		rego.StrictBuiltinErrors(true),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %s: %w", InputSchemaPath, err)
+	}
+	return &caseSchema{pq: &pq}, nil
+}
+
+// problems lists where in does not match the schema.
+func (s *caseSchema) problems(ctx context.Context, in Input) ([]string, error) {
+	if s.pq == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	var doc any
+	if err := util.UnmarshalJSON(b, &doc); err != nil {
+		return nil, err
+	}
+	rs, err := s.pq.Eval(ctx, rego.EvalInput(doc))
+	if err != nil {
+		return nil, fmt.Errorf("validating against the schema: %w", err)
+	}
+	if len(rs) == 0 {
+		return nil, errors.New("schema validation gave no result")
+	}
+	r, _ := rs[0].Bindings["r"].([]any)
+	if len(r) != 2 {
+		return nil, errors.New("schema validation gave an unexpected result")
+	}
+	if ok, _ := r[0].(bool); ok {
+		return nil, nil
+	}
+	var out []string
+	errs, _ := r[1].([]any)
+	for _, e := range errs {
+		m, _ := e.(map[string]any)
+		out = append(out, fmt.Sprintf("%v: %v", m["field"], m["desc"]))
+	}
+	sort.Strings(out)
 	return out, nil
 }
 
