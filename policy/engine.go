@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"crypto/sha256"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing/fstest"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -162,6 +164,10 @@ func New(ctx context.Context, fsys fs.FS, opts ...Option) (*Engine, error) {
 func (e *Engine) Load(ctx context.Context, fsys fs.FS) error {
 	if fsys == nil { // a caller's missing tree is a rejection, not a panic
 		return e.reject("", errors.New("policy: there is no policy tree to load"))
+	}
+	fsys, err := snapshot(fsys)
+	if err != nil {
+		return e.reject("", err)
 	}
 	rev, err := Revision(fsys)
 	if err != nil {
@@ -460,6 +466,47 @@ func Revision(fsys fs.FS) (string, error) {
 	fmt.Fprintf(h, "d\x00%d\x00", len(canon))
 	h.Write(canon)
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// MaxTreeBytes bounds the policy tree Load reads into memory.
+const MaxTreeBytes = 64 << 20
+
+// snapshot returns the files of fsys as they are now, read once each: Load
+// reads a tree several times (its revision, the compile, the Rego tests,
+// the policy data's check, the evaluator), and a directory an analyst edits
+// while it loads would otherwise serve modules under another content's
+// revision, or modules other than those its tests passed. A tree that
+// cannot change (in memory, embedded) is used as it is.
+func snapshot(fsys fs.FS) (fs.FS, error) {
+	switch fsys.(type) {
+	case fstest.MapFS, embed.FS, *embed.FS:
+		return fsys, nil
+	}
+	out := fstest.MapFS{}
+	total := 0
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			if d.Type()&fs.ModeSymlink != 0 {
+				if fi, serr := fs.Stat(fsys, p); serr == nil && fi.IsDir() {
+					return nil // a link to a directory: the loaders do not follow it either
+				}
+			}
+			return fmt.Errorf("policy: reading %s: %w", p, err)
+		}
+		if total += len(b); total > MaxTreeBytes {
+			return fmt.Errorf("policy: the policy tree holds more than %d MiB; only Rego, data, schema and case files belong in it", MaxTreeBytes>>20)
+		}
+		out[p] = &fstest.MapFile{Data: b, Mode: 0o444}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // parseDataFile reads a data document as the loader does (numbers kept as

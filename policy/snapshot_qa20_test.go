@@ -1,0 +1,63 @@
+package policy_test
+
+import (
+	"context"
+	"io/fs"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+
+	"github.com/ds4p/ds4p/policy"
+)
+
+// changingFS is a policy directory an analyst saves while it loads: its
+// module reads as permit the first time and as deny every time after.
+type changingFS struct {
+	reads atomic.Int32
+}
+
+const (
+	permitModule = "package ds4p\n\ndefault decision := {\"effect\": \"permit\", \"reasons\": []}\n"
+	denyModule   = "package ds4p\n\ndefault decision := {\"effect\": \"deny\", \"reasons\": []}\n"
+)
+
+func (c *changingFS) Open(name string) (fs.File, error) {
+	m := fstest.MapFS{"ds4p/main.rego": {Data: []byte(permitModule)}}
+	if name == "ds4p/main.rego" && c.reads.Add(1) > 1 {
+		m["ds4p/main.rego"] = &fstest.MapFile{Data: []byte(denyModule)}
+	}
+	return m.Open(name)
+}
+
+// TestLoadReadsTheTreeOnce: Load read a directory once for the revision,
+// again to compile, again for the tests and the evaluator, so a file saved
+// in between served the new modules under the old content's revision,
+// which decisions and the ledger then named (QA round 20). The tree is now
+// read once: the revision served is that of the modules that decide.
+func TestLoadReadsTheTreeOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tree := &changingFS{}
+	eng, err := policy.New(ctx, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := sudInput("Organization/org-a", "TREAT")
+	in.ConsentKey = policy.ConsentKey(nil)
+	d, err := eng.Decide(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	permitRev, _ := policy.Revision(fstest.MapFS{"ds4p/main.rego": {Data: []byte(permitModule)}})
+	denyRev, _ := policy.Revision(fstest.MapFS{"ds4p/main.rego": {Data: []byte(denyModule)}})
+	got := eng.Revision()
+	switch {
+	case got == permitRev && !d.Permitted(), got == denyRev && d.Permitted():
+		t.Fatalf("revision %s served decisions of the other content (effect %s)", got, d.Effect)
+	case got != permitRev && got != denyRev:
+		t.Fatalf("revision %s is neither tree's (%s, %s)", got, permitRev, denyRev)
+	}
+	if n := tree.reads.Load(); n != 1 {
+		t.Errorf("the module was read %d times, want once", n)
+	}
+}
