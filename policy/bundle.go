@@ -313,7 +313,11 @@ func (s *BundleSource) fetch(ctx context.Context, etag string) (bundleFetch, err
 	}
 	fsys, err := readBundle(raw, s.Verification, s.Schemas, s.MaxUnpackedBytes)
 	if err != nil {
-		return bundleFetch{etag: resp.Header.Get("ETag")}, err
+		// No ETag: a bundle that did not read may be a download cut
+		// short, and If-None-Match would keep the whole one from ever
+		// being fetched (304) until it changes. One that reads but fails
+		// to load keeps its ETag (bundleWatch.poll).
+		return bundleFetch{}, err
 	}
 	return bundleFetch{fsys: fsys, etag: resp.Header.Get("ETag")}, nil
 }

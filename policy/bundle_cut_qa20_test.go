@@ -1,0 +1,51 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ds4p/ds4p/rego"
+)
+
+// TestCutBundleRetried: a bundle whose download was cut short (a body
+// ended early on a connection without Content-Length) fails to read; its
+// ETag was kept all the same, so every later poll sent If-None-Match, was
+// answered 304, and the good bundle the server held under that ETag never
+// loaded until it changed (QA round 20). A bundle that did not read is
+// fetched whole at the next poll.
+func TestCutBundleRetried(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := &bundleServer{}
+	srv.set(signedBundle(t, rego.FS()), `"v1"`)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	src := &BundleSource{URL: hs.URL + "/bundle.tar.gz", Verification: verification(t), Schemas: rego.FS()}
+	fsys, etag, err := FetchBundle(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := New(ctx, fsys, WithVerify(true), WithSource("bundle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := eng.Revision()
+	w := &bundleWatch{e: eng, src: src, etag: etag}
+
+	changed := copyTree(t, rego.FS())
+	changed["ds4p/config/data.json"].Data = bytes.Replace(changed["ds4p/config/data.json"].Data,
+		[]byte(`"min_reason_chars": 4`), []byte(`"min_reason_chars": 6`), 1)
+	whole := signedBundle(t, changed)
+	srv.set(whole[:len(whole)/2], `"v2"`) // the download cut short
+	w.poll(ctx)
+	if eng.Revision() != first || eng.Status().Rejected == nil {
+		t.Fatalf("a cut bundle: revision %s, status %+v", eng.Revision(), eng.Status())
+	}
+	srv.set(whole, `"v2"`) // the same bundle, whole
+	w.poll(ctx)
+	if eng.Revision() == first || eng.Status().Rejected != nil {
+		t.Fatalf("the whole bundle was not fetched again (requests %q): status %+v", srv.requests, eng.Status())
+	}
+}
