@@ -67,9 +67,19 @@ func (it *item) applyMaskDecision() {
 func (r *run) maskEdits(it *item, removed []span) ([]fjson.Edit, []span, error) {
 	var edits []fjson.Edit
 	var drop []span
+	spans := make([]span, 0, len(it.masked))
 	for _, e := range it.masked {
-		s, end := it.start+e.Start, it.start+e.End
-		if withinSpans(s, end, removed) {
+		spans = append(spans, span{it.start + e.Start, it.start + e.End})
+	}
+	// the value of a masked "_x" (a primitive's extensions) is masked too
+	twins, err := primitiveTwins(r.body, it.start, it.end, spans)
+	if err != nil {
+		return nil, nil, rewriteFailure(err)
+	}
+	spans = append(spans, twins...)
+	for i, sp := range spans {
+		s, end := sp.start, sp.end
+		if withinSpans(s, end, removed) || insideOther(spans, i) {
 			continue
 		}
 		s, end = trim(r.body, s, end)
@@ -88,6 +98,17 @@ func (r *run) maskEdits(it *item, removed []span) ([]fjson.Edit, []span, error) 
 		}
 	}
 	return edits, drop, nil
+}
+
+// insideOther reports whether ss[i] lies inside another span of ss (the
+// same span twice counts once: the first is kept).
+func insideOther(ss []span, i int) bool {
+	for j, o := range ss {
+		if j != i && ss[i].start >= o.start && ss[i].end <= o.end && (ss[i] != o || j < i) {
+			return true
+		}
+	}
+	return false
 }
 
 func withinSpans(start, end int, ss []span) bool {

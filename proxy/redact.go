@@ -220,6 +220,11 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	for _, e := range it.redacted {
 		targets = append(targets, span{it.start + e.Start, it.start + e.End})
 	}
+	twins, err := primitiveTwins(r.body, it.start, it.end, targets)
+	if err != nil {
+		return nil, rewriteFailure(err)
+	}
+	targets = append(targets, twins...)
 	at, err := r.attachmentTargets(it)
 	if err != nil {
 		return nil, err
@@ -417,3 +422,124 @@ func pruneValue(b []byte, vs, ve int, targets []span) ([]fjson.Edit, bool, error
 func rewriteFailure(err error) error {
 	return fail(http.StatusInternalServerError, "exception", "the response could not be rewritten; it was withheld", err)
 }
+
+// primitiveTwins returns the values that go with targets as FHIR JSON
+// writes a primitive: its id and extensions, an inline label among them,
+// in a member "_x" beside its value in "x" (for an array of primitives,
+// element i of "_x" beside element i of "x"). A label on "_x" is the
+// label of the value, so when a target is the value of "_x" (or one of
+// its elements), the value of "x" (or that element of it) is a target
+// too; otherwise cutting or masking the extension object would leave the
+// value it labels in place. Only values that hold a target are walked.
+func primitiveTwins(b []byte, start, end int, targets []span) ([]span, error) {
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	var out []span
+	err := twinsIn(b, start, end, targets, &out, 0)
+	return out, err
+}
+
+func isTarget(b []byte, s, e int, targets []span) bool {
+	s, e = trim(b, s, e)
+	for _, t := range targets {
+		if ts, te := trim(b, t.start, t.end); ts == s && te == e {
+			return true
+		}
+	}
+	return false
+}
+
+func holdsTarget(s, e int, targets []span) bool {
+	for _, t := range targets {
+		if t.start >= s && t.end <= e && (t.start > s || t.end < e) {
+			return true
+		}
+	}
+	return false
+}
+
+func twinsIn(b []byte, vs, ve int, targets []span, out *[]span, depth int) error {
+	if depth > maxTwinDepth {
+		return errPruneScalar // deeper than any FHIR resource: withheld
+	}
+	vs, ve = trim(b, vs, ve)
+	switch b[vs] {
+	case '[':
+		return fjson.ArrayEach(b, vs, func(s, e int) error {
+			if holdsTarget(s, e, targets) {
+				return twinsIn(b, s, e, targets, out, depth+1)
+			}
+			return nil
+		})
+	case '{':
+	default:
+		return nil
+	}
+	type kv struct {
+		name string
+		s, e int
+	}
+	var ms []kv
+	if err := fjson.ObjectEach(b, vs, func(key []byte, s, e int) error {
+		ms = append(ms, kv{keyName(key), s, e})
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if holdsTarget(m.s, m.e, targets) {
+			if err := twinsIn(b, m.s, m.e, targets, out, depth+1); err != nil {
+				return err
+			}
+		}
+		if len(m.name) < 2 || m.name[0] != '_' {
+			continue
+		}
+		whole := isTarget(b, m.s, m.e, targets)
+		var idx []int // elements of an array "_x" that are targets
+		if !whole && b[m.s] == '[' {
+			i := 0
+			if err := fjson.ArrayEach(b, m.s, func(s, e int) error {
+				if isTarget(b, s, e, targets) {
+					idx = append(idx, i)
+				}
+				i++
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if !whole && len(idx) == 0 {
+			continue
+		}
+		for _, v := range ms {
+			if v.name != m.name[1:] {
+				continue
+			}
+			if whole || b[v.s] != '[' {
+				// the whole value goes (a value that is no array beside
+				// an array of extensions is not FHIR: fail closed)
+				*out = append(*out, span{v.s, v.e})
+				continue
+			}
+			i, k := 0, 0
+			if err := fjson.ArrayEach(b, v.s, func(s, e int) error {
+				for k < len(idx) && idx[k] < i {
+					k++
+				}
+				if k < len(idx) && idx[k] == i {
+					*out = append(*out, span{s, e})
+				}
+				i++
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// maxTwinDepth bounds primitiveTwins' walk.
+const maxTwinDepth = 256
