@@ -64,10 +64,21 @@ func (r *run) eachAttachment(it *item, fn func(at int) error) error {
 }
 
 // attachmentTargets are the inline data values to remove from a sensitive
-// item: the data of every object below the resource that has contentType
-// and data. Only sensitive resources are walked.
+// item, and cutAttachmentTargets those to remove from one that is
+// sensitive or some of whose content was cut or masked (cut): the
+// data of every Attachment below the resource. An attachment is a
+// rendering of the record for people (a DiagnosticReport's presentedForm
+// is the whole report), so, as the narrative, it can still show what the
+// cut elements said. Only such resources are walked.
 func (r *run) attachmentTargets(it *item) ([]span, error) {
-	if it.res.Type == "Binary" || !sensitive(it.res.Labels) || !bytes.Contains(r.body[it.start:it.end], dataKey) {
+	return r.cutAttachmentTargets(it, false)
+}
+
+func (r *run) cutAttachmentTargets(it *item, cut bool) ([]span, error) {
+	seg := r.body[it.start:it.end]
+	// "d\u0061ta" is data to every JSON client: a resource with an escape
+	// is walked whatever it holds
+	if it.res.Type == "Binary" || !cut && !sensitive(it.res.Labels) || !bytes.Contains(seg, dataKey) && bytes.IndexByte(seg, '\\') < 0 {
 		return nil, nil
 	}
 	var out []span
@@ -80,11 +91,15 @@ func (r *run) attachmentTargets(it *item) ([]span, error) {
 var dataKey = []byte(`"data"`)
 
 // attachmentData walks the value at i and appends the data value of each
-// object below the top one that also has a contentType.
+// Attachment below the top one: an object with data and a contentType, or
+// with data and none of the members that make it a SampledData (origin,
+// dimensions) or a Signature (who, when, sigFormat), the only other types
+// with a data member. FHIR requires a contentType beside data (att-1), yet
+// a server that does not enforce it must not get data past the proxy.
 func attachmentData(b []byte, i, depth int, out *[]span) (int, error) {
 	switch b[i] {
 	case '{':
-		data, hasType := span{-1, -1}, false
+		data, hasType, other := span{-1, -1}, false, false
 		end, err := fjson.ObjectScan(b, i, func(key []byte, vs int) (int, error) {
 			ve, err := attachmentData(b, vs, depth+1, out)
 			switch {
@@ -92,10 +107,13 @@ func attachmentData(b []byte, i, depth int, out *[]span) (int, error) {
 				data = span{vs, ve}
 			case fjson.KeyIs(key, "contentType"):
 				hasType = true
+			case fjson.KeyIs(key, "origin"), fjson.KeyIs(key, "dimensions"),
+				fjson.KeyIs(key, "who"), fjson.KeyIs(key, "when"), fjson.KeyIs(key, "sigFormat"):
+				other = true
 			}
 			return ve, err
 		})
-		if err == nil && depth > 0 && hasType && data.start >= 0 {
+		if err == nil && depth > 0 && (hasType || !other) && data.start >= 0 {
 			*out = append(*out, data)
 		}
 		return end, err

@@ -225,7 +225,8 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 		return nil, rewriteFailure(err)
 	}
 	targets = append(targets, twins...)
-	at, err := r.attachmentTargets(it)
+	cut := len(it.masked) > 0 || len(it.redacted) > 0 && !it.silentCut()
+	at, err := r.cutAttachmentTargets(it, cut)
 	if err != nil {
 		return nil, err
 	}
