@@ -331,9 +331,11 @@ func (f *field) set(b []byte, v, end int, isString *bool, key string) error {
 	return nil
 }
 
-// resource walks the top-level object of a resource.
+// resource walks the top-level object of a resource. An inline label the
+// resource itself owns (in its top-level extension) labels the resource,
+// as meta.security does: it is no element's to cut.
 func (w *walker) resource(i int) (int, error) {
-	return w.scanObject(i, func(key []byte, v int) (int, error) {
+	end, err := w.scanObject(i, func(key []byte, v int) (int, error) {
 		if err := w.push(key, 0); err != nil {
 			return 0, err
 		}
@@ -341,6 +343,24 @@ func (w *walker) resource(i int) (int, error) {
 		w.pop()
 		return end, err
 	})
+	if err == nil && len(w.pending) > 0 {
+		w.resourceInline()
+	}
+	return end, err
+}
+
+// resourceInline makes the pending inline labels owned by the object at
+// the current depth (the resource, or its meta) labels of the resource.
+func (w *walker) resourceInline() {
+	kept := w.pending[:0]
+	for _, p := range w.pending {
+		if p.owner == w.depth {
+			w.existing = append(w.existing, p.label)
+			continue
+		}
+		kept = append(kept, p)
+	}
+	w.pending = kept
 }
 
 // topMember walks one member of the resource, reading the ones Label
@@ -436,7 +456,7 @@ func (w *walker) metaObject(v int) (int, error) {
 	if w.b[v] != '{' {
 		return 0, errors.New(`"meta" is not an object`)
 	}
-	return w.scanObject(v, func(key []byte, mv int) (int, error) {
+	end, err := w.scanObject(v, func(key []byte, mv int) (int, error) {
 		if err := w.push(key, 0); err != nil {
 			return 0, err
 		}
@@ -444,6 +464,13 @@ func (w *walker) metaObject(v int) (int, error) {
 		w.pop()
 		return end, err
 	})
+	// An inline label in meta's extension labels the resource meta
+	// describes; left pending, the next top-level object closed (code,
+	// subject) would have taken it.
+	if err == nil && len(w.pending) > 0 {
+		w.resourceInline()
+	}
+	return end, err
 }
 
 // metaMember walks one member of meta.
