@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/ds4p/ds4p/labels"
@@ -46,7 +47,11 @@ func (h *purposeHints) check(s *Server, requestID string, c authn.Caller) {
 			continue
 		}
 		attrs := []any{"request_id", requestID, "client", c.Client, "org", c.Org, "purpose", p}
-		if s := labels.SuggestCode(labels.SystemActReason, p); s != "" {
+		if i := strings.LastIndexByte(p, '|'); i >= 0 && labels.KnownPurpose(p[i+1:]) {
+			// A v3-ActReason code under another system (authn.NormalizePurpose
+			// reads a code in the system it names): say which system would do.
+			attrs = append(attrs, "did_you_mean", labels.SystemActReason+"|"+p[i+1:])
+		} else if s := labels.SuggestCode(labels.SystemActReason, p); s != "" {
 			attrs = append(attrs, "did_you_mean", s)
 		}
 		s.log.Warn("token states a purpose of use that is not a v3-PurposeOfUse code (codes are case-sensitive); "+

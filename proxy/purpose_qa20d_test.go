@@ -83,3 +83,18 @@ func TestEmergencyClaimsAsTokensStateThem(t *testing.T) {
 		t.Fatalf("log: %s", out)
 	}
 }
+
+// TestForeignSystemPurposeHint (QA round 20): a v3-ActReason code under
+// another system, which the proxy no longer reads as that code, is warned
+// of with the system that would do, so the operator knows what to fix.
+func TestForeignSystemPurposeHint(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	s := &Server{log: slog.New(slog.NewJSONHandler(logs, nil))}
+	s.hints.check(s, "r", callerWithPurpose(authn.NormalizePurpose("http://example.org/pou|TREAT")))
+	out := logs.String()
+	if !strings.Contains(out, `"purpose":"http://example.org/pou|TREAT"`) ||
+		!strings.Contains(out, `"did_you_mean":"http://terminology.hl7.org/CodeSystem/v3-ActReason|TREAT"`) {
+		t.Fatalf("warning: %s", out)
+	}
+}
