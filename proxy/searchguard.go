@@ -85,7 +85,11 @@ func (o RequestRules) validate() []error {
 var (
 	// upstreamPagingParams are servers' own paging handles (HAPI _getpages,
 	// Medplum _cursor, and the like): reachable only through a page token.
-	upstreamPagingParams = []string{"_getpages", "_getpagesoffset", "_pageid", "_page_token", "_pagetoken", "_page", "_cursor", "_bundletype"}
+	// _offset too (HAPI, Medplum): a caller choosing it reaches a later
+	// page without the earlier ones, whose decisions a page token carries
+	// on (QA round 20: Patient/x/$everything?_offset=1 skipped the cut
+	// Patient and released the Part 2 program's Organization).
+	upstreamPagingParams = []string{"_getpages", "_getpagesoffset", "_pageid", "_page_token", "_pagetoken", "_page", "_cursor", "_bundletype", "_offset"}
 	// strippedParams make the upstream send less than the whole resource or
 	// a count: the proxy must label whole resources, and counts are the
 	// response side's business.
