@@ -35,7 +35,7 @@ type RequestRules struct {
 	AllowHas bool
 	// AllowExport lets bulk $export (and its status URLs) through.
 	AllowExport bool
-	// AllowList lets the _list search parameter through.
+	// AllowList lets the _list search parameter (and R5's _in) through.
 	AllowList bool
 	// AllowSubscriptions lets callers create and change Subscriptions,
 	// whose notifications the FHIR server sends past the proxy.
@@ -170,9 +170,11 @@ func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Fai
 		if !rules.AllowHas {
 			return false, notSupported("_has (reverse chaining) is not supported: it would test facts about resources withheld from you")
 		}
-	case lower == "_list":
+	case lower == "_list" || lower == "_in":
+		// R5's _in (membership of a List, Group or CareTeam) selects as
+		// _list does (QA round 20: Patient?_in=List/x was forwarded).
 		if !rules.AllowList {
-			return false, notSupported("_list is not supported: a List you may not read would still decide which resources match (enforcement.allow_list)")
+			return false, notSupported(base + " is not supported: a List or Group you may not read would still decide which resources match (enforcement.allow_list)")
 		}
 	case lower == "access_token":
 		// RFC 6750 2.3 allows a bearer token in the query; here it would be
@@ -233,7 +235,7 @@ func (s *Server) sensitiveFilter(req fhirRequest, name string, vs []string) bool
 	base, mod, _ := strings.Cut(name, ":")
 	if strings.HasPrefix(base, "_") {
 		switch strings.ToLower(base) {
-		case "_security", "_tag", "_text", "_content", "_list":
+		case "_security", "_tag", "_text", "_content", "_list", "_in":
 			return true
 		}
 		return false
@@ -243,8 +245,13 @@ func (s *Server) sensitiveFilter(req fhirRequest, name string, vs []string) bool
 	}
 	for _, v := range vs {
 		for _, alt := range strings.Split(v, ",") {
-			if s.sensitiveCode(req.Type, strings.TrimSpace(alt)) {
-				return true
+			// A composite value (code-value-concept=LOINC$SNOMED) joins
+			// its components with $: each is a token of its own (QA round
+			// 20: 1234$F11.20 was tried as one code and passed).
+			for _, part := range strings.Split(alt, "$") {
+				if s.sensitiveCode(req.Type, strings.TrimSpace(part)) {
+					return true
+				}
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,64 @@ func TestCallerOffsetRefused(t *testing.T) {
 	resp, body = h.get(strings.TrimPrefix(next, h.proxy.URL), tokOther)
 	if resp.StatusCode != http.StatusOK || strings.Contains(body, "Riverside") {
 		t.Fatalf("page 2: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestCompositeSensitiveCodeWithInclude: a composite search's value joins
+// its components with $ (code-value-concept=LOINC$SNOMED). Each component
+// is a token the include guard must weigh: QA round 20's
+// Observation?code-value-concept=1234$F11.20&_include=Observation:patient
+// was forwarded, the whole value tried as one code no rule labels.
+func TestCompositeSensitiveCodeWithInclude(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset"}`))
+	for _, c := range []struct {
+		value  string
+		status int
+	}{
+		{"1234$F11.20", 400},
+		{"http://loinc.org|11341-5$http://hl7.org/fhir/sid/icd-10-cm|F11.20", 400},
+		{"1234$ F11.20 ", 400},
+		{"1234$I10,5678$F10.20", 400},
+		{"http://loinc.org|11341-5$http://hl7.org/fhir/sid/icd-10-cm|I10", 200},
+	} {
+		p := "/fhir/Observation?code-value-concept=" + url.QueryEscape(c.value) + "&_include=Observation:patient"
+		resp, body := h.get(p, tokAll)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d %s, want %d", c.value, resp.StatusCode, body, c.status)
+		}
+		for len(h.seen) > 0 {
+			if r := <-h.seen; c.status != 200 {
+				t.Errorf("%s: a refused search reached the upstream: %s", c.value, r.URL.RawQuery)
+			}
+		}
+	}
+}
+
+// TestInParameterRefusedAsList: R5's _in (Patient?_in=List/x, Group/g,
+// CareTeam/c) selects by the members of a resource the caller may not
+// read, as _list does; QA round 20 found it forwarded. It follows
+// enforcement.allow_list, and with that on still counts as a sensitive
+// filter beside an include.
+func TestInParameterRefusedAsList(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		path   string
+		rules  RequestRules
+		status int
+	}{
+		{"/fhir/Patient?_in=List/part2-patients", RequestRules{}, 400},
+		{"/fhir/Condition?_IN:not=Group/g1", RequestRules{}, 400},
+		{"/fhir/Patient?_in=List/l1", RequestRules{AllowList: true}, 200},
+		{"/fhir/Condition?_in=List/l1&_include=Condition:patient", RequestRules{AllowList: true}, 400},
+	} {
+		h := newHarness(t, fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset"}`), func(o *Options, _ *Deps) { o.Requests = c.rules })
+		resp, body := h.get(c.path, tokAll)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d %s, want %d", c.path, resp.StatusCode, body, c.status)
+		}
+		if c.status != 200 && len(h.seen) > 0 {
+			t.Errorf("%s: a refused search reached the upstream", c.path)
+		}
 	}
 }
