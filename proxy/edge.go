@@ -155,6 +155,15 @@ func (s *Server) authenticate(c *gin.Context) {
 	if !s.bindPatientUser(c, &caller) {
 		return
 	}
+	if caller.PatientUser && caller.BreakGlass != "" {
+		// 42 CFR 2.51 lets a program disclose to medical personnel in a
+		// medical emergency; a patient's own login is none, and its claim
+		// would record a 2.51 disclosure to the patient and queue it for
+		// break-the-glass review. The claim is ignored (fail closed: the
+		// patient's right of access is a request stating PATRQT).
+		s.log.Info("break-the-glass claim of a patient's own token ignored", "request_id", c.GetString(requestIDKey))
+		caller.BreakGlass = ""
+	}
 	if caller.PatientIdentifier != "" && !s.bindPatientIdentifier(c, &caller) { // patient_identity.go
 		return
 	}

@@ -205,6 +205,17 @@ func jsonKind(kind string) string {
 // purposeWarnings names the simulated caller's purposes that are not
 // v3-PurposeOfUse codes: the policy reads them as unknown, which a policy
 // author would otherwise take for a policy decision.
+// simulatedPurposes reads a simulated caller's purposes as a token's are
+// read (authn.NormalizePurpose: a v3-ActReason system|code gives the code,
+// another system's code stays unknown).
+func simulatedPurposes(purposes []string) []string {
+	out := make([]string, 0, len(purposes))
+	for _, p := range purposes {
+		out = append(out, authn.NormalizePurpose(p))
+	}
+	return out
+}
+
 func purposeWarnings(purposes []string) []string {
 	var out []string
 	for i, p := range purposes {
@@ -296,7 +307,7 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest, author authn.C
 	if err != nil {
 		return nil, err
 	}
-	resp.Warnings = purposeWarnings(req.Caller.Purposes)
+	resp.Warnings = purposeWarnings(simulatedPurposes(req.Caller.Purposes))
 	fetchedFrom := -1 // no item was fetched
 	if fetched != nil {
 		fetchedFrom = fetchedAt
@@ -413,14 +424,19 @@ func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, st
 
 func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*run, error) {
 	rc := req.Caller
+	// The emergency reason is read as a token's is (authn.BreakGlassReason),
+	// so a simulation answers what the same token would get.
 	caller := authn.Caller{
 		Subject: rc.Subject, Org: rc.Org, OrgIdentifiers: rc.OrgIdentifiers, Client: rc.Client,
-		Scopes: rc.Scopes, Purposes: rc.Purposes, BreakGlass: rc.BreakGlass,
+		Scopes: rc.Scopes, Purposes: simulatedPurposes(rc.Purposes), BreakGlass: authn.BreakGlassReason(rc.BreakGlass),
 	}
 	if rc.FHIRUser != "" {
 		if caller.FHIRUser = authn.FHIRUserRef(rc.FHIRUser); caller.FHIRUser == "" {
 			return nil, fail(http.StatusBadRequest, "invalid", "caller.fhir_user must be a reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person (Type/id or an absolute URL)", nil)
 		}
+	}
+	if strings.HasPrefix(caller.FHIRUser, "Patient/") {
+		caller.BreakGlass = "" // as the edge ignores a patient's own claim
 	}
 	var err error
 	if caller.IssuedAt, err = simulatedTokenTime(rc.IssuedAt, at.Add(-time.Minute)); err != nil {
