@@ -586,17 +586,14 @@ func metaPointer(p string) bool {
 	return p == "" || p == "/" || slices.Contains(strings.Split(p, "/"), "meta")
 }
 
-// fhirPathPatchTouchesMeta: any path or name naming meta or security, or a
-// path that is the resource itself, counts.
+// fhirPathPatchTouchesMeta: any path or name naming meta or security, a
+// path that is the resource itself, or one that could reach meta without
+// naming it (fhirPathOpaque), counts.
 func fhirPathPatchTouchesMeta(body []byte) (bool, *Failure) {
 	var p struct {
 		ResourceType string `json:"resourceType"`
 		Parameter    []struct {
-			Name string `json:"name"`
-			Part []struct {
-				Name        string `json:"name"`
-				ValueString string `json:"valueString"`
-			} `json:"part"`
+			Part []map[string]json.RawMessage `json:"part"`
 		} `json:"parameter"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil || p.ResourceType != "Parameters" {
@@ -604,16 +601,57 @@ func fhirPathPatchTouchesMeta(body []byte) (bool, *Failure) {
 	}
 	for _, op := range p.Parameter {
 		for _, part := range op.Part {
-			if part.Name != "path" && part.Name != "name" {
+			var name string
+			_ = json.Unmarshal(part["name"], &name)
+			if name != "path" && name != "name" {
 				continue
 			}
-			v := part.ValueString
-			if strings.Contains(v, "meta") || strings.Contains(v, "security") || !strings.Contains(v, ".") && part.Name == "path" {
-				return true, nil
+			vs := partStrings(part)
+			if len(vs) == 0 && name == "path" {
+				return true, nil // the server reads what the proxy cannot: the whole resource, or anything
+			}
+			for _, v := range vs {
+				if strings.Contains(v, "meta") || strings.Contains(v, "security") || fhirPathOpaque(v) || !strings.Contains(v, ".") && name == "path" {
+					return true, nil
+				}
 			}
 		}
 	}
 	return false, nil
+}
+
+// partStrings returns every string value[x] of a Parameters part: a server
+// reads a patch's path and name from whatever primitive the part holds
+// (HAPI's ParametersUtil: valueCode, valueUri ... as well as
+// valueString), and a part given two values may be read by either.
+func partStrings(part map[string]json.RawMessage) []string {
+	var out []string
+	for k, raw := range part {
+		var v string
+		if strings.HasPrefix(k, "value") && json.Unmarshal(raw, &v) == nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// fhirPathOpaque reports whether a FHIRPath expression could reach an
+// element without naming it: descendants(), children() and repeat()
+// reach every element below (Condition.descendants().where(code='R') is
+// the confidentiality label), an environment variable (%resource,
+// %rootResource, %context) is the whole resource, and an escape in a
+// delimited identifier spells a name past any comparison
+// (`m\u0065ta` is meta). QA round 20.
+func fhirPathOpaque(v string) bool {
+	if strings.ContainsAny(v, "\\%") {
+		return true
+	}
+	for _, f := range []string{"descendants", "children", "repeat"} {
+		if strings.Contains(v, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // errMissing marks a write refused because the stored resource is missing

@@ -321,34 +321,50 @@ func (rs *refScan) patch(typ, contentType string, body []byte) *Failure {
 		return bad
 	}
 	for _, op := range p.Parameter {
-		var path, name string
-		var value json.RawMessage
+		// Every path and name, and every string value[x] of them and of
+		// the value: a server reads a part's value whatever its type
+		// (valueCode as well as valueString) and may take the first of
+		// two parts of one name where the last was read here.
+		var paths, names, values []string
+		var complex []json.RawMessage
 		for _, part := range op.Part {
 			var n string
 			_ = json.Unmarshal(part["name"], &n)
 			switch n {
 			case "path":
-				_ = json.Unmarshal(part["valueString"], &path)
+				paths = append(paths, partStrings(part)...)
 			case "name":
-				_ = json.Unmarshal(part["valueString"], &name)
+				names = append(names, partStrings(part)...)
 			case "value":
-				for k, v := range part {
-					if strings.HasPrefix(k, "value") {
-						value = v
-					}
-				}
-				// A complex value given as parts (a Reference as a part
-				// named reference): QA wrote one past the check.
-				if f := rs.patchParts(path, part["part"]); f != nil {
-					return f
-				}
+				values = append(values, partStrings(part)...)
+				complex = append(complex, part["part"])
 			}
 		}
 		// FHIRPath quotes names in backticks: `reference` is reference.
-		path, name = strings.ReplaceAll(path, "`", ""), strings.ReplaceAll(name, "`", "")
-		var ref string
-		if (name == "reference" || name == "" && strings.HasSuffix(path, ".reference")) && json.Unmarshal(value, &ref) == nil {
-			if f := rs.add(strings.TrimSuffix(path, ".reference"), ref); f != nil {
+		at := typ
+		if len(paths) > 0 {
+			at = strings.TrimSuffix(strings.ReplaceAll(paths[0], "`", ""), ".reference")
+		}
+		// A complex value given as parts (a Reference as a part named
+		// reference): QA wrote one past the check.
+		for _, c := range complex {
+			if f := rs.patchParts(at, c); f != nil {
+				return f
+			}
+		}
+		// A string written where a path or name could reach a reference
+		// element is read as a reference: reference anywhere in them, not
+		// only last (Observation.focus.reference.first() is one), or an
+		// element reached without naming it (fhirPathOpaque). QA round 20.
+		written := false
+		for _, n := range append(paths, names...) {
+			written = written || strings.Contains(n, "reference") || fhirPathOpaque(n)
+		}
+		if !written {
+			continue
+		}
+		for _, ref := range values {
+			if f := rs.add(at, ref); f != nil {
 				return f
 			}
 		}
