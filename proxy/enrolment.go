@@ -70,12 +70,27 @@ func (r *run) withholdProgramDirectory(root *bundleNode) {
 		return
 	}
 	cut := r.ex.pageFlags&pageEnrolmentCut != 0
+	shown := r.ex.pageFlags&pageEnrolmentShown != 0
+	everything := r.ex.req.Type == "Patient" && r.ex.req.ID != "" && r.ex.req.Operation == "$everything"
 	for _, it := range r.items {
 		for _, e := range it.enrolment {
 			cut = cut || insideAny(e.Start, e.End, it.redacted)
 		}
+		if everything && it.res != nil && it.res.Type == "Patient" && it.res.ID == r.ex.req.ID {
+			shown = shown || it.class.decision.Permitted()
+		}
+	}
+	// A page of Patient/x/$everything without the Patient (_type=
+	// Organization, _since after the Patient's last change, a later page
+	// the server ordered so) cannot tell whether the enrolment would be
+	// cut: the program's directory resources are withheld there, as
+	// beside a cut Patient (QA round 20: $everything?_type=Organization
+	// released the program's Organization to a caller without consent).
+	if everything && !shown {
+		cut = true
 	}
 	r.enrolmentCut = cut
+	r.enrolmentShown = shown && !cut
 	if !cut {
 		return
 	}

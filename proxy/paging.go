@@ -66,6 +66,12 @@ const (
 	// pageEnrolmentCut: a Patient's enrolment in a Part 2 program was cut
 	// on this page or an earlier one of the search.
 	pageEnrolmentCut byte = 1 << iota
+	// pageEnrolmentShown: the Patient of a Patient/x/$everything was
+	// disclosed, its enrolment not cut, on an earlier page: the program's
+	// directory resources may follow. Without either flag a page of
+	// $everything that holds no Patient withholds them, since nothing on
+	// it tells whether the enrolment would be cut.
+	pageEnrolmentShown
 )
 
 // pageCiphers caches the token cipher per secret (an AES-GCM AEAD holds no
@@ -177,6 +183,8 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 	var flags byte
 	if r.enrolmentCut {
 		flags |= pageEnrolmentCut
+	} else if r.enrolmentShown {
+		flags |= pageEnrolmentShown
 	}
 	out := []byte{'['}
 	n := 0

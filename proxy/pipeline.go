@@ -178,7 +178,11 @@ type run struct {
 	// or an earlier page of its search (withholdProgramDirectory); the
 	// response's page links carry it on (paging.go).
 	enrolmentCut bool
-	withheld     int
+	// enrolmentShown: the Patient of a Patient/x/$everything was disclosed
+	// in this response, or an earlier page of it, with its enrolment
+	// members (when it has any) kept.
+	enrolmentShown bool
+	withheld       int
 	// notices are the policy's notices (42 CFR 2.32) for what the response
 	// discloses (decide.go).
 	notices []policy.Notice
