@@ -105,6 +105,17 @@ func checkRequest(r *http.Request) *Failure {
 			return fail(http.StatusBadRequest, "not-supported", h+" is not allowed: an upstream honouring it would run another method or path than the one checked", nil)
 		}
 	}
+	// A server that inflates the body acts on what the checks here never
+	// read (a POST _search form, a resource's references): only an
+	// uncompressed body is taken (brotli has no header that would make a
+	// crafted body fail to parse here).
+	for _, v := range r.Header.Values("Content-Encoding") {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return fail(http.StatusUnsupportedMediaType, "not-supported", "a request body with a Content-Encoding cannot be checked; send it uncompressed", nil)
+			}
+		}
+	}
 	if !wantsJSON(r) {
 		return fail(http.StatusNotAcceptable, "not-supported", "only FHIR JSON (application/fhir+json) is served; XML and other formats cannot be inspected", nil)
 	}
@@ -247,7 +258,7 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 // the upstream's version), compression (ds4p reads the body), and the
 // caller's say on the upstream's base URL. Canonical spellings, as
 // TestUpstreamDroppedCanonical checks: rewrite deletes them from the map.
-var upstreamDropped = []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Forwarded",
+var upstreamDropped = []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Forwarded", "X-Cascade",
 	"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Server", "X-Real-Ip"}
 
 // modifyResponse is the response pipeline's entry: nothing of the upstream
