@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -21,19 +20,7 @@ import (
 // discloses no Part 2 data; the patient's right of access (PATRQT) does.
 func TestPatientBreakGlassIgnored(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	key, err := authn.DevSigningKey(dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := authn.DevPublicKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := authn.NewVerifier(context.Background(), authn.Config{DevKeys: pub, Issuer: authn.DevIssuer, Audience: authn.DevAudience, CacheSize: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, v := devTokenVerifier(t)
 	mint := func(fhirUser, purpose string) string {
 		now := time.Now()
 		b := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("someone").

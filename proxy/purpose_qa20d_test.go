@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/ds4p/ds4p/proxy/authn"
@@ -22,19 +23,7 @@ import (
 // names neither the reason nor the patient.
 func TestEmergencyClaimsAsTokensStateThem(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	key, err := authn.DevSigningKey(dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := authn.DevPublicKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := authn.NewVerifier(context.Background(), authn.Config{DevKeys: pub, Issuer: authn.DevIssuer, Audience: authn.DevAudience, CacheSize: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, v := devTokenVerifier(t)
 	mint := func(purposes any, reason string) string {
 		now := time.Now()
 		tok, _ := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("dr-er").
@@ -97,4 +86,24 @@ func TestForeignSystemPurposeHint(t *testing.T) {
 		!strings.Contains(out, `"did_you_mean":"http://terminology.hl7.org/CodeSystem/v3-ActReason|TREAT"`) {
 		t.Fatalf("warning: %s", out)
 	}
+}
+
+// devTokenVerifier returns a dev signing key and a verifier of the tokens
+// it signs, so tests send real signed tokens through the proxy.
+func devTokenVerifier(t *testing.T) (jwk.Key, *authn.Verifier) {
+	t.Helper()
+	dir := t.TempDir()
+	key, err := authn.DevSigningKey(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := authn.DevPublicKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := authn.NewVerifier(context.Background(), authn.Config{DevKeys: pub, Issuer: authn.DevIssuer, Audience: authn.DevAudience, CacheSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, v
 }
