@@ -623,24 +623,7 @@ func (s *caseSchema) problems(ctx context.Context, in Input) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validating against the schema: %w", err)
 	}
-	if len(rs) == 0 {
-		return nil, errors.New("schema validation gave no result")
-	}
-	r, _ := rs[0].Bindings["r"].([]any)
-	if len(r) != 2 {
-		return nil, errors.New("schema validation gave an unexpected result")
-	}
-	if ok, _ := r[0].(bool); ok {
-		return nil, nil
-	}
-	var out []string
-	errs, _ := r[1].([]any)
-	for _, e := range errs {
-		m, _ := e.(map[string]any)
-		out = append(out, fmt.Sprintf("%v: %v", m["field"], m["desc"]))
-	}
-	sort.Strings(out)
-	return out, nil
+	return schemaProblems(rs)
 }
 
 // withData overlays policy data overrides on ds4p/config/data.json.

@@ -329,12 +329,22 @@ func MatchSchema(ctx context.Context, doc any, schema []byte) ([]string, error) 
 	if err != nil {
 		return nil, fmt.Errorf("policy: validating against schema: %w", err)
 	}
+	out, err := schemaProblems(rs)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return out, nil
+}
+
+// schemaProblems reads the result of a query binding r to
+// json.match_schema's [valid, errors]: one message per problem, sorted.
+func schemaProblems(rs rego.ResultSet) ([]string, error) {
 	if len(rs) == 0 {
-		return nil, errors.New("policy: schema validation gave no result")
+		return nil, errors.New("schema validation gave no result")
 	}
 	r, _ := rs[0].Bindings["r"].([]any)
 	if len(r) != 2 {
-		return nil, errors.New("policy: schema validation gave an unexpected result")
+		return nil, errors.New("schema validation gave an unexpected result")
 	}
 	if ok, _ := r[0].(bool); ok {
 		return nil, nil

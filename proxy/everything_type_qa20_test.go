@@ -47,19 +47,7 @@ func TestEverythingWithoutThePatientWithholdsTheProgram(t *testing.T) {
 func TestEverythingLaterPageKeepsTheProgramForTheConsented(t *testing.T) {
 	t.Parallel()
 	var h *harness
-	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/Patient/p1"):
-			fhirJSONHandler(200, `{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/p2"}}`)(w, r)
-		case r.URL.Query().Get("_offset") == "1":
-			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[`+
-				`{"resource":{"resourceType":"Organization","id":"p2","name":"Riverside Recovery"}}]}`)(w, r)
-		default:
-			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","link":[`+
-				`{"relation":"next","url":"`+h.base()+`/Patient/p1/$everything?_offset=1"}],"entry":[`+
-				`{"resource":{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/p2"}}}]}`)(w, r)
-		}
-	}, withProgram)
+	h = newHarness(t, enrolledEverything(&h), withProgram)
 	for tok, want := range map[string]bool{tokConsented: true, tokOther: false} {
 		resp, body := h.get("/fhir/Patient/p1/$everything", tok)
 		next := pageLinksOf(t, body)["next"]
@@ -69,6 +57,26 @@ func TestEverythingLaterPageKeepsTheProgramForTheConsented(t *testing.T) {
 		_, body = h.get(strings.TrimPrefix(next, h.proxy.URL), tok)
 		if got := strings.Contains(body, "Riverside"); got != want {
 			t.Errorf("consented %v: page 2 %s", want, body)
+		}
+	}
+}
+
+// enrolledEverything is an upstream whose Patient p1 is managed by the
+// Part 2 program's Organization p2, and whose p1/$everything pages with
+// _offset: page 1 holds the Patient and a next link, page 2 the
+// Organization alone.
+func enrolledEverything(h **harness) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/Patient/p1"): // the instance, read and decided first
+			fhirJSONHandler(200, `{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/p2"}}`)(w, r)
+		case r.URL.Query().Get("_offset") == "1":
+			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[`+
+				`{"resource":{"resourceType":"Organization","id":"p2","name":"Riverside Recovery"}}]}`)(w, r)
+		default:
+			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","link":[`+
+				`{"relation":"next","url":"`+(*h).base()+`/Patient/p1/$everything?_count=1&_offset=1"}],"entry":[`+
+				`{"resource":{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/p2"}}}]}`)(w, r)
 		}
 	}
 }

@@ -18,19 +18,7 @@ import (
 func TestCallerOffsetRefused(t *testing.T) {
 	t.Parallel()
 	var h *harness
-	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/Patient/p1"):
-			fhirJSONHandler(200, `{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/p2"}}`)(w, r)
-		case r.URL.Query().Get("_offset") == "1":
-			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[`+
-				`{"resource":{"resourceType":"Organization","id":"p2","name":"Riverside Recovery"}}]}`)(w, r)
-		default:
-			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","link":[`+
-				`{"relation":"next","url":"`+h.base()+`/Patient/p1/$everything?_count=1&_offset=1"}],"entry":[`+
-				`{"resource":{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/p2"}}}]}`)(w, r)
-		}
-	}, withProgram)
+	h = newHarness(t, enrolledEverything(&h), withProgram)
 	for _, p := range []string{
 		"/fhir/Patient/p1/$everything?_count=1&_offset=1",
 		"/fhir/Patient/p1/$everything?_OFFSET=1",
