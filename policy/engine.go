@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -496,6 +497,11 @@ func snapshot(fsys fs.FS) (fs.FS, error) {
 				}
 			}
 			return fmt.Errorf("policy: reading %s: %w", p, err)
+		}
+		if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) && (loaded(d.Name(), true) || strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".yaml")) {
+			// Windows editors write one; the loaders' message would be
+			// "invalid character 'ï'".
+			return fmt.Errorf("policy: %s starts with a UTF-8 byte-order mark; save it without one", p)
 		}
 		if total += len(b); total > MaxTreeBytes {
 			return fmt.Errorf("policy: the policy tree holds more than %d MiB; only Rego, data, schema and case files belong in it", MaxTreeBytes>>20)

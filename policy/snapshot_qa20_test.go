@@ -3,6 +3,9 @@ package policy_test
 import (
 	"context"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -59,5 +62,26 @@ func TestLoadReadsTheTreeOnce(t *testing.T) {
 	}
 	if n := tree.reads.Load(); n != 1 {
 		t.Errorf("the module was read %d times, want once", n)
+	}
+}
+
+// TestByteOrderMarkNamed: a policy file saved with a UTF-8 byte-order mark
+// (a Windows editor's habit) is refused by name, not with the loader's
+// "invalid character 'ï'" (QA round 20).
+func TestByteOrderMarkNamed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "ds4p"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ds4p", "data.json"), []byte("\xef\xbb\xbf{\"x\": 1}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ds4p", "main.rego"), []byte(permitModule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := policy.New(context.Background(), os.DirFS(dir))
+	if err == nil || !strings.Contains(err.Error(), "ds4p/data.json starts with a UTF-8 byte-order mark") {
+		t.Fatalf("got %v", err)
 	}
 }
