@@ -81,6 +81,11 @@ type AuthConfig struct {
 	// them in when the token does not.
 	OrgNameClaim    string `yaml:"org_name_claim"`
 	OrgAddressClaim string `yaml:"org_address_claim"`
+	// ClientPurposes names, per client (client_id or azp), the purposes
+	// of use its tokens may state (v3-PurposeOfUse codes); any other
+	// purpose a named client states counts as unknown
+	// (authn.Config.ClientPurposes). Clients not named are not limited.
+	ClientPurposes map[string][]string `yaml:"client_purposes"`
 }
 
 // TLSConfig serves callers over HTTPS, optionally requiring a client

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/seal"
+	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy"
 	"github.com/ds4p/ds4p/proxy/authn"
@@ -257,6 +260,7 @@ func newVerifier(ctx context.Context, cfg Config) (*authn.Verifier, error) {
 			OrgIdentifiers: cfg.Auth.OrgIdentifiersClaim, BreakGlass: cfg.Auth.BreakGlassClaim,
 			OrgName: cfg.Auth.OrgNameClaim, OrgAddress: cfg.Auth.OrgAddressClaim,
 		},
+		ClientPurposes: cfg.Auth.ClientPurposes,
 	}
 	if cfg.Auth.Dev {
 		if _, err := authn.DevSigningKey(cfg.DataDir, true); err != nil {
@@ -366,6 +370,21 @@ func (c Config) validateAuthTLS() []error {
 	for _, p := range c.Auth.PurposeClaims {
 		if strings.TrimSpace(p) == "" || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") {
 			errs = append(errs, fmt.Errorf("auth.purpose_claims: %q is not a claim path", p))
+		}
+	}
+	for _, client := range slices.Sorted(maps.Keys(c.Auth.ClientPurposes)) {
+		if strings.TrimSpace(client) == "" {
+			errs = append(errs, errors.New("auth.client_purposes: a client id is empty"))
+		}
+		for _, p := range c.Auth.ClientPurposes[client] {
+			// A misspelt purpose would refuse the client what it is given.
+			if code := authn.NormalizePurpose(p); !labels.KnownPurpose(code) {
+				msg := fmt.Sprintf("auth.client_purposes.%s: %q is not a v3-PurposeOfUse code", client, p)
+				if s := labels.SuggestCode(labels.SystemActReason, p); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+				errs = append(errs, errors.New(msg))
+			}
 		}
 	}
 	return errs

@@ -171,7 +171,17 @@ type Config struct {
 	// CacheSize bounds the verified-token cache (DefaultCacheSize when 0;
 	// negative disables it).
 	CacheSize int
+	// ClientPurposes names, per client (client_id or azp), the purposes of
+	// use its tokens may state; a purpose outside its list counts as
+	// NotAllowedPurpose, which no policy knows. A client not named may
+	// state any (the identity provider decides).
+	ClientPurposes map[string][]string
 }
+
+// NotAllowedPurpose replaces a purpose of use the caller's client may not
+// state (Config.ClientPurposes): an unknown purpose, so the policy discloses
+// no restricted data for it, never one the client was not given.
+const NotAllowedPurpose = "(not allowed for this client)"
 
 // ClaimNames says which claims carry what. Each purpose claim is a path of
 // object keys separated by dots (e.g. "ihe_iua.purpose_of_use").
@@ -246,11 +256,24 @@ type Verifier struct {
 	skew     time.Duration
 	claims   ClaimNames
 	cache    *tokenCache
+	// clientPurposes is Config.ClientPurposes, each purpose read as a
+	// token's is (NormalizePurpose).
+	clientPurposes map[string][]string
 }
 
 // NewVerifier builds a verifier from cfg; at least one key source is needed.
 func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	v := &Verifier{issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.Skew, claims: cfg.Claims.withDefaults()}
+	if len(cfg.ClientPurposes) > 0 {
+		v.clientPurposes = make(map[string][]string, len(cfg.ClientPurposes))
+		for client, ps := range cfg.ClientPurposes {
+			allowed := make([]string, 0, len(ps))
+			for _, p := range ps {
+				allowed = append(allowed, NormalizePurpose(p))
+			}
+			v.clientPurposes[client] = allowed
+		}
+	}
 	switch {
 	case cfg.CacheSize == 0:
 		v.cache = newTokenCache(DefaultCacheSize, DefaultCacheTTL)
@@ -480,6 +503,13 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c.Scopes = strings.Fields(stringClaim(tok, "scope"))
 	c.OrgIdentifiers = stringsClaim(tok, v.claims.OrgIdentifiers)
 	c.Purposes = PurposesFrom(tok, v.claims.Purposes)
+	if allowed, ok := v.clientPurposes[c.Client]; ok && c.Client != "" {
+		for i, p := range c.Purposes {
+			if !slices.Contains(allowed, p) {
+				c.Purposes[i] = NotAllowedPurpose
+			}
+		}
+	}
 	c.BreakGlass = BreakGlassReason(stringClaim(tok, v.claims.BreakGlass))
 	c.OrgName, c.OrgAddress = stringClaim(tok, v.claims.OrgName), stringClaim(tok, v.claims.OrgAddress)
 	// SMART's patient claim is a bare id; "Patient/ID" is accepted too.
