@@ -94,3 +94,36 @@ func TestSimulationReadsPurposesAsTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulationKeepsClientPurposes: /admin/decide applies
+// auth.client_purposes to a simulated caller's client as the verifier does
+// to its tokens, so a policy author sees what the payer's app would get.
+func TestSimulationKeepsClientPurposes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := authn.DevSigningKey(dir, true); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := authn.DevPublicKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := authn.NewVerifier(t.Context(), authn.Config{DevKeys: pub, Issuer: authn.DevIssuer, Audience: authn.DevAudience, CacheSize: -1,
+		ClientPurposes: map[string][]string{"payer-app": {"HPAYMT"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	author, err := authn.MintDev(dir, authn.DevClaims{Subject: "analyst", Org: "Organization/ops", Scopes: []string{authn.PolicyAuthorScope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, fhirJSONHandler(200, bpObs), func(_ *Options, d *Deps) { d.Auth = v })
+	for client, want := range map[string]string{"payer-app": "deny", "ehr": "permit"} {
+		body := strings.Replace(decideBody("Organization/org-b", "TREAT", "", "", bpObs), `"subject":"sim"`, `"subject":"sim","client":"`+client+`"`, 1)
+		resp, out := h.post("/admin/decide", author, body)
+		var got DecideResponse
+		if resp.StatusCode != 200 || json.Unmarshal([]byte(out), &got) != nil || len(got.Items) != 1 || got.Items[0].Decision.Effect != want {
+			t.Errorf("client %s stating TREAT: %d %s, want %s", client, resp.StatusCode, out, want)
+		}
+	}
+}

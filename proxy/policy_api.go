@@ -430,6 +430,11 @@ func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*r
 		Subject: rc.Subject, Org: rc.Org, OrgIdentifiers: rc.OrgIdentifiers, Client: rc.Client,
 		Scopes: rc.Scopes, Purposes: simulatedPurposes(rc.Purposes), BreakGlass: authn.BreakGlassReason(rc.BreakGlass),
 	}
+	if a, ok := s.auth.(interface {
+		ClientAllowed(client string, purposes []string) []string
+	}); ok { // auth.client_purposes, as for the client's tokens
+		caller.Purposes = a.ClientAllowed(caller.Client, caller.Purposes)
+	}
 	if rc.FHIRUser != "" {
 		if caller.FHIRUser = authn.FHIRUserRef(rc.FHIRUser); caller.FHIRUser == "" {
 			return nil, fail(http.StatusBadRequest, "invalid", "caller.fhir_user must be a reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person (Type/id or an absolute URL)", nil)

@@ -492,6 +492,20 @@ func strictParts(raw string) error {
 	return nil
 }
 
+// ClientAllowed returns purposes (read as NormalizePurpose reads them)
+// with each one client may not state (Config.ClientPurposes) replaced by
+// NotAllowedPurpose, in place.
+func (v *Verifier) ClientAllowed(client string, purposes []string) []string {
+	if allowed, ok := v.clientPurposes[client]; ok && client != "" {
+		for i, p := range purposes {
+			if !slices.Contains(allowed, p) {
+				purposes[i] = NotAllowedPurpose
+			}
+		}
+	}
+	return purposes
+}
+
 func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c := Caller{Subject: tok.Subject(), Issuer: tok.Issuer()}
 	c.Org = stringClaim(tok, v.claims.Org)
@@ -502,14 +516,7 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c.certThumbprint, c.badCnf = cnfThumbprint(tok)
 	c.Scopes = strings.Fields(stringClaim(tok, "scope"))
 	c.OrgIdentifiers = stringsClaim(tok, v.claims.OrgIdentifiers)
-	c.Purposes = PurposesFrom(tok, v.claims.Purposes)
-	if allowed, ok := v.clientPurposes[c.Client]; ok && c.Client != "" {
-		for i, p := range c.Purposes {
-			if !slices.Contains(allowed, p) {
-				c.Purposes[i] = NotAllowedPurpose
-			}
-		}
-	}
+	c.Purposes = v.ClientAllowed(c.Client, PurposesFrom(tok, v.claims.Purposes))
 	c.BreakGlass = BreakGlassReason(stringClaim(tok, v.claims.BreakGlass))
 	c.OrgName, c.OrgAddress = stringClaim(tok, v.claims.OrgName), stringClaim(tok, v.claims.OrgAddress)
 	// SMART's patient claim is a bare id; "Patient/ID" is accepted too.
