@@ -106,6 +106,10 @@ type BundleSigning struct {
 // its data documents) as an OPA bundle, gzipped, with the tree's Revision as
 // the bundle revision, signed when signing is set.
 func BuildBundle(fsys fs.FS, signing *BundleSigning) ([]byte, error) {
+	fsys, err := snapshot(fsys) // what is checked, named and packed is one reading
+	if err != nil {
+		return nil, err
+	}
 	res, err := loadTree(fsys, true)
 	if err != nil {
 		return nil, err

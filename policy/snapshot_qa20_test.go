@@ -80,8 +80,19 @@ func TestByteOrderMarkNamed(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ds4p", "main.rego"), []byte(permitModule), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	const want = "ds4p/data.json starts with a UTF-8 byte-order mark"
 	_, err := policy.New(context.Background(), os.DirFS(dir))
-	if err == nil || !strings.Contains(err.Error(), "ds4p/data.json starts with a UTF-8 byte-order mark") {
-		t.Fatalf("got %v", err)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("New: got %v", err)
+	}
+	if err := policy.Verify(context.Background(), os.DirFS(dir)); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Verify (ds4p policy build): got %v", err)
+	}
+	problems, err := policy.Check(context.Background(), os.DirFS(dir))
+	if err != nil || len(problems) == 0 || !strings.Contains(problems[0].Message, want) {
+		t.Errorf("Check (ds4p policy check): got %v, %v", problems, err)
+	}
+	if _, err := policy.BuildBundle(os.DirFS(dir), nil); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("BuildBundle: got %v", err)
 	}
 }

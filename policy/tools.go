@@ -94,6 +94,10 @@ func Unformatted(fsys fs.FS) ([]string, error) {
 // decision is answered, the tree has Rego tests and every one passes, and
 // the data is valid.
 func Verify(ctx context.Context, fsys fs.FS) error {
+	fsys, err := snapshot(fsys) // read once, as Load reads it
+	if err != nil {
+		return err
+	}
 	c, err := compile(ctx, fsys, regofs.Query)
 	if err != nil {
 		return err
@@ -221,6 +225,10 @@ type Problem struct {
 // data, and reports every problem found.
 func Check(ctx context.Context, fsys fs.FS) ([]Problem, error) {
 	var out []Problem
+	fsys, err := snapshot(fsys) // read once, as Load reads it
+	if err != nil {
+		return append(out, Problem{"read", err.Error()}), nil
+	}
 	c, err := compile(ctx, fsys, regofs.Query)
 	if err != nil {
 		out = append(out, Problem{"compile", err.Error()})
