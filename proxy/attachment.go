@@ -91,11 +91,13 @@ func (r *run) cutAttachmentTargets(it *item, cut bool) ([]span, error) {
 var dataKey = []byte(`"data"`)
 
 // attachmentData walks the value at i and appends the data value of each
-// Attachment below the top one: an object with data and a contentType, or
-// with data and none of the members that make it a SampledData (origin,
-// dimensions) or a Signature (who, when, sigFormat), the only other types
-// with a data member. FHIR requires a contentType beside data (att-1), yet
-// a server that does not enforce it must not get data past the proxy.
+// Attachment below the top one: an object whose data is a string
+// (base64Binary) and that has a contentType, or none of the members that
+// make it a SampledData (origin, dimensions) or a Signature (who, when,
+// sigFormat), the other types with a string data member. FHIR requires a
+// contentType beside data (att-1), yet a server that does not enforce it
+// must not get data past the proxy. Consent.provision.data, an array of
+// references, is no attachment and stays.
 func attachmentData(b []byte, i, depth int, out *[]span) (int, error) {
 	switch b[i] {
 	case '{':
@@ -113,7 +115,9 @@ func attachmentData(b []byte, i, depth int, out *[]span) (int, error) {
 			}
 			return ve, err
 		})
-		if err == nil && depth > 0 && (hasType || !other) && data.start >= 0 {
+		// Attachment.data is a string (base64Binary): a provision's data
+		// array (Consent.provision.data, references) is no attachment.
+		if err == nil && depth > 0 && (hasType || !other) && data.start >= 0 && b[data.start] == '"' {
 			*out = append(*out, data)
 		}
 		return end, err

@@ -57,7 +57,10 @@ func TestSensitiveAttachmentDataWithoutContentType(t *testing.T) {
 	for name, c := range map[string]struct{ body, gone, kept string }{
 		"no contentType": {`{"resourceType":"DocumentReference","id":"r1",` + restricted + `,"status":"current","subject":{"reference":"Patient/p1"},"content":[{"attachment":{"data":"U0VDUkVU","title":"t"}}]}`, "U0VDUkVU", `"title":"t"`},
 		"escaped data":   {`{"resourceType":"DocumentReference","id":"r1",` + restricted + `,"status":"current","subject":{"reference":"Patient/p1"},"content":[{"attachment":{"contentType":"text/plain","d\u0061ta":"U0VDUkVU"}}]}`, "U0VDUkVU", `"contentType":"text/plain"`},
-		"sampled data":   {`{"resourceType":"Observation","id":"r1",` + restricted + `,"status":"final","code":{"text":"ecg"},"subject":{"reference":"Patient/p1"},"valueSampledData":{"origin":{"value":0},"period":1,"dimensions":1,"data":"1 2 3"},"valueAttachment":{"data":"U0VDUkVU"}}`, "U0VDUkVU", `"data":"1 2 3"`},
+		// a provision's data is references, not an attachment: it stays,
+		// or the provision would read as covering everything
+		"consent provision": {`{"resourceType":"Consent","id":"r1",` + restricted + `,"status":"active","scope":{"text":"privacy"},"category":[{"text":"c"}],"patient":{"reference":"Patient/p1"},"sourceAttachment":{"data":"U0VDUkVU"},"provision":{"type":"deny","data":[{"meaning":"instance","reference":{"reference":"Condition/c1"}}]}}`, "U0VDUkVU", `"data":[{"meaning":"instance"`},
+		"sampled data":      {`{"resourceType":"Observation","id":"r1",` + restricted + `,"status":"final","code":{"text":"ecg"},"subject":{"reference":"Patient/p1"},"valueSampledData":{"origin":{"value":0},"period":1,"dimensions":1,"data":"1 2 3"},"valueAttachment":{"data":"U0VDUkVU"}}`, "U0VDUkVU", `"data":"1 2 3"`},
 	} {
 		h := newHarness(t, fhirJSONHandler(200, c.body))
 		resp, body := h.get("/fhir/DocumentReference/r1", tokConsented)
