@@ -3,7 +3,6 @@ package policy
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/ds4p/ds4p/rego"
@@ -18,21 +17,8 @@ import (
 func TestCutBundleRetried(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := &bundleServer{}
-	srv.set(signedBundle(t, rego.FS()), `"v1"`)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	src := &BundleSource{URL: hs.URL + "/bundle.tar.gz", Verification: verification(t), Schemas: rego.FS()}
-	fsys, etag, err := FetchBundle(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := New(ctx, fsys, WithVerify(true), WithSource("bundle"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _, eng, w := servedBundle(t)
 	first := eng.Revision()
-	w := &bundleWatch{e: eng, src: src, etag: etag}
 
 	changed := copyTree(t, rego.FS())
 	changed["ds4p/config/data.json"].Data = bytes.Replace(changed["ds4p/config/data.json"].Data,

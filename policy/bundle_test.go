@@ -94,25 +94,34 @@ func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(s.body)
 }
 
-func TestSignedBundleServesAndReloads(t *testing.T) {
-	t.Parallel()
+// servedBundle serves the embedded policy as a signed bundle (ETag "v1")
+// and returns the server, the tree fetched from it, an engine serving that
+// tree and a watch polling the server as serve's does.
+func servedBundle(t *testing.T) (*bundleServer, fs.FS, *Engine, *bundleWatch) {
+	t.Helper()
 	ctx := context.Background()
 	srv := &bundleServer{}
 	srv.set(signedBundle(t, rego.FS()), `"v1"`)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	src := &BundleSource{URL: hs.URL + "/bundle.tar.gz", Verification: verification(t), Schemas: rego.FS()}
-
 	fsys, etag, err := FetchBundle(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fs.Stat(fsys, "ds4p/consent_test.rego"); err != nil {
-		t.Fatalf("the bundle's Rego tests are missing: %v", err)
-	}
 	eng, err := New(ctx, fsys, WithVerify(true), WithSource("bundle"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	return srv, fsys, eng, &bundleWatch{e: eng, src: src, etag: etag}
+}
+
+func TestSignedBundleServesAndReloads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, fsys, eng, w := servedBundle(t)
+	if _, err := fs.Stat(fsys, "ds4p/consent_test.rego"); err != nil {
+		t.Fatalf("the bundle's Rego tests are missing: %v", err)
 	}
 	first := eng.Revision()
 	d, err := eng.Decide(ctx, Input{
@@ -124,7 +133,6 @@ func TestSignedBundleServesAndReloads(t *testing.T) {
 		t.Fatalf("decision from the bundle: %+v, %v", d, err)
 	}
 
-	w := &bundleWatch{e: eng, src: src, etag: etag}
 	w.poll(ctx) // not modified
 	if srv.requests[len(srv.requests)-1] != `"v1"` || eng.Revision() != first {
 		t.Fatalf("poll did not send If-None-Match: %v", srv.requests)

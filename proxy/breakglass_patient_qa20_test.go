@@ -20,7 +20,7 @@ import (
 // discloses no Part 2 data; the patient's right of access (PATRQT) does.
 func TestPatientBreakGlassIgnored(t *testing.T) {
 	t.Parallel()
-	key, v := devTokenVerifier(t)
+	key, v, _ := devTokenVerifier(t)
 	mint := func(fhirUser, purpose string) string {
 		now := time.Now()
 		b := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("someone").
@@ -100,19 +100,9 @@ func TestSimulationReadsPurposesAsTokens(t *testing.T) {
 // to its tokens, so a policy author sees what the payer's app would get.
 func TestSimulationKeepsClientPurposes(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := authn.DevSigningKey(dir, true); err != nil {
-		t.Fatal(err)
-	}
-	pub, err := authn.DevPublicKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := authn.NewVerifier(t.Context(), authn.Config{DevKeys: pub, Issuer: authn.DevIssuer, Audience: authn.DevAudience, CacheSize: -1,
-		ClientPurposes: map[string][]string{"payer-app": {"HPAYMT"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, v, dir := devTokenVerifier(t, func(c *authn.Config) {
+		c.ClientPurposes = map[string][]string{"payer-app": {"HPAYMT"}}
+	})
 	author, err := authn.MintDev(dir, authn.DevClaims{Subject: "analyst", Org: "Organization/ops", Scopes: []string{authn.PolicyAuthorScope}})
 	if err != nil {
 		t.Fatal(err)

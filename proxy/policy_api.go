@@ -202,9 +202,6 @@ func jsonKind(kind string) string {
 	return "number"
 }
 
-// purposeWarnings names the simulated caller's purposes that are not
-// v3-PurposeOfUse codes: the policy reads them as unknown, which a policy
-// author would otherwise take for a policy decision.
 // simulatedPurposes reads a simulated caller's purposes as a token's are
 // read (authn.NormalizePurpose: a v3-ActReason system|code gives the code,
 // another system's code stays unknown).
@@ -216,6 +213,9 @@ func simulatedPurposes(purposes []string) []string {
 	return out
 }
 
+// purposeWarnings names the simulated caller's purposes that are not
+// v3-PurposeOfUse codes: the policy reads them as unknown, which a policy
+// author would otherwise take for a policy decision.
 func purposeWarnings(purposes []string) []string {
 	var out []string
 	for i, p := range purposes {

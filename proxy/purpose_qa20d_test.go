@@ -23,7 +23,7 @@ import (
 // names neither the reason nor the patient.
 func TestEmergencyClaimsAsTokensStateThem(t *testing.T) {
 	t.Parallel()
-	key, v := devTokenVerifier(t)
+	key, v, _ := devTokenVerifier(t)
 	mint := func(purposes any, reason string) string {
 		now := time.Now()
 		tok, _ := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("dr-er").
@@ -88,9 +88,11 @@ func TestForeignSystemPurposeHint(t *testing.T) {
 	}
 }
 
-// devTokenVerifier returns a dev signing key and a verifier of the tokens
-// it signs, so tests send real signed tokens through the proxy.
-func devTokenVerifier(t *testing.T) (jwk.Key, *authn.Verifier) {
+// devTokenVerifier returns a dev signing key, a verifier of the tokens it
+// signs (with opts applied to its configuration) and the data directory
+// that holds the key (authn.MintDev's), so tests send real signed tokens
+// through the proxy.
+func devTokenVerifier(t *testing.T, opts ...func(*authn.Config)) (jwk.Key, *authn.Verifier, string) {
 	t.Helper()
 	dir := t.TempDir()
 	key, err := authn.DevSigningKey(dir, true)
@@ -101,9 +103,13 @@ func devTokenVerifier(t *testing.T) (jwk.Key, *authn.Verifier) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := authn.NewVerifier(context.Background(), authn.Config{DevKeys: pub, Issuer: authn.DevIssuer, Audience: authn.DevAudience, CacheSize: -1})
+	cfg := authn.Config{DevKeys: pub, Issuer: authn.DevIssuer, Audience: authn.DevAudience, CacheSize: -1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	v, err := authn.NewVerifier(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return key, v
+	return key, v, dir
 }
