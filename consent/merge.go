@@ -251,6 +251,20 @@ func Unreadable(raw []byte) (Normalized, bool) {
 	return n, true
 }
 
+// AsDenial returns n read as Unreadable reads a consent that fails
+// validation, but keeping what n says about itself: its id, version,
+// status, patient, period, policies and the identity Merge matches copies
+// by. Its rules become one unconditional deny, marked Unreadable. It is
+// for a consent that was read but whose provisions cannot be trusted to
+// withhold what they were written to withhold (an upstream deny naming a
+// code ds4p does not know, so that it would match nothing): the stand-in
+// cannot widen anything, and a later copy of the consent still replaces it.
+func AsDenial(n Normalized) Normalized {
+	n.Rules = []Rule{{Path: policyRulePath, Type: "deny", Conditions: []Cond{emptyCond()}}}
+	n.RootTypeFrom, n.Unreadable, n.DenyOnly = rootFromDefault, true, false
+	return n
+}
+
 // laxConcept is the part of a CodeableConcept Unreadable reads.
 type laxConcept struct {
 	Coding []struct {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/labels"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -116,6 +117,10 @@ var (
 	// is replaced by a denying stand-in (consent.Unreadable).
 	upstreamInvalid, _ = consentMeter.Int64Counter("ds4p.consents.upstream.invalid",
 		metric.WithDescription("upstream Consents that failed validation and were read as a denial"))
+	// upstreamUnknownCodes counts upstream consents naming purposes or
+	// security labels ds4p does not know, by how they were read.
+	upstreamUnknownCodes, _ = consentMeter.Int64Counter("ds4p.consents.upstream.unknown_codes",
+		metric.WithDescription("upstream Consents naming purposes of use or security labels ds4p does not know, by how they were read (denial, permits_narrowed)"))
 	// upstreamFetches counts reads of upstream consents by outcome.
 	upstreamFetches, _ = consentMeter.Int64Counter("ds4p.consents.upstream.fetches",
 		metric.WithDescription("reads of Consents from the upstream FHIR server, by mode and outcome"))
@@ -309,7 +314,7 @@ func (m *sourcedConsents) readUpstream(raw []byte) (consent.Normalized, bool) {
 	}
 	n, err := consent.NormalizeUpstream(raw)
 	if err == nil {
-		return n, true
+		return m.checkUpstreamCodes(raw, n), true
 	}
 	problems, paths := 1, []string{}
 	var ve *consent.ValidationError
@@ -325,6 +330,88 @@ func (m *sourcedConsents) readUpstream(raw []byte) (consent.Normalized, bool) {
 			"problems", problems, "paths", paths)
 	}
 	return consent.Unreadable(raw)
+}
+
+// checkUpstreamCodes holds an upstream consent to the vocabulary a written
+// one is checked against (consent/README.md: purposes of use and security
+// labels ds4p knows, labels.KnownPurpose and labels.KnownCode), which
+// NormalizeUpstream does not do: the upstream's consents were written by
+// other tools. A provision compares codes exactly, so an unknown code
+// ("TRET", "SUDX", a sensitivity code under v3-ActReason) matches nothing.
+// In a permit that only narrows it (the permit, and the permits under it,
+// match less), and the consent is kept as read. On the path of a deny it
+// would drop the deny, or with it an exception of a permit above it, and
+// widen the disclosure: the consent is then read as a denial (AsDenial),
+// as one that fails validation is. Either way it is counted and logged
+// once per version, with the provisions' paths only (no codes, no ids).
+func (m *sourcedConsents) checkUpstreamCodes(raw []byte, n consent.Normalized) consent.Normalized {
+	paths, denies := unknownCodes(n)
+	if len(paths) == 0 {
+		return n
+	}
+	readAs := "permits_narrowed"
+	if denies {
+		readAs = "denial"
+	}
+	upstreamUnknownCodes.Add(context.Background(), 1, metric.WithAttributes(attribute.String("read_as", readAs)))
+	if m.invalid.first(raw) {
+		msg := "an upstream consent names purposes of use or security labels ds4p does not know; " +
+			"the permits naming them match nothing, the rest is read as written (logged once per version)"
+		if denies {
+			msg = "an upstream consent names purposes of use or security labels ds4p does not know where they " +
+				"could drop a deny; it is read as a denial (logged once per version)"
+		}
+		m.s.log.Warn(msg, "paths", paths)
+	}
+	if denies {
+		return consent.AsDenial(n)
+	}
+	return n
+}
+
+// unknownCodes returns the paths of the provision elements of n that name a
+// purpose of use or a security label ds4p does not know, and whether one of
+// them lies on the path of a deny (a deny's own level or one above it).
+func unknownCodes(n consent.Normalized) (paths []string, denies bool) {
+	for _, r := range n.Rules {
+		if len(r.Conditions) == 0 {
+			continue
+		}
+		own := r.Conditions[len(r.Conditions)-1]
+		if p, l := unknownIn(own); p || l {
+			if p {
+				paths = append(paths, r.Path+".purpose")
+			}
+			if l {
+				paths = append(paths, r.Path+".securityLabel")
+			}
+		}
+		if r.Type == "permit" {
+			continue
+		}
+		for _, level := range r.Conditions {
+			if p, l := unknownIn(level); p || l {
+				denies = true
+			}
+		}
+	}
+	return paths, denies
+}
+
+// unknownIn reports whether c names a purpose, or a security label, that
+// ds4p does not know.
+func unknownIn(c consent.Cond) (purpose, label bool) {
+	for _, code := range c.Purposes {
+		purpose = purpose || !labels.KnownPurpose(code)
+	}
+	for _, l := range c.Labels {
+		system, code := l, ""
+		if i := strings.LastIndexByte(l, '|'); i >= 0 {
+			system, code = l[:i], l[i+1:]
+		}
+		label = label || !labels.KnownCode(system, code)
+	}
+	return purpose, label
 }
 
 func recordFetch(ctx context.Context, mode string, err error) {
