@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -289,6 +290,9 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 		return s.nonJSON(resp, ex, body)
 	case resp.StatusCode >= 400:
 		return s.upstreamError(resp, ex, body)
+	}
+	if ex.req.Interaction == Capabilities {
+		body = s.capabilityView(body, ex.publicBase)
 	}
 	out, st, notFound, err := s.process(resp.Request.Context(), ex, body)
 	if err != nil {
@@ -583,4 +587,164 @@ func readAll(r io.Reader, length int64, declared bool, max int64) ([]byte, error
 	buf := bytes.NewBuffer(outBuffer(start))
 	_, err := buf.ReadFrom(lr)
 	return buf.Bytes(), err
+}
+
+// capabilityView is the upstream's CapabilityStatement as the proxy serves
+// it: what a client reads there it can do through the proxy. The upstream's
+// lists what the proxy refuses (XML and Turtle formats, conditional create,
+// update, delete and read, operations such as $export and $cql, _has,
+// _filter, _text ...), and names the upstream's own base URL, which callers
+// are not to reach. Format and patch formats are cut to JSON, conditional
+// interactions marked unsupported, refused search parameters and operations
+// removed (as the request rules in force refuse them), Subscription writes
+// removed unless allowed, messaging removed unless $process-message is let
+// through, and the implementation's URL is the proxy's base. A body that is
+// no CapabilityStatement is returned as it is.
+func (s *Server) capabilityView(body []byte, publicBase string) []byte {
+	var cs map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&cs); err != nil || cs["resourceType"] != "CapabilityStatement" || dec.More() {
+		return body
+	}
+	delete(cs, "text") // a narrative describes what is cut below
+	cs["format"] = keepFormats(cs["format"], isJSONFormat, "application/fhir+json")
+	if _, ok := cs["patchFormat"]; ok {
+		cs["patchFormat"] = keepFormats(cs["patchFormat"], isJSONPatchFormat, "application/json-patch+json")
+	}
+	if u, ok := cs["url"].(string); ok {
+		if v, ok := s.rewriteBase(u, publicBase); ok {
+			cs["url"] = v
+		}
+	}
+	if impl, ok := cs["implementation"].(map[string]any); ok {
+		impl["url"] = publicBase
+	}
+	if s.guardOperation(fhirRequest{Interaction: Operation, Operation: "$process-message"}) != nil {
+		delete(cs, "messaging")
+	}
+	rests, _ := cs["rest"].([]any)
+	for _, r := range rests {
+		rest, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
+		s.capabilityLevel(rest)
+		resources, _ := rest["resource"].([]any)
+		for _, x := range resources {
+			res, ok := x.(map[string]any)
+			if !ok {
+				continue
+			}
+			s.capabilityLevel(res)
+			for _, k := range []string{"conditionalCreate", "conditionalUpdate", "conditionalPatch"} {
+				if _, ok := res[k]; ok {
+					res[k] = false
+				}
+			}
+			for _, k := range []string{"conditionalDelete", "conditionalRead"} {
+				if _, ok := res[k]; ok {
+					res[k] = "not-supported"
+				}
+			}
+			if res["type"] == "Subscription" && !s.opts.Requests.AllowSubscriptions {
+				filterMember(res, "interaction", func(m map[string]any) bool {
+					c := m["code"]
+					return c != "create" && c != "update" && c != "patch"
+				})
+			}
+		}
+	}
+	delete(cs, "resourceType")
+	rest, err := json.Marshal(cs)
+	if err != nil {
+		return body
+	}
+	out := []byte(`{"resourceType":"CapabilityStatement"`)
+	if len(rest) > 2 {
+		out = append(append(out, ','), rest[1:]...)
+	} else {
+		out = append(out, '}')
+	}
+	return out
+}
+
+// capabilityLevel removes from a rest or rest.resource entry the search
+// parameters and operations the proxy refuses.
+func (s *Server) capabilityLevel(m map[string]any) {
+	filterMember(m, "searchParam", func(p map[string]any) bool {
+		name, _ := p["name"].(string)
+		if name == "" || !plainParamName(name) {
+			return false
+		}
+		_, f := s.checkParam(name, nil, false)
+		return f == nil
+	})
+	filterMember(m, "operation", func(o map[string]any) bool {
+		name, _ := o["name"].(string)
+		if !operationName(name) {
+			return false
+		}
+		req := fhirRequest{Interaction: Operation, Operation: "$" + strings.TrimPrefix(name, "$")}
+		return s.guardExport(req) == nil && s.guardOperation(req) == nil
+	})
+}
+
+// filterMember keeps the objects of the array m[key] that keep says to
+// keep; the member goes when none is left (FHIR JSON has no empty arrays).
+func filterMember(m map[string]any, key string, keep func(map[string]any) bool) {
+	in, ok := m[key].([]any)
+	if !ok {
+		if _, there := m[key]; there {
+			delete(m, key) // not an array: nothing the proxy can vouch for
+		}
+		return
+	}
+	var out []any
+	for _, x := range in {
+		if o, ok := x.(map[string]any); ok && keep(o) {
+			out = append(out, o)
+		}
+	}
+	if len(out) == 0 {
+		delete(m, key)
+		return
+	}
+	m[key] = out
+}
+
+// keepFormats keeps the string values of a format list that ok accepts;
+// none left: def.
+func keepFormats(v any, ok func(string) bool, def string) []any {
+	in, _ := v.([]any)
+	out := []any{}
+	for _, x := range in {
+		if f, isStr := x.(string); isStr && ok(f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, def)
+	}
+	return out
+}
+
+// isJSONFormat reports whether a _format value or media type asks for FHIR
+// JSON and nothing else: "json", or a JSON media type with parameters.
+// "html/json" (HAPI FHIR's syntax-highlighted HTML page of the JSON) and
+// "ndjson" are not.
+func isJSONFormat(f string) bool {
+	f = strings.TrimSpace(f)
+	if strings.EqualFold(f, "json") {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(f)
+	return err == nil && (mt == "application/fhir+json" || mt == "application/json" || mt == "application/json+fhir")
+}
+
+// isJSONPatchFormat reports whether a patch format is one the proxy takes:
+// JSON Patch, or FHIRPath Patch as FHIR JSON.
+func isJSONPatchFormat(f string) bool {
+	mt, _, err := mime.ParseMediaType(strings.TrimSpace(f))
+	return err == nil && (mt == "application/json-patch+json" || mt == "application/fhir+json" || mt == "application/json")
 }
