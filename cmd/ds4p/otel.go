@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/textcut"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -175,8 +176,55 @@ func (h *otelErrors) Handle(err error) {
 	h.last, h.suppressed = now, 0
 	h.mu.Unlock()
 	h.log.Warn("OpenTelemetry export failed; the proxy keeps serving",
-		"endpoint", otelEndpoints(), "error", quotedText.ReplaceAllString(err.Error(), "(quoted text withheld)"),
+		"endpoint", otelEndpoints(), "error", otelErrorText(err),
 		"similar_errors_since_last", suppressed)
+}
+
+// maxOTelErrorBytes bounds an SDK error as the log shows it.
+const maxOTelErrorBytes = 512
+
+var (
+	// urlText is a URL in an error's text: the OTLP exporters name the
+	// request's URL unquoted ("failed to send to %s"), credentials in its
+	// userinfo and all.
+	urlText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"]+`)
+	// collectorStatus is the collector's status line before its answer:
+	// the code is kept, the reason phrase is the collector's text.
+	collectorStatus = regexp.MustCompile(`: (\d{3})[^\n(]*\($`)
+	// partialSuccess is a collector's partial-success message ("OTLP
+	// partial success: %s (%d %s rejected)"): its text is the collector's.
+	partialSuccess = regexp.MustCompile(`(?s)OTLP partial success: .*\((\d+ [a-z ]+) rejected\)`)
+)
+
+// otelErrorText is an OpenTelemetry SDK error as the log may show it. The
+// OTLP exporters quote the collector's answer to a refused export ("body:
+// ..." and a partial success's message), which can repeat what was sent:
+// a SIEM record (siem.otel) is a ledger entry naming patients, and spans
+// and metrics are the proxy's own. They name the request's URL, with any
+// credentials in its userinfo or query, and net/http quotes URLs. So the
+// collector's words are withheld, a URL is shown as redactEndpoint shows
+// an endpoint, quoted text is withheld and the whole is bounded.
+func otelErrorText(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "body: "); i >= 0 {
+		msg = collectorStatus.ReplaceAllString(msg[:i], ": $1 (") + "the collector's answer withheld)"
+	}
+	msg = partialSuccess.ReplaceAllString(msg, "OTLP partial success: (the collector's message withheld; $1 rejected)")
+	msg = quotedText.ReplaceAllString(msg, "(quoted text withheld)")
+	msg = urlText.ReplaceAllStringFunc(msg, func(u string) string {
+		trimmed := strings.TrimRight(u, ":,;)")
+		return redactEndpoint(trimmed) + u[len(trimmed):]
+	})
+	return textcut.Cut(msg, maxOTelErrorBytes)
+}
+
+// logSIEMFlush stops the SIEM's OpenTelemetry log export (setupSIEMLogs'
+// shutdown), which flushes the records still batched, and logs a failure
+// as the SDK's other errors are (otelErrorText).
+func logSIEMFlush(log *slog.Logger, shutdown func(context.Context) error) {
+	if err := shutdown(context.Background()); err != nil {
+		log.Error("siem: flushing the OpenTelemetry log records failed", "error", otelErrorText(err))
+	}
 }
 
 // otelEndpoints names the OTLP endpoints configured, without credentials

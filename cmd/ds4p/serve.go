@@ -78,11 +78,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("siem: %w", err)
 	}
-	defer func() {
-		if err := shutdownLogs(context.Background()); err != nil {
-			log.Error("siem: flushing the OpenTelemetry log records failed", "error", err.Error())
-		}
-	}()
+	defer logSIEMFlush(log, shutdownLogs) // otel.go
 	st, err := openStack(ctx, cfg, log)
 	if err != nil {
 		return err
