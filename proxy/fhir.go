@@ -134,8 +134,21 @@ func wantsJSON(r *http.Request) bool {
 	// The query is parsed only when it can hold _format: a raw query with
 	// neither "_format" nor a percent escape cannot.
 	if raw := r.URL.RawQuery; strings.Contains(raw, "_format") || strings.IndexByte(raw, '%') >= 0 {
-		if f := r.URL.Query().Get("_format"); f != "" {
-			return strings.Contains(f, "json")
+		// Every value counts (a server may read the last, or the first it
+		// knows), and only a JSON one passes: HAPI FHIR answers
+		// _format=html/json with an HTML page of the whole resource,
+		// which passes uninspected where text/html is a passthrough type.
+		set := false
+		for _, f := range r.URL.Query()["_format"] {
+			if f = strings.TrimSpace(f); f != "" {
+				if !isJSONFormat(f) {
+					return false
+				}
+				set = true
+			}
+		}
+		if set {
+			return true
 		}
 	}
 	accept := r.Header.Get("Accept")
@@ -734,12 +747,15 @@ func keepFormats(v any, ok func(string) bool, def string) []any {
 // "html/json" (HAPI FHIR's syntax-highlighted HTML page of the JSON) and
 // "ndjson" are not.
 func isJSONFormat(f string) bool {
-	f = strings.TrimSpace(f)
-	if strings.EqualFold(f, "json") {
+	// A + left unescaped in a query reads as a space
+	// (_format=application/fhir+json), as servers take it too.
+	mt, _, _ := strings.Cut(f, ";")
+	mt = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(mt), " ", "+"))
+	switch mt {
+	case "json", "application/fhir+json", "application/json", "application/json+fhir":
 		return true
 	}
-	mt, _, err := mime.ParseMediaType(f)
-	return err == nil && (mt == "application/fhir+json" || mt == "application/json" || mt == "application/json+fhir")
+	return false
 }
 
 // isJSONPatchFormat reports whether a patch format is one the proxy takes:
