@@ -106,6 +106,13 @@ func checkRequest(r *http.Request) *Failure {
 			return fail(http.StatusBadRequest, "not-supported", h+" is not allowed: an upstream honouring it would run another method or path than the one checked", nil)
 		}
 	}
+	// X-Provenance (FHIR R4 http.html) carries a Provenance the server
+	// writes beside the request (Microsoft's FHIR server does), past every
+	// check of what is written: its labels, its references to resources
+	// the caller may not read.
+	if _, ok := r.Header["X-Provenance"]; ok {
+		return fail(http.StatusBadRequest, "not-supported", "X-Provenance is not supported: the Provenance it carries would be written past the proxy's checks; write it as a resource of its own", nil)
+	}
 	// A server that inflates the body acts on what the checks here never
 	// read (a POST _search form, a resource's references): only an
 	// uncompressed body is taken (brotli has no header that would make a
@@ -269,10 +276,12 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 
 // upstreamDropped are the caller's request headers the upstream never sees:
 // credentials, conditional requests (ds4p's answer depends on more than
-// the upstream's version), compression (ds4p reads the body), and the
-// caller's say on the upstream's base URL. Canonical spellings, as
-// TestUpstreamDroppedCanonical checks: rewrite deletes them from the map.
-var upstreamDropped = []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Forwarded", "X-Cascade",
+// the upstream's version), compression (ds4p reads the body), byte ranges
+// (a piece of a withheld resource's JSON cannot be read, and answered 502
+// where a missing one answers 404), and the caller's say on the upstream's
+// base URL. Canonical spellings, as TestUpstreamDroppedCanonical checks:
+// rewrite deletes them from the map.
+var upstreamDropped = []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Range", "If-Range", "Forwarded", "X-Cascade",
 	"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Server", "X-Real-Ip"}
 
 // modifyResponse is the response pipeline's entry: nothing of the upstream

@@ -1,0 +1,64 @@
+package proxy
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRangeNeverReachesUpstreamQA21C (QA round 21, area C): a caller's
+// Range header was forwarded. An upstream that honours it (a server or a
+// cache in front of it that serves byte ranges) answers a withheld
+// resource 206 with a piece of JSON, which the proxy cannot read and
+// answered 502, while a missing one answered 404: the status told that the
+// resource exists.
+func TestRangeNeverReachesUpstreamQA21C(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/Condition/sud1") {
+			fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/fhir+json")
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader([]byte(storedSUD)))
+	})
+	for _, hdr := range [][]string{{"Range", "bytes=0-20"}, {"Range", "bytes=0-20", "If-Range", `W/"3"`}} {
+		withheld, wb := h.get("/fhir/Condition/sud1", tokOther, hdr...)
+		missing, mb := h.get("/fhir/Condition/none", tokOther, hdr...)
+		if withheld.StatusCode != missing.StatusCode || withheld.StatusCode != http.StatusNotFound {
+			t.Errorf("%v: withheld %d %s, missing %d %s", hdr, withheld.StatusCode, wb, missing.StatusCode, mb)
+		}
+		// The consented caller gets the whole resource, not a piece.
+		if resp, body := h.get("/fhir/Condition/sud1", tokConsented, hdr...); resp.StatusCode != 200 || !strings.Contains(body, "F11.20") {
+			t.Errorf("%v, consented: %d %s", hdr, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestProvenanceHeaderRefusedQA21C (QA round 21, area C): X-Provenance
+// (FHIR R4 http.html; Microsoft's FHIR server writes it) carries a whole
+// Provenance resource the server creates beside the write, past every
+// check the proxy makes of what is written: its labels, the references it
+// holds to resources the caller may not read. Refused, and never forwarded.
+func TestProvenanceHeaderRefusedQA21C(t *testing.T) {
+	t.Parallel()
+	up := &writeUpstream{writes: make(chan string, 4)}
+	h := newHarness(t, up.handler)
+	prov := `{"resourceType":"Provenance","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"L"}]},"entity":[{"role":"source","what":{"reference":"Condition/sud1"}}],"agent":[{"who":{"reference":"Practitioner/x"}}],"recorded":"2026-01-01T00:00:00Z"}`
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"}}`},
+		{"PUT", "/fhir/Condition/sud1", storedSUD},
+		{"POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[]}`},
+		{"GET", "/fhir/Condition/sud1", ""},
+	} {
+		resp, body := h.do(c.method, c.path, tokAll, "application/fhir+json", c.body, "X-Provenance", prov)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "X-Provenance") {
+			t.Errorf("%s %s: %d %s", c.method, c.path, resp.StatusCode, body)
+		}
+	}
+	if n := len(up.writes); n != 0 {
+		t.Errorf("%d writes reached the upstream", n)
+	}
+}
