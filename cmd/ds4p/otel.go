@@ -207,7 +207,11 @@ var (
 func otelErrorText(err error) string {
 	msg := err.Error()
 	if i := strings.Index(msg, "body: "); i >= 0 {
-		msg = collectorStatus.ReplaceAllString(msg[:i], ": $1 (") + "the collector's answer withheld)"
+		head := collectorStatus.ReplaceAllString(msg[:i], ": $1 (")
+		if !strings.HasSuffix(head, "(") {
+			head += "("
+		}
+		msg = head + "the collector's answer withheld)"
 	}
 	msg = partialSuccess.ReplaceAllString(msg, "OTLP partial success: (the collector's message withheld; $1 rejected)")
 	msg = quotedText.ReplaceAllString(msg, "(quoted text withheld)")

@@ -114,7 +114,7 @@ func TestOTelExportErrorsWithholdCollectorTextAndCredentials(t *testing.T) {
 func TestOTelErrorText(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ in, want string }{
-		{"retry-able request failure: body: overloaded by Patient/pat-qa21d", "retry-able request failure: the collector's answer withheld)"},
+		{"retry-able request failure: body: overloaded by Patient/pat-qa21d", "retry-able request failure: (the collector's answer withheld)"},
 		{`traces export: Post "https://u:p4ss@c.example/v1/traces?api-key=k3y": dial tcp: connection refused`, "traces export: Post (quoted text withheld): dial tcp: connection refused"},
 		{"failed to send metrics to https://u:p4ss@c.example/v1/metrics?api-key=k3y: 401 Unauthorized Zebediah (body: who is Zebediah)",
 			"failed to send metrics to https://redacted@c.example/v1/metrics?redacted: 401 (the collector's answer withheld)"},
