@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -233,4 +234,202 @@ func partsMember(depth int) string {
 		return "parameter"
 	}
 	return "part"
+}
+
+// A contained resource cut as an element of its container (an inline label
+// on its top level whose class the caller may not see, or a redact or mask
+// decision naming it) leaves behind what points at it: references
+// ("reference":"#c1", at any depth, in the container and in the other
+// contained resources) and canonicals ("answerValueSet":"#vs1"). Left in
+// place they dangle, and a Reference's display can still name what was cut.
+// So every object whose reference member is "#id" of a cut resource goes
+// whole (the Reference, with its display; an array or object left empty
+// goes too), and so does any other string that is exactly "#id"; each is
+// cut as an element is, under the REDACTED the cut already brings, so the
+// client learns nothing more than REDACTED says. A contained resource that
+// something referred to (or that referred to its container, "#") and that
+// no longer is referred to, nor refers to its container, once those are
+// cut goes too (FHIR's dom-3: a contained resource is referred to from
+// elsewhere in the resource or refers to it), and so on until nothing
+// changes. A masked contained resource is cut instead: masking would turn
+// its resourceType and id into "masked".
+
+// localRef is a string "#id" in a resource: val its value, ref the whole
+// Reference object when it is the object's reference member (else val);
+// id is "" for "#", the container.
+type localRef struct {
+	id       string
+	val, ref span
+}
+
+// cutContainedReferences completes the cut of the contained resources of it
+// that lie inside a removed or masked element, as above. It runs at the
+// end of decideElements.
+func (r *run) cutContainedReferences(it *item) error {
+	if len(it.contained) == 0 || len(it.redacted)+len(it.masked) == 0 {
+		return nil
+	}
+	rel := func(c *item) (int, int) { return c.start - it.start, c.end - it.start }
+	// a masked element holding a contained resource is cut instead
+	var masked []labels.ElementLabel
+	for _, m := range it.masked {
+		holds := false
+		for _, c := range it.contained {
+			s, e := rel(c)
+			holds = holds || s >= m.Start && e <= m.End
+		}
+		if holds {
+			it.redacted = append(it.redacted, m)
+		} else {
+			masked = append(masked, m)
+		}
+	}
+	it.masked = masked
+	cut := map[string]bool{}
+	var live []*item // contained resources not cut, with an id
+	ids := map[*item]string{}
+	for _, c := range it.contained {
+		id, err := r.containedID(c)
+		if err != nil {
+			return err
+		}
+		s, e := rel(c)
+		switch {
+		case insideAny(s, e, it.redacted):
+			if id != "" {
+				cut[id] = true
+			}
+		case id != "":
+			live = append(live, c)
+			ids[c] = id
+		}
+	}
+	if len(cut) == 0 {
+		return nil
+	}
+	var refs []localRef
+	if err := localRefs(r.body, it.start, it.end, 0, &refs); err != nil {
+		return rewriteFailure(err)
+	}
+	removed := func(sp span) bool { return insideAny(sp.start-it.start, sp.end-it.start, it.redacted) }
+	referred := func(c *item, ignoreRemoved bool) bool {
+		for _, ref := range refs {
+			if ignoreRemoved && removed(ref.val) {
+				continue
+			}
+			inside := ref.val.start >= c.start && ref.val.end <= c.end
+			if ref.id == ids[c] && !inside || ref.id == "" && inside {
+				return true
+			}
+		}
+		return false
+	}
+	wasReferred := map[*item]bool{}
+	for _, c := range live {
+		wasReferred[c] = referred(c, false)
+	}
+	cutSpan := func(sp span) {
+		it.redacted = append(it.redacted, labels.ElementLabel{Start: sp.start - it.start, End: sp.end - it.start})
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, ref := range refs {
+			if cut[ref.id] && !removed(ref.ref) {
+				cutSpan(ref.ref)
+				changed = true
+			}
+		}
+		for _, c := range live {
+			if cut[ids[c]] || !wasReferred[c] || referred(c, true) {
+				continue
+			}
+			cut[ids[c]] = true
+			cutSpan(span{c.start, c.end})
+			changed = true
+		}
+	}
+	// the inline labels of what went with them are not written
+	kept := it.res.Elements[:0:0]
+	for _, e := range it.res.Elements {
+		if !insideAny(e.Start, e.End, it.redacted) {
+			kept = append(kept, e)
+		}
+	}
+	it.res.Elements = kept
+	return nil
+}
+
+// containedID is the id of the contained resource c, "" when it has none.
+func (r *run) containedID(c *item) (string, error) {
+	s, e, ok, err := fjson.Lookup(r.body, c.start, "id")
+	if err != nil {
+		return "", rewriteFailure(err)
+	}
+	if !ok {
+		return "", nil
+	}
+	id, _ := fjson.StringValue(r.body, s, e)
+	return id, nil
+}
+
+// localRefs appends each string "#..." below the value b[vs:ve].
+func localRefs(b []byte, vs, ve, depth int, out *[]localRef) error {
+	if depth > maxTwinDepth {
+		return errPruneScalar // deeper than any FHIR resource: withheld
+	}
+	vs, ve = trim(b, vs, ve)
+	switch b[vs] {
+	case '{':
+		// an Extension whose value is the reference or canonical goes
+		// whole: one left with its url alone has no value (ext-1)
+		ext := false
+		if err := fjson.ObjectEach(b, vs, func(key []byte, _, _ int) error {
+			ext = ext || fjson.KeyIs(key, "url")
+			return nil
+		}); err != nil {
+			return err
+		}
+		return fjson.ObjectEach(b, vs, func(key []byte, s, e int) error {
+			value := ext && strings.HasPrefix(keyName(key), "value")
+			if id, ok := localID(b, s, e); ok {
+				ref := localRef{id: id, val: span{s, e}, ref: span{s, e}}
+				if value || fjson.KeyIs(key, "reference") {
+					ref.ref = span{vs, ve}
+				}
+				*out = append(*out, ref)
+				return nil
+			}
+			n := len(*out)
+			if err := localRefs(b, s, e, depth+1, out); err != nil {
+				return err
+			}
+			for i := n; value && i < len(*out); i++ {
+				if ts, te := trim(b, s, e); (*out)[i].ref == (span{ts, te}) {
+					(*out)[i].ref = span{vs, ve}
+				}
+			}
+			return nil
+		})
+	case '[':
+		return fjson.ArrayEach(b, vs, func(s, e int) error {
+			if id, ok := localID(b, s, e); ok {
+				*out = append(*out, localRef{id: id, val: span{s, e}, ref: span{s, e}})
+				return nil
+			}
+			return localRefs(b, s, e, depth+1, out)
+		})
+	}
+	return nil
+}
+
+// localID is the id a string "#id" names ("" for "#").
+func localID(b []byte, s, e int) (string, bool) {
+	if b[s] != '"' {
+		return "", false
+	}
+	v, ok := fjson.StringValue(b, s, e)
+	if !ok || len(v) == 0 || v[0] != '#' {
+		return "", false
+	}
+	return v[1:], true
 }

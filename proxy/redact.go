@@ -128,6 +128,13 @@ func (r *run) decideElements(ctx context.Context) error {
 			}
 		}
 	}
+	for _, it := range r.items {
+		if it.class.decision.Permitted() {
+			if err := r.cutContainedReferences(it); err != nil { // contained.go
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -270,6 +277,9 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	}
 	edits = append(edits, urls...)
 	for _, c := range it.contained {
+		if insideAny(c.start-it.start, c.end-it.start, it.redacted) {
+			continue // cut: its labels are written nowhere
+		}
 		ce, err := r.labelEdits(c.start, c.end, *c.res, c.class, nil, false, false)
 		if err != nil {
 			return nil, err
