@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
@@ -23,45 +24,10 @@ import (
 //     content type: its content may be more sensitive than the labels say.
 //     The attachment's other members (contentType, url, title, size, hash)
 //     stay.
-//   - An attachment url below the upstream base, in DocumentReference
-//     content.attachment and DiagnosticReport presentedForm, is rewritten
-//     to the proxy's base, so that following it reads the Binary through
-//     the proxy and the same rules.
-
-// attachmentMembers lists where each type keeps its attachments: member,
-// and within each of its elements the member holding the Attachment ("" when
-// the element is the Attachment).
-var attachmentMembers = map[string][2]string{
-	"DocumentReference": {"content", "attachment"},
-	"DiagnosticReport":  {"presentedForm", ""},
-}
-
-// eachAttachment calls fn with the start of each Attachment object of the
-// item.
-func (r *run) eachAttachment(it *item, fn func(at int) error) error {
-	where, ok := attachmentMembers[it.res.Type]
-	if !ok {
-		return nil
-	}
-	b := r.body
-	s, _, found, err := fjson.Lookup(b, it.start, where[0])
-	if err != nil || !found || b[s] != '[' {
-		return err
-	}
-	return fjson.ArrayEach(b, s, func(es, _ int) error {
-		if b[es] != '{' {
-			return nil
-		}
-		if where[1] == "" {
-			return fn(es)
-		}
-		as, _, ok, err := fjson.Lookup(b, es, where[1])
-		if err != nil || !ok || b[as] != '{' {
-			return err
-		}
-		return fn(as)
-	})
-}
+//   - An attachment url below the upstream base, in any attachment of the
+//     resource (attachmentURLEdits), is rewritten to the proxy's base, so
+//     that following it reads the Binary through the proxy and the same
+//     rules.
 
 // attachmentTargets are the inline data values to remove from a sensitive
 // item, and cutAttachmentTargets those to remove from one that is
@@ -127,31 +93,93 @@ func attachmentData(b []byte, i, depth int, out *[]span) (int, error) {
 	return fjson.SkipValue(b, i)
 }
 
-// attachmentURLEdits points attachment urls below the upstream base at the
-// proxy.
-func (r *run) attachmentURLEdits(it *item) ([]fjson.Edit, error) {
-	if _, ok := attachmentMembers[it.res.Type]; !ok {
+// attachmentURLEdits points the attachment urls of it that are below the
+// upstream base at the proxy, outside the spans of skip (values cut or
+// masked). An attachment is any object below the resource with a url but
+// an Extension's (a url beside a value[x], or beside nested extensions and
+// no member only an Attachment has): a Media's content, an
+// Observation.valueAttachment, a Communication payload, a Consent's
+// sourceAttachment, a QuestionnaireResponse answer, and the
+// DocumentReference and DiagnosticReport attachments before them. Only
+// DocumentReference and DiagnosticReport were rewritten: the others showed
+// the upstream's address, and following it skipped the Binary rules. A url
+// not below the upstream base is left as it is; an Extension's url names
+// its kind and is never rewritten.
+func (r *run) attachmentURLEdits(it *item, skip []span) ([]fjson.Edit, error) {
+	seg := r.body[it.start:it.end]
+	// an escaped url ("http:\/\/...") is walked whatever it holds
+	if bytes.IndexByte(seg, '\\') < 0 && !r.holdsUpstreamBase(seg) {
 		return nil, nil
 	}
 	var out []fjson.Edit
-	err := r.eachAttachment(it, func(at int) error {
-		s, e, ok, err := fjson.Lookup(r.body, at, "url")
-		if err != nil || !ok {
-			return err
+	_, err := attachmentURLs(r.body, it.start, 0, func(s, e int) {
+		if withinSpans(s, e, skip) {
+			return
 		}
 		u, isString := fjson.StringValue(r.body, s, e)
 		if !isString {
-			return nil
+			return
 		}
 		if rewritten, ok := r.s.rewriteBase(u, r.ex.publicBase); ok {
 			out = append(out, fjson.Edit{Start: s, End: e, Data: fjson.AppendString(nil, rewritten)})
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, rewriteFailure(err)
 	}
 	return out, nil
+}
+
+func (r *run) holdsUpstreamBase(seg []byte) bool {
+	for _, b := range r.s.upBases {
+		if bytes.Contains(seg, []byte(b)) {
+			return true
+		}
+	}
+	return false
+}
+
+// attachmentURLs walks the value at i and calls fn with the url value of
+// each attachment below the top one (see attachmentURLEdits).
+func attachmentURLs(b []byte, i, depth int, fn func(s, e int)) (int, error) {
+	switch b[i] {
+	case '{':
+		var urls []span
+		value, ext, only := false, false, false
+		end, err := fjson.ObjectScan(b, i, func(key []byte, vs int) (int, error) {
+			ve, err := attachmentURLs(b, vs, depth+1, fn)
+			name := keyName(key)
+			switch {
+			case name == "url":
+				if b[vs] == '"' {
+					urls = append(urls, span{vs, ve})
+				}
+			case strings.HasPrefix(name, "value"):
+				value = true
+			case name == "extension":
+				ext = true
+			case attachmentOnly[name]:
+				only = true
+			}
+			return ve, err
+		})
+		if err == nil && depth > 0 && !value && (!ext || only) {
+			for _, u := range urls {
+				fn(u.start, u.end)
+			}
+		}
+		return end, err
+	case '[':
+		return fjson.ArrayScan(b, i, func(vs int) (int, error) { return attachmentURLs(b, vs, depth+1, fn) })
+	}
+	return fjson.SkipValue(b, i)
+}
+
+// attachmentOnly are the members an Attachment has and an Extension has
+// not (R5's height, width, frames, duration and pages among them).
+var attachmentOnly = map[string]bool{
+	"contentType": true, "language": true, "data": true, "size": true, "hash": true, "title": true, "creation": true,
+	"height": true, "width": true, "frames": true, "duration": true, "pages": true,
 }
 
 // sensitive reports whether ls says the data is sensitive: confidentiality

@@ -271,7 +271,15 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 		edits = append(edits, pe...)
 	}
 	edits = append(edits, masks...)
-	urls, err := r.attachmentURLEdits(it)
+	// a url cut or masked is not rewritten: the two edits would overlap
+	skip := slices.Clone(targets)
+	for _, e := range it.masked {
+		skip = append(skip, span{it.start + e.Start, it.start + e.End})
+	}
+	for _, m := range masks { // a masked "_url"'s value among them
+		skip = append(skip, span{m.Start, m.End})
+	}
+	urls, err := r.attachmentURLEdits(it, skip)
 	if err != nil {
 		return nil, err
 	}
