@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -77,6 +79,10 @@ func hideURLFromTelemetry(host string) gin.HandlerFunc {
 		u.Path, u.RawPath, u.RawQuery, u.Host, u.User = c.FullPath(), "", "", host, nil
 		red.URL = &u
 		red.Host = host
+		// A method of the caller's own spelling (any token up to the
+		// header limit, 64 KiB) would be a span's
+		// http.request.method_original; "" reads as _OTHER.
+		red.Method = telemetryMethod(orig.Method)
 		c.Set(originalReqKey, orig)
 		c.Request = red
 		c.Next()
@@ -93,6 +99,31 @@ func restoreURL(c *gin.Context) {
 	c.Request = hidden
 }
 
+// standardMethods are the HTTP methods logs and telemetry name as sent.
+var standardMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodConnect: true, http.MethodOptions: true, http.MethodTrace: true,
+}
+
+// telemetryMethod is m when it is a standard method, else "": a method is
+// any token the caller chooses, answered 405, and its text is not for the
+// edge's spans.
+func telemetryMethod(m string) string {
+	if standardMethods[m] {
+		return m
+	}
+	return ""
+}
+
+// logMethod is the request's method as the access log names it: a
+// standard one, else "_OTHER" (as OpenTelemetry's http.request.method).
+func logMethod(m string) string {
+	if standardMethods[m] {
+		return m
+	}
+	return "_OTHER"
+}
+
 // accessLog writes one line per request: no path, no query, no token.
 //
 // It names the calling application and organisation (the token's client
@@ -105,7 +136,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	caller := callerOf(c) // empty when the request was refused before authentication
 	s.log.Info("request",
 		"request_id", c.GetString(requestIDKey),
-		"method", c.Request.Method,
+		"method", logMethod(c.Request.Method),
 		"route", c.FullPath(),
 		"status", c.Writer.Status(),
 		"duration_ms", float64(time.Since(start).Microseconds())/1000,
@@ -127,7 +158,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		// Not a judgement of the token: the keys to check it with are
 		// missing (the issuer's JWKS is down). 401 would tell the caller
 		// to get a new token, which would fail the same way.
-		s.log.Error("token not checked: no signing keys", "request_id", c.GetString(requestIDKey), "reason", err.Error())
+		s.log.Error("token not checked: no signing keys", "request_id", c.GetString(requestIDKey), "reason", refusalReason(err))
 		c.Header("Retry-After", "10")
 		writeOutcome(c.Writer, http.StatusServiceUnavailable, "transient", "the token's signing keys could not be fetched from its issuer; try again shortly")
 		c.Abort()
@@ -138,8 +169,8 @@ func (s *Server) authenticate(c *gin.Context) {
 		if !errors.Is(err, authn.ErrUnauthenticated) {
 			reason = "the bearer token could not be checked"
 		}
-		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", err.Error())
-		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, Reason: err.Error()}) // events.go
+		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", refusalReason(err))
+		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, Reason: refusalReason(err)}) // events.go
 		unauthorized(c, reason)
 		return
 	}
@@ -216,6 +247,33 @@ func (s *Server) bindPatientUser(c *gin.Context, caller *authn.Caller) bool {
 		Org: caller.Org, Client: caller.Client, Reason: reason})
 	forbidden(c, "the token's user is a patient this server cannot bind it to: its fhirUser must name a Patient of this FHIR server (Patient/ID or a URL below its base), or the token must carry a patient claim")
 	return false
+}
+
+// urlInText is a URL in an error's text, up to white space or a quote.
+var urlInText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"]+`)
+
+// refusalReason is a token verifier's error as the log and the SIEM's
+// token_refused events may carry it: each URL in it (the issuer's JWKS
+// URL, which the verifier names when it could not fetch its keys) without
+// the userinfo and query that can hold the identity provider's credentials
+// (https://user:password@idp/jwks, ?api-key=...). A URL that does not
+// parse, or that the verifier's bound cut inside its credentials, is
+// withheld whole.
+func refusalReason(err error) string {
+	return urlInText.ReplaceAllStringFunc(err.Error(), func(raw string) string {
+		u, perr := url.Parse(raw)
+		if perr != nil || u.Host == "" {
+			return "(URL withheld)"
+		}
+		if u.User == nil && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery {
+			return raw
+		}
+		out := u.Scheme + "://" + u.Host + u.EscapedPath()
+		if u.RawQuery != "" || u.ForceQuery {
+			out += "?(query withheld)"
+		}
+		return out
+	})
 }
 
 func unauthorized(c *gin.Context, msg string) {
