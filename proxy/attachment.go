@@ -29,66 +29,157 @@ import (
 //     that following it reads the Binary through the proxy and the same
 //     rules.
 
-// attachmentTargets are the inline data values to remove from a sensitive
-// item, and cutAttachmentTargets those to remove from one that is
-// sensitive or some of whose content was cut or masked (cut): the
-// data of every Attachment below the resource. An attachment is a
-// rendering of the record for people (a DiagnosticReport's presentedForm
-// is the whole report), so, as the narrative, it can still show what the
-// cut elements said. Only such resources are walked.
+// attachmentTargets are the values to remove from a sensitive item, and
+// cutAttachmentTargets those to remove from one that is sensitive or
+// some of whose content was cut or masked (cut). Of a sensitive item, the
+// inline data of every Attachment below the resource goes, with what
+// describes that data: its title (words written for people, as the
+// narrative), size and hash (a hash, even a size, of withheld content can
+// tell which content it was); contentType, language, creation and the url
+// (which reads the Binary through the proxy's rules) stay. An attachment is
+// a rendering of the record for people (a DiagnosticReport's presentedForm
+// is the whole report), so of a cut item every attachment also loses its
+// url, data or none: what it points at renders the record uncut. Of a cut
+// item, the other summaries of what was cut go too: every narrative below
+// the resource (a contained resource's text, a Composition section's text;
+// the resource's own text goes in makeItemEdits), and a DiagnosticReport's
+// conclusion and conclusionCode, which summarise its results (the
+// resource's own and a contained one's). Only such resources are walked.
 func (r *run) attachmentTargets(it *item) ([]span, error) {
-	return r.cutAttachmentTargets(it, false)
+	at, _, err := r.cutAttachmentTargets(it, false)
+	return at, err
 }
 
-func (r *run) cutAttachmentTargets(it *item, cut bool) ([]span, error) {
+// cutAttachmentTargets returns the narratives below the resource apart:
+// removing them alone is not what REDACTED says (a masked resource loses
+// its narrative under MASKED).
+func (r *run) cutAttachmentTargets(it *item, cut bool) (targets, narratives []span, err error) {
 	seg := r.body[it.start:it.end]
 	// "d\u0061ta" is data to every JSON client: a resource with an escape
 	// is walked whatever it holds
-	if it.res.Type == "Binary" || !cut && !sensitive(it.res.Labels) || !bytes.Contains(seg, dataKey) && bytes.IndexByte(seg, '\\') < 0 {
-		return nil, nil
+	if it.res.Type == "Binary" || !cut && !sensitive(it.res.Labels) {
+		return nil, nil, nil
 	}
-	var out []span
-	if _, err := attachmentData(r.body, it.start, 0, &out); err != nil {
-		return nil, rewriteFailure(err)
+	if !cut && !bytes.Contains(seg, dataKey) && bytes.IndexByte(seg, '\\') < 0 {
+		return nil, nil, nil
 	}
-	return out, nil
+	if _, err := attachmentData(r.body, it.start, 0, cut, &targets, &narratives); err != nil {
+		return nil, nil, rewriteFailure(err)
+	}
+	if cut {
+		for _, at := range append([]int{it.start}, containedStarts(it)...) {
+			if err := r.reportSummaries(at, &targets); err != nil {
+				return nil, nil, rewriteFailure(err)
+			}
+		}
+	}
+	return targets, narratives, nil
+}
+
+func containedStarts(it *item) []int {
+	var out []int
+	for _, c := range it.contained {
+		if c.res != nil && c.res.Type == "DiagnosticReport" {
+			out = append(out, c.start)
+		}
+	}
+	return out
+}
+
+// reportSummaries appends the conclusion and conclusionCode (and the
+// conclusion's "_conclusion") of the resource at start when it is a
+// DiagnosticReport.
+func (r *run) reportSummaries(start int, out *[]span) error {
+	if rt, err := r.resourceType(start); err != nil || rt != "DiagnosticReport" {
+		return err
+	}
+	return fjson.ObjectEach(r.body, start, func(key []byte, s, e int) error {
+		switch keyName(key) {
+		case "conclusion", "_conclusion", "conclusionCode":
+			*out = append(*out, span{s, e})
+		}
+		return nil
+	})
 }
 
 var dataKey = []byte(`"data"`)
 
 // attachmentData walks the value at i and appends the data value of each
-// Attachment below the top one: an object whose data is a string
-// (base64Binary) and that has a contentType, or none of the members that
-// make it a SampledData (origin, dimensions) or a Signature (who, when,
-// sigFormat), the other types with a string data member. FHIR requires a
-// contentType beside data (att-1), yet a server that does not enforce it
-// must not get data past the proxy. Consent.provision.data, an array of
-// references, is no attachment and stays.
-func attachmentData(b []byte, i, depth int, out *[]span) (int, error) {
+// Attachment below the top one, with its title, size and hash (and their
+// "_x"): an object whose data is a string (base64Binary) and that has a
+// contentType, or none of the members that make it a SampledData (origin,
+// dimensions) or a Signature (who, when, sigFormat), the other types with
+// a string data member. FHIR requires a contentType beside data (att-1),
+// yet a server that does not enforce it must not get data past the proxy.
+// Consent.provision.data, an array of references, is no attachment and
+// stays. When cut, it appends also the url of each Attachment, with or
+// without data (an object with a string contentType, or whose members are
+// all an Attachment's, url among them), and every narrative (a text object
+// with a div).
+func attachmentData(b []byte, i, depth int, cut bool, out, narratives *[]span) (int, error) {
 	switch b[i] {
 	case '{':
-		data, hasType, other := span{-1, -1}, false, false
+		data, hasType, typeString, other, foreign, ext, only, narrative := span{-1, -1}, false, false, false, false, false, false, false
+		var ident, titles, urls []span
 		end, err := fjson.ObjectScan(b, i, func(key []byte, vs int) (int, error) {
-			ve, err := attachmentData(b, vs, depth+1, out)
-			switch {
-			case fjson.KeyIs(key, "data"):
+			ve, err := attachmentData(b, vs, depth+1, cut, out, narratives)
+			name := keyName(key)
+			switch name {
+			case "data":
 				data = span{vs, ve}
-			case fjson.KeyIs(key, "contentType"):
-				hasType = true
-			case fjson.KeyIs(key, "origin"), fjson.KeyIs(key, "dimensions"),
-				fjson.KeyIs(key, "who"), fjson.KeyIs(key, "when"), fjson.KeyIs(key, "sigFormat"):
+			case "contentType":
+				hasType, typeString = true, b[vs] == '"'
+			case "origin", "dimensions", "who", "when", "sigFormat":
 				other = true
+			case "size", "_size", "hash", "_hash", "_data":
+				ident = append(ident, span{vs, ve})
+				only = true
+			case "title", "_title":
+				titles = append(titles, span{vs, ve})
+				only = true
+			case "url", "_url":
+				urls = append(urls, span{vs, ve})
+			case "div":
+				narrative = true
+			case "extension":
+				ext = true
+			case "id", "_contentType":
+			default: // an Attachment's, or its "_x"
+				n := strings.TrimPrefix(name, "_")
+				only = only || attachmentOnly[n]
+				foreign = foreign || !attachmentOnly[n]
 			}
 			return ve, err
 		})
+		if err != nil || depth == 0 {
+			return end, err
+		}
 		// Attachment.data is a string (base64Binary): a provision's data
 		// array (Consent.provision.data, references) is no attachment.
-		if err == nil && depth > 0 && (hasType || !other) && data.start >= 0 && b[data.start] == '"' {
+		withData := (hasType || !other) && data.start >= 0 && b[data.start] == '"'
+		if withData {
 			*out = append(*out, data)
+			*out = append(*out, ident...)
 		}
-		return end, err
+		if !cut {
+			return end, nil
+		}
+		// an object whose members are all an Attachment's, but an
+		// Extension's (a url beside nested extensions and nothing else)
+		byShape := len(urls) > 0 && !foreign && !other && (!ext || only)
+		if !withData && (typeString || byShape) {
+			*out = append(*out, ident...)
+		}
+		if withData || typeString || byShape {
+			*out = append(*out, titles...)
+			*out = append(*out, urls...)
+		}
+		if narrative && depth > 1 { // the resource's own: makeItemEdits
+			*narratives = append(*narratives, span{i, end})
+		}
+		return end, nil
 	case '[':
-		return fjson.ArrayScan(b, i, func(vs int) (int, error) { return attachmentData(b, vs, depth+1, out) })
+		return fjson.ArrayScan(b, i, func(vs int) (int, error) { return attachmentData(b, vs, depth+1, cut, out, narratives) })
 	}
 	return fjson.SkipValue(b, i)
 }

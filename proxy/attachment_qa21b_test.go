@@ -120,9 +120,85 @@ func TestCutAttachmentURLNotRewritten(t *testing.T) {
 	if resp.StatusCode != 200 || strings.Contains(body, "SECRET") || !strings.Contains(body, `"url":"masked"`) {
 		t.Fatalf("masked: %d %s", resp.StatusCode, body)
 	}
-	for _, b := range []string{body} {
-		if !strings.Contains(b, hm.proxy.URL+"/fhir/Binary/kept1") {
-			t.Errorf("the kept attachment's url is not the proxy's: %s", b)
+	// of a cut or masked resource no attachment keeps its url
+	if strings.Contains(body, "kept1") || strings.Contains(body, hm.base()) {
+		t.Errorf("an attachment of a masked resource kept its url: %s", body)
+	}
+}
+
+// TestCutLeavesNoSummary: after a cut, an attachment kept its title, size
+// and hash (a hash or size of withheld content can tell which it was; a
+// title names it as a narrative does) and its url (what it points at
+// renders the record uncut), a DiagnosticReport its conclusion and
+// conclusionCode (a summary of the results cut), a Composition its
+// sections' narratives. All go; an attachment keeps its contentType. A
+// sensitive resource the caller may read loses its attachments' data,
+// size and hash, and keeps their titles and urls.
+func TestCutLeavesNoSummary(t *testing.T) {
+	t.Parallel()
+	hiv := inlineLabel("HIV")
+	secretAttachment := func(base string) string {
+		return `{"contentType":"application/pdf","language":"en","data":"U0VDUkVU","url":"` + base + `/Binary/SECRET-BIN","size":31337,"hash":"SECRETHASH","title":"SECRET-TITLE","_title":{"id":"SECRET-TWIN"},"creation":"2024-01-01"}`
+	}
+	bodies := map[string]func(string) string{
+		"DiagnosticReport/d1": func(b string) string {
+			return `{"resourceType":"DiagnosticReport","id":"d1",` + processInlineMeta + `,"status":"final","code":{"text":"panel"},"subject":{"reference":"Patient/p1"},
+			"result":[{"reference":"Observation/a"},{"reference":"Observation/x",` + hiv + `}],
+			"conclusion":"SECRET-CONCLUSION","_conclusion":{"id":"SECRET-C"},"conclusionCode":[{"text":"SECRET-CODE"}],
+			"presentedForm":[` + secretAttachment(b) + `,{"url":"https://example.org/SECRET-EXTERNAL","title":"SECRET-T2"}],
+			"extension":[{"url":"http://example.org/kind","extension":[{"url":"part","valueString":"kept-ext"}]}],
+			"contained":[{"resourceType":"DiagnosticReport","id":"inner","status":"final","code":{"text":"inner"},"conclusion":"SECRET-INNER","text":{"status":"generated","div":"<div>SECRET-NARRATIVE</div>"}}],
+			"basedOn":[{"reference":"#inner"}]}`
+		},
+		"Composition/k1": func(string) string {
+			return `{"resourceType":"Composition","id":"k1",` + processInlineMeta + `,"status":"final","type":{"text":"summary"},"subject":{"reference":"Patient/p1"},"date":"2024-01-01","author":[{"display":"a"}],"title":"kept-title",
+			"section":[{"title":"Problems","text":{"status":"generated","div":"<div>SECRET-SECTION</div>"},"entry":[{"reference":"Condition/ok"},{"reference":"Condition/x",` + hiv + `}]},{"title":"Other","entry":[{"reference":"Condition/ok2"}]}]}`
+		},
+		"DocumentReference/r1": func(b string) string {
+			return `{"resourceType":"DocumentReference","id":"r1","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"status":"current","subject":{"reference":"Patient/p1"},"content":[{"attachment":` + secretAttachment(b) + `}]}`
+		},
+	}
+	var h *harness
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		for path, body := range bodies {
+			if strings.HasSuffix(r.URL.Path, "/"+path) {
+				fhirJSONHandler(200, body(h0base(r)))(w, r)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	})
+	for _, c := range []struct {
+		path, token string
+		keep, gone  []string
+	}{
+		{"DiagnosticReport/d1", tokOther,
+			[]string{`"contentType":"application/pdf"`, `"language":"en"`, `"creation":"2024-01-01"`, `"code":{"text":"panel"}`, "kept-ext", `"reference":"Observation/a"`, `"id":"inner"`},
+			[]string{"SECRET", "31337", "Observation/x", "conclusion", `"hash"`, `"title"`, `"url":"` + h.base()}},
+		{"Composition/k1", tokOther,
+			[]string{`"title":"Problems"`, `"title":"kept-title"`, "Condition/ok", "Condition/ok2"},
+			[]string{"SECRET", "Condition/x"}},
+		{"DocumentReference/r1", tokConsented,
+			[]string{`"title":"SECRET-TITLE"`, h.proxy.URL + "/fhir/Binary/SECRET-BIN", `"contentType":"application/pdf"`},
+			[]string{"U0VDUkVU", "31337", "SECRETHASH"}},
+	} {
+		resp, body := h.get("/fhir/"+c.path, c.token)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"code":"REDACTED"`) {
+			t.Errorf("%s: %d %s", c.path, resp.StatusCode, body)
+			continue
+		}
+		for _, k := range c.keep {
+			if !strings.Contains(body, k) {
+				t.Errorf("%s: no %s in %s", c.path, k, body)
+			}
+		}
+		for _, g := range c.gone {
+			if strings.Contains(body, g) {
+				t.Errorf("%s: %s is still there: %s", c.path, g, body)
+			}
+		}
+		if !json.Valid([]byte(body)) {
+			t.Errorf("%s: invalid JSON: %s", c.path, body)
 		}
 	}
 }

@@ -233,10 +233,12 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	}
 	targets = append(targets, twins...)
 	cut := len(it.masked) > 0 || len(it.redacted) > 0 && !it.silentCut()
-	at, err := r.cutAttachmentTargets(it, cut)
+	at, narratives, err := r.cutAttachmentTargets(it, cut)
 	if err != nil {
 		return nil, err
 	}
+	// what lies in a masked element is masked with it (mask.go)
+	at, narratives = outsideMasked(it, at), outsideMasked(it, narratives)
 	targets = append(targets, at...)
 	removed := len(targets) > 0
 	silent := len(at) == 0 && it.silentCut()        // enrolment.go
@@ -252,6 +254,7 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 			targets = append(targets, s)
 		}
 	}
+	targets = append(targets, narratives...)
 	if silent {
 		removed = false
 	}
@@ -307,6 +310,17 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	}
 	edits = append(edits, le...)
 	return sortEdits(edits)
+}
+
+// outsideMasked keeps the spans of ss that lie in no masked element of it.
+func outsideMasked(it *item, ss []span) []span {
+	out := ss[:0]
+	for _, sp := range ss {
+		if !insideAny(sp.start-it.start, sp.end-it.start, it.masked) {
+			out = append(out, sp)
+		}
+	}
+	return out
 }
 
 // labelEdits writes res's labels, the obligations of its classes and, when
