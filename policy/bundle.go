@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -273,10 +274,18 @@ type bundleFetch struct {
 	fsys        fs.FS
 	etag        string
 	notModified bool
+	// digest is the SHA-256 of the bundle downloaded, set when it was read
+	// or refused whole (wholeArchive).
+	digest [32]byte
+	// unchanged: the bundle downloaded is the one refused last (its digest
+	// is the failed one fetch was given); it was not read again.
+	unchanged bool
 }
 
-// fetch downloads the bundle unless its ETag is still etag.
-func (s *BundleSource) fetch(ctx context.Context, etag string) (bundleFetch, error) {
+// fetch downloads the bundle unless its ETag is still etag. A bundle whose
+// digest is failed (the one refused last, from a server that sends no
+// ETag or a new one for the same bytes) is not read again: unchanged.
+func (s *BundleSource) fetch(ctx context.Context, etag string, failed [32]byte) (bundleFetch, error) {
 	client := s.client()
 	limit := s.MaxBytes
 	if limit <= 0 {
@@ -315,15 +324,45 @@ func (s *BundleSource) fetch(ctx context.Context, etag string) (bundleFetch, err
 	if int64(len(raw)) > limit {
 		return bundleFetch{}, fmt.Errorf("policy: the bundle is larger than %d bytes", limit)
 	}
+	digest := sha256.Sum256(raw)
+	if failed != ([32]byte{}) && digest == failed {
+		return bundleFetch{etag: resp.Header.Get("ETag"), digest: digest, unchanged: true}, nil
+	}
 	fsys, err := readBundle(raw, s.Verification, s.Schemas, s.MaxUnpackedBytes)
 	if err != nil {
-		// No ETag: a bundle that did not read may be a download cut
-		// short, and If-None-Match would keep the whole one from ever
-		// being fetched (304) until it changes. One that reads but fails
-		// to load keeps its ETag (bundleWatch.poll).
+		// A bundle that did not read may be a download cut short (a body
+		// ended early on a connection without Content-Length), and
+		// If-None-Match would keep the whole one from ever being fetched
+		// (304) until it changes: it keeps no ETag. One that is whole (its
+		// gzip stream ends with its checksum) is the bundle the server
+		// holds, refused for what it is (a signature that does not
+		// verify, a file the signature does not cover): it keeps its ETag
+		// and digest, so it is not downloaded and checked again at every
+		// poll until it changes (QA round 21), as one that reads but fails
+		// to load (bundleWatch.poll).
+		if wholeArchive(raw, s.MaxUnpackedBytes) {
+			return bundleFetch{etag: resp.Header.Get("ETag"), digest: digest}, err
+		}
 		return bundleFetch{}, err
 	}
-	return bundleFetch{fsys: fsys, etag: resp.Header.Get("ETag")}, nil
+	return bundleFetch{fsys: fsys, etag: resp.Header.Get("ETag"), digest: digest}, nil
+}
+
+// wholeArchive reports whether raw is a whole gzip stream: it decompresses
+// to its end, checksum and length verified, or to more than maxUnpacked
+// bytes (a bundle refused as too large, which the rest of a download cut
+// short could only make larger).
+func wholeArchive(raw []byte, maxUnpacked int64) bool {
+	if maxUnpacked <= 0 {
+		maxUnpacked = DefaultMaxBundleUnpackedBytes
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return false
+	}
+	defer zr.Close()
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, maxUnpacked+1))
+	return n > maxUnpacked || err == nil
 }
 
 // client is the HTTP client that fetches the bundle: Client, or one with
@@ -381,7 +420,7 @@ func redactURL(err error) error {
 // FetchBundle downloads, verifies and reads the bundle once, for the
 // engine's first load; it returns the policy tree and the bundle's ETag.
 func FetchBundle(ctx context.Context, src *BundleSource) (fs.FS, string, error) {
-	f, err := src.fetch(ctx, "")
+	f, err := src.fetch(ctx, "", [32]byte{})
 	if err != nil {
 		return nil, "", err
 	}
@@ -397,7 +436,9 @@ func FetchBundle(ctx context.Context, src *BundleSource) (fs.FS, string, error) 
 // download, verify, compile, pass its tests or validate its data is
 // rejected (once per distinct failure in the log and metric) and the
 // revision in force keeps serving; a bundle the server still answers with
-// the same ETag is not attempted again.
+// the same ETag is not attempted again, and one refused whole (a signature
+// that does not verify) is not downloaded again while the server answers
+// its ETag with 304, nor read again while its bytes are the same.
 func (e *Engine) WatchBundle(ctx context.Context, src *BundleSource, etag string, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultBundlePoll
@@ -423,15 +464,24 @@ type bundleWatch struct {
 	// failedRev is the treeKey (revision and Rego tests) of the last
 	// bundle that failed to load.
 	failedRev string
+	// failedDigest is the SHA-256 of the last bundle refused whole, before
+	// it was loaded (its signature, its files); zero when none.
+	failedDigest [32]byte
 }
 
 func (w *bundleWatch) poll(ctx context.Context) {
-	f, err := w.src.fetch(ctx, w.etag)
-	if err == nil && f.notModified {
-		return
-	}
+	f, err := w.src.fetch(ctx, w.etag, w.failedDigest)
 	if f.etag != "" {
 		w.etag = f.etag
+	}
+	if err == nil && (f.notModified || f.unchanged) {
+		// The bundle in force, or the one refused last, whose refusal
+		// stands (Status, /readyz).
+		return
+	}
+	w.failedDigest = [32]byte{}
+	if err != nil {
+		w.failedDigest = f.digest // zero for a bundle that was not whole
 	}
 	if err == nil {
 		// A server without ETags sends the same bundle again: a bundle
