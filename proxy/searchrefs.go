@@ -5,9 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+
+	"github.com/ds4p/ds4p/internal/fhirsearch"
 )
 
 // Searches by a reference (README "Searches the proxy refuses or
@@ -24,9 +29,28 @@ import (
 // server then answers as it answers for a missing target. The query the
 // server sees is the caller's only through opaque page tokens.
 //
+// A bare id (List?item=c1, Encounter?diagnosis=c1) names no type: a server
+// may match it against every type the parameter may refer to (FHIR R4's
+// search parameter definitions, internal/fhirsearch); Medplum does when
+// there is one such type. So a bare id is read as each such type T/id would be, and counts once
+// for each toward maxSearchRefs. When one is withheld or missing, the value
+// becomes the explicit list of the others (Patient/c1,Condition/c1), or the
+// id no resource has when none is left: the query the server sees depends
+// only on what the caller may read, so withheld and missing answer alike. A
+// bare id in a parameter that may refer to more types than the bound (any
+// type: List.item, Observation.focus, DocumentReference.related) is refused
+// whatever it names, with the advice to write the type.
+//
 // Not checked, for cost: directory resources (Patient, Practitioner,
 // Organization ...), which the proxy never withholds as records of a
 // program, and parameters of the search itself (_id, _include, _sort ...).
+// For a bare id, Group is not read either: subject=<id> (Condition,
+// Observation ...) may name a Group, and a read of Group/<id> before every
+// such search would double the cost of the commonest search by patient;
+// a Group is read when written, subject=Group/<id>. Not checked yet: a bare id in a parameter the table does not know for
+// the type searched (a custom SearchParameter the server defines, a vendor
+// one such as Medplum's DiagnosticReport.study); a server rejects or
+// ignores a name it does not know.
 
 // maxSearchRefs bounds the distinct targets one search may name.
 const maxSearchRefs = 20
@@ -37,6 +61,14 @@ var searchRefsUnchecked = map[string]bool{
 	"Device": true, "Endpoint": true, "HealthcareService": true, "Medication": true, "Substance": true,
 }
 
+// nonReferenceModifiers make a reference parameter's value something other
+// than a reference (:missing=true, :identifier=sys|v, :text=...), or say
+// that the parameter is not a reference one.
+var nonReferenceModifiers = map[string]bool{
+	"missing": true, "identifier": true, "text": true, "exact": true, "contains": true, "code-text": true,
+	"text-advanced": true, "of-type": true, "oftype": true, "in": true, "not-in": true, "iterate": true,
+}
+
 // noneID is an id no resource has: a withheld or missing target is
 // replaced by it. Random per process, so that it cannot be created first.
 var noneID = func() string {
@@ -45,34 +77,112 @@ var noneID = func() string {
 	return "ds4p-none-" + hex.EncodeToString(b)
 }()
 
+// searchValue is one alternative of a search value that names a local
+// resource the proxy checks: Type/id (typed), or a bare id that may name
+// a resource of each of checked and kept.
+type searchValue struct {
+	typ, id string
+	bare    bool
+	checked []string // bare: the types read and decided for the caller
+	kept    []string // bare: the types not read (searchRefsUnchecked, Group)
+}
+
+// targets are the Type/id the proxy reads for v.
+func (v searchValue) targets() []string {
+	if !v.bare {
+		return []string{v.typ + "/" + v.id}
+	}
+	out := make([]string, len(v.checked))
+	for i, t := range v.checked {
+		out[i] = t + "/" + v.id
+	}
+	return out
+}
+
 // searchRef returns the Type/id a value of parameter name names, when it is
-// a local resource the proxy checks.
+// a local resource the proxy checks and the value writes its type.
 func (s *Server) searchRef(name, v, publicBase string) (typ, id string, ok bool) {
-	if strings.HasPrefix(name, "_") {
+	ref, ok, _ := s.searchValueOf("", name, v, publicBase)
+	if !ok || ref.bare {
 		return "", "", false
 	}
-	_, modifier, _ := strings.Cut(name, ":")
+	return ref.typ, ref.id, true
+}
+
+// searchValueOf returns what a value of parameter name of a search of
+// resType ("" at system level) names, when it is a local resource the proxy
+// checks. It refuses a value it cannot check.
+func (s *Server) searchValueOf(resType, name, v, publicBase string) (searchValue, bool, *Failure) {
+	if strings.HasPrefix(name, "_") {
+		return searchValue{}, false, nil
+	}
+	code, modifier, _ := strings.Cut(name, ":")
 	v = strings.TrimSpace(v)
 	if isType(modifier) && !strings.Contains(v, "/") {
-		typ, id = modifier, v
-	} else {
-		rest := v
-		if strings.Contains(v, ":") {
-			var local bool
-			if rest, local = s.localPath(v, publicBase); !local {
-				return "", "", false
-			}
-		}
-		segs := refSegments(rest)
-		if len(segs) != 2 && !(len(segs) == 4 && segs[2] == "_history") && !(len(segs) == 3 && segs[2] == "_history") {
-			return "", "", false
-		}
-		typ, id = segs[0], segs[1]
+		return typedRef(modifier, v)
 	}
+	rest := v
+	if strings.Contains(v, ":") {
+		var local bool
+		if rest, local = s.localPath(v, publicBase); !local {
+			return searchValue{}, false, nil
+		}
+	}
+	segs := refSegments(rest)
+	if len(segs) == 2 || len(segs) == 4 && segs[2] == "_history" || len(segs) == 3 && segs[2] == "_history" {
+		return typedRef(segs[0], segs[1])
+	}
+	if len(segs) == 3 && segs[1] == "_history" {
+		segs = segs[:1] // id/_history/v: a bare id with a version
+	}
+	if len(segs) != 1 || !validSegment(segs[0]) || nonReferenceModifiers[modifier] || strings.Contains(name, ".") {
+		// Not an id; or a chain (enforcement.allow_chains), whose value
+		// is for a parameter of another type.
+		return searchValue{}, false, nil
+	}
+	return bareRef(resType, code, name, segs[0])
+}
+
+func typedRef(typ, id string) (searchValue, bool, *Failure) {
 	if !isType(typ) || !validSegment(typ) || !validSegment(id) || searchRefsUnchecked[typ] {
-		return "", "", false
+		return searchValue{}, false, nil
 	}
-	return typ, id, true
+	return searchValue{typ: typ, id: id}, true, nil
+}
+
+// bareRef reads a bare id in parameter code (written name) as the
+// parameter's definition says.
+func bareRef(resType, code, name, id string) (searchValue, bool, *Failure) {
+	p, known := fhirsearch.Lookup(resType, code)
+	if resType == "" {
+		p, known = fhirsearch.LookupAnyType(code)
+	}
+	if !known {
+		// Not checked: see the comment at the top.
+		return searchValue{}, false, nil
+	}
+	if !p.IsReference() {
+		return searchValue{}, false, nil
+	}
+	v := searchValue{id: id, bare: true}
+	for _, t := range p.TargetTypes() {
+		if searchRefsUnchecked[t] || t == "Group" {
+			v.kept = append(v.kept, t)
+		} else {
+			v.checked = append(v.checked, t)
+		}
+	}
+	switch {
+	case len(v.checked) == 0:
+		return searchValue{}, false, nil
+	case len(v.checked) > maxSearchRefs:
+		example := "Condition"
+		if !slices.Contains(p.TargetTypes(), example) {
+			example = v.checked[0]
+		}
+		return searchValue{}, false, fail(http.StatusBadRequest, "not-supported", fmt.Sprintf("a plain id in %s may name a resource of %d types, too many to check: write its type, as %s=%s/<id>", name, len(p.TargetTypes()), name, example), nil)
+	}
+	return v, true, nil
 }
 
 // refSegments splits a reference into its path segments as a server that
@@ -97,33 +207,56 @@ func refSegments(ref string) []string {
 	return segs
 }
 
-// searchRefs lists the distinct targets q's values name.
+// searchRefs reports whether q names a target a search would read before
+// it is sent (whatever the type searched: every type's parameters are
+// considered), or one it would refuse: a batch entry refuses such a search
+// (writeguard.go), as it cannot be rewritten there.
 func (s *Server) searchRefs(q url.Values, publicBase string) []string {
+	targets, f := s.searchTargets("", q, publicBase)
+	if f != nil {
+		return []string{"(refused)"}
+	}
+	return targets
+}
+
+// searchTargets lists the distinct targets the values of q, a search of
+// resType, name, or refuses the search.
+func (s *Server) searchTargets(resType string, q url.Values, publicBase string) ([]string, *Failure) {
 	var out []string
 	seen := map[string]bool{}
-	for name, vs := range q {
-		for _, v := range vs {
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		for _, v := range q[name] {
 			for _, one := range strings.Split(v, ",") {
-				if typ, id, ok := s.searchRef(name, one, publicBase); ok && !seen[typ+"/"+id] {
-					seen[typ+"/"+id] = true
-					out = append(out, typ+"/"+id)
+				ref, ok, f := s.searchValueOf(resType, name, one, publicBase)
+				if f != nil {
+					return nil, f
+				}
+				if !ok {
+					continue
+				}
+				for _, t := range ref.targets() {
+					if !seen[t] {
+						seen[t] = true
+						out = append(out, t)
+					}
 				}
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // rewriteSearchRefs reads and decides every target q names and replaces
-// each the caller may not read (or that is missing) by noneID, in place.
-// It reports whether it replaced any.
+// each the caller may not read (or that is missing) by noneID, in place;
+// a bare id by the targets left (searchValue). It reports whether it
+// replaced any.
 func (s *Server) rewriteSearchRefs(ctx context.Context, ex *exchange, q url.Values) (bool, *Failure) {
-	targets := s.searchRefs(q, ex.publicBase)
-	if len(targets) == 0 {
-		return false, nil
+	targets, f := s.searchTargets(ex.req.Type, q, ex.publicBase)
+	if f != nil || len(targets) == 0 {
+		return false, f
 	}
 	if len(targets) > maxSearchRefs {
-		return false, fail(http.StatusBadRequest, "not-supported", "too many references to check in one search", nil)
+		return false, fail(http.StatusBadRequest, "not-supported", "too many references to check in one search (a plain id counts once for each type it may name)", nil)
 	}
 	gone, f := s.unreadableTargets(ctx, ex, targets)
 	if f != nil || len(gone) == 0 {
@@ -133,8 +266,16 @@ func (s *Server) rewriteSearchRefs(ctx context.Context, ex *exchange, q url.Valu
 		for i, v := range vs {
 			parts := strings.Split(v, ",")
 			for j, one := range parts {
-				if typ, id, ok := s.searchRef(name, one, ex.publicBase); ok && gone[typ+"/"+id] {
-					parts[j] = typ + "/" + noneID
+				ref, ok, _ := s.searchValueOf(ex.req.Type, name, one, ex.publicBase)
+				if !ok {
+					continue
+				}
+				if ref.bare {
+					parts[j] = ref.rewritten(gone)
+					continue
+				}
+				if gone[ref.typ+"/"+ref.id] {
+					parts[j] = ref.typ + "/" + noneID
 					if _, modifier, _ := strings.Cut(name, ":"); isType(modifier) && !strings.Contains(one, "/") {
 						parts[j] = noneID
 					}
@@ -144,6 +285,32 @@ func (s *Server) rewriteSearchRefs(ctx context.Context, ex *exchange, q url.Valu
 		}
 	}
 	return true, nil
+}
+
+// rewritten returns what a bare id is sent as: itself when no type it may
+// name is gone (withheld or missing); else the Type/id of each type
+// not gone, or noneID when none is left.
+func (v searchValue) rewritten(gone map[string]bool) string {
+	var left []string
+	withheld := false
+	for _, t := range v.checked {
+		if gone[t+"/"+v.id] {
+			withheld = true
+		} else {
+			left = append(left, t+"/"+v.id)
+		}
+	}
+	if !withheld {
+		return v.id
+	}
+	for _, t := range v.kept {
+		left = append(left, t+"/"+v.id)
+	}
+	if len(left) == 0 {
+		return noneID
+	}
+	slices.Sort(left)
+	return strings.Join(left, ",")
 }
 
 // unreadableTargets returns the targets the caller may not read or that
