@@ -263,8 +263,9 @@ type localRef struct {
 }
 
 // cutContainedReferences completes the cut of the contained resources of it
-// that lie inside a removed or masked element, as above. It runs at the
-// end of decideElements.
+// that lie inside a removed or masked element, as above, and cuts those
+// left unreferenced by any cut (an inline-labelled focus "#c1" cut leaves
+// c1, which the label was about). It runs at the end of decideElements.
 func (r *run) cutContainedReferences(it *item) error {
 	if len(it.contained) == 0 || len(it.redacted)+len(it.masked) == 0 {
 		return nil
@@ -304,7 +305,9 @@ func (r *run) cutContainedReferences(it *item) error {
 			ids[c] = id
 		}
 	}
-	if len(cut) == 0 {
+	if len(live) == 0 && len(cut) == 0 || it.silentCut() {
+		// a Patient's enrolment is cut silently (enrolment.go): cutting
+		// more would bring REDACTED
 		return nil
 	}
 	var refs []localRef

@@ -108,3 +108,30 @@ func TestContainedCutLeavesNoReference(t *testing.T) {
 		}
 	}
 }
+
+// TestCutReferenceTakesItsContainedTarget: an inline label on a reference
+// to a contained resource ("focus":{"reference":"#c1"} labelled HIV) cut
+// the reference and left c1, what the label was about, unreferenced in the
+// answer. A contained resource that no cut left referenced goes too; one
+// the upstream sent unreferenced, and one still referenced, stay.
+func TestCutReferenceTakesItsContainedTarget(t *testing.T) {
+	t.Parallel()
+	obs := `{"resourceType":"Observation","id":"o1",` + processInlineMeta + `,"status":"final","code":{"text":"panel"},"subject":{"reference":"Patient/p1"},
+	"contained":[{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p1"},"code":{"text":"SECRET-TARGET"}},
+	 {"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p1"},"code":{"text":"still-referenced"}},
+	 {"resourceType":"Condition","id":"c3","subject":{"reference":"Patient/p1"},"code":{"text":"never-referenced"}}],
+	"focus":[{"reference":"#c1",` + inlineLabel("HIV") + `},{"reference":"#c2"}]}`
+	h := newHarness(t, fhirJSONHandler(200, obs))
+	resp, body := h.get("/fhir/Observation/o1", tokOther)
+	if resp.StatusCode != 200 || strings.Contains(body, "SECRET") || strings.Contains(body, `"#c1"`) || !strings.Contains(body, `"code":"REDACTED"`) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	for _, k := range []string{"still-referenced", `"reference":"#c2"`, "never-referenced"} {
+		if !strings.Contains(body, k) {
+			t.Errorf("no %s in %s", k, body)
+		}
+	}
+	if _, body := h.get("/fhir/Observation/o1", tokConsented); !strings.Contains(body, "SECRET-TARGET") {
+		t.Errorf("consented caller lost the target: %s", body)
+	}
+}
