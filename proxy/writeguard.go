@@ -80,7 +80,15 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 		if f := s.guardInstance(ctx, ex, req); f != nil {
 			return f
 		}
-		return s.guardOperationBody(ctx, ex, r)
+		if f := s.guardOperationBody(ctx, ex, r); f != nil {
+			return f
+		}
+		if req.Operation == "$lastn" && r.Method != http.MethodPost {
+			// $lastn is a search of Observations and takes their
+			// parameters: focus=Condition/x matches as a search would.
+			return s.rewriteQueryRefs(ctx, ex, r) // searchrefs.go
+		}
+		return nil
 	case VRead, History:
 		return s.guardInstance(ctx, ex, req)
 	default:
@@ -958,6 +966,9 @@ func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL 
 		}
 		if req.ID != "" {
 			return notSupported("an operation on one resource in a batch is not supported; send it as its own request")
+		}
+		if req.Operation == "$lastn" && len(s.searchRefs(q, ex.publicBase)) > 0 {
+			return notSupported("a search by a reference to a clinical resource is not supported in a batch; send it as its own request")
 		}
 	case VRead, History:
 		if req.ID != "" {
