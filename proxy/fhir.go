@@ -124,8 +124,46 @@ func checkRequest(r *http.Request) *Failure {
 			}
 		}
 	}
+	if f := checkBodyType(r); f != nil {
+		return f
+	}
 	if !wantsJSON(r) {
 		return fail(http.StatusNotAcceptable, "not-supported", "only FHIR JSON (application/fhir+json) is served; XML and other formats cannot be inspected", nil)
+	}
+	return nil
+}
+
+// checkBodyType refuses a request body the checks would read otherwise
+// than the server: the guards read every body as UTF-8 JSON (or a POST
+// _search form), and pass one of another media type on unread (an XML
+// Parameters to $validate, whose references a validator resolves, telling
+// a withheld target from a missing one), while a server decoding a
+// declared charset (UTF-7's +AG0-eta is meta) reads other names than they
+// do. A body without a Content-Type is read as JSON by both.
+func checkBodyType(r *http.Request) *Failure {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil
+	}
+	cts := r.Header.Values("Content-Type")
+	if len(cts) == 0 {
+		return nil
+	}
+	if len(cts) > 1 {
+		return fail(http.StatusBadRequest, "invalid", "a request has one Content-Type", nil)
+	}
+	mt, params, err := mime.ParseMediaType(cts[0])
+	switch {
+	case err != nil:
+		return fail(http.StatusUnsupportedMediaType, "not-supported", "the request's Content-Type is not a media type", nil)
+	case mt == "application/x-www-form-urlencoded" && !strings.HasSuffix(r.URL.Path, "/_search"):
+		// The search rules read a form on POST _search only; elsewhere a
+		// server takes its parameters (_format=html/json) unread.
+		return fail(http.StatusUnsupportedMediaType, "not-supported", "a form body is taken on POST _search only", nil)
+	case !isJSON(mt) && mt != "application/json-patch+json" && mt != "application/x-www-form-urlencoded":
+		return fail(http.StatusUnsupportedMediaType, "not-supported", "only FHIR JSON request bodies (and JSON Patch, and a POST _search form) can be checked; XML and other formats cannot", nil)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return fail(http.StatusUnsupportedMediaType, "not-supported", "a request body must be UTF-8 (charset=utf-8 or none)", nil)
 	}
 	return nil
 }
@@ -276,12 +314,14 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 
 // upstreamDropped are the caller's request headers the upstream never sees:
 // credentials, conditional requests (ds4p's answer depends on more than
-// the upstream's version), compression (ds4p reads the body), byte ranges
+// the upstream's version), compression and other charsets than UTF-8
+// (ds4p reads the body as UTF-8: a Latin-1 answer failed only when a
+// withheld resource in it had a non-ASCII character), byte ranges
 // (a piece of a withheld resource's JSON cannot be read, and answered 502
 // where a missing one answers 404), and the caller's say on the upstream's
 // base URL. Canonical spellings, as TestUpstreamDroppedCanonical checks:
 // rewrite deletes them from the map.
-var upstreamDropped = []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Range", "If-Range", "Forwarded", "X-Cascade",
+var upstreamDropped = []string{"Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Range", "If-Range", "Accept-Charset", "Forwarded", "X-Cascade",
 	"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Server", "X-Real-Ip"}
 
 // modifyResponse is the response pipeline's entry: nothing of the upstream
@@ -390,11 +430,16 @@ func isJSON(contentType string) bool {
 	return mt == "application/fhir+json" || mt == "application/json" || mt == "application/json+fhir"
 }
 
-// nonJSON passes allowlisted media types and withholds everything else.
+// nonJSON passes allowlisted media types in an operation's answer and
+// withholds everything else. Only an operation can answer other content
+// than resources: a read, search, history or write answered in another
+// format is the resources themselves uninspected (a POST _search whose form
+// asks for _format=html/json is answered by HAPI FHIR with an HTML page of
+// the searchset, withheld matches included).
 func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	for _, ok := range s.opts.PassthroughContentTypes {
-		if mt != "" && mt == ok && resp.StatusCode < 400 {
+		if mt != "" && mt == ok && resp.StatusCode < 400 && ex.req.Interaction == Operation {
 			s.finalizeAs(resp, ex, body, mt)
 			return nil
 		}
@@ -481,12 +526,7 @@ func (s *Server) finalizeStream(resp *http.Response, ex *exchange, st *stream) {
 func (s *Server) finalizeWith(resp *http.Response, ex *exchange, body []byte, contentType string, owned bool, st *stream) {
 	in := resp.Header
 	out := http.Header{}
-	if et := in.Get("ETag"); strings.HasPrefix(et, "W/") {
-		out.Set("ETag", et) // a FHIR version tag; the body's labels do not change the version
-	}
-	if lm := in.Get("Last-Modified"); lm != "" {
-		out.Set("Last-Modified", lm)
-	}
+	versionHeaders(in, out, body, st)
 	for _, k := range []string{"Location", "Content-Location"} {
 		if v := in.Get(k); v != "" {
 			if u, ok := s.rewriteBase(v, ex.publicBase); ok {
@@ -510,6 +550,51 @@ func (s *Server) finalizeWith(resp *http.Response, ex *exchange, body []byte, co
 		return
 	}
 	s.setOwnedBody(resp, ex, body, contentType, owned)
+}
+
+// versionHeaders copies the upstream's ETag and Last-Modified where they
+// are the version of what the caller gets: the ETag only when it is FHIR's
+// version tag, W/"meta.versionId", of the one resource answered (the
+// body's labels do not change its version), Last-Modified for one
+// resource. An upstream that tags its answers by their bytes (Express's
+// default W/"length-hash") tagged the unredacted body: a Bundle's told a
+// withheld match from none, and a cut resource's let a caller test guesses
+// of what was cut against it. A Bundle's (searches, history, batches) are
+// the upstream's page, withheld entries included: neither goes. An answer
+// without a body (a write answered as return=minimal, writeguard.go) keeps
+// the write's version tag and time.
+func versionHeaders(in, out http.Header, body []byte, st *stream) {
+	et, lm := in.Get("ETag"), in.Get("Last-Modified")
+	if st != nil || (et == "" && lm == "") {
+		return
+	}
+	if len(body) == 0 {
+		if strings.HasPrefix(et, "W/") {
+			out.Set("ETag", et)
+		}
+		if lm != "" {
+			out.Set("Last-Modified", lm)
+		}
+		return
+	}
+	obj := fjson.SkipSpace(body, 0)
+	rs, re, ok, err := fjson.Lookup(body, obj, "resourceType")
+	if !ok || err != nil {
+		return
+	}
+	if rt, _ := fjson.StringValue(body, rs, re); rt == "" || rt == "Bundle" {
+		return
+	}
+	if lm != "" {
+		out.Set("Last-Modified", lm)
+	}
+	if ms, _, ok, _ := fjson.Lookup(body, obj, "meta"); ok && et != "" {
+		if vs, ve, ok, _ := fjson.Lookup(body, ms, "versionId"); ok {
+			if vid, ok := fjson.StringValue(body, vs, ve); ok && vid != "" && et == `W/"`+vid+`"` {
+				out.Set("ETag", et)
+			}
+		}
+	}
 }
 
 func (s *Server) setBody(resp *http.Response, ex *exchange, body []byte, contentType string) {
