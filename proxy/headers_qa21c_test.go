@@ -62,3 +62,39 @@ func TestProvenanceHeaderRefusedQA21C(t *testing.T) {
 		t.Errorf("%d writes reached the upstream", n)
 	}
 }
+
+// TestAcceptCharsetNeverReachesUpstreamQA21C (QA round 21, area C): the
+// caller's Accept-Charset was forwarded. An upstream honouring it encodes
+// its answer in Latin-1, which the proxy reads as UTF-8: a search whose
+// withheld match has a non-ASCII character failed (502) where one matching
+// nothing, or only ASCII, answered 200, telling a withheld match exists.
+func TestAcceptCharsetNeverReachesUpstreamQA21C(t *testing.T) {
+	t.Parallel()
+	withNote := strings.Replace(sudCondition, `"code":{`, "\"note\":[{\"text\":\"Jos\u00e9's intake\"}],\"code\":{", 1)
+	var h *harness
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		var b string
+		if r.URL.Query().Get("code") == "F11.20" {
+			b = bundle(h.base(), 1, false, withNote)
+		} else {
+			b = bundle(h.base(), 0, false)
+		}
+		if strings.Contains(strings.ToLower(r.Header.Get("Accept-Charset")), "iso-8859-1") {
+			var latin1 []byte
+			for _, c := range b {
+				if c < 0x100 {
+					latin1 = append(latin1, byte(c))
+				}
+			}
+			w.Header().Set("Content-Type", "application/fhir+json; charset=ISO-8859-1")
+			_, _ = w.Write(latin1)
+			return
+		}
+		fhirJSONHandler(200, b)(w, r)
+	})
+	withheld, wb := h.get("/fhir/Condition?code=F11.20", tokOther, "Accept-Charset", "iso-8859-1")
+	none, nb := h.get("/fhir/Condition?code=none", tokOther, "Accept-Charset", "iso-8859-1")
+	if withheld.StatusCode != 200 || none.StatusCode != 200 || wb != nb {
+		t.Errorf("withheld match %d %s\nno match %d %s", withheld.StatusCode, wb, none.StatusCode, nb)
+	}
+}
