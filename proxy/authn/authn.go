@@ -397,7 +397,7 @@ func (v *Verifier) ReadyCheck(ctx context.Context) error {
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		err = fmt.Errorf("authn: JWKS %s: no key set within the readiness check's time", v.jwks.url)
+		err = fmt.Errorf("authn: JWKS %s: no key set within the readiness check's time", v.jwks.name)
 	}
 	if err != nil && len(v.sources) > 1 {
 		return degradedError{err}

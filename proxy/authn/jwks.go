@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -36,6 +37,7 @@ const (
 // signed with it arrive, the set is fetched again).
 type jwksSource struct {
 	url        string
+	name       string // url without userinfo, query and fragment: for messages (jwksName)
 	client     *http.Client
 	maxAge     time.Duration
 	minRefresh time.Duration
@@ -61,7 +63,7 @@ func newJWKSSource(url string, client *http.Client, maxAge, minRefresh time.Dura
 	if minRefresh <= 0 {
 		minRefresh = DefaultJWKSMinRefresh
 	}
-	return &jwksSource{url: url, client: client, maxAge: maxAge, minRefresh: minRefresh, now: time.Now}
+	return &jwksSource{url: url, name: jwksName(url), client: client, maxAge: maxAge, minRefresh: minRefresh, now: time.Now}
 }
 
 // keys returns the current set for a token naming kid (may be empty). An
@@ -93,7 +95,7 @@ func (s *jwksSource) keys(ctx context.Context, kid string) (jwk.Set, error) {
 		if last == nil {
 			last = errors.New("no key set fetched yet")
 		}
-		return nil, fmt.Errorf("authn: JWKS %s not available: %w", s.url, last)
+		return nil, fmt.Errorf("authn: JWKS %s not available: %w", s.name, last)
 	}
 	return set, nil
 }
@@ -147,11 +149,18 @@ func (s *jwksSource) download(ctx context.Context) (jwk.Set, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("authn: JWKS request: %w", err)
+		return nil, errors.New("authn: JWKS request: the URL does not parse") // its error quotes it
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// Not the *url.Error whole: it names the URL, credentials in its
+		// userinfo or query included, and /readyz, which needs no sign-in,
+		// shows this error (QA round 21).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s %s: %w", ue.Op, s.name, ue.Err)
+		}
 		return nil, fmt.Errorf("authn: fetching JWKS: %w", err)
 	}
 	defer resp.Body.Close()
@@ -184,4 +193,16 @@ func (s *jwksSource) Fetches() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fetches
+}
+
+// jwksName is how messages name a JWKS URL: scheme, host and path, without
+// the userinfo, query and fragment that can hold an identity provider's
+// credentials (an API key in the query, a password before the host).
+func jwksName(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }
