@@ -218,7 +218,7 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 				// the operator must hear of it (upstream_aliases).
 				// The link's server only, never its path or query.
 				r.s.log.Warn("a page link of the FHIR server is not below its base or an upstream alias; the Bundle is passed on without it",
-					"request_id", r.ex.requestID, "relation", rel, "link_server", linkServer(u))
+					"request_id", r.ex.requestID, "relation", pagingRelationName(rel), "link_server", linkServer(u))
 			}
 			return nil
 		}
@@ -289,4 +289,16 @@ func linkServer(u string) string {
 		out = out[:100]
 	}
 	return out
+}
+
+// pagingRelationName is the paging relation type rel names, for the log:
+// the upstream writes rel, and it may hold anything beside the relation
+// ("next Patient/p1 <name>"), which must not reach the log (QA round 21).
+func pagingRelationName(rel string) string {
+	for _, want := range []string{"next", "previous", "prev", "last", "first"} {
+		if hasRelation(rel, want) {
+			return want
+		}
+	}
+	return "other"
 }

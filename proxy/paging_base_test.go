@@ -85,3 +85,20 @@ func TestDroppedPageLinksLoggedOnce(t *testing.T) {
 		t.Fatalf("%d log lines for one Bundle", n)
 	}
 }
+
+// The relation logged for a dropped link is the relation type it names,
+// never the rest of what the upstream wrote in it (QA round 21).
+func TestDroppedPageLinkRelationLoggedAsItsType(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	h := newHarness(t, fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","link":[`+
+		`{"relation":"NEXT Patient/pat-secret1 Zebediah-Quuxworth","url":"https://ehr.example/fhir/Observation?_offset=2"}],"entry":[{"resource":`+bpObs+`}]}`),
+		func(_ *Options, d *Deps) { d.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	if resp, body := h.get("/fhir/Observation?subject=Patient/p1", tokConsented); resp.StatusCode != 200 {
+		t.Fatalf("search: %d %s", resp.StatusCode, body)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"relation":"next"`) || strings.Contains(out, "secret1") || strings.Contains(out, "Zebediah") {
+		t.Fatalf("the dropped link's relation is not logged as its type alone: %s", out)
+	}
+}
