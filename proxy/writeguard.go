@@ -290,6 +290,13 @@ func (s *Server) guardSearchForm(ctx context.Context, ex *exchange, req fhirRequ
 	if err != nil {
 		return fail(http.StatusBadRequest, "invalid", "the search body is not a valid form", nil)
 	}
+	// _format in the form is the server's to read as in the query, where
+	// the edge takes JSON formats only (wantsJSON).
+	for _, v := range form["_format"] {
+		if v = strings.TrimSpace(v); v != "" && !isJSONFormat(v) {
+			return fail(http.StatusNotAcceptable, "not-supported", "only FHIR JSON (application/fhir+json) is served; XML and other formats cannot be inspected", nil)
+		}
+	}
 	// The server merges the URL's query (checked on its own before) with
 	// the form: the rules that weigh parameters together (an include
 	// beside a sensitive filter) must see both.
