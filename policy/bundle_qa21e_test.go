@@ -7,53 +7,11 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ds4p/ds4p/rego"
 )
-
-// countingBundleServer serves one bundle with an ETag (none when etag is
-// ""), answering 304 to a matching If-None-Match, and counts the bundles
-// it sends whole.
-type countingBundleServer struct {
-	mu         sync.Mutex
-	body       []byte
-	etag       string
-	downloads  int
-	notChanged int
-}
-
-func (s *countingBundleServer) set(body []byte, etag string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.body, s.etag, s.downloads, s.notChanged = body, etag, 0, 0
-}
-
-func (s *countingBundleServer) counts() (downloads, notChanged int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.downloads, s.notChanged
-}
-
-func (s *countingBundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.etag != "" && r.Header.Get("If-None-Match") == s.etag {
-		s.notChanged++
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	s.downloads++
-	if s.etag != "" {
-		w.Header().Set("ETag", s.etag)
-	}
-	w.Header().Set("Content-Type", "application/gzip")
-	_, _ = w.Write(s.body)
-}
 
 // TestBadSignatureBundleNotFetchedAgain: a bundle whose signature does not
 // verify was fetched whole, checked and refused again at every poll (its
@@ -65,21 +23,8 @@ func (s *countingBundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request)
 func TestBadSignatureBundleNotFetchedAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := &countingBundleServer{}
-	srv.set(signedBundle(t, rego.FS()), `"v1"`)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	src := &BundleSource{URL: hs.URL + "/bundle.tar.gz", Verification: verification(t), Schemas: rego.FS()}
-	fsys, etag, err := FetchBundle(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := New(ctx, fsys, WithVerify(true), WithSource("bundle"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _, eng, w := servedBundle(t)
 	good := eng.Revision()
-	w := &bundleWatch{e: eng, src: src, etag: etag}
 
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -125,7 +70,7 @@ func TestBadSignatureBundleNotFetchedAgain(t *testing.T) {
 	if got := eng.Status().Rejected.At; !got.Equal(at) {
 		t.Errorf("the same refused bytes were refused again (at %v, then %v)", at, got)
 	}
-	if f, err := src.fetch(ctx, "", w.failedDigest); err != nil || !f.unchanged {
+	if f, err := w.src.fetch(ctx, "", w.failedDigest); err != nil || !f.unchanged {
 		t.Errorf("the same refused bytes were read again: %+v, %v", f, err)
 	}
 

@@ -62,17 +62,25 @@ func signedBundle(t *testing.T, fsys fs.FS) []byte {
 // bundleServer serves whatever bundle is current, with an ETag of its
 // content, answering 304 to a matching If-None-Match.
 type bundleServer struct {
-	mu       sync.Mutex
-	body     []byte
-	etag     string
-	status   int
-	requests []string // If-None-Match of each request
+	mu         sync.Mutex
+	body       []byte
+	etag       string
+	status     int
+	requests   []string // If-None-Match of each request
+	downloads  int      // bundles sent whole since set
+	notChanged int      // 304s since set
 }
 
 func (s *bundleServer) set(body []byte, etag string) {
 	s.mu.Lock()
-	s.body, s.etag, s.status = body, etag, http.StatusOK
+	s.body, s.etag, s.status, s.downloads, s.notChanged = body, etag, http.StatusOK, 0, 0
 	s.mu.Unlock()
+}
+
+func (s *bundleServer) counts() (downloads, notChanged int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.downloads, s.notChanged
 }
 
 func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -84,9 +92,11 @@ func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.etag != "" && r.Header.Get("If-None-Match") == s.etag {
+		s.notChanged++
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	s.downloads++
 	if s.etag != "" {
 		w.Header().Set("ETag", s.etag)
 	}

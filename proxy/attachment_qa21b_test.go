@@ -16,7 +16,6 @@ import (
 // Extension's url (its kind), are left as they are.
 func TestAttachmentURLsAnywhere(t *testing.T) {
 	t.Parallel()
-	var h *harness
 	bodies := map[string]func(base string) string{
 		"Media/m1": func(b string) string {
 			return `{"resourceType":"Media","id":"m1","status":"completed","subject":{"reference":"Patient/p1"},"content":{"contentType":"image/png","url":"` + b + `/Binary/img1","title":"x-ray"}}`
@@ -34,15 +33,7 @@ func TestAttachmentURLsAnywhere(t *testing.T) {
 			return `{"resourceType":"QuestionnaireResponse","id":"q1","status":"completed","subject":{"reference":"Patient/p1"},"item":[{"linkId":"1","answer":[{"valueAttachment":{"contentType":"image/jpeg","url":"` + b + `/Binary/ans1"}}]}]}`
 		},
 	}
-	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		for path, body := range bodies {
-			if strings.HasSuffix(r.URL.Path, "/"+path) {
-				fhirJSONHandler(200, body(h0base(r)))(w, r)
-				return
-			}
-		}
-		http.NotFound(w, r)
-	})
+	h := newHarness(t, pathBodies(bodies))
 	proxied := h.proxy.URL + "/fhir/Binary/"
 	cases := map[string][]string{
 		"Media/m1":                 {proxied + "img1"},
@@ -158,16 +149,7 @@ func TestCutLeavesNoSummary(t *testing.T) {
 			return `{"resourceType":"DocumentReference","id":"r1","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"status":"current","subject":{"reference":"Patient/p1"},"content":[{"attachment":` + secretAttachment(b) + `}]}`
 		},
 	}
-	var h *harness
-	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		for path, body := range bodies {
-			if strings.HasSuffix(r.URL.Path, "/"+path) {
-				fhirJSONHandler(200, body(h0base(r)))(w, r)
-				return
-			}
-		}
-		http.NotFound(w, r)
-	})
+	h := newHarness(t, pathBodies(bodies))
 	for _, c := range []struct {
 		path, token string
 		keep, gone  []string
@@ -187,18 +169,6 @@ func TestCutLeavesNoSummary(t *testing.T) {
 			t.Errorf("%s: %d %s", c.path, resp.StatusCode, body)
 			continue
 		}
-		for _, k := range c.keep {
-			if !strings.Contains(body, k) {
-				t.Errorf("%s: no %s in %s", c.path, k, body)
-			}
-		}
-		for _, g := range c.gone {
-			if strings.Contains(body, g) {
-				t.Errorf("%s: %s is still there: %s", c.path, g, body)
-			}
-		}
-		if !json.Valid([]byte(body)) {
-			t.Errorf("%s: invalid JSON: %s", c.path, body)
-		}
+		checkKeepGone(t, c.path, body, c.keep, c.gone)
 	}
 }

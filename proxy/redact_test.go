@@ -455,3 +455,36 @@ func TestInsertionBeforeDeletionAtSamePlace(t *testing.T) {
 		}
 	}
 }
+
+// pathBodies answers a request whose path ends in /<key> of bodies with
+// that body, written for the upstream's base (h0base), and 404 otherwise.
+func pathBodies(bodies map[string]func(base string) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for path, body := range bodies {
+			if strings.HasSuffix(r.URL.Path, "/"+path) {
+				fhirJSONHandler(200, body(h0base(r)))(w, r)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	}
+}
+
+// checkKeepGone reports each of keep missing from body, each of gone still
+// in it, and a body that is not valid JSON.
+func checkKeepGone(t *testing.T, name, body string, keep, gone []string) {
+	t.Helper()
+	for _, k := range keep {
+		if !strings.Contains(body, k) {
+			t.Errorf("%s: no %s in %s", name, k, body)
+		}
+	}
+	for _, g := range gone {
+		if strings.Contains(body, g) {
+			t.Errorf("%s: %s is still there: %s", name, g, body)
+		}
+	}
+	if !json.Valid([]byte(body)) {
+		t.Errorf("%s: invalid JSON: %s", name, body)
+	}
+}
