@@ -197,9 +197,7 @@ func attachmentData(b []byte, i, depth int, cut bool, out, narratives *[]span) (
 // not below the upstream base is left as it is; an Extension's url names
 // its kind and is never rewritten.
 func (r *run) attachmentURLEdits(it *item, skip []span) ([]fjson.Edit, error) {
-	seg := r.body[it.start:it.end]
-	// an escaped url ("http:\/\/...") is walked whatever it holds
-	if bytes.IndexByte(seg, '\\') < 0 && !r.holdsUpstreamBase(seg) {
+	if !r.mayHoldUpstreamURL(r.body[it.start:it.end]) {
 		return nil, nil
 	}
 	var out []fjson.Edit
@@ -221,13 +219,31 @@ func (r *run) attachmentURLEdits(it *item, skip []span) ([]fjson.Edit, error) {
 	return out, nil
 }
 
-func (r *run) holdsUpstreamBase(seg []byte) bool {
+// mayHoldUpstreamURL reports whether seg may hold a url below an upstream
+// base: it holds a base as written, or, with escapes, a base's host
+// ("http:\/\/ehr:8080\/fhir", slashes escaped) or a \u escape (which could
+// spell any of it). A resource whose only escapes are its narrative's \"
+// (Synthea's divs escape their quotes) is not walked for nothing.
+func (r *run) mayHoldUpstreamURL(seg []byte) bool {
+	escaped := bytes.IndexByte(seg, '\\') >= 0
 	for _, b := range r.s.upBases {
 		if bytes.Contains(seg, []byte(b)) {
 			return true
 		}
+		if escaped {
+			host := b
+			if i := strings.Index(host, "://"); i >= 0 {
+				host = host[i+3:]
+			}
+			if i := strings.IndexByte(host, '/'); i >= 0 {
+				host = host[:i]
+			}
+			if host != "" && bytes.Contains(seg, []byte(host)) {
+				return true
+			}
+		}
 	}
-	return false
+	return escaped && bytes.Contains(seg, []byte(`\u`))
 }
 
 // attachmentURLs walks the value at i and calls fn with the url value of

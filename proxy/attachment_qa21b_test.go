@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,6 +27,18 @@ func TestAttachmentURLsAnywhere(t *testing.T) {
 			 {"url":"` + b + `/StructureDefinition/complex","extension":[{"url":"part","valueString":"p"}]}],
 			"derivedFrom":[{"reference":"Media/m1"}],"note":[{"text":"see https://example.org/elsewhere/Binary/x"}],"component":[{"code":{"text":"c"},"valueAttachment":{"url":"https://example.org/elsewhere/Binary/x"}}]}`
 		},
+		// every character of the url escaped, and a narrative's \" beside it
+		"Media/m2": func(b string) string {
+			var esc strings.Builder
+			for _, c := range b + "/Binary/img2" {
+				fmt.Fprintf(&esc, `\u%04x`, c)
+			}
+			return `{"resourceType":"Media","id":"m2","status":"completed","subject":{"reference":"Patient/p1"},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},"content":{"contentType":"image/png","url":"` + esc.String() + `"}}`
+		},
+		// the slashes escaped only, the upstream's base written nowhere else
+		"Media/m3": func(b string) string {
+			return `{"resourceType":"Media","id":"m3","status":"completed","subject":{"reference":"Patient/p1"},"content":{"contentType":"image/png","url":"` + strings.ReplaceAll(b, "/", `\/`) + `\/Binary\/img3"}}`
+		},
 		"Communication/c1": func(b string) string {
 			return `{"resourceType":"Communication","id":"c1","status":"completed","subject":{"reference":"Patient/p1"},"payload":[{"contentAttachment":{"contentType":"application/pdf","url":"` + b + `/Binary/pay1"}}]}`
 		},
@@ -37,6 +50,8 @@ func TestAttachmentURLsAnywhere(t *testing.T) {
 	proxied := h.proxy.URL + "/fhir/Binary/"
 	cases := map[string][]string{
 		"Media/m1":                 {proxied + "img1"},
+		"Media/m2":                 {proxied + "img2"},
+		"Media/m3":                 {proxied + "img3"},
 		"Observation/o1":           {proxied + "esc1", proxied + "ext1", h.base() + "/StructureDefinition/kind", h.base() + "/StructureDefinition/complex", "https://example.org/elsewhere/Binary/x"},
 		"Communication/c1":         {proxied + "pay1"},
 		"QuestionnaireResponse/q1": {proxied + "ans1"},
