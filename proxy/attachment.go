@@ -123,8 +123,8 @@ func attachmentData(b []byte, i, depth int, cut bool, out, narratives *[]span) (
 		var ident, titles, urls []span
 		end, err := fjson.ObjectScan(b, i, func(key []byte, vs int) (int, error) {
 			ve, err := attachmentData(b, vs, depth+1, cut, out, narratives)
-			name := keyName(key)
-			switch name {
+			name := keyBytes(key)
+			switch string(name) {
 			case "data":
 				data = span{vs, ve}
 			case "contentType":
@@ -145,9 +145,9 @@ func attachmentData(b []byte, i, depth int, cut bool, out, narratives *[]span) (
 				ext = true
 			case "id", "_contentType":
 			default: // an Attachment's, or its "_x"
-				n := strings.TrimPrefix(name, "_")
-				only = only || attachmentOnly[n]
-				foreign = foreign || !attachmentOnly[n]
+				n := bytes.TrimPrefix(name, []byte("_"))
+				only = only || attachmentOnly[string(n)]
+				foreign = foreign || !attachmentOnly[string(n)]
 			}
 			return ve, err
 		})
@@ -255,17 +255,17 @@ func attachmentURLs(b []byte, i, depth int, fn func(s, e int)) (int, error) {
 		value, ext, only := false, false, false
 		end, err := fjson.ObjectScan(b, i, func(key []byte, vs int) (int, error) {
 			ve, err := attachmentURLs(b, vs, depth+1, fn)
-			name := keyName(key)
+			name := keyBytes(key)
 			switch {
-			case name == "url":
+			case string(name) == "url":
 				if b[vs] == '"' {
 					urls = append(urls, span{vs, ve})
 				}
-			case strings.HasPrefix(name, "value"):
+			case bytes.HasPrefix(name, []byte("value")):
 				value = true
-			case name == "extension":
+			case string(name) == "extension":
 				ext = true
-			case attachmentOnly[name]:
+			case attachmentOnly[string(name)]:
 				only = true
 			}
 			return ve, err

@@ -44,6 +44,17 @@ var commonKeys = func() map[string]string {
 	return m
 }()
 
+// keyBytes is keyName for a key looked at only within the call: a key
+// without escapes is its raw bytes, no string made (a switch on string(k)
+// and a map index by it do not allocate), one with escapes is decoded. The
+// attachment walks look at every member of the resources they walk.
+func keyBytes(raw []byte) []byte {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw
+	}
+	return []byte(keyName(raw))
+}
+
 // keyName decodes a raw object key. Keys with escapes are decoded, so that
 // "entr\u0079" is seen as the "entry" every JSON client will read.
 func keyName(raw []byte) string {
