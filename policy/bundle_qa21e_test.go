@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -9,8 +8,6 @@ import (
 	"encoding/pem"
 	"strings"
 	"testing"
-
-	"github.com/ds4p/ds4p/rego"
 )
 
 // TestBadSignatureBundleNotFetchedAgain: a bundle whose signature does not
@@ -31,9 +28,7 @@ func TestBadSignatureBundleNotFetchedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(other)})
-	changed := copyTree(t, rego.FS())
-	changed["ds4p/config/data.json"].Data = bytes.Replace(changed["ds4p/config/data.json"].Data,
-		[]byte(`"min_reason_chars": 4`), []byte(`"min_reason_chars": 6`), 1)
+	changed := changedPolicyTree(t)
 	wrongKey, err := BuildBundle(changed, &BundleSigning{PrivateKeyPEM: otherPEM, KeyID: "ds4p-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +80,8 @@ func TestBadSignatureBundleNotFetchedAgain(t *testing.T) {
 	}
 }
 
-// TestCutBundleStillRetriedWithoutETag: a download cut short anywhere
+// TestCutBundleStillRetriedWithoutETag: a download cut short (a body ended
+// early on a connection without Content-Length) anywhere
 // before the end of its compressed files is not whole, so, refused, it
 // keeps no ETag and the whole bundle is fetched at the next poll, as
 // before bundles refused whole kept theirs.
@@ -94,11 +90,9 @@ func TestCutBundleStillRetriedWithoutETag(t *testing.T) {
 	ctx := context.Background()
 	srv, _, eng, w := servedBundle(t)
 	first := eng.Revision()
-	changed := copyTree(t, rego.FS())
-	changed["ds4p/config/data.json"].Data = bytes.Replace(changed["ds4p/config/data.json"].Data,
-		[]byte(`"min_reason_chars": 4`), []byte(`"min_reason_chars": 6`), 1)
+	changed := changedPolicyTree(t)
 	whole := signedBundle(t, changed)
-	for _, cut := range []int{len(whole) / 4, len(whole) * 3 / 4, len(whole) - 20} {
+	for _, cut := range []int{len(whole) / 4, len(whole) / 2, len(whole) * 3 / 4, len(whole) - 20} {
 		srv.set(whole[:cut], `"v2"`)
 		w.poll(ctx)
 		if eng.Revision() != first || eng.Status().Rejected == nil {

@@ -104,6 +104,16 @@ func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(s.body)
 }
 
+// changedPolicyTree is the embedded policy with one datum changed
+// (min_reason_chars 4 -> 6): another revision that loads.
+func changedPolicyTree(t *testing.T) fstest.MapFS {
+	t.Helper()
+	changed := copyTree(t, rego.FS())
+	changed["ds4p/config/data.json"].Data = bytes.Replace(changed["ds4p/config/data.json"].Data,
+		[]byte(`"min_reason_chars": 4`), []byte(`"min_reason_chars": 6`), 1)
+	return changed
+}
+
 // servedBundle serves the embedded policy as a signed bundle (ETag "v1")
 // and returns the server, the tree fetched from it, an engine serving that
 // tree and a watch polling the server as serve's does.
@@ -149,9 +159,7 @@ func TestSignedBundleServesAndReloads(t *testing.T) {
 	}
 
 	// A new signed revision (policy data changed) replaces the old one.
-	changed := copyTree(t, rego.FS())
-	changed["ds4p/config/data.json"].Data = bytes.Replace(changed["ds4p/config/data.json"].Data,
-		[]byte(`"min_reason_chars": 4`), []byte(`"min_reason_chars": 6`), 1)
+	changed := changedPolicyTree(t)
 	srv.set(signedBundle(t, changed), `"v2"`)
 	w.poll(ctx)
 	if eng.Revision() == first || eng.Status().Rejected != nil {
