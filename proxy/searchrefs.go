@@ -32,14 +32,15 @@ import (
 // A bare id (List?item=c1, Encounter?diagnosis=c1) names no type: a server
 // may match it against every type the parameter may refer to (FHIR R4's
 // search parameter definitions, internal/fhirsearch); Medplum does when
-// there is one such type. So a bare id is read as each such type T/id would be, and counts once
-// for each toward maxSearchRefs. When one is withheld or missing, the value
-// becomes the explicit list of the others (Patient/c1,Condition/c1), or the
-// id no resource has when none is left: the query the server sees depends
-// only on what the caller may read, so withheld and missing answer alike. A
-// bare id in a parameter that may refer to more types than the bound (any
-// type: List.item, Observation.focus, DocumentReference.related) is refused
-// whatever it names, with the advice to write the type.
+// there is one such type. So a bare id is read as each such type T/id
+// would be, and counts once for each toward maxSearchRefs. When one is
+// withheld or missing, the value becomes the explicit list of the others
+// (Patient/c1,Condition/c1), or the id no resource has when none is left:
+// the query the server sees depends only on what the caller may read, so
+// withheld and missing answer alike. A bare id in a parameter that may
+// refer to more types than the bound (any type: List.item,
+// Observation.focus, DocumentReference.related) is refused whatever it
+// names, with the advice to write the type.
 //
 // Not checked, for cost: directory resources (Patient, Practitioner,
 // Organization ...), which the proxy never withholds as records of a
@@ -47,10 +48,11 @@ import (
 // For a bare id, Group is not read either: subject=<id> (Condition,
 // Observation ...) may name a Group, and a read of Group/<id> before every
 // such search would double the cost of the commonest search by patient;
-// a Group is read when written, subject=Group/<id>. Not checked yet: a bare id in a parameter the table does not know for
-// the type searched (a custom SearchParameter the server defines, a vendor
-// one such as Medplum's DiagnosticReport.study); a server rejects or
-// ignores a name it does not know.
+// a Group is read when written, subject=Group/<id>. Not checked yet: a
+// bare id in a parameter the table does not know for the type searched (a
+// custom SearchParameter the server defines, a vendor one such as
+// Medplum's DiagnosticReport.study); a server rejects or ignores a name it
+// does not know.
 
 // maxSearchRefs bounds the distinct targets one search may name.
 const maxSearchRefs = 20
