@@ -18,6 +18,42 @@ type Param struct {
 	Targets []string
 	// Any: a reference parameter that may refer to a resource of any type.
 	Any bool
+	// Members are the top-level members of the resource that the
+	// parameter's FHIRPath expression reads, as FHIRPath names them (a
+	// choice element without its type: "value" for valueQuantity), sorted.
+	Members []string
+	// AnyMember: which members it reads cannot be told from its
+	// expression (none, a composite's whole resource, a function of the
+	// resource): count it as reading every member.
+	AnyMember bool
+}
+
+// ReadsKey reports whether the parameter reads the top-level JSON member
+// key of a resource: a member of Members, the choice element it names
+// ("valueQuantity" for "value"), or the "_" member beside either that holds
+// a primitive's extensions. Always true when AnyMember.
+func (p Param) ReadsKey(key string) bool {
+	if p.AnyMember {
+		return true
+	}
+	return MembersReadKey(p.Members, key)
+}
+
+// MembersReadKey reports whether a JSON member key is one of members, as
+// ReadsKey tells.
+func MembersReadKey(members []string, key string) bool {
+	if len(key) > 1 && key[0] == '_' {
+		key = key[1:]
+	}
+	for _, m := range members {
+		if key == m {
+			return true
+		}
+		if len(key) > len(m) && key[:len(m)] == m && key[len(m)] >= 'A' && key[len(m)] <= 'Z' {
+			return true // a choice element value[x]
+		}
+	}
+	return false
 }
 
 // IsReference reports whether p is a reference parameter.
@@ -64,11 +100,11 @@ func LookupAnyType(code string) (Param, bool) {
 				other = p
 			}
 		case p.Any || ref.Any:
-			ref = Param{Type: p.Type, Any: true}
+			ref = Param{Type: p.Type, Any: true, AnyMember: true}
 		default:
 			merged := slices.Concat(ref.Targets, p.Targets)
 			slices.Sort(merged)
-			ref = Param{Type: p.Type, Targets: slices.Compact(merged)}
+			ref = Param{Type: p.Type, Targets: slices.Compact(merged), AnyMember: true}
 		}
 	}
 	switch {

@@ -59,3 +59,41 @@ func TestLookupAnyType(t *testing.T) {
 		t.Error("nope found")
 	}
 }
+
+func TestMembers(t *testing.T) {
+	for _, c := range []struct {
+		typ, code string
+		reads     []string
+		not       []string
+	}{
+		{"Observation", "value-quantity", []string{"valueQuantity", "_valueQuantity", "valueSampledData", "value"}, []string{"code", "component", "effectiveDateTime"}},
+		{"Observation", "code", []string{"code", "_code"}, []string{"valueQuantity", "component"}},
+		{"Observation", "component-value-quantity", []string{"component"}, []string{"valueQuantity"}},
+		{"Observation", "has-member", []string{"hasMember"}, []string{"derivedFrom"}},
+		{"Observation", "patient", []string{"subject"}, []string{"performer"}},
+		{"Observation", "_lastUpdated", []string{"meta"}, []string{"code"}},
+		{"Condition", "_id", []string{"id"}, []string{"code"}},
+		{"Observation", "code-value-quantity", []string{"code", "valueQuantity", "anything"}, nil},
+		{"Patient", "_text", []string{"text", "name"}, nil},
+	} {
+		p, ok := Lookup(c.typ, c.code)
+		if !ok {
+			t.Fatalf("%s.%s not found", c.typ, c.code)
+		}
+		for _, k := range c.reads {
+			if !p.ReadsKey(k) {
+				t.Errorf("%s.%s does not read %s (%+v)", c.typ, c.code, k, p)
+			}
+		}
+		for _, k := range c.not {
+			if p.ReadsKey(k) {
+				t.Errorf("%s.%s reads %s (%+v)", c.typ, c.code, k, p)
+			}
+		}
+	}
+	// A parameter of several types, as a system-level search reads it:
+	// which members, by type, is not told.
+	if p, _ := LookupAnyType("focus"); !p.AnyMember {
+		t.Errorf("focus of any type: %+v", p)
+	}
+}

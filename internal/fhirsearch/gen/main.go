@@ -64,12 +64,17 @@ type searchParameter struct {
 	Base         []string `json:"base"`
 	Type         string   `json:"type"`
 	Target       []string `json:"target"`
+	Expression   string   `json:"expression"`
 }
 
 type param struct {
 	typ     string
 	targets []string
 	any     bool
+	// members are the top-level members of the base its expression reads
+	// (members.go); anyMember when they cannot be told.
+	members   []string
+	anyMember bool
 }
 
 // commonBases are the bases of the parameters every resource type has.
@@ -116,6 +121,8 @@ func generate(in []byte, source string) ([]byte, error) {
 			}
 		}
 		for _, base := range sp.Base {
+			p := p
+			p.members, p.anyMember = expressionMembers(sp.Expression, base)
 			if table[base] == nil {
 				table[base] = map[string]param{}
 			}
@@ -154,6 +161,18 @@ func generate(in []byte, source string) ([]byte, error) {
 						w.WriteString(", ")
 					}
 					w.WriteString(strconv.Quote(t))
+				}
+				w.WriteString("}")
+			}
+			if p.anyMember {
+				w.WriteString(", AnyMember: true")
+			} else {
+				w.WriteString(", Members: []string{")
+				for i, m := range p.members {
+					if i > 0 {
+						w.WriteString(", ")
+					}
+					w.WriteString(strconv.Quote(m))
 				}
 				w.WriteString("}")
 			}

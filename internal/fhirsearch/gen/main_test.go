@@ -46,13 +46,13 @@ func TestGenerateSmall(t *testing.T) {
 	 {"resource":{"resourceType":"SearchParameter","id":"a","code":"item","base":["List"],"type":"reference","target":["List","Condition"]}},
 	 {"resource":{"resourceType":"SearchParameter","id":"b","code":"x","base":["Condition","List"],"type":"reference","target":["Condition"]}},
 	 {"resource":{"resourceType":"SearchParameter","id":"c","code":"y","base":["Condition"],"type":"reference"}},
-	 {"resource":{"resourceType":"SearchParameter","id":"d","code":"code","base":["Condition"],"type":"token"}}]}`
+	 {"resource":{"resourceType":"SearchParameter","id":"d","code":"code","base":["Condition"],"type":"token","expression":"Condition.code"}}]}`
 	got, err := generate([]byte(in), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	flat := bytes.Join(bytes.Fields(got), nil)
-	for _, want := range []string{`"item":{Type:"reference",Any:true}`, `"x":{Type:"reference",Targets:[]string{"Condition"}}`, `"y":{Type:"reference",Any:true}`, `"code":{Type:"token"}`} {
+	for _, want := range []string{`"item":{Type:"reference",Any:true,AnyMember:true}`, `"x":{Type:"reference",Targets:[]string{"Condition"},AnyMember:true}`, `"y":{Type:"reference",Any:true,AnyMember:true}`, `"code":{Type:"token",Members:[]string{"code"}}`} {
 		if !bytes.Contains(flat, []byte(want)) {
 			t.Errorf("no %s in\n%s", want, got)
 		}
