@@ -2,6 +2,7 @@ package labels
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,8 +52,10 @@ func inheritableLabel(lb Label) bool {
 //   - content references (reasonReference, addresses, basedOn, evidence,
 //     hasMember, result, focus, target, derivedFrom, diagnosis, partOf,
 //     supportingInfo, detail, entity, concern, activity, investigation,
-//     reason): the referring resource inherits every inheritable label of
-//     the target (see inheritable);
+//     reason, a Binary's securityContext ...: see refMembers): the
+//     referring resource inherits every inheritable label of the target
+//     (see inheritable), and a Binary its securityContext's patient too
+//     (see securityContexts);
 //   - context references (encounter, context, episodeOfCare): the
 //     referring resource inherits the Part 2 labels of a target that is a
 //     Part 2 record, and nothing else.
@@ -238,13 +241,14 @@ func (b *Batch) AddValid(resource []byte, dst *Result) error {
 // LabelAll does after labelling each. The results are final once it
 // returns; the batch is not to be used again.
 func (b *Batch) Finish() {
+	var ix batchIndex
+	if b.ixLen == len(b.out) { // Resolve's index, and nothing added since
+		ix = b.ix
+	}
 	if b.links {
-		var ix batchIndex
-		if b.ixLen == len(b.out) { // Resolve's index, and nothing added since
-			ix = b.ix
-		}
 		b.l.propagate(b.resources, b.out, ix)
 	}
+	b.l.securityContexts(b.resources, b.out, ix)
 	if b.l.cache != nil {
 		for _, r := range b.out {
 			b.l.cache.note(r, b.rules)
@@ -433,3 +437,92 @@ var propagatedRules = func() map[string]string {
 	}
 	return m
 }()
+
+// securityContextMember is the member of a Binary naming the resource
+// that governs access to it.
+const securityContextMember = "securityContext"
+
+// securityContexts gives each Binary of the batch with a securityContext
+// the patient of the resource it names (FHIR R4: that resource, e.g. the
+// DocumentReference whose attachment the Binary is, governs access to
+// it); its labels came along the securityContext link as a content
+// reference's do. A Binary names no patient itself, so without this the
+// patient's consents would not apply to it. Where that patient cannot be
+// told, the Binary is flagged PatientConflict, which withholds it (fail
+// closed): a securityContext that is not a literal reference (an
+// identifier, a display, urn:uuid, #id), one to another server, one whose
+// target is neither in the batch nor fetched into it (missing or deleted
+// on the server, or no fetch: Batch.Resolve), a target that is itself a
+// Binary, a target flagged PatientConflict, or a target whose patients
+// differ from those the Binary names itself. A target naming several
+// patients gives the Binary all of them (decided for each, as the target
+// is); one naming none gives it none, as the target is decided.
+func (l *Labeller) securityContexts(resources [][]byte, rs []*Result, ix batchIndex) {
+	for k, r := range rs {
+		if r.Type != "Binary" {
+			continue
+		}
+		s, _, ok, err := fjson.Lookup(resources[k], 0, securityContextMember)
+		if err == nil && !ok {
+			continue // access governed by the Binary's own labels
+		}
+		if ix == nil {
+			ix = indexBatch(rs)
+		}
+		t := -1
+		if err == nil {
+			t = l.securityContextTarget(resources[k], r, s, ix)
+		}
+		if t < 0 || rs[t].Type == "Binary" || rs[t].PatientConflict || !samePatients(r, rs[t]) {
+			r.PatientConflict, r.Patient, r.SubjectPatient, r.Patients, r.PatientIdentifier = true, "", "", nil, ""
+			continue
+		}
+		tr := rs[t]
+		r.Patient, r.SubjectPatient, r.Patients, r.PatientIdentifier = tr.Patient, tr.SubjectPatient, slices.Clone(tr.Patients), tr.PatientIdentifier
+	}
+}
+
+// securityContextTarget returns the index in the batch of the resource
+// that the securityContext object at b[obj] of Binary r names by its
+// reference, or -1.
+func (l *Labeller) securityContextTarget(b []byte, r *Result, obj int, ix batchIndex) int {
+	if b[obj] != '{' {
+		return -1
+	}
+	s, e, ok, err := fjson.Lookup(b, obj, "reference")
+	if err != nil || !ok || b[s] != '"' {
+		return -1
+	}
+	// The link the walk made of that very string: none when the member's
+	// name was escaped (then no labels came along it either).
+	for _, lk := range r.links {
+		if lk.member != securityContextMember || int(lk.start) != s+1 || int(lk.end) != e-1 {
+			continue
+		}
+		ref := []byte(lk.decoded)
+		if lk.decoded == "" {
+			ref = b[lk.start:lk.end]
+		}
+		if l.rs.Load().foreignRef(ref) {
+			return -1 // another server's: not read, and not a resource of the batch
+		}
+		key, typLen := lk.target(b)
+		if key == nil {
+			return -1
+		}
+		if k, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
+			return k
+		}
+		return -1
+	}
+	return -1
+}
+
+// samePatients reports whether Binary r names no patient of its own, or
+// the same ones as t.
+func samePatients(r, t *Result) bool {
+	if r.Patient == "" && r.PatientIdentifier == "" {
+		return true
+	}
+	return r.Patient == t.Patient && r.PatientIdentifier == t.PatientIdentifier && slices.Equal(r.Patients, t.Patients)
+}

@@ -72,6 +72,11 @@ var refMembers = func() map[string]refMember {
 		// buprenorphine, was ordinary while the same Medication contained
 		// labelled it SUD).
 		"medicationReference", "medication", "usedReference", "ingredient",
+		// A Binary's securityContext: the resource (a DocumentReference
+		// whose attachment it is) that governs access to it (FHIR R4
+		// Binary). Its patient is the target's too (Batch.Finish,
+		// securityContexts).
+		"securityContext",
 	} {
 		m[k] = refMember{kind: refContent, name: k}
 	}

@@ -125,7 +125,10 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			if asked[string(key)] || seen[string(key)] {
 				continue
 			}
-			if b.l.cache != nil && b.l.cache.knows(key, now) {
+			// A Binary's securityContext is read even when the cache knows
+			// it: the Binary's patient is the target's (securityContexts),
+			// which the cache does not hold.
+			if b.l.cache != nil && !(lk.member == securityContextMember && r.Type == "Binary") && b.l.cache.knows(key, now) {
 				continue
 			}
 			if seen == nil {
