@@ -47,12 +47,28 @@ type ixKey struct {
 	key []byte
 }
 
-// keysOf computes every index key of e.
+// keysOf computes every index key of e: each index's keys (index.keys),
+// in one allocation for the keys' bytes and one for the list. An append
+// computes them for each entry, and index by index a read's entry took ~18
+// allocations.
 func keysOf(c codec, e *Entry) waitingKeys {
-	w := waitingKeys{seq: e.Seq}
-	for _, ix := range indexes {
-		for _, k := range ix.keys(c, e) {
-			w.keys = append(w.keys, ixKey{ix, k})
+	var vbuf [16]string
+	var bounds [9]int // indexes[i]'s values are values[bounds[i]:bounds[i+1]]
+	values, size := vbuf[:0], 0
+	for i, ix := range indexes {
+		values = ix.appendValues(values, e)
+		bounds[i+1] = len(values)
+		for _, v := range values[bounds[i]:] {
+			size += ix.keySize(c, v)
+		}
+	}
+	w := waitingKeys{seq: e.Seq, keys: make([]ixKey, 0, len(values))}
+	t, buf := timeKey(e.Time), make([]byte, 0, size)
+	for i, ix := range indexes {
+		for _, v := range values[bounds[i]:bounds[i+1]] {
+			start := len(buf)
+			buf = ix.appendKey(buf, c, v, t, e.Seq)
+			w.keys = append(w.keys, ixKey{ix, buf[start:len(buf):len(buf)]})
 		}
 	}
 	return w

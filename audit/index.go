@@ -16,42 +16,72 @@ import (
 // under. A keyed index stores <value>|<time>|<seq>; an unkeyed one
 // <time>|<seq> for each entry it selects.
 type index struct {
-	name   []byte
-	keyed  bool
-	values func(e *Entry) []string
+	name  []byte
+	keyed bool
+	kind  indexKind // which values (appendValues)
 }
+
+type indexKind uint8
+
+const (
+	ixTime indexKind = iota
+	ixPatient
+	ixRecipient
+	ixPurpose
+	ixBreakGlass
+)
 
 // The secondary indexes, in the order Verify reports them.
 var (
-	byTime    = &index{name: []byte("by_time"), values: func(*Entry) []string { return []string{""} }}
-	byPatient = &index{name: []byte("by_patient"), keyed: true, values: func(e *Entry) []string {
-		return nonEmpty(e.Patient)
-	}}
-	byRecipient = &index{name: []byte("by_recipient"), keyed: true, values: func(e *Entry) []string {
-		return nonEmpty(e.Caller.Subject, e.Caller.Org)
-	}}
-	byPurpose = &index{name: []byte("by_purpose"), keyed: true, values: func(e *Entry) []string {
-		return nonEmpty(e.Purposes...)
-	}}
-	byBreakGlass = &index{name: []byte("by_break_glass"), values: func(e *Entry) []string {
-		if e.BreakGlass == nil {
-			return nil
-		}
-		return []string{""}
-	}}
-	indexes = []*index{byTime, byPatient, byRecipient, byPurpose, byBreakGlass}
+	byTime       = &index{name: []byte("by_time"), kind: ixTime}
+	byPatient    = &index{name: []byte("by_patient"), keyed: true, kind: ixPatient}
+	byRecipient  = &index{name: []byte("by_recipient"), keyed: true, kind: ixRecipient}
+	byPurpose    = &index{name: []byte("by_purpose"), keyed: true, kind: ixPurpose}
+	byBreakGlass = &index{name: []byte("by_break_glass"), kind: ixBreakGlass}
+	indexes      = []*index{byTime, byPatient, byRecipient, byPurpose, byBreakGlass}
 )
 
+// values returns the values e is found under in ix.
+func (ix *index) values(e *Entry) []string { return ix.appendValues(nil, e) }
+
+// appendValues appends the values e is found under in ix to dst: for a
+// keyed index the distinct non-empty ones, sorted; for an unkeyed one a
+// single "" when ix selects e. A switch rather than a function per index,
+// so that a caller's dst on its stack stays there (every append computes
+// these twice: checkIndexable and keysOf).
+func (ix *index) appendValues(dst []string, e *Entry) []string {
+	switch ix.kind {
+	case ixTime:
+		return append(dst, "")
+	case ixPatient:
+		return appendNonEmpty(dst, e.Patient)
+	case ixRecipient:
+		return appendNonEmpty(dst, e.Caller.Subject, e.Caller.Org)
+	case ixPurpose:
+		return appendNonEmpty(dst, e.Purposes...)
+	case ixBreakGlass:
+		if e.BreakGlass == nil {
+			return dst
+		}
+		return append(dst, "")
+	}
+	panic("audit: index of unknown kind " + string(ix.name))
+}
+
 // nonEmpty returns the distinct non-empty values, sorted.
-func nonEmpty(values ...string) []string {
-	var out []string
+func nonEmpty(values ...string) []string { return appendNonEmpty(nil, values...) }
+
+// appendNonEmpty appends the distinct non-empty values to dst, sorted
+// among themselves.
+func appendNonEmpty(dst []string, values ...string) []string {
+	start := len(dst)
 	for _, v := range values {
-		if v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
+		if v != "" && !slices.Contains(dst[start:], v) {
+			dst = append(dst, v)
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(dst[start:])
+	return dst
 }
 
 // keys returns the index keys of e, as codec c writes them.
@@ -67,9 +97,24 @@ func (ix *index) keys(c codec, e *Entry) [][]byte {
 // key is value|0x00|time|seq (sealed: HMAC(value)|time|seq) for a keyed
 // index, time|seq otherwise.
 func (ix *index) key(c codec, value string, t, seq uint64) []byte {
-	k := ix.prefix(c, value)
-	k = binary.BigEndian.AppendUint64(k, t)
-	return binary.BigEndian.AppendUint64(k, seq)
+	return ix.appendKey(make([]byte, 0, ix.keySize(c, value)), c, value, t, seq)
+}
+
+// appendKey appends the key of value at t and seq (key) to dst.
+func (ix *index) appendKey(dst []byte, c codec, value string, t, seq uint64) []byte {
+	if ix.keyed {
+		dst = c.appendIndexPrefix(dst, ix, value)
+	}
+	dst = binary.BigEndian.AppendUint64(dst, t)
+	return binary.BigEndian.AppendUint64(dst, seq)
+}
+
+// keySize is the length of the key of value.
+func (ix *index) keySize(c codec, value string) int {
+	if !ix.keyed {
+		return 16
+	}
+	return c.indexPrefixSize(value) + 16
 }
 
 // prefix is what every key of value starts with: value|0x00 (sealed: the
@@ -134,7 +179,8 @@ func checkIndexable(e *Entry) error {
 		if !ix.keyed {
 			continue
 		}
-		for _, v := range ix.values(e) {
+		var buf [4]string
+		for _, v := range ix.appendValues(buf[:0], e) {
 			if strings.IndexByte(v, 0) >= 0 {
 				return fmt.Errorf("%s value contains a NUL byte", strings.TrimPrefix(string(ix.name), "by_"))
 			}

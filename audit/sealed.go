@@ -74,11 +74,23 @@ func (c codec) load(path string, k, v []byte) ([]byte, error) {
 // indexPrefix is what every key of value starts with in a keyed index:
 // value|0x00 in plaintext, its 16-byte HMAC when sealed.
 func (c codec) indexPrefix(ix *index, value string) []byte {
+	return c.appendIndexPrefix(make([]byte, 0, c.indexPrefixSize(value)+16), ix, value)
+}
+
+// appendIndexPrefix appends indexPrefix(ix, value) to dst.
+func (c codec) appendIndexPrefix(dst []byte, ix *index, value string) []byte {
 	if !c.sealed() {
-		k := make([]byte, 0, len(value)+17)
-		return append(append(k, value...), 0)
+		return append(append(dst, value...), 0)
 	}
-	return append(make([]byte, 0, seal.IndexKeySize+16), c.s.IndexKey(string(ix.name), value)...)
+	return append(dst, c.s.IndexKey(string(ix.name), value)...)
+}
+
+// indexPrefixSize is the length of indexPrefix(_, value).
+func (c codec) indexPrefixSize(value string) int {
+	if !c.sealed() {
+		return len(value) + 1
+	}
+	return seal.IndexKeySize
 }
 
 // entry reads and decodes the entry stored under seq key k.
