@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"hash"
@@ -169,7 +168,11 @@ func nonNil[T any](s []T) []T {
 // give (TestLinkAppendsTheHash), without encoding a large entry twice.
 func link(e *Entry, chain chainFunc) ([]byte, error) {
 	e.Hash = ""
-	body, ok := appendEntryJSON(make([]byte, 0, entryJSONSize(e)), e) // canon.go: Marshal's bytes
+	// The previous hash and the body in one buffer, hashed in one write;
+	// the canonical JSON is what follows the previous hash.
+	p := len(e.PrevHash)
+	buf := append(make([]byte, 0, p+entryJSONSize(e)), e.PrevHash...)
+	buf, ok := appendEntryJSON(buf, e) // canon.go: Marshal's bytes
 	if !ok {
 		_, err := json.Marshal(e)
 		if err == nil {
@@ -177,10 +180,12 @@ func link(e *Entry, chain chainFunc) ([]byte, error) {
 		}
 		return nil, err
 	}
-	e.Hash = chainHash(chain, e.PrevHash, body)
-	out := append(body[:len(body)-1], `,"hash":"`...) // over the closing brace: body is hashed and not used again
+	h := chain()
+	h.Write(buf)
+	e.Hash = sumHex(h)
+	out := append(buf[:len(buf)-1], `,"hash":"`...) // over the closing brace: body is hashed and not used again
 	out = append(out, e.Hash...)
-	return append(out, `"}`...), nil
+	return append(out, `"}`...)[p:], nil
 }
 
 // chainFunc makes the hash of one chain link: sha256.New (unkeyed) or an
@@ -192,5 +197,19 @@ func chainHash(chain chainFunc, prev string, body []byte) string {
 	h := chain()
 	h.Write([]byte(prev))
 	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil))
+	return sumHex(h)
+}
+
+// sumHex is hex(h.Sum()), in lower case, with one allocation for the sum
+// and one for the string.
+func sumHex(h hash.Hash) string {
+	const digits = "0123456789abcdef"
+	sum := h.Sum(nil)
+	var b strings.Builder
+	b.Grow(2 * len(sum))
+	for _, c := range sum {
+		b.WriteByte(digits[c>>4])
+		b.WriteByte(digits[c&15])
+	}
+	return b.String()
 }
