@@ -21,22 +21,33 @@ type groupCommit struct {
 
 type pendingAppend struct {
 	batch []Entry
-	done  chan error
+	err   error
+	done  chan struct{} // closed once err is set (finish)
+}
+
+// finish reports err to the appender waiting for p, once: closing done
+// publishes err. (A channel of errors with room for one allocated twice
+// more per append.)
+func (p *pendingAppend) finish(err error) {
+	p.err = err
+	close(p.done)
 }
 
 // commit stores batch durably, grouped with whatever else is waiting.
 func (l *Ledger) commit(batch []Entry) error {
-	p := &pendingAppend{batch: batch, done: make(chan error, 1)}
+	p := &pendingAppend{batch: batch, done: make(chan struct{})}
 	l.gc.mu.Lock()
 	l.gc.queue = append(l.gc.queue, p)
 	if l.gc.busy {
 		l.gc.mu.Unlock()
-		return <-p.done
+		<-p.done
+		return p.err
 	}
 	l.gc.busy = true
 	l.gc.mu.Unlock()
 	l.lead()
-	return <-p.done
+	<-p.done
+	return p.err
 }
 
 // lead commits one group, then hands leadership to a new goroutine if more
@@ -76,12 +87,12 @@ func (l *Ledger) commitToFile(now time.Time, group []*pendingAppend) {
 	err := l.appendBatches(now, group...)
 	if err != nil && len(group) > 1 {
 		for _, p := range group {
-			p.done <- l.appendBatches(now, p)
+			p.finish(l.appendBatches(now, p))
 		}
 		return
 	}
 	for _, p := range group {
-		p.done <- err
+		p.finish(err)
 	}
 }
 

@@ -520,7 +520,7 @@ func (l *Ledger) journalGroup(group []*pendingAppend) {
 	j := l.j
 	if err := j.failed(); err != nil {
 		for _, p := range group {
-			p.done <- err
+			p.finish(err)
 		}
 		return
 	}
@@ -528,25 +528,28 @@ func (l *Ledger) journalGroup(group []*pendingAppend) {
 	chain := chainFor(l.codec)
 	seq, prev := j.seq, j.hash
 	var g applyGroup
-	var ok []*pendingAppend
+	ok := group[:0] // filtered in place: the leader owns group
 	size := journalHeader + 13
 	for _, p := range group {
 		n := len(g.entries)
 		s, h := seq, prev
 		var err error
-		for _, e := range p.batch {
+		for i := range p.batch {
 			s++
+			// Linked in its place in the group (a copy on the heap
+			// otherwise); the batch stays as given, for commitDirect.
+			g.entries = append(g.entries, p.batch[i])
+			e := &g.entries[len(g.entries)-1]
 			e.Seq, e.PrevHash = s, h
 			if e.Time.IsZero() {
 				e.Time = now.UTC()
 			}
 			var value []byte
-			if value, err = link(&e, chain); err != nil {
+			if value, err = link(e, chain); err != nil {
 				err = fmt.Errorf("storing seq %d: %w", s, err)
 				break
 			}
 			stored := l.codec.storeEntry(s, value)
-			g.entries = append(g.entries, e)
 			g.values = append(g.values, stored)
 			size += 4 + len(stored)
 			h = e.Hash
@@ -557,7 +560,7 @@ func (l *Ledger) journalGroup(group []*pendingAppend) {
 			for _, v := range g.values {
 				size += 4 + len(v)
 			}
-			p.done <- err
+			p.finish(err)
 			continue
 		}
 		seq, prev = s, h
@@ -583,7 +586,7 @@ func (l *Ledger) journalGroup(group []*pendingAppend) {
 		j.mu.Unlock()
 	}
 	for _, p := range ok {
-		p.done <- err
+		p.finish(err)
 	}
 }
 
@@ -645,7 +648,7 @@ func (l *Ledger) commitDirect(now time.Time, group []*pendingAppend) {
 	j := l.j
 	if err := l.barrier(context.Background()); err != nil {
 		for _, p := range group {
-			p.done <- err
+			p.finish(err)
 		}
 		return
 	}

@@ -286,7 +286,7 @@ func (l *Ledger) Append(ctx context.Context, entries ...Entry) error {
 	}
 	start := time.Now()
 	err = l.commit(batch)
-	appendWait.Record(ctx, time.Since(start).Seconds(), appendWaitAttrs[err == nil])
+	appendWait.Record(ctx, time.Since(start).Seconds(), appendWaitAttrs[err == nil]...)
 	if err != nil {
 		return fmt.Errorf("audit: appending: %w", err)
 	}
@@ -302,9 +302,11 @@ var appendWait, _ = otel.Meter("github.com/ds4p/ds4p/audit").Float64Histogram("d
 	metric.WithDescription("time an append waits until its entries are durable (transaction and fsync, shared by a group commit)"),
 	metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1))
 
-var appendWaitAttrs = map[bool]metric.RecordOption{
-	true:  metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "durable"))),
-	false: metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "failed"))),
+// appendWaitAttrs are Record's options by outcome, as prebuilt slices:
+// a variadic argument built at each call escapes to the heap.
+var appendWaitAttrs = map[bool][]metric.RecordOption{
+	true:  {metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "durable")))},
+	false: {metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "failed")))},
 }
 
 // prepare copies entries into canonical form and checks what the keys need.
