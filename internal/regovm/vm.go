@@ -400,15 +400,17 @@ type state struct {
 	stack   []*ast.Term            // the frames of the functions being called
 	bctx    topdown.BuiltinContext // for built-ins; ready while bctxOK
 	bctxOK  bool
-	args    []*ast.Term           // a built-in call's arguments
-	onOut   func(*ast.Term) error // builtinOut, bound once
-	out     *ast.Term             // a built-in's result
-	nout    int                   // how many results it gave
-	calls   int                   // planned functions called
-	steps   uint32                // calls and scanned elements, for polling ctx
-	cancel  ctxCancel             // bctx.Cancel: ctx, as built-ins poll it
-	result  *ast.Term             // the query's result (a result set of one)
-	results int                   // distinct results added
+	args    []*ast.Term               // a built-in call's arguments
+	onOut   func(*ast.Term) error     // builtinOut, bound once
+	onElem  func(k, v *ast.Term) bool // scanElem, bound once
+	cur     scanCur                   // the object scan under way
+	out     *ast.Term                 // a built-in's result
+	nout    int                       // how many results it gave
+	calls   int                       // planned functions called
+	steps   uint32                    // calls and scanned elements, for polling ctx
+	cancel  ctxCancel                 // bctx.Cancel: ctx, as built-ins poll it
+	result  *ast.Term                 // the query's result (a result set of one)
+	results int                       // distinct results added
 	err     error
 	w       *Watch // Options.Watch, ready (watch.go)
 }
@@ -425,7 +427,7 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 	s, _ := p.states.Get().(*state)
 	if s == nil {
 		s = &state{p: p, memo: make([]memoEntry, len(p.funcs)), stack: make([]*ast.Term, 0, p.stackHint+p.nlocals)}
-		s.onOut = s.builtinOut
+		s.onOut, s.onElem = s.builtinOut, s.scanElem
 	}
 	s.ctx, s.opts = ctx, &opts
 	s.cancel.ctx = ctx
@@ -488,6 +490,7 @@ func (s *state) release() {
 		s.bctx.Context, s.bctx.Time, s.bctxOK = nil, nil, false
 	}
 	s.cancel = ctxCancel{}
+	s.cur = scanCur{}
 	s.ctx, s.opts, s.out, s.result, s.results, s.err, s.calls, s.steps, s.w = nil, nil, nil, nil, 0, nil, 0, 0, nil
 	s.p.states.Put(s)
 }
@@ -702,7 +705,9 @@ func (s *state) stmt(frame []*ast.Term, x *instr) int {
 	case opConst:
 		frame[x.target] = x.term
 	case opMakeArray:
-		frame[x.target] = ast.NewTerm(ast.NewArray(make([]*ast.Term, 0, x.n)...))
+		// Room for the elements' hashes too: NewArray of an empty slice
+		// would leave them none, and every append would grow them.
+		frame[x.target] = ast.NewTerm(ast.NewArrayWithCapacity(x.n))
 	case opMakeObject:
 		frame[x.target] = ast.NewTerm(ast.NewObjectWithCapacity(x.n))
 	case opMakeSet:
@@ -832,10 +837,18 @@ func (s *state) scan(frame []*ast.Term, x *instr) int {
 			}
 		}
 	case ast.Object:
-		for _, k := range c.Keys() {
-			if r := s.scanOne(frame, x, k, c.Get(k)); r != sigDone {
-				return scanEnd(r)
-			}
+		// In key order, as Keys would give them, without copying the keys
+		// or looking each one up again: Until hands each key with its
+		// value to s.scanElem (bound once per state), which reads the
+		// scan it belongs to from s.cur; a scan nested in the body saves
+		// and restores it.
+		outer := s.cur
+		s.cur = scanCur{frame: frame, x: x, r: sigDone}
+		c.Until(s.onElem)
+		r := s.cur.r
+		s.cur = outer
+		if r != sigDone {
+			return scanEnd(r)
 		}
 	case ast.Set:
 		for _, t := range c.Slice() {
@@ -845,6 +858,25 @@ func (s *state) scan(frame []*ast.Term, x *instr) int {
 		}
 	}
 	return sigDone
+}
+
+// scanCur is the object scan under way: its frame and instruction, and
+// the signal that stopped it (sigDone while it goes on).
+type scanCur struct {
+	frame []*ast.Term
+	x     *instr
+	r     int
+}
+
+// scanElem runs the body of the current object scan for one member, and
+// stops the scan (true) when the body's signal says so.
+func (s *state) scanElem(k, v *ast.Term) bool {
+	c := &s.cur
+	if r := s.scanOne(c.frame, c.x, k, v); r != sigDone {
+		s.cur.r = r
+		return true
+	}
+	return false
 }
 
 // scanOne runs the body for one element: sigDone to go on with the next.
