@@ -493,8 +493,7 @@ func (l *Labeller) securityContextTarget(b []byte, r *Result, obj int, ix batchI
 	if err != nil || !ok || b[s] != '"' {
 		return -1
 	}
-	// The link the walk made of that very string: none when the member's
-	// name was escaped (then no labels came along it either).
+	// The link the walk made of that very string.
 	for _, lk := range r.links {
 		if lk.member != securityContextMember || int(lk.start) != s+1 || int(lk.end) != e-1 {
 			continue

@@ -128,9 +128,13 @@ func (w *walker) currentMember() refMember {
 	if w.depth == 0 || w.path[0].end < 0 {
 		return refMember{}
 	}
-	if m, ok := refMembers[string(w.b[w.path[0].start:w.path[0].end])]; ok {
+	m, ok := refMembers[string(w.b[w.path[0].start:w.path[0].end])]
+	if !ok && w.escapedKey(w.path[0]) {
+		m, ok = refMembers[w.decodedKey(w.path[0])]
+	}
+	if ok {
 		if m.kind == refContext && m.name == "context" && w.depth > 1 && w.path[1].end >= 0 &&
-			string(w.b[w.path[1].start:w.path[1].end]) == "related" {
+			fjson.KeyIs(w.b[w.path[1].start:w.path[1].end], "related") {
 			// DocumentReference.context.related: what the document is
 			// about, not where it was written (QA round 18).
 			return contextRelated
@@ -141,12 +145,26 @@ func (w *walker) currentMember() refMember {
 		if s.end < 0 {
 			continue
 		}
-		switch string(w.b[s.start:s.end]) {
-		case "extension", "modifierExtension":
+		key := w.b[s.start:s.end]
+		if fjson.KeyIs(key, "extension") || fjson.KeyIs(key, "modifierExtension") {
 			return refMember{kind: refContent, name: "extension"}
 		}
 	}
 	return refMember{}
+}
+
+// escapedKey reports whether the member name of segment s holds an escape:
+// "reasonR\u0065ference" is reasonReference to every JSON client (QA round
+// 22: such a member passed no labels on).
+func (w *walker) escapedKey(s segment) bool {
+	return s.end >= 0 && bytes.IndexByte(w.b[s.start:s.end], '\\') >= 0
+}
+
+// decodedKey returns the member name of segment s, escapes decoded ("" when
+// it cannot be decoded).
+func (w *walker) decodedKey(s segment) string {
+	k, _ := fjson.StringValue(w.b, int(s.start)-1, int(s.end)+1)
+	return k
 }
 
 // noteReference handles an object with a reference string, or with system

@@ -64,6 +64,12 @@ func TestBinarySecurityContextInherits(t *testing.T) {
 		got := labelResolving(t, localLabeller(t), u, binaryIn(`,"securityContext":{"reference":"https://ehr.example/fhir/DocumentReference/d1/_history/3"}`))
 		check(t, got[0])
 	})
+	t.Run("escaped member name", func(t *testing.T) {
+		t.Parallel()
+		u := newUpstream(part2DocRef)
+		got := labelResolving(t, part2Labeller(t, 100), u, binaryIn(`,"securityCont\u0065xt":{"reference":"DocumentReference/d1"}`))
+		check(t, got[0])
+	})
 	t.Run("cached target is read again for its patient", func(t *testing.T) {
 		t.Parallel()
 		l := part2Labeller(t, 100)
@@ -89,7 +95,6 @@ func TestBinarySecurityContextUnknownFailsClosed(t *testing.T) {
 		{"identifier only", `,"securityContext":{"identifier":{"system":"urn:x","value":"d1"}}`},
 		{"display only", `,"securityContext":{"display":"the Part 2 note"}`},
 		{"urn:uuid", `,"securityContext":{"reference":"urn:uuid:0c2c3c1e-7a1c-4f1e-9a57-2f4b9e7b1d11"}`},
-		{"escaped member name", `,"securityCont\u0065xt":{"reference":"DocumentReference/d1"}`},
 		{"not an object", `,"securityContext":[{"reference":"DocumentReference/d1"}]`},
 		{"a Binary", `,"securityContext":{"reference":"Binary/b9"}`},
 		{"own patient differs", `,"securityContext":{"reference":"DocumentReference/d1"},"extension":[{"url":"x","valueReference":{"reference":"Patient/p7"}}]`},
@@ -148,4 +153,26 @@ func toBytes(ss []string) [][]byte {
 		out[k] = []byte(s)
 	}
 	return out
+}
+
+// A propagating member whose name holds an escape is that member to every
+// JSON client: "reasonR\u0065ference" passed no labels on (QA round 22),
+// nor did a reference in an escaped "ext\u0065nsion" or an escaped
+// DocumentReference context "rel\u0061ted".
+func TestEscapedMemberNamesPropagate(t *testing.T) {
+	t.Parallel()
+	for _, res := range []string{
+		`{"resourceType":"MedicationRequest","id":"mr","reasonR\u0065ference":[{"reference":"Condition/c1"}]}`,
+		`{"resourceType":"MedicationRequest","id":"mr","\u0072easonReference":[{"reference":"Condition/c1"}]}`,
+		`{"resourceType":"MedicationRequest","id":"mr","note":[{"ext\u0065nsion":[{"url":"x","valueReference":{"reference":"Condition/c1"}}]}]}`,
+		`{"resourceType":"DocumentReference","id":"dr","status":"current","context":{"rel\u0061ted":[{"reference":"Condition/c1"}]}}`,
+	} {
+		got, err := part2Labeller(t, 0).LabelAll(toBytes([]string{res, sudReason}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got[0].Labels.Has(labels.SUD) {
+			t.Errorf("%s: labels %v, want SUD from Condition/c1", res, got[0].Labels)
+		}
+	}
 }
