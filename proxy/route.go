@@ -36,10 +36,8 @@ type fhirRequest struct {
 // upstream outside its FHIR base.
 func parseFHIRPath(method, rest string) (fhirRequest, error) {
 	rest = strings.Trim(rest, "/")
-	var segs []string
-	if rest != "" {
-		segs = strings.Split(rest, "/")
-	}
+	var buf [4]string
+	segs := splitPath(buf[:0], rest)
 	for _, s := range segs {
 		if !validSegment(s) {
 			return fhirRequest{}, fail(http.StatusBadRequest, "invalid", "the request path is not a FHIR REST path", nil)
@@ -51,6 +49,27 @@ func parseFHIRPath(method, rest string) (fhirRequest, error) {
 	}
 	r.Path = rest
 	return r, nil
+}
+
+// splitPath is strings.Split(rest, "/") (none for ""), into dst when
+// that has room for every segment: a request's path is parsed several
+// times (the handler, rate limits, scopes), and a FHIR REST path has at
+// most four segments, so a caller's array on its stack saves each parse
+// an allocation.
+func splitPath(dst []string, rest string) []string {
+	if rest == "" {
+		return nil
+	}
+	if strings.Count(rest, "/") >= cap(dst)-len(dst) {
+		return strings.Split(rest, "/")
+	}
+	for {
+		i := strings.IndexByte(rest, '/')
+		if i < 0 {
+			return append(dst, rest)
+		}
+		dst, rest = append(dst, rest[:i]), rest[i+1:]
+	}
 }
 
 func validSegment(s string) bool {

@@ -145,14 +145,25 @@ var copyBuffers httputil.BufferPool = &bufferPool{}
 
 type bufferPool struct{ p sync.Pool }
 
+// copyBuffer is one buffer of copyBuffers. The pool holds pointers to
+// arrays, which go in and out of the pool's interface without an
+// allocation (a *[]byte made at each Put was one per response).
+type copyBuffer [32 << 10]byte
+
 func (b *bufferPool) Get() []byte {
-	if buf, ok := b.p.Get().(*[]byte); ok {
-		return *buf
+	if buf, ok := b.p.Get().(*copyBuffer); ok {
+		return buf[:]
 	}
-	return make([]byte, 32<<10)
+	return new(copyBuffer)[:]
 }
 
-func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+// Put takes back a buffer Get gave; anything shorter is left to the
+// collector.
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) >= len(copyBuffer{}) {
+		b.p.Put((*copyBuffer)(buf))
+	}
+}
 
 func (d Deps) validate() error {
 	var errs []error
