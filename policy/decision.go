@@ -113,53 +113,71 @@ func str(obj ast.Object, key *ast.Term) string {
 
 // strs reads an array (or set) of strings; absent is nil.
 func strs(obj ast.Object, key *ast.Term) ([]string, error) {
-	ts, err := elems(get(obj, key), key)
-	if err != nil || len(ts) == 0 {
+	v := get(obj, key)
+	n, err := count(v, key)
+	if err != nil || n == 0 {
 		return nil, err
 	}
-	out := make([]string, len(ts))
-	for i, t := range ts {
+	out := make([]string, 0, n)
+	err = each(v, func(t *ast.Term) error {
 		s, ok := t.Value.(ast.String)
 		if !ok {
-			return nil, fmt.Errorf("policy: decision %s holds a %s, not a string", keyName(key), ast.ValueName(t.Value))
+			return fmt.Errorf("policy: decision %s holds a %s, not a string", keyName(key), ast.ValueName(t.Value))
 		}
-		out[i] = string(s)
+		out = append(out, string(s))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// elems are the members of an array or set, in order; none when absent.
-func elems(v ast.Value, key *ast.Term) ([]*ast.Term, error) {
+// count is how many members an array or set has; 0 when absent.
+func count(v ast.Value, key *ast.Term) (int, error) {
 	switch x := v.(type) {
 	case nil:
-		return nil, nil
+		return 0, nil
 	case *ast.Array:
-		out := make([]*ast.Term, x.Len())
-		for i := range out {
-			out[i] = x.Elem(i)
-		}
-		return out, nil
+		return x.Len(), nil
 	case ast.Set:
-		return x.Slice(), nil
+		return x.Len(), nil
 	}
-	return nil, fmt.Errorf("policy: decision %s is %s, not an array", keyName(key), ast.ValueName(v))
+	return 0, fmt.Errorf("policy: decision %s is %s, not an array", keyName(key), ast.ValueName(v))
+}
+
+// each calls f with every member of an array or set (count says which v
+// are), in order, without copying them.
+func each(v ast.Value, f func(*ast.Term) error) error {
+	switch x := v.(type) {
+	case *ast.Array:
+		for i := range x.Len() {
+			if err := f(x.Elem(i)); err != nil {
+				return err
+			}
+		}
+	case ast.Set:
+		for _, t := range x.Slice() {
+			if err := f(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func objects(obj ast.Object, key *ast.Term, f func(ast.Object) error) error {
-	ts, err := elems(get(obj, key), key)
-	if err != nil {
+	v := get(obj, key)
+	if _, err := count(v, key); err != nil {
 		return err
 	}
-	for _, t := range ts {
+	return each(v, func(t *ast.Term) error {
 		o, ok := t.Value.(ast.Object)
 		if !ok {
 			return fmt.Errorf("policy: decision %s holds a %s, not an object", keyName(key), ast.ValueName(t.Value))
 		}
-		if err := f(o); err != nil {
-			return err
-		}
-	}
-	return nil
+		return f(o)
+	})
 }
 
 func notices(obj ast.Object) ([]Notice, error) {
@@ -183,20 +201,25 @@ func notices(obj ast.Object) ([]Notice, error) {
 }
 
 func reasons(obj ast.Object) ([]Reason, error) {
-	out := []Reason{}
+	n, _ := count(get(obj, kReasons), kReasons) // objects reports its error
+	out := make([]Reason, 0, n)
 	err := objects(obj, kReasons, func(o ast.Object) error {
 		var r Reason
 		var err error
 		if r.Rule, err = reqStr(o, kRule, "reason"); err != nil {
 			return err
 		}
-		for _, f := range []struct {
-			key *ast.Term
-			dst *string
-		}{{kMessage, &r.Message}, {kConsent, &r.Consent}, {kVersion, &r.Version}, {kProvision, &r.Provision}} {
-			if *f.dst, err = optStr(o, f.key, "reason"); err != nil {
-				return err
-			}
+		if r.Message, err = optStr(o, kMessage, "reason"); err != nil {
+			return err
+		}
+		if r.Consent, err = optStr(o, kConsent, "reason"); err != nil {
+			return err
+		}
+		if r.Version, err = optStr(o, kVersion, "reason"); err != nil {
+			return err
+		}
+		if r.Provision, err = optStr(o, kProvision, "reason"); err != nil {
+			return err
 		}
 		if r.Labels, err = strs(o, kLabels); err != nil {
 			return err

@@ -97,6 +97,9 @@ type prepared struct {
 	timeLost   atomic.Pointer[string] // window.go
 	// purposes is the revision's config.purpose_hierarchy (PurposeHierarchy).
 	purposes map[string][]string
+	// spanStart names the revision on each decision's span: made once,
+	// not per decision (the option copies its attributes into each span).
+	spanStart trace.SpanStartEventOption
 }
 
 // Option configures an Engine.
@@ -202,6 +205,7 @@ func (e *Engine) prepare(ctx context.Context, fsys fs.FS, rev string) (*prepared
 		eval: pq, reads: rd, revision: rev, loadedAt: time.Now(),
 		decisions: newBoundedCache[cachedDecision](e.cacheSize),
 		purposes:  purposeHierarchy(c.data),
+		spanStart: trace.WithAttributes(attribute.String("ds4p.policy.revision", rev)),
 	}
 	if !e.noFixed {
 		p.fixed, p.fixedOff, p.fixedReads = fixed, fixedOff, fixedReads
@@ -355,7 +359,7 @@ func (e *Engine) consentSet(in *Input) (*consentSet, error) {
 // evaluate runs the prepared query once, recovering panics as errors, and
 // returns the decision with the request times it holds for (window.go).
 func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *consentSet) (d Decision, win window, err error) {
-	ctx, span := tracer.Start(ctx, "policy.Engine.Decide", trace.WithAttributes(attribute.String("ds4p.policy.revision", p.revision)))
+	ctx, span := tracer.Start(ctx, "policy.Engine.Decide", p.spanStart)
 	defer func() {
 		panicked := false
 		if r := recover(); r != nil {
@@ -379,7 +383,9 @@ func (e *Engine) evaluate(ctx context.Context, p *prepared, in *Input, cs *conse
 			span.AddEvent("exception", trace.WithAttributes(attribute.String("exception.message", kind)))
 			span.SetStatus(codes.Error, "decision failed")
 		}
-		span.SetAttributes(attribute.String("ds4p.policy.effect", d.Effect))
+		if span.IsRecording() { // the attribute's slice is made only for a span kept
+			span.SetAttributes(attribute.String("ds4p.policy.effect", d.Effect))
+		}
 		span.End()
 	}()
 	e.evals.Add(1)

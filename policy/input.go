@@ -215,7 +215,7 @@ func collectCriteria(v ast.Value, out map[string]bool) {
 func (in *Input) value(consents ast.Value, m *inputMemo, fixed *ast.Term) ast.Value {
 	var buf [9][2]*ast.Term // one object of the right size: no growth
 	items := in.appendContext(buf[:0], consents, m)
-	items = append(items, ast.Item(kItem, ast.NewTerm(in.Item.value(m))))
+	items = append(items, ast.Item(kItem, m.item(&in.Item)))
 	if fixed != nil {
 		items = append(items, ast.Item(kFixedVerdicts, fixed))
 	}
@@ -295,6 +295,7 @@ func (c *Caller) value() ast.Object {
 type inputMemo struct {
 	callers     *boundedCache[*ast.Term]
 	labelSets   *boundedCache[*ast.Term]
+	items       *boundedCache[*ast.Term] // items without facts (item)
 	lastCaller  atomic.Pointer[memoCaller]
 	lastRequest atomic.Pointer[memoRequest]
 }
@@ -302,7 +303,8 @@ type inputMemo struct {
 const inputMemoSize = 1 << 10
 
 func newInputMemo() *inputMemo {
-	return &inputMemo{callers: newBoundedCache[*ast.Term](inputMemoSize), labelSets: newBoundedCache[*ast.Term](inputMemoSize)}
+	return &inputMemo{callers: newBoundedCache[*ast.Term](inputMemoSize), labelSets: newBoundedCache[*ast.Term](inputMemoSize),
+		items: newBoundedCache[*ast.Term](inputMemoSize)}
 }
 
 // request returns r's AST form. The decision classes of a response share
@@ -379,23 +381,52 @@ func (m *inputMemo) callerByKey(c *Caller) *ast.Term {
 	return t
 }
 
+// item returns it's AST form. An item without facts (every item of a
+// search or read but those a consent's data or code criteria need facts
+// for) is one of few per response and across requests (its type, source
+// and label set), so its term is kept, keyed by all three; an item with
+// facts is built afresh.
+func (m *inputMemo) item(it *Item) *ast.Term {
+	if m == nil || it.Facts != nil {
+		return ast.NewTerm(it.value(m))
+	}
+	var buf [320]byte
+	b := appendKeyString(buf[:0], it.Type)
+	b = appendKeyString(b, it.Source)
+	b = appendLabelsKey(b, it.Labels)
+	if t, ok := m.items.getBytes(b); ok {
+		return t
+	}
+	t := ast.NewTerm(it.value(m))
+	m.items.put(string(b), t)
+	return t
+}
+
+// appendLabelsKey appends ls to b unambiguously: each label's length, a
+// colon, the label.
+func appendLabelsKey(b []byte, ls []string) []byte {
+	for _, l := range ls {
+		b = strconv.AppendInt(b, int64(len(l)), 10)
+		b = append(b, ':')
+		b = append(b, l...)
+	}
+	return b
+}
+
 // labels returns the AST array of ls.
 func (m *inputMemo) labels(ls []string) *ast.Term {
 	if m == nil || len(ls) == 0 {
 		return stringsTerm(ls)
 	}
-	var b strings.Builder
-	for _, l := range ls {
-		b.WriteString(strconv.Itoa(len(l)))
-		b.WriteByte(':')
-		b.WriteString(l)
-	}
-	key := b.String()
-	if t, ok := m.labelSets.get(key); ok {
+	// The key on the stack, as long as it fits: looking up a label set
+	// the memo holds (most of them) allocates nothing.
+	var buf [256]byte
+	b := appendLabelsKey(buf[:0], ls)
+	if t, ok := m.labelSets.getBytes(b); ok {
 		return t
 	}
 	t := stringsTerm(ls)
-	m.labelSets.put(key, t)
+	m.labelSets.put(string(b), t)
 	return t
 }
 

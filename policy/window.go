@@ -74,7 +74,13 @@ func evalVM(ctx context.Context, prog *regovm.Program, input ast.Value, t int64)
 // noteLost remembers, and logs, the first reason an evaluation of p's
 // revision could not be reused at other request times (Status.DecisionReuse).
 func (e *Engine) noteLost(p *prepared, why string) {
-	if why != "" && p.timeLost.Load() == nil && p.timeLost.CompareAndSwap(nil, &why) {
+	if why == "" || p.timeLost.Load() != nil {
+		return
+	}
+	// A copy to point at, made only here: &why would move the argument to
+	// the heap on every call, the ones with nothing to note included.
+	own := why
+	if p.timeLost.CompareAndSwap(nil, &own) {
 		e.log.Warn("policy: some decisions hold for their own request time only, and are not reused across requests",
 			"revision", p.revision, "why", why)
 	}
