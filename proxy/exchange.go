@@ -36,6 +36,9 @@ type exchange struct {
 	// pageFlags are the flags of the page token the request followed
 	// (paging.go), 0 for any other request.
 	pageFlags byte
+	// fromPage: the request followed a page token, so its query is the
+	// one the upstream wrote into its page link.
+	fromPage bool
 }
 
 type exchangeKey struct{}

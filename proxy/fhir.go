@@ -66,6 +66,7 @@ func (s *Server) handleFHIR(c *gin.Context) {
 		query:      queryForLedger(req.Path, rawQuery),
 		start:      time.Now().UTC(),
 		pageFlags:  pageFlags,
+		fromPage:   fromPage,
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.UpstreamTimeout)
 	defer cancel()

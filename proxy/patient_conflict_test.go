@@ -55,12 +55,12 @@ func TestPatientConflictSearchsetWithholdsOnlyTheItem(t *testing.T) {
 			"sud":      bundle(h.base(), 3, false, bpObs, conflictSUD, bpObs2),
 			"denied":   bundle(h.base(), 3, false, bpObs, sudCondition, bpObs2),
 			"links":    bundle(h.base(), 3, true, bpObs, conflictObs, bpObs2),
-		}[r.URL.Query().Get("case")]
+		}[r.URL.Query().Get("_id")]
 		fhirJSONHandler(http.StatusOK, b)(w, r)
 	}, func(_ *Options, d *Deps) {
 		d.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
 	})
-	denyResp, denied := h.get("/fhir/Observation?case=denied", tokOther)
+	denyResp, denied := h.get("/fhir/Observation?_id=denied", tokOther)
 	if denyResp.StatusCode != http.StatusOK || strings.Contains(denied, "sud1") {
 		t.Fatalf("the denied comparison: %d %s", denyResp.StatusCode, denied)
 	}
@@ -70,7 +70,7 @@ func TestPatientConflictSearchsetWithholdsOnlyTheItem(t *testing.T) {
 		{"sensitive, another org", "sud", tokOther},
 		{"sensitive, the org p1 consented to", "sud", tokConsented},
 	} {
-		resp, body := h.get("/fhir/Observation?case="+c.query, c.token)
+		resp, body := h.get("/fhir/Observation?_id="+c.query, c.token)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %d %s", c.name, resp.StatusCode, body)
 		}
@@ -88,7 +88,7 @@ func TestPatientConflictSearchsetWithholdsOnlyTheItem(t *testing.T) {
 			t.Errorf("%s: headers differ from a deny's:\n%v\n%v", c.name, resp.Header, denyResp.Header)
 		}
 	}
-	resp, body := h.get("/fhir/Observation?case=links", tokConsented)
+	resp, body := h.get("/fhir/Observation?_id=links", tokConsented)
 	if resp.StatusCode != http.StatusOK || strings.Contains(body, conflictMarker) || strings.Contains(body, "mix1") ||
 		strings.Contains(body, `"total"`) || !strings.Contains(body, `"id":"bp1"`) || !strings.Contains(body, `"id":"bp2"`) {
 		t.Fatalf("with page links: %d %s", resp.StatusCode, body)
@@ -195,13 +195,13 @@ func TestPatientConflictBatchResponseAsDenied(t *testing.T) {
 	}
 	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		b := batch(conflictSUD)
-		if r.URL.Query().Get("case") == "denied" {
+		if r.URL.Query().Get("_id") == "denied" {
 			b = batch(sudCondition)
 		}
 		fhirJSONHandler(http.StatusOK, b)(w, r)
 	})
-	_, denied := h.get("/fhir/Bundle?case=denied", tokOther)
-	resp, body := h.get("/fhir/Bundle?case=conflict", tokConsented)
+	_, denied := h.get("/fhir/Bundle?_id=denied", tokOther)
+	resp, body := h.get("/fhir/Bundle?_id=conflict", tokConsented)
 	if resp.StatusCode != http.StatusOK || body != denied || strings.Contains(body, conflictMarker) {
 		t.Fatalf("%d %s\nwant as denied: %s", resp.StatusCode, body, denied)
 	}

@@ -175,7 +175,7 @@ func TestNestedBundleEntriesEnforced(t *testing.T) {
 		outer := `{"resourceType":"Bundle","type":"batch-response","entry":[{"resource":` + inner + `,"response":{"status":"200"}}]}`
 		fhirJSONHandler(200, outer)(w, r)
 	})
-	resp, body := h.get("/fhir/Bundle?x=1", tokOther)
+	resp, body := h.get("/fhir/Bundle?_id=1", tokOther)
 	if resp.StatusCode != 200 || strings.Contains(body, sudMarker) || !strings.Contains(body, "bp1") {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/fhirsearch"
 	"github.com/ds4p/ds4p/internal/fjson"
 )
 
@@ -47,7 +48,31 @@ type RequestRules struct {
 	// let through beside the built-in ones (builtinOperations, route.go);
 	// any other operation is refused. $export is AllowExport's.
 	AllowOperations []string
+	// SearchParams declares the search parameters a site's FHIR server
+	// defines beyond FHIR R4's (custom SearchParameters, a vendor's own,
+	// such as Medplum's DiagnosticReport.study). A plain id in a parameter
+	// that is neither FHIR R4's nor declared is refused: the proxy cannot
+	// tell whether the server reads it as a reference (searchrefs.go).
+	SearchParams []SearchParam
 }
+
+// SearchParam is a search parameter the site's server defines
+// (enforcement.search_params).
+type SearchParam struct {
+	// Resource is the type searched, or Resource for every type.
+	Resource string `yaml:"resource"`
+	// Code is the parameter's name in the query.
+	Code string `yaml:"code"`
+	// Type is the FHIR search parameter type: reference, token, string,
+	// date, uri, number, quantity, composite or special.
+	Type string `yaml:"type"`
+	// Targets are the types a reference parameter may refer to; none: any
+	// type (a plain id is then refused, as for List.item).
+	Targets []string `yaml:"targets"`
+}
+
+// searchParamTypes are FHIR's search parameter types.
+var searchParamTypes = []string{"reference", "token", "string", "date", "uri", "number", "quantity", "composite", "special"}
 
 func (o RequestRules) withDefaults() RequestRules {
 	if o.PagingTTL == 0 {
@@ -74,6 +99,29 @@ func (o RequestRules) validate() []error {
 			errs = append(errs, fmt.Errorf("enforcement.allow_operations: %q is not an operation name (such as $cql or cql: a letter, then letters, digits, - and _)", op))
 		case strings.HasPrefix(strings.TrimPrefix(op, "$"), "export"):
 			errs = append(errs, fmt.Errorf("enforcement.allow_operations: %q: bulk export is let through by enforcement.allow_export", op))
+		}
+	}
+	for i, p := range o.SearchParams {
+		at := fmt.Sprintf("enforcement.search_params[%d]", i)
+		if !isType(p.Resource) || !validSegment(p.Resource) {
+			errs = append(errs, fmt.Errorf("%s: resource %q is not a resource type (such as DiagnosticReport, or Resource for every type)", at, p.Resource))
+		}
+		if p.Code == "" || strings.HasPrefix(p.Code, "_") || !plainParamName(p.Code) || strings.ContainsAny(p.Code, ":.$") {
+			errs = append(errs, fmt.Errorf("%s: code %q is not a search parameter name (letters, digits and -, not starting with _)", at, p.Code))
+		}
+		if _, r4 := fhirsearch.Lookup(p.Resource, p.Code); r4 && p.Resource != "Resource" {
+			errs = append(errs, fmt.Errorf("%s: %s is FHIR R4's parameter of %s; its definition applies and cannot be declared again", at, p.Code, p.Resource))
+		}
+		if !slices.Contains(searchParamTypes, p.Type) {
+			errs = append(errs, fmt.Errorf("%s: type %q is not one of %s", at, p.Type, strings.Join(searchParamTypes, ", ")))
+		}
+		if p.Type != "reference" && len(p.Targets) > 0 {
+			errs = append(errs, fmt.Errorf("%s: targets are for a reference parameter; %s is a %s one", at, p.Code, p.Type))
+		}
+		for _, t := range p.Targets {
+			if !isType(t) || !validSegment(t) {
+				errs = append(errs, fmt.Errorf("%s: target %q is not a resource type", at, t))
+			}
 		}
 	}
 	return errs

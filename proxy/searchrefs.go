@@ -104,7 +104,7 @@ func (v searchValue) targets() []string {
 // searchRef returns the Type/id a value of parameter name names, when it is
 // a local resource the proxy checks and the value writes its type.
 func (s *Server) searchRef(name, v, publicBase string) (typ, id string, ok bool) {
-	ref, ok, _ := s.searchValueOf("", name, v, publicBase)
+	ref, ok, _ := s.searchValueOf("", name, v, publicBase, false)
 	if !ok || ref.bare {
 		return "", "", false
 	}
@@ -114,7 +114,7 @@ func (s *Server) searchRef(name, v, publicBase string) (typ, id string, ok bool)
 // searchValueOf returns what a value of parameter name of a search of
 // resType ("" at system level) names, when it is a local resource the proxy
 // checks. It refuses a value it cannot check.
-func (s *Server) searchValueOf(resType, name, v, publicBase string) (searchValue, bool, *Failure) {
+func (s *Server) searchValueOf(resType, name, v, publicBase string, fromPage bool) (searchValue, bool, *Failure) {
 	if strings.HasPrefix(name, "_") {
 		return searchValue{}, false, nil
 	}
@@ -142,7 +142,7 @@ func (s *Server) searchValueOf(resType, name, v, publicBase string) (searchValue
 		// is for a parameter of another type.
 		return searchValue{}, false, nil
 	}
-	return bareRef(resType, code, name, segs[0])
+	return s.bareRef(resType, code, name, segs[0], fromPage)
 }
 
 func typedRef(typ, id string) (searchValue, bool, *Failure) {
@@ -153,15 +153,29 @@ func typedRef(typ, id string) (searchValue, bool, *Failure) {
 }
 
 // bareRef reads a bare id in parameter code (written name) as the
-// parameter's definition says.
-func bareRef(resType, code, name, id string) (searchValue, bool, *Failure) {
+// parameter's definition says: FHIR R4's, else the site's
+// (enforcement.search_params). A parameter neither defines is refused: the
+// server may read the id as a reference to a resource the caller may not
+// read, and the proxy cannot tell which. In a page link (fromPage) the
+// upstream wrote it (its own paging state, such as Azure's ct), after the
+// caller's query had passed: it goes unchecked.
+func (s *Server) bareRef(resType, code, name, id string, fromPage bool) (searchValue, bool, *Failure) {
 	p, known := fhirsearch.Lookup(resType, code)
 	if resType == "" {
 		p, known = fhirsearch.LookupAnyType(code)
 	}
 	if !known {
-		// Not checked: see the comment at the top.
+		p, known = s.siteSearchParam(resType, code)
+	}
+	if !known && fromPage {
 		return searchValue{}, false, nil
+	}
+	if !known {
+		where := "FHIR R4's parameters of " + resType
+		if resType == "" {
+			where = "FHIR R4's search parameters"
+		}
+		return searchValue{}, false, fail(http.StatusBadRequest, "not-supported", fmt.Sprintf("%s is not one of %s, so the proxy cannot tell whether the server reads %s=<id> as a reference to a resource it must check first: write a reference as Type/id, or have the proxy's operator declare the parameter (enforcement.search_params)", code, where, name), nil)
 	}
 	if !p.IsReference() {
 		return searchValue{}, false, nil
@@ -209,27 +223,33 @@ func refSegments(ref string) []string {
 	return segs
 }
 
-// searchRefs reports whether q names a target a search would read before
-// it is sent (whatever the type searched: every type's parameters are
-// considered), or one it would refuse: a batch entry refuses such a search
-// (writeguard.go), as it cannot be rewritten there.
-func (s *Server) searchRefs(q url.Values, publicBase string) []string {
-	targets, f := s.searchTargets("", q, publicBase)
-	if f != nil {
-		return []string{"(refused)"}
-	}
-	return targets
+// searchRefs returns the targets a search (of operation op, "" for a
+// plain search) would read before it is sent (whatever the type searched:
+// every type's parameters are considered), or the refusal it would get: a
+// batch entry refuses such a search (writeguard.go), as it cannot be
+// rewritten there.
+func (s *Server) searchRefs(op string, q url.Values, publicBase string) ([]string, *Failure) {
+	return s.searchTargets("", op, q, publicBase, false)
 }
 
+// operationParams are the parameters of an operation that is checked as a
+// search which are not search parameters: $lastn's max (the number of
+// results per code).
+var operationParams = map[string][]string{"$lastn": {"max"}}
+
 // searchTargets lists the distinct targets the values of q, a search of
-// resType, name, or refuses the search.
-func (s *Server) searchTargets(resType string, q url.Values, publicBase string) ([]string, *Failure) {
+// resType (by operation op, "" for a plain search), name, or refuses the
+// search.
+func (s *Server) searchTargets(resType, op string, q url.Values, publicBase string, fromPage bool) ([]string, *Failure) {
 	var out []string
 	seen := map[string]bool{}
 	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if slices.Contains(operationParams[op], name) {
+			continue
+		}
 		for _, v := range q[name] {
 			for _, one := range strings.Split(v, ",") {
-				ref, ok, f := s.searchValueOf(resType, name, one, publicBase)
+				ref, ok, f := s.searchValueOf(resType, name, one, publicBase, fromPage)
 				if f != nil {
 					return nil, f
 				}
@@ -253,7 +273,7 @@ func (s *Server) searchTargets(resType string, q url.Values, publicBase string) 
 // a bare id by the targets left (searchValue). It reports whether it
 // replaced any.
 func (s *Server) rewriteSearchRefs(ctx context.Context, ex *exchange, q url.Values) (bool, *Failure) {
-	targets, f := s.searchTargets(ex.req.Type, q, ex.publicBase)
+	targets, f := s.searchTargets(ex.req.Type, ex.req.Operation, q, ex.publicBase, ex.fromPage)
 	if f != nil || len(targets) == 0 {
 		return false, f
 	}
@@ -265,10 +285,13 @@ func (s *Server) rewriteSearchRefs(ctx context.Context, ex *exchange, q url.Valu
 		return false, f
 	}
 	for name, vs := range q {
+		if slices.Contains(operationParams[ex.req.Operation], name) {
+			continue
+		}
 		for i, v := range vs {
 			parts := strings.Split(v, ",")
 			for j, one := range parts {
-				ref, ok, _ := s.searchValueOf(ex.req.Type, name, one, ex.publicBase)
+				ref, ok, _ := s.searchValueOf(ex.req.Type, name, one, ex.publicBase, ex.fromPage)
 				if !ok {
 					continue
 				}
@@ -349,4 +372,34 @@ func (s *Server) rewriteQueryRefs(ctx context.Context, ex *exchange, r *http.Req
 		r.URL.RawQuery = q.Encode()
 	}
 	return nil
+}
+
+// siteSearchParam returns the parameter code as the site declares it
+// (enforcement.search_params) for resType, or for Resource (every type);
+// at system level (resType ""), as any declaration of code reads it, a
+// reference one first, targets merged.
+func (s *Server) siteSearchParam(resType, code string) (fhirsearch.Param, bool) {
+	var out fhirsearch.Param
+	found := false
+	for _, d := range s.opts.Requests.SearchParams {
+		if d.Code != code || resType != "" && d.Resource != resType && d.Resource != "Resource" {
+			continue
+		}
+		p := fhirsearch.Param{Type: d.Type, Targets: slices.Clone(d.Targets), Any: d.Type == "reference" && len(d.Targets) == 0}
+		switch {
+		case !found:
+			out, found = p, true
+		case !out.IsReference() && p.IsReference():
+			out = p
+		case out.IsReference() && p.IsReference():
+			out.Any = out.Any || p.Any
+			out.Targets = append(out.Targets, p.Targets...)
+		}
+	}
+	if out.Any {
+		out.Targets = nil
+	}
+	slices.Sort(out.Targets)
+	out.Targets = slices.Compact(out.Targets)
+	return out, found
 }

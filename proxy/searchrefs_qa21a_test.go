@@ -13,7 +13,7 @@ import (
 // bareIDHarness answers Condition/sud1 (withheld from tokOther) and
 // Condition/ok1 (readable), 404 for every other read, and records the
 // queries of the searches it answers, by type.
-func bareIDHarness(t *testing.T) (*harness, func(typ string) string, func() []string) {
+func bareIDHarness(t *testing.T, opts ...harnessOpt) (*harness, func(typ string) string, func() []string) {
 	var mu sync.Mutex
 	queries := map[string]string{}
 	var reads []string
@@ -43,7 +43,7 @@ func bareIDHarness(t *testing.T) (*harness, func(typ string) string, func() []st
 		default:
 			fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
 		}
-	})
+	}, opts...)
 	query := func(typ string) string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -142,12 +142,12 @@ func TestBareIDSearchRefusedWhenUncheckable(t *testing.T) {
 	if resp, body := h.get("/fhir/List?item=Condition/ok1", tokOther); resp.StatusCode != http.StatusOK || query("List") != "item=Condition/ok1" {
 		t.Errorf("List?item=Condition/ok1: %d %s", resp.StatusCode, body)
 	}
-	// In a batch, a bare id to check or refuse refuses the entry; a plain
-	// token does not.
-	for _, u := range []string{"Encounter?diagnosis=nope", "List?item=nope"} {
+	// In a batch, a bare id to check refuses the entry, one to refuse
+	// refuses it saying why; a plain token does not.
+	for u, want := range map[string]string{"Encounter?diagnosis=nope": "send it as its own request", "List?item=nope": "write its type"} {
 		resp, body := h.send(http.MethodPost, "/fhir", tokOther, "application/fhir+json",
 			`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"`+u+`"}}]}`)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "send it as its own request") {
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, want) {
 			t.Errorf("batch %s: %d %s", u, resp.StatusCode, body)
 		}
 	}

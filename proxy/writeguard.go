@@ -270,6 +270,16 @@ func setRequestBody(r *http.Request, b []byte) {
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 }
 
+// batchSearchRefused is the refusal of a batch entry's search that names a
+// target the proxy would read first (f nil), or that the search rules
+// refuse (f, which says why).
+func batchSearchRefused(f *Failure) *Failure {
+	if f != nil {
+		return f
+	}
+	return notSupported("a search by a reference to a clinical resource is not supported in a batch; send it as its own request")
+}
+
 func labelRole(what string) *Failure {
 	return fail(http.StatusForbidden, "forbidden", what+" needs the role "+LabelWriterScope, nil)
 }
@@ -974,8 +984,10 @@ func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL 
 		if req.ID != "" {
 			return notSupported("an operation on one resource in a batch is not supported; send it as its own request")
 		}
-		if req.Operation == "$lastn" && len(s.searchRefs(q, ex.publicBase)) > 0 {
-			return notSupported("a search by a reference to a clinical resource is not supported in a batch; send it as its own request")
+		if req.Operation == "$lastn" {
+			if targets, f := s.searchRefs(req.Operation, q, ex.publicBase); f != nil || len(targets) > 0 {
+				return batchSearchRefused(f)
+			}
 		}
 	case VRead, History:
 		if req.ID != "" {
@@ -990,10 +1002,10 @@ func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL 
 			// The entry's body (a form) is not checked by the search rules.
 			return notSupported("a POST _search in a batch is not supported; use GET in the entry")
 		}
-		if len(s.searchRefs(q, ex.publicBase)) > 0 {
+		if targets, f := s.searchRefs("", q, ex.publicBase); f != nil || len(targets) > 0 {
 			// Its targets would have to be read and the entry rewritten
 			// (searchrefs.go); on its own it is.
-			return notSupported("a search by a reference to a clinical resource is not supported in a batch; send it as its own request")
+			return batchSearchRefused(f)
 		}
 	}
 	return nil

@@ -119,6 +119,10 @@ type Enforcement struct {
 	// AllowOperations names operations let through beside the built-in
 	// ones, with or without the leading $ (proxy.RequestRules).
 	AllowOperations []string `yaml:"allow_operations"`
+	// SearchParams declares the search parameters the FHIR server defines
+	// beyond FHIR R4's; a plain id in an undeclared one is refused
+	// (proxy.RequestRules.SearchParams).
+	SearchParams []proxy.SearchParam `yaml:"search_params"`
 }
 
 // Limits bound what one request may cost.
@@ -719,6 +723,7 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 			AllowChains: c.Enforcement.AllowChains, AllowHas: c.Enforcement.AllowHas, AllowExport: c.Enforcement.AllowExport,
 			AllowList: c.Enforcement.AllowList, AllowOperations: c.Enforcement.AllowOperations,
 			AllowTextSearch: c.Enforcement.AllowTextSearch, AllowSubscriptions: c.Enforcement.AllowSubscriptions,
+			SearchParams: c.Enforcement.SearchParams,
 		},
 	}, nil
 }

@@ -43,4 +43,18 @@ func TestEnforcementAllowListAndOperations(t *testing.T) {
 			t.Errorf("allow_operations: %s: %v", bad, err)
 		}
 	}
+	// enforcement.search_params reach the request rules; a declaration
+	// that cannot be right is refused at load, naming the entry.
+	c, err = load("  search_params:\n    - {resource: DiagnosticReport, code: study, type: reference, targets: [ImagingStudy]}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := c.proxyOptions(); len(o.Requests.SearchParams) != 1 || o.Requests.SearchParams[0].Code != "study" || !slices.Equal(o.Requests.SearchParams[0].Targets, []string{"ImagingStudy"}) {
+		t.Fatalf("search_params: %+v", o.Requests.SearchParams)
+	}
+	for _, bad := range []string{"{resource: DiagnosticReport, code: study, type: ref}", "{resource: Observation, code: focus, type: reference}", "{resource: DiagnosticReport, code: study, type: reference, target: [X]}"} {
+		if _, err := load("  search_params:\n    - " + bad + "\n"); err == nil || !strings.Contains(err.Error(), "search_params") && !strings.Contains(err.Error(), "target") {
+			t.Errorf("search_params: %s: %v", bad, err)
+		}
+	}
 }

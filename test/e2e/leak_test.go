@@ -235,8 +235,13 @@ func testLeakOperationOutcome(t *testing.T, e *env) {
 	// The upstream quotes an unknown search parameter in its error
 	// diagnostics.
 	const marker = "leakmarkeroo"
-	r := e.get(t, "/fhir/Condition?"+marker+"=1", "other")
+	// A value that is no id: a plain id in a parameter that is not FHIR
+	// R4's is refused by the proxy itself (enforcement.search_params).
+	r := e.get(t, "/fhir/Condition?"+marker+"=1%201", "other")
 	mustNotContain(t, "error outcome", r, marker)
+	if r.Status < 400 || strings.Contains(string(r.Body), "enforcement.search_params") {
+		t.Errorf("the probe did not reach the upstream's error: %d %s", r.Status, r.Body)
+	}
 	// Each batch entry's response.outcome loses its free text (Medplum
 	// writes details.text "All OK"), and the searchset nested in the entry
 	// is enforced like any other.
