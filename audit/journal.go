@@ -118,6 +118,10 @@ type journal struct {
 	off  int64
 	seq  uint64 // last seq linked: journaled or committed to bbolt
 	hash string
+	// rec is the buffer writeRecord lays records out in, kept for the
+	// next (the group commit's leader alone writes records, one at a
+	// time): an allocation of the record's size per group otherwise.
+	rec []byte
 
 	mu        sync.Mutex
 	journaled uint64 // last seq durable (in the journal or in bbolt)
@@ -602,7 +606,15 @@ func chainFor(c codec) chainFunc {
 // the ledger refuses everything (the package comment says why).
 func (l *Ledger) writeRecord(g applyGroup, size int) error {
 	j := l.j
-	buf := appendRecord(make([]byte, 0, size), l.codec.sealed(), g.entries[0].Seq, g.values)
+	if cap(j.rec) < size {
+		j.rec = make([]byte, 0, size)
+	}
+	buf := appendRecord(j.rec[:0], l.codec.sealed(), g.entries[0].Seq, g.values)
+	if cap(buf) <= maxKeptRecord {
+		j.rec = buf[:0]
+	} else {
+		j.rec = nil
+	}
 	if j.off+int64(len(buf)) > j.size {
 		// Everything before must be in bbolt before its records are overwritten.
 		if err := l.barrier(context.Background()); err != nil {
@@ -619,6 +631,10 @@ func (l *Ledger) writeRecord(g applyGroup, size int) error {
 	j.off += int64(len(buf))
 	return nil
 }
+
+// maxKeptRecord bounds the record buffer kept between groups: a large
+// search's record is laid out in a buffer of its own.
+const maxKeptRecord = 64 << 10
 
 // appendRecord appends one record (layout above) to buf.
 func appendRecord(buf []byte, sealed bool, first uint64, values [][]byte) []byte {
