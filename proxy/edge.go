@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ds4p/ds4p/internal/reqid"
+	"github.com/ds4p/ds4p/internal/urltext"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
@@ -249,31 +248,15 @@ func (s *Server) bindPatientUser(c *gin.Context, caller *authn.Caller) bool {
 	return false
 }
 
-// urlInText is a URL in an error's text, up to white space or a quote.
-var urlInText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"]+`)
-
 // refusalReason is a token verifier's error as the log and the SIEM's
 // token_refused events may carry it: each URL in it (the issuer's JWKS
 // URL, which the verifier names when it could not fetch its keys) without
 // the userinfo and query that can hold the identity provider's credentials
-// (https://user:password@idp/jwks, ?api-key=...). A URL that does not
-// parse, or that the verifier's bound cut inside its credentials, is
-// withheld whole.
+// (https://user:password@idp/jwks, ?api-key=...), as urltext.Text shows
+// URLs: one that does not parse, or that the verifier's bound cut inside
+// its credentials, is withheld whole.
 func refusalReason(err error) string {
-	return urlInText.ReplaceAllStringFunc(err.Error(), func(raw string) string {
-		u, perr := url.Parse(raw)
-		if perr != nil || u.Host == "" {
-			return "(URL withheld)"
-		}
-		if u.User == nil && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery {
-			return raw
-		}
-		out := u.Scheme + "://" + u.Host + u.EscapedPath()
-		if u.RawQuery != "" || u.ForceQuery {
-			out += "?(query withheld)"
-		}
-		return out
-	})
+	return urltext.Text(err.Error())
 }
 
 func unauthorized(c *gin.Context, msg string) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/internal/textcut"
+	"github.com/ds4p/ds4p/internal/urltext"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -184,10 +185,6 @@ func (h *otelErrors) Handle(err error) {
 const maxOTelErrorBytes = 512
 
 var (
-	// urlText is a URL in an error's text: the OTLP exporters name the
-	// request's URL unquoted ("failed to send to %s"), credentials in its
-	// userinfo and all.
-	urlText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"]+`)
 	// collectorStatus is the collector's status line before its answer:
 	// the code is kept, the reason phrase is the collector's text.
 	collectorStatus = regexp.MustCompile(`: (\d{3})[^\n(]*\($`)
@@ -202,8 +199,8 @@ var (
 // a SIEM record (siem.otel) is a ledger entry naming patients, and spans
 // and metrics are the proxy's own. They name the request's URL, with any
 // credentials in its userinfo or query, and net/http quotes URLs. So the
-// collector's words are withheld, a URL is shown as redactEndpoint shows
-// an endpoint, quoted text is withheld and the whole is bounded.
+// collector's words are withheld, a URL is shown without its credentials
+// (urltext.Text), quoted text is withheld and the whole is bounded.
 func otelErrorText(err error) string {
 	msg := err.Error()
 	if i := strings.Index(msg, "body: "); i >= 0 {
@@ -215,11 +212,7 @@ func otelErrorText(err error) string {
 	}
 	msg = partialSuccess.ReplaceAllString(msg, "OTLP partial success: (the collector's message withheld; $1 rejected)")
 	msg = quotedText.ReplaceAllString(msg, "(quoted text withheld)")
-	msg = urlText.ReplaceAllStringFunc(msg, func(u string) string {
-		trimmed := strings.TrimRight(u, ":,;)")
-		return redactEndpoint(trimmed) + u[len(trimmed):]
-	})
-	return textcut.Cut(msg, maxOTelErrorBytes)
+	return textcut.Cut(urltext.Text(msg), maxOTelErrorBytes)
 }
 
 // logSIEMFlush stops the SIEM's OpenTelemetry log export (setupSIEMLogs'
@@ -232,40 +225,15 @@ func logSIEMFlush(log *slog.Logger, shutdown func(context.Context) error) {
 }
 
 // otelEndpoints names the OTLP endpoints configured, without credentials
-// (redactEndpoint).
+// (urltext.URL).
 func otelEndpoints() string {
 	var out []string
 	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"} {
 		if v := os.Getenv(k); v != "" {
-			out = append(out, k+"="+redactEndpoint(v))
+			out = append(out, k+"="+urltext.URL(v))
 		}
 	}
 	return strings.Join(out, " ")
-}
-
-// redactEndpoint is an OTLP endpoint as the log may show it: a collector's
-// URL can carry credentials in its userinfo (https://user:token@host) or
-// query (?api-key=...), so both are replaced by "redacted"; a value that is
-// no URL is withheld when it could hold either.
-func redactEndpoint(v string) string {
-	u, err := url.Parse(v)
-	if err != nil || u.Opaque != "" {
-		if strings.ContainsAny(v, "@?#") {
-			return "(withheld: not a URL, and may carry credentials)"
-		}
-		return v
-	}
-	if u.User == nil && u.RawQuery == "" && u.Fragment == "" {
-		return v
-	}
-	if u.User != nil {
-		u.User = url.User("redacted")
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "redacted"
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
 }
 
 // checkOTelEndpoints refuses an OTLP endpoint that is not an absolute
@@ -279,7 +247,7 @@ func checkOTelEndpoints() error {
 			continue
 		}
 		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			errs = append(errs, fmt.Errorf("%s: %q is not an absolute http(s) URL such as http://collector:4318", k, redactEndpoint(v)))
+			errs = append(errs, fmt.Errorf("%s: %q is not an absolute http(s) URL such as http://collector:4318", k, urltext.URL(v)))
 		}
 	}
 	return errors.Join(errs...)

@@ -51,7 +51,7 @@ func echoingCollector(t *testing.T) *httptest.Server {
 // ("body: ...", a partial success's message): a collector that echoes a
 // refused SIEM record (a ledger entry) put a patient's id and a search by
 // name in the process log. They name the request's URL unquoted too, which
-// is shown as the endpoint is (redactEndpoint: this exporter version drops
+// is shown as the endpoint is (urltext: this exporter version drops
 // the userinfo itself, the rule does not depend on it). Not parallel: it
 // sets environment variables.
 func TestOTelExportErrorsWithholdCollectorTextAndCredentials(t *testing.T) {
@@ -117,7 +117,7 @@ func TestOTelErrorText(t *testing.T) {
 		{"retry-able request failure: body: overloaded by Patient/pat-qa21d", "retry-able request failure: (the collector's answer withheld)"},
 		{`traces export: Post "https://u:p4ss@c.example/v1/traces?api-key=k3y": dial tcp: connection refused`, "traces export: Post (quoted text withheld): dial tcp: connection refused"},
 		{"failed to send metrics to https://u:p4ss@c.example/v1/metrics?api-key=k3y: 401 Unauthorized Zebediah (body: who is Zebediah)",
-			"failed to send metrics to https://redacted@c.example/v1/metrics?redacted: 401 (the collector's answer withheld)"},
+			"failed to send metrics to https://c.example/v1/metrics?(query withheld): 401 (the collector's answer withheld)"},
 		{"exporter: dial tcp 10.0.0.1:4318: i/o timeout", "exporter: dial tcp 10.0.0.1:4318: i/o timeout"},
 	} {
 		if got := otelErrorText(errors.New(c.in)); got != c.want {

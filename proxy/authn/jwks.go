@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/urltext"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
@@ -37,7 +38,7 @@ const (
 // signed with it arrive, the set is fetched again).
 type jwksSource struct {
 	url        string
-	name       string // url without userinfo, query and fragment: for messages (jwksName)
+	name       string // url without userinfo, query and fragment: for messages (urltext.URL)
 	client     *http.Client
 	maxAge     time.Duration
 	minRefresh time.Duration
@@ -63,7 +64,7 @@ func newJWKSSource(url string, client *http.Client, maxAge, minRefresh time.Dura
 	if minRefresh <= 0 {
 		minRefresh = DefaultJWKSMinRefresh
 	}
-	return &jwksSource{url: url, name: jwksName(url), client: client, maxAge: maxAge, minRefresh: minRefresh, now: time.Now}
+	return &jwksSource{url: url, name: urltext.URL(url), client: client, maxAge: maxAge, minRefresh: minRefresh, now: time.Now}
 }
 
 // keys returns the current set for a token naming kid (may be empty). An
@@ -157,8 +158,15 @@ func (s *jwksSource) download(ctx context.Context) (jwk.Set, error) {
 		// Not the *url.Error whole: it names the URL, credentials in its
 		// userinfo or query included, and /readyz, which needs no sign-in,
 		// shows this error (QA round 21).
+		// A URL withheld from messages (urltext.URL: where its credentials
+		// end is ambiguous) is withheld from the dial's error too, which
+		// names the host the client took, part of the credentials then
+		// ("lookup idp-user: no such host" for http://idp-user:12/pw@idp).
 		var ue *url.Error
-		if errors.As(err, &ue) {
+		switch {
+		case s.name == urltext.Withheld:
+			err = fmt.Errorf("GET %s: the request failed (its error is withheld with the URL)", s.name)
+		case errors.As(err, &ue):
 			err = fmt.Errorf("%s %s: %w", ue.Op, s.name, ue.Err)
 		}
 		return nil, fmt.Errorf("authn: fetching JWKS: %w", err)
@@ -193,16 +201,4 @@ func (s *jwksSource) Fetches() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fetches
-}
-
-// jwksName is how messages name a JWKS URL: scheme, host and path, without
-// the userinfo, query and fragment that can hold an identity provider's
-// credentials (an API key in the query, a password before the host).
-func jwksName(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(a URL that does not parse)"
-	}
-	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
-	return u.String()
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ds4p/ds4p/internal/urltext"
 )
 
 // An identity provider's credentials in the JWKS URL (a password before the
@@ -40,7 +42,7 @@ func TestJWKSErrorsNameNoCredentials(t *testing.T) {
 			t.Errorf("Verify against %s: %v", base, verr)
 		}
 	}
-	if n := jwksName("http://a:b@[::1"); strings.Contains(n, "b@") {
+	if n := urltext.URL("http://a:b@[::1"); strings.Contains(n, "b@") {
 		t.Errorf("a URL that does not parse is named %q", n)
 	}
 }
