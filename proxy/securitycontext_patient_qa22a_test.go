@@ -34,3 +34,38 @@ func TestBinarySecurityContextPatientApp(t *testing.T) {
 		t.Fatalf("p1's app reads the Binary of its own document: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestBinarySecurityContextLedgerPatient: a disclosed Binary is recorded
+// under its securityContext's patient, so the patient's accounting of
+// disclosures (42 CFR 2.24) lists it; it was recorded under no patient.
+func TestBinarySecurityContextLedgerPatient(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, scUpstream(map[string]string{
+		"Binary/b1":            scBinary("b1", "DocumentReference/d1"),
+		"DocumentReference/d1": scDocRef,
+	}, nil, false))
+	if resp, body := h.get("/fhir/Binary/b1", tokConsented); resp.StatusCode != http.StatusOK {
+		t.Fatalf("consented caller: %d %s", resp.StatusCode, body)
+	}
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	if len(h.ledger.entries) != 1 || h.ledger.entries[0].Patient != "Patient/p1" || len(h.ledger.entries[0].Disclosed) != 1 {
+		t.Fatalf("ledger %+v, want one disclosure under Patient/p1", h.ledger.entries)
+	}
+}
+
+// TestBinarySecurityContextTargetsIgnore: with labels.unknown_targets
+// ignore the securityContext is not read, so whose record the Binary is
+// cannot be told: withheld from every caller, as a missing one.
+func TestBinarySecurityContextTargetsIgnore(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, scUpstream(map[string]string{
+		"Binary/b1":            scBinary("b1", "DocumentReference/d1"),
+		"DocumentReference/d1": scDocRef,
+	}, nil, false), func(o *Options, _ *Deps) { o.UnknownTargets = TargetsIgnore })
+	for _, tok := range []string{tokOther, tokConsented} {
+		if resp, body := h.get("/fhir/Binary/b1", tok); resp.StatusCode != http.StatusNotFound || body != string(notFoundBody("Binary", "b1")) {
+			t.Fatalf("%s: %d %s", tok, resp.StatusCode, body)
+		}
+	}
+}
