@@ -1,6 +1,10 @@
 package proxy
 
 import (
+	"net/url"
+	"strings"
+
+	"github.com/ds4p/ds4p/internal/fhirsearch"
 	"github.com/ds4p/ds4p/internal/fjson"
 )
 
@@ -39,11 +43,22 @@ func (r *run) orphanIncludes(b *bundleNode) error {
 	if has, err := r.hasInclude(b); err != nil || !has {
 		return err // no include entry: nothing to withhold, no reference to read
 	}
+	// In the response's own searchset with an entry cut, a reference
+	// brings an include only through a member an _include (forward) or
+	// _revinclude (back to a match) of the query follows: a visible
+	// reference in another member (derivedFrom) does not explain an
+	// include of has-member, which the cut link brought. Elsewhere, or
+	// when the query cannot tell, every reference counts.
+	var fwd, rev map[string]*linkMembers
+	if b.searchset && anyCutEntry(b) {
+		fwd, rev = r.includeLinks()
+	}
 	type include struct {
-		it   *item
-		self string
-		refs map[string]bool
-		kept bool
+		it      *item
+		self    string
+		refs    map[string]bool // forward (_include:iterate)
+		revRefs map[string]bool // to a match (_revinclude)
+		kept    bool
 	}
 	var incs []*include
 	referenced, matches := map[string]bool{}, map[string]bool{}
@@ -51,7 +66,7 @@ func (r *run) orphanIncludes(b *bundleNode) error {
 		if e.item == nil || !e.item.class.decision.Permitted() {
 			continue
 		}
-		refs, err := r.referencesOf(e.item)
+		refs, err := r.referencesOf(e.item, fwd)
 		if err != nil {
 			return rewriteFailure(err)
 		}
@@ -60,7 +75,13 @@ func (r *run) orphanIncludes(b *bundleNode) error {
 			return rewriteFailure(err)
 		}
 		if inc {
-			incs = append(incs, &include{it: e.item, self: e.item.res.Type + "/" + e.item.res.ID, refs: refs})
+			in := &include{it: e.item, self: e.item.res.Type + "/" + e.item.res.ID, refs: refs, revRefs: refs}
+			if rev != nil {
+				if in.revRefs, err = r.referencesOf(e.item, rev); err != nil {
+					return rewriteFailure(err)
+				}
+			}
+			incs = append(incs, in)
 			continue
 		}
 		matches[e.item.res.Type+"/"+e.item.res.ID] = true
@@ -71,7 +92,7 @@ func (r *run) orphanIncludes(b *bundleNode) error {
 	for changed := true; changed; {
 		changed = false
 		for _, in := range incs {
-			if in.kept || !referenced[in.self] && !anyIn(in.refs, matches) {
+			if in.kept || !referenced[in.self] && !anyIn(in.revRefs, matches) {
 				continue
 			}
 			in.kept, changed = true, true
@@ -87,6 +108,67 @@ func (r *run) orphanIncludes(b *bundleNode) error {
 		}
 	}
 	return nil
+}
+
+func anyCutEntry(b *bundleNode) bool {
+	for _, e := range b.entries {
+		if e.item != nil && e.item.isCut() && e.item.class.decision.Permitted() {
+			return true
+		}
+	}
+	return false
+}
+
+// linkMembers are the top-level members the include parameters of one
+// source type follow; any: every member.
+type linkMembers struct {
+	any     bool
+	members []string
+}
+
+// includeLinks reads the _include and _revinclude parameters of the query
+// (any modifier: :iterate), by source type. nil, nil when the query is
+// not known here (a POST _search form) or names every source (*).
+func (r *run) includeLinks() (fwd, rev map[string]*linkMembers) {
+	if strings.HasSuffix(r.ex.req.Path, "_search") {
+		return nil, nil
+	}
+	_, raw, _ := strings.Cut(r.ex.query, "?")
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, nil
+	}
+	fwd, rev = map[string]*linkMembers{}, map[string]*linkMembers{}
+	for name, vs := range vals {
+		var m map[string]*linkMembers
+		switch code, _, _ := strings.Cut(name, ":"); code {
+		case "_include":
+			m = fwd
+		case "_revinclude":
+			m = rev
+		default:
+			continue
+		}
+		for _, v := range vs {
+			src, param, _ := strings.Cut(strings.TrimSpace(v), ":")
+			param, _, _ = strings.Cut(param, ":") // Source:param:Target
+			if src == "*" || src == "" {
+				return nil, nil
+			}
+			l := m[src]
+			if l == nil {
+				l = &linkMembers{}
+				m[src] = l
+			}
+			p, ok := fhirsearch.Lookup(src, param)
+			if !ok || p.AnyMember {
+				l.any = true
+				continue
+			}
+			l.members = append(l.members, p.Members...)
+		}
+	}
+	return fwd, rev
 }
 
 func anyIn(refs, set map[string]bool) bool {
@@ -131,15 +213,28 @@ func (r *run) isInclude(e *entryNode) (bool, error) {
 
 // referencesOf returns the "Type/id" of every reference the item's
 // resource makes (Reference.reference anywhere in it, contained resources
-// included; relative, absolute or versioned).
-func (r *run) referencesOf(it *item) (map[string]bool, error) {
+// included; relative, absolute or versioned), but those in an element cut
+// from it or masked: the caller does not see that link, so an include it
+// brought would show it (Observation?_include=Observation:has-member with
+// the hasMember cut named the withheld member).
+//
+// With links (includeLinks), only the references below the top-level
+// members the links of its type follow count.
+func (r *run) referencesOf(it *item, links map[string]*linkMembers) (map[string]bool, error) {
 	out := map[string]bool{}
+	cut := it.isCut()
 	var walk func(vs, ve int) error
 	walk = func(vs, ve int) error {
+		if cut && it.cutAt(vs, ve) {
+			return nil
+		}
 		switch r.body[vs] {
 		case '{':
 			return fjson.ObjectEach(r.body, vs, func(key []byte, ks, ke int) error {
 				if keyName(key) == "reference" && r.body[ks] == '"' {
+					if cut && (it.cutAt(ks, ke) || r.twinCut(it, vs)) {
+						return nil // its "_reference" (an inline label on the link) was cut: so is it
+					}
 					if u, ok := fjson.StringValue(r.body, ks, ke); ok {
 						if ref := refOf(u); ref != "" {
 							out[ref] = true
@@ -154,5 +249,32 @@ func (r *run) referencesOf(it *item) (map[string]bool, error) {
 		}
 		return nil
 	}
-	return out, walk(it.start, it.end)
+	if links == nil {
+		return out, walk(it.start, it.end)
+	}
+	l := links[it.res.Type]
+	if l == nil {
+		return out, nil // no link of its type: it brought nothing
+	}
+	if l.any {
+		return out, walk(it.start, it.end)
+	}
+	return out, fjson.ObjectEach(r.body, it.start, func(key []byte, ks, ke int) error {
+		if !fhirsearch.MembersReadKey(l.members, keyName(key)) {
+			return nil
+		}
+		return walk(ks, ke)
+	})
+}
+
+// twinCut reports whether the "_reference" member of the object at vs (the
+// extensions of its reference, an inline label among them) lies in an
+// element cut from it or masked: the reference goes with it
+// (primitiveTwins).
+func (r *run) twinCut(it *item, vs int) bool {
+	s, e, ok, err := fjson.Lookup(r.body, vs, "_reference")
+	if err != nil {
+		return true // cannot be told: as cut
+	}
+	return ok && it.cutAt(s, e)
 }

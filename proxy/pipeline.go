@@ -234,6 +234,9 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	if err := r.decideElements(ctx); err != nil {
 		return nil, nil, false, err
 	}
+	if err := r.withholdCutMatches(root); err != nil { // redact.go
+		return nil, nil, false, err
+	}
 	if err := r.decideNarratives(ctx); err != nil { // enrolment.go
 		return nil, nil, false, err
 	}

@@ -3,10 +3,13 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/fhirsearch"
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
@@ -576,3 +579,208 @@ func twinsIn(b []byte, vs, ve int, targets []span, out *[]span, depth int) error
 
 // maxTwinDepth bounds primitiveTwins' walk.
 const maxTwinDepth = 256
+
+// Searches on cut elements. The server decides which resources match a
+// search, and in which order, on the stored resource: a match whose
+// element the proxy cut (redacted, masked, a contained resource's link)
+// is a match because of what was cut when the search filtered on it
+// (Observation?value-quantity=gt100 with the value cut: returned only when
+// the withheld value is above 100), tested it with :missing, or sorted on
+// it (its place tells the value). Which elements are cut depends on the
+// data, so the request side cannot refuse these searches; here, a match of
+// the response's own searchset cut at a top-level member that a parameter
+// of the query reads (internal/fhirsearch: the members of its FHIRPath
+// expression, for the match's type) is withheld as a withheld match is:
+// the total is lowered, the ledger records it withheld
+// (search-on-cut-element). Fail closed: a parameter the table does not
+// know (custom, vendor), a query the proxy does not hold (a POST _search
+// form, the searches of a batch, an operation but $everything and $lastn)
+// read every member. A compartment search and $everything on an instance
+// select on the references to the compartment's resource, so those count
+// as read. Parameters that select nothing (cutQuerySkipped) read none.
+// Nothing is done unless something was cut.
+
+// cutQuerySkipped are the parameters that select no resource on its
+// content: paging, formats, what goes in each resource, includes (decided
+// apart: an include through a cut link is orphaned, includes.go).
+var cutQuerySkipped = map[string]bool{
+	"_count": true, "_include": true, "_revinclude": true, "_summary": true, "_elements": true,
+	"_total": true, "_format": true, "_pretty": true, "_contained": true, "_containedType": true,
+	"_type": true, "_getpages": true, "_getpagesoffset": true, "_offset": true, "_page": true,
+	"_pageId": true, "_page_token": true, "_pageToken": true, "_cursor": true, "_bundletype": true,
+}
+
+// cutQuery is what the query of a search reads, for withholdCutMatches.
+type cutQuery struct {
+	all   bool     // every member: the query is not known, or reads what cannot be told
+	codes []string // filter and _sort parameters, modifiers removed
+	// members read whatever the type (the implicit ones: $lastn's max
+	// reads code and the clinical date)
+	members []string
+	// compartment: the type of a compartment search's (or $everything's)
+	// resource, whose references select the matches
+	compartment string
+}
+
+func (r *run) cutQuery() cutQuery {
+	req := r.ex.req
+	var q cutQuery
+	switch {
+	case strings.HasSuffix(req.Path, "_search"):
+		return cutQuery{all: true} // its form is not kept for the response
+	case req.Interaction == Search:
+		if req.ID != "" {
+			q.compartment, _, _ = strings.Cut(req.Path, "/")
+		}
+	case req.Interaction == Operation && (req.Operation == "$everything" || req.Operation == "$lastn"):
+		if req.ID != "" {
+			q.compartment = req.Type
+		}
+	default:
+		return cutQuery{all: true}
+	}
+	_, raw, _ := strings.Cut(r.ex.query, "?")
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return cutQuery{all: true}
+	}
+	for name, vs := range vals {
+		code, _, _ := strings.Cut(name, ":")
+		switch {
+		case cutQuerySkipped[code]:
+		case code == "_sort":
+			for _, v := range vs {
+				for _, c := range strings.Split(v, ",") {
+					if c = strings.TrimPrefix(strings.TrimSpace(c), "-"); c != "" {
+						q.codes = append(q.codes, c)
+					}
+				}
+			}
+		case req.Operation == "$lastn" && code == "max":
+			q.members = append(q.members, "code", "effective")
+		case req.Operation == "$everything" && code == "_since":
+			q.members = append(q.members, "meta")
+		default:
+			q.codes = append(q.codes, code)
+		}
+	}
+	return q
+}
+
+// reads reports whether the query reads a member of keys (top-level JSON
+// member names) of a resource of type typ.
+func (q *cutQuery) reads(typ string, keys []string) bool {
+	if q.all {
+		return true
+	}
+	for _, k := range keys {
+		if fhirsearch.MembersReadKey(q.members, k) {
+			return true
+		}
+	}
+	if q.compartment != "" {
+		ms, any := fhirsearch.ReferenceMembers(typ, q.compartment)
+		if any {
+			return true
+		}
+		for _, k := range keys {
+			if fhirsearch.MembersReadKey(ms, k) {
+				return true
+			}
+		}
+	}
+	for _, c := range q.codes {
+		p, ok := fhirsearch.Lookup(typ, c)
+		if !ok {
+			return true // unknown: every member
+		}
+		for _, k := range keys {
+			if p.ReadsKey(k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isCut reports whether an element of it was removed or masked.
+func (it *item) isCut() bool { return len(it.redacted)+len(it.masked) > 0 }
+
+// cutAt reports whether the value r.body[s:e] (absolute) lies in an element
+// removed from it or masked.
+func (it *item) cutAt(s, e int) bool {
+	return insideAny(s-it.start, e-it.start, it.redacted) || insideAny(s-it.start, e-it.start, it.masked)
+}
+
+func (r *run) anyCut() bool {
+	for _, it := range r.items {
+		if it.isCut() && it.class.decision.Permitted() {
+			return true
+		}
+	}
+	return false
+}
+
+// withholdCutMatches withholds the matches the search read on a cut
+// element (above), then the includes that only a withheld match or a cut
+// link brought (includes.go). It runs after decideElements, when every cut
+// is known.
+func (r *run) withholdCutMatches(root *bundleNode) error {
+	if root == nil || !r.anyCut() {
+		return nil
+	}
+	q := r.cutQuery()
+	var visit func(b *bundleNode) error
+	visit = func(b *bundleNode) error {
+		for _, e := range b.entries {
+			if e.nested != nil {
+				if err := visit(e.nested); err != nil {
+					return err
+				}
+			}
+		}
+		if b.typ != "searchset" {
+			return nil
+		}
+		// A searchset inside another Bundle answers a query the proxy
+		// does not hold (a batch entry's search): every member counts.
+		own := b == root && b.searchset
+		for _, e := range b.entries {
+			it := e.item
+			if it == nil || !it.isCut() || !it.class.decision.Permitted() || r.entryParts(e).notMatch {
+				continue
+			}
+			keys, err := r.cutKeys(it)
+			if err != nil {
+				return rewriteFailure(err)
+			}
+			if !own || q.reads(it.res.Type, keys) {
+				it.class = withheldClass(it.class, "search-on-cut-element",
+					"a match the search selected or sorted on an element cut from it")
+			}
+		}
+		return nil
+	}
+	if err := visit(root); err != nil {
+		return err
+	}
+	return r.orphanIncludes(root)
+}
+
+// cutKeys names the top-level members of it that hold a removed or masked
+// element.
+func (r *run) cutKeys(it *item) ([]string, error) {
+	var keys []string
+	err := fjson.ObjectEach(r.body, it.start, func(key []byte, ks, ke int) error {
+		for _, es := range [2][]labels.ElementLabel{it.redacted, it.masked} {
+			for _, e := range es {
+				if s, end := it.start+e.Start, it.start+e.End; s < ke && end > ks {
+					keys = append(keys, keyName(key))
+					return nil
+				}
+			}
+		}
+		return nil
+	})
+	return keys, err
+}

@@ -134,3 +134,24 @@ func baseNames() []string {
 	slices.Sort(names)
 	return names
 }
+
+// ReferenceMembers returns the members read by the reference parameters of
+// resourceType that may refer to a resource of type target: those a
+// compartment search (Patient/p/Observation) or a compartment operation
+// (Patient/p/$everything) may select on. any: one of them reads members
+// that cannot be told.
+func ReferenceMembers(resourceType, target string) (members []string, any bool) {
+	for _, base := range []string{resourceType, "DomainResource", "Resource"} {
+		for _, p := range params[base] {
+			if !p.IsReference() || !p.Any && !slices.Contains(p.Targets, target) {
+				continue
+			}
+			if p.AnyMember {
+				return nil, true
+			}
+			members = append(members, p.Members...)
+		}
+	}
+	slices.Sort(members)
+	return slices.Compact(members), false
+}

@@ -97,3 +97,10 @@ func TestMembers(t *testing.T) {
 		t.Errorf("focus of any type: %+v", p)
 	}
 }
+
+func TestReferenceMembers(t *testing.T) {
+	ms, any := ReferenceMembers("Observation", "Patient")
+	if any || !MembersReadKey(ms, "subject") || !MembersReadKey(ms, "performer") || MembersReadKey(ms, "valueQuantity") || MembersReadKey(ms, "code") {
+		t.Errorf("Observation -> Patient: %v %v", ms, any)
+	}
+}

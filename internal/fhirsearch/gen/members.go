@@ -4,7 +4,7 @@ import "slices"
 
 // Which top-level members of a resource a search parameter's FHIRPath
 // expression reads, for one base (resource type). The proxy withholds a
-// match whose cut element lies in one of them (proxy/cutsearch.go): the
+// match whose cut element lies in one of them (proxy/redact.go: withholdCutMatches): the
 // server decided the match on the stored element.
 //
 // The expression is read token by token:
