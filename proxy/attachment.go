@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
@@ -209,8 +208,8 @@ func (r *run) attachmentURLEdits(it *item, skip []span) ([]fjson.Edit, error) {
 		if !isString {
 			return
 		}
-		if rewritten, ok := r.s.rewriteBase(u, r.ex.publicBase); ok {
-			out = append(out, fjson.Edit{Start: s, End: e, Data: fjson.AppendString(nil, rewritten)})
+		if rest, ok := r.s.pageRel(u); ok {
+			out = append(out, fjson.Edit{Start: s, End: e, Data: fjson.AppendString(nil, r.ex.publicBase+rest)})
 		}
 	})
 	if err != nil {
@@ -219,31 +218,71 @@ func (r *run) attachmentURLEdits(it *item, skip []span) ([]fjson.Edit, error) {
 	return out, nil
 }
 
-// mayHoldUpstreamURL reports whether seg may hold a url below an upstream
-// base: it holds a base as written, or, with escapes, a base's host
-// ("http:\/\/ehr:8080\/fhir", slashes escaped) or a \u escape (which could
-// spell any of it). A resource whose only escapes are its narrative's \"
-// (Synthea's divs escape their quotes) is not walked for nothing.
+// mayHoldUpstreamURL reports whether seg may hold a url naming an upstream
+// base in a spelling pageRel takes for it: an authority ("//", its slashes
+// escaped or not, then up to a path, query or fragment) holding a base's
+// host in any case, or one sameServer could read so that this cheap look
+// cannot rule out (a percent-escape, a byte outside ASCII: Unicode case
+// folding takes the Kelvin sign for a k), or a \u escape (which could
+// spell any of it). A false "maybe" only costs a walk, so a resource whose
+// only urls are code systems and profiles elsewhere, and whose only
+// escapes are its narrative's \" (Synthea's divs escape their quotes), is
+// not walked for nothing; a false "no" would leave the upstream's address
+// and skip the Binary rules, so there is none.
 func (r *run) mayHoldUpstreamURL(seg []byte) bool {
-	escaped := bytes.IndexByte(seg, '\\') >= 0
-	for _, b := range r.s.upBases {
-		if bytes.Contains(seg, []byte(b)) {
+	if bytes.Contains(seg, []byte(`\u`)) {
+		return true
+	}
+	var hs upstreamHosts
+	// "//" as written, then (only where escapes are) the spellings with an
+	// escaped slash: "\//", "/\/" and "\/\/" all hold "\/".
+	for i := 0; ; {
+		j := bytes.Index(seg[i:], []byte("//"))
+		if j < 0 {
+			break
+		}
+		i += j + 2
+		if hs.mayBeUpstream(r.s.upBases, authorityAt(seg, i)) {
 			return true
 		}
-		if escaped {
-			host := b
-			if i := strings.Index(host, "://"); i >= 0 {
-				host = host[i+3:]
-			}
-			if i := strings.IndexByte(host, '/'); i >= 0 {
-				host = host[:i]
-			}
-			if host != "" && bytes.Contains(seg, []byte(host)) {
-				return true
-			}
+	}
+	for i := 0; ; {
+		j := bytes.Index(seg[i:], []byte(`\/`))
+		if j < 0 {
+			return false
+		}
+		p := i + j // seg[p:p+2] is \/
+		i = p + 2
+		var at int
+		switch {
+		case p > 0 && seg[p-1] == '/': // "/\/"
+			at = p + 2
+		case bytes.HasPrefix(seg[p+2:], []byte("/")): // "\//"
+			at = p + 3
+		case bytes.HasPrefix(seg[p+2:], []byte(`\/`)): // "\/\/"
+			at = p + 4
+		default:
+			continue
+		}
+		if hs.mayBeUpstream(r.s.upBases, authorityAt(seg, at)) {
+			return true
 		}
 	}
-	return escaped && bytes.Contains(seg, []byte(`\u`))
+}
+
+// authorityAt is the authority that starts at i in raw JSON: up to a path,
+// query or fragment, an escape (a \/ path; a \u escape is caught before)
+// or the string's end.
+func authorityAt(seg []byte, i int) []byte {
+	end := i
+	for end < len(seg) {
+		switch seg[end] {
+		case '/', '?', '#', '"', '\\':
+			return seg[i:end]
+		}
+		end++
+	}
+	return seg[i:end]
 }
 
 // attachmentURLs walks the value at i and calls fn with the url value of

@@ -77,3 +77,111 @@ func LocalServer(upstream *url.URL, aliases []*url.URL) func(base string) bool {
 		return false
 	}
 }
+
+// upstreamHosts are the hosts of the upstream's base and aliases (upBases)
+// as baseHost finds them, found once for the many authorities of one
+// resource (mayHoldUpstreamURL), on the stack.
+type upstreamHosts struct {
+	done    bool
+	unknown bool // a base whose host cannot be told: every authority may name it
+	n       int
+	hosts   [4]string
+	more    []string // past the first four (a long alias list)
+}
+
+// mayBeUpstream reports whether auth, a url's authority as raw JSON holds
+// it, may name the server of a base in bases as sameServer compares them:
+// it holds a base's host in any ASCII case, or a percent-escape or a byte
+// outside ASCII (which the parser's unescaping, or sameServer's Unicode
+// case folding, could make one), or a base's host cannot be told.
+func (hs *upstreamHosts) mayBeUpstream(bases []string, auth []byte) bool {
+	if !hs.done {
+		hs.done = true
+		for _, b := range bases {
+			h, ok := baseHost(b)
+			switch {
+			case !ok:
+				hs.unknown = true
+			case hs.n < len(hs.hosts):
+				hs.hosts[hs.n] = h
+				hs.n++
+			default:
+				hs.more = append(hs.more, h)
+			}
+		}
+	}
+	if hs.unknown {
+		return true
+	}
+	for _, c := range auth {
+		if c == '%' || c >= 0x80 {
+			return true
+		}
+	}
+	for _, h := range hs.hosts[:hs.n] {
+		if containsFold(auth, h) {
+			return true
+		}
+	}
+	for _, h := range hs.more {
+		if containsFold(auth, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// baseHost is the host of base (as upBases holds it) without userinfo,
+// port, an IPv6 literal's brackets or a trailing dot: what any spelling
+// of its server holds, in some case. ok is false when it cannot tell.
+func baseHost(base string) (string, bool) {
+	i := strings.Index(base, "://")
+	if i < 0 {
+		return "", false
+	}
+	host := base[i+3:]
+	for j := 0; j < len(host); j++ {
+		if c := host[j]; c == '/' || c == '?' || c == '#' {
+			host = host[:j]
+			break
+		}
+	}
+	if j := strings.LastIndexByte(host, '@'); j >= 0 {
+		host = host[j+1:]
+	}
+	if strings.HasPrefix(host, "[") {
+		if j := strings.IndexByte(host, ']'); j >= 0 {
+			host = host[1:j]
+		}
+	} else if j := strings.LastIndexByte(host, ':'); j >= 0 {
+		host = host[:j]
+	}
+	host = strings.TrimSuffix(host, ".")
+	for k := 0; k < len(host); k++ {
+		if c := host[k]; c == '%' || c >= 0x80 {
+			return "", false
+		}
+	}
+	return host, host != ""
+}
+
+// containsFold reports whether b holds s in any ASCII case.
+func containsFold(b []byte, s string) bool {
+	for i := 0; i+len(s) <= len(b); i++ {
+		j := 0
+		for j < len(s) && lowerASCII(b[i+j]) == lowerASCII(s[j]) {
+			j++
+		}
+		if j == len(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
