@@ -75,7 +75,7 @@ func (w *walker) currentElem() elemRef {
 	}
 	name := w.b[w.path[0].start:w.path[0].end]
 	for k, n := range segNames {
-		if string(name) == n {
+		if fjson.KeyIs(name, n) { // "entr\u0079" is entry to every JSON client
 			return elemRef{member: uint8(k + 1), idx: w.path[1].start}
 		}
 	}

@@ -30,6 +30,10 @@ func TestElementPropagation(t *testing.T) {
 		{"careplan activity reference", `{"resourceType":"CarePlan","id":"cp","activity":[{"reference":{"reference":"Observation/bp"}},{"reference":{"reference":"Condition/sud"}}]}`, true, "activity[1]", false},
 		{"list entry", `{"resourceType":"List","id":"l","entry":[{"item":{"reference":"Condition/sud"}},{"item":{"reference":"Observation/bp"}}]}`, true, "entry[0]", false},
 		{"report with its own sensitive code", `{"resourceType":"DiagnosticReport","id":"r","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"B20"}]},"result":[{"reference":"Observation/bp"},{"reference":"Observation/tox"}]}`, false, "", true},
+		// A JSON client reads "entr\u0079" as entry: its link to the
+		// SUD Condition labels the element, or the List would show the
+		// Condition exists while passing as ordinary (QA round 22).
+		{"list entry, member name escaped", `{"resourceType":"List","id":"l","entr\u0079":[{"item":{"reference":"Condition/sud"}},{"item":{"reference":"Observation/bp"}}]}`, true, "entry[0]", false},
 		{"entry outside a List does not propagate", `{"resourceType":"Basic","id":"x","entry":[{"item":{"reference":"Condition/sud"}}]}`, false, "", false},
 	}
 	l := labels.Default()

@@ -52,10 +52,18 @@ func testBareIDSearchAnswersAsMissing(t *testing.T, e *env) {
 		t.Errorf("DiagnosticReport?result=<withheld bare id> answered %v; a missing id %v", got, want)
 	}
 	mustNotContain(t, "result=<withheld bare id>", withheld, "qa21a-dr")
-	// The readable result still finds the report; the consented caller,
-	// who may read the Observation, finds it by either.
-	if got := ids(t, e.get(t, "/fhir/DiagnosticReport?result=qa21a-obs-ok", "other").json(t)); !slices.Contains(got, "DiagnosticReport/qa21a-dr") {
-		t.Errorf("result=<readable bare id> answered %v", got)
+	// The readable result is sent as itself, so the consented caller, to
+	// whom nothing of the report is cut, finds the report by it. The other
+	// caller does not: the report's result member was cut for it, and a
+	// match the search selected on a cut member is withheld (QA round 22).
+	if r := e.get(t, "/fhir/Observation/qa21a-obs-sud", "consented"); r.Status != http.StatusOK {
+		t.Fatalf("the consented caller cannot read the Part 2 Observation: %d", r.Status)
+	}
+	if got := ids(t, e.get(t, "/fhir/DiagnosticReport?result=qa21a-obs-ok", "consented").json(t)); !slices.Contains(got, "DiagnosticReport/qa21a-dr") {
+		t.Errorf("consented: result=<readable bare id> answered %v", got)
+	}
+	if got := ids(t, e.get(t, "/fhir/DiagnosticReport?result=qa21a-obs-ok", "other").json(t)); slices.Contains(got, "DiagnosticReport/qa21a-dr") {
+		t.Errorf("other: result=<readable bare id> answered %v, with the report whose result member was cut", got)
 	}
 	if r := e.get(t, "/fhir/Observation/qa21a-obs-sud", "consented"); r.Status == http.StatusOK {
 		if got := ids(t, e.get(t, "/fhir/DiagnosticReport?result=qa21a-obs-sud", "consented").json(t)); !slices.Contains(got, "DiagnosticReport/qa21a-dr") {
