@@ -114,6 +114,13 @@ func checkRequest(r *http.Request) *Failure {
 	if _, ok := r.Header["X-Provenance"]; ok {
 		return fail(http.StatusBadRequest, "not-supported", "X-Provenance is not supported: the Provenance it carries would be written past the proxy's checks; write it as a resource of its own", nil)
 	}
+	// X-Security-Context (FHIR R4 Binary) sets the securityContext of a
+	// Binary written raw, which names the resource governing access to it:
+	// a server applying it would take a reference the write checks never
+	// read (one to a resource the caller may not read).
+	if _, ok := r.Header["X-Security-Context"]; ok {
+		return fail(http.StatusBadRequest, "not-supported", "X-Security-Context is not supported: write securityContext in the Binary resource, where the proxy checks it", nil)
+	}
 	// A server that inflates the body acts on what the checks here never
 	// read (a POST _search form, a resource's references): only an
 	// uncompressed body is taken (brotli has no header that would make a

@@ -63,6 +63,29 @@ func TestProvenanceHeaderRefusedQA21C(t *testing.T) {
 	}
 }
 
+// TestSecurityContextHeaderRefused (QA round 22, area A proposed it):
+// X-Security-Context sets a raw Binary's securityContext, the resource
+// governing access to it, past the write checks that read the Binary's
+// own securityContext. Refused, and never forwarded.
+func TestSecurityContextHeaderRefused(t *testing.T) {
+	t.Parallel()
+	up := &writeUpstream{writes: make(chan string, 4)}
+	h := newHarness(t, up.handler)
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/fhir/Binary", `{"resourceType":"Binary","contentType":"text/plain","data":"eA==","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}}`},
+		{"PUT", "/fhir/Binary/b1", `{"resourceType":"Binary","id":"b1","contentType":"text/plain","data":"eA=="}`},
+		{"GET", "/fhir/Binary/b1", ""},
+	} {
+		resp, body := h.do(c.method, c.path, tokAll, "application/fhir+json", c.body, "X-Security-Context", "Condition/sud1")
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "X-Security-Context") {
+			t.Errorf("%s %s: %d %s", c.method, c.path, resp.StatusCode, body)
+		}
+	}
+	if n := len(up.writes); n != 0 {
+		t.Errorf("%d writes reached the upstream", n)
+	}
+}
+
 // TestAcceptCharsetNeverReachesUpstreamQA21C (QA round 21, area C): the
 // caller's Accept-Charset was forwarded. An upstream honouring it encodes
 // its answer in Latin-1, which the proxy reads as UTF-8: a search whose
