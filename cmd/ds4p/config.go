@@ -627,6 +627,13 @@ func shownURL(s string) string {
 		}
 		return strconv.Quote(s)
 	}
+	if u.User == nil && strings.Contains(s, "@") {
+		// An "@" the parser did not read as the end of userinfo: a
+		// password holding an unescaped "/", "?" or "#" ("http://u:12/x@h"
+		// parses as host u, port 12, path /x@h), which would show whole.
+		return "(a value that is not a URL)"
+	}
+	u.Fragment, u.RawFragment = "", ""
 	if u.RawQuery != "" {
 		u.RawQuery = "redacted"
 	}

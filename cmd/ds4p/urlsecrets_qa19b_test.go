@@ -22,6 +22,12 @@ func TestConfigErrorsShowNoURLSecrets(t *testing.T) {
 		{[]string{"--dev-auth", "--upstream", "http://ehr.example/fhir"}, []string{"DS4P_UPSTREAM_ALIASES=ftp://u:" + secret + "@ehr.example/fhir"}, "upstream_aliases:"},
 		{[]string{"--upstream", "http://ehr.example/fhir", "--jwks-url", "ftp://u:" + secret + "@idp.example/jwks"}, nil, "auth.jwks_url:"},
 		{[]string{"--upstream", "http://ehr.example/fhir", "--jwks-url", "idp.example/jwks?token=" + secret}, nil, "auth.jwks_url:"},
+		// A password holding "/" or "#" unescaped (QA round 22, area B):
+		// the parser reads part of it as the port and the rest as path or
+		// fragment; and a fragment of its own.
+		{[]string{"--dev-auth", "--upstream", "ftp://admin:12/" + secret + "@ehr.example/fhir"}, nil, "upstream:"},
+		{[]string{"--dev-auth", "--upstream", "ftp://admin:12#" + secret + "@ehr.example/fhir"}, nil, "upstream:"},
+		{[]string{"--dev-auth", "--upstream", "ftp://ehr.example/fhir#" + secret}, nil, "upstream:"},
 	} {
 		_, err := loadConfig(c.args, c.env)
 		if err == nil || !strings.Contains(err.Error(), c.key) {
