@@ -209,8 +209,9 @@ type Result struct {
 	// PatientConflict: the top-level subject, patient and beneficiary name
 	// different patients (by reference, or, when no reference names one,
 	// by identifier), or a reference that would name its patient is an
-	// absolute one to another server (Options.LocalServer), so whose
-	// record it is cannot be told. Patient,
+	// absolute one to another server (Options.LocalServer), or a Binary's
+	// securityContext names no resource of the batch whose patient is
+	// known (securityContexts), so whose record it is cannot be told. Patient,
 	// SubjectPatient, Patients and PatientIdentifier are then all empty,
 	// but the resource is not one about no patient: a caller deciding by
 	// patient must withhold it (the proxy does, as if denied). Its labels

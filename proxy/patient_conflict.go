@@ -60,7 +60,7 @@ func (r *run) markPatientConflicts(ctx context.Context) {
 		return
 	}
 	patientConflicts.Add(ctx, int64(n))
-	r.s.log.Warn("resources withheld: their subject, patient and beneficiary name different patients",
+	r.s.log.Warn("resources withheld: whose record each is cannot be told (their subject, patient and beneficiary name different patients, one is another server's, or a Binary's securityContext names no resource that can be read)",
 		"request_id", r.requestID(), "items", n)
 }
 
@@ -76,7 +76,7 @@ func (r *run) requestID() string {
 func conflictDenial() policy.Decision {
 	return policy.Decision{
 		Effect:  policy.Deny,
-		Reasons: []policy.Reason{{Rule: conflictRule, Message: "its subject, patient and beneficiary name different patients"}},
+		Reasons: []policy.Reason{{Rule: conflictRule, Message: "whose record it is cannot be told: its subject, patient and beneficiary name different patients, one names another server's patient, or, for a Binary, its securityContext names no resource that can be read (missing, another server's, another Binary)"}},
 	}
 }
 
