@@ -145,20 +145,32 @@ func TestSearchOnCutElementCompartment(t *testing.T) {
 	}
 }
 
-// TestSearchOnCutElementUnknownQuery: a query the response side does not
-// hold counts as reading every member: a POST _search form, and a
-// searchset inside a batch-response.
+// TestSearchOnCutElementUnknownQuery: a POST _search is read as its URL
+// query and its form merged (the server merges them); a query the
+// response side does not hold counts as reading every member: a searchset
+// inside a batch-response.
 func TestSearchOnCutElementUnknownQuery(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fhirJSONHandler(200, searchset(match(cutObs("o1", "150")), match(plainObs("o2", "")))))
-	resp, out := h.do("POST", "/fhir/Observation/_search", tokOther, "application/x-www-form-urlencoded", "code=1234-5")
-	if got, _ := searchIDs(t, out); resp.StatusCode != 200 || !slices.Equal(got, []string{"o2"}) {
-		t.Errorf("POST _search: %d %v, want [o2]: %s", resp.StatusCode, got, out)
+	for _, c := range []struct {
+		path, form string
+		want       []string
+	}{
+		{"/fhir/Observation/_search", "code=1234-5", []string{"o1", "o2"}},
+		{"/fhir/Observation/_search", "code=1234-5&value-quantity=gt100", []string{"o2"}},
+		{"/fhir/Observation/_search?value-quantity=gt100", "code=1234-5", []string{"o2"}},
+		{"/fhir/Observation/_search?code=1234-5", "_sort=value-quantity", []string{"o2"}},
+		{"/fhir/Observation/_search?code=1234-5", "", []string{"o1", "o2"}},
+	} {
+		resp, out := h.do("POST", c.path, tokOther, "application/x-www-form-urlencoded", c.form)
+		if got, _ := searchIDs(t, out); resp.StatusCode != 200 || !slices.Equal(got, c.want) {
+			t.Errorf("POST %s %q: %d %v, want %v: %s", c.path, c.form, resp.StatusCode, got, c.want, out)
+		}
 	}
 	batch := `{"resourceType":"Bundle","type":"batch-response","entry":[{"resource":` + searchset(match(cutObs("o1", "150")), match(plainObs("o2", ""))) + `,"response":{"status":"200 OK"}}]}`
 	hb := newHarness(t, fhirJSONHandler(200, batch))
 	req := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation?code=1234-5"}}]}`
-	resp, out = hb.do("POST", "/fhir", tokOther, "application/fhir+json", req)
+	resp, out := hb.do("POST", "/fhir", tokOther, "application/fhir+json", req)
 	if resp.StatusCode != 200 || strings.Contains(out, `"o1"`) || !strings.Contains(out, `"o2"`) {
 		t.Errorf("batch: %d %s", resp.StatusCode, out)
 	}

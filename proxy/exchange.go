@@ -3,6 +3,7 @@ package proxy
 import (
 	"cmp"
 	"context"
+	"net/url"
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
@@ -39,6 +40,10 @@ type exchange struct {
 	// fromPage: the request followed a page token, so its query is the
 	// one the upstream wrote into its page link.
 	fromPage bool
+	// searchForm is a POST _search's form as forwarded (writeguard.go),
+	// nil for any other request: the response side reads what the search
+	// selected on from the URL's query and it (redact.go cutQuery).
+	searchForm url.Values
 }
 
 type exchangeKey struct{}

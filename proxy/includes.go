@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/ds4p/ds4p/internal/fhirsearch"
@@ -127,15 +126,12 @@ type linkMembers struct {
 }
 
 // includeLinks reads the _include and _revinclude parameters of the query
-// (any modifier: :iterate), by source type. nil, nil when the query is
-// not known here (a POST _search form) or names every source (*).
+// (any modifier: :iterate), by source type, from the query and a POST
+// _search's form. nil, nil when the query is not known here or names every
+// source (*).
 func (r *run) includeLinks() (fwd, rev map[string]*linkMembers) {
-	if strings.HasSuffix(r.ex.req.Path, "_search") {
-		return nil, nil
-	}
-	_, raw, _ := strings.Cut(r.ex.query, "?")
-	vals, err := url.ParseQuery(raw)
-	if err != nil {
+	vals, ok := r.searchQuery() // redact.go
+	if !ok {
 		return nil, nil
 	}
 	fwd, rev = map[string]*linkMembers{}, map[string]*linkMembers{}

@@ -626,8 +626,8 @@ func (r *run) cutQuery() cutQuery {
 	req := r.ex.req
 	var q cutQuery
 	switch {
-	case strings.HasSuffix(req.Path, "_search"):
-		return cutQuery{all: true} // its form is not kept for the response
+	case strings.HasSuffix(req.Path, "_search") && r.ex.searchForm == nil:
+		return cutQuery{all: true} // its form is not known here
 	case req.Interaction == Search:
 		if req.ID != "" {
 			q.compartment, _, _ = strings.Cut(req.Path, "/")
@@ -639,9 +639,8 @@ func (r *run) cutQuery() cutQuery {
 	default:
 		return cutQuery{all: true}
 	}
-	_, raw, _ := strings.Cut(r.ex.query, "?")
-	vals, err := url.ParseQuery(raw)
-	if err != nil {
+	vals, ok := r.searchQuery()
+	if !ok {
 		return cutQuery{all: true}
 	}
 	for name, vs := range vals {
@@ -665,6 +664,26 @@ func (r *run) cutQuery() cutQuery {
 		}
 	}
 	return q
+}
+
+// searchQuery returns the parameters the upstream searched by: the
+// request's query, with a POST _search's form merged in (the server
+// merges them); false when they cannot be read, or the form is not known.
+func (r *run) searchQuery() (url.Values, bool) {
+	_, raw, _ := strings.Cut(r.ex.query, "?")
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, false
+	}
+	if strings.HasSuffix(r.ex.req.Path, "_search") {
+		if r.ex.searchForm == nil {
+			return nil, false
+		}
+		for k, vs := range r.ex.searchForm {
+			vals[k] = append(vals[k], vs...)
+		}
+	}
+	return vals, true
 }
 
 // reads reports whether the query reads a member of keys (top-level JSON

@@ -291,6 +291,7 @@ func (s *Server) guardSearchForm(ctx context.Context, ex *exchange, req fhirRequ
 		return f
 	}
 	if len(body) == 0 {
+		ex.searchForm = url.Values{}
 		return nil
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
@@ -325,6 +326,7 @@ func (s *Server) guardSearchForm(ctx context.Context, ex *exchange, req fhirRequ
 	if f != nil {
 		return f
 	}
+	ex.searchForm = out
 	if rewritten || len(out) != len(form) {
 		setRequestBody(r, []byte(out.Encode()))
 	}
