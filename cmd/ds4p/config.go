@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/urltext"
 	"github.com/ds4p/ds4p/proxy"
 	"gopkg.in/yaml.v3"
 )
@@ -615,32 +616,17 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// shownURL is a configured URL as an error message may show it, quoted:
-// its password and query (which can hold an API key) replaced. A value that
-// does not parse is shown whole (a stray newline from a mounted file is the
-// usual cause) unless it has an @ or ? before which credentials could sit.
+// shownURL is a configured URL as an error message may show it, quoted,
+// under the rule every message follows (urltext.URL): without userinfo and
+// fragment, its query withheld, and withheld whole where credentials could
+// hide. A value that does not parse and could hold none (no @, ? or #) is
+// shown as written: a stray newline from a mounted file is the usual cause,
+// and what to fix.
 func shownURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if strings.ContainsAny(s, "@?") {
-			return "(a value that is not a URL)"
-		}
+	if _, err := url.Parse(s); err != nil && !strings.ContainsAny(s, "@?#") {
 		return strconv.Quote(s)
 	}
-	if u.User == nil && strings.Contains(s, "@") {
-		// An "@" the parser did not read as the end of userinfo: a
-		// password holding an unescaped "/", "?" or "#" ("http://u:12/x@h"
-		// parses as host u, port 12, path /x@h), which would show whole.
-		return "(a value that is not a URL)"
-	}
-	u.Fragment, u.RawFragment = "", ""
-	if u.RawQuery != "" {
-		u.RawQuery = "redacted"
-	}
-	if u.User != nil {
-		u.User = url.User("redacted") // the user name can be a token too
-	}
-	return strconv.Quote(u.String())
+	return strconv.Quote(urltext.URL(s))
 }
 
 // appendNew appends the errors joined in err that errs does not already

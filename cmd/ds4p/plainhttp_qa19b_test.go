@@ -20,7 +20,7 @@ func TestPlainHTTPWarnings(t *testing.T) {
 		{"https://idp.example/jwks", "https://ehr.example/fhir", nil, ""},
 		{"http://127.0.0.1:8081/jwks", "http://localhost:8080/fhir", nil, ""},
 		{"http://[::1]:8081/jwks", "", nil, ""},
-		{"http://idp.example/jwks?key=SECRET", "https://ehr.example/fhir", []string{`auth.jwks_url "http://idp.example/jwks?redacted" is plain http`}, ""},
+		{"http://idp.example/jwks?key=SECRET", "https://ehr.example/fhir", []string{`auth.jwks_url "http://idp.example/jwks?(query withheld)" is plain http`}, ""},
 		{"", "http://ehr.internal:8080/fhir", []string{`upstream "http://ehr.internal:8080/fhir" is plain http`}, ""},
 		{"http://10.0.0.5/jwks", "http://10.0.0.6/fhir", []string{"auth.jwks_url", "upstream"}, ""},
 	} {

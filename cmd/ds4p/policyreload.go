@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ds4p/ds4p/internal/urltext"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/rego"
 )
@@ -140,11 +141,7 @@ func unsignedPlainBundle(pc PolicyConfig) string {
 }
 
 // bundleSourceName names a bundle URL for status and logs without its
-// credentials or query.
+// credentials or query (urltext.URL).
 func bundleSourceName(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "bundle"
-	}
-	return "bundle " + u.Scheme + "://" + u.Host + u.Path
+	return "bundle " + urltext.URL(raw)
 }

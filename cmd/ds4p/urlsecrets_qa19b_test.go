@@ -45,3 +45,25 @@ func TestConfigErrorsShowNoURLSecrets(t *testing.T) {
 		t.Errorf("a trailing newline: %v", err)
 	}
 }
+
+// TestBundleSourceNameShowsNoCredentials: the policy bundle's URL, as
+// /readyz, the status and the logs name it, carries none of the
+// credentials a URL can hold, a password holding an unescaped "/" among
+// them (the parser reads "u:12" as the host and the rest as the path).
+func TestBundleSourceNameShowsNoCredentials(t *testing.T) {
+	t.Parallel()
+	const secret = "pw9SECRET"
+	for _, raw := range []string{
+		"https://u:" + secret + "@b.example/bundle.tar.gz",
+		"https://b.example/bundle.tar.gz?token=" + secret,
+		"https://u:12/" + secret + "@b.example/bundle.tar.gz",
+		"https://b.example/bundle.tar.gz#" + secret,
+	} {
+		if got := bundleSourceName(raw); strings.Contains(got, secret) || !strings.HasPrefix(got, "bundle ") {
+			t.Errorf("%s: %q", raw, got)
+		}
+	}
+	if got := bundleSourceName("https://b.example/bundle.tar.gz"); got != "bundle https://b.example/bundle.tar.gz" {
+		t.Errorf("a plain URL: %q", got)
+	}
+}
