@@ -119,6 +119,12 @@ func (r *run) itemClassFor(ctx context.Context, it *item, patient string, now in
 	// The key is built in a reused buffer and looked up without a string
 	// allocation; only a new class allocates its key.
 	self := r.selfAccess(it, patient)
+	if !self && it.res.Type == "Binary" {
+		// The right of access as to its securityContext (selfaccess.go).
+		if self, err = r.binarySelfAccess(ctx, it, patient); err != nil {
+			return nil, err
+		}
+	}
 	r.keyBuf = appendClassKey(r.keyBuf[:0], patient, it.res.Type, it.res.Labels, itemSource(it))
 	r.keyBuf = append(r.keyBuf, factsKey(facts)...)
 	if self {
