@@ -1,0 +1,108 @@
+package proxy
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// oldMayHoldUpstreamURL is mayHoldUpstreamURL as it was at ae3f072: a
+// search for `\u`, then one for every "//" and one for every `\/`. The
+// one-search version must say "maybe" wherever it did (a false "no" leaves
+// the upstream's address and skips the Binary rules).
+func (r *run) oldMayHoldUpstreamURL(seg []byte) bool {
+	if bytes.Contains(seg, []byte(`\u`)) {
+		return true
+	}
+	var hs upstreamHosts
+	for i := 0; ; {
+		j := bytes.Index(seg[i:], []byte("//"))
+		if j < 0 {
+			break
+		}
+		i += j + 2
+		if hs.mayBeUpstream(r.s.upBases, authorityAt(seg, i)) {
+			return true
+		}
+	}
+	for i := 0; ; {
+		j := bytes.Index(seg[i:], []byte(`\/`))
+		if j < 0 {
+			return false
+		}
+		p := i + j
+		i = p + 2
+		var at int
+		switch {
+		case p > 0 && seg[p-1] == '/':
+			at = p + 2
+		case bytes.HasPrefix(seg[p+2:], []byte("/")):
+			at = p + 3
+		case bytes.HasPrefix(seg[p+2:], []byte(`\/`)):
+			at = p + 4
+		default:
+			continue
+		}
+		if hs.mayBeUpstream(r.s.upBases, authorityAt(seg, at)) {
+			return true
+		}
+	}
+}
+
+// TestMayHoldUpstreamURLAsBefore (QA round 23, area A): the pre-filter now
+// finds "//", `\/` and `\u` in one search (fjson.IndexURLMark). On random
+// resources built from the pieces that matter (the upstream's host and an
+// alias's in several cases, other hosts, every spelling of "//", escapes,
+// percent-escapes, a Kelvin sign, narratives' \"), placed at every
+// distance from the 32-byte steps, it answers exactly as the old searches
+// did: never "no" where they said "maybe".
+func TestMayHoldUpstreamURLAsBefore(t *testing.T) {
+	up, _ := url.Parse("http://127.0.0.1:8080/fhir")
+	alias, _ := url.Parse("https://EHR.Example.:443/fhir")
+	s := &Server{opts: Options{Upstream: up, UpstreamAliases: []*url.URL{alias}}}
+	s.upBases = upstreamBases(s.opts)
+	r := &run{s: s}
+	pieces := []string{
+		"//", `\/`, `\u`, `\\`, `\"`, "/", `\`, "u", ":", "https:", "http:", "?", "#", `"`, "%", "%65",
+		"127.0.0.1", "127.0.0.2", "ehr.example", "EHR.EXAMPLE", "eHr.ExAmPlE", "ehr.exampl\u212a", "loinc.org",
+		"x", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", ` `, "@", "ehr.", "example", "</p>", `<div xmlns=\"http:`,
+	}
+	rng := rand.New(rand.NewPCG(23, 0xa))
+	maybes := 0
+	for n := range 60000 {
+		var b strings.Builder
+		b.WriteString(strings.Repeat("y", n%40)) // every offset from the 32-byte steps
+		for range 1 + rng.IntN(24) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		seg := []byte(b.String())
+		want := r.oldMayHoldUpstreamURL(seg)
+		if got := r.mayHoldUpstreamURL(seg); got != want {
+			t.Fatalf("mayHoldUpstreamURL(%q) = %v, the old searches %v", seg, got, want)
+		}
+		if want {
+			maybes++
+		}
+	}
+	if maybes < 1000 || maybes > 59000 {
+		t.Fatalf("%d of 60000 maybe: the generator tests one answer only", maybes)
+	}
+}
+
+// FuzzMayHoldUpstreamURL: the same comparison on any bytes.
+func FuzzMayHoldUpstreamURL(f *testing.F) {
+	up, _ := url.Parse("http://127.0.0.1:8080/fhir")
+	alias, _ := url.Parse("https://EHR.Example.:443/fhir")
+	s := &Server{opts: Options{Upstream: up, UpstreamAliases: []*url.URL{alias}}}
+	s.upBases = upstreamBases(s.opts)
+	r := &run{s: s}
+	f.Add([]byte(`{"url":"https:\/\/ehr.example.\/fhir\/Binary\/1"}`))
+	f.Add([]byte(`{"system":"http://loinc.org","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">seen at ehr.example</div>"}`))
+	f.Fuzz(func(t *testing.T, seg []byte) {
+		if got, want := r.mayHoldUpstreamURL(seg), r.oldMayHoldUpstreamURL(seg); got != want {
+			t.Fatalf("mayHoldUpstreamURL(%q) = %v, the old searches %v", seg, got, want)
+		}
+	})
+}
