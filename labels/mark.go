@@ -163,3 +163,20 @@ func MarkEditsAt(b []byte, meta, anchorStart, anchorEnd int, mark Set) ([]fjson.
 	}
 	return markMerge(entries, lay.security.start, mark), nil
 }
+
+// Sensitive reports whether s says the data is sensitive: whether the
+// high-water mark of s alone (HighWaterMark of one Result with labels s)
+// holds a v3-ActCode sensitivity or policy code or the confidentiality R
+// or V. It builds no mark: R and V are the two most restrictive codes, so
+// the mark keeps one of them exactly when s holds one.
+func (s Set) Sensitive() bool {
+	for _, l := range s {
+		switch {
+		case l.System == SystemActCode && inMark(l):
+			return true
+		case l.System == SystemConfidentiality && (l.Code == "R" || l.Code == "V"):
+			return true
+		}
+	}
+	return false
+}

@@ -334,18 +334,9 @@ var attachmentOnly = map[string]bool{
 
 // sensitive reports whether ls says the data is sensitive: confidentiality
 // R or V, or a v3-ActCode sensitivity or policy code (labels.HighWaterMark
-// keeps exactly those, leaving obligations and refrains out).
-func sensitive(ls labels.Set) bool {
-	for _, l := range labels.HighWaterMark([]labels.Result{{Labels: ls}}) {
-		switch {
-		case l.System == labels.SystemActCode:
-			return true
-		case l.System == labels.SystemConfidentiality && (l.Code == "R" || l.Code == "V"):
-			return true
-		}
-	}
-	return false
-}
+// keeps exactly those, leaving obligations and refrains out; Set.Sensitive
+// answers as its mark would, without building one).
+func sensitive(ls labels.Set) bool { return ls.Sensitive() }
 
 // withholdUninspectable withholds each permitted Binary that carries data
 // but no confidentiality label: nobody has classified what it holds.

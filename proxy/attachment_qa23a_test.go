@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ds4p/ds4p/internal/synth"
 )
 
 // oldMayHoldUpstreamURL is mayHoldUpstreamURL as it was at ae3f072: a
@@ -105,4 +107,34 @@ func FuzzMayHoldUpstreamURL(f *testing.F) {
 			t.Fatalf("mayHoldUpstreamURL(%q) = %v, the old searches %v", seg, got, want)
 		}
 	})
+}
+
+// BenchmarkMayHoldUpstreamURL runs the pre-filter, old and new, over the
+// resources of the 1,000-entry benchmark search (synth.BenchResources).
+func BenchmarkMayHoldUpstreamURL(b *testing.B) {
+	up, _ := url.Parse("http://127.0.0.1:8080/fhir")
+	s := &Server{opts: Options{Upstream: up}}
+	s.upBases = upstreamBases(s.opts)
+	r := &run{s: s}
+	var segs [][]byte
+	n := 0
+	for _, res := range synth.BenchResources(1000, 1) {
+		segs = append(segs, res.JSON)
+		n += len(res.JSON)
+	}
+	for _, v := range []struct {
+		name string
+		fn   func([]byte) bool
+	}{{"new", r.mayHoldUpstreamURL}, {"old", r.oldMayHoldUpstreamURL}} {
+		b.Run(v.name, func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				for _, seg := range segs {
+					if v.fn(seg) {
+						b.Fatal("maybe")
+					}
+				}
+			}
+		})
+	}
 }
