@@ -40,7 +40,7 @@ import (
 //     the end with nothing after it, neither side asked to close it, and the
 //     request's context was not cancelled; idle connections expire after
 //     upstreamIdleTimeout, and one the upstream wrote to or closed while
-//     idle is not reused (idleConnSpoiled);
+//     idle is not reused (idleProbe);
 //   - gives up at once when the request's context ends, closing the
 //     connection (the caller's upstream timeout is in that context).
 type syncClient struct {
@@ -72,8 +72,14 @@ type syncConn struct {
 	lim   *budgetReader
 	br    *bufio.Reader
 	bw    *bufio.Writer
-	since time.Time // idle since
+	since time.Time  // idle since
+	probe *idleProbe // made at the first reuse, kept for the later ones
+	abort func()     // c.expire, made once
 }
+
+// expire gives the connection a deadline in the past: whatever reads or
+// writes on it returns at once.
+func (c *syncConn) expire() { _ = c.c.SetDeadline(time.Unix(1, 0)) }
 
 // budgetReader reads from r while n lasts; n < 0 means unlimited.
 type budgetReader struct {
@@ -145,7 +151,10 @@ func (t *syncClient) exchange(req *http.Request, host string, c *syncConn, reuse
 	// The caller's context ends the exchange: an immediate deadline
 	// unblocks whatever is reading or writing, and the connection is then
 	// closed rather than pooled.
-	stop := context.AfterFunc(ctx, func() { _ = c.c.SetDeadline(time.Unix(1, 0)) })
+	if c.abort == nil {
+		c.abort = c.expire // one func per connection, not one per request
+	}
+	stop := context.AfterFunc(ctx, c.abort)
 	// fail closes c; before any byte of a response, a reused connection's
 	// failure (the upstream closed it while idle) lets the caller retry.
 	fail := func(err error, beforeResponse bool) (*http.Response, bool, error) {
@@ -202,7 +211,10 @@ func (t *syncClient) get(host string) (*syncConn, bool) {
 	for len(conns) > 0 {
 		c := conns[len(conns)-1]
 		conns = conns[:len(conns)-1]
-		if time.Since(c.since) < upstreamIdleTimeout && !idleConnSpoiled(c.c) {
+		if c.probe == nil {
+			c.probe = newIdleProbe(c.c)
+		}
+		if time.Since(c.since) < upstreamIdleTimeout && !c.probe.spoiledConn() {
 			t.idle[host] = conns
 			return c, true
 		}

@@ -9,4 +9,10 @@ import "net"
 // response; syncClient then leaves every request to http.Transport.
 const peekIdle = false
 
-func idleConnSpoiled(net.Conn) bool { return true }
+// idleProbe cannot check anything here: every idle connection counts as
+// spoiled.
+type idleProbe struct{}
+
+func newIdleProbe(net.Conn) *idleProbe { return &idleProbe{} }
+
+func (*idleProbe) spoiledConn() bool { return true }
