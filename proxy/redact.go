@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -624,10 +625,20 @@ type cutQuery struct {
 
 func (r *run) cutQuery() cutQuery {
 	req := r.ex.req
+	if strings.HasSuffix(req.Path, "_search") && r.ex.searchForm == nil {
+		return cutQuery{all: true} // its form is not known here
+	}
+	vals, ok := r.searchQuery()
+	if !ok {
+		return cutQuery{all: true}
+	}
+	return cutQueryOf(req, vals)
+}
+
+// cutQueryOf is what a search req (or $everything, $lastn) by vals reads.
+func cutQueryOf(req fhirRequest, vals url.Values) cutQuery {
 	var q cutQuery
 	switch {
-	case strings.HasSuffix(req.Path, "_search") && r.ex.searchForm == nil:
-		return cutQuery{all: true} // its form is not known here
 	case req.Interaction == Search:
 		if req.ID != "" {
 			q.compartment, _, _ = strings.Cut(req.Path, "/")
@@ -637,10 +648,6 @@ func (r *run) cutQuery() cutQuery {
 			q.compartment = req.Type
 		}
 	default:
-		return cutQuery{all: true}
-	}
-	vals, ok := r.searchQuery()
-	if !ok {
 		return cutQuery{all: true}
 	}
 	for name, vs := range vals {
@@ -749,6 +756,7 @@ func (r *run) withholdCutMatches(root *bundleNode) error {
 		return nil
 	}
 	q := r.cutQuery()
+	entries := r.batchEntryCutQueries(root)
 	var visit func(b *bundleNode) error
 	visit = func(b *bundleNode) error {
 		for _, e := range b.entries {
@@ -762,8 +770,10 @@ func (r *run) withholdCutMatches(root *bundleNode) error {
 			return nil
 		}
 		// A searchset inside another Bundle answers a query the proxy
-		// does not hold (a batch entry's search): every member counts.
+		// does not hold, every member counting, unless it is a batch
+		// entry's search whose query is known (batchEntryCutQueries).
 		own := b == root && b.searchset
+		eq := entries[b]
 		for _, e := range b.entries {
 			it := e.item
 			if it == nil || !it.isCut() || !it.class.decision.Permitted() || r.entryParts(e).notMatch {
@@ -773,7 +783,16 @@ func (r *run) withholdCutMatches(root *bundleNode) error {
 			if err != nil {
 				return rewriteFailure(err)
 			}
-			if !own || q.reads(it.res.Type, keys) {
+			var reads bool
+			switch {
+			case own:
+				reads = q.reads(it.res.Type, keys)
+			case eq != nil:
+				reads = eq.reads(it.res.Type, keys)
+			default:
+				reads = true
+			}
+			if reads {
 				it.class = withheldClass(it.class, "search-on-cut-element",
 					"a match the search selected or sorted on an element cut from it")
 			}
@@ -784,6 +803,136 @@ func (r *run) withholdCutMatches(root *bundleNode) error {
 		return err
 	}
 	return r.orphanIncludes(root)
+}
+
+// entryCutQuery is what the search of one batch or transaction entry reads.
+type entryCutQuery struct {
+	q cutQuery
+	// typ: the type the entry searched (a type-level search, $lastn): a
+	// match of another type answers something else, every member counting.
+	typ string
+}
+
+func (e *entryCutQuery) reads(typ string, keys []string) bool {
+	return e.typ != "" && typ != e.typ || e.q.reads(typ, keys)
+}
+
+// batchEntryCutQueries maps each searchset of a batch or transaction
+// response that answers a GET search entry of the request to what that
+// entry's own url query reads: a cut match of Observation?code=x is not
+// withheld for a cut it was not selected on (every member of every batch
+// search counted before). The response's entries answer the request's in
+// order (FHIR R4 3.1.0.11.3); when the two differ in number, or the
+// request cannot be read again, nothing is mapped. An entry is left out,
+// its matches counting every member as before, when it is not a GET
+// search of a type or the system (a POST _search, an operation but
+// $lastn), its url cannot be read, its query has an _include or
+// _revinclude (includes.go reads the response's own query only, so its
+// includes are kept or withheld as if every member of a cut match counted
+// only when the matches are), or the searchset holds an include entry.
+func (r *run) batchEntryCutQueries(root *bundleNode) map[*bundleNode]*entryCutQuery {
+	if root.typ != "batch-response" && root.typ != "transaction-response" {
+		return nil
+	}
+	reqs, ok := batchEntryRequests(r.ex)
+	if !ok || len(reqs) != len(root.entries) {
+		return nil
+	}
+	var out map[*bundleNode]*entryCutQuery
+	for i, e := range root.entries {
+		if e.nested == nil || e.nested.typ != "searchset" {
+			continue
+		}
+		eq, ok := entryCutQueryOf(reqs[i].Method, reqs[i].URL)
+		if !ok || r.anyIncludeEntry(e.nested) {
+			continue
+		}
+		if out == nil {
+			out = map[*bundleNode]*entryCutQuery{}
+		}
+		out[e.nested] = eq
+	}
+	return out
+}
+
+// entryCutQueryOf reads one entry's request (see batchEntryCutQueries).
+func entryCutQueryOf(method, rawURL string) (*entryCutQuery, bool) {
+	path, raw, _ := strings.Cut(rawURL, "?")
+	if method != http.MethodGet || strings.Contains(path, "://") || strings.IndexByte(rawURL, '#') >= 0 {
+		return nil, false
+	}
+	req, err := parseFHIRPath(method, path)
+	if err != nil || strings.HasSuffix(req.Path, "_search") {
+		return nil, false
+	}
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, false
+	}
+	for name := range vals {
+		if code, _, _ := strings.Cut(name, ":"); code == "_include" || code == "_revinclude" {
+			return nil, false
+		}
+	}
+	q := cutQueryOf(req, vals)
+	if q.all {
+		return nil, false
+	}
+	eq := &entryCutQuery{q: q}
+	if req.ID == "" && (req.Interaction == Search || req.Operation == "$lastn") {
+		eq.typ = req.Type
+	}
+	return eq, true
+}
+
+// anyIncludeEntry reports whether b has an entry whose search.mode is
+// include (or cannot be read).
+func (r *run) anyIncludeEntry(b *bundleNode) bool {
+	for _, e := range b.entries {
+		if inc, err := r.isInclude(e); err != nil || inc {
+			return true
+		}
+	}
+	return false
+}
+
+// batchEntryRequest is the request of one batch or transaction entry.
+type batchEntryRequest struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+}
+
+// batchEntryRequests reads the entries' requests of the batch or
+// transaction ex answers, as forwarded (fhir.go batchRequests), read as
+// the request side read them (writeguard.go guardBatch); false when they
+// are not known.
+func batchEntryRequests(ex *exchange) ([]batchEntryRequest, bool) {
+	v, ok := batchRequests.Load(ex)
+	if !ok {
+		return nil, false
+	}
+	req := v.(*http.Request)
+	if req.GetBody == nil {
+		return nil, false
+	}
+	rc, err := req.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	defer rc.Close()
+	var b struct {
+		Entry []struct {
+			Request batchEntryRequest `json:"request"`
+		} `json:"entry"`
+	}
+	if err := json.NewDecoder(rc).Decode(&b); err != nil {
+		return nil, false
+	}
+	out := make([]batchEntryRequest, len(b.Entry))
+	for i, e := range b.Entry {
+		out[i] = e.Request
+	}
+	return out, true
 }
 
 // cutKeys names the top-level members of it that hold a removed or masked
