@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -133,14 +135,17 @@ func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	caller := callerOf(c) // empty when the request was refused before authentication
-	s.log.Info("request",
-		"request_id", c.GetString(requestIDKey),
-		"method", logMethod(c.Request.Method),
-		"route", c.FullPath(),
-		"status", c.Writer.Status(),
-		"duration_ms", float64(time.Since(start).Microseconds())/1000,
-		"client", caller.Client,
-		"org", caller.Org,
+	// Typed attributes: the same line as Info's key-value pairs, without
+	// boxing each value in an interface (six allocations per request, made
+	// even when the level is off).
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+		slog.String("request_id", c.GetString(requestIDKey)),
+		slog.String("method", logMethod(c.Request.Method)),
+		slog.String("route", c.FullPath()),
+		slog.Int("status", c.Writer.Status()),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.String("client", caller.Client),
+		slog.String("org", caller.Org),
 	)
 }
 
