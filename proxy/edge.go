@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -74,11 +75,14 @@ func (s *Server) recover(c *gin.Context) {
 func hideURLFromTelemetry(host string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		orig := c.Request
-		red := new(http.Request)
-		*red = *orig
-		u := *orig.URL
+		// The request and its URL in one allocation.
+		hidden := &struct {
+			r http.Request
+			u url.URL
+		}{r: *orig, u: *orig.URL}
+		red, u := &hidden.r, &hidden.u
 		u.Path, u.RawPath, u.RawQuery, u.Host, u.User = c.FullPath(), "", "", host, nil
-		red.URL = &u
+		red.URL = u
 		red.Host = host
 		// A method of the caller's own spelling (any token up to the
 		// header limit, 64 KiB) would be a span's
