@@ -593,10 +593,12 @@ const maxTwinDepth = 256
 // of the query reads (internal/fhirsearch: the members of its FHIRPath
 // expression, for the match's type) is withheld as a withheld match is:
 // the total is lowered, the ledger records it withheld
-// (search-on-cut-element). Fail closed: a parameter the table does not
-// know (custom, vendor), a query the proxy does not hold (a POST _search
-// form, the searches of a batch, an operation but $everything and $lastn)
-// read every member. A compartment search and $everything on an instance
+// (search-on-cut-element). A POST _search is read as its query and form
+// merged, a batch or transaction entry's search as its own url query
+// (batchEntryCutQueries). Fail closed: a parameter the table does not
+// know (custom, vendor), a query the proxy does not hold (an operation
+// but $everything and $lastn, a page link naming a search the upstream
+// remembers: cutQueryHandles) read every member. A compartment search and $everything on an instance
 // select on the references to the compartment's resource, so those count
 // as read. Parameters that select nothing (cutQuerySkipped) read none.
 // Nothing is done unless something was cut.
@@ -607,8 +609,17 @@ const maxTwinDepth = 256
 var cutQuerySkipped = map[string]bool{
 	"_count": true, "_include": true, "_revinclude": true, "_summary": true, "_elements": true,
 	"_total": true, "_format": true, "_pretty": true, "_contained": true, "_containedType": true,
-	"_type": true, "_getpages": true, "_getpagesoffset": true, "_offset": true, "_page": true,
-	"_pageId": true, "_page_token": true, "_pageToken": true, "_cursor": true, "_bundletype": true,
+	"_type": true, "_getpagesoffset": true, "_offset": true, "_page": true, "_bundletype": true,
+}
+
+// cutQueryHandles are the upstream's paging handles that stand for a search
+// it remembers (HAPI's _getpages, cursors), found only in its page links
+// (the request side refuses them): the search's own parameters need not
+// be in such a link, so a page that has one counts every member as read.
+// A match of value-quantity=gt100 cut at its value was disclosed on
+// HAPI's second page, whose link reads _getpages=<id>&_getpagesoffset=20.
+var cutQueryHandles = map[string]bool{
+	"_getpages": true, "_pageId": true, "_page_token": true, "_pageToken": true, "_cursor": true,
 }
 
 // cutQuery is what the query of a search reads, for withholdCutMatches.
@@ -653,6 +664,8 @@ func cutQueryOf(req fhirRequest, vals url.Values) cutQuery {
 	for name, vs := range vals {
 		code, _, _ := strings.Cut(name, ":")
 		switch {
+		case cutQueryHandles[code]:
+			return cutQuery{all: true}
 		case cutQuerySkipped[code]:
 		case code == "_sort":
 			for _, v := range vs {
