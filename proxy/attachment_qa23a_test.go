@@ -18,14 +18,13 @@ func (r *run) oldMayHoldUpstreamURL(seg []byte) bool {
 	if bytes.Contains(seg, []byte(`\u`)) {
 		return true
 	}
-	var hs upstreamHosts
 	for i := 0; ; {
 		j := bytes.Index(seg[i:], []byte("//"))
 		if j < 0 {
 			break
 		}
 		i += j + 2
-		if hs.mayBeUpstream(r.s.upBases, authorityAt(seg, i)) {
+		if oldMayBeUpstream(r.s.upBases, oldAuthorityAt(seg, i)) {
 			return true
 		}
 	}
@@ -47,10 +46,43 @@ func (r *run) oldMayHoldUpstreamURL(seg []byte) bool {
 		default:
 			continue
 		}
-		if hs.mayBeUpstream(r.s.upBases, authorityAt(seg, at)) {
+		if oldMayBeUpstream(r.s.upBases, oldAuthorityAt(seg, at)) {
 			return true
 		}
 	}
+}
+
+// oldAuthorityAt and oldMayBeUpstream are authorityAt and mayBeUpstream
+// as they were at ae3f072, so that the reference does not change with them.
+func oldAuthorityAt(seg []byte, i int) []byte {
+	end := i
+	for end < len(seg) {
+		switch seg[end] {
+		case '/', '?', '#', '"', '\\':
+			return seg[i:end]
+		}
+		end++
+	}
+	return seg[i:end]
+}
+
+func oldMayBeUpstream(bases []string, auth []byte) bool {
+	for _, b := range bases {
+		if _, ok := baseHost(b); !ok {
+			return true
+		}
+	}
+	for _, c := range auth {
+		if c == '%' || c >= 0x80 {
+			return true
+		}
+	}
+	for _, b := range bases {
+		if h, _ := baseHost(b); containsFold(auth, h) {
+			return true
+		}
+	}
+	return false
 }
 
 // preFilterServers are the configurations the pre-filter is compared on:
