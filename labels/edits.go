@@ -140,10 +140,14 @@ func (m *member) set(s, e int, key string) error {
 // insertMeta adds "meta":{"security":[...]} to a resource without meta,
 // after id (or resourceType) when present, else first.
 func insertMeta(top objectLayout, ls Set, basis map[Label]string) []fjson.Edit {
-	data := []byte(`"meta":{"security":`)
+	data := make([]byte, 0, len(`,"meta":{"security":},`)+labelsSize(ls, basis))
+	if top.after > 0 {
+		data = append(data, ',')
+	}
+	data = append(data, `"meta":{"security":`...)
 	data = append(appendLabels(data, ls, basis), '}')
 	if top.after > 0 {
-		return []fjson.Edit{{Start: top.after, End: top.after, Data: append([]byte{','}, data...)}}
+		return []fjson.Edit{{Start: top.after, End: top.after, Data: data}}
 	}
 	if !top.empty {
 		data = append(data, ',')
@@ -153,11 +157,12 @@ func insertMeta(top objectLayout, ls Set, basis map[Label]string) []fjson.Edit {
 
 // insertSecurity adds "security":[...] as the last member of meta.
 func insertSecurity(meta objectLayout, ls Set, basis map[Label]string) []fjson.Edit {
+	data := make([]byte, 0, len(`,"security":`)+labelsSize(ls, basis))
 	if meta.empty {
-		data := appendLabels([]byte(`"security":`), ls, basis)
+		data = appendLabels(append(data, `"security":`...), ls, basis)
 		return []fjson.Edit{{Start: meta.open + 1, End: meta.open + 1, Data: data}}
 	}
-	data := appendLabels([]byte(`,"security":`), ls, basis)
+	data = appendLabels(append(data, `,"security":`...), ls, basis)
 	return []fjson.Edit{{Start: meta.lastEnd, End: meta.lastEnd, Data: data}}
 }
 
@@ -188,14 +193,40 @@ func basisOf(r Result) map[Label]string {
 	return m
 }
 
+// labelsSize is about the length appendLabels writes for ls (escapes
+// aside), so that a buffer made for it need not grow on the way: a
+// Bundle's items each get their labels written.
+func labelsSize(ls Set, basis map[Label]string) int {
+	n := len("[]") + max(len(ls)-1, 0) // the commas between
+	for _, lb := range ls {
+		n += labelSize(lb, basis[lb])
+	}
+	return n
+}
+
+// labelSize is about the length appendLabel writes (escapes aside).
+func labelSize(lb Label, basis string) int {
+	n := len(labelHead) + len(`],"system":"","code":""}`) + len(lb.System) + len(lb.Code)
+	if basis != "" {
+		n += len(basisHead) + len(`""}}`) + len(basis)
+	}
+	return n
+}
+
+// labelHead and basisHead begin a label's JSON and its basis extension.
+const (
+	labelHead = `{"extension":[{"url":"` + ExtClassifier + `","valueReference":{"display":"` + Classifier + `"}}`
+	basisHead = `,{"url":"` + ExtBasis + `","valueCoding":{"system":"` + SystemActCode + `","code":`
+)
+
 // appendLabel appends one label the Labeller adds as
 // {"extension":[classifier, basis],"system":...,"code":...}: the DS4P
 // extension-sec-label-classifier names ds4p, and
 // extension-sec-label-basis the policy (v3-ActCode) when basis is set.
 func appendLabel(dst []byte, lb Label, basis string) []byte {
-	dst = append(dst, `{"extension":[{"url":"`+ExtClassifier+`","valueReference":{"display":"`+Classifier+`"}}`...)
+	dst = append(dst, labelHead...)
 	if basis != "" {
-		dst = append(dst, `,{"url":"`+ExtBasis+`","valueCoding":{"system":"`+SystemActCode+`","code":`...)
+		dst = append(dst, basisHead...)
 		dst = append(fjson.AppendString(dst, basis), "}}"...)
 	}
 	dst = fjson.AppendString(append(dst, `],"system":`...), lb.System)
@@ -256,7 +287,8 @@ func mergeEntries(entries []entry, open int, want Set, basis map[Label]string) [
 	var edits []fjson.Edit
 	if replace >= 0 {
 		e := entries[replace]
-		edits = append(edits, fjson.Edit{Start: e.start, End: e.end, Data: appendLabel(nil, top, basis[top])})
+		data := make([]byte, 0, labelSize(top, basis[top]))
+		edits = append(edits, fjson.Edit{Start: e.start, End: e.end, Data: appendLabel(data, top, basis[top])})
 	}
 	edits = append(edits, removals(entries, remove)...)
 	edits = append(edits, appendMissing(entries, remove, open, missing(want, present, conf, replace >= 0), basis)...)
@@ -307,13 +339,15 @@ func appendMissing(entries []entry, remove []bool, open int, ls Set, basis map[L
 	if len(ls) == 0 {
 		return nil
 	}
-	data := appendLabels(nil, ls, basis)
-	data = data[1 : len(data)-1] // the elements, without brackets
+	// ",[...]" in one buffer: the elements, without brackets, after a
+	// comma when an entry stays before them
+	buf := appendLabels(append(make([]byte, 0, 1+labelsSize(ls, basis)), ','), ls, basis)
+	data := buf[2 : len(buf)-1]
 	if len(entries) == 0 {
 		return []fjson.Edit{{Start: open + 1, End: open + 1, Data: data}}
 	}
 	if slices.Contains(remove, false) {
-		data = append([]byte{','}, data...)
+		data = append(buf[:1], data...) // moved back over the bracket
 	}
 	at := entries[len(entries)-1].end
 	return []fjson.Edit{{Start: at, End: at, Data: data}}

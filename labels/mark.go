@@ -128,7 +128,8 @@ func markInsertMeta(bundle []byte, top objectLayout, mark Set) []fjson.Edit {
 	if top.after == 0 {
 		return insertMeta(top, mark, nil)
 	}
-	data := append([]byte(nil), bundle[top.afterStart:top.after]...)
+	data := make([]byte, 0, top.after-top.afterStart+len(`,"meta":{"security":}`)+labelsSize(mark, nil))
+	data = append(data, bundle[top.afterStart:top.after]...)
 	data = append(data, `,"meta":{"security":`...)
 	data = append(appendLabels(data, mark, nil), '}')
 	return []fjson.Edit{{Start: top.afterStart, End: top.after, Data: data}}
