@@ -176,33 +176,41 @@ func TestSearchOnCutElementUnknownQuery(t *testing.T) {
 	}
 }
 
-// TestSearchOnCutElementPage: the query of a page token counts.
+// TestSearchOnCutElementPage: the query of an upstream page counts, on a
+// page the proxy refilled from it (refill.go) as on a page link's: o1 and
+// o4 match only on their cut values, so the first page of two takes o2
+// and, from the upstream's next page, o3; o5 is left for the next page.
 func TestSearchOnCutElementPage(t *testing.T) {
 	t.Parallel()
 	var h *harness
 	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		next := h.base() + "/Observation?value-quantity=gt100&_offset=2"
-		body := `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"` + next + `"}],"entry":[` + match(cutObs("o1", "150")) + `,` + match(plainObs("o2", "")) + `]}`
+		var body string
+		if r.URL.Query().Get("_offset") == "2" {
+			body = `{"resourceType":"Bundle","type":"searchset","entry":[` + match(cutObs("o4", "150")) + `,` + match(plainObs("o3", "")) + `,` + match(plainObs("o5", "")) + `]}`
+		} else {
+			next := h.base() + "/Observation?value-quantity=gt100&_offset=2"
+			body = `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"` + next + `"}],"entry":[` + match(cutObs("o1", "150")) + `,` + match(plainObs("o2", "")) + `]}`
+		}
 		fhirJSONHandler(200, body)(w, r)
 	})
 	_, out := h.get("/fhir/Observation?value-quantity=gt100", tokOther)
-	if got, _ := searchIDs(t, out); !slices.Equal(got, []string{"o2"}) {
+	if got, _ := searchIDs(t, out); !slices.Equal(got, []string{"o2", "o3"}) {
 		t.Fatalf("first page: %v: %s", got, out)
 	}
-	var b struct {
-		Link []struct{ Relation, URL string } `json:"link"`
-	}
-	_ = json.Unmarshal([]byte(out), &b)
-	if len(b.Link) == 0 {
+	next := pageLinksOf(t, out)["next"]
+	if next == "" {
 		t.Fatalf("no next link: %s", out)
 	}
-	u, err := url.Parse(b.Link[0].URL)
+	u, err := url.Parse(next)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, out = h.get(u.RequestURI(), tokOther)
-	if got, _ := searchIDs(t, out); !slices.Equal(got, []string{"o2"}) {
+	if got, _ := searchIDs(t, out); !slices.Equal(got, []string{"o5"}) {
 		t.Errorf("next page: %v: %s", got, out)
+	}
+	if l := pageLinksOf(t, out); l["next"] != "" {
+		t.Errorf("a next link after the last match: %v", l)
 	}
 }
 

@@ -37,6 +37,14 @@ type exchange struct {
 	// pageFlags are the flags of the page token the request followed
 	// (paging.go), 0 for any other request.
 	pageFlags byte
+	// window is where the page the request asks for starts in the
+	// upstream's pages (refill.go): the token's window for a page link,
+	// the request's own path and query (size 0) for a search's first GET.
+	window pageWindow
+	// firstGet: a GET that followed no page link; getQuery is its query
+	// as forwarded.
+	firstGet bool
+	getQuery string
 	// fromPage: the request followed a page token, so its query is the
 	// one the upstream wrote into its page link.
 	fromPage bool

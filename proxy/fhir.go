@@ -35,9 +35,10 @@ func (s *Server) handleFHIR(c *gin.Context) {
 	caller := callerOf(c)
 	path, rawQuery, fromPage := c.Param("path"), r.URL.RawQuery, false
 	var pageFlags byte
+	var window pageWindow
 	if tok, ok := pageTokenOf(path); ok && r.Method == http.MethodGet {
 		var f *Failure
-		if path, rawQuery, pageFlags, f = s.openPage(caller, tok, time.Now()); f != nil {
+		if path, rawQuery, pageFlags, window, f = s.openWindow(caller, tok, time.Now()); f != nil {
 			// Which kind, never the token: replicas whose paging keys
 			// differ answer their links 400 (does not open), which an
 			// operator tells from forged links only by their number.
@@ -67,6 +68,10 @@ func (s *Server) handleFHIR(c *gin.Context) {
 		start:      time.Now().UTC(),
 		pageFlags:  pageFlags,
 		fromPage:   fromPage,
+		window:     window,
+	}
+	if !fromPage && r.Method == http.MethodGet {
+		ex.firstGet, ex.getQuery = true, rawQuery // a search's first page: refill.go
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.UpstreamTimeout)
 	defer cancel()

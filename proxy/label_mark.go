@@ -18,6 +18,11 @@ import (
 func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
 	var m labels.Mark
 	r.markDisclosed(b, &m)
+	if r.page != nil && b == r.page.root {
+		for _, pr := range r.merged { // refill.go
+			pr.r.markDisclosed(pr.root, &m)
+		}
+	}
 	mark := m.Set()
 	// collectBundle located meta and the anchor: the Bundle is not scanned
 	// again (offsets are absolute).

@@ -72,6 +72,9 @@ const (
 	// $everything that holds no Patient withholds them, since nothing on
 	// it tells whether the enrolment would be cut.
 	pageEnrolmentShown
+	// pageWindowed: the token carries a page window (refill.go): skip
+	// (uint32) and size (uint32) follow the flags, before path and query.
+	pageWindowed
 )
 
 // pageCiphers caches the token cipher per secret (an AES-GCM AEAD holds no
@@ -121,15 +124,30 @@ func callerBinding(c authn.Caller) []byte {
 // mintPage seals rel (path and query below the upstream base, starting with
 // "/" or "?") into a page token for caller.
 func (s *Server) mintPage(caller authn.Caller, rel string, flags byte, now time.Time) (string, error) {
+	return s.mintWindow(caller, pageWindow{rel: rel}, flags, now)
+}
+
+// mintWindow seals a page window (refill.go) into a page token for
+// caller: its upstream page, and, when it has a size, the matches of that
+// page before the window and the proxy's page size.
+func (s *Server) mintWindow(caller authn.Caller, w pageWindow, flags byte, now time.Time) (string, error) {
 	aead, err := s.pageCipher()
 	if err != nil {
 		return "", err
 	}
-	plain := make([]byte, 0, bindingSize+9+len(rel))
+	flags &^= pageWindowed
+	if w.size > 0 {
+		flags |= pageWindowed
+	}
+	plain := make([]byte, 0, bindingSize+17+len(w.rel))
 	plain = append(plain, callerBinding(caller)...)
 	plain = binary.BigEndian.AppendUint64(plain, uint64(now.Add(s.opts.Requests.PagingTTL).Unix()))
 	plain = append(plain, flags)
-	plain = append(plain, rel...)
+	if w.size > 0 {
+		plain = binary.BigEndian.AppendUint32(plain, uint32(w.skip))
+		plain = binary.BigEndian.AppendUint32(plain, uint32(w.size))
+	}
+	plain = append(plain, w.rel...)
 	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
 	out[0] = pageTokenVersion
 	if _, err := rand.Read(out[1:]); err != nil {
@@ -142,36 +160,55 @@ func (s *Server) mintPage(caller authn.Caller, rel string, flags byte, now time.
 // openPage checks a page token for caller and returns the upstream path and
 // query it stands for, and its flags.
 func (s *Server) openPage(caller authn.Caller, token string, now time.Time) (path, rawQuery string, flags byte, f *Failure) {
+	path, rawQuery, flags, _, f = s.openWindow(caller, token, now)
+	return path, rawQuery, flags, f
+}
+
+// openWindow is openPage with the page window the token carries (its rel
+// set, its size 0 for a token minted without one).
+func (s *Server) openWindow(caller authn.Caller, token string, now time.Time) (path, rawQuery string, flags byte, w pageWindow, f *Failure) {
 	invalid := fail(http.StatusBadRequest, "invalid", "the page link is not valid; repeat the search", nil)
 	if len(token) > maxPageToken {
-		return "", "", 0, invalid
+		return "", "", 0, w, invalid
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
-		return "", "", 0, invalid
+		return "", "", 0, w, invalid
 	}
 	aead, err := s.pageCipher()
 	if err != nil {
-		return "", "", 0, fail(http.StatusInternalServerError, "exception", "page links cannot be checked", err)
+		return "", "", 0, w, fail(http.StatusInternalServerError, "exception", "page links cannot be checked", err)
 	}
 	ns := aead.NonceSize()
 	if len(raw) < 1+ns+aead.Overhead() || raw[0] != pageTokenVersion {
-		return "", "", 0, invalid
+		return "", "", 0, w, invalid
 	}
 	plain, err := aead.Open(nil, raw[1:1+ns], raw[1+ns:], raw[:1])
 	if err != nil || len(plain) < bindingSize+9 {
-		return "", "", 0, invalid
+		return "", "", 0, w, invalid
 	}
 	if subtle.ConstantTimeCompare(plain[:bindingSize], callerBinding(caller)) != 1 {
-		return "", "", 0, fail(http.StatusNotFound, "not-found", "the page is not known", nil)
+		return "", "", 0, w, fail(http.StatusNotFound, "not-found", "the page is not known", nil)
 	}
 	if exp := int64(binary.BigEndian.Uint64(plain[bindingSize:])); now.Unix() > exp {
-		return "", "", 0, fail(http.StatusGone, "expired", "the page link has expired; repeat the search", nil)
+		return "", "", 0, w, fail(http.StatusGone, "expired", "the page link has expired; repeat the search", nil)
 	}
 	flags = plain[bindingSize+8]
-	rel := string(plain[bindingSize+9:])
-	path, rawQuery, _ = strings.Cut(rel, "?")
-	return strings.TrimPrefix(path, "/"), rawQuery, flags, nil
+	rest := plain[bindingSize+9:]
+	if flags&pageWindowed != 0 {
+		if len(rest) < 8 {
+			return "", "", 0, w, invalid
+		}
+		w.skip = int(binary.BigEndian.Uint32(rest))
+		w.size = int(binary.BigEndian.Uint32(rest[4:]))
+		rest = rest[8:]
+		if w.size <= 0 || w.size > maxPageSize || w.skip < 0 || w.skip > maxPageSize {
+			return "", "", 0, w, invalid
+		}
+	}
+	w.rel = string(rest)
+	path, rawQuery, _ = strings.Cut(w.rel, "?")
+	return strings.TrimPrefix(path, "/"), rawQuery, flags, w, nil
 }
 
 // pageLinks renders a new Bundle.link array for the link array at
@@ -214,11 +251,7 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		if !ok {
 			if !warned && (pagingRelation(rel) || hasRelation(rel, "first")) {
 				warned = true
-				// The caller's Bundle then ends here as if complete:
-				// the operator must hear of it (upstream_aliases).
-				// The link's server only, never its path or query.
-				r.s.log.Warn("a page link of the FHIR server is not below its base or an upstream alias; the Bundle is passed on without it",
-					"request_id", r.ex.requestID, "relation", pagingRelationName(rel), "link_server", linkServer(u))
+				r.warnLinkDropped(rel, u)
 			}
 			return nil
 		}
@@ -244,6 +277,15 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's links could not be rewritten; the response was withheld", err)
 	}
 	return append(out, ']'), nil
+}
+
+// warnLinkDropped logs a page link of the upstream's that is dropped: the
+// caller's Bundle then ends there as if complete, so the operator must hear
+// of it (upstream_aliases). The link's server only, never its path or
+// query.
+func (r *run) warnLinkDropped(rel, u string) {
+	r.s.log.Warn("a page link of the FHIR server is not below its base or an upstream alias; the Bundle is passed on without it",
+		"request_id", r.ex.requestID, "relation", pagingRelationName(rel), "link_server", linkServer(u))
 }
 
 // pageRel returns the path and query below the upstream's base, or one of

@@ -50,7 +50,7 @@ func TestDroppedNextLinkLogged(t *testing.T) {
 		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","link":[`+
 			`{"relation":"self","url":"https://ehr.example/fhir/Observation?subject=Patient/p1"},`+
 			`{"relation":"next","url":"https://ehr.example/fhir/Observation?subject=Patient/p1&_offset=2"},`+
-			`{"relation":"last","url":"HTTP://127.0.0.1:`+port+`/fhir/R4/Observation?subject=Patient/p1&_offset=9"}],`+
+			`{"relation":"first","url":"HTTP://127.0.0.1:`+port+`/fhir/R4/Observation?subject=Patient/p1&_offset=0"}],`+
 			`"entry":[{"resource":`+bpObs+`}]}`)(w, r)
 	}, func(_ *Options, d *Deps) { d.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	resp, body := h.get("/fhir/Observation?subject=Patient/p1", tokConsented)
@@ -58,8 +58,8 @@ func TestDroppedNextLinkLogged(t *testing.T) {
 		t.Fatalf("search: %d %s", resp.StatusCode, body)
 	}
 	links := pageLinksOf(t, body)
-	if len(links) != 1 || !strings.HasPrefix(links["last"], h.proxy.URL+"/fhir/_page/") {
-		t.Fatalf("want the last link only (the upstream's server in capitals): %v", links)
+	if len(links) != 1 || !strings.HasPrefix(links["first"], h.proxy.URL+"/fhir/_page/") {
+		t.Fatalf("want the first link only (the upstream's server in capitals): %v", links)
 	}
 	out := logs.String()
 	if !strings.Contains(out, `"relation":"next"`) || !strings.Contains(out, `"link_server":"https://ehr.example"`) || strings.Contains(out, `"relation":"self"`) {

@@ -139,6 +139,7 @@ type entryNode struct {
 	parsed   bool
 	partsErr error
 	notMatch bool   // search.mode is there and is not match
+	kept     bool   // keptEntries keeps it (refill.go: markKept)
 	status   string // response.status
 	outcome  span   // response.outcome, {-1,-1} when absent
 	ref      string // "Type/id" of request.url, for entries without a resource
@@ -183,6 +184,11 @@ type run struct {
 	// members (when it has any) kept.
 	enrolmentShown bool
 	withheld       int
+	// page is what a windowed page's links say (refill.go), nil for any
+	// other response; merged are the upstream pages after the run's own
+	// whose entries its page also holds.
+	page   *pageRender
+	merged []*pagedRun
 	// notices are the policy's notices (42 CFR 2.32) for what the response
 	// discloses (decide.go).
 	notices []policy.Notice
@@ -210,42 +216,26 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 	ctx, span := tracer.Start(ctx, "proxy.pipeline.process")
 	defer endSpan(span, &err)
 	span.SetAttributes(attribute.Int("ds4p.body_bytes", len(body)))
-	r, root, single, err := s.collectLabelled(ctx, ex, body)
+	r, root, single, err := s.judge(ctx, ex, body)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	if err := r.settleLabels(ctx); err != nil {
-		return nil, nil, false, err
-	}
-	if err := r.decide(ctx); err != nil {
-		return nil, nil, false, err
-	}
-	if err := r.decideContained(ctx); err != nil {
-		return nil, nil, false, err
-	}
-	r.withholdSiblingVersions()
-	r.applyRedactDecisions()
-	if err := r.withholdUninspectable(); err != nil {
-		return nil, nil, false, err
-	}
-	if err := r.withholdOrphanIncludes(root); err != nil { // includes.go
-		return nil, nil, false, err
-	}
-	if err := r.decideElements(ctx); err != nil {
-		return nil, nil, false, err
-	}
-	if err := r.withholdCutMatches(root); err != nil { // redact.go
-		return nil, nil, false, err
-	}
-	if err := r.decideNarratives(ctx); err != nil { // enrolment.go
-		return nil, nil, false, err
-	}
-	r.withholdProgramDirectory(root) // enrolment.go
-	r.noteBreakGlass(ctx)            // metric and log of an emergency disclosure (decide.go)
 	span.SetAttributes(attribute.Int("ds4p.items", len(r.items)), attribute.Int("ds4p.classes", len(r.classes)))
+	if root != nil && r.windowed(root) {
+		// A page of a search or history: shown in the proxy's own page
+		// windows, refilled from the pages after it (refill.go).
+		return r.processPage(ctx, root)
+	}
+	return r.finish(ctx, root, single)
+}
+
+// finish renders and records a judged run: its root Bundle, or its single
+// resource, or the body as it came.
+func (r *run) finish(ctx context.Context, root *bundleNode, single *item) (out []byte, st *stream, notFound bool, err error) {
+	r.noteBreakGlass(ctx) // metric and log of an emergency disclosure (decide.go)
 	// Policy obligation: notices go out with what they cover (decide.go).
 	r.notices = r.withExtraNotices(r.disclosedNotices())
-	ex.notices = noticeHeaderValues(r.notices)
+	r.ex.notices = noticeHeaderValues(r.notices)
 	if single != nil && !single.class.decision.Permitted() {
 		r.withheld = 1
 		return nil, nil, true, r.record(ctx)
@@ -255,7 +245,7 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 		r.withheld = r.totalWithheld()
 		return nil, nil, true, r.record(ctx)
 	}
-	if root != nil && s.streams(len(body)) {
+	if root != nil && r.s.streams(len(r.body)) {
 		// Rendered once now, to check it, and again to the caller
 		// (stream.go).
 		if st, err = r.planStream(root); err != nil {
@@ -264,16 +254,53 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 		return nil, st, false, r.record(ctx)
 	}
 	if root != nil {
-		out, err = r.renderBundle(outBuffer(len(body)+len(body)/16), root)
+		out, err = r.renderBundle(outBuffer(len(r.body)+len(r.body)/16), root)
 	} else if single != nil {
-		out, err = r.renderItem(outBuffer(len(body)+256), single)
+		out, err = r.renderItem(outBuffer(len(r.body)+256), single)
 	} else {
-		out = body
+		out = r.body
 	}
 	if err != nil {
 		return nil, nil, false, err
 	}
 	return out, nil, false, r.record(ctx)
+}
+
+// judge labels and decides one upstream body and applies every decision
+// to its items: what process does before it renders and records.
+func (s *Server) judge(ctx context.Context, ex *exchange, body []byte) (*run, *bundleNode, *item, error) {
+	r, root, single, err := s.collectLabelled(ctx, ex, body)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := r.settleLabels(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := r.decide(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := r.decideContained(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	r.withholdSiblingVersions()
+	r.applyRedactDecisions()
+	if err := r.withholdUninspectable(); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := r.withholdOrphanIncludes(root); err != nil { // includes.go
+		return nil, nil, nil, err
+	}
+	if err := r.decideElements(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := r.withholdCutMatches(root); err != nil { // redact.go
+		return nil, nil, nil, err
+	}
+	if err := r.decideNarratives(ctx); err != nil { // enrolment.go
+		return nil, nil, nil, err
+	}
+	r.withholdProgramDirectory(root) // enrolment.go
+	return r, root, single, nil
 }
 
 // newRun starts the pipeline run of one body.
@@ -744,11 +771,12 @@ func (r *run) bundleSplices(b *bundleNode) ([]splice, error) {
 	var ss []splice
 	var remove []int
 	kept := r.keptEntries(b)
+	pageRoot := r.page != nil && b == r.page.root
 	if b.entryIdx >= 0 {
 		// Policy obligation: a searchset that discloses data a notice
 		// covers carries the notice as an outcome entry (decide.go).
 		notice := b.searchset && len(r.notices) > 0
-		if len(kept) == 0 && !notice {
+		if len(kept) == 0 && !notice && (!pageRoot || r.mergedKept() == 0) {
 			remove = append(remove, b.entryIdx)
 		} else {
 			m := b.members[b.entryIdx]
@@ -766,9 +794,28 @@ func (r *run) bundleSplices(b *bundleNode) ([]splice, error) {
 		}
 	}
 	for _, u := range b.linkURLs {
+		if pageRoot { // a windowed page's own links (refill.go)
+			start, end := trim(r.body, u.start, u.end)
+			links, err := r.windowLinks()
+			if err != nil {
+				return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's links could not be rewritten; the response was withheld", err)
+			}
+			ss = append(ss, splice{start: start, end: end, data: links})
+			continue
+		}
 		if e, ok := r.rewriteURL(u); ok {
 			ss = append(ss, splice{start: e.Start, end: e.End, data: e.Data})
 		}
+	}
+	if pageRoot && len(b.linkURLs) == 0 && r.page.next != nil {
+		// An upstream page without links whose window stops before its
+		// end: the next link is the proxy's own.
+		links, err := r.windowLinks()
+		if err != nil {
+			return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's links could not be written; the response was withheld", err)
+		}
+		_, ae := trim(r.body, b.anchor.start, b.anchor.end)
+		ss = append(ss, splice{start: ae, end: ae, data: append([]byte(`,"link":`), links...)})
 	}
 	mark, err := r.bundleMarkEdits(b) // high-water mark of the disclosed entries (label_mark.go)
 	if err != nil {
@@ -870,8 +917,24 @@ func (r *run) writeEntries(dst []byte, b *bundleNode, kept []*entryNode, notice 
 			return nil, err
 		}
 	}
+	n := len(kept)
+	if r.page != nil && b == r.page.root {
+		// The entries of the upstream pages that refilled the page
+		// (refill.go), each rendered by its own run.
+		for _, pr := range r.merged {
+			for _, e := range pr.r.keptEntries(pr.root) {
+				if n > 0 {
+					dst = append(dst, ',')
+				}
+				n++
+				if dst, err = pr.r.writeEntry(dst, e); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	if notice {
-		if len(kept) > 0 {
+		if n > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, noticeEntry(r.notices)...)
@@ -968,7 +1031,13 @@ func (r *run) rewriteURL(u span) (fjson.Edit, bool) {
 // record writes one ledger entry per patient the response touched, durably,
 // before the response is released.
 func (r *run) record(ctx context.Context) (err error) {
-	entries := r.ledgerEntries()
+	return r.recordEntries(ctx, r.ledgerEntries(), r.anyDisclosed())
+}
+
+// recordEntries writes entries, the ledger entries of a response, durably
+// when disclosed (anything of the response is disclosed), before the
+// response is released.
+func (r *run) recordEntries(ctx context.Context, entries []audit.Entry, disclosed bool) (err error) {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -981,7 +1050,7 @@ func (r *run) record(ctx context.Context) (err error) {
 			entries[i].Alert = alert.ID // the flagged ledger entries
 		}
 	}
-	if !r.anyDisclosed() {
+	if !disclosed {
 		// Nothing leaves, so nothing waits: a withheld resource answers
 		// as fast as a missing one, which records nothing, instead of
 		// after the ledger's fsync (QA timed 2.6 against 1.9 ms). The

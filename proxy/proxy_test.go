@@ -98,6 +98,10 @@ func TestSearchsetEnforcement(t *testing.T) {
 	t.Parallel()
 	var h *harness
 	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("_offset") != "" { // the next page, read to refill this one (refill.go): empty
+			fhirJSONHandler(200, bundle(h.base(), -1, false))(w, r)
+			return
+		}
 		fhirJSONHandler(200, bundle(h.base(), 2, true, sudCondition, bpObs))(w, r)
 	})
 	resp, body := h.get("/fhir/Condition?subject=p1", tokOther)

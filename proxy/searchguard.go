@@ -27,6 +27,10 @@ type RequestRules struct {
 	PagingKey []byte
 	// PagingTTL is how long a page link stays valid.
 	PagingTTL time.Duration
+	// RefillPages is how many upstream pages one page of a search may
+	// read to hold as many matches as the server's page size when some
+	// were withheld (refill.go); 0: DefaultRefillPages.
+	RefillPages int
 	// AllowSummaryCount lets _summary=count through (the response side then
 	// omits Bundle.total when anything is withheld); refused otherwise.
 	AllowSummaryCount bool
@@ -78,6 +82,9 @@ func (o RequestRules) withDefaults() RequestRules {
 	if o.PagingTTL == 0 {
 		o.PagingTTL = DefaultPagingTTL
 	}
+	if o.RefillPages == 0 {
+		o.RefillPages = DefaultRefillPages
+	}
 	if len(o.PagingKey) == 0 {
 		o.PagingKey = make([]byte, 32)
 		_, _ = rand.Read(o.PagingKey)
@@ -92,6 +99,9 @@ func (o RequestRules) validate() []error {
 	}
 	if o.PagingTTL < 0 {
 		errs = append(errs, errors.New("enforcement.paging_ttl must not be negative"))
+	}
+	if o.RefillPages < 0 || o.RefillPages > 100 {
+		errs = append(errs, fmt.Errorf("enforcement.paging_refill_pages: %d; between 1 and 100 (0: the default, %d)", o.RefillPages, DefaultRefillPages))
 	}
 	for _, op := range o.AllowOperations {
 		switch {

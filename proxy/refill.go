@@ -1,0 +1,550 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/policy"
+)
+
+// Page refill. The upstream pages a search before the proxy decides, so a
+// page whose matches were withheld came out short, and a caller choosing
+// the query could tell what was withheld: Condition?_id=a,b&_count=1
+// answered an empty first page when a was withheld and one page when a did
+// not exist; _sort placed the gap. The proxy now pages in windows of its
+// own over the upstream's pages:
+//
+//   - A page's size is the number of matches on the search's first
+//     upstream page (the server's page size, whatever _count asked for),
+//     fixed for the search in its page tokens.
+//   - A page holds the disclosed matches of its window: from a position on
+//     one upstream page (skip) until it holds that many, taking them from
+//     the upstream's next pages while it is short (at most
+//     Requests.RefillPages upstream pages for one page of the caller's).
+//   - Its next link names where the window stopped: the same upstream page
+//     past the last match it took, when a disclosed match follows there,
+//     else the upstream's next page. The proxy never looks further ahead:
+//     an empty last page follows a full one both when the server paged
+//     exactly at the end (as servers do) and when all that followed was
+//     withheld.
+//   - Its links are self, first and next only: previous and last name the
+//     upstream's own pages, which no longer line up with the caller's, and
+//     dropping them only when a page was refilled would tell that it was.
+//
+// A page with fewer matches than its size and a next link is then left
+// only when the upstream pages ran out of the budget (logged, counted in
+// ds4p.paging.refill_exhausted). An include or outcome entry goes with its
+// upstream page when a match of that page is on the caller's, once per
+// page. Every upstream page is judged whole, as a page of its own, and only
+// the entries of the window are disclosed and recorded: a match before the
+// window (shown on an earlier page) or after it (shown on a later one) is
+// neither. One ledger entry is written per patient and upstream page.
+
+// maxPageSize bounds a window's numbers when a token opens.
+const maxPageSize = 1 << 20
+
+// DefaultRefillPages is how many upstream pages one page of the caller's
+// may read.
+const DefaultRefillPages = 8
+
+// pageWindow is where a page of the caller's starts in the upstream's
+// pages.
+type pageWindow struct {
+	// rel is the upstream page: its path and query below the upstream
+	// base ("/Observation?_count=10&_offset=20"), as pageRel returns it.
+	rel string
+	// skip is the number of matches of that page before the window.
+	skip int
+	// size is the caller's page size; 0 when the request is no page of
+	// the proxy's (a search's first request).
+	size int
+}
+
+// pagedRun is one upstream page judged for a page of the caller's.
+type pagedRun struct {
+	r    *run
+	root *bundleNode
+	rel  string
+	// links are its Bundle's self, first and next links, below the
+	// upstream base.
+	links pagingLinks
+	// from and cut bound the window over its matches (match ordinals),
+	// of matches in all.
+	from, cut, matches int
+}
+
+// pagingLinks are the rels (pageRel) of a Bundle's self, first and next
+// links; "" when absent or not below the upstream base.
+type pagingLinks struct {
+	self, first, next string
+}
+
+var refillExhausted, _ = otel.Meter("github.com/ds4p/ds4p/proxy").Int64Counter("ds4p.paging.refill_exhausted",
+	metric.WithDescription("pages sent short of their size with a next link because refilling them read the most upstream pages allowed"))
+
+var refillPages, _ = otel.Meter("github.com/ds4p/ds4p/proxy").Int64Counter("ds4p.paging.refill_pages",
+	metric.WithDescription("upstream pages read to refill a page that lost matches"))
+
+// windowed reports whether root, the response's own Bundle, is a page the
+// proxy shows in windows: a searchset or history Bundle of a search, a
+// type or system history, or an operation, that pages (a next link below
+// the upstream base) or was reached through a windowed page token. The
+// history of one resource is left as it was (withholdSiblingVersions).
+func (r *run) windowed(root *bundleNode) bool {
+	switch r.ex.req.Interaction {
+	case Search, Operation:
+	case History:
+		if r.ex.req.ID != "" {
+			return false
+		}
+	default:
+		return false
+	}
+	if root.typ != "searchset" && root.typ != "history" {
+		return false
+	}
+	if r.ex.window.size > 0 {
+		return true
+	}
+	return root.hasPaging
+}
+
+// pagingLinks reads the self, first and next links of b.
+func (r *run) pagingLinks(b *bundleNode) (pagingLinks, error) {
+	var out pagingLinks
+	warned := false // one line per Bundle, however many links an upstream writes
+	for _, u := range b.linkURLs {
+		start, _ := trim(r.body, u.start, u.end)
+		err := fjson.ArrayEach(r.body, start, func(vs, ve int) error {
+			rel, link := "", ""
+			_, err := fjson.ObjectScan(r.body, vs, func(key []byte, ks int) (int, error) {
+				ke, err := fjson.SkipValue(r.body, ks)
+				if err != nil {
+					return 0, err
+				}
+				switch keyName(key) {
+				case "relation":
+					rel, _ = fjson.StringValue(r.body, ks, ke)
+				case "url":
+					link, _ = fjson.StringValue(r.body, ks, ke)
+				}
+				return ke, nil
+			})
+			if err != nil {
+				return err
+			}
+			rest, ok := r.s.pageRel(link)
+			if !ok {
+				if !warned && (pagingRelation(rel) || hasRelation(rel, "first")) {
+					warned = true
+					r.warnLinkDropped(rel, link)
+				}
+				return nil
+			}
+			rest, _, _ = strings.Cut(rest, "#")
+			switch {
+			case hasRelation(rel, "next") && out.next == "":
+				out.next = rest
+			case hasRelation(rel, "self") && out.self == "":
+				out.self = rest
+			case hasRelation(rel, "first") && out.first == "":
+				out.first = rest
+			}
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// matchEntries are the entries of b that are matches: in a searchset
+// those whose search.mode is match or absent, in a history every entry.
+func (r *run) matchEntries(b *bundleNode) []*entryNode {
+	out := make([]*entryNode, 0, len(b.entries))
+	for _, e := range b.entries {
+		if r.isMatch(b, e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// isMatch reports whether e is a match of b (matchEntries).
+func (r *run) isMatch(b *bundleNode, e *entryNode) bool {
+	if b.typ == "history" {
+		return true
+	}
+	if p := e.parts[partSearch]; p.start >= 0 && !e.parsed {
+		// Most servers write it so: no need to read it.
+		if s, en := trim(r.body, p.start, p.end); string(r.body[s:en]) == `{"mode":"match"}` {
+			return true
+		}
+	}
+	return !r.entryParts(e).notMatch
+}
+
+// processPage finishes a windowed page (windowed): it takes the window's
+// matches from root's upstream page and, while the page is short and the
+// upstream pages on, from the pages that follow, then renders and records
+// the window alone.
+func (r *run) processPage(ctx context.Context, root *bundleNode) (out []byte, st *stream, notFound bool, err error) {
+	ex := r.ex
+	links, err := r.pagingLinks(root)
+	if err != nil {
+		return nil, nil, false, fail(http.StatusBadGateway, "processing", "the FHIR server's page links could not be read", err)
+	}
+	w := ex.window
+	switch {
+	case w.rel != "": // a page link's
+	case ex.firstGet: // a search's first page, from its first match
+		w.rel = "/" + ex.req.Path
+		if ex.getQuery != "" {
+			w.rel += "?" + ex.getQuery
+		}
+	default: // a POST _search: the page the server says it is
+		w.rel = links.self
+	}
+	if w.size == 0 {
+		w.size = len(r.matchEntries(root))
+	}
+	if w.rel == "" || w.size == 0 || w.size > maxPageSize || w.skip > maxPageSize {
+		// No window can name this page (a POST _search whose answer has
+		// no self link, a page of no matches): as before refill.
+		return r.finish(ctx, root, nil)
+	}
+	runs := []*pagedRun{{r: r, root: root, rel: w.rel, links: links}}
+	need, skip := w.size, w.skip
+	var next *pageWindow
+	for k := 0; ; k++ {
+		pr := runs[k]
+		markKept(pr.r, pr.root)
+		matches := pr.r.matchEntries(pr.root)
+		pr.matches = len(matches)
+		pr.from, pr.cut = min(skip, len(matches)), min(skip, len(matches))
+		for pr.cut < len(matches) && need > 0 {
+			if matches[pr.cut].kept {
+				need--
+			}
+			pr.cut++
+		}
+		if need == 0 {
+			for _, e := range matches[pr.cut:] {
+				if e.kept {
+					next = &pageWindow{rel: pr.rel, skip: pr.cut, size: w.size}
+					break
+				}
+			}
+			if next == nil && pr.links.next != "" {
+				next = &pageWindow{rel: pr.links.next, size: w.size}
+			}
+			break
+		}
+		if pr.links.next == "" {
+			break // the search's last page
+		}
+		if k+1 >= r.s.opts.Requests.RefillPages {
+			next = &pageWindow{rel: pr.links.next, size: w.size}
+			refillExhausted.Add(ctx, 1)
+			r.s.log.Warn("a page is sent short of its size: refilling it read the most upstream pages allowed (enforcement.paging_refill_pages)",
+				"request_id", ex.requestID, "upstream_pages", k+1, "page_size", w.size)
+			break
+		}
+		if !samePage(ex.req, pr.links.next) {
+			// A next link naming another search than this one (no server
+			// pages so) is not read to refill the page: it goes to the
+			// caller as it is, and following it is checked as any page
+			// link is.
+			next = &pageWindow{rel: pr.links.next, size: w.size}
+			break
+		}
+		nr, nroot, err := r.s.judgePage(ctx, pr.r, pr.root.typ, pr.links.next)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		refillPages.Add(ctx, 1)
+		nlinks, err := nr.pagingLinks(nroot)
+		if err != nil {
+			return nil, nil, false, fail(http.StatusBadGateway, "processing", "the FHIR server's page links could not be read", err)
+		}
+		runs = append(runs, &pagedRun{r: nr, root: nroot, rel: pr.links.next, links: nlinks})
+		skip = 0
+	}
+	var seen map[string]bool // the page's entries, when it has several upstream pages' (an include once)
+	if len(runs) > 1 {
+		seen = map[string]bool{}
+	}
+	for _, pr := range runs {
+		pr.keepWindow(seen)
+	}
+	first := (*pageWindow)(nil)
+	if links.first != "" {
+		first = &pageWindow{rel: links.first, size: w.size}
+	}
+	last := runs[len(runs)-1].r
+	r.page = &pageRender{root: root, hasSelf: links.self != "", self: pageWindow{rel: w.rel, skip: w.skip, size: w.size}, selfFlags: ex.pageFlags,
+		first: first, next: next, nextFlags: last.enrolmentFlags()}
+	root.hasPaging = true // never a total: the window is no whole search
+	for _, pr := range runs[1:] {
+		r.merged = append(r.merged, pr)
+	}
+	if len(runs) == 1 {
+		return r.finish(ctx, root, nil)
+	}
+	byID := map[string]policy.Notice{}
+	for _, pr := range runs {
+		pr.r.noteBreakGlass(ctx)
+		for _, n := range pr.r.withExtraNotices(pr.r.disclosedNotices()) {
+			byID[n.ID] = n
+		}
+	}
+	r.notices = sortedNotices(byID)
+	ex.notices = noticeHeaderValues(r.notices)
+	if out, err = r.renderBundle(outBuffer(len(r.body)*len(runs)), root); err != nil {
+		return nil, nil, false, err
+	}
+	return out, nil, false, recordRuns(ctx, runs)
+}
+
+// markKept sets the kept flag of the entries of b that keptEntries keeps.
+func markKept(r *run, b *bundleNode) {
+	for _, e := range b.entries {
+		e.kept = false
+	}
+	for _, e := range r.keptEntries(b) {
+		e.kept = true
+	}
+}
+
+// keepWindow leaves in the run only its window: the matches in
+// [from, cut), and its other entries (includes, outcomes) when a match of
+// the window is disclosed, an include that an earlier upstream page of
+// the same caller's page carried (seen) once. Every other entry leaves
+// the response and its items the ledger: they are no part of this page.
+func (pr *pagedRun) keepWindow(seen map[string]bool) {
+	r, b := pr.r, pr.root
+	if pr.from == 0 && pr.cut == pr.matches && seen == nil {
+		// The whole upstream page, alone on the caller's: nothing to
+		// leave out (an include no kept match references is withheld
+		// already: withholdOrphanIncludes).
+		return
+	}
+	shown := false
+	ord := 0
+	for _, e := range b.entries {
+		if r.isMatch(b, e) {
+			if ord >= pr.from && ord < pr.cut && e.kept {
+				shown = true
+			}
+			ord++
+		}
+	}
+	gone := map[*item]bool{}
+	entries := b.entries[:0]
+	ord = 0
+	for _, e := range b.entries {
+		keep := shown
+		if r.isMatch(b, e) {
+			keep = ord >= pr.from && ord < pr.cut
+			ord++
+		} else if keep && seen != nil && e.item != nil && e.item.res.ID != "" {
+			key := e.item.res.Type + "/" + e.item.res.ID
+			keep = !seen[key]
+		}
+		if !keep {
+			dropItems(e, gone)
+			continue
+		}
+		if seen != nil && e.item != nil && e.kept && e.item.res.ID != "" {
+			seen[e.item.res.Type+"/"+e.item.res.ID] = true
+		}
+		entries = append(entries, e)
+	}
+	clear(b.entries[len(entries):])
+	b.entries = entries
+	if len(gone) == 0 {
+		return
+	}
+	items := r.items[:0]
+	for _, it := range r.items {
+		if !gone[it] {
+			items = append(items, it)
+		}
+	}
+	clear(r.items[len(items):])
+	r.items = items
+}
+
+// dropItems adds the items of e, and of a Bundle nested in it, to gone.
+func dropItems(e *entryNode, gone map[*item]bool) {
+	if e.item != nil {
+		gone[e.item] = true
+	}
+	if e.nested != nil {
+		for _, ne := range e.nested.entries {
+			dropItems(ne, gone)
+		}
+	}
+}
+
+// judgePage fetches the upstream page rel names (a next link of the page
+// prev judged) and judges it as a page of the same request: the same
+// interaction on the same type, resource and operation, its query guarded
+// as a page link's. A page that is none of these ends the refill with an
+// error: the caller's page is withheld, never sent short.
+func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string) (*run, *bundleNode, error) {
+	ex := prev.ex
+	bad := func(msg string, err error) error {
+		return fail(http.StatusBadGateway, "processing", msg, err)
+	}
+	path, rawQuery, _ := strings.Cut(rel, "?")
+	req, err := parseFHIRPath(http.MethodGet, strings.TrimPrefix(path, "/"))
+	if err != nil || !samePage(ex.req, rel) {
+		return nil, nil, bad("the FHIR server's next page is not a page of the same search", err)
+	}
+	rawQuery, f := s.guardRawQuery(req, rawQuery, true)
+	if f != nil {
+		return nil, nil, bad("the FHIR server's next page could not be checked", f)
+	}
+	u := s.upBase + "/" + req.Path
+	if rawQuery != "" {
+		u += "?" + rawQuery
+	}
+	up, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, bad("the FHIR server's next page could not be read", err)
+	}
+	up.Header["Accept"] = []string{"application/fhir+json"}
+	up.Header["X-Request-Id"] = []string{ex.requestID}
+	resp, err := s.client.Do(up)
+	if err != nil {
+		if f := classify(err); f.Status == http.StatusGatewayTimeout {
+			return nil, nil, f
+		}
+		return nil, nil, bad("the FHIR server's next page could not be read", err)
+	}
+	body, err := s.readBody(resp)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK || !isJSON(resp.Header.Get("Content-Type")) {
+		recycleOut(body)
+		return nil, nil, bad("the FHIR server answered its next page with status "+http.StatusText(resp.StatusCode), nil)
+	}
+	nex := *ex
+	nex.req, nex.fromPage, nex.searchForm = req, true, nil
+	nex.pageFlags = prev.enrolmentFlags()
+	nex.window = pageWindow{rel: rel}
+	nex.notices = nil
+	nr, root, _, err := s.judge(ctx, &nex, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if root == nil || root.typ != prevType {
+		return nil, nil, bad("the FHIR server's next page is not a page of the same search", nil)
+	}
+	return nr, root, nil
+}
+
+// enrolmentFlags are the page token flags that carry the run's enrolment
+// decisions to the pages after it (paging.go).
+func (r *run) enrolmentFlags() byte {
+	switch {
+	case r.enrolmentCut:
+		return pageEnrolmentCut
+	case r.enrolmentShown:
+		return pageEnrolmentShown
+	}
+	return 0
+}
+
+// pageRender is what a windowed page's links say.
+type pageRender struct {
+	root      *bundleNode
+	hasSelf   bool // the upstream's page had a self link
+	self      pageWindow
+	selfFlags byte
+	first     *pageWindow
+	next      *pageWindow
+	nextFlags byte
+}
+
+// windowLinks renders a windowed page's link array: self, first and next,
+// each a page token of its window.
+func (r *run) windowLinks() ([]byte, error) {
+	now := time.Now()
+	p := r.page
+	out := []byte{'['}
+	add := func(rel string, w pageWindow, flags byte) error {
+		tok, err := r.s.mintWindow(r.ex.caller, w, flags, now)
+		if err != nil {
+			return err
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"relation":"`...)
+		out = append(out, rel...)
+		out = append(out, `","url":`...)
+		out = fjson.AppendString(out, r.ex.publicBase+"/"+pageRoute+"/"+tok)
+		out = append(out, '}')
+		return nil
+	}
+	if p.hasSelf {
+		if err := add("self", p.self, p.selfFlags); err != nil {
+			return nil, err
+		}
+	}
+	if p.first != nil {
+		if err := add("first", *p.first, 0); err != nil {
+			return nil, err
+		}
+	}
+	if p.next != nil {
+		if err := add("next", *p.next, p.nextFlags); err != nil {
+			return nil, err
+		}
+	}
+	return append(out, ']'), nil
+}
+
+// recordRuns records the disclosures of a page refilled from several
+// upstream pages: one Append for all their ledger entries, before the
+// page leaves (record).
+func recordRuns(ctx context.Context, runs []*pagedRun) error {
+	r := runs[0].r
+	var entries []audit.Entry
+	disclosed := false
+	for _, pr := range runs {
+		entries = append(entries, pr.r.ledgerEntries()...)
+		disclosed = disclosed || pr.r.anyDisclosed()
+	}
+	return r.recordEntries(ctx, entries, disclosed)
+}
+
+// mergedKept counts the entries the upstream pages merged into the run's
+// page keep.
+func (r *run) mergedKept() int {
+	n := 0
+	for _, pr := range r.merged {
+		n += len(pr.r.keptEntries(pr.root))
+	}
+	return n
+}
+
+// samePage reports whether rel, an upstream page link, is a GET of the same
+// interaction as req on the same type, resource and operation: a page of
+// the same search, which the caller's scopes already cover.
+func samePage(req fhirRequest, rel string) bool {
+	path, _, _ := strings.Cut(rel, "?")
+	p, err := parseFHIRPath(http.MethodGet, strings.TrimPrefix(path, "/"))
+	return err == nil && p.Interaction == req.Interaction && p.Type == req.Type && p.ID == req.ID && p.Operation == req.Operation
+}
