@@ -109,6 +109,7 @@ type Enforcement struct {
 	// the proxy lets through that it refuses by default.
 	PagingKeyFile     string        `yaml:"paging_key_file"`
 	PagingTTL         time.Duration `yaml:"paging_ttl"`
+	PagingRefillPages int           `yaml:"paging_refill_pages"`
 	AllowSummaryCount bool          `yaml:"allow_summary_count"`
 	AllowChains       bool          `yaml:"allow_chains"`
 	AllowHas          bool          `yaml:"allow_has"`
@@ -316,8 +317,9 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_LABELS_KNOWN_TTL":       setDuration(&c.Labels.KnownTTL),
 
 		// response-side enforcement
-		"DS4P_ENFORCEMENT_TOTAL": setString(&c.Enforcement.Total),
-		"DS4P_PAGING_TTL":        setDuration(&c.Enforcement.PagingTTL),
+		"DS4P_ENFORCEMENT_TOTAL":   setString(&c.Enforcement.Total),
+		"DS4P_PAGING_TTL":          setDuration(&c.Enforcement.PagingTTL),
+		"DS4P_PAGING_REFILL_PAGES": setInt(&c.Enforcement.PagingRefillPages),
 
 		// The OPA bundle source (policyreload.go).
 		"DS4P_POLICY_BUNDLE_URL":        setString(&c.Policy.BundleURL),
@@ -712,7 +714,7 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		UnknownTargets:          c.Labels.UnknownTargets,
 		Protection:              c.Protection.options(), // protection.go
 		Requests: proxy.RequestRules{
-			PagingTTL: c.Enforcement.PagingTTL, AllowSummaryCount: c.Enforcement.AllowSummaryCount,
+			PagingTTL: c.Enforcement.PagingTTL, RefillPages: c.Enforcement.PagingRefillPages, AllowSummaryCount: c.Enforcement.AllowSummaryCount,
 			AllowChains: c.Enforcement.AllowChains, AllowHas: c.Enforcement.AllowHas, AllowExport: c.Enforcement.AllowExport,
 			AllowList: c.Enforcement.AllowList, AllowOperations: c.Enforcement.AllowOperations,
 			AllowTextSearch: c.Enforcement.AllowTextSearch, AllowSubscriptions: c.Enforcement.AllowSubscriptions,
