@@ -440,7 +440,10 @@ func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string)
 		return nil, nil, bad("the FHIR server answered its next page with status "+http.StatusText(resp.StatusCode), nil)
 	}
 	nex := *ex
+	// The page's own query says what it searched by (redact.go
+	// cutQuery): a POST _search's form is in the server's link.
 	nex.req, nex.fromPage, nex.searchForm = req, true, nil
+	nex.query = queryForLedger(req.Path, rawQuery)
 	nex.pageFlags = prev.enrolmentFlags()
 	nex.window = pageWindow{rel: rel}
 	nex.notices = nil

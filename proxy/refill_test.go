@@ -263,3 +263,25 @@ func TestRefillIncludesOnce(t *testing.T) {
 		t.Fatalf("second page %v: %s", ids, out)
 	}
 }
+
+// TestRefillPageJudgedByItsOwnQuery: an upstream page read to refill a
+// POST _search's first page is judged by the query of the server's link,
+// which carries the form: o4 matches only on its cut value.
+func TestRefillPageJudgedByItsOwnQuery(t *testing.T) {
+	t.Parallel()
+	var h *harness
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		var body string
+		if r.URL.Query().Get("_offset") == "2" {
+			body = `{"resourceType":"Bundle","type":"searchset","entry":[` + match(cutObs("o4", "150")) + `,` + match(plainObs("o3", "")) + `]}`
+		} else {
+			link := h.base() + "/Observation?value-quantity=gt100&_count=2"
+			body = `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"self","url":"` + link + `"},{"relation":"next","url":"` + link + `&_offset=2"}],"entry":[` + match(cutObs("o1", "150")) + `,` + match(plainObs("o2", "")) + `]}`
+		}
+		fhirJSONHandler(200, body)(w, r)
+	})
+	resp, out := h.do("POST", "/fhir/Observation/_search", tokOther, "application/x-www-form-urlencoded", "value-quantity=gt100&_count=2")
+	if ids, _ := searchIDs(t, out); resp.StatusCode != 200 || !slices.Equal(ids, []string{"o2", "o3"}) {
+		t.Fatalf("%d %v: %s", resp.StatusCode, ids, out)
+	}
+}
