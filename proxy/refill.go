@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -410,6 +411,11 @@ func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string)
 	if err != nil || !samePage(ex.req, rel) {
 		return nil, nil, bad("the FHIR server's next page is not a page of the same search", err)
 	}
+	judged := req
+	if req.Path == "" { // a handle at the base: the same search (samePage)
+		judged = ex.req
+		judged.Path = ""
+	}
 	rawQuery, f := s.guardRawQuery(req, rawQuery, true)
 	if f != nil {
 		return nil, nil, bad("the FHIR server's next page could not be checked", f)
@@ -442,7 +448,7 @@ func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string)
 	nex := *ex
 	// The page's own query says what it searched by (redact.go
 	// cutQuery): a POST _search's form is in the server's link.
-	nex.req, nex.fromPage, nex.searchForm = req, true, nil
+	nex.req, nex.fromPage, nex.searchForm = judged, true, nil
 	nex.query = queryForLedger(req.Path, rawQuery)
 	nex.pageFlags = prev.enrolmentFlags()
 	nex.window = pageWindow{rel: rel}
@@ -544,10 +550,25 @@ func (r *run) mergedKept() int {
 }
 
 // samePage reports whether rel, an upstream page link, is a GET of the same
-// interaction as req on the same type, resource and operation: a page of
-// the same search, which the caller's scopes already cover.
+// interaction as req on the same type, resource and operation, or a handle
+// the server remembers the search by at its base (HAPI's
+// ?_getpages=<id>&_getpagesoffset=20, cutQueryHandles): a page of the same
+// search, which the caller's scopes already cover.
 func samePage(req fhirRequest, rel string) bool {
-	path, _, _ := strings.Cut(rel, "?")
-	p, err := parseFHIRPath(http.MethodGet, strings.TrimPrefix(path, "/"))
+	path, rawQuery, _ := strings.Cut(rel, "?")
+	path = strings.TrimPrefix(path, "/")
+	if path == "" {
+		q, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return false
+		}
+		for k := range q {
+			if cutQueryHandles[k] {
+				return true
+			}
+		}
+		return false
+	}
+	p, err := parseFHIRPath(http.MethodGet, path)
 	return err == nil && p.Interaction == req.Interaction && p.Type == req.Type && p.ID == req.ID && p.Operation == req.Operation
 }
