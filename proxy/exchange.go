@@ -3,6 +3,7 @@ package proxy
 import (
 	"cmp"
 	"context"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -48,6 +49,11 @@ type exchange struct {
 	// fromPage: the request followed a page token, so its query is the
 	// one the upstream wrote into its page link.
 	fromPage bool
+	// batchRequest is a batch or transaction request as forwarded (its
+	// body readable again through GetBody), nil for any other request:
+	// the response side reads what each entry searched by (redact.go
+	// batchEntryRequests).
+	batchRequest *http.Request
 	// searchForm is a POST _search's form as forwarded (writeguard.go),
 	// nil for any other request: the response side reads what the search
 	// selected on from the URL's query and it (redact.go cutQuery).

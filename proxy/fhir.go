@@ -94,8 +94,7 @@ func (s *Server) handleFHIR(c *gin.Context) {
 	if req.Interaction == Batch && out.GetBody != nil {
 		// Its entries' searches, for the response side (redact.go
 		// batchEntryRequests).
-		batchRequests.Store(ex, out)
-		defer batchRequests.Delete(ex)
+		ex.batchRequest = out
 	}
 	// Forgotten before the write and again after it, so that no read
 	// racing with it leaves the old version known (label_targets.go).
@@ -103,12 +102,6 @@ func (s *Server) handleFHIR(c *gin.Context) {
 	s.rp.ServeHTTP(c.Writer, out)
 	s.forgetWritten(ex)
 }
-
-// batchRequests holds, by exchange, a batch or transaction request as
-// forwarded (its body readable again through GetBody) while it is
-// answered: the response side reads what each entry searched by
-// (redact.go batchEntryRequests).
-var batchRequests sync.Map // *exchange -> *http.Request
 
 // checkRequest refuses what the proxy will not forward: encoded paths,
 // protocol upgrades, and formats it cannot inspect.

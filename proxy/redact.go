@@ -916,16 +916,12 @@ type batchEntryRequest struct {
 }
 
 // batchEntryRequests reads the entries' requests of the batch or
-// transaction ex answers, as forwarded (fhir.go batchRequests), read as
+// transaction ex answers, as forwarded (exchange.batchRequest), read as
 // the request side read them (writeguard.go guardBatch); false when they
 // are not known.
 func batchEntryRequests(ex *exchange) ([]batchEntryRequest, bool) {
-	v, ok := batchRequests.Load(ex)
-	if !ok {
-		return nil, false
-	}
-	req := v.(*http.Request)
-	if req.GetBody == nil {
+	req := ex.batchRequest
+	if req == nil || req.GetBody == nil {
 		return nil, false
 	}
 	rc, err := req.GetBody()
