@@ -226,24 +226,7 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 	out := []byte{'['}
 	n := 0
 	warned := false // one line per Bundle, however many links an upstream writes
-	err := fjson.ArrayEach(r.body, start, func(vs, ve int) error {
-		rel, u := "", ""
-		_, err := fjson.ObjectScan(r.body, vs, func(key []byte, ks int) (int, error) {
-			ke, err := fjson.SkipValue(r.body, ks)
-			if err != nil {
-				return 0, err
-			}
-			switch keyName(key) {
-			case "relation":
-				rel, _ = fjson.StringValue(r.body, ks, ke)
-			case "url":
-				u, _ = fjson.StringValue(r.body, ks, ke)
-			}
-			return ke, nil
-		})
-		if err != nil {
-			return err
-		}
+	err := eachLink(r.body, start, func(rel, u string) error {
 		if rel == "" {
 			return nil
 		}
@@ -277,6 +260,31 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's links could not be rewritten; the response was withheld", err)
 	}
 	return append(out, ']'), nil
+}
+
+// eachLink calls fn with the relation and url of each link of the
+// Bundle.link array at start of body ("" for one it does not have).
+func eachLink(body []byte, start int, fn func(rel, u string) error) error {
+	return fjson.ArrayEach(body, start, func(vs, ve int) error {
+		rel, u := "", ""
+		_, err := fjson.ObjectScan(body, vs, func(key []byte, ks int) (int, error) {
+			ke, err := fjson.SkipValue(body, ks)
+			if err != nil {
+				return 0, err
+			}
+			switch keyName(key) {
+			case "relation":
+				rel, _ = fjson.StringValue(body, ks, ke)
+			case "url":
+				u, _ = fjson.StringValue(body, ks, ke)
+			}
+			return ke, nil
+		})
+		if err != nil {
+			return err
+		}
+		return fn(rel, u)
+	})
 }
 
 // warnLinkDropped logs a page link of the upstream's that is dropped: the

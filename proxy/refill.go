@@ -123,24 +123,7 @@ func (r *run) pagingLinks(b *bundleNode) (pagingLinks, error) {
 	warned := false // one line per Bundle, however many links an upstream writes
 	for _, u := range b.linkURLs {
 		start, _ := trim(r.body, u.start, u.end)
-		err := fjson.ArrayEach(r.body, start, func(vs, ve int) error {
-			rel, link := "", ""
-			_, err := fjson.ObjectScan(r.body, vs, func(key []byte, ks int) (int, error) {
-				ke, err := fjson.SkipValue(r.body, ks)
-				if err != nil {
-					return 0, err
-				}
-				switch keyName(key) {
-				case "relation":
-					rel, _ = fjson.StringValue(r.body, ks, ke)
-				case "url":
-					link, _ = fjson.StringValue(r.body, ks, ke)
-				}
-				return ke, nil
-			})
-			if err != nil {
-				return err
-			}
+		err := eachLink(r.body, start, func(rel, link string) error {
 			rest, ok := r.s.pageRel(link)
 			if !ok {
 				if !warned && (pagingRelation(rel) || hasRelation(rel, "first")) {
