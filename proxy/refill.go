@@ -267,7 +267,9 @@ func (r *run) processPage(ctx context.Context, root *bundleNode) (out []byte, st
 		seen = map[string]bool{}
 	}
 	for _, pr := range runs {
-		pr.keepWindow(seen)
+		if err := pr.keepWindow(seen); err != nil {
+			return nil, nil, false, err
+		}
 	}
 	first := (*pageWindow)(nil)
 	if links.first != "" {
@@ -313,13 +315,21 @@ func markKept(r *run, b *bundleNode) {
 // the window is disclosed, an include that an earlier upstream page of
 // the same caller's page carried (seen) once. Every other entry leaves
 // the response and its items the ledger: they are no part of this page.
-func (pr *pagedRun) keepWindow(seen map[string]bool) {
+//
+// A window that holds part of its upstream page's matches keeps only the
+// includes the window's disclosed matches bring (windowIncludes): the
+// server wrote the includes of the whole page, and those of a match shown
+// on another page of the caller's would tell that the page was refilled
+// and where the upstream page began, so how many matches before it were
+// withheld.
+func (pr *pagedRun) keepWindow(seen map[string]bool) error {
 	r, b := pr.r, pr.root
-	if pr.from == 0 && pr.cut == pr.matches && seen == nil {
+	whole := pr.from == 0 && pr.cut == pr.matches
+	if whole && seen == nil {
 		// The whole upstream page, alone on the caller's: nothing to
 		// leave out (an include no kept match references is withheld
 		// already: withholdOrphanIncludes).
-		return
+		return nil
 	}
 	shown := false
 	ord := 0
@@ -331,6 +341,13 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) {
 			ord++
 		}
 	}
+	var linked map[*entryNode]bool
+	if !whole && shown {
+		var err error
+		if linked, err = pr.windowIncludes(); err != nil {
+			return err
+		}
+	}
 	gone := map[*item]bool{}
 	entries := b.entries[:0]
 	ord = 0
@@ -339,9 +356,14 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) {
 		if r.isMatch(b, e) {
 			keep = ord >= pr.from && ord < pr.cut
 			ord++
-		} else if keep && seen != nil && e.item != nil && e.item.res.ID != "" {
-			key := e.item.res.Type + "/" + e.item.res.ID
-			keep = !seen[key]
+		} else {
+			if keep && linked != nil && !isOutcomeEntry(e) {
+				keep = linked[e]
+			}
+			if keep && seen != nil && e.item != nil && e.item.res.ID != "" {
+				key := e.item.res.Type + "/" + e.item.res.ID
+				keep = !seen[key]
+			}
 		}
 		if !keep {
 			dropItems(e, gone)
@@ -355,7 +377,7 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) {
 	clear(b.entries[len(entries):])
 	b.entries = entries
 	if len(gone) == 0 {
-		return
+		return nil
 	}
 	items := r.items[:0]
 	for _, it := range r.items {
@@ -365,6 +387,83 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) {
 	}
 	clear(r.items[len(items):])
 	r.items = items
+	return nil
+}
+
+// isOutcomeEntry reports whether e holds an OperationOutcome (a search's
+// outcome entry), which goes with the page whatever its matches.
+func isOutcomeEntry(e *entryNode) bool {
+	return e.item != nil && e.item.res.Type == "OperationOutcome" && e.nested == nil
+}
+
+// windowIncludes returns the entries of the run's page other than matches
+// and outcomes that its window's disclosed matches bring, as
+// withholdOrphanIncludes (includes.go) finds them for a whole page: an
+// entry a disclosed match of the window references, or that references
+// one (a _revinclude), or that such an entry references
+// (_include:iterate). Any other non-match entry (one of a match outside
+// the window, one with no resource, a search.mode the proxy does not know)
+// is no part of the window: fail closed.
+func (pr *pagedRun) windowIncludes() (map[*entryNode]bool, error) {
+	r, b := pr.r, pr.root
+	var fwd, rev map[string]*linkMembers
+	if b.searchset && anyCutEntry(b) {
+		fwd, rev = r.includeLinks()
+	}
+	type include struct {
+		e             *entryNode
+		self          string
+		refs, revRefs map[string]bool
+	}
+	var incs []*include
+	referenced, matches := map[string]bool{}, map[string]bool{}
+	ord := 0
+	for _, e := range b.entries {
+		if r.isMatch(b, e) {
+			in := ord >= pr.from && ord < pr.cut
+			ord++
+			if !in || e.item == nil || !e.item.class.decision.Permitted() {
+				continue
+			}
+			refs, err := r.referencesOf(e.item, fwd)
+			if err != nil {
+				return nil, rewriteFailure(err)
+			}
+			matches[e.item.res.Type+"/"+e.item.res.ID] = true
+			for ref := range refs {
+				referenced[ref] = true
+			}
+			continue
+		}
+		if e.item == nil || e.nested != nil || !e.item.class.decision.Permitted() || e.item.res.ID == "" {
+			continue
+		}
+		refs, err := r.referencesOf(e.item, fwd)
+		if err != nil {
+			return nil, rewriteFailure(err)
+		}
+		in := &include{e: e, self: e.item.res.Type + "/" + e.item.res.ID, refs: refs, revRefs: refs}
+		if rev != nil {
+			if in.revRefs, err = r.referencesOf(e.item, rev); err != nil {
+				return nil, rewriteFailure(err)
+			}
+		}
+		incs = append(incs, in)
+	}
+	linked := map[*entryNode]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, in := range incs {
+			if linked[in.e] || !referenced[in.self] && !anyIn(in.revRefs, matches) {
+				continue
+			}
+			linked[in.e], changed = true, true
+			for ref := range in.refs {
+				referenced[ref] = true
+			}
+		}
+	}
+	return linked, nil
 }
 
 // dropItems adds the items of e, and of a Bundle nested in it, to gone.

@@ -1,0 +1,108 @@
+package proxy
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// refillCondBy is refillCond with an asserter: Practitioner/pr<id>.
+func refillCondBy(id string, sud bool) string {
+	c := refillCond(id, sud)
+	return strings.TrimSuffix(c, "}") + `,"asserter":{"reference":"Practitioner/pr` + id + `"}}`
+}
+
+// includingUpstream serves conds as Condition?_include=Condition:asserter
+// paged by _count (default 3) and _offset, as servers do: each page's
+// matches, then the Practitioner each of them asserts as an include.
+func includingUpstream(h **harness, ids []string, conds []string) http.HandlerFunc {
+	return includingUpstreamOf(h, ids, conds, "_include=Condition:asserter", func(id string) string {
+		return `{"resourceType":"Practitioner","id":"pr` + id + `","name":[{"family":"P` + id + `"}]}`
+	})
+}
+
+// includingUpstreamOf is includingUpstream with the search's include
+// parameter and the include of each match made by inc.
+func includingUpstreamOf(h **harness, ids []string, conds []string, param string, inc func(id string) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		count, offset := 3, 0
+		if c, err := strconv.Atoi(q.Get("_count")); err == nil {
+			count = c
+		}
+		if o, err := strconv.Atoi(q.Get("_offset")); err == nil {
+			offset = o
+		}
+		link := func(rel string, o int) string {
+			return `{"relation":"` + rel + `","url":"` + (*h).base() + `/Condition?` + param + `&_count=` + strconv.Itoa(count) + `&_offset=` + strconv.Itoa(o) + `"}`
+		}
+		links := []string{link("self", offset), link("first", 0)}
+		if offset+count < len(conds) {
+			links = append(links, link("next", offset+count))
+		}
+		var entries, incs []string
+		for i := offset; i < min(offset+count, len(conds)); i++ {
+			entries = append(entries, match(conds[i]))
+			incs = append(incs, include(inc(ids[i])))
+		}
+		entries = append(entries, incs...)
+		body := `{"resourceType":"Bundle","type":"searchset","link":[` + strings.Join(links, ",") + `],"entry":[` + strings.Join(entries, ",") + `]}`
+		fhirJSONHandler(200, body)(w, r)
+	}
+}
+
+// sortedPages sorts each page's ids: the test compares what each page
+// holds, not the order.
+func sortedPages(pages [][]string) [][]string {
+	for _, p := range pages {
+		slices.Sort(p)
+	}
+	return pages
+}
+
+// TestRefillIncludesOnlyOfTheWindow: a page that takes part of an upstream
+// page's matches (a window starting after the first of them, or stopping
+// before the last) carries only the includes of the matches it shows, as
+// the same search on a server without the withheld matches would. Before,
+// it carried every include of the upstream page: the includes of the
+// matches left for the next page showed that the page was refilled, and
+// where the upstream page began (so how many matches before it were
+// withheld).
+func TestRefillIncludesOnlyOfTheWindow(t *testing.T) {
+	t.Parallel()
+	withheld := map[int]bool{1: true, 5: true, 6: true}
+	var ids, all, vids, visible []string
+	for i := range 11 {
+		id := "c" + strconv.Itoa(i)
+		c := refillCondBy(id, withheld[i])
+		ids, all = append(ids, id), append(all, c)
+		if !withheld[i] {
+			vids, visible = append(vids, id), append(visible, c)
+		}
+	}
+	for _, count := range []string{"2", "3", "4"} {
+		var h, hv *harness
+		h = newHarness(t, includingUpstream(&h, ids, all))
+		hv = newHarness(t, includingUpstream(&hv, vids, visible))
+		path := "/fhir/Condition?_include=Condition:asserter&_count=" + count
+		got := sortedPages(pagesOf(t, h, path, tokOther))
+		want := sortedPages(pagesOf(t, hv, path, tokOther))
+		if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("_count=%s: pages %v, want %v (as on a server without the withheld matches)", count, got, want)
+		}
+		// A _revinclude: the Provenance of each match.
+		prov := func(id string) string {
+			return `{"resourceType":"Provenance","id":"pv` + id + `","target":[{"reference":"Condition/` + id + `"}],"recorded":"2024-01-01T00:00:00Z","agent":[{"who":{"reference":"Practitioner/x"}}]}`
+		}
+		h = newHarness(t, includingUpstreamOf(&h, ids, all, "_revinclude=Provenance:target", prov))
+		hv = newHarness(t, includingUpstreamOf(&hv, vids, visible, "_revinclude=Provenance:target", prov))
+		path = "/fhir/Condition?_revinclude=Provenance:target&_count=" + count
+		got = sortedPages(pagesOf(t, h, path, tokOther))
+		want = sortedPages(pagesOf(t, hv, path, tokOther))
+		if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("_revinclude _count=%s: pages %v, want %v (as on a server without the withheld matches)", count, got, want)
+		}
+	}
+}
