@@ -512,7 +512,13 @@ func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string)
 	}
 	up.Header["Accept"] = []string{"application/fhir+json"}
 	up.Header["X-Request-Id"] = []string{ex.requestID}
-	resp, err := s.client.Do(up)
+	// The search's own deadline (ctx: upstream_timeout), not the 5 s
+	// the proxy's client gives its small reads: an upstream page is as
+	// large, and as slow, as the search's first page, which the reverse
+	// proxy reads under that deadline alone.
+	client := *s.client
+	client.Timeout = 0
+	resp, err := client.Do(up)
 	if err != nil {
 		if f := classify(err); f.Status == http.StatusGatewayTimeout {
 			return nil, nil, f

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // refillCondBy is refillCond with an asserter: Practitioner/pr<id>.
@@ -104,5 +106,61 @@ func TestRefillIncludesOnlyOfTheWindow(t *testing.T) {
 		if !slices.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("_revinclude _count=%s: pages %v, want %v (as on a server without the withheld matches)", count, got, want)
 		}
+	}
+}
+
+// TestRefillReadsSlowPagesAsTheSearch: an upstream page read to refill a
+// page has the request's upstream_timeout, as the search's first page has.
+// Before, it was read by the proxy's client for its own small reads (5 s
+// for the whole exchange): a page the server took 6 s to answer withheld
+// the caller's page (504), where the same page reached as the first page
+// of a search came back.
+func TestRefillReadsSlowPagesAsTheSearch(t *testing.T) {
+	t.Parallel()
+	conds := []string{refillCond("a", true), refillCond("b", false), refillCond("c", false)}
+	var h *harness
+	paged := pagingUpstream(&h, conds, new(atomic.Int64))
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("_offset") != "" {
+			time.Sleep(5500 * time.Millisecond)
+		}
+		paged(w, r)
+	}, func(o *Options, _ *Deps) { o.UpstreamTimeout = 20 * time.Second })
+	resp, out := h.get("/fhir/Condition?subject=Patient/p1&_count=1", tokOther)
+	if ids, _ := searchIDs(t, out); resp.StatusCode != http.StatusOK || !slices.Equal(ids, []string{"b"}) {
+		t.Fatalf("%d %v: %s", resp.StatusCode, ids, out)
+	}
+}
+
+// TestRefillPageKeepsTheDeadline: a refill read still ends at the
+// request's upstream_timeout: a page the server never answers withholds
+// the caller's page (504), in time, also when its headers came and its
+// body stalls.
+func TestRefillPageKeepsTheDeadline(t *testing.T) {
+	t.Parallel()
+	conds := []string{refillCond("a", true), refillCond("b", false), refillCond("c", false)}
+	var h *harness
+	paged := pagingUpstream(&h, conds, new(atomic.Int64))
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("_offset") != "" {
+			// Its headers and the start of its body, then nothing.
+			w.Header().Set("Content-Type", "application/fhir+json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[`))
+			w.(http.Flusher).Flush()
+			select {
+			case <-stop:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		paged(w, r)
+	}, func(o *Options, _ *Deps) { o.UpstreamTimeout = time.Second })
+	start := time.Now()
+	resp, out := h.get("/fhir/Condition?subject=Patient/p1&_count=1", tokOther)
+	if resp.StatusCode != http.StatusGatewayTimeout || strings.Contains(out, `"b"`) || time.Since(start) > 8*time.Second {
+		t.Fatalf("%d after %v: %s", resp.StatusCode, time.Since(start), out)
 	}
 }
