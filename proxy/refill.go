@@ -313,7 +313,8 @@ func markKept(r *run, b *bundleNode) {
 // keepWindow leaves in the run only its window: the matches in
 // [from, cut), and its other entries (includes, outcomes) when a match of
 // the window is disclosed, an include that an earlier upstream page of
-// the same caller's page carried (seen) once. Every other entry leaves
+// the same caller's page carried (seen) once, and outcome entries only
+// when no earlier one carried any. Every other entry leaves
 // the response and its items the ledger: they are no part of this page.
 //
 // A window that holds part of its upstream page's matches keeps only the
@@ -351,13 +352,23 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) error {
 	gone := map[*item]bool{}
 	entries := b.entries[:0]
 	ord = 0
+	outcomes := false // the run's own outcome entries stay, those of a later run do not
 	for _, e := range b.entries {
 		keep := shown
-		if r.isMatch(b, e) {
+		switch {
+		case r.isMatch(b, e):
 			keep = ord >= pr.from && ord < pr.cut
 			ord++
-		} else {
-			if keep && linked != nil && !isOutcomeEntry(e) {
+		case isOutcomeEntry(e):
+			// The search's outcome, which each upstream page repeats
+			// (or its warnings): once on a page of the caller's, as
+			// each page of the server's carries it once.
+			if keep && seen != nil && seen[outcomeSeen] {
+				keep = false
+			}
+			outcomes = outcomes || keep
+		default:
+			if keep && linked != nil {
 				keep = linked[e]
 			}
 			if keep && seen != nil && e.item != nil && e.item.res.ID != "" {
@@ -376,6 +387,9 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) error {
 	}
 	clear(b.entries[len(entries):])
 	b.entries = entries
+	if outcomes && seen != nil {
+		seen[outcomeSeen] = true
+	}
 	if len(gone) == 0 {
 		return nil
 	}
@@ -389,6 +403,10 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) error {
 	r.items = items
 	return nil
 }
+
+// outcomeSeen is the key of seen (keepWindow) that says an upstream page
+// of the caller's page carried outcome entries: no resource's key.
+const outcomeSeen = "\x00outcome"
 
 // isOutcomeEntry reports whether e holds an OperationOutcome (a search's
 // outcome entry), which goes with the page whatever its matches.

@@ -164,3 +164,149 @@ func TestRefillPageKeepsTheDeadline(t *testing.T) {
 		t.Fatalf("%d after %v: %s", resp.StatusCode, time.Since(start), out)
 	}
 }
+
+// hapiUpstream serves conds as HAPI does: the first page at
+// Condition?..., the next ones by a handle at the base
+// (?_getpages=h1&_getpagesoffset=n).
+func hapiUpstream(h **harness, conds []string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		count, offset := 3, 0
+		if c, err := strconv.Atoi(q.Get("_count")); err == nil {
+			count = c
+		}
+		if o, err := strconv.Atoi(q.Get("_getpagesoffset")); err == nil {
+			offset = o
+		}
+		link := func(rel string, o int) string {
+			return `{"relation":"` + rel + `","url":"` + (*h).base() + `?_getpages=h1&_getpagesoffset=` + strconv.Itoa(o) + `&_count=` + strconv.Itoa(count) + `&_bundletype=searchset"}`
+		}
+		links := []string{link("self", offset)}
+		if offset+count < len(conds) {
+			links = append(links, link("next", offset+count))
+		}
+		if offset > 0 {
+			links = append(links, link("previous", max(0, offset-count)))
+		}
+		var entries []string
+		for i := offset; i < min(offset+count, len(conds)); i++ {
+			entries = append(entries, match(conds[i]))
+		}
+		body := `{"resourceType":"Bundle","type":"searchset","link":[` + strings.Join(links, ",") + `],"entry":[` + strings.Join(entries, ",") + `]}`
+		fhirJSONHandler(200, body)(w, r)
+	}
+}
+
+// TestRefillHAPIHandles: the invariant over HAPI's paging handles, also
+// streamed: the pages read as on a server without the withheld matches,
+// and every disclosed match is recorded once.
+func TestRefillHAPIHandles(t *testing.T) {
+	t.Parallel()
+	withheld := map[int]bool{0: true, 2: true, 3: true, 7: true, 8: true, 9: true, 10: true}
+	var all, visible []string
+	for i := range 13 {
+		c := refillCond("c"+strconv.Itoa(i), withheld[i])
+		all = append(all, c)
+		if !withheld[i] {
+			visible = append(visible, c)
+		}
+	}
+	for _, count := range []string{"2", "3"} {
+		var h, hv *harness
+		h = newHarness(t, hapiUpstream(&h, all))
+		hv = newHarness(t, hapiUpstream(&hv, visible))
+		path := "/fhir/Condition?subject=Patient/p1&_count=" + count
+		got := pagesOf(t, h, path, tokOther)
+		want := pagesOf(t, hv, path, tokOther)
+		if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("_count=%s: pages %v, want %v", count, got, want)
+		}
+		recorded := map[string]int{}
+		h.ledger.mu.Lock()
+		for _, e := range h.ledger.entries {
+			for _, it := range e.Disclosed {
+				recorded[it.ID]++
+			}
+		}
+		h.ledger.mu.Unlock()
+		for i := range 13 {
+			if want := map[bool]int{true: 0, false: 1}[withheld[i]]; recorded["c"+strconv.Itoa(i)] != want {
+				t.Errorf("_count=%s: c%d recorded %d times, want %d", count, i, recorded["c"+strconv.Itoa(i)], want)
+			}
+		}
+	}
+}
+
+// TestRefillTypeHistory: the invariant over a type's history, paged.
+func TestRefillTypeHistory(t *testing.T) {
+	t.Parallel()
+	withheld := map[int]bool{1: true, 2: true, 6: true}
+	var all, visible []string
+	for i := range 10 {
+		c := `{"resource":` + refillCond("c"+strconv.Itoa(i), withheld[i]) + `,"request":{"method":"PUT","url":"Condition/c` + strconv.Itoa(i) + `"},"response":{"status":"200 OK"}}`
+		all = append(all, c)
+		if !withheld[i] {
+			visible = append(visible, c)
+		}
+	}
+	serve := func(h **harness, entries []string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			offset, _ := strconv.Atoi(r.URL.Query().Get("_offset"))
+			links := `{"relation":"self","url":"` + (*h).base() + `/Condition/_history?_offset=` + strconv.Itoa(offset) + `"}`
+			if offset+3 < len(entries) {
+				links += `,{"relation":"next","url":"` + (*h).base() + `/Condition/_history?_offset=` + strconv.Itoa(offset+3) + `"}`
+			}
+			body := `{"resourceType":"Bundle","type":"history","link":[` + links + `],"entry":[` + strings.Join(entries[offset:min(offset+3, len(entries))], ",") + `]}`
+			fhirJSONHandler(200, body)(w, r)
+		}
+	}
+	var h, hv *harness
+	h = newHarness(t, serve(&h, all))
+	hv = newHarness(t, serve(&hv, visible))
+	got := pagesOf(t, h, "/fhir/Condition/_history", tokOther)
+	want := pagesOf(t, hv, "/fhir/Condition/_history", tokOther)
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("pages %v, want %v", got, want)
+	}
+}
+
+// TestRefillOneOutcomePerPage: an upstream whose every page carries an
+// outcome entry: a refilled page carries one, as each page of a server
+// without the withheld matches does. Two told that the page was refilled.
+func TestRefillOneOutcomePerPage(t *testing.T) {
+	t.Parallel()
+	outcome := `{"resource":{"resourceType":"OperationOutcome","issue":[{"severity":"information","code":"informational","diagnostics":"search ran"}]},"search":{"mode":"outcome"}}`
+	serve := func(h **harness, conds []string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			offset, _ := strconv.Atoi(r.URL.Query().Get("_offset"))
+			links := `{"relation":"self","url":"` + (*h).base() + `/Condition?_count=2&_offset=` + strconv.Itoa(offset) + `"}`
+			if offset+2 < len(conds) {
+				links += `,{"relation":"next","url":"` + (*h).base() + `/Condition?_count=2&_offset=` + strconv.Itoa(offset+2) + `"}`
+			}
+			var entries []string
+			for _, c := range conds[offset:min(offset+2, len(conds))] {
+				entries = append(entries, match(c))
+			}
+			entries = append(entries, outcome)
+			body := `{"resourceType":"Bundle","type":"searchset","link":[` + links + `],"entry":[` + strings.Join(entries, ",") + `]}`
+			fhirJSONHandler(200, body)(w, r)
+		}
+	}
+	all := []string{refillCond("a", false), refillCond("w", true), refillCond("b", false), refillCond("c", false), refillCond("d", false)}
+	visible := []string{all[0], all[2], all[3], all[4]}
+	var h, hv *harness
+	h = newHarness(t, serve(&h, all))
+	hv = newHarness(t, serve(&hv, visible))
+	count := func(pages [][]string) []int {
+		var out []int
+		for _, p := range pages {
+			out = append(out, len(p))
+		}
+		return out
+	}
+	got := pagesOf(t, h, "/fhir/Condition?_count=2", tokOther)
+	want := pagesOf(t, hv, "/fhir/Condition?_count=2", tokOther)
+	if !slices.Equal(count(got), count(want)) {
+		t.Errorf("pages %v, want %v (entries per page %v, want %v)", got, want, count(got), count(want))
+	}
+}
