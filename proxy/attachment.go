@@ -232,7 +232,10 @@ func (r *run) attachmentURLEdits(it *item, skip []span) ([]fjson.Edit, error) {
 // not walked for nothing; a false "no" would leave the upstream's address
 // and skip the Binary rules, so there is none.
 func (r *run) mayHoldUpstreamURL(seg []byte) bool {
-	var hs upstreamHosts
+	hs, local := &r.s.upHosts, upstreamHosts{}
+	if !hs.done { // a Server not built by New
+		hs = &local
+	}
 	// One search for "//", `\/` and `\u` together (fjson.IndexURLMark
 	// reads 32 positions a step), so the slashes of every closing tag and
 	// the code systems' "http://" cost no search of their own. An escaped

@@ -79,8 +79,9 @@ func LocalServer(upstream *url.URL, aliases []*url.URL) func(base string) bool {
 }
 
 // upstreamHosts are the hosts of the upstream's base and aliases (upBases)
-// as baseHost finds them, found once for the many authorities of one
-// resource (mayHoldUpstreamURL), on the stack.
+// as baseHost finds them. New finds them once (Server.upHosts, only read
+// after); for a Server not built so (tests) mayHoldUpstreamURL finds them
+// on the stack, once for the many authorities of one resource.
 type upstreamHosts struct {
 	done    bool
 	unknown bool // a base whose host cannot be told: every authority may name it
@@ -96,19 +97,7 @@ type upstreamHosts struct {
 // case folding, could make one), or a base's host cannot be told.
 func (hs *upstreamHosts) mayBeUpstream(bases []string, auth []byte) bool {
 	if !hs.done {
-		hs.done = true
-		for _, b := range bases {
-			h, ok := baseHost(b)
-			switch {
-			case !ok:
-				hs.unknown = true
-			case hs.n < len(hs.hosts):
-				hs.hosts[hs.n] = h
-				hs.n++
-			default:
-				hs.more = append(hs.more, h)
-			}
-		}
+		hs.find(bases)
 	}
 	if hs.unknown {
 		return true
@@ -129,6 +118,23 @@ func (hs *upstreamHosts) mayBeUpstream(bases []string, auth []byte) bool {
 		}
 	}
 	return false
+}
+
+// find fills hs with the hosts of bases.
+func (hs *upstreamHosts) find(bases []string) {
+	hs.done = true
+	for _, b := range bases {
+		h, ok := baseHost(b)
+		switch {
+		case !ok:
+			hs.unknown = true
+		case hs.n < len(hs.hosts):
+			hs.hosts[hs.n] = h
+			hs.n++
+		default:
+			hs.more = append(hs.more, h)
+		}
+	}
 }
 
 // baseHost is the host of base (as upBases holds it) without userinfo,

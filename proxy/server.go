@@ -84,6 +84,9 @@ type Server struct {
 	// upBases are upBase and the upstream's aliases, as upBase is written
 	// (upstreamBases).
 	upBases []string
+	// upHosts are upBases' hosts (basematch.go), found once by New and
+	// only read after.
+	upHosts upstreamHosts
 	engine  *gin.Engine
 	// Gateway protections (ratelimit.go, bulk.go) and security events.
 	limits  *limiter
@@ -112,6 +115,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		upBases:   upstreamBases(opts),
 		walkParts: defaultWalkParts,
 	}
+	s.upHosts.find(s.upBases)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
