@@ -227,8 +227,14 @@ func (r *run) processPage(ctx context.Context, root *bundleNode) (out []byte, st
 					break
 				}
 			}
-			if next == nil && pr.links.next != "" {
-				next = &pageWindow{rel: pr.links.next, size: w.size}
+			if next == nil {
+				// Only withheld matches follow on this upstream page:
+				// no window of the caller's starts among them, so this
+				// one takes them (withheld, they are recorded so, once).
+				pr.cut = len(matches)
+				if pr.links.next != "" {
+					next = &pageWindow{rel: pr.links.next, size: w.size}
+				}
 			}
 			break
 		}

@@ -310,3 +310,42 @@ func TestRefillOneOutcomePerPage(t *testing.T) {
 		t.Errorf("pages %v, want %v (entries per page %v, want %v)", got, want, count(got), count(want))
 	}
 }
+
+// TestRefillRecordsEachWithheldOnce: every match the caller's pages
+// passed over withheld is in the ledger as withheld once, also one that
+// followed the last match a page took on its upstream page when only
+// withheld matches followed it there (the page's next link then names the
+// upstream's next page). Before, those were in no page's window, so in no
+// ledger entry.
+func TestRefillRecordsEachWithheldOnce(t *testing.T) {
+	t.Parallel()
+	withheld := map[int]bool{1: true, 7: true, 8: true}
+	var conds []string
+	for i := range 11 {
+		conds = append(conds, refillCond("c"+strconv.Itoa(i), withheld[i]))
+	}
+	var h *harness
+	h = newHarness(t, pagingUpstream(&h, conds, new(atomic.Int64)))
+	pages := pagesOf(t, h, "/fhir/Condition?subject=Patient/p1&_count=3", tokOther)
+	disclosed, held := map[string]int{}, map[string]int{}
+	h.ledger.mu.Lock()
+	for _, e := range h.ledger.entries {
+		for _, it := range e.Disclosed {
+			disclosed[it.ID]++
+		}
+		for _, it := range e.Withheld {
+			held[it.ID]++
+		}
+	}
+	h.ledger.mu.Unlock()
+	for i := range 11 {
+		id := "c" + strconv.Itoa(i)
+		wantD, wantW := 1, 0
+		if withheld[i] {
+			wantD, wantW = 0, 1
+		}
+		if disclosed[id] != wantD || held[id] != wantW {
+			t.Errorf("%s: recorded disclosed %d, withheld %d times; want %d, %d (pages %v)", id, disclosed[id], held[id], wantD, wantW, pages)
+		}
+	}
+}
