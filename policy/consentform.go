@@ -73,8 +73,9 @@ type ConsentForm interface {
 // term builds c's policy form as the generic path would (its JSON encoding
 // converted, then compactConsent and, with index, indexConsent), without
 // the round trip. It returns nil when c is another patient's than patient
-// (when patient is set).
-func (c *Consent) term(patient string, index bool) *ast.Term {
+// (when patient is set); otherwise it adds to criteria the criteria its
+// provision levels state (what collectCriteria finds in the term).
+func (c *Consent) term(patient string, index bool, criteria map[string]bool) *ast.Term {
 	if patient != "" && c.Patient != patient {
 		return nil
 	}
@@ -103,23 +104,22 @@ func (c *Consent) term(patient string, index bool) *ast.Term {
 	} else {
 		rules := make([]*ast.Term, len(c.Rules))
 		for i := range c.Rules {
-			rules[i] = c.Rules[i].term()
+			rules[i] = c.Rules[i].term(criteria)
 		}
-		arr := ast.NewArray(rules...)
-		items = append(items, ast.Item(kRules, ast.NewTerm(arr)))
+		items = append(items, ast.Item(kRules, ast.ArrayTerm(rules...)))
 		if index {
-			items = append(items, ast.Item(kIndex, ast.NewTerm(ruleIndex(arr))))
+			items = append(items, ast.Item(kIndex, ast.NewTerm(consentRuleIndex(c.Rules))))
 		}
 	}
 	return ast.NewTerm(ast.NewObject(items...))
 }
 
-func (r *ConsentRule) term() *ast.Term {
+func (r *ConsentRule) term(criteria map[string]bool) *ast.Term {
 	conds := ast.InternedNullTerm
 	if r.Conditions != nil {
 		levels := make([]*ast.Term, 0, len(r.Conditions))
 		for i := range r.Conditions {
-			if t := r.Conditions[i].term(); t != nil {
+			if t := r.Conditions[i].term(criteria); t != nil {
 				levels = append(levels, t)
 			}
 		}
@@ -135,8 +135,9 @@ func (r *ConsentRule) term() *ast.Term {
 
 // term is the level compacted as compactConditions does: what states
 // nothing is left out, data too when data_refs states the references with
-// their meaning; nil when nothing is left.
-func (c *ConsentCond) term() *ast.Term {
+// their meaning; nil when nothing is left. The keys it keeps are added to
+// criteria.
+func (c *ConsentCond) term(criteria map[string]bool) *ast.Term {
 	items := make([][2]*ast.Term, 0, 13)
 	list := func(k *ast.Term, ss []string) {
 		if len(ss) > 0 {
@@ -173,6 +174,9 @@ func (c *ConsentCond) term() *ast.Term {
 	}
 	if len(items) == 0 {
 		return nil
+	}
+	for _, it := range items {
+		criteria[string(it[0].Value.(ast.String))] = true
 	}
 	return ast.NewTerm(ast.NewObject(items...))
 }

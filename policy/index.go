@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
@@ -72,6 +74,54 @@ func ruleIndex(rules *ast.Array) ast.Object {
 	return ast.NewObject(
 		ast.Item(kAnyActor, ast.ArrayTerm(anyActor...)),
 		ast.Item(kByActor, ast.NewTerm(by)),
+	)
+}
+
+// consentRuleIndex is ruleIndex of the policy form of rules (ConsentRule.term
+// keeps every rule, and a level's actors as they are), built from the Go
+// values: no maps, no walk of the terms. The first level naming an actor
+// is the first whose Actors is not empty: a level the compaction drops
+// (it states nothing) names none.
+func consentRuleIndex(rules []ConsentRule) ast.Object {
+	var anyActor []*ast.Term
+	type positions struct {
+		actor string
+		at    []*ast.Term
+	}
+	var byActor []positions // in the order the actors first appear
+	for i := range rules {
+		var actors []string
+		for j := range rules[i].Conditions {
+			if a := rules[i].Conditions[j].Actors; len(a) > 0 {
+				actors = a
+				break
+			}
+		}
+		if actors == nil {
+			anyActor = append(anyActor, ast.InternedTerm(i))
+			continue
+		}
+	actor:
+		for k, a := range actors {
+			if slices.Contains(actors[:k], a) {
+				continue // named twice in the level: listed once
+			}
+			for n := range byActor {
+				if byActor[n].actor == a {
+					byActor[n].at = append(byActor[n].at, ast.InternedTerm(i))
+					continue actor
+				}
+			}
+			byActor = append(byActor, positions{actor: a, at: []*ast.Term{ast.InternedTerm(i)}})
+		}
+	}
+	by := make([][2]*ast.Term, len(byActor))
+	for n, p := range byActor {
+		by[n] = ast.Item(ast.StringTerm(p.actor), ast.ArrayTerm(p.at...))
+	}
+	return ast.NewObject(
+		ast.Item(kAnyActor, ast.ArrayTerm(anyActor...)),
+		ast.Item(kByActor, ast.ObjectTerm(by...)),
 	)
 }
 

@@ -54,13 +54,14 @@ type consentSet struct {
 // (index.go).
 func newConsentSet(consents []any, patient string, index bool) (*consentSet, error) {
 	terms := make([]*ast.Term, 0, len(consents))
+	criteria := map[string]bool{}
 	for _, c := range consents {
 		var t *ast.Term
 		switch x := c.(type) {
-		case *Consent: // consentform.go: no round trip
-			t = x.term(patient, index)
+		case *Consent: // consentform.go: no round trip, criteria as it goes
+			t = x.term(patient, index, criteria)
 		case ConsentForm:
-			t = x.PolicyConsent().term(patient, index)
+			t = x.PolicyConsent().term(patient, index, criteria)
 		default:
 			v, err := ast.InterfaceToValue(c)
 			if err != nil {
@@ -69,15 +70,15 @@ func newConsentSet(consents []any, patient string, index bool) (*consentSet, err
 			if t = compactConsent(ast.NewTerm(v), patient); t != nil && index {
 				t = indexConsent(t)
 			}
+			if t != nil {
+				collectCriteria(t, criteria)
+			}
 		}
 		if t != nil {
 			terms = append(terms, t)
 		}
 	}
-	v := ast.NewArray(terms...)
-	cs := &consentSet{value: v, criteria: map[string]bool{}}
-	collectCriteria(v, cs.criteria)
-	return cs, nil
+	return &consentSet{value: ast.NewArray(terms...), criteria: criteria}, nil
 }
 
 // compactConsent returns t with its provision conditions compacted, or nil
@@ -171,12 +172,8 @@ func statesNothing(v ast.Value) bool {
 }
 
 // collectCriteria adds the keys of every provision level (the objects in
-// rules[].conditions) of the consents in v.
-func collectCriteria(v ast.Value, out map[string]bool) {
-	consents, ok := v.(*ast.Array)
-	if !ok {
-		return
-	}
+// rules[].conditions) of the consent c.
+func collectCriteria(c *ast.Term, out map[string]bool) {
 	each := func(v ast.Value, f func(*ast.Term)) {
 		if a, ok := v.(*ast.Array); ok {
 			a.Foreach(f)
@@ -190,17 +187,15 @@ func collectCriteria(v ast.Value, out map[string]bool) {
 		}
 		return nil
 	}
-	consents.Foreach(func(c *ast.Term) {
-		each(field(c, "rules"), func(r *ast.Term) {
-			each(field(r, "conditions"), func(level *ast.Term) {
-				if o, ok := level.Value.(ast.Object); ok {
-					o.Foreach(func(k, _ *ast.Term) {
-						if s, ok := k.Value.(ast.String); ok {
-							out[string(s)] = true
-						}
-					})
-				}
-			})
+	each(field(c, "rules"), func(r *ast.Term) {
+		each(field(r, "conditions"), func(level *ast.Term) {
+			if o, ok := level.Value.(ast.Object); ok {
+				o.Foreach(func(k, _ *ast.Term) {
+					if s, ok := k.Value.(ast.String); ok {
+						out[string(s)] = true
+					}
+				})
+			}
 		})
 	})
 }
