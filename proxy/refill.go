@@ -200,11 +200,14 @@ func (r *run) processPage(ctx context.Context, root *bundleNode) (out []byte, st
 	if w.size == 0 {
 		w.size = len(r.matchEntries(root))
 	}
-	if w.rel == "" || w.size == 0 || w.size > maxPageSize || w.skip > maxPageSize {
-		// No window can name this page (a POST _search whose answer has
-		// no self link, a page of no matches): as before refill.
+	if w.size == 0 || w.size > maxPageSize || w.skip > maxPageSize {
+		// No window fits this page (a page of no matches): as before
+		// refill.
 		return r.finish(ctx, root, nil)
 	}
+	// w.rel is "" for a POST _search whose answer has no self link: its
+	// page has no self link then, and no window of the caller's starts
+	// inside it (its window takes all its matches before it is full).
 	runs := []*pagedRun{{r: r, root: root, rel: w.rel, links: links}}
 	need, skip := w.size, w.skip
 	var next *pageWindow
@@ -223,6 +226,9 @@ func (r *run) processPage(ctx context.Context, root *bundleNode) (out []byte, st
 		if need == 0 {
 			for _, e := range matches[pr.cut:] {
 				if e.kept {
+					if pr.rel == "" { // cannot be (above): withhold, never guess
+						return nil, nil, false, fail(http.StatusBadGateway, "processing", "the FHIR server's page cannot be named for the next page", nil)
+					}
 					next = &pageWindow{rel: pr.rel, skip: pr.cut, size: w.size}
 					break
 				}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -347,5 +348,46 @@ func TestRefillRecordsEachWithheldOnce(t *testing.T) {
 		if disclosed[id] != wantD || held[id] != wantW {
 			t.Errorf("%s: recorded disclosed %d, withheld %d times; want %d, %d (pages %v)", id, disclosed[id], held[id], wantD, wantW, pages)
 		}
+	}
+}
+
+// TestRefillPostSearchWithoutSelf: a POST _search whose answer has no
+// self link is refilled as any search: its first page is full, and it
+// keeps none of the upstream's previous or last links. Before, such a
+// page went out as before refill: short where a match was withheld, with
+// a next link, which told that (and where) one was.
+func TestRefillPostSearchWithoutSelf(t *testing.T) {
+	t.Parallel()
+	conds := []string{refillCond("a", false), refillCond("w", true), refillCond("b", false), refillCond("c", false), refillCond("d", false)}
+	var h *harness
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		offset, _ := strconv.Atoi(r.URL.Query().Get("_offset"))
+		link := func(rel string, o int) string {
+			return `{"relation":"` + rel + `","url":"` + h.base() + `/Condition?subject=Patient/p1&_count=2&_offset=` + strconv.Itoa(o) + `"}`
+		}
+		links := []string{link("last", 4)}
+		if offset+2 < len(conds) {
+			links = append(links, link("next", offset+2))
+		}
+		if offset > 0 {
+			links = append(links, link("previous", offset-2))
+		}
+		var entries []string
+		for _, c := range conds[offset:min(offset+2, len(conds))] {
+			entries = append(entries, match(c))
+		}
+		body := `{"resourceType":"Bundle","type":"searchset","link":[` + strings.Join(links, ",") + `],"entry":[` + strings.Join(entries, ",") + `]}`
+		fhirJSONHandler(200, body)(w, r)
+	})
+	resp, out := h.do("POST", "/fhir/Condition/_search", tokOther, "application/x-www-form-urlencoded", "subject=Patient/p1&_count=2")
+	ids, _ := searchIDs(t, out)
+	links := pageLinksOf(t, out)
+	if resp.StatusCode != 200 || !slices.Equal(ids, []string{"a", "b"}) || links["last"] != "" || links["previous"] != "" || links["next"] == "" {
+		t.Fatalf("%d %v %v: %s", resp.StatusCode, ids, links, out)
+	}
+	u, _ := url.Parse(links["next"])
+	_, out = h.get(u.RequestURI(), tokOther)
+	if ids, _ := searchIDs(t, out); !slices.Equal(ids, []string{"c", "d"}) {
+		t.Fatalf("second page %v: %s", ids, out)
 	}
 }
