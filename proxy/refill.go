@@ -532,7 +532,10 @@ func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string)
 	if f != nil {
 		return nil, nil, bad("the FHIR server's next page could not be checked", f)
 	}
-	u := s.upBase + "/" + req.Path
+	u := s.upBase // a handle at the base: asked for as rewrite (fhir.go) asks for it, no "/" after the base
+	if req.Path != "" {
+		u += "/" + req.Path
+	}
 	if rawQuery != "" {
 		u += "?" + rawQuery
 	}
