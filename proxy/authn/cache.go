@@ -37,11 +37,22 @@ func newTokenCache(max int, ttl time.Duration) *tokenCache {
 	return &tokenCache{max: max, ttl: ttl, now: time.Now, seen: make(map[[32]byte]cachedCaller)}
 }
 
+// tokenKey is the cache's key of raw: its SHA-256. A token of up to 4 KiB
+// is hashed from a copy on the stack; converting it to []byte put a copy
+// on the heap for every request.
+func tokenKey(raw string) [32]byte {
+	var buf [4096]byte
+	if len(raw) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], raw...))
+	}
+	return sha256.Sum256([]byte(raw))
+}
+
 func (c *tokenCache) get(raw string) (Caller, bool) {
 	if c == nil {
 		return Caller{}, false
 	}
-	key := sha256.Sum256([]byte(raw))
+	key := tokenKey(raw)
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -65,7 +76,7 @@ func (c *tokenCache) put(raw string, caller Caller, notBefore, expires time.Time
 	if !expires.IsZero() && expires.Before(until) {
 		until = expires
 	}
-	key := sha256.Sum256([]byte(raw))
+	key := tokenKey(raw)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.seen) >= c.max {
