@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Defaults of the verified-token cache.
@@ -37,15 +38,11 @@ func newTokenCache(max int, ttl time.Duration) *tokenCache {
 	return &tokenCache{max: max, ttl: ttl, now: time.Now, seen: make(map[[32]byte]cachedCaller)}
 }
 
-// tokenKey is the cache's key of raw: its SHA-256. A token of up to 4 KiB
-// is hashed from a copy on the stack; converting it to []byte put a copy
-// on the heap for every request.
+// tokenKey is the cache's key of raw: its SHA-256, read from the string's
+// own bytes (Sum256 only reads them); converting it to []byte put a copy
+// of the token on the heap for every request.
 func tokenKey(raw string) [32]byte {
-	var buf [4096]byte
-	if len(raw) <= len(buf) {
-		return sha256.Sum256(append(buf[:0], raw...))
-	}
-	return sha256.Sum256([]byte(raw))
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
 }
 
 func (c *tokenCache) get(raw string) (Caller, bool) {
