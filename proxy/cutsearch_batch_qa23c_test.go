@@ -79,8 +79,11 @@ func TestSearchOnCutElementBatchEntries(t *testing.T) {
 		{"a parameter the table does not know reads every member", "batch",
 			[]string{"Observation?x-custom=a%20b", "Observation?code=1234-5"},
 			2, [][]string{o2, both}, ""},
-		{"an include: every member, as includes.go reads the response's query only", "batch",
-			[]string{"Observation?code=1234-5&_include=Observation:performer", "Observation?code=1234-5"},
+		{"an include parameter reads nothing", "batch",
+			[]string{"Observation?code=1234-5&_include=Observation:performer", "Observation?value-quantity=gt100&_revinclude=Provenance:target"},
+			2, [][]string{both, o2}, ""},
+		{"an include of every source (*): every member", "batch",
+			[]string{"Observation?code=1234-5&_include=*", "Observation?code=1234-5"},
 			2, [][]string{o2, both}, ""},
 		{"a match of another type than the entry searched", "batch",
 			[]string{"Condition?code=1234-5", "Observation?code=1234-5"},
@@ -136,21 +139,59 @@ func TestSearchOnCutElementBatchEntries(t *testing.T) {
 	}
 }
 
-// TestSearchOnCutElementBatchInclude: a searchset of a batch entry holding
-// an include entry counts every member of its cut matches (includes.go
-// keeps an include whenever a disclosed match refers to it, which in the
-// response's own searchset it does only through the members the query's
-// _include follows).
+// TestSearchOnCutElementBatchInclude: the searchset of a batch entry that
+// holds includes is judged by the entry's own query, its includes by the
+// members the entry's _include and _revinclude follow, as in the
+// response's own searchset (TestIncludeThroughCutLink). Every member of
+// its cut matches counted as read before, and with it whatever
+// reference brought an include.
 func TestSearchOnCutElementBatchInclude(t *testing.T) {
 	t.Parallel()
 	pat := `{"resourceType":"Patient","id":"p1"}`
-	set := searchset(match(cutObs("o1", "150")), match(plainObs("o2", "")), include(pat))
-	h := newHarness(t, fhirJSONHandler(200, batchResponse("batch-response", set)))
-	resp, out := h.do("POST", "/fhir", tokOther, "application/fhir+json", batchRequest("batch", "Observation?code=1234-5"))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%d %s", resp.StatusCode, out)
-	}
-	if ids, _ := nestedIDs(t, out); len(ids) != 1 || slices.Contains(ids[0], "o1") || !slices.Contains(ids[0], "o2") {
-		t.Errorf("%v: %s", ids, out)
+	// o3's hasMember to o9 is cut; o5 refers to o9 in derivedFrom, which
+	// does not explain o9 as an include of has-member
+	cutLink := `{"resourceType":"Observation","id":"o3",` + processInlineMeta + `,"status":"final","code":{"text":"panel"},"subject":{"reference":"Patient/p1"},"hasMember":[{"reference":"Observation/o9",` + inlineLabel("HIV") + `},{"reference":"Observation/o8"}]}`
+	other := `{"resourceType":"Observation","id":"o5","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},"derivedFrom":[{"reference":"Observation/o9"}]}`
+	panels := searchset(match(cutLink), match(other), include(plainObs("o9", "")), include(plainObs("o8", "")))
+	withPatient := searchset(match(cutObs("o1", "150")), match(plainObs("o2", "")), include(pat))
+	for _, c := range []struct {
+		name string
+		urls []string
+		sets []string
+		want [][]string
+	}{
+		{"the include its own query asked for stays", []string{"Observation?code=1234-5&_include=Observation:patient"},
+			[]string{withPatient}, [][]string{{"o1", "o2", "p1"}}},
+		{"an include the query did not ask for goes", []string{"Observation?code=1234-5"},
+			[]string{withPatient}, [][]string{{"o1", "o2"}}},
+		{"a match cut where it was selected goes, its include stays for the other", []string{"Observation?value-quantity=gt100&_include=Observation:patient"},
+			[]string{withPatient}, [][]string{{"o2", "p1"}}},
+		{"an include only a cut link brought goes", []string{"Observation?patient=p1&_include=Observation:has-member", "Observation?patient=p1&_include=Observation:derived-from"},
+			[]string{panels, panels}, [][]string{{"o3", "o5", "o8"}, {"o3", "o5", "o9"}}},
+		{"each entry by its own includes", []string{"Observation?patient=p1&_include=Observation:derived-from", "Observation?patient=p1&_include=Observation:has-member"},
+			[]string{panels, panels}, [][]string{{"o3", "o5", "o9"}, {"o3", "o5", "o8"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, fhirJSONHandler(200, batchResponse("batch-response", c.sets...)))
+			resp, out := h.do("POST", "/fhir", tokOther, "application/fhir+json", batchRequest("batch", c.urls...))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%d %s", resp.StatusCode, out)
+			}
+			ids, _ := nestedIDs(t, out)
+			if len(ids) != len(c.want) {
+				t.Fatalf("%d entries, want %d: %s", len(ids), len(c.want), out)
+			}
+			for i := range c.want {
+				got := slices.Clone(ids[i])
+				slices.Sort(got)
+				if !slices.Equal(got, c.want[i]) {
+					t.Errorf("entry %d (%s): %v, want %v", i, c.urls[i], got, c.want[i])
+				}
+			}
+			if strings.Contains(out, "150") {
+				t.Errorf("the cut value is there: %s", out)
+			}
+		})
 	}
 }

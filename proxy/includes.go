@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/ds4p/ds4p/internal/fhirsearch"
@@ -25,13 +26,16 @@ func (r *run) withholdOrphanIncludes(b *bundleNode) error {
 	if b == nil || r.totalWithheld() == 0 {
 		return nil
 	}
-	return r.orphanIncludes(b)
+	return r.orphanIncludes(b, r.batchEntryCutQueries(b))
 }
 
-func (r *run) orphanIncludes(b *bundleNode) error {
+// orphanIncludes withholds the orphaned includes of b and the Bundles in
+// it; entries are what the searches of a batch's entries read
+// (batchEntryCutQueries), for the searchsets that answer them.
+func (r *run) orphanIncludes(b *bundleNode, entries map[*bundleNode]*entryCutQuery) error {
 	for _, e := range b.entries {
 		if e.nested != nil {
-			if err := r.orphanIncludes(e.nested); err != nil {
+			if err := r.orphanIncludes(e.nested, entries); err != nil {
 				return err
 			}
 		}
@@ -42,15 +46,21 @@ func (r *run) orphanIncludes(b *bundleNode) error {
 	if has, err := r.hasInclude(b); err != nil || !has {
 		return err // no include entry: nothing to withhold, no reference to read
 	}
-	// In the response's own searchset with an entry cut, a reference
-	// brings an include only through a member an _include (forward) or
-	// _revinclude (back to a match) of the query follows: a visible
-	// reference in another member (derivedFrom) does not explain an
-	// include of has-member, which the cut link brought. Elsewhere, or
-	// when the query cannot tell, every reference counts.
+	// In the response's own searchset, or a batch entry's whose query is
+	// known, with an entry cut, a reference brings an include only through
+	// a member an _include (forward) or _revinclude (back to a match) of
+	// the query follows: a visible reference in another member
+	// (derivedFrom) does not explain an include of has-member, which the
+	// cut link brought. Elsewhere, or when the query cannot tell, every
+	// reference counts.
 	var fwd, rev map[string]*linkMembers
-	if b.searchset && anyCutEntry(b) {
-		fwd, rev = r.includeLinks()
+	if anyCutEntry(b) {
+		switch eq := entries[b]; {
+		case b.searchset:
+			fwd, rev = r.includeLinks()
+		case eq != nil:
+			fwd, rev = eq.fwd, eq.rev
+		}
 	}
 	type include struct {
 		it      *item
@@ -134,6 +144,12 @@ func (r *run) includeLinks() (fwd, rev map[string]*linkMembers) {
 	if !ok {
 		return nil, nil
 	}
+	return includeLinksOf(vals)
+}
+
+// includeLinksOf reads the _include and _revinclude parameters of vals, by
+// source type; nil, nil when one names every source (*).
+func includeLinksOf(vals url.Values) (fwd, rev map[string]*linkMembers) {
 	fwd, rev = map[string]*linkMembers{}, map[string]*linkMembers{}
 	for name, vs := range vals {
 		var m map[string]*linkMembers

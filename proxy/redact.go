@@ -815,7 +815,7 @@ func (r *run) withholdCutMatches(root *bundleNode) error {
 	if err := visit(root); err != nil {
 		return err
 	}
-	return r.orphanIncludes(root)
+	return r.orphanIncludes(root, entries)
 }
 
 // entryCutQuery is what the search of one batch or transaction entry reads.
@@ -824,6 +824,9 @@ type entryCutQuery struct {
 	// typ: the type the entry searched (a type-level search, $lastn): a
 	// match of another type answers something else, every member counting.
 	typ string
+	// fwd, rev: the members its _include and _revinclude follow, by source
+	// type (includeLinksOf), for its searchset's includes (includes.go)
+	fwd, rev map[string]*linkMembers
 }
 
 func (e *entryCutQuery) reads(typ string, keys []string) bool {
@@ -839,10 +842,10 @@ func (e *entryCutQuery) reads(typ string, keys []string) bool {
 // request cannot be read again, nothing is mapped. An entry is left out,
 // its matches counting every member as before, when it is not a GET
 // search of a type or the system (a POST _search, an operation but
-// $lastn), its url cannot be read, its query has an _include or
-// _revinclude (includes.go reads the response's own query only, so its
-// includes are kept or withheld as if every member of a cut match counted
-// only when the matches are), or the searchset holds an include entry.
+// $lastn), its url cannot be read, or an _include or _revinclude of it
+// names every source (*), which the entry's includes cannot be judged by
+// (includes.go). Its includes are judged by the members its own _include
+// and _revinclude follow, as the response's own searchset's are.
 func (r *run) batchEntryCutQueries(root *bundleNode) map[*bundleNode]*entryCutQuery {
 	if root.typ != "batch-response" && root.typ != "transaction-response" {
 		return nil
@@ -857,7 +860,7 @@ func (r *run) batchEntryCutQueries(root *bundleNode) map[*bundleNode]*entryCutQu
 			continue
 		}
 		eq, ok := entryCutQueryOf(reqs[i].Method, reqs[i].URL)
-		if !ok || r.anyIncludeEntry(e.nested) {
+		if !ok {
 			continue
 		}
 		if out == nil {
@@ -882,31 +885,19 @@ func entryCutQueryOf(method, rawURL string) (*entryCutQuery, bool) {
 	if err != nil {
 		return nil, false
 	}
-	for name := range vals {
-		if code, _, _ := strings.Cut(name, ":"); code == "_include" || code == "_revinclude" {
-			return nil, false
-		}
-	}
 	q := cutQueryOf(req, vals)
 	if q.all {
 		return nil, false
 	}
-	eq := &entryCutQuery{q: q}
+	fwd, rev := includeLinksOf(vals)
+	if fwd == nil {
+		return nil, false
+	}
+	eq := &entryCutQuery{q: q, fwd: fwd, rev: rev}
 	if req.ID == "" && (req.Interaction == Search || req.Operation == "$lastn") {
 		eq.typ = req.Type
 	}
 	return eq, true
-}
-
-// anyIncludeEntry reports whether b has an entry whose search.mode is
-// include (or cannot be read).
-func (r *run) anyIncludeEntry(b *bundleNode) bool {
-	for _, e := range b.entries {
-		if inc, err := r.isInclude(e); err != nil || inc {
-			return true
-		}
-	}
-	return false
 }
 
 // batchEntryRequest is the request of one batch or transaction entry.

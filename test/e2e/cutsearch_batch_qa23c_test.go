@@ -11,6 +11,7 @@ import (
 func init() {
 	register("SearchOnCutElementBatch", testSearchOnCutElementBatch)
 	register("PatientReadsOwnBinary", testPatientReadsOwnBinary)
+	register("SearchOnCutElementBatchInclude", testSearchOnCutElementBatchInclude)
 }
 
 // testSearchOnCutElementBatch: each search entry of a batch is judged by
@@ -117,5 +118,60 @@ func testPatientReadsOwnBinary(t *testing.T, e *env) {
 	// The other caller still gets none of it.
 	if r := e.get(t, "/fhir/Binary/qa23c-own-bin", "other"); r.Status != http.StatusNotFound {
 		t.Errorf("the other caller reads the patient's Binary: %d", r.Status)
+	}
+}
+
+// testSearchOnCutElementBatchInclude: a batch entry with an _include is
+// judged by its own query too, and its includes by the links its own
+// _include follows. A panel whose hasMember is cut for the other caller
+// answered any batch search with an include as nothing (every member
+// counted as read when the entry had an _include), and the member it
+// links went whenever the search followed has-member, while another
+// match's visible derivedFrom to the same member brings it for
+// derived-from.
+func testSearchOnCutElementBatchInclude(t *testing.T, e *env) {
+	label := `"extension":[{"url":"` + inlineLabelURL + `","valueCoding":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"HIV"}}]`
+	meta := `"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"PROCESSINLINELABEL"}]},`
+	obs := func(id, code, extra string) []byte {
+		return []byte(`{"resourceType":"Observation","id":"` + id + `",` + extra + `"status":"final","code":{"coding":[{"system":"http://loinc.org","code":"` + code + `"}]},"subject":{"reference":"` + sudPatient + `"}}`)
+	}
+	e.upstream.Put(t,
+		obs("qa24-member", "qa24-2", ""),
+		obs("qa24-panel", "qa24-1", meta+`"hasMember":[{"reference":"Observation/qa24-member",`+label+`}],`),
+		obs("qa24-derived", "qa24-1", `"derivedFrom":[{"reference":"Observation/qa24-member"}],`),
+	)
+	base := "Observation?subject=" + sudPatient + "&code=http://loinc.org|qa24-1"
+	body := `{"resourceType":"Bundle","type":"batch","entry":[` +
+		`{"request":{"method":"GET","url":"` + base + `&_include=Observation:has-member"}},` +
+		`{"request":{"method":"GET","url":"` + base + `&_include=Observation:derived-from"}}]}`
+	r := e.do(t, http.MethodPost, "/fhir", e.tokens["other"], strings.NewReader(body), "Content-Type", "application/fhir+json")
+	if r.Status != http.StatusOK {
+		t.Fatalf("batch as other: %d %s", r.Status, r.Body)
+	}
+	entries, _ := r.json(t)["entry"].([]any)
+	if len(entries) != 2 {
+		t.Fatalf("%d entries: %s", len(entries), r.Body)
+	}
+	for i, want := range [][]string{
+		{"Observation/qa24-derived", "Observation/qa24-panel"},
+		{"Observation/qa24-derived", "Observation/qa24-member", "Observation/qa24-panel"},
+	} {
+		set, _ := entries[i].(map[string]any)["resource"].(map[string]any)
+		got := ids(t, set)
+		slices.Sort(got)
+		if !slices.Equal(got, want) || !totalCountsOnlyMatches(set) {
+			t.Errorf("entry %d as other: %v (total %v), want %v", i, got, set["total"], want)
+		}
+	}
+	if strings.Count(string(r.Body), "REDACTED") < 2 {
+		t.Errorf("the panels' cut hasMember lacks REDACTED: %s", r.Body)
+	}
+	// the consented caller sees the link and what it brought
+	r = e.do(t, http.MethodPost, "/fhir", e.tokens["consented"], strings.NewReader(body), "Content-Type", "application/fhir+json")
+	if r.Status != http.StatusOK {
+		t.Fatalf("batch as consented: %d %s", r.Status, r.Body)
+	}
+	if n := strings.Count(string(r.Body), `"id":"qa24-member"`); n != 2 {
+		t.Errorf("the consented caller got the member %d times, want 2: %s", n, r.Body)
 	}
 }
