@@ -44,7 +44,8 @@ ordinary_basis := {"rule": "ordinary", "message": "ordinary data for an allowed 
 # through are cited: for counseling notes the consents for counseling notes
 # (counseling_consents), for Part 2 records the consents that name the
 # recipient and the purpose (part2_consents), otherwise every consent that
-# permits (a state-law topic is satisfied by any). Another permitting
+# permits when consents cover every topic (consent_covers), else the state
+# law that lets the rest through without consent. Another permitting
 # consent of the patient did not justify the disclosure and is not named.
 restricted_reasons := [consent_reason("counseling-notes-consent", v) |
 	some v in counseling_consents
@@ -61,6 +62,9 @@ restricted_reasons := [consent_reason("counseling-notes-consent", v) |
 	v.type == "permit"
 ] if {
 	consent_permits
+	every t in topics {
+		consent_covers(t)
+	}
 } else := [{
 	"rule": "state-law",
 	"message": concat("; ", [sprintf("%s: %s", [t, data.ds4p.config.state_law.topics[t].law]) | some t in topics]),

@@ -98,10 +98,55 @@ names_notes_on_path(r) if {
 # A state-law topic (config/state_law/data.json, including the catch-all
 # topics of other sensitivity codes and of confidentiality R, see
 # classify.rego) is satisfied when the
-# patient's consent permits the disclosure, or when every purpose the caller
+# patient's consent permits the disclosure and covers the topic
+# (consent_covers), or when every purpose the caller
 # states is one the table lets through without consent and no consent of the
 # patient denies it. A topic missing from the table is never satisfied.
-topic_allowed(_) if consent_permits
+topic_allowed(t) if consent_covers(t)
+
+# consent_covers(t): a consent permits the item (consent_permits) through a
+# provision that either names no sensitivity label on its path (it permits
+# whatever the consent reaches, by confidentiality level at most) or names
+# the topic t. A provision that names sensitivity labels permits the topics
+# it names and no other: a permit of SUD data does not release the HIV result
+# that also carries SUD, nor a permit of HIV data a Part 2 record that also
+# carries HIV (state HIV laws such as New York's PHL 2782 want a release that
+# names HIV; 42 CFR 2.31(a)(3) a consent that says which SUD information).
+# For the catch-all topic of other sensitivity codes the provision must name
+# each such label the item carries.
+consent_covers(t) if {
+	consent_denies == false
+	some v in verdicts
+	v.type == "permit"
+	some r in v.rules
+	rule_covers(r, t)
+}
+
+rule_covers(r, _) if count(rule_sensitivity_labels(r)) == 0
+
+rule_covers(r, t) if {
+	some l in rule_sensitivity_labels(r)
+	data.ds4p.config.state_law.labels[l] == t
+}
+
+rule_covers(r, t) if {
+	t == data.ds4p.config.state_law.other_sensitive.topic
+	every l in other_sensitive_labels {
+		l in rule_sensitivity_labels(r)
+	}
+}
+
+# rule_sensitivity_labels(r): the labels named on r's path that are not
+# confidentiality levels (config.consents.confidentiality_order) nor
+# counseling-note labels (config.counseling_notes.labels): a provision that
+# names counseling notes names the notes themselves, whatever topics they
+# touch, and applies to nothing else.
+rule_sensitivity_labels(r) := {l |
+	some level in r.conditions
+	some l in level.labels
+	not confidentiality_rank[l]
+	not l in data.ds4p.config.counseling_notes.labels
+}
 
 topic_allowed(t) if {
 	consent_denies == false

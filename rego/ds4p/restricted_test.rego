@@ -265,3 +265,62 @@ test_unmapped_sensitivity_rule_is_policy_data if {
 	ds4p.decision.effect == "permit" with input as req("Organization/org-b", [], [mst], [])
 		with data.ds4p.config as config_with({"/state_law/other_sensitive/labels": [sickle]})
 }
+
+# A permit that names sensitivity labels covers the topics it names and no
+# other (consent_covers, rule_covers, rule_sensitivity_labels).
+
+label_permit(labels) := consent("c-labels", [
+	root("deny"),
+	exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["HPAYMT"], "labels": labels}),
+])
+
+test_label_permit_covers_its_topic if {
+	d := ds4p.decision with input as req("Organization/org-a", ["HPAYMT"], [hiv], [label_permit([hiv])])
+		with data.ds4p.config as config
+	d.effect == "permit"
+	"consent-permit" in rules_of(d)
+}
+
+test_label_permit_does_not_cover_other_topics if {
+	d := ds4p.decision with input as req("Organization/org-a", ["HPAYMT"], [sud, hiv, restricted_r], [label_permit([sud])])
+		with data.ds4p.config as config
+	d.effect == "deny"
+	"state-law-consent-required" in rules_of(d)
+}
+
+test_hiv_permit_does_not_release_part2_record if {
+	d := ds4p.decision with input as req("Organization/org-a", ["HPAYMT"], [part2_label, sud, hiv], [label_permit([hiv])])
+		with data.ds4p.config as config
+	d.effect == "deny"
+}
+
+test_label_permit_naming_both_topics if {
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["HPAYMT"], [sud, hiv], [label_permit([sud, hiv])])
+		with data.ds4p.config as config
+}
+
+test_confidentiality_permit_covers_every_topic if {
+	ds4p.rule_covers({"conditions": [cond({}), cond({"labels": [restricted_r]})]}, "HIV") with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["HPAYMT"], [sud, hiv, restricted_r], [label_permit([restricted_r])])
+		with data.ds4p.config as config
+}
+
+test_unlabelled_permit_covers_every_topic if {
+	ds4p.rule_covers({"conditions": [cond({})]}, "MH") with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as req("Organization/org-b", ["HPAYMT"], [sud, hiv, psy], [blanket_consent])
+		with data.ds4p.config as config
+}
+
+test_counseling_label_is_no_topic_of_a_permit if {
+	count(ds4p.rule_sensitivity_labels({"conditions": [cond({"labels": [psythpn, restricted_r]})]})) == 0 with data.ds4p.config as config
+	ds4p.rule_sensitivity_labels({"conditions": [cond({"labels": [psythpn, hiv]})]}) == {hiv} with data.ds4p.config as config
+}
+
+test_catch_all_topic_needs_each_code_named if {
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["HPAYMT"], [sickle], [label_permit([sickle])])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["HPAYMT"], [sickle, mst], [label_permit([sickle])])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["HPAYMT"], [sickle, mst], [label_permit([sickle, mst])])
+		with data.ds4p.config as config
+}
