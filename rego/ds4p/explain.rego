@@ -153,7 +153,7 @@ deny_reason_set contains {"rule": "counseling-notes-no-consent", "message": "cou
 
 deny_reason_set contains {
 	"rule": "state-law-consent-required",
-	"message": sprintf("%s: %s", [t, object.get(data.ds4p.config.state_law.topics, [t, "law"], "topic missing from the state-law table")]),
+	"message": topic_consent_message(t),
 	"labels": restricting_list,
 } if {
 	purpose_known
@@ -161,6 +161,15 @@ deny_reason_set contains {
 	some t in topics
 	not topic_allowed(t)
 }
+
+# topic_consent_message(t) names the topic's law, and says so when a
+# consent of the patient permits the item but names other sensitivity
+# labels than the topic's (consent_covers).
+topic_consent_message(t) := sprintf("%s: %s; the consent that permits this caller names other sensitivity labels, not %s", [t, topic_law(t), t]) if {
+	consent_permits
+} else := sprintf("%s: %s", [t, topic_law(t)])
+
+topic_law(t) := object.get(data.ds4p.config.state_law.topics, [t, "law"], "topic missing from the state-law table")
 
 # A brief decision's consent reasons name the rule and the consent relied on
 # (the ledger records it), without the explanation's provision and labels.

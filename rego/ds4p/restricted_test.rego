@@ -324,3 +324,17 @@ test_catch_all_topic_needs_each_code_named if {
 	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["HPAYMT"], [sickle, mst], [label_permit([sickle, mst])])
 		with data.ds4p.config as config
 }
+
+test_uncovered_topic_says_the_consent_names_others if {
+	d := ds4p.decision with input as req("Organization/org-a", ["HPAYMT"], [sud, hiv], [label_permit([sud])])
+		with data.ds4p.config as config
+	some r in d.reasons
+	r.rule == "state-law-consent-required"
+	startswith(r.message, "HIV: ")
+	contains(r.message, "names other sensitivity labels, not HIV")
+	d2 := ds4p.decision with input as req("Organization/org-a", ["HPAYMT"], [hiv], [])
+		with data.ds4p.config as config
+	every r2 in d2.reasons {
+		not contains(r2.message, "names other sensitivity labels")
+	}
+}
