@@ -329,7 +329,11 @@ func (m *sourcedConsents) readUpstream(raw []byte) (consent.Normalized, bool) {
 		m.s.log.Warn("an upstream consent failed validation and is read as a denial (logged once per version)",
 			"problems", problems, "paths", paths)
 	}
-	return consent.Unreadable(raw)
+	n, ok := consent.Unreadable(raw)
+	if ok && len(unknownPolicyCodes(raw)) > 0 && !slices.Contains(n.Policies, "OPTOUT") {
+		n.Policies = append(n.Policies, "OPTOUT") // a misspelt opt-out, as checkUpstreamCodes reads it
+	}
+	return n, ok
 }
 
 // checkUpstreamCodes holds an upstream consent to the vocabulary a written
@@ -344,14 +348,37 @@ func (m *sourcedConsents) readUpstream(raw []byte) (consent.Normalized, bool) {
 // widen the disclosure: the consent is then read as a denial (AsDenial),
 // as one that fails validation is. Either way it is counted and logged
 // once per version, with the provisions' paths only (no codes, no ids).
+//
+// A v3-ActCode policyRule (R5: regulatoryBasis) code ds4p does not know
+// ("OPTOUTT") may be a misspelt general opt-out: read as written, the
+// consent would not count as general (config.consents.general_policies)
+// and the patient's ordinary records would flow as if it were not there.
+// Such a consent is read as a denial that is also a general opt-out
+// (read_as "general_denial"): it withholds the patient's records, ordinary
+// ones included, until the consent is corrected.
 func (m *sourcedConsents) checkUpstreamCodes(raw []byte, n consent.Normalized) consent.Normalized {
 	paths, denies := unknownCodes(n)
-	if len(paths) == 0 {
+	policyPaths := unknownPolicyCodes(raw)
+	if len(paths)+len(policyPaths) == 0 {
 		return n
 	}
 	readAs := "permits_narrowed"
 	if denies {
 		readAs = "denial"
+	}
+	if len(policyPaths) > 0 {
+		readAs = "general_denial"
+		paths = append(policyPaths, paths...)
+		upstreamUnknownCodes.Add(context.Background(), 1, metric.WithAttributes(attribute.String("read_as", readAs)))
+		if m.invalid.first(raw) {
+			m.s.log.Warn("an upstream consent names a policy (policyRule) ds4p does not know; it is read as a denial "+
+				"and a general opt-out, withholding the patient's ordinary records too (logged once per version)", "paths", paths)
+		}
+		n = consent.AsDenial(n)
+		if !slices.Contains(n.Policies, "OPTOUT") {
+			n.Policies = append(slices.Clone(n.Policies), "OPTOUT")
+		}
+		return n
 	}
 	upstreamUnknownCodes.Add(context.Background(), 1, metric.WithAttributes(attribute.String("read_as", readAs)))
 	if m.invalid.first(raw) {
@@ -396,6 +423,45 @@ func unknownCodes(n consent.Normalized) (paths []string, denies bool) {
 		}
 	}
 	return paths, denies
+}
+
+// unknownPolicyCodes returns the paths of the v3-ActCode codes of raw's
+// policyRule (R4) or regulatoryBasis (R5) that ds4p does not know
+// (labels.KnownCode), as a written consent's are checked (consent/vocab.go).
+// Codes of other systems are an organisation's own and are not checked.
+func unknownPolicyCodes(raw []byte) []string {
+	type coding struct {
+		System string `json:"system"`
+		Code   string `json:"code"`
+	}
+	var c struct {
+		PolicyRule struct {
+			Coding []coding `json:"coding"`
+		} `json:"policyRule"`
+		RegulatoryBasis []struct {
+			Coding []coding `json:"coding"`
+		} `json:"regulatoryBasis"`
+	}
+	if json.Unmarshal(raw, &c) != nil {
+		return nil // NormalizeUpstream read it: not reached
+	}
+	unknown := func(cd coding) bool {
+		return labels.NormalizeSystem(cd.System) == labels.SystemActCode && cd.Code != "" && !labels.KnownCode(cd.System, cd.Code)
+	}
+	var paths []string
+	for i, cd := range c.PolicyRule.Coding {
+		if unknown(cd) {
+			paths = append(paths, "policyRule.coding["+strconv.Itoa(i)+"].code")
+		}
+	}
+	for i, b := range c.RegulatoryBasis {
+		for j, cd := range b.Coding {
+			if unknown(cd) {
+				paths = append(paths, "regulatoryBasis["+strconv.Itoa(i)+"].coding["+strconv.Itoa(j)+"].code")
+			}
+		}
+	}
+	return paths
 }
 
 // unknownIn reports whether c names a purpose, or a security label, that

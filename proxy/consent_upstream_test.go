@@ -43,6 +43,8 @@ func (f *fakeFHIR) handler(w http.ResponseWriter, r *http.Request) {
 		fhirJSONHandler(http.StatusOK, `{"resourceType":"Patient","id":"p1"}`)(w, r)
 	case "/fhir/R4/Condition/sud1":
 		fhirJSONHandler(http.StatusOK, sudCondition)(w, r)
+	case "/fhir/R4/Condition/htn1":
+		fhirJSONHandler(http.StatusOK, `{"resourceType":"Condition","id":"htn1","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003"}]}}`)(w, r)
 	case "/fhir/R4/Organization/org-a":
 		fhirJSONHandler(http.StatusOK, `{"resourceType":"Organization","id":"org-a","identifier":[{"system":"http://hl7.org/fhir/sid/us-npi","value":"1234567893"}]}`)(w, r)
 	case "/fhir/R4/Patient":
