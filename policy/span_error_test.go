@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
@@ -18,8 +19,18 @@ import (
 func TestDecisionSpanCarriesNoInput(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	// The global provider cannot be taken back: tracers got from otel's
+	// default before the first SetTracerProvider delegate to the first
+	// provider set, whatever is set after. So the provider samples only
+	// while this test runs; later tests' spans (TestQA22CEngineOverheadAllocations
+	// counts a decision's allocations) do not record.
+	var on atomic.Bool
+	on.Store(true)
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSampler(whileOn{&on}), sdktrace.WithSpanProcessor(rec)))
+	t.Cleanup(func() {
+		on.Store(false)
+		otel.SetTracerProvider(prev)
+	})
 	const phi = "Smithers-1970-01-01"
 	src := `package ds4p
 
@@ -59,3 +70,15 @@ decision := {"effect": "permit", "reasons": []} if to_number(input.item.type) > 
 		})
 	}
 }
+
+// whileOn samples every span while on holds, none after.
+type whileOn struct{ on *atomic.Bool }
+
+func (s whileOn) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if s.on.Load() {
+		return sdktrace.AlwaysSample().ShouldSample(p)
+	}
+	return sdktrace.NeverSample().ShouldSample(p)
+}
+
+func (whileOn) Description() string { return "whileOn" }
