@@ -122,30 +122,36 @@ consent_covers(t) if {
 	rule_covers(r, t)
 }
 
-rule_covers(r, _) if count(rule_sensitivity_labels(r)) == 0
+rule_covers(r, _) if not names_sensitivity(r)
 
 rule_covers(r, t) if {
-	some l in rule_sensitivity_labels(r)
+	some level in r.conditions
+	some l in level.labels
 	data.ds4p.config.state_law.labels[l] == t
 }
 
 rule_covers(r, t) if {
 	t == data.ds4p.config.state_law.other_sensitive.topic
 	every l in other_sensitive_labels {
-		l in rule_sensitivity_labels(r)
+		rule_names(r, l)
 	}
 }
 
-# rule_sensitivity_labels(r): the labels named on r's path that are not
-# confidentiality levels (config.consents.confidentiality_order) nor
-# counseling-note labels (config.counseling_notes.labels): a provision that
+# names_sensitivity(r): a level on r's path names a label that is neither a
+# confidentiality level (config.consents.confidentiality_order) nor a
+# counseling-note label (config.counseling_notes.labels): a provision that
 # names counseling notes names the notes themselves, whatever topics they
 # touch, and applies to nothing else.
-rule_sensitivity_labels(r) := {l |
+names_sensitivity(r) if {
 	some level in r.conditions
 	some l in level.labels
 	not confidentiality_rank[l]
 	not l in data.ds4p.config.counseling_notes.labels
+}
+
+rule_names(r, l) if {
+	some level in r.conditions
+	l in level.labels
 }
 
 topic_allowed(t) if {

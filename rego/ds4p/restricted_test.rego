@@ -267,7 +267,7 @@ test_unmapped_sensitivity_rule_is_policy_data if {
 }
 
 # A permit that names sensitivity labels covers the topics it names and no
-# other (consent_covers, rule_covers, rule_sensitivity_labels).
+# other (consent_covers, rule_covers, names_sensitivity).
 
 label_permit(labels) := consent("c-labels", [
 	root("deny"),
@@ -312,8 +312,8 @@ test_unlabelled_permit_covers_every_topic if {
 }
 
 test_counseling_label_is_no_topic_of_a_permit if {
-	count(ds4p.rule_sensitivity_labels({"conditions": [cond({"labels": [psythpn, restricted_r]})]})) == 0 with data.ds4p.config as config
-	ds4p.rule_sensitivity_labels({"conditions": [cond({"labels": [psythpn, hiv]})]}) == {hiv} with data.ds4p.config as config
+	not ds4p.names_sensitivity({"conditions": [cond({"labels": [psythpn, restricted_r]})]}) with data.ds4p.config as config
+	ds4p.names_sensitivity({"conditions": [cond({"labels": [psythpn, hiv]})]}) with data.ds4p.config as config
 }
 
 test_catch_all_topic_needs_each_code_named if {
