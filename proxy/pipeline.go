@@ -895,6 +895,11 @@ func (r *run) keptEntries(b *bundleNode) []*entryNode {
 // writeEntries appends the new entry array: the kept entries, each written
 // straight into dst, and the notice entry when one is due.
 func (r *run) writeEntries(dst []byte, b *bundleNode, kept []*entryNode, notice bool) ([]byte, error) {
+	if r.page != nil && b == r.page.root && len(r.merged) > 0 {
+		// A page refilled from the upstream pages after its own, each
+		// entry rendered by its own page's run (refill.go).
+		return r.writeRefilled(dst, b, kept, notice)
+	}
 	dst = append(dst, '[')
 	var err error
 	responses := isResponseBundle(b.typ)
@@ -918,21 +923,6 @@ func (r *run) writeEntries(dst []byte, b *bundleNode, kept []*entryNode, notice 
 		}
 	}
 	n := len(kept)
-	if r.page != nil && b == r.page.root {
-		// The entries of the upstream pages that refilled the page
-		// (refill.go), each rendered by its own run.
-		for _, pr := range r.merged {
-			for _, e := range pr.r.keptEntries(pr.root) {
-				if n > 0 {
-					dst = append(dst, ',')
-				}
-				n++
-				if dst, err = pr.r.writeEntry(dst, e); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
 	if notice {
 		if n > 0 {
 			dst = append(dst, ',')

@@ -646,6 +646,54 @@ func (r *run) windowLinks() ([]byte, error) {
 	return append(out, ']'), nil
 }
 
+// writeRefilled appends the entry array of a page refilled from the
+// upstream pages after its own (r.merged): the matches of every upstream
+// page in order, then their other entries (includes, outcomes), then the
+// notice entry when one is due. Servers write a page so, matches first:
+// a page written as its upstream pages came, an include between two
+// matches, would show where an upstream page began, so how many matches
+// of the one before were withheld.
+func (r *run) writeRefilled(dst []byte, b *bundleNode, kept []*entryNode, notice bool) ([]byte, error) {
+	dst = append(dst, '[')
+	n := 0
+	var err error
+	write := func(rr *run, e *entryNode) error {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst, err = rr.writeEntry(dst, e)
+		return err
+	}
+	runs := make([]*pagedRun, 0, 1+len(r.merged))
+	runs = append(runs, &pagedRun{r: r, root: b})
+	runs = append(runs, r.merged...)
+	keptOf := make([][]*entryNode, len(runs))
+	keptOf[0] = kept
+	for i, pr := range runs[1:] {
+		keptOf[i+1] = pr.r.keptEntries(pr.root)
+	}
+	for _, matches := range []bool{true, false} {
+		for i, pr := range runs {
+			for _, e := range keptOf[i] {
+				if pr.r.isMatch(pr.root, e) != matches {
+					continue
+				}
+				if err := write(pr.r, e); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if notice {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, noticeEntry(r.notices)...)
+	}
+	return append(dst, ']'), nil
+}
+
 // recordRuns records the disclosures of a page refilled from several
 // upstream pages: one Append for all their ledger entries, before the
 // page leaves (record).
