@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -48,17 +47,8 @@ func testConsentPermitCoversNamedTopicsOnly(t *testing.T, e *env) {
 	    "actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"` + org + `"}}],
 	    "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"HPAYMT"}],
 	    "securityLabel":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"HIV"}]}]}}`
-	req, _ := http.NewRequest(http.MethodPost, e.proxy+"/admin/Consent", strings.NewReader(consent))
-	req.Header.Set("Authorization", "Bearer "+e.tokens["admin"])
-	req.Header.Set("Content-Type", "application/fhir+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err := e.postConsentBody(patient, consent); err != nil {
 		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("storing the consent: %d %s", resp.StatusCode, b)
 	}
 	payer := e.mintToken(t, "--sub", "claims-qa24", "--org", org, "--purpose", "HPAYMT", "--scope", "user/*.read")
 	for id, want := range map[string]int{

@@ -274,6 +274,11 @@ func (e *env) postConsent(patient string) error {
 	  "provision":{"type":"deny","provision":[{"type":"permit",
 	    "actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"` + orgConsented + `"}}],
 	    "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}]}]}}`
+	return e.postConsentBody(patient, body)
+}
+
+// postConsentBody stores a Consent through /admin/Consent as the admin.
+func (e *env) postConsentBody(patient, body string) error {
 	req, _ := http.NewRequest(http.MethodPost, e.proxy+"/admin/Consent", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+e.tokens["admin"])
 	req.Header.Set("Content-Type", "application/fhir+json")
