@@ -58,6 +58,14 @@ type exchange struct {
 	// nil for any other request: the response side reads what the search
 	// selected on from the URL's query and it (redact.go cutQuery).
 	searchForm url.Values
+	// origin: for a page the upstream names by a handle of its own
+	// (HAPI's _getpages: cutQueryHandles), the search that began the
+	// chain, as its path and query below the FHIR base with a POST
+	// _search's form merged in ("/Condition?code=x"), from the page token
+	// (paging.go pageOrigin); "" otherwise. Scopes, the cut-search rule and
+	// includes read it instead of the handle's query, which holds none of
+	// the search's parameters.
+	origin string
 }
 
 type exchangeKey struct{}

@@ -69,6 +69,7 @@ func (s *Server) handleFHIR(c *gin.Context) {
 		pageFlags:  pageFlags,
 		fromPage:   fromPage,
 		window:     window,
+		origin:     window.origin, // origin.go
 	}
 	if !fromPage && r.Method == http.MethodGet {
 		ex.firstGet, ex.getQuery = true, rawQuery // a search's first page: refill.go

@@ -27,7 +27,11 @@ import (
 // the caller can neither read it, since it can name a patient, nor alter it),
 // bound to the caller and expiring:
 //
-//	token = base64url( version(1) | nonce(12) | AES-GCM( binding(32) | expiry(8) | flags(1) | path?query ) )
+//	token = base64url( version(1) | nonce(12) | AES-GCM( binding(32) | expiry(8) | flags(1) |
+//	        [skip(4) size(4)] | [origin length(4) | origin] | path?query ) )
+//
+// (the window when flags has pageWindowed, refill.go; the origin when it
+// has pageOrigin, origin.go)
 //
 // flags carry what an earlier page's decisions must tell the next page's:
 // pageEnrolmentCut, a Patient's Part 2 enrolment was cut on this page or
@@ -75,7 +79,17 @@ const (
 	// pageWindowed: the token carries a page window (refill.go): skip
 	// (uint32) and size (uint32) follow the flags, before path and query.
 	pageWindowed
+	// pageOrigin: the token carries the search that began the chain
+	// (exchange.origin): its length (uint32) and bytes follow the window,
+	// before path and query. Only for a link that names a handle of the
+	// upstream's.
+	pageOrigin
 )
+
+// maxOrigin bounds the origin a token carries: a longer one is left out,
+// and the page is judged as before (every member read, scopes of a
+// search of the base), so that the token stays under maxPageToken.
+const maxOrigin = 16 << 10
 
 // pageCiphers caches the token cipher per secret (an AES-GCM AEAD holds no
 // mutable state and is safe for concurrent use); deriving it costs more
@@ -135,17 +149,24 @@ func (s *Server) mintWindow(caller authn.Caller, w pageWindow, flags byte, now t
 	if err != nil {
 		return "", err
 	}
-	flags &^= pageWindowed
+	flags &^= pageWindowed | pageOrigin
 	if w.size > 0 {
 		flags |= pageWindowed
 	}
-	plain := make([]byte, 0, bindingSize+17+len(w.rel))
+	if w.origin != "" && len(w.origin) <= maxOrigin {
+		flags |= pageOrigin
+	}
+	plain := make([]byte, 0, bindingSize+21+len(w.origin)+len(w.rel))
 	plain = append(plain, callerBinding(caller)...)
 	plain = binary.BigEndian.AppendUint64(plain, uint64(now.Add(s.opts.Requests.PagingTTL).Unix()))
 	plain = append(plain, flags)
 	if w.size > 0 {
 		plain = binary.BigEndian.AppendUint32(plain, uint32(w.skip))
 		plain = binary.BigEndian.AppendUint32(plain, uint32(w.size))
+	}
+	if flags&pageOrigin != 0 {
+		plain = binary.BigEndian.AppendUint32(plain, uint32(len(w.origin)))
+		plain = append(plain, w.origin...)
 	}
 	plain = append(plain, w.rel...)
 	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
@@ -206,6 +227,17 @@ func (s *Server) openWindow(caller authn.Caller, token string, now time.Time) (p
 			return "", "", 0, w, invalid
 		}
 	}
+	if flags&pageOrigin != 0 {
+		if len(rest) < 4 {
+			return "", "", 0, w, invalid
+		}
+		n := binary.BigEndian.Uint32(rest)
+		if n == 0 || n > maxOrigin || int(n) > len(rest)-4 {
+			return "", "", 0, w, invalid
+		}
+		w.origin = string(rest[4 : 4+n])
+		rest = rest[4+n:]
+	}
 	w.rel = string(rest)
 	path, rawQuery, _ = strings.Cut(w.rel, "?")
 	return strings.TrimPrefix(path, "/"), rawQuery, flags, w, nil
@@ -241,7 +273,7 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 		// A fragment is the client's, never sent: the page's query
 		// ends before it (guardRawQuery refuses a '#').
 		rest, _, _ = strings.Cut(rest, "#")
-		tok, err := r.s.mintPage(r.ex.caller, rest, flags, now)
+		tok, err := r.s.mintWindow(r.ex.caller, pageWindow{rel: rest, origin: r.originFor(rest)}, flags, now)
 		if err != nil {
 			return err
 		}

@@ -635,6 +635,13 @@ type cutQuery struct {
 }
 
 func (r *run) cutQuery() cutQuery {
+	if r.ex.origin != "" { // a handle's page: what the search that began it reads (origin.go)
+		req, vals, ok := parseOrigin(r.ex.origin)
+		if !ok {
+			return cutQuery{all: true}
+		}
+		return cutQueryOf(req, vals)
+	}
 	req := r.ex.req
 	if strings.HasSuffix(req.Path, "_search") && r.ex.searchForm == nil {
 		return cutQuery{all: true} // its form is not known here
@@ -690,6 +697,10 @@ func cutQueryOf(req fhirRequest, vals url.Values) cutQuery {
 // request's query, with a POST _search's form merged in (the server
 // merges them); false when they cannot be read, or the form is not known.
 func (r *run) searchQuery() (url.Values, bool) {
+	if r.ex.origin != "" { // a handle's page (origin.go)
+		_, vals, ok := parseOrigin(r.ex.origin)
+		return vals, ok
+	}
 	_, raw, _ := strings.Cut(r.ex.query, "?")
 	vals, err := url.ParseQuery(raw)
 	if err != nil {

@@ -66,6 +66,9 @@ type pageWindow struct {
 	// size is the caller's page size; 0 when the request is no page of
 	// the proxy's (a search's first request).
 	size int
+	// origin is the search that began the chain when rel names a handle
+	// of the upstream's (exchange.origin); "" otherwise.
+	origin string
 }
 
 // pagedRun is one upstream page judged for a page of the caller's.
@@ -571,6 +574,7 @@ func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string)
 	// cutQuery): a POST _search's form is in the server's link.
 	nex.req, nex.fromPage, nex.searchForm = judged, true, nil
 	nex.query = queryForLedger(req.Path, rawQuery)
+	nex.origin = prev.originFor(rel) // a handle's page: judged by the search that began the chain (origin.go)
 	nex.pageFlags = prev.enrolmentFlags()
 	nex.window = pageWindow{rel: rel}
 	nex.notices = nil
@@ -614,6 +618,7 @@ func (r *run) windowLinks() ([]byte, error) {
 	p := r.page
 	out := []byte{'['}
 	add := func(rel string, w pageWindow, flags byte) error {
+		w.origin = r.originFor(w.rel) // origin.go
 		tok, err := r.s.mintWindow(r.ex.caller, w, flags, now)
 		if err != nil {
 			return err

@@ -336,11 +336,17 @@ func (s *Server) enforceScopes(c *gin.Context) {
 	caller := callerOf(c)
 	path, q := c.Param("path"), r.URL.Query()
 	if tok, ok := pageTokenOf(path); ok && r.Method == http.MethodGet {
-		// a page link: check the search it seals, as if asked again
-		p, rawQuery, _, f := s.openPage(caller, tok, time.Now())
+		// a page link: check the search it seals, as if asked again; for
+		// a page the upstream names by a handle, the search that began
+		// the chain (origin.go)
+		p, rawQuery, _, w, f := s.openWindow(caller, tok, time.Now())
 		if f != nil {
 			c.Next() // handleFHIR answers the invalid link; it forwards nothing
 			return
+		}
+		if w.origin != "" {
+			p, rawQuery, _ = strings.Cut(w.origin, "?")
+			p = strings.TrimPrefix(p, "/")
 		}
 		path = p
 		if q, _ = url.ParseQuery(rawQuery); q == nil {
