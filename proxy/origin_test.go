@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/proxy/authn"
 )
 
 // handleUpstream serves a search whose next page is a handle at the base
@@ -164,5 +167,35 @@ func TestSearchOrigin(t *testing.T) {
 	}
 	if namesHandle("/Observation?code=x") || !namesHandle("?_getpages=1") || !namesHandle("/Observation?_cursor=a") {
 		t.Error("namesHandle")
+	}
+}
+
+// TestOriginKeepsTokensOpening: a token carries an origin only while it
+// still opens with it; a link long enough to fill a token alone goes
+// without one, as before origins.
+func TestOriginKeepsTokensOpening(t *testing.T) {
+	t.Parallel()
+	srv := testServer(t, RequestRules{PagingTTL: time.Minute, PagingKey: []byte(strings.Repeat("k", 32))})
+	caller := authn.Caller{Issuer: "iss", Subject: "alice", Client: "app", Scopes: []string{"user/*.read"}}
+	origin := "/Observation?code=" + strings.Repeat("a", maxOrigin-20)
+	for _, c := range []struct {
+		name   string
+		rel    string
+		origin bool
+	}{
+		{"a short handle link", "?_getpages=4f0a&_getpagesoffset=2", true},
+		{"a long handle link", "/Observation?_cursor=4f0a&x=" + strings.Repeat("b", maxOriginTokenPlain-len(origin)), false},
+	} {
+		tok, err := srv.mintWindow(caller, pageWindow{rel: c.rel, origin: origin}, 0, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, w, f := srv.openWindow(caller, tok, time.Now())
+		if f != nil {
+			t.Fatalf("%s: a token of %d bytes does not open: %v", c.name, len(tok), f)
+		}
+		if got := w.origin != ""; got != c.origin || w.rel != c.rel {
+			t.Errorf("%s: origin carried %v, want %v", c.name, got, c.origin)
+		}
 	}
 }

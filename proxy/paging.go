@@ -91,6 +91,11 @@ const (
 // search of the base), so that the token stays under maxPageToken.
 const maxOrigin = 16 << 10
 
+// maxOriginTokenPlain bounds the origin and the link together: a token
+// with both opens (maxPageToken, base64 of the sealed bytes), so a long
+// link that opened without an origin still opens.
+const maxOriginTokenPlain = maxPageToken*3/4 - 128
+
 // pageCiphers caches the token cipher per secret (an AES-GCM AEAD holds no
 // mutable state and is safe for concurrent use); deriving it costs more
 // than sealing a token.
@@ -153,7 +158,7 @@ func (s *Server) mintWindow(caller authn.Caller, w pageWindow, flags byte, now t
 	if w.size > 0 {
 		flags |= pageWindowed
 	}
-	if w.origin != "" && len(w.origin) <= maxOrigin {
+	if w.origin != "" && len(w.origin) <= maxOrigin && len(w.origin)+len(w.rel) <= maxOriginTokenPlain {
 		flags |= pageOrigin
 	}
 	plain := make([]byte, 0, bindingSize+21+len(w.origin)+len(w.rel))
