@@ -190,18 +190,31 @@ func TestRejectedRuleReloadWarns(t *testing.T) {
 	if bad == string(hiv) {
 		t.Fatal("hiv.yaml changed: no `labels: [HIV, R]` to break")
 	}
-	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+	// Replaced whole, as an editor saves it: os.WriteFile truncates
+	// first, and a reload that read the empty file failed with "no
+	// rules" before the one that read the bad rule (CI, once).
+	if err := replaceFile(path, []byte(bad)); err != nil {
 		t.Fatal(err)
 	}
-	err = waitFor(func(err error) bool { return !passes(err) })
+	err = waitFor(func(err error) bool { return !passes(err) && strings.Contains(err.Error(), `did you mean "HIV"`) })
 	var d interface{ Degraded() bool }
 	if !errors.As(err, &d) || !d.Degraded() || !strings.Contains(err.Error(), "hiv.yaml") || !strings.Contains(err.Error(), `did you mean "HIV"`) {
 		t.Fatalf("check after a bad change: %v", err)
 	}
-	if err := os.WriteFile(path, append(hiv, '\n'), 0o600); err != nil {
+	if err := replaceFile(path, append(hiv, '\n')); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(passes)
+}
+
+// replaceFile writes b to path through a file beside it and a rename, so
+// that a reader sees the old content or the new, never a part.
+func replaceFile(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // passes: a readiness check passed, with or without detail.
