@@ -109,8 +109,9 @@ func TestHandlePageJudgedByItsSearch(t *testing.T) {
 			t.Errorf("%d %v, want %v", status, pages, want)
 		}
 	})
-	// A token with another type's scope is still refused the handle's page
-	// (the search it began was refused too).
+	// A token with another type's scope is refused the search itself, so
+	// it never holds a link to the handle's page (a page token is bound to
+	// its caller's scopes: another caller's answers 404, paging_test.go).
 	t.Run("another type's scope", func(t *testing.T) {
 		t.Parallel()
 		var h *harness
