@@ -306,6 +306,9 @@ func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string
 	if err == nil && caller.Subject != s.subject {
 		err = errors.New("the token's subject changed")
 	}
+	if err == nil && caller.PatientSide() {
+		err = errPatientToken
+	}
 	if err != nil {
 		h.log.Warn("console session refused", "request_id", rid, "session", s.tag, "subject", s.logSubject(), "reason", err.Error())
 		ev := siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, RequestID: rid,
@@ -322,6 +325,11 @@ func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string
 	s.setRoles(rolesOf(caller))
 	return s, true
 }
+
+// errPatientToken refuses a patient's token (authn.Caller.PatientSide: a
+// patient user, or a token bound to a patient that names no clinician),
+// whatever admin scopes it carries, as the proxy's /admin routes do.
+var errPatientToken = errors.New("the token is a patient's (fhirUser or launch context), which the console does not take")
 
 // severalCookies answers a request with more than one console cookie.
 const severalCookies = "the browser sent several console session cookies (one may come from another site of this domain); clear this site's cookies and sign in again"
@@ -426,6 +434,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		h.cfg.SecurityEvent(ev)
 		writeError(w, http.StatusUnauthorized, authn.ClientBindingMessage(err))
+		return
+	}
+	if caller.PatientSide() {
+		// As the proxy's /admin routes refuse it (refusePatientSide): the
+		// queue, reviews, verification and charts read the ledger here,
+		// where every patient's disclosures are.
+		h.log.Warn("console sign-in refused", "request_id", rid, "reason", errPatientToken.Error())
+		writeError(w, http.StatusForbidden, "a patient's token cannot use the console, whatever its scopes: "+
+			"its pages act on every patient; an auditor gives a patient their accounting of disclosures")
 		return
 	}
 	roles := rolesOf(caller)
