@@ -471,13 +471,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.setCookie(w, r, s.id, int(expires.Sub(h.cfg.Now()).Seconds())+1)
 	h.log.Info("console session started", "request_id", rid, "session", s.tag, "subject", s.logSubject(), "org", caller.Org,
 		"client", caller.Client, "roles", strings.Join(roles, " "))
-	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))
+	writeJSON(w, http.StatusOK, h.sessionJSON(s))
 }
 
-func sessionJSON(s *session, idle time.Duration) map[string]any {
+// sessionJSON is the session for the page: who, the roles, the CSRF token
+// and when the session ends. expires_in_s is the time left, so that the
+// page clears what it shows when the session ends (at the token's expiry,
+// or idle_timeout_s after the last call) whatever its own clock says.
+func (h *Handler) sessionJSON(s *session) map[string]any {
 	return map[string]any{
 		"subject": s.subject, "roles": s.roleList(), "csrf": s.csrf,
-		"expires": s.expires.UTC(), "idle_timeout_s": int(idle.Seconds()),
+		"expires": s.expires.UTC(), "expires_in_s": max(0, int(s.expires.Sub(h.cfg.Now()).Seconds())),
+		"idle_timeout_s": int(h.cfg.IdleTimeout.Seconds()),
 	}
 }
 
@@ -491,7 +496,7 @@ func (h *Handler) sessionInfo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, sessionJSON(s, h.cfg.IdleTimeout))
+	writeJSON(w, http.StatusOK, h.sessionJSON(s))
 }
 
 // logout ends the session.

@@ -14,7 +14,9 @@
 // __Host-ds4p_console, Secure, Path /; over http ds4p_console, Path
 // /console). Config.PublicOrigin makes a console behind a TLS-terminating
 // load balancer count as https. Sessions end after IdleTimeout without use, at the token's
-// expiry, or at MaxSessionAge, whichever is first.
+// expiry, or at MaxSessionAge, whichever is first; the page then drops
+// what it shows and asks for a sign-in (the session answer says the time
+// left and the idle timeout; the last call's time is shared between tabs).
 //
 // The console API (/console/api/...) is JSON over POST: values that can be
 // PHI (patient ids, consent ids, queries) travel in request bodies, never in

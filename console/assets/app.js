@@ -1,6 +1,6 @@
 // The console shell: sign-in, the menu of the signed-in roles, and the
 // router (pages by location hash; no patient data ever goes in the URL).
-import {h, put, api, setSession, getSession, onUnauthorized, hasRole, errorBox} from './ui.js';
+import {h, put, api, setSession, getSession, onUnauthorized, hasRole, errorBox, markUse, lastUse} from './ui.js';
 import {auditorPages} from './auditor.js';
 import {compliancePages} from './compliance.js';
 import {consentPages} from './consents.js';
@@ -48,8 +48,34 @@ async function route() {
   main.focus({preventScroll: true});
 }
 
+// watch clears the page when the session ends on the server: after
+// idle_timeout_s without a call (from any tab) or at its expiry. Until the
+// next call the page would otherwise keep showing the patients' data it
+// drew, on a screen left alone (HIPAA 164.312(a)(2)(iii) automatic logoff).
+let watch = null;
+
+function watchSession(s) {
+  clearInterval(watch);
+  markUse(); // the sign-in or session call that gave s
+  const idleMs = (Number(s.idle_timeout_s) || 1800) * 1000;
+  const ends = Date.now() + (Number.isFinite(s.expires_in_s) ? s.expires_in_s * 1000 : Date.parse(s.expires) - Date.now());
+  watch = setInterval(() => {
+    const now = Date.now();
+    if (now - lastUse() >= idleMs) {
+      showSignIn(`Your session ended after ${Math.round(idleMs / 60000)} minutes without use. Sign in again.`);
+    } else if (!(now < ends)) {
+      showSignIn('Your session ended: its token expired, or it reached the longest a session lasts. Sign in again.');
+    }
+  }, 1000);
+}
+
 function showSignIn(message) {
+  clearInterval(watch);
+  watch = null;
   setSession(null);
+  const toast = document.getElementById('status');
+  toast.textContent = '';
+  toast.classList.remove('show');
   nav.hidden = true;
   document.getElementById('signout').hidden = true;
   document.getElementById('who').textContent = '';
@@ -82,6 +108,7 @@ function showSignIn(message) {
 
 function signedIn(s) {
   setSession(s);
+  watchSession(s);
   document.getElementById('who').textContent =
     `${s.subject} · ${s.roles.map(r => ROLE_NAMES[r] || r).join(', ')}`;
   document.getElementById('signout').hidden = false;

@@ -22,6 +22,26 @@ export function h(tag, attrs = {}, ...children) {
 let session = null;
 let onSignedOut = () => {};
 
+// The server ends a session idle_timeout_s after its last call; the page
+// clears what it shows then (app.js). The time of the last call is shared
+// with the console's other tabs (a timestamp, nothing else), since a call
+// from any of them keeps the session.
+const USE_KEY = 'ds4p-console-last-use';
+let lastCall = 0;
+
+/** markUse records a call to the server now. */
+export function markUse() {
+  lastCall = Date.now();
+  try { localStorage.setItem(USE_KEY, String(lastCall)); } catch { /* storage off: this tab's own calls */ }
+}
+
+/** lastUse is when this tab or another last called the server. */
+export function lastUse() {
+  let shared = 0;
+  try { shared = Number(localStorage.getItem(USE_KEY)) || 0; } catch { /* storage off */ }
+  return Math.max(lastCall, shared);
+}
+
 export function setSession(s) { session = s; }
 export function getSession() { return session; }
 export function onUnauthorized(fn) { onSignedOut = fn; }
@@ -32,6 +52,8 @@ export function hasRole(role) { return !!session && session.roles.includes(role)
  * It resolves to {ok, status, data (parsed JSON or null), text, type}.
  */
 export async function api(path, body = {}, raw = false) {
+  // Before the call: the server counts it when it arrives.
+  if (session) markUse();
   const resp = await fetch('/console/api/' + path, {
     method: 'POST',
     credentials: 'same-origin',
