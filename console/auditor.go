@@ -153,9 +153,17 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, s *session, bod
 			"(the reviewer's subject or client is its recipient's); another auditor must review it")
 		return
 	}
+	if len(in.Note) > audit.MaxReviewNote {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("the note is %d bytes; at most %d", len(in.Note), audit.MaxReviewNote))
+		return
+	}
 	rev, err := h.cfg.Reviews.Add(r.Context(), audit.Review{EntrySeq: in.Seq, EntryHash: in.Hash, Reviewer: s.subject, Note: in.Note})
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		// What the call sent was checked above (seq and hash against the
+		// ledger, the note's length): what is left is the review store's
+		// failure, not the auditor's request, and its text is the log's.
+		h.log.Error("console: review not recorded", "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "the review could not be recorded; nothing was stored")
 		return
 	}
 	writeJSON(w, http.StatusOK, rev)
