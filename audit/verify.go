@@ -201,11 +201,19 @@ func (l *Ledger) verifyJournal(tx *bbolt.Tx, v *verifier, res *VerifyResult) err
 // chunk verifies up to v.chunkN entries; at the end of the chain it also
 // checks the head and the indexes, and reports done.
 func (v *verifier) chunk(b buckets) (done bool, err error) {
+	// A chunk resumes at the last entry verified, not at the next seq: a
+	// key that is no seq (seqKey(N) and a byte more) sorts between N and
+	// N+1, and a Seek to N+1 skipped it when N ended a chunk.
 	c := b.entries.Cursor()
-	k, val := c.Seek(seqKey(v.next))
+	var k, val []byte
 	if !v.started {
 		k, val = c.First()
 		v.started = true
+	} else {
+		last := seqKey(v.next - 1)
+		if k, val = c.Seek(last); bytes.Equal(k, last) {
+			k, val = c.Next()
+		}
 	}
 	for range v.chunkN {
 		if k == nil {
