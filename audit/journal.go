@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -170,10 +171,19 @@ func (l *Ledger) openJournal() error {
 		return fail(fmt.Errorf("audit: opening the journal: %w", err))
 	}
 	j.size = st.Size()
+	// Whether this Open encrypts a plaintext ledger: its journal's records
+	// are plaintext then, and are zeroed once recovered (clearPlaintext).
+	_, _, sealedFile, err := l.fileHead()
+	if err != nil {
+		return fail(fmt.Errorf("audit: opening the journal: %w", err))
+	}
 	if l.journalSize == 0 {
-		recs, err := readJournal(f, j.size)
+		recs, buf, err := readJournalBytes(f, j.size)
 		if err == nil {
 			err = l.recoverJournal(recs)
+		}
+		if err == nil {
+			err = l.clearPlaintext(f, buf, sealedFile)
 		}
 		return errors.Join(err, f.Close())
 	}
@@ -188,22 +198,53 @@ func (l *Ledger) openJournal() error {
 		}
 		j.size = l.journalSize
 	}
-	recs, err := readJournal(f, j.size)
+	recs, buf, err := readJournalBytes(f, j.size)
 	if err != nil {
 		return fail(err)
 	}
 	if err := l.recoverJournal(recs); err != nil {
 		return fail(err)
 	}
-	if l.codec.sealed() && slices.ContainsFunc(recs, func(r journalRecord) bool { return !r.sealed }) {
-		// Encrypting a plaintext ledger: leave no plaintext copy behind.
-		if err := zeroFill(f, 0, j.size); err != nil {
-			return fail(fmt.Errorf("audit: clearing the journal: %w", err))
-		}
+	if err := l.clearPlaintext(f, buf, sealedFile); err != nil {
+		return fail(err)
 	}
 	l.j = j
 	journals.m[path] = l
 	return nil
+}
+
+// clearPlaintext zeroes the journal f, whose bytes are buf, once what it
+// held is recovered, when an encrypted ledger's journal may still hold
+// plaintext: this Open encrypts a plaintext ledger (sealedFile false), or
+// a record header anywhere in it says it is plaintext. Records are read
+// from offset 0 only while they are whole, so deciding on those alone
+// left the plaintext records after a torn first record; and with the
+// journal off (ledger.journal_bytes 0) nothing was zeroed at all.
+func (l *Ledger) clearPlaintext(f *os.File, buf []byte, sealedFile bool) error {
+	if !l.codec.sealed() || len(buf) == 0 || sealedFile && !holdsPlaintextRecord(buf) {
+		return nil
+	}
+	// Encrypting a plaintext ledger: leave no plaintext copy behind.
+	if err := zeroFill(f, 0, int64(len(buf))); err != nil {
+		return fmt.Errorf("audit: clearing the journal: %w", err)
+	}
+	return nil
+}
+
+// holdsPlaintextRecord reports whether a record header with the
+// plaintext flag lies anywhere in the journal's bytes, whole or not.
+func holdsPlaintextRecord(buf []byte) bool {
+	magic := binary.LittleEndian.AppendUint32(nil, journalMagic)
+	for off := 0; ; off++ {
+		i := bytes.Index(buf[off:], magic)
+		if i < 0 {
+			return false
+		}
+		off += i
+		if off+journalHeader < len(buf) && buf[off+journalHeader]&journalSealed == 0 {
+			return true
+		}
+	}
 }
 
 // journals are the ledgers with an open journal, by its path.
@@ -288,9 +329,15 @@ type journalRecord struct {
 // readJournal returns the records from offset 0 while they are whole and
 // consecutive (see the layout above).
 func readJournal(f io.ReaderAt, size int64) ([]journalRecord, error) {
+	recs, _, err := readJournalBytes(f, size)
+	return recs, err
+}
+
+// readJournalBytes is readJournal, also returning the journal's bytes.
+func readJournalBytes(f io.ReaderAt, size int64) ([]journalRecord, []byte, error) {
 	buf := make([]byte, size)
 	if _, err := f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("audit: reading the journal: %w", err)
+		return nil, nil, fmt.Errorf("audit: reading the journal: %w", err)
 	}
 	var out []journalRecord
 	next := uint64(0)
@@ -315,7 +362,7 @@ func readJournal(f io.ReaderAt, size int64) ([]journalRecord, error) {
 		out = append(out, rec)
 		off += journalHeader + n
 	}
-	return out, nil
+	return out, buf, nil
 }
 
 // parseRecord splits a whole record's payload.
