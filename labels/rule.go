@@ -60,7 +60,7 @@ func (r *compiledRule) appliesTo(typ string) bool {
 
 // matcher holds the rules of one code system, indexed for matching.
 type matcher struct {
-	icd      bool // ICD-10 or ICD-10-CM: codes compared without dots, in upper case
+	mode     keyMode // how codes of the system are compared (matchKey)
 	exact    map[string][]int
 	prefixes []prefixRule
 	ranges   []rangeRule
@@ -137,10 +137,10 @@ func compile(rules []Rule) ([]compiledRule, map[string]*matcher, error) {
 // a prefix it would match every code. Nothing is added on error.
 func index(bySystem map[string]*matcher, r Rule, n int) (compiledRule, error) {
 	system := string(codeSystem([]byte(r.System)))
-	icd := isICD10(system)
+	mode := codeMode(system)
 	var errs []error
 	key := func(what, c string) string {
-		k := string(matchKey(nil, []byte(c), icd))
+		k := string(matchKey(nil, []byte(c), mode))
 		if k == "" {
 			errs = append(errs, fmt.Errorf("%s %q is empty once white space (and, in ICD-10, dots) are removed", what, c))
 		}
@@ -178,7 +178,7 @@ func index(bySystem map[string]*matcher, r Rule, n int) (compiledRule, error) {
 	}
 	m := bySystem[system]
 	if m == nil {
-		m = &matcher{icd: icd, exact: map[string][]int{}}
+		m = &matcher{mode: mode, exact: map[string][]int{}}
 		bySystem[system] = m
 	}
 	for _, c := range codes {
@@ -194,15 +194,20 @@ func index(bySystem map[string]*matcher, r Rule, n int) (compiledRule, error) {
 }
 
 // matchKey appends to dst code as rules and codings are compared: white
-// space around it trimmed and, for ICD-10 and ICD-10-CM (icd), without
-// dots and in upper case. Without icd it returns the trimmed code itself,
-// a slice of code, and leaves dst alone.
-func matchKey(dst, code []byte, icd bool) []byte {
+// space around it trimmed and, for ICD-10 and ICD-10-CM (keyICD), without
+// dots and in upper case, or, for the other known clinical systems
+// (keyUpper), in upper case. Without a lower-case letter to fold, or
+// with keyExact, it returns the trimmed code itself, a slice of code,
+// and leaves dst alone.
+func matchKey(dst, code []byte, mode keyMode) []byte {
 	code = bytes.TrimSpace(code)
-	if !icd {
-		return code
+	switch mode {
+	case keyICD:
+		return icdKey(dst, code)
+	case keyUpper:
+		return upperKey(dst, code)
 	}
-	return icdKey(dst, code)
+	return code
 }
 
 // validateRule reports every problem of one rule.

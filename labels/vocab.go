@@ -50,6 +50,7 @@ const (
 	SystemSNOMED  = "http://snomed.info/sct"
 	SystemLOINC   = "http://loinc.org"
 	SystemRxNorm  = "http://www.nlm.nih.gov/research/umls/rxnorm"
+	SystemHCPCS   = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 )
 
 // Object identifiers of the clinical code systems, as CDA-derived data
@@ -60,6 +61,9 @@ const (
 	OIDSNOMED  = "urn:oid:2.16.840.1.113883.6.96"
 	OIDLOINC   = "urn:oid:2.16.840.1.113883.6.1"
 	OIDRxNorm  = "urn:oid:2.16.840.1.113883.6.88"
+	// OIDHCPCS is HCPCS (all levels); HCPCS Level II is also named by
+	// 2.16.840.1.113883.6.14, which codeSystem reads as HCPCS too.
+	OIDHCPCS = "urn:oid:2.16.840.1.113883.6.285"
 )
 
 // The canonical clinical system URLs as bytes, returned by codeSystem.
@@ -69,64 +73,151 @@ var (
 	bSNOMED  = []byte(SystemSNOMED)
 	bLOINC   = []byte(SystemLOINC)
 	bRxNorm  = []byte(SystemRxNorm)
+	bHCPCS   = []byte(SystemHCPCS)
 )
 
 // codeSystem returns the canonical spelling of a coding's or a rule's
-// system: white space around it is trimmed, and the OID of ICD-10-CM,
-// ICD-10, SNOMED CT, LOINC or RxNorm (with or without urn:oid:), or their
-// URL with https or trailing slashes, is that system's canonical URL.
-// Other systems are returned trimmed. It does not allocate; the result
-// may alias s or a shared slice and must not be modified.
+// system: white space around it is trimmed, and a known clinical system
+// (ICD-10-CM, ICD-10, SNOMED CT, LOINC, RxNorm, HCPCS) written by its OID
+// (with or without urn:oid:), or by its URL with https, "www.", another
+// case, trailing slashes or a "|version" suffix (and SNOMED CT by an
+// edition URI, http://snomed.info/sct/731000124108), is that system's
+// canonical URL. HCPCS is also known by CMS's current page
+// (https://www.cms.gov/medicare/coding-billing/healthcare-common-procedure-system),
+// which SHIFT's sample data uses. Other systems are returned trimmed. It
+// does not allocate; the result may alias s or a shared slice and must not
+// be modified.
 func codeSystem(s []byte) []byte {
 	s = bytes.TrimSpace(s)
 	switch string(s) {
-	case SystemICD10CM, SystemICD10, SystemSNOMED, SystemLOINC, SystemRxNorm:
+	case SystemICD10CM, SystemICD10, SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS:
 		return s
 	}
 	t := s
+	if i := bytes.IndexByte(t, '|'); i >= 0 { // a version suffix
+		t = bytes.TrimSpace(t[:i])
+	}
 	if hasPrefix(t, "urn:oid:") {
 		t = t[len("urn:oid:"):]
 	}
 	for _, v := range systemSpellings {
-		if string(t) == v.oid[len("urn:oid:"):] {
-			return v.url
+		for _, oid := range v.oids {
+			if string(t) == oid[len("urn:oid:"):] {
+				return v.url
+			}
 		}
 	}
 	switch {
-	case hasPrefix(s, "https://"):
-		t = s[len("https://"):]
-	case hasPrefix(s, "http://"):
-		t = s[len("http://"):]
+	case hasPrefixFold(t, "https://"):
+		t = t[len("https://"):]
+	case hasPrefixFold(t, "http://"):
+		t = t[len("http://"):]
 	default:
 		return s
+	}
+	if hasPrefixFold(t, "www.") {
+		t = t[len("www."):]
 	}
 	for len(t) > 0 && t[len(t)-1] == '/' {
 		t = t[:len(t)-1]
 	}
 	for _, v := range systemSpellings {
-		if string(t) == string(v.url[len("http://"):]) {
-			return v.url
+		for _, a := range v.aliases {
+			if len(t) == len(a) && hasPrefixFold(t, a) {
+				return v.url
+			}
 		}
+	}
+	// A SNOMED CT edition or version URI names SNOMED CT.
+	if hasPrefixFold(t, "snomed.info/sct/") && len(t) > len("snomed.info/sct/") && '0' <= t[len("snomed.info/sct/")] && t[len("snomed.info/sct/")] <= '9' {
+		return bSNOMED
 	}
 	return s
 }
 
-// systemSpellings are the systems codeSystem knows other spellings of.
-// (A switch on string(t) with non-constant cases would allocate.)
+// systemSpellings are the systems codeSystem knows other spellings of:
+// their OIDs, and their URLs without scheme and "www.", compared in any
+// case. (A switch on string(t) with non-constant cases would allocate.)
 var systemSpellings = []struct {
-	oid string
-	url []byte
+	oids    []string
+	aliases []string
+	url     []byte
 }{
-	{OIDICD10CM, bICD10CM}, {OIDICD10, bICD10}, {OIDSNOMED, bSNOMED}, {OIDLOINC, bLOINC}, {OIDRxNorm, bRxNorm},
+	{[]string{OIDICD10CM}, []string{"hl7.org/fhir/sid/icd-10-cm"}, bICD10CM},
+	{[]string{OIDICD10}, []string{"hl7.org/fhir/sid/icd-10"}, bICD10},
+	{[]string{OIDSNOMED}, []string{"snomed.info/sct"}, bSNOMED},
+	{[]string{OIDLOINC}, []string{"loinc.org"}, bLOINC},
+	{[]string{OIDRxNorm}, []string{"nlm.nih.gov/research/umls/rxnorm"}, bRxNorm},
+	{[]string{OIDHCPCS, "urn:oid:2.16.840.1.113883.6.14"}, []string{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "cms.gov/medicare/coding-billing/healthcare-common-procedure-system"}, bHCPCS},
+}
+
+// hasPrefixFold is hasPrefix ignoring ASCII case.
+func hasPrefixFold(b []byte, p string) bool {
+	if len(b) < len(p) {
+		return false
+	}
+	for k := range len(p) {
+		if lowerASCII(b[k]) != lowerASCII(p[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerASCII returns c in lower case when it is an ASCII upper-case letter.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // hasPrefix is bytes.HasPrefix for a string prefix, without converting it
 // to a slice (which would escape, and allocate, through bytes.TrimPrefix).
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 
-// isICD10 reports whether the canonical system s is ICD-10 or ICD-10-CM,
-// whose codes are compared without their dot and in upper case.
-func isICD10(s string) bool { return s == SystemICD10CM || s == SystemICD10 }
+// keyMode says how the codes of a system are compared (matchKey).
+type keyMode uint8
+
+const (
+	keyExact keyMode = iota // as written (after the trim): a local system's codes may differ by case
+	keyUpper                // in upper case: SNOMED CT, LOINC, RxNorm and HCPCS codes have no lower-case letters
+	keyICD                  // without dots, in upper case: ICD-10 and ICD-10-CM
+)
+
+// codeMode returns how the codes of the canonical system s are compared.
+func codeMode(s string) keyMode {
+	switch s {
+	case SystemICD10CM, SystemICD10:
+		return keyICD
+	case SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS:
+		return keyUpper
+	}
+	return keyExact
+}
+
+// upperKey returns c in upper case: c itself when it holds no lower-case
+// ASCII letter, else its upper-case copy appended to dst. c is trimmed
+// already.
+func upperKey(dst, c []byte) []byte {
+	lower := false
+	for _, ch := range c {
+		if 'a' <= ch && ch <= 'z' {
+			lower = true
+			break
+		}
+	}
+	if !lower {
+		return c
+	}
+	for _, ch := range c {
+		if 'a' <= ch && ch <= 'z' {
+			ch -= 'a' - 'A'
+		}
+		dst = append(dst, ch)
+	}
+	return dst
+}
 
 // icdKey appends to dst the ICD-10 code c as rules and codings are
 // compared: without dots, in upper case ("f11.20" and "F1120" are both

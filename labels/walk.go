@@ -585,7 +585,7 @@ func (w *walker) match(c *coding) {
 	// compare it as matchKey spells it (an ICD-10 code without its dot).
 	code = bytes.TrimSpace(code)
 	var kb [24]byte
-	key := matchKey(kb[:0], code, m.icd)
+	key := matchKey(kb[:0], code, m.mode)
 	var buf [8]int
 	cands := m.candidates(buf[:0], key)
 	for k, r := range cands {
