@@ -160,7 +160,7 @@ async function breakGlassPage(root) {
     if (!r.ok) { put(out, errorBox(problem(r))); return; }
     const rows = r.data.entries.map(e => {
       const note = h('input', {type: 'text', id: `note-${e.seq}`, 'aria-label': `Review note for disclosure ${e.seq}`,
-        placeholder: 'finding (optional)', maxlength: 4096});
+        placeholder: 'finding (optional)', maxlength: 4096, autocomplete: 'off'});
       const cell = h('td', {});
       const state = () => e.reviews.length
         ? put(cell, h('span', {class: 'tag ok'}, 'reviewed'), ' ',

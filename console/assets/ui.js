@@ -84,10 +84,14 @@ export function errorBox(msg) {
   return h('p', {class: 'error', role: 'alert'}, msg);
 }
 
-/** field is a labelled input. */
+/**
+ * field is a labelled input. Its values (patient ids, queries, consents)
+ * stay out of the browser's form history, which offers them to the next
+ * user of the profile: autocomplete is off unless attrs say otherwise.
+ */
 export function field(label, attrs, ...children) {
   const id = attrs.id || ('f-' + label.toLowerCase().replace(/[^a-z0-9]+/g, '-'));
-  const input = h(attrs.tag || 'input', {...attrs, tag: null, hint: null, id, name: attrs.name || id,
+  const input = h(attrs.tag || 'input', {autocomplete: 'off', ...attrs, tag: null, hint: null, id, name: attrs.name || id,
     'aria-describedby': attrs.hint ? id + '-hint' : null}, ...children);
   if (attrs.hint) return h('div', {class: 'field'}, h('label', {for: id}, label), input, h('small', {id: id + '-hint'}, attrs.hint));
   return h('div', {class: 'field'}, h('label', {for: id}, label), input);

@@ -3,6 +3,9 @@
 // clears the patients' data it drew instead of keeping it on a screen left
 // alone until the next click. Headless Chromium with a fake clock
 // (playwright's page.clock) against a real `ds4p demo`, as console.test.mjs.
+// And no field of any page (patient ids, queries, consents, review notes)
+// goes into the browser's form history, which offers it to the profile's
+// next user.
 //
 //   bash test/console/install.sh && node test/console/session_end_qa25b.test.mjs
 //
@@ -48,7 +51,8 @@ async function startDemo() {
   });
   const get = (name) => text.match(new RegExp(`export ${name}=(\\S+)`))[1];
   return {proc, dataDir, base: text.match(/proxy at (http:\/\/[0-9.:]+)\/fhir/)[1],
-    consented: get('CONSENTED'), auditor: get('CONSOLE_AUDITOR')};
+    consented: get('CONSENTED'), auditor: get('CONSOLE_AUDITOR'),
+    compliance: get('CONSOLE_COMPLIANCE'), consents: get('CONSOLE_CONSENT_MANAGER')};
 }
 
 // ledger signs in as the auditor under a fake clock and shows pat-0's
@@ -74,6 +78,13 @@ async function main() {
   const r = await fetch(demo.base + '/fhir/Patient/pat-0/$everything', {headers: {Authorization: 'Bearer ' + demo.consented}});
   await r.arrayBuffer();
   assert.equal(r.status, 200);
+  // A break-the-glass read, so the review queue shows its note field.
+  const bg = execFileSync(bin, ['token', '--data', demo.dataDir, '--sub', 'Practitioner/er-doc', '--org',
+    'Organization/city-er', '--purpose', 'ETREAT', '--scope', 'user/*.read', '--break-glass', 'overdose suspected',
+    '--ttl', '10m']).toString().trim();
+  const r2 = await fetch(demo.base + '/fhir/Patient/pat-0/$everything', {headers: {Authorization: 'Bearer ' + bg}});
+  await r2.arrayBuffer();
+  assert.equal(r2.status, 200);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -107,6 +118,28 @@ async function main() {
       assert.equal(await page.locator('#ledger-results').count(), 0);
       assert.match(await page.getByRole('alert').innerText(), /expired|longest/);
       await ctx.close();
+    });
+    await check('no field of any page goes into the browser\'s form history', async () => {
+      for (const token of [demo.auditor, demo.compliance, demo.consents]) {
+        const ctx = await browser.newContext();
+        const page = await ctx.newPage();
+        await page.goto(demo.base + '/console/');
+        await page.getByLabel('Admin bearer token').fill(token);
+        await page.getByRole('button', {name: 'Sign in'}).click();
+        await page.locator('nav').waitFor();
+        const ids = await page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+        for (const id of ids) {
+          await page.goto(demo.base + '/console/' + id);
+          await page.locator('section.page-' + id.slice(2)).waitFor();
+          await page.waitForTimeout(300);
+          if (id === '#/breakglass') await page.locator('#bg-queue input[type=text]').first().waitFor();
+          const kept = await page.evaluate(() => [...document.querySelectorAll('input, textarea')]
+            .filter((e) => !['checkbox', 'radio', 'hidden', 'date', 'number', 'search'].includes(e.type))
+            .filter((e) => e.autocomplete !== 'off').map((e) => e.id));
+          assert.deepEqual(kept, [], `${id}: fields the browser may keep in its form history`);
+        }
+        await ctx.close();
+      }
     });
   } finally {
     await browser.close();
