@@ -143,6 +143,62 @@ var codeSystems = func() map[string]string {
 	return m
 }()
 
+// foldedCodes maps, per label system ("" for a label without a system:
+// the codes of codeSystems), each known code in upper case to the code,
+// when no other known code of it folds to the same (see labelCode).
+var foldedCodes = func() map[string]map[string]string {
+	fold := func(codes iter.Seq[string]) map[string]string {
+		m := map[string]string{}
+		ambiguous := map[string]bool{}
+		for c := range codes {
+			u := strings.ToUpper(c)
+			if _, dup := m[u]; dup {
+				ambiguous[u] = true
+			}
+			m[u] = c
+		}
+		for u := range ambiguous {
+			delete(m, u)
+		}
+		return m
+	}
+	return map[string]map[string]string{
+		SystemConfidentiality:  fold(strings.SplitSeq(confidentialityOrder, "")),
+		SystemActCode:          fold(maps.Keys(actCodeLabels)),
+		SystemActReason:        fold(maps.Keys(purposesOfUse)),
+		SystemObservationValue: fold(maps.Keys(integrityCodes)),
+		"":                     fold(maps.Keys(codeSystems)),
+	}
+}()
+
+// labelCode returns the code of an existing label of system (normalised;
+// "" when it has none) as ds4p reads it: the known code it spells in
+// another case (r for R, sud for SUD), when exactly one known code does
+// and it is not itself known; else code. FHIR codes are case-sensitive, so
+// no such label is written, but a server accepts one, and read as an
+// unknown code it would leave its resource ordinary: withholding is the
+// safe side.
+func labelCode(system, code string) string {
+	var known bool
+	switch system {
+	case SystemConfidentiality:
+		known = ConfidentialityRank(code) >= 0
+	case SystemActCode, SystemActReason, SystemObservationValue:
+		known = vocabulary(system)[code]
+	case "":
+		known = codeSystems[code] != ""
+	default:
+		return code
+	}
+	if known {
+		return code
+	}
+	if c, ok := foldedCodes[system][strings.ToUpper(code)]; ok {
+		return c
+	}
+	return code
+}
+
 // KnownPurpose reports whether code is a v3-PurposeOfUse code.
 func KnownPurpose(code string) bool { return purposesOfUse[code] }
 

@@ -3,6 +3,7 @@ package labels
 import (
 	"bytes"
 	"slices"
+	"strings"
 )
 
 // Code systems of security labels (FHIR R4 meta.security, HL7 DS4P IG).
@@ -278,11 +279,16 @@ var (
 
 // NormalizeSystem maps a legacy security label system URL or the OID of a
 // label system (urn:oid:2.16.840.1.113883.5.25, .5.4, .5.1063, .5.8) to its
-// current terminology.hl7.org form and returns other systems unchanged. A
-// label whose system went unrecognised would read as no label at all, and
-// its resource as ordinary.
+// current terminology.hl7.org form and returns other systems unchanged. So
+// does it for another spelling of one of them that a FHIR server accepts
+// and an EHR writes: white space around it, https, "www.", another case,
+// trailing slashes, a "|version" suffix, an OID without urn:oid:. A label
+// whose system went unrecognised would read as no label at all, and its
+// resource as ordinary. It does not allocate.
 func NormalizeSystem(system string) string {
 	switch system {
+	case SystemConfidentiality, SystemActCode, SystemObservationValue, SystemActReason, "":
+		return system
 	case LegacyConfidentiality, OIDConfidentiality:
 		return SystemConfidentiality
 	case LegacyActCode, OIDActCode:
@@ -292,7 +298,65 @@ func NormalizeSystem(system string) string {
 	case LegacyActReason, OIDActReason:
 		return SystemActReason
 	}
+	return labelSystemSpelling(system)
+}
+
+// labelSystemSpellings are the label systems' URLs without scheme and
+// "www." (compared in any case) and their bare OIDs, for
+// labelSystemSpelling.
+var labelSystemSpellings = []struct {
+	spellings []string
+	system    string
+}{
+	{[]string{"terminology.hl7.org/CodeSystem/v3-Confidentiality", "hl7.org/fhir/v3/Confidentiality", "2.16.840.1.113883.5.25"}, SystemConfidentiality},
+	{[]string{"terminology.hl7.org/CodeSystem/v3-ActCode", "hl7.org/fhir/v3/ActCode", "2.16.840.1.113883.5.4"}, SystemActCode},
+	{[]string{"terminology.hl7.org/CodeSystem/v3-ObservationValue", "hl7.org/fhir/v3/ObservationValue", "2.16.840.1.113883.5.1063", "2.16.840.1.113883.5.83"}, SystemObservationValue},
+	{[]string{"terminology.hl7.org/CodeSystem/v3-ActReason", "hl7.org/fhir/v3/ActReason", "2.16.840.1.113883.5.8"}, SystemActReason},
+}
+
+// labelSystemSpelling is NormalizeSystem for a system that is none of the
+// label systems' usual spellings: "" when it is only white space.
+func labelSystemSpelling(system string) string {
+	t := strings.TrimSpace(system)
+	if i := strings.IndexByte(t, '|'); i >= 0 { // a version suffix
+		t = strings.TrimSpace(t[:i])
+	}
+	if t == "" {
+		return t
+	}
+	switch {
+	case hasPrefixFoldString(t, "urn:oid:"):
+		t = t[len("urn:oid:"):]
+	case hasPrefixFoldString(t, "https://"):
+		t = t[len("https://"):]
+	case hasPrefixFoldString(t, "http://"):
+		t = t[len("http://"):]
+	}
+	if hasPrefixFoldString(t, "www.") {
+		t = t[len("www."):]
+	}
+	t = strings.TrimRight(t, "/")
+	for _, v := range labelSystemSpellings {
+		for _, sp := range v.spellings {
+			if len(t) == len(sp) && hasPrefixFoldString(t, sp) {
+				return v.system
+			}
+		}
+	}
 	return system
+}
+
+// hasPrefixFoldString is hasPrefixFold for a string.
+func hasPrefixFoldString(s, p string) bool {
+	if len(s) < len(p) {
+		return false
+	}
+	for k := range len(p) {
+		if lowerASCII(s[k]) != lowerASCII(p[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 // confidentialityOrder lists the confidentiality codes from least to most

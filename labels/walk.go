@@ -561,7 +561,10 @@ func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err err
 	case !c.code.seen:
 		return end, Label{}, false, nil
 	}
-	system, code := NormalizeSystem(decodeString(b, c.system)), decodeString(b, c.code)
+	// White space around a system or code, and a known code in another
+	// case, read as the label they spell (NormalizeSystem, labelCode).
+	system := NormalizeSystem(intern(bytes.TrimSpace(decodedBytes(b, c.system))))
+	code := labelCode(system, intern(bytes.TrimSpace(decodedBytes(b, c.code))))
 	if system == "" {
 		system = systemOfCode(code) // a known label code without a system is that label
 	}
