@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -87,20 +88,25 @@ type Config struct {
 	// connection's scheme), and an https origin makes the session cookie
 	// Secure (named with the __Host- prefix; the console must then be
 	// reached over https) and responses carry Strict-Transport-Security.
-	// `ds4p serve` sets it from public_base_url.
+	// `ds4p serve` sets it from public_base_url; its path, when given, is
+	// the FHIR base below which a clinician's absolute fhirUser counts
+	// (patientSide), as at the proxy's edge.
 	PublicOrigin string
 }
 
 // Handler serves /console.
 type Handler struct {
-	cfg      Config
-	log      *slog.Logger
-	sessions *sessions
-	mux      *http.ServeMux
-	stats    *stats
-	verify   *verifyStatus
-	tests    *testCache
-	logins   *loginLimiter
+	cfg Config
+	// publicBase is Config.PublicOrigin as given (ds4p serve passes
+	// public_base_url, path and all), for patientSide; nil without one.
+	publicBase *url.URL
+	log        *slog.Logger
+	sessions   *sessions
+	mux        *http.ServeMux
+	stats      *stats
+	verify     *verifyStatus
+	tests      *testCache
+	logins     *loginLimiter
 }
 
 // New builds the console handler. Call Close (or cancel ctx) to stop its
@@ -110,15 +116,17 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 		return nil, errors.New("console: verifier, admin handler, ledger, reviews and rules are required")
 	}
 	cfg = withDefaults(cfg)
+	var publicBase *url.URL
 	if cfg.PublicOrigin != "" {
 		o, err := originOf(cfg.PublicOrigin)
 		if err != nil {
 			return nil, err
 		}
+		publicBase, _ = url.Parse(cfg.PublicOrigin) // originOf parsed it
 		cfg.PublicOrigin = o
 	}
 	h := &Handler{
-		cfg: cfg, log: cfg.Logger,
+		cfg: cfg, log: cfg.Logger, publicBase: publicBase,
 		sessions: newSessions(cfg.MaxSessions, cfg.MaxSessionsPerSubject, cfg.IdleTimeout, cfg.Now, cfg.Logger),
 		logins:   newLoginLimiter(cfg.LoginBurst, cfg.LoginInterval, cfg.Now),
 		stats:    newStats(cfg.Ledger, cfg.Reviews),
@@ -306,7 +314,7 @@ func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string
 	if err == nil && caller.Subject != s.subject {
 		err = errors.New("the token's subject changed")
 	}
-	if err == nil && caller.PatientSide() {
+	if err == nil && h.patientSide(caller) {
 		err = errPatientToken
 	}
 	if err != nil {
@@ -324,6 +332,36 @@ func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string
 	}
 	s.setRoles(rolesOf(caller))
 	return s, true
+}
+
+// patientSide is caller.PatientSide() as the proxy's edge judges it
+// (proxy.Server.checkFHIRUserBase): a fhirUser given as an absolute URL
+// names this server's user only below its public base (public_base_url),
+// else it is not counted, so a token with a patient launch context whose
+// fhirUser is a Practitioner of another server is the patient's, which
+// /admin refuses. The edge also counts the upstream's base and aliases,
+// which the console does not know: a clinician whose absolute fhirUser lies
+// there, launched in a patient's context, is refused here (fail closed).
+func (h *Handler) patientSide(caller authn.Caller) bool {
+	if caller.FHIRUserURL != "" && !h.underPublicBase(caller.FHIRUserURL, caller.FHIRUser) {
+		caller.FHIRUser = ""
+	}
+	return caller.PatientSide()
+}
+
+// underPublicBase reports whether raw is exactly the public base followed
+// by ref (Type/id): same origin, no userinfo, query or fragment.
+func (h *Handler) underPublicBase(raw, ref string) bool {
+	if h.publicBase == nil || strings.ContainsAny(raw, "?#@%\\") {
+		return false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	o, err := originOf(raw)
+	base, _ := originOf(h.publicBase.String())
+	return err == nil && o == base && u.EscapedPath() == strings.TrimRight(h.publicBase.EscapedPath(), "/")+"/"+ref
 }
 
 // errPatientToken refuses a patient's token (authn.Caller.PatientSide: a
@@ -429,14 +467,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("console sign-in refused", "request_id", rid, "reason", err.Error())
 		ev := siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, RequestID: rid,
 			Subject: caller.Subject, Org: caller.Org, Client: caller.Client, Reason: "console sign-in: " + err.Error()}
-		if caller.PatientSide() {
+		if h.patientSide(caller) {
 			ev.Subject = "" // a patient's subject is the patient
 		}
 		h.cfg.SecurityEvent(ev)
 		writeError(w, http.StatusUnauthorized, authn.ClientBindingMessage(err))
 		return
 	}
-	if caller.PatientSide() {
+	if h.patientSide(caller) {
 		// As the proxy's /admin routes refuse it (refusePatientSide): the
 		// queue, reviews, verification and charts read the ledger here,
 		// where every patient's disclosures are.

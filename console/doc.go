@@ -30,7 +30,8 @@
 // Each role reaches only its own API: the console checks the session's
 // scopes, and the calls it forwards to the proxy's /admin API (in process,
 // with the session's token) are checked there again. A patient's token
-// (authn.Caller.PatientSide) is refused at sign-in and on every call,
+// (authn.Caller.PatientSide, judged as the proxy's edge judges it: a
+// clinician's absolute fhirUser counts only below the public base) is refused at sign-in and on every call,
 // whatever its scopes, as the /admin routes refuse it: the calls the
 // console answers itself (break-the-glass queue, reviews, verification,
 // charts) read every patient's ledger entries.

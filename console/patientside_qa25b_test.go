@@ -90,3 +90,55 @@ func TestPatientTokenRefusedByConsole(t *testing.T) {
 		t.Fatalf("the session outlived its token turning out a patient's: %d sessions", n)
 	}
 }
+
+// urlVerifier is fakeVerifier for a clinician launched in Patient/p's
+// context whose fhirUser is the absolute URL the subject names after "@"
+// ("dr@https://ds4p.example/fhir/Practitioner/dr"), as authn reads it.
+type urlVerifier struct{}
+
+func (urlVerifier) Verify(ctx context.Context, raw string) (authn.Caller, error) {
+	sub, rest, _ := strings.Cut(raw, "@")
+	fu, scopes, _ := strings.Cut(rest, "|")
+	c, err := fakeVerifier{}.Verify(ctx, sub+"|"+scopes)
+	if err != nil {
+		return c, err
+	}
+	c.Patient, c.FHIRUser = "p", authn.FHIRUserRef(fu)
+	if strings.Contains(fu, "://") {
+		c.FHIRUserURL = fu
+	} else if fu != "" {
+		c.FHIRUser = fu
+	}
+	return c, nil
+}
+
+// A clinician's fhirUser given as an absolute URL counts, as at the
+// proxy's edge (checkFHIRUserBase), only below the public base: a
+// Practitioner of another server launched in a patient's context is the
+// patient's token to the edge, refused on /admin, and was let into the
+// console, whose queue, reviews, verification and charts read every
+// patient's entries (QA round 25).
+func TestForeignFHIRUserInPatientContextRefused(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		public, fhirUser string
+		ok               bool
+	}{
+		{"https://ds4p.example/fhir", "https://other.example/fhir/Practitioner/dr", false},
+		{"https://ds4p.example/fhir", "https://ds4p.example/other/Practitioner/dr", false},
+		{"https://ds4p.example/fhir", "https://ds4p.example:8443/fhir/Practitioner/dr", false},
+		{"https://ds4p.example/fhir", "https://x@ds4p.example/fhir/Practitioner/dr", false},
+		{"https://ds4p.example/fhir", "https://ds4p.example/fhir/Practitioner/dr", true},
+		{"https://ds4p.example/fhir/", "https://DS4P.example:443/fhir/Practitioner/dr", true},
+		{"https://ds4p.example/fhir", "Practitioner/dr", true},   // relative: this server's
+		{"", "https://ds4p.example/fhir/Practitioner/dr", false}, // no public base: not counted
+		{"", "Practitioner/dr", true},
+	}
+	for _, c := range cases {
+		f := newFixture(t, func(cfg *Config) { cfg.Verifier, cfg.PublicOrigin = urlVerifier{}, c.public })
+		rec := f.do("POST", "/console/api/login", `{"token":"dr@`+c.fhirUser+`|ds4p/auditor"}`, map[string]string{"Content-Type": "application/json"})
+		if got := rec.Code == http.StatusOK; got != c.ok {
+			t.Errorf("public base %q, fhirUser %s: sign-in %d %s, want signed in %v", c.public, c.fhirUser, rec.Code, rec.Body, c.ok)
+		}
+	}
+}
