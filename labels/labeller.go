@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -371,6 +372,9 @@ func (w *walker) result() Result {
 	}
 	r.Existing = toSet(w.existing)
 	hits := w.derive(&r)
+	for _, t := range w.tags {
+		r.derived = r.derived.Union(Set{t.label})
+	}
 	if w.program != "" && !directoryTypes[r.Type] {
 		r.Program = w.program
 		r.derived = r.derived.Union(part2Labels)
@@ -390,6 +394,11 @@ func (w *walker) result() Result {
 		reasons = (*w.reasonArena)[len(*w.reasonArena):]
 	}
 	reasons = w.reasons(reasons, hits, r.Effective())
+	for _, t := range w.tags {
+		if r.Labels.Has(t.label) {
+			reasons = append(reasons, Reason{Label: t.label, Rule: "meta.tag", Matched: t.label.String(), Path: "meta.tag[" + strconv.Itoa(t.index) + "]"})
+		}
+	}
 	if r.Program != "" {
 		reasons = w.programReasons(reasons, r.Labels)
 	}

@@ -49,6 +49,7 @@ type walker struct {
 
 	existing []Label
 	hits     []hit
+	tags     []tagLabel // security labels in meta.tag (tagLabels)
 
 	source                             field  // meta.source
 	program, programMatch, programPath string // the Part 2 program that recorded the resource
@@ -492,12 +493,47 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 		}
 		w.security = true
 		return w.securityArray(v)
+	case 3:
+		end, err := w.value(v) // codings in tags match rules as any coding does
+		if err == nil && w.b[v] == '[' {
+			w.tagLabels(v)
+		}
+		return end, err
 	}
 	return w.value(v)
 }
 
+// tagLabels reads the meta.tag array at v, walked already: a
+// confidentiality or v3-ActCode security label code there is a label of
+// the resource (Result.Reasons: rule "meta.tag"). FHIR puts security
+// labels in meta.security, but a server accepts one in meta.tag, and the
+// sender meant it: read as a mere tag it would leave the resource
+// ordinary.
+func (w *walker) tagLabels(v int) {
+	n := 0
+	_, _ = fjson.ArrayScan(w.b, v, func(e int) (int, error) {
+		end, err := fjson.SkipValid(w.b, e)
+		if err != nil || w.b[e] != '{' {
+			n++
+			return end, err
+		}
+		_, lb, ok, err := readLabel(w.b, e, true)
+		if err == nil && ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
+			w.tags = append(w.tags, tagLabel{label: lb, index: n})
+		}
+		n++
+		return end, nil
+	})
+}
+
+// tagLabel is a security label found in meta.tag, at index.
+type tagLabel struct {
+	label Label
+	index int
+}
+
 // metaNames are the members of meta metaMember reads, in its order.
-var metaNames = newNameSet("versionId", "source", "security")
+var metaNames = newNameSet("versionId", "source", "security", "tag")
 
 // metaIndex is memberIndex(key, metaNames), as a switch (see codingIndex).
 func metaIndex(key []byte) int {
@@ -508,6 +544,8 @@ func metaIndex(key []byte) int {
 		return 1
 	case "security":
 		return 2
+	case "tag":
+		return 3
 	}
 	return escapedIndex(key, metaNames)
 }
