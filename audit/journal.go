@@ -529,6 +529,33 @@ func (l *Ledger) journaledHash(seq uint64) (string, bool) {
 	return "", false
 }
 
+// JournalSpan returns the seqs of the first and last entry the journal
+// beside the database file dbPath holds (its whole, consecutive records
+// from offset 0), or 0 and 0 when it holds none or does not exist. It
+// reads the journal only: `ds4p audit verify` asks it when the database
+// holds no ledger at all, which no crash leaves beside journaled entries
+// (Open creates the ledger before the first append).
+func JournalSpan(dbPath string) (first, last uint64, err error) {
+	f, err := os.Open(JournalPath(dbPath))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("audit: opening the journal: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, fmt.Errorf("audit: opening the journal: %w", err)
+	}
+	recs, err := readJournal(f, st.Size())
+	if err != nil || len(recs) == 0 {
+		return 0, 0, err
+	}
+	end := recs[len(recs)-1]
+	return recs[0].first, end.first + uint64(len(end.values)) - 1, nil
+}
+
 // checkJournalReadOnly fails with ErrNeedsRecovery when a read-only
 // ledger's journal holds entries beyond its database's head.
 func (l *Ledger) checkJournalReadOnly() error {

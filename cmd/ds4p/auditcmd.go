@@ -468,6 +468,19 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	// the journal holds beyond the file is checked from the journal.
 	l, closeDB, err := openLedgerAs(*data, false, false, stderr, audit.WithMinRetention(keep), audit.WithPendingJournal())
 	if errors.Is(err, errNoLedger) {
+		// No crash leaves a journal of entries beside a database without a
+		// ledger (Open creates it before the first append), and a recorded
+		// head names an entry that must be there: the ledger was removed.
+		first, last, err := audit.JournalSpan(filepath.Join(*data, DBFile))
+		switch {
+		case err != nil:
+			return err
+		case last > 0:
+			return &audit.BrokenError{Seq: first, Reason: fmt.Sprintf("the database holds no ledger, but its journal (%s) holds entries seq %d to %d: the ledger was removed from %s",
+				audit.JournalPath(DBFile), first, last, DBFile)}
+		case want != nil:
+			return fmt.Errorf("the recorded entry %d is not in the ledger: the database holds no ledger (it was removed, or --data is wrong)", want.Seq)
+		}
 		fmt.Fprintln(stdout, "ok: 0 entries verified")
 		warnEmptyLedger(stderr, 0)
 		fmt.Fprintln(stdout, "head: none (no entry yet to record)")

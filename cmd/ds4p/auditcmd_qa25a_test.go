@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +123,49 @@ func TestAuditVerifyHeadAtRealCheckpoint(t *testing.T) {
 	}
 	if code, _, errOut := runCLI("audit", "verify", "--data", dir, "--head", head); code != 1 || !strings.Contains(errOut, "--exports") {
 		t.Errorf("verify --head %s at a plaintext checkpoint without exports = %d %q, want 1 asking for them", head, code, errOut)
+	}
+}
+
+// TestAuditVerifyRemovedLedgerBesideItsJournal: the ledger's buckets
+// deleted from ds4p.db (the consents and keys stay), its journal left in
+// place. verify answered "ok: 0 entries verified" (exit 0, with the
+// warning an empty new ledger gets), although the journal holds the
+// entries the file lost: an open creates the ledger before its first
+// append is journaled, so no crash leaves a journal with entries beside
+// a database with no ledger.
+func TestAuditVerifyRemovedLedgerBesideItsJournal(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 5, 0)
+	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("audit")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI("audit", "verify", "--data", dir)
+	if code != 1 || strings.Contains(out, "ok:") || !strings.Contains(errOut, "seq 1 to 5") {
+		t.Errorf("verify of a database whose ledger was removed, beside a journal of entries 1-5 = %d\nstdout %s\nstderr %s\nwant exit 1 naming the journaled entries", code, out, errOut)
+	}
+	// Without the journal too, a head recorded off the host still shows it.
+	head := "5:" + strings.Repeat("a", 64)
+	if err := os.Remove(audit.JournalPath(filepath.Join(dir, DBFile))); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI("audit", "verify", "--data", dir, "--head", head); code != 1 || strings.Contains(out, "ok:") || !strings.Contains(errOut, "recorded entry 5") {
+		t.Errorf("verify --head of a database whose ledger and journal were removed = %d\nstdout %s\nstderr %s\nwant exit 1", code, out, errOut)
+	}
+	// A data directory that never held a ledger still verifies, with the warning.
+	fresh := t.TempDir()
+	db, err = bbolt.Open(filepath.Join(fresh, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	if code, out, errOut := runCLI("audit", "verify", "--data", fresh); code != 0 || !strings.Contains(out, "ok: 0 entries verified") {
+		t.Errorf("verify of a database without a ledger or journal = %d %q %q", code, out, errOut)
 	}
 }
