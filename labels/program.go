@@ -163,11 +163,8 @@ func (ix *programIndex) byIdentifier(system, value []byte) string {
 		return ""
 	}
 	var buf [256]byte
-	system, value = bytes.TrimSpace(system), bytes.TrimSpace(value)
-	if alias, ok := identifierSystems[string(system)]; ok {
-		system = []byte(alias)
-	}
-	key := append(append(append(buf[:0], system...), '|'), value...)
+	key := appendIdentSystem(buf[:0], system)
+	key = append(append(key, '|'), bytes.TrimSpace(value)...)
 	return ix.idents[string(key)]
 }
 
@@ -179,10 +176,67 @@ var identifierSystems = map[string]string{
 
 // identifierSystem is sys as programs are indexed by it.
 func identifierSystem(sys string) string {
-	if alias, ok := identifierSystems[sys]; ok {
-		return alias
+	return string(appendIdentSystem(nil, []byte(sys)))
+}
+
+// appendIdentSystem appends to dst the identifier system sys as programs
+// and identifiers are compared, so that a spelling a server accepts
+// matches the configured one (QA round 25): white space around it and
+// trailing slashes dropped; an OID with or without urn:oid: (in any case)
+// as urn:oid:OID; a URL with http for https and its scheme and host in
+// lower case; and the NPI's OID as the NPI's URL (identifierSystems).
+// Identifying a record of a program by one spelling and not another would
+// leave it unlabelled.
+func appendIdentSystem(dst, sys []byte) []byte {
+	sys = bytes.TrimSpace(sys)
+	for len(sys) > 1 && sys[len(sys)-1] == '/' {
+		sys = sys[:len(sys)-1]
 	}
-	return sys
+	start := len(dst)
+	switch {
+	case hasPrefixFold(sys, "urn:oid:"):
+		dst = append(append(dst, "urn:oid:"...), sys[len("urn:oid:"):]...)
+	case isOID(sys):
+		dst = append(append(dst, "urn:oid:"...), sys...)
+	case hasPrefixFold(sys, "http://") || hasPrefixFold(sys, "https://"):
+		rest := sys[len("http://"):]
+		if lowerASCII(sys[4]) == 's' {
+			rest = sys[len("https://"):]
+		}
+		end := bytes.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		dst = append(dst, "http://"...)
+		for _, c := range rest[:end] {
+			dst = append(dst, lowerASCII(c))
+		}
+		dst = append(dst, rest[end:]...)
+	default:
+		return append(dst, sys...)
+	}
+	if alias, ok := identifierSystems[string(dst[start:])]; ok {
+		dst = append(dst[:start], alias...)
+	}
+	return dst
+}
+
+// isOID reports whether s is an OID: digits and dots, a digit first and
+// last, at least one dot.
+func isOID(s []byte) bool {
+	if len(s) < 3 || s[0] < '0' || s[0] > '9' || s[len(s)-1] == '.' {
+		return false
+	}
+	dots := 0
+	for _, c := range s {
+		switch {
+		case c == '.':
+			dots++
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	return dots > 0
 }
 
 // bySource returns the program a meta.source names, or "": the configured
