@@ -233,6 +233,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
+	// A page of another site that opened the console (window.open) keeps
+	// no handle on it (it could later send the tab to a look-alike sign-in
+	// page), and no other site may load the console's answers as
+	// subresources.
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
 	if h.secure(r) {
 		hd.Set("Strict-Transport-Security", "max-age=31536000")
