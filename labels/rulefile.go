@@ -284,6 +284,8 @@ func checkFileRule(r Rule) error {
 		spaced("range bound", rg[0])
 		spaced("range bound", rg[1])
 	}
+	errs = append(errs, checkCodeSpelling(r)...)
+	errs = append(errs, checkSelfExcluded(r)...)
 	for _, t := range r.Types {
 		if t == "" || strings.TrimSpace(t) != t || resourceTypeNames[t] {
 			continue
@@ -295,6 +297,96 @@ func checkFileRule(r Rule) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkCodeSpelling reports a code, prefix, exclusion or range bound of a
+// known clinical system (ICD-10(-CM), SNOMED CT, LOINC, RxNorm, HCPCS) that
+// holds white space or "|" inside it: no code of those systems does (a
+// display pasted with the code, as SNOMED browsers copy "5602001 |Opioid
+// abuse|"), so it would match nothing (QA round 25).
+func checkCodeSpelling(r Rule) []error {
+	if codeMode(string(codeSystem([]byte(r.System)))) == keyExact {
+		return nil
+	}
+	var errs []error
+	check := func(what, c string) {
+		c = strings.TrimSpace(c) // white space around it: reported on its own
+		if i := strings.IndexAny(c, " \t\r\n|"); i >= 0 {
+			msg := fmt.Sprintf("%s %q holds white space or \"|\": no code of %s does, so it would match nothing", what, c, r.System)
+			if f := strings.TrimSpace(c[:i]); f != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", f)
+			}
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"code", r.Codes}, {"prefix", r.Prefixes}, {"exclude", r.Exclude}, {"exclude prefix", r.ExcludePrefixes}} {
+		for _, c := range l.list {
+			check(l.name, c)
+		}
+	}
+	for _, rg := range r.Ranges {
+		check("range bound", rg[0])
+		check("range bound", rg[1])
+	}
+	return errs
+}
+
+// checkSelfExcluded reports a code, prefix or range of a rule that its own
+// exclusions cover whole, compared as codings are (matchKey): it would
+// match nothing, and the rule would load labelling less than it lists
+// (QA round 25).
+func checkSelfExcluded(r Rule) []error {
+	if len(r.Exclude)+len(r.ExcludePrefixes) == 0 {
+		return nil
+	}
+	mode := codeMode(string(codeSystem([]byte(r.System))))
+	key := func(c string) string { return string(matchKey(nil, []byte(c), mode)) }
+	exact := map[string]bool{}
+	for _, c := range r.Exclude {
+		exact[key(c)] = true
+	}
+	var prefixes [][2]string // as compared, as written
+	for _, p := range r.ExcludePrefixes {
+		if k := key(p); k != "" {
+			prefixes = append(prefixes, [2]string{k, p})
+		}
+	}
+	covered := func(k string) (string, bool) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(k, p[0]) {
+				return p[1], true
+			}
+		}
+		return "", false
+	}
+	var errs []error
+	for _, c := range r.Codes {
+		k := key(c)
+		if exact[k] {
+			errs = append(errs, fmt.Errorf("code %q is also in exclude: it would match nothing", c))
+		} else if p, ok := covered(k); ok && k != "" {
+			errs = append(errs, fmt.Errorf("code %q is excluded by exclude prefix %q: it would match nothing", c, p))
+		}
+	}
+	for _, c := range r.Prefixes {
+		if p, ok := covered(key(c)); ok && key(c) != "" {
+			errs = append(errs, fmt.Errorf("prefix %q is excluded whole by exclude prefix %q: it would match nothing", c, p))
+		}
+	}
+	for _, rg := range r.Ranges {
+		lo, hi := key(rg[0]), key(rg[1])
+		// Every code between two that share a prefix shares it too.
+		for _, p := range prefixes {
+			if lo != "" && strings.HasPrefix(lo, p[0]) && strings.HasPrefix(hi, p[0]) {
+				errs = append(errs, fmt.Errorf("range [%q, %q] is excluded whole by exclude prefix %q: it would match nothing", rg[0], rg[1], p[1]))
+				break
+			}
+		}
+	}
+	return errs
 }
 
 // resourceTypeNames are the FHIR R4 resource types.
