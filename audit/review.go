@@ -244,6 +244,14 @@ func (rs *Reviews) For(ctx context.Context, seqs []uint64) (map[uint64][]Review,
 				if err := json.Unmarshal(plain, &r); err != nil {
 					return fmt.Errorf("review %d: %w", binary.BigEndian.Uint64(k[8:]), err)
 				}
+				// by_entry is plaintext even when the reviews are sealed: a
+				// key added there pointing at another entry's review would
+				// mark this entry reviewed (and drop it from the queue of
+				// unreviewed break-the-glass disclosures). Only a review
+				// whose own (sealed) record names this entry counts.
+				if r.EntrySeq != seq {
+					continue
+				}
 				out[seq] = append(out[seq], r)
 			}
 		}
