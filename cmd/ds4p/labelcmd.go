@@ -209,7 +209,14 @@ func (j *labelJob) collectLines() error {
 			if err := fjson.Validate(line, 256); err != nil {
 				return fmt.Errorf("line at byte %d: %w", off, err)
 			}
-			j.spans = append(j.spans, [2]int{off, off + len(line)})
+			// A Bundle line (a bulk export of documents or messages) is
+			// labelled entry by entry, as a Bundle file is: labelled as
+			// one resource, its entries' codes were read as its own and
+			// no labels were written on them (QA round 25).
+			s := fjson.SkipSpace(j.in, off)
+			if err := j.collectResource(s, off+len(line), 0); err != nil {
+				return fmt.Errorf("line at byte %d: %w", off, err)
+			}
 		}
 		off = end + 1
 	}
