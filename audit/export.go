@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"time"
@@ -19,6 +20,10 @@ import (
 func (l *Ledger) Export(ctx context.Context, from, to time.Time, w io.Writer) (int, error) {
 	bw := bufio.NewWriter(w)
 	n, next := 0, uint64(0)
+	chunk := l.verifyChunk
+	if chunk <= 0 {
+		chunk = defaultVerifyChunk
+	}
 	for done := false; !done; {
 		if err := ctx.Err(); err != nil {
 			return n, fmt.Errorf("audit: exporting: %w", err)
@@ -30,10 +35,13 @@ func (l *Ledger) Export(ctx context.Context, from, to time.Time, w io.Writer) (i
 			}
 			c := b.entries.Cursor()
 			k, v := c.Seek(seqKey(next))
-			for i := 0; k != nil && i < defaultVerifyChunk; i++ {
+			for i := 0; k != nil && i < chunk; i++ {
 				e, plain, err := b.entry(k, v)
 				if err != nil {
 					return fmt.Errorf("seq %x: %w", k, err)
+				}
+				if len(k) != 8 {
+					return fmt.Errorf("malformed entry key %x", k)
 				}
 				if inRange(e.Time, from, to) {
 					_, _ = bw.Write(plain)
@@ -42,7 +50,10 @@ func (l *Ledger) Export(ctx context.Context, from, to time.Time, w io.Writer) (i
 					}
 					n++
 				}
-				next = e.Seq + 1
+				// The key, not the entry's own claim: an entry claiming an
+				// earlier seq sent the next chunk back there, exporting
+				// entries again.
+				next = binary.BigEndian.Uint64(k) + 1
 				k, v = c.Next()
 			}
 			done = k == nil
