@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -102,7 +103,7 @@ func (w *walker) noteInline(c *coding) {
 	if !c.url.seen || !c.urlStr || !c.valueCoding.seen || w.depth < 2 || w.b[c.valueCoding.start] != '{' {
 		return
 	}
-	if string(decodedBytes(w.b, c.url)) != ExtInline {
+	if !isInlineURL(decodedBytes(w.b, c.url)) {
 		return
 	}
 	_, lb, ok, err := readLabel(w.b, c.valueCoding.start, w.valid || w.check != nil) // walked (and checked) already
@@ -110,6 +111,36 @@ func (w *walker) noteInline(c *coding) {
 		return
 	}
 	w.pending = append(w.pending, pendingInline{label: lb, owner: w.depth - 2})
+}
+
+// isInlineURL reports whether an extension's url is ExtInline, also as
+// servers accept it: white space around it, https, "www.", another case,
+// trailing slashes, a "|version" suffix. An inline label under such a url
+// read as another extension would leave its element ordinary (QA round 25).
+func isInlineURL(u []byte) bool {
+	if string(u) == ExtInline {
+		return true
+	}
+	u = bytes.TrimSpace(u)
+	if i := bytes.IndexByte(u, '|'); i >= 0 {
+		u = bytes.TrimSpace(u[:i])
+	}
+	switch {
+	case hasPrefixFold(u, "https://"):
+		u = u[len("https://"):]
+	case hasPrefixFold(u, "http://"):
+		u = u[len("http://"):]
+	default:
+		return false
+	}
+	if hasPrefixFold(u, "www.") {
+		u = u[len("www."):]
+	}
+	for len(u) > 0 && u[len(u)-1] == '/' {
+		u = u[:len(u)-1]
+	}
+	bare := ExtInline[len("http://"):]
+	return len(u) == len(bare) && hasPrefixFold(u, bare)
 }
 
 // closeInline gives the pending inline labels owned by the object at
