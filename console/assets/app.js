@@ -91,6 +91,7 @@ function showSignIn(message) {
     const data = await resp.json().catch(() => ({}));
     if (!resp.ok) { err.append(errorBox(data.error || 'Sign-in failed')); token.focus(); return; }
     token.value = '';
+    tellTabs('signed-in');
     signedIn(data);
   }},
   h('h1', {id: 'page-title'}, 'Sign in'),
@@ -127,7 +128,31 @@ document.getElementById('signout').addEventListener('click', async () => {
     return;
   }
   history.replaceState(null, '', '#/');
+  tellTabs('signed-out');
   showSignIn();
+});
+
+// The console's tabs share one session (one cookie): a sign-out in one
+// ends it in all, and a sign-in in one replaces it in all. The other tabs
+// learn it at once (a storage event; the value names the event, nothing
+// else) instead of keeping the last user's data on screen until their next
+// call or the idle timeout.
+const TABS_KEY = 'ds4p-console-session';
+
+function tellTabs(what) {
+  try { localStorage.setItem(TABS_KEY, `${what} ${Date.now()}`); } catch { /* storage off */ }
+}
+
+window.addEventListener('storage', async (ev) => {
+  if (ev.key !== TABS_KEY || !ev.newValue) return;
+  if (ev.newValue.startsWith('signed-out')) {
+    if (getSession()) showSignIn('You signed out in another tab.');
+    return;
+  }
+  // Signed in in another tab: this tab shows that session, or none.
+  const resp = await fetch('/console/api/session', {credentials: 'same-origin'}).catch(() => null);
+  if (resp && resp.ok) signedIn(await resp.json());
+  else showSignIn('The session changed in another tab. Sign in again.');
 });
 
 onUnauthorized(showSignIn);

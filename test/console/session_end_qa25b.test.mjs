@@ -1,7 +1,7 @@
 // Browser test (QA round 25, area B): when the console's session ends on
 // the server (30 minutes without a call, or the token's expiry) the page
 // clears the patients' data it drew instead of keeping it on a screen left
-// alone until the next click. Headless Chromium with a fake clock
+// alone until the next click, and when another tab signs out or in. Headless Chromium with a fake clock
 // (playwright's page.clock) against a real `ds4p demo`, as console.test.mjs.
 // And no field of any page (patient ids, queries, consents, review notes)
 // goes into the browser's form history, which offers it to the profile's
@@ -117,6 +117,43 @@ async function main() {
       await page.getByRole('heading', {name: 'Sign in'}).waitFor({timeout: 5000});
       assert.equal(await page.locator('#ledger-results').count(), 0);
       assert.match(await page.getByRole('alert').innerText(), /expired|longest/);
+      await ctx.close();
+    });
+    await check('a sign-out in one tab drops the data the other tabs show; a sign-in in one replaces their session', async () => {
+      const ctx = await browser.newContext();
+      const signIn = async (page, token) => {
+        await page.getByLabel('Admin bearer token').fill(token);
+        await page.getByRole('button', {name: 'Sign in'}).click();
+        await page.locator('nav').waitFor();
+      };
+      const a = await ctx.newPage();
+      await a.goto(demo.base + '/console/');
+      await signIn(a, demo.auditor);
+      const b = await ctx.newPage();
+      await b.goto(demo.base + '/console/#/ledger');
+      for (const p of [a, b]) {
+        await p.getByLabel('Patient').fill('Patient/pat-0');
+        await p.getByRole('button', {name: 'Search'}).click();
+        await p.locator('#ledger-results tbody tr', {hasText: 'Patient/pat-0'}).first().waitFor();
+      }
+      await b.getByRole('button', {name: 'Sign out'}).click();
+      await b.getByRole('heading', {name: 'Sign in'}).waitFor();
+      await a.getByRole('heading', {name: 'Sign in'}).waitFor({timeout: 5000});
+      assert.doesNotMatch(await a.locator('body').innerText(), /pat-0/);
+      // a signs in again: b follows and searches. Then, the cookie gone
+      // (b still showing pat-0), a sign-in in a as another user replaces
+      // b's page.
+      await signIn(a, demo.auditor);
+      await b.locator('nav').waitFor({timeout: 5000});
+      await b.getByLabel('Patient').fill('Patient/pat-0');
+      await b.getByRole('button', {name: 'Search'}).click();
+      await b.locator('#ledger-results tbody tr', {hasText: 'Patient/pat-0'}).first().waitFor();
+      await ctx.clearCookies();
+      await a.goto(demo.base + '/console/');
+      await signIn(a, demo.compliance);
+      await b.locator('nav a', {hasText: 'Policy and tests'}).waitFor({timeout: 5000});
+      assert.equal(await b.locator('#ledger-results').count(), 0);
+      assert.doesNotMatch(await b.locator('body').innerText(), /pat-0/);
       await ctx.close();
     });
     await check('no field of any page goes into the browser\'s form history', async () => {
