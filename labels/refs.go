@@ -180,6 +180,23 @@ func (w *walker) noteReference(c *coding) {
 	case (m.kind == refContent || m.kind == refContext) && c.refStr:
 		w.addLink(c, m)
 	}
+	if m.kind != refSource && w.program == "" && !w.rs.programs.empty() && w.inContained() {
+		// A contained resource that names a Part 2 program anywhere (its
+		// own identifier: a contained copy of the program's Organization
+		// or Practitioner, as C-CDA conversions write the performer; or
+		// its partOf, organization, serviceProvider ...) is referred to
+		// from its container (FHIR dom-3): the container tells of
+		// treatment by the program. The contained directory resource is
+		// no record of the program itself, so the container was
+		// labelled by neither (QA round 25).
+		w.sourceReference(c, m)
+	}
+}
+
+// inContained reports whether the walk is inside the top-level contained
+// member.
+func (w *walker) inContained() bool {
+	return w.depth >= 2 && w.path[0].end >= 0 && fjson.KeyIs(w.b[w.path[0].start:w.path[0].end], "contained")
 }
 
 // sourceReference matches a source reference or identifier against the
