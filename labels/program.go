@@ -98,8 +98,10 @@ func indexPrograms(ps []Program) (programIndex, error) {
 			ix.idents[identifierSystem(sys)+"|"+v] = name
 		}
 		for _, s := range p.Sources {
-			if strings.TrimSpace(s) == "" {
-				errs = append(errs, fmt.Errorf("labels: program %q: empty source", name))
+			if normSource(s) == "" {
+				// As compared, an empty source would start every
+				// meta.source.
+				errs = append(errs, fmt.Errorf("labels: program %q: empty source %q", name, s))
 				continue
 			}
 			ix.sources = append(ix.sources, sourcePrefix{uri: normSource(s), name: name})
@@ -240,16 +242,14 @@ func isOID(s []byte) bool {
 }
 
 // bySource returns the program a meta.source names, or "": the configured
-// source itself, or it followed by '#', '/' or '?'. Scheme and host match
-// in any case and with or without their default port.
+// source itself, or it followed by '#', '/' or '?', both spelt as
+// appendSource spells them.
 func (ix *programIndex) bySource(src []byte) string {
 	if len(ix.sources) == 0 {
 		return ""
 	}
-	src = bytes.TrimSpace(src)
-	if sourceNeedsNorm(src) {
-		src = []byte(normSource(string(src)))
-	}
+	var buf [256]byte
+	src = appendSource(buf[:0], src)
 	for _, s := range ix.sources {
 		if !bytes.HasPrefix(src, []byte(s.uri)) {
 			continue
@@ -261,51 +261,93 @@ func (ix *programIndex) bySource(src []byte) string {
 	return ""
 }
 
-// normSource is a source URI as sources are compared: a URL's scheme and
-// host lower case, without its default port and without a trailing slash;
-// anything else (a urn:) trimmed only.
-func normSource(s string) string {
-	s = strings.TrimSpace(s)
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		return strings.TrimRight(s, "/")
+// normSource is a configured source as sources are compared
+// (appendSource).
+func normSource(s string) string { return string(appendSource(nil, []byte(s))) }
+
+// appendSource appends to dst the source URI src as sources are compared,
+// so that a spelling a server accepts matches the configured one: white
+// space around it and a "|version" suffix dropped; a URL's scheme and host
+// in lower case, http as https, without user info, its default port and
+// a trailing dot of the host; doubled slashes in its path as one and
+// percent-escapes of unreserved characters decoded; an OID with or
+// without urn:oid: (in any case) as urn:oid:OID; trailing slashes
+// dropped. Any other URI is trimmed only. Missed, a Part 2 program's
+// record would be labelled as any other (QA round 25: http for https,
+// "//", "%65", "URN:OID:", a bare OID).
+func appendSource(dst, src []byte) []byte {
+	src = bytes.TrimSpace(src)
+	if i := bytes.IndexByte(src, '|'); i >= 0 {
+		src = bytes.TrimSpace(src[:i])
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
+	start := len(dst)
+	switch {
+	case hasPrefixFold(src, "urn:oid:"):
+		dst = append(append(dst, "urn:oid:"...), src[len("urn:oid:"):]...)
+	case isOID(src):
+		dst = append(append(dst, "urn:oid:"...), src...)
+	case hasPrefixFold(src, "http://") || hasPrefixFold(src, "https://"):
+		https := lowerASCII(src[4]) == 's'
+		rest := src[len("http://"):]
+		if https {
+			rest = src[len("https://"):]
+		}
+		end := bytes.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		host := rest[:end]
+		if at := bytes.LastIndexByte(host, '@'); at >= 0 {
+			host = host[at+1:]
+		}
+		if https && bytes.HasSuffix(host, []byte(":443")) {
+			host = host[:len(host)-4]
+		} else if !https && bytes.HasSuffix(host, []byte(":80")) {
+			host = host[:len(host)-3]
+		}
+		host = bytes.TrimSuffix(host, []byte("."))
+		dst = append(dst, "https://"...)
+		for _, c := range host {
+			dst = append(dst, lowerASCII(c))
+		}
+		dst = appendSourcePath(dst, rest[end:])
+	default:
+		dst = append(dst, src...)
 	}
-	host, tail := strings.ToLower(rest[:end]), rest[end:]
-	scheme = strings.ToLower(scheme)
-	if scheme == "https" {
-		host = strings.TrimSuffix(host, ":443")
-	} else if scheme == "http" {
-		host = strings.TrimSuffix(host, ":80")
+	for len(dst) > start && dst[len(dst)-1] == '/' {
+		dst = dst[:len(dst)-1]
 	}
-	return strings.TrimRight(scheme+"://"+host+tail, "/")
+	return dst
 }
 
-// sourceNeedsNorm reports whether normSource would change src before its
-// path: an upper-case scheme or host, or a port. Most sources need nothing,
-// and are compared without a copy.
-func sourceNeedsNorm(src []byte) bool {
-	i := bytes.Index(src, []byte("://"))
-	if i < 0 {
-		return false
-	}
-	for _, c := range src[:i] {
-		if c >= 'A' && c <= 'Z' {
-			return true
-		}
-	}
-	for _, c := range src[i+3:] {
+// appendSourcePath appends the path (and query and fragment) p of a
+// source URL with doubled slashes before its query or fragment as one and
+// percent-escapes of unreserved characters decoded.
+func appendSourcePath(dst, p []byte) []byte {
+	inPath := true
+	for k := 0; k < len(p); k++ {
+		c := p[k]
 		switch {
-		case c == '/' || c == '?' || c == '#':
-			return false
-		case c == ':' || c >= 'A' && c <= 'Z':
-			return true
+		case c == '?' || c == '#':
+			inPath = false
+		case inPath && c == '/' && len(dst) > 0 && dst[len(dst)-1] == '/':
+			continue
+		case c == '%' && k+2 < len(p) && isHex(p[k+1]) && isHex(p[k+2]):
+			if d := unhex(p[k+1])<<4 | unhex(p[k+2]); isUnreserved(d) {
+				dst = append(dst, d)
+				k += 2
+				continue
+			}
 		}
+		dst = append(dst, c)
 	}
-	return false
+	return dst
+}
+
+// isUnreserved reports whether c is an unreserved URI character (RFC
+// 3986): its percent-escape means c itself.
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // referenceKey returns "Type/id" of a literal reference and the length of
