@@ -187,8 +187,16 @@ func find(b buckets, q Query) ([]Entry, error) {
 	}
 	c := bk.Cursor()
 	for k, _ := c.Seek(start); k != nil && len(out) < limit; k, _ = c.Next() {
-		if !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+16 {
+		if !bytes.HasPrefix(k, prefix) {
 			break
+		}
+		if len(k) != len(prefix)+16 {
+			// Another value's key never starts with this one's prefix
+			// (value|0x00, or its HMAC) and the unkeyed indexes hold only
+			// time|seq: a key that does is malformed. Ending the walk
+			// there answered a short page as the whole answer. (The key
+			// is not shown: a plaintext index key holds a patient id.)
+			return nil, fmt.Errorf("a malformed %s index key (ds4p audit verify reports where the ledger was altered)", ix.name)
 		}
 		t, seq := keyPosition(k)
 		if t >= hi {
