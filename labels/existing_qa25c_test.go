@@ -61,3 +61,24 @@ func TestExistingLabelSpellingsQA25C(t *testing.T) {
 		t.Errorf("NormalizeSystem changed another system: %q", got)
 	}
 }
+
+// TestLabelUnderAnotherSystemQA25C: a known label code filed under another
+// label system than its own (R under v3-ActCode, SUD under
+// v3-Confidentiality, both as some EHRs write them) is that label: read
+// as an unknown code, it left its resource ordinary and stayed in a
+// Bundle's mark.
+func TestLabelUnderAnotherSystemQA25C(t *testing.T) {
+	t.Parallel()
+	in := `{"resourceType":"DocumentReference","id":"d","meta":{"security":[` +
+		`{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"R"},` +
+		`{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"sud"}]}}`
+	r, err := labels.Default().Label([]byte(in))
+	if err != nil || !r.Labels.Has(labels.Restricted) || !r.Labels.Has(labels.SUD) {
+		t.Errorf("labels %v, %v; want R and SUD", r.Labels, err)
+	}
+	// An unknown code stays under its system.
+	r, err = labels.Default().Label([]byte(`{"resourceType":"Basic","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"X"}]}}`))
+	if err != nil || !r.Labels.Has(labels.Label{System: labels.SystemConfidentiality, Code: "X"}) {
+		t.Errorf("unknown code: %v, %v", r.Labels, err)
+	}
+}

@@ -171,14 +171,17 @@ var foldedCodes = func() map[string]map[string]string {
 	}
 }()
 
-// labelCode returns the code of an existing label of system (normalised;
-// "" when it has none) as ds4p reads it: the known code it spells in
-// another case (r for R, sud for SUD), when exactly one known code does
-// and it is not itself known; else code. FHIR codes are case-sensitive, so
-// no such label is written, but a server accepts one, and read as an
-// unknown code it would leave its resource ordinary: withholding is the
-// safe side.
-func labelCode(system, code string) string {
+// labelCode returns the system and code of an existing label of system
+// (normalised; "" when it has none) as ds4p reads them: the known code it
+// spells in another case (r for R, sud for SUD), when exactly one known
+// code does and it is not itself known; and, for a code known in none of
+// the label systems as the label names it but in exactly one other (R
+// filed under v3-ActCode, SUD under v3-Confidentiality) or in no system
+// at all, that one's. Else system and code as they came. FHIR codes are
+// case-sensitive and each belongs to its system, so no such label is
+// written, but a server accepts one, and read as an unknown code it would
+// leave its resource ordinary: withholding is the safe side.
+func labelCode(system, code string) (string, string) {
 	var known bool
 	switch system {
 	case SystemConfidentiality:
@@ -188,15 +191,28 @@ func labelCode(system, code string) string {
 	case "":
 		known = codeSystems[code] != ""
 	default:
-		return code
+		return system, code
 	}
 	if known {
-		return code
+		if system == "" {
+			system = codeSystems[code]
+		}
+		return system, code
 	}
 	if c, ok := foldedCodes[system][strings.ToUpper(code)]; ok {
-		return c
+		if system == "" {
+			system = codeSystems[c]
+		}
+		return system, c
 	}
-	return code
+	// Known in exactly one label system, but not the one named.
+	if s := codeSystems[code]; s != "" {
+		return s, code
+	}
+	if c, ok := foldedCodes[""][strings.ToUpper(code)]; ok {
+		return codeSystems[c], c
+	}
+	return system, code
 }
 
 // KnownPurpose reports whether code is a v3-PurposeOfUse code.

@@ -601,11 +601,9 @@ func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err err
 	}
 	// White space around a system or code, and a known code in another
 	// case, read as the label they spell (NormalizeSystem, labelCode).
-	system := NormalizeSystem(intern(bytes.TrimSpace(decodedBytes(b, c.system))))
-	code := labelCode(system, intern(bytes.TrimSpace(decodedBytes(b, c.code))))
-	if system == "" {
-		system = systemOfCode(code) // a known label code without a system is that label
-	}
+	// A known label code without a system, or under another label
+	// system than its own, is that label.
+	system, code := labelCode(NormalizeSystem(intern(bytes.TrimSpace(decodedBytes(b, c.system)))), intern(bytes.TrimSpace(decodedBytes(b, c.code))))
 	return end, Label{System: system, Code: code}, true, nil
 }
 
