@@ -194,7 +194,7 @@ func index(bySystem map[string]*matcher, r Rule, n int) (compiledRule, error) {
 }
 
 // matchKey appends to dst code as rules and codings are compared: white
-// space around it trimmed and, for ICD-10 and ICD-10-CM (keyICD), without
+// space around it trimmed and, for ICD-10, ICD-10-CM and ICD-9-CM (keyICD), without
 // dots and in upper case, or, for the other known clinical systems
 // (keyUpper), in upper case. Without a lower-case letter to fold, or
 // with keyExact, it returns the trimmed code itself, a slice of code,

@@ -52,6 +52,9 @@ const (
 	SystemLOINC   = "http://loinc.org"
 	SystemRxNorm  = "http://www.nlm.nih.gov/research/umls/rxnorm"
 	SystemHCPCS   = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+	// SystemICD9CM is ICD-9-CM, in which diagnoses recorded before October
+	// 2015 are still coded.
+	SystemICD9CM = "http://hl7.org/fhir/sid/icd-9-cm"
 )
 
 // Object identifiers of the clinical code systems, as CDA-derived data
@@ -64,7 +67,8 @@ const (
 	OIDRxNorm  = "urn:oid:2.16.840.1.113883.6.88"
 	// OIDHCPCS is HCPCS (all levels); HCPCS Level II is also named by
 	// 2.16.840.1.113883.6.14, which codeSystem reads as HCPCS too.
-	OIDHCPCS = "urn:oid:2.16.840.1.113883.6.285"
+	OIDHCPCS  = "urn:oid:2.16.840.1.113883.6.285"
+	OIDICD9CM = "urn:oid:2.16.840.1.113883.6.103"
 )
 
 // The canonical clinical system URLs as bytes, returned by codeSystem.
@@ -75,11 +79,12 @@ var (
 	bLOINC   = []byte(SystemLOINC)
 	bRxNorm  = []byte(SystemRxNorm)
 	bHCPCS   = []byte(SystemHCPCS)
+	bICD9CM  = []byte(SystemICD9CM)
 )
 
 // codeSystem returns the canonical spelling of a coding's or a rule's
 // system: white space around it is trimmed, and a known clinical system
-// (ICD-10-CM, ICD-10, SNOMED CT, LOINC, RxNorm, HCPCS) written by its OID
+// (ICD-10-CM, ICD-10, ICD-9-CM, SNOMED CT, LOINC, RxNorm, HCPCS) written by its OID
 // (with or without urn:oid:), or by its URL with https, "www.", another
 // case, trailing slashes or a "|version" suffix (and SNOMED CT by an
 // edition URI, http://snomed.info/sct/731000124108), is that system's
@@ -91,7 +96,7 @@ var (
 func codeSystem(s []byte) []byte {
 	s = bytes.TrimSpace(s)
 	switch string(s) {
-	case SystemICD10CM, SystemICD10, SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS:
+	case SystemICD10CM, SystemICD10, SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemICD9CM:
 		return s
 	}
 	t := s
@@ -146,6 +151,7 @@ var systemSpellings = []struct {
 }{
 	{[]string{OIDICD10CM}, []string{"hl7.org/fhir/sid/icd-10-cm"}, bICD10CM},
 	{[]string{OIDICD10}, []string{"hl7.org/fhir/sid/icd-10"}, bICD10},
+	{[]string{OIDICD9CM}, []string{"hl7.org/fhir/sid/icd-9-cm"}, bICD9CM},
 	{[]string{OIDSNOMED}, []string{"snomed.info/sct"}, bSNOMED},
 	{[]string{OIDLOINC}, []string{"loinc.org"}, bLOINC},
 	{[]string{OIDRxNorm}, []string{"nlm.nih.gov/research/umls/rxnorm"}, bRxNorm},
@@ -183,13 +189,13 @@ type keyMode uint8
 const (
 	keyExact keyMode = iota // as written (after the trim): a local system's codes may differ by case
 	keyUpper                // in upper case: SNOMED CT, LOINC, RxNorm and HCPCS codes have no lower-case letters
-	keyICD                  // without dots, in upper case: ICD-10 and ICD-10-CM
+	keyICD                  // without dots, in upper case: ICD-10, ICD-10-CM and ICD-9-CM
 )
 
 // codeMode returns how the codes of the canonical system s are compared.
 func codeMode(s string) keyMode {
 	switch s {
-	case SystemICD10CM, SystemICD10:
+	case SystemICD10CM, SystemICD10, SystemICD9CM:
 		return keyICD
 	case SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS:
 		return keyUpper
