@@ -78,6 +78,7 @@ type objectLayout struct {
 	empty         bool
 	meta          member // resource: "meta"; meta: "security"
 	security      member
+	tag           member // meta: "tag" (MarkEdits)
 	after         int // resource: where to insert meta (after id or resourceType)
 	afterStart    int // where the value ending at after starts
 }
@@ -117,8 +118,11 @@ func locateMeta(b []byte, start int) (objectLayout, error) {
 	lay := objectLayout{open: start, empty: true}
 	err := fjson.ObjectEach(b, start, func(key []byte, s, e int) error {
 		lay.empty, lay.lastEnd = false, e
-		if fjson.KeyIs(key, "security") {
+		switch {
+		case fjson.KeyIs(key, "security"):
 			return lay.security.set(s, e, "security")
+		case fjson.KeyIs(key, "tag"):
+			return lay.tag.set(s, e, "tag")
 		}
 		return nil
 	})

@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -81,17 +82,51 @@ func MarkEdits(bundle []byte, mark Set) ([]fjson.Edit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !meta.security.found {
-		if len(mark) == 0 {
-			return nil, nil
+	return markMeta(bundle, meta, mark)
+}
+
+// markMeta is MarkEdits for the Bundle's meta, laid out as lay: its
+// security array made to carry mark, and the security labels an upstream
+// put in its tag array removed (meta.tag is read as labels, QA round 25:
+// a confidentiality or v3-ActCode code there would otherwise still tell of
+// a withheld entry).
+func markMeta(b []byte, lay objectLayout, mark Set) ([]fjson.Edit, error) {
+	var edits []fjson.Edit
+	switch {
+	case lay.security.found:
+		entries, err := readEntries(b, lay.security.start)
+		if err != nil {
+			return nil, err
 		}
-		return insertSecurity(meta, mark, nil), nil
+		edits = markMerge(entries, lay.security.start, mark)
+	case len(mark) > 0:
+		edits = insertSecurity(lay, mark, nil)
 	}
-	entries, err := readEntries(bundle, meta.security.start)
-	if err != nil {
-		return nil, err
+	if lay.tag.found && b[lay.tag.start] == '[' {
+		var tags []entry
+		_, err := fjson.ArrayScan(b, lay.tag.start, func(e int) (int, error) {
+			end, err := fjson.SkipValue(b, e)
+			if err != nil || b[e] != '{' {
+				tags = append(tags, entry{start: e, end: end})
+				return end, err
+			}
+			_, lb, ok, _ := readLabel(b, e, true)
+			tags = append(tags, entry{start: e, end: end, label: lb, ok: ok})
+			return end, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("labels: reading meta.tag: %w", err)
+		}
+		remove := make([]bool, len(tags))
+		for k, t := range tags {
+			remove[k] = t.ok && (isConfidentiality(t.label) || (t.label.System == SystemActCode && KnownCode(SystemActCode, t.label.Code)))
+		}
+		if rm := removals(tags, remove); len(rm) > 0 {
+			edits = append(edits, rm...)
+			slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
+		}
 	}
-	return markMerge(entries, meta.security.start, mark), nil
+	return edits, nil
 }
 
 // markMerge removes the summary entries not in mark and appends the
@@ -152,17 +187,7 @@ func MarkEditsAt(b []byte, meta, anchorStart, anchorEnd int, mark Set) ([]fjson.
 	if err != nil {
 		return nil, err
 	}
-	if !lay.security.found {
-		if len(mark) == 0 {
-			return nil, nil
-		}
-		return insertSecurity(lay, mark, nil), nil
-	}
-	entries, err := readEntries(b, lay.security.start)
-	if err != nil {
-		return nil, err
-	}
-	return markMerge(entries, lay.security.start, mark), nil
+	return markMeta(b, lay, mark)
 }
 
 // Sensitive reports whether s says the data is sensitive: whether the

@@ -1,6 +1,7 @@
 package labels_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ds4p/ds4p/internal/fjson"
@@ -58,5 +59,43 @@ func TestTagLabelsQA25C(t *testing.T) {
 	rs, err := l.LabelAllValid([][]byte{[]byte(in)})
 	if err != nil || !rs[0].Labels.Has(labels.SUD) {
 		t.Errorf("LabelAllValid: %v, %v", rs, err)
+	}
+}
+
+// TestBundleTagMarkQA25C: a Bundle whose upstream put security labels in
+// its meta.tag loses them when its mark is written (MarkEdits and
+// MarkEditsAt), other tags kept: they summarised entries that may have
+// been withheld, which they would still tell of.
+func TestBundleTagMarkQA25C(t *testing.T) {
+	t.Parallel()
+	other := `{"system":"http://example.org/tags","code":"SUD"}`
+	for name, bundle := range map[string]string{
+		"tag only":           `{"resourceType":"Bundle","id":"b","meta":{"tag":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"SUD"},` + other + `,{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"type":"searchset"}`,
+		"tag and security":   `{"resourceType":"Bundle","id":"b","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"HIV"}],"tag":[` + other + `,{"system":"https://terminology.hl7.org/CodeSystem/v3-ActCode","code":"SUD"}]},"type":"searchset"}`,
+		"security after tag": `{"resourceType":"Bundle","id":"b","meta":{"tag":[{"code":"R"},` + other + `],"security":[]},"type":"searchset"}`,
+	} {
+		for _, at := range []bool{false, true} {
+			b := []byte(bundle)
+			var edits []fjson.Edit
+			var err error
+			if at {
+				meta := strings.Index(bundle, `"meta":`) + len(`"meta":`)
+				id := strings.Index(bundle, `"b"`)
+				edits, err = labels.MarkEditsAt(b, meta, id, id+3, nil)
+			} else {
+				edits, err = labels.MarkEdits(b, nil)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			out, err := fjson.Apply(nil, b, edits)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			s := string(out)
+			if strings.Contains(s, "v3-") || strings.Contains(s, `{"code":"R"}`) || !strings.Contains(s, other) || fjson.Validate(out, 64) != nil {
+				t.Errorf("%s (at %v): %s", name, at, s)
+			}
+		}
 	}
 }
