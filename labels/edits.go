@@ -79,8 +79,8 @@ type objectLayout struct {
 	meta          member // resource: "meta"; meta: "security"
 	security      member
 	tag           member // meta: "tag" (MarkEdits)
-	after         int // resource: where to insert meta (after id or resourceType)
-	afterStart    int // where the value ending at after starts
+	after         int    // resource: where to insert meta (after id or resourceType)
+	afterStart    int    // where the value ending at after starts
 }
 
 // locateTop finds meta, and the place for a new one, in the resource.
