@@ -87,9 +87,10 @@ type RuleFiles struct {
 	Revision string
 }
 
-// LoadRules reads every *.yaml and *.yml file of fsys (not recursively), in
-// name order, and returns their rules. It reports every problem at once,
-// each as "file:line: problem"; on any problem it returns no rules.
+// LoadRules reads every *.yaml and *.yml file of fsys (not recursively;
+// the extension in any case), in name order, and returns their rules. It
+// reports every problem at once, each as "file:line: problem"; on any
+// problem it returns no rules.
 func LoadRules(fsys fs.FS) ([]Rule, error) {
 	rf, err := ReadRules(fsys)
 	return rf.Rules, err
@@ -185,7 +186,9 @@ func ruleFileNames(fsys fs.FS) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if ext := path.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+		// The extension in any case: "gdis.YAML", saved so by an editor,
+		// was skipped without a word, and its topic labelled nothing.
+		if ext := path.Ext(e.Name()); !e.IsDir() && (strings.EqualFold(ext, ".yaml") || strings.EqualFold(ext, ".yml")) {
 			names = append(names, e.Name())
 		}
 	}

@@ -53,3 +53,19 @@ func TestRuleFileDeadCodesRefusedQA25C(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleFileExtensionCaseQA25C: a rule file saved as "gdis.YAML" or
+// "sdv.Yml" is loaded (and watched) as "gdis.yaml" is: it was skipped
+// without a word, and its topic labelled nothing.
+func TestRuleFileExtensionCaseQA25C(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeRules(t, dir, "sud.yaml", "topic: SUD\nsources: [x]\nrules:\n  - id: sud\n    system: http://hl7.org/fhir/sid/icd-10-cm\n    ranges: [[F10, F19]]\n    labels: [SUD, R]\n")
+	writeRules(t, dir, "gdis.YAML", "topic: GDIS\nsources: [x]\nrules:\n  - id: gdis\n    system: http://hl7.org/fhir/sid/icd-10-cm\n    codes: [F64.0]\n    labels: [GDIS, R]\n")
+	writeRules(t, dir, "hiv.Yml", "topic: HIV\nsources: [x]\nrules:\n  - id: hiv\n    system: http://hl7.org/fhir/sid/icd-10-cm\n    codes: [B20]\n    labels: [HIV, R]\n")
+	writeRules(t, dir, "notes.txt", "not a rule file")
+	rf, err := labels.ReadRulesDir(dir)
+	if err != nil || len(rf.Rules) != 3 || strings.Join(rf.Topics, ",") != "GDIS,HIV,SUD" {
+		t.Fatalf("rules %v, topics %v, %v; want all three files", rf.Rules, rf.Topics, err)
+	}
+}
