@@ -251,9 +251,39 @@ func loadRuleFile(name string, b []byte) ([]Rule, []string, error) {
 		if w := systemWarning(r.System); w != "" {
 			warns = append(warns, fmt.Sprintf("%s:%d: rule %q: %s", name, line, fr.ID, w))
 		}
+		if w := labelsWarning(r.Labels); w != "" {
+			warns = append(warns, fmt.Sprintf("%s:%d: rule %q: %s", name, line, fr.ID, w))
+		}
 		out = append(out, r)
 	}
 	return out, warns, errors.Join(errs...)
+}
+
+// labelsWarning returns why a rule's labels may restrict nothing: none is
+// a sensitivity or policy code or the confidentiality R or V (Set.Sensitive),
+// and none is of an organisation's own system, which its policy may read
+// ("labels: [N]", "labels: [NORDSCLCD]": what the rule matches stays
+// ordinary data). "" otherwise.
+func labelsWarning(ls []Label) string {
+	set := NewSet(ls...)
+	if set.Sensitive() {
+		return ""
+	}
+	for _, l := range set {
+		if l.System != SystemConfidentiality && vocabulary(l.System) == nil {
+			return ""
+		}
+	}
+	return fmt.Sprintf("labels %v hold no sensitivity or policy code and no confidentiality R or V: what the rule matches stays ordinary data", set.codes())
+}
+
+// codes returns the codes of s.
+func (s Set) codes() []string {
+	out := make([]string, len(s))
+	for k, l := range s {
+		out[k] = l.Code
+	}
+	return out
 }
 
 // yamlMessage shortens a YAML decoding error to one line.

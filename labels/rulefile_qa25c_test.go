@@ -69,3 +69,37 @@ func TestRuleFileExtensionCaseQA25C(t *testing.T) {
 		t.Fatalf("rules %v, topics %v, %v; want all three files", rf.Rules, rf.Topics, err)
 	}
 }
+
+// TestRuleLabelsRestrictNothingWarnsQA25C: a rule whose labels restrict
+// nothing (only N, only an obligation or refrain, only a purpose of use)
+// loads with a warning naming its line, as a misspelt system does: what
+// it matches stays ordinary data, which an analyst who wrote [N] for [R]
+// or dropped the topic code did not mean. A sensitivity code alone, R or
+// V alone, or an organisation's own label loads without one.
+func TestRuleLabelsRestrictNothingWarnsQA25C(t *testing.T) {
+	t.Parallel()
+	head := "topic: SUD\nsources: [x]\nrules:\n  - id: sud\n    system: http://hl7.org/fhir/sid/icd-10-cm\n    codes: [F11.20]\n"
+	for labelsLine, warn := range map[string]bool{
+		"[N]":         true,
+		"[NORDSCLCD]": true,
+		"[REDACT, L]": true,
+		`["http://terminology.hl7.org/CodeSystem/v3-ActReason|TREAT"]`: true,
+		"[ETHUD]":                     false,
+		"[R]":                         false,
+		"[V]":                         false,
+		"[42CFRPart2]":                false,
+		`["http://example.org|X"]`:    false,
+		`["http://example.org|X", N]`: false,
+	} {
+		dir := t.TempDir()
+		writeRules(t, dir, "sud.yaml", head+"    labels: "+labelsLine+"\n")
+		rf, err := labels.ReadRulesDir(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", labelsLine, err)
+		}
+		got := len(rf.Warnings) == 1 && strings.HasPrefix(rf.Warnings[0], `sud.yaml:4: rule "sud": labels `) && strings.Contains(rf.Warnings[0], "stays ordinary data")
+		if got != warn || (!warn && len(rf.Warnings) != 0) {
+			t.Errorf("labels %s: warnings %q; want a warning: %v", labelsLine, rf.Warnings, warn)
+		}
+	}
+}

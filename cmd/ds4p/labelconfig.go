@@ -118,7 +118,7 @@ func (lc LabelsConfig) watchRules(ctx context.Context, l *labels.Labeller, log *
 			return
 		}
 		for _, w := range r.Warnings {
-			log.Warn("label rule file: a rule may match nothing", "dir", lc.RulesDir, "warning", w)
+			log.Warn("label rule file: a rule may match or restrict nothing", "dir", lc.RulesDir, "warning", w)
 		}
 		if len(r.Dropped) > 0 {
 			log.Warn("label rules reloaded without topics that were in use: their codes no longer label resources",
