@@ -81,3 +81,24 @@ func TestClinicalSystemSpellingsQA25C(t *testing.T) {
 		t.Fatal("SHIFT's sample 1B lacks MonicaRambeauDandCProcedure")
 	}
 }
+
+// TestICD10WHOCodingsQA25C: a diagnosis coded under ICD-10's URL (WHO
+// data, or ICD-10-CM codes an EHR files there) matches the ICD-10-CM
+// rules too: only SUD had an ICD-10 rule, so HIV B20, depression F32.1,
+// syphilis A53.9 or an opioid dependence's OPIOIDUD coded so were
+// ordinary or under-labelled.
+func TestICD10WHOCodingsQA25C(t *testing.T) {
+	t.Parallel()
+	l := labels.Default()
+	for code, want := range map[string]string{"B20": "HIV", "F32.1": "MH", "A53.9": "STD", "F11.2": "OPIOIDUD", "T74.1": "SDV"} {
+		for _, system := range []string{labels.SystemICD10, "urn:oid:2.16.840.1.113883.6.3"} {
+			r, err := l.Label([]byte(`{"resourceType":"Condition","code":{"coding":[{"system":"` + system + `","code":"` + code + `"}]}}`))
+			if err != nil || !r.Labels.Has(labels.Label{System: labels.SystemActCode, Code: want}) || !r.Labels.Has(labels.Restricted) {
+				t.Errorf("%s %s: labels %v, %v; want %s and R", system, code, r.Labels, err, want)
+			}
+		}
+	}
+	if r, _ := l.Label([]byte(`{"resourceType":"Condition","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"I10"}]}}`)); len(r.Labels) != 0 {
+		t.Errorf("I10: %v", r.Labels)
+	}
+}

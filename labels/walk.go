@@ -616,7 +616,17 @@ func (w *walker) match(c *coding) {
 			system = cs
 			m = w.rs.bySystem[string(system)]
 		}
-		if m == nil {
+	}
+	// ICD-10-CM extends ICD-10 (WHO), whose categories it shares, and EHRs
+	// file ICD-10-CM codes under ICD-10's URL: an ICD-10 coding also
+	// matches the ICD-10-CM rules (QA round 25: only SUD had an ICD-10
+	// rule, so an HIV B20 or a depression F32 coded so was ordinary).
+	var twin *matcher
+	if string(system) == SystemICD10 {
+		twin = w.rs.bySystem[SystemICD10CM]
+	}
+	if m == nil {
+		if m, twin = twin, nil; m == nil {
 			return
 		}
 	}
@@ -627,6 +637,9 @@ func (w *walker) match(c *coding) {
 	key := matchKey(kb[:0], code, m.mode)
 	var buf [8]int
 	cands := m.candidates(buf[:0], key)
+	if twin != nil {
+		cands = twin.candidates(cands, key)
+	}
 	for k, r := range cands {
 		if slices.Contains(cands[:k], r) || w.rs.rules[r].excluded(key) {
 			continue
