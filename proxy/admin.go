@@ -305,6 +305,10 @@ func timeRange(from, to string) (time.Time, time.Time, error) {
 		return f, t, errors.New("to must be an RFC 3339 time or a YYYY-MM-DD date")
 	}
 	switch {
+	case to != "" && t.IsZero():
+		// 0001-01-01T00:00:00Z is Go's zero time, which stands for no
+		// bound: to=0001-01-01 answered every entry, not none.
+		return f, t, errors.New("to is 0001-01-01T00:00:00Z, before every entry: nothing could match (leave to out for no end)")
 	case f.IsZero() || t.IsZero():
 	case t.Before(f):
 		return f, t, errors.New("to must not be before from")

@@ -120,6 +120,10 @@ func (f auditFlags) parse(args []string) (time.Time, time.Time, error) {
 	// An empty range would match nothing and exit 0, as if there were no
 	// disclosures: a swapped --from and --to must not read as that.
 	switch {
+	case *f.to != "" && to.IsZero():
+		// Go's zero time stands for no bound: --to 0001-01-01 matched
+		// every entry, not none.
+		return from, to, usagef("--to %s is before every entry: nothing could match (leave --to out for no end)", *f.to)
 	case from.IsZero() || to.IsZero():
 	case from.After(to):
 		return from, to, usagef("--from is after --to (%s > %s): nothing could match", *f.from, *f.to)

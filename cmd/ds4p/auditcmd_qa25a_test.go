@@ -169,3 +169,17 @@ func TestAuditVerifyRemovedLedgerBesideItsJournal(t *testing.T) {
 		t.Errorf("verify of a database without a ledger or journal = %d %q %q", code, out, errOut)
 	}
 }
+
+// TestAuditToAtTheZeroTime: --to 0001-01-01 is Go's zero time, which the
+// ledger reads as no bound: query printed every entry and report the
+// patient's whole accounting, where nothing could match.
+func TestAuditToAtTheZeroTime(t *testing.T) {
+	t.Parallel()
+	dir := ledgerDir(t, 3, 0)
+	for _, cmd := range [][]string{{"query"}, {"report", "--patient", "p1"}, {"export", "--out", "-"}} {
+		args := append(append([]string{"audit"}, cmd...), "--data", dir, "--to", "0001-01-01")
+		if code, out, errOut := runCLI(args...); code != 2 || strings.Contains(out, "Patient/p1") {
+			t.Errorf("%v = %d %q %q, want a usage error", args, code, out, errOut)
+		}
+	}
+}
