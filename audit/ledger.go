@@ -105,6 +105,9 @@ func Open(db *bbolt.DB, opts ...Option) (*Ledger, error) {
 	if err := migrate(db, migrateChunk); err != nil {
 		return nil, err
 	}
+	if err := l.checkHeadAtEnd(); err != nil {
+		return nil, err
+	}
 	if err := l.openJournal(); err != nil {
 		return nil, err
 	}
@@ -164,6 +167,30 @@ func indexAll(b buckets) error {
 
 // indexAllPlain is indexAll for a plaintext ledger.
 func indexAllPlain(b buckets) error { b.c = codec{}; return indexAll(b) }
+
+// checkHeadAtEnd refuses a file whose entries go on past its head: the
+// next append continues the head, so a head set back (a plaintext one
+// rewritten, an older sealed one restored from a backup) or deleted made
+// the appends overwrite the entries after it, destroying them. No crash
+// leaves that (an entry and the head are written in one transaction;
+// prune deletes entries, never the head).
+func (l *Ledger) checkHeadAtEnd() error {
+	head, _, _, err := l.fileHead()
+	if err != nil {
+		return fmt.Errorf("audit: opening ledger: %w", err)
+	}
+	return l.db.View(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx, codec{}) // keys are plaintext seqs either way
+		if err != nil {
+			return fmt.Errorf("audit: opening ledger: %w", err)
+		}
+		if k, _ := b.entries.Cursor().Last(); len(k) == 8 && binary.BigEndian.Uint64(k) > head {
+			return fmt.Errorf("audit: opening ledger: its entries go on to seq %d past its head (seq %d): the head was altered, deleted or restored from an older copy, "+
+				"and appending would overwrite the entries after it. Nothing was written; ds4p audit verify reports the ledger's state", binary.BigEndian.Uint64(k), head)
+		}
+		return nil
+	})
+}
 
 // checkReadable checks that a read-only ledger exists at the current schema.
 func (l *Ledger) checkReadable(tx *bbolt.Tx) error {
