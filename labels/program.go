@@ -205,10 +205,7 @@ func appendIdentSystem(dst, sys []byte) []byte {
 		if lowerASCII(sys[4]) == 's' {
 			rest = sys[len("https://"):]
 		}
-		end := bytes.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
+		end := authorityEnd(rest)
 		dst = append(dst, "http://"...)
 		for _, c := range rest[:end] {
 			dst = append(dst, lowerASCII(c))
@@ -221,6 +218,17 @@ func appendIdentSystem(dst, sys []byte) []byte {
 		dst = append(dst[:start], alias...)
 	}
 	return dst
+}
+
+// authorityEnd returns where the authority at the start of rest (a URL
+// after its scheme) ends: at the first '/', '?' or '#', or its end.
+func authorityEnd(rest []byte) int {
+	for k, c := range rest {
+		if c == '/' || c == '?' || c == '#' {
+			return k
+		}
+	}
+	return len(rest)
 }
 
 // isOID reports whether s is an OID: digits and dots, a digit first and
@@ -249,7 +257,11 @@ func (ix *programIndex) bySource(src []byte) string {
 		return ""
 	}
 	var buf [256]byte
-	src = appendSource(buf[:0], src)
+	if n := canonicalSource(src); n > 0 {
+		src = src[n:]
+	} else {
+		src = appendSource(buf[:0], src)
+	}
 	for _, s := range ix.sources {
 		if !bytes.HasPrefix(src, []byte(s.uri)) {
 			continue
@@ -265,11 +277,50 @@ func (ix *programIndex) bySource(src []byte) string {
 // (appendSource).
 func normSource(s string) string { return string(appendSource(nil, []byte(s))) }
 
+// canonicalSource returns, in one pass, the length of the scheme ("http:"
+// or "https:") of src when src is an http(s) URL that appendSource would
+// only cut it from (nearly every meta.source), so that it is compared
+// without a copy; 0 otherwise.
+func canonicalSource(src []byte) int {
+	var n int
+	switch {
+	case hasPrefix(src, "https://"):
+		n = len("https:")
+	case hasPrefix(src, "http://"):
+		n = len("http:")
+	default:
+		return 0
+	}
+	host, path := true, true
+	for k := n + 2; k < len(src); k++ {
+		c := src[k]
+		switch {
+		case c == '|' || c == '%' || c <= ' ':
+			return 0
+		case host && (c == '/' || c == '?' || c == '#'):
+			if k == n+2 || src[k-1] == '.' {
+				return 0
+			}
+			host, path = false, c == '/'
+		case host && ('A' <= c && c <= 'Z' || c == ':' || c == '@'):
+			return 0
+		case path && c == '/' && src[k-1] == '/':
+			return 0
+		case path && (c == '?' || c == '#'):
+			path = false
+		}
+	}
+	if last := src[len(src)-1]; last == '/' || host && last == '.' {
+		return 0
+	}
+	return n
+}
+
 // appendSource appends to dst the source URI src as sources are compared,
 // so that a spelling a server accepts matches the configured one: white
-// space around it and a "|version" suffix dropped; a URL's scheme and host
-// in lower case, http as https, without user info, its default port and
-// a trailing dot of the host; doubled slashes in its path as one and
+// space around it and a "|version" suffix dropped; an http or https URL
+// without its scheme ("//host/path", http and https alike), its host in
+// lower case, without user info, its default port and a trailing dot; doubled slashes in its path as one and
 // percent-escapes of unreserved characters decoded; an OID with or
 // without urn:oid: (in any case) as urn:oid:OID; trailing slashes
 // dropped. Any other URI is trimmed only. Missed, a Part 2 program's
@@ -286,16 +337,13 @@ func appendSource(dst, src []byte) []byte {
 		dst = append(append(dst, "urn:oid:"...), src[len("urn:oid:"):]...)
 	case isOID(src):
 		dst = append(append(dst, "urn:oid:"...), src...)
-	case hasPrefixFold(src, "http://") || hasPrefixFold(src, "https://"):
+	case hasPrefix(src, "https://") || hasPrefix(src, "http://") || hasPrefixFold(src, "http://") || hasPrefixFold(src, "https://"):
 		https := lowerASCII(src[4]) == 's'
 		rest := src[len("http://"):]
 		if https {
 			rest = src[len("https://"):]
 		}
-		end := bytes.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
+		end := authorityEnd(rest)
 		host := rest[:end]
 		if at := bytes.LastIndexByte(host, '@'); at >= 0 {
 			host = host[at+1:]
@@ -306,7 +354,7 @@ func appendSource(dst, src []byte) []byte {
 			host = host[:len(host)-3]
 		}
 		host = bytes.TrimSuffix(host, []byte("."))
-		dst = append(dst, "https://"...)
+		dst = append(dst, "//"...)
 		for _, c := range host {
 			dst = append(dst, lowerASCII(c))
 		}

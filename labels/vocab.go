@@ -106,12 +106,13 @@ func codeSystem(s []byte) []byte {
 	if hasPrefix(t, "urn:oid:") {
 		t = t[len("urn:oid:"):]
 	}
-	for _, v := range systemSpellings {
-		for _, oid := range v.oids {
-			if string(t) == oid[len("urn:oid:"):] {
+	if len(t) > 0 && '0' <= t[0] && t[0] <= '9' { // an OID
+		for _, v := range systemOIDs {
+			if string(t) == v.oid {
 				return v.url
 			}
 		}
+		return s
 	}
 	switch {
 	case hasPrefixFold(t, "https://"):
@@ -127,9 +128,10 @@ func codeSystem(s []byte) []byte {
 	for len(t) > 0 && t[len(t)-1] == '/' {
 		t = t[:len(t)-1]
 	}
-	for _, v := range systemSpellings {
-		for _, a := range v.aliases {
-			if len(t) == len(a) && hasPrefixFold(t, a) {
+	// Most systems are none of these: their length tells them apart.
+	if systemAliasLens&(1<<min(len(t), 63)) != 0 {
+		for _, v := range systemAliases {
+			if len(t) == len(v.alias) && hasPrefixFold(t, v.alias) {
 				return v.url
 			}
 		}
@@ -141,22 +143,36 @@ func codeSystem(s []byte) []byte {
 	return s
 }
 
-// systemSpellings are the systems codeSystem knows other spellings of:
-// their OIDs, and their URLs without scheme and "www.", compared in any
-// case. (A switch on string(t) with non-constant cases would allocate.)
-var systemSpellings = []struct {
-	oids    []string
-	aliases []string
-	url     []byte
-}{
-	{[]string{OIDICD10CM}, []string{"hl7.org/fhir/sid/icd-10-cm"}, bICD10CM},
-	{[]string{OIDICD10}, []string{"hl7.org/fhir/sid/icd-10"}, bICD10},
-	{[]string{OIDICD9CM}, []string{"hl7.org/fhir/sid/icd-9-cm"}, bICD9CM},
-	{[]string{OIDSNOMED}, []string{"snomed.info/sct"}, bSNOMED},
-	{[]string{OIDLOINC}, []string{"loinc.org"}, bLOINC},
-	{[]string{OIDRxNorm}, []string{"nlm.nih.gov/research/umls/rxnorm"}, bRxNorm},
-	{[]string{OIDHCPCS, "urn:oid:2.16.840.1.113883.6.14"}, []string{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "cms.gov/medicare/coding-billing/healthcare-common-procedure-system"}, bHCPCS},
-}
+// systemOIDs are the OIDs (without urn:oid:) codeSystem knows, and
+// systemAliases the URLs, without scheme and "www.", compared in any case,
+// with systemAliasLens the set of their lengths. (A switch on string(t)
+// with non-constant cases would allocate.)
+var (
+	systemOIDs = []struct {
+		oid string
+		url []byte
+	}{
+		{OIDICD10CM[len("urn:oid:"):], bICD10CM}, {OIDICD10[len("urn:oid:"):], bICD10}, {OIDICD9CM[len("urn:oid:"):], bICD9CM},
+		{OIDSNOMED[len("urn:oid:"):], bSNOMED}, {OIDLOINC[len("urn:oid:"):], bLOINC}, {OIDRxNorm[len("urn:oid:"):], bRxNorm},
+		{OIDHCPCS[len("urn:oid:"):], bHCPCS}, {"2.16.840.1.113883.6.14", bHCPCS},
+	}
+	systemAliases = []struct {
+		alias string
+		url   []byte
+	}{
+		{"hl7.org/fhir/sid/icd-10-cm", bICD10CM}, {"hl7.org/fhir/sid/icd-10", bICD10}, {"hl7.org/fhir/sid/icd-9-cm", bICD9CM},
+		{"snomed.info/sct", bSNOMED}, {"loinc.org", bLOINC}, {"nlm.nih.gov/research/umls/rxnorm", bRxNorm},
+		{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", bHCPCS},
+		{"cms.gov/medicare/coding-billing/healthcare-common-procedure-system", bHCPCS},
+	}
+	systemAliasLens = func() uint64 {
+		var m uint64
+		for _, v := range systemAliases {
+			m |= 1 << min(len(v.alias), 63) // bit 63: 63 bytes or more
+		}
+		return m
+	}()
+)
 
 // hasPrefixFold is hasPrefix ignoring ASCII case.
 func hasPrefixFold(b []byte, p string) bool {
