@@ -62,61 +62,84 @@ func (r *run) orphanIncludes(b *bundleNode, entries map[*bundleNode]*entryCutQue
 			fwd, rev = eq.fwd, eq.rev
 		}
 	}
-	type include struct {
-		it      *item
-		self    string
-		refs    map[string]bool // forward (_include:iterate)
-		revRefs map[string]bool // to a match (_revinclude)
-		kept    bool
-	}
-	var incs []*include
-	referenced, matches := map[string]bool{}, map[string]bool{}
+	var matches, incs []*item
 	for _, e := range b.entries {
 		if e.item == nil || !e.item.class.decision.Permitted() {
 			continue
-		}
-		refs, err := r.referencesOf(e.item, fwd)
-		if err != nil {
-			return rewriteFailure(err)
 		}
 		inc, err := r.isInclude(e)
 		if err != nil {
 			return rewriteFailure(err)
 		}
 		if inc {
-			in := &include{it: e.item, self: e.item.res.Type + "/" + e.item.res.ID, refs: refs, revRefs: refs}
-			if rev != nil {
-				if in.revRefs, err = r.referencesOf(e.item, rev); err != nil {
-					return rewriteFailure(err)
-				}
-			}
-			incs = append(incs, in)
-			continue
+			incs = append(incs, e.item)
+		} else {
+			matches = append(matches, e.item)
 		}
-		matches[e.item.res.Type+"/"+e.item.res.ID] = true
+	}
+	brought, err := r.broughtIncludes(matches, incs, fwd, rev)
+	if err != nil {
+		return rewriteFailure(err)
+	}
+	for i, it := range incs {
+		if !brought[i] {
+			it.class = withheldClass(it.class, "include-orphaned",
+				"an included resource that only withheld entries reference")
+		}
+	}
+	return nil
+}
+
+// broughtIncludes reports which of incs the disclosed matches bring, as a
+// server would have brought them: an include a match references, or that
+// references a match (a _revinclude: its references by rev), or that an
+// include brought references (_include:iterate), to a fixpoint. fwd and
+// rev are the members the query's links follow (includeLinks), nil when
+// every reference counts. Shared by withholdOrphanIncludes (a whole page)
+// and a refilled page's window (windowIncludes, refill.go).
+func (r *run) broughtIncludes(matches, incs []*item, fwd, rev map[string]*linkMembers) ([]bool, error) {
+	referenced, selves := map[string]bool{}, map[string]bool{}
+	for _, it := range matches {
+		refs, err := r.referencesOf(it, fwd)
+		if err != nil {
+			return nil, err
+		}
+		selves[it.res.Type+"/"+it.res.ID] = true
 		for ref := range refs {
 			referenced[ref] = true
 		}
 	}
+	type include struct {
+		self          string
+		refs, revRefs map[string]bool // forward (_include:iterate); to a match (_revinclude)
+	}
+	cands := make([]include, len(incs))
+	for i, it := range incs {
+		refs, err := r.referencesOf(it, fwd)
+		if err != nil {
+			return nil, err
+		}
+		cands[i] = include{self: it.res.Type + "/" + it.res.ID, refs: refs, revRefs: refs}
+		if rev != nil {
+			if cands[i].revRefs, err = r.referencesOf(it, rev); err != nil {
+				return nil, err
+			}
+		}
+	}
+	brought := make([]bool, len(incs))
 	for changed := true; changed; {
 		changed = false
-		for _, in := range incs {
-			if in.kept || !referenced[in.self] && !anyIn(in.revRefs, matches) {
+		for i, in := range cands {
+			if brought[i] || !referenced[in.self] && !anyIn(in.revRefs, selves) {
 				continue
 			}
-			in.kept, changed = true, true
+			brought[i], changed = true, true
 			for ref := range in.refs {
 				referenced[ref] = true
 			}
 		}
 	}
-	for _, in := range incs {
-		if !in.kept {
-			in.it.class = withheldClass(in.it.class, "include-orphaned",
-				"an included resource that only withheld entries reference")
-		}
-	}
-	return nil
+	return brought, nil
 }
 
 func anyCutEntry(b *bundleNode) bool {

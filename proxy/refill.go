@@ -443,57 +443,32 @@ func (pr *pagedRun) windowIncludes() (map[*entryNode]bool, error) {
 	if b.searchset && anyCutEntry(b) {
 		fwd, rev = r.includeLinks()
 	}
-	type include struct {
-		e             *entryNode
-		self          string
-		refs, revRefs map[string]bool
-	}
-	var incs []*include
-	referenced, matches := map[string]bool{}, map[string]bool{}
+	var matches, incs []*item
+	var incEntries []*entryNode
 	ord := 0
 	for _, e := range b.entries {
 		if r.isMatch(b, e) {
 			in := ord >= pr.from && ord < pr.cut
 			ord++
-			if !in || e.item == nil || !e.item.class.decision.Permitted() {
-				continue
-			}
-			refs, err := r.referencesOf(e.item, fwd)
-			if err != nil {
-				return nil, rewriteFailure(err)
-			}
-			matches[e.item.res.Type+"/"+e.item.res.ID] = true
-			for ref := range refs {
-				referenced[ref] = true
+			if in && e.item != nil && e.item.class.decision.Permitted() {
+				matches = append(matches, e.item)
 			}
 			continue
 		}
 		if e.item == nil || e.nested != nil || !e.item.class.decision.Permitted() || e.item.res.ID == "" {
 			continue
 		}
-		refs, err := r.referencesOf(e.item, fwd)
-		if err != nil {
-			return nil, rewriteFailure(err)
-		}
-		in := &include{e: e, self: e.item.res.Type + "/" + e.item.res.ID, refs: refs, revRefs: refs}
-		if rev != nil {
-			if in.revRefs, err = r.referencesOf(e.item, rev); err != nil {
-				return nil, rewriteFailure(err)
-			}
-		}
-		incs = append(incs, in)
+		incs = append(incs, e.item)
+		incEntries = append(incEntries, e)
+	}
+	brought, err := r.broughtIncludes(matches, incs, fwd, rev) // includes.go
+	if err != nil {
+		return nil, rewriteFailure(err)
 	}
 	linked := map[*entryNode]bool{}
-	for changed := true; changed; {
-		changed = false
-		for _, in := range incs {
-			if linked[in.e] || !referenced[in.self] && !anyIn(in.revRefs, matches) {
-				continue
-			}
-			linked[in.e], changed = true, true
-			for ref := range in.refs {
-				referenced[ref] = true
-			}
+	for i, e := range incEntries {
+		if brought[i] {
+			linked[e] = true
 		}
 	}
 	return linked, nil
