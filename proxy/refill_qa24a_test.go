@@ -29,31 +29,20 @@ func includingUpstream(h **harness, ids []string, conds []string) http.HandlerFu
 // includingUpstreamOf is includingUpstream with the search's include
 // parameter and the include of each match made by inc.
 func includingUpstreamOf(h **harness, ids []string, conds []string, param string, inc func(id string) string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		count, offset := 3, 0
-		if c, err := strconv.Atoi(q.Get("_count")); err == nil {
-			count = c
-		}
-		if o, err := strconv.Atoi(q.Get("_offset")); err == nil {
-			offset = o
-		}
-		link := func(rel string, o int) string {
-			return `{"relation":"` + rel + `","url":"` + (*h).base() + `/Condition?` + param + `&_count=` + strconv.Itoa(count) + `&_offset=` + strconv.Itoa(o) + `"}`
-		}
-		links := []string{link("self", offset), link("first", 0)}
-		if offset+count < len(conds) {
-			links = append(links, link("next", offset+count))
-		}
+	p := upstreamPaging{
+		url: func(count, o int) string {
+			return (*h).base() + `/Condition?` + param + `&_count=` + strconv.Itoa(count) + `&_offset=` + strconv.Itoa(o)
+		},
+		offset: "_offset", first: true,
+	}
+	return p.serve(len(conds), nil, func(from, to int) []string {
 		var entries, incs []string
-		for i := offset; i < min(offset+count, len(conds)); i++ {
+		for i := from; i < to; i++ {
 			entries = append(entries, match(conds[i]))
 			incs = append(incs, include(inc(ids[i])))
 		}
-		entries = append(entries, incs...)
-		body := `{"resourceType":"Bundle","type":"searchset","link":[` + strings.Join(links, ",") + `],"entry":[` + strings.Join(entries, ",") + `]}`
-		fhirJSONHandler(200, body)(w, r)
-	}
+		return append(entries, incs...)
+	})
 }
 
 // TestRefillIncludesOnlyOfTheWindow: a page that takes part of an upstream
@@ -161,32 +150,19 @@ func TestRefillPageKeepsTheDeadline(t *testing.T) {
 // Condition?..., the next ones by a handle at the base
 // (?_getpages=h1&_getpagesoffset=n).
 func hapiUpstream(h **harness, conds []string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		count, offset := 3, 0
-		if c, err := strconv.Atoi(q.Get("_count")); err == nil {
-			count = c
-		}
-		if o, err := strconv.Atoi(q.Get("_getpagesoffset")); err == nil {
-			offset = o
-		}
-		link := func(rel string, o int) string {
-			return `{"relation":"` + rel + `","url":"` + (*h).base() + `?_getpages=h1&_getpagesoffset=` + strconv.Itoa(o) + `&_count=` + strconv.Itoa(count) + `&_bundletype=searchset"}`
-		}
-		links := []string{link("self", offset)}
-		if offset+count < len(conds) {
-			links = append(links, link("next", offset+count))
-		}
-		if offset > 0 {
-			links = append(links, link("previous", max(0, offset-count)))
-		}
+	p := upstreamPaging{
+		url: func(count, o int) string {
+			return (*h).base() + `?_getpages=h1&_getpagesoffset=` + strconv.Itoa(o) + `&_count=` + strconv.Itoa(count) + `&_bundletype=searchset`
+		},
+		offset: "_getpagesoffset", previous: true,
+	}
+	return p.serve(len(conds), nil, func(from, to int) []string {
 		var entries []string
-		for i := offset; i < min(offset+count, len(conds)); i++ {
+		for i := from; i < to; i++ {
 			entries = append(entries, match(conds[i]))
 		}
-		body := `{"resourceType":"Bundle","type":"searchset","link":[` + strings.Join(links, ",") + `],"entry":[` + strings.Join(entries, ",") + `]}`
-		fhirJSONHandler(200, body)(w, r)
-	}
+		return entries
+	})
 }
 
 // TestRefillHAPIHandles: the invariant over HAPI's paging handles, also

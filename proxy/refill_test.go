@@ -25,33 +25,64 @@ func refillCond(id string, sud bool) string {
 // (default 3) and _offset, with self, next, previous and last links as
 // servers write them; calls counts its requests.
 func pagingUpstream(h **harness, conds []string, calls *atomic.Int64) http.HandlerFunc {
+	p := upstreamPaging{
+		url: func(count, o int) string {
+			return (*h).base() + `/Condition?subject=Patient/p1&_count=` + strconv.Itoa(count) + `&_offset=` + strconv.Itoa(o)
+		},
+		offset: "_offset", first: true, previous: true, last: true,
+	}
+	return p.serve(len(conds), calls, func(from, to int) []string {
+		var entries []string
+		for i := from; i < to; i++ {
+			entries = append(entries, match(conds[i]))
+		}
+		return entries
+	})
+}
+
+// upstreamPaging is how a fake upstream pages a search: url is the page of
+// count matches at offset o, offset the query parameter that reads o; a
+// page links itself, its next page, and the first, previous and last pages
+// as those say.
+type upstreamPaging struct {
+	url                   func(count, o int) string
+	offset                string
+	first, previous, last bool
+}
+
+// serve serves a searchset of n matches paged by _count (default
+// 3) and p.offset; page writes the entries of matches [from, to) and what
+// goes with them. calls, when not nil, counts its requests.
+func (p upstreamPaging) serve(n int, calls *atomic.Int64, page func(from, to int) []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+		if calls != nil {
+			calls.Add(1)
+		}
 		q := r.URL.Query()
 		count, offset := 3, 0
 		if c, err := strconv.Atoi(q.Get("_count")); err == nil {
 			count = c
 		}
-		if o, err := strconv.Atoi(q.Get("_offset")); err == nil {
+		if o, err := strconv.Atoi(q.Get(p.offset)); err == nil {
 			offset = o
 		}
 		link := func(rel string, o int) string {
-			return `{"relation":"` + rel + `","url":"` + (*h).base() + `/Condition?subject=Patient/p1&_count=` + strconv.Itoa(count) + `&_offset=` + strconv.Itoa(o) + `"}`
+			return `{"relation":"` + rel + `","url":"` + p.url(count, o) + `"}`
 		}
-		links := []string{link("self", offset), link("first", 0)}
-		if offset+count < len(conds) {
+		links := []string{link("self", offset)}
+		if p.first {
+			links = append(links, link("first", 0))
+		}
+		if offset+count < n {
 			links = append(links, link("next", offset+count))
 		}
-		if offset > 0 {
+		if p.previous && offset > 0 {
 			links = append(links, link("previous", max(0, offset-count)))
 		}
-		if len(conds) > 0 {
-			links = append(links, link("last", (len(conds)-1)/count*count))
+		if p.last && n > 0 {
+			links = append(links, link("last", (n-1)/count*count))
 		}
-		var entries []string
-		for i := offset; i < min(offset+count, len(conds)); i++ {
-			entries = append(entries, match(conds[i]))
-		}
+		entries := page(offset, min(offset+count, n))
 		body := `{"resourceType":"Bundle","type":"searchset","link":[` + strings.Join(links, ",") + `],"entry":[` + strings.Join(entries, ",") + `]}`
 		fhirJSONHandler(200, body)(w, r)
 	}
