@@ -19,16 +19,8 @@ func init() { register("PageRefillQA24a", testPageRefillQA24a) }
 // server's page began, so how many matches before it were withheld).
 func testPageRefillQA24a(t *testing.T, e *env) {
 	cond := func(set string, i int, sud bool) []byte {
-		code, meta := `{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E78.5","display":"Hyperlipidemia"}`, ""
-		if sud {
-			code = `{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20","display":"Opioid dependence"}`
-			meta = `"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}]},`
-		}
 		n := strconv.Itoa(i)
-		return []byte(`{"resourceType":"Condition","id":"qa24a-` + set + `-` + n + `",` + meta + `"subject":{"reference":"` + sudPatient + `"},` +
-			`"asserter":{"reference":"Practitioner/qa24a-pr-` + set + `-` + n + `"},` +
-			`"category":[{"coding":[{"system":"http://ds4p.test/qa24a-refill","code":"` + set + `"}]}],"code":{"coding":[` + code + `]},` +
-			`"onsetDateTime":"2023-02-` + twoDigits(i+1) + `"}`)
+		return pagedCondition("qa24a", set, i, sud, "2023-02", `"asserter":{"reference":"Practitioner/qa24a-pr-`+set+`-`+n+`"},`)
 	}
 	pract := func(set string, i int) []byte {
 		n := strconv.Itoa(i)

@@ -18,14 +18,7 @@ func init() { register("PageRefill", testPageRefill) }
 // none, telling where a withheld match stood in the sort.
 func testPageRefill(t *testing.T, e *env) {
 	cond := func(set string, i int, sud bool) []byte {
-		code, meta := `{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E78.5","display":"Hyperlipidemia"}`, ""
-		if sud { // a Part 2 program's record, labelled so by its source
-			code = `{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20","display":"Opioid dependence"}`
-			meta = `"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}]},`
-		}
-		return []byte(`{"resourceType":"Condition","id":"qa23-` + set + `-` + strconv.Itoa(i) + `",` + meta + `"subject":{"reference":"` + sudPatient + `"},` +
-			`"category":[{"coding":[{"system":"http://ds4p.test/qa23-refill","code":"` + set + `"}]}],"code":{"coding":[` + code + `]},` +
-			`"onsetDateTime":"2023-01-` + twoDigits(i+1) + `"}`)
+		return pagedCondition("qa23", set, i, sud, "2023-01", "")
 	}
 	withheld := map[int]bool{1: true, 4: true, 5: true, 6: true}
 	var resources [][]byte
@@ -104,4 +97,19 @@ func twoDigits(n int) string {
 		return "0" + strconv.Itoa(n)
 	}
 	return strconv.Itoa(n)
+}
+
+// pagedCondition is Condition <prefix>-<set>-<i> of sudPatient, in category
+// <set> of http://ds4p.test/<prefix>-refill, with onset <month>-<i+1>: a
+// Part 2 program's record (labelled so by its source) when sud, else an
+// ordinary one. extra holds more members, each ending in a comma.
+func pagedCondition(prefix, set string, i int, sud bool, month, extra string) []byte {
+	code, meta := `{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E78.5","display":"Hyperlipidemia"}`, ""
+	if sud {
+		code = `{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20","display":"Opioid dependence"}`
+		meta = `"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}]},`
+	}
+	return []byte(`{"resourceType":"Condition","id":"` + prefix + `-` + set + `-` + strconv.Itoa(i) + `",` + meta + `"subject":{"reference":"` + sudPatient + `"},` + extra +
+		`"category":[{"coding":[{"system":"http://ds4p.test/` + prefix + `-refill","code":"` + set + `"}]}],"code":{"coding":[` + code + `]},` +
+		`"onsetDateTime":"` + month + `-` + twoDigits(i+1) + `"}`)
 }
