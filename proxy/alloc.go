@@ -96,7 +96,7 @@ func (r *run) rawURLSplice(u span) (sp splice, ok, fast bool) {
 	}
 	rest, ok := r.upstreamRest(raw)
 	if !ok {
-		return splice{}, false, true
+		return splice{}, false, !r.mayNameUpstream(raw)
 	}
 	from := end - 1 - len(rest)
 	return splice{start: start, end: end, quoted: true, data: r.publicEscaped(), from: from, to: end - 1}, true, true
@@ -116,6 +116,24 @@ func (r *run) upstreamRest(raw []byte) ([]byte, bool) {
 	return nil, false
 }
 
+// mayNameUpstream reports whether raw, a URL not written with the upstream
+// base or an alias as configured, may still name it in another spelling
+// (HTTPS://EHR.example, :443, a trailing dot): its authority holds an
+// upstream host in some case (mayBeUpstream). Such a URL takes the slow
+// path (rewriteBase), which parses it; a relative one, a urn:uuid or
+// another server's takes none.
+func (r *run) mayNameUpstream(raw []byte) bool {
+	i := bytes.Index(raw, []byte("://"))
+	if i < 0 {
+		return false
+	}
+	hs, local := &r.s.upHosts, upstreamHosts{}
+	if !hs.done { // a Server not built by New
+		hs = &local
+	}
+	return hs.mayBeUpstream(r.s.upBases, authorityAt(raw, i+3))
+}
+
 // publicEscaped is the caller's view of the FHIR base as JSON string
 // content, computed once per response.
 func (r *run) publicEscaped() []byte {
@@ -128,7 +146,8 @@ func (r *run) publicEscaped() []byte {
 
 // rewriteRawURL is rewriteURL for a string without escapes, done on its
 // bytes: the edit's data is built in one allocation. fast is false when the
-// string has escapes (the caller decodes it).
+// string has escapes, or may name the upstream in another spelling
+// (mayNameUpstream): the caller decodes it.
 func (r *run) rewriteRawURL(start, end int) (e fjson.Edit, ok, fast bool) {
 	raw, isString := fjson.RawString(r.body, start, end)
 	if !isString || bytes.IndexByte(raw, '\\') >= 0 {
@@ -136,7 +155,7 @@ func (r *run) rewriteRawURL(start, end int) (e fjson.Edit, ok, fast bool) {
 	}
 	rest, ok := r.upstreamRest(raw)
 	if !ok {
-		return fjson.Edit{}, false, true
+		return fjson.Edit{}, false, !r.mayNameUpstream(raw)
 	}
 	pub := r.publicEscaped()
 	data := make([]byte, 0, len(pub)+len(rest)+2)

@@ -276,9 +276,12 @@ func (s *Server) publicBase(r *http.Request) string {
 }
 
 // rewriteBase maps an upstream URL to the proxy's base; ok is false when u
-// does not point below the upstream base or one of its aliases.
+// does not point below the upstream base or one of its aliases, written as
+// configured or in a spelling of the same server (pageRel: scheme and host
+// in any case, the default port written or not, a trailing dot), as page
+// links are read.
 func (s *Server) rewriteBase(u, publicBase string) (string, bool) {
-	rest, ok := s.cutUpstream(u)
+	rest, ok := s.pageRel(u) // paging.go
 	if !ok {
 		return "", false
 	}

@@ -122,3 +122,44 @@ func TestUpstreamAliasValidated(t *testing.T) {
 		t.Fatalf("a good alias: %v", err)
 	}
 }
+
+// A fullUrl, a Location header and an entry's response location that
+// spell the alias's server in another way RFC 3986 makes equal (scheme
+// and host in another case, the default port written, the host's
+// trailing dot) are rewritten to the proxy's base, as page links so
+// spelled are (pageRel). Before, only the exact spelling was: the others
+// were left naming the EHR (a fullUrl) or dropped (a Location).
+func TestUpstreamAliasOtherSpellingsRewritten(t *testing.T) {
+	t.Parallel()
+	spellings := []string{
+		"HTTPS://EHR.Example.ORG/fhir/R4",
+		"https://ehr.example.org:443/fhir/R4",
+		"https://ehr.example.org./fhir/R4",
+	}
+	for _, base := range spellings {
+		bundle := `{"resourceType":"Bundle","type":"searchset",` +
+			`"entry":[{"fullUrl":"` + base + `/Observation/o1","resource":` + refsObs + `,"search":{"mode":"match"}}]}`
+		h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Location", base+"/Observation?code=8867-4")
+			fhirJSONHandler(200, bundle)(w, r)
+		}, withAlias)
+		resp, body := h.get("/fhir/Observation?code=8867-4", tokOther)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: search: %d %s", base, resp.StatusCode, body)
+		}
+		if !strings.Contains(body, `"fullUrl":"`+h.proxy.URL+`/fhir/Observation/o1"`) || strings.Contains(strings.ToLower(body), "ehr.example.org") {
+			t.Fatalf("%s: fullUrl not rewritten: %s", base, body)
+		}
+		if got, want := resp.Header.Get("Content-Location"), h.proxy.URL+"/fhir/Observation?code=8867-4"; got != want {
+			t.Fatalf("%s: Content-Location %q, want %q", base, got, want)
+		}
+	}
+	// Another port or path is another server's: left as written.
+	other := "https://ehr.example.org:8443/fhir/R4/Observation/o1"
+	bundle := `{"resourceType":"Bundle","type":"searchset",` +
+		`"entry":[{"fullUrl":"` + other + `","resource":` + refsObs + `,"search":{"mode":"match"}}]}`
+	h := newHarness(t, fhirJSONHandler(200, bundle), withAlias)
+	if _, body := h.get("/fhir/Observation?code=8867-4", tokOther); !strings.Contains(body, `"fullUrl":"`+other+`"`) {
+		t.Fatalf("another port's fullUrl rewritten: %s", body)
+	}
+}
