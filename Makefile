@@ -27,6 +27,7 @@ test-short:
 test-console:
 	bash test/console/install.sh
 	node test/console/console.test.mjs
+	node test/console/session_end_qa25b.test.mjs
 
 demo:
 	$(GO) run ./cmd/ds4p demo
