@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"hash"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // GenesisHash is the PrevHash of the first entry.
@@ -115,18 +117,68 @@ type Entry struct {
 
 // canonical returns e as stored before sealing: Time in UTC, no monotonic
 // reading, and empty rather than nil lists.
+//
+// Every string is valid UTF-8, each invalid byte replaced by U+FFFD as
+// encoding/json does when it writes the canonical JSON: otherwise the JSON
+// holds \ufffd where the entry holds the byte, decoding it gives a U+FFFD
+// that encodes unescaped, and verify found the stored entry not hashing
+// to its hash (and stopped there), while its index keys held the raw
+// bytes no query could match. A caller can put such a byte in a request's
+// query string or a header.
 func canonical(e Entry) Entry {
 	e.Time = e.Time.UTC()
-	e.Purposes = nonNil(e.Purposes)
+	e.Purposes = validStrings(nonNil(e.Purposes))
 	e.Disclosed = canonicalItems(e.Disclosed)
 	e.Withheld = canonicalItems(e.Withheld)
 	e.Redacted = canonicalItems(e.Redacted)
 	e.Consents = nonNil(e.Consents)
+	for i := range e.Consents {
+		c := &e.Consents[i]
+		c.ID, c.Version = validUTF8(c.ID), validUTF8(c.Version)
+	}
 	if e.BreakGlass != nil {
 		bg := *e.BreakGlass
+		bg.Reason, bg.Recipient = validUTF8(bg.Reason), validUTF8(bg.Recipient)
+		bg.Affiliation, bg.DisclosedBy = validUTF8(bg.Affiliation), validUTF8(bg.DisclosedBy)
 		e.BreakGlass = &bg
 	}
+	p := &e.Caller
+	p.Subject, p.Org, p.Client = validUTF8(p.Subject), validUTF8(p.Org), validUTF8(p.Client)
+	p.Name, p.Address = validUTF8(p.Name), validUTF8(p.Address)
+	e.RequestID, e.Patient, e.Interaction = validUTF8(e.RequestID), validUTF8(e.Patient), validUTF8(e.Interaction)
+	e.Query, e.PolicyRevision, e.RulesRevision = validUTF8(e.Query), validUTF8(e.PolicyRevision), validUTF8(e.RulesRevision)
+	e.Alert = validUTF8(e.Alert)
 	return e
+}
+
+// validUTF8 returns s with each byte that is not part of valid UTF-8
+// replaced by U+FFFD, as encoding/json writes it; s itself when valid.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s { // an invalid byte ranges as one utf8.RuneError
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// validStrings returns ss when each of its strings is valid UTF-8, else a
+// copy with validUTF8 applied to each: ss may be the caller's (Purposes),
+// shared with other goroutines, and is never written.
+func validStrings(ss []string) []string {
+	for i, s := range ss {
+		if !utf8.ValidString(s) {
+			out := slices.Clone(ss)
+			for j := i; j < len(out); j++ {
+				out[j] = validUTF8(out[j])
+			}
+			return out
+		}
+	}
+	return ss
 }
 
 // canonicalItems copies items with non-nil labels. The labels are copied
@@ -141,13 +193,14 @@ func canonicalItems(items []Item) []Item {
 	slab := make([]string, n) // never nil, nor any slice of it
 	for i, it := range items {
 		k := copy(slab, it.Labels)
-		it.Labels, slab = slab[:k:k], slab[k:]
+		it.Labels, slab = validStrings(slab[:k:k]), slab[k:]
 		if len(it.Reasons) == 0 {
 			it.Reasons = nil // omitted either way; one spelling
 		} else {
 			k = copy(slab, it.Reasons)
-			it.Reasons, slab = slab[:k:k], slab[k:]
+			it.Reasons, slab = validStrings(slab[:k:k]), slab[k:]
 		}
+		it.Type, it.ID, it.Version = validUTF8(it.Type), validUTF8(it.ID), validUTF8(it.Version)
 		out[i] = it
 	}
 	return out
