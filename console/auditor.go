@@ -77,10 +77,11 @@ func (h *Handler) queuePage(ctx context.Context, q audit.Query, unreviewed bool)
 			return nil, "", err
 		}
 		for i, e := range page {
-			if unreviewed && len(reviews[e.Seq]) > 0 {
+			rs := reviewsOfHash(reviews[e.Seq], e.Hash)
+			if unreviewed && len(rs) > 0 {
 				continue
 			}
-			out = append(out, queueEntry{Entry: e, Reviews: nonNilReviews(reviews[e.Seq])})
+			out = append(out, queueEntry{Entry: e, Reviews: nonNilReviews(rs)})
 			if len(out) == limit {
 				return out, cursorIfMore(page, i, q.Limit), nil
 			}
@@ -100,6 +101,20 @@ func cursorIfMore(page []audit.Entry, i, limit int) string {
 		return ""
 	}
 	return audit.CursorAfter(page[i]).String()
+}
+
+// reviewsOfHash keeps the reviews of the entry whose hash is hash: a review
+// names the entry it attests by seq and hash, and one stored for another
+// hash at that seq (a rewritten ledger, a review record copied in) attests
+// something else, so it neither counts nor shows.
+func reviewsOfHash(rs []audit.Review, hash string) []audit.Review {
+	out := rs[:0:0]
+	for _, r := range rs {
+		if r.EntryHash == hash {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func nonNilReviews(rs []audit.Review) []audit.Review {
