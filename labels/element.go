@@ -113,6 +113,13 @@ func (w *walker) noteInline(c *coding) {
 	w.pending = append(w.pending, pendingInline{label: lb, owner: w.depth - 2})
 }
 
+// IsInlineURL is isInlineURL for a url as a string: the proxy's write
+// guard (proxy/writelabels.go) reads the labels a write would remove as
+// the labeller reads them.
+func IsInlineURL(u string) bool {
+	return isInlineURL([]byte(u))
+}
+
 // isInlineURL reports whether an extension's url is ExtInline, also as
 // servers accept it: white space around it, https, "www.", another case,
 // trailing slashes, a "|version" suffix. An inline label under such a url

@@ -47,7 +47,7 @@ func readDeepLabels(b []byte) (deepLabels, bool) {
 			if exts, ok := x["extension"].([]any); ok {
 				for _, e := range exts {
 					em, _ := e.(map[string]any)
-					if u, _ := em["url"].(string); u != labels.ExtInline {
+					if u, _ := em["url"].(string); !labels.IsInlineURL(u) {
 						continue
 					}
 					if k, ok := codingKey(em["valueCoding"]); ok {

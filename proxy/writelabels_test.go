@@ -143,3 +143,29 @@ func TestBatchWritesOneResourceOnce(t *testing.T) {
 		t.Errorf("a create with a labelled contained resource: %d %s, want 403", resp.StatusCode, body)
 	}
 }
+
+// An inline label whose extension url is spelt as servers accept it
+// (https, a trailing slash), which the labeller reads as the label
+// (labels.IsInlineURL), is kept by the write guard as the canonical
+// spelling is: removing it needs the label-writer role. Before, the guard
+// compared the url exactly and let a patch strip it.
+func TestInlineLabelOtherSpellingStays(t *testing.T) {
+	t.Parallel()
+	const tokA = "Organization/org-a|TREAT|user/*.*"
+	part2 := `{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}`
+	ext := `{"url":"https://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label/","valueCoding":` + part2 + `}`
+	claim := `{"resourceType":"Claim","id":"cl1","meta":{"versionId":"1"},"status":"active","use":"claim","patient":{"reference":"Patient/p1"},` +
+		`"diagnosis":[{"sequence":1,"diagnosisCodeableConcept":{"text":"flu"}},{"extension":[` + ext + `],"sequence":2,"diagnosisCodeableConcept":{"text":"program intake note"}}]}`
+	up := newStoreUpstream(map[string]string{"Claim/cl1": claim, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	h := newHarness(t, up.handler)
+	if _, b := h.get("/fhir/Claim/cl1", tokOther); strings.Contains(b, "program intake") {
+		t.Fatalf("org-b reads the labelled element before: %s", b)
+	}
+	resp, body := h.send("PATCH", "/fhir/Claim/cl1", tokA, "application/json-patch+json", `[{"op":"remove","path":"/diagnosis/1/extension"}]`)
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("patch removing the inline label: %d %s, want a refusal", resp.StatusCode, body)
+	}
+	if _, b := h.get("/fhir/Claim/cl1", tokOther); strings.Contains(b, "program intake") {
+		t.Fatalf("org-b reads the labelled element after: %s", b)
+	}
+}
