@@ -34,9 +34,8 @@ func auditHarness(t *testing.T) *harness {
 	return newHarness(t, fhirJSONHandler(200, `{}`), func(_ *Options, d *Deps) { d.Ledger = l })
 }
 
-// seededLedger is a real ledger in a temporary bbolt file holding the 12
-// entries of seededEntry.
-func seededLedger(t *testing.T) *audit.Ledger {
+// tempLedger is a real, empty ledger in a temporary bbolt file.
+func tempLedger(t *testing.T) *audit.Ledger {
 	t.Helper()
 	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
@@ -47,6 +46,14 @@ func seededLedger(t *testing.T) *audit.Ledger {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
+
+// seededLedger is a real ledger in a temporary bbolt file holding the 12
+// entries of seededEntry.
+func seededLedger(t *testing.T) *audit.Ledger {
+	t.Helper()
+	l := tempLedger(t)
 	for i := 1; i <= 12; i++ {
 		if err := l.Append(t.Context(), seededEntry(i)); err != nil {
 			t.Fatal(err)

@@ -5,13 +5,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ds4p/ds4p/audit"
-	"go.etcd.io/bbolt"
 )
 
 // A request whose query holds bytes that are not UTF-8 (Go's server passes
@@ -21,15 +18,7 @@ import (
 // and stopped there: one request hid every later entry from verification.
 func TestLedgerVerifiesAfterInvalidUTF8Query(t *testing.T) {
 	t.Parallel()
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "ds4p.db"), 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	l, err := audit.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := tempLedger(t) // admin_test.go
 	search := `{"resourceType":"Bundle","type":"searchset","entry":[{"fullUrl":"x","resource":` + refsObs + `,"search":{"mode":"match"}}]}`
 	h := newHarness(t, fhirJSONHandler(200, search), func(_ *Options, d *Deps) { d.Ledger = l })
 	conn, err := net.Dial("tcp", strings.TrimPrefix(h.proxy.URL, "http://"))

@@ -17,23 +17,15 @@ import (
 // appendTo appends n recent entries for Patient/p1 to dir's ledger.
 func appendTo(t *testing.T, dir string, n int) {
 	t.Helper()
-	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	l, err := audit.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	for range n {
-		e := audit.Entry{Caller: audit.Party{Subject: "Practitioner/dr"}, Patient: "Patient/p1", Interaction: "read",
-			Disclosed: []audit.Item{{Type: "Observation", ID: "later", Version: "1"}}}
-		if err := l.Append(context.Background(), e); err != nil {
-			t.Fatal(err)
+	withLedger(t, dir, func(l *audit.Ledger) { // auditcmd_test.go
+		for range n {
+			e := audit.Entry{Caller: audit.Party{Subject: "Practitioner/dr"}, Patient: "Patient/p1", Interaction: "read",
+				Disclosed: []audit.Item{{Type: "Observation", ID: "later", Version: "1"}}}
+			if err := l.Append(context.Background(), e); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
+	})
 }
 
 // forgePrune does what someone able to write a plaintext ds4p.db can:

@@ -30,6 +30,31 @@ func ledgerDir(t *testing.T, n, old int) string {
 func ledgerDirWith(t *testing.T, n, old int, prefix string) string {
 	t.Helper()
 	dir := t.TempDir()
+	withLedger(t, dir, func(l *audit.Ledger) {
+		now := time.Now().UTC().Truncate(time.Second)
+		for i := 1; i <= n; i++ {
+			e := audit.Entry{
+				Time: now.Add(time.Duration(i-n) * time.Minute), RequestID: fmt.Sprintf("%s-%02d", prefix, i),
+				Caller:   audit.Party{Subject: "Practitioner/dr", Org: "Organization/o", Client: "app"},
+				Purposes: []string{"TREAT"}, Patient: []string{"Patient/p2", "Patient/p1"}[i%2], Interaction: "read",
+				Disclosed: []audit.Item{{Type: "Observation", ID: fmt.Sprintf("o%d", i), Version: "1"}},
+			}
+			if i <= old {
+				e.Time = now.Add(-8 * audit.Year).Add(time.Duration(i) * time.Minute)
+			}
+			if err := l.Append(context.Background(), e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	return dir
+}
+
+// withLedger opens the ledger of the data directory dir (creating it),
+// calls fn with it, and closes it and then the database (closing the
+// ledger first stores what its journal holds).
+func withLedger(t *testing.T, dir string, fn func(*audit.Ledger)) {
+	t.Helper()
 	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -39,23 +64,8 @@ func ledgerDirWith(t *testing.T, n, old int, prefix string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close() // before the database: stores what the journal holds
-	now := time.Now().UTC().Truncate(time.Second)
-	for i := 1; i <= n; i++ {
-		e := audit.Entry{
-			Time: now.Add(time.Duration(i-n) * time.Minute), RequestID: fmt.Sprintf("%s-%02d", prefix, i),
-			Caller:   audit.Party{Subject: "Practitioner/dr", Org: "Organization/o", Client: "app"},
-			Purposes: []string{"TREAT"}, Patient: []string{"Patient/p2", "Patient/p1"}[i%2], Interaction: "read",
-			Disclosed: []audit.Item{{Type: "Observation", ID: fmt.Sprintf("o%d", i), Version: "1"}},
-		}
-		if i <= old {
-			e.Time = now.Add(-8 * audit.Year).Add(time.Duration(i) * time.Minute)
-		}
-		if err := l.Append(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	defer l.Close()
+	fn(l)
 }
 
 // runCLI runs ds4p with args and returns the exit code and outputs.
