@@ -174,8 +174,8 @@ var (
 	}()
 )
 
-// hasPrefixFold is hasPrefix ignoring ASCII case.
-func hasPrefixFold(b []byte, p string) bool {
+// hasPrefixFold is hasPrefix ignoring ASCII case, for bytes or a string.
+func hasPrefixFold[T ~[]byte | ~string](b T, p string) bool {
 	if len(b) < len(p) {
 		return false
 	}
@@ -347,38 +347,25 @@ func labelSystemSpelling(system string) string {
 		return t
 	}
 	switch {
-	case hasPrefixFoldString(t, "urn:oid:"):
+	case hasPrefixFold(t, "urn:oid:"):
 		t = t[len("urn:oid:"):]
-	case hasPrefixFoldString(t, "https://"):
+	case hasPrefixFold(t, "https://"):
 		t = t[len("https://"):]
-	case hasPrefixFoldString(t, "http://"):
+	case hasPrefixFold(t, "http://"):
 		t = t[len("http://"):]
 	}
-	if hasPrefixFoldString(t, "www.") {
+	if hasPrefixFold(t, "www.") {
 		t = t[len("www."):]
 	}
 	t = strings.TrimRight(t, "/")
 	for _, v := range labelSystemSpellings {
 		for _, sp := range v.spellings {
-			if len(t) == len(sp) && hasPrefixFoldString(t, sp) {
+			if len(t) == len(sp) && hasPrefixFold(t, sp) {
 				return v.system
 			}
 		}
 	}
 	return system
-}
-
-// hasPrefixFoldString is hasPrefixFold for a string.
-func hasPrefixFoldString(s, p string) bool {
-	if len(s) < len(p) {
-		return false
-	}
-	for k := range len(p) {
-		if lowerASCII(s[k]) != lowerASCII(p[k]) {
-			return false
-		}
-	}
-	return true
 }
 
 // confidentialityOrder lists the confidentiality codes from least to most
