@@ -323,6 +323,16 @@ denies("labels", wanted) if {
 
 denies("classes", wanted) if input.item.type in wanted
 
+# A class that is a MIME type (consent class urn:ietf:bcp:13, e.g.
+# application/pdf) names the form of an attachment, which the item's facts
+# do not carry: it matches a deny whatever the item (a deny of PDFs that
+# matched nothing would withhold nothing while it looked right) and never
+# a permit. Resource types never contain "/".
+denies("classes", wanted) if {
+	some w in wanted
+	contains(w, "/")
+}
+
 denies("actions", wanted) if disclosure_action(wanted)
 
 denies("start_ns", start) if start <= input.request.time_ns
