@@ -415,7 +415,7 @@ func (e degradedError) Unwrap() error { return e.error }
 func (v *Verifier) parseOptions(ctx context.Context, set jwk.Set) []jwt.ParseOption {
 	opts := []jwt.ParseOption{
 		jwt.WithContext(ctx),
-		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(false)),
+		jwt.WithKeyProvider(signingKeys{set}),
 		jwt.WithValidate(true),
 		jwt.WithAcceptableSkew(v.skew),
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
@@ -428,6 +428,46 @@ func (v *Verifier) parseOptions(ctx context.Context, set jwk.Set) []jwt.ParseOpt
 		opts = append(opts, jwt.WithAudience(v.audience))
 	}
 	return opts
+}
+
+// signingKeys offers the keys of a set that may check a token's
+// signature, each with the algorithm the token's header names (checkAlg
+// allowed it): a key whose use is not "sig", whose key_ops do not include
+// "verify", whose own alg is another one, or whose type the algorithm
+// does not take is not offered. jwx's key set provider checked only the
+// use, and verified with the key's alg when it had one, so a token whose
+// header said PS256 passed with an RS256 signature, and a key the issuer
+// published for encryption only (key_ops ["encrypt"]) checked signatures
+// (QA round 26, area B). Every key is tried, whatever the token's kid
+// (kid is a hint; the set's keys are all the issuer's).
+type signingKeys struct{ set jwk.Set }
+
+func (p signingKeys) FetchKeys(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+	alg := sig.ProtectedHeaders().Algorithm()
+	if !allowedAlgs[alg] {
+		return errors.New("algorithm not allowed")
+	}
+	for i := 0; i < p.set.Len(); i++ {
+		if k, ok := p.set.Key(i); ok && verifies(k, alg) {
+			sink.Key(alg, k)
+		}
+	}
+	return nil
+}
+
+// verifies reports whether key k may check a signature made with alg.
+func verifies(k jwk.Key, alg jwa.SignatureAlgorithm) bool {
+	if u := k.KeyUsage(); u != "" && u != jwk.ForSignature.String() {
+		return false
+	}
+	if ops := k.KeyOps(); len(ops) > 0 && !slices.Contains(ops, jwk.KeyOpVerify) {
+		return false
+	}
+	if ka := k.Algorithm().String(); ka != "" && ka != alg.String() {
+		return false
+	}
+	algs, err := jws.AlgorithmsForKey(k)
+	return err == nil && slices.Contains(algs, alg)
 }
 
 // checkAlg refuses a token whose header names an algorithm outside the
