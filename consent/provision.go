@@ -282,7 +282,15 @@ func codeOnly(list []coding, at string, errs *problems) []string {
 }
 
 // systemCodes returns "system|code" for each coding, with legacy label
-// systems renamed, reporting codings without both parts.
+// systems renamed, reporting codings without both parts. A coding of a
+// known clinical system written in another spelling (an OID, https, a
+// "|version" suffix ..., see clinicalSystem) is returned twice: as written
+// and with the system's canonical URL, which is how FHIR servers code
+// their resources. The policy compares "system|code" exactly with an
+// item's codings, so a deny naming a code by the OID of its system matched
+// no item coded by the URL and withheld nothing; the form as written is
+// kept so that items coded by that spelling still match. Both name the
+// same code, so a permit widens to nothing else.
 func systemCodes(list []coding, at string, errs *problems) []string {
 	out := []string{}
 	for i, c := range list {
@@ -290,7 +298,11 @@ func systemCodes(list []coding, at string, errs *problems) []string {
 			errs.add(index(at, i), "needs both system and code")
 			continue
 		}
-		out = append(out, currentSystem(c.System)+"|"+c.Code)
+		system := currentSystem(c.System)
+		out = append(out, system+"|"+c.Code)
+		if canon := clinicalSystem(system); canon != system {
+			out = append(out, canon+"|"+c.Code)
+		}
 	}
 	return out
 }
