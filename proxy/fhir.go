@@ -83,6 +83,10 @@ func (s *Server) handleFHIR(c *gin.Context) {
 	if out.Body != nil && out.Body != http.NoBody {
 		out.Body = http.MaxBytesReader(c.Writer, out.Body, s.opts.MaxRequestBodyBytes)
 	}
+	if f := s.guardOperationRequestParams(req, rawQuery, ex.publicBase, out); f != nil {
+		writeFailure(c.Writer, f)
+		return
+	}
 	if f := s.guardBody(ctx, ex, out); f != nil {
 		var m missingResource
 		if errors.As(f, &m) {
@@ -901,4 +905,33 @@ func isJSONFormat(f string) bool {
 func isJSONPatchFormat(f string) bool {
 	mt, _, err := mime.ParseMediaType(strings.TrimSpace(f))
 	return err == nil && (mt == "application/json-patch+json" || mt == "application/fhir+json" || mt == "application/json")
+}
+
+// guardOperationRequestParams applies the search rules to the parameters
+// of a POST operation's body (searchguard.go guardOperationParams) before
+// anything is forwarded or read for it (guardBody's read of the instance
+// first), so that the refusal depends on the request alone. The body is
+// read here and kept for guardBody and the upstream (readRequestBody).
+func (s *Server) guardOperationRequestParams(req fhirRequest, rawQuery, publicBase string, r *http.Request) *Failure {
+	if req.Interaction != Operation || r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	var body []byte
+	if r.GetBody != nil {
+		rc, err := r.GetBody()
+		if err != nil {
+			return classify(err)
+		}
+		body, err = io.ReadAll(rc)
+		_ = rc.Close()
+		if err != nil {
+			return classify(err)
+		}
+	} else {
+		var f *Failure
+		if body, f = readRequestBody(r); f != nil {
+			return f
+		}
+	}
+	return s.guardOperationParams(req, rawQuery, publicBase, body)
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -441,4 +442,135 @@ func plainParamName(name string) bool {
 		}
 	}
 	return true
+}
+
+// guardOperationParams applies the search rules (guardQuery) to the
+// parameters a POST operation's Parameters body carries, merged with the
+// request's query (rawQuery, as forwarded): a server takes an operation's
+// parameters from the body as from the query (HAPI's Patient/$everything
+// reads _count, _content, _text and _filter there, Medplum's _count and
+// _offset), so Patient/x/$everything POSTed with _content, _count=0 or
+// _elements in its Parameters reached the server past every rule the same
+// parameters meet in a query. A parameter the rules would remove from a
+// query (_elements, _total, _summary but count) cannot be removed from a
+// body here: refused, as in a batch entry. A body that is not a Parameters
+// resource carries no such parameters; one that is not valid JSON is
+// refused.
+func (s *Server) guardOperationParams(req fhirRequest, rawQuery, publicBase string, body []byte) *Failure {
+	if req.Interaction != Operation || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	params, err := parametersOf(body, s.opts.MaxJSONDepth)
+	if err != nil {
+		return fail(http.StatusBadRequest, "invalid", "the operation's request body is not valid JSON", nil)
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	merged, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return fail(http.StatusBadRequest, "invalid", "the query string is not valid", nil)
+	}
+	for name, vs := range params {
+		merged[name] = append(merged[name], vs...)
+	}
+	out, f := s.guardQuery(req, merged, false)
+	if f != nil {
+		return f
+	}
+	if len(out) != len(merged) {
+		return notSupported("the operation's Parameters carry a parameter the proxy removes (_elements, _fields, _summary, _total); send it in the query")
+	}
+	if req.Operation == "$lastn" {
+		// A search of Observations: the references it names would be
+		// read and rewritten first (searchrefs.go), which a body cannot
+		// be; a GET's query is.
+		if targets, f := s.searchRefs(req.Operation, merged, publicBase); f != nil || len(targets) > 0 {
+			if f == nil {
+				f = notSupported("a POSTed $lastn that names a clinical resource is not supported; send it as a GET")
+			}
+			return f
+		}
+	}
+	return nil
+}
+
+// parametersOf reads the parameters of a Parameters resource body that
+// have a value a query could carry: a string, number or boolean value[x]
+// as written, a valueCoding as system|code. Parameters holding a resource,
+// parts or another complex value are left to the reference checks
+// (writeguard.go guardOperationBody). Keys are compared exactly, as the
+// server reads them; a body of another resource type gives none.
+func parametersOf(body []byte, maxDepth int) (url.Values, error) {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxJSONDepth
+	}
+	if err := fjson.Validate(body, maxDepth); err != nil {
+		return nil, err
+	}
+	obj := fjson.SkipSpace(body, 0)
+	if body[obj] != '{' {
+		return nil, nil
+	}
+	rs, re, ok, err := fjson.Lookup(body, obj, "resourceType")
+	if err != nil || !ok {
+		return nil, err
+	}
+	if rt, _ := fjson.StringValue(body, rs, re); rt != "Parameters" {
+		return nil, nil
+	}
+	ps, _, ok, err := fjson.Lookup(body, obj, "parameter")
+	if err != nil || !ok || body[ps] != '[' {
+		return nil, err
+	}
+	q := url.Values{}
+	err = fjson.ArrayEach(body, ps, func(vs, _ int) error {
+		if body[vs] != '{' {
+			return nil
+		}
+		var name string
+		var values []string
+		err := fjson.ObjectEach(body, vs, func(key []byte, ks, ke int) error {
+			k := keyName(key)
+			switch {
+			case k == "name":
+				name, _ = fjson.StringValue(body, ks, ke)
+			case !strings.HasPrefix(k, "value"):
+			case body[ks] == '"':
+				v, _ := fjson.StringValue(body, ks, ke)
+				values = append(values, v)
+			case body[ks] == '{':
+				if k == "valueCoding" {
+					values = append(values, codingValue(body, ks))
+				}
+			default: // a number or a boolean, as written
+				values = append(values, string(body[ks:ke]))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(values) > 0 {
+			q[name] = append(q[name], values...)
+		}
+		return nil
+	})
+	return q, err
+}
+
+// codingValue is a Coding's system|code (code alone without a system), as
+// a token search value writes it.
+func codingValue(b []byte, obj int) string {
+	var system, code string
+	if vs, ve, ok, _ := fjson.Lookup(b, obj, "system"); ok {
+		system, _ = fjson.StringValue(b, vs, ve)
+	}
+	if vs, ve, ok, _ := fjson.Lookup(b, obj, "code"); ok {
+		code, _ = fjson.StringValue(b, vs, ve)
+	}
+	if system == "" {
+		return code
+	}
+	return system + "|" + code
 }
