@@ -293,13 +293,16 @@ func splitTypes(vs []string) []string {
 	return out
 }
 
-// includeNeeds: what _include, _revinclude and _has reach.
+// includeNeeds: what _include, _revinclude, _has and chains reach. The
+// names are compared in any case, as the search rules (searchguard.go)
+// compare them: a server reading _INCLUDE as _include must not reach a
+// type the scopes were never asked about.
 func includeNeeds(q url.Values) []need {
 	var out []need
 	for k, vs := range q {
 		base, _, _ := strings.Cut(k, ":")
-		switch {
-		case base == "_include":
+		switch strings.ToLower(base) {
+		case "_include":
 			for _, v := range vs {
 				parts := strings.Split(v, ":")
 				t := "*"
@@ -308,24 +311,58 @@ func includeNeeds(q url.Values) []need {
 				}
 				out = append(out, need{t, permR, nil})
 			}
-		case base == "_revinclude":
+		case "_revinclude":
 			for _, v := range vs {
 				t, _, _ := strings.Cut(v, ":")
-				if !plainType(t) {
-					t = "*"
-				}
-				out = append(out, need{t, permR, nil})
+				out = append(out, need{reachedType(t), permR, nil})
 			}
-		case k == "_has" || strings.HasPrefix(k, "_has:"):
-			parts := strings.Split(k, ":")
-			t := "*"
-			if len(parts) >= 2 && plainType(parts[1]) {
-				t = parts[1]
-			}
-			out = append(out, need{t, permS, nil})
+		default:
+			out = append(out, chainNeeds(k)...)
 		}
 	}
 	return out
+}
+
+// chainNeeds: the types a search parameter's name reaches beyond the type
+// searched, each needing s: every link of a chain (subject:Patient.name
+// reaches Patient; subject.name, which names no target type, any type: *)
+// and every _has reverse chain (_has:Observation:patient:code reaches
+// Observation), nested ones and chains inside a _has included. A chain
+// tests facts about the resources it reaches (Observation?subject:Patient.
+// name=Smith tells whose Observations they are), so a token that may not
+// search a type may not reach it through another's search either
+// (enforcement.allow_chains); only _has was counted.
+func chainNeeds(k string) []need {
+	var out []need
+	for k != "" {
+		if len(k) >= 4 && strings.EqualFold(k[:4], "_has") {
+			rest, ok := strings.CutPrefix(k[4:], ":")
+			typ, rest, _ := strings.Cut(rest, ":")
+			if !ok {
+				typ = "" // not _has:TYPE:...: whatever it reaches, * covers it
+			}
+			out = append(out, need{reachedType(typ), permS, nil})
+			_, k, _ = strings.Cut(rest, ":") // past the reference: a parameter of typ
+			continue
+		}
+		link, rest, ok := strings.Cut(k, ".")
+		if !ok {
+			break
+		}
+		_, typ, _ := strings.Cut(link, ":")
+		out = append(out, need{reachedType(typ), permS, nil})
+		k = rest
+	}
+	return out
+}
+
+// reachedType is t when it is spelled as a resource type, else * (any
+// type: only a type-wildcard scope covers it).
+func reachedType(t string) string {
+	if !plainType(t) {
+		return "*"
+	}
+	return t
 }
 
 // enforceScopes is the /fhir middleware: SMART scopes per interaction and
