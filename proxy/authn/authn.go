@@ -110,6 +110,10 @@ type Caller struct {
 	// badCnf: the token has a cnf claim that is not an object with a
 	// string x5t#S256, or none: it cannot be held to a certificate.
 	badCnf bool
+	// limits is the verifier that read the token: BindClient limits the
+	// purposes (Config.ClientPurposes) for the client a certificate names
+	// when the token names none. nil for a caller no Verifier made.
+	limits *Verifier
 }
 
 // HasScope reports whether the caller was granted scope s.
@@ -547,7 +551,7 @@ func (v *Verifier) ClientAllowed(client string, purposes []string) []string {
 }
 
 func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
-	c := Caller{Subject: tok.Subject(), Issuer: tok.Issuer()}
+	c := Caller{Subject: tok.Subject(), Issuer: tok.Issuer(), limits: v}
 	c.Org = stringClaim(tok, v.claims.Org)
 	c.Client = firstNonEmpty(stringClaim(tok, "client_id"), stringClaim(tok, "azp"))
 	if azp := stringClaim(tok, "azp"); azp != c.Client {

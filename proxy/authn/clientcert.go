@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -72,6 +73,12 @@ func ClientIdentity(cs *tls.ConnectionState) string {
 // that SHA-256 thumbprint, whatever client it names: it was accepted as a
 // bearer token over any connection, so a stolen copy worked without the
 // certificate's key.
+//
+// A token that names no client takes the certificate's, and the purposes
+// it states are limited for that client (Config.ClientPurposes) as for a
+// client the token names: they were not when the token was verified, for
+// no client, so a payer's app known by its certificate alone stated TREAT
+// and had it (QA round 26).
 func BindClient(caller *Caller, cs *tls.ConnectionState) error {
 	if caller.badCnf {
 		return fmt.Errorf("%w: its cnf claim has no readable x5t#S256", ErrCertificateBoundToken)
@@ -98,6 +105,12 @@ func BindClient(caller *Caller, cs *tls.ConnectionState) error {
 		return nil
 	case caller.Client == "":
 		caller.Client = id
+		if caller.limits != nil {
+			// The purposes were limited for no client when the token
+			// was verified: limit them for this one, in a copy (the
+			// verified-token cache holds the token's own).
+			caller.Purposes = caller.limits.ClientAllowed(id, slices.Clone(caller.Purposes))
+		}
 		return nil
 	}
 	return ErrClientCertificate
