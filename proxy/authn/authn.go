@@ -560,7 +560,11 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c.certThumbprint, c.badCnf = cnfThumbprint(tok)
 	c.Scopes = strings.Fields(stringClaim(tok, "scope"))
 	c.OrgIdentifiers = stringsClaim(tok, v.claims.OrgIdentifiers)
-	c.Purposes = v.ClientAllowed(c.Client, PurposesFrom(tok, v.claims.Purposes))
+	// Limited for each client the token names: its azp too when its
+	// client_id names another (only the client_id's limit held, so a
+	// token azp said was the payer's app stated TREAT under another
+	// client_id).
+	c.Purposes = v.ClientAllowed(c.azp, v.ClientAllowed(c.Client, PurposesFrom(tok, v.claims.Purposes)))
 	c.BreakGlass = BreakGlassReason(stringClaim(tok, v.claims.BreakGlass))
 	c.OrgName, c.OrgAddress = stringClaim(tok, v.claims.OrgName), stringClaim(tok, v.claims.OrgAddress)
 	// SMART's patient claim is a bare id; "Patient/ID" is accepted too.

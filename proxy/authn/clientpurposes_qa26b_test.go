@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // A token that names no client takes the client its connection's
@@ -69,5 +71,74 @@ func TestClientPurposesHoldForTheCertificatesClient(t *testing.T) {
 	}
 	if err := authn.BindClient(&caller, nil); err != nil || !slices.Equal(caller.Purposes, []string{"TREAT", "HPAYMT"}) {
 		t.Errorf("without a certificate: %v, purposes %v", err, caller.Purposes)
+	}
+}
+
+// A token whose client_id and azp name different clients is limited by
+// each one's auth.client_purposes: only the client_id's held (QA round
+// 26, area B).
+func TestClientPurposesHoldForAzp(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := authn.DevSigningKey(dir, true); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := authn.DevPublicKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := authn.NewVerifier(context.Background(), authn.Config{
+		DevKeys: keys, Issuer: authn.DevIssuer, Audience: authn.DevAudience, Skew: 5 * time.Second, CacheSize: -1,
+		ClientPurposes: map[string][]string{"payer-app": {"HPAYMT"}, "ehr": {"TREAT", "HPAYMT"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mint := devTokenMakerWith(t, dir, v)
+	for _, c := range []struct {
+		claims map[string]any
+		want   []string
+	}{
+		{map[string]any{"client_id": "ehr", "azp": "payer-app"}, []string{authn.NotAllowedPurpose, "HPAYMT"}},
+		{map[string]any{"client_id": "payer-app", "azp": "ehr"}, []string{authn.NotAllowedPurpose, "HPAYMT"}},
+		{map[string]any{"client_id": "ehr", "azp": "ehr"}, []string{"TREAT", "HPAYMT"}},
+		{map[string]any{"client_id": "other", "azp": "ehr"}, []string{"TREAT", "HPAYMT"}},
+		{map[string]any{"azp": "payer-app"}, []string{authn.NotAllowedPurpose, "HPAYMT"}},
+	} {
+		c.claims["purpose_of_use"] = []string{"TREAT", "HPAYMT"}
+		if got := mint(c.claims).Purposes; !slices.Equal(got, c.want) {
+			t.Errorf("%v: purposes %v, want %v", c.claims, got, c.want)
+		}
+	}
+}
+
+// devTokenMakerWith signs tokens with dir's dev key (claims added to a
+// valid token) and verifies them with v.
+func devTokenMakerWith(t *testing.T, dir string, v *authn.Verifier) func(claims map[string]any) authn.Caller {
+	t.Helper()
+	key, err := authn.DevSigningKey(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(claims map[string]any) authn.Caller {
+		t.Helper()
+		b := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("s").
+			IssuedAt(time.Now()).Expiration(time.Now().Add(time.Hour))
+		for k, val := range claims {
+			b = b.Claim(k, val)
+		}
+		tok, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := v.Verify(context.Background(), string(signed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
 }
