@@ -117,11 +117,14 @@ type bundleNode struct {
 	entryIdx   int // index in members, -1 when absent
 	totalIdx   int
 	metaIdx    int
-	anchor     span // value of id or resourceType, whichever is last: a new meta goes after it
-	hasPaging  bool
-	linkURLs   []span
-	entries    []*entryNode
-	withheld   int
+	// signatureIdx is Bundle.signature's index in members, -1 when
+	// absent (bundleChanged).
+	signatureIdx int
+	anchor       span // value of id or resourceType, whichever is last: a new meta goes after it
+	hasPaging    bool
+	linkURLs     []span
+	entries      []*entryNode
+	withheld     int
 	// splices are the changes renderBundle made to the Bundle's own
 	// members (planned), kept for a second rendering (stream.go).
 	splices []splice
@@ -566,7 +569,7 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 		return nil, fail(http.StatusBadGateway, "processing", "Bundles nested too deeply", nil)
 	}
 	start = fjson.SkipSpace(r.body, start)
-	b := &bundleNode{start: start, entryIdx: -1, totalIdx: -1, metaIdx: -1}
+	b := &bundleNode{start: start, entryIdx: -1, totalIdx: -1, metaIdx: -1, signatureIdx: -1}
 	end, err := r.scanObject(start, func(key []byte, vs int) (int, error) {
 		name := keyName(key)
 		var ve int
@@ -592,6 +595,8 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 			}
 		case "total":
 			b.totalIdx = len(b.members)
+		case "signature":
+			b.signatureIdx = len(b.members)
 		case "type":
 			t, _ := fjson.StringValue(r.body, vs, ve)
 			b.searchset = depth == 0 && t == "searchset"
@@ -817,6 +822,15 @@ func (r *run) bundleSplices(b *bundleNode) ([]splice, error) {
 		_, ae := trim(r.body, b.anchor.start, b.anchor.end)
 		ss = append(ss, splice{start: ae, end: ae, data: append([]byte(`,"link":`), links...)})
 	}
+	if b.signatureIdx >= 0 {
+		changed, err := r.bundleChanged(b, pageRoot)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			remove = append(remove, b.signatureIdx)
+		}
+	}
 	mark, err := r.bundleMarkEdits(b) // high-water mark of the disclosed entries (label_mark.go)
 	if err != nil {
 		return nil, err
@@ -827,6 +841,45 @@ func (r *run) bundleSplices(b *bundleNode) ([]splice, error) {
 		slices.SortStableFunc(ss, compareSplices)
 	}
 	return ss, nil
+}
+
+// bundleChanged reports whether anything of b's entries is withheld or
+// changed (an entry withheld or answered as missing, a resource cut,
+// masked, relabelled, an outcome's text removed), in b or a Bundle nested
+// in it, or whether b is a page window of the proxy's own (pageRoot):
+// Bundle.signature, which signs the Bundle as the server holds it, then
+// goes. A document's signature verifies against its whole content, so a
+// caller holding the signer's certificate could test guesses of what was
+// withheld (which code, which id) against it, as an attachment's hash
+// would let them (attachment.go), and a signature that fails on what was
+// delivered would itself say that something was withheld.
+func (r *run) bundleChanged(b *bundleNode, pageRoot bool) (bool, error) {
+	if pageRoot {
+		return true, nil
+	}
+	for _, e := range b.entries {
+		switch {
+		case e.nested != nil:
+			if changed, err := r.bundleChanged(e.nested, false); changed || err != nil {
+				return changed, err
+			}
+		case e.item != nil:
+			if !e.item.class.decision.Permitted() {
+				return true, nil
+			}
+			edits, err := r.itemEdits(e.item)
+			if err != nil || len(edits) > 0 {
+				return len(edits) > 0, err
+			}
+		}
+		if isResponseBundle(b.typ) && r.entryGone(e) {
+			return true, nil
+		}
+		if e.outcome.start >= 0 {
+			return true, nil // its text is removed (outcomeEdits)
+		}
+	}
+	return len(r.keptEntries(b)) != len(b.entries), nil
 }
 
 // totalIsSafe reports whether Bundle.total can stay: only when nothing was
