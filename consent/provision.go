@@ -87,7 +87,7 @@ func checkProvision(p *provisionJSON, path, parentType string, depth int, errs *
 		errs.add(at+".modifierExtension", "is not understood and could change the provision's meaning")
 	}
 	n := &node{path: path, typ: provisionType(p.Type, parentType, at, errs)}
-	n.cond = conditions(p, at, errs)
+	n.cond = conditions(p, n.typ, at, errs)
 	for i := range p.Provision {
 		child := checkProvision(&p.Provision[i], index(path+".provision", i), n.typ, depth+1, errs)
 		if child != nil {
@@ -120,12 +120,13 @@ func opposite(t string) string {
 	return ""
 }
 
-// conditions checks the matching elements of one provision and returns them
-// in policy form. An element that names nothing matchable is an error, since
-// an empty list means "no constraint" and would widen the provision.
-func conditions(p *provisionJSON, at string, errs *problems) Cond {
+// conditions checks the matching elements of one provision of type typ and
+// returns them in policy form. An element that names nothing matchable is an
+// error, since an empty list means "no constraint" and would widen the
+// provision.
+func conditions(p *provisionJSON, typ, at string, errs *problems) Cond {
 	c := Cond{
-		Actors:   actors(p.Actor, at+".actor", errs),
+		Actors:   actors(p.Actor, typ, at+".actor", errs),
 		Roles:    roles(p.Actor, at+".actor", errs),
 		Purposes: purposeCodes(p.Purpose, at+".purpose", errs),
 		Labels:   labelCodes(p.SecurityLabel, at+".securityLabel", errs),
@@ -139,11 +140,25 @@ func conditions(p *provisionJSON, at string, errs *problems) Cond {
 	return c
 }
 
-// actors returns each actor's reference and identifier forms.
-func actors(list []actor, at string, errs *problems) []string {
+// actors returns each actor's reference and identifier forms. In a deny,
+// an actor reference that is absolute or versioned
+// ("https://ehr.example/fhir/Organization/o1", "Organization/o1/_history/2")
+// is also given as Type/id, the form callers are matched by: written
+// consents refuse such references (checkActorRefs), but upstream ones are
+// read as the EHR wrote them, and as written the deny matched no caller
+// and withheld nothing. A permit keeps the reference as written (it then
+// matches no one: a base URL may name another server's Organization/o1).
+func actors(list []actor, typ, at string, errs *problems) []string {
 	out := []string{}
 	for i, a := range list {
-		out = append(out, actorForms(a.Reference, index(at, i)+".reference", errs)...)
+		forms := actorForms(a.Reference, index(at, i)+".reference", errs)
+		out = append(out, forms...)
+		if typ != "deny" || a.Reference == nil || a.Reference.Reference == "" {
+			continue
+		}
+		if rel, ok := typeID(a.Reference.Reference); ok && rel != a.Reference.Reference {
+			out = append(out, rel)
+		}
 	}
 	return out
 }
@@ -245,16 +260,27 @@ func dataRef(ref, at string, errs *problems) (string, bool) {
 		literalRef(ref, at, errs)
 		return "", false
 	}
+	if rel, ok := typeID(ref); ok {
+		return rel, true
+	}
+	return fail()
+}
+
+// typeID returns the "Type/id" a literal reference names: a relative
+// reference as is, an absolute one (under an http(s) base URL) without its
+// base, either without a trailing "/_history/<version>"; false when ref
+// names no single resource of an R4 type.
+func typeID(ref string) (string, bool) {
 	parts := strings.Split(ref, "/")
 	if n := len(parts); n >= 4 && parts[n-2] == "_history" {
 		if !resourceID.MatchString(parts[n-1]) {
-			return fail()
+			return "", false
 		}
 		parts = parts[:n-2]
 	}
 	n := len(parts)
 	if n < 2 || !resourceTypes[parts[n-2]] || !resourceID.MatchString(parts[n-1]) {
-		return fail()
+		return "", false
 	}
 	if n > 2 {
 		// An absolute reference: a base URL before Type/id.
@@ -262,7 +288,7 @@ func dataRef(ref, at string, errs *problems) (string, bool) {
 		u, err := url.Parse(base)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			u.RawQuery != "" || u.Fragment != "" {
-			return fail()
+			return "", false
 		}
 	}
 	return parts[n-2] + "/" + parts[n-1], true
