@@ -151,6 +151,7 @@ func conditions(p *provisionJSON, typ, at string, errs *problems) Cond {
 func actors(list []actor, typ, at string, errs *problems) []string {
 	out := []string{}
 	for i, a := range list {
+		modifierExtension(a.ModifierExtension, index(at, i), errs)
 		forms := actorForms(a.Reference, index(at, i)+".reference", errs)
 		out = append(out, forms...)
 		if typ != "deny" || a.Reference == nil || a.Reference.Reference == "" {
@@ -194,6 +195,16 @@ func literalRef(ref, at string, errs *problems) string {
 	return ref
 }
 
+// modifierExtension reports a modifierExtension of the element at: FHIR
+// says a system that does not understand one must not process the element,
+// which it may give another meaning (an actor "everyone but", data "not
+// this"); read as absent, a permit could reach what the patient excluded.
+func modifierExtension(ext []json.RawMessage, at string, errs *problems) {
+	if len(ext) > 0 {
+		errs.add(at+".modifierExtension", "is not understood and could change the element's meaning")
+	}
+}
+
 // roles returns every actor's role codes. R4 requires a role on each actor.
 func roles(list []actor, at string, errs *problems) []string {
 	out := []string{}
@@ -222,6 +233,7 @@ func dataRefs(list []data, at string, errs *problems) ([]string, []DataRef) {
 	refs, detail := []string{}, []DataRef{}
 	for i, d := range list {
 		dAt := index(at, i)
+		modifierExtension(d.ModifierExtension, dAt, errs)
 		if !dataMeanings[d.Meaning] {
 			errs.add(dAt+".meaning", "%q is not one of instance, related, dependents, authoredby", d.Meaning)
 		}
