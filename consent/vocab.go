@@ -24,6 +24,15 @@ func (p *parsed) checkVocabulary() problems {
 	var errs problems
 	if r := p.res.PolicyRule; r != nil {
 		for i, c := range r.Coding {
+			if system := currentSystem(c.System); system != actCodeSystem && labels.NormalizeSystem(c.System) == actCodeSystem {
+				// A spelling of v3-ActCode FHIR servers accept (https, a
+				// trailing slash, a |version, a bare OID) that the base
+				// rule (baseRule) does not read as it: OPTIN would be no
+				// opt-in, and a misspelt opt-out would go unchecked.
+				errs.add(index("Consent.policyRule.coding", i)+".system",
+					"%q is not how ds4p reads v3-ActCode: write %s", c.System, actCodeSystem)
+				continue
+			}
 			if currentSystem(c.System) == actCodeSystem && c.Code != "" && !labels.KnownCode(c.System, c.Code) {
 				errs.add(index("Consent.policyRule.coding", i)+".code", "%s", unknownCode(c.System, c.Code, "consent policy"))
 			}
