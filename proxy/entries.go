@@ -75,6 +75,7 @@ func (r *run) entryPart(e *entryNode, name string, vs int) error {
 			e.outcome = span{ks, ke}
 		case name == "response" && k == "location":
 			e.location, _ = fjson.StringValue(b, ks, ke)
+			e.locationAt = span{ks, ke}
 		case name == "response" && k == "etag":
 			e.etag, _ = fjson.StringValue(b, ks, ke)
 		case name == "response" && k == "lastModified":

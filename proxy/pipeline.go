@@ -149,6 +149,9 @@ type entryNode struct {
 	// response.location, etag and lastModified, for a written entry
 	// whose result is withheld (entries.go: writtenEntry).
 	location, etag, lastModified string
+	// locationAt is response.location's value, {-1,-1} when absent:
+	// rewritten to the proxy's base as fullUrl is (writeEntry).
+	locationAt span
 }
 
 // run is one response going through the pipeline.
@@ -637,7 +640,7 @@ func (r *run) collectEntries(b *bundleNode, arr, depth int) (int, error) {
 
 func (r *run) collectEntry(start, depth int) (*entryNode, error) {
 	e := r.newEntry()
-	*e = entryNode{start: start, fullURL: span{-1, -1}, outcome: span{-1, -1}, parts: noParts}
+	*e = entryNode{start: start, fullURL: span{-1, -1}, outcome: span{-1, -1}, locationAt: span{-1, -1}, parts: noParts}
 	end, err := r.scanObject(start, func(key []byte, vs int) (int, error) {
 		switch name := keyName(key); name {
 		case "resource":
@@ -999,6 +1002,14 @@ func (r *run) writeEntry(dst []byte, e *entryNode) ([]byte, error) {
 	}
 	if e.parts[partResponse].start >= 0 && r.entryParts(e).partsErr != nil {
 		return nil, rewriteFailure(e.partsErr)
+	}
+	if e.locationAt.start >= 0 {
+		// A history or batch entry's response.location names the
+		// upstream's address as fullUrl does (Condition/x/_history/2
+		// written under its base): rewritten to the proxy's base.
+		if ed, ok := r.rewriteURL(e.locationAt); ok {
+			ss = append(ss, splice{start: ed.Start, end: ed.End, data: ed.Data})
+		}
 	}
 	if e.outcome.start >= 0 {
 		oe, err := outcomeEdits(r.body, e.outcome.start, e.outcome.end)
