@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/siem"
@@ -232,14 +233,139 @@ func (r *run) resolvePatients(ctx context.Context) error {
 			}
 		}
 	}
+	if bound {
+		r.aboutPatients()
+	}
 	return nil
+}
+
+// aboutMembers are, per resource type that records something about other
+// resources, the member (and the member of its elements, "" for the
+// element itself) whose references name what it is about: a Provenance's
+// target, an AuditEvent's entity.what.
+var aboutMembers = map[string][2]string{
+	"Provenance": {"target", ""},
+	"AuditEvent": {"entity", "what"},
+}
+
+// aboutPatients gives each Provenance and AuditEvent of the response, for
+// a caller bound to a patient's compartment, the patients of the resources
+// it is about: a Patient it names is that patient, another resource the
+// response holds (relative Type/id or below the upstream's base) gives
+// its patients, and a reference to anything else (a resource the
+// response does not hold, another server's, one not read as Type/id, or
+// one only an identifier names) gives unresolvedPatient, which withholds
+// it. A Provenance of another patient's Observation names no Patient
+// itself: it was read as data about no one and disclosed to any patient's
+// token (a read by id, a search by date), telling that the Observation
+// exists, who recorded it, when and why (QA round 26, area B). A
+// patient's own Provenance stays readable beside its targets (US Core's
+// Observation?patient=X&_revinclude=Provenance:target); read alone, it is
+// withheld, as the proxy cannot tell whose target it is.
+func (r *run) aboutPatients() {
+	for _, it := range r.items {
+		m, ok := aboutMembers[it.res.Type]
+		if !ok {
+			continue
+		}
+		refs, ok := aboutRefs(r.body[it.start:it.end], m[0], m[1])
+		if !ok {
+			it.res.AddPatient(unresolvedPatient)
+			continue
+		}
+		for _, ref := range refs {
+			r.addAboutPatients(it, ref)
+		}
+	}
+}
+
+// addAboutPatients adds to it the patients of the resource ref names
+// (aboutPatients).
+func (r *run) addAboutPatients(it *item, ref string) {
+	typ, id, ok := r.s.exactResourceRef(ref)
+	switch {
+	case !ok:
+		it.res.AddPatient(unresolvedPatient)
+		return
+	case typ == "Patient":
+		it.res.AddPatient("Patient/" + id)
+		return
+	}
+	if _, about := aboutMembers[typ]; about {
+		// a Provenance of a Provenance: whose, this one pass cannot tell
+		it.res.AddPatient(unresolvedPatient)
+		return
+	}
+	found := false
+	for _, t := range r.items {
+		if t.res.Type != typ || t.res.ID != id {
+			continue
+		}
+		found = true
+		it.res.AddPatient(t.res.Patient)
+		for _, p := range t.res.Patients {
+			it.res.AddPatient(p)
+		}
+	}
+	if !found {
+		it.res.AddPatient(unresolvedPatient)
+	}
+}
+
+// aboutRefs reads the references of b's member (each element's sub
+// member when sub is not ""): ok is false when one cannot be read (a
+// member that is not an array of objects, a Reference without a
+// reference string). An element without sub names nothing (an AuditEvent
+// entity that is a query).
+func aboutRefs(b []byte, member, sub string) (refs []string, ok bool) {
+	as, _, present, err := fjson.Lookup(b, 0, member)
+	if err != nil {
+		return nil, false
+	}
+	if !present {
+		return nil, true
+	}
+	if b[as] != '[' {
+		return nil, false
+	}
+	bad := false
+	err = fjson.ArrayEach(b, as, func(vs, _ int) error {
+		if b[vs] != '{' {
+			bad = true
+			return nil
+		}
+		if sub != "" {
+			ss, _, ok, err := fjson.Lookup(b, vs, sub)
+			if err != nil || ok && b[ss] != '{' {
+				bad = true
+				return nil
+			}
+			if !ok {
+				return nil
+			}
+			vs = ss
+		}
+		rs, re, ok, err := fjson.Lookup(b, vs, "reference")
+		if err != nil || !ok {
+			bad = true
+			return nil
+		}
+		ref, ok := fjson.StringValue(b, rs, re)
+		if !ok {
+			bad = true
+			return nil
+		}
+		refs = append(refs, ref)
+		return nil
+	})
+	return refs, err == nil && !bad
 }
 
 // unresolvedDenial is the decision of a class of unresolvedPatient.
 func unresolvedDenial() policy.Decision {
 	return policy.Decision{
 		Effect:  policy.Deny,
-		Reasons: []policy.Reason{{Rule: unresolvedRule, Message: "names its patient by an identifier no single patient has"}},
+		Reasons: []policy.Reason{{Rule: unresolvedRule, Message: "names its patient by an identifier no single patient has, or, to a token bound to a patient, in a way whose patient the proxy cannot tell"}},
 	}
 }
 
