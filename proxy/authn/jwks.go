@@ -74,11 +74,15 @@ func newJWKSSource(url string, client *http.Client, maxAge, minRefresh time.Dura
 func (s *jwksSource) keys(ctx context.Context, kid string) (jwk.Set, error) {
 	now := s.now()
 	s.mu.Lock()
-	set, fetchedAt, forcedAt := s.set, s.fetchedAt, s.forcedAt
+	set, fetchedAt, forcedAt, tried := s.set, s.fetchedAt, s.forcedAt, !s.triedAt.IsZero()
 	s.mu.Unlock()
 	switch {
 	case set == nil || now.Sub(fetchedAt) >= s.maxAge:
-		s.refresh(ctx, now, set == nil, false)
+		// Only the first fetch is waited for: once one failed, a retry
+		// runs for the request that makes it, and every other request
+		// of the moment answers without keys (503) instead of waiting
+		// out a hanging issuer's timeout behind it.
+		s.refresh(ctx, now, set == nil && !tried, false)
 	case kid != "":
 		if _, ok := set.LookupKeyID(kid); !ok && (forcedAt.IsZero() || now.Sub(forcedAt) >= s.minRefresh) {
 			s.refresh(ctx, now, false, true)
@@ -102,7 +106,7 @@ func (s *jwksSource) keys(ctx context.Context, kid string) (jwk.Set, error) {
 }
 
 // refresh fetches the set unless another fetch runs (wait: block for it,
-// when there is no set yet) or the rate limits say no: a forced refresh at
+// for the first fetch of all) or the rate limits say no: a forced refresh at
 // most once per minRefresh, a scheduled one at most once per minRefresh
 // after a failure (noSetRetry while there is no set at all).
 func (s *jwksSource) refresh(ctx context.Context, now time.Time, wait, forced bool) {
