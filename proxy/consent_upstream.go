@@ -511,22 +511,35 @@ const maxConsentPage = 64 << 20
 // always against the configured upstream, and fails when more than limit
 // consents come back (a truncated list could miss an opt-out).
 func (s *Server) upstreamConsentSearch(ctx context.Context, q url.Values, limit int, each func([]byte)) error {
+	_, err := s.upstreamConsentSearchDated(ctx, q, limit, each)
+	return err
+}
+
+// upstreamConsentSearchDated is upstreamConsentSearch; it also returns when
+// the search began by the upstream's clock: the Date of the first page's
+// answer less the time the proxy waited for it (zero without a Date).
+func (s *Server) upstreamConsentSearchDated(ctx context.Context, q url.Values, limit int, each func([]byte)) (time.Time, error) {
 	query, seen := q.Encode(), 0
-	for range limit/100 + 2 {
-		page, err := s.getJSON(ctx, "/Consent?"+query, maxConsentPage)
+	var began time.Time
+	for i := range limit/100 + 2 {
+		sent := time.Now()
+		page, date, err := s.getJSONDated(ctx, "/Consent?"+query, maxConsentPage)
 		if err != nil {
-			return err
+			return time.Time{}, err
+		}
+		if i == 0 && !date.IsZero() {
+			began = date.Add(-time.Since(sent))
 		}
 		var b searchBundleJSON
 		if err := json.Unmarshal(page, &b); err != nil || b.ResourceType != "Bundle" {
-			return errors.New("the FHIR server's Consent search did not answer a Bundle")
+			return time.Time{}, errors.New("the FHIR server's Consent search did not answer a Bundle")
 		}
 		for _, e := range b.Entry {
 			if e.Search != nil && e.Search.Mode != "" && e.Search.Mode != "match" {
 				continue
 			}
 			if seen++; seen > limit {
-				return fmt.Errorf("the FHIR server holds more than %d consents to read", limit)
+				return time.Time{}, fmt.Errorf("the FHIR server holds more than %d consents to read", limit)
 			}
 			each(e.Resource)
 		}
@@ -537,42 +550,50 @@ func (s *Server) upstreamConsentSearch(ctx context.Context, q url.Values, limit 
 			}
 		}
 		if next == "" {
-			return nil
+			return began, nil
 		}
 		u, err := url.Parse(next)
 		if err != nil || !strings.HasSuffix(u.Path, "/Consent") {
-			return errors.New("the FHIR server's next link is not a Consent search")
+			return time.Time{}, errors.New("the FHIR server's next link is not a Consent search")
 		}
 		query = u.RawQuery
 	}
-	return fmt.Errorf("the FHIR server's Consent search has more pages than %d consents need", limit)
+	return time.Time{}, fmt.Errorf("the FHIR server's Consent search has more pages than %d consents need", limit)
 }
 
 // getJSON GETs path (with query) from the upstream and returns the body of
 // a 200 answer, at most limit bytes; errNotFoundUpstream on 404 or 410.
 func (s *Server) getJSON(ctx context.Context, path string, limit int64) ([]byte, error) {
+	body, _, err := s.getJSONDated(ctx, path, limit)
+	return body, err
+}
+
+// getJSONDated is getJSON; it also returns the answer's Date (zero when
+// it has none that parses).
+func (s *Server) getJSONDated(ctx context.Context, path string, limit int64) ([]byte, time.Time, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.upBase+path, nil)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	req.Header.Set("Accept", "application/fhir+json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, time.Time{}, err
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, errNotFoundUpstream
+		return nil, time.Time{}, errNotFoundUpstream
 	case resp.StatusCode != http.StatusOK:
-		return nil, errors.New("the FHIR server answered " + strconv.Itoa(resp.StatusCode))
+		return nil, time.Time{}, errors.New("the FHIR server answered " + strconv.Itoa(resp.StatusCode))
 	case int64(len(body)) > limit:
-		return nil, errors.New("the FHIR server's answer is too large")
+		return nil, time.Time{}, errors.New("the FHIR server's answer is too large")
 	}
-	return body, nil
+	date, _ := http.ParseTime(resp.Header.Get("Date"))
+	return body, date, nil
 }
 
 // errNotFoundUpstream reports a 404 or 410 from the upstream.
@@ -659,20 +680,16 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 
 // syncLoop mirrors the upstream's consents every SyncInterval: a full read
 // first and every fullSyncEvery rounds, otherwise those changed since the
-// previous round began (_lastUpdated, with a second of overlap). With the
-// mirror kept in the bbolt file, a restart resumes from the last round
-// stored there: its first round reads only what changed since. Until a
-// round has succeeded since the start, responses needing consents are
-// withheld.
+// previous round's sync point (_lastUpdated, with a second of overlap; see
+// sync). With the mirror kept in the bbolt file, a restart resumes
+// from the last round stored there: its first round reads only what
+// changed since. Until a round has succeeded since the start, responses
+// needing consents are withheld.
 func (m *sourcedConsents) syncLoop(ctx context.Context) {
 	since, round := m.resume(ctx)
 	for {
-		started := time.Now()
-		full := since.IsZero() || round%fullSyncEvery == 0
-		if err := m.syncOnce(ctx, since, full); err != nil {
+		if err := m.syncRound(ctx, &since, &round); err != nil {
 			m.s.log.Warn("synchronising upstream consents failed", "error", errString(err))
-		} else {
-			since, round = started.Add(-time.Second), round+1
 		}
 		select {
 		case <-ctx.Done():
@@ -680,6 +697,18 @@ func (m *sourcedConsents) syncLoop(ctx context.Context) {
 		case <-time.After(m.cfg.SyncInterval):
 		}
 	}
+}
+
+// syncRound runs one round of syncLoop from since and, when it succeeds,
+// moves since and round on.
+func (m *sourcedConsents) syncRound(ctx context.Context, since *time.Time, round *int) error {
+	full := since.IsZero() || *round%fullSyncEvery == 0
+	point, err := m.sync(ctx, *since, full)
+	if err != nil {
+		return err
+	}
+	*since, *round = point.Add(-time.Second), *round+1
+	return nil
 }
 
 // resume loads the mirror stored in the bbolt file, if any, without making
@@ -710,6 +739,21 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 // syncOnce reads the upstream's consents (all, or changed since) into the
 // mirror.
 func (m *sourcedConsents) syncOnce(ctx context.Context, since time.Time, full bool) error {
+	_, err := m.sync(ctx, since, full)
+	return err
+}
+
+// sync is syncOnce; it returns the round's sync point, which the mirror
+// stored in the bbolt file also records: the time by the upstream's clock
+// (the Date of its first answer, less the time the answer took) at which
+// the round began reading, so that the next round asks for every consent
+// stamped (meta.lastUpdated, by that same clock) after it. The proxy's
+// clock was used before: an upstream whose clock runs behind the proxy's
+// stamps a revocation made just after a round began with a time before
+// that round's start, and every incremental round missed it until the
+// next full one (by default ten rounds later) while the revoked consent
+// kept disclosing. Without a Date the proxy's clock is all there is.
+func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) (time.Time, error) {
 	q := url.Values{"_count": {"100"}}
 	if !full {
 		q.Set("_lastUpdated", "gt"+since.UTC().Format(time.RFC3339))
@@ -719,7 +763,7 @@ func (m *sourcedConsents) syncOnce(ctx context.Context, since time.Time, full bo
 		entries []consent.MirrorEntry
 	)
 	started := time.Now()
-	err := m.s.upstreamConsentSearch(ctx, q, maxSyncConsents, func(raw []byte) {
+	upstreamStart, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
 		if n, ok := m.readUpstream(raw); ok && n.Patient != "" {
 			cs = append(cs, n)
 			entries = append(entries, consent.MirrorEntry{ID: strings.TrimPrefix(n.ID, "upstream:"), Patient: n.Patient, JSON: raw})
@@ -727,15 +771,19 @@ func (m *sourcedConsents) syncOnce(ctx context.Context, since time.Time, full bo
 	})
 	recordFetch(ctx, UpstreamSync, err)
 	if err != nil {
-		return err
+		return time.Time{}, err
+	}
+	point := started
+	if !upstreamStart.IsZero() {
+		point = upstreamStart
 	}
 	if m.persist != nil {
-		if err := m.persist.Apply(ctx, entries, full, started); err != nil {
-			return err
+		if err := m.persist.Apply(ctx, entries, full, point); err != nil {
+			return time.Time{}, err
 		}
 	}
 	m.mirror.apply(cs, full)
-	return nil
+	return point, nil
 }
 
 // actorResolver finds an actor's other names in the directory, then (for
