@@ -28,7 +28,10 @@ import (
 // update, patch: u; delete: d; conditional update/patch/delete also s.
 // capabilities (metadata): nothing. System-level search needs s on every type
 // named by _type, or on * without _type; system-level history needs s on *.
-// $everything needs r and s on * (e.g. patient/*.rs, user/*.read). Other
+// $everything needs r and s on * (e.g. patient/*.rs, user/*.read);
+// $export (when enforcement.allow_export lets it through) r and s on each
+// _type, on * without one, and on the type it starts from; a
+// patient-context token may not export at all. Other
 // operations: GET needs r and s on the type (* at system level), POST needs
 // every permission (cruds) on it. In a batch or transaction each entry needs
 // what its request would need on its own. A page link (paging.go) needs what
@@ -265,6 +268,24 @@ func needs(req fhirRequest, method string, q url.Values) []need {
 		switch {
 		case req.Operation == "$everything":
 			out = append(out, need{"*", permR | permS, nil})
+		case strings.HasPrefix(req.Operation, "$export"):
+			// Bulk export (enforcement.allow_export) hands over every
+			// resource of the types it exports, whatever the type it
+			// starts from (Patient/$export, Group/g/$export): r and s
+			// on each _type, on * without one, as SMART Bulk Data asks.
+			// Only the starting type was needed, so user/Patient.rs
+			// exported every type. A POST names its _type in a body
+			// not read here: *.
+			types := splitTypes(q["_type"])
+			if len(types) == 0 || method != http.MethodGet {
+				types = []string{"*"}
+			}
+			for _, t := range types {
+				out = append(out, need{t, permR | permS, nil})
+			}
+			if req.Type != "" {
+				out = append(out, need{req.Type, permR | permS, nil})
+			}
 		case method == http.MethodGet:
 			out = append(out, need{typeOrAll, permR | permS, nil})
 		default:
@@ -405,6 +426,12 @@ func (s *Server) enforceScopes(c *gin.Context) {
 			forbidden(c, "a patient-context token may not write through the proxy")
 			return
 		case Operation:
+			if strings.HasPrefix(req.Operation, "$export") {
+				// The export's files come from the server past every
+				// check here: nothing would keep them to the patient.
+				forbidden(c, "a patient-context token may not use bulk export: its files would not be kept to the patient's compartment")
+				return
+			}
 			if r.Method != http.MethodGet && req.Operation != "$everything" {
 				forbidden(c, "a patient-context token may not write through the proxy")
 				return
