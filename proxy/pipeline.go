@@ -288,7 +288,7 @@ func (s *Server) judge(ctx context.Context, ex *exchange, body []byte) (*run, *b
 	if err := r.decideContained(ctx); err != nil {
 		return nil, nil, nil, err
 	}
-	r.withholdSiblingVersions()
+	r.withholdSiblingVersions(root)
 	r.applyRedactDecisions()
 	if err := r.withholdUninspectable(); err != nil {
 		return nil, nil, nil, err
@@ -1191,18 +1191,54 @@ func (r *run) ledgerEntries() []audit.Entry {
 // a resource one of whose versions is withheld: an older ordinary version
 // beside a removed current one would show that a resource which reads as
 // missing exists. Within the answer only; another page may still list one.
-func (r *run) withholdSiblingVersions() {
+// A history Bundle inside the answer (a batch entry's Condition/_history,
+// a stored history Bundle) is judged so too, on its own entries: QA round
+// 26 read a withheld Condition's older ordinary version through a batch.
+func (r *run) withholdSiblingVersions(root *bundleNode) {
+	if r.ex == nil {
+		return
+	}
+	if root != nil {
+		r.withholdNestedSiblings(root, root)
+	}
 	// The history of one resource is answered only after its current
 	// version was read and decided for the caller (guardInstance): a
 	// resource the caller may read exists for them, so its withheld older
 	// versions go alone, leaving a gap in the version ids as a vread of
 	// them does (QA: the history of a readable resource with one SUD
 	// version answered 404, which said as much).
-	if r.ex == nil || r.ex.req.Interaction != History || r.ex.req.ID != "" {
+	if r.ex.req.Interaction != History || r.ex.req.ID != "" {
 		return
 	}
+	withholdSiblings(r.items)
+}
+
+// withholdNestedSiblings applies withholdSiblings to the entries of each
+// history Bundle in b but root, the response's own, when it answers a
+// history request (withholdSiblingVersions judges that one as the request
+// asked: the history of one resource keeps its gaps).
+func (r *run) withholdNestedSiblings(root, b *bundleNode) {
+	if b.typ == "history" && (b != root || r.ex.req.Interaction != History) {
+		var its []*item
+		for _, e := range b.entries {
+			if e.item != nil {
+				its = append(its, e.item)
+			}
+		}
+		withholdSiblings(its)
+	}
+	for _, e := range b.entries {
+		if e.nested != nil {
+			r.withholdNestedSiblings(root, e.nested)
+		}
+	}
+}
+
+// withholdSiblings withholds every item of its whose resource (Type/id) has
+// a withheld item among them.
+func withholdSiblings(its []*item) {
 	withheld := map[string]bool{}
-	for _, it := range r.items {
+	for _, it := range its {
 		if it.res.ID != "" && !it.class.decision.Permitted() {
 			withheld[it.res.Type+"/"+it.res.ID] = true
 		}
@@ -1210,7 +1246,7 @@ func (r *run) withholdSiblingVersions() {
 	if len(withheld) == 0 {
 		return
 	}
-	for _, it := range r.items {
+	for _, it := range its {
 		if it.class.decision.Permitted() && withheld[it.res.Type+"/"+it.res.ID] {
 			it.class = withheldClass(it.class, "version-withheld", "another version of this resource is withheld")
 		}
