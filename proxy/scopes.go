@@ -28,7 +28,8 @@ import (
 // update, patch: u; delete: d; conditional update/patch/delete also s.
 // capabilities (metadata): nothing. System-level search needs s on every type
 // named by _type, or on * without _type; system-level history needs s on *.
-// $everything needs r and s on * (e.g. patient/*.rs, user/*.read);
+// $everything, $summary and $document need r and s on * (e.g.
+// patient/*.rs, user/*.read);
 // $export (when enforcement.allow_export lets it through) r and s on each
 // _type, on * without one, and on the type it starts from; a
 // patient-context token may not export at all. Other
@@ -266,7 +267,11 @@ func needs(req fhirRequest, method string, q url.Values) []need {
 		out = append(out, need{req.Type, p, nil})
 	case Operation:
 		switch {
-		case req.Operation == "$everything":
+		case req.Operation == "$everything" || req.Operation == "$summary" || req.Operation == "$document":
+			// A record, a patient summary (IPS) or a document Bundle
+			// holds resources of any type: $summary and $document needed
+			// r and s on Patient or Composition only, so user/Patient.rs
+			// read the patient's conditions, medications and results.
 			out = append(out, need{"*", permR | permS, nil})
 		case strings.HasPrefix(req.Operation, "$export"):
 			// Bulk export (enforcement.allow_export) hands over every
