@@ -362,6 +362,14 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 		// 1xx, 304 and redirects: a redirect is never followed (its Location
 		// may name another host) nor passed on, body or Location.
 		return fail(http.StatusBadGateway, "processing", "the FHIR server answered with status "+strconv.Itoa(resp.StatusCode), nil)
+	case len(body) == 0 && resp.StatusCode >= 400:
+		// An error without a body (a server or a gateway before it that
+		// answers a missing resource 404 with none) is answered as one
+		// with a body is: a missing resource as the canonical 404 a
+		// withheld one gets. Passed on, it answered 404 without a body
+		// (and a deleted one 410 with its ETag) where a withheld one
+		// answered the canonical OperationOutcome.
+		return s.upstreamError(resp, ex, body)
 	case len(body) == 0:
 		s.finalize(resp, ex, nil)
 		return nil
