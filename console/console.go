@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -88,25 +87,28 @@ type Config struct {
 	// connection's scheme), and an https origin makes the session cookie
 	// Secure (named with the __Host- prefix; the console must then be
 	// reached over https) and responses carry Strict-Transport-Security.
-	// `ds4p serve` sets it from public_base_url; its path, when given, is
-	// the FHIR base below which a clinician's absolute fhirUser counts
-	// (patientSide), as at the proxy's edge.
+	// `ds4p serve` sets it from public_base_url.
 	PublicOrigin string
+	// PatientSide judges whether a token is a patient's, which the console
+	// refuses as the proxy's /admin routes do: `ds4p serve` passes the
+	// edge's own judgement (proxy.Server.PatientSide), which knows the FHIR
+	// bases below which an absolute fhirUser names this server's user (the
+	// upstream's, its aliases, public_base_url). Nil counts no absolute
+	// fhirUser (fail closed): a clinician's token launched in a patient's
+	// context is then the patient's.
+	PatientSide func(authn.Caller) bool
 }
 
 // Handler serves /console.
 type Handler struct {
-	cfg Config
-	// publicBase is Config.PublicOrigin as given (ds4p serve passes
-	// public_base_url, path and all), for patientSide; nil without one.
-	publicBase *url.URL
-	log        *slog.Logger
-	sessions   *sessions
-	mux        *http.ServeMux
-	stats      *stats
-	verify     *verifyStatus
-	tests      *testCache
-	logins     *loginLimiter
+	cfg      Config
+	log      *slog.Logger
+	sessions *sessions
+	mux      *http.ServeMux
+	stats    *stats
+	verify   *verifyStatus
+	tests    *testCache
+	logins   *loginLimiter
 }
 
 // New builds the console handler. Call Close (or cancel ctx) to stop its
@@ -116,17 +118,15 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 		return nil, errors.New("console: verifier, admin handler, ledger, reviews and rules are required")
 	}
 	cfg = withDefaults(cfg)
-	var publicBase *url.URL
 	if cfg.PublicOrigin != "" {
 		o, err := originOf(cfg.PublicOrigin)
 		if err != nil {
 			return nil, err
 		}
-		publicBase, _ = url.Parse(cfg.PublicOrigin) // originOf parsed it
 		cfg.PublicOrigin = o
 	}
 	h := &Handler{
-		cfg: cfg, log: cfg.Logger, publicBase: publicBase,
+		cfg: cfg, log: cfg.Logger,
 		sessions: newSessions(cfg.MaxSessions, cfg.MaxSessionsPerSubject, cfg.IdleTimeout, cfg.Now, cfg.Logger),
 		logins:   newLoginLimiter(cfg.LoginBurst, cfg.LoginInterval, cfg.Now),
 		stats:    newStats(cfg.Ledger, cfg.Reviews),
@@ -341,33 +341,19 @@ func (h *Handler) liveSession(w http.ResponseWriter, r *http.Request, rid string
 }
 
 // patientSide is caller.PatientSide() as the proxy's edge judges it
-// (proxy.Server.checkFHIRUserBase): a fhirUser given as an absolute URL
-// names this server's user only below its public base (public_base_url),
-// else it is not counted, so a token with a patient launch context whose
-// fhirUser is a Practitioner of another server is the patient's, which
-// /admin refuses. The edge also counts the upstream's base and aliases,
-// which the console does not know: a clinician whose absolute fhirUser lies
-// there, launched in a patient's context, is refused here (fail closed).
+// (Config.PatientSide): a fhirUser given as an absolute URL names this
+// server's user only below one of the FHIR bases the edge knows, else it is
+// not counted, so a token with a patient launch context whose fhirUser is a
+// Practitioner of another server is the patient's, which /admin refuses.
+// Without the edge's judgement no absolute fhirUser counts (fail closed).
 func (h *Handler) patientSide(caller authn.Caller) bool {
-	if caller.FHIRUserURL != "" && !h.underPublicBase(caller.FHIRUserURL, caller.FHIRUser) {
+	if h.cfg.PatientSide != nil {
+		return h.cfg.PatientSide(caller)
+	}
+	if caller.FHIRUserURL != "" {
 		caller.FHIRUser = ""
 	}
 	return caller.PatientSide()
-}
-
-// underPublicBase reports whether raw is exactly the public base followed
-// by ref (Type/id): same origin, no userinfo, query or fragment.
-func (h *Handler) underPublicBase(raw, ref string) bool {
-	if h.publicBase == nil || strings.ContainsAny(raw, "?#@%\\") {
-		return false
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.User != nil || u.Opaque != "" {
-		return false
-	}
-	o, err := originOf(raw)
-	base, _ := originOf(h.publicBase.String())
-	return err == nil && o == base && u.EscapedPath() == strings.TrimRight(h.publicBase.EscapedPath(), "/")+"/"+ref
 }
 
 // errPatientToken refuses a patient's token (authn.Caller.PatientSide: a

@@ -203,3 +203,36 @@ func TestPatientReadsOwnRecordAtDefaultPort(t *testing.T) {
 		}
 	}
 }
+
+// TestPatientSideAsEdge: Server.PatientSide, which the web console asks at
+// sign-in, counts a clinician's absolute fhirUser below every base the edge
+// knows (the upstream, its aliases, public_base_url, in equivalent
+// spellings) and no other: launched in a patient's context, a Practitioner
+// of another server is the patient's token, which /admin refuses.
+func TestPatientSideAsEdge(t *testing.T) {
+	t.Parallel()
+	s := baseServer(t)
+	for fhirUser, patientSide := range map[string]bool{
+		"https://ehr.example/fhir/Practitioner/dr":           false,
+		"HTTPS://EHR.Example:443/fhir/Practitioner/dr":       false,
+		"http://kaiser.example/base/Practitioner/dr":         false,
+		"https://ds4p.example.org/fhir/Practitioner/dr":      false,
+		"https://other.example/fhir/Practitioner/dr":         true,
+		"https://ehr.example/other/Practitioner/dr":          true,
+		"https://ehr.example:8443/fhir/Practitioner/dr":      true,
+		"https://x@ehr.example/fhir/Practitioner/dr":         true,
+		"https://ehr.example/fhir/Practitioner/dr?x=1":       true,
+		"https://ehr.example/fhir/Practitioner/../Patient/p": true,
+	} {
+		c := authn.Caller{Patient: "p", FHIRUser: "Practitioner/dr", FHIRUserURL: fhirUser}
+		if got := s.PatientSide(c); got != patientSide {
+			t.Errorf("fhirUser %s in a patient's context: patient side %v, want %v", fhirUser, got, patientSide)
+		}
+	}
+	if !s.PatientSide(authn.Caller{PatientUser: true, FHIRUser: "Patient/p"}) {
+		t.Error("a patient's own token is not patient side")
+	}
+	if s.PatientSide(authn.Caller{FHIRUser: "Practitioner/dr", Patient: "p"}) {
+		t.Error("a relative Practitioner fhirUser in a patient's context is patient side")
+	}
+}

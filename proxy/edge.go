@@ -230,6 +230,15 @@ func (s *Server) checkFHIRUserBase(caller *authn.Caller) {
 	}
 }
 
+// PatientSide reports whether the edge counts caller's token as a
+// patient's (authn.Caller.PatientSide), its absolute fhirUser counted only
+// below this server's FHIR bases as checkFHIRUserBase counts it. The web
+// console asks it, so that its sign-in refuses the tokens /admin refuses.
+func (s *Server) PatientSide(caller authn.Caller) bool {
+	s.checkFHIRUserBase(&caller)
+	return caller.PatientSide()
+}
+
 // bindPatientUser binds a patient's token to the patient's compartment:
 // when the fhirUser claim names a Patient and the token has no patient
 // claim, the caller's Patient is the fhirUser's, as if the token carried

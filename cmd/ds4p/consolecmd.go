@@ -27,6 +27,9 @@ func (st *stack) mountConsole(ctx context.Context, cfg Config, v *authn.Verifier
 		// Behind a load balancer that ends TLS, browsers' Origin is the
 		// public https one, not what the connection says.
 		PublicOrigin: cfg.PublicBaseURL,
+		// A token /admin counts as a patient's is refused at sign-in too,
+		// its fhirUser judged against the bases the edge knows.
+		PatientSide: st.server.PatientSide,
 	})
 	if err != nil {
 		return err
