@@ -310,7 +310,13 @@ func (l *Ledger) pruneRound(cutoff time.Time, dir string) (int, string, Checkpoi
 		return 0, "", Checkpoint{}, err
 	}
 	last := p.entries[len(p.entries)-1]
-	name := fmt.Sprintf("ledger-%020d-%020d.ndjson", p.entries[0].Seq, last.Seq)
+	name := ExportName(p.entries[0].Seq, last.Seq)
+	// An export a round wrote before its delete failed, or before a crash,
+	// holds entries the ledger still has; left beside this round's, the
+	// two would overlap and the exports no longer chain.
+	if err := removeUnfinishedExports(dir, p.from.Seq); err != nil {
+		return 0, "", Checkpoint{}, fmt.Errorf("removing an unfinished prune's export: %w", err)
+	}
 	sum, err := writeExport(dir, name, p.raw)
 	if err != nil {
 		return 0, "", Checkpoint{}, fmt.Errorf("writing the export: %w", err)
@@ -323,6 +329,11 @@ func (l *Ledger) pruneRound(cutoff time.Time, dir string) (int, string, Checkpoi
 	}
 	cp := Checkpoint{Seq: last.Seq, Hash: last.Hash, Time: latest.UTC(), PrunedAt: l.now().UTC(), Export: name, ExportSHA256: sum}
 	if err := l.db.Update(func(tx *bbolt.Tx) error { return l.deletePruned(tx, p, cp) }); err != nil {
+		// The entries stay in the ledger: their export is not one (the
+		// next round would also remove it).
+		if rmErr := os.Remove(filepath.Join(dir, name)); rmErr == nil {
+			_ = syncDir(dir)
+		}
 		return 0, "", Checkpoint{}, err
 	}
 	l.recent.forgetThrough(cp.Seq)
@@ -391,6 +402,46 @@ func (l *Ledger) deletePruned(tx *bbolt.Tx, p prunable, cp Checkpoint) error {
 		}
 	}
 	return writeCheckpoint(b, cp)
+}
+
+// ExportName is the name of the prune export holding seqs first to last:
+// zero-padded, so that name order is chain order.
+func ExportName(first, last uint64) string {
+	return fmt.Sprintf("ledger-%020d-%020d.ndjson", first, last)
+}
+
+// ParseExportName returns the seqs an export's file name (its base name)
+// says it holds, or false for a name ExportName does not write.
+func ParseExportName(name string) (first, last uint64, ok bool) {
+	var tail string
+	if n, err := fmt.Sscanf(name, "ledger-%020d-%020d.%s", &first, &last, &tail); err != nil || n != 3 || tail != "ndjson" || ExportName(first, last) != name {
+		return 0, 0, false
+	}
+	return first, last, true
+}
+
+// removeUnfinishedExports removes the exports in dir that start after the
+// checkpoint seq: written by a prune round whose delete did not commit
+// (it failed, or ds4p stopped between the two), so the entries they hold
+// are still in the ledger, beyond the checkpoint.
+func removeUnfinishedExports(dir string, checkpoint uint64) error {
+	files, err := filepath.Glob(filepath.Join(dir, "ledger-*.ndjson"))
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, f := range files {
+		if first, _, ok := ParseExportName(filepath.Base(f)); ok && first > checkpoint {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+			removed = true
+		}
+	}
+	if removed {
+		return syncDir(dir)
+	}
+	return nil
 }
 
 // writeExport writes lines as NDJSON to dir/name durably: a temporary file,
