@@ -76,9 +76,10 @@ func TestLabelUnderAnotherSystemQA25C(t *testing.T) {
 	if err != nil || !r.Labels.Has(labels.Restricted) || !r.Labels.Has(labels.SUD) {
 		t.Errorf("labels %v, %v; want R and SUD", r.Labels, err)
 	}
-	// An unknown code stays under its system.
-	r, err = labels.Default().Label([]byte(`{"resourceType":"Basic","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"X"}]}}`))
-	if err != nil || !r.Labels.Has(labels.Label{System: labels.SystemConfidentiality, Code: "X"}) {
+	// An unknown code stays under its system (an unknown confidentiality
+	// reads as R: TestUnknownConfidentialityReadsRestricted).
+	r, err = labels.Default().Label([]byte(`{"resourceType":"Basic","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"XYZZY"}]}}`))
+	if err != nil || !r.Labels.Has(labels.Label{System: labels.SystemActCode, Code: "XYZZY"}) {
 		t.Errorf("unknown code: %v, %v", r.Labels, err)
 	}
 }

@@ -177,7 +177,8 @@ var foldedCodes = func() map[string]map[string]string {
 // code does and it is not itself known; and, for a code known in none of
 // the label systems as the label names it but in exactly one other (R
 // filed under v3-ActCode, SUD under v3-Confidentiality) or in no system
-// at all, that one's. Else system and code as they came. FHIR codes are
+// at all, that one's; any other confidentiality code as R. Else system and
+// code as they came. FHIR codes are
 // case-sensitive and each belongs to its system, so no such label is
 // written, but a server accepts one, and read as an unknown code it would
 // leave its resource ordinary: withholding is the safe side.
@@ -211,6 +212,13 @@ func labelCode(system, code string) (string, string) {
 	}
 	if c, ok := foldedCodes[""][strings.ToUpper(code)]; ok {
 		return codeSystems[c], c
+	}
+	if system == SystemConfidentiality {
+		// A confidentiality code ds4p does not know (X, "restricted",
+		// none, or one of the codes v3 retired in 2014: B, D, I, C, S, T)
+		// still says the sender holds the data confidential. Read as no
+		// confidentiality, its resource would be ordinary; it reads as R.
+		return system, Restricted.Code
 	}
 	return system, code
 }

@@ -572,7 +572,7 @@ func (w *walker) securityArray(v int) (int, error) {
 }
 
 // readLabel reads the security label object at b[e]. ok is false when the
-// object has no code. valid says b is known to be valid JSON. A legacy or
+// object has no code (but a confidentiality label, which reads as R). valid says b is known to be valid JSON. A legacy or
 // OID system is normalised (NormalizeSystem), and a label without a system
 // whose code is known in exactly one label system gets that system.
 func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err error) {
@@ -597,6 +597,12 @@ func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err err
 	case (c.system.seen && !c.sysStr) || (c.code.seen && !c.str):
 		return 0, Label{}, false, errors.New(`"meta.security" system or code is not a string`)
 	case !c.code.seen:
+		// A confidentiality label without a code still says the data is
+		// held confidential: it reads as an unknown code would (labelCode),
+		// as R. Any other label without a code is none.
+		if c.system.seen && NormalizeSystem(string(bytes.TrimSpace(decodedBytes(b, c.system)))) == SystemConfidentiality {
+			return end, Restricted, true, nil
+		}
 		return end, Label{}, false, nil
 	}
 	// White space around a system or code, and a known code in another
