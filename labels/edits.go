@@ -40,7 +40,7 @@ func (l *Labeller) Edits(resource []byte, r Result) ([]fjson.Edit, error) {
 
 // metaEdits returns the edits that write r.Labels into meta.security.
 func metaEdits(resource []byte, r Result) ([]fjson.Edit, error) {
-	if len(r.Labels) == 0 || r.Labels.Equal(r.Existing) {
+	if len(r.Labels) == 0 || (r.Labels.Equal(r.Existing) && !r.Respelt) {
 		return nil, nil
 	}
 	basis := basisOf(r)
@@ -243,6 +243,7 @@ type entry struct {
 	start, end int
 	label      Label
 	ok         bool // the element has a code
+	exact      bool // and spells label as ds4p writes it (readLabel)
 }
 
 // readEntries reads the elements of the meta.security array at start.
@@ -252,8 +253,8 @@ func readEntries(b []byte, start int) ([]entry, error) {
 	}
 	var out []entry
 	_, err := fjson.ArrayScan(b, start, func(e int) (int, error) {
-		end, lb, ok, err := readLabel(b, e, false)
-		out = append(out, entry{start: e, end: end, label: lb, ok: ok})
+		end, lb, ok, exact, err := readLabel(b, e, false)
+		out = append(out, entry{start: e, end: end, label: lb, ok: ok, exact: exact})
 		return end, err
 	})
 	if err != nil {
@@ -267,9 +268,11 @@ func readEntries(b []byte, start int) ([]entry, error) {
 // the highest one, wanted or present (unless that is already there), other
 // lower ones go, and missing labels are appended.
 func mergeEntries(entries []entry, open int, want Set, basis map[Label]string) []fjson.Edit {
+	// An entry spelt otherwise than ds4p writes its label stays as it
+	// came, and the label is appended as written (Result.Respelt).
 	have := make([]Label, 0, len(entries))
 	for _, e := range entries {
-		if e.ok {
+		if e.ok && e.exact {
 			have = append(have, e.label)
 		}
 	}

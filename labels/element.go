@@ -106,7 +106,7 @@ func (w *walker) noteInline(c *coding) {
 	if !isInlineURL(decodedBytes(w.b, c.url)) {
 		return
 	}
-	_, lb, ok, err := readLabel(w.b, c.valueCoding.start, w.valid || w.check != nil) // walked (and checked) already
+	_, lb, ok, _, err := readLabel(w.b, c.valueCoding.start, w.valid || w.check != nil) // walked (and checked) already
 	if err != nil || !ok {
 		return
 	}
@@ -264,7 +264,7 @@ func (r *Result) settle(b []byte) {
 		}
 	}
 	r.Labels = base.highWater()
-	r.Changed = !r.Labels.Equal(r.Existing) || r.elementsChanged()
+	r.Changed = !r.Labels.Equal(r.Existing) || r.Respelt || r.elementsChanged()
 	r.MarkNarrative = r.Narrative.End > 0 && (r.Mixed || anySensitive(r.Labels))
 }
 

@@ -222,7 +222,14 @@ type Result struct {
 	Existing Set      // labels found in meta.security, legacy systems normalised
 	Labels   Set      // Existing plus derived resource-level labels, with one confidentiality: the highest
 	Reasons  []Reason // why each derived label in Labels or Elements was assigned
-	Changed  bool     // Labels differs from Existing, or an element gets labels
+	Changed  bool     // Labels differs from Existing, or an element gets labels, or Respelt
+	// Respelt: an existing meta.security entry spells its label otherwise
+	// than ds4p writes it (a legacy system URL or an OID, another case, no
+	// system, an unknown confidentiality read as R) and no entry spells it
+	// so. Edits then appends the label as ds4p writes it, beside the
+	// entry (kept as it came): a receiver that compares labels exactly sees
+	// what ds4p read.
+	Respelt bool `json:",omitempty"`
 
 	// Program names the Part 2 program the resource is a record of, or "".
 	Program string `json:",omitempty"`
@@ -370,6 +377,7 @@ func (w *walker) result() Result {
 			}
 		}
 	}
+	r.Respelt = w.respelt() // before toSet, which may sort w.existing in place
 	r.Existing = toSet(w.existing)
 	hits := w.derive(&r)
 	for _, t := range w.tags {

@@ -110,7 +110,7 @@ func markMeta(b []byte, lay objectLayout, mark Set) ([]fjson.Edit, error) {
 				tags = append(tags, entry{start: e, end: end})
 				return end, err
 			}
-			_, lb, ok, _ := readLabel(b, e, true)
+			_, lb, ok, _, _ := readLabel(b, e, true)
 			tags = append(tags, entry{start: e, end: end, label: lb, ok: ok})
 			return end, nil
 		})

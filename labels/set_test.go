@@ -1,8 +1,10 @@
 package labels_test
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
 )
 
@@ -150,7 +152,10 @@ func TestNormalizeSystem(t *testing.T) {
 }
 
 // Labels given by OID, or by a known code without a system, count as
-// those labels: read as none, they left an SUD resource ordinary.
+// those labels: read as none, they left an SUD resource ordinary. Their
+// entries stay as they came, and the labels are appended as ds4p writes
+// them (Result.Respelt), so that a receiver comparing labels exactly sees
+// them too; relabelling that output changes nothing.
 func TestLabelOIDAndSystemlessLabels(t *testing.T) {
 	t.Parallel()
 	l, err := labels.New()
@@ -160,21 +165,24 @@ func TestLabelOIDAndSystemlessLabels(t *testing.T) {
 	tests := []struct {
 		name, security string
 		want           []labels.Label
+		respelt        bool
 	}{
 		{"OIDs", `[{"system":"urn:oid:2.16.840.1.113883.5.4","code":"42CFRPart2"},{"system":"urn:oid:2.16.840.1.113883.5.25","code":"R"}]`,
-			[]labels.Label{labels.Part2Policy, labels.Restricted}},
+			[]labels.Label{labels.Part2Policy, labels.Restricted}, true},
 		{"purpose and integrity OIDs", `[{"system":"urn:oid:2.16.840.1.113883.5.8","code":"TREAT"},{"system":"urn:oid:2.16.840.1.113883.5.1063","code":"REDACTED"}]`,
-			[]labels.Label{{System: labels.SystemActReason, Code: "TREAT"}, {System: labels.SystemObservationValue, Code: "REDACTED"}}},
+			[]labels.Label{{System: labels.SystemActReason, Code: "TREAT"}, {System: labels.SystemObservationValue, Code: "REDACTED"}}, true},
 		{"no system", `[{"code":"SUD"},{"system":"","code":"V"},{"code":"NORDSCLCD"},{"code":"ETH"},{"code":"PSY"},{"code":"HIV"}]`,
 			[]labels.Label{labels.SUD, {System: labels.SystemConfidentiality, Code: "V"}, labels.NoRedisclosure,
-				{System: labels.SystemActCode, Code: "ETH"}, {System: labels.SystemActCode, Code: "PSY"}, {System: labels.SystemActCode, Code: "HIV"}}},
-		{"unknown code without a system", `[{"code":"whatever"}]`, []labels.Label{{Code: "whatever"}}},
+				{System: labels.SystemActCode, Code: "ETH"}, {System: labels.SystemActCode, Code: "PSY"}, {System: labels.SystemActCode, Code: "HIV"}}, true},
+		{"unknown code without a system", `[{"code":"whatever"}]`, []labels.Label{{Code: "whatever"}}, false},
+		{"as ds4p writes them", `[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"},{"system":"urn:oid:2.16.840.1.113883.5.25","code":"R"}]`,
+			[]labels.Label{labels.Restricted}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			in := `{"resourceType":"Observation","id":"o","meta":{"security":` + tt.security + `}}`
-			r, err := l.Label([]byte(in))
+			in := []byte(`{"resourceType":"Observation","id":"o","meta":{"security":` + tt.security + `}}`)
+			r, err := l.Label(in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,8 +191,28 @@ func TestLabelOIDAndSystemlessLabels(t *testing.T) {
 					t.Errorf("labels %v, existing %v: want %v", r.Labels, r.Existing, lb)
 				}
 			}
-			if len(r.Labels) != len(tt.want) || r.Changed {
-				t.Errorf("labels %v (changed %v), want exactly %v, unchanged", r.Labels, r.Changed, tt.want)
+			if len(r.Labels) != len(tt.want) || r.Changed != tt.respelt || r.Respelt != tt.respelt {
+				t.Errorf("labels %v (changed %v, respelt %v), want exactly %v, respelt %v", r.Labels, r.Changed, r.Respelt, tt.want, tt.respelt)
+			}
+			edits, err := l.Edits(in, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := fjson.Apply(nil, in, edits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, lb := range tt.want {
+				written := `"system":"` + lb.System + `","code":"` + lb.Code + `"`
+				if lb.System == "" {
+					written = `"code":"` + lb.Code + `"`
+				}
+				if !strings.Contains(string(out), written) || !strings.Contains(string(out), tt.security[1:len(tt.security)-1]) {
+					t.Errorf("output %s: want %s written and the entries as they came", out, written)
+				}
+			}
+			if again, err := l.Label(out); err != nil || again.Changed || !again.Existing.Equal(r.Labels) {
+				t.Errorf("relabelled %s: changed %v, existing %v, %v", out, again.Changed, again.Existing, err)
 			}
 		})
 	}

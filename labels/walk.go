@@ -48,8 +48,11 @@ type walker struct {
 	morePatientRefs []patientRef
 
 	existing []Label
-	hits     []hit
-	tags     []tagLabel // security labels in meta.tag (tagLabels)
+	// inexact marks the entries of existing (the first 64) that
+	// meta.security spells otherwise than ds4p writes them (readLabel).
+	inexact uint64
+	hits    []hit
+	tags    []tagLabel // security labels in meta.tag (tagLabels)
 
 	source                             field  // meta.source
 	program, programMatch, programPath string // the Part 2 program that recorded the resource
@@ -517,7 +520,7 @@ func (w *walker) tagLabels(v int) {
 			n++
 			return end, err
 		}
-		_, lb, ok, err := readLabel(w.b, e, true)
+		_, lb, ok, _, err := readLabel(w.b, e, true)
 		if err == nil && ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
 			w.tags = append(w.tags, tagLabel{label: lb, index: n})
 		}
@@ -550,6 +553,27 @@ func metaIndex(key []byte) int {
 	return escapedIndex(key, metaNames)
 }
 
+// respelt reports whether a label of meta.security is spelt only
+// otherwise than ds4p writes it: no entry spells it exactly.
+func (w *walker) respelt() bool {
+	for i := 0; w.inexact>>i != 0; i++ {
+		if w.inexact&(1<<i) == 0 {
+			continue
+		}
+		exact := false
+		for j, lb := range w.existing {
+			if j < 64 && w.inexact&(1<<j) == 0 && lb == w.existing[i] {
+				exact = true
+				break
+			}
+		}
+		if !exact {
+			return true
+		}
+	}
+	return false
+}
+
 // securityArray reads the existing labels in meta.security. Their own
 // extensions are label metadata, not clinical codes, so rules do not see
 // them.
@@ -563,8 +587,11 @@ func (w *walker) securityArray(v int) (int, error) {
 				return 0, err
 			}
 		}
-		end, lb, ok, err := readLabel(w.b, e, w.valid || w.check != nil)
+		end, lb, ok, exact, err := readLabel(w.b, e, w.valid || w.check != nil)
 		if ok {
+			if !exact && len(w.existing) < 64 {
+				w.inexact |= 1 << len(w.existing)
+			}
 			w.existing = append(w.existing, lb)
 		}
 		return end, err
@@ -572,12 +599,15 @@ func (w *walker) securityArray(v int) (int, error) {
 }
 
 // readLabel reads the security label object at b[e]. ok is false when the
-// object has no code (but a confidentiality label, which reads as R). valid says b is known to be valid JSON. A legacy or
-// OID system is normalised (NormalizeSystem), and a label without a system
-// whose code is known in exactly one label system gets that system.
-func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err error) {
+// object has no code (but a confidentiality label, which reads as R).
+// valid says b is known to be valid JSON. A legacy or OID system is
+// normalised (NormalizeSystem), and a label without a system whose code is
+// known in exactly one label system gets that system. exact says the
+// object spells lb as ds4p writes it: its system and code are lb's, with
+// nothing to trim, normalise or infer.
+func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok, exact bool, err error) {
 	if b[e] != '{' {
-		return 0, Label{}, false, errors.New(`"meta.security" holds a non-object`)
+		return 0, Label{}, false, false, errors.New(`"meta.security" holds a non-object`)
 	}
 	var c coding
 	scan, skip := fjson.ObjectScan, fjson.SkipValue
@@ -593,24 +623,25 @@ func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok bool, err err
 	})
 	switch {
 	case err != nil:
-		return 0, Label{}, false, err
+		return 0, Label{}, false, false, err
 	case (c.system.seen && !c.sysStr) || (c.code.seen && !c.str):
-		return 0, Label{}, false, errors.New(`"meta.security" system or code is not a string`)
+		return 0, Label{}, false, false, errors.New(`"meta.security" system or code is not a string`)
 	case !c.code.seen:
 		// A confidentiality label without a code still says the data is
 		// held confidential: it reads as an unknown code would (labelCode),
 		// as R. Any other label without a code is none.
 		if c.system.seen && NormalizeSystem(string(bytes.TrimSpace(decodedBytes(b, c.system)))) == SystemConfidentiality {
-			return end, Restricted, true, nil
+			return end, Restricted, true, false, nil
 		}
-		return end, Label{}, false, nil
+		return end, Label{}, false, false, nil
 	}
 	// White space around a system or code, and a known code in another
 	// case, read as the label they spell (NormalizeSystem, labelCode).
 	// A known label code without a system, or under another label
 	// system than its own, is that label.
-	system, code := labelCode(NormalizeSystem(intern(bytes.TrimSpace(decodedBytes(b, c.system)))), intern(bytes.TrimSpace(decodedBytes(b, c.code))))
-	return end, Label{System: system, Code: code}, true, nil
+	rawSystem, rawCode := decodedBytes(b, c.system), decodedBytes(b, c.code)
+	system, code := labelCode(NormalizeSystem(intern(bytes.TrimSpace(rawSystem))), intern(bytes.TrimSpace(rawCode)))
+	return end, Label{System: system, Code: code}, true, string(rawSystem) == system && string(rawCode) == code, nil
 }
 
 // match applies the rules to the coding c, which has string system and code.

@@ -31,3 +31,29 @@ func TestUnknownConfidentialityWithheldAsRestricted(t *testing.T) {
 		}
 	}
 }
+
+// TestRespeltLabelWrittenCanonically: a label the upstream spells
+// otherwise than ds4p writes it (an unknown confidentiality code read as
+// R, a label system by its OID) reaches a caller allowed to see the
+// resource as it came and as ds4p writes it, so that a receiver comparing
+// labels exactly (it must not redisclose, it must restrict) sees them.
+func TestRespeltLabelWrittenCanonically(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, `{"resourceType":"Observation","id":"o1","meta":{"security":[`+
+		`{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"X"},`+
+		`{"system":"urn:oid:2.16.840.1.113883.5.4","code":"NORDSCLCD"}]},"status":"final","code":{"text":"SECRETMARK"},"subject":{"reference":"Patient/p1"}}`))
+	resp, body := h.get("/fhir/Observation/o1", tokConsented)
+	if resp.StatusCode != 200 || !strings.Contains(body, "SECRETMARK") {
+		t.Fatalf("the consented caller: %d %s", resp.StatusCode, body)
+	}
+	for _, want := range []string{
+		`{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"X"}`,
+		`{"system":"urn:oid:2.16.840.1.113883.5.4","code":"NORDSCLCD"}`,
+		`"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"`,
+		`"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"NORDSCLCD"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the answer lacks %s: %s", want, body)
+		}
+	}
+}
