@@ -476,6 +476,23 @@ caller_actors contains input.caller.fhir_user if input.caller.fhir_user != ""
 
 caller_actors contains a if some a in input.caller.org_identifiers
 
+# An NPI the token carries under one name of its system is the caller's
+# under the other too (http://hl7.org/fhir/sid/us-npi and its OID
+# urn:oid:2.16.840.1.113883.4.6 name one system): a consent naming the
+# caller's NPI by the other name matched no one, and a deny written so
+# withheld nothing.
+caller_actors contains concat("|", [other, value]) if {
+	some a in input.caller.org_identifiers
+	some system, other in npi_other_name
+	startswith(a, concat("", [system, "|"]))
+	value := substring(a, count(system) + 1, -1)
+}
+
+npi_other_name := {
+	"http://hl7.org/fhir/sid/us-npi": "urn:oid:2.16.840.1.113883.4.6",
+	"urn:oid:2.16.840.1.113883.4.6": "http://hl7.org/fhir/sid/us-npi",
+}
+
 # in_period: the request time is inside [start, end); 0 is unbounded.
 in_period(start, end) if {
 	start <= input.request.time_ns

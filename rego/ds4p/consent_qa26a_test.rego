@@ -33,3 +33,25 @@ test_qa26a_mime_class_never_permits if {
 	ds4p.decision.effect == "deny" with input as binary_req([c])
 		with data.ds4p.config as config
 }
+
+# A deny naming the caller's NPI by the OID of its system withholds from a
+# caller whose token names it by URL, and the other way round (QA round
+# 26, area A: compared as written, it withheld nothing).
+npi_deny(system) := consent("c-npi", [root("permit"), exception("provision.provision[0]", "deny", {"actors": [concat("|", [system, "1234567893"])]})])
+
+npi_req(token_system, consents) := object.union(req("Organization/x", ["TREAT"], [sud], consents), {"caller": {"org_identifiers": [concat("|", [token_system, "1234567893"])]}})
+
+test_qa26a_npi_either_name if {
+	url := "http://hl7.org/fhir/sid/us-npi"
+	oid := "urn:oid:2.16.840.1.113883.4.6"
+	ds4p.decision.effect == "deny" with input as npi_req(url, [npi_deny(oid)])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "deny" with input as npi_req(oid, [npi_deny(url)])
+		with data.ds4p.config as config
+	ds4p.decision.effect == "deny" with input as npi_req(url, [npi_deny(url)])
+		with data.ds4p.config as config
+
+	# another NPI is not the caller's
+	ds4p.decision.effect == "permit" with input as npi_req(url, [npi_deny("urn:oid:2.16.840.1.113883.4.7")])
+		with data.ds4p.config as config
+}
