@@ -1,7 +1,5 @@
 package consent
 
-import "strings"
-
 // Code systems a provision's codings must come from. The policy compares
 // purposes, classes and actions by code alone, so a code from another system
 // could collide with one of these; and a label from a system the labeller
@@ -134,72 +132,4 @@ func actionCodes(list []coding, at string, errs *problems) []string {
 		}
 	}
 	return out
-}
-
-// clinicalSystems are the clinical code systems a consent's provision.code
-// most often names, by canonical URL, with their OIDs and their URLs
-// without scheme and "www." (compared in any case): the spellings the
-// labeller reads as the same system (labels' codeSystem, unexported).
-var clinicalSystems = []struct {
-	url     string
-	oids    []string
-	aliases []string
-}{
-	{"http://hl7.org/fhir/sid/icd-10-cm", []string{"2.16.840.1.113883.6.90"}, []string{"hl7.org/fhir/sid/icd-10-cm"}},
-	{"http://hl7.org/fhir/sid/icd-10", []string{"2.16.840.1.113883.6.3"}, []string{"hl7.org/fhir/sid/icd-10"}},
-	{"http://hl7.org/fhir/sid/icd-9-cm", []string{"2.16.840.1.113883.6.103"}, []string{"hl7.org/fhir/sid/icd-9-cm"}},
-	{"http://snomed.info/sct", []string{"2.16.840.1.113883.6.96"}, []string{"snomed.info/sct"}},
-	{"http://loinc.org", []string{"2.16.840.1.113883.6.1"}, []string{"loinc.org"}},
-	{"http://www.nlm.nih.gov/research/umls/rxnorm", []string{"2.16.840.1.113883.6.88"}, []string{"nlm.nih.gov/research/umls/rxnorm"}},
-	{"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", []string{"2.16.840.1.113883.6.285", "2.16.840.1.113883.6.14"},
-		[]string{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "cms.gov/medicare/coding-billing/healthcare-common-procedure-system"}},
-}
-
-// clinicalSystem returns the canonical URL of a known clinical code system
-// (clinicalSystems) written as its OID (with or without urn:oid:), or as its
-// URL with https, "www.", another case, trailing slashes, white space or a
-// "|version" suffix (SNOMED CT also by an edition URI,
-// http://snomed.info/sct/731000124108); any other system unchanged.
-func clinicalSystem(system string) string {
-	t := strings.TrimSpace(system)
-	if i := strings.IndexByte(t, '|'); i >= 0 {
-		t = strings.TrimSpace(t[:i])
-	}
-	if len(t) >= len("urn:oid:") && strings.EqualFold(t[:len("urn:oid:")], "urn:oid:") {
-		t = t[len("urn:oid:"):]
-	}
-	if t != "" && '0' <= t[0] && t[0] <= '9' {
-		for _, cs := range clinicalSystems {
-			for _, oid := range cs.oids {
-				if t == oid {
-					return cs.url
-				}
-			}
-		}
-		return system
-	}
-	lower := strings.ToLower(t)
-	switch {
-	case strings.HasPrefix(lower, "https://"):
-		t = t[len("https://"):]
-	case strings.HasPrefix(lower, "http://"):
-		t = t[len("http://"):]
-	default:
-		return system
-	}
-	if strings.HasPrefix(strings.ToLower(t), "www.") {
-		t = t[len("www."):]
-	}
-	t = strings.TrimRight(t, "/")
-	for _, cs := range clinicalSystems {
-		for _, a := range cs.aliases {
-			if strings.EqualFold(t, a) {
-				return cs.url
-			}
-		}
-	}
-	if rest, ok := strings.CutPrefix(strings.ToLower(t), "snomed.info/sct/"); ok && rest != "" && '0' <= rest[0] && rest[0] <= '9' {
-		return "http://snomed.info/sct"
-	}
-	return system
 }

@@ -3,11 +3,14 @@ package consent
 import (
 	"slices"
 	"testing"
+
+	"github.com/ds4p/ds4p/labels"
 )
 
 // TestClinicalSystemSpellings: the spellings of a clinical system that
 // FHIR servers accept and the labeller reads as one are read as its
-// canonical URL; other systems stay as written.
+// canonical URL (labels.CodeSystem, which consent shares with the
+// labeller); other systems stay as written, trimmed.
 func TestClinicalSystemSpellings(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://snomed.info/sct":                           "http://snomed.info/sct",
@@ -29,8 +32,8 @@ func TestClinicalSystemSpellings(t *testing.T) {
 		"http://snomed.info/sct/x":                         "http://snomed.info/sct/x",
 		"http://terminology.hl7.org/CodeSystem/v3-ActCode": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
 	} {
-		if got := clinicalSystem(in); got != want {
-			t.Errorf("clinicalSystem(%q) = %q, want %q", in, got, want)
+		if got := labels.CodeSystem(in); got != want {
+			t.Errorf("labels.CodeSystem(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

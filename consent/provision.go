@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ds4p/ds4p/labels"
 )
 
 // maxDepth bounds how deeply provisions may nest.
@@ -322,7 +324,7 @@ func codeOnly(list []coding, at string, errs *problems) []string {
 // systemCodes returns "system|code" for each coding, with legacy label
 // systems renamed, reporting codings without both parts. A coding of a
 // known clinical system written in another spelling (an OID, https, a
-// "|version" suffix ..., see clinicalSystem) is returned twice: as written
+// "|version" suffix ..., see labels.CodeSystem) is returned twice: as written
 // and with the system's canonical URL, which is how FHIR servers code
 // their resources. The policy compares "system|code" exactly with an
 // item's codings, so a deny naming a code by the OID of its system matched
@@ -338,7 +340,7 @@ func systemCodes(list []coding, at string, errs *problems) []string {
 		}
 		system := currentSystem(c.System)
 		out = append(out, system+"|"+c.Code)
-		if canon := clinicalSystem(system); canon != system {
+		if canon := labels.CodeSystem(system); canon != system {
 			out = append(out, canon+"|"+c.Code)
 		}
 	}

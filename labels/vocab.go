@@ -103,7 +103,7 @@ func codeSystem(s []byte) []byte {
 	if i := bytes.IndexByte(t, '|'); i >= 0 { // a version suffix
 		t = bytes.TrimSpace(t[:i])
 	}
-	if hasPrefix(t, "urn:oid:") {
+	if hasPrefixFold(t, "urn:oid:") { // a URN's scheme and namespace are case-insensitive (RFC 8141)
 		t = t[len("urn:oid:"):]
 	}
 	if len(t) > 0 && '0' <= t[0] && t[0] <= '9' { // an OID
@@ -141,6 +141,19 @@ func codeSystem(s []byte) []byte {
 		return bSNOMED
 	}
 	return s
+}
+
+// CodeSystem is codeSystem for a string: a known clinical system in any of
+// the spellings the labeller reads as it is its canonical URL, any other
+// system trimmed. A consent's provision codes (package consent) and an
+// item's codings (the proxy's item facts) are compared under it, so that
+// a consent names a code as the labeller reads it.
+func CodeSystem(s string) string {
+	cs := codeSystem([]byte(s))
+	if string(cs) == s {
+		return s
+	}
+	return string(cs)
 }
 
 // systemOIDs are the OIDs (without urn:oid:) codeSystem knows, and
