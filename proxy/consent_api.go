@@ -32,8 +32,16 @@ func (s *Server) consentRoutes(admin *gin.RouterGroup) {
 const maxConsentBytes = consent.DefaultMaxSize
 
 // createConsent stores a new consent under an id the store assigns (any id
-// in the body is ignored, as FHIR create says): 201 with Location.
+// in the body is ignored, as FHIR create says): 201 with Location. A
+// conditional create (If-None-Exist) is refused, nothing stored: the store
+// cannot search by the criteria a client would name (identifier), and
+// ignoring the header would store a second copy at every retry.
 func (s *Server) createConsent(c *gin.Context) {
+	if _, conditional := c.Request.Header["If-None-Exist"]; conditional {
+		writeOutcome(c.Writer, http.StatusBadRequest, "not-supported",
+			"conditional create (If-None-Exist) is not supported on /admin/Consent, and nothing was stored; search first (GET /admin/Consent?patient=Patient/ID), then create, or PUT /admin/Consent/ID to store a consent under an id of your own")
+		return
+	}
 	raw, ok := s.consentBody(c)
 	if !ok {
 		return
