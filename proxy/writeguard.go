@@ -986,6 +986,14 @@ func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL 
 		if req.ID != "" {
 			return notSupported("an operation on one resource in a batch is not supported; send it as its own request")
 		}
+		if method == http.MethodPost {
+			// A POSTed operation's Parameters meet the search rules as
+			// its query does (searchguard.go guardOperationParams), in an
+			// entry as on its own: a server reads them from the body.
+			if f := s.guardOperationParams(req, rawQuery, ex.publicBase, resource); f != nil {
+				return f
+			}
+		}
 		if req.Operation == "$lastn" {
 			if targets, f := s.searchRefs(req.Operation, q, ex.publicBase); f != nil || len(targets) > 0 {
 				return batchSearchRefused(f)
