@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 )
 
@@ -16,7 +17,8 @@ import (
 //   - Codes: the "system|code" codings of the resource's main code
 //     elements, top level only: code, medicationCodeableConcept,
 //     vaccineCode, type and category (each a CodeableConcept or a list of
-//     them).
+//     them); a known clinical system in another spelling also under its
+//     canonical URL (labels.CodeSystem).
 //   - Reference: "Type/id".
 //   - Clinical date: the first of these top-level elements present, which
 //     covers the clinical resources of R4: effectiveDateTime,
@@ -121,8 +123,18 @@ func codings(raw json.RawMessage) []string {
 	var out []string
 	for _, cc := range list {
 		for _, c := range cc.Coding {
-			if c.Code != "" {
-				out = append(out, c.System+"|"+c.Code)
+			if c.Code == "" {
+				continue
+			}
+			out = append(out, c.System+"|"+c.Code)
+			// A known clinical system in another spelling (https, an
+			// OID, another case, a |version ...) also counts under its
+			// canonical URL, as the labeller reads it and as a consent's
+			// provision codes reach the policy (consent: systemCodes): a
+			// deny naming http://snomed.info/sct|X must reach an item
+			// coded https://snomed.info/sct|X.
+			if canon := labels.CodeSystem(c.System); canon != c.System {
+				out = append(out, canon+"|"+c.Code)
 			}
 		}
 	}

@@ -123,3 +123,36 @@ func TestPart2SourceInClass(t *testing.T) {
 		t.Fatalf("inputs %+v", counter.inputs)
 	}
 }
+
+// TestConsentCodeReachesItemInOtherSpelling: a consent denying a code
+// under its system's URL withholds an item coded under another spelling of
+// that system (its OID, https, another case), which the labeller reads as
+// the same system; the item's codes compared as written matched no such
+// deny, and it was disclosed (QA round 26, area A's proposal).
+func TestConsentCodeReachesItemInOtherSpelling(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bpObs))
+	raw, err := os.ReadFile("../consent/testdata/part2/deny-code.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cond := func(id, system string) string {
+		return `{"resourceType":"Condition","id":"` + id + `","subject":{"reference":"Patient/p2"},"code":{"coding":[{"system":"` + system + `","code":"F11.20"}]}}`
+	}
+	items := []string{cond("oid", "urn:oid:2.16.840.1.113883.6.90"), cond("https", "https://hl7.org/fhir/sid/icd-10-cm"),
+		cond("case", "HTTP://HL7.ORG/fhir/sid/icd-10-cm"), cond("f10", "http://hl7.org/fhir/sid/icd-10-cm")}
+	items[3] = strings.Replace(items[3], "F11.20", "F10.20", 1)
+	resp, out := h.post("/admin/decide", tokAdmin, decideBody("Organization/clinic-a", "TREAT", "", "["+string(raw)+"]", items...))
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, out)
+	}
+	var got DecideResponse
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Items) != 4 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for i, want := range []string{"deny", "deny", "deny", "permit"} {
+		if got.Items[i].Decision.Effect != want {
+			t.Errorf("item %d (%s): %s, want %s", i, items[i], got.Items[i].Decision.Effect, want)
+		}
+	}
+}
