@@ -20,9 +20,6 @@ func TestChainsNeedTheirTypes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/fhir/R4/Observation" {
-			// searchrefs.go reads subject:Patient.name=Smith as a
-			// reference to Patient.name/Smith (reported, not this
-			// area's file): that target is missing.
 			fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
 			return
 		}
@@ -53,7 +50,7 @@ func TestChainsNeedTheirTypes(t *testing.T) {
 	for _, c := range cases {
 		resp, body := h.get("/fhir/Observation?"+c.query, "|"+c.scopes)
 		forwarded := false
-		for h.forwarded() { // the search, and a chain's lookup (searchrefs.go)
+		for h.forwarded() { // the search
 			forwarded = true
 		}
 		if resp.StatusCode != c.want {

@@ -120,7 +120,10 @@ func (s *Server) searchValueOf(resType, name, v, publicBase string, fromPage boo
 	}
 	code, modifier, _ := strings.Cut(name, ":")
 	v = strings.TrimSpace(v)
-	if isType(modifier) && !strings.Contains(v, "/") {
+	// subject:Patient=<id> names a Patient; subject:Patient.name=<v>
+	// (a chain, enforcement.allow_chains) names a value of the chained
+	// parameter, which the checks below treat as a chain's.
+	if isType(modifier) && !strings.Contains(modifier, ".") && !strings.Contains(v, "/") {
 		return typedRef(modifier, v)
 	}
 	rest := v
