@@ -155,8 +155,23 @@ func (s *Server) accessLog(c *gin.Context) {
 
 // authenticate verifies the bearer token; no token or a bad one is 401.
 func (s *Server) authenticate(c *gin.Context) {
-	h := c.GetHeader("Authorization")
-	raw, ok := strings.CutPrefix(h, "Bearer ")
+	hs := c.Request.Header.Values("Authorization")
+	if len(hs) > 1 {
+		// Which one a server or a proxy in between reads differs: the
+		// request is ambiguous, not the first one's.
+		unauthorized(c, "the request has more than one Authorization header; send one bearer token")
+		return
+	}
+	var h string
+	if len(hs) == 1 {
+		h = hs[0]
+	}
+	// The scheme is case-insensitive (RFC 9110 11.1): "bearer" is Bearer.
+	var raw string
+	ok := len(h) > len("Bearer ") && strings.EqualFold(h[:len("Bearer ")], "Bearer ")
+	if ok {
+		raw = h[len("Bearer "):]
+	}
 	if !ok || strings.TrimSpace(raw) == "" {
 		unauthorized(c, "a bearer token is required")
 		return
@@ -194,12 +209,13 @@ func (s *Server) authenticate(c *gin.Context) {
 	if !s.bindPatientUser(c, &caller) {
 		return
 	}
-	if caller.PatientUser && caller.BreakGlass != "" {
+	if caller.BreakGlass != "" && (caller.PatientUser || personUser(caller.FHIRUser)) {
 		// 42 CFR 2.51 lets a program disclose to medical personnel in a
 		// medical emergency; a patient's own login is none, and its claim
 		// would record a 2.51 disclosure to the patient and queue it for
 		// break-the-glass review. The claim is ignored (fail closed: the
 		// patient's right of access is a request stating PATRQT).
+		// So is a RelatedPerson's or a Person's (a parent, a caregiver).
 		s.log.Info("break-the-glass claim of a patient's own token ignored", "request_id", c.GetString(requestIDKey))
 		caller.BreakGlass = ""
 	}
@@ -208,6 +224,13 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	c.Set(callerKey, caller)
 	c.Next()
+}
+
+// personUser reports whether fhirUser (Type/id) names a RelatedPerson or a
+// Person: someone acting for a patient, not medical personnel.
+func personUser(fhirUser string) bool {
+	typ, _, _ := strings.Cut(fhirUser, "/")
+	return typ == "RelatedPerson" || typ == "Person"
 }
 
 // checkFHIRUserBase keeps an absolute fhirUser (caller.FHIRUserURL) only
