@@ -25,6 +25,11 @@ func TestDocumentOperationsNeedEveryType(t *testing.T) {
 		{"/fhir/Patient/p1/$summary", "|user/*.rs", false},
 		{"/fhir/Patient/p1/$summary", "p1|patient/*.read", false},
 		{"/fhir/Composition/c1/$document", "|user/*.read", false},
+		// persist=true stores the document as a Bundle: a write.
+		{"/fhir/Composition/c1/$document?persist=true", "|user/*.read", true},
+		{"/fhir/Composition/c1/$document?persist=True", "|user/*.rs", true},
+		{"/fhir/Composition/c1/$document?persist=true", "|user/*.rs user/Bundle.c", false},
+		{"/fhir/Composition/c1/$document?persist=false", "|user/*.read", false},
 	}
 	for _, c := range cases {
 		resp, body := h.get(c.path, c.tok)

@@ -273,6 +273,12 @@ func needs(req fhirRequest, method string, q url.Values) []need {
 			// r and s on Patient or Composition only, so user/Patient.rs
 			// read the patient's conditions, medications and results.
 			out = append(out, need{"*", permR | permS, nil})
+			if req.Operation == "$document" && (method != http.MethodGet || persists(q["persist"])) {
+				// persist=true has the server store the document as a
+				// Bundle: a write, which read scopes do not grant. A POST
+				// may say so in a body not read here.
+				out = append(out, need{"Bundle", permC, nil})
+			}
 		case strings.HasPrefix(req.Operation, "$export"):
 			// Bulk export (enforcement.allow_export) hands over every
 			// resource of the types it exports, whatever the type it
@@ -599,4 +605,16 @@ func writeNotFound(c *gin.Context, typ, id string) {
 	c.Writer.WriteHeader(http.StatusNotFound)
 	_, _ = c.Writer.Write(body)
 	c.Abort()
+}
+
+// persists reports whether $document's persist parameter asks the server
+// to store the document: any value but false (a server may read "True",
+// or several values, as true).
+func persists(values []string) bool {
+	for _, v := range values {
+		if !strings.EqualFold(strings.TrimSpace(v), "false") {
+			return true
+		}
+	}
+	return false
 }
