@@ -1,14 +1,10 @@
 package authn_test
 
 import (
-	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/ds4p/ds4p/proxy/authn"
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // TestBindClientAzpAndClientID: a token whose client_id and azp name
@@ -53,34 +49,6 @@ func TestBindClientAzpAndClientID(t *testing.T) {
 // its own.
 func devTokenMaker(t *testing.T) func(claims map[string]any) authn.Caller {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := authn.MintDev(dir, authn.DevClaims{Subject: "s"}); err != nil { // creates the key
-		t.Fatal(err)
-	}
-	key, err := authn.DevSigningKey(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := devVerifier(t, dir)
-	return func(claims map[string]any) authn.Caller {
-		t.Helper()
-		b := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("s").
-			IssuedAt(time.Now()).Expiration(time.Now().Add(time.Hour))
-		for k, val := range claims {
-			b = b.Claim(k, val)
-		}
-		tok, err := b.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := v.Verify(context.Background(), string(signed))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	dir, v := newDevVerifier(t, authn.Config{})
+	return devTokenMakerWith(t, dir, v)
 }

@@ -21,21 +21,9 @@ import (
 // afresh.
 func TestClientPurposesHoldForTheCertificatesClient(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := authn.DevSigningKey(dir, true); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := authn.DevPublicKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := authn.NewVerifier(context.Background(), authn.Config{
-		DevKeys: keys, Issuer: authn.DevIssuer, Audience: authn.DevAudience, Skew: 5 * time.Second,
+	dir, v := newDevVerifier(t, authn.Config{
 		ClientPurposes: map[string][]string{"payer-app": {"HPAYMT"}, "spiffe://payer/app": {"HOPERAT"}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tok, err := authn.MintDev(dir, authn.DevClaims{Subject: "s", Org: "Organization/o", Purposes: []string{"TREAT", "HPAYMT"}})
 	if err != nil {
 		t.Fatal(err)
@@ -79,21 +67,9 @@ func TestClientPurposesHoldForTheCertificatesClient(t *testing.T) {
 // 26, area B).
 func TestClientPurposesHoldForAzp(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := authn.DevSigningKey(dir, true); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := authn.DevPublicKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := authn.NewVerifier(context.Background(), authn.Config{
-		DevKeys: keys, Issuer: authn.DevIssuer, Audience: authn.DevAudience, Skew: 5 * time.Second, CacheSize: -1,
+	dir, v := newDevVerifier(t, authn.Config{CacheSize: -1,
 		ClientPurposes: map[string][]string{"payer-app": {"HPAYMT"}, "ehr": {"TREAT", "HPAYMT"}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mint := devTokenMakerWith(t, dir, v)
 	for _, c := range []struct {
 		claims map[string]any

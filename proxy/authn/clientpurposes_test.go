@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/ds4p/ds4p/proxy/authn"
 )
@@ -15,21 +14,9 @@ import (
 // may use, stay; a client not named is not limited.
 func TestClientPurposes(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := authn.DevSigningKey(dir, true); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := authn.DevPublicKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := authn.NewVerifier(context.Background(), authn.Config{
-		DevKeys: keys, Issuer: authn.DevIssuer, Audience: authn.DevAudience, Skew: 5 * time.Second, CacheSize: -1,
+	dir, v := newDevVerifier(t, authn.Config{CacheSize: -1,
 		ClientPurposes: map[string][]string{"payer-app": {"HPAYMT", "urn:oid:2.16.840.1.113883.5.8|HOPERAT"}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct {
 		client   string
 		purposes []string
