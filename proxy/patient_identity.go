@@ -263,6 +263,7 @@ var aboutMembers = map[string][2]string{
 // Observation?patient=X&_revinclude=Provenance:target); read alone, it is
 // withheld, as the proxy cannot tell whose target it is.
 func (r *run) aboutPatients() {
+	var byRef map[string][]*item // the response's items by Type/id, made once when needed
 	for _, it := range r.items {
 		m, ok := aboutMembers[it.res.Type]
 		if !ok {
@@ -273,15 +274,26 @@ func (r *run) aboutPatients() {
 			it.res.AddPatient(unresolvedPatient)
 			continue
 		}
+		if byRef == nil && len(refs) > 0 {
+			// One pass, not one per reference: a patient app's search with
+			// _revinclude=Provenance:target holds a Provenance per result.
+			byRef = make(map[string][]*item, len(r.items))
+			for _, t := range r.items {
+				if t.res.ID != "" {
+					k := t.res.Type + "/" + t.res.ID
+					byRef[k] = append(byRef[k], t)
+				}
+			}
+		}
 		for _, ref := range refs {
-			r.addAboutPatients(it, ref)
+			r.addAboutPatients(it, ref, byRef)
 		}
 	}
 }
 
 // addAboutPatients adds to it the patients of the resource ref names
-// (aboutPatients).
-func (r *run) addAboutPatients(it *item, ref string) {
+// (aboutPatients), found among the response's items by Type/id.
+func (r *run) addAboutPatients(it *item, ref string, byRef map[string][]*item) {
 	typ, id, ok := r.s.exactResourceRef(ref)
 	switch {
 	case !ok:
@@ -296,18 +308,14 @@ func (r *run) addAboutPatients(it *item, ref string) {
 		it.res.AddPatient(unresolvedPatient)
 		return
 	}
-	found := false
-	for _, t := range r.items {
-		if t.res.Type != typ || t.res.ID != id {
-			continue
-		}
-		found = true
+	targets := byRef[typ+"/"+id]
+	for _, t := range targets {
 		it.res.AddPatient(t.res.Patient)
 		for _, p := range t.res.Patients {
 			it.res.AddPatient(p)
 		}
 	}
-	if !found {
+	if len(targets) == 0 {
 		it.res.AddPatient(unresolvedPatient)
 	}
 }
