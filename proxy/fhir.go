@@ -362,13 +362,17 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 		// 1xx, 304 and redirects: a redirect is never followed (its Location
 		// may name another host) nor passed on, body or Location.
 		return fail(http.StatusBadGateway, "processing", "the FHIR server answered with status "+strconv.Itoa(resp.StatusCode), nil)
-	case len(body) == 0 && resp.StatusCode >= 400:
+	case resp.StatusCode >= 400 && (len(body) == 0 || missingStatus(resp.StatusCode) && answersAsMissing(ex.req)):
 		// An error without a body (a server or a gateway before it that
 		// answers a missing resource 404 with none) is answered as one
 		// with a body is: a missing resource as the canonical 404 a
 		// withheld one gets. Passed on, it answered 404 without a body
 		// (and a deleted one 410 with its ETag) where a withheld one
-		// answered the canonical OperationOutcome.
+		// answered the canonical OperationOutcome. So is a missing
+		// resource's 404 or 410 in whatever format (a gateway's HTML or
+		// text page, problem+json, XML): nothing of it is read, and as
+		// content that cannot be inspected it answered 502 where a
+		// withheld resource answers 404.
 		return s.upstreamError(resp, ex, body)
 	case len(body) == 0:
 		s.finalize(resp, ex, nil)
@@ -484,7 +488,7 @@ func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 // which may quote data. A missing resource on read, vread or instance
 // history answers as a withheld one.
 func (s *Server) upstreamError(resp *http.Response, ex *exchange, body []byte) error {
-	if (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) && answersAsMissing(ex.req) {
+	if missingStatus(resp.StatusCode) && answersAsMissing(ex.req) {
 		s.notFound(resp, ex)
 		return nil
 	}
@@ -517,6 +521,12 @@ func upstreamIssueCode(body []byte) string {
 // refusedMessage is what the caller reads for an upstream 4xx/5xx.
 func refusedMessage(status int) string {
 	return "the FHIR server refused the request (status " + strconv.Itoa(status) + ")"
+}
+
+// missingStatus reports whether an upstream status says the resource
+// asked for is not there: missing (404) or deleted (410).
+func missingStatus(status int) bool {
+	return status == http.StatusNotFound || status == http.StatusGone
 }
 
 // answersAsMissing reports whether req names one resource, so that a
