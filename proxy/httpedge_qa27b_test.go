@@ -1,7 +1,13 @@
 package proxy
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -58,5 +64,62 @@ func TestNonJSONUpstreamMissingAnswersAsMissing(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestUpstreamInterimResponsesNotForwarded: the reverse proxy forwards an
+// upstream's 1xx answers (103 Early Hints, 102 Processing) to the caller
+// with their headers, before the final answer is read, labelled or
+// decided, wherever the request goes through http.Transport (writes, POST
+// _search, every request to an https upstream). A server or a CDN before
+// it that hints the resources an answer holds (Link: <Condition/x>;
+// rel=preload) named withheld ones; one that hints only for a resource
+// that exists told a withheld resource from a missing one. No interim
+// answer of the upstream reaches the caller now. (gin's writer kept
+// the 1xx itself from the wire, but the hook then cleared the writer's
+// headers: the edge's X-Request-Id was gone from the final answer.)
+func TestUpstreamInterimResponsesNotForwarded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</fhir/R4/Condition/sud1>; rel=preload")
+		w.Header().Set("X-Hint", "F11.20")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Del("X-Hint")
+		fhirJSONHandler(200, bundle("http://"+r.Host+"/fhir/R4", 1, false, sudCondition))(w, r)
+	})
+	var got []string
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, hdr textproto.MIMEHeader) error {
+		got = append(got, strconv.Itoa(code)+" "+fmt.Sprint(hdr))
+		return nil
+	}}
+	for _, req := range []struct{ method, path, ctype, body string }{
+		{http.MethodPost, "/fhir/Condition/_search", "application/x-www-form-urlencoded", "subject=Patient/p1"},
+		{http.MethodGet, "/fhir/Condition?subject=Patient/p1", "", ""},
+	} {
+		var rd io.Reader
+		if req.body != "" {
+			rd = strings.NewReader(req.body)
+		}
+		r, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), req.method, h.proxy.URL+req.path, rd)
+		r.Header.Set("Authorization", "Bearer "+tokOther)
+		if req.ctype != "" {
+			r.Header.Set("Content-Type", req.ctype)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || strings.Contains(string(b), "F11.20") {
+			t.Fatalf("%s %s: %d %s", req.method, req.path, resp.StatusCode, b)
+		}
+		if resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("Link") != "" || resp.Header.Get("X-Hint") != "" {
+			t.Errorf("%s %s: headers %v", req.method, req.path, resp.Header)
+		}
+	}
+	if len(got) != 0 {
+		t.Errorf("the upstream's interim answers reached the caller: %q", got)
 	}
 }

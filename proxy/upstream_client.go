@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"time"
 )
@@ -114,7 +115,13 @@ func (t *syncClient) takes(req *http.Request) bool {
 
 func (t *syncClient) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.takes(req) {
-		return t.next.RoundTrip(req)
+		// Without the reverse proxy's client trace, whose Got1xxResponse
+		// hands an upstream's interim answer (103 Early Hints, 102) to the
+		// caller's writer before the final answer is decided: its headers
+		// (a Link naming what the answer holds) and, since the hook then
+		// clears the writer's header map, the edge's X-Request-Id went
+		// with it. Interim answers are skipped here as exchange does.
+		return t.next.RoundTrip(req.WithContext(untraced{req.Context()}))
 	}
 	host := req.URL.Host
 	if req.URL.Port() == "" {
@@ -307,4 +314,17 @@ func (b *syncBody) release() {
 	// connection's deadline is then in the past, and it is not reused.
 	keep := b.stop() && b.eof && b.keep && b.c.br.Buffered() == 0
 	b.t.put(b.host, b.c, keep)
+}
+
+// untraced is a request's context without its httptrace.ClientTrace
+// (httptrace.ContextClientTrace finds none); everything else, deadline,
+// cancellation and the exchange, is the request's.
+type untraced struct{ context.Context }
+
+func (c untraced) Value(key any) any {
+	v := c.Context.Value(key)
+	if _, ok := v.(*httptrace.ClientTrace); ok {
+		return nil
+	}
+	return v
 }
