@@ -289,7 +289,8 @@ func testFailure(r TestResult) string {
 
 // ValidateData checks data.ds4p.config against the tree's config schema,
 // or the proxy's own (the embedded policy's) when the tree has none, and
-// returns one message per problem.
+// the security labels and topics it names (dataLabelProblems), and returns
+// one message per problem.
 func ValidateData(ctx context.Context, fsys fs.FS) ([]string, error) {
 	schema, err := fs.ReadFile(fsys, ConfigSchemaPath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -309,7 +310,13 @@ func ValidateData(ctx context.Context, fsys fs.FS) ([]string, error) {
 	if ds4p, ok := res.Documents["ds4p"].(map[string]any); ok && ds4p["config"] != nil {
 		config = ds4p["config"]
 	}
-	return MatchSchema(ctx, config, schema)
+	problems, err := MatchSchema(ctx, config, schema)
+	if err != nil {
+		return nil, err
+	}
+	// What the schema cannot say: a label spelt otherwise than items'
+	// labels are (datalabels.go), a topic the table does not hold.
+	return append(problems, dataLabelProblems(config)...), nil
 }
 
 // ValidateInput checks an input document against the tree's input schema.

@@ -1,0 +1,137 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ds4p/ds4p/labels"
+)
+
+// dataLabelProblems checks the security labels the policy data names
+// (data.ds4p.config: part2, counseling_notes, state_law and consents'
+// confidentiality order, obligations) against the label vocabulary.
+//
+// The proxy hands the policy every item's labels as the labeller writes
+// them: the label system's terminology.hl7.org URL and a code of that
+// system, in its case (labels.CodeSystem and labelCode normalise whatever
+// the FHIR server wrote). A label in the policy data spelt otherwise (the
+// legacy hl7.org/fhir/v3 URL, an OID, "r" for R, "42CFRpart2") equals no
+// item's label, and the schema, which reads only "system|code", took it:
+// a restricted_confidentiality.labels entry "...v3-Confidentiality|r"
+// made every item labelled R ordinary data, disclosed for payment, and a
+// part2.labels entry so spelt let a Part 2 record out without its
+// consent (QA round 27). A label of another system (a site's own) is not
+// checked: the labeller writes such labels as its rules name them.
+func dataLabelProblems(config any) []string {
+	cfg, ok := config.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var out []string
+	check := func(field, l string) {
+		if p := dataLabelProblem(l); p != "" {
+			out = append(out, fmt.Sprintf("%s: %q %s", field, l, p))
+		}
+	}
+	list := func(field string, v any) {
+		arr, _ := v.([]any)
+		for i, x := range arr {
+			if s, ok := x.(string); ok {
+				check(fmt.Sprintf("%s[%d]", field, i), s)
+			}
+		}
+	}
+	obj := func(m map[string]any, k string) map[string]any {
+		o, _ := m[k].(map[string]any)
+		return o
+	}
+	if c := obj(cfg, "consents"); c != nil {
+		list("consents.confidentiality_order", c["confidentiality_order"])
+	}
+	if p := obj(cfg, "part2"); p != nil {
+		list("part2.labels", p["labels"])
+		list("part2.obligations", p["obligations"])
+	}
+	if n := obj(cfg, "counseling_notes"); n != nil {
+		list("counseling_notes.labels", n["labels"])
+	}
+	sl := obj(cfg, "state_law")
+	if sl == nil {
+		return out
+	}
+	if m := obj(sl, "labels"); m != nil {
+		for _, k := range sortedKeys(m) {
+			check("state_law.labels", k)
+		}
+	}
+	for _, k := range []string{"other_sensitive", "restricted_confidentiality"} {
+		if o := obj(sl, k); o != nil {
+			list("state_law."+k+".labels", o["labels"])
+		}
+	}
+	topics := obj(sl, "topics")
+	for _, k := range sortedKeys(topics) {
+		if t, ok := topics[k].(map[string]any); ok {
+			list(fmt.Sprintf("state_law.topics.%s.obligations", k), t["obligations"])
+		}
+	}
+	return out
+}
+
+// dataLabelProblem says what is wrong with one "system|code" label of the
+// policy data, "" when it is written as the labeller writes it or names a
+// system outside the label vocabulary.
+func dataLabelProblem(l string) string {
+	system, code, ok := strings.Cut(l, "|")
+	if !ok {
+		return "" // the schema's pattern reports it
+	}
+	canon := labels.NormalizeSystem(system)
+	if !labelSystem(canon) {
+		return ""
+	}
+	if canon != system {
+		return fmt.Sprintf("names its system otherwise than items' labels do, so it matches none; write %q", canon+"|"+code)
+	}
+	if labels.KnownCode(system, code) || knownElsewhere(code) {
+		// A code of another label system (v3-ObservationValue|HIV) is
+		// read as that system's label; the shipped table lists such
+		// spellings beside the right one, and they widen nothing.
+		return ""
+	}
+	msg := "is no code of its system, so it matches no item's label"
+	if s := labels.SuggestCode(system, code); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", system+"|"+s)
+	}
+	return msg
+}
+
+// labelSystem reports whether system is one of the label systems whose
+// codes ds4p knows.
+func labelSystem(system string) bool {
+	switch system {
+	case labels.SystemConfidentiality, labels.SystemActCode, labels.SystemObservationValue, labels.SystemActReason:
+		return true
+	}
+	return false
+}
+
+// knownElsewhere reports whether code is a known code of any label system.
+func knownElsewhere(code string) bool {
+	for _, s := range []string{labels.SystemConfidentiality, labels.SystemActCode, labels.SystemObservationValue, labels.SystemActReason} {
+		if labels.KnownCode(s, code) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
