@@ -12,6 +12,7 @@ import (
 
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/siem"
@@ -235,6 +236,7 @@ func (r *run) resolvePatients(ctx context.Context) error {
 	}
 	if bound {
 		r.aboutPatients()
+		r.indirectPatients()
 	}
 	return nil
 }
@@ -367,6 +369,214 @@ func aboutRefs(b []byte, member, sub string) (refs []string, ok bool) {
 		return nil
 	})
 	return refs, err == nil && !bad
+}
+
+// indirectPatients gives each item of the response that names no patient
+// (no Patient on any path, no identifier, no conflict), for a caller bound
+// to a patient's compartment, the patients of the resources it refers to
+// that may be a patient's record (indirectType): a List of Conditions with
+// no subject, a Linkage, a Communication about, a subject-less
+// MeasureReport's evaluatedResource, a Task's focus without for, a
+// DocumentManifest's content, a Composition's section entries, a Basic
+// whose subject is a Condition, a Flag, a DetectedIssue's implicated, a
+// ClinicalImpression's problem, a RiskAssessment's basis, a Group's
+// characteristic, an Observation's focus, an encounter, in any member or
+// extension. Such a resource was read as data about no one and disclosed
+// to any patient's token, with the reference and display of another
+// patient's record (QA round 27, area A). A target the response holds
+// gives its patients (aboutPatients' index, in rounds, so that a List of
+// Lists takes its entries' patients); one it does not hold, another
+// server's, one not read as Type/id (a urn:uuid, a bare id), or a
+// logical reference (type and identifier only) gives unresolvedPatient,
+// which withholds the item. References to directory and definitional
+// resources (a Practitioner, an Organization, a Medication, a
+// Questionnaire ...) and to contained resources ("#id") name no patient.
+func (r *run) indirectPatients() {
+	type pending struct {
+		it   *item
+		refs []string
+	}
+	var todo []pending
+	for _, it := range r.items {
+		res := it.res
+		if res.Patient != "" || len(res.Patients) > 0 || res.PatientConflict || res.PatientIdentifier != "" || res.Type == "Patient" {
+			continue
+		}
+		if _, about := aboutMembers[res.Type]; about {
+			continue // aboutPatients
+		}
+		refs, ok := indirectRefs(r.body[it.start:it.end])
+		if !ok {
+			it.res.AddPatient(unresolvedPatient)
+			continue
+		}
+		if len(refs) > 0 {
+			todo = append(todo, pending{it, refs})
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	byRef := make(map[string][]*item, len(r.items))
+	for _, t := range r.items {
+		if t.res.ID != "" {
+			k := t.res.Type + "/" + t.res.ID
+			byRef[k] = append(byRef[k], t)
+		}
+	}
+	// Rounds: a target that is itself such an item may gain patients from
+	// its own targets; at most as many rounds as there are such items.
+	for range len(todo) + 1 {
+		changed := false
+		for _, p := range todo {
+			before := patientCount(p.it.res)
+			for _, ref := range p.refs {
+				r.addIndirectPatients(p.it, ref, byRef)
+			}
+			changed = changed || patientCount(p.it.res) != before
+		}
+		if !changed {
+			return
+		}
+	}
+}
+
+// patientCount is how many patients res names.
+func patientCount(res *labels.Result) int {
+	if len(res.Patients) > 0 {
+		return len(res.Patients)
+	}
+	if res.Patient != "" {
+		return 1
+	}
+	return 0
+}
+
+// addIndirectPatients adds to it the patients of the resource ref names
+// when that may be a patient's record (indirectPatients); "" stands for a
+// logical reference, which names such a resource the proxy cannot find.
+func (r *run) addIndirectPatients(it *item, ref string, byRef map[string][]*item) {
+	if ref == "" {
+		it.res.AddPatient(unresolvedPatient)
+		return
+	}
+	if typ := referenceType(ref); typ != "" && !indirectType(typ) {
+		return // a Practitioner, here or on another server
+	}
+	typ, id, ok := r.s.exactResourceRef(ref)
+	switch {
+	case !ok:
+		it.res.AddPatient(unresolvedPatient)
+		return
+	case typ == "Patient":
+		it.res.AddPatient("Patient/" + id)
+		return
+	}
+	targets := byRef[typ+"/"+id]
+	for _, t := range targets {
+		if t.res.PatientConflict {
+			it.res.AddPatient(unresolvedPatient)
+		}
+		it.res.AddPatient(t.res.Patient)
+		for _, p := range t.res.Patients {
+			it.res.AddPatient(p)
+		}
+	}
+	if len(targets) == 0 {
+		it.res.AddPatient(unresolvedPatient)
+	}
+}
+
+// noPatientTypes are the resource types that hold no patient's record:
+// directories (who and where), products, definitions, terminology and
+// conformance resources. A Schedule is one too here: a patient booking
+// through an app reads Slots, whose schedule is a practitioner's. A Group
+// and a Device are, as a subject is taken to name no patient when it is
+// one of them (untoldSubject, QA round 19); a Group of patients read
+// itself names its members.
+var noPatientTypes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range strings.Fields(`Practitioner PractitionerRole Organization OrganizationAffiliation
+		Location HealthcareService Endpoint Medication MedicationKnowledge Substance
+		SubstanceSpecification SubstancePolymer SubstanceProtein SubstanceReferenceInformation
+		SubstanceSourceMaterial SubstanceNucleicAcid Device DeviceDefinition Group Schedule Slot InsurancePlan
+		Questionnaire ValueSet CodeSystem ConceptMap NamingSystem TerminologyCapabilities
+		StructureDefinition StructureMap CapabilityStatement OperationDefinition SearchParameter
+		CompartmentDefinition ImplementationGuide GraphDefinition MessageDefinition ExampleScenario
+		Library Measure PlanDefinition ActivityDefinition ObservationDefinition SpecimenDefinition
+		ChargeItemDefinition EventDefinition ResearchDefinition ResearchElementDefinition
+		Evidence EvidenceVariable EffectEvidenceSynthesis RiskEvidenceSynthesis ResearchStudy
+		TestScript TestReport CatalogEntry Subscription OperationOutcome
+		MedicinalProduct MedicinalProductAuthorization MedicinalProductContraindication
+		MedicinalProductIndication MedicinalProductIngredient MedicinalProductInteraction
+		MedicinalProductManufactured MedicinalProductPackaged MedicinalProductPharmaceutical
+		MedicinalProductUndesirableEffect`) {
+		m[t] = true
+	}
+	return m
+}()
+
+// typedNoPatient reports whether the Reference object at b[obj] has a
+// type naming one of noPatientTypes (a urn:uuid typed Device).
+func typedNoPatient(b []byte, obj int) bool {
+	ts, te, ok, _ := fjson.Lookup(b, obj, "type")
+	if !ok {
+		return false
+	}
+	typ, isStr := fjson.StringValue(b, ts, te)
+	return isStr && fhirTypeName(typ) && !indirectType(typ)
+}
+
+// indirectType reports whether a resource of type typ may be a patient's
+// record: every type but noPatientTypes (an unknown one too: fail closed).
+func indirectType(typ string) bool { return !noPatientTypes[typ] }
+
+// indirectRefs reads every Reference of the resource b (any member, any
+// depth, contained resources and extensions included): its reference
+// string, or "" for a logical reference (a type and an identifier, no
+// reference) to a type that may be a patient's record. References to
+// contained resources ("#id") are left out. ok is false when a
+// Reference's reference is not a string.
+func indirectRefs(b []byte) (refs []string, ok bool) {
+	bad := false
+	var walk func(vs, depth int)
+	walk = func(vs, depth int) {
+		if bad || depth > 256 {
+			bad = true
+			return
+		}
+		switch b[vs] {
+		case '[':
+			_ = fjson.ArrayEach(b, vs, func(s, _ int) error { walk(s, depth+1); return nil })
+		case '{':
+			rs, re, hasRef, err := fjson.Lookup(b, vs, "reference")
+			switch {
+			case err != nil:
+				bad = true
+				return
+			case hasRef:
+				ref, isStr := fjson.StringValue(b, rs, re)
+				if !isStr {
+					bad = true
+					return
+				}
+				if ref = strings.TrimSpace(ref); !strings.HasPrefix(ref, "#") && !typedNoPatient(b, vs) {
+					refs = append(refs, ref)
+				}
+			default:
+				if _, _, hasIdent, _ := fjson.Lookup(b, vs, "identifier"); hasIdent {
+					if ts, te, hasType, _ := fjson.Lookup(b, vs, "type"); hasType {
+						if typ, isStr := fjson.StringValue(b, ts, te); isStr && fhirTypeName(typ) && indirectType(typ) {
+							refs = append(refs, "")
+						}
+					}
+				}
+			}
+			_ = fjson.ObjectEach(b, vs, func(_ []byte, s, _ int) error { walk(s, depth+1); return nil })
+		}
+	}
+	walk(0, 0)
+	return refs, !bad
 }
 
 // unresolvedDenial is the decision of a class of unresolvedPatient.
