@@ -46,6 +46,7 @@ func dataLabelProblems(config any) []string {
 		o, _ := m[k].(map[string]any)
 		return o
 	}
+	out = append(out, dataPurposeProblems(cfg)...)
 	if c := obj(cfg, "consents"); c != nil {
 		list("consents.confidentiality_order", c["confidentiality_order"])
 	}
@@ -115,6 +116,59 @@ func labelSystem(system string) bool {
 		return true
 	}
 	return false
+}
+
+// dataPurposeProblems names the purposes of use in the policy data that
+// are no v3-PurposeOfUse code but one letter from exactly one
+// (labels.SuggestCode): a misspelling, not a site's own purpose. In
+// purpose_hierarchy a misspelt purpose cut its narrower purposes off the
+// purpose it was meant for, so a patient's deny of HPAYMT no longer
+// withheld from a caller stating COVERAGE when HPAYMT listed "COVERGAE"
+// (QA round 27); elsewhere it withholds what the analyst meant to
+// disclose. A site's own purpose one letter from no v3 code is taken as
+// it is (README: list it under its broader one).
+func dataPurposeProblems(cfg map[string]any) []string {
+	var out []string
+	check := func(field string, v any) {
+		p, ok := v.(string)
+		if !ok || labels.KnownPurpose(p) {
+			return
+		}
+		if s := labels.SuggestCode(labels.SystemActReason, p); s != "" && s != p {
+			out = append(out, fmt.Sprintf("%s: %q is no v3-PurposeOfUse code; did you mean %q? (a site's own purpose must not be one letter from a v3 code)", field, p, s))
+		}
+	}
+	list := func(field string, v any) {
+		arr, _ := v.([]any)
+		for i, x := range arr {
+			check(fmt.Sprintf("%s[%d]", field, i), x)
+		}
+	}
+	list("known_purposes", cfg["known_purposes"])
+	if h, ok := cfg["purpose_hierarchy"].(map[string]any); ok {
+		for _, k := range sortedKeys(h) {
+			check("purpose_hierarchy key", k)
+			list(fmt.Sprintf("purpose_hierarchy.%s", k), h[k])
+		}
+	}
+	for _, f := range []string{"ordinary", "patient_access"} {
+		if o, ok := cfg[f].(map[string]any); ok {
+			list(f+".purposes", o["purposes"])
+		}
+	}
+	if b, ok := cfg["break_glass"].(map[string]any); ok {
+		check("break_glass.purpose", b["purpose"])
+		list("break_glass.allowed_purposes", b["allowed_purposes"])
+	}
+	if sl, ok := cfg["state_law"].(map[string]any); ok {
+		topics, _ := sl["topics"].(map[string]any)
+		for _, k := range sortedKeys(topics) {
+			if t, ok := topics[k].(map[string]any); ok {
+				list(fmt.Sprintf("state_law.topics.%s.without_consent", k), t["without_consent"])
+			}
+		}
+	}
+	return out
 }
 
 // knownElsewhere reports whether code is a known code of any label system.

@@ -136,3 +136,71 @@ func TestShippedDataLabelsAccepted(t *testing.T) {
 		t.Errorf("the shipped policy data is refused: %v", problems)
 	}
 }
+
+// TestDataPurposeMisspellingsRefused: a purpose of use in the policy data
+// one letter from a v3-PurposeOfUse code it is not is refused; in
+// purpose_hierarchy it cut COVERAGE off HPAYMT, and a patient's deny of
+// payment no longer withheld from a caller stating COVERAGE (QA round 27).
+// A site's own purpose far from every v3 code still loads.
+func TestDataPurposeMisspellingsRefused(t *testing.T) {
+	t.Parallel()
+	const config = "ds4p/config/data.json"
+	tests := []struct {
+		name, want string
+		edit       func(doc map[string]any)
+	}{
+		{"a narrower purpose misspelt", `"COVERGAE"`, func(d map[string]any) {
+			h := d["purpose_hierarchy"].(map[string]any)
+			h["HPAYMT"] = []any{"CLMATTCH", "COVAUTH", "COVERGAE", "MILDCRG", "REMITADV"}
+		}},
+		{"a broader purpose misspelt", `"HPAYTM"`, func(d map[string]any) {
+			h := d["purpose_hierarchy"].(map[string]any)
+			h["HPAYTM"] = h["HPAYMT"]
+			delete(h, "HPAYMT")
+		}},
+		{"an ordinary purpose misspelt", `"HOPERATT"`, func(d map[string]any) {
+			d["ordinary"].(map[string]any)["purposes"] = []any{"TREAT", "HOPERATT"}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tree := copyTree(t, rego.FS())
+			var doc map[string]any
+			if err := json.Unmarshal(tree[config].Data, &doc); err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(doc)
+			b, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree[config].Data = b
+			problems, err := ValidateData(context.Background(), tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(strings.Join(problems, "\n"), tc.want) {
+				t.Errorf("ValidateData = %v, want a problem naming %s", problems, tc.want)
+			}
+		})
+	}
+	t.Run("a site's own purpose loads", func(t *testing.T) {
+		t.Parallel()
+		tree := copyTree(t, rego.FS())
+		var doc map[string]any
+		if err := json.Unmarshal(tree[config].Data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		h := doc["purpose_hierarchy"].(map[string]any)
+		h["HOPERAT"] = append(h["HOPERAT"].([]any), "LOCALQA")
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree[config].Data = b
+		if err := Verify(context.Background(), tree); err != nil {
+			t.Errorf("a local purpose under HOPERAT is refused: %v", err)
+		}
+	})
+}
