@@ -63,6 +63,14 @@ func policyFlags(name, help string, args []string, stdout, stderr io.Writer, mor
 		return nil, err
 	}
 	if *dir == "" {
+		// --dir "$POLICY_DIR" with the variable unset or empty checked,
+		// tested or built the embedded policy and reported it passing,
+		// as if it were the directory meant (QA round 27).
+		given := false
+		set.Visit(func(f *flag.Flag) { given = given || f.Name == "dir" })
+		if given {
+			return nil, usagef("--dir is empty: name the policy directory, or leave --dir out for the embedded policy")
+		}
 		return rego.FS(), nil
 	}
 	if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
