@@ -70,10 +70,12 @@ func (w *dirWatch) poll(ctx context.Context) {
 }
 
 // treeKey identifies a policy tree as the watchers attempt it: its
-// Revision and its Rego tests. The revision leaves the tests out, as they
-// change no decision; but a revision rejected because a test failed must
-// be attempted again when only the test is fixed, and a watcher that keyed
-// its attempts on the revision never did.
+// Revision, its Rego tests and its config schema. The revision leaves them
+// out, as they change no decision; but a revision rejected because a test
+// failed, or its data did not match the tree's schema, must be attempted
+// again when only the test or the schema is fixed, and a watcher that
+// keyed its attempts on the revision (or, until QA round 27, on the
+// revision and the tests) never did.
 func treeKey(fsys fs.FS) (string, error) {
 	rev, err := Revision(fsys)
 	if err != nil {
@@ -84,7 +86,7 @@ func treeKey(fsys fs.FS) (string, error) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), "_test.rego") {
+		if !d.IsDir() && (strings.HasSuffix(d.Name(), "_test.rego") || p == ConfigSchemaPath) {
 			tests = append(tests, p)
 		}
 		return nil
