@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,12 +14,37 @@ var errBadTime = errors.New("not a FHIR date or dateTime (YYYY, YYYY-MM, YYYY-MM
 // span is the interval of time a FHIR date or dateTime covers, [start, end).
 type span struct {
 	start, end time.Time
+	// zoneless is true for a date without a time read with no date zone
+	// set: its day may begin anywhere from 14 hours before to 12 hours
+	// after UTC's (UTC+14 to UTC-12).
+	zoneless bool
 }
+
+// Offsets of the earliest and latest time zones in use: a zoneless day
+// begins at the earliest dayAhead before, and at the latest dayBehind after,
+// the same day in UTC.
+const (
+	dayAhead  = 14 * time.Hour
+	dayBehind = 12 * time.Hour
+)
+
+// dateZone is the zone dates without a time are read in; nil when none is
+// set (SetDateZone).
+var dateZone atomic.Pointer[time.Location]
+
+// SetDateZone sets the zone in which a consent's dates without a time
+// ("2027-01-01" in a period or dataPeriod) are read: the site's own, the
+// one its consent forms are signed in. nil, the default, leaves them
+// zoneless, as FHIR has them; the policy form then reads such a bound the
+// safe way (Cond.settle). It applies to consents normalised after the
+// call: serve sets it once at start.
+func SetDateZone(loc *time.Location) { dateZone.Store(loc) }
 
 // parseSpan parses a FHIR date or dateTime into the interval it covers. FHIR
 // values are inclusive at their precision: "2027-01-01" covers the whole day,
 // so its exclusive end is 2027-01-02T00:00:00Z. Dates without a time carry no
-// zone in FHIR; they are read as UTC.
+// zone in FHIR; they are read in the date zone when one is set (SetDateZone),
+// otherwise as UTC and marked zoneless.
 func parseSpan(s string) (span, error) {
 	switch len(s) {
 	case 4:
@@ -33,11 +59,12 @@ func parseSpan(s string) (span, error) {
 
 // dateSpan parses a partial date and adds one unit of its precision.
 func dateSpan(s, layout string, years, months, days int) (span, error) {
-	t, err := time.Parse(layout, s)
+	loc := dateZone.Load()
+	t, err := time.ParseInLocation(layout, s, cmpOr(loc, time.UTC))
 	if err != nil {
 		return span{}, errBadTime
 	}
-	return span{start: t, end: t.AddDate(years, months, days)}, nil
+	return span{start: t.UTC(), end: t.AddDate(years, months, days).UTC(), zoneless: loc == nil}, nil
 }
 
 // dateTimeSpan parses a dateTime, which FHIR requires to have seconds and a
@@ -105,4 +132,12 @@ func endNs(t time.Time) (int64, bool) {
 		return ns, true
 	}
 	return -1, true
+}
+
+// cmpOr returns loc, or def when loc is nil.
+func cmpOr(loc, def *time.Location) *time.Location {
+	if loc == nil {
+		return def
+	}
+	return loc
 }

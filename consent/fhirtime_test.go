@@ -104,7 +104,7 @@ func TestPeriodNs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var errs problems
-			start, end := checkPeriod(&period{Start: tt.start, End: tt.end}, "p", &errs)
+			start, end, _, _ := checkPeriod(&period{Start: tt.start, End: tt.end}, "p", &errs)
 			if (len(errs) > 0) != tt.wantErr {
 				t.Fatalf("problems = %v, want error %v", errs, tt.wantErr)
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // Normalized is a consent in the form the Rego policy reads. The json tags
@@ -92,6 +93,82 @@ type Cond struct {
 	// DataRefs are the same references with their meaning (instance,
 	// related, dependents, authoredby).
 	DataRefs []DataRef `json:"data_refs"`
+
+	// zoneless says which of the four bounds above were dates without a
+	// time and no date zone set; flatten settles them per rule (settle),
+	// and settledAs is the rule type they were settled for ("" before).
+	zoneless  zonelessBounds
+	settledAs string
+}
+
+// zonelessBounds marks the bounds of a Cond that came from dates without a
+// time: period start and end, dataPeriod start and end.
+type zonelessBounds struct {
+	start, end, dataStart, dataEnd bool
+}
+
+// settle reads the zoneless bounds of c for a rule of type typ. Such a day
+// begins anywhere from 14 hours before to 12 hours after UTC's, so a deny
+// takes the widest reading (from 14 hours early to 12 hours late) and a
+// permit the narrowest (from 12 hours late to 14 hours early): neither a
+// patient's refusal nor the end of a permission is read as ending before
+// it may have, wherever the consent was signed. A permit of a single
+// zoneless day so reads as permitting nothing; SetDateZone makes such
+// dates exact.
+func (c Cond) settle(typ string) Cond {
+	if c.settledAs != "" {
+		return c
+	}
+	early, late := settleShifts(typ)
+	c = c.shift(early, late)
+	c.settledAs = typ
+	return c
+}
+
+// written undoes settle: the bounds as the consent wrote them, read as UTC.
+func (c Cond) written() Cond {
+	if c.settledAs == "" {
+		return c
+	}
+	early, late := settleShifts(c.settledAs)
+	c = c.shift(-early, -late)
+	c.settledAs = ""
+	return c
+}
+
+// settleShifts returns how settle moves the zoneless starts and ends of a
+// rule of type typ.
+func settleShifts(typ string) (early, late time.Duration) {
+	if typ == "deny" {
+		return -dayAhead, dayBehind // start early, end late
+	}
+	return dayBehind, -dayAhead // start late, end early
+}
+
+// shift moves the zoneless starts by early and the zoneless ends by late.
+func (c Cond) shift(early, late time.Duration) Cond {
+	z := c.zoneless
+	c.Start = shiftBound(c.Start, z.start, early)
+	c.End = shiftBound(c.End, z.end, late)
+	c.DataStart = shiftBound(c.DataStart, z.dataStart, early)
+	c.DataEnd = shiftBound(c.DataEnd, z.dataEnd, late)
+	return c
+}
+
+// shiftBound moves a zoneless bound by d; 0 (unbounded) stays. A bound
+// moved onto 0 (which would read as unbounded) is moved one nanosecond
+// further, the way d points.
+func shiftBound(ns int64, zoneless bool, d time.Duration) int64 {
+	if !zoneless || ns == 0 {
+		return ns
+	}
+	if ns += int64(d); ns == 0 {
+		if d > 0 {
+			return 1
+		}
+		return -1
+	}
+	return ns
 }
 
 // DataRef is one provision.data entry.
@@ -130,7 +207,10 @@ func normalizeParsed(doc *parsed, id, version string) (Normalized, error) {
 		n.RootTypeFrom = from
 		return n, nil
 	}
-	n.Start, n.End = doc.root.cond.Start, doc.root.cond.End
+	// The consent is in force for as long as any reading of its period
+	// allows; each rule then holds its own reading (Cond.settle).
+	wide := doc.root.cond.settle("deny")
+	n.Start, n.End = wide.Start, wide.End
 	n.Rules = flatten(doc.root, nil, n.Rules)
 	n.RootTypeFrom = doc.rootFrom
 	return n, nil
@@ -145,10 +225,15 @@ func emptyCond() Cond {
 	}
 }
 
-// flatten appends nd and its descendants, depth-first, to out.
+// flatten appends nd and its descendants, depth-first, to out. Each rule's
+// conditions read their zoneless dates as the rule's type needs (settle).
 func flatten(nd *node, parents []Cond, out []Rule) []Rule {
 	conds := append(slices.Clip(parents), nd.cond)
-	out = append(out, Rule{Path: nd.path, Depth: len(parents), Type: nd.typ, Conditions: conds})
+	settled := make([]Cond, len(conds))
+	for i, c := range conds {
+		settled[i] = c.settle(nd.typ)
+	}
+	out = append(out, Rule{Path: nd.path, Depth: len(parents), Type: nd.typ, Conditions: settled})
 	for _, child := range nd.children {
 		out = flatten(child, conds, out)
 	}

@@ -137,8 +137,10 @@ func conditions(p *provisionJSON, typ, at string, errs *problems) Cond {
 		Actions:  conceptCodes(p.Action, at+".action", actionCodes, errs),
 	}
 	c.Data, c.DataRefs = dataRefs(p.Data, at+".data", errs)
-	c.Start, c.End = checkPeriod(p.Period, at+".period", errs)
-	c.DataStart, c.DataEnd = checkPeriod(p.DataPeriod, at+".dataPeriod", errs)
+	var startLoose, endLoose, dataStartLoose, dataEndLoose bool
+	c.Start, c.End, startLoose, endLoose = checkPeriod(p.Period, at+".period", errs)
+	c.DataStart, c.DataEnd, dataStartLoose, dataEndLoose = checkPeriod(p.DataPeriod, at+".dataPeriod", errs)
+	c.zoneless = zonelessBounds{startLoose, endLoose, dataStartLoose, dataEndLoose}
 	return c
 }
 
@@ -364,16 +366,19 @@ func conceptCodes(list []codeableConcept, at string,
 }
 
 // checkPeriod checks a Period and returns its bounds in unix nanoseconds:
-// start inclusive, end exclusive, 0 meaning unbounded.
-func checkPeriod(p *period, at string, errs *problems) (start, end int64) {
+// start inclusive, end exclusive, 0 meaning unbounded; and whether each
+// bound is a zoneless date (span.zoneless), which the policy form reads
+// the safe way (Cond.settle).
+func checkPeriod(p *period, at string, errs *problems) (start, end int64, startZoneless, endZoneless bool) {
 	if p == nil {
-		return 0, 0
+		return 0, 0, false, false
 	}
 	from, okFrom := periodEdge(p.Start, at+".start", errs)
 	to, okTo := periodEdge(p.End, at+".end", errs)
 	if !okFrom || !okTo {
-		return 0, 0
+		return 0, 0, false, false
 	}
+	startZoneless, endZoneless = from.zoneless, to.zoneless
 	if p.Start != "" && p.End != "" && !from.start.Before(to.end) {
 		errs.add(at, "starts (%s) after it ends (%s)", p.Start, p.End)
 	}
@@ -382,7 +387,7 @@ func checkPeriod(p *period, at string, errs *problems) (start, end int64) {
 	if !okFrom || !okTo {
 		errs.add(at, "lies outside the years 1678 to 2261")
 	}
-	return start, end
+	return start, end, startZoneless && start != 0, endZoneless && end != 0
 }
 
 // periodEdge parses one end of a Period; an absent one is unbounded.

@@ -54,7 +54,8 @@ func (n *Normalized) ScopeFor(recipients []string, purposes PurposeHierarchy) st
 		b.WriteString(strings.Join(n.Policies, ", "))
 		b.WriteString(")")
 	}
-	if p := inForce(n.Start, n.End); p != "" {
+	start, end := n.writtenPeriod()
+	if p := inForce(start, end); p != "" {
 		b.WriteString(", in force ")
 		b.WriteString(p)
 	}
@@ -73,7 +74,7 @@ func (n *Normalized) ScopeFor(recipients []string, purposes PurposeHierarchy) st
 			b.WriteString("; and")
 		}
 		described++
-		what := describeRule(r, n.Start, n.End, recipients)
+		what := describeRule(r, start, end, recipients)
 		if what == "" {
 			what = " of all the patient's records to anyone"
 		}
@@ -206,6 +207,7 @@ func describeRule(r Rule, start, end int64, recipients []string) string {
 	var to, purposes, labels, classes, codes, actions, data []string
 	var periods, dataPeriods []string
 	for _, c := range r.Conditions {
+		c = c.written()
 		for _, a := range c.Actors {
 			if a != "" && slices.Contains(recipients, a) {
 				to = append(to, a)
@@ -248,10 +250,22 @@ func describeRule(r Rule, start, end int64, recipients []string) string {
 	return b.String()
 }
 
-// inForce renders [start, end) in unix ns as dates; "" when unbounded. End
-// is exclusive, so the last day in force is the day before it.
+// writtenPeriod is the consent's period as written (Cond.written), not
+// the widest reading Start and End hold.
+func (n *Normalized) writtenPeriod() (start, end int64) {
+	if len(n.Rules) == 0 || len(n.Rules[0].Conditions) == 0 || n.Rules[0].Depth != 0 {
+		return n.Start, n.End
+	}
+	root := n.Rules[0].Conditions[0].written()
+	return root.Start, root.End
+}
+
+// inForce renders [start, end) in unix ns as dates, in the date zone when
+// one is set (SetDateZone); "" when unbounded. End is exclusive, so the
+// last day in force is the day before it.
 func inForce(start, end int64) string {
-	day := func(ns int64) string { return time.Unix(0, ns).UTC().Format(time.DateOnly) }
+	loc := cmpOr(dateZone.Load(), time.UTC)
+	day := func(ns int64) string { return time.Unix(0, ns).In(loc).Format(time.DateOnly) }
 	switch {
 	case start == 0 && end == 0:
 		return ""

@@ -338,6 +338,7 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_CONSENTS_DIRECTORY":                 setString(&c.Consents.Directory),
 		"DS4P_CONSENTS_RESOLVE_ACTORS":            setBool(&c.Consents.ResolveActors),
 		"DS4P_CONSENTS_PATIENT_IDENTIFIER_SYSTEM": setString(&c.Consents.PatientIDSystem),
+		"DS4P_CONSENTS_DATE_ZONE":                 setString(&c.Consents.DateZone),
 
 		// encryption at rest (keyscmd.go)
 		"DS4P_STORAGE_KEY":        setString(&c.Storage.Key),

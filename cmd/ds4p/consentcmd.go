@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -297,6 +298,28 @@ type ConsentsConf struct {
 	Directory         string        `yaml:"directory"`
 	ResolveActors     bool          `yaml:"resolve_actors"`
 	PatientIDSystem   string        `yaml:"patient_identifier_system"`
+	// DateZone is the IANA zone ("America/New_York") a consent's dates
+	// without a time are read in; empty reads them zoneless, the safe way
+	// (consent.SetDateZone).
+	DateZone string `yaml:"date_zone"`
+}
+
+// dateZone returns the zone of date_zone, nil when it is empty.
+func (c ConsentsConf) dateZone() (*time.Location, error) {
+	if c.DateZone == "" {
+		return nil, nil
+	}
+	// "Local" would be the zone of whatever machine runs ds4p, and "UTC"
+	// would say less than it seems: consent forms are dated where they are
+	// signed, so name that place.
+	if c.DateZone == "Local" || !strings.Contains(c.DateZone, "/") && c.DateZone != "UTC" {
+		return nil, fmt.Errorf("consents.date_zone: %q is not an IANA zone such as America/New_York", c.DateZone)
+	}
+	loc, err := time.LoadLocation(c.DateZone)
+	if err != nil {
+		return nil, fmt.Errorf("consents.date_zone: %q is not an IANA zone such as America/New_York", c.DateZone)
+	}
+	return loc, nil
 }
 
 // validate reports every problem with the section, including a directory
@@ -304,6 +327,9 @@ type ConsentsConf struct {
 func (c ConsentsConf) validate() []error {
 	var errs []error
 	if err := c.sourcesWithout().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.dateZone(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Directory != "" {

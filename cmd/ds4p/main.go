@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // consents.date_zone on a machine without a zone database
 )
 
 type command struct {

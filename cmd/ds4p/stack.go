@@ -111,6 +111,11 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 		return err
 	}
 	st.sealer = sealer
+	zone, err := cfg.Consents.dateZone() // before any consent is read for the policy
+	if err != nil {
+		return err
+	}
+	consent.SetDateZone(zone)
 	if st.consents, err = consent.Open(st.db, consentSealing(sealer)...); err != nil {
 		return err
 	}
