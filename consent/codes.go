@@ -1,5 +1,7 @@
 package consent
 
+import "github.com/ds4p/ds4p/labels"
+
 // Code systems a provision's codings must come from. The policy compares
 // purposes, classes and actions by code alone, so a code from another system
 // could collide with one of these; and a label from a system the labeller
@@ -73,8 +75,14 @@ func purposeCodes(list []coding, at string, errs *problems) []string {
 }
 
 // labelCodes checks that each security label comes from a label code system
-// and returns them as "system|code" with legacy systems renamed.
-func labelCodes(list []coding, at string, errs *problems) []string {
+// and returns them as "system|code" with legacy systems renamed. In a deny,
+// a label that is no known label as written but names one the labeller
+// reads it as (SUD filed under v3-ActReason, psy for PSY:
+// labels.KnownLabel) is also given as that one. A written consent refuses
+// such codes (checkVocabulary), but an upstream one is read as the EHR
+// wrote it, and as written its deny matched no data and withheld nothing.
+// A permit keeps the label as written.
+func labelCodes(list []coding, typ, at string, errs *problems) []string {
 	out := []string{}
 	for i, c := range list {
 		cAt := index(at, i)
@@ -86,6 +94,12 @@ func labelCodes(list []coding, at string, errs *problems) []string {
 			errs.add(cAt+".system", "%q is not a security label system (v3-Confidentiality, v3-ActCode, v3-ActReason, v3-ObservationValue)", c.System)
 		default:
 			out = append(out, system+"|"+c.Code)
+			if typ != "deny" || labels.KnownCode(system, c.Code) {
+				continue
+			}
+			if s, code, ok := labels.KnownLabel(system, c.Code); ok {
+				out = append(out, s+"|"+code)
+			}
 		}
 	}
 	return out

@@ -131,7 +131,7 @@ func conditions(p *provisionJSON, typ, at string, errs *problems) Cond {
 		Actors:   actors(p.Actor, typ, at+".actor", errs),
 		Roles:    roles(p.Actor, at+".actor", errs),
 		Purposes: purposeCodes(p.Purpose, at+".purpose", errs),
-		Labels:   labelCodes(p.SecurityLabel, at+".securityLabel", errs),
+		Labels:   labelCodes(p.SecurityLabel, typ, at+".securityLabel", errs),
 		Classes:  classCodes(p.Class, at+".class", errs),
 		Codes:    conceptCodes(p.Code, at+".code", systemCodes, errs),
 		Actions:  conceptCodes(p.Action, at+".action", actionCodes, errs),

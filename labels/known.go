@@ -172,46 +172,20 @@ var foldedCodes = func() map[string]map[string]string {
 }()
 
 // labelCode returns the system and code of an existing label of system
-// (normalised; "" when it has none) as ds4p reads them: the known code it
-// spells in another case (r for R, sud for SUD), when exactly one known
-// code does and it is not itself known; and, for a code known in none of
-// the label systems as the label names it but in exactly one other (R
-// filed under v3-ActCode, SUD under v3-Confidentiality) or in no system
-// at all, that one's; any other confidentiality code as R. Else system and
-// code as they came. FHIR codes are
-// case-sensitive and each belongs to its system, so no such label is
-// written, but a server accepts one, and read as an unknown code it would
-// leave its resource ordinary: withholding is the safe side.
+// (normalised; "" when it has none) as ds4p reads them: the known label it
+// names (knownLabel), else, for a confidentiality code, R; else system and
+// code as they came. FHIR codes are case-sensitive and each belongs to its
+// system, so no such label is written, but a server accepts one, and read
+// as an unknown code it would leave its resource ordinary: withholding is
+// the safe side.
 func labelCode(system, code string) (string, string) {
-	var known bool
 	switch system {
-	case SystemConfidentiality:
-		known = ConfidentialityRank(code) >= 0
-	case SystemActCode, SystemActReason, SystemObservationValue:
-		known = vocabulary(system)[code]
-	case "":
-		known = codeSystems[code] != ""
+	case SystemConfidentiality, SystemActCode, SystemActReason, SystemObservationValue, "":
 	default:
 		return system, code
 	}
-	if known {
-		if system == "" {
-			system = codeSystems[code]
-		}
-		return system, code
-	}
-	if c, ok := foldedCodes[system][strings.ToUpper(code)]; ok {
-		if system == "" {
-			system = codeSystems[c]
-		}
-		return system, c
-	}
-	// Known in exactly one label system, but not the one named.
-	if s := codeSystems[code]; s != "" {
-		return s, code
-	}
-	if c, ok := foldedCodes[""][strings.ToUpper(code)]; ok {
-		return codeSystems[c], c
+	if s, c, ok := knownLabel(system, code); ok {
+		return s, c
 	}
 	if system == SystemConfidentiality {
 		// A confidentiality code ds4p does not know (X, "restricted",
@@ -221,6 +195,57 @@ func labelCode(system, code string) (string, string) {
 		return system, Restricted.Code
 	}
 	return system, code
+}
+
+// knownLabel returns the known label that a label of one of the label
+// systems (normalised; "" for none) names: itself when known; the known
+// code it spells in another case (r for R, sud for SUD), when exactly one
+// known code does and it is not itself known; and, for a code known in none
+// of the label systems as the label names it but in exactly one other (R
+// filed under v3-ActCode, SUD under v3-Confidentiality) or in no system at
+// all, that one's. ok is false when it names none.
+func knownLabel(system, code string) (string, string, bool) {
+	var known bool
+	switch system {
+	case SystemConfidentiality:
+		known = ConfidentialityRank(code) >= 0
+	case SystemActCode, SystemActReason, SystemObservationValue:
+		known = vocabulary(system)[code]
+	case "":
+		known = codeSystems[code] != ""
+	default:
+		return "", "", false
+	}
+	if known {
+		if system == "" {
+			system = codeSystems[code]
+		}
+		return system, code, true
+	}
+	if c, ok := foldedCodes[system][strings.ToUpper(code)]; ok {
+		if system == "" {
+			system = codeSystems[c]
+		}
+		return system, c, true
+	}
+	// Known in exactly one label system, but not the one named.
+	if s := codeSystems[code]; s != "" {
+		return s, code, true
+	}
+	if c, ok := foldedCodes[""][strings.ToUpper(code)]; ok {
+		return codeSystems[c], c, true
+	}
+	return "", "", false
+}
+
+// KnownLabel returns the known security label a label of system and code
+// names as the labeller reads labels: the same code filed under another of
+// the label systems (SUD under v3-ActReason), or spelt in another case, or
+// the system in another spelling (labels.NormalizeSystem). ok is false when
+// it names no known label. A consent's deny naming such a label must also
+// match the label as the data carries it.
+func KnownLabel(system, code string) (string, string, bool) {
+	return knownLabel(NormalizeSystem(system), code)
 }
 
 // KnownPurpose reports whether code is a v3-PurposeOfUse code.
