@@ -296,6 +296,9 @@ type prunable struct {
 	from    Checkpoint
 	raw     [][]byte
 	entries []Entry
+	// legacy are the entries among them verified as legacy encodings
+	// (verifier.legacy), seq to time key.
+	legacy map[uint64]uint64
 }
 
 // pruneRound exports and deletes up to pruneChunk entries.
@@ -376,6 +379,7 @@ func (l *Ledger) collectPrunable(tx *bbolt.Tx, cutoff time.Time) (prunable, erro
 		p.entries = append(p.entries, e)
 		v.next, v.prev = v.next+1, e.Hash
 	}
+	p.legacy = v.legacy
 	return p, nil
 }
 
@@ -401,7 +405,42 @@ func (l *Ledger) deletePruned(tx *bbolt.Tx, p prunable, cp Checkpoint) error {
 			return err
 		}
 	}
+	if err := deleteLegacyKeys(b, p.legacy); err != nil {
+		return err
+	}
 	return writeCheckpoint(b, cp)
+}
+
+// deleteLegacyKeys removes the keys left at the positions of pruned legacy
+// entries: those of values indexed by bytes the entry no longer holds
+// (verifier.inIndexes), which deleteIndexKeys cannot name. Only a ledger
+// that holds such entries pays for the scan of its keyed indexes.
+func deleteLegacyKeys(b buckets, legacy map[uint64]uint64) error {
+	if len(legacy) == 0 {
+		return nil
+	}
+	for _, ix := range indexes {
+		if !ix.keyed {
+			continue
+		}
+		bk, err := b.ix(ix)
+		if err != nil {
+			return err
+		}
+		var stale [][]byte // collected first: bbolt cursors do not survive deletes
+		c := bk.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if isLegacyKey(k, legacy) {
+				stale = append(stale, bytes.Clone(k))
+			}
+		}
+		for _, k := range stale {
+			if err := bk.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ExportName is the name of the prune export holding seqs first to last:

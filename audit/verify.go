@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"go.etcd.io/bbolt"
 )
@@ -45,6 +46,11 @@ type verifier struct {
 	c         codec // how links are keyed
 	// keyedFrom is the first seq whose link is keyed (HMAC-SHA256); 0: none.
 	keyedFrom uint64
+	// legacy holds the seqs of entries verified as legacyLink encodings,
+	// with their time keys; owed counts, per index, their keys that cannot
+	// be found by value (legacyKeys).
+	legacy map[uint64]uint64
+	owed   map[*index]int
 }
 
 // VerifyOptions adjust VerifyWith.
@@ -129,6 +135,7 @@ func (l *Ledger) VerifyWith(ctx context.Context, opts VerifyOptions) (res Verify
 			case cp.Seq >= v.next: // a prune, which checks the links it deletes, passed us
 				v.next, v.prev = cp.Seq+1, cp.Hash
 				clear(v.indexed) // every entry counted so far was deleted with its keys
+				clear(v.owed)
 				v.unindexed = nil
 			}
 			if _, v.mark, err = b.headAndMark(); err != nil {
@@ -254,18 +261,29 @@ func (v *verifier) entry(b buckets, k, val []byte) error {
 }
 
 // inIndexes checks that e is in every index it belongs in, and counts its
-// keys.
+// keys. A legacy entry's value holding U+FFFD was indexed by the bytes it
+// replaced, which are gone: its key is owed, found by position in
+// strayIndex.
 func (v *verifier) inIndexes(b buckets, e *Entry) error {
+	_, legacy := v.legacy[e.Seq]
 	for _, ix := range indexes {
 		bk, err := b.ix(ix)
 		if err != nil {
 			return err
 		}
-		for _, key := range ix.keys(b.c, e) {
-			if bk.Get(key) == nil {
+		t := timeKey(e.Time)
+		for _, value := range ix.values(e) {
+			switch {
+			case bk.Get(ix.key(b.c, value, t, e.Seq)) != nil:
+				v.indexed[ix]++
+			case legacy && strings.ContainsRune(value, utf8.RuneError):
+				if v.owed == nil {
+					v.owed = map[*index]int{}
+				}
+				v.owed[ix]++
+			default:
 				return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("entry missing from the %s index", ix.name)}
 			}
-			v.indexed[ix]++
 		}
 	}
 	return nil
@@ -311,10 +329,17 @@ func (v *verifier) check(e Entry, val []byte) string {
 	if keyed && !v.c.sealed() {
 		return "the entry's link is keyed (HMAC-SHA256) and verifying it needs the storage key"
 	}
-	body, err := link(&e, v.c.chainOf(e.Seq, v.keyedFrom))
+	chain := v.c.chainOf(e.Seq, v.keyedFrom)
+	body, err := link(&e, chain)
 	switch {
 	case err != nil:
 		return "entry does not encode: " + err.Error()
+	case (e.Hash != hash || !bytes.Equal(body, val)) && legacyLink(chain, e.PrevHash, hash, body, val):
+		if v.legacy == nil {
+			v.legacy = map[uint64]uint64{}
+		}
+		v.legacy[e.Seq] = timeKey(e.Time)
+		return ""
 	case e.Hash != hash && keyed:
 		return "hash does not match the entry's content under the chain key (HMAC-SHA256)"
 	case e.Hash != hash:
@@ -323,6 +348,52 @@ func (v *verifier) check(e Entry, val []byte) string {
 		return "stored bytes are not the entry's canonical JSON"
 	}
 	return ""
+}
+
+// legacyLink reports whether val, an entry stored with hash, is one a
+// release before 2026-12-05 wrote from strings that were not valid UTF-8:
+// its JSON holds \ufffd (encoding/json's escape of each bad byte) where the
+// canonical JSON of the entry it decodes to (body, as link made it, with
+// its hash) holds U+FFFD unescaped, and hash chains prev to those stored
+// bytes. Such an entry is as its writer hashed it: read strictly, it broke
+// the chain for good, since the bytes it was hashed from are gone.
+// Nothing else may differ, so no other bytes verify this way.
+func legacyLink(chain chainFunc, prev, hash string, body, val []byte) bool {
+	stored, ok := bytes.CutSuffix(val, []byte(`,"hash":"`+hash+`"}`))
+	if !ok || !bytes.Contains(stored, []byte(`\ufffd`)) {
+		return false
+	}
+	canon, ok := bytes.CutSuffix(body, []byte(`"}`))
+	if i := bytes.LastIndex(canon, []byte(`,"hash":"`)); ok && i >= 0 {
+		canon = canon[:i]
+	} else {
+		return false
+	}
+	if !bytes.Equal(unescapeReplacement(stored), canon) {
+		return false
+	}
+	return chainHash(chain, prev, append(stored[:len(stored):len(stored)], '}')) == hash
+}
+
+// unescapeReplacement returns JSON text b with each \ufffd escape written
+// as the character itself, leaving every other escape (\\ufffd is a
+// backslash and the letters) as it is.
+func unescapeReplacement(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 == len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if b[i+1] == 'u' && bytes.HasPrefix(b[i+2:], []byte("fffd")) {
+			out = append(out, "\uFFFD"...)
+			i += 5
+			continue
+		}
+		out = append(out, b[i], b[i+1])
+		i++
+	}
+	return out
 }
 
 // finish checks, at the end of the chain, that the head names the last entry
@@ -365,22 +436,56 @@ func (v *verifier) finish(b buckets) error {
 	return nil
 }
 
-// strayIndex reports an index key that no verified entry accounts for.
+// strayIndex reports an index key that no verified entry accounts for,
+// and an owed key of a legacy entry that is not there.
 func (v *verifier) strayIndex(b buckets, ix *index) error {
 	bk, err := b.ix(ix)
 	if err != nil {
 		return err
 	}
-	if bk.Stats().KeyN == v.indexed[ix] {
+	if v.owed[ix] == 0 && bk.Stats().KeyN == v.indexed[ix] {
 		return nil
 	}
+	owed := v.owed[ix]
 	c := bk.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if isLegacyKey(k, v.legacy) && !slices.ContainsFunc(keysAt(b, ix, k), func(want []byte) bool { return bytes.Equal(want, k) }) {
+			owed--
+			continue
+		}
 		if err := indexKeyMatches(b, ix, k); err != nil {
 			return err
 		}
 	}
+	if owed == 0 && bk.Stats().KeyN == v.indexed[ix]+v.owed[ix] {
+		return nil
+	}
 	return &BrokenError{Seq: v.next, Reason: fmt.Sprintf("the %s index holds keys no entry accounts for", ix.name)}
+}
+
+// isLegacyKey reports whether index key k is at the position (time and
+// seq) of an entry verified as a legacy encoding (verifier.legacy).
+func isLegacyKey(k []byte, legacy map[uint64]uint64) bool {
+	if len(legacy) == 0 || len(k) < 16 {
+		return false
+	}
+	t, seq := keyPosition(k)
+	at, ok := legacy[seq]
+	return ok && at == t
+}
+
+// keysAt returns the keys of the entry index key k names, nil when it
+// names none.
+func keysAt(b buckets, ix *index, k []byte) [][]byte {
+	seq, ok := keySeq(k)
+	if !ok {
+		return nil
+	}
+	e, err := b.entryAt(seq)
+	if err != nil || e.Seq != seq {
+		return nil
+	}
+	return ix.keys(b.c, &e)
 }
 
 // indexKeyMatches checks that index key k is one of the keys of the entry
