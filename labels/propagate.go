@@ -245,10 +245,16 @@ func (b *Batch) Finish() {
 	if b.ixLen == len(b.out) { // Resolve's index, and nothing added since
 		ix = b.ix
 	}
+	if b.links && ix == nil {
+		ix = indexBatch(b.out) // once, for propagate, securityContexts and linkedPatients
+	}
 	if b.links {
 		b.l.propagate(b.resources, b.out, ix)
 	}
 	b.l.securityContexts(b.resources, b.out, ix)
+	if b.links {
+		linkedPatients(b.resources, b.out, ix)
+	}
 	if b.l.cache != nil {
 		for _, r := range b.out {
 			b.l.cache.note(r, b.rules)
@@ -524,4 +530,66 @@ func samePatients(r, t *Result) bool {
 		return true
 	}
 	return r.Patient == t.Patient && r.PatientIdentifier == t.PatientIdentifier && slices.Equal(r.Patients, t.Patients)
+}
+
+// linkedPatients gives each resource of the batch the patients of the
+// resources of the batch (those of the response, and targets Resolve
+// fetched) that its content references name: a List whose subject is one
+// patient and whose entries are another's Conditions, an Observation whose
+// focus is another patient's Condition, a List with no subject. Such a
+// resource tells of the other patient's records (their references, their
+// displays, and the labels they pass on): it is each patient's, decided
+// under each one's consents (Result.Patients). Labels flowed from the
+// target, the patient did not: another patient's SUD Condition made the
+// List SUD, decided under the List's patient's consent only, which
+// disclosed it where the other patient had consented to nothing (QA round
+// 27, area A). Context references (encounter) and a Binary's
+// securityContext (securityContexts) are not followed here; a target whose
+// patient cannot be told (PatientConflict) passes its labels only. Chains
+// are followed as labels are (maxRounds).
+//
+// A target the batch does not hold (one the label cache knew, so that
+// Resolve did not read it) passes its labels, not its patient: the cache
+// holds no patient.
+func linkedPatients(resources [][]byte, rs []*Result, ix batchIndex) {
+	type edge struct{ from, to int }
+	var edges []edge // made once there is one: most batches hold none
+	for k, r := range rs {
+		if r.Type == "Patient" || r.Type == "Binary" || r.PatientConflict {
+			continue
+		}
+		for _, lk := range r.links {
+			if lk.kind != refContent || lk.member == securityContextMember {
+				continue
+			}
+			key, typLen := lk.target(resources[k])
+			if key == nil {
+				continue
+			}
+			t, ok := ix[string(key[:typLen])][string(key[typLen+1:])]
+			if !ok || t == k || rs[t].PatientConflict || rs[t].Patient == "" && len(rs[t].Patients) == 0 && len(rs[t].links) == 0 {
+				continue // a target naming no patient, and referring to nothing that could give it one
+			}
+			edges = append(edges, edge{k, t})
+		}
+	}
+	for range maxRounds {
+		changed := false
+		for _, e := range edges {
+			r, tr := rs[e.from], rs[e.to]
+			if tr.Patient != "" && !r.HasPatient(tr.Patient) {
+				r.AddPatient(tr.Patient)
+				changed = true
+			}
+			for _, p := range tr.Patients {
+				if !r.HasPatient(p) {
+					r.AddPatient(p)
+					changed = true
+				}
+			}
+		}
+		if !changed {
+			return
+		}
+	}
 }
