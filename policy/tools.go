@@ -126,6 +126,15 @@ func verify(ctx context.Context, fsys fs.FS, c *compiled, query string) error {
 	if len(failed) > 0 {
 		return fmt.Errorf("policy: %d of %d Rego tests failed: %s", len(failed), len(results), strings.Join(failed, ", "))
 	}
+	// The tests passed on the modules and the test files together: what
+	// the test files add to the policy is not what serves (testrules.go).
+	extra, err := testFileRules(fsys, c.modules)
+	if err != nil {
+		return err
+	}
+	if len(extra) > 0 {
+		return fmt.Errorf("policy: the Rego tests passed on rules the proxy does not load: %s", strings.Join(extra, "; "))
+	}
 	problems, err := ValidateData(ctx, fsys)
 	if err != nil {
 		return err
@@ -253,6 +262,13 @@ func Check(ctx context.Context, fsys fs.FS) ([]Problem, error) {
 	for _, r := range results {
 		if !r.Pass {
 			out = append(out, Problem{"test", testFailure(r)})
+		}
+	}
+	if extra, err := testFileRules(fsys, c.modules); err != nil {
+		out = append(out, Problem{"test", err.Error()})
+	} else {
+		for _, e := range extra {
+			out = append(out, Problem{"test", e})
 		}
 	}
 	// The case matrix is the policy's own tests too: compliance staff add a
