@@ -15,10 +15,10 @@ import (
 
 // testCache holds the Rego test results of one policy revision.
 type testCache struct {
-	mu       sync.Mutex
-	revision string
-	result   map[string]any
-	timeout  time.Duration // bounds one run (default testRunTimeout)
+	mu      sync.Mutex
+	key     string // policy.TreeKey of the tree the result is of
+	result  map[string]any
+	timeout time.Duration // bounds one run (default testRunTimeout)
 }
 
 // testRunTimeout bounds one run of the policy's Rego tests.
@@ -50,10 +50,18 @@ func (h *Handler) policyTests(w http.ResponseWriter, r *http.Request, _ *session
 		writeError(w, http.StatusInternalServerError, "the policy revision could not be computed: "+err.Error())
 		return
 	}
+	// The results are kept by the tree's key, which follows its tests: the
+	// revision leaves them out, and a test edited to fail (or fixed)
+	// showed the results of the tests before it (QA round 27).
+	key, err := policy.TreeKey(fsys)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "the policy tree could not be read: "+err.Error())
+		return
+	}
 	c := h.tests
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.revision == rev && c.result != nil {
+	if c.key == key && c.result != nil {
 		writeJSON(w, http.StatusOK, c.result)
 		return
 	}
@@ -65,7 +73,7 @@ func (h *Handler) policyTests(w http.ResponseWriter, r *http.Request, _ *session
 	defer cancel()
 	result, complete := runTests(ctx, fsys, rev, timeout)
 	if complete {
-		c.result, c.revision = result, rev
+		c.result, c.key = result, key
 	}
 	writeJSON(w, http.StatusOK, result)
 }

@@ -69,6 +69,12 @@ func (w *dirWatch) poll(ctx context.Context) {
 	_ = w.e.Load(ctx, w.fsys)
 }
 
+// TreeKey identifies a policy tree by what its loads read and check: its
+// Revision, its Rego tests and its config schema (treeKey). A tool that
+// keeps what it found about a tree (the console's Rego test results) keys
+// it so: the revision alone stays the same when only a test changes.
+func TreeKey(fsys fs.FS) (string, error) { return treeKey(fsys) }
+
 // treeKey identifies a policy tree as the watchers attempt it: its
 // Revision, its Rego tests and its config schema. The revision leaves them
 // out, as they change no decision; but a revision rejected because a test
