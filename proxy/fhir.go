@@ -328,13 +328,36 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	u.RawPath = ""
 	u.RawQuery = pr.In.URL.RawQuery
 	pr.Out.Host = ""
-	pr.SetXForwarded()
 	h := pr.Out.Header
+	for k := range h {
+		if !upstreamForwarded[k] {
+			delete(h, k)
+		}
+	}
 	for _, k := range upstreamDropped {
 		delete(h, k) // Header.Del, without canonicalising a canonical key
 	}
+	pr.SetXForwarded()
 	h["Accept"] = acceptFHIRJSONValue // shared (sharedHeaderValue)
 	h["X-Request-Id"] = []string{ex.requestID}
+}
+
+// upstreamForwarded are the only request headers of the caller's (after
+// the checks, which set If-Match and Content-Type on writes) that the
+// upstream sees, canonical: those FHIR's REST API defines for what the
+// proxy forwards (If-Match and If-Unmodified-Since reach it on an update,
+// patch or delete only, writeguard.go dropConditionalHeaders), and the
+// caller's agent and trace context. Every other header is a server's
+// own extension, which the checks never read: Medplum's X-Medplum:
+// extended adds meta.author (who wrote a resource: the Part 2 program's
+// clinician on a Patient whose enrolment was cut) and
+// X-Medplum-On-Behalf-Of makes the server act as another user; HAPI's
+// X-Upsert-Existence-Check, a tenant or partition header, an API
+// gateway's key. The proxy sets Accept, X-Request-Id and
+// X-Forwarded-For, -Host and -Proto itself.
+var upstreamForwarded = map[string]bool{
+	"Content-Type": true, "Prefer": true, "If-Match": true, "If-Unmodified-Since": true,
+	"User-Agent": true, "Traceparent": true, "Tracestate": true,
 }
 
 // upstreamDropped are the caller's request headers the upstream never sees:

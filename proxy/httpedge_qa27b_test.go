@@ -123,3 +123,42 @@ func TestUpstreamInterimResponsesNotForwarded(t *testing.T) {
 		t.Errorf("the upstream's interim answers reached the caller: %q", got)
 	}
 }
+
+// TestUpstreamSeesOnlyFHIRHeaders: the caller's request headers reached
+// the upstream unless dropped by name, so every header a server reads as
+// its own extension went past the checks: Medplum's X-Medplum: extended
+// adds meta.author to what it answers (who wrote the resource: on a
+// Patient whose Part 2 enrolment the proxy cuts, the program's clinician)
+// and X-Medplum-On-Behalf-Of makes it act, and record writes, as another
+// user. Only the headers FHIR's REST API defines for what the proxy
+// forwards (and the caller's agent and trace context) reach it now.
+func TestUpstreamSeesOnlyFHIRHeaders(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, bundle("http://upstream.invalid/fhir/R4", 1, false, bpObs)))
+	extensions := []string{"X-Medplum", "extended", "X-Medplum-On-Behalf-Of", "ProjectMembership/pm1",
+		"X-Upsert-Existence-Check", "disabled", "X-Partition-Name", "program", "X-Api-Key", "k1",
+		"X-Ms-Consistency-Level", "eventual", "If-None-Exist", ""}
+	fhir := []string{"Prefer", "handling=strict", "User-Agent", "probe/1", "Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+	for _, send := range []func(hdr ...string){
+		func(hdr ...string) { h.get("/fhir/Observation?subject=Patient/p1", tokOther, hdr...) },
+		func(hdr ...string) {
+			h.do(http.MethodPost, "/fhir/Observation/_search", tokOther, "application/x-www-form-urlencoded", "subject=Patient/p1", hdr...)
+		},
+	} {
+		send(append(append([]string{}, extensions...), fhir...)...)
+		r := <-h.seen
+		for i := 0; i < len(extensions); i += 2 {
+			if _, ok := r.Header[extensions[i]]; ok {
+				t.Errorf("%s %s: the upstream got the caller's %s", r.Method, r.URL.Path, extensions[i])
+			}
+		}
+		for i := 0; i < len(fhir); i += 2 {
+			if got := r.Header.Get(fhir[i]); got != fhir[i+1] {
+				t.Errorf("%s %s: the upstream got %s %q, want %q", r.Method, r.URL.Path, fhir[i], got, fhir[i+1])
+			}
+		}
+		if r.Header.Get("X-Forwarded-For") == "" || r.Header.Get("Accept") != "application/fhir+json" || r.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s %s: headers the proxy sets were lost: %v", r.Method, r.URL.Path, r.Header)
+		}
+	}
+}
