@@ -611,6 +611,11 @@ func (s *Server) finalizeWith(resp *http.Response, ex *exchange, body []byte, co
 	if len(body) == 0 {
 		resp.Body = http.NoBody
 		resp.ContentLength = 0
+		resp.TransferEncoding = nil
+		// The upstream's trailers are its headers too: the reverse proxy
+		// announces their names (Trailer) and sends their values after
+		// the body.
+		resp.Trailer = nil
 		out.Set("Content-Length", "0")
 		out.Set("Cache-Control", "no-store")
 		return

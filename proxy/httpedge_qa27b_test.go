@@ -162,3 +162,30 @@ func TestUpstreamSeesOnlyFHIRHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyAnswerCarriesNoUpstreamTrailers: an upstream answer without a
+// body (a write answered as return=minimal, a 202) kept the upstream's
+// trailers, which the reverse proxy announces in a Trailer header and
+// sends after the body: headers of the upstream's past the allowlist.
+func TestEmptyAnswerCarriesNoUpstreamTrailers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			fhirJSONHandler(200, `{"resourceType":"Patient","id":"p1"}`)(w, r)
+			return
+		}
+		w.Header().Set("Trailer", "X-Upstream-Secret")
+		w.Header().Set("Location", "http://"+r.Host+"/fhir/R4/Observation/n1/_history/1")
+		w.WriteHeader(http.StatusCreated)
+		w.(http.Flusher).Flush()
+		w.Header().Set("X-Upstream-Secret", "F11.20")
+	})
+	resp, body := h.do(http.MethodPost, "/fhir/Observation", "Organization/org-b|TREAT|user/*.*", "application/fhir+json",
+		strings.Replace(bpObs, `"id":"bp1",`, "", 1))
+	if resp.StatusCode != http.StatusCreated || body != "" {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	if resp.Header.Get("Trailer") != "" || len(resp.Trailer) != 0 || resp.Header.Get("X-Upstream-Secret") != "" {
+		t.Errorf("the upstream's trailers reached the caller: header %v, trailer %v", resp.Header, resp.Trailer)
+	}
+}
