@@ -49,6 +49,7 @@ func dataLabelProblems(config any) []string {
 	out = append(out, dataPurposeProblems(cfg)...)
 	if c := obj(cfg, "consents"); c != nil {
 		list("consents.confidentiality_order", c["confidentiality_order"])
+		out = append(out, consentCodeProblems(c)...)
 	}
 	if p := obj(cfg, "part2"); p != nil {
 		list("part2.labels", p["labels"])
@@ -167,6 +168,42 @@ func dataPurposeProblems(cfg map[string]any) []string {
 				list(fmt.Sprintf("state_law.topics.%s.without_consent", k), t["without_consent"])
 			}
 		}
+	}
+	return out
+}
+
+// consentActions is the R4 consent-action value set, the codes a
+// consent's provision.action is held to where it is written or synced.
+var consentActions = map[string]bool{"collect": true, "access": true, "use": true, "disclose": true, "correct": true}
+
+// consentCodeProblems names the entries of config.consents that no
+// consent can carry: a disclosure action outside the consent-action value
+// set, and a general policy written as a code (no ':' or '/': a policy
+// URI is a site's own) that is no v3-ActCode code. A consent's actions and
+// policyRule codes are held to those vocabularies, so such an entry
+// matched nothing: with disclosure_actions ["acess", ...] a patient's deny
+// of access applied to no request, and with general_policies ["OPTIN",
+// "OPTUOT"] an opt-out no longer governed the patient's ordinary records
+// (QA round 27).
+func consentCodeProblems(c map[string]any) []string {
+	var out []string
+	actions, _ := c["disclosure_actions"].([]any)
+	for i, x := range actions {
+		if a, ok := x.(string); ok && !consentActions[a] {
+			out = append(out, fmt.Sprintf("consents.disclosure_actions[%d]: %q is no consent-action code (access, collect, correct, disclose, use), so no consent's action matches it", i, a))
+		}
+	}
+	policies, _ := c["general_policies"].([]any)
+	for i, x := range policies {
+		p, ok := x.(string)
+		if !ok || strings.ContainsAny(p, ":/") || labels.KnownCode(labels.SystemActCode, p) {
+			continue
+		}
+		msg := fmt.Sprintf("consents.general_policies[%d]: %q is no v3-ActCode consent policy code, so no consent's policyRule matches it", i, p)
+		if s := labels.SuggestCode(labels.SystemActCode, p); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		out = append(out, msg)
 	}
 	return out
 }

@@ -204,3 +204,51 @@ func TestDataPurposeMisspellingsRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestDataConsentCodesRefused: a disclosure action or a general policy
+// code in config.consents that no consent can carry is refused; it
+// matched nothing, so a patient's deny of access, or an opt-out's hold on
+// ordinary records, silently stopped applying (QA round 27). A general
+// policy given as a URI is a site's own and loads.
+func TestDataConsentCodesRefused(t *testing.T) {
+	t.Parallel()
+	const config = "ds4p/config/data.json"
+	tests := []struct {
+		name, want string
+		edit       func(c map[string]any)
+	}{
+		{"an action misspelt", `"acess"`, func(c map[string]any) {
+			c["disclosure_actions"] = []any{"acess", "disclose", "use"}
+		}},
+		{"an opt-out misspelt", `did you mean "OPTOUT"`, func(c map[string]any) {
+			c["general_policies"] = []any{"OPTIN", "OPTUOT"}
+		}},
+		{"a policy URI", "", func(c map[string]any) {
+			c["general_policies"] = []any{"OPTIN", "OPTOUT", "https://example.org/policies/hie-opt-out"}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tree := copyTree(t, rego.FS())
+			var doc map[string]any
+			if err := json.Unmarshal(tree[config].Data, &doc); err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(doc["consents"].(map[string]any))
+			b, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree[config].Data = b
+			problems, err := ValidateData(context.Background(), tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(problems, "\n")
+			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Errorf("ValidateData = %v, want a problem naming %q", problems, tc.want)
+			}
+		})
+	}
+}
