@@ -594,7 +594,10 @@ func (s *Server) finalizeWith(resp *http.Response, ex *exchange, body []byte, co
 	out := http.Header{}
 	versionHeaders(in, out, body, st)
 	for _, k := range []string{"Location", "Content-Location"} {
-		if v := in.Get(k); v != "" {
+		// Not on a page a token stands for: the upstream URL of the page
+		// is what the token seals (the server's paging handle, where the
+		// window took the page from).
+		if v := in.Get(k); v != "" && !ex.fromPage {
 			if u, ok := s.rewriteBase(v, ex.publicBase); ok {
 				out.Set(k, u)
 			}

@@ -189,3 +189,39 @@ func TestEmptyAnswerCarriesNoUpstreamTrailers(t *testing.T) {
 		t.Errorf("the upstream's trailers reached the caller: header %v, trailer %v", resp.Header, resp.Trailer)
 	}
 }
+
+// TestPageAnswerNamesNoUpstreamPage: a page token seals the upstream's
+// page URL so that the caller can neither read nor change it, but an
+// upstream naming the page it answers in Content-Location (or Location)
+// had that URL rewritten onto the proxy's base and passed on: the
+// server's own paging handle and offset (where a refilled window had
+// taken the page from) were readable on every page after the first.
+func TestPageAnswerNamesNoUpstreamPage(t *testing.T) {
+	t.Parallel()
+	var h *harness
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("_getpages") != "" {
+			w.Header().Set("Content-Location", h.base()+"?_getpages=handle7f3&_getpagesoffset=1")
+			w.Header().Set("Location", h.base()+"?_getpages=handle7f3&_getpagesoffset=1")
+			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":`+strings.Replace(bpObs, `"bp1"`, `"bp2"`, 1)+`}]}`)(w, r)
+			return
+		}
+		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","link":[`+
+			`{"relation":"next","url":"`+h.base()+`?_getpages=handle7f3&_getpagesoffset=1"}],`+
+			`"entry":[{"resource":`+bpObs+`}]}`)(w, r)
+	})
+	resp, body := h.get("/fhir/Observation?subject=Patient/p1", tokOther)
+	next := pageLinksOf(t, body)["next"]
+	if resp.StatusCode != 200 || next == "" {
+		t.Fatalf("search: %d %s", resp.StatusCode, body)
+	}
+	resp, body = h.get(strings.TrimPrefix(next, h.proxy.URL), tokOther)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"bp2"`) {
+		t.Fatalf("page 2: %d %s", resp.StatusCode, body)
+	}
+	for _, k := range []string{"Content-Location", "Location"} {
+		if v := resp.Header.Get(k); v != "" {
+			t.Errorf("page 2 names the upstream's page in %s: %s", k, v)
+		}
+	}
+}
