@@ -492,7 +492,7 @@ func snapshot(fsys fs.FS) (fs.FS, error) {
 	out := fstest.MapFS{}
 	total := 0
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || editorLock(d.Name()) {
 			return err
 		}
 		b, err := fs.ReadFile(fsys, p)
@@ -598,14 +598,32 @@ func mergeInto(data, doc map[string]any) {
 // loaded reports whether a file of this name is part of the policy: Rego
 // modules (tests only when asked) and data documents.
 func loaded(name string, withTests bool) bool {
+	if editorLock(name) {
+		return false
+	}
 	if strings.HasSuffix(name, "_test.rego") {
 		return withTests
 	}
 	return strings.HasSuffix(name, ".rego") || name == "data.json" || name == "data.yaml"
 }
 
+// editorLock reports whether a file name is an editor's lock file: Emacs
+// marks a file it holds unsaved changes of with ".#<name>", a symbolic
+// link to a name that does not exist. ".#main.rego" ends in .rego, and
+// reading it failed the whole tree: while an analyst had a module open
+// with changes, every reload was rejected and /readyz said so (QA round
+// 27). It is no part of the policy.
+func editorLock(name string) bool { return strings.HasPrefix(name, ".#") }
+
 // loadTree loads modules and data documents; tests are included on request.
 func loadTree(fsys fs.FS, withTests bool) (*loader.Result, error) {
+	// The loader stats every file before its filter sees the name, and an
+	// editor's lock file (a link to nothing) failed it; the tree as read
+	// once leaves such files out (a tree read so is used as it is).
+	fsys, err := snapshot(fsys)
+	if err != nil {
+		return nil, err
+	}
 	filter := func(_ string, info fs.FileInfo, _ int) bool {
 		return !info.IsDir() && !loaded(info.Name(), withTests)
 	}

@@ -92,7 +92,7 @@ func treeKey(fsys fs.FS) (string, error) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && (strings.HasSuffix(d.Name(), "_test.rego") || p == ConfigSchemaPath) {
+		if !d.IsDir() && !editorLock(d.Name()) && (strings.HasSuffix(d.Name(), "_test.rego") || p == ConfigSchemaPath) {
 			tests = append(tests, p)
 		}
 		return nil
