@@ -183,12 +183,42 @@ func actorForms(ref *reference, at string, errs *problems) []string {
 			errs.add(at+".identifier", "needs both system and value")
 		} else {
 			out = append(out, id.System+"|"+id.Value)
+			if id.System != npiSystem && id.System != npiOID && isNPISystem(id.System) {
+				out = append(out, npiSystem+"|"+strings.TrimSpace(id.Value))
+			}
 		}
 	}
 	if ref.Reference == "" && ref.Identifier == nil {
 		errs.add(at, "has neither reference nor identifier")
 	}
 	return out
+}
+
+// The NPI's identifier system, by URL and by OID (the policy matches a
+// caller's NPI under either: rego/ds4p/consent.rego).
+const (
+	npiSystem = "http://hl7.org/fhir/sid/us-npi"
+	npiOID    = "urn:oid:2.16.840.1.113883.4.6"
+)
+
+// isNPISystem reports whether system names the NPI in a spelling an EHR
+// writes: https, "www.", another case, a trailing slash, white space, the
+// OID's URN in any case (RFC 8141). An actor so named is also given under
+// npiSystem: compared as written, a deny naming the caller's NPI matched
+// no caller and withheld nothing. Both name the same identifier, so a
+// permit widens to no one else.
+func isNPISystem(system string) bool {
+	s := strings.ToLower(strings.TrimSpace(system))
+	if oid, ok := strings.CutPrefix(s, "urn:oid:"); ok {
+		return oid == npiOID[len("urn:oid:"):]
+	}
+	for _, scheme := range []string{"http://", "https://"} {
+		if rest, ok := strings.CutPrefix(s, scheme); ok {
+			rest = strings.TrimRight(strings.TrimPrefix(rest, "www."), "/")
+			return rest == npiSystem[len("http://"):]
+		}
+	}
+	return false
 }
 
 // literalRef accepts a reference the proxy can match, i.e. not a contained one.

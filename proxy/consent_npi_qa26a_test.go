@@ -29,6 +29,11 @@ func TestConsentActorNPISpellings(t *testing.T) {
 	for _, tt := range []struct{ consentSystem, tokenSystem string }{
 		{url, url}, {oid, oid}, // as written: already matched
 		{oid, url}, {url, oid},
+		// Other spellings an EHR writes (QA round 27, lead): the scheme,
+		// case, a trailing slash, white space, the OID's URN in capitals.
+		{"https://hl7.org/fhir/sid/us-npi", url}, {"http://hl7.org/fhir/sid/us-npi/", oid},
+		{"HTTP://HL7.ORG/FHIR/SID/US-NPI", url}, {" http://www.hl7.org/fhir/sid/us-npi ", oid},
+		{"URN:OID:2.16.840.1.113883.4.6", url}, {"urn:oid:2.16.840.1.113883.4.6 ", oid},
 	} {
 		body := `{"caller":{"subject":"sim","org":"Organization/x","org_identifiers":["` + tt.tokenSystem + `|1234567893"],"purposes":["TREAT"]},` +
 			`"time":"2026-03-01T00:00:00Z","resources":[` + htn + `],"consents":[` + consentWith(tt.consentSystem) + `]}`
