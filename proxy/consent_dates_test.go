@@ -9,21 +9,28 @@ import (
 	"github.com/ds4p/ds4p/consent"
 )
 
-// zonelessConsent is a Part 2 consent whose periods are dates without a
-// time, as most consent forms are written: clinic-a may have the patient's
-// SUD records for treatment during 2026, except HIV records until the end
-// of June.
-const zonelessConsent = `{"resourceType":"Consent","id":"dates","status":"active",
+// clinicAConsent is a Part 2 consent of Patient/p2 (root deny) that lets
+// clinic-a have the patient's records for treatment (with permitPeriod,
+// members of the permit such as a period, each followed by a comma),
+// except what the nested deny provision names.
+func clinicAConsent(id, permitPeriod, nestedDeny string) string {
+	return `{"resourceType":"Consent","id":"` + id + `","status":"active",
  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
  "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
  "patient":{"reference":"Patient/p2"},
  "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}]},
- "provision":{"type":"deny","provision":[{"type":"permit",
-   "period":{"start":"2026-01-01","end":"2026-12-31"},
+ "provision":{"type":"deny","provision":[{"type":"permit",` + permitPeriod + `
    "actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/clinic-a"}}],
    "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}],
-   "provision":[{"type":"deny","period":{"end":"2026-06-30"},
-     "securityLabel":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"HIV"}]}]}]}}`
+   "provision":[` + nestedDeny + `]}]}}`
+}
+
+// zonelessConsent has periods that are dates without a time, as most
+// consent forms are written: clinic-a may have the patient's SUD records
+// for treatment during 2026, except HIV records until the end of June.
+var zonelessConsent = clinicAConsent("dates", `"period":{"start":"2026-01-01","end":"2026-12-31"},`,
+	`{"type":"deny","period":{"end":"2026-06-30"},
+     "securityLabel":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"HIV"}]}`)
 
 // TestZonelessConsentDatesReadSafely: a consent's dates carry no zone, so
 // the day a permission or a refusal ends on begins somewhere between

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
 
 	"github.com/ds4p/ds4p/consent"
@@ -17,15 +16,6 @@ import (
 // records to the clinic the patient had excluded them from.
 func TestDenyLabelInAnotherSystemWithholds(t *testing.T) {
 	t.Parallel()
-	const tmpl = `{"resourceType":"Consent","id":"spelt","status":"active",
-	 "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
-	 "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
-	 "patient":{"reference":"Patient/p2"},
-	 "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}]},
-	 "provision":{"type":"deny","provision":[{"type":"permit",
-	   "actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/clinic-a"}}],
-	   "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}],
-	   "provision":[{"type":"deny","securityLabel":[{"system":"%s","code":"%s"}]}]}]}}`
 	eng := designationEngine(t)
 	for _, tt := range []struct{ name, system, code string }{
 		{"HIV under v3-ActReason", "http://terminology.hl7.org/CodeSystem/v3-ActReason", "HIV"},
@@ -34,7 +24,7 @@ func TestDenyLabelInAnotherSystemWithholds(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			raw := []byte(fmt.Sprintf(tmpl, tt.system, tt.code))
+			raw := []byte(clinicAConsent("spelt", "", `{"type":"deny","securityLabel":[{"system":"`+tt.system+`","code":"`+tt.code+`"}]}`))
 			n, err := consent.Normalize(consent.Record{ID: "spelt", Version: 1, Patient: "Patient/p2", Status: "active", JSON: raw})
 			if err != nil {
 				t.Fatal(err)
