@@ -93,6 +93,8 @@ type coding struct {
 	sysStr, str, refStr, valStr bool // the member is a JSON string
 	url, valueCoding, div       field
 	urlStr, objStr, divStr      bool
+	data, contentType           field // an Attachment's (attachment.go)
+	dataStr, ctStr              bool
 }
 
 // errDuplicate reports a second copy of a member Label relies on.
@@ -189,6 +191,9 @@ func (w *walker) object(i int) (int, error) {
 	if c.url.seen && c.valueCoding.seen {
 		w.noteInline(&c)
 	}
+	if c.dataStr && c.ctStr {
+		w.attachmentCodes(&c)
+	}
 	if len(w.pending) > 0 {
 		w.closeInline(i, end)
 	}
@@ -241,12 +246,16 @@ func (c *coding) note(b []byte, key []byte, v, end int) error {
 		return c.valueCoding.set(b, v, end, &c.objStr, "valueCoding")
 	case 6:
 		return c.div.set(b, v, end, &c.divStr, "div")
+	case 7:
+		return c.data.set(b, v, end, &c.dataStr, "data")
+	case 8:
+		return c.contentType.set(b, v, end, &c.ctStr, "contentType")
 	}
 	return nil
 }
 
 // codingNames are the members coding.note reads, in its order.
-var codingNames = newNameSet("system", "code", "reference", "value", "url", "valueCoding", "div")
+var codingNames = newNameSet("system", "code", "reference", "value", "url", "valueCoding", "div", "data", "contentType")
 
 // codingIndex is memberIndex(key, codingNames), which every member of every
 // object asks: a switch the compiler turns into a length test and one
@@ -268,6 +277,10 @@ func codingIndex(key []byte) int {
 		return 5
 	case "div":
 		return 6
+	case "data":
+		return 7
+	case "contentType":
+		return 8
 	}
 	return escapedIndex(key, codingNames)
 }
@@ -349,6 +362,9 @@ func (w *walker) resource(i int) (int, error) {
 	})
 	if err == nil && len(w.pending) > 0 {
 		w.resourceInline()
+	}
+	if err == nil && string(w.decoded(w.typ)) == "Binary" {
+		w.binaryCodes(i)
 	}
 	return end, err
 }
@@ -646,7 +662,12 @@ func readLabel(b []byte, e int, valid bool) (end int, lb Label, ok, exact bool, 
 
 // match applies the rules to the coding c, which has string system and code.
 func (w *walker) match(c *coding) {
-	system, code := decodedBytes(w.b, c.system), decodedBytes(w.b, c.code)
+	w.matchCode(decodedBytes(w.b, c.system), decodedBytes(w.b, c.code))
+}
+
+// matchCode records the rules that the code of system matches, at the
+// current path.
+func (w *walker) matchCode(system, code []byte) {
 	m := w.rs.bySystem[string(system)]
 	if m == nil { // an OID, https, a trailing slash, white space (codeSystem)
 		if cs := codeSystem(system); len(cs) != len(system) || string(cs) != string(system) {
