@@ -101,8 +101,8 @@ func xmlCodes(doc []byte, fn func(system, code []byte)) {
 				system = value
 			}
 		})
-		if len(system) > 0 && len(code) > 0 {
-			fn(bytes.TrimSpace(system), code)
+		if system = bytes.TrimSpace(system); len(system) > 0 && len(code) > 0 {
+			fn(system, code)
 		}
 		i = end
 	}
