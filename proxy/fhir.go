@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -337,9 +338,50 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	for _, k := range upstreamDropped {
 		delete(h, k) // Header.Del, without canonicalising a canonical key
 	}
+	if v, ok := h["Prefer"]; ok && !answersAsync(ex.req) {
+		if v = withoutRespondAsync(v); len(v) == 0 {
+			delete(h, "Prefer")
+		} else {
+			h["Prefer"] = v
+		}
+	}
 	pr.SetXForwarded()
 	h["Accept"] = acceptFHIRJSONValue // shared (sharedHeaderValue)
 	h["X-Request-Id"] = []string{ex.requestID}
+}
+
+// answersAsync reports whether req may be asked to answer asynchronously
+// (Prefer: respond-async): an operation the proxy does not decide the
+// answer of anyway, which a site let through (bulk $export with
+// enforcement.allow_export, one named in allow_operations).
+func answersAsync(req fhirRequest) bool {
+	return req.Interaction == Operation && !slices.Contains(builtinOperations, req.Operation)
+}
+
+// withoutRespondAsync is a Prefer header's values without the
+// respond-async preference (RFC 7240: the server may ignore any, and
+// answers synchronously when not asked). An asynchronous answer (FHIR's
+// async pattern) is fetched later from a status URL that is no FHIR REST
+// path the proxy serves (Medplum's job/<id>/status), or put where the
+// pipeline never reads it (Medplum writes a batch's answer to a Binary):
+// the server did the work, the reads of a batch included, and the caller
+// got a 202 instead of the answer the proxy would have decided.
+func withoutRespondAsync(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		var keep []string
+		for _, p := range strings.Split(v, ",") {
+			name, _, _ := strings.Cut(p, ";")
+			name, _, _ = strings.Cut(name, "=")
+			if p = strings.TrimSpace(p); p != "" && !strings.EqualFold(strings.TrimSpace(name), "respond-async") {
+				keep = append(keep, p)
+			}
+		}
+		if len(keep) > 0 {
+			out = append(out, strings.Join(keep, ", "))
+		}
+	}
+	return out
 }
 
 // upstreamForwarded are the only request headers of the caller's (after

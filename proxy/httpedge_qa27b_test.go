@@ -225,3 +225,46 @@ func TestPageAnswerNamesNoUpstreamPage(t *testing.T) {
 		}
 	}
 }
+
+// TestRespondAsyncNotForwarded: Prefer: respond-async reached the server,
+// which may then run the request in the background and answer 202 with a
+// status URL: a batch's reads ran, their answer went where the proxy
+// never decides it (Medplum: a Binary of the batch-response Bundle, read
+// through job/<id>/status, no FHIR REST path the proxy serves), and the
+// caller got no answer the proxy decided. The preference is removed (the
+// others stay), except on an operation the site let through undecided
+// (bulk $export needs it).
+func TestRespondAsyncNotForwarded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fhir/R4/Patient/p1" {
+			fhirJSONHandler(200, `{"resourceType":"Patient","id":"p1"}`)(w, r)
+			return
+		}
+		fhirJSONHandler(200, bundle("http://upstream.invalid/fhir/R4", 1, false, bpObs))(w, r)
+	}, func(o *Options, _ *Deps) { o.Requests.AllowExport = true })
+	for _, c := range []struct{ path, prefer, want string }{
+		{"/fhir/Observation?subject=Patient/p1", "respond-async", ""},
+		{"/fhir/Observation?subject=Patient/p1", "return=minimal, RESPOND-ASYNC ;wait=10, handling=strict", "return=minimal, handling=strict"},
+		{"/fhir/Patient/p1/$everything", "respond-async", ""},
+		{"/fhir/$export", "respond-async", "respond-async"},
+	} {
+		if resp, body := h.get(c.path, tokOther, "Prefer", c.prefer); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.path, resp.StatusCode, body)
+		}
+		var r *http.Request // the last request the upstream got ($everything reads its patient first)
+		for more := true; more; {
+			select {
+			case r = <-h.seen:
+			default:
+				more = false
+			}
+		}
+		if r == nil {
+			t.Fatalf("%s: nothing forwarded", c.path)
+		}
+		if got := strings.Join(r.Header.Values("Prefer"), "|"); got != c.want {
+			t.Errorf("%s with Prefer %q: the upstream got %q, want %q", c.path, c.prefer, got, c.want)
+		}
+	}
+}
