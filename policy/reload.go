@@ -65,8 +65,24 @@ func (w *dirWatch) poll(ctx context.Context) {
 	if !stable || rev == w.attempted {
 		return
 	}
+	// Load what was seen unchanged, not whatever the directory holds by
+	// the time Load reads it: a file caught mid-write after the stable
+	// poll (a module cut after a rule still compiles) was loaded and
+	// served, a tree no poll had seen (QA round 27). The tree is read once
+	// here and loaded only when it is still the one seen; otherwise the
+	// next polls wait for it to settle.
+	snap, err := snapshot(w.fsys)
+	if err != nil { // a byte-order mark, a tree too large: as Load reports it
+		w.attempted = rev
+		_ = w.e.reject("", err)
+		return
+	}
+	if key, err := treeKey(snap); err != nil || key != rev {
+		w.seen = "" // changed since: stable again before it is attempted
+		return
+	}
 	w.attempted = rev
-	_ = w.e.Load(ctx, w.fsys)
+	_ = w.e.Load(ctx, snap)
 }
 
 // TreeKey identifies a policy tree by what its loads read and check: its
