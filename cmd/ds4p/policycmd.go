@@ -229,7 +229,21 @@ func policyEval(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(d)
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	// The decision of policy data a reload refuses is not the proxy's:
+	// eval answered "permit" for an R item under data whose
+	// restricted_confidentiality label was misspelt, while serve kept the
+	// revision in force (QA round 27).
+	problems, err := policy.ValidateData(ctx, fsys)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("this decision is not what the proxy would answer: it refuses this policy data (%s); run ds4p policy check", strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 func readPolicyInput(path string) ([]byte, error) {
