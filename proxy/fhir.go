@@ -418,6 +418,18 @@ var upstreamDropped = []string{"Authorization", "Cookie", "Accept-Encoding", "If
 // body reaches the caller unless this returns nil.
 func (s *Server) modifyResponse(resp *http.Response) error {
 	ex := exchangeFrom(resp.Request.Context())
+	if missingStatus(resp.StatusCode) && answersAsMissing(ex.req) {
+		// A missing or deleted resource answers the canonical 404 a
+		// withheld one gets, whatever the server sent: nothing of it is
+		// read. Its body, in any format (a gateway's HTML or text page,
+		// problem+json, XML), was content the proxy cannot inspect, and
+		// one it could not read (an encoding it does not decode, cut
+		// short) a failure: both answered 502 where a withheld resource
+		// answers 404.
+		_ = resp.Body.Close()
+		s.notFound(resp, ex)
+		return nil
+	}
 	body, err := s.readBody(resp)
 	if err != nil {
 		return err
@@ -427,17 +439,11 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 		// 1xx, 304 and redirects: a redirect is never followed (its Location
 		// may name another host) nor passed on, body or Location.
 		return fail(http.StatusBadGateway, "processing", "the FHIR server answered with status "+strconv.Itoa(resp.StatusCode), nil)
-	case resp.StatusCode >= 400 && (len(body) == 0 || missingStatus(resp.StatusCode) && answersAsMissing(ex.req)):
-		// An error without a body (a server or a gateway before it that
-		// answers a missing resource 404 with none) is answered as one
-		// with a body is: a missing resource as the canonical 404 a
-		// withheld one gets. Passed on, it answered 404 without a body
-		// (and a deleted one 410 with its ETag) where a withheld one
-		// answered the canonical OperationOutcome. So is a missing
-		// resource's 404 or 410 in whatever format (a gateway's HTML or
-		// text page, problem+json, XML): nothing of it is read, and as
-		// content that cannot be inspected it answered 502 where a
-		// withheld resource answers 404.
+	case len(body) == 0 && resp.StatusCode >= 400:
+		// An error without a body is answered as one with a body is.
+		// Passed on, a missing resource's (above) answered 404 without a
+		// body (and a deleted one 410 with its ETag) where a withheld one
+		// answered the canonical OperationOutcome.
 		return s.upstreamError(resp, ex, body)
 	case len(body) == 0:
 		s.finalize(resp, ex, nil)

@@ -268,3 +268,39 @@ func TestRespondAsyncNotForwarded(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableMissingAnswersAsMissing: a missing or deleted resource's
+// 404 or 410 whose body the proxy could not read (an encoding it does not
+// decode, a corrupt gzip, a body cut short) answered 502, where a
+// withheld resource answers the canonical 404. Nothing of such an answer
+// is read now.
+func TestUnreadableMissingAnswersAsMissing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		id := strings.Split(strings.TrimPrefix(r.URL.Path, "/fhir/R4/Condition/"), "/")[0]
+		switch id {
+		case "x-withheld":
+			fhirJSONHandler(200, strings.Replace(sudCondition, `"sud1"`, `"x-withheld"`, 1))(w, r)
+			return
+		case "x-br":
+			w.Header().Set("Content-Encoding", "br")
+		case "x-gzip":
+			w.Header().Set("Content-Encoding", "gzip")
+		case "x-short":
+			w.Header().Set("Content-Length", "500")
+		}
+		w.Header().Set("Content-Type", "application/fhir+json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"resourceType":"OperationOutcome"`))
+	})
+	resp, want := h.get("/fhir/Condition/x-withheld", tokOther)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("withheld: %d %s", resp.StatusCode, want)
+	}
+	for _, id := range []string{"x-br", "x-gzip", "x-short"} {
+		resp, body := h.get("/fhir/Condition/"+id, tokOther)
+		if resp.StatusCode != http.StatusNotFound || strings.ReplaceAll(body, id, "x-withheld") != want {
+			t.Errorf("%s: %d %s; withheld: %s", id, resp.StatusCode, body, want)
+		}
+	}
+}
