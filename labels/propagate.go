@@ -129,6 +129,10 @@ type Batch struct {
 	rules     uint64   // the cache's rules generation when the batch started
 	ix        batchIndex
 	ixLen     int // len(out) when ix was built
+	// versions are the labels of the versions that versioned references
+	// name (Condition/1/_history/2), read by Resolve, by
+	// "Type/id/_history/v": not resources of the batch.
+	versions map[string]*Result
 }
 
 // NewBatch starts a batch.
@@ -249,7 +253,7 @@ func (b *Batch) Finish() {
 		ix = indexBatch(b.out) // once, for propagate, securityContexts and linkedPatients
 	}
 	if b.links {
-		b.l.propagate(b.resources, b.out, ix)
+		b.l.propagate(b.resources, b.out, ix, b.versions)
 	}
 	b.l.securityContexts(b.resources, b.out, ix)
 	if b.links {
@@ -306,6 +310,32 @@ type linkTarget struct {
 	k   int
 	ext inherited
 	ok  bool
+	// old is what the version the reference names passes on, when it is
+	// not the one the batch or the cache holds (versions): it passes on
+	// beside the current one.
+	old inherited
+}
+
+// withVersion adds to t what the version link lk of resource b names
+// passes on, when Resolve read that version.
+func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) linkTarget {
+	v := lk.version(b)
+	if v == "" {
+		return t
+	}
+	key, typLen := lk.target(b)
+	if key == nil {
+		return t
+	}
+	r, ok := versions[versionKey(string(key[:typLen]), string(key[typLen+1:]), v)]
+	if !ok {
+		return t
+	}
+	t.old = inherited{labels: inheritable(r.Effective()), program: r.Program}
+	if !t.ok && len(t.old.labels) > 0 {
+		t.key, t.k, t.ok = key, -1, true
+	}
+	return t
 }
 
 // resolve finds the target of link lk of resource b: in the batch first,
@@ -329,16 +359,23 @@ func (l *Labeller) resolve(ix batchIndex, b []byte, lk link) linkTarget {
 // passes returns what target t passes on now: a resource of the batch may
 // have gained labels in an earlier round.
 func (t linkTarget) passes(rs []*Result) inherited {
+	in := t.ext
 	if t.k >= 0 {
-		return inherited{labels: inheritable(rs[t.k].Effective()), program: rs[t.k].Program}
+		in = inherited{labels: inheritable(rs[t.k].Effective()), program: rs[t.k].Program}
 	}
-	return t.ext
+	if len(t.old.labels) > 0 {
+		in.labels = in.labels.Union(t.old.labels)
+		if in.program == "" {
+			in.program = t.old.program
+		}
+	}
+	return in
 }
 
 // propagate runs the rounds of LabelAll's propagation. Each link's target
 // is resolved once, before the rounds: a round then only reads what the
 // target passes on (its reference is not parsed, nor looked up, again).
-func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix batchIndex) {
+func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix batchIndex, versions map[string]*Result) {
 	n := 0
 	for _, r := range rs {
 		n += len(r.links)
@@ -352,7 +389,11 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix batchIndex) {
 	targets := make([]linkTarget, 0, n)
 	for k, r := range rs {
 		for _, lk := range r.links {
-			targets = append(targets, l.resolve(ix, resources[k], lk))
+			t := l.resolve(ix, resources[k], lk)
+			if len(versions) > 0 {
+				t = t.withVersion(resources[k], lk, versions)
+			}
+			targets = append(targets, t)
 		}
 	}
 	for range maxRounds {

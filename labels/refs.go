@@ -117,6 +117,59 @@ func (k link) target(b []byte) ([]byte, int) {
 	return referenceKey(ref)
 }
 
+// version returns the version a link's reference names (Condition/1/_history/2:
+// "2"), "" when it names none or one that is not a FHIR id.
+func (k link) version(b []byte) string {
+	ref := []byte(k.decoded)
+	if k.decoded == "" {
+		ref = b[k.start:k.end]
+	}
+	if !bytes.Contains(ref, historySegment) && bytes.IndexByte(ref, '%') < 0 {
+		return "" // the usual reference, without a scan
+	}
+	// cleanReference cuts at /_history: what follows is read on the
+	// reference it cleans, the part before the cut removed.
+	full := referenceWithHistory(ref)
+	i := bytes.LastIndex(full, historySegment)
+	if i < 0 {
+		return ""
+	}
+	v := full[i+len(historySegment):]
+	if j := bytes.IndexByte(v, '/'); j >= 0 {
+		v = v[:j]
+	}
+	if !validID(v) {
+		return ""
+	}
+	return string(v)
+}
+
+var historySegment = []byte("/_history/")
+
+// referenceWithHistory is ref with white space around it trimmed, cut at
+// '#' or '?', and percent-escapes decoded, as cleanReference makes it but
+// with its /_history tail kept.
+func referenceWithHistory(ref []byte) []byte {
+	s, e := trimBounds(ref, 0, len(ref))
+	ref = ref[s:e]
+	if i := bytes.IndexAny(ref, "#?"); i >= 0 {
+		ref = ref[:i]
+	}
+	if bytes.IndexByte(ref, '%') < 0 {
+		return ref
+	}
+	out := make([]byte, 0, len(ref))
+	for k := 0; k < len(ref); k++ {
+		if ref[k] == '%' && k+2 < len(ref) && isHex(ref[k+1]) && isHex(ref[k+2]) {
+			out = append(out, unhex(ref[k+1])<<4|unhex(ref[k+2]))
+			k += 2
+			continue
+		}
+		out = append(out, ref[k])
+	}
+	return bytes.TrimRight(out, "/")
+}
+
 // currentMember returns what the current top-level member's references
 // mean. A reference inside an extension (at any depth) under a member that
 // carries no meaning of its own is content: an extension is how a resource

@@ -16,10 +16,19 @@ type Target struct {
 	// removed): "Condition/1", or an absolute URL, which may name another
 	// server's resource.
 	Ref string
+	// Version, when not "", asks for that version of the resource (a
+	// vread): a reference naming it (Condition/1/_history/2) is labelled
+	// from it as well as from the current one, since an older version may
+	// have had a sensitive code the current one lost. The FetchFunc returns
+	// that version or nothing.
+	Version string
 }
 
 // Key is "Type/id".
 func (t Target) Key() string { return t.Type + "/" + t.ID }
+
+// versionKey is "Type/id/_history/v" of the version a Target asks for.
+func versionKey(typ, id, v string) string { return typ + "/" + id + "/_history/" + v }
 
 // FetchFunc reads the targets from where the batch's resources came from.
 // It returns the resources it found (each valid JSON, as fjson.Validate
@@ -77,21 +86,88 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 			}
 		}
 		for _, t := range targets {
-			asked[t.Key()] = true
+			if t.Version != "" {
+				asked[versionKey(t.Type, t.ID, t.Version)] = true
+			} else {
+				asked[t.Key()] = true
+			}
 		}
-		found, err := fetch(targets)
-		if err != nil {
-			return err
+		current, versions := splitVersions(targets)
+		if len(current) > 0 {
+			found, err := fetch(current)
+			if err != nil {
+				return err
+			}
+			for _, res := range found {
+				dst := new(Result)
+				if err := b.AddValid(res, dst); err != nil {
+					return err
+				}
+			}
 		}
-		for _, res := range found {
-			dst := new(Result)
-			if err := b.AddValid(res, dst); err != nil {
+		if len(versions) > 0 {
+			if err := b.fetchVersions(fetch, versions); err != nil {
 				return err
 			}
 		}
 	}
 	for k := range asked {
+		if r, ok := b.versions[k]; ok && len(inheritable(r.Effective())) > 0 {
+			continue // a sensitive version: read again for each batch (the cache holds current versions)
+		}
 		b.fetched = append(b.fetched, k)
+	}
+	return nil
+}
+
+// splitVersions separates the targets asking for a version from the others.
+func splitVersions(ts []Target) (current, versions []Target) {
+	for _, t := range ts {
+		if t.Version != "" {
+			versions = append(versions, t)
+		} else {
+			current = append(current, t)
+		}
+	}
+	return current, versions
+}
+
+// fetchVersions reads the named versions ts and keeps their labels in
+// b.versions, apart from the batch's resources: they are not the current
+// resources the batch's other references name, nor what the cache notes.
+// A version's own references are not followed. A resource answered
+// without the version asked (no meta.versionId, or another) is taken as
+// that version when it is the only one asked of its resource; else it is
+// ignored (the proxy's FetchFunc refuses such answers).
+func (b *Batch) fetchVersions(fetch FetchFunc, ts []Target) error {
+	found, err := fetch(ts)
+	if err != nil {
+		return err
+	}
+	for _, res := range found {
+		r, err := b.l.label(res, nil, nil, nil, true)
+		if err != nil {
+			return fmt.Errorf("labels: a version read to label the batch: %w", err)
+		}
+		key := ""
+		for _, t := range ts {
+			if t.Type != r.Type || t.ID != r.ID {
+				continue
+			}
+			if t.Version == r.VersionID || r.VersionID == "" && key == "" {
+				key = versionKey(t.Type, t.ID, t.Version)
+				if t.Version == r.VersionID {
+					break
+				}
+			}
+		}
+		if key == "" {
+			continue
+		}
+		if b.versions == nil {
+			b.versions = map[string]*Result{}
+		}
+		b.versions[key] = &r
 	}
 	return nil
 }
@@ -119,6 +195,15 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			if key == nil {
 				continue
 			}
+			if v := lk.version(b.resources[k]); v != "" {
+				if t, ok := b.unresolvedVersion(ix, key, typLen, v, lk, k, asked, seen, now); ok {
+					if seen == nil {
+						seen = map[string]bool{}
+					}
+					seen[versionKey(t.Type, t.ID, t.Version)] = true
+					out = append(out, t)
+				}
+			}
 			if _, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
 				continue
 			}
@@ -144,4 +229,33 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 		}
 	}
 	return out
+}
+
+// unresolvedVersion returns the Target of version v of the resource key
+// (its type typLen long) that link lk of resource k names, when neither
+// the batch (that resource at that version, or the version already read),
+// nor the cache (its entry of that version, or the version known to pass
+// nothing on) knows it, and it was not asked before.
+func (b *Batch) unresolvedVersion(ix batchIndex, key []byte, typLen int, v string, lk link, k int, asked, seen map[string]bool, now time.Time) (Target, bool) {
+	typ, id := string(key[:typLen]), string(key[typLen+1:])
+	vk := versionKey(typ, id, v)
+	if t, ok := ix[typ][id]; ok && b.out[t].VersionID == v {
+		return Target{}, false
+	}
+	if _, ok := b.versions[vk]; ok || asked[vk] || seen[vk] {
+		return Target{}, false
+	}
+	if c := b.l.cache; c != nil {
+		if e, ok := c.get(key); ok && e.version == v && e.rules == c.rulesGen() {
+			return Target{}, false
+		}
+		if c.knows([]byte(vk), now) {
+			return Target{}, false
+		}
+	}
+	ref := lk.decoded
+	if ref == "" {
+		ref = string(b.resources[k][lk.start:lk.end])
+	}
+	return Target{Type: typ, ID: id, Ref: strings.Trim(ref, " \t\r\n\f\v"), Version: v}, true
 }

@@ -120,12 +120,21 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 // fetchTarget reads one target: its body, or nil when the upstream has no
 // such resource (404, 410).
 func (s *Server) fetchTarget(ctx context.Context, ex *exchange, t labels.Target) ([]byte, error) {
-	body, status, _, err := s.fetchStored(ctx, ex, t.Type, t.ID)
+	path := t.ID
+	if t.Version != "" {
+		// A version a reference names (labels.Target.Version): a vread.
+		path += "/_history/" + t.Version
+	}
+	body, status, _, err := s.fetchStored(ctx, ex, t.Type, path)
 	if err != nil {
 		return nil, classify(err)
 	}
 	switch {
 	case status == http.StatusNotFound || status == http.StatusGone:
+		return nil, nil
+	case t.Version != "" && (status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented):
+		// A server that keeps no history: the version is known as the
+		// current one is, no better.
 		return nil, nil
 	case status != http.StatusOK:
 		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, nil)
@@ -138,9 +147,18 @@ func (s *Server) fetchTarget(ctx context.Context, ex *exchange, t labels.Target)
 	var head struct {
 		ResourceType string `json:"resourceType"`
 		ID           string `json:"id"`
+		Meta         struct {
+			VersionID string `json:"versionId"`
+		} `json:"meta"`
 	}
 	if err := json.Unmarshal(body, &head); err != nil || head.ResourceType != t.Type || head.ID != t.ID {
 		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, errors.New("the upstream answered a read of a referenced resource with another resource"))
+	}
+	if t.Version != "" && head.Meta.VersionID != t.Version {
+		// Another version (the current one, from a server that ignores
+		// the history path) would label the reference as if the named
+		// version passed nothing on.
+		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, errors.New("the upstream answered a read of a version with another version"))
 	}
 	return body, nil
 }
