@@ -77,6 +77,9 @@ type Options struct {
 	// UpstreamTLS configures TLS to an https upstream (e.g. a private CA);
 	// nil uses the system roots.
 	UpstreamTLS *tls.Config
+	// UpstreamCredentials, when set, gives the bearer token every request
+	// to the upstream carries (upstream_auth.go); nil sends none.
+	UpstreamCredentials UpstreamCredentials
 	// UnknownTargets says what labelling does about a propagating
 	// reference (reasonReference, encounter ...) to a resource neither the
 	// response nor the label cache knows: TargetsFetch (the default, "")

@@ -120,15 +120,20 @@ func New(opts Options, deps Deps) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	transport := newTransport(opts)
+	own, proxied := http.RoundTripper(transport), http.RoundTripper(newSyncClient(transport, opts.MaxIdleConns)) // upstream_client.go
+	if c := opts.UpstreamCredentials; c != nil {
+		own, proxied = &authTransport{next: own, creds: c}, &authTransport{next: proxied, creds: c} // upstream_auth.go
+	}
 	// The proxy's own upstream requests (stored versions, readiness,
 	// consents, simulations) never follow a redirect, as the reverse
 	// proxy does not: another host's answer is no answer about the
-	// upstream's data, and the redirect is answered as the failure it is.
-	s.client = &http.Client{Transport: transport, Timeout: 5 * time.Second,
+	// upstream's data, and the redirect is answered as the failure it is
+	// (nor does the upstream's token go to another host).
+	s.client = &http.Client{Transport: own, Timeout: 5 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s.rp = &httputil.ReverseProxy{
 		Rewrite:        s.rewrite,
-		Transport:      newSyncClient(transport, opts.MaxIdleConns), // upstream_client.go
+		Transport:      proxied,
 		ModifyResponse: s.modifyResponse,
 		ErrorHandler:   s.errorHandler,
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

@@ -37,11 +37,12 @@ type Config struct {
 	PassthroughContentTypes []string     `yaml:"passthrough_content_types"`
 	Labels                  LabelsConfig `yaml:"labels"`
 	Enforcement             Enforcement  `yaml:"enforcement"`
-	TLS                     TLSConfig    `yaml:"tls"`              // callers' TLS (stack.go)
-	UpstreamCAFile          string       `yaml:"upstream_ca_file"` // CA bundle for an https upstream
-	Ledger                  LedgerConfig `yaml:"ledger"`           // retention and exports (auditcmd.go)
-	Consents                ConsentsConf `yaml:"consents"`         // upstream consents, directory (consentcmd.go)
-	Storage                 StorageConf  `yaml:"storage"`          // encryption at rest (keyscmd.go)
+	TLS                     TLSConfig    `yaml:"tls"`                 // callers' TLS (stack.go)
+	UpstreamCAFile          string       `yaml:"upstream_ca_file"`    // CA bundle for an https upstream
+	UpstreamTokenFile       string       `yaml:"upstream_token_file"` // the bearer token ds4p presents to the upstream (proxy.TokenFile)
+	Ledger                  LedgerConfig `yaml:"ledger"`              // retention and exports (auditcmd.go)
+	Consents                ConsentsConf `yaml:"consents"`            // upstream consents, directory (consentcmd.go)
+	Storage                 StorageConf  `yaml:"storage"`             // encryption at rest (keyscmd.go)
 	// Rate limits, bulk-access alerts and the SIEM export (protection.go).
 	Protection ProtectionConfig `yaml:"protection"`
 	SIEM       SIEMConfig       `yaml:"siem"`
@@ -285,28 +286,29 @@ func yamlKeyAt(doc []byte, n int) string {
 // envVars maps DS4P_* variables onto fields.
 func (c *Config) envVars() map[string]func(string) error {
 	return map[string]func(string) error{
-		"DS4P_LISTEN":             setString(&c.Listen),
-		"DS4P_UPSTREAM":           setString(&c.Upstream),
-		"DS4P_PUBLIC_BASE_URL":    setString(&c.PublicBaseURL),
-		"DS4P_UPSTREAM_ALIASES":   setList(&c.UpstreamAliases),
-		"DS4P_DATA_DIR":           setString(&c.DataDir),
-		"DS4P_POLICY_DIR":         setString(&c.PolicyDir),
-		"DS4P_LOG_LEVEL":          setString(&c.LogLevel),
-		"DS4P_JWKS_URL":           setString(&c.Auth.JWKSURL),
-		"DS4P_KEY_FILE":           setString(&c.Auth.KeyFile),
-		"DS4P_ISSUER":             setString(&c.Auth.Issuer),
-		"DS4P_AUDIENCE":           setString(&c.Auth.Audience),
-		"DS4P_TOKEN_SKEW":         setDuration(&c.Auth.Skew),
-		"DS4P_DEV_AUTH":           setBool(&c.Auth.Dev),
-		"DS4P_TLS_CERT_FILE":      setString(&c.TLS.CertFile),
-		"DS4P_TLS_KEY_FILE":       setString(&c.TLS.KeyFile),
-		"DS4P_TLS_CLIENT_CA":      setString(&c.TLS.ClientCAFile),
-		"DS4P_UPSTREAM_CA_FILE":   setString(&c.UpstreamCAFile),
-		"DS4P_MAX_BODY_BYTES":     setInt64(&c.Limits.MaxBodyBytes),
-		"DS4P_UPSTREAM_TIMEOUT":   setDuration(&c.Limits.UpstreamTimeout),
-		"DS4P_STREAM_ABOVE_BYTES": setInt(&c.Limits.StreamAboveBytes),
-		"DS4P_HEAP_FLOOR_BYTES":   setInt64(&c.HeapFloorBytes),
-		"DS4P_LABEL_RULES_DIR":    setString(&c.Labels.RulesDir),
+		"DS4P_LISTEN":              setString(&c.Listen),
+		"DS4P_UPSTREAM":            setString(&c.Upstream),
+		"DS4P_PUBLIC_BASE_URL":     setString(&c.PublicBaseURL),
+		"DS4P_UPSTREAM_ALIASES":    setList(&c.UpstreamAliases),
+		"DS4P_DATA_DIR":            setString(&c.DataDir),
+		"DS4P_POLICY_DIR":          setString(&c.PolicyDir),
+		"DS4P_LOG_LEVEL":           setString(&c.LogLevel),
+		"DS4P_JWKS_URL":            setString(&c.Auth.JWKSURL),
+		"DS4P_KEY_FILE":            setString(&c.Auth.KeyFile),
+		"DS4P_ISSUER":              setString(&c.Auth.Issuer),
+		"DS4P_AUDIENCE":            setString(&c.Auth.Audience),
+		"DS4P_TOKEN_SKEW":          setDuration(&c.Auth.Skew),
+		"DS4P_DEV_AUTH":            setBool(&c.Auth.Dev),
+		"DS4P_TLS_CERT_FILE":       setString(&c.TLS.CertFile),
+		"DS4P_TLS_KEY_FILE":        setString(&c.TLS.KeyFile),
+		"DS4P_TLS_CLIENT_CA":       setString(&c.TLS.ClientCAFile),
+		"DS4P_UPSTREAM_CA_FILE":    setString(&c.UpstreamCAFile),
+		"DS4P_UPSTREAM_TOKEN_FILE": setString(&c.UpstreamTokenFile),
+		"DS4P_MAX_BODY_BYTES":      setInt64(&c.Limits.MaxBodyBytes),
+		"DS4P_UPSTREAM_TIMEOUT":    setDuration(&c.Limits.UpstreamTimeout),
+		"DS4P_STREAM_ABOVE_BYTES":  setInt(&c.Limits.StreamAboveBytes),
+		"DS4P_HEAP_FLOOR_BYTES":    setInt64(&c.HeapFloorBytes),
+		"DS4P_LABEL_RULES_DIR":     setString(&c.Labels.RulesDir),
 
 		"DS4P_LEDGER_RETENTION":     setString(&c.Ledger.Retention), // auditcmd.go
 		"DS4P_LEDGER_EXPORT_DIR":    setString(&c.Ledger.ExportDir),
@@ -529,6 +531,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLS.ClientCAFile, "tls-client-ca", c.TLS.ClientCAFile, "CA bundle (PEM) that signs callers' client certificates (mutual TLS)")
 	fs.BoolVar(&c.TLS.RequireClientCert, "tls-require-client-cert", c.TLS.RequireClientCert, "refuse connections without a client certificate signed by --tls-client-ca")
 	fs.StringVar(&c.UpstreamCAFile, "upstream-ca-file", c.UpstreamCAFile, "CA bundle (PEM) trusted for an https upstream (default: the system roots)")
+	fs.StringVar(&c.UpstreamTokenFile, "upstream-token-file", c.UpstreamTokenFile, "file holding the bearer token ds4p presents to the upstream (read again when it changes)")
 	fs.StringVar(&c.Labels.RulesDir, "label-rules-dir", c.Labels.RulesDir, "directory of label rule files (*.yaml), reloaded on change (default: the embedded rules)")
 }
 
@@ -550,6 +553,11 @@ func (c Config) Validate() error {
 		upstreamOK = true
 		if u.Scheme == "http" && c.UpstreamCAFile != "" {
 			errs = append(errs, fmt.Errorf("upstream_ca_file: set, but the upstream %s is plain http: the CA would not be used (an https upstream?)", shownURL(c.Upstream)))
+		}
+	}
+	if c.UpstreamTokenFile != "" {
+		if _, err := proxy.NewTokenFile(c.UpstreamTokenFile); err != nil {
+			errs = append(errs, fmt.Errorf("upstream_token_file: %w", err))
 		}
 	}
 	for _, a := range c.UpstreamAliases {

@@ -160,6 +160,11 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 	if opts.UpstreamTLS, err = cfg.upstreamTLS(); err != nil {
 		return err
 	}
+	if cfg.UpstreamTokenFile != "" {
+		if opts.UpstreamCredentials, err = proxy.NewTokenFile(cfg.UpstreamTokenFile); err != nil {
+			return fmt.Errorf("upstream_token_file: %w", err)
+		}
+	}
 	// A Patient named by another server's absolute URL is not this
 	// server's Patient of that id (labels.Options.LocalServer).
 	labeller, err := cfg.Labels.labellerFor(proxy.LocalServer(opts.Upstream, opts.UpstreamAliases))
@@ -248,6 +253,9 @@ func plainHTTPWarnings(cfg Config) []string {
 	}
 	if plain(cfg.Upstream) {
 		out = append(out, "upstream "+shownURL(cfg.Upstream)+" is plain http to another host: every record crosses the network unencrypted and its answers can be changed on the way; use https (upstream_ca_file for a private CA) unless the network path is protected otherwise")
+		if cfg.UpstreamTokenFile != "" {
+			out = append(out, "upstream_token_file: the token goes to "+shownURL(cfg.Upstream)+" in plain http, where anyone on the network path can read and reuse it; use https")
+		}
 	}
 	if cfg.TLS.CertFile != "" && plain(cfg.PublicBaseURL) {
 		out = append(out, "public_base_url "+shownURL(cfg.PublicBaseURL)+" is plain http while ds4p serves https (tls.cert_file): the page links, fullUrls and Location headers callers are sent point to http, and a caller following them sends its token unencrypted; use https")
