@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,28 @@ type cacheEntry struct {
 	labels  Set
 	program string
 	rules   uint64 // Cache.rules when noted
+	// patients are those of the resource (Result.Patient, then the rest
+	// of Result.Patients); conflict is its Result.PatientConflict. A
+	// resource referring to it is each of its patients' too
+	// (linkedPatients).
+	patients []string
+	conflict bool
+}
+
+// resultPatients lists the patients of r, Patient first, as cacheEntry
+// holds them (cloned: r's strings may share its batch's chunk).
+func resultPatients(r *Result) []string {
+	switch {
+	case len(r.Patients) > 0:
+		out := make([]string, len(r.Patients))
+		for k, p := range r.Patients {
+			out[k] = strings.Clone(p)
+		}
+		return out
+	case r.Patient != "":
+		return []string{strings.Clone(r.Patient)}
+	}
+	return nil
 }
 
 // NewCache returns a cache holding at most size resources.
@@ -185,7 +208,8 @@ func (c *Cache) note(r *Result, rules uint64) {
 	c.mu.RLock()
 	old, ok := c.m[string(key)]
 	c.mu.RUnlock()
-	if (!ok && len(inh) == 0) || (ok && old.version == r.VersionID && old.labels.Equal(inh) && old.rules == rules) {
+	if (!ok && len(inh) == 0) || (ok && old.version == r.VersionID && old.labels.Equal(inh) && old.rules == rules &&
+		old.conflict == r.PatientConflict && samePatientList(old.patients, r)) {
 		return
 	}
 	c.mu.Lock()
@@ -201,7 +225,19 @@ func (c *Cache) note(r *Result, rules uint64) {
 	}
 	// The version is copied: r's strings may share a chunk with the rest of
 	// its batch (strArena), which the cache would otherwise keep alive.
-	c.m[k] = cacheEntry{version: strings.Clone(r.VersionID), labels: inh, program: r.Program, rules: rules}
+	c.m[k] = cacheEntry{version: strings.Clone(r.VersionID), labels: inh, program: r.Program, rules: rules,
+		patients: resultPatients(r), conflict: r.PatientConflict}
+}
+
+// samePatientList reports whether ps are the patients of r (resultPatients).
+func samePatientList(ps []string, r *Result) bool {
+	if len(r.Patients) > 0 {
+		return slices.Equal(ps, r.Patients)
+	}
+	if r.Patient == "" {
+		return len(ps) == 0
+	}
+	return len(ps) == 1 && ps[0] == r.Patient
 }
 
 // evict makes room for one more key. Keys already deleted from the map

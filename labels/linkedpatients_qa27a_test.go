@@ -42,3 +42,29 @@ func TestLinkedPatients(t *testing.T) {
 		}
 	}
 }
+
+// The same from the label cache: a sensitive target seen in an earlier
+// response is not read again, and gives its patients with its labels.
+func TestLinkedPatientsFromCache(t *testing.T) {
+	l, err := NewLabeller(Options{Rules: DefaultRules(), CacheSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := `{"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p2"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}}`
+	if _, err := l.LabelAll([][]byte{[]byte(c2)}); err != nil {
+		t.Fatal(err)
+	}
+	list := `{"resourceType":"List","id":"l","status":"current","mode":"working","subject":{"reference":"Patient/p1"},"entry":[{"item":{"reference":"Condition/c2"}}]}`
+	b := l.NewBatch()
+	var r Result
+	if err := b.AddValid([]byte(list), &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Resolve(func([]Target) ([][]byte, error) { t.Fatal("a cached target was read again"); return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	b.Finish()
+	if !slices.Equal(r.Patients, []string{"Patient/p1", "Patient/p2"}) || !r.Effective().Has(SUD) && !r.Mixed {
+		t.Errorf("List from the cache: patients %v %q, labels %v mixed %v", r.Patients, r.Patient, r.Labels, r.Mixed)
+	}
+}

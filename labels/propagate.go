@@ -257,7 +257,7 @@ func (b *Batch) Finish() {
 	}
 	b.l.securityContexts(b.resources, b.out, ix)
 	if b.links {
-		linkedPatients(b.resources, b.out, ix)
+		b.l.linkedPatients(b.resources, b.out, ix)
 	}
 	if b.l.cache != nil {
 		for _, r := range b.out {
@@ -589,11 +589,14 @@ func samePatients(r, t *Result) bool {
 // patient cannot be told (PatientConflict) passes its labels only. Chains
 // are followed as labels are (maxRounds).
 //
-// A target the batch does not hold (one the label cache knew, so that
-// Resolve did not read it) passes its labels, not its patient: the cache
-// holds no patient.
-func linkedPatients(resources [][]byte, rs []*Result, ix batchIndex) {
-	type edge struct{ from, to int }
+// A target the batch does not hold but the label cache knew (so that
+// Resolve did not read it) gives the patients the cache noted with its
+// labels.
+func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix batchIndex) {
+	type edge struct {
+		from, to int
+		cached   []string // to < 0: the patients the label cache holds for the target
+	}
 	var edges []edge // made once there is one: most batches hold none
 	for k, r := range rs {
 		if r.Type == "Patient" || r.Type == "Binary" || r.PatientConflict {
@@ -608,16 +611,34 @@ func linkedPatients(resources [][]byte, rs []*Result, ix batchIndex) {
 				continue
 			}
 			t, ok := ix[string(key[:typLen])][string(key[typLen+1:])]
+			if !ok && l.cache != nil {
+				// A target of an earlier response, not read again: the
+				// patients the cache noted with its labels.
+				if e, ok := l.cache.get(key); ok && !e.conflict && len(e.patients) > 0 {
+					edges = append(edges, edge{k, -1, e.patients})
+				}
+				continue
+			}
 			if !ok || t == k || rs[t].PatientConflict || rs[t].Patient == "" && len(rs[t].Patients) == 0 && len(rs[t].links) == 0 {
 				continue // a target naming no patient, and referring to nothing that could give it one
 			}
-			edges = append(edges, edge{k, t})
+			edges = append(edges, edge{k, t, nil})
 		}
 	}
 	for range maxRounds {
 		changed := false
 		for _, e := range edges {
-			r, tr := rs[e.from], rs[e.to]
+			r := rs[e.from]
+			if e.to < 0 {
+				for _, p := range e.cached {
+					if !r.HasPatient(p) {
+						r.AddPatient(p)
+						changed = true
+					}
+				}
+				continue
+			}
+			tr := rs[e.to]
 			if tr.Patient != "" && !r.HasPatient(tr.Patient) {
 				r.AddPatient(tr.Patient)
 				changed = true
