@@ -194,7 +194,9 @@ type Result struct {
 	SubjectPatient string `json:"-"`
 	// Patients lists every distinct patient the resource names, Patient
 	// first, when it names more than one (a Group of patients, an
-	// Appointment of two, an Observation one patient made of another);
+	// Appointment of two, an Observation one patient made of another),
+	// and the patients of the records its content references name
+	// (linkedPatients: p1's List of p2's Condition is p2's too);
 	// nil otherwise. Such a resource is each of theirs: a caller deciding
 	// for one patient must decide it for each (see AddPatient, HasPatient).
 	Patients []string `json:",omitempty"`
