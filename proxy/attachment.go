@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"net/url"
+	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
@@ -61,11 +63,16 @@ func (r *run) cutAttachmentTargets(it *item, cut bool) (targets, narratives []sp
 	if it.res.Type == "Binary" || !cut && !sensitive(it.res.Labels) {
 		return nil, nil, nil
 	}
-	if !cut && !bytes.Contains(seg, dataKey) && !bytes.Contains(seg, escapeU) {
-		return nil, nil, nil
+	escaped := bytes.Contains(seg, escapeU)
+	if cut || escaped || bytes.Contains(seg, dataKey) {
+		if _, err := attachmentData(r.body, it.start, 0, cut, &targets, &narratives); err != nil {
+			return nil, nil, rewriteFailure(err)
+		}
 	}
-	if _, err := attachmentData(r.body, it.start, 0, cut, &targets, &narratives); err != nil {
-		return nil, nil, rewriteFailure(err)
+	if !cut && (escaped || bytes.Contains(seg, urlKey)) {
+		if err := r.externalAttachmentURLs(it, &targets); err != nil {
+			return nil, nil, rewriteFailure(err)
+		}
 	}
 	if cut {
 		for _, at := range append([]int{it.start}, containedStarts(it)...) {
@@ -103,7 +110,34 @@ func (r *run) reportSummaries(start int, out *[]span) error {
 	})
 }
 
-var dataKey, escapeU = []byte(`"data"`), []byte(`\u`)
+var dataKey, escapeU, urlKey = []byte(`"data"`), []byte(`\u`), []byte(`"url"`)
+
+// externalAttachmentURLs appends to out the url of each attachment of the
+// sensitive item it that names its content elsewhere than the upstream:
+// an absolute url not below the upstream base (a storage service's
+// presigned link, as Medplum writes for Binary content; another server's;
+// a data: url). The proxy removes such an item's inline data, which it
+// cannot read; fetched from the url instead, the same content went past
+// every rule. A url below the upstream base is pointed at the proxy
+// (attachmentURLEdits), where the Binary rules read it; a relative one
+// resolves against the proxy.
+func (r *run) externalAttachmentURLs(it *item, out *[]span) error {
+	_, err := attachmentURLs(r.body, it.start, 0, func(s, e int) {
+		u, isString := fjson.StringValue(r.body, s, e)
+		if !isString {
+			*out = append(*out, span{s, e})
+			return
+		}
+		if _, ok := r.s.pageRel(u); ok {
+			return
+		}
+		if pu, err := url.Parse(strings.TrimSpace(u)); err == nil && !pu.IsAbs() && pu.Host == "" {
+			return
+		}
+		*out = append(*out, span{s, e})
+	})
+	return err
+}
 
 // attachmentData walks the value at i and appends the data value of each
 // Attachment below the top one, with its title, size and hash (and their
