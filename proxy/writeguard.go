@@ -59,6 +59,9 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 	if f := refuseCascade(r.URL.Query(), r.Header); f != nil {
 		return f
 	}
+	if f := refuseWriteParams(req, r.URL.Query()); f != nil {
+		return f
+	}
 	ex.noteWrite(req)
 	dropConditionalHeaders(req, r)
 	if req.Interaction == Search && req.ID != "" {
@@ -183,6 +186,43 @@ func refuseCascade(q url.Values, h http.Header) *Failure {
 		return notSupported("a cascading delete (X-Cascade) is not supported through the proxy: it would delete resources withheld from you; delete each resource on its own")
 	}
 	return nil
+}
+
+// writeParams are the query parameters FHIR R4 defines for a create,
+// update, patch, delete or batch: the general ones (http.html "General
+// parameters"), which say how the answer is written. _summary and
+// _elements are removed before this check, or refuse a batch entry
+// (searchguard.go strippedParams).
+var writeParams = []string{"_format", "_pretty", "_summary", "_elements"}
+
+// refuseWriteParams refuses a write (create, update, patch, delete, batch
+// or transaction, on its own or as a batch entry) whose query holds a
+// parameter FHIR does not define for it: a server's own extension, which
+// none of the proxy's checks read, applied to what is written (QA round
+// 27: Medplum makes the organisation ?_account= names the owner of a
+// created resource, meta.account, which decides who may read it there;
+// HAPI reads an update's or delete's URL with a query as a conditional
+// one, the criteria deciding which resource it writes). Search parameters
+// have no meaning on a write (conditional forms are refused apart).
+// Names are compared exactly: a server reading _Account as _account is
+// refused too. The refusal depends on the request alone.
+func refuseWriteParams(req fhirRequest, q url.Values) *Failure {
+	switch req.Interaction {
+	case Create, Update, Patch, Delete, Batch:
+	default:
+		return nil
+	}
+	var bad []string
+	for name := range q {
+		if !slices.Contains(writeParams, name) {
+			bad = append(bad, name)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return notSupported("the parameter " + strconv.Quote(bad[0]) + " is not accepted on a create, update, patch, delete or batch: the FHIR server would act on it past the proxy's checks; only _format and _pretty are")
 }
 
 // guardCompartmentOwner checks the owner of a compartment search
@@ -876,9 +916,12 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 	written := map[string]bool{} // Type/id of the update, patch and delete entries
 	for i, e := range b.Entry {
 		ex.batchMethods[i] = strings.ToUpper(e.Request.Method)
-		var f *Failure
 		var m entryMerge
+		// A second write of one resource is refused first: it depends on
+		// the urls alone, whatever else an entry's url holds.
+		f := writtenOnce(written, ex.batchMethods[i], e.Request.URL)
 		switch {
+		case f != nil:
 		case e.Request.IfNoneExist != "":
 			f = conditionalWrite()
 		case e.Request.IfNoneMatch != "" || e.Request.IfModifiedSince != "":
@@ -892,9 +935,6 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 			f = notSupported("an entry's ifMatch is supported on PUT, PATCH and DELETE entries only; send it as its own request")
 		default:
 			m.body, m.version, m.put, f = s.guardEntry(ctx, ex, e.Request.Method, e.Request.URL, e.Resource, rs)
-		}
-		if f == nil {
-			f = writtenOnce(written, ex.batchMethods[i], e.Request.URL)
 		}
 		if f != nil {
 			if !errors.Is(f, errMissing) {
@@ -947,6 +987,9 @@ func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL 
 		return fail(http.StatusBadRequest, "invalid", "an entry url has an invalid query", nil)
 	}
 	if f := refuseCascade(q, nil); f != nil {
+		return f
+	}
+	if f := refuseWriteParams(req, q); f != nil {
 		return f
 	}
 	out, f := s.guardQuery(req, q, false)
