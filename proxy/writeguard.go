@@ -589,6 +589,9 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 	if f != nil {
 		return nil, "", false, f
 	}
+	if f := patchMovesResource(req, contentType, body); f != nil {
+		return nil, "", false, f
+	}
 	if touches && !ex.caller.HasScope(LabelWriterScope) {
 		return nil, "", false, labelRole("a patch of meta (security labels)")
 	}
@@ -675,6 +678,103 @@ func (s *Server) patchTouchesMeta(contentType string, body []byte) (bool, *Failu
 		return fhirPathPatchTouchesMeta(body)
 	}
 	return false, fail(http.StatusUnsupportedMediaType, "not-supported", "a patch must be JSON Patch (application/json-patch+json) or FHIRPath Patch (application/fhir+json)", nil)
+}
+
+// patchMovesResource refuses a patch that gives the resource another id or
+// resourceType: a JSON Patch operation on /id or /resourceType (but test),
+// one that puts another resource in place of the whole (add or replace at
+// the root with another id or type; move or copy to the root), or a
+// FHIRPath Patch whose path or name is the resource's id or type. Medplum
+// checks the id of the stored resource before it applies a patch and
+// then stores the result under the id and type the result has, so that
+// PATCH Condition/mine with replace /id sud1 wrote over Condition/sud1,
+// a resource the caller may not read, which the proxy never checked (and
+// the answer told whether it exists). The refusal depends on the request
+// alone, and comes before the stored version is read.
+func patchMovesResource(req fhirRequest, contentType string, body []byte) *Failure {
+	moves := fail(http.StatusUnprocessableEntity, "processing", "a patch may not change the resource's id or resourceType; nothing was written", nil)
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt != "application/json-patch+json" {
+		return fhirPathPatchMoves(req, body, moves)
+	}
+	var ops []struct {
+		Op    string          `json:"op"`
+		Path  string          `json:"path"`
+		From  string          `json:"from"`
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(body, &ops); err != nil {
+		return fail(http.StatusBadRequest, "invalid", "the patch body is not valid", nil)
+	}
+	for _, op := range ops {
+		if op.Op == "test" {
+			continue
+		}
+		switch op.Path {
+		case "/id", "/resourceType":
+			return moves
+		case "", "/":
+			var v struct {
+				ID           *string `json:"id"`
+				ResourceType *string `json:"resourceType"`
+			}
+			if op.Op != "add" && op.Op != "replace" && op.Op != "remove" {
+				return moves
+			}
+			if op.Op != "remove" && (json.Unmarshal(op.Value, &v) != nil || v.ID == nil || *v.ID != req.ID || v.ResourceType == nil || *v.ResourceType != req.Type) {
+				return moves
+			}
+		}
+		if op.Op == "move" && (op.From == "/id" || op.From == "/resourceType") {
+			return moves
+		}
+	}
+	return nil
+}
+
+// fhirPathPatchMoves: the FHIRPath Patch side of patchMovesResource. A path
+// (or, with a path that is the resource, a name) whose last step is id or
+// resourceType, on the resource itself (at most two steps: Condition.id).
+func fhirPathPatchMoves(req fhirRequest, body []byte, moves *Failure) *Failure {
+	var p struct {
+		Parameter []struct {
+			Part []map[string]json.RawMessage `json:"part"`
+		} `json:"parameter"`
+	}
+	if json.Unmarshal(body, &p) != nil {
+		return nil // patchTouchesMeta refused it already
+	}
+	own := func(v string) bool {
+		steps := strings.Split(strings.TrimSpace(v), ".")
+		last := strings.TrimSpace(steps[len(steps)-1])
+		return len(steps) <= 2 && (last == "id" || last == "resourceType")
+	}
+	for _, op := range p.Parameter {
+		var paths, names []string
+		for _, part := range op.Part {
+			var name string
+			_ = json.Unmarshal(part["name"], &name)
+			switch name {
+			case "path":
+				paths = append(paths, partStrings(part)...)
+			case "name":
+				names = append(names, partStrings(part)...)
+			}
+		}
+		for _, v := range paths {
+			if own(v) {
+				return moves
+			}
+			if !strings.Contains(v, ".") {
+				for _, n := range names {
+					if own(n) {
+						return moves
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func metaPointer(p string) bool {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"sync"
@@ -77,4 +78,78 @@ func TestWriteQueryParamsRefusedQA27E(t *testing.T) {
 			t.Fatalf("a create with _format and _pretty: %d %s %v", resp.StatusCode, got, up.queries)
 		}
 	})
+}
+
+// TestPatchMayNotMoveResourceQA27E: a patch that gives the resource another
+// id or resourceType is refused (422) before anything reaches the
+// upstream, label-writer or not: Medplum stores a patch's result under the
+// id and type the result has, so PATCH Observation/o1 (which the caller
+// sees whole, so the patch went as it was) with replace /id wrote over
+// another Observation the proxy never checked. A patch of other members
+// still goes.
+func TestPatchMayNotMoveResourceQA27E(t *testing.T) {
+	t.Parallel()
+	const jp = "application/json-patch+json"
+	const fj = "application/fhir+json"
+	const writer = tokAll + " " + LabelWriterScope
+	const obs = `{"resourceType":"Observation","id":"o1","meta":{"versionId":"1"},"status":"final","subject":{"reference":"Patient/p1"},"code":{"text":"pulse"},"contained":[{"resourceType":"Observation","id":"c1","status":"final","code":{"text":"x"}}]}`
+	fp := func(parts string) string {
+		return `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[` + parts + `]}]}`
+	}
+	other := strings.Replace(obs, `"id":"o1"`, `"id":"o9"`, 1)
+	store := func() *storeUpstream {
+		return newStoreUpstream(map[string]string{"Observation/o1": obs, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+	}
+	cases := []struct{ name, tok, ctype, body string }{
+		{"replace id", tokAll, jp, `[{"op":"replace","path":"/id","value":"o9"}]`},
+		{"add id", tokAll, jp, `[{"op":"add","path":"/id","value":"o9"}]`},
+		{"remove id", tokAll, jp, `[{"op":"remove","path":"/id"}]`},
+		{"replace type", tokAll, jp, `[{"op":"replace","path":"/resourceType","value":"Condition"}]`},
+		{"replace root", writer, jp, `[{"op":"replace","path":"","value":` + other + `}]`},
+		{"add root", writer, jp, `[{"op":"add","path":"/","value":` + other + `}]`},
+		{"fhirpath id", writer, fj, fp(`{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Observation.id"},{"name":"value","valueId":"o9"}`)},
+		{"fhirpath add id", writer, fj, fp(`{"name":"type","valueCode":"add"},{"name":"path","valueString":"Observation"},{"name":"name","valueString":"id"},{"name":"value","valueId":"o9"}`)},
+		{"fhirpath id as code", tokAll, fj, fp(`{"name":"type","valueCode":"replace"},{"name":"path","valueCode":" Observation.id "},{"name":"value","valueId":"o9"}`)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			up := store()
+			h := newHarness(t, up.handler)
+			resp, got := h.send("PATCH", "/fhir/Observation/o1", c.tok, c.ctype, c.body)
+			up.mu.Lock()
+			n := len(up.patches) + len(up.ifMatch)
+			up.mu.Unlock()
+			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(got, "id or resourceType") || n != 0 {
+				t.Fatalf("want 422 and no write: %d %s (%d writes)", resp.StatusCode, got, n)
+			}
+		})
+	}
+	t.Run("in a batch", func(t *testing.T) {
+		t.Parallel()
+		up := store()
+		h := newHarness(t, up.handler)
+		bin := `{"resourceType":"Binary","contentType":"application/json-patch+json","data":"` + base64.StdEncoding.EncodeToString([]byte(`[{"op":"replace","path":"/id","value":"o9"}]`)) + `"}`
+		batch := `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + bin + `,"request":{"method":"PATCH","url":"Observation/o1"}}]}`
+		resp, got := h.send("POST", "/fhir", tokAll, fj, batch)
+		up.mu.Lock()
+		n := len(up.patches) + len(up.ifMatch)
+		up.mu.Unlock()
+		if resp.StatusCode != http.StatusUnprocessableEntity || n != 0 {
+			t.Fatalf("want 422 and no write: %d %s", resp.StatusCode, got)
+		}
+	})
+	for name, body := range map[string]string{
+		"other member": `[{"op":"replace","path":"/status","value":"amended"}]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			up := store()
+			h := newHarness(t, up.handler)
+			resp, got := h.send("PATCH", "/fhir/Observation/o1", writer, jp, body)
+			if resp.StatusCode != http.StatusOK || len(up.patches) != 1 {
+				t.Fatalf("a patch keeping id and type: %d %s", resp.StatusCode, got)
+			}
+		})
+	}
 }
