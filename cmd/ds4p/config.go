@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"reflect"
@@ -46,6 +47,9 @@ type Config struct {
 	// Rate limits, bulk-access alerts and the SIEM export (protection.go).
 	Protection ProtectionConfig `yaml:"protection"`
 	SIEM       SIEMConfig       `yaml:"siem"`
+	// UpstreamAuth: ds4p obtains that token itself, with the OAuth client
+	// credentials grant (proxy.ClientCredentials; stack.go).
+	UpstreamAuth UpstreamAuthConfig `yaml:"upstream_auth"`
 	// HeapFloorBytes keeps Go's collector from running until the heap
 	// reaches about twice this plus twice the live heap (internal/heapfloor);
 	// 0 turns it off, and a GOGC environment variable overrides it.
@@ -88,6 +92,30 @@ type AuthConfig struct {
 	// purpose a named client states counts as unknown
 	// (authn.Config.ClientPurposes). Clients not named are not limited.
 	ClientPurposes map[string][]string `yaml:"client_purposes"`
+}
+
+// UpstreamAuthConfig is ds4p's OAuth client to the upstream's token
+// endpoint (SMART Backend Services, or client_secret_basic): exactly one
+// of PrivateKeyFile (with KeyID) and ClientSecretFile.
+type UpstreamAuthConfig struct {
+	TokenURL         string `yaml:"token_url"`
+	ClientID         string `yaml:"client_id"`
+	Scope            string `yaml:"scope"`
+	PrivateKeyFile   string `yaml:"private_key_file"`
+	KeyID            string `yaml:"key_id"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+}
+
+// set tells whether any upstream_auth setting is given.
+func (a UpstreamAuthConfig) set() bool { return a != UpstreamAuthConfig{} }
+
+// credentials builds the client, its token requests sent by hc (nil: the
+// default client).
+func (a UpstreamAuthConfig) credentials(hc *http.Client) (*proxy.ClientCredentials, error) {
+	return proxy.NewClientCredentials(proxy.ClientCredentialsConfig{
+		TokenURL: a.TokenURL, ClientID: a.ClientID, Scope: a.Scope,
+		PrivateKeyFile: a.PrivateKeyFile, KeyID: a.KeyID, ClientSecretFile: a.ClientSecretFile, HTTPClient: hc,
+	})
 }
 
 // TLSConfig serves callers over HTTPS, optionally requiring a client
@@ -309,6 +337,14 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_STREAM_ABOVE_BYTES":  setInt(&c.Limits.StreamAboveBytes),
 		"DS4P_HEAP_FLOOR_BYTES":    setInt64(&c.HeapFloorBytes),
 		"DS4P_LABEL_RULES_DIR":     setString(&c.Labels.RulesDir),
+
+		// ds4p's OAuth client to the upstream (proxy.ClientCredentials)
+		"DS4P_UPSTREAM_AUTH_TOKEN_URL":          setString(&c.UpstreamAuth.TokenURL),
+		"DS4P_UPSTREAM_AUTH_CLIENT_ID":          setString(&c.UpstreamAuth.ClientID),
+		"DS4P_UPSTREAM_AUTH_SCOPE":              setString(&c.UpstreamAuth.Scope),
+		"DS4P_UPSTREAM_AUTH_PRIVATE_KEY_FILE":   setString(&c.UpstreamAuth.PrivateKeyFile),
+		"DS4P_UPSTREAM_AUTH_KEY_ID":             setString(&c.UpstreamAuth.KeyID),
+		"DS4P_UPSTREAM_AUTH_CLIENT_SECRET_FILE": setString(&c.UpstreamAuth.ClientSecretFile),
 
 		"DS4P_LEDGER_RETENTION":     setString(&c.Ledger.Retention), // auditcmd.go
 		"DS4P_LEDGER_EXPORT_DIR":    setString(&c.Ledger.ExportDir),
@@ -558,6 +594,14 @@ func (c Config) Validate() error {
 	if c.UpstreamTokenFile != "" {
 		if _, err := proxy.NewTokenFile(c.UpstreamTokenFile); err != nil {
 			errs = append(errs, fmt.Errorf("upstream_token_file: %w", err))
+		}
+	}
+	if c.UpstreamAuth.set() {
+		if c.UpstreamTokenFile != "" {
+			errs = append(errs, errors.New("upstream_auth and upstream_token_file: both set: ds4p either obtains its upstream token itself (upstream_auth) or reads it from a file, not both"))
+		}
+		if _, err := c.UpstreamAuth.credentials(nil); err != nil {
+			errs = append(errs, fmt.Errorf("upstream_auth: %w", err))
 		}
 	}
 	for _, a := range c.UpstreamAliases {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -165,6 +166,13 @@ func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error 
 			return fmt.Errorf("upstream_token_file: %w", err)
 		}
 	}
+	if cfg.UpstreamAuth.set() {
+		oauth, err := cfg.upstreamOAuth()
+		if err != nil {
+			return err
+		}
+		opts.UpstreamCredentials = oauth
+	}
 	// A Patient named by another server's absolute URL is not this
 	// server's Patient of that id (labels.Options.LocalServer).
 	labeller, err := cfg.Labels.labellerFor(proxy.LocalServer(opts.Upstream, opts.UpstreamAliases))
@@ -255,6 +263,9 @@ func plainHTTPWarnings(cfg Config) []string {
 		out = append(out, "upstream "+shownURL(cfg.Upstream)+" is plain http to another host: every record crosses the network unencrypted and its answers can be changed on the way; use https (upstream_ca_file for a private CA) unless the network path is protected otherwise")
 		if cfg.UpstreamTokenFile != "" {
 			out = append(out, "upstream_token_file: the token goes to "+shownURL(cfg.Upstream)+" in plain http, where anyone on the network path can read and reuse it; use https")
+		}
+		if cfg.UpstreamAuth.set() {
+			out = append(out, "upstream_auth: the token ds4p obtains goes to "+shownURL(cfg.Upstream)+" in plain http, where anyone on the network path can read and reuse it until it expires; use https")
 		}
 	}
 	if cfg.TLS.CertFile != "" && plain(cfg.PublicBaseURL) {
@@ -559,4 +570,32 @@ func readCAFile(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", path)
 	}
 	return pool, nil
+}
+
+// upstreamOAuth is ds4p's OAuth client to the upstream (upstream_auth).
+// Its token requests trust the system roots and upstream_ca_file's CAs
+// (the token endpoint is often the EHR's own host, under its private CA).
+func (c Config) upstreamOAuth() (*proxy.ClientCredentials, error) {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if c.UpstreamCAFile != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		b, err := os.ReadFile(c.UpstreamCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("upstream_ca_file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("upstream_ca_file: %s holds no PEM certificate", c.UpstreamCAFile)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+		hc.Transport = tr
+	}
+	oauth, err := c.UpstreamAuth.credentials(hc)
+	if err != nil {
+		return nil, fmt.Errorf("upstream_auth: %w", err)
+	}
+	return oauth, nil
 }
