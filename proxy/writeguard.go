@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -410,7 +411,67 @@ func (s *Server) guardCreate(ex *exchange, body []byte, rs *refScan) *Failure {
 	if dl, ok := readDeepLabels(body); ok && !dl.empty() && !ex.caller.HasScope(LabelWriterScope) { // writelabels.go
 		return labelRole("creating a resource whose contained resources or elements carry security labels")
 	}
+	if f := serverMeta(body, nil); f != nil {
+		return f
+	}
 	return rs.resource(body)
+}
+
+// fhirMeta are the members of FHIR R4's Meta (and the _ siblings of its
+// primitives).
+var fhirMeta = []string{"id", "extension", "versionId", "_versionId", "lastUpdated", "_lastUpdated", "source", "_source", "profile", "_profile", "security", "tag"}
+
+// serverMeta refuses a body (a create's or an update's) whose meta holds a
+// member FHIR R4's Meta does not define, unless the stored version
+// (stored, nil on create) holds it with the same value: a server's own
+// extension, which none of the proxy's checks read and the server acts on
+// (QA round 27: Medplum takes meta.account and meta.accounts, which decide
+// who may read the resource there, meta.author and meta.project from the
+// body when its own credentials may write them, as the proxy's may). A
+// read-modify-write keeps what the read showed, so it still goes.
+func serverMeta(body, stored []byte) *Failure {
+	extra := func(b []byte) map[string]json.RawMessage {
+		var r struct {
+			Meta map[string]json.RawMessage `json:"meta"`
+		}
+		_ = json.Unmarshal(b, &r)
+		for k := range r.Meta {
+			if slices.Contains(fhirMeta, k) {
+				delete(r.Meta, k)
+			}
+		}
+		return r.Meta
+	}
+	got := extra(body)
+	if len(got) == 0 {
+		return nil
+	}
+	had := extra(stored)
+	names := make([]string, 0, len(got))
+	for k := range got {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if prev, ok := had[k]; ok && sameJSON(prev, got[k]) {
+			continue
+		}
+		return metaMemberRefused(k)
+	}
+	return nil
+}
+
+func metaMemberRefused(name string) *Failure {
+	return fail(http.StatusBadRequest, "invalid", "meta."+name+" is not an element of FHIR's Meta: the FHIR server would act on it past the proxy's checks (Medplum's meta.account sets who owns the resource); leave it out, or as the resource has it", nil)
+}
+
+// sameJSON reports whether a and b are the same JSON value.
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // writtenOnce refuses a second update, patch or delete entry of one
@@ -477,6 +538,9 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 		return nil, "", f
 	}
 	if f := s.checkDeepLabels(ex, st.body, merged); f != nil { // writelabels.go
+		return nil, "", f
+	}
+	if f := serverMeta(merged, st.body); f != nil {
 		return nil, "", f
 	}
 	// The references checked are the caller's: what the merge put back is
@@ -727,6 +791,30 @@ func patchMovesResource(req fhirRequest, contentType string, body []byte) *Failu
 		}
 		if op.Op == "move" && (op.From == "/id" || op.From == "/resourceType") {
 			return moves
+		}
+		if f := patchServerMeta(op.Op, op.Path, op.Value); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// patchServerMeta: a JSON Patch operation may not write a member of meta
+// that FHIR's Meta does not define (serverMeta), at /meta/<name>, in a
+// value written to /meta, or in a resource written at the root.
+func patchServerMeta(op, path string, value json.RawMessage) *Failure {
+	if op == "test" || op == "remove" {
+		return nil
+	}
+	switch {
+	case path == "" || path == "/":
+		return serverMeta(value, nil)
+	case path == "/meta":
+		return serverMeta([]byte(`{"meta":`+string(value)+`}`), nil)
+	case strings.HasPrefix(path, "/meta/"):
+		name, _, _ := strings.Cut(strings.TrimPrefix(path, "/meta/"), "/")
+		if !slices.Contains(fhirMeta, name) {
+			return metaMemberRefused(name)
 		}
 	}
 	return nil

@@ -153,3 +153,69 @@ func TestPatchMayNotMoveResourceQA27E(t *testing.T) {
 		})
 	}
 }
+
+// TestServerMetaRefusedQA27E: a create, update, JSON Patch or batch entry
+// writing a member of meta that FHIR's Meta does not define (Medplum's
+// account, accounts, author, project: the server takes them from the body,
+// and meta.account decides who may read the resource there) is refused
+// with a 400 naming it and nothing reaches the upstream. An update that
+// keeps such a member as stored (a read-modify-write) goes, and so do
+// FHIR's own members.
+func TestServerMetaRefusedQA27E(t *testing.T) {
+	t.Parallel()
+	const fj = "application/fhir+json"
+	const jp = "application/json-patch+json"
+	const writer = tokAll + " " + LabelWriterScope
+	obs := func(meta string) string {
+		return `{"resourceType":"Observation","id":"o1","meta":{"versionId":"1"` + meta + `},"status":"final","subject":{"reference":"Patient/p1"},"code":{"text":"pulse"}}`
+	}
+	create := func(meta string) string {
+		return `{"resourceType":"Observation","meta":{` + meta + `},"status":"final","subject":{"reference":"Patient/p1"},"code":{"text":"pulse"}}`
+	}
+	const acct = `,"account":{"reference":"Organization/own"}`
+	store := func() *storeUpstream {
+		return newStoreUpstream(map[string]string{"Observation/o1": obs(acct), "Patient/p1": `{"resourceType":"Patient","id":"p1"}`, "Organization/own": `{"resourceType":"Organization","id":"own"}`})
+	}
+	entry := func(resource string) string {
+		return `{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + resource + `,"request":{"method":"POST","url":"Observation"}}]}`
+	}
+	cases := []struct{ name, method, path, tok, ctype, body, member string }{
+		{"create account", "POST", "/fhir/Observation", tokAll, fj, create(`"account":{"reference":"Organization/x"}`), "account"},
+		{"create accounts", "POST", "/fhir/Observation", tokAll, fj, create(`"accounts":[{"reference":"Organization/x"}]`), "accounts"},
+		{"create author", "POST", "/fhir/Observation", tokAll, fj, create(`"author":{"reference":"Practitioner/x"}`), "author"},
+		{"create project", "POST", "/fhir/Observation", tokAll, fj, create(`"project":"p2"`), "project"},
+		{"update changes account", "PUT", "/fhir/Observation/o1", tokAll, fj, obs(`,"account":{"reference":"Organization/x"}`), "account"},
+		{"update adds accounts", "PUT", "/fhir/Observation/o1", tokAll, fj, obs(acct + `,"accounts":[{"reference":"Organization/x"}]`), "accounts"},
+		{"patch adds account", "PATCH", "/fhir/Observation/o1", writer, jp, `[{"op":"replace","path":"/meta/account","value":{"reference":"Organization/x"}}]`, "account"},
+		{"patch writes meta", "PATCH", "/fhir/Observation/o1", writer, jp, `[{"op":"add","path":"/meta","value":{"accounts":[]}}]`, "accounts"},
+		{"batch entry", "POST", "/fhir", tokAll, fj, entry(create(`"account":{"reference":"Organization/x"}`)), "account"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			up := store()
+			h := newHarness(t, up.handler)
+			resp, got := h.send(c.method, c.path, c.tok, c.ctype, c.body)
+			up.mu.Lock()
+			n := len(up.patches) + len(up.ifMatch)
+			up.mu.Unlock()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(got, "meta."+c.member+" is not") || n != 0 {
+				t.Fatalf("want 400 naming meta.%s, no write: %d %s (%d writes)", c.member, resp.StatusCode, got, n)
+			}
+		})
+	}
+	for name, c := range map[string]struct{ method, path, body string }{
+		"update keeps account": {"PUT", "/fhir/Observation/o1", strings.Replace(obs(acct), "pulse", "pulse rate", 1)},
+		"update, FHIR's meta":  {"PUT", "/fhir/Observation/o1", obs(acct + `,"lastUpdated":"2026-01-01T00:00:00Z","source":"urn:x","profile":["http://x"],"tag":[{"code":"t"}]`)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			up := store()
+			h := newHarness(t, up.handler)
+			resp, got := h.send(c.method, c.path, tokAll, fj, c.body)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%d %s", resp.StatusCode, got)
+			}
+		})
+	}
+}
