@@ -284,15 +284,18 @@ func (c *ClientCredentials) Token(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("waiting for a token from %s: %w", c.endpoint, ctx.Err())
 		}
 		c.mu.Lock()
-		tok, expires, err := c.tok, c.expires, c.err
+		tok, err := c.tok, c.err
 		c.mu.Unlock()
 		if err != nil {
 			return "", err
 		}
-		if tok != "" && c.now().Before(expires) {
+		if tok != "" {
+			// Just issued: used even when its lifetime (less the
+			// margin) is over already, else a very short-lived token
+			// would have every request fetch again until its deadline.
 			return tok, nil
 		}
-		// Dropped (a 401) or already expired since: look again.
+		// Dropped since (a 401): look again.
 	}
 }
 
@@ -316,6 +319,7 @@ func (c *ClientCredentials) fetch(done chan struct{}) {
 	}
 	c.mu.Lock()
 	c.lastFetch = c.now()
+	start := c.lastFetch
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), tokenFetchTimeout)
 	tok, life, err := c.grant(ctx)
@@ -324,13 +328,14 @@ func (c *ClientCredentials) fetch(done chan struct{}) {
 	defer c.mu.Unlock()
 	defer close(done)
 	c.fetching = nil
-	now := c.now()
 	if err != nil {
-		c.tok, c.expires, c.err, c.retryAt = "", time.Time{}, err, now.Add(tokenRetryAfter)
+		c.tok, c.expires, c.err, c.retryAt = "", time.Time{}, err, c.now().Add(tokenRetryAfter)
 		return
 	}
+	// Counted from when the request was sent: the server's clock
+	// started before the answer arrived.
 	margin := min(time.Minute, life/5)
-	c.tok, c.expires, c.err = tok, now.Add(life-margin), nil
+	c.tok, c.expires, c.err = tok, start.Add(life-margin), nil
 }
 
 // tokenAnswer is the token endpoint's JSON answer (RFC 6749 5.1, 5.2).
@@ -407,9 +412,9 @@ func (c *ClientCredentials) grant(ctx context.Context) (string, time.Duration, e
 	}
 	life := defaultTokenLifetime
 	if len(ans.ExpiresIn) > 0 && string(ans.ExpiresIn) != "null" {
-		var secs float64
 		s := strings.Trim(string(ans.ExpiresIn), `"`) // some servers quote it
-		if _, err := fmt.Sscanf(s, "%g", &secs); err != nil || secs <= 0 || secs > 365*24*3600 {
+		secs, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(secs > 0 && secs <= 365*24*3600) { // NaN too
 			return "", 0, fmt.Errorf("token from %s: expires_in is not a positive number of seconds", c.endpoint)
 		}
 		life = time.Duration(secs * float64(time.Second))

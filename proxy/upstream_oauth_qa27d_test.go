@@ -388,6 +388,8 @@ func TestClientCredentialsErrorsTellNoSecrets(t *testing.T) {
 		"no token":  {200, `{"token_type":"bearer","expires_in":60}`, "access_token"},
 		"space":     {200, `{"access_token":"leak tok","token_type":"bearer","expires_in":60}`, "access_token"},
 		"expiry":    {200, `{"access_token":"leak-tok","token_type":"bearer","expires_in":-5}`, "expires_in"},
+		"nan":       {200, `{"access_token":"leak-tok","token_type":"bearer","expires_in":"NaN"}`, "expires_in"},
+		"trailing":  {200, `{"access_token":"leak-tok","token_type":"bearer","expires_in":"60 seconds"}`, "expires_in"},
 		"not json":  {200, `leak-tok`, "not a JSON"},
 		"too large": {200, `{"access_token":"leak-tok","token_type":"bearer","x":"` + strings.Repeat("a", maxTokenResponseBytes) + `"}`, "larger than"},
 		"redirect":  {302, ``, "HTTP 302"},
@@ -497,5 +499,31 @@ func TestClientCredentialsKeys(t *testing.T) {
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "PASSWORD")):
 			t.Errorf("%s: %v (want %q)", name, err, c.want)
 		}
+	}
+}
+
+// TestClientCredentialsShortLivedToken: a token whose lifetime is over
+// (less the margin) by the time it arrives is still used by the requests
+// that waited for it, once, instead of each fetching again and again
+// until its deadline.
+func TestClientCredentialsShortLivedToken(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"access_token":"tok-brief","token_type":"bearer","expires_in":0.000001}`))
+	}))
+	defer srv.Close()
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("s"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := NewClientCredentials(ClientCredentialsConfig{TokenURL: srv.URL + "/token", ClientID: "c", ClientSecretFile: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The deadline only ends the looping the test guards against.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if tok, err := creds.Token(ctx); tok != "tok-brief" || err != nil {
+		t.Errorf("Token = %q, %v", tok, err)
 	}
 }
