@@ -853,6 +853,25 @@ func fhirPathPatchMoves(req fhirRequest, body []byte, moves *Failure) *Failure {
 			if own(v) {
 				return moves
 			}
+			// A member of meta FHIR does not define (serverMeta): in the
+			// path (Observation.meta.account), or named on meta.
+			steps := strings.Split(strings.TrimSpace(v), ".")
+			for i, st := range steps {
+				if strings.TrimSpace(st) != "meta" {
+					continue
+				}
+				if i+1 < len(steps) {
+					if m, _, _ := strings.Cut(strings.TrimSpace(steps[i+1]), "["); !slices.Contains(fhirMeta, m) {
+						return metaMemberRefused(m)
+					}
+					continue
+				}
+				for _, n := range names {
+					if n = strings.TrimSpace(n); !slices.Contains(fhirMeta, n) {
+						return metaMemberRefused(n)
+					}
+				}
+			}
 			if !strings.Contains(v, ".") {
 				for _, n := range names {
 					if own(n) {

@@ -154,7 +154,7 @@ func TestPatchMayNotMoveResourceQA27E(t *testing.T) {
 	}
 }
 
-// TestServerMetaRefusedQA27E: a create, update, JSON Patch or batch entry
+// TestServerMetaRefusedQA27E: a create, update, patch or batch entry
 // writing a member of meta that FHIR's Meta does not define (Medplum's
 // account, accounts, author, project: the server takes them from the body,
 // and meta.account decides who may read the resource there) is refused
@@ -173,6 +173,9 @@ func TestServerMetaRefusedQA27E(t *testing.T) {
 		return `{"resourceType":"Observation","meta":{` + meta + `},"status":"final","subject":{"reference":"Patient/p1"},"code":{"text":"pulse"}}`
 	}
 	const acct = `,"account":{"reference":"Organization/own"}`
+	fhirPath := func(parts string) string {
+		return `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[` + parts + `]}]}`
+	}
 	store := func() *storeUpstream {
 		return newStoreUpstream(map[string]string{"Observation/o1": obs(acct), "Patient/p1": `{"resourceType":"Patient","id":"p1"}`, "Organization/own": `{"resourceType":"Organization","id":"own"}`})
 	}
@@ -189,6 +192,8 @@ func TestServerMetaRefusedQA27E(t *testing.T) {
 		{"patch adds account", "PATCH", "/fhir/Observation/o1", writer, jp, `[{"op":"replace","path":"/meta/account","value":{"reference":"Organization/x"}}]`, "account"},
 		{"patch writes meta", "PATCH", "/fhir/Observation/o1", writer, jp, `[{"op":"add","path":"/meta","value":{"accounts":[]}}]`, "accounts"},
 		{"batch entry", "POST", "/fhir", tokAll, fj, entry(create(`"account":{"reference":"Organization/x"}`)), "account"},
+		{"fhirpath path", "PATCH", "/fhir/Observation/o1", writer, fj, fhirPath(`{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Observation.meta.account"},{"name":"value","valueReference":{"reference":"Organization/own"}}`), "account"},
+		{"fhirpath name", "PATCH", "/fhir/Observation/o1", writer, fj, fhirPath(`{"name":"type","valueCode":"add"},{"name":"path","valueString":"Observation.meta"},{"name":"name","valueString":"accounts"},{"name":"value","valueReference":{"reference":"Organization/own"}}`), "accounts"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
