@@ -417,6 +417,30 @@ func (s *Server) guardCreate(ex *exchange, body []byte, rs *refScan) *Failure {
 	return rs.resource(body)
 }
 
+// keepsProgram refuses (403), without the label-writer role, an update or
+// JSON Patch of a Part 2 program's record, seen whole by the caller, whose
+// result is no longer that program's record: its meta.source, or the
+// program's organisation it names, removed or changed. The labels a read
+// adds from the program (42CFRPart2 ...) are not stored, so that such a
+// write left the record ordinary: a recipient the patient's consent
+// admits could, by one PUT, pass it on to every organisation the consent
+// does not (QA round 27; a partial view is held to the same by
+// sameDecisionFacts, writemerge.go). The caller saw the record whole,
+// its Part 2 labels included, so the refusal tells it nothing new.
+func (s *Server) keepsProgram(ctx context.Context, ex *exchange, typ string, st *storedForUpdate, result []byte) *Failure {
+	if st.res.Program == "" || st.partial || s.uniformWrites(typ) || ex.caller.HasScope(LabelWriterScope) {
+		return nil
+	}
+	after, f := s.labelOne(ctx, ex, withoutLabels(result)) // writemerge.go
+	if f != nil {
+		return fail(http.StatusUnprocessableEntity, "processing", "the updated resource could not be labelled; nothing was written", f)
+	}
+	if after.Program != st.res.Program {
+		return fail(http.StatusForbidden, "forbidden", "an update may not change the Part 2 program this resource is a record of (its meta.source, or the program it names); the role "+LabelWriterScope+" may; nothing was written", nil)
+	}
+	return nil
+}
+
 // fhirMeta are the members of FHIR R4's Meta (and the _ siblings of its
 // primitives).
 var fhirMeta = []string{"id", "extension", "versionId", "_versionId", "lastUpdated", "_lastUpdated", "source", "_source", "profile", "_profile", "security", "tag"}
@@ -541,6 +565,9 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 		return nil, "", f
 	}
 	if f := serverMeta(merged, st.body); f != nil {
+		return nil, "", f
+	}
+	if f := s.keepsProgram(ctx, ex, req.Type, st, merged); f != nil {
 		return nil, "", f
 	}
 	// The references checked are the caller's: what the merge put back is
@@ -670,6 +697,11 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 		if f := s.fhirPathPatchable(req, st); f != nil {
 			return nil, "", false, f
 		}
+		if st.res.Program != "" && !st.partial && !s.uniformWrites(req.Type) && !ex.caller.HasScope(LabelWriterScope) {
+			// Whether it keeps the record the program's cannot be
+			// checked (keepsProgram); the caller saw its Part 2 labels.
+			return nil, "", false, fail(http.StatusUnprocessableEntity, "not-supported", "a FHIRPath Patch of a Part 2 program's record needs the role "+LabelWriterScope+"; send a JSON Patch or an update", nil)
+		}
 		if dl, ok := readDeepLabels(st.body); (!ok || !dl.empty()) && !ex.caller.HasScope(LabelWriterScope) {
 			// Its effect on labels below meta cannot be checked.
 			return nil, "", false, fail(http.StatusUnprocessableEntity, "not-supported", "a FHIRPath Patch of a resource whose contained resources or elements carry security labels needs the role "+LabelWriterScope+"; send a JSON Patch or an update", nil)
@@ -695,6 +727,15 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 				return nil, "", false, f
 			}
 		}
+		if st.res.Program != "" && !ex.caller.HasScope(LabelWriterScope) {
+			patched, err := jsonmerge.ApplyPatch(st.body, body)
+			if err != nil {
+				return nil, "", false, fail(http.StatusUnprocessableEntity, "processing", "the patch could not be applied to the stored resource", nil)
+			}
+			if f := s.keepsProgram(ctx, ex, req.Type, st, patched); f != nil {
+				return nil, "", false, f
+			}
+		}
 		return nil, "", false, nil
 	}
 	merged, f := s.patchView(ctx, ex, req.Type, st, body)
@@ -712,6 +753,9 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 		return nil, "", false, f
 	}
 	if f := s.checkDeepLabels(ex, st.body, merged); f != nil {
+		return nil, "", false, f
+	}
+	if f := s.keepsProgram(ctx, ex, req.Type, st, merged); f != nil {
 		return nil, "", false, f
 	}
 	return merged, st.version, true, nil

@@ -6,6 +6,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/labels"
 )
 
 // queryUpstream is writeUpstream recording the query of each write too.
@@ -223,4 +227,89 @@ func TestServerMetaRefusedQA27E(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWholeViewUpdateKeepsProgramQA27E: a caller the consent admits to a
+// Part 2 program's record, which it sees whole, may not make it an
+// ordinary record by an update that drops its meta.source (the labels the
+// read adds from the program are not stored): the update is refused (403),
+// stored as it was, and an organisation the consent denies Part 2 still
+// reads nothing. A FHIRPath Patch of it, which cannot be checked so, needs
+// the label-writer role (422). An edit that keeps the source goes.
+func TestWholeViewUpdateKeepsProgramQA27E(t *testing.T) {
+	t.Parallel()
+	const src = "http://riverside.example/fhir"
+	const tokC = "Organization/org-c|TREAT|user/*.read"
+	cond := `{"resourceType":"Condition","id":"c1","meta":{"versionId":"1","source":"` + src + `"},` +
+		`"subject":{"reference":"Patient/p1"},"clinicalStatus":{"text":"active"},"code":{"text":"follow-up"}}`
+	consentJSON := `{"resourceType":"Consent","id":"c-q","meta":{"versionId":"1"},"status":"active",
+	"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+	"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
+	"patient":{"reference":"Patient/p1"},
+	"provision":{"type":"deny","provision":[
+	  {"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/org-a"}}],
+	   "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}]},
+	  {"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/org-c"}}],
+	   "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}],
+	   "provision":[{"type":"deny","securityLabel":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2"}]}]}]}}`
+	setup := func() (*storeUpstream, *harness) {
+		up := newStoreUpstream(map[string]string{"Condition/c1": cond, "Patient/p1": `{"resourceType":"Patient","id":"p1"}`})
+		h := newHarness(t, up.handler, func(o *Options, d *Deps) {
+			l, err := labels.NewLabeller(labels.Options{Rules: labels.DefaultRules(), CacheSize: 100,
+				Programs: []labels.Program{{Name: "clinic", Sources: []string{src}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Labeller = l
+			d.Consents = &fakeConsents{byPatient: map[string][]consent.Record{"Patient/p1": {{ID: "c-q", Version: 1, Patient: "Patient/p1", Status: "active", Updated: time.Now(), JSON: []byte(consentJSON)}}}}
+		})
+		return up, h
+	}
+	t.Run("update dropping the source", func(t *testing.T) {
+		t.Parallel()
+		up, h := setup()
+		if resp, body := h.get("/fhir/Condition/c1", tokC); resp.StatusCode != 404 {
+			t.Fatalf("org-c before: %d %s", resp.StatusCode, body)
+		}
+		resp, view := h.get("/fhir/Condition/c1", tokAll)
+		if resp.StatusCode != 200 || strings.Contains(view, "REDACTED") || !strings.Contains(view, "42CFRPart2") {
+			t.Fatalf("org-a's view: %d %s", resp.StatusCode, view)
+		}
+		edited := strings.Replace(view, `"source":"`+src+`",`, ``, 1)
+		if edited == view {
+			t.Fatalf("no source to drop in %s", view)
+		}
+		if resp, body := h.send(http.MethodPut, "/fhir/Condition/c1", tokAll, "application/fhir+json", edited); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Part 2 program") {
+			t.Errorf("an update dropping the program's source: %d %s, want 403", resp.StatusCode, body)
+		}
+		if got := up.get("Condition/c1"); !strings.Contains(got, `"source":"`+src+`"`) {
+			t.Errorf("stored: %s", got)
+		}
+		if resp, body := h.get("/fhir/Condition/c1", tokC); resp.StatusCode != 404 {
+			t.Errorf("org-c after: %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("fhirpath patch", func(t *testing.T) {
+		t.Parallel()
+		up, h := setup()
+		p := `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Condition.clinicalStatus.text"},{"name":"value","valueString":"resolved"}]}]}`
+		if resp, body := h.send(http.MethodPatch, "/fhir/Condition/c1", tokAll, "application/fhir+json", p); resp.StatusCode != http.StatusUnprocessableEntity || len(up.patches) != 0 {
+			t.Errorf("a FHIRPath Patch of a Part 2 record: %d %s, want 422", resp.StatusCode, body)
+		}
+	})
+	t.Run("edit keeping the source", func(t *testing.T) {
+		t.Parallel()
+		up, h := setup()
+		_, view := h.get("/fhir/Condition/c1", tokAll)
+		edited := strings.Replace(view, `"text":"active"`, `"text":"resolved"`, 1)
+		if resp, body := h.send(http.MethodPut, "/fhir/Condition/c1", tokAll, "application/fhir+json", edited); resp.StatusCode != 200 {
+			t.Errorf("an edit keeping the source: %d %s", resp.StatusCode, body)
+		}
+		if got := up.get("Condition/c1"); !strings.Contains(got, "resolved") || !strings.Contains(got, src) {
+			t.Errorf("stored: %s", got)
+		}
+		if resp, body := h.send(http.MethodPatch, "/fhir/Condition/c1", tokAll, "application/json-patch+json", `[{"op":"replace","path":"/clinicalStatus/text","value":"active"}]`); resp.StatusCode != 200 {
+			t.Errorf("a JSON Patch keeping the source: %d %s", resp.StatusCode, body)
+		}
+	})
 }
