@@ -527,3 +527,20 @@ func TestClientCredentialsShortLivedToken(t *testing.T) {
 		t.Errorf("Token = %q, %v", tok, err)
 	}
 }
+
+// TestClientCredentialsRS384: an RSA key (PKCS#1 here) signs the client
+// assertion RS384, which the token server verifies with its public key.
+func TestClientCredentialsRS384(t *testing.T) {
+	t.Parallel()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ts := newTokenServer(t, &key.PublicKey, jwa.RS384)
+	creds, err := NewClientCredentials(ClientCredentialsConfig{TokenURL: ts.url(), ClientID: ts.client, Scope: ts.scope,
+		PrivateKeyFile: writePEM(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)), KeyID: "key-2026"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := creds.Token(context.Background()); tok != "tok-1" || err != nil {
+		t.Errorf("Token = %q, %v", tok, err)
+	}
+	ts.check()
+}
