@@ -401,8 +401,12 @@ func (s *Server) pingUpstream(ctx context.Context) error {
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode >= 500 {
+	switch {
+	case resp.StatusCode >= 500:
 		return errors.New("upstream answered " + strconv.Itoa(resp.StatusCode))
+	case s.opts.UpstreamCredentials != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
+		// ds4p's own credentials are refused: every request will fail.
+		return errors.New("the upstream refuses ds4p's credentials (" + strconv.Itoa(resp.StatusCode) + ")")
 	}
 	return nil
 }

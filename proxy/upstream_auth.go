@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -149,8 +150,27 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	out.Header["Authorization"] = []string{"Bearer " + tok}
 	resp, err := t.next.RoundTrip(&out)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	t.creds.Rejected(tok)
+	// A token the upstream revoked, or that expired early: a read is sent
+	// once more with a fresh one, so that the caller is not answered 401
+	// for ds4p's credentials. A write is not resent.
+	if req.Method != http.MethodGet && req.Method != http.MethodHead || req.Body != nil && req.Body != http.NoBody {
+		return resp, nil
+	}
+	fresh, err := t.creds.Token(req.Context())
+	if err != nil || fresh == tok {
+		return resp, nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	out.Header = out.Header.Clone()
+	out.Header["Authorization"] = []string{"Bearer " + fresh}
+	resp, err = t.next.RoundTrip(&out)
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
-		t.creds.Rejected(tok)
+		t.creds.Rejected(fresh)
 	}
 	return resp, err
 }

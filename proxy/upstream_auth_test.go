@@ -118,3 +118,27 @@ func TestTokenFileRefusesWhatIsNoToken(t *testing.T) {
 		t.Error("a missing file was accepted")
 	}
 }
+
+// TestReadinessFailsWhenUpstreamRefusesCredentials: with upstream
+// credentials set, an upstream answering 401 or 403 refuses ds4p's token,
+// and every request would fail: /readyz says so (503) instead of ready. A
+// read retried with a fresh token that is refused too answers as before.
+func TestReadinessFailsWhenUpstreamRefusesCredentials(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "ehr-token")
+	if err := os.WriteFile(file, []byte("tok-stale"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := NewTokenFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		h := newHarness(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) },
+			func(o *Options, _ *Deps) { o.UpstreamCredentials = creds })
+		resp, body := h.get("/readyz", "")
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "refuses ds4p's credentials") || strings.Contains(body, "tok-stale") {
+			t.Errorf("upstream %d: /readyz %d %s", status, resp.StatusCode, body)
+		}
+	}
+}
