@@ -460,16 +460,7 @@ func cleanReference(ref []byte) []byte {
 		ref = ref[:i]
 	}
 	if bytes.IndexByte(ref, '%') >= 0 {
-		out := make([]byte, 0, len(ref))
-		for k := 0; k < len(ref); k++ {
-			if ref[k] == '%' && k+2 < len(ref) && isHex(ref[k+1]) && isHex(ref[k+2]) {
-				out = append(out, unhex(ref[k+1])<<4|unhex(ref[k+2]))
-				k += 2
-				continue
-			}
-			out = append(out, ref[k])
-		}
-		ref = out
+		ref = percentDecoded(ref)
 	}
 	const history = "/_history"
 	for from := 0; ; {
@@ -555,4 +546,19 @@ func (l *Labeller) ProgramOfIdentifier(system, value string) string {
 func (l *Labeller) HasPrograms() bool {
 	rs := l.rs.Load()
 	return !rs.programs.empty()
+}
+
+// percentDecoded returns ref with each valid percent-escape decoded, in a
+// new slice; an invalid one is kept as written.
+func percentDecoded(ref []byte) []byte {
+	out := make([]byte, 0, len(ref))
+	for k := 0; k < len(ref); k++ {
+		if ref[k] == '%' && k+2 < len(ref) && isHex(ref[k+1]) && isHex(ref[k+2]) {
+			out = append(out, unhex(ref[k+1])<<4|unhex(ref[k+2]))
+			k += 2
+			continue
+		}
+		out = append(out, ref[k])
+	}
+	return out
 }

@@ -158,16 +158,7 @@ func referenceWithHistory(ref []byte) []byte {
 	if bytes.IndexByte(ref, '%') < 0 {
 		return ref
 	}
-	out := make([]byte, 0, len(ref))
-	for k := 0; k < len(ref); k++ {
-		if ref[k] == '%' && k+2 < len(ref) && isHex(ref[k+1]) && isHex(ref[k+2]) {
-			out = append(out, unhex(ref[k+1])<<4|unhex(ref[k+2]))
-			k += 2
-			continue
-		}
-		out = append(out, ref[k])
-	}
-	return bytes.TrimRight(out, "/")
+	return bytes.TrimRight(percentDecoded(ref), "/")
 }
 
 // currentMember returns what the current top-level member's references

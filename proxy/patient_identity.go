@@ -293,16 +293,27 @@ func (r *run) aboutPatients() {
 	}
 }
 
-// addAboutPatients adds to it the patients of the resource ref names
-// (aboutPatients), found among the response's items by Type/id.
-func (r *run) addAboutPatients(it *item, ref string, byRef map[string][]*item) {
+// refTarget reads ref as Type/id for addAboutPatients and
+// addIndirectPatients: a reference that is no Type/id gives it
+// unresolvedPatient, and a Patient gives it that patient, at once (done).
+func (r *run) refTarget(it *item, ref string) (typ, id string, done bool) {
 	typ, id, ok := r.s.exactResourceRef(ref)
 	switch {
 	case !ok:
 		it.res.AddPatient(unresolvedPatient)
-		return
+		return "", "", true
 	case typ == "Patient":
 		it.res.AddPatient("Patient/" + id)
+		return "", "", true
+	}
+	return typ, id, false
+}
+
+// addAboutPatients adds to it the patients of the resource ref names
+// (aboutPatients), found among the response's items by Type/id.
+func (r *run) addAboutPatients(it *item, ref string, byRef map[string][]*item) {
+	typ, id, done := r.refTarget(it, ref)
+	if done {
 		return
 	}
 	if _, about := aboutMembers[typ]; about {
@@ -463,13 +474,8 @@ func (r *run) addIndirectPatients(it *item, ref string, byRef map[string][]*item
 	if typ := referenceType(ref); typ != "" && !indirectType(typ) {
 		return // a Practitioner, here or on another server
 	}
-	typ, id, ok := r.s.exactResourceRef(ref)
-	switch {
-	case !ok:
-		it.res.AddPatient(unresolvedPatient)
-		return
-	case typ == "Patient":
-		it.res.AddPatient("Patient/" + id)
+	typ, id, done := r.refTarget(it, ref)
+	if done {
 		return
 	}
 	targets := byRef[typ+"/"+id]
