@@ -13,8 +13,8 @@ build:
 # which by default only Bundles of 256 KiB and more are.
 test:
 	bash test/medplum/install.sh
-	$(GO) test -race -count=1 -timeout 15m ./...
-	DS4P_TEST_STREAM_ALL=1 DS4P_TEST_WALK_PARTS=1 $(GO) test -race -count=1 -timeout 10m ./proxy
+	$(GO) test -race -count=1 -timeout 25m ./...
+	DS4P_TEST_STREAM_ALL=1 DS4P_TEST_WALK_PARTS=1 $(GO) test -race -count=1 -timeout 15m ./proxy
 	# The portable string check, which CPUs without AVX2 run (internal/fjson/special_other.go).
 	$(GO) test -race -count=1 -tags purego ./internal/fjson ./labels
 
