@@ -37,27 +37,14 @@ type UpstreamCredentials interface {
 // file (size or modification time) is read again. A file that cannot be
 // read, or holds no token, is an error: nothing is sent.
 type TokenFile struct {
-	path string
-
-	mu      sync.Mutex
-	tok     string
-	size    int64
-	mod     time.Time
-	checked time.Time
-	err     error
+	file *credentialFile[string]
 }
-
-// tokenFileRecheck is how long a TokenFile trusts what it read.
-const tokenFileRecheck = time.Second
-
-// maxTokenFileBytes bounds a token file: a JWT of a few KB fits.
-const maxTokenFileBytes = 64 << 10
 
 // NewTokenFile reads the token file at path, and reports why it cannot be
 // used (unreadable, empty, not a token).
 func NewTokenFile(path string) (*TokenFile, error) {
-	f := &TokenFile{path: path}
-	if _, err := f.Token(context.Background()); err != nil {
+	f := &TokenFile{file: newCredentialFile(path, "upstream token file", parseToken)}
+	if _, err := f.file.get(); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -65,63 +52,125 @@ func NewTokenFile(path string) (*TokenFile, error) {
 
 // Token returns the file's token, reading the file again when it changed.
 func (f *TokenFile) Token(context.Context) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	now := time.Now()
-	if !f.checked.IsZero() && now.Sub(f.checked) < tokenFileRecheck {
-		return f.tok, f.err
-	}
-	f.checked = now
-	st, err := os.Stat(f.path)
-	if err != nil {
-		f.tok, f.err = "", fmt.Errorf("upstream token file: %w", err)
-		return "", f.err
-	}
-	if f.err == nil && f.tok != "" && st.Size() == f.size && st.ModTime().Equal(f.mod) {
-		return f.tok, nil
-	}
-	f.tok, f.err = readTokenFile(f.path, st)
-	f.size, f.mod = st.Size(), st.ModTime()
-	return f.tok, f.err
+	return f.file.get()
 }
 
 // Rejected makes the next Token read the file again.
 func (f *TokenFile) Rejected(token string) {
+	f.file.rejected(func(tok string) bool { return tok == token })
+}
+
+// parseToken reads a token file's content. The token is never part of an
+// error.
+func parseToken(b []byte) (string, error) {
+	tok := bytes.TrimSpace(b)
+	switch {
+	case len(tok) == 0:
+		return "", errors.New("is empty")
+	case bytes.ContainsAny(tok, " \t\r\n\x00"):
+		return "", errors.New("holds more than one token (white space or lines inside): write the bearer token alone")
+	case bytes.HasPrefix(bytes.ToLower(tok), []byte("bearer")) && len(tok) == len("bearer"):
+		return "", errors.New("holds no token")
+	}
+	for _, c := range tok {
+		if c < 0x21 || c > 0x7e {
+			return "", errors.New("holds a byte no bearer token has (RFC 6750: printable ASCII)")
+		}
+	}
+	return string(tok), nil
+}
+
+// A credentialFile is a file holding one credential ds4p presents to the
+// upstream or its token server (a bearer token, a client secret, a
+// private key), which a site rotates in place: a secrets mount's symlink
+// swap, an agent's rename, an edit. It is looked at again at most once a
+// second, and at once after the credential was refused (rejected); when
+// its size or modification time changed it is read and parsed again. A
+// file that cannot be read or parsed is an error until it is fixed, never
+// the credential read before: what ds4p sends is what the file holds now,
+// or nothing. No error carries the file's content.
+type credentialFile[T any] struct {
+	path  string
+	what  string                  // the setting, as errors name it
+	parse func([]byte) (T, error) // content to credential; errors say what is wrong, not what it holds
+
+	mu      sync.Mutex
+	val     T
+	err     error
+	size    int64
+	mod     time.Time
+	checked time.Time // the last look; zero: look at the next get
+}
+
+// credentialRecheck is how long a credentialFile trusts what it read.
+const credentialRecheck = time.Second
+
+// maxCredentialFileBytes bounds a credential file: a JWT, a secret or a
+// PEM key of a few KB fits.
+const maxCredentialFileBytes = 64 << 10
+
+func newCredentialFile[T any](path, what string, parse func([]byte) (T, error)) *credentialFile[T] {
+	return &credentialFile[T]{path: path, what: what, parse: parse}
+}
+
+// get returns the file's credential, reading it again when it changed.
+func (f *credentialFile[T]) get() (T, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if token == f.tok {
+	now := time.Now()
+	if !f.checked.IsZero() && now.Sub(f.checked) < credentialRecheck {
+		return f.val, f.err
+	}
+	f.checked = now
+	var zero T
+	st, err := os.Stat(f.path)
+	if err != nil {
+		f.val, f.err, f.size = zero, fmt.Errorf("%s: %w", f.what, err), -1
+		return zero, f.err
+	}
+	if f.err == nil && st.Size() == f.size && st.ModTime().Equal(f.mod) {
+		return f.val, nil
+	}
+	f.size, f.mod = st.Size(), st.ModTime()
+	f.val, f.err = zero, nil
+	b, err := readCredential(f.path, f.what, st)
+	if err == nil {
+		f.val, err = f.parse(b)
+		if err != nil {
+			err = fmt.Errorf("%s %s %w", f.what, f.path, err)
+		}
+	}
+	if err != nil {
+		f.val, f.err = zero, err
+	}
+	return f.val, f.err
+}
+
+// rejected makes the next get read the file again when the credential it
+// holds is the refused one (stale tells; a credential read since is not
+// dropped for an answer to an older one).
+func (f *credentialFile[T]) rejected(stale func(T) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil && stale(f.val) {
 		f.checked, f.size = time.Time{}, -1
 	}
 }
 
-// readTokenFile reads the token of the file at path (st its Stat). The
-// token is never part of an error.
-func readTokenFile(path string, st os.FileInfo) (string, error) {
+// readCredential reads the credential file at path (st its Stat): a
+// regular file of at most maxCredentialFileBytes.
+func readCredential(path, what string, st os.FileInfo) ([]byte, error) {
 	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("upstream token file %s is not a regular file", path)
+		return nil, fmt.Errorf("%s %s is not a regular file", what, path)
 	}
-	if st.Size() > maxTokenFileBytes {
-		return "", fmt.Errorf("upstream token file %s holds %d bytes, more than a token (at most %d)", path, st.Size(), maxTokenFileBytes)
+	if st.Size() > maxCredentialFileBytes {
+		return nil, fmt.Errorf("%s %s holds %d bytes, more than a token, key or secret (at most %d)", what, path, st.Size(), maxCredentialFileBytes)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("upstream token file: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	tok := bytes.TrimSpace(b)
-	switch {
-	case len(tok) == 0:
-		return "", fmt.Errorf("upstream token file %s is empty", path)
-	case bytes.ContainsAny(tok, " \t\r\n\x00"):
-		return "", fmt.Errorf("upstream token file %s holds more than one token (white space or lines inside): write the bearer token alone", path)
-	case bytes.HasPrefix(bytes.ToLower(tok), []byte("bearer")) && len(tok) == len("bearer"):
-		return "", fmt.Errorf("upstream token file %s holds no token", path)
-	}
-	for _, c := range tok {
-		if c < 0x21 || c > 0x7e {
-			return "", fmt.Errorf("upstream token file %s holds a byte no bearer token has (RFC 6750: printable ASCII)", path)
-		}
-	}
-	return string(tok), nil
+	return b, nil
 }
 
 // errNoUpstreamToken wraps a credentials failure: the request is not sent.

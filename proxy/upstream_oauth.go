@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,6 +36,11 @@ import (
 // signed by its private key, RS384 or ES384: private_key_jwt), or
 // client_secret_basic (a client id and secret, as many gateways take).
 //
+// The key or secret file is read again when it changes (looked at no more
+// than once a second, and at once when the token server refuses the
+// client), so a site rotates it in place, without a restart; a file that
+// no longer reads as a key or secret fails the fetch closed until it does.
+//
 // The token is cached until its expires_in less a margin; one fetch runs
 // at a time and every request waiting for it waits on that one (each no
 // longer than its own context); a 401 from the upstream drops the token
@@ -48,10 +52,9 @@ import (
 // query or credentials.
 type ClientCredentials struct {
 	cfg      ClientCredentialsConfig
-	endpoint string // the token URL as messages show it
-	key      jwk.Key
-	alg      jwa.SignatureAlgorithm
-	secret   string
+	endpoint string                      // the token URL as messages show it
+	key      *credentialFile[signingKey] // private_key_jwt, or
+	secret   *credentialFile[string]     // client_secret_basic
 	client   *http.Client
 	now      func() time.Time
 
@@ -84,8 +87,6 @@ type ClientCredentialsConfig struct {
 const (
 	// maxTokenResponseBytes bounds the token endpoint's answer.
 	maxTokenResponseBytes = 64 << 10
-	// maxCredentialFileBytes bounds a key or secret file.
-	maxCredentialFileBytes = 64 << 10
 	// tokenRetryAfter is how long a failed fetch is not tried again,
 	// and the least time between two fetches.
 	tokenRetryAfter = time.Second
@@ -119,10 +120,13 @@ func NewClientCredentials(cfg ClientCredentialsConfig) (*ClientCredentials, erro
 	}
 	var err error
 	if cfg.PrivateKeyFile != "" {
-		if c.key, c.alg, err = readSigningKey(cfg.PrivateKeyFile, cfg.KeyID); err != nil {
-			return nil, err
-		}
-	} else if c.secret, err = readSecretFile(cfg.ClientSecretFile); err != nil {
+		c.key = newCredentialFile(cfg.PrivateKeyFile, "private_key_file", signingKeyParser(cfg.KeyID))
+		_, err = c.key.get()
+	} else {
+		c.secret = newCredentialFile(cfg.ClientSecretFile, "client_secret_file", parseSecret)
+		_, err = c.secret.get()
+	}
+	if err != nil {
 		return nil, err
 	}
 	base := cfg.HTTPClient
@@ -164,95 +168,78 @@ func loopbackHost(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// readSigningKey reads a PEM private key and says which algorithm it signs
-// with. Its content is never part of an error.
-func readSigningKey(path, kid string) (jwk.Key, jwa.SignatureAlgorithm, error) {
-	b, err := readSmallFile(path, "private_key_file")
-	if err != nil {
-		return nil, "", err
-	}
-	var raw any
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		switch blk.Type {
-		case "PRIVATE KEY":
-			raw, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-		case "RSA PRIVATE KEY":
-			raw, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
-		case "EC PRIVATE KEY":
-			raw, err = x509.ParseECPrivateKey(blk.Bytes)
-		default:
-			continue // EC PARAMETERS, a certificate ...
-		}
-		if err != nil {
-			return nil, "", fmt.Errorf("private_key_file %s: its %s block does not parse as a key", path, blk.Type)
-		}
-		break
-	}
-	var alg jwa.SignatureAlgorithm
-	switch k := raw.(type) {
-	case nil:
-		return nil, "", fmt.Errorf("private_key_file %s holds no PEM private key (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)", path)
-	case *rsa.PrivateKey:
-		if k.N.BitLen() < 2048 {
-			return nil, "", fmt.Errorf("private_key_file %s: an RSA key of %d bits, fewer than 2048", path, k.N.BitLen())
-		}
-		alg = jwa.RS384
-	case *ecdsa.PrivateKey:
-		if k.Curve != elliptic.P384() {
-			return nil, "", fmt.Errorf("private_key_file %s: an EC key on %s, not P-384 (ES384, as SMART Backend Services asks)", path, k.Curve.Params().Name)
-		}
-		alg = jwa.ES384
-	default:
-		return nil, "", fmt.Errorf("private_key_file %s: a %T, not an RSA or EC P-384 key", path, raw)
-	}
-	key, err := jwk.FromRaw(raw)
-	if err != nil {
-		return nil, "", fmt.Errorf("private_key_file %s: %w", path, err)
-	}
-	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
-		return nil, "", err
-	}
-	return key, alg, nil
+// signingKey is a client assertion's key and the algorithm it signs with.
+type signingKey struct {
+	key jwk.Key
+	alg jwa.SignatureAlgorithm
 }
 
-// readSecretFile reads a client secret alone (white space around it
-// ignored); it is never part of an error.
-func readSecretFile(path string) (string, error) {
-	b, err := readSmallFile(path, "client_secret_file")
-	if err != nil {
-		return "", err
+// signingKeyParser reads a PEM private key, with kid its key id, and says
+// which algorithm it signs with. Its content is never part of an error.
+func signingKeyParser(kid string) func([]byte) (signingKey, error) {
+	return func(b []byte) (signingKey, error) {
+		var raw any
+		var err error
+		for rest := b; ; {
+			var blk *pem.Block
+			blk, rest = pem.Decode(rest)
+			if blk == nil {
+				break
+			}
+			switch blk.Type {
+			case "PRIVATE KEY":
+				raw, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
+			case "RSA PRIVATE KEY":
+				raw, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
+			case "EC PRIVATE KEY":
+				raw, err = x509.ParseECPrivateKey(blk.Bytes)
+			default:
+				continue // EC PARAMETERS, a certificate ...
+			}
+			if err != nil {
+				return signingKey{}, fmt.Errorf("has a %s block that does not parse as a key", blk.Type)
+			}
+			break
+		}
+		var alg jwa.SignatureAlgorithm
+		switch k := raw.(type) {
+		case nil:
+			return signingKey{}, errors.New("holds no PEM private key (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)")
+		case *rsa.PrivateKey:
+			if k.N.BitLen() < 2048 {
+				return signingKey{}, fmt.Errorf("holds an RSA key of %d bits, fewer than 2048", k.N.BitLen())
+			}
+			alg = jwa.RS384
+		case *ecdsa.PrivateKey:
+			if k.Curve != elliptic.P384() {
+				return signingKey{}, fmt.Errorf("holds an EC key on %s, not P-384 (ES384, as SMART Backend Services asks)", k.Curve.Params().Name)
+			}
+			alg = jwa.ES384
+		default:
+			return signingKey{}, fmt.Errorf("holds a %T, not an RSA or EC P-384 key", raw)
+		}
+		key, err := jwk.FromRaw(raw)
+		if err != nil {
+			return signingKey{}, fmt.Errorf("holds a key jwx cannot use: %w", err)
+		}
+		if err := key.Set(jwk.KeyIDKey, kid); err != nil {
+			return signingKey{}, err
+		}
+		return signingKey{key, alg}, nil
 	}
+}
+
+// parseSecret reads a client secret alone (white space around it
+// ignored); it is never part of an error.
+func parseSecret(b []byte) (string, error) {
 	s := bytes.TrimSpace(b)
 	switch {
 	case len(s) == 0:
-		return "", fmt.Errorf("client_secret_file %s is empty", path)
+		return "", errors.New("is empty")
 	case bytes.ContainsAny(s, "\r\n\x00"):
-		return "", fmt.Errorf("client_secret_file %s holds more than one line: write the secret alone", path)
+		return "", errors.New("holds more than one line: write the secret alone")
 	}
 	return string(s), nil
-}
-
-func readSmallFile(path, what string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %s is not a regular file", what, path)
-	}
-	if st.Size() > maxCredentialFileBytes {
-		return nil, fmt.Errorf("%s %s holds %d bytes, more than a key or secret (at most %d)", what, path, st.Size(), maxCredentialFileBytes)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return b, nil
 }
 
 // Token returns the cached token, or waits for a fetch (starting one when
@@ -357,13 +344,25 @@ func (c *ClientCredentials) grant(ctx context.Context) (string, time.Duration, e
 	if c.cfg.Scope != "" {
 		form.Set("scope", c.cfg.Scope)
 	}
+	var secret string
+	var usedKey jwk.Key
 	if c.key != nil {
-		assertion, err := c.assertion()
+		key, err := c.key.get()
+		if err != nil {
+			return "", 0, fmt.Errorf("token from %s: %w", c.endpoint, err)
+		}
+		usedKey = key.key
+		assertion, err := c.assertion(key)
 		if err != nil {
 			return "", 0, fmt.Errorf("token from %s: signing the client assertion: %w", c.endpoint, err)
 		}
 		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
 		form.Set("client_assertion", assertion)
+	} else {
+		var err error
+		if secret, err = c.secret.get(); err != nil {
+			return "", 0, fmt.Errorf("token from %s: %w", c.endpoint, err)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -371,10 +370,10 @@ func (c *ClientCredentials) grant(ctx context.Context) (string, time.Duration, e
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if c.secret != "" {
+	if secret != "" {
 		// RFC 6749 2.3.1: each form-encoded before Basic.
 		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString(
-			[]byte(url.QueryEscape(c.cfg.ClientID)+":"+url.QueryEscape(c.secret))))
+			[]byte(url.QueryEscape(c.cfg.ClientID)+":"+url.QueryEscape(secret))))
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -398,6 +397,14 @@ func (c *ClientCredentials) grant(ctx context.Context) (string, time.Duration, e
 		code := ""
 		if jsonErr == nil && oauthErrorCode.MatchString(ans.Error) {
 			code = " (" + ans.Error + ")"
+		}
+		if resp.StatusCode == http.StatusUnauthorized || (jsonErr == nil && ans.Error == "invalid_client") {
+			// The client was refused: a rotated key or secret is read at once.
+			if c.key != nil {
+				c.key.rejected(func(k signingKey) bool { return k.key == usedKey })
+			} else {
+				c.secret.rejected(func(s string) bool { return s == secret })
+			}
 		}
 		return "", 0, fmt.Errorf("token from %s: HTTP %d%s", c.endpoint, resp.StatusCode, code)
 	}
@@ -439,7 +446,7 @@ func bearerToken(s string) bool {
 // assertion is a fresh client assertion (SMART Backend Services): iss and
 // sub the client id, aud the token URL, exp within five minutes, a random
 // jti; kid in the header.
-func (c *ClientCredentials) assertion() (string, error) {
+func (c *ClientCredentials) assertion(k signingKey) (string, error) {
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", err
@@ -458,7 +465,7 @@ func (c *ClientCredentials) assertion() (string, error) {
 	hdr := jws.NewHeaders()
 	_ = hdr.Set(jws.TypeKey, "JWT")
 	_ = hdr.Set(jws.KeyIDKey, c.cfg.KeyID)
-	b, err := jws.Sign(payload, jws.WithKey(c.alg, c.key, jws.WithProtectedHeaders(hdr)))
+	b, err := jws.Sign(payload, jws.WithKey(k.alg, k.key, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
 		return "", err
 	}

@@ -459,8 +459,12 @@ func TestClientCredentialsKeys(t *testing.T) {
 		"sec1 p384":  {writePEM(t, "EC PRIVATE KEY", sec1(ecKey)), jwa.ES384},
 	} {
 		creds, err := NewClientCredentials(ClientCredentialsConfig{TokenURL: "https://ehr.example/token", ClientID: "c", PrivateKeyFile: c.file, KeyID: "k"})
-		if err != nil || creds.alg != c.alg {
-			t.Errorf("%s: %v (alg %v)", name, err, c.alg)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if k, err := creds.key.get(); err != nil || k.alg != c.alg {
+			t.Errorf("%s: %v (alg %v, want %v)", name, err, k.alg, c.alg)
 		}
 	}
 	garbage := filepath.Join(t.TempDir(), "garbage")
