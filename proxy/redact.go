@@ -3,10 +3,12 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -134,6 +136,11 @@ func (r *run) decideElements(ctx context.Context) error {
 	}
 	for _, it := range r.items {
 		if it.class.decision.Permitted() {
+			if err := r.followSequences(ctx, it, now); err != nil {
+				return err
+			}
+		}
+		if it.class.decision.Permitted() {
 			if err := r.cutContainedReferences(it); err != nil { // contained.go
 				return err
 			}
@@ -236,6 +243,11 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 		return nil, rewriteFailure(err)
 	}
 	targets = append(targets, twins...)
+	renumber, drop, err := r.sequenceEdits(it)
+	if err != nil {
+		return nil, err
+	}
+	targets = append(targets, drop...)
 	cut := len(it.masked) > 0 || len(it.redacted) > 0 && !it.silentCut()
 	at, narratives, err := r.cutAttachmentTargets(it, cut)
 	if err != nil {
@@ -278,6 +290,7 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 		edits = append(edits, pe...)
 	}
 	edits = append(edits, masks...)
+	edits = append(edits, renumber...)
 	// a url cut or masked is not rewritten: the two edits would overlap
 	skip := slices.Clone(targets)
 	for _, e := range it.masked {
@@ -962,4 +975,529 @@ func (r *run) cutKeys(it *item) ([]string, error) {
 		return nil
 	})
 	return keys, err
+}
+
+// Numbering left by a cut. Claim and ExplanationOfBenefit number their
+// careTeam, supportingInfo, diagnosis, procedure and item elements
+// (sequence, processNote by number) and point at them from their items
+// (careTeamSequence, informationSequence, diagnosisSequence,
+// procedureSequence, noteNumber) and an EOB's addItem (itemSequence,
+// noteNumber); an Encounter ranks its diagnoses (rank). Cut as they came,
+// the elements left told what was cut: diagnoses numbered 2 and 3 (the
+// first withheld), ranks 2 and 3 (the principal diagnosis withheld), an
+// item still pointing at diagnosis 1 and billed for it, and a total above
+// the sum of the items left by the amount of a withheld one. So
+// (followSequences) an element pointing at a cut one goes with it (an item
+// billed for a withheld diagnosis is about it; a note a cut item points at
+// may describe it), and a resource whose numbering cannot be read while
+// something numbered was cut (a sequence missing, not a whole number, or
+// given twice) is withheld; then (sequenceEdits) the elements left are
+// numbered 1, 2, ... in their order, ranks keep their order without gaps,
+// the pointers follow, a pointer at a cut note goes, and when an item was
+// cut Claim.total and ExplanationOfBenefit.total and payment go too: that
+// something was cut REDACTED says, how much the totals would. A masked
+// element keeps its place, so nothing is renumbered when one is masked.
+
+// seqList is one numbered member: its name, the member holding each
+// element's number, the pointers at it from an item or addItem, and for
+// processNote the pointer's name.
+type seqList struct {
+	name, number, pointer string
+}
+
+var seqLists = map[string][]seqList{
+	"Claim": {
+		{"careTeam", "sequence", "careTeamSequence"}, {"supportingInfo", "sequence", "informationSequence"},
+		{"diagnosis", "sequence", "diagnosisSequence"}, {"procedure", "sequence", "procedureSequence"},
+		{"item", "sequence", ""},
+	},
+	"ExplanationOfBenefit": {
+		{"careTeam", "sequence", "careTeamSequence"}, {"supportingInfo", "sequence", "informationSequence"},
+		{"diagnosis", "sequence", "diagnosisSequence"}, {"procedure", "sequence", "procedureSequence"},
+		{"item", "sequence", ""}, {"processNote", "number", "noteNumber"},
+	},
+}
+
+// seqElem is one element of a numbered member.
+type seqElem struct {
+	s, e       int // the element (absolute)
+	ns, ne     int // its number's value; ns < 0: none
+	n          int // the number
+	cut        bool
+	labels     labels.Set // when cut: its labels
+	pointersOf map[string][]seqPointer
+}
+
+// seqPointer is one number of a pointer array (absolute span).
+type seqPointer struct {
+	s, e, n int
+}
+
+// seqView is what followSequences and sequenceEdits read of a resource.
+type seqView struct {
+	lists map[string][]seqElem // by member name
+	// addItem are an EOB's added items: pointers at item and processNote.
+	addItem []seqElem
+}
+
+var errSeqUnreadable = errors.New("proxy: a numbering that cannot be read")
+
+// readSeqView reads the numbered members of it; ok is false when it has
+// none to read.
+func (r *run) readSeqView(it *item) (*seqView, bool, error) {
+	lists := seqLists[it.res.Type]
+	if lists == nil || len(it.redacted) == 0 || len(it.masked) > 0 {
+		return nil, false, nil
+	}
+	v := &seqView{lists: map[string][]seqElem{}}
+	pointerNames := map[string]bool{}
+	for _, l := range lists {
+		if l.pointer != "" {
+			pointerNames[l.pointer] = true
+		}
+	}
+	pointerNames["itemSequence"] = true
+	read := func(member, number string) ([]seqElem, error) {
+		as, _, ok, err := fjson.Lookup(r.body, it.start, member)
+		if err != nil || !ok {
+			return nil, err
+		}
+		if r.body[as] != '[' {
+			return nil, errSeqUnreadable
+		}
+		var out []seqElem
+		err = fjson.ArrayEach(r.body, as, func(s, e int) error {
+			if r.body[s] != '{' {
+				return errSeqUnreadable
+			}
+			el := seqElem{s: s, e: e, ns: -1}
+			el.cut = insideAny(s-it.start, e-it.start, it.redacted)
+			if el.cut {
+				el.labels = it.cutLabels(s, e)
+			}
+			err := fjson.ObjectEach(r.body, s, func(key []byte, vs, ve int) error {
+				k := keyName(key)
+				switch {
+				case number != "" && k == number:
+					if el.ns >= 0 {
+						return errSeqUnreadable
+					}
+					n, ok := seqNumber(r.body, vs, ve)
+					if !ok {
+						return errSeqUnreadable
+					}
+					el.ns, el.ne, el.n = vs, ve, n
+				case pointerNames[k]:
+					if r.body[vs] != '[' {
+						return errSeqUnreadable
+					}
+					var ps []seqPointer
+					if err := fjson.ArrayEach(r.body, vs, func(ps0, pe int) error {
+						n, ok := seqNumber(r.body, ps0, pe)
+						if !ok {
+							return errSeqUnreadable
+						}
+						ps = append(ps, seqPointer{ps0, pe, n})
+						return nil
+					}); err != nil {
+						return err
+					}
+					if el.pointersOf == nil {
+						el.pointersOf = map[string][]seqPointer{}
+					}
+					if _, dup := el.pointersOf[k]; dup {
+						return errSeqUnreadable
+					}
+					el.pointersOf[k] = ps
+				}
+				return nil
+			})
+			out = append(out, el)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if number != "" {
+			seen := map[int]bool{}
+			for _, el := range out {
+				if el.ns < 0 || seen[el.n] {
+					return nil, errSeqUnreadable
+				}
+				seen[el.n] = true
+			}
+		}
+		return out, nil
+	}
+	for _, l := range lists {
+		els, err := read(l.name, l.number)
+		if err != nil {
+			return nil, false, err
+		}
+		v.lists[l.name] = els
+	}
+	if it.res.Type == "ExplanationOfBenefit" {
+		els, err := read("addItem", "")
+		if err != nil {
+			return nil, false, err
+		}
+		v.addItem = els
+	}
+	return v, true, nil
+}
+
+// seqNumber reads a whole number of at most 9 digits.
+func seqNumber(b []byte, s, e int) (int, bool) {
+	s, e = trim(b, s, e)
+	if e-s < 1 || e-s > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b[s:e] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// cutLabels are the labels of the removed elements holding r.body[s:e].
+func (it *item) cutLabels(s, e int) labels.Set {
+	var out labels.Set
+	for _, c := range it.redacted {
+		if s-it.start >= c.Start && e-it.start <= c.End {
+			out = out.Union(c.Labels)
+		}
+	}
+	return out
+}
+
+// followSequences cuts what points at a cut element of it, and withholds
+// it when its numbering cannot be read while something numbered was cut
+// (above). It runs at the end of decideElements.
+func (r *run) followSequences(ctx context.Context, it *item, now int64) error {
+	if it.res.Type == "Encounter" {
+		return r.followRanks(it)
+	}
+	v, ok, err := r.readSeqView(it)
+	if err != nil {
+		if errors.Is(err, errSeqUnreadable) && r.anyNumberedCut(it) {
+			it.class = withheldClass(it.class, "unreadable-numbering",
+				"an element was cut from a resource whose numbering cannot be read")
+			return nil
+		}
+		if errors.Is(err, errSeqUnreadable) {
+			return nil
+		}
+		return rewriteFailure(err)
+	}
+	if !ok {
+		return nil
+	}
+	cutNumbers := func(member string) map[int]labels.Set {
+		m := map[int]labels.Set{}
+		for _, el := range v.lists[member] {
+			if el.cut {
+				m[el.n] = el.labels
+			}
+		}
+		return m
+	}
+	before := len(it.redacted)
+	cut := func(el *seqElem, ls labels.Set, path string) {
+		el.cut, el.labels = true, ls
+		it.redacted = append(it.redacted, labels.ElementLabel{Path: path,
+			Start: el.s - it.start, End: el.e - it.start, Labels: ls})
+	}
+	// items pointing at a cut diagnosis, procedure, careTeam, supportingInfo
+	items := v.lists["item"]
+	for i := range items {
+		if items[i].cut {
+			continue
+		}
+		var ls labels.Set
+		hit := false
+		for _, l := range seqLists[it.res.Type] {
+			if l.pointer == "" || l.name == "processNote" {
+				continue
+			}
+			gone := cutNumbers(l.name)
+			for _, p := range items[i].pointersOf[l.pointer] {
+				if x, ok := gone[p.n]; ok {
+					hit, ls = true, ls.Union(x)
+				}
+			}
+		}
+		if hit {
+			cut(&items[i], ls, "item["+strconv.Itoa(i)+"]")
+		}
+	}
+	// an EOB's addItem pointing at a cut item
+	gone := cutNumbers("item")
+	for i := range v.addItem {
+		if v.addItem[i].cut {
+			continue
+		}
+		var ls labels.Set
+		hit := false
+		for _, p := range v.addItem[i].pointersOf["itemSequence"] {
+			if x, ok := gone[p.n]; ok {
+				hit, ls = true, ls.Union(x)
+			}
+		}
+		if hit {
+			cut(&v.addItem[i], ls, "addItem["+strconv.Itoa(i)+"]")
+		}
+	}
+	// the notes a cut item or addItem points at
+	notes := v.lists["processNote"]
+	for _, src := range [2][]seqElem{items, v.addItem} {
+		for _, el := range src {
+			if !el.cut {
+				continue
+			}
+			for _, p := range el.pointersOf["noteNumber"] {
+				for k := range notes {
+					if notes[k].n == p.n && !notes[k].cut {
+						cut(&notes[k], el.labels, "processNote["+strconv.Itoa(k)+"]")
+					}
+				}
+			}
+		}
+	}
+	if len(it.redacted) == before {
+		return nil
+	}
+	// An element inside one cut here goes with it, and the obligations of
+	// its class with it: only the kept elements' classes remain.
+	var kept []labels.ElementLabel
+	var extra []*class
+	for _, e := range it.res.Elements {
+		if insideAny(e.Start, e.End, it.redacted) {
+			continue
+		}
+		kept = append(kept, e)
+		c, err := r.classOf(ctx, it.res.Patient, it.res.Type, highWater(it.res.Labels.Union(e.Labels)), it.class.self, now)
+		if err != nil {
+			return err
+		}
+		if c != it.class && !slices.Contains(extra, c) {
+			extra = append(extra, c)
+		}
+	}
+	it.res.Elements, it.extra = kept, extra
+	return nil
+}
+
+// anyNumberedCut reports whether a cut of it removed a whole element of a
+// numbered member.
+func (r *run) anyNumberedCut(it *item) bool {
+	for _, l := range seqLists[it.res.Type] {
+		as, _, ok, err := fjson.Lookup(r.body, it.start, l.name)
+		if err != nil || !ok || r.body[as] != '[' {
+			if err != nil {
+				return true
+			}
+			continue
+		}
+		hit := false
+		_ = fjson.ArrayEach(r.body, as, func(s, e int) error {
+			if insideAny(s-it.start, e-it.start, it.redacted) {
+				hit = true
+			}
+			return nil
+		})
+		if hit {
+			return true
+		}
+	}
+	return false
+}
+
+// followRanks withholds an Encounter whose diagnosis ranks cannot be read
+// while a diagnosis was cut.
+func (r *run) followRanks(it *item) error {
+	_, _, err := r.rankEdits(it)
+	if errors.Is(err, errSeqUnreadable) {
+		it.class = withheldClass(it.class, "unreadable-numbering",
+			"an element was cut from a resource whose numbering cannot be read")
+		return nil
+	}
+	return err
+}
+
+// rankEdits renumbers the ranks of an Encounter's diagnoses left after a
+// cut: the same order, no gaps (1, 2, ...; equal ranks stay equal).
+func (r *run) rankEdits(it *item) ([]fjson.Edit, bool, error) {
+	if it.res.Type != "Encounter" || len(it.redacted) == 0 || len(it.masked) > 0 {
+		return nil, false, nil
+	}
+	as, _, ok, err := fjson.Lookup(r.body, it.start, "diagnosis")
+	if err != nil {
+		return nil, false, rewriteFailure(err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	if r.body[as] != '[' {
+		return nil, false, errSeqUnreadable
+	}
+	type ranked struct{ s, e, n int }
+	var kept []ranked
+	anyCut := false
+	err = fjson.ArrayEach(r.body, as, func(s, e int) error {
+		if insideAny(s-it.start, e-it.start, it.redacted) {
+			anyCut = true
+			return nil
+		}
+		if r.body[s] != '{' {
+			return errSeqUnreadable
+		}
+		found := false
+		return fjson.ObjectEach(r.body, s, func(key []byte, vs, ve int) error {
+			if keyName(key) != "rank" {
+				return nil
+			}
+			if found {
+				return errSeqUnreadable
+			}
+			found = true
+			n, ok := seqNumber(r.body, vs, ve)
+			if !ok {
+				return errSeqUnreadable
+			}
+			kept = append(kept, ranked{vs, ve, n})
+			return nil
+		})
+	})
+	if err != nil {
+		if errors.Is(err, errSeqUnreadable) {
+			if anyCut {
+				return nil, false, errSeqUnreadable
+			}
+			return nil, false, nil
+		}
+		return nil, false, rewriteFailure(err)
+	}
+	if !anyCut {
+		return nil, false, nil
+	}
+	distinct := make([]int, 0, len(kept))
+	for _, k := range kept {
+		distinct = append(distinct, k.n)
+	}
+	slices.Sort(distinct)
+	distinct = slices.Compact(distinct)
+	var edits []fjson.Edit
+	for _, k := range kept {
+		if it.cutAt(k.s, k.e) {
+			continue
+		}
+		n := slices.Index(distinct, k.n) + 1
+		if n != k.n {
+			edits = append(edits, fjson.Edit{Start: k.s, End: k.e, Data: strconv.AppendInt(nil, int64(n), 10)})
+		}
+	}
+	return edits, true, nil
+}
+
+// sequenceEdits returns, for a Claim, ExplanationOfBenefit or Encounter
+// something numbered of which was cut, the edits that renumber what is
+// left and the values to remove with the cut (pointers at a cut element,
+// and the totals when an item was cut). It runs in makeItemEdits, once
+// followSequences has cut what it must.
+func (r *run) sequenceEdits(it *item) ([]fjson.Edit, []span, error) {
+	if it.res.Type == "Encounter" {
+		edits, _, err := r.rankEdits(it)
+		if errors.Is(err, errSeqUnreadable) {
+			return nil, nil, rewriteFailure(err) // followRanks withheld it
+		}
+		return edits, nil, err
+	}
+	v, ok, err := r.readSeqView(it)
+	if err != nil || !ok {
+		if err != nil {
+			if r.anyNumberedCut(it) {
+				return nil, nil, rewriteFailure(err) // followSequences withheld it
+			}
+			err = nil
+		}
+		return nil, nil, err
+	}
+	var edits []fjson.Edit
+	var drop []span
+	renumber := map[string]map[int]int{} // member: old number -> new; cut ones -1
+	anyCut := false
+	for _, l := range seqLists[it.res.Type] {
+		m := map[int]int{}
+		next := 1
+		for _, el := range v.lists[l.name] {
+			if el.cut {
+				m[el.n] = -1
+				anyCut = true
+				continue
+			}
+			m[el.n] = next
+			if next != el.n && !it.cutAt(el.ns, el.ne) {
+				edits = append(edits, fjson.Edit{Start: el.ns, End: el.ne, Data: strconv.AppendInt(nil, int64(next), 10)})
+			}
+			next++
+		}
+		renumber[l.name] = m
+	}
+	if !anyCut {
+		return nil, nil, nil
+	}
+	pointerTarget := map[string]string{"itemSequence": "item"}
+	for _, l := range seqLists[it.res.Type] {
+		if l.pointer != "" {
+			pointerTarget[l.pointer] = l.name
+		}
+	}
+	for _, src := range [2][]seqElem{v.lists["item"], v.addItem} {
+		for _, el := range src {
+			if el.cut {
+				continue
+			}
+			for name, ps := range el.pointersOf {
+				m := renumber[pointerTarget[name]]
+				for _, p := range ps {
+					if it.cutAt(p.s, p.e) {
+						continue
+					}
+					n, ok := m[p.n]
+					switch {
+					case !ok || n < 0: // at a cut element, or at none
+						drop = append(drop, span{p.s, p.e})
+					case n != p.n:
+						edits = append(edits, fjson.Edit{Start: p.s, End: p.e, Data: strconv.AppendInt(nil, int64(n), 10)})
+					}
+				}
+			}
+		}
+	}
+	itemCut := false
+	for _, el := range v.lists["item"] {
+		itemCut = itemCut || el.cut
+	}
+	for _, el := range v.addItem {
+		itemCut = itemCut || el.cut
+	}
+	if itemCut {
+		totals := []string{"total"}
+		if it.res.Type == "ExplanationOfBenefit" {
+			totals = append(totals, "payment")
+		}
+		for _, name := range totals {
+			s, e, ok, err := fjson.Lookup(r.body, it.start, name)
+			if err != nil {
+				return nil, nil, rewriteFailure(err)
+			}
+			if ok && !it.cutAt(s, e) {
+				drop = append(drop, span{s, e})
+			}
+		}
+	}
+	return edits, drop, nil
 }
