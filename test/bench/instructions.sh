@@ -30,6 +30,12 @@ count() {
 	local out
 	out=$(GOMAXPROCS=1 GOGC=off valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
 		"$bin" -test.run '^$' -test.bench "$bench" -test.benchtime "${1}x" 2>&1)
+	if grep -q 'unhandled instruction bytes' <<<"$out"; then
+		echo "instructions.sh: $(valgrind --version) cannot run this test binary: it does not decode an instruction the Go runtime executes" >&2
+		echo "  (Go 1.26's runtime reads the clock with rdtscp; valgrind 3.19 stops there with SIGILL). Use a newer valgrind, or compare -benchmem and interleaved CPU figures." >&2
+		grep -m1 'unhandled instruction bytes' <<<"$out" >&2
+		return 2
+	fi
 	local ran
 	ran=$(grep -c '^Benchmark' <<<"$out" || true)
 	if [ "$ran" != 1 ]; then
