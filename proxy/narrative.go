@@ -3,6 +3,8 @@ package proxy
 import (
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -21,6 +23,41 @@ import (
 // narrative): those are removed and severity, code, details.coding,
 // expression and location stay. The proxy's own notice entry is written
 // after this and keeps its text.
+
+// Free text about the whole resource goes with the narrative when
+// anything of it was cut or masked: a comment (note, an Annotation, on any
+// resource) and the summaries of the types whose elements the labeller
+// segments, which name what their elements hold (a CarePlan's title and
+// description, a List's title, an ExplanationOfBenefit's disposition). A
+// CarePlan whose SUD activity was cut kept "methadone maintenance plan"
+// as its description, a List without its SUD entry the title "Problems
+// incl. opioid use". A DiagnosticReport's conclusion goes likewise
+// (attachment.go). Each is optional in FHIR R4.
+var summaryMembers = map[string][]string{
+	"CarePlan":             {"title", "description"},
+	"List":                 {"title"},
+	"ExplanationOfBenefit": {"disposition"},
+	"ClaimResponse":        {"disposition"},
+}
+
+// summaryTargets are the values of it's free text about the whole
+// resource (above), with their "_x" twins.
+func (r *run) summaryTargets(it *item) ([]span, error) {
+	names := summaryMembers[it.res.Type]
+	var out []span
+	err := fjson.ObjectEach(r.body, it.start, func(key []byte, s, e int) error {
+		k := keyName(key)
+		k = strings.TrimPrefix(k, "_")
+		if k == "note" || slices.Contains(names, k) {
+			out = append(out, span{s, e})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, rewriteFailure(err)
+	}
+	return out, nil
+}
 
 var (
 	errOverlap     = errors.New("overlapping edits")

@@ -257,6 +257,17 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	at, narratives = outsideMasked(it, at), outsideMasked(it, narratives)
 	targets = append(targets, at...)
 	removed := len(targets) > 0
+	if cut { // like the narrative, the free text about the whole (narrative.go)
+		st, err := r.summaryTargets(it)
+		if err != nil {
+			return nil, err
+		}
+		for _, sp := range outsideMasked(it, st) {
+			if !holdsMasked(it, sp) { // a masked note is shown masked (mask.go)
+				targets = append(targets, sp)
+			}
+		}
+	}
 	silent := len(at) == 0 && it.silentCut()        // enrolment.go
 	masks, dropped, err := r.maskEdits(it, targets) // mask.go
 	if err != nil {
@@ -327,6 +338,16 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	}
 	edits = append(edits, le...)
 	return sortEdits(edits)
+}
+
+// holdsMasked reports whether a masked element of it lies in sp.
+func holdsMasked(it *item, sp span) bool {
+	for _, e := range it.masked {
+		if it.start+e.Start >= sp.start && it.start+e.End <= sp.end {
+			return true
+		}
+	}
+	return false
 }
 
 // outsideMasked keeps the spans of ss that lie in no masked element of it.
