@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ds4p/ds4p/consent"
@@ -150,6 +151,7 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 		m.onDemand = newTTLCache[upstreamEntry](cfg.CacheSize, cfg.TTL)
 	case UpstreamSync:
 		m.mirror = &consentMirror{}
+		m.written.kick = make(chan struct{}, 1)
 		if store, ok := m.consentManager.(*consent.Store); ok {
 			m.persist = store.Mirror()
 		}
@@ -177,6 +179,101 @@ type sourcedConsents struct {
 	merged   *ttlCache[mergedEntry]
 	patients *ttlCache[patientEntry] // identifier lookups (patient_identity.go); nil: none configured
 	invalid  seenOnce                // invalid upstream consents already logged
+	written  consentWrites           // writes through /fhir that may change upstream consents
+}
+
+// consentWrites follows the requests through /fhir that may write the
+// upstream's consents (consentWriting): while one is under way, and until
+// what it wrote is read, a patient's upstream consents are read from the
+// upstream for each response, neither from the on_demand cache nor from the
+// sync mirror, and what is read then is not cached.
+//
+// A revocation PUT through ds4p (status inactive), or a DELETE, was
+// answered while the consent it revoked stayed in the on_demand cache for
+// the consent TTL (30 s by default) or in the mirror until the next sync
+// round (a deletion until the next full one, ten rounds later), and kept
+// disclosing to requests that started after ds4p's answer (QA round 28).
+type consentWrites struct {
+	// underWay counts the writes under way.
+	underWay atomic.Int64
+	// epoch moves at each write's start and end: an on_demand read begun
+	// in an earlier epoch is not cached.
+	epoch atomic.Uint64
+	// wrote is the epoch of the last write's end; synced the epoch at
+	// which the last successful sync round began (full: a full one). The
+	// mirror serves again once a round begun after the write has ended:
+	// a full one after a write that may have deleted a consent (fullAfter).
+	wrote, synced, fullAfter, syncedFull atomic.Uint64
+	// kick asks the sync loop for a round now (buffered, one).
+	kick chan struct{}
+}
+
+// bypass reports whether a patient's upstream consents must be read from
+// the upstream now, neither cache nor mirror being current.
+func (w *consentWrites) bypass(mirror bool) bool {
+	if w.underWay.Load() > 0 {
+		return true
+	}
+	return mirror && (w.synced.Load() < w.wrote.Load() || w.syncedFull.Load() < w.fullAfter.Load())
+}
+
+// consentWriting is called before a request through /fhir is forwarded;
+// the function it returns is called once the upstream has answered and
+// the answer has been written (or the request failed). A request that may
+// write the upstream's consents (any method but GET and HEAD on the
+// Consent type or one of its resources, or at the system level: a batch,
+// a transaction, an operation) makes every response that starts while it
+// is under way, or after it, read the patient's upstream consents afresh
+// until what it wrote is known (consentWrites). Other requests, and a
+// proxy whose consents are ds4p's alone, are not affected.
+func (s *Server) consentWriting(method string, req fhirRequest) func() {
+	m, ok := s.consents.(*sourcedConsents)
+	if !ok || (m.onDemand == nil && m.mirror == nil) || method == http.MethodGet || method == http.MethodHead ||
+		(req.Type != "Consent" && req.Type != "") {
+		return func() {}
+	}
+	// A create, update or patch of one Consent is seen by an incremental
+	// sync; a deletion, or what a batch or an operation did, only by a
+	// full one.
+	full := !(req.Type == "Consent" && (req.Interaction == Create || req.Interaction == Update || req.Interaction == Patch))
+	w := &m.written
+	w.underWay.Add(1)
+	w.epoch.Add(1)
+	m.clearUpstream()
+	return func() {
+		e := w.epoch.Add(1)
+		storeMax(&w.wrote, e)
+		if full {
+			storeMax(&w.fullAfter, e)
+		}
+		m.clearUpstream()
+		w.underWay.Add(-1)
+		if w.kick != nil {
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// clearUpstream drops the patients' upstream consents cached on demand,
+// and the merged consents built on them.
+func (m *sourcedConsents) clearUpstream() {
+	if m.onDemand != nil {
+		m.onDemand.clear()
+	}
+	m.merged.clear()
+}
+
+// storeMax sets a to v unless it holds more.
+func storeMax(a *atomic.Uint64, v uint64) {
+	for {
+		cur := a.Load()
+		if cur >= v || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
 }
 
 // seenOnce remembers up to maxSeen content hashes, so that a problem met
@@ -260,18 +357,40 @@ func (m *sourcedConsents) Normalized(ctx context.Context, patient string) ([]con
 
 // upstream returns the patient's upstream consents in the configured mode.
 func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstreamEntry, error) {
+	if (m.onDemand != nil || m.mirror != nil) && m.written.bypass(m.mirror != nil) {
+		// A consent write through /fhir under way, or not yet read: the
+		// upstream's consents as they are now, shared with no one
+		// (consentWrites).
+		if m.mirror != nil {
+			if err := m.mirror.readyErr(); err != nil {
+				return upstreamEntry{}, err
+			}
+		}
+		cs, err := m.fetchPatient(ctx, patient)
+		if err != nil {
+			return upstreamEntry{}, err
+		}
+		return upstreamEntry{gen: nextGeneration(), consents: cs}, nil
+	}
 	switch {
 	case m.onDemand != nil:
 		if e, ok := m.onDemand.get(patient); ok {
 			return e, nil
 		}
-		return m.flights.do(ctx, patient, func(ctx context.Context) (upstreamEntry, error) {
+		epoch := m.written.epoch.Load()
+		// Flights of an earlier epoch began before a consent write
+		// ended: not joined.
+		return m.flights.do(ctx, patient+"\x00"+strconv.FormatUint(epoch, 10), func(ctx context.Context) (upstreamEntry, error) {
 			cs, err := m.fetchPatient(ctx, patient)
 			if err != nil {
 				return upstreamEntry{}, err
 			}
 			e := upstreamEntry{gen: nextGeneration(), consents: cs}
-			m.onDemand.add(patient, e)
+			// Not kept when a consent write began or ended since the
+			// read began: it may hold what the write changed.
+			m.onDemand.addIf(patient, e, func() bool {
+				return m.written.underWay.Load() == 0 && m.written.epoch.Load() == epoch
+			})
 			return e, nil
 		})
 	case m.mirror != nil:
@@ -695,6 +814,7 @@ func (m *sourcedConsents) syncLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(m.cfg.SyncInterval):
+		case <-m.written.kick: // a consent write through /fhir ended
 		}
 	}
 }
@@ -702,7 +822,7 @@ func (m *sourcedConsents) syncLoop(ctx context.Context) {
 // syncRound runs one round of syncLoop from since and, when it succeeds,
 // moves since and round on.
 func (m *sourcedConsents) syncRound(ctx context.Context, since *time.Time, round *int) error {
-	full := since.IsZero() || *round%fullSyncEvery == 0
+	full := since.IsZero() || *round%fullSyncEvery == 0 || m.written.syncedFull.Load() < m.written.fullAfter.Load()
 	point, err := m.sync(ctx, *since, full)
 	if err != nil {
 		return err
@@ -763,6 +883,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		entries []consent.MirrorEntry
 	)
 	started := time.Now()
+	epoch := m.written.epoch.Load() // the writes this round sees, if it succeeds
 	upstreamStart, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
 		if n, ok := m.readUpstream(raw); ok && n.Patient != "" {
 			cs = append(cs, n)
@@ -783,6 +904,11 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		}
 	}
 	m.mirror.apply(cs, full)
+	// Writes that ended before the round began are in the mirror now.
+	storeMax(&m.written.synced, epoch)
+	if full {
+		storeMax(&m.written.syncedFull, epoch)
+	}
 	return point, nil
 }
 
@@ -888,6 +1014,10 @@ func (c *ttlCache[V]) get(key string) (V, bool) {
 func (c *ttlCache[V]) add(key string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.addLocked(key, v)
+}
+
+func (c *ttlCache[V]) addLocked(key string, v V) {
 	expires := c.now().Add(c.ttl)
 	if el, ok := c.byKey[key]; ok {
 		it := el.Value.(*ttlItem[V])
@@ -901,6 +1031,24 @@ func (c *ttlCache[V]) add(key string, v V) {
 		c.order.Remove(oldest)
 		delete(c.byKey, oldest.Value.(*ttlItem[V]).key)
 	}
+}
+
+// addIf is add when keep, asked under the cache's lock, holds: a clear
+// that follows what keep reads then also removes what was added.
+func (c *ttlCache[V]) addIf(key string, v V, keep func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if keep() {
+		c.addLocked(key, v)
+	}
+}
+
+// clear drops every entry.
+func (c *ttlCache[V]) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.order.Init()
+	clear(c.byKey)
 }
 
 func (c *ttlCache[V]) len() int {
