@@ -1290,6 +1290,20 @@ func (r *run) followSequences(ctx context.Context, it *item, now int64) error {
 	if len(it.redacted) == before {
 		return nil
 	}
+	// Nothing left of its diagnoses, procedures and items: what is left
+	// tells the story, as the labeller's settle has it (a claim that is
+	// all SUD is labelled whole).
+	left := false
+	for _, name := range []string{"diagnosis", "procedure", "item"} {
+		for _, el := range v.lists[name] {
+			left = left || !el.cut
+		}
+	}
+	if !left {
+		it.class = withheldClass(it.class, "nothing-left",
+			"every diagnosis, procedure and item of the resource was cut")
+		return nil
+	}
 	// An element inside one cut here goes with it, and the obligations of
 	// its class with it: only the kept elements' classes remain.
 	var kept []labels.ElementLabel

@@ -228,3 +228,24 @@ func TestUpdateOfRenumberedClaimQA28B(t *testing.T) {
 		t.Errorf("the caller's change was not stored: %v", m["use"])
 	}
 }
+
+// A claim whose only diagnosis is SUD and whose only item is billed for
+// it: the labeller found an ordinary item beside the SUD diagnosis and cut
+// the diagnosis alone; with the item following it, nothing of the claim
+// would be left but its shell, which tells the story as a claim all SUD
+// would (the labeller labels one whole). It is withheld, as a missing one.
+func TestClaimWithNothingLeftIsWithheldQA28B(t *testing.T) {
+	t.Parallel()
+	cl := `{"resourceType":"Claim","id":"cl3","status":"active","use":"claim","patient":{"reference":"Patient/p1"},
+ "diagnosis":[{"sequence":1,"diagnosisCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}}],
+ "item":[{"sequence":1,"diagnosisSequence":[1],"productOrService":{"text":"visit"},"net":{"value":100,"currency":"USD"}}],
+ "total":{"value":100,"currency":"USD"}}`
+	h := newHarness(t, fhirJSONHandler(200, cl))
+	resp, body := h.get("/fhir/Claim/cl3", tokOther)
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(body, "visit") {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+	if resp, body := h.get("/fhir/Claim/cl3", tokConsented); resp.StatusCode != 200 || !strings.Contains(body, "F11.20") {
+		t.Errorf("consented: %d %s", resp.StatusCode, body)
+	}
+}
