@@ -1012,8 +1012,11 @@ func (r *run) cutKeys(it *item) ([]string, error) {
 // billed for a withheld diagnosis is about it; a note a cut item points at
 // may describe it), and a resource whose numbering cannot be read while
 // something numbered was cut (a sequence missing, not a whole number, or
-// given twice) is withheld; then (sequenceEdits) the elements left are
-// numbered 1, 2, ... in their order, ranks keep their order without gaps,
+// given twice) is withheld, and so is a Claim or EOB left with no
+// diagnosis, procedure or item; then (sequenceEdits) the careTeam,
+// supportingInfo, diagnosis, procedure and processNote elements left are
+// numbered 1, 2, ... in their order (items keep their numbers: another
+// resource names them, seqList.keep), ranks keep their order without gaps,
 // the pointers follow, a pointer at a cut note goes, and when an item was
 // cut Claim.total and ExplanationOfBenefit.total and payment go too: that
 // something was cut REDACTED says, how much the totals would. A masked
@@ -1024,18 +1027,23 @@ func (r *run) cutKeys(it *item) ([]string, error) {
 // processNote the pointer's name.
 type seqList struct {
 	name, number, pointer string
+	// keep: the numbers are not rewritten (a gap stays), since other
+	// resources point at them: a ClaimResponse's item.itemSequence names
+	// the items of its Claim, and renumbered, the adjudication of the cut
+	// item would be read as that of the item shown under its number.
+	keep bool
 }
 
 var seqLists = map[string][]seqList{
 	"Claim": {
-		{"careTeam", "sequence", "careTeamSequence"}, {"supportingInfo", "sequence", "informationSequence"},
-		{"diagnosis", "sequence", "diagnosisSequence"}, {"procedure", "sequence", "procedureSequence"},
-		{"item", "sequence", ""},
+		{"careTeam", "sequence", "careTeamSequence", false}, {"supportingInfo", "sequence", "informationSequence", false},
+		{"diagnosis", "sequence", "diagnosisSequence", false}, {"procedure", "sequence", "procedureSequence", false},
+		{"item", "sequence", "", true},
 	},
 	"ExplanationOfBenefit": {
-		{"careTeam", "sequence", "careTeamSequence"}, {"supportingInfo", "sequence", "informationSequence"},
-		{"diagnosis", "sequence", "diagnosisSequence"}, {"procedure", "sequence", "procedureSequence"},
-		{"item", "sequence", ""}, {"processNote", "number", "noteNumber"},
+		{"careTeam", "sequence", "careTeamSequence", false}, {"supportingInfo", "sequence", "informationSequence", false},
+		{"diagnosis", "sequence", "diagnosisSequence", false}, {"procedure", "sequence", "procedureSequence", false},
+		{"item", "sequence", "", true}, {"processNote", "number", "noteNumber", false},
 	},
 }
 
@@ -1471,6 +1479,10 @@ func (r *run) sequenceEdits(it *item) ([]fjson.Edit, []span, error) {
 			if el.cut {
 				m[el.n] = -1
 				anyCut = true
+				continue
+			}
+			if l.keep {
+				m[el.n] = el.n
 				continue
 			}
 			m[el.n] = next

@@ -48,8 +48,9 @@ func jsonQA28B(t *testing.T, s string) any {
 // The SUD diagnosis cut from a claim left diagnosis 2 alone (the first was
 // withheld), item 1 still pointing at diagnosis 1 and billed 100 for it,
 // and a total of 150 above the 50 of the items shown. Now the item billed
-// for the cut diagnosis goes with it, what is left is numbered 1.. with
-// the pointers following, and the total goes.
+// for the cut diagnosis goes with it, the diagnoses left are numbered 1..
+// with the pointers following, and the total goes. Items keep their
+// numbers: a ClaimResponse names them by number.
 func TestClaimCutLeavesNoNumberingTellQA28B(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fhirJSONHandler(200, claimQA28B))
@@ -65,7 +66,7 @@ func TestClaimCutLeavesNoNumberingTellQA28B(t *testing.T) {
 	m := decodeQA28B(t, body)
 	want := map[string]string{
 		"diagnosis": `[{"sequence":1,"diagnosisCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"I10"}]}}]`,
-		"item":      `[{"sequence":1,"careTeamSequence":[1],"diagnosisSequence":[1],"productOrService":{"coding":[{"system":"http://www.ama-assn.org/go/cpt","code":"99214"}]},"net":{"value":50,"currency":"USD"}}]`,
+		"item":      `[{"sequence":2,"careTeamSequence":[1],"diagnosisSequence":[1],"productOrService":{"coding":[{"system":"http://www.ama-assn.org/go/cpt","code":"99214"}]},"net":{"value":50,"currency":"USD"}}]`,
 		"careTeam":  `[{"sequence":1,"provider":{"reference":"Practitioner/doc"}}]`,
 	}
 	for k, w := range want {
@@ -131,7 +132,7 @@ func TestEOBCutLeavesNoNumberingTellQA28B(t *testing.T) {
 	want := map[string]string{
 		"diagnosis": `[{"sequence":1,"diagnosisCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"I10"}]}},` +
 			`{"sequence":2,"diagnosisCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"J45.909"}]}}]`,
-		"item":        `[{"sequence":1,"diagnosisSequence":[1,2],"noteNumber":[1],"productOrService":{"text":"office visit"},"net":{"value":50,"currency":"USD"}}]`,
+		"item":        `[{"sequence":2,"diagnosisSequence":[1,2],"noteNumber":[1],"productOrService":{"text":"office visit"},"net":{"value":50,"currency":"USD"}}]`,
 		"processNote": `[{"number":1,"text":"standard rate"}]`,
 	}
 	for k, w := range want {
@@ -184,7 +185,7 @@ func TestClaimCutCareTeamAndUnreadableNumberingQA28B(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 	m := decodeQA28B(t, body)
-	if w := `[{"sequence":1,"careTeamSequence":[1],"productOrService":{"text":"b"}}]`; !reflect.DeepEqual(m["item"], jsonQA28B(t, w)) {
+	if w := `[{"sequence":2,"careTeamSequence":[1],"productOrService":{"text":"b"}}]`; !reflect.DeepEqual(m["item"], jsonQA28B(t, w)) {
 		t.Errorf("item: got %v, want %s", m["item"], w)
 	}
 	if w := `[{"sequence":1,"provider":{"display":"Dr Heart"}}]`; !reflect.DeepEqual(m["careTeam"], jsonQA28B(t, w)) {
