@@ -20,7 +20,9 @@ import (
 // not inherit. Batch.Resolve fetches such targets first; the cache then
 // also remembers, for its known-TTL, the fetched targets that pass nothing
 // on (ordinary or missing), so that they are not fetched for every
-// response. A later response never relabels what was already sent.
+// response; the labels it holds for a target count as all it passes on
+// for that TTL too (knows), then it is read again. A later response never
+// relabels what was already sent.
 type Cache struct {
 	mu   sync.RWMutex
 	max  int
@@ -50,6 +52,9 @@ type cacheEntry struct {
 	labels  Set
 	program string
 	rules   uint64 // Cache.rules when noted
+	// noted is when the entry was last noted (unix ns): it is known for
+	// the known-TTL from then (knows).
+	noted int64
 	// patients are those of the resource (Result.Patient, then the rest
 	// of Result.Patients); conflict is its Result.PatientConflict. A
 	// resource referring to it is each of its patients' too
@@ -80,20 +85,32 @@ func NewCache(size int) *Cache {
 }
 
 // SetKnownTTL sets how long a fetched target that passed nothing on is
-// taken to stay so (DefaultKnownTTL unless set); 0 or less: it is fetched
-// again for every batch that refers to it.
+// taken to stay so, and the labels held for one to be all it passes on
+// (DefaultKnownTTL unless set); 0 or less: it is fetched again for every
+// batch that refers to it.
 func (c *Cache) SetKnownTTL(d time.Duration) {
 	c.mu.Lock()
 	c.ttl = d
 	c.mu.Unlock()
 }
 
-// knows reports whether the cache holds labels for "Type/id", or knows,
-// still at now, that it passes nothing on.
+// knows reports whether the cache holds labels for "Type/id" noted less
+// than the known-TTL before now, or knows, still at now, that it passes
+// nothing on.
+//
+// Labels held are taken as all the target passes on for the known-TTL
+// only, as the knowledge that a target passes nothing on is: the upstream
+// changes its resources past the proxy (a Condition/c1 labelled PSY given
+// an SUD code in the EHR, its versionId moved or not), and while the entry
+// was taken as known for good a reference to c1 passed on PSY alone until
+// c1 itself went through the proxy again; an order whose reason it was
+// went to a caller who may see PSY but not SUD (QA round 28). After the
+// TTL, Batch.Resolve reads the target again, its labels meanwhile still
+// passing on (they can only restrict).
 func (c *Cache) knows(key []byte, now time.Time) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if e, ok := c.m[string(key)]; ok && e.rules == c.rules.Load() {
+	if e, ok := c.m[string(key)]; ok && e.rules == c.rules.Load() && now.UnixNano() < e.noted+int64(c.ttl) {
 		return true
 	}
 	until, ok := c.known[string(key)]
@@ -207,9 +224,24 @@ func (c *Cache) note(r *Result, rules uint64) {
 	key := append(append(append(buf[:0], r.Type...), '/'), r.ID...)
 	c.mu.RLock()
 	old, ok := c.m[string(key)]
+	ttl := int64(c.ttl)
 	c.mu.RUnlock()
-	if (!ok && len(inh) == 0) || (ok && old.version == r.VersionID && old.labels.Equal(inh) && old.rules == rules &&
-		old.conflict == r.PatientConflict && samePatientList(old.patients, r)) {
+	if !ok && len(inh) == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	if ok && old.version == r.VersionID && old.labels.Equal(inh) && old.rules == rules &&
+		old.conflict == r.PatientConflict && samePatientList(old.patients, r) {
+		// As held: noted again only once half its TTL is gone, so that
+		// the resources of most responses take no write lock.
+		if ttl > 0 && now-old.noted > ttl/2 {
+			c.mu.Lock()
+			if e, ok := c.m[string(key)]; ok && e.version == old.version && e.rules == old.rules && e.noted < now {
+				e.noted = now
+				c.m[string(key)] = e
+			}
+			c.mu.Unlock()
+		}
 		return
 	}
 	c.mu.Lock()
@@ -226,7 +258,7 @@ func (c *Cache) note(r *Result, rules uint64) {
 	// The version is copied: r's strings may share a chunk with the rest of
 	// its batch (strArena), which the cache would otherwise keep alive.
 	c.m[k] = cacheEntry{version: strings.Clone(r.VersionID), labels: inh, program: r.Program, rules: rules,
-		patients: resultPatients(r), conflict: r.PatientConflict}
+		patients: resultPatients(r), conflict: r.PatientConflict, noted: now}
 }
 
 // samePatientList reports whether ps are the patients of r (resultPatients).
