@@ -248,6 +248,11 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 		return nil, err
 	}
 	targets = append(targets, drop...)
+	totals, err := r.totalTargets(it)
+	if err != nil {
+		return nil, err
+	}
+	targets = append(targets, totals...)
 	cut := len(it.masked) > 0 || len(it.redacted) > 0 && !it.silentCut()
 	at, narratives, err := r.cutAttachmentTargets(it, cut)
 	if err != nil {
@@ -1447,8 +1452,8 @@ func (r *run) rankEdits(it *item) ([]fjson.Edit, bool, error) {
 
 // sequenceEdits returns, for a Claim, ExplanationOfBenefit or Encounter
 // something numbered of which was cut, the edits that renumber what is
-// left and the values to remove with the cut (pointers at a cut element,
-// and the totals when an item was cut). It runs in makeItemEdits, once
+// left and the values to remove with the cut (pointers at a cut element).
+// It runs in makeItemEdits, once
 // followSequences has cut what it must.
 func (r *run) sequenceEdits(it *item) ([]fjson.Edit, []span, error) {
 	if it.res.Type == "Encounter" {
@@ -1524,27 +1529,67 @@ func (r *run) sequenceEdits(it *item) ([]fjson.Edit, []span, error) {
 			}
 		}
 	}
-	itemCut := false
-	for _, el := range v.lists["item"] {
-		itemCut = itemCut || el.cut
-	}
-	for _, el := range v.addItem {
-		itemCut = itemCut || el.cut
-	}
-	if itemCut {
-		totals := []string{"total"}
-		if it.res.Type == "ExplanationOfBenefit" {
-			totals = append(totals, "payment")
-		}
-		for _, name := range totals {
-			s, e, ok, err := fjson.Lookup(r.body, it.start, name)
-			if err != nil {
-				return nil, nil, rewriteFailure(err)
-			}
-			if ok && !it.cutAt(s, e) {
-				drop = append(drop, span{s, e})
-			}
-		}
-	}
 	return edits, drop, nil
+}
+
+// Totals. A total is the sum of the items it totals: with an item cut, or
+// its amounts masked (mask.go removes numbers), the total less the items
+// shown is the amount of the one withheld, so the totals go too. By type,
+// the members whose elements are summed and the totals.
+var totalsOf = map[string]struct{ parts, totals []string }{
+	"Claim":                {[]string{"item"}, []string{"total"}},
+	"ExplanationOfBenefit": {[]string{"item", "addItem"}, []string{"total", "payment"}},
+	"ClaimResponse":        {[]string{"item", "addItem"}, []string{"total", "payment"}},
+	"Invoice":              {[]string{"lineItem"}, []string{"totalNet", "totalGross", "totalPriceComponent"}},
+}
+
+// totalTargets are the totals of it (above) when an element of what they
+// sum was cut or masked, or holds one that was.
+func (r *run) totalTargets(it *item) ([]span, error) {
+	t, ok := totalsOf[it.res.Type]
+	if !ok || len(it.redacted)+len(it.masked) == 0 {
+		return nil, nil
+	}
+	touched := func(s, e int) bool {
+		for _, es := range [2][]labels.ElementLabel{it.redacted, it.masked} {
+			for _, x := range es {
+				if it.start+x.Start < e && it.start+x.End > s {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	hit := false
+	var totals []span
+	err := fjson.ObjectEach(r.body, it.start, func(key []byte, s, e int) error {
+		k := keyName(key)
+		switch {
+		case slices.Contains(t.parts, k):
+			if r.body[s] != '[' {
+				hit = hit || touched(s, e)
+				return nil
+			}
+			return fjson.ArrayEach(r.body, s, func(es, ee int) error {
+				hit = hit || touched(es, ee)
+				return nil
+			})
+		case slices.Contains(t.totals, k), len(k) > 1 && k[0] == '_' && slices.Contains(t.totals, k[1:]):
+			totals = append(totals, span{s, e})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, rewriteFailure(err)
+	}
+	if !hit {
+		return nil, nil
+	}
+	out := totals[:0]
+	for _, sp := range totals {
+		if !it.cutAt(sp.start, sp.end) {
+			out = append(out, sp)
+		}
+	}
+	return out, nil
 }

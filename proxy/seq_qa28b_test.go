@@ -250,3 +250,29 @@ func TestClaimWithNothingLeftIsWithheldQA28B(t *testing.T) {
 		t.Errorf("consented: %d %s", resp.StatusCode, body)
 	}
 }
+
+// A claim whose first item is masked (its amounts removed, mask.go) kept
+// its total: 150 less the 50 of the item shown is the 100 of the masked
+// one. With an item masked or cut, the totals go; a masked diagnosis
+// leaves them.
+func TestClaimMaskedItemLosesTotalQA28B(t *testing.T) {
+	t.Parallel()
+	cl := `{"resourceType":"Claim","id":"cl4","status":"active","use":"claim","patient":{"reference":"Patient/p1"},
+ "item":[{` + inlineSUDQA28B + `,"sequence":1,"productOrService":{"text":"methadone"},"net":{"value":100,"currency":"USD"}},
+  {"sequence":2,"productOrService":{"text":"bp"},"net":{"value":50,"currency":"USD"}}],
+ "total":{"value":150,"currency":"USD"},"_total":{"id":"t"}}`
+	h := newHarness(t, fhirJSONHandler(200, cl), func(_ *Options, d *Deps) { d.Decider = maskDecider{} })
+	resp, body := h.get("/fhir/Claim/cl4", tokConsented)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"MASKED"`) || !strings.Contains(body, `"value":50`) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	for _, leak := range []string{"methadone", `"value":100`, `"value":150`, `"total"`, `"_total"`} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the masked claim holds %s: %s", leak, body)
+		}
+	}
+	h = newHarness(t, fhirJSONHandler(200, mixedEOB), func(_ *Options, d *Deps) { d.Decider = maskDecider{} })
+	if resp, body := h.get("/fhir/ExplanationOfBenefit/eob1", tokConsented); resp.StatusCode != 200 || !strings.Contains(body, `"value":60.40`) {
+		t.Errorf("a masked diagnosis: %d %s", resp.StatusCode, body)
+	}
+}
