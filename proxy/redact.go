@@ -1534,12 +1534,14 @@ func (r *run) sequenceEdits(it *item) ([]fjson.Edit, []span, error) {
 
 // Totals. A total is the sum of the items it totals: with an item cut, or
 // its amounts masked (mask.go removes numbers), the total less the items
-// shown is the amount of the one withheld, so the totals go too. By type,
-// the members whose elements are summed and the totals.
+// shown is the amount of the one withheld, so the totals go too, and the
+// adjudication of the claim as a whole (an EOB's or ClaimResponse's
+// header-level adjudication, amounts and reasons over every item). By
+// type, the members whose elements are summed and the totals.
 var totalsOf = map[string]struct{ parts, totals []string }{
 	"Claim":                {[]string{"item"}, []string{"total"}},
-	"ExplanationOfBenefit": {[]string{"item", "addItem"}, []string{"total", "payment"}},
-	"ClaimResponse":        {[]string{"item", "addItem"}, []string{"total", "payment"}},
+	"ExplanationOfBenefit": {[]string{"item", "addItem"}, []string{"total", "payment", "adjudication"}},
+	"ClaimResponse":        {[]string{"item", "addItem"}, []string{"total", "payment", "adjudication"}},
 	"Invoice":              {[]string{"lineItem"}, []string{"totalNet", "totalGross", "totalPriceComponent"}},
 }
 

@@ -113,6 +113,7 @@ const eobQA28B = `{"resourceType":"ExplanationOfBenefit","id":"e1","status":"act
  ],
  "addItem":[{"itemSequence":[1],"productOrService":{"text":"take-home dose"},"net":{"value":30,"currency":"USD"}}],
  "processNote":[{"number":1,"text":"methadone programme rate"},{"number":2,"text":"standard rate"}],
+ "adjudication":[{"category":{"text":"denied"},"reason":{"text":"methadone not covered"},"amount":{"value":30,"currency":"USD"}}],
  "total":[{"category":{"text":"submitted"},"amount":{"value":180,"currency":"USD"}}],
  "payment":{"amount":{"value":180,"currency":"USD"}}}`
 
@@ -140,7 +141,7 @@ func TestEOBCutLeavesNoNumberingTellQA28B(t *testing.T) {
 			t.Errorf("%s: got %v, want %s", k, m[k], w)
 		}
 	}
-	for _, k := range []string{"addItem", "total", "payment"} {
+	for _, k := range []string{"addItem", "total", "payment", "adjudication"} {
 		if _, ok := m[k]; ok {
 			t.Errorf("%s stayed: %v", k, m[k])
 		}
