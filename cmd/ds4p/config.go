@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/ds4p/ds4p/internal/urltext"
 	"github.com/ds4p/ds4p/proxy"
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 	"gopkg.in/yaml.v3"
 )
 
@@ -622,6 +625,11 @@ func (c Config) Validate() error {
 	if c.Auth.JWKSURL == "" && c.Auth.KeyFile == "" && !c.Auth.Dev {
 		errs = append(errs, errors.New("auth: no token keys configured: set jwks_url, key_file, or dev (--dev-auth) for development"))
 	}
+	if c.Auth.KeyFile != "" {
+		if err := checkKeyFile(c.Auth.KeyFile); err != nil {
+			errs = append(errs, fmt.Errorf("auth.key_file: %w", err))
+		}
+	}
 	if c.Auth.Skew < 0 || c.Auth.Skew > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("auth.skew: %v is outside 0..5m", c.Auth.Skew))
 	}
@@ -669,6 +677,27 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkKeyFile reads auth.key_file as the verifier does, here, before
+// the data directory is made, and refuses one holding no key. Only its
+// existence was checked before the start: a key file that did not parse
+// stopped serve after it had made the data directory, its database and a
+// storage key, and an empty one (a JWK Set with no keys, a file a failed
+// script left empty) started a proxy that refused every token while its
+// /readyz passed.
+func checkKeyFile(path string) error {
+	if _, err := authn.NewVerifier(context.Background(), authn.Config{KeyFile: path, CacheSize: -1}); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "authn: "))
+	}
+	set, err := jwk.ReadFile(path)
+	if err != nil {
+		set, err = jwk.ReadFile(path, jwk.WithPEM(true))
+	}
+	if err == nil && set.Len() == 0 {
+		return fmt.Errorf("%s holds no key: give the issuer's public keys (a JWK, JWK Set or PEM)", path)
+	}
+	return nil
 }
 
 // shownURL is a configured URL as an error message may show it, quoted,
