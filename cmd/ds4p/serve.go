@@ -87,7 +87,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tlsConf := st.tls
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return err
+		return listenError(cfg.Listen, err)
 	}
 	scheme := "http"
 	if tlsConf != nil {
@@ -109,6 +109,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopHangups()
 	fmt.Fprintf(stdout, "ds4p listening on %s://%s/fhir (upstream %s)\n", scheme, ln.Addr(), cfg.Upstream)
 	return serveHTTP(ctx, ln, st.server.Handler(), cfg.Limits.UpstreamTimeout)
+}
+
+// listenError says which setting the address that could not be bound
+// came from and what to do: net's own "listen tcp 127.0.0.1:8080: bind:
+// address already in use" names neither.
+func listenError(addr string, err error) error {
+	const where = "(--listen, DS4P_LISTEN or listen: in the config file)"
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("listen: %s is in use by another process (another ds4p?): stop it or choose another address %s", addr, where)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("listen: %s: a port under 1024 needs privileges (CAP_NET_BIND_SERVICE): choose a port above 1023 %s or grant the capability", addr, where)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("listen: %s is not an address of this machine: choose one of its addresses, 0.0.0.0 for all %s", addr, where)
+	}
+	return fmt.Errorf("listen: %w", err)
 }
 
 // ignoreHangups keeps a SIGHUP (systemctl reload, kill -HUP, the habit of
