@@ -98,8 +98,11 @@ func (c *boundedCache[V]) len() int {
 	return n
 }
 
-// cachedDecision is a decision valid for request times in [lo, hi).
+// cachedDecision is a decision valid for request times in [lo, hi), made
+// with the consents whose policy form has the digest consents
+// (consentSet.digest).
 type cachedDecision struct {
-	d      Decision
-	lo, hi int64
+	d        Decision
+	lo, hi   int64
+	consents [16]byte
 }

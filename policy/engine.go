@@ -302,8 +302,10 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 	var keyBuf [512]byte
 	key, cacheable := in.appendCacheKey(keyBuf[:0], p.reads, haveCS && p.reads.typeBlind(cs))
 	cacheable = cacheable && p.decisions != nil
-	if cacheable {
-		if c, ok := p.decisions.getBytes(key); ok && c.lo <= in.Request.TimeNS && in.Request.TimeNS < c.hi {
+	if cacheable && haveCS {
+		// Made with these consents' content, not only their versions
+		// (consentSet.digest).
+		if c, ok := p.decisions.getBytes(key); ok && c.lo <= in.Request.TimeNS && in.Request.TimeNS < c.hi && c.consents == cs.digest {
 			e.instrument.decided(ctx, c.d.Effect, true)
 			return c.d, nil
 		}
@@ -322,7 +324,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 	}
 	e.instrument.decided(ctx, d.Effect, false)
 	if cacheable {
-		p.decisions.put(string(key), cachedDecision{d: d, lo: win.lo, hi: win.hi})
+		p.decisions.put(string(key), cachedDecision{d: d, lo: win.lo, hi: win.hi, consents: cs.digest})
 	}
 	return d, nil
 }
@@ -332,19 +334,26 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d Decision, err error) {
 func (e *Engine) Evaluations() int64 { return e.evals.Load() }
 
 // cachedConsentSet returns the cached policy form of in's consents, if any.
+// A form cached under in's ConsentKey but built from other consent values
+// (pointers) is not theirs for certain: an upstream may change a consent
+// without moving its version, and the key names versions only
+// (consentSet.serves).
 func (e *Engine) cachedConsentSet(in *Input) (*consentSet, bool) {
 	if in.ConsentKey == "" {
 		return nil, false
 	}
-	return e.consents.get(in.ConsentKey)
+	cs, ok := e.consents.get(in.ConsentKey)
+	if !ok || !cs.serves(in.Consents) {
+		return nil, false
+	}
+	return cs, true
 }
 
-// consentSet returns the policy form of in's consents, cached by ConsentKey.
+// consentSet returns the policy form of in's consents, cached by ConsentKey
+// (and checked as cachedConsentSet checks it).
 func (e *Engine) consentSet(in *Input) (*consentSet, error) {
-	if in.ConsentKey != "" {
-		if cs, ok := e.consents.get(in.ConsentKey); ok {
-			return cs, nil
-		}
+	if cs, ok := e.cachedConsentSet(in); ok {
+		return cs, nil
 	}
 	cs, err := newConsentSet(in.Consents, in.Patient, !e.noIndex)
 	if err != nil {

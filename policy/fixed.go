@@ -50,6 +50,10 @@ const (
 type fixedEntry struct {
 	term *ast.Term
 	win  window
+	// consents is the digest of the consents' policy form it was seen
+	// or worked out with (consentSet.digest): an entry of another
+	// content under the same consent versions is not this context's.
+	consents [16]byte
 }
 
 // prepareFixed prepares the fixed_verdicts query when the policy allows it,
@@ -190,8 +194,8 @@ func (e *Engine) fixedVerdicts(ctx context.Context, p *prepared, in *Input, cs *
 	}
 	now := in.Request.TimeNS
 	ent, ok := p.contexts.get(key)
-	if !ok {
-		p.contexts.put(key, fixedEntry{})
+	if !ok || ent.consents != cs.digest {
+		p.contexts.put(key, fixedEntry{consents: cs.digest})
 		return nil, window{}
 	}
 	if ent.term != nil {
@@ -202,7 +206,7 @@ func (e *Engine) fixedVerdicts(ctx context.Context, p *prepared, in *Input, cs *
 		case ent.win.hi-ent.win.lo == 1:
 			// Verdicts of one instant: this is another request, seen as
 			// for the first time.
-			p.contexts.put(key, fixedEntry{})
+			p.contexts.put(key, fixedEntry{consents: cs.digest})
 			return nil, window{}
 		}
 	}
@@ -210,7 +214,7 @@ func (e *Engine) fixedVerdicts(ctx context.Context, p *prepared, in *Input, cs *
 	if err != nil {
 		return nil, window{}
 	}
-	p.contexts.put(key, fixedEntry{term: t, win: win})
+	p.contexts.put(key, fixedEntry{term: t, win: win, consents: cs.digest})
 	e.fixedUsed.Add(1)
 	return t, win
 }

@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -41,6 +43,50 @@ type consentSet struct {
 	// criteria are the criteria the provisions state ("actors",
 	// "classes", ...): what reads.typeBlind looks for.
 	criteria map[string]bool
+	// digest is a hash of value: decisions and fixed verdicts are cached
+	// under it as well as under the ConsentKey, so that consents whose
+	// content changed under the same versions (an upstream that does not
+	// move meta.versionId) never meet what was decided with the old.
+	digest [16]byte
+	// src are the consents it was built from when each is a pointer (nil
+	// otherwise): the cached form serves an input whose consents are
+	// these same ones; other pointers are converted again (sameSources).
+	src []any
+}
+
+// withDigest sets cs.digest from cs.value (its text hashed where it lies:
+// converting a consent costs one allocation more, not two).
+func (cs *consentSet) withDigest() *consentSet {
+	text := cs.value.String()
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(text), len(text)))
+	copy(cs.digest[:], sum[:])
+	return cs
+}
+
+// pointers reports whether every consent is held by a pointer, whose
+// identity tells whether a cached form was built from it.
+func pointers(consents []any) bool {
+	for _, c := range consents {
+		if c == nil || reflect.TypeOf(c).Kind() != reflect.Pointer {
+			return false
+		}
+	}
+	return true
+}
+
+// serves reports whether cs, cached under in's ConsentKey, is the form
+// of in's consents: built from the same pointers, or (consents not held
+// by pointers) trusted to the key as before.
+func (cs *consentSet) serves(consents []any) bool {
+	if cs.src == nil || len(cs.src) != len(consents) {
+		return cs.src == nil && !pointers(consents)
+	}
+	for i, c := range consents {
+		if c != cs.src[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // newConsentSet converts consents to their policy form once: consents of
@@ -78,7 +124,15 @@ func newConsentSet(consents []any, patient string, index bool) (*consentSet, err
 			terms = append(terms, t)
 		}
 	}
-	return &consentSet{value: ast.NewArray(terms...), criteria: criteria}, nil
+	cs := &consentSet{value: ast.NewArray(terms...), criteria: criteria}
+	if pointers(consents) {
+		// The caller's slice, kept (Input.ConsentKey: not modified after).
+		cs.src = consents
+		if cs.src == nil {
+			cs.src = []any{}
+		}
+	}
+	return cs.withDigest(), nil
 }
 
 // compactConsent returns t with its provision conditions compacted, or nil
