@@ -246,6 +246,7 @@ func (r *Result) addElem(e elemRef, ls Set) bool {
 // as a whole: a resource whose every listed element is sensitive would
 // still tell the story once they were removed.
 func (r *Result) settle(b []byte) {
+	r.followItemPointers(b)
 	base := r.Existing.Union(r.derived)
 	if len(r.inline) > 0 {
 		base = base.Union(Set{ProcessInline})
@@ -339,4 +340,93 @@ func elementSpan(b []byte, e elemRef) (int, int, bool) {
 		return nil
 	})
 	return start, end, found
+}
+
+// itemPointers are the members by which an item of a Claim or an
+// ExplanationOfBenefit names the diagnoses and procedures it was billed
+// for, by their sequence.
+var itemPointers = [...]struct{ pointer, member string }{
+	{"diagnosisSequence", "diagnosis"}, {"procedureSequence", "procedure"},
+}
+
+// followItemPointers gives an item of a Claim or ExplanationOfBenefit the
+// labels of the sensitive diagnoses and procedures it points at: the
+// service billed for an SUD diagnosis is about it. Left ordinary, the item
+// was written without inline labels beside its labelled diagnosis (a
+// receiver honouring inline labels passed it on, amount and code, while
+// withholding the diagnosis), and it counted as an ordinary element, so a
+// claim whose every item served its SUD diagnosis passed as mixed. The
+// proxy cuts such an item along with the diagnosis whatever labelled it
+// (proxy/redact.go followSequences).
+func (r *Result) followItemPointers(b []byte) {
+	if r.Type != "Claim" && r.Type != "ExplanationOfBenefit" || len(r.elems) == 0 {
+		return
+	}
+	root := fjson.SkipSpace(b, 0)
+	if root >= len(b) || b[root] != '{' {
+		return
+	}
+	var bySeq map[string]map[string]Set // member -> sequence (raw) -> labels
+	for _, e := range r.elems {
+		if !e.ref.ok() || e.ref.name() != "diagnosis" && e.ref.name() != "procedure" {
+			continue
+		}
+		s, _, ok := elementSpan(b, e.ref)
+		if !ok {
+			continue
+		}
+		vs, ve, ok, err := fjson.Lookup(b, s, "sequence")
+		if err != nil || !ok {
+			continue
+		}
+		if bySeq == nil {
+			bySeq = map[string]map[string]Set{}
+		}
+		m := bySeq[e.ref.name()]
+		if m == nil {
+			m = map[string]Set{}
+			bySeq[e.ref.name()] = m
+		}
+		k := string(bytes.TrimSpace(b[vs:ve]))
+		m[k] = m[k].Union(e.labels)
+	}
+	if bySeq == nil {
+		return
+	}
+	as, _, ok, err := fjson.Lookup(b, root, "item")
+	if err != nil || !ok || b[as] != '[' {
+		return
+	}
+	item := elemRef{}
+	for k, n := range segNames {
+		if n == "item" {
+			item.member = uint8(k + 1)
+		}
+	}
+	idx := int32(0)
+	_ = fjson.ArrayEach(b, as, func(s, _ int) error {
+		defer func() { idx++ }()
+		if b[s] != '{' {
+			return nil
+		}
+		var ls Set
+		for _, p := range itemPointers {
+			m := bySeq[p.member]
+			if m == nil {
+				continue
+			}
+			ps, _, ok, err := fjson.Lookup(b, s, p.pointer)
+			if err != nil || !ok || b[ps] != '[' {
+				continue
+			}
+			_ = fjson.ArrayEach(b, ps, func(vs, ve int) error {
+				ls = ls.Union(m[string(bytes.TrimSpace(b[vs:ve]))])
+				return nil
+			})
+		}
+		if len(ls) > 0 {
+			r.addElem(elemRef{member: item.member, idx: idx}, ls)
+		}
+		return nil
+	})
 }
