@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/proxy/authn"
 	"go.etcd.io/bbolt"
 )
 
@@ -246,6 +248,11 @@ func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return &usageError{err.Error()}
 		}
 	}
+	if q.Purpose != "" {
+		if q.Purpose, err = auditPurpose(q.Purpose, stderr); err != nil {
+			return err
+		}
+	}
 	l, closeDB, err := openLedger(*f.data, false, stderr)
 	if err != nil {
 		return err
@@ -265,6 +272,27 @@ func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return nil
 	}
 	return err
+}
+
+// auditPurpose reads --purpose as the proxy reads a token's purpose before
+// it records it (authn.NormalizePurpose): a TEFCA code (T-TREAT) or a
+// code with its system (...v3-ActReason|TREAT) is searched for as the
+// v3-ActReason code the entries hold, where as typed it matched nothing,
+// and an empty answer reads as "never disclosed for that purpose". A
+// v3-PurposeOfUse code in another case (treat) is searched for as typed,
+// as a token stating it is recorded so, with a warning naming the code.
+func auditPurpose(asked string, stderr io.Writer) (string, error) {
+	p := authn.NormalizePurpose(asked)
+	if p == "" {
+		return "", usagef("--purpose %q names no purpose of use", asked)
+	}
+	if p != strings.TrimSpace(asked) {
+		fmt.Fprintf(stderr, "ds4p audit: --purpose %s is searched for as %s, the code the proxy records for it\n", asked, p)
+	}
+	if up := strings.ToUpper(p); !labels.KnownPurpose(p) && labels.KnownPurpose(up) {
+		fmt.Fprintf(stderr, "ds4p audit: --purpose %s is no v3-PurposeOfUse code (codes are case-sensitive): only entries whose token stated %s match; for %s give --purpose %s\n", p, p, up, up)
+	}
+	return p, nil
 }
 
 // runAuditReport writes one patient's accounting of disclosures.
