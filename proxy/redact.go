@@ -986,10 +986,30 @@ func batchEntryRequests(ex *exchange) ([]batchEntryRequest, bool) {
 }
 
 // cutKeys names the top-level members of it that hold a removed or masked
-// element.
+// element, or that go with a cut: its totals (totalTargets) and its free
+// text about the whole (summaryTargets). The server selected on them as
+// stored: List?title=opioid answered the List whose title, removed with
+// its SUD entry, named it.
 func (r *run) cutKeys(it *item) ([]string, error) {
 	var keys []string
-	err := fjson.ObjectEach(r.body, it.start, func(key []byte, ks, ke int) error {
+	gone, err := r.totalTargets(it)
+	if err != nil {
+		return nil, err
+	}
+	if len(it.masked) > 0 || len(it.redacted) > 0 && !it.silentCut() {
+		st, err := r.summaryTargets(it)
+		if err != nil {
+			return nil, err
+		}
+		gone = append(gone, st...)
+	}
+	err = fjson.ObjectEach(r.body, it.start, func(key []byte, ks, ke int) error {
+		for _, sp := range gone {
+			if sp.start < ke && sp.end > ks {
+				keys = append(keys, keyName(key))
+				return nil
+			}
+		}
 		for _, es := range [2][]labels.ElementLabel{it.redacted, it.masked} {
 			for _, e := range es {
 				if s, end := it.start+e.Start, it.start+e.End; s < ke && end > ks {

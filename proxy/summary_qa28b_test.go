@@ -49,3 +49,34 @@ func TestCutResourceLosesItsFreeTextQA28B(t *testing.T) {
 		}
 	}
 }
+
+// The server selects on the stored text: List?title=opioid answered the
+// List whose SUD entry was cut and whose title (removed from the view,
+// above) names it, and not a List titled otherwise, so the match itself
+// told what the removed title said; Invoice?totalnet=gt100 likewise told
+// the total a cut line item was summed in. A match selected on a member
+// removed with a cut is withheld as one selected on the cut element is.
+func TestSearchOnRemovedTextOrTotalQA28B(t *testing.T) {
+	t.Parallel()
+	list := `{"resourceType":"List","id":"l1","status":"current","mode":"working","subject":{"reference":"Patient/p1"},"title":"Problems incl. opioid use",
+ "entry":[{"item":{"display":"hypertension"}},{"item":{"display":"opioid dependence"},"flag":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]}}]}`
+	inv := `{"resourceType":"Invoice","id":"i1","status":"issued","subject":{"reference":"Patient/p1"},
+ "lineItem":[{"sequence":1,` + inlineSUDQA28B + `,"chargeItemCodeableConcept":{"text":"methadone"}},{"sequence":2,"chargeItemCodeableConcept":{"text":"bp"}}],
+ "totalNet":{"value":150,"currency":"USD"}}`
+	for _, c := range []struct {
+		res, query string
+		want       int // matches left for the caller without consent
+	}{
+		{list, "List?title=opioid", 0},
+		{list, "List?patient=p1", 1},
+		{inv, "Invoice?totalnet=gt100", 0},
+		{inv, "Invoice?patient=p1", 1},
+	} {
+		h := newHarness(t, fhirJSONHandler(200, searchset(match(c.res))))
+		resp, body := h.get("/fhir/"+c.query, tokOther)
+		ids, total := searchIDs(t, body)
+		if resp.StatusCode != 200 || len(ids) != c.want || total == nil || *total != c.want {
+			t.Errorf("%s: %d %v total %v: %s", c.query, resp.StatusCode, ids, total, body)
+		}
+	}
+}
