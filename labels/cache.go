@@ -251,14 +251,27 @@ func (c *Cache) note(r *Result, rules uint64) {
 		return
 	}
 	k := string(key)
-	if _, ok := c.m[k]; !ok {
+	held, ok := c.m[k]
+	if !ok {
 		c.evict()
 		c.ring = append(c.ring, k)
+	}
+	noted := now
+	if ok && held.rules == rules && (!inh.contains(held.labels) || (held.program != "" && r.Program == "")) {
+		// Fewer labels than held under the same rules: a new version
+		// that lost a code, or an older version (a vread, a _history
+		// page) that never had it.
+		// Its labels pass on, but the target is not known by them: the
+		// next batch that refers to it reads its current version again
+		// (knows). Taken as known, a vread of Condition/c1 at version 1
+		// (HIV) made c1 pass on HIV alone for the known-TTL while its
+		// current version was HIV and SUD (QA round 28).
+		noted = 0
 	}
 	// The version is copied: r's strings may share a chunk with the rest of
 	// its batch (strArena), which the cache would otherwise keep alive.
 	c.m[k] = cacheEntry{version: strings.Clone(r.VersionID), labels: inh, program: r.Program, rules: rules,
-		patients: resultPatients(r), conflict: r.PatientConflict, noted: now}
+		patients: resultPatients(r), conflict: r.PatientConflict, noted: noted}
 }
 
 // samePatientList reports whether ps are the patients of r (resultPatients).
