@@ -117,16 +117,26 @@ func runConsentList(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := noArgs(fs); err != nil {
 		return err
 	}
+	// Every filter given, an empty one too: ParseQuery refuses it, as the
+	// admin API does ?patient=. Left out, --patient "$P" with P unset
+	// listed every patient's consents as if they were P's.
 	values := url.Values{}
-	for name, v := range params {
-		if *v != "" {
-			values.Set(name, *v)
+	fs.Visit(func(fl *flag.Flag) {
+		if _, ok := params[fl.Name]; ok {
+			values.Set(fl.Name, fl.Value.String())
 		}
+	})
+	if len(periods) > 0 {
+		values["period"] = periods
 	}
-	values["period"] = periods
 	q, err := consent.ParseQuery(values)
 	if err != nil {
-		return err
+		// The search is no consent ("invalid consent: status: ...").
+		msg := strings.TrimPrefix(err.Error(), "consent: ")
+		if rest, ok := strings.CutPrefix(msg, "invalid consent"); ok {
+			msg = "the search" + rest
+		}
+		return errors.New(msg)
 	}
 	store, closeDB, err := openConsents(*data, false, "list")
 	if err != nil {
