@@ -255,3 +255,58 @@ func isServeFamily(n string, vars []string) bool {
 	}
 	return false
 }
+
+// TestMetricsReferenceMatchesCodeQA28C: every metric ds4p's packages create
+// (the name given to an OpenTelemetry instrument in their source) is named
+// in a README, whole or as the README abbreviates a sibling's
+// (`ds4p.rate_limit.refusals` and `.evictions`); and every ds4p.* metric
+// the README's Telemetry list names is one the code creates.
+func TestMetricsReferenceMatchesCodeQA28C(t *testing.T) {
+	docs := docFiles(t)
+	instrument := regexp.MustCompile(`(?:Int64|Float64)(?:Counter|Histogram|UpDownCounter|ObservableGauge|ObservableCounter|Gauge)\(\s*"(ds4p\.[a-z0-9_.]+)"`)
+	var metrics []string
+	root := filepath.Join("..", "..")
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == "test") {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
+			b, _ := os.ReadFile(p)
+			for _, m := range instrument.FindAllStringSubmatch(string(b), -1) {
+				metrics = append(metrics, m[1])
+			}
+		}
+		return nil
+	})
+	if len(metrics) < 5 {
+		t.Fatalf("found %d metrics in the source: the pattern no longer finds them", len(metrics))
+	}
+	for _, m := range metrics {
+		i := strings.LastIndex(m, ".")
+		family, last := m[:i+1], m[i+1:]
+		found := false
+		for _, text := range docs {
+			if strings.Contains(text, "`"+m+"`") || strings.Contains(text, "`"+m+"{") ||
+				strings.Contains(text, "`"+family) && strings.Contains(text, "`."+last+"`") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("metric %s is named in no README", m)
+		}
+	}
+	tel := docs["README.md"]
+	if i := strings.Index(tel, "\nMetrics: "); i >= 0 {
+		list := tel[i : i+strings.Index(tel[i:], "\n\n")+1]
+		for _, m := range regexp.MustCompile("`(ds4p\\.[a-z0-9_.]+)`").FindAllStringSubmatch(list, -1) {
+			if !slices.Contains(metrics, m[1]) {
+				t.Errorf("README's Metrics list names %s, which no instrument creates", m[1])
+			}
+		}
+	} else {
+		t.Error("README has no Metrics list (Configuration, Telemetry)")
+	}
+}
