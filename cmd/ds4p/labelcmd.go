@@ -22,7 +22,7 @@ func runLabel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		"the label rules and Part 2 programs of --config, and write the labelled output.\n"+
 		"Labels propagate along references inside the input. A summary goes to stderr.", stderr)
 	config := fs.String("config", os.Getenv("DS4P_CONFIG"), "YAML configuration file (its labels: section is used)")
-	rulesDir := fs.String("rules-dir", "", "directory of label rule files (default: the config's, else the embedded rules)")
+	rulesDir := fs.String("rules-dir", "", "directory of label rule files (default: DS4P_LABEL_RULES_DIR, else the config's, else the embedded rules)")
 	out := fs.String("o", "-", "output file, - for stdout")
 	why := fs.Bool("why", false, "list every derived label with its reason in the summary")
 	// Flags may follow FILE too, as the usage line writes them (`ds4p
@@ -42,7 +42,7 @@ func runLabel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		fs.Usage()
 		return &usageError{"one input file (or -) is required"}
 	}
-	lc, err := labelConfig(*config, *rulesDir)
+	lc, err := labelConfig(*config, *rulesDir, os.Environ())
 	if err != nil {
 		return err
 	}
@@ -66,13 +66,21 @@ func runLabel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// labelConfig reads the labels section of the configuration file, if any.
-func labelConfig(path, rulesDir string) (LabelsConfig, error) {
+// labelConfig reads the labels section of the configuration as serve
+// does: the file, if any, then the DS4P_ variables of env (serve's
+// DS4P_LABEL_RULES_DIR replaces the file's labels.rules_dir), then
+// --rules-dir. Without the variables, an analyst labelling offline where
+// serve runs with DS4P_LABEL_RULES_DIR got the file's (or the embedded)
+// rules, not the ones the proxy labels with.
+func labelConfig(path, rulesDir string, env []string) (LabelsConfig, error) {
 	c := defaultConfig()
 	if path != "" {
 		if err := c.loadFile(path); err != nil {
 			return LabelsConfig{}, err
 		}
+	}
+	if err := c.applyEnv(env); err != nil {
+		return LabelsConfig{}, err
 	}
 	if rulesDir != "" {
 		c.Labels.RulesDir = rulesDir
