@@ -140,7 +140,7 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 	m := &sourcedConsents{consentManager: s.manager(), s: s, cfg: cfg,
 		merged: newTTLCache[mergedEntry](cfg.CacheSize, cfg.TTL)}
 	if cfg.Directory != nil || cfg.ResolveActors {
-		m.resolver = &actorResolver{s: s, dir: cfg.Directory, upstream: cfg.ResolveActors,
+		m.resolver = &actorResolver{s: s, dir: cfg.Directory, upstream: cfg.ResolveActors, written: &m.written,
 			cache: newTTLCache[actorEntry](cfg.CacheSize, cfg.TTL)}
 	}
 	if cfg.PatientIdentifierSystem != "" { // patient_identity.go
@@ -226,10 +226,20 @@ func (w *consentWrites) bypass(mirror bool) bool {
 // is under way, or after it, read the patient's upstream consents afresh
 // until what it wrote is known (consentWrites). Other requests, and a
 // proxy whose consents are ds4p's alone, are not affected.
+//
+// A write of a resource an actor reference is read from (Organization,
+// Practitioner ..., with consents.resolve_actors) is followed alike, for
+// the actors resolved from the upstream and the consents expanded with
+// them: an identifier removed from an Organization through ds4p no longer
+// matches a caller once ds4p answered.
 func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	m, ok := s.consents.(*sourcedConsents)
-	if !ok || (m.onDemand == nil && m.mirror == nil) || method == http.MethodGet || method == http.MethodHead ||
-		(req.Type != "Consent" && req.Type != "") {
+	if !ok || method == http.MethodGet || method == http.MethodHead {
+		return func() {}
+	}
+	consents := (m.onDemand != nil || m.mirror != nil) && (req.Type == "Consent" || req.Type == "")
+	actors := m.resolver != nil && m.resolver.upstream && (actorTypes[req.Type] || req.Type == "")
+	if !consents && !actors {
 		return func() {}
 	}
 	// A create, update or patch of one Consent is seen by an incremental
@@ -242,9 +252,11 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	m.clearUpstream()
 	return func() {
 		e := w.epoch.Add(1)
-		storeMax(&w.wrote, e)
-		if full {
-			storeMax(&w.fullAfter, e)
+		if consents {
+			storeMax(&w.wrote, e)
+			if full {
+				storeMax(&w.fullAfter, e)
+			}
 		}
 		m.clearUpstream()
 		w.underWay.Add(-1)
@@ -258,10 +270,14 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 }
 
 // clearUpstream drops the patients' upstream consents cached on demand,
-// and the merged consents built on them.
+// the actors resolved from the upstream, and the merged consents built on
+// them.
 func (m *sourcedConsents) clearUpstream() {
 	if m.onDemand != nil {
 		m.onDemand.clear()
+	}
+	if m.resolver != nil {
+		m.resolver.cache.clear()
 	}
 	m.merged.clear()
 }
@@ -330,6 +346,7 @@ func nextGeneration() uint64 {
 // their actors resolved. Any failure to read the upstream is an error, so
 // the response is withheld: an upstream opt-out must not be missed.
 func (m *sourcedConsents) Normalized(ctx context.Context, patient string) ([]consent.Normalized, uint64, error) {
+	epoch := m.written.epoch.Load() // what is built is kept only if no write began or ended since
 	local, version, err := m.consentManager.Normalized(ctx, patient)
 	if err != nil {
 		return nil, 0, err
@@ -350,7 +367,9 @@ func (m *sourcedConsents) Normalized(ctx context.Context, patient string) ([]con
 		}
 	}
 	if _, versionless := m.consentManager.(basicConsents); !versionless {
-		m.merged.add(patient, mergedEntry{local: version, gen: up.gen, consents: merged})
+		m.merged.addIf(patient, mergedEntry{local: version, gen: up.gen, consents: merged}, func() bool {
+			return m.written.underWay.Load() == 0 && m.written.epoch.Load() == epoch
+		})
 	}
 	return merged, version, nil
 }
@@ -919,6 +938,7 @@ type actorResolver struct {
 	dir      *consent.Directory
 	upstream bool
 	cache    *ttlCache[actorEntry]
+	written  *consentWrites // writes through /fhir (consentWriting)
 }
 
 // actorEntry is one resolved actor.
@@ -945,6 +965,7 @@ func (r *actorResolver) ActorForms(ctx context.Context, form string) ([]string, 
 	if e, ok := r.cache.get(form); ok {
 		return e.forms, e.known, nil
 	}
+	epoch := r.written.epoch.Load()
 	body, err := r.s.getJSON(ctx, "/"+typ+"/"+url.PathEscape(id), 1<<20)
 	var e actorEntry
 	switch {
@@ -969,7 +990,9 @@ func (r *actorResolver) ActorForms(ctx context.Context, form string) ([]string, 
 			}
 		}
 	}
-	r.cache.add(form, e)
+	// Not kept when a write through /fhir began or ended since the read
+	// began: it may have changed the actor.
+	r.cache.addIf(form, e, func() bool { return r.written.underWay.Load() == 0 && r.written.epoch.Load() == epoch })
 	return e.forms, e.known, nil
 }
 

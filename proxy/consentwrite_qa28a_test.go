@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,41 @@ func TestConsentReadRacingWriteNotCachedQA28A(t *testing.T) {
 	u.fhir.set(200, revoked) // what the write did, as the next search finds it
 	if code := u.read(tokConsented); code != http.StatusNotFound {
 		t.Fatalf("a read begun after ds4p answered the revocation: %d, want 404: a read begun before the write was cached", code)
+	}
+}
+
+// TestActorWriteClearsResolvedActorsQA28A: with consents.resolve_actors,
+// the identifiers of an actor a consent names are read from the upstream
+// and cached for the TTL; a write of that actor through /fhir (its NPI
+// corrected, say) makes them be read again once ds4p answered it, and the
+// consents expanded with them built again. Writes of other types leave
+// them alone.
+func TestActorWriteClearsResolvedActorsQA28A(t *testing.T) {
+	t.Parallel()
+	u := newUpstreamSetup(t, ConsentSources{ResolveActors: true, TTL: time.Hour})
+	sc := u.server.consents.(*sourcedConsents)
+	ctx := context.Background()
+	const stale = "http://hl7.org/fhir/sid/us-npi|9999999999"
+	// Resolved before the upstream's Organization changed.
+	sc.resolver.cache.add("Organization/org-a", actorEntry{forms: []string{"Organization/org-a", stale}, known: true})
+	sc.merged.add("Patient/p1", mergedEntry{})
+	forms := func() []string {
+		t.Helper()
+		f, _, err := sc.resolver.ActorForms(ctx, "Organization/org-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	u.server.consentWriting(http.MethodPut, fhirRequest{Interaction: Update, Type: "Observation", ID: "o1"})()
+	if f := forms(); !slices.Contains(f, stale) || sc.merged.len() != 1 {
+		t.Fatalf("after a write of an Observation: forms %v, %d merged: want the cached ones (the test shows nothing)", f, sc.merged.len())
+	}
+	u.server.consentWriting(http.MethodPut, fhirRequest{Interaction: Update, Type: "Organization", ID: "org-a"})()
+	if f := forms(); slices.Contains(f, stale) || !slices.Contains(f, "http://hl7.org/fhir/sid/us-npi|1234567893") {
+		t.Fatalf("after ds4p answered a write of Organization/org-a: forms %v, want those the upstream has now", f)
+	}
+	if n := sc.merged.len(); n != 0 {
+		t.Fatalf("%d patients' merged consents kept after an actor write, want none", n)
 	}
 }
