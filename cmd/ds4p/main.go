@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	_ "time/tzdata" // consents.date_zone on a machine without a zone database
@@ -94,7 +95,9 @@ func help(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	return run(ctx, []string{args[0], "--help"}, stdout, stderr)
+	// All of args: `ds4p help audit query` shows the subcommand's flags,
+	// not the group's summary.
+	return run(ctx, append(slices.Clip(args), "--help"), stdout, stderr)
 }
 
 func usage(w io.Writer) {
