@@ -97,7 +97,7 @@ func newAuditFlags(name string, args []string, stdout, stderr io.Writer) auditFl
 		fs.SetOutput(stdout)
 	}
 	return auditFlags{
-		fs: fs, data: fs.String("data", DefaultDataDir, "data directory holding ds4p.db"),
+		fs: fs, data: fs.String("data", offlineDataDir(), "data directory holding ds4p.db (DS4P_DATA_DIR when set)"),
 		from: fs.String("from", "", "only entries at or after this time (RFC 3339 or YYYY-MM-DD)"),
 		to:   fs.String("to", "", "only entries before this time (RFC 3339 or YYYY-MM-DD)"),
 	}
@@ -476,7 +476,7 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if wantsHelp(args) {
 		fs.SetOutput(stdout)
 	}
-	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	data := fs.String("data", offlineDataDir(), "data directory holding ds4p.db (DS4P_DATA_DIR when set)")
 	exports := fs.String("exports", "", "also verify the prune exports (ledger-*.ndjson) in this directory, from genesis to the checkpoint")
 	head := fs.String("head", "", "SEQ:HASH printed by an earlier verify and kept elsewhere: check that the chain still holds that entry")
 	retention := fs.String("retention", os.Getenv("DS4P_LEDGER_RETENTION"), "the shortest ledger.retention ever configured: fail if entries younger than that were pruned (default $DS4P_LEDGER_RETENTION; empty: not checked)")
@@ -609,7 +609,7 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 	if wantsHelp(args) {
 		fs.SetOutput(stdout)
 	}
-	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	data := fs.String("data", offlineDataDir(), "data directory holding ds4p.db (DS4P_DATA_DIR when set)")
 	exports := fs.String("exports", "", "the prune exports (default DATA/"+DefaultExportDir+")")
 	authenticate := fs.Bool("authenticate", false, "record the checkpoint's MAC under the storage key, after checking that the exports chain from genesis to it")
 	if err := parseFlags(fs, args); err != nil {
@@ -781,7 +781,7 @@ func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if wantsHelp(args) {
 		fs.SetOutput(stdout)
 	}
-	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	data := fs.String("data", offlineDataDir(), "data directory holding ds4p.db (DS4P_DATA_DIR when set)")
 	retention := fs.String("retention", "6y", "keep entries this long: "+retentionUnits+`; "m" would be minutes, not months`)
 	exportDir := fs.String("export-dir", "", "directory of the exports written before deleting (default DATA/"+DefaultExportDir+")")
 	if err := parseFlags(fs, args); err != nil {

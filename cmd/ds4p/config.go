@@ -183,6 +183,19 @@ const (
 	MaxHeapFloorBytes = 4 << 30
 )
 
+// offlineDataDir is the default of the offline commands' --data: serve's
+// DS4P_DATA_DIR when it is set, as DS4P_STORAGE_* are read by them too,
+// else DefaultDataDir. Where serve's environment gave the data directory
+// (a container, a unit file's Environment=), ds4p consent import without
+// --data made a new database in ./data and stored the consents there, a
+// patient's deny included, reporting them accepted; serve never saw them.
+func offlineDataDir() string {
+	if d := os.Getenv("DS4P_DATA_DIR"); d != "" {
+		return d
+	}
+	return DefaultDataDir
+}
+
 func defaultConfig() Config {
 	return Config{
 		Listen: DefaultListen, DataDir: DefaultDataDir, LogLevel: DefaultLogLevel,

@@ -59,7 +59,7 @@ func consentFlags(name string, args []string, stdout, stderr io.Writer) (*flag.F
 	if wantsHelp(args) {
 		fs.SetOutput(stdout)
 	}
-	return fs, fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	return fs, fs.String("data", offlineDataDir(), "data directory holding ds4p.db (DS4P_DATA_DIR when set)")
 }
 
 // openConsents opens the consent store of a data directory. create says

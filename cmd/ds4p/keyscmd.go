@@ -357,7 +357,7 @@ func openKeysDB(dir string, writable bool) (*bbolt.DB, error) {
 
 func runKeysStatus(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys status", keysHelp, stderr)
-	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	data := fs.String("data", offlineDataDir(), "data directory holding ds4p.db (DS4P_DATA_DIR when set)")
 	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -416,7 +416,7 @@ func writeKeyStatus(w io.Writer, c seal.Counts, ring *seal.Keyring) {
 
 func runKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys rotate", keysHelp, stderr)
-	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	data := fs.String("data", offlineDataDir(), "data directory holding ds4p.db (DS4P_DATA_DIR when set)")
 	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -461,7 +461,7 @@ func runKeysRemove(_ context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlagSet("keys remove", keysHelp, stderr)
 	file := fs.String("file", "", "the key file")
 	idText := fs.String("id", "", "the key id (8 hex digits) to remove")
-	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db, checked to need no value of the key")
+	data := fs.String("data", offlineDataDir(), "data directory holding ds4p.db (DS4P_DATA_DIR when set), checked to need no value of the key")
 	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -504,7 +504,7 @@ func runKeysRemove(_ context.Context, args []string, stdout, stderr io.Writer) e
 
 func runKeysCompact(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys compact", keysHelp, stderr)
-	data := fs.String("data", DefaultDataDir, "data directory holding ds4p.db")
+	data := fs.String("data", offlineDataDir(), "data directory holding ds4p.db (DS4P_DATA_DIR when set)")
 	if err := parseKeysFlags(fs, args, stdout); err != nil {
 		return err
 	}
