@@ -1043,9 +1043,10 @@ func (r *run) cutKeys(it *item) ([]string, error) {
 // numbered 1, 2, ... in their order (items keep their numbers: another
 // resource names them, seqList.keep), ranks keep their order without gaps,
 // the pointers follow, a pointer at a cut note goes, and when an item was
-// cut Claim.total and ExplanationOfBenefit.total and payment go too: that
-// something was cut REDACTED says, how much the totals would. A masked
-// element keeps its place, so nothing is renumbered when one is masked.
+// cut or masked the totals go too (totalTargets): that something was cut
+// REDACTED says, how much the totals would. A masked element keeps its
+// place and counts as kept; the numbers inside it are the mask's (it
+// removes them), so none is rewritten there.
 
 // seqList is one numbered member: its name, the member holding each
 // element's number, the pointers at it from an item or addItem, and for
@@ -1100,7 +1101,7 @@ var errSeqUnreadable = errors.New("proxy: a numbering that cannot be read")
 // none to read.
 func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 	lists := seqLists[it.res.Type]
-	if lists == nil || len(it.redacted) == 0 || len(it.masked) > 0 {
+	if lists == nil || len(it.redacted) == 0 {
 		return nil, false, nil
 	}
 	v := &seqView{lists: map[string][]seqElem{}}
@@ -1398,7 +1399,7 @@ func (r *run) followRanks(it *item) error {
 // rankEdits renumbers the ranks of an Encounter's diagnoses left after a
 // cut: the same order, no gaps (1, 2, ...; equal ranks stay equal).
 func (r *run) rankEdits(it *item) ([]fjson.Edit, bool, error) {
-	if it.res.Type != "Encounter" || len(it.redacted) == 0 || len(it.masked) > 0 {
+	if it.res.Type != "Encounter" || len(it.redacted) == 0 {
 		return nil, false, nil
 	}
 	as, _, ok, err := fjson.Lookup(r.body, it.start, "diagnosis")

@@ -1,11 +1,16 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ds4p/ds4p/labels"
+	"github.com/ds4p/ds4p/policy"
 )
 
 // QA round 28, area B: what the numbering of a Claim, an
@@ -275,5 +280,50 @@ func TestClaimMaskedItemLosesTotalQA28B(t *testing.T) {
 	h = newHarness(t, fhirJSONHandler(200, mixedEOB), func(_ *Options, d *Deps) { d.Decider = maskDecider{} })
 	if resp, body := h.get("/fhir/ExplanationOfBenefit/eob1", tokConsented); resp.StatusCode != 200 || !strings.Contains(body, `"value":60.40`) {
 		t.Errorf("a masked diagnosis: %d %s", resp.StatusCode, body)
+	}
+}
+
+// denyMaskDecider denies SUD and masks PSY.
+type denyMaskDecider struct{}
+
+func (denyMaskDecider) Decide(_ context.Context, in policy.Input) (policy.Decision, error) {
+	switch {
+	case slices.Contains(in.Item.Labels, labels.SystemActCode+"|SUD"):
+		return policy.Decision{Effect: policy.Deny, Reasons: []policy.Reason{{Rule: "t", Message: "t"}}}, nil
+	case slices.Contains(in.Item.Labels, labels.SystemActCode+"|PSY"):
+		return policy.Decision{Effect: policy.Mask, Mask: []string{labels.SystemActCode + "|PSY"}}, nil
+	}
+	return policy.Decision{Effect: policy.Permit}, nil
+}
+func (denyMaskDecider) Revision() string { return "deny-mask" }
+
+// A claim with one diagnosis cut and another masked: nothing was followed
+// or renumbered while anything was masked, so the item billed for the cut
+// diagnosis stayed, pointing at it.
+func TestClaimCutBesideMaskQA28B(t *testing.T) {
+	t.Parallel()
+	inlinePSY := strings.Replace(inlineSUDQA28B, `"SUD"`, `"PSY"`, 1)
+	cl := `{"resourceType":"Claim","id":"cl5","status":"active","use":"claim","patient":{"reference":"Patient/p1"},
+ "diagnosis":[{` + inlineSUDQA28B + `,"sequence":1,"diagnosisCodeableConcept":{"text":"opioid dependence"}},
+  {` + inlinePSY + `,"sequence":2,"diagnosisCodeableConcept":{"text":"depression"}},
+  {"sequence":3,"diagnosisCodeableConcept":{"text":"hypertension"}}],
+ "item":[{"sequence":1,"diagnosisSequence":[1],"productOrService":{"text":"counselling"},"net":{"value":100,"currency":"USD"}},
+  {"sequence":2,"diagnosisSequence":[3],"productOrService":{"text":"bp"},"net":{"value":50,"currency":"USD"}}]}`
+	h := newHarness(t, fhirJSONHandler(200, cl), func(_ *Options, d *Deps) { d.Decider = denyMaskDecider{} })
+	resp, body := h.get("/fhir/Claim/cl5", tokOther)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"MASKED"`) || !strings.Contains(body, `"REDACTED"`) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	for _, leak := range []string{"opioid", "counselling", "depression", `"value":100`} {
+		if strings.Contains(body, leak) {
+			t.Errorf("holds %s: %s", leak, body)
+		}
+	}
+	m := decodeQA28B(t, body)
+	if w := `[{"sequence":2,"diagnosisSequence":[2],"productOrService":{"text":"bp"},"net":{"value":50,"currency":"USD"}}]`; !reflect.DeepEqual(m["item"], jsonQA28B(t, w)) {
+		t.Errorf("item: got %v, want %s", m["item"], w)
+	}
+	if w := `[{"diagnosisCodeableConcept":{"text":"masked"}},{"sequence":2,"diagnosisCodeableConcept":{"text":"hypertension"}}]`; !reflect.DeepEqual(m["diagnosis"], jsonQA28B(t, w)) {
+		t.Errorf("diagnosis: got %v, want %s", m["diagnosis"], w)
 	}
 }
