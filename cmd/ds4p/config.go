@@ -638,11 +638,6 @@ func (c Config) Validate() error {
 	if c.Auth.JWKSURL == "" && c.Auth.KeyFile == "" && !c.Auth.Dev {
 		errs = append(errs, errors.New("auth: no token keys configured: set jwks_url, key_file, or dev (--dev-auth) for development"))
 	}
-	if c.Auth.KeyFile != "" {
-		if err := checkKeyFile(c.Auth.KeyFile); err != nil {
-			errs = append(errs, fmt.Errorf("auth.key_file: %w", err))
-		}
-	}
 	if c.Auth.Skew < 0 || c.Auth.Skew > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("auth.skew: %v is outside 0..5m", c.Auth.Skew))
 	}
@@ -692,8 +687,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkKeyFile reads auth.key_file as the verifier does, here, before
-// the data directory is made, and refuses one holding no key. Only its
+// checkKeyFile reads auth.key_file as the verifier does, and refuses one
+// holding no key; serve calls it before the data directory is made. Only its
 // existence was checked before the start: a key file that did not parse
 // stopped serve after it had made the data directory, its database and a
 // storage key, and an empty one (a JWK Set with no keys, a file a failed

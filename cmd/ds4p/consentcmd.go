@@ -131,12 +131,7 @@ func runConsentList(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	q, err := consent.ParseQuery(values)
 	if err != nil {
-		// The search is no consent ("invalid consent: status: ...").
-		msg := strings.TrimPrefix(err.Error(), "consent: ")
-		if rest, ok := strings.CutPrefix(msg, "invalid consent"); ok {
-			msg = "the search" + rest
-		}
-		return errors.New(msg)
+		return err
 	}
 	store, closeDB, err := openConsents(*data, false, "list")
 	if err != nil {

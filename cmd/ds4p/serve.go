@@ -57,6 +57,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if cfg.Auth.KeyFile != "" {
+		// Read, not only found, before the data directory is touched
+		// (config.go checkKeyFile).
+		if err := checkKeyFile(cfg.Auth.KeyFile); err != nil {
+			return fmt.Errorf("auth.key_file: %w", err)
+		}
+	}
 	log := newLogger(stderr, cfg.LogLevel)
 	if len(cfg.overrides) > 0 {
 		// Precedence is documented, but a variable left in an image or a
