@@ -298,6 +298,27 @@ func (c *Cache) evict() {
 	}
 }
 
+// NotCurrent is called for a resource a response held at a version that
+// may not be its current one (a vread, a _history page), after the
+// response was labelled: what the cache noted of "Type/id" still passes on,
+// but is not known as all it passes on, and the next batch that refers to
+// it reads its current version (knows). A first sight of Condition/c1 at
+// version 1 (HIV) otherwise stood for its current version 2 (HIV and SUD)
+// for the known-TTL (QA round 28).
+func (l *Labeller) NotCurrent(typ, id string) {
+	c := l.cache
+	if c == nil || typ == "" || id == "" {
+		return
+	}
+	key := typ + "/" + id
+	c.mu.Lock()
+	if e, ok := c.m[key]; ok && e.noted != 0 {
+		e.noted = 0
+		c.m[key] = e
+	}
+	c.mu.Unlock()
+}
+
 // CacheLen returns the number of resources in the label cache (0 without
 // one).
 func (l *Labeller) CacheLen() int {

@@ -65,6 +65,14 @@ func (r *run) labelBatch(ctx context.Context) error {
 // (patient_conflict.go), patients named by identifier resolved, and
 // contained resources settled into their containers.
 func (r *run) settleLabels(ctx context.Context) error {
+	if r.ex.req.Interaction == VRead || r.ex.req.Interaction == History {
+		// Versions that may be older than the current ones: the label
+		// cache noted them as any response's, but does not know the
+		// resources by them (labels.Labeller.NotCurrent).
+		for _, it := range r.items {
+			r.s.labeller.NotCurrent(it.res.Type, it.res.ID)
+		}
+	}
 	// patient_conflict.go: first, before anything reads a patient.
 	r.markPatientConflicts(ctx)
 	if err := r.resolvePatients(ctx); err != nil { // patient_identity.go
