@@ -1176,6 +1176,9 @@ func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 		if number != "" {
 			seen := map[int]bool{}
 			for _, el := range out {
+				if el.ns < 0 && member == "processNote" {
+					continue // its number is optional (0..1): a note nothing can name
+				}
 				if el.ns < 0 || seen[el.n] {
 					return nil, errSeqUnreadable
 				}
@@ -1305,20 +1308,34 @@ func (r *run) followSequences(ctx context.Context, it *item, now int64) error {
 			cut(&v.addItem[i], ls, "addItem["+strconv.Itoa(i)+"]")
 		}
 	}
-	// the notes a cut item or addItem points at
+	// The notes a cut item or addItem points at, and, when one was cut,
+	// the notes no kept one points at: they explain the adjudication in
+	// words, of the claim as a whole or of the cut item.
 	notes := v.lists["processNote"]
+	var cutLabels labels.Set
+	anyCut := false
+	keptNotes := map[int]bool{}
 	for _, src := range [2][]seqElem{items, v.addItem} {
 		for _, el := range src {
 			if !el.cut {
+				for _, p := range el.pointersOf["noteNumber"] {
+					keptNotes[p.n] = true
+				}
 				continue
 			}
+			anyCut, cutLabels = true, cutLabels.Union(el.labels)
 			for _, p := range el.pointersOf["noteNumber"] {
 				for k := range notes {
-					if notes[k].n == p.n && !notes[k].cut {
+					if notes[k].ns >= 0 && notes[k].n == p.n && !notes[k].cut {
 						cut(&notes[k], el.labels, "processNote["+strconv.Itoa(k)+"]")
 					}
 				}
 			}
+		}
+	}
+	for k := range notes {
+		if anyCut && !notes[k].cut && (notes[k].ns < 0 || !keptNotes[notes[k].n]) {
+			cut(&notes[k], cutLabels, "processNote["+strconv.Itoa(k)+"]")
 		}
 	}
 	if len(it.redacted) == before {
@@ -1502,6 +1519,9 @@ func (r *run) sequenceEdits(it *item) ([]fjson.Edit, []span, error) {
 		m := map[int]int{}
 		next := 1
 		for _, el := range v.lists[l.name] {
+			if el.ns < 0 {
+				continue // an unnumbered note
+			}
 			if el.cut {
 				m[el.n] = -1
 				anyCut = true

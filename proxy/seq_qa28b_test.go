@@ -117,7 +117,7 @@ const eobQA28B = `{"resourceType":"ExplanationOfBenefit","id":"e1","status":"act
   {"sequence":2,"diagnosisSequence":[1,3],"noteNumber":[1,2],"productOrService":{"text":"office visit"},"net":{"value":50,"currency":"USD"}}
  ],
  "addItem":[{"itemSequence":[1],"productOrService":{"text":"take-home dose"},"net":{"value":30,"currency":"USD"}}],
- "processNote":[{"number":1,"text":"methadone programme rate"},{"number":2,"text":"standard rate"}],
+ "processNote":[{"number":1,"text":"methadone programme rate"},{"number":2,"text":"standard rate"},{"text":"opioid treatment programme bundle applied"},{"number":3,"text":"take-home doses billed apart"}],
  "adjudication":[{"category":{"text":"denied"},"reason":{"text":"methadone not covered"},"amount":{"value":30,"currency":"USD"}}],
  "total":[{"category":{"text":"submitted"},"amount":{"value":180,"currency":"USD"}}],
  "payment":{"amount":{"value":180,"currency":"USD"}}}`
@@ -129,7 +129,7 @@ func TestEOBCutLeavesNoNumberingTellQA28B(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
-	for _, leak := range []string{"F11.20", "counselling", "take-home", "methadone", `"value":180`, `"value":100`, `"value":30`} {
+	for _, leak := range []string{"F11.20", "counselling", "take-home", "methadone", "opioid", `"value":180`, `"value":100`, `"value":30`} {
 		if strings.Contains(body, leak) {
 			t.Errorf("the cut EOB still holds %s: %s", leak, body)
 		}
