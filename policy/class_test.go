@@ -297,3 +297,29 @@ decision := {"effect": "deny", "reasons": []} if {
 		t.Fatal("a policy iterating over input shared a decision across patients")
 	}
 }
+
+// TestEnginesOfOneRevisionDecideApart: two engines of one process serving
+// the same revision share its compiled form, never a decision. The same
+// consent key with other consents (two proxies' stores, each with its own
+// "c1" version "1") must be decided by each engine from its own consents.
+func TestEnginesOfOneRevisionDecideApart(t *testing.T) {
+	ctx := context.Background()
+	permitting, err := policy.New(ctx, rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusing, err := policy.New(ctx, rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := sudInput("Organization/org-a", "TREAT")
+	in.ConsentKey = "c1|1"
+	in.Consents = []any{tpoConsent("1", "active")}
+	if d, err := permitting.Decide(ctx, in); err != nil || d.Effect != "permit" {
+		t.Fatalf("under the consent: %+v, %v", d, err)
+	}
+	in.Consents = []any{tpoConsent("1", "inactive")}
+	if d, err := refusing.Decide(ctx, in); err != nil || d.Effect == "permit" {
+		t.Fatalf("the second engine, whose consent is inactive, answered %+v, %v", d, err)
+	}
+}
