@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 
@@ -582,7 +584,19 @@ func RunCases(ctx context.Context, fsys fs.FS) ([]CaseResult, error) {
 type caseSchema struct {
 	pq     *rego.PreparedEvalQuery // nil: the tree has no input schema
 	values cache.InterQueryValueCache
+	sum    [sha256.Size]byte // the schema file's
 }
+
+// validated remembers, for the life of the process, what a case input's
+// check against an input schema found, by a hash of both: every check,
+// build, test and policy load runs the case matrix again, almost always
+// with the same files. Bounded: emptied when full.
+var validated struct {
+	sync.Mutex
+	m map[[sha256.Size]byte][]string
+}
+
+const maxValidated = 1 << 14
 
 func newCaseSchema(ctx context.Context, fsys fs.FS) (*caseSchema, error) {
 	raw, err := fs.ReadFile(fsys, InputSchemaPath)
@@ -614,7 +628,7 @@ func newCaseSchema(ctx context.Context, fsys fs.FS) (*caseSchema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %s: %w", InputSchemaPath, err)
 	}
-	return &caseSchema{pq: &pq, values: values}, nil
+	return &caseSchema{pq: &pq, values: values, sum: sha256.Sum256(raw)}, nil
 }
 
 // problems lists where in does not match the schema.
@@ -626,6 +640,17 @@ func (s *caseSchema) problems(ctx context.Context, in Input) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	h := sha256.New()
+	h.Write(s.sum[:])
+	h.Write(b)
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	validated.Lock()
+	found, ok := validated.m[key]
+	validated.Unlock()
+	if ok {
+		return slices.Clone(found), nil
+	}
 	var doc any
 	if err := util.UnmarshalJSON(b, &doc); err != nil {
 		return nil, err
@@ -634,7 +659,17 @@ func (s *caseSchema) problems(ctx context.Context, in Input) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validating against the schema: %w", err)
 	}
-	return schemaProblems(rs)
+	problems, err := schemaProblems(rs)
+	if err != nil {
+		return nil, err
+	}
+	validated.Lock()
+	if validated.m == nil || len(validated.m) >= maxValidated {
+		validated.m = map[[sha256.Size]byte][]string{}
+	}
+	validated.m[key] = slices.Clone(problems)
+	validated.Unlock()
+	return problems, nil
 }
 
 // withData overlays policy data overrides on ds4p/config/data.json.
