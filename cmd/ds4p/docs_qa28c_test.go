@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -153,6 +154,11 @@ func TestConfigReferenceMatchesCodeQA28C(t *testing.T) {
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil {
 			t.Errorf("the configuration block at %s does not load as a config file: %s (lines counted from the block)", where, yamlProblems([]byte(src), err))
+		} else if errs := c.Policy.validate(c.PolicyDir); len(errs) > 0 {
+			// Blocks show parts of a configuration (no upstream, no keys),
+			// so only what a block sets in full is checked: the policy
+			// source's settings, whose defaults written out were refused.
+			t.Errorf("the configuration block at %s loads but serve refuses its policy settings: %v", where, errors.Join(errs...))
 		}
 	}
 	// A setting may instead be named by its full path in the text

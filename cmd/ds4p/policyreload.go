@@ -34,6 +34,13 @@ type PolicyConfig struct {
 	Evaluator string `yaml:"evaluator"`
 }
 
+// The defaults of bundle_key_id and bundle_poll (package policy applies
+// them when the settings are empty).
+const (
+	defaultBundleKeyID = "default"
+	defaultBundlePoll  = 30 * time.Second
+)
+
 func (p PolicyConfig) validate(policyDir string) []error {
 	var errs []error
 	switch p.Evaluator {
@@ -42,7 +49,10 @@ func (p PolicyConfig) validate(policyDir string) []error {
 		errs = append(errs, fmt.Errorf("policy: evaluator must be %q or %q, not %q", policy.EvaluatorIR, policy.EvaluatorTopdown, p.Evaluator))
 	}
 	if p.BundleURL == "" {
-		if p.BundlePublicKey != "" || p.BundleKeyID != "" || p.BundlePoll != 0 {
+		// Their defaults written out configure nothing (the README's
+		// reference configuration writes them so).
+		if p.BundlePublicKey != "" || (p.BundleKeyID != "" && p.BundleKeyID != defaultBundleKeyID) ||
+			(p.BundlePoll != 0 && p.BundlePoll != defaultBundlePoll) {
 			errs = append(errs, errors.New("policy: bundle_public_key, bundle_key_id and bundle_poll need bundle_url"))
 		}
 		return errs
