@@ -286,12 +286,19 @@ func (c *ClientCredentials) Token(ctx context.Context) (string, error) {
 	}
 }
 
-// Rejected drops token when it is the cached one.
+// Rejected drops token when it is the cached one, and has the key or
+// secret file looked at before the next fetch (a site that rotated it may
+// have revoked what the token was granted to).
 func (c *ClientCredentials) Rejected(token string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if token != "" && token == c.tok {
 		c.tok, c.expires = "", time.Time{}
+		if c.key != nil {
+			c.key.rejected(func(signingKey) bool { return true })
+		} else {
+			c.secret.rejected(func(string) bool { return true })
+		}
 	}
 }
 
