@@ -105,6 +105,9 @@ func (s *Server) handleFHIR(c *gin.Context) {
 	// Forgotten before the write and again after it, so that no read
 	// racing with it leaves the old version known (label_targets.go).
 	s.forgetWritten(ex)
+	// A write of the upstream's consents: read afresh from now on until
+	// it is known (consent_upstream.go consentWriting).
+	defer s.consentWriting(r.Method, req)()
 	s.rp.ServeHTTP(c.Writer, out)
 	s.forgetWritten(ex)
 }
