@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -86,11 +87,7 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 			}
 		}
 		for _, t := range targets {
-			if t.Version != "" {
-				asked[versionKey(t.Type, t.ID, t.Version)] = true
-			} else {
-				asked[t.Key()] = true
-			}
+			asked[t.askKey()] = true
 		}
 		current, versions := splitVersions(targets)
 		if len(current) > 0 {
@@ -115,9 +112,48 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 		if r, ok := b.versions[k]; ok && len(inheritable(r.Effective())) > 0 {
 			continue // a sensitive version: read again for each batch (the cache holds current versions)
 		}
+		if strings.HasPrefix(k, absolutePrefix) {
+			continue // maybe another server's: not known by its Type/id (askKey)
+		}
 		b.fetched = append(b.fetched, k)
 	}
 	return nil
+}
+
+// absolutePrefix starts the asked key of a target an absolute reference
+// names (askKey).
+const absolutePrefix = "abs:"
+
+// askKey is the key a batch asks for t by: "Type/id" (with
+// "/_history/v" for a version), or, when an absolute reference names it,
+// that reference. An absolute reference may name another server's
+// resource, which the FetchFunc does not read and so passes nothing on:
+// asked by Type/id, a relative reference to the upstream's own resource
+// of that Type/id in the same batch was taken as asked already and never
+// read, and the cache then knew that Type/id to pass nothing on for its
+// known-TTL, so later responses did not read it either (ids such as "1"
+// collide across servers). An order naming an SUD Condition was labelled
+// from nothing and disclosed (QA round 28). Targets asked by an absolute
+// reference are not noted as known (Resolve).
+func (t Target) askKey() string {
+	if strings.IndexByte(t.Ref, ':') >= 0 {
+		// The version too: the reference of a version names it and the
+		// current one alike (labels.Target.Version).
+		return absolutePrefix + t.Version + " " + t.Ref
+	}
+	if t.Version != "" {
+		return versionKey(t.Type, t.ID, t.Version)
+	}
+	return t.Key()
+}
+
+// absolute reports whether lk's reference in resource b is absolute (an
+// URL: relative references hold no ':').
+func (lk link) absolute(b []byte) bool {
+	if lk.decoded != "" {
+		return strings.IndexByte(lk.decoded, ':') >= 0
+	}
+	return bytes.IndexByte(b[lk.start:lk.end], ':') >= 0
 }
 
 // splitVersions separates the targets asking for a version from the others.
@@ -200,14 +236,20 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 					if seen == nil {
 						seen = map[string]bool{}
 					}
-					seen[versionKey(t.Type, t.ID, t.Version)] = true
+					seen[t.askKey()] = true
 					out = append(out, t)
 				}
 			}
 			if _, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
 				continue
 			}
-			if asked[string(key)] || seen[string(key)] {
+			var t Target
+			if lk.absolute(b.resources[k]) {
+				t = b.target(key, typLen, lk, k, "")
+				if asked[t.askKey()] || seen[t.askKey()] {
+					continue
+				}
+			} else if asked[string(key)] || seen[string(key)] {
 				continue
 			}
 			// A Binary's securityContext is read even when the cache knows
@@ -219,16 +261,25 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			if seen == nil {
 				seen = map[string]bool{}
 			}
-			seen[string(key)] = true
-			ref := lk.decoded
-			if ref == "" {
-				ref = string(b.resources[k][lk.start:lk.end])
+			if t.Type == "" {
+				t = b.target(key, typLen, lk, k, "")
 			}
-			ref = strings.Trim(ref, " \t\r\n\f\v") // an absolute URL with white space around it is one still
-			out = append(out, Target{Type: string(key[:typLen]), ID: string(key[typLen+1:]), Ref: ref})
+			seen[t.askKey()] = true
+			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// target is the Target of link lk of resource k, naming key (its type
+// typLen long), at version v ("" the current one).
+func (b *Batch) target(key []byte, typLen int, lk link, k int, v string) Target {
+	ref := lk.decoded
+	if ref == "" {
+		ref = string(b.resources[k][lk.start:lk.end])
+	}
+	ref = strings.Trim(ref, " \t\r\n\f\v") // an absolute URL with white space around it is one still
+	return Target{Type: string(key[:typLen]), ID: string(key[typLen+1:]), Ref: ref, Version: v}
 }
 
 // unresolvedVersion returns the Target of version v of the resource key
@@ -242,7 +293,8 @@ func (b *Batch) unresolvedVersion(ix batchIndex, key []byte, typLen int, v strin
 	if t, ok := ix[typ][id]; ok && b.out[t].VersionID == v {
 		return Target{}, false
 	}
-	if _, ok := b.versions[vk]; ok || asked[vk] || seen[vk] {
+	t := b.target(key, typLen, lk, k, v)
+	if _, ok := b.versions[vk]; ok || asked[t.askKey()] || seen[t.askKey()] {
 		return Target{}, false
 	}
 	if c := b.l.cache; c != nil {
@@ -253,9 +305,5 @@ func (b *Batch) unresolvedVersion(ix batchIndex, key []byte, typLen int, v strin
 			return Target{}, false
 		}
 	}
-	ref := lk.decoded
-	if ref == "" {
-		ref = string(b.resources[k][lk.start:lk.end])
-	}
-	return Target{Type: typ, ID: id, Ref: strings.Trim(ref, " \t\r\n\f\v"), Version: v}, true
+	return t, true
 }
