@@ -42,7 +42,10 @@ type Input struct {
 	// ConsentKey names the consent versions in Consents (see ConsentKey).
 	// When set, the engine caches the consents' policy form and the
 	// decisions made with them across requests; when empty, nothing about
-	// this input is cached.
+	// this input is cached. The engine keeps the Consents slice while it
+	// caches their form, and tells by the identity of its values that a
+	// later input's consents are the same: do not modify them after the
+	// call (give changed consents as new values).
 	ConsentKey string `json:"-"`
 }
 
