@@ -456,6 +456,8 @@ var clinicalSystems = map[string]string{
 	"http://hl7.org/fhir/sid/cvx":                             "2.16.840.1.113883.12.292",
 	"http://www.whocc.no/atc":                                 "2.16.840.1.113883.6.73",
 	"http://nucc.org/provider-taxonomy":                       "2.16.840.1.113883.6.101",
+	"https://www.nubc.org/CodeSystem/RevenueCodes":            "",
+	"https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software": "",
 }
 
 // systemWarning returns why system, a rule's, may match nothing: it is no
