@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/audit"
+	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/gin-gonic/gin"
 )
 
@@ -103,6 +104,14 @@ func parseAuditQuery(v url.Values) (audit.Query, error) {
 		// patient's entries to an auditor who meant one.
 		if v.Has(name) && v.Get(name) == "" {
 			return q, fmt.Errorf("parameter %q is empty: give a value, or leave it out for no filter", name)
+		}
+	}
+	// Read as the proxy reads a token's purpose before it records it:
+	// T-TREAT or ...v3-ActReason|TREAT searched as written matched nothing,
+	// a false "never disclosed for treatment" (QA round 28, area C).
+	if q.Purpose != "" {
+		if q.Purpose = authn.NormalizePurpose(q.Purpose); q.Purpose == "" {
+			return q, errors.New(`parameter "purpose" names no purpose of use`)
 		}
 	}
 	var err error

@@ -105,6 +105,9 @@ func TestAdminAuditQuery(t *testing.T) {
 		{"recipient=Organization/org-b", "[3 6 9 12]"},
 		{"recipient=Practitioner/dr-b&patient=Patient/p2", "[6 12]"},
 		{"purpose=PAYMT&from=" + url.QueryEscape(at(4)), "[6 9 12]"},
+		// The purpose as a token may state it, read as the proxy records it.
+		{"purpose=" + url.QueryEscape("http://terminology.hl7.org/CodeSystem/v3-ActReason|PAYMT") + "&from=" + url.QueryEscape(at(4)), "[6 9 12]"},
+		{"purpose=" + url.QueryEscape(" PAYMT ") + "&from=" + url.QueryEscape(at(4)), "[6 9 12]"},
 		{"break_glass=true", "[4 8 12]"},
 		{"break_glass=false&to=" + url.QueryEscape(at(3)), "[1 2]"},
 		{"break_glass=false", "[1 2 3 5 6 7 9 10 11]"}, // the others only, not all
@@ -126,6 +129,9 @@ func TestAdminAuditQuery(t *testing.T) {
 		if got := fmt.Sprint(entrySeqs(page.Entries)); got != tt.want || page.Count != len(page.Entries) || page.Next != "" {
 			t.Errorf("?%s = %s (count %d, next %q), want %s", tt.query, got, page.Count, page.Next, tt.want)
 		}
+	}
+	if resp, body := h.get("/admin/audit?purpose="+url.QueryEscape("|"), tokAdmin); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a purpose naming no purpose of use: %d %s", resp.StatusCode, body)
 	}
 }
 
