@@ -38,6 +38,14 @@ func TestOfflineCommandsUseServesDataDirQA28C(t *testing.T) {
 	if code, out, errOut := runCLI("keys", "status"); code != 0 || !strings.Contains(out, "values") {
 		t.Errorf("keys status without --data: exit %d\n%s%s", code, out, errOut)
 	}
+	// A dev token is signed with the key of the store serve uses, so that
+	// serve --dev-auth on DS4P_DATA_DIR trusts it.
+	if code, _, errOut := runCLI("token", "--sub", "u"); code != 0 {
+		t.Errorf("token without --data: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(work, DefaultDataDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("token made ./%s instead of using DS4P_DATA_DIR: %v", DefaultDataDir, err)
+	}
 	// --data still wins.
 	other := filepath.Join(t.TempDir(), "other")
 	if code, _, errOut := runCLI("consent", "import", "--data", other, f); code != 0 {

@@ -28,7 +28,7 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if wantsHelp(args) {
 		fs.SetOutput(stdout)
 	}
-	data := fs.String("data", DefaultDataDir, "data directory holding the dev signing key")
+	data := fs.String("data", offlineDataDir(), "data directory holding the dev signing key (default DS4P_DATA_DIR when set, as serve reads it)")
 	sub := fs.String("sub", "", "subject (the user), required")
 	org := fs.String("org", "", "the caller's organisation, e.g. Organization/org-a")
 	client := fs.String("client", "", "client id")
