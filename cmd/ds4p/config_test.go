@@ -566,8 +566,8 @@ func TestErrorsDoNotRepeatTheCommand(t *testing.T) {
 		t.Fatalf("import: %d %s", code, errOut)
 	}
 	code, _, errOut := ds4p(t, "consent", "list", "--data", data, "--status", "bogus")
-	if code != 1 || !strings.HasPrefix(errOut, "ds4p consent: invalid consent") {
-		t.Errorf("consent list --status bogus = %d %q; want 1 and one \"consent: \"", code, errOut)
+	if code != 2 || !strings.HasPrefix(errOut, "ds4p consent: invalid consent") {
+		t.Errorf("consent list --status bogus = %d %q; want 2 (a value of the wrong form) and one \"consent: \"", code, errOut)
 	}
 	code, _, errOut = ds4p(t, "policy", "build", "--dir", t.TempDir(), "--out", filepath.Join(t.TempDir(), "b.tar.gz"))
 	if code != 1 || !strings.HasPrefix(errOut, "ds4p policy: ") || strings.Contains(errOut, "policy: policy: ") {

@@ -131,7 +131,9 @@ func runConsentList(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	q, err := consent.ParseQuery(values)
 	if err != nil {
-		return err
+		// A filter value of the wrong form (--status Active, --period
+		// xyz) is a usage error, as a flag of the wrong form is: exit 2.
+		return &usageError{err.Error()}
 	}
 	store, closeDB, err := openConsents(*data, false, "list")
 	if err != nil {
@@ -247,6 +249,11 @@ func runConsentRevoke(ctx context.Context, args []string, stdout, stderr io.Writ
 	id, err := oneID(fs)
 	if err != nil {
 		return err
+	}
+	switch *status {
+	case "inactive", "entered-in-error", "rejected":
+	default:
+		return usagef("--status %q: give inactive, entered-in-error or rejected", *status)
 	}
 	store, closeDB, err := openConsents(*data, false, "revoke")
 	if err != nil {

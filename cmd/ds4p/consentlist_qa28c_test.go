@@ -38,8 +38,8 @@ func TestConsentListFiltersAsTheAPIQA28C(t *testing.T) {
 		{[]string{"--patient", "Observation/x"}, "is not of the form Patient/<id>"},
 	} {
 		code, out, errOut := ds4p(t, append([]string{"consent", "list", "--data", data}, c.args...)...)
-		if code != 1 || out != "" || !strings.Contains(errOut, c.want) {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 1, nothing listed, %q", c.args, code, out, errOut, c.want)
+		if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 (a usage error), nothing listed, %q", c.args, code, out, errOut, c.want)
 		}
 	}
 }
