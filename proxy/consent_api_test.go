@@ -31,7 +31,7 @@ type consentAPI struct {
 
 // newConsentAPI starts the proxy; patientStatus is what the upstream
 // answers to reads of Patient/p1 (any other patient is 404).
-func newConsentAPI(t *testing.T, patientStatus int) *consentAPI {
+func newConsentAPI(t *testing.T, patientStatus int, opts ...harnessOpt) *consentAPI {
 	t.Helper()
 	store := openConsentStore(t)
 	upstream := func(w http.ResponseWriter, r *http.Request) {
@@ -44,7 +44,7 @@ func newConsentAPI(t *testing.T, patientStatus int) *consentAPI {
 			fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
 		}
 	}
-	h := newHarness(t, upstream, func(_ *Options, d *Deps) { d.Consents = store })
+	h := newHarness(t, upstream, append([]harnessOpt{func(_ *Options, d *Deps) { d.Consents = store }}, opts...)...)
 	return &consentAPI{harness: h, store: store}
 }
 
