@@ -247,37 +247,58 @@ func (l *limiter) allow(class int, values [numDims]string) verdict {
 }
 
 // allowN takes n tokens from each of the caller's buckets for the class
-// when each holds at least one, leaving it in debt when it holds fewer
-// than n; or none, as allow does.
-func (l *limiter) allowN(class int, values [numDims]string, n int) verdict {
+// when each holds at least one, leaving the subject's bucket in debt when
+// it holds fewer than n; or none, as allow does. The client's and the
+// organisation's buckets, which other callers share, go at most one burst
+// into debt (sharedFloor): one caller's Bundle of many entries made every
+// other user of its client and organisation wait out its whole debt (a
+// 16 MiB Bundle of $everything entries: the organisation's $everything for
+// ~23 minutes). took is what was taken from each bucket, for refundTaken.
+func (l *limiter) allowN(class int, values [numDims]string, n int) (v verdict, took [numDims]float64) {
 	if n <= 1 {
-		return l.allow(class, values)
+		v = l.allow(class, values)
+		if v.ok {
+			for d, val := range values {
+				if val != "" && l.params[class][d].perNS != 0 {
+					took[d] = 1
+				}
+			}
+		}
+		return v, took
 	}
 	now := l.now().UnixNano()
-	for d, v := range values {
+	for d, val := range values {
 		p := l.params[class][d]
-		if v == "" || p.perNS == 0 {
+		if val == "" || p.perNS == 0 {
 			continue
 		}
-		ok, wait, note := l.takeN(l.key(class, d, v), p, now, float64(n))
-		if !ok {
-			var before [numDims]string
-			copy(before[:d], values[:d])
-			l.refundN(class, before, n)
-			return verdict{retryAfter: wait, dim: d, note: note}
+		floor := math.Inf(-1)
+		if d != dimSubject {
+			floor = sharedFloor(p)
 		}
+		t, wait, note := l.takeN(l.key(class, d, val), p, now, float64(n), floor)
+		if t == 0 {
+			l.refundTaken(class, values, took)
+			return verdict{retryAfter: wait, dim: d, note: note}, [numDims]float64{}
+		}
+		took[d] = t
 	}
-	return verdict{ok: true}
+	return verdict{ok: true}, took
 }
 
-// refundN gives back what a successful allowN(class, values, n) took.
-func (l *limiter) refundN(class int, values [numDims]string, n int) {
+// sharedFloor is the lowest a shared bucket (client, organisation) may go:
+// one burst into debt, so that the others sharing it wait about two
+// bursts' refill at most after one caller's large batch.
+func sharedFloor(p bucketParams) float64 { return -p.burst }
+
+// refundTaken gives back what allowN(class, values, n) took.
+func (l *limiter) refundTaken(class int, values [numDims]string, took [numDims]float64) {
 	for d, v := range values {
 		p := l.params[class][d]
-		if v == "" || p.perNS == 0 {
+		if v == "" || p.perNS == 0 || took[d] == 0 {
 			continue
 		}
-		l.refundTokens(l.key(class, d, v), p, float64(n))
+		l.refundTokens(l.key(class, d, v), p, took[d])
 	}
 }
 
@@ -293,11 +314,13 @@ func (l *limiter) shard(key uint64) *lshard { return &l.shards[key%limiterShards
 
 // take refills and takes a token from the bucket of key.
 func (l *limiter) take(key uint64, p bucketParams, now int64) (ok bool, wait time.Duration, note bool) {
-	return l.takeN(key, p, now, 1)
+	taken, wait, note := l.takeN(key, p, now, 1, math.Inf(-1))
+	return taken > 0, wait, note
 }
 
-// takeN refills the bucket of key and, when it holds a token, takes n.
-func (l *limiter) takeN(key uint64, p bucketParams, now int64, n float64) (ok bool, wait time.Duration, note bool) {
+// takeN refills the bucket of key and, when it holds a token, takes n,
+// leaving it no lower than floor; taken is what it took (0: refused).
+func (l *limiter) takeN(key uint64, p bucketParams, now int64, n, floor float64) (taken float64, wait time.Duration, note bool) {
 	s := l.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -308,14 +331,15 @@ func (l *limiter) takeN(key uint64, p bucketParams, now int64, n float64) (ok bo
 	tokens := math.Min(p.burst, float64(e.tokens)+float64(max(0, now-e.last))*p.perNS)
 	e.last = now
 	if tokens >= 1 {
-		e.tokens = float32(tokens - n)
-		return true, 0, false
+		left := math.Max(tokens-n, math.Min(floor, tokens-1))
+		e.tokens = float32(left)
+		return tokens - left, 0, false
 	}
 	e.tokens = float32(tokens)
 	minute := int32(now / int64(64*time.Second))
 	note = e.noted != minute
 	e.noted = minute
-	return false, time.Duration(math.Ceil((1 - tokens) / p.perNS)), note
+	return 0, time.Duration(math.Ceil((1 - tokens) / p.perNS)), note
 }
 
 // refund gives back one token to the bucket of key, if it is still held.
@@ -491,15 +515,17 @@ func (s *Server) rateLimitBatch(c *gin.Context) {
 			charges = append(charges, charge{class, n})
 		}
 	}
+	took := make([][numDims]float64, len(charges))
 	for i, ch := range charges {
-		v := s.limits.allowN(ch.class, vals, ch.n)
+		v, t := s.limits.allowN(ch.class, vals, ch.n)
 		if !v.ok {
-			for _, done := range charges[:i] {
-				s.limits.refundN(done.class, vals, done.n)
+			for j, done := range charges[:i] {
+				s.limits.refundTaken(done.class, vals, took[j])
 			}
 			s.refuseRate(c, ch.class, v)
 			return
 		}
+		took[i] = t
 	}
 	c.Next()
 }

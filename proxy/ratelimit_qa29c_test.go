@@ -1,0 +1,67 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestBatchDebtNotLaidOnOtherCallers (QA29 C): a batch's entries were
+// charged in full to the client's and the organisation's buckets too, which
+// other callers share, so one caller's Bundle of many GETs (16 MiB holds
+// ~350,000) put its whole organisation and every user of its client app
+// into debt: with the defaults one Bundle of $everything entries refused
+// every $everything of the organisation for ~23 minutes and of the client
+// for ~58. The caller's own bucket still pays the whole debt; a shared
+// bucket goes at most one burst into debt, so the others wait about two
+// bursts' refill at most.
+func TestBatchDebtNotLaidOnOtherCallers(t *testing.T) {
+	t.Parallel()
+	upstream := func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/fhir+json")
+			_, _ = w.Write([]byte(`{"resourceType":"Bundle","type":"batch-response","entry":[]}`))
+			return
+		}
+		observationUpstream(w, r)
+	}
+	// Subject: 1 read/s, burst 10; client and organisation: 2/s, burst 20.
+	h := newHarness(t, upstream, withLimits(RateLimits{Read: Limit{Rate: 1, Burst: 10}, ClientFactor: 2, OrgFactor: 2}, nil))
+	var entries []string
+	for i := range 500 {
+		entries = append(entries, fmt.Sprintf(`{"request":{"method":"GET","url":"Observation/o%d"}}`, i))
+	}
+	bundle := `{"resourceType":"Bundle","type":"batch","entry":[` + strings.Join(entries, ",") + `]}`
+	alice := "alice|Organization/a|app-shared|" + readScopes
+	if resp, body := h.post("/fhir/", alice, bundle); resp.StatusCode == http.StatusTooManyRequests {
+		t.Fatalf("the batch: %d %s, want it let through once", resp.StatusCode, body)
+	}
+	retryAfter := func(tok string) int {
+		t.Helper()
+		resp, body := h.get("/fhir/Observation/o1", tok)
+		if resp.StatusCode != http.StatusTooManyRequests {
+			return 0
+		}
+		ra, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if err != nil {
+			t.Fatalf("429 without a Retry-After: %s", body)
+		}
+		return ra
+	}
+	// The caller pays for its 500 entries: about 490 s at 1/s.
+	if ra := retryAfter(alice); ra < 400 {
+		t.Errorf("the batch's caller: Retry-After %d, want its own debt of about 490 s", ra)
+	}
+	// Another user of the same organisation, and one of the same client
+	// app: at most about two bursts (40 tokens at 2/s: 20 s), not the
+	// caller's 480-token debt (240 s).
+	for _, other := range []string{"bob|Organization/a|app-b|" + readScopes, "carol|Organization/c|app-shared|" + readScopes} {
+		if ra := retryAfter(other); ra > 21 {
+			t.Errorf("%s: Retry-After %d s: another caller's batch put the shared bucket %d tokens into debt", strings.SplitN(other, "|", 2)[0], ra, 2*ra)
+		}
+	}
+}
