@@ -29,15 +29,20 @@ type Span struct{ Start, End int }
 var segmentable = map[string][]string{
 	"ExplanationOfBenefit": {"diagnosis", "item", "procedure"},
 	"Claim":                {"diagnosis", "item", "procedure"},
-	"Encounter":            {"diagnosis"},
-	"CarePlan":             {"activity"},
-	"DiagnosticReport":     {"result"},
-	"List":                 {"entry"},
-	"Composition":          {"section"},
+	// A ClaimResponse's items, added items and errors name the items of
+	// its Claim by their sequence (itemSequence): each gets the labels of
+	// the Claim's item of that number (inheritClaim), so that it is cut
+	// with the same decision as that item.
+	"ClaimResponse":    {"item", "addItem", "error"},
+	"Encounter":        {"diagnosis"},
+	"CarePlan":         {"activity"},
+	"DiagnosticReport": {"result"},
+	"List":             {"entry"},
+	"Composition":      {"section"},
 }
 
 // segNames are the member names of segmentable, numbered from 1 in elemRef.
-var segNames = [...]string{"diagnosis", "item", "procedure", "activity", "result", "entry", "section"}
+var segNames = [...]string{"diagnosis", "item", "procedure", "activity", "result", "entry", "section", "addItem", "error"}
 
 // elemRef names element idx of the top-level array segNames[member-1];
 // member 0 is no element.
@@ -359,6 +364,10 @@ var itemPointers = [...]struct{ pointer, member string }{
 // proxy cuts such an item along with the diagnosis whatever labelled it
 // (proxy/redact.go followSequences).
 func (r *Result) followItemPointers(b []byte) {
+	if r.Type == "ClaimResponse" {
+		r.followResponsePointers(b)
+		return
+	}
 	if r.Type != "Claim" && r.Type != "ExplanationOfBenefit" || len(r.elems) == 0 {
 		return
 	}
@@ -428,5 +437,96 @@ func (r *Result) followItemPointers(b []byte) {
 			r.addElem(elemRef{member: item.member, idx: idx}, ls)
 		}
 		return nil
+	})
+}
+
+// segMember is the elemRef member of the segmentable member name.
+func segMember(name string) uint8 {
+	for k, n := range segNames {
+		if n == name {
+			return uint8(k + 1)
+		}
+	}
+	return 0
+}
+
+// itemSequences returns the numbers (raw, trimmed) that member seq of the
+// object at b[s] holds: one number, or an array of them.
+func itemSequences(b []byte, s int, member string) []string {
+	vs, ve, ok, err := fjson.Lookup(b, s, member)
+	if err != nil || !ok {
+		return nil
+	}
+	if b[vs] != '[' {
+		return []string{string(bytes.TrimSpace(b[vs:ve]))}
+	}
+	var out []string
+	_ = fjson.ArrayEach(b, vs, func(ps, pe int) error {
+		out = append(out, string(bytes.TrimSpace(b[ps:pe])))
+		return nil
+	})
+	return out
+}
+
+// eachResponseElem calls f for each object element of a ClaimResponse's
+// item, addItem and error members with its elemRef and the Claim item
+// numbers it names (item and error: itemSequence, one number; addItem:
+// itemSequence, several).
+func eachResponseElem(b []byte, f func(e elemRef, seqs []string)) {
+	root := fjson.SkipSpace(b, 0)
+	if root >= len(b) || b[root] != '{' {
+		return
+	}
+	for _, name := range segmentable["ClaimResponse"] {
+		as, _, ok, err := fjson.Lookup(b, root, name)
+		if err != nil || !ok || b[as] != '[' {
+			continue
+		}
+		m := segMember(name)
+		idx := int32(0)
+		_ = fjson.ArrayEach(b, as, func(s, _ int) error {
+			defer func() { idx++ }()
+			if b[s] == '{' {
+				f(elemRef{member: m, idx: idx}, itemSequences(b, s, "itemSequence"))
+			}
+			return nil
+		})
+	}
+}
+
+// followResponsePointers gives the added items and errors of a
+// ClaimResponse the labels of its own items they name (itemSequence): the
+// error or added service on a withheld item is about it, as the proxy has
+// it (followSequences cuts them with it).
+func (r *Result) followResponsePointers(b []byte) {
+	item := segMember("item")
+	var bySeq map[string]Set
+	eachResponseElem(b, func(e elemRef, seqs []string) {
+		if e.member != item {
+			return
+		}
+		for _, st := range r.elems {
+			if st.ref == e && len(st.labels) > 0 && len(seqs) == 1 {
+				if bySeq == nil {
+					bySeq = map[string]Set{}
+				}
+				bySeq[seqs[0]] = bySeq[seqs[0]].Union(st.labels)
+			}
+		}
+	})
+	if bySeq == nil {
+		return
+	}
+	eachResponseElem(b, func(e elemRef, seqs []string) {
+		if e.member == item {
+			return
+		}
+		var ls Set
+		for _, q := range seqs {
+			ls = ls.Union(bySeq[q])
+		}
+		if len(ls) > 0 {
+			r.addElem(e, ls)
+		}
 	})
 }

@@ -400,7 +400,7 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix batchIndex, ve
 		changed, j := false, 0
 		for k := range rs {
 			for _, lk := range rs[k].links {
-				if t := targets[j]; t.ok && l.inherit(resources[k], rs, k, lk, t) {
+				if t := targets[j]; t.ok && l.inherit(resources, rs, k, lk, t) {
 					changed = true
 				}
 				j++
@@ -414,7 +414,11 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix batchIndex, ve
 
 // inherit applies one link of resource k, whose target is t; it reports
 // whether labels were added.
-func (l *Labeller) inherit(b []byte, rs []*Result, k int, lk link, t linkTarget) bool {
+func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t linkTarget) bool {
+	b := resources[k]
+	if claimRequest(rs[k], lk, rs, t) {
+		return inheritClaim(b, resources[t.k], rs[k], rs[t.k], lk, t)
+	}
 	in := t.passes(rs)
 	if len(in.labels) == 0 {
 		return false
@@ -654,4 +658,124 @@ func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix batchInde
 			return
 		}
 	}
+}
+
+// claimRequest reports whether link lk of r is a ClaimResponse's request
+// naming a Claim of the batch (t): the response inherits from it item by
+// item (inheritClaim). A Claim only the label cache knows, or one named at
+// a version, passes on its labels whole, as any target does.
+func claimRequest(r *Result, lk link, rs []*Result, t linkTarget) bool {
+	return r.Type == "ClaimResponse" && lk.kind == refContent && lk.member == "request" &&
+		t.k >= 0 && rs[t.k].Type == "Claim" && len(t.old.labels) == 0
+}
+
+// inheritClaim applies the request link lk of ClaimResponse r (resource b)
+// naming Claim c (resource cb). The Claim's resource labels pass on
+// whole; the labels of an element of the Claim's item with sequence n pass
+// to the response's item, addItem and error naming item n (itemSequence),
+// so that the adjudication of an item cut from the Claim is cut with the
+// same decision (QA round 29: the ClaimResponse took the Claim's element
+// labels whole and was withheld from a caller the cut Claim was disclosed
+// to, or, where nothing labelled it, showed the cut item's number and
+// amounts). Fail closed: labels of a Claim item that no element of the
+// response names, and those of another element of the Claim (a diagnosis,
+// a procedure) that do not also go to a response element, pass on whole.
+func inheritClaim(b, cb []byte, r, c *Result, lk link, t linkTarget) bool {
+	whole := inheritable(c.Labels)
+	part2 := whole.Has(Part2Policy)
+	// The Claim's items: their spans and numbers.
+	type claimItem struct {
+		s, e int
+		seq  string
+	}
+	var items []claimItem
+	if root := fjson.SkipSpace(cb, 0); root < len(cb) && cb[root] == '{' {
+		if as, _, ok, err := fjson.Lookup(cb, root, "item"); err == nil && ok && cb[as] == '[' {
+			_ = fjson.ArrayEach(cb, as, func(s, e int) error {
+				it := claimItem{s: s, e: e}
+				if cb[s] == '{' {
+					if seqs := itemSequences(cb, s, "sequence"); len(seqs) == 1 {
+						it.seq = seqs[0]
+					}
+				}
+				items = append(items, it)
+				return nil
+			})
+		}
+	}
+	bySeq := map[string]Set{}
+	var rest Set // labels of Claim elements outside its items, or of items not numbered
+	for _, e := range c.Elements {
+		ls := inheritable(e.Labels)
+		if len(ls) == 0 {
+			continue
+		}
+		in := -1
+		for k, it := range items {
+			if e.Start >= it.s && e.End <= it.e {
+				in = k
+				break
+			}
+		}
+		if in < 0 || items[in].seq == "" {
+			rest = rest.Union(ls)
+			continue
+		}
+		bySeq[items[in].seq] = bySeq[items[in].seq].Union(ls)
+	}
+	type placement struct {
+		e  elemRef
+		ls Set
+	}
+	var place []placement
+	var placed Set
+	used := map[string]bool{}
+	eachResponseElem(b, func(e elemRef, seqs []string) {
+		var ls Set
+		for _, q := range seqs {
+			if x, ok := bySeq[q]; ok {
+				ls = ls.Union(x)
+				used[q] = true
+			}
+		}
+		if len(ls) > 0 {
+			place = append(place, placement{e, ls})
+			placed = placed.Union(ls)
+		}
+	})
+	for q, ls := range bySeq {
+		if !used[q] {
+			whole = whole.Union(ls)
+		}
+	}
+	for _, lb := range rest {
+		if !placed.Has(lb) {
+			whole = whole.Union(Set{lb})
+		}
+	}
+	before := r.Effective()
+	changed := false
+	if merged := r.derived.Union(whole); !merged.Equal(r.derived) {
+		r.derived = merged
+		changed = true
+		if part2 && r.Program == "" {
+			r.Program = c.Program
+		}
+	}
+	for _, p := range place {
+		if r.addElem(p.e, p.ls) {
+			changed = true
+		}
+	}
+	if !changed {
+		return false
+	}
+	r.settle(b)
+	var add Set
+	add = add.Union(whole)
+	for _, p := range place {
+		add = add.Union(p.ls)
+	}
+	r.Reasons = appendPropagatedReasons(r.Reasons, lk, string(t.key), before, r.Effective(), add, part2, false)
+	return true
 }

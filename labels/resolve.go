@@ -255,7 +255,8 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			// A Binary's securityContext is read even when the cache knows
 			// it: the Binary's patient is the target's (securityContexts),
 			// which the cache does not hold.
-			if b.l.cache != nil && !(lk.member == securityContextMember && r.Type == "Binary") && b.l.cache.knows(key, now) {
+			if b.l.cache != nil && !(lk.member == securityContextMember && r.Type == "Binary") &&
+				!b.claimHeld(r, lk, key) && b.l.cache.knows(key, now) {
 				continue
 			}
 			if seen == nil {
@@ -306,4 +307,16 @@ func (b *Batch) unresolvedVersion(ix batchIndex, key []byte, typLen int, v strin
 		}
 	}
 	return t, true
+}
+
+// claimHeld reports whether link lk of r is a ClaimResponse's request
+// naming a resource whose labels the cache holds: it is read again, since
+// the response inherits from the Claim item by item (inheritClaim), which
+// the labels the cache holds for the Claim as a whole cannot tell.
+func (b *Batch) claimHeld(r *Result, lk link, key []byte) bool {
+	if r.Type != "ClaimResponse" || lk.member != "request" || lk.kind != refContent {
+		return false
+	}
+	e, ok := b.l.cache.get(key)
+	return ok && len(e.labels) > 0
 }

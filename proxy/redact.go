@@ -1071,6 +1071,12 @@ var seqLists = map[string][]seqList{
 		{"diagnosis", "sequence", "diagnosisSequence", false}, {"procedure", "sequence", "procedureSequence", false},
 		{"item", "sequence", "", true}, {"processNote", "number", "noteNumber", false},
 	},
+	// A ClaimResponse's items are its Claim's, by their numbers
+	// (itemSequence, kept); its addItem and error name them, its items and
+	// added items its notes (QA round 29).
+	"ClaimResponse": {
+		{"item", "itemSequence", "", true}, {"processNote", "number", "noteNumber", false},
+	},
 }
 
 // seqElem is one element of a numbered member.
@@ -1091,8 +1097,12 @@ type seqPointer struct {
 // seqView is what followSequences and sequenceEdits read of a resource.
 type seqView struct {
 	lists map[string][]seqElem // by member name
-	// addItem are an EOB's added items: pointers at item and processNote.
+	// addItem are an EOB's or ClaimResponse's added items: pointers at
+	// item and processNote.
 	addItem []seqElem
+	// errors are a ClaimResponse's errors: a pointer at an item
+	// (itemSequence, one number).
+	errors []seqElem
 }
 
 var errSeqUnreadable = errors.New("proxy: a numbering that cannot be read")
@@ -1113,6 +1123,7 @@ func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 	}
 	pointerNames["itemSequence"] = true
 	read := func(member, number string) ([]seqElem, error) {
+		one := member == "error" // its itemSequence is one number, not an array
 		as, _, ok, err := fjson.Lookup(r.body, it.start, member)
 		if err != nil || !ok {
 			return nil, err
@@ -1143,11 +1154,16 @@ func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 					}
 					el.ns, el.ne, el.n = vs, ve, n
 				case pointerNames[k]:
-					if r.body[vs] != '[' {
-						return errSeqUnreadable
-					}
 					var ps []seqPointer
-					if err := fjson.ArrayEach(r.body, vs, func(ps0, pe int) error {
+					if one && k == "itemSequence" {
+						n, ok := seqNumber(r.body, vs, ve)
+						if !ok {
+							return errSeqUnreadable
+						}
+						ps = []seqPointer{{vs, ve, n}}
+					} else if r.body[vs] != '[' {
+						return errSeqUnreadable
+					} else if err := fjson.ArrayEach(r.body, vs, func(ps0, pe int) error {
 						n, ok := seqNumber(r.body, ps0, pe)
 						if !ok {
 							return errSeqUnreadable
@@ -1194,12 +1210,19 @@ func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 		}
 		v.lists[l.name] = els
 	}
-	if it.res.Type == "ExplanationOfBenefit" {
+	if it.res.Type == "ExplanationOfBenefit" || it.res.Type == "ClaimResponse" {
 		els, err := read("addItem", "")
 		if err != nil {
 			return nil, false, err
 		}
 		v.addItem = els
+	}
+	if it.res.Type == "ClaimResponse" {
+		els, err := read("error", "")
+		if err != nil {
+			return nil, false, err
+		}
+		v.errors = els
 	}
 	return v, true, nil
 }
@@ -1291,21 +1314,27 @@ func (r *run) followSequences(ctx context.Context, it *item, now int64) error {
 			cut(&items[i], ls, "item["+strconv.Itoa(i)+"]")
 		}
 	}
-	// an EOB's addItem pointing at a cut item
+	// an EOB's or ClaimResponse's addItem, and a ClaimResponse's error,
+	// pointing at a cut item
 	gone := cutNumbers("item")
-	for i := range v.addItem {
-		if v.addItem[i].cut {
-			continue
-		}
-		var ls labels.Set
-		hit := false
-		for _, p := range v.addItem[i].pointersOf["itemSequence"] {
-			if x, ok := gone[p.n]; ok {
-				hit, ls = true, ls.Union(x)
+	for _, m := range [2]struct {
+		els  []seqElem
+		name string
+	}{{v.addItem, "addItem"}, {v.errors, "error"}} {
+		for i := range m.els {
+			if m.els[i].cut {
+				continue
 			}
-		}
-		if hit {
-			cut(&v.addItem[i], ls, "addItem["+strconv.Itoa(i)+"]")
+			var ls labels.Set
+			hit := false
+			for _, p := range m.els[i].pointersOf["itemSequence"] {
+				if x, ok := gone[p.n]; ok {
+					hit, ls = true, ls.Union(x)
+				}
+			}
+			if hit {
+				cut(&m.els[i], ls, m.name+"["+strconv.Itoa(i)+"]")
+			}
 		}
 	}
 	// The notes a cut item or addItem points at, and, when one was cut,
@@ -1347,6 +1376,11 @@ func (r *run) followSequences(ctx context.Context, it *item, now int64) error {
 	left := false
 	for _, name := range []string{"diagnosis", "procedure", "item"} {
 		for _, el := range v.lists[name] {
+			left = left || !el.cut
+		}
+	}
+	if it.res.Type == "ClaimResponse" {
+		for _, el := range v.addItem { // a ClaimResponse's own added services
 			left = left || !el.cut
 		}
 	}
