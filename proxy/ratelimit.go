@@ -239,7 +239,7 @@ func (l *limiter) allow(class int, values [numDims]string) verdict {
 					l.refund(taken[td], l.params[class][td], now)
 				}
 			}
-			return verdict{retryAfter: wait, dim: d, note: note}
+			return verdict{retryAfter: max(wait, l.waitAfter(class, values, d, now)), dim: d, note: note}
 		}
 		taken[d] = key
 	}
@@ -279,7 +279,7 @@ func (l *limiter) allowN(class int, values [numDims]string, n int) (v verdict, t
 		t, wait, note := l.takeN(l.key(class, d, val), p, now, float64(n), floor)
 		if t == 0 {
 			l.refundTaken(class, values, took)
-			return verdict{retryAfter: wait, dim: d, note: note}, [numDims]float64{}
+			return verdict{retryAfter: max(wait, l.waitAfter(class, values, d, now)), dim: d, note: note}, [numDims]float64{}
 		}
 		took[d] = t
 	}
@@ -340,6 +340,33 @@ func (l *limiter) takeN(key uint64, p bucketParams, now int64, n, floor float64)
 	note = e.noted != minute
 	e.noted = minute
 	return 0, time.Duration(math.Ceil((1 - tokens) / p.perNS)), note
+}
+
+// waitAfter is how long the caller's buckets of the class after dimension
+// d (which refused) would still refuse: Retry-After is the longest wait of
+// them all, so that a caller retrying when told is not refused again by
+// another of its buckets (its subject's held it for a second while its
+// organisation's was empty for a minute). The buckets before d gave a
+// token, so they hold one. Nothing is taken.
+func (l *limiter) waitAfter(class int, values [numDims]string, d int, now int64) time.Duration {
+	var longest time.Duration
+	for od := d + 1; od < numDims; od++ {
+		p := l.params[class][od]
+		if values[od] == "" || p.perNS == 0 {
+			continue
+		}
+		key := l.key(class, od, values[od])
+		s := l.shard(key)
+		s.mu.Lock()
+		if i, ok := s.idx[key]; ok {
+			e := s.ents[i]
+			if tokens := math.Min(p.burst, float64(e.tokens)+float64(max(0, now-e.last))*p.perNS); tokens < 1 {
+				longest = max(longest, time.Duration(math.Ceil((1-tokens)/p.perNS)))
+			}
+		}
+		s.mu.Unlock()
+	}
+	return longest
 }
 
 // refund gives back one token to the bucket of key, if it is still held.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBatchDebtNotLaidOnOtherCallers (QA29 C): a batch's entries were
@@ -63,5 +64,46 @@ func TestBatchDebtNotLaidOnOtherCallers(t *testing.T) {
 		if ra := retryAfter(other); ra > 21 {
 			t.Errorf("%s: Retry-After %d s: another caller's batch put the shared bucket %d tokens into debt", strings.SplitN(other, "|", 2)[0], ra, 2*ra)
 		}
+	}
+}
+
+// TestRetryAfterHolds (QA29 C): Retry-After was the wait of the first
+// bucket that refused (the subject's, checked first), though another of
+// the caller's buckets (its organisation's) was empty for longer, so a
+// caller that waited as told was refused again with a new Retry-After. It
+// is now the longest wait of the caller's buckets for the class.
+func TestRetryAfterHolds(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{}
+	clock.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	// Subject: 1/s, burst 1; client: 1/s, burst 1; organisation: 0.1/s, burst 1.
+	l := newLimiter(RateLimits{Read: Limit{Rate: 1, Burst: 1}, ClientFactor: 1, OrgFactor: 0.1}.withDefaults())
+	l.now = clock.now
+	vals := [numDims]string{"s", "c", "o"}
+	if v := l.allow(0, vals); !v.ok {
+		t.Fatal("first request refused")
+	}
+	clock.add(100 * time.Millisecond)
+	v := l.allow(0, vals)
+	if v.ok || v.dim != dimSubject {
+		t.Fatalf("second = %+v, want the subject to refuse", v)
+	}
+	// The organisation's bucket holds 0.01 token: 9.9 s to one.
+	if v.retryAfter < 9*time.Second {
+		t.Fatalf("Retry-After %v: the organisation's bucket is empty for 9.9 s", v.retryAfter)
+	}
+	clock.add(v.retryAfter)
+	if v := l.allow(0, vals); !v.ok {
+		t.Fatalf("after waiting the Retry-After: %+v, refused again", v)
+	}
+	// The same for a batch's entries (allowN).
+	l2 := newLimiter(RateLimits{Read: Limit{Rate: 1, Burst: 1}, ClientFactor: 1, OrgFactor: 0.1}.withDefaults())
+	l2.now = clock.now
+	if v, _ := l2.allowN(0, vals, 1); !v.ok {
+		t.Fatal("batch's first entry refused")
+	}
+	clock.add(100 * time.Millisecond)
+	if v, _ := l2.allowN(0, vals, 2); v.ok || v.retryAfter < 9*time.Second {
+		t.Fatalf("batch after: %+v, want refused for the organisation's 9.9 s", v)
 	}
 }
