@@ -529,21 +529,34 @@ func isBatchRequest(method, path string) bool {
 // leave it in debt: a Bundle larger than the burst passes, and the caller
 // waits for the refill before the next request of that class.
 func (s *Server) rateLimitBatch(c *gin.Context) {
-	counts, ok := s.batchEntryClasses(c)
-	if !ok {
-		return // answered
-	}
 	caller := callerOf(c)
 	vals := [numDims]string{caller.Subject, caller.Client, caller.Org}
+	// The Bundle's own write token first: a caller already throttled gets
+	// its 429 before its body (up to max_request_body_bytes) is read and
+	// decoded, which cost as much as a request served.
+	v, bundleTook := s.limits.allowN(3, vals, 1)
+	if !v.ok {
+		s.refuseRate(c, 3, v)
+		return
+	}
+	counts, ok := s.batchEntryClasses(c)
+	if !ok {
+		s.limits.refundTaken(3, vals, bundleTook)
+		return // answered
+	}
 	type charge struct{ class, n int }
-	charges := []charge{{3, 1}}
+	charges := []charge{{3, 0}} // the Bundle's, taken above
 	for class, n := range counts {
 		if n > 0 {
 			charges = append(charges, charge{class, n})
 		}
 	}
 	took := make([][numDims]float64, len(charges))
+	took[0] = bundleTook
 	for i, ch := range charges {
+		if i == 0 {
+			continue
+		}
 		v, t := s.limits.allowN(ch.class, vals, ch.n)
 		if !v.ok {
 			for j, done := range charges[:i] {

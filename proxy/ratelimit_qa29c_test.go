@@ -3,11 +3,16 @@ package proxy
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/gin-gonic/gin"
 )
 
 // TestBatchDebtNotLaidOnOtherCallers (QA29 C): a batch's entries were
@@ -105,5 +110,55 @@ func TestRetryAfterHolds(t *testing.T) {
 	clock.add(100 * time.Millisecond)
 	if v, _ := l2.allowN(0, vals, 2); v.ok || v.retryAfter < 9*time.Second {
 		t.Fatalf("batch after: %+v, want refused for the organisation's 9.9 s", v)
+	}
+}
+
+// countingBody counts the bytes read from it.
+type countingBody struct {
+	r io.Reader
+	n int
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += n
+	return n, err
+}
+
+func (b *countingBody) Close() error { return nil }
+
+// TestThrottledBatchNotRead (QA29 C): a batch was read whole (up to
+// max_request_body_bytes, 16 MiB) and parsed to count its entries before
+// any bucket was asked, so a caller already throttled made the proxy read
+// and decode a 16 MiB Bundle for each 429, as much as for a request
+// served. The Bundle's own write token is now taken first: a caller whose
+// write bucket is empty gets its 429 before a byte of the body is read.
+func TestThrottledBatchNotRead(t *testing.T) {
+	t.Parallel()
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{limits: newLimiter(RateLimits{Write: Limit{Rate: 0.001, Burst: 1}}.withDefaults()),
+		opts: Options{MaxRequestBodyBytes: 1 << 20}, log: slog.New(slog.DiscardHandler)}
+	caller := authn.Caller{Subject: "mallory", Client: "app-m", Org: "Organization/m"}
+	e := gin.New()
+	served := 0
+	e.POST("/fhir/*path", func(c *gin.Context) { c.Set(callerKey, caller) }, s.rateLimitFHIR, func(c *gin.Context) { served++ })
+	bundle := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/o1"}}]}`
+	send := func() (int, *countingBody) {
+		body := &countingBody{r: strings.NewReader(bundle)}
+		req := httptest.NewRequest(http.MethodPost, "/fhir/", nil)
+		req.Body = body
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		return w.Code, body
+	}
+	if code, _ := send(); code != http.StatusOK || served != 1 {
+		t.Fatalf("first batch: %d (served %d), want it let through", code, served)
+	}
+	code, body := send()
+	if code != http.StatusTooManyRequests || served != 1 {
+		t.Fatalf("second batch: %d (served %d), want 429 (the write burst is 1)", code, served)
+	}
+	if body.n != 0 {
+		t.Errorf("the throttled caller's batch was read (%d bytes) before its 429", body.n)
 	}
 }
