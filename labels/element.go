@@ -3,6 +3,7 @@ package labels
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -258,6 +259,8 @@ func (r *Result) settle(b []byte) {
 	}
 	r.Mixed = false
 	r.Elements = r.inline
+	principal := r.principalLabels(b)
+	base = base.Union(principal)
 	if len(r.elems) > 0 {
 		if !anySensitive(base) && r.Program == "" && r.hasOrdinaryElement(b) {
 			r.Mixed = true
@@ -529,4 +532,92 @@ func (r *Result) followResponsePointers(b []byte) {
 			r.addElem(e, ls)
 		}
 	})
+}
+
+// oneOfAKind are the diagnosis types (ex-diagnosistype) a claim has one
+// of: cut, what is left has none, which tells what kind of diagnosis was
+// withheld.
+var oneOfAKind = [...]string{"principal", "admitting"}
+
+// principalLabels returns, for a Claim or ExplanationOfBenefit, the
+// sensitive labels of its diagnoses of a one-of-a-kind type (principal,
+// admitting, in any system) or of elements inside one: they go to the
+// resource whole (settle). Cut alone, the diagnosis left the claim with
+// no principal diagnosis, which a caller reads as "the principal one was
+// withheld" (QA round 29); the claim is labelled whole, as one all of
+// whose elements are sensitive, and a ClaimResponse answering it with it.
+func (r *Result) principalLabels(b []byte) Set {
+	if r.Type != "Claim" && r.Type != "ExplanationOfBenefit" || len(r.elems)+len(r.inline) == 0 {
+		return nil
+	}
+	root := fjson.SkipSpace(b, 0)
+	if root >= len(b) || b[root] != '{' {
+		return nil
+	}
+	as, _, ok, err := fjson.Lookup(b, root, "diagnosis")
+	if err != nil || !ok || b[as] != '[' {
+		return nil
+	}
+	dx := segMember("diagnosis")
+	var out Set
+	idx := int32(0)
+	_ = fjson.ArrayEach(b, as, func(s, e int) error {
+		defer func() { idx++ }()
+		if b[s] != '{' || !oneOfAKindType(b, s) {
+			return nil
+		}
+		var ls Set
+		for _, st := range r.elems {
+			if st.ref == (elemRef{member: dx, idx: idx}) {
+				ls = ls.Union(st.labels)
+			}
+		}
+		for _, in := range r.inline {
+			if in.Start >= s && in.End <= e {
+				ls = ls.Union(in.Labels)
+			}
+		}
+		if anySensitive(ls) {
+			out = out.Union(inheritable(ls))
+		}
+		return nil
+	})
+	return out
+}
+
+// oneOfAKindType reports whether the diagnosis object at b[s] has a type
+// coding whose code is one of oneOfAKind (any case, escapes decoded).
+func oneOfAKindType(b []byte, s int) bool {
+	ts, _, ok, err := fjson.Lookup(b, s, "type")
+	if err != nil || !ok || b[ts] != '[' {
+		return false
+	}
+	found := false
+	_ = fjson.ArrayEach(b, ts, func(cs, _ int) error {
+		if b[cs] != '{' {
+			return nil
+		}
+		ls, _, ok, err := fjson.Lookup(b, cs, "coding")
+		if err != nil || !ok || b[ls] != '[' {
+			return nil
+		}
+		return fjson.ArrayEach(b, ls, func(ks, _ int) error {
+			if b[ks] != '{' {
+				return nil
+			}
+			vs, ve, ok, err := fjson.Lookup(b, ks, "code")
+			if err != nil || !ok || b[vs] != '"' {
+				return nil
+			}
+			code, _ := fjson.StringValue(b, vs, ve)
+			code = strings.TrimSpace(code)
+			for _, k := range oneOfAKind {
+				if strings.EqualFold(code, k) {
+					found = true
+				}
+			}
+			return nil
+		})
+	})
+	return found
 }

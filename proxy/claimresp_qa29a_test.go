@@ -156,3 +156,28 @@ func TestUpdateOfCutClaimResponseQA29A(t *testing.T) {
 		t.Errorf("the caller's change was not stored: %v", m["outcome"])
 	}
 }
+
+// A claim whose SUD diagnosis was its principal one: cut alone, what was
+// left had no principal diagnosis, which says what kind of diagnosis was
+// withheld. The claim, and the response answering it, are withheld as
+// missing ones; whoever may read it all gets it.
+func TestClaimSensitivePrincipalWithheldQA29A(t *testing.T) {
+	t.Parallel()
+	principal := `"type":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/ex-diagnosistype","code":"principal"}]}]`
+	claim := strings.Replace(claimQA28B, `"code":"F11.20"}]}}`, `"code":"F11.20"}]},`+principal+`}`, 1)
+	if claim == claimQA28B {
+		t.Fatal("the claim was not edited")
+	}
+	bodies := map[string]string{"/fhir/R4/Claim/cl1": claim, "/fhir/R4/ClaimResponse/cr1": claimRespQA29A}
+	h, missing := newHarness(t, routes(bodies)), newHarness(t, routes(nil))
+	for _, path := range []string{"/fhir/Claim/cl1", "/fhir/ClaimResponse/cr1"} {
+		r1, b1 := h.get(path, tokOther)
+		r2, b2 := missing.get(path, tokOther)
+		if r1.StatusCode != http.StatusNotFound || b1 != b2 {
+			t.Errorf("%s: %d %s\nwant as missing: %d %s", path, r1.StatusCode, b1, r2.StatusCode, b2)
+		}
+		if r, b := h.get(path, tokConsented); r.StatusCode != 200 || !strings.Contains(b, `"value":100`) {
+			t.Errorf("%s, consented: %d %s", path, r.StatusCode, b)
+		}
+	}
+}
