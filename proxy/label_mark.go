@@ -44,6 +44,8 @@ func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
 func (r *run) markDisclosed(b *bundleNode, m *labels.Mark) {
 	for _, e := range b.entries {
 		switch {
+		case e.nested != nil && e.nested.paged != nil: // refill.go pageEntrySearches
+			m.Add(e.nested.paged.mark)
 		case e.nested != nil:
 			r.markDisclosed(e.nested, m)
 		case e.item != nil && e.item.class != nil && e.item.class.decision.Permitted():

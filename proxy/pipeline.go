@@ -129,6 +129,10 @@ type bundleNode struct {
 	// members (planned), kept for a second rendering (stream.go).
 	splices []splice
 	planned bool
+	// paged is a batch entry's search answered as the same search sent
+	// on its own, in the proxy's page windows (refill.go
+	// pageEntrySearches): rendered in its place.
+	paged *entryPage
 }
 
 type entryNode struct {
@@ -195,6 +199,11 @@ type run struct {
 	// whose entries its page also holds.
 	page   *pageRender
 	merged []*pagedRun
+	// entry: the run renders a batch entry's search into the batch's
+	// answer (refill.go pageEntrySearches), never streamed; entryNotices
+	// are the notices of such searches in the batch's run.
+	entry        bool
+	entryNotices []policy.Notice
 	// notices are the policy's notices (42 CFR 2.32) for what the response
 	// discloses (decide.go).
 	notices []policy.Notice
@@ -232,6 +241,13 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 		// windows, refilled from the pages after it (refill.go).
 		return r.processPage(ctx, root)
 	}
+	if root != nil && r.ex.req.Interaction == Batch && isResponseBundle(root.typ) {
+		// A batch entry's search that pages: in the same windows
+		// (refill.go).
+		if err := r.pageEntrySearches(ctx, root); err != nil {
+			return nil, nil, false, err
+		}
+	}
 	return r.finish(ctx, root, single)
 }
 
@@ -240,7 +256,7 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 func (r *run) finish(ctx context.Context, root *bundleNode, single *item) (out []byte, st *stream, notFound bool, err error) {
 	r.noteBreakGlass(ctx) // metric and log of an emergency disclosure (decide.go)
 	// Policy obligation: notices go out with what they cover (decide.go).
-	r.notices = r.withExtraNotices(r.disclosedNotices())
+	r.notices = r.withEntryNotices(r.withExtraNotices(r.disclosedNotices())) // refill.go: a batch entry's paged search
 	r.ex.notices = noticeHeaderValues(r.notices)
 	if single != nil && !single.class.decision.Permitted() {
 		r.withheld = 1
@@ -251,7 +267,7 @@ func (r *run) finish(ctx context.Context, root *bundleNode, single *item) (out [
 		r.withheld = r.totalWithheld()
 		return nil, nil, true, r.record(ctx)
 	}
-	if root != nil && r.s.streams(len(r.body)) {
+	if root != nil && !r.entry && r.s.streams(len(r.body)) {
 		// Rendered once now, to check it, and again to the caller
 		// (stream.go).
 		if st, err = r.planStream(root); err != nil {
@@ -761,6 +777,9 @@ func labelStrings(s labels.Set) []string {
 // fullUrls pointing at the proxy, labels written, and total dropped unless it
 // provably reveals nothing.
 func (r *run) renderBundle(dst []byte, b *bundleNode) ([]byte, error) {
+	if b.paged != nil { // a batch entry's paged search (refill.go)
+		return append(dst, b.paged.out...), nil
+	}
 	if b.planned { // a streamed Bundle's second rendering (stream.go)
 		return applySplices(dst, r.body, b.start, b.end, b.splices)
 	}
@@ -862,6 +881,8 @@ func (r *run) bundleChanged(b *bundleNode, pageRoot bool) (bool, error) {
 	}
 	for _, e := range b.entries {
 		switch {
+		case e.nested != nil && e.nested.paged != nil:
+			return true, nil // a page window of the proxy's own (refill.go)
 		case e.nested != nil:
 			if changed, err := r.bundleChanged(e.nested, false); changed || err != nil {
 				return changed, err

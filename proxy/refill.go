@@ -12,6 +12,7 @@ import (
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 )
 
@@ -720,4 +721,130 @@ func samePage(req fhirRequest, rel string) bool {
 	}
 	p, err := parseFHIRPath(http.MethodGet, path)
 	return err == nil && p.Interaction == req.Interaction && p.Type == req.Type && p.ID == req.ID && p.Operation == req.Operation
+}
+
+// A batch entry's search. A batch (or transaction) entry
+// GET Condition?_count=2 is answered by the server with one page of the
+// search inside the batch's answer: judged there as it came, a page that
+// lost a match came out short with a next link, which showed that
+// something was withheld (a search sent on its own is refilled). Such a
+// searchset, when it pages, is now judged, refilled and recorded as the
+// same search sent on its own (processPage): its entry's request as a
+// search's first GET, the searchset as that search's first upstream page,
+// the same page size rule and page tokens in its links, refilled from the
+// upstream's next pages within Requests.RefillPages. The batch's own run
+// no longer holds the searchset's items (the entry's run records and
+// explains them), and its high-water mark reads the page's.
+
+// entryPage is a batch entry's searchset as the same search on its own
+// renders it.
+type entryPage struct {
+	out  []byte
+	mark labels.Set
+}
+
+// pageEntrySearches renders each searchset (or history) of root, the
+// batch-response or transaction-response of the caller's own batch, that
+// pages, as the search of its entry sent on its own. An entry whose
+// request cannot be read again as a GET (the request's entries not known,
+// a POST _search) withholds the batch: its page could not be refilled,
+// and sent short it would tell that something was withheld.
+func (r *run) pageEntrySearches(ctx context.Context, root *bundleNode) error {
+	var reqs []batchEntryRequest // redact.go
+	gone := map[*item]bool{}
+	for i, e := range root.entries {
+		b := e.nested
+		if b == nil || b.typ != "searchset" && b.typ != "history" || !b.hasPaging {
+			continue
+		}
+		if reqs == nil {
+			var ok bool
+			if reqs, ok = batchEntryRequests(r.ex); !ok || len(reqs) != len(root.entries) {
+				return fail(http.StatusBadGateway, "processing", "a batch entry's search pages, and the request it answers cannot be read again; send the search as its own request", nil)
+			}
+		}
+		sub, ok := entryExchange(r.ex, reqs[i])
+		if !ok {
+			return fail(http.StatusBadGateway, "processing", "a batch entry's search pages, and only a GET search's pages are refilled; send the search as its own request", nil)
+		}
+		if r.enrolmentCut {
+			// A Patient of the batch had its Part 2 enrolment cut: the
+			// program's directory resources stay withheld in this
+			// search too, and on its later pages, as in the batch's
+			// other entries (enrolment.go withholdProgramDirectory).
+			sub.pageFlags = pageEnrolmentCut
+		}
+		er, eroot, _, err := r.s.judge(ctx, sub, r.body[b.start:b.end])
+		if err != nil {
+			return err
+		}
+		if eroot == nil || !er.windowed(eroot) {
+			continue // pages as the upstream does on its own too (one resource's history)
+		}
+		er.entry = true
+		out, st, _, err := er.processPage(ctx, eroot)
+		if err != nil {
+			return err
+		}
+		if st != nil { // cannot be (entry): withhold, never send it as it came
+			return fail(http.StatusInternalServerError, "exception", "a batch entry's search could not be rendered; the response was withheld", nil)
+		}
+		var m labels.Mark
+		er.markDisclosed(eroot, &m)
+		for _, pr := range er.merged {
+			pr.r.markDisclosed(pr.root, &m)
+		}
+		b.paged = &entryPage{out: out, mark: m.Set()}
+		r.entryNotices = append(r.entryNotices, er.notices...)
+		for _, ne := range b.entries {
+			dropItems(ne, gone)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	items := r.items[:0]
+	for _, it := range r.items {
+		if !gone[it] {
+			items = append(items, it)
+		}
+	}
+	clear(r.items[len(items):])
+	r.items = items
+	return nil
+}
+
+// entryExchange is the exchange of a batch entry's GET as the same
+// request sent on its own: a first GET, its query as the entry wrote it
+// (the request side refused an entry whose query it would rewrite).
+func entryExchange(ex *exchange, er batchEntryRequest) (*exchange, bool) {
+	if !strings.EqualFold(er.Method, http.MethodGet) {
+		return nil, false
+	}
+	path, raw, _ := strings.Cut(er.URL, "?")
+	if strings.Contains(path, "://") || strings.IndexByte(er.URL, '#') >= 0 {
+		return nil, false
+	}
+	req, err := parseFHIRPath(http.MethodGet, path)
+	if err != nil || strings.HasSuffix(req.Path, "_search") {
+		return nil, false
+	}
+	return &exchange{
+		requestID: ex.requestID, caller: ex.caller, req: req, publicBase: ex.publicBase,
+		query: queryForLedger(req.Path, raw), start: ex.start, explain: ex.explain,
+		firstGet: true, getQuery: raw,
+	}, true
+}
+
+// withEntryNotices adds to ns the notices of the batch entries' paged
+// searches (pageEntrySearches), once each.
+func (r *run) withEntryNotices(ns []policy.Notice) []policy.Notice {
+	if len(r.entryNotices) == 0 {
+		return ns
+	}
+	byID := map[string]policy.Notice{}
+	for _, n := range append(ns, r.entryNotices...) {
+		byID[n.ID] = n
+	}
+	return sortedNotices(byID)
 }
