@@ -16,6 +16,12 @@ const (
 	// the admin API: who (subject, org, client), Action, Consent and
 	// ConsentVersion; never the consent's patient.
 	KindConsentChanged = "consent_changed"
+	// KindEventsDropped says that the queue, full, dropped security
+	// events (ErrQueueFull): Count of them, and Reason names their kinds.
+	// It is queued with the next event the queue takes, so the SIEM sees
+	// the loss where it happened in the stream; drops of a process that
+	// stops before that are in the ds4p.siem.events.dropped metric only.
+	KindEventsDropped = "events_dropped"
 )
 
 // Actions of consent_changed events.

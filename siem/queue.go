@@ -7,8 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ds4p/ds4p/internal/textcut"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/ds4p/ds4p/internal/textcut"
 
 	"github.com/ds4p/ds4p/internal/seal"
 	"go.etcd.io/bbolt"
@@ -79,6 +85,11 @@ type Queue struct {
 	// first Emit.
 	MaxQueued      int
 	MaxQueuedBytes int64
+
+	// dropped counts, by kind, the events dropped since the last
+	// events_dropped event was queued (dropNotice).
+	dropMu  sync.Mutex
+	dropped map[string]int
 }
 
 // OpenQueue creates the package's buckets in db when needed. On a
@@ -148,6 +159,7 @@ func (q *Queue) Emit(ev Event) error {
 	if noisyKinds[ev.Kind] {
 		maxN, maxBytes = maxN-maxN/10, maxBytes-maxBytes/10
 	}
+	notice, noticed := q.dropNotice(ev.Time)
 	var limit string
 	err := q.db.Batch(func(tx *bbolt.Tx) error {
 		limit = ""
@@ -165,13 +177,13 @@ func (q *Queue) Emit(ev Event) error {
 			limit = "count"
 			return ErrQueueFull
 		}
-		e := ev
-		e.Seq = b.Sequence() + 1
-		v, err := json.Marshal(e)
+		queued, err := q.readQueued(s)
 		if err != nil {
 			return err
 		}
-		queued, err := q.readQueued(s)
+		e := ev
+		e.Seq = b.Sequence() + 1
+		v, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
@@ -179,24 +191,88 @@ func (q *Queue) Emit(ev Event) error {
 			limit = "bytes"
 			return ErrQueueFull
 		}
-		if seq, err := b.NextSequence(); err != nil || seq != e.Seq {
-			return cmp.Or(err, fmt.Errorf("siem: event seq %d, want %d", seq, e.Seq))
+		if notice != nil {
+			// Ahead of ev, which the bounds admit: the notice may pass
+			// them by one event of a few hundred bytes, once a drop spell.
+			if queued, err = q.put(s, b, *notice, queued); err != nil {
+				return err
+			}
 		}
-		k := seqKey(e.Seq)
-		if err := b.Put(k, q.store(eventsName, k, v)); err != nil {
-			return err
-		}
-		return q.writeQueued(s, queued+uint64(len(v)))
+		_, err = q.put(s, b, e, queued)
+		return err
 	})
 	if errors.Is(err, ErrQueueFull) {
 		droppedEvents.Add(context.Background(), 1, metric.WithAttributes(attribute.String("kind", ev.Kind), attribute.String("limit", limit)))
+		q.dropMu.Lock()
+		if q.dropped == nil {
+			q.dropped = map[string]int{}
+		}
+		q.dropped[ev.Kind]++
+		q.dropMu.Unlock()
 		return err
 	}
 	if err != nil {
 		return fmt.Errorf("siem: queueing a %s event: %w", ev.Kind, err)
 	}
+	q.dropNoticed(noticed)
 	q.Notify()
 	return nil
+}
+
+// put appends e (Seq assigned, the queue's next) to the events bucket b and
+// returns the queued bytes with it.
+func (q *Queue) put(schema, b *bbolt.Bucket, e Event, queued uint64) (uint64, error) {
+	e.Seq = b.Sequence() + 1
+	v, err := json.Marshal(e)
+	if err != nil {
+		return 0, err
+	}
+	if seq, err := b.NextSequence(); err != nil || seq != e.Seq {
+		return 0, cmp.Or(err, fmt.Errorf("siem: event seq %d, want %d", seq, e.Seq))
+	}
+	k := seqKey(e.Seq)
+	if err := b.Put(k, q.store(eventsName, k, v)); err != nil {
+		return 0, err
+	}
+	queued += uint64(len(v))
+	return queued, q.writeQueued(schema, queued)
+}
+
+// dropNotice returns the events_dropped event for the events dropped since
+// the last one was queued (nil when none were), and their counts, which
+// dropNoticed takes off once it is queued. A full queue dropped events
+// without a trace in the stream: the seqs go on without a gap, so the SIEM
+// could not tell that a break_glass or bulk_alert event was lost.
+func (q *Queue) dropNotice(at time.Time) (*Event, map[string]int) {
+	q.dropMu.Lock()
+	defer q.dropMu.Unlock()
+	if len(q.dropped) == 0 {
+		return nil, nil
+	}
+	counts := maps.Clone(q.dropped)
+	kinds := slices.Sorted(maps.Keys(counts))
+	total := 0
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		total += counts[k]
+		parts[i] = k + " " + strconv.Itoa(counts[k])
+	}
+	return &Event{Time: at, Kind: KindEventsDropped, Severity: SeverityAlert, Count: total,
+		Reason: textcut.Cut("security events dropped while the queue was full: "+strings.Join(parts, ", "), MaxReasonBytes)}, counts
+}
+
+// dropNoticed takes off the counts an events_dropped event reported.
+func (q *Queue) dropNoticed(counts map[string]int) {
+	if len(counts) == 0 {
+		return
+	}
+	q.dropMu.Lock()
+	defer q.dropMu.Unlock()
+	for k, n := range counts {
+		if q.dropped[k] -= n; q.dropped[k] <= 0 {
+			delete(q.dropped, k)
+		}
+	}
 }
 
 // Notify wakes the exporter: there is something new to send.

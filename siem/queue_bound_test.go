@@ -66,8 +66,8 @@ func TestQueueBoundedByBytes(t *testing.T) {
 		t.Fatalf("after the ack: %v", err)
 	}
 	evs, err := q.after(4, 10)
-	if err != nil || len(evs) != 1 || evs[0].Seq != 5 {
-		t.Fatalf("next event = %+v, %v; want seq 5", evs, err)
+	if err != nil || len(evs) != 2 || evs[0].Seq != 5 || evs[0].Kind != KindEventsDropped || evs[1].Seq != 6 {
+		t.Fatalf("next events = %+v, %v; want the drop's notice at seq 5, the event at 6", evs, err)
 	}
 	if len(sink.lines) != 4 {
 		t.Errorf("%d events delivered, want the 4 queued", len(sink.lines))

@@ -292,9 +292,10 @@ func TestQueueBoundedWithoutGaps(t *testing.T) {
 	if err := q.Emit(Event{Kind: KindTokenRefused, Severity: SeverityWarning}); err != nil {
 		t.Fatalf("after the ack: %v", err)
 	}
+	// The drop is told (events_dropped, seq 3) ahead of the event (seq 4).
 	evs, err := q.after(2, 10)
-	if err != nil || len(evs) != 1 || evs[0].Seq != 3 {
-		t.Fatalf("next event = %+v, %v; want seq 3", evs, err)
+	if err != nil || len(evs) != 2 || evs[0].Seq != 3 || evs[0].Kind != KindEventsDropped || evs[1].Seq != 4 {
+		t.Fatalf("next events = %+v, %v; want the drop's notice at seq 3, the event at 4", evs, err)
 	}
 }
 
