@@ -42,9 +42,11 @@ import (
 //
 // A page with fewer matches than its size and a next link is then left
 // only when the upstream pages ran out of the budget (logged, counted in
-// ds4p.paging.refill_exhausted). An include or outcome entry goes with its
-// upstream page when a match of that page is on the caller's, once per
-// page. Every upstream page is judged whole, as a page of its own, and only
+// ds4p.paging.refill_exhausted). An include entry goes with its upstream
+// page when a match of that page is on the caller's, once per page; the
+// outcome entries of the first upstream page read that has any go with
+// the page whatever its matches (a server without the withheld matches
+// writes them there all the same). Every upstream page is judged whole, as a page of its own, and only
 // the entries of the window are disclosed and recorded: a match before the
 // window (shown on an earlier page) or after it (shown on a later one) is
 // neither. One ledger entry is written per patient and upstream page.
@@ -327,10 +329,9 @@ func markKept(r *run, b *bundleNode) {
 }
 
 // keepWindow leaves in the run only its window: the matches in
-// [from, cut), and its other entries (includes, outcomes) when a match of
-// the window is disclosed, an include that an earlier upstream page of
-// the same caller's page carried (seen) once, and outcome entries only
-// when no earlier one carried any. Every other entry leaves
+// [from, cut), its includes when a match of the window is disclosed, an
+// include that an earlier upstream page of the same caller's page carried
+// (seen) once, and its outcome entries when no earlier one carried any. Every other entry leaves
 // the response and its items the ledger: they are no part of this page.
 //
 // A window that holds part of its upstream page's matches keeps only the
@@ -378,10 +379,12 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) error {
 		case isOutcomeEntry(e):
 			// The search's outcome, which each upstream page repeats
 			// (or its warnings): once on a page of the caller's, as
-			// each page of the server's carries it once.
-			if keep && seen != nil && seen[outcomeSeen] {
-				keep = false
-			}
+			// each page of the server's carries it once, whether or
+			// not a match of its upstream page is shown there (a
+			// server without the withheld matches writes it on the
+			// page all the same; many write it on their first page
+			// only).
+			keep = seen == nil || !seen[outcomeSeen]
 			outcomes = outcomes || keep
 		default:
 			if keep && linked != nil {
