@@ -282,6 +282,9 @@ type Alert struct {
 	ClearedBy string     `json:"cleared_by,omitempty"`
 
 	logSubject string // what the log line and events of its raising name (logSubject); not stored
+	// withheldOnly: the request that raised it disclosed nothing, so its
+	// answer does not wait for the alert (raiseAlert); not stored.
+	withheldOnly bool
 }
 
 // Alert statuses.
@@ -314,7 +317,14 @@ func (s *Server) bulkCheck(ex *exchange, entries []audit.Entry) *Alert {
 	}
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
-	return &Alert{
+	withheldOnly := true
+	for _, e := range entries {
+		if len(e.Disclosed) > 0 || len(e.Redacted) > 0 {
+			withheldOnly = false
+			break
+		}
+	}
+	return &Alert{withheldOnly: withheldOnly,
 		ID: bulkAlertIDPrefix + hex.EncodeToString(id), Kind: x.kind, Status: AlertOpen,
 		Caller: bulkKey(ex.caller), Subject: ex.caller.Subject, Org: ex.caller.Org, Client: ex.caller.Client, logSubject: logSubject(ex.caller),
 		Count: x.count, Threshold: x.threshold, Window: s.bulk.rules.Window.String(),
@@ -322,12 +332,35 @@ func (s *Server) bulkCheck(ex *exchange, entries []audit.Entry) *Alert {
 	}
 }
 
-// raiseAlert stores the alert (blocking the caller when configured) and
+// raiseAlert blocks the caller when configured, stores the alert and
 // raises the metric, the log line (no patient) and the security event.
+// For a request that disclosed nothing the store and the events are
+// written behind its answer, as its ledger entries are (record.go
+// recordWithheld; Server.Flush waits for both): a withheld resource
+// answers as fast as a missing one, and the 404 of the read that crossed a
+// threshold came an fsynced store write and event later, which told a
+// caller reading one id again and again that it was withheld, not absent
+// (a missing one counts nothing). The block takes effect at once.
 func (s *Server) raiseAlert(ctx context.Context, a *Alert) {
 	if a == nil {
 		return
 	}
+	if a.Blocking {
+		s.block(a.Caller, a.ID)
+	}
+	if a.withheldOnly {
+		s.withheldWrites.RLock()
+		go func() {
+			defer s.withheldWrites.RUnlock()
+			s.announceAlert(context.WithoutCancel(ctx), a)
+		}()
+		return
+	}
+	s.announceAlert(ctx, a)
+}
+
+// announceAlert stores a and raises its metric, log line and events.
+func (s *Server) announceAlert(ctx context.Context, a *Alert) {
 	if s.alerts != nil {
 		if err := s.alerts.PutAlert(ctx, *a); err != nil {
 			// Kept in memory, listed and clearable as a stored one is: a
@@ -342,9 +375,6 @@ func (s *Server) raiseAlert(ctx context.Context, a *Alert) {
 			s.blocked.unstored[a.ID] = *a
 			s.blocked.mu.Unlock()
 		}
-	}
-	if a.Blocking {
-		s.block(a.Caller, a.ID)
 	}
 	bulkAlerts.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", a.Kind), attribute.Bool("blocked", a.Blocking)))
 	reason := bulkReasonPatients
