@@ -52,3 +52,37 @@ func TestDroppedEventsTold(t *testing.T) {
 		t.Errorf("after the notice: %s, %s; want the two consent_changed events, no second notice", evs[1].Kind, evs[2].Kind)
 	}
 }
+
+// TestDroppedNoisyNoticeWaits: a notice of dropped refused tokens alone
+// does not spend the room kept for the other kinds during a flood; it
+// comes once there is room, with any other drops.
+func TestDroppedNoisyNoticeWaits(t *testing.T) {
+	t.Parallel()
+	q, _, x := setup(t, &memSink{}, Config{})
+	q.MaxQueued = 10
+	for i := range 10 {
+		if err := q.Emit(Event{Kind: KindTokenRefused, Severity: SeverityWarning}); (i < 9) != (err == nil) {
+			t.Fatalf("token_refused %d: %v", i, err)
+		}
+	}
+	if err := q.Emit(Event{Kind: KindBreakGlass, Severity: SeverityWarning}); err != nil {
+		t.Fatalf("break_glass after the flood: %v", err)
+	}
+	if evs, _ := q.after(9, 10); len(evs) != 1 || evs[0].Kind != KindBreakGlass {
+		t.Fatalf("in the reserved room: %+v; want the break_glass event alone", evs)
+	}
+	if err := q.Emit(Event{Kind: KindBulkAlert, Severity: SeverityAlert}); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("bulk_alert into a full queue: %v", err)
+	}
+	if _, err := x.Round(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Emit(Event{Kind: KindTokenRefused, Severity: SeverityWarning}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := q.after(10, 10)
+	if err != nil || len(evs) != 2 || evs[0].Kind != KindEventsDropped || evs[0].Count != 2 ||
+		!strings.Contains(evs[0].Reason, "token_refused 1") || !strings.Contains(evs[0].Reason, "bulk_alert 1") {
+		t.Fatalf("after the ack: %+v, %v; want the notice of both drops, then the event", evs, err)
+	}
+}

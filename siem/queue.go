@@ -156,13 +156,15 @@ func (q *Queue) Emit(ev Event) error {
 	ev.Time = ev.Time.UTC()
 	ev.Reason = textcut.Cut(ev.Reason, MaxReasonBytes)
 	maxN, maxBytes := uint64(cmp.Or(q.MaxQueued, DefaultMaxQueued)), uint64(cmp.Or(q.MaxQueuedBytes, DefaultMaxQueuedBytes))
+	noisyN, noisyBytes := maxN-maxN/10, maxBytes-maxBytes/10
 	if noisyKinds[ev.Kind] {
-		maxN, maxBytes = maxN-maxN/10, maxBytes-maxBytes/10
+		maxN, maxBytes = noisyN, noisyBytes
 	}
 	notice, noticed := q.dropNotice(ev.Time)
 	var limit string
+	var told bool
 	err := q.db.Batch(func(tx *bbolt.Tx) error {
-		limit = ""
+		limit, told = "", false
 		s, err := schemaOf(tx)
 		if err != nil {
 			return err
@@ -191,12 +193,16 @@ func (q *Queue) Emit(ev Event) error {
 			limit = "bytes"
 			return ErrQueueFull
 		}
-		if notice != nil {
-			// Ahead of ev, which the bounds admit: the notice may pass
-			// them by one event of a few hundred bytes, once a drop spell.
+		// The notice goes ahead of ev, which the bounds admit: it may pass
+		// them by one event of a few hundred bytes, once a drop spell. One
+		// that tells only of refused tokens and throttled requests waits
+		// while the queue is in the room kept for the other kinds (a
+		// flood of them would spend that room on notices).
+		if notice != nil && (!noisyOnly(noticed) || b.Sequence()-cur.Events+2 <= noisyN && queued+uint64(len(v))+MaxReasonBytes*2 <= noisyBytes) {
 			if queued, err = q.put(s, b, *notice, queued); err != nil {
 				return err
 			}
+			told = true
 		}
 		_, err = q.put(s, b, e, queued)
 		return err
@@ -214,7 +220,9 @@ func (q *Queue) Emit(ev Event) error {
 	if err != nil {
 		return fmt.Errorf("siem: queueing a %s event: %w", ev.Kind, err)
 	}
-	q.dropNoticed(noticed)
+	if told {
+		q.dropNoticed(noticed)
+	}
 	q.Notify()
 	return nil
 }
@@ -259,6 +267,16 @@ func (q *Queue) dropNotice(at time.Time) (*Event, map[string]int) {
 	}
 	return &Event{Time: at, Kind: KindEventsDropped, Severity: SeverityAlert, Count: total,
 		Reason: textcut.Cut("security events dropped while the queue was full: "+strings.Join(parts, ", "), MaxReasonBytes)}, counts
+}
+
+// noisyOnly reports whether the dropped counts are of noisyKinds alone.
+func noisyOnly(counts map[string]int) bool {
+	for k := range counts {
+		if !noisyKinds[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // dropNoticed takes off the counts an events_dropped event reported.
