@@ -58,6 +58,7 @@ func (s *Server) listAlerts(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"alerts": []Alert{}, "count": 0})
 		return
 	}
+	s.Flush() // the alerts of withheld-only responses are stored behind them (raiseAlert)
 	list, err := s.alertList(c.Request.Context(), status == "all")
 	if err != nil {
 		s.log.Error("alerts could not be read", "request_id", c.GetString(requestIDKey), "error", err.Error())
@@ -75,6 +76,7 @@ func (s *Server) clearAlert(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	clearer := callerOf(c)
+	s.Flush() // an alert raised behind a withheld-only response is stored (raiseAlert)
 	a, ok, err := s.alerts.GetAlert(ctx, id)
 	if err == nil && !ok {
 		a, ok = s.unstoredAlert(id)

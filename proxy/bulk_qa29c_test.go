@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
+	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/rego"
 )
 
@@ -98,7 +101,36 @@ func TestWithheldCrossingAnswersWithoutWaitingForTheAlert(t *testing.T) {
 	if code != http.StatusNotFound {
 		t.Fatalf("the crossing read: %d, want 404", code)
 	}
-	close(store.release)
+	// An auditor listing the alerts meanwhile sees it once it is stored
+	// (GET /admin/alerts waits for the alerts written behind responses).
+	listed := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, proxy.URL+"/admin/alerts", nil)
+		req.Header.Set("Authorization", "Bearer aud|Organization/ops|console|"+authn.AuditorScope)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			listed <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		listed <- string(b)
+	}()
+	var list string
+	select {
+	case list = <-listed: // answered while the store was held
+	case <-time.After(200 * time.Millisecond):
+		close(store.release)
+		list = <-listed
+	}
+	if !strings.Contains(list, `"count":1`) || !strings.Contains(list, AlertKindBulkWithheld) {
+		t.Errorf("GET /admin/alerts after the crossing read: %s; want the alert", list)
+	}
+	select {
+	case <-store.release:
+	default:
+		close(store.release)
+	}
 	srv.Flush() // the alert and its events are written behind the response
 	alerts, err := store.Alerts(context.Background(), false)
 	if err != nil || len(alerts) != 1 || alerts[0].Kind != AlertKindBulkWithheld {
