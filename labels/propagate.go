@@ -416,8 +416,8 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix batchIndex, ve
 // whether labels were added.
 func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t linkTarget) bool {
 	b := resources[k]
-	if claimRequest(rs[k], lk, rs, t) {
-		return inheritClaim(b, resources[t.k], rs[k], rs[t.k], lk, t)
+	if number, ok := claimRequest(rs[k], lk, rs, t); ok {
+		return inheritClaim(b, resources[t.k], rs[k], rs[t.k], lk, t, number)
 	}
 	in := t.passes(rs)
 	if len(in.labels) == 0 {
@@ -660,17 +660,81 @@ func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix batchInde
 	}
 }
 
-// claimRequest reports whether link lk of r is a ClaimResponse's request
-// naming a Claim of the batch (t): the response inherits from it item by
-// item (inheritClaim). A Claim only the label cache knows, or one named at
-// a version, passes on its labels whole, as any target does.
-func claimRequest(r *Result, lk link, rs []*Result, t linkTarget) bool {
-	return r.Type == "ClaimResponse" && lk.kind == refContent && lk.member == "request" &&
-		t.k >= 0 && rs[t.k].Type == "Claim" && len(t.old.labels) == 0
+// itemLinks are the references by which a resource names another whose
+// items it answers item by item (inheritClaim): a ClaimResponse its Claim,
+// an ExplanationOfBenefit its Claim and ClaimResponse; number is the
+// member holding the target's item numbers.
+var itemLinks = [...]struct{ from, member, to, number string }{
+	{"ClaimResponse", "request", "Claim", "sequence"},
+	{"ExplanationOfBenefit", "claim", "Claim", "sequence"},
+	{"ExplanationOfBenefit", "claimResponse", "ClaimResponse", "itemSequence"},
 }
 
-// inheritClaim applies the request link lk of ClaimResponse r (resource b)
-// naming Claim c (resource cb). The Claim's resource labels pass on
+// itemLinked reports whether link lk of a resource of type typ is one of
+// itemLinks.
+func itemLinked(typ string, lk link) bool {
+	for _, il := range itemLinks {
+		if il.from == typ && il.member == lk.member && lk.kind == refContent {
+			return true
+		}
+	}
+	return false
+}
+
+// claimRequest reports whether link lk of r is one of itemLinks naming a
+// resource of the batch (t) of the type it names, and returns the member
+// holding the target's item numbers. A target only the label cache
+// knows, or one named at a version, passes on its labels whole, as any
+// target does.
+func claimRequest(r *Result, lk link, rs []*Result, t linkTarget) (string, bool) {
+	if lk.kind != refContent || t.k < 0 || len(t.old.labels) > 0 {
+		return "", false
+	}
+	for _, il := range itemLinks {
+		if il.from == r.Type && il.member == lk.member && rs[t.k].Type == il.to {
+			return il.number, true
+		}
+	}
+	return "", false
+}
+
+// eachAnsweringElem calls f for each element of resource b (of type typ)
+// that names an item of the resource it answers, with the item numbers it
+// names: a ClaimResponse's item, addItem and error (itemSequence), an
+// ExplanationOfBenefit's item (sequence; its addItem follows its items in
+// the proxy).
+func eachAnsweringElem(typ string, b []byte, f func(e elemRef, seqs []string)) {
+	if typ == "ClaimResponse" {
+		eachResponseElem(b, f)
+		return
+	}
+	root := fjson.SkipSpace(b, 0)
+	if typ != "ExplanationOfBenefit" || root >= len(b) || b[root] != '{' {
+		return
+	}
+	as, _, ok, err := fjson.Lookup(b, root, "item")
+	if err != nil || !ok || b[as] != '[' {
+		return
+	}
+	m := segMember("item")
+	idx := int32(0)
+	_ = fjson.ArrayEach(b, as, func(s, _ int) error {
+		defer func() { idx++ }()
+		if b[s] == '{' {
+			f(elemRef{member: m, idx: idx}, itemSequences(b, s, "sequence"))
+		}
+		return nil
+	})
+}
+
+// inheritClaim applies the link lk of r (resource b) naming c (resource
+// cb), one of itemLinks, whose items are numbered by number: a
+// ClaimResponse's request naming its Claim (below), or an
+// ExplanationOfBenefit's claim or claimResponse, whose items are numbered
+// as the Claim's (QA round 29: an EOB with no diagnosis of its own named
+// a Claim whose SUD item was cut, and passed as ordinary, its item 1
+// showing what was paid for the cut item). For a ClaimResponse naming
+// Claim c: The Claim's resource labels pass on
 // whole; the labels of an element of the Claim's item with sequence n pass
 // to the response's item, addItem and error naming item n (itemSequence),
 // so that the adjudication of an item cut from the Claim is cut with the
@@ -680,7 +744,7 @@ func claimRequest(r *Result, lk link, rs []*Result, t linkTarget) bool {
 // amounts). Fail closed: labels of a Claim item that no element of the
 // response names, and those of another element of the Claim (a diagnosis,
 // a procedure) that do not also go to a response element, pass on whole.
-func inheritClaim(b, cb []byte, r, c *Result, lk link, t linkTarget) bool {
+func inheritClaim(b, cb []byte, r, c *Result, lk link, t linkTarget, number string) bool {
 	whole := inheritable(c.Labels)
 	part2 := whole.Has(Part2Policy)
 	// The Claim's items: their spans and numbers.
@@ -694,7 +758,7 @@ func inheritClaim(b, cb []byte, r, c *Result, lk link, t linkTarget) bool {
 			_ = fjson.ArrayEach(cb, as, func(s, e int) error {
 				it := claimItem{s: s, e: e}
 				if cb[s] == '{' {
-					if seqs := itemSequences(cb, s, "sequence"); len(seqs) == 1 {
+					if seqs := itemSequences(cb, s, number); len(seqs) == 1 {
 						it.seq = seqs[0]
 					}
 				}
@@ -730,7 +794,7 @@ func inheritClaim(b, cb []byte, r, c *Result, lk link, t linkTarget) bool {
 	var place []placement
 	var placed Set
 	used := map[string]bool{}
-	eachResponseElem(b, func(e elemRef, seqs []string) {
+	eachAnsweringElem(r.Type, b, func(e elemRef, seqs []string) {
 		var ls Set
 		for _, q := range seqs {
 			if x, ok := bySeq[q]; ok {

@@ -309,12 +309,13 @@ func (b *Batch) unresolvedVersion(ix batchIndex, key []byte, typLen int, v strin
 	return t, true
 }
 
-// claimHeld reports whether link lk of r is a ClaimResponse's request
-// naming a resource whose labels the cache holds: it is read again, since
-// the response inherits from the Claim item by item (inheritClaim), which
-// the labels the cache holds for the Claim as a whole cannot tell.
+// claimHeld reports whether link lk of r is one of itemLinks (a
+// ClaimResponse's request, an ExplanationOfBenefit's claim or
+// claimResponse) naming a resource whose labels the cache holds: it is
+// read again, since r inherits from it item by item (inheritClaim), which
+// the labels the cache holds for it as a whole cannot tell.
 func (b *Batch) claimHeld(r *Result, lk link, key []byte) bool {
-	if r.Type != "ClaimResponse" || lk.member != "request" || lk.kind != refContent {
+	if !itemLinked(r.Type, lk) {
 		return false
 	}
 	e, ok := b.l.cache.get(key)
