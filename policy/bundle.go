@@ -73,6 +73,12 @@ type BundleSource struct {
 	// MaxUnpackedBytes bounds the bundle once decompressed (default
 	// DefaultMaxBundleUnpackedBytes).
 	MaxUnpackedBytes int64
+	// Newest, with Verification, refuses a signed bundle built before the
+	// newest one loaded (a replay of an older bundle), see bundleage.go;
+	// nil loads any validly signed bundle.
+	Newest *BundleHighWater
+
+	startAge bundleAge // the bundle FetchBundle read
 }
 
 // NewBundleVerification returns the verification of bundles signed with
@@ -105,8 +111,14 @@ type BundleSigning struct {
 
 // BuildBundle writes the policy tree fsys (every module, tests included, and
 // its data documents) as an OPA bundle, gzipped, with the tree's Revision as
-// the bundle revision, signed when signing is set.
+// the bundle revision and the time it was built (bundleage.go), signed when
+// signing is set.
 func BuildBundle(fsys fs.FS, signing *BundleSigning) ([]byte, error) {
+	return buildBundleAt(fsys, signing, time.Now())
+}
+
+// buildBundleAt is BuildBundle for a bundle built at the time at.
+func buildBundleAt(fsys fs.FS, signing *BundleSigning, at time.Time) ([]byte, error) {
 	fsys, err := snapshot(fsys) // what is checked, named and packed is one reading
 	if err != nil {
 		return nil, err
@@ -119,7 +131,12 @@ func BuildBundle(fsys fs.FS, signing *BundleSigning) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The build time, signed with the rest (bundleage.go): a proxy refuses
+	// a bundle older than one it has loaded.
 	b := bundle.Bundle{Data: res.Documents, Manifest: bundle.Manifest{Revision: rev}}
+	if !at.IsZero() { // zero: as `opa build` writes it (tests)
+		b.Manifest.Metadata = map[string]any{BuiltAtKey: at.UTC().Format(time.RFC3339Nano)}
+	}
 	if b.Data == nil {
 		b.Data = map[string]any{}
 	}
@@ -155,10 +172,17 @@ func BuildBundle(fsys fs.FS, signing *BundleSigning) ([]byte, error) {
 // than DefaultMaxBundleUnpackedBytes, a file of more than
 // DefaultMaxBundleBytes or more than 10,000 entries.
 func ReadBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.FS) (fs.FS, error) {
-	return readBundle(raw, verification, schemas, DefaultMaxBundleUnpackedBytes)
+	fsys, _, err := readBundle(raw, verification, schemas, DefaultMaxBundleUnpackedBytes)
+	return fsys, err
 }
 
-func readBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.FS, maxUnpacked int64) (fs.FS, error) {
+// bundleAge is when a bundle was built, as its manifest says (bundleage.go).
+type bundleAge struct {
+	at  time.Time
+	has bool
+}
+
+func readBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.FS, maxUnpacked int64) (fs.FS, bundleAge, error) {
 	// OPA's tarball loader reads every file into memory, with a buffer
 	// sized by the size the file's tar header claims, before it applies
 	// its size limit and before the signature is checked: a bundle of a
@@ -166,7 +190,7 @@ func readBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.
 	// would exhaust the proxy's memory at every poll, signing key or not.
 	// The archive is walked here first, reading nothing into memory.
 	if err := checkArchive(raw, maxUnpacked); err != nil {
-		return nil, err
+		return nil, bundleAge{}, err
 	}
 	// Each file of the bundle, decompressed, is bounded too.
 	r := bundle.NewReader(bytes.NewReader(raw)).WithRegoVersion(ast.RegoV1).WithSizeLimitBytes(DefaultMaxBundleBytes)
@@ -179,26 +203,30 @@ func readBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.
 	if err != nil && verification != nil && strings.Contains(err.Error(), "verif") {
 		// OPA's words ("failed to verify JWT signature: crypto/rsa:
 		// verification error") do not say what to check.
-		return nil, fmt.Errorf("policy: the bundle's signature does not verify with the configured public key (policy.bundle_public_key, key id %q): signed with another key, or altered: %w", verification.KeyID, err)
+		return nil, bundleAge{}, fmt.Errorf("policy: the bundle's signature does not verify with the configured public key (policy.bundle_public_key, key id %q): signed with another key, or altered: %w", verification.KeyID, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("policy: reading the bundle: %w", err)
+		return nil, bundleAge{}, fmt.Errorf("policy: reading the bundle: %w", err)
 	}
 	if verification != nil && len(b.Signatures.Signatures) == 0 {
-		return nil, errors.New("policy: the bundle is not signed")
+		return nil, bundleAge{}, errors.New("policy: the bundle is not signed")
+	}
+	var age bundleAge
+	if age.at, age.has, err = builtAt(b.Manifest); err != nil {
+		return nil, bundleAge{}, err
 	}
 	out := fstest.MapFS{}
 	for _, m := range b.Modules {
 		p := strings.TrimPrefix(path.Clean("/"+m.Path), "/")
 		if p == "" || p == "." || !fs.ValidPath(p) {
-			return nil, fmt.Errorf("policy: bundle module path %q is not valid", m.Path)
+			return nil, bundleAge{}, fmt.Errorf("policy: bundle module path %q is not valid", m.Path)
 		}
 		out[p] = &fstest.MapFile{Data: m.Raw, Mode: 0o444}
 	}
 	if len(b.Data) > 0 {
 		data, err := json.Marshal(b.Data)
 		if err != nil {
-			return nil, fmt.Errorf("policy: bundle data: %w", err)
+			return nil, bundleAge{}, fmt.Errorf("policy: bundle data: %w", err)
 		}
 		out["data.json"] = &fstest.MapFile{Data: data, Mode: 0o444}
 	}
@@ -210,12 +238,12 @@ func readBundle(raw []byte, verification *bundle.VerificationConfig, schemas fs.
 			}
 			data, err := fs.ReadFile(schemas, n)
 			if err != nil {
-				return nil, err
+				return nil, bundleAge{}, err
 			}
 			out[n] = &fstest.MapFile{Data: data, Mode: 0o444}
 		}
 	}
-	return out, nil
+	return out, age, nil
 }
 
 // checkArchive walks the gzipped tarball raw without keeping its content
@@ -280,6 +308,8 @@ type bundleFetch struct {
 	// unchanged: the bundle downloaded is the one refused last (its digest
 	// is the failed one fetch was given); it was not read again.
 	unchanged bool
+	// age is when the bundle read was built (bundleage.go).
+	age bundleAge
 }
 
 // fetch downloads the bundle unless its ETag is still etag. A bundle whose
@@ -328,7 +358,14 @@ func (s *BundleSource) fetch(ctx context.Context, etag string, failed [32]byte) 
 	if failed != ([32]byte{}) && digest == failed {
 		return bundleFetch{etag: resp.Header.Get("ETag"), digest: digest, unchanged: true}, nil
 	}
-	fsys, err := readBundle(raw, s.Verification, s.Schemas, s.MaxUnpackedBytes)
+	fsys, age, err := readBundle(raw, s.Verification, s.Schemas, s.MaxUnpackedBytes)
+	if err == nil && s.Verification != nil && s.Newest != nil {
+		// Signed, but older than a bundle already loaded: refused whole,
+		// like a bad signature (bundleage.go).
+		if err := s.Newest.check(age.at, age.has); err != nil {
+			return bundleFetch{etag: resp.Header.Get("ETag"), digest: digest}, err
+		}
+	}
 	if err != nil {
 		// A bundle that did not read may be a download cut short (a body
 		// ended early on a connection without Content-Length), and
@@ -345,7 +382,7 @@ func (s *BundleSource) fetch(ctx context.Context, etag string, failed [32]byte) 
 		}
 		return bundleFetch{}, err
 	}
-	return bundleFetch{fsys: fsys, etag: resp.Header.Get("ETag"), digest: digest}, nil
+	return bundleFetch{fsys: fsys, etag: resp.Header.Get("ETag"), digest: digest, age: age}, nil
 }
 
 // wholeArchive reports whether raw is a whole gzip stream: it decompresses
@@ -427,6 +464,9 @@ func FetchBundle(ctx context.Context, src *BundleSource) (fs.FS, string, error) 
 	if f.fsys == nil { // the engine must not start without a policy
 		return nil, "", errors.New("policy: downloading the bundle: no bundle was received")
 	}
+	// Its build time becomes the newest once it serves: WatchBundle, which
+	// the caller starts after the engine loaded it.
+	src.startAge = f.age
 	return f.fsys, f.etag, nil
 }
 
@@ -444,6 +484,7 @@ func (e *Engine) WatchBundle(ctx context.Context, src *BundleSource, etag string
 		interval = DefaultBundlePoll
 	}
 	w := &bundleWatch{e: e, src: src, etag: etag}
+	w.loaded(src.startAge) // the bundle the engine started with
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -467,6 +508,18 @@ type bundleWatch struct {
 	// failedDigest is the SHA-256 of the last bundle refused whole, before
 	// it was loaded (its signature, its files); zero when none.
 	failedDigest [32]byte
+}
+
+// loaded raises the newest build time to that of a bundle now serving;
+// one that cannot be kept on disk is kept in memory and logged (a restart
+// would then accept bundles older than this one).
+func (w *bundleWatch) loaded(age bundleAge) {
+	if w.src.Newest == nil || w.src.Verification == nil || !age.has {
+		return
+	}
+	if err := w.src.Newest.raise(age.at); err != nil {
+		w.e.log.Warn("policy: the newest bundle's build time could not be kept; after a restart older signed bundles would load again", "error", err.Error())
+	}
 }
 
 func (w *bundleWatch) poll(ctx context.Context) {
@@ -493,6 +546,7 @@ func (w *bundleWatch) poll(ctx context.Context) {
 		}
 		if err = w.e.Load(ctx, f.fsys); err == nil {
 			w.lastErr, w.failedRev = "", ""
+			w.loaded(f.age)
 			return
 		}
 		w.lastErr = err.Error() // Load reported it

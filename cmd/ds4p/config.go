@@ -376,11 +376,12 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_PAGING_REFILL_PAGES": setInt(&c.Enforcement.PagingRefillPages),
 
 		// The OPA bundle source (policyreload.go).
-		"DS4P_POLICY_BUNDLE_URL":        setString(&c.Policy.BundleURL),
-		"DS4P_POLICY_BUNDLE_POLL":       setDuration(&c.Policy.BundlePoll),
-		"DS4P_POLICY_BUNDLE_PUBLIC_KEY": setString(&c.Policy.BundlePublicKey),
-		"DS4P_POLICY_BUNDLE_KEY_ID":     setString(&c.Policy.BundleKeyID),
-		"DS4P_POLICY_EVALUATOR":         setString(&c.Policy.Evaluator),
+		"DS4P_POLICY_BUNDLE_URL":         setString(&c.Policy.BundleURL),
+		"DS4P_POLICY_BUNDLE_POLL":        setDuration(&c.Policy.BundlePoll),
+		"DS4P_POLICY_BUNDLE_PUBLIC_KEY":  setString(&c.Policy.BundlePublicKey),
+		"DS4P_POLICY_BUNDLE_KEY_ID":      setString(&c.Policy.BundleKeyID),
+		"DS4P_POLICY_BUNDLE_ALLOW_OLDER": setBool(&c.Policy.BundleAllowOlder),
+		"DS4P_POLICY_EVALUATOR":          setString(&c.Policy.Evaluator),
 
 		// mutual TLS for callers (stack.go)
 		"DS4P_TLS_REQUIRE_CLIENT_CERT": setBool(&c.TLS.RequireClientCert),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ds4p/ds4p/internal/urltext"
@@ -28,6 +29,9 @@ type PolicyConfig struct {
 	BundlePublicKey string `yaml:"bundle_public_key"`
 	// BundleKeyID is the key id the signature names (default "default").
 	BundleKeyID string `yaml:"bundle_key_id"`
+	// BundleAllowOlder loads a signed bundle built before the newest one
+	// loaded (by default refused as a possible replay, policy.BundleHighWater).
+	BundleAllowOlder bool `yaml:"bundle_allow_older"`
 	// Evaluator is how decisions are evaluated: "ir" (the default:
 	// interpreting OPA's plan of the policy) or "topdown" (OPA's own
 	// evaluator), see policy.WithEvaluator.
@@ -88,7 +92,7 @@ func openPolicy(ctx context.Context, cfg Config, log *slog.Logger, extra ...poli
 		extra = append([]policy.Option{policy.WithEvaluator(cfg.Policy.Evaluator)}, extra...)
 	}
 	if cfg.Policy.BundleURL != "" {
-		return openBundle(ctx, cfg.Policy, log, extra...)
+		return openBundle(ctx, cfg.Policy, cfg.DataDir, log, extra...)
 	}
 	if cfg.PolicyDir == "" {
 		return policy.New(ctx, rego.FS(), append([]policy.Option{policy.WithSource("embedded"), policy.WithLogger(log)}, extra...)...)
@@ -102,7 +106,11 @@ func openPolicy(ctx context.Context, cfg Config, log *slog.Logger, extra ...poli
 	return eng, nil
 }
 
-func openBundle(ctx context.Context, pc PolicyConfig, log *slog.Logger, extra ...policy.Option) (*policy.Engine, error) {
+// bundleHighWaterFile is where serve keeps the build time of the newest
+// signed bundle it has loaded, in the data directory.
+const bundleHighWaterFile = "policy-bundle-built-at"
+
+func openBundle(ctx context.Context, pc PolicyConfig, dataDir string, log *slog.Logger, extra ...policy.Option) (*policy.Engine, error) {
 	src := &policy.BundleSource{URL: pc.BundleURL, Schemas: rego.FS()}
 	if pc.BundlePublicKey != "" {
 		raw, err := os.ReadFile(pc.BundlePublicKey)
@@ -116,6 +124,17 @@ func openBundle(ctx context.Context, pc PolicyConfig, log *slog.Logger, extra ..
 		}
 		if src.Verification, err = policy.NewBundleVerification(pem, pc.BundleKeyID, alg); err != nil {
 			return nil, err
+		}
+		// A signed bundle older than the newest loaded is a possible
+		// replay: refused, also after a restart.
+		if !pc.BundleAllowOlder {
+			mark := "" // no data directory (tests): kept in memory
+			if dataDir != "" {
+				mark = filepath.Join(dataDir, bundleHighWaterFile)
+			}
+			if src.Newest, err = policy.OpenBundleHighWater(mark); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if w := unsignedPlainBundle(pc); w != "" {

@@ -57,7 +57,7 @@ func TestPolicyBuildAndServeBundle(t *testing.T) {
 	t.Cleanup(cancel)
 	log := slog.New(slog.DiscardHandler)
 
-	cfg := Config{Policy: PolicyConfig{BundleURL: hs.URL + "/bundle.tar.gz?token=secret", BundlePublicKey: pub, BundleKeyID: "fleet"}}
+	cfg := Config{DataDir: t.TempDir(), Policy: PolicyConfig{BundleURL: hs.URL + "/bundle.tar.gz?token=secret", BundlePublicKey: pub, BundleKeyID: "fleet"}}
 	eng, err := openPolicy(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestPolicyBundleKeyTypes(t *testing.T) {
 			t.Cleanup(hs.Close)
 			ctx, cancel := context.WithCancel(context.Background())
 			t.Cleanup(cancel)
-			cfg := Config{Policy: PolicyConfig{BundleURL: hs.URL + "/bundle.tar.gz", BundlePublicKey: filepath.Join(dir, "signing.pub.pem"), BundleKeyID: "fleet"}}
+			cfg := Config{DataDir: t.TempDir(), Policy: PolicyConfig{BundleURL: hs.URL + "/bundle.tar.gz", BundlePublicKey: filepath.Join(dir, "signing.pub.pem"), BundleKeyID: "fleet"}}
 			if _, err := openPolicy(ctx, cfg, slog.New(slog.DiscardHandler)); err != nil {
 				t.Fatalf("serve refused a bundle signed with its %s key: %v", alg, err)
 			}
@@ -283,7 +283,7 @@ func TestUnsignedPlainBundleWarns(t *testing.T) {
 	t.Cleanup(cancel)
 	for _, key := range []string{"", pub} {
 		var logged lockedBuffer
-		cfg := Config{Policy: PolicyConfig{BundleURL: hs.URL + "/bundle.tar.gz", BundlePublicKey: key}}
+		cfg := Config{DataDir: t.TempDir(), Policy: PolicyConfig{BundleURL: hs.URL + "/bundle.tar.gz", BundlePublicKey: key}}
 		if _, err := openPolicy(ctx, cfg, slog.New(slog.NewTextHandler(&logged, nil))); err != nil {
 			t.Fatal(err)
 		}
