@@ -534,14 +534,17 @@ func (r *Result) followResponsePointers(b []byte) {
 	})
 }
 
-// oneOfAKind are the diagnosis types (ex-diagnosistype) a claim has one
-// of: cut, what is left has none, which tells what kind of diagnosis was
-// withheld.
-var oneOfAKind = [...]string{"principal", "admitting"}
+// oneOfAKind are, by member, the types a claim has one of: diagnosis
+// types (ex-diagnosistype) principal and admitting, the procedure type
+// (ex-procedure-type) primary. Cut, what is left has none, which tells
+// what kind of element was withheld.
+var oneOfAKind = [...]struct{ member, code string }{
+	{"diagnosis", "principal"}, {"diagnosis", "admitting"}, {"procedure", "primary"},
+}
 
 // principalLabels returns, for a Claim or ExplanationOfBenefit, the
-// sensitive labels of its diagnoses of a one-of-a-kind type (principal,
-// admitting, in any system) or of elements inside one: they go to the
+// sensitive labels of its diagnoses and procedures of a one-of-a-kind type
+// (oneOfAKind, in any system) or of elements inside one: they go to the
 // resource whole (settle). Cut alone, the diagnosis left the claim with
 // no principal diagnosis, which a caller reads as "the principal one was
 // withheld" (QA round 29); the claim is labelled whole, as one all of
@@ -554,40 +557,42 @@ func (r *Result) principalLabels(b []byte) Set {
 	if root >= len(b) || b[root] != '{' {
 		return nil
 	}
-	as, _, ok, err := fjson.Lookup(b, root, "diagnosis")
-	if err != nil || !ok || b[as] != '[' {
-		return nil
-	}
-	dx := segMember("diagnosis")
 	var out Set
-	idx := int32(0)
-	_ = fjson.ArrayEach(b, as, func(s, e int) error {
-		defer func() { idx++ }()
-		if b[s] != '{' || !oneOfAKindType(b, s) {
+	for _, member := range [...]string{"diagnosis", "procedure"} {
+		as, _, ok, err := fjson.Lookup(b, root, member)
+		if err != nil || !ok || b[as] != '[' {
+			continue
+		}
+		ref := elemRef{member: segMember(member)}
+		_ = fjson.ArrayEach(b, as, func(s, e int) error {
+			defer func() { ref.idx++ }()
+			if b[s] != '{' || !oneOfAKindType(b, s, member) {
+				return nil
+			}
+			var ls Set
+			for _, st := range r.elems {
+				if st.ref == ref {
+					ls = ls.Union(st.labels)
+				}
+			}
+			for _, in := range r.inline {
+				if in.Start >= s && in.End <= e {
+					ls = ls.Union(in.Labels)
+				}
+			}
+			if anySensitive(ls) {
+				out = out.Union(inheritable(ls))
+			}
 			return nil
-		}
-		var ls Set
-		for _, st := range r.elems {
-			if st.ref == (elemRef{member: dx, idx: idx}) {
-				ls = ls.Union(st.labels)
-			}
-		}
-		for _, in := range r.inline {
-			if in.Start >= s && in.End <= e {
-				ls = ls.Union(in.Labels)
-			}
-		}
-		if anySensitive(ls) {
-			out = out.Union(inheritable(ls))
-		}
-		return nil
-	})
+		})
+	}
 	return out
 }
 
-// oneOfAKindType reports whether the diagnosis object at b[s] has a type
-// coding whose code is one of oneOfAKind (any case, escapes decoded).
-func oneOfAKindType(b []byte, s int) bool {
+// oneOfAKindType reports whether the object at b[s], an element of
+// member, has a type coding whose code is one of oneOfAKind for member
+// (any case, escapes decoded).
+func oneOfAKindType(b []byte, s int, member string) bool {
 	ts, _, ok, err := fjson.Lookup(b, s, "type")
 	if err != nil || !ok || b[ts] != '[' {
 		return false
@@ -612,7 +617,7 @@ func oneOfAKindType(b []byte, s int) bool {
 			code, _ := fjson.StringValue(b, vs, ve)
 			code = strings.TrimSpace(code)
 			for _, k := range oneOfAKind {
-				if strings.EqualFold(code, k) {
+				if k.member == member && strings.EqualFold(code, k.code) {
 					found = true
 				}
 			}

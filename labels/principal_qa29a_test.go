@@ -42,4 +42,22 @@ func TestSensitivePrincipalDiagnosisLabelsClaimWholeQA29A(t *testing.T) {
 	if !r.Labels.Has(labels.SUD) {
 		t.Errorf("inline-labelled principal: labels %v; want SUD whole", r.Labels)
 	}
+
+	// A claim's primary procedure (ex-procedure-type) is one of a kind too.
+	proc := func(typ string) string {
+		return `{"resourceType":"Claim","id":"cl2","patient":{"reference":"Patient/p"},
+ "procedure":[{"sequence":1,"extension":[{"url":"http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label","valueCoding":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"SUD"}}],
+   "type":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/ex-procedure-type","code":"` + typ + `"}]}],"procedureCodeableConcept":{"text":"x"}},
+  {"sequence":2,"procedureCodeableConcept":{"text":"y"}}],
+ "item":[{"sequence":1,"procedureSequence":[2]}]}`
+	}
+	for typ, whole := range map[string]bool{"primary": true, "secondary": false} {
+		r, err := l.Label([]byte(proc(typ)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Labels.Has(labels.SUD) != whole {
+			t.Errorf("%s procedure: labels %v; want SUD whole %v", typ, r.Labels, whole)
+		}
+	}
 }
