@@ -1183,6 +1183,9 @@ func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 				}
 				return nil
 			})
+			if err == nil && (member == "item" || member == "addItem") {
+				err = nestedNotes(r.body, s, &el)
+			}
 			out = append(out, el)
 			return err
 		})
@@ -1225,6 +1228,65 @@ func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 		v.errors = els
 	}
 	return v, true, nil
+}
+
+// nestedNotes adds to el (an item or addItem at b[s]) the note numbers
+// its details and their subDetails point at (detail[].noteNumber,
+// detail[].subDetail[].noteNumber): a note only a detail of a kept item
+// names is kept, and its pointers follow its new number (QA round 29:
+// they stayed at the old number, naming another note or none).
+func nestedNotes(b []byte, s int, el *seqElem) error {
+	var ps []seqPointer
+	var walk func(obj int, depth int) error
+	walk = func(obj int, depth int) error {
+		if depth > 0 {
+			if vs, _, ok, err := fjson.Lookup(b, obj, "noteNumber"); err != nil {
+				return err
+			} else if ok {
+				if b[vs] != '[' {
+					return errSeqUnreadable
+				}
+				if err := fjson.ArrayEach(b, vs, func(ps0, pe int) error {
+					n, ok := seqNumber(b, ps0, pe)
+					if !ok {
+						return errSeqUnreadable
+					}
+					ps = append(ps, seqPointer{ps0, pe, n})
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+		}
+		if depth == 2 {
+			return nil
+		}
+		sub := "detail"
+		if depth == 1 {
+			sub = "subDetail"
+		}
+		as, _, ok, err := fjson.Lookup(b, obj, sub)
+		if err != nil || !ok {
+			return err
+		}
+		if b[as] != '[' {
+			return errSeqUnreadable
+		}
+		return fjson.ArrayEach(b, as, func(ds, _ int) error {
+			if b[ds] != '{' {
+				return errSeqUnreadable
+			}
+			return walk(ds, depth+1)
+		})
+	}
+	if err := walk(s, 0); err != nil || len(ps) == 0 {
+		return err
+	}
+	if el.pointersOf == nil {
+		el.pointersOf = map[string][]seqPointer{}
+	}
+	el.pointersOf["noteNumber"] = append(el.pointersOf["noteNumber"], ps...)
+	return nil
 }
 
 // seqNumber reads a whole number of at most 9 digits.
