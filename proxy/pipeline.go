@@ -204,6 +204,10 @@ type run struct {
 	// are the notices of such searches in the batch's run.
 	entry        bool
 	entryNotices []policy.Notice
+	// noLinks: the run renders a batch entry's search whose answer in
+	// the batch had no links (refill.go pageEntrySearches): its page
+	// has none either.
+	noLinks bool
 	// notices are the policy's notices (42 CFR 2.32) for what the response
 	// discloses (decide.go).
 	notices []policy.Notice
@@ -821,6 +825,14 @@ func (r *run) bundleSplices(b *bundleNode) ([]splice, error) {
 		}
 	}
 	for _, u := range b.linkURLs {
+		if pageRoot && r.noLinks { // as the batch's answer had none (refill.go)
+			for i, m := range b.members {
+				if m.vStart == u.start {
+					remove = append(remove, i)
+				}
+			}
+			continue
+		}
 		if pageRoot { // a windowed page's own links (refill.go)
 			start, end := trim(r.body, u.start, u.end)
 			links, err := r.windowLinks()
@@ -834,7 +846,7 @@ func (r *run) bundleSplices(b *bundleNode) ([]splice, error) {
 			ss = append(ss, splice{start: e.Start, end: e.End, data: e.Data})
 		}
 	}
-	if pageRoot && len(b.linkURLs) == 0 && r.page.next != nil {
+	if pageRoot && !r.noLinks && len(b.linkURLs) == 0 && r.page.next != nil {
 		// An upstream page without links whose window stops before its
 		// end: the next link is the proxy's own.
 		links, err := r.windowLinks()

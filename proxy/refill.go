@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -562,10 +563,14 @@ func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string)
 		return nil, nil, err
 	}
 	if root == nil || root.typ != prevType {
-		return nil, nil, bad("the FHIR server's next page is not a page of the same search", nil)
+		return nil, nil, bad("the FHIR server's next page is not a page of the same search", errNotSameSearch)
 	}
 	return nr, root, nil
 }
+
+// errNotSameSearch: the upstream answered a page of a search with a
+// Bundle of another type (judgePage).
+var errNotSameSearch = errors.New("the upstream's answer is not a page of the search")
 
 // enrolmentFlags are the page token flags that carry the run's enrolment
 // decisions to the pages after it (paging.go).
@@ -738,6 +743,13 @@ func samePage(req fhirRequest, rel string) bool {
 // upstream's next pages within Requests.RefillPages. The batch's own run
 // no longer holds the searchset's items (the entry's run records and
 // explains them), and its high-water mark reads the page's.
+//
+// A server may answer a batch entry's search with its first page and no
+// links at all (Medplum does): the page then came out short all the same.
+// Such a searchset that lost a match is filled from the same search sent
+// on its own, read from its first page, to as many matches as the batch's
+// answer held (the server's page size, or all there were), and goes
+// without links, as the server's answer had none.
 
 // entryPage is a batch entry's searchset as the same search on its own
 // renders it.
@@ -748,7 +760,8 @@ type entryPage struct {
 
 // pageEntrySearches renders each searchset (or history) of root, the
 // batch-response or transaction-response of the caller's own batch, that
-// pages, as the search of its entry sent on its own. An entry whose
+// pages, or that has no links and lost a match, as the search of its entry
+// sent on its own. An entry whose
 // request cannot be read again as a GET (the request's entries not known,
 // a POST _search) withholds the batch: its page could not be refilled,
 // and sent short it would tell that something was withheld.
@@ -757,18 +770,38 @@ func (r *run) pageEntrySearches(ctx context.Context, root *bundleNode) error {
 	gone := map[*item]bool{}
 	for i, e := range root.entries {
 		b := e.nested
-		if b == nil || b.typ != "searchset" && b.typ != "history" || !b.hasPaging {
+		if b == nil || b.typ != "searchset" && b.typ != "history" {
 			continue
+		}
+		// short: a searchset without paging links (Medplum writes none
+		// in a batch's answer) that lost a match.
+		short := false
+		if !b.hasPaging {
+			if b.typ != "searchset" || !r.lostMatch(b) {
+				continue
+			}
+			short = true
 		}
 		if reqs == nil {
 			var ok bool
-			if reqs, ok = batchEntryRequests(r.ex); !ok || len(reqs) != len(root.entries) {
-				return fail(http.StatusBadGateway, "processing", "a batch entry's search pages, and the request it answers cannot be read again; send the search as its own request", nil)
+			if reqs, ok = batchEntryRequests(r.ex); !ok {
+				reqs = []batchEntryRequest{}
 			}
 		}
-		sub, ok := entryExchange(r.ex, reqs[i])
-		if !ok {
-			return fail(http.StatusBadGateway, "processing", "a batch entry's search pages, and only a GET search's pages are refilled; send the search as its own request", nil)
+		var sub *exchange
+		ok := len(reqs) == len(root.entries)
+		if ok {
+			sub, ok = entryExchange(r.ex, reqs[i])
+		}
+		switch {
+		case ok:
+		case short:
+			// The server's answer does not line up with the request's
+			// entries (no server answers so): judged as it came, every
+			// member counting (redact.go batchEntryCutQueries).
+			continue
+		default:
+			return fail(http.StatusBadGateway, "processing", "a batch entry's search pages, and only a GET search whose request can be read again is refilled; send the search as its own request", nil)
 		}
 		if r.enrolmentCut {
 			// A Patient of the batch had its Part 2 enrolment cut: the
@@ -777,9 +810,40 @@ func (r *run) pageEntrySearches(ctx context.Context, root *bundleNode) error {
 			// other entries (enrolment.go withholdProgramDirectory).
 			sub.pageFlags = pageEnrolmentCut
 		}
-		er, eroot, _, err := r.s.judge(ctx, sub, r.body[b.start:b.end])
-		if err != nil {
-			return err
+		var er *run
+		var eroot *bundleNode
+		var err error
+		if short {
+			if sub.req.Interaction != Search || sub.req.Path == "" {
+				// An operation's answer is one whole (no page size to
+				// fill); a search of the system is not refilled on its
+				// own either (samePage).
+				continue
+			}
+			// Refilled from the same search sent on its own, read from
+			// its first page: as many matches as the batch's answer
+			// held (the server's page size, or all there were), no
+			// links, as that answer had none.
+			rel := "/" + sub.req.Path
+			if sub.getQuery != "" {
+				rel += "?" + sub.getQuery
+			}
+			prev := r.s.newRun(sub, nil)
+			prev.enrolmentCut = r.enrolmentCut
+			if er, eroot, err = r.s.judgePage(ctx, prev, "searchset", rel); err != nil {
+				if errors.Is(err, errNotSameSearch) {
+					// A server that answers the search on its own with
+					// no searchset (none does): the page as it came.
+					continue
+				}
+				return err
+			}
+			er.ex.window.size = len(r.matchEntries(b))
+			er.noLinks = true
+		} else {
+			if er, eroot, _, err = r.s.judge(ctx, sub, r.body[b.start:b.end]); err != nil {
+				return err
+			}
 		}
 		if eroot == nil || !er.windowed(eroot) {
 			continue // pages as the upstream does on its own too (one resource's history)
@@ -850,4 +914,14 @@ func (r *run) withEntryNotices(ns []policy.Notice) []policy.Notice {
 		byID[n.ID] = n
 	}
 	return sortedNotices(byID)
+}
+
+// lostMatch reports whether a match of b is withheld.
+func (r *run) lostMatch(b *bundleNode) bool {
+	for _, e := range r.matchEntries(b) {
+		if e.item != nil && !e.item.class.decision.Permitted() {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -271,5 +272,76 @@ func TestBatchEntrySearchMarkQA29B(t *testing.T) {
 	}
 	if !slices.Contains(codes, "M") {
 		t.Errorf("the batch-response's mark %v misses the M of c2, which its entry's page shows", codes)
+	}
+}
+
+// batchNoLinksUpstream answers as batchPagingUpstream does, but writes no
+// links in the searchsets of its batch-response, as Medplum does: the
+// entry's answer is the search's first page alone.
+func batchNoLinksUpstream(h **harness, conds []string) http.HandlerFunc {
+	search := pagingUpstream(h, conds, nil)
+	paged := batchPagingUpstream(h, conds, nil)
+	linkRE := regexp.MustCompile(`"link":\[[^\]]*\],`)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			search(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		paged(rec, r)
+		fhirJSONHandler(200, linkRE.ReplaceAllString(rec.Body.String(), ""))(w, r)
+	}
+}
+
+// TestBatchEntrySearchWithoutLinksRefilledQA29B: a server that answers a
+// batch entry's search with its first page and no links (Medplum) had
+// the page come out short when a match was withheld: one Condition of
+// _count=2 where a server without the withheld one answered two. The page
+// is now filled from the same search sent on its own, and still has no
+// links.
+func TestBatchEntrySearchWithoutLinksRefilledQA29B(t *testing.T) {
+	t.Parallel()
+	withheld := map[int]bool{1: true, 2: true, 4: true}
+	var all, visible []string
+	for i := range 7 {
+		c := refillCond("c"+strconv.Itoa(i), withheld[i])
+		all = append(all, c)
+		if !withheld[i] {
+			visible = append(visible, c)
+		}
+	}
+	var h, hv *harness
+	h = newHarness(t, batchNoLinksUpstream(&h, all))
+	hv = newHarness(t, batchNoLinksUpstream(&hv, visible))
+	for _, count := range []string{"1", "2", "3", "10"} {
+		search := "Condition?subject=Patient/p1&_count=" + count
+		got, gotRels := batchPagesOf(t, h, search, tokOther)
+		want, wantRels := batchPagesOf(t, hv, search, tokOther)
+		if !slices.EqualFunc(got, want, slices.Equal) || !slices.Equal(gotRels, wantRels) || len(gotRels) != 0 {
+			t.Errorf("_count=%s: batch page %v links %v, want %v links %v (as on a server without the withheld matches)", count, got, gotRels, want, wantRels)
+		}
+		cp, _ := batchPagesOf(t, h, search, tokConsented)
+		if n, _ := strconv.Atoi(count); len(cp) != 1 || len(cp[0]) != min(n, len(all)) || n > 1 && cp[0][1] != "c1" {
+			t.Errorf("_count=%s: the consented caller's page %v", count, cp)
+		}
+	}
+	// Each match the page shows is recorded once, a withheld one and one
+	// read ahead but not shown never.
+	var h2 *harness
+	h2 = newHarness(t, batchNoLinksUpstream(&h2, all))
+	pages, _ := batchPagesOf(t, h2, "Condition?subject=Patient/p1&_count=2", tokOther)
+	if len(pages) != 1 || !slices.Equal(pages[0], []string{"c0", "c3"}) {
+		t.Fatalf("page %v, want [[c0 c3]]", pages)
+	}
+	recorded := map[string]int{}
+	h2.ledger.mu.Lock()
+	for _, e := range h2.ledger.entries {
+		for _, it := range e.Disclosed {
+			recorded[it.ID]++
+		}
+	}
+	h2.ledger.mu.Unlock()
+	if len(recorded) != 2 || recorded["c0"] != 1 || recorded["c3"] != 1 {
+		t.Errorf("recorded as disclosed %v, want c0 and c3 once each", recorded)
 	}
 }
