@@ -99,7 +99,7 @@ func (ex *exchange) policyCaller() policy.Caller {
 // identifiers.
 func (ex *exchange) ledgerEntry(patient, revision string, dir *consent.Directory) *audit.Entry {
 	caller := audit.Party{Subject: ex.caller.Subject, Org: ex.caller.Org, Client: ex.caller.Client,
-		Name: ex.caller.OrgName, Address: ex.caller.OrgAddress, PatientUser: ex.caller.PatientUser} // PatientUser: the SIEM's patient_ids covers the subject
+		Name: ex.caller.OrgName, Address: ex.caller.OrgAddress, PatientUser: ex.caller.PatientSide()} // PatientUser: the SIEM's patient_ids covers the subject, as logs and events leave it out (logSubject)
 	if caller.Name == "" || caller.Address == "" {
 		p := directoryParty(dir, ex.caller)
 		caller.Name, caller.Address = cmp.Or(caller.Name, p.Name), cmp.Or(caller.Address, p.Address)
