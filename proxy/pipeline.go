@@ -1148,6 +1148,10 @@ func (r *run) recordEntries(ctx context.Context, entries []audit.Entry, disclose
 		return nil
 	}
 	if err := r.s.ledger.Append(ctx, entries...); err != nil {
+		// bulkCheck already counted this request and started the caller's
+		// window afresh: the alert about the disclosures before it must
+		// not be lost with these entries.
+		r.s.raiseAlert(ctx, alert)
 		return fail(http.StatusInternalServerError, "exception", "the disclosure could not be recorded; the response was withheld", err)
 	}
 	r.s.raiseAlert(ctx, alert)

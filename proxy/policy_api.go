@@ -414,6 +414,7 @@ func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, st
 		}
 	}
 	if err := s.ledger.Append(ctx, entries...); err != nil {
+		s.raiseAlert(ctx, alert) // counted already, as recordEntries says
 		return fail(http.StatusInternalServerError, "exception", "the simulation read patient data that could not be recorded; its answer was withheld", err)
 	}
 	if alert != nil {

@@ -2,11 +2,13 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/siem"
 )
 
 // patientContextAuth: a patient-facing app's token with a patient launch
@@ -45,3 +47,34 @@ func TestSIEMHashCoversAPatientContextTokensSubject(t *testing.T) {
 	}
 }
 
+// TestBulkAlertRaisedWhenTheLedgerFails (QA29 C): the request that crosses
+// a bulk threshold resets the caller's window when it is counted; when its
+// ledger entry could not be written (500, nothing disclosed) its alert was
+// dropped with it, so the pull before it went unreported and the caller
+// was not blocked.
+func TestBulkAlertRaisedWhenTheLedgerFails(t *testing.T) {
+	store := openAlerts(t)
+	ev := &recEvents{}
+	h := newHarness(t, observationUpstream, withBulk(BulkRules{MaxPatients: 5, Block: true}, store, ev))
+	eve := "eve|Organization/e|app-e|" + readScopes
+	for i := 1; i <= 5; i++ {
+		if resp, body := h.get(fmt.Sprintf("/fhir/Observation/o%d", i), eve); resp.StatusCode != 200 {
+			t.Fatalf("read %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	h.ledger.mu.Lock()
+	h.ledger.fail = true
+	h.ledger.mu.Unlock()
+	if resp, _ := h.get("/fhir/Observation/o6", eve); resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("read 6 with the ledger failing: %d, want 500", resp.StatusCode)
+	}
+	h.ledger.mu.Lock()
+	h.ledger.fail = false
+	h.ledger.mu.Unlock()
+	if k := ev.kinds(); k[siem.KindBulkAlert] != 1 || k[siem.KindCallerBlocked] != 1 {
+		t.Fatalf("events = %v, want the crossing's alert and block", k)
+	}
+	if resp, _ := h.get("/fhir/Observation/o1", eve); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("after the crossing: %d, want 403 (blocked)", resp.StatusCode)
+	}
+}
