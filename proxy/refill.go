@@ -777,7 +777,7 @@ func (r *run) pageEntrySearches(ctx context.Context, root *bundleNode) error {
 		// in a batch's answer) that lost a match.
 		short := false
 		if !b.hasPaging {
-			if b.typ != "searchset" || !r.lostMatch(b) {
+			if !r.lostMatch(b) {
 				continue
 			}
 			short = true
@@ -814,10 +814,16 @@ func (r *run) pageEntrySearches(ctx context.Context, root *bundleNode) error {
 		var eroot *bundleNode
 		var err error
 		if short {
-			if sub.req.Interaction != Search || sub.req.Path == "" {
+			switch {
+			case sub.req.Path == "":
+				// A search of the system is not refilled on its own
+				// either (samePage).
+				continue
+			case b.typ == "searchset" && sub.req.Interaction == Search:
+			case b.typ == "history" && sub.req.Interaction == History && sub.req.ID == "":
+			default:
 				// An operation's answer is one whole (no page size to
-				// fill); a search of the system is not refilled on its
-				// own either (samePage).
+				// fill); one resource's history pages as the server's.
 				continue
 			}
 			// Refilled from the same search sent on its own, read from
@@ -830,7 +836,7 @@ func (r *run) pageEntrySearches(ctx context.Context, root *bundleNode) error {
 			}
 			prev := r.s.newRun(sub, nil)
 			prev.enrolmentCut = r.enrolmentCut
-			if er, eroot, err = r.s.judgePage(ctx, prev, "searchset", rel); err != nil {
+			if er, eroot, err = r.s.judgePage(ctx, prev, b.typ, rel); err != nil {
 				if errors.Is(err, errNotSameSearch) {
 					// A server that answers the search on its own with
 					// no searchset (none does): the page as it came.
@@ -916,10 +922,16 @@ func (r *run) withEntryNotices(ns []policy.Notice) []policy.Notice {
 	return sortedNotices(byID)
 }
 
-// lostMatch reports whether a match of b is withheld.
+// lostMatch reports whether a match of b is withheld, or left out (a
+// history's deletion of a resource no disclosed version of which it
+// holds).
 func (r *run) lostMatch(b *bundleNode) bool {
+	kept := map[*entryNode]bool{}
+	for _, e := range r.keptEntries(b) {
+		kept[e] = true
+	}
 	for _, e := range r.matchEntries(b) {
-		if e.item != nil && !e.item.class.decision.Permitted() {
+		if !kept[e] || e.item != nil && !e.item.class.decision.Permitted() {
 			return true
 		}
 	}

@@ -345,3 +345,79 @@ func TestBatchEntrySearchWithoutLinksRefilledQA29B(t *testing.T) {
 		t.Errorf("recorded as disclosed %v, want c0 and c3 once each", recorded)
 	}
 }
+
+// historyUpstream serves conds (one version each) as Condition/_history
+// paged by _count (default 3) and _offset, with self and next links, and
+// a batch whose entries GET it with history Bundles without links, as
+// Medplum answers a batch.
+func historyUpstream(h **harness, conds []string) http.HandlerFunc {
+	page := func(r *http.Request, links bool) string {
+		q := r.URL.Query()
+		count, offset := 3, 0
+		if c, err := strconv.Atoi(q.Get("_count")); err == nil {
+			count = c
+		}
+		if o, err := strconv.Atoi(q.Get("_offset")); err == nil {
+			offset = o
+		}
+		link := func(rel string, o int) string {
+			return `{"relation":"` + rel + `","url":"` + (*h).base() + `/Condition/_history?_count=` + strconv.Itoa(count) + `&_offset=` + strconv.Itoa(o) + `"}`
+		}
+		var entries []string
+		for i := offset; i < min(offset+count, len(conds)); i++ {
+			entries = append(entries, `{"resource":`+conds[i]+`,"request":{"method":"PUT","url":"Condition/c`+strconv.Itoa(i)+`"},"response":{"status":"200 OK"}}`)
+		}
+		out := `{"resourceType":"Bundle","type":"history",`
+		if links {
+			ls := []string{link("self", offset)}
+			if offset+count < len(conds) {
+				ls = append(ls, link("next", offset+count))
+			}
+			out += `"link":[` + strings.Join(ls, ",") + `],`
+		}
+		return out + `"entry":[` + strings.Join(entries, ",") + `]}`
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			fhirJSONHandler(200, page(r, true))(w, r)
+			return
+		}
+		var b struct {
+			Entry []struct {
+				Request struct{ URL string } `json:"request"`
+			} `json:"entry"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil || len(b.Entry) != 1 {
+			http.Error(w, "one entry", 400)
+			return
+		}
+		sub := httptest.NewRequest(http.MethodGet, "/fhir/R4/"+b.Entry[0].Request.URL, nil)
+		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"batch-response","entry":[{"resource":`+page(sub, false)+`,"response":{"status":"200 OK"}}]}`)(w, r)
+	}
+}
+
+// TestBatchEntryHistoryWithoutLinksRefilledQA29B: a batch entry's type
+// history that a server answers without links (Medplum) and that lost a
+// version is filled from the same history read on its own, as its search
+// is: two versions of _count=2, as a server without the withheld one
+// answers, not one.
+func TestBatchEntryHistoryWithoutLinksRefilledQA29B(t *testing.T) {
+	t.Parallel()
+	withheld := map[int]bool{1: true}
+	var all, visible []string
+	for i := range 5 {
+		c := refillCond("c"+strconv.Itoa(i), withheld[i])
+		all = append(all, c)
+		if !withheld[i] {
+			visible = append(visible, c)
+		}
+	}
+	var h, hv *harness
+	h = newHarness(t, historyUpstream(&h, all))
+	hv = newHarness(t, historyUpstream(&hv, visible))
+	got, gotRels := batchPagesOf(t, h, "Condition/_history?_count=2", tokOther)
+	want, wantRels := batchPagesOf(t, hv, "Condition/_history?_count=2", tokOther)
+	if !slices.EqualFunc(got, want, slices.Equal) || !slices.Equal(gotRels, wantRels) || len(want) != 1 || len(want[0]) != 2 {
+		t.Errorf("batch history page %v links %v, want %v links %v (as on a server without the withheld version)", got, gotRels, want, wantRels)
+	}
+}
