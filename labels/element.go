@@ -355,6 +355,9 @@ func elementSpan(b []byte, e elemRef) (int, int, bool) {
 // for, by their sequence.
 var itemPointers = [...]struct{ pointer, member string }{
 	{"diagnosisSequence", "diagnosis"}, {"procedureSequence", "procedure"},
+	// A careTeam member or supportingInfo an upstream labelled inline
+	// (QA round 29): followed as the proxy follows them.
+	{"careTeamSequence", "careTeam"}, {"informationSequence", "supportingInfo"},
 }
 
 // followItemPointers gives an item of a Claim or ExplanationOfBenefit the
@@ -371,7 +374,7 @@ func (r *Result) followItemPointers(b []byte) {
 		r.followResponsePointers(b)
 		return
 	}
-	if r.Type != "Claim" && r.Type != "ExplanationOfBenefit" || len(r.elems) == 0 {
+	if r.Type != "Claim" && r.Type != "ExplanationOfBenefit" || len(r.elems)+len(r.inline) == 0 {
 		return
 	}
 	root := fjson.SkipSpace(b, 0)
@@ -379,6 +382,22 @@ func (r *Result) followItemPointers(b []byte) {
 		return
 	}
 	var bySeq map[string]map[string]Set // member -> sequence (raw) -> labels
+	note := func(member string, s int, ls Set) {
+		vs, ve, ok, err := fjson.Lookup(b, s, "sequence")
+		if err != nil || !ok {
+			return
+		}
+		if bySeq == nil {
+			bySeq = map[string]map[string]Set{}
+		}
+		m := bySeq[member]
+		if m == nil {
+			m = map[string]Set{}
+			bySeq[member] = m
+		}
+		k := string(bytes.TrimSpace(b[vs:ve]))
+		m[k] = m[k].Union(ls)
+	}
 	for _, e := range r.elems {
 		if !e.ref.ok() || e.ref.name() != "diagnosis" && e.ref.name() != "procedure" {
 			continue
@@ -387,20 +406,26 @@ func (r *Result) followItemPointers(b []byte) {
 		if !ok {
 			continue
 		}
-		vs, ve, ok, err := fjson.Lookup(b, s, "sequence")
-		if err != nil || !ok {
+		note(e.ref.name(), s, e.labels)
+	}
+	// Elements the upstream labelled inline as a whole (the proxy cuts
+	// the items pointing at them, followSequences): the items get their
+	// labels, as for derived ones, so that they are written with them.
+	for _, in := range r.inline {
+		if !anySensitive(in.Labels) {
 			continue
 		}
-		if bySeq == nil {
-			bySeq = map[string]map[string]Set{}
+		for _, p := range itemPointers {
+			if !strings.HasPrefix(in.Path, p.member+"[") || !strings.HasSuffix(in.Path, "]") {
+				continue
+			}
+			if _, err := strconv.Atoi(in.Path[len(p.member)+1 : len(in.Path)-1]); err != nil {
+				continue // inside the element, not the element
+			}
+			if in.Start < len(b) && b[in.Start] == '{' {
+				note(p.member, in.Start, inheritable(in.Labels))
+			}
 		}
-		m := bySeq[e.ref.name()]
-		if m == nil {
-			m = map[string]Set{}
-			bySeq[e.ref.name()] = m
-		}
-		k := string(bytes.TrimSpace(b[vs:ve]))
-		m[k] = m[k].Union(e.labels)
 	}
 	if bySeq == nil {
 		return
