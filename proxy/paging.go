@@ -126,12 +126,25 @@ func (s *Server) pageCipher() (cipher.AEAD, error) {
 // callerBinding identifies a caller for paging: who (issuer, subject,
 // client, fhirUser), for whom (the organisation, the recipient consents
 // name: one client may act for several, as a gateway does) and with what
-// authority (patient context, scopes).
+// authority (patient context, scopes, purposes of use, a break-glass
+// claim). A page carries what its search's first page established (a
+// Part 2 enrolment shown, its window): opened under other purposes or
+// without the emergency it was minted under, a later $everything page
+// showed a program's Organization that a fresh search under those
+// purposes withholds (QA round 29).
 func callerBinding(c authn.Caller) []byte {
 	h := sha256.New()
 	scopes := slices.Clone(c.Scopes)
 	slices.Sort(scopes)
-	for _, p := range append([]string{c.Issuer, c.Subject, c.Client, c.Patient, c.Org, c.FHIRUser}, scopes...) {
+	purposes := slices.Clone(c.Purposes)
+	slices.Sort(purposes)
+	glass := ""
+	if c.BreakGlass != "" {
+		glass = "break-glass"
+	}
+	parts := append([]string{c.Issuer, c.Subject, c.Client, c.Patient, c.Org, c.FHIRUser, glass}, scopes...)
+	parts = append(append(parts, "\x00purposes"), purposes...)
+	for _, p := range parts {
 		var n [4]byte
 		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
 		h.Write(n[:])

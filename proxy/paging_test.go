@@ -156,6 +156,9 @@ func TestPageTokenExpiryAndBinding(t *testing.T) {
 		// one gateway client acting for several organisations
 		"org":      {Issuer: "iss", Subject: "alice", Client: "app", Scopes: alice.Scopes, Org: "Organization/org-b"},
 		"fhirUser": {Issuer: "iss", Subject: "alice", Client: "app", Scopes: alice.Scopes, FHIRUser: "Practitioner/pr2"},
+		// what the first page was decided for (QA round 29)
+		"purposes":    {Issuer: "iss", Subject: "alice", Client: "app", Scopes: alice.Scopes, Purposes: []string{"HPAYMT"}},
+		"break-glass": {Issuer: "iss", Subject: "alice", Client: "app", Scopes: alice.Scopes, BreakGlass: "unconscious, ED"},
 	}
 	for name, c := range others {
 		// Expired and foreign: still 404, so that a replay tells nothing.
