@@ -77,6 +77,10 @@ var refMembers = func() map[string]refMember {
 		// Binary). Its patient is the target's too (Batch.Finish,
 		// securityContexts).
 		"securityContext",
+		// The claim an ExplanationOfBenefit explains and the response it
+		// carries (QA round 29): it inherits from them item by item
+		// (propagate.go inheritClaim).
+		"claim", "claimResponse",
 	} {
 		m[k] = refMember{kind: refContent, name: k}
 	}
