@@ -1045,8 +1045,12 @@ func (r *run) cutKeys(it *item) ([]string, error) {
 // the pointers follow, a pointer at a cut note goes, and when an item was
 // cut or masked the totals go too (totalTargets): that something was cut
 // REDACTED says, how much the totals would. A masked element keeps its
-// place and counts as kept; the numbers inside it are the mask's (it
-// removes them), so none is rewritten there.
+// place and counts as kept for what points at it; the numbers inside it
+// are the mask's (it removes them), so none is rewritten there, and one
+// whose own number the mask removed is numbered as a cut one (QA round
+// 29): the elements left are numbered without it and pointers at it go,
+// also when nothing was cut (an Encounter's masked diagnosis likewise
+// loses its rank and the ranks left close up).
 
 // seqList is one numbered member: its name, the member holding each
 // element's number, the pointers at it from an item or addItem, and for
@@ -1081,11 +1085,14 @@ var seqLists = map[string][]seqList{
 
 // seqElem is one element of a numbered member.
 type seqElem struct {
-	s, e       int // the element (absolute)
-	ns, ne     int // its number's value; ns < 0: none
-	n          int // the number
-	cut        bool
-	labels     labels.Set // when cut: its labels
+	s, e   int // the element (absolute)
+	ns, ne int // its number's value; ns < 0: none
+	n      int // the number
+	cut    bool
+	labels labels.Set // when cut: its labels
+	// unnumbered: its number lies in a masked element, which removes it
+	// (mask.go): it is numbered as a cut one is, its place kept.
+	unnumbered bool
 	pointersOf map[string][]seqPointer
 }
 
@@ -1111,7 +1118,7 @@ var errSeqUnreadable = errors.New("proxy: a numbering that cannot be read")
 // none to read.
 func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 	lists := seqLists[it.res.Type]
-	if lists == nil || len(it.redacted) == 0 {
+	if lists == nil || len(it.redacted)+len(it.masked) == 0 {
 		return nil, false, nil
 	}
 	v := &seqView{lists: map[string][]seqElem{}}
@@ -1153,6 +1160,7 @@ func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 						return errSeqUnreadable
 					}
 					el.ns, el.ne, el.n = vs, ve, n
+					el.unnumbered = !el.cut && insideAny(vs-it.start, ve-it.start, it.masked)
 				case pointerNames[k]:
 					var ps []seqPointer
 					if one && k == "itemSequence" {
@@ -1512,7 +1520,7 @@ func (r *run) followRanks(it *item) error {
 // rankEdits renumbers the ranks of an Encounter's diagnoses left after a
 // cut: the same order, no gaps (1, 2, ...; equal ranks stay equal).
 func (r *run) rankEdits(it *item) ([]fjson.Edit, bool, error) {
-	if it.res.Type != "Encounter" || len(it.redacted) == 0 {
+	if it.res.Type != "Encounter" || len(it.redacted)+len(it.masked) == 0 {
 		return nil, false, nil
 	}
 	as, _, ok, err := fjson.Lookup(r.body, it.start, "diagnosis")
@@ -1548,6 +1556,10 @@ func (r *run) rankEdits(it *item) ([]fjson.Edit, bool, error) {
 			n, ok := seqNumber(r.body, vs, ve)
 			if !ok {
 				return errSeqUnreadable
+			}
+			if insideAny(vs-it.start, ve-it.start, it.masked) {
+				anyCut = true // masked away (mask.go): ranked as a cut one
+				return nil
 			}
 			kept = append(kept, ranked{vs, ve, n})
 			return nil
@@ -1618,7 +1630,7 @@ func (r *run) sequenceEdits(it *item) ([]fjson.Edit, []span, error) {
 			if el.ns < 0 {
 				continue // an unnumbered note
 			}
-			if el.cut {
+			if el.cut || el.unnumbered {
 				m[el.n] = -1
 				anyCut = true
 				continue

@@ -320,10 +320,10 @@ func TestClaimCutBesideMaskQA28B(t *testing.T) {
 		}
 	}
 	m := decodeQA28B(t, body)
-	if w := `[{"sequence":2,"diagnosisSequence":[2],"productOrService":{"text":"bp"},"net":{"value":50,"currency":"USD"}}]`; !reflect.DeepEqual(m["item"], jsonQA28B(t, w)) {
+	if w := `[{"sequence":2,"diagnosisSequence":[1],"productOrService":{"text":"bp"},"net":{"value":50,"currency":"USD"}}]`; !reflect.DeepEqual(m["item"], jsonQA28B(t, w)) {
 		t.Errorf("item: got %v, want %s", m["item"], w)
 	}
-	if w := `[{"diagnosisCodeableConcept":{"text":"masked"}},{"sequence":2,"diagnosisCodeableConcept":{"text":"hypertension"}}]`; !reflect.DeepEqual(m["diagnosis"], jsonQA28B(t, w)) {
+	if w := `[{"diagnosisCodeableConcept":{"text":"masked"}},{"sequence":1,"diagnosisCodeableConcept":{"text":"hypertension"}}]`; !reflect.DeepEqual(m["diagnosis"], jsonQA28B(t, w)) {
 		t.Errorf("diagnosis: got %v, want %s", m["diagnosis"], w)
 	}
 }
