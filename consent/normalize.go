@@ -205,15 +205,35 @@ func normalizeParsed(doc *parsed, id, version string) (Normalized, error) {
 		typ, from := baseRule(doc.res.PolicyRule)
 		n.Rules = append(n.Rules, Rule{Path: policyRulePath, Type: typ, Conditions: []Cond{emptyCond()}})
 		n.RootTypeFrom = from
-		return n, nil
+	} else {
+		// The consent is in force for as long as any reading of its period
+		// allows; each rule then holds its own reading (Cond.settle).
+		wide := doc.root.cond.settle("deny")
+		n.Start, n.End = wide.Start, wide.End
+		n.Rules = flatten(doc.root, nil, n.Rules)
+		n.RootTypeFrom = doc.rootFrom
 	}
-	// The consent is in force for as long as any reading of its period
-	// allows; each rule then holds its own reading (Cond.settle).
-	wide := doc.root.cond.settle("deny")
-	n.Start, n.End = wide.Start, wide.End
-	n.Rules = flatten(doc.root, nil, n.Rules)
-	n.RootTypeFrom = doc.rootFrom
+	toGrantees(n.Rules, doc.grantees)
 	return n, nil
+}
+
+// toGrantees gives every permit rule a level naming the grantees of an R5
+// consent (r5Grantees), when it has any: a permit then applies only to a
+// caller among them. The level goes after the root's, so the root stays
+// first and a provision's own level last. Denies are left as they are:
+// the grantees narrow what the consent permits and nothing it withholds.
+func toGrantees(rules []Rule, grantees []string) {
+	if len(grantees) == 0 {
+		return
+	}
+	for i := range rules {
+		if rules[i].Type != "permit" {
+			continue
+		}
+		level := emptyCond()
+		level.Actors = slices.Clone(grantees)
+		rules[i].Conditions = slices.Insert(slices.Clip(rules[i].Conditions), 1, level)
+	}
 }
 
 // emptyCond is a condition with no constraint, its lists empty, not nil.

@@ -28,6 +28,9 @@ type parsed struct {
 	root     *node  // nil when the consent has no provision
 	rootFrom string // where the root's type came from; see checkRoot
 	r5       bool   // read as R5: problem paths name R5 elements (r5Path)
+	// grantees are the forms of an R5 consent's grantees (see r5Grantees):
+	// its permits are given to them alone.
+	grantees []string
 }
 
 // parse decodes and validates raw as a Consent, R5 when its shape says so

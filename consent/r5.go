@@ -26,11 +26,13 @@ import (
 //	provision.expression            rejected: a FHIRPath condition ds4p
 //	                                  cannot evaluate would widen a permit
 //	                                  or narrow a deny
+//	grantee                         a level of every permit rule naming
+//	                                  them (r5Grantees, toGrantees): a
+//	                                  permit is given to them alone
 //
-// grantor, grantee, manager, controller, sourceAttachment, sourceReference,
+// grantor, manager, controller, sourceAttachment, sourceReference,
 // policyText and verification are accepted and kept but do not take part in
-// decisions (the recipients a consent names are its provisions' actors, as
-// in R4). A consent without decision takes the base decision of its
+// decisions. A consent without decision takes the base decision of its
 // regulatoryBasis, like an R4 root without type.
 
 // r5TopLevelKeys are the elements of an R5 Consent and the "_x" siblings of
@@ -210,7 +212,56 @@ func parseR5(raw []byte) (*parsed, error) {
 			ve.Problems[i].Path = r5Path(ve.Problems[i].Path)
 		}
 	}
+	var granteeErrs problems
+	grantees := r5Grantees(raw, &granteeErrs)
+	if doc != nil {
+		doc.grantees = grantees
+	}
+	if len(granteeErrs) > 0 {
+		if ve, ok := err.(*ValidationError); ok {
+			ve.Problems = append(ve.Problems, granteeErrs...)
+		} else if err == nil {
+			err = granteeErrs.err()
+		}
+	}
 	return doc, err
+}
+
+// r5Grantees returns the forms ("Type/id", "system|value") of an R5
+// consent's grantees: the parties its permissions are given to. R4 has no
+// such element (the recipients are the provisions' actors), and R5 names
+// the recipient there or here: read as R4, a consent that permits with
+// decision permit and grantee Organization/x, and names no actor in its
+// provisions, permitted everyone (a mental-health or HIV record went to
+// any caller under a consent that gave it to x alone). The permits are
+// read as given to the grantees (normalizeParsed); its denies keep their
+// reach, so the grantees only narrow. A grantee that names no party a
+// caller can be matched by (display alone, a contained one) is a problem
+// at its path: leaving it out would give the permit to everyone.
+func r5Grantees(raw []byte, errs *problems) []string {
+	var top struct {
+		Grantee []reference `json:"grantee"`
+	}
+	if json.Unmarshal(raw, &top) != nil {
+		return nil // the R4 reading reported it
+	}
+	var out []string
+	for i, g := range top.Grantee {
+		at := index("Consent.grantee", i)
+		if strings.HasPrefix(g.Reference, "#") {
+			errs.add(at+".reference", "%q points into contained resources, which are not supported", g.Reference)
+			continue
+		}
+		before := len(*errs)
+		forms := actorForms(&g, at, errs)
+		if len(*errs) > before {
+			continue
+		}
+		for _, f := range forms {
+			out = appendNew(out, f)
+		}
+	}
+	return out
 }
 
 // r5ToR4 converts an R5 Consent, whose keys have been checked, to R4 JSON.

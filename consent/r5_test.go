@@ -56,13 +56,24 @@ func TestR5Consents(t *testing.T) {
 }
 
 // TestR5MatchesR4 checks that the R5 TPO consent reads exactly like the R4
-// one it was written from: same period, same rules, same conditions.
+// one it was written from: same period, same rules, same conditions, but
+// for the level its permit gets for its grantee (Organization/x, whom the
+// provision names too; toGrantees).
 func TestR5MatchesR4(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	r5, err := Normalize(mustPut(t, s, readR5(t, "tpo")))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, r := range r5.Rules {
+		if r.Type != "permit" {
+			continue
+		}
+		if len(r.Conditions) < 2 || fmt.Sprint(r.Conditions[1].Actors) != "[Organization/x]" {
+			t.Fatalf("R5 permit %s has no level for its grantee: %+v", r.Path, r.Conditions)
+		}
+		r5.Rules[i].Conditions = append(r.Conditions[:1:1], r.Conditions[2:]...)
 	}
 	r4, err := Normalize(mustPut(t, s, tpoConsent))
 	if err != nil {
