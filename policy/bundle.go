@@ -360,6 +360,13 @@ func (s *BundleSource) fetch(ctx context.Context, etag string, failed [32]byte) 
 	}
 	fsys, age, err := readBundle(raw, s.Verification, s.Schemas, s.MaxUnpackedBytes)
 	if err == nil && s.Verification != nil && s.Newest != nil {
+		// Built in the future: its time would become the newest and
+		// refuse every bundle built correctly until then. Refused, and
+		// downloaded again at the next poll (no ETag or digest kept): it
+		// loads once the clocks agree (bundleage.go).
+		if err := builtAhead(age, time.Now()); err != nil {
+			return bundleFetch{}, err
+		}
 		// Signed, but older than a bundle already loaded: refused whole,
 		// like a bad signature (bundleage.go).
 		if err := s.Newest.check(age.at, age.has); err != nil {

@@ -28,6 +28,9 @@ import (
 // directory, so a restart refuses the older bundle too. A bundle that is
 // not signed proves nothing about its age and is not compared. Rolling
 // back is building the older policy again: it carries a new build time.
+// A bundle built more than MaxBuiltAhead ahead of the proxy's clock is
+// refused until then, so a build machine's wrong clock cannot lock out
+// the bundles after it.
 
 // BuiltAtKey is the manifest metadata key holding a bundle's build time.
 const BuiltAtKey = "ds4p_built_at"
@@ -47,6 +50,21 @@ func builtAt(m bundle.Manifest) (t time.Time, ok bool, err error) {
 		return time.Time{}, false, fmt.Errorf("policy: the bundle's manifest metadata %s is not an RFC 3339 time: %q", BuiltAtKey, s)
 	}
 	return t, true, nil
+}
+
+// MaxBuiltAhead is how far a bundle's build time may lie ahead of the
+// proxy's clock. A bundle built further ahead (a build machine's clock
+// set wrong) is refused until then: loaded, its time would become the
+// newest, and every bundle built correctly after it would be refused as
+// older until the clock caught up.
+const MaxBuiltAhead = 10 * time.Minute
+
+// builtAhead refuses a bundle built more than MaxBuiltAhead after now.
+func builtAhead(age bundleAge, now time.Time) error {
+	if age.has && age.at.After(now.Add(MaxBuiltAhead)) {
+		return fmt.Errorf("policy: the bundle is refused for now: it was built at %s, %s ahead of this proxy's clock (%s): the clock of the machine that built it, or this one, is wrong; it is downloaded again at each poll and loads once the clocks agree", age.at.Format(time.RFC3339), age.at.Sub(now).Round(time.Second), now.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // BundleHighWater is the build time of the newest bundle a proxy has

@@ -169,3 +169,29 @@ func TestBundleHighWaterFile(t *testing.T) {
 		t.Fatalf("unreadable mark: %v", err)
 	}
 }
+
+// TestBundleBuiltInTheFutureWaits: a bundle built well ahead of the
+// proxy's clock (a build machine's clock set wrong) is refused, and asked
+// for again at the next poll rather than remembered as refused: loaded,
+// its time would have become the newest and refused every bundle built
+// correctly after it. One built a little ahead (clock skew) loads.
+func TestBundleBuiltInTheFutureWaits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, src := ageSource(t, filepath.Join(t.TempDir(), "mark"))
+	srv.set(builtBundle(t, false, time.Now().Add(24*time.Hour)), `"future"`)
+	if _, _, err := FetchBundle(ctx, src); err == nil || !strings.Contains(err.Error(), "ahead of this proxy's clock") {
+		t.Fatalf("a bundle built a day ahead: %v", err)
+	}
+	f, err := src.fetch(ctx, "", [32]byte{})
+	if err == nil || f.etag != "" || f.digest != ([32]byte{}) {
+		t.Fatalf("refused as a whole bundle would be (never asked for again): %+v, %v", f, err)
+	}
+	if !src.Newest.Newest().IsZero() {
+		t.Fatalf("the future build time was kept: %v", src.Newest.Newest())
+	}
+	srv.set(builtBundle(t, false, time.Now().Add(time.Minute)), `"skew"`)
+	if _, _, err := FetchBundle(ctx, src); err != nil {
+		t.Fatalf("a bundle built a minute ahead: %v", err)
+	}
+}
