@@ -230,9 +230,17 @@ func Unreadable(raw []byte) (Normalized, bool) {
 		Policies: []string{}, Source: SourceUpstream, Unreadable: true, RootTypeFrom: rootFromDefault,
 		Rules: []Rule{{Path: policyRulePath, Type: "deny", Conditions: []Cond{emptyCond()}}},
 	}
+	// The patient as Patient/<id>, also from an absolute or versioned
+	// reference (https://ehr.example/fhir/Patient/p1, Patient/p1/_history/2),
+	// which validation refuses: a stand-in without patient was dropped by
+	// the sync rounds, so an opt-out the EHR wrote so withheld nothing. The
+	// stand-in only denies, so reading another server's Patient/p1 as this
+	// one's can withhold and never disclose.
 	for _, ref := range []string{lax.Patient.Reference, lax.Subject.Reference} {
 		if patientRef.MatchString(ref) {
 			n.Patient = ref
+		} else if rel, ok := typeID(ref); ok && patientRef.MatchString(rel) {
+			n.Patient = rel
 		}
 	}
 	// The policies as policies() reads them from a valid consent, R4 or
