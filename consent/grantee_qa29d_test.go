@@ -68,13 +68,17 @@ func TestR5GranteeNarrowsPermitsQA29D(t *testing.T) {
 	}
 	// A grantee no caller can be matched by would give the permit to
 	// everyone if it were left out.
-	for _, bad := range []string{`{"display":"Dr Jones"}`, `{"reference":"#org"}`, `{"identifier":{"value":"123"}}`} {
-		_, err := normalize(bad)
-		var ve *ValidationError
-		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "Consent.grantee[0]") {
-			t.Errorf("grantee %s: %v, want a problem at Consent.grantee[0]", bad, err)
+	for _, bad := range []string{`{"display":"Dr Jones"}`, `{"reference":"#org"}`, `{"identifier":{"value":"123"}}`, `{"reference":7}`, `[]]`} {
+		raw := strings.Replace(tmpl, "GRANTEE", bad, 1)
+		if bad == `[]]` { // a grantee that is not a list
+			raw = strings.Replace(tmpl, `[GRANTEE]`, `{"reference":"Organization/org-a"}`, 1)
 		}
-		if _, err := Validate([]byte(strings.Replace(tmpl, "GRANTEE", bad, 1))); err == nil {
+		_, err := Normalize(Record{ID: "g1", Version: 1, JSON: []byte(raw)})
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "Consent.grantee") {
+			t.Errorf("grantee %s: %v, want a problem at Consent.grantee", bad, err)
+		}
+		if _, err := Validate([]byte(raw)); err == nil {
 			t.Errorf("grantee %s: a written consent was accepted", bad)
 		}
 	}

@@ -242,8 +242,11 @@ func r5Grantees(raw []byte, errs *problems) []string {
 	var top struct {
 		Grantee []reference `json:"grantee"`
 	}
-	if json.Unmarshal(raw, &top) != nil {
-		return nil // the R4 reading reported it
+	if err := json.Unmarshal(raw, &top); err != nil {
+		// A grantee of another shape (an object for the list, say) read
+		// as absent would give the permits to everyone.
+		errs.add(decodePath("Consent", err), "%s", decodeMessage(err))
+		return nil
 	}
 	var out []string
 	for i, g := range top.Grantee {
