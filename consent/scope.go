@@ -114,9 +114,9 @@ func appliesTo(r Rule, recipients []string) bool {
 // hasExceptions reports whether a deny provision may withhold from the
 // recipient part of what permit r allows: one nested under r, or any other
 // deny that can apply to the recipient (appliesTo) and is not one of r's
-// ancestors (the base a permit is an exception to). A sibling deny at r's
-// depth wins over r for what both match (a deny wins at equal depth), and
-// a deeper one elsewhere may too, when their purposes meet in h.
+// ancestors (the base a permit is an exception to). A deny of another
+// branch wins over r for what both match, at any depth (each branch
+// decides for itself, and a deny wins), when their purposes meet in h.
 func hasExceptions(rules []Rule, r Rule, recipients []string, h PurposeHierarchy) bool {
 	for _, d := range rules {
 		if d.Type != "deny" {
@@ -126,7 +126,7 @@ func hasExceptions(rules []Rule, r Rule, recipients []string, h PurposeHierarchy
 			return true
 		}
 		ancestor := d.Depth < r.Depth && strings.HasPrefix(r.Path, d.Path+".")
-		if !ancestor && d.Path != r.Path && d.Depth >= r.Depth && appliesTo(d, recipients) && purposesMeet(d, r, h) {
+		if !ancestor && d.Path != r.Path && appliesTo(d, recipients) && purposesMeet(d, r, h) {
 			return true
 		}
 	}

@@ -14,16 +14,17 @@ import (
 // it to build fewer sets and arrays: the candidate rules are tested in
 // place, without a set of positions, a union and a list of them, and the
 // deepest rules are not copied into a list of their own before the type
-// is chosen), kept here to check the rewrite against.
+// is chosen), kept here to check the rewrite against; with QA round 29's
+// reading of branches (a provision is decided by the matching provisions
+// nested in it, not by deeper ones of other branches).
 const qa24cOldVerdict = `package ds4p
 
 qa24c_old_verdict(c) := {"consent": c.id, "version": c.version, "type": type, "rules": rules} if {
 	matching := [r | some r in qa24c_old_candidate_rules(c); rule_matches(r)]
 	count(matching) > 0
-	depth := max([r.depth | some r in matching])
-	deepest := [r | some r in matching; r.depth == depth]
-	type := qa24c_old_deepest_type(deepest)
-	rules := [r | some r in deepest; r.type == type]
+	deciding := [r | some r in matching; not refined(r, matching)]
+	type := qa24c_old_deepest_type(deciding)
+	rules := [r | some r in deciding; r.type == type]
 }
 
 qa24c_old_candidate_rules(c) := [c.rules[i] | some i in qa24c_old_candidate_positions(c)] if {

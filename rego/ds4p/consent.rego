@@ -133,10 +133,29 @@ states_nothing(x) if x == null
 verdict(c) := {"consent": c.id, "version": c.version, "type": type, "rules": rules} if {
 	matching := [r | some i, r in c.rules; candidate(c, i); rule_matches(r)]
 	count(matching) > 0
-	depth := max([r.depth | some r in matching])
-	type := deepest_type(matching, depth)
-	rules := [r | some r in matching; r.depth == depth; r.type == type]
+	type := deciding_type(matching)
+	rules := [r | some r in matching; r.type == type; not refined(r, matching)]
 }
+
+# refined(r, matching): a provision nested in r (at any depth) also
+# matches, so r does not decide: the most specific provision of its branch
+# does. A matching provision of another branch does not refine r however
+# deep it lies: a deny of Part 2 records beside a deny of org-a that makes
+# an exception for treatment stays a deny of Part 2 records for org-a's
+# treatment too (each branch decides for itself, and a deny wins).
+refined(r, matching) if {
+	some d in matching
+	d.depth > r.depth
+	startswith(d.path, concat("", [r.path, "."]))
+}
+
+# deciding_type(matching): deny when a matching deny is refined by no
+# matching provision nested in it, else permit.
+deciding_type(matching) := "deny" if {
+	some r in matching
+	r.type == "deny"
+	not refined(r, matching)
+} else := "permit"
 
 # candidate(c, i): rule i of c can match this caller. The engine indexes
 # each patient's consents once (index: rule positions by the actors they
@@ -164,12 +183,6 @@ caller_keys contains d if {
 	some m in members
 	m in caller_actors
 }
-
-deepest_type(rules, depth) := "deny" if {
-	some r in rules
-	r.depth == depth
-	r.type == "deny"
-} else := "permit"
 
 # consent_denies: some applicable consent denies the item; a deny wins over
 # any permit of another consent.

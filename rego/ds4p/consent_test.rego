@@ -543,3 +543,26 @@ test_confidentiality_label_permit_covers_lower_levels if {
 			with data.ds4p.config as config
 	}
 }
+
+# A deny in one branch is not overridden by a deeper permit of another
+# branch: each branch decides for itself and a deny wins. Here the patient
+# denies PSY-labelled items to everyone and denies org-a except for
+# treatment; org-a's treatment exception (depth 2) does not reach the PSY
+# deny (depth 1) of the other branch.
+test_deeper_permit_of_another_branch_does_not_override_a_deny if {
+	c := consent("c-branches", [
+		root("permit"),
+		exception("provision.provision[0]", "deny", {"labels": [psy]}),
+		exception("provision.provision[1]", "deny", {"actors": ["Organization/org-a"]}),
+		{
+			"path": "provision.provision[1].provision[0]", "depth": 2, "type": "permit",
+			"conditions": [cond({}), cond({"actors": ["Organization/org-a"]}), cond({"purposes": ["TREAT"]})],
+		},
+	])
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [sud, psy], [c])
+		with data.ds4p.config as config
+
+	# the exception still decides its own branch
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [sud], [c])
+		with data.ds4p.config as config
+}
