@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -50,7 +51,10 @@ func ruleIndex(rules *ast.Array) ast.Object {
 	var order []string
 	for i := range rules.Len() {
 		actors := firstActors(rules.Elem(i).Value)
-		if actors == nil {
+		if actors == nil || actors.Until(func(a *ast.Term) bool {
+			s, ok := a.Value.(ast.String)
+			return ok && groupActor(string(s))
+		}) {
 			anyActor = append(anyActor, ast.IntNumberTerm(i))
 			continue
 		}
@@ -97,7 +101,7 @@ func consentRuleIndex(rules []ConsentRule) ast.Object {
 				break
 			}
 		}
-		if actors == nil {
+		if actors == nil || slices.ContainsFunc(actors, groupActor) {
 			anyActor = append(anyActor, ast.InternedTerm(i))
 			continue
 		}
@@ -123,6 +127,19 @@ func consentRuleIndex(rules []ConsentRule) ast.Object {
 		ast.Item(kAnyActor, ast.ArrayTerm(anyActor...)),
 		ast.Item(kByActor, ast.ObjectTerm(by...)),
 	)
+}
+
+// groupActor reports whether actor is of a type no caller can be (the
+// default policy's group_actor_types, consent.rego): a deny naming one
+// applies to every caller unless a designation lists it, so a rule naming
+// one at its first actor level is a candidate for every caller (any_actor).
+func groupActor(actor string) bool {
+	for _, t := range []string{"Group/", "CareTeam/", "HealthcareService/", "Location/"} {
+		if strings.HasPrefix(actor, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // firstActors returns the actors of the first level of rule that names

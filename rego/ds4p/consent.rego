@@ -457,6 +457,26 @@ actor_matches(wanted) if {
 	a in caller_actors
 }
 
+# A deny naming an actor no caller can be (a Group, CareTeam,
+# HealthcareService or Location: callers are matched by organisation,
+# subject, fhirUser and identifiers) applies to every caller, as a criterion
+# this policy cannot test does, unless config.designations lists its
+# members: read as naming no one, a patient's "not that care team" withheld
+# nothing (QA round 29). A permit naming one admits only the designation's
+# members.
+denies("actors", wanted) if {
+	some a in wanted
+	unresolvable_actor(a)
+}
+
+unresolvable_actor(a) if {
+	some t in group_actor_types
+	startswith(a, concat("", [t, "/"]))
+	not data.ds4p.config.designations[a]
+}
+
+group_actor_types := {"Group", "CareTeam", "HealthcareService", "Location"}
+
 actor_matches(wanted) if {
 	some a in wanted
 	some member in data.ds4p.config.designations[a]

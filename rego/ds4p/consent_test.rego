@@ -413,6 +413,23 @@ test_index_finds_designation_members if {
 		with data.ds4p.config as config_with({"/designations": members})
 }
 
+# A deny naming a care team (no caller is one) applies to every caller
+# unless a designation lists the team's members (QA round 29): read as
+# naming no one, it withheld nothing.
+test_deny_naming_a_care_team_applies_unless_designated if {
+	c := object.union(
+		consent("c-ct", [root("permit"), exception("provision.provision[0]", "deny", {"actors": ["CareTeam/ct1"]})]),
+		{"index": {"any_actor": [0, 1], "by_actor": {}}},
+	)
+	ds4p.decision.effect == "deny" with input as req("Organization/org-a", ["TREAT"], [hiv], [c])
+		with data.ds4p.config as config
+	members := {"CareTeam/ct1": ["Organization/org-b"]}
+	ds4p.decision.effect == "permit" with input as req("Organization/org-a", ["TREAT"], [hiv], [c])
+		with data.ds4p.config as config_with({"/designations": members})
+	ds4p.decision.effect == "deny" with input as req("Organization/org-b", ["TREAT"], [hiv], [c])
+		with data.ds4p.config as config_with({"/designations": members})
+}
+
 test_index_skips_rules_of_other_actors if {
 	# An index that lists the permit under another actor hides it: the
 	# policy tests only the candidates the index names.
