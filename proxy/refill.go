@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -725,7 +726,9 @@ func samePage(req fhirRequest, rel string) bool {
 				return true
 			}
 		}
-		return false
+		// A search of the system pages at the base too
+		// ([base]?_type=Condition&_offset=20).
+		return req.Path == "" && req.Interaction == Search
 	}
 	p, err := parseFHIRPath(http.MethodGet, path)
 	return err == nil && p.Interaction == req.Interaction && p.Type == req.Type && p.ID == req.ID && p.Operation == req.Operation
@@ -777,7 +780,12 @@ func (r *run) pageEntrySearches(ctx context.Context, root *bundleNode) error {
 		// in a batch's answer) that lost a match.
 		short := false
 		if !b.hasPaging {
-			if !r.lostMatch(b) {
+			if !r.lostMatch(b) || r.wholeSearch(b) {
+				// A page that lost nothing, or one whose total says it
+				// holds every match of its search (cut, it is what a
+				// server without the withheld matches answers, its
+				// total lowered: entries.go decrementedTotal): judged
+				// as it came.
 				continue
 			}
 			short = true
@@ -815,15 +823,13 @@ func (r *run) pageEntrySearches(ctx context.Context, root *bundleNode) error {
 		var err error
 		if short {
 			switch {
-			case sub.req.Path == "":
-				// A search of the system is not refilled on its own
-				// either (samePage).
-				continue
-			case b.typ == "searchset" && sub.req.Interaction == Search:
+			case b.typ == "searchset" && (sub.req.Interaction == Search || sub.req.Interaction == Operation):
+				// An operation whose answer is a searchset pages by
+				// _count as a search does (Patient/$everything): on
+				// its own it is refilled (processPage), so here too.
 			case b.typ == "history" && sub.req.Interaction == History && sub.req.ID == "":
 			default:
-				// An operation's answer is one whole (no page size to
-				// fill); one resource's history pages as the server's.
+				// One resource's history pages as the server's.
 				continue
 			}
 			// Refilled from the same search sent on its own, read from
@@ -936,4 +942,16 @@ func (r *run) lostMatch(b *bundleNode) bool {
 		}
 	}
 	return false
+}
+
+// wholeSearch reports whether b says it holds every match of its search:
+// a total equal to its matches.
+func (r *run) wholeSearch(b *bundleNode) bool {
+	if b.totalIdx < 0 {
+		return false
+	}
+	m := b.members[b.totalIdx]
+	vs, ve := trim(r.body, m.vStart, m.end)
+	n, err := strconv.Atoi(string(r.body[vs:ve]))
+	return err == nil && n == len(r.matchEntries(b))
 }
