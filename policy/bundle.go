@@ -515,16 +515,28 @@ type bundleWatch struct {
 	// failedDigest is the SHA-256 of the last bundle refused whole, before
 	// it was loaded (its signature, its files); zero when none.
 	failedDigest [32]byte
+	// age is the build time of the newest bundle loaded; keepErr the
+	// failure to keep it last logged.
+	age     bundleAge
+	keepErr string
 }
 
 // loaded raises the newest build time to that of a bundle now serving;
 // one that cannot be kept on disk is kept in memory and logged (a restart
 // would then accept bundles older than this one).
 func (w *bundleWatch) loaded(age bundleAge) {
+	if age.has && age.at.After(w.age.at) {
+		w.age = age
+	}
 	if w.src.Newest == nil || w.src.Verification == nil || !age.has {
 		return
 	}
-	if err := w.src.Newest.raise(age.at); err != nil {
+	err := w.src.Newest.raise(age.at)
+	switch {
+	case err == nil:
+		w.keepErr = ""
+	case err.Error() != w.keepErr: // once, not at every poll that tries again
+		w.keepErr = err.Error()
 		w.e.log.Warn("policy: the newest bundle's build time could not be kept; after a restart older signed bundles would load again", "error", err.Error())
 	}
 }
@@ -536,7 +548,9 @@ func (w *bundleWatch) poll(ctx context.Context) {
 	}
 	if err == nil && (f.notModified || f.unchanged) {
 		// The bundle in force, or the one refused last, whose refusal
-		// stands (Status, /readyz).
+		// stands (Status, /readyz). Its build time is kept again if
+		// keeping it failed.
+		w.loaded(w.age)
 		return
 	}
 	w.failedDigest = [32]byte{}

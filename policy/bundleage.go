@@ -62,7 +62,7 @@ const MaxBuiltAhead = 10 * time.Minute
 // builtAhead refuses a bundle built more than MaxBuiltAhead after now.
 func builtAhead(age bundleAge, now time.Time) error {
 	if age.has && age.at.After(now.Add(MaxBuiltAhead)) {
-		return fmt.Errorf("policy: the bundle is refused for now: it was built at %s, %s ahead of this proxy's clock (%s): the clock of the machine that built it, or this one, is wrong; it is downloaded again at each poll and loads once the clocks agree", age.at.Format(time.RFC3339), age.at.Sub(now).Round(time.Second), now.UTC().Format(time.RFC3339))
+		return fmt.Errorf("policy: the bundle is refused for now: it was built at %s, %s ahead of this proxy's clock (%s): the clock of the machine that built it, or this one, is wrong; a running proxy downloads it again at each poll and loads it once the clocks agree, a starting one does not start on it", age.at.Format(time.RFC3339Nano), age.at.Sub(now).Round(time.Second), now.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
@@ -73,6 +73,9 @@ type BundleHighWater struct {
 	mu   sync.Mutex
 	path string
 	t    time.Time // zero: no bundle with a build time has loaded
+	// saved is what the file holds: a write that failed is tried again
+	// at the next raise (each poll raises the bundle in force).
+	saved time.Time
 }
 
 // OpenBundleHighWater reads the high-water mark kept at path (none yet when
@@ -94,6 +97,7 @@ func OpenBundleHighWater(path string) (*BundleHighWater, error) {
 	if h.t, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(string(raw))); err != nil {
 		return nil, fmt.Errorf("policy: %s does not hold the newest bundle's build time (RFC 3339); remove it to accept any validly signed bundle once: %w", path, err)
 	}
+	h.saved = h.t
 	return h, nil
 }
 
@@ -114,9 +118,9 @@ func (h *BundleHighWater) check(t time.Time, has bool) error {
 	case newest.IsZero():
 		return nil
 	case !has:
-		return fmt.Errorf("policy: the bundle is refused: its manifest carries no build time (metadata.%s), and a bundle built at %s has loaded: an older bundle served again (a replay) would look like this. Build bundles with `ds4p policy build`, or set metadata.%s in the .manifest of an `opa build` source", BuiltAtKey, newest.Format(time.RFC3339), BuiltAtKey)
+		return fmt.Errorf("policy: the bundle is refused: its manifest carries no build time (metadata.%s), and a bundle built at %s has loaded: an older bundle served again (a replay) would look like this. Build bundles with `ds4p policy build`, or set metadata.%s in the .manifest of an `opa build` source", BuiltAtKey, newest.Format(time.RFC3339Nano), BuiltAtKey)
 	case t.Before(newest):
-		return fmt.Errorf("policy: the bundle is refused: it was built at %s, before the bundle already loaded (built at %s): an older signed bundle is not taken back, since a replay would look the same. To roll back, build the older policy again (`ds4p policy build`), which gives it a new build time", t.Format(time.RFC3339), newest.Format(time.RFC3339))
+		return fmt.Errorf("policy: the bundle is refused: it was built at %s, before the bundle already loaded (built at %s): an older signed bundle is not taken back, since a replay would look the same. To roll back, build the older policy again (`ds4p policy build`), which gives it a new build time", t.Format(time.RFC3339Nano), newest.Format(time.RFC3339Nano))
 	}
 	return nil
 }
@@ -126,14 +130,17 @@ func (h *BundleHighWater) check(t time.Time, has bool) error {
 func (h *BundleHighWater) raise(t time.Time) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !t.After(h.t) {
+	if t.After(h.t) {
+		h.t = t
+	}
+	if h.path == "" || h.saved.Equal(h.t) {
 		return nil
 	}
-	h.t = t
-	if h.path == "" {
-		return nil
+	if err := writeFileSynced(h.path, []byte(h.t.UTC().Format(time.RFC3339Nano)+"\n")); err != nil {
+		return err
 	}
-	return writeFileSynced(h.path, []byte(t.UTC().Format(time.RFC3339Nano)+"\n"))
+	h.saved = h.t
+	return nil
 }
 
 // writeFileSynced replaces path with data durably: a temporary file beside
