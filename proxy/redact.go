@@ -1083,6 +1083,24 @@ var seqLists = map[string][]seqList{
 	},
 }
 
+// seqPointers reads the array of numbers at b[vs:] (an item's
+// diagnosisSequence ...): errSeqUnreadable when it is not one.
+func seqPointers(b []byte, vs int) ([]seqPointer, error) {
+	if b[vs] != '[' {
+		return nil, errSeqUnreadable
+	}
+	var ps []seqPointer
+	err := fjson.ArrayEach(b, vs, func(ps0, pe int) error {
+		n, ok := seqNumber(b, ps0, pe)
+		if !ok {
+			return errSeqUnreadable
+		}
+		ps = append(ps, seqPointer{ps0, pe, n})
+		return nil
+	})
+	return ps, err
+}
+
 // seqElem is one element of a numbered member.
 type seqElem struct {
 	s, e   int // the element (absolute)
@@ -1169,17 +1187,11 @@ func (r *run) readSeqView(it *item) (*seqView, bool, error) {
 							return errSeqUnreadable
 						}
 						ps = []seqPointer{{vs, ve, n}}
-					} else if r.body[vs] != '[' {
-						return errSeqUnreadable
-					} else if err := fjson.ArrayEach(r.body, vs, func(ps0, pe int) error {
-						n, ok := seqNumber(r.body, ps0, pe)
-						if !ok {
-							return errSeqUnreadable
+					} else {
+						var err error
+						if ps, err = seqPointers(r.body, vs); err != nil {
+							return err
 						}
-						ps = append(ps, seqPointer{ps0, pe, n})
-						return nil
-					}); err != nil {
-						return err
 					}
 					if el.pointersOf == nil {
 						el.pointersOf = map[string][]seqPointer{}
@@ -1251,19 +1263,11 @@ func nestedNotes(b []byte, s int, el *seqElem) error {
 			if vs, _, ok, err := fjson.Lookup(b, obj, "noteNumber"); err != nil {
 				return err
 			} else if ok {
-				if b[vs] != '[' {
-					return errSeqUnreadable
-				}
-				if err := fjson.ArrayEach(b, vs, func(ps0, pe int) error {
-					n, ok := seqNumber(b, ps0, pe)
-					if !ok {
-						return errSeqUnreadable
-					}
-					ps = append(ps, seqPointer{ps0, pe, n})
-					return nil
-				}); err != nil {
+				more, err := seqPointers(b, vs)
+				if err != nil {
 					return err
 				}
+				ps = append(ps, more...)
 			}
 		}
 		if depth == 2 {

@@ -411,8 +411,14 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) error {
 	if outcomes && seen != nil {
 		seen[outcomeSeen] = true
 	}
+	r.dropGone(gone)
+	return nil
+}
+
+// dropGone removes the items of gone from the run's items, in place.
+func (r *run) dropGone(gone map[*item]bool) {
 	if len(gone) == 0 {
-		return nil
+		return
 	}
 	items := r.items[:0]
 	for _, it := range r.items {
@@ -422,7 +428,6 @@ func (pr *pagedRun) keepWindow(seen map[string]bool) error {
 	}
 	clear(r.items[len(items):])
 	r.items = items
-	return nil
 }
 
 // outcomeSeen is the key of seen (keepWindow) that says an upstream page
@@ -879,17 +884,7 @@ func (r *run) pageEntrySearches(ctx context.Context, root *bundleNode) error {
 			dropItems(ne, gone)
 		}
 	}
-	if len(gone) == 0 {
-		return nil
-	}
-	items := r.items[:0]
-	for _, it := range r.items {
-		if !gone[it] {
-			items = append(items, it)
-		}
-	}
-	clear(r.items[len(items):])
-	r.items = items
+	r.dropGone(gone)
 	return nil
 }
 
