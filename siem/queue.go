@@ -14,9 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ds4p/ds4p/internal/textcut"
-
 	"github.com/ds4p/ds4p/internal/seal"
+	"github.com/ds4p/ds4p/internal/textcut"
 	"go.etcd.io/bbolt"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
