@@ -30,10 +30,12 @@ general_consent(c) if {
 	p in data.ds4p.config.consents.general_policies
 }
 
-# verdicts map each applicable consent (by id) to what its deepest matching
-# provisions say: the most specific provision decides, and at equal depth a
-# deny wins (R4 Consent.provision: nested provisions are exceptions to their
-# parent). A consent none of whose provisions match says nothing.
+# verdicts map each applicable consent (by id) to what its deciding
+# provisions say: a matching provision is decided by the matching provisions
+# nested in it, the most specific of its branch, and where several branches
+# match a deny wins whatever their depth (R4 Consent.provision: nested
+# provisions are exceptions to their parent; see verdict). A consent none of
+# whose provisions match says nothing.
 verdicts[c.id] := v if {
 	some c in input.consents
 	applicable(c)

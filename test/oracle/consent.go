@@ -47,44 +47,50 @@ type verdict int
 
 const (
 	silent  verdict = iota // no provision matches
-	permits                // the deepest matching provision permits
-	denies                 // the deepest matching provision denies
+	permits                // the deciding provisions permit
+	denies                 // a deciding provision denies
 )
 
 // judge walks the provision tree (FHIR R4: each nested provision is an
-// exception to its parent, the deepest matching one decides, a deny wins at
-// equal depth). It also says whether a permit names both a recipient and a
-// purpose, which 42 CFR 2.31(a) requires of a Part 2 consent, and whether a
-// deny comes only from a root that frames permit exceptions ("no one but
-// ..."), which is no objection to another consent's permit.
+// exception to its parent). A matching provision is decided by its matching
+// exceptions, the most specific of each branch, and where several branches
+// match a deny wins whatever their depth; one none of whose exceptions
+// matches decides by its own type. (A permit nested under a deny of org-a
+// does not lift a sibling deny of Part 2 records: QA round 29.) It also
+// says whether a permit names both a recipient and a purpose, which 42 CFR
+// 2.31(a) requires of a Part 2 consent, and whether a deny comes only from
+// a root that frames permit exceptions ("no one but ..."), which is no
+// objection to another consent's permit.
 func (c Consent) judge(caller Caller, typ string) (v verdict, namesRecipient, framing bool) {
-	best, bestDepth := silent, -1
-	named := false
-	var walk func(p Provision, depth int, actorNamed, purposeNamed bool)
-	walk = func(p Provision, depth int, actorNamed, purposeNamed bool) {
+	var walk func(p Provision, depth int, actorNamed, purposeNamed bool) (verdict, int, bool)
+	walk = func(p Provision, depth int, actorNamed, purposeNamed bool) (verdict, int, bool) {
 		if !p.matches(caller, typ) {
-			return
+			return silent, -1, false
 		}
 		actorNamed = actorNamed || len(p.Actors) > 0
 		purposeNamed = purposeNamed || len(p.Purposes) > 0
-		t := permits
-		if p.Type == "deny" {
-			t = denies
-		}
-		switch {
-		case depth > bestDepth:
-			best, bestDepth, named = t, depth, actorNamed && purposeNamed
-		case depth == bestDepth && t == denies:
-			best = denies
-		case depth == bestDepth && t == permits && best == permits:
-			named = named || actorNamed && purposeNamed
-		}
+		got, at, named := silent, -1, false
 		for _, ch := range p.Children {
-			walk(ch, depth+1, actorNamed, purposeNamed)
+			cv, cd, cn := walk(ch, depth+1, actorNamed, purposeNamed)
+			switch {
+			case cv == denies && got != denies:
+				got, at, named = denies, cd, false
+			case cv == permits && got == silent:
+				got, at, named = permits, cd, cn
+			case cv == permits && got == permits:
+				named = named || cn
+			}
 		}
+		if got != silent {
+			return got, at, named
+		}
+		if p.Type == "deny" {
+			return denies, depth, false
+		}
+		return permits, depth, actorNamed && purposeNamed
 	}
-	walk(c.Root, 0, false, false)
-	framing = best == denies && bestDepth == 0 && c.Root.states() == false && c.Root.hasPermit()
+	best, at, named := walk(c.Root, 0, false, false)
+	framing = best == denies && at == 0 && c.Root.states() == false && c.Root.hasPermit()
 	return best, named && best == permits, framing
 }
 

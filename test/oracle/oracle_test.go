@@ -236,3 +236,30 @@ func TestElementChecks(t *testing.T) {
 		t.Errorf("%s is not forbidden to a token bound to pat-1", m.Ref())
 	}
 }
+
+// TestJudgeBranches: the oracle reads a consent's provisions as the policy
+// does since QA round 29: a nested provision is an exception to its parent
+// only, so a permit under a deny of org-a does not lift a sibling deny,
+// however deep it lies; a chain decides by its deepest matching provision.
+func TestJudgeBranches(t *testing.T) {
+	t.Parallel()
+	treat := Caller{Org: orgA, Purposes: []string{"TREAT"}}
+	siblings := Consent{ID: "s", Patient: "Patient/pat-0", Root: Provision{Type: "permit", Children: []Provision{
+		{Type: "deny", Classes: []string{"Condition"}},
+		{Type: "deny", Actors: []string{orgA}, Children: []Provision{{Type: "permit", Purposes: []string{"TREAT"}}}},
+	}}}
+	if v, _, _ := siblings.judge(treat, "Condition"); v != denies {
+		t.Errorf("a sibling deny of Conditions beside org-a's treatment exception: %v, want denies", v)
+	}
+	if v, _, _ := siblings.judge(treat, "Observation"); v != permits {
+		t.Errorf("org-a's treatment exception where no sibling denies: %v, want permits", v)
+	}
+	chain := grant("Patient/pat-0", orgA, "TREAT")
+	chain.Root.Children[0].Children = []Provision{{Type: "deny", Classes: []string{"Condition"}}}
+	if v, _, _ := chain.judge(treat, "Condition"); v != denies {
+		t.Errorf("the deepest of a chain: %v, want denies", v)
+	}
+	if v, named, _ := chain.judge(treat, "Observation"); v != permits || !named {
+		t.Errorf("the grant of a chain: %v (named %v), want permits, named", v, named)
+	}
+}
