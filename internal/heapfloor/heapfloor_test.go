@@ -42,18 +42,36 @@ func residentBytes(t *testing.T) int64 {
 // test binary again): what it checks holds for the first ballast of a
 // process, as `ds4p serve` sets it at startup. A ballast allocated after
 // an earlier one was freed may reuse its pages, which the runtime zeroes.
+//
+// That the ballast costs no resident memory is what fresh makes likely, not
+// certain: whether the runtime zeroes a large span depends on timing
+// (fresh's comment), and after its tries fresh keeps a zeroed one, which is
+// correct, only dearer. So the check runs in up to three fresh processes
+// and holds when one of them shows it; the goal checks hold in every one.
+// (Under the race detector in CI, one process in many showed 139 MB.)
 func TestFloorRaisesGoalWithoutResidentMemory(t *testing.T) {
 	if os.Getenv("HEAPFLOOR_CHILD") == "1" {
 		checkFloor(t)
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFloorRaisesGoalWithoutResidentMemory$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "HEAPFLOOR_CHILD=1", "GOGC=100", "GOMEMLIMIT=off")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestFloorRaisesGoalWithoutResidentMemory") {
-		t.Fatalf("child process: %v\n%s", err, out)
+	var outs []string
+	for range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestFloorRaisesGoalWithoutResidentMemory$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "HEAPFLOOR_CHILD=1", "GOGC=100", "GOMEMLIMIT=off")
+		out, err := cmd.CombinedOutput()
+		if err == nil && strings.Contains(string(out), "--- PASS: TestFloorRaisesGoalWithoutResidentMemory") {
+			return
+		}
+		if !strings.Contains(string(out), residentFailure) {
+			t.Fatalf("child process: %v\n%s", err, out) // a goal check failed: no retry
+		}
+		outs = append(outs, string(out))
 	}
+	t.Fatalf("in three fresh processes the ballast was resident:\n%s", strings.Join(outs, "\n"))
 }
+
+// residentFailure starts the message of checkFloor's resident-memory check.
+const residentFailure = "resident memory grew by"
 
 func checkFloor(t *testing.T) {
 	const floor = 256 << 20
@@ -75,7 +93,7 @@ func checkFloor(t *testing.T) {
 	if rssBefore >= 0 {
 		// The ballast is never written: the kernel backs none of it.
 		if grew := residentBytes(t) - rssBefore; grew > 32<<20 {
-			t.Fatalf("resident memory grew by %d bytes for an untouched %d-byte ballast", grew, floor)
+			t.Fatalf(residentFailure+" %d bytes for an untouched %d-byte ballast", grew, floor)
 		}
 	}
 	if got := Set(0); got != 0 || Floor() != 0 {
