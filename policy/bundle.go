@@ -525,13 +525,18 @@ type bundleWatch struct {
 // one that cannot be kept on disk is kept in memory and logged (a restart
 // would then accept bundles older than this one).
 func (w *bundleWatch) loaded(age bundleAge) {
-	if age.has && age.at.After(w.age.at) {
-		w.age = age
+	follow := w.src.Newest != nil && w.src.Newest.follow
+	if follow || (age.has && age.at.After(w.age.at)) {
+		w.age = age // a mark that follows keeps the bundle in force
 	}
-	if w.src.Newest == nil || w.src.Verification == nil || !age.has {
+	if w.src.Newest == nil || w.src.Verification == nil || (!age.has && !follow) {
 		return
 	}
-	err := w.src.Newest.raise(age.at)
+	at := age.at
+	if !age.has {
+		at = time.Time{}
+	}
+	err := w.src.Newest.raise(at)
 	switch {
 	case err == nil:
 		w.keepErr = ""

@@ -76,6 +76,10 @@ type BundleHighWater struct {
 	// saved is what the file holds: a write that failed is tried again
 	// at the next raise (each poll raises the bundle in force).
 	saved time.Time
+	// follow (policy.bundle_allow_older): nothing is refused, and the
+	// mark is the build time of the bundle in force, older or not, so
+	// that turning the comparison on again compares with what serves.
+	follow bool
 }
 
 // OpenBundleHighWater reads the high-water mark kept at path (none yet when
@@ -101,6 +105,27 @@ func OpenBundleHighWater(path string) (*BundleHighWater, error) {
 	return h, nil
 }
 
+// OpenBundleMarkFollowing is the mark kept while older bundles are allowed
+// (policy.bundle_allow_older): it refuses nothing and records the build
+// time of each bundle that loads, so that a proxy rolled back to an older
+// bundle, its option turned off again, compares later bundles with the one
+// serving rather than with the newer one it left. What the file held is
+// not needed: one that cannot be read is written over.
+func OpenBundleMarkFollowing(path string) *BundleHighWater {
+	h := &BundleHighWater{path: path, follow: true}
+	if path == "" {
+		return h
+	}
+	if raw, err := os.ReadFile(path); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(raw))); err == nil {
+			h.t, h.saved = t, t
+			return h
+		}
+	}
+	h.saved = time.Unix(0, 1) // differs from anything loaded: written at the first load
+	return h
+}
+
 // Newest returns the build time of the newest bundle loaded (zero: none).
 func (h *BundleHighWater) Newest() time.Time {
 	h.mu.Lock()
@@ -115,7 +140,7 @@ func (h *BundleHighWater) check(t time.Time, has bool) error {
 	newest := h.t
 	h.mu.Unlock()
 	switch {
-	case newest.IsZero():
+	case newest.IsZero() || h.follow:
 		return nil
 	case !has:
 		return fmt.Errorf("policy: the bundle is refused: its manifest carries no build time (metadata.%s), and a bundle built at %s has loaded: an older bundle served again (a replay) would look like this. Build bundles with `ds4p policy build`, or set metadata.%s in the .manifest of an `opa build` source", BuiltAtKey, newest.Format(time.RFC3339Nano), BuiltAtKey)
@@ -126,14 +151,23 @@ func (h *BundleHighWater) check(t time.Time, has bool) error {
 }
 
 // raise records t as the newest build time when it is later, in memory and
-// in the file (written whole, then renamed over the old one).
+// in the file (written whole, then renamed over the old one). A mark that
+// follows records t whatever it is (zero: a bundle without a build time,
+// and the file is removed).
 func (h *BundleHighWater) raise(t time.Time) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if t.After(h.t) {
+	if t.After(h.t) || h.follow {
 		h.t = t
 	}
 	if h.path == "" || h.saved.Equal(h.t) {
+		return nil
+	}
+	if h.t.IsZero() {
+		if err := os.Remove(h.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("policy: removing the newest bundle's build time: %w", err)
+		}
+		h.saved = h.t
 		return nil
 	}
 	if err := writeFileSynced(h.path, []byte(h.t.UTC().Format(time.RFC3339Nano)+"\n")); err != nil {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"net/http/httptest"
 	"os"
@@ -193,5 +194,80 @@ func TestBundleBuiltInTheFutureWaits(t *testing.T) {
 	srv.set(builtBundle(t, false, time.Now().Add(time.Minute)), `"skew"`)
 	if _, _, err := FetchBundle(ctx, src); err != nil {
 		t.Fatalf("a bundle built a minute ahead: %v", err)
+	}
+}
+
+// TestAllowOlderMarkFollowsTheBundleInForce: with bundle_allow_older the
+// mark refuses nothing and holds the build time of the bundle serving, an
+// older one included, so that turning the comparison on again compares
+// with the bundle rolled back to; a bundle without a build time removes
+// it, and a file that holds no time is written over rather than stopping
+// the start.
+func TestAllowOlderMarkFollowsTheBundleInForce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mark := filepath.Join(t.TempDir(), "policy-bundle-built-at")
+	t1 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	t2 := t1.Add(time.Hour)
+	if err := os.WriteFile(mark, []byte(t2.Format(time.RFC3339Nano)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, src := ageSource(t, "")
+	src.Newest = OpenBundleMarkFollowing(mark)
+	srv.set(builtBundle(t, false, t1), `"older"`)
+	fsys, etag, err := FetchBundle(ctx, src)
+	if err != nil {
+		t.Fatalf("an older bundle with bundle_allow_older: %v", err)
+	}
+	eng, err := New(ctx, fsys, WithSource("bundle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &bundleWatch{e: eng, src: src, etag: etag}
+	w.loaded(src.startAge)
+	readMark := func() string {
+		raw, err := os.ReadFile(mark)
+		if errors.Is(err, os.ErrNotExist) {
+			return "none"
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(raw))
+	}
+	if got := readMark(); got != t1.Format(time.RFC3339Nano) {
+		t.Fatalf("mark after rolling back to t1: %s", got)
+	}
+	// The option turned off again: the bundle rolled back to loads, an
+	// older one is refused.
+	hw, err := OpenBundleHighWater(mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hw.check(t1, true); err != nil {
+		t.Fatalf("the bundle in force, the option off: %v", err)
+	}
+	if err := hw.check(t1.Add(-time.Minute), true); err == nil {
+		t.Fatal("an older bundle loaded with the option off")
+	}
+	// A bundle without a build time loads and removes the mark.
+	srv.set(builtBundle(t, true, time.Time{}), `"no-time"`)
+	w.poll(ctx)
+	if eng.Status().Rejected != nil {
+		t.Fatalf("a bundle without a build time: %+v", eng.Status().Rejected)
+	}
+	if got := readMark(); got != "none" {
+		t.Fatalf("mark after a bundle without a build time: %s", got)
+	}
+	// A file that holds no time does not stop the start; it is written over.
+	if err := os.WriteFile(mark, []byte("yesterday\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := OpenBundleMarkFollowing(mark)
+	if err := h.raise(t2); err != nil {
+		t.Fatal(err)
+	}
+	if got := readMark(); got != t2.Format(time.RFC3339Nano) {
+		t.Fatalf("an unreadable mark was not written over: %s", got)
 	}
 }

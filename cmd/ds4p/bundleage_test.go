@@ -75,8 +75,29 @@ func TestServeRefusesAnOlderBundleAfterRestart(t *testing.T) {
 	if _, err := openPolicy(ctx2, cfg, log); err == nil || !strings.Contains(err.Error(), "before the bundle already loaded") {
 		t.Fatalf("restart on the older bundle: %v", err)
 	}
+	newerMark, err := os.ReadFile(mark)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.Policy.BundleAllowOlder = true
 	if _, err := openPolicy(ctx2, cfg, log); err != nil {
 		t.Fatalf("restart on the older bundle with bundle_allow_older: %v", err)
+	}
+	// Rolled back: the file follows the bundle in force, so turning
+	// bundle_allow_older off again starts on the bundle rolled back to.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if raw, err := os.ReadFile(mark); err == nil && len(raw) > 0 && string(raw) != string(newerMark) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still holds the newer bundle's build time under bundle_allow_older", mark)
+		}
+	}
+	cancel2()
+	cfg.Policy.BundleAllowOlder = false
+	ctx3, cancel3 := context.WithCancel(context.Background())
+	t.Cleanup(cancel3)
+	if _, err := openPolicy(ctx3, cfg, log); err != nil {
+		t.Fatalf("restart on the bundle rolled back to, bundle_allow_older off again: %v", err)
 	}
 }

@@ -126,15 +126,17 @@ func openBundle(ctx context.Context, pc PolicyConfig, dataDir string, log *slog.
 			return nil, err
 		}
 		// A signed bundle older than the newest loaded is a possible
-		// replay: refused, also after a restart.
-		if !pc.BundleAllowOlder {
-			mark := "" // no data directory (tests): kept in memory
-			if dataDir != "" {
-				mark = filepath.Join(dataDir, bundleHighWaterFile)
-			}
-			if src.Newest, err = policy.OpenBundleHighWater(mark); err != nil {
-				return nil, err
-			}
+		// replay: refused, also after a restart. Allowed (a roll back),
+		// the file follows the bundle in force, so that turning the
+		// comparison on again compares with the bundle rolled back to.
+		mark := "" // no data directory (tests): kept in memory
+		if dataDir != "" {
+			mark = filepath.Join(dataDir, bundleHighWaterFile)
+		}
+		if pc.BundleAllowOlder {
+			src.Newest = policy.OpenBundleMarkFollowing(mark)
+		} else if src.Newest, err = policy.OpenBundleHighWater(mark); err != nil {
+			return nil, err
 		}
 	}
 	if w := unsignedPlainBundle(pc); w != "" {
