@@ -99,6 +99,11 @@ type Cond struct {
 	// and settledAs is the rule type they were settled for ("" before).
 	zoneless  zonelessBounds
 	settledAs string
+	// foreignData holds, at the index of each Data reference written under
+	// a base URL that is not the upstream's (SetLocalServer), the reference
+	// as written, "" at the others; nil when there is none. settle gives a
+	// permit these as written, so that they match no item.
+	foreignData []string
 }
 
 // zonelessBounds marks the bounds of a Cond that came from dates without a
@@ -122,6 +127,14 @@ func (c Cond) settle(typ string) Cond {
 	early, late := settleShifts(typ)
 	c = c.shift(early, late)
 	c.settledAs = typ
+	if typ == "permit" && c.foreignData != nil {
+		c.Data, c.DataRefs = slices.Clone(c.Data), slices.Clone(c.DataRefs)
+		for i, ref := range c.foreignData {
+			if ref != "" && i < len(c.Data) {
+				c.Data[i], c.DataRefs[i].Reference = ref, ref
+			}
+		}
+	}
 	return c
 }
 

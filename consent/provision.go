@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ds4p/ds4p/labels"
 )
@@ -136,7 +137,7 @@ func conditions(p *provisionJSON, typ, at string, errs *problems) Cond {
 		Codes:    conceptCodes(p.Code, at+".code", systemCodes, errs),
 		Actions:  conceptCodes(p.Action, at+".action", actionCodes, errs),
 	}
-	c.Data, c.DataRefs = dataRefs(p.Data, at+".data", errs)
+	c.Data, c.DataRefs, c.foreignData = dataRefs(p.Data, at+".data", errs)
 	var startLoose, endLoose, dataStartLoose, dataEndLoose bool
 	c.Start, c.End, startLoose, endLoose = checkPeriod(p.Period, at+".period", errs)
 	c.DataStart, c.DataEnd, dataStartLoose, dataEndLoose = checkPeriod(p.DataPeriod, at+".dataPeriod", errs)
@@ -262,9 +263,13 @@ var dataMeanings = map[string]bool{
 // and each reference with its meaning. Data lists every reference so that a
 // policy that cannot test data treats the provision as constrained (a deny
 // applies, a permit does not); only DataRefs says which references mean the
-// instance alone.
-func dataRefs(list []data, at string, errs *problems) ([]string, []DataRef) {
+// instance alone. foreign holds, at the index of each reference that names
+// a resource under a base URL the upstream does not answer to (see
+// SetLocalServer), the reference as written, and "" at the others: a permit
+// reads such a reference as written (settle), so that it matches no item.
+func dataRefs(list []data, at string, errs *problems) ([]string, []DataRef, []string) {
 	refs, detail := []string{}, []DataRef{}
+	var foreign []string
 	for i, d := range list {
 		dAt := index(at, i)
 		modifierExtension(d.ModifierExtension, dAt, errs)
@@ -279,10 +284,61 @@ func dataRefs(list []data, at string, errs *problems) ([]string, []DataRef) {
 		if !ok {
 			continue
 		}
+		if !isLocalRef(d.Reference.Reference) {
+			if foreign == nil {
+				foreign = make([]string, len(refs), len(list))
+			}
+			foreign = append(foreign, d.Reference.Reference)
+		} else if foreign != nil {
+			foreign = append(foreign, "")
+		}
 		refs = append(refs, ref)
 		detail = append(detail, DataRef{Reference: ref, Meaning: d.Meaning})
 	}
-	return refs, detail
+	return refs, detail, foreign
+}
+
+// localServer tells whether a base URL is the upstream's (SetLocalServer);
+// nil when none was set.
+var localServer atomic.Pointer[func(base string) bool]
+
+// SetLocalServer sets the test of whether an absolute reference's base URL
+// is the upstream FHIR server's (its base or an alias: proxy.LocalServer).
+// A provision.data reference under another base names another server's
+// resource, which shares only its Type/id with a local one: a permit of
+// https://hie.example/fhir/DocumentReference/5 was read as the local
+// DocumentReference/5 and disclosed a record the patient never named. A
+// permit now reads such a reference as written, so that it matches no item.
+// A deny keeps reading it as Type/id: a base not known as the upstream's
+// may still be this server's under a name not configured (the proxy's own
+// public base, which callers see in fullUrls; an alias), and withholding
+// the local resource of that Type/id at worst withholds one record too
+// many, where reading it as foreign could lose the patient's refusal.
+// nil, the default (the command line, tests), reads every base as local.
+// It applies to consents normalised after the call: serve sets it at start.
+func SetLocalServer(local func(base string) bool) {
+	if local == nil {
+		localServer.Store(nil)
+		return
+	}
+	localServer.Store(&local)
+}
+
+// isLocalRef reports whether a provision.data reference (one dataRef
+// accepts) is relative or under a base the upstream answers to.
+func isLocalRef(ref string) bool {
+	local := localServer.Load()
+	if local == nil {
+		return true
+	}
+	parts := strings.Split(ref, "/")
+	if n := len(parts); n >= 4 && parts[n-2] == "_history" {
+		parts = parts[:n-2]
+	}
+	if len(parts) <= 2 {
+		return true // relative: Type/id
+	}
+	return (*local)(strings.Join(parts[:len(parts)-2], "/"))
 }
 
 // resourceID is a FHIR id.

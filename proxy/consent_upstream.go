@@ -137,6 +137,7 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 		return err
 	}
 	cfg = cfg.withDefaults()
+	s.setLocalServer()
 	m := &sourcedConsents{consentManager: s.manager(), s: s, cfg: cfg,
 		merged: newTTLCache[mergedEntry](cfg.CacheSize, cfg.TTL)}
 	if cfg.Directory != nil || cfg.ResolveActors {
@@ -162,6 +163,20 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 	}
 	s.consents = m
 	return nil
+}
+
+// setLocalServer tells the consent package which base URLs are the
+// upstream's (its base, its aliases, the proxy's public base, under which
+// callers see the upstream's resources), so that a permit's
+// provision.data naming another server's resource by URL matches none of
+// this one's (consent.SetLocalServer). It is process-wide: serve runs one
+// proxy.
+func (s *Server) setLocalServer() {
+	bases := slices.Clone(s.opts.UpstreamAliases)
+	if u, err := url.Parse(s.opts.PublicBaseURL); err == nil && s.opts.PublicBaseURL != "" && u.Host != "" {
+		bases = append(bases, u)
+	}
+	consent.SetLocalServer(LocalServer(s.opts.Upstream, bases))
 }
 
 // sourcedConsents is the local consent store with the upstream's consents
