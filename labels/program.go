@@ -44,7 +44,42 @@ var SourceKeys = []string{
 	// policyHolder).
 	"facility", "payee", "careTeam", "insurer", "issuer", "owner", "provision",
 	"agent", "source", "recipient", "destination", "payor", "policyHolder",
+	// The members of the same role QA round 30 found in the other types
+	// of the Patient compartment (FHIR R4 element definitions): whose
+	// schedule or answer it is (Schedule and AppointmentResponse actor),
+	// who contributed, performed, requested or ordered (AdverseEvent and
+	// CarePlan contributor, ChargeItem performingOrganization,
+	// requestingOrganization and costCenter, ClaimResponse and
+	// CoverageEligibilityResponse requestor, EnrollmentResponse
+	// requestProvider, NutritionOrder orderer, VisionPrescription
+	// prescriber, SupplyDelivery and SupplyRequest supplier and
+	// deliverFrom, MedicationDispense substitution.responsibleParty and
+	// receiver), who interpreted, authenticated, assessed, reported or
+	// operated (DiagnosticReport resultsInterpreter, DocumentReference
+	// authenticator, ImagingStudy referrer and interpreter,
+	// ClinicalImpression assessor, MeasureReport reporter, Media
+	// operator, Goal expressedBy, EpisodeOfCare careManager), and where
+	// (ServiceRequest locationReference, Encounter hospitalization.origin).
+	"actor", "contributor", "performingOrganization", "requestingOrganization",
+	"costCenter", "requestor", "requestProvider", "orderer", "prescriber", "supplier",
+	"deliverFrom", "responsibleParty", "receiver", "resultsInterpreter", "authenticator",
+	"referrer", "interpreter", "assessor", "reporter", "operator", "expressedBy",
+	"careManager", "locationReference", "origin",
 }
+
+// sourceKeySet holds SourceKeys: a member of one of these names at any
+// depth says who or where, as at the top (Specimen collection.collector,
+// MedicationRequest dispenseRequest.performer, ImagingStudy
+// series.performer, CarePlan activity.detail.performer, RequestGroup
+// action.participant, Encounter hospitalization.origin, Composition
+// section.author).
+var sourceKeySet = func() map[string]bool {
+	m := make(map[string]bool, len(SourceKeys))
+	for _, k := range SourceKeys {
+		m[k] = true
+	}
+	return m
+}()
 
 // directoryTypes are not records of a program even when they name it:
 // directory entries about the program itself and the Patient (whose

@@ -81,6 +81,26 @@ var refMembers = func() map[string]refMember {
 		// carries (QA round 29): it inherits from them item by item
 		// (propagate.go inheritClaim).
 		"claim", "claimResponse",
+		// What the resources of the rest of the Patient compartment are
+		// about (QA round 30, FHIR R4 element definitions): an adverse
+		// event's resulting condition and study, an encounter's or an
+		// appointment response's appointment, a care plan's goals, an
+		// impression's previous one, a composition's events, a request's
+		// prior request, the specimens, imaging studies and media a
+		// report, observation, request or sequence is on (and a
+		// specimen's parent), a manifest's related resources, an episode's
+		// team, an immunization's reactions, an evaluation's immunization,
+		// a recommendation's supporting data, an invoice's line items
+		// (chargeItemReference), the issues detected for an order or
+		// dispense, a diet order's allergies, a risk assessment's
+		// condition and parent, a claim's referral, and a charge's or a
+		// supply's product (productReference, suppliedItem.itemReference,
+		// itemReference, as medicationReference).
+		"resultingCondition", "study", "appointment", "goal", "previous", "event",
+		"priorRequest", "specimen", "imagingStudy", "media", "parent", "related", "team",
+		"reaction", "immunizationEvent", "recommendation", "lineItem", "detectedIssue",
+		"allergyIntolerance", "condition", "referral", "productReference",
+		"suppliedItem", "itemReference",
 	} {
 		m[k] = refMember{kind: refContent, name: k}
 	}
@@ -225,8 +245,23 @@ func (w *walker) noteReference(c *coding) {
 	switch {
 	case m.kind == refSource:
 		w.sourceReference(c, m)
+		if c.refStr && w.refType(c, "CareTeam") {
+			// A care team as who performed, cared or received (CarePlan
+			// and Claim careTeam, performer, recipient, participant
+			// member): a Part 2 program's team makes the record the
+			// program's, as a Part 2 encounter does (QA round 30).
+			w.addLink(c, refMember{kind: refContext, name: m.name})
+		}
 	case (m.kind == refContent || m.kind == refContext) && c.refStr:
 		w.addLink(c, m)
+	}
+	if m.kind != refSource && w.program == "" && !w.rs.programs.empty() && w.underSourceKey() {
+		// Who or where, one level down (Specimen collection.collector,
+		// MedicationRequest dispenseRequest.performer, CarePlan
+		// activity.detail.performer): read only at the top, such a
+		// member naming a Part 2 program left the record ordinary (QA
+		// round 30).
+		w.sourceReference(c, m)
 	}
 	if m.kind != refSource && w.program == "" && !w.rs.programs.empty() && w.inContained() {
 		// A contained resource that names a Part 2 program anywhere (its
@@ -239,6 +274,31 @@ func (w *walker) noteReference(c *coding) {
 		// labelled by neither (QA round 25).
 		w.sourceReference(c, m)
 	}
+}
+
+// refType reports whether the reference string of c names a resource of
+// type typ.
+func (w *walker) refType(c *coding, typ string) bool {
+	key, n := referenceKey(decodedBytes(w.b, c.ref))
+	return key != nil && string(key[:n]) == typ
+}
+
+// underSourceKey reports whether a member below the top-level one on the
+// current path is one of SourceKeys (sourceKeySet). The top-level
+// contained member is left to inContained.
+func (w *walker) underSourceKey() bool {
+	if w.depth < 2 || w.inContained() {
+		return false
+	}
+	for _, s := range w.path[1:w.depth] {
+		if s.end < 0 {
+			continue
+		}
+		if sourceKeySet[string(w.b[s.start:s.end])] || w.escapedKey(s) && sourceKeySet[w.decodedKey(s)] {
+			return true
+		}
+	}
+	return false
 }
 
 // inContained reports whether the walk is inside the top-level contained
