@@ -171,6 +171,9 @@ func (s *Server) guardQuery(req fhirRequest, q url.Values, fromPage bool) (url.V
 	if f := s.guardEnrolmentSearch(req, q); f != nil { // enrolment.go
 		return nil, f
 	}
+	if f := s.guardProgramSource(req, q); f != nil {
+		return nil, f
+	}
 	if len(q) == 0 {
 		return q, nil
 	}
@@ -372,6 +375,82 @@ func (s *Server) labelsCodes(typ string, systems []string, code string) bool {
 		doc = append(doc, '}')
 	}
 	doc = append(doc, "]}}"...)
+	res, err := s.labeller.Label(doc)
+	return err != nil || len(res.Labels) > 0
+}
+
+// guardProgramSource refuses a search of Patients by the meta.source of
+// a 42 CFR Part 2 program (QA round 30): a record whose meta.source names
+// the program is the program's record and withheld, but a Patient never is
+// (labels directoryTypes, enrolment.go), so Patient?_source=<the program's
+// source> answered the program's patient list, as
+// Patient?organization=<the program> would (refused there). Refused when
+// programs are configured and the search may answer Patients (a Patient
+// search, a system search naming Patient in _type or naming no _type: a
+// server searches _source, a parameter of every type, across all of
+// them): a _source value the label rules read as a program's source, any
+// _source modifier (:below, :above, :contains, :missing, :not ... test a
+// prefix or the member whatever its value), and _sort by _source (which
+// places the program's patients together). The refusal depends on the
+// request alone.
+func (s *Server) guardProgramSource(req fhirRequest, q url.Values) *Failure {
+	if req.Interaction != Search || req.ID != "" || !s.labeller.HasPrograms() || !mayAnswerPatients(req, q) {
+		return nil
+	}
+	refused := func(what string) *Failure {
+		return fail(http.StatusForbidden, "forbidden", "searching patients by the source of a 42 CFR Part 2 program's records ("+what+") is not allowed: the answer would list the program's patients", nil)
+	}
+	for name, vs := range q {
+		base, modifier, _ := strings.Cut(name, ":")
+		switch {
+		case strings.EqualFold(base, "_sort"):
+			for _, v := range vs {
+				for _, key := range strings.Split(v, ",") {
+					if strings.EqualFold(strings.TrimPrefix(strings.TrimSpace(key), "-"), "_source") {
+						return refused("_sort=" + v)
+					}
+				}
+			}
+		case strings.EqualFold(base, "_source"):
+			if modifier != "" {
+				return refused(name)
+			}
+			for _, v := range vs {
+				for _, one := range strings.Split(v, ",") {
+					if s.programSource(strings.TrimSpace(one)) {
+						return refused(base)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// mayAnswerPatients reports whether a search may answer Patients as
+// matches: a Patient search, or a system search whose _type names Patient
+// or that names no type.
+func mayAnswerPatients(req fhirRequest, q url.Values) bool {
+	if req.Type != "" {
+		return req.Type == "Patient"
+	}
+	for name := range q {
+		if strings.EqualFold(name, "_type") {
+			return searchesPatients(req, q) // enrolment.go
+		}
+	}
+	return true
+}
+
+// programSource reports whether the label rules read a meta.source of
+// value as a Part 2 program's (errors count as one).
+func (s *Server) programSource(value string) bool {
+	if value == "" {
+		return false
+	}
+	doc := []byte(`{"resourceType":"Condition","meta":{"source":`)
+	doc = fjson.AppendString(doc, value)
+	doc = append(doc, "}}"...)
 	res, err := s.labeller.Label(doc)
 	return err != nil || len(res.Labels) > 0
 }
