@@ -429,17 +429,19 @@ func (s *Server) guardProgramSource(req fhirRequest, q url.Values) *Failure {
 
 // mayAnswerPatients reports whether a search may answer Patients as
 // matches: a Patient search, or a system search whose _type names Patient
-// or that names no type.
+// (or something that is not a type), or names no type at all (_type= is
+// read as no _type).
 func mayAnswerPatients(req fhirRequest, q url.Values) bool {
 	if req.Type != "" {
 		return req.Type == "Patient"
 	}
-	for name := range q {
+	var types []string
+	for name, vs := range q {
 		if strings.EqualFold(name, "_type") {
-			return searchesPatients(req, q) // enrolment.go
+			types = append(types, splitTypes(vs)...) // scopes.go
 		}
 	}
-	return true
+	return len(types) == 0 || slices.ContainsFunc(types, func(t string) bool { return t == "*" || strings.EqualFold(t, "Patient") })
 }
 
 // programSource reports whether the label rules read a meta.source of

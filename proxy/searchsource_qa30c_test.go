@@ -56,6 +56,8 @@ func TestPatientSearchByProgramSourceRefusedQA30C(t *testing.T) {
 		"/fhir/Patient?name=x&_sort=name,_source",
 		"/fhir?_source=" + e(src),
 		"/fhir?_type=Condition,Patient&_source=" + e(src),
+		"/fhir?_type=&_source=" + e(src),
+		"/fhir?_type=%20patient&_source=" + e(src),
 	} {
 		resp, body := h.get(path, tokOther)
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Part 2 program") || strings.Contains(body, "riverside") {
