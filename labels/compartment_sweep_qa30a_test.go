@@ -334,3 +334,31 @@ func TestCareTeamSourceQA30A(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountContextQA30A: a charge, an invoice or an encounter on a Part
+// 2 program's account (Account.owner) is the program's record; an
+// account whose labels are SUD by code only passes nothing on, as an
+// encounter's do not.
+func TestAccountContextQA30A(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 0)
+	p2Acct := `{"resourceType":"Account","id":"a2","status":"active","subject":[{"reference":"Patient/p1"}],"owner":{"reference":"Organization/p2"}}`
+	sudAcct := `{"resourceType":"Account","id":"a3","status":"active","subject":[{"reference":"Patient/p1"}],"type":` + sweepSUD + `}`
+	for _, c := range []struct {
+		in, acct string
+		part2    bool
+	}{
+		{`{"resourceType":"ChargeItem","id":"ci","status":"billable","subject":{"reference":"Patient/p1"},"account":[{"reference":"Account/a2"}]}`, p2Acct, true},
+		{`{"resourceType":"Invoice","id":"in","status":"issued","subject":{"reference":"Patient/p1"},"account":{"reference":"Account/a2"}}`, p2Acct, true},
+		{`{"resourceType":"Encounter","id":"en","status":"finished","subject":{"reference":"Patient/p1"},"account":[{"reference":"Account/a2"}]}`, p2Acct, true},
+		{`{"resourceType":"ChargeItem","id":"ci","status":"billable","subject":{"reference":"Patient/p1"},"account":[{"reference":"Account/a3"}]}`, sudAcct, false},
+	} {
+		rs, err := l.LabelAll([][]byte{[]byte(c.in), []byte(c.acct)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rs[0].Labels.Has(labels.Part2Policy); got != c.part2 || !c.part2 && rs[0].Labels.Has(labels.SUD) {
+			t.Errorf("%s: labels %v, want Part 2 %v", c.in, rs[0].Labels, c.part2)
+		}
+	}
+}

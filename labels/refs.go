@@ -107,7 +107,11 @@ var refMembers = func() map[string]refMember {
 	for _, k := range []string{"entry", "section"} {
 		m[k] = refMember{refContent, k, true}
 	}
-	for _, k := range []string{"encounter", "context", "episodeOfCare"} {
+	// An account (ChargeItem, Invoice, Encounter, EpisodeOfCare account):
+	// a charge, an invoice or an encounter on a Part 2 program's account
+	// (Account owner) is the program's record, as one made in its
+	// encounter is (QA round 30).
+	for _, k := range []string{"encounter", "context", "episodeOfCare", "account"} {
 		m[k] = refMember{kind: refContext, name: k}
 	}
 	for _, k := range SourceKeys {
