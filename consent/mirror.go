@@ -50,7 +50,7 @@ func (m *Mirror) envelope(id string, v []byte) (Record, error) {
 // MirrorEntry is one upstream consent as the upstream sent it.
 type MirrorEntry struct {
 	ID      string // the upstream's id
-	Patient string // "Patient/<id>"
+	Patient string // "Patient/<id>"; "" in Apply: the consent is gone
 	JSON    []byte
 }
 
@@ -90,7 +90,8 @@ func mirrorBuckets(tx *bbolt.Tx) (consents, patients, meta *bbolt.Bucket, err er
 // Apply stores the consents of one synchronisation round, and when it was
 // taken, in one transaction. A full round replaces everything the mirror
 // held; an incremental one adds and replaces consents by id (a consent that
-// moved to another patient leaves the old one).
+// moved to another patient leaves the old one), and removes those of
+// entries without a patient (gone: no longer mirrored).
 func (m *Mirror) Apply(ctx context.Context, entries []MirrorEntry, full bool, syncedAt time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("consent: mirroring: %w", err)
@@ -108,6 +109,19 @@ func (m *Mirror) Apply(ctx context.Context, entries []MirrorEntry, full bool, sy
 			return err
 		}
 		for _, e := range entries {
+			if e.Patient == "" { // gone: the upstream's consent is no longer mirrored
+				if prev := consents.Get([]byte(e.ID)); prev != nil {
+					if rec, err := m.envelope(e.ID, prev); err == nil {
+						if err := patients.Delete(m.c.patientKey(rec.Patient, e.ID)); err != nil {
+							return err
+						}
+					}
+					if err := consents.Delete([]byte(e.ID)); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			if prev := consents.Get([]byte(e.ID)); prev != nil {
 				if rec, err := m.envelope(e.ID, prev); err == nil && rec.Patient != e.Patient {
 					if err := patients.Delete(m.c.patientKey(rec.Patient, e.ID)); err != nil {

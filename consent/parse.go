@@ -251,3 +251,77 @@ func ValidateRelease(raw []byte, rel Release) (Info, error) {
 	}
 	return Info{ID: doc.res.ID, Patient: doc.res.Patient.Reference, Status: doc.res.Status}, nil
 }
+
+// otherScopes are the R4 consentscope codes of consents that are not about
+// disclosure: research (taking part in a study), treatment (a procedure)
+// and adr (an advance directive).
+var otherScopes = map[string]bool{"research": true, "treatment": true, "adr": true}
+
+// NotPrivacy reports whether raw is a Consent whose scope says it is not a
+// privacy consent: every coding of Consent.scope is research, treatment or
+// adr of the consentscope system (under its current URL or the FHIR STU3
+// one), and there is at least one. Such a consent directs no disclosure
+// (DOMAIN: a privacy consent has scope patient-privacy): read from the
+// upstream it is left out, where failing validation it became a denial of
+// everything for its patient (QA round 30). A scope that cannot be told
+// (absent, text only, another system, patient-privacy beside another code)
+// is not reported, and validation judges it.
+func NotPrivacy(raw []byte) bool {
+	var errs problems
+	if !json.Valid(raw) {
+		return false
+	}
+	scanKeys(raw, &errs) // duplicated keys, or "Scope" beside "scope": another reader may see other codes
+	if len(errs) > 0 {
+		return false
+	}
+	top, ok := exactMembers(raw, "resourceType", "scope")
+	if !ok || string(top["resourceType"]) != `"Consent"` || top["scope"] == nil {
+		return false
+	}
+	scope, ok := exactMembers(top["scope"], "coding")
+	if !ok {
+		return false
+	}
+	var codings []json.RawMessage
+	if json.Unmarshal(scope["coding"], &codings) != nil || len(codings) == 0 {
+		return false
+	}
+	for _, raw := range codings {
+		c, ok := exactMembers(raw, "system", "code")
+		if !ok {
+			return false
+		}
+		var system, code string
+		if json.Unmarshal(c["system"], &system) != nil || json.Unmarshal(c["code"], &code) != nil ||
+			(system != scopeSystem && system != legacyScopeSystem) || !otherScopes[code] {
+			return false
+		}
+	}
+	return true
+}
+
+// exactMembers returns the members of the JSON object raw named exactly as
+// keys; false when raw is not an object or has a member whose name is one
+// of keys in another case (encoding/json would read it as that key).
+func exactMembers(raw []byte, keys ...string) (map[string]json.RawMessage, bool) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return nil, false
+	}
+	out := map[string]json.RawMessage{}
+	for k, v := range obj {
+		for _, want := range keys {
+			switch {
+			case k == want:
+				out[k] = v
+			case strings.EqualFold(k, want):
+				return nil, false
+			}
+		}
+	}
+	return out, true
+}
+
+// legacyScopeSystem is consentscope's URL in FHIR STU3.
+const legacyScopeSystem = "http://hl7.org/fhir/consentscope"

@@ -465,6 +465,11 @@ func (m *sourcedConsents) readUpstream(raw []byte) (consent.Normalized, bool) {
 	if json.Unmarshal(raw, &head) == nil && head.ResourceType != "" && head.ResourceType != "Consent" {
 		return consent.Normalized{}, false // not a consent at all (an OperationOutcome ...)
 	}
+	if consent.NotPrivacy(raw) {
+		// A research, treatment or advance-directive consent directs no
+		// disclosure: left out, not read as a denial of everything.
+		return consent.Normalized{}, false
+	}
 	n, err := consent.NormalizeUpstream(raw)
 	if err == nil {
 		return m.checkUpstreamCodes(raw, n), true
@@ -816,12 +821,16 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 		}
 	}
 	for _, n := range cs {
-		// A consent that moved to another patient leaves the old one.
+		// A consent that moved to another patient leaves the old one; one
+		// gone (no patient: upstreamConsentID) leaves every patient.
 		for p, byID := range c.byPatient {
 			if _, ok := byID[n.ID]; ok && p != n.Patient {
 				delete(byID, n.ID)
 				c.gens[p] = nextGeneration()
 			}
+		}
+		if n.Patient == "" {
+			continue
 		}
 		if c.byPatient[n.Patient] == nil {
 			c.byPatient[n.Patient] = make(map[string]consent.Normalized)
@@ -919,9 +928,18 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 	started := time.Now()
 	epoch := m.written.epoch.Load() // the writes this round sees, if it succeeds
 	upstreamStart, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
-		if n, ok := m.readUpstream(raw); ok && n.Patient != "" {
+		n, ok := m.readUpstream(raw)
+		switch {
+		case ok && n.Patient != "":
 			cs = append(cs, n)
 			entries = append(entries, consent.MirrorEntry{ID: strings.TrimPrefix(n.ID, "upstream:"), Patient: n.Patient, JSON: raw})
+		case !ok:
+			// A consent now plainly not in force, or not a privacy
+			// consent: the version mirrored before goes with it (gone).
+			if id, ok := upstreamConsentID(raw); ok {
+				cs = append(cs, consent.Normalized{ID: "upstream:" + id})
+				entries = append(entries, consent.MirrorEntry{ID: id})
+			}
 		}
 	})
 	recordFetch(ctx, UpstreamSync, err)
@@ -944,6 +962,24 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		storeMax(&m.written.syncedFull, epoch)
 	}
 	return point, nil
+}
+
+// upstreamConsentID returns the id of raw, an upstream Consent a sync round
+// read but did not keep (readUpstream: plainly not in force, or not a
+// privacy consent), so that the version mirrored before it goes: an
+// incremental round kept it until the next full one (ten rounds later by
+// default), and an upstream consent whose permit was revoked by a version
+// that failed validation kept disclosing. false when raw is not a Consent
+// with a FHIR id.
+func upstreamConsentID(raw []byte) (string, bool) {
+	var head struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+	}
+	if json.Unmarshal(raw, &head) != nil || head.ResourceType != "Consent" || !fhirID.MatchString(head.ID) {
+		return "", false
+	}
+	return head.ID, true
 }
 
 // actorResolver finds an actor's other names in the directory, then (for
