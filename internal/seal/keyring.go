@@ -214,7 +214,8 @@ func LoadKeyFile(path string) (*Keyring, error) {
 
 // WriteKeyFile writes keys to path (mode 0600), which must not exist, or
 // replaces it when replace is set, durably: a temporary file, fsynced, then
-// renamed.
+// renamed. A replaced file keeps its owner and group where this process
+// may give them (run as root, `ds4p keys add` on the service user's file).
 func WriteKeyFile(path string, keys []Key, replace bool) error {
 	if !replace {
 		if _, err := os.Lstat(path); err == nil {
@@ -225,6 +226,9 @@ func WriteKeyFile(path string, keys []Key, replace bool) error {
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("seal: writing the key file: %w", err)
+	}
+	if replace {
+		keepOwner(f, path)
 	}
 	_, err = f.Write(Format(keys))
 	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
