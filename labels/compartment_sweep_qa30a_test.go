@@ -362,3 +362,29 @@ func TestAccountContextQA30A(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramInExtensionOrNoteQA30A: a Part 2 program named in an
+// extension (event-location, an EHR's own one, at the top or inside an
+// element) or as the author of a note makes the record the program's, as
+// the references of an extension pass their labels on. Directory
+// resources stay ordinary.
+func TestProgramInExtensionOrNoteQA30A(t *testing.T) {
+	t.Parallel()
+	l := part2Labeller(t, 0)
+	for _, c := range []struct {
+		name, in string
+		part2    bool
+	}{
+		{"event-location", `{"resourceType":"Observation","status":"final","subject":{"reference":"Patient/p1"},"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/event-location","valueReference":{"reference":"Organization/p2"}}]}`, true},
+		{"modifierExtension", `{"resourceType":"Procedure","status":"completed","subject":{"reference":"Patient/p1"},"modifierExtension":[{"url":"http://ehr.example/ordering-clinic","valueReference":{"reference":"Practitioner/doc"}}]}`, true},
+		{"extension inside an element", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"x","extension":[{"url":"http://ehr.example/clinic","valueIdentifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1847002312"}}]}}`, true},
+		{"note author", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"note":[{"authorReference":{"reference":"Practitioner/doc"},"text":"seen"}]}`, true},
+		{"other clinic in an extension", `{"resourceType":"Observation","status":"final","subject":{"reference":"Patient/p1"},"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/event-location","valueReference":{"reference":"Organization/er"}}]}`, false},
+		{"directory entry", `{"resourceType":"PractitionerRole","practitioner":{"reference":"Practitioner/doc"},"extension":[{"url":"http://ehr.example/x","valueReference":{"reference":"Organization/p2"}}]}`, false},
+	} {
+		r, err := l.Label([]byte(c.in))
+		if err != nil || r.Labels.Has(labels.Part2Policy) != c.part2 || (r.Program == "clinic") != c.part2 {
+			t.Errorf("%s: program %q, labels %v, %v; want Part 2 %v", c.name, r.Program, r.Labels, err, c.part2)
+		}
+	}
+}

@@ -65,6 +65,10 @@ var SourceKeys = []string{
 	"deliverFrom", "responsibleParty", "receiver", "resultsInterpreter", "authenticator",
 	"referrer", "interpreter", "assessor", "reporter", "operator", "expressedBy",
 	"careManager", "locationReference", "origin",
+	// The author of a note (Annotation.authorReference, under any
+	// member's note): part of the record written by the program's
+	// clinician.
+	"authorReference",
 }
 
 // sourceKeySet holds SourceKeys: a member of one of these names at any

@@ -288,17 +288,28 @@ func (w *walker) refType(c *coding, typ string) bool {
 }
 
 // underSourceKey reports whether a member below the top-level one on the
-// current path is one of SourceKeys (sourceKeySet). The top-level
-// contained member is left to inContained.
+// current path is one of SourceKeys (sourceKeySet), or whether the path
+// passes through an extension (at the top too). The top-level contained
+// member is left to inContained.
+//
+// An extension naming a Part 2 program says who or where in a way ds4p
+// cannot read (event-location, an EHR's own "ordering clinic"
+// extension): as its references pass their labels on as content
+// (currentMember), a program named in one makes the record the program's
+// rather than disclose it as ordinary (QA round 30).
 func (w *walker) underSourceKey() bool {
-	if w.depth < 2 || w.inContained() {
+	if w.depth < 1 || w.inContained() {
 		return false
 	}
-	for _, s := range w.path[1:w.depth] {
+	for k, s := range w.path[:w.depth] {
 		if s.end < 0 {
 			continue
 		}
-		if sourceKeySet[string(w.b[s.start:s.end])] || w.escapedKey(s) && sourceKeySet[w.decodedKey(s)] {
+		key := w.b[s.start:s.end]
+		if fjson.KeyIs(key, "extension") || fjson.KeyIs(key, "modifierExtension") {
+			return true
+		}
+		if k > 0 && (sourceKeySet[string(key)] || w.escapedKey(s) && sourceKeySet[w.decodedKey(s)]) {
 			return true
 		}
 	}
