@@ -52,8 +52,18 @@ func parseRelease(raw []byte, maxSize int, rel Release) (*parsed, error) {
 	return parseR4(raw, maxSize)
 }
 
+// roleOptional says whether a provision's actor may leave out its role:
+// R4 requires one (1..1), R5 does not (0..1).
+type roleOptional bool
+
 // parseR4 decodes and validates raw as an R4 Consent.
 func parseR4(raw []byte, maxSize int) (*parsed, error) {
+	return parseConverted(raw, maxSize, false)
+}
+
+// parseConverted is parseR4 for an R4 consent or, r5 true, one converted
+// from R5 (r5ToR4), whose actors may have no role.
+func parseConverted(raw []byte, maxSize int, r5 roleOptional) (*parsed, error) {
 	var errs problems
 	if !checkShape(raw, maxSize, &errs) {
 		return nil, errs.err()
@@ -65,7 +75,7 @@ func parseR4(raw []byte, maxSize int) (*parsed, error) {
 		errs.add(decodePath("Consent", err), "%s", decodeMessage(err))
 	}
 	p.checkResource(&errs)
-	p.root, p.rootFrom = checkRoot(p.res.Provision, p.res.PolicyRule, keysOK, &errs)
+	p.root, p.rootFrom = checkRoot(p.res.Provision, p.res.PolicyRule, keysOK, r5, &errs)
 	return p, errs.err()
 }
 

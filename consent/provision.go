@@ -64,7 +64,7 @@ func baseRule(rule *codeableConcept) (typ, from string) {
 // A root without a type (the R4 form) takes the base decision of the
 // policyRule; an explicit root type (R5-style, IHE PCF) is kept. It returns
 // where the root's type came from.
-func checkRoot(raw json.RawMessage, policyRule *codeableConcept, keysOK bool, errs *problems) (*node, string) {
+func checkRoot(raw json.RawMessage, policyRule *codeableConcept, keysOK bool, r5 roleOptional, errs *problems) (*node, string) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, ""
 	}
@@ -73,14 +73,14 @@ func checkRoot(raw json.RawMessage, policyRule *codeableConcept, keysOK bool, er
 	if p.Type == "" {
 		p.Type, from = baseRule(policyRule)
 	}
-	return checkProvision(p, "provision", "", 0, errs), from
+	return checkProvision(p, "provision", "", 0, r5, errs), from
 }
 
 // checkProvision checks one provision and, recursively, its children. A
 // nested provision without a type is an exception to its parent: it takes
 // the opposite type (R4 requires the type on nested provisions; this reading
 // is the only one under which omitting it still means something).
-func checkProvision(p *provisionJSON, path, parentType string, depth int, errs *problems) *node {
+func checkProvision(p *provisionJSON, path, parentType string, depth int, r5 roleOptional, errs *problems) *node {
 	at := "Consent." + path
 	if depth >= maxDepth {
 		errs.add(at, "nests deeper than %d levels", maxDepth)
@@ -90,9 +90,9 @@ func checkProvision(p *provisionJSON, path, parentType string, depth int, errs *
 		errs.add(at+".modifierExtension", "is not understood and could change the provision's meaning")
 	}
 	n := &node{path: path, typ: provisionType(p.Type, parentType, at, errs)}
-	n.cond = conditions(p, n.typ, at, errs)
+	n.cond = conditions(p, n.typ, at, r5, errs)
 	for i := range p.Provision {
-		child := checkProvision(&p.Provision[i], index(path+".provision", i), n.typ, depth+1, errs)
+		child := checkProvision(&p.Provision[i], index(path+".provision", i), n.typ, depth+1, r5, errs)
 		if child != nil {
 			n.children = append(n.children, child)
 		}
@@ -127,10 +127,10 @@ func opposite(t string) string {
 // returns them in policy form. An element that names nothing matchable is an
 // error, since an empty list means "no constraint" and would widen the
 // provision.
-func conditions(p *provisionJSON, typ, at string, errs *problems) Cond {
+func conditions(p *provisionJSON, typ, at string, r5 roleOptional, errs *problems) Cond {
 	c := Cond{
 		Actors:   actors(p.Actor, typ, at+".actor", errs),
-		Roles:    roles(p.Actor, at+".actor", errs),
+		Roles:    roles(p.Actor, at+".actor", r5, errs),
 		Purposes: purposeCodes(p.Purpose, at+".purpose", errs),
 		Labels:   labelCodes(p.SecurityLabel, typ, at+".securityLabel", errs),
 		Classes:  classCodes(p.Class, at+".class", errs),
@@ -240,11 +240,19 @@ func modifierExtension(ext []json.RawMessage, at string, errs *problems) {
 	}
 }
 
-// roles returns every actor's role codes. R4 requires a role on each actor.
-func roles(list []actor, at string, errs *problems) []string {
+// roles returns every actor's role codes. R4 requires a role on each actor;
+// R5 does not (Consent.provision.actor.role 0..1), and an R5 actor without
+// one names the party the provision is about, as a level stating no role
+// does in the policy (names_recipients): a permit's recipient, a deny's
+// refused party. Refused, an upstream R5 consent naming its actors so was
+// read as a denial of everything for its patient.
+func roles(list []actor, at string, r5 roleOptional, errs *problems) []string {
 	out := []string{}
 	for i, a := range list {
 		roleAt := index(at, i) + ".role"
+		if a.Role == nil && r5 {
+			continue
+		}
 		if a.Role == nil {
 			errs.add(roleAt, "is required")
 			continue

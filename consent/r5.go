@@ -203,7 +203,7 @@ func parseR5(raw []byte) (*parsed, error) {
 		}
 		return nil, errs.err()
 	}
-	doc, err := parseR4(r4, 0)
+	doc, err := parseConverted(r4, 0, true)
 	if doc != nil {
 		doc.r5 = true
 	}
