@@ -388,3 +388,39 @@ func TestProgramInExtensionOrNoteQA30A(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceTypeSUDQA30A: an appointment or encounter whose serviceType
+// is an alcohol and drug service of the HL7 service-type code system
+// ("Non-residential alcohol and/or drug dependence treatment", a
+// methadone program ...) is SUD information; the program's own directory
+// entry (HealthcareService.type), its Schedule and Slot, and the other
+// service types (tobacco quit program, needle exchange, general
+// counselling) are not.
+func TestServiceTypeSUDQA30A(t *testing.T) {
+	t.Parallel()
+	l := labels.Default()
+	st := func(code string) string {
+		return `{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/service-type","code":"` + code + `"}]}`
+	}
+	for _, c := range []struct {
+		name, in string
+		sud      bool
+	}{
+		{"appointment 108", `{"resourceType":"Appointment","status":"booked","serviceType":[` + st("108") + `],"participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]}`, true},
+		{"appointment 109", `{"resourceType":"Appointment","status":"booked","serviceType":[` + st("109") + `],"participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]}`, true},
+		{"encounter 105", `{"resourceType":"Encounter","status":"finished","subject":{"reference":"Patient/p1"},"serviceType":` + st("105") + `}`, true},
+		{"encounter 111", `{"resourceType":"Encounter","status":"finished","subject":{"reference":"Patient/p1"},"serviceType":` + st("111") + `}`, true},
+		{"appointment 106", `{"resourceType":"Appointment","status":"proposed","serviceType":[` + st("106") + `],"participant":[{"actor":{"reference":"Patient/p1"},"status":"needs-action"}]}`, true},
+		{"quit program", `{"resourceType":"Appointment","status":"booked","serviceType":[` + st("110") + `],"participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]}`, false},
+		{"needle exchange", `{"resourceType":"Encounter","status":"finished","subject":{"reference":"Patient/p1"},"serviceType":` + st("107") + `}`, false},
+		{"general counselling", `{"resourceType":"Encounter","status":"finished","subject":{"reference":"Patient/p1"},"serviceType":` + st("74") + `}`, false},
+		{"directory entry", `{"resourceType":"HealthcareService","type":[` + st("108") + `]}`, false},
+		{"schedule", `{"resourceType":"Schedule","serviceType":[` + st("108") + `],"actor":[{"reference":"Practitioner/doc"}]}`, false},
+		{"slot", `{"resourceType":"Slot","status":"free","serviceType":[` + st("108") + `],"schedule":{"reference":"Schedule/s"}}`, false},
+	} {
+		r, err := l.Label([]byte(c.in))
+		if err != nil || r.Labels.Has(labels.SUD) != c.sud {
+			t.Errorf("%s: labels %v, %v; want SUD %v", c.name, r.Labels, err, c.sud)
+		}
+	}
+}
