@@ -424,3 +424,30 @@ func TestServiceTypeSUDQA30A(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceTypeMHQA30A: an appointment or encounter whose serviceType
+// is a mental health service, psychiatry or psychology of the HL7
+// service-type code system is MH information; the directory entry is not.
+func TestServiceTypeMHQA30A(t *testing.T) {
+	t.Parallel()
+	l := labels.Default()
+	mh := labels.Label{System: labels.SystemActCode, Code: "MH"}
+	st := func(code string) string {
+		return `{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/service-type","code":"` + code + `"}]}`
+	}
+	for _, c := range []struct {
+		name, in string
+		want     bool
+	}{
+		{"psychiatry appointment", `{"resourceType":"Appointment","status":"booked","serviceType":[` + st("141") + `],"participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]}`, true},
+		{"psychology encounter", `{"resourceType":"Encounter","status":"finished","subject":{"reference":"Patient/p1"},"serviceType":` + st("142") + `}`, true},
+		{"MH inpatient encounter", `{"resourceType":"Encounter","status":"finished","subject":{"reference":"Patient/p1"},"serviceType":` + st("138") + `}`, true},
+		{"cardiology", `{"resourceType":"Encounter","status":"finished","subject":{"reference":"Patient/p1"},"serviceType":` + st("165") + `}`, false},
+		{"directory entry", `{"resourceType":"HealthcareService","type":[` + st("141") + `]}`, false},
+	} {
+		r, err := l.Label([]byte(c.in))
+		if err != nil || r.Labels.Has(mh) != c.want {
+			t.Errorf("%s: labels %v, %v; want MH %v", c.name, r.Labels, err, c.want)
+		}
+	}
+}
