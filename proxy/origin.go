@@ -6,6 +6,38 @@ import (
 	"strings"
 )
 
+// pageInScope reports whether the caller's SMART scopes cover rel, an
+// upstream next link read to refill a page of the search ex stands for
+// (refill.go judgePage), as they cover a page token followed
+// (enforceScopes): checked by its own path and query, or for a handle of
+// the upstream's by the search that began the chain. A next link of a
+// system search naming another _type (or of a search outside a scope's
+// restriction, user/Observation.rs?category=laboratory) is no page of the
+// same search: refilled, its resources reached the caller past every scope
+// check (QA round 30).
+func (ex *exchange) pageInScope(req fhirRequest, rel string) bool {
+	_, raw, _ := strings.Cut(rel, "?")
+	if namesHandle(rel) {
+		o, _, ok := parseOrigin(ex.searchOrigin())
+		if !ok {
+			return false // a handle without an origin: as a search of the base (needs *)
+		}
+		req = o
+		_, raw, _ = strings.Cut(ex.searchOrigin(), "?")
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return false
+	}
+	g := grantsOf(ex.caller)
+	for _, n := range needs(req, http.MethodGet, q) {
+		if !g.allows(n.typ, n.perm, n.q) {
+			return false
+		}
+	}
+	return true
+}
+
 // The origin of a page the upstream names by a handle of its own. HAPI
 // pages a search through links of its base that hold none of the search's
 // parameters (?_getpages=<id>&_getpagesoffset=20: cutQueryHandles). Such a
