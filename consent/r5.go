@@ -3,6 +3,7 @@ package consent
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -353,9 +354,100 @@ func r5Children(list []r5Provision, at string, errs *problems) []r4Provision {
 			Period: p.Period, Actor: p.Actor, Action: p.Action, SecurityLabel: p.SecurityLabel,
 			Purpose: p.Purpose, Code: p.Code, DataPeriod: p.DataPeriod, Data: p.Data,
 		}
-		q.Class = append(append(q.Class, p.ResourceType...), p.DocumentType...)
+		q.Class, q.Code = r5Classes(p)
 		q.Provision = r5Children(p.Provision, pAt+".provision", errs)
 		out = append(out, q)
+	}
+	return out
+}
+
+// untestableClass is the class an R5 provision's resourceType and
+// documentType become when R4's class cannot state both: a MIME-like code
+// (it contains "/"), which matches a deny whatever the item and never a
+// permit (consent.rego), so a deny keeps at least its reach and a permit
+// reaches nothing.
+var untestableClass = json.RawMessage(`{"system":"` + mimeTypeSystem + `","code":"x-ds4p/resourceType-and-documentType"}`)
+
+// r5Classes returns R4's class and code for an R5 provision's
+// resourceType, documentType and code. R5 states them as separate
+// criteria, all of which must hold, and documentType is the type of
+// document or information (a LOINC document type, a MIME type, a resource
+// type). Read as one class list, any entry of either matched, and a
+// document type of another system (LOINC 11488-4, a consult note) was
+// refused: from the upstream, such a consent became a denial of
+// everything for its patient. Now:
+//   - documentType alone, of resource types or MIME types: the class, as
+//     before;
+//   - documentType of other systems (all of them), and no code: R4's code,
+//     one concept each, which the policy tests against the item's main
+//     codes (its type and category among them), beside resourceType as
+//     the class;
+//   - both of resource types: the types in both (none in common: the
+//     untestable class);
+//   - anything else (a mix, MIME beside resourceType, document types
+//     beside a code): the untestable class, so that a deny withholds at
+//     least what it names and a permit discloses nothing.
+func r5Classes(p r5Provision) ([]json.RawMessage, json.RawMessage) {
+	if len(p.DocumentType) == 0 {
+		return p.ResourceType, p.Code
+	}
+	var kinds []string
+	for _, raw := range p.DocumentType {
+		var c coding
+		switch {
+		case json.Unmarshal(raw, &c) != nil:
+			kinds = append(kinds, "bad")
+		case c.System == mimeTypeSystem:
+			kinds = append(kinds, "mime")
+		case c.System == "" || c.System == resourceTypesSystem || c.System == fhirTypesSystem:
+			kinds = append(kinds, "type")
+		default:
+			kinds = append(kinds, "other")
+		}
+	}
+	all := func(k string) bool {
+		for _, x := range kinds {
+			if x != k {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case slices.Contains(kinds, "bad"):
+		return append(slices.Clip(p.ResourceType), p.DocumentType...), p.Code // refused as before
+	case len(p.ResourceType) == 0 && (all("type") || all("mime")):
+		return p.DocumentType, p.Code // as before
+	case all("other") && (len(p.Code) == 0 || string(p.Code) == "null"):
+		concepts := make([]json.RawMessage, len(p.DocumentType))
+		for i, raw := range p.DocumentType {
+			concepts[i], _ = json.Marshal(map[string][]json.RawMessage{"coding": {raw}})
+		}
+		code, _ := json.Marshal(concepts)
+		return p.ResourceType, code
+	case all("type"):
+		if common := commonTypes(p.ResourceType, p.DocumentType); len(common) > 0 {
+			return common, p.Code
+		}
+	}
+	return []json.RawMessage{untestableClass}, p.Code
+}
+
+// commonTypes returns the codings of a whose resource type b names too.
+func commonTypes(a, b []json.RawMessage) []json.RawMessage {
+	inB := map[string]bool{}
+	for _, raw := range b {
+		var c coding
+		if json.Unmarshal(raw, &c) == nil {
+			inB[c.Code] = true
+		}
+	}
+	var out []json.RawMessage
+	for _, raw := range a {
+		var c coding
+		if json.Unmarshal(raw, &c) == nil && inB[c.Code] {
+			out = append(out, raw)
+		}
 	}
 	return out
 }
