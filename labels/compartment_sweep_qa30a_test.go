@@ -110,7 +110,7 @@ var sweepCases = []sweepCase{
 	{typ: "EnrollmentRequest", patient: `"candidate":$P`, source: []string{`"provider":$O`}},
 	{typ: "EpisodeOfCare", patient: `"patient":$P`, code: []string{`"type":[$C]`},
 		source:  []string{`"managingOrganization":$O`, `"careManager":$D`},
-		content: []string{`"diagnosis":[{"condition":$S}]`, `"referralRequest":[$S(ServiceRequest)]`, `"team":[$S(CareTeam)]`}},
+		content: []string{`"diagnosis":[{"condition":$S}]`, `"referralRequest":[$S(ServiceRequest)]`}},
 	{typ: "ExplanationOfBenefit", patient: `"patient":$P`,
 		source:  []string{`"provider":$O`, `"facility":$L`},
 		content: []string{`"claim":$S(Claim)`}},
@@ -324,6 +324,8 @@ func TestCareTeamSourceQA30A(t *testing.T) {
 		{`{"resourceType":"Observation","id":"o","status":"final","subject":{"reference":"Patient/p1"},"performer":[{"reference":"CareTeam/t2"}]}`, p2Team, true},
 		{`{"resourceType":"Communication","id":"cm","status":"completed","subject":{"reference":"Patient/p1"},"recipient":[{"reference":"CareTeam/t2"}]}`, p2Team, true},
 		{`{"resourceType":"CarePlan","id":"cp","status":"active","intent":"plan","subject":{"reference":"Patient/p1"},"careTeam":[{"reference":"CareTeam/t3"}]}`, sudTeam, false},
+		{`{"resourceType":"EpisodeOfCare","id":"ep","status":"active","patient":{"reference":"Patient/p1"},"team":[{"reference":"CareTeam/t2"}]}`, p2Team, true},
+		{`{"resourceType":"EpisodeOfCare","id":"ep","status":"active","patient":{"reference":"Patient/p1"},"team":[{"reference":"CareTeam/t3"}]}`, sudTeam, false},
 	} {
 		rs, err := l.LabelAll([][]byte{[]byte(c.in), []byte(c.team)})
 		if err != nil {

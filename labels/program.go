@@ -69,6 +69,10 @@ var SourceKeys = []string{
 	// member's note): part of the record written by the program's
 	// clinician.
 	"authorReference",
+	// An episode's care team (EpisodeOfCare.team), who cares as CarePlan
+	// careTeam does: a Part 2 program's team passes its Part 2 labels on
+	// (noteReference).
+	"team",
 }
 
 // sourceKeySet holds SourceKeys: a member of one of these names at any

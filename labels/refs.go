@@ -88,8 +88,8 @@ var refMembers = func() map[string]refMember {
 		// impression's previous one, a composition's events, a request's
 		// prior request, the specimens, imaging studies and media a
 		// report, observation, request or sequence is on (and a
-		// specimen's parent), a manifest's related resources, an episode's
-		// team, an immunization's reactions, an evaluation's immunization,
+		// specimen's parent), a manifest's related resources, an
+		// immunization's reactions, an evaluation's immunization,
 		// a recommendation's supporting data, an invoice's line items
 		// (chargeItemReference), the issues detected for an order or
 		// dispense, a diet order's allergies, a risk assessment's
@@ -97,7 +97,7 @@ var refMembers = func() map[string]refMember {
 		// supply's product (productReference, suppliedItem.itemReference,
 		// itemReference, as medicationReference).
 		"resultingCondition", "study", "appointment", "goal", "previous", "event",
-		"priorRequest", "specimen", "imagingStudy", "media", "parent", "related", "team",
+		"priorRequest", "specimen", "imagingStudy", "media", "parent", "related",
 		"reaction", "immunizationEvent", "recommendation", "lineItem", "detectedIssue",
 		"allergyIntolerance", "condition", "referral", "productReference",
 		"suppliedItem", "itemReference",
