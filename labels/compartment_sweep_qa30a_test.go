@@ -453,3 +453,36 @@ func TestServiceTypeMHQA30A(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderScheduleQA30A: the Schedule of a Part 2 program's clinician,
+// service or location alone is the provider's calendar, directory data
+// that stays ordinary (as the program's Practitioner does); a Schedule
+// that is also a patient's, a related person's, a contained resource's or
+// an actor known by identifier alone is the program's record.
+func TestProviderScheduleQA30A(t *testing.T) {
+	t.Parallel()
+	l, err := labels.NewLabeller(labels.Options{Rules: labels.DefaultRules(), Programs: []labels.Program{{
+		Name: "clinic", References: []string{"Practitioner/doc", "HealthcareService/hs2", "Location/loc2"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, actors string
+		part2        bool
+	}{
+		{"clinician", `[{"reference":"Practitioner/doc"}]`, false},
+		{"service and location", `[{"reference":"HealthcareService/hs2"},{"reference":"Location/loc2"}]`, false},
+		{"escaped", `[{"reference":"Practitioner\/doc"}]`, false},
+		{"patient", `[{"reference":"Patient/p1"},{"reference":"HealthcareService/hs2"}]`, true},
+		{"patient after", `[{"reference":"HealthcareService/hs2"},{"reference":"Patient/p1"}]`, true},
+		{"related person", `[{"reference":"RelatedPerson/r1"},{"reference":"Practitioner/doc"}]`, true},
+		{"contained", `[{"reference":"#a"},{"reference":"Practitioner/doc"}]`, true},
+		{"identifier alone", `[{"identifier":{"system":"urn:x","value":"1"}},{"reference":"Practitioner/doc"}]`, true},
+	} {
+		r, err := l.Label([]byte(`{"resourceType":"Schedule","id":"s","actor":` + c.actors + `}`))
+		if err != nil || r.Labels.Has(labels.Part2Policy) != c.part2 {
+			t.Errorf("%s: program %q, labels %v, %v; want Part 2 %v", c.name, r.Program, r.Labels, err, c.part2)
+		}
+	}
+}

@@ -328,6 +328,9 @@ func (w *walker) sourceReference(c *coding, m refMember) {
 	if w.program != "" || w.rs.programs.empty() {
 		return
 	}
+	if m.kind == refSource && m.name == "actor" && w.providerSchedule() {
+		return
+	}
 	var p, matched string
 	if c.refStr {
 		ref := decodedBytes(w.b, c.ref)
@@ -344,6 +347,65 @@ func (w *walker) sourceReference(c *coding, m refMember) {
 	if p != "" {
 		w.program, w.programMatch, w.programPath = p, matched, w.pathString()
 	}
+}
+
+// providerSchedule reports whether the current top-level member is an
+// array (Schedule.actor: AppointmentResponse.actor is one Reference) each
+// of whose elements refers to a practitioner, role, location, service,
+// organization or device (scheduleDirectory): the calendar of a provider,
+// which is directory data, not a patient's record, even when the provider
+// is a Part 2 program's (as directoryTypes are). An actor that is a
+// Patient, a RelatedPerson, a contained resource or an identifier alone,
+// or an array that cannot be read, makes the Schedule a patient's: a
+// program named in it makes it the program's record (QA round 30).
+func (w *walker) providerSchedule() bool {
+	s := w.path[0]
+	if s.end < 0 || int(s.end) >= len(w.b) {
+		return false
+	}
+	i := fjson.SkipSpace(w.b, int(s.end)+1) // past the key's closing quote
+	if i >= len(w.b) || w.b[i] != ':' {
+		return false
+	}
+	i = fjson.SkipSpace(w.b, i+1)
+	if i >= len(w.b) || w.b[i] != '[' {
+		return false
+	}
+	directory, n := true, 0
+	err := fjson.ArrayEach(w.b, i, func(vs, _ int) error {
+		n++
+		if w.b[vs] != '{' {
+			directory = false
+			return nil
+		}
+		rs, re, ok, err := fjson.Lookup(w.b, vs, "reference")
+		if err != nil || !ok {
+			directory = false
+			return err
+		}
+		ref, isString := fjson.RawString(w.b, rs, re)
+		if !isString {
+			directory = false
+			return nil
+		}
+		if bytes.IndexByte(ref, '\\') >= 0 {
+			v, _ := fjson.StringValue(w.b, rs, re)
+			ref = []byte(v)
+		}
+		key, n := referenceKey(ref)
+		if key == nil || !scheduleDirectory[string(key[:n])] {
+			directory = false
+		}
+		return nil
+	})
+	return err == nil && n > 0 && directory
+}
+
+// scheduleDirectory are the types whose Schedule is a provider's
+// (providerSchedule).
+var scheduleDirectory = map[string]bool{
+	"Practitioner": true, "PractitionerRole": true, "Location": true, "HealthcareService": true,
+	"Organization": true, "Device": true,
 }
 
 // addLink records a propagating reference.
