@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"crypto/sha256"
@@ -927,7 +928,13 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 	)
 	started := time.Now()
 	epoch := m.written.epoch.Load() // the writes this round sees, if it succeeds
+	var lookupErr error
 	upstreamStart, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
+		raw, err := m.patientByIdentifier(ctx, raw)
+		if err != nil {
+			lookupErr = cmp.Or(lookupErr, err)
+			return
+		}
 		n, ok := m.readUpstream(raw)
 		switch {
 		case ok && n.Patient != "":
@@ -942,6 +949,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			}
 		}
 	})
+	err = cmp.Or(err, lookupErr)
 	recordFetch(ctx, UpstreamSync, err)
 	if err != nil {
 		return time.Time{}, err
@@ -962,6 +970,38 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		storeMax(&m.written.syncedFull, epoch)
 	}
 	return point, nil
+}
+
+// patientByIdentifier returns raw, an upstream consent, with the reference
+// of its patient filled in when it names the patient by an identifier of
+// the configured system alone (ConsentSources.PatientIdentifierSystem), as
+// the admin API does for a written one (patientByIdentifierIn): a sync round
+// kept only consents with a patient reference, so an opt-out the EHR wrote
+// with the patient's MRN was dropped, and the patient's records flowed as
+// if it were not there. An identifier no single Patient has leaves raw as
+// it is (validation then reads it as a denial of no known patient); the
+// upstream failing to tell is an error, which fails the round and keeps
+// the previous mirror.
+func (m *sourcedConsents) patientByIdentifier(ctx context.Context, raw []byte) ([]byte, error) {
+	if m.cfg.PatientIdentifierSystem == "" {
+		return raw, nil
+	}
+	system, value, ok := consent.PatientIdentifier(raw)
+	if !ok || system != m.cfg.PatientIdentifierSystem {
+		return raw, nil
+	}
+	ref, err := m.s.resolvePatient(ctx, system+"|"+value)
+	switch {
+	case errors.Is(err, errPatientUnmatched):
+		return raw, nil
+	case err != nil:
+		return nil, fmt.Errorf("finding an upstream consent's patient by identifier: %w", err)
+	}
+	filled, err := consent.WithPatientReference(raw, ref)
+	if err != nil {
+		return raw, nil
+	}
+	return filled, nil
 }
 
 // upstreamConsentID returns the id of raw, an upstream Consent a sync round
