@@ -149,6 +149,7 @@ func (s *Server) searchValueOf(resType, name, v, publicBase string, fromPage boo
 }
 
 func typedRef(typ, id string) (searchValue, bool, *Failure) {
+	typ = canonicalType(typ)
 	if !isType(typ) || !validSegment(typ) || !validSegment(id) || searchRefsUnchecked[typ] {
 		return searchValue{}, false, nil
 	}
@@ -202,6 +203,26 @@ func (s *Server) bareRef(resType, code, name, id string, fromPage bool) (searchV
 		return searchValue{}, false, fail(http.StatusBadRequest, "not-supported", fmt.Sprintf("a plain id in %s may name a resource of %d types, too many to check: write its type, as %s=%s/<id>", name, len(p.TargetTypes()), name, example), nil)
 	}
 	return v, true, nil
+}
+
+// canonicalType is the FHIR R4 type a reference's type segment names in
+// any case (condition, CONDITION: Condition), as a server that looks types
+// up without regard to case reads it (HAPI FHIR's FhirContext does); typ
+// itself when it names none. A value whose type was spelt otherwise went
+// unchecked (a lower-case type is no type here) or was read as written
+// (the upstream answered 404 for CONDITION/x, which was then read as
+// missing) while such a server matched it against the withheld resource
+// (QA round 30).
+func canonicalType(typ string) string {
+	if fhirsearch.KnownType(typ) {
+		return typ
+	}
+	for _, t := range fhirsearch.ResourceTypes() {
+		if strings.EqualFold(t, typ) {
+			return t
+		}
+	}
+	return typ
 }
 
 // refSegments splits a reference into its path segments as a server that
