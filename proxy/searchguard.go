@@ -249,6 +249,21 @@ func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Fai
 		// program's name> listed the program's patients, their
 		// managingOrganization cut).
 		return false, notSupported(base + " is not supported: it would match text withheld from you (enforcement.allow_text_search)")
+	case lower == "_contained" || lower == "_containedtype":
+		// _contained=true|both matches the search's criteria inside the
+		// contained resources of others, and _containedType=contained
+		// answers such a resource alone, without the container whose
+		// labels, patient and decision it is judged with (contained.go):
+		// a contained Observation of a withheld report would be
+		// disclosed as an ordinary Observation. Only the defaults pass:
+		// _contained=false, _containedType=container (QA round 30).
+		want := "false"
+		if lower == "_containedtype" {
+			want = "container"
+		}
+		if slices.ContainsFunc(vs, func(v string) bool { return !strings.EqualFold(strings.TrimSpace(v), want) }) || strings.Contains(name, ":") {
+			return false, notSupported(base + " is not supported but as " + base + "=" + want + ": a resource contained in another is judged only with its container")
+		}
 	case lower == "_filter" || lower == "_query":
 		return false, notSupported(base + " is not supported: the proxy cannot check what it selects on")
 	case strings.Contains(name, "."):
