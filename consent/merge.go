@@ -1,10 +1,12 @@
 package consent
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 )
 
 // SourceUpstream marks consents read from the upstream FHIR server.
@@ -236,13 +238,7 @@ func Unreadable(raw []byte) (Normalized, bool) {
 	// the sync rounds, so an opt-out the EHR wrote so withheld nothing. The
 	// stand-in only denies, so reading another server's Patient/p1 as this
 	// one's can withhold and never disclose.
-	for _, ref := range []string{lax.Patient.Reference, lax.Subject.Reference} {
-		if patientRef.MatchString(ref) {
-			n.Patient = ref
-		} else if rel, ok := typeID(ref); ok && patientRef.MatchString(rel) {
-			n.Patient = rel
-		}
-	}
+	n.Patient = patientOf(lax.Patient.Reference, lax.Subject.Reference)
 	// The policies as policies() reads them from a valid consent, R4 or
 	// R5: an R5 opt-out (regulatoryBasis OPTOUT) that failed validation
 	// was given none, so its stand-in governed restricted data only and
@@ -257,6 +253,114 @@ func Unreadable(raw []byte) (Normalized, bool) {
 	}
 	n.Policies = appendNew(n.Policies, lax.PolicyBasis.URL)
 	return n, true
+}
+
+// Withdrawn returns the place-holder of an upstream Consent a read leaves
+// out (NotPrivacy, or Unreadable because it is plainly not in force): its
+// id, version, patient and time, status as written (inactive when it is
+// not a privacy consent) and no rules, marked Gone. It takes the place of
+// the consent's other versions in OneEach and in the sync mirror (which
+// then drops the consent), and goes to no policy. false when raw is not a
+// Consent with a FHIR id.
+func Withdrawn(raw []byte) (Normalized, bool) {
+	var lax struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+		Status       string `json:"status"`
+		Meta         struct {
+			VersionID   string `json:"versionId"`
+			LastUpdated string `json:"lastUpdated"`
+		} `json:"meta"`
+		DateTime string `json:"dateTime"`
+		Date     string `json:"date"` // R5
+	}
+	if json.Unmarshal(raw, &lax) != nil || lax.ResourceType != "Consent" || !fhirID.MatchString(lax.ID) {
+		return Normalized{}, false
+	}
+	version := lax.Meta.VersionID
+	if version == "" {
+		sum := sha256.Sum256(raw)
+		version = "h" + hex.EncodeToString(sum[:8])
+	}
+	status := lax.Status
+	if status == "active" || !statuses[status] {
+		status = "inactive"
+	}
+	n := Normalized{ID: upstreamPrefix + lax.ID, Version: version, Status: status, Policies: []string{},
+		Rules: []Rule{}, Source: SourceUpstream, logicalID: lax.ID, gone: true}
+	n.updated = updatedOf(&resourceJSON{DateTime: cmp.Or(lax.DateTime, lax.Date), Meta: &metaJSON{LastUpdated: lax.Meta.LastUpdated}})
+	var refs struct {
+		Patient, Subject struct {
+			Reference string `json:"reference"`
+		}
+	}
+	_ = json.Unmarshal(raw, &refs)
+	n.Patient = patientOf(refs.Patient.Reference, refs.Subject.Reference)
+	return n, true
+}
+
+// patientOf returns Patient/<id> from the last of refs (R4 patient, R5
+// subject) that names one, relative, absolute or versioned; "" when none.
+func patientOf(refs ...string) string {
+	patient := ""
+	for _, ref := range refs {
+		if patientRef.MatchString(ref) {
+			patient = ref
+		} else if rel, ok := typeID(ref); ok && patientRef.MatchString(rel) {
+			patient = rel
+		}
+	}
+	return patient
+}
+
+// OneEach picks one version of each upstream consent the list holds more
+// than once (an upstream answering two versions of one Consent, or one of
+// its _history, in a search): the later by meta.lastUpdated or dateTime,
+// then by a numeric meta.versionId, then one not active (a withdrawal
+// wins a tie). keep are the indices of the picked ones, in list order; the
+// others, while active, give their deny provisions only (denyOnly, as
+// Merge does for two copies of one consent), each under an id of its own,
+// "upstream:<id>/_history/<version>". Read whole, as before, an
+// older version that permitted went to the policy beside the newer one
+// that revoked it; kept last (sync), whichever version the upstream listed
+// last counted. Stand-ins without a readable id are all kept.
+func OneEach(list []Normalized) (keep []int, denies []Normalized) {
+	const unreadable = upstreamPrefix + "unreadable"
+	win := make(map[string]int, len(list))
+	for i, n := range list {
+		if w, ok := win[n.ID]; n.ID != unreadable && (!ok || newer(n, list[w])) {
+			win[n.ID] = i
+		}
+	}
+	used := map[string]bool{}
+	for i, n := range list {
+		if n.ID == unreadable || win[n.ID] == i {
+			keep = append(keep, i)
+		} else if d, ok := denyOnly(n); ok && !n.gone {
+			// An id of its own (the policy keys consents by id), naming
+			// the version: upstream:<id>/_history/<version>.
+			id := n.ID + "/_history/" + n.Version
+			for k := 2; used[id]; k++ {
+				id = n.ID + "/_history/" + n.Version + "-" + strconv.Itoa(k)
+			}
+			used[id], d.ID = true, id
+			denies = append(denies, d)
+		}
+	}
+	return keep, denies
+}
+
+// newer reports whether a is a later version of a consent than b.
+func newer(a, b Normalized) bool {
+	if a.updated != b.updated {
+		return a.updated > b.updated
+	}
+	va, errA := strconv.ParseUint(a.Version, 10, 64)
+	vb, errB := strconv.ParseUint(b.Version, 10, 64)
+	if errA == nil && errB == nil && va != vb {
+		return va > vb
+	}
+	return a.Status != "active" && b.Status == "active"
 }
 
 // AsDenial returns n read as Unreadable reads a consent that fails

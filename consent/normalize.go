@@ -46,7 +46,13 @@ type Normalized struct {
 	logicalID   string   // the resource id as its source knows it
 	identifiers []string // Consent.identifier as "system|value"
 	updated     int64    // the later of meta.lastUpdated and dateTime, unix ns
+	gone        bool     // Withdrawn: a version read and left out
 }
+
+// Gone reports whether n stands for an upstream consent read and left out
+// (Withdrawn): not in force, or not a privacy consent. It goes to no
+// policy; it only takes the place of the consent's other versions.
+func (n Normalized) Gone() bool { return n.gone }
 
 // Rule is one provision of the tree. A rule applies when every one of its
 // Conditions matches; among the applying rules the deepest decides.

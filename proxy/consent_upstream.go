@@ -438,21 +438,32 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 // the upstream, every page, at most MaxConsents.
 func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]consent.Normalized, error) {
 	q := url.Values{"patient": {patient}, "status": {"active,inactive"}, "_count": {"100"}}
-	var out []consent.Normalized
+	var read []consent.Normalized
 	err := m.s.upstreamConsentSearch(ctx, q, m.cfg.MaxConsents, func(raw []byte) {
 		n, ok := m.readUpstream(raw)
+		if !ok {
+			n, ok = consent.Withdrawn(raw) // stands for the consent in OneEach, then goes
+		}
 		if ok && n.Patient == "" {
 			n.Patient = patient // a stand-in whose patient could not be read
 		}
 		if ok && n.Patient == patient {
-			out = append(out, n)
+			read = append(read, n)
 		}
 	})
 	recordFetch(ctx, UpstreamOnDemand, err)
 	if err != nil {
 		return nil, fmt.Errorf("reading the patient's consents from the FHIR server: %w", err)
 	}
-	slices.SortFunc(out, func(a, b consent.Normalized) int { return strings.Compare(a.ID, b.ID) })
+	keep, denies := consent.OneEach(read) // one version of each consent
+	out := make([]consent.Normalized, 0, len(keep)+len(denies))
+	for _, i := range keep {
+		if !read[i].Gone() {
+			out = append(out, read[i])
+		}
+	}
+	out = append(out, denies...)
+	slices.SortStableFunc(out, func(a, b consent.Normalized) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -761,10 +772,14 @@ var errNotFoundUpstream = errors.New("the FHIR server does not know the resource
 // consentMirror holds every upstream consent, by patient, as of the last
 // sync.
 type consentMirror struct {
-	mu        sync.RWMutex
-	ready     bool
-	byPatient map[string]map[string]consent.Normalized // patient → id → consent
-	gens      map[string]uint64                        // patient → generation of its last change
+	mu    sync.RWMutex
+	ready bool
+	// byPatient holds each patient's consents by id, among them the
+	// deny-only readings of older versions an answer also listed
+	// (consent.OneEach: upstream:<id>/_history/<version>).
+	byPatient map[string]map[string]consent.Normalized
+	gens      map[string]uint64          // patient → generation of its last change
+	where     map[string]map[string]bool // id → the patients holding it or its deny-only readings
 }
 
 // get returns the patient's mirrored consents; before the first sync has
@@ -779,7 +794,9 @@ func (c *consentMirror) get(patient string) (upstreamEntry, error) {
 	for _, n := range c.byPatient[patient] {
 		cs = append(cs, n)
 	}
-	slices.SortFunc(cs, func(a, b consent.Normalized) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(cs, func(a, b consent.Normalized) int {
+		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Version, b.Version))
+	})
 	return upstreamEntry{gen: c.gens[patient], consents: cs}, nil
 }
 
@@ -811,24 +828,35 @@ func (c *consentMirror) apply(cs []consent.Normalized, full bool) {
 }
 
 // applyLocked is apply without the lock and without making the mirror ready.
+// A consent replaces its earlier version and the deny-only readings kept
+// beside it, whichever patient held them (one that moved to another patient
+// leaves the old one); one without patient (gone) only removes them; a
+// deny-only reading (DenyOnly) is added beside its consent.
 func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 	if full || c.byPatient == nil {
 		for p := range c.byPatient {
 			c.gens[p] = nextGeneration() // their consents may be gone
 		}
 		c.byPatient = make(map[string]map[string]consent.Normalized)
+		c.where = make(map[string]map[string]bool)
 		if c.gens == nil {
 			c.gens = make(map[string]uint64)
 		}
 	}
 	for _, n := range cs {
-		// A consent that moved to another patient leaves the old one; one
-		// gone (no patient: upstreamConsentID) leaves every patient.
-		for p, byID := range c.byPatient {
-			if _, ok := byID[n.ID]; ok && p != n.Patient {
-				delete(byID, n.ID)
+		id := n.ID // of the consent a deny-only reading is of
+		if n.DenyOnly {
+			id, _, _ = strings.Cut(n.ID, "/_history/")
+		} else {
+			for p := range c.where[id] {
+				for k := range c.byPatient[p] {
+					if k == id || strings.HasPrefix(k, id+"/_history/") {
+						delete(c.byPatient[p], k)
+					}
+				}
 				c.gens[p] = nextGeneration()
 			}
+			delete(c.where, id)
 		}
 		if n.Patient == "" {
 			continue
@@ -836,7 +864,11 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 		if c.byPatient[n.Patient] == nil {
 			c.byPatient[n.Patient] = make(map[string]consent.Normalized)
 		}
+		if c.where[id] == nil {
+			c.where[id] = make(map[string]bool)
+		}
 		c.byPatient[n.Patient][n.ID] = n
+		c.where[id][n.Patient] = true
 		c.gens[n.Patient] = nextGeneration()
 	}
 }
@@ -923,6 +955,8 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		q.Set("_lastUpdated", "gt"+since.UTC().Format(time.RFC3339))
 	}
 	var (
+		read    []consent.Normalized
+		raws    [][]byte
 		cs      []consent.Normalized
 		entries []consent.MirrorEntry
 	)
@@ -938,14 +972,12 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		n, ok := m.readUpstream(raw)
 		switch {
 		case ok && n.Patient != "":
-			cs = append(cs, n)
-			entries = append(entries, consent.MirrorEntry{ID: strings.TrimPrefix(n.ID, "upstream:"), Patient: n.Patient, JSON: raw})
+			read, raws = append(read, n), append(raws, raw)
 		case !ok:
 			// A consent now plainly not in force, or not a privacy
-			// consent: the version mirrored before goes with it (gone).
-			if id, ok := upstreamConsentID(raw); ok {
-				cs = append(cs, consent.Normalized{ID: "upstream:" + id})
-				entries = append(entries, consent.MirrorEntry{ID: id})
+			// consent: the version mirrored before goes with it.
+			if w, ok := consent.Withdrawn(raw); ok {
+				read, raws = append(read, w), append(raws, nil)
 			}
 		}
 	})
@@ -954,6 +986,20 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 	if err != nil {
 		return time.Time{}, err
 	}
+	// One version of each consent the answer holds more than once, the
+	// others' denies kept beside it (in memory only).
+	keep, denies := consent.OneEach(read)
+	for _, i := range keep {
+		n, id := read[i], strings.TrimPrefix(read[i].ID, "upstream:")
+		if n.Gone() {
+			cs = append(cs, consent.Normalized{ID: n.ID}) // no patient: gone (applyLocked)
+			entries = append(entries, consent.MirrorEntry{ID: id})
+			continue
+		}
+		cs = append(cs, n)
+		entries = append(entries, consent.MirrorEntry{ID: id, Patient: n.Patient, JSON: raws[i]})
+	}
+	cs = append(cs, denies...)
 	point := started
 	if !upstreamStart.IsZero() {
 		point = upstreamStart
@@ -1002,24 +1048,6 @@ func (m *sourcedConsents) patientByIdentifier(ctx context.Context, raw []byte) (
 		return raw, nil
 	}
 	return filled, nil
-}
-
-// upstreamConsentID returns the id of raw, an upstream Consent a sync round
-// read but did not keep (readUpstream: plainly not in force, or not a
-// privacy consent), so that the version mirrored before it goes: an
-// incremental round kept it until the next full one (ten rounds later by
-// default), and an upstream consent whose permit was revoked by a version
-// that failed validation kept disclosing. false when raw is not a Consent
-// with a FHIR id.
-func upstreamConsentID(raw []byte) (string, bool) {
-	var head struct {
-		ResourceType string `json:"resourceType"`
-		ID           string `json:"id"`
-	}
-	if json.Unmarshal(raw, &head) != nil || head.ResourceType != "Consent" || !fhirID.MatchString(head.ID) {
-		return "", false
-	}
-	return head.ID, true
 }
 
 // actorResolver finds an actor's other names in the directory, then (for
