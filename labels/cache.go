@@ -67,6 +67,8 @@ type cacheEntry struct {
 // holds them (cloned: r's strings may share its batch's chunk).
 func resultPatients(r *Result) []string {
 	switch {
+	case r.referred: // its referrers' (referrerPatients), not its own
+		return nil
 	case len(r.Patients) > 0:
 		out := make([]string, len(r.Patients))
 		for k, p := range r.Patients {
@@ -276,6 +278,9 @@ func (c *Cache) note(r *Result, rules uint64) {
 
 // samePatientList reports whether ps are the patients of r (resultPatients).
 func samePatientList(ps []string, r *Result) bool {
+	if r.referred {
+		return len(ps) == 0
+	}
 	if len(r.Patients) > 0 {
 		return slices.Equal(ps, r.Patients)
 	}

@@ -253,6 +253,11 @@ type Result struct {
 	derived Set            // resource-level labels derived by rules, sources and propagation
 	elems   []elemState    // labels derived for segmentable elements
 	inline  []ElementLabel // elements with existing inline labels
+
+	// referred: Patient and Patients are those of the records referring to
+	// it (referrerPatients), not its own; the label cache keeps none, so
+	// that they pass on to no later referrer.
+	referred bool
 }
 
 // maxDepth bounds how deep Label follows nested objects and arrays; real

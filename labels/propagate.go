@@ -655,9 +655,87 @@ func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix batchInde
 			}
 		}
 		if !changed {
-			return
+			break
 		}
 	}
+	referrerPatients(resources, rs, ix)
+}
+
+// referrerPatients gives a resource of the batch that names no patient and
+// refers to nothing, but carries restricted labels, the patients of the
+// records of the batch whose content references name it: a buprenorphine
+// Medication beside the MedicationRequests that order it
+// (`_include=MedicationRequest:medication`, `$everything`). Its code labels
+// it SUD, and with no patient no consent could ever disclose it: a
+// consented clinician got the order without its drug. Decided under each
+// of those patients' consents, it goes where they permit it, and with the
+// records that name it. Named by no record of the batch (a read of the
+// Medication alone), it stays a resource of no patient. The label cache
+// keeps no patients for it (referred), so none passes on to a later
+// referrer.
+func referrerPatients(resources [][]byte, rs []*Result, ix batchIndex) {
+	var by map[int][]int // target: its referrers
+	for k, r := range rs {
+		if r.Type == "Patient" || r.Type == "Binary" || r.PatientConflict || r.Patient == "" {
+			continue
+		}
+		for _, lk := range r.links {
+			if lk.kind != refContent || lk.member == securityContextMember {
+				continue
+			}
+			key, typLen := lk.target(resources[k])
+			if key == nil {
+				continue
+			}
+			t, ok := ix[string(key[:typLen])][string(key[typLen+1:])]
+			if !ok || t == k || !patientless(rs[t]) || !restrictedLabels(rs[t].Labels) {
+				continue
+			}
+			if by == nil {
+				by = map[int][]int{}
+			}
+			by[t] = append(by[t], k)
+		}
+	}
+	for t, refs := range by {
+		tr := rs[t]
+		subject := rs[refs[0]].SubjectPatient
+		for _, k := range refs {
+			r := rs[k]
+			tr.AddPatient(r.Patient)
+			for _, p := range r.Patients {
+				tr.AddPatient(p)
+			}
+			if r.SubjectPatient != subject {
+				subject = ""
+			}
+		}
+		tr.referred = true
+		if len(tr.Patients) == 0 && subject == tr.Patient {
+			// Each referrer is that patient's own record: so is the
+			// drug it names, for the patient's right of access.
+			tr.SubjectPatient = subject
+		}
+	}
+}
+
+// patientless reports whether r names no patient, by reference or
+// identifier, and refers to nothing that could give it one.
+func patientless(r *Result) bool {
+	return r.Patient == "" && len(r.Patients) == 0 && r.PatientIdentifier == "" && !r.PatientConflict &&
+		len(r.links) == 0 && r.Type != "Patient" && r.Type != "Binary" && r.Type != ""
+}
+
+// restrictedLabels reports whether s holds a label beyond an unrestricted
+// confidentiality (U, L, M, N): a sensitivity, a policy, a refrain, or R or
+// V.
+func restrictedLabels(s Set) bool {
+	for _, l := range s {
+		if l.System != SystemConfidentiality || l.Code == "R" || l.Code == "V" {
+			return true
+		}
+	}
+	return false
 }
 
 // itemLinks are the references by which a resource names another whose
