@@ -74,6 +74,14 @@ func TestPatientSearchByProgramSourceRefusedQA30C(t *testing.T) {
 			}
 		}
 	}
+	// A POST _search's form and a batch entry's url meet the same rule.
+	if resp, body := h.send(http.MethodPost, "/fhir/Patient/_search", tokOther, "application/x-www-form-urlencoded", "_source="+e(src)); resp.StatusCode != http.StatusForbidden || len(reached()) != 0 {
+		t.Errorf("POST _search by the program's source: %d %s, want 403", resp.StatusCode, body)
+	}
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient?_source=` + e(src) + `"}}]}`
+	if resp, body := h.send(http.MethodPost, "/fhir", tokOther, "application/fhir+json", batch); resp.StatusCode != http.StatusForbidden || strings.Contains(body, `"Patient"`) || len(reached()) != 0 {
+		t.Errorf("a batch entry by the program's source: %d %s, want it refused", resp.StatusCode, body)
+	}
 	// Another source, and searches that answer no Patient (the program's
 	// records among their matches are withheld): forwarded.
 	for _, path := range []string{
