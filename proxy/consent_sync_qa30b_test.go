@@ -94,3 +94,34 @@ func TestResearchConsentIsNoDenialQA30B(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncVersionNamingNoReadablePatientQA30B: an incremental round reads
+// a new version of a mirrored permit that names its patient in a form the
+// proxy cannot read (an identifier of a system it does not match patients
+// by). Read as a denial without patient, it was dropped, and the permit's
+// earlier version kept disclosing until the next full round; its denial
+// now stands for the patient the earlier version was of, as it would have
+// had it named the patient readably (QA round 30, area B).
+func TestSyncVersionNamingNoReadablePatientQA30B(t *testing.T) {
+	t.Parallel()
+	permit := upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", "Organization/org-a")
+	other := upstreamConsent("u2", "1", "2026-01-01T00:00:00Z", "Organization/org-a") // permits too: the denial must stand, not only the permit go
+	u := newUpstreamSetup(t, ConsentSources{Upstream: UpstreamSync, SyncInterval: time.Hour})
+	u.fhir.set(200, permit, other)
+	syncQA30B(t, u, true)
+	if code := u.read(tokConsented); code != http.StatusOK {
+		t.Fatalf("under the permits: %d, want 200", code)
+	}
+	v2 := strings.Replace(strings.Replace(permit, `"versionId":"1"`, `"versionId":"2"`, 1),
+		`"patient":{"reference":"Patient/p1"}`, `"patient":{"identifier":{"system":"urn:ssn","value":"123-45-6789"}}`, 1)
+	u.fhir.set(200, v2)
+	syncQA30B(t, u, false)
+	if code := u.read(tokConsented); code != http.StatusNotFound {
+		t.Errorf("after the version naming no readable patient: %d, want 404", code)
+	}
+	u.fhir.set(200, permit)
+	syncQA30B(t, u, false)
+	if code := u.read(tokConsented); code != http.StatusOK {
+		t.Errorf("after the permit again: %d, want 200", code)
+	}
+}

@@ -800,6 +800,21 @@ func (c *consentMirror) get(patient string) (upstreamEntry, error) {
 	return upstreamEntry{gen: c.gens[patient], consents: cs}, nil
 }
 
+// patientsOf returns the patients whose consents the mirror holds id (a
+// policy id, upstream:<id>) for, sorted.
+func (c *consentMirror) patientsOf(id string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []string
+	for p := range c.where[id] {
+		if _, ok := c.byPatient[p][id]; ok {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // readyErr fails until the first sync round has succeeded: until then no
 // response can go out (get fails), and /readyz says so.
 func (c *consentMirror) readyErr() error {
@@ -924,8 +939,13 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 	}
 	var cs []consent.Normalized
 	for _, e := range entries {
-		if n, ok := m.readUpstream(e.JSON); ok && n.Patient != "" {
-			cs = append(cs, n)
+		if n, ok := m.readUpstream(e.JSON); ok {
+			if n.Patient == "" {
+				n.Patient = e.Patient // a stand-in kept for the patient of the version it replaced
+			}
+			if n.Patient != "" {
+				cs = append(cs, n)
+			}
 		}
 	}
 	m.mirror.preload(cs)
@@ -971,7 +991,10 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		}
 		n, ok := m.readUpstream(raw)
 		switch {
-		case ok && n.Patient != "":
+		case ok && (n.Patient != "" || n.ID != "upstream:unreadable"):
+			// Without a patient: a denying stand-in whose patient cannot
+			// be read, which takes the place of the consent's earlier
+			// version for the patient that one was of (below).
 			read, raws = append(read, n), append(raws, raw)
 		case !ok:
 			// A consent now plainly not in force, or not a privacy
@@ -991,13 +1014,25 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 	keep, denies := consent.OneEach(read)
 	for _, i := range keep {
 		n, id := read[i], strings.TrimPrefix(read[i].ID, "upstream:")
-		if n.Gone() {
+		patients := []string{n.Patient}
+		if n.Patient == "" && !n.Gone() {
+			// A version naming no patient the proxy can read (an
+			// identifier of another system, a display): it stood aside
+			// and the earlier version kept applying, a permit the EHR
+			// had replaced included. Its denial stands for the patients
+			// the earlier version was of (none: it is dropped).
+			patients = m.mirror.patientsOf(n.ID)
+		}
+		if n.Gone() || len(patients) == 0 || patients[0] == "" {
 			cs = append(cs, consent.Normalized{ID: n.ID}) // no patient: gone (applyLocked)
 			entries = append(entries, consent.MirrorEntry{ID: id})
 			continue
 		}
-		cs = append(cs, n)
-		entries = append(entries, consent.MirrorEntry{ID: id, Patient: n.Patient, JSON: raws[i]})
+		for _, p := range patients {
+			n.Patient = p
+			cs = append(cs, n)
+			entries = append(entries, consent.MirrorEntry{ID: id, Patient: p, JSON: raws[i]})
+		}
 	}
 	cs = append(cs, denies...)
 	point := started
