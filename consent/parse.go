@@ -149,13 +149,16 @@ func checkStatus(status string, errs *problems) {
 	}
 }
 
-// checkScope accepts a missing scope (for now) or a patient-privacy one.
+// checkScope accepts a missing scope (for now) or a patient-privacy one,
+// also under consentscope's FHIR STU3 URL (http://hl7.org/fhir/consentscope),
+// which EHRs still write: refused, an upstream privacy consent so coded was
+// read as a denial of everything for its patient.
 func checkScope(scope *codeableConcept, errs *problems) {
 	if scope == nil {
 		return
 	}
 	for _, c := range scope.Coding {
-		if c.System == scopeSystem && c.Code == scopePrivacy {
+		if (c.System == scopeSystem || c.System == legacyScopeSystem) && c.Code == scopePrivacy {
 			return
 		}
 	}

@@ -125,3 +125,22 @@ func TestSyncVersionNamingNoReadablePatientQA30B(t *testing.T) {
 		t.Errorf("after the permit again: %d, want 200", code)
 	}
 }
+
+// TestPrivacyScopeUnderTheSTU3SystemQA30B: a privacy consent whose scope
+// names consentscope by its FHIR STU3 URL (http://hl7.org/fhir/consentscope)
+// is read as written; it failed validation and was read as a denial of
+// everything, so the patient's permit for org-a withheld from org-a (QA
+// round 30, area B).
+func TestPrivacyScopeUnderTheSTU3SystemQA30B(t *testing.T) {
+	t.Parallel()
+	permit := strings.Replace(upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", "Organization/org-a"),
+		"http://terminology.hl7.org/CodeSystem/consentscope", "http://hl7.org/fhir/consentscope", 1)
+	u := newUpstreamSetup(t, ConsentSources{Upstream: UpstreamOnDemand, TTL: time.Hour})
+	u.fhir.set(200, permit)
+	if code := u.read(tokConsented); code != http.StatusOK {
+		t.Errorf("org-a under the permit: %d, want 200", code)
+	}
+	if code := u.read(tokOther); code != http.StatusNotFound {
+		t.Errorf("org-b: %d, want 404", code)
+	}
+}
