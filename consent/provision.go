@@ -151,18 +151,22 @@ func conditions(p *provisionJSON, typ, at string, r5 roleOptional, errs *problem
 // is also given as Type/id, the form callers are matched by: written
 // consents refuse such references (checkActorRefs), but upstream ones are
 // read as the EHR wrote them, and as written the deny matched no caller
-// and withheld nothing. A permit keeps the reference as written (it then
-// matches no one: a base URL may name another server's Organization/o1).
+// and withheld nothing. A permit reads it so only under a base the
+// upstream answers to (SetLocalServer: the EHR naming its own party by
+// URL); under another base, or with no bases set, it keeps the reference
+// as written and matches no one (another server's Organization/o1 is not
+// this one's).
 func actors(list []actor, typ, at string, errs *problems) []string {
 	out := []string{}
 	for i, a := range list {
 		modifierExtension(a.ModifierExtension, index(at, i), errs)
 		forms := actorForms(a.Reference, index(at, i)+".reference", errs)
 		out = append(out, forms...)
-		if typ != "deny" || a.Reference == nil || a.Reference.Reference == "" {
+		if a.Reference == nil || a.Reference.Reference == "" {
 			continue
 		}
-		if rel, ok := typeID(a.Reference.Reference); ok && rel != a.Reference.Reference {
+		ref := a.Reference.Reference
+		if rel, ok := typeID(ref); ok && rel != ref && (typ == "deny" || localServer.Load() != nil && isLocalRef(ref)) {
 			out = append(out, rel)
 		}
 	}

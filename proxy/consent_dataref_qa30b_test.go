@@ -60,3 +60,30 @@ func TestForeignDataPermitMatchesNothingQA30B(t *testing.T) {
 		}
 	}
 }
+
+// TestPermitActorUnderTheUpstreamsBaseQA30B: an upstream consent's permit
+// naming its recipient by URL under the upstream's own base (the EHR
+// naming its party as it serves it) permits that party; it kept the
+// reference as written and matched no caller, so org-a was refused what the
+// patient gave it. Under another server's base it still matches no one.
+// Not parallel: the test of local bases is process-wide (QA round 30,
+// area B).
+func TestPermitActorUnderTheUpstreamsBaseQA30B(t *testing.T) {
+	defer consent.SetLocalServer(nil)
+	for _, tt := range []struct {
+		name, org string
+		want      int
+	}{
+		{"relative", "Organization/org-a", http.StatusOK},
+		{"under the upstream's base", "BASE/Organization/org-a", http.StatusOK},
+		{"a version under the upstream's base", "BASE/Organization/org-a/_history/3", http.StatusOK},
+		{"under another server's base", "https://hie.example/fhir/Organization/org-a", http.StatusNotFound},
+	} {
+		u := newUpstreamSetup(t, ConsentSources{Upstream: UpstreamOnDemand, TTL: time.Hour})
+		org := strings.Replace(tt.org, "BASE", u.upstream.URL+"/fhir/R4", 1)
+		u.fhir.set(200, upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", org))
+		if code := u.read(tokConsented); code != tt.want {
+			t.Errorf("%s: org-a %d, want %d", tt.name, code, tt.want)
+		}
+	}
+}
