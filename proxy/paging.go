@@ -277,6 +277,14 @@ func (r *run) pageLinks(start, end int) ([]byte, error) {
 	n := 0
 	warned := false // one line per Bundle, however many links an upstream writes
 	stored := !r.upstreamLinks(start)
+	if stored {
+		// Not a page of this search: it carries no word that the
+		// enrolment was shown, only the one that withholds (QA round 30:
+		// a stored link in Patient/p3/$everything naming
+		// Patient/p1/$everything?_type=Organization released p1's
+		// program).
+		flags &= pageEnrolmentCut
+	}
 	err := eachLink(r.body, start, func(rel, u string) error {
 		if rel == "" {
 			return nil
