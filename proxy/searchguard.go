@@ -401,7 +401,8 @@ func (s *Server) labelsCodes(typ string, systems []string, code string) bool {
 // source> answered the program's patient list, as
 // Patient?organization=<the program> would (refused there). Refused when
 // programs are configured and the search may answer Patients (a Patient
-// search, a system search naming Patient in _type or naming no _type: a
+// search, a compartment's Patients such as Practitioner/x/Patient, a
+// system search naming Patient in _type or naming no _type: a
 // server searches _source, a parameter of every type, across all of
 // them): a _source value the label rules read as a program's source, any
 // _source modifier (:below, :above, :contains, :missing, :not ... test a
@@ -409,7 +410,7 @@ func (s *Server) labelsCodes(typ string, systems []string, code string) bool {
 // places the program's patients together). The refusal depends on the
 // request alone.
 func (s *Server) guardProgramSource(req fhirRequest, q url.Values) *Failure {
-	if req.Interaction != Search || req.ID != "" || !s.labeller.HasPrograms() || !mayAnswerPatients(req, q) {
+	if req.Interaction != Search || !s.labeller.HasPrograms() || !mayAnswerPatients(req, q) {
 		return nil
 	}
 	refused := func(what string) *Failure {

@@ -57,6 +57,7 @@ func TestPatientSearchByProgramSourceRefusedQA30C(t *testing.T) {
 		"/fhir?_source=" + e(src),
 		"/fhir?_type=Condition,Patient&_source=" + e(src),
 		"/fhir?_type=&_source=" + e(src),
+		"/fhir/Practitioner/doc/Patient?_source=" + e(src),
 		"/fhir?_type=%20patient&_source=" + e(src),
 	} {
 		resp, body := h.get(path, tokOther)
