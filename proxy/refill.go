@@ -521,6 +521,12 @@ func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string)
 	if f != nil {
 		return nil, nil, bad("the FHIR server's next page could not be checked", f)
 	}
+	// samePage takes any link at the base as a page of a system search,
+	// whatever its _type: the page read must stay within the caller's
+	// scopes, as a page token followed must (origin.go).
+	if !ex.pageInScope(judged, rel) {
+		return nil, nil, bad("the FHIR server's next page is not a page of the same search", errors.New("the next page reaches beyond the caller's scopes"))
+	}
 	u := s.upBase // a handle at the base: asked for as rewrite (fhir.go) asks for it, no "/" after the base
 	if req.Path != "" {
 		u += "/" + req.Path
