@@ -29,6 +29,13 @@ import (
 // program that manages or treats the person.
 var enrolmentMembers = map[string]bool{"managingOrganization": true, "generalPractitioner": true}
 
+// enrolmentNested are the Patient members whose elements name an
+// organisation one level down: an identifier the program assigned (an
+// MRN of its own) and a contact who is the program (QA round 30, area C:
+// both reached a caller who may not read the program). The whole element
+// goes, the identifier's value with its assigner.
+var enrolmentNested = map[string]string{"identifier": "assigner", "contact": "organization"}
+
 // labelEnrolment adds the element labels to every Patient of the response
 // that names a Part 2 program in an enrolment member.
 func (r *run) labelEnrolment() error {
@@ -268,6 +275,27 @@ func enrolmentElements(res []byte, l *labels.Labeller) ([]enrolmentElement, erro
 		return true, nil
 	}
 	err := fjson.ObjectEach(res, 0, func(key []byte, vs, ve int) error {
+		for m, inner := range enrolmentNested {
+			if !fjson.KeyIs(key, m) || res[vs] != '[' {
+				continue
+			}
+			i := 0
+			return fjson.ArrayEach(res, vs, func(s, e int) error {
+				defer func() { i++ }()
+				if res[s] != '{' {
+					return nil
+				}
+				rs, re, ok, err := fjson.Lookup(res, s, inner)
+				if err != nil || !ok {
+					return err
+				}
+				named, err := names(rs, re)
+				if named {
+					out = append(out, enrolmentElement{labels.ElementLabel{Path: m + "[" + strconv.Itoa(i) + "]", Start: s, End: e, Labels: labels.Part2Labels()}, words})
+				}
+				return err
+			})
+		}
 		var name string
 		for m := range enrolmentMembers {
 			if fjson.KeyIs(key, m) { // escapes decoded: "managing\u004frganization" too

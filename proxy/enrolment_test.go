@@ -191,3 +191,26 @@ func TestNarrativeWithheldOnReadIsKeptOnWrite(t *testing.T) {
 		t.Errorf("stored: %s", got)
 	}
 }
+
+// An identifier the program assigned, or a contact who is the program,
+// says as much as a managing organisation: cut for a caller who may not
+// read the program's records (the whole element, the MRN with its
+// assigner), labelled inline for one who may (QA round 30, area C).
+func TestPatientIdentifierAndContactOfAProgram(t *testing.T) {
+	t.Parallel()
+	pat := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],` +
+		`"identifier":[{"system":"urn:mrn:general","value":"G-1"},{"system":"urn:mrn:rrc","value":"RRC-77","assigner":{"reference":"Organization/p2","display":"Riverside Recovery"}}],` +
+		`"contact":[{"organization":{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1847002312"}},"name":{"text":"Intake desk"}}]}`
+	h := newHarness(t, fhirJSONHandler(200, pat), withProgram)
+	resp, body := h.get("/fhir/Patient/p1", tokOther)
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "Riverside") || strings.Contains(body, "RRC-77") ||
+		strings.Contains(body, "1847002312") || strings.Contains(body, "Intake desk") || !strings.Contains(body, "G-1") ||
+		!strings.Contains(body, `"Doe"`) || strings.Contains(body, "42CFRPart2") || strings.Contains(body, `"REDACTED"`) {
+		t.Fatalf("caller without consent: %d %s", resp.StatusCode, body)
+	}
+	resp, body = h.get("/fhir/Patient/p1", tokConsented)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "RRC-77") || !strings.Contains(body, "Intake desk") ||
+		!strings.Contains(body, "extension-inline-sec-label") {
+		t.Fatalf("consented caller: %d %s", resp.StatusCode, body)
+	}
+}
