@@ -369,7 +369,7 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 			}
 		}
 	}
-	if !searchesPatients(req, q) {
+	if !mayAnswerPatients(req, q) { // searchguard.go: an empty or absent _type searches every type
 		return nil
 	}
 	for name, vs := range q {
@@ -428,28 +428,4 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 		}
 	}
 	return nil
-}
-
-// searchesPatients reports whether the search returns Patients as
-// matches: a Patient search, or a system search whose _type names Patient.
-func searchesPatients(req fhirRequest, q url.Values) bool {
-	if req.Type == "Patient" {
-		return true
-	}
-	if req.Type != "" || req.ID != "" {
-		return false
-	}
-	for name, vs := range q {
-		if !strings.EqualFold(name, "_type") {
-			continue
-		}
-		for _, v := range vs {
-			for _, t := range strings.Split(v, ",") {
-				if strings.EqualFold(strings.TrimSpace(t), "Patient") {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }

@@ -214,3 +214,20 @@ func TestPatientIdentifierAndContactOfAProgram(t *testing.T) {
 		t.Fatalf("consented caller: %d %s", resp.StatusCode, body)
 	}
 }
+
+// A system search whose _type is empty or absent may answer Patients (a
+// server ignoring the empty parameter searches every type): searching it
+// by a program's organization is refused as Patient? is (QA round 30,
+// area C).
+func TestSystemSearchByProgramOrganizationRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","total":0}`), withProgram)
+	for _, q := range []string{"/fhir?_type=&organization=Organization/p2", "/fhir?organization=Organization/p2", "/fhir?_type=Patient&organization=Organization/p2"} {
+		if resp, body := h.get(q, tokAll); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d %s", q, resp.StatusCode, body)
+		}
+	}
+	if resp, body := h.get("/fhir?_type=Observation&organization=Organization/p2", tokAll); resp.StatusCode == http.StatusForbidden {
+		t.Errorf("a system search of Observations refused: %s", body)
+	}
+}
