@@ -518,3 +518,8 @@ func (w *walker) programReasons(out []Reason, final Set) []Reason {
 	}
 	return out
 }
+
+// Referred reports whether r's patients are those of the records of its
+// batch that name it (referrerPatients), not its own: a caller deciding
+// it should count only those of its referrers that it discloses.
+func (r *Result) Referred() bool { return r.referred }

@@ -35,7 +35,74 @@ import (
 // response.
 func (r *run) decide(ctx context.Context) error {
 	now := time.Now().UnixNano()
+	var referred []*item
 	for _, it := range r.items {
+		if it.res.Referred() {
+			referred = append(referred, it) // after its referrers
+			continue
+		}
+		c, err := r.itemClass(ctx, it, now)
+		if err != nil {
+			return err
+		}
+		it.class = c
+	}
+	return r.decideReferred(ctx, referred, now)
+}
+
+// decideReferred decides each item whose patients are those of the
+// records of the response naming it (labels.Result.Referred: a
+// buprenorphine Medication beside its orders) under the patients of the
+// referrers disclosed only: a withheld record of another patient naming it
+// must not withhold it, or its absence tells that such a record exists
+// (withheld and absent look alike). With no referrer disclosed it is no
+// patient's, and withheld as such.
+func (r *run) decideReferred(ctx context.Context, referred []*item, now int64) error {
+	if len(referred) == 0 {
+		return nil
+	}
+	type named struct {
+		res     labels.Result
+		subject string
+		first   bool
+	}
+	byKey := make(map[string]*named, len(referred))
+	for _, it := range referred {
+		n := &named{res: *it.res, first: true}
+		n.res.Patient, n.res.Patients, n.res.SubjectPatient = "", nil, ""
+		byKey[it.res.Type+"/"+it.res.ID] = n
+	}
+	// One pass over the disclosed records, each one's references read once.
+	for _, ref := range r.items {
+		if ref.class == nil || !disclosing(ref.class.decision) || ref.res.Referred() {
+			continue
+		}
+		refs, err := r.referencesOf(ref, nil)
+		if err != nil {
+			return err
+		}
+		for key := range refs {
+			n, ok := byKey[key]
+			if !ok {
+				continue
+			}
+			n.res.AddPatient(ref.res.Patient)
+			for _, p := range ref.res.Patients {
+				n.res.AddPatient(p)
+			}
+			if n.first {
+				n.subject, n.first = ref.res.SubjectPatient, false
+			} else if ref.res.SubjectPatient != n.subject {
+				n.subject = ""
+			}
+		}
+	}
+	for _, it := range referred {
+		n := byKey[it.res.Type+"/"+it.res.ID]
+		if len(n.res.Patients) == 0 && n.subject == n.res.Patient && it.res.SubjectPatient != "" {
+			n.res.SubjectPatient = n.subject
+		}
+		it.res.Patient, it.res.Patients, it.res.SubjectPatient = n.res.Patient, n.res.Patients, n.res.SubjectPatient
 		c, err := r.itemClass(ctx, it, now)
 		if err != nil {
 			return err
