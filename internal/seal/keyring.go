@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -222,11 +223,22 @@ func WriteKeyFile(path string, keys []Key, replace bool) error {
 			return fmt.Errorf("seal: %s exists: %w", path, fs.ErrExist)
 		}
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if replace {
+		// A link (storage.key -> a secrets volume) is rotated where it
+		// points: renamed over, the link would become a file of its own
+		// and the file the backups hold would keep the old keys alone.
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		}
+	}
+	// A new name of its own (O_EXCL, mode 0600): a fixed one planted as a
+	// link by whoever may write the directory would have the keys written
+	// into, and the owner given to, the file it names.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("seal: writing the key file: %w", err)
 	}
+	tmp := f.Name()
 	if replace {
 		keepOwner(f, path)
 	}
