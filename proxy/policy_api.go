@@ -588,6 +588,8 @@ func draftConsents(drafts []json.RawMessage) (map[string][]any, error) {
 func (r *run) explain(ctx context.Context, at time.Time, drafts map[string][]any) (*DecideResponse, error) {
 	resp := &DecideResponse{Time: at, Items: []DecidedItem{}, Consents: []DecideConsent{}}
 	index := map[*class]int{}
+	now := at.UnixNano()
+	var referred []*item
 	for _, it := range r.items {
 		// Drafts replace the stored consents of every patient, each
 		// patient of an item naming several too (their stored consents
@@ -597,10 +599,21 @@ func (r *run) explain(ctx context.Context, at time.Time, drafts map[string][]any
 				r.consents[p] = newPatientConsents(nonNilAny(drafts[p]), "")
 			}
 		}
-		c, err := r.itemClass(ctx, it, at.UnixNano())
+		if it.res.Referred() { // decided as the response pipeline decides it (decide.go)
+			referred = append(referred, it)
+			continue
+		}
+		c, err := r.itemClass(ctx, it, now)
 		if err != nil {
 			return nil, err
 		}
+		it.class = c
+	}
+	if err := r.decideReferred(ctx, referred, now); err != nil {
+		return nil, err
+	}
+	for _, it := range r.items {
+		c := it.class
 		if _, ok := index[c]; !ok {
 			index[c] = len(index)
 		}
