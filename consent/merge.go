@@ -125,7 +125,7 @@ func Merge(local, upstream []Normalized) []Normalized {
 		paired[j] = true
 		u := upstream[j]
 		winner, loser := l, u
-		if l.Status == "active" && u.updated > l.updated {
+		if l.Status == "active" && laterStored(u, l) {
 			winner, loser = u, l
 		}
 		out = append(out, winner)
@@ -289,6 +289,7 @@ func Withdrawn(raw []byte) (Normalized, bool) {
 	n := Normalized{ID: upstreamPrefix + lax.ID, Version: version, Status: status, Policies: []string{},
 		Rules: []Rule{}, Source: SourceUpstream, logicalID: lax.ID, gone: true}
 	n.updated = updatedOf(&resourceJSON{DateTime: cmp.Or(lax.DateTime, lax.Date), Meta: &metaJSON{LastUpdated: lax.Meta.LastUpdated}})
+	n.serverTime = updatedOf(&resourceJSON{Meta: &metaJSON{LastUpdated: lax.Meta.LastUpdated}})
 	var refs struct {
 		Patient, Subject struct {
 			Reference string `json:"reference"`
@@ -350,15 +351,35 @@ func OneEach(list []Normalized) (keep []int, denies []Normalized) {
 	return keep, denies
 }
 
-// newer reports whether a is a later version of a consent than b.
-func newer(a, b Normalized) bool {
-	if a.updated != b.updated {
-		return a.updated > b.updated
+// laterStored reports whether a was stored after b: by the servers'
+// meta.lastUpdated when both have one, else by the later of lastUpdated
+// and dateTime. dateTime is the author's and may lie ahead of a later
+// revocation stored elsewhere (QA round 30, area F).
+func laterStored(a, b Normalized) bool {
+	if a.serverTime != 0 && b.serverTime != 0 && a.serverTime != b.serverTime {
+		return a.serverTime > b.serverTime
 	}
+	return a.updated > b.updated
+}
+
+// newer reports whether a is a later version of a consent than b, as the
+// server ordered them: by numeric versionId (HAPI), then meta.lastUpdated
+// (Medplum's versionIds are UUIDs), and only then by the later of
+// lastUpdated and Consent.dateTime. dateTime is the author's (when the
+// consent was agreed to) and may lie ahead of when the server stored a
+// later version: a permit dated ahead outranked its revocation (QA round
+// 30, area F).
+func newer(a, b Normalized) bool {
 	va, errA := strconv.ParseUint(a.Version, 10, 64)
 	vb, errB := strconv.ParseUint(b.Version, 10, 64)
 	if errA == nil && errB == nil && va != vb {
 		return va > vb
+	}
+	if a.serverTime != 0 && b.serverTime != 0 && a.serverTime != b.serverTime {
+		return a.serverTime > b.serverTime
+	}
+	if a.updated != b.updated {
+		return a.updated > b.updated
 	}
 	return a.Status != "active" && b.Status == "active"
 }

@@ -46,6 +46,7 @@ type Normalized struct {
 	logicalID   string   // the resource id as its source knows it
 	identifiers []string // Consent.identifier as "system|value"
 	updated     int64    // the later of meta.lastUpdated and dateTime, unix ns
+	serverTime  int64    // meta.lastUpdated alone (the server's), unix ns; 0 when none
 	gone        bool     // Withdrawn: a version read and left out
 }
 
@@ -220,6 +221,7 @@ func normalizeParsed(doc *parsed, id, version string) (Normalized, error) {
 		Rules:    []Rule{},
 	}
 	n.logicalID, n.identifiers, n.updated = id, identifiersOf(doc.res.Identifier), updatedOf(&doc.res)
+	n.serverTime = updatedOf(&resourceJSON{Meta: doc.res.Meta})
 	if doc.root == nil {
 		typ, from := baseRule(doc.res.PolicyRule)
 		n.Rules = append(n.Rules, Rule{Path: policyRulePath, Type: typ, Conditions: []Cond{emptyCond()}})
