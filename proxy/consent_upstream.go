@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -73,7 +74,8 @@ const (
 	defaultSyncInterval       = time.Minute
 	defaultMaxUpstream        = 1000
 	// fullSyncEvery is how many incremental syncs run between two full
-	// ones, which also notice consents deleted upstream.
+	// ones (incremental ones notice deleted consents by the upstream's
+	// Consent history; without one every round is full).
 	fullSyncEvery = 10
 	// maxSyncConsents bounds one sync; more fails the sync (and keeps the
 	// previous mirror).
@@ -196,6 +198,9 @@ type sourcedConsents struct {
 	patients *ttlCache[patientEntry] // identifier lookups (patient_identity.go); nil: none configured
 	invalid  seenOnce                // invalid upstream consents already logged
 	written  consentWrites           // writes through /fhir that may change upstream consents
+	// noHistory is set once the upstream's Consent history could not be
+	// read (logged once): incremental rounds then read every consent.
+	noHistory atomic.Bool
 }
 
 // consentWrites follows the requests through /fhir that may write the
@@ -731,6 +736,107 @@ func (s *Server) upstreamConsentSearchDated(ctx context.Context, q url.Values, l
 	return time.Time{}, fmt.Errorf("the FHIR server's Consent search has more pages than %d consents need", limit)
 }
 
+// historyBundleJSON is the part of a history Bundle a sync round reads.
+type historyBundleJSON struct {
+	ResourceType string `json:"resourceType"`
+	Type         string `json:"type"`
+	Link         []struct {
+		Relation string `json:"relation"`
+		URL      string `json:"url"`
+	} `json:"link"`
+	Entry []struct {
+		Request *struct {
+			Method string `json:"method"`
+			URL    string `json:"url"`
+		} `json:"request"`
+	} `json:"entry"`
+}
+
+// errNoConsentHistory: the upstream's type history of Consent cannot be
+// read, or not for sure (the round then reads every consent).
+var errNoConsentHistory = errors.New("the FHIR server's Consent history cannot tell which consents were deleted")
+
+// upstreamConsentDeletions reads the upstream's Consent type history
+// (GET Consent/_history?_since=since, paged as the search is) and returns
+// the ids of the consents it lists as deleted since, and when the reading
+// began by the upstream's clock (zero without a Date). Any answer that does
+// not say for sure which consents were deleted (an error status, a body
+// that is not a history Bundle, a DELETE entry naming no Consent id, a
+// next link off the type history, too many entries) is an error: the
+// incremental search never lists a deleted consent, so a round without
+// this reading could keep a deleted permit disclosing.
+func (s *Server) upstreamConsentDeletions(ctx context.Context, since time.Time, limit int) (map[string]bool, time.Time, error) {
+	query := url.Values{"_since": {since.UTC().Format(time.RFC3339)}, "_count": {"100"}}.Encode()
+	deleted, seen := map[string]bool{}, 0
+	var began time.Time
+	for i := range limit/100 + 2 {
+		sent := time.Now()
+		page, date, err := s.getJSONDated(ctx, "/Consent/_history?"+query, maxConsentPage)
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("%w: %w", errNoConsentHistory, err)
+		}
+		if i == 0 && !date.IsZero() {
+			began = date.Add(-time.Since(sent))
+		}
+		var b historyBundleJSON
+		if err := json.Unmarshal(page, &b); err != nil || b.ResourceType != "Bundle" || b.Type != "history" {
+			return nil, time.Time{}, errNoConsentHistory
+		}
+		for _, e := range b.Entry {
+			if seen++; seen > limit {
+				return nil, time.Time{}, errNoConsentHistory
+			}
+			if e.Request == nil {
+				return nil, time.Time{}, errNoConsentHistory // what the entry did is not told
+			}
+			if !strings.EqualFold(e.Request.Method, http.MethodDelete) {
+				continue // a version written: the search reads what it changed
+			}
+			id, ok := deletedConsentID(e.Request.URL)
+			if !ok {
+				return nil, time.Time{}, errNoConsentHistory
+			}
+			deleted[id] = true
+		}
+		next := ""
+		for _, l := range b.Link {
+			if hasRelation(l.Relation, "next") {
+				next = l.URL
+			}
+		}
+		if next == "" {
+			return deleted, began, nil
+		}
+		u, err := url.Parse(next)
+		if err != nil || !strings.HasSuffix(u.Path, "/Consent/_history") {
+			return nil, time.Time{}, errNoConsentHistory
+		}
+		query = u.RawQuery
+	}
+	return nil, time.Time{}, errNoConsentHistory
+}
+
+// deletedConsentID returns the id a history entry's DELETE request.url
+// names: Consent/<id>, perhaps after a base and before /_history/<version>.
+// Anything else (a conditional delete's query, another type) names none.
+func deletedConsentID(ref string) (string, bool) {
+	if strings.ContainsAny(ref, "?#") {
+		return "", false
+	}
+	parts := strings.Split(ref, "/")
+	if n := len(parts); n >= 4 && parts[n-2] == "_history" {
+		parts = parts[:n-2]
+	}
+	n := len(parts)
+	if n < 2 || parts[n-2] != "Consent" || !fhirID.MatchString(parts[n-1]) {
+		return "", false
+	}
+	if n > 2 && !strings.Contains(ref, "://") { // a relative path deeper than Consent/<id>
+		return "", false
+	}
+	return parts[n-1], true
+}
+
 // getJSON GETs path (with query) from the upstream and returns the body of
 // a 200 answer, at most limit bytes; errNotFoundUpstream on 404 or 410.
 func (s *Server) getJSON(ctx context.Context, path string, limit int64) ([]byte, error) {
@@ -815,6 +921,14 @@ func (c *consentMirror) patientsOf(id string) []string {
 	return out
 }
 
+// holds tells whether the mirror holds id (a policy id, upstream:<id>) for
+// any patient, itself or a deny-only reading of it.
+func (c *consentMirror) holds(id string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.where[id]) > 0
+}
+
 // readyErr fails until the first sync round has succeeded: until then no
 // response can go out (get fails), and /readyz says so.
 func (c *consentMirror) readyErr() error {
@@ -891,7 +1005,9 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 // syncLoop mirrors the upstream's consents every SyncInterval: a full read
 // first and every fullSyncEvery rounds, otherwise those changed since the
 // previous round's sync point (_lastUpdated, with a second of overlap; see
-// sync). With the mirror kept in the bbolt file, a restart resumes
+// sync) and, gone from the mirror, those the upstream's Consent history lists
+// as deleted since and a read confirms are (a round that cannot tell reads
+// every consent). With the mirror kept in the bbolt file, a restart resumes
 // from the last round stored there: its first round reads only what
 // changed since. Until a round has succeeded since the start, responses
 // needing consents are withheld.
@@ -982,7 +1098,31 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 	)
 	started := time.Now()
 	epoch := m.written.epoch.Load() // the writes this round sees, if it succeeds
+	// An incremental round reads the consents deleted since first: the
+	// search below never lists them (QA round 30). Read before the search,
+	// so that the round's point is no later than this reading's start: a
+	// deletion after it is the next round's.
+	var (
+		deleted      map[string]bool
+		historyStart time.Time
+	)
+	if !full {
+		var err error
+		deleted, historyStart, err = m.s.upstreamConsentDeletions(ctx, since, maxSyncConsents)
+		switch {
+		case ctx.Err() != nil:
+			return time.Time{}, ctx.Err()
+		case err != nil:
+			// Unsure which consents were deleted: read them all.
+			if !m.noHistory.Swap(true) {
+				m.s.log.Warn("the FHIR server's Consent history cannot be read; every sync round reads every consent", "error", errString(err))
+			}
+			full, deleted, historyStart = true, nil, time.Time{}
+			q.Del("_lastUpdated")
+		}
+	}
 	var lookupErr error
+	searchSent := time.Now()
 	upstreamStart, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
 		raw, err := m.patientByIdentifier(ctx, raw)
 		if err != nil {
@@ -1034,10 +1174,42 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			entries = append(entries, consent.MirrorEntry{ID: id, Patient: p, JSON: raws[i]})
 		}
 	}
+	// A mirrored consent the history lists as deleted goes when the
+	// upstream, asked for it now, says it is gone (404, 410): the search,
+	// which began after the history was read, does not list it, and a
+	// history that ignores _since, or lists a deletion older than a
+	// re-creation, cannot drop a consent in force. An upstream that answers
+	// anything else makes the round a full one.
+	listed := make(map[string]bool, len(read))
+	for _, n := range read {
+		listed[strings.TrimPrefix(n.ID, "upstream:")] = true
+	}
+	for _, id := range slices.Sorted(maps.Keys(deleted)) {
+		if listed[id] || !m.mirror.holds("upstream:"+id) {
+			continue
+		}
+		_, err := m.s.getJSON(ctx, "/Consent/"+id, maxConsentPage)
+		switch {
+		case errors.Is(err, errNotFoundUpstream):
+			cs = append(cs, consent.Normalized{ID: "upstream:" + id}) // no patient: gone
+			entries = append(entries, consent.MirrorEntry{ID: id})
+		case err == nil: // it is there: the search reads its next change
+		case ctx.Err() != nil:
+			return time.Time{}, ctx.Err()
+		default:
+			return m.sync(ctx, since, true)
+		}
+	}
 	cs = append(cs, denies...)
 	point := started
 	if !upstreamStart.IsZero() {
 		point = upstreamStart
+	}
+	switch {
+	case !historyStart.IsZero() && historyStart.Before(point):
+		point = historyStart
+	case !full && historyStart.IsZero() && !upstreamStart.IsZero():
+		point = upstreamStart.Add(-searchSent.Sub(started)) // the history's start, by the search's Date
 	}
 	if m.persist != nil {
 		if err := m.persist.Apply(ctx, entries, full, point); err != nil {
