@@ -38,6 +38,7 @@ type historyFHIR struct {
 	histories     int    // history pages answered
 	ignoreSince   bool   // the history lists every write, _since or not
 	readStatus    int    // when set, what a read of a Consent answers
+	searchStatus  int    // when set, what the Consent search answers
 }
 
 type historyEntry struct {
@@ -126,6 +127,10 @@ func (f *historyFHIR) answer(w http.ResponseWriter, status int, body string) {
 func (f *historyFHIR) search(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.searchStatus != 0 {
+		f.answer(w, f.searchStatus, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`)
+		return
+	}
 	var after time.Time
 	if gt, ok := strings.CutPrefix(r.URL.Query().Get("_lastUpdated"), "gt"); ok {
 		after, _ = time.Parse(time.RFC3339, gt)
@@ -424,5 +429,52 @@ func TestSyncUnsureOfDeletionReadsAllQA30G(t *testing.T) {
 	}
 	if ids := mirroredIDs(t, sc); len(ids) != 0 {
 		t.Errorf("the stored mirror holds %v, want none", ids)
+	}
+}
+
+// TestSyncFailingRoundsStopServingQA30G: when sync rounds keep failing (the
+// Consent search answers an error while the records can still be read),
+// the mirror serves the consents it holds for maxFailedSyncRounds-1 failed
+// rounds only; then responses needing consents are withheld, and /readyz
+// says so, until a round succeeds. The mirror kept serving for as long as
+// the rounds failed: a permit the patient revoked or deleted at the EHR
+// meanwhile disclosed all that time (QA round 30, area G).
+func TestSyncFailingRoundsStopServingQA30G(t *testing.T) {
+	t.Parallel()
+	f := newHistoryFHIR()
+	u, sc := newHistorySetup(t, f)
+	f.put("u1", upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", "Organization/org-a"))
+	var since time.Time
+	round := 0
+	bg := context.Background()
+	if err := sc.syncRound(bg, &since, &round); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.searchStatus = http.StatusInternalServerError
+	f.mu.Unlock()
+	for i := 1; i <= maxFailedSyncRounds; i++ {
+		if err := sc.syncRound(bg, &since, &round); err == nil {
+			t.Fatalf("round %d succeeded against a failing search", i)
+		}
+		code := u.read(tokConsented)
+		switch {
+		case i < maxFailedSyncRounds && code != http.StatusOK:
+			t.Errorf("after %d failed rounds: %d, want 200 (the mirror still serves)", i, code)
+		case i == maxFailedSyncRounds && (code == http.StatusOK || code < 500):
+			t.Errorf("after %d failed rounds: %d, want the response withheld (5xx)", i, code)
+		}
+	}
+	if err := sc.mirror.readyErr(); err == nil {
+		t.Error("readyz: the lapsed mirror reports ready")
+	}
+	f.mu.Lock()
+	f.searchStatus = 0
+	f.mu.Unlock()
+	if err := sc.syncRound(bg, &since, &round); err != nil {
+		t.Fatal(err)
+	}
+	if code := u.read(tokConsented); code != http.StatusOK {
+		t.Errorf("after a round succeeded again: %d, want 200", code)
 	}
 }

@@ -80,6 +80,10 @@ const (
 	// maxSyncConsents bounds one sync; more fails the sync (and keeps the
 	// previous mirror).
 	maxSyncConsents = 1_000_000
+	// maxFailedSyncRounds is how many sync rounds in a row may fail before
+	// the mirror stops serving (responses needing consents are withheld)
+	// until one succeeds.
+	maxFailedSyncRounds = 3
 )
 
 // Validate reports every problem with c at once.
@@ -201,6 +205,9 @@ type sourcedConsents struct {
 	// noHistory is set once the upstream's Consent history could not be
 	// read (logged once): incremental rounds then read every consent.
 	noHistory atomic.Bool
+	// failedRounds counts the sync rounds that failed since the last one
+	// that succeeded.
+	failedRounds atomic.Int32
 }
 
 // consentWrites follows the requests through /fhir that may write the
@@ -880,6 +887,9 @@ var errNotFoundUpstream = errors.New("the FHIR server does not know the resource
 type consentMirror struct {
 	mu    sync.RWMutex
 	ready bool
+	// lapsed: maxFailedSyncRounds rounds in a row failed; not ready until
+	// one succeeds.
+	lapsed bool
 	// byPatient holds each patient's consents by id, among them the
 	// deny-only readings of older versions an answer also listed
 	// (consent.OneEach: upstream:<id>/_history/<version>).
@@ -893,8 +903,8 @@ type consentMirror struct {
 func (c *consentMirror) get(patient string) (upstreamEntry, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !c.ready {
-		return upstreamEntry{}, errors.New("the upstream consents have not been synchronised yet")
+	if err := c.readyErrLocked(); err != nil {
+		return upstreamEntry{}, err
 	}
 	cs := make([]consent.Normalized, 0, len(c.byPatient[patient]))
 	for _, n := range c.byPatient[patient] {
@@ -934,10 +944,26 @@ func (c *consentMirror) holds(id string) bool {
 func (c *consentMirror) readyErr() error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !c.ready {
+	return c.readyErrLocked()
+}
+
+// readyErrLocked is readyErr without the lock.
+func (c *consentMirror) readyErrLocked() error {
+	switch {
+	case c.lapsed:
+		return errors.New("the upstream consents could not be synchronised in the last rounds")
+	case !c.ready:
 		return errors.New("the upstream consents have not been synchronised yet")
 	}
 	return nil
+}
+
+// lapse stops the mirror serving until a round succeeds (apply): its
+// consents may no longer be the upstream's.
+func (c *consentMirror) lapse() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lapsed = true
 }
 
 // preload fills the mirror from the bbolt file at start, without making it
@@ -953,7 +979,7 @@ func (c *consentMirror) apply(cs []consent.Normalized, full bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.applyLocked(cs, full)
-	c.ready = true
+	c.ready, c.lapsed = true, false
 }
 
 // applyLocked is apply without the lock and without making the mirror ready.
@@ -1032,8 +1058,16 @@ func (m *sourcedConsents) syncRound(ctx context.Context, since *time.Time, round
 	full := since.IsZero() || *round%fullSyncEvery == 0 || m.written.syncedFull.Load() < m.written.fullAfter.Load()
 	point, err := m.sync(ctx, *since, full)
 	if err != nil {
+		// A mirror no round can refresh keeps what the upstream may have
+		// revoked or deleted since (a permit disclosing for as long as the
+		// rounds fail, while the resources themselves can still be read):
+		// after maxFailedSyncRounds in a row it serves no more.
+		if ctx.Err() == nil && m.failedRounds.Add(1) >= maxFailedSyncRounds {
+			m.mirror.lapse()
+		}
 		return err
 	}
+	m.failedRounds.Store(0)
 	*since, *round = point.Add(-time.Second), *round+1
 	return nil
 }
