@@ -585,6 +585,13 @@ func (l *Labeller) ProgramOfIdentifier(system, value string) string {
 	return rs.programs.byIdentifier([]byte(system), []byte(value))
 }
 
+// ProgramOfSource returns the name of the Part 2 program a meta.source
+// URI is of, or "".
+func (l *Labeller) ProgramOfSource(src string) string {
+	rs := l.rs.Load()
+	return rs.programs.bySource([]byte(src))
+}
+
 // HasPrograms reports whether any Part 2 program is configured.
 func (l *Labeller) HasPrograms() bool {
 	rs := l.rs.Load()

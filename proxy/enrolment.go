@@ -150,12 +150,17 @@ func (it *item) isEnrolment(e labels.ElementLabel) bool {
 // labels are then written, and the resource needs PROCESSINLINELABEL).
 func (it *item) keptEnrolment() bool {
 	for _, e := range it.res.Elements {
-		if it.isEnrolment(e) {
+		if it.isEnrolment(e) && !unlabellable(e) {
 			return true
 		}
 	}
 	return false
 }
+
+// unlabellable reports whether e is an enrolment element that can carry no
+// inline label: a Patient's meta.source, a primitive. Cut for a caller who
+// may not read the program's records, it goes as it came to one who may.
+func unlabellable(e labels.ElementLabel) bool { return e.Path == "meta.source" }
 
 // narrativeNames reports whether the Patient's narrative (text.div)
 // mentions what a removed enrolment element named.
@@ -275,6 +280,18 @@ func enrolmentElements(res []byte, l *labels.Labeller) ([]enrolmentElement, erro
 		return true, nil
 	}
 	err := fjson.ObjectEach(res, 0, func(key []byte, vs, ve int) error {
+		if fjson.KeyIs(key, "meta") && res[vs] == '{' {
+			// A meta.source of a program: the program recorded the
+			// Patient, so the person is its patient (QA round 30).
+			ss, se, ok, err := fjson.Lookup(res, vs, "source")
+			if err != nil || !ok || res[ss] != '"' {
+				return err
+			}
+			if src, _ := fjson.StringValue(res, ss, se); l.ProgramOfSource(src) != "" {
+				out = append(out, enrolmentElement{labels.ElementLabel{Path: "meta.source", Start: ss, End: se, Labels: labels.Part2Labels()}, []string{src}})
+			}
+			return nil
+		}
 		for m, inner := range enrolmentNested {
 			if !fjson.KeyIs(key, m) || res[vs] != '[' {
 				continue

@@ -334,6 +334,11 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 	if it.keptEnrolment() { // its inline labels are written: the IG's SHALL
 		res.Labels = res.Labels.Union(labels.NewSet(labels.ProcessInline))
 	}
+	if slices.ContainsFunc(res.Elements, unlabellable) {
+		// A kept meta.source (enrolment.go) is a primitive: no inline
+		// label can be written on it, and it goes as it came.
+		res.Elements = slices.DeleteFunc(slices.Clone(res.Elements), unlabellable)
+	}
 	le, err := r.labelEdits(it.start, it.end, res, it.class, it.extra, removed, len(it.masked) > 0)
 	if err != nil {
 		return nil, err
