@@ -38,6 +38,7 @@ type historyFHIR struct {
 	histories     int    // history pages answered
 	ignoreSince   bool   // the history lists every write, _since or not
 	readStatus    int    // when set, what a read of a Consent answers
+	readBody      string // with readStatus: its body ("": an OperationOutcome)
 	searchStatus  int    // when set, what the Consent search answers
 }
 
@@ -107,7 +108,7 @@ func (f *historyFHIR) read(w http.ResponseWriter, id string) {
 	outcome := `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`
 	switch body, ok := f.current[id]; {
 	case f.readStatus != 0:
-		f.answer(w, f.readStatus, outcome)
+		f.answer(w, f.readStatus, cmpOr(f.readBody, outcome))
 	case ok:
 		f.answer(w, http.StatusOK, body)
 	case slices.ContainsFunc(f.log, func(e historyEntry) bool { return e.id == id }):
@@ -410,6 +411,23 @@ func TestSyncKeepsConsentOfStaleDeletionQA30G(t *testing.T) {
 // round is a full one, which drops the deleted permit.
 func TestSyncUnsureOfDeletionReadsAllQA30G(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+	}{
+		{name: "an error", status: http.StatusInternalServerError},
+		{name: "200 with an OperationOutcome", status: http.StatusOK},
+		{name: "200 with another consent", status: http.StatusOK, body: upstreamConsent("u9", "1", "2026-01-01T00:00:00Z", "Organization/org-a")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testSyncUnsureOfDeletion(t, tc.status, tc.body)
+		})
+	}
+}
+
+func testSyncUnsureOfDeletion(t *testing.T, status int, body string) {
 	f := newHistoryFHIR()
 	u, sc := newHistorySetup(t, f)
 	f.put("u1", upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", "Organization/org-a"))
@@ -420,7 +438,9 @@ func TestSyncUnsureOfDeletionReadsAllQA30G(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.del("u1", "")
-	f.readStatus = http.StatusInternalServerError
+	f.mu.Lock()
+	f.readStatus, f.readBody = status, body
+	f.mu.Unlock()
 	if err := sc.syncRound(bg, &since, &round); err != nil {
 		t.Fatal(err)
 	}

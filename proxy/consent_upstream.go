@@ -1222,7 +1222,14 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		if listed[id] || !m.mirror.holds("upstream:"+id) {
 			continue
 		}
-		_, err := m.s.getJSON(ctx, "/Consent/"+id, maxConsentPage)
+		body, err := m.s.getJSON(ctx, "/Consent/"+id, maxConsentPage)
+		var got struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+		}
+		if err == nil && (json.Unmarshal(body, &got) != nil || got.ResourceType != "Consent" || got.ID != id) {
+			err = errors.New("the FHIR server's read of a consent did not answer it")
+		}
 		switch {
 		case errors.Is(err, errNotFoundUpstream):
 			cs = append(cs, consent.Normalized{ID: "upstream:" + id}) // no patient: gone
