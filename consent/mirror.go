@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -49,7 +50,10 @@ func (m *Mirror) envelope(id string, v []byte) (Record, error) {
 
 // MirrorEntry is one upstream consent as the upstream sent it.
 type MirrorEntry struct {
-	ID      string // the upstream's id
+	// ID is the upstream's id; <id>/_history/<n> names an older version
+	// the same answer listed, kept beside the current one (whose entry,
+	// in Apply, drops those kept before; put them after it).
+	ID      string
 	Patient string // "Patient/<id>"; "" in Apply: the consent is gone
 	JSON    []byte
 }
@@ -109,6 +113,13 @@ func (m *Mirror) Apply(ctx context.Context, entries []MirrorEntry, full bool, sy
 			return err
 		}
 		for _, e := range entries {
+			if !strings.Contains(e.ID, historySep) {
+				// The consent's current version or its going: the older
+				// versions kept beside the one it replaces go.
+				if err := m.dropOlder(consents, patients, e.ID); err != nil {
+					return err
+				}
+			}
 			if e.Patient == "" { // gone: the upstream's consent is no longer mirrored
 				if prev := consents.Get([]byte(e.ID)); prev != nil {
 					if rec, err := m.envelope(e.ID, prev); err == nil {
@@ -148,6 +159,32 @@ func (m *Mirror) Apply(ctx context.Context, entries []MirrorEntry, full bool, sy
 	})
 	if err != nil {
 		return fmt.Errorf("consent: mirroring: %w", err)
+	}
+	return nil
+}
+
+// historySep separates, in a mirrored entry's ID, a consent's id from the
+// name of an older version of it kept beside the current one
+// (<id>/_history/<n>).
+const historySep = "/_history/"
+
+// dropOlder removes the older versions of consent id kept beside it.
+func (m *Mirror) dropOlder(consents, patients *bbolt.Bucket, id string) error {
+	prefix := []byte(id + historySep)
+	var keys [][]byte
+	c := consents.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if rec, err := m.envelope(string(k), consents.Get(k)); err == nil {
+			if err := patients.Delete(m.c.patientKey(rec.Patient, string(k))); err != nil {
+				return err
+			}
+		}
+		if err := consents.Delete(k); err != nil {
+			return err
+		}
 	}
 	return nil
 }

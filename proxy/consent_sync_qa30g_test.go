@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/rego"
@@ -34,12 +35,13 @@ type historyFHIR struct {
 	pageSize      int
 	historyStatus int
 	historyBody   string
-	nextPath      string // the path of the history's next links ("": its own)
-	histories     int    // history pages answered
-	ignoreSince   bool   // the history lists every write, _since or not
-	readStatus    int    // when set, what a read of a Consent answers
-	readBody      string // with readStatus: its body ("": an OperationOutcome)
-	searchStatus  int    // when set, what the Consent search answers
+	nextPath      string   // the path of the history's next links ("": its own)
+	histories     int      // history pages answered
+	ignoreSince   bool     // the history lists every write, _since or not
+	readStatus    int      // when set, what a read of a Consent answers
+	readBody      string   // with readStatus: its body ("": an OperationOutcome)
+	searchStatus  int      // when set, what the Consent search answers
+	older         []string // older versions a full search lists too
 }
 
 type historyEntry struct {
@@ -137,6 +139,11 @@ func (f *historyFHIR) search(w http.ResponseWriter, r *http.Request) {
 		after, _ = time.Parse(time.RFC3339, gt)
 	}
 	var entries []string
+	if after.IsZero() {
+		for _, body := range f.older {
+			entries = append(entries, `{"resource":`+body+`,"search":{"mode":"match"}}`)
+		}
+	}
 	for id, at := range f.updated {
 		if after.IsZero() || at.After(after) {
 			entries = append(entries, `{"resource":`+f.current[id]+`,"search":{"mode":"match"}}`)
@@ -496,5 +503,79 @@ func TestSyncFailingRoundsStopServingQA30G(t *testing.T) {
 	}
 	if code := u.read(tokConsented); code != http.StatusOK {
 		t.Errorf("after a round succeeded again: %d, want 200", code)
+	}
+}
+
+// TestSyncOlderVersionDeniesSurviveARestartQA30G: an older version of a
+// consent that a round's answer listed beside the current one denies beside
+// it (consent.OneEach); its denies held only in memory, so a proxy
+// restarted on the stored mirror, whose first round is incremental and
+// lists neither version again, served without them until the next full
+// round, and org-a read what the older version's opt-out withheld (QA round
+// 30, area F's finding, TestSyncDenyOnlyReadingsSurviveARestartQA30F).
+// Later, a new version of the consent replaces them, stored ones included.
+func TestSyncOlderVersionDeniesSurviveARestartQA30G(t *testing.T) {
+	t.Parallel()
+	f := newHistoryFHIR()
+	u, sc := newHistorySetup(t, f)
+	f.put("u1", upstreamConsent("u1", "2", "2026-01-01T00:00:00Z", "Organization/org-a"))
+	f.older = []string{`{"resourceType":"Consent","id":"u1","meta":{"versionId":"1","lastUpdated":"2025-01-01T00:00:00Z"},"status":"active",
+	  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+	  "patient":{"reference":"Patient/p1"},
+	  "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTOUT"}]}}`}
+	f.mu.Lock()
+	f.tick = f.tick.Add(time.Minute) // the rounds' overlap lists nothing again
+	f.mu.Unlock()
+	var since time.Time
+	round := 0
+	bg := context.Background()
+	if err := sc.syncRound(bg, &since, &round); err != nil { // full
+		t.Fatal(err)
+	}
+	denyOnly := func(sc *sourcedConsents) bool {
+		e, err := sc.mirror.get("Patient/p1")
+		return err == nil && slices.ContainsFunc(e.consents, func(n consent.Normalized) bool { return n.DenyOnly })
+	}
+	if !denyOnly(sc) || u.read(tokConsented) != http.StatusNotFound {
+		t.Fatal("before the restart: the older version's opt-out does not deny")
+	}
+	restart := func() *sourcedConsents {
+		srv, err := New(Options{Upstream: mustURL(t, u.upstream.URL+"/fhir/R4"), UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
+			Deps{Labeller: labels.Default(), Decider: failingDecider{}, Ledger: &fakeLedger{}, Auth: fakeAuth{}, Consents: u.store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped, cancel := context.WithCancel(bg)
+		cancel()
+		if err := srv.UseConsentSources(stopped, ConsentSources{Upstream: UpstreamSync, SyncInterval: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		return srv.consents.(*sourcedConsents)
+	}
+	r := restart()
+	since, round = r.resume(bg)
+	if err := r.syncRound(bg, &since, &round); err != nil { // incremental: nothing changed
+		t.Fatal(err)
+	}
+	if !denyOnly(r) {
+		t.Error("after a restart and an incremental round, the older version's opt-out is gone")
+	}
+	f.put("u1", upstreamConsent("u1", "3", "2026-01-01T00:00:00Z", "Organization/org-a"))
+	if err := r.syncRound(bg, &since, &round); err != nil { // incremental: v3 alone
+		t.Fatal(err)
+	}
+	if denyOnly(r) {
+		t.Error("a new version left the older one's opt-out")
+	}
+	if ids := mirroredIDs(t, r); strings.Join(ids, ",") != "u1" {
+		t.Errorf("the stored mirror holds %v, want [u1]", ids)
+	}
+	r = restart()
+	since, round = r.resume(bg)
+	if err := r.syncRound(bg, &since, &round); err != nil {
+		t.Fatal(err)
+	}
+	if denyOnly(r) {
+		t.Error("after a second restart, the replaced version's opt-out is back")
 	}
 }

@@ -1087,18 +1087,25 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 	if at.IsZero() {
 		return time.Time{}, 0
 	}
-	var cs []consent.Normalized
+	var read []consent.Normalized
 	for _, e := range entries {
 		if n, ok := m.readUpstream(e.JSON); ok {
 			if n.Patient == "" {
 				n.Patient = e.Patient // a stand-in kept for the patient of the version it replaced
 			}
 			if n.Patient != "" {
-				cs = append(cs, n)
+				read = append(read, n)
 			}
 		}
 	}
-	m.mirror.preload(cs)
+	// The older versions stored beside a consent give their denies again,
+	// as in the round that read them.
+	keep, denies := consent.OneEach(read)
+	cs := make([]consent.Normalized, 0, len(keep)+len(denies))
+	for _, i := range keep {
+		cs = append(cs, read[i])
+	}
+	m.mirror.preload(append(cs, denies...))
 	return at.Add(-time.Second), 1
 }
 
@@ -1207,6 +1214,22 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			cs = append(cs, n)
 			entries = append(entries, consent.MirrorEntry{ID: id, Patient: p, JSON: raws[i]})
 		}
+	}
+	// The other versions the answer listed, whose denies apply beside the
+	// kept one (consent.OneEach), are stored too, after it: a restart's
+	// first round is incremental, lists none of them again, and their
+	// denies were lost until the next full round (QA round 30, area F's
+	// finding).
+	kept := make(map[int]bool, len(keep))
+	for _, i := range keep {
+		kept[i] = true
+	}
+	for i, n := range read {
+		if kept[i] || n.Gone() || n.Patient == "" || raws[i] == nil {
+			continue
+		}
+		id := strings.TrimPrefix(n.ID, "upstream:")
+		entries = append(entries, consent.MirrorEntry{ID: id + "/_history/" + strconv.Itoa(i), Patient: n.Patient, JSON: raws[i]})
 	}
 	// A mirrored consent the history lists as deleted goes when the
 	// upstream, asked for it now, says it is gone (404, 410): the search,
