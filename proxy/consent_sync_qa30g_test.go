@@ -579,3 +579,37 @@ func TestSyncOlderVersionDeniesSurviveARestartQA30G(t *testing.T) {
 		t.Error("after a second restart, the replaced version's opt-out is back")
 	}
 }
+
+// TestSyncRelistedConsentKeepsOlderDeniesQA30G: an incremental round that
+// lists a consent again unchanged (its lastUpdated within the second the
+// rounds overlap by) keeps the denies of the older version an earlier
+// answer listed beside it. Applying it again dropped them, in memory and in
+// the stored mirror, until the next full round.
+func TestSyncRelistedConsentKeepsOlderDeniesQA30G(t *testing.T) {
+	t.Parallel()
+	f := newHistoryFHIR()
+	u, sc := newHistorySetup(t, f)
+	f.put("u1", upstreamConsent("u1", "2", "2026-01-01T00:00:00Z", "Organization/org-a"))
+	f.older = []string{`{"resourceType":"Consent","id":"u1","meta":{"versionId":"1","lastUpdated":"2025-01-01T00:00:00Z"},"status":"active",
+	  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+	  "patient":{"reference":"Patient/p1"},
+	  "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTOUT"}]}}`}
+	var since time.Time
+	round := 0
+	bg := context.Background()
+	if err := sc.syncRound(bg, &since, &round); err != nil { // full
+		t.Fatal(err)
+	}
+	if code := u.read(tokConsented); code != http.StatusNotFound {
+		t.Fatalf("the older version's opt-out beside u1: %d, want 404", code)
+	}
+	if err := sc.syncRound(bg, &since, &round); err != nil { // incremental: u1 v2 again
+		t.Fatal(err)
+	}
+	if code := u.read(tokConsented); code != http.StatusNotFound {
+		t.Errorf("after an incremental round listed u1 again unchanged: %d, want 404", code)
+	}
+	if ids := mirroredIDs(t, sc); strings.Join(ids, ",") != "u1,u1/_history/0" {
+		t.Errorf("the stored mirror holds %v, want [u1 u1/_history/0]", ids)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -939,6 +940,15 @@ func (c *consentMirror) holds(id string) bool {
 	return len(c.where[id]) > 0
 }
 
+// holdsJust tells whether the mirror holds n as it is, for its patient
+// alone.
+func (c *consentMirror) holdsJust(n consent.Normalized) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	held, ok := c.byPatient[n.Patient][n.ID]
+	return ok && len(c.where[n.ID]) == 1 && reflect.DeepEqual(held, n)
+}
+
 // readyErr fails until the first sync round has succeeded: until then no
 // response can go out (get fails), and /readyz says so.
 func (c *consentMirror) readyErr() error {
@@ -1203,6 +1213,13 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			// had replaced included. Its denial stands for the patients
 			// the earlier version was of (none: it is dropped).
 			patients = m.mirror.patientsOf(n.ID)
+		}
+		if !full && n.Patient != "" && !n.Gone() && m.mirror.holdsJust(n) {
+			// Listed again unchanged (the rounds overlap by a second): the
+			// mirror keeps it, and the denies of the older versions an
+			// earlier answer listed beside it, which applying it again
+			// dropped until the next full round.
+			continue
 		}
 		if n.Gone() || len(patients) == 0 || patients[0] == "" {
 			cs = append(cs, consent.Normalized{ID: n.ID}) // no patient: gone (applyLocked)
