@@ -42,6 +42,7 @@ type historyFHIR struct {
 	readBody      string   // with readStatus: its body ("": an OperationOutcome)
 	searchStatus  int      // when set, what the Consent search answers
 	older         []string // older versions a full search lists too
+	olderAlways   bool     // and incremental ones
 }
 
 type historyEntry struct {
@@ -139,7 +140,7 @@ func (f *historyFHIR) search(w http.ResponseWriter, r *http.Request) {
 		after, _ = time.Parse(time.RFC3339, gt)
 	}
 	var entries []string
-	if after.IsZero() {
+	if after.IsZero() || f.olderAlways {
 		for _, body := range f.older {
 			entries = append(entries, `{"resource":`+body+`,"search":{"mode":"match"}}`)
 		}
@@ -611,5 +612,26 @@ func TestSyncRelistedConsentKeepsOlderDeniesQA30G(t *testing.T) {
 	}
 	if ids := mirroredIDs(t, sc); strings.Join(ids, ",") != "u1,u1/_history/0" {
 		t.Errorf("the stored mirror holds %v, want [u1 u1/_history/0]", ids)
+	}
+	// Listed again with its older version (a server whose incremental
+	// answer holds both): applied again, not stored twice.
+	f.mu.Lock()
+	f.olderAlways = true
+	f.older = append(f.older, f.older[0]) // listed twice: u1/_history/1 also
+	f.mu.Unlock()
+	if err := sc.syncRound(bg, &since, &round); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.older = f.older[:1]
+	f.mu.Unlock()
+	if err := sc.syncRound(bg, &since, &round); err != nil {
+		t.Fatal(err)
+	}
+	if code := u.read(tokConsented); code != http.StatusNotFound {
+		t.Errorf("after rounds listing u1 with its older version: %d, want 404", code)
+	}
+	if ids := mirroredIDs(t, sc); strings.Join(ids, ",") != "u1,u1/_history/0" {
+		t.Errorf("after rounds listing u1 with its older version, the stored mirror holds %v, want [u1 u1/_history/0]", ids)
 	}
 }

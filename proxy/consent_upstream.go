@@ -1203,6 +1203,10 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 	// One version of each consent the answer holds more than once, the
 	// others' denies kept beside it (in memory only).
 	keep, denies := consent.OneEach(read)
+	listings := make(map[string]int, len(read))
+	for _, n := range read {
+		listings[n.ID]++
+	}
 	for _, i := range keep {
 		n, id := read[i], strings.TrimPrefix(read[i].ID, "upstream:")
 		patients := []string{n.Patient}
@@ -1214,11 +1218,12 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			// the earlier version was of (none: it is dropped).
 			patients = m.mirror.patientsOf(n.ID)
 		}
-		if !full && n.Patient != "" && !n.Gone() && m.mirror.holdsJust(n) {
-			// Listed again unchanged (the rounds overlap by a second): the
-			// mirror keeps it, and the denies of the older versions an
-			// earlier answer listed beside it, which applying it again
-			// dropped until the next full round.
+		if !full && listings[n.ID] == 1 && n.Patient != "" && !n.Gone() && m.mirror.holdsJust(n) {
+			// Listed again unchanged, alone (the rounds overlap by a
+			// second): the mirror keeps it, and the denies of the older
+			// versions an earlier answer listed beside it, which applying
+			// it again dropped until the next full round. Listed with
+			// older versions, all are applied again, replacing those held.
 			continue
 		}
 		if n.Gone() || len(patients) == 0 || patients[0] == "" {
