@@ -62,6 +62,10 @@ func (f *fakeFHIR) handler(w http.ResponseWriter, r *http.Request) {
 			entries = "[]"
 		}
 		fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","entry":`+entries+`}`)(w, r)
+	case "/fhir/R4/Consent/_history":
+		// The type history a sync's incremental round reads for the
+		// consents deleted since: none here.
+		fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"history","entry":[]}`)(w, r)
 	case "/fhir/R4/Consent":
 		f.searches.Add(1)
 		f.mu.Lock()
