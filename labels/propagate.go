@@ -606,28 +606,20 @@ func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix batchInde
 		if r.Type == "Patient" || r.Type == "Binary" || r.PatientConflict {
 			continue
 		}
-		for _, lk := range r.links {
-			if lk.kind != refContent || lk.member == securityContextMember {
-				continue
-			}
-			key, typLen := lk.target(resources[k])
-			if key == nil {
-				continue
-			}
-			t, ok := ix[string(key[:typLen])][string(key[typLen+1:])]
+		contentTargets(resources, rs, ix, k, func(key []byte, t int, ok bool) {
 			if !ok && l.cache != nil {
 				// A target of an earlier response, not read again: the
 				// patients the cache noted with its labels.
 				if e, ok := l.cache.get(key); ok && !e.conflict && len(e.patients) > 0 {
 					edges = append(edges, edge{k, -1, e.patients})
 				}
-				continue
+				return
 			}
 			if !ok || t == k || rs[t].PatientConflict || rs[t].Patient == "" && len(rs[t].Patients) == 0 && len(rs[t].links) == 0 {
-				continue // a target naming no patient, and referring to nothing that could give it one
+				return // a target naming no patient, and referring to nothing that could give it one
 			}
 			edges = append(edges, edge{k, t, nil})
-		}
+		})
 	}
 	for range maxRounds {
 		changed := false
@@ -679,23 +671,15 @@ func referrerPatients(resources [][]byte, rs []*Result, ix batchIndex) {
 		if r.Type == "Patient" || r.Type == "Binary" || r.PatientConflict || r.Patient == "" {
 			continue
 		}
-		for _, lk := range r.links {
-			if lk.kind != refContent || lk.member == securityContextMember {
-				continue
-			}
-			key, typLen := lk.target(resources[k])
-			if key == nil {
-				continue
-			}
-			t, ok := ix[string(key[:typLen])][string(key[typLen+1:])]
+		contentTargets(resources, rs, ix, k, func(_ []byte, t int, ok bool) {
 			if !ok || t == k || !patientless(rs[t]) || !restrictedLabels(rs[t].Labels) {
-				continue
+				return
 			}
 			if by == nil {
 				by = map[int][]int{}
 			}
 			by[t] = append(by[t], k)
-		}
+		})
 	}
 	for t, refs := range by {
 		tr := rs[t]
@@ -716,6 +700,23 @@ func referrerPatients(resources [][]byte, rs []*Result, ix batchIndex) {
 			// drug it names, for the patient's right of access.
 			tr.SubjectPatient = subject
 		}
+	}
+}
+
+// contentTargets calls f with the key ("Type/id") of each target rs[k]'s
+// content references name (not a Binary's securityContext), and the
+// target's index in the batch (ok false: the batch does not hold it).
+func contentTargets(resources [][]byte, rs []*Result, ix batchIndex, k int, f func(key []byte, t int, ok bool)) {
+	for _, lk := range rs[k].links {
+		if lk.kind != refContent || lk.member == securityContextMember {
+			continue
+		}
+		key, typLen := lk.target(resources[k])
+		if key == nil {
+			continue
+		}
+		t, ok := ix[string(key[:typLen])][string(key[typLen+1:])]
+		f(key, t, ok)
 	}
 }
 
