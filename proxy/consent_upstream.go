@@ -1201,7 +1201,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		return time.Time{}, err
 	}
 	// One version of each consent the answer holds more than once, the
-	// others' denies kept beside it (in memory only).
+	// others' denies kept beside it (stored after it, below).
 	keep, denies := consent.OneEach(read)
 	listings := make(map[string]int, len(read))
 	for _, n := range read {
