@@ -464,6 +464,22 @@ func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]c
 			read = append(read, n)
 		}
 	})
+	if err == nil {
+		err = m.fetchByIdentifier(ctx, patient, func(raw []byte) {
+			n, ok := m.readUpstream(raw)
+			if !ok {
+				n, ok = consent.Withdrawn(raw)
+			}
+			if ok && n.Patient == "" {
+				n.Patient = patient // found by the patient's identifier
+			}
+			if ok && n.Patient == patient && !slices.ContainsFunc(read, func(r consent.Normalized) bool {
+				return r.ID == n.ID && r.Version == n.Version // named both ways: read once
+			}) {
+				read = append(read, n)
+			}
+		})
+	}
 	recordFetch(ctx, UpstreamOnDemand, err)
 	if err != nil {
 		return nil, fmt.Errorf("reading the patient's consents from the FHIR server: %w", err)
@@ -478,6 +494,58 @@ func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]c
 	out = append(out, denies...)
 	slices.SortStableFunc(out, func(a, b consent.Normalized) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// fetchByIdentifier reads, with consents.patient_identifier_system set,
+// the consents naming the patient by an identifier of that system alone
+// (Consent?patient:identifier=<system>|<value> for each such identifier
+// of the upstream's Patient), each with its patient reference filled in
+// as a sync round fills it (patientByIdentifier). Consent?patient=Patient/x
+// does not match them on a FHIR server, so an opt-out the EHR wrote with
+// the patient's MRN went unread on demand (QA round 30, area F). A patient
+// the upstream does not know has none; any other failure is an error (the
+// response is withheld).
+func (m *sourcedConsents) fetchByIdentifier(ctx context.Context, patient string, each func([]byte)) error {
+	system := m.cfg.PatientIdentifierSystem
+	if system == "" {
+		return nil
+	}
+	body, err := m.s.getJSON(ctx, "/"+patient, 1<<20)
+	if errors.Is(err, errNotFoundUpstream) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var p struct {
+		Identifier []struct {
+			System string `json:"system"`
+			Value  string `json:"value"`
+		} `json:"identifier"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return err
+	}
+	for _, id := range p.Identifier {
+		if id.System != system || id.Value == "" {
+			continue
+		}
+		q := url.Values{"patient:identifier": {searchEscape(system) + "|" + searchEscape(id.Value)},
+			"status": {"active,inactive"}, "_count": {"100"}}
+		var lookupErr error
+		err := m.s.upstreamConsentSearch(ctx, q, m.cfg.MaxConsents, func(raw []byte) {
+			filled, err := m.patientByIdentifier(ctx, raw)
+			if err != nil {
+				lookupErr = cmp.Or(lookupErr, err)
+				return
+			}
+			each(filled)
+		})
+		if err = cmp.Or(err, lookupErr); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readUpstream validates one upstream consent; one that fails becomes a
