@@ -433,7 +433,7 @@ func (s *Server) guardProgramSource(req fhirRequest, q url.Values) *Failure {
 			}
 			for _, v := range vs {
 				for _, one := range strings.Split(v, ",") {
-					if s.programSource(strings.TrimSpace(one)) {
+					if s.labeller.ProgramOfSource(strings.TrimSpace(one)) != "" {
 						return refused(base)
 					}
 				}
@@ -458,19 +458,6 @@ func mayAnswerPatients(req fhirRequest, q url.Values) bool {
 		}
 	}
 	return len(types) == 0 || slices.ContainsFunc(types, func(t string) bool { return t == "*" || strings.EqualFold(t, "Patient") })
-}
-
-// programSource reports whether the label rules read a meta.source of
-// value as a Part 2 program's (errors count as one).
-func (s *Server) programSource(value string) bool {
-	if value == "" {
-		return false
-	}
-	doc := []byte(`{"resourceType":"Condition","meta":{"source":`)
-	doc = fjson.AppendString(doc, value)
-	doc = append(doc, "}}"...)
-	res, err := s.labeller.Label(doc)
-	return err != nil || len(res.Labels) > 0
 }
 
 // guardExport refuses bulk data export: it hands over whole populations in
