@@ -390,7 +390,8 @@ func (w *walker) result() Result {
 	for _, t := range w.tags {
 		r.derived = r.derived.Union(Set{t.label})
 	}
-	if w.program != "" && !directoryTypes[r.Type] {
+	if w.program != "" && !directoryTypes[r.Type] &&
+		(len(pids) > 0 || r.PatientIdentifier != "" || r.PatientConflict || w.contained != 0 || !w.availability(r.Type)) {
 		r.Program = w.program
 		r.derived = r.derived.Union(part2Labels)
 	}

@@ -328,9 +328,6 @@ func (w *walker) sourceReference(c *coding, m refMember) {
 	if w.program != "" || w.rs.programs.empty() {
 		return
 	}
-	if m.kind == refSource && m.name == "actor" && w.providerSchedule() {
-		return
-	}
 	var p, matched string
 	if c.refStr {
 		ref := decodedBytes(w.b, c.ref)
@@ -349,30 +346,26 @@ func (w *walker) sourceReference(c *coding, m refMember) {
 	}
 }
 
-// providerSchedule reports whether the current top-level member is an
-// array (Schedule.actor: AppointmentResponse.actor is one Reference) each
-// of whose elements refers to a practitioner, role, location, service,
-// organization or device (scheduleDirectory): the calendar of a provider,
-// which is directory data, not a patient's record, even when the provider
-// is a Part 2 program's (as directoryTypes are). An actor that is a
-// Patient, a RelatedPerson, a contained resource or an identifier alone,
-// or an array that cannot be read, makes the Schedule a patient's: a
-// program named in it makes it the program's record (QA round 30).
+// providerSchedule reports whether the resource's actor member is an
+// array (Schedule.actor) each of whose elements refers to a practitioner,
+// role, location, service, organization or device (scheduleDirectory):
+// the calendar of a provider, which is directory data, not a patient's
+// record, even when the provider is a Part 2 program's (as directoryTypes
+// are). An actor that is a Patient, a RelatedPerson, a contained resource
+// or an identifier alone, an array that cannot be read, or no actor at
+// all makes the Schedule a patient's: a program named in it makes it the
+// program's record (QA round 30). Read once the walk is done
+// (availability), so that a program named elsewhere in a provider's
+// Schedule (an extension, a contained resource, meta.source) does not
+// make it the program's record either (QA round 31).
 func (w *walker) providerSchedule() bool {
-	s := w.path[0]
-	if s.end < 0 || int(s.end) >= len(w.b) {
-		return false
-	}
-	i := fjson.SkipSpace(w.b, int(s.end)+1) // past the key's closing quote
-	if i >= len(w.b) || w.b[i] != ':' {
-		return false
-	}
-	i = fjson.SkipSpace(w.b, i+1)
-	if i >= len(w.b) || w.b[i] != '[' {
+	root := fjson.SkipSpace(w.b, 0)
+	i, _, ok, err := fjson.Lookup(w.b, root, "actor")
+	if err != nil || !ok || w.b[i] != '[' {
 		return false
 	}
 	directory, n := true, 0
-	err := fjson.ArrayEach(w.b, i, func(vs, _ int) error {
+	err = fjson.ArrayEach(w.b, i, func(vs, _ int) error {
 		n++
 		if w.b[vs] != '{' {
 			directory = false
@@ -399,6 +392,62 @@ func (w *walker) providerSchedule() bool {
 		return nil
 	})
 	return err == nil && n > 0 && directory
+}
+
+// availability reports whether a resource of type typ that names no
+// patient (result) is a provider's availability rather than a record:
+// a provider's Schedule (providerSchedule) or a Slot, a Schedule's free
+// or busy time, which has no member naming a patient (FHIR R4 Slot; the
+// Appointment that books it names the patient and the slot). Neither is
+// a Part 2 program's record, wherever the program is named in it (QA
+// round 31): as a record of no patient the proxy withheld it from every
+// caller.
+//
+// A reference by identifier alone below the top level (an EHR's
+// "booked for" extension naming the patient's MRN) may name a patient
+// the walk does not see as one: such a resource is not availability.
+func (w *walker) availability(typ string) bool {
+	if typ != "Slot" && (typ != "Schedule" || !w.providerSchedule()) {
+		return false
+	}
+	root := fjson.SkipSpace(w.b, 0)
+	found := false
+	err := fjson.ObjectEach(w.b, root, func(k []byte, s, _ int) error {
+		if !fjson.KeyIs(k, "identifier") && !found {
+			found = identifierBelow(w.b, s, 0)
+		}
+		return nil
+	})
+	return err == nil && !found
+}
+
+// identifierBelow reports whether the value at b[i] holds an object with
+// an identifier member, at any depth (a depth past maxDepth counts as
+// one).
+func identifierBelow(b []byte, i, depth int) bool {
+	if depth > maxDepth {
+		return true
+	}
+	found := false
+	switch b[i] {
+	case '{':
+		err := fjson.ObjectEach(b, i, func(k []byte, s, _ int) error {
+			if !found {
+				found = fjson.KeyIs(k, "identifier") || identifierBelow(b, s, depth+1)
+			}
+			return nil
+		})
+		return found || err != nil
+	case '[':
+		err := fjson.ArrayEach(b, i, func(s, _ int) error {
+			if !found {
+				found = identifierBelow(b, s, depth+1)
+			}
+			return nil
+		})
+		return found || err != nil
+	}
+	return false
 }
 
 // scheduleDirectory are the types whose Schedule is a provider's
