@@ -206,6 +206,9 @@ type sourcedConsents struct {
 	// noHistory is set once the upstream's Consent history could not be
 	// read (logged once): incremental rounds then read every consent.
 	noHistory atomic.Bool
+	// noPresence is set once the upstream could not say which mirrored
+	// consents it still holds (logged once): such rounds are full ones.
+	noPresence atomic.Bool
 	// failedRounds counts the sync rounds that failed since the last one
 	// that succeeded.
 	failedRounds atomic.Int32
@@ -892,6 +895,75 @@ func (s *Server) upstreamConsentDeletions(ctx context.Context, since time.Time, 
 	return nil, time.Time{}, errNoConsentHistory
 }
 
+// Bounds of the presence check of an incremental sync round
+// (upstreamConsentsMissing).
+const (
+	// presenceIDs and presenceQuery bound one Consent?_id= search: at most
+	// so many ids, and so many bytes of them, so that URLs stay short.
+	presenceIDs   = 100
+	presenceQuery = 3000
+	// maxMissingConsentReads bounds the mirrored consents one round reads
+	// one by one because the _id search did not list them; more make the
+	// round a full one (an upstream whose _id search lists nothing).
+	maxMissingConsentReads = 100
+)
+
+var errTooManyMissing = errors.New("the Consent?_id= search left out too many mirrored consents")
+
+// upstreamConsentsMissing asks the upstream for the consents ids names
+// (Consent?_id=a,b,c&_elements=id, in chunks whose URLs stay short, every
+// page) and returns those no answer listed, sorted. A consent removed
+// with no entry in the type history (HAPI's $expunge, a hard delete that
+// erases the history too) is listed neither by an incremental round's
+// search nor by its history reading: its permit disclosed from the mirror,
+// and the stored mirror across restarts, until the next full round, up to
+// ten sync intervals (QA round 31). A server that ignores _elements
+// answers whole consents, one that ignores _id every consent: either is
+// read for the ids alone. Any error (a server refusing the search or a
+// parameter) is returned: the caller reads every consent.
+func (s *Server) upstreamConsentsMissing(ctx context.Context, ids []string) ([]string, error) {
+	var missing []string
+	for len(ids) > 0 {
+		n, size := 0, 0
+		for n < len(ids) && n < presenceIDs && (n == 0 || size+len(ids[n])+1 <= presenceQuery) {
+			size += len(ids[n]) + 1
+			n++
+		}
+		chunk := ids[:n]
+		ids = ids[n:]
+		var ask []string
+		for _, id := range chunk {
+			if fhirID.MatchString(id) { // upstream ids are checked when read: all are
+				ask = append(ask, id)
+			}
+		}
+		if len(ask) == 0 {
+			continue
+		}
+		q := url.Values{"_id": {strings.Join(ask, ",")}, "_elements": {"id"}, "_count": {strconv.Itoa(len(ask))}}
+		listed := make(map[string]bool, len(ask))
+		err := s.upstreamConsentSearch(ctx, q, maxSyncConsents, func(raw []byte) {
+			var got struct {
+				ResourceType string `json:"resourceType"`
+				ID           string `json:"id"`
+			}
+			if json.Unmarshal(raw, &got) == nil && got.ResourceType == "Consent" {
+				listed[got.ID] = true
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ask {
+			if !listed[id] {
+				missing = append(missing, id)
+			}
+		}
+	}
+	slices.Sort(missing)
+	return missing, nil
+}
+
 // deletedConsentID returns the id a history entry's DELETE request.url
 // names: Consent/<id>, perhaps after a base and before /_history/<version>.
 // Anything else (a conditional delete's query, another type) names none.
@@ -1006,6 +1078,40 @@ func (c *consentMirror) holds(id string) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.where[id]) > 0
+}
+
+// ids returns the upstream ids (without upstream:) of the consents the
+// mirror holds, itself or deny-only readings of it, sorted; the denying
+// stand-ins of consents without a readable id (upstream:unreadable) are
+// left out: no read can name them.
+func (c *consentMirror) ids() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]string, 0, len(c.where))
+	for id, patients := range c.where {
+		if len(patients) == 0 {
+			continue
+		}
+		if id == "upstream:unreadable" && !c.heldOtherThanUnreadableLocked(id, patients) {
+			continue
+		}
+		out = append(out, strings.TrimPrefix(id, "upstream:"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// heldOtherThanUnreadableLocked tells whether one of the patients holds id
+// as something other than a denying stand-in.
+func (c *consentMirror) heldOtherThanUnreadableLocked(id string, patients map[string]bool) bool {
+	for p := range patients {
+		for k, n := range c.byPatient[p] {
+			if (k == id || strings.HasPrefix(k, id+"/_history/")) && !n.Unreadable {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // holdsJust tells whether the mirror holds n as it is, for its patient
@@ -1238,6 +1344,29 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			}
 			full, deleted, historyStart = true, nil, time.Time{}
 			q.Del("_lastUpdated")
+		}
+	}
+	if !full {
+		// A consent removed with no history entry (an expunge, a hard
+		// delete that erases its history too) is in neither the history
+		// nor the search: each mirrored id the upstream no longer answers
+		// is read as the history's deletions are (below). An upstream that
+		// cannot tell makes the round a full one.
+		missing, err := m.s.upstreamConsentsMissing(ctx, m.mirror.ids())
+		switch {
+		case ctx.Err() != nil:
+			return time.Time{}, ctx.Err()
+		case err != nil || len(missing) > maxMissingConsentReads:
+			if !m.noPresence.Swap(true) {
+				m.s.log.Warn("the FHIR server cannot say which mirrored consents it still holds (Consent?_id=); "+
+					"such rounds read every consent", "error", errString(cmp.Or(err, errTooManyMissing)))
+			}
+			full, deleted = true, nil
+			q.Del("_lastUpdated")
+		default:
+			for _, id := range missing {
+				deleted[id] = true
+			}
 		}
 	}
 	var lookupErr error
