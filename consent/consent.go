@@ -18,6 +18,12 @@ var ErrConflict = errors.New("consent: the consent has a newer version")
 // give an existing consent another patient: the write changes nothing.
 var ErrPatientChanged = errors.New("consent: a consent cannot move to another patient")
 
+// ErrForeignData is wrapped by the *ValidationError of a write whose only
+// problems are permits naming, in provision.data, a resource under a base
+// URL that is not the upstream FHIR server's (checkForeignData): such a
+// permit matches no item.
+var ErrForeignData = errors.New("consent: a permit names another server's resource")
+
 // Record is one stored version of a consent.
 type Record struct {
 	// ID is the consent's logical id.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -98,8 +99,13 @@ func parseForWrite(raw []byte, maxSize int, rel Release) (*parsed, error) {
 	if doc.r5 {
 		vocab = append(vocab, r5StatusProblems(raw)...)
 	}
+	foreign := doc.checkForeignData()
+	vocab = append(vocab, foreign...)
 	if len(vocab) == 0 {
 		return doc, err
+	}
+	if err == nil && len(foreign) == len(vocab) {
+		return doc, &ValidationError{Problems: vocab, Err: ErrForeignData}
 	}
 	if err == nil {
 		return doc, vocab.err()
@@ -199,6 +205,54 @@ func (p *parsed) checkActorRefs() problems {
 		}
 	}
 	walk(&root, "provision", 0)
+	if p.r5 {
+		for i := range errs {
+			errs[i].Path = r5Path(errs[i].Path)
+		}
+	}
+	return errs
+}
+
+// checkForeignData reports each provision.data reference a permit reads as
+// another server's resource (under a base URL that is not the upstream's:
+// SetLocalServer), in the permit's own provision or one above it: the
+// permit matches no item (279efe3), while the compliance officer who wrote
+// it believes it disclosed that record. Only on writes, as checkVocabulary:
+// a stored or upstream consent stays readable as it was. A deny reads such
+// a reference as Type/id and is accepted. With no upstream bases set (the
+// command line) every base counts as the upstream's and nothing is
+// reported.
+func (p *parsed) checkForeignData() problems {
+	if p.root == nil || localServer.Load() == nil {
+		return nil
+	}
+	var errs problems
+	seen := map[string]bool{}
+	var walk func(nd *node, path []*node, depth int)
+	walk = func(nd *node, path []*node, depth int) {
+		if depth > maxDepth {
+			return
+		}
+		path = append(slices.Clip(path), nd)
+		if nd.typ == "permit" {
+			for _, level := range path {
+				for i, ref := range level.cond.foreignData {
+					at := index("Consent."+level.path+".data", i) + ".reference.reference"
+					if ref == "" || seen[at] {
+						continue
+					}
+					seen[at] = true
+					errs.add(at, "%q names a resource under a base URL that is not this FHIR server's (another server's "+
+						"record), which no response carries: a permit of it would disclose nothing; name the resource "+
+						"as Type/id if it is this server's; nothing was stored", ref)
+				}
+			}
+		}
+		for _, child := range nd.children {
+			walk(child, path, depth+1)
+		}
+	}
+	walk(p.root, nil, 0)
 	if p.r5 {
 		for i := range errs {
 			errs[i].Path = r5Path(errs[i].Path)

@@ -332,7 +332,8 @@ func (s *Server) consentChanged(c *gin.Context, action string, rec consent.Recor
 
 // consentError maps a consent store error to an OperationOutcome: one issue
 // per validation problem (400; 422 for a version that would move the
-// consent to another patient), 404, 412, 501, or 500.
+// consent to another patient, or a permit naming only another server's
+// records as its data), 404, 412, 501, or 500.
 func (s *Server) consentError(c *gin.Context, err error) {
 	var ve *consent.ValidationError
 	switch {
@@ -340,6 +341,11 @@ func (s *Server) consentError(c *gin.Context, err error) {
 		// Well-formed, but against the store's rule that a consent stays
 		// with its patient: FHIR's 422 business-rule, as for a patient
 		// unknown to the FHIR server.
+		c.Data(http.StatusUnprocessableEntity, fhirJSON, issuesOutcome("business-rule", ve.Problems))
+	case errors.Is(err, consent.ErrForeignData) && errors.As(err, &ve):
+		// Well-formed, but a permit of another server's record matches
+		// nothing this server answers: 422, so that whoever wrote it does
+		// not believe the record disclosed.
 		c.Data(http.StatusUnprocessableEntity, fhirJSON, issuesOutcome("business-rule", ve.Problems))
 	case errors.As(err, &ve):
 		c.Data(http.StatusBadRequest, fhirJSON, issuesOutcome("invalid", ve.Problems))
