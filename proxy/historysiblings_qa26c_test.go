@@ -26,7 +26,7 @@ func TestNestedHistoryWithholdsSiblingVersions(t *testing.T) {
 		}
 		return `{"resourceType":"Bundle","id":"h1","type":"history","entry":[` + e(sud, "PUT") + `,` + e(old, "POST") + `,` + e(ok, "POST") + `]}`
 	}
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+	h := newHarness(t, currentReads(func(w http.ResponseWriter, r *http.Request) {
 		base := h0base(r)
 		_, _ = io.ReadAll(r.Body)
 		switch {
@@ -41,7 +41,7 @@ func TestNestedHistoryWithholdsSiblingVersions(t *testing.T) {
 		default:
 			http.NotFound(w, r)
 		}
-	})
+	}, currentOf(sud, ok)))
 	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Condition/_history"}},{"request":{"method":"GET","url":"_history"}}]}`
 	for _, c := range []struct{ name, method, path, body string }{
 		{"batch", http.MethodPost, "/fhir", batch},

@@ -120,7 +120,7 @@ func TestTypeHistoryWithholdsEveryVersionOfAWithheldResource(t *testing.T) {
 	 {"resource":` + sudCondition + `,"request":{"method":"PUT","url":"Condition/sud1"}},
 	 {"resource":` + oldVersion + `,"request":{"method":"POST","url":"Condition"}},
 	 {"resource":` + bpObs + `,"request":{"method":"PUT","url":"Observation/bp1"}}]}`
-	h := newHarness(t, fhirJSONHandler(200, hist))
+	h := newHarness(t, currentReads(fhirJSONHandler(200, hist), currentOf(sudCondition, bpObs)))
 	resp, body := h.get("/fhir/Condition/_history", tokOther)
 	if resp.StatusCode != 200 || strings.Contains(body, "sud1") || strings.Contains(body, "Low back pain") || !strings.Contains(body, "bp1") {
 		t.Fatalf("%d %s", resp.StatusCode, body)

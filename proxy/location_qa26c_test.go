@@ -20,7 +20,7 @@ func TestEntryResponseLocationOnProxyBase(t *testing.T) {
 		return `{"fullUrl":"` + base + `/Condition/ok1","resource":` + ok + `,"request":{"method":"POST","url":"Condition"},"response":{"status":"201 Created","location":"` + base + `/Condition/ok1/_history/1","etag":"W/\"1\""}}`
 	}
 	relative := `{"fullUrl":"x","resource":` + strings.Replace(ok, `"ok1"`, `"ok2"`, 1) + `,"request":{"method":"POST","url":"Condition"},"response":{"status":"201 Created","location":"Condition/ok2/_history/1"}}`
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+	h := newHarness(t, currentReads(func(w http.ResponseWriter, r *http.Request) {
 		base := h0base(r)
 		_, _ = io.ReadAll(r.Body)
 		switch {
@@ -35,7 +35,7 @@ func TestEntryResponseLocationOnProxyBase(t *testing.T) {
 		default:
 			http.NotFound(w, r)
 		}
-	})
+	}, currentOf(strings.Replace(ok, `"ok1"`, `"ok2"`, 1))))
 	txn := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"M54.5"}]}},"request":{"method":"POST","url":"Condition"}}]}`
 	for _, c := range []struct{ name, method, path, body string }{
 		{"type history", http.MethodGet, "/fhir/Condition/_history", ""},

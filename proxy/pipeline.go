@@ -309,6 +309,9 @@ func (s *Server) judge(ctx context.Context, ex *exchange, body []byte) (*run, *b
 		return nil, nil, nil, err
 	}
 	r.withholdSiblingVersions(root)
+	if err := r.withholdVersionsOfWithheld(ctx, root); err != nil { // history_current.go
+		return nil, nil, nil, err
+	}
 	r.applyRedactDecisions()
 	if err := r.withholdUninspectable(); err != nil {
 		return nil, nil, nil, err

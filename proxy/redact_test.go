@@ -246,7 +246,7 @@ func TestHistoryWithheld(t *testing.T) {
 	 {"request":{"method":"DELETE","url":"Condition/sud1"},"response":{"status":"204"}},
 	 {"resource":` + bpObs + `,"request":{"method":"PUT","url":"Observation/bp1"}},
 	 {"request":{"method":"DELETE","url":"Observation/bp1/_history/2"}}]}`
-	h := newHarness(t, fhirJSONHandler(200, hist))
+	h := newHarness(t, currentReads(fhirJSONHandler(200, hist), map[string]string{"Condition/sud1": sudCondition, "Observation/bp1": ""}))
 	_, body := h.get("/fhir/_history", tokOther)
 	if strings.Contains(body, "sud1") || strings.Contains(body, sudMarker) {
 		t.Fatalf("history names a withheld resource: %s", body)

@@ -377,7 +377,9 @@ func historyUpstream(h **harness, conds []string) http.HandlerFunc {
 		}
 		return out + `"entry":[` + strings.Join(entries, ",") + `]}`
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	// Each Condition's current version is read for each page of the history
+	// (withholdVersionsOfWithheld).
+	return currentReads(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			fhirJSONHandler(200, page(r, true))(w, r)
 			return
@@ -393,7 +395,7 @@ func historyUpstream(h **harness, conds []string) http.HandlerFunc {
 		}
 		sub := httptest.NewRequest(http.MethodGet, "/fhir/R4/"+b.Entry[0].Request.URL, nil)
 		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"batch-response","entry":[{"resource":`+page(sub, false)+`,"response":{"status":"200 OK"}}]}`)(w, r)
-	}
+	}, currentOf(conds...))
 }
 
 // TestBatchEntryHistoryWithoutLinksRefilledQA29B: a batch entry's type

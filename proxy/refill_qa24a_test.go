@@ -232,8 +232,12 @@ func TestRefillTypeHistory(t *testing.T) {
 			visible = append(visible, c)
 		}
 	}
+	var current []string // each resource's current version, read for each page (withholdVersionsOfWithheld)
+	for i := range 10 {
+		current = append(current, refillCond("c"+strconv.Itoa(i), withheld[i]))
+	}
 	serve := func(h **harness, entries []string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
+		return currentReads(func(w http.ResponseWriter, r *http.Request) {
 			offset, _ := strconv.Atoi(r.URL.Query().Get("_offset"))
 			links := `{"relation":"self","url":"` + (*h).base() + `/Condition/_history?_offset=` + strconv.Itoa(offset) + `"}`
 			if offset+3 < len(entries) {
@@ -241,7 +245,7 @@ func TestRefillTypeHistory(t *testing.T) {
 			}
 			body := `{"resourceType":"Bundle","type":"history","link":[` + links + `],"entry":[` + strings.Join(entries[offset:min(offset+3, len(entries))], ",") + `]}`
 			fhirJSONHandler(200, body)(w, r)
-		}
+		}, currentOf(current...))
 	}
 	var h, hv *harness
 	h = newHarness(t, serve(&h, all))
