@@ -67,6 +67,16 @@ func (f *fakeFHIR) handler(w http.ResponseWriter, r *http.Request) {
 		// consents deleted since: none here.
 		fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"history","entry":[]}`)(w, r)
 	case "/fhir/R4/Consent":
+		if ids := r.URL.Query().Get("_id"); ids != "" {
+			// A sync round asking which mirrored consents are still
+			// there: all (none was removed without a history entry).
+			var entries []string
+			for _, id := range strings.Split(ids, ",") {
+				entries = append(entries, `{"resource":{"resourceType":"Consent","id":"`+id+`"},"search":{"mode":"match"}}`)
+			}
+			fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","entry":[`+strings.Join(entries, ",")+`]}`)(w, r)
+			return
+		}
 		f.searches.Add(1)
 		f.mu.Lock()
 		defer f.mu.Unlock()
