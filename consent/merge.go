@@ -255,6 +255,67 @@ func Unreadable(raw []byte) (Normalized, bool) {
 	return n, true
 }
 
+// optOutCodes are the v3-ActCode consent directive codes (ActConsentDirective)
+// of an opt-out: by their definition a directive about collecting,
+// accessing, using or disclosing the grantor's information.
+var optOutCodes = map[string]bool{"OPTOUT": true, "OPTOUTE": true}
+
+// researchPurpose is the v3-ActReason purpose of research; the policy's
+// purpose hierarchy extends a deny of it to the narrower purposes
+// (CLINTRCH ...).
+const researchPurpose = "HRESCH"
+
+// ScopedOptOut reads raw, an upstream Consent NotPrivacy reports (scope
+// research, treatment or adr), whose policyRule (R5: regulatoryBasis) names
+// an opt-out of v3-ActCode (OPTOUT, OPTOUTE). Such a code is a privacy
+// consent directive whatever the scope says, and leaving the consent out
+// (as 8a16f10 did) ignored a patient's opt-out the EHR mis-coded. It
+// returns a denying stand-in, as Unreadable does, that denies what the
+// consent says at least: under scope research alone a denial of research
+// purposes (HRESCH and, by the policy's purpose hierarchy, those narrower),
+// governing the patient's ordinary records too (its policies keep the
+// opt-out code), so that a treating caller is not refused; under treatment
+// or adr (read as a mis-coded privacy opt-out) a denial of everything.
+// false when raw names no such code or is not in force (inactive ...).
+func ScopedOptOut(raw []byte) (Normalized, bool) {
+	scopes, ok := otherScopesOf(raw)
+	if !ok {
+		return Normalized{}, false
+	}
+	type concept struct {
+		Coding []struct {
+			System string `json:"system"`
+			Code   string `json:"code"`
+		} `json:"coding"`
+	}
+	var lax struct {
+		PolicyRule      concept   `json:"policyRule"`
+		RegulatoryBasis []concept `json:"regulatoryBasis"`
+	}
+	if json.Unmarshal(raw, &lax) != nil {
+		return Normalized{}, false
+	}
+	optOut := false
+	for _, cc := range append([]concept{lax.PolicyRule}, lax.RegulatoryBasis...) {
+		for _, c := range cc.Coding {
+			optOut = optOut || currentSystem(c.System) == actCodeSystem && optOutCodes[c.Code]
+		}
+	}
+	if !optOut {
+		return Normalized{}, false
+	}
+	n, ok := Unreadable(raw)
+	if !ok {
+		return Normalized{}, false
+	}
+	if !slices.ContainsFunc(scopes, func(s string) bool { return s != "research" }) {
+		c := emptyCond()
+		c.Purposes = []string{researchPurpose}
+		n.Rules = []Rule{{Path: policyRulePath, Type: "deny", Conditions: []Cond{c}}}
+	}
+	return n, true
+}
+
 // Withdrawn returns the place-holder of an upstream Consent a read leaves
 // out (NotPrivacy, or Unreadable because it is plainly not in force): its
 // id, version, patient and time, status as written (inactive when it is

@@ -280,38 +280,46 @@ var otherScopes = map[string]bool{"research": true, "treatment": true, "adr": tr
 // (absent, text only, another system, patient-privacy beside another code)
 // is not reported, and validation judges it.
 func NotPrivacy(raw []byte) bool {
+	_, ok := otherScopesOf(raw)
+	return ok
+}
+
+// otherScopesOf returns the scope codes of raw when NotPrivacy reports it.
+func otherScopesOf(raw []byte) ([]string, bool) {
 	var errs problems
 	if !json.Valid(raw) {
-		return false
+		return nil, false
 	}
 	scanKeys(raw, &errs) // duplicated keys, or "Scope" beside "scope": another reader may see other codes
 	if len(errs) > 0 {
-		return false
+		return nil, false
 	}
 	top, ok := exactMembers(raw, "resourceType", "scope")
 	if !ok || string(top["resourceType"]) != `"Consent"` || top["scope"] == nil {
-		return false
+		return nil, false
 	}
 	scope, ok := exactMembers(top["scope"], "coding")
 	if !ok {
-		return false
+		return nil, false
 	}
 	var codings []json.RawMessage
 	if json.Unmarshal(scope["coding"], &codings) != nil || len(codings) == 0 {
-		return false
+		return nil, false
 	}
+	var codes []string
 	for _, raw := range codings {
 		c, ok := exactMembers(raw, "system", "code")
 		if !ok {
-			return false
+			return nil, false
 		}
 		var system, code string
 		if json.Unmarshal(c["system"], &system) != nil || json.Unmarshal(c["code"], &code) != nil ||
 			(system != scopeSystem && system != legacyScopeSystem) || !otherScopes[code] {
-			return false
+			return nil, false
 		}
+		codes = append(codes, code)
 	}
-	return true
+	return codes, true
 }
 
 // exactMembers returns the members of the JSON object raw named exactly as

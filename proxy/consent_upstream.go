@@ -563,8 +563,18 @@ func (m *sourcedConsents) readUpstream(raw []byte) (consent.Normalized, bool) {
 	}
 	if consent.NotPrivacy(raw) {
 		// A research, treatment or advance-directive consent directs no
-		// disclosure: left out, not read as a denial of everything.
-		return consent.Normalized{}, false
+		// disclosure: left out, not read as a denial of everything. One
+		// whose policyRule is an opt-out (OPTOUT, OPTOUTE) is a privacy
+		// directive whatever its scope says: read as a denial of what it
+		// says at least (research purposes; under treatment or adr,
+		// everything), not ignored (QA round 31).
+		n, ok := consent.ScopedOptOut(raw)
+		if ok && m.invalid.first(raw) {
+			m.s.log.Warn("an upstream consent whose scope is research, treatment or adr names an opt-out as its policyRule; "+
+				"it is read as a denial (research purposes under research; otherwise everything) (logged once per version)",
+				"research_only", len(n.Rules) == 1 && len(n.Rules[0].Conditions) == 1 && len(n.Rules[0].Conditions[0].Purposes) > 0)
+		}
+		return n, ok
 	}
 	n, err := consent.NormalizeUpstream(raw)
 	if err == nil {
