@@ -2,13 +2,26 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 )
 
-// historyCurrentReads is how many current versions withholdVersionsOfWithheld
-// reads from the upstream at once for one history page.
-const historyCurrentReads = 4
+const (
+	// historyCurrentReads is how many current versions
+	// withholdVersionsOfWithheld reads from the upstream at once for one
+	// history page, one by one.
+	historyCurrentReads = 4
+	// historyCurrentIDs and historyCurrentQuery bound one Type?_id= search
+	// for the current versions of a page's resources: at most so many ids,
+	// and so many bytes of them, so that URLs stay short.
+	historyCurrentIDs   = 50
+	historyCurrentQuery = 2000
+)
 
 // withholdVersionsOfWithheld withholds, in a page of a type or system
 // history, every version of a resource whose current version the caller may
@@ -21,6 +34,12 @@ const historyCurrentReads = 4
 // (guardInstance): one withheld, or missing, takes its versions on the page
 // with it; one deleted (410) keeps them, as its history does. A read that
 // fails withholds the page (the failure is the response's).
+//
+// The current versions are asked for by type first, in Type?_id=a,b,c
+// searches (currentBySearch): a client syncing by history reads pages of
+// many resources, and a read of each doubled its requests to the server.
+// A resource the search does not list (deleted, withheld by the server,
+// past a page size the server caps) is read on its own, four at a time.
 //
 // The history of one resource needs none of this (its current version was
 // read and decided before it was asked for), nor does a history Bundle
@@ -60,9 +79,38 @@ func (r *run) withholdVersionsOfWithheld(ctx context.Context, root *bundleNode) 
 	}
 	withheld := make([]bool, len(pending))
 	failures := make([]*Failure, len(pending))
+	// By search first: the resources of each type with two or more.
+	byType := map[string][]int{}
+	for i, k := range pending {
+		byType[k.typ] = append(byType[k.typ], i)
+	}
+	var single []int
+	for typ, idx := range byType {
+		if len(idx) < 2 {
+			single = append(single, idx...)
+			continue
+		}
+		ids := make([]string, len(idx))
+		for j, i := range idx {
+			ids[j] = pending[i].id
+		}
+		permitted, f := r.currentBySearch(ctx, typ, ids)
+		if f != nil {
+			return f
+		}
+		for j, i := range idx {
+			p, listed := permitted[ids[j]]
+			switch {
+			case !listed:
+				single = append(single, i)
+			case !p:
+				withheld[i] = true
+			}
+		}
+	}
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(historyCurrentReads, len(pending)); w++ {
+	for w := 0; w < min(historyCurrentReads, len(single)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -80,7 +128,7 @@ func (r *run) withholdVersionsOfWithheld(ctx context.Context, root *bundleNode) 
 			}
 		}()
 	}
-	for i := range pending {
+	for _, i := range single {
 		next <- i
 	}
 	close(next)
@@ -99,4 +147,81 @@ func (r *run) withholdVersionsOfWithheld(ctx context.Context, root *bundleNode) 
 		}
 	}
 	return nil
+}
+
+// currentBySearch asks the upstream for the current versions of ids of typ
+// (typ?_id=a,b,c&_count=n, in chunks whose URLs stay short, first pages
+// only) and decides each one listed for this caller as a read of it
+// (decideStored). It returns, for each id listed, whether the caller may
+// read it; ids not listed are left to reads of their own. A search the
+// upstream refuses or answers with anything but a searchset lists none
+// (the reads decide, and fail closed); a listed resource that cannot be
+// decided fails the page.
+func (r *run) currentBySearch(ctx context.Context, typ string, ids []string) (map[string]bool, *Failure) {
+	out := make(map[string]bool, len(ids))
+	ex := *r.ex
+	for len(ids) > 0 {
+		n, size := 0, 0
+		for n < len(ids) && n < historyCurrentIDs && (n == 0 || size+len(ids[n])+1 <= historyCurrentQuery) {
+			size += len(ids[n]) + 1
+			n++
+		}
+		chunk := ids[:n]
+		ids = ids[n:]
+		want := make(map[string]bool, len(chunk))
+		var ask []string
+		for _, id := range chunk {
+			if fhirID.MatchString(id) && !want[id] {
+				want[id] = true
+				ask = append(ask, id)
+			}
+		}
+		if len(ask) == 0 {
+			continue
+		}
+		q := url.Values{"_id": {strings.Join(ask, ",")}, "_count": {strconv.Itoa(len(ask))}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.s.upBase+"/"+typ+"?"+q.Encode(), nil)
+		if err != nil {
+			return nil, classify(err)
+		}
+		req.Header.Set("Accept", "application/fhir+json")
+		req.Header.Set("X-Request-Id", ex.requestID)
+		resp, err := r.s.client.Do(req)
+		if err != nil {
+			if f := classify(err); f.Status == http.StatusGatewayTimeout {
+				return nil, f
+			}
+			continue // the reads decide
+		}
+		body, err := r.s.readBody(resp)
+		if err != nil || resp.StatusCode != http.StatusOK || !isJSON(resp.Header.Get("Content-Type")) {
+			recycleOut(body)
+			continue
+		}
+		var b struct {
+			ResourceType string `json:"resourceType"`
+			Type         string `json:"type"`
+			Entry        []struct {
+				Resource json.RawMessage `json:"resource"`
+			} `json:"entry"`
+		}
+		if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" || b.Type != "searchset" {
+			continue
+		}
+		for _, e := range b.Entry {
+			var id struct{ ResourceType, ID string }
+			if json.Unmarshal(e.Resource, &id) != nil || id.ResourceType != typ || !want[id.ID] {
+				continue // an include, an OperationOutcome, another resource
+			}
+			if _, seen := out[id.ID]; seen {
+				continue
+			}
+			_, ok, f := r.s.decideStored(ctx, &ex, e.Resource)
+			if f != nil {
+				return nil, f
+			}
+			out[id.ID] = ok
+		}
+	}
+	return out, nil
 }

@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -130,5 +132,75 @@ func TestTypeHistoryCurrentVersionOnAnotherPage(t *testing.T) {
 		if strings.Join(got[i], ",") != strings.Join(want[i], ",") {
 			t.Fatalf("pages %v, want %v", got, want)
 		}
+	}
+}
+
+// TestTypeHistoryCurrentVersionsBySearch: the current versions of a
+// history page's resources are asked for by one Condition?_id= search, not
+// a read each (a client syncing by history doubled its requests); the one
+// the search does not list (deleted) is read on its own and keeps its
+// versions, the withheld one the search lists takes its older version with
+// it. A server that refuses the search leaves it to the reads, with the
+// same answer.
+func TestTypeHistoryCurrentVersionsBySearch(t *testing.T) {
+	t.Parallel()
+	old := strings.Replace(strings.Replace(sudCondition, `"F11.20","display":"Opioid dependence"`, `"M54.5","display":"Low back pain"`, 1), `"versionId":"3"`, `"versionId":"1"`, 1)
+	ok := []string{refillCond("c0", false), refillCond("c1", false)}
+	gone := strings.ReplaceAll(ok[1], `"c1"`, `"gone1"`)
+	entry := func(res string) string {
+		return `{"resource":` + res + `,"request":{"method":"PUT","url":"Condition"},"response":{"status":"200 OK"}}`
+	}
+	page := `{"resourceType":"Bundle","type":"history","entry":[` + entry(ok[0]) + `,` + entry(old) + `,` + entry(gone) + `,` + entry(ok[1]) + `,` + entry(bpObs) + `]}`
+	current := map[string]string{"Condition/c0": ok[0], "Condition/c1": ok[1], "Condition/sud1": sudCondition, "Condition/gone1": "", "Observation/bp1": bpObs}
+	for _, refuse := range []bool{false, true} {
+		var mu sync.Mutex
+		searches, reads := 0, map[string]int{}
+		h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+			p := strings.TrimPrefix(r.URL.Path, "/fhir/R4/")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case strings.HasSuffix(p, "_history"):
+				fhirJSONHandler(200, page)(w, r)
+			case p == "Condition" && r.URL.Query().Get("_id") != "":
+				searches++
+				if refuse {
+					fhirJSONHandler(400, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported"}]}`)(w, r)
+					return
+				}
+				var entries []string
+				for _, id := range strings.Split(r.URL.Query().Get("_id"), ",") {
+					if body := current["Condition/"+id]; body != "" {
+						entries = append(entries, `{"resource":`+body+`,"search":{"mode":"match"}}`)
+					}
+				}
+				fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[`+strings.Join(entries, ",")+`]}`)(w, r)
+			default:
+				reads[p]++
+				body, known := current[p]
+				switch {
+				case !known:
+					fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+				case body == "":
+					fhirJSONHandler(410, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"deleted"}]}`)(w, r)
+				default:
+					fhirJSONHandler(200, body)(w, r)
+				}
+			}
+		})
+		resp, body := h.get("/fhir/_history", tokOther)
+		if resp.StatusCode != 200 || strings.Contains(body, "sud1") || strings.Contains(body, "Low back pain") ||
+			!strings.Contains(body, `"c0"`) || !strings.Contains(body, `"c1"`) || !strings.Contains(body, "gone1") || !strings.Contains(body, "bp1") {
+			t.Errorf("refused %v: %d %s", refuse, resp.StatusCode, body)
+		}
+		mu.Lock()
+		wantReads := map[string]int{"Condition/gone1": 1, "Observation/bp1": 1}
+		if refuse {
+			wantReads = map[string]int{"Condition/c0": 1, "Condition/c1": 1, "Condition/sud1": 1, "Condition/gone1": 1, "Observation/bp1": 1}
+		}
+		if searches != 1 || !maps.Equal(reads, wantReads) {
+			t.Errorf("refused %v: %d searches, reads %v, want 1 and %v", refuse, searches, reads, wantReads)
+		}
+		mu.Unlock()
 	}
 }

@@ -19,20 +19,29 @@ func init() {
 // the consented caller sees both.
 func testTypeHistoryAcrossPagesQA31L(t *testing.T, e *env) {
 	since := time.Now().UTC().Add(-2 * time.Second).Format(time.RFC3339)
-	cond := func(code, display string) []byte {
-		return []byte(`{"resourceType":"Condition","id":"qa31l-h1","subject":{"reference":"` + sudPatient + `"},` +
+	cond := func(id, code, display string) []byte {
+		return []byte(`{"resourceType":"Condition","id":"` + id + `","subject":{"reference":"` + sudPatient + `"},` +
 			`"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"` + code + `","display":"` + display + `"}]}}`)
 	}
-	e.upstream.Put(t, cond("M54.5", "Low back pain qa31l-old"))
-	e.upstream.Put(t, cond("F11.20", "Opioid dependence qa31l"))
-	for caller, wantSeen := range map[string]bool{"other": false, "consented": true} {
-		url := "/fhir/Condition/_history?_since=" + since + "&_count=1"
+	// Newest first: h1's SUD version, h3, h2, h1's ordinary one. With two
+	// a page, h1's ordinary version shares its page with h2, whose current
+	// versions the proxy asks for by one Condition?_id= search.
+	e.upstream.Put(t, cond("qa31l-h1", "M54.5", "Low back pain qa31l-old"))
+	e.upstream.Put(t, cond("qa31l-h2", "M54.5", "Low back pain qa31l-h2"))
+	e.upstream.Put(t, cond("qa31l-h3", "M54.5", "Low back pain qa31l-h3"))
+	e.upstream.Put(t, cond("qa31l-h1", "F11.20", "Opioid dependence qa31l"))
+	for _, c := range []struct {
+		caller, count string
+		wantSeen      bool
+	}{{"other", "1", false}, {"other", "2", false}, {"consented", "1", true}, {"consented", "2", true}} {
+		caller, wantSeen := c.caller+" _count="+c.count, c.wantSeen
+		url := "/fhir/Condition/_history?_since=" + since + "&_count=" + c.count
 		var all strings.Builder
 		for pages := 0; url != ""; pages++ {
 			if pages > 200 {
 				t.Fatalf("%s: the history does not end", caller)
 			}
-			r := e.get(t, url, caller)
+			r := e.get(t, url, c.caller)
 			if r.Status != http.StatusOK {
 				t.Fatalf("%s page %d: %d %s", caller, pages, r.Status, r.Body)
 			}
@@ -47,6 +56,9 @@ func testTypeHistoryAcrossPagesQA31L(t *testing.T, e *env) {
 		}
 		if !wantSeen && strings.Contains(got, "qa31l-h1") {
 			t.Errorf("%s: the history names the withheld Condition", caller)
+		}
+		if !strings.Contains(got, "qa31l-h2") || !strings.Contains(got, "qa31l-h3") {
+			t.Errorf("%s: the ordinary Conditions are missing", caller)
 		}
 	}
 }
