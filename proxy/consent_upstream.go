@@ -154,6 +154,13 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 	}
 	if cfg.PatientIdentifierSystem != "" { // patient_identity.go
 		m.patients = newTTLCache[patientEntry](cfg.CacheSize, cfg.TTL)
+		if cfg.Upstream != UpstreamOff {
+			s.checks = maps.Clone(s.checks)
+			if s.checks == nil {
+				s.checks = map[string]func(context.Context) error{}
+			}
+			s.checks["consent_identifier_search"] = m.identifierSearchCheck
+		}
 	}
 	switch cfg.Upstream {
 	case UpstreamOnDemand:
@@ -206,6 +213,10 @@ type sourcedConsents struct {
 	// noHistory is set once the upstream's Consent history could not be
 	// read (logged once): incremental rounds then read every consent.
 	noHistory atomic.Bool
+	// identifierRefused is the status (400, 403, 405, 422, 501) with which
+	// the upstream last refused an on-demand Consent?patient:identifier=
+	// search, 0 once one is answered (/readyz, identifierSearchCheck).
+	identifierRefused atomic.Int32
 	// noPresence is set once the upstream could not say which mirrored
 	// consents it still holds (logged once): such rounds are full ones.
 	noPresence atomic.Bool
@@ -544,11 +555,36 @@ func (m *sourcedConsents) fetchByIdentifier(ctx context.Context, patient string,
 			}
 			each(filled)
 		})
+		var status upstreamStatusError
+		switch {
+		case errors.As(err, &status) && refusedSearch[int(status)]:
+			// Told from a failing server by the status: the search as
+			// written is refused, most likely its :identifier modifier.
+			// Still withheld, and said where an operator looks (no
+			// identifier, no patient).
+			if m.identifierRefused.Swap(int32(status)) != int32(status) {
+				m.s.log.Warn("the FHIR server refuses Consent?patient:identifier= searches; responses that need a patient's "+
+					"consents are withheld until it answers them or consents.patient_identifier_system is unset", "status", int(status))
+			}
+			return identifierSearchRefused{status: int(status)}
+		case err == nil:
+			if m.identifierRefused.Swap(0) != 0 {
+				m.s.log.Info("the FHIR server answers Consent?patient:identifier= searches again")
+			}
+		}
 		if err = cmp.Or(err, lookupErr); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// refusedSearch are the statuses with which a FHIR server refuses a search
+// as written (a parameter or modifier it does not support), as opposed to
+// failing to run it.
+var refusedSearch = map[int]bool{
+	http.StatusBadRequest: true, http.StatusForbidden: true, http.StatusMethodNotAllowed: true,
+	http.StatusUnprocessableEntity: true, http.StatusNotImplemented: true,
 }
 
 // readUpstream validates one upstream consent; one that fails becomes a
@@ -1022,12 +1058,43 @@ func (s *Server) getJSONDated(ctx context.Context, path string, limit int64) ([]
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		return nil, time.Time{}, errNotFoundUpstream
 	case resp.StatusCode != http.StatusOK:
-		return nil, time.Time{}, errors.New("the FHIR server answered " + strconv.Itoa(resp.StatusCode))
+		return nil, time.Time{}, upstreamStatusError(resp.StatusCode)
 	case int64(len(body)) > limit:
 		return nil, time.Time{}, errors.New("the FHIR server's answer is too large")
 	}
 	date, _ := http.ParseTime(resp.Header.Get("Date"))
 	return body, date, nil
+}
+
+// upstreamStatusError is an upstream answer's status other than 200, 404
+// and 410.
+type upstreamStatusError int
+
+func (e upstreamStatusError) Error() string {
+	return "the FHIR server answered " + strconv.Itoa(int(e))
+}
+
+// identifierSearchRefused is the readiness detail while the upstream
+// refuses the on-demand Consent?patient:identifier= search
+// (sourcedConsents.identifierRefused): degraded, not failed, since the
+// responses that need no consents still go out.
+type identifierSearchRefused struct{ status int }
+
+func (e identifierSearchRefused) Error() string {
+	return "the FHIR server answered " + strconv.Itoa(e.status) + " to Consent?patient:identifier= " +
+		"(consents.patient_identifier_system): it may not support the :identifier modifier of Consent's patient " +
+		"parameter; responses that need a patient's consents are withheld until it answers, or the setting is unset"
+}
+
+func (identifierSearchRefused) Degraded() bool { return true }
+
+// identifierSearchCheck is the readiness check of the on-demand identifier
+// search: degraded while the upstream's last answer to it refused it.
+func (m *sourcedConsents) identifierSearchCheck(context.Context) error {
+	if status := m.identifierRefused.Load(); status != 0 {
+		return identifierSearchRefused{status: int(status)}
+	}
+	return nil
 }
 
 // errNotFoundUpstream reports a 404 or 410 from the upstream.
