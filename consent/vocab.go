@@ -223,8 +223,8 @@ func (p *parsed) checkActorRefs() problems {
 // command line) every base counts as the upstream's and nothing is
 // reported.
 func (p *parsed) checkForeignData() problems {
-	if p.root == nil || localServer.Load() == nil {
-		return nil
+	if p.root == nil || localServer.Load() == nil || p.res.Status != "active" {
+		return nil // a consent not in force permits nothing: its revocation by update goes through
 	}
 	var errs problems
 	seen := map[string]bool{}

@@ -18,8 +18,9 @@ import (
 // 422 and an OperationOutcome naming the element, nothing stored, on POST
 // and PUT, also when the foreign reference sits in a provision above the
 // permit (which the permit's rule includes). A reference relative or under
-// the upstream's own base, and a deny naming another server's record (read
-// as Type/id, withholding), are still accepted. Not parallel: the test of
+// the upstream's own base, a deny naming another server's record (read
+// as Type/id, withholding), and a consent not in force (a revocation by
+// update) are still accepted. Not parallel: the test of
 // local bases is process-wide (QA round 31, area B).
 func TestConsentAPIRefusesPermitOfAnotherServersRecordQA31B(t *testing.T) {
 	defer consent.SetLocalServer(nil)
@@ -46,6 +47,7 @@ func TestConsentAPIRefusesPermitOfAnotherServersRecordQA31B(t *testing.T) {
 		{"PUT, another server's record", http.MethodPut, "/admin/Consent/c9", strings.Replace(permit(foreign), `"resourceType":"Consent",`, `"resourceType":"Consent","id":"c9",`, 1), 422, "Consent.provision.provision[0].data[0].reference.reference"},
 		{"POST, in the deny above the permit", http.MethodPost, "/admin/Consent", denyAbove(foreign), 422, "Consent.provision.data[0].reference.reference"},
 		{"POST, relative", http.MethodPost, "/admin/Consent", permit("Condition/sud1"), 201, ""},
+		{"PUT, revoking by status inactive", http.MethodPut, "/admin/Consent/c8", strings.Replace(strings.Replace(permit(foreign), `"resourceType":"Consent",`, `"resourceType":"Consent","id":"c8",`, 1), `"status":"active"`, `"status":"inactive"`, 1), 201, ""},
 		{"POST, under the upstream's base", http.MethodPost, "/admin/Consent", permit(up.String() + "/Condition/sud1"), 201, ""},
 	} {
 		before, err := a.store.Search(context.Background(), consent.Query{})
