@@ -28,6 +28,7 @@ type Labeller struct {
 type ruleset struct {
 	rules    []compiledRule
 	bySystem map[string]*matcher
+	byType   map[string][]int // the type rules (Rule), by the types they label
 	programs programIndex
 	// local: see Options.LocalServer.
 	local func(base string) bool
@@ -79,7 +80,7 @@ func NewLabeller(opts Options) (*Labeller, error) {
 		}
 	}
 	ph := programsHash(opts.Programs)
-	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: progs, local: opts.LocalServer,
+	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, byType: typeRules(compiled), programs: progs, local: opts.LocalServer,
 		programsHash: ph, revision: rulesRevision(opts.Rules, ph)})
 	return l, nil
 }
@@ -103,7 +104,7 @@ func (l *Labeller) SetRules(rules []Rule) error {
 		return err
 	}
 	old := l.rs.Load()
-	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, programs: old.programs, local: old.local,
+	l.rs.Store(&ruleset{rules: compiled, bySystem: bySystem, byType: typeRules(compiled), programs: old.programs, local: old.local,
 		programsHash: old.programsHash, revision: rulesRevision(rules, old.programsHash)})
 	if l.cache != nil {
 		// After the store: a batch that starts after this labels under
@@ -473,7 +474,8 @@ func (w *walker) strings(pid []byte) (id, version, patient string) {
 
 // derive puts the labels of the rules that matched and apply to r.Type
 // into r.derived, or into r.elems for codings inside a segmentable
-// element, and returns those matches.
+// element, and those of the type rules of r.Type into r.derived, and
+// returns those matches.
 func (w *walker) derive(r *Result) []hit {
 	hits := w.hits[:0]
 	for _, h := range w.hits {
@@ -488,6 +490,34 @@ func (w *walker) derive(r *Result) []hit {
 			r.derived = r.derived.Union(rule.labels)
 		}
 		hits = append(hits, h)
+	}
+	for _, k := range w.rs.byType[r.Type] {
+		r.derived = r.derived.Union(w.rs.rules[k].labels)
+		hits = append(hits, hit{rule: k, matched: "resourceType|" + r.Type})
+	}
+	if len(w.rs.byType) > 0 && w.contained > 0 {
+		// A contained resource of a type rule's type labels its
+		// container, as a contained resource's code does.
+		n := 0
+		_ = fjson.ArrayEach(w.b, w.contained, func(vs, _ int) error {
+			defer func() { n++ }()
+			if w.b[vs] != '{' {
+				return nil
+			}
+			i, e, ok, err := fjson.Lookup(w.b, vs, "resourceType")
+			if err != nil || !ok {
+				return nil
+			}
+			typ, ok := fjson.StringValue(w.b, i, e)
+			if !ok {
+				return nil
+			}
+			for _, k := range w.rs.byType[typ] {
+				r.derived = r.derived.Union(w.rs.rules[k].labels)
+				hits = append(hits, hit{rule: k, matched: "resourceType|" + typ, path: "contained[" + strconv.Itoa(n) + "]"})
+			}
+			return nil
+		})
 	}
 	return hits
 }

@@ -10,7 +10,11 @@ import (
 
 // Rule labels every resource that holds a matching Coding: one whose system
 // is System and whose code is listed in Codes, starts with one of Prefixes
-// or falls in one of Ranges, and is not excluded.
+// or falls in one of Ranges, and is not excluded. A rule of no system and
+// no codes, prefixes, ranges or exclusions, with Types, labels every
+// resource of those types, whatever it holds (a type rule: a
+// MolecularSequence is genetic information by what it is, and holds no
+// code that says so).
 type Rule struct {
 	ID     string // names the rule in reasons and errors
 	System string // code system URL of the codings the rule matches
@@ -51,6 +55,31 @@ func (r *compiledRule) excluded(code []byte) bool {
 		}
 	}
 	return false
+}
+
+// typeOnly reports whether r is a type rule: no system, codes, prefixes,
+// ranges or exclusions, and types (see Rule).
+func (r *Rule) typeOnly() bool {
+	return r.System == "" && len(r.Codes)+len(r.Prefixes)+len(r.Ranges)+len(r.Exclude)+len(r.ExcludePrefixes) == 0 && len(r.Types) > 0
+}
+
+// typeRules indexes the type rules of rules by the types they label.
+func typeRules(rules []compiledRule) map[string][]int {
+	var out map[string][]int
+	for k := range rules {
+		if !rules[k].typeOnly() {
+			continue
+		}
+		if out == nil {
+			out = map[string][]int{}
+		}
+		for _, t := range rules[k].Types {
+			if !slices.Contains(out[t], k) {
+				out[t] = append(out[t], k)
+			}
+		}
+	}
+	return out
 }
 
 // appliesTo reports whether the rule applies to resources of type typ.
@@ -115,7 +144,11 @@ func compile(rules []Rule) ([]compiledRule, map[string]*matcher, error) {
 			errs = append(errs, fmt.Errorf("labels: rule %d: duplicate id %q", k, r.ID))
 			continue
 		}
-		cr, err := index(bySystem, r, len(out))
+		cr := compiledRule{Rule: r, labels: NewSet(r.Labels...)}
+		var err error
+		if !r.typeOnly() {
+			cr, err = index(bySystem, r, len(out))
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("labels: rule %d (%q): %w", k, r.ID, err))
 			continue
@@ -217,11 +250,20 @@ func validateRule(r Rule) error {
 	if strings.TrimSpace(r.ID) == "" {
 		add("empty id")
 	}
-	if strings.TrimSpace(r.System) == "" {
-		add("empty system")
-	}
-	if len(r.Codes)+len(r.Prefixes)+len(r.Ranges) == 0 {
-		add("no codes, prefixes or ranges")
+	switch {
+	case r.typeOnly():
+		// A type rule: every resource of its types.
+	case strings.TrimSpace(r.System) == "" && len(r.Codes)+len(r.Prefixes)+len(r.Ranges) == 0 && len(r.Exclude)+len(r.ExcludePrefixes) > 0:
+		add("a rule of no system and no codes labels every resource of its types, and can exclude no code")
+	case strings.TrimSpace(r.System) == "" && len(r.Codes)+len(r.Prefixes)+len(r.Ranges) == 0:
+		add("empty system, and no codes, prefixes or ranges (a rule of neither labels every resource of its types: name them)")
+	default:
+		if strings.TrimSpace(r.System) == "" {
+			add("empty system")
+		}
+		if len(r.Codes)+len(r.Prefixes)+len(r.Ranges) == 0 {
+			add("no codes, prefixes or ranges")
+		}
 	}
 	lists := []struct {
 		name string

@@ -248,7 +248,7 @@ func loadRuleFile(name string, b []byte) ([]Rule, []string, error) {
 			errs = append(errs, fmt.Errorf("%s:%d: rule %q: %s", name, line, fr.ID, strings.ReplaceAll(err.Error(), "\n", "; ")))
 			continue
 		}
-		if w := systemWarning(r.System); w != "" {
+		if w := systemWarning(r.System); w != "" && !r.typeOnly() {
 			warns = append(warns, fmt.Sprintf("%s:%d: rule %q: %s", name, line, fr.ID, w))
 		}
 		if w := labelsWarning(r.Labels); w != "" {

@@ -129,6 +129,7 @@ function matches(r) {
   if (r.codes) parts.push(h('span', {}, `codes ${r.codes.join(', ')}`));
   if (r.prefixes) parts.push(h('span', {}, `codes starting ${r.prefixes.join(', ')}`));
   if (r.ranges) parts.push(h('span', {}, `codes ${r.ranges.map(([a, b]) => `${a}–${b}`).join(', ')}`));
+  if (!parts.length && !r.system) parts.push(h('span', {}, 'every resource of its types, whatever it holds'));
   const ex = [...(r.exclude || []), ...(r.exclude_prefixes || []).map(p => p + '*')];
   return [parts.reduce((acc, p, i) => i ? [...acc, '; ', p] : [p], []), ex.length ? ` except ${ex.join(', ')}` : ''];
 }
