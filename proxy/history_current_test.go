@@ -204,3 +204,20 @@ func TestTypeHistoryCurrentVersionsBySearch(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestTypeHistoryTotalLeavesOutAnOlderVersionAlone: the total of a
+// complete history page is lowered by an older version withheld for its
+// current one, as by any withheld match: "total": 3 beside two entries
+// would tell one was withheld.
+func TestTypeHistoryTotalLeavesOutAnOlderVersionAlone(t *testing.T) {
+	t.Parallel()
+	old := strings.Replace(strings.Replace(sudCondition, `"F11.20","display":"Opioid dependence"`, `"M54.5","display":"Low back pain"`, 1), `"versionId":"3"`, `"versionId":"1"`, 1)
+	ok := refillCond("c0", false)
+	page := `{"resourceType":"Bundle","type":"history","total":3,"entry":[{"resource":` + old + `,"request":{"method":"POST","url":"Condition"}},` +
+		`{"resource":` + ok + `,"request":{"method":"POST","url":"Condition"}},{"resource":` + bpObs + `,"request":{"method":"PUT","url":"Observation/bp1"}}]}`
+	h := newHarness(t, currentReads(fhirJSONHandler(200, page), currentOf(sudCondition, ok, bpObs)))
+	resp, body := h.get("/fhir/_history", tokOther)
+	if resp.StatusCode != 200 || strings.Contains(body, "sud1") || !strings.Contains(body, `"total":2`) {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+}
