@@ -29,6 +29,7 @@ type expungeFHIR struct {
 	refuseElements bool
 	idSearches     int
 	longestURL     int
+	fullSearches   int // Consent searches naming neither _id nor _lastUpdated
 }
 
 func newExpungeFHIR() *expungeFHIR { return &expungeFHIR{historyFHIR: newHistoryFHIR()} }
@@ -44,6 +45,11 @@ func (f *expungeFHIR) expunge(id string) {
 
 func (f *expungeFHIR) handler(w http.ResponseWriter, r *http.Request) {
 	ids := r.URL.Query().Get("_id")
+	if r.URL.Path == "/fhir/R4/Consent" && ids == "" && !r.URL.Query().Has("_lastUpdated") {
+		f.mu.Lock()
+		f.fullSearches++
+		f.mu.Unlock()
+	}
 	if r.URL.Path != "/fhir/R4/Consent" || ids == "" {
 		f.historyFHIR.handler(w, r)
 		return
@@ -174,18 +180,20 @@ func TestSyncNoticesExpungedPermitQA31B(t *testing.T) {
 }
 
 // TestSyncUnsureWhichConsentsRemainReadsAllQA31B: an upstream that cannot
-// answer Consent?_id= (refuses _elements, errs) makes the round a full
-// one, which drops the expunged permit.
+// answer Consent?_id= (400, 500) makes the round a full one, which drops
+// the expunged permit; one that refuses only _elements is asked again
+// without it, and the round stays incremental.
 func TestSyncUnsureWhichConsentsRemainReadsAllQA31B(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name           string
 		status         int
 		refuseElements bool
+		fullRounds     int
 	}{
-		{name: "refuses _elements", refuseElements: true},
-		{name: "400", status: http.StatusBadRequest},
-		{name: "500", status: http.StatusInternalServerError},
+		{name: "refuses _elements", refuseElements: true, fullRounds: 1},
+		{name: "400", status: http.StatusBadRequest, fullRounds: 2},
+		{name: "500", status: http.StatusInternalServerError, fullRounds: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -209,6 +217,9 @@ func TestSyncUnsureWhichConsentsRemainReadsAllQA31B(t *testing.T) {
 			}
 			if ids := mirroredIDs(t, sc); strings.Join(ids, ",") != "u2" {
 				t.Errorf("the stored mirror holds %v, want [u2]", ids)
+			}
+			if f.fullSearches != tc.fullRounds {
+				t.Errorf("%d full rounds, want %d", f.fullSearches, tc.fullRounds)
 			}
 		})
 	}

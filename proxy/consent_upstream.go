@@ -217,6 +217,9 @@ type sourcedConsents struct {
 	// the upstream last refused an on-demand Consent?patient:identifier=
 	// search, 0 once one is answered (/readyz, identifierSearchCheck).
 	identifierRefused atomic.Int32
+	// noElements is set once the upstream refused the presence check's
+	// search with _elements: it is asked without from then on.
+	noElements atomic.Bool
 	// noPresence is set once the upstream could not say which mirrored
 	// consents it still holds (logged once): such rounds are full ones.
 	noPresence atomic.Bool
@@ -958,16 +961,17 @@ var errTooManyMissing = errors.New("the Consent?_id= search left out too many mi
 
 // upstreamConsentsMissing asks the upstream for the consents ids names
 // (Consent?_id=a,b,c&_elements=id, in chunks whose URLs stay short, every
-// page) and returns those no answer listed, sorted. A consent removed
-// with no entry in the type history (HAPI's $expunge, a hard delete that
-// erases the history too) is listed neither by an incremental round's
-// search nor by its history reading: its permit disclosed from the mirror,
-// and the stored mirror across restarts, until the next full round, up to
-// ten sync intervals (QA round 31). A server that ignores _elements
-// answers whole consents, one that ignores _id every consent: either is
-// read for the ids alone. Any error (a server refusing the search or a
-// parameter) is returned: the caller reads every consent.
-func (s *Server) upstreamConsentsMissing(ctx context.Context, ids []string) ([]string, error) {
+// page; without _elements when elements is false) and returns those no
+// answer listed, sorted. A consent removed with no entry in the type
+// history (HAPI's $expunge, a hard delete that erases the history too) is
+// listed neither by an incremental round's search nor by its history
+// reading: its permit disclosed from the mirror, and the stored mirror
+// across restarts, until the next full round, up to ten sync intervals
+// (QA round 31). A server that ignores _elements answers whole consents,
+// one that ignores _id every consent: either is read for the ids alone.
+// Any error is returned: the caller asks again without _elements when the
+// server refused the search, and reads every consent otherwise.
+func (s *Server) upstreamConsentsMissing(ctx context.Context, ids []string, elements bool) ([]string, error) {
 	var missing []string
 	for len(ids) > 0 {
 		n, size := 0, 0
@@ -986,7 +990,10 @@ func (s *Server) upstreamConsentsMissing(ctx context.Context, ids []string) ([]s
 		if len(ask) == 0 {
 			continue
 		}
-		q := url.Values{"_id": {strings.Join(ask, ",")}, "_elements": {"id"}, "_count": {strconv.Itoa(len(ask))}}
+		q := url.Values{"_id": {strings.Join(ask, ",")}, "_count": {strconv.Itoa(len(ask))}}
+		if elements {
+			q.Set("_elements", "id")
+		}
 		listed := make(map[string]bool, len(ask))
 		err := s.upstreamConsentSearch(ctx, q, maxSyncConsents, func(raw []byte) {
 			var got struct {
@@ -1429,7 +1436,14 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		// nor the search: each mirrored id the upstream no longer answers
 		// is read as the history's deletions are (below). An upstream that
 		// cannot tell makes the round a full one.
-		missing, err := m.s.upstreamConsentsMissing(ctx, m.mirror.ids())
+		ids := m.mirror.ids()
+		missing, err := m.s.upstreamConsentsMissing(ctx, ids, !m.noElements.Load())
+		var status upstreamStatusError
+		if errors.As(err, &status) && refusedSearch[int(status)] && !m.noElements.Swap(true) {
+			// A server refusing _elements: asked without it from now on
+			// (whole consents, read for their ids).
+			missing, err = m.s.upstreamConsentsMissing(ctx, ids, false)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return time.Time{}, ctx.Err()
