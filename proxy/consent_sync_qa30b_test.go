@@ -75,8 +75,10 @@ func TestResearchConsentIsNoDenialQA30B(t *testing.T) {
 		want        int
 	}{
 		{"research", `{"system":"` + cs + `","code":"research"}`, http.StatusOK},
-		{"treatment", `{"system":"` + cs + `","code":"treatment"}`, http.StatusOK},
-		{"adr, STU3 system", `{"system":"http://hl7.org/fhir/consentscope","code":"adr"}`, http.StatusOK},
+		// An opt-out under treatment or adr is read as a mis-coded privacy
+		// opt-out since QA round 31 (TestOptOutUnderAnotherScopeQA31B).
+		{"treatment", `{"system":"` + cs + `","code":"treatment"}`, http.StatusNotFound},
+		{"adr, STU3 system", `{"system":"http://hl7.org/fhir/consentscope","code":"adr"}`, http.StatusNotFound},
 		{"privacy (the opt-out applies)", `{"system":"` + cs + `","code":"patient-privacy"}`, http.StatusNotFound},
 		{"research beside privacy", `{"system":"` + cs + `","code":"research"},{"system":"` + cs + `","code":"patient-privacy"}`, http.StatusNotFound},
 		{"research of another system", `{"system":"http://ehr.example/scope","code":"research"}`, http.StatusNotFound},
