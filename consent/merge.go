@@ -377,9 +377,10 @@ func patientOf(refs ...string) string {
 
 // OneEach picks one version of each upstream consent the list holds more
 // than once (an upstream answering two versions of one Consent, or one of
-// its _history, in a search): the later by meta.lastUpdated or dateTime,
-// then by a numeric meta.versionId, then one not active (a withdrawal
-// wins a tie). keep are the indices of the picked ones, in list order; the
+// its _history, in a search): the later as the server ordered them
+// (newer: a numeric meta.versionId, then meta.lastUpdated, then the later
+// of lastUpdated and dateTime), then one not active (a withdrawal wins a
+// tie). keep are the indices of the picked ones, in list order; the
 // others, while active, give their deny provisions only (denyOnly, as
 // Merge does for two copies of one consent), each under an id of its own,
 // "upstream:<id>/_history/<version>". Read whole, as before, an
