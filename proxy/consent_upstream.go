@@ -822,11 +822,11 @@ func (s *Server) upstreamConsentSearch(ctx context.Context, q url.Values, limit 
 // the search began by the upstream's clock: the Date of the first page's
 // answer less the time the proxy waited for it (zero without a Date).
 func (s *Server) upstreamConsentSearchDated(ctx context.Context, q url.Values, limit int, each func([]byte)) (time.Time, error) {
-	query, seen := q.Encode(), 0
+	path, seen := "/Consent?"+q.Encode(), 0
 	var began time.Time
 	for i := range limit/100 + 2 {
 		sent := time.Now()
-		page, date, err := s.getJSONDated(ctx, "/Consent?"+query, maxConsentPage)
+		page, date, err := s.getJSONDated(ctx, path, maxConsentPage)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -855,13 +855,37 @@ func (s *Server) upstreamConsentSearchDated(ctx context.Context, q url.Values, l
 		if next == "" {
 			return began, nil
 		}
-		u, err := url.Parse(next)
-		if err != nil || !strings.HasSuffix(u.Path, "/Consent") {
+		var ok bool
+		if path, ok = s.nextPage(next, "/Consent"); !ok {
 			return time.Time{}, errors.New("the FHIR server's next link is not a Consent search")
 		}
-		query = u.RawQuery
 	}
 	return time.Time{}, fmt.Errorf("the FHIR server's Consent search has more pages than %d consents need", limit)
+}
+
+// nextPage returns the path (with query) under the configured upstream at
+// which a consent read follows a Bundle's next link: the link's query, on
+// the link's own path when that ends in own (Consent, Consent/_history), or
+// at the upstream's base when the link is a paging handle there (HAPI's
+// [base]?_getpages=<id>&_getpagesoffset=..., which HAPI answers at its
+// base only). Every page of a HAPI server after the first was refused as
+// "not a Consent search": a full sync round of more than one page failed,
+// every time, and after three the mirror lapsed and every response needing
+// consents was withheld. The link's host is never followed: the path is
+// always asked of the configured upstream. false for anything else.
+func (s *Server) nextPage(next, own string) (string, bool) {
+	u, err := url.Parse(next)
+	if err != nil {
+		return "", false
+	}
+	if strings.HasSuffix(u.Path, own) {
+		return own + "?" + u.RawQuery, true
+	}
+	base, err := url.Parse(s.upBase)
+	if err != nil || strings.TrimRight(u.Path, "/") != strings.TrimRight(base.Path, "/") || !u.Query().Has("_getpages") {
+		return "", false
+	}
+	return "?" + u.RawQuery, true
 }
 
 // historyBundleJSON is the part of a history Bundle a sync round reads.
@@ -894,12 +918,12 @@ var errNoConsentHistory = errors.New("the FHIR server's Consent history cannot t
 // incremental search never lists a deleted consent, so a round without
 // this reading could keep a deleted permit disclosing.
 func (s *Server) upstreamConsentDeletions(ctx context.Context, since time.Time, limit int) (map[string]bool, time.Time, error) {
-	query := url.Values{"_since": {since.UTC().Format(time.RFC3339)}, "_count": {"100"}}.Encode()
+	path := "/Consent/_history?" + url.Values{"_since": {since.UTC().Format(time.RFC3339)}, "_count": {"100"}}.Encode()
 	deleted, seen := map[string]bool{}, 0
 	var began time.Time
 	for i := range limit/100 + 2 {
 		sent := time.Now()
-		page, date, err := s.getJSONDated(ctx, "/Consent/_history?"+query, maxConsentPage)
+		page, date, err := s.getJSONDated(ctx, path, maxConsentPage)
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("%w: %w", errNoConsentHistory, err)
 		}
@@ -935,11 +959,10 @@ func (s *Server) upstreamConsentDeletions(ctx context.Context, since time.Time, 
 		if next == "" {
 			return deleted, began, nil
 		}
-		u, err := url.Parse(next)
-		if err != nil || !strings.HasSuffix(u.Path, "/Consent/_history") {
+		var ok bool
+		if path, ok = s.nextPage(next, "/Consent/_history"); !ok {
 			return nil, time.Time{}, errNoConsentHistory
 		}
-		query = u.RawQuery
 	}
 	return nil, time.Time{}, errNoConsentHistory
 }
