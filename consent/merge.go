@@ -413,6 +413,11 @@ func OneEach(list []Normalized) (keep []int, denies []Normalized) {
 	return keep, denies
 }
 
+// DenyOnly returns n with its deny provisions alone, as OneEach keeps a
+// version it did not pick; false when nothing of n can deny (it is not
+// active, or has no deny).
+func DenyOnly(n Normalized) (Normalized, bool) { return denyOnly(n) }
+
 // laterStored reports whether a was stored after b: by the servers'
 // meta.lastUpdated when both have one, else by the later of lastUpdated
 // and dateTime. dateTime is the author's and may lie ahead of a later

@@ -1378,15 +1378,33 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 	if at.IsZero() {
 		return time.Time{}, 0
 	}
-	var read []consent.Normalized
+	current := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		if !strings.Contains(e.ID, "/_history/") {
+			current[e.ID] = true
+		}
+	}
+	var read, orphans []consent.Normalized
 	for _, e := range entries {
 		if n, ok := m.readUpstream(e.JSON); ok {
 			if n.Patient == "" {
 				n.Patient = e.Patient // a stand-in kept for the patient of the version it replaced
 			}
-			if n.Patient != "" {
-				read = append(read, n)
+			if n.Patient == "" {
+				continue
 			}
+			if id, _, older := strings.Cut(e.ID, "/_history/"); older && !current[id] {
+				// An older version stored beside a newer one that withdrew
+				// the consent (no entry of its own): its denies alone, as
+				// in the round that read them. Read whole, it won OneEach
+				// and its permits applied again (QA round 31, area C).
+				if d, ok := consent.DenyOnly(n); ok {
+					d.ID = "upstream:" + e.ID
+					orphans = append(orphans, d)
+				}
+				continue
+			}
+			read = append(read, n)
 		}
 	}
 	// The older versions stored beside a consent give their denies again,
@@ -1396,7 +1414,7 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 	for _, i := range keep {
 		cs = append(cs, read[i])
 	}
-	m.mirror.preload(append(cs, denies...))
+	m.mirror.preload(append(append(cs, denies...), orphans...))
 	return at.Add(-time.Second), 1
 }
 
