@@ -535,13 +535,21 @@ func (m *sourcedConsents) fetchByIdentifier(ctx context.Context, patient string,
 		return err
 	}
 	var p struct {
-		Identifier []struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+		Identifier   []struct {
 			System string `json:"system"`
 			Value  string `json:"value"`
 		} `json:"identifier"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
 		return err
+	}
+	if p.ResourceType != "Patient" || "Patient/"+p.ID != patient {
+		// An OperationOutcome, a Bundle, another Patient: what identifiers
+		// the patient has is not told, and an opt-out naming it by one
+		// would go unread (QA round 31, area C).
+		return errors.New("the FHIR server's read of the patient did not answer it")
 	}
 	for _, id := range p.Identifier {
 		if id.System != system || id.Value == "" {
