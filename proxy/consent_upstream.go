@@ -464,10 +464,14 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 	return upstreamEntry{}, nil
 }
 
-// fetchPatient reads Consent?patient=<patient>&status=active,inactive from
-// the upstream, every page, at most MaxConsents.
+// fetchPatient reads Consent?patient=<patient> from the upstream, every
+// page, at most MaxConsents, in every status as a sync round reads them: a
+// copy of a local consent the EHR marked entered-in-error or rejected after
+// the local one was stored wins over it (consent.Merge), and with
+// status=active,inactive it was not read, so the local permit disclosed on
+// demand what sync mode withheld (QA round 31, area C).
 func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]consent.Normalized, error) {
-	q := url.Values{"patient": {patient}, "status": {"active,inactive"}, "_count": {"100"}}
+	q := url.Values{"patient": {patient}, "_count": {"100"}}
 	var read []consent.Normalized
 	err := m.s.upstreamConsentSearch(ctx, q, m.cfg.MaxConsents, func(raw []byte) {
 		n, ok := m.readUpstream(raw)
@@ -556,7 +560,7 @@ func (m *sourcedConsents) fetchByIdentifier(ctx context.Context, patient string,
 			continue
 		}
 		q := url.Values{"patient:identifier": {searchEscape(system) + "|" + searchEscape(id.Value)},
-			"status": {"active,inactive"}, "_count": {"100"}}
+			"_count": {"100"}}
 		var lookupErr error
 		err := m.s.upstreamConsentSearch(ctx, q, m.cfg.MaxConsents, func(raw []byte) {
 			filled, err := m.patientByIdentifier(ctx, raw)
