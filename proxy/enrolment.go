@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
@@ -34,7 +35,9 @@ var enrolmentMembers = map[string]bool{"managingOrganization": true, "generalPra
 // MRN of its own) and a contact who is the program (QA round 30, area C:
 // both reached a caller who may not read the program). The whole element
 // goes, the identifier's value with its assigner.
-var enrolmentNested = map[string]string{"identifier": "assigner", "contact": "organization"}
+// An extension whose valueReference is the program says as much (QA round
+// 31, area C).
+var enrolmentNested = map[string]string{"identifier": "assigner", "contact": "organization", "extension": "valueReference"}
 
 // labelEnrolment adds the element labels to every Patient of the response
 // that names a Part 2 program in an enrolment member.
@@ -43,11 +46,15 @@ func (r *run) labelEnrolment() error {
 	if !l.HasPrograms() {
 		return nil
 	}
+	var local map[string]string // a Bundle's entries that are a program's, by fullUrl
 	for _, it := range r.items {
 		if it.res == nil || it.res.Type != "Patient" {
 			continue
 		}
-		els, err := enrolmentElements(r.body[it.start:it.end], l)
+		if local == nil {
+			local = bundleLocalPrograms(r.body, l)
+		}
+		els, err := enrolmentElements(r.body[it.start:it.end], l, local)
 		if err != nil {
 			return fail(http.StatusBadGateway, "processing", "a Patient from the FHIR server could not be labelled", err)
 		}
@@ -102,10 +109,13 @@ func (r *run) withholdProgramDirectory(root *bundleNode) {
 		return
 	}
 	for _, it := range r.items {
-		if it.res == nil || it.res.ID == "" || !it.class.decision.Permitted() {
+		if it.res == nil || !it.class.decision.Permitted() {
 			continue
 		}
-		if r.s.labeller.ProgramOfReference(it.res.Type+"/"+it.res.ID) != "" {
+		// By its Type/id, or (a directory entry without one, in a stored
+		// Bundle) by an identifier of the program (QA round 31, area C).
+		if it.res.ID != "" && r.s.labeller.ProgramOfReference(it.res.Type+"/"+it.res.ID) != "" ||
+			programOfResource(r.body[it.start:it.end], r.s.labeller) != "" {
 			it.class = withheldClass(it.class, "part2-enrolment-directory", "a Part 2 program's directory resource beside a patient whose enrolment was cut")
 		}
 	}
@@ -227,9 +237,43 @@ func (r *run) decideNarratives(ctx context.Context) error {
 // the Patient res (its top-level managingOrganization, or an element of
 // its generalPractitioner) that names a Part 2 program, by reference or
 // identifier. Offsets are relative to res.
-func enrolmentElements(res []byte, l *labels.Labeller) ([]enrolmentElement, error) {
+func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) ([]enrolmentElement, error) {
 	var out []enrolmentElement
 	var words []string
+	// Contained directory resources that carry a program's identifier
+	// (an Organization with its NPI): a member referencing one (#o1) names
+	// the program, and the contained resource goes with it (QA round 31,
+	// area C).
+	containedProgram := map[string]string{}
+	if cs, _, ok, err := fjson.Lookup(res, 0, "contained"); err != nil {
+		return nil, err
+	} else if ok && res[cs] == '[' {
+		i := 0
+		err := fjson.ArrayEach(res, cs, func(s, e int) error {
+			defer func() { i++ }()
+			if res[s] != '{' {
+				return nil
+			}
+			id, program := "", programOfResource(res[s:e], l)
+			if program == "" {
+				return nil
+			}
+			if is, ie, ok, err := fjson.Lookup(res, s, "id"); err != nil {
+				return err
+			} else if ok && res[is] == '"' {
+				id, _ = fjson.StringValue(res, is, ie)
+			}
+			if id != "" {
+				containedProgram["#"+id] = program
+			}
+			out = append(out, enrolmentElement{labels.ElementLabel{Path: "contained[" + strconv.Itoa(i) + "]", Start: s, End: e, Labels: labels.Part2Labels()}, []string{program}})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	programWords := l.ProgramWords()
 	names := func(s, e int) (bool, error) {
 		if res[s] != '{' {
 			return false, nil
@@ -262,10 +306,21 @@ func enrolmentElements(res []byte, l *labels.Labeller) ([]enrolmentElement, erro
 		}
 		program := ""
 		if ref != "" {
-			program = l.ProgramOfReference(ref)
+			program = cmp.Or(containedProgram[ref], local[ref], l.ProgramOfReference(ref))
 		}
 		if program == "" && system != "" && value != "" {
 			program = l.ProgramOfIdentifier(system, value)
+		}
+		if program == "" && ref == "" && system == "" && display != "" {
+			// Named by display alone, in the words that name a program in
+			// a narrative (QA round 31, area C).
+			d := strings.ToLower(display)
+			for _, w := range programWords {
+				if strings.Contains(d, w) {
+					program = w
+					break
+				}
+			}
 		}
 		if program == "" {
 			return false, nil
@@ -445,4 +500,78 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 		}
 	}
 	return nil
+}
+
+// directoryType are the types a program's own directory entry can be.
+var directoryType = map[string]bool{"Organization": true, "Practitioner": true, "PractitionerRole": true,
+	"Location": true, "HealthcareService": true}
+
+// programOfResource returns the program a directory resource (res, a JSON
+// object) is, by its Type/id or by an identifier of the program; "".
+func programOfResource(res []byte, l *labels.Labeller) string {
+	var typ, id, program string
+	_ = fjson.ObjectEach(res, 0, func(key []byte, vs, ve int) error {
+		switch {
+		case fjson.KeyIs(key, "resourceType") && res[vs] == '"':
+			typ, _ = fjson.StringValue(res, vs, ve)
+		case fjson.KeyIs(key, "id") && res[vs] == '"':
+			id, _ = fjson.StringValue(res, vs, ve)
+		case fjson.KeyIs(key, "identifier") && res[vs] == '[':
+			return fjson.ArrayEach(res, vs, func(s, e int) error {
+				if res[s] != '{' {
+					return nil
+				}
+				var system, value string
+				_ = fjson.ObjectEach(res, s, func(k []byte, s2, e2 int) error {
+					if res[s2] == '"' && fjson.KeyIs(k, "system") {
+						system, _ = fjson.StringValue(res, s2, e2)
+					} else if res[s2] == '"' && fjson.KeyIs(k, "value") {
+						value, _ = fjson.StringValue(res, s2, e2)
+					}
+					return nil
+				})
+				program = cmp.Or(program, l.ProgramOfIdentifier(system, value))
+				return nil
+			})
+		}
+		return nil
+	})
+	if !directoryType[typ] {
+		return ""
+	}
+	if id != "" {
+		program = cmp.Or(program, l.ProgramOfReference(typ+"/"+id))
+	}
+	return program
+}
+
+// bundleLocalPrograms maps the fullUrl of each entry of the Bundle body
+// whose resource is a program's directory entry to the program: a Patient
+// in it may name the program by that fullUrl (urn:uuid:...) alone (QA
+// round 31, area C). Empty, not nil, for any other body.
+func bundleLocalPrograms(body []byte, l *labels.Labeller) map[string]string {
+	out := map[string]string{}
+	es, _, ok, err := fjson.Lookup(body, 0, "entry")
+	if err != nil || !ok || body[es] != '[' {
+		return out
+	}
+	_ = fjson.ArrayEach(body, es, func(s, e int) error {
+		if body[s] != '{' {
+			return nil
+		}
+		fs, fe, ok, err := fjson.Lookup(body, s, "fullUrl")
+		if err != nil || !ok || body[fs] != '"' {
+			return nil
+		}
+		rs, re, ok, err := fjson.Lookup(body, s, "resource")
+		if err != nil || !ok || body[rs] != '{' {
+			return nil
+		}
+		if p := programOfResource(body[rs:re], l); p != "" {
+			full, _ := fjson.StringValue(body, fs, fe)
+			out[full] = p
+		}
+		return nil
+	})
+	return out
 }
