@@ -38,7 +38,9 @@ func xmlContentType(ct []byte) bool {
 // attachmentCodes matches the codes of the XML document in the data of
 // the Attachment c (see above) at the current path.
 func (w *walker) attachmentCodes(c *coding) {
-	if !xmlContentType(w.decoded(c.contentType)) {
+	ct := w.decoded(c.contentType)
+	isXML, isJSON := xmlContentType(ct), jsonContentType(ct)
+	if !isXML && !isJSON {
 		return
 	}
 	data := w.decoded(c.data)
@@ -50,9 +52,65 @@ func (w *walker) attachmentCodes(c *coding) {
 	if err != nil {
 		return
 	}
-	xmlCodes(doc[:n], func(system, code []byte) {
+	match := func(system, code []byte) {
 		w.matchCode(system, code) // an OID: codeSystem reads it
-	})
+	}
+	if isJSON {
+		// A FHIR JSON document or resource (QA round 31, area C): every
+		// coding in it, at any depth.
+		jsonCodes(doc[:n], 0, 0, match)
+		return
+	}
+	xmlCodes(doc[:n], match)
+}
+
+// jsonContentType reports whether the media type ct (parameters and case
+// aside) is JSON: application/json, application/fhir+json, any +json.
+func jsonContentType(ct []byte) bool {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.TrimSpace(ct)
+	return bytes.EqualFold(ct, []byte("application/json")) || bytes.EqualFold(ct, []byte("text/json")) ||
+		len(ct) > 5 && bytes.EqualFold(ct[len(ct)-5:], []byte("+json"))
+}
+
+// jsonCodes calls fn with the system and code strings of every object of
+// the JSON value at doc[i] that has both (a Coding), at any depth up to a
+// bound; a document that does not parse gives what was read before.
+func jsonCodes(doc []byte, i, depth int, fn func(system, code []byte)) {
+	if depth > 64 || i >= len(doc) {
+		return
+	}
+	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+		i++
+	}
+	if i >= len(doc) {
+		return
+	}
+	switch doc[i] {
+	case '{':
+		var system, code string
+		_ = fjson.ObjectEach(doc, i, func(key []byte, vs, ve int) error {
+			switch {
+			case doc[vs] == '"' && fjson.KeyIs(key, "system"):
+				system, _ = fjson.StringValue(doc, vs, ve)
+			case doc[vs] == '"' && fjson.KeyIs(key, "code"):
+				code, _ = fjson.StringValue(doc, vs, ve)
+			case doc[vs] == '{' || doc[vs] == '[':
+				jsonCodes(doc, vs, depth+1, fn)
+			}
+			return nil
+		})
+		if system != "" && code != "" {
+			fn([]byte(system), []byte(code))
+		}
+	case '[':
+		_ = fjson.ArrayEach(doc, i, func(vs, ve int) error {
+			jsonCodes(doc, vs, depth+1, fn)
+			return nil
+		})
+	}
 }
 
 // binaryCodes is attachmentCodes for a Binary resource, the object at
