@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // SourceUpstream marks consents read from the upstream FHIR server.
@@ -82,8 +84,52 @@ func metaLastUpdated(r *resourceJSON) string {
 	return r.Meta.LastUpdated
 }
 
-// Merge combines a patient's local consents with those the upstream FHIR
-// server holds, by this rule (consent/README.md, "Local and upstream
+// Clock is what is known of the upstream server's clock against this
+// process's: the upstream's time less this process's lies between Min and
+// Max. ClockFromDate measures it from an answer's Date. The zero Clock is
+// unknown: MergeClocked then allows UnknownClockDoubt either way.
+type Clock struct {
+	Min, Max time.Duration
+	Known    bool
+}
+
+// UnknownClockDoubt is how far the upstream's clock is taken to be from
+// this process's, either way, when no answer told (Clock{}).
+const UnknownClockDoubt = 5 * time.Minute
+
+// NearTie widens every comparison of a local and an upstream copy's
+// stamps: an upstream meta.lastUpdated given to the second, and the
+// clocks' drift since they were measured.
+const NearTie = 2 * time.Second
+
+// ClockFromDate returns the Clock told by an answer whose Date header says
+// date (to the second, truncated), asked at sent and received at recv by
+// this process's clock: the upstream stamped date at some moment between
+// the two, when its clock read at most a second more. A zero date is
+// unknown.
+func ClockFromDate(date, sent, recv time.Time) Clock {
+	if date.IsZero() || recv.Before(sent) {
+		return Clock{}
+	}
+	return Clock{Min: date.Sub(recv), Max: date.Add(time.Second).Sub(sent), Known: true}
+}
+
+// bounds returns the clock's interval, UnknownClockDoubt either way when
+// it is unknown.
+func (c Clock) bounds() (lo, hi time.Duration) {
+	if !c.Known {
+		return -UnknownClockDoubt, UnknownClockDoubt
+	}
+	return c.Min, c.Max
+}
+
+// Merge is MergeClocked with the upstream's clock unknown.
+func Merge(local, upstream []Normalized) []Normalized {
+	return MergeClocked(local, upstream, Clock{})
+}
+
+// MergeClocked combines a patient's local consents with those the upstream
+// FHIR server holds, by this rule (consent/README.md, "Local and upstream
 // consents"):
 //
 //   - Consents are keyed by source and id: distinct consents of both sources
@@ -91,18 +137,30 @@ func metaLastUpdated(r *resourceJSON) string {
 //   - Two copies of the same consent (the upstream id equals the local id,
 //     or they share a Consent.identifier) are one consent: the winner is the
 //     local copy when it is not active (a local revocation always wins over
-//     an upstream active copy), else the later of the two by
-//     meta.lastUpdated / dateTime (the local copy on a tie). The winner goes
-//     to the policy whole; the loser only with its deny provisions
-//     (DenyOnly), and only while it is active.
+//     an upstream active copy), else the one stored later, the upstream
+//     copy's meta.lastUpdated (the upstream's clock) read by this process's
+//     clock through clock. The winner goes to the policy whole; the loser
+//     only with its deny provisions (DenyOnly), and only while it is active.
+//   - When the order is in doubt (the stamps lie within the clock's
+//     uncertainty and NearTie of each other, or either copy has none), an
+//     upstream copy that is not active wins (a revocation wins a near tie);
+//     two active copies that say the same go as the local one winning; two
+//     that differ are both read as a denial (AsDenial), since neither can
+//     be told to be the patient's last word.
+//
+// The local copy's meta.lastUpdated is this process's clock and the
+// upstream copy's the upstream's: compared as they were, a proxy whose
+// clock ran ahead let a local permit outrank a revocation the EHR stored
+// after it, and an upstream clock ahead let an older, wider upstream permit
+// outrank the narrower local one that replaced it (QA round 31, area F).
 //
 // So a copy can add denials but never permissions: for the same consent the
 // policy never sees more permits than the winning copy alone has, and every
-// opt-out either copy states still applies. Merge never makes data more
-// available than the winning copy alone would.
+// opt-out either copy states still applies. MergeClocked never makes data
+// more available than the winning copy alone would.
 //
 // Neither input is modified; the result shares their elements.
-func Merge(local, upstream []Normalized) []Normalized {
+func MergeClocked(local, upstream []Normalized, clock Clock) []Normalized {
 	if len(upstream) == 0 {
 		return local
 	}
@@ -125,8 +183,19 @@ func Merge(local, upstream []Normalized) []Normalized {
 		paired[j] = true
 		u := upstream[j]
 		winner, loser := l, u
-		if l.Status == "active" && laterStored(u, l) {
-			winner, loser = u, l
+		if l.Status == "active" {
+			switch storedOrder(l, u, clock) {
+			case 1: // the upstream copy is later
+				winner, loser = u, l
+			case 0:
+				switch {
+				case u.Status != "active":
+					winner, loser = u, l
+				case !samePolicy(l, u):
+					out = append(out, inDoubt(l), inDoubt(u))
+					continue
+				}
+			}
 		}
 		out = append(out, winner)
 		if d, ok := denyOnly(loser); ok {
@@ -139,6 +208,40 @@ func Merge(local, upstream []Normalized) []Normalized {
 		}
 	}
 	return out
+}
+
+// storedOrder tells which of a local copy l and an upstream copy u of one
+// consent was stored later: 1 u, -1 l, 0 in doubt (see MergeClocked).
+func storedOrder(l, u Normalized, clock Clock) int {
+	if l.serverTime == 0 || u.serverTime == 0 {
+		return 0
+	}
+	lo, hi := clock.bounds()
+	// u's stamp by this process's clock lies within [u-hi, u-lo].
+	switch {
+	case u.serverTime-int64(hi)-int64(NearTie) > l.serverTime:
+		return 1
+	case u.serverTime-int64(lo)+int64(NearTie) < l.serverTime:
+		return -1
+	}
+	return 0
+}
+
+// samePolicy reports whether two copies (or versions) of one consent give
+// the policy the same consent, apart from their ids and versions.
+func samePolicy(a, b Normalized) bool {
+	return a.Status == b.Status && a.Patient == b.Patient && a.Start == b.Start && a.End == b.End &&
+		a.RootTypeFrom == b.RootTypeFrom && a.DenyOnly == b.DenyOnly && a.Unreadable == b.Unreadable &&
+		slices.Equal(a.Policies, b.Policies) && reflect.DeepEqual(a.Rules, b.Rules)
+}
+
+// inDoubt returns n read as a denial (AsDenial), its version marked, for a
+// copy or version of a consent whose order against another that says
+// something else cannot be told.
+func inDoubt(n Normalized) Normalized {
+	n = AsDenial(n)
+	n.Version += "+in-doubt"
+	return n
 }
 
 // sameConsent reports whether a local and an upstream consent are copies of
@@ -417,17 +520,6 @@ func OneEach(list []Normalized) (keep []int, denies []Normalized) {
 // version it did not pick; false when nothing of n can deny (it is not
 // active, or has no deny).
 func DenyOnly(n Normalized) (Normalized, bool) { return denyOnly(n) }
-
-// laterStored reports whether a was stored after b: by the servers'
-// meta.lastUpdated when both have one, else by the later of lastUpdated
-// and dateTime. dateTime is the author's and may lie ahead of a later
-// revocation stored elsewhere (QA round 30, area F).
-func laterStored(a, b Normalized) bool {
-	if a.serverTime != 0 && b.serverTime != 0 && a.serverTime != b.serverTime {
-		return a.serverTime > b.serverTime
-	}
-	return a.updated > b.updated
-}
 
 // newer reports whether a is a later version of a consent than b, as the
 // server ordered them: by numeric versionId (HAPI), then meta.lastUpdated

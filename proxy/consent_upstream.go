@@ -362,10 +362,13 @@ func (o *seenOnce) first(raw []byte) bool {
 	return true
 }
 
-// upstreamEntry is one patient's upstream consents, as read at gen.
+// upstreamEntry is one patient's upstream consents, as read at gen, and
+// what the answer that carried them told of the upstream's clock (Merge
+// reads the copies' stamps by it).
 type upstreamEntry struct {
 	gen      uint64
 	consents []consent.Normalized
+	clock    consent.Clock
 }
 
 // mergedEntry is one patient's merged, resolved consents, valid while the
@@ -404,7 +407,7 @@ func (m *sourcedConsents) Normalized(ctx context.Context, patient string) ([]con
 	if e, ok := m.merged.get(patient); ok && e.local == version && e.gen == up.gen {
 		return e.consents, version, nil
 	}
-	merged := slices.Clone(consent.Merge(local, up.consents))
+	merged := slices.Clone(consent.MergeClocked(local, up.consents, up.clock))
 	if m.resolver != nil {
 		for i := range merged {
 			if merged[i], err = consent.ExpandActors(ctx, merged[i], m.resolver); err != nil {
@@ -431,11 +434,11 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 				return upstreamEntry{}, err
 			}
 		}
-		cs, err := m.fetchPatient(ctx, patient)
+		cs, clock, err := m.fetchPatient(ctx, patient)
 		if err != nil {
 			return upstreamEntry{}, err
 		}
-		return upstreamEntry{gen: nextGeneration(), consents: cs}, nil
+		return upstreamEntry{gen: nextGeneration(), consents: cs, clock: clock}, nil
 	}
 	switch {
 	case m.onDemand != nil:
@@ -446,11 +449,11 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 		// Flights of an earlier epoch began before a consent write
 		// ended: not joined.
 		return m.flights.do(ctx, patient+"\x00"+strconv.FormatUint(epoch, 10), func(ctx context.Context) (upstreamEntry, error) {
-			cs, err := m.fetchPatient(ctx, patient)
+			cs, clock, err := m.fetchPatient(ctx, patient)
 			if err != nil {
 				return upstreamEntry{}, err
 			}
-			e := upstreamEntry{gen: nextGeneration(), consents: cs}
+			e := upstreamEntry{gen: nextGeneration(), consents: cs, clock: clock}
 			// Not kept when a consent write began or ended since the
 			// read began: it may hold what the write changed.
 			m.onDemand.addIf(patient, e, func() bool {
@@ -469,11 +472,12 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 // copy of a local consent the EHR marked entered-in-error or rejected after
 // the local one was stored wins over it (consent.Merge), and with
 // status=active,inactive it was not read, so the local permit disclosed on
-// demand what sync mode withheld (QA round 31, area C).
-func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]consent.Normalized, error) {
+// demand what sync mode withheld (QA round 31, area C). It also returns
+// what the search's answer told of the upstream's clock.
+func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]consent.Normalized, consent.Clock, error) {
 	q := url.Values{"patient": {patient}, "_count": {"100"}}
 	var read []consent.Normalized
-	err := m.s.upstreamConsentSearch(ctx, q, m.cfg.MaxConsents, func(raw []byte) {
+	_, clock, err := m.s.upstreamConsentSearchDated(ctx, q, m.cfg.MaxConsents, func(raw []byte) {
 		n, ok := m.readUpstream(raw)
 		if !ok {
 			n, ok = consent.Withdrawn(raw) // stands for the consent in OneEach, then goes
@@ -503,7 +507,7 @@ func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]c
 	}
 	recordFetch(ctx, UpstreamOnDemand, err)
 	if err != nil {
-		return nil, fmt.Errorf("reading the patient's consents from the FHIR server: %w", err)
+		return nil, consent.Clock{}, fmt.Errorf("reading the patient's consents from the FHIR server: %w", err)
 	}
 	keep, denies := consent.OneEach(read) // one version of each consent
 	out := make([]consent.Normalized, 0, len(keep)+len(denies))
@@ -514,7 +518,7 @@ func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]c
 	}
 	out = append(out, denies...)
 	slices.SortStableFunc(out, func(a, b consent.Normalized) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return out, clock, nil
 }
 
 // fetchByIdentifier reads, with consents.patient_identifier_system set,
@@ -826,35 +830,41 @@ const maxConsentPage = 64 << 20
 // always against the configured upstream, and fails when more than limit
 // consents come back (a truncated list could miss an opt-out).
 func (s *Server) upstreamConsentSearch(ctx context.Context, q url.Values, limit int, each func([]byte)) error {
-	_, err := s.upstreamConsentSearchDated(ctx, q, limit, each)
+	_, _, err := s.upstreamConsentSearchDated(ctx, q, limit, each)
 	return err
 }
 
 // upstreamConsentSearchDated is upstreamConsentSearch; it also returns when
-// the search began by the upstream's clock: the Date of the first page's
-// answer less the time the proxy waited for it (zero without a Date).
-func (s *Server) upstreamConsentSearchDated(ctx context.Context, q url.Values, limit int, each func([]byte)) (time.Time, error) {
+// the search began by the upstream's clock (the Date of the first page's
+// answer less the time the proxy waited for it; zero without a Date), and
+// what that Date tells of the upstream's clock (consent.ClockFromDate;
+// unknown without one).
+func (s *Server) upstreamConsentSearchDated(ctx context.Context, q url.Values, limit int, each func([]byte)) (time.Time, consent.Clock, error) {
 	path, seen := "/Consent?"+q.Encode(), 0
-	var began time.Time
+	var (
+		began time.Time
+		clock consent.Clock
+	)
 	for i := range limit/100 + 2 {
 		sent := time.Now()
 		page, date, err := s.getJSONDated(ctx, path, maxConsentPage)
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, consent.Clock{}, err
 		}
 		if i == 0 && !date.IsZero() {
-			began = date.Add(-time.Since(sent))
+			recv := time.Now()
+			began, clock = date.Add(-recv.Sub(sent)), consent.ClockFromDate(date, sent, recv)
 		}
 		var b searchBundleJSON
 		if err := json.Unmarshal(page, &b); err != nil || b.ResourceType != "Bundle" {
-			return time.Time{}, errors.New("the FHIR server's Consent search did not answer a Bundle")
+			return time.Time{}, consent.Clock{}, errors.New("the FHIR server's Consent search did not answer a Bundle")
 		}
 		for _, e := range b.Entry {
 			if e.Search != nil && e.Search.Mode != "" && e.Search.Mode != "match" {
 				continue
 			}
 			if seen++; seen > limit {
-				return time.Time{}, fmt.Errorf("the FHIR server holds more than %d consents to read", limit)
+				return time.Time{}, consent.Clock{}, fmt.Errorf("the FHIR server holds more than %d consents to read", limit)
 			}
 			each(e.Resource)
 		}
@@ -865,14 +875,14 @@ func (s *Server) upstreamConsentSearchDated(ctx context.Context, q url.Values, l
 			}
 		}
 		if next == "" {
-			return began, nil
+			return began, clock, nil
 		}
 		var ok bool
 		if path, ok = s.nextPage(next, "/Consent"); !ok {
-			return time.Time{}, errors.New("the FHIR server's next link is not a Consent search")
+			return time.Time{}, consent.Clock{}, errors.New("the FHIR server's next link is not a Consent search")
 		}
 	}
-	return time.Time{}, fmt.Errorf("the FHIR server's Consent search has more pages than %d consents need", limit)
+	return time.Time{}, consent.Clock{}, fmt.Errorf("the FHIR server's Consent search has more pages than %d consents need", limit)
 }
 
 // nextPage returns the path (with query) under the configured upstream at
@@ -1155,6 +1165,7 @@ type consentMirror struct {
 	// (consent.OneEach: upstream:<id>/_history/<version>).
 	byPatient map[string]map[string]consent.Normalized
 	gens      map[string]uint64          // patient → generation of its last change
+	clock     consent.Clock              // what the last round's answer told of the upstream's clock
 	where     map[string]map[string]bool // id → the patients holding it or its deny-only readings
 }
 
@@ -1173,7 +1184,7 @@ func (c *consentMirror) get(patient string) (upstreamEntry, error) {
 	slices.SortFunc(cs, func(a, b consent.Normalized) int {
 		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Version, b.Version))
 	})
-	return upstreamEntry{gen: c.gens[patient], consents: cs}, nil
+	return upstreamEntry{gen: c.gens[patient], consents: cs, clock: c.clock}, nil
 }
 
 // patientsOf returns the patients whose consents the mirror holds id (a
@@ -1283,6 +1294,15 @@ func (c *consentMirror) apply(cs []consent.Normalized, full bool) {
 	defer c.mu.Unlock()
 	c.applyLocked(cs, full)
 	c.ready, c.lapsed = true, false
+}
+
+// applyRound is apply with what the round's search told of the upstream's
+// clock, which get then gives with every patient's consents.
+func (c *consentMirror) applyRound(cs []consent.Normalized, full bool, clock consent.Clock) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.applyLocked(cs, full)
+	c.ready, c.lapsed, c.clock = true, false, clock
 }
 
 // applyLocked is apply without the lock and without making the mirror ready.
@@ -1515,7 +1535,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 	}
 	var lookupErr error
 	searchSent := time.Now()
-	upstreamStart, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
+	upstreamStart, clock, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
 		raw, err := m.patientByIdentifier(ctx, raw)
 		if err != nil {
 			lookupErr = cmp.Or(lookupErr, err)
@@ -1643,7 +1663,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			return time.Time{}, err
 		}
 	}
-	m.mirror.apply(cs, full)
+	m.mirror.applyRound(cs, full, clock)
 	// Writes that ended before the round began are in the mirror now.
 	storeMax(&m.written.synced, epoch)
 	if full {
