@@ -481,8 +481,8 @@ func patientOf(refs ...string) string {
 // OneEach picks one version of each upstream consent the list holds more
 // than once (an upstream answering two versions of one Consent, or one of
 // its _history, in a search): the later as the server ordered them
-// (newer: a numeric meta.versionId, then meta.lastUpdated, then the later
-// of lastUpdated and dateTime), then one not active (a withdrawal wins a
+// (versionOrder: a numeric meta.versionId, then meta.lastUpdated), or, when
+// that order cannot tell them apart, one not active (a withdrawal wins a
 // tie). keep are the indices of the picked ones, in list order; the
 // others, while active, give their deny provisions only (denyOnly, as
 // Merge does for two copies of one consent), each under an id of its own,
@@ -490,19 +490,64 @@ func patientOf(refs ...string) string {
 // older version that permitted went to the policy beside the newer one
 // that revoked it; kept last (sync), whichever version the upstream listed
 // last counted. Stand-ins without a readable id are all kept.
+//
+// Active versions the server's order cannot tell from the picked one (the
+// same meta.lastUpdated and versionIds that are not numbers, Medplum's
+// UUIDs, or no stamp) that say something else make the order a doubt: the
+// picked one, and each such version under its id of its own, are read as a
+// denial (AsDenial, version +in-doubt). The one listed first won, so an
+// older, wider permit could outrank the narrower version that replaced it
+// (QA round 31, area F). OneEach then replaces list[i] of the picked index
+// by its denial.
 func OneEach(list []Normalized) (keep []int, denies []Normalized) {
 	const unreadable = upstreamPrefix + "unreadable"
 	win := make(map[string]int, len(list))
 	for i, n := range list {
-		if w, ok := win[n.ID]; n.ID != unreadable && (!ok || newer(n, list[w])) {
+		if n.ID == unreadable {
+			continue
+		}
+		w, ok := win[n.ID]
+		if !ok {
 			win[n.ID] = i
+			continue
+		}
+		switch versionOrder(n, list[w]) {
+		case 1:
+			win[n.ID] = i
+		case 0:
+			if n.Status != "active" && list[w].Status == "active" {
+				win[n.ID] = i
+			}
+		}
+	}
+	// The active versions in doubt against an active picked one.
+	tied, doubt := map[int]bool{}, map[string]bool{}
+	for i, n := range list {
+		w, ok := win[n.ID]
+		if !ok || w == i || n.ID == unreadable || n.gone || n.Status != "active" || list[w].gone || list[w].Status != "active" {
+			continue
+		}
+		if versionOrder(n, list[w]) == 0 && !samePolicy(n, list[w]) {
+			tied[i], doubt[n.ID] = true, true
 		}
 	}
 	used := map[string]bool{}
 	for i, n := range list {
 		if n.ID == unreadable || win[n.ID] == i {
+			if n.ID != unreadable && doubt[n.ID] {
+				list[i] = inDoubt(n)
+			}
 			keep = append(keep, i)
-		} else if d, ok := denyOnly(n); ok && !n.gone {
+			continue
+		}
+		d, ok := denyOnly(n)
+		if tied[i] {
+			// It only denies, as a deny-only reading does (the mirror
+			// keeps it beside its consent by that mark).
+			d, ok = inDoubt(n), true
+			d.DenyOnly = true
+		}
+		if ok && !n.gone {
 			// An id of its own (the policy keys consents by id), naming
 			// the version: upstream:<id>/_history/<version>.
 			id := n.ID + "/_history/" + n.Version
@@ -521,26 +566,23 @@ func OneEach(list []Normalized) (keep []int, denies []Normalized) {
 // active, or has no deny).
 func DenyOnly(n Normalized) (Normalized, bool) { return denyOnly(n) }
 
-// newer reports whether a is a later version of a consent than b, as the
-// server ordered them: by numeric versionId (HAPI), then meta.lastUpdated
-// (Medplum's versionIds are UUIDs), and only then by the later of
-// lastUpdated and Consent.dateTime. dateTime is the author's (when the
-// consent was agreed to) and may lie ahead of when the server stored a
-// later version: a permit dated ahead outranked its revocation (QA round
-// 30, area F).
-func newer(a, b Normalized) bool {
+// versionOrder tells which of two versions of one consent the server
+// wrote later: 1 a, -1 b, 0 it cannot tell. By numeric versionId (HAPI),
+// then meta.lastUpdated (Medplum's versionIds are UUIDs); never by
+// Consent.dateTime, which is the author's (when the consent was agreed to)
+// and may lie ahead of when the server stored a later version: a permit
+// dated ahead outranked its revocation (QA round 30, area F), and on a tie
+// of the server's stamps the author's date decided (QA round 31, area F).
+func versionOrder(a, b Normalized) int {
 	va, errA := strconv.ParseUint(a.Version, 10, 64)
 	vb, errB := strconv.ParseUint(b.Version, 10, 64)
 	if errA == nil && errB == nil && va != vb {
-		return va > vb
+		return cmp.Compare(va, vb)
 	}
-	if a.serverTime != 0 && b.serverTime != 0 && a.serverTime != b.serverTime {
-		return a.serverTime > b.serverTime
+	if a.serverTime != 0 && b.serverTime != 0 {
+		return cmp.Compare(a.serverTime, b.serverTime)
 	}
-	if a.updated != b.updated {
-		return a.updated > b.updated
-	}
-	return a.Status != "active" && b.Status == "active"
+	return 0
 }
 
 // AsDenial returns n read as Unreadable reads a consent that fails

@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,6 +85,79 @@ func TestMergeClockedQA31F(t *testing.T) {
 				if n.Unreadable && n.Version[len(n.Version)-len("+in-doubt"):] != "+in-doubt" {
 					t.Errorf("%s: read as a denial, version %q", n.ID, n.Version)
 				}
+			}
+		})
+	}
+}
+
+// TestOneEachTieQA31F: two active versions of one upstream consent with
+// the same meta.lastUpdated and versionIds that are not numbers (Medplum's
+// UUIDs) cannot be ordered by the server's word. The one listed first won
+// whole (and, stamps tied, the author's dateTime decided), so an older,
+// wider permit could outrank the narrower version that replaced it; both
+// are now read as a denial, whatever the order or the dateTime. Versions
+// that say the same keep the first; a withdrawal still wins a tie.
+func TestOneEachTieQA31F(t *testing.T) {
+	t.Parallel()
+	version := func(raw, v, dateTime string) Normalized {
+		raw = edit(t, raw, `"dateTime": "2026-02-16"`, `"dateTime": "`+dateTime+`"`)
+		return upstreamCopy(t, raw, "u1", v, "2026-03-01T00:00:00Z")
+	}
+	const a, b = "0d4b5f6e-1111-4c1e-9a6e-00000000000a", "0d4b5f6e-1111-4c1e-9a6e-00000000000b"
+	wide := version(tpoConsent, a, "2026-02-16")
+	narrow := version(edit(t, tpoConsent, `"Organization/x"`, `"Organization/y"`), b, "2026-02-16")
+	narrowDatedAhead := version(edit(t, tpoConsent, `"Organization/x"`, `"Organization/y"`), b, "2026-01-01")
+	same := version(tpoConsent, b, "2026-02-16")
+	rawRevoked := edit(t, edit(t, tpoConsent, `"status": "active"`, `"status": "inactive"`), `"resourceType": "Consent",`,
+		`"resourceType": "Consent", "id": "u1", "meta": {"versionId": "`+b+`", "lastUpdated": "2026-03-01T00:00:00Z"},`)
+	revoked, ok := Withdrawn([]byte(rawRevoked))
+	if !ok {
+		t.Fatal("not withdrawn")
+	}
+	permits := func(ns []Normalized) int {
+		c := 0
+		for _, n := range ns {
+			for _, r := range n.Rules {
+				if r.Type == "permit" {
+					c++
+				}
+			}
+		}
+		return c
+	}
+	tests := []struct {
+		name        string
+		list        []Normalized
+		wantKept    int // index kept
+		wantPermits int // among the kept (not gone) and the denies
+	}{
+		{"wide listed first", []Normalized{wide, narrow}, 0, 0},
+		{"narrow listed first", []Normalized{narrow, wide}, 0, 0},
+		{"stamps tied, the wide one dated later", []Normalized{narrowDatedAhead, wide}, 0, 0},
+		{"the same said twice", []Normalized{wide, same}, 0, 1},
+		{"a withdrawal wins the tie", []Normalized{wide, revoked}, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			list := append([]Normalized(nil), tt.list...)
+			keep, denies := OneEach(list)
+			if len(keep) != 1 || keep[0] != tt.wantKept {
+				t.Fatalf("kept %v, want [%d]", keep, tt.wantKept)
+			}
+			var kept []Normalized
+			if !list[keep[0]].Gone() {
+				kept = append(kept, list[keep[0]])
+			}
+			if got := permits(append(kept, denies...)); got != tt.wantPermits {
+				t.Errorf("%d permits go to the policy, want %d: %s %s", got, tt.wantPermits, summary(kept), summary(denies))
+			}
+			for _, d := range denies {
+				if !d.DenyOnly || !strings.HasPrefix(d.ID, "upstream:u1/_history/") {
+					t.Errorf("reading %s deny-only %v", d.ID, d.DenyOnly)
+				}
+			}
+			if tt.wantPermits == 0 && tt.wantKept == 0 && (len(denies) != 1 || !list[0].Unreadable || !denies[0].Unreadable) {
+				t.Errorf("in doubt, each version is read as a denial: kept %s, denies %s", summary(kept), summary(denies))
 			}
 		})
 	}
