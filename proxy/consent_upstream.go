@@ -528,18 +528,24 @@ func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]c
 // as a sync round fills it (patientByIdentifier). Consent?patient=Patient/x
 // does not match them on a FHIR server, so an opt-out the EHR wrote with
 // the patient's MRN went unread on demand (QA round 30, area F). A patient
-// the upstream does not know has none; any other failure is an error (the
-// response is withheld).
+// the upstream does not know (404) has none; a deleted one (410), whose
+// records may still be served, has those of its last version
+// (deletedPatient); any other failure is an error (the response is
+// withheld).
 func (m *sourcedConsents) fetchByIdentifier(ctx context.Context, patient string, each func([]byte)) error {
 	system := m.cfg.PatientIdentifierSystem
 	if system == "" {
 		return nil
 	}
 	body, err := m.s.getJSON(ctx, "/"+patient, 1<<20)
-	if errors.Is(err, errNotFoundUpstream) {
+	switch {
+	case errors.Is(err, errGoneUpstream):
+		if body, err = m.s.deletedPatient(ctx, patient); err != nil {
+			return err
+		}
+	case errors.Is(err, errNotFoundUpstream):
 		return nil
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	var p struct {
@@ -596,6 +602,40 @@ func (m *sourcedConsents) fetchByIdentifier(ctx context.Context, patient string,
 		}
 	}
 	return nil
+}
+
+// deletedPatient returns the last version of patient (Patient/<id>),
+// which the upstream answers 410 Gone: the first version its history
+// (Patient/<id>/_history, newest first) holds. A deleted Patient's records
+// may remain and be served (an Observation naming Patient/<id>), and read
+// as 404 its identifiers were none: the consents naming the patient by MRN
+// alone went unread, an opt-out among them (QA round 31, area F). A
+// history that holds no version of it, or cannot be read, is an error.
+func (s *Server) deletedPatient(ctx context.Context, patient string) ([]byte, error) {
+	body, err := s.getJSON(ctx, "/"+patient+"/_history", 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history of a deleted patient: %w", err)
+	}
+	var h struct {
+		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
+		Entry        []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(body, &h) != nil || h.ResourceType != "Bundle" || h.Type != "history" {
+		return nil, errors.New("the FHIR server's history of a deleted patient is not a history Bundle")
+	}
+	for _, e := range h.Entry {
+		var p struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+		}
+		if len(e.Resource) > 0 && json.Unmarshal(e.Resource, &p) == nil && p.ResourceType == "Patient" && "Patient/"+p.ID == patient {
+			return e.Resource, nil
+		}
+	}
+	return nil, errors.New("the FHIR server's history of a deleted patient holds no version of it")
 }
 
 // refusedSearch are the statuses with which a FHIR server refuses a search
@@ -1084,7 +1124,8 @@ func deletedConsentID(ref string) (string, bool) {
 }
 
 // getJSON GETs path (with query) from the upstream and returns the body of
-// a 200 answer, at most limit bytes; errNotFoundUpstream on 404 or 410.
+// a 200 answer, at most limit bytes; errNotFoundUpstream on 404,
+// errGoneUpstream (which is errNotFoundUpstream too) on 410.
 func (s *Server) getJSON(ctx context.Context, path string, limit int64) ([]byte, error) {
 	body, _, err := s.getJSONDated(ctx, path, limit)
 	return body, err
@@ -1107,7 +1148,9 @@ func (s *Server) getJSONDated(ctx context.Context, path string, limit int64) ([]
 	switch {
 	case err != nil:
 		return nil, time.Time{}, err
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+	case resp.StatusCode == http.StatusGone:
+		return nil, time.Time{}, errGoneUpstream
+	case resp.StatusCode == http.StatusNotFound:
 		return nil, time.Time{}, errNotFoundUpstream
 	case resp.StatusCode != http.StatusOK:
 		return nil, time.Time{}, upstreamStatusError(resp.StatusCode)
@@ -1151,6 +1194,10 @@ func (m *sourcedConsents) identifierSearchCheck(context.Context) error {
 
 // errNotFoundUpstream reports a 404 or 410 from the upstream.
 var errNotFoundUpstream = errors.New("the FHIR server does not know the resource")
+
+// errGoneUpstream reports a 410: the resource was deleted. It is
+// errNotFoundUpstream too.
+var errGoneUpstream = fmt.Errorf("%w: it was deleted", errNotFoundUpstream)
 
 // consentMirror holds every upstream consent, by patient, as of the last
 // sync.
