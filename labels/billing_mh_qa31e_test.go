@@ -52,3 +52,25 @@ func TestMHBillingCodesQA31E(t *testing.T) {
 		}
 	}
 }
+
+// TestSUDBillingCodesMoreQA31E: HCPCS's own SBIRT codes (G0396, G0397, the
+// structured assessment and brief intervention of alcohol or substance
+// abuse, as CPT 99408-99409 are) and the T-codes of alcohol and substance
+// abuse services T1009, T1010 and T1012 were ordinary: a claim billing
+// only them went to any payer. The annual alcohol misuse screening G0442,
+// given to everyone, stays ordinary.
+func TestSUDBillingCodesMoreQA31E(t *testing.T) {
+	t.Parallel()
+	l := labels.Default()
+	const hcpcs = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+	for code, sud := range map[string]bool{"G0396": true, "G0397": true, "T1009": true, "T1010": true, "T1012": true, "G0442": false} {
+		in := `{"resourceType":"Claim","id":"c","status":"active","patient":{"reference":"Patient/p"},"item":[{"sequence":1,"productOrService":{"coding":[{"system":"` + hcpcs + `","code":"` + code + `"}]}}]}`
+		r, err := l.Label([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Labels.Has(labels.SUD) != sud || r.Labels.Has(labels.Restricted) != sud {
+			t.Errorf("%s: labels %v, want SUD and R %v", code, r.Labels, sud)
+		}
+	}
+}

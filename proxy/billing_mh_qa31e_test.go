@@ -37,3 +37,21 @@ func TestMHBillingWithheldQA31E(t *testing.T) {
 		}
 	}
 }
+
+// QA round 31, area E: a claim billing only HCPCS G0396 (alcohol or
+// substance abuse structured assessment and brief intervention) was served
+// whole to org-b, whom the patient's consent denies; now it is withheld
+// from org-b as if absent, and org-a reads it.
+func TestSBIRTHCPCSWithheldQA31E(t *testing.T) {
+	t.Parallel()
+	bodies := map[string]string{
+		"/fhir/R4/Claim/c1": `{"resourceType":"Claim","id":"c1","status":"active","patient":{"reference":"Patient/p1"},"item":[{"sequence":1,"productOrService":{"coding":[{"system":"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets","code":"G0396"}]}}]}`,
+	}
+	h := newHarness(t, routes(bodies))
+	if resp, body := h.get("/fhir/Claim/c1", tokOther); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "G0396") {
+		t.Errorf("Claim/c1 for org-b: %d %s, want 404", resp.StatusCode, body)
+	}
+	if resp, body := h.get("/fhir/Claim/c1", tokConsented); resp.StatusCode != http.StatusOK || !strings.Contains(body, "G0396") {
+		t.Errorf("Claim/c1 for org-a: %d %s, want it", resp.StatusCode, body)
+	}
+}
