@@ -141,6 +141,13 @@ func Merge(local, upstream []Normalized) []Normalized {
 //     copy's meta.lastUpdated (the upstream's clock) read by this process's
 //     clock through clock. The winner goes to the policy whole; the loser
 //     only with its deny provisions (DenyOnly), and only while it is active.
+//   - An upstream copy read and left out (Withdrawn: not in force, or no
+//     longer a privacy consent, and failing validation or out of scope) is
+//     a copy that is not active: it goes to no policy, but pairs with the
+//     local copy as one. Left out before the merge, an EHR's revocation of
+//     a copy that fails validation let the local permit apply alone, where
+//     the copy's denying stand-in had withheld while it was active (QA
+//     round 31, area F).
 //   - When the order is in doubt (the stamps lie within the clock's
 //     uncertainty and NearTie of each other, or either copy has none), an
 //     upstream copy that is not active wins (a revocation wins a near tie);
@@ -197,13 +204,15 @@ func MergeClocked(local, upstream []Normalized, clock Clock) []Normalized {
 				}
 			}
 		}
-		out = append(out, winner)
+		if !winner.gone {
+			out = append(out, winner)
+		}
 		if d, ok := denyOnly(loser); ok {
 			out = append(out, d)
 		}
 	}
 	for j, u := range upstream {
-		if !paired[j] {
+		if !paired[j] && !u.gone {
 			out = append(out, u)
 		}
 	}
@@ -423,9 +432,10 @@ func ScopedOptOut(raw []byte) (Normalized, bool) {
 // out (NotPrivacy, or Unreadable because it is plainly not in force): its
 // id, version, patient and time, status as written (inactive when it is
 // not a privacy consent) and no rules, marked Gone. It takes the place of
-// the consent's other versions in OneEach and in the sync mirror (which
-// then drops the consent), and goes to no policy. false when raw is not a
-// Consent with a FHIR id.
+// the consent's other versions in OneEach and in the sync mirror, and goes
+// to no policy; Merge reads it as a copy of a local consent that is not
+// active (with its Consent.identifier). false when raw is not a Consent
+// with a FHIR id.
 func Withdrawn(raw []byte) (Normalized, bool) {
 	var lax struct {
 		ResourceType string `json:"resourceType"`
@@ -438,6 +448,10 @@ func Withdrawn(raw []byte) (Normalized, bool) {
 		DateTime string `json:"dateTime"`
 		Date     string `json:"date"` // R5
 	}
+	var ids struct {
+		Identifier []identifier `json:"identifier"`
+	}
+	_ = json.Unmarshal(raw, &ids) // best effort: without them it pairs by id alone
 	if json.Unmarshal(raw, &lax) != nil || lax.ResourceType != "Consent" || !fhirID.MatchString(lax.ID) {
 		return Normalized{}, false
 	}
@@ -451,7 +465,7 @@ func Withdrawn(raw []byte) (Normalized, bool) {
 		status = "inactive"
 	}
 	n := Normalized{ID: upstreamPrefix + lax.ID, Version: version, Status: status, Policies: []string{},
-		Rules: []Rule{}, Source: SourceUpstream, logicalID: lax.ID, gone: true}
+		Rules: []Rule{}, Source: SourceUpstream, logicalID: lax.ID, identifiers: identifiersOf(ids.Identifier), gone: true}
 	n.updated = updatedOf(&resourceJSON{DateTime: cmp.Or(lax.DateTime, lax.Date), Meta: &metaJSON{LastUpdated: lax.Meta.LastUpdated}})
 	n.serverTime = updatedOf(&resourceJSON{Meta: &metaJSON{LastUpdated: lax.Meta.LastUpdated}})
 	var refs struct {

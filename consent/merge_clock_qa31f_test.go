@@ -162,3 +162,39 @@ func TestOneEachTieQA31F(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeWithdrawnCopyQA31F: an upstream copy read and left out
+// (Withdrawn: revoked, and failing validation) is a copy that is not
+// active: stored later it wins and goes to no policy (the local permit
+// with it), stored earlier it loses; it is never given to the policy.
+func TestMergeWithdrawnCopyQA31F(t *testing.T) {
+	t.Parallel()
+	stored := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s := newStore(t, WithClock(fixedClock(stored)))
+	local, err := Normalize(mustPut(t, s, consentOf(t, "Patient/p1", "c1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withdrawn := func(updated string) Normalized {
+		raw := edit(t, edit(t, edit(t, tpoConsent, `"status": "active"`, `"status": "inactive"`), `"actor"`, `"actors"`),
+			`"resourceType": "Consent",`, `"resourceType": "Consent", "id": "c1", "meta": {"versionId": "7", "lastUpdated": "`+updated+`"},`)
+		if _, err := NormalizeUpstream([]byte(raw)); err == nil {
+			t.Fatal("the copy is valid")
+		}
+		w, ok := Withdrawn([]byte(raw))
+		if !ok {
+			t.Fatal("not withdrawn")
+		}
+		return w
+	}
+	clock := Clock{Min: -time.Second, Max: time.Second, Known: true}
+	if got := summary(MergeClocked([]Normalized{local}, []Normalized{withdrawn("2026-03-01T13:00:00Z")}, clock)); got != "[]" {
+		t.Errorf("revoked an hour later: %s, want []", got)
+	}
+	if got := summary(MergeClocked([]Normalized{local}, []Normalized{withdrawn("2026-03-01T11:00:00Z")}, clock)); got != "[c1/active deny@0 permit@1]" {
+		t.Errorf("revoked an hour earlier: %s, want the local copy", got)
+	}
+	if got := summary(MergeClocked(nil, []Normalized{withdrawn("2026-03-01T13:00:00Z")}, clock)); got != "[]" {
+		t.Errorf("alone: %s, want []", got)
+	}
+}

@@ -369,6 +369,23 @@ type upstreamEntry struct {
 	gen      uint64
 	consents []consent.Normalized
 	clock    consent.Clock
+	// withdrawn are the consents read and left out (consent.Withdrawn):
+	// they go to no policy, but stand for revoked copies of local
+	// consents in consent.Merge.
+	withdrawn []consent.Normalized
+}
+
+// newUpstreamEntry is the entry of cs, the withdrawn ones set apart.
+func newUpstreamEntry(gen uint64, cs []consent.Normalized, clock consent.Clock) upstreamEntry {
+	e := upstreamEntry{gen: gen, consents: make([]consent.Normalized, 0, len(cs)), clock: clock}
+	for _, n := range cs {
+		if n.Gone() {
+			e.withdrawn = append(e.withdrawn, n)
+		} else {
+			e.consents = append(e.consents, n)
+		}
+	}
+	return e
 }
 
 // mergedEntry is one patient's merged, resolved consents, valid while the
@@ -407,7 +424,7 @@ func (m *sourcedConsents) Normalized(ctx context.Context, patient string) ([]con
 	if e, ok := m.merged.get(patient); ok && e.local == version && e.gen == up.gen {
 		return e.consents, version, nil
 	}
-	merged := slices.Clone(consent.MergeClocked(local, up.consents, up.clock))
+	merged := slices.Clone(consent.MergeClocked(local, append(slices.Clip(up.consents), up.withdrawn...), up.clock))
 	if m.resolver != nil {
 		for i := range merged {
 			if merged[i], err = consent.ExpandActors(ctx, merged[i], m.resolver); err != nil {
@@ -438,7 +455,7 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 		if err != nil {
 			return upstreamEntry{}, err
 		}
-		return upstreamEntry{gen: nextGeneration(), consents: cs, clock: clock}, nil
+		return newUpstreamEntry(nextGeneration(), cs, clock), nil
 	}
 	switch {
 	case m.onDemand != nil:
@@ -453,7 +470,7 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 			if err != nil {
 				return upstreamEntry{}, err
 			}
-			e := upstreamEntry{gen: nextGeneration(), consents: cs, clock: clock}
+			e := newUpstreamEntry(nextGeneration(), cs, clock)
 			// Not kept when a consent write began or ended since the
 			// read began: it may hold what the write changed.
 			m.onDemand.addIf(patient, e, func() bool {
@@ -512,9 +529,9 @@ func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]c
 	keep, denies := consent.OneEach(read) // one version of each consent
 	out := make([]consent.Normalized, 0, len(keep)+len(denies))
 	for _, i := range keep {
-		if !read[i].Gone() {
-			out = append(out, read[i])
-		}
+		// A withdrawn one too: it goes to no policy, but stands for a
+		// revoked copy of a local consent in consent.Merge.
+		out = append(out, read[i])
 	}
 	out = append(out, denies...)
 	slices.SortStableFunc(out, func(a, b consent.Normalized) int { return strings.Compare(a.ID, b.ID) })
@@ -1209,7 +1226,9 @@ type consentMirror struct {
 	lapsed bool
 	// byPatient holds each patient's consents by id, among them the
 	// deny-only readings of older versions an answer also listed
-	// (consent.OneEach: upstream:<id>/_history/<version>).
+	// (consent.OneEach: upstream:<id>/_history/<version>) and the privacy
+	// consents read and left out (withdrawn, consent.Withdrawn), which
+	// get sets apart for consent.Merge alone.
 	byPatient map[string]map[string]consent.Normalized
 	gens      map[string]uint64          // patient → generation of its last change
 	clock     consent.Clock              // what the last round's answer told of the upstream's clock
@@ -1231,7 +1250,7 @@ func (c *consentMirror) get(patient string) (upstreamEntry, error) {
 	slices.SortFunc(cs, func(a, b consent.Normalized) int {
 		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Version, b.Version))
 	})
-	return upstreamEntry{gen: c.gens[patient], consents: cs, clock: c.clock}, nil
+	return newUpstreamEntry(c.gens[patient], cs, c.clock), nil
 }
 
 // patientsOf returns the patients whose consents the mirror holds id (a
@@ -1465,7 +1484,16 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 	}
 	var read, orphans []consent.Normalized
 	for _, e := range entries {
-		if n, ok := m.readUpstream(e.JSON); ok {
+		n, ok := m.readUpstream(e.JSON)
+		if w, withdrawn := consent.Withdrawn(e.JSON); !ok && withdrawn && !strings.Contains(e.ID, "/_history/") {
+			// A withdrawn version kept for its patient (sync): it stands
+			// for a revoked copy of a local consent in consent.Merge.
+			if w.Patient = cmp.Or(w.Patient, e.Patient); w.Patient != "" {
+				read = append(read, w)
+			}
+			continue
+		}
+		if ok {
 			if n.Patient == "" {
 				n.Patient = e.Patient // a stand-in kept for the patient of the version it replaced
 			}
@@ -1599,7 +1627,15 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			// A consent now plainly not in force, or not a privacy
 			// consent: the version mirrored before goes with it.
 			if w, ok := consent.Withdrawn(raw); ok {
-				read, raws = append(read, w), append(raws, nil)
+				// Kept (below) when it is a privacy consent no longer in
+				// force: a revoked copy of a local consent. Not one of
+				// another scope (research ...), which an EHR may hold by
+				// the thousand: the mirror only drops its earlier version.
+				kept := raw
+				if consent.NotPrivacy(raw) {
+					kept = nil
+				}
+				read, raws = append(read, w), append(raws, kept)
 			}
 		}
 	})
@@ -1632,6 +1668,16 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			// versions an earlier answer listed beside it, which applying
 			// it again dropped until the next full round. Listed with
 			// older versions, all are applied again, replacing those held.
+			continue
+		}
+		if n.Gone() && n.Patient != "" && raws[i] != nil {
+			// Kept for its patient, stored too: it goes to no policy, but
+			// stands for a revoked copy of a local consent in
+			// consent.Merge. Dropped, the local permit an EHR's revocation
+			// of a copy failing validation replaced applied again (QA
+			// round 31, area F).
+			cs = append(cs, n)
+			entries = append(entries, consent.MirrorEntry{ID: id, Patient: n.Patient, JSON: raws[i]})
 			continue
 		}
 		if n.Gone() || len(patients) == 0 || patients[0] == "" {
