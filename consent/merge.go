@@ -91,6 +91,9 @@ func metaLastUpdated(r *resourceJSON) string {
 type Clock struct {
 	Min, Max time.Duration
 	Known    bool
+	// Date is the upstream's time the answer told (its Date header): a
+	// copy it listed cannot have been stamped more than a second after it.
+	Date time.Time
 }
 
 // UnknownClockDoubt is how far the upstream's clock is taken to be from
@@ -111,7 +114,7 @@ func ClockFromDate(date, sent, recv time.Time) Clock {
 	if date.IsZero() || recv.Before(sent) {
 		return Clock{}
 	}
-	return Clock{Min: date.Sub(recv), Max: date.Add(time.Second).Sub(sent), Known: true}
+	return Clock{Min: date.Sub(recv), Max: date.Add(time.Second).Sub(sent), Known: true, Date: date}
 }
 
 // bounds returns the clock's interval, UnknownClockDoubt either way when
@@ -223,6 +226,13 @@ func MergeClocked(local, upstream []Normalized, clock Clock) []Normalized {
 // consent was stored later: 1 u, -1 l, 0 in doubt (see MergeClocked).
 func storedOrder(l, u Normalized, clock Clock) int {
 	if l.serverTime == 0 || u.serverTime == 0 {
+		return 0
+	}
+	if clock.Known && !clock.Date.IsZero() && u.serverTime > clock.Date.Add(time.Second+NearTie).UnixNano() {
+		// Stamped after the answer that listed it, by the Date's clock:
+		// the stamps are not by that clock (a Date set by a gateway whose
+		// clock is not the server's), and reading them by it would order
+		// the copies at random.
 		return 0
 	}
 	lo, hi := clock.bounds()
