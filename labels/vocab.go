@@ -55,7 +55,26 @@ const (
 	// SystemICD9CM is ICD-9-CM, in which diagnoses recorded before October
 	// 2015 are still coded.
 	SystemICD9CM = "http://hl7.org/fhir/sid/icd-9-cm"
+	// SystemNUCC is the NUCC health care provider taxonomy.
+	SystemNUCC = "http://nucc.org/provider-taxonomy"
 )
+
+// thoSystems are the HL7 Terminology (THO) code systems the default rules
+// name, each with the URL it had before THO (FHIR DSTU2 and STU3 data
+// still carry it) and its OID, if any: a coding under either, or under
+// the THO URL with https, another case or a trailing slash, matches the
+// rules of the THO URL (QA round 31: a v3 RoleCode RHAT under
+// http://hl7.org/fhir/v3/RoleCode labelled nothing).
+var thoSystems = []struct{ url, legacy, oid string }{
+	{SystemActCode, LegacyActCode, OIDActCode[len("urn:oid:"):]},
+	{"http://terminology.hl7.org/CodeSystem/v3-RoleCode", "http://hl7.org/fhir/v3/RoleCode", "2.16.840.1.113883.5.111"},
+	{"http://terminology.hl7.org/CodeSystem/v2-0074", "http://hl7.org/fhir/v2/0074", "2.16.840.1.113883.12.74"},
+	{"http://terminology.hl7.org/CodeSystem/service-type", "http://hl7.org/fhir/service-type", ""},
+	{"http://terminology.hl7.org/CodeSystem/service-category", "http://hl7.org/fhir/service-category", ""},
+	{"http://terminology.hl7.org/CodeSystem/episodeofcare-type", "http://hl7.org/fhir/episodeofcare-type", ""},
+	{"http://terminology.hl7.org/CodeSystem/admit-source", "http://hl7.org/fhir/admit-source", ""},
+	{"http://terminology.hl7.org/CodeSystem/discharge-disposition", "http://hl7.org/fhir/discharge-disposition", ""},
+}
 
 // Object identifiers of the clinical code systems, as CDA-derived data
 // names them; a coding with one matches the rules of the system's URL.
@@ -160,24 +179,46 @@ func CodeSystem(s string) string {
 // systemAliases the URLs, without scheme and "www.", compared in any case,
 // with systemAliasLens the set of their lengths. (A switch on string(t)
 // with non-constant cases would allocate.)
-var (
-	systemOIDs = []struct {
+type (
+	systemOID struct {
 		oid string
 		url []byte
-	}{
-		{OIDICD10CM[len("urn:oid:"):], bICD10CM}, {OIDICD10[len("urn:oid:"):], bICD10}, {OIDICD9CM[len("urn:oid:"):], bICD9CM},
-		{OIDSNOMED[len("urn:oid:"):], bSNOMED}, {OIDLOINC[len("urn:oid:"):], bLOINC}, {OIDRxNorm[len("urn:oid:"):], bRxNorm},
-		{OIDHCPCS[len("urn:oid:"):], bHCPCS}, {"2.16.840.1.113883.6.14", bHCPCS},
 	}
-	systemAliases = []struct {
+	systemAlias struct {
 		alias string
 		url   []byte
-	}{
-		{"hl7.org/fhir/sid/icd-10-cm", bICD10CM}, {"hl7.org/fhir/sid/icd-10", bICD10}, {"hl7.org/fhir/sid/icd-9-cm", bICD9CM},
-		{"snomed.info/sct", bSNOMED}, {"loinc.org", bLOINC}, {"nlm.nih.gov/research/umls/rxnorm", bRxNorm},
-		{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", bHCPCS},
-		{"cms.gov/medicare/coding-billing/healthcare-common-procedure-system", bHCPCS},
 	}
+)
+
+var (
+	systemOIDs = func() []systemOID {
+		out := []systemOID{
+			{OIDICD10CM[len("urn:oid:"):], bICD10CM}, {OIDICD10[len("urn:oid:"):], bICD10}, {OIDICD9CM[len("urn:oid:"):], bICD9CM},
+			{OIDSNOMED[len("urn:oid:"):], bSNOMED}, {OIDLOINC[len("urn:oid:"):], bLOINC}, {OIDRxNorm[len("urn:oid:"):], bRxNorm},
+			{OIDHCPCS[len("urn:oid:"):], bHCPCS}, {"2.16.840.1.113883.6.14", bHCPCS},
+			{"2.16.840.1.113883.6.101", []byte(SystemNUCC)},
+		}
+		for _, c := range thoSystems {
+			if c.oid != "" {
+				out = append(out, systemOID{c.oid, []byte(c.url)})
+			}
+		}
+		return out
+	}()
+	systemAliases = func() []systemAlias {
+		out := []systemAlias{
+			{"hl7.org/fhir/sid/icd-10-cm", bICD10CM}, {"hl7.org/fhir/sid/icd-10", bICD10}, {"hl7.org/fhir/sid/icd-9-cm", bICD9CM},
+			{"snomed.info/sct", bSNOMED}, {"loinc.org", bLOINC}, {"nlm.nih.gov/research/umls/rxnorm", bRxNorm},
+			{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", bHCPCS},
+			{"cms.gov/medicare/coding-billing/healthcare-common-procedure-system", bHCPCS},
+			{"nucc.org/provider-taxonomy", []byte(SystemNUCC)},
+		}
+		for _, c := range thoSystems {
+			url := []byte(c.url)
+			out = append(out, systemAlias{strings.TrimPrefix(c.url, "http://"), url}, systemAlias{strings.TrimPrefix(c.legacy, "http://"), url})
+		}
+		return out
+	}()
 	systemAliasLens = func() uint64 {
 		var m uint64
 		for _, v := range systemAliases {
@@ -226,7 +267,7 @@ func codeMode(s string) keyMode {
 	switch s {
 	case SystemICD10CM, SystemICD10, SystemICD9CM:
 		return keyICD
-	case SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS:
+	case SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemNUCC:
 		return keyUpper
 	}
 	return keyExact
