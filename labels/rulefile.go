@@ -458,6 +458,7 @@ var clinicalSystems = map[string]string{
 	"http://nucc.org/provider-taxonomy":                       "2.16.840.1.113883.6.101",
 	"https://www.nubc.org/CodeSystem/RevenueCodes":            "",
 	"https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set":                                "",
+	"https://www.nubc.org/CodeSystem/PatDischargeStatus":                                                                  "",
 	"https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software": "",
 }
 
