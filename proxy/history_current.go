@@ -41,28 +41,49 @@ const (
 // A resource the search does not list (deleted, withheld by the server,
 // past a page size the server caps) is read on its own, four at a time.
 //
-// The history of one resource needs none of this (its current version was
-// read and decided before it was asked for), nor does a history Bundle
-// inside another answer that is not paged: all of it is on its one page.
+// A batch entry's type or system history is judged so too, paged or not:
+// one answered on a single page without links (_at, whose versions were
+// current at some time in a window, or a server's batch answer) can hold
+// an older version alone as well (QA round 31, area D). The history of
+// one resource needs none of this: its current version was read and
+// decided before it was asked for. A history Bundle stored as a resource
+// (Bundle/x) is judged on its own entries only.
 func (r *run) withholdVersionsOfWithheld(ctx context.Context, root *bundleNode) error {
-	if root == nil || root.typ != "history" || r.ex == nil || r.ex.req.Interaction != History || r.ex.req.ID != "" {
+	if root == nil || r.ex == nil {
 		return nil
+	}
+	var pages []*bundleNode
+	switch {
+	case root.typ == "history" && r.ex.req.Interaction == History && r.ex.req.ID == "":
+		pages = []*bundleNode{root}
+	case r.ex.req.Interaction == Batch:
+		// A batch entry's type or system history (a resource's history
+		// is refused in a batch: writeguard.go), paged or not: a server
+		// answering it on one page without links (_at, _since, Medplum's
+		// batch answer) holds an older version alone as a page does.
+		for _, e := range root.entries {
+			if e.nested != nil && e.nested.typ == "history" {
+				pages = append(pages, e.nested)
+			}
+		}
 	}
 	type resource struct{ typ, id string }
 	var (
 		order []resource
 		its   = map[resource][]*item{}
 	)
-	for _, e := range root.entries {
-		it := e.item
-		if it == nil || it.res == nil || it.res.Type == "" || it.res.ID == "" {
-			continue
+	for _, page := range pages {
+		for _, e := range page.entries {
+			it := e.item
+			if it == nil || it.res == nil || it.res.Type == "" || it.res.ID == "" {
+				continue
+			}
+			k := resource{it.res.Type, it.res.ID}
+			if _, ok := its[k]; !ok {
+				order = append(order, k)
+			}
+			its[k] = append(its[k], it)
 		}
-		k := resource{it.res.Type, it.res.ID}
-		if _, ok := its[k]; !ok {
-			order = append(order, k)
-		}
-		its[k] = append(its[k], it)
 	}
 	// Only resources with a version still disclosed need reading.
 	pending := order[:0]
