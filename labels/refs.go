@@ -404,8 +404,13 @@ func (w *walker) providerSchedule() bool {
 // caller.
 //
 // A reference by identifier alone below the top level (an EHR's
-// "booked for" extension naming the patient's MRN) may name a patient
-// the walk does not see as one: such a resource is not availability.
+// "booked for" extension naming the patient's MRN, as a Reference's
+// identifier or as a valueIdentifier), or a reference to anyone or
+// anything but a provider (scheduleDirectory) or a Schedule, by reference
+// or by type alone (a RelatedPerson, a Group, an Appointment or Encounter
+// that names the patient, {"type":"Patient","display":...}), may name a
+// patient the walk does not see as one: such a resource is not
+// availability.
 func (w *walker) availability(typ string) bool {
 	if typ != "Slot" && (typ != "Schedule" || !w.providerSchedule()) {
 		return false
@@ -414,26 +419,38 @@ func (w *walker) availability(typ string) bool {
 	found := false
 	err := fjson.ObjectEach(w.b, root, func(k []byte, s, _ int) error {
 		if !fjson.KeyIs(k, "identifier") && !found {
-			found = identifierBelow(w.b, s, 0)
+			found = namesSomeoneBelow(w.b, s, 0)
 		}
 		return nil
 	})
 	return err == nil && !found
 }
 
-// identifierBelow reports whether the value at b[i] holds an object with
-// an identifier member, at any depth (a depth past maxDepth counts as
-// one).
-func identifierBelow(b []byte, i, depth int) bool {
+// namesSomeoneBelow reports whether the value at b[i] holds, at any depth,
+// an identifier (an identifier or valueIdentifier member) or a reference,
+// or a reference's type, to something other than a provider
+// (scheduleDirectory) or a Schedule (a depth past maxDepth, or a value
+// that cannot be read, counts as one).
+func namesSomeoneBelow(b []byte, i, depth int) bool {
 	if depth > maxDepth {
 		return true
 	}
 	found := false
 	switch b[i] {
 	case '{':
-		err := fjson.ObjectEach(b, i, func(k []byte, s, _ int) error {
-			if !found {
-				found = fjson.KeyIs(k, "identifier") || identifierBelow(b, s, depth+1)
+		err := fjson.ObjectEach(b, i, func(k []byte, s, e int) error {
+			if found {
+				return nil
+			}
+			switch {
+			case fjson.KeyIs(k, "identifier") || fjson.KeyIs(k, "valueIdentifier"):
+				found = true
+			case fjson.KeyIs(k, "reference"):
+				found = !availabilityTarget(b, s, e, true)
+			case fjson.KeyIs(k, "type") && b[s] == '"':
+				found = !availabilityTarget(b, s, e, false)
+			default:
+				found = namesSomeoneBelow(b, s, depth+1)
 			}
 			return nil
 		})
@@ -441,13 +458,36 @@ func identifierBelow(b []byte, i, depth int) bool {
 	case '[':
 		err := fjson.ArrayEach(b, i, func(s, _ int) error {
 			if !found {
-				found = identifierBelow(b, s, depth+1)
+				found = namesSomeoneBelow(b, s, depth+1)
 			}
 			return nil
 		})
 		return found || err != nil
 	}
 	return false
+}
+
+// availabilityTarget reports whether the string at b[s:e], a Reference's
+// reference (ref) or its type, names a provider (scheduleDirectory) or a
+// Schedule; a contained resource's "#id" counts as one (a contained
+// resource keeps the program's labels on its own: result).
+func availabilityTarget(b []byte, s, e int, ref bool) bool {
+	v, ok := fjson.StringValue(b, s, e)
+	if !ok {
+		return false
+	}
+	typ := v
+	if ref {
+		if len(v) > 0 && v[0] == '#' {
+			return true
+		}
+		key, n := referenceKey([]byte(v))
+		if key == nil {
+			return false
+		}
+		typ = string(key[:n])
+	}
+	return scheduleDirectory[typ] || typ == "Schedule"
 }
 
 // scheduleDirectory are the types whose Schedule is a provider's
