@@ -3,6 +3,7 @@ package labels
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -57,8 +58,13 @@ func (w *walker) attachmentCodes(c *coding) {
 	}
 	if isJSON {
 		// A FHIR JSON document or resource (QA round 31, area C): every
-		// coding in it, at any depth.
-		jsonCodes(doc[:n], 0, 0, match)
+		// coding in it, at any depth, and the type of every resource in
+		// it that a type rule labels (a MolecularSequence: derive).
+		jsonCodes(doc[:n], 0, 0, match, func(typ string) {
+			if len(w.rs.byType[typ]) > 0 && !slices.Contains(w.attachedTypes, typ) {
+				w.attachedTypes = append(w.attachedTypes, typ)
+			}
+		})
 		return
 	}
 	xmlCodes(doc[:n], match)
@@ -76,9 +82,10 @@ func jsonContentType(ct []byte) bool {
 }
 
 // jsonCodes calls fn with the system and code strings of every object of
-// the JSON value at doc[i] that has both (a Coding), at any depth up to a
-// bound; a document that does not parse gives what was read before.
-func jsonCodes(doc []byte, i, depth int, fn func(system, code []byte)) {
+// the JSON value at doc[i] that has both (a Coding), and typ with the
+// resourceType of every object that has one, at any depth up to a bound;
+// a document that does not parse gives what was read before.
+func jsonCodes(doc []byte, i, depth int, fn func(system, code []byte), typ func(string)) {
 	if depth > 64 || i >= len(doc) {
 		return
 	}
@@ -97,8 +104,12 @@ func jsonCodes(doc []byte, i, depth int, fn func(system, code []byte)) {
 				system, _ = fjson.StringValue(doc, vs, ve)
 			case doc[vs] == '"' && fjson.KeyIs(key, "code"):
 				code, _ = fjson.StringValue(doc, vs, ve)
+			case doc[vs] == '"' && fjson.KeyIs(key, "resourceType"):
+				if t, ok := fjson.StringValue(doc, vs, ve); ok {
+					typ(t)
+				}
 			case doc[vs] == '{' || doc[vs] == '[':
-				jsonCodes(doc, vs, depth+1, fn)
+				jsonCodes(doc, vs, depth+1, fn, typ)
 			}
 			return nil
 		})
@@ -107,7 +118,7 @@ func jsonCodes(doc []byte, i, depth int, fn func(system, code []byte)) {
 		}
 	case '[':
 		_ = fjson.ArrayEach(doc, i, func(vs, ve int) error {
-			jsonCodes(doc, vs, depth+1, fn)
+			jsonCodes(doc, vs, depth+1, fn, typ)
 			return nil
 		})
 	}

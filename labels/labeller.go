@@ -519,6 +519,14 @@ func (w *walker) derive(r *Result) []hit {
 			return nil
 		})
 	}
+	// A resource of a type rule's type in an attachment's FHIR JSON
+	// labels the resource, as one contained does.
+	for _, typ := range w.attachedTypes {
+		for _, k := range w.rs.byType[typ] {
+			r.derived = r.derived.Union(w.rs.rules[k].labels)
+			hits = append(hits, hit{rule: k, matched: "resourceType|" + typ})
+		}
+	}
 	return hits
 }
 

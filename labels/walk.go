@@ -39,6 +39,7 @@ type walker struct {
 	refObjs            [len(patientKeys)]int   // where their objects start (0: not an object)
 	meta, security     bool                    // seen, to catch duplicates
 	contained          int                     // where the value of the top-level contained member starts (0: none)
+	attachedTypes      []string                // types of a type rule found in an attachment's FHIR JSON (attachmentCodes)
 	foreignPatient     bool                    // patientIDs took a reference to another server's Patient
 
 	// References to a Patient anywhere in the resource (compartment.go):
