@@ -1134,6 +1134,12 @@ func (s *Server) decideStored(ctx context.Context, ex *exchange, body []byte) (l
 	if err := r.decideContained(ctx); err != nil {
 		return labels.Result{}, false, classify(err)
 	}
+	// A Binary nobody classified answers a read as missing
+	// (withholdUninspectable): so it does here, or its older classified
+	// version (a vread, a type history) would show that it exists.
+	if err := r.withholdUninspectable(); err != nil {
+		return labels.Result{}, false, classify(err)
+	}
 	return *single.res, single.class.decision.Permitted(), nil
 }
 
