@@ -56,6 +56,10 @@ type fileRule struct {
 	ExcludePrefixes []string   `yaml:"exclude_prefixes"`
 	Types           []string   `yaml:"types"`
 	Labels          []string   `yaml:"labels"`
+	// Every marks a type rule (Rule): every resource of its types,
+	// whatever it holds. Written out, so that a rule whose system and codes
+	// were deleted by mistake is refused, not read as one.
+	Every bool `yaml:"every"`
 }
 
 // ParseLabel reads a label written as "system|code" or as a bare code (see
@@ -242,7 +246,7 @@ func loadRuleFile(name string, b []byte) ([]Rule, []string, error) {
 		}
 		r, err := fr.rule(f.Topic, strings.Join(f.Sources, "; "))
 		if err == nil {
-			err = errors.Join(validateRule(r), checkFileRule(r))
+			err = errors.Join(validateRule(r), checkFileRule(r), fr.checkEvery(r))
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: rule %q: %s", name, line, fr.ID, strings.ReplaceAll(err.Error(), "\n", "; ")))
@@ -515,6 +519,20 @@ func (fr fileRule) rule(topic, source string) (Rule, error) {
 		r.Labels = append(r.Labels, ParseLabel(s))
 	}
 	return r, nil
+}
+
+// checkEvery refuses a type rule (Rule) not written out as one (every:
+// true), and every: true on a rule that is not one: a code rule whose
+// system and codes were deleted by mistake would otherwise label every
+// resource of its types without a word.
+func (fr fileRule) checkEvery(r Rule) error {
+	switch {
+	case fr.Every && !r.typeOnly():
+		return errors.New("every: true labels every resource of its types: it takes types, and no system, codes, prefixes, ranges or exclusions")
+	case !fr.Every && r.typeOnly():
+		return fmt.Errorf("no system and no codes, prefixes or ranges: name them, or write every: true to label every %s whatever it holds", strings.Join(r.Types, ", "))
+	}
+	return nil
 }
 
 // ruleLines returns the line of each element of the top-level rules list.

@@ -15,7 +15,7 @@ import (
 func TestTypeRule(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeRules(t, dir, "gdis.yaml", "topic: GDIS\nsources: [x]\nrules:\n  - id: gdis-seq\n    types: [MolecularSequence]\n    labels: [GDIS, R]\n")
+	writeRules(t, dir, "gdis.yaml", "topic: GDIS\nsources: [x]\nrules:\n  - id: gdis-seq\n    types: [MolecularSequence]\n    every: true\n    labels: [GDIS, R]\n")
 	rf, err := labels.ReadRulesDir(dir)
 	if err != nil || len(rf.Warnings) != 0 {
 		t.Fatalf("a type rule: %v %v", err, rf.Warnings)
