@@ -27,6 +27,7 @@ type expungeFHIR struct {
 	mu             sync.Mutex
 	idStatus       int
 	refuseElements bool
+	ignoreID       bool // answer a Consent?_id= search as any Consent search: every consent
 	idSearches     int
 	longestURL     int
 	fullSearches   int // Consent searches naming neither _id nor _lastUpdated
@@ -57,8 +58,12 @@ func (f *expungeFHIR) handler(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.idSearches++
 	f.longestURL = max(f.longestURL, len(r.URL.RequestURI()))
-	status, refuse := f.idStatus, f.refuseElements
+	status, refuse, ignore := f.idStatus, f.refuseElements, f.ignoreID
 	f.mu.Unlock()
+	if ignore {
+		f.historyFHIR.handler(w, r)
+		return
+	}
 	outcome := `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported"}]}`
 	switch {
 	case status != 0:

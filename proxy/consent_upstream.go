@@ -1059,7 +1059,10 @@ const (
 	maxMissingConsentReads = 100
 )
 
-var errTooManyMissing = errors.New("the Consent?_id= search left out too many mirrored consents")
+var (
+	errTooManyMissing = errors.New("the Consent?_id= search left out too many mirrored consents")
+	errIgnoresID      = errors.New("the Consent?_id= search listed a consent not asked for: the server ignores _id")
+)
 
 // upstreamConsentsMissing asks the upstream for the consents ids names
 // (Consent?_id=a,b,c&_elements=id, in chunks whose URLs stay short, every
@@ -1096,16 +1099,34 @@ func (s *Server) upstreamConsentsMissing(ctx context.Context, ids []string, elem
 		if elements {
 			q.Set("_elements", "id")
 		}
+		asked := make(map[string]bool, len(ask))
+		for _, id := range ask {
+			asked[id] = true
+		}
 		listed := make(map[string]bool, len(ask))
-		err := s.upstreamConsentSearch(ctx, q, maxSyncConsents, func(raw []byte) {
+		// A server that ignores _id lists every consent, page after page,
+		// for each chunk: the first one not asked for ends the search, and
+		// the round is a full one, which reads each consent once (QA round
+		// 31, area D).
+		sctx, cancel := context.WithCancel(ctx)
+		ignored := false
+		err := s.upstreamConsentSearch(sctx, q, maxSyncConsents, func(raw []byte) {
 			var got struct {
 				ResourceType string `json:"resourceType"`
 				ID           string `json:"id"`
 			}
 			if json.Unmarshal(raw, &got) == nil && got.ResourceType == "Consent" {
+				if !asked[got.ID] {
+					ignored = true
+					cancel()
+				}
 				listed[got.ID] = true
 			}
 		})
+		cancel()
+		if ignored && ctx.Err() == nil {
+			return nil, errIgnoresID
+		}
 		if err != nil {
 			return nil, err
 		}
