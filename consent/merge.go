@@ -398,7 +398,9 @@ const researchPurpose = "HRESCH"
 // governing the patient's ordinary records too (its policies keep the
 // opt-out code), so that a treating caller is not refused; under treatment
 // or adr (read as a mis-coded privacy opt-out) a denial of everything.
-// false when raw names no such code or is not in force (inactive ...).
+// One whose policyRule or regulatoryBasis cannot be read is a denial of
+// everything too. false when raw names no such code or is not in force
+// (inactive ...).
 func ScopedOptOut(raw []byte) (Normalized, bool) {
 	scopes, ok := otherScopesOf(raw)
 	if !ok {
@@ -415,6 +417,14 @@ func ScopedOptOut(raw []byte) (Normalized, bool) {
 		RegulatoryBasis []concept `json:"regulatoryBasis"`
 	}
 	if json.Unmarshal(raw, &lax) != nil {
+		// A policyRule or regulatoryBasis that cannot be read (an array
+		// where a CodeableConcept belongs ...) may name an opt-out: a
+		// denial of everything, as an unreadable privacy consent is, not
+		// left out (QA round 31, area D).
+		var members map[string]json.RawMessage
+		if json.Unmarshal(raw, &members) == nil && (members["policyRule"] != nil || members["regulatoryBasis"] != nil) {
+			return Unreadable(raw)
+		}
 		return Normalized{}, false
 	}
 	optOut := false
