@@ -1078,14 +1078,7 @@ var (
 // server refused the search, and reads every consent otherwise.
 func (s *Server) upstreamConsentsMissing(ctx context.Context, ids []string, elements bool) ([]string, error) {
 	var missing []string
-	for len(ids) > 0 {
-		n, size := 0, 0
-		for n < len(ids) && n < presenceIDs && (n == 0 || size+len(ids[n])+1 <= presenceQuery) {
-			size += len(ids[n]) + 1
-			n++
-		}
-		chunk := ids[:n]
-		ids = ids[n:]
+	for chunk := range idChunks(ids, presenceIDs, presenceQuery) {
 		var ask []string
 		for _, id := range chunk {
 			if fhirID.MatchString(id) { // upstream ids are checked when read: all are

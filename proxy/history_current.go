@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -181,14 +182,7 @@ func (r *run) withholdVersionsOfWithheld(ctx context.Context, root *bundleNode) 
 func (r *run) currentBySearch(ctx context.Context, typ string, ids []string) (map[string]bool, *Failure) {
 	out := make(map[string]bool, len(ids))
 	ex := *r.ex
-	for len(ids) > 0 {
-		n, size := 0, 0
-		for n < len(ids) && n < historyCurrentIDs && (n == 0 || size+len(ids[n])+1 <= historyCurrentQuery) {
-			size += len(ids[n]) + 1
-			n++
-		}
-		chunk := ids[:n]
-		ids = ids[n:]
+	for chunk := range idChunks(ids, historyCurrentIDs, historyCurrentQuery) {
 		want := make(map[string]bool, len(chunk))
 		var ask []string
 		for _, id := range chunk {
@@ -245,4 +239,24 @@ func (r *run) currentBySearch(ctx context.Context, typ string, ids []string) (ma
 		}
 	}
 	return out, nil
+}
+
+// idChunks yields ids in runs of at most most ids and, but for a single
+// id, at most bytes bytes of them with a separator each: the values of
+// _id searches whose URLs stay short (currentBySearch, the consent
+// presence check).
+func idChunks(ids []string, most, bytes int) iter.Seq[[]string] {
+	return func(yield func([]string) bool) {
+		for len(ids) > 0 {
+			n, size := 0, 0
+			for n < len(ids) && n < most && (n == 0 || size+len(ids[n])+1 <= bytes) {
+				size += len(ids[n]) + 1
+				n++
+			}
+			if !yield(ids[:n]) {
+				return
+			}
+			ids = ids[n:]
+		}
+	}
 }
