@@ -44,6 +44,12 @@ var SourceKeys = []string{
 	// policyHolder).
 	"facility", "payee", "careTeam", "insurer", "issuer", "owner", "provision",
 	"agent", "source", "recipient", "destination", "payor", "policyHolder",
+	// Who assigned an identifier of the record (Identifier.assigner: a
+	// RelatedPerson the program registered, a result numbered by the
+	// program's lab, a subject named by the program's MRN): the program's
+	// record (QA round 31, area C). A Patient's is cut as its enrolment
+	// (proxy/enrolment.go); a directory entry's stays directory data.
+	"assigner",
 	// The members of the same role QA round 30 found in the other types
 	// of the Patient compartment (FHIR R4 element definitions): whose
 	// schedule or answer it is (Schedule and AppointmentResponse actor),
