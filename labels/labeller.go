@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -508,11 +509,23 @@ func (w *walker) derive(r *Result) []hit {
 			if err != nil || !ok {
 				return nil
 			}
-			typ, ok := fjson.StringValue(w.b, i, e)
+			// Most containers' contained resources are of no rule's type:
+			// their type is looked up without a string of its own, and
+			// decoded only when escaped.
+			raw, ok := fjson.RawString(w.b, i, e)
 			if !ok {
 				return nil
 			}
-			for _, k := range w.rs.byType[typ] {
+			var rules []int
+			typ := ""
+			if bytes.IndexByte(raw, '\\') < 0 {
+				if rules = w.rs.byType[string(raw)]; len(rules) > 0 {
+					typ = string(raw)
+				}
+			} else if typ, ok = fjson.StringValue(w.b, i, e); ok {
+				rules = w.rs.byType[typ]
+			}
+			for _, k := range rules {
 				r.derived = r.derived.Union(w.rs.rules[k].labels)
 				hits = append(hits, hit{rule: k, matched: "resourceType|" + typ, path: "contained[" + strconv.Itoa(n) + "]"})
 			}

@@ -45,6 +45,11 @@ func TestTypeRule(t *testing.T) {
 	if r, err := l.Label([]byte(obs)); err != nil || !r.Labels.Has(labels.ParseLabel("GDIS")) {
 		t.Errorf("an Observation holding a MolecularSequence: %v %v", r.Labels, err)
 	}
+	// Its type escaped, as a JSON client reads it all the same.
+	escaped := strings.Replace(obs, `"resourceType":"MolecularSequence"`, `"resourceType":"Molecular\u0053equence"`, 1)
+	if r, err := l.Label([]byte(escaped)); err != nil || !r.Labels.Has(labels.ParseLabel("GDIS")) || escaped == obs {
+		t.Errorf("an Observation holding a MolecularSequence whose type is escaped: %v %v", r.Labels, err)
+	}
 	if r, err := l.Label([]byte(`{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"x"}}`)); err != nil || len(r.Labels) != 0 {
 		t.Errorf("an ordinary Observation: %v %v", r.Labels, err)
 	}
