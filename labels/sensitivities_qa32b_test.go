@@ -1,0 +1,78 @@
+package labels_test
+
+import (
+	"testing"
+
+	"github.com/ds4p/ds4p/labels"
+)
+
+// QA round 32, area B: the long tail of the other sensitivities. Each case
+// is a patient's record whose only sensitive trace is the code named; each
+// was ordinary before its rule. The "ordinary" cases are neighbours that
+// must stay so (over-labelling is a defect too).
+const (
+	qa32bICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+	qa32bICD9CM  = "http://hl7.org/fhir/sid/icd-9-cm"
+	qa32bSNOMED  = "http://snomed.info/sct"
+	qa32bLOINC   = "http://loinc.org"
+	qa32bCPT     = "http://www.ama-assn.org/go/cpt"
+	qa32bHCPCS   = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+)
+
+func qa32bCondition(system, code string) string {
+	return `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"` + system + `","code":"` + code + `"}]}}`
+}
+
+func qa32bObservation(system, code string) string {
+	return `{"resourceType":"Observation","status":"final","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"` + system + `","code":"` + code + `"}]},"valueString":"negative"}`
+}
+
+func qa32bClaim(system, code string) string {
+	return `{"resourceType":"Claim","status":"active","use":"claim","patient":{"reference":"Patient/p1"},"item":[{"sequence":1,"productOrService":{"coding":[{"system":"` + system + `","code":"` + code + `"}]}}]}`
+}
+
+type qa32bCase struct {
+	name, in, topic string // topic "" = ordinary
+}
+
+func qa32bCheck(t *testing.T, cases []qa32bCase) {
+	t.Helper()
+	l := labels.Default()
+	topics := []string{"HIV", "STD", "SEX", "SDV", "GDIS", "PSYTHPN"}
+	for _, c := range cases {
+		r, err := l.Label([]byte(c.in))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for _, topic := range topics {
+			if r.Labels.Has(labels.Label{System: labels.SystemActCode, Code: topic}) != (topic == c.topic) {
+				t.Errorf("%s: labels %v; want topic %q", c.name, r.Labels, c.topic)
+			}
+		}
+		if c.topic == "" && len(r.Labels) != 0 && r.Labels.Has(labels.Restricted) {
+			t.Errorf("%s: labels %v; want ordinary", c.name, r.Labels)
+		}
+	}
+}
+
+// TestHIVRecordsQA32B: HIV diagnoses in SNOMED CT beyond the one code the
+// file had (VSAC "HIV"), HIV antibody/antigen tests (VSAC CMS349), viral
+// load, exposure to HIV, and the CPT/HCPCS HIV tests.
+func TestHIVRecordsQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bCheck(t, []qa32bCase{
+		{"AIDS (SNOMED)", qa32bCondition(qa32bSNOMED, "62479008"), "HIV"},
+		{"HIV positive (SNOMED)", qa32bCondition(qa32bSNOMED, "165816005"), "HIV"},
+		{"asymptomatic HIV infection (SNOMED)", qa32bCondition(qa32bSNOMED, "91947003"), "HIV"},
+		{"HIV 1+2 Ab + p24 Ag test", qa32bObservation(qa32bLOINC, "56888-1"), "HIV"},
+		{"HIV 1 Ab test", qa32bObservation(qa32bLOINC, "7917-8"), "HIV"},
+		{"HIV 1 RNA viral load", qa32bObservation(qa32bLOINC, "20447-9"), "HIV"},
+		{"exposure to HIV (ICD-10-CM)", qa32bCondition(qa32bICD10CM, "Z20.6"), "HIV"},
+		{"claim for HIV-1 viral load (CPT)", qa32bClaim(qa32bCPT, "87536"), "HIV"},
+		{"claim for HIV antigen/antibody (CPT)", qa32bClaim(qa32bCPT, "87389"), "HIV"},
+		{"claim for HIV screening (HCPCS)", qa32bClaim(qa32bHCPCS, "G0475"), "HIV"},
+		{"hepatitis B surface antigen", qa32bObservation(qa32bLOINC, "5196-1"), ""},
+		{"claim for a hepatitis C antibody (CPT 86803)", qa32bClaim(qa32bCPT, "86803"), ""},
+		{"other counselling (Z71.89)", qa32bCondition(qa32bICD10CM, "Z71.89"), ""},
+	})
+}

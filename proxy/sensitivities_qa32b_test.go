@@ -1,0 +1,65 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// QA round 32, area B: records whose only sensitive trace is a code the
+// rule files missed were served as ordinary data to a payer and to org-b,
+// whom the patient's consent does not permit. Now they are withheld from
+// both as if absent; org-a, whom the consent permits, reads them; an
+// ordinary neighbour is served to the payer.
+
+const qa32bPayer = "Organization/org-b|HPAYMT|user/*.read"
+
+// qa32bWithheld serves each of sensitive (path → body) and ordinary, and
+// checks who reads what.
+func qa32bWithheld(t *testing.T, sensitive map[string]string, ordinary string) {
+	t.Helper()
+	bodies := map[string]string{}
+	for p, b := range sensitive {
+		bodies["/fhir/R4/"+p] = b
+	}
+	bodies["/fhir/R4/"+ordinary[:strings.Index(ordinary, "|")]] = ordinary[strings.Index(ordinary, "|")+1:]
+	h := newHarness(t, routes(bodies))
+	for p := range sensitive {
+		id := p[strings.Index(p, "/")+1:]
+		for _, tok := range []string{qa32bPayer, tokOther} {
+			if resp, body := h.get("/fhir/"+p, tok); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s for %s: %d %s, want 404", p, tok, resp.StatusCode, body)
+			}
+		}
+		if resp, body := h.get("/fhir/"+p, tokConsented); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"id":"`+id+`"`) {
+			t.Errorf("%s for org-a: %d %s, want it", p, resp.StatusCode, body)
+		}
+	}
+	op := ordinary[:strings.Index(ordinary, "|")]
+	if resp, body := h.get("/fhir/"+op, qa32bPayer); resp.StatusCode != http.StatusOK {
+		t.Errorf("%s (ordinary) for the payer: %d %s, want it", op, resp.StatusCode, body)
+	}
+}
+
+func qa32bObs(id, system, code string) string {
+	return `{"resourceType":"Observation","id":"` + id + `","status":"final","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"` + system + `","code":"` + code + `"}]},"valueString":"negative"}`
+}
+
+func qa32bCond(id, system, code string) string {
+	return `{"resourceType":"Condition","id":"` + id + `","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"` + system + `","code":"` + code + `"}]}}`
+}
+
+func qa32bClaimOf(id, system, code string) string {
+	return `{"resourceType":"Claim","id":"` + id + `","status":"active","use":"claim","patient":{"reference":"Patient/p1"},"item":[{"sequence":1,"productOrService":{"coding":[{"system":"` + system + `","code":"` + code + `"}]}}]}`
+}
+
+// TestHIVRecordsWithheldQA32B: an HIV antibody test (LOINC 56888-1), an AIDS
+// diagnosis in SNOMED CT and a claim for an HIV viral load (CPT 87536).
+func TestHIVRecordsWithheldQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bWithheld(t, map[string]string{
+		"Observation/o1": qa32bObs("o1", "http://loinc.org", "56888-1"),
+		"Condition/c1":   qa32bCond("c1", "http://snomed.info/sct", "62479008"),
+		"Claim/cl1":      qa32bClaimOf("cl1", "http://www.ama-assn.org/go/cpt", "87536"),
+	}, "Observation/o9|"+qa32bObs("o9", "http://loinc.org", "5196-1"))
+}
