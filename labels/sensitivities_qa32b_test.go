@@ -76,3 +76,33 @@ func TestHIVRecordsQA32B(t *testing.T) {
 		{"other counselling (Z71.89)", qa32bCondition(qa32bICD10CM, "Z71.89"), ""},
 	})
 }
+
+// TestSTDRecordsQA32B: STD in pregnancy, exposure and carriage (ICD-10-CM
+// outside A50-A64), old ICD-9-CM diagnoses, chlamydia, gonorrhea and
+// syphilis tests (VSAC) and the CPT STD tests.
+func TestSTDRecordsQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bCheck(t, []qa32bCase{
+		{"syphilis complicating pregnancy", qa32bCondition(qa32bICD10CM, "O98.111"), "STD"},
+		{"gonorrhea complicating childbirth", qa32bCondition(qa32bICD10CM, "O98.22"), "STD"},
+		{"exposure to STD", qa32bCondition(qa32bICD10CM, "Z20.2"), "STD"},
+		{"carrier of STD", qa32bCondition(qa32bICD10CM, "Z22.4"), "STD"},
+		{"gonorrhea (ICD-9-CM 098.0)", qa32bCondition(qa32bICD9CM, "098.0"), "STD"},
+		{"late syphilis (ICD-9-CM 097.9)", qa32bCondition(qa32bICD9CM, "097.9"), "STD"},
+		{"genital herpes (ICD-9-CM 054.10)", qa32bCondition(qa32bICD9CM, "054.10"), "STD"},
+		{"trichomoniasis (ICD-9-CM 131.01)", qa32bCondition(qa32bICD9CM, "131.01"), "STD"},
+		{"chlamydia NAA", qa32bObservation(qa32bLOINC, "21613-5"), "STD"},
+		{"gonorrhea NAA", qa32bObservation(qa32bLOINC, "24111-7"), "STD"},
+		{"RPR", qa32bObservation(qa32bLOINC, "20507-0"), "STD"},
+		{"claim for chlamydia NAA (CPT)", qa32bClaim(qa32bCPT, "87491"), "STD"},
+		{"claim for RPR (CPT)", qa32bClaim(qa32bCPT, "86592"), "STD"},
+		{"HIV in pregnancy is HIV, not STD", qa32bCondition(qa32bICD10CM, "O98.711"), "HIV"},
+		{"tuberculosis in pregnancy (O98.0)", qa32bCondition(qa32bICD10CM, "O98.011"), ""},
+		{"exposure to rabies (Z20.3)", qa32bCondition(qa32bICD10CM, "Z20.3"), ""},
+		{"herpes zoster (ICD-9-CM 053.9)", qa32bCondition(qa32bICD9CM, "053.9"), ""},
+		{"herpes simplex of the lip (ICD-9-CM 054.9)", qa32bCondition(qa32bICD9CM, "054.9"), ""},
+		{"HIV disease (ICD-9-CM 042) is HIV, not STD", qa32bCondition(qa32bICD9CM, "042"), "HIV"},
+		{"streptococcal pharyngitis test", qa32bObservation(qa32bLOINC, "6557-3"), ""},
+		{"claim for a urine culture (CPT 87086)", qa32bClaim(qa32bCPT, "87086"), ""},
+	})
+}

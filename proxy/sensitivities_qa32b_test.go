@@ -63,3 +63,15 @@ func TestHIVRecordsWithheldQA32B(t *testing.T) {
 		"Claim/cl1":      qa32bClaimOf("cl1", "http://www.ama-assn.org/go/cpt", "87536"),
 	}, "Observation/o9|"+qa32bObs("o9", "http://loinc.org", "5196-1"))
 }
+
+// TestSTDRecordsWithheldQA32B: a chlamydia test (LOINC 21613-5), syphilis
+// in pregnancy (ICD-10-CM O98.111) and a claim for a gonorrhea NAA (CPT
+// 87591).
+func TestSTDRecordsWithheldQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bWithheld(t, map[string]string{
+		"Observation/o1": qa32bObs("o1", "http://loinc.org", "21613-5"),
+		"Condition/c1":   qa32bCond("c1", "http://hl7.org/fhir/sid/icd-10-cm", "O98.111"),
+		"Claim/cl1":      qa32bClaimOf("cl1", "http://www.ama-assn.org/go/cpt", "87591"),
+	}, "Observation/o9|"+qa32bObs("o9", "http://loinc.org", "6557-3"))
+}
