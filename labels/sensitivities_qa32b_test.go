@@ -106,3 +106,38 @@ func TestSTDRecordsQA32B(t *testing.T) {
 		{"claim for a urine culture (CPT 87086)", qa32bClaim(qa32bCPT, "87086"), ""},
 	})
 }
+
+// TestSEXRecordsQA32B: abortion, contraception, infertility and
+// gender-affirming care, and sexual behaviour, as diagnoses (ICD-10-CM,
+// ICD-9-CM) and as billed services (CPT, HCPCS).
+func TestSEXRecordsQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bCheck(t, []qa32bCase{
+		{"complication following induced termination (O04.5)", qa32bCondition(qa32bICD10CM, "O04.5"), "SEX"},
+		{"failed attempted termination (O07.4)", qa32bCondition(qa32bICD10CM, "O07.4"), "SEX"},
+		{"contraceptive management (Z30.011)", qa32bCondition(qa32bICD10CM, "Z30.011"), "SEX"},
+		{"procreative management (Z31.83)", qa32bCondition(qa32bICD10CM, "Z31.83"), "SEX"},
+		{"female infertility (N97.9)", qa32bCondition(qa32bICD10CM, "N97.9"), "SEX"},
+		{"male infertility (N46.9)", qa32bCondition(qa32bICD10CM, "N46.9"), "SEX"},
+		{"gender identity disorder (F64.0)", qa32bCondition(qa32bICD10CM, "F64.0"), "SEX"},
+		{"history of sex reassignment (Z87.890)", qa32bCondition(qa32bICD10CM, "Z87.890"), "SEX"},
+		{"high risk bisexual behavior (Z72.53)", qa32bCondition(qa32bICD10CM, "Z72.53"), "SEX"},
+		{"legally induced abortion (ICD-9-CM 635.92)", qa32bCondition(qa32bICD9CM, "635.92"), "SEX"},
+		{"contraceptive management (ICD-9-CM V25.2)", qa32bCondition(qa32bICD9CM, "V25.2"), "SEX"},
+		{"gender identity disorder (ICD-9-CM 302.85)", qa32bCondition(qa32bICD9CM, "302.85"), "SEX"},
+		{"claim for induced abortion by D&C (CPT 59840)", qa32bClaim(qa32bCPT, "59840"), "SEX"},
+		{"claim for induced abortion by D&E (CPT 59841)", qa32bClaim(qa32bCPT, "59841"), "SEX"},
+		{"claim for embryo culture (CPT 89250)", qa32bClaim(qa32bCPT, "89250"), "SEX"},
+		{"claim for IUD insertion (CPT 58300)", qa32bClaim(qa32bCPT, "58300"), "SEX"},
+		{"claim for medication abortion (HCPCS S0199)", qa32bClaim(qa32bHCPCS, "S0199"), "SEX"},
+		{"claim for a Mirena IUD (HCPCS J7298)", qa32bClaim(qa32bHCPCS, "J7298"), "SEX"},
+		{"claim for IVF (HCPCS S4015)", qa32bClaim(qa32bHCPCS, "S4015"), "SEX"},
+		{"spontaneous abortion (O03.9)", qa32bCondition(qa32bICD10CM, "O03.9"), ""},
+		{"ectopic pregnancy (O00.90)", qa32bCondition(qa32bICD10CM, "O00.90"), ""},
+		{"spontaneous abortion (ICD-9-CM 634.90)", qa32bCondition(qa32bICD9CM, "634.90"), ""},
+		{"hypertension (ICD-9-CM 401.9)", qa32bCondition(qa32bICD9CM, "401.9"), ""},
+		{"claim for a vaginal delivery (CPT 59400)", qa32bClaim(qa32bCPT, "59400"), ""},
+		{"claim for a urinalysis (CPT 81001)", qa32bClaim(qa32bCPT, "81001"), ""},
+		{"claim for an injection J7050 (HCPCS)", qa32bClaim(qa32bHCPCS, "J7050"), ""},
+	})
+}

@@ -75,3 +75,16 @@ func TestSTDRecordsWithheldQA32B(t *testing.T) {
 		"Claim/cl1":      qa32bClaimOf("cl1", "http://www.ama-assn.org/go/cpt", "87591"),
 	}, "Observation/o9|"+qa32bObs("o9", "http://loinc.org", "6557-3"))
 }
+
+// TestSEXRecordsWithheldQA32B: a claim for an induced abortion (CPT 59840,
+// in SHIFT's SEX and abortion value sets but not in the rule file), a
+// medication abortion (HCPCS S0199) and contraceptive management
+// (ICD-10-CM Z30.011); a claim for a delivery stays ordinary.
+func TestSEXRecordsWithheldQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bWithheld(t, map[string]string{
+		"Claim/cl1":    qa32bClaimOf("cl1", "http://www.ama-assn.org/go/cpt", "59840"),
+		"Condition/c2": qa32bCond("c2", "http://hl7.org/fhir/sid/icd-10-cm", "Z30.011"),
+		"Claim/cl2":    qa32bClaimOf("cl2", "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "S0199"),
+	}, "Claim/cl9|"+qa32bClaimOf("cl9", "http://www.ama-assn.org/go/cpt", "59400"))
+}
