@@ -167,6 +167,9 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 		m.onDemand = newTTLCache[upstreamEntry](cfg.CacheSize, cfg.TTL)
 	case UpstreamSync:
 		m.mirror = &consentMirror{}
+		if cfg.PatientIdentifierSystem != "" {
+			m.identifiersOf = newTTLCache[[]string](cfg.CacheSize, cfg.TTL)
+		}
 		m.written.kick = make(chan struct{}, 1)
 		if store, ok := m.consentManager.(*consent.Store); ok {
 			m.persist = store.Mirror()
@@ -210,6 +213,9 @@ type sourcedConsents struct {
 	patients *ttlCache[patientEntry] // identifier lookups (patient_identity.go); nil: none configured
 	invalid  seenOnce                // invalid upstream consents already logged
 	written  consentWrites           // writes through /fhir that may change upstream consents
+	// identifiersOf caches, in sync mode with PatientIdentifierSystem, the
+	// identifiers of that system each patient has (withIdentified).
+	identifiersOf *ttlCache[[]string]
 	// noHistory is set once the upstream's Consent history could not be
 	// read (logged once): incremental rounds then read every consent.
 	noHistory atomic.Bool
@@ -324,6 +330,9 @@ func (m *sourcedConsents) clearUpstream() {
 	}
 	if m.resolver != nil {
 		m.resolver.cache.clear()
+	}
+	if m.identifiersOf != nil {
+		m.identifiersOf.clear()
 	}
 	m.merged.clear()
 }
@@ -479,10 +488,59 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 			return e, nil
 		})
 	case m.mirror != nil:
-		return m.mirror.get(patient)
+		if m.identifiersOf == nil || !m.mirror.anyIdentified() {
+			return m.mirror.get(patient)
+		}
+		return m.withIdentified(ctx, patient)
 	}
 	return upstreamEntry{}, nil
 }
+
+// withIdentified returns the patient's mirrored consents and those the
+// mirror holds under an identifier the patient has (identifierKey): an
+// upstream consent naming its patient by an identifier of
+// consents.patient_identifier_system alone that no single Patient has (a
+// deleted Patient, searched away; two Patients sharing an MRN). A sync
+// round kept such a consent without a patient, a denial of no one, and the
+// deleted Patient's records, which the upstream still serves, went out as
+// if its opt-out were not there, where on demand its identifiers are read
+// from its history (QA round 32, area C). The patient's identifiers are
+// read as on demand (the Patient, a deleted one's last version), cached
+// for upstream_ttl; a read that fails withholds the response. Called only
+// while the mirror holds such a consent.
+func (m *sourcedConsents) withIdentified(ctx context.Context, patient string) (upstreamEntry, error) {
+	if err := m.mirror.readyErr(); err != nil {
+		return upstreamEntry{}, err
+	}
+	var keys []string
+	if patient != unresolvedPatient && strings.HasPrefix(patient, "Patient/") {
+		values, ok := m.identifiersOf.get(patient)
+		if !ok {
+			epoch := m.written.epoch.Load()
+			var err error
+			if values, err = m.patientIdentifiers(ctx, patient); err != nil {
+				return upstreamEntry{}, fmt.Errorf("reading the identifiers of the patient: %w", err)
+			}
+			m.identifiersOf.addIf(patient, values, func() bool {
+				return m.written.underWay.Load() == 0 && m.written.epoch.Load() == epoch
+			})
+		}
+		for _, v := range values {
+			keys = append(keys, identifierKey(m.cfg.PatientIdentifierSystem, v))
+		}
+	}
+	return m.mirror.getWith(patient, keys)
+}
+
+// identifierKey is where the mirror holds a consent naming its patient by
+// system|value alone that no single Patient has: no patient reference has
+// '?', so it is no patient's.
+func identifierKey(system, value string) string {
+	return "Patient?identifier=" + system + "|" + value
+}
+
+// isIdentifierKey tells whether p is an identifierKey.
+func isIdentifierKey(p string) bool { return strings.HasPrefix(p, "Patient?identifier=") }
 
 // fetchPatient reads Consent?patient=<patient> from the upstream, every
 // page, at most MaxConsents, in every status as a sync round reads them: a
@@ -554,39 +612,12 @@ func (m *sourcedConsents) fetchByIdentifier(ctx context.Context, patient string,
 	if system == "" {
 		return nil
 	}
-	body, err := m.s.getJSON(ctx, "/"+patient, 1<<20)
-	switch {
-	case errors.Is(err, errGoneUpstream):
-		if body, err = m.s.deletedPatient(ctx, patient); err != nil {
-			return err
-		}
-	case errors.Is(err, errNotFoundUpstream):
-		return nil
-	case err != nil:
+	values, err := m.patientIdentifiers(ctx, patient)
+	if err != nil {
 		return err
 	}
-	var p struct {
-		ResourceType string `json:"resourceType"`
-		ID           string `json:"id"`
-		Identifier   []struct {
-			System string `json:"system"`
-			Value  string `json:"value"`
-		} `json:"identifier"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
-		return err
-	}
-	if p.ResourceType != "Patient" || "Patient/"+p.ID != patient {
-		// An OperationOutcome, a Bundle, another Patient: what identifiers
-		// the patient has is not told, and an opt-out naming it by one
-		// would go unread (QA round 31, area C).
-		return errors.New("the FHIR server's read of the patient did not answer it")
-	}
-	for _, id := range p.Identifier {
-		if id.System != system || id.Value == "" {
-			continue
-		}
-		q := url.Values{"patient:identifier": {searchEscape(system) + "|" + searchEscape(id.Value)},
+	for _, value := range values {
+		q := url.Values{"patient:identifier": {searchEscape(system) + "|" + searchEscape(value)},
 			"_count": {"100"}}
 		var lookupErr error
 		err := m.s.upstreamConsentSearch(ctx, q, m.cfg.MaxConsents, func(raw []byte) {
@@ -619,6 +650,50 @@ func (m *sourcedConsents) fetchByIdentifier(ctx context.Context, patient string,
 		}
 	}
 	return nil
+}
+
+// patientIdentifiers returns the values of the identifiers of
+// consents.patient_identifier_system the upstream's patient
+// (Patient/<id>) has: none when the upstream does not know it (404); a
+// deleted one's (410) from its last version (deletedPatient). Any other
+// failure is an error.
+func (m *sourcedConsents) patientIdentifiers(ctx context.Context, patient string) ([]string, error) {
+	system := m.cfg.PatientIdentifierSystem
+	body, err := m.s.getJSON(ctx, "/"+patient, 1<<20)
+	switch {
+	case errors.Is(err, errGoneUpstream):
+		if body, err = m.s.deletedPatient(ctx, patient); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, errNotFoundUpstream):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	var p struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+		Identifier   []struct {
+			System string `json:"system"`
+			Value  string `json:"value"`
+		} `json:"identifier"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, err
+	}
+	if p.ResourceType != "Patient" || "Patient/"+p.ID != patient {
+		// An OperationOutcome, a Bundle, another Patient: what identifiers
+		// the patient has is not told, and an opt-out naming it by one
+		// would go unread (QA round 31, area C).
+		return nil, errors.New("the FHIR server's read of the patient did not answer it")
+	}
+	var values []string
+	for _, id := range p.Identifier {
+		if id.System == system && id.Value != "" && !slices.Contains(values, id.Value) {
+			values = append(values, id.Value)
+		}
+	}
+	return values, nil
 }
 
 // deletedPatient returns the last version of patient (Patient/<id>),
@@ -1247,6 +1322,57 @@ type consentMirror struct {
 	gens      map[string]uint64          // patient → generation of its last change
 	clock     consent.Clock              // what the last round's answer told of the upstream's clock
 	where     map[string]map[string]bool // id → the patients holding it or its deny-only readings
+	// identified are the identifierKeys byPatient has held consents under
+	// since the last full apply (withIdentified).
+	identified map[string]bool
+}
+
+// anyIdentified tells whether the mirror holds a consent under an
+// identifierKey: a consent naming its patient by an identifier no single
+// Patient has.
+func (c *consentMirror) anyIdentified() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for k := range c.identified {
+		if len(c.byPatient[k]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// getWith is get with the consents held under keys (identifierKeys of the
+// patient's identifiers) given as the patient's. The entry has a
+// generation of its own when they add any: the patient's identifiers are
+// not part of the mirror's generations.
+func (c *consentMirror) getWith(patient string, keys []string) (upstreamEntry, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if err := c.readyErrLocked(); err != nil {
+		return upstreamEntry{}, err
+	}
+	cs := make([]consent.Normalized, 0, len(c.byPatient[patient]))
+	for _, n := range c.byPatient[patient] {
+		cs = append(cs, n)
+	}
+	gen, added := c.gens[patient], false
+	for _, k := range keys {
+		for id, n := range c.byPatient[k] {
+			if _, own := c.byPatient[patient][id]; own {
+				continue
+			}
+			n.Patient, added = patient, true
+			cs = append(cs, n)
+		}
+	}
+	if added {
+		gen = nextGeneration()
+	}
+	slices.SortFunc(cs, func(a, b consent.Normalized) int {
+		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Version, b.Version))
+	})
+	cs = slices.CompactFunc(cs, func(a, b consent.Normalized) bool { return a.ID == b.ID && reflect.DeepEqual(a, b) })
+	return newUpstreamEntry(gen, cs, c.clock), nil
 }
 
 // get returns the patient's mirrored consents; before the first sync has
@@ -1397,6 +1523,7 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 		}
 		c.byPatient = make(map[string]map[string]consent.Normalized)
 		c.where = make(map[string]map[string]bool)
+		c.identified = nil
 		if c.gens == nil {
 			c.gens = make(map[string]uint64)
 		}
@@ -1427,6 +1554,12 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 		}
 		c.byPatient[n.Patient][n.ID] = n
 		c.where[id][n.Patient] = true
+		if isIdentifierKey(n.Patient) {
+			if c.identified == nil {
+				c.identified = make(map[string]bool)
+			}
+			c.identified[n.Patient] = true
+		}
 		c.gens[n.Patient] = nextGeneration()
 	}
 }
@@ -1630,7 +1763,17 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			lookupErr = cmp.Or(lookupErr, err)
 			return
 		}
+		// Named by an identifier of the configured system that no single
+		// Patient has (patientByIdentifier left it so): held under it, for
+		// the patients that have it (withIdentified).
+		unmatched := ""
+		if system, value, ok := consent.PatientIdentifier(raw); ok && system == m.cfg.PatientIdentifierSystem && system != "" {
+			unmatched = identifierKey(system, value)
+		}
 		n, ok := m.readUpstream(raw)
+		if ok && n.Patient == "" && unmatched != "" {
+			n.Patient = unmatched
+		}
 		switch {
 		case ok && (n.Patient != "" || n.ID != "upstream:unreadable"):
 			// Without a patient: a denying stand-in whose patient cannot
@@ -1641,6 +1784,9 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			// A consent now plainly not in force, or not a privacy
 			// consent: the version mirrored before goes with it.
 			if w, ok := consent.Withdrawn(raw); ok {
+				if w.Patient == "" && unmatched != "" {
+					w.Patient = unmatched
+				}
 				// Kept (below) when it is a privacy consent no longer in
 				// force: a revoked copy of a local consent. Not one of
 				// another scope (research ...), which an EHR may hold by
@@ -1675,6 +1821,17 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			// had replaced included. Its denial stands for the patients
 			// the earlier version was of (none: it is dropped).
 			patients = m.mirror.patientsOf(n.ID)
+		} else if isIdentifierKey(n.Patient) && !n.Gone() {
+			// Its denial still stands for the patients an earlier version
+			// was of, as above; the key last (the bbolt file keeps one
+			// patient per consent: the last).
+			patients = nil
+			for _, p := range m.mirror.patientsOf(n.ID) {
+				if !isIdentifierKey(p) {
+					patients = append(patients, p)
+				}
+			}
+			patients = append(patients, n.Patient)
 		}
 		if !full && listings[n.ID] == 1 && n.Patient != "" && !n.Gone() && m.mirror.holdsJust(n) {
 			// Listed again unchanged, alone (the rounds overlap by a
