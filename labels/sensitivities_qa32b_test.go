@@ -141,3 +141,27 @@ func TestSEXRecordsQA32B(t *testing.T) {
 		{"claim for an injection J7050 (HCPCS)", qa32bClaim(qa32bHCPCS, "J7050"), ""},
 	})
 }
+
+// TestSDVRecordsQA32B: examination after alleged rape or abuse, mental
+// health services for a victim or perpetrator of abuse, abuse complicating
+// pregnancy, and abuse recorded in ICD-9-CM.
+func TestSDVRecordsQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bCheck(t, []qa32bCase{
+		{"examination following alleged adult rape (Z04.41)", qa32bCondition(qa32bICD10CM, "Z04.41"), "SDV"},
+		{"examination following alleged child physical abuse (Z04.72)", qa32bCondition(qa32bICD10CM, "Z04.72"), "SDV"},
+		{"mental health services for victim of spousal violence (Z69.11)", qa32bCondition(qa32bICD10CM, "Z69.11"), "SDV"},
+		{"mental health services for perpetrator of child abuse (Z69.021)", qa32bCondition(qa32bICD10CM, "Z69.021"), "SDV"},
+		{"sexual abuse complicating pregnancy (O9A.411)", qa32bCondition(qa32bICD10CM, "O9A.411"), "SDV"},
+		{"history of sexual exploitation (Z91.42)", qa32bCondition(qa32bICD10CM, "Z91.42"), "SDV"},
+		{"child sexual abuse (ICD-9-CM 995.53)", qa32bCondition(qa32bICD9CM, "995.53"), "SDV"},
+		{"adult sexual abuse (ICD-9-CM 995.83)", qa32bCondition(qa32bICD9CM, "995.83"), "SDV"},
+		{"perpetrator: spouse (ICD-9-CM E967.3)", qa32bCondition(qa32bICD9CM, "E967.3"), "SDV"},
+		{"observation following alleged rape (ICD-9-CM V71.5)", qa32bCondition(qa32bICD9CM, "V71.5"), "SDV"},
+		{"counseling for victim of spousal abuse (ICD-9-CM V61.11)", qa32bCondition(qa32bICD9CM, "V61.11"), "SDV"},
+		{"examination following a transport accident (Z04.1)", qa32bCondition(qa32bICD10CM, "Z04.1"), ""},
+		{"malignant hyperthermia (ICD-9-CM 995.86)", qa32bCondition(qa32bICD9CM, "995.86"), ""},
+		{"anaphylactic shock (ICD-9-CM 995.0)", qa32bCondition(qa32bICD9CM, "995.0"), ""},
+		{"other mental disorders in pregnancy (O99.34)", qa32bCondition(qa32bICD10CM, "O99.341"), ""},
+	})
+}

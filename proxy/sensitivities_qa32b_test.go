@@ -88,3 +88,14 @@ func TestSEXRecordsWithheldQA32B(t *testing.T) {
 		"Claim/cl2":    qa32bClaimOf("cl2", "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "S0199"),
 	}, "Claim/cl9|"+qa32bClaimOf("cl9", "http://www.ama-assn.org/go/cpt", "59400"))
 }
+
+// TestSDVRecordsWithheldQA32B: an encounter diagnosis of examination after
+// alleged rape (ICD-10-CM Z04.41) and an old ICD-9-CM adult sexual abuse
+// diagnosis (995.83).
+func TestSDVRecordsWithheldQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bWithheld(t, map[string]string{
+		"Condition/c1": qa32bCond("c1", "http://hl7.org/fhir/sid/icd-10-cm", "Z04.41"),
+		"Condition/c2": qa32bCond("c2", "http://hl7.org/fhir/sid/icd-9-cm", "995.83"),
+	}, "Condition/c9|"+qa32bCond("c9", "http://hl7.org/fhir/sid/icd-10-cm", "Z04.1"))
+}
