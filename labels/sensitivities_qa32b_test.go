@@ -165,3 +165,29 @@ func TestSDVRecordsQA32B(t *testing.T) {
 		{"other mental disorders in pregnancy (O99.34)", qa32bCondition(qa32bICD10CM, "O99.341"), ""},
 	})
 }
+
+// TestGDISRecordsQA32B: genetic susceptibility and carrier status,
+// genetic screening and counselling, and the billed genetic tests.
+func TestGDISRecordsQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bCheck(t, []qa32bCase{
+		{"BRCA susceptibility (Z15.01)", qa32bCondition(qa32bICD10CM, "Z15.01"), "GDIS"},
+		{"cystic fibrosis carrier (Z14.1)", qa32bCondition(qa32bICD10CM, "Z14.1"), "GDIS"},
+		{"genetic carrier screening (Z13.71)", qa32bCondition(qa32bICD10CM, "Z13.71"), "GDIS"},
+		{"family history of genetic carrier (Z84.81)", qa32bCondition(qa32bICD10CM, "Z84.81"), "GDIS"},
+		{"genetic susceptibility (ICD-9-CM V84.01)", qa32bCondition(qa32bICD9CM, "V84.01"), "GDIS"},
+		{"cystic fibrosis gene carrier (ICD-9-CM V83.81)", qa32bCondition(qa32bICD9CM, "V83.81"), "GDIS"},
+		{"claim for BRCA1/2 sequencing (CPT 81162)", qa32bClaim(qa32bCPT, "81162"), "GDIS"},
+		{"claim for an exome (CPT 81415)", qa32bClaim(qa32bCPT, "81415"), "GDIS"},
+		{"claim for a karyotype (CPT 88262)", qa32bClaim(qa32bCPT, "88262"), "GDIS"},
+		{"claim for genetic counselling (CPT 96041)", qa32bClaim(qa32bCPT, "96041"), "GDIS"},
+		{"claim for genetic counselling (HCPCS S0265)", qa32bClaim(qa32bHCPCS, "S0265"), "GDIS"},
+		{"claim for APOE testing (HCPCS S3852)", qa32bClaim(qa32bHCPCS, "S3852"), "GDIS"},
+		{"claim for a urinalysis (CPT 81001)", qa32bClaim(qa32bCPT, "81001"), ""},
+		{"claim for a multianalyte assay (CPT 81500)", qa32bClaim(qa32bCPT, "81500"), ""},
+		{"claim for a surgical pathology exam (CPT 88305)", qa32bClaim(qa32bCPT, "88305"), ""},
+		{"claim for a surface EMG (HCPCS S3900)", qa32bClaim(qa32bHCPCS, "S3900"), ""},
+		{"fertility testing (Z31.41) is SEX, not GDIS", qa32bCondition(qa32bICD10CM, "Z31.41"), "SEX"},
+		{"screening for malignant neoplasm of breast (Z12.31)", qa32bCondition(qa32bICD10CM, "Z12.31"), ""},
+	})
+}

@@ -99,3 +99,13 @@ func TestSDVRecordsWithheldQA32B(t *testing.T) {
 		"Condition/c2": qa32bCond("c2", "http://hl7.org/fhir/sid/icd-9-cm", "995.83"),
 	}, "Condition/c9|"+qa32bCond("c9", "http://hl7.org/fhir/sid/icd-10-cm", "Z04.1"))
 }
+
+// TestGDISRecordsWithheldQA32B: a claim for BRCA1/2 sequencing (CPT 81162)
+// and a BRCA susceptibility diagnosis (ICD-10-CM Z15.01).
+func TestGDISRecordsWithheldQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bWithheld(t, map[string]string{
+		"Claim/cl1":    qa32bClaimOf("cl1", "http://www.ama-assn.org/go/cpt", "81162"),
+		"Condition/c1": qa32bCond("c1", "http://hl7.org/fhir/sid/icd-10-cm", "Z15.01"),
+	}, "Claim/cl9|"+qa32bClaimOf("cl9", "http://www.ama-assn.org/go/cpt", "81001"))
+}
