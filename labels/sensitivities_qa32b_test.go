@@ -191,3 +191,28 @@ func TestGDISRecordsQA32B(t *testing.T) {
 		{"screening for malignant neoplasm of breast (Z12.31)", qa32bCondition(qa32bICD10CM, "Z12.31"), ""},
 	})
 }
+
+// TestDocumentSecurityLabelQA32B: a DocumentReference whose securityLabel
+// (the labels of the document it points to) names a topic is that topic's;
+// the labeller read meta.security but not securityLabel. A document
+// labelled only ETH (not one of these files' topics) is not labelled by
+// them.
+func TestDocumentSecurityLabelQA32B(t *testing.T) {
+	t.Parallel()
+	doc := func(code string) string {
+		return `{"resourceType":"DocumentReference","status":"current","subject":{"reference":"Patient/p1"},"securityLabel":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"` + code + `"}]}],"content":[{"attachment":{"contentType":"text/plain","data":"bm90ZQ=="}}]}`
+	}
+	qa32bCheck(t, []qa32bCase{
+		{"psychotherapy note", doc("PSYTHPN"), "PSYTHPN"},
+		{"HIV document", doc("HIV"), "HIV"},
+		{"STD document", doc("STD"), "STD"},
+		{"SEX document", doc("SEX"), "SEX"},
+		{"SDV document", doc("SDV"), "SDV"},
+		{"GDIS document", doc("GDIS"), "GDIS"},
+		{"document without a security label", `{"resourceType":"DocumentReference","status":"current","subject":{"reference":"Patient/p1"},"content":[{"attachment":{"contentType":"text/plain"}}]}`, ""},
+	})
+	r, err := labels.Default().Label([]byte(doc("PSYTHPN")))
+	if err != nil || !r.Labels.Has(labels.Label{System: labels.SystemConfidentiality, Code: "V"}) {
+		t.Errorf("psychotherapy note: labels %v, %v; want V", r.Labels, err)
+	}
+}

@@ -109,3 +109,29 @@ func TestGDISRecordsWithheldQA32B(t *testing.T) {
 		"Condition/c1": qa32bCond("c1", "http://hl7.org/fhir/sid/icd-10-cm", "Z15.01"),
 	}, "Claim/cl9|"+qa32bClaimOf("cl9", "http://www.ama-assn.org/go/cpt", "81001"))
 }
+
+func qa32bDoc(id, label string) string {
+	sl := ""
+	if label != "" {
+		sl = `"securityLabel":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"` + label + `"}]}],`
+	}
+	return `{"resourceType":"DocumentReference","id":"` + id + `","status":"current","subject":{"reference":"Patient/p1"},` + sl + `"content":[{"attachment":{"contentType":"text/plain","data":"bm90ZQ=="}}]}`
+}
+
+// TestDocumentSecurityLabelWithheldQA32B: a DocumentReference whose
+// securityLabel says the document is HIV information, or a psychotherapy
+// note, was served, inline note and all, to a payer and to org-b. Now both
+// are withheld from them (a psychotherapy note needs its own consent, so
+// org-a is not asked about); an unlabelled document is served.
+func TestDocumentSecurityLabelWithheldQA32B(t *testing.T) {
+	t.Parallel()
+	qa32bWithheld(t, map[string]string{
+		"DocumentReference/d1": qa32bDoc("d1", "HIV"),
+	}, "DocumentReference/d9|"+qa32bDoc("d9", ""))
+	h := newHarness(t, routes(map[string]string{"/fhir/R4/DocumentReference/d2": qa32bDoc("d2", "PSYTHPN")}))
+	for _, tok := range []string{qa32bPayer, tokOther} {
+		if resp, body := h.get("/fhir/DocumentReference/d2", tok); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("psychotherapy note for %s: %d %s, want 404", tok, resp.StatusCode, body)
+		}
+	}
+}
