@@ -952,6 +952,54 @@ type searchBundleJSON struct {
 			Mode string `json:"mode"`
 		} `json:"search"`
 	} `json:"entry"`
+	bundleStampJSON
+}
+
+// bundleStampJSON is when a Bundle says the server assembled it.
+type bundleStampJSON struct {
+	Meta struct {
+		LastUpdated string `json:"lastUpdated"`
+	} `json:"meta"`
+	Timestamp string `json:"timestamp"`
+}
+
+// stamp returns the Bundle's meta.lastUpdated, else its timestamp: a time
+// by the FHIR server's own clock (HAPI sets it on searches and
+// histories); zero when it tells none.
+func (b bundleStampJSON) stamp() time.Time {
+	t, err := time.Parse(time.RFC3339Nano, cmp.Or(b.Meta.LastUpdated, b.Timestamp))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// byBundleStamp corrects what an answer's Date told (clock, and began: the
+// upstream's time when the request was sent) by the time its Bundle says
+// it was assembled, stamp, read at sent and received at recv. The Date may
+// be a gateway's, by a clock other than the FHIR server's, and a Date
+// ahead of the server's clock was not caught (one behind is: a copy
+// stamped after it, consent.MergeClocked): the EHR's copy read as older
+// than it was and lost to a local copy it had narrowed or revoked, and a
+// sync round's point lay ahead of the server's clock, so that the next
+// incremental round missed what the EHR stamped in between, a revocation
+// among them (QA round 32, area C; round 31 area F's note). The clock now
+// spans both readings, copies within their difference are in doubt (both
+// deny, a revocation wins), and began is the earlier one. A stamp older
+// than the request (a server reusing a cached search) only widens the
+// doubt and reads more; without a Date nothing changes (the clock is
+// unknown, and the proxy's own clock dates the round).
+func byBundleStamp(clock consent.Clock, began, stamp, sent, recv time.Time) (consent.Clock, time.Time) {
+	if !clock.Known || stamp.IsZero() {
+		return clock, began
+	}
+	if o := consent.ClockFromDate(stamp.Truncate(time.Second), sent, recv); o.Known {
+		clock.Min, clock.Max = min(clock.Min, o.Min), max(clock.Max, o.Max)
+	}
+	if b := stamp.Add(-recv.Sub(sent)); b.Before(began) {
+		began = b
+	}
+	return clock, began
 }
 
 // maxConsentPage bounds one page of an upstream Consent search.
@@ -983,13 +1031,16 @@ func (s *Server) upstreamConsentSearchDated(ctx context.Context, q url.Values, l
 		if err != nil {
 			return time.Time{}, consent.Clock{}, err
 		}
+		recv := time.Now()
 		if i == 0 && !date.IsZero() {
-			recv := time.Now()
 			began, clock = date.Add(-recv.Sub(sent)), consent.ClockFromDate(date, sent, recv)
 		}
 		var b searchBundleJSON
 		if err := json.Unmarshal(page, &b); err != nil || b.ResourceType != "Bundle" {
 			return time.Time{}, consent.Clock{}, errors.New("the FHIR server's Consent search did not answer a Bundle")
+		}
+		if i == 0 {
+			clock, began = byBundleStamp(clock, began, b.stamp(), sent, recv)
 		}
 		for _, e := range b.Entry {
 			if e.Search != nil && e.Search.Mode != "" && e.Search.Mode != "match" {
@@ -1056,6 +1107,7 @@ type historyBundleJSON struct {
 			URL    string `json:"url"`
 		} `json:"request"`
 	} `json:"entry"`
+	bundleStampJSON
 }
 
 // errNoConsentHistory: the upstream's type history of Consent cannot be
@@ -1081,12 +1133,16 @@ func (s *Server) upstreamConsentDeletions(ctx context.Context, since time.Time, 
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("%w: %w", errNoConsentHistory, err)
 		}
+		recv := time.Now()
 		if i == 0 && !date.IsZero() {
-			began = date.Add(-time.Since(sent))
+			began = date.Add(-recv.Sub(sent))
 		}
 		var b historyBundleJSON
 		if err := json.Unmarshal(page, &b); err != nil || b.ResourceType != "Bundle" || b.Type != "history" {
 			return nil, time.Time{}, errNoConsentHistory
+		}
+		if i == 0 && !date.IsZero() {
+			_, began = byBundleStamp(consent.Clock{Known: true}, began, b.stamp(), sent, recv)
 		}
 		for _, e := range b.Entry {
 			if seen++; seen > limit {
