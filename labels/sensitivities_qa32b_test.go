@@ -216,3 +216,26 @@ func TestDocumentSecurityLabelQA32B(t *testing.T) {
 		t.Errorf("psychotherapy note: labels %v, %v; want V", r.Labels, err)
 	}
 }
+
+// TestProviderTaxonomyQA32B: a claim whose care team is qualified as a
+// family planning or fertility facility, a reproductive endocrinologist,
+// a medical geneticist or a genetic counselor (NUCC, careTeam.qualification)
+// tells the kind of care; a PractitionerRole of the directory with the
+// same code stays ordinary.
+func TestProviderTaxonomyQA32B(t *testing.T) {
+	t.Parallel()
+	claim := func(code string) string {
+		return `{"resourceType":"Claim","status":"active","use":"claim","patient":{"reference":"Patient/p1"},"careTeam":[{"sequence":1,"provider":{"reference":"Organization/o1"},"qualification":{"coding":[{"system":"http://nucc.org/provider-taxonomy","code":"` + code + `"}]}}],"item":[{"sequence":1,"careTeamSequence":[1],"productOrService":{"coding":[{"system":"http://www.ama-assn.org/go/cpt","code":"99213"}]}}]}`
+	}
+	eob := `{"resourceType":"ExplanationOfBenefit","status":"active","use":"claim","patient":{"reference":"Patient/p1"},"careTeam":[{"sequence":1,"provider":{"reference":"Practitioner/x"},"qualification":{"coding":[{"system":"http://nucc.org/provider-taxonomy","code":"170300000X"}]}}]}`
+	qa32bCheck(t, []qa32bCase{
+		{"claim of a family planning facility", claim("261QA0005X"), "SEX"},
+		{"claim of a fertility facility", claim("261QA0006X"), "SEX"},
+		{"claim of a reproductive endocrinologist", claim("207VE0102X"), "SEX"},
+		{"claim of a clinical geneticist", claim("207SG0201X"), "GDIS"},
+		{"EOB of a genetic counselor", eob, "GDIS"},
+		{"claim of a general obstetrician-gynecologist", claim("207V00000X"), ""},
+		{"claim of an ambulatory surgical center", claim("261QA1903X"), ""},
+		{"role of the directory", `{"resourceType":"PractitionerRole","code":[{"coding":[{"system":"http://nucc.org/provider-taxonomy","code":"207SG0201X"}]}]}`, ""},
+	})
+}

@@ -135,3 +135,16 @@ func TestDocumentSecurityLabelWithheldQA32B(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderTaxonomyWithheldQA32B: a claim of a family planning facility
+// and one of a clinical geneticist (NUCC careTeam.qualification).
+func TestProviderTaxonomyWithheldQA32B(t *testing.T) {
+	t.Parallel()
+	claim := func(id, code string) string {
+		return `{"resourceType":"Claim","id":"` + id + `","status":"active","use":"claim","patient":{"reference":"Patient/p1"},"careTeam":[{"sequence":1,"provider":{"reference":"Organization/o1"},"qualification":{"coding":[{"system":"http://nucc.org/provider-taxonomy","code":"` + code + `"}]}}],"item":[{"sequence":1,"careTeamSequence":[1],"productOrService":{"coding":[{"system":"http://www.ama-assn.org/go/cpt","code":"99213"}]}}]}`
+	}
+	qa32bWithheld(t, map[string]string{
+		"Claim/cl1": claim("cl1", "261QA0005X"),
+		"Claim/cl2": claim("cl2", "207SG0201X"),
+	}, "Claim/cl9|"+claim("cl9", "207V00000X"))
+}
