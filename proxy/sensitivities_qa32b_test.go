@@ -54,13 +54,15 @@ func qa32bClaimOf(id, system, code string) string {
 }
 
 // TestHIVRecordsWithheldQA32B: an HIV antibody test (LOINC 56888-1), an AIDS
-// diagnosis in SNOMED CT and a claim for an HIV viral load (CPT 87536).
+// diagnosis in SNOMED CT, a claim for an HIV viral load (CPT 87536) and a
+// log viral load (LOINC 29541-0).
 func TestHIVRecordsWithheldQA32B(t *testing.T) {
 	t.Parallel()
 	qa32bWithheld(t, map[string]string{
 		"Observation/o1": qa32bObs("o1", "http://loinc.org", "56888-1"),
 		"Condition/c1":   qa32bCond("c1", "http://snomed.info/sct", "62479008"),
 		"Claim/cl1":      qa32bClaimOf("cl1", "http://www.ama-assn.org/go/cpt", "87536"),
+		"Observation/o2": qa32bObs("o2", "http://loinc.org", "29541-0"),
 	}, "Observation/o9|"+qa32bObs("o9", "http://loinc.org", "5196-1"))
 }
 
