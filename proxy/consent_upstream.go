@@ -1295,12 +1295,21 @@ func (s *Server) getJSON(ctx context.Context, path string, limit int64) ([]byte,
 
 // getJSONDated is getJSON; it also returns the answer's Date (zero when
 // it has none that parses).
+//
+// It asks with Cache-Control: no-cache: what it reads decides disclosures
+// now. HAPI FHIR answers a search asked again within a minute (its
+// default) with the results it found the first time: a patient's consents
+// read again after a revocation through ds4p's /fhir (QA round 28), the
+// full sync round a deletion starts, and the presence check of unchanged
+// mirrored ids got the consents as they were before, and org-a read what
+// the revoked permit had let it read (QA round 32, area C).
 func (s *Server) getJSONDated(ctx context.Context, path string, limit int64) ([]byte, time.Time, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.upBase+path, nil)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	req.Header.Set("Accept", "application/fhir+json")
+	req.Header.Set("Cache-Control", "no-cache")
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, time.Time{}, err
