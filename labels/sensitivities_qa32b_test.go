@@ -174,6 +174,8 @@ func TestSDVRecordsQA32B(t *testing.T) {
 func TestGDISRecordsQA32B(t *testing.T) {
 	t.Parallel()
 	qa32bCheck(t, []qa32bCase{
+		{"genetic analysis master panel (FHIR R4 genetics example)", qa32bObservation(qa32bLOINC, "55233-1"), "GDIS"},
+		{"genetic analysis summary panel", qa32bObservation(qa32bLOINC, "55232-3"), "GDIS"},
 		{"BRCA susceptibility (Z15.01)", qa32bCondition(qa32bICD10CM, "Z15.01"), "GDIS"},
 		{"cystic fibrosis carrier (Z14.1)", qa32bCondition(qa32bICD10CM, "Z14.1"), "GDIS"},
 		{"genetic carrier screening (Z13.71)", qa32bCondition(qa32bICD10CM, "Z13.71"), "GDIS"},

@@ -103,12 +103,14 @@ func TestSDVRecordsWithheldQA32B(t *testing.T) {
 }
 
 // TestGDISRecordsWithheldQA32B: a claim for BRCA1/2 sequencing (CPT 81162)
-// and a BRCA susceptibility diagnosis (ICD-10-CM Z15.01).
+// a BRCA susceptibility diagnosis (ICD-10-CM Z15.01) and a genetic
+// analysis master panel (LOINC 55233-1, as FHIR R4's genetics examples).
 func TestGDISRecordsWithheldQA32B(t *testing.T) {
 	t.Parallel()
 	qa32bWithheld(t, map[string]string{
-		"Claim/cl1":    qa32bClaimOf("cl1", "http://www.ama-assn.org/go/cpt", "81162"),
-		"Condition/c1": qa32bCond("c1", "http://hl7.org/fhir/sid/icd-10-cm", "Z15.01"),
+		"Claim/cl1":      qa32bClaimOf("cl1", "http://www.ama-assn.org/go/cpt", "81162"),
+		"Condition/c1":   qa32bCond("c1", "http://hl7.org/fhir/sid/icd-10-cm", "Z15.01"),
+		"Observation/o1": qa32bObs("o1", "http://loinc.org", "55233-1"),
 	}, "Claim/cl9|"+qa32bClaimOf("cl9", "http://www.ama-assn.org/go/cpt", "81001"))
 }
 
