@@ -539,6 +539,28 @@ func identifierKey(system, value string) string {
 	return "Patient?identifier=" + system + "|" + value
 }
 
+// byIdentifierSuffix ends the id of byIdentifier's reading.
+const byIdentifierSuffix = "/_history/by-identifier"
+
+// byIdentifier returns the denies of n, a consent naming its patient by an
+// identifier of consents.patient_identifier_system that the one Patient
+// having it now is not patient, as patient's (deny-only, its id suffixed
+// byIdentifierSuffix); false when n denies nothing. The EHR that deleted a
+// Patient (whose records remain and are served) and registered the person
+// again under a new id, or merged the record away, left the person's MRN
+// opt-out matched to the new record alone: the old record's permit applied
+// to its records, on demand and in sync mode (QA round 32, area C). A
+// patient that has the identifier gets what the consent denies, never what
+// it permits.
+func byIdentifier(n consent.Normalized, patient string) (consent.Normalized, bool) {
+	d, ok := consent.DenyOnly(n)
+	if !ok {
+		return consent.Normalized{}, false
+	}
+	d.ID, d.Patient = n.ID+byIdentifierSuffix, patient
+	return d, true
+}
+
 // isIdentifierKey tells whether p is an identifierKey.
 func isIdentifierKey(p string) bool { return strings.HasPrefix(p, "Patient?identifier=") }
 
@@ -572,6 +594,13 @@ func (m *sourcedConsents) fetchPatient(ctx context.Context, patient string) ([]c
 			}
 			if ok && n.Patient == "" {
 				n.Patient = patient // found by the patient's identifier
+			}
+			if ok && n.Patient != patient {
+				// Named by an identifier the patient has, and matched to
+				// another Patient (one registered again after this one was
+				// deleted, or merged): its denies apply to this one too
+				// (byIdentifier).
+				n, ok = byIdentifier(n, patient)
 			}
 			if ok && n.Patient == patient && !slices.ContainsFunc(read, func(r consent.Normalized) bool {
 				return r.ID == n.ID && r.Version == n.Version // named both ways: read once
@@ -1423,6 +1452,10 @@ func (c *consentMirror) getWith(patient string, keys []string) (upstreamEntry, e
 	gen, added := c.gens[patient], false
 	for _, k := range keys {
 		for id, n := range c.byPatient[k] {
+			base, _, _ := strings.Cut(id, "/_history/")
+			if _, own := c.byPatient[patient][base]; own {
+				continue
+			}
 			if _, own := c.byPatient[patient][id]; own {
 				continue
 			}
@@ -1712,6 +1745,15 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 			if n.Patient == "" {
 				continue
 			}
+			if strings.HasSuffix(e.ID, byIdentifierSuffix) && isIdentifierKey(e.Patient) {
+				// The denies of a consent named by an identifier, for the
+				// other patients that have it, as the round stored them.
+				if d, ok := byIdentifier(n, e.Patient); ok {
+					d.ID = "upstream:" + e.ID
+					orphans = append(orphans, d)
+				}
+				continue
+			}
 			if id, _, older := strings.Cut(e.ID, "/_history/"); older && !current[id] {
 				// An older version stored beside a newer one that withdrew
 				// the consent (no entry of its own): its denies alone, as
@@ -1821,36 +1863,40 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		}
 	}
 	var lookupErr error
+	namedBy := map[int]string{} // index in read → the identifierKey a matched consent was named by
 	searchSent := time.Now()
 	upstreamStart, clock, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
+		// Named by an identifier of the configured system alone: held
+		// under it (withIdentified), whole when no single Patient has it
+		// (patientByIdentifier leaves it so), its denies when one has.
+		named := ""
+		if system, value, ok := consent.PatientIdentifier(raw); ok && system == m.cfg.PatientIdentifierSystem && system != "" {
+			named = identifierKey(system, value)
+		}
 		raw, err := m.patientByIdentifier(ctx, raw)
 		if err != nil {
 			lookupErr = cmp.Or(lookupErr, err)
 			return
 		}
-		// Named by an identifier of the configured system that no single
-		// Patient has (patientByIdentifier left it so): held under it, for
-		// the patients that have it (withIdentified).
-		unmatched := ""
-		if system, value, ok := consent.PatientIdentifier(raw); ok && system == m.cfg.PatientIdentifierSystem && system != "" {
-			unmatched = identifierKey(system, value)
-		}
 		n, ok := m.readUpstream(raw)
-		if ok && n.Patient == "" && unmatched != "" {
-			n.Patient = unmatched
+		if ok && n.Patient == "" && named != "" {
+			n.Patient = named
 		}
 		switch {
 		case ok && (n.Patient != "" || n.ID != "upstream:unreadable"):
 			// Without a patient: a denying stand-in whose patient cannot
 			// be read, which takes the place of the consent's earlier
 			// version for the patient that one was of (below).
+			if named != "" && n.Patient != named && n.Patient != "" {
+				namedBy[len(read)] = named // matched to n.Patient
+			}
 			read, raws = append(read, n), append(raws, raw)
 		case !ok:
 			// A consent now plainly not in force, or not a privacy
 			// consent: the version mirrored before goes with it.
 			if w, ok := consent.Withdrawn(raw); ok {
-				if w.Patient == "" && unmatched != "" {
-					w.Patient = unmatched
+				if w.Patient == "" && named != "" {
+					w.Patient = named
 				}
 				// Kept (below) when it is a privacy consent no longer in
 				// force: a revoked copy of a local consent. Not one of
@@ -1925,6 +1971,12 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			n.Patient = p
 			cs = append(cs, n)
 			entries = append(entries, consent.MirrorEntry{ID: id, Patient: p, JSON: raws[i]})
+		}
+		if key := namedBy[i]; key != "" {
+			if d, ok := byIdentifier(n, key); ok {
+				cs = append(cs, d) // after n, which drops the one held before
+				entries = append(entries, consent.MirrorEntry{ID: id + byIdentifierSuffix, Patient: key, JSON: raws[i]})
+			}
 		}
 	}
 	// The other versions the answer listed, whose denies apply beside the
