@@ -392,6 +392,11 @@ func (w *walker) result() Result {
 	for _, t := range w.tags {
 		r.derived = r.derived.Union(Set{t.label})
 	}
+	for _, d := range w.docLabels {
+		if d.of(r.Type) {
+			r.derived = r.derived.Union(Set{d.label})
+		}
+	}
 	if w.program != "" && !directoryTypes[r.Type] &&
 		(len(pids) > 0 || r.PatientIdentifier != "" || r.PatientConflict || w.contained != 0 || !w.availability(r.Type)) {
 		r.Program = w.program
@@ -415,6 +420,11 @@ func (w *walker) result() Result {
 	for _, t := range w.tags {
 		if r.Labels.Has(t.label) {
 			reasons = append(reasons, Reason{Label: t.label, Rule: "meta.tag", Matched: t.label.String(), Path: "meta.tag[" + strconv.Itoa(t.index) + "]"})
+		}
+	}
+	for _, d := range w.docLabels {
+		if d.of(r.Type) && r.Labels.Has(d.label) {
+			reasons = append(reasons, Reason{Label: d.label, Rule: r.Type + "." + d.member(), Matched: d.label.String(), Path: d.path})
 		}
 	}
 	if r.Program != "" {

@@ -217,8 +217,8 @@ func TestDocumentSecurityLabelQA32B(t *testing.T) {
 		{"document without a security label", `{"resourceType":"DocumentReference","status":"current","subject":{"reference":"Patient/p1"},"content":[{"attachment":{"contentType":"text/plain"}}]}`, ""},
 	})
 	r, err := labels.Default().Label([]byte(doc("PSYTHPN")))
-	if err != nil || !r.Labels.Has(labels.Label{System: labels.SystemConfidentiality, Code: "V"}) {
-		t.Errorf("psychotherapy note: labels %v, %v; want V", r.Labels, err)
+	if err != nil || len(r.Reasons) == 0 || r.Reasons[0].Rule != "DocumentReference.securityLabel" || r.Reasons[0].Path != "securityLabel[0].coding[0]" {
+		t.Errorf("psychotherapy note: reasons %+v, %v; want DocumentReference.securityLabel at securityLabel[0].coding[0]", r.Reasons, err)
 	}
 }
 

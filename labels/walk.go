@@ -54,6 +54,8 @@ type walker struct {
 	inexact uint64
 	hits    []hit
 	tags    []tagLabel // security labels in meta.tag (tagLabels)
+	// docLabels are a document's own labels (documentLabels).
+	docLabels []docLabel
 
 	source                             field  // meta.source
 	program, programMatch, programPath string // the Part 2 program that recorded the resource
@@ -400,13 +402,20 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 		}
 	case 4, 5, 6:
 		return w.reference(k-4, v)
+	case 7, 8:
+		end, err := w.value(v) // codings in them match rules as any coding does
+		if err == nil {
+			w.documentLabels(k == 8, v)
+		}
+		return end, err
 	}
 	return w.value(v)
 }
 
-// topNames are the top-level members topMember reads, in its order: the
-// last are patientKeys.
-var topNames = newNameSet("resourceType", "id", "meta", "contained", patientKeys[0], patientKeys[1], patientKeys[2])
+// topNames are the top-level members topMember reads, in its order:
+// patientKeys at 4-6.
+var topNames = newNameSet("resourceType", "id", "meta", "contained", patientKeys[0], patientKeys[1], patientKeys[2],
+	"securityLabel", "confidentiality")
 
 // topIndex is memberIndex(key, topNames), as a switch (see codingIndex).
 func topIndex(key []byte) int {
@@ -425,6 +434,10 @@ func topIndex(key []byte) int {
 		return 5
 	case "beneficiary":
 		return 6
+	case "securityLabel":
+		return 7
+	case "confidentiality":
+		return 8
 	}
 	return escapedIndex(key, topNames)
 }
@@ -550,6 +563,86 @@ func (w *walker) tagLabels(v int) {
 type tagLabel struct {
 	label Label
 	index int
+}
+
+// documentLabels reads the top-level member at v, walked already, as the
+// labels a document carries of its own (QA round 32, area B): a
+// DocumentReference's securityLabel (CodeableConcepts; FHIR R4: "a
+// snapshot of the security labels applied to the document", which the
+// reference may hold inline) and a Composition's confidentiality (a
+// v3-Confidentiality code). A confidentiality or v3-ActCode code there is
+// a label of the resource (Result.Reasons: rule "DocumentReference.
+// securityLabel", "Composition.confidentiality"): read as any other
+// coding, a psychotherapy note its EHR labelled PSYTHPN, or a document it
+// marked R, went out as ordinary data. Kept for the resource's type,
+// known only once the walk ends (result).
+func (w *walker) documentLabels(confidentiality bool, v int) {
+	if confidentiality {
+		end, err := fjson.SkipValid(w.b, v)
+		if err != nil || w.b[v] != '"' {
+			return
+		}
+		system, code := labelCode(SystemConfidentiality, intern(bytes.TrimSpace(decodedBytes(w.b, field{start: v, end: end, seen: true}))))
+		if lb := (Label{System: system, Code: code}); lb.System == SystemConfidentiality && KnownCode(lb.System, lb.Code) {
+			w.docLabels = append(w.docLabels, docLabel{label: lb, path: "confidentiality", composition: true})
+		}
+		return
+	}
+	if w.b[v] != '[' {
+		return
+	}
+	i := 0
+	_, _ = fjson.ArrayScan(w.b, v, func(e int) (int, error) {
+		end, err := fjson.SkipValid(w.b, e)
+		if err != nil || w.b[e] != '{' {
+			i++
+			return end, err
+		}
+		s, _, ok, err := fjson.Lookup(w.b, e, "coding")
+		if err == nil && ok && w.b[s] == '[' {
+			j := 0
+			_, _ = fjson.ArrayScan(w.b, s, func(c int) (int, error) {
+				cend, err := fjson.SkipValid(w.b, c)
+				if err != nil {
+					return cend, err
+				}
+				if w.b[c] == '{' {
+					_, lb, ok, _, err := readLabel(w.b, c, true)
+					if err == nil && ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
+						w.docLabels = append(w.docLabels, docLabel{label: lb, path: "securityLabel[" + strconv.Itoa(i) + "].coding[" + strconv.Itoa(j) + "]"})
+					}
+				}
+				j++
+				return cend, nil
+			})
+		}
+		i++
+		return end, nil
+	})
+}
+
+// docLabel is a label a document carries of its own (documentLabels):
+// a Composition's confidentiality, or a DocumentReference's securityLabel.
+type docLabel struct {
+	label       Label
+	path        string
+	composition bool
+}
+
+// of tells whether the label is one of a resource of type typ.
+func (d docLabel) of(typ string) bool {
+	if d.composition {
+		return typ == "Composition"
+	}
+	return typ == "DocumentReference"
+}
+
+// member names the element the label is in.
+func (d docLabel) member() string {
+	if d.composition {
+		return "confidentiality"
+	}
+	return "securityLabel"
 }
 
 // metaNames are the members of meta metaMember reads, in its order.

@@ -131,6 +131,7 @@ func TestDocumentSecurityLabelWithheldQA32B(t *testing.T) {
 	t.Parallel()
 	qa32bWithheld(t, map[string]string{
 		"DocumentReference/d1": qa32bDoc("d1", "HIV"),
+		"DocumentReference/d3": qa32bDoc("d3", "SUD"), // no rule file's topic: the labeller reads securityLabel
 	}, "DocumentReference/d9|"+qa32bDoc("d9", ""))
 	h := newHarness(t, routes(map[string]string{"/fhir/R4/DocumentReference/d2": qa32bDoc("d2", "PSYTHPN")}))
 	for _, tok := range []string{qa32bPayer, tokOther} {
