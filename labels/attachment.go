@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"slices"
+	"unicode/utf16"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -36,38 +37,171 @@ func xmlContentType(ct []byte) bool {
 		len(ct) > 4 && bytes.EqualFold(ct[len(ct)-4:], []byte("+xml"))
 }
 
-// attachmentCodes matches the codes of the XML document in the data of
-// the Attachment c (see above) at the current path.
+// attachmentCodes matches the codes of the XML or JSON document in the
+// data of the Attachment c (see above) at the current path.
 func (w *walker) attachmentCodes(c *coding) {
-	ct := w.decoded(c.contentType)
-	isXML, isJSON := xmlContentType(ct), jsonContentType(ct)
-	if !isXML && !isJSON {
-		return
-	}
-	data := w.decoded(c.data)
-	if len(data) == 0 || len(data) > maxAttachmentBytes {
-		return
-	}
-	doc := make([]byte, base64.StdEncoding.DecodedLen(len(data)))
-	n, err := base64.StdEncoding.Decode(doc, data)
-	if err != nil {
-		return
-	}
 	match := func(system, code []byte) {
 		w.matchCode(system, code) // an OID: codeSystem reads it
 	}
-	if isJSON {
-		// A FHIR JSON document or resource (QA round 31, area C): every
-		// coding in it, at any depth, and the type of every resource in
-		// it that a type rule labels (a MolecularSequence: derive).
-		jsonCodes(doc[:n], 0, 0, match, func(typ string) {
-			if len(w.rs.byType[typ]) > 0 && !slices.Contains(w.attachedTypes, typ) {
-				w.attachedTypes = append(w.attachedTypes, typ)
+	// A FHIR JSON document or resource (QA round 31, area C): every coding
+	// in it, at any depth, and the type of every resource in it that a
+	// type rule labels (a MolecularSequence: derive).
+	typ := func(typ string) {
+		if len(w.rs.byType[typ]) > 0 && !slices.Contains(w.attachedTypes, typ) {
+			w.attachedTypes = append(w.attachedTypes, typ)
+		}
+	}
+	// A reference or identifier naming a Part 2 program anywhere in the
+	// document (its author, custodian, a managing organization): the
+	// program's document, as a source member naming it makes a record the
+	// program's (QA round 32, area A). A DocumentReference of an ordinary
+	// hospital holding the program's discharge summary went to org-b whole.
+	prog := func(ref, system, value []byte) {
+		if w.program != "" || w.rs.programs.empty() {
+			return
+		}
+		p, matched := "", ""
+		if len(ref) > 0 {
+			if p = w.rs.programs.byReference(ref); p != "" {
+				matched = string(ref)
 			}
-		})
+		}
+		if p == "" && len(system) > 0 && len(value) > 0 {
+			if p = w.rs.programs.byIdentifier(system, value); p != "" {
+				matched = string(system) + "|" + string(value)
+			}
+		}
+		if p != "" {
+			w.program, w.programMatch, w.programPath = p, matched, w.pathString()
+		}
+	}
+	attachedCodes(w.decoded(c.contentType), w.decoded(c.data), 0, &attachedSink{code: match, typ: typ, program: prog})
+}
+
+// attachedSink receives what an attachment's document holds: each coding,
+// the type of each resource, and each reference and identifier (a
+// program's).
+type attachedSink struct {
+	code    func(system, code []byte)
+	typ     func(string)
+	program func(ref, system, value []byte)
+}
+
+// attachedCodes reads the base64 data of an attachment whose contentType
+// is ct (nil when it has none) for codes: as XML when ct says XML, as JSON
+// when ct says JSON, and when it says nothing of the data (none, text/*,
+// application/octet-stream) as what the data's first bytes are (a '<',
+// or a '{' or '[', after a byte order mark and white space): an
+// attachment without a contentType, or one whose contentType is
+// text/plain, held a FHIR JSON Condition or a C-CDA and went out as
+// ordinary (QA round 32, area A). The data is decoded as FHIR's
+// base64Binary allows (white space anywhere) and as senders write it
+// (without padding, or base64url); UTF-16 (its byte order mark) is read as
+// UTF-8. An attachment in the JSON (a Binary or a DocumentReference in a
+// document Bundle) is read the same way, depth counting on.
+func attachedCodes(ct, data []byte, depth int, sink *attachedSink) {
+	if len(data) == 0 || len(data) > maxAttachmentBytes || depth > 64 {
 		return
 	}
-	xmlCodes(doc[:n], match)
+	isXML, isJSON := xmlContentType(ct), jsonContentType(ct)
+	if !isXML && !isJSON && !sniffed(ct) {
+		return
+	}
+	if !isXML && !isJSON {
+		head, ok := decodeBase64(prefixOf(data, 16))
+		if !ok {
+			return
+		}
+		switch head = textOf(head); {
+		case len(head) > 0 && head[0] == '<':
+			isXML = true
+		case len(head) > 0 && (head[0] == '{' || head[0] == '['):
+			isJSON = true
+		default:
+			return
+		}
+	}
+	doc, ok := decodeBase64(data)
+	if !ok {
+		return
+	}
+	doc = textOf(doc)
+	if isJSON {
+		jsonCodes(doc, 0, depth, sink)
+		return
+	}
+	xmlCodesWith(doc, sink.code, sink.program)
+}
+
+// sniffed reports whether an attachment whose media type is ct, neither
+// XML nor JSON, is read as its data's first bytes say: ct is absent, text
+// of any kind or application/octet-stream. A PDF's or an image's data is
+// not read.
+func sniffed(ct []byte) bool {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.TrimSpace(ct)
+	return len(ct) == 0 || len(ct) >= 5 && bytes.EqualFold(ct[:5], []byte("text/")) ||
+		bytes.EqualFold(ct, []byte("application/octet-stream"))
+}
+
+// prefixOf returns the first n base64 characters of data, white space
+// left out, n a multiple of 4.
+func prefixOf(data []byte, n int) []byte {
+	out := make([]byte, 0, n)
+	for _, c := range data {
+		if len(out) == n {
+			break
+		}
+		if !isBase64Space(c) && c != '=' {
+			out = append(out, c)
+		}
+	}
+	return out[:len(out)/4*4]
+}
+
+func isBase64Space(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' }
+
+// decodeBase64 decodes data as base64 with or without padding, white
+// space anywhere, in the standard or the URL alphabet.
+func decodeBase64(data []byte) ([]byte, bool) {
+	clean := data
+	if bytes.ContainsAny(data, " \t\r\n\f") {
+		clean = make([]byte, 0, len(data))
+		for _, c := range data {
+			if !isBase64Space(c) {
+				clean = append(clean, c)
+			}
+		}
+	}
+	clean = bytes.TrimRight(clean, "=")
+	enc := base64.RawStdEncoding
+	if bytes.ContainsAny(clean, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	doc := make([]byte, enc.DecodedLen(len(clean)))
+	n, err := enc.Decode(doc, clean)
+	return doc[:n], err == nil
+}
+
+// textOf returns doc as UTF-8 without a byte order mark or leading white
+// space: UTF-16 (told by its mark) is transcoded.
+func textOf(doc []byte) []byte {
+	if len(doc) >= 2 && (doc[0] == 0xff && doc[1] == 0xfe || doc[0] == 0xfe && doc[1] == 0xff) {
+		be := doc[0] == 0xfe
+		u := make([]uint16, 0, len(doc)/2)
+		for i := 2; i+1 < len(doc); i += 2 {
+			if be {
+				u = append(u, uint16(doc[i])<<8|uint16(doc[i+1]))
+			} else {
+				u = append(u, uint16(doc[i+1])<<8|uint16(doc[i]))
+			}
+		}
+		doc = []byte(string(utf16.Decode(u)))
+	}
+	doc = bytes.TrimPrefix(doc, []byte("\xef\xbb\xbf"))
+	return bytes.TrimLeft(doc, " \t\r\n")
 }
 
 // jsonContentType reports whether the media type ct (parameters and case
@@ -85,7 +219,7 @@ func jsonContentType(ct []byte) bool {
 // the JSON value at doc[i] that has both (a Coding), and typ with the
 // resourceType of every object that has one, at any depth up to a bound;
 // a document that does not parse gives what was read before.
-func jsonCodes(doc []byte, i, depth int, fn func(system, code []byte), typ func(string)) {
+func jsonCodes(doc []byte, i, depth int, sink *attachedSink) {
 	if depth > 64 || i >= len(doc) {
 		return
 	}
@@ -97,28 +231,44 @@ func jsonCodes(doc []byte, i, depth int, fn func(system, code []byte), typ func(
 	}
 	switch doc[i] {
 	case '{':
-		var system, code string
+		var system, code, ct, data, ref, value string
 		_ = fjson.ObjectEach(doc, i, func(key []byte, vs, ve int) error {
 			switch {
+			case doc[vs] == '"' && fjson.KeyIs(key, "reference"):
+				ref, _ = fjson.StringValue(doc, vs, ve)
+			case doc[vs] == '"' && fjson.KeyIs(key, "value"):
+				value, _ = fjson.StringValue(doc, vs, ve)
+			case doc[vs] == '"' && fjson.KeyIs(key, "contentType"):
+				ct, _ = fjson.StringValue(doc, vs, ve)
+			case doc[vs] == '"' && fjson.KeyIs(key, "data"):
+				data, _ = fjson.StringValue(doc, vs, ve)
 			case doc[vs] == '"' && fjson.KeyIs(key, "system"):
 				system, _ = fjson.StringValue(doc, vs, ve)
 			case doc[vs] == '"' && fjson.KeyIs(key, "code"):
 				code, _ = fjson.StringValue(doc, vs, ve)
 			case doc[vs] == '"' && fjson.KeyIs(key, "resourceType"):
 				if t, ok := fjson.StringValue(doc, vs, ve); ok {
-					typ(t)
+					sink.typ(t)
 				}
 			case doc[vs] == '{' || doc[vs] == '[':
-				jsonCodes(doc, vs, depth+1, fn, typ)
+				jsonCodes(doc, vs, depth+1, sink)
 			}
 			return nil
 		})
 		if system != "" && code != "" {
-			fn([]byte(system), []byte(code))
+			sink.code([]byte(system), []byte(code))
+		}
+		if ref != "" || system != "" && value != "" {
+			sink.program([]byte(ref), []byte(system), []byte(value))
+		}
+		if data != "" {
+			// An attachment or Binary in the document (QA round 32,
+			// area A): a Binary holding a C-CDA in a document Bundle.
+			attachedCodes([]byte(ct), []byte(data), depth+1, sink)
 		}
 	case '[':
 		_ = fjson.ArrayEach(doc, i, func(vs, ve int) error {
-			jsonCodes(doc, vs, depth+1, fn, typ)
+			jsonCodes(doc, vs, depth+1, sink)
 			return nil
 		})
 	}
@@ -134,16 +284,28 @@ func (w *walker) binaryCodes(i int) {
 	if s, e, ok, err := fjson.Lookup(w.b, i, "data"); ok && err == nil {
 		c.data, c.dataStr = field{start: s, end: e, seen: true}, w.b[s] == '"'
 	}
-	if c.ctStr && c.dataStr {
+	if c.dataStr && (c.ctStr || !c.contentType.seen) {
 		w.attachmentCodes(&c)
 	}
 }
 
 // xmlCodes calls fn with the codeSystem and code attribute values of each
-// tag of doc that has both. Entities and character references in them are
-// left as written (no OID or code of the systems the rules name holds
-// one). Comments, processing instructions and CDATA sections are skipped.
-func xmlCodes(doc []byte, fn func(system, code []byte)) {
+// tag of doc that has both (CDA), and with the value attributes of a
+// system and a code element that are siblings (FHIR XML: a Coding's
+// <system value=".."/><code value=".."/>, which an application/fhir+xml
+// attachment holds; it was not read, QA round 32, area A). Entities and
+// character references in them are left as written (no OID or code of the
+// systems the rules name holds one). Comments, processing instructions and
+// CDATA sections are skipped.
+func xmlCodes(doc []byte, fn func(system, code []byte)) { xmlCodesWith(doc, fn, nil) }
+
+// xmlCodesWith is xmlCodes; it also calls prog, when not nil, with each
+// identifier (CDA's id root and extension, FHIR XML's sibling system and
+// value) and each FHIR XML reference value.
+func xmlCodesWith(doc []byte, fn func(system, code []byte), prog func(ref, system, value []byte)) {
+	type pair struct{ system, code, value []byte }
+	var siblings []pair // by depth: a FHIR XML coding's system and code
+	depth := 0
 	for i := 0; i < len(doc); {
 		lt := bytes.IndexByte(doc[i:], '<')
 		if lt < 0 {
@@ -157,21 +319,72 @@ func xmlCodes(doc []byte, fn func(system, code []byte)) {
 		case bytes.HasPrefix(doc[i:], []byte("![CDATA[")):
 			i = skipPast(doc, i, "]]>")
 			continue
-		case i < len(doc) && (doc[i] == '?' || doc[i] == '!' || doc[i] == '/'):
+		case i < len(doc) && doc[i] == '/':
+			if depth < len(siblings) {
+				siblings[depth] = pair{}
+			}
+			if depth > 0 {
+				depth--
+			}
+			continue
+		case i < len(doc) && (doc[i] == '?' || doc[i] == '!'):
 			continue
 		}
 		end := tagEnd(doc, i)
-		var system, code []byte
-		eachAttribute(doc[i:end], func(name, value []byte) {
+		var system, code, value, root, extension []byte
+		eachAttribute(doc[i:end], func(name, v []byte) {
 			switch string(name) {
 			case "code":
-				code = value
+				code = v
 			case "codeSystem":
-				system = value
+				system = v
+			case "value":
+				value = v
+			case "root":
+				root = v
+			case "extension":
+				extension = v
 			}
 		})
+		if prog != nil && len(root) > 0 && len(extension) > 0 {
+			prog(nil, root, extension) // CDA: <id root="2.16.840.1.113883.4.6" extension="<NPI>"/>
+		}
 		if system = bytes.TrimSpace(system); len(system) > 0 && len(code) > 0 {
 			fn(system, code)
+		}
+		name := doc[i:end]
+		if k := bytes.IndexAny(name, " \t\r\n/"); k >= 0 {
+			name = name[:k]
+		}
+		if k := bytes.LastIndexByte(name, ':'); k >= 0 {
+			name = name[k+1:]
+		}
+		if value = bytes.TrimSpace(value); len(value) > 0 && prog != nil && string(name) == "reference" {
+			prog(value, nil, nil) // FHIR XML: <reference value="Organization/x"/>
+		}
+		if value = bytes.TrimSpace(value); len(value) > 0 && depth < 4096 && (string(name) == "system" || string(name) == "code" || string(name) == "value") {
+			for len(siblings) <= depth {
+				siblings = append(siblings, pair{})
+			}
+			switch string(name) {
+			case "system":
+				siblings[depth].system = value
+			case "code":
+				siblings[depth].code = value
+			default:
+				siblings[depth].value = value
+			}
+			if p := siblings[depth]; len(p.system) > 0 && len(p.code) > 0 {
+				fn(p.system, p.code)
+				siblings[depth].code = nil
+			}
+			if p := siblings[depth]; prog != nil && len(p.system) > 0 && len(p.value) > 0 {
+				prog(nil, p.system, p.value) // FHIR XML: an Identifier's system and value
+				siblings[depth].value = nil
+			}
+		}
+		if end > i && doc[end-1] != '/' {
+			depth++
 		}
 		i = end
 	}

@@ -194,7 +194,7 @@ func (w *walker) object(i int) (int, error) {
 	if c.url.seen && c.valueCoding.seen {
 		w.noteInline(&c)
 	}
-	if c.dataStr && c.ctStr {
+	if c.dataStr && (c.ctStr || !c.contentType.seen) {
 		w.attachmentCodes(&c)
 	}
 	if len(w.pending) > 0 {
