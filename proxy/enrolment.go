@@ -37,7 +37,51 @@ var enrolmentMembers = map[string]bool{"managingOrganization": true, "generalPra
 // goes, the identifier's value with its assigner.
 // An extension whose valueReference is the program says as much (QA round
 // 31, area C).
-var enrolmentNested = map[string]string{"identifier": "assigner", "contact": "organization", "extension": "valueReference"}
+// The elements of contact, extension and modifierExtension are read at
+// every depth (namesWithin): a complex extension, a modifierExtension, a
+// valueIdentifier with the program's NPI and a contact's extension named
+// the program to such a caller (QA round 32, area A).
+var enrolmentNested = map[string]string{"identifier": "assigner", "contact": "organization", "extension": "valueReference",
+	"modifierExtension": "valueReference"}
+
+// namesWithin reports whether names reports an object at res[i] or any
+// depth below it (to a bound).
+func namesWithin(res []byte, i, depth int, names func(s, e int) (bool, error)) (bool, error) {
+	if depth > 32 {
+		return false, nil
+	}
+	found := false
+	switch res[i] {
+	case '{':
+		end, err := fjson.SkipValue(res, i)
+		if err != nil {
+			return false, err
+		}
+		if found, err = names(i, end); found || err != nil {
+			return found, err
+		}
+		err = fjson.ObjectEach(res, i, func(_ []byte, vs, _ int) error {
+			if found {
+				return nil
+			}
+			var err error
+			found, err = namesWithin(res, vs, depth+1, names)
+			return err
+		})
+		return found, err
+	case '[':
+		err := fjson.ArrayEach(res, i, func(vs, _ int) error {
+			if found {
+				return nil
+			}
+			var err error
+			found, err = namesWithin(res, vs, depth+1, names)
+			return err
+		})
+		return found, err
+	}
+	return false, nil
+}
 
 // labelEnrolment adds the element labels to every Patient of the response
 // that names a Part 2 program in an enrolment member.
@@ -278,9 +322,13 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 		if res[s] != '{' {
 			return false, nil
 		}
-		var ref, system, value, display string
+		var ref, system, value, display, ownSystem, ownValue string
 		err := fjson.ObjectEach(res, s, func(key []byte, vs, ve int) error {
 			switch {
+			case fjson.KeyIs(key, "system") && res[vs] == '"':
+				ownSystem, _ = fjson.StringValue(res, vs, ve)
+			case fjson.KeyIs(key, "value") && res[vs] == '"':
+				ownValue, _ = fjson.StringValue(res, vs, ve)
 			case fjson.KeyIs(key, "reference") && res[vs] == '"':
 				ref, _ = fjson.StringValue(res, vs, ve)
 			case fjson.KeyIs(key, "display") && res[vs] == '"':
@@ -310,6 +358,13 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 		}
 		if program == "" && system != "" && value != "" {
 			program = l.ProgramOfIdentifier(system, value)
+		}
+		if program == "" && ownSystem != "" && ownValue != "" {
+			// An Identifier itself (an extension's valueIdentifier): the
+			// program's NPI (QA round 32, area A).
+			if program = l.ProgramOfIdentifier(ownSystem, ownValue); program != "" {
+				value = ownValue
+			}
 		}
 		if program == "" && ref == "" && system == "" && display != "" {
 			// Named by display alone, in the words that name a program in
@@ -356,6 +411,17 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 				defer func() { i++ }()
 				if res[s] != '{' {
 					return nil
+				}
+				if m == "extension" || m == "modifierExtension" || m == "contact" {
+					// Any reference or identifier at any depth of the
+					// element: a complex extension's, a modifierExtension's,
+					// a valueIdentifier, a contact's extension (QA round
+					// 32, area A).
+					named, err := namesWithin(res, s, 0, names)
+					if named {
+						out = append(out, enrolmentElement{labels.ElementLabel{Path: m + "[" + strconv.Itoa(i) + "]", Start: s, End: e, Labels: labels.Part2Labels()}, words})
+					}
+					return err
 				}
 				rs, re, ok, err := fjson.Lookup(res, s, inner)
 				if err != nil || !ok {
