@@ -191,6 +191,43 @@ func MergeClocked(local, upstream []Normalized, clock Clock) []Normalized {
 			continue
 		}
 		paired[j] = true
+		// Further active upstream copies (another id with the same
+		// identifier, as an EHR holding the consent twice has): paired
+		// too, and never read whole; one not active grants nothing. Left
+		// unpaired, the second copy went to the policy whole, and its
+		// older, wider permit undid the local copy's revocation or
+		// narrowing (QA round 32, area A). The order of three copies is
+		// not told: while the local copy is active, it and every active
+		// copy are read as a denial; a local revocation still wins over
+		// them all. Deny-only readings (OneEach's older versions) only
+		// deny, and pass as they are.
+		var more []Normalized
+		for k := j + 1; k < len(upstream); k++ {
+			if u := upstream[k]; !paired[k] && !u.DenyOnly && !u.gone && u.Status == "active" && sameConsent(l, u) {
+				paired[k] = true
+				more = append(more, upstream[k])
+			}
+		}
+		if len(more) > 0 {
+			more = append(more, upstream[j])
+			if l.Status == "active" {
+				out = append(out, inDoubt(l))
+			} else {
+				out = append(out, l)
+			}
+			for _, u := range more {
+				switch {
+				case u.gone:
+				case l.Status == "active" && u.Status == "active":
+					out = append(out, inDoubt(u))
+				default:
+					if d, ok := denyOnly(u); ok {
+						out = append(out, d)
+					}
+				}
+			}
+			continue
+		}
 		u := upstream[j]
 		winner, loser := l, u
 		if l.Status == "active" {
