@@ -464,10 +464,14 @@ func ScopedOptOut(raw []byte) (Normalized, bool) {
 		}
 		return Normalized{}, false
 	}
+	// The code is read whatever its system, as a privacy consent's
+	// policyRule is (policies): an OPTOUT written with no system, or under
+	// v3-ActCode's https or trailing-slash spelling, left the consent out
+	// (QA round 32, area A). Read so, it can only deny.
 	optOut := false
 	for _, cc := range append([]concept{lax.PolicyRule}, lax.RegulatoryBasis...) {
 		for _, c := range cc.Coding {
-			optOut = optOut || currentSystem(c.System) == actCodeSystem && optOutCodes[c.Code]
+			optOut = optOut || optOutCodes[c.Code]
 		}
 	}
 	if !optOut {
