@@ -118,12 +118,19 @@ func ClockFromDate(date, sent, recv time.Time) Clock {
 }
 
 // bounds returns the clock's interval, UnknownClockDoubt either way when
-// it is unknown.
+// it is unknown. A known interval is widened to hold zero: the Date may be
+// a gateway's (nginx sets its own), whose clock is not the FHIR server's,
+// and one ahead of the server's is told by no stamp (a stamp past the Date
+// tells one behind). Measured a minute ahead, a gateway's Date read the
+// EHR's revocation, stored 20 s after the local permit by the server's
+// clock and this process's, as 40 s before it, and the permit won (QA
+// round 32, area A). Copies that the Date's clock and agreeing clocks
+// order differently are in doubt.
 func (c Clock) bounds() (lo, hi time.Duration) {
 	if !c.Known {
 		return -UnknownClockDoubt, UnknownClockDoubt
 	}
-	return c.Min, c.Max
+	return min(c.Min, 0), max(c.Max, 0)
 }
 
 // Merge is MergeClocked with the upstream's clock unknown.

@@ -50,7 +50,10 @@ func TestMergeClockedQA31F(t *testing.T) {
 	}{
 		{"a revocation 20 s later by the upstream's clock wins", upstreamCopy(t, revoked, "c1", "7", at(-40*time.Second)), behind,
 			"[upstream:c1/inactive deny@0 permit@1]"},
-		{"a narrower copy 20 s later wins", upstreamCopy(t, narrower, "c1", "7", at(-40*time.Second)), behind,
+		{"a narrower copy 20 s later by the upstream's clock, 40 s earlier by agreeing clocks: both deny (QA round 32, area A)",
+			upstreamCopy(t, narrower, "c1", "7", at(-40*time.Second)), behind,
+			"[c1/active deny@0 upstream:c1/active deny@0]"},
+		{"a narrower copy 70 s later wins", upstreamCopy(t, narrower, "c1", "7", at(10*time.Second)), behind,
 			"[upstream:c1/active deny@0 permit@1]"},
 		{"a narrower copy 20 s earlier loses", upstreamCopy(t, narrower, "c1", "7", at(-80*time.Second)), behind,
 			"[c1/active deny@0 permit@1]"},
