@@ -49,7 +49,10 @@ func TestICD9CMDiagnosesQA25C(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range []string{"305.1", "299.00", "315.9", "317", "401.9", "V65.44"} {
+	if got := dx(icd9, "V65.44"); !got.Has(code("HIV")) { // HIV counseling: HIV since QA round 32
+		t.Errorf("V65.44: labels %v; want HIV", got)
+	}
+	for _, c := range []string{"305.1", "299.00", "315.9", "317", "401.9"} {
 		if got := dx(icd9, c); len(got) != 0 {
 			t.Errorf("%s: labels %v; want none", c, got)
 		}

@@ -71,6 +71,7 @@ func TestHIVRecordsQA32B(t *testing.T) {
 		{"HIV 1 RNA viral load, 20 copies/mL limit (VSAC viral load)", qa32bObservation(qa32bLOINC, "70241-5"), "HIV"},
 		{"hepatitis C RNA viral load", qa32bObservation(qa32bLOINC, "11011-4"), ""},
 		{"exposure to HIV (ICD-10-CM)", qa32bCondition(qa32bICD10CM, "Z20.6"), "HIV"},
+		{"HIV counselling (ICD-10-CM)", qa32bCondition(qa32bICD10CM, "Z71.7"), "HIV"},
 		{"claim for HIV-1 viral load (CPT)", qa32bClaim(qa32bCPT, "87536"), "HIV"},
 		{"claim for HIV antigen/antibody (CPT)", qa32bClaim(qa32bCPT, "87389"), "HIV"},
 		{"claim for HIV screening (HCPCS)", qa32bClaim(qa32bHCPCS, "G0475"), "HIV"},
