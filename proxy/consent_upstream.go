@@ -733,7 +733,10 @@ func (m *sourcedConsents) patientIdentifiers(ctx context.Context, patient string
 // alone went unread, an opt-out among them (QA round 31, area F). A
 // history that holds no version of it, or cannot be read, is an error.
 func (s *Server) deletedPatient(ctx context.Context, patient string) ([]byte, error) {
-	body, err := s.getJSON(ctx, "/"+patient+"/_history", 1<<20)
+	// Ten versions, newest first: the whole history of a Patient with a
+	// photo in each version passed the 1 MiB bound, and every response
+	// about it was withheld (QA round 32, area A's note).
+	body, err := s.getJSON(ctx, "/"+patient+"/_history?_count=10", 1<<20)
 	if err != nil {
 		return nil, fmt.Errorf("reading the history of a deleted patient: %w", err)
 	}
@@ -1357,8 +1360,27 @@ func (s *Server) getJSONDated(ctx context.Context, path string, limit int64) ([]
 	case int64(len(body)) > limit:
 		return nil, time.Time{}, errors.New("the FHIR server's answer is too large")
 	}
-	date, _ := http.ParseTime(resp.Header.Get("Date"))
-	return body, date, nil
+	return body, upstreamDate(resp.Header.Get("Date")), nil
+}
+
+// upstreamDate reads an answer's Date header; zero when it has none or
+// one that names no time for certain. HTTP dates are GMT (RFC 9110); an
+// obsolete RFC 850 date in another zone (`Sunday, 06-Dec-26 17:40:00 CET`)
+// was read by http.ParseTime as that time in UTC, an hour or more off, and
+// a clock ahead moved a sync round's point past revocations stamped in
+// between (QA round 32, area A's note). ANSIC dates carry no zone and are
+// GMT by definition.
+func upstreamDate(h string) time.Time {
+	h = strings.TrimSpace(h)
+	if !strings.HasSuffix(h, " GMT") {
+		t, err := time.Parse(time.ANSIC, h)
+		if err != nil {
+			return time.Time{}
+		}
+		return t
+	}
+	t, _ := http.ParseTime(h)
+	return t
 }
 
 // upstreamStatusError is an upstream answer's status other than 200, 404
