@@ -284,6 +284,8 @@ func (w *consentWrites) bypass(mirror bool) bool {
 // the actors resolved from the upstream and the consents expanded with
 // them: an identifier removed from an Organization through ds4p no longer
 // matches a caller once ds4p answered.
+// So is a write of a Patient, with consents.patient_identifier_system: an
+// identifier given to a Patient through ds4p counts once ds4p answered.
 func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	m, ok := s.consents.(*sourcedConsents)
 	if !ok || method == http.MethodGet || method == http.MethodHead {
@@ -291,7 +293,12 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	}
 	consents := (m.onDemand != nil || m.mirror != nil) && (req.Type == "Consent" || req.Type == "")
 	actors := m.resolver != nil && m.resolver.upstream && (actorTypes[req.Type] || req.Type == "")
-	if !consents && !actors {
+	// A Patient's identifiers decide which consents named by an identifier
+	// alone are its (fetchByIdentifier, withIdentified): a Patient given an
+	// opted-out MRN through ds4p kept its old identifiers, cached, for
+	// upstream_ttl.
+	patients := m.cfg.PatientIdentifierSystem != "" && (m.onDemand != nil || m.mirror != nil) && (req.Type == "Patient" || req.Type == "")
+	if !consents && !actors && !patients {
 		return func() {}
 	}
 	// A create, update or patch of one Consent is seen by an incremental
@@ -333,6 +340,9 @@ func (m *sourcedConsents) clearUpstream() {
 	}
 	if m.identifiersOf != nil {
 		m.identifiersOf.clear()
+	}
+	if m.patients != nil {
+		m.patients.clear()
 	}
 	m.merged.clear()
 }
