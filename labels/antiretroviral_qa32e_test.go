@@ -113,3 +113,35 @@ func TestAntiretroviralsQA32E(t *testing.T) {
 		t.Errorf("order of a referenced Paxlovid ritonavir tablet: %v; want ordinary", rs[0].Labels)
 	}
 }
+
+// TestAntiretroviralBillingQA32E: a claim whose only trace of HIV care is
+// what it bills: PrEP drugs, counselling and supplying fees (CMS NCD
+// 210.15) and antiretroviral injections. Ceftriaxone and a flu shot's
+// administration stay ordinary.
+func TestAntiretroviralBillingQA32E(t *testing.T) {
+	t.Parallel()
+	const hcpcs = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+	claim := func(typ, code string) string {
+		return `{"resourceType":"` + typ + `","status":"active","use":"claim","patient":{"reference":"Patient/p1"},"item":[{"sequence":1,"productOrService":{"coding":[{"system":"` + hcpcs + `","code":"` + code + `"}]}}]}`
+	}
+	l := labels.Default()
+	for _, c := range []struct {
+		code string
+		hiv  bool
+	}{
+		{"J0739", true}, {"J0750", true}, {"J0751", true}, {"J0799", true}, {"J0738", true},
+		{"J0741", true}, {"J1746", true}, {"G0011", true}, {"G0012", true}, {"G0013", true},
+		{"Q0516", true}, {"Q0519", true}, {"Q0521", true},
+		{"J0696", false}, {"G0008", false},
+	} {
+		for _, typ := range []string{"Claim", "ExplanationOfBenefit"} {
+			r, err := l.Label([]byte(claim(typ, c.code)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Labels.Has(qa32eHIV) != c.hiv || r.Labels.Has(labels.Restricted) != c.hiv {
+				t.Errorf("%s billing HCPCS %s: labels %v, want HIV and R %v", typ, c.code, r.Labels, c.hiv)
+			}
+		}
+	}
+}

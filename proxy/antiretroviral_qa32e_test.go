@@ -113,3 +113,18 @@ func TestAntiretroviralSearchQA32E(t *testing.T) {
 		t.Errorf("org-a: %d %s; want all", resp.StatusCode, body)
 	}
 }
+
+// TestAntiretroviralBillingWithheldQA32E: a claim for oral PrEP (HCPCS
+// J0751), an explanation of benefit for PrEP counselling (G0011) and a
+// claim for Cabenuva (J0741) are withheld from the payer and org-b, read
+// by org-a; a claim for ceftriaxone is served.
+func TestAntiretroviralBillingWithheldQA32E(t *testing.T) {
+	t.Parallel()
+	const hcpcs = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+	eob := `{"resourceType":"ExplanationOfBenefit","id":"e1","status":"active","use":"claim","patient":{"reference":"Patient/p1"},"item":[{"sequence":1,"productOrService":{"coding":[{"system":"` + hcpcs + `","code":"G0011"}]}}]}`
+	qa32bWithheld(t, map[string]string{
+		"Claim/cl1":               qa32bClaimOf("cl1", hcpcs, "J0751"),
+		"Claim/cl2":               qa32bClaimOf("cl2", hcpcs, "J0741"),
+		"ExplanationOfBenefit/e1": eob,
+	}, "Claim/cl9|"+qa32bClaimOf("cl9", hcpcs, "J0696"))
+}
