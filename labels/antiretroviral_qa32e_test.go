@@ -145,3 +145,28 @@ func TestAntiretroviralBillingQA32E(t *testing.T) {
 		}
 	}
 }
+
+// TestAntiretroviralClassQA32E: a medication statement or an allergy that
+// names the antiretroviral class in SNOMED CT (WHO SMART "ARV Drugs").
+// Aspirin stays ordinary.
+func TestAntiretroviralClassQA32E(t *testing.T) {
+	t.Parallel()
+	const sct = "http://snomed.info/sct"
+	l := labels.Default()
+	for _, c := range []struct {
+		name, in string
+		hiv      bool
+	}{
+		{"statement of an antiretroviral agent", `{"resourceType":"MedicationStatement","status":"active","subject":{"reference":"Patient/p1"},"medicationCodeableConcept":{"coding":[{"system":"` + sct + `","code":"788075003"}]}}`, true},
+		{"allergy to antiretrovirals", `{"resourceType":"AllergyIntolerance","patient":{"reference":"Patient/p1"},"code":{"coding":[{"system":"` + sct + `","code":"713540004"}]}}`, true},
+		{"allergy to aspirin", `{"resourceType":"AllergyIntolerance","patient":{"reference":"Patient/p1"},"code":{"coding":[{"system":"` + sct + `","code":"387458008"}]}}`, false},
+	} {
+		r, err := l.Label([]byte(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Labels.Has(qa32eHIV) != c.hiv || r.Labels.Has(labels.Restricted) != c.hiv {
+			t.Errorf("%s: labels %v, want HIV and R %v", c.name, r.Labels, c.hiv)
+		}
+	}
+}

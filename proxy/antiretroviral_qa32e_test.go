@@ -128,3 +128,15 @@ func TestAntiretroviralBillingWithheldQA32E(t *testing.T) {
 		"ExplanationOfBenefit/e1": eob,
 	}, "Claim/cl9|"+qa32bClaimOf("cl9", hcpcs, "J0696"))
 }
+
+// TestAntiretroviralClassWithheldQA32E: a medication statement naming the
+// SNOMED CT class "medicinal product acting as antiretroviral agent" is
+// withheld from the payer and org-b; one of aspirin is served.
+func TestAntiretroviralClassWithheldQA32E(t *testing.T) {
+	t.Parallel()
+	ms := func(id, code string) string {
+		return `{"resourceType":"MedicationStatement","id":"` + id + `","status":"active","subject":{"reference":"Patient/p1"},"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"` + code + `"}]}}`
+	}
+	qa32bWithheld(t, map[string]string{"MedicationStatement/ms1": ms("ms1", "788075003")},
+		"MedicationStatement/ms9|"+ms("ms9", "387458008"))
+}
