@@ -67,3 +67,34 @@ func TestDocumentOwnLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestNumericCode: a code written as a JSON number (invalid FHIR, stored
+// as sent by a lax server) is matched by its digits (QA round 32, area
+// E's finding): buprenorphine as RxNorm 1819 and HIV as SNOMED 86406008
+// were ordinary. A number that is no code of a rule labels nothing.
+func TestNumericCode(t *testing.T) {
+	t.Parallel()
+	l := labels.Default()
+	for _, c := range []struct {
+		name, in, want string
+	}{
+		{"buprenorphine", `{"resourceType":"MedicationRequest","status":"active","intent":"order","subject":{"reference":"Patient/p1"},"medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":1819}]}}`, "SUD"},
+		{"HIV", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":86406008}]}}`, "HIV"},
+		{"an ordinary number", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":38341003}]}}`, ""},
+		{"a fraction", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":8.6406008e7}]}}`, ""},
+	} {
+		r, err := l.Label([]byte(c.in))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if c.want == "" {
+			if len(r.Labels) != 0 {
+				t.Errorf("%s: labels %v; want none", c.name, r.Labels)
+			}
+			continue
+		}
+		if !r.Labels.Has(labels.Label{System: labels.SystemActCode, Code: c.want}) {
+			t.Errorf("%s: labels %v; want %s", c.name, r.Labels, c.want)
+		}
+	}
+}

@@ -187,6 +187,12 @@ func (w *walker) object(i int) (int, error) {
 	}
 	if c.sysStr && c.str {
 		w.match(&c)
+	} else if c.sysStr && c.code.seen && (w.b[c.code.start] == '-' || w.b[c.code.start] >= '0' && w.b[c.code.start] <= '9') {
+		// A code written as a JSON number (invalid FHIR, which a lax
+		// server stores as sent): its digits are the code. Skipped, an
+		// RxNorm 1819 (buprenorphine) or a SNOMED 86406008 (HIV) left its
+		// record ordinary (QA round 32, area E).
+		w.matchCode(decodedBytes(w.b, c.system), w.b[c.code.start:c.code.end])
 	}
 	if c.refStr || (c.sysStr && c.valStr) {
 		w.noteReference(&c)
