@@ -34,6 +34,7 @@ func xmlContentType(ct []byte) bool {
 	}
 	ct = bytes.TrimSpace(ct)
 	return bytes.EqualFold(ct, []byte("text/xml")) || bytes.EqualFold(ct, []byte("application/xml")) ||
+		bytes.EqualFold(ct, []byte("application/xml+fhir")) || // FHIR DSTU2 and STU3's
 		len(ct) > 4 && bytes.EqualFold(ct[len(ct)-4:], []byte("+xml"))
 }
 
@@ -42,6 +43,7 @@ func xmlContentType(ct []byte) bool {
 func (w *walker) attachmentCodes(c *coding) {
 	match := func(system, code []byte) {
 		w.matchCode(system, code) // an OID: codeSystem reads it
+		w.attachedLabel(system, code)
 	}
 	// A FHIR JSON document or resource (QA round 31, area C): every coding
 	// in it, at any depth, and the type of every resource in it that a
@@ -76,6 +78,24 @@ func (w *walker) attachmentCodes(c *coding) {
 		}
 	}
 	attachedCodes(w.decoded(c.contentType), w.decoded(c.data), 0, &attachedSink{code: match, typ: typ, program: prog})
+}
+
+// attachedLabel keeps a confidentiality or v3-ActCode security label
+// the attached document carries of its own as a label of the resource
+// (documentLabels): a C-CDA's confidentialityCode or a DS4P CDA security
+// observation's code, or an attached FHIR resource's meta.security,
+// securityLabel or confidentiality. Read as any other coding, they matched
+// no rule, and a document its sender marked R or V (a psychotherapy note
+// in narrative alone) went out as ordinary data (QA round 32, area D).
+func (w *walker) attachedLabel(system, code []byte) {
+	s := NormalizeSystem(string(bytes.TrimSpace(system)))
+	if s != SystemConfidentiality && s != SystemActCode {
+		return
+	}
+	s, c := labelCode(s, string(bytes.TrimSpace(code)))
+	if lb := (Label{System: s, Code: c}); (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
+		w.docLabels = append(w.docLabels, docLabel{label: lb, path: w.pathString(), attached: true})
+	}
 }
 
 // attachedSink receives what an attachment's document holds: each coding,
@@ -212,6 +232,7 @@ func jsonContentType(ct []byte) bool {
 	}
 	ct = bytes.TrimSpace(ct)
 	return bytes.EqualFold(ct, []byte("application/json")) || bytes.EqualFold(ct, []byte("text/json")) ||
+		bytes.EqualFold(ct, []byte("application/json+fhir")) || // FHIR DSTU2 and STU3's
 		len(ct) > 5 && bytes.EqualFold(ct[len(ct)-5:], []byte("+json"))
 }
 
@@ -246,6 +267,11 @@ func jsonCodes(doc []byte, i, depth int, sink *attachedSink) {
 				system, _ = fjson.StringValue(doc, vs, ve)
 			case doc[vs] == '"' && fjson.KeyIs(key, "code"):
 				code, _ = fjson.StringValue(doc, vs, ve)
+			case doc[vs] == '"' && fjson.KeyIs(key, "confidentiality"):
+				// A Composition's: a v3-Confidentiality code alone.
+				if c, ok := fjson.StringValue(doc, vs, ve); ok {
+					sink.code([]byte(SystemConfidentiality), []byte(c))
+				}
 			case doc[vs] == '"' && fjson.KeyIs(key, "resourceType"):
 				if t, ok := fjson.StringValue(doc, vs, ve); ok {
 					sink.typ(t)

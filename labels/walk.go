@@ -633,10 +633,14 @@ type docLabel struct {
 	label       Label
 	path        string
 	composition bool
+	attached    bool // in an attachment's document (attachedLabel): any type's
 }
 
 // of tells whether the label is one of a resource of type typ.
 func (d docLabel) of(typ string) bool {
+	if d.attached {
+		return true
+	}
 	if d.composition {
 		return typ == "Composition"
 	}
@@ -645,6 +649,9 @@ func (d docLabel) of(typ string) bool {
 
 // member names the element the label is in.
 func (d docLabel) member() string {
+	if d.attached {
+		return "attachment"
+	}
 	if d.composition {
 		return "confidentiality"
 	}
