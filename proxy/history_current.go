@@ -201,6 +201,10 @@ func (r *run) currentBySearch(ctx context.Context, typ string, ids []string) (ma
 		}
 		req.Header.Set("Accept", "application/fhir+json")
 		req.Header.Set("X-Request-Id", ex.requestID)
+		// What it lists decides the page now: a search the server
+		// answers from one asked a minute before (HAPI FHIR's default
+		// unless told no-cache) judged a resource by its old version.
+		req.Header.Set("Cache-Control", "no-cache")
 		resp, err := r.s.client.Do(req)
 		if err != nil {
 			if f := classify(err); f.Status == http.StatusGatewayTimeout {
