@@ -296,8 +296,10 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	// A Patient's identifiers decide which consents named by an identifier
 	// alone are its (fetchByIdentifier, withIdentified): a Patient given an
 	// opted-out MRN through ds4p kept its old identifiers, cached, for
-	// upstream_ttl.
-	patients := m.cfg.PatientIdentifierSystem != "" && (m.onDemand != nil || m.mirror != nil) && (req.Type == "Patient" || req.Type == "")
+	// upstream_ttl. With consents.upstream off too: a record naming its
+	// patient by such an identifier alone is the one Patient's that has
+	// it (resolvePatient), cached as well (QA round 32, area D).
+	patients := m.cfg.PatientIdentifierSystem != "" && (req.Type == "Patient" || req.Type == "")
 	if !consents && !actors && !patients {
 		return func() {}
 	}
