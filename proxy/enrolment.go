@@ -45,10 +45,12 @@ var enrolmentNested = map[string]string{"identifier": "assigner", "contact": "or
 	"modifierExtension": "valueReference"}
 
 // namesWithin reports whether names reports an object at res[i] or any
-// depth below it (to a bound).
+// depth below it; past a bound it reports true (the element is cut): what
+// it holds deeper was not read, and may name the program (QA round 32,
+// area D).
 func namesWithin(res []byte, i, depth int, names func(s, e int) (bool, error)) (bool, error) {
 	if depth > 32 {
-		return false, nil
+		return true, nil
 	}
 	found := false
 	switch res[i] {
