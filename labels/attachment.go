@@ -267,6 +267,10 @@ func jsonCodes(doc []byte, i, depth int, sink *attachedSink) {
 				system, _ = fjson.StringValue(doc, vs, ve)
 			case doc[vs] == '"' && fjson.KeyIs(key, "code"):
 				code, _ = fjson.StringValue(doc, vs, ve)
+			case (doc[vs] == '-' || doc[vs] >= '0' && doc[vs] <= '9') && fjson.KeyIs(key, "code"):
+				// A code written as a JSON number: its digits, as the
+				// walk reads one in the resource (a3bf0e7).
+				code = string(doc[vs:ve])
 			case doc[vs] == '"' && fjson.KeyIs(key, "confidentiality"):
 				// A Composition's: a v3-Confidentiality code alone.
 				if c, ok := fjson.StringValue(doc, vs, ve); ok {
