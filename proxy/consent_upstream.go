@@ -288,7 +288,10 @@ func (w *consentWrites) bypass(mirror bool) bool {
 // identifier given to a Patient through ds4p counts once ds4p answered.
 func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	m, ok := s.consents.(*sourcedConsents)
-	if !ok || method == http.MethodGet || method == http.MethodHead {
+	if !ok || method == http.MethodGet || method == http.MethodHead || req.Interaction == Search {
+		// A search by POST (Type/_search) writes nothing: followed as a
+		// write, any caller allowed to search dropped every upstream
+		// cache for all (QA round 32, area F).
 		return func() {}
 	}
 	consents := (m.onDemand != nil || m.mirror != nil) && (req.Type == "Consent" || req.Type == "")
