@@ -392,6 +392,9 @@ func (w *walker) result() Result {
 	for _, t := range w.tags {
 		r.derived = r.derived.Union(Set{t.label})
 	}
+	if w.contained > 0 {
+		w.containedDocumentLabels()
+	}
 	for _, d := range w.docLabels {
 		if d.of(r.Type) {
 			r.derived = r.derived.Union(Set{d.label})

@@ -583,6 +583,13 @@ type tagLabel struct {
 // marked R, went out as ordinary data. Kept for the resource's type,
 // known only once the walk ends (result).
 func (w *walker) documentLabels(confidentiality bool, v int) {
+	w.documentLabelsAt(confidentiality, v, "", false)
+}
+
+// documentLabelsAt is documentLabels for the member at v of a resource
+// at prefix ("" for the resource itself, "contained[n]." for a contained
+// one, whose labels are its container's whatever its type: attached).
+func (w *walker) documentLabelsAt(confidentiality bool, v int, prefix string, attached bool) {
 	if confidentiality {
 		end, err := fjson.SkipValid(w.b, v)
 		if err != nil || w.b[v] != '"' {
@@ -590,7 +597,7 @@ func (w *walker) documentLabels(confidentiality bool, v int) {
 		}
 		system, code := labelCode(SystemConfidentiality, intern(bytes.TrimSpace(decodedBytes(w.b, field{start: v, end: end, seen: true}))))
 		if lb := (Label{System: system, Code: code}); lb.System == SystemConfidentiality && KnownCode(lb.System, lb.Code) {
-			w.docLabels = append(w.docLabels, docLabel{label: lb, path: "confidentiality", composition: true})
+			w.docLabels = append(w.docLabels, docLabel{label: lb, path: prefix + "confidentiality", composition: true, attached: attached})
 		}
 		return
 	}
@@ -615,7 +622,7 @@ func (w *walker) documentLabels(confidentiality bool, v int) {
 				if w.b[c] == '{' {
 					_, lb, ok, _, err := readLabel(w.b, c, true)
 					if err == nil && ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
-						w.docLabels = append(w.docLabels, docLabel{label: lb, path: "securityLabel[" + strconv.Itoa(i) + "].coding[" + strconv.Itoa(j) + "]"})
+						w.docLabels = append(w.docLabels, docLabel{label: lb, path: prefix + "securityLabel[" + strconv.Itoa(i) + "].coding[" + strconv.Itoa(j) + "]", attached: attached})
 					}
 				}
 				j++
@@ -624,6 +631,49 @@ func (w *walker) documentLabels(confidentiality bool, v int) {
 		}
 		i++
 		return end, nil
+	})
+}
+
+// containedDocumentLabels reads the own labels of each contained
+// DocumentReference and Composition (documentLabels) as labels of the
+// container, which discloses them: a List or a DiagnosticReport holding a
+// DocumentReference its EHR labelled PSYTHPN, the note inline, went out
+// as ordinary data (QA round 32, area F).
+func (w *walker) containedDocumentLabels() {
+	n := 0
+	_ = fjson.ArrayEach(w.b, w.contained, func(vs, _ int) error {
+		defer func() { n++ }()
+		if w.b[vs] != '{' {
+			return nil
+		}
+		i, e, ok, err := fjson.Lookup(w.b, vs, "resourceType")
+		if err != nil || !ok {
+			return nil
+		}
+		// Compared raw, decoded only when escaped: most contained
+		// resources are neither, and need no string of their own.
+		raw, ok := fjson.RawString(w.b, i, e)
+		if !ok {
+			return nil
+		}
+		typ := ""
+		switch {
+		case string(raw) == "DocumentReference" || string(raw) == "Composition":
+			typ = string(raw)
+		case bytes.IndexByte(raw, '\\') >= 0:
+			typ, _ = fjson.StringValue(w.b, i, e)
+		}
+		if typ != "DocumentReference" && typ != "Composition" {
+			return nil
+		}
+		member := "securityLabel"
+		if typ == "Composition" {
+			member = "confidentiality"
+		}
+		if s, _, ok, err := fjson.Lookup(w.b, vs, member); err == nil && ok {
+			w.documentLabelsAt(typ == "Composition", s, "contained["+strconv.Itoa(n)+"].", true)
+		}
+		return nil
 	})
 }
 
@@ -650,6 +700,9 @@ func (d docLabel) of(typ string) bool {
 // member names the element the label is in.
 func (d docLabel) member() string {
 	if d.attached {
+		if strings.HasPrefix(d.path, "contained[") {
+			return "contained"
+		}
 		return "attachment"
 	}
 	if d.composition {
