@@ -288,7 +288,8 @@ func (w *consentWrites) bypass(mirror bool) bool {
 // identifier given to a Patient through ds4p counts once ds4p answered.
 func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	m, ok := s.consents.(*sourcedConsents)
-	if !ok || method == http.MethodGet || method == http.MethodHead || req.Interaction == Search {
+	if !ok || method == http.MethodGet || method == http.MethodHead || req.Interaction == Search ||
+		req.Interaction == Operation && readOnlyOperations[req.Operation] {
 		// A search by POST (Type/_search) writes nothing: followed as a
 		// write, any caller allowed to search dropped every upstream
 		// cache for all (QA round 32, area F).
@@ -1376,6 +1377,16 @@ func (s *Server) getJSONDated(ctx context.Context, path string, limit int64) ([]
 		return nil, time.Time{}, errors.New("the FHIR server's answer is too large")
 	}
 	return body, upstreamDate(resp.Header.Get("Date")), nil
+}
+
+// readOnlyOperations are the operations ds4p lets through (builtinOperations)
+// that write nothing, sent by POST as by GET: followed as writes, any caller
+// allowed them dropped every upstream cache for all (QA round 32, area F's
+// note). $document and $summary may persist what they build, $meta-add and
+// $meta-delete change labels, $closure keeps state: they stay followed.
+var readOnlyOperations = map[string]bool{
+	"$everything": true, "$lastn": true, "$match": true, "$meta": true, "$validate": true,
+	"$expand": true, "$lookup": true, "$validate-code": true, "$translate": true, "$subsumes": true, "$versions": true,
 }
 
 // upstreamDate reads an answer's Date header; zero when it has none or
