@@ -1,7 +1,6 @@
 package labels
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -512,37 +511,11 @@ func (w *walker) derive(r *Result) []hit {
 	if len(w.rs.byType) > 0 && w.contained > 0 {
 		// A contained resource of a type rule's type labels its
 		// container, as a contained resource's code does.
-		n := 0
-		_ = fjson.ArrayEach(w.b, w.contained, func(vs, _ int) error {
-			defer func() { n++ }()
-			if w.b[vs] != '{' {
-				return nil
-			}
-			i, e, ok, err := fjson.Lookup(w.b, vs, "resourceType")
-			if err != nil || !ok {
-				return nil
-			}
-			// Most containers' contained resources are of no rule's type:
-			// their type is looked up without a string of its own, and
-			// decoded only when escaped.
-			raw, ok := fjson.RawString(w.b, i, e)
-			if !ok {
-				return nil
-			}
-			var rules []int
-			typ := ""
-			if bytes.IndexByte(raw, '\\') < 0 {
-				if rules = w.rs.byType[string(raw)]; len(rules) > 0 {
-					typ = string(raw)
-				}
-			} else if typ, ok = fjson.StringValue(w.b, i, e); ok {
-				rules = w.rs.byType[typ]
-			}
-			for _, k := range rules {
+		w.eachContained(func(n, _ int, typ []byte) {
+			for _, k := range w.rs.byType[string(typ)] {
 				r.derived = r.derived.Union(w.rs.rules[k].labels)
-				hits = append(hits, hit{rule: k, matched: "resourceType|" + typ, path: "contained[" + strconv.Itoa(n) + "]"})
+				hits = append(hits, hit{rule: k, matched: "resourceType|" + string(typ), path: "contained[" + strconv.Itoa(n) + "]"})
 			}
-			return nil
 		})
 	}
 	// A resource of a type rule's type in an attachment's FHIR JSON

@@ -640,6 +640,27 @@ func (w *walker) documentLabelsAt(confidentiality bool, v int, prefix string, at
 // DocumentReference its EHR labelled PSYTHPN, the note inline, went out
 // as ordinary data (QA round 32, area F).
 func (w *walker) containedDocumentLabels() {
+	w.eachContained(func(n, vs int, typ []byte) {
+		member := ""
+		switch string(typ) {
+		case "DocumentReference":
+			member = "securityLabel"
+		case "Composition":
+			member = "confidentiality"
+		default:
+			return
+		}
+		if s, _, ok, err := fjson.Lookup(w.b, vs, member); err == nil && ok {
+			w.documentLabelsAt(member == "confidentiality", s, "contained["+strconv.Itoa(n)+"].", true)
+		}
+	})
+}
+
+// eachContained calls fn with the index, the start and the type of each
+// contained resource that has one. The type is the raw bytes of its
+// resourceType, decoded only when escaped: most contained resources are
+// of no type a caller looks for, and need no string of their own.
+func (w *walker) eachContained(fn func(n, vs int, typ []byte)) {
 	n := 0
 	_ = fjson.ArrayEach(w.b, w.contained, func(vs, _ int) error {
 		defer func() { n++ }()
@@ -650,29 +671,18 @@ func (w *walker) containedDocumentLabels() {
 		if err != nil || !ok {
 			return nil
 		}
-		// Compared raw, decoded only when escaped: most contained
-		// resources are neither, and need no string of their own.
 		raw, ok := fjson.RawString(w.b, i, e)
 		if !ok {
 			return nil
 		}
-		typ := ""
-		switch {
-		case string(raw) == "DocumentReference" || string(raw) == "Composition":
-			typ = string(raw)
-		case bytes.IndexByte(raw, '\\') >= 0:
-			typ, _ = fjson.StringValue(w.b, i, e)
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			s, ok := fjson.StringValue(w.b, i, e)
+			if !ok {
+				return nil
+			}
+			raw = []byte(s)
 		}
-		if typ != "DocumentReference" && typ != "Composition" {
-			return nil
-		}
-		member := "securityLabel"
-		if typ == "Composition" {
-			member = "confidentiality"
-		}
-		if s, _, ok, err := fjson.Lookup(w.b, vs, member); err == nil && ok {
-			w.documentLabelsAt(typ == "Composition", s, "contained["+strconv.Itoa(n)+"].", true)
-		}
+		fn(n, vs, raw)
 		return nil
 	})
 }

@@ -1523,21 +1523,7 @@ func (c *consentMirror) getWith(patient string, keys []string) (upstreamEntry, e
 
 // get returns the patient's mirrored consents; before the first sync has
 // finished it fails, so that no response goes out without them.
-func (c *consentMirror) get(patient string) (upstreamEntry, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if err := c.readyErrLocked(); err != nil {
-		return upstreamEntry{}, err
-	}
-	cs := make([]consent.Normalized, 0, len(c.byPatient[patient]))
-	for _, n := range c.byPatient[patient] {
-		cs = append(cs, n)
-	}
-	slices.SortFunc(cs, func(a, b consent.Normalized) int {
-		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Version, b.Version))
-	})
-	return newUpstreamEntry(c.gens[patient], cs, c.clock), nil
-}
+func (c *consentMirror) get(patient string) (upstreamEntry, error) { return c.getWith(patient, nil) }
 
 // patientsOf returns the patients whose consents the mirror holds id (a
 // policy id, upstream:<id>) for, sorted.

@@ -53,6 +53,14 @@ func namesWithin(res []byte, i, depth int, names func(s, e int) (bool, error)) (
 		return true, nil
 	}
 	found := false
+	within := func(vs int) error {
+		if found {
+			return nil
+		}
+		var err error
+		found, err = namesWithin(res, vs, depth+1, names)
+		return err
+	}
 	switch res[i] {
 	case '{':
 		end, err := fjson.SkipValue(res, i)
@@ -62,24 +70,10 @@ func namesWithin(res []byte, i, depth int, names func(s, e int) (bool, error)) (
 		if found, err = names(i, end); found || err != nil {
 			return found, err
 		}
-		err = fjson.ObjectEach(res, i, func(_ []byte, vs, _ int) error {
-			if found {
-				return nil
-			}
-			var err error
-			found, err = namesWithin(res, vs, depth+1, names)
-			return err
-		})
+		err = fjson.ObjectEach(res, i, func(_ []byte, vs, _ int) error { return within(vs) })
 		return found, err
 	case '[':
-		err := fjson.ArrayEach(res, i, func(vs, _ int) error {
-			if found {
-				return nil
-			}
-			var err error
-			found, err = namesWithin(res, vs, depth+1, names)
-			return err
-		})
+		err := fjson.ArrayEach(res, i, func(vs, _ int) error { return within(vs) })
 		return found, err
 	}
 	return false, nil
