@@ -411,7 +411,7 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 	case 7, 8:
 		end, err := w.value(v) // codings in them match rules as any coding does
 		if err == nil {
-			w.documentLabels(k == 8, v)
+			w.documentLabels(k == 8, v, "", false)
 		}
 		return end, err
 	}
@@ -581,15 +581,10 @@ type tagLabel struct {
 // securityLabel", "Composition.confidentiality"): read as any other
 // coding, a psychotherapy note its EHR labelled PSYTHPN, or a document it
 // marked R, went out as ordinary data. Kept for the resource's type,
-// known only once the walk ends (result).
-func (w *walker) documentLabels(confidentiality bool, v int) {
-	w.documentLabelsAt(confidentiality, v, "", false)
-}
-
-// documentLabelsAt is documentLabels for the member at v of a resource
-// at prefix ("" for the resource itself, "contained[n]." for a contained
-// one, whose labels are its container's whatever its type: attached).
-func (w *walker) documentLabelsAt(confidentiality bool, v int, prefix string, attached bool) {
+// known only once the walk ends (result). prefix is "" for the resource
+// itself and "contained[n]." for a contained one, whose labels are its
+// container's whatever its type (attached).
+func (w *walker) documentLabels(confidentiality bool, v int, prefix string, attached bool) {
 	if confidentiality {
 		end, err := fjson.SkipValid(w.b, v)
 		if err != nil || w.b[v] != '"' {
@@ -651,7 +646,7 @@ func (w *walker) containedDocumentLabels() {
 			return
 		}
 		if s, _, ok, err := fjson.Lookup(w.b, vs, member); err == nil && ok {
-			w.documentLabelsAt(member == "confidentiality", s, "contained["+strconv.Itoa(n)+"].", true)
+			w.documentLabels(member == "confidentiality", s, "contained["+strconv.Itoa(n)+"].", true)
 		}
 	})
 }
