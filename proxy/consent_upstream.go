@@ -160,6 +160,7 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 				s.checks = map[string]func(context.Context) error{}
 			}
 			s.checks["consent_identifier_search"] = m.identifierSearchCheck
+			m.identifierProbeSem, m.identifierProbeEvery = make(chan struct{}, 1), identifierProbeEvery
 		}
 	}
 	switch cfg.Upstream {
@@ -223,6 +224,14 @@ type sourcedConsents struct {
 	// the upstream last refused an on-demand Consent?patient:identifier=
 	// search, 0 once one is answered (/readyz, identifierSearchCheck).
 	identifierRefused atomic.Int32
+	// identifierProbe is the state of the known-answer check of that
+	// search (identifier_probe.go); identifierProbeSem serialises the
+	// checks, and identifierProbedAt, guarded by it, is when the last ran.
+	identifierProbe    atomic.Int32
+	identifierProbeSem chan struct{}
+	identifierProbedAt time.Time
+	// identifierProbeEvery is identifierProbeEvery but in tests.
+	identifierProbeEvery time.Duration
 	// noElements is set once the upstream refused the presence check's
 	// search with _elements: it is asked without from then on.
 	noElements atomic.Bool
@@ -660,6 +669,11 @@ func (m *sourcedConsents) fetchByIdentifier(ctx context.Context, patient string,
 	values, err := m.patientIdentifiers(ctx, patient)
 	if err != nil {
 		return err
+	}
+	if len(values) > 0 {
+		if err := m.checkIdentifierSearch(ctx); err != nil {
+			return err
+		}
 	}
 	for _, value := range values {
 		q := url.Values{"patient:identifier": {searchEscape(system) + "|" + searchEscape(value)},
@@ -1436,6 +1450,9 @@ func (identifierSearchRefused) Degraded() bool { return true }
 func (m *sourcedConsents) identifierSearchCheck(context.Context) error {
 	if status := m.identifierRefused.Load(); status != 0 {
 		return identifierSearchRefused{status: int(status)}
+	}
+	if m.identifierProbe.Load() == identifierSearchIgnores {
+		return identifierSearchIgnored{}
 	}
 	return nil
 }

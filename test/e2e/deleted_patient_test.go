@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 
 func init() {
 	register("DeletedPatientOptOutByMRN", testDeletedPatientOptOutByMRN)
+	register("OnDemandIdentifierSearchChecked", testOnDemandIdentifierSearchChecked)
 }
 
 // The deleted patient of this scenario, its MRN, an ordinary record of it
@@ -115,5 +118,74 @@ func testDeletedPatientOptOutByMRN(t *testing.T, e *env) {
 	defer p.Stop(5 * time.Second)
 	if r := read(p, data); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "71.3") {
 		t.Errorf("the opt-out deleted, the Patient deleted: %d %s, want 200 with the record", r.Status, r.Body)
+	}
+}
+
+// testOnDemandIdentifierSearchChecked runs a proxy with consents.upstream:
+// on_demand and consents.patient_identifier_system against Medplum's
+// in-memory repository, which answers Consent?patient:identifier= with an
+// empty searchset whatever it holds (it does not match a reference by
+// identifier; older HAPI FHIR does the same). The opt-out naming the live
+// patient by MRN was then unread and its record went out (200). ds4p now
+// checks the search against a known answer, that opt-out itself, finds
+// that it does not find it, withholds the record and says so in /readyz.
+func testOnDemandIdentifierSearchChecked(t *testing.T, e *env) {
+	const (
+		patientID = "e2e-ondemand-mrn-patient"
+		mrn       = "MRN-OD-0200"
+		recordRef = "Observation/e2e-ondemand-mrn-weight"
+		optOutID  = "e2e-ondemand-mrn-optout"
+	)
+	res := map[string]string{
+		"Patient/" + patientID: `{"resourceType":"Patient","id":"` + patientID + `","identifier":[{"system":"` + mrnSystem + `","value":"` + mrn + `"}]}`,
+		recordRef: `{"resourceType":"Observation","id":"` + strings.TrimPrefix(recordRef, "Observation/") + `","status":"final",
+		  "code":{"text":"weight"},"subject":{"reference":"Patient/` + patientID + `"},"valueQuantity":{"value":64.20,"unit":"kg"}}`,
+		"Consent/" + optOutID: `{"resourceType":"Consent","id":"` + optOutID + `","status":"active",
+		  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+		  "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
+		  "patient":{"identifier":{"system":"` + mrnSystem + `","value":"` + mrn + `"}},
+		  "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTOUT"}]}}`,
+	}
+	var all [][]byte
+	for ref, body := range res {
+		all = append(all, []byte(body))
+		t.Cleanup(func() { deleteUpstream(t, e, ref) })
+	}
+	e.upstream.Put(t, all...)
+	// What this scenario rests on: Medplum holds the opt-out and its
+	// :identifier search does not find it.
+	resp, err := http.Get(e.upstream.BaseURL + "/Consent?patient:identifier=" + mrnSystem + "%7C" + mrn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), optOutID) {
+		t.Fatalf("Medplum's :identifier search now finds the consent; this scenario checks a server that does not: %s", body)
+	}
+
+	cs := startConsentServer(t, e, "DS4P_CONSENTS_PATIENT_IDENTIFIER_SYSTEM="+mrnSystem)
+	out, err := exec.Command(e.bin, "token", "--data", cs.data, "--sub", "dr-od", "--org", orgOther,
+		"--purpose", "TREAT", "--scope", "user/*.read").Output()
+	if err != nil {
+		t.Fatalf("ds4p token: %v", err)
+	}
+	r := e.do(t, http.MethodGet, cs.base+"/fhir/"+recordRef, strings.TrimSpace(string(out)), nil)
+	if r.Status < 500 || strings.Contains(string(r.Body), "64.2") {
+		t.Errorf("opted out by MRN, the :identifier search not honoured: %d %s, want the record withheld (5xx)", r.Status, r.Body)
+	}
+	ready, err := http.Get(cs.base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ready.Body.Close()
+	var rz struct {
+		Checks map[string]struct{ Status, Detail string }
+	}
+	if err := json.NewDecoder(ready.Body).Decode(&rz); err != nil {
+		t.Fatal(err)
+	}
+	if c := rz.Checks["consent_identifier_search"]; c.Status != "warn" || !strings.Contains(c.Detail, ":identifier") {
+		t.Errorf("readyz: %+v, want consent_identifier_search warn naming the modifier", c)
 	}
 }
