@@ -11,7 +11,7 @@ import (
 // Yeztugo or Cabenuva was ordinary; nor were the RxNorm codes of the
 // antiretrovirals outside the eCR and Synthea sets (Triumeq, Cabenuva,
 // Juluca, Sunlenca, Yeztugo ...) labelled. Each NDC is matched in the
-// three spellings records carry; Buprenex (pain) and ordinary drugs stay
+// four spellings records carry; Buprenex (pain) and ordinary drugs stay
 // ordinary.
 
 const qa33bNDC = "http://hl7.org/fhir/sid/ndc"
@@ -30,6 +30,9 @@ func TestNDCAndNewerArvsQA33B(t *testing.T) {
 		{qa33bNDC, "1249612023", "Suboxone film, 10 digits", sud},
 		{qa33bNDC, "12496120203", "Suboxone film, 11 digits", sud},
 		{qa33bNDC, "12496030001", "Sublocade, 11 digits", sud},
+		{qa33bNDC, "12496-1202-03", "Suboxone film, 11 digits 5-4-2", sud},
+		{qa33bNDC, "00054-0188-13", "Hikma buprenorphine / naloxone tablets, 11 digits 5-4-2", sud},
+		{qa33bNDC, "49702-0258-37", "Triumeq PD, 11 digits 5-4-2", hr},
 		{qa33bNDC, "00054018813", "Hikma buprenorphine / naloxone tablets, 11 digits", sud},
 		{qa33bNDC, "0904-7154-04", "buprenorphine 2 MG sublingual tablets", sud},
 		{qa33bNDC, "61958-2101-1", "Odefsey", hr},
