@@ -35,7 +35,8 @@ const (
 // withhold it, which needs the MRN from the deleted Patient's last version
 // (Patient/<id>/_history, QA rounds 31 and 32). The unit tests hold this
 // against fakes shaped after Medplum's answers; this holds it against
-// Medplum itself. The opt-out is then deleted and the record is served
+// Medplum itself, and again once a new Patient has the MRN (the patient
+// registered again). The opt-out is then deleted and the record is served
 // again, so the withholding was the opt-out's and not the deletion's.
 func testDeletedPatientOptOutByMRN(t *testing.T, e *env) {
 	config, err := e.writeLabelConfig()
@@ -110,6 +111,19 @@ func testDeletedPatientOptOutByMRN(t *testing.T, e *env) {
 	p.Stop(5 * time.Second)
 	if r.Status != http.StatusNotFound || strings.Contains(string(r.Body), "71.3") {
 		t.Errorf("opted out by MRN, the Patient deleted: %d %s, want 404 without the record", r.Status, r.Body)
+	}
+
+	// The patient registered again: a new Patient with the same MRN, the
+	// one Patient?identifier= now finds. The opt-out is matched to it, and
+	// its denies still reach the deleted one's records (QA round 32, area C).
+	again := `{"resourceType":"Patient","id":"` + delPatient + `-again","identifier":[{"system":"` + mrnSystem + `","value":"` + delMRN + `"}]}`
+	e.upstream.Put(t, []byte(again))
+	t.Cleanup(func() { deleteUpstream(t, e, "Patient/"+delPatient+"-again") })
+	p, data = start()
+	r = read(p, data)
+	p.Stop(5 * time.Second)
+	if r.Status != http.StatusNotFound || strings.Contains(string(r.Body), "71.3") {
+		t.Errorf("opted out by MRN, the Patient deleted and registered again: %d %s, want 404 without the record", r.Status, r.Body)
 	}
 
 	deleteUpstream(t, e, "Consent/"+delOptOut)
