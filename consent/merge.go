@@ -215,6 +215,29 @@ func MergeClocked(local, upstream []Normalized, clock Clock) []Normalized {
 				more = append(more, upstream[k])
 			}
 		}
+		// A further copy that is not active (revoked, withdrawn) and was
+		// stored after the active local copy, or in doubt, revokes it, as
+		// it does alone: paired too, and the local copy and every active
+		// copy give their denies alone. Left unpaired, it went to the
+		// policy as an inactive consent of its own, which no one reads,
+		// and the local copy, later than an active older copy found
+		// first, won whole (QA round 33, area A). One stored before the
+		// local copy grants nothing and changes nothing.
+		revoked := false
+		for k := j + 1; k < len(upstream) && l.Status == "active"; k++ {
+			if u := upstream[k]; !paired[k] && !u.DenyOnly && (u.gone || u.Status != "active") && sameConsent(l, u) &&
+				storedOrder(l, u, clock) >= 0 {
+				paired[k], revoked = true, true
+			}
+		}
+		if revoked {
+			for _, n := range append([]Normalized{l, upstream[j]}, more...) {
+				if d, ok := denyOnly(n); ok {
+					out = append(out, d)
+				}
+			}
+			continue
+		}
 		if len(more) > 0 {
 			more = append(more, upstream[j])
 			if l.Status == "active" {
