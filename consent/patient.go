@@ -20,21 +20,40 @@ func patientElement(raw []byte) string {
 // reference; ok is false otherwise, or when raw cannot be read (validation
 // then says why).
 func PatientIdentifier(raw []byte) (system, value string, ok bool) {
-	if !json.Valid(raw) {
+	system, value, alone, ok := patientIdentifier(raw)
+	if !ok || !alone {
 		return "", "", false
+	}
+	return system, value, true
+}
+
+// PatientIdentifierBeside is PatientIdentifier also when the patient is
+// given by a reference beside the identifier (a Reference with both, as
+// EHRs write it): the identifier may be the person's MRN while the
+// reference names a record merged or deleted since.
+func PatientIdentifierBeside(raw []byte) (system, value string, ok bool) {
+	system, value, _, ok = patientIdentifier(raw)
+	return system, value, ok
+}
+
+// patientIdentifier returns the identifier of the consent's patient and
+// whether it is given alone (no reference beside it).
+func patientIdentifier(raw []byte) (system, value string, alone, ok bool) {
+	if !json.Valid(raw) {
+		return "", "", false, false
 	}
 	ms, err := members(raw)
 	if err != nil {
-		return "", "", false
+		return "", "", false, false
 	}
 	var ref reference
-	if err := json.Unmarshal(find(ms, patientElement(raw)), &ref); err != nil || ref.Reference != "" || ref.Identifier == nil {
-		return "", "", false
+	if err := json.Unmarshal(find(ms, patientElement(raw)), &ref); err != nil || ref.Identifier == nil {
+		return "", "", false, false
 	}
 	if ref.Identifier.System == "" || ref.Identifier.Value == "" {
-		return "", "", false
+		return "", "", false, false
 	}
-	return ref.Identifier.System, ref.Identifier.Value, true
+	return ref.Identifier.System, ref.Identifier.Value, ref.Reference == "", true
 }
 
 // WithPatientReference returns raw with its patient's (R5: subject's)

@@ -1913,16 +1913,35 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			}
 		}
 	}
-	var lookupErr error
+	var (
+		lookupErr error
+		newest    time.Time // the newest meta.lastUpdated listed: the server's clock
+	)
 	namedBy := map[int]string{} // index in read → the identifierKey a matched consent was named by
 	searchSent := time.Now()
 	upstreamStart, clock, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
-		// Named by an identifier of the configured system alone: held
-		// under it (withIdentified), whole when no single Patient has it
-		// (patientByIdentifier leaves it so), its denies when one has.
-		named := ""
-		if system, value, ok := consent.PatientIdentifier(raw); ok && system == m.cfg.PatientIdentifierSystem && system != "" {
+		var stamped struct {
+			Meta struct {
+				LastUpdated string `json:"lastUpdated"`
+			} `json:"meta"`
+		}
+		if json.Unmarshal(raw, &stamped) == nil {
+			if t, err := time.Parse(time.RFC3339Nano, stamped.Meta.LastUpdated); err == nil && t.After(newest) {
+				newest = t
+			}
+		}
+		// Named by an identifier of the configured system: held under
+		// it (withIdentified), whole when named by it alone and no single
+		// Patient has it (patientByIdentifier leaves it so), its denies
+		// when one has, or when a reference names the patient beside it:
+		// on demand such a consent, found by the MRN of another Patient
+		// (the record's survivor, one registered again), gives that
+		// Patient its denies; held for the reference alone, it gave none
+		// in sync mode (QA round 33, area A).
+		named, alone := "", false
+		if system, value, ok := consent.PatientIdentifierBeside(raw); ok && system == m.cfg.PatientIdentifierSystem && system != "" {
 			named = identifierKey(system, value)
+			_, _, alone = consent.PatientIdentifier(raw)
 		}
 		raw, err := m.patientByIdentifier(ctx, raw)
 		if err != nil {
@@ -1930,7 +1949,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			return
 		}
 		n, ok := m.readUpstream(raw)
-		if ok && n.Patient == "" && named != "" {
+		if ok && n.Patient == "" && named != "" && alone {
 			n.Patient = named
 		}
 		switch {
@@ -1946,7 +1965,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			// A consent now plainly not in force, or not a privacy
 			// consent: the version mirrored before goes with it.
 			if w, ok := consent.Withdrawn(raw); ok {
-				if w.Patient == "" && named != "" {
+				if w.Patient == "" && named != "" && alone {
 					w.Patient = named
 				}
 				// Kept (below) when it is a privacy consent no longer in
@@ -2089,6 +2108,26 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		point = historyStart
 	case !full && historyStart.IsZero() && !upstreamStart.IsZero():
 		point = upstreamStart.Add(-searchSent.Sub(started)) // the history's start, by the search's Date
+	}
+	// Never past the newest stamp the server gave a consent it listed (a
+	// second after it: the next round asks for what is stamped after the
+	// point less a second, and lists that consent no more), or, listing
+	// none, the previous round's point: the stamps are the server's
+	// clock. A Date a gateway set by a clock ahead of it (or its local
+	// time written as GMT), with no Bundle stamp to tell (Medplum's search
+	// Bundles carry none: byBundleStamp), put the point ahead of the
+	// server's clock, and no incremental round listed a revocation the EHR
+	// stamped in between, until the next full one (QA round 33, area A).
+	// What is stamped later than a consent listed is listed by the next
+	// round; the history read from there holds the deletions since.
+	bound := newest
+	if !bound.IsZero() {
+		bound = bound.Add(time.Second)
+	} else if !since.IsZero() {
+		bound = since.Add(time.Second) // the previous round's point (syncRound)
+	}
+	if !bound.IsZero() && bound.Before(point) {
+		point = bound
 	}
 	if m.persist != nil {
 		if err := m.persist.Apply(ctx, entries, full, point); err != nil {
