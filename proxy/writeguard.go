@@ -1088,13 +1088,18 @@ func storedReadFailed(status int, contentType string, body []byte) *Failure {
 	return fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
 }
 
-// fetchStored reads Type/id from the upstream.
+// fetchStored reads Type/id from the upstream. What it reads decides
+// (a referenced resource's labels, the stored version a write or a history
+// page is judged by): asked with Cache-Control: no-cache, as the consent
+// reads are (209ee7f), so that no HTTP cache answers with an older version
+// (QA round 33, area A).
 func (s *Server) fetchStored(ctx context.Context, ex *exchange, typ, id string) ([]byte, int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.upBase+"/"+typ+"/"+id, nil)
 	if err != nil {
 		return nil, 0, "", err
 	}
 	req.Header.Set("Accept", "application/fhir+json")
+	req.Header.Set("Cache-Control", "no-cache")
 	req.Header.Set("X-Request-Id", ex.requestID)
 	resp, err := s.client.Do(req)
 	if err != nil {
