@@ -107,7 +107,14 @@ func (s *Server) handleFHIR(c *gin.Context) {
 	s.forgetWritten(ex)
 	// A write of the upstream's consents: read afresh from now on until
 	// it is known (consent_upstream.go consentWriting).
-	defer s.consentWriting(r.Method, req)()
+	method := r.Method
+	if ex.batchRequest != nil && batchOnlyReads(ex) {
+		// A batch of reads writes nothing: followed as a write, any
+		// caller allowed one dropped every upstream cache for all and
+		// forced a full sync round (QA round 33, area A's proposal).
+		method = http.MethodGet
+	}
+	defer s.consentWriting(method, req)()
 	s.rp.ServeHTTP(c.Writer, out)
 	s.forgetWritten(ex)
 }

@@ -990,6 +990,22 @@ func batchEntryRequests(ex *exchange) ([]batchEntryRequest, bool) {
 	return out, true
 }
 
+// batchOnlyReads reports whether every entry of the batch ex answers is a
+// GET (a read, a search, or an operation, which FHIR lets change nothing
+// when invoked by GET); false when the entries are not known.
+func batchOnlyReads(ex *exchange) bool {
+	entries, ok := batchEntryRequests(ex)
+	if !ok || len(entries) == 0 {
+		return false
+	}
+	for _, e := range entries {
+		if e.Method != http.MethodGet {
+			return false
+		}
+	}
+	return true
+}
+
 // cutKeys names the top-level members of it that hold a removed or masked
 // element, or that go with a cut: its totals (totalTargets) and its free
 // text about the whole (summaryTargets). The server selected on them as
