@@ -3,8 +3,11 @@ package labels
 import (
 	"bytes"
 	"encoding/base64"
+	"net/url"
 	"slices"
+	"strconv"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -41,6 +44,41 @@ func xmlContentType(ct []byte) bool {
 // attachmentCodes matches the codes of the XML or JSON document in the
 // data of the Attachment c (see above) at the current path.
 func (w *walker) attachmentCodes(c *coding) {
+	w.attachedDocument(w.decoded(c.contentType), w.decoded(c.data))
+}
+
+// dataURLCodes is attachmentCodes for an Attachment without data whose url
+// is a data: URL (RFC 2397), the document inline in it: FHIR's url is any
+// uri, and a viewer opens it as it opens data, but it was not read (QA
+// round 33, area D): a C-CDA coded F11.20 went out as ordinary.
+func (w *walker) dataURLCodes(c *coding) {
+	u := w.decoded(c.url)
+	if len(u) < 5 || !bytes.EqualFold(u[:5], []byte("data:")) {
+		return
+	}
+	comma := bytes.IndexByte(u, ',')
+	if comma < 0 {
+		return
+	}
+	ct, data := u[5:comma], u[comma+1:]
+	if n := len(";base64"); len(ct) >= n && bytes.EqualFold(ct[len(ct)-n:], []byte(";base64")) {
+		ct = ct[:len(ct)-n]
+	} else { // percent-encoded text
+		text, err := url.PathUnescape(string(data))
+		if err != nil {
+			return
+		}
+		data = base64.StdEncoding.AppendEncode(nil, []byte(text))
+	}
+	if len(bytes.TrimSpace(ct)) == 0 && c.ctStr {
+		ct = w.decoded(c.contentType)
+	}
+	w.attachedDocument(ct, data)
+}
+
+// attachedDocument matches the codes of the document of media type ct
+// whose base64 is data.
+func (w *walker) attachedDocument(ct, data []byte) {
 	match := func(system, code []byte) {
 		w.matchCode(system, code) // an OID: codeSystem reads it
 		w.attachedLabel(system, code)
@@ -77,7 +115,7 @@ func (w *walker) attachmentCodes(c *coding) {
 			w.program, w.programMatch, w.programPath = p, matched, w.pathString()
 		}
 	}
-	attachedCodes(w.decoded(c.contentType), w.decoded(c.data), 0, &attachedSink{code: match, typ: typ, program: prog})
+	attachedCodes(ct, data, 0, &attachedSink{code: match, typ: typ, program: prog})
 }
 
 // attachedLabel keeps a confidentiality or v3-ActCode security label
@@ -127,12 +165,23 @@ func attachedCodes(ct, data []byte, depth int, sink *attachedSink) {
 	if !isXML && !isJSON && !sniffed(ct) {
 		return
 	}
+	var doc []byte
 	if !isXML && !isJSON {
 		head, ok := decodeBase64(prefixOf(data, 16))
 		if !ok {
 			return
 		}
-		switch head = textOf(head); {
+		if head = textOf(head); len(head) == 0 {
+			// White space alone so far: the document may begin further
+			// on (QA round 33, area D: 16 blank lines before a Condition
+			// left it unread).
+			if doc, ok = decodeBase64(data); !ok {
+				return
+			}
+			doc = textOf(doc)
+			head = doc
+		}
+		switch {
 		case len(head) > 0 && head[0] == '<':
 			isXML = true
 		case len(head) > 0 && (head[0] == '{' || head[0] == '['):
@@ -141,11 +190,13 @@ func attachedCodes(ct, data []byte, depth int, sink *attachedSink) {
 			return
 		}
 	}
-	doc, ok := decodeBase64(data)
-	if !ok {
-		return
+	if doc == nil {
+		var ok bool
+		if doc, ok = decodeBase64(data); !ok {
+			return
+		}
+		doc = textOf(doc)
 	}
-	doc = textOf(doc)
 	if isJSON {
 		jsonCodes(doc, 0, depth, sink)
 		return
@@ -184,34 +235,59 @@ func prefixOf(data []byte, n int) []byte {
 func isBase64Space(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' }
 
 // decodeBase64 decodes data as base64 with or without padding, white
-// space anywhere, in the standard or the URL alphabet.
+// space anywhere, in the standard or the URL alphabet or both mixed (as
+// Node's Buffer and other lenient decoders read it: QA round 33, area D).
 func decodeBase64(data []byte) ([]byte, bool) {
 	clean := data
-	if bytes.ContainsAny(data, " \t\r\n\f") {
+	if bytes.ContainsAny(data, " \t\r\n\f-_") {
 		clean = make([]byte, 0, len(data))
 		for _, c := range data {
-			if !isBase64Space(c) {
+			switch {
+			case isBase64Space(c):
+			case c == '-':
+				clean = append(clean, '+')
+			case c == '_':
+				clean = append(clean, '/')
+			default:
 				clean = append(clean, c)
 			}
 		}
 	}
 	clean = bytes.TrimRight(clean, "=")
 	enc := base64.RawStdEncoding
-	if bytes.ContainsAny(clean, "-_") {
-		enc = base64.RawURLEncoding
-	}
 	doc := make([]byte, enc.DecodedLen(len(clean)))
 	n, err := enc.Decode(doc, clean)
 	return doc[:n], err == nil
 }
 
 // textOf returns doc as UTF-8 without a byte order mark or leading white
-// space: UTF-16 (told by its mark) is transcoded.
+// space: UTF-16 and UTF-32, told by their mark or, without one, by the
+// zero bytes around an ASCII first character (as XML's Appendix F and RFC
+// 4627 detect them; QA round 33, area D: a C-CDA in UTF-16 without a mark
+// went unread), are transcoded.
 func textOf(doc []byte) []byte {
-	if len(doc) >= 2 && (doc[0] == 0xff && doc[1] == 0xfe || doc[0] == 0xfe && doc[1] == 0xff) {
-		be := doc[0] == 0xfe
+	if len(doc) >= 4 && (doc[0] == 0xff && doc[1] == 0xfe && doc[2] == 0 && doc[3] == 0 || doc[0] == 0 && doc[1] == 0 && doc[2] == 0xfe && doc[3] == 0xff ||
+		doc[0] != 0 && doc[1] == 0 && doc[2] == 0 && doc[3] == 0 || doc[0] == 0 && doc[1] == 0 && doc[2] == 0 && doc[3] != 0) {
+		be := doc[0] == 0
+		out := make([]byte, 0, len(doc)/4)
+		for i := 0; i+3 < len(doc); i += 4 {
+			r := rune(doc[i]) | rune(doc[i+1])<<8 | rune(doc[i+2])<<16 | rune(doc[i+3])<<24
+			if be {
+				r = rune(doc[i+3]) | rune(doc[i+2])<<8 | rune(doc[i+1])<<16 | rune(doc[i])<<24
+			}
+			if r != 0xfeff {
+				out = utf8.AppendRune(out, r)
+			}
+		}
+		doc = out
+	} else if len(doc) >= 2 && (doc[0] == 0xff && doc[1] == 0xfe || doc[0] == 0xfe && doc[1] == 0xff || doc[0] != 0 && doc[1] == 0 || doc[0] == 0 && doc[1] != 0) {
+		be := doc[0] == 0xfe || doc[0] == 0
+		start := 2
+		if doc[0] != 0 && doc[1] == 0 || doc[0] == 0 && doc[1] != 0 {
+			start = 0 // no mark
+		}
 		u := make([]uint16, 0, len(doc)/2)
-		for i := 2; i+1 < len(doc); i += 2 {
+		for i := start; i+1 < len(doc); i += 2 {
 			if be {
 				u = append(u, uint16(doc[i])<<8|uint16(doc[i+1]))
 			} else {
@@ -270,7 +346,9 @@ func jsonCodes(doc []byte, i, depth int, sink *attachedSink) {
 			case (doc[vs] == '-' || doc[vs] >= '0' && doc[vs] <= '9') && fjson.KeyIs(key, "code"):
 				// A code written as a JSON number: its digits, as the
 				// walk reads one in the resource (a3bf0e7).
-				code = string(doc[vs:ve])
+				code = string(numericCode(doc[vs:ve]))
+			case (doc[vs] == '-' || doc[vs] >= '0' && doc[vs] <= '9') && fjson.KeyIs(key, "value"):
+				value = string(doc[vs:ve]) // an NPI written as a JSON number
 			case doc[vs] == '"' && fjson.KeyIs(key, "confidentiality"):
 				// A Composition's: a v3-Confidentiality code alone.
 				if c, ok := fjson.StringValue(doc, vs, ve); ok {
@@ -479,10 +557,76 @@ func eachAttribute(t []byte, fn func(name, value []byte)) {
 		if q < 0 {
 			return
 		}
-		fn(name, t[j+1:j+1+q])
+		fn(name, unescapeXML(t[j+1:j+1+q]))
 		i = j + 1 + q + 1
 	}
 }
 
 // isXMLSpace reports whether c is XML white space.
 func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// unescapeXML returns v with XML's character references (&#70; &#x46;)
+// and predefined entities decoded, as any XML reader gives the attribute:
+// a code or an NPI spelled with them was not matched (QA round 32, area
+// D's note; round 33, area D: code="&#x46;11.20" went out as ordinary).
+// Other entities stay as written.
+func unescapeXML(v []byte) []byte {
+	amp := bytes.IndexByte(v, '&')
+	if amp < 0 {
+		return v
+	}
+	out := append(make([]byte, 0, len(v)), v[:amp]...)
+	for i := amp; i < len(v); {
+		semi := bytes.IndexByte(v[i:], ';')
+		if v[i] != '&' || semi < 0 {
+			out = append(out, v[i])
+			i++
+			continue
+		}
+		ent := string(v[i+1 : i+semi])
+		r := rune(-1)
+		switch {
+		case ent == "lt":
+			r = '<'
+		case ent == "gt":
+			r = '>'
+		case ent == "amp":
+			r = '&'
+		case ent == "quot":
+			r = '"'
+		case ent == "apos":
+			r = '\''
+		case len(ent) > 2 && (ent[:2] == "#x" || ent[:2] == "#X"):
+			if n, err := strconv.ParseUint(ent[2:], 16, 32); err == nil {
+				r = rune(n)
+			}
+		case len(ent) > 1 && ent[0] == '#':
+			if n, err := strconv.ParseUint(ent[1:], 10, 32); err == nil {
+				r = rune(n)
+			}
+		}
+		if r < 0 {
+			out = append(out, v[i])
+			i++
+			continue
+		}
+		out = utf8.AppendRune(out, r)
+		i += semi + 1
+	}
+	return out
+}
+
+// numericCode returns the code a JSON number written with a fraction or
+// an exponent reads as (1.819e3 and 1819.0 are 1819 to JavaScript's and
+// most readers' JSON: an RxNorm 1819 so written went out as ordinary, QA
+// round 33, area D), and the digits of any other number as written.
+func numericCode(raw []byte) []byte {
+	if bytes.IndexAny(raw, ".eE") < 0 {
+		return raw
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != f || f > 1e21 || f < -1e21 {
+		return raw
+	}
+	return strconv.AppendFloat(nil, f, 'f', -1, 64)
+}

@@ -71,7 +71,8 @@ func TestDocumentOwnLabels(t *testing.T) {
 // TestNumericCode: a code written as a JSON number (invalid FHIR, stored
 // as sent by a lax server) is matched by its digits (QA round 32, area
 // E's finding): buprenorphine as RxNorm 1819 and HIV as SNOMED 86406008
-// were ordinary. A number that is no code of a rule labels nothing.
+// were ordinary. A number that is no code of a rule labels nothing; one
+// written with an exponent is the number it is (QA round 33, area D).
 func TestNumericCode(t *testing.T) {
 	t.Parallel()
 	l := labels.Default()
@@ -81,7 +82,8 @@ func TestNumericCode(t *testing.T) {
 		{"buprenorphine", `{"resourceType":"MedicationRequest","status":"active","intent":"order","subject":{"reference":"Patient/p1"},"medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":1819}]}}`, "SUD"},
 		{"HIV", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":86406008}]}}`, "HIV"},
 		{"an ordinary number", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":38341003}]}}`, ""},
-		{"a fraction", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":8.6406008e7}]}}`, ""},
+		{"an exponent, the HIV code", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":8.6406008e7}]}}`, "HIV"},
+		{"a fraction", `{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":86406008.5}]}}`, ""},
 	} {
 		r, err := l.Label([]byte(c.in))
 		if err != nil {

@@ -335,8 +335,11 @@ func (w *walker) sourceReference(c *coding, m refMember) {
 			matched = string(ref)
 		}
 	}
-	if p == "" && c.sysStr && c.valStr {
+	if p == "" && c.sysStr && (c.valStr || c.valNum) {
 		sys, val := decodedBytes(w.b, c.system), decodedBytes(w.b, c.value)
+		if c.valNum { // an NPI written as a JSON number: its digits
+			val = w.b[c.value.start:c.value.end]
+		}
 		if p = w.rs.programs.byIdentifier(sys, val); p != "" {
 			matched = string(sys) + "|" + string(val)
 		}

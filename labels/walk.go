@@ -98,6 +98,7 @@ type coding struct {
 	urlStr, objStr, divStr      bool
 	data, contentType           field // an Attachment's (attachment.go)
 	dataStr, ctStr              bool
+	valNum                      bool // value is a JSON number (an NPI so written)
 }
 
 // errDuplicate reports a second copy of a member Label relies on.
@@ -192,9 +193,9 @@ func (w *walker) object(i int) (int, error) {
 		// server stores as sent): its digits are the code. Skipped, an
 		// RxNorm 1819 (buprenorphine) or a SNOMED 86406008 (HIV) left its
 		// record ordinary (QA round 32, area E).
-		w.matchCode(decodedBytes(w.b, c.system), w.b[c.code.start:c.code.end])
+		w.matchCode(decodedBytes(w.b, c.system), numericCode(w.b[c.code.start:c.code.end]))
 	}
-	if c.refStr || (c.sysStr && c.valStr) {
+	if c.refStr || (c.sysStr && (c.valStr || c.valNum)) {
 		w.noteReference(&c)
 	}
 	if c.url.seen && c.valueCoding.seen {
@@ -202,6 +203,8 @@ func (w *walker) object(i int) (int, error) {
 	}
 	if c.dataStr && (c.ctStr || !c.contentType.seen) {
 		w.attachmentCodes(&c)
+	} else if c.urlStr && !c.data.seen && (c.ctStr || !c.contentType.seen) {
+		w.dataURLCodes(&c)
 	}
 	if len(w.pending) > 0 {
 		w.closeInline(i, end)
@@ -248,6 +251,7 @@ func (c *coding) note(b []byte, key []byte, v, end int) error {
 	case 2:
 		return c.ref.set(b, v, end, &c.refStr, "reference")
 	case 3:
+		c.valNum = b[v] == '-' || b[v] >= '0' && b[v] <= '9'
 		return c.value.set(b, v, end, &c.valStr, "value")
 	case 4:
 		return c.url.set(b, v, end, &c.urlStr, "url")
