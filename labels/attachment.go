@@ -1,8 +1,11 @@
 package labels
 
 import (
+	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
+	"io"
 	"net/url"
 	"slices"
 	"strconv"
@@ -115,7 +118,11 @@ func (w *walker) attachedDocument(ct, data []byte) {
 			w.program, w.programMatch, w.programPath = p, matched, w.pathString()
 		}
 	}
-	attachedCodes(ct, data, 0, &attachedSink{code: match, typ: typ, program: prog})
+	// What archives inflate is bounded by the attachment's own size (32
+	// times: documents compress about tenfold), so that a few stored
+	// bytes of a gzip bomb cost no more than what a sender stores.
+	limit := min(maxInflatedBytes, 32*len(data)+64<<10)
+	attachedCodes(ct, data, 0, &attachedSink{code: match, typ: typ, program: prog, inflateLimit: limit})
 }
 
 // attachedLabel keeps a confidentiality or v3-ActCode security label
@@ -143,6 +150,10 @@ type attachedSink struct {
 	code    func(system, code []byte)
 	typ     func(string)
 	program func(ref, system, value []byte)
+	// inflated counts the bytes inflated from archives (archivedCodes)
+	// in the attachment and the documents and attachments within it, up
+	// to inflateLimit.
+	inflated, inflateLimit int
 }
 
 // attachedCodes reads the base64 data of an attachment whose contentType
@@ -162,13 +173,23 @@ func attachedCodes(ct, data []byte, depth int, sink *attachedSink) {
 		return
 	}
 	isXML, isJSON := xmlContentType(ct), jsonContentType(ct)
-	if !isXML && !isJSON && !sniffed(ct) {
+	archive := archiveContentType(ct)
+	if !isXML && !isJSON && !archive && !sniffed(ct) {
 		return
 	}
 	var doc []byte
 	if !isXML && !isJSON {
 		head, ok := decodeBase64(prefixOf(data, 16))
 		if !ok {
+			return
+		}
+		if isArchive(head) {
+			if doc, ok = decodeBase64(data); ok {
+				archivedCodes(doc, depth, sink)
+			}
+			return
+		}
+		if archive {
 			return
 		}
 		if head = textOf(head); len(head) == 0 {
@@ -202,6 +223,77 @@ func attachedCodes(ct, data []byte, depth int, sink *attachedSink) {
 		return
 	}
 	xmlCodesWith(doc, sink.code, sink.program)
+}
+
+// maxInflatedBytes bounds what the labeller inflates of one attachment's
+// archives, all their documents, nested archives and attachments in them
+// together (an archive of documents each holding a gzip bomb inflates
+// no more than one).
+const maxInflatedBytes = 16 << 20
+
+// archiveContentType reports whether the media type ct is gzip or zip.
+func archiveContentType(ct []byte) bool {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.TrimSpace(ct)
+	for _, t := range []string{"application/gzip", "application/x-gzip", "application/zip", "application/x-zip-compressed"} {
+		if bytes.EqualFold(ct, []byte(t)) {
+			return true
+		}
+	}
+	return false
+}
+
+// isArchive reports whether b begins as gzip or a zip file does.
+func isArchive(b []byte) bool {
+	return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b || len(b) >= 4 && string(b[:4]) == "PK\x03\x04"
+}
+
+// archivedCodes reads the documents of the gzip or zip archive doc (an
+// IHE XDM package's C-CDA, a gzipped FHIR Bundle) as attachments without
+// a contentType: their first bytes say what they are (QA round 33, area
+// D: a gzipped or zipped C-CDA coded F11.20 went out as ordinary). At most
+// budget bytes are inflated; a document cut there is read as far as it
+// was inflated.
+func archivedCodes(doc []byte, depth int, sink *attachedSink) {
+	if depth > 64 || sink.inflated >= sink.inflateLimit {
+		return
+	}
+	read := func(r io.Reader) {
+		b, _ := io.ReadAll(io.LimitReader(r, int64(sink.inflateLimit-sink.inflated)))
+		sink.inflated += len(b)
+		if isArchive(b) {
+			archivedCodes(b, depth+1, sink)
+			return
+		}
+		b = textOf(b)
+		switch {
+		case len(b) > 0 && b[0] == '<':
+			xmlCodesWith(b, sink.code, sink.program)
+		case len(b) > 0 && (b[0] == '{' || b[0] == '['):
+			jsonCodes(b, 0, depth+1, sink)
+		}
+	}
+	if doc[0] == 0x1f {
+		if zr, err := gzip.NewReader(bytes.NewReader(doc)); err == nil {
+			read(zr)
+		}
+		return
+	}
+	zr, err := zip.NewReader(bytes.NewReader(doc), int64(len(doc)))
+	if err != nil {
+		return
+	}
+	for i, f := range zr.File {
+		if i >= 1024 || sink.inflated >= sink.inflateLimit {
+			return
+		}
+		if rc, err := f.Open(); err == nil {
+			read(rc)
+			rc.Close()
+		}
+	}
 }
 
 // sniffed reports whether an attachment whose media type is ct, neither
