@@ -207,6 +207,14 @@ func attachedCodes(ct, data []byte, depth int, sink *attachedSink) {
 			isXML = true
 		case len(head) > 0 && (head[0] == '{' || head[0] == '['):
 			isJSON = true
+		case isV2(head):
+			if doc == nil {
+				if doc, ok = decodeBase64(data); !ok {
+					return
+				}
+			}
+			v2Codes(textOf(doc), sink.code)
+			return
 		default:
 			return
 		}
@@ -273,6 +281,8 @@ func archivedCodes(doc []byte, depth int, sink *attachedSink) {
 			xmlCodesWith(b, sink.code, sink.program)
 		case len(b) > 0 && (b[0] == '{' || b[0] == '['):
 			jsonCodes(b, 0, depth+1, sink)
+		case isV2(b):
+			v2Codes(b, sink.code)
 		}
 	}
 	if doc[0] == 0x1f {
@@ -306,7 +316,53 @@ func sniffed(ct []byte) bool {
 	}
 	ct = bytes.TrimSpace(ct)
 	return len(ct) == 0 || len(ct) >= 5 && bytes.EqualFold(ct[:5], []byte("text/")) ||
-		bytes.EqualFold(ct, []byte("application/octet-stream"))
+		bytes.EqualFold(ct, []byte("application/octet-stream")) ||
+		bytes.EqualFold(ct, []byte("application/hl7-v2")) || bytes.EqualFold(ct, []byte("x-application/hl7-v2+er7")) ||
+		bytes.EqualFold(ct, []byte("application/x-hl7"))
+}
+
+// isV2 reports whether b begins as an HL7 version 2 message (or a batch
+// of them) does: MSH, FHS or BHS, then the field separator.
+func isV2(b []byte) bool {
+	return len(b) >= 8 && (string(b[:3]) == "MSH" || string(b[:3]) == "FHS" || string(b[:3]) == "BHS") && b[3] > ' ' && b[3] < 0x7f
+}
+
+// v2Systems are the HL7 table 0396 names of the coding systems the rules
+// name.
+var v2Systems = map[string]string{
+	"I10": "http://hl7.org/fhir/sid/icd-10", "I10C": "http://hl7.org/fhir/sid/icd-10-cm", "ICD10CM": "http://hl7.org/fhir/sid/icd-10-cm",
+	"I9C": "http://hl7.org/fhir/sid/icd-9-cm", "I9CDX": "http://hl7.org/fhir/sid/icd-9-cm", "I9": "http://hl7.org/fhir/sid/icd-9-cm",
+	"SCT": "http://snomed.info/sct", "SNM": "http://snomed.info/sct", "LN": "http://loinc.org",
+	"RXNORM": "http://www.nlm.nih.gov/research/umls/rxnorm", "CPT4": "http://www.ama-assn.org/go/cpt", "C4": "http://www.ama-assn.org/go/cpt",
+	"HCPCS": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "HCPT": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+	"NDC": "http://hl7.org/fhir/sid/ndc",
+}
+
+// v2Codes calls fn with each coded element's code and system of the HL7
+// version 2 message doc: a CWE, CE or CNE field's identifier (component
+// 1) and coding system (3), and its alternate (4 and 6), the system by
+// its table 0396 name. An ORU's OBX or a DG1 coded F11.20 in a v2 message
+// attached as text went out as ordinary (QA round 33, area D).
+func v2Codes(doc []byte, fn func(system, code []byte)) {
+	if len(doc) < 8 {
+		return
+	}
+	fs, cs, rs := doc[3], doc[4], doc[5]
+	for _, seg := range bytes.FieldsFunc(doc, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		for _, field := range bytes.Split(seg, []byte{fs}) {
+			if bytes.IndexByte(field, cs) < 0 {
+				continue
+			}
+			for _, rep := range bytes.Split(field, []byte{rs}) {
+				c := bytes.Split(rep, []byte{cs})
+				for k := 0; k+2 < len(c) && k <= 3; k += 3 {
+					if sys, ok := v2Systems[string(bytes.ToUpper(bytes.TrimSpace(c[k+2])))]; ok && len(c[k]) > 0 {
+						fn([]byte(sys), bytes.TrimSpace(c[k]))
+					}
+				}
+			}
+		}
+	}
 }
 
 // prefixOf returns the first n base64 characters of data, white space
