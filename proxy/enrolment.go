@@ -325,16 +325,20 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 				ownSystem, _ = fjson.StringValue(res, vs, ve)
 			case fjson.KeyIs(key, "value") && res[vs] == '"':
 				ownValue, _ = fjson.StringValue(res, vs, ve)
+			case fjson.KeyIs(key, "value") && numberStart(res[vs]):
+				// The NPI as a JSON number (invalid FHIR a lax server
+				// keeps; any reader shows its digits).
+				ownValue = string(res[vs:ve])
 			case fjson.KeyIs(key, "reference") && res[vs] == '"':
 				ref, _ = fjson.StringValue(res, vs, ve)
 			case fjson.KeyIs(key, "display") && res[vs] == '"':
 				display, _ = fjson.StringValue(res, vs, ve)
 			case fjson.KeyIs(key, "identifier") && res[vs] == '{':
 				return fjson.ObjectEach(res, vs, func(k []byte, s2, e2 int) error {
-					if res[s2] != '"' {
-						return nil
-					}
 					switch {
+					case fjson.KeyIs(k, "value") && numberStart(res[s2]):
+						value = string(res[s2:e2])
+					case res[s2] != '"':
 					case fjson.KeyIs(k, "system"):
 						system, _ = fjson.StringValue(res, s2, e2)
 					case fjson.KeyIs(k, "value"):
@@ -408,7 +412,7 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 				if res[s] != '{' {
 					return nil
 				}
-				if m == "extension" || m == "modifierExtension" || m == "contact" {
+				if m == "extension" || m == "modifierExtension" || m == "contact" || m == "identifier" {
 					// Any reference or identifier at any depth of the
 					// element: a complex extension's, a modifierExtension's,
 					// a valueIdentifier, a contact's extension (QA round
@@ -437,12 +441,23 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 			}
 		}
 		if name == "" {
-			return nil
+			// Any other member (name, address, telecom, a primitive's
+			// _birthDate, communication, link ...): an element
+			// extension naming the program at any depth, or a reference
+			// or an identifier naming it, is cut (QA round 33, area D: a
+			// name's or an address's extension whose valueReference was
+			// the program reached org-b).
+			if fjson.KeyIs(key, "resourceType") || fjson.KeyIs(key, "id") || fjson.KeyIs(key, "text") || fjson.KeyIs(key, "contained") {
+				return nil
+			}
+			return elementCuts(res, vs, 0, string(key), names, func(path string, s, e int) {
+				out = append(out, enrolmentElement{labels.ElementLabel{Path: path, Start: s, End: e, Labels: labels.Part2Labels()}, words})
+			})
 		}
 		if res[vs] == '[' {
 			i := 0
 			return fjson.ArrayEach(res, vs, func(s, e int) error {
-				ok, err := names(s, e)
+				ok, err := namesWithin(res, s, 0, names)
 				if ok {
 					out = append(out, enrolmentElement{labels.ElementLabel{Path: name + "[" + strconv.Itoa(i) + "]", Start: s, End: e, Labels: labels.Part2Labels()}, words})
 				}
@@ -450,7 +465,7 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 				return err
 			})
 		}
-		ok, err := names(vs, ve)
+		ok, err := namesWithin(res, vs, 0, names)
 		if ok {
 			out = append(out, enrolmentElement{labels.ElementLabel{Path: name, Start: vs, End: ve, Labels: labels.Part2Labels()}, words})
 		}
@@ -636,4 +651,54 @@ func bundleLocalPrograms(body []byte, l *labels.Labeller) map[string]string {
 		return nil
 	})
 	return out
+}
+
+// numberStart reports whether c starts a JSON number.
+func numberStart(c byte) bool { return c == '-' || c >= '0' && c <= '9' }
+
+// elementCuts calls cut with the path and the bounds of each element of
+// the value at res[i] (path) that names a Part 2 program: an object that
+// names reports (a reference, an identifier), or an element of an
+// extension or modifierExtension array naming it at any depth
+// (namesWithin), the smallest such; past a bound, the value itself.
+func elementCuts(res []byte, i, depth int, path string, names func(s, e int) (bool, error), cut func(path string, s, e int)) error {
+	end, err := fjson.SkipValue(res, i)
+	if err != nil {
+		return err
+	}
+	if depth > 32 {
+		cut(path, i, end)
+		return nil
+	}
+	switch res[i] {
+	case '{':
+		if found, err := names(i, end); found || err != nil {
+			if found {
+				cut(path, i, end)
+			}
+			return err
+		}
+		return fjson.ObjectEach(res, i, func(key []byte, vs, ve int) error {
+			k := string(key)
+			if (k == "extension" || k == "modifierExtension") && res[vs] == '[' {
+				n := 0
+				return fjson.ArrayEach(res, vs, func(s, e int) error {
+					defer func() { n++ }()
+					found, err := namesWithin(res, s, depth+2, names)
+					if found {
+						cut(path+"."+k+"["+strconv.Itoa(n)+"]", s, e)
+					}
+					return err
+				})
+			}
+			return elementCuts(res, vs, depth+1, path+"."+k, names, cut)
+		})
+	case '[':
+		n := 0
+		return fjson.ArrayEach(res, i, func(s, _ int) error {
+			defer func() { n++ }()
+			return elementCuts(res, s, depth+1, path+"["+strconv.Itoa(n)+"]", names, cut)
+		})
+	}
+	return nil
 }
