@@ -266,6 +266,12 @@ func (r *run) finish(ctx context.Context, root *bundleNode, single *item) (out [
 		r.withheld = 1
 		return nil, nil, true, r.record(ctx)
 	}
+	if root != nil && root.typ == "document" && documentWithheld(root) {
+		// A document Bundle (a stored one read, $document) whose
+		// Composition is withheld: as missing, not an empty shell.
+		r.withheld = r.totalWithheld()
+		return nil, nil, true, r.record(ctx)
+	}
 	if root != nil && r.ex.req.Interaction == History && r.ex.req.ID != "" && r.totalWithheld() > 0 && !r.anyDisclosed() {
 		// The history of one resource, every version withheld: as missing.
 		r.withheld = r.totalWithheld()
@@ -309,6 +315,7 @@ func (s *Server) judge(ctx context.Context, ex *exchange, body []byte) (*run, *b
 		return nil, nil, nil, err
 	}
 	r.withholdSiblingVersions(root)
+	withholdDocuments(root)
 	if err := r.withholdVersionsOfWithheld(ctx, root); err != nil { // history_current.go
 		return nil, nil, nil, err
 	}
@@ -971,6 +978,9 @@ func (r *run) keptEntries(b *bundleNode) []*entryNode {
 		if e.item != nil && !e.item.class.decision.Permitted() && !responses {
 			continue
 		}
+		if e.nested != nil && e.nested.typ == "document" && documentWithheld(e.nested) && !responses {
+			continue // a document whose Composition is withheld goes whole (withholdDocuments)
+		}
 		if b.typ == "history" && e.item == nil && e.nested == nil {
 			if visible == nil {
 				visible = r.disclosedRefs(b)
@@ -1251,6 +1261,40 @@ func (r *run) withholdSiblingVersions(root *bundleNode) {
 		return
 	}
 	withholdSiblings(r.items)
+}
+
+// withholdDocuments withholds every entry of each document Bundle in b
+// (the response's own, or one nested) whose Composition is withheld. The
+// Composition's confidentiality and labels are the document's (FHIR: the
+// Composition "is the foundation of the document"): a psychotherapy note
+// marked PSYTHPN or R lost its Composition, and the Observations of its
+// sections, coded as nothing sensitive, went to the payer and org-b in a
+// document Bundle without a Composition, which tells that one was
+// withheld (QA round 33, area D).
+func withholdDocuments(b *bundleNode) {
+	if b == nil {
+		return
+	}
+	if b.typ == "document" && documentWithheld(b) {
+		for _, e := range b.entries {
+			if e.item != nil && e.item.class.decision.Permitted() {
+				e.item.class = withheldClass(e.item.class, "document-withheld", "the document's Composition is withheld")
+			}
+		}
+	}
+	for _, e := range b.entries {
+		withholdDocuments(e.nested)
+	}
+}
+
+// documentWithheld reports whether the document Bundle b's first entry,
+// its Composition, is withheld.
+func documentWithheld(b *bundleNode) bool {
+	if len(b.entries) == 0 {
+		return false
+	}
+	e := b.entries[0]
+	return e.item != nil && e.item.res != nil && e.item.res.Type == "Composition" && !e.item.class.decision.Permitted()
 }
 
 // withholdNestedSiblings applies withholdSiblings to the entries of each
