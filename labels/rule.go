@@ -41,11 +41,28 @@ type compiledRule struct {
 	// codings are compared (matchKey).
 	exclude         map[string]bool
 	excludePrefixes [][]byte
+	ndc             bool // the rule's system is NDC (keyNDC)
 }
 
 // excluded reports whether code, as matchKey spells it, is excluded from
-// the rule.
+// the rule. An NDC of ten digits without hyphens is excluded only when each
+// of its three readings (ndcPad) is: which one it is, is unknown, and the
+// doubt labels.
 func (r *compiledRule) excluded(code []byte) bool {
+	if r.ndc && ndcPlain10(code) {
+		var pb [11]byte
+		for k := range 3 {
+			if !r.excludedKey(ndcPad(pb[:0], code, k)) {
+				return false
+			}
+		}
+		return true
+	}
+	return r.excludedKey(code)
+}
+
+// excludedKey is excluded for a code of one reading.
+func (r *compiledRule) excludedKey(code []byte) bool {
 	if r.exclude[string(code)] {
 		return true
 	}
@@ -113,7 +130,21 @@ func (r rangeRule) inRange(code []byte) bool {
 
 // candidates appends to dst the rules whose inclusion criteria match code,
 // before exclusions and resource types are checked; a rule may appear twice.
+// An NDC of ten digits without hyphens is looked up in each of its three
+// 11-digit readings (ndcPad).
 func (m *matcher) candidates(dst []int, code []byte) []int {
+	if m.mode == keyNDC && ndcPlain10(code) {
+		var pb [11]byte
+		for k := range 3 {
+			dst = m.candidatesOf(dst, ndcPad(pb[:0], code, k))
+		}
+		return dst
+	}
+	return m.candidatesOf(dst, code)
+}
+
+// candidatesOf is candidates for a code of one reading.
+func (m *matcher) candidatesOf(dst []int, code []byte) []int {
 	dst = append(dst, m.exact[string(code)]...)
 	for _, p := range m.prefixes {
 		if bytes.HasPrefix(code, p.prefix) {
@@ -179,17 +210,50 @@ func index(bySystem map[string]*matcher, r Rule, n int) (compiledRule, error) {
 		}
 		return k
 	}
-	codes := make([]string, len(r.Codes))
-	for k, c := range r.Codes {
-		codes[k] = key("code", c)
+	// An NDC code, exclusion or range bound must be an NDC; one of ten
+	// digits without hyphens stands for its three 11-digit readings
+	// (ndcPad), a range bound must say which it is.
+	codeKeys := func(what, c string) []string {
+		k := key(what, c)
+		if mode != keyNDC || k == "" {
+			return []string{k}
+		}
+		switch kb := []byte(k); {
+		case !ndcShaped(kb):
+			errs = append(errs, fmt.Errorf("%s %q is not an NDC: write 10 digits hyphenated 4-4-2, 5-3-2 or 5-4-1, or the 11-digit 5-4-2 form with or without hyphens", what, c))
+		case ndcPlain10(kb):
+			return []string{string(ndcPad(nil, kb, 0)), string(ndcPad(nil, kb, 1)), string(ndcPad(nil, kb, 2))}
+		}
+		return []string{k}
+	}
+	prefixKey := func(what, p string) string {
+		if mode != keyNDC {
+			return key(what, p)
+		}
+		k, ok := ndcPrefixKey(strings.TrimSpace(p))
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s %q is not the start of an NDC: write up to 11 digits of the 5-4-2 form, or a labeler code (4 or 5 digits) and a product code (3 or 4) with their hyphens", what, p))
+		}
+		return k
+	}
+	var codes []string
+	for _, c := range r.Codes {
+		codes = append(codes, codeKeys("code", c)...)
 	}
 	prefixes := make([][]byte, len(r.Prefixes))
 	for k, p := range r.Prefixes {
-		prefixes[k] = []byte(key("prefix", p))
+		prefixes[k] = []byte(prefixKey("prefix", p))
 	}
 	ranges := make([]rangeRule, len(r.Ranges))
 	for k, rg := range r.Ranges {
 		lo, hi := key("range bound", rg[0]), key("range bound", rg[1])
+		if mode == keyNDC {
+			for _, b := range [2]string{rg[0], rg[1]} {
+				if kb := matchKey(nil, []byte(b), mode); len(kb) != 11 || !allDigits(kb) {
+					errs = append(errs, fmt.Errorf("range bound %q is not an NDC of a known layout: write it hyphenated or in the 11-digit 5-4-2 form", b))
+				}
+			}
+		}
 		if lo > hi {
 			errs = append(errs, fmt.Errorf("range [%q, %q] is reversed once spelt as codings are compared (%q > %q)", rg[0], rg[1], lo, hi))
 		}
@@ -199,12 +263,14 @@ func index(bySystem map[string]*matcher, r Rule, n int) (compiledRule, error) {
 	if len(r.Exclude) > 0 {
 		exclude = make(map[string]bool, len(r.Exclude))
 		for _, c := range r.Exclude {
-			exclude[key("exclude", c)] = true
+			for _, k := range codeKeys("exclude", c) {
+				exclude[k] = true
+			}
 		}
 	}
 	var excludePrefixes [][]byte
 	for _, p := range r.ExcludePrefixes {
-		excludePrefixes = append(excludePrefixes, []byte(key("exclude prefix", p)))
+		excludePrefixes = append(excludePrefixes, []byte(prefixKey("exclude prefix", p)))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return compiledRule{}, err
@@ -223,14 +289,16 @@ func index(bySystem map[string]*matcher, r Rule, n int) (compiledRule, error) {
 		m.prefixes = append(m.prefixes, prefixRule{prefix: p, rule: n})
 	}
 	m.ranges = append(m.ranges, ranges...)
-	return compiledRule{Rule: r, labels: NewSet(r.Labels...), exclude: exclude, excludePrefixes: excludePrefixes}, nil
+	return compiledRule{Rule: r, labels: NewSet(r.Labels...), exclude: exclude, excludePrefixes: excludePrefixes, ndc: mode == keyNDC}, nil
 }
 
 // matchKey appends to dst code as rules and codings are compared: white
 // space around it trimmed and, for ICD-10, ICD-10-CM and ICD-9-CM (keyICD), without
-// dots and in upper case, or, for the other known clinical systems
-// (keyUpper), in upper case. Without a lower-case letter to fold, or
-// with keyExact, it returns the trimmed code itself, a slice of code,
+// dots and in upper case, for NDC (keyNDC) in the 11-digit form without
+// hyphens (ndcKey: ten digits without hyphens are left as they are, and
+// read three ways), or, for the other known clinical systems (keyUpper),
+// in upper case. Without a lower-case letter to fold or a hyphen to drop,
+// or with keyExact, it returns the trimmed code itself, a slice of code,
 // and leaves dst alone.
 func matchKey(dst, code []byte, mode keyMode) []byte {
 	code = bytes.TrimSpace(code)
@@ -239,8 +307,35 @@ func matchKey(dst, code []byte, mode keyMode) []byte {
 		return icdKey(dst, code)
 	case keyUpper:
 		return upperKey(dst, code)
+	case keyNDC:
+		return ndcKey(dst, code)
 	}
 	return code
+}
+
+// ndcPrefixKey returns the NDC prefix p as an 11-digit key starts: up to
+// 11 digits are taken as they are; a labeler code of 4 or 5 digits, with a
+// hyphen after it or a product code of 3 or 4 digits (and maybe a hyphen)
+// after that, is padded as ndcKey pads its segments.
+func ndcPrefixKey(p string) (string, bool) {
+	if !strings.Contains(p, "-") {
+		return p, p != "" && len(p) <= 11 && allDigits([]byte(p))
+	}
+	segs := strings.Split(strings.TrimSuffix(p, "-"), "-")
+	if len(segs) > 2 {
+		return "", false
+	}
+	var out []byte
+	for k, s := range segs {
+		if len(s) < ndcWidths[k]-1 || len(s) > ndcWidths[k] || !allDigits([]byte(s)) {
+			return "", false
+		}
+		if len(s) < ndcWidths[k] {
+			out = append(out, '0')
+		}
+		out = append(out, s...)
+	}
+	return string(out), true
 }
 
 // validateRule reports every problem of one rule.

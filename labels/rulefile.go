@@ -258,9 +258,31 @@ func loadRuleFile(name string, b []byte) ([]Rule, []string, error) {
 		if w := labelsWarning(r.Labels); w != "" {
 			warns = append(warns, fmt.Sprintf("%s:%d: rule %q: %s", name, line, fr.ID, w))
 		}
+		if w := ndcWarning(r); w != "" {
+			warns = append(warns, fmt.Sprintf("%s:%d: rule %q: %s", name, line, fr.ID, w))
+		}
 		out = append(out, r)
 	}
 	return out, warns, errors.Join(errs...)
+}
+
+// ndcWarning returns why an NDC rule may label more than it means: codes
+// or exclusions of ten digits without hyphens, which match each of the
+// three NDCs they may spell (4-4-2, 5-3-2, 5-4-1); "" when it has none.
+func ndcWarning(r Rule) string {
+	if codeMode(string(codeSystem([]byte(r.System)))) != keyNDC {
+		return ""
+	}
+	var plain []string
+	for _, c := range slices.Concat(r.Codes, r.Exclude) {
+		if ndcPlain10(bytes.TrimSpace([]byte(c))) {
+			plain = append(plain, c)
+		}
+	}
+	if len(plain) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("NDC %q: ten digits without hyphens may be any of three packages (4-4-2, 5-3-2, 5-4-1) and match all three; write each hyphenated as the FDA lists it, or in the 11-digit 5-4-2 form", plain)
 }
 
 // labelsWarning returns why a rule's labels may restrict nothing: none is
@@ -337,10 +359,10 @@ func checkFileRule(r Rule) error {
 }
 
 // checkCodeSpelling reports a code, prefix, exclusion or range bound of a
-// known clinical system (ICD-10(-CM), SNOMED CT, LOINC, RxNorm, HCPCS) that
-// holds white space or "|" inside it: no code of those systems does (a
-// display pasted with the code, as SNOMED browsers copy "5602001 |Opioid
-// abuse|"), so it would match nothing (QA round 25).
+// known clinical system (ICD-10(-CM), SNOMED CT, LOINC, RxNorm, HCPCS, NDC)
+// that holds white space or "|" inside it: no code of those systems does
+// (a display pasted with the code, as SNOMED browsers copy "5602001
+// |Opioid abuse|"), so it would match nothing (QA round 25).
 func checkCodeSpelling(r Rule) []error {
 	if codeMode(string(codeSystem([]byte(r.System)))) == keyExact {
 		return nil

@@ -57,6 +57,9 @@ const (
 	SystemICD9CM = "http://hl7.org/fhir/sid/icd-9-cm"
 	// SystemNUCC is the NUCC health care provider taxonomy.
 	SystemNUCC = "http://nucc.org/provider-taxonomy"
+	// SystemNDC is the FDA National Drug Code, whose codes are compared
+	// in the 11-digit 5-4-2 form (ndcKey).
+	SystemNDC = "http://hl7.org/fhir/sid/ndc"
 )
 
 // thoSystems are the HL7 Terminology (THO) code systems the default rules
@@ -88,6 +91,7 @@ const (
 	// 2.16.840.1.113883.6.14, which codeSystem reads as HCPCS too.
 	OIDHCPCS  = "urn:oid:2.16.840.1.113883.6.285"
 	OIDICD9CM = "urn:oid:2.16.840.1.113883.6.103"
+	OIDNDC    = "urn:oid:2.16.840.1.113883.6.69"
 )
 
 // The canonical clinical system URLs as bytes, returned by codeSystem.
@@ -99,23 +103,24 @@ var (
 	bRxNorm  = []byte(SystemRxNorm)
 	bHCPCS   = []byte(SystemHCPCS)
 	bICD9CM  = []byte(SystemICD9CM)
+	bNDC     = []byte(SystemNDC)
 )
 
 // codeSystem returns the canonical spelling of a coding's or a rule's
 // system: white space around it is trimmed, and a known clinical system
-// (ICD-10-CM, ICD-10, ICD-9-CM, SNOMED CT, LOINC, RxNorm, HCPCS) written by its OID
-// (with or without urn:oid:), or by its URL with https, "www.", another
-// case, trailing slashes or a "|version" suffix (and SNOMED CT by an
-// edition URI, http://snomed.info/sct/731000124108), is that system's
-// canonical URL. HCPCS is also known by CMS's current page
-// (https://www.cms.gov/medicare/coding-billing/healthcare-common-procedure-system),
-// which SHIFT's sample data uses. Other systems are returned trimmed. It
-// does not allocate; the result may alias s or a shared slice and must not
-// be modified.
+// (ICD-10-CM, ICD-10, ICD-9-CM, SNOMED CT, LOINC, RxNorm, HCPCS,
+// NDC) written by its OID (with or without urn:oid:), or by its URL with
+// https, "www.", another case, trailing slashes or a "|version" suffix
+// (and SNOMED CT by an edition URI, http://snomed.info/sct/731000124108),
+// is that system's canonical URL. HCPCS is also known by CMS's current
+// page (https://www.cms.gov/medicare/coding-billing/healthcare-common-procedure-system),
+// which SHIFT's sample data uses. Other systems are
+// returned trimmed. It does not allocate; the result may alias s or a
+// shared slice and must not be modified.
 func codeSystem(s []byte) []byte {
 	s = bytes.TrimSpace(s)
 	switch string(s) {
-	case SystemICD10CM, SystemICD10, SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemICD9CM:
+	case SystemICD10CM, SystemICD10, SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemICD9CM, SystemNDC:
 		return s
 	}
 	t := s
@@ -197,6 +202,7 @@ var (
 			{OIDSNOMED[len("urn:oid:"):], bSNOMED}, {OIDLOINC[len("urn:oid:"):], bLOINC}, {OIDRxNorm[len("urn:oid:"):], bRxNorm},
 			{OIDHCPCS[len("urn:oid:"):], bHCPCS}, {"2.16.840.1.113883.6.14", bHCPCS},
 			{"2.16.840.1.113883.6.101", []byte(SystemNUCC)},
+			{OIDNDC[len("urn:oid:"):], bNDC},
 		}
 		for _, c := range thoSystems {
 			if c.oid != "" {
@@ -212,6 +218,7 @@ var (
 			{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", bHCPCS},
 			{"cms.gov/medicare/coding-billing/healthcare-common-procedure-system", bHCPCS},
 			{"nucc.org/provider-taxonomy", []byte(SystemNUCC)},
+			{"hl7.org/fhir/sid/ndc", bNDC},
 		}
 		for _, c := range thoSystems {
 			url := []byte(c.url)
@@ -260,6 +267,7 @@ const (
 	keyExact keyMode = iota // as written (after the trim): a local system's codes may differ by case
 	keyUpper                // in upper case: SNOMED CT, LOINC, RxNorm and HCPCS codes have no lower-case letters
 	keyICD                  // without dots, in upper case: ICD-10, ICD-10-CM and ICD-9-CM
+	keyNDC                  // NDC: the 11-digit 5-4-2 form without hyphens (ndcKey)
 )
 
 // codeMode returns how the codes of the canonical system s are compared.
@@ -269,8 +277,87 @@ func codeMode(s string) keyMode {
 		return keyICD
 	case SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemNUCC:
 		return keyUpper
+	case SystemNDC:
+		return keyNDC
 	}
 	return keyExact
+}
+
+// ndcWidths are the widths of an NDC's labeler, product and package
+// segments in the 11-digit (5-4-2) form.
+var ndcWidths = [3]int{5, 4, 2}
+
+// ndcKey returns the NDC c as rules and codings are compared: the 11-digit
+// HIPAA form (5-4-2) without hyphens, "49702025837" for 49702-258-37,
+// 49702-0258-37 and 49702025837. A hyphenated code of 10 digits (4-4-2,
+// 5-3-2 or 5-4-1) or 11 (5-4-2) has each segment padded with zeros to its
+// width, appended to dst; 11 digits are c itself. Ten digits without
+// hyphens could be any of the three 10-digit layouts: c itself is
+// returned, and ndcPad spells its three readings. Anything else is no NDC
+// and is returned as written (c). c is trimmed already.
+func ndcKey(dst, c []byte) []byte {
+	if bytes.IndexByte(c, '-') < 0 {
+		return c
+	}
+	var seg [3][]byte
+	rest, n := c, 0
+	for n < 3 {
+		i := bytes.IndexByte(rest, '-')
+		if i < 0 {
+			seg[n], rest = rest, nil
+			n++
+			break
+		}
+		seg[n], rest = rest[:i], rest[i+1:]
+		n++
+	}
+	if n != 3 || rest != nil {
+		return c
+	}
+	total := 0
+	for k, s := range seg {
+		if len(s) == 0 || len(s) > ndcWidths[k] || !allDigits(s) {
+			return c
+		}
+		total += len(s)
+	}
+	if total != 10 && total != 11 {
+		return c
+	}
+	for k, s := range seg {
+		for range ndcWidths[k] - len(s) {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+// ndcPlain10 reports whether key is ten digits: an NDC without hyphens
+// whose layout is unknown.
+func ndcPlain10(key []byte) bool { return len(key) == 10 && allDigits(key) }
+
+// ndcPad appends to dst the 11-digit form of the 10-digit NDC d read in
+// layout k: 0 as 4-4-2, 1 as 5-3-2, 2 as 5-4-1.
+func ndcPad(dst, d []byte, k int) []byte {
+	at := [3]int{0, 5, 9}[k] // where the missing zero goes
+	dst = append(dst, d[:at]...)
+	dst = append(dst, '0')
+	return append(dst, d[at:]...)
+}
+
+// ndcShaped reports whether key, as ndcKey spells it, is an NDC: eleven
+// digits, or ten (a code written without hyphens).
+func ndcShaped(key []byte) bool { return (len(key) == 11 || len(key) == 10) && allDigits(key) }
+
+// allDigits reports whether b holds ASCII digits only.
+func allDigits(b []byte) bool {
+	for _, ch := range b {
+		if ch < '0' || '9' < ch {
+			return false
+		}
+	}
+	return true
 }
 
 // upperKey returns c in upper case: c itself when it holds no lower-case
