@@ -90,3 +90,47 @@ func TestNDCSpellingsQA33C(t *testing.T) {
 		}
 	}
 }
+
+func TestATCSpellingsQA33C(t *testing.T) {
+	t.Parallel()
+	hiv := labels.Label{System: labels.SystemActCode, Code: "HIV"}
+	systems := []string{
+		labels.SystemATC, "urn:oid:2.16.840.1.113883.6.73", "2.16.840.1.113883.6.73",
+		"http://www.whocc.no/atc/", "https://www.whocc.no/atc", "http://whocc.no/atc", "HTTP://WWW.WHOCC.NO/ATC",
+		"http://fhir.de/CodeSystem/bfarm/atc", "http://fhir.de/CodeSystem/dimdi/atc", "http://fhir.de/CodeSystem/bfarm/atc|2025",
+	}
+	cases := []struct {
+		code string
+		want labels.Label
+	}{
+		{"J05AR20", hiv}, {"j05ar20", hiv}, {"J05ar13", hiv}, {" J05AJ04 ", hiv}, {"j05ax31", hiv},
+		{"N07BC51", labels.SUD}, {"n07bc02", labels.SUD}, {"n07bb01", labels.SUD},
+	}
+	l := labels.Default()
+	for _, sys := range systems {
+		for _, x := range cases {
+			r, err := l.Label([]byte(qa33cDispense(sys, x.code)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Labels.Has(x.want) || !r.Labels.Has(labels.Restricted) {
+				t.Errorf("%q under %q: labels %v, want %v and R", x.code, sys, r.Labels, x.want)
+			}
+		}
+		// Buprenorphine for pain, ritonavir and nicotine stay ordinary.
+		for _, code := range []string{"N02AE01", "n02ae01", "J05AE03", "j05ae03", "N07BA01", "n07ba01"} {
+			r, err := l.Label([]byte(qa33cDispense(sys, code)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Labels.Sensitive() {
+				t.Errorf("ordinary %q under %q: labels %v, want none sensitive", code, sys, r.Labels)
+			}
+		}
+	}
+	for _, sys := range systems[1:] {
+		if got := labels.CodeSystem(sys); got != labels.SystemATC {
+			t.Errorf("CodeSystem(%q) = %q, want %q", sys, got, labels.SystemATC)
+		}
+	}
+}

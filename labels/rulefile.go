@@ -359,8 +359,8 @@ func checkFileRule(r Rule) error {
 }
 
 // checkCodeSpelling reports a code, prefix, exclusion or range bound of a
-// known clinical system (ICD-10(-CM), SNOMED CT, LOINC, RxNorm, HCPCS, NDC)
-// that holds white space or "|" inside it: no code of those systems does
+// known clinical system (ICD-10(-CM), SNOMED CT, LOINC, RxNorm, HCPCS, NDC,
+// ATC) that holds white space or "|" inside it: no code of those systems does
 // (a display pasted with the code, as SNOMED browsers copy "5602001
 // |Opioid abuse|"), so it would match nothing (QA round 25).
 func checkCodeSpelling(r Rule) []error {

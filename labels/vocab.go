@@ -60,6 +60,10 @@ const (
 	// SystemNDC is the FDA National Drug Code, whose codes are compared
 	// in the 11-digit 5-4-2 form (ndcKey).
 	SystemNDC = "http://hl7.org/fhir/sid/ndc"
+	// SystemATC is the WHO ATC classification; HL7 Germany's basis
+	// profiles name it http://fhir.de/CodeSystem/bfarm/atc (before 2020
+	// .../dimdi/atc), which codeSystem reads as this URL.
+	SystemATC = "http://www.whocc.no/atc"
 )
 
 // thoSystems are the HL7 Terminology (THO) code systems the default rules
@@ -92,6 +96,7 @@ const (
 	OIDHCPCS  = "urn:oid:2.16.840.1.113883.6.285"
 	OIDICD9CM = "urn:oid:2.16.840.1.113883.6.103"
 	OIDNDC    = "urn:oid:2.16.840.1.113883.6.69"
+	OIDATC    = "urn:oid:2.16.840.1.113883.6.73"
 )
 
 // The canonical clinical system URLs as bytes, returned by codeSystem.
@@ -104,23 +109,25 @@ var (
 	bHCPCS   = []byte(SystemHCPCS)
 	bICD9CM  = []byte(SystemICD9CM)
 	bNDC     = []byte(SystemNDC)
+	bATC     = []byte(SystemATC)
 )
 
 // codeSystem returns the canonical spelling of a coding's or a rule's
 // system: white space around it is trimmed, and a known clinical system
-// (ICD-10-CM, ICD-10, ICD-9-CM, SNOMED CT, LOINC, RxNorm, HCPCS,
-// NDC) written by its OID (with or without urn:oid:), or by its URL with
+// (ICD-10-CM, ICD-10, ICD-9-CM, SNOMED CT, LOINC, RxNorm, HCPCS, NDC,
+// ATC) written by its OID (with or without urn:oid:), or by its URL with
 // https, "www.", another case, trailing slashes or a "|version" suffix
 // (and SNOMED CT by an edition URI, http://snomed.info/sct/731000124108),
 // is that system's canonical URL. HCPCS is also known by CMS's current
 // page (https://www.cms.gov/medicare/coding-billing/healthcare-common-procedure-system),
-// which SHIFT's sample data uses. Other systems are
+// which SHIFT's sample data uses, and ATC by HL7 Germany's
+// http://fhir.de/CodeSystem/bfarm/atc and .../dimdi/atc. Other systems are
 // returned trimmed. It does not allocate; the result may alias s or a
 // shared slice and must not be modified.
 func codeSystem(s []byte) []byte {
 	s = bytes.TrimSpace(s)
 	switch string(s) {
-	case SystemICD10CM, SystemICD10, SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemICD9CM, SystemNDC:
+	case SystemICD10CM, SystemICD10, SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemICD9CM, SystemNDC, SystemATC:
 		return s
 	}
 	t := s
@@ -202,7 +209,7 @@ var (
 			{OIDSNOMED[len("urn:oid:"):], bSNOMED}, {OIDLOINC[len("urn:oid:"):], bLOINC}, {OIDRxNorm[len("urn:oid:"):], bRxNorm},
 			{OIDHCPCS[len("urn:oid:"):], bHCPCS}, {"2.16.840.1.113883.6.14", bHCPCS},
 			{"2.16.840.1.113883.6.101", []byte(SystemNUCC)},
-			{OIDNDC[len("urn:oid:"):], bNDC},
+			{OIDNDC[len("urn:oid:"):], bNDC}, {OIDATC[len("urn:oid:"):], bATC},
 		}
 		for _, c := range thoSystems {
 			if c.oid != "" {
@@ -219,6 +226,7 @@ var (
 			{"cms.gov/medicare/coding-billing/healthcare-common-procedure-system", bHCPCS},
 			{"nucc.org/provider-taxonomy", []byte(SystemNUCC)},
 			{"hl7.org/fhir/sid/ndc", bNDC},
+			{"whocc.no/atc", bATC}, {"fhir.de/CodeSystem/bfarm/atc", bATC}, {"fhir.de/CodeSystem/dimdi/atc", bATC},
 		}
 		for _, c := range thoSystems {
 			url := []byte(c.url)
@@ -265,7 +273,7 @@ type keyMode uint8
 
 const (
 	keyExact keyMode = iota // as written (after the trim): a local system's codes may differ by case
-	keyUpper                // in upper case: SNOMED CT, LOINC, RxNorm and HCPCS codes have no lower-case letters
+	keyUpper                // in upper case: SNOMED CT, LOINC, RxNorm, HCPCS and ATC codes have no lower-case letters
 	keyICD                  // without dots, in upper case: ICD-10, ICD-10-CM and ICD-9-CM
 	keyNDC                  // NDC: the 11-digit 5-4-2 form without hyphens (ndcKey)
 )
@@ -275,7 +283,7 @@ func codeMode(s string) keyMode {
 	switch s {
 	case SystemICD10CM, SystemICD10, SystemICD9CM:
 		return keyICD
-	case SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemNUCC:
+	case SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemNUCC, SystemATC:
 		return keyUpper
 	case SystemNDC:
 		return keyNDC
