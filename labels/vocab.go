@@ -187,6 +187,23 @@ func CodeSystem(s string) string {
 	return string(cs)
 }
 
+// CodeKey returns a coding's system and code as the labeller compares them
+// with its rules: the system as CodeSystem spells it, the code trimmed and,
+// for a known clinical system, keyed: ICD-10, ICD-10-CM and ICD-9-CM
+// without dots in upper case, NDC in the 11-digit 5-4-2 form without
+// hyphens (ten digits without hyphens stay as they are: their layout is
+// unknown), SNOMED CT, LOINC, RxNorm, HCPCS and ATC in upper case. A
+// consent's provision codes and an item's codings compared under it name
+// the same code in any of those spellings.
+func CodeKey(system, code string) (string, string) {
+	sys := CodeSystem(system)
+	k := matchKey(nil, []byte(code), codeMode(sys))
+	if string(k) == code {
+		return sys, code
+	}
+	return sys, string(k)
+}
+
 // systemOIDs are the OIDs (without urn:oid:) codeSystem knows, and
 // systemAliases the URLs, without scheme and "www.", compared in any case,
 // with systemAliasLens the set of their lengths. (A switch on string(t)
