@@ -129,6 +129,13 @@ func TestNDCRuleCodesQA33C(t *testing.T) {
 			t.Errorf("%s: loaded (%v), want an error naming NDC", bad, err)
 		}
 	}
+	// A code or prefix its own NDC exclusion prefix covers whole is
+	// reported, as for other systems.
+	for _, self := range []string{"    codes: [\"0378-5440-93\"]\n    exclude_prefixes: [\"0378-\"]\n", "    prefixes: [\"49702-0258\"]\n    exclude_prefixes: [\"49702-\"]\n"} {
+		if _, err := ReadRules(file(self)); err == nil || !strings.Contains(err.Error(), "would match nothing") {
+			t.Errorf("%s: %v, want an error that it would match nothing", self, err)
+		}
+	}
 	rf, err := ReadRules(file("    codes: [\"4970225837\"]\n"))
 	if err != nil {
 		t.Fatal(err)

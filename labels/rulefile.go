@@ -408,8 +408,16 @@ func checkSelfExcluded(r Rule) []error {
 		exact[key(c)] = true
 	}
 	var prefixes [][2]string // as compared, as written
+	// A prefix is keyed as index keys it: an NDC one by ndcPrefixKey.
+	prefixKey := func(p string) string {
+		if mode == keyNDC {
+			k, _ := ndcPrefixKey(strings.TrimSpace(p))
+			return k
+		}
+		return key(p)
+	}
 	for _, p := range r.ExcludePrefixes {
-		if k := key(p); k != "" {
+		if k := prefixKey(p); k != "" {
 			prefixes = append(prefixes, [2]string{k, p})
 		}
 	}
@@ -431,7 +439,7 @@ func checkSelfExcluded(r Rule) []error {
 		}
 	}
 	for _, c := range r.Prefixes {
-		if p, ok := covered(key(c)); ok && key(c) != "" {
+		if p, ok := covered(prefixKey(c)); ok && prefixKey(c) != "" {
 			errs = append(errs, fmt.Errorf("prefix %q is excluded whole by exclude prefix %q: it would match nothing", c, p))
 		}
 	}
