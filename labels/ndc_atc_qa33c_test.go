@@ -31,7 +31,7 @@ func TestNDCSpellingsQA33C(t *testing.T) {
 	systems := []string{
 		labels.SystemNDC, "urn:oid:2.16.840.1.113883.6.69", "URN:OID:2.16.840.1.113883.6.69",
 		"2.16.840.1.113883.6.69", "https://hl7.org/fhir/sid/ndc/", "HTTP://HL7.ORG/FHIR/SID/NDC",
-		"http://www.hl7.org/fhir/sid/ndc", " http://hl7.org/fhir/sid/ndc|2026 ",
+		"http://www.hl7.org/fhir/sid/ndc", " http://hl7.org/fhir/sid/ndc|2026 ", "http://www.nlm.nih.gov/research/umls/ndc",
 	}
 	cases := []struct {
 		codes []string
@@ -84,7 +84,7 @@ func TestNDCSpellingsQA33C(t *testing.T) {
 		}
 	}
 	// A consent names an NDC code by its system's canonical URL too.
-	for _, sys := range systems[1:7] {
+	for _, sys := range systems[1:] {
 		if got := labels.CodeSystem(sys); got != labels.SystemNDC {
 			t.Errorf("CodeSystem(%q) = %q, want %q", sys, got, labels.SystemNDC)
 		}

@@ -242,7 +242,7 @@ var (
 			{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", bHCPCS},
 			{"cms.gov/medicare/coding-billing/healthcare-common-procedure-system", bHCPCS},
 			{"nucc.org/provider-taxonomy", []byte(SystemNUCC)},
-			{"hl7.org/fhir/sid/ndc", bNDC},
+			{"hl7.org/fhir/sid/ndc", bNDC}, {"nlm.nih.gov/research/umls/ndc", bNDC}, // the latter beside RxNorm's URL in some feeds
 			{"whocc.no/atc", bATC}, {"fhir.de/CodeSystem/bfarm/atc", bATC}, {"fhir.de/CodeSystem/dimdi/atc", bATC},
 		}
 		for _, c := range thoSystems {
