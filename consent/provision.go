@@ -430,7 +430,8 @@ func codeOnly(list []coding, at string, errs *problems) []string {
 // item's codings, so a deny naming a code by the OID of its system matched
 // no item coded by the URL and withheld nothing; the form as written is
 // kept so that items coded by that spelling still match. Both name the
-// same code, so a permit widens to nothing else.
+// same code, so a permit widens to nothing else. So is the code as the
+// labeller keys it (labels.CodeKey), as an item's codings also carry it.
 func systemCodes(list []coding, at string, errs *problems) []string {
 	out := []string{}
 	for i, c := range list {
@@ -440,7 +441,15 @@ func systemCodes(list []coding, at string, errs *problems) []string {
 		}
 		system := currentSystem(c.System)
 		out = append(out, system+"|"+c.Code)
-		if canon := labels.CodeSystem(system); canon != system {
+		// The code as the labeller keys it too (ICD without dots, codes
+		// in upper case, an NDC in its 11-digit form): a patient's
+		// exception for ICD-10-CM f11.20 did not reach the F11.20
+		// Condition, which was served (QA round 33, area C).
+		canon, key := labels.CodeKey(system, c.Code)
+		if key != c.Code {
+			out = append(out, canon+"|"+key)
+		}
+		if canon != system {
 			out = append(out, canon+"|"+c.Code)
 		}
 	}

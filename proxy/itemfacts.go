@@ -133,8 +133,15 @@ func codings(raw json.RawMessage) []string {
 			// provision codes reach the policy (consent: systemCodes): a
 			// deny naming http://snomed.info/sct|X must reach an item
 			// coded https://snomed.info/sct|X.
-			if canon := labels.CodeSystem(c.System); canon != c.System {
+			canon, key := labels.CodeKey(c.System, c.Code)
+			if canon != c.System {
 				out = append(out, canon+"|"+c.Code)
+			}
+			// And the code as the labeller keys it (ICD without dots,
+			// upper case, an NDC's 11-digit form), as a consent's
+			// provision codes also reach the policy.
+			if key != c.Code {
+				out = append(out, canon+"|"+key)
 			}
 		}
 	}

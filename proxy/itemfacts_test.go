@@ -30,7 +30,7 @@ func TestItemFactsRead(t *testing.T) {
 	}{
 		{"condition onset", "Condition", "c1",
 			`{"resourceType":"Condition","id":"c1","code":{"coding":[{"system":"http://snomed.info/sct","code":"5602001"},{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F11.20"}]},"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item"}]}],"onsetDateTime":"2020-06-01","recordedDate":"2021-01-01"}`,
-			[]string{"http://snomed.info/sct|5602001", "http://hl7.org/fhir/sid/icd-10-cm|F11.20", "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"},
+			[]string{"http://snomed.info/sct|5602001", "http://hl7.org/fhir/sid/icd-10-cm|F11.20", "http://hl7.org/fhir/sid/icd-10-cm|F1120", "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"},
 			at("2020-06-01T00:00:00Z")},
 		{"observation effective instant with zone", "Observation", "o1",
 			`{"resourceType":"Observation","id":"o1","code":{"coding":[{"system":"http://loinc.org","code":"1-8"}]},"effectiveDateTime":"2024-03-01T10:00:00+02:00"}`,
