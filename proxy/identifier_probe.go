@@ -62,8 +62,12 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 	if state != identifierSearchAnswers && (m.identifierProbedAt.IsZero() || time.Since(m.identifierProbedAt) >= m.identifierProbeEvery) {
 		m.identifierProbedAt = time.Now()
 		if got, err := m.probeIdentifierSearch(ctx); err != nil {
+			// errString: a url.Error's URL names the identifier searched.
 			m.s.log.Warn("could not check the FHIR server's Consent?patient:identifier= search against a known answer; "+
-				"it is checked again later", "err", err)
+				"it is checked again on the next response that needs it", "error", errString(err))
+			// Not in 10 minutes: a request cancelled mid-check left a
+			// server that ignores the modifier trusted until then.
+			m.identifierProbedAt = time.Time{}
 		} else if got != state {
 			switch got {
 			case identifierSearchIgnores:

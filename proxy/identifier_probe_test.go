@@ -49,6 +49,11 @@ func TestOnDemandIdentifierSearchIgnored(t *testing.T) {
 			func(c int) bool { return c == http.StatusNotFound }, "pass"},
 		{"no consent by MRN to check with: unverified, used", []string{permit}, true,
 			func(c int) bool { return c == http.StatusOK }, "pass"},
+		// The check's search fails as a connection does (a url.Error,
+		// whose text is the URL with the MRN): withheld, nothing logged
+		// with the MRN, and checked again on the next response.
+		{"the search's connection fails", []string{permit, optOut}, false,
+			func(c int) bool { return c >= 500 }, "pass"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,9 +63,18 @@ func TestOnDemandIdentifierSearchIgnored(t *testing.T) {
 			u.server.log = timelessLogger(&logs)
 			searchingFHIR(u)
 			inner := u.upstream.Config.Handler
-			var ignoring atomic.Bool
+			var ignoring, failing atomic.Bool
 			ignoring.Store(tt.ignores)
+			failing.Store(strings.Contains(tt.name, "connection fails"))
+			var searches atomic.Int32
 			u.upstream.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/fhir/R4/Consent" && r.URL.Query().Has("patient:identifier") && failing.Load() {
+					searches.Add(1)
+					if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+						c.Close()
+					}
+					return
+				}
 				if r.URL.Path == "/fhir/R4/Consent" && r.URL.Query().Has("patient:identifier") && ignoring.Load() {
 					fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","total":0}`)(w, r)
 					return
@@ -88,6 +102,21 @@ func TestOnDemandIdentifierSearchIgnored(t *testing.T) {
 			}
 			if l := linesNaming(logs.String(), "123", "999"); len(l) > 0 {
 				t.Errorf("the log names an identifier: %q", l)
+			}
+			if failing.Load() {
+				// The next response checks again, not in 10 minutes: a
+				// server that now answers without honouring the modifier
+				// is found out at once, and the response withheld.
+				n := searches.Load()
+				failing.Store(false)
+				ignoring.Store(true)
+				if resp, body := u.get("/fhir/Condition/sud1", tokConsented); resp.StatusCode < 500 {
+					t.Errorf("the search then ignoring the modifier: %d %s, want the response withheld", resp.StatusCode, body)
+				}
+				if n == 0 {
+					t.Error("the failing search was not asked")
+				}
+				return
 			}
 			if !tt.ignores || len(tt.consents) < 2 {
 				return
