@@ -338,7 +338,7 @@ func (w *walker) sourceReference(c *coding, m refMember) {
 	if p == "" && c.sysStr && (c.valStr || c.valNum) {
 		sys, val := decodedBytes(w.b, c.system), decodedBytes(w.b, c.value)
 		if c.valNum { // an NPI written as a JSON number: its digits
-			val = w.b[c.value.start:c.value.end]
+			val = numericCode(w.b[c.value.start:c.value.end]) // 1.847002312e9 too
 		}
 		if p = w.rs.programs.byIdentifier(sys, val); p != "" {
 			matched = string(sys) + "|" + string(val)

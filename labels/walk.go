@@ -40,6 +40,8 @@ type walker struct {
 	meta, security     bool                    // seen, to catch duplicates
 	contained          int                     // where the value of the top-level contained member starts (0: none)
 	attachedTypes      []string                // types of a type rule found in an attachment's FHIR JSON (attachmentCodes)
+	inflated           int                     // bytes inflated from the resource's attachments so far (attachedDocument)
+	inflateLimit       int                     // and the bound on them, grown by each attachment (attachedDocument)
 	foreignPatient     bool                    // patientIDs took a reference to another server's Patient
 
 	// References to a Patient anywhere in the resource (compartment.go):
@@ -203,7 +205,10 @@ func (w *walker) object(i int) (int, error) {
 	}
 	if c.dataStr && (c.ctStr || !c.contentType.seen) {
 		w.attachmentCodes(&c)
-	} else if c.urlStr && !c.data.seen && (c.ctStr || !c.contentType.seen) {
+	}
+	if c.urlStr && (c.ctStr || !c.contentType.seen) {
+		// Beside data too: FHIR wants the two to be the same content,
+		// and a viewer may open either (QA round 33, area F).
 		w.dataURLCodes(&c)
 	}
 	if len(w.pending) > 0 {

@@ -1,0 +1,125 @@
+package labels_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ds4p/ds4p/labels"
+)
+
+func qa33fGzip(b []byte) []byte {
+	var out bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&out, gzip.BestCompression)
+	w.Write(b)
+	w.Close()
+	return out.Bytes()
+}
+
+// qa33fManyBombs is a DocumentReference of n attachments, each a gzip of
+// 64 KiB of '{' (a JSON document that never closes).
+func qa33fManyBombs(n int) string {
+	one := base64.StdEncoding.EncodeToString(qa33fGzip(bytes.Repeat([]byte("{\"a\":["), 64<<10/6)))
+	var b strings.Builder
+	b.WriteString(`{"resourceType":"DocumentReference","id":"d1","status":"current","content":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"attachment":{"contentType":"application/gzip","data":"` + one + `"}}`)
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+// TestInflateCostQA33F: a resource of many small gzip attachments cost
+// the labeller 64 KiB inflated for each (each had its own budget of 32
+// times its size plus 64 KiB): 1,000 attachments of 140 bytes inflated
+// 64 MB, allocated 171 MB and took ~3 s. The resource has one budget
+// now. It reports the time and asserts the memory allocated alone.
+func TestInflateCostQA33F(t *testing.T) {
+	l, err := labels.NewLabeller(labels.Options{Rules: labels.DefaultRules()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 100, 1000} {
+		in := []byte(qa33fManyBombs(n))
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		start := time.Now()
+		if _, err := l.Label(in); err != nil {
+			t.Fatal(err)
+		}
+		d := time.Since(start)
+		runtime.ReadMemStats(&m1)
+		mb := (m1.TotalAlloc - m0.TotalAlloc) >> 20
+		t.Logf("%d attachments, %d bytes: %v, %d MB allocated", n, len(in), d, mb)
+		// 32 times the resource, 8 MB here, inflated and read: not a
+		// budget of 64 KiB for each attachment (171 MB allocated).
+		if n == 1000 && mb > 40 {
+			t.Errorf("%d attachments of %d bytes: %d MB allocated; want at most 40", n, len(in), mb)
+		}
+	}
+	// The same resource in a search body, labelled as the proxy labels
+	// one (Batch.AddChecked, which walks the rest of the body).
+	res := qa33fManyBombs(1000)
+	body := []byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":` + res + `}]}`)
+	start := bytes.Index(body, []byte(`{"resourceType":"DocumentReference"`))
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	b := l.NewBatch()
+	var r labels.Result
+	if _, _, err := b.AddChecked(body, start, 100, &r); err != nil {
+		t.Fatal(err)
+	}
+	b.Finish()
+	runtime.ReadMemStats(&m1)
+	if mb := (m1.TotalAlloc - m0.TotalAlloc) >> 20; mb > 40 {
+		t.Errorf("in a search body: %d MB allocated; want at most 40", mb)
+	}
+	in := []byte(`{"resourceType":"DocumentReference","id":"d1","status":"current","content":[{"attachment":{"contentType":"text/plain","data":"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 200<<10)) + `"}}]}`)
+	t0 := time.Now()
+	l.Label(in)
+	t.Logf("ordinary 200 KiB text attachment (%d bytes): %v", len(in), time.Since(t0))
+}
+
+// TestZipLargeMemberFirstQA33F: an IHE XDM package holding a scanned PDF
+// of more than 16 MiB before its C-CDA coded F11.20: the PDF, which the
+// labeller does not read, was inflated whole, spent the budget, and the
+// C-CDA went out unread (ordinary).
+func TestZipLargeMemberFirstQA33F(t *testing.T) {
+	l, err := labels.NewLabeller(labels.Options{Rules: labels.DefaultRules()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cda := `<?xml version="1.0"?><ClinicalDocument xmlns="urn:hl7-org:v3"><component><structuredBody><component><section><entry><observation classCode="OBS" moodCode="EVN"><value xsi:type="CD" code="F11.20" codeSystem="2.16.840.1.113883.6.90"/></observation></entry></section></component></structuredBody></component></ClinicalDocument>`
+	pdf := make([]byte, 17<<20)
+	copy(pdf, "%PDF-1.7\n")
+	x := uint64(88172645463325252)
+	for i := 16; i < len(pdf); i += 8 { // xorshift: incompressible, as a scan's images are
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		for k := 0; k < 8 && i+k < len(pdf); k++ {
+			pdf[i+k] = byte(x >> (8 * k))
+		}
+	}
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"METADATA.XML", []byte("<x/>")}, {"IHE_XDM/SUBSET01/DOC0001.PDF", pdf}, {"IHE_XDM/SUBSET01/DOC0002.XML", []byte(cda)}} {
+		w, _ := zw.Create(f.name)
+		w.Write(f.data)
+	}
+	zw.Close()
+	if !qa32aHasSUD(t, l, qa33fDocRef("application/zip", b.Bytes())) {
+		t.Error("the C-CDA after a 17 MiB PDF: not SUD")
+	}
+}
