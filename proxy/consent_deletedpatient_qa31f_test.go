@@ -17,10 +17,6 @@ import (
 func TestOnDemandDeletedPatientIdentifiersQA31F(t *testing.T) {
 	t.Parallel()
 	permit := upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", "Organization/org-a")
-	const optOut = `{"resourceType":"Consent","id":"u2","meta":{"versionId":"1","lastUpdated":"2026-02-01T00:00:00Z"},"status":"active",
-	  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
-	  "patient":{"identifier":{"system":"urn:mrn","value":"123"}},
-	  "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTOUT"}]}}`
 	const history = `{"resourceType":"Bundle","type":"history","entry":[
 	  {"request":{"method":"DELETE","url":"Patient/p1"},"response":{"status":"204"}},
 	  {"resource":{"resourceType":"Patient","id":"p1","meta":{"versionId":"2"},"identifier":[{"system":"urn:mrn","value":"123"}]},"request":{"method":"PUT","url":"Patient/p1"}},
@@ -59,7 +55,7 @@ func TestOnDemandDeletedPatientIdentifiersQA31F(t *testing.T) {
 					searching.ServeHTTP(w, r)
 				}
 			})
-			u.fhir.set(http.StatusOK, permit, optOut)
+			u.fhir.set(http.StatusOK, permit, mrnOptOut)
 			code := u.read(tokConsented)
 			if withheld := code != http.StatusOK; withheld != tt.wantWithheld {
 				t.Errorf("org-a read the SUD condition: %d, want withheld %v", code, tt.wantWithheld)

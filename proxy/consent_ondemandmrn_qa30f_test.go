@@ -53,6 +53,13 @@ func searchingFHIR(u *upstreamSetup) {
 
 func asList(v any) []any { l, _ := v.([]any); return l }
 
+// mrnOptOut is an upstream opt-out naming Patient/p1 by its MRN alone
+// (urn:mrn|123, as searchingFHIR's Patient/p1 has it).
+const mrnOptOut = `{"resourceType":"Consent","id":"u2","meta":{"versionId":"1","lastUpdated":"2026-02-01T00:00:00Z"},"status":"active",
+  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+  "patient":{"identifier":{"system":"urn:mrn","value":"123"}},
+  "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTOUT"}]}}`
+
 // QA round 30 (area F), on ea14dc7: a consent naming its patient by an
 // identifier of consents.patient_identifier_system alone counts for that
 // patient in sync mode since ea14dc7, but the patient's consents read on
@@ -64,10 +71,6 @@ func asList(v any) []any { l, _ := v.([]any); return l }
 func TestOnDemandConsentNamingItsPatientByIdentifierQA30F(t *testing.T) {
 	t.Parallel()
 	permit := upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", "Organization/org-a")
-	const optOut = `{"resourceType":"Consent","id":"u2","meta":{"versionId":"1","lastUpdated":"2026-02-01T00:00:00Z"},"status":"active",
-	  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
-	  "patient":{"identifier":{"system":"urn:mrn","value":"123"}},
-	  "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTOUT"}]}}`
 	u := newUpstreamSetup(t, ConsentSources{Upstream: UpstreamOnDemand, TTL: time.Hour, PatientIdentifierSystem: "urn:mrn"})
 	searchingFHIR(u)
 	u.fhir.set(200, permit)
@@ -76,7 +79,7 @@ func TestOnDemandConsentNamingItsPatientByIdentifierQA30F(t *testing.T) {
 	}
 	u = newUpstreamSetup(t, ConsentSources{Upstream: UpstreamOnDemand, TTL: time.Hour, PatientIdentifierSystem: "urn:mrn"})
 	searchingFHIR(u)
-	u.fhir.set(200, permit, optOut)
+	u.fhir.set(200, permit, mrnOptOut)
 	if code := u.read(tokConsented); code != http.StatusNotFound {
 		t.Errorf("beside an opt-out naming the patient by MRN: %d, want 404", code)
 	}

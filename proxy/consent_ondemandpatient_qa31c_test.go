@@ -18,10 +18,6 @@ import (
 func TestOnDemandPatientReadNotThePatientQA31C(t *testing.T) {
 	t.Parallel()
 	permit := upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", "Organization/org-a")
-	const optOut = `{"resourceType":"Consent","id":"u2","meta":{"versionId":"1","lastUpdated":"2026-02-01T00:00:00Z"},"status":"active",
-	  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
-	  "patient":{"identifier":{"system":"urn:mrn","value":"123"}},
-	  "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTOUT"}]}}`
 	for name, body := range map[string]string{
 		"an OperationOutcome": `{"resourceType":"OperationOutcome","issue":[{"severity":"information","code":"informational"}]}`,
 		"another Patient":     `{"resourceType":"Patient","id":"p9"}`,
@@ -38,7 +34,7 @@ func TestOnDemandPatientReadNotThePatientQA31C(t *testing.T) {
 			}
 			searching.ServeHTTP(w, r)
 		})
-		u.fhir.set(200, permit, optOut)
+		u.fhir.set(200, permit, mrnOptOut)
 		if code := u.read(tokConsented); code == http.StatusOK {
 			t.Errorf("the Patient read answering %s: org-a read the condition beside the patient's opt-out by MRN (200)", name)
 		}

@@ -24,10 +24,6 @@ import (
 func TestOnDemandIdentifierSearchIgnored(t *testing.T) {
 	t.Parallel()
 	permit := upstreamConsent("u1", "1", "2026-01-01T00:00:00Z", "Organization/org-a")
-	const optOut = `{"resourceType":"Consent","id":"u2","meta":{"versionId":"1","lastUpdated":"2026-02-01T00:00:00Z"},"status":"active",
-	  "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
-	  "patient":{"identifier":{"system":"urn:mrn","value":"123"}},
-	  "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTOUT"}]}}`
 	// Another patient's consent by MRN: the one the check looks for when
 	// p1's is not there.
 	const otherByMRN = `{"resourceType":"Consent","id":"u3","status":"active",
@@ -41,18 +37,18 @@ func TestOnDemandIdentifierSearchIgnored(t *testing.T) {
 		wantCode  func(int) bool
 		wantReady string
 	}{
-		{"the search ignores the modifier, p1's opt-out upstream", []string{permit, optOut}, true,
+		{"the search ignores the modifier, p1's opt-out upstream", []string{permit, mrnOptOut}, true,
 			func(c int) bool { return c >= 500 }, "warn"},
 		{"the search ignores the modifier, another patient's consent by MRN", []string{permit, otherByMRN}, true,
 			func(c int) bool { return c >= 500 }, "warn"},
-		{"the search answers, p1's opt-out upstream", []string{permit, optOut}, false,
+		{"the search answers, p1's opt-out upstream", []string{permit, mrnOptOut}, false,
 			func(c int) bool { return c == http.StatusNotFound }, "pass"},
 		{"no consent by MRN to check with: unverified, used", []string{permit}, true,
 			func(c int) bool { return c == http.StatusOK }, "pass"},
 		// The check's search fails as a connection does (a url.Error,
 		// whose text is the URL with the MRN): withheld, nothing logged
 		// with the MRN, and checked again on the next response.
-		{"the search's connection fails", []string{permit, optOut}, false,
+		{"the search's connection fails", []string{permit, mrnOptOut}, false,
 			func(c int) bool { return c >= 500 }, "pass"},
 	}
 	for _, tt := range tests {
@@ -130,7 +126,7 @@ func TestOnDemandIdentifierSearchIgnored(t *testing.T) {
 			m.identifierProbeEvery = 0
 			<-m.identifierProbeSem
 			want := http.StatusOK
-			if tt.consents[1] == optOut {
+			if tt.consents[1] == mrnOptOut {
 				want = http.StatusNotFound
 			}
 			if code := u.read(tokConsented); code != want {
