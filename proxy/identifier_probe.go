@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"time"
 )
@@ -68,6 +69,15 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 			// Not in 10 minutes: a request cancelled mid-check left a
 			// server that ignores the modifier trusted until then.
 			m.identifierProbedAt = time.Time{}
+			// Nor trusted by the response whose check failed (a 503 of
+			// a busy upstream, a dropped connection): it was served as
+			// if the check had passed, the MRN opt-out unread (QA round
+			// 33, area E). A server refusing the check's own reads (4xx
+			// but 429) is left unverified, as before.
+			var status upstreamStatusError
+			if state == identifierSearchUnverified && !(errors.As(err, &status) && status >= 400 && status < 500 && status != 429) {
+				return fmt.Errorf("checking the FHIR server's Consent?patient:identifier= search: %w", err)
+			}
 		} else if got != state {
 			switch got {
 			case identifierSearchIgnores:
