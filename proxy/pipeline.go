@@ -1287,14 +1287,18 @@ func withholdDocuments(b *bundleNode) {
 	}
 }
 
-// documentWithheld reports whether the document Bundle b's first entry,
-// its Composition, is withheld.
+// documentWithheld reports whether a Composition of the document Bundle
+// b is withheld, wherever it stands: a server need not hold to bdl-11, and
+// the check of the first entry alone let a document stored with its
+// withheld Composition second go without it, its sections' entries to
+// the payer and org-b (QA round 33, area E).
 func documentWithheld(b *bundleNode) bool {
-	if len(b.entries) == 0 {
-		return false
+	for _, e := range b.entries {
+		if e.item != nil && e.item.res != nil && e.item.res.Type == "Composition" && !e.item.class.decision.Permitted() {
+			return true
+		}
 	}
-	e := b.entries[0]
-	return e.item != nil && e.item.res != nil && e.item.res.Type == "Composition" && !e.item.class.decision.Permitted()
+	return false
 }
 
 // withholdNestedSiblings applies withholdSiblings to the entries of each
