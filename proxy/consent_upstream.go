@@ -1915,7 +1915,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 	}
 	var (
 		lookupErr error
-		newest    time.Time // the newest meta.lastUpdated listed: the server's clock
+		stamps    []time.Time // the meta.lastUpdated listed: the server's clock
 	)
 	namedBy := map[int]string{} // index in read → the identifierKey a matched consent was named by
 	searchSent := time.Now()
@@ -1926,8 +1926,8 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			} `json:"meta"`
 		}
 		if json.Unmarshal(raw, &stamped) == nil {
-			if t, err := time.Parse(time.RFC3339Nano, stamped.Meta.LastUpdated); err == nil && t.After(newest) {
-				newest = t
+			if t, err := time.Parse(time.RFC3339Nano, stamped.Meta.LastUpdated); err == nil {
+				stamps = append(stamps, t)
 			}
 		}
 		// Named by an identifier of the configured system: held under
@@ -2120,7 +2120,18 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 	// stamped in between, until the next full one (QA round 33, area A).
 	// What is stamped later than a consent listed is listed by the next
 	// round; the history read from there holds the deletions since.
-	bound := newest
+	// A stamp after the point bounds nothing, and is not taken: one
+	// consent stamped in the future (imported with its stamp, or written
+	// while the server's clock ran ahead before a step back) is listed by
+	// every incremental round, was the newest of each, and let the
+	// gateway's Date put the point an hour ahead again (QA round 33,
+	// area E). Listing only such stamps is listing none.
+	var bound time.Time
+	for _, t := range stamps {
+		if !t.After(point) && t.After(bound) {
+			bound = t
+		}
+	}
 	if !bound.IsZero() {
 		bound = bound.Add(time.Second)
 	} else if !since.IsZero() {
