@@ -197,6 +197,20 @@ func MergeClocked(local, upstream []Normalized, clock Clock) []Normalized {
 			out = append(out, l)
 			continue
 		}
+		// A copy not active and stored before the active local copy
+		// changes nothing: another copy, when there is one, is the local
+		// copy's match. Found first (its id sorting first), it was, the
+		// active older copy became a further active copy, and the local
+		// copy, the patient's last word, was read as a denial (QA round
+		// 33, area E).
+		if l.Status == "active" && staleRevocation(l, upstream[j], clock) {
+			for k := j + 1; k < len(upstream); k++ {
+				if !paired[k] && sameConsent(l, upstream[k]) && !staleRevocation(l, upstream[k], clock) {
+					j = k
+					break
+				}
+			}
+		}
 		paired[j] = true
 		// Further active upstream copies (another id with the same
 		// identifier, as an EHR holding the consent twice has): paired
@@ -287,6 +301,12 @@ func MergeClocked(local, upstream []Normalized, clock Clock) []Normalized {
 		}
 	}
 	return out
+}
+
+// staleRevocation reports whether u, an upstream copy of the active
+// local copy l, is not active and was stored before l.
+func staleRevocation(l, u Normalized, clock Clock) bool {
+	return !u.DenyOnly && (u.gone || u.Status != "active") && storedOrder(l, u, clock) < 0
 }
 
 // storedOrder tells which of a local copy l and an upstream copy u of one
