@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -336,6 +337,9 @@ func (s *Server) judge(ctx context.Context, ex *exchange, body []byte) (*run, *b
 		return nil, nil, nil, err
 	}
 	r.withholdProgramDirectory(root) // enrolment.go
+	if err := r.cutDocumentSections(root); err != nil {
+		return nil, nil, nil, err
+	}
 	return r, root, single, nil
 }
 
@@ -1297,6 +1301,111 @@ func documentWithheld(b *bundleNode) bool {
 		if e.item != nil && e.item.res != nil && e.item.res.Type == "Composition" && !e.item.class.decision.Permitted() {
 			return true
 		}
+	}
+	return false
+}
+
+// cutDocumentSections cuts, from the disclosed Composition of each
+// document Bundle in b, every section entry that refers to a withheld
+// entry of the document (by its fullUrl, or by Type/id); the Composition
+// is then a cut resource, so its narratives go too (makeItemEdits), as a
+// section's text is written from its entries. A document whose
+// Composition was disclosed kept, for the payer and org-b, the section
+// that named its withheld SUD entry, in its narrative ("Opioid use
+// disorder, on buprenorphine" in a Patient/$summary) and by a reference
+// no entry answered (QA round 33, area E).
+func (r *run) cutDocumentSections(b *bundleNode) error {
+	if b == nil {
+		return nil
+	}
+	if b.typ == "document" {
+		var comps []*item
+		withheld := map[string]bool{}
+		for _, e := range b.entries {
+			it := e.item
+			if it == nil || it.res == nil {
+				continue
+			}
+			if !it.class.decision.Permitted() {
+				if it.res.ID != "" {
+					withheld[it.res.Type+"/"+it.res.ID] = true
+				}
+				var u string
+				if e.fullURL.start >= 0 && json.Unmarshal(r.body[e.fullURL.start:e.fullURL.end], &u) == nil && u != "" {
+					withheld[u] = true
+				}
+			} else if it.res.Type == "Composition" {
+				comps = append(comps, it)
+			}
+		}
+		for _, it := range comps {
+			if len(withheld) == 0 {
+				break
+			}
+			if err := r.cutSections(it, it.start, withheld, 0); err != nil {
+				return rewriteFailure(err)
+			}
+		}
+	}
+	for _, e := range b.entries {
+		if err := r.cutDocumentSections(e.nested); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cutSections adds to it.redacted each entry of the sections of the
+// object at obj (a Composition, or a section, for its nested sections)
+// whose reference names a withheld resource.
+func (r *run) cutSections(it *item, obj int, withheld map[string]bool, depth int) error {
+	if depth > 32 {
+		return errors.New("a Composition's sections nest too deep")
+	}
+	vs, _, ok, err := fjson.Lookup(r.body, obj, "section")
+	if err != nil || !ok || r.body[vs] != '[' {
+		return err
+	}
+	return fjson.ArrayEach(r.body, vs, func(ss, _ int) error {
+		if r.body[ss] != '{' {
+			return nil
+		}
+		es, _, ok, err := fjson.Lookup(r.body, ss, "entry")
+		if err != nil {
+			return err
+		}
+		if ok && r.body[es] == '[' {
+			err := fjson.ArrayEach(r.body, es, func(rs, re int) error {
+				if r.body[rs] != '{' {
+					return nil
+				}
+				v, ve, ok, err := fjson.Lookup(r.body, rs, "reference")
+				var ref string
+				if err != nil || !ok || json.Unmarshal(r.body[v:ve], &ref) != nil {
+					return err
+				}
+				if withheld[ref] || withheldByURL(ref, withheld) {
+					it.redacted = append(it.redacted, labels.ElementLabel{Start: rs - it.start, End: re - it.start})
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return r.cutSections(it, ss, withheld, depth+1)
+	})
+}
+
+// withheldByURL reports whether ref, an absolute URL, ends in the
+// Type/id of a withheld resource.
+func withheldByURL(ref string, withheld map[string]bool) bool {
+	if !strings.Contains(ref, "://") {
+		return false
+	}
+	parts := strings.Split(strings.TrimRight(ref, "/"), "/")
+	if n := len(parts); n >= 2 {
+		return withheld[parts[n-2]+"/"+parts[n-1]]
 	}
 	return false
 }
