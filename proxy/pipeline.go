@@ -1355,12 +1355,42 @@ func (r *run) cutDocumentSections(b *bundleNode) error {
 	return nil
 }
 
-// cutSections adds to it.redacted each entry of the sections of the
-// object at obj (a Composition, or a section, for its nested sections)
-// whose reference names a withheld resource.
+// cutSections adds to it.redacted each Reference in the object at obj (a
+// Composition, or a section, for its nested sections) that names a
+// withheld resource: a section's entry, focus and author, and, on the
+// Composition, an event's detail and a relatesTo whose target it is
+// (QA round 33, area G: a section's focus or an event's detail naming
+// the withheld entry by its urn:uuid stayed, with the narratives).
 func (r *run) cutSections(it *item, obj int, withheld map[string]bool, depth int) error {
 	if depth > 32 {
 		return errors.New("a Composition's sections nest too deep")
+	}
+	if depth == 0 {
+		if err := r.cutRefs(it, obj, "event", "detail", withheld); err != nil {
+			return err
+		}
+		vs, _, ok, err := fjson.Lookup(r.body, obj, "relatesTo")
+		if err != nil {
+			return err
+		}
+		if ok && r.body[vs] == '[' {
+			err := fjson.ArrayEach(r.body, vs, func(es, ee int) error {
+				if r.body[es] != '{' {
+					return nil
+				}
+				ts, te, ok, err := fjson.Lookup(r.body, es, "targetReference")
+				if err != nil || !ok {
+					return err
+				}
+				if r.namesWithheld(ts, te, withheld) {
+					it.redacted = append(it.redacted, labels.ElementLabel{Start: es - it.start, End: ee - it.start})
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
 	}
 	vs, _, ok, err := fjson.Lookup(r.body, obj, "section")
 	if err != nil || !ok || r.body[vs] != '[' {
@@ -1370,31 +1400,57 @@ func (r *run) cutSections(it *item, obj int, withheld map[string]bool, depth int
 		if r.body[ss] != '{' {
 			return nil
 		}
-		es, _, ok, err := fjson.Lookup(r.body, ss, "entry")
-		if err != nil {
-			return err
-		}
-		if ok && r.body[es] == '[' {
-			err := fjson.ArrayEach(r.body, es, func(rs, re int) error {
-				if r.body[rs] != '{' {
-					return nil
-				}
-				v, ve, ok, err := fjson.Lookup(r.body, rs, "reference")
-				var ref string
-				if err != nil || !ok || json.Unmarshal(r.body[v:ve], &ref) != nil {
-					return err
-				}
-				if withheld[ref] || withheldByURL(ref, withheld) {
-					it.redacted = append(it.redacted, labels.ElementLabel{Start: rs - it.start, End: re - it.start})
-				}
-				return nil
-			})
-			if err != nil {
+		for _, m := range []string{"entry", "focus", "author"} {
+			if err := r.cutRefs(it, ss, m, "", withheld); err != nil {
 				return err
 			}
 		}
 		return r.cutSections(it, ss, withheld, depth+1)
 	})
+}
+
+// cutRefs cuts each Reference at obj.member (an array or one object) that
+// names a withheld resource; with sub, the References are at each
+// element's sub (Composition.event.detail).
+func (r *run) cutRefs(it *item, obj int, member, sub string, withheld map[string]bool) error {
+	vs, ve, ok, err := fjson.Lookup(r.body, obj, member)
+	if err != nil || !ok {
+		return err
+	}
+	one := func(rs, re int) error {
+		if r.body[rs] != '{' {
+			return nil
+		}
+		if sub != "" {
+			return r.cutRefs(it, rs, sub, "", withheld)
+		}
+		if r.namesWithheld(rs, re, withheld) {
+			it.redacted = append(it.redacted, labels.ElementLabel{Start: rs - it.start, End: re - it.start})
+		}
+		return nil
+	}
+	if r.body[vs] == '[' {
+		return fjson.ArrayEach(r.body, vs, one)
+	}
+	return one(vs, ve)
+}
+
+// namesWithheld reports whether the Reference at rs names a withheld
+// resource, by its fullUrl, Type/id or an absolute URL ending in Type/id,
+// a version (/_history/<v>) after it or not.
+func (r *run) namesWithheld(rs, _ int, withheld map[string]bool) bool {
+	if r.body[rs] != '{' {
+		return false
+	}
+	v, ve, ok, err := fjson.Lookup(r.body, rs, "reference")
+	var ref string
+	if err != nil || !ok || json.Unmarshal(r.body[v:ve], &ref) != nil {
+		return false
+	}
+	if k := strings.Index(ref, "/_history/"); k > 0 {
+		ref = ref[:k]
+	}
+	return withheld[ref] || withheldByURL(ref, withheld)
 }
 
 // withheldByURL reports whether ref, an absolute URL, ends in the
