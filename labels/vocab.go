@@ -197,11 +197,36 @@ func CodeSystem(s string) string {
 // the same code in any of those spellings.
 func CodeKey(system, code string) (string, string) {
 	sys := CodeSystem(system)
+	if sys == SystemICD9CM {
+		// ICD-9-CM's dot tells a procedure (Volume 3, NN.NN) from a
+		// diagnosis (NNN.NN, VNN.NN, ENNN.N): 30.39 and 303.9 are two
+		// codes with one undotted key, and a permit for one reached the
+		// other (QA round 33, area G). A code without a dot is read as
+		// a diagnosis.
+		return sys, icd9Key(strings.ToUpper(strings.TrimSpace(code)))
+	}
 	k := matchKey(nil, []byte(code), codeMode(sys))
 	if string(k) == code {
 		return sys, code
 	}
 	return sys, string(k)
+}
+
+// icd9Key writes the ICD-9-CM code c (upper case, trimmed) with its dot:
+// as written when it has one, else after the third character (the
+// fourth of an E code), as a diagnosis is written.
+func icd9Key(c string) string {
+	if strings.Contains(c, ".") {
+		return c
+	}
+	n := 3
+	if strings.HasPrefix(c, "E") {
+		n = 4
+	}
+	if len(c) > n {
+		return c[:n] + "." + c[n:]
+	}
+	return c
 }
 
 // systemOIDs are the OIDs (without urn:oid:) codeSystem knows, and
