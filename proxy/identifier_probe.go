@@ -66,17 +66,23 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 			// errString: a url.Error's URL names the identifier searched.
 			m.s.log.Warn("could not check the FHIR server's Consent?patient:identifier= search against a known answer; "+
 				"it is checked again on the next response that needs it", "error", errString(err))
-			// Not in 10 minutes: a request cancelled mid-check left a
-			// server that ignores the modifier trusted until then.
-			m.identifierProbedAt = time.Time{}
-			// Nor trusted by the response whose check failed (a 503 of
-			// a busy upstream, a dropped connection): it was served as
-			// if the check had passed, the MRN opt-out unread (QA round
-			// 33, area E). A server refusing the check's own reads (4xx
-			// but 429) is left unverified, as before.
+			// A server refusing the check's own reads (4xx but 429)
+			// is left unverified, as before, and asked again in 10
+			// minutes: run again before every response, the refused
+			// check cost each one an upstream request and a warning,
+			// one response at a time (QA round 33, area G).
 			var status upstreamStatusError
-			if state == identifierSearchUnverified && !(errors.As(err, &status) && status >= 400 && status < 500 && status != 429) {
-				return fmt.Errorf("checking the FHIR server's Consent?patient:identifier= search: %w", err)
+			if !(errors.As(err, &status) && status >= 400 && status < 500 && status != 429) {
+				// Not in 10 minutes: a request cancelled mid-check left a
+				// server that ignores the modifier trusted until then.
+				m.identifierProbedAt = time.Time{}
+				// Nor trusted by the response whose check failed (a 503 of
+				// a busy upstream, a dropped connection): it was served as
+				// if the check had passed, the MRN opt-out unread (QA round
+				// 33, area E).
+				if state == identifierSearchUnverified {
+					return fmt.Errorf("checking the FHIR server's Consent?patient:identifier= search: %w", err)
+				}
 			}
 		} else if got != state {
 			switch got {
