@@ -3,6 +3,7 @@ package labels
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,6 +134,53 @@ type Batch struct {
 	// name (Condition/1/_history/2), read by Resolve, by
 	// "Type/id/_history/v": not resources of the batch.
 	versions map[string]*Result
+	// urls name resources of the batch by the fullUrl of their Bundle
+	// entry (NameByURL), for references that name them so.
+	urls []namedURL
+}
+
+// namedURL is a resource of the batch named by its entry's fullUrl.
+type namedURL struct {
+	url string
+	r   *Result
+}
+
+// NameByURL names the batch's resource whose result is r by url, the
+// fullUrl of the Bundle entry holding it, before Finish: a reference of
+// another resource of the batch that is that URL (urn:uuid:..., the form
+// of documents, transactions and $summary) then propagates from it as one
+// by Type/id does. Named only by Type/id, a MedicationStatement whose
+// reasonReference was urn:uuid:<the SUD Condition> took nothing from it
+// and went to org-b (QA round 33, area G).
+func (b *Batch) NameByURL(url string, r *Result) {
+	if url != "" && r != nil {
+		b.urls = append(b.urls, namedURL{url, r})
+	}
+}
+
+// urlType keys, in a batchIndex, the resources named by a URL (NameByURL):
+// no FHIR type is empty.
+const urlType = ""
+
+// indexURLs adds the batch's URL names to ix.
+func (b *Batch) indexURLs(ix batchIndex) {
+	if len(b.urls) == 0 || ix == nil {
+		return
+	}
+	at := make(map[*Result]int, len(b.out))
+	for k, r := range b.out {
+		at[r] = k
+	}
+	byURL := ix[urlType]
+	if byURL == nil {
+		byURL = make(map[string]int, len(b.urls))
+		ix[urlType] = byURL
+	}
+	for _, n := range b.urls {
+		if k, ok := at[n.r]; ok {
+			byURL[n.url] = k
+		}
+	}
 }
 
 // NewBatch starts a batch.
@@ -251,6 +299,7 @@ func (b *Batch) Finish() {
 	}
 	if b.links && ix == nil {
 		ix = indexBatch(b.out) // once, for propagate, securityContexts and linkedPatients
+		b.indexURLs(ix)
 	}
 	if b.links {
 		b.l.propagate(b.resources, b.out, ix, b.versions)
@@ -272,7 +321,7 @@ func (b *Batch) Finish() {
 		clear(b.out)
 		batchLists.Put(&batchList{resources: b.resources, out: b.out})
 	}
-	b.resources, b.out, b.ix = nil, nil, nil
+	b.resources, b.out, b.ix, b.urls = nil, nil, nil, nil
 }
 
 // batchIndex finds resources of the batch by type and id without
@@ -343,6 +392,16 @@ func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) 
 func (l *Labeller) resolve(ix batchIndex, b []byte, lk link) linkTarget {
 	key, typLen := lk.target(b)
 	if key == nil {
+		// Not Type/id: perhaps another entry's fullUrl (NameByURL).
+		if byURL := ix[urlType]; byURL != nil {
+			ref := lk.decoded
+			if ref == "" {
+				ref = string(b[lk.start:lk.end])
+			}
+			if k, ok := byURL[strings.TrimSpace(ref)]; ok {
+				return linkTarget{key: []byte(ref), k: k, ok: true}
+			}
+		}
 		return linkTarget{}
 	}
 	if k, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {

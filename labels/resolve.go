@@ -216,6 +216,7 @@ var errTooManyTargets = fmt.Errorf("labels: more than %d resources referred to a
 // batch does not hold, the cache does not know and were not asked before.
 func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 	ix := indexBatch(b.out)
+	b.indexURLs(ix)
 	b.ix, b.ixLen = ix, len(b.out) // for Finish, when nothing is added after
 	var out []Target
 	var seen map[string]bool

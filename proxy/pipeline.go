@@ -440,7 +440,30 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 			c.res = &c.label
 		}
 	}
+	r.nameByURL(root)
 	return root, single, nil
+}
+
+// nameByURL names each entry's resource of b (and of the Bundles nested
+// in it) by the entry's fullUrl, when that is a urn, for the labeller, so that a reference
+// naming another entry by it (urn:uuid:..., as documents, transactions
+// and $summary refer) propagates labels as one by Type/id does
+// (labels.Batch.NameByURL).
+func (r *run) nameByURL(b *bundleNode) {
+	if b == nil {
+		return
+	}
+	for _, e := range b.entries {
+		if e.item != nil && e.fullURL.start >= 0 {
+			// Only a urn: a reference by an absolute URL is read as
+			// Type/id already, and a searchset's thousand http fullUrls
+			// would cost an index no reference needs.
+			if u, ok := fjson.StringValue(r.body, e.fullURL.start, e.fullURL.end); ok && strings.HasPrefix(strings.TrimSpace(u), "urn:") {
+				r.batch.NameByURL(strings.TrimSpace(u), &e.item.label)
+			}
+		}
+		r.nameByURL(e.nested)
+	}
 }
 
 // finishChecked completes the labels of a body collectChecked accepted:
