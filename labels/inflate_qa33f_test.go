@@ -61,8 +61,8 @@ func TestInflateCostQA33F(t *testing.T) {
 		t.Logf("%d attachments, %d bytes: %v, %d MB allocated", n, len(in), d, mb)
 		// 32 times the resource, 8 MB here, inflated and read: not a
 		// budget of 64 KiB for each attachment (171 MB allocated).
-		if n == 1000 && mb > 40 {
-			t.Errorf("%d attachments of %d bytes: %d MB allocated; want at most 40", n, len(in), mb)
+		if n == 1000 && mb > 100 {
+			t.Errorf("%d attachments of %d bytes: %d MB allocated; want at most 100 (171 before the shared budget; ~15, or ~40 under -race, which pools nothing, after)", n, len(in), mb)
 		}
 	}
 	// The same resource in a search body, labelled as the proxy labels
@@ -79,8 +79,8 @@ func TestInflateCostQA33F(t *testing.T) {
 	}
 	b.Finish()
 	runtime.ReadMemStats(&m1)
-	if mb := (m1.TotalAlloc - m0.TotalAlloc) >> 20; mb > 40 {
-		t.Errorf("in a search body: %d MB allocated; want at most 40", mb)
+	if mb := (m1.TotalAlloc - m0.TotalAlloc) >> 20; mb > 100 {
+		t.Errorf("in a search body: %d MB allocated; want at most 100 (171 before the shared budget; ~15, or ~40 under -race, which pools nothing, after)", mb)
 	}
 	in := []byte(`{"resourceType":"DocumentReference","id":"d1","status":"current","content":[{"attachment":{"contentType":"text/plain","data":"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 200<<10)) + `"}}]}`)
 	t0 := time.Now()
