@@ -1398,37 +1398,21 @@ func (r *run) cutSections(it *item, obj int, withheld map[string]bool, depth int
 		if err := r.cutRefs(it, obj, "event", "detail", withheld); err != nil {
 			return err
 		}
-		vs, _, ok, err := fjson.Lookup(r.body, obj, "relatesTo")
+		err := r.eachObject(obj, "relatesTo", func(es, ee int) error {
+			ts, te, ok, err := fjson.Lookup(r.body, es, "targetReference")
+			if err != nil || !ok {
+				return err
+			}
+			if r.namesWithheld(ts, te, withheld) {
+				it.redacted = append(it.redacted, labels.ElementLabel{Start: es - it.start, End: ee - it.start})
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		if ok && r.body[vs] == '[' {
-			err := fjson.ArrayEach(r.body, vs, func(es, ee int) error {
-				if r.body[es] != '{' {
-					return nil
-				}
-				ts, te, ok, err := fjson.Lookup(r.body, es, "targetReference")
-				if err != nil || !ok {
-					return err
-				}
-				if r.namesWithheld(ts, te, withheld) {
-					it.redacted = append(it.redacted, labels.ElementLabel{Start: es - it.start, End: ee - it.start})
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
 	}
-	vs, _, ok, err := fjson.Lookup(r.body, obj, "section")
-	if err != nil || !ok || r.body[vs] != '[' {
-		return err
-	}
-	return fjson.ArrayEach(r.body, vs, func(ss, _ int) error {
-		if r.body[ss] != '{' {
-			return nil
-		}
+	return r.eachObject(obj, "section", func(ss, _ int) error {
 		for _, m := range []string{"entry", "focus", "author"} {
 			if err := r.cutRefs(it, ss, m, "", withheld); err != nil {
 				return err
@@ -1438,18 +1422,37 @@ func (r *run) cutSections(it *item, obj int, withheld map[string]bool, depth int
 	})
 }
 
-// cutRefs cuts each Reference at obj.member (an array or one object) that
-// names a withheld resource; with sub, the References are at each
-// element's sub (Composition.event.detail).
-func (r *run) cutRefs(it *item, obj int, member, sub string, withheld map[string]bool) error {
+// eachObject calls fn with each object of obj.member: the elements of an
+// array, or the member itself when it is one object. FHIR's JSON writes
+// a repeating element as an array, but a server may store one object, and
+// other readers take it as the array's one element: a Composition whose
+// section was an object went out with its reference to the withheld
+// entry and its narrative (the section's part was read as nothing). Other
+// values (strings, numbers) name no resource and are left.
+func (r *run) eachObject(obj int, member string, fn func(s, e int) error) error {
 	vs, ve, ok, err := fjson.Lookup(r.body, obj, member)
 	if err != nil || !ok {
 		return err
 	}
-	one := func(rs, re int) error {
-		if r.body[rs] != '{' {
-			return nil
-		}
+	switch r.body[vs] {
+	case '[':
+		return fjson.ArrayEach(r.body, vs, func(es, ee int) error {
+			if r.body[es] != '{' {
+				return nil
+			}
+			return fn(es, ee)
+		})
+	case '{':
+		return fn(vs, ve)
+	}
+	return nil
+}
+
+// cutRefs cuts each Reference at obj.member (an array or one object) that
+// names a withheld resource; with sub, the References are at each
+// element's sub (Composition.event.detail).
+func (r *run) cutRefs(it *item, obj int, member, sub string, withheld map[string]bool) error {
+	return r.eachObject(obj, member, func(rs, re int) error {
 		if sub != "" {
 			return r.cutRefs(it, rs, sub, "", withheld)
 		}
@@ -1457,11 +1460,7 @@ func (r *run) cutRefs(it *item, obj int, member, sub string, withheld map[string
 			it.redacted = append(it.redacted, labels.ElementLabel{Start: rs - it.start, End: re - it.start})
 		}
 		return nil
-	}
-	if r.body[vs] == '[' {
-		return fjson.ArrayEach(r.body, vs, one)
-	}
-	return one(vs, ve)
+	})
 }
 
 // namesWithheld reports whether the Reference at rs names a withheld
