@@ -2,6 +2,7 @@ package labels
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,11 @@ var segmentable = map[string][]string{
 	"DiagnosticReport": {"result"},
 	"List":             {"entry"},
 	"Composition":      {"section"},
+}
+
+// memberSegmentable reports whether member is segmentable in typ.
+func memberSegmentable(typ, member string) bool {
+	return slices.Contains(segmentable[typ], member)
 }
 
 // segNames are the member names of segmentable, numbered from 1 in elemRef.

@@ -34,6 +34,11 @@ func TestElementPropagation(t *testing.T) {
 		// SUD Condition labels the element, or the List would show the
 		// Condition exists while passing as ordinary (QA round 22).
 		{"list entry, member name escaped", `{"resourceType":"List","id":"l","entr\u0079":[{"item":{"reference":"Condition/sud"}},{"item":{"reference":"Observation/bp"}}]}`, true, "entry[0]", false},
+		// A List's entry, a Composition's section, written as one object
+		// rather than an array: in no element, the link labels the whole
+		// resource; it was dropped, and the List passed as ordinary.
+		{"list entry as one object", `{"resourceType":"List","id":"l","entry":{"item":{"reference":"Condition/sud"}}}`, false, "", true},
+		{"composition section as one object", `{"resourceType":"Composition","id":"c","section":{"title":"Problems","entry":[{"reference":"Condition/sud"}]}}`, false, "", true},
 		{"entry outside a List does not propagate", `{"resourceType":"Basic","id":"x","entry":[{"item":{"reference":"Condition/sud"}}]}`, false, "", false},
 	}
 	l := labels.Default()

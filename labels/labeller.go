@@ -442,12 +442,11 @@ func (w *walker) result() Result {
 	return r
 }
 
-// linksFor drops the element-only links (List.entry, Composition.section)
-// of types where the member is not segmentable.
+// linksFor drops the links that propagate nowhere in typ (link.nowhere).
 func (w *walker) linksFor(typ string) []link {
 	out := w.links[:0]
 	for _, lk := range w.links {
-		if !lk.elementOnly || lk.elem.segmentableIn(typ) {
+		if !lk.nowhere(typ) {
 			out = append(out, lk)
 		}
 	}

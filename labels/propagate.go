@@ -492,7 +492,7 @@ func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t l
 	}
 	r := rs[k]
 	elem := lk.kind == refContent && lk.elem.segmentableIn(r.Type)
-	if !elem && lk.elementOnly {
+	if !elem && lk.nowhere(r.Type) {
 		return false
 	}
 	before := r.Effective()

@@ -135,6 +135,20 @@ type link struct {
 	elementOnly bool
 }
 
+// nowhere reports whether the link propagates nowhere in a resource of
+// type typ: an element-only link (List.entry, Composition.section) in a
+// type where its member is not segmentable. Where the member is
+// segmentable but was written as one object rather than an array, the
+// link is in no element and propagates to the whole resource: such a List
+// or Composition, dropped before, passed as ordinary while naming the SUD
+// Condition (and a section's narrative with it).
+func (k link) nowhere(typ string) bool {
+	if !k.elementOnly || k.kind == refContent && k.elem.segmentableIn(typ) {
+		return false
+	}
+	return k.elem.ok() || !memberSegmentable(typ, k.member)
+}
+
 // target returns "Type/id" of the link's reference in resource b and the
 // length of Type, or nil.
 func (k link) target(b []byte) ([]byte, int) {

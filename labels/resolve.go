@@ -225,7 +225,7 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			if lk.kind != refContent && lk.kind != refContext {
 				continue
 			}
-			if lk.elementOnly && !(lk.kind == refContent && lk.elem.segmentableIn(r.Type)) {
+			if lk.nowhere(r.Type) {
 				continue // propagates nowhere in this type
 			}
 			key, typLen := lk.target(b.resources[k])
