@@ -564,6 +564,27 @@ func identifierKey(system, value string) string {
 	return "Patient?identifier=" + system + "|" + value
 }
 
+// looseKey is an identifierKey as a FHIR server may match it: a token
+// search compares an Identifier.value, a string, without regard to case
+// (FHIR R4 search, token), and an EHR's interface may write a value or a
+// system with blanks around it, or a system with a trailing '/'. The mirror
+// held an opt-out naming its patient by urn:mrn|ABC123 (no single Patient
+// has it exactly: identifiedPatient takes no other spelling) under that
+// key alone, and the Patient whose MRN is abc123, the one the server's
+// Patient?identifier= finds for it, got nothing from it: its records went
+// out under its permit in sync mode. A patient gets the denies of what is
+// held under a key spelled otherwise, never what it permits (getWith).
+func looseKey(key string) string {
+	system, value, _ := strings.Cut(strings.TrimPrefix(key, "Patient?identifier="), "|")
+	return strings.ToLower(strings.TrimRight(strings.TrimSpace(system), "/")) + "|" + strings.ToLower(strings.TrimSpace(value))
+}
+
+// looseSystem tells whether system is the configured one as looseKey
+// spells it.
+func looseSystem(system, configured string) bool {
+	return configured != "" && looseKey(identifierKey(system, "")) == looseKey(identifierKey(configured, ""))
+}
+
 // byIdentifierSuffix ends the id of byIdentifier's reading.
 const byIdentifierSuffix = "/_history/by-identifier"
 
@@ -1482,8 +1503,10 @@ type consentMirror struct {
 	clock     consent.Clock              // what the last round's answer told of the upstream's clock
 	where     map[string]map[string]bool // id → the patients holding it or its deny-only readings
 	// identified are the identifierKeys byPatient has held consents under
-	// since the last full apply (withIdentified).
+	// since the last full apply (withIdentified); spelled are they by
+	// their looseKey.
 	identified map[string]bool
+	spelled    map[string]map[string]bool
 }
 
 // anyIdentified tells whether the mirror holds a consent under an
@@ -1526,6 +1549,30 @@ func (c *consentMirror) getWith(patient string, keys []string) (upstreamEntry, e
 			}
 			n.Patient, added = patient, true
 			cs = append(cs, n)
+		}
+	}
+	// The consents held under a key spelled otherwise (looseKey), their
+	// denies alone.
+	for _, k := range keys {
+		for other := range c.spelled[looseKey(k)] {
+			if slices.Contains(keys, other) {
+				continue
+			}
+			for id, n := range c.byPatient[other] {
+				base, _, _ := strings.Cut(id, "/_history/")
+				if _, own := c.byPatient[patient][base]; own {
+					continue
+				}
+				d, ok := consent.DenyOnly(n)
+				if !ok {
+					continue
+				}
+				if !strings.HasSuffix(d.ID, byIdentifierSuffix) {
+					d.ID += byIdentifierSuffix
+				}
+				d.Patient, added = patient, true
+				cs = append(cs, d)
+			}
 		}
 	}
 	if added {
@@ -1672,7 +1719,7 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 		}
 		c.byPatient = make(map[string]map[string]consent.Normalized)
 		c.where = make(map[string]map[string]bool)
-		c.identified = nil
+		c.identified, c.spelled = nil, nil
 		if c.gens == nil {
 			c.gens = make(map[string]uint64)
 		}
@@ -1708,6 +1755,14 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 				c.identified = make(map[string]bool)
 			}
 			c.identified[n.Patient] = true
+			if c.spelled == nil {
+				c.spelled = make(map[string]map[string]bool)
+			}
+			lk := looseKey(n.Patient)
+			if c.spelled[lk] == nil {
+				c.spelled[lk] = make(map[string]bool)
+			}
+			c.spelled[lk][n.Patient] = true
 		}
 		c.gens[n.Patient] = nextGeneration()
 	}
@@ -1939,7 +1994,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		// Patient its denies; held for the reference alone, it gave none
 		// in sync mode (QA round 33, area A).
 		named, alone := "", false
-		if system, value, ok := consent.PatientIdentifierBeside(raw); ok && system == m.cfg.PatientIdentifierSystem && system != "" {
+		if system, value, ok := consent.PatientIdentifierBeside(raw); ok && looseSystem(system, m.cfg.PatientIdentifierSystem) {
 			named = identifierKey(system, value)
 			_, _, alone = consent.PatientIdentifier(raw)
 		}
