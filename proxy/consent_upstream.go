@@ -230,6 +230,9 @@ type sourcedConsents struct {
 	identifierProbe    atomic.Int32
 	identifierProbeSem chan struct{}
 	identifierProbedAt time.Time
+	// identifierRecheckAt (Unix nanoseconds) is when the search, found
+	// to answer, is checked again (recheckIdentifierSearch).
+	identifierRecheckAt atomic.Int64
 	// identifierProbeEvery is identifierProbeEvery but in tests.
 	identifierProbeEvery time.Duration
 	// noElements is set once the upstream refused the presence check's

@@ -50,8 +50,11 @@ const (
 // running the known-answer check first when one is due. Callers wait for
 // a check under way, so none trusts the search before the first check.
 func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
-	if m.identifierProbeSem == nil || m.identifierProbe.Load() == identifierSearchAnswers {
+	if m.identifierProbeSem == nil {
 		return nil
+	}
+	if m.identifierProbe.Load() == identifierSearchAnswers {
+		return m.recheckIdentifierSearch(ctx)
 	}
 	select {
 	case m.identifierProbeSem <- struct{}{}:
@@ -97,8 +100,54 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 			state = got
 			m.identifierProbe.Store(got)
 		}
+		if state == identifierSearchAnswers {
+			m.identifierRecheckAt.Store(time.Now().Add(m.identifierProbeEvery).UnixNano())
+		}
 	}
 	if state == identifierSearchIgnores {
+		return identifierSearchIgnored{}
+	}
+	return nil
+}
+
+// recheckIdentifierSearch runs the known-answer check again, once
+// identifierProbeEvery has passed since the search was last found to
+// answer, on the response that finds it due and the check not under way;
+// the responses meanwhile trust the search, as they did, without waiting.
+// Trusted once, the search was trusted for good: an upstream replaced
+// under the same URL (a failover, a restore onto another server, an
+// upgrade) that answers it without honouring the modifier left every
+// opt-out naming its patient by MRN unread, and the patient's records went
+// out under its permit, until the proxy restarted. A check that finds the
+// search ignoring the modifier now withholds as the first check does; one
+// that cannot be run (the upstream failing, no consent by identifier to
+// check with) leaves the search trusted and is run again when next due.
+func (m *sourcedConsents) recheckIdentifierSearch(ctx context.Context) error {
+	if time.Now().UnixNano() < m.identifierRecheckAt.Load() {
+		return nil
+	}
+	select {
+	case m.identifierProbeSem <- struct{}{}:
+	default:
+		return nil // under way
+	}
+	defer func() { <-m.identifierProbeSem }()
+	if m.identifierProbe.Load() != identifierSearchAnswers || time.Now().UnixNano() < m.identifierRecheckAt.Load() {
+		return nil
+	}
+	m.identifierProbedAt = time.Now()
+	m.identifierRecheckAt.Store(m.identifierProbedAt.Add(m.identifierProbeEvery).UnixNano())
+	got, err := m.probeIdentifierSearch(ctx)
+	switch {
+	case err != nil:
+		m.s.log.Warn("could not check again the FHIR server's Consent?patient:identifier= search against a known answer; "+
+			"it stays trusted and is checked again later", "error", errString(err))
+	case got == identifierSearchIgnores:
+		m.identifierProbe.Store(got)
+		m.s.log.Warn("the FHIR server's Consent?patient:identifier= search no longer finds a consent it holds that names " +
+			"its patient by that identifier (it answers without honouring the :identifier modifier); responses that need " +
+			"a patient's consents are withheld until it does, or until consents.patient_identifier_system is unset or " +
+			"consents.upstream is sync")
 		return identifierSearchIgnored{}
 	}
 	return nil
