@@ -105,8 +105,12 @@ var directoryTypes = map[string]bool{
 
 // programIndex matches references, identifiers and sources to programs.
 type programIndex struct {
-	refs    map[string]string // "Type/id" → program name
-	idents  map[string]string // "system|value" → program name
+	refs   map[string]string // "Type/id" → program name
+	idents map[string]string // "system|value" → program name
+	// npis are the values of the programs' NPIs (their identifiers of the
+	// NPI's system): an NPI is matched without its system too
+	// (byNPIValue).
+	npis    map[string]string
 	sources []sourcePrefix
 	// words name the programs in prose (ProgramWords).
 	words []string
@@ -145,6 +149,12 @@ func indexPrograms(ps []Program) (programIndex, error) {
 				continue
 			}
 			ix.idents[identifierSystem(sys)+"|"+v] = name
+			if identifierSystem(sys) == npiSystem {
+				if ix.npis == nil {
+					ix.npis = map[string]string{}
+				}
+				ix.npis[v] = name
+			}
 		}
 		for _, s := range p.Sources {
 			if normSource(s) == "" {
@@ -217,6 +227,23 @@ func (ix *programIndex) byIdentifier(system, value []byte) string {
 	key := appendIdentSystem(buf[:0], system)
 	key = append(append(key, '|'), bytes.TrimSpace(value)...)
 	return ix.idents[string(key)]
+}
+
+// npiSystem is the NPI's identifier system as programs are indexed by it.
+const npiSystem = "http://hl7.org/fhir/sid/us-npi"
+
+// byNPIValue returns the program whose NPI value (white space around it
+// trimmed) is, or "". An NPI is ten digits with a check digit, a number
+// no other member of a record holds by chance, and sites write it without
+// its system: an extension's valueString ("ordering facility NPI"), an
+// identifier with no system or only a type of NPI, a display. Matched
+// with its system only, a record naming its Part 2 program so was
+// disclosed as ordinary (QA round 34, area C).
+func (ix *programIndex) byNPIValue(value []byte) string {
+	if len(ix.npis) == 0 {
+		return ""
+	}
+	return ix.npis[string(bytes.TrimSpace(value))]
 }
 
 // identifierSystems are other spellings of identifier systems a program is

@@ -139,11 +139,38 @@ func (w *walker) value(i int) (int, error) {
 	case '[':
 		return w.array(i)
 	case '"': // most values: checked here, as skip would, one call instead of three
+		var end int
+		var err error
 		if w.check != nil || !w.valid {
-			return fjson.String(w.b, i)
+			end, err = fjson.String(w.b, i)
+		} else {
+			end, err = w.skip(i)
 		}
+		if err == nil && len(w.rs.programs.npis) > 0 && w.program == "" {
+			w.npiString(i, end)
+		}
+		return end, err
 	}
 	return w.skip(i)
+}
+
+// npiString matches the string at b[i:end] against the programs' NPIs
+// (byNPIValue) wherever it is, but as an identifier's value, which
+// object matches knowing the identifier's system (an MRN that happens to
+// be written with the NPI's digits is no NPI).
+func (w *walker) npiString(i, end int) {
+	if n := end - i - 2; n < 10 || n > 64 {
+		return
+	}
+	if w.depth > 0 {
+		if s := w.path[w.depth-1]; s.end >= 0 && fjson.KeyIs(w.b[s.start:s.end], "value") {
+			return
+		}
+	}
+	v := decodedBytes(w.b, field{start: i, end: end, seen: true})
+	if p := w.rs.programs.byNPIValue(v); p != "" {
+		w.program, w.programMatch, w.programPath = p, npiSystem+"|"+string(bytes.TrimSpace(v)), w.pathString()
+	}
 }
 
 // skip returns the index just past the value at or after i.
@@ -199,6 +226,17 @@ func (w *walker) object(i int) (int, error) {
 	}
 	if c.refStr || (c.sysStr && (c.valStr || c.valNum)) {
 		w.noteReference(&c)
+	}
+	if !c.sysStr && (c.valStr || c.valNum) && w.program == "" && len(w.rs.programs.npis) > 0 {
+		// An identifier of no system (or a type of NPI only) holding a
+		// program's NPI (byNPIValue).
+		v := decodedBytes(w.b, c.value)
+		if c.valNum {
+			v = numericCode(w.b[c.value.start:c.value.end])
+		}
+		if p := w.rs.programs.byNPIValue(v); p != "" {
+			w.program, w.programMatch, w.programPath = p, npiSystem+"|"+string(bytes.TrimSpace(v)), w.pathString()
+		}
 	}
 	if c.url.seen && c.valueCoding.seen {
 		w.noteInline(&c)
