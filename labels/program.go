@@ -618,6 +618,14 @@ func (l *Labeller) ProgramOfIdentifier(system, value string) string {
 	return rs.programs.byIdentifier([]byte(system), []byte(value))
 }
 
+// ProgramOfNPI returns the name of the Part 2 program whose NPI value
+// (without its system: an extension's valueString, an identifier of no
+// system) is value, or "".
+func (l *Labeller) ProgramOfNPI(value string) string {
+	rs := l.rs.Load()
+	return rs.programs.byNPIValue([]byte(value))
+}
+
 // ProgramOfSource returns the name of the Part 2 program a meta.source
 // URI is of, or "".
 func (l *Labeller) ProgramOfSource(src string) string {

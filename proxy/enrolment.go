@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"net/http"
@@ -318,9 +319,13 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 		if res[s] != '{' {
 			return false, nil
 		}
-		var ref, system, value, display, ownSystem, ownValue string
+		var ref, system, value, display, ownSystem, ownValue, valueX string
 		err := fjson.ObjectEach(res, s, func(key []byte, vs, ve int) error {
 			switch {
+			case len(key) > len("value") && bytes.HasPrefix(key, []byte("value")) && res[vs] == '"':
+				// An extension's valueString or valueCode: the program's
+				// NPI without its system (ProgramOfNPI).
+				valueX, _ = fjson.StringValue(res, vs, ve)
 			case fjson.KeyIs(key, "system") && res[vs] == '"':
 				ownSystem, _ = fjson.StringValue(res, vs, ve)
 			case fjson.KeyIs(key, "value") && res[vs] == '"':
@@ -364,6 +369,21 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 			// program's NPI (QA round 32, area A).
 			if program = l.ProgramOfIdentifier(ownSystem, ownValue); program != "" {
 				value = ownValue
+			}
+		}
+		if program == "" && system == "" && value != "" {
+			// The NPI without its system: an identifier of no system,
+			// or of a type of NPI only (QA round 34, area C).
+			program = l.ProgramOfNPI(value)
+		}
+		if program == "" && ownSystem == "" && ownValue != "" {
+			if program = l.ProgramOfNPI(ownValue); program != "" {
+				value = ownValue
+			}
+		}
+		if program == "" && valueX != "" {
+			if program = l.ProgramOfNPI(valueX); program != "" {
+				value = strings.TrimSpace(valueX)
 			}
 		}
 		if program == "" && ref == "" && system == "" && display != "" {
