@@ -33,7 +33,9 @@ func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
 	as, ae := trim(r.body, b.anchor.start, b.anchor.end)
 	edits, err := labels.MarkEditsAt(r.body, meta, as, ae, mark)
 	if err != nil {
-		return nil, fail(http.StatusInternalServerError, "exception", "the Bundle's labels could not be written; the response was withheld", err)
+		// The Bundle's meta as the server sent it is no object, or its
+		// security no array (redact.go, labelEdits).
+		return nil, fail(http.StatusBadGateway, "processing", "a Bundle from the FHIR server could not be labelled", err)
 	}
 	return edits, nil
 }

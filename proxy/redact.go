@@ -395,7 +395,11 @@ func (r *run) labelEdits(start, end int, res labels.Result, c *class, extra []*c
 	}
 	edits, err := r.s.labeller.Edits(r.body[start:end], res)
 	if err != nil {
-		return nil, fail(http.StatusInternalServerError, "exception", "labels could not be written; the response was withheld", err)
+		// The resource as the server sent it has no place for them (a
+		// meta that is no object, an element's extension that is no
+		// array): an answer the proxy cannot read, 502 as any other,
+		// not a failure of its own (QA round 34, area C).
+		return nil, fail(http.StatusBadGateway, "processing", "a resource from the FHIR server could not be labelled", err)
 	}
 	for i := range edits {
 		edits[i].Start += start
