@@ -259,6 +259,7 @@ func attachedCodes(ct, data []byte, depth int, sink *attachedSink) {
 				}
 			}
 			v2Codes(textOf(doc), sink.code)
+			v2Programs(textOf(doc), sink.program)
 			return
 		default:
 			return
@@ -348,6 +349,7 @@ func archivedCodes(doc []byte, depth int, sink *attachedSink) {
 			jsonCodes(b, 0, depth+1, sink)
 		case isV2(b):
 			v2Codes(b, sink.code)
+			v2Programs(b, sink.program)
 		}
 	}
 	if doc[0] == 0x1f {
@@ -467,6 +469,34 @@ func v2Codes(doc []byte, fn func(system, code []byte)) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// v2Programs calls program with the NPI's system and each component or
+// subcomponent of the HL7 version 2 message doc that is ten digits, as an
+// NPI is written in v2: the sending facility (MSH-4, an HD's universal
+// ID), an ordering facility or provider (ORC-21's XON.10 or ORC-12's
+// XCN.1, with NPI as identifier type), an assigned location's facility
+// (PV1-3, a PL's HD). A lab's ORU whose sending facility was a Part 2
+// program went out as ordinary data, as no coded field names the program
+// (QA round 34, area C). Only a configured program's NPI matches.
+func v2Programs(doc []byte, program func(ref, system, value []byte)) {
+	if len(doc) < 8 || program == nil {
+		return
+	}
+	fs, cs, rs, ss := doc[3], doc[4], doc[5], doc[7]
+	npi := []byte("http://hl7.org/fhir/sid/us-npi")
+	for _, seg := range bytes.FieldsFunc(doc, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		for k := 0; k < len(seg); {
+			end := k
+			for end < len(seg) && seg[end] != fs && seg[end] != cs && seg[end] != rs && seg[end] != ss {
+				end++
+			}
+			if v := bytes.TrimSpace(seg[k:end]); len(v) == 10 && allDigits(v) {
+				program(nil, npi, v)
+			}
+			k = end + 1
 		}
 	}
 }
