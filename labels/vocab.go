@@ -343,10 +343,20 @@ var ndcWidths = [3]int{5, 4, 2}
 // 5-3-2 or 5-4-1) or 11 (5-4-2) has each segment padded with zeros to its
 // width, appended to dst; 11 digits are c itself. Ten digits without
 // hyphens could be any of the three 10-digit layouts: c itself is
-// returned, and ndcPad spells its three readings. Anything else is no NDC
-// and is returned as written (c). c is trimmed already.
+// returned, and ndcPad spells its three readings. The FDA's 12-digit
+// form (6-4-2; FDA final rule of 5 March 2026, 91 FR 10749) writes each
+// existing NDC with leading zeros to those widths, which is its 11-digit
+// form after one more zero: twelve digits that start with a zero, and a
+// hyphenated 6-4-2 whose labeler starts with one, are that 11-digit form
+// (a 12-digit NDC of a 6-digit labeler code starts with no zero). Without
+// that, a dispense of buprenorphine coded 012496-1202-03 went out as
+// ordinary (QA round 34, area C). Anything else is no NDC and is returned
+// as written (c). c is trimmed already.
 func ndcKey(dst, c []byte) []byte {
 	if bytes.IndexByte(c, '-') < 0 {
+		if len(c) == 12 && c[0] == '0' && allDigits(c) {
+			return c[1:]
+		}
 		return c
 	}
 	var seg [3][]byte
@@ -363,6 +373,9 @@ func ndcKey(dst, c []byte) []byte {
 	}
 	if n != 3 || rest != nil {
 		return c
+	}
+	if len(seg[0]) == 6 && seg[0][0] == '0' && len(seg[1]) == 4 && len(seg[2]) == 2 {
+		seg[0] = seg[0][1:] // 6-4-2: the 12-digit form
 	}
 	total := 0
 	for k, s := range seg {
