@@ -110,8 +110,12 @@ type programIndex struct {
 	// npis are the values of the programs' NPIs (their identifiers of the
 	// NPI's system): an NPI is matched without its system too
 	// (byNPIValue).
-	npis    map[string]string
-	sources []sourcePrefix
+	npis map[string]string
+	// names are the programs' names as configured, compared as
+	// nameKey spells them (byName), and the bounds of their lengths.
+	names            map[string]string
+	nameMin, nameMax int
+	sources          []sourcePrefix
 	// words name the programs in prose (ProgramWords).
 	words []string
 }
@@ -126,6 +130,14 @@ func indexPrograms(ps []Program) (programIndex, error) {
 		name := p.Name
 		if name == "" {
 			name = fmt.Sprintf("part2-program-%d", k)
+		}
+		if k := nameKey(nil, []byte(p.Name)); len(k) >= minProgramName {
+			if ix.names == nil {
+				ix.names = map[string]string{}
+				ix.nameMin = len(k)
+			}
+			ix.names[string(k)] = name
+			ix.nameMin, ix.nameMax = min(ix.nameMin, len(k)), max(ix.nameMax, len(k))
 		}
 		if len(p.References)+len(p.Identifiers)+len(p.Sources) == 0 {
 			errs = append(errs, fmt.Errorf("labels: program %q: no references, identifiers or sources", name))
@@ -244,6 +256,45 @@ func (ix *programIndex) byNPIValue(value []byte) string {
 		return ""
 	}
 	return ix.npis[string(bytes.TrimSpace(value))]
+}
+
+// minProgramName is the length from which a program's name is matched
+// in a display (byName): a shorter one ("ABC") could be any provider's.
+const minProgramName = 5
+
+// byName returns the program whose configured name the display or name
+// v is (nameKey: case, and white space around and within, aside), or "".
+// A record that names its program in words alone (a performer or
+// serviceProvider {"display": "Riverside Recovery Center"}, as C-CDA
+// conversions and hand-entered records write it; a contained
+// Organization with the program's name) told a caller who may not read
+// the program's records that the patient was treated by it (QA round 34,
+// area C).
+func (ix *programIndex) byName(v []byte) string {
+	if len(ix.names) == 0 {
+		return ""
+	}
+	var buf [128]byte
+	return ix.names[string(nameKey(buf[:0], v))]
+}
+
+// nameKey appends to dst the name n as program names are compared: white
+// space around it dropped and within it as one space, ASCII letters in
+// lower case.
+func nameKey(dst, n []byte) []byte {
+	space := false
+	for _, c := range bytes.TrimSpace(n) {
+		switch {
+		case isSpace(c):
+			space = true
+			continue
+		case space:
+			dst = append(dst, ' ')
+			space = false
+		}
+		dst = append(dst, lowerASCII(c))
+	}
+	return dst
 }
 
 // identifierSystems are other spellings of identifier systems a program is

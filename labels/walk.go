@@ -146,8 +146,9 @@ func (w *walker) value(i int) (int, error) {
 		} else {
 			end, err = w.skip(i)
 		}
-		if err == nil && len(w.rs.programs.npis) > 0 && w.program == "" {
+		if err == nil && w.program == "" && (len(w.rs.programs.npis) > 0 || len(w.rs.programs.names) > 0) {
 			w.npiString(i, end)
+			w.nameString(i, end)
 		}
 		return end, err
 	}
@@ -170,6 +171,29 @@ func (w *walker) npiString(i, end int) {
 	v := decodedBytes(w.b, field{start: i, end: end, seen: true})
 	if p := w.rs.programs.byNPIValue(v); p != "" {
 		w.program, w.programMatch, w.programPath = p, npiSystem+"|"+string(bytes.TrimSpace(v)), w.pathString()
+	}
+}
+
+// nameString matches the string at b[i:end] against the programs' names
+// (byName) when it is a display (a Reference's or a Coding's), or the
+// name of a contained resource (an Organization or Location that is the
+// program, which its container refers to).
+func (w *walker) nameString(i, end int) {
+	ix := &w.rs.programs
+	if n := end - i - 2; w.program != "" || len(ix.names) == 0 || n < ix.nameMin || n > ix.nameMax+32 || w.depth == 0 {
+		return
+	}
+	s := w.path[w.depth-1]
+	if s.end < 0 {
+		return
+	}
+	key := w.b[s.start:s.end]
+	if !fjson.KeyIs(key, "display") && (w.depth != 3 || !w.inContained() || !fjson.KeyIs(key, "name")) {
+		return
+	}
+	v := decodedBytes(w.b, field{start: i, end: end, seen: true})
+	if p := ix.byName(v); p != "" {
+		w.program, w.programMatch, w.programPath = p, string(bytes.TrimSpace(v)), w.pathString()
 	}
 }
 
