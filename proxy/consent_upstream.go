@@ -516,10 +516,14 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 			return e, nil
 		})
 	case m.mirror != nil:
-		if m.identifiersOf == nil || !m.mirror.anyIdentified() {
-			return m.mirror.get(patient)
+		held, err := m.stillIdentified(ctx, patient)
+		if err != nil {
+			return upstreamEntry{}, err
 		}
-		return m.withIdentified(ctx, patient)
+		if m.identifiersOf == nil || !m.mirror.anyIdentified() {
+			return m.mirror.getWith(patient, nil, held)
+		}
+		return m.withIdentified(ctx, patient, held)
 	}
 	return upstreamEntry{}, nil
 }
@@ -536,7 +540,7 @@ func (m *sourcedConsents) upstream(ctx context.Context, patient string) (upstrea
 // read as on demand (the Patient, a deleted one's last version), cached
 // for upstream_ttl; a read that fails withholds the response. Called only
 // while the mirror holds such a consent.
-func (m *sourcedConsents) withIdentified(ctx context.Context, patient string) (upstreamEntry, error) {
+func (m *sourcedConsents) withIdentified(ctx context.Context, patient string, held map[string]bool) (upstreamEntry, error) {
 	if err := m.mirror.readyErr(); err != nil {
 		return upstreamEntry{}, err
 	}
@@ -557,7 +561,33 @@ func (m *sourcedConsents) withIdentified(ctx context.Context, patient string) (u
 			keys = append(keys, identifierKey(m.cfg.PatientIdentifierSystem, v))
 		}
 	}
-	return m.mirror.getWith(patient, keys)
+	return m.mirror.getWith(patient, keys, held)
+}
+
+// stillIdentified returns which of the identifiers (system|value) that the
+// patient's mirrored consents name their patient by alone (consentMirror.
+// alone) still find the patient, the one Patient having it
+// (resolvePatient, cached for upstream_ttl). A round found the Patient
+// having it; the EHR may since have moved the MRN to another Patient, or
+// removed it. The upstream failing to tell is an error: the response is
+// withheld.
+func (m *sourcedConsents) stillIdentified(ctx context.Context, patient string) (map[string]bool, error) {
+	idents := m.mirror.aloneOf(patient)
+	if len(idents) == 0 {
+		return nil, nil
+	}
+	held := make(map[string]bool, len(idents))
+	for _, ident := range idents {
+		ref, err := m.s.resolvePatient(ctx, ident)
+		switch {
+		case errors.Is(err, errPatientUnmatched):
+		case err != nil:
+			return nil, fmt.Errorf("finding the patient of a consent naming it by identifier: %w", err)
+		case ref == patient:
+			held[ident] = true
+		}
+	}
+	return held, nil
 }
 
 // identifierKey is where the mirror holds a consent naming its patient by
@@ -1510,6 +1540,12 @@ type consentMirror struct {
 	// their looseKey.
 	identified map[string]bool
 	spelled    map[string]map[string]bool
+	// alone maps the id (upstream:<id>) of a consent held for a Patient
+	// it names by an identifier of consents.patient_identifier_system
+	// alone (the Patient a round found having it) to that identifier
+	// (system|value): getWith gives the Patient what it permits only while
+	// the identifier still finds it (stillIdentified).
+	alone map[string]string
 }
 
 // anyIdentified tells whether the mirror holds a consent under an
@@ -1526,21 +1562,52 @@ func (c *consentMirror) anyIdentified() bool {
 	return false
 }
 
+// aloneOf returns the identifiers (system|value) that the patient's
+// consents name it by alone (alone), sorted.
+func (c *consentMirror) aloneOf(patient string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []string
+	for id := range c.byPatient[patient] {
+		if ident, ok := c.alone[id]; ok && !slices.Contains(out, ident) {
+			out = append(out, ident)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // getWith is get with the consents held under keys (identifierKeys of the
-// patient's identifiers) given as the patient's. The entry has a
+// patient's identifiers) given as the patient's, and of those of its own
+// that name it by an identifier alone, what they permit only when held
+// holds that identifier (stillIdentified). The entry has a
 // generation of its own when they add any: the patient's identifiers are
 // not part of the mirror's generations.
-func (c *consentMirror) getWith(patient string, keys []string) (upstreamEntry, error) {
+func (c *consentMirror) getWith(patient string, keys []string, held map[string]bool) (upstreamEntry, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if err := c.readyErrLocked(); err != nil {
 		return upstreamEntry{}, err
 	}
 	cs := make([]consent.Normalized, 0, len(c.byPatient[patient]))
-	for _, n := range c.byPatient[patient] {
+	gen, added := c.gens[patient], false
+	for id, n := range c.byPatient[patient] {
+		if ident, ok := c.alone[id]; ok && !held[ident] && !n.DenyOnly && !n.Gone() {
+			// Named by an identifier alone that no longer finds the
+			// patient (the EHR moved the MRN to another Patient, gave
+			// it to a second one, or removed it): its denies alone. What
+			// it permitted stayed the patient's until the next full
+			// round, where on demand the patient's identifiers no longer
+			// find it (QA round 34, area B's finding).
+			d, ok := consent.DenyOnly(n)
+			added = true
+			if !ok {
+				continue
+			}
+			n = d
+		}
 		cs = append(cs, n)
 	}
-	gen, added := c.gens[patient], false
 	for _, k := range keys {
 		for id, n := range c.byPatient[k] {
 			base, _, _ := strings.Cut(id, "/_history/")
@@ -1590,7 +1657,9 @@ func (c *consentMirror) getWith(patient string, keys []string) (upstreamEntry, e
 
 // get returns the patient's mirrored consents; before the first sync has
 // finished it fails, so that no response goes out without them.
-func (c *consentMirror) get(patient string) (upstreamEntry, error) { return c.getWith(patient, nil) }
+func (c *consentMirror) get(patient string) (upstreamEntry, error) {
+	return c.getWith(patient, nil, nil)
+}
 
 // patientsOf returns the patients whose consents the mirror holds id (a
 // policy id, upstream:<id>) for, sorted.
@@ -1687,10 +1756,11 @@ func (c *consentMirror) lapse() {
 
 // preload fills the mirror from the bbolt file at start, without making it
 // ready: a round against the upstream must succeed first.
-func (c *consentMirror) preload(cs []consent.Normalized) {
+func (c *consentMirror) preload(cs []consent.Normalized, alone map[string]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.applyLocked(cs, true)
+	c.setAloneLocked(alone)
 }
 
 // apply stores a sync's consents; a full sync replaces everything.
@@ -1703,11 +1773,26 @@ func (c *consentMirror) apply(cs []consent.Normalized, full bool) {
 
 // applyRound is apply with what the round's search told of the upstream's
 // clock, which get then gives with every patient's consents.
-func (c *consentMirror) applyRound(cs []consent.Normalized, full bool, clock consent.Clock) {
+func (c *consentMirror) applyRound(cs []consent.Normalized, full bool, clock consent.Clock, alone map[string]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.applyLocked(cs, full)
+	c.setAloneLocked(alone)
 	c.ready, c.lapsed, c.clock = true, false, clock
+}
+
+// setAloneLocked records, after applyLocked, the identifiers that the
+// consents just applied name their patient by alone (consentMirror.alone).
+func (c *consentMirror) setAloneLocked(alone map[string]string) {
+	for id, ident := range alone {
+		if len(c.where[id]) == 0 {
+			continue
+		}
+		if c.alone == nil {
+			c.alone = make(map[string]string)
+		}
+		c.alone[id] = ident
+	}
 }
 
 // applyLocked is apply without the lock and without making the mirror ready.
@@ -1722,7 +1807,7 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 		}
 		c.byPatient = make(map[string]map[string]consent.Normalized)
 		c.where = make(map[string]map[string]bool)
-		c.identified, c.spelled = nil, nil
+		c.identified, c.spelled, c.alone = nil, nil, nil
 		if c.gens == nil {
 			c.gens = make(map[string]uint64)
 		}
@@ -1741,6 +1826,7 @@ func (c *consentMirror) applyLocked(cs []consent.Normalized, full bool) {
 				c.gens[p] = nextGeneration()
 			}
 			delete(c.where, id)
+			delete(c.alone, id)
 		}
 		if n.Patient == "" {
 			continue
@@ -1837,7 +1923,20 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 		}
 	}
 	var read, orphans []consent.Normalized
+	alone := map[string]string{}
 	for _, e := range entries {
+		if system, value, ok := consent.PatientIdentifier(e.JSON); ok && strings.HasPrefix(e.Patient, "Patient/") {
+			// Named by an identifier alone, stored as the upstream sent
+			// it, for the Patient the round found having it: read as the
+			// round read it, and what it permits given to that Patient
+			// while it has the identifier (consentMirror.alone).
+			if filled, err := consent.WithPatientReference(e.JSON, e.Patient); err == nil {
+				e.JSON = filled
+				if !strings.Contains(e.ID, "/_history/") {
+					alone["upstream:"+e.ID] = system + "|" + value
+				}
+			}
+		}
 		n, ok := m.readUpstream(e.JSON)
 		if w, withdrawn := consent.Withdrawn(e.JSON); !ok && withdrawn && !strings.Contains(e.ID, "/_history/") {
 			// A withdrawn version kept for its patient (sync): it stands
@@ -1884,7 +1983,7 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 	for _, i := range keep {
 		cs = append(cs, read[i])
 	}
-	m.mirror.preload(append(append(cs, denies...), orphans...))
+	m.mirror.preload(append(append(cs, denies...), orphans...), alone)
 	return at.Add(-time.Second), 1
 }
 
@@ -1915,6 +2014,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		raws    [][]byte
 		cs      []consent.Normalized
 		entries []consent.MirrorEntry
+		alone   = map[string]string{} // consentMirror.alone of the consents applied
 	)
 	started := time.Now()
 	epoch := m.written.epoch.Load() // the writes this round sees, if it succeeds
@@ -1976,6 +2076,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		stamps    []time.Time // the meta.lastUpdated listed: the server's clock
 	)
 	namedBy := map[int]string{} // index in read → the identifierKey a matched consent was named by
+	aloneBy := map[int]string{} // index in read → the identifier (system|value) a matched consent was named by alone
 	searchSent := time.Now()
 	upstreamStart, clock, err := m.s.upstreamConsentSearchDated(ctx, q, maxSyncConsents, func(raw []byte) {
 		var stamped struct {
@@ -2001,6 +2102,10 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			named = identifierKey(system, value)
 			_, _, alone = consent.PatientIdentifier(raw)
 		}
+		// What the bbolt file keeps: the consent as the upstream sent
+		// it, its patient found again by resume, which so tells one
+		// named by an identifier alone from one naming its patient.
+		stored := raw
 		raw, err := m.patientByIdentifier(ctx, raw)
 		if err != nil {
 			lookupErr = cmp.Or(lookupErr, err)
@@ -2010,6 +2115,9 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 		if ok && n.Patient == "" && named != "" && alone {
 			n.Patient = named
 		}
+		if named == "" || !alone {
+			stored = raw
+		}
 		switch {
 		case ok && (n.Patient != "" || n.ID != "upstream:unreadable"):
 			// Without a patient: a denying stand-in whose patient cannot
@@ -2017,8 +2125,11 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			// version for the patient that one was of (below).
 			if named != "" && n.Patient != named && n.Patient != "" {
 				namedBy[len(read)] = named // matched to n.Patient
+				if alone {
+					aloneBy[len(read)] = strings.TrimPrefix(named, "Patient?identifier=")
+				}
 			}
-			read, raws = append(read, n), append(raws, raw)
+			read, raws = append(read, n), append(raws, stored)
 		case !ok:
 			// A consent now plainly not in force, or not a privacy
 			// consent: the version mirrored before goes with it.
@@ -2030,7 +2141,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 				// force: a revoked copy of a local consent. Not one of
 				// another scope (research ...), which an EHR may hold by
 				// the thousand: the mirror only drops its earlier version.
-				kept := raw
+				kept := stored
 				if consent.NotPrivacy(raw) {
 					kept = nil
 				}
@@ -2099,6 +2210,9 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			n.Patient = p
 			cs = append(cs, n)
 			entries = append(entries, consent.MirrorEntry{ID: id, Patient: p, JSON: raws[i]})
+		}
+		if ident := aloneBy[i]; ident != "" {
+			alone[n.ID] = ident
 		}
 		if key := namedBy[i]; key != "" {
 			if d, ok := byIdentifier(n, key); ok {
@@ -2203,7 +2317,7 @@ func (m *sourcedConsents) sync(ctx context.Context, since time.Time, full bool) 
 			return time.Time{}, err
 		}
 	}
-	m.mirror.applyRound(cs, full, clock)
+	m.mirror.applyRound(cs, full, clock, alone)
 	// Writes that ended before the round began are in the mirror now.
 	storeMax(&m.written.synced, epoch)
 	if full {
