@@ -161,6 +161,7 @@ func (s *Server) UseConsentSources(ctx context.Context, cfg ConsentSources) erro
 			}
 			s.checks["consent_identifier_search"] = m.identifierSearchCheck
 			m.identifierProbeSem, m.identifierProbeEvery = make(chan struct{}, 1), identifierProbeEvery
+			m.identifierListEvery = identifierListEvery
 		}
 	}
 	switch cfg.Upstream {
@@ -235,6 +236,18 @@ type sourcedConsents struct {
 	identifierRecheckAt atomic.Int64
 	// identifierProbeEvery is identifierProbeEvery but in tests.
 	identifierProbeEvery time.Duration
+	// While the check found no consent to check with, the search is
+	// trusted until identifierTrustUntil (Unix nanoseconds) without
+	// waiting for the semaphore, and the consents written since are
+	// listed when identifierListAt has passed (listIdentifiedSince), from
+	// identifierListSince (guarded by the semaphore, as is
+	// identifierListing: the last check ended so);
+	// identifierListEvery is identifierListEvery but in tests.
+	identifierTrustUntil atomic.Int64
+	identifierListAt     atomic.Int64
+	identifierListSince  time.Time
+	identifierListing    bool
+	identifierListEvery  time.Duration
 	// noElements is set once the upstream refused the presence check's
 	// search with _elements: it is asked without from then on.
 	noElements atomic.Bool
@@ -336,6 +349,12 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 			}
 		}
 		m.clearUpstream()
+		if consents {
+			// It may have written an opt-out naming its patient by MRN:
+			// the consents written since the last check are listed by
+			// the next response that needs the identifier search.
+			m.identifierConsentWritten()
+		}
 		w.underWay.Add(-1)
 		if w.kick != nil {
 			select {

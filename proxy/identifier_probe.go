@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,26 +46,55 @@ const (
 	identifierProbePages = 10
 )
 
+// identifierListEvery is how often, while the search is unverified and
+// trusted between checks, the consents written since are listed
+// (Consent?_lastUpdated=gt...) for one naming its patient by such an
+// identifier alone, which runs the known-answer check at once
+// (sourcedConsents.identifierListEvery but in tests). An opt-out the EHR
+// wrote by MRN against a server ignoring the modifier went unread until
+// the next check, up to identifierProbeEvery later (QA round 34, area B's
+// finding); now for at most this long, within the consent TTL's own
+// staleness.
+const identifierListEvery = 10 * time.Second
+
 // checkIdentifierSearch returns an error (identifierSearchIgnored) while
 // the upstream is known to answer Consent?patient:identifier= wrongly,
 // running the known-answer check first when one is due. Callers wait for
 // a check under way, so none trusts the search before the first check.
+// While the last check found no consent to check with, the search is
+// trusted until the next without waiting, and the response that finds a
+// listing of the consents written since due runs it (listIdentifiedSince);
+// the others do not wait for it.
 func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 	if m.identifierProbeSem == nil {
 		return nil
 	}
-	if m.identifierProbe.Load() == identifierSearchAnswers {
+	state := m.identifierProbe.Load()
+	if state == identifierSearchAnswers {
 		return m.recheckIdentifierSearch(ctx)
 	}
-	select {
-	case m.identifierProbeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if now := time.Now().UnixNano(); state == identifierSearchUnverified && now < m.identifierTrustUntil.Load() {
+		if now < m.identifierListAt.Load() {
+			return nil
+		}
+		select {
+		case m.identifierProbeSem <- struct{}{}:
+		default:
+			return nil // a check or a listing under way
+		}
+	} else {
+		select {
+		case m.identifierProbeSem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	defer func() { <-m.identifierProbeSem }()
-	state := m.identifierProbe.Load()
+	state = m.identifierProbe.Load()
 	if state != identifierSearchAnswers && (m.identifierProbedAt.IsZero() || time.Since(m.identifierProbedAt) >= m.identifierProbeEvery) {
 		m.identifierProbedAt = time.Now()
+		m.identifierTrustUntil.Store(0)
+		m.identifierListing = false
 		if got, err := m.probeIdentifierSearch(ctx); err != nil {
 			// errString: a url.Error's URL names the identifier searched.
 			m.s.log.Warn("could not check the FHIR server's Consent?patient:identifier= search against a known answer; "+
@@ -103,11 +133,91 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 		if state == identifierSearchAnswers {
 			m.identifierRecheckAt.Store(time.Now().Add(m.identifierProbeEvery).UnixNano())
 		}
+		if state == identifierSearchUnverified && !m.identifierProbedAt.IsZero() && m.identifierListing {
+			m.identifierListAt.Store(time.Now().Add(m.identifierListEvery).UnixNano())
+			m.identifierTrustUntil.Store(m.identifierProbedAt.Add(m.identifierProbeEvery).UnixNano())
+		}
+	} else if state == identifierSearchUnverified && m.identifierListing && time.Now().UnixNano() >= m.identifierListAt.Load() {
+		m.identifierListAt.Store(time.Now().Add(m.identifierListEvery).UnixNano())
+		got, err := m.listIdentifiedSince(ctx)
+		var status upstreamStatusError
+		switch {
+		case err != nil && errors.As(err, &status) && status >= 400 && status < 500 && status != 429:
+			// Refused (a server that does not support _lastUpdated, a
+			// client not allowed to list consents): as a refused check,
+			// not run again before the next check, the search trusted
+			// till then as before.
+			m.s.log.Warn("the FHIR server refuses the listing of the consents written since its Consent?patient:identifier= "+
+				"search was last checked; it is listed again after the next check", "status", int(status))
+			m.identifierListing = false
+			m.identifierTrustUntil.Store(m.identifierProbedAt.Add(m.identifierProbeEvery).UnixNano())
+			return nil
+		case err != nil:
+			// Not trusted by this response, and checked in full by the
+			// next (fail closed).
+			m.s.log.Warn("could not list the consents written since the FHIR server's Consent?patient:identifier= search "+
+				"was last checked; it is checked again on the next response that needs it", "error", errString(err))
+			m.identifierProbedAt, m.identifierListing = time.Time{}, false
+			m.identifierTrustUntil.Store(0)
+			return fmt.Errorf("listing the consents written since the FHIR server's Consent?patient:identifier= search was checked: %w", err)
+		}
+		switch got {
+		case identifierSearchIgnores:
+			m.s.log.Warn("the FHIR server's Consent?patient:identifier= search does not find a consent it holds that names " +
+				"its patient by that identifier (it answers without honouring the :identifier modifier); responses that need " +
+				"a patient's consents are withheld until it does, or until consents.patient_identifier_system is unset or " +
+				"consents.upstream is sync")
+		case identifierSearchAnswers:
+			m.s.log.Info("the FHIR server's Consent?patient:identifier= search finds the consents naming their patient by identifier")
+			m.identifierRecheckAt.Store(time.Now().Add(m.identifierProbeEvery).UnixNano())
+		}
+		if got != identifierSearchUnverified {
+			state = got
+			m.identifierProbe.Store(got)
+			m.identifierTrustUntil.Store(0)
+			m.identifierListing = false
+		} else {
+			m.identifierTrustUntil.Store(m.identifierProbedAt.Add(m.identifierProbeEvery).UnixNano())
+		}
 	}
 	if state == identifierSearchIgnores {
 		return identifierSearchIgnored{}
 	}
 	return nil
+}
+
+// identifierConsentWritten makes the listing of the consents written since
+// the last check due at once, run by the next response that needs the
+// search, the others waiting for it: called when a consent write through
+// /fhir ends, which may have written an opt-out naming its patient by MRN.
+func (m *sourcedConsents) identifierConsentWritten() {
+	if m.identifierProbeSem == nil {
+		return
+	}
+	m.identifierListAt.Store(0)
+	m.identifierTrustUntil.Store(0)
+}
+
+// listIdentifiedSince lists the consents the upstream stamped since the
+// last check or listing (Consent?_lastUpdated=gt<its Date less a second>,
+// at most identifierProbePages pages) and, when one names its patient by
+// an identifier of consents.patient_identifier_system alone, runs the
+// known-answer check with it. Unverified when none does.
+func (m *sourcedConsents) listIdentifiedSince(ctx context.Context) (int32, error) {
+	started := time.Now()
+	q := url.Values{"_count": {"100"}}
+	if !m.identifierListSince.IsZero() {
+		q.Set("_lastUpdated", "gt"+m.identifierListSince.UTC().Format(time.RFC3339))
+	}
+	known, date, err := m.findIdentifiedConsent(ctx, "/Consent?"+q.Encode())
+	if err != nil {
+		return identifierSearchUnverified, err
+	}
+	m.identifierListSince = cmp.Or(date, started).Add(-time.Second)
+	if known.id == "" {
+		return identifierSearchUnverified, nil
+	}
+	return m.searchKnownConsent(ctx, known)
 }
 
 // recheckIdentifierSearch runs the known-answer check again, once
@@ -159,17 +269,46 @@ func (m *sourcedConsents) recheckIdentifierSearch(ctx context.Context) error {
 // searches Consent?patient:identifier= for that identifier. Unverified when
 // there is none to look for.
 func (m *sourcedConsents) probeIdentifierSearch(ctx context.Context) (int32, error) {
+	started := time.Now()
+	known, date, err := m.findIdentifiedConsent(ctx, "/Consent?"+url.Values{"_count": {"100"}}.Encode())
+	if err != nil {
+		return identifierSearchUnverified, err
+	}
+	if known.id == "" {
+		// Trusted until the next check; the consents written meanwhile
+		// are listed from here (listIdentifiedSince).
+		m.identifierListSince, m.identifierListing = cmp.Or(date, started).Add(-time.Second), true
+		return identifierSearchUnverified, nil
+	}
+	return m.searchKnownConsent(ctx, known)
+}
+
+// knownConsent is a consent naming its patient by an identifier of
+// consents.patient_identifier_system alone: its id and the identifier's
+// value.
+type knownConsent struct{ id, value string }
+
+// findIdentifiedConsent looks, in at most identifierProbePages pages of
+// the upstream's Consent search path, for a consent naming its patient by
+// an identifier of consents.patient_identifier_system alone; it also
+// returns the Date of the first page's answer (zero without one).
+func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string) (knownConsent, time.Time, error) {
 	system := m.cfg.PatientIdentifierSystem
-	var known struct{ id, value string }
-	path := "/Consent?" + url.Values{"_count": {"100"}}.Encode()
-	for range identifierProbePages {
-		page, err := m.s.getJSON(ctx, path, maxConsentPage)
+	var (
+		known knownConsent
+		date  time.Time
+	)
+	for i := range identifierProbePages {
+		page, at, err := m.s.getJSONDated(ctx, path, maxConsentPage)
 		if err != nil {
-			return identifierSearchUnverified, err
+			return knownConsent{}, time.Time{}, err
+		}
+		if i == 0 {
+			date = at
 		}
 		var b searchBundleJSON
 		if json.Unmarshal(page, &b) != nil || b.ResourceType != "Bundle" {
-			return identifierSearchUnverified, errors.New("the FHIR server's Consent search did not answer a Bundle")
+			return knownConsent{}, time.Time{}, errors.New("the FHIR server's Consent search did not answer a Bundle")
 		}
 		for _, e := range b.Entry {
 			var c struct {
@@ -203,9 +342,14 @@ func (m *sourcedConsents) probeIdentifierSearch(ctx context.Context) (int32, err
 			break
 		}
 	}
-	if known.id == "" {
-		return identifierSearchUnverified, nil
-	}
+	return known, date, nil
+}
+
+// searchKnownConsent searches Consent?patient:identifier= for the
+// identifier known names its patient by: Answers when the search finds
+// known, Ignores when not.
+func (m *sourcedConsents) searchKnownConsent(ctx context.Context, known knownConsent) (int32, error) {
+	system := m.cfg.PatientIdentifierSystem
 	q := url.Values{"patient:identifier": {searchEscape(system) + "|" + searchEscape(known.value)}, "_count": {"100"}}
 	found := false
 	err := m.s.upstreamConsentSearch(ctx, q, m.cfg.MaxConsents, func(raw []byte) {
