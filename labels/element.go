@@ -110,19 +110,29 @@ type pendingInline struct {
 }
 
 // noteInline records the inline label in the extension object just walked
-// (c), owned by the object two levels up (past "extension" and the index).
+// (c), owned by the object two levels up (past "extension" and the index),
+// or one level up when the extension is written as one object rather than
+// an array of one (invalid FHIR JSON, but a server may store it, and other
+// readers take it as the array's one element). Taken two levels up, such
+// a label was given to the next object closed at that depth (an element
+// beside the one it labels, which was cut instead) or to none, and the
+// element it labelled went out as ordinary data.
 func (w *walker) noteInline(c *coding) {
-	if !c.url.seen || !c.urlStr || !c.valueCoding.seen || w.depth < 2 || w.b[c.valueCoding.start] != '{' {
+	if !c.url.seen || !c.urlStr || !c.valueCoding.seen || w.depth < 1 || w.b[c.valueCoding.start] != '{' {
 		return
 	}
-	if !isInlineURL(decodedBytes(w.b, c.url)) {
+	owner := w.depth - 1
+	if w.path[w.depth-1].end < 0 { // an element of the extension array
+		owner--
+	}
+	if owner < 0 || !isInlineURL(decodedBytes(w.b, c.url)) {
 		return
 	}
 	_, lb, ok, _, err := readLabel(w.b, c.valueCoding.start, w.valid || w.check != nil) // walked (and checked) already
 	if err != nil || !ok {
 		return
 	}
-	w.pending = append(w.pending, pendingInline{label: lb, owner: w.depth - 2})
+	w.pending = append(w.pending, pendingInline{label: lb, owner: owner})
 }
 
 // IsInlineURL is isInlineURL for a url as a string: the proxy's write
