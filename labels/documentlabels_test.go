@@ -36,7 +36,10 @@ func TestDocumentOwnLabels(t *testing.T) {
 		{name: "ETH and V", in: docRef(`[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"ETH"}]},{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"V"}]}]`),
 			want: []labels.Label{act("ETH"), conf("V")}},
 		{name: "a code that is no label", in: docRef(`[{"coding":[{"system":"http://example.org/local","code":"SUD"}]}]`), none: true},
-		{name: "not an array", in: docRef(`{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"SUD"}]}`), none: true},
+		// one object rather than an array of one: its one element (QA round 34, area A)
+		{name: "not an array", in: docRef(`{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"SUD"}]}`),
+			want: []labels.Label{act("SUD")}, rule: "DocumentReference.securityLabel", path: "securityLabel[0].coding[0]"},
+		{name: "a string", in: docRef(`"SUD"`), none: true},
 		{name: "composition V", in: `{"resourceType":"Composition","id":"c1","status":"final","confidentiality":"V","subject":{"reference":"Patient/p1"},"type":{"text":"note"},"date":"2024-01-01","author":[{"reference":"Practitioner/x"}],"title":"t"}`,
 			want: []labels.Label{conf("V")}, rule: "Composition.confidentiality", path: "confidentiality"},
 		{name: "composition an unknown code reads as R", in: `{"resourceType":"Composition","confidentiality":"X","subject":{"reference":"Patient/p1"}}`,

@@ -605,7 +605,7 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 		return w.securityArray(v)
 	case 3:
 		end, err := w.value(v) // codings in tags match rules as any coding does
-		if err == nil && w.b[v] == '[' {
+		if err == nil {
 			w.tagLabels(v)
 		}
 		return end, err
@@ -613,27 +613,43 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 	return w.value(v)
 }
 
-// tagLabels reads the meta.tag array at v, walked already: a
+// tagLabels reads the meta.tag array (or one object) at v, walked already: a
 // confidentiality or v3-ActCode security label code there is a label of
 // the resource (Result.Reasons: rule "meta.tag"). FHIR puts security
 // labels in meta.security, but a server accepts one in meta.tag, and the
 // sender meant it: read as a mere tag it would leave the resource
 // ordinary.
 func (w *walker) tagLabels(v int) {
-	n := 0
-	_, _ = fjson.ArrayScan(w.b, v, func(e int) (int, error) {
-		end, err := fjson.SkipValid(w.b, e)
-		if err != nil || w.b[e] != '{' {
-			n++
-			return end, err
-		}
+	eachObject(w.b, v, func(e, n int) {
 		_, lb, ok, _, err := readLabel(w.b, e, true)
 		if err == nil && ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
 			w.tags = append(w.tags, tagLabel{label: lb, index: n})
 		}
-		n++
-		return end, nil
 	})
+}
+
+// eachObject calls fn with the start and the index of each object element
+// of the array at b[v], walked already, or with v and 0 when the value is
+// one object. FHIR's JSON writes a repeating element as an array, but a
+// server may store one object, and other readers take it as the array's
+// one element: a label in a meta.tag or a DocumentReference.securityLabel
+// (or its coding) so written was read as nothing, and its resource passed
+// as ordinary (QA round 34, area A).
+func eachObject(b []byte, v int, fn func(e, n int)) {
+	switch b[v] {
+	case '{':
+		fn(v, 0)
+	case '[':
+		n := 0
+		_, _ = fjson.ArrayScan(b, v, func(e int) (int, error) {
+			end, err := fjson.SkipValid(b, e)
+			if err == nil && b[e] == '{' {
+				fn(e, n)
+			}
+			n++
+			return end, err
+		})
+	}
 }
 
 // tagLabel is a security label found in meta.tag, at index.
@@ -667,36 +683,17 @@ func (w *walker) documentLabels(confidentiality bool, v int, prefix string, atta
 		}
 		return
 	}
-	if w.b[v] != '[' {
-		return
-	}
-	i := 0
-	_, _ = fjson.ArrayScan(w.b, v, func(e int) (int, error) {
-		end, err := fjson.SkipValid(w.b, e)
-		if err != nil || w.b[e] != '{' {
-			i++
-			return end, err
-		}
+	eachObject(w.b, v, func(e, i int) {
 		s, _, ok, err := fjson.Lookup(w.b, e, "coding")
-		if err == nil && ok && w.b[s] == '[' {
-			j := 0
-			_, _ = fjson.ArrayScan(w.b, s, func(c int) (int, error) {
-				cend, err := fjson.SkipValid(w.b, c)
-				if err != nil {
-					return cend, err
-				}
-				if w.b[c] == '{' {
-					_, lb, ok, _, err := readLabel(w.b, c, true)
-					if err == nil && ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
-						w.docLabels = append(w.docLabels, docLabel{label: lb, path: prefix + "securityLabel[" + strconv.Itoa(i) + "].coding[" + strconv.Itoa(j) + "]", attached: attached})
-					}
-				}
-				j++
-				return cend, nil
-			})
+		if err != nil || !ok {
+			return
 		}
-		i++
-		return end, nil
+		eachObject(w.b, s, func(c, j int) {
+			_, lb, ok, _, err := readLabel(w.b, c, true)
+			if err == nil && ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
+				w.docLabels = append(w.docLabels, docLabel{label: lb, path: prefix + "securityLabel[" + strconv.Itoa(i) + "].coding[" + strconv.Itoa(j) + "]", attached: attached})
+			}
+		})
 	})
 }
 
