@@ -723,30 +723,26 @@ func (w *walker) containedDocumentLabels() {
 // contained resource that has one. The type is the raw bytes of its
 // resourceType, decoded only when escaped: most contained resources are
 // of no type a caller looks for, and need no string of their own.
+// A contained member written as one object rather than an array of one is
+// its one resource (eachObject).
 func (w *walker) eachContained(fn func(n, vs int, typ []byte)) {
-	n := 0
-	_ = fjson.ArrayEach(w.b, w.contained, func(vs, _ int) error {
-		defer func() { n++ }()
-		if w.b[vs] != '{' {
-			return nil
-		}
+	eachObject(w.b, w.contained, func(vs, n int) {
 		i, e, ok, err := fjson.Lookup(w.b, vs, "resourceType")
 		if err != nil || !ok {
-			return nil
+			return
 		}
 		raw, ok := fjson.RawString(w.b, i, e)
 		if !ok {
-			return nil
+			return
 		}
 		if bytes.IndexByte(raw, '\\') >= 0 {
 			s, ok := fjson.StringValue(w.b, i, e)
 			if !ok {
-				return nil
+				return
 			}
 			raw = []byte(s)
 		}
 		fn(n, vs, raw)
-		return nil
 	})
 }
 

@@ -70,19 +70,40 @@ func (r *run) findContained() error {
 		if err != nil {
 			return asFailure(err)
 		}
-		if !ok || r.body[s] != '[' {
+		if !ok {
 			continue
 		}
-		err = fjson.ArrayEach(r.body, s, func(vs, ve int) error {
+		if err := r.recordContained(it, s); err != nil {
+			return asFailure(err)
+		}
+	}
+	return nil
+}
+
+// recordContained records the contained resources of it, whose contained
+// member's value starts at s: the objects of the array, or the value
+// itself when it is one object rather than an array of one (invalid FHIR
+// JSON, but a server may store it, and other readers take it as the
+// array's one resource). Skipped, such a resource was neither labelled
+// nor decided on its own: its own labels (a Condition its EHR labelled
+// SUD in its meta.security) were read as nothing, and the container went
+// out with it (QA round 34, area A).
+func (r *run) recordContained(it *item, s int) error {
+	switch r.body[s] {
+	case '{':
+		e, err := fjson.SkipValue(r.body, s)
+		if err != nil {
+			return err
+		}
+		it.contained = append(it.contained, &item{start: s, end: e})
+	case '[':
+		return fjson.ArrayEach(r.body, s, func(vs, ve int) error {
 			if r.body[vs] != '{' {
 				return errContainedShape
 			}
 			it.contained = append(it.contained, &item{start: vs, end: ve})
 			return nil
 		})
-		if err != nil {
-			return asFailure(err)
-		}
 	}
 	return nil
 }
@@ -180,17 +201,7 @@ func (r *run) containedOf(it *item) error {
 			return asFailure(err)
 		}
 	case it.containedAt >= 0:
-		if r.body[it.containedAt] != '[' {
-			return nil
-		}
-		err := fjson.ArrayEach(r.body, it.containedAt, func(vs, ve int) error {
-			if r.body[vs] != '{' {
-				return errContainedShape
-			}
-			it.contained = append(it.contained, &item{start: vs, end: ve})
-			return nil
-		})
-		if err != nil {
+		if err := r.recordContained(it, it.containedAt); err != nil {
 			return asFailure(err)
 		}
 	}
