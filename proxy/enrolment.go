@@ -286,11 +286,15 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 	// the program, and the contained resource goes with it (QA round 31,
 	// area C).
 	containedProgram := map[string]string{}
-	if cs, _, ok, err := fjson.Lookup(res, 0, "contained"); err != nil {
+	// A contained member written as one object rather than an array of
+	// one is its one resource (recordContained): skipped, the program's
+	// Organization so contained, and the member naming it, went out (QA
+	// round 34, area A).
+	if cs, ce, ok, err := fjson.Lookup(res, 0, "contained"); err != nil {
 		return nil, err
-	} else if ok && res[cs] == '[' {
+	} else if ok && (res[cs] == '[' || res[cs] == '{') {
 		i := 0
-		err := fjson.ArrayEach(res, cs, func(s, e int) error {
+		each := func(s, e int) error {
 			defer func() { i++ }()
 			if res[s] != '{' {
 				return nil
@@ -309,7 +313,13 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 			}
 			out = append(out, enrolmentElement{labels.ElementLabel{Path: "contained[" + strconv.Itoa(i) + "]", Start: s, End: e, Labels: labels.Part2Labels()}, []string{program}})
 			return nil
-		})
+		}
+		var err error
+		if res[cs] == '{' {
+			err = each(cs, ce)
+		} else {
+			err = fjson.ArrayEach(res, cs, each)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -613,8 +623,8 @@ func programOfResource(res []byte, l *labels.Labeller) string {
 			typ, _ = fjson.StringValue(res, vs, ve)
 		case fjson.KeyIs(key, "id") && res[vs] == '"':
 			id, _ = fjson.StringValue(res, vs, ve)
-		case fjson.KeyIs(key, "identifier") && res[vs] == '[':
-			return fjson.ArrayEach(res, vs, func(s, e int) error {
+		case fjson.KeyIs(key, "identifier") && (res[vs] == '[' || res[vs] == '{'):
+			one := func(s, e int) error {
 				if res[s] != '{' {
 					return nil
 				}
@@ -629,7 +639,11 @@ func programOfResource(res []byte, l *labels.Labeller) string {
 				})
 				program = cmp.Or(program, l.ProgramOfIdentifier(system, value))
 				return nil
-			})
+			}
+			if res[vs] == '{' { // one object rather than an array of one
+				return one(vs, ve)
+			}
+			return fjson.ArrayEach(res, vs, one)
 		}
 		return nil
 	})
