@@ -75,7 +75,13 @@ func (r *run) narrativeSpan(it *item) (span, bool, error) {
 }
 
 // outcomeTargets are the free-text values of the OperationOutcome at
-// start: its text, and each issue's diagnostics and details.text.
+// start: its text, and each issue's diagnostics and details.text. An issue
+// array, or an issue's details, written otherwise than FHIR's JSON writes
+// it (an issue as one object rather than an array of one, details as an
+// array; invalid, but a server may store it, and other readers take the
+// one as the array's one element and the other's elements each as the
+// details) is read so: skipped, its diagnostics ("row for F11.20
+// skipped") went out (QA round 34, area A).
 func outcomeTargets(b []byte, start int) ([]span, error) {
 	var out []span
 	err := fjson.ObjectEach(b, start, func(key []byte, s, e int) error {
@@ -83,26 +89,20 @@ func outcomeTargets(b []byte, start int) ([]span, error) {
 		case "text":
 			out = append(out, span{s, e})
 		case "issue":
-			if b[s] != '[' {
-				return nil
-			}
-			return fjson.ArrayEach(b, s, func(is, _ int) error {
-				if b[is] != '{' {
-					return nil
-				}
+			return objectsIn(b, s, e, func(is, _ int) error {
 				return fjson.ObjectEach(b, is, func(k []byte, ks, ke int) error {
 					switch keyName(k) {
 					case "diagnostics":
 						out = append(out, span{ks, ke})
 					case "details":
-						if b[ks] != '{' {
+						return objectsIn(b, ks, ke, func(ds, _ int) error {
+							if ts, te, ok, err := fjson.Lookup(b, ds, "text"); err != nil {
+								return err
+							} else if ok {
+								out = append(out, span{ts, te})
+							}
 							return nil
-						}
-						if ts, te, ok, err := fjson.Lookup(b, ks, "text"); err != nil {
-							return err
-						} else if ok {
-							out = append(out, span{ts, te})
-						}
+						})
 					}
 					return nil
 				})
@@ -111,6 +111,23 @@ func outcomeTargets(b []byte, start int) ([]span, error) {
 		return nil
 	})
 	return out, err
+}
+
+// objectsIn calls fn with each object of the value b[vs:ve]: the object
+// elements of an array, or the value itself when it is one object.
+func objectsIn(b []byte, vs, ve int, fn func(s, e int) error) error {
+	switch b[vs] {
+	case '{':
+		return fn(vs, ve)
+	case '[':
+		return fjson.ArrayEach(b, vs, func(s, e int) error {
+			if b[s] != '{' {
+				return nil
+			}
+			return fn(s, e)
+		})
+	}
+	return nil
 }
 
 // outcomeEdits returns the edits that strip the free text of the
