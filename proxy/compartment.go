@@ -52,33 +52,63 @@ func compartmentDenial() policy.Decision {
 // patient (resolvePatients). A reference to another resource type (a
 // Group, a Device, a Location), by its reference or its type, and a
 // contained one ("#id", settled with its container) name no patient.
+//
+// The member written otherwise than as one Reference object (invalid FHIR
+// JSON, but a server may store it, and other readers show it): an array
+// is untold when any of its elements is, and a string or a number may
+// name anyone ("Patient/p2"). Read as naming no patient, an array of one
+// Reference with only a display, or such a string, put another person's
+// record inside every compartment (QA round 34, area A). null names none.
 func untoldSubject(b []byte) bool {
 	for _, key := range [...]string{"subject", "patient", "beneficiary"} {
 		vs, _, ok, err := fjson.Lookup(b, 0, key)
 		if err != nil {
 			return true
 		}
-		if !ok || b[vs] != '{' {
+		if !ok {
 			continue
 		}
-		if ts, te, ok, _ := fjson.Lookup(b, vs, "type"); ok {
-			if typ, _ := fjson.StringValue(b, ts, te); typ != "" && typ != "Patient" {
-				continue
+		switch b[vs] {
+		case 'n': // null
+		case '{':
+			if untoldReference(b, vs) {
+				return true
 			}
+		case '[':
+			untold := false
+			err := fjson.ArrayEach(b, vs, func(es, _ int) error {
+				untold = untold || b[es] != '{' && b[es] != 'n' || b[es] == '{' && untoldReference(b, es)
+				return nil
+			})
+			if err != nil || untold {
+				return true
+			}
+		default:
+			return true
 		}
-		ref := ""
-		if rs, re, ok, _ := fjson.Lookup(b, vs, "reference"); ok {
-			ref, _ = fjson.StringValue(b, rs, re)
-		}
-		if strings.HasPrefix(ref, "#") {
-			continue
-		}
-		if typ := referenceType(ref); typ != "" && typ != "Patient" {
-			continue
-		}
-		return true
 	}
 	return false
+}
+
+// untoldReference reports whether the Reference object at vs may name a
+// patient (untoldSubject).
+func untoldReference(b []byte, vs int) bool {
+	if ts, te, ok, _ := fjson.Lookup(b, vs, "type"); ok {
+		if typ, _ := fjson.StringValue(b, ts, te); typ != "" && typ != "Patient" {
+			return false
+		}
+	}
+	ref := ""
+	if rs, re, ok, _ := fjson.Lookup(b, vs, "reference"); ok {
+		ref, _ = fjson.StringValue(b, rs, re)
+	}
+	if strings.HasPrefix(ref, "#") {
+		return false
+	}
+	if typ := referenceType(ref); typ != "" && typ != "Patient" {
+		return false
+	}
+	return true
 }
 
 // referenceType is the resource type a literal reference names (relative
