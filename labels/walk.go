@@ -537,6 +537,15 @@ func (w *walker) text(f *field, v int, key string) (int, error) {
 
 // reference reads the reference string of patientKeys[k] and walks the
 // value for codings.
+//
+// Written otherwise than as a Reference with a reference string (invalid
+// FHIR JSON, but a server may store it, and other readers show it): a
+// string is read as the reference it spells ("patient":"Patient/p2"), and
+// a reference member that is no string (an object, a number) makes the
+// patient one that cannot be told, as another server's is (a conflict).
+// Read as naming no patient, a Condition whose subject named p1 and whose
+// patient so named p2 was p1's alone, and went to the organisation p1's
+// consent permits (QA round 34, area A).
 func (w *walker) reference(k, v int) (int, error) {
 	f := &w.refs[k]
 	if f.seen {
@@ -544,16 +553,29 @@ func (w *walker) reference(k, v int) (int, error) {
 	}
 	f.seen = true
 	end, err := w.value(v) // first, so that a checking walk has checked what Lookup reads
-	if err != nil || w.b[v] != '{' {
+	if err != nil {
 		return end, err
+	}
+	switch w.b[v] {
+	case '"':
+		f.start, f.end = v, end
+		return end, nil
+	case '{':
+	default:
+		return end, nil
 	}
 	w.refObjs[k] = v
 	s, e, ok, err := fjson.Lookup(w.b, v, "reference")
 	if err != nil {
 		return 0, err
 	}
-	if _, isString := fjson.RawString(w.b, s, e); ok && isString {
+	if !ok || w.b[s] == 'n' { // none, or null
+		return end, nil
+	}
+	if _, isString := fjson.RawString(w.b, s, e); isString {
 		f.start, f.end = s, e
+	} else {
+		w.foreignPatient = true
 	}
 	return end, nil
 }
