@@ -603,12 +603,12 @@ func parametersOf(body []byte, maxDepth int) (url.Values, error) {
 	if rt, _ := fjson.StringValue(body, rs, re); rt != "Parameters" {
 		return nil, nil
 	}
-	ps, _, ok, err := fjson.Lookup(body, obj, "parameter")
-	if err != nil || !ok || body[ps] != '[' {
+	ps, pe, ok, err := fjson.Lookup(body, obj, "parameter")
+	if err != nil || !ok || body[ps] != '[' && body[ps] != '{' {
 		return nil, err
 	}
 	q := url.Values{}
-	err = fjson.ArrayEach(body, ps, func(vs, _ int) error {
+	one := func(vs, _ int) error {
 		if body[vs] != '{' {
 			return nil
 		}
@@ -639,8 +639,16 @@ func parametersOf(body []byte, maxDepth int) (url.Values, error) {
 			q[name] = append(q[name], values...)
 		}
 		return nil
-	})
-	return q, err
+	}
+	if body[ps] == '{' {
+		// One parameter written as an object rather than an array of
+		// one (invalid FHIR JSON, but a server may read it as the
+		// array's one element): skipped, Patient/x/$everything POSTed
+		// with {"parameter":{"name":"_content",...}} reached the server
+		// past every rule (QA round 34, area A).
+		return q, one(ps, pe)
+	}
+	return q, fjson.ArrayEach(body, ps, one)
 }
 
 // codingValue is a Coding's system|code (code alone without a system), as
