@@ -126,6 +126,19 @@ func markMeta(b []byte, lay objectLayout, mark Set) ([]fjson.Edit, error) {
 			slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
 		}
 	}
+	if lay.tag.found && b[lay.tag.start] == '{' {
+		// One tag written as an object rather than an array of one
+		// (invalid FHIR JSON, but a server may send it, and the labeller
+		// reads it as the array's one element): a security label so
+		// written goes as from an array, leaving an empty one. Kept, a
+		// searchset's "SUD" still told of the entry withheld (QA round
+		// 34, area A).
+		_, lb, ok, _, err := readLabel(b, lay.tag.start, true)
+		if err == nil && ok && (isConfidentiality(lb) || (lb.System == SystemActCode && KnownCode(SystemActCode, lb.Code))) {
+			edits = append(edits, fjson.Edit{Start: lay.tag.start, End: lay.tag.end, Data: []byte("[]")})
+			slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
+		}
+	}
 	return edits, nil
 }
 
