@@ -695,14 +695,40 @@ type tagLabel struct {
 // container's whatever its type (attached).
 func (w *walker) documentLabels(confidentiality bool, v int, prefix string, attached bool) {
 	if confidentiality {
-		end, err := fjson.SkipValid(w.b, v)
-		if err != nil || w.b[v] != '"' {
+		// A code; also, written otherwise (invalid FHIR JSON, but a
+		// server may store it, and other readers show it), an array of
+		// codes, or a Coding's code: each is the document's
+		// confidentiality. Read as none, a Composition whose
+		// confidentiality was ["R"] or {"code":"R"} went out as
+		// ordinary data (QA round 34, area A).
+		one := func(s int) {
+			if w.b[s] == '{' {
+				cs, _, ok, err := fjson.Lookup(w.b, s, "code")
+				if err != nil || !ok {
+					return
+				}
+				s = cs
+			}
+			end, err := fjson.SkipValid(w.b, s)
+			if err != nil || w.b[s] != '"' {
+				return
+			}
+			system, code := labelCode(SystemConfidentiality, intern(bytes.TrimSpace(decodedBytes(w.b, field{start: s, end: end, seen: true}))))
+			if lb := (Label{System: system, Code: code}); lb.System == SystemConfidentiality && KnownCode(lb.System, lb.Code) {
+				w.docLabels = append(w.docLabels, docLabel{label: lb, path: prefix + "confidentiality", composition: true, attached: attached})
+			}
+		}
+		if w.b[v] != '[' {
+			one(v)
 			return
 		}
-		system, code := labelCode(SystemConfidentiality, intern(bytes.TrimSpace(decodedBytes(w.b, field{start: v, end: end, seen: true}))))
-		if lb := (Label{System: system, Code: code}); lb.System == SystemConfidentiality && KnownCode(lb.System, lb.Code) {
-			w.docLabels = append(w.docLabels, docLabel{label: lb, path: prefix + "confidentiality", composition: true, attached: attached})
-		}
+		_, _ = fjson.ArrayScan(w.b, v, func(e int) (int, error) {
+			end, err := fjson.SkipValid(w.b, e)
+			if err == nil {
+				one(e)
+			}
+			return end, err
+		})
 		return
 	}
 	eachObject(w.b, v, func(e, i int) {
