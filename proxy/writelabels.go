@@ -26,7 +26,7 @@ func readDeepLabels(b []byte) (deepLabels, bool) {
 		return deepLabels{}, false
 	}
 	dl := deepLabels{contained: map[string]int{}, inline: map[string]int{}}
-	if cs, ok := top["contained"].([]any); ok {
+	if cs := oneOrMany(top["contained"]); cs != nil {
 		for _, c := range cs {
 			cm, _ := c.(map[string]any)
 			meta, _ := cm["meta"].(map[string]any)
@@ -44,7 +44,7 @@ func readDeepLabels(b []byte) (deepLabels, bool) {
 	walk = func(v any, root bool) {
 		switch x := v.(type) {
 		case map[string]any:
-			if exts, ok := x["extension"].([]any); ok {
+			if exts := oneOrMany(x["extension"]); exts != nil {
 				for _, e := range exts {
 					em, _ := e.(map[string]any)
 					if u, _ := em["url"].(string); !labels.IsInlineURL(u) {
@@ -66,6 +66,22 @@ func readDeepLabels(b []byte) (deepLabels, bool) {
 	}
 	walk(top, true)
 	return dl, true
+}
+
+// oneOrMany is the elements of the array v, or v alone when it is one
+// object rather than an array of one (invalid FHIR JSON, but a server may
+// store it, and the labeller reads it as the array's one element): a
+// stored resource whose contained resource, or whose inline label's
+// extension, was so written had labels no update was kept from removing
+// (QA round 34, area A).
+func oneOrMany(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case map[string]any:
+		return []any{x}
+	}
+	return nil
 }
 
 // ownerKey names the element an inline label is on by its content, its
