@@ -632,28 +632,27 @@ func (r *Result) principalLabels(b []byte) Set {
 
 // oneOfAKindType reports whether the object at b[s], an element of
 // member, has a type coding whose code is one of oneOfAKind for member
-// (any case, escapes decoded).
+// (any case, escapes decoded). A type, or its coding, written as one
+// object rather than an array of one (invalid FHIR JSON, but a server may
+// store it, and other readers take it as the array's one element) is read
+// so (eachObject): skipped, a claim's SUD principal diagnosis so typed was
+// cut alone, and the claim left without a principal diagnosis told that
+// one was withheld (QA round 34, area A).
 func oneOfAKindType(b []byte, s int, member string) bool {
 	ts, _, ok, err := fjson.Lookup(b, s, "type")
-	if err != nil || !ok || b[ts] != '[' {
+	if err != nil || !ok {
 		return false
 	}
 	found := false
-	_ = fjson.ArrayEach(b, ts, func(cs, _ int) error {
-		if b[cs] != '{' {
-			return nil
-		}
+	eachObject(b, ts, func(cs, _ int) {
 		ls, _, ok, err := fjson.Lookup(b, cs, "coding")
-		if err != nil || !ok || b[ls] != '[' {
-			return nil
+		if err != nil || !ok {
+			return
 		}
-		return fjson.ArrayEach(b, ls, func(ks, _ int) error {
-			if b[ks] != '{' {
-				return nil
-			}
+		eachObject(b, ls, func(ks, _ int) {
 			vs, ve, ok, err := fjson.Lookup(b, ks, "code")
 			if err != nil || !ok || b[vs] != '"' {
-				return nil
+				return
 			}
 			code, _ := fjson.StringValue(b, vs, ve)
 			code = strings.TrimSpace(code)
@@ -662,7 +661,6 @@ func oneOfAKindType(b []byte, s int, member string) bool {
 					found = true
 				}
 			}
-			return nil
 		})
 	})
 	return found
