@@ -410,16 +410,21 @@ func statesNothing(c Cond) bool {
 // subject when that can be read ("" otherwise).
 func Unreadable(raw []byte) (Normalized, bool) {
 	var lax struct {
-		ID      string `json:"id"`
-		Status  string `json:"status"`
-		Patient struct {
-			Reference string `json:"reference"`
-		} `json:"patient"`
-		Subject struct {
-			Reference string `json:"reference"`
-		} `json:"subject"`
-		PolicyRule      laxConcept   `json:"policyRule"`
-		RegulatoryBasis []laxConcept `json:"regulatoryBasis"` // R5's policyRule
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		// Written otherwise than FHIR's JSON writes them (invalid, but
+		// a server may store it, and other readers take one object as
+		// an array's one element and an array of one as its element):
+		// patient and subject as an array of References, or a reference
+		// string; policyRule as an array, regulatoryBasis as one object.
+		// Read into fixed shapes, such a member was read as nothing: the
+		// stand-in without a patient was dropped in sync mode, and one
+		// without its OPTOUT governed restricted data only, so the
+		// patient's opt-out withheld nothing (QA round 34, area A).
+		Patient         json.RawMessage `json:"patient"`
+		Subject         json.RawMessage `json:"subject"`
+		PolicyRule      json.RawMessage `json:"policyRule"`
+		RegulatoryBasis json.RawMessage `json:"regulatoryBasis"` // R5's policyRule
 		Policy          []struct {
 			URI string `json:"uri"`
 		} `json:"policy"`
@@ -447,13 +452,13 @@ func Unreadable(raw []byte) (Normalized, bool) {
 	// the sync rounds, so an opt-out the EHR wrote so withheld nothing. The
 	// stand-in only denies, so reading another server's Patient/p1 as this
 	// one's can withhold and never disclose.
-	n.Patient = patientOf(lax.Patient.Reference, lax.Subject.Reference)
+	n.Patient = patientOf(append(laxReferences(lax.Patient), laxReferences(lax.Subject)...)...)
 	// The policies as policies() reads them from a valid consent, R4 or
 	// R5: an R5 opt-out (regulatoryBasis OPTOUT) that failed validation
 	// was given none, so its stand-in governed restricted data only and
 	// the patient's ordinary records flowed as if it were not there.
-	for _, cc := range append([]laxConcept{lax.PolicyRule}, lax.RegulatoryBasis...) {
-		for _, c := range cc.Coding {
+	for _, cc := range append(oneOrMany[laxConcept](lax.PolicyRule), oneOrMany[laxConcept](lax.RegulatoryBasis)...) {
+		for _, c := range oneOrMany[laxCoding](cc.Coding) {
 			n.Policies = appendNew(n.Policies, c.Code)
 		}
 	}
@@ -580,12 +585,10 @@ func Withdrawn(raw []byte) (Normalized, bool) {
 	n.updated = updatedOf(&resourceJSON{DateTime: cmp.Or(lax.DateTime, lax.Date), Meta: &metaJSON{LastUpdated: lax.Meta.LastUpdated}})
 	n.serverTime = updatedOf(&resourceJSON{Meta: &metaJSON{LastUpdated: lax.Meta.LastUpdated}})
 	var refs struct {
-		Patient, Subject struct {
-			Reference string `json:"reference"`
-		}
+		Patient, Subject json.RawMessage // as Unreadable reads them
 	}
 	_ = json.Unmarshal(raw, &refs)
-	n.Patient = patientOf(refs.Patient.Reference, refs.Subject.Reference)
+	n.Patient = patientOf(append(laxReferences(refs.Patient), laxReferences(refs.Subject)...)...)
 	return n, true
 }
 
@@ -726,7 +729,38 @@ func AsDenial(n Normalized) Normalized {
 
 // laxConcept is the part of a CodeableConcept Unreadable reads.
 type laxConcept struct {
-	Coding []struct {
-		Code string `json:"code"`
-	} `json:"coding"`
+	Coding json.RawMessage `json:"coding"` // laxCoding, one or an array (oneOrMany)
+}
+
+type laxCoding struct {
+	Code string `json:"code"`
+}
+
+// oneOrMany reads raw as an array of T, or as one T: those it can read.
+func oneOrMany[T any](raw json.RawMessage) []T {
+	var many []T
+	if json.Unmarshal(raw, &many) == nil {
+		return many
+	}
+	var one T
+	if json.Unmarshal(raw, &one) == nil {
+		return []T{one}
+	}
+	return nil
+}
+
+// laxReferences are the reference strings of raw: a Reference's, each of
+// an array of them, or raw itself when it is a string.
+func laxReferences(raw json.RawMessage) []string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []string{s}
+	}
+	var out []string
+	for _, r := range oneOrMany[struct {
+		Reference string `json:"reference"`
+	}](raw) {
+		out = append(out, r.Reference)
+	}
+	return out
 }
