@@ -47,7 +47,7 @@ func patientIdentifier(raw []byte) (system, value string, alone, ok bool) {
 		return "", "", false, false
 	}
 	var ref reference
-	if err := json.Unmarshal(find(ms, patientElement(raw)), &ref); err != nil || ref.Identifier == nil {
+	if err := json.Unmarshal(oneElement(find(ms, patientElement(raw))), &ref); err != nil || ref.Identifier == nil {
 		return "", "", false, false
 	}
 	if ref.Identifier.System == "" || ref.Identifier.Value == "" {
@@ -68,8 +68,10 @@ func WithPatientReference(raw []byte, ref string) ([]byte, error) {
 		return nil, err
 	}
 	key := patientElement(raw)
+	el := find(ms, key)
+	one := oneElement(el)
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(find(ms, key), &obj); err != nil || obj == nil {
+	if err := json.Unmarshal(one, &obj); err != nil || obj == nil {
 		return nil, errors.New("consent: the patient is not an object")
 	}
 	obj["reference"], _ = json.Marshal(ref)
@@ -77,7 +79,23 @@ func WithPatientReference(raw []byte, ref string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(one) != len(el) { // kept an array of one, as the consent wrote it
+		v = append(append([]byte{'['}, v...), ']')
+	}
 	return encodeMembers(set(ms, key, v))
+}
+
+// oneElement is the element of v when v is an array of exactly one, else
+// v. A consent's patient written as an array of one Reference (invalid
+// FHIR JSON, but a server may store it, and other readers take it as its
+// one element) named by identifier was not matched to the patient, and
+// sync mode dropped its denying stand-in (QA round 34, area A).
+func oneElement(v json.RawMessage) json.RawMessage {
+	var arr []json.RawMessage
+	if json.Unmarshal(v, &arr) == nil && len(arr) == 1 {
+		return arr[0]
+	}
+	return v
 }
 
 // PatientPath is where a consent names its patient: Consent.subject.reference

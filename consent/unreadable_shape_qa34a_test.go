@@ -54,3 +54,26 @@ func TestUnreadableShapesQA34A(t *testing.T) {
 		}
 	}
 }
+
+// QA round 34, area A: an upstream consent naming its patient by
+// identifier alone in an array of one Reference is matched by that
+// identifier, and given the patient's reference, as one written as an
+// object; its stand-in then names the patient (Unreadable).
+func TestPatientIdentifierArrayOfOneQA34A(t *testing.T) {
+	t.Parallel()
+	raw := []byte(`{"resourceType":"Consent","id":"u1","status":"active","patient":[{"identifier":{"system":"urn:mrn","value":"123"}}],"provision":{"type":"deny"}}`)
+	system, value, ok := PatientIdentifier(raw)
+	if !ok || system != "urn:mrn" || value != "123" {
+		t.Fatalf("PatientIdentifier: %q %q %v", system, value, ok)
+	}
+	if s, v, ok := PatientIdentifierBeside(raw); !ok || s != "urn:mrn" || v != "123" {
+		t.Errorf("PatientIdentifierBeside: %q %q %v", s, v, ok)
+	}
+	filled, err := WithPatientReference(raw, "Patient/p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := Unreadable(filled); !ok || n.Patient != "Patient/p1" {
+		t.Errorf("stand-in of %s: %v, patient %q", filled, ok, n.Patient)
+	}
+}
