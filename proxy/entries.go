@@ -64,25 +64,11 @@ func (r *run) entryParts(e *entryNode) *entryNode {
 // an object cannot be read, and the entry fails as above.
 func (r *run) entryPart(e *entryNode, name string, vs int) error {
 	b := r.body
-	if b[vs] == '[' {
-		n := 0
-		err := fjson.ArrayEach(b, vs, func(s, _ int) error {
-			if n++; n == 1 {
-				vs = s
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if n != 1 {
-			return errEntryPart
-		}
+	vs, err := partObject(b, vs)
+	if err != nil {
+		return err
 	}
-	if b[vs] != '{' {
-		return errEntryPart
-	}
-	_, err := fjson.ObjectScan(b, vs, func(key []byte, ks int) (int, error) {
+	_, err = fjson.ObjectScan(b, vs, func(key []byte, ks int) (int, error) {
 		ke, err := fjson.SkipValue(b, ks)
 		if err != nil {
 			return 0, err
@@ -112,6 +98,31 @@ func (r *run) entryPart(e *entryNode, name string, vs int) error {
 }
 
 var errEntryPart = errors.New("an entry's search, response or request is not an object")
+
+// partObject is where the object of an entry part whose value starts at
+// vs starts: the value itself, or the element of an array of one
+// (entryPart); errEntryPart for any other value.
+func partObject(b []byte, vs int) (int, error) {
+	if b[vs] == '[' {
+		n := 0
+		err := fjson.ArrayEach(b, vs, func(s, _ int) error {
+			if n++; n == 1 {
+				vs = s
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		if n != 1 {
+			return 0, errEntryPart
+		}
+	}
+	if b[vs] != '{' {
+		return 0, errEntryPart
+	}
+	return vs, nil
+}
 
 // refOf returns the "Type/id" a request URL names, or "".
 func refOf(u string) string {

@@ -232,13 +232,20 @@ func (r *run) hasInclude(b *bundleNode) (bool, error) {
 	return false, nil
 }
 
-// isInclude reports whether the entry's search.mode is "include".
+// isInclude reports whether the entry's search.mode is "include". A
+// search written as an array of one object is read as that object, as
+// entryPart reads it: read as no include, the entry counted as a match,
+// and an include only a withheld entry named stayed (QA round 34, area A).
 func (r *run) isInclude(e *entryNode) (bool, error) {
 	s := e.parts[partSearch]
-	if s.start < 0 || r.body[s.start] != '{' {
+	if s.start < 0 {
 		return false, nil
 	}
-	vs, ve, ok, err := fjson.Lookup(r.body, s.start, "mode")
+	obj, err := partObject(r.body, s.start)
+	if err != nil {
+		return false, nil // not an include: entryPart reads it as no match
+	}
+	vs, ve, ok, err := fjson.Lookup(r.body, obj, "mode")
 	if err != nil || !ok {
 		return false, err
 	}
