@@ -1943,7 +1943,23 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 	}
 	var read, orphans []consent.Normalized
 	alone := map[string]string{}
+	// filledBefore: the file holds a consent naming its patient by an
+	// identifier of consents.patient_identifier_system beside a
+	// reference, as a ds4p before the file kept consents as the upstream
+	// sent them wrote one named by the identifier alone (the reference its
+	// round filled in). Which it is cannot be told: the first round is a
+	// full one, which reads each again (and what it permits is then the
+	// Patient's only while the identifier finds it). Resumed by an
+	// incremental round, a permit whose MRN had moved stayed the old
+	// Patient's until the next full round.
+	filledBefore := false
 	for _, e := range entries {
+		if system, _, ok := consent.PatientIdentifierBeside(e.JSON); ok && m.cfg.PatientIdentifierSystem != "" &&
+			system == m.cfg.PatientIdentifierSystem {
+			if _, _, alone := consent.PatientIdentifier(e.JSON); !alone {
+				filledBefore = true
+			}
+		}
 		if system, value, ok := consent.PatientIdentifier(e.JSON); ok && strings.HasPrefix(e.Patient, "Patient/") {
 			// Named by an identifier alone, stored as the upstream sent
 			// it, for the Patient the round found having it: read as the
@@ -2003,6 +2019,9 @@ func (m *sourcedConsents) resume(ctx context.Context) (since time.Time, round in
 		cs = append(cs, read[i])
 	}
 	m.mirror.preload(append(append(cs, denies...), orphans...), alone)
+	if filledBefore {
+		return at.Add(-time.Second), 0 // syncRound: round 0 is a full one
+	}
 	return at.Add(-time.Second), 1
 }
 
