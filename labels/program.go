@@ -238,7 +238,25 @@ func (ix *programIndex) byIdentifier(system, value []byte) string {
 	var buf [256]byte
 	key := appendIdentSystem(buf[:0], system)
 	key = append(append(key, '|'), bytes.TrimSpace(value)...)
-	return ix.idents[string(key)]
+	if p := ix.idents[string(key)]; p != "" {
+		return p
+	}
+	if string(appendIdentSystem(buf[:0], system)) == npiSystem {
+		return ix.byNPIValue(value) // the NPI's 15-digit form (npiDigits)
+	}
+	return ""
+}
+
+// npiDigits returns the NPI v (white space around it trimmed) as its ten
+// digits: written in its 15-digit card-issuer form (80840, the prefix its
+// check digit is computed with, then the ten digits), as some billing
+// systems write it, the prefix is dropped.
+func npiDigits(v []byte) []byte {
+	v = bytes.TrimSpace(v)
+	if len(v) == 15 && bytes.HasPrefix(v, []byte("80840")) {
+		return v[5:]
+	}
+	return v
 }
 
 // npiSystem is the NPI's identifier system as programs are indexed by it.
@@ -255,7 +273,7 @@ func (ix *programIndex) byNPIValue(value []byte) string {
 	if len(ix.npis) == 0 {
 		return ""
 	}
-	return ix.npis[string(bytes.TrimSpace(value))]
+	return ix.npis[string(npiDigits(value))]
 }
 
 // minProgramName is the length from which a program's name is matched

@@ -152,7 +152,30 @@ func (w *walker) value(i int) (int, error) {
 		}
 		return end, err
 	}
-	return w.skip(i)
+	end, err := w.skip(i)
+	if err == nil && w.program == "" && len(w.rs.programs.npis) > 0 && w.b[i] >= '0' && w.b[i] <= '9' {
+		w.npiNumber(i, end)
+	}
+	return end, err
+}
+
+// npiNumber is npiString for the JSON number at b[i:end]: an extension's
+// valueInteger or valueDecimal holding a program's NPI (an NPI starting
+// with 1 fits a FHIR integer), which only an identifier's value (object)
+// was matched as.
+func (w *walker) npiNumber(i, end int) {
+	if n := end - i; n < 10 || n > 32 {
+		return
+	}
+	if w.depth > 0 {
+		if s := w.path[w.depth-1]; s.end >= 0 && fjson.KeyIs(w.b[s.start:s.end], "value") {
+			return
+		}
+	}
+	v := numericCode(w.b[i:end])
+	if p := w.rs.programs.byNPIValue(v); p != "" {
+		w.program, w.programMatch, w.programPath = p, npiSystem+"|"+string(npiDigits(v)), w.pathString()
+	}
 }
 
 // npiString matches the string at b[i:end] against the programs' NPIs
