@@ -248,6 +248,10 @@ type sourcedConsents struct {
 	identifierListSince  time.Time
 	identifierListing    bool
 	identifierListEvery  time.Duration
+	// identifierWrites counts the consent writes through /fhir that
+	// ended (identifierConsentWritten): one ending during a check or a
+	// listing leaves the listing due (checkIdentifierSearch).
+	identifierWrites atomic.Uint64
 	// noElements is set once the upstream refused the presence check's
 	// search with _elements: it is asked without from then on.
 	noElements atomic.Bool

@@ -89,7 +89,18 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	defer func() { <-m.identifierProbeSem }()
+	writes := m.identifierWrites.Load()
+	defer func() {
+		if m.identifierWrites.Load() != writes {
+			// A consent write through /fhir ended during this check or
+			// listing, which may have read the consents before it: the
+			// listing stays due at once (identifierConsentWritten), not
+			// put off by what this one stored.
+			m.identifierListAt.Store(0)
+			m.identifierTrustUntil.Store(0)
+		}
+		<-m.identifierProbeSem
+	}()
 	state = m.identifierProbe.Load()
 	if state != identifierSearchAnswers && (m.identifierProbedAt.IsZero() || time.Since(m.identifierProbedAt) >= m.identifierProbeEvery) {
 		m.identifierProbedAt = time.Now()
@@ -194,6 +205,7 @@ func (m *sourcedConsents) identifierConsentWritten() {
 	if m.identifierProbeSem == nil {
 		return
 	}
+	m.identifierWrites.Add(1)
 	m.identifierListAt.Store(0)
 	m.identifierTrustUntil.Store(0)
 }
