@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Program is a 42 CFR Part 2 program: a federally assisted substance use
@@ -301,16 +303,41 @@ func (ix *programIndex) byName(v []byte) string {
 // lower case.
 func nameKey(dst, n []byte) []byte {
 	space := false
-	for _, c := range bytes.TrimSpace(n) {
+	n = bytes.TrimFunc(n, unicode.IsSpace)
+	for i := 0; i < len(n); {
+		c := n[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case isSpace(c):
+				space = true
+				continue
+			case space:
+				dst = append(dst, ' ')
+				space = false
+			}
+			dst = append(dst, lowerASCII(c))
+			continue
+		}
+		// A name beyond ASCII ("Centro Médico", written in capitals by a
+		// system that keeps names so, or with a no-break space) is
+		// compared by its runes' lower case.
+		r, size := utf8.DecodeRune(n[i:])
 		switch {
-		case isSpace(c):
+		case unicode.IsSpace(r):
 			space = true
+			i += size
 			continue
 		case space:
 			dst = append(dst, ' ')
 			space = false
 		}
-		dst = append(dst, lowerASCII(c))
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, c)
+		} else {
+			dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		}
+		i += size
 	}
 	return dst
 }

@@ -203,7 +203,8 @@ func (w *walker) npiString(i, end int) {
 // program, which its container refers to).
 func (w *walker) nameString(i, end int) {
 	ix := &w.rs.programs
-	if n := end - i - 2; w.program != "" || len(ix.names) == 0 || n < ix.nameMin || n > ix.nameMax+32 || w.depth == 0 {
+	n := end - i - 2
+	if w.program != "" || len(ix.names) == 0 || n < ix.nameMin || n > 6*ix.nameMax+32 || w.depth == 0 {
 		return
 	}
 	s := w.path[w.depth-1]
@@ -213,6 +214,9 @@ func (w *walker) nameString(i, end int) {
 	key := w.b[s.start:s.end]
 	if !fjson.KeyIs(key, "display") && (w.depth != 3 || !w.inContained() || !fjson.KeyIs(key, "name")) {
 		return
+	}
+	if n > ix.nameMax+32 && bytes.IndexByte(w.b[i+1:end-1], '\\') < 0 {
+		return // longer than any name, and not for its escapes (\u00e9)
 	}
 	v := decodedBytes(w.b, field{start: i, end: end, seen: true})
 	if p := ix.byName(v); p != "" {
