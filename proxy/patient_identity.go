@@ -73,12 +73,18 @@ func (s *Server) resolvePatient(ctx context.Context, identifier string) (string,
 	if e, ok := sc.patients.get(identifier); ok {
 		return e.ref, unmatchedIfEmpty(e.ref)
 	}
+	// Kept only if no write through /fhir began or ended meanwhile, as the
+	// other caches are: a lookup answered before a Patient write that moved
+	// the identifier, cached after the write cleared the caches, kept the
+	// old Patient for upstream_ttl (QA round 34, area E).
+	epoch := sc.written.epoch.Load()
+	unwritten := func() bool { return sc.written.underWay.Load() == 0 && sc.written.epoch.Load() == epoch }
 	ref, err := s.identifiedPatient(ctx, system, value)
 	switch {
 	case errors.Is(err, errPatientUnmatched):
-		sc.patients.add(identifier, patientEntry{})
+		sc.patients.addIf(identifier, patientEntry{}, unwritten)
 	case err == nil:
-		sc.patients.add(identifier, patientEntry{ref: ref})
+		sc.patients.addIf(identifier, patientEntry{ref: ref}, unwritten)
 	}
 	return ref, err
 }
