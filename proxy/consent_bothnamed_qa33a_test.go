@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ds4p/ds4p/labels"
 )
 
 // TestConsentNamingAReferenceAndAnMRNQA33A: an upstream opt-out whose
@@ -46,17 +44,7 @@ func TestConsentNamingAReferenceAndAnMRNQA33A(t *testing.T) {
 			}
 			// After a restart and an incremental round that lists nothing.
 			ctx := context.Background()
-			srv, err := New(Options{Upstream: mustURL(t, u.upstream.URL+"/fhir/R4"), UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
-				Deps{Labeller: labels.Default(), Decider: failingDecider{}, Ledger: &fakeLedger{}, Auth: fakeAuth{}, Consents: u.store})
-			if err != nil {
-				t.Fatal(err)
-			}
-			stopped, cancel := context.WithCancel(ctx)
-			cancel()
-			if err := srv.UseConsentSources(stopped, cfg); err != nil {
-				t.Fatal(err)
-			}
-			restarted := srv.consents.(*sourcedConsents)
+			restarted := u.restarted(t, cfg)
 			since, _ := restarted.resume(ctx)
 			u.fhir.set(http.StatusOK)
 			if err := restarted.syncOnce(ctx, since, false); err != nil {

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/ds4p/ds4p/labels"
 )
 
 // TestSyncMRNMovedQA34D: an upstream permit naming its patient by MRN
@@ -63,17 +61,7 @@ func TestSyncMRNMovedQA34D(t *testing.T) {
 
 	// A restart reads the mirror back: the permit is p1's while p1 has
 	// the MRN.
-	srv, err := New(Options{Upstream: mustURL(t, u.upstream.URL+"/fhir/R4"), UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
-		Deps{Labeller: labels.Default(), Decider: failingDecider{}, Ledger: &fakeLedger{}, Auth: fakeAuth{}, Consents: u.store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := srv.UseConsentSources(stopped, cfg); err != nil {
-		t.Fatal(err)
-	}
-	restarted := srv.consents.(*sourcedConsents)
+	restarted := u.restarted(t, cfg)
 	restartedSince, _ := restarted.resume(ctx)
 	u.fhir.set(http.StatusOK)
 	if err := restarted.syncOnce(ctx, restartedSince, false); err != nil {

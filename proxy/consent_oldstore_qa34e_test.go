@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ds4p/ds4p/consent"
-	"github.com/ds4p/ds4p/labels"
 )
 
 // TestSyncMRNMovedOldStoreQA34E (for a663c00, whose diff lacked its test):
@@ -42,17 +41,7 @@ func TestSyncMRNMovedOldStoreQA34E(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := New(Options{Upstream: mustURL(t, u.upstream.URL+"/fhir/R4"), UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
-				Deps{Labeller: labels.Default(), Decider: failingDecider{}, Ledger: &fakeLedger{}, Auth: fakeAuth{}, Consents: u.store})
-			if err != nil {
-				t.Fatal(err)
-			}
-			stopped, cancel := context.WithCancel(ctx)
-			cancel()
-			if err := srv.UseConsentSources(stopped, cfg); err != nil {
-				t.Fatal(err)
-			}
-			since, round := srv.consents.(*sourcedConsents).resume(ctx)
+			since, round := u.restarted(t, cfg).resume(ctx)
 			if round != c.round || since.IsZero() {
 				t.Errorf("resume: round %d since %v, want round %d (0: a full first round) from the stored time", round, since, c.round)
 			}

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"testing"
 	"time"
-
-	"github.com/ds4p/ds4p/labels"
 )
 
 // TestOptOutByMRNOfAReRegisteredPatientQA32C: the EHR deleted Patient p1,
@@ -45,17 +43,7 @@ func TestOptOutByMRNOfAReRegisteredPatientQA32C(t *testing.T) {
 				t.Errorf("the opt-out is held whole for %v, want [Patient/p9]", got)
 			}
 			// After a restart and an incremental round that lists nothing.
-			srv, err := New(Options{Upstream: mustURL(t, u.upstream.URL+"/fhir/R4"), UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
-				Deps{Labeller: labels.Default(), Decider: failingDecider{}, Ledger: &fakeLedger{}, Auth: fakeAuth{}, Consents: u.store})
-			if err != nil {
-				t.Fatal(err)
-			}
-			stopped, cancel := context.WithCancel(ctx)
-			cancel()
-			if err := srv.UseConsentSources(stopped, cfg); err != nil {
-				t.Fatal(err)
-			}
-			restarted := srv.consents.(*sourcedConsents)
+			restarted := u.restarted(t, cfg)
 			since, _ := restarted.resume(ctx)
 			u.fhir.set(http.StatusOK)
 			if err := restarted.syncOnce(ctx, since, false); err != nil {

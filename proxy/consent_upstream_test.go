@@ -166,6 +166,24 @@ func newUpstreamSetup(t *testing.T, cfg ConsentSources) *upstreamSetup {
 }
 
 // read reads the SUD condition as caller and returns the status.
+// restarted is a second proxy on u's bbolt file and upstream, as after a
+// restart: its upstream consents, set up with cfg but not started (no
+// rounds run until the test runs them; resume has not been called).
+func (u *upstreamSetup) restarted(t *testing.T, cfg ConsentSources) *sourcedConsents {
+	t.Helper()
+	srv, err := New(Options{Upstream: mustURL(t, u.upstream.URL+"/fhir/R4"), UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
+		Deps{Labeller: labels.Default(), Decider: failingDecider{}, Ledger: &fakeLedger{}, Auth: fakeAuth{}, Consents: u.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := srv.UseConsentSources(stopped, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return srv.consents.(*sourcedConsents)
+}
+
 func (u *upstreamSetup) read(caller string) int {
 	u.t.Helper()
 	resp, _ := u.get("/fhir/Condition/sud1", caller)
