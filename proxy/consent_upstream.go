@@ -248,10 +248,18 @@ type sourcedConsents struct {
 	identifierListSince  time.Time
 	identifierListing    bool
 	identifierListEvery  time.Duration
+	// identifierListNext is the page a listing left unread, read by the
+	// next listing, and identifierListFrom the Date (or local time) of the
+	// first page of the listing it goes on (both guarded by the semaphore).
+	identifierListNext string
+	identifierListFrom time.Time
 	// identifierWrites counts the consent writes through /fhir that
 	// ended (identifierConsentWritten): one ending during a check or a
-	// listing leaves the listing due (checkIdentifierSearch).
-	identifierWrites atomic.Uint64
+	// listing leaves the listing due (checkIdentifierSearch);
+	// identifierListWrites is its count when the listing that
+	// identifierListNext goes on began (guarded by the semaphore).
+	identifierWrites     atomic.Uint64
+	identifierListWrites uint64
 	// noElements is set once the upstream refused the presence check's
 	// search with _elements: it is asked without from then on.
 	noElements atomic.Bool

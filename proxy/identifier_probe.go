@@ -150,7 +150,14 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 		}
 	} else if state == identifierSearchUnverified && m.identifierListing && time.Now().UnixNano() >= m.identifierListAt.Load() {
 		m.identifierListAt.Store(time.Now().Add(m.identifierListEvery).UnixNano())
-		got, err := m.listIdentifiedSince(ctx)
+		if m.identifierListNext != "" {
+			// Going on with a listing: a write that ended since it began
+			// may be in the pages read before, the listing due again.
+			writes = m.identifierListWrites
+		} else {
+			m.identifierListWrites = writes
+		}
+		got, more, err := m.listIdentifiedSince(ctx)
 		var status upstreamStatusError
 		switch {
 		case err != nil && errors.As(err, &status) && status >= 400 && status < 500 && status != 429:
@@ -171,6 +178,15 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 			m.identifierProbedAt, m.identifierListing = time.Time{}, false
 			m.identifierTrustUntil.Store(0)
 			return fmt.Errorf("listing the consents written since the FHIR server's Consent?patient:identifier= search was checked: %w", err)
+		}
+		if more {
+			// More pages than a listing reads: the rest are read by the
+			// next listing, due at once, which the responses wait for;
+			// this one is not trusted with consents unread (fail closed).
+			m.identifierListAt.Store(0)
+			m.identifierTrustUntil.Store(0)
+			return errors.New("the consents written since the FHIR server's Consent?patient:identifier= search was checked " +
+				"are more than one listing reads; the rest are listed next")
 		}
 		switch got {
 		case identifierSearchIgnores:
@@ -214,22 +230,42 @@ func (m *sourcedConsents) identifierConsentWritten() {
 // last check or listing (Consent?_lastUpdated=gt<its Date less a second>,
 // at most identifierProbePages pages) and, when one names its patient by
 // an identifier of consents.patient_identifier_system alone, runs the
-// known-answer check with it. Unverified when none does.
-func (m *sourcedConsents) listIdentifiedSince(ctx context.Context) (int32, error) {
-	started := time.Now()
-	q := url.Values{"_count": {"100"}}
-	if !m.identifierListSince.IsZero() {
-		q.Set("_lastUpdated", "gt"+m.identifierListSince.UTC().Format(time.RFC3339))
+// known-answer check with it. Unverified when none does. more is true
+// when pages are left: the next listing goes on from the first of them
+// (identifierListNext), and the time listed from moves on only once the
+// last page is read. It moved on after 10 pages: a burst of more than
+// 1000 consents, or a server ignoring _lastUpdated, left the rest unread
+// for good (QA round 34, area E's finding).
+func (m *sourcedConsents) listIdentifiedSince(ctx context.Context) (state int32, more bool, err error) {
+	path := m.identifierListNext
+	if path == "" {
+		m.identifierListFrom = time.Now()
+		q := url.Values{"_count": {"100"}}
+		if !m.identifierListSince.IsZero() {
+			q.Set("_lastUpdated", "gt"+m.identifierListSince.UTC().Format(time.RFC3339))
+		}
+		path = "/Consent?" + q.Encode()
 	}
-	known, date, err := m.findIdentifiedConsent(ctx, "/Consent?"+q.Encode())
+	known, date, next, err := m.findIdentifiedConsent(ctx, path)
 	if err != nil {
-		return identifierSearchUnverified, err
+		m.identifierListNext = ""
+		return identifierSearchUnverified, false, err
 	}
-	m.identifierListSince = cmp.Or(date, started).Add(-time.Second)
+	if m.identifierListNext == "" && !date.IsZero() {
+		m.identifierListFrom = date
+	}
+	m.identifierListNext = next
 	if known.id == "" {
-		return identifierSearchUnverified, nil
+		if next != "" {
+			return identifierSearchUnverified, true, nil
+		}
+		m.identifierListSince = m.identifierListFrom.Add(-time.Second)
+		return identifierSearchUnverified, false, nil
 	}
-	return m.searchKnownConsent(ctx, known)
+	m.identifierListNext = ""
+	m.identifierListSince = m.identifierListFrom.Add(-time.Second)
+	state, err = m.searchKnownConsent(ctx, known)
+	return state, false, err
 }
 
 // recheckIdentifierSearch runs the known-answer check again, once
@@ -282,7 +318,8 @@ func (m *sourcedConsents) recheckIdentifierSearch(ctx context.Context) error {
 // there is none to look for.
 func (m *sourcedConsents) probeIdentifierSearch(ctx context.Context) (int32, error) {
 	started := time.Now()
-	known, date, err := m.findIdentifiedConsent(ctx, "/Consent?"+url.Values{"_count": {"100"}}.Encode())
+	m.identifierListNext = ""
+	known, date, _, err := m.findIdentifiedConsent(ctx, "/Consent?"+url.Values{"_count": {"100"}}.Encode())
 	if err != nil {
 		return identifierSearchUnverified, err
 	}
@@ -303,8 +340,9 @@ type knownConsent struct{ id, value string }
 // findIdentifiedConsent looks, in at most identifierProbePages pages of
 // the upstream's Consent search path, for a consent naming its patient by
 // an identifier of consents.patient_identifier_system alone; it also
-// returns the Date of the first page's answer (zero without one).
-func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string) (knownConsent, time.Time, error) {
+// returns the Date of the first page's answer (zero without one) and,
+// when it found none and pages are left, the path of the first page left.
+func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string) (knownConsent, time.Time, string, error) {
 	system := m.cfg.PatientIdentifierSystem
 	var (
 		known knownConsent
@@ -313,14 +351,14 @@ func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string
 	for i := range identifierProbePages {
 		page, at, err := m.s.getJSONDated(ctx, path, maxConsentPage)
 		if err != nil {
-			return knownConsent{}, time.Time{}, err
+			return knownConsent{}, time.Time{}, "", err
 		}
 		if i == 0 {
 			date = at
 		}
 		var b searchBundleJSON
 		if json.Unmarshal(page, &b) != nil || b.ResourceType != "Bundle" {
-			return knownConsent{}, time.Time{}, errors.New("the FHIR server's Consent search did not answer a Bundle")
+			return knownConsent{}, time.Time{}, "", errors.New("the FHIR server's Consent search did not answer a Bundle")
 		}
 		for _, e := range b.Entry {
 			var c struct {
@@ -351,10 +389,13 @@ func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string
 		}
 		var ok bool
 		if path, ok = m.s.nextPage(next, "/Consent"); next == "" || !ok {
-			break
+			return known, date, "", nil
 		}
 	}
-	return known, date, nil
+	if known.id != "" {
+		return known, date, "", nil
+	}
+	return known, date, path, nil
 }
 
 // searchKnownConsent searches Consent?patient:identifier= for the
