@@ -249,10 +249,12 @@ type sourcedConsents struct {
 	identifierListing    bool
 	identifierListEvery  time.Duration
 	// identifierListNext is the page a listing left unread, read by the
-	// next listing, and identifierListFrom the Date (or local time) of the
-	// first page of the listing it goes on (both guarded by the semaphore).
-	identifierListNext string
-	identifierListFrom time.Time
+	// next listing; identifierListFrom is the Date (zero without one) of
+	// the first page of the listing it goes on, and identifierListNewest
+	// the newest meta.lastUpdated it read (all guarded by the semaphore).
+	identifierListNext   string
+	identifierListFrom   time.Time
+	identifierListNewest time.Time
 	// identifierWrites counts the consent writes through /fhir that
 	// ended (identifierConsentWritten): one ending during a check or a
 	// listing leaves the listing due (checkIdentifierSearch);

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -235,37 +234,64 @@ func (m *sourcedConsents) identifierConsentWritten() {
 // (identifierListNext), and the time listed from moves on only once the
 // last page is read. It moved on after 10 pages: a burst of more than
 // 1000 consents, or a server ignoring _lastUpdated, left the rest unread
-// for good (QA round 34, area E's finding).
+// for good (QA round 34, area E's finding). It moves on to the listing's
+// first Date less a second, or to the newest meta.lastUpdated listed less
+// a second when that is earlier or there is no Date, never earlier than it
+// was: with no Date it moved on to the local clock, and an upstream whose
+// clock is behind had its consents stamped meanwhile left unread (QA
+// round 34, area E's finding).
 func (m *sourcedConsents) listIdentifiedSince(ctx context.Context) (state int32, more bool, err error) {
 	path := m.identifierListNext
 	if path == "" {
-		m.identifierListFrom = time.Now()
+		m.identifierListFrom, m.identifierListNewest = time.Time{}, time.Time{}
 		q := url.Values{"_count": {"100"}}
 		if !m.identifierListSince.IsZero() {
 			q.Set("_lastUpdated", "gt"+m.identifierListSince.UTC().Format(time.RFC3339))
 		}
 		path = "/Consent?" + q.Encode()
 	}
-	known, date, next, err := m.findIdentifiedConsent(ctx, path)
+	known, got, err := m.findIdentifiedConsent(ctx, path)
 	if err != nil {
 		m.identifierListNext = ""
 		return identifierSearchUnverified, false, err
 	}
-	if m.identifierListNext == "" && !date.IsZero() {
-		m.identifierListFrom = date
+	if m.identifierListNext == "" {
+		m.identifierListFrom = got.date
 	}
-	m.identifierListNext = next
-	if known.id == "" {
-		if next != "" {
-			return identifierSearchUnverified, true, nil
-		}
-		m.identifierListSince = m.identifierListFrom.Add(-time.Second)
-		return identifierSearchUnverified, false, nil
+	if got.newest.After(m.identifierListNewest) {
+		m.identifierListNewest = got.newest
+	}
+	m.identifierListNext = got.next
+	if known.id == "" && got.next != "" {
+		return identifierSearchUnverified, true, nil
 	}
 	m.identifierListNext = ""
-	m.identifierListSince = m.identifierListFrom.Add(-time.Second)
+	if since := listedSince(m.identifierListFrom, m.identifierListNewest); since.After(m.identifierListSince) {
+		m.identifierListSince = since
+	}
+	if known.id == "" {
+		return identifierSearchUnverified, false, nil
+	}
 	state, err = m.searchKnownConsent(ctx, known)
 	return state, false, err
+}
+
+// listedSince is the time the next listing lists from, after one whose
+// first answer had the Date date (zero without one) and whose newest
+// consent was stamped newest (zero with none): the earlier of the two less
+// a second; zero with neither. With no Date, a stamp ahead of the local
+// clock counts as the local time.
+func listedSince(date, newest time.Time) time.Time {
+	if now := time.Now(); date.IsZero() && newest.After(now) {
+		newest = now
+	}
+	if date.IsZero() || !newest.IsZero() && newest.Before(date) {
+		date = newest
+	}
+	if date.IsZero() {
+		return date
+	}
+	return date.Add(-time.Second)
 }
 
 // recheckIdentifierSearch runs the known-answer check again, once
@@ -317,16 +343,23 @@ func (m *sourcedConsents) recheckIdentifierSearch(ctx context.Context) error {
 // searches Consent?patient:identifier= for that identifier. Unverified when
 // there is none to look for.
 func (m *sourcedConsents) probeIdentifierSearch(ctx context.Context) (int32, error) {
-	started := time.Now()
 	m.identifierListNext = ""
-	known, date, _, err := m.findIdentifiedConsent(ctx, "/Consent?"+url.Values{"_count": {"100"}}.Encode())
+	known, got, err := m.findIdentifiedConsent(ctx, "/Consent?"+url.Values{"_count": {"100"}}.Encode())
 	if err != nil {
 		return identifierSearchUnverified, err
 	}
 	if known.id == "" {
 		// Trusted until the next check; the consents written meanwhile
-		// are listed from here (listIdentifiedSince).
-		m.identifierListSince, m.identifierListing = cmp.Or(date, started).Add(-time.Second), true
+		// are listed from here (listIdentifiedSince): the Date less a
+		// second, or the newest consent's stamp less a second when the
+		// check read them all and it is earlier, or there is no Date
+		// (zero, all listed, when it read none); not the local clock,
+		// which may be ahead of the upstream's.
+		newest := got.newest
+		if got.next != "" && !got.date.IsZero() {
+			newest = time.Time{} // not the newest of all
+		}
+		m.identifierListSince, m.identifierListing = listedSince(got.date, newest), true
 		return identifierSearchUnverified, nil
 	}
 	return m.searchKnownConsent(ctx, known)
@@ -340,31 +373,33 @@ type knownConsent struct{ id, value string }
 // findIdentifiedConsent looks, in at most identifierProbePages pages of
 // the upstream's Consent search path, for a consent naming its patient by
 // an identifier of consents.patient_identifier_system alone; it also
-// returns the Date of the first page's answer (zero without one) and,
-// when it found none and pages are left, the path of the first page left.
-func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string) (knownConsent, time.Time, string, error) {
+// returns what it listed (consentListing).
+func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string) (knownConsent, consentListing, error) {
 	system := m.cfg.PatientIdentifierSystem
 	var (
 		known knownConsent
-		date  time.Time
+		got   consentListing
 	)
 	for i := range identifierProbePages {
 		page, at, err := m.s.getJSONDated(ctx, path, maxConsentPage)
 		if err != nil {
-			return knownConsent{}, time.Time{}, "", err
+			return knownConsent{}, consentListing{}, err
 		}
 		if i == 0 {
-			date = at
+			got.date = at
 		}
 		var b searchBundleJSON
 		if json.Unmarshal(page, &b) != nil || b.ResourceType != "Bundle" {
-			return knownConsent{}, time.Time{}, "", errors.New("the FHIR server's Consent search did not answer a Bundle")
+			return knownConsent{}, consentListing{}, errors.New("the FHIR server's Consent search did not answer a Bundle")
 		}
 		for _, e := range b.Entry {
 			var c struct {
 				ResourceType string `json:"resourceType"`
 				ID           string `json:"id"`
-				Patient      struct {
+				Meta         struct {
+					LastUpdated string `json:"lastUpdated"`
+				} `json:"meta"`
+				Patient struct {
 					Reference  string `json:"reference"`
 					Identifier struct {
 						System string `json:"system"`
@@ -372,7 +407,13 @@ func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string
 					} `json:"identifier"`
 				} `json:"patient"`
 			}
-			if json.Unmarshal(e.Resource, &c) == nil && c.ResourceType == "Consent" && c.ID != "" &&
+			if json.Unmarshal(e.Resource, &c) != nil {
+				continue
+			}
+			if t, err := time.Parse(time.RFC3339Nano, c.Meta.LastUpdated); err == nil && t.After(got.newest) {
+				got.newest = t
+			}
+			if c.ResourceType == "Consent" && c.ID != "" &&
 				c.Patient.Reference == "" && c.Patient.Identifier.System == system && c.Patient.Identifier.Value != "" {
 				known.id, known.value = c.ID, c.Patient.Identifier.Value
 				break
@@ -389,13 +430,22 @@ func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string
 		}
 		var ok bool
 		if path, ok = m.s.nextPage(next, "/Consent"); next == "" || !ok {
-			return known, date, "", nil
+			return known, got, nil
 		}
 	}
-	if known.id != "" {
-		return known, date, "", nil
+	if known.id == "" {
+		got.next = path
 	}
-	return known, date, path, nil
+	return known, got, nil
+}
+
+// consentListing is what findIdentifiedConsent listed: the Date of its
+// first answer (zero without one), the newest meta.lastUpdated of the
+// consents read (zero with none), and, when it found no consent to check
+// with and pages are left, the path of the first page left.
+type consentListing struct {
+	date, newest time.Time
+	next         string
 }
 
 // searchKnownConsent searches Consent?patient:identifier= for the
