@@ -262,6 +262,10 @@ type sourcedConsents struct {
 	// identifierListNext goes on began (guarded by the semaphore).
 	identifierWrites     atomic.Uint64
 	identifierListWrites uint64
+	// identifierListKept: the last check left pages unread and kept the
+	// time listed from; the listing runs after it at once (guarded by the
+	// semaphore).
+	identifierListKept bool
 	// noElements is set once the upstream refused the presence check's
 	// search with _elements: it is asked without from then on.
 	noElements atomic.Bool

@@ -101,7 +101,9 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 		<-m.identifierProbeSem
 	}()
 	state = m.identifierProbe.Load()
+	probed := false
 	if state != identifierSearchAnswers && (m.identifierProbedAt.IsZero() || time.Since(m.identifierProbedAt) >= m.identifierProbeEvery) {
+		probed = true
 		m.identifierProbedAt = time.Now()
 		m.identifierTrustUntil.Store(0)
 		m.identifierListing = false
@@ -147,7 +149,12 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 			m.identifierListAt.Store(time.Now().Add(m.identifierListEvery).UnixNano())
 			m.identifierTrustUntil.Store(m.identifierProbedAt.Add(m.identifierProbeEvery).UnixNano())
 		}
-	} else if state == identifierSearchUnverified && m.identifierListing && time.Now().UnixNano() >= m.identifierListAt.Load() {
+	}
+	// The listing runs when due and, after a check that left pages unread
+	// and kept the time listed from (probeIdentifierSearch), at once: the
+	// consents written since the last listing may be in those pages.
+	if state == identifierSearchUnverified && m.identifierListing &&
+		(probed && m.identifierListKept || !probed && time.Now().UnixNano() >= m.identifierListAt.Load()) {
 		m.identifierListAt.Store(time.Now().Add(m.identifierListEvery).UnixNano())
 		if m.identifierListNext != "" {
 			// Going on with a listing: a write that ended since it began
@@ -359,7 +366,18 @@ func (m *sourcedConsents) probeIdentifierSearch(ctx context.Context) (int32, err
 		if got.next != "" && !got.date.IsZero() {
 			newest = time.Time{} // not the newest of all
 		}
-		m.identifierListSince, m.identifierListing = listedSince(got.date, newest), true
+		since := listedSince(got.date, newest)
+		m.identifierListKept = false
+		if got.next != "" && !m.identifierListSince.IsZero() && m.identifierListSince.Before(since) {
+			// It did not read them all: the consents written since the
+			// last listing may be in the pages left, and are listed from
+			// where it left off. Moved on, a full check after 10 minutes
+			// without a listing (no response needing the search) left
+			// the consents written meanwhile past its 10th page unread
+			// for good (QA round 34, area F).
+			since, m.identifierListKept = m.identifierListSince, true
+		}
+		m.identifierListSince, m.identifierListing = since, true
 		return identifierSearchUnverified, nil
 	}
 	return m.searchKnownConsent(ctx, known)
