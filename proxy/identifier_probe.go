@@ -130,15 +130,7 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 				}
 			}
 		} else if got != state {
-			switch got {
-			case identifierSearchIgnores:
-				m.s.log.Warn("the FHIR server's Consent?patient:identifier= search does not find a consent it holds that names " +
-					"its patient by that identifier (it answers without honouring the :identifier modifier); responses that need " +
-					"a patient's consents are withheld until it does, or until consents.patient_identifier_system is unset or " +
-					"consents.upstream is sync")
-			case identifierSearchAnswers:
-				m.s.log.Info("the FHIR server's Consent?patient:identifier= search finds the consents naming their patient by identifier")
-			}
+			m.logIdentifierSearch(got, "does not find")
 			state = got
 			m.identifierProbe.Store(got)
 		}
@@ -194,14 +186,8 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 			return errors.New("the consents written since the FHIR server's Consent?patient:identifier= search was checked " +
 				"are more than one listing reads; the rest are listed next")
 		}
-		switch got {
-		case identifierSearchIgnores:
-			m.s.log.Warn("the FHIR server's Consent?patient:identifier= search does not find a consent it holds that names " +
-				"its patient by that identifier (it answers without honouring the :identifier modifier); responses that need " +
-				"a patient's consents are withheld until it does, or until consents.patient_identifier_system is unset or " +
-				"consents.upstream is sync")
-		case identifierSearchAnswers:
-			m.s.log.Info("the FHIR server's Consent?patient:identifier= search finds the consents naming their patient by identifier")
+		m.logIdentifierSearch(got, "does not find")
+		if got == identifierSearchAnswers {
 			m.identifierRecheckAt.Store(time.Now().Add(m.identifierProbeEvery).UnixNano())
 		}
 		if got != identifierSearchUnverified {
@@ -217,6 +203,21 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 		return identifierSearchIgnored{}
 	}
 	return nil
+}
+
+// logIdentifierSearch logs what a check or listing found of the search:
+// that it ignores the :identifier modifier (how says "does not find" or
+// "no longer finds"), or that it answers. Unverified logs nothing.
+func (m *sourcedConsents) logIdentifierSearch(got int32, how string) {
+	switch got {
+	case identifierSearchIgnores:
+		m.s.log.Warn("the FHIR server's Consent?patient:identifier= search " + how + " a consent it holds that names " +
+			"its patient by that identifier (it answers without honouring the :identifier modifier); responses that need " +
+			"a patient's consents are withheld until it does, or until consents.patient_identifier_system is unset or " +
+			"consents.upstream is sync")
+	case identifierSearchAnswers:
+		m.s.log.Info("the FHIR server's Consent?patient:identifier= search finds the consents naming their patient by identifier")
+	}
 }
 
 // identifierConsentWritten makes the listing of the consents written since
@@ -335,10 +336,7 @@ func (m *sourcedConsents) recheckIdentifierSearch(ctx context.Context) error {
 			"it stays trusted and is checked again later", "error", errString(err))
 	case got == identifierSearchIgnores:
 		m.identifierProbe.Store(got)
-		m.s.log.Warn("the FHIR server's Consent?patient:identifier= search no longer finds a consent it holds that names " +
-			"its patient by that identifier (it answers without honouring the :identifier modifier); responses that need " +
-			"a patient's consents are withheld until it does, or until consents.patient_identifier_system is unset or " +
-			"consents.upstream is sync")
+		m.logIdentifierSearch(got, "no longer finds")
 		return identifierSearchIgnored{}
 	}
 	return nil
