@@ -444,9 +444,18 @@ func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string
 				next = l.URL
 			}
 		}
-		var ok bool
-		if path, ok = m.s.nextPage(next, "/Consent"); next == "" || !ok {
+		if next == "" {
 			return known, got, nil
+		}
+		// A next link ds4p does not follow is a page left unread, not
+		// the last page: taken as the last, the listing moved the time
+		// it lists from on, and the consents on the pages left (an
+		// opt-out by an MRN) were never listed, the search trusted.
+		// The sync round fails on such a link; so does this (QA round
+		// 34, area G).
+		var ok bool
+		if path, ok = m.s.nextPage(next, "/Consent"); !ok {
+			return knownConsent{}, consentListing{}, errors.New("the FHIR server's next link is not a Consent search")
 		}
 	}
 	if known.id == "" {
