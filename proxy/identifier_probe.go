@@ -415,13 +415,7 @@ func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string
 				Meta         struct {
 					LastUpdated string `json:"lastUpdated"`
 				} `json:"meta"`
-				Patient struct {
-					Reference  string `json:"reference"`
-					Identifier struct {
-						System string `json:"system"`
-						Value  string `json:"value"`
-					} `json:"identifier"`
-				} `json:"patient"`
+				Patient json.RawMessage `json:"patient"`
 			}
 			if json.Unmarshal(e.Resource, &c) != nil {
 				continue
@@ -429,9 +423,26 @@ func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string
 			if t, err := time.Parse(time.RFC3339Nano, c.Meta.LastUpdated); err == nil && t.After(got.newest) {
 				got.newest = t
 			}
-			if c.ResourceType == "Consent" && c.ID != "" &&
-				c.Patient.Reference == "" && c.Patient.Identifier.System == system && c.Patient.Identifier.Value != "" {
-				known.id, known.value = c.ID, c.Patient.Identifier.Value
+			// The patient as ds4p's consents read it: one Reference, or
+			// an array of exactly one (consent.patientIdentifier). Read as
+			// an object only, an opt-out naming its patient by MRN in an
+			// array of one was skipped, and the search stayed trusted
+			// while ds4p took the opt-out as the patient's (QA round 34,
+			// area G).
+			var one []json.RawMessage
+			if json.Unmarshal(c.Patient, &one) == nil && len(one) == 1 {
+				c.Patient = one[0]
+			}
+			var p struct {
+				Reference  string `json:"reference"`
+				Identifier struct {
+					System string `json:"system"`
+					Value  string `json:"value"`
+				} `json:"identifier"`
+			}
+			if c.ResourceType == "Consent" && c.ID != "" && json.Unmarshal(c.Patient, &p) == nil &&
+				p.Reference == "" && p.Identifier.System == system && p.Identifier.Value != "" {
+				known.id, known.value = c.ID, p.Identifier.Value
 				break
 			}
 		}
