@@ -398,6 +398,15 @@ func (m *sourcedConsents) findIdentifiedConsent(ctx context.Context, path string
 	)
 	for i := range identifierProbePages {
 		page, at, err := m.s.getJSONDated(ctx, path, maxConsentPage)
+		var status upstreamStatusError
+		if err != nil && i > 0 && errors.As(err, &status) {
+			// Only the first page's 4xx is the server refusing the check
+			// or the listing (checkIdentifierSearch): a later page's
+			// leaves that page unread, and taken as a refusal, the
+			// search was trusted until the next check with an opt-out
+			// by an MRN on it unread (QA round 34, area G).
+			err = fmt.Errorf("the FHIR server answered %d to page %d of its Consent search", int(status), i+1)
+		}
 		if err != nil {
 			return knownConsent{}, consentListing{}, err
 		}
