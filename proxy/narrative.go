@@ -89,13 +89,13 @@ func outcomeTargets(b []byte, start int) ([]span, error) {
 		case "text":
 			out = append(out, span{s, e})
 		case "issue":
-			return objectsIn(b, s, e, func(is, _ int) error {
+			return objectsIn(b, s, e, &out, func(is, _ int) error {
 				return fjson.ObjectEach(b, is, func(k []byte, ks, ke int) error {
 					switch keyName(k) {
 					case "diagnostics":
 						out = append(out, span{ks, ke})
 					case "details":
-						return objectsIn(b, ks, ke, func(ds, _ int) error {
+						return objectsIn(b, ks, ke, &out, func(ds, _ int) error {
 							if ts, te, ok, err := fjson.Lookup(b, ds, "text"); err != nil {
 								return err
 							} else if ok {
@@ -114,19 +114,27 @@ func outcomeTargets(b []byte, start int) ([]span, error) {
 }
 
 // objectsIn calls fn with each object of the value b[vs:ve]: the object
-// elements of an array, or the value itself when it is one object.
-func objectsIn(b []byte, vs, ve int, fn func(s, e int) error) error {
+// elements of an array, or the value itself when it is one object. Any
+// other value (a string, a number, an array's element that is not an
+// object) is added to other, stripped whole: it cannot be read for its
+// free text, and a details or an issue written as a string ("row for
+// F11.20 skipped") went out as it was (QA round 34, area G).
+func objectsIn(b []byte, vs, ve int, other *[]span, fn func(s, e int) error) error {
 	switch b[vs] {
 	case '{':
 		return fn(vs, ve)
 	case '[':
 		return fjson.ArrayEach(b, vs, func(s, e int) error {
 			if b[s] != '{' {
+				*other = append(*other, span{s, e})
 				return nil
 			}
 			return fn(s, e)
 		})
+	case 'n': // null
+		return nil
 	}
+	*other = append(*other, span{vs, ve})
 	return nil
 }
 
