@@ -66,6 +66,7 @@ type stack struct {
 	log     bytes.Buffer
 	canMu   sync.Mutex
 	canarys []string // every canary put into a hostile answer
+	work    string   // the temporary directory: the binary, its bbolt file, its config
 }
 
 var (
@@ -98,6 +99,9 @@ func TestMain(m *testing.M) {
 // finish stops ds4p and checks its log: no canary may appear in it.
 func (s *stack) finish() int {
 	s.proc.Kill()
+	// Each run built a 70 MB binary into it: left behind, the runs filled
+	// /tmp (127 such directories on the development machine).
+	os.RemoveAll(s.work)
 	s.up.srv.Close()
 	s.other.srv.Close()
 	s.logMu.Lock()
@@ -132,10 +136,11 @@ func startStack() (*stack, error) {
 		build := exec.Command("go", "build", "-o", bin, "./cmd/ds4p")
 		build.Dir = root
 		if out, err := build.CombinedOutput(); err != nil {
+			os.RemoveAll(work)
 			return nil, fmt.Errorf("building ds4p: %v\n%s", err, out)
 		}
 	}
-	s := &stack{tokens: map[string]string{}}
+	s := &stack{tokens: map[string]string{}, work: work}
 	s.up = newUpstream(s)
 	s.other = newUpstream(s)
 	data := filepath.Join(work, "data")

@@ -25,6 +25,17 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the directory buildBinary built the binary into: each
+// run left a 70 MB binary in /tmp, and the runs filled it (127 such
+// directories on the development machine).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" && os.Getenv("DS4P_ORACLE_BIN") == "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // buildBinary builds ./cmd/ds4p, or uses the binary DS4P_ORACLE_BIN names.
 func buildBinary(t *testing.T) string {
 	t.Helper()
