@@ -231,6 +231,15 @@ type sourcedConsents struct {
 	identifierProbe    atomic.Int32
 	identifierProbeSem chan struct{}
 	identifierProbedAt time.Time
+	// identifierFailures counts the checks and listings that failed, and
+	// identifierFailure (guarded by the semaphore) is the last one's
+	// error: a response that waited for the semaphore while one failed
+	// is withheld with its error, not made to run its own
+	// (checkIdentifierSearch). identifierWaiting counts the responses
+	// waiting for the semaphore (for tests).
+	identifierFailures atomic.Uint64
+	identifierFailure  error
+	identifierWaiting  atomic.Int32
 	// identifierRecheckAt (Unix nanoseconds) is when the search, found
 	// to answer, is checked again (recheckIdentifierSearch).
 	identifierRecheckAt atomic.Int64

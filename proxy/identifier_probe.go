@@ -82,10 +82,27 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 			return nil // a check or a listing under way
 		}
 	} else {
+		failures := m.identifierFailures.Load()
+		m.identifierWaiting.Add(1)
 		select {
 		case m.identifierProbeSem <- struct{}{}:
+			m.identifierWaiting.Add(-1)
 		case <-ctx.Done():
+			m.identifierWaiting.Add(-1)
 			return ctx.Err()
+		}
+		if m.identifierFailures.Load() != failures {
+			// A check or listing failed while this response waited (a
+			// busy or failing upstream): it is withheld with that
+			// failure, not made to run a check of its own. Each queued
+			// response ran one, one after another, so that N queued
+			// responses cost the failing upstream N checks of up to ten
+			// pages each, the last waiting for all of them (QA round
+			// 34, area B's open item). One that comes later runs the
+			// next check.
+			err := m.identifierFailure
+			<-m.identifierProbeSem
+			return err
 		}
 	}
 	writes := m.identifierWrites.Load()
@@ -126,7 +143,7 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 				// if the check had passed, the MRN opt-out unread (QA round
 				// 33, area E).
 				if state == identifierSearchUnverified {
-					return fmt.Errorf("checking the FHIR server's Consent?patient:identifier= search: %w", err)
+					return m.identifierFailed(ctx, fmt.Errorf("checking the FHIR server's Consent?patient:identifier= search: %w", err))
 				}
 			}
 		} else if got != state {
@@ -175,7 +192,7 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 				"was last checked; it is checked again on the next response that needs it", "error", errString(err))
 			m.identifierProbedAt, m.identifierListing = time.Time{}, false
 			m.identifierTrustUntil.Store(0)
-			return fmt.Errorf("listing the consents written since the FHIR server's Consent?patient:identifier= search was checked: %w", err)
+			return m.identifierFailed(ctx, fmt.Errorf("listing the consents written since the FHIR server's Consent?patient:identifier= search was checked: %w", err))
 		}
 		if more {
 			// More pages than a listing reads: the rest are read by the
@@ -203,6 +220,20 @@ func (m *sourcedConsents) checkIdentifierSearch(ctx context.Context) error {
 		return identifierSearchIgnored{}
 	}
 	return nil
+}
+
+// identifierFailed records err as the failure of a check or listing, which
+// the responses waiting for the semaphore meanwhile are withheld with, and
+// returns it; not when ctx, the response's own, ended (its caller hung up
+// or ran out of time): that says nothing of the upstream, and a caller
+// hanging up must not withhold the others' responses. The caller holds the
+// semaphore.
+func (m *sourcedConsents) identifierFailed(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		m.identifierFailure = err
+		m.identifierFailures.Add(1)
+	}
+	return err
 }
 
 // logIdentifierSearch logs what a check or listing found of the search:
