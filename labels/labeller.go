@@ -85,6 +85,20 @@ func NewLabeller(opts Options) (*Labeller, error) {
 	return l, nil
 }
 
+// Uncached returns a Labeller with l's rules, as they are now, and no
+// label cache: it neither reads nor notes what l's cache knows, so a
+// reference that its batch does not resolve is read with the batch's
+// FetchFunc. It is for resources that are not the upstream's (a policy
+// simulation's inline resources, written by a policy author): labelled by
+// l, a made-up Condition/sud1 labelled N was noted in the cache as the
+// server's, and the next response's order naming it as its reason went
+// out as ordinary.
+func (l *Labeller) Uncached() *Labeller {
+	u := &Labeller{}
+	u.rs.Store(l.rs.Load())
+	return u
+}
+
 // Forget drops what the label cache knows about "Type/id" passing nothing
 // on, after a write of it (see Cache.Forget).
 func (l *Labeller) Forget(typ, id string) {

@@ -42,8 +42,16 @@ func (r *run) labelBatch(ctx context.Context) error {
 			batch = append(batch, r.body[c.start:c.end])
 		}
 	}
+	l := r.s.labeller
+	if r.ex.explain {
+		// A simulation (POST /admin/decide) changes nothing the proxy
+		// serves by: its inline resources are the policy author's, not
+		// the server's, and noted in the label cache they were taken for
+		// the server's (QA round 35, area D).
+		l = l.Uncached()
+	}
 	// With r.valid the same results, without checking the JSON again.
-	results, err := r.s.labeller.LabelAllResolving(batch, r.valid, r.targetFetcher(ctx))
+	results, err := l.LabelAllResolving(batch, r.valid, r.targetFetcher(ctx))
 	if err != nil {
 		return targetsFailed(err)
 	}
