@@ -1347,7 +1347,44 @@ func (s *Server) guardBatchPatch(ctx context.Context, ex *exchange, req fhirRequ
 		}
 		return s.guardPatch(ctx, ex, req, bin.ContentType, doc, rs)
 	}
+	if f := fhirPathPatchEntry(resource); f != nil {
+		return nil, "", false, f
+	}
 	return s.guardPatch(ctx, ex, req, "application/fhir+json", resource, rs)
+}
+
+// fhirPathPatchEntry refuses a batch patch entry's Parameters that a server
+// may read as other than a FHIRPath Patch: each parameter must be an
+// operation with its type. Medplum reads an entry's Parameters none of
+// whose operations has a part named type as a JSON Patch written as parts
+// (op, path, from, and value as a JSON string: fhir-router's
+// parsePatchParameter), which the FHIRPath checks here do not read: its
+// from part, a pointer with a dot ("/code/coding/0.x" inserts at index 0)
+// taken for no path to meta, references inside the JSON string (QA round
+// 35: a move from /meta/security/0 stripped a stored label without the
+// label-writer role). A JSON Patch goes in a batch as a Binary. The
+// refusal depends on the entry alone.
+func fhirPathPatchEntry(resource []byte) *Failure {
+	var p struct {
+		ResourceType string `json:"resourceType"`
+		Parameter    []struct {
+			Name string                       `json:"name"`
+			Part []map[string]json.RawMessage `json:"part"`
+		} `json:"parameter"`
+	}
+	bad := notSupported("a batch patch entry must be a Binary holding a JSON Patch, or a FHIRPath Patch (Parameters whose every parameter is an operation with a part named type)")
+	if json.Unmarshal(resource, &p) != nil || p.ResourceType != "Parameters" || len(p.Parameter) == 0 {
+		return bad
+	}
+	for _, op := range p.Parameter {
+		if op.Name != "operation" || !slices.ContainsFunc(op.Part, func(part map[string]json.RawMessage) bool {
+			var name string
+			return json.Unmarshal(part["name"], &name) == nil && name == "type"
+		}) {
+			return bad
+		}
+	}
+	return nil
 }
 
 // answerWrittenWithheld answers a create, update or patch that the upstream
