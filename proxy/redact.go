@@ -680,6 +680,9 @@ type cutQuery struct {
 	// compartment: the type of a compartment search's (or $everything's)
 	// resource, whose references select the matches
 	compartment string
+	// vals are the query's parameters, for enrolmentExplained
+	// (cutsearch_enrolment.go)
+	vals url.Values
 }
 
 func (r *run) cutQuery() cutQuery {
@@ -716,6 +719,7 @@ func cutQueryOf(req fhirRequest, vals url.Values) cutQuery {
 	default:
 		return cutQuery{all: true}
 	}
+	q.vals = vals
 	for name, vs := range vals {
 		code, _, _ := strings.Cut(name, ":")
 		switch {
@@ -863,6 +867,17 @@ func (r *run) withholdCutMatches(root *bundleNode) error {
 				reads = eq.reads(it.res.Type, keys)
 			default:
 				reads = true
+			}
+			if reads && it.silentCut() {
+				// A Patient's enrolment is cut silently: withholding a
+				// match that visible elements explain would tell the
+				// cut (cutsearch_enrolment.go).
+				switch {
+				case own:
+					reads = !r.enrolmentExplained(it, &q, keys)
+				case eq != nil && (eq.typ == "" || eq.typ == it.res.Type):
+					reads = !r.enrolmentExplained(it, &eq.q, keys)
+				}
 			}
 			if reads {
 				it.class = withheldClass(it.class, "search-on-cut-element",

@@ -1,0 +1,217 @@
+package proxy
+
+import (
+	"strings"
+
+	"github.com/ds4p/ds4p/internal/fhirsearch"
+	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
+)
+
+// A Patient's Part 2 enrolment (a managingOrganization, generalPractitioner
+// or identifier naming a program, enrolment.go) is cut silently, and the
+// Patient is never withheld for it: either would tell the caller that the
+// person is the program's patient. The cut-search rule (redact.go
+// withholdCutMatches) withholds a match the search read through a cut
+// member, so that Patient?identifier=<the program's MRN system>| does not
+// list the program's patients. Applied coarsely to a Patient it told the
+// cut: Patient?identifier=urn:mrn|123 answered nothing for an enrolled
+// patient whose MRN 123 was shown by Patient?name=Doe and by the read,
+// where a patient not enrolled is found (QA round 35, area B); so did
+// general-practitioner=Practitioner/gp beside a cut program clinician.
+//
+// enrolmentExplained reports whether such a Patient would match q without
+// its cut elements: every parameter of q that reads a cut member is a plain
+// identifier, general-practitioner or organization parameter (no
+// modifier) of which, for each time it is given, one alternative a visible
+// element satisfies exactly (an identifier's system and value, a
+// reference's Type/id, or its id for a bare id). Then the server matched
+// the Patient on what the caller sees, and the match is kept. Anything
+// else (another parameter or a modifier reading a cut member, _sort by
+// one, a compartment, a token with escapes, a value no visible element
+// satisfies) is not explained: the match is withheld, as it was, which
+// answers as for a patient without the element.
+func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
+	if it.res.Type != "Patient" || !it.silentCut() || len(it.masked) > 0 || q.all || q.compartment != "" || len(q.members) > 0 {
+		return false
+	}
+	readsCut := func(p fhirsearch.Param) bool {
+		for _, k := range keys {
+			if p.ReadsKey(k) {
+				return true
+			}
+		}
+		return false
+	}
+	for name, vs := range q.vals {
+		code, mod, hasMod := strings.Cut(name, ":")
+		switch {
+		case cutQueryHandles[code]:
+			return false
+		case cutQuerySkipped[code]:
+			continue
+		case code == "_sort":
+			for _, v := range vs {
+				for _, c := range strings.Split(v, ",") {
+					if c = strings.TrimPrefix(strings.TrimSpace(c), "-"); c == "" {
+						continue
+					}
+					if p, ok := fhirsearch.Lookup("Patient", c); !ok || readsCut(p) {
+						return false
+					}
+				}
+			}
+			continue
+		}
+		p, ok := fhirsearch.Lookup("Patient", code)
+		if !ok {
+			return false
+		}
+		if !readsCut(p) {
+			continue
+		}
+		if hasMod || mod != "" {
+			return false
+		}
+		var member string
+		switch code {
+		case "identifier":
+			member = "identifier"
+		case "general-practitioner":
+			member = "generalPractitioner"
+		case "organization":
+			member = "managingOrganization"
+		default:
+			return false
+		}
+		visible, ok := r.visibleMembers(it, member)
+		if !ok {
+			return false
+		}
+		for _, v := range vs {
+			if !anyAlternative(v, func(alt string) bool {
+				for _, el := range visible {
+					if member == "identifier" && identifierMatches(r.body, el, alt) ||
+						member != "identifier" && referenceMatches(r.body, el, alt, p.Targets) {
+						return true
+					}
+				}
+				return false
+			}) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// anyAlternative reports whether one of the comma-separated alternatives of
+// a search value satisfies match; a value with an escape (\, \| \$) is
+// not read (false).
+func anyAlternative(v string, match func(string) bool) bool {
+	if strings.Contains(v, `\`) {
+		return false
+	}
+	for _, alt := range strings.Split(v, ",") {
+		if match(strings.TrimSpace(alt)) {
+			return true
+		}
+	}
+	return false
+}
+
+// visibleMembers returns the spans (absolute) of the objects in the
+// Patient's member (an array of them, or one) that no cut touches; false
+// when the member is written twice or cannot be read.
+func (r *run) visibleMembers(it *item, member string) ([][2]int, bool) {
+	var out [][2]int
+	seen := 0
+	err := fjson.ObjectEach(r.body, it.start, func(key []byte, vs, ve int) error {
+		if keyName(key) != member {
+			return nil
+		}
+		seen++
+		one := func(s, e int) error {
+			if r.body[s] == '{' && !it.cutOverlaps(s, e) {
+				out = append(out, [2]int{s, e})
+			}
+			return nil
+		}
+		if r.body[vs] == '[' {
+			return fjson.ArrayEach(r.body, vs, one)
+		}
+		return one(vs, ve)
+	})
+	return out, err == nil && seen <= 1
+}
+
+// cutOverlaps reports whether an element cut or masked from it overlaps
+// r.body[s:e] (absolute).
+func (it *item) cutOverlaps(s, e int) bool {
+	s, e = s-it.start, e-it.start
+	for _, es := range [2][]labels.ElementLabel{it.redacted, it.masked} {
+		for _, x := range es {
+			if x.Start < e && x.End > s {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stringMember is a string member of the object at obj ("" when absent or
+// not a string).
+func stringMember(b []byte, obj int, key string) (string, bool) {
+	vs, ve, ok, err := fjson.Lookup(b, obj, key)
+	if err != nil || !ok || b[vs] != '"' {
+		return "", false
+	}
+	return fjson.StringValue(b, vs, ve)
+}
+
+// identifierMatches reports whether the Identifier at el satisfies the
+// token alt exactly: code (any system), system|code, |code (no system),
+// system| (any value).
+func identifierMatches(b []byte, el [2]int, alt string) bool {
+	system, hasSystem := stringMember(b, el[0], "system")
+	value, hasValue := stringMember(b, el[0], "value")
+	sys, code, piped := strings.Cut(alt, "|")
+	switch {
+	case !piped:
+		return alt != "" && hasValue && value == alt
+	case sys == "" && code == "":
+		return false
+	case sys == "":
+		return !hasSystem && hasValue && value == code
+	case code == "":
+		return hasSystem && system == sys
+	default:
+		return hasSystem && system == sys && hasValue && value == code
+	}
+}
+
+// referenceMatches reports whether the Reference at el satisfies the
+// reference value alt exactly: its reference written as alt, or, for a
+// bare id, as Type/id with Type one of targets.
+func referenceMatches(b []byte, el [2]int, alt string, targets []string) bool {
+	ref, ok := stringMember(b, el[0], "reference")
+	if !ok || alt == "" {
+		return false
+	}
+	if ref == alt {
+		return true
+	}
+	if strings.ContainsAny(alt, "/:") {
+		return false
+	}
+	typ, id, ok := strings.Cut(ref, "/")
+	if !ok || id != alt {
+		return false
+	}
+	for _, t := range targets {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
