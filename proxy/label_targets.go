@@ -48,7 +48,17 @@ func (r *run) targetFetcher(ctx context.Context) labels.FetchFunc {
 		return nil
 	}
 	return func(ts []labels.Target) ([][]byte, error) {
-		return r.s.fetchTargets(ctx, r.ex, ts)
+		bs, err := r.s.fetchTargets(ctx, r.ex, ts)
+		if err == nil && r.ex.explain {
+			// A simulation's answer tells the policy author the labels
+			// these passed on: recordSimulation records them as read.
+			for _, b := range bs {
+				if b != nil {
+					r.targets = append(r.targets, b)
+				}
+			}
+		}
+		return bs, err
 	}
 }
 

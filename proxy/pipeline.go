@@ -196,6 +196,9 @@ type run struct {
 	// members (when it has any) kept.
 	enrolmentShown bool
 	withheld       int
+	// targets are the reference targets a simulation (ex.explain) read
+	// from the upstream to label its items (targetFetcher).
+	targets [][]byte
 	// page is what a windowed page's links say (refill.go), nil for any
 	// other response; merged are the upstream pages after the run's own
 	// whose entries its page also holds.

@@ -344,8 +344,9 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest, author authn.C
 // enumerate patients with Part 2 consents unseen). A patient whose
 // consents were looked up and who has none is recorded too (the answer
 // says so, and a run of such lookups is what an auditor would look for).
-// Resources the author sent, and draft consents, are the author's own and
-// leave no trace.
+// The reference targets read from the server to label the items (inline
+// ones too) count as disclosed, as fetched items do. Resources the author
+// sent, and draft consents, are the author's own and leave no trace.
 func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, stored map[string]patientConsents, author authn.Caller, requestID, query string) error {
 	byPatient := map[string]*audit.Entry{}
 	var order []string
@@ -379,6 +380,29 @@ func (s *Server) recordSimulation(ctx context.Context, r *run, fetchedAt int, st
 		for _, p := range it.res.Patients {
 			e := entry(p)
 			e.Disclosed = append(e.Disclosed, ai)
+		}
+	}
+	// The targets read from the server to label the items, inline ones
+	// too: an item's labels in the answer are theirs, whatever the
+	// author sent (QA round 35, area D: an inline order naming the
+	// server's Condition/sud1 as its reason told the author that sud1 is
+	// an opioid use disorder, and nothing was recorded).
+	if len(r.targets) > 0 {
+		targets, err := r.s.labeller.Uncached().LabelAll(r.targets)
+		if err != nil {
+			return fail(http.StatusBadGateway, "processing", "the simulation read a resource that could not be labelled; its answer was withheld", err)
+		}
+		for i := range targets {
+			t := &targets[i]
+			ai := audit.Item{Type: t.Type, ID: t.ID, Version: t.VersionID, Labels: r.labelStrings(t.Labels)}
+			ps := t.Patients
+			if len(ps) <= 1 {
+				ps = []string{t.Patient}
+			}
+			for _, p := range ps {
+				e := entry(p)
+				e.Disclosed = append(e.Disclosed, ai)
+			}
 		}
 	}
 	patients := make([]string, 0, len(stored))
