@@ -901,11 +901,7 @@ func fhirPathPatchMoves(req fhirRequest, body []byte, moves *Failure) *Failure {
 	if json.Unmarshal(body, &p) != nil {
 		return nil // patchTouchesMeta refused it already
 	}
-	own := func(v string) bool {
-		steps := strings.Split(strings.TrimSpace(v), ".")
-		last := strings.TrimSpace(steps[len(steps)-1])
-		return len(steps) <= 2 && (last == "id" || last == "resourceType")
-	}
+	own := fhirPathMayReachID
 	for _, op := range p.Parameter {
 		var paths, names []string
 		for _, part := range op.Part {
@@ -941,9 +937,12 @@ func fhirPathPatchMoves(req fhirRequest, body []byte, moves *Failure) *Failure {
 					}
 				}
 			}
-			if !strings.Contains(v, ".") {
+			if idents, simple := fhirPathIdents(v); !simple || len(idents) < 2 {
+				// The path may be the resource itself
+				// (Condition.where(true), Condition.first()): an
+				// add naming id or resourceType writes it.
 				for _, n := range names {
-					if own(n) {
+					if n = strings.Trim(strings.TrimSpace(n), "`"); n == "id" || n == "resourceType" || strings.Contains(n, "\\") {
 						return moves
 					}
 				}
@@ -951,6 +950,88 @@ func fhirPathPatchMoves(req fhirRequest, body []byte, moves *Failure) *Failure {
 		}
 	}
 	return nil
+}
+
+// fhirPathMayReachID reports whether a FHIRPath Patch path may reach the
+// resource's own id or resourceType. A plain chain of names (Condition.id,
+// Condition . id, `id`) does when it has at most two and ends in one; any
+// other expression that names id or resourceType anywhere (outside a
+// string) does, since functions and operators reach the resource's own
+// from anywhere: Medplum applies Condition.id.first(),
+// Condition.where(true).id, Condition.select(id), (Condition.id),
+// Condition.id[0] and Condition.id | Condition.id to the resource's id
+// (QA round 35: PATCH Condition/mine replacing Condition.id.first() with
+// sud1 wrote over Condition/sud1, which the caller may not read). A
+// backslash escape can spell either, so it counts too.
+func fhirPathMayReachID(v string) bool {
+	if strings.Contains(v, "\\") {
+		return true
+	}
+	idents, simple := fhirPathIdents(v)
+	if simple {
+		last := idents[len(idents)-1]
+		return len(idents) <= 2 && (last == "id" || last == "resourceType")
+	}
+	return slices.Contains(idents, "id") || slices.Contains(idents, "resourceType")
+}
+
+// fhirPathIdents returns the identifiers of a FHIRPath expression (a
+// backtick-quoted one without its quotes; string literals skipped, % and
+// other symbols ignored), and whether the expression is a plain chain of
+// them joined by dots (spaces allowed), nothing else.
+func fhirPathIdents(v string) (idents []string, simple bool) {
+	simple = true
+	expectIdent := true
+	for i := 0; i < len(v); {
+		c := v[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '.':
+			if expectIdent {
+				simple = false
+			}
+			expectIdent = true
+			i++
+		case c == '`':
+			j := strings.IndexByte(v[i+1:], '`')
+			if j < 0 {
+				return append(idents, v[i+1:]), false
+			}
+			if !expectIdent {
+				simple = false
+			}
+			idents, expectIdent = append(idents, v[i+1:i+1+j]), false
+			i += j + 2
+		case c == '\'':
+			simple = false
+			j := i + 1
+			for j < len(v) && v[j] != '\'' {
+				if v[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			i = j + 1
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j := i
+			for j < len(v) && (v[j] == '_' || v[j] >= 'a' && v[j] <= 'z' || v[j] >= 'A' && v[j] <= 'Z' || v[j] >= '0' && v[j] <= '9') {
+				j++
+			}
+			if !expectIdent {
+				simple = false
+			}
+			idents, expectIdent = append(idents, v[i:j]), false
+			i = j
+		default:
+			simple = false
+			i++
+		}
+	}
+	if len(idents) == 0 || expectIdent {
+		simple = false
+	}
+	return idents, simple
 }
 
 func metaPointer(p string) bool {
