@@ -152,21 +152,36 @@ func (rs *refScan) walkJSON(body []byte, root string) *Failure {
 	return nil
 }
 
-// add classifies one reference found at path.
+// add classifies one reference found at path. A reference to a version
+// (Type/id/_history/v) is checked by the resource's current version and by
+// that version (QA round 35: the labeller labels what refers to a version
+// by that version, so a create naming one the caller may not read was
+// withheld from it, 201 without a body, where an ordinary one answered
+// with the resource: whether an older version is sensitive).
 func (rs *refScan) add(path, ref string) *Failure {
 	target, f := rs.target(path, ref)
-	if f != nil || target == "" || rs.seen[target] {
+	if f != nil || target == "" {
 		return f
 	}
-	rs.seen[target] = true
-	rs.sites = append(rs.sites, refSite{path: path, ref: ref, target: target})
-	if len(rs.sites) > maxWriteRefs {
-		return fail(http.StatusBadRequest, "too-costly", "too many references to check: a request may refer to at most 100 distinct resources", nil)
+	targets := []string{target}
+	if base, _, versioned := strings.Cut(target, "/_history/"); versioned {
+		targets = []string{base, target}
+	}
+	for _, t := range targets {
+		if rs.seen[t] {
+			continue
+		}
+		rs.seen[t] = true
+		rs.sites = append(rs.sites, refSite{path: path, ref: ref, target: t})
+		if len(rs.sites) > maxWriteRefs {
+			return fail(http.StatusBadRequest, "too-costly", "too many references to check: a request may refer to at most 100 distinct resources", nil)
+		}
 	}
 	return nil
 }
 
-// target is the local resource ("Type/id") ref names, "" for one that is
+// target is the local resource ("Type/id", "Type/id/_history/v" for a
+// version) ref names, "" for one that is
 // not read (contained, urn:, another server's), or the refusal of a
 // conditional or unreadable reference.
 func (rs *refScan) target(path, ref string) (string, *Failure) {
@@ -189,6 +204,9 @@ func (rs *refScan) target(path, ref string) (string, *Failure) {
 		isType(segs[0]) && validSegment(segs[0]) && validSegment(segs[1]) && !strings.HasPrefix(segs[1], "_") && !strings.HasPrefix(segs[1], "$")
 	if !ok {
 		return "", fail(http.StatusBadRequest, "invalid", path+" holds a reference the proxy cannot check: a local reference must read Type/id", nil)
+	}
+	if len(segs) == 4 {
+		return segs[0] + "/" + segs[1] + "/_history/" + segs[3], nil
 	}
 	return segs[0] + "/" + segs[1], nil
 }
@@ -231,6 +249,8 @@ func (s *Server) readTargets(ctx context.Context, ex *exchange, targets []string
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				// id may be "c1/_history/2": the version is read and
+				// decided as the resource is (fetchStored reads the path).
 				typ, id, _ := strings.Cut(targets[i], "/")
 				sub := *ex
 				sub.req = fhirRequest{Interaction: Read, Type: typ, ID: id, Path: typ + "/" + id}

@@ -34,6 +34,7 @@ type refUpstream struct {
 func newRefUpstream() *refUpstream {
 	return &refUpstream{reads: map[string]int{}, resources: map[string]string{
 		"Patient/p1": refsPatient, "Condition/sud1": sudCondition, "Observation/o1": refsObs, "Encounter/e-p2": refsEncounter,
+		"Condition/sud1/_history/3": sudCondition, // its current version, read by version too
 	}}
 }
 
