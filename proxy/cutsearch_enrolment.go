@@ -21,10 +21,12 @@ import (
 // general-practitioner=Practitioner/gp beside a cut program clinician.
 //
 // enrolmentExplained reports whether such a Patient would match q without
-// its cut elements: every parameter of q that reads a cut member is a plain
-// identifier, general-practitioner or organization parameter (no
-// modifier) of which, for each time it is given, one alternative a visible
-// element satisfies exactly (an identifier's system and value, a
+// its cut elements: every parameter of q that reads a cut member reads
+// none of what was cut (the cuts in it are element extensions, as on a
+// name or an address, and the parameter has no :missing; _sort likewise),
+// or is a plain identifier, general-practitioner or organization parameter
+// (no modifier) of which, for each time it is given, one alternative a
+// visible element satisfies exactly (an identifier's system and value, a
 // reference's Type/id, or its id for a bare id). Then the server matched
 // the Patient on what the caller sees, and the match is kept. Anything
 // else (another parameter or a modifier reading a cut member, _sort by
@@ -43,6 +45,27 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		}
 		return false
 	}
+	cuts, ok := r.cutsByMember(it)
+	if !ok {
+		return false
+	}
+	// extensionCutsOnly: every cut in a member p reads is an element
+	// extension inside it (a name's, an address's, a _birthDate's), which
+	// no FHIR R4 parameter of Patient reads: p matched on what is left.
+	extensionCutsOnly := func(p fhirsearch.Param) bool {
+		for k, es := range cuts {
+			if !p.ReadsKey(k) {
+				continue
+			}
+			for _, e := range es {
+				i := strings.LastIndexByte(e.Path, '.')
+				if last := e.Path[i+1:]; i < 0 || !strings.HasPrefix(last, "extension[") && !strings.HasPrefix(last, "modifierExtension[") {
+					return false
+				}
+			}
+		}
+		return true
+	}
 	for name, vs := range q.vals {
 		code, mod, hasMod := strings.Cut(name, ":")
 		switch {
@@ -56,7 +79,7 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 					if c = strings.TrimPrefix(strings.TrimSpace(c), "-"); c == "" {
 						continue
 					}
-					if p, ok := fhirsearch.Lookup("Patient", c); !ok || readsCut(p) {
+					if p, ok := fhirsearch.Lookup("Patient", c); !ok || readsCut(p) && !extensionCutsOnly(p) {
 						return false
 					}
 				}
@@ -67,7 +90,7 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		if !ok {
 			return false
 		}
-		if !readsCut(p) {
+		if !readsCut(p) || extensionCutsOnly(p) && mod != "missing" {
 			continue
 		}
 		if hasMod || mod != "" {
@@ -103,6 +126,21 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		}
 	}
 	return true
+}
+
+// cutsByMember groups the elements cut from it by the top-level member
+// they lie in; false when the resource cannot be read.
+func (r *run) cutsByMember(it *item) (map[string][]labels.ElementLabel, bool) {
+	out := map[string][]labels.ElementLabel{}
+	err := fjson.ObjectEach(r.body, it.start, func(key []byte, vs, ve int) error {
+		for _, e := range it.redacted {
+			if s := it.start + e.Start; s >= vs && s < ve {
+				out[keyName(key)] = append(out[keyName(key)], e)
+			}
+		}
+		return nil
+	})
+	return out, err == nil
 }
 
 // anyAlternative reports whether one of the comma-separated alternatives of

@@ -57,3 +57,42 @@ func TestEnrolledPatientFoundByVisibleElementQA35B(t *testing.T) {
 		}
 	}
 }
+
+// An element extension naming the program (on a name, an address, a
+// _birthDate) is cut from the Patient silently; the parameters that read
+// the name, address or birth date do not read extensions, so the match
+// stands: Patient?name=Doe answered nothing to org-b while
+// Patient?birthdate=2000 showed p1, named Doe.
+func TestEnrolledPatientElementExtensionSearchQA35B(t *testing.T) {
+	t.Parallel()
+	ext := `"extension":[{"url":"http://example.org/ext","valueReference":{"reference":"Organization/p2"}}]`
+	pat := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe",` + ext + `}],"address":[{"city":"Springfield",` + ext + `}],` +
+		`"birthDate":"2000-01-01","_birthDate":{` + ext + `}}`
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/Patient") {
+			fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome"}`)(w, r)
+			return
+		}
+		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{"fullUrl":"x","resource":`+pat+`,"search":{"mode":"match"}}]}`)(w, r)
+	}, withProgram)
+	for _, c := range []struct {
+		query string
+		found bool
+	}{
+		{"gender=female", true},
+		{"name=Doe", true},
+		{"family:exact=Doe", true},
+		{"address-city=Springfield", true},
+		{"birthdate=2000-01-01", true},
+		{"name=Doe&_sort=-birthdate", true},
+	} {
+		resp, body := h.get("/fhir/Patient?"+c.query, tokOther)
+		if resp.StatusCode != http.StatusOK || strings.Contains(body, "Organization/p2") {
+			t.Errorf("%s: %d %s", c.query, resp.StatusCode, body)
+			continue
+		}
+		if found := strings.Contains(body, `"id":"p1"`); found != c.found {
+			t.Errorf("%s: found %v, want %v: %s", c.query, found, c.found, body)
+		}
+	}
+}
