@@ -544,6 +544,9 @@ func (s *Server) guardOperationParams(req fhirRequest, rawQuery, publicBase stri
 	if req.Interaction != Operation || len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
+	if f := s.guardMatchEnrolment(req, body); f != nil {
+		return f
+	}
 	params, err := parametersOf(body, s.opts.MaxJSONDepth)
 	if err != nil {
 		return fail(http.StatusBadRequest, "invalid", "the operation's request body is not valid JSON", nil)
@@ -665,4 +668,66 @@ func codingValue(b []byte, obj int) string {
 		return code
 	}
 	return system + "|" + code
+}
+
+// guardMatchEnrolment refuses a $match whose Patient (the body, or a
+// Parameters' resource) names a 42 CFR Part 2 program where a Patient's
+// enrolment would be cut (enrolment.go enrolmentElements: a
+// managingOrganization, generalPractitioner, identifier assigner,
+// extension or meta.source naming it), when programs are configured. The
+// server scores the stored Patients against every element of the one
+// given, the members ds4p cuts from them included, so
+// Patient/$match with managingOrganization the program answered the
+// program's patients as Patient?organization=<the program> would, which is
+// refused (QA round 35, area B). The refusal depends on the request alone.
+func (s *Server) guardMatchEnrolment(req fhirRequest, body []byte) *Failure {
+	if req.Operation != "$match" || !s.labeller.HasPrograms() {
+		return nil
+	}
+	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
+		return fail(http.StatusBadRequest, "invalid", "the operation's request body is not valid JSON", nil)
+	}
+	obj := fjson.SkipSpace(body, 0)
+	if body[obj] != '{' {
+		return nil
+	}
+	var patients [][]byte
+	rs, re, ok, err := fjson.Lookup(body, obj, "resourceType")
+	if err != nil || !ok {
+		return nil
+	}
+	switch rt, _ := fjson.StringValue(body, rs, re); rt {
+	case "Patient":
+		patients = append(patients, body[obj:])
+	case "Parameters":
+		ps, pe, ok, err := fjson.Lookup(body, obj, "parameter")
+		if err != nil || !ok {
+			return nil
+		}
+		one := func(vs, _ int) error {
+			if body[vs] != '{' {
+				return nil
+			}
+			if s, e, ok, err := fjson.Lookup(body, vs, "resource"); err == nil && ok && body[s] == '{' {
+				patients = append(patients, body[s:e])
+			}
+			return nil
+		}
+		switch body[ps] {
+		case '[':
+			_ = fjson.ArrayEach(body, ps, one)
+		case '{':
+			_ = one(ps, pe)
+		}
+	}
+	for _, p := range patients {
+		if ts, te, ok, _ := fjson.Lookup(p, 0, "resourceType"); !ok || !bytes.Equal(p[ts:te], []byte(`"Patient"`)) {
+			continue
+		}
+		els, err := enrolmentElements(p, s.labeller, nil)
+		if err != nil || len(els) > 0 {
+			return fail(http.StatusForbidden, "forbidden", "a $match by a 42 CFR Part 2 program or its clinicians is not allowed: the answer would list the program's patients", nil)
+		}
+	}
+	return nil
 }
