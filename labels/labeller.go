@@ -273,6 +273,9 @@ type Result struct {
 	// it (referrerPatients), not its own; the label cache keeps none, so
 	// that they pass on to no later referrer.
 	referred bool
+	// copied: not the server's resource of its Type/id (NotTheServers);
+	// the label cache notes nothing of it.
+	copied bool
 }
 
 // maxDepth bounds how deep Label follows nested objects and arrays; real
@@ -569,6 +572,16 @@ func (w *walker) programReasons(out []Reason, final Set) []Reason {
 	}
 	return out
 }
+
+// NotTheServers marks r as a resource that is not the server's resource
+// of its Type/id: a contained resource (its id is its container's), or a
+// copy inside a stored Bundle (a document, a collection, a message), which
+// may be of an older version or made up. Its labels pass on within its
+// batch, but Finish notes nothing of it in the label cache: noted, a
+// contained Condition with id sud1 and no SUD code was taken for the
+// server's Condition/sud1, and the next order naming that as its reason
+// went out as ordinary without it being read.
+func (r *Result) NotTheServers() { r.copied = true }
 
 // Referred reports whether r's patients are those of the records of its
 // batch that name it (referrerPatients), not its own: a caller deciding

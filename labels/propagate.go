@@ -85,14 +85,21 @@ func (l *Labeller) LabelAllValid(resources [][]byte) ([]Result, error) {
 // label cache know (Batch.Resolve); the results are those of resources
 // alone, in order.
 func (l *Labeller) LabelAllResolving(resources [][]byte, valid bool, fetch FetchFunc) ([]Result, error) {
-	return l.labelAllWith(resources, valid, fetch)
+	return l.labelAllWith(resources, valid, fetch, nil)
+}
+
+// LabelAllResolvingCopies is LabelAllResolving where the resources k with
+// copies[k] set are not the server's resources of their Type/id
+// (Result.NotTheServers): the label cache notes nothing of them.
+func (l *Labeller) LabelAllResolvingCopies(resources [][]byte, valid bool, fetch FetchFunc, copies []bool) ([]Result, error) {
+	return l.labelAllWith(resources, valid, fetch, copies)
 }
 
 func (l *Labeller) labelAll(resources [][]byte, valid bool) ([]Result, error) {
-	return l.labelAllWith(resources, valid, nil)
+	return l.labelAllWith(resources, valid, nil, nil)
 }
 
-func (l *Labeller) labelAllWith(resources [][]byte, valid bool, fetch FetchFunc) ([]Result, error) {
+func (l *Labeller) labelAllWith(resources [][]byte, valid bool, fetch FetchFunc, copies []bool) ([]Result, error) {
 	out := make([]Result, len(resources))
 	b := l.newBatch(len(resources))
 	for k, res := range resources {
@@ -100,6 +107,7 @@ func (l *Labeller) labelAllWith(resources [][]byte, valid bool, fetch FetchFunc)
 		if err != nil {
 			return nil, fmt.Errorf("labels: resource %d: %w", k, err)
 		}
+		r.copied = k < len(copies) && copies[k]
 		out[k] = r
 		b.add(res, &out[k])
 	}
@@ -310,6 +318,9 @@ func (b *Batch) Finish() {
 	}
 	if b.l.cache != nil {
 		for _, r := range b.out {
+			if r.copied {
+				continue
+			}
 			b.l.cache.note(r, b.rules)
 		}
 		if len(b.fetched) > 0 {

@@ -34,12 +34,23 @@ func (r *run) labelBatch(ctx context.Context) error {
 		return err
 	}
 	batch := make([][]byte, 0, len(r.items))
-	for _, it := range r.items {
+	var copies []bool // contained resources and stored copies: the cache notes none (labels.Result.NotTheServers)
+	for i, it := range r.items {
 		batch = append(batch, r.body[it.start:it.end])
+		if it.copied {
+			if copies == nil {
+				copies = make([]bool, len(r.items))
+			}
+			copies[i] = true
+		}
 	}
 	for _, it := range r.items {
 		for _, c := range it.contained {
 			batch = append(batch, r.body[c.start:c.end])
+			if copies == nil {
+				copies = make([]bool, len(r.items))
+			}
+			copies = append(copies, true)
 		}
 	}
 	l := r.s.labeller
@@ -51,7 +62,7 @@ func (r *run) labelBatch(ctx context.Context) error {
 		l = l.Uncached()
 	}
 	// With r.valid the same results, without checking the JSON again.
-	results, err := l.LabelAllResolving(batch, r.valid, r.targetFetcher(ctx))
+	results, err := l.LabelAllResolvingCopies(batch, r.valid, r.targetFetcher(ctx), copies)
 	if err != nil {
 		return targetsFailed(err)
 	}

@@ -34,6 +34,9 @@ type item struct {
 	// inheritedPatient: a contained resource naming no patient of its own,
 	// which takes its container's (settleContained).
 	inheritedPatient bool
+	// copied: not the server's resource of its Type/id, but a copy inside
+	// a stored Bundle (storedCopy); the label cache notes nothing of it.
+	copied bool
 	// redacted are the elements removed; res.Elements keeps the others
 	// (redact.go).
 	redacted []labels.ElementLabel
@@ -441,6 +444,7 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 			if err := r.batch.AddValid(r.body[c.start:c.end], &c.label); err != nil {
 				return nil, nil, err
 			}
+			c.label.NotTheServers() // its id is its container's
 			c.res = &c.label
 		}
 	}
@@ -739,12 +743,17 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 		}
 		return e.nested.end, nil
 	}
+	copied := r.storedCopy(depth)
 	if r.checked { // labelled and checked in one walk
 		it := r.newItem()
 		r.items = append(r.items, it)
 		ve, containedAt, err := r.labelChecked(it, vs)
 		if err != nil {
 			return 0, err
+		}
+		if copied {
+			it.copied = true
+			it.label.NotTheServers()
 		}
 		e.item = it
 		it.scanned, it.typ, it.containedAt = true, rt, containedAt
@@ -767,7 +776,22 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 	}
 	e.item, err = r.addItem(vs, ve)
 	e.item.scanned, e.item.typ, e.item.containedAt = true, rt, containedAt
+	e.item.copied = copied
 	return ve, err
+}
+
+// storedCopy reports whether an entry's resource of a Bundle at depth
+// (0: the body) is a copy of the resource of its Type/id, not the server's
+// resource itself: the entries of a Bundle inside the body, and those of a
+// stored Bundle read as the body (Bundle/b1, a Bundle search's). A
+// document or collection holds what it held when it was made, perhaps an
+// older version, perhaps made up, under the ids of the server's resources;
+// noted in the label cache as theirs, a copy of Condition/sud1 without its
+// SUD code passed N on to the next order naming Condition/sud1, unread
+// (QA round 35, area D). A search's, a history's or a batch's own entries
+// are the server's.
+func (r *run) storedCopy(depth int) bool {
+	return depth > 0 || (r.ex != nil && r.ex.req.Type == "Bundle")
 }
 
 // collectLinks notes whether the Bundle pages, and records the whole link
