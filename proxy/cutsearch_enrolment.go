@@ -93,7 +93,8 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		if !readsCut(p) || extensionCutsOnly(p) && mod != "missing" {
 			continue
 		}
-		if hasMod || mod != "" {
+		ofType := code == "identifier" && mod == "of-type"
+		if hasMod && !ofType {
 			return false
 		}
 		var member string
@@ -114,7 +115,8 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		for _, v := range vs {
 			if !anyAlternative(v, func(alt string) bool {
 				for _, el := range visible {
-					if member == "identifier" && identifierMatches(r.body, el, alt) ||
+					if ofType && identifierOfTypeMatches(r.body, el, alt) ||
+						member == "identifier" && !ofType && identifierMatches(r.body, el, alt) ||
 						member != "identifier" && referenceMatches(r.body, el, alt, p.Targets) {
 						return true
 					}
@@ -252,4 +254,36 @@ func referenceMatches(b []byte, el [2]int, alt string, targets []string) bool {
 		}
 	}
 	return false
+}
+
+// identifierOfTypeMatches reports whether the Identifier at el satisfies
+// an identifier:of-type value alt (system|code|value) exactly: a coding of
+// its type with that system and code, and that value.
+func identifierOfTypeMatches(b []byte, el [2]int, alt string) bool {
+	parts := strings.Split(alt, "|")
+	if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
+		return false
+	}
+	if value, ok := stringMember(b, el[0], "value"); !ok || value != parts[2] {
+		return false
+	}
+	ts, _, ok, err := fjson.Lookup(b, el[0], "type")
+	if err != nil || !ok || b[ts] != '{' {
+		return false
+	}
+	cs, _, ok, err := fjson.Lookup(b, ts, "coding")
+	if err != nil || !ok || b[cs] != '[' {
+		return false
+	}
+	found := false
+	_ = fjson.ArrayEach(b, cs, func(s, _ int) error {
+		if b[s] != '{' {
+			return nil
+		}
+		system, _ := stringMember(b, s, "system")
+		code, _ := stringMember(b, s, "code")
+		found = found || system == parts[0] && code == parts[1]
+		return nil
+	})
+	return found
 }

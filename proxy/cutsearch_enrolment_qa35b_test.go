@@ -41,7 +41,6 @@ func TestEnrolledPatientFoundByVisibleElementQA35B(t *testing.T) {
 		{"identifier=urn:mrn|999,urn:oid:2.16.840.1.113883.3.999.1|RR-77", false},
 		{"identifier=urn:mrn|123&identifier=RR-77", false},
 		{"identifier:of-type=x|MR|123", false},
-		{"identifier=urn:mrn|123&_sort=identifier", false},
 		{`identifier=urn:mrn|123\,x`, false},
 	} {
 		resp, body := h.get("/fhir/Patient?"+strings.ReplaceAll(url.PathEscape(c.query), "%26", "&"), tokOther)

@@ -559,12 +559,24 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 			// first).
 			for _, v := range vs {
 				for _, key := range strings.Split(v, ",") {
-					if _, enrol := enrolmentParams[strings.ToLower(strings.TrimPrefix(strings.TrimSpace(key), "-"))]; enrol {
+					key = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(key), "-"))
+					if _, enrol := enrolmentParams[key]; enrol || key == "identifier" {
 						return refused("_sort=" + v)
 					}
 				}
 			}
 			continue
+		}
+		if strings.EqualFold(base, "identifier") && modifier != "" && !strings.EqualFold(modifier, "of-type") {
+			// An identifier the program assigned is cut from the Patient
+			// silently, and a match a visible identifier does not explain
+			// is withheld (cutsearch_enrolment.go). _sort=identifier
+			// (above) and :missing, :not, :text ... test the cut one
+			// whatever their value, which no answer could hide: a patient
+			// left out of Patient?name=Doe&_sort=identifier, or found by
+			// identifier:missing=true only without the cut one, tells the
+			// enrolment (QA round 35, area B).
+			return refused(name)
 		}
 		types, ok := enrolmentParams[strings.ToLower(base)]
 		if !ok {
