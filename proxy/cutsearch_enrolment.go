@@ -34,7 +34,13 @@ import (
 // satisfies) is not explained: the match is withheld, as it was, which
 // answers as for a patient without the element.
 func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
-	if it.res.Type != "Patient" || !it.silentCut() || len(it.masked) > 0 || q.all || q.compartment != "" || len(q.members) > 0 {
+	// The Patient of its own $everything is answered as the
+	// compartment's owner, not found by a reference to it; start and end
+	// select the other resources by their clinical dates (FHIR R4
+	// Patient-everything), and _since reads meta.lastUpdated, not a cut
+	// meta.source (below).
+	owner := q.everything != "" && q.everything == "Patient/"+it.res.ID
+	if it.res.Type != "Patient" || !it.silentCut() || len(it.masked) > 0 || q.all || (q.compartment != "" || len(q.members) > 0) && !owner {
 		return false
 	}
 	readsCut := func(p fhirsearch.Param) bool {
@@ -72,6 +78,15 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		case cutQueryHandles[code]:
 			return false
 		case cutQuerySkipped[code]:
+			continue
+		case owner && !hasMod && (code == "start" || code == "end"):
+			continue
+		case owner && !hasMod && code == "_since":
+			for _, e := range cuts["meta"] {
+				if e.Path != "meta.source" {
+					return false
+				}
+			}
 			continue
 		case code == "_sort":
 			for _, v := range vs {

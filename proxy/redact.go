@@ -683,6 +683,9 @@ type cutQuery struct {
 	// vals are the query's parameters, for enrolmentExplained
 	// (cutsearch_enrolment.go)
 	vals url.Values
+	// everything: the Type/id of an instance $everything's resource,
+	// which the server answers whatever the parameters select
+	everything string
 }
 
 func (r *run) cutQuery() cutQuery {
@@ -715,6 +718,9 @@ func cutQueryOf(req fhirRequest, vals url.Values) cutQuery {
 	case req.Interaction == Operation && (req.Operation == "$everything" || req.Operation == "$lastn"):
 		if req.ID != "" {
 			q.compartment = req.Type
+			if req.Operation == "$everything" {
+				q.everything = req.Type + "/" + req.ID
+			}
 		}
 	default:
 		return cutQuery{all: true}
