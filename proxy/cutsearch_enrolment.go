@@ -109,7 +109,10 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 			continue
 		}
 		ofType := code == "identifier" && mod == "of-type"
-		if hasMod && !ofType {
+		// A type modifier (general-practitioner:Practitioner=gp) names
+		// the reference Type/id.
+		typed := code != "identifier" && hasMod && isType(mod) && validSegment(mod)
+		if hasMod && !ofType && !typed {
 			return false
 		}
 		var member string
@@ -132,7 +135,8 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 				for _, el := range visible {
 					if ofType && identifierOfTypeMatches(r.body, el, alt) ||
 						member == "identifier" && !ofType && identifierMatches(r.body, el, alt) ||
-						member != "identifier" && referenceMatches(r.body, el, alt, p.Targets) {
+						member != "identifier" && !typed && referenceMatches(r.body, el, alt, p.Targets) ||
+						typed && !strings.ContainsAny(alt, "/:") && referenceMatches(r.body, el, mod+"/"+alt, nil) {
 						return true
 					}
 				}
