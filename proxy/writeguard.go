@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -828,7 +829,10 @@ func patchMovesResource(req fhirRequest, contentType string, body []byte) *Failu
 	moves := fail(http.StatusUnprocessableEntity, "processing", "a patch may not change the resource's id or resourceType; nothing was written", nil)
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt != "application/json-patch+json" {
-		return fhirPathPatchMoves(req, body, moves)
+		if f := fhirPathPatchMoves(req, body, moves); f != nil {
+			return f
+		}
+		return fhirPathServerMeta(body)
 	}
 	var ops []struct {
 		Op    string          `json:"op"`
@@ -863,6 +867,68 @@ func patchMovesResource(req fhirRequest, contentType string, body []byte) *Failu
 		}
 		if f := patchServerMeta(op.Op, op.Path, op.Value); f != nil {
 			return f
+		}
+	}
+	return nil
+}
+
+// fhirPathIdent matches a FHIRPath identifier, plain or in backticks, and
+// a string literal (skipped: its content names nothing).
+var fhirPathIdent = regexp.MustCompile("'(?:[^'\\\\]|\\\\.)*'|`[^`]*`|[A-Za-z_][A-Za-z0-9_]*")
+
+// fhirPathServerMeta: a FHIRPath Patch may not write a member of meta that
+// FHIR's Meta does not define (serverMeta) by an expression that names
+// meta and then anything but such a member (Condition.select(meta).account,
+// Condition.`meta`.account: the check by dotted steps in
+// fhirPathPatchMoves read select(meta) and `meta` as no meta, and let a
+// label-writer set Medplum's meta.account, QA round 35), nor add a name
+// that is not one to an expression ending at meta (Condition.select(meta)
+// with name account). Label-writers' patches of meta.security, tag ...
+// still go.
+func fhirPathServerMeta(body []byte) *Failure {
+	var p struct {
+		Parameter []struct {
+			Part []map[string]json.RawMessage `json:"part"`
+		} `json:"parameter"`
+	}
+	if json.Unmarshal(body, &p) != nil {
+		return nil // patchTouchesMeta refused it already
+	}
+	for _, op := range p.Parameter {
+		var paths, names []string
+		for _, part := range op.Part {
+			var name string
+			_ = json.Unmarshal(part["name"], &name)
+			switch name {
+			case "path":
+				paths = append(paths, partStrings(part)...)
+			case "name":
+				names = append(names, partStrings(part)...)
+			}
+		}
+		for _, v := range paths {
+			var idents []string
+			for _, t := range fhirPathIdent.FindAllString(v, -1) {
+				if !strings.HasPrefix(t, "'") {
+					idents = append(idents, strings.Trim(t, "`"))
+				}
+			}
+			for i, id := range idents {
+				if id != "meta" {
+					continue
+				}
+				if i+1 < len(idents) {
+					if !slices.Contains(fhirMeta, idents[i+1]) {
+						return metaMemberRefused(idents[i+1])
+					}
+					continue
+				}
+				for _, n := range names {
+					if n = strings.Trim(strings.TrimSpace(n), "`"); !slices.Contains(fhirMeta, n) {
+						return metaMemberRefused(n)
+					}
+				}
+			}
 		}
 	}
 	return nil
