@@ -147,8 +147,29 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 		r.Method = http.MethodPut
 		r.Header.Set("Content-Type", "application/fhir+json")
 	}
-	if version != "" && r.Header.Get("If-Match") == "" {
+	if version != "" {
+		if f := mergedIfMatch(r.Header.Values("If-Match"), version); f != nil {
+			return f
+		}
 		r.Header.Set("If-Match", ifMatchVersion(version))
+	}
+	return nil
+}
+
+// mergedIfMatch refuses (412) the caller's own If-Match on a write merged
+// with, or applied to, the caller's view of the stored version when it
+// names another version: the merged body is right for that version only.
+// Forwarded as it was, If-Match: W/"4" over a merge of version 3 let the
+// write go over version 4 when another writer made it in between, and
+// version 4's parts withheld from the caller (a diagnosis the EHR added)
+// were lost under version 3's (QA round 35). The caller read the version
+// it merges with, so a refusal tells it nothing; without a write in
+// between the server would have answered 412 too.
+func mergedIfMatch(own []string, version string) *Failure {
+	for _, v := range own {
+		if t := strings.TrimSpace(v); t != ifMatchVersion(version) && t != strconv.Quote(version) {
+			return fail(http.StatusPreconditionFailed, "conflict", "If-Match names another version than the one stored; read the resource again and send the update with its version; nothing was written", nil)
+		}
 	}
 	return nil
 }
@@ -1375,6 +1396,12 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 				f.Msg = "batch entry refused: " + f.Msg
 			}
 			return nil, f
+		}
+		if m.version != "" && e.Request.IfMatch != "" {
+			if f := mergedIfMatch([]string{e.Request.IfMatch}, m.version); f != nil {
+				f.Msg = "batch entry refused: " + f.Msg
+				return nil, f
+			}
 		}
 		if m.put || m.version != "" || m.body != nil && !bytes.Equal(m.body, e.Resource) {
 			m.index, m.ifMatch = i, e.Request.IfMatch != ""
