@@ -72,6 +72,24 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		}
 		return true
 	}
+	// metaCutIsSource: a parameter that reads meta but not its source
+	// (_lastUpdated, _tag, _profile) reads none of what was cut from meta
+	// when only a program's meta.source was: Patient?_sort=-_lastUpdated
+	// left out the patients a program recorded (QA round 35, area F).
+	// _source reads it: withheld (and refused, searchguard.go). _security
+	// is left out: the server matches the stored labels, which the proxy
+	// does not show as stored.
+	metaCutIsSource := func(code string) bool {
+		if !metaNotSource[code] {
+			return false
+		}
+		for _, e := range cuts["meta"] {
+			if e.Path != "meta.source" {
+				return false
+			}
+		}
+		return true
+	}
 	for name, vs := range q.vals {
 		code, mod, hasMod := strings.Cut(name, ":")
 		switch {
@@ -94,7 +112,7 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 					if c = strings.TrimPrefix(strings.TrimSpace(c), "-"); c == "" {
 						continue
 					}
-					if p, ok := fhirsearch.Lookup("Patient", c); !ok || readsCut(p) && !extensionCutsOnly(p) {
+					if p, ok := fhirsearch.Lookup("Patient", c); !ok || readsCut(p) && !extensionCutsOnly(p) && !metaCutIsSource(c) {
 						return false
 					}
 				}
@@ -105,7 +123,7 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		if !ok {
 			return false
 		}
-		if !readsCut(p) || extensionCutsOnly(p) && mod != "missing" {
+		if !readsCut(p) || extensionCutsOnly(p) && mod != "missing" || metaCutIsSource(code) {
 			continue
 		}
 		ofType := code == "identifier" && mod == "of-type"
@@ -148,6 +166,10 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 	}
 	return true
 }
+
+// metaNotSource are the parameters every resource has that read meta but
+// not meta.source, nor the labels (metaCutIsSource).
+var metaNotSource = map[string]bool{"_lastUpdated": true, "_tag": true, "_profile": true}
 
 // cutsByMember groups the elements cut from it by the top-level member
 // they lie in; false when the resource cannot be read.
