@@ -1024,7 +1024,7 @@ func fhirPathPatchMoves(req fhirRequest, body []byte, moves *Failure) *Failure {
 					}
 				}
 			}
-			if idents, simple := fhirPathIdents(v); !simple || len(idents) < 2 {
+			if idents, simple, _ := fhirPathIdents(v); !simple || len(idents) < 2 || len(fhirPathPastTypes(idents)) == 0 {
 				// The path may be the resource itself
 				// (Condition.where(true), Condition.first()): an
 				// add naming id or resourceType writes it.
@@ -1050,28 +1050,54 @@ func fhirPathPatchMoves(req fhirRequest, body []byte, moves *Failure) *Failure {
 // (QA round 35: PATCH Condition/mine replacing Condition.id.first() with
 // sud1 wrote over Condition/sud1, which the caller may not read). A
 // backslash escape can spell either, so it counts too.
+//
+// A name of a type counts as the resource (QA round 35): Medplum reads
+// a name equal to the resource's type, on the resource, as the resource
+// itself, so Condition.Condition.id is Condition.id; and any path with a
+// comment or a double quote outside a string counts, since servers read
+// them differently (Medplum reads "..." as a string, where a single quote
+// inside hid the rest of Condition.where("'" != "x").id from the proxy).
 func fhirPathMayReachID(v string) bool {
 	if strings.Contains(v, "\\") {
 		return true
 	}
-	idents, simple := fhirPathIdents(v)
+	idents, simple, ok := fhirPathIdents(v)
+	if !ok {
+		return true // a comment or a double quote (fhirPathIdents)
+	}
 	if simple {
 		last := idents[len(idents)-1]
-		return len(idents) <= 2 && (last == "id" || last == "resourceType")
+		return (last == "id" || last == "resourceType") && (len(idents) <= 2 || len(fhirPathPastTypes(idents)) <= 1)
 	}
 	return slices.Contains(idents, "id") || slices.Contains(idents, "resourceType")
+}
+
+// fhirPathPastTypes returns a chain of names without the names of types
+// (capitalised: FHIR's element names are not) it starts with: what is
+// left is read from the resource itself (Condition.Condition.code is
+// Condition.code).
+func fhirPathPastTypes(idents []string) []string {
+	for len(idents) > 0 && idents[0] != "" && idents[0][0] >= 'A' && idents[0][0] <= 'Z' {
+		idents = idents[1:]
+	}
+	return idents
 }
 
 // fhirPathIdents returns the identifiers of a FHIRPath expression (a
 // backtick-quoted one without its quotes; string literals skipped, % and
 // other symbols ignored), and whether the expression is a plain chain of
-// them joined by dots (spaces allowed), nothing else.
-func fhirPathIdents(v string) (idents []string, simple bool) {
+// them joined by dots (spaces allowed), nothing else. ok is false for an
+// expression with a comment (// or /*) or a double quote outside a
+// string: servers read them differently, and where one reads a string
+// or a comment another may read names.
+func fhirPathIdents(v string) (idents []string, simple, ok bool) {
 	simple = true
 	expectIdent := true
 	for i := 0; i < len(v); {
 		c := v[i]
 		switch {
+		case c == '"' || c == '/' && i+1 < len(v) && (v[i+1] == '/' || v[i+1] == '*'):
+			return nil, false, false
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
 		case c == '.':
@@ -1083,7 +1109,7 @@ func fhirPathIdents(v string) (idents []string, simple bool) {
 		case c == '`':
 			j := strings.IndexByte(v[i+1:], '`')
 			if j < 0 {
-				return append(idents, v[i+1:]), false
+				return append(idents, v[i+1:]), false, true
 			}
 			if !expectIdent {
 				simple = false
@@ -1118,7 +1144,7 @@ func fhirPathIdents(v string) (idents []string, simple bool) {
 	if len(idents) == 0 || expectIdent {
 		simple = false
 	}
-	return idents, simple
+	return idents, simple, true
 }
 
 func metaPointer(p string) bool {
