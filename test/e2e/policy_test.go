@@ -230,9 +230,10 @@ func testPolicySimulation(t *testing.T, e *env) {
 			t.Errorf("%s: %+v, want %s with the consent named", org, d, want)
 		}
 	}
-	// Each simulation read the patient's stored consents: shown to the
+	// Each simulation read the patient's stored consents, and the targets
+	// of the record's references to label it (1e1093e): shown to the
 	// policy author, so recorded (interaction simulate, the author as the
-	// recipient, the consents as disclosed), nothing else.
+	// recipient, those as disclosed), nothing else.
 	entries := e.get(t, "/admin/audit?patient="+sudPatient+"&_count=1000", "admin").json(t)["entries"].([]any)
 	if len(entries)-before != 2 {
 		t.Fatalf("the two simulations wrote %d ledger entries, want 2", len(entries)-before)
@@ -252,8 +253,9 @@ func testPolicySimulation(t *testing.T, e *env) {
 			t.Errorf("simulation entry's recipient %v, want the author", c)
 		}
 		for _, d := range asList(en["disclosed"]) {
-			if typ := d.(map[string]any)["type"]; typ != "Consent" {
-				t.Errorf("a simulation entry records a %v as disclosed: only the consents were shown", typ)
+			d := d.(map[string]any)
+			if typ := d["type"]; typ != "Consent" && !strings.Contains(string(direct.Body), `"`+fmt.Sprint(typ)+"/"+fmt.Sprint(d["id"])+`"`) {
+				t.Errorf("a simulation entry records %v/%v as disclosed: only the consents and the targets of the record's references were read", typ, d["id"])
 			}
 		}
 		if len(asList(en["consents"])) == 0 {
