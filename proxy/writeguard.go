@@ -1430,7 +1430,7 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 			}
 		}
 		if m.put || m.version != "" || m.body != nil && !bytes.Equal(m.body, e.Resource) {
-			m.index, m.ifMatch = i, e.Request.IfMatch != ""
+			m.index = i
 			merged = append(merged, m)
 		}
 	}

@@ -403,13 +403,11 @@ type entryMerge struct {
 	index   int
 	body    []byte // the resource to store
 	version string // the stored version it was merged with ("" none)
-	ifMatch bool   // the entry has its own request.ifMatch
 	put     bool   // a patch applied to the caller's view: stored as an update
 }
 
-// rewriteBatch puts each merged entry's resource into the batch body and,
-// unless the entry has its own, request.ifMatch with the version it was
-// merged with.
+// rewriteBatch puts each merged entry's resource into the batch body and
+// request.ifMatch with the version it was merged with.
 func rewriteBatch(body []byte, merged []entryMerge) ([]byte, *Failure) {
 	bad := fail(http.StatusInternalServerError, "exception", "the batch could not be rewritten; nothing was written", nil)
 	es, _, ok, err := fjson.Lookup(body, 0, "entry")
@@ -425,13 +423,24 @@ func rewriteBatch(body []byte, merged []entryMerge) ([]byte, *Failure) {
 		}
 		m := merged[next]
 		next++
-		if m.version != "" && !m.ifMatch {
+		if m.version != "" {
 			rs, _, ok, err := fjson.Lookup(body, s, "request")
 			if err != nil || !ok || body[rs] != '{' {
 				return errors.New("an update entry without its request")
 			}
-			field := fjson.AppendString([]byte(`"ifMatch":`), ifMatchVersion(m.version))
-			edits = append(edits, fjson.Edit{Start: rs + 1, End: rs + 1, Data: append(field, ',')})
+			// The entry's own ifMatch, when it has one, named this version
+			// (guardBatch), but it was read by encoding/json, whose names
+			// match whatever their case: "IfMatch", which a server reading
+			// request.ifMatch ignores, counted as one (QA round 35). So the
+			// member spelled exactly gets the version, in place or added.
+			v := fjson.AppendString(nil, ifMatchVersion(m.version))
+			if vs, ve, ok, err := fjson.Lookup(body, rs, "ifMatch"); err != nil {
+				return err
+			} else if ok {
+				edits = append(edits, fjson.Edit{Start: vs, End: ve, Data: v})
+			} else {
+				edits = append(edits, fjson.Edit{Start: rs + 1, End: rs + 1, Data: append(append([]byte(`"ifMatch":`), v...), ',')})
+			}
 		}
 		if m.put {
 			rs, _, ok, err := fjson.Lookup(body, s, "request")
