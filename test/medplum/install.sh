@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Medplum test server's npm dependencies (Node 22 included, from the npm package
 # `node`) into test/medplum/node_modules, exactly as package-lock.json pins them.
-# Idempotent: does nothing when node_modules is newer than package-lock.json and the bundled
+# Idempotent: does nothing when the install stamp holds the hash of package.json and
+# package-lock.json and the bundled
 # Node runs. Safe to run concurrently (flock). Needs npm (any Node >= 18) on PATH.
 set -euo pipefail
 
@@ -11,8 +12,15 @@ cd "$dir"
 stamp=node_modules/.ds4p-installed
 node_bin=node_modules/node/bin/node
 
+# The stamp holds a hash of package.json and package-lock.json, not a time: a fresh clone's
+# checkout is newer than any install, and a clone whose node_modules links to another tree's
+# ran npm ci through the link, emptying that tree's node_modules (QA round 35).
+lock_hash() {
+  cat package.json package-lock.json | sha256sum | cut -d' ' -f1
+}
+
 up_to_date() {
-  [[ -f "$stamp" && ! package-lock.json -nt "$stamp" && ! package.json -nt "$stamp" ]] &&
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$(lock_hash)" ]] &&
     "$node_bin" -e 'process.exit(0)' >/dev/null 2>&1
 }
 
@@ -53,5 +61,5 @@ if ((major < 22 || (major == 22 && minor < 18))); then
   fail "$node_bin is $version; Medplum 5 needs Node >= 22.18"
 fi
 
-touch "$stamp"
+lock_hash >"$stamp"
 echo "test/medplum/install.sh: installed, Node $version" >&2
