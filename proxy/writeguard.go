@@ -917,6 +917,7 @@ func fhirPathServerMeta(body []byte) *Failure {
 	}
 	for _, op := range p.Parameter {
 		var paths, names []string
+		var values []json.RawMessage
 		for _, part := range op.Part {
 			var name string
 			_ = json.Unmarshal(part["name"], &name)
@@ -925,8 +926,19 @@ func fhirPathServerMeta(body []byte) *Failure {
 				paths = append(paths, partStrings(part)...)
 			case "name":
 				names = append(names, partStrings(part)...)
+			case "value":
+				for k, raw := range part {
+					if strings.HasPrefix(k, "value") {
+						values = append(values, raw)
+					}
+				}
 			}
 		}
+		// The value put at meta (a replace of a path ending at meta, an
+		// add named meta) holds FHIR's Meta members only: Medplum stores
+		// replace Observation.meta, or add meta, with a value holding
+		// account as meta.account (QA round 35), whatever the value's type.
+		atMeta := slices.ContainsFunc(names, func(n string) bool { return strings.Trim(strings.TrimSpace(n), "`") == "meta" })
 		for _, v := range paths {
 			var idents []string
 			for _, t := range fhirPathIdent.FindAllString(v, -1) {
@@ -944,10 +956,20 @@ func fhirPathServerMeta(body []byte) *Failure {
 					}
 					continue
 				}
+				if len(names) == 0 {
+					atMeta = true
+				}
 				for _, n := range names {
 					if n = strings.Trim(strings.TrimSpace(n), "`"); !slices.Contains(fhirMeta, n) {
 						return metaMemberRefused(n)
 					}
+				}
+			}
+		}
+		if atMeta {
+			for _, v := range values {
+				if f := serverMeta([]byte(`{"meta":`+string(v)+`}`), nil); f != nil {
+					return f
 				}
 			}
 		}
