@@ -721,7 +721,13 @@ func (s *Server) guardMatchEnrolment(req fhirRequest, body []byte) *Failure {
 		}
 	}
 	for _, p := range patients {
-		if ts, te, ok, _ := fjson.Lookup(p, 0, "resourceType"); !ok || !bytes.Equal(p[ts:te], []byte(`"Patient"`)) {
+		// Read as the server reads it: "Pati\u0065nt" is a Patient too
+		// (QA round 35, area F: so written, it went unchecked).
+		ts, te, ok, _ := fjson.Lookup(p, 0, "resourceType")
+		if !ok || p[ts] != '"' {
+			continue
+		}
+		if rt, _ := fjson.StringValue(p, ts, te); rt != "Patient" {
 			continue
 		}
 		els, err := enrolmentElements(p, s.labeller, nil)
