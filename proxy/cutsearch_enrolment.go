@@ -40,7 +40,10 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 	// Patient-everything), and _since reads meta.lastUpdated, not a cut
 	// meta.source (below).
 	owner := q.everything != "" && q.everything == "Patient/"+it.res.ID
-	if it.res.Type != "Patient" || !it.silentCut() || len(it.masked) > 0 || q.all || (q.compartment != "" || len(q.members) > 0) && !owner {
+	if it.res.Type != "Patient" || !it.silentCut() || len(it.masked) > 0 || q.all || len(q.members) > 0 && !owner {
+		return false
+	}
+	if q.compartment != "" && !owner && !r.compartmentExplained(it, q) {
 		return false
 	}
 	readsCut := func(p fhirsearch.Param) bool {
@@ -165,6 +168,36 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		}
 	}
 	return true
+}
+
+// compartmentExplained reports whether a compartment search's match it (a
+// Patient of Practitioner/gp/Patient) is in the compartment by a visible
+// element: one of the members that put a Patient in it (general
+// practitioner, managing organisation, link) names the compartment's
+// resource exactly. Such a match would be found without the cut, as
+// Patient?general-practitioner=Practitioner/gp finds it; withheld, it told
+// the enrolment that search does not (QA round 35, area F).
+func (r *run) compartmentExplained(it *item, q *cutQuery) bool {
+	if q.compartmentID == "" || !isType(q.compartment) {
+		return false
+	}
+	ms, any := fhirsearch.ReferenceMembers("Patient", q.compartment)
+	if any {
+		return false
+	}
+	ref := q.compartment + "/" + q.compartmentID
+	for _, m := range ms {
+		visible, ok := r.visibleMembers(it, m)
+		if !ok {
+			return false
+		}
+		for _, el := range visible {
+			if referenceMatches(r.body, el, ref, nil) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // metaNotSource are the parameters every resource has that read meta but

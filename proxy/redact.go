@@ -680,6 +680,9 @@ type cutQuery struct {
 	// compartment: the type of a compartment search's (or $everything's)
 	// resource, whose references select the matches
 	compartment string
+	// compartmentID: a compartment search's resource's id
+	// (Practitioner/<id>/Patient), for enrolmentExplained
+	compartmentID string
 	// vals are the query's parameters, for enrolmentExplained
 	// (cutsearch_enrolment.go)
 	vals url.Values
@@ -714,6 +717,7 @@ func cutQueryOf(req fhirRequest, vals url.Values) cutQuery {
 	case req.Interaction == Search:
 		if req.ID != "" {
 			q.compartment, _, _ = strings.Cut(req.Path, "/")
+			q.compartmentID = req.ID
 		}
 	case req.Interaction == Operation && (req.Operation == "$everything" || req.Operation == "$lastn"):
 		if req.ID != "" {
