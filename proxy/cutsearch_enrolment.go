@@ -133,7 +133,12 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		// A type modifier (general-practitioner:Practitioner=gp) names
 		// the reference Type/id.
 		typed := code != "identifier" && hasMod && isType(mod) && validSegment(mod)
-		if hasMod && !ofType && !typed {
+		// :identifier (general-practitioner:identifier=<an NPI>) tests
+		// the identifier written in the reference (FHIR R4 search
+		// 3.1.1.4.9): judged on the visible references' identifiers, as
+		// an untyped search is on their references (QA round 35, area F).
+		refIdent := code != "identifier" && mod == "identifier"
+		if hasMod && !ofType && !typed && !refIdent {
 			return false
 		}
 		var member string
@@ -156,7 +161,8 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 				for _, el := range visible {
 					if ofType && identifierOfTypeMatches(r.body, el, alt) ||
 						member == "identifier" && !ofType && identifierMatches(r.body, el, alt) ||
-						member != "identifier" && !typed && referenceMatches(r.body, el, alt, p.Targets) ||
+						refIdent && referenceIdentifierMatches(r.body, el, alt) ||
+						member != "identifier" && !typed && !refIdent && referenceMatches(r.body, el, alt, p.Targets) ||
 						typed && !strings.ContainsAny(alt, "/:") && referenceMatches(r.body, el, mod+"/"+alt, nil) {
 						return true
 					}
@@ -328,6 +334,16 @@ func referenceMatches(b []byte, el [2]int, alt string, targets []string) bool {
 		}
 	}
 	return false
+}
+
+// referenceIdentifierMatches reports whether the Reference at el carries
+// an identifier that satisfies the token alt exactly (identifierMatches).
+func referenceIdentifierMatches(b []byte, el [2]int, alt string) bool {
+	is, ie, ok, err := fjson.Lookup(b, el[0], "identifier")
+	if err != nil || !ok || b[is] != '{' {
+		return false
+	}
+	return identifierMatches(b, [2]int{is, ie}, alt)
 }
 
 // identifierOfTypeMatches reports whether the Identifier at el satisfies
