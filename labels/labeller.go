@@ -273,9 +273,16 @@ type Result struct {
 	// it (referrerPatients), not its own; the label cache keeps none, so
 	// that they pass on to no later referrer.
 	referred bool
-	// copied: not the server's resource of its Type/id (NotTheServers);
-	// the label cache notes nothing of it.
+	// copied: not the server's resource of its Type/id (CopyIn,
+	// ContainedIn); the label cache notes nothing of it.
 	copied bool
+	// unnamed: no reference by Type/id names it (ContainedIn).
+	unnamed bool
+	// scope is the stored Bundle of copies it is in (CopyIn; a contained
+	// resource's, its container's), 0 for none: a copy is found by Type/id
+	// only by references of resources of its scope, whose references find
+	// the copies of their scope first (batchIndex.find).
+	scope int
 }
 
 // maxDepth bounds how deep Label follows nested objects and arrays; real
@@ -573,15 +580,37 @@ func (w *walker) programReasons(out []Reason, final Set) []Reason {
 	return out
 }
 
-// NotTheServers marks r as a resource that is not the server's resource
-// of its Type/id: a contained resource (its id is its container's), or a
-// copy inside a stored Bundle (a document, a collection, a message), which
-// may be of an older version or made up. Its labels pass on within its
-// batch, but Finish notes nothing of it in the label cache: noted, a
-// contained Condition with id sud1 and no SUD code was taken for the
-// server's Condition/sud1, and the next order naming that as its reason
-// went out as ordinary without it being read.
-func (r *Result) NotTheServers() { r.copied = true }
+// CopyIn marks r as a copy inside the stored Bundle (a document, a
+// collection, a message) that scope names, not the server's resource of
+// its Type/id: it may be of an older version or made up. scope is any
+// number but 0, the same for every copy of one Bundle and another for
+// each Bundle. Within the batch, a reference by Type/id finds r only from
+// a resource of the same scope (a document's Composition naming its own
+// entries): from any other resource it names what it would name without
+// r (a resource of the response that is the server's, the label cache, or
+// the server's resource, read: Batch.Resolve). And Finish notes nothing of
+// r in the label cache. Taken for the server's, a copy of Condition/sud1
+// without its SUD code, in a document on a search page or noted in the
+// cache, passed N to an order naming Condition/sud1 as its reason, which
+// went to org-b unread (QA round 35, areas D and E).
+func (r *Result) CopyIn(scope int) {
+	r.copied, r.scope = true, scope
+	if scope == 0 {
+		r.unnamed = true // found by none
+	}
+}
+
+// ContainedIn marks r as a resource contained in container, whose result
+// is final as to CopyIn: its id is its container's, so no reference by
+// Type/id finds it, and Finish notes nothing of it in the label cache
+// (references to it are the container's "#id"). Its own references find
+// what its container's would.
+func (r *Result) ContainedIn(container *Result) {
+	r.copied, r.unnamed = true, true
+	if container != nil {
+		r.scope = container.scope
+	}
+}
 
 // Referred reports whether r's patients are those of the records of its
 // batch that name it (referrerPatients), not its own: a caller deciding

@@ -88,10 +88,20 @@ func (l *Labeller) LabelAllResolving(resources [][]byte, valid bool, fetch Fetch
 	return l.labelAllWith(resources, valid, fetch, nil)
 }
 
+// Copy says how a resource LabelAllResolvingCopies labels is not the
+// server's resource of its Type/id; the zero Copy is the server's.
+type Copy struct {
+	// Scope names the stored Bundle it is a copy in (Result.CopyIn), or,
+	// Contained, its container's.
+	Scope int
+	// Contained: a contained resource (Result.ContainedIn).
+	Contained bool
+}
+
 // LabelAllResolvingCopies is LabelAllResolving where the resources k with
-// copies[k] set are not the server's resources of their Type/id
-// (Result.NotTheServers): the label cache notes nothing of them.
-func (l *Labeller) LabelAllResolvingCopies(resources [][]byte, valid bool, fetch FetchFunc, copies []bool) ([]Result, error) {
+// copies[k] not zero are not the server's resources of their Type/id
+// (Result.CopyIn, Result.ContainedIn).
+func (l *Labeller) LabelAllResolvingCopies(resources [][]byte, valid bool, fetch FetchFunc, copies []Copy) ([]Result, error) {
 	return l.labelAllWith(resources, valid, fetch, copies)
 }
 
@@ -99,7 +109,7 @@ func (l *Labeller) labelAll(resources [][]byte, valid bool) ([]Result, error) {
 	return l.labelAllWith(resources, valid, nil, nil)
 }
 
-func (l *Labeller) labelAllWith(resources [][]byte, valid bool, fetch FetchFunc, copies []bool) ([]Result, error) {
+func (l *Labeller) labelAllWith(resources [][]byte, valid bool, fetch FetchFunc, copies []Copy) ([]Result, error) {
 	out := make([]Result, len(resources))
 	b := l.newBatch(len(resources))
 	for k, res := range resources {
@@ -107,7 +117,14 @@ func (l *Labeller) labelAllWith(resources [][]byte, valid bool, fetch FetchFunc,
 		if err != nil {
 			return nil, fmt.Errorf("labels: resource %d: %w", k, err)
 		}
-		r.copied = k < len(copies) && copies[k]
+		if k < len(copies) {
+			switch c := copies[k]; {
+			case c.Contained:
+				r.copied, r.unnamed, r.scope = true, true, c.Scope
+			case c.Scope != 0:
+				r.CopyIn(c.Scope)
+			}
+		}
 		out[k] = r
 		b.add(res, &out[k])
 	}
@@ -136,7 +153,7 @@ type Batch struct {
 	fetched   []string // "Type/id" of every target Resolve asked for
 	gen       uint64   // the cache's generation when Resolve first asked
 	rules     uint64   // the cache's rules generation when the batch started
-	ix        batchIndex
+	ix        *batchIndex
 	ixLen     int // len(out) when ix was built
 	// versions are the labels of the versions that versioned references
 	// name (Condition/1/_history/2), read by Resolve, by
@@ -198,7 +215,7 @@ func (b *Batch) NameByURL(url string, r *Result) {
 const urlType = ""
 
 // indexURLs adds the batch's URL names to ix.
-func (b *Batch) indexURLs(ix batchIndex) {
+func (b *Batch) indexURLs(ix *batchIndex) {
 	if len(b.urls) == 0 || ix == nil {
 		return
 	}
@@ -206,10 +223,10 @@ func (b *Batch) indexURLs(ix batchIndex) {
 	for k, r := range b.out {
 		at[r] = k
 	}
-	byURL := ix[urlType]
+	byURL := ix.byType[urlType]
 	if byURL == nil {
 		byURL = make(map[string]int, len(b.urls))
-		ix[urlType] = byURL
+		ix.byType[urlType] = byURL
 	}
 	for _, n := range b.urls {
 		if k, ok := at[n.r]; ok {
@@ -328,7 +345,7 @@ func (b *Batch) AddValid(resource []byte, dst *Result) error {
 // LabelAll does after labelling each. The results are final once it
 // returns; the batch is not to be used again.
 func (b *Batch) Finish() {
-	var ix batchIndex
+	var ix *batchIndex
 	if b.ixLen == len(b.out) { // Resolve's index, and nothing added since
 		ix = b.ix
 	}
@@ -363,24 +380,61 @@ func (b *Batch) Finish() {
 }
 
 // batchIndex finds resources of the batch by type and id without
-// allocating per lookup.
-type batchIndex map[string]map[string]int
+// allocating per lookup (find).
+type batchIndex struct {
+	// byType are the resources that are the server's, by Type and id (and
+	// by URL under urlType: NameByURL).
+	byType map[string]map[string]int
+	// copies are the copies of stored Bundles (Result.CopyIn), by scope,
+	// Type and id; nil when the batch holds none.
+	copies map[int]map[string]map[string]int
+}
 
-func indexBatch(rs []*Result) batchIndex {
-	ix := batchIndex{}
+func indexBatch(rs []*Result) *batchIndex {
+	ix := &batchIndex{byType: map[string]map[string]int{}}
 	for k := range rs {
 		r := rs[k]
-		if r.Type == "" || r.ID == "" {
+		if r.Type == "" || r.ID == "" || r.unnamed {
 			continue
 		}
-		byID := ix[r.Type]
+		m := ix.byType
+		if r.copied {
+			if ix.copies == nil {
+				ix.copies = map[int]map[string]map[string]int{}
+			}
+			if m = ix.copies[r.scope]; m == nil {
+				m = map[string]map[string]int{}
+				ix.copies[r.scope] = m
+			}
+		}
+		byID := m[r.Type]
 		if byID == nil {
 			byID = map[string]int{}
-			ix[r.Type] = byID
+			m[r.Type] = byID
 		}
 		byID[r.ID] = k
 	}
 	return ix
+}
+
+// find returns the index of the resource of the batch that a reference of
+// rs[from] names by key, "Type/id" (its type typLen long): a copy of the
+// same stored Bundle as rs[from] (Result.CopyIn), else a resource that is
+// the server's. A copy in another Bundle, or a contained resource, is not
+// the server's resource of that Type/id and does not stand for it.
+func (ix *batchIndex) find(rs []*Result, from int, key []byte, typLen int) (int, bool) {
+	if ix == nil {
+		return 0, false
+	}
+	if ix.copies != nil {
+		if s := rs[from].scope; s != 0 {
+			if k, ok := ix.copies[s][string(key[:typLen])][string(key[typLen+1:])]; ok {
+				return k, true
+			}
+		}
+	}
+	k, ok := ix.byType[string(key[:typLen])][string(key[typLen+1:])]
+	return k, ok
 }
 
 // inherited is what a link's target passes on.
@@ -427,11 +481,11 @@ func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) 
 
 // resolve finds the target of link lk of resource b: in the batch first,
 // then in the cache of earlier responses.
-func (l *Labeller) resolve(ix batchIndex, b []byte, lk link) linkTarget {
+func (l *Labeller) resolve(ix *batchIndex, rs []*Result, k int, b []byte, lk link) linkTarget {
 	key, typLen := lk.target(b)
 	if key == nil {
 		// Not Type/id: perhaps another entry's fullUrl (NameByURL).
-		if byURL := ix[urlType]; byURL != nil {
+		if byURL := ix.byType[urlType]; byURL != nil {
 			ref := lk.decoded
 			if ref == "" {
 				ref = string(b[lk.start:lk.end])
@@ -442,8 +496,8 @@ func (l *Labeller) resolve(ix batchIndex, b []byte, lk link) linkTarget {
 		}
 		return linkTarget{}
 	}
-	if k, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
-		return linkTarget{key: key, k: k, ok: true}
+	if t, ok := ix.find(rs, k, key, typLen); ok {
+		return linkTarget{key: key, k: t, ok: true}
 	}
 	if l.cache != nil {
 		if e, ok := l.cache.get(key); ok {
@@ -478,7 +532,7 @@ func (t linkTarget) passes(rs []*Result) inherited {
 // propagate runs the rounds of LabelAll's propagation. Each link's target
 // is resolved once, before the rounds: a round then only reads what the
 // target passes on (its reference is not parsed, nor looked up, again).
-func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix batchIndex, versions map[string]*Result, docs map[*Result]map[*Result]bool) {
+func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, versions map[string]*Result, docs map[*Result]map[*Result]bool) {
 	n := 0
 	for _, r := range rs {
 		n += len(r.links)
@@ -492,7 +546,7 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix batchIndex, ve
 	targets := make([]linkTarget, 0, n)
 	for k, r := range rs {
 		for _, lk := range r.links {
-			t := l.resolve(ix, resources[k], lk)
+			t := l.resolve(ix, rs, k, resources[k], lk)
 			if len(versions) > 0 {
 				t = t.withVersion(resources[k], lk, versions)
 			}
@@ -613,7 +667,7 @@ const securityContextMember = "securityContext"
 // differ from those the Binary names itself. A target naming several
 // patients gives the Binary all of them (decided for each, as the target
 // is); one naming none gives it none, as the target is decided.
-func (l *Labeller) securityContexts(resources [][]byte, rs []*Result, ix batchIndex) {
+func (l *Labeller) securityContexts(resources [][]byte, rs []*Result, ix *batchIndex) {
 	for k, r := range rs {
 		if r.Type != "Binary" {
 			continue
@@ -627,7 +681,7 @@ func (l *Labeller) securityContexts(resources [][]byte, rs []*Result, ix batchIn
 		}
 		t := -1
 		if err == nil {
-			t = l.securityContextTarget(resources[k], r, s, ix)
+			t = l.securityContextTarget(resources[k], rs, k, s, ix)
 		}
 		if t < 0 || rs[t].Type == "Binary" || rs[t].PatientConflict || !samePatients(r, rs[t]) {
 			r.PatientConflict, r.Patient, r.SubjectPatient, r.Patients, r.PatientIdentifier = true, "", "", nil, ""
@@ -641,7 +695,8 @@ func (l *Labeller) securityContexts(resources [][]byte, rs []*Result, ix batchIn
 // securityContextTarget returns the index in the batch of the resource
 // that the securityContext object at b[obj] of Binary r names by its
 // reference, or -1.
-func (l *Labeller) securityContextTarget(b []byte, r *Result, obj int, ix batchIndex) int {
+func (l *Labeller) securityContextTarget(b []byte, rs []*Result, from, obj int, ix *batchIndex) int {
+	r := rs[from]
 	if b[obj] != '{' {
 		return -1
 	}
@@ -665,7 +720,7 @@ func (l *Labeller) securityContextTarget(b []byte, r *Result, obj int, ix batchI
 		if key == nil {
 			return -1
 		}
-		if k, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
+		if k, ok := ix.find(rs, from, key, typLen); ok {
 			return k
 		}
 		return -1
@@ -701,7 +756,7 @@ func samePatients(r, t *Result) bool {
 // A target the batch does not hold but the label cache knew (so that
 // Resolve did not read it) gives the patients the cache noted with its
 // labels.
-func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix batchIndex) {
+func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix *batchIndex) {
 	type edge struct {
 		from, to int
 		cached   []string // to < 0: the patients the label cache holds for the target
@@ -770,7 +825,7 @@ func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix batchInde
 // Medication alone), it stays a resource of no patient. The label cache
 // keeps no patients for it (referred), so none passes on to a later
 // referrer.
-func referrerPatients(resources [][]byte, rs []*Result, ix batchIndex) {
+func referrerPatients(resources [][]byte, rs []*Result, ix *batchIndex) {
 	var by map[int][]int // target: its referrers
 	for k, r := range rs {
 		if r.Type == "Patient" || r.Type == "Binary" || r.PatientConflict || r.Patient == "" {
@@ -811,7 +866,7 @@ func referrerPatients(resources [][]byte, rs []*Result, ix batchIndex) {
 // contentTargets calls f with the key ("Type/id") of each target rs[k]'s
 // content references name (not a Binary's securityContext), and the
 // target's index in the batch (ok false: the batch does not hold it).
-func contentTargets(resources [][]byte, rs []*Result, ix batchIndex, k int, f func(key []byte, t int, ok bool)) {
+func contentTargets(resources [][]byte, rs []*Result, ix *batchIndex, k int, f func(key []byte, t int, ok bool)) {
 	for _, lk := range rs[k].links {
 		if lk.kind != refContent || lk.member == securityContextMember {
 			continue
@@ -820,7 +875,7 @@ func contentTargets(resources [][]byte, rs []*Result, ix batchIndex, k int, f fu
 		if key == nil {
 			continue
 		}
-		t, ok := ix[string(key[:typLen])][string(key[typLen+1:])]
+		t, ok := ix.find(rs, k, key, typLen)
 		f(key, t, ok)
 	}
 }

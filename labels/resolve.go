@@ -241,7 +241,7 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 					out = append(out, t)
 				}
 			}
-			if _, ok := ix[string(key[:typLen])][string(key[typLen+1:])]; ok {
+			if _, ok := ix.find(b.out, k, key, typLen); ok {
 				continue
 			}
 			var t Target
@@ -289,10 +289,10 @@ func (b *Batch) target(key []byte, typLen int, lk link, k int, v string) Target 
 // the batch (that resource at that version, or the version already read),
 // nor the cache (its entry of that version, or the version known to pass
 // nothing on) knows it, and it was not asked before.
-func (b *Batch) unresolvedVersion(ix batchIndex, key []byte, typLen int, v string, lk link, k int, asked, seen map[string]bool, now time.Time) (Target, bool) {
+func (b *Batch) unresolvedVersion(ix *batchIndex, key []byte, typLen int, v string, lk link, k int, asked, seen map[string]bool, now time.Time) (Target, bool) {
 	typ, id := string(key[:typLen]), string(key[typLen+1:])
 	vk := versionKey(typ, id, v)
-	if t, ok := ix[typ][id]; ok && b.out[t].VersionID == v {
+	if t, ok := ix.find(b.out, k, key, typLen); ok && b.out[t].VersionID == v {
 		return Target{}, false
 	}
 	t := b.target(key, typLen, lk, k, v)

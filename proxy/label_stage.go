@@ -34,23 +34,25 @@ func (r *run) labelBatch(ctx context.Context) error {
 		return err
 	}
 	batch := make([][]byte, 0, len(r.items))
-	var copies []bool // contained resources and stored copies: the cache notes none (labels.Result.NotTheServers)
+	// Contained resources and stored copies are not the server's resources
+	// of their Type/id (labels.Result.CopyIn, ContainedIn).
+	var copies []labels.Copy
 	for i, it := range r.items {
 		batch = append(batch, r.body[it.start:it.end])
-		if it.copied {
+		if it.copyIn != 0 {
 			if copies == nil {
-				copies = make([]bool, len(r.items))
+				copies = make([]labels.Copy, len(r.items))
 			}
-			copies[i] = true
+			copies[i].Scope = it.copyIn
 		}
 	}
 	for _, it := range r.items {
 		for _, c := range it.contained {
 			batch = append(batch, r.body[c.start:c.end])
 			if copies == nil {
-				copies = make([]bool, len(r.items))
+				copies = make([]labels.Copy, len(r.items))
 			}
-			copies = append(copies, true)
+			copies = append(copies, labels.Copy{Scope: it.copyIn, Contained: true})
 		}
 	}
 	l := r.s.labeller

@@ -145,7 +145,7 @@ func (r *run) startParts(arr, jd int) *parts {
 		if i+1 < len(ps.list) {
 			p.limit = ps.list[i+1].start
 		}
-		p.w = &run{s: r.s, ex: r.ex, body: r.body, checked: true, batch: r.s.labeller.NewBatch(), jd: jd}
+		p.w = &run{s: r.s, ex: r.ex, body: r.body, checked: true, batch: r.s.labeller.NewBatch(), jd: jd, bundleAt: r.bundleAt}
 		p.w.check.Reset(r.body, r.s.opts.MaxJSONDepth)
 		ps.wg.Add(1)
 		go p.help(ps)

@@ -34,9 +34,10 @@ type item struct {
 	// inheritedPatient: a contained resource naming no patient of its own,
 	// which takes its container's (settleContained).
 	inheritedPatient bool
-	// copied: not the server's resource of its Type/id, but a copy inside
-	// a stored Bundle (storedCopy); the label cache notes nothing of it.
-	copied bool
+	// copyIn: not the server's resource of its Type/id, but a copy inside
+	// the stored Bundle that this names (storedCopy: labels.Result.CopyIn);
+	// 0 for the server's.
+	copyIn int
 	// redacted are the elements removed; res.Elements keeps the others
 	// (redact.go).
 	redacted []labels.ElementLabel
@@ -199,6 +200,11 @@ type run struct {
 	// members (when it has any) kept.
 	enrolmentShown bool
 	withheld       int
+	// bundleAt names the Bundle whose entries collect walks: one more than
+	// its start in the body, the same in the walk's parts (parts.go), so
+	// that the copies of one stored Bundle share it and those of another
+	// do not (labels.Result.CopyIn).
+	bundleAt int
 	// targets are the reference targets a simulation (ex.explain) read
 	// from the upstream to label its items (targetFetcher).
 	targets [][]byte
@@ -444,7 +450,7 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 			if err := r.batch.AddValid(r.body[c.start:c.end], &c.label); err != nil {
 				return nil, nil, err
 			}
-			c.label.NotTheServers() // its id is its container's
+			c.label.ContainedIn(&it.label) // its id is its container's
 			c.res = &c.label
 		}
 	}
@@ -677,7 +683,10 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 		switch name {
 		case "entry":
 			b.entryIdx = len(b.members)
+			outer := r.bundleAt
+			r.bundleAt = start + 1
 			ve, err = r.collectEntries(b, vs, depth)
+			r.bundleAt = outer
 		case "link":
 			ve, err = r.collectLinks(b, vs)
 		default:
@@ -770,7 +779,10 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 		}
 		return e.nested.end, nil
 	}
-	copied := r.storedCopy(depth)
+	copyIn := 0 // the server's
+	if r.storedCopy(depth) {
+		copyIn = r.bundleAt
+	}
 	if r.checked { // labelled and checked in one walk
 		it := r.newItem()
 		r.items = append(r.items, it)
@@ -778,9 +790,9 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if copied {
-			it.copied = true
-			it.label.NotTheServers()
+		if copyIn != 0 {
+			it.copyIn = copyIn
+			it.label.CopyIn(copyIn)
 		}
 		e.item = it
 		it.scanned, it.typ, it.containedAt = true, rt, containedAt
@@ -803,7 +815,7 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 	}
 	e.item, err = r.addItem(vs, ve)
 	e.item.scanned, e.item.typ, e.item.containedAt = true, rt, containedAt
-	e.item.copied = copied
+	e.item.copyIn = copyIn
 	return ve, err
 }
 
@@ -815,8 +827,10 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 // older version, perhaps made up, under the ids of the server's resources;
 // noted in the label cache as theirs, a copy of Condition/sud1 without its
 // SUD code passed N on to the next order naming Condition/sud1, unread
-// (QA round 35, area D). A search's, a history's or a batch's own entries
-// are the server's.
+// (QA round 35, area D), and found in the batch by a search's order naming
+// Condition/sud1, it did the same within one response (area E): a copy is
+// found only by its own Bundle's references (labels.Result.CopyIn). A
+// search's, a history's or a batch's own entries are the server's.
 func (r *run) storedCopy(depth int) bool {
 	return depth > 0 || (r.ex != nil && r.ex.req.Type == "Bundle")
 }
