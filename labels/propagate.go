@@ -223,14 +223,9 @@ func (b *Batch) indexURLs(ix *batchIndex) {
 	for k, r := range b.out {
 		at[r] = k
 	}
-	byURL := ix.byType[urlType]
-	if byURL == nil {
-		byURL = make(map[string]int, len(b.urls))
-		ix.byType[urlType] = byURL
-	}
 	for _, n := range b.urls {
 		if k, ok := at[n.r]; ok {
-			byURL[n.url] = k
+			ix.add(n.r, urlType, n.url, k)
 		}
 	}
 }
@@ -393,28 +388,36 @@ type batchIndex struct {
 func indexBatch(rs []*Result) *batchIndex {
 	ix := &batchIndex{byType: map[string]map[string]int{}}
 	for k := range rs {
-		r := rs[k]
-		if r.Type == "" || r.ID == "" || r.unnamed {
-			continue
+		if r := rs[k]; r.Type != "" && r.ID != "" {
+			ix.add(r, r.Type, r.ID, k)
 		}
-		m := ix.byType
-		if r.copied {
-			if ix.copies == nil {
-				ix.copies = map[int]map[string]map[string]int{}
-			}
-			if m = ix.copies[r.scope]; m == nil {
-				m = map[string]map[string]int{}
-				ix.copies[r.scope] = m
-			}
-		}
-		byID := m[r.Type]
-		if byID == nil {
-			byID = map[string]int{}
-			m[r.Type] = byID
-		}
-		byID[r.ID] = k
 	}
 	return ix
+}
+
+// add indexes rs[k], whose result is r, by typ and id (urlType and its
+// URL: NameByURL): a copy among its Bundle's (Result.CopyIn), a contained
+// resource nowhere.
+func (ix *batchIndex) add(r *Result, typ, id string, k int) {
+	if r.unnamed {
+		return
+	}
+	m := ix.byType
+	if r.copied {
+		if ix.copies == nil {
+			ix.copies = map[int]map[string]map[string]int{}
+		}
+		if m = ix.copies[r.scope]; m == nil {
+			m = map[string]map[string]int{}
+			ix.copies[r.scope] = m
+		}
+	}
+	byID := m[typ]
+	if byID == nil {
+		byID = map[string]int{}
+		m[typ] = byID
+	}
+	byID[id] = k
 }
 
 // find returns the index of the resource of the batch that a reference of
@@ -484,14 +487,24 @@ func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) 
 func (l *Labeller) resolve(ix *batchIndex, rs []*Result, k int, b []byte, lk link) linkTarget {
 	key, typLen := lk.target(b)
 	if key == nil {
-		// Not Type/id: perhaps another entry's fullUrl (NameByURL).
-		if byURL := ix.byType[urlType]; byURL != nil {
+		// Not Type/id: perhaps another entry's fullUrl (NameByURL), of
+		// the same Bundle when rs[k] is a copy in one: two documents of
+		// one response may use the same urn:uuid, each for its own entry.
+		var inScope map[string]int
+		if s := rs[k].scope; s != 0 && ix.copies != nil {
+			inScope = ix.copies[s][urlType]
+		}
+		if byURL := ix.byType[urlType]; byURL != nil || inScope != nil {
 			ref := lk.decoded
 			if ref == "" {
 				ref = string(b[lk.start:lk.end])
 			}
-			if k, ok := byURL[strings.TrimSpace(ref)]; ok {
-				return linkTarget{key: []byte(ref), k: k, ok: true}
+			url := strings.TrimSpace(ref)
+			if t, ok := inScope[url]; ok {
+				return linkTarget{key: []byte(ref), k: t, ok: true}
+			}
+			if t, ok := byURL[url]; ok {
+				return linkTarget{key: []byte(ref), k: t, ok: true}
 			}
 		}
 		return linkTarget{}
