@@ -271,7 +271,7 @@ var aboutMembers = map[string][2]string{
 // Observation?patient=X&_revinclude=Provenance:target); read alone, it is
 // withheld, as the proxy cannot tell whose target it is.
 func (r *run) aboutPatients() {
-	var byRef map[string][]*item // the response's items by Type/id, made once when needed
+	var byRef itemsByRef // the response's items by Type/id, made once when needed
 	for _, it := range r.items {
 		m, ok := aboutMembers[it.res.Type]
 		if !ok {
@@ -285,18 +285,53 @@ func (r *run) aboutPatients() {
 		if byRef == nil && len(refs) > 0 {
 			// One pass, not one per reference: a patient app's search with
 			// _revinclude=Provenance:target holds a Provenance per result.
-			byRef = make(map[string][]*item, len(r.items))
-			for _, t := range r.items {
-				if t.res.ID != "" {
-					k := t.res.Type + "/" + t.res.ID
-					byRef[k] = append(byRef[k], t)
-				}
-			}
+			byRef = r.itemsByRef()
 		}
 		for _, ref := range refs {
 			r.addAboutPatients(it, ref, byRef)
 		}
 	}
+}
+
+// itemsByRef are the response's items by Type/id (itemsByRef): a copy
+// inside a stored Bundle (item.copyIn) under its Bundle only.
+type itemsByRef map[itemRef][]*item
+
+// itemRef keys itemsByRef: the Bundle a copy is in (0: the server's), and
+// its "Type/id".
+type itemRef struct {
+	in  int
+	ref string
+}
+
+// itemsByRef indexes the response's items by Type/id for aboutPatients and
+// indirectPatients.
+func (r *run) itemsByRef() itemsByRef {
+	by := make(itemsByRef, len(r.items))
+	for _, t := range r.items {
+		if t.res.ID != "" {
+			k := itemRef{t.copyIn, t.res.Type + "/" + t.res.ID}
+			by[k] = append(by[k], t)
+		}
+	}
+	return by
+}
+
+// find returns the items that key, a reference of it by "Type/id", names:
+// the copies of it's own stored Bundle, else the server's resources the
+// response holds. A copy in a document or collection (made up, or an
+// older version, perhaps naming another patient) is not the server's
+// resource of its Type/id: taken for it, a copy of patient p2's
+// Observation/o2 naming p1 gave p1 to the Provenance of the real one,
+// disclosed to p1's token with who recorded it and why (QA round 35,
+// area E; labels.Result.CopyIn).
+func (by itemsByRef) find(it *item, key string) []*item {
+	if it.copyIn != 0 {
+		if ts := by[itemRef{it.copyIn, key}]; len(ts) > 0 {
+			return ts
+		}
+	}
+	return by[itemRef{0, key}]
 }
 
 // refTarget reads ref as Type/id for addAboutPatients and
@@ -317,7 +352,7 @@ func (r *run) refTarget(it *item, ref string) (typ, id string, done bool) {
 
 // addAboutPatients adds to it the patients of the resource ref names
 // (aboutPatients), found among the response's items by Type/id.
-func (r *run) addAboutPatients(it *item, ref string, byRef map[string][]*item) {
+func (r *run) addAboutPatients(it *item, ref string, byRef itemsByRef) {
 	typ, id, done := r.refTarget(it, ref)
 	if done {
 		return
@@ -327,7 +362,7 @@ func (r *run) addAboutPatients(it *item, ref string, byRef map[string][]*item) {
 		it.res.AddPatient(unresolvedPatient)
 		return
 	}
-	targets := byRef[typ+"/"+id]
+	targets := byRef.find(it, typ+"/"+id)
 	for _, t := range targets {
 		it.res.AddPatient(t.res.Patient)
 		for _, p := range t.res.Patients {
@@ -434,13 +469,7 @@ func (r *run) indirectPatients() {
 	if len(todo) == 0 {
 		return
 	}
-	byRef := make(map[string][]*item, len(r.items))
-	for _, t := range r.items {
-		if t.res.ID != "" {
-			k := t.res.Type + "/" + t.res.ID
-			byRef[k] = append(byRef[k], t)
-		}
-	}
+	byRef := r.itemsByRef()
 	// Rounds: a target that is itself such an item may gain patients from
 	// its own targets; at most as many rounds as there are such items.
 	for range len(todo) + 1 {
@@ -472,7 +501,7 @@ func patientCount(res *labels.Result) int {
 // addIndirectPatients adds to it the patients of the resource ref names
 // when that may be a patient's record (indirectPatients); "" stands for a
 // logical reference, which names such a resource the proxy cannot find.
-func (r *run) addIndirectPatients(it *item, ref string, byRef map[string][]*item) {
+func (r *run) addIndirectPatients(it *item, ref string, byRef itemsByRef) {
 	if ref == "" {
 		it.res.AddPatient(unresolvedPatient)
 		return
@@ -484,7 +513,7 @@ func (r *run) addIndirectPatients(it *item, ref string, byRef map[string][]*item
 	if done {
 		return
 	}
-	targets := byRef[typ+"/"+id]
+	targets := byRef.find(it, typ+"/"+id)
 	for _, t := range targets {
 		if t.res.PatientConflict {
 			it.res.AddPatient(unresolvedPatient)
