@@ -100,9 +100,6 @@ func (w *walker) currentElem() elemRef {
 type elemState struct {
 	ref    elemRef
 	labels Set
-	// docEntries: every label came from the element's references to
-	// entries of the Composition's document (Batch.SameDocument).
-	docEntries bool
 }
 
 // pendingInline is an existing inline label whose owning element (the
@@ -246,39 +243,18 @@ func (r Result) WholeResource() Result {
 
 // addElem adds ls to element e of r; it reports whether that added any.
 func (r *Result) addElem(e elemRef, ls Set) bool {
-	return r.addElemFrom(e, ls, false)
-}
-
-// addElemFrom is addElem; docEntry says ls comes from a reference to an
-// entry of the Composition's document.
-func (r *Result) addElemFrom(e elemRef, ls Set, docEntry bool) bool {
 	for k := range r.elems {
 		if r.elems[k].ref == e {
-			// a reference elsewhere clears docEntries even when it adds
-			// no label the element lacks (and the resource is settled again)
-			flipped := r.elems[k].docEntries && !docEntry
-			r.elems[k].docEntries = r.elems[k].docEntries && docEntry
 			u := r.elems[k].labels.Union(ls).highWater()
 			if u.Equal(r.elems[k].labels) {
-				return flipped
+				return false
 			}
 			r.elems[k].labels = u
 			return true
 		}
 	}
-	r.elems = append(r.elems, elemState{ref: e, labels: ls.highWater(), docEntries: docEntry})
+	r.elems = append(r.elems, elemState{ref: e, labels: ls.highWater()})
 	return true
-}
-
-// docEntriesOnly reports whether every element label of r came from
-// references to entries of its document (a Composition's sections).
-func (r *Result) docEntriesOnly() bool {
-	for _, e := range r.elems {
-		if !e.docEntries {
-			return false
-		}
-	}
-	return len(r.elems) > 0
 }
 
 // settle computes Labels, Elements, Mixed, Changed and MarkNarrative of r
@@ -302,7 +278,7 @@ func (r *Result) settle(b []byte) {
 	principal := r.principalLabels(b)
 	base = base.Union(principal)
 	if len(r.elems) > 0 {
-		if !anySensitive(base) && r.Program == "" && (r.hasOrdinaryElement(b) || r.docEntriesOnly()) {
+		if !anySensitive(base) && r.Program == "" && r.hasOrdinaryElement(b) {
 			r.Mixed = true
 			base = base.Union(Set{ProcessInline})
 			r.Elements = r.mergeElements(b)

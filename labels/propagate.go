@@ -162,33 +162,6 @@ type Batch struct {
 	// urls name resources of the batch by the fullUrl of their Bundle
 	// entry (NameByURL), for references that name them so.
 	urls []namedURL
-	// docs are, for each Composition of a document Bundle, the results
-	// of the document's other entries (SameDocument).
-	docs map[*Result]map[*Result]bool
-}
-
-// SameDocument says that entry is an entry of the document Bundle whose
-// Composition is comp, before Finish: a section of comp labelled only by
-// its references to such entries stays an element's labels even when
-// every section is so labelled (settle), since what the Composition
-// holds beside them is the document's frame, and the entries are judged
-// on their own. A Composition of one section naming an SUD condition
-// among others was SUD whole: Patient/$summary of a patient with an SUD
-// condition answered 404 to the payer and org-b while the Patient read
-// 200, which told that something was withheld (QA round 35, area A).
-func (b *Batch) SameDocument(comp, entry *Result) {
-	if comp == nil || entry == nil || comp == entry {
-		return
-	}
-	if b.docs == nil {
-		b.docs = map[*Result]map[*Result]bool{}
-	}
-	m := b.docs[comp]
-	if m == nil {
-		m = map[*Result]bool{}
-		b.docs[comp] = m
-	}
-	m[entry] = true
 }
 
 // namedURL is a resource of the batch named by its entry's fullUrl.
@@ -349,7 +322,7 @@ func (b *Batch) Finish() {
 		b.indexURLs(ix)
 	}
 	if b.links {
-		b.l.propagate(b.resources, b.out, ix, b.versions, b.docs)
+		b.l.propagate(b.resources, b.out, ix, b.versions)
 	}
 	b.l.securityContexts(b.resources, b.out, ix)
 	if b.links {
@@ -520,12 +493,6 @@ func (l *Labeller) resolve(ix *batchIndex, rs []*Result, k int, b []byte, lk lin
 	return linkTarget{}
 }
 
-// sectionToEntry reports whether lk, a link of rs[k], is a reference of
-// a Composition's section to an entry of its document (SameDocument).
-func sectionToEntry(rs []*Result, k int, lk link, t linkTarget, docs map[*Result]map[*Result]bool) bool {
-	return len(docs) > 0 && t.k >= 0 && lk.member == "section" && docs[rs[k]][rs[t.k]]
-}
-
 // passes returns what target t passes on now: a resource of the batch may
 // have gained labels in an earlier round.
 func (t linkTarget) passes(rs []*Result) inherited {
@@ -545,7 +512,7 @@ func (t linkTarget) passes(rs []*Result) inherited {
 // propagate runs the rounds of LabelAll's propagation. Each link's target
 // is resolved once, before the rounds: a round then only reads what the
 // target passes on (its reference is not parsed, nor looked up, again).
-func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, versions map[string]*Result, docs map[*Result]map[*Result]bool) {
+func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, versions map[string]*Result) {
 	n := 0
 	for _, r := range rs {
 		n += len(r.links)
@@ -570,7 +537,7 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 		changed, j := false, 0
 		for k := range rs {
 			for _, lk := range rs[k].links {
-				if t := targets[j]; t.ok && l.inherit(resources, rs, k, lk, t, sectionToEntry(rs, k, lk, t, docs)) {
+				if t := targets[j]; t.ok && l.inherit(resources, rs, k, lk, t) {
 					changed = true
 				}
 				j++
@@ -584,9 +551,7 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 
 // inherit applies one link of resource k, whose target is t; it reports
 // whether labels were added.
-// docEntry: lk is a section's reference to an entry of the Composition's
-// document (SameDocument).
-func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t linkTarget, docEntry bool) bool {
+func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t linkTarget) bool {
 	b := resources[k]
 	if number, ok := claimRequest(rs[k], lk, rs, t); ok {
 		return inheritClaim(b, resources[t.k], rs[k], rs[t.k], lk, t, number)
@@ -610,7 +575,7 @@ func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t l
 	}
 	before := r.Effective()
 	if elem {
-		if !r.addElemFrom(lk.elem, add, docEntry) {
+		if !r.addElem(lk.elem, add) {
 			return false
 		}
 	} else {

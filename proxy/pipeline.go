@@ -455,34 +455,7 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 		}
 	}
 	r.nameByURL(root)
-	r.sameDocuments(root)
 	return root, single, nil
-}
-
-// sameDocuments tells the labeller, for each document Bundle in b, which
-// entries are its Composition's document (labels.Batch.SameDocument): a
-// section labelled only by its references to them is cut alone even when
-// no section stays ordinary, rather than withholding the Composition and
-// so the document.
-func (r *run) sameDocuments(b *bundleNode) {
-	if b == nil {
-		return
-	}
-	if b.typ == "document" {
-		for _, c := range b.entries {
-			if c.item == nil || c.item.res == nil || c.item.res.Type != "Composition" {
-				continue
-			}
-			for _, e := range b.entries {
-				if e.item != nil && e != c {
-					r.batch.SameDocument(&c.item.label, &e.item.label)
-				}
-			}
-		}
-	}
-	for _, e := range b.entries {
-		r.sameDocuments(e.nested)
-	}
 }
 
 // nameByURL names each entry's resource of b (and of the Bundles nested
