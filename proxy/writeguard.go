@@ -907,33 +907,12 @@ var fhirPathIdent = regexp.MustCompile("'(?:[^'\\\\]|\\\\.)*'|`[^`]*`|[A-Za-z_][
 // with name account). Label-writers' patches of meta.security, tag ...
 // still go.
 func fhirPathServerMeta(body []byte) *Failure {
-	var p struct {
-		Parameter []struct {
-			Part []map[string]json.RawMessage `json:"part"`
-		} `json:"parameter"`
-	}
-	if json.Unmarshal(body, &p) != nil {
+	ops, ok := fhirPathOperations(body)
+	if !ok {
 		return nil // patchTouchesMeta refused it already
 	}
-	for _, op := range p.Parameter {
-		var paths, names []string
-		var values []json.RawMessage
-		for _, part := range op.Part {
-			var name string
-			_ = json.Unmarshal(part["name"], &name)
-			switch name {
-			case "path":
-				paths = append(paths, partStrings(part)...)
-			case "name":
-				names = append(names, partStrings(part)...)
-			case "value":
-				for k, raw := range part {
-					if strings.HasPrefix(k, "value") {
-						values = append(values, raw)
-					}
-				}
-			}
-		}
+	for _, op := range ops {
+		paths, names, values := op.paths, op.names, op.values
 		// The value put at meta (a replace of a path ending at meta, an
 		// add named meta) holds FHIR's Meta members only: Medplum stores
 		// replace Observation.meta, or add meta, with a value holding
@@ -998,31 +977,57 @@ func patchServerMeta(op, path string, value json.RawMessage) *Failure {
 	return nil
 }
 
-// fhirPathPatchMoves: the FHIRPath Patch side of patchMovesResource. A path
-// (or, with a path that is the resource, a name) whose last step is id or
-// resourceType, on the resource itself (at most two steps: Condition.id).
-func fhirPathPatchMoves(req fhirRequest, body []byte, moves *Failure) *Failure {
+// fhirPathOperation is what one operation of a FHIRPath Patch names: the
+// strings of its path and name parts, and the value[x] of its value parts.
+type fhirPathOperation struct {
+	paths, names []string
+	values       []json.RawMessage
+}
+
+// fhirPathOperations reads the operations of a FHIRPath Patch; false when
+// the body is not such JSON.
+func fhirPathOperations(body []byte) ([]fhirPathOperation, bool) {
 	var p struct {
 		Parameter []struct {
 			Part []map[string]json.RawMessage `json:"part"`
 		} `json:"parameter"`
 	}
 	if json.Unmarshal(body, &p) != nil {
-		return nil // patchTouchesMeta refused it already
+		return nil, false
 	}
-	own := fhirPathMayReachID
-	for _, op := range p.Parameter {
-		var paths, names []string
+	ops := make([]fhirPathOperation, len(p.Parameter))
+	for i, op := range p.Parameter {
 		for _, part := range op.Part {
 			var name string
 			_ = json.Unmarshal(part["name"], &name)
 			switch name {
 			case "path":
-				paths = append(paths, partStrings(part)...)
+				ops[i].paths = append(ops[i].paths, partStrings(part)...)
 			case "name":
-				names = append(names, partStrings(part)...)
+				ops[i].names = append(ops[i].names, partStrings(part)...)
+			case "value":
+				for k, raw := range part {
+					if strings.HasPrefix(k, "value") {
+						ops[i].values = append(ops[i].values, raw)
+					}
+				}
 			}
 		}
+	}
+	return ops, true
+}
+
+// fhirPathPatchMoves: the FHIRPath Patch side of patchMovesResource. A path
+// (or, with a path that is the resource, a name) whose last step is id or
+// resourceType, on the resource itself (at most two steps: Condition.id).
+func fhirPathPatchMoves(req fhirRequest, body []byte, moves *Failure) *Failure {
+	ops, ok := fhirPathOperations(body)
+	if !ok {
+		return nil // patchTouchesMeta refused it already
+	}
+	own := fhirPathMayReachID
+	for _, op := range ops {
+		paths, names := op.paths, op.names
 		for _, v := range paths {
 			if own(v) {
 				return moves
