@@ -813,6 +813,13 @@ func referrerPatients(resources [][]byte, rs []*Result, ix *batchIndex) {
 			if !ok || t == k || !patientless(rs[t]) || !restrictedLabels(rs[t].Labels) {
 				return
 			}
+			if r.scope != 0 && rs[t].scope != r.scope {
+				// A copy inside a stored Bundle (CopyIn), perhaps made
+				// up, names a patient only to its own Bundle's resources,
+				// not to the server's resource its reference finds
+				// outside it (QA round 35, area H).
+				return
+			}
 			if by == nil {
 				by = map[int][]int{}
 			}

@@ -66,11 +66,19 @@ func (r *run) decideReferred(ctx context.Context, referred []*item, now int64) e
 		subject string
 		first   bool
 	}
-	byKey := make(map[string]*named, len(referred))
+	// By the stored Bundle a copy is in (item.copyIn, 0: the server's) and
+	// Type/id: a copy inside a stored Bundle (a document, a collection,
+	// perhaps made up) names a patient only to the resources of its own
+	// Bundle. Counted for the server's drug of its Type/id, a collection's
+	// copy of an order naming Medication/bup, read in one batch beside the
+	// server's Medication/bup, made that drug p1's, and p1's clinician got
+	// it, where beside nothing naming it it is no patient's and withheld
+	// (QA round 35, area H; labels referrerPatients).
+	byKey := make(map[itemRef]*named, len(referred))
 	for _, it := range referred {
 		n := &named{res: *it.res, first: true}
 		n.res.Patient, n.res.Patients, n.res.SubjectPatient = "", nil, ""
-		byKey[it.res.Type+"/"+it.res.ID] = n
+		byKey[itemRef{it.copyIn, it.res.Type + "/" + it.res.ID}] = n
 	}
 	// One pass over the disclosed records, each one's references read once.
 	for _, ref := range r.items {
@@ -82,7 +90,7 @@ func (r *run) decideReferred(ctx context.Context, referred []*item, now int64) e
 			return err
 		}
 		for key := range refs {
-			n, ok := byKey[key]
+			n, ok := byKey[itemRef{ref.copyIn, key}]
 			if !ok {
 				continue
 			}
@@ -98,7 +106,7 @@ func (r *run) decideReferred(ctx context.Context, referred []*item, now int64) e
 		}
 	}
 	for _, it := range referred {
-		n := byKey[it.res.Type+"/"+it.res.ID]
+		n := byKey[itemRef{it.copyIn, it.res.Type + "/" + it.res.ID}]
 		if len(n.res.Patients) == 0 && n.subject == n.res.Patient && it.res.SubjectPatient != "" {
 			n.res.SubjectPatient = n.subject
 		}
