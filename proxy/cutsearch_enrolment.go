@@ -82,16 +82,16 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 	// _source reads it: withheld (and refused, searchguard.go). _security
 	// is left out: the server matches the stored labels, which the proxy
 	// does not show as stored.
-	metaCutIsSource := func(code string) bool {
-		if !metaNotSource[code] {
-			return false
-		}
+	onlySourceCut := func() bool {
 		for _, e := range cuts["meta"] {
 			if e.Path != "meta.source" {
 				return false
 			}
 		}
 		return true
+	}
+	metaCutIsSource := func(code string) bool {
+		return metaNotSource[code] && onlySourceCut()
 	}
 	for name, vs := range q.vals {
 		code, mod, hasMod := strings.Cut(name, ":")
@@ -103,10 +103,8 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 		case owner && !hasMod && (code == "start" || code == "end"):
 			continue
 		case owner && !hasMod && code == "_since":
-			for _, e := range cuts["meta"] {
-				if e.Path != "meta.source" {
-					return false
-				}
+			if !onlySourceCut() {
+				return false
 			}
 			continue
 		case code == "_sort":

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -893,10 +892,6 @@ func patchMovesResource(req fhirRequest, contentType string, body []byte) *Failu
 	return nil
 }
 
-// fhirPathIdent matches a FHIRPath identifier, plain or in backticks, and
-// a string literal (skipped: its content names nothing).
-var fhirPathIdent = regexp.MustCompile("'(?:[^'\\\\]|\\\\.)*'|`[^`]*`|[A-Za-z_][A-Za-z0-9_]*")
-
 // fhirPathServerMeta: a FHIRPath Patch may not write a member of meta that
 // FHIR's Meta does not define (serverMeta) by an expression that names
 // meta and then anything but such a member (Condition.select(meta).account,
@@ -919,12 +914,9 @@ func fhirPathServerMeta(body []byte) *Failure {
 		// account as meta.account (QA round 35), whatever the value's type.
 		atMeta := slices.ContainsFunc(names, func(n string) bool { return strings.Trim(strings.TrimSpace(n), "`") == "meta" })
 		for _, v := range paths {
-			var idents []string
-			for _, t := range fhirPathIdent.FindAllString(v, -1) {
-				if !strings.HasPrefix(t, "'") {
-					idents = append(idents, strings.Trim(t, "`"))
-				}
-			}
+			// A path fhirPathIdents cannot read (a comment, a double
+			// quote) was refused by fhirPathPatchMoves already.
+			idents, _, _ := fhirPathIdents(v)
 			for i, id := range idents {
 				if id != "meta" {
 					continue
