@@ -387,6 +387,13 @@ func timeOrNull(t time.Time) any {
 // export with --out DATA/ds4p.db truncated the database under the open
 // ledger, crashing with SIGBUS and leaving no ledger at all.
 func writeOut(path, dataDir string, stdout io.Writer, write func(io.Writer) error) error {
+	return writeOutMode(path, dataDir, 0o600, stdout, write)
+}
+
+// writeOutMode is writeOut leaving the file with permissions mode, for
+// output that is no report (a policy bundle a file server serves); reports
+// and exports stay 0600 since they hold PHI.
+func writeOutMode(path, dataDir string, mode fs.FileMode, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(stdout)
 	}
@@ -411,7 +418,7 @@ func writeOut(path, dataDir string, stdout io.Writer, write func(io.Writer) erro
 		}
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	if err := errors.Join(write(tmp), tmp.Sync(), tmp.Close()); err != nil {
+	if err := errors.Join(write(tmp), tmp.Chmod(mode), tmp.Sync(), tmp.Close()); err != nil {
 		_ = os.Remove(tmp.Name())
 		return err
 	}

@@ -318,7 +318,7 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fsys, err := policyFlags("build", "Checks the policy and writes it as an OPA bundle (gzipped tarball) for serve --policy-bundle-url, signed when --signing-key is given.\n"+
 		"The key's type chooses the signature algorithm: "+bundleKeyTypes+";\n"+
 		"serve verifies with the public key (policy.bundle_public_key) and the same algorithm.", args, stdout, stderr, func(fs *flag.FlagSet) {
-		out = fs.String("out", "", "bundle file to write (e.g. bundle.tar.gz); required")
+		out = fs.String("out", "", "bundle file to write (e.g. bundle.tar.gz), replaced whole or not at all; - for standard output; required")
 		key = fs.String("signing-key", "", "PEM private key to sign the bundle with (OPA bundle signing): "+bundleKeyTypes)
 		keyID = fs.String("key-id", "default", "key id of the signature (serve's policy.bundle_key_id); needs --signing-key")
 		alg = fs.String("signing-alg", "", "JWS algorithm of the signature: the one the key's type implies (the default), the only one serve verifies; needs --signing-key")
@@ -374,7 +374,13 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, b, 0o644); err != nil {
+	// Replaced whole or not at all: a file server handing the bundle to a
+	// fleet while it is written, or a write that fails (a full disk), would
+	// otherwise serve a truncated bundle in place of the last good one.
+	if err := writeOutMode(*out, "", 0o644, stdout, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}); err != nil {
 		return err
 	}
 	rev, _ := policy.Revision(fsys)
@@ -382,6 +388,10 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if signing != nil {
 		signed = "signed with " + signing.Algorithm + ", key id " + *keyID
 	}
-	fmt.Fprintf(stdout, "wrote %s (%d bytes, manifest revision %s, %s)\n", *out, len(b), rev, signed)
+	report, name := stdout, *out
+	if *out == "-" { // the bundle went to standard output
+		report, name = stderr, "the bundle to standard output"
+	}
+	fmt.Fprintf(report, "wrote %s (%d bytes, manifest revision %s, %s)\n", name, len(b), rev, signed)
 	return nil
 }

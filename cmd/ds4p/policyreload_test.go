@@ -11,6 +11,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -294,5 +295,56 @@ func TestUnsignedPlainBundleWarns(t *testing.T) {
 	}
 	if w := unsignedPlainBundle(PolicyConfig{BundleURL: "https://policies.example/b.tar.gz"}); w != "" {
 		t.Errorf("https without a key: %s", w)
+	}
+}
+
+// TestPolicyBuildReplacesWhole: `policy build --out` over the bundle a file
+// server is serving replaces it whole or not at all. It wrote in place, so a
+// fleet's fetch under way read a truncated bundle, and a write that failed
+// (a full disk) left no good bundle at all; a reader holding the old file
+// now reads it whole, and a build that fails keeps it.
+func TestPolicyBuildReplacesWhole(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bundle.tar.gz")
+	old := []byte("the bundle the fleet is fetching")
+	if err := os.WriteFile(out, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	serving, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer serving.Close()
+	if code, stdout, stderr := ds4p(t, "policy", "build", "--out", out); code != 0 || !strings.Contains(stdout, "wrote") {
+		t.Fatalf("build: %d %s %s", code, stdout, stderr)
+	}
+	got, err := io.ReadAll(serving)
+	if err != nil || !bytes.Equal(got, old) {
+		t.Errorf("the open bundle read %.40q (%v) while a build replaced it; want it whole: %q", got, err, old)
+	}
+	fi, err := os.Stat(out)
+	if err != nil || fi.Mode().Perm() != 0o644 || fi.Size() < 100 {
+		t.Fatalf("the new bundle: %v %v; want a readable bundle (0644) for the file server", fi, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("files beside the bundle: %v; want no temporary file left", ents)
+	}
+	// A build that fails (the policy does not compile) keeps the good one.
+	good, _ := os.ReadFile(out)
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "broken.rego"), []byte("package ds4p.broken\n\nallow if {"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := ds4p(t, "policy", "build", "--dir", bad, "--out", out); code == 0 {
+		t.Fatal("a policy that does not compile was built")
+	}
+	if now, _ := os.ReadFile(out); !bytes.Equal(now, good) {
+		t.Error("a failed build changed the bundle")
+	}
+	// --out - writes the bundle to standard output and the summary to stderr.
+	code, stdout, stderr := ds4p(t, "policy", "build", "--out", "-")
+	if code != 0 || !strings.HasPrefix(stdout, "\x1f\x8b") || !strings.Contains(stderr, "wrote") {
+		t.Errorf("build --out -: %d, stdout %.20q, stderr %q; want the gzipped bundle on stdout", code, stdout, stderr)
 	}
 }
