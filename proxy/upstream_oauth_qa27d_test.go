@@ -202,7 +202,14 @@ func TestClientCredentialsUpstream(t *testing.T) {
 			return
 		}
 		fhirJSONHandler(200, bpObs)(w, r)
-	}, func(o *Options, _ *Deps) { o.UpstreamCredentials = creds })
+	}, func(o *Options, _ *Deps) {
+		o.UpstreamCredentials = creds
+		// The read after a 401 waits out tokenRetryAfter (a second) before
+		// it fetches again, inside the exchange's bound: the harness's two
+		// seconds left a loaded machine under a second for the grant and
+		// the second round trip, and the read was answered the 401.
+		o.UpstreamTimeout = 10 * time.Second
+	})
 	read := func() (int, string) {
 		resp, body := h.get("/fhir/Observation/bp1", tokOther)
 		return resp.StatusCode, body
