@@ -914,8 +914,33 @@ func (w *walker) securityArray(v int) (int, error) {
 			}
 			w.existing = append(w.existing, lb)
 		}
+		if err == nil && !ok && !codingShaped(w.b, e) {
+			// A label written in another shape than a Coding (a
+			// CodeableConcept's coding, a valueCoding): read as none, a
+			// record its EHR labelled SUD or R went out ordinary (QA round
+			// 36, area A). It cannot be read, and withholds.
+			return 0, errors.New(`"meta.security" holds an entry that is no Coding`)
+		}
 		return end, err
 	})
+}
+
+// codingMembers are the members of a FHIR Coding, with the primitive
+// extensions of its primitive members.
+var codingMembers = newNameSet("id", "extension", "system", "version", "code", "display", "userSelected",
+	"_system", "_version", "_code", "_display", "_userSelected")
+
+// codingShaped says whether every member of the object at b[e] (checked
+// already) is a member of a Coding.
+func codingShaped(b []byte, e int) bool {
+	shaped := true
+	_, err := fjson.ObjectScanValid(b, e, func(key []byte, v int) (int, error) {
+		if memberIndex(key, codingMembers) < 0 {
+			shaped = false
+		}
+		return fjson.SkipValid(b, v)
+	})
+	return shaped && err == nil
 }
 
 // readLabel reads the security label object at b[e]. ok is false when the
