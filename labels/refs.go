@@ -101,6 +101,13 @@ var refMembers = func() map[string]refMember {
 		"reaction", "immunizationEvent", "recommendation", "lineItem", "detectedIssue",
 		"allergyIntolerance", "condition", "referral", "productReference",
 		"suppliedItem", "itemReference",
+		// The coverage a claim, an explanation of benefit, an
+		// eligibility request or response, or an order is billed to
+		// (insurance, insurance[].coverage): a Coverage of a substance use
+		// (SUBPRG), mental health (MENTPRG) or HIV-AIDS (HIVAIDS) program
+		// pays only for that care, so what is billed to it tells of that
+		// care whatever it bills (QA round 36, area A).
+		"insurance",
 	} {
 		m[k] = refMember{kind: refContent, name: k}
 	}
