@@ -141,3 +141,23 @@ func cmpOr(loc, def *time.Location) *time.Location {
 	}
 	return loc
 }
+
+// DateSpan returns the instants a FHIR date or dateTime may name, [start,
+// end) in unix ns: a dateTime one unit of its last digit, a date its whole
+// day, month or year, read in the date zone (SetDateZone), or with none set
+// from its beginning in the earliest zone in use (UTC+14) to its end in the
+// latest (UTC-12). A value that is not a FHIR date or dateTime, or that lies
+// outside the years 1678 to 2262, is an error.
+func DateSpan(s string) (start, end int64, err error) {
+	sp, err := parseSpan(s)
+	if err != nil {
+		return 0, 0, err
+	}
+	if sp.zoneless {
+		sp.start, sp.end = sp.start.Add(-dayAhead), sp.end.Add(dayBehind)
+	}
+	if !sp.start.After(minNs) || !sp.end.Before(maxNs) {
+		return 0, 0, errBadTime
+	}
+	return sp.start.UnixNano(), sp.end.UnixNano(), nil
+}

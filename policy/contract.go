@@ -111,6 +111,10 @@ type ItemFacts struct {
 	// when the resource states none, which a data period reads
 	// protectively.
 	TimeNS *int64 `json:"time_ns,omitempty"`
+	// TimeEndNS is the exclusive end of the span of instants the clinical
+	// date may name, beginning at TimeNS ("2020" is a year, a Period its
+	// whole length); nil reads TimeNS as one instant.
+	TimeEndNS *int64 `json:"time_end_ns,omitempty"`
 }
 
 // Decision is the policy's answer for one Item. Decisions may be shared

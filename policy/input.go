@@ -309,6 +309,9 @@ func (it *Item) value(m *inputMemo) ast.Object {
 		if f.TimeNS != nil {
 			facts.Insert(kTimeNs, ast.IntNumberTerm(int(*f.TimeNS)))
 		}
+		if f.TimeEndNS != nil {
+			facts.Insert(kTimeEndNs, ast.IntNumberTerm(int(*f.TimeEndNS)))
+		}
 		obj.Insert(kFacts, ast.NewTerm(facts))
 	}
 	return obj
@@ -554,6 +557,10 @@ func (in *Input) appendCacheKey(b []byte, r *reads, typeBlind bool) ([]byte, boo
 		b = appendKeyString(b, f.Reference)
 		if f.TimeNS != nil {
 			b = strconv.AppendInt(b, *f.TimeNS, 10)
+		}
+		if f.TimeEndNS != nil {
+			b = append(b, '-')
+			b = strconv.AppendInt(b, *f.TimeEndNS, 10)
 		}
 	}
 	return b, true

@@ -68,6 +68,7 @@ var (
 	kSubject        = ast.StringTerm("subject")
 	kText           = ast.StringTerm("text")
 	kTimeNs         = ast.StringTerm("time_ns")
+	kTimeEndNs      = ast.StringTerm("time_end_ns")
 	kType           = ast.StringTerm("type")
 	kUnreadable     = ast.StringTerm("unreadable")
 	kVersion        = ast.StringTerm("version")

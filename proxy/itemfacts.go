@@ -2,7 +2,7 @@ package proxy
 
 import (
 	"encoding/json"
-	"time"
+	"math"
 
 	"github.com/ds4p/ds4p/consent"
 	"github.com/ds4p/ds4p/labels"
@@ -29,12 +29,18 @@ import (
 //     onsetPeriod (Condition, AllergyIntolerance), period (Encounter,
 //     EpisodeOfCare, CarePlan), authoredOn (MedicationRequest,
 //     ServiceRequest), recordedDate (Condition), issued, date
-//     (DocumentReference, Composition), created (Claim, ...). A Period
-//     gives its start (its end when it has no start). A date without time
-//     zone is read as UTC, at the start of its precision ("2020" is
-//     2020-01-01T00:00:00Z). A resource with none of them, or with a date
-//     that does not parse, has no clinical date, which a data period reads
-//     protectively (a deny applies, a permit does not).
+//     (DocumentReference, Composition), created (Claim, ...). The date is
+//     the span of instants it may name, [time_ns, time_end_ns)
+//     (consent.DateSpan): "2020" is the whole year, a date without a zone
+//     its day in every zone in use (or in consents.date_zone), a Period
+//     from its start's beginning to its end's end, open on a side it
+//     leaves out (an ongoing condition). A deny's data period applies to a
+//     record whose span touches it, a permit's to one whose span lies
+//     inside it: read as its first instant, a record dated "2020" fell
+//     before a refusal of the second half of 2020 (QA round 36, area B).
+//     A resource with none of them, or with a date that does not parse,
+//     has no clinical date, which a data period reads protectively (a deny
+//     applies, a permit does not).
 
 // codeKeys are the members whose codings are the item's codes.
 var codeKeys = []string{"code", "medicationCodeableConcept", "vaccineCode", "type", "category"}
@@ -90,8 +96,8 @@ func itemFacts(n factNeeds, typ, id string, resource []byte) *policy.ItemFacts {
 			break
 		}
 		if raw, ok := top[k]; ok {
-			if ns, ok := clinicalTime(raw); ok {
-				f.TimeNS = &ns
+			if start, end, ok := clinicalTime(raw); ok {
+				f.TimeNS, f.TimeEndNS = &start, &end
 			}
 			break
 		}
@@ -148,25 +154,33 @@ func codings(raw json.RawMessage) []string {
 	return out
 }
 
-// clinicalTime reads a FHIR date, dateTime, instant or Period.
-func clinicalTime(raw json.RawMessage) (int64, bool) {
+// clinicalTime reads a FHIR date, dateTime, instant or Period as the span
+// of instants it may name, [start, end): a Period from its start's first
+// instant to its end's last, unbounded (math.MinInt64, math.MaxInt64) on
+// a side it leaves out.
+func clinicalTime(raw json.RawMessage) (start, end int64, ok bool) {
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		var p struct{ Start, End string }
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return 0, false
-		}
-		s = p.Start
-		if s == "" {
-			s = p.End
+	if err := json.Unmarshal(raw, &s); err == nil {
+		start, end, err := consent.DateSpan(s)
+		return start, end, err == nil
+	}
+	var p struct{ Start, End string }
+	if err := json.Unmarshal(raw, &p); err != nil || (p.Start == "" && p.End == "") {
+		return 0, 0, false
+	}
+	start, end = math.MinInt64, math.MaxInt64
+	var err error
+	if p.Start != "" {
+		if start, _, err = consent.DateSpan(p.Start); err != nil {
+			return 0, 0, false
 		}
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02", "2006-01", "2006"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UnixNano(), true
+	if p.End != "" {
+		if _, end, err = consent.DateSpan(p.End); err != nil {
+			return 0, 0, false
 		}
 	}
-	return 0, false
+	return start, end, start < end
 }
 
 // needsItemFacts says which facts the provisions of the consents name.

@@ -381,15 +381,23 @@ denies("data_refs", _) if not input.item.facts
 
 denies("data", _)
 
-# Data period (R4 provision.dataPeriod): the item's clinical date lies inside
-# [start, end).
+# Data period (R4 provision.dataPeriod): the item's clinical date is the
+# span [time_ns, time_end_ns) of instants it may name ("2020" is a year, a
+# Period its length; without time_end_ns the instant time_ns). A permit
+# applies when the span lies inside [start, end), a deny when it touches it:
+# a record dated "2020" may be of the second half of 2020.
 permits("data_start_ns", start) if start <= input.item.facts.time_ns
 
-permits("data_end_ns", end) if input.item.facts.time_ns < end
+permits("data_end_ns", end) if item_time_end <= end
 
-denies("data_start_ns", start) if start <= input.item.facts.time_ns
+denies("data_start_ns", start) if start < item_time_end
 
 denies("data_end_ns", end) if input.item.facts.time_ns < end
+
+# item_time_end is the exclusive end of the item's clinical date.
+item_time_end := input.item.facts.time_end_ns
+
+item_time_end := input.item.facts.time_ns + 1 if not input.item.facts.time_end_ns
 
 denies("data_start_ns", _) if not input.item.facts.time_ns
 

@@ -389,6 +389,28 @@ test_permit_by_data_period if {
 		with data.ds4p.config as config
 }
 
+# A clinical date is a span: a deny's data period applies to an item whose
+# span touches it, a permit's to one whose span lies inside it (QA round 36).
+test_data_period_reads_the_items_span if {
+	start := 1577836800000000000
+	end := 1609459200000000000
+	deny := opt_in_except({"data_start_ns": start, "data_end_ns": end})
+	denied := req("Organization/org-b", ["TREAT"], [], [deny])
+	ds4p.decision.effect == "deny" with input as with_facts(denied, {"codes": [], "reference": "Observation/o1", "time_ns": start - 10, "time_end_ns": start + 1})
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as with_facts(denied, {"codes": [], "reference": "Observation/o1", "time_ns": start - 10, "time_end_ns": start})
+		with data.ds4p.config as config
+	permit := consent("c-period", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "data_end_ns": end}),
+	])
+	permitted := req("Organization/org-a", ["TREAT"], [sud], [permit])
+	ds4p.decision.effect == "deny" with input as with_facts(permitted, {"codes": [], "reference": "Observation/o1", "time_ns": end - 10, "time_end_ns": end + 1})
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as with_facts(permitted, {"codes": [], "reference": "Observation/o1", "time_ns": end - 10, "time_end_ns": end})
+		with data.ds4p.config as config
+}
+
 test_data_without_meaning_stays_protective if {
 	c := opt_in_except({"data": ["Condition/c9"]})
 	inp := req("Organization/org-b", ["TREAT"], [], [c])
