@@ -20,8 +20,10 @@ import (
 //     them); a known clinical system in another spelling also under its
 //     canonical URL (labels.CodeSystem).
 //   - Reference: "Type/id".
-//   - Clinical date: the first of these top-level elements present, which
-//     covers the clinical resources of R4: effectiveDateTime,
+//   - Clinical date: every one of these top-level elements present, from
+//     the earliest to the latest (a Condition recorded or abated in a
+//     refused data period is of it, whatever its onset), which covers the
+//     clinical resources of R4: effectiveDateTime,
 //     effectiveInstant, effectivePeriod (Observation, DiagnosticReport,
 //     MedicationStatement/Administration), occurrenceDateTime,
 //     occurrencePeriod (Immunization, ServiceRequest, ...),
@@ -29,7 +31,10 @@ import (
 //     onsetPeriod (Condition, AllergyIntolerance), period (Encounter,
 //     EpisodeOfCare, CarePlan), authoredOn (MedicationRequest,
 //     ServiceRequest), recordedDate (Condition), issued, date
-//     (DocumentReference, Composition), created (Claim, ...). The date is
+//     (DocumentReference, Composition), created (Claim, ...), and
+//     abatementDateTime, abatementPeriod (Condition), billablePeriod (Claim,
+//     ExplanationOfBenefit), whenPrepared, whenHandedOver
+//     (MedicationDispense). The date is
 //     the span of instants it may name, [time_ns, time_end_ns)
 //     (consent.DateSpan): "2020" is the whole year, a date without a zone
 //     its day in every zone in use (or in consents.date_zone), a Period
@@ -45,13 +50,15 @@ import (
 // codeKeys are the members whose codings are the item's codes.
 var codeKeys = []string{"code", "medicationCodeableConcept", "vaccineCode", "type", "category"}
 
-// dateKeys are the members tried for the clinical date, in order.
+// dateKeys are the members read for the clinical date: all that are
+// present count (clinicalSpan).
 var dateKeys = []string{
 	"effectiveDateTime", "effectiveInstant", "effectivePeriod",
 	"occurrenceDateTime", "occurrencePeriod",
 	"performedDateTime", "performedPeriod",
 	"onsetDateTime", "onsetPeriod",
 	"period", "authoredOn", "recordedDate", "issued", "date", "created",
+	"abatementDateTime", "abatementPeriod", "billablePeriod", "whenPrepared", "whenHandedOver",
 }
 
 // factNeeds says which facts the patient's consents can use: codes
@@ -91,18 +98,33 @@ func itemFacts(n factNeeds, typ, id string, resource []byte) *policy.ItemFacts {
 			}
 		}
 	}
-	for _, k := range dateKeys {
-		if !n.date {
-			break
-		}
-		if raw, ok := top[k]; ok {
-			if start, end, ok := clinicalTime(raw); ok {
-				f.TimeNS, f.TimeEndNS = &start, &end
-			}
-			break
+	if n.date {
+		if start, end, ok := clinicalSpan(top); ok {
+			f.TimeNS, f.TimeEndNS = &start, &end
 		}
 	}
 	return f
+}
+
+// clinicalSpan is the span from the earliest to the latest instant any
+// clinical date of the resource (dateKeys) may name: a Condition recorded
+// or abated in a refused data period is data of that period, whatever its
+// onset (QA round 36, area B). A date present that does not parse makes
+// the span unknown (false), which a data period reads protectively.
+func clinicalSpan(top map[string]json.RawMessage) (start, end int64, ok bool) {
+	start, end = math.MaxInt64, math.MinInt64
+	for _, k := range dateKeys {
+		raw, present := top[k]
+		if !present {
+			continue
+		}
+		s, e, parsed := clinicalTime(raw)
+		if !parsed {
+			return 0, 0, false
+		}
+		start, end = min(start, s), max(end, e)
+	}
+	return start, end, start < end
 }
 
 type codeableConcept struct {
