@@ -326,7 +326,8 @@ func (w *consentWrites) bypass(mirror bool) bool {
 // the answer has been written (or the request failed). A request that may
 // write the upstream's consents (any method but GET and HEAD on the
 // Consent type or one of its resources, or at the system level: a batch,
-// a transaction, an operation) makes every response that starts while it
+// a transaction, an operation; or an operation that is not read-only on any
+// type) makes every response that starts while it
 // is under way, or after it, read the patient's upstream consents afresh
 // until what it wrote is known (consentWrites). Other requests, and a
 // proxy whose consents are ds4p's alone, are not affected.
@@ -347,15 +348,23 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 		// cache for all (QA round 32, area F).
 		return func() {}
 	}
-	consents := (m.onDemand != nil || m.mirror != nil) && (req.Type == "Consent" || req.Type == "")
-	actors := m.resolver != nil && m.resolver.upstream && (actorTypes[req.Type] || req.Type == "")
+	// An operation that is not read-only may write any type, whatever type
+	// it is called on: Patient/$merge (let through by
+	// enforcement.allow_operations) moves the source patient's Consents,
+	// its opt-out among them, to the target, whose consents read before
+	// stayed cached for upstream_ttl (QA round 36, area B).
+	// $meta-add and $meta-delete change the labels of the one resource
+	// they are called on.
+	anyType := req.Type == "" || req.Interaction == Operation && req.Operation != "$meta-add" && req.Operation != "$meta-delete"
+	consents := (m.onDemand != nil || m.mirror != nil) && (req.Type == "Consent" || anyType)
+	actors := m.resolver != nil && m.resolver.upstream && (actorTypes[req.Type] || anyType)
 	// A Patient's identifiers decide which consents named by an identifier
 	// alone are its (fetchByIdentifier, withIdentified): a Patient given an
 	// opted-out MRN through ds4p kept its old identifiers, cached, for
 	// upstream_ttl. With consents.upstream off too: a record naming its
 	// patient by such an identifier alone is the one Patient's that has
 	// it (resolvePatient), cached as well (QA round 32, area D).
-	patients := m.cfg.PatientIdentifierSystem != "" && (req.Type == "Patient" || req.Type == "")
+	patients := m.cfg.PatientIdentifierSystem != "" && (req.Type == "Patient" || anyType)
 	if !consents && !actors && !patients {
 		return func() {}
 	}
