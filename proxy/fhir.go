@@ -326,7 +326,8 @@ func (s *Server) cutUpstream(u string) (string, bool) {
 
 // rewrite builds the upstream request. Rewrite (not Director) runs after
 // hop-by-hop headers are stripped, so no Connection header of the caller's
-// can remove what the proxy sets.
+// can remove what the proxy sets here; the forwarded headers the checks set
+// on the request before (If-Match) are taken from pr.In for that reason.
 func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	ex := exchangeFrom(pr.In.Context())
 	up := s.opts.Upstream
@@ -343,6 +344,17 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	for k := range h {
 		if !upstreamForwarded[k] {
 			delete(h, k)
+		}
+	}
+	// The forwarded ones as the request has them: before Rewrite the
+	// reverse proxy deleted from pr.Out every header the caller's
+	// Connection names, among them those the checks set (If-Match pinning
+	// a merged update to the version it was merged with, writeguard.go):
+	// Connection: If-Match sent the merge over whatever version was
+	// stored by then, losing what the caller was never shown.
+	for k := range upstreamForwarded {
+		if v, ok := pr.In.Header[k]; ok {
+			h[k] = v
 		}
 	}
 	for _, k := range upstreamDropped {
