@@ -23,6 +23,10 @@
 // ledger has recorded the disclosure, to the caller as it is sent, each
 // chunk checked against the first rendering. So the response holds the
 // body and what the pipeline built from it, not a second copy of the body.
+// A caller that accepts gzip gets the second rendering gzipped whole into
+// one buffer first, sent with its length as a rendered body is: sent
+// chunked, its framing told that the upstream's body, withheld entries
+// included, was past the threshold.
 //
 // Anything the pipeline cannot understand is withheld with a FHIR
 // OperationOutcome: the proxy fails closed. Errors map to HTTP status in one

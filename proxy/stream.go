@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"hash/crc32"
@@ -23,8 +24,9 @@ import (
 //     checksum per chunk (planStream). Every step that can fail fails here,
 //     and the response is withheld as before; then the ledger records the
 //     disclosure (process);
-//  2. once the caller reads the body, straight to the caller (through gzip
-//     when it accepts it), from the same body and the same decisions. Each
+//  2. once the caller reads the body, straight to the caller (or, when it
+//     accepts gzip, at once into a gzipped buffer, setStreamBody), from the
+//     same body and the same decisions. Each
 //     chunk must match its checksum from the first rendering before it is
 //     written: should a chunk differ (a bug: rendering is a function of the
 //     body and the decisions), nothing more is written and the connection
@@ -32,7 +34,7 @@ import (
 //     were never checked.
 //
 // A response holds the body, what the pipeline built from it, and one
-// chunk (BenchmarkInFlightMemory). Bodies below Options.StreamAboveBytes (reads, short pages) are
+// chunk (BenchmarkInFlightMemory), or the gzipped answer. Bodies below Options.StreamAboveBytes (reads, short pages) are
 // rendered once into a buffer, which costs less CPU than two renderings.
 
 // streamAll, set by the package's tests (DS4P_TEST_STREAM_ALL=1), streams
@@ -135,7 +137,6 @@ func (st *stream) writeTo(w io.Writer) error {
 type streamBody struct {
 	s       *Server
 	st      *stream
-	gzip    bool
 	pr      *io.PipeReader
 	pw      *io.PipeWriter
 	started sync.Once
@@ -143,9 +144,9 @@ type streamBody struct {
 	closed  sync.Once
 }
 
-func newStreamBody(s *Server, st *stream, gz bool) *streamBody {
+func newStreamBody(s *Server, st *stream) *streamBody {
 	pr, pw := io.Pipe()
-	return &streamBody{s: s, st: st, gzip: gz, pr: pr, pw: pw, done: make(chan struct{})}
+	return &streamBody{s: s, st: st, pr: pr, pw: pw, done: make(chan struct{})}
 }
 
 func (b *streamBody) start() {
@@ -161,18 +162,7 @@ func (b *streamBody) start() {
 				_ = b.pw.CloseWithError(errors.New("the streamed rendering failed"))
 			}
 		}()
-		var err error
-		if b.gzip {
-			zw := gzipWriters.Get().(*gzip.Writer)
-			zw.Reset(b.pw)
-			if err = b.st.writeTo(zw); err == nil {
-				err = zw.Close()
-			}
-			zw.Reset(io.Discard)
-			gzipWriters.Put(zw)
-		} else {
-			err = b.st.writeTo(b.pw)
-		}
+		err := b.st.writeTo(b.pw)
 		// Rendered: the body serves the next response while the caller
 		// reads the last chunk.
 		b.release()
@@ -210,23 +200,61 @@ func (b *streamBody) Close() error {
 	return nil
 }
 
-// setStreamBody is setOwnedBody for a stream: the length is known unless
-// the caller gets it gzipped (then it is sent chunked).
+// setStreamBody is setOwnedBody for a stream. A caller that accepts gzip
+// gets the second rendering gzipped here, whole, with its length, as
+// setOwnedBody gzips a rendered body: streamed, it went chunked, without a
+// Content-Length, and whether a Bundle is streamed depends on the size of
+// the upstream's body, withheld entries included, so the framing told a
+// caller that something (and how much) was withheld where the same
+// disclosed entries rendered carried their length. Gzip's output does not
+// depend on how its input is cut into writes, so the bytes are a rendered
+// body's too. Should the rendering differ from the checked one (a bug),
+// the answer is cut as a streamed one is.
 func (s *Server) setStreamBody(resp *http.Response, ex *exchange, st *stream) {
 	h := resp.Header
 	h.Set("Content-Type", fhirJSON)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Vary", "Accept-Encoding")
-	gz := ex.acceptGzip && st.length >= 1024 // as setOwnedBody
-	if gz {
-		h.Set("Content-Encoding", "gzip")
-		h.Del("Content-Length")
-		resp.ContentLength = -1
-	} else {
-		h.Set("Content-Length", strconv.FormatInt(st.length, 10))
-		resp.ContentLength = st.length
-	}
-	resp.Body = newStreamBody(s, st, gz)
 	resp.TransferEncoding = nil
 	resp.Trailer = nil
+	if ex.acceptGzip && st.length >= 1024 { // as setOwnedBody
+		zipped, err := st.gzipped()
+		recycleOut(st.r.body)
+		st.r.body = nil
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(len(zipped)))
+		resp.ContentLength = int64(len(zipped))
+		resp.Body = io.NopCloser(bytes.NewReader(zipped))
+		if err != nil {
+			streamsCut.Add(context.Background(), 1)
+			s.log.Error("response cut: its streamed rendering differed from the checked one", "request_id", ex.requestID)
+			resp.Body = io.NopCloser(errReader{err})
+		}
+		return
+	}
+	h.Set("Content-Length", strconv.FormatInt(st.length, 10))
+	resp.ContentLength = st.length
+	resp.Body = newStreamBody(s, st)
 }
+
+// gzipped is the second rendering (writeTo, checked chunk by chunk)
+// through gzip into one buffer.
+func (st *stream) gzipped() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(st.length / 4))
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
+	err := st.writeTo(zw)
+	if err == nil {
+		err = zw.Close()
+	}
+	zw.Reset(io.Discard)
+	gzipWriters.Put(zw)
+	return buf.Bytes(), err
+}
+
+// errReader fails every read with err: the reverse proxy then cuts the
+// answer.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }

@@ -163,7 +163,7 @@ func TestStreamStopsAtADivergentChunk(t *testing.T) {
 		t.Fatal("what was written is not the first chunk")
 	}
 	// Through the response body: the read fails.
-	sb := newStreamBody(&Server{log: slog.New(slog.DiscardHandler)}, st, false)
+	sb := newStreamBody(&Server{log: slog.New(slog.DiscardHandler)}, st)
 	_, err := io.ReadAll(sb)
 	if !errors.Is(err, errStreamDiverged) {
 		t.Fatalf("reading the body: %v, want errStreamDiverged", err)
@@ -175,9 +175,9 @@ func TestStreamStopsAtADivergentChunk(t *testing.T) {
 // rendering, and Close returns once it has stopped.
 func TestStreamBodyClosedEarly(t *testing.T) {
 	t.Parallel()
-	for _, gz := range []bool{false, true} {
+	{
 		st := processStream(t, orgA, streamBundle("http://ehr/fhir/R4", 600))
-		sb := newStreamBody(&Server{log: slog.New(slog.DiscardHandler)}, st, gz)
+		sb := newStreamBody(&Server{log: slog.New(slog.DiscardHandler)}, st)
 		buf := make([]byte, 100)
 		if _, err := io.ReadFull(sb, buf); err != nil {
 			t.Fatal(err)
@@ -194,7 +194,7 @@ func TestStreamBodyClosedEarly(t *testing.T) {
 	}
 	// A body closed before any read starts nothing.
 	st := processStream(t, orgA, streamBundle("http://ehr/fhir/R4", 600))
-	sb := newStreamBody(&Server{log: slog.New(slog.DiscardHandler)}, st, false)
+	sb := newStreamBody(&Server{log: slog.New(slog.DiscardHandler)}, st)
 	_ = sb.Close()
 	select {
 	case <-sb.done:
@@ -217,7 +217,7 @@ func TestStreamRenderingPanicCutsTheResponse(t *testing.T) {
 	t.Parallel()
 	st := processStream(t, orgA, streamBundle("http://ehr/fhir/R4", 600))
 	st.r.body = st.r.body[:len(st.r.body)/2] // the rendering slices past its end
-	sb := newStreamBody(&Server{log: slog.New(slog.DiscardHandler)}, st, false)
+	sb := newStreamBody(&Server{log: slog.New(slog.DiscardHandler)}, st)
 	got, err := io.ReadAll(sb)
 	if err == nil || int64(len(got)) >= st.length {
 		t.Fatalf("read %d of %d bytes, error %v: want the response cut", len(got), st.length, err)
