@@ -929,6 +929,7 @@ func (s *Server) capabilityView(body []byte, publicBase string) []byte {
 			}
 		}
 	}
+	s.rebaseStrings(cs, publicBase)
 	delete(cs, "resourceType")
 	rest, err := json.Marshal(cs)
 	if err != nil {
@@ -941,6 +942,37 @@ func (s *Server) capabilityView(body []byte, publicBase string) []byte {
 		out = append(out, '}')
 	}
 	return out
+}
+
+// rebaseStrings points every string of v (a decoded JSON value) that names
+// a URL under the upstream's base at the proxy's base instead, as
+// rewriteBase does: HAPI FHIR publishes each operation's definition under
+// its own base (<base>/OperationDefinition/Patient-i-everything), which
+// named the upstream's address beside the implementation.url rewritten
+// here. Canonical URLs elsewhere stay.
+func (s *Server) rebaseStrings(v any, publicBase string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if str, ok := e.(string); ok {
+				if u, ok := s.rewriteBase(str, publicBase); ok {
+					x[k] = u
+				}
+				continue
+			}
+			s.rebaseStrings(e, publicBase)
+		}
+	case []any:
+		for i, e := range x {
+			if str, ok := e.(string); ok {
+				if u, ok := s.rewriteBase(str, publicBase); ok {
+					x[i] = u
+				}
+				continue
+			}
+			s.rebaseStrings(e, publicBase)
+		}
+	}
 }
 
 // capabilityLevel removes from a rest or rest.resource entry the search
