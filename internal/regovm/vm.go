@@ -68,6 +68,7 @@ type Program struct {
 	stackHint int       // the most locals a chain of calls can hold at once
 	states    sync.Pool // of *state: evaluations reuse their stack and memo
 	usesTime  bool      // the program calls a built-in that reads the evaluation time
+	dataFixed bool      // local ir.Data holds the policy data in every frame (dataIsFixed)
 }
 
 type function struct {
@@ -76,6 +77,10 @@ type function struct {
 	params  []int32 // f's parameters' locals
 	nlocals int
 	memo    bool // a rule (params input and data only): evaluated once per evaluation
+	// constant, when set, is the rule's value for the life of the program: a
+	// rule that reads no input worked out once, when the program was
+	// compiled (constant.go). Shared read-only by every evaluation.
+	constant *memoEntry
 }
 
 // callee is what a CallStmt calls: a planned function or a built-in.
@@ -102,7 +107,12 @@ func Compile(ctx context.Context, query, resultVar string, modules map[string]*a
 	if err != nil {
 		return nil, err
 	}
-	return newProgram(policy, resultVar, data)
+	prog, err := newProgram(policy, resultVar, data)
+	if err != nil {
+		return nil, err
+	}
+	prog.constants(ctx)
+	return prog, nil
 }
 
 // planKey carries a capture slot through rego's PrepareForEval to the
@@ -249,7 +259,8 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 	}
 	prog.consts = append(append([]*ast.Term{}, prog.strs...),
 		ast.InternedTerm(true), ast.InternedTerm(false), nil)
-	c := &compiler{p: prog, nstr: len(prog.strs), dataFixed: dataIsFixed(prog)}
+	prog.dataFixed = dataIsFixed(prog)
+	c := &compiler{p: prog, nstr: len(prog.strs), dataFixed: prog.dataFixed}
 	prog.code = c.blocks(prog.plan.Blocks, c.info(prog.plan.Blocks))
 	for _, fn := range prog.funcs {
 		fn.code = c.blocks(fn.f.Blocks, c.info(fn.f.Blocks))
@@ -379,7 +390,8 @@ type Options struct {
 type Stats struct {
 	// Calls is how many times the evaluations called a rule or function
 	// of the policy, not counting a rule whose value the evaluation had
-	// already worked out.
+	// already worked out, nor one that reads no input, which the program
+	// worked out when it was compiled (constant.go).
 	Calls int
 }
 
@@ -424,11 +436,7 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 			v, err = nil, fmt.Errorf("regovm: evaluation panicked: %v", r)
 		}
 	}()
-	s, _ := p.states.Get().(*state)
-	if s == nil {
-		s = &state{p: p, memo: make([]memoEntry, len(p.funcs)), stack: make([]*ast.Term, 0, p.stackHint+p.nlocals)}
-		s.onOut, s.onElem = s.builtinOut, s.scanElem
-	}
+	s := p.newState()
 	s.ctx, s.opts = ctx, &opts
 	s.cancel.ctx = ctx
 	s.cancel.deadline, s.cancel.hasDeadline = ctx.Deadline()
@@ -476,6 +484,16 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 		return nil, errors.New("regovm: the result does not bind the query variable")
 	}
 	return out, nil
+}
+
+// newState is an evaluation's state, from the pool or new.
+func (p *Program) newState() *state {
+	s, _ := p.states.Get().(*state)
+	if s == nil {
+		s = &state{p: p, memo: make([]memoEntry, len(p.funcs)), stack: make([]*ast.Term, 0, p.stackHint+p.nlocals)}
+		s.onOut, s.onElem = s.builtinOut, s.scanElem
+	}
+	return s
 }
 
 // release clears s and gives it back to its program's pool.
@@ -989,6 +1007,9 @@ func (s *state) builtinOut(t *ast.Term) error {
 // from the evaluation's stack and given back on return.
 func (s *state) callFunc(frame []*ast.Term, i int, args []opnd) (*ast.Term, error) {
 	fn := s.p.funcs[i]
+	if fn.constant != nil {
+		return fn.constant.v, nil
+	}
 	if fn.memo && s.memo[i].known {
 		return s.memo[i].v, nil
 	}
