@@ -96,6 +96,9 @@ type Copy struct {
 	Scope int
 	// Contained: a contained resource (Result.ContainedIn).
 	Contained bool
+	// Labels are those of the stored Bundle it is in (BundleLabels),
+	// given to it as Result.InBundle does.
+	Labels Set
 }
 
 // LabelAllResolvingCopies is LabelAllResolving where the resources k with
@@ -124,6 +127,7 @@ func (l *Labeller) labelAllWith(resources [][]byte, valid bool, fetch FetchFunc,
 			case c.Scope != 0:
 				r.CopyIn(c.Scope)
 			}
+			r.InBundle(res, copies[k].Labels)
 		}
 		out[k] = r
 		b.add(res, &out[k])

@@ -38,6 +38,10 @@ type item struct {
 	// the stored Bundle that this names (storedCopy: labels.Result.CopyIn);
 	// 0 for the server's.
 	copyIn int
+	// inBundle are the labels of the stored Bundles it is an entry of
+	// (bundleLabels: labels.BundleLabels), which are its own too
+	// (labels.Result.InBundle).
+	inBundle labels.Set
 	// redacted are the elements removed; res.Elements keeps the others
 	// (redact.go).
 	redacted []labels.ElementLabel
@@ -451,8 +455,12 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 				return nil, nil, err
 			}
 			c.label.ContainedIn(&it.label) // its id is its container's
+			c.label.InBundle(r.body[c.start:c.end], it.inBundle)
 			c.res = &c.label
 		}
+		// Its stored Bundle's labels: known once the Bundle's meta is
+		// read, which may follow its entries (bundleLabels).
+		it.label.InBundle(r.body[it.start:it.end], it.inBundle)
 	}
 	r.nameByURL(root)
 	return root, single, nil
@@ -528,6 +536,9 @@ func (r *run) collect() (*bundleNode, *item, error) {
 	}
 	if rt == "Bundle" {
 		b, err := r.collectBundle(0, 0)
+		if err == nil {
+			err = r.bundleLabels(b, 0, "", nil)
+		}
 		return b, nil, err
 	}
 	if rt == "" {
@@ -806,6 +817,62 @@ func (r *run) collectResource(e *entryNode, vs, depth int) (int, error) {
 // search's, a history's or a batch's own entries are the server's.
 func (r *run) storedCopy(depth int) bool {
 	return depth > 0 || (r.ex != nil && r.ex.req.Type == "Bundle")
+}
+
+// bundleLabels gives each entry's resource of b, and of the Bundles nested
+// in it, the labels b carries of its own when it is a stored Bundle
+// (storedBundle), with those of the stored Bundles it is in (outer). A
+// document, a collection or a message its EHR labelled as a whole (SUD in
+// its meta.security, or confidentiality R), whose entries carry no code a
+// rule matches, went to org-b whole, and the high-water mark even removed
+// the Bundle's label, as a response Bundle's that its disclosed entries
+// do not support (QA round 36, area A). Read once the Bundle is walked:
+// its meta may follow its entries. in is the type of the Bundle b is an
+// entry of ("" for the body).
+func (r *run) bundleLabels(b *bundleNode, depth int, in string, outer labels.Set) error {
+	own := outer
+	if b.metaIdx >= 0 && r.storedBundle(b, depth, in) {
+		meta, _ := trim(r.body, b.members[b.metaIdx].vStart, b.members[b.metaIdx].end)
+		ls, err := labels.BundleLabels(r.body, meta)
+		if err != nil {
+			return fail(http.StatusBadGateway, "processing", "a Bundle from the FHIR server could not be labelled", err)
+		}
+		own = own.Union(ls)
+	}
+	for _, e := range b.entries {
+		switch {
+		case e.nested != nil:
+			if err := r.bundleLabels(e.nested, depth+1, b.typ, own); err != nil {
+				return err
+			}
+		case e.item != nil && len(own) > 0:
+			e.item.inBundle = own
+		}
+	}
+	return nil
+}
+
+// storedBundle reports whether the Bundle b at depth (0: the body), an
+// entry of a Bundle of type in, is a resource the server holds, whose own
+// labels are its custodian's (bundleLabels), and not an answer the server
+// made (a search's or a history's Bundle, a batch's or a transaction's
+// response), whose labels are the server's summary. The body is stored
+// when a Bundle is read (Bundle/b1, a vread; storedCopy), or written and
+// echoed, unless it is of a response's type; an entry is stored unless it
+// is a search's or a history's answer in a batch's or a transaction's
+// response.
+func (r *run) storedBundle(b *bundleNode, depth int, in string) bool {
+	if depth == 0 {
+		if !r.storedCopy(0) {
+			return false
+		}
+		switch r.ex.req.Interaction {
+		case Read, VRead:
+			return true
+		}
+		return b.typ != "searchset" && b.typ != "history" && !isResponseBundle(b.typ)
+	}
+	return !isResponseBundle(in) || (b.typ != "searchset" && b.typ != "history")
 }
 
 // collectLinks notes whether the Bundle pages, and records the whole link
