@@ -449,7 +449,8 @@ func disclosedUnderBreakGlass(it *item) bool {
 	return false
 }
 
-// factsKey extends a class key with item facts ("" without them).
+// factsKey extends a class key with item facts ("" without them): every
+// fact the policy input carries (policy.ItemFacts).
 func factsKey(f *policy.ItemFacts) string {
 	if f == nil {
 		return ""
@@ -465,6 +466,13 @@ func factsKey(f *policy.ItemFacts) string {
 	b.WriteByte(0)
 	if f.TimeNS != nil {
 		b.WriteString(strconv.FormatInt(*f.TimeNS, 10))
+	}
+	// The span's end too: two versions of one record whose dates begin
+	// alike may end apart, inside a refused data period and before it
+	// (QA round 36, area F).
+	b.WriteByte(0)
+	if f.TimeEndNS != nil {
+		b.WriteString(strconv.FormatInt(*f.TimeEndNS, 10))
 	}
 	return b.String()
 }
