@@ -353,9 +353,10 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	// enforcement.allow_operations) moves the source patient's Consents,
 	// its opt-out among them, to the target, whose consents read before
 	// stayed cached for upstream_ttl (QA round 36, area B).
-	// $meta-add and $meta-delete change the labels of the one resource
-	// they are called on.
-	anyType := req.Type == "" || req.Interaction == Operation && req.Operation != "$meta-add" && req.Operation != "$meta-delete"
+	// The built-in operations that are not read-only write no consent,
+	// actor or patient (ownWriteOperations): followed on any type, any
+	// reader's POST of Patient/$summary dropped every cache for all.
+	anyType := req.Type == "" || req.Interaction == Operation && !ownWriteOperations[req.Operation]
 	consents := (m.onDemand != nil || m.mirror != nil) && (req.Type == "Consent" || anyType)
 	actors := m.resolver != nil && m.resolver.upstream && (actorTypes[req.Type] || anyType)
 	// A Patient's identifiers decide which consents named by an identifier
@@ -1510,6 +1511,16 @@ func (s *Server) getJSONDated(ctx context.Context, path string, limit int64) ([]
 var readOnlyOperations = map[string]bool{
 	"$everything": true, "$lastn": true, "$match": true, "$meta": true, "$validate": true,
 	"$expand": true, "$lookup": true, "$validate-code": true, "$translate": true, "$subsumes": true, "$versions": true,
+}
+
+// ownWriteOperations are the built-in operations that may write, but only
+// what they are about: $meta-add and $meta-delete the labels of the one
+// resource they are called on, $document and $summary the document Bundle
+// they build (persist), $closure the server's closure table. None writes
+// a Consent, an actor or a Patient, so on a type they are followed as that
+// type's writes only (consentWriting).
+var ownWriteOperations = map[string]bool{
+	"$meta-add": true, "$meta-delete": true, "$document": true, "$summary": true, "$closure": true,
 }
 
 // upstreamDate reads an answer's Date header; zero when it has none or
