@@ -175,9 +175,15 @@ func (w *walker) attachedDocument(ct, data []byte) {
 // securityLabel or confidentiality. Read as any other coding, they matched
 // no rule, and a document its sender marked R or V (a psychotherapy note
 // in narrative alone) went out as ordinary data (QA round 32, area D).
+// Its system is read as a resource's own meta.security is (labelCode): a
+// label spelt under v3-ActReason or v3-ObservationValue (42CFRPart2 as
+// older senders file it) is the v3-ActCode label it names; left out, a
+// Part 2 document attached so went to org-b (QA round 36, area E).
 func (w *walker) attachedLabel(system, code []byte) {
 	s := NormalizeSystem(string(bytes.TrimSpace(system)))
-	if s != SystemConfidentiality && s != SystemActCode {
+	switch s {
+	case SystemConfidentiality, SystemActCode, SystemActReason, SystemObservationValue:
+	default:
 		return
 	}
 	s, c := labelCode(s, string(bytes.TrimSpace(code)))
