@@ -20,8 +20,9 @@ import (
 // frame (dataIsFixed), and neither it nor a function it calls names its
 // input other than to pass it on as a call's first argument, calls a
 // built-in whose answer does not follow from its arguments (time.now_ns,
-// rand.intn, http.send: OPA's nondeterministic built-ins, and those that
-// read the evaluation's time), or one with an effect of its own (print,
+// rand.intn, http.send: OPA's nondeterministic built-ins, those that
+// read the evaluation's time, and those that read the clock: clockBuiltins),
+// or one with an effect of its own (print,
 // trace). Its value is kept only when it was worked out without an error
 // (a conflict, a built-in's error, the end of the budget below) and is not
 // large: otherwise evaluations work it out as before, and fail as before.

@@ -96,6 +96,17 @@ type callee struct {
 // timeBuiltins read BuiltinContext.Time, the evaluation's time.
 var timeBuiltins = map[string]bool{ast.NowNanos.Name: true, ast.JWTDecodeVerify.Name: true, ast.HTTPSend.Name: true}
 
+// clockBuiltins read the clock itself, though OPA does not mark them
+// nondeterministic: a certificate chain is verified at the time of the
+// call (x509.VerifyOptions.CurrentTime zero is now; the with_options form
+// when no CurrentTime is given). Their answer does not follow from their
+// arguments, so no rule calling them is worked out once (constant.go) and
+// a watch is lost on them (watch.go).
+var clockBuiltins = map[string]bool{
+	ast.CryptoX509ParseAndVerifyCertificates.Name:            true,
+	ast.CryptoX509ParseAndVerifyCertificatesWithOptions.Name: true,
+}
+
 // ErrUnsupported wraps why a plan cannot be interpreted.
 var ErrUnsupported = errors.New("regovm: unsupported")
 
@@ -234,7 +245,7 @@ func newProgram(p *ir.Policy, resultVar string, data ast.Value) (*Program, error
 					return
 				}
 				prog.calls[s] = callee{fn: -1, builtin: bi, name: s.Func, noOut: noOut[s.Func],
-					cmp: comparisons[s.Func], nondet: decl.Nondeterministic || timeBuiltins[s.Func]}
+					cmp: comparisons[s.Func], nondet: decl.Nondeterministic || timeBuiltins[s.Func] || clockBuiltins[s.Func]}
 				prog.usesTime = prog.usesTime || timeBuiltins[s.Func]
 			}
 		}
