@@ -872,13 +872,23 @@ func readAll(r io.Reader, length int64, declared bool, max int64) ([]byte, error
 // interactions marked unsupported, refused search parameters and operations
 // removed (as the request rules in force refuse them), Subscription writes
 // removed unless allowed, messaging removed unless $process-message is let
-// through, and the implementation's URL is the proxy's base. A body that is
-// no CapabilityStatement is returned as it is.
+// through, and the implementation's URL is the proxy's base. A
+// TerminologyCapabilities (mode=terminology) has its URLs under the
+// upstream's base put on the proxy's; any other body is returned as it is.
 func (s *Server) capabilityView(body []byte, publicBase string) []byte {
 	var cs map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := dec.Decode(&cs); err != nil || cs["resourceType"] != "CapabilityStatement" || dec.More() {
+	if err := dec.Decode(&cs); err != nil || dec.More() {
+		return body
+	}
+	if cs["resourceType"] == "TerminologyCapabilities" {
+		// The answer to mode=terminology: it names the server's base as
+		// the CapabilityStatement does (url, implementation.url).
+		s.rebaseStrings(cs, publicBase)
+		return withResourceTypeFirst(cs, body)
+	}
+	if cs["resourceType"] != "CapabilityStatement" {
 		return body
 	}
 	delete(cs, "text") // a narrative describes what is cut below
@@ -930,12 +940,19 @@ func (s *Server) capabilityView(body []byte, publicBase string) []byte {
 		}
 	}
 	s.rebaseStrings(cs, publicBase)
+	return withResourceTypeFirst(cs, body)
+}
+
+// withResourceTypeFirst is the JSON of a resource decoded into cs, its
+// resourceType first; body when it cannot be encoded.
+func withResourceTypeFirst(cs map[string]any, body []byte) []byte {
+	typ, _ := cs["resourceType"].(string)
 	delete(cs, "resourceType")
 	rest, err := json.Marshal(cs)
 	if err != nil {
 		return body
 	}
-	out := []byte(`{"resourceType":"CapabilityStatement"`)
+	out := []byte(`{"resourceType":"` + typ + `"`)
 	if len(rest) > 2 {
 		out = append(append(out, ','), rest[1:]...)
 	} else {
