@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -376,8 +377,16 @@ func policyBuild(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	// Replaced whole or not at all: a file server handing the bundle to a
 	// fleet while it is written, or a write that fails (a full disk), would
-	// otherwise serve a truncated bundle in place of the last good one.
-	if err := writeOutMode(*out, "", 0o644, stdout, func(w io.Writer) error {
+	// otherwise serve a truncated bundle in place of the last good one. A
+	// symbolic link is followed, as a write in place followed it: the file
+	// it names is replaced, and the link kept (QA round 36, area G).
+	target := *out
+	if fi, err := os.Lstat(target); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, err = filepath.EvalSymlinks(target); err != nil {
+			return fmt.Errorf("--out %s: %w", *out, err)
+		}
+	}
+	if err := writeOutMode(target, "", 0o644, stdout, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	}); err != nil {

@@ -342,6 +342,25 @@ func TestPolicyBuildReplacesWhole(t *testing.T) {
 	if now, _ := os.ReadFile(out); !bytes.Equal(now, good) {
 		t.Error("a failed build changed the bundle")
 	}
+	// A symbolic link is followed, as a write in place followed it: the file
+	// it names gets the new bundle and the link stays (QA round 36, area G:
+	// the rename replaced the link and left the served file old).
+	link := filepath.Join(dir, "current.tar.gz")
+	if err := os.Symlink(out, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := ds4p(t, "policy", "build", "--out", link); code != 0 {
+		t.Fatalf("build through a link: %d %s %s", code, stdout, stderr)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link: %v %v; want it kept", fi, err)
+	}
+	if now, _ := os.ReadFile(out); bytes.Equal(now, old) {
+		t.Error("a build through a link left the file it names old")
+	}
 	// --out - writes the bundle to standard output and the summary to stderr.
 	code, stdout, stderr := ds4p(t, "policy", "build", "--out", "-")
 	if code != 0 || !strings.HasPrefix(stdout, "\x1f\x8b") || !strings.Contains(stderr, "wrote") {
