@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/internal/reqid"
 	"github.com/gin-gonic/gin"
@@ -570,11 +571,37 @@ func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	for _, ok := range s.opts.PassthroughContentTypes {
 		if mt != "" && mt == ok && resp.StatusCode < 400 && ex.req.Interaction == Operation {
+			if err := s.recordUninspected(resp.Request.Context(), ex); err != nil {
+				return err
+			}
 			s.finalizeAs(resp, ex, body, mt)
 			return nil
 		}
 	}
 	return fail(http.StatusBadGateway, "processing", "the FHIR server answered with content the proxy cannot inspect", nil)
+}
+
+// recordUninspected records an operation's answer that passes uninspected
+// (passthrough_content_types), durably, before it leaves, as every
+// disclosure is: it is whatever the server put in it, so the ledger names
+// it as content without an id (a Binary) under the patient the request
+// names (the token's patient, or Patient/ID's own operation; else no
+// patient the proxy can tell). If it cannot be recorded, it is withheld.
+func (s *Server) recordUninspected(ctx context.Context, ex *exchange) error {
+	patient := ""
+	switch {
+	case ex.caller.Patient != "":
+		patient = "Patient/" + strings.TrimPrefix(ex.caller.Patient, "Patient/")
+	case ex.req.Type == "Patient" && ex.req.ID != "":
+		patient = "Patient/" + ex.req.ID
+	}
+	e := ex.ledgerEntry(ledgerPatient(patient), s.decider.Revision(), s.directory())
+	e.RulesRevision = s.labeller.Revision()
+	e.Disclosed = []audit.Item{{Type: "Binary"}}
+	if err := s.ledger.Append(ctx, *e); err != nil {
+		return fail(http.StatusInternalServerError, "exception", "the disclosure could not be recorded; the response was withheld", err)
+	}
+	return nil
 }
 
 // upstreamError answers an upstream 4xx/5xx without passing on its text,
