@@ -710,7 +710,7 @@ func checkRecordedHead(ctx context.Context, l *audit.Ledger, want audit.Checkpoi
 		return err
 	}
 	if !ok && exports != "" {
-		hash, ok, err = exportedHash(exports, want.Seq)
+		hash, ok, err = exportedHash(exports, want.Seq, cp.Seq)
 		if err != nil {
 			return err
 		}
@@ -724,13 +724,20 @@ func checkRecordedHead(ctx context.Context, l *audit.Ledger, want audit.Checkpoi
 	return nil
 }
 
-// exportedHash finds the hash of entry seq in the prune exports.
-func exportedHash(dir string, seq uint64) (string, bool, error) {
+// exportedHash finds the hash of entry seq in the prune exports that
+// verifyExports checked: none starting after the checkpoint, which it sets
+// aside unread (an unfinished prune's, or a file anyone put there: one
+// line holding a recorded head's hash made a ledger set back to an older
+// copy pass --head).
+func exportedHash(dir string, seq, checkpoint uint64) (string, bool, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "ledger-*.ndjson"))
 	if err != nil {
 		return "", false, err
 	}
 	for _, name := range files {
+		if first, _, ok := audit.ParseExportName(filepath.Base(name)); ok && first > checkpoint {
+			continue
+		}
 		b, err := os.ReadFile(name)
 		if err != nil {
 			return "", false, err
