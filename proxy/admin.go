@@ -120,8 +120,8 @@ func parseAuditQuery(v url.Values) (audit.Query, error) {
 			return q, err
 		}
 	}
-	if b := v.Get("break_glass"); b != "" {
-		if q.BreakGlass, err = strconv.ParseBool(b); err != nil {
+	if v.Has("break_glass") { // given empty: no filter would answer both kinds
+		if q.BreakGlass, err = strconv.ParseBool(v.Get("break_glass")); err != nil {
 			return q, errors.New("break_glass must be true or false")
 		}
 		q.NotBreakGlass = !q.BreakGlass // false: only the entries without one
