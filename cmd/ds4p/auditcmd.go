@@ -135,6 +135,18 @@ func (f auditFlags) parse(args []string) (time.Time, time.Time, error) {
 	return from, to, nil
 }
 
+// shownText is a value the ledger file holds (the prune checkpoint's
+// export name, hash and digest) as printed to a terminal: as it is when
+// it is printable text, else quoted, its control characters escaped. In a
+// plaintext ledger anyone able to write the file writes these, and a
+// terminal control among them ("\x1b[8m") hid what verify printed next.
+func shownText(s string) string {
+	if q := strconv.Quote(s); q[1:len(q)-1] != s {
+		return q
+	}
+	return s
+}
+
 // parseAuditTime reads an RFC 3339 time or a date; "" is the zero time.
 func parseAuditTime(s string) (time.Time, error) {
 	if s == "" {
@@ -340,7 +352,7 @@ func runAuditReport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if cp.Seq > 0 && (from.IsZero() || !from.After(cp.Time)) {
 		pruned = &cp
 		fmt.Fprintf(stderr, "ds4p audit: warning: the ledger's entries up to %s (seq 1 to %d) were pruned into the export files (the last: %s): "+
-			"the disclosures before then are in those files, not in this report\n", cp.Time.UTC().Format(time.RFC3339Nano), cp.Seq, cp.Export)
+			"the disclosures before then are in those files, not in this report\n", cp.Time.UTC().Format(time.RFC3339Nano), cp.Seq, shownText(cp.Export))
 	}
 	return writeOut(*out, *f.data, stdout, func(w io.Writer) error {
 		return writeReport(w, *format, *patient, from, to, pruned, ds, entries)
@@ -536,7 +548,7 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	var proven *audit.Checkpoint
 	if cp.Seq > 0 {
 		fmt.Fprintf(stdout, "pruned: seq 1 to %d, pruned %s (the latest pruned entry of %s), into %s; checkpoint %s\n",
-			cp.Seq, cp.PrunedAt.UTC().Format(time.RFC3339), cp.Time.UTC().Format(time.RFC3339), cp.Export, auth)
+			cp.Seq, cp.PrunedAt.UTC().Format(time.RFC3339), cp.Time.UTC().Format(time.RFC3339), shownText(cp.Export), auth)
 	}
 	if *exports != "" {
 		if err := verifyExports(l, *exports, cp, stdout); err != nil {
@@ -639,7 +651,7 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 		return nil
 	}
 	fmt.Fprintf(stdout, "checkpoint: seq %d hash %s, the latest pruned entry of %s, pruned %s into %s (sha256 %s); %s\n",
-		cp.Seq, cp.Hash, cp.Time.UTC().Format(time.RFC3339), cp.PrunedAt.UTC().Format(time.RFC3339), cp.Export, cp.ExportSHA256, auth)
+		cp.Seq, shownText(cp.Hash), cp.Time.UTC().Format(time.RFC3339), cp.PrunedAt.UTC().Format(time.RFC3339), shownText(cp.Export), shownText(cp.ExportSHA256), auth)
 	if !*authenticate {
 		return nil
 	}
@@ -778,7 +790,7 @@ func verifyExports(l *audit.Ledger, dir string, cp audit.Checkpoint, stdout io.W
 		}
 		var n int
 		if at, n, err = l.VerifyNDJSON(strings.NewReader(string(b)), at); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Base(name), err)
+			return fmt.Errorf("%s: %w", shownText(filepath.Base(name)), err)
 		}
 		total += n
 	}
