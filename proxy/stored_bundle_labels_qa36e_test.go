@@ -320,3 +320,22 @@ func TestStoredBundleLabelsSamePathsQA36E(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredBundleOwnLabelInBatchQA36E: a labelled stored Bundle read in a
+// batch (the batch-response's entry) labels its entries as when read
+// alone: org-b gets it without them, org-a with them.
+func TestStoredBundleOwnLabelInBatchQA36E(t *testing.T) {
+	t.Parallel()
+	doc := qa36eDoc("b1", "collection", `{"security":[`+qa36eR+`]}`, true)
+	batch := `{"resourceType":"Bundle","type":"batch-response","entry":[{"resource":` + doc + `,"response":{"status":"200 OK"}}]}`
+	h := newHarness(t, routes(map[string]string{"/fhir/R4": batch, "/fhir/R4/Bundle/b1": doc}))
+	req := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Bundle/b1"}}]}`
+	resp, body := h.do(http.MethodPost, "/fhir", tokOther, "application/fhir+json", req)
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "Opioid") {
+		t.Fatalf("org-b: %d %s", resp.StatusCode, body)
+	}
+	resp, body = h.do(http.MethodPost, "/fhir", tokConsented, "application/fhir+json", req)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Opioid") {
+		t.Fatalf("org-a: %d %s", resp.StatusCode, body)
+	}
+}
