@@ -655,7 +655,7 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 	case 3:
 		end, err := w.value(v) // codings in tags match rules as any coding does
 		if err == nil {
-			w.tagLabels(v)
+			err = w.tagLabels(v)
 		}
 		return end, err
 	}
@@ -667,14 +667,31 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 // the resource (Result.Reasons: rule "meta.tag"). FHIR puts security
 // labels in meta.security, but a server accepts one in meta.tag, and the
 // sender meant it: read as a mere tag it would leave the resource
-// ordinary.
-func (w *walker) tagLabels(v int) {
+// ordinary. An entry that is no Coding (a CodeableConcept's coding, an
+// array, a code that is no string) cannot be read, and withholds, as in
+// meta.security (QA round 36, areas A and F).
+func (w *walker) tagLabels(v int) error {
+	var bad error
+	if w.b[v] == '[' {
+		_, _ = fjson.ArrayScan(w.b, v, func(e int) (int, error) {
+			if w.b[e] == '[' {
+				bad = errors.New(`"meta.tag" holds an entry that is no Coding`)
+			}
+			return fjson.SkipValid(w.b, e)
+		})
+	}
 	eachObject(w.b, v, func(e, n int) {
 		_, lb, ok, _, err := readLabel(w.b, e, true)
-		if err == nil && ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
+		switch {
+		case err != nil:
+			bad = fmt.Errorf(`"meta.tag": %w`, err)
+		case !ok && !codingShaped(w.b, e):
+			bad = errors.New(`"meta.tag" holds an entry that is no Coding`)
+		case ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code):
 			w.tags = append(w.tags, tagLabel{label: lb, index: n})
 		}
 	})
+	return bad
 }
 
 // eachObject calls fn with the start and the index of each object element
