@@ -146,12 +146,16 @@ func cmpOr(loc, def *time.Location) *time.Location {
 // end) in unix ns: a dateTime one unit of its last digit, a date its whole
 // day, month or year, read in the date zone (SetDateZone), or with none set
 // from its beginning in the earliest zone in use (UTC+14) to its end in the
-// latest (UTC-12). A value that is not a FHIR date or dateTime, or that lies
+// latest (UTC-12); so is a dateTime without its zone, which FHIR forbids
+// but a lax server stores (zonelessDateTimeSpan). A value that is not a FHIR
+// date or dateTime, or that lies
 // outside the years 1678 to 2262, is an error.
 func DateSpan(s string) (start, end int64, err error) {
 	sp, err := parseSpan(s)
 	if err != nil {
-		return 0, 0, err
+		if sp, err = zonelessDateTimeSpan(s); err != nil {
+			return 0, 0, err
+		}
 	}
 	if sp.zoneless {
 		sp.start, sp.end = sp.start.Add(-dayAhead), sp.end.Add(dayBehind)
@@ -160,4 +164,21 @@ func DateSpan(s string) (start, end int64, err error) {
 		return 0, 0, errBadTime
 	}
 	return sp.start.UnixNano(), sp.end.UnixNano(), nil
+}
+
+// zonelessDateTimeSpan reads a dateTime with seconds but no zone
+// ("2020-03-01T10:00:00"), which FHIR forbids and a lax server stores as
+// sent: in the date zone when one is set, otherwise as a time in any zone
+// in use (zoneless). Read as no date at all, every record so dated was
+// withheld from a caller a data period permits (QA round 36, area F).
+func zonelessDateTimeSpan(s string) (span, error) {
+	if len(s) < len("2006-01-02T15:04:05") || s[10] != 'T' || strings.ContainsAny(s[10:], "Z+-") {
+		return span{}, errBadTime
+	}
+	loc := dateZone.Load()
+	t, err := time.ParseInLocation("2006-01-02T15:04:05", s, cmpOr(loc, time.UTC))
+	if err != nil {
+		return span{}, errBadTime
+	}
+	return span{start: t.UTC(), end: t.Add(precision(s)).UTC(), zoneless: loc == nil}, nil
 }
