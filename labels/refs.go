@@ -108,6 +108,12 @@ var refMembers = func() map[string]refMember {
 		// pays only for that care, so what is billed to it tells of that
 		// care whatever it bills (QA round 36, area A).
 		"insurance",
+		// The same coverage named by an account (Account.coverage[].coverage)
+		// or an enrollment (EnrollmentRequest.coverage): a patient's
+		// account with, or enrollment in, a substance use program's
+		// coverage tells of that care as a claim billed to it does (QA
+		// round 36, area F).
+		"coverage",
 	} {
 		m[k] = refMember{kind: refContent, name: k}
 	}
