@@ -570,7 +570,12 @@ func isJSON(contentType string) bool {
 func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	for _, ok := range s.opts.PassthroughContentTypes {
-		if mt != "" && mt == ok && resp.StatusCode < 400 && ex.req.Interaction == Operation {
+		// A token bound to a patient's compartment takes an uninspected
+		// answer only of an instance's operation, whose resource
+		// guardInstance read as in the compartment: a type or system
+		// level one (Observation/$render?patient=p2) may be anyone's.
+		bound := ex.caller.Patient != "" || ex.caller.PatientIdentifier != ""
+		if mt != "" && mt == ok && resp.StatusCode < 400 && ex.req.Interaction == Operation && (!bound || ex.req.ID != "") {
 			if err := s.recordUninspected(resp.Request.Context(), ex); err != nil {
 				return err
 			}
