@@ -356,7 +356,9 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	// The built-in operations that are not read-only write no consent,
 	// actor or patient (ownWriteOperations): followed on any type, any
 	// reader's POST of Patient/$summary dropped every cache for all.
-	anyType := req.Type == "" || req.Interaction == Operation && !ownWriteOperations[req.Operation]
+	// $closure is called at the system level, where it still writes
+	// only the closure table.
+	anyType := (req.Type == "" || req.Interaction == Operation) && !(req.Interaction == Operation && ownWriteOperations[req.Operation])
 	consents := (m.onDemand != nil || m.mirror != nil) && (req.Type == "Consent" || anyType)
 	actors := m.resolver != nil && m.resolver.upstream && (actorTypes[req.Type] || anyType)
 	// A Patient's identifiers decide which consents named by an identifier
