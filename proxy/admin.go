@@ -141,7 +141,7 @@ func parseAuditQuery(v url.Values) (audit.Query, error) {
 			return q, errors.New("cursor is not a cursor this endpoint returned")
 		}
 	}
-	q.From, q.To, err = timeRange(v.Get("from"), v.Get("to"))
+	q.From, q.To, err = timeRangeOf(v)
 	return q, err
 }
 
@@ -172,7 +172,7 @@ var accountingParams = map[string]bool{"patient": true, "from": true, "to": true
 func (s *Server) accounting(c *gin.Context) {
 	v := c.Request.URL.Query()
 	patient, format := v.Get("patient"), v.Get("format")
-	from, to, err := timeRange(v.Get("from"), v.Get("to"))
+	from, to, err := timeRangeOf(v)
 	if perr := onlyParams(v, accountingParams); perr != nil {
 		err = perr
 	}
@@ -298,6 +298,18 @@ func timeOrNil(t time.Time) any {
 func (s *Server) ledgerReadFailed(c *gin.Context, err error) {
 	s.log.Error("ledger query failed", "request_id", c.GetString(requestIDKey), "error", err.Error())
 	writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the ledger could not be read")
+}
+
+// timeRangeOf reads v's from and to. One given empty is refused, as an
+// empty filter is: read as no bound, an auditor's ?from=$START with the
+// variable unset answered every entry since the ledger began.
+func timeRangeOf(v url.Values) (time.Time, time.Time, error) {
+	for _, name := range []string{"from", "to"} {
+		if v.Has(name) && v.Get(name) == "" {
+			return time.Time{}, time.Time{}, fmt.Errorf("parameter %q is empty: give a time, or leave it out for no bound", name)
+		}
+	}
+	return timeRange(v.Get("from"), v.Get("to"))
 }
 
 // timeRange parses from and to as RFC 3339 times or dates; to must be
