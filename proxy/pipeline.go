@@ -189,6 +189,11 @@ type run struct {
 	classes  map[string]*class
 	consents map[string]patientConsents
 	refs     map[string]audit.ConsentRef
+	// entryReqs are the requests of the batch or transaction the body
+	// answers, read once (entryReqsRead) when a searchset or history
+	// entry asks whether it answers a search (entryAnswersSearch).
+	entryReqs     []batchEntryRequest
+	entryReqsRead bool
 	// revisions are the policy revisions whose decisions this run used,
 	// each once, in the order first used (policyRevision).
 	revisions []string
@@ -537,7 +542,7 @@ func (r *run) collect() (*bundleNode, *item, error) {
 	if rt == "Bundle" {
 		b, err := r.collectBundle(0, 0)
 		if err == nil {
-			err = r.bundleLabels(b, 0, "", nil)
+			err = r.bundleLabels(b, 0, nil, -1, nil)
 		}
 		return b, nil, err
 	}
@@ -827,11 +832,11 @@ func (r *run) storedCopy(depth int) bool {
 // rule matches, went to org-b whole, and the high-water mark even removed
 // the Bundle's label, as a response Bundle's that its disclosed entries
 // do not support (QA round 36, area A). Read once the Bundle is walked:
-// its meta may follow its entries. in is the type of the Bundle b is an
-// entry of ("" for the body).
-func (r *run) bundleLabels(b *bundleNode, depth int, in string, outer labels.Set) error {
+// its meta may follow its entries. in is the Bundle b is entry at of
+// (nil for the body).
+func (r *run) bundleLabels(b *bundleNode, depth int, in *bundleNode, at int, outer labels.Set) error {
 	own := outer
-	if b.metaIdx >= 0 && r.storedBundle(b, depth, in) {
+	if b.metaIdx >= 0 && r.storedBundle(b, depth, in, at) {
 		meta, _ := trim(r.body, b.members[b.metaIdx].vStart, b.members[b.metaIdx].end)
 		ls, err := labels.BundleLabels(r.body, meta)
 		if err != nil {
@@ -839,10 +844,10 @@ func (r *run) bundleLabels(b *bundleNode, depth int, in string, outer labels.Set
 		}
 		own = own.Union(ls)
 	}
-	for _, e := range b.entries {
+	for i, e := range b.entries {
 		switch {
 		case e.nested != nil:
-			if err := r.bundleLabels(e.nested, depth+1, b.typ, own); err != nil {
+			if err := r.bundleLabels(e.nested, depth+1, b, i, own); err != nil {
 				return err
 			}
 		case e.item != nil && len(own) > 0:
@@ -853,15 +858,19 @@ func (r *run) bundleLabels(b *bundleNode, depth int, in string, outer labels.Set
 }
 
 // storedBundle reports whether the Bundle b at depth (0: the body), an
-// entry of a Bundle of type in, is a resource the server holds, whose own
+// entry of the Bundle in, is a resource the server holds, whose own
 // labels are its custodian's (bundleLabels), and not an answer the server
 // made (a search's or a history's Bundle, a batch's or a transaction's
 // response), whose labels are the server's summary. The body is stored
 // when a Bundle is read (Bundle/b1, a vread; storedCopy), or written and
 // echoed, unless it is of a response's type; an entry is stored unless it
 // is a search's or a history's answer in a batch's or a transaction's
-// response.
-func (r *run) storedBundle(b *bundleNode, depth int, in string) bool {
+// response (at is its index there). A Bundle the server holds may be of
+// any type: a searchset or a history read (GET Bundle/b1) in a batch is
+// stored, and one whose entry's request is not known is taken as stored
+// (QA round 36, area I: a saved searchset labelled R went to org-b whole
+// in a batch, withheld when read alone).
+func (r *run) storedBundle(b *bundleNode, depth int, in *bundleNode, at int) bool {
 	if depth == 0 {
 		if !r.storedCopy(0) {
 			return false
@@ -872,7 +881,34 @@ func (r *run) storedBundle(b *bundleNode, depth int, in string) bool {
 		}
 		return b.typ != "searchset" && b.typ != "history" && !isResponseBundle(b.typ)
 	}
-	return !isResponseBundle(in) || (b.typ != "searchset" && b.typ != "history")
+	if !isResponseBundle(in.typ) || (b.typ != "searchset" && b.typ != "history") {
+		return true
+	}
+	return depth != 1 || !r.entryAnswersSearch(at, len(in.entries))
+}
+
+// entryAnswersSearch reports whether the body's batch or transaction
+// entry at answers a GET that is no read of one resource (a search, a
+// history, an operation): its searchset or history is then the server's
+// answer. False when the entries' requests are not known or do not line
+// up with the response's.
+func (r *run) entryAnswersSearch(at, n int) bool {
+	if !r.entryReqsRead {
+		r.entryReqsRead = true
+		if r.ex != nil {
+			r.entryReqs, _ = batchEntryRequests(r.ex)
+		}
+	}
+	if len(r.entryReqs) != n || at < 0 || at >= n {
+		return false
+	}
+	er := r.entryReqs[at]
+	if !strings.EqualFold(er.Method, http.MethodGet) {
+		return false
+	}
+	path, _, _ := strings.Cut(er.URL, "?")
+	req, err := parseFHIRPath(http.MethodGet, path)
+	return err == nil && req.Interaction != Read && req.Interaction != VRead
 }
 
 // collectLinks notes whether the Bundle pages, and records the whole link
