@@ -53,13 +53,8 @@ func BundleLabels(b []byte, meta int) (Set, error) {
 				}
 				return end, nil
 			})
-		case 3: // tag
-			eachObject(b, v, func(e, _ int) {
-				_, lb, ok, _, err := readLabel(b, e, true)
-				if err == nil && ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code) {
-					ls = append(ls, lb)
-				}
-			})
+		case 3: // tag: an entry that is no Coding fails, as a resource's
+			err = readTagLabels(b, v, func(lb Label, _ int) { ls = append(ls, lb) })
 		}
 		return end, err
 	})

@@ -671,24 +671,34 @@ func (w *walker) metaMember(key []byte, v int) (int, error) {
 // array, a code that is no string) cannot be read, and withholds, as in
 // meta.security (QA round 36, areas A and F).
 func (w *walker) tagLabels(v int) error {
+	return readTagLabels(w.b, v, func(lb Label, n int) {
+		w.tags = append(w.tags, tagLabel{label: lb, index: n})
+	})
+}
+
+// readTagLabels calls add with each security label of the meta.tag value
+// at b[v], walked already, and its index (tagLabels), and fails when an
+// entry is no Coding. A stored Bundle's meta.tag is read so too
+// (BundleLabels).
+func readTagLabels(b []byte, v int, add func(lb Label, n int)) error {
 	var bad error
-	if w.b[v] == '[' {
-		_, _ = fjson.ArrayScan(w.b, v, func(e int) (int, error) {
-			if w.b[e] == '[' {
+	if b[v] == '[' {
+		_, _ = fjson.ArrayScan(b, v, func(e int) (int, error) {
+			if b[e] == '[' {
 				bad = errors.New(`"meta.tag" holds an entry that is no Coding`)
 			}
-			return fjson.SkipValid(w.b, e)
+			return fjson.SkipValid(b, e)
 		})
 	}
-	eachObject(w.b, v, func(e, n int) {
-		_, lb, ok, _, err := readLabel(w.b, e, true)
+	eachObject(b, v, func(e, n int) {
+		_, lb, ok, _, err := readLabel(b, e, true)
 		switch {
 		case err != nil:
 			bad = fmt.Errorf(`"meta.tag": %w`, err)
-		case !ok && !codingShaped(w.b, e):
+		case !ok && !codingShaped(b, e):
 			bad = errors.New(`"meta.tag" holds an entry that is no Coding`)
 		case ok && (lb.System == SystemConfidentiality || lb.System == SystemActCode) && KnownCode(lb.System, lb.Code):
-			w.tags = append(w.tags, tagLabel{label: lb, index: n})
+			add(lb, n)
 		}
 	})
 	return bad
