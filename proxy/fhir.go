@@ -1000,26 +1000,25 @@ func withResourceTypeFirst(cs map[string]any, body []byte) []byte {
 // named the upstream's address beside the implementation.url rewritten
 // here. Canonical URLs elsewhere stay.
 func (s *Server) rebaseStrings(v any, publicBase string) {
+	// rebase is one value's: a string is replaced through set, anything
+	// else walked.
+	rebase := func(e any, set func(string)) {
+		if str, ok := e.(string); ok {
+			if u, ok := s.rewriteBase(str, publicBase); ok {
+				set(u)
+			}
+			return
+		}
+		s.rebaseStrings(e, publicBase)
+	}
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if str, ok := e.(string); ok {
-				if u, ok := s.rewriteBase(str, publicBase); ok {
-					x[k] = u
-				}
-				continue
-			}
-			s.rebaseStrings(e, publicBase)
+			rebase(e, func(u string) { x[k] = u })
 		}
 	case []any:
 		for i, e := range x {
-			if str, ok := e.(string); ok {
-				if u, ok := s.rewriteBase(str, publicBase); ok {
-					x[i] = u
-				}
-				continue
-			}
-			s.rebaseStrings(e, publicBase)
+			rebase(e, func(u string) { x[i] = u })
 		}
 	}
 }
