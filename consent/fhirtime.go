@@ -147,9 +147,9 @@ func cmpOr(loc, def *time.Location) *time.Location {
 // day, month or year, read in the date zone (SetDateZone), or with none set
 // from its beginning in the earliest zone in use (UTC+14) to its end in the
 // latest (UTC-12); so is a dateTime without its zone, which FHIR forbids
-// but a lax server stores (zonelessDateTimeSpan). A value that is not a FHIR
-// date or dateTime, or that lies
-// outside the years 1678 to 2262, is an error.
+// but a lax server stores (zonelessDateTimeSpan). A value that is not a
+// FHIR date or dateTime, or that lies outside the years 1678 to 2262, is an
+// error.
 func DateSpan(s string) (start, end int64, err error) {
 	sp, err := parseSpan(s)
 	if err != nil {

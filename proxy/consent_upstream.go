@@ -354,11 +354,11 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	// its opt-out among them, to the target, whose consents read before
 	// stayed cached for upstream_ttl (QA round 36, area B).
 	// The built-in operations that are not read-only write no consent,
-	// actor or patient (ownWriteOperations): followed on any type, any
-	// reader's POST of Patient/$summary dropped every cache for all.
-	// $closure is called at the system level, where it still writes
-	// only the closure table.
-	anyType := (req.Type == "" || req.Interaction == Operation) && !(req.Interaction == Operation && ownWriteOperations[req.Operation])
+	// actor or patient (ownWriteOperations), at any level ($closure is a
+	// system one): followed as writes of every type, any reader's POST of
+	// Patient/$summary dropped every cache for all.
+	operation := req.Interaction == Operation
+	anyType := (req.Type == "" || operation) && !(operation && ownWriteOperations[req.Operation])
 	consents := (m.onDemand != nil || m.mirror != nil) && (req.Type == "Consent" || anyType)
 	actors := m.resolver != nil && m.resolver.upstream && (actorTypes[req.Type] || anyType)
 	// A Patient's identifiers decide which consents named by an identifier

@@ -341,18 +341,14 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	u.RawPath = ""
 	u.RawQuery = pr.In.URL.RawQuery
 	pr.Out.Host = ""
+	// Only the forwarded headers, as the checked request has them: before
+	// Rewrite the reverse proxy deleted from pr.Out every header the
+	// caller's Connection names, among them those the checks set (If-Match
+	// pinning a merged update to the version it was merged with,
+	// writeguard.go): Connection: If-Match sent the merge over whatever
+	// version was stored by then, losing what the caller was never shown.
 	h := pr.Out.Header
-	for k := range h {
-		if !upstreamForwarded[k] {
-			delete(h, k)
-		}
-	}
-	// The forwarded ones as the request has them: before Rewrite the
-	// reverse proxy deleted from pr.Out every header the caller's
-	// Connection names, among them those the checks set (If-Match pinning
-	// a merged update to the version it was merged with, writeguard.go):
-	// Connection: If-Match sent the merge over whatever version was
-	// stored by then, losing what the caller was never shown.
+	clear(h)
 	for k := range upstreamForwarded {
 		if v, ok := pr.In.Header[k]; ok {
 			h[k] = v

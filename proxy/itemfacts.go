@@ -34,18 +34,18 @@ import (
 //     (DocumentReference, Composition), created (Claim, ...), and
 //     abatementDateTime, abatementPeriod (Condition), billablePeriod (Claim,
 //     ExplanationOfBenefit), whenPrepared, whenHandedOver
-//     (MedicationDispense). The date is
-//     the span of instants it may name, [time_ns, time_end_ns)
+//     (MedicationDispense). Each is the span of instants it may name
 //     (consent.DateSpan): "2020" is the whole year, a date without a zone
 //     its day in every zone in use (or in consents.date_zone), a Period
 //     from its start's beginning to its end's end, open on a side it
-//     leaves out (an ongoing condition). A deny's data period applies to a
-//     record whose span touches it, a permit's to one whose span lies
-//     inside it: read as its first instant, a record dated "2020" fell
-//     before a refusal of the second half of 2020 (QA round 36, area B).
-//     A resource with none of them, or with a date that does not parse,
-//     has no clinical date, which a data period reads protectively (a deny
-//     applies, a permit does not).
+//     leaves out (an ongoing condition); the item's date, [time_ns,
+//     time_end_ns), runs from the earliest to the latest. A deny's data
+//     period applies to a record whose span touches it, a permit's to one
+//     whose span lies inside it: read as its first instant, a record dated
+//     "2020" fell before a refusal of the second half of 2020 (QA round 36,
+//     area B). A resource with none of them, or with one that does not
+//     parse, has no clinical date, which a data period reads protectively
+//     (a deny applies, a permit does not).
 
 // codeKeys are the members whose codings are the item's codes.
 var codeKeys = []string{"code", "medicationCodeableConcept", "vaccineCode", "type", "category"}
