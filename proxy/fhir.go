@@ -900,7 +900,8 @@ func readAll(r io.Reader, length int64, declared bool, max int64) ([]byte, error
 // interactions marked unsupported, refused search parameters and operations
 // removed (as the request rules in force refuse them), Subscription writes
 // removed unless allowed, messaging removed unless $process-message is let
-// through, and the implementation's URL is the proxy's base. A
+// through, the implementation's URL is the proxy's base, and with a SMART
+// configuration rest.security names its endpoints (smart.go). A
 // TerminologyCapabilities (mode=terminology) has its URLs under the
 // upstream's base put on the proxy's; any other body is returned as it is.
 func (s *Server) capabilityView(body []byte, publicBase string) []byte {
@@ -942,6 +943,10 @@ func (s *Server) capabilityView(body []byte, publicBase string) []byte {
 			continue
 		}
 		s.capabilityLevel(rest)
+		if len(s.opts.SMARTConfiguration) > 0 {
+			// The proxy's authorization server, not the upstream's.
+			rest["security"] = smartSecurity(s.opts.SMARTConfiguration)
+		}
 		resources, _ := rest["resource"].([]any)
 		for _, x := range resources {
 			res, ok := x.(map[string]any)

@@ -37,6 +37,12 @@ type Options struct {
 	// PublicBaseURL is the proxy's FHIR base as callers see it; empty derives
 	// it from each request's Host as http://HOST/fhir.
 	PublicBaseURL string
+	// SMARTConfiguration is the SMART App Launch discovery document served
+	// without a token at <base>/.well-known/smart-configuration and stated
+	// in the CapabilityStatement's rest.security (smart.go; build it with
+	// SMARTDocument). Empty: that path answers 404 and the upstream's
+	// rest.security is passed on as it is.
+	SMARTConfiguration []byte
 	// MaxBodyBytes caps an upstream response body (decoded); over it the
 	// response is withheld with 502.
 	MaxBodyBytes int64
@@ -179,6 +185,11 @@ func (o Options) Validate() error {
 	}
 	if o.Total != "" && o.Total != TotalOmit && o.Total != TotalDecrement {
 		errs = append(errs, fmt.Errorf("enforcement.total: %q is not omit or decrement", o.Total))
+	}
+	if len(o.SMARTConfiguration) > 0 {
+		if _, err := SMARTDocument(o.SMARTConfiguration, "", ""); err != nil {
+			errs = append(errs, fmt.Errorf("auth.smart_configuration: %w", err))
+		}
 	}
 	errs = append(errs, o.Requests.validate()...)
 	errs = append(errs, o.Protection.validate()...)

@@ -261,7 +261,8 @@ func (s *Server) routes() *gin.Engine {
 	// After authentication, before anything goes upstream: blocks of
 	// bulk-access alerts (bulk.go), rate limits (ratelimit.go), SMART
 	// scopes (scopes.go).
-	fhir := e.Group("/fhir", s.authenticate, s.refuseBlocked, s.rateLimitFHIR, s.enforceScopes)
+	// SMART discovery (smart.go) is read without a token.
+	fhir := e.Group("/fhir", s.smartDiscovery, s.authenticate, s.refuseBlocked, s.rateLimitFHIR, s.enforceScopes)
 	fhir.Any("", s.handleFHIR)
 	fhir.Any("/*path", s.handleFHIR)
 	// Admin roles, each reaching only its own endpoints (authn.*Scope); a

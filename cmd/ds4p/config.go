@@ -95,6 +95,12 @@ type AuthConfig struct {
 	// purpose a named client states counts as unknown
 	// (authn.Config.ClientPurposes). Clients not named are not limited.
 	ClientPurposes map[string][]string `yaml:"client_purposes"`
+	// SMARTConfiguration names a JSON file: the SMART App Launch discovery
+	// document of the authorization server that issues the tokens above,
+	// served without a token at <base>/.well-known/smart-configuration
+	// (proxy.SMARTDocument says what it must hold; issuer and jwks_uri are
+	// filled in from issuer and jwks_url when left out).
+	SMARTConfiguration string `yaml:"smart_configuration"`
 }
 
 // UpstreamAuthConfig is ds4p's OAuth client to the upstream's token
@@ -341,6 +347,7 @@ func (c *Config) envVars() map[string]func(string) error {
 		"DS4P_KEY_FILE":            setString(&c.Auth.KeyFile),
 		"DS4P_ISSUER":              setString(&c.Auth.Issuer),
 		"DS4P_AUDIENCE":            setString(&c.Auth.Audience),
+		"DS4P_SMART_CONFIGURATION": setString(&c.Auth.SMARTConfiguration),
 		"DS4P_TOKEN_SKEW":          setDuration(&c.Auth.Skew),
 		"DS4P_DEV_AUTH":            setBool(&c.Auth.Dev),
 		"DS4P_TLS_CERT_FILE":       setString(&c.TLS.CertFile),
@@ -643,6 +650,11 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("auth.skew: %v is outside 0..5m", c.Auth.Skew))
 	}
 	errs = append(errs, c.validateAuthTLS()...) // stack.go
+	if c.Auth.SMARTConfiguration != "" {
+		if _, err := c.Auth.smartDocument(); err != nil {
+			errs = append(errs, fmt.Errorf("auth.smart_configuration: %w", err))
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -686,6 +698,20 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// smartDocument reads auth.smart_configuration and returns the document the
+// proxy serves (proxy.SMARTDocument). It is read once, at start.
+func (a AuthConfig) smartDocument() ([]byte, error) {
+	raw, err := os.ReadFile(a.SMARTConfiguration)
+	if err != nil {
+		return nil, fmt.Errorf("%s cannot be read: %w", a.SMARTConfiguration, errors.Unwrap(err))
+	}
+	doc, err := proxy.SMARTDocument(raw, a.Issuer, a.JWKSURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.SMARTConfiguration, err)
+	}
+	return doc, nil
 }
 
 // checkKeyFile reads auth.key_file as the verifier does, and refuses one
@@ -791,7 +817,14 @@ func (c Config) proxyOptions() (proxy.Options, error) {
 		}
 		aliases = append(aliases, au)
 	}
+	var smart []byte
+	if c.Auth.SMARTConfiguration != "" {
+		if smart, err = c.Auth.smartDocument(); err != nil {
+			return proxy.Options{}, fmt.Errorf("auth.smart_configuration: %w", err)
+		}
+	}
 	return proxy.Options{
+		SMARTConfiguration:      smart,
 		Upstream:                u,
 		UpstreamAliases:         aliases,
 		PublicBaseURL:           c.PublicBaseURL,

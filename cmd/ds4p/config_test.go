@@ -701,3 +701,42 @@ func TestUnboundTokensWarning(t *testing.T) {
 		}
 	}
 }
+
+// auth.smart_configuration is read and checked at start: a document the
+// proxy would serve wrongly stops serve before anything is made.
+func TestSMARTConfigurationSetting(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "smart.json")
+	if err := os.WriteFile(good, []byte(`{"token_endpoint":"https://idp.example.org/token",
+	  "grant_types_supported":["client_credentials"],"capabilities":["client-confidential-asymmetric"],
+	  "code_challenge_methods_supported":["S256"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := defaultConfig()
+	c.DataDir = dir
+	c.Upstream, c.Auth.JWKSURL, c.Auth.Issuer, c.Auth.Audience = "http://ehr/fhir", "https://idp.example.org/jwks", "https://idp.example.org", "ds4p"
+	c.Auth.SMARTConfiguration = good
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := c.proxyOptions()
+	if err != nil || !strings.Contains(string(opts.SMARTConfiguration), `"issuer":"https://idp.example.org"`) {
+		t.Fatalf("%v %s", err, opts.SMARTConfiguration)
+	}
+	for _, bad := range []struct{ file, want string }{
+		{filepath.Join(dir, "missing.json"), "cannot be read"},
+		{good, "auth.issuer"}, // issuer below differs from the document's
+	} {
+		c := c
+		c.Auth.SMARTConfiguration = bad.file
+		if bad.want == "auth.issuer" {
+			if err := os.WriteFile(good, []byte(`{"issuer":"https://other.example.org","token_endpoint":"https://idp.example.org/token",
+			  "grant_types_supported":["client_credentials"],"capabilities":["x"],"code_challenge_methods_supported":["S256"]}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "auth.smart_configuration") || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: %v", bad.file, err)
+		}
+	}
+}
