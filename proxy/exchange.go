@@ -66,6 +66,11 @@ type exchange struct {
 	// includes read it instead of the handle's query, which holds none of
 	// the search's parameters.
 	origin string
+	// ownInstance: the resource an instance's operation is called on is
+	// the token's patient's (guardInstance), so its uninspected answer
+	// (passthrough_content_types) may go to a token bound to that
+	// patient's compartment (fhir.go nonJSON).
+	ownInstance bool
 }
 
 type exchangeKey struct{}

@@ -567,11 +567,13 @@ func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	for _, ok := range s.opts.PassthroughContentTypes {
 		// A token bound to a patient's compartment takes an uninspected
-		// answer only of an instance's operation, whose resource
-		// guardInstance read as in the compartment: a type or system
-		// level one (Observation/$render?patient=p2) may be anyone's.
+		// answer only of an operation on one of its patient's resources
+		// (guardInstance): a type or system level one
+		// (Observation/$render?patient=p2) may be anyone's, and so may one
+		// on a resource of no patient, which is in every compartment
+		// (Questionnaire/q1/$render?subject=Patient/p2, QA round 37).
 		bound := ex.caller.Patient != "" || ex.caller.PatientIdentifier != ""
-		if mt != "" && mt == ok && resp.StatusCode < 400 && ex.req.Interaction == Operation && (!bound || ex.req.ID != "") {
+		if mt != "" && mt == ok && resp.StatusCode < 400 && ex.req.Interaction == Operation && (!bound || ex.req.ID != "" && ex.ownInstance) {
 			if err := s.recordUninspected(resp.Request.Context(), ex); err != nil {
 				return err
 			}

@@ -1276,7 +1276,15 @@ func (s *Server) guardInstance(ctx context.Context, ex *exchange, req fhirReques
 	if req.ID == "" || req.Type == "" {
 		return nil
 	}
-	_, f := s.stored(ctx, ex, req, req.Interaction != Operation)
+	res, f := s.stored(ctx, ex, req, req.Interaction != Operation)
+	if f == nil && ex.caller.Patient != "" && res.Patient != "" && !res.PatientConflict {
+		// Read as in the compartment, and someone's: the token's patient's
+		// (a resource of no patient, a Questionnaire, is in every one).
+		ex.ownInstance = !outsideCompartment(ex.caller, res.Patient)
+		for _, p := range res.Patients {
+			ex.ownInstance = ex.ownInstance && !outsideCompartment(ex.caller, p)
+		}
+	}
 	return f
 }
 
