@@ -71,6 +71,11 @@ type exchange struct {
 	// (passthrough_content_types) may go to a token bound to that
 	// patient's compartment (fhir.go nonJSON).
 	ownInstance bool
+	// instancePatients are the patients of the resource an instance's
+	// operation, a vread or a history is about, as guardInstance read it
+	// (none when it belongs to no patient): an operation's uninspected
+	// answer is recorded under them (fhir.go recordUninspected).
+	instancePatients []string
 }
 
 type exchangeKey struct{}

@@ -588,20 +588,30 @@ func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 // (passthrough_content_types), durably, before it leaves, as every
 // disclosure is: it is whatever the server put in it, so the ledger names
 // it as content without an id (a Binary) under the patient the request
-// names (the token's patient, or Patient/ID's own operation; else no
-// patient the proxy can tell). If it cannot be recorded, it is withheld.
+// names (the token's patient, Patient/ID's own operation, or the patients
+// of the resource an instance's operation is on; else no patient the
+// proxy can tell). If it cannot be recorded, it is withheld.
 func (s *Server) recordUninspected(ctx context.Context, ex *exchange) error {
-	patient := ""
+	patients := []string{""}
 	switch {
 	case ex.caller.Patient != "":
-		patient = "Patient/" + strings.TrimPrefix(ex.caller.Patient, "Patient/")
+		patients[0] = "Patient/" + strings.TrimPrefix(ex.caller.Patient, "Patient/")
 	case ex.req.Type == "Patient" && ex.req.ID != "":
-		patient = "Patient/" + ex.req.ID
+		patients[0] = "Patient/" + ex.req.ID
+	case len(ex.instancePatients) > 0:
+		// The patients of the resource the operation is on: org-a's
+		// Observation/o1/$render of p1's weight was recorded under no
+		// patient, missing from p1's accounting (QA round 37, area A).
+		patients = ex.instancePatients
 	}
-	e := ex.ledgerEntry(ledgerPatient(patient), s.decider.Revision(), s.directory())
-	e.RulesRevision = s.labeller.Revision()
-	e.Disclosed = []audit.Item{{Type: "Binary"}}
-	if err := s.ledger.Append(ctx, *e); err != nil {
+	entries := make([]audit.Entry, len(patients))
+	for i, p := range patients {
+		e := ex.ledgerEntry(ledgerPatient(p), s.decider.Revision(), s.directory())
+		e.RulesRevision = s.labeller.Revision()
+		e.Disclosed = []audit.Item{{Type: "Binary"}}
+		entries[i] = *e
+	}
+	if err := s.ledger.Append(ctx, entries...); err != nil {
 		return fail(http.StatusInternalServerError, "exception", "the disclosure could not be recorded; the response was withheld", err)
 	}
 	return nil

@@ -1277,6 +1277,13 @@ func (s *Server) guardInstance(ctx context.Context, ex *exchange, req fhirReques
 		return nil
 	}
 	res, f := s.stored(ctx, ex, req, req.Interaction != Operation)
+	switch {
+	case f != nil:
+	case len(res.Patients) > 1:
+		ex.instancePatients = res.Patients
+	case res.Patient != "":
+		ex.instancePatients = []string{res.Patient}
+	}
 	if f == nil && ex.caller.Patient != "" && res.Patient != "" && !res.PatientConflict {
 		// Read as in the compartment, and someone's: the token's patient's
 		// (a resource of no patient, a Questionnaire, is in every one).
