@@ -357,17 +357,21 @@ func (s *Server) consentWriting(method string, req fhirRequest) func() {
 	// actor or patient (ownWriteOperations), at any level ($closure is a
 	// system one): followed as writes of every type, any reader's POST of
 	// Patient/$summary dropped every cache for all.
+	// Nor, on a Patient or an actor's type, as a write of its identifiers:
+	// with consents.patient_identifier_system, any reader's POST of
+	// Patient/p1/$summary still cleared every cache (QA round 37, area A).
 	operation := req.Interaction == Operation
-	anyType := (req.Type == "" || operation) && !(operation && ownWriteOperations[req.Operation])
+	own := operation && ownWriteOperations[req.Operation]
+	anyType := (req.Type == "" || operation) && !own
 	consents := (m.onDemand != nil || m.mirror != nil) && (req.Type == "Consent" || anyType)
-	actors := m.resolver != nil && m.resolver.upstream && (actorTypes[req.Type] || anyType)
+	actors := m.resolver != nil && m.resolver.upstream && (actorTypes[req.Type] && !own || anyType)
 	// A Patient's identifiers decide which consents named by an identifier
 	// alone are its (fetchByIdentifier, withIdentified): a Patient given an
 	// opted-out MRN through ds4p kept its old identifiers, cached, for
 	// upstream_ttl. With consents.upstream off too: a record naming its
 	// patient by such an identifier alone is the one Patient's that has
 	// it (resolvePatient), cached as well (QA round 32, area D).
-	patients := m.cfg.PatientIdentifierSystem != "" && (req.Type == "Patient" || anyType)
+	patients := m.cfg.PatientIdentifierSystem != "" && (req.Type == "Patient" && !own || anyType)
 	if !consents && !actors && !patients {
 		return func() {}
 	}
@@ -1519,8 +1523,8 @@ var readOnlyOperations = map[string]bool{
 // what they are about: $meta-add and $meta-delete the labels of the one
 // resource they are called on, $document and $summary the document Bundle
 // they build (persist), $closure the server's closure table. None writes
-// a Consent, an actor or a Patient, so on a type they are followed as that
-// type's writes only (consentWriting).
+// a Consent, an actor's or a Patient's identifiers, so they are followed
+// as writes of a Consent they are called on only (consentWriting).
 var ownWriteOperations = map[string]bool{
 	"$meta-add": true, "$meta-delete": true, "$document": true, "$summary": true, "$closure": true,
 }
