@@ -34,7 +34,14 @@ import (
 //     (DocumentReference, Composition), created (Claim, ...), and
 //     abatementDateTime, abatementPeriod (Condition), billablePeriod (Claim,
 //     ExplanationOfBenefit), whenPrepared, whenHandedOver
-//     (MedicationDispense). Each is the span of instants it may name
+//     (MedicationDispense); the other top-level dates of R4's clinical
+//     resources (an Appointment's start and end, a MedicationStatement's
+//     dateAsserted, a QuestionnaireResponse's authored ...: dateKeys); and
+//     the dates of service held in elements (nestedDateKeys): a Claim's
+//     or ExplanationOfBenefit's item.serviced[x], supportingInfo.timing[x],
+//     procedure.date and accident.date, a DocumentReference's
+//     context.period, a Composition's event.period, a MedicationRequest's
+//     dispenseRequest.validityPeriod (QA round 37, area B). Each is the span of instants it may name
 //     (consent.DateSpan): "2020" is the whole year, a date without a zone
 //     its day in every zone in use (or in consents.date_zone), a Period
 //     from its start's beginning to its end's end, open on a side it
@@ -50,8 +57,9 @@ import (
 // codeKeys are the members whose codings are the item's codes.
 var codeKeys = []string{"code", "medicationCodeableConcept", "vaccineCode", "type", "category"}
 
-// dateKeys are the members read for the clinical date: all that are
-// present count (clinicalSpan).
+// dateKeys are the top-level members read for the clinical date: all that
+// are present count (clinicalSpan). A member that is a list (an
+// appointment's requestedPeriod) counts each of its dates.
 var dateKeys = []string{
 	"effectiveDateTime", "effectiveInstant", "effectivePeriod",
 	"occurrenceDateTime", "occurrencePeriod",
@@ -59,6 +67,51 @@ var dateKeys = []string{
 	"onsetDateTime", "onsetPeriod",
 	"period", "authoredOn", "recordedDate", "issued", "date", "created",
 	"abatementDateTime", "abatementPeriod", "billablePeriod", "whenPrepared", "whenHandedOver",
+	// QA round 37, area B: the dates of the other clinical resources of
+	// R4 (Appointment, MedicationStatement, Immunization,
+	// QuestionnaireResponse, Goal, Task, Media, Provenance, Communication,
+	// DeviceUseStatement, DetectedIssue, ImagingStudy, NutritionOrder,
+	// ChargeItem, AdverseEvent, Specimen, VisionPrescription,
+	// CoverageEligibilityRequest, Consent, AllergyIntolerance).
+	"start", "end", "requestedPeriod", "dateAsserted", "recorded", "authored",
+	"startDate", "statusDate", "executionPeriod", "lastModified",
+	"createdDateTime", "createdPeriod", "occurredDateTime", "occurredPeriod",
+	"sent", "received", "timingDateTime", "timingPeriod", "recordedOn",
+	"identifiedDateTime", "identifiedPeriod", "started", "dateTime",
+	"enteredDate", "detected", "receivedTime", "dateWritten",
+	"servicedDate", "servicedPeriod", "lastOccurrence",
+}
+
+// nestedDate names a member holding an element, or a list of them, whose
+// own members dates are clinical dates of the resource.
+type nestedDate struct {
+	member string
+	dates  []string
+}
+
+// claimDates are a claim's dates of service: each item's, each supporting
+// information's timing (an admission), each procedure's and the accident's.
+var claimDates = []nestedDate{
+	{"item", []string{"servicedDate", "servicedPeriod"}},
+	{"supportingInfo", []string{"timingDate", "timingPeriod"}},
+	{"procedure", []string{"date"}},
+	{"accident", []string{"date"}},
+}
+
+// nestedDateKeys are, per resource type, the dates held in its elements,
+// read as the top-level ones: a claim served in a refused data period is of
+// it, whenever it was created or billed (QA round 37, area B).
+var nestedDateKeys = map[string][]nestedDate{
+	"Claim":                claimDates,
+	"ExplanationOfBenefit": append(claimDates[:len(claimDates):len(claimDates)], nestedDate{"addItem", []string{"servicedDate", "servicedPeriod"}}),
+	"ClaimResponse":        {{"addItem", []string{"servicedDate", "servicedPeriod"}}},
+	"DocumentReference":    {{"context", []string{"period"}}},
+	"Composition":          {{"event", []string{"period"}}},
+	"MedicationRequest":    {{"dispenseRequest", []string{"validityPeriod"}}},
+	"Encounter":            {{"location", []string{"period"}}},
+	"Goal":                 {{"target", []string{"dueDate"}}},
+	"Specimen":             {{"collection", []string{"collectedDateTime", "collectedPeriod"}}},
+	"AllergyIntolerance":   {{"reaction", []string{"onset"}}},
 }
 
 // factNeeds says which facts the patient's consents can use: codes
@@ -99,7 +152,7 @@ func itemFacts(n factNeeds, typ, id string, resource []byte) *policy.ItemFacts {
 		}
 	}
 	if n.date {
-		if start, end, ok := clinicalSpan(top); ok {
+		if start, end, ok := clinicalSpan(typ, top); ok {
 			f.TimeNS, f.TimeEndNS = &start, &end
 		}
 	}
@@ -107,24 +160,68 @@ func itemFacts(n factNeeds, typ, id string, resource []byte) *policy.ItemFacts {
 }
 
 // clinicalSpan is the span from the earliest to the latest instant any
-// clinical date of the resource (dateKeys) may name: a Condition recorded
-// or abated in a refused data period is data of that period, whatever its
-// onset (QA round 36, area B). A date present that does not parse makes
-// the span unknown (false), which a data period reads protectively.
-func clinicalSpan(top map[string]json.RawMessage) (start, end int64, ok bool) {
-	start, end = math.MaxInt64, math.MinInt64
+// clinical date of the resource (dateKeys, nestedDateKeys) may name: a
+// Condition recorded or abated in a refused data period is data of that
+// period, whatever its onset (QA round 36, area B), and so is a claim whose
+// item was served in it. A date present that does not parse, or an element
+// holding dates that is no element, makes the span unknown (false), which
+// a data period reads protectively.
+func clinicalSpan(typ string, top map[string]json.RawMessage) (start, end int64, ok bool) {
+	sp := dateSpan{start: math.MaxInt64, end: math.MinInt64}
 	for _, k := range dateKeys {
-		raw, present := top[k]
+		if raw, present := top[k]; present && !sp.add(raw) {
+			return 0, 0, false
+		}
+	}
+	for _, n := range nestedDateKeys[typ] {
+		raw, present := top[n.member]
 		if !present {
 			continue
 		}
-		s, e, parsed := clinicalTime(raw)
-		if !parsed {
-			return 0, 0, false
+		var elems []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &elems); err != nil {
+			var one map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &one); err != nil {
+				return 0, 0, false
+			}
+			elems = append(elems, one)
 		}
-		start, end = min(start, s), max(end, e)
+		for _, el := range elems {
+			for _, k := range n.dates {
+				if raw, present := el[k]; present && !sp.add(raw) {
+					return 0, 0, false
+				}
+			}
+		}
 	}
-	return start, end, start < end
+	return sp.start, sp.end, sp.start < sp.end
+}
+
+// dateSpan gathers the earliest start and the latest end of the dates
+// added.
+type dateSpan struct{ start, end int64 }
+
+// add widens the span over a date, a Period or a list of them; false when
+// one does not parse.
+func (sp *dateSpan) add(raw json.RawMessage) bool {
+	if len(raw) > 0 && raw[0] == '[' {
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return false
+		}
+		for _, r := range list {
+			if !sp.add(r) {
+				return false
+			}
+		}
+		return true
+	}
+	s, e, parsed := clinicalTime(raw)
+	if !parsed {
+		return false
+	}
+	sp.start, sp.end = min(sp.start, s), max(sp.end, e)
+	return true
 }
 
 type codeableConcept struct {
