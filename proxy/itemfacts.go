@@ -41,7 +41,9 @@ import (
 //     or ExplanationOfBenefit's item.serviced[x], supportingInfo.timing[x],
 //     procedure.date and accident.date, a DocumentReference's
 //     context.period, a Composition's event.period, a MedicationRequest's
-//     dispenseRequest.validityPeriod (QA round 37, area B). Each is the span of instants it may name
+//     dispenseRequest.validityPeriod (QA round 37, area B). A time stated
+//     as an age, a range, a text or a Timing (onsetAge, effectiveTiming
+//     ...: vagueDateKeys) is a date that does not parse. Each is the span of instants it may name
 //     (consent.DateSpan): "2020" is the whole year, a date without a zone
 //     its day in every zone in use (or in consents.date_zone), a Period
 //     from its start's beginning to its end's end, open on a side it
@@ -80,6 +82,20 @@ var dateKeys = []string{
 	"identifiedDateTime", "identifiedPeriod", "started", "dateTime",
 	"enteredDate", "detected", "receivedTime", "dateWritten",
 	"servicedDate", "servicedPeriod", "lastOccurrence",
+}
+
+// vagueDateKeys are the members that state a clinical time the proxy
+// cannot place on the calendar: an age, a range of ages, a text, a Timing,
+// a coded start. Present, they leave the record no clinical date, as a date
+// that does not parse does: read by its other dates alone, an opioid use
+// disorder with onset "August 2020" recorded in 2021 was no data of 2020
+// (QA round 37, area B).
+var vagueDateKeys = []string{
+	"onsetAge", "onsetRange", "onsetString",
+	"abatementAge", "abatementRange", "abatementString",
+	"performedAge", "performedRange", "performedString",
+	"effectiveTiming", "occurrenceTiming", "occurrenceString",
+	"timingTiming", "startCodeableConcept",
 }
 
 // nestedDate names a member holding an element, or a list of them, whose
@@ -163,13 +179,19 @@ func itemFacts(n factNeeds, typ, id string, resource []byte) *policy.ItemFacts {
 // clinical date of the resource (dateKeys, nestedDateKeys) may name: a
 // Condition recorded or abated in a refused data period is data of that
 // period, whatever its onset (QA round 36, area B), and so is a claim whose
-// item was served in it. A date present that does not parse, or an element
-// holding dates that is no element, makes the span unknown (false), which
-// a data period reads protectively.
+// item was served in it. A date present that does not parse, a time it
+// cannot place (vagueDateKeys), or an element holding dates that is no
+// element, makes the span unknown (false), which a data period reads
+// protectively.
 func clinicalSpan(typ string, top map[string]json.RawMessage) (start, end int64, ok bool) {
 	sp := dateSpan{start: math.MaxInt64, end: math.MinInt64}
 	for _, k := range dateKeys {
 		if raw, present := top[k]; present && !sp.add(raw) {
+			return 0, 0, false
+		}
+	}
+	for _, k := range vagueDateKeys {
+		if _, present := top[k]; present {
 			return 0, 0, false
 		}
 	}
