@@ -95,17 +95,55 @@ func (r *run) recordContained(it *item, s int) error {
 		if err != nil {
 			return err
 		}
-		it.contained = append(it.contained, &item{start: s, end: e})
+		return r.addContained(it, s, e, 0)
 	case '[':
 		return fjson.ArrayEach(r.body, s, func(vs, ve int) error {
 			if r.body[vs] != '{' {
 				return errContainedShape
 			}
-			it.contained = append(it.contained, &item{start: vs, end: ve})
-			return nil
+			return r.addContained(it, vs, ve, 0)
 		})
 	}
 	return nil
+}
+
+// addContained records the resource at [vs, ve) as one contained in it,
+// and, when it is a Bundle, each resource of its entries (of the Bundles
+// nested in them too): each is labelled on its own as a contained
+// resource is. Labelled as one resource, a Bundle counted only its own
+// meta.security, and a Condition its EHR labelled R in its own, with no
+// code a rule matches, went to org-b inside the Observation containing
+// its Bundle (QA round 37, area A).
+func (r *run) addContained(it *item, vs, ve, depth int) error {
+	it.contained = append(it.contained, &item{start: vs, end: ve})
+	rt, err := r.resourceType(vs)
+	if err != nil || rt != "Bundle" {
+		return err
+	}
+	if depth >= maxBundleNesting {
+		return errContainedShape
+	}
+	b := r.body
+	arr, _, ok, err := fjson.Lookup(b, vs, "entry")
+	if err != nil || !ok {
+		return err
+	}
+	if b[arr] != '[' {
+		return errContainedShape
+	}
+	return fjson.ArrayEach(b, arr, func(es, _ int) error {
+		if b[es] != '{' {
+			return errContainedShape
+		}
+		rs, re, ok, err := fjson.Lookup(b, es, "resource")
+		if err != nil || !ok {
+			return err
+		}
+		if b[rs] != '{' {
+			return errContainedShape
+		}
+		return r.addContained(it, rs, re, depth+1)
+	})
 }
 
 // settleContained gives each contained resource its labels and patient,
@@ -234,7 +272,9 @@ func (r *run) findParameterResources(it *item, obj, depth int) error {
 			if b[rs] != '{' {
 				return errContainedShape
 			}
-			it.contained = append(it.contained, &item{start: rs, end: re})
+			if err := r.addContained(it, rs, re, 0); err != nil {
+				return err
+			}
 		}
 		return r.findParameterResources(it, ps, depth+1)
 	})
