@@ -24,17 +24,37 @@ type ConsentVersion struct {
 // any order: the same versions give the same key, a new version or one more
 // or fewer consent a different one. Set it as Input.ConsentKey.
 func ConsentKey(vs []ConsentVersion) string {
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = v.ID + "\x00" + v.Version
+	var sum [sha256.Size]byte
+	if len(vs) <= 1 {
+		// A patient has no consent or one: hash the same bytes as below
+		// from a buffer on the stack (the key is made for every read, and
+		// took four allocations: the list, the part, the hash, the hex).
+		var buf [128]byte
+		b := buf[:0]
+		if len(vs) == 1 {
+			b = append(b, vs[0].ID...)
+			b = append(b, 0)
+			b = append(b, vs[0].Version...)
+			b = append(b, 0xff)
+		}
+		sum = sha256.Sum256(b)
+	} else {
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = v.ID + "\x00" + v.Version
+		}
+		slices.Sort(parts)
+		h := sha256.New()
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0xff})
+		}
+		h.Sum(sum[:0])
 	}
-	slices.Sort(parts)
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0xff})
-	}
-	return "c:" + hex.EncodeToString(h.Sum(nil)[:16])
+	var key [2 + 32]byte
+	copy(key[:], "c:")
+	hex.Encode(key[2:], sum[:16])
+	return string(key[:])
 }
 
 // consentSet is the policy form of one patient's consents.
