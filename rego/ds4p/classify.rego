@@ -2,6 +2,13 @@ package ds4p
 
 # What kind of data the item is, read from its security labels (FHIR
 # meta.security, "system|code") and its source.
+#
+# The configured label lists are read as sets (part2_labels,
+# counseling_notes_labels, unmapped_sensitive_labels,
+# restricted_confidentiality_labels, below): rules that read no input are
+# worked out once per policy revision, so each of the item's labels is
+# looked up in a set instead of compared with every entry of a list
+# (state_law.other_sensitive.labels names about 90 codes).
 
 # part2 is true for a record of a Part 2 program (42 CFR 2.11, 2.12): the item
 # carries the 42CFRPart2 policy label, or the labeller established that it
@@ -11,10 +18,14 @@ default part2 := false
 
 part2 if {
 	some l in input.item.labels
-	l in data.ds4p.config.part2.labels
+	l in part2_labels
 }
 
 part2 if input.item.source in data.ds4p.config.part2.sources
+
+# part2_labels: config.part2.labels, the policy labels of 42 CFR Part 2
+# records, as a set.
+part2_labels contains l if some l in data.ds4p.config.part2.labels
 
 # counseling_notes is true for SUD counseling notes (42 CFR 2.31(b), 2024
 # rule) and psychotherapy notes (HIPAA 45 CFR 164.508(a)(2)): labelled PSYTHPN.
@@ -23,8 +34,12 @@ default counseling_notes := false
 
 counseling_notes if {
 	some l in input.item.labels
-	l in data.ds4p.config.counseling_notes.labels
+	l in counseling_notes_labels
 }
+
+# counseling_notes_labels: config.counseling_notes.labels (PSYTHPN, 42 CFR
+# 2.31(b), 45 CFR 164.508(a)(2)) as a set.
+counseling_notes_labels contains l if some l in data.ds4p.config.counseling_notes.labels
 
 # topics are the sensitivity topics of the item according to the state-law
 # table (config/state_law/data.json, labels: label -> topic).
@@ -42,7 +57,14 @@ topics contains data.ds4p.config.state_law.other_sensitive.topic if count(other_
 
 other_sensitive_labels contains l if {
 	some l in input.item.labels
-	l in data.ds4p.config.state_law.other_sensitive.labels
+	l in unmapped_sensitive_labels
+}
+
+# unmapped_sensitive_labels: the codes of state_law.other_sensitive.labels
+# that state_law.labels does not map to a topic of their own (a mapped
+# label is governed by its topic, not the catch-all).
+unmapped_sensitive_labels contains l if {
+	some l in data.ds4p.config.state_law.other_sensitive.labels
 	not data.ds4p.config.state_law.labels[l]
 }
 
@@ -63,8 +85,12 @@ restricted_by_confidentiality if {
 		not data.ds4p.config.state_law.labels[l]
 	}
 	some l in input.item.labels
-	l in data.ds4p.config.state_law.restricted_confidentiality.labels
+	l in restricted_confidentiality_labels
 }
+
+# restricted_confidentiality_labels:
+# state_law.restricted_confidentiality.labels (R, V) as a set.
+restricted_confidentiality_labels contains l if some l in data.ds4p.config.state_law.restricted_confidentiality.labels
 
 # restricted is true when anything beyond HIPAA's ordinary rules applies.
 # (Booleans with a default false are compared with == false rather than
@@ -84,9 +110,9 @@ restricting_labels contains l if {
 	restricting_label(l)
 }
 
-restricting_label(l) if l in data.ds4p.config.part2.labels
+restricting_label(l) if l in part2_labels
 
-restricting_label(l) if l in data.ds4p.config.counseling_notes.labels
+restricting_label(l) if l in counseling_notes_labels
 
 restricting_label(l) if data.ds4p.config.state_law.labels[l]
 
@@ -94,5 +120,5 @@ restricting_label(l) if l in other_sensitive_labels
 
 restricting_label(l) if {
 	restricted_by_confidentiality
-	l in data.ds4p.config.state_law.restricted_confidentiality.labels
+	l in restricted_confidentiality_labels
 }

@@ -56,6 +56,27 @@ test_unmapped_sensitivity_codes_get_the_catch_all_topic if {
 		})
 }
 
+# The configured label lists are read as sets, built from the configuration
+# in force: a code the table maps (HIV) is no catch-all code though
+# other_sensitive.labels lists it, and a list changed by a deployment is the
+# list classified by.
+test_label_lists_read_as_sets if {
+	ds4p.unmapped_sensitive_labels == {mst, sickle, concat("|", [act, "TBOO"]), concat("|", [act, "ADOL"]), concat("|", [act, "DEMO"]), "http://terminology.hl7.org/CodeSystem/v3-ObservationValue|SICKLE"} with data.ds4p.config as config
+	ds4p.part2_labels == {part2_label} with data.ds4p.config as config
+	ds4p.counseling_notes_labels == {psythpn} with data.ds4p.config as config
+	ds4p.restricted_confidentiality_labels == {restricted_r, very_restricted} with data.ds4p.config as config
+	ds4p.part2 with input as req("o", [], [psy], [])
+		with data.ds4p.config as config_with({"/part2/labels": [psy]})
+	not ds4p.part2 with input as req("o", [], [part2_label], [])
+		with data.ds4p.config as config_with({"/part2/labels": [psy]})
+	ds4p.counseling_notes with input as req("o", [], [psy], [])
+		with data.ds4p.config as config_with({"/counseling_notes/labels": [psy]})
+	ds4p.topics == set() with input as req("o", [], [sickle], [])
+		with data.ds4p.config as config_with({"/state_law/other_sensitive/labels": [mst]})
+	ds4p.topics == set() with input as req("o", [], [restricted_r], [])
+		with data.ds4p.config as config_with({"/state_law/restricted_confidentiality/labels": [very_restricted]})
+}
+
 # Confidentiality R (or V the table does not map) with nothing else that
 # restricts the item: topic state_law.restricted_confidentiality.topic.
 # With a topic, Part 2 or counseling notes, those decide. N, M, L, U and no
