@@ -114,6 +114,7 @@ type labelJob struct {
 	l        *labels.Labeller
 	in       []byte
 	spans    [][2]int
+	inBundle []labels.Set // per span: the labels of the stored Bundles it is in
 	results  []labels.Result
 	progress func(done int)
 }
@@ -129,8 +130,19 @@ func (j *labelJob) run() ([]byte, error) {
 	for k, s := range j.spans {
 		batch[k] = j.in[s[0]:s[1]]
 	}
+	// An entry of a stored Bundle takes the Bundle's own labels, as the
+	// proxy gives them (labels.BundleLabels, Result.InBundle).
+	var copies []labels.Copy
+	for k, ls := range j.inBundle {
+		if len(ls) > 0 {
+			if copies == nil {
+				copies = make([]labels.Copy, len(j.spans))
+			}
+			copies[k].Labels = ls
+		}
+	}
 	var err error
-	if j.results, err = j.l.LabelAll(batch); err != nil {
+	if j.results, err = j.l.LabelAllResolvingCopies(batch, false, nil, copies); err != nil {
 		return nil, err
 	}
 	var edits []fjson.Edit
@@ -161,7 +173,7 @@ func (j *labelJob) collect() error {
 	if _, _, ok, err := fjson.Lookup(j.in, start, "resourceType"); err != nil || !ok {
 		return errors.New("input is not a FHIR resource (no resourceType)")
 	}
-	return j.collectResource(start, end, 0)
+	return j.collectResource(start, end, 0, nil)
 }
 
 // maxBundleDepth bounds Bundles nested in Bundles (a document or message
@@ -171,18 +183,40 @@ const maxBundleDepth = 8
 // collectResource adds the resource at [start, end) of the input, or, for
 // a Bundle, the resources of its entries, those of Bundles nested in it
 // too: a nested Bundle labelled as one resource would have its entries'
-// codes read as its own and no labels written on them.
-func (j *labelJob) collectResource(start, end, depth int) error {
+// codes read as its own and no labels written on them. own are the labels
+// of the stored Bundles it is in.
+func (j *labelJob) collectResource(start, end, depth int, own labels.Set) error {
 	vs, ve, ok, err := fjson.Lookup(j.in, start, "resourceType")
 	if err != nil {
 		return err
 	}
 	if rt, _ := fjson.StringValue(j.in, vs, ve); !ok || rt != "Bundle" {
 		j.spans = append(j.spans, [2]int{start, end})
+		j.inBundle = append(j.inBundle, own)
 		return nil
 	}
 	if depth >= maxBundleDepth {
 		return fmt.Errorf("Bundles are nested more than %d deep", maxBundleDepth)
+	}
+	// A stored Bundle's own labels (a document or a collection its EHR
+	// labelled SUD or R as a whole) are its entries', as the proxy reads
+	// them since QA round 36: labelled offline without them, its entries
+	// went out unlabelled (QA round 37, area B). A search's or a history's
+	// answer, or a batch's response, at the top of the input is the
+	// server's, whose labels are its summary; a Bundle inside another is
+	// taken as stored, as the proxy does when it cannot tell.
+	var typ string
+	if ts, te, ok, err := fjson.Lookup(j.in, start, "type"); err == nil && ok {
+		typ, _ = fjson.StringValue(j.in, ts, te)
+	}
+	if ms, _, ok, err := fjson.Lookup(j.in, start, "meta"); err != nil {
+		return err
+	} else if ok && (depth > 0 || !answerBundle(typ)) {
+		ls, err := labels.BundleLabels(j.in, ms)
+		if err != nil {
+			return err
+		}
+		own = own.Union(ls)
 	}
 	es, _, ok, err := fjson.Lookup(j.in, start, "entry")
 	if err != nil || !ok {
@@ -191,10 +225,21 @@ func (j *labelJob) collectResource(start, end, depth int) error {
 	return fjson.ArrayEach(j.in, es, func(s, _ int) error {
 		rs, re, ok, err := fjson.Lookup(j.in, s, "resource")
 		if ok && err == nil {
-			return j.collectResource(rs, re, depth+1)
+			return j.collectResource(rs, re, depth+1, own)
 		}
 		return err
 	})
+}
+
+// answerBundle reports whether a Bundle of type typ is a server's answer
+// (a search's, a history's, a batch's or a transaction's response), not a
+// resource it holds.
+func answerBundle(typ string) bool {
+	switch typ {
+	case "searchset", "history", "batch-response", "transaction-response":
+		return true
+	}
+	return false
 }
 
 // isNDJSON reports whether the input holds more than one line that starts
@@ -222,7 +267,7 @@ func (j *labelJob) collectLines() error {
 			// one resource, its entries' codes were read as its own and
 			// no labels were written on them (QA round 25).
 			s := fjson.SkipSpace(j.in, off)
-			if err := j.collectResource(s, off+len(line), 0); err != nil {
+			if err := j.collectResource(s, off+len(line), 0, nil); err != nil {
 				return fmt.Errorf("line at byte %d: %w", off, err)
 			}
 		}
