@@ -43,9 +43,11 @@ import (
 //     context.period, a Composition's event.period, a MedicationRequest's
 //     dispenseRequest.validityPeriod (QA round 37, area B). A time stated
 //     as an age, a range, a text or a Timing (onsetAge, effectiveTiming
-//     ...: vagueDateKeys) is a date that does not parse. Each is the span of instants it may name
-//     (consent.DateSpan): "2020" is the whole year, a date without a zone
-//     its day in every zone in use (or in consents.date_zone), a Period
+//     ...: vagueDateKeys) is a date that does not parse. A contained
+//     resource's dates widen the record's (QA round 37, area B). Each is
+//     the span of instants it may name (consent.DateSpan): "2020" is the
+//     whole year, a date without a zone its day in every zone in use (or
+//     in consents.date_zone), a Period
 //     from its start's beginning to its end's end, open on a side it
 //     leaves out (an ongoing condition); the item's date, [time_ns,
 //     time_end_ns), runs from the earliest to the latest. A deny's data
@@ -185,14 +187,41 @@ func itemFacts(n factNeeds, typ, id string, resource []byte) *policy.ItemFacts {
 // protectively.
 func clinicalSpan(typ string, top map[string]json.RawMessage) (start, end int64, ok bool) {
 	sp := dateSpan{start: math.MaxInt64, end: math.MinInt64}
+	if !sp.addResource(typ, top) {
+		return 0, 0, false
+	}
+	// A contained resource is part of the record, and its dates are the
+	// record's: a DiagnosticReport of 2021 holding the urine drug screen
+	// of August 2020 it reports went whole to a caller refused the second
+	// half of 2020 (QA round 37, area B). They widen the record's own
+	// span; a record of no date of its own keeps none.
+	if raw, present := top["contained"]; present && sp.start < sp.end {
+		var contained []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &contained); err != nil {
+			return 0, 0, false
+		}
+		for _, c := range contained {
+			var ctyp string
+			if err := json.Unmarshal(c["resourceType"], &ctyp); err != nil || !sp.addResource(ctyp, c) {
+				return 0, 0, false
+			}
+		}
+	}
+	return sp.start, sp.end, sp.start < sp.end
+}
+
+// addResource widens the span over the clinical dates of one resource of
+// type typ (dateKeys, nestedDateKeys); false when one cannot be read
+// (vagueDateKeys too).
+func (sp *dateSpan) addResource(typ string, top map[string]json.RawMessage) bool {
 	for _, k := range dateKeys {
 		if raw, present := top[k]; present && !sp.add(raw) {
-			return 0, 0, false
+			return false
 		}
 	}
 	for _, k := range vagueDateKeys {
 		if _, present := top[k]; present {
-			return 0, 0, false
+			return false
 		}
 	}
 	for _, n := range nestedDateKeys[typ] {
@@ -204,19 +233,19 @@ func clinicalSpan(typ string, top map[string]json.RawMessage) (start, end int64,
 		if err := json.Unmarshal(raw, &elems); err != nil {
 			var one map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &one); err != nil {
-				return 0, 0, false
+				return false
 			}
 			elems = append(elems, one)
 		}
 		for _, el := range elems {
 			for _, k := range n.dates {
 				if raw, present := el[k]; present && !sp.add(raw) {
-					return 0, 0, false
+					return false
 				}
 			}
 		}
 	}
-	return sp.start, sp.end, sp.start < sp.end
+	return true
 }
 
 // dateSpan gathers the earliest start and the latest end of the dates
