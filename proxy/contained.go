@@ -57,7 +57,7 @@ func (r *run) findContained() error {
 			if rt, err := r.resourceType(it.start); err != nil {
 				return err
 			} else if rt == "Parameters" {
-				if err := r.findParameterResources(it, it.start, 0); err != nil {
+				if err := r.findParameterResources(it, it.start, 0, 0); err != nil {
 					return asFailure(err)
 				}
 				continue
@@ -108,20 +108,24 @@ func (r *run) recordContained(it *item, s int) error {
 }
 
 // addContained records the resource at [vs, ve) as one contained in it,
-// and, when it is a Bundle, each resource of its entries (of the Bundles
-// nested in them too): each is labelled on its own as a contained
-// resource is. Labelled as one resource, a Bundle counted only its own
-// meta.security, and a Condition its EHR labelled R in its own, with no
-// code a rule matches, went to org-b inside the Observation containing
-// its Bundle (QA round 37, area A).
+// and, when it is a Bundle or a Parameters, each resource it carries (in
+// its entries, its parameters and parts, and in those of the Bundles and
+// Parameters among them): each is labelled on its own as a contained
+// resource is. Labelled as one resource, a contained Bundle or Parameters
+// counted only its own meta.security, and a Condition its EHR labelled R
+// in its own, with no code a rule matches, went to org-b inside the
+// Observation containing it (QA round 37, area A).
 func (r *run) addContained(it *item, vs, ve, depth int) error {
 	it.contained = append(it.contained, &item{start: vs, end: ve})
 	rt, err := r.resourceType(vs)
-	if err != nil || rt != "Bundle" {
+	if err != nil || rt != "Bundle" && rt != "Parameters" {
 		return err
 	}
 	if depth >= maxBundleNesting {
 		return errContainedShape
+	}
+	if rt == "Parameters" {
+		return r.findParameterResources(it, vs, 0, depth+1)
 	}
 	b := r.body
 	arr, _, ok, err := fjson.Lookup(b, vs, "entry")
@@ -235,7 +239,7 @@ func (r *run) decideContained(ctx context.Context) error {
 func (r *run) containedOf(it *item) error {
 	switch {
 	case it.typ == "Parameters":
-		if err := r.findParameterResources(it, it.start, 0); err != nil {
+		if err := r.findParameterResources(it, it.start, 0, 0); err != nil {
 			return asFailure(err)
 		}
 	case it.containedAt >= 0:
@@ -247,8 +251,9 @@ func (r *run) containedOf(it *item) error {
 }
 
 // findParameterResources records the resources in the parameter (or part)
-// array of the object at obj.
-func (r *run) findParameterResources(it *item, obj, depth int) error {
+// array of the object at obj; nest is how deep in Bundles and Parameters
+// contained in it obj lies (addContained).
+func (r *run) findParameterResources(it *item, obj, depth, nest int) error {
 	if depth > maxBundleNesting {
 		return errContainedShape
 	}
@@ -272,11 +277,11 @@ func (r *run) findParameterResources(it *item, obj, depth int) error {
 			if b[rs] != '{' {
 				return errContainedShape
 			}
-			if err := r.addContained(it, rs, re, 0); err != nil {
+			if err := r.addContained(it, rs, re, nest); err != nil {
 				return err
 			}
 		}
-		return r.findParameterResources(it, ps, depth+1)
+		return r.findParameterResources(it, ps, depth+1, nest)
 	})
 }
 

@@ -13,16 +13,21 @@ import (
 // in its entry, labelled R in its own meta.security by its EHR and naming
 // 'Opioid use disorder' in text alone, went to org-b inside p1's
 // Observation (200), where the same Condition contained directly, or in a
-// stored Bundle read alone, is withheld. Each entry's resource of a
-// contained Bundle (or of a Parameters' Bundle) is now a contained
-// resource of its own.
+// stored Bundle read alone, is withheld; so did one in a contained
+// Parameters. Each resource a contained Bundle or Parameters carries (and
+// one a Parameters answer's Bundle carries) is now a contained resource of
+// its own.
 func TestContainedBundleEntryLabelsQA37A(t *testing.T) {
 	t.Parallel()
 	condR := `{"resourceType":"Condition","id":"c1","meta":{"security":[` + qa36eR + `]},"subject":{"reference":"Patient/p1"},"code":{"text":"Opioid use disorder"}}`
 	inner := qa36eBundle("b2", "collection", "", false, condR)
+	params := `{"resourceType":"Parameters","parameter":[{"name":"x","resource":` + condR + `}]}`
 	for name, bundle := range map[string]string{
-		"entry":        inner,
-		"nested entry": qa36eBundle("b3", "collection", "", false, inner),
+		"entry":             inner,
+		"nested entry":      qa36eBundle("b3", "collection", "", false, inner),
+		"parameters":        params,
+		"parameters' entry": `{"resourceType":"Parameters","parameter":[{"name":"x","part":[{"name":"y","resource":` + inner + `}]}]}`,
+		"entry's parameter": qa36eBundle("b4", "collection", "", false, params),
 	} {
 		obs := `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"note"},"subject":{"reference":"Patient/p1"},"contained":[` + bundle + `]}`
 		h := newHarness(t, routes(map[string]string{"/fhir/R4/Observation/o1": obs}))
