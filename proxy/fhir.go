@@ -572,8 +572,12 @@ func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 		// (Observation/$render?patient=p2) may be anyone's, and so may one
 		// on a resource of no patient, which is in every compartment
 		// (Questionnaire/q1/$render?subject=Patient/p2, QA round 37).
+		// The parameters are the server's to read too, and may name
+		// another patient (Patient/p1/$render?patient=p2, or a GET's
+		// Parameters body): only an operation given nothing but its
+		// instance passes (QA round 37, area E).
 		bound := ex.caller.Patient != "" || ex.caller.PatientIdentifier != ""
-		if mt != "" && mt == ok && resp.StatusCode < 400 && ex.req.Interaction == Operation && (!bound || ex.req.ID != "" && ex.ownInstance) {
+		if mt != "" && mt == ok && resp.StatusCode < 400 && ex.req.Interaction == Operation && (!bound || ex.req.ID != "" && ex.ownInstance && onlyInstance(resp.Request)) {
 			if err := s.recordUninspected(resp.Request.Context(), ex); err != nil {
 				return err
 			}
@@ -582,6 +586,25 @@ func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 		}
 	}
 	return fail(http.StatusBadGateway, "processing", "the FHIR server answered with content the proxy cannot inspect", nil)
+}
+
+// onlyInstance reports whether the upstream request gave an instance's
+// operation nothing to act on but the instance: no body, and no parameter
+// but _format and _pretty.
+func onlyInstance(r *http.Request) bool {
+	if r == nil || r.Body != nil && r.Body != http.NoBody {
+		return false
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery) // a pair it cannot read, it drops
+	if err != nil {
+		return false
+	}
+	for k := range q {
+		if k != "_format" && k != "_pretty" {
+			return false
+		}
+	}
+	return true
 }
 
 // recordUninspected records an operation's answer that passes uninspected
