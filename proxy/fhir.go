@@ -613,7 +613,8 @@ func onlyInstance(r *http.Request) bool {
 // it as content without an id (a Binary) under the patient the request
 // names (the token's patient, Patient/ID's own operation, or the patients
 // of the resource an instance's operation is on; else no patient the
-// proxy can tell). If it cannot be recorded, it is withheld.
+// proxy can tell), and counted for bulk-access alerts. If it cannot be
+// recorded, it is withheld.
 func (s *Server) recordUninspected(ctx context.Context, ex *exchange) error {
 	patients := []string{""}
 	switch {
@@ -634,7 +635,18 @@ func (s *Server) recordUninspected(ctx context.Context, ex *exchange) error {
 		e.Disclosed = []audit.Item{{Type: "Binary"}}
 		entries[i] = *e
 	}
-	if err := s.ledger.Append(ctx, entries...); err != nil {
+	// Counted for bulk-access alerts as every disclosure is (run's
+	// recordEntries): the rendered records of many patients pulled
+	// through an allowed operation raised none (QA round 37, area C).
+	alert := s.bulkCheck(ex, entries)
+	if alert != nil {
+		for i := range entries {
+			entries[i].Alert = alert.ID
+		}
+	}
+	err := s.ledger.Append(ctx, entries...)
+	s.raiseAlert(ctx, alert) // counted already: not lost with the entries
+	if err != nil {
 		return fail(http.StatusInternalServerError, "exception", "the disclosure could not be recorded; the response was withheld", err)
 	}
 	return nil
