@@ -75,8 +75,11 @@ func (rs *ruleset) foreignRef(ref []byte) bool {
 
 var schemeSeparator = []byte("://")
 
-// validID reports whether id is a FHIR resource id: 1 to 64 characters from
+// ValidID reports whether id is a FHIR resource id: 1 to 64 characters from
 // A-Z, a-z, 0-9, '-' and '.'.
+func ValidID(id string) bool { return validID([]byte(id)) }
+
+// validID is ValidID of bytes.
 func validID(id []byte) bool {
 	if len(id) == 0 || len(id) > 64 {
 		return false

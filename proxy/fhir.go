@@ -19,6 +19,7 @@ import (
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/internal/reqid"
+	"github.com/ds4p/ds4p/labels"
 	"github.com/gin-gonic/gin"
 	"github.com/klauspost/compress/gzip"
 )
@@ -578,7 +579,7 @@ func (s *Server) nonJSON(resp *http.Response, ex *exchange, body []byte) error {
 		// instance passes (QA round 37, area E).
 		bound := ex.caller.Patient != "" || ex.caller.PatientIdentifier != ""
 		if mt != "" && mt == ok && resp.StatusCode < 400 && ex.req.Interaction == Operation && (!bound || ex.req.ID != "" && ex.ownInstance && onlyInstance(resp.Request)) {
-			if err := s.recordUninspected(resp.Request.Context(), ex); err != nil {
+			if err := s.recordUninspected(resp.Request.Context(), ex, resp.Request); err != nil {
 				return err
 			}
 			s.finalizeAs(resp, ex, body, mt)
@@ -612,10 +613,11 @@ func onlyInstance(r *http.Request) bool {
 // disclosure is: it is whatever the server put in it, so the ledger names
 // it as content without an id (a Binary) under the patient the request
 // names (the token's patient, Patient/ID's own operation, or the patients
-// of the resource an instance's operation is on; else no patient the
-// proxy can tell), and counted for bulk-access alerts. If it cannot be
-// recorded, it is withheld.
-func (s *Server) recordUninspected(ctx context.Context, ex *exchange) error {
+// of the resource an instance's operation is on, and for a caller bound to
+// no patient those the query names; else no patient the proxy can tell),
+// and counted for bulk-access alerts. If it cannot be recorded, it is
+// withheld.
+func (s *Server) recordUninspected(ctx context.Context, ex *exchange, up *http.Request) error {
 	patients := []string{""}
 	switch {
 	case ex.caller.Patient != "":
@@ -626,7 +628,18 @@ func (s *Server) recordUninspected(ctx context.Context, ex *exchange) error {
 		// The patients of the resource the operation is on: org-a's
 		// Observation/o1/$render of p1's weight was recorded under no
 		// patient, missing from p1's accounting (QA round 37, area A).
-		patients = ex.instancePatients
+		patients = slices.Clone(ex.instancePatients)
+	}
+	if ex.caller.Patient == "" {
+		// The operation's parameters may pick the patient the server
+		// renders (Observation/$render?patient=p2): for p2's accounting
+		// of disclosures those the query names are recorded too (QA
+		// round 37, area C). Best effort, for the ledger only: a
+		// Parameters body, a chained or identifier parameter or a
+		// reference to a Group is not read, and the server may ignore
+		// what is named. A bound caller's answer passes only with no
+		// parameters (nonJSON).
+		patients = appendNamedPatients(patients, up)
 	}
 	entries := make([]audit.Entry, len(patients))
 	for i, p := range patients {
@@ -650,6 +663,38 @@ func (s *Server) recordUninspected(ctx context.Context, ex *exchange) error {
 		return fail(http.StatusInternalServerError, "exception", "the disclosure could not be recorded; the response was withheld", err)
 	}
 	return nil
+}
+
+// appendNamedPatients adds to patients, without repeats, those the
+// upstream request's query names in a patient or subject parameter
+// (subject:Patient too): Patient/ID or, for patient and subject:Patient,
+// the id, each of a comma-separated list. A "" placeholder (no patient)
+// is dropped once a patient is named.
+func appendNamedPatients(patients []string, up *http.Request) []string {
+	if up == nil || up.URL == nil || up.URL.RawQuery == "" {
+		return patients
+	}
+	q, _ := url.ParseQuery(up.URL.RawQuery) // a pair it cannot read, it drops
+	add := func(p string) {
+		if slices.Contains(patients, p) {
+			return
+		}
+		if len(patients) == 1 && patients[0] == "" {
+			patients = patients[:0]
+		}
+		patients = append(patients, p)
+	}
+	for _, k := range []string{"patient", "patient:Patient", "subject", "subject:Patient"} {
+		for _, v := range q[k] {
+			for _, ref := range strings.Split(v, ",") {
+				id, typed := strings.CutPrefix(ref, "Patient/")
+				if (typed || k != "subject") && labels.ValidID(id) {
+					add("Patient/" + id)
+				}
+			}
+		}
+	}
+	return patients
 }
 
 // upstreamError answers an upstream 4xx/5xx without passing on its text,
