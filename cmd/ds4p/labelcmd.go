@@ -115,6 +115,7 @@ type labelJob struct {
 	in       []byte
 	spans    [][2]int
 	inBundle []labels.Set // per span: the labels of the stored Bundles it is in
+	lines    bool         // NDJSON: each line is a resource the server holds
 	results  []labels.Result
 	progress func(done int)
 }
@@ -204,14 +205,17 @@ func (j *labelJob) collectResource(start, end, depth int, own labels.Set) error 
 	// went out unlabelled (QA round 37, area B). A search's or a history's
 	// answer, or a batch's response, at the top of the input is the
 	// server's, whose labels are its summary; a Bundle inside another is
-	// taken as stored, as the proxy does when it cannot tell.
+	// taken as stored, as the proxy does when it cannot tell. A line of
+	// NDJSON (a bulk export) is a resource the server holds, of whatever
+	// type, as the proxy reads Bundle/b1: a saved searchset labelled R had
+	// its entries written unlabelled (QA round 37, area G).
 	var typ string
 	if ts, te, ok, err := fjson.Lookup(j.in, start, "type"); err == nil && ok {
 		typ, _ = fjson.StringValue(j.in, ts, te)
 	}
 	if ms, _, ok, err := fjson.Lookup(j.in, start, "meta"); err != nil {
 		return err
-	} else if ok && (depth > 0 || !answerBundle(typ)) {
+	} else if ok && (depth > 0 || j.lines || !answerBundle(typ)) {
 		ls, err := labels.BundleLabels(j.in, ms)
 		if err != nil {
 			return err
@@ -251,6 +255,7 @@ func isNDJSON(b []byte) bool {
 }
 
 func (j *labelJob) collectLines() error {
+	j.lines = true
 	for off := 0; off < len(j.in); {
 		n := bytes.IndexByte(j.in[off:], '\n')
 		end := len(j.in)
