@@ -35,6 +35,10 @@ type Query struct {
 	// BreakGlass selects emergency (break-the-glass) disclosures only;
 	// NotBreakGlass selects the others only.
 	BreakGlass, NotBreakGlass bool
+	// AuditReads selects the auditors' reads of the ledger only
+	// (Interaction AuditRead); without it they are left out, so that
+	// listing the ledger, page after page, is not lengthened by itself.
+	AuditReads bool
 	// From (inclusive) and To (exclusive) bound entry Time; zero is unbounded.
 	From, To time.Time
 	// After is a paging cursor: only entries after it are returned. The
@@ -232,6 +236,12 @@ func driver(q Query) (*index, string) {
 	return byTime, ""
 }
 
+// AuditRead is the interaction of an auditor's read of the ledger (the
+// proxy's GET /admin/audit and /admin/audit/accounting): the auditor is the
+// caller, Patient the patient filter (none: every patient), Query the
+// request; it discloses no resource, so no accounting lists it.
+const AuditRead = "audit-read"
+
 // matches checks every field of q against e.
 func (q Query) matches(e *Entry) bool {
 	switch {
@@ -244,6 +254,8 @@ func (q Query) matches(e *Entry) bool {
 	case q.BreakGlass && e.BreakGlass == nil:
 		return false
 	case q.NotBreakGlass && e.BreakGlass != nil:
+		return false
+	case q.AuditReads != (e.Interaction == AuditRead):
 		return false
 	}
 	return inRange(e.Time, q.From, q.To)

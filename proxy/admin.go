@@ -22,12 +22,13 @@ import (
 var auditParams = map[string]bool{
 	"patient": true, "recipient": true, "purpose": true, "break_glass": true,
 	"from": true, "to": true, "limit": true, "_count": true, "cursor": true,
+	"audit_reads": true,
 }
 
 // findAudit lists ledger entries in time order, filtered and paged:
 //
 //	GET /admin/audit?[patient=Patient/x][&recipient=Organization/o|Practitioner/p]
-//	    [&purpose=TREAT][&break_glass=true|false][&from=T][&to=T][&limit=N][&cursor=C]
+//	    [&purpose=TREAT][&break_glass=true|false][&audit_reads=true][&from=T][&to=T][&limit=N][&cursor=C]
 //
 // Every filter given must match; from (inclusive) and to (exclusive) are
 // RFC 3339 times or YYYY-MM-DD dates (UTC midnight); limit (alias _count) is
@@ -46,6 +47,9 @@ func (s *Server) findAudit(c *gin.Context) {
 	entries, more, err := s.auditPage(c.Request.Context(), q)
 	if err != nil {
 		s.ledgerReadFailed(c, err)
+		return
+	}
+	if !s.recordAuditRead(c, q.Patient) {
 		return
 	}
 	body := gin.H{"entries": entries, "count": len(entries)}
@@ -125,6 +129,11 @@ func parseAuditQuery(v url.Values) (audit.Query, error) {
 			return q, errors.New("break_glass must be true or false")
 		}
 		q.NotBreakGlass = !q.BreakGlass // false: only the entries without one
+	}
+	if v.Has("audit_reads") { // the auditors' reads of the ledger, not the disclosures
+		if q.AuditReads, err = strconv.ParseBool(v.Get("audit_reads")); err != nil {
+			return q, errors.New("audit_reads must be true or false")
+		}
 	}
 	if v.Get("limit") != "" && v.Get("_count") != "" {
 		return q, errors.New("give limit or its alias _count, not both")
@@ -217,7 +226,47 @@ func (s *Server) accounting(c *gin.Context) {
 		s.ledgerReadFailed(c, err)
 		return
 	}
+	if !s.recordAuditRead(c, patient) {
+		return
+	}
 	s.writeAccounting(c, format, patient, from, to, ds, entries)
+}
+
+// recordAuditRead records, durably, before the answer leaves, that the
+// auditor read the ledger: the answer names patients and their
+// disclosures (under 42 CFR Part 2, that they are in SUD treatment), and a
+// second auditor reviews who looked (GET /admin/audit?audit_reads=true,
+// with the other filters; the listing leaves them out otherwise). The entry, in the hash chain as any other, has
+// the auditor as caller, the patient filter (none: every patient) and the
+// path and query, and discloses no resource: an auditor's review is the
+// covered entity's own use for its compliance (health care operations,
+// HIPAA 164.501; 164.528(a)(1)(i) and 42 CFR 2.25 exclude it), not a
+// disclosure to a third party, so no accounting lists it (audit.Accounting
+// takes only entries that disclosed), and it counts for no bulk-access
+// alert. If it cannot be recorded, the answer is withheld (QA round 37,
+// area C).
+func (s *Server) recordAuditRead(c *gin.Context, patient string) bool {
+	caller := callerOf(c)
+	e := audit.Entry{
+		Time:      time.Now().UTC(),
+		RequestID: c.GetString(requestIDKey),
+		Caller: audit.Party{Subject: caller.Subject, Org: caller.Org, Client: caller.Client,
+			Name: caller.OrgName, Address: caller.OrgAddress},
+		Purposes:       []string{},
+		Patient:        patient,
+		Interaction:    audit.AuditRead,
+		Query:          strings.TrimPrefix(c.Request.URL.Path, "/"),
+		PolicyRevision: s.decider.Revision(),
+	}
+	if q := c.Request.URL.RawQuery; q != "" {
+		e.Query += "?" + q
+	}
+	if err := s.ledger.Append(c.Request.Context(), e); err != nil {
+		s.log.Error("auditor's read not recorded; answer withheld", "request_id", e.RequestID, "cause", errString(err))
+		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the auditor's read could not be recorded; the answer was withheld")
+		return false
+	}
+	return true
 }
 
 // checkpointed is a ledger with a prune checkpoint (audit.Ledger): the

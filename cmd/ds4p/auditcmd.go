@@ -238,6 +238,7 @@ func runAuditQuery(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f.fs.StringVar(&q.Recipient, "recipient", "", "only entries whose caller subject or organisation is this")
 	f.fs.StringVar(&q.Purpose, "purpose", "", "only entries stating this purpose of use (e.g. TREAT)")
 	f.fs.BoolVar(&q.BreakGlass, "break-glass", false, "only break-the-glass (emergency) disclosures")
+	f.fs.BoolVar(&q.AuditReads, "audit-reads", false, "only the auditors' reads of the ledger (left out otherwise)")
 	limit := f.fs.Int("limit", 0, "at most this many entries (0: all)")
 	var err error
 	if q.From, q.To, err = f.parse(args); err != nil {
