@@ -28,7 +28,9 @@ a patient claim), the admin API under /admin/ (roles: ds4p/consent-manager
 for /admin/Consent, ds4p/policy-author for /admin/policy and /admin/decide,
 ds4p/auditor for /admin/audit and /admin/alerts), the web console at
 /console/ (sign in with an admin token; each role sees its own pages),
-health at /healthz and /readyz. Callers are rate-limited and bulk pulls
+health at /healthz and /readyz. SMART apps find your authorization server at
+/fhir/.well-known/smart-configuration once auth.smart_configuration names its
+discovery document (else 404). Callers are rate-limited and bulk pulls
 raise alerts (protection: in the config); siem: streams the ledger and
 security events to a file, syslog or OpenTelemetry logs.
 
