@@ -115,19 +115,38 @@ func (r *run) recordContained(it *item, s int) error {
 // counted only its own meta.security, and a Condition its EHR labelled R
 // in its own, with no code a rule matches, went to org-b inside the
 // Observation containing it (QA round 37, area A).
+//
+// A resource it holds may have a contained array of its own (a Bundle
+// entry's or a parameter's Observation, validly; a contained resource, in
+// invalid FHIR a server may store): its resources are recorded the same
+// way. Skipped, a Condition labelled R in such an array went to org-b
+// (QA round 37, area E).
 func (r *run) addContained(it *item, vs, ve, depth int) error {
 	it.contained = append(it.contained, &item{start: vs, end: ve})
 	rt, err := r.resourceType(vs)
-	if err != nil || rt != "Bundle" && rt != "Parameters" {
+	if err != nil {
+		return err
+	}
+	b := r.body
+	cs, _, hasContained, err := fjson.Lookup(b, vs, "contained")
+	if err != nil || !hasContained && rt != "Bundle" && rt != "Parameters" {
 		return err
 	}
 	if depth >= maxBundleNesting {
 		return errContainedShape
 	}
-	if rt == "Parameters" {
-		return r.findParameterResources(it, vs, 0, depth+1)
+	if hasContained {
+		if err := r.addOwnContained(it, cs, depth+1); err != nil {
+			return err
+		}
 	}
-	b := r.body
+	switch rt {
+	case "Parameters":
+		return r.findParameterResources(it, vs, 0, depth+1)
+	case "Bundle":
+	default:
+		return nil
+	}
 	arr, _, ok, err := fjson.Lookup(b, vs, "entry")
 	if err != nil || !ok {
 		return err
@@ -148,6 +167,30 @@ func (r *run) addContained(it *item, vs, ve, depth int) error {
 		}
 		return r.addContained(it, rs, re, depth+1)
 	})
+}
+
+// addOwnContained records, as resources contained in it, those of the
+// contained member whose value starts at s, of a resource it holds: the
+// objects of the array, or the value itself when it is one object
+// (recordContained).
+func (r *run) addOwnContained(it *item, s, depth int) error {
+	b := r.body
+	switch b[s] {
+	case '{':
+		e, err := fjson.SkipValue(b, s)
+		if err != nil {
+			return err
+		}
+		return r.addContained(it, s, e, depth)
+	case '[':
+		return fjson.ArrayEach(b, s, func(vs, ve int) error {
+			if b[vs] != '{' {
+				return errContainedShape
+			}
+			return r.addContained(it, vs, ve, depth)
+		})
+	}
+	return nil
 }
 
 // settleContained gives each contained resource its labels and patient,
