@@ -41,7 +41,8 @@ const oauthURIs = "http://fhir-registry.smarthealthit.org/StructureDefinition/oa
 // code_challenge_methods_supported (with S256, never plain);
 // authorization_endpoint when a launch capability is claimed. Every
 // endpoint is an absolute https URL (http only on a loopback host, for
-// development).
+// development), issuer and jwks_uri too; both are required with
+// sso-openid-connect.
 func SMARTDocument(raw []byte, issuer, jwksURL string) ([]byte, error) {
 	if len(raw) > maxSMARTConfiguration {
 		return nil, fmt.Errorf("the document is larger than %d KiB", maxSMARTConfiguration>>10)
@@ -129,6 +130,21 @@ func SMARTDocument(raw []byte, issuer, jwksURL string) ([]byte, error) {
 			errs = append(errs, fmt.Errorf("%s %q is not %s %q: the proxy takes only the tokens %s names", f.key, s, f.setting, f.ours, f.setting))
 		}
 	}
+	if slices.Contains(caps, "sso-openid-connect") {
+		// An app that signs users in checks the id_token against these.
+		for _, k := range []string{"issuer", "jwks_uri"} {
+			if _, ok := doc[k]; !ok {
+				errs = append(errs, fmt.Errorf("%s is required with sso-openid-connect (or set %s)", k, map[string]string{"issuer": "auth.issuer", "jwks_uri": "auth.jwks_url"}[k]))
+			}
+		}
+	}
+	for _, k := range []string{"issuer", "jwks_uri"} {
+		if v, ok := doc[k].(string); ok && v != "" {
+			if err := endpointURL(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			}
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -166,10 +182,19 @@ func (s *Server) smartDiscovery(c *gin.Context) {
 	}
 	c.Abort()
 	w := c.Writer
+	// A public document: browser apps on any origin read it (CORS), with
+	// no credentials, so nothing else is allowed across origins.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	switch c.Request.Method {
 	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD")
+		w.Header().Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return
 	default:
-		w.Header().Set("Allow", "GET, HEAD")
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		writeOutcome(w, http.StatusMethodNotAllowed, "not-supported", "the SMART configuration is read with GET")
 		return
 	}

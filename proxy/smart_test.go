@@ -53,8 +53,17 @@ func TestSMARTDiscovery(t *testing.T) {
 		t.Errorf("HEAD: %d %d %q", resp.StatusCode, resp.ContentLength, body)
 	}
 	resp, body = h.do(http.MethodPost, "/fhir/.well-known/smart-configuration", "", "application/json", "{}")
-	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, HEAD" || !strings.Contains(body, "OperationOutcome") {
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, HEAD, OPTIONS" || !strings.Contains(body, "OperationOutcome") {
 		t.Errorf("POST: %d %s", resp.StatusCode, body)
+	}
+	// A browser app on another origin reads it (CORS), preflight too.
+	resp, _ = h.get("/fhir/.well-known/smart-configuration", "", "Origin", "https://app.example.com")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("GET from another origin: Access-Control-Allow-Origin %q", resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	resp, _ = h.do(http.MethodOptions, "/fhir/.well-known/smart-configuration", "", "", "", "Origin", "https://app.example.com", "Access-Control-Request-Method", "GET")
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "GET") {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
 	// Only that exact path is open: its neighbours still need a token.
 	for _, p := range []string{"/fhir/.well-known/openid-configuration", "/fhir/.well-known/smart-configuration/x", "/fhir/metadata"} {
@@ -103,6 +112,8 @@ func TestSMARTDocumentRefuses(t *testing.T) {
 		{edit(`["S256"]`, `["RS256"]`), "", "must include S256"},
 		{edit(`"capabilities": [`, `"capabilities": [1, `), "", "only non-empty strings"},
 		{edit(`{`, `{"issuer": "https://other.example.org",`), "https://idp.example.org", "auth.issuer"},
+		{edit(`"permission-v2"`, `"permission-v2", "sso-openid-connect"`), "", "issuer is required with sso-openid-connect"},
+		{edit(`{`, `{"jwks_uri": "http://idp.example.org/jwks",`), "", "jwks_uri"},
 	} {
 		if _, err := SMARTDocument([]byte(c.doc), c.issuer, ""); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want %q", c.doc, err, c.want)
