@@ -201,13 +201,87 @@ func clinicalSpan(typ string, top map[string]json.RawMessage) (start, end int64,
 			return 0, 0, false
 		}
 		for _, c := range contained {
-			var ctyp string
-			if err := json.Unmarshal(c["resourceType"], &ctyp); err != nil || !sp.addResource(ctyp, c) {
+			if !sp.addCarried(c, 0) {
 				return 0, 0, false
 			}
 		}
 	}
 	return sp.start, sp.end, sp.start < sp.end
+}
+
+// addCarried widens the span over the clinical dates of a contained
+// resource and of the resources it carries: its own contained ones, and a
+// Bundle's entries or a Parameters' parameters and parts, which are contained
+// resources of the record too (addContained): a DiagnosticReport of 2021
+// holding the screen of August 2020 in a contained collection went whole
+// to a caller refused the second half of 2020 (QA round 37, area G). depth
+// counts the Bundles and Parameters res lies in (maxBundleNesting); false
+// when a date, or what holds one, cannot be read.
+func (sp *dateSpan) addCarried(res map[string]json.RawMessage, depth int) bool {
+	var typ string
+	if err := json.Unmarshal(res["resourceType"], &typ); err != nil || !sp.addResource(typ, res) {
+		return false
+	}
+	var carried []map[string]json.RawMessage
+	if raw, present := res["contained"]; present {
+		// Its own contained resources, labelled as the record's too.
+		if err := json.Unmarshal(raw, &carried); err != nil {
+			return false
+		}
+	}
+	switch typ {
+	case "Bundle":
+		raw, present := res["entry"]
+		if !present {
+			break
+		}
+		var entries []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &entries); err != nil {
+			return false
+		}
+		for _, e := range entries {
+			if raw, present := e["resource"]; present {
+				var r map[string]json.RawMessage
+				if err := json.Unmarshal(raw, &r); err != nil {
+					return false
+				}
+				carried = append(carried, r)
+			}
+		}
+	case "Parameters":
+		var walk func(raw json.RawMessage) bool
+		walk = func(raw json.RawMessage) bool {
+			var ps []map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &ps); err != nil {
+				return false
+			}
+			for _, p := range ps {
+				if raw, present := p["resource"]; present {
+					var r map[string]json.RawMessage
+					if err := json.Unmarshal(raw, &r); err != nil {
+						return false
+					}
+					carried = append(carried, r)
+				}
+				if raw, present := p["part"]; present && !walk(raw) {
+					return false
+				}
+			}
+			return true
+		}
+		if raw, present := res["parameter"]; present && !walk(raw) {
+			return false
+		}
+	}
+	if len(carried) > 0 && depth >= maxBundleNesting {
+		return false
+	}
+	for _, r := range carried {
+		if !sp.addCarried(r, depth+1) {
+			return false
+		}
+	}
+	return true
 }
 
 // addResource widens the span over the clinical dates of one resource of
