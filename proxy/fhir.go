@@ -640,6 +640,11 @@ func (s *Server) recordUninspected(ctx context.Context, ex *exchange, up *http.R
 		// what is named. A bound caller's answer passes only with no
 		// parameters (nonJSON).
 		patients = appendNamedPatients(patients, up)
+		if len(patients) > maxNamedPatients {
+			// Each is an entry holding the whole query: one GET naming
+			// 5,000 patients appended 5,000 (QA round 37, helper H).
+			return fail(http.StatusBadRequest, "too-costly", "the operation names more than "+strconv.Itoa(maxNamedPatients)+" patients; the proxy records an answer it cannot inspect for at most that many", nil)
+		}
 	}
 	entries := make([]audit.Entry, len(patients))
 	for i, p := range patients {
@@ -664,6 +669,10 @@ func (s *Server) recordUninspected(ctx context.Context, ex *exchange, up *http.R
 	}
 	return nil
 }
+
+// maxNamedPatients bounds the patients an uninspected operation answer is
+// recorded under (recordUninspected): one ledger entry each.
+const maxNamedPatients = 100
 
 // appendNamedPatients adds to patients, without repeats, those the
 // upstream request's query names in a patient or subject parameter
