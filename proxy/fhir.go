@@ -639,7 +639,7 @@ func (s *Server) recordUninspected(ctx context.Context, ex *exchange, up *http.R
 		// reference to a Group is not read, and the server may ignore
 		// what is named. A bound caller's answer passes only with no
 		// parameters (nonJSON).
-		patients = appendNamedPatients(patients, up)
+		patients = s.appendNamedPatients(patients, up)
 		if len(patients) > maxNamedPatients {
 			// Each is an entry holding the whole query: one GET naming
 			// 5,000 patients appended 5,000 (QA round 37, helper H).
@@ -676,10 +676,11 @@ const maxNamedPatients = 100
 
 // appendNamedPatients adds to patients, without repeats, those the
 // upstream request's query names in a patient or subject parameter
-// (subject:Patient too): Patient/ID or, for patient and subject:Patient,
-// the id, each of a comma-separated list. A "" placeholder (no patient)
-// is dropped once a patient is named.
-func appendNamedPatients(patients []string, up *http.Request) []string {
+// (subject:Patient too): Patient/ID, relative or directly below the
+// upstream's base or an alias, optionally /_history/V, or, for patient and
+// subject:Patient, the id, each of a comma-separated list. A "" placeholder
+// (no patient) is dropped once a patient is named.
+func (s *Server) appendNamedPatients(patients []string, up *http.Request) []string {
 	if up == nil || up.URL == nil || up.URL.RawQuery == "" {
 		return patients
 	}
@@ -696,7 +697,19 @@ func appendNamedPatients(patients []string, up *http.Request) []string {
 	for _, k := range []string{"patient", "patient:Patient", "subject", "subject:Patient"} {
 		for _, v := range q[k] {
 			for _, ref := range strings.Split(v, ",") {
+				if strings.Contains(ref, "://") { // an absolute reference: the upstream's own only (QA round 37, helper H)
+					local, ok := s.exactLocalPath(ref)
+					if !ok {
+						continue
+					}
+					ref = local
+				}
 				id, typed := strings.CutPrefix(ref, "Patient/")
+				if typed { // a version names the same patient
+					if bare, v, ok := strings.Cut(id, "/_history/"); ok && labels.ValidID(v) {
+						id = bare
+					}
+				}
 				if (typed || k != "subject") && labels.ValidID(id) {
 					add("Patient/" + id)
 				}
