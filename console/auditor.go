@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -23,7 +25,7 @@ const maxQueueScan = 20_000
 
 // breakGlassQueue lists break-the-glass disclosures in time order with
 // their reviews: all of them, or only those not yet reviewed, paged.
-func (h *Handler) breakGlassQueue(w http.ResponseWriter, r *http.Request, _ *session, body []byte) {
+func (h *Handler) breakGlassQueue(w http.ResponseWriter, r *http.Request, s *session, body []byte) {
 	var in struct {
 		Cursor     string
 		Unreviewed bool
@@ -47,6 +49,22 @@ func (h *Handler) breakGlassQueue(w http.ResponseWriter, r *http.Request, _ *ses
 	if err != nil {
 		h.log.Error("console: break-the-glass queue", "error", err.Error())
 		writeError(w, http.StatusInternalServerError, "the ledger could not be read")
+		return
+	}
+	// The queue names patients and what went out to whom in an emergency
+	// (under 42 CFR Part 2, SUD records): the read is recorded before the
+	// answer leaves, as GET /admin/audit records its own, and withheld if
+	// it cannot be (QA round 37, helper H).
+	read := audit.Entry{
+		Time: h.cfg.Now().UTC(), RequestID: w.Header().Get("X-Request-Id"),
+		Caller:   audit.Party{Subject: s.subject, Client: s.client},
+		Purposes: []string{}, Interaction: audit.AuditRead,
+		Query: "console/api/audit/breakglass?" + url.Values{"cursor": {in.Cursor},
+			"unreviewed": {strconv.FormatBool(in.Unreviewed)}, "limit": {strconv.Itoa(in.Limit)}}.Encode(),
+	}
+	if err := h.cfg.Ledger.Append(r.Context(), read); err != nil {
+		h.log.Error("console: auditor's read not recorded; answer withheld", "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "the auditor's read could not be recorded; the answer was withheld")
 		return
 	}
 	resp := map[string]any{"entries": out, "count": len(out)}

@@ -35,6 +35,9 @@ type Ledger interface {
 	Head(ctx context.Context) (uint64, string, error)
 	Verify(ctx context.Context) (uint64, error)
 	EntriesAfter(ctx context.Context, seq uint64, limit int) ([]audit.Entry, error)
+	// Append records an auditor's read of the ledger the console answers
+	// itself (the break-the-glass queue), as the admin API records its own.
+	Append(ctx context.Context, entries ...audit.Entry) error
 }
 
 // Config wires the console to the proxy.
