@@ -22,16 +22,7 @@ import (
 // is withheld as content the proxy cannot inspect.
 func TestPassthroughKeepsCompartmentQA36J(t *testing.T) {
 	t.Parallel()
-	key, v, _ := devTokenVerifier(t)
-	now := time.Now()
-	tok, _ := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("dr-x").
-		IssuedAt(now.Add(-time.Minute)).Expiration(now.Add(10*time.Minute)).
-		Claim("org", "Organization/org-a").Claim("scope", "patient/*.read").Claim("patient", "p1").
-		Claim("purpose_of_use", []any{"TREAT"}).Build()
-	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signed, v := p1LaunchToken(t)
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/Patient/p1") {
 			fhirJSONHandler(200, `{"resourceType":"Patient","id":"p1"}`)(w, r)
@@ -54,4 +45,22 @@ func TestPassthroughKeepsCompartmentQA36J(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "<html>") {
 		t.Errorf("bound token, its patient's operation: %d %.200s", resp.StatusCode, body)
 	}
+}
+
+// p1LaunchToken is a dev-signed token bound to p1's compartment (a SMART
+// launch context: org-a, patient/*.read, TREAT), and the verifier that
+// takes it, for the passthrough tests of bound tokens.
+func p1LaunchToken(t *testing.T) ([]byte, *authn.Verifier) {
+	t.Helper()
+	key, v, _ := devTokenVerifier(t)
+	now := time.Now()
+	tok, _ := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("dr-x").
+		IssuedAt(now.Add(-time.Minute)).Expiration(now.Add(10*time.Minute)).
+		Claim("org", "Organization/org-a").Claim("scope", "patient/*.read").Claim("patient", "p1").
+		Claim("purpose_of_use", []any{"TREAT"}).Build()
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed, v
 }

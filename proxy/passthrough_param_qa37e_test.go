@@ -5,11 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/ds4p/ds4p/proxy/authn"
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // TestPassthroughOwnInstanceParamNamesOtherQA37E (QA round 37, area E, on
@@ -24,16 +19,7 @@ import (
 // body).
 func TestPassthroughOwnInstanceParamNamesOtherQA37E(t *testing.T) {
 	t.Parallel()
-	key, v, _ := devTokenVerifier(t)
-	now := time.Now()
-	tok, _ := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("dr-x").
-		IssuedAt(now.Add(-time.Minute)).Expiration(now.Add(10*time.Minute)).
-		Claim("org", "Organization/org-a").Claim("scope", "patient/*.read").Claim("patient", "p1").
-		Claim("purpose_of_use", []any{"TREAT"}).Build()
-	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signed, v := p1LaunchToken(t)
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/Patient/p1"):
