@@ -229,6 +229,19 @@ func (sp *dateSpan) addCarried(res map[string]json.RawMessage, depth int) bool {
 			return false
 		}
 	}
+	// carry takes the resource an entry or a parameter holds.
+	carry := func(holder map[string]json.RawMessage) bool {
+		raw, present := holder["resource"]
+		if !present {
+			return true
+		}
+		var r map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return false
+		}
+		carried = append(carried, r)
+		return true
+	}
 	switch typ {
 	case "Bundle":
 		raw, present := res["entry"]
@@ -240,12 +253,8 @@ func (sp *dateSpan) addCarried(res map[string]json.RawMessage, depth int) bool {
 			return false
 		}
 		for _, e := range entries {
-			if raw, present := e["resource"]; present {
-				var r map[string]json.RawMessage
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return false
-				}
-				carried = append(carried, r)
+			if !carry(e) {
+				return false
 			}
 		}
 	case "Parameters":
@@ -256,12 +265,8 @@ func (sp *dateSpan) addCarried(res map[string]json.RawMessage, depth int) bool {
 				return false
 			}
 			for _, p := range ps {
-				if raw, present := p["resource"]; present {
-					var r map[string]json.RawMessage
-					if err := json.Unmarshal(raw, &r); err != nil {
-						return false
-					}
-					carried = append(carried, r)
+				if !carry(p) {
+					return false
 				}
 				if raw, present := p["part"]; present && !walk(raw) {
 					return false
