@@ -57,10 +57,10 @@ func (r *run) findContained() error {
 			if rt, err := r.resourceType(it.start); err != nil {
 				return err
 			} else if rt == "Parameters" {
+				// Its contained array is read below too (containedOf).
 				if err := r.findParameterResources(it, it.start, 0, 0); err != nil {
 					return asFailure(err)
 				}
-				continue
 			}
 		}
 		if !escaped && !bytes.Contains(seg, containedKey) {
@@ -278,14 +278,19 @@ func (r *run) decideContained(ctx context.Context) error {
 }
 
 // containedOf records the contained resources of an item collect has
-// walked: the resources of a Parameters, or those of its contained array.
+// walked: the resources of a Parameters, and those of its contained array.
+// A Parameters has no contained array in valid FHIR, but a server may
+// store one, and addContained reads it in a Parameters held inside a
+// record: read only there, a Condition labelled R in an operation's
+// Parameters answer's own contained array went to org-b (QA round 37,
+// area I).
 func (r *run) containedOf(it *item) error {
-	switch {
-	case it.typ == "Parameters":
+	if it.typ == "Parameters" {
 		if err := r.findParameterResources(it, it.start, 0, 0); err != nil {
 			return asFailure(err)
 		}
-	case it.containedAt >= 0:
+	}
+	if it.containedAt >= 0 {
 		if err := r.recordContained(it, it.containedAt); err != nil {
 			return asFailure(err)
 		}
