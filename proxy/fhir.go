@@ -639,7 +639,7 @@ func (s *Server) recordUninspected(ctx context.Context, ex *exchange, up *http.R
 		// reference to a Group is not read, and the server may ignore
 		// what is named. A bound caller's answer passes only with no
 		// parameters (nonJSON).
-		patients = s.appendNamedPatients(patients, up)
+		patients = s.appendNamedPatients(patients, ex.req.Type, up)
 		if len(patients) > maxNamedPatients {
 			// Each is an entry holding the whole query: one GET naming
 			// 5,000 patients appended 5,000 (QA round 37, helper H).
@@ -678,9 +678,11 @@ const maxNamedPatients = 100
 // upstream request's query names in a patient or subject parameter
 // (subject:Patient too): Patient/ID, relative or directly below the
 // upstream's base or an alias, optionally /_history/V, or, for patient and
-// subject:Patient, the id, each of a comma-separated list. A "" placeholder
-// (no patient) is dropped once a patient is named.
-func (s *Server) appendNamedPatients(patients []string, up *http.Request) []string {
+// subject:Patient, the id, each of a comma-separated list; on type Patient,
+// the ids _id names too (Patient/$render?_id=p2 was recorded under no
+// patient: QA round 37, area I). A "" placeholder (no patient) is dropped
+// once a patient is named.
+func (s *Server) appendNamedPatients(patients []string, typ string, up *http.Request) []string {
 	if up == nil || up.URL == nil || up.URL.RawQuery == "" {
 		return patients
 	}
@@ -693,6 +695,15 @@ func (s *Server) appendNamedPatients(patients []string, up *http.Request) []stri
 			patients = patients[:0]
 		}
 		patients = append(patients, p)
+	}
+	if typ == "Patient" {
+		for _, v := range q["_id"] {
+			for _, id := range strings.Split(v, ",") {
+				if labels.ValidID(id) {
+					add("Patient/" + id)
+				}
+			}
+		}
 	}
 	for _, k := range []string{"patient", "patient:Patient", "subject", "subject:Patient"} {
 		for _, v := range q[k] {
