@@ -162,14 +162,10 @@ func endpointURL(s string) error {
 		return errors.New("the URL carries credentials or a fragment")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && loopbackHost(u.Hostname()): // upstream_oauth.go
 		return nil
 	}
 	return fmt.Errorf("%q is not https (http is taken only on a loopback host)", s)
-}
-
-func isLoopbackHost(h string) bool {
-	return h == "localhost" || h == "127.0.0.1" || h == "::1"
 }
 
 // smartDiscovery answers <base>/.well-known/smart-configuration before
