@@ -9,6 +9,7 @@ import (
 
 	"github.com/ds4p/ds4p/audit"
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
 )
@@ -76,6 +77,10 @@ type exchange struct {
 	// (none when it belongs to no patient): an operation's uninspected
 	// answer is recorded under them (fhir.go recordUninspected).
 	instancePatients []string
+	// currentBundle are the labels the current version of the Bundle a
+	// vread, history or operation is about carries as a whole
+	// (guardStoredBundle), given to the entries of its older versions.
+	currentBundle labels.Set
 }
 
 type exchangeKey struct{}

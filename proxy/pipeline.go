@@ -835,7 +835,7 @@ func (r *run) storedCopy(depth int) bool {
 // its meta may follow its entries. in is the Bundle b is entry at of
 // (nil for the body).
 func (r *run) bundleLabels(b *bundleNode, depth int, in *bundleNode, at int, outer labels.Set) error {
-	own := outer
+	own := outer.Union(r.priorVersionLabels(depth, in))
 	if b.metaIdx >= 0 && r.storedBundle(b, depth, in, at) {
 		meta, _ := trim(r.body, b.members[b.metaIdx].vStart, b.members[b.metaIdx].end)
 		ls, err := labels.BundleLabels(r.body, meta)
@@ -853,6 +853,24 @@ func (r *run) bundleLabels(b *bundleNode, depth int, in *bundleNode, at int, out
 		case e.item != nil && len(own) > 0:
 			e.item.inBundle = own
 		}
+	}
+	return nil
+}
+
+// priorVersionLabels are the labels the current version of the Bundle a
+// vread or an instance history reads carries as a whole
+// (guardStoredBundle), for a Bundle at depth that is a version of it: the
+// body of a vread, an entry of the instance's history. An older version
+// is judged with them as well as its own, as the current version governs
+// what of the resource the caller may see.
+func (r *run) priorVersionLabels(depth int, in *bundleNode) labels.Set {
+	if r.ex == nil || len(r.ex.currentBundle) == 0 || r.ex.req.Type != "Bundle" || r.ex.req.ID == "" {
+		return nil
+	}
+	switch {
+	case depth == 0 && r.ex.req.Interaction == VRead,
+		depth == 1 && r.ex.req.Interaction == History && in != nil && in.typ == "history":
+		return r.ex.currentBundle
 	}
 	return nil
 }

@@ -1276,6 +1276,9 @@ func (s *Server) guardInstance(ctx context.Context, ex *exchange, req fhirReques
 	if req.ID == "" || req.Type == "" {
 		return nil
 	}
+	if req.Type == "Bundle" {
+		return s.guardStoredBundle(ctx, ex, req)
+	}
 	res, f := s.stored(ctx, ex, req, req.Interaction != Operation)
 	switch {
 	case f != nil:
@@ -1307,27 +1310,83 @@ func (s *Server) storedReadable(ctx context.Context, ex *exchange, req fhirReque
 // goneOK; the missing answer when it is missing, deleted or withheld;
 // the upstream's failure otherwise.
 func (s *Server) stored(ctx context.Context, ex *exchange, req fhirRequest, goneOK bool) (labels.Result, *Failure) {
-	body, status, ctype, err := s.fetchStored(ctx, ex, req.Type, req.ID)
-	if err != nil {
-		return labels.Result{}, classify(err)
-	}
-	missing := fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
-	switch {
-	case status == http.StatusGone && goneOK:
-		return labels.Result{}, nil
-	case status == http.StatusNotFound || status == http.StatusGone:
-		return labels.Result{}, missing
-	case status != http.StatusOK:
-		return labels.Result{}, storedReadFailed(status, ctype, body)
+	body, f := s.storedBody(ctx, ex, req, goneOK)
+	if f != nil || body == nil {
+		return labels.Result{}, f
 	}
 	res, ok, f := s.decideStored(ctx, ex, body)
 	if f != nil {
 		return labels.Result{}, f
 	}
 	if !ok {
-		return labels.Result{}, missing
+		return labels.Result{}, missingStored(req)
 	}
 	return res, nil
+}
+
+// storedBody reads the current version of req's resource: its body, or
+// nil and no Failure when it is deleted (410) and goneOK; the missing
+// answer when it is missing or deleted; the upstream's failure otherwise.
+func (s *Server) storedBody(ctx context.Context, ex *exchange, req fhirRequest, goneOK bool) ([]byte, *Failure) {
+	body, status, ctype, err := s.fetchStored(ctx, ex, req.Type, req.ID)
+	if err != nil {
+		return nil, classify(err)
+	}
+	switch {
+	case status == http.StatusGone && goneOK:
+		return nil, nil
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return nil, missingStored(req)
+	case status != http.StatusOK:
+		return nil, storedReadFailed(status, ctype, body)
+	}
+	return body, nil
+}
+
+// missingStored is the answer to a request about req's resource when it
+// is missing, or the caller may not read it.
+func missingStored(req fhirRequest) *Failure {
+	return fail(http.StatusNotFound, "not-found", req.Type+"/"+req.ID+" is not known", missingResource{req.Type, req.ID})
+}
+
+// guardStoredBundle is guardInstance for a stored Bundle (Bundle/b1's
+// vread, history or operation). Its current version is judged as a read
+// of it by the caller would be: missing when that read answers as for a
+// missing resource (a document whose Composition is withheld), else
+// readable, withheld entries cut. The labels its custodian gave the
+// current version as a whole (meta.security, meta.tag: bundleLabels) are
+// kept in ex.currentBundle and given to the entries of the older versions
+// the answer holds (run.priorVersionLabels): an EHR that labelled a
+// collection R after storing it unlabelled would otherwise have its
+// earlier version's entries go to org-b, which the read withholds them
+// from. It answered 502 to every vread and history of a Bundle before,
+// as decideStored takes one resource (QA round 37, area A, A-5).
+func (s *Server) guardStoredBundle(ctx context.Context, ex *exchange, req fhirRequest) *Failure {
+	body, f := s.storedBody(ctx, ex, req, req.Interaction != Operation)
+	if f != nil || body == nil {
+		return f
+	}
+	read := *ex // judged as a read of the current version, on a copy
+	read.req = fhirRequest{Interaction: Read, Type: req.Type, ID: req.ID, Path: req.Type + "/" + req.ID}
+	r, root, _, err := s.judge(ctx, &read, body)
+	if err != nil {
+		return classify(err)
+	}
+	if root == nil {
+		return fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+	}
+	if root.typ == "document" && documentWithheld(root) {
+		return missingStored(req)
+	}
+	if root.metaIdx >= 0 {
+		meta, _ := trim(r.body, root.members[root.metaIdx].vStart, root.members[root.metaIdx].end)
+		ls, err := labels.BundleLabels(r.body, meta)
+		if err != nil {
+			return fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", err)
+		}
+		ex.currentBundle = ls
+	}
+	return nil
 }
 
 // storedReadFailed answers a failed read of the stored version as the
