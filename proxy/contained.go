@@ -158,6 +158,28 @@ func (r *run) addContained(it *item, vs, ve, depth int) error {
 		if b[es] != '{' {
 			return errContainedShape
 		}
+		// An entry's response.outcome is typed Resource: a Condition
+		// labelled R stored there went to org-b inside the container
+		// (QA round 38, area A). It is labelled as the entry's resource is.
+		if ps, _, ok, err := fjson.Lookup(b, es, "response"); err != nil {
+			return err
+		} else if ok {
+			if ps, err = partObject(b, ps); err != nil {
+				return errContainedShape
+			}
+			os, oe, ok, err := fjson.Lookup(b, ps, "outcome")
+			if err != nil {
+				return err
+			}
+			if ok {
+				if b[os] != '{' {
+					return errContainedShape
+				}
+				if err := r.addContained(it, os, oe, depth+1); err != nil {
+					return err
+				}
+			}
+		}
 		rs, re, ok, err := fjson.Lookup(b, es, "resource")
 		if err != nil || !ok {
 			return err

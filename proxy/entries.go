@@ -80,6 +80,16 @@ func (r *run) entryPart(e *entryNode, name string, vs int) error {
 		case name == "response" && k == "status":
 			e.status, _ = fjson.StringValue(b, ks, ke)
 		case name == "response" && k == "outcome":
+			// Its free text is cut (outcomeEdits), the rest passes: only
+			// an OperationOutcome is read so. Bundle.entry.response.outcome
+			// is typed Resource, and a Condition its EHR labelled R stored
+			// there went to org-b whole, its code too (QA round 38, area A).
+			if b[ks] != '{' {
+				return 0, errOutcomeNotOutcome
+			}
+			if rt, err := r.resourceType(ks); err != nil || rt != "OperationOutcome" {
+				return 0, errOutcomeNotOutcome
+			}
 			e.outcome = span{ks, ke}
 		case name == "response" && k == "location":
 			e.location, _ = fjson.StringValue(b, ks, ke)
@@ -97,7 +107,10 @@ func (r *run) entryPart(e *entryNode, name string, vs int) error {
 	return err
 }
 
-var errEntryPart = errors.New("an entry's search, response or request is not an object")
+var (
+	errEntryPart         = errors.New("an entry's search, response or request is not an object")
+	errOutcomeNotOutcome = errors.New("an entry's response.outcome is not an OperationOutcome")
+)
 
 // partObject is where the object of an entry part whose value starts at
 // vs starts: the value itself, or the element of an array of one

@@ -1097,6 +1097,11 @@ func (r *run) bundleChanged(b *bundleNode, pageRoot bool) (bool, error) {
 		return true, nil
 	}
 	for _, e := range b.entries {
+		// A response's outcome is read in every Bundle, not only in a
+		// batch's: a stored collection or history passed whole otherwise.
+		if e.parts[partResponse].start >= 0 && r.entryParts(e).partsErr != nil {
+			return false, rewriteFailure(e.partsErr)
+		}
 		switch {
 		case e.nested != nil && e.nested.paged != nil:
 			return true, nil // a page window of the proxy's own (refill.go)
