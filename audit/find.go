@@ -44,38 +44,64 @@ type Query struct {
 	// After is a paging cursor: only entries after it are returned. The
 	// zero Cursor starts at the beginning.
 	After Cursor
+	// Through bounds the entries by Seq (at most Through): a listing paged
+	// from the ledger's head as of its first page ends, though reading it
+	// appends entries (an auditor's read is one). 0 is no bound, unless
+	// After carries one (Cursor.Through).
+	Through uint64
 	// Limit caps the number of entries returned: 0 means DefaultLimit, and
 	// anything above MaxLimit means MaxLimit.
 	Limit int
 }
 
-// Cursor is a position in the (time, seq) order of Find.
+// Cursor is a position in the (time, seq) order of Find, and the Seq
+// bound of the listing it continues (0: none).
 type Cursor struct {
-	t, seq uint64
+	t, seq, through uint64
 }
 
-// CursorAfter is the cursor that continues after e.
+// CursorAfter is the cursor that continues after e, with no bound.
 func CursorAfter(e Entry) Cursor {
 	return Cursor{t: timeKey(e.Time), seq: e.Seq}
 }
 
-// IsZero reports whether c is the start.
-func (c Cursor) IsZero() bool { return c == Cursor{} }
+// WithThrough is c carrying the listing's bound (Query.Through).
+func (c Cursor) WithThrough(seq uint64) Cursor {
+	c.through = seq
+	return c
+}
 
-// String encodes c as an opaque URL-safe token.
+// Through is the bound c carries (0: none, a cursor of a release before
+// the bound).
+func (c Cursor) Through() uint64 { return c.through }
+
+// IsZero reports whether c is the start.
+func (c Cursor) IsZero() bool { return c.t == 0 && c.seq == 0 }
+
+// String encodes c as an opaque URL-safe token: version 1 (time, seq)
+// without a bound, as before it was carried; version 2 (time, seq,
+// through) with one.
 func (c Cursor) String() string {
 	b := binary.BigEndian.AppendUint64([]byte{1}, c.t)
-	return base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(b, c.seq))
+	b = binary.BigEndian.AppendUint64(b, c.seq)
+	if c.through != 0 {
+		b[0] = 2
+		b = binary.BigEndian.AppendUint64(b, c.through)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // ParseCursor decodes a token made by Cursor.String.
 func ParseCursor(s string) (Cursor, error) {
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || len(b) != 17 || b[0] != 1 {
+	if err != nil || !(len(b) == 17 && b[0] == 1 || len(b) == 25 && b[0] == 2) {
 		return Cursor{}, errors.New("audit: not a ledger cursor")
 	}
-	c := Cursor{t: binary.BigEndian.Uint64(b[1:9]), seq: binary.BigEndian.Uint64(b[9:])}
-	if c.String() != s { // the decoder skips newlines; only the canonical form is a cursor
+	c := Cursor{t: binary.BigEndian.Uint64(b[1:9]), seq: binary.BigEndian.Uint64(b[9:17])}
+	if b[0] == 2 {
+		c.through = binary.BigEndian.Uint64(b[17:])
+	}
+	if c.String() != s { // the decoder skips newlines; only the canonical form is a cursor (a version 2 one has a bound)
 		return Cursor{}, errors.New("audit: not a ledger cursor")
 	}
 	return c, nil
@@ -174,6 +200,9 @@ func find(b buckets, q Query) ([]Entry, error) {
 		limit = DefaultLimit
 	}
 	limit = min(limit, MaxLimit)
+	if q.Through == 0 {
+		q.Through = q.After.through
+	}
 	ix, value := driver(q)
 	prefix := ix.prefix(b.c, value)
 	lo, hi := timeBounds(q.From, q.To)
@@ -205,6 +234,9 @@ func find(b buckets, q Query) ([]Entry, error) {
 		t, seq := keyPosition(k)
 		if t >= hi {
 			break
+		}
+		if q.Through != 0 && seq > q.Through { // appended after the listing began
+			continue
 		}
 		e, err := b.entryAt(seq)
 		if err != nil {
@@ -256,6 +288,8 @@ func (q Query) matches(e *Entry) bool {
 	case q.NotBreakGlass && e.BreakGlass != nil:
 		return false
 	case q.AuditReads != (e.Interaction == AuditRead):
+		return false
+	case q.Through != 0 && e.Seq > q.Through:
 		return false
 	}
 	return inRange(e.Time, q.From, q.To)

@@ -35,7 +35,8 @@ var auditParams = map[string]bool{
 // 1..1000, default 100. The answer is {"entries": [...], "count": N,
 // "next": C} where next, present when the page is full or holds
 // maxAuditPageItems resources, is the opaque cursor of the following page
-// (which may be empty). Unknown or malformed parameters are a 400
+// (which may be empty), bounded at the ledger's head as of the first page
+// (listingBound). Unknown or malformed parameters are a 400
 // OperationOutcome. Query values are never logged.
 func (s *Server) findAudit(c *gin.Context) {
 	q, err := parseAuditQuery(c.Request.URL.Query())
@@ -44,6 +45,10 @@ func (s *Server) findAudit(c *gin.Context) {
 		return
 	}
 	s.Flush() // what was answered before this query is in it
+	if q.Through, err = s.listingBound(c.Request.Context(), q.After); err != nil {
+		s.ledgerReadFailed(c, err)
+		return
+	}
 	entries, more, err := s.auditPage(c.Request.Context(), q)
 	if err != nil {
 		s.ledgerReadFailed(c, err)
@@ -57,9 +62,29 @@ func (s *Server) findAudit(c *gin.Context) {
 		body["patient"] = q.Patient
 	}
 	if more {
-		body["next"] = audit.CursorAfter(entries[len(entries)-1]).String()
+		body["next"] = audit.CursorAfter(entries[len(entries)-1]).WithThrough(q.Through).String()
 	}
 	c.JSON(http.StatusOK, body)
+}
+
+// listingBound is the Seq bound of a listing: the one its cursor carries,
+// else the ledger's head now (its first page, or a cursor of a release
+// before the bound). Each read of the listing appends an entry of its own
+// (recordAuditRead), which the next page of audit_reads=true found: paged
+// by limit=1 it never ended. Bounded, the pages list the ledger as it was
+// at the first one; 0 (a ledger that keeps no head) is no bound.
+func (s *Server) listingBound(ctx context.Context, after audit.Cursor) (uint64, error) {
+	if n := after.Through(); n != 0 {
+		return n, nil
+	}
+	l, ok := s.ledger.(interface {
+		Head(context.Context) (uint64, string, error)
+	})
+	if !ok {
+		return 0, nil
+	}
+	seq, _, err := l.Head(ctx)
+	return seq, err
 }
 
 // The ledger page GET /admin/audit answers is read auditPageChunk entries
