@@ -767,8 +767,17 @@ func appendNew(errs []error, err error) []error {
 }
 
 // loadConfig builds the serve configuration from file, environment and
-// flags (args), in that order of precedence.
+// flags (args), in that order of precedence, and validates it.
 func loadConfig(args []string, env []string) (Config, error) {
+	c, err := buildConfig(args, env)
+	if err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// buildConfig is loadConfig without the validation.
+func buildConfig(args []string, env []string) (Config, error) {
 	c := defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	envConfig := ""
@@ -801,7 +810,7 @@ func loadConfig(args []string, env []string) (Config, error) {
 	if err := parseFlags(final, args); err != nil {
 		return c, err
 	}
-	return c, c.Validate()
+	return c, nil
 }
 
 func (c Config) proxyOptions() (proxy.Options, error) {

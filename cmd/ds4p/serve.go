@@ -55,16 +55,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return nil
 	}
-	cfg, err := loadConfig(args, os.Environ())
+	cfg, err := buildConfig(args, os.Environ())
 	if err != nil {
 		return err
 	}
-	if cfg.Auth.KeyFile != "" {
-		// Read, not only found, before the data directory is touched
-		// (config.go checkKeyFile).
-		if err := checkKeyFile(cfg.Auth.KeyFile); err != nil {
-			return fmt.Errorf("auth.key_file: %w", err)
-		}
+	// The files the settings name are read, not only found, before the
+	// data directory is touched, and their problems reported with the
+	// settings' (stack.go preflightFiles).
+	if err := errors.Join(cfg.Validate(), cfg.preflightFiles()); err != nil {
+		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	if len(cfg.overrides) > 0 {

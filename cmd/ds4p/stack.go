@@ -46,13 +46,6 @@ type stack struct {
 
 // openStack opens the stores, loads the policy and builds the proxy.
 func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error) {
-	if f := cfg.Storage.KeyFile; f != "" {
-		// Before anything is created: a mistyped key file must not leave
-		// an empty database behind.
-		if _, err := os.Stat(f); err != nil {
-			return nil, fmt.Errorf("storage.key_file: %w", err)
-		}
-	}
 	if err := cfg.preflightFiles(); err != nil {
 		return nil, err
 	}
@@ -87,23 +80,54 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 	return st, nil
 }
 
-// preflightFiles reads the files a start would stop on once the data
-// directory, database and keys were made (a first start then left them
-// behind): the callers' TLS certificate and key and client CA, the
-// upstream's CA bundle, and the token key file.
+// preflightFiles reads the files the settings name that a start would
+// stop on once the data directory, database and keys were made (a first
+// start then left them behind): the callers' TLS certificate and key and
+// client CA, the upstream's CA bundle, the token key file (read as the
+// verifier reads it), the storage key file and the paging key file. Every
+// problem is reported at once, as the settings' are: reported one per
+// start, a new user copying deploy/ds4p.yaml with several files missing
+// met them one run at a time (QA round 37, area F; round 38, area C).
 func (c Config) preflightFiles() error {
-	if _, err := c.serverTLS(); err != nil {
-		return err
-	}
-	if _, err := c.upstreamTLS(); err != nil {
-		return err
-	}
-	if f := c.Auth.KeyFile; f != "" {
-		if _, err := os.Stat(f); err != nil {
-			return fmt.Errorf("auth.key_file: %w", err)
+	var errs []error
+	if t := c.TLS; t.CertFile != "" && t.KeyFile != "" { // one without the other: a settings problem
+		n := len(errs)
+		for _, f := range []string{t.CertFile, t.KeyFile} { // each that does not read, then the pair
+			if _, err := os.ReadFile(f); err != nil {
+				errs = append(errs, fmt.Errorf("tls: loading cert_file/key_file: %w", err))
+			}
+		}
+		if len(errs) == n {
+			if _, err := newCertReloader(t.CertFile, t.KeyFile); err != nil {
+				errs = append(errs, fmt.Errorf("tls: loading cert_file/key_file: %w", err))
+			}
 		}
 	}
-	return nil
+	if f := c.TLS.ClientCAFile; f != "" {
+		if _, err := readCAFile(f); err != nil {
+			errs = append(errs, fmt.Errorf("tls.client_ca_file: %w", err))
+		}
+	}
+	if _, err := c.upstreamTLS(); err != nil {
+		errs = append(errs, err)
+	}
+	if f := c.Auth.KeyFile; f != "" {
+		if err := checkKeyFile(f); err != nil { // config.go
+			errs = append(errs, fmt.Errorf("auth.key_file: %w", err))
+		}
+	}
+	if f := c.Storage.KeyFile; f != "" && !c.Storage.off() {
+		// A mistyped key file must not leave an empty database behind.
+		if _, err := seal.LoadKeyFile(f); err != nil {
+			errs = append(errs, fmt.Errorf("storage.key_file: %w", err))
+		}
+	}
+	if c.Enforcement.PagingKeyFile != "" {
+		if _, err := pagingKey(c); err != nil { // reads the file named, makes none
+			errs = append(errs, fmt.Errorf("enforcement.paging_key_file: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error {
