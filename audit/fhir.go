@@ -11,6 +11,7 @@ import (
 const (
 	balpPatientRead   = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
 	balpPatientQuery  = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientQuery"
+	balpQuery         = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Query"
 	balpPatientCreate = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientCreate"
 	balpPatientUpdate = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientUpdate"
 	balpPatientDelete = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientDelete"
@@ -73,6 +74,8 @@ type AuditEntity struct {
 	Type          *Coding       `json:"type,omitempty"`
 	Role          *Coding       `json:"role,omitempty"`
 	SecurityLabel []Coding      `json:"securityLabel,omitempty"`
+	Description   string        `json:"description,omitempty"`
+	Query         []byte        `json:"query,omitempty"` // base64Binary: encoding/json writes base64
 	Detail        []EntityValue `json:"detail,omitempty"`
 }
 
@@ -138,7 +141,10 @@ func AuditEventBundle(entries []Entry, now time.Time) Bundle {
 // Object, role 4 Domain Resource) with its security labels. A
 // break-the-glass disclosure adds purposeOfEvent BTG and the stated reason
 // as a detail of the patient entity. Withheld resources are not disclosures
-// and do not appear.
+// and do not appear. An auditor's read of the ledger (AuditRead) is a BALP
+// PatientQuery when the auditor named a patient, else a Query, subtype
+// search, with a query entity (type 2, role 24) holding the request as
+// recorded, base64; an entry of no patient names no patient entity.
 func AuditEventOf(e Entry) AuditEvent {
 	profile, subtype, action := balpKind(e.Interaction, e.Query)
 	purposes := purposeConcepts(e.Purposes)
@@ -150,6 +156,9 @@ func AuditEventOf(e Entry) AuditEvent {
 		Agent:  agents(e, purposes),
 		Source: AuditSource{Site: SourceObserver, Observer: Reference{Display: SourceObserver}, Type: []Coding{{System: sysSourceType, Code: "4", Display: "Application Server"}}},
 		Entity: entities(e),
+	}
+	if profile == balpPatientQuery && e.Patient == "" { // no patient to name: a Query
+		profile = balpQuery
 	}
 	if profile != "" {
 		ae.Meta = Meta{Profile: []string{profile}}
@@ -184,6 +193,8 @@ func balpKind(interaction, query string) (profile, subtype, action string) {
 		return "", interaction, "E"
 	case "simulate":
 		return "", "operation", "E"
+	case AuditRead:
+		return balpPatientQuery, "search", "E"
 	}
 	if path := queryPath(query); query != "" && (path == "" || path == "_search") { // a query not recorded: search-type
 		return balpPatientQuery, "search-system", "E"
@@ -235,17 +246,32 @@ func agents(e Entry, purposes []CodeableConcept) []AuditAgent {
 	return out
 }
 
-// entities are the patient and each disclosed resource.
+// entities are the patient (when the entry names one), an auditor's
+// read's query, and each disclosed resource.
 func entities(e Entry) []AuditEntity {
-	patient := AuditEntity{
-		What: &Reference{Reference: e.Patient},
-		Type: &Coding{System: sysEntityType, Code: "1", Display: "Person"},
-		Role: &Coding{System: sysObjectRole, Code: "1", Display: "Patient"},
+	out := []AuditEntity{}
+	if e.Patient != "" {
+		patient := AuditEntity{
+			What: &Reference{Reference: e.Patient},
+			Type: &Coding{System: sysEntityType, Code: "1", Display: "Person"},
+			Role: &Coding{System: sysObjectRole, Code: "1", Display: "Patient"},
+		}
+		if e.BreakGlass != nil {
+			patient.Detail = []EntityValue{{Type: "break-glass-reason", ValueString: e.BreakGlass.Reason}}
+		}
+		out = append(out, patient)
 	}
-	if e.BreakGlass != nil {
-		patient.Detail = []EntityValue{{Type: "break-glass-reason", ValueString: e.BreakGlass.Reason}}
+	if e.Interaction == AuditRead {
+		// BALP's query entity: the request as recorded (path and query
+		// string), base64 (encoding/json writes []byte so), and as its
+		// description. A disclosure's query is not exported: it goes to
+		// the patient in an accounting, and may name other patients.
+		out = append(out, AuditEntity{
+			Type:        &Coding{System: sysEntityType, Code: "2", Display: "System Object"},
+			Role:        &Coding{System: sysObjectRole, Code: "24", Display: "Query"},
+			Description: e.Query, Query: []byte(e.Query),
+		})
 	}
-	out := []AuditEntity{patient}
 	for _, it := range e.Disclosed {
 		what := &Reference{Reference: itemRef(it)}
 		if it.ID == "" { // no literal reference to give: its type, and what it was
