@@ -118,7 +118,14 @@ type Bundle struct {
 	Type         string        `json:"type"`
 	Timestamp    string        `json:"timestamp"`
 	Total        *int          `json:"total,omitempty"`
+	Link         []BundleLink  `json:"link,omitempty"`
 	Entry        []BundleEntry `json:"entry"`
+}
+
+// BundleLink is Bundle.link.
+type BundleLink struct {
+	Relation string `json:"relation"`
+	URL      string `json:"url"`
 }
 
 // AuditEventBundle returns entries as a Bundle of type collection, one

@@ -22,13 +22,14 @@ import (
 var auditParams = map[string]bool{
 	"patient": true, "recipient": true, "purpose": true, "break_glass": true,
 	"from": true, "to": true, "limit": true, "_count": true, "cursor": true,
-	"audit_reads": true,
+	"audit_reads": true, "format": true,
 }
 
 // findAudit lists ledger entries in time order, filtered and paged:
 //
 //	GET /admin/audit?[patient=Patient/x][&recipient=Organization/o|Practitioner/p]
 //	    [&purpose=TREAT][&break_glass=true|false][&audit_reads=true][&from=T][&to=T][&limit=N][&cursor=C]
+//	    [&format=json|fhir]
 //
 // Every filter given must match; from (inclusive) and to (exclusive) are
 // RFC 3339 times or YYYY-MM-DD dates (UTC midnight); limit (alias _count) is
@@ -36,10 +37,15 @@ var auditParams = map[string]bool{
 // "next": C} where next, present when the page is full or holds
 // maxAuditPageItems resources, is the opaque cursor of the following page
 // (which may be empty), bounded at the ledger's head as of the first page
-// (listingBound). Unknown or malformed parameters are a 400
-// OperationOutcome. Query values are never logged.
+// (listingBound); format=fhir answers the page as a Bundle of BALP
+// AuditEvents instead (writeAuditBundle). Unknown or malformed parameters
+// are a 400 OperationOutcome. Query values are never logged.
 func (s *Server) findAudit(c *gin.Context) {
 	q, err := parseAuditQuery(c.Request.URL.Query())
+	format := c.Request.URL.Query().Get("format")
+	if err == nil && format != "" && format != "json" && format != "fhir" {
+		err = errors.New("format must be json or fhir")
+	}
 	if err != nil {
 		writeOutcome(c.Writer, http.StatusBadRequest, "invalid", err.Error())
 		return
@@ -57,14 +63,41 @@ func (s *Server) findAudit(c *gin.Context) {
 	if !s.recordAuditRead(c, q.Patient) {
 		return
 	}
+	next := ""
+	if more {
+		next = audit.CursorAfter(entries[len(entries)-1]).WithThrough(q.Through).String()
+	}
+	if format == "fhir" { // the page as IHE BALP AuditEvents, next as the Bundle's link
+		writeAuditBundle(c, entries, next)
+		return
+	}
 	body := gin.H{"entries": entries, "count": len(entries)}
 	if q.Patient != "" {
 		body["patient"] = q.Patient
 	}
-	if more {
-		body["next"] = audit.CursorAfter(entries[len(entries)-1]).WithThrough(q.Through).String()
+	if next != "" {
+		body["next"] = next
 	}
 	c.JSON(http.StatusOK, body)
+}
+
+// writeAuditBundle answers a page of GET /admin/audit?format=fhir: a
+// Bundle (collection) of the entries as IHE BALP AuditEvents (an auditor's
+// read as a BALP Query), the following page as its next link (the same
+// request, from the server's root, with the cursor).
+func writeAuditBundle(c *gin.Context, entries []audit.Entry, next string) {
+	b := audit.AuditEventBundle(entries, time.Now())
+	if next != "" {
+		v := c.Request.URL.Query()
+		v.Set("cursor", next)
+		b.Link = []audit.BundleLink{{Relation: "next", URL: c.Request.URL.Path + "?" + v.Encode()}}
+	}
+	body, err := json.Marshal(b)
+	if err != nil {
+		writeOutcome(c.Writer, http.StatusInternalServerError, "exception", "the page could not be rendered")
+		return
+	}
+	c.Data(http.StatusOK, "application/fhir+json", body)
 }
 
 // listingBound is the Seq bound of a listing: the one its cursor carries,
