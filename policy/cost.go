@@ -32,9 +32,11 @@ type CostReport struct {
 
 // Cost is the spread of one kind of decision over the case inputs.
 type Cost struct {
-	// Calls of the policy's rules and functions per decision (the same on
-	// every machine and in every run; regovm.Stats).
-	MedianCalls, MaxCalls int
+	// Calls of the policy's rules and functions per decision, and the
+	// interpreter's instructions (the same on every machine, in every run
+	// and under any load; regovm.Stats).
+	MedianCalls, MaxCalls               int
+	MedianInstructions, MaxInstructions int
 	// Time per decision on this machine: for each case the fastest of its
 	// rounds, then the median and the largest over the cases.
 	Median, Max time.Duration
@@ -56,9 +58,9 @@ func (e *Engine) Cost(ctx context.Context, fsys fs.FS, rounds int) (CostReport, 
 	}
 	rounds = max(rounds, 1)
 	m := newInputMemo()
-	// eval decides input with prog rounds times: the value, the calls of
+	// eval decides input with prog rounds times: the value, the counts of
 	// one evaluation, and the fastest one's time.
-	eval := func(prog *regovm.Program, input ast.Value) (ast.Value, int, time.Duration, error) {
+	eval := func(prog *regovm.Program, input ast.Value) (ast.Value, regovm.Stats, time.Duration, error) {
 		var v ast.Value
 		var stats regovm.Stats
 		best := time.Duration(-1)
@@ -68,14 +70,14 @@ func (e *Engine) Cost(ctx context.Context, fsys fs.FS, rounds int) (CostReport, 
 			out, err := prog.Eval(ctx, input, regovm.Options{StrictBuiltinErrors: true, Stats: &stats})
 			d := time.Since(t0)
 			if err != nil {
-				return nil, 0, 0, err
+				return nil, regovm.Stats{}, 0, err
 			}
 			v = out
 			if best < 0 || d < best {
 				best = d
 			}
 		}
-		return v, stats.Calls, best, nil
+		return v, stats, best, nil
 	}
 	var first, later []sample
 	slowest := time.Duration(-1)
@@ -83,23 +85,23 @@ func (e *Engine) Cost(ctx context.Context, fsys fs.FS, rounds int) (CostReport, 
 		var f sample
 		var fixed *ast.Term
 		if p.vm.fixed != nil {
-			v, calls, d, err := eval(p.vm.fixed, c.Input.contextValue(cs.value, m))
+			v, st, d, err := eval(p.vm.fixed, c.Input.contextValue(cs.value, m))
 			if err != nil {
 				return true // left out
 			}
 			if v != nil {
 				fixed = ast.NewTerm(v)
 			}
-			f = sample{calls, d}
+			f = sample{st.Calls, st.Instructions, d}
 		}
 		in := c.Input
 		in.Brief = true // as the response path asks
-		_, calls, d, err := eval(p.vm.decision, in.value(cs.value, m, fixed))
+		_, st, d, err := eval(p.vm.decision, in.value(cs.value, m, fixed))
 		if err != nil {
 			return true // left out
 		}
-		f.calls, f.d = f.calls+calls, f.d+d
-		first, later = append(first, f), append(later, sample{calls, d})
+		f.calls, f.instrs, f.d = f.calls+st.Calls, f.instrs+st.Instructions, f.d+d
+		first, later = append(first, f), append(later, sample{st.Calls, st.Instructions, d})
 		if f.d > slowest {
 			slowest, r.Slowest = f.d, c.Name
 		}
@@ -113,10 +115,10 @@ func (e *Engine) Cost(ctx context.Context, fsys fs.FS, rounds int) (CostReport, 
 	return r, nil
 }
 
-// sample is one decision's calls and time.
+// sample is one decision's calls, instructions and time.
 type sample struct {
-	calls int
-	d     time.Duration
+	calls, instrs int
+	d             time.Duration
 }
 
 // spread is the median and largest of samples, calls and times apart.
@@ -125,12 +127,15 @@ func spread(samples []sample) Cost {
 		return Cost{}
 	}
 	calls := make([]int, len(samples))
+	instrs := make([]int, len(samples))
 	ds := make([]time.Duration, len(samples))
 	for i, s := range samples {
-		calls[i], ds[i] = s.calls, s.d
+		calls[i], instrs[i], ds[i] = s.calls, s.instrs, s.d
 	}
 	slices.Sort(calls)
+	slices.Sort(instrs)
 	slices.Sort(ds)
-	mid := len(samples) / 2
-	return Cost{MedianCalls: calls[mid], MaxCalls: calls[len(calls)-1], Median: ds[mid], Max: ds[len(ds)-1]}
+	mid, last := len(samples)/2, len(samples)-1
+	return Cost{MedianCalls: calls[mid], MaxCalls: calls[last], MedianInstructions: instrs[mid], MaxInstructions: instrs[last],
+		Median: ds[mid], Max: ds[last]}
 }

@@ -31,7 +31,8 @@ func TestCostReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]Cost{"first": base.First, "later": base.Later} {
-		if c.MedianCalls <= 0 || c.MaxCalls < c.MedianCalls || c.Median <= 0 || c.Max < c.Median {
+		if c.MedianCalls <= 0 || c.MaxCalls < c.MedianCalls || c.Median <= 0 || c.Max < c.Median ||
+			c.MedianInstructions < c.MedianCalls || c.MaxInstructions < c.MedianInstructions {
 			t.Errorf("%s decisions: %+v", name, c)
 		}
 	}
@@ -66,6 +67,10 @@ func TestCostReport(t *testing.T) {
 	if more.First.MaxCalls < base.First.MaxCalls+45 || more.Later.MaxCalls < base.Later.MaxCalls+45 {
 		t.Errorf("the costly policy's decisions make at most %d (first) and %d (later) calls, the default's %d and %d",
 			more.First.MaxCalls, more.Later.MaxCalls, base.First.MaxCalls, base.Later.MaxCalls)
+	}
+	if more.First.MaxInstructions < base.First.MaxInstructions+2*45 || more.Later.MaxInstructions < base.Later.MaxInstructions+2*45 {
+		t.Errorf("the costly policy's decisions run at most %d (first) and %d (later) instructions, the default's %d and %d",
+			more.First.MaxInstructions, more.Later.MaxInstructions, base.First.MaxInstructions, base.Later.MaxInstructions)
 	}
 
 	// OPA's evaluator is not measured: an error, not numbers.

@@ -184,11 +184,13 @@ func policyCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "cost on the %s, as the proxy decides them (rule calls, then time on this machine, fastest of %s each):\n", plural(cost.Cases, "case input", "case inputs"), plural(costRounds, "run", "runs"))
-	fmt.Fprintf(stdout, "  a response's first decision about a patient: median %s, %s; at most %s, %s (case %q)\n",
-		plural(cost.First.MedianCalls, "call", "calls"), micros(cost.First.Median), plural(cost.First.MaxCalls, "call", "calls"), micros(cost.First.Max), cost.Slowest)
-	fmt.Fprintf(stdout, "  later decisions of the response: median %s, %s; at most %s, %s\n",
-		plural(cost.Later.MedianCalls, "call", "calls"), micros(cost.Later.Median), plural(cost.Later.MaxCalls, "call", "calls"), micros(cost.Later.Max))
+	fmt.Fprintf(stdout, "cost on the %s, as the proxy decides them (rule calls and instructions, the same on every machine, then time on this machine, fastest of %s each):\n", plural(cost.Cases, "case input", "case inputs"), plural(costRounds, "run", "runs"))
+	fmt.Fprintf(stdout, "  a response's first decision about a patient: median %s, %s, %s; at most %s, %s, %s (case %q)\n",
+		plural(cost.First.MedianCalls, "call", "calls"), plural(cost.First.MedianInstructions, "instruction", "instructions"), micros(cost.First.Median),
+		plural(cost.First.MaxCalls, "call", "calls"), plural(cost.First.MaxInstructions, "instruction", "instructions"), micros(cost.First.Max), cost.Slowest)
+	fmt.Fprintf(stdout, "  later decisions of the response: median %s, %s, %s; at most %s, %s, %s\n",
+		plural(cost.Later.MedianCalls, "call", "calls"), plural(cost.Later.MedianInstructions, "instruction", "instructions"), micros(cost.Later.Median),
+		plural(cost.Later.MaxCalls, "call", "calls"), plural(cost.Later.MaxInstructions, "instruction", "instructions"), micros(cost.Later.Max))
 	return nil
 }
 

@@ -404,6 +404,11 @@ type Stats struct {
 	// already worked out, nor one that reads no input, which the program
 	// worked out when it was compiled (constant.go).
 	Calls int
+	// Instructions is how many instructions the evaluations ran (each
+	// statement of OPA's plan is one, code.go), in every function called
+	// and every element of a scan: the cost figure that follows what an
+	// evaluation does, where Calls counts rules of any size alike.
+	Instructions int
 }
 
 // memoEntry is a rule's value within one evaluation.
@@ -430,6 +435,7 @@ type state struct {
 	out     *ast.Term                 // a built-in's result
 	nout    int                       // how many results it gave
 	calls   int                       // planned functions called
+	instrs  int                       // instructions run (Stats.Instructions)
 	steps   uint32                    // calls and scanned elements, for polling ctx
 	cancel  ctxCancel                 // bctx.Cancel: ctx, as built-ins poll it
 	result  *ast.Term                 // the query's result (a result set of one)
@@ -453,7 +459,10 @@ func (p *Program) Eval(ctx context.Context, input ast.Value, opts Options) (v as
 	s.cancel.deadline, s.cancel.hasDeadline = ctx.Deadline()
 	defer s.release()
 	if opts.Stats != nil {
-		defer func() { opts.Stats.Calls += s.calls }() // before release clears it
+		defer func() { // before release clears them
+			opts.Stats.Calls += s.calls
+			opts.Stats.Instructions += s.instrs
+		}()
 	}
 	s.stack = append(s.stack, make([]*ast.Term, p.nlocals)...)
 	frame := s.stack[:p.nlocals:p.nlocals]
@@ -520,7 +529,7 @@ func (s *state) release() {
 	}
 	s.cancel = ctxCancel{}
 	s.cur = scanCur{}
-	s.ctx, s.opts, s.out, s.result, s.results, s.err, s.calls, s.steps, s.w = nil, nil, nil, nil, 0, nil, 0, 0, nil
+	s.ctx, s.opts, s.out, s.result, s.results, s.err, s.calls, s.instrs, s.steps, s.w = nil, nil, nil, nil, 0, nil, 0, 0, 0, nil
 	s.p.states.Put(s)
 }
 
@@ -608,13 +617,16 @@ func (s *state) operand(frame []*ast.Term, o opnd) *ast.Term {
 	return s.p.consts[^o]
 }
 
-// block runs b and returns a control signal for its parent.
+// block runs b and returns a control signal for its parent. It counts the
+// instructions it ran when it leaves (Stats.Instructions), not one by one.
 func (s *state) block(frame []*ast.Term, b code) int {
 	for i := range b {
 		r := s.stmt(frame, &b[i])
-		switch {
-		case r == sigDone:
+		if r == sigDone {
 			continue
+		}
+		s.instrs += i + 1
+		switch {
 		case r == sigExited:
 			return sigExited
 		case r == sigReturn:
@@ -625,6 +637,7 @@ func (s *state) block(frame []*ast.Term, b code) int {
 			return r - 1
 		}
 	}
+	s.instrs += len(b)
 	return sigDone
 }
 
