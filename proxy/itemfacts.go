@@ -256,6 +256,21 @@ func (sp *dateSpan) addCarried(res map[string]json.RawMessage, depth int) bool {
 			if !carry(e) {
 				return false
 			}
+			// An entry's response.outcome is typed Resource, labelled as
+			// a contained resource too (QA round 38, area A).
+			if raw, present := e["response"]; present {
+				var response map[string]json.RawMessage
+				if err := json.Unmarshal(raw, &response); err != nil {
+					return false
+				}
+				if raw, present := response["outcome"]; present {
+					var r map[string]json.RawMessage
+					if err := json.Unmarshal(raw, &r); err != nil {
+						return false
+					}
+					carried = append(carried, r)
+				}
+			}
 		}
 	case "Parameters":
 		var walk func(raw json.RawMessage) bool

@@ -146,6 +146,18 @@ func outcomeEdits(b []byte, start, end int) ([]fjson.Edit, error) {
 		return nil, nil
 	}
 	targets, err := outcomeTargets(b, start)
+	if err == nil {
+		// It is not labelled as a resource is: what it carries besides
+		// its issues goes too, its contained resources (a Condition its
+		// EHR labelled R) and its extensions (QA round 38, area A).
+		err = fjson.ObjectEach(b, start, func(key []byte, s, e int) error {
+			switch keyName(key) {
+			case "contained", "extension":
+				targets = append(targets, span{s, e})
+			}
+			return nil
+		})
+	}
 	if err != nil || len(targets) == 0 {
 		if err != nil {
 			return nil, fail(http.StatusBadGateway, "processing", "the FHIR server answered with an OperationOutcome the proxy cannot read", err)
