@@ -48,7 +48,9 @@ const (
 // an older version alone as well (QA round 31, area D). The history of
 // one resource needs none of this: its current version was read and
 // decided before it was asked for. A history Bundle stored as a resource
-// (Bundle/x) is judged on its own entries only.
+// (Bundle/x) is judged on its own entries only. The versions of stored
+// Bundles on a page are nested Bundles, no items: currentBundles
+// (history_bundles.go) judges them by their current versions.
 func (r *run) withholdVersionsOfWithheld(ctx context.Context, root *bundleNode) error {
 	if root == nil || r.ex == nil {
 		return nil

@@ -131,10 +131,17 @@ type bundleNode struct {
 	// absent (bundleChanged).
 	signatureIdx int
 	anchor       span // value of id or resourceType, whichever is last: a new meta goes after it
-	hasPaging    bool
-	linkURLs     []span
-	entries      []*entryNode
-	withheld     int
+	// idAt is the value of its id ({0, 0} when absent): a Bundle version
+	// of a type or system history is judged by its current version
+	// (history_bundles.go).
+	idAt span
+	// gone: a version of a stored Bundle whose current version the
+	// caller may not read, left out whole (keptEntries).
+	gone      bool
+	hasPaging bool
+	linkURLs  []span
+	entries   []*entryNode
+	withheld  int
 	// splices are the changes renderBundle made to the Bundle's own
 	// members (planned), kept for a second rendering (stream.go).
 	splices []splice
@@ -245,6 +252,10 @@ type run struct {
 	strSlab   []string
 	classSlab []class
 	strChunk  strings.Builder // runString
+	// priorBundles are the current versions of the stored Bundles with a
+	// version on a type or system history page of the body, by id
+	// (history_bundles.go); nil for any other body.
+	priorBundles bundleCurrents
 	// sink, while a Bundle is rendered in chunks (stream.go), takes each
 	// chunk of the output.
 	sink func([]byte) error
@@ -328,6 +339,20 @@ func (s *Server) judge(ctx context.Context, ex *exchange, body []byte) (*run, *b
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// The Bundle versions of a type or system history are labelled by
+	// their current versions, read now that collect found them; labels
+	// are given as collect walks, so it walks again with them
+	// (history_bundles.go). No such page reads or walks anything more.
+	prior, f := r.currentBundles(ctx, root)
+	if f != nil {
+		return nil, nil, nil, f
+	}
+	if prior.labelled() {
+		if r, root, single, err = s.collectLabelledWith(ctx, ex, body, prior); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	r.priorBundles = prior
 	if err := r.settleLabels(ctx); err != nil {
 		return nil, nil, nil, err
 	}
@@ -342,6 +367,7 @@ func (s *Server) judge(ctx context.Context, ex *exchange, body []byte) (*run, *b
 	if err := r.withholdVersionsOfWithheld(ctx, root); err != nil { // history_current.go
 		return nil, nil, nil, err
 	}
+	r.withholdBundleVersions(root) // history_bundles.go
 	r.applyRedactDecisions()
 	if err := r.withholdUninspectable(); err != nil {
 		return nil, nil, nil, err
@@ -401,9 +427,17 @@ var checkedFallbacks atomic.Int64
 // when, and with the answer that, it was refused before; the checked walk
 // only decides how fast a good body goes through.
 func (s *Server) collectLabelled(ctx context.Context, ex *exchange, body []byte) (*run, *bundleNode, *item, error) {
+	return s.collectLabelledWith(ctx, ex, body, nil)
+}
+
+// collectLabelledWith is collectLabelled giving the Bundle versions of a
+// type or system history the labels of their current versions, prior
+// (history_bundles.go).
+func (s *Server) collectLabelledWith(ctx context.Context, ex *exchange, body []byte, prior bundleCurrents) (*run, *bundleNode, *item, error) {
 	ctx, span := tracer.Start(ctx, "proxy.pipeline.labelItems")
 	defer span.End()
 	r := s.newRun(ex, body)
+	r.priorBundles = prior
 	root, single, checkedErr := r.collectChecked()
 	if checkedErr == nil {
 		if err := r.finishChecked(ctx); err != nil {
@@ -415,6 +449,7 @@ func (s *Server) collectLabelled(ctx context.Context, ex *exchange, body []byte)
 		return nil, nil, nil, fail(http.StatusBadGateway, "processing", "the FHIR server answered with JSON the proxy cannot read", err)
 	}
 	r = s.newRun(ex, body)
+	r.priorBundles = prior
 	r.valid = true
 	root, single, err := r.collect()
 	if err != nil {
@@ -691,6 +726,9 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 			if b.anchor.end < ve {
 				b.anchor = span{vs, ve}
 			}
+			if name == "id" {
+				b.idAt = span{vs, ve}
+			}
 		case "total":
 			b.totalIdx = len(b.members)
 		case "signature":
@@ -835,7 +873,7 @@ func (r *run) storedCopy(depth int) bool {
 // its meta may follow its entries. in is the Bundle b is entry at of
 // (nil for the body).
 func (r *run) bundleLabels(b *bundleNode, depth int, in *bundleNode, at int, outer labels.Set) error {
-	own := outer.Union(r.priorVersionLabels(depth, in))
+	own := outer.Union(r.priorVersionLabels(b, depth, in))
 	if b.metaIdx >= 0 && r.storedBundle(b, depth, in, at) {
 		meta, _ := trim(r.body, b.members[b.metaIdx].vStart, b.members[b.metaIdx].end)
 		ls, err := labels.BundleLabels(r.body, meta)
@@ -859,11 +897,16 @@ func (r *run) bundleLabels(b *bundleNode, depth int, in *bundleNode, at int, out
 
 // priorVersionLabels are the labels the current version of the Bundle a
 // vread or an instance history reads carries as a whole
-// (guardStoredBundle), for a Bundle at depth that is a version of it: the
-// body of a vread, an entry of the instance's history. An older version
+// (guardStoredBundle), for a Bundle b at depth that is a version of it: the
+// body of a vread, an entry of the instance's history; or those of b's
+// own current version, for b a version on a type or system history page
+// (history_bundles.go). An older version
 // is judged with them as well as its own, as the current version governs
 // what of the resource the caller may see.
-func (r *run) priorVersionLabels(depth int, in *bundleNode) labels.Set {
+func (r *run) priorVersionLabels(b *bundleNode, depth int, in *bundleNode) labels.Set {
+	if r.priorBundles != nil && r.versionPage(in, depth-1) {
+		return r.priorBundles[r.bundleID(b)].labels // history_bundles.go
+	}
 	if r.ex == nil || len(r.ex.currentBundle) == 0 || r.ex.req.Type != "Bundle" || r.ex.req.ID == "" {
 		return nil
 	}
@@ -1178,8 +1221,8 @@ func (r *run) keptEntries(b *bundleNode) []*entryNode {
 		if e.item != nil && !e.item.class.decision.Permitted() && !responses {
 			continue
 		}
-		if e.nested != nil && e.nested.typ == "document" && documentWithheld(e.nested) && !responses {
-			continue // a document whose Composition is withheld goes whole (withholdDocuments)
+		if e.nested != nil && (e.nested.gone || e.nested.typ == "document" && documentWithheld(e.nested)) && !responses {
+			continue // a document whose Composition is withheld goes whole (withholdDocuments), as does a version of a Bundle the caller may not read (history_bundles.go)
 		}
 		if b.typ == "history" && e.item == nil && e.nested == nil {
 			if visible == nil {

@@ -1362,31 +1362,53 @@ func missingStored(req fhirRequest) *Failure {
 // from. It answered 502 to every vread and history of a Bundle before,
 // as decideStored takes one resource (QA round 37, area A, A-5).
 func (s *Server) guardStoredBundle(ctx context.Context, ex *exchange, req fhirRequest) *Failure {
-	body, f := s.storedBody(ctx, ex, req, req.Interaction != Operation)
-	if f != nil || body == nil {
+	ls, f := s.currentBundle(ctx, ex, req, req.Interaction != Operation)
+	if f != nil {
 		return f
+	}
+	ex.currentBundle = ls
+	return nil
+}
+
+// currentBundle reads the current version of the stored Bundle req names
+// and judges it as a read of it by ex's caller would be (on a copy of ex):
+// the labels it carries as a whole (meta.security, meta.tag:
+// bundleLabels); none and no Failure when it is deleted (410) and goneOK;
+// the missing answer (errMissing) when it is missing or that read answers
+// as for a missing resource (a document whose Composition is withheld);
+// the upstream's failure, or a 502, otherwise. guardStoredBundle and the
+// Bundle versions of a type or system history (history_bundles.go) read
+// it so.
+func (s *Server) currentBundle(ctx context.Context, ex *exchange, req fhirRequest, goneOK bool) (labels.Set, *Failure) {
+	body, f := s.storedBody(ctx, ex, req, goneOK)
+	if f != nil || body == nil {
+		return nil, f
 	}
 	read := *ex // judged as a read of the current version, on a copy
 	read.req = fhirRequest{Interaction: Read, Type: req.Type, ID: req.ID, Path: req.Type + "/" + req.ID}
+	// Of a page or a batch (history_bundles.go): the read is a GET of its
+	// own, no entry of a batch, no page of a search.
+	read.batchRequest, read.batchMethods, read.searchForm, read.origin = nil, nil, nil, ""
+	read.window, read.fromPage, read.firstGet, read.getQuery = pageWindow{}, false, false, ""
 	r, root, _, err := s.judge(ctx, &read, body)
 	if err != nil {
-		return classify(err)
+		return nil, classify(err)
 	}
 	if root == nil {
-		return fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+		return nil, fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
 	}
 	if root.typ == "document" && documentWithheld(root) {
-		return missingStored(req)
+		return nil, missingStored(req)
 	}
-	if root.metaIdx >= 0 {
-		meta, _ := trim(r.body, root.members[root.metaIdx].vStart, root.members[root.metaIdx].end)
-		ls, err := labels.BundleLabels(r.body, meta)
-		if err != nil {
-			return fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", err)
-		}
-		ex.currentBundle = ls
+	if root.metaIdx < 0 {
+		return nil, nil
 	}
-	return nil
+	meta, _ := trim(r.body, root.members[root.metaIdx].vStart, root.members[root.metaIdx].end)
+	ls, err := labels.BundleLabels(r.body, meta)
+	if err != nil {
+		return nil, fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", err)
+	}
+	return ls, nil
 }
 
 // storedReadFailed answers a failed read of the stored version as the
