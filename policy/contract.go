@@ -115,6 +115,17 @@ type ItemFacts struct {
 	// date may name, beginning at TimeNS ("2020" is a year, a Period its
 	// whole length); nil reads TimeNS as one instant.
 	TimeEndNS *int64 `json:"time_end_ns,omitempty"`
+	// CarriedTypes, CarriedCodes and CarriedReferences are the types,
+	// the codes (as Codes) and the Type/id of the resources the item
+	// contains or carries: its contained resources, a contained Bundle's
+	// entries and a contained Parameters' resources, theirs in turn, and
+	// an operation's Parameters answer's resources. A deny naming a class,
+	// a code or a record (meaning instance) applies when one of them
+	// matches, as a contained resource is part of the record; a permit
+	// reads the item's own facts only.
+	CarriedTypes      []string `json:"carried_types,omitempty"`
+	CarriedCodes      []string `json:"carried_codes,omitempty"`
+	CarriedReferences []string `json:"carried_references,omitempty"`
 }
 
 // Decision is the policy's answer for one Item. Decisions may be shared

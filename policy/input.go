@@ -332,6 +332,15 @@ func (it *Item) value(m *inputMemo) ast.Object {
 		if f.TimeEndNS != nil {
 			facts.Insert(kTimeEndNs, ast.IntNumberTerm(int(*f.TimeEndNS)))
 		}
+		if len(f.CarriedTypes) > 0 {
+			facts.Insert(kCarriedTypes, stringsTerm(f.CarriedTypes))
+		}
+		if len(f.CarriedCodes) > 0 {
+			facts.Insert(kCarriedCodes, stringsTerm(f.CarriedCodes))
+		}
+		if len(f.CarriedReferences) > 0 {
+			facts.Insert(kCarriedRefs, stringsTerm(f.CarriedReferences))
+		}
 		obj.Insert(kFacts, ast.NewTerm(facts))
 	}
 	return obj
@@ -582,6 +591,10 @@ func (in *Input) appendCacheKey(b []byte, r *reads, typeBlind bool) ([]byte, boo
 			b = append(b, '-')
 			b = strconv.AppendInt(b, *f.TimeEndNS, 10)
 		}
+		b = append(b, 0)
+		b = appendKeyList(b, f.CarriedTypes)
+		b = appendKeyList(b, f.CarriedCodes)
+		b = appendKeyList(b, f.CarriedReferences)
 	}
 	return b, true
 }

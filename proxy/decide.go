@@ -255,7 +255,8 @@ func itemSource(it *item) string {
 }
 
 // factsOf is the policy input's item facts for it as an item of patient:
-// nil unless the patient's consents name codes, data or a data period.
+// nil unless the patient's consents name codes, data or a data period, or
+// a class and it carries resources.
 func (r *run) factsOf(ctx context.Context, it *item, patient string) (*policy.ItemFacts, error) {
 	if patient == "" || placeholderPatient(patient) || outsideCompartment(r.ex.caller, patient) {
 		return nil, nil
@@ -264,10 +265,25 @@ func (r *run) factsOf(ctx context.Context, it *item, patient string) (*policy.It
 	if err != nil {
 		return nil, err
 	}
-	if cs.needsFacts.any() {
-		return itemFacts(cs.needsFacts, it.res.Type, it.res.ID, r.body[it.start:it.end]), nil
+	n := cs.needsFacts
+	if !n.any() {
+		return nil, nil
 	}
-	return nil, nil
+	var f *policy.ItemFacts
+	if n.own() {
+		f = itemFacts(n, it.res.Type, it.res.ID, r.body[it.start:it.end])
+	}
+	// The resources it carries: a patient whose consents deny a class
+	// alone has facts only for the items that carry some.
+	if len(it.contained) > 0 && n.carried() {
+		if f == nil {
+			f = &policy.ItemFacts{Codes: []string{}}
+		}
+		if err := r.addCarriedFacts(n, f, it.contained); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 // evaluate decides a class that stands for no single resource (element
@@ -473,6 +489,14 @@ func factsKey(f *policy.ItemFacts) string {
 	b.WriteByte(0)
 	if f.TimeEndNS != nil {
 		b.WriteString(strconv.FormatInt(*f.TimeEndNS, 10))
+	}
+	// What it carries (QA round 38, area B).
+	for _, list := range [][]string{f.CarriedTypes, f.CarriedCodes, f.CarriedReferences} {
+		b.WriteByte(0)
+		for _, v := range list {
+			b.WriteString(v)
+			b.WriteByte(1)
+		}
 	}
 	return b.String()
 }

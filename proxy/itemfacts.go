@@ -3,16 +3,19 @@ package proxy
 import (
 	"encoding/json"
 	"math"
+	"slices"
 
 	"github.com/ds4p/ds4p/consent"
+	"github.com/ds4p/ds4p/internal/fjson"
 	"github.com/ds4p/ds4p/labels"
 	"github.com/ds4p/ds4p/policy"
 )
 
 // Item facts: what one resource says that a consent provision can name.
 // They reach the policy only for patients whose consents have provisions
-// with code, data or dataPeriod (needsItemFacts); everyone else's items
-// keep sharing one decision per class.
+// with code, data or dataPeriod, or class for what an item carries
+// (needsItemFacts); everyone else's items keep sharing one decision per
+// class.
 //
 //   - Codes: the "system|code" codings of the resource's main code
 //     elements, top level only: code, medicationCodeableConcept,
@@ -57,6 +60,9 @@ import (
 //     area B). A resource with none of them, or with one that does not
 //     parse, has no clinical date, which a data period reads protectively
 //     (a deny applies, a permit does not).
+//   - Carried: the types, codes and Type/id of the resources the item
+//     contains or carries, which a deny of a class, a code or a record
+//     reads as the item's own (addCarriedFacts; QA round 38, area B).
 
 // codeKeys are the members whose codings are the item's codes.
 var codeKeys = []string{"code", "medicationCodeableConcept", "vaccineCode", "type", "category"}
@@ -133,14 +139,22 @@ var nestedDateKeys = map[string][]nestedDate{
 }
 
 // factNeeds says which facts the patient's consents can use: codes
-// (provision.code), the reference (provision.data) and the clinical date
-// (provision.dataPeriod). Facts no provision names are left empty, so that
+// (provision.code), the reference (provision.data), the clinical date
+// (provision.dataPeriod) and, of the resources an item carries, their types
+// (provision.class). Facts no provision names are left empty, so that
 // items differing only in them still share a class.
 type factNeeds struct {
-	codes, reference, date bool
+	codes, reference, date, classes bool
 }
 
-func (n factNeeds) any() bool { return n.codes || n.reference || n.date }
+func (n factNeeds) any() bool { return n.own() || n.classes }
+
+// own says whether the item's own facts are needed (itemFacts).
+func (n factNeeds) own() bool { return n.codes || n.reference || n.date }
+
+// carried says whether the facts of the resources an item carries are
+// needed (addCarriedFacts).
+func (n factNeeds) carried() bool { return n.codes || n.reference || n.classes }
 
 // itemFacts reads the facts of one resource that n asks for. It never
 // fails: what cannot be read is left out, and the policy reads missing
@@ -175,6 +189,51 @@ func itemFacts(n factNeeds, typ, id string, resource []byte) *policy.ItemFacts {
 		}
 	}
 	return f
+}
+
+// addCarriedFacts adds to f the facts n asks for of the resources carried,
+// which an item contains or carries (findContained: its contained
+// resources, a contained Bundle's entries, a contained Parameters'
+// resources and theirs in turn, an operation's Parameters answer's
+// resources): their types, their codes (codeKeys) and their Type/id. They
+// are part of the record, and a deny of a code, a class or a record applies
+// to it when one of them matches: a toxicology report of a Part 2 program
+// containing the urine drug screen p1's consent refuses org-a went to
+// org-a whole, read by the report's own code alone (QA round 38, area B).
+// The policy reads them for denies only. A contained resource's id is
+// local to its container; it counts as Type/id all the same, which can
+// only withhold more.
+func (r *run) addCarriedFacts(n factNeeds, f *policy.ItemFacts, carried []*item) error {
+	add := func(list []string, v string) []string {
+		if v == "" || slices.Contains(list, v) {
+			return list
+		}
+		return append(list, v)
+	}
+	for _, c := range carried {
+		if n.classes {
+			f.CarriedTypes = add(f.CarriedTypes, c.res.Type)
+		}
+		if n.reference && c.res.Type != "" && c.res.ID != "" {
+			f.CarriedReferences = add(f.CarriedReferences, c.res.Type+"/"+c.res.ID)
+		}
+		if !n.codes {
+			continue
+		}
+		for _, k := range codeKeys {
+			s, e, ok, err := fjson.Lookup(r.body, c.start, k)
+			if err != nil {
+				return asFailure(err)
+			}
+			if !ok {
+				continue
+			}
+			for _, code := range codings(r.body[s:e]) {
+				f.CarriedCodes = add(f.CarriedCodes, code)
+			}
+		}
+	}
+	return nil
 }
 
 // clinicalSpan is the span from the earliest to the latest instant any
@@ -460,13 +519,14 @@ func needsItemFacts(values []any) factNeeds {
 		case consent.Normalized:
 			n = &x
 		default:
-			return factNeeds{codes: true, reference: true, date: true}
+			return factNeeds{codes: true, reference: true, date: true, classes: true}
 		}
 		for _, r := range n.Rules {
 			for _, c := range r.Conditions {
 				need.codes = need.codes || len(c.Codes) > 0
 				need.reference = need.reference || len(c.Data) > 0 || len(c.DataRefs) > 0
 				need.date = need.date || c.DataStart != 0 || c.DataEnd != 0
+				need.classes = need.classes || len(c.Classes) > 0
 			}
 		}
 	}

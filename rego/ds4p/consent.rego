@@ -364,6 +364,27 @@ denies("codes", wanted) if item_has_code(wanted)
 
 denies("codes", _) if not input.item.facts
 
+# A deny reaches the resources the item contains or carries (its contained
+# resources, a contained Bundle's entries, a contained Parameters' resources,
+# facts.carried_*): they are part of the record, and a urine drug screen the
+# patient refused, contained in a toxicology report of a Part 2 program, went
+# out with the report. A permit reads the item's own facts only.
+denies("codes", wanted) if {
+	some c in input.item.facts.carried_codes
+	c in wanted
+}
+
+denies("classes", wanted) if {
+	some t in input.item.facts.carried_types
+	t in wanted
+}
+
+denies("data_refs", wanted) if {
+	some ref in wanted
+	ref.meaning == "instance"
+	ref.reference in input.item.facts.carried_references
+}
+
 # Specific data (R4 provision.data, with its meaning): the provision names
 # this very resource (meaning instance). The other meanings reach resources
 # related to, depending on or authored by the one named, which one item

@@ -322,6 +322,35 @@ test_permit_by_code_with_facts if {
 		with data.ds4p.config as config
 }
 
+# A deny of a code, a class or a record reaches the resources the item
+# carries (facts.carried_*); a permit reads the item's own facts only.
+test_deny_reaches_carried_facts if {
+	c := opt_in_except({"codes": [snomed_opioid]})
+	inp := req("Organization/org-b", ["TREAT"], [], [c])
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "carried_codes": [snomed_opioid]})
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as with_facts(inp, {"codes": [], "reference": "Observation/o1", "carried_codes": ["http://snomed.info/sct|1"]})
+		with data.ds4p.config as config
+	typed := opt_in_except({"classes": ["Condition"]})
+	ds4p.decision.effect == "deny" with input as with_facts(req("Organization/org-b", ["TREAT"], [], [typed]), {"codes": [], "reference": "", "carried_types": ["Practitioner", "Condition"]})
+		with data.ds4p.config as config
+	named := opt_in_except({"data_refs": [{"reference": "Condition/c9", "meaning": "instance"}]})
+	ds4p.decision.effect == "deny" with input as with_facts(req("Organization/org-b", ["TREAT"], [], [named]), {"codes": [], "reference": "Observation/o1", "carried_references": ["Condition/c9"]})
+		with data.ds4p.config as config
+	ds4p.decision.effect == "permit" with input as with_facts(req("Organization/org-b", ["TREAT"], [], [named]), {"codes": [], "reference": "Observation/o1", "carried_references": ["Condition/c1"]})
+		with data.ds4p.config as config
+}
+
+test_permit_does_not_read_carried_codes if {
+	coded := consent("c-code", [
+		root("deny"),
+		exception("provision.provision[0]", "permit", {"actors": ["Organization/org-a"], "purposes": ["TREAT"], "codes": [snomed_opioid]}),
+	])
+	inp := req("Organization/org-a", ["TREAT"], [sud], [coded])
+	ds4p.decision.effect == "deny" with input as with_facts(inp, {"codes": ["http://snomed.info/sct|1"], "reference": "Observation/o1", "carried_codes": [snomed_opioid]})
+		with data.ds4p.config as config
+}
+
 test_deny_of_a_specific_resource if {
 	c := opt_in_except({"data_refs": [{"reference": "Condition/c9", "meaning": "instance"}]})
 	inp := req("Organization/org-b", ["TREAT"], [], [c])
