@@ -116,8 +116,15 @@ type labelJob struct {
 	spans    [][2]int
 	inBundle []labels.Set // per span: the labels of the stored Bundles it is in
 	lines    bool         // NDJSON: each line is a resource the server holds
+	carried  [][]carried  // per span: the resources it contains or carries
 	results  []labels.Result
 	progress func(done int)
+}
+
+// carried is a resource a resource contains or carries, where it lies.
+type carried struct {
+	span [2]int
+	path string
 }
 
 // run finds the resources of the input (the resource itself, each entry of
@@ -142,10 +149,23 @@ func (j *labelJob) run() ([]byte, error) {
 			copies[k].Labels = ls
 		}
 	}
-	var err error
-	if j.results, err = j.l.LabelAllResolvingCopies(batch, false, nil, copies); err != nil {
+	// The resources each contains or carries are labelled on their own,
+	// as contained resources (proxy/label_stage.go).
+	for k, cs := range j.carried {
+		for _, c := range cs {
+			batch = append(batch, j.in[c.span[0]:c.span[1]])
+			if copies == nil {
+				copies = make([]labels.Copy, len(j.spans))
+			}
+			copies = append(copies, labels.Copy{Contained: true, Labels: j.inBundle[k]})
+		}
+	}
+	results, err := j.l.LabelAllResolvingCopies(batch, false, nil, copies)
+	if err != nil {
 		return nil, err
 	}
+	j.results = results[:len(j.spans)]
+	j.settleCarried(results[len(j.spans):])
 	var edits []fjson.Edit
 	for k, s := range j.spans {
 		es, err := j.l.Edits(batch[k], j.results[k])
@@ -159,6 +179,51 @@ func (j *labelJob) run() ([]byte, error) {
 		j.progress(s[1])
 	}
 	return fjson.Apply(nil, j.in, edits)
+}
+
+// settleCarried gives each resource the sensitivity of the resources it
+// contains or carries (rest: their results, in the order of j.carried), as
+// the proxy gives it before deciding (proxy/contained.go, settleContained):
+// their confidentiality, sensitivity and policy labels, and NORDSCLCD. An
+// Observation containing a Condition its EHR labelled R and SUD in its own
+// meta.security, with no code a rule matches, came out unlabelled, where
+// the proxy labels it R and SUD and withholds it from org-b (QA round 38,
+// area B). The labels the resource gains are given the reason "contained".
+func (j *labelJob) settleCarried(rest []labels.Result) {
+	for k, cs := range j.carried {
+		if len(cs) == 0 {
+			continue
+		}
+		rs := make([]labels.Result, len(cs))
+		for i := range cs {
+			rs[i] = rest[i].WholeResource()
+		}
+		rest = rest[len(cs):]
+		add := labels.HighWaterMark(rs)
+		for _, r := range rs {
+			if r.Labels.Has(labels.NoRedisclosure) {
+				add = add.Union(labels.NewSet(labels.NoRedisclosure))
+			}
+		}
+		res := &j.results[k]
+		whole := labels.Result{Labels: res.Labels.Union(add)}
+		merged := whole.Effective() // with its highest confidentiality only
+		if merged.Equal(res.Labels) {
+			continue
+		}
+		for _, lb := range merged {
+			if res.Labels.Has(lb) {
+				continue
+			}
+			for i, r := range rs {
+				if r.Labels.Has(lb) {
+					res.Reasons = append(res.Reasons, labels.Reason{Label: lb, Rule: "contained", Matched: r.Type + "/" + r.ID, Path: cs[i].path})
+					break
+				}
+			}
+		}
+		res.Labels, res.Changed = merged, true
+	}
 }
 
 // collect finds the resources of the input.
@@ -192,8 +257,18 @@ func (j *labelJob) collectResource(start, end, depth int, own labels.Set) error 
 		return err
 	}
 	if rt, _ := fjson.StringValue(j.in, vs, ve); !ok || rt != "Bundle" {
+		var cs []carried
+		if rt == "Parameters" {
+			if err := j.collectParameters(start, "", 0, 0, &cs); err != nil {
+				return err
+			}
+		}
+		if err := j.collectContained(start, "", 0, &cs); err != nil {
+			return err
+		}
 		j.spans = append(j.spans, [2]int{start, end})
 		j.inBundle = append(j.inBundle, own)
+		j.carried = append(j.carried, cs)
 		return nil
 	}
 	if depth >= maxBundleDepth {
@@ -232,6 +307,131 @@ func (j *labelJob) collectResource(start, end, depth int, own labels.Set) error 
 			return j.collectResource(rs, re, depth+1, own)
 		}
 		return err
+	})
+}
+
+// errCarriedShape: a contained resource, an entry or a parameter that is
+// no object, or carried deeper than maxBundleDepth.
+var errCarriedShape = errors.New("a contained resource, entry or parameter is not an object, or lies too deep")
+
+// collectContained adds to cs the resources of the contained member of the
+// resource at start (an array of objects, or one object, which a server
+// may store), and what each of them carries (collectCarried): the
+// resources the proxy labels as contained (proxy/contained.go).
+func (j *labelJob) collectContained(start int, path string, depth int, cs *[]carried) error {
+	s, e, ok, err := fjson.Lookup(j.in, start, "contained")
+	if err != nil || !ok {
+		return err
+	}
+	path += "contained"
+	switch j.in[s] {
+	case '{':
+		return j.collectCarried(s, e, path, depth, cs)
+	case '[':
+		n := 0
+		return fjson.ArrayEach(j.in, s, func(vs, ve int) error {
+			if j.in[vs] != '{' {
+				return errCarriedShape
+			}
+			n++
+			return j.collectCarried(vs, ve, fmt.Sprintf("%s[%d]", path, n-1), depth, cs)
+		})
+	}
+	return nil
+}
+
+// collectCarried adds the resource at [vs, ve) to cs, and the resources
+// it carries: its own contained ones, a Bundle's entries, a Parameters'
+// parameters and parts; depth counts the Bundles and Parameters it lies in.
+func (j *labelJob) collectCarried(vs, ve int, path string, depth int, cs *[]carried) error {
+	*cs = append(*cs, carried{span: [2]int{vs, ve}, path: path})
+	ts, te, ok, err := fjson.Lookup(j.in, vs, "resourceType")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("a contained resource has no resourceType")
+	}
+	rt, _ := fjson.StringValue(j.in, ts, te)
+	_, _, hasContained, err := fjson.Lookup(j.in, vs, "contained")
+	if err != nil || !hasContained && rt != "Bundle" && rt != "Parameters" {
+		return err
+	}
+	if depth >= maxBundleDepth {
+		return errCarriedShape
+	}
+	if err := j.collectContained(vs, path+".", depth+1, cs); err != nil {
+		return err
+	}
+	switch rt {
+	case "Parameters":
+		return j.collectParameters(vs, path+".", 0, depth+1, cs)
+	case "Bundle":
+	default:
+		return nil
+	}
+	arr, _, ok, err := fjson.Lookup(j.in, vs, "entry")
+	if err != nil || !ok {
+		return err
+	}
+	if j.in[arr] != '[' {
+		return errCarriedShape
+	}
+	n := 0
+	return fjson.ArrayEach(j.in, arr, func(es, _ int) error {
+		if j.in[es] != '{' {
+			return errCarriedShape
+		}
+		n++
+		rs, re, ok, err := fjson.Lookup(j.in, es, "resource")
+		if err != nil || !ok {
+			return err
+		}
+		if j.in[rs] != '{' {
+			return errCarriedShape
+		}
+		return j.collectCarried(rs, re, fmt.Sprintf("%sentry[%d].resource", path+".", n-1), depth+1, cs)
+	})
+}
+
+// collectParameters adds to cs the resources of the parameter (or, below,
+// part) array of the object at obj, and what they carry; nest counts the
+// Bundles and Parameters obj lies in.
+func (j *labelJob) collectParameters(obj int, path string, depth, nest int, cs *[]carried) error {
+	if depth > maxBundleDepth {
+		return errCarriedShape
+	}
+	member := "parameter"
+	if depth > 0 {
+		member = "part"
+	}
+	arr, _, ok, err := fjson.Lookup(j.in, obj, member)
+	if err != nil || !ok {
+		return err
+	}
+	if j.in[arr] != '[' {
+		return errCarriedShape
+	}
+	n := 0
+	return fjson.ArrayEach(j.in, arr, func(ps, _ int) error {
+		if j.in[ps] != '{' {
+			return errCarriedShape
+		}
+		at := fmt.Sprintf("%s%s[%d]", path, member, n)
+		n++
+		rs, re, ok, err := fjson.Lookup(j.in, ps, "resource")
+		if err != nil {
+			return err
+		}
+		if ok {
+			if j.in[rs] != '{' {
+				return errCarriedShape
+			}
+			if err := j.collectCarried(rs, re, at+".resource", nest, cs); err != nil {
+				return err
+			}
+		}
+		return j.collectParameters(ps, at+".", depth+1, nest, cs)
 	})
 }
 
