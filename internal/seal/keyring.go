@@ -147,7 +147,10 @@ func parseKeyLine(line string) (Key, error) {
 	}
 	id, err := strconv.ParseUint(f[0], 16, 32)
 	if err != nil || len(f[0]) != 8 {
-		return Key{}, fmt.Errorf("key id %q is not 8 hex digits", f[0])
+		// Not quoted: a line missing its id, or with its fields swapped,
+		// has the secret here, and the error reaches serve's log (a key
+		// file edited while it runs) and the terminal (QA round 38, area F).
+		return Key{}, fmt.Errorf("the key id (the first field) is not 8 hex digits (it has %d characters)", len(f[0]))
 	}
 	k := Key{ID: uint32(id), Active: len(f) == 3}
 	secret, err := base64.StdEncoding.DecodeString(f[1])
