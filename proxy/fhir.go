@@ -634,11 +634,11 @@ func (s *Server) recordUninspected(ctx context.Context, ex *exchange, up *http.R
 		// The operation's parameters may pick the patient the server
 		// renders (Observation/$render?patient=p2): for p2's accounting
 		// of disclosures those the query names are recorded too (QA
-		// round 37, area C). Best effort, for the ledger only: a
-		// Parameters body, a chained or identifier parameter or a
-		// reference to a Group is not read, and the server may ignore
-		// what is named. A bound caller's answer passes only with no
-		// parameters (nonJSON).
+		// round 37, area C), and those a POSTed Parameters body names
+		// (QA round 38, area F). Best effort, for the ledger only: a
+		// chained or identifier parameter or a reference to a Group is
+		// not read, and the server may ignore what is named. A bound
+		// caller's answer passes only with no parameters (nonJSON).
 		patients = s.appendNamedPatients(patients, ex.req.Type, up)
 		if len(patients) > maxNamedPatients {
 			// Each is an entry holding the whole query: one GET naming
@@ -675,18 +675,18 @@ func (s *Server) recordUninspected(ctx context.Context, ex *exchange, up *http.R
 const maxNamedPatients = 100
 
 // appendNamedPatients adds to patients, without repeats, those the
-// upstream request's query names in a patient or subject parameter
-// (subject:Patient too): Patient/ID, relative or directly below the
-// upstream's base or an alias, optionally /_history/V, or, for patient and
-// subject:Patient, the id, each of a comma-separated list; on type Patient,
-// the ids _id names too (Patient/$render?_id=p2 was recorded under no
-// patient: QA round 37, area I). A "" placeholder (no patient) is dropped
-// once a patient is named.
+// upstream request's parameters (namedParams) name in a patient or
+// subject parameter (subject:Patient too): Patient/ID, relative or directly
+// below the upstream's base or an alias, optionally /_history/V, or the
+// id, each of a comma-separated list; on type Patient, the ids _id names
+// too (Patient/$render?_id=p2 was recorded under no patient: QA round 37,
+// area I). A bare id under subject may name a Group, a Device or a
+// Location too, but of those only a Patient is a patient: it is recorded
+// as Patient/ID (Observation/$render?subject=p2 was recorded under no
+// patient while the server may render p2's record; QA round 38, area F).
+// A "" placeholder (no patient) is dropped once a patient is named.
 func (s *Server) appendNamedPatients(patients []string, typ string, up *http.Request) []string {
-	if up == nil || up.URL == nil || up.URL.RawQuery == "" {
-		return patients
-	}
-	q, _ := url.ParseQuery(up.URL.RawQuery) // a pair it cannot read, it drops
+	q := namedParams(up, s.opts.MaxJSONDepth)
 	add := func(p string) {
 		// One past the bound is enough for recordUninspected to refuse:
 		// a 64 KiB query naming 12,500 ids cost some 200 ms of repeat
@@ -724,13 +724,101 @@ func (s *Server) appendNamedPatients(patients []string, typ string, up *http.Req
 						id = bare
 					}
 				}
-				if (typed || k != "subject") && labels.ValidID(id) {
+				if labels.ValidID(id) {
 					add("Patient/" + id)
 				}
 			}
 		}
 	}
 	return patients
+}
+
+// namedParams are the parameters of the upstream request that may name
+// the patients an operation acts on, for the ledger: its query, and for a
+// POST its Parameters body's patient, subject and _id parameters, a
+// string value[x] as written and a valueReference's reference (a body
+// naming Patient/p2 was recorded under no patient: QA round 38, area F).
+// A pair or a body it cannot read gives nothing.
+func namedParams(up *http.Request, maxDepth int) url.Values {
+	if up == nil || up.URL == nil {
+		return nil
+	}
+	q, _ := url.ParseQuery(up.URL.RawQuery) // a pair it cannot read, it drops
+	if up.GetBody == nil {
+		return q
+	}
+	rc, err := up.GetBody()
+	if err != nil {
+		return q
+	}
+	body, err := io.ReadAll(rc)
+	_ = rc.Close()
+	if err != nil {
+		return q
+	}
+	for name, vs := range bodyNamedParams(body, maxDepth) {
+		q[name] = append(q[name], vs...)
+	}
+	return q
+}
+
+// bodyNamedParams reads a Parameters body's patient, subject and _id
+// parameters (namedParams), one parameter written as an object too.
+func bodyNamedParams(body []byte, maxDepth int) url.Values {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxJSONDepth
+	}
+	if fjson.Validate(body, maxDepth) != nil {
+		return nil
+	}
+	obj := fjson.SkipSpace(body, 0)
+	if obj >= len(body) || body[obj] != '{' {
+		return nil
+	}
+	if rs, re, ok, _ := fjson.Lookup(body, obj, "resourceType"); !ok {
+		return nil
+	} else if rt, _ := fjson.StringValue(body, rs, re); rt != "Parameters" {
+		return nil
+	}
+	ps, pe, ok, _ := fjson.Lookup(body, obj, "parameter")
+	if !ok {
+		return nil
+	}
+	q := url.Values{}
+	one := func(vs, _ int) error {
+		if body[vs] != '{' {
+			return nil
+		}
+		var name string
+		var values []string
+		_ = fjson.ObjectEach(body, vs, func(key []byte, ks, ke int) error {
+			switch k := keyName(key); {
+			case k == "name":
+				name, _ = fjson.StringValue(body, ks, ke)
+			case !strings.HasPrefix(k, "value"):
+			case body[ks] == '"':
+				v, _ := fjson.StringValue(body, ks, ke)
+				values = append(values, v)
+			case k == "valueReference" && body[ks] == '{':
+				if rs, re, ok, _ := fjson.Lookup(body, ks, "reference"); ok {
+					v, _ := fjson.StringValue(body, rs, re)
+					values = append(values, v)
+				}
+			}
+			return nil
+		})
+		switch name {
+		case "patient", "subject", "_id":
+			q[name] = append(q[name], values...)
+		}
+		return nil
+	}
+	if body[ps] == '{' {
+		_ = one(ps, pe)
+	} else if body[ps] == '[' {
+		_ = fjson.ArrayEach(body, ps, one)
+	}
+	return q
 }
 
 // upstreamError answers an upstream 4xx/5xx without passing on its text,
