@@ -303,10 +303,15 @@ func (j *labelJob) collectResource(start, end, depth int, own labels.Set) error 
 	}
 	return fjson.ArrayEach(j.in, es, func(s, _ int) error {
 		rs, re, ok, err := fjson.Lookup(j.in, s, "resource")
-		if ok && err == nil {
-			return j.collectResource(rs, re, depth+1, own)
+		if err != nil {
+			return err
 		}
-		return err
+		if ok {
+			if err := j.collectResource(rs, re, depth+1, own); err != nil {
+				return err
+			}
+		}
+		return j.collectOutcome(s, depth, own)
 	})
 }
 
@@ -433,6 +438,33 @@ func (j *labelJob) collectParameters(obj int, path string, depth, nest int, cs *
 		}
 		return j.collectParameters(ps, at+".", depth+1, nest, cs)
 	})
+}
+
+// collectOutcome adds the resource an entry's response.outcome holds:
+// Bundle.entry.response.outcome is typed Resource, and the proxy labels a
+// resource there as it labels the entry's (329bcaa); labelled offline
+// without it, a Condition coded F11.20 stored there went back to the
+// server unlabelled. A response written as an array (invalid FHIR) has
+// each of its outcomes read.
+func (j *labelJob) collectOutcome(entry, depth int, own labels.Set) error {
+	ps, _, ok, err := fjson.Lookup(j.in, entry, "response")
+	if err != nil || !ok {
+		return err
+	}
+	one := func(s, _ int) error {
+		vs, ve, ok, err := fjson.Lookup(j.in, s, "outcome")
+		if err != nil || !ok {
+			return err
+		}
+		if _, _, ok, err := fjson.Lookup(j.in, vs, "resourceType"); err != nil || !ok {
+			return errors.New("an entry's response.outcome is not a FHIR resource (no resourceType)")
+		}
+		return j.collectResource(vs, ve, depth+1, own)
+	}
+	if j.in[ps] == '[' {
+		return fjson.ArrayEach(j.in, ps, one)
+	}
+	return one(ps, 0)
 }
 
 // answerBundle reports whether a Bundle of type typ is a server's answer
