@@ -145,10 +145,13 @@ verdict(c) := {"consent": c.id, "version": c.version, "type": type, "rules": rul
 # deep it lies: a deny of Part 2 records beside a deny of org-a that makes
 # an exception for treatment stays a deny of Part 2 records for org-a's
 # treatment too (each branch decides for itself, and a deny wins).
+# Nested in r means d's path is r's path followed by "." (tested without
+# building r.path + ".", which took 15 of a Part 2 decision's allocations).
 refined(r, matching) if {
 	some d in matching
 	d.depth > r.depth
-	startswith(d.path, concat("", [r.path, "."]))
+	startswith(d.path, r.path)
+	startswith(trim_prefix(d.path, r.path), ".")
 }
 
 # deciding_type(matching): deny when a matching deny is refined by no
