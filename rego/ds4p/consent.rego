@@ -509,12 +509,16 @@ denies("actors", wanted) if {
 }
 
 unresolvable_actor(a) if {
-	some t in group_actor_types
-	startswith(a, concat("", [t, "/"]))
+	some prefix in group_actor_prefixes
+	startswith(a, prefix)
 	not data.ds4p.config.designations[a]
 }
 
 group_actor_types := {"Group", "CareTeam", "HealthcareService", "Location"}
+
+# group_actor_prefixes: "Group/" and so on, built once per policy revision
+# (the rule reads no input), not once per deny naming an actor.
+group_actor_prefixes := {concat("", [t, "/"]) | some t in group_actor_types}
 
 actor_matches(wanted) if {
 	some a in wanted
@@ -555,15 +559,20 @@ caller_actors contains a if some a in input.caller.org_identifiers
 # withheld nothing.
 caller_actors contains concat("|", [other, value]) if {
 	some a in input.caller.org_identifiers
-	some system, other in npi_other_name
-	startswith(a, concat("", [system, "|"]))
-	value := substring(a, count(system) + 1, -1)
+	some prefix, other in npi_prefix_other_name
+	startswith(a, prefix)
+	value := substring(a, count(prefix), -1)
 }
 
 npi_other_name := {
 	"http://hl7.org/fhir/sid/us-npi": "urn:oid:2.16.840.1.113883.4.6",
 	"urn:oid:2.16.840.1.113883.4.6": "http://hl7.org/fhir/sid/us-npi",
 }
+
+# npi_prefix_other_name: each NPI system followed by "|" (an identifier's
+# prefix) to its other name, built once per policy revision (the rule reads
+# no input), not once per decision and identifier.
+npi_prefix_other_name[concat("", [system, "|"])] := other if some system, other in npi_other_name
 
 # in_period: the request time is inside [start, end); 0 is unbounded.
 in_period(start, end) if {
