@@ -543,10 +543,9 @@ names_recipients(level) if {
 # user's own FHIR resource, Practitioner/dr-x, when the identity provider's
 # subject is an opaque id): a consent naming the practitioner names the
 # caller whichever claim carries the reference.
-caller_actors contains a if {
-	some a in [input.caller.org, input.caller.subject]
-	a != ""
-}
+caller_actors contains input.caller.org if input.caller.org != ""
+
+caller_actors contains input.caller.subject if input.caller.subject != ""
 
 caller_actors contains input.caller.fhir_user if input.caller.fhir_user != ""
 
