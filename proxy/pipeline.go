@@ -1193,6 +1193,17 @@ func (r *run) anyDisclosed() bool {
 	return false
 }
 
+// disclosedWhole reports whether every item of the run is disclosed,
+// nothing of it redacted or masked.
+func (r *run) disclosedWhole() bool {
+	for _, it := range r.items {
+		if !it.class.decision.Permitted() || len(it.redacted)+len(it.masked) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *run) totalWithheld() int {
 	n := 0
 	for _, it := range r.items {

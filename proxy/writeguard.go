@@ -1400,6 +1400,13 @@ func (s *Server) currentBundle(ctx context.Context, ex *exchange, req fhirReques
 	if root.typ == "document" && documentWithheld(root) {
 		return nil, missingStored(req)
 	}
+	if req.Interaction == Operation && !r.disclosedWhole() {
+		// $meta answers the labels the read's high-water mark takes off
+		// (SUD, R), $validate issues about the entries the read cuts: an
+		// operation needs the whole current version, as a resource's
+		// needs it readable (QA round 38, area E).
+		return nil, missingStored(req)
+	}
 	if root.metaIdx < 0 {
 		return nil, nil
 	}
