@@ -113,6 +113,37 @@ func outcomeTargets(b []byte, start int) ([]span, error) {
 	return out, err
 }
 
+// entryOutcomeTargets are the values of the OperationOutcome at b[start]
+// (an entry's response.outcome) other than its resourceType, id and its
+// issues' severity and code. It is not labelled as a resource is, and
+// what it carries went to the caller with it: a Condition labelled R in
+// its contained array, text in an extension (QA round 38, area A), in a
+// modifierExtension, an issue's extension, details.coding display or
+// code (F11.20), expression or location, or its meta's tags (area E).
+func entryOutcomeTargets(b []byte, start int) ([]span, error) {
+	var out []span
+	err := fjson.ObjectEach(b, start, func(key []byte, s, e int) error {
+		switch keyName(key) {
+		case "resourceType", "id":
+		case "issue":
+			return objectsIn(b, s, e, &out, func(is, _ int) error {
+				return fjson.ObjectEach(b, is, func(k []byte, ks, ke int) error {
+					switch keyName(k) {
+					case "severity", "code":
+					default:
+						out = append(out, span{ks, ke})
+					}
+					return nil
+				})
+			})
+		default:
+			out = append(out, span{s, e})
+		}
+		return nil
+	})
+	return out, err
+}
+
 // objectsIn calls fn with each object of the value b[vs:ve]: the object
 // elements of an array, or the value itself when it is one object. Any
 // other value (a string, a number, an array's element that is not an
@@ -138,26 +169,15 @@ func objectsIn(b []byte, vs, ve int, other *[]span, fn func(s, e int) error) err
 	return nil
 }
 
-// outcomeEdits returns the edits that strip the free text of the
-// OperationOutcome object at b[start:end] (a batch entry.response.outcome).
+// outcomeEdits returns the edits that leave the OperationOutcome object
+// at b[start:end] (an entry's response.outcome) nothing but its type, id
+// and its issues' severity and code (entryOutcomeTargets).
 func outcomeEdits(b []byte, start, end int) ([]fjson.Edit, error) {
 	start, end = trim(b, start, end)
 	if b[start] != '{' {
 		return nil, nil
 	}
-	targets, err := outcomeTargets(b, start)
-	if err == nil {
-		// It is not labelled as a resource is: what it carries besides
-		// its issues goes too, its contained resources (a Condition its
-		// EHR labelled R) and its extensions (QA round 38, area A).
-		err = fjson.ObjectEach(b, start, func(key []byte, s, e int) error {
-			switch keyName(key) {
-			case "contained", "extension":
-				targets = append(targets, span{s, e})
-			}
-			return nil
-		})
-	}
+	targets, err := entryOutcomeTargets(b, start)
 	if err != nil || len(targets) == 0 {
 		if err != nil {
 			return nil, fail(http.StatusBadGateway, "processing", "the FHIR server answered with an OperationOutcome the proxy cannot read", err)
