@@ -917,7 +917,10 @@ func (r *run) priorVersionLabels(b *bundleNode, depth int, in *bundleNode) label
 	}
 	switch {
 	case depth == 0 && r.ex.req.Interaction == VRead,
-		depth == 1 && r.ex.req.Interaction == History && in != nil && in.typ == "history":
+		depth == 1 && r.ex.req.Interaction == History && in != nil:
+		// Whatever type the answer's Bundle says it is: a server that
+		// answered Bundle/b1/_history as a searchset or a collection gave
+		// org-b v1's entries (QA round 38, area E).
 		return r.ex.currentBundle
 	}
 	return nil
