@@ -78,7 +78,7 @@ func (r *run) readCurrentBundles(ctx context.Context, ids []string) (bundleCurre
 					current[i].missing = true
 					continue
 				}
-				ls, f := r.s.currentBundle(ctx, r.ex, fhirRequest{Interaction: Read, Type: "Bundle", ID: ids[i]}, true)
+				ls, _, f := r.s.currentBundle(ctx, r.ex, fhirRequest{Interaction: Read, Type: "Bundle", ID: ids[i]}, true)
 				switch {
 				case f == nil:
 					current[i].labels = ls

@@ -1362,27 +1362,32 @@ func missingStored(req fhirRequest) *Failure {
 // from. It answered 502 to every vread and history of a Bundle before,
 // as decideStored takes one resource (QA round 37, area A, A-5).
 func (s *Server) guardStoredBundle(ctx context.Context, ex *exchange, req fhirRequest) *Failure {
-	ls, f := s.currentBundle(ctx, ex, req, req.Interaction != Operation)
+	ls, patients, f := s.currentBundle(ctx, ex, req, req.Interaction != Operation)
 	if f != nil {
 		return f
 	}
-	ex.currentBundle = ls
+	// An operation's uninspected answer is recorded under the patients
+	// of its entries, as a resource's is under its own (recordUninspected):
+	// org-a's Bundle/b1/$render of p1's document was recorded under no
+	// patient, missing from p1's accounting (QA round 38, area E).
+	ex.currentBundle, ex.instancePatients = ls, patients
 	return nil
 }
 
 // currentBundle reads the current version of the stored Bundle req names
 // and judges it as a read of it by ex's caller would be (on a copy of ex):
 // the labels it carries as a whole (meta.security, meta.tag:
-// bundleLabels); none and no Failure when it is deleted (410) and goneOK;
+// bundleLabels), and the patients its entries belong to; none and no
+// Failure when it is deleted (410) and goneOK;
 // the missing answer (errMissing) when it is missing or that read answers
 // as for a missing resource (a document whose Composition is withheld);
 // the upstream's failure, or a 502, otherwise. guardStoredBundle and the
 // Bundle versions of a type or system history (history_bundles.go) read
 // it so.
-func (s *Server) currentBundle(ctx context.Context, ex *exchange, req fhirRequest, goneOK bool) (labels.Set, *Failure) {
+func (s *Server) currentBundle(ctx context.Context, ex *exchange, req fhirRequest, goneOK bool) (labels.Set, []string, *Failure) {
 	body, f := s.storedBody(ctx, ex, req, goneOK)
 	if f != nil || body == nil {
-		return nil, f
+		return nil, nil, f
 	}
 	read := *ex // judged as a read of the current version, on a copy
 	read.req = fhirRequest{Interaction: Read, Type: req.Type, ID: req.ID, Path: req.Type + "/" + req.ID}
@@ -1392,30 +1397,41 @@ func (s *Server) currentBundle(ctx context.Context, ex *exchange, req fhirReques
 	read.window, read.fromPage, read.firstGet, read.getQuery = pageWindow{}, false, false, ""
 	r, root, _, err := s.judge(ctx, &read, body)
 	if err != nil {
-		return nil, classify(err)
+		return nil, nil, classify(err)
 	}
 	if root == nil {
-		return nil, fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
+		return nil, nil, fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", nil)
 	}
 	if root.typ == "document" && documentWithheld(root) {
-		return nil, missingStored(req)
+		return nil, nil, missingStored(req)
 	}
 	if req.Interaction == Operation && !r.disclosedWhole() {
 		// $meta answers the labels the read's high-water mark takes off
 		// (SUD, R), $validate issues about the entries the read cuts: an
 		// operation needs the whole current version, as a resource's
 		// needs it readable (QA round 38, area E).
-		return nil, missingStored(req)
+		return nil, nil, missingStored(req)
+	}
+	var patients []string
+	for _, it := range r.items {
+		if it.res == nil {
+			continue
+		}
+		for _, p := range append([]string{it.res.Patient}, it.res.Patients...) {
+			if p != "" && !slices.Contains(patients, p) {
+				patients = append(patients, p)
+			}
+		}
 	}
 	if root.metaIdx < 0 {
-		return nil, nil
+		return nil, patients, nil
 	}
 	meta, _ := trim(r.body, root.members[root.metaIdx].vStart, root.members[root.metaIdx].end)
 	ls, err := labels.BundleLabels(r.body, meta)
 	if err != nil {
-		return nil, fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", err)
+		return nil, nil, fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", err)
 	}
-	return ls, nil
+	return ls, patients, nil
 }
 
 // storedReadFailed answers a failed read of the stored version as the
