@@ -76,6 +76,7 @@ type member struct {
 type objectLayout struct {
 	open, lastEnd int
 	empty         bool
+	members       int    // meta: how many (MarkEdits)
 	meta          member // resource: "meta"; meta: "security"
 	security      member
 	tag           member // meta: "tag" (MarkEdits)
@@ -118,6 +119,7 @@ func locateMeta(b []byte, start int) (objectLayout, error) {
 	lay := objectLayout{open: start, empty: true}
 	err := fjson.ObjectEach(b, start, func(key []byte, s, e int) error {
 		lay.empty, lay.lastEnd = false, e
+		lay.members++
 		switch {
 		case fjson.KeyIs(key, "security"):
 			return lay.security.set(s, e, "security")

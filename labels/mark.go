@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
@@ -66,7 +67,12 @@ func inMark(l Label) bool {
 // missing are appended. A Bundle without meta gets one after its id or
 // resourceType; the edit replaces that member's value with itself followed
 // by the new meta, so that it never starts where an edit of a neighbouring
-// member does.
+// member does. A security or tag array whose every entry goes, nothing
+// added, goes itself with its comma, and meta too when no member of it is
+// left: "security":[] or "meta":{} would tell that the Bundle carried a
+// label that was removed, where the Bundle without the withheld entries
+// has no such member (QA round 38, area G; an empty array is no valid
+// FHIR JSON either).
 func MarkEdits(bundle []byte, mark Set) ([]fjson.Edit, error) {
 	top, err := locateTop(bundle)
 	if err != nil {
@@ -82,24 +88,31 @@ func MarkEdits(bundle []byte, mark Set) ([]fjson.Edit, error) {
 	if err != nil {
 		return nil, err
 	}
-	return markMeta(bundle, meta, mark)
+	edits, drop, err := markMeta(bundle, meta, mark)
+	if drop {
+		return []fjson.Edit{memberRemoval(bundle, top.meta.start, top.meta.end)}, nil
+	}
+	return edits, err
 }
 
 // markMeta is MarkEdits for the Bundle's meta, laid out as lay: its
 // security array made to carry mark, and the security labels an upstream
 // put in its tag array removed (meta.tag is read as labels, QA round 25:
 // a confidentiality or v3-ActCode code there would otherwise still tell of
-// a withheld entry).
-func markMeta(b []byte, lay objectLayout, mark Set) ([]fjson.Edit, error) {
-	var edits []fjson.Edit
+// a withheld entry). The security or tag member whose every entry goes
+// goes with its comma; when none of meta's members is left, markMeta
+// returns no edits and drop: the caller removes meta.
+func markMeta(b []byte, lay objectLayout, mark Set) (edits []fjson.Edit, drop bool, err error) {
+	var secGone, tagGone bool
+	insert := !lay.security.found && len(mark) > 0
 	switch {
 	case lay.security.found:
 		entries, err := readEntries(b, lay.security.start)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		edits = markMerge(entries, lay.security.start, mark)
-	case len(mark) > 0:
+		edits, secGone = markMerge(entries, lay.security.start, mark)
+	case insert:
 		edits = insertSecurity(lay, mark, nil)
 	}
 	if lay.tag.found && b[lay.tag.start] == '[' {
@@ -115,13 +128,14 @@ func markMeta(b []byte, lay objectLayout, mark Set) ([]fjson.Edit, error) {
 			return end, nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("labels: reading meta.tag: %w", err)
+			return nil, false, fmt.Errorf("labels: reading meta.tag: %w", err)
 		}
 		remove := make([]bool, len(tags))
 		for k, t := range tags {
 			remove[k] = t.ok && (isConfidentiality(t.label) || (t.label.System == SystemActCode && KnownCode(SystemActCode, t.label.Code)))
 		}
-		if rm := removals(tags, remove); len(rm) > 0 {
+		tagGone = len(tags) > 0 && !slices.Contains(remove, false)
+		if rm := removals(tags, remove); len(rm) > 0 && !tagGone {
 			edits = append(edits, rm...)
 			slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
 		}
@@ -130,21 +144,42 @@ func markMeta(b []byte, lay objectLayout, mark Set) ([]fjson.Edit, error) {
 		// One tag written as an object rather than an array of one
 		// (invalid FHIR JSON, but a server may send it, and the labeller
 		// reads it as the array's one element): a security label so
-		// written goes as from an array, leaving an empty one. Kept, a
+		// written goes as from an array, and the member with it. Kept, a
 		// searchset's "SUD" still told of the entry withheld (QA round
 		// 34, area A).
 		_, lb, ok, _, err := readLabel(b, lay.tag.start, true)
-		if err == nil && ok && (isConfidentiality(lb) || (lb.System == SystemActCode && KnownCode(SystemActCode, lb.Code))) {
-			edits = append(edits, fjson.Edit{Start: lay.tag.start, End: lay.tag.end, Data: []byte("[]")})
-			slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
-		}
+		tagGone = err == nil && ok && (isConfidentiality(lb) || (lb.System == SystemActCode && KnownCode(SystemActCode, lb.Code)))
 	}
-	return edits, nil
+	var goneAt [2]member // kept off the heap
+	gone := goneAt[:0]
+	if secGone {
+		gone = append(gone, lay.security)
+	}
+	if tagGone {
+		gone = append(gone, lay.tag)
+	}
+	switch {
+	case len(gone) == 0:
+		return edits, false, nil
+	case len(gone) < lay.members:
+		slices.SortFunc(gone, func(a, b member) int { return a.start - b.start })
+		edits = memberRemovals(edits, b, gone)
+		slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
+		return edits, false, nil
+	case insert:
+		// The tag was meta's one member: the new security takes its
+		// place.
+		key, _, _ := memberAt(b, lay.tag.start, lay.tag.end)
+		data := appendLabels(append(make([]byte, 0, len(`"security":`)+labelsSize(mark, nil)), `"security":`...), mark, nil)
+		return []fjson.Edit{{Start: key, End: lay.tag.end, Data: data}}, false, nil
+	}
+	return nil, true, nil
 }
 
 // markMerge removes the summary entries not in mark and appends the
-// labels of mark not present.
-func markMerge(entries []entry, open int, mark Set) []fjson.Edit {
+// labels of mark not present. When every entry goes and none is added it
+// returns no edits and gone: the caller removes the array.
+func markMerge(entries []entry, open int, mark Set) (edits []fjson.Edit, gone bool) {
 	remove := make([]bool, len(entries))
 	var have []Label
 	for k, e := range entries {
@@ -163,9 +198,78 @@ func markMerge(entries []entry, open int, mark Set) []fjson.Edit {
 			add = append(add, lb)
 		}
 	}
-	edits := removals(entries, remove)
+	if len(entries) > 0 && len(add) == 0 && !slices.Contains(remove, false) {
+		return nil, true
+	}
+	edits = removals(entries, remove)
 	edits = append(edits, appendMissing(entries, remove, open, add, nil)...)
 	slices.SortStableFunc(edits, func(a, b fjson.Edit) int { return a.Start - b.Start })
+	return edits, false
+}
+
+// memberAt returns where the object member whose value spans [vs, ve) of
+// b starts (its key's opening quote: the keys MarkEdits removes, "meta",
+// "security" and "tag", hold no quote however escaped), where the member
+// before it ends (-1 when it is the first) and where the one after it
+// starts (-1 when it is the last).
+func memberAt(b []byte, vs, ve int) (key, prev, next int) {
+	i := vs - 1
+	for jsonSpace(b[i]) || b[i] == ':' {
+		i--
+	}
+	key = bytes.LastIndexByte(b[:i], '"')
+	for i = key - 1; jsonSpace(b[i]); i-- {
+	}
+	prev = -1
+	if b[i] == ',' {
+		for i--; jsonSpace(b[i]); i-- {
+		}
+		prev = i + 1
+	}
+	next = -1
+	if j := fjson.SkipSpace(b, ve); j < len(b) && b[j] == ',' {
+		next = fjson.SkipSpace(b, j+1)
+	}
+	return key, prev, next
+}
+
+// jsonSpace reports whether c is JSON white space.
+func jsonSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n'
+}
+
+// memberRemoval returns the edit that removes the member whose value spans
+// [vs, ve) with the comma that separates it from the next member, or from
+// the one before when it is the last.
+func memberRemoval(b []byte, vs, ve int) fjson.Edit {
+	return memberRemovals(nil, b, []member{{start: vs, end: ve}})[0]
+}
+
+// memberRemovals appends to edits those that remove the members ms (in
+// order, one of the object's members at least kept unless ms is one
+// member) with the commas that separate them from those kept; members side
+// by side go as one run, so that no two edits claim the comma between
+// them.
+func memberRemovals(edits []fjson.Edit, b []byte, ms []member) []fjson.Edit {
+	for i := 0; i < len(ms); {
+		key, prev, next := memberAt(b, ms[i].start, ms[i].end)
+		end := ms[i].end
+		for i++; i < len(ms); i++ {
+			k, _, n := memberAt(b, ms[i].start, ms[i].end)
+			if k != next {
+				break
+			}
+			end, next = ms[i].end, n
+		}
+		switch {
+		case next >= 0:
+			edits = append(edits, fjson.Edit{Start: key, End: next})
+		case prev >= 0:
+			edits = append(edits, fjson.Edit{Start: prev, End: end})
+		default:
+			edits = append(edits, fjson.Edit{Start: key, End: end})
+		}
+	}
 	return edits
 }
 
@@ -190,15 +294,33 @@ func markInsertMeta(bundle []byte, top objectLayout, mark Set) []fjson.Edit {
 // anchor is the value span of its id or resourceType, whichever comes last
 // (a new meta goes after it). Offsets are those of b.
 func MarkEditsAt(b []byte, meta, anchorStart, anchorEnd int, mark Set) ([]fjson.Edit, error) {
+	edits, drop, err := MarkMetaEdits(b, meta, anchorStart, anchorEnd, mark)
+	if err != nil || !drop {
+		return edits, err
+	}
+	end, err := fjson.SkipValue(b, meta)
+	if err != nil {
+		return nil, err
+	}
+	return []fjson.Edit{memberRemoval(b, meta, end)}, nil
+}
+
+// MarkMetaEdits is MarkEditsAt for a caller that removes members of the
+// Bundle itself (the proxy its entry, total or signature): when the mark
+// leaves none of the members of the Bundle's meta (labels it removes, and
+// nothing else), it returns no edits and drop, and the caller removes the
+// meta member with its others, so that no two edits claim the comma
+// between them. A meta the server sent empty stays.
+func MarkMetaEdits(b []byte, meta, anchorStart, anchorEnd int, mark Set) (edits []fjson.Edit, drop bool, err error) {
 	if meta < 0 {
 		if len(mark) == 0 {
-			return nil, nil
+			return nil, false, nil
 		}
-		return markInsertMeta(b, objectLayout{afterStart: anchorStart, after: anchorEnd}, mark), nil
+		return markInsertMeta(b, objectLayout{afterStart: anchorStart, after: anchorEnd}, mark), false, nil
 	}
 	lay, err := locateMeta(b, meta)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	return markMeta(b, lay, mark)
 }

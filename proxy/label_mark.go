@@ -13,9 +13,12 @@ import (
 // entries the caller will see (with the labels their decisions add), nested Bundles included, without obligation
 // or refrain codes (labels.HighWaterMark). Withheld entries leave no mark,
 // and summary labels the upstream put on the Bundle that the disclosed
-// entries do not support are removed (labels.MarkEdits). It must run after
-// decide.
-func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
+// entries do not support are removed (labels.MarkEdits). When none of the
+// members of b's meta is left (labels it removed, and nothing else), it
+// returns dropMeta and the caller removes b's meta member with the others
+// it removes: "meta":{} would tell as "security":[] would. It must run
+// after decide.
+func (r *run) bundleMarkEdits(b *bundleNode) (edits []fjson.Edit, dropMeta bool, err error) {
 	var m labels.Mark
 	r.markDisclosed(b, &m)
 	if r.page != nil && b == r.page.root {
@@ -31,13 +34,13 @@ func (r *run) bundleMarkEdits(b *bundleNode) ([]fjson.Edit, error) {
 		meta, _ = trim(r.body, b.members[b.metaIdx].vStart, b.members[b.metaIdx].end)
 	}
 	as, ae := trim(r.body, b.anchor.start, b.anchor.end)
-	edits, err := labels.MarkEditsAt(r.body, meta, as, ae, mark)
+	edits, dropMeta, err = labels.MarkMetaEdits(r.body, meta, as, ae, mark)
 	if err != nil {
 		// The Bundle's meta as the server sent it is no object, or its
 		// security no array (redact.go, labelEdits).
-		return nil, fail(http.StatusBadGateway, "processing", "a Bundle from the FHIR server could not be labelled", err)
+		return nil, false, fail(http.StatusBadGateway, "processing", "a Bundle from the FHIR server could not be labelled", err)
 	}
-	return edits, nil
+	return edits, dropMeta, nil
 }
 
 // markDisclosed adds to m the labels of the entries of b, and of Bundles

@@ -61,9 +61,12 @@ func bundleOf(meta string, resources ...string) string {
 // meta.security codes, sorted.
 func markOf(t *testing.T, r *run, b *bundleNode) []string {
 	t.Helper()
-	edits, err := r.bundleMarkEdits(b)
+	edits, dropMeta, err := r.bundleMarkEdits(b)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if dropMeta {
+		edits = removeMembers(b.members, []int{b.metaIdx})
 	}
 	out, err := fjson.Apply(nil, r.body, edits)
 	if err != nil {
@@ -134,7 +137,7 @@ func TestBundleMarkBesideOtherEdits(t *testing.T) {
 	t.Parallel()
 	body := `{"resourceType":"Bundle","id":"b","total":2,"entry":[{"resource":` + markSUD + `}]}`
 	r, root := markRun(t, body, all)
-	edits, err := r.bundleMarkEdits(root)
+	edits, _, err := r.bundleMarkEdits(root)
 	if err != nil {
 		t.Fatal(err)
 	}

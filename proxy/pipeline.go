@@ -1121,9 +1121,12 @@ func (r *run) bundleSplices(b *bundleNode) ([]splice, error) {
 			remove = append(remove, b.signatureIdx)
 		}
 	}
-	mark, err := r.bundleMarkEdits(b) // high-water mark of the disclosed entries (label_mark.go)
+	mark, dropMeta, err := r.bundleMarkEdits(b) // high-water mark of the disclosed entries (label_mark.go)
 	if err != nil {
 		return nil, err
+	}
+	if dropMeta {
+		remove = append(remove, b.metaIdx)
 	}
 	ss = appendEdits(ss, mark)
 	ss = appendEdits(ss, removeMembers(b.members, remove))
