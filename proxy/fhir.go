@@ -160,6 +160,17 @@ func checkRequest(r *http.Request) *Failure {
 			}
 		}
 	}
+	// A GET, HEAD or DELETE carries no body in FHIR's REST API, and the
+	// checks read none; a server that read one (a GET operation's
+	// Parameters, a search's _content in it) would act on what nobody
+	// checked, and the ledger would not know whom it named (QA round 38,
+	// area F's proposal).
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodDelete:
+		if r.ContentLength != 0 {
+			return fail(http.StatusBadRequest, "not-supported", "a "+r.Method+" request carries no body: send an operation's parameters in the query, or POST them", nil)
+		}
+	}
 	if f := checkBodyType(r); f != nil {
 		return f
 	}
