@@ -170,11 +170,25 @@ func (r *run) versionPage(b *bundleNode, depth int) bool {
 	}
 	switch depth {
 	case 0:
-		return r.ex.req.Interaction == History && r.ex.req.ID == ""
+		return r.ex.historyPage()
 	case 1:
 		return r.ex.req.Interaction == Batch
 	}
 	return false
+}
+
+// historyPage reports whether the response to ex, a history Bundle, is a
+// page of a type or system history: one asked for so, or a page the
+// upstream names by a handle at its base (HAPI FHIR's ?_getpages=), which
+// a followed page token routes as a search of the base (origin.go). The
+// second page of Bundle/_history, so named, gave org-b an unlabelled older
+// version of a collection labelled R since, and of Condition/_history an
+// ordinary older version of a Condition whose current one it may not read
+// (QA round 38, area I). A handle's page of one resource's history is
+// judged so too, which withholds no more than its current version does.
+func (ex *exchange) historyPage() bool {
+	return ex.req.Interaction == History && ex.req.ID == "" ||
+		ex.fromPage && ex.req.Interaction == Search && ex.req.Type == ""
 }
 
 // bundleID is the id of the Bundle b ("" when it has none, or one that is

@@ -57,7 +57,7 @@ func (r *run) withholdVersionsOfWithheld(ctx context.Context, root *bundleNode) 
 	}
 	var pages []*bundleNode
 	switch {
-	case root.typ == "history" && r.ex.req.Interaction == History && r.ex.req.ID == "":
+	case root.typ == "history" && r.ex.historyPage(): // history_bundles.go
 		pages = []*bundleNode{root}
 	case r.ex.req.Interaction == Batch:
 		// A batch entry's type or system history (a resource's history
