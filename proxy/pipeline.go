@@ -358,6 +358,18 @@ func (s *Server) judge(ctx context.Context, ex *exchange, body []byte) (*run, *b
 		}
 	}
 	r.priorBundles = prior
+	if root != nil && root.typ == "history" && r.ex.req.Interaction == Search && r.ex.historyPage() {
+		// A history's page the upstream names by a handle at its base
+		// (HAPI FHIR's ?_getpages=), followed by its page token, is
+		// routed as a search of the base: its versions may be older
+		// than the current ones too (settleLabels). Condition/c1 at
+		// version 1 (HIV) on the second page of Condition/_history
+		// stood for its current version (HIV and SUD) in the label
+		// cache (QA round 38, area I).
+		for _, it := range r.items {
+			r.s.labeller.NotCurrent(it.res.Type, it.res.ID)
+		}
+	}
 	if err := r.settleLabels(ctx); err != nil {
 		return nil, nil, nil, err
 	}
