@@ -776,58 +776,15 @@ func namedParams(up *http.Request, maxDepth int) url.Values {
 // bodyNamedParams reads a Parameters body's patient, subject and _id
 // parameters (namedParams), one parameter written as an object too.
 func bodyNamedParams(body []byte, maxDepth int) url.Values {
-	if maxDepth <= 0 {
-		maxDepth = DefaultMaxJSONDepth
-	}
-	if fjson.Validate(body, maxDepth) != nil {
-		return nil
-	}
-	obj := fjson.SkipSpace(body, 0)
-	if obj >= len(body) || body[obj] != '{' {
-		return nil
-	}
-	if rs, re, ok, _ := fjson.Lookup(body, obj, "resourceType"); !ok {
-		return nil
-	} else if rt, _ := fjson.StringValue(body, rs, re); rt != "Parameters" {
-		return nil
-	}
-	ps, pe, ok, _ := fjson.Lookup(body, obj, "parameter")
-	if !ok {
+	all, err := readParameters(body, maxDepth, true)
+	if err != nil {
 		return nil
 	}
 	q := url.Values{}
-	one := func(vs, _ int) error {
-		if body[vs] != '{' {
-			return nil
+	for _, name := range []string{"patient", "subject", "_id"} {
+		if vs := all[name]; len(vs) > 0 {
+			q[name] = vs
 		}
-		var name string
-		var values []string
-		_ = fjson.ObjectEach(body, vs, func(key []byte, ks, ke int) error {
-			switch k := keyName(key); {
-			case k == "name":
-				name, _ = fjson.StringValue(body, ks, ke)
-			case !strings.HasPrefix(k, "value"):
-			case body[ks] == '"':
-				v, _ := fjson.StringValue(body, ks, ke)
-				values = append(values, v)
-			case k == "valueReference" && body[ks] == '{':
-				if rs, re, ok, _ := fjson.Lookup(body, ks, "reference"); ok {
-					v, _ := fjson.StringValue(body, rs, re)
-					values = append(values, v)
-				}
-			}
-			return nil
-		})
-		switch name {
-		case "patient", "subject", "_id":
-			q[name] = append(q[name], values...)
-		}
-		return nil
-	}
-	if body[ps] == '{' {
-		_ = one(ps, pe)
-	} else if body[ps] == '[' {
-		_ = fjson.ArrayEach(body, ps, one)
 	}
 	return q
 }

@@ -589,6 +589,13 @@ func (s *Server) guardOperationParams(req fhirRequest, rawQuery, publicBase stri
 // (writeguard.go guardOperationBody). Keys are compared exactly, as the
 // server reads them; a body of another resource type gives none.
 func parametersOf(body []byte, maxDepth int) (url.Values, error) {
+	return readParameters(body, maxDepth, false)
+}
+
+// readParameters is parametersOf, with refs a valueReference's reference
+// as written too (the patients a POSTed operation names, for the ledger:
+// fhir.go bodyNamedParams).
+func readParameters(body []byte, maxDepth int, refs bool) (url.Values, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxJSONDepth
 	}
@@ -627,8 +634,14 @@ func parametersOf(body []byte, maxDepth int) (url.Values, error) {
 				v, _ := fjson.StringValue(body, ks, ke)
 				values = append(values, v)
 			case body[ks] == '{':
-				if k == "valueCoding" {
+				switch {
+				case k == "valueCoding":
 					values = append(values, codingValue(body, ks))
+				case refs && k == "valueReference":
+					if rs, re, ok, _ := fjson.Lookup(body, ks, "reference"); ok {
+						v, _ := fjson.StringValue(body, rs, re)
+						values = append(values, v)
+					}
 				}
 			default: // a number or a boolean, as written
 				values = append(values, string(body[ks:ke]))
