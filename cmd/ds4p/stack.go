@@ -27,6 +27,7 @@ import (
 	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy"
 	"github.com/ds4p/ds4p/proxy/authn"
+	"github.com/ds4p/ds4p/siem"
 	"go.etcd.io/bbolt"
 )
 
@@ -84,7 +85,9 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 // stop on once the data directory, database and keys were made (a first
 // start then left them behind): the callers' TLS certificate and key and
 // client CA, the upstream's CA bundle, the token key file (read as the
-// verifier reads it), the storage key file and the paging key file. Every
+// verifier reads it), the storage key file, the paging key file, the
+// policy bundle's public key and the SIEM's hash key file (when the SIEM
+// hashes patient ids under a named one). Every
 // problem is reported at once, as the settings' are: reported one per
 // start, a new user copying deploy/ds4p.yaml with several files missing
 // met them one run at a time (QA round 37, area F; round 38, area C).
@@ -125,6 +128,22 @@ func (c Config) preflightFiles() error {
 	if c.Enforcement.PagingKeyFile != "" {
 		if _, err := pagingKey(c); err != nil { // reads the file named, makes none
 			errs = append(errs, fmt.Errorf("enforcement.paging_key_file: %w", err))
+		}
+	}
+	if f := c.Policy.BundlePublicKey; f != "" {
+		// Read as openBundle reads it; it was stat'ed only, and parsed
+		// once the data directory was made.
+		raw, err := os.ReadFile(f)
+		if err == nil {
+			_, _, err = bundleVerifyKey(raw)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("policy.bundle_public_key: %w", err))
+		}
+	}
+	if c.SIEM.HashKeyFile != "" && c.SIEM.enabled() && c.SIEM.PatientIDs == siem.PatientIDsHash {
+		if _, err := siemHashKey(c); err != nil { // a file named: read, none made
+			errs = append(errs, fmt.Errorf("siem.hash_key_file: %w", err))
 		}
 	}
 	return errors.Join(errs...)
