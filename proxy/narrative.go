@@ -129,10 +129,21 @@ func entryOutcomeTargets(b []byte, start int) ([]span, error) {
 			return objectsIn(b, s, e, &out, func(is, _ int) error {
 				return fjson.ObjectEach(b, is, func(k []byte, ks, ke int) error {
 					switch keyName(k) {
-					case "severity", "code":
-					default:
-						out = append(out, span{ks, ke})
+					case "severity":
+						if v, ok := fjson.StringValue(b, ks, ke); ok && issueSeverities[v] {
+							return nil
+						}
+					case "code":
+						if v, ok := fjson.StringValue(b, ks, ke); ok && issueTypes[v] {
+							return nil
+						}
 					}
+					// Anything else goes, and so does a severity or code
+					// that is no code of its value set: one written as an
+					// object, an array or free text ("Opioid use disorder
+					// F11.20") carried what the cut takes (QA round 38,
+					// area J).
+					out = append(out, span{ks, ke})
 					return nil
 				})
 			})
@@ -143,6 +154,21 @@ func entryOutcomeTargets(b []byte, start int) ([]span, error) {
 	})
 	return out, err
 }
+
+// issueSeverities and issueTypes are the codes of FHIR R4's
+// IssueSeverity and IssueType value sets (required bindings of an
+// OperationOutcome issue's severity and code).
+var (
+	issueSeverities = map[string]bool{"fatal": true, "error": true, "warning": true, "information": true}
+	issueTypes      = map[string]bool{
+		"invalid": true, "structure": true, "required": true, "value": true, "invariant": true,
+		"security": true, "login": true, "unknown": true, "expired": true, "forbidden": true, "suppressed": true,
+		"processing": true, "not-supported": true, "duplicate": true, "multiple-matches": true, "not-found": true,
+		"deleted": true, "too-long": true, "code-invalid": true, "extension": true, "too-costly": true,
+		"business-rule": true, "conflict": true, "transient": true, "lock-error": true, "no-store": true,
+		"exception": true, "timeout": true, "incomplete": true, "throttled": true, "informational": true,
+	}
+)
 
 // objectsIn calls fn with each object of the value b[vs:ve]: the object
 // elements of an array, or the value itself when it is one object. Any
