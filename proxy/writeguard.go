@@ -1431,7 +1431,35 @@ func (s *Server) currentBundle(ctx context.Context, ex *exchange, req fhirReques
 	if err != nil {
 		return nil, nil, fail(http.StatusBadGateway, "processing", "the stored resource could not be checked", err)
 	}
+	if req.Interaction == Operation && !r.markKeeps(root, ls) {
+		// Every entry disclosed whole is not enough: an empty collection
+		// (or one of entries without a resource) labelled SUD and R as
+		// a whole reads with neither, its mark being its entries', while
+		// $meta answered both (QA round 38, area J).
+		return nil, nil, missingStored(req)
+	}
 	return ls, patients, nil
+}
+
+// markKeeps reports whether the read of the Bundle b, whose own labels
+// are ls, keeps them: its high-water mark (bundleMarkEdits) holds each
+// sensitivity or policy code of ls and a confidentiality at least as high.
+func (r *run) markKeeps(b *bundleNode, ls labels.Set) bool {
+	var m, own labels.Mark
+	r.markDisclosed(b, &m)
+	own.Add(ls)
+	mark := m.Set()
+	for _, l := range own.Set() {
+		if l.System == labels.SystemConfidentiality {
+			c, ok := mark.Confidentiality()
+			if !ok || labels.ConfidentialityRank(c) < labels.ConfidentialityRank(l.Code) {
+				return false
+			}
+		} else if !mark.Has(l) {
+			return false
+		}
+	}
+	return true
 }
 
 // storedReadFailed answers a failed read of the stored version as the
