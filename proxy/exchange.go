@@ -36,6 +36,10 @@ type exchange struct {
 	// batchMethods are the methods of a batch or transaction request's
 	// entries, by position (entries.go: writtenEntry).
 	batchMethods []string
+	// batchHistories tells, by position, the entries of a batch or
+	// transaction request that ask for a type or system history
+	// (history_bundles.go: batchHistory).
+	batchHistories []bool
 	// pageFlags are the flags of the page token the request followed
 	// (paging.go), 0 for any other request.
 	pageFlags byte

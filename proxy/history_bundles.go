@@ -154,8 +154,8 @@ func (r *run) eachBundleVersion(root *bundleNode, fn func(*bundleNode)) {
 	if r.ex.req.Interaction != Batch {
 		return
 	}
-	for _, e := range root.entries {
-		if r.versionPage(e.nested, 1) {
+	for i, e := range root.entries {
+		if r.batchHistory(i, e.nested) {
 			pages(e.nested)
 		}
 	}
@@ -165,16 +165,38 @@ func (r *run) eachBundleVersion(root *bundleNode, fn func(*bundleNode)) {
 // history whose versions are judged by their current ones: the
 // response's own, or a batch entry's history (withholdVersionsOfWithheld).
 func (r *run) versionPage(b *bundleNode, depth int) bool {
-	if b == nil || b.typ != "history" || r.ex == nil {
+	if b == nil || r.ex == nil {
 		return false
 	}
 	switch depth {
 	case 0:
-		return r.ex.historyPage()
+		return r.historyRoot(b)
 	case 1:
-		return r.ex.req.Interaction == Batch
+		return b.typ == "history" && r.ex.req.Interaction == Batch
 	}
 	return false
+}
+
+// batchHistory reports whether b, the Bundle of the response's entry i,
+// is a batch entry's page of a type or system history: of type history,
+// or of any type when the request's entry i asked for one
+// (exchange.batchHistories; historyRoot).
+func (r *run) batchHistory(i int, b *bundleNode) bool {
+	if b == nil || r.ex == nil || r.ex.req.Interaction != Batch {
+		return false
+	}
+	return b.typ == "history" || i < len(r.ex.batchHistories) && r.ex.batchHistories[i]
+}
+
+// historyRoot reports whether b, the response's Bundle, is a page of a
+// type or system history (historyPage): of type history, or of any type
+// when a type or system history was asked for. A server answering
+// Condition/_history or _history with a searchset, a collection or a
+// batch-response gave org-b the ordinary older version of a Condition
+// whose current SUD version it may not read, as 2253e0f found of a
+// Bundle's instance history (QA round 38, area J).
+func (r *run) historyRoot(b *bundleNode) bool {
+	return r.ex.historyPage() && (b.typ == "history" || r.ex.req.Interaction == History)
 }
 
 // historyPage reports whether the response to ex, a history Bundle, is a

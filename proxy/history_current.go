@@ -57,15 +57,15 @@ func (r *run) withholdVersionsOfWithheld(ctx context.Context, root *bundleNode) 
 	}
 	var pages []*bundleNode
 	switch {
-	case root.typ == "history" && r.ex.historyPage(): // history_bundles.go
+	case r.historyRoot(root): // history_bundles.go
 		pages = []*bundleNode{root}
 	case r.ex.req.Interaction == Batch:
 		// A batch entry's type or system history (a resource's history
 		// is refused in a batch: writeguard.go), paged or not: a server
 		// answering it on one page without links (_at, _since, Medplum's
 		// batch answer) holds an older version alone as a page does.
-		for _, e := range root.entries {
-			if e.nested != nil && e.nested.typ == "history" {
+		for i, e := range root.entries {
+			if r.batchHistory(i, e.nested) {
 				pages = append(pages, e.nested)
 			}
 		}

@@ -1559,10 +1559,15 @@ func (s *Server) guardBatch(ctx context.Context, ex *exchange, body []byte, rs *
 		return nil, fail(http.StatusBadRequest, "invalid", "a batch or transaction must be a Bundle", nil)
 	}
 	ex.batchMethods = make([]string, len(b.Entry)) // entries.go: writtenEntry
+	ex.batchHistories = make([]bool, len(b.Entry))
 	var merged []entryMerge
 	written := map[string]bool{} // Type/id of the update, patch and delete entries
 	for i, e := range b.Entry {
 		ex.batchMethods[i] = strings.ToUpper(e.Request.Method)
+		if path, _, _ := strings.Cut(e.Request.URL, "?"); ex.batchMethods[i] == http.MethodGet {
+			hr, err := parseFHIRPath(http.MethodGet, path)
+			ex.batchHistories[i] = err == nil && hr.Interaction == History && hr.ID == ""
+		}
 		var m entryMerge
 		// A second write of one resource is refused first: it depends on
 		// the urls alone, whatever else an entry's url holds.
