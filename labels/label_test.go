@@ -309,7 +309,7 @@ func TestDefaultRules(t *testing.T) {
 		{labels.SystemICD10CM, "F17", false},
 		{labels.SystemICD10CM, "F20.9", false},
 		{labels.SystemICD10CM, "F09", false},
-		{labels.SystemICD10CM, "Z71.41", false},
+		{labels.SystemICD10CM, "Z71.42", false},
 		{labels.SystemICD10, "F11.2", true},
 		{labels.SystemICD10, "F17.2", false},
 		{labels.SystemSNOMED, "5602001", true},
