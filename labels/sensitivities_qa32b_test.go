@@ -166,7 +166,7 @@ func TestSDVRecordsQA32B(t *testing.T) {
 		{"examination following a transport accident (Z04.1)", qa32bCondition(qa32bICD10CM, "Z04.1"), ""},
 		{"malignant hyperthermia (ICD-9-CM 995.86)", qa32bCondition(qa32bICD9CM, "995.86"), ""},
 		{"anaphylactic shock (ICD-9-CM 995.0)", qa32bCondition(qa32bICD9CM, "995.0"), ""},
-		{"other mental disorders in pregnancy (O99.34)", qa32bCondition(qa32bICD10CM, "O99.341"), ""},
+		{"diseases of the nervous system in pregnancy (O99.35)", qa32bCondition(qa32bICD10CM, "O99.351"), ""},
 	})
 }
 

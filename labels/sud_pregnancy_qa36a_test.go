@@ -13,7 +13,7 @@ import (
 // and std.yaml label. The ICD-9-CM counterpart, 648.3 drug dependence
 // complicating pregnancy, was SUD; an O99.320 Condition was ordinary and
 // went to whoever the patient's consent denies SUD information (QA round
-// 36, area A). Its neighbours (O99.34 mental disorders, O99.33 tobacco,
+// 36, area A). Its neighbours (O99.35 nervous system, O99.33 tobacco,
 // O99.28 endocrine) stay as they were.
 func TestSUDComplicatingPregnancyQA36A(t *testing.T) {
 	t.Parallel()
@@ -34,7 +34,7 @@ func TestSUDComplicatingPregnancyQA36A(t *testing.T) {
 		{"urn:oid:2.16.840.1.113883.6.90", "O99.315", true, true},
 		{qa32bICD9CM, "648.30", true, false},    // the counterpart, labelled before
 		{qa32bICD10CM, "O99.330", false, false}, // tobacco use disorder complicating pregnancy
-		{qa32bICD10CM, "O99.340", false, false}, // other mental disorders complicating pregnancy
+		{qa32bICD10CM, "O99.350", false, false}, // nervous system diseases complicating pregnancy (O99.34x is MH)
 		{qa32bICD10CM, "O99.280", false, false}, // endocrine diseases complicating pregnancy
 		{qa32bICD10CM, "O99.3", false, false},   // the whole block (mental and nervous)
 	} {
