@@ -196,7 +196,7 @@ func (r *run) batchHistory(i int, b *bundleNode) bool {
 // whose current SUD version it may not read, as 2253e0f found of a
 // Bundle's instance history (QA round 38, area J).
 func (r *run) historyRoot(b *bundleNode) bool {
-	return r.ex.historyPage() && (b.typ == "history" || r.ex.req.Interaction == History)
+	return r.ex.historyPage() && (b.typ == "history" || r.ex.req.Interaction == History || r.ex.pageFlags&pageHistory != 0)
 }
 
 // historyPage reports whether the response to ex, a history Bundle, is a
@@ -208,9 +208,13 @@ func (r *run) historyRoot(b *bundleNode) bool {
 // ordinary older version of a Condition whose current one it may not read
 // (QA round 38, area I). A handle's page of one resource's history is
 // judged so too, which withholds no more than its current version does.
+// A page token minted on a history's page says so (pageHistory): a server
+// answering the handle's page as a searchset or a collection, or naming it
+// below a type (Condition?_cursor=), gave org-b the older versions these
+// checks withhold (QA round 39, area A).
 func (ex *exchange) historyPage() bool {
 	return ex.req.Interaction == History && ex.req.ID == "" ||
-		ex.fromPage && ex.req.Interaction == Search && ex.req.Type == ""
+		ex.fromPage && (ex.pageFlags&pageHistory != 0 || ex.req.Interaction == Search && ex.req.Type == "")
 }
 
 // bundleID is the id of the Bundle b ("" when it has none, or one that is

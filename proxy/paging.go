@@ -85,6 +85,10 @@ const (
 	// before path and query. Only for a link that names a handle of the
 	// upstream's.
 	pageOrigin
+	// pageHistory: the chain began with a history (history_bundles.go
+	// historyPage): its pages are judged as a history's, whatever type
+	// the server's answer says and wherever its links point.
+	pageHistory
 )
 
 // maxOrigin bounds the origin a token carries: a longer one is left out,
@@ -306,12 +310,7 @@ func (s *Server) openWindow(caller authn.Caller, token string, now time.Time) (p
 // none) is dropped, and each link keeps only relation and url.
 func (r *run) pageLinks(start, end int) ([]byte, error) {
 	now := time.Now()
-	var flags byte
-	if r.enrolmentCut {
-		flags |= pageEnrolmentCut
-	} else if r.enrolmentShown {
-		flags |= pageEnrolmentShown
-	}
+	flags := r.chainFlags()
 	out := []byte{'['}
 	n := 0
 	warned := false // one line per Bundle, however many links an upstream writes

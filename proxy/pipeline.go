@@ -358,7 +358,7 @@ func (s *Server) judge(ctx context.Context, ex *exchange, body []byte) (*run, *b
 		}
 	}
 	r.priorBundles = prior
-	if root != nil && root.typ == "history" && r.ex.req.Interaction == Search && r.ex.historyPage() {
+	if root != nil && r.ex.req.Interaction == Search && r.historyRoot(root) {
 		// A history's page the upstream names by a handle at its base
 		// (HAPI FHIR's ?_getpages=), followed by its page token, is
 		// routed as a search of the base: its versions may be older

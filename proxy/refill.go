@@ -297,7 +297,7 @@ func (r *run) processPage(ctx context.Context, root *bundleNode) (out []byte, st
 	}
 	last := runs[len(runs)-1].r
 	r.page = &pageRender{root: root, hasSelf: links.self != "", self: pageWindow{rel: w.rel, skip: w.skip, size: w.size}, selfFlags: ex.pageFlags,
-		first: first, next: next, nextFlags: last.enrolmentFlags()}
+		first: first, next: next, nextFlags: last.chainFlags()}
 	root.hasPaging = true // never a total: the window is no whole search
 	for _, pr := range runs[1:] {
 		r.merged = append(r.merged, pr)
@@ -567,7 +567,7 @@ func (s *Server) judgePage(ctx context.Context, prev *run, prevType, rel string)
 	nex.req, nex.fromPage, nex.searchForm = judged, true, nil
 	nex.query = queryForLedger(req.Path, rawQuery)
 	nex.origin = prev.originFor(rel) // a handle's page: judged by the search that began the chain (origin.go)
-	nex.pageFlags = prev.enrolmentFlags()
+	nex.pageFlags = prev.chainFlags()
 	nex.window = pageWindow{rel: rel}
 	nex.notices = nil
 	nr, root, _, err := s.judge(ctx, &nex, body)
@@ -594,6 +594,16 @@ func (r *run) enrolmentFlags() byte {
 		return pageEnrolmentShown
 	}
 	return 0
+}
+
+// chainFlags are the page token flags of the pages after the run's: its
+// enrolment decisions, and that the chain began with a history.
+func (r *run) chainFlags() byte {
+	f := r.enrolmentFlags()
+	if r.ex.req.Interaction == History || r.ex.pageFlags&pageHistory != 0 {
+		f |= pageHistory
+	}
+	return f
 }
 
 // pageRender is what a windowed page's links say.
