@@ -209,13 +209,14 @@ func (s *Server) authenticate(c *gin.Context) {
 	if !s.bindPatientUser(c, &caller) {
 		return
 	}
-	if caller.BreakGlass != "" && (caller.PatientUser || personUser(caller.FHIRUser)) {
+	if caller.BreakGlass != "" && (caller.PatientUser || caller.PersonUser || personUser(caller.FHIRUser)) {
 		// 42 CFR 2.51 lets a program disclose to medical personnel in a
 		// medical emergency; a patient's own login is none, and its claim
 		// would record a 2.51 disclosure to the patient and queue it for
 		// break-the-glass review. The claim is ignored (fail closed: the
 		// patient's right of access is a request stating PATRQT).
-		// So is a RelatedPerson's or a Person's (a parent, a caregiver).
+		// So is a RelatedPerson's or a Person's (a parent, a caregiver),
+		// of another server or spelt as FHIRUserRef cannot read too.
 		s.log.Info("break-the-glass claim of a patient's own token ignored", "request_id", c.GetString(requestIDKey))
 		caller.BreakGlass = ""
 	}

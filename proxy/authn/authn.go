@@ -94,6 +94,11 @@ type Caller struct {
 	// token the proxy binds to that patient's compartment when it has no
 	// patient claim (proxy/edge.go bindPatientUser).
 	PatientUser bool
+	// PersonUser is true when the fhirUser claim names a RelatedPerson or
+	// a Person, in a form FHIRUser keeps or not (another server's, one
+	// FHIRUserRef cannot read): someone acting for a patient, not medical
+	// personnel, whose break-the-glass claim the proxy ignores.
+	PersonUser bool
 	// IssuedAt and Expiry are the token's iat and exp (zero when absent);
 	// the policy uses them to time-box break-the-glass.
 	IssuedAt time.Time
@@ -585,6 +590,8 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	// A claim FHIRUserRef read names its type exactly; one it could not
 	// read is a patient's when it looks like a Patient reference at all.
 	c.PatientUser = strings.HasPrefix(c.FHIRUser, "Patient/") || c.FHIRUser == "" && NamesPatient(fu)
+	typ, _, _ := strings.Cut(c.FHIRUser, "/")
+	c.PersonUser = typ == "RelatedPerson" || typ == "Person" || c.FHIRUser == "" && (namesType(fu, "relatedperson") || namesType(fu, "person"))
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
 		return Caller{}, fmt.Errorf("%w: token has no subject", ErrUnauthenticated)
@@ -630,10 +637,14 @@ func FHIRUserRef(s string) string {
 // to a Patient in any spelling (a path segment "Patient" followed by a
 // slash, whatever FHIRUserRef makes of it): such a user is a patient,
 // and a claim too odd to read must not leave the token unbound.
-func NamesPatient(s string) bool {
+func NamesPatient(s string) bool { return namesType(s, "patient") }
+
+// namesType reports whether the fhirUser claim s has a path segment typ
+// (lower case) followed by a slash, in any case and escaped or not.
+func namesType(s, typ string) bool {
 	names := func(s string) bool {
 		l := strings.ToLower(s)
-		return strings.HasPrefix(l, "patient/") || strings.Contains(l, "/patient/")
+		return strings.HasPrefix(l, typ+"/") || strings.Contains(l, "/"+typ+"/")
 	}
 	if names(s) {
 		return true
