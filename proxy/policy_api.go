@@ -465,8 +465,8 @@ func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*r
 			return nil, fail(http.StatusBadRequest, "invalid", "caller.fhir_user must be a reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person (Type/id or an absolute URL)", nil)
 		}
 	}
-	if strings.HasPrefix(caller.FHIRUser, "Patient/") {
-		caller.BreakGlass = "" // as the edge ignores a patient's own claim
+	if strings.HasPrefix(caller.FHIRUser, "Patient/") || personUser(caller.FHIRUser) {
+		caller.BreakGlass = "" // as the edge ignores a patient's own claim, or a RelatedPerson's or a Person's
 	}
 	var err error
 	if caller.IssuedAt, err = simulatedTokenTime(rc.IssuedAt, at.Add(-time.Minute)); err != nil {
