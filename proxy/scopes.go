@@ -348,6 +348,13 @@ func includeNeeds(q url.Values) []need {
 				t, _, _ := strings.Cut(v, ":")
 				out = append(out, need{reachedType(t), permR, nil})
 			}
+		case "_sort":
+			// a chained sort key reaches what a chained parameter does
+			for _, v := range vs {
+				for _, key := range strings.Split(v, ",") {
+					out = append(out, chainNeeds(strings.TrimPrefix(strings.TrimSpace(key), "-"))...)
+				}
+			}
 		default:
 			out = append(out, chainNeeds(k)...)
 		}

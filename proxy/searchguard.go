@@ -232,6 +232,14 @@ func (s *Server) checkParam(name string, vs []string, fromPage bool) (bool, *Fai
 		if !rules.AllowHas {
 			return false, notSupported("_has (reverse chaining) is not supported: it would test facts about resources withheld from you")
 		}
+	case lower == "_sort":
+		// HAPI FHIR sorts by a chained parameter (_sort=encounter.reason-
+		// code, _sort=Practitioner:general-practitioner.family): the order,
+		// and on some versions the matches, then depend on the resources
+		// the chain reaches, withheld ones too (QA round 39).
+		if !rules.AllowChains && slices.ContainsFunc(vs, func(v string) bool { return strings.Contains(v, ".") }) {
+			return false, notSupported("_sort by a chained parameter is not supported: a chain would test facts about resources withheld from you")
+		}
 	case lower == "_list" || lower == "_in":
 		// R5's _in (membership of a List, Group or CareTeam) selects as
 		// _list does (QA round 20: Patient?_in=List/x was forwarded).
