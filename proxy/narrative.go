@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
+	"github.com/ds4p/ds4p/labels"
 )
 
 // Free text. A narrative (text.div) is written for people and may name
@@ -124,7 +125,15 @@ func entryOutcomeTargets(b []byte, start int) ([]span, error) {
 	var out []span
 	err := fjson.ObjectEach(b, start, func(key []byte, s, e int) error {
 		switch keyName(key) {
-		case "resourceType", "id":
+		case "resourceType":
+		case "id":
+			// Kept only as an id, as an issue's code only as a code: one
+			// written as free text ("Opioid use disorder F11.20"), an
+			// object or an array went out past the cut (QA round 39,
+			// area A).
+			if v, ok := fjson.StringValue(b, s, e); !ok || !labels.ValidID(v) {
+				out = append(out, span{s, e})
+			}
 		case "issue":
 			return objectsIn(b, s, e, &out, func(is, _ int) error {
 				return fjson.ObjectEach(b, is, func(k []byte, ks, ke int) error {
