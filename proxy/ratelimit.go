@@ -522,7 +522,9 @@ func isBatchRequest(method, path string) bool {
 
 // rateLimitBatch charges a batch or transaction as the requests its
 // entries stand for: one write token for the Bundle, then one token of
-// each entry's class (a GET entry a read or search, any other a write).
+// each entry's class as the same request sent alone (a GET entry a read,
+// search or $everything, a POSTed operation a search or $everything, any
+// other a write).
 // A Bundle of ten thousand GETs was one write token, so the read and
 // search limits were no limit to a caller that batched its reads. The
 // entries' tokens are taken when each bucket holds at least one, and may
@@ -605,13 +607,21 @@ func (s *Server) batchEntryClasses(c *gin.Context) (counts [len(classNames)]int,
 	}
 	for _, e := range b.Entry {
 		m := strings.ToUpper(e.Request.Method)
-		if m != http.MethodGet && m != http.MethodHead {
-			counts[3]++
-			continue
-		}
 		path, _, _ := strings.Cut(e.Request.URL, "?")
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path
+		}
+		if m != http.MethodGet && m != http.MethodHead {
+			// Charged as the same request sent alone: a POSTed
+			// Patient/$everything took a write token, and the
+			// everything bucket none. An entry that does not parse
+			// (refused later) is a write.
+			class := fhirClass(m, path)
+			if class == 0 {
+				class = 3
+			}
+			counts[class]++
+			continue
 		}
 		class := fhirClass(http.MethodGet, path)
 		if class == 0 && strings.Contains(e.Request.URL, "?") {
