@@ -732,6 +732,17 @@ func checkKeyFile(path string) error {
 	if err == nil && set.Len() == 0 {
 		return fmt.Errorf("%s holds no key: give the issuer's public keys (a JWK, JWK Set or PEM)", path)
 	}
+	// The verifier takes the public half of a private key, so the
+	// issuer's signing key worked here unnoticed: whoever reads the
+	// proxy's files could mint any caller's token. Refused, as
+	// policy.bundle_public_key refuses the bundle signer's.
+	for i := 0; err == nil && i < set.Len(); i++ {
+		k, _ := set.Key(i)
+		switch k.(type) {
+		case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
+			return fmt.Errorf("%s holds a private key: give serve the issuer's public keys only (openssl pkey -in KEY -pubout, or a JWK without d), keep the signing key off the proxies", path)
+		}
+	}
 	return nil
 }
 
