@@ -93,9 +93,23 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 // met them one run at a time (QA round 37, area F; round 38, area C).
 func (c Config) preflightFiles() error {
 	var errs []error
+	// A path naming a directory, a FIFO or a device is reported as such
+	// and not read: a FIFO without a writer held serve in its open before
+	// it reported anything, and a directory of mode 0755 as storage or
+	// SIEM hash key was "others may read it; chmod 600 it".
+	file := func(setting, path string) bool {
+		if err := notAFile(path); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", setting, err))
+			return false
+		}
+		return true
+	}
 	if t := c.TLS; t.CertFile != "" && t.KeyFile != "" { // one without the other: a settings problem
 		n := len(errs)
 		for _, f := range []string{t.CertFile, t.KeyFile} { // each that does not read, then the pair
+			if !file("tls: loading cert_file/key_file", f) {
+				continue
+			}
 			if _, err := os.ReadFile(f); err != nil {
 				errs = append(errs, fmt.Errorf("tls: loading cert_file/key_file: %w", err))
 			}
@@ -106,31 +120,33 @@ func (c Config) preflightFiles() error {
 			}
 		}
 	}
-	if f := c.TLS.ClientCAFile; f != "" {
+	if f := c.TLS.ClientCAFile; f != "" && file("tls.client_ca_file", f) {
 		if _, err := readCAFile(f); err != nil {
 			errs = append(errs, fmt.Errorf("tls.client_ca_file: %w", err))
 		}
 	}
-	if _, err := c.upstreamTLS(); err != nil {
-		errs = append(errs, err)
+	if f := c.UpstreamCAFile; f == "" || file("upstream_ca_file", f) {
+		if _, err := c.upstreamTLS(); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if f := c.Auth.KeyFile; f != "" {
+	if f := c.Auth.KeyFile; f != "" && file("auth.key_file", f) {
 		if err := checkKeyFile(f); err != nil { // config.go
 			errs = append(errs, fmt.Errorf("auth.key_file: %w", err))
 		}
 	}
-	if f := c.Storage.KeyFile; f != "" && !c.Storage.off() {
+	if f := c.Storage.KeyFile; f != "" && !c.Storage.off() && file("storage.key_file", f) {
 		// A mistyped key file must not leave an empty database behind.
 		if _, err := seal.LoadKeyFile(f); err != nil {
 			errs = append(errs, fmt.Errorf("storage.key_file: %w", err))
 		}
 	}
-	if c.Enforcement.PagingKeyFile != "" {
+	if f := c.Enforcement.PagingKeyFile; f != "" && file("enforcement.paging_key_file", f) {
 		if _, err := pagingKey(c); err != nil { // reads the file named, makes none
 			errs = append(errs, fmt.Errorf("enforcement.paging_key_file: %w", err))
 		}
 	}
-	if f := c.Policy.BundlePublicKey; f != "" {
+	if f := c.Policy.BundlePublicKey; f != "" && file("policy.bundle_public_key", f) {
 		// Read as openBundle reads it; it was stat'ed only, and parsed
 		// once the data directory was made.
 		raw, err := os.ReadFile(f)
@@ -141,12 +157,26 @@ func (c Config) preflightFiles() error {
 			errs = append(errs, fmt.Errorf("policy.bundle_public_key: %w", err))
 		}
 	}
-	if c.SIEM.HashKeyFile != "" && c.SIEM.enabled() && c.SIEM.PatientIDs == siem.PatientIDsHash {
+	if f := c.SIEM.HashKeyFile; f != "" && c.SIEM.enabled() && c.SIEM.PatientIDs == siem.PatientIDsHash && file("siem.hash_key_file", f) {
 		if _, err := siemHashKey(c); err != nil { // a file named: read, none made
 			errs = append(errs, fmt.Errorf("siem.hash_key_file: %w", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// notAFile reports a path that names something other than a regular file
+// (a symlink to one is one); a path that does not stat is left to its
+// reader, which says why.
+func notAFile(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil || st.Mode().IsRegular():
+		return nil
+	case st.IsDir():
+		return fmt.Errorf("%s is a directory: name the file in it", path)
+	}
+	return fmt.Errorf("%s is not a regular file (%s): name a file", path, st.Mode().Type())
 }
 
 func (st *stack) build(ctx context.Context, cfg Config, log *slog.Logger) error {
