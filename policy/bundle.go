@@ -490,7 +490,7 @@ func (e *Engine) WatchBundle(ctx context.Context, src *BundleSource, etag string
 	if interval <= 0 {
 		interval = DefaultBundlePoll
 	}
-	w := &bundleWatch{e: e, src: src, etag: etag}
+	w := &bundleWatch{e: e, src: src, etag: etag, servingETag: etag}
 	w.loaded(src.startAge) // the bundle the engine started with
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -515,6 +515,9 @@ type bundleWatch struct {
 	// failedDigest is the SHA-256 of the last bundle refused whole, before
 	// it was loaded (its signature, its files); zero when none.
 	failedDigest [32]byte
+	// servingETag is the ETag of the bundle in force ("" when unknown): a
+	// 304 to it says the server still holds that bundle.
+	servingETag string
 	// age is the build time of the newest bundle loaded; keepErr the
 	// failure to keep it last logged.
 	age     bundleAge
@@ -556,6 +559,13 @@ func (w *bundleWatch) poll(ctx context.Context) {
 		// stands (Status, /readyz). Its build time is kept again if
 		// keeping it failed.
 		w.loaded(w.age)
+		if f.notModified && w.etag != "" && w.etag == w.servingETag && w.lastErr != "" {
+			// The server holds the bundle in force again: the failure
+			// reported since (a download that failed) is over, which
+			// /readyz kept reporting until a new bundle was published.
+			w.lastErr = ""
+			w.e.clearRejection()
+		}
 		return
 	}
 	w.failedDigest = [32]byte{}
@@ -571,7 +581,7 @@ func (w *bundleWatch) poll(ctx context.Context) {
 			return
 		}
 		if err = w.e.Load(ctx, f.fsys); err == nil {
-			w.lastErr, w.failedRev = "", ""
+			w.lastErr, w.failedRev, w.servingETag = "", "", f.etag
 			w.loaded(f.age)
 			return
 		}
