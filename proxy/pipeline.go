@@ -292,7 +292,15 @@ func (s *Server) process(ctx context.Context, ex *exchange, body []byte) (out []
 // finish renders and records a judged run: its root Bundle, or its single
 // resource, or the body as it came.
 func (r *run) finish(ctx context.Context, root *bundleNode, single *item) (out []byte, st *stream, notFound bool, err error) {
-	r.noteBreakGlass(ctx) // metric and log of an emergency disclosure (decide.go)
+	defer func() {
+		// The metric, log line and event of an emergency disclosure
+		// (decide.go), once it is recorded: a response withheld because
+		// its ledger entries could not be written made no disclosure and
+		// has no 2.51 record for a reviewer to find.
+		if err == nil {
+			r.noteBreakGlass(ctx)
+		}
+	}()
 	// Policy obligation: notices go out with what they cover (decide.go).
 	r.notices = r.withEntryNotices(r.withExtraNotices(r.disclosedNotices())) // refill.go: a batch entry's paged search
 	r.ex.notices = noticeHeaderValues(r.notices)

@@ -307,7 +307,6 @@ func (r *run) processPage(ctx context.Context, root *bundleNode) (out []byte, st
 	}
 	byID := map[string]policy.Notice{}
 	for _, pr := range runs {
-		pr.r.noteBreakGlass(ctx)
 		for _, n := range pr.r.withExtraNotices(pr.r.disclosedNotices()) {
 			byID[n.ID] = n
 		}
@@ -317,7 +316,13 @@ func (r *run) processPage(ctx context.Context, root *bundleNode) (out []byte, st
 	if out, err = r.renderBundle(outBuffer(len(r.body)*len(runs)), root); err != nil {
 		return nil, nil, false, err
 	}
-	return out, nil, false, recordRuns(ctx, runs)
+	if err := recordRuns(ctx, runs); err != nil {
+		return nil, nil, false, err
+	}
+	for _, pr := range runs {
+		pr.r.noteBreakGlass(ctx) // once recorded, as finish raises it
+	}
+	return out, nil, false, nil
 }
 
 // markKept sets the kept flag of the entries of b that keptEntries keeps.
