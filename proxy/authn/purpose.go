@@ -201,11 +201,15 @@ const MaxBreakGlassReasonBytes = 1024
 // the token then makes no emergency claim.
 func BreakGlassReason(s string) string {
 	var b strings.Builder
-	gap := false
+	gap, base := false, false
 	for _, r := range s {
-		if r == unicode.ReplacementChar || unicode.IsControl(r) || unicode.IsSpace(r) ||
-			unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) {
-			gap = b.Len() > 0
+		// Nor do private-use and unassigned code points (not graphic),
+		// Braille blanks (the usual stand-in for an empty name), or
+		// combining marks with no character to mark (base).
+		if r == unicode.ReplacementChar || r == '\u2800' || !unicode.IsGraphic(r) || unicode.IsSpace(r) ||
+			unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) ||
+			!base && unicode.In(r, unicode.M) {
+			gap, base = b.Len() > 0, false
 			continue
 		}
 		if gap {
@@ -213,6 +217,7 @@ func BreakGlassReason(s string) string {
 			gap = false
 		}
 		b.WriteRune(r)
+		base = true
 	}
 	return textcut.Cut(b.String(), MaxBreakGlassReasonBytes)
 }
