@@ -114,6 +114,9 @@ var refMembers = func() map[string]refMember {
 		// coverage tells of that care as a claim billed to it does (QA
 		// round 36, area F).
 		"coverage",
+		// The form a questionnaire response answers (STU3 wrote it as a
+		// Reference; R4's canonical string is read in questionnaire).
+		"questionnaire",
 	} {
 		m[k] = refMember{kind: refContent, name: k}
 	}
@@ -533,6 +536,43 @@ func (w *walker) addLink(c *coding, m refMember) {
 	if raw := w.b[l.start:l.end]; bytes.IndexByte(raw, '\\') >= 0 {
 		s, _ := fjson.StringValue(w.b, c.ref.start, c.ref.end)
 		l.decoded = s
+	}
+	w.links = append(w.links, l)
+}
+
+// loincForms are the canonical URLs under which LOINC publishes its panels
+// as FHIR Questionnaires (http://loinc.org/q/44249-1, the PHQ-9), as the
+// SDOH Clinical Care and SDC implementation guides name them.
+var loincForms = [...][]byte{[]byte("http://loinc.org/q/"), []byte("https://loinc.org/q/")}
+
+// questionnaire reads a QuestionnaireResponse's questionnaire, the
+// canonical URL of the form it answers (a string at b[v:end]). Its items
+// carry only linkIds and answers, so the form is what tells the response
+// is a PHQ-9 or a DAST-10: a LOINC form's code matches the rules as a
+// coding at "questionnaire" does, and any other canonical (its |version
+// cut) is a content reference to the Questionnaire, whose codes pass on
+// as a reason's do. Read as text, a patient's PHQ-9 answers went out
+// ordinary while the blank PHQ-9 form and the score's Observation were
+// MH (QA round 39, area E).
+func (w *walker) questionnaire(v, end int) {
+	ref := decodedBytes(w.b, field{start: v, end: end, seen: true})
+	s, e := trimBounds(ref, 0, len(ref))
+	c := ref[s:e]
+	if i := bytes.IndexByte(c, '|'); i >= 0 {
+		c = c[:i]
+	}
+	if len(c) == 0 {
+		return
+	}
+	for _, p := range loincForms {
+		if len(c) > len(p) && bytes.EqualFold(c[:len(p)], p) {
+			w.matchCode(bLOINC, c[len(p):])
+			return
+		}
+	}
+	l := link{kind: refContent, member: "questionnaire", start: int32(v + 1), end: int32(end - 1), elem: w.currentElem()}
+	if !bytes.Equal(c, w.b[v+1:end-1]) {
+		l.decoded = string(c)
 	}
 	w.links = append(w.links, l)
 }

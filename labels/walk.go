@@ -512,6 +512,12 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 			w.documentLabels(k == 8, v, "", false)
 		}
 		return end, err
+	case 9:
+		end, err := w.value(v)
+		if err == nil && w.b[v] == '"' {
+			w.questionnaire(v, end)
+		}
+		return end, err
 	}
 	return w.value(v)
 }
@@ -519,7 +525,7 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 // topNames are the top-level members topMember reads, in its order:
 // patientKeys at 4-6.
 var topNames = newNameSet("resourceType", "id", "meta", "contained", patientKeys[0], patientKeys[1], patientKeys[2],
-	"securityLabel", "confidentiality")
+	"securityLabel", "confidentiality", "questionnaire")
 
 // topIndex is memberIndex(key, topNames), as a switch (see codingIndex).
 func topIndex(key []byte) int {
@@ -542,6 +548,8 @@ func topIndex(key []byte) int {
 		return 7
 	case "confidentiality":
 		return 8
+	case "questionnaire":
+		return 9
 	}
 	return escapedIndex(key, topNames)
 }
