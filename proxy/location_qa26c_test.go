@@ -19,7 +19,9 @@ func TestEntryResponseLocationOnProxyBase(t *testing.T) {
 	entry := func(base string) string {
 		return `{"fullUrl":"` + base + `/Condition/ok1","resource":` + ok + `,"request":{"method":"POST","url":"Condition"},"response":{"status":"201 Created","location":"` + base + `/Condition/ok1/_history/1","etag":"W/\"1\""}}`
 	}
-	relative := `{"fullUrl":"x","resource":` + strings.Replace(ok, `"ok1"`, `"ok2"`, 1) + `,"request":{"method":"POST","url":"Condition"},"response":{"status":"201 Created","location":"Condition/ok2/_history/1"}}`
+	// ok1's second version: an instance history holds that resource's
+	// versions only (QA round 39, area A).
+	relative := `{"fullUrl":"x","resource":` + strings.Replace(ok, `"versionId":"1"`, `"versionId":"2"`, 1) + `,"request":{"method":"PUT","url":"Condition/ok1"},"response":{"status":"200 OK","location":"Condition/ok1/_history/2"}}`
 	h := newHarness(t, currentReads(func(w http.ResponseWriter, r *http.Request) {
 		base := h0base(r)
 		_, _ = io.ReadAll(r.Body)
@@ -52,7 +54,7 @@ func TestEntryResponseLocationOnProxyBase(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) || strings.Contains(body, h.upstream.URL) {
 			t.Errorf("%s: %d %s", c.name, resp.StatusCode, body)
 		}
-		if c.method == http.MethodGet && !strings.Contains(body, `"location":"Condition/ok2/_history/1"`) {
+		if c.method == http.MethodGet && !strings.Contains(body, `"location":"Condition/ok1/_history/2"`) {
 			t.Errorf("%s: the relative location changed: %s", c.name, body)
 		}
 	}

@@ -1542,6 +1542,41 @@ func (r *run) withholdSiblingVersions(root *bundleNode) {
 	// versions go alone, leaving a gap in the version ids as a vread of
 	// them does (QA: the history of a readable resource with one SUD
 	// version answered 404, which said as much).
+	if (r.ex.req.Interaction == History || r.ex.req.Interaction == VRead) && r.ex.req.ID != "" && r.ex.req.Type != "Bundle" {
+		// Only that resource's versions: its current version was
+		// decided, no other's. A server answering Condition/c1/_history
+		// with an older version of Condition/sud1 too, or
+		// Condition/c1/_history/1 with it alone (ordinary then, SUD
+		// now), gave it to org-b, which may not read sud1 (QA round 39,
+		// area A). A stored Bundle's entries are judged by its current
+		// version (guardStoredBundle).
+		for _, it := range r.items {
+			if it.res.Type != r.ex.req.Type || it.res.ID != r.ex.req.ID {
+				it.class = withheldClass(it.class, "version-withheld", "not a version of the resource asked for")
+			}
+		}
+	}
+	if (r.ex.req.Interaction == History || r.ex.req.Interaction == VRead) && r.ex.req.ID != "" && r.ex.req.Type == "Bundle" && root != nil {
+		// So for a stored Bundle: Bundle/b1/_history/1 answered with
+		// Bundle/b2's first version (its Condition 'Opioid use
+		// disorder', b2 labelled R since) was judged by b1's current
+		// labels and went to org-b whole.
+		if r.ex.req.Interaction == VRead {
+			if r.bundleID(root) != r.ex.req.ID {
+				withholdAll(root)
+			}
+		} else {
+			for _, e := range root.entries {
+				switch {
+				case e.nested != nil && r.bundleID(e.nested) != r.ex.req.ID:
+					e.nested.gone = true
+					withholdAll(e.nested)
+				case e.item != nil && e.item.class.decision.Permitted():
+					e.item.class = withheldClass(e.item.class, "version-withheld", "not a version of the resource asked for")
+				}
+			}
+		}
+	}
 	if r.ex.req.Interaction != History || r.ex.req.ID != "" {
 		return
 	}
