@@ -653,7 +653,9 @@ func (r *run) windowLinks() ([]byte, error) {
 		}
 	}
 	if p.first != nil {
-		if err := add("first", *p.first, 0); err != nil {
+		// The first page of a history is a history's page too: its
+		// enrolment decisions are its own, not this page's.
+		if err := add("first", *p.first, r.chainFlags()&pageHistory); err != nil {
 			return nil, err
 		}
 	}
