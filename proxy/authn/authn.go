@@ -97,7 +97,9 @@ type Caller struct {
 	// PersonUser is true when the fhirUser claim names a RelatedPerson or
 	// a Person, in a form FHIRUser keeps or not (another server's, one
 	// FHIRUserRef cannot read): someone acting for a patient, not medical
-	// personnel, whose break-the-glass claim the proxy ignores.
+	// personnel, whose break-the-glass claim the proxy ignores. So is a
+	// fhirUser claim no reading names a type of (an array, an object, a
+	// spelling with no type segment): nobody known to be medical personnel.
 	PersonUser bool
 	// IssuedAt and Expiry are the token's iat and exp (zero when absent);
 	// the policy uses them to time-box break-the-glass.
@@ -592,6 +594,15 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c.PatientUser = strings.HasPrefix(c.FHIRUser, "Patient/") || c.FHIRUser == "" && NamesPatient(fu)
 	typ, _, _ := strings.Cut(c.FHIRUser, "/")
 	c.PersonUser = typ == "RelatedPerson" || typ == "Person" || c.FHIRUser == "" && (namesType(fu, "relatedperson") || namesType(fu, "person"))
+	if raw, present := tok.Get("fhirUser"); present && raw != "" && c.FHIRUser == "" && !c.PatientUser &&
+		!namesType(fu, "practitioner") && !namesType(fu, "practitionerrole") {
+		// A fhirUser no reading names a type of (not a string: an array
+		// or an object an IdP's mapper made; " RelatedPerson/x",
+		// "urn:RelatedPerson:x") may be someone acting for a patient: not
+		// known to be medical personnel, its emergency claim is ignored
+		// as a person's (fail closed).
+		c.PersonUser = true
+	}
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
 		return Caller{}, fmt.Errorf("%w: token has no subject", ErrUnauthenticated)
