@@ -585,6 +585,15 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	} else if _, present := tok.Get("patient"); present && !plainPatientID(c.Patient) {
 		return Caller{}, fmt.Errorf("%w: the patient claim is not a FHIR id", ErrUnauthenticated)
 	}
+	if raw, present := tok.Get("fhirUser"); present {
+		if _, ok := raw.(string); !ok {
+			// SMART's fhirUser is a URL: one written as an array or an
+			// object was read as none, so a patient's token so made was
+			// bound to no compartment (and a caregiver's emergency claim
+			// counted). Refused, as a patient claim that is no id is.
+			return Caller{}, fmt.Errorf("%w: the fhirUser claim is not a string", ErrUnauthenticated)
+		}
+	}
 	fu := stringClaim(tok, "fhirUser")
 	if c.FHIRUser = FHIRUserRef(fu); c.FHIRUser != "" && strings.Contains(fu, "://") {
 		c.FHIRUserURL = fu
