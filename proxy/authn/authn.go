@@ -663,7 +663,9 @@ func NamesPatient(s string) bool { return namesType(s, "patient") }
 // (lower case) followed by a slash, in any case and escaped or not.
 func namesType(s, typ string) bool {
 	names := func(s string) bool {
-		l := strings.ToLower(s)
+		// " Patient/p1": a blank a claim template left before or after
+		// the reference hid the type, and the token went unbound
+		l := strings.ToLower(strings.TrimSpace(s))
 		return strings.HasPrefix(l, typ+"/") || strings.Contains(l, "/"+typ+"/")
 	}
 	if names(s) {
