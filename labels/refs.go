@@ -566,7 +566,14 @@ func (w *walker) questionnaire(v, end int) {
 	}
 	for _, p := range loincForms {
 		if len(c) > len(p) && bytes.EqualFold(c[:len(p)], p) {
-			w.matchCode(bLOINC, c[len(p):])
+			// The code alone: a trailing slash, a query or a fragment
+			// ("http://loinc.org/q/44249-1/") left the PHQ-9 answers
+			// matching no code, ordinary.
+			code := c[len(p):]
+			if i := bytes.IndexAny(code, "?#"); i >= 0 {
+				code = code[:i]
+			}
+			w.matchCode(bLOINC, bytes.TrimRight(code, "/"))
 			return
 		}
 	}
