@@ -1542,14 +1542,17 @@ func (r *run) withholdSiblingVersions(root *bundleNode) {
 	// versions go alone, leaving a gap in the version ids as a vread of
 	// them does (QA: the history of a readable resource with one SUD
 	// version answered 404, which said as much).
-	if (r.ex.req.Interaction == History || r.ex.req.Interaction == VRead) && r.ex.req.ID != "" && r.ex.req.Type != "Bundle" {
+	if (r.ex.req.Interaction == History || r.ex.req.Interaction == VRead) && r.ex.req.ID != "" && (r.ex.req.Type != "Bundle" || root == nil) {
 		// Only that resource's versions: its current version was
 		// decided, no other's. A server answering Condition/c1/_history
 		// with an older version of Condition/sud1 too, or
 		// Condition/c1/_history/1 with it alone (ordinary then, SUD
 		// now), gave it to org-b, which may not read sud1 (QA round 39,
 		// area A). A stored Bundle's entries are judged by its current
-		// version (guardStoredBundle).
+		// version (guardStoredBundle), but an answer to a Bundle's vread
+		// that is no Bundle is another resource's version: a server
+		// answering Bundle/b1/_history/1 with sud1's older version gave
+		// it to org-b (QA round 39, helper G).
 		for _, it := range r.items {
 			if it.res.Type != r.ex.req.Type || it.res.ID != r.ex.req.ID {
 				it.class = withheldClass(it.class, "version-withheld", "not a version of the resource asked for")
