@@ -64,6 +64,9 @@ const (
 	// profiles name it http://fhir.de/CodeSystem/bfarm/atc (before 2020
 	// .../dimdi/atc), which codeSystem reads as this URL.
 	SystemATC = "http://www.whocc.no/atc"
+	// SystemICD10PCS is ICD-10-PCS, the inpatient procedure code system
+	// (CMS), whose codes are seven upper-case letters and digits.
+	SystemICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 )
 
 // thoSystems are the HL7 Terminology (THO) code systems the default rules
@@ -97,19 +100,23 @@ const (
 	OIDICD9CM = "urn:oid:2.16.840.1.113883.6.103"
 	OIDNDC    = "urn:oid:2.16.840.1.113883.6.69"
 	OIDATC    = "urn:oid:2.16.840.1.113883.6.73"
+	// OIDICD10PCS is ICD-10-PCS (QA round 39: a detoxification coded
+	// under it went out ordinary).
+	OIDICD10PCS = "urn:oid:2.16.840.1.113883.6.4"
 )
 
 // The canonical clinical system URLs as bytes, returned by codeSystem.
 var (
-	bICD10CM = []byte(SystemICD10CM)
-	bICD10   = []byte(SystemICD10)
-	bSNOMED  = []byte(SystemSNOMED)
-	bLOINC   = []byte(SystemLOINC)
-	bRxNorm  = []byte(SystemRxNorm)
-	bHCPCS   = []byte(SystemHCPCS)
-	bICD9CM  = []byte(SystemICD9CM)
-	bNDC     = []byte(SystemNDC)
-	bATC     = []byte(SystemATC)
+	bICD10CM  = []byte(SystemICD10CM)
+	bICD10    = []byte(SystemICD10)
+	bSNOMED   = []byte(SystemSNOMED)
+	bLOINC    = []byte(SystemLOINC)
+	bRxNorm   = []byte(SystemRxNorm)
+	bHCPCS    = []byte(SystemHCPCS)
+	bICD9CM   = []byte(SystemICD9CM)
+	bNDC      = []byte(SystemNDC)
+	bATC      = []byte(SystemATC)
+	bICD10PCS = []byte(SystemICD10PCS)
 )
 
 // codeSystem returns the canonical spelling of a coding's or a rule's
@@ -252,6 +259,7 @@ var (
 			{OIDHCPCS[len("urn:oid:"):], bHCPCS}, {"2.16.840.1.113883.6.14", bHCPCS},
 			{"2.16.840.1.113883.6.101", []byte(SystemNUCC)},
 			{OIDNDC[len("urn:oid:"):], bNDC}, {OIDATC[len("urn:oid:"):], bATC},
+			{OIDICD10PCS[len("urn:oid:"):], bICD10PCS},
 		}
 		for _, c := range thoSystems {
 			if c.oid != "" {
@@ -266,6 +274,7 @@ var (
 			{"snomed.info/sct", bSNOMED}, {"loinc.org", bLOINC}, {"nlm.nih.gov/research/umls/rxnorm", bRxNorm},
 			{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", bHCPCS},
 			{"cms.gov/medicare/coding-billing/healthcare-common-procedure-system", bHCPCS},
+			{"cms.gov/Medicare/Coding/ICD10", bICD10PCS},
 			{"nucc.org/provider-taxonomy", []byte(SystemNUCC)},
 			{"hl7.org/fhir/sid/ndc", bNDC}, {"nlm.nih.gov/research/umls/ndc", bNDC}, // the latter beside RxNorm's URL in some feeds
 			{"whocc.no/atc", bATC}, {"fhir.de/CodeSystem/bfarm/atc", bATC}, {"fhir.de/CodeSystem/dimdi/atc", bATC},
@@ -325,7 +334,7 @@ func codeMode(s string) keyMode {
 	switch s {
 	case SystemICD10CM, SystemICD10, SystemICD9CM:
 		return keyICD
-	case SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemNUCC, SystemATC:
+	case SystemSNOMED, SystemLOINC, SystemRxNorm, SystemHCPCS, SystemNUCC, SystemATC, SystemICD10PCS:
 		return keyUpper
 	case SystemNDC:
 		return keyNDC
