@@ -518,6 +518,22 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 			w.questionnaire(v, end)
 		}
 		return end, err
+	case 10:
+		// A definition's derivedFrom lists canonicals (an EHR's
+		// adaptation of the PHQ-9 names the LOINC form): each is read
+		// as a response's questionnaire is. References (an
+		// Observation's) are read by value as any are (QA round 39,
+		// helper G).
+		end, err := w.value(v)
+		if err == nil && w.b[v] == '[' {
+			err = fjson.ArrayEach(w.b, v, func(s, e int) error {
+				if w.b[s] == '"' {
+					w.questionnaire(s, e)
+				}
+				return nil
+			})
+		}
+		return end, err
 	}
 	return w.value(v)
 }
@@ -525,7 +541,7 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 // topNames are the top-level members topMember reads, in its order:
 // patientKeys at 4-6.
 var topNames = newNameSet("resourceType", "id", "meta", "contained", patientKeys[0], patientKeys[1], patientKeys[2],
-	"securityLabel", "confidentiality", "questionnaire")
+	"securityLabel", "confidentiality", "questionnaire", "derivedFrom")
 
 // topIndex is memberIndex(key, topNames), as a switch (see codingIndex).
 func topIndex(key []byte) int {
@@ -550,6 +566,8 @@ func topIndex(key []byte) int {
 		return 8
 	case "questionnaire":
 		return 9
+	case "derivedFrom":
+		return 10
 	}
 	return escapedIndex(key, topNames)
 }
