@@ -703,6 +703,11 @@ func (c Config) Validate() error {
 // smartDocument reads auth.smart_configuration and returns the document the
 // proxy serves (proxy.SMARTDocument). It is read once, at start.
 func (a AuthConfig) smartDocument() ([]byte, error) {
+	// As the other start-up files (preflightFiles): a FIFO here held
+	// serve in its open with no output (QA round 39, helper G).
+	if err := notAFile(a.SMARTConfiguration); err != nil {
+		return nil, err
+	}
 	raw, err := os.ReadFile(a.SMARTConfiguration)
 	if err != nil {
 		return nil, fmt.Errorf("%s cannot be read: %w", a.SMARTConfiguration, errors.Unwrap(err))
