@@ -204,9 +204,10 @@ func BreakGlassReason(s string) string {
 	gap, base := false, false
 	for _, r := range s {
 		// Nor do private-use and unassigned code points (not graphic),
-		// Braille blanks (the usual stand-in for an empty name), or
+		// Braille blanks (the usual stand-in for an empty name) and the
+		// musical null notehead (its companion in lists of blanks), or
 		// combining marks with no character to mark (base).
-		if r == unicode.ReplacementChar || r == '\u2800' || !unicode.IsGraphic(r) || unicode.IsSpace(r) ||
+		if r == unicode.ReplacementChar || r == '\u2800' || r == '\U0001D159' || !unicode.IsGraphic(r) || unicode.IsSpace(r) ||
 			unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) ||
 			!base && unicode.In(r, unicode.M) {
 			gap, base = b.Len() > 0, false
