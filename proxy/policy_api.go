@@ -308,6 +308,9 @@ func (s *Server) simulate(ctx context.Context, req DecideRequest, author authn.C
 		return nil, err
 	}
 	resp.Warnings = purposeWarnings(simulatedPurposes(req.Caller.Purposes))
+	if authn.BreakGlassReason(req.Caller.BreakGlass) != "" && emergencyWrite(r.ex.req.Interaction) {
+		resp.Warnings = append(resp.Warnings, "interaction "+r.ex.req.Interaction+" is decided without the break_glass claim: a medical emergency permits disclosing a record (42 CFR 2.51), not changing or deleting it; the write guard reads the stored version so")
+	}
 	fetchedFrom := -1 // no item was fetched
 	if fetched != nil {
 		fetchedFrom = fetchedAt
@@ -479,11 +482,21 @@ func (s *Server) simulationRun(req DecideRequest, body []byte, at time.Time) (*r
 	if interaction == "" {
 		interaction = "search"
 	}
+	if emergencyWrite(interaction) {
+		caller.BreakGlass = "" // as the write guard decides the stored version (withoutEmergency)
+	}
 	ex := &exchange{requestID: "simulation", caller: caller, req: fhirRequest{Interaction: interaction}, start: at, explain: true}
 	return &run{
 		s: s, ex: ex, body: body, valid: true, classes: map[string]*class{}, // simulationBundle validated body
 		consents: map[string]patientConsents{}, refs: map[string]audit.ConsentRef{}, rulesRev: s.labeller.Revision(),
 	}, nil
+}
+
+// emergencyWrite reports whether a simulated interaction is a write the
+// proxy decides without the caller's emergency claim (writeguard.go
+// withoutEmergency).
+func emergencyWrite(interaction string) bool {
+	return interaction == Update || interaction == Patch || interaction == Delete
 }
 
 // simulatedTokenTime reads a simulated iat or exp: def when empty, the zero

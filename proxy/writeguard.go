@@ -38,6 +38,11 @@ const LabelWriterScope = "ds4p/label-writer"
 //     so a PUT cannot tell a withheld resource from a missing one;
 //   - patch: as update, and a patch that touches meta needs the role;
 //   - delete: the stored version must be one the caller may read (404);
+//   - update, patch, delete, $meta-add and $meta-delete are decided
+//     without the caller's break-the-glass claim: 42 CFR 2.51 permits
+//     disclosing a record in a medical emergency, not changing or deleting
+//     it, so a resource readable only because of the emergency answers 403
+//     (the caller reads it with the claim, so saying so tells it nothing);
 //   - conditional create (If-None-Exist), update, patch and delete (no id)
 //     are refused (400): the proxy cannot check the resources their
 //     criteria match, and 200 against 201 would tell whether a withheld
@@ -82,6 +87,9 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 			return f
 		}
 		if f := s.guardInstance(ctx, ex, req); f != nil {
+			return f
+		}
+		if f := s.guardEmergencyMeta(ctx, ex, req); f != nil {
 			return f
 		}
 		if f := s.guardOperationBody(ctx, ex, r); f != nil {
@@ -588,9 +596,11 @@ func (s *Server) guardUpdate(ctx context.Context, ex *exchange, req fhirRequest,
 	if res.ID != req.ID {
 		return nil, "", fail(http.StatusBadRequest, "invalid", "the body's id does not match the request path", nil)
 	}
+	claimed := ex
+	ex = ex.withoutEmergency() // a write is decided without the claim
 	st, f := s.storedView(ctx, ex, req)
 	if f != nil {
-		return nil, "", f
+		return nil, "", s.emergencyOnly(ctx, claimed, req, f)
 	}
 	merged, f := s.mergeUpdate(ctx, ex, req.Type, st, body)
 	if f != nil {
@@ -711,7 +721,65 @@ func (s *Server) guardDelete(ctx context.Context, ex *exchange, req fhirRequest)
 	if req.ID == "" {
 		return conditionalWrite()
 	}
-	_, f := s.storedReadable(ctx, ex, req)
+	_, f := s.storedReadable(ctx, ex.withoutEmergency(), req)
+	return s.emergencyOnly(ctx, ex, req, f)
+}
+
+// withoutEmergency is ex as a write is decided: without the caller's
+// break-the-glass claim. 42 CFR 2.51 permits disclosing a Part 2 record to
+// medical personnel to the extent necessary to meet a bona fide medical
+// emergency; it does not permit changing or deleting the program's
+// records, so a write needs the access the caller has without the claim.
+// The guards decided the stored version with it: a clinician with write
+// scopes could PUT, PATCH or DELETE a record readable only because of
+// the emergency (a DELETE left no 2.51 record), or change its labels
+// with $meta-add (QA round 39). ex itself when it has no claim.
+func (ex *exchange) withoutEmergency() *exchange {
+	if ex.caller.BreakGlass == "" {
+		return ex
+	}
+	w := *ex
+	w.caller.BreakGlass = ""
+	return &w
+}
+
+// emergencyOnly is the answer to a write of req's resource refused by f,
+// decided without the caller's emergency claim (withoutEmergency): when f
+// answers as for a missing resource but the caller may read it under the
+// claim, a 403 saying so (the caller reads it with the claim, so this
+// tells it nothing it could not GET); f otherwise.
+func (s *Server) emergencyOnly(ctx context.Context, ex *exchange, req fhirRequest, f *Failure) *Failure {
+	if f == nil || ex.caller.BreakGlass == "" || !errors.Is(f, errMissing) {
+		return f
+	}
+	if _, g := s.stored(ctx, ex, req, false); g != nil {
+		return f
+	}
+	return emergencyWriteRefused(req)
+}
+
+func emergencyWriteRefused(req fhirRequest) *Failure {
+	return fail(http.StatusForbidden, "forbidden", req.Type+"/"+req.ID+" is readable to you only under your break-the-glass claim: a medical emergency permits disclosing it (42 CFR 2.51), not changing or deleting it; nothing was written", nil)
+}
+
+// guardEmergencyMeta decides $meta-add and $meta-delete, which change a
+// resource's labels, without the caller's emergency claim, as an update
+// is (withoutEmergency). guardInstance has read the current version with
+// the claim: one readable only under it answers 403.
+func (s *Server) guardEmergencyMeta(ctx context.Context, ex *exchange, req fhirRequest) *Failure {
+	if ex.caller.BreakGlass == "" || req.ID == "" || (req.Operation != "$meta-add" && req.Operation != "$meta-delete") {
+		return nil
+	}
+	w := ex.withoutEmergency()
+	var f *Failure
+	if req.Type == "Bundle" {
+		_, _, f = s.currentBundle(ctx, w, req, false)
+	} else {
+		_, f = s.stored(ctx, w, req, false)
+	}
+	if f != nil && errors.Is(f, errMissing) {
+		return emergencyWriteRefused(req)
+	}
 	return f
 }
 
@@ -732,13 +800,16 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 	if touches && !ex.caller.HasScope(LabelWriterScope) {
 		return nil, "", false, labelRole("a patch of meta (security labels)")
 	}
+	claimed := ex
+	ex = ex.withoutEmergency() // a write is decided without the claim
+
 	if mt, _, _ := mime.ParseMediaType(contentType); mt != "application/json-patch+json" {
 		// FHIRPath Patch: ds4p cannot apply it to the caller's view, so it
 		// goes upstream as it is, and only for what the caller sees whole
 		// (writemerge.go, fhirPathPatchable).
 		st, f := s.storedView(ctx, ex, req)
 		if f != nil {
-			return nil, "", false, f
+			return nil, "", false, s.emergencyOnly(ctx, claimed, req, f)
 		}
 		if f := s.fhirPathPatchable(req, st); f != nil {
 			return nil, "", false, f
@@ -756,7 +827,7 @@ func (s *Server) guardPatch(ctx context.Context, ex *exchange, req fhirRequest, 
 	}
 	st, f := s.storedView(ctx, ex, req) // writemerge.go
 	if f != nil {
-		return nil, "", false, f
+		return nil, "", false, s.emergencyOnly(ctx, claimed, req, f)
 	}
 	if f := rs.patch(req.Type, contentType, body); f != nil {
 		return nil, "", false, f
