@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -145,7 +146,15 @@ func callerBinding(c authn.Caller) []byte {
 	slices.Sort(purposes)
 	glass := ""
 	if c.BreakGlass != "" {
-		glass = "break-glass"
+		// The claim with its token's time box: the policy grants the
+		// emergency by it, so a token carrying a claim it does not grant
+		// (long-lived, or another token of the same clinician) is another
+		// caller. Bound by presence alone, a page minted under a granted
+		// emergency (p1's Part 2 enrolment shown on $everything's first
+		// page) opened for such a token and released the program's
+		// Organization that its own search withholds (QA round 39). A
+		// token refreshed mid-emergency repeats the search.
+		glass = "break-glass\x00" + strconv.FormatInt(unixOrZero(c.IssuedAt), 10) + "\x00" + strconv.FormatInt(unixOrZero(c.Expiry), 10)
 	}
 	parts := append([]string{c.Issuer, c.Subject, c.Client, c.Patient, c.Org, c.FHIRUser, glass}, scopes...)
 	parts = append(append(parts, "\x00purposes"), purposes...)
@@ -156,6 +165,18 @@ func callerBinding(c authn.Caller) []byte {
 		h.Write([]byte(p))
 	}
 	return h.Sum(nil)
+}
+
+// pageExpiry is when a page token minted at ttl's start expires: at ttl,
+// or when the caller's token carrying a break-the-glass claim does, if
+// sooner. The authenticator accepts a token for its clock skew past exp,
+// when the policy grants its emergency no more (now < exp): a page minted
+// under the emergency would open then, for the same token, without it.
+func pageExpiry(caller authn.Caller, ttl time.Time) time.Time {
+	if caller.BreakGlass != "" && !caller.Expiry.IsZero() && caller.Expiry.Before(ttl) {
+		return caller.Expiry
+	}
+	return ttl
 }
 
 // tokenPadding returns how many NUL bytes follow rel in a token so that
@@ -218,7 +239,7 @@ func (s *Server) mintWindow(caller authn.Caller, w pageWindow, flags byte, now t
 	}
 	plain := make([]byte, 0, bindingSize+21+len(w.origin)+len(w.rel))
 	plain = append(plain, callerBinding(caller)...)
-	plain = binary.BigEndian.AppendUint64(plain, uint64(now.Add(s.opts.Requests.PagingTTL).Unix()))
+	plain = binary.BigEndian.AppendUint64(plain, uint64(pageExpiry(caller, now.Add(s.opts.Requests.PagingTTL)).Unix()))
 	plain = append(plain, flags)
 	if w.size > 0 {
 		plain = binary.BigEndian.AppendUint32(plain, uint32(w.skip))
