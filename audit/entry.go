@@ -46,7 +46,10 @@ type Item struct {
 	// Reasons are the policy rules that decided a withheld item (the
 	// decision's reasons, by rule name: "part2.no_consent",
 	// "smart.patient_compartment"), so that an auditor can tell why it
-	// was withheld without replaying the decision. Omitted when empty, so
+	// was withheld without replaying the decision; also on an item
+	// disclosed under break-the-glass against a consent of the patient
+	// that denies it ("break-glass-over-consent-deny"), so that the
+	// reviewer of the 2.51 record sees the patient had refused. Omitted when empty, so
 	// the entries written before it keep their bytes and hashes.
 	Reasons []string `json:"reasons,omitempty"`
 }

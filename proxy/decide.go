@@ -332,11 +332,25 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 	// mask discloses the item in part on them as a permit does whole (QA
 	// round 16: a redaction under consent c1 recorded no consent).
 	for _, reason := range d.Reasons {
-		if reason.Consent != "" && disclosing(d) {
+		if reliedReason(reason) && disclosing(d) {
 			r.refs[reason.Consent+"\x00"+reason.Version] = audit.ConsentRef{ID: reason.Consent, Version: reason.Version}
 		}
 	}
 	return nil
+}
+
+// overriddenConsentRule is the rule of a reason naming a consent of the
+// patient that denies an emergency disclosure, which the emergency
+// overrode (rego/ds4p/explain.rego emergency_reasons).
+const overriddenConsentRule = "break-glass-over-consent-deny"
+
+// reliedReason reports whether reason names a consent the decision relied
+// on: a consent the emergency overrode is none. Taken for one, an
+// emergency disclosure against the patient's refusal was recorded as made
+// under that consent and sent the 42 CFR 2.32(b) notice "Disclosed with
+// the patient's written consent" with the refusing consent's scope.
+func reliedReason(reason policy.Reason) bool {
+	return reason.Consent != "" && reason.Rule != overriddenConsentRule
 }
 
 // noteRevision notes the policy revision of a decision this run uses.

@@ -57,7 +57,7 @@ func reliedOn(relied []audit.ConsentRef, c *class) []audit.ConsentRef {
 	}
 	for _, reason := range c.decision.Reasons {
 		ref := audit.ConsentRef{ID: reason.Consent, Version: reason.Version}
-		if reason.Consent != "" && !slices.Contains(relied, ref) {
+		if reliedReason(reason) && !slices.Contains(relied, ref) {
 			relied = append(relied, ref)
 		}
 	}

@@ -103,6 +103,12 @@ func (c *class) withheldRules() []string {
 	return c.rules
 }
 
+// overrodeConsent reports whether the class's decision is an emergency
+// disclosure that overrode a consent of the patient denying it.
+func (c *class) overrodeConsent() bool {
+	return c.decision.BreakGlass && slices.Contains(c.withheldRules(), overriddenConsentRule)
+}
+
 // obligationLabels returns the labels the class's decision adds.
 func (c *class) obligationLabels() labels.Set {
 	if !c.parsed {
@@ -1488,6 +1494,10 @@ func (r *run) ledgerEntries() []audit.Entry {
 		if it.class.decision.Permitted() {
 			if disclosedUnderBreakGlass(it) { // policy obligation: the 42 CFR 2.51 record
 				e.BreakGlass = r.ex.breakGlassRecord()
+				if it.class.overrodeConsent() {
+					// The reviewer sees that the patient had refused.
+					ai.Reasons = it.class.withheldRules()
+				}
 			}
 			e.Disclosed = append(e.Disclosed, ai)
 			if len(it.redacted)+len(it.masked) > 0 {

@@ -19,6 +19,40 @@ test_break_glass_overrides_consent_deny if {
 		with data.ds4p.config as config
 }
 
+# The emergency overrides a patient's consent that denies it, and the
+# decision names that consent and its provision for the reviewer of the
+# 2.51 record, in brief decisions too; a Part 2 consent's framing root deny
+# (deny all but org-a) is no refusal and is not named.
+test_break_glass_names_overridden_consent_deny if {
+	no_emergency := consent("c-noer", [
+		root("permit"),
+		exception("provision.provision[0]", "deny", {"purposes": ["ETREAT"]}),
+	])
+	inp := with_break_glass(req("Organization/org-er", ["ETREAT"], [part2_label], [no_emergency, tpo_consent]), "cardiac arrest")
+	some brief in [false, true]
+	d := ds4p.decision with input as object.union(inp, {"brief": brief})
+		with data.ds4p.config as config
+	d.effect == "permit"
+	d.break_glass == true
+	over := [r | some r in d.reasons; r.rule == "break-glass-over-consent-deny"]
+	count(over) == 1
+	over[0].consent == "c-noer"
+	over[0].version == "1"
+	over[0].provision == "provision.provision[0]"
+	d.reasons[0].rule == "break-glass"
+}
+
+test_break_glass_names_no_framing_deny if {
+	inp := with_break_glass(req("Organization/org-er", ["ETREAT"], [part2_label], [tpo_consent]), "cardiac arrest")
+	d := ds4p.decision with input as inp
+		with data.ds4p.config as config
+	d.break_glass == true
+	[r.rule | some r in d.reasons] == ["break-glass"]
+	deny := ds4p.decision with input as with_break_glass(req("Organization/org-er", ["ETREAT"], [part2_label], [deny_all]), "cardiac arrest")
+		with data.ds4p.config as config
+	[[r.rule, r.consent] | some r in deny.reasons; r.rule != "break-glass"] == [["break-glass-over-consent-deny", "c2"]]
+}
+
 test_break_glass_needs_etreat if {
 	inp := with_break_glass(req("Organization/org-er", ["TREAT"], [part2_label], []), "cardiac arrest")
 	ds4p.decision.effect == "deny" with input as inp

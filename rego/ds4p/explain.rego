@@ -76,12 +76,44 @@ restricted_reasons := [consent_reason("counseling-notes-consent", v) |
 	"labels": restricting_list,
 }]
 
-# Reasons of an emergency disclosure.
-emergency_reasons := [{
-	"rule": "break-glass",
-	"message": "medical emergency: disclosed without consent (42 CFR 2.51), recorded for review",
+# Reasons of an emergency disclosure: the emergency, then each consent of
+# the patient whose provision denies this disclosure, which the emergency
+# overrode. 42 CFR 2.51 needs no consent and gives the patient no way to
+# refuse an emergency disclosure in advance, so the refusal does not stop
+# it; but the reviewer of the 2.51 record must see that the patient had
+# said no (consent, version and provision, in brief decisions too). A
+# Part 2 consent's unconditional root deny that frames its permits
+# ("no one but those named": scaffolding) is no refusal of this caller,
+# and is not named.
+emergency_reasons := array.concat(
+	[{
+		"rule": "break-glass",
+		"message": "medical emergency: disclosed without consent (42 CFR 2.51), recorded for review",
+		"labels": restricting_list,
+	}],
+	[overridden_consent_reason(v) |
+		some id, v in verdicts
+		v.type == "deny"
+		not scaffolding_verdict(id, v)
+	],
+)
+
+overridden_consent_reason(v) := {
+	"rule": "break-glass-over-consent-deny",
+	"message": "the patient's consent denies this disclosure; the medical emergency overrode it (42 CFR 2.51)",
+	"consent": v.consent,
+	"version": v.version,
+	"provision": concat(", ", [r.path | some r in v.rules]),
 	"labels": restricting_list,
-}]
+}
+
+# scaffolding_verdict(id, v): the verdict v of consent id is only its
+# framing root deny (scaffolding, consent.rego).
+scaffolding_verdict(id, v) if {
+	some c in input.consents
+	c.id == id
+	scaffolding(c, v)
+}
 
 # Reasons of a deny: every restriction that was not satisfied. A brief
 # decision (input.brief: the proxy's response path, which uses a deny's
