@@ -1,14 +1,8 @@
 package proxy
 
 import (
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/ds4p/ds4p/proxy/authn"
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // TestPersonBreakGlassIgnoredInAnySpellingQA39B: a RelatedPerson's or a
@@ -18,22 +12,8 @@ import (
 func TestPersonBreakGlassIgnoredInAnySpellingQA39B(t *testing.T) {
 	t.Parallel()
 	key, v, _ := devTokenVerifier(t)
-	mint := func(fhirUser string) string {
-		now := time.Now()
-		tok, _ := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("someone").
-			IssuedAt(now.Add(-time.Minute)).Expiration(now.Add(10*time.Minute)).
-			Claim("org", "Organization/er").Claim("scope", "patient/*.read").Claim("fhirUser", fhirUser).Claim("patient", "p1").
-			Claim("purpose_of_use", []any{"ETREAT"}).Claim("break_glass_reason", "unresponsive, suspected overdose").Build()
-		signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(signed)
-	}
-	h := newHarness(t, fhirJSONHandler(200, part2Condition), func(_ *Options, d *Deps) {
-		d.Auth = v
-		d.Logger = slog.New(slog.DiscardHandler)
-	})
+	mint := func(fhirUser string) string { return signDevClaims(t, key, "someone", emergencyClaims(fhirUser)) }
+	h := verifiedHarness(t, fhirJSONHandler(200, part2Condition), v)
 	for _, who := range []string{
 		"https://other.example/fhir/RelatedPerson/mother",
 		"https://other.example/fhir/Person/carer",

@@ -1,14 +1,8 @@
 package proxy
 
 import (
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/ds4p/ds4p/proxy/authn"
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // TestNonStringFHIRUserRefusedQA39F: a patient's token whose fhirUser is
@@ -23,21 +17,10 @@ func TestNonStringFHIRUserRefusedQA39F(t *testing.T) {
 	t.Parallel()
 	key, v, _ := devTokenVerifier(t)
 	mint := func(fhirUser any, scope string) string {
-		now := time.Now()
-		tok, _ := jwt.NewBuilder().Issuer(authn.DevIssuer).Audience([]string{authn.DevAudience}).Subject("jane@portal").
-			IssuedAt(now.Add(-time.Minute)).Expiration(now.Add(10*time.Minute)).
-			Claim("scope", scope).Claim("fhirUser", fhirUser).Claim("purpose_of_use", []any{"PATRQT"}).Build()
-		signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(signed)
+		return signDevClaims(t, key, "jane@portal", patientPortalClaims(fhirUser, scope))
 	}
 	obs := `{"resourceType":"Observation","id":"o2","status":"final","subject":{"reference":"Patient/p2"},"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"valueQuantity":{"value":72}}`
-	h := newHarness(t, fhirJSONHandler(200, obs), func(_ *Options, d *Deps) {
-		d.Auth = v
-		d.Logger = slog.New(slog.DiscardHandler)
-	})
+	h := verifiedHarness(t, fhirJSONHandler(200, obs), v)
 	for _, sc := range []string{"user/*.read", "user/Observation.rs"} {
 		if resp, body := h.get("/fhir/Observation/o2", mint("Patient/p1", sc)); resp.StatusCode != 404 || strings.Contains(body, `"o2"`) {
 			t.Fatalf("string fhirUser Patient/p1, %s: %d %s, want 404 (bound to p1)", sc, resp.StatusCode, body)
