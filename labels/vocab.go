@@ -275,6 +275,10 @@ var (
 			{"cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", bHCPCS},
 			{"cms.gov/medicare/coding-billing/healthcare-common-procedure-system", bHCPCS},
 			{"cms.gov/Medicare/Coding/ICD10", bICD10PCS},
+			// The spelling OMOP-to-FHIR mappers and many feeds write, after
+			// ICD-10-CM's (QA round 39: an inpatient detoxification coded
+			// under it went out ordinary).
+			{"hl7.org/fhir/sid/icd-10-pcs", bICD10PCS},
 			{"nucc.org/provider-taxonomy", []byte(SystemNUCC)},
 			{"hl7.org/fhir/sid/ndc", bNDC}, {"nlm.nih.gov/research/umls/ndc", bNDC}, // the latter beside RxNorm's URL in some feeds
 			{"whocc.no/atc", bATC}, {"fhir.de/CodeSystem/bfarm/atc", bATC}, {"fhir.de/CodeSystem/dimdi/atc", bATC},
