@@ -283,6 +283,10 @@ type Result struct {
 	// only by references of resources of its scope, whose references find
 	// the copies of their scope first (batchIndex.find).
 	scope int
+	// canonURL and canonVersion are the resource's own canonical (a
+	// Questionnaire's url and version), "" when it has none: a link
+	// naming that canonical (link.canonical) finds it in the batch.
+	canonURL, canonVersion string
 }
 
 // maxDepth bounds how deep Label follows nested objects and arrays; real
@@ -395,6 +399,10 @@ func (w *walker) result() Result {
 		first = pids[0]
 	}
 	r.ID, r.VersionID, r.Patient = w.strings(first)
+	if w.canonURL.seen {
+		r.canonURL = strings.TrimSpace(w.decode(w.canonURL))
+		r.canonVersion = strings.TrimSpace(w.decode(w.canonVersion))
+	}
 	if pid != nil {
 		r.SubjectPatient = r.Patient
 	}

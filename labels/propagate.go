@@ -360,6 +360,43 @@ type batchIndex struct {
 	// copies are the copies of stored Bundles (Result.CopyIn), by scope,
 	// Type and id; nil when the batch holds none.
 	copies map[int]map[string]map[string]int
+	// canon are the resources with a canonical url of their own (a
+	// Questionnaire's), by that url, built by the first canonical lookup.
+	canon      map[string][]int
+	canonBuilt bool
+}
+
+// canonicalType is the type a canonical target is searched as: the form a
+// QuestionnaireResponse answers, or the one a form derives from.
+const canonicalType = "Questionnaire"
+
+// canonical returns the resources of the batch other than rs[from] whose
+// own canonical is url, of any version: each passes on (another version of
+// the form is that form still, and over-labelling is the safe side). ok
+// reports whether one is of version v (any, when v is ""): the canonical
+// need not be searched for.
+func (ix *batchIndex) canonical(rs []*Result, from int, url, v string) (ks []int, ok bool) {
+	if ix == nil {
+		return nil, false
+	}
+	if !ix.canonBuilt {
+		ix.canonBuilt = true
+		for k, r := range rs {
+			if r.canonURL != "" {
+				if ix.canon == nil {
+					ix.canon = map[string][]int{}
+				}
+				ix.canon[r.canonURL] = append(ix.canon[r.canonURL], k)
+			}
+		}
+	}
+	for _, k := range ix.canon[url] {
+		if k != from {
+			ks = append(ks, k)
+			ok = ok || v == "" || rs[k].canonVersion == v
+		}
+	}
+	return ks, ok
 }
 
 func indexBatch(rs []*Result) *batchIndex {
@@ -435,6 +472,9 @@ type linkTarget struct {
 	// not the one the batch or the cache holds (versions): it passes on
 	// beside the current one.
 	old inherited
+	// more are the other resources of the batch a canonical link names
+	// (every version of a form): each passes on beside k.
+	more []int
 }
 
 // withVersion adds to t what the version link lk of resource b names
@@ -460,8 +500,29 @@ func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) 
 }
 
 // resolve finds the target of link lk of resource b: in the batch first,
-// then in the cache of earlier responses.
+// then in the cache of earlier responses. A canonical link's target is also
+// every resource of the batch whose canonical it names.
 func (l *Labeller) resolve(ix *batchIndex, rs []*Result, k int, b []byte, lk link) linkTarget {
+	t := l.resolveRef(ix, rs, k, b, lk)
+	if !lk.canonical {
+		return t
+	}
+	url, v := lk.canonicalOf(b)
+	ks, _ := ix.canonical(rs, k, url, v)
+	for _, m := range ks {
+		switch {
+		case !t.ok:
+			t = linkTarget{key: []byte(url), k: m, ok: true}
+		case m != t.k:
+			t.more = append(t.more, m)
+		}
+	}
+	return t
+}
+
+// resolveRef finds the target of link lk of resource b read as a
+// reference.
+func (l *Labeller) resolveRef(ix *batchIndex, rs []*Result, k int, b []byte, lk link) linkTarget {
 	key, typLen := lk.target(b)
 	if key == nil {
 		// Not Type/id: perhaps another entry's fullUrl (NameByURL), of
@@ -503,6 +564,12 @@ func (t linkTarget) passes(rs []*Result) inherited {
 	in := t.ext
 	if t.k >= 0 {
 		in = inherited{labels: inheritable(rs[t.k].Effective()), program: rs[t.k].Program}
+	}
+	for _, m := range t.more {
+		in.labels = in.labels.Union(inheritable(rs[m].Effective()))
+		if in.program == "" {
+			in.program = rs[m].Program
+		}
 	}
 	if len(t.old.labels) > 0 {
 		in.labels = in.labels.Union(t.old.labels)

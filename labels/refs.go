@@ -149,6 +149,24 @@ type link struct {
 	decoded     string
 	elem        elemRef // the segmentable element holding the reference, if any
 	elementOnly bool
+	// canonical: an absolute canonical (questionnaire, a definition's
+	// derivedFrom), which names a definition by its url, not where a
+	// server keeps it: besides being read as a reference, it is found
+	// by that url (and version) in the batch, else searched for
+	// (Target.Canonical).
+	canonical bool
+}
+
+// canonicalOf returns the canonical a canonical link of resource b names:
+// its url and the version after its '|' ("" for none).
+func (k link) canonicalOf(b []byte) (url, version string) {
+	ref := decodedBytes(b, field{start: int(k.start) - 1, end: int(k.end) + 1, seen: true})
+	s, e := trimBounds(ref, 0, len(ref))
+	c := ref[s:e]
+	if i := bytes.IndexByte(c, '|'); i >= 0 {
+		return string(c[:i]), string(c[i+1:])
+	}
+	return string(c), ""
 }
 
 // nowhere reports whether the link propagates nowhere in a resource of
@@ -577,7 +595,12 @@ func (w *walker) questionnaire(v, end int) {
 			return
 		}
 	}
-	l := link{kind: refContent, member: "questionnaire", start: int32(v + 1), end: int32(end - 1), elem: w.currentElem()}
+	// An absolute canonical is also found by its url (link.canonical):
+	// read only as a reference, the usual R4 response, naming its form
+	// by the form's url (http://acme.example/forms/PHQ-9|2.0, kept as
+	// Questionnaire/7), took nothing from it (QA round 39, helper K).
+	l := link{kind: refContent, member: "questionnaire", start: int32(v + 1), end: int32(end - 1), elem: w.currentElem(),
+		canonical: bytes.IndexByte(c, ':') >= 0}
 	if !bytes.Equal(c, w.b[v+1:end-1]) {
 		l.decoded = string(c)
 	}

@@ -23,6 +23,15 @@ type Target struct {
 	// have had a sensitive code the current one lost. The FetchFunc returns
 	// that version or nothing.
 	Version string
+	// Canonical, when not "", asks for the resources of Type whose
+	// canonical url is Canonical (and version CanonicalVersion, when not
+	// ""): a search (Questionnaire?url=...&version=...), whatever host
+	// the url names, since a canonical names a definition, not where a
+	// server keeps it. ID is "" and Ref the canonical as written. Every
+	// resource the FetchFunc returns for it stands for it; none: it
+	// passes nothing on. Such a target is never noted as known (its
+	// matches are read again by the next batch naming it).
+	Canonical, CanonicalVersion string
 }
 
 // Key is "Type/id".
@@ -112,13 +121,16 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 		if r, ok := b.versions[k]; ok && len(inheritable(r.Effective())) > 0 {
 			continue // a sensitive version: read again for each batch (the cache holds current versions)
 		}
-		if strings.HasPrefix(k, absolutePrefix) {
-			continue // maybe another server's: not known by its Type/id (askKey)
+		if strings.HasPrefix(k, absolutePrefix) || strings.HasPrefix(k, canonicalPrefix) {
+			continue // maybe another server's, or a search: not known by its Type/id (askKey)
 		}
 		b.fetched = append(b.fetched, k)
 	}
 	return nil
 }
+
+// canonicalPrefix starts the asked key of a canonical target (askKey).
+const canonicalPrefix = "canon:"
 
 // absolutePrefix starts the asked key of a target an absolute reference
 // names (askKey).
@@ -136,6 +148,9 @@ const absolutePrefix = "abs:"
 // from nothing and disclosed (QA round 28). Targets asked by an absolute
 // reference are not noted as known (Resolve).
 func (t Target) askKey() string {
+	if t.Canonical != "" {
+		return canonicalPrefix + t.Type + " " + t.Canonical + "|" + t.CanonicalVersion
+	}
 	if strings.IndexByte(t.Ref, ':') >= 0 {
 		// The version too: the reference of a version names it and the
 		// current one alike (labels.Target.Version).
@@ -227,6 +242,27 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			}
 			if lk.nowhere(r.Type) {
 				continue // propagates nowhere in this type
+			}
+			if lk.canonical {
+				url, v := lk.canonicalOf(b.resources[k])
+				t := Target{Type: canonicalType, Ref: url, Canonical: url, CanonicalVersion: v}
+				if v != "" {
+					t.Ref += "|" + v
+				}
+				// Held by the fullUrl it is (urn:uuid:..., a document's
+				// form) or by its own url: not searched.
+				_, held := ix.canonical(b.out, k, url, v)
+				if key, _ := lk.target(b.resources[k]); key == nil && !held {
+					held = b.l.resolveRef(ix, b.out, k, b.resources[k], lk).ok
+				}
+				if !held && !asked[t.askKey()] && !seen[t.askKey()] {
+					if seen == nil {
+						seen = map[string]bool{}
+					}
+					seen[t.askKey()] = true
+					out = append(out, t)
+				}
+				// And read as a reference too, below.
 			}
 			key, typLen := lk.target(b.resources[k])
 			if key == nil {

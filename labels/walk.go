@@ -66,6 +66,9 @@ type walker struct {
 	pending []pendingInline // inline labels whose element is still open
 	inline  []ElementLabel  // elements with existing inline labels
 	div     field           // text.div
+	// canonURL and canonVersion are the top-level url and version of a
+	// definition (a Questionnaire): its canonical.
+	canonURL, canonVersion field
 }
 
 // patientKeys are the top-level members whose reference names the patient,
@@ -534,6 +537,19 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 			})
 		}
 		return end, err
+	case 11, 12:
+		// A definition's canonical URL and version (Questionnaire.url):
+		// what a response naming the form by its canonical is matched
+		// against (link.canonical). A value that is no string is none.
+		end, err := w.value(v)
+		if err == nil && w.b[v] == '"' {
+			f := &w.canonURL
+			if k == 12 {
+				f = &w.canonVersion
+			}
+			*f = field{start: v, end: end, seen: true}
+		}
+		return end, err
 	}
 	return w.value(v)
 }
@@ -541,7 +557,7 @@ func (w *walker) topMember(key []byte, v int) (int, error) {
 // topNames are the top-level members topMember reads, in its order:
 // patientKeys at 4-6.
 var topNames = newNameSet("resourceType", "id", "meta", "contained", patientKeys[0], patientKeys[1], patientKeys[2],
-	"securityLabel", "confidentiality", "questionnaire", "derivedFrom")
+	"securityLabel", "confidentiality", "questionnaire", "derivedFrom", "url", "version")
 
 // topIndex is memberIndex(key, topNames), as a switch (see codingIndex).
 func topIndex(key []byte) int {
@@ -568,6 +584,10 @@ func topIndex(key []byte) int {
 		return 9
 	case "derivedFrom":
 		return 10
+	case "url":
+		return 11
+	case "version":
+		return 12
 	}
 	return escapedIndex(key, topNames)
 }

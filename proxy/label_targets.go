@@ -72,7 +72,7 @@ func (r *run) targetFetcher(ctx context.Context) labels.FetchFunc {
 func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Target) ([][]byte, error) {
 	local := ts[:0:0]
 	for _, t := range ts {
-		if s.localReference(t.Ref) {
+		if t.Canonical != "" || s.localReference(t.Ref) {
 			local = append(local, t)
 		}
 	}
@@ -81,7 +81,7 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := make([][]byte, len(local))
+	out := make([][][]byte, len(local))
 	var (
 		next     atomic.Int64
 		wg       sync.WaitGroup
@@ -97,12 +97,21 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 				if k >= len(local) || ctx.Err() != nil {
 					return
 				}
-				b, err := s.fetchTarget(ctx, ex, local[k])
+				var bs [][]byte
+				var err error
+				if local[k].Canonical != "" {
+					bs, err = s.fetchCanonical(ctx, ex, local[k])
+				} else {
+					var b []byte
+					if b, err = s.fetchTarget(ctx, ex, local[k]); b != nil {
+						bs = [][]byte{b}
+					}
+				}
 				if err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					return
 				}
-				out[k] = b
+				out[k] = bs
 			}
 		}()
 	}
@@ -118,11 +127,77 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 	}
 	targetsFetched.Add(int64(len(local)))
 	labelTargetFetches.Add(ctx, int64(len(local)))
-	found := out[:0]
-	for _, b := range out {
-		if b != nil {
-			found = append(found, b)
+	var found [][]byte
+	for _, bs := range out {
+		found = append(found, bs...)
+	}
+	return found, nil
+}
+
+// fetchCanonical searches the upstream for the resources a canonical
+// target names (Questionnaire?url=...&version=...), whatever host its url
+// names: a canonical names a definition, not where a server keeps it. It
+// returns every match; none: the target passes nothing on. An answer that
+// is not a searchset Bundle, that has a next page (matches not seen), or
+// that holds a resource of another type or url (a server ignoring the
+// search) is an error, as an unreadable target is. A match of another
+// version than the one asked (a server ignoring version) passes on too:
+// it is that form still, and over-labelling is the safe side.
+func (s *Server) fetchCanonical(ctx context.Context, ex *exchange, t labels.Target) ([][]byte, error) {
+	q := url.Values{"url": {t.Canonical}}
+	if t.CanonicalVersion != "" {
+		q.Set("version", t.CanonicalVersion)
+	}
+	body, status, _, err := s.fetchPath(ctx, ex, t.Type+"?"+q.Encode())
+	if err != nil {
+		return nil, classify(err)
+	}
+	if status != http.StatusOK {
+		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, nil)
+	}
+	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
+		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, err)
+	}
+	var set struct {
+		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
+		Link         []struct {
+			Relation string `json:"relation"`
+		} `json:"link"`
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+			Search   struct {
+				Mode string `json:"mode"`
+			} `json:"search"`
+		} `json:"entry"`
+	}
+	bad := func(why string) error {
+		return fail(http.StatusBadGateway, "processing", targetUnreadable, errors.New(why))
+	}
+	if err := json.Unmarshal(body, &set); err != nil || set.ResourceType != "Bundle" || set.Type != "searchset" {
+		return nil, bad("the upstream answered a search for a canonical with no searchset")
+	}
+	for _, l := range set.Link {
+		if l.Relation == "next" {
+			return nil, bad("the upstream answered a search for a canonical with more than one page")
 		}
+	}
+	var found [][]byte
+	for _, e := range set.Entry {
+		var head struct {
+			ResourceType string `json:"resourceType"`
+			URL          string `json:"url"`
+		}
+		if len(e.Resource) == 0 || json.Unmarshal(e.Resource, &head) != nil {
+			return nil, bad("the upstream answered a search for a canonical with an entry that is no resource")
+		}
+		if e.Search.Mode == "outcome" && head.ResourceType == "OperationOutcome" {
+			continue
+		}
+		if head.ResourceType != t.Type || strings.TrimSpace(head.URL) != t.Canonical {
+			return nil, bad("the upstream answered a search for a canonical with another resource")
+		}
+		found = append(found, e.Resource)
 	}
 	return found, nil
 }

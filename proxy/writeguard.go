@@ -1557,7 +1557,13 @@ func storedReadFailed(status int, contentType string, body []byte) *Failure {
 // reads are (209ee7f), so that no HTTP cache answers with an older version
 // (QA round 33, area A).
 func (s *Server) fetchStored(ctx context.Context, ex *exchange, typ, id string) ([]byte, int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.upBase+"/"+typ+"/"+id, nil)
+	return s.fetchPath(ctx, ex, typ+"/"+id)
+}
+
+// fetchPath reads path (below the upstream's base) from the upstream with
+// the proxy's own credentials, as fetchStored does.
+func (s *Server) fetchPath(ctx context.Context, ex *exchange, path string) ([]byte, int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.upBase+"/"+path, nil)
 	if err != nil {
 		return nil, 0, "", err
 	}
