@@ -24,10 +24,12 @@ type Target struct {
 	// that version or nothing.
 	Version string
 	// Canonical, when not "", asks for the resources of Type whose
-	// canonical url is Canonical (and version CanonicalVersion, when not
-	// ""): a search (Questionnaire?url=...&version=...), whatever host
-	// the url names, since a canonical names a definition, not where a
-	// server keeps it. ID is "" and Ref the canonical as written. Every
+	// canonical url is Canonical (CanonicalVersion is the version it
+	// names, "" for none): a search (Questionnaire?url=..., of every
+	// version: a server may keep only a revised form's current one),
+	// whatever host the url names, since a canonical names a definition,
+	// not where a server keeps it. ID is "" and Ref the canonical as
+	// written. Every
 	// resource the FetchFunc returns for it stands for it; none: it
 	// passes nothing on. Such a target is never noted as known (its
 	// matches are read again by the next batch naming it).

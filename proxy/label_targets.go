@@ -135,19 +135,21 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 }
 
 // fetchCanonical searches the upstream for the resources a canonical
-// target names (Questionnaire?url=...&version=...), whatever host its url
+// target names (Questionnaire?url=...), whatever host its url
 // names: a canonical names a definition, not where a server keeps it. It
 // returns every match; none: the target passes nothing on. An answer that
 // is not a searchset Bundle, that has a next page (matches not seen), or
 // that holds a resource of another type or url (a server ignoring the
-// search) is an error, as an unreadable target is. A match of another
-// version than the one asked (a server ignoring version) passes on too:
-// it is that form still, and over-labelling is the safe side.
+// search) is an error, as an unreadable target is. It searches by url
+// alone, whatever version the canonical names: a server keeps a form
+// revised in place at its current version only (or one recording none),
+// so a search with version=2.0 finds nothing for a response answered under
+// 2.0, and that response took nothing from its form (QA round 40, helper
+// A). Every version passes on, as every version in the answer does
+// (batchIndex.canonical): it is that form still, and over-labelling is the
+// safe side.
 func (s *Server) fetchCanonical(ctx context.Context, ex *exchange, t labels.Target) ([][]byte, error) {
 	q := url.Values{"url": {t.Canonical}}
-	if t.CanonicalVersion != "" {
-		q.Set("version", t.CanonicalVersion)
-	}
 	body, status, _, err := s.fetchPath(ctx, ex, t.Type+"?"+q.Encode())
 	if err != nil {
 		return nil, classify(err)

@@ -66,7 +66,7 @@ func TestCanonicalSearchFailsClosedQA39K(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if query != "url=http%3A%2F%2Facme.example%2Fforms%2FPHQ-9&version=2.0" {
+			if query != "url=http%3A%2F%2Facme.example%2Fforms%2FPHQ-9" {
 				t.Errorf("searched %q", query)
 			}
 		})
