@@ -100,6 +100,13 @@ type Config struct {
 	// fhirUser (fail closed): a clinician's token launched in a patient's
 	// context is then the patient's.
 	PatientSide func(authn.Caller) bool
+	// AdminLimit charges a call the console answers itself (the
+	// break-the-glass queue, reviews, verification, charts, the Rego tests,
+	// the label rules) to the caller's admin rate-limit buckets, as the
+	// proxy charges its /admin requests (proxy.Server.AllowAdmin); the calls
+	// relayed to /admin are charged there. Not ok refuses the call with 429
+	// and Retry-After. Nil limits nothing.
+	AdminLimit func(ctx context.Context, requestID string, caller authn.Caller) (retryAfter time.Duration, ok bool)
 }
 
 // Handler serves /console.
@@ -188,7 +195,11 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.HandleFunc("POST /console/api/logout", h.logout)
 	mux.HandleFunc("GET /console/api/session", h.sessionInfo)
 	for path, a := range h.api() {
-		mux.HandleFunc("POST /console/api/"+path, h.guard(path, a.role, a.fn))
+		fn := a.fn
+		if a.own {
+			fn = h.charged(fn)
+		}
+		mux.HandleFunc("POST /console/api/"+path, h.guard(path, a.role, fn))
 	}
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/console/api/") || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
@@ -200,31 +211,34 @@ func (h *Handler) routes() *http.ServeMux {
 	return mux
 }
 
-// route is one API call and the role it needs.
+// route is one API call and the role it needs; own is a call the console
+// answers itself, not relayed to /admin (charged to the admin rate limit
+// here: charged).
 type route struct {
 	role string
 	fn   apiHandler
+	own  bool
 }
 
 func (h *Handler) api() map[string]route {
 	a, p, c := authn.AuditorScope, authn.PolicyAuthorScope, authn.ConsentManagerScope
 	return map[string]route{
-		"audit/search":       {a, h.auditSearch},
-		"audit/accounting":   {a, h.auditAccounting},
-		"audit/breakglass":   {a, h.breakGlassQueue},
-		"audit/review":       {a, h.review},
-		"audit/verify":       {a, h.verifyChain},
-		"audit/stats":        {a, h.auditStats},
-		"audit/alerts":       {a, h.alertList}, // alerts.go
-		"audit/alerts/clear": {a, h.alertClear},
-		"policy/status":      {p, h.policyStatus},
-		"policy/tests":       {p, h.policyTests},
-		"policy/decide":      {p, h.decide},
-		"labels/rules":       {p, h.labelRules},
-		"consent/search":     {c, h.consentSearch},
-		"consent/history":    {c, h.consentHistory},
-		"consent/create":     {c, h.consentCreate},
-		"consent/revoke":     {c, h.consentRevoke},
+		"audit/search":       {a, h.auditSearch, false},
+		"audit/accounting":   {a, h.auditAccounting, false},
+		"audit/breakglass":   {a, h.breakGlassQueue, true},
+		"audit/review":       {a, h.review, true},
+		"audit/verify":       {a, h.verifyChain, true},
+		"audit/stats":        {a, h.auditStats, true},
+		"audit/alerts":       {a, h.alertList, false}, // alerts.go
+		"audit/alerts/clear": {a, h.alertClear, false},
+		"policy/status":      {p, h.policyStatus, false},
+		"policy/tests":       {p, h.policyTests, true},
+		"policy/decide":      {p, h.decide, false},
+		"labels/rules":       {p, h.labelRules, true},
+		"consent/search":     {c, h.consentSearch, false},
+		"consent/history":    {c, h.consentHistory, false},
+		"consent/create":     {c, h.consentCreate, false},
+		"consent/revoke":     {c, h.consentRevoke, false},
 	}
 }
 
@@ -406,6 +420,26 @@ func (h *Handler) refuseBlocked(w http.ResponseWriter, subject, client string) b
 		writeError(w, http.StatusForbidden, "this caller is blocked pending review of security alert "+id+"; another auditor must clear it")
 	}
 	return blocked
+}
+
+// charged refuses a call the console answers itself when the caller's
+// admin rate limit is spent (Config.AdminLimit): it reads what /admin
+// serves under that limit (the queue reads every patient's emergency
+// disclosures and appends an audit-read entry to the ledger), and a
+// session must not be a way around it.
+func (h *Handler) charged(fn apiHandler) apiHandler {
+	if h.cfg.AdminLimit == nil {
+		return fn
+	}
+	return func(w http.ResponseWriter, r *http.Request, s *session, body []byte) {
+		caller := authn.Caller{Subject: s.subject, Client: s.client, Org: s.org}
+		if wait, ok := h.cfg.AdminLimit(r.Context(), w.Header().Get("X-Request-Id"), caller); !ok {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			writeError(w, http.StatusTooManyRequests, "rate limit of this caller's admin requests reached; retry after "+retryAfter(wait)+" s")
+			return
+		}
+		fn(w, r, s, body)
+	}
 }
 
 func isJSON(r *http.Request) bool {

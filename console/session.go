@@ -36,6 +36,7 @@ type session struct {
 	token   string // the bearer token, never sent back to the browser
 	subject string
 	client  string // the token's client, or the client certificate's identity (authn.BindClient)
+	org     string // the token's organisation (the admin rate limit's third bucket)
 	// certID is the connection's verified client certificate identity
 	// at sign-in ("" without mutual TLS); every call must come with it.
 	certID string
@@ -144,7 +145,7 @@ func (ss *sessions) create(token string, caller authn.Caller, roles []string, ex
 	now := ss.now()
 	id := randomToken()
 	s := &session{
-		id: id, tag: sessionTag(id), csrf: randomToken(), token: token, subject: caller.Subject, client: caller.Client,
+		id: id, tag: sessionTag(id), csrf: randomToken(), token: token, subject: caller.Subject, client: caller.Client, org: caller.Org,
 		certID: certID, patient: caller.PatientSide(),
 		roles: roles, created: now, lastSeen: now, expires: expires,
 	}

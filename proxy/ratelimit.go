@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ds4p/ds4p/proxy/authn"
 	"github.com/ds4p/ds4p/siem"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel"
@@ -632,7 +633,29 @@ func (s *Server) batchEntryClasses(c *gin.Context) (counts [len(classNames)]int,
 	return counts, true
 }
 
-func (s *Server) rateLimitAdmin(c *gin.Context) { s.rateLimit(c, 4) }
+func (s *Server) rateLimitAdmin(c *gin.Context) { s.rateLimit(c, classAdmin) }
+
+// classAdmin is the index of ClassAdmin in classNames.
+const classAdmin = 4
+
+// AllowAdmin charges one request of caller to its admin buckets, as a
+// request to /admin is charged, and says how long to wait when one of them
+// is empty (the refusal is counted, logged and raised as /admin's is). The
+// web console answers some of its auditors' and policy authors' calls
+// itself (the break-the-glass queue, reviews, verification, charts, the
+// Rego tests, the label rules), reading what /admin serves under this
+// limit: they are charged here (QA round 40, helper B).
+func (s *Server) AllowAdmin(ctx context.Context, requestID string, caller authn.Caller) (retryAfter time.Duration, ok bool) {
+	if s.limits == nil {
+		return 0, true
+	}
+	v := s.limits.allow(classAdmin, [numDims]string{caller.Subject, caller.Client, caller.Org})
+	if v.ok {
+		return 0, true
+	}
+	s.noteRefusal(ctx, requestID, caller, classAdmin, v)
+	return v.retryAfter, false
+}
 
 func (s *Server) rateLimit(c *gin.Context, class int) {
 	if s.limits == nil {
@@ -649,15 +672,22 @@ func (s *Server) rateLimit(c *gin.Context, class int) {
 }
 
 // refuseRate answers 429 for the bucket of v that refused.
-func (s *Server) refuseRate(c *gin.Context, class int, v verdict) {
-	caller := callerOf(c)
-	rateLimitRefusals.Add(c.Request.Context(), 1, refusalAttrs(class, v.dim))
-	if v.note {
-		s.log.Warn("rate limit reached", "request_id", c.GetString(requestIDKey), "class", classNames[class],
-			"dimension", dimNames[v.dim], "caller_subject", logSubject(caller), "caller_org", caller.Org, "caller_client", caller.Client)
-		s.securityEvent(c, siem.Event{Kind: siem.KindRateLimited, Severity: siem.SeverityWarning,
-			Class: classNames[class], Dimension: dimNames[v.dim], Reason: "rate limit reached"})
+// noteRefusal counts a refused request of caller in class, and logs it and
+// raises a security event when v says this refusal is one to note.
+func (s *Server) noteRefusal(ctx context.Context, requestID string, caller authn.Caller, class int, v verdict) {
+	rateLimitRefusals.Add(ctx, 1, refusalAttrs(class, v.dim))
+	if !v.note {
+		return
 	}
+	s.log.Warn("rate limit reached", "request_id", requestID, "class", classNames[class],
+		"dimension", dimNames[v.dim], "caller_subject", logSubject(caller), "caller_org", caller.Org, "caller_client", caller.Client)
+	s.emit(siem.Event{Kind: siem.KindRateLimited, Severity: siem.SeverityWarning, RequestID: requestID,
+		Subject: logSubject(caller), Org: caller.Org, Client: caller.Client,
+		Class: classNames[class], Dimension: dimNames[v.dim], Reason: "rate limit reached"})
+}
+
+func (s *Server) refuseRate(c *gin.Context, class int, v verdict) {
+	s.noteRefusal(c.Request.Context(), c.GetString(requestIDKey), callerOf(c), class, v)
 	secs := max(1, int(math.Ceil(v.retryAfter.Seconds())))
 	c.Writer.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeOutcome(c.Writer, http.StatusTooManyRequests, "throttled",
