@@ -57,7 +57,8 @@ func (h *Handler) breakGlassQueue(w http.ResponseWriter, r *http.Request, s *ses
 	// it cannot be (QA round 37, helper H).
 	read := audit.Entry{
 		Time: h.cfg.Now().UTC(), RequestID: w.Header().Get("X-Request-Id"),
-		Caller:   audit.Party{Subject: s.subject, Client: s.client},
+		Caller: audit.Party{Subject: s.subject, Org: s.org, Client: s.client,
+			Name: s.orgName, Address: s.orgAddress},
 		Purposes: []string{}, Interaction: audit.AuditRead,
 		Query: "console/api/audit/breakglass?" + url.Values{"cursor": {in.Cursor},
 			"unreviewed": {strconv.FormatBool(in.Unreviewed)}, "limit": {strconv.Itoa(in.Limit)}}.Encode(),

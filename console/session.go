@@ -36,7 +36,10 @@ type session struct {
 	token   string // the bearer token, never sent back to the browser
 	subject string
 	client  string // the token's client, or the client certificate's identity (authn.BindClient)
-	org     string // the token's organisation (the admin rate limit's third bucket)
+	// org, orgName and orgAddress are the token's organisation: the admin
+	// rate limit's third bucket, and the auditor's as the admin API
+	// records a read (the ledger's recipient filter matches it too).
+	org, orgName, orgAddress string
 	// certID is the connection's verified client certificate identity
 	// at sign-in ("" without mutual TLS); every call must come with it.
 	certID string
@@ -145,7 +148,8 @@ func (ss *sessions) create(token string, caller authn.Caller, roles []string, ex
 	now := ss.now()
 	id := randomToken()
 	s := &session{
-		id: id, tag: sessionTag(id), csrf: randomToken(), token: token, subject: caller.Subject, client: caller.Client, org: caller.Org,
+		id: id, tag: sessionTag(id), csrf: randomToken(), token: token, subject: caller.Subject, client: caller.Client,
+		org: caller.Org, orgName: caller.OrgName, orgAddress: caller.OrgAddress,
 		certID: certID, patient: caller.PatientSide(),
 		roles: roles, created: now, lastSeen: now, expires: expires,
 	}
