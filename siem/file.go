@@ -10,6 +10,9 @@ import (
 // FileSink appends records as JSON lines to a file, fsynced per batch. It
 // survives rotation: when the path no longer names the open file (moved
 // or deleted by logrotate), the next batch reopens the path, creating it.
+// A path naming a FIFO or a character device (/dev/stdout in a container)
+// is written without fsync, which they refuse: written is as far as the
+// sink can deliver there.
 type FileSink struct {
 	path string
 	mu   sync.Mutex
@@ -17,6 +20,9 @@ type FileSink struct {
 	// check: the file may end in a line cut short (opened, or a write
 	// failed), which the next write must not continue (endTorn).
 	check bool
+	// regular: the open file is a regular file, which is fsynced and
+	// checked for a torn last line; a pipe or a device is neither.
+	regular bool
 }
 
 // NewFileSink opens (creating, mode 0600) path for appending.
@@ -37,7 +43,13 @@ func (s *FileSink) reopen() error {
 	if err != nil {
 		return fmt.Errorf("siem: opening %s: %w", s.path, err)
 	}
-	s.f, s.check = f, true
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return fmt.Errorf("siem: opening %s: %w", s.path, err)
+	}
+	s.f, s.regular = f, fi.Mode().IsRegular()
+	s.check = s.regular
 	return nil
 }
 
@@ -98,8 +110,11 @@ func (s *FileSink) Write(recs []Record) error {
 		buf.WriteByte('\n')
 	}
 	if _, err := s.f.Write(buf.Bytes()); err != nil {
-		s.check = true // part of the batch may be in the file
+		s.check = s.regular // part of the batch may be in the file
 		return fmt.Errorf("siem: writing %s: %w", s.path, err)
+	}
+	if !s.regular {
+		return nil // a pipe or a device: fsync fails (EINVAL) and would repeat the batch forever
 	}
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("siem: syncing %s: %w", s.path, err)
