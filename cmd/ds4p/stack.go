@@ -87,7 +87,8 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 // client CA, the upstream's CA bundle, the token key file (read as the
 // verifier reads it), the storage key file, the paging key file, the
 // policy bundle's public key and the SIEM's hash key file (when the SIEM
-// hashes patient ids under a named one). Every
+// hashes patient ids under a named one), and that siem.file can be
+// appended to or made. Every
 // problem is reported at once, as the settings' are: reported one per
 // start, a new user copying deploy/ds4p.yaml with several files missing
 // met them one run at a time (QA round 37, area F; round 38, area C).
@@ -162,7 +163,47 @@ func (c Config) preflightFiles() error {
 			errs = append(errs, fmt.Errorf("siem.hash_key_file: %w", err))
 		}
 	}
+	if f := c.SIEM.File; f != "" {
+		// Opened only once the store was made: a siem.file in a missing
+		// or read-only directory (ProtectSystem=strict) left the data
+		// directory, database and keys behind, one problem per start.
+		if err := appendable(f); err != nil {
+			errs = append(errs, fmt.Errorf("siem.file: %w", err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// appendable reports a siem.file the sink could not open, making nothing:
+// an existing regular file is opened for appending and closed, a missing
+// one needs a directory serve may create it in (a file made there and
+// removed). A FIFO or a device is left to the sink: closing a FIFO's only
+// writer would end its reader.
+func appendable(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
+		return fmt.Errorf("%s is a directory: name the file in it", path)
+	case err == nil && !st.Mode().IsRegular():
+		return nil
+	case err == nil:
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		if pe := (*os.PathError)(nil); errors.As(err, &pe) { // name the file asked for, not the probe
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	_ = tmp.Close()
+	return os.Remove(tmp.Name())
 }
 
 // notAFile reports a path that names something other than a regular file
