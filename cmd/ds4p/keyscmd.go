@@ -530,6 +530,12 @@ func runKeysCompact(_ context.Context, args []string, stdout, stderr io.Writer) 
 		_ = os.Remove(tmp)
 		return fmt.Errorf("compacting: %w", err)
 	}
+	// The copy is this process's: run as root on the service user's
+	// database, it would lock serve out (open: permission denied).
+	if f, err := os.Open(tmp); err == nil {
+		seal.KeepOwner(f, path)
+		_ = f.Close()
+	}
 	before, after := fileSize(path), fileSize(tmp)
 	if err := os.Rename(tmp, path); err != nil {
 		_ = os.Remove(tmp)

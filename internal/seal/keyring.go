@@ -243,7 +243,7 @@ func WriteKeyFile(path string, keys []Key, replace bool) error {
 	}
 	tmp := f.Name()
 	if replace {
-		keepOwner(f, path)
+		KeepOwner(f, path)
 	}
 	_, err = f.Write(Format(keys))
 	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {

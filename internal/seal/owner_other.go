@@ -4,5 +4,5 @@ package seal
 
 import "os"
 
-// keepOwner: file owners are not carried over on this platform.
-func keepOwner(*os.File, string) {}
+// KeepOwner: file owners are not carried over on this platform.
+func KeepOwner(*os.File, string) {}
