@@ -183,7 +183,7 @@ func openLedgerAs(dir string, writable, retry bool, stderr io.Writer, opts ...au
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no database at %s (is --data right?)", path)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: !writable, Timeout: 2 * time.Second})
+	db, err := openBolt(path, &bbolt.Options{ReadOnly: !writable, Timeout: 2 * time.Second})
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, nil, fmt.Errorf("%s is locked: is `ds4p serve` running on this data directory? "+
 			"Stop it, or use its admin API (GET /admin/audit) instead", path)

@@ -76,7 +76,7 @@ func openConsents(dir string, create bool, subcommand string) (*consent.Store, f
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	db, err := openBolt(path, &bbolt.Options{Timeout: 2 * time.Second})
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, nil, fmt.Errorf("%s is locked: is `ds4p serve` running on this data directory? "+
 			"Stop it, or use its admin API (/admin/Consent) instead", path)

@@ -348,7 +348,7 @@ func openKeysDB(dir string, writable bool) (*bbolt.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no database at %s (is --data right?)", path)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: !writable, Timeout: 2 * time.Second})
+	db, err := openBolt(path, &bbolt.Options{ReadOnly: !writable, Timeout: 2 * time.Second})
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, fmt.Errorf("%s is locked: is `ds4p serve` running on this data directory? Stop it first", path)
 	}

@@ -62,7 +62,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (*stack, error
 		log.Warn("data_dir is writable by any user, who can plant keys or a database in it: chmod o-w it, or name a subdirectory (ds4p makes it 0700)",
 			"data_dir", cfg.DataDir, "mode", fmt.Sprintf("%#o", fi.Mode().Perm()))
 	}
-	db, err := bbolt.Open(filepath.Join(cfg.DataDir, DBFile), 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	db, err := openBolt(filepath.Join(cfg.DataDir, DBFile), &bbolt.Options{Timeout: 2 * time.Second})
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, fmt.Errorf("opening %s: another ds4p holds its lock (serve, or a command on the same data directory)", filepath.Join(cfg.DataDir, DBFile))
 	}
