@@ -158,8 +158,13 @@ func (s *SyslogSink) Write(recs []Record) error {
 			return err
 		}
 	}
-	_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	for i, r := range recs {
+		// Each record, not the batch, has 10 s: a collector that takes
+		// nothing for that long is down, but a batch (up to 1,000 records,
+		// a search's entry over 100 KB) may take a slow link longer, and
+		// one failed part way is sent again from its start, so a deadline
+		// on the batch never let a slow collector past it.
+		_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		msg := s.Message(r)
 		if s.stream {
 			msg = append([]byte(strconv.Itoa(len(msg))+" "), msg...)
