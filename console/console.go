@@ -279,6 +279,7 @@ func (h *Handler) guard(call, role string, fn apiHandler) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, "the request lacks the session's CSRF token, JSON content type or same origin")
 			return
 		}
+		h.sessions.touch(s) // only a request the page could send counts as use
 		if !s.has(role) {
 			writeError(w, http.StatusForbidden, "this page needs the role "+role)
 			return
@@ -563,6 +564,7 @@ func (h *Handler) sessionInfo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	h.sessions.touch(s)
 	writeJSON(w, http.StatusOK, h.sessionJSON(s))
 }
 

@@ -198,8 +198,10 @@ func (ss *sessions) expired(s *session, now time.Time) string {
 	return ""
 }
 
-// get returns the live session of id and marks it used; an expired one is
-// removed.
+// get returns the live session of id; an expired one is removed. It does
+// not mark it used (touch): a request the console then refuses (no CSRF
+// token, another site's origin) is no use of the session, or any page of
+// the same site could keep it from going idle.
 func (ss *sessions) get(id string) (*session, bool) {
 	now := ss.now()
 	var out []ended
@@ -215,8 +217,17 @@ func (ss *sessions) get(id string) (*session, bool) {
 		out = append(out, ended{s, why})
 		return nil, false
 	}
-	s.lastSeen = now
 	return s, true
+}
+
+// touch marks s used now, once its request passed the session's checks.
+func (ss *sessions) touch(s *session) {
+	now := ss.now()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if now.After(s.lastSeen) {
+		s.lastSeen = now
+	}
 }
 
 // remove ends the session of id, if it is still there, and logs why.
