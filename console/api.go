@@ -34,7 +34,8 @@ func (rec *recorder) WriteHeader(status int) {
 }
 
 // admin calls the proxy's /admin API in process as the session's user and
-// relays the answer (status, content type, disposition, body).
+// relays the answer (status, content type, disposition, Retry-After of a
+// 429 or 503, body).
 func (h *Handler) admin(w http.ResponseWriter, r *http.Request, s *session, method, path string, q url.Values, body []byte) {
 	u := path
 	if len(q) > 0 {
@@ -62,7 +63,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request, s *session, meth
 	}
 	rec := &recorder{header: http.Header{}}
 	h.cfg.Admin.ServeHTTP(rec, req)
-	for _, k := range []string{"Content-Type", "Content-Disposition"} {
+	for _, k := range []string{"Content-Type", "Content-Disposition", "Retry-After"} {
 		if v := rec.header.Get(k); v != "" {
 			w.Header().Set(k, v)
 		}
