@@ -421,16 +421,26 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 	}
 	err := fjson.ObjectEach(res, 0, func(key []byte, vs, ve int) error {
 		if fjson.KeyIs(key, "meta") && res[vs] == '{' {
-			// A meta.source of a program: the program recorded the
-			// Patient, so the person is its patient (QA round 30).
-			ss, se, ok, err := fjson.Lookup(res, vs, "source")
-			if err != nil || !ok || res[ss] != '"' {
-				return err
-			}
-			if src, _ := fjson.StringValue(res, ss, se); l.ProgramOfSource(src) != "" {
-				out = append(out, enrolmentElement{labels.ElementLabel{Path: "meta.source", Start: ss, End: se, Labels: labels.Part2Labels()}, []string{src}})
-			}
-			return nil
+			return fjson.ObjectEach(res, vs, func(mk []byte, ss, se int) error {
+				if !fjson.KeyIs(mk, "source") {
+					// Any other member naming the program: Medplum's
+					// meta.account and meta.accounts (the organisation
+					// that owns the Patient there) and meta.compartment
+					// (QA round 40, area D).
+					return elementCuts(res, ss, 1, "meta."+string(mk), names, func(path string, s, e int) {
+						out = append(out, enrolmentElement{labels.ElementLabel{Path: path, Start: s, End: e, Labels: labels.Part2Labels()}, words})
+					})
+				}
+				// A meta.source of a program: the program recorded the
+				// Patient, so the person is its patient (QA round 30).
+				if res[ss] != '"' {
+					return nil
+				}
+				if src, _ := fjson.StringValue(res, ss, se); l.ProgramOfSource(src) != "" {
+					out = append(out, enrolmentElement{labels.ElementLabel{Path: "meta.source", Start: ss, End: se, Labels: labels.Part2Labels()}, []string{src}})
+				}
+				return nil
+			})
 		}
 		for m, inner := range enrolmentNested {
 			if !fjson.KeyIs(key, m) || res[vs] != '[' {
