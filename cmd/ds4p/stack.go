@@ -167,7 +167,7 @@ func (c Config) preflightFiles() error {
 		// Opened only once the store was made: a siem.file in a missing
 		// or read-only directory (ProtectSystem=strict) left the data
 		// directory, database and keys behind, one problem per start.
-		if err := appendable(f); err != nil {
+		if err := appendable(f, c.DataDir); err != nil {
 			errs = append(errs, fmt.Errorf("siem.file: %w", err))
 		}
 	}
@@ -177,9 +177,10 @@ func (c Config) preflightFiles() error {
 // appendable reports a siem.file the sink could not open, making nothing:
 // an existing regular file is opened for appending and closed, a missing
 // one needs a directory serve may create it in (a file made there and
-// removed). A FIFO or a device is left to the sink: closing a FIFO's only
-// writer would end its reader.
-func appendable(path string) error {
+// removed), or to be in the data directory dataDir, which a first start
+// makes before the sink opens. A FIFO or a device is left to the sink:
+// closing a FIFO's only writer would end its reader.
+func appendable(path, dataDir string) error {
 	st, err := os.Stat(path)
 	switch {
 	case err == nil && st.IsDir():
@@ -195,7 +196,11 @@ func appendable(path string) error {
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) && sameDir(dir, dataDir) {
+		return nil // made with the data directory (0700) before the sink opens
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		if pe := (*os.PathError)(nil); errors.As(err, &pe) { // name the file asked for, not the probe
 			err = pe.Err
@@ -204,6 +209,14 @@ func appendable(path string) error {
 	}
 	_ = tmp.Close()
 	return os.Remove(tmp.Name())
+}
+
+// sameDir reports whether a and b name the same directory, spelled
+// alike or not (neither need exist).
+func sameDir(a, b string) bool {
+	a, errA := filepath.Abs(a)
+	b, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && a == b
 }
 
 // notAFile reports a path that names something other than a regular file
