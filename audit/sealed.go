@@ -171,8 +171,20 @@ func (c codec) check(tx *bbolt.Tx) error {
 	if id, ok := seal.Encrypted(tx); ok && !c.sealed() {
 		return seal.EncryptedError("audit", id)
 	}
+	// A newer release's layout, opened after a downgrade: this one would
+	// append its own layout into it.
+	if b, err := bucketsOf(tx, codec{}); err == nil {
+		if v := readVersion(b.meta); v > sealedSchemaVersion {
+			return fmt.Errorf("audit: opening ledger: %w: schema %d, where this ds4p reads up to %d; run the release that wrote it (nothing was written)",
+				ErrNewerSchema, v, sealedSchemaVersion)
+		}
+	}
 	return nil
 }
+
+// ErrNewerSchema says the ledger was written by a newer ds4p, in a layout
+// this one does not know.
+var ErrNewerSchema = errors.New("the ledger was written by a newer ds4p")
 
 // migrateSealed encrypts a schema-2 ledger in transactions of chunk
 // entries: each entry's value is sealed in place and its index keys
