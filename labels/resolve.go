@@ -252,9 +252,14 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 					t.Ref += "|" + v
 				}
 				// Held by the fullUrl it is (urn:uuid:..., a document's
-				// form) or by its own url: not searched.
-				_, held := ix.canonical(b.out, k, url, v)
-				if key, _ := lk.target(b.resources[k]); key == nil && !held {
+				// form): not searched. A form of the answer with its url
+				// (and version) does not hold it: the upstream may keep
+				// others of that url, and a caller who can write one (an
+				// ordinary form of the PHQ-9's url and version) and read it
+				// beside the response took the PHQ-9's labels off it (QA
+				// round 40, helper A). Every form found passes on.
+				held := false
+				if key, _ := lk.target(b.resources[k]); key == nil {
 					held = b.l.resolveRef(ix, b.out, k, b.resources[k], lk).ok
 				}
 				if !held && !asked[t.askKey()] && !seen[t.askKey()] {
