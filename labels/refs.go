@@ -158,11 +158,17 @@ type link struct {
 }
 
 // canonicalOf returns the canonical a canonical link of resource b names:
-// its url and the version after its '|' ("" for none).
+// its url and the version after its '|' ("" for none). A #fragment names
+// a resource the form contains (url|version#fragment): the form is the
+// one named, so it is cut; searched as written (url=...#phq) the form was
+// not found and its response took nothing from it (QA round 40, helper A).
 func (k link) canonicalOf(b []byte) (url, version string) {
 	ref := decodedBytes(b, field{start: int(k.start) - 1, end: int(k.end) + 1, seen: true})
 	s, e := trimBounds(ref, 0, len(ref))
 	c := ref[s:e]
+	if i := bytes.IndexByte(c, '#'); i >= 0 {
+		c = c[:i]
+	}
 	if i := bytes.IndexByte(c, '|'); i >= 0 {
 		return string(c[:i]), string(c[i+1:])
 	}

@@ -246,6 +246,8 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 				continue // propagates nowhere in this type
 			}
 			if lk.canonical {
+				// (url is "" for a fragment alone: a form the response
+				// contains, read as a reference below.)
 				url, v := lk.canonicalOf(b.resources[k])
 				t := Target{Type: canonicalType, Ref: url, Canonical: url, CanonicalVersion: v}
 				if v != "" {
@@ -262,7 +264,7 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 				if key, _ := lk.target(b.resources[k]); key == nil {
 					held = b.l.resolveRef(ix, b.out, k, b.resources[k], lk).ok
 				}
-				if !held && !asked[t.askKey()] && !seen[t.askKey()] {
+				if !held && url != "" && !asked[t.askKey()] && !seen[t.askKey()] {
 					if seen == nil {
 						seen = map[string]bool{}
 					}
