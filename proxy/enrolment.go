@@ -517,9 +517,14 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 // enrolmentParams are the Patient search parameters that select patients
 // by the organisation or practitioner that manages or treats them, and the
 // types of reference each may name.
+// Medplum's _compartment (of every type, over meta.compartment) matches
+// the organisations that own a resource (meta.account, meta.accounts),
+// a bare id as any type's: Patient?_compartment=<the program> lists its
+// patients (QA round 40, area D).
 var enrolmentParams = map[string][]string{
 	"organization":         {"Organization"},
 	"general-practitioner": {"Practitioner", "Organization", "PractitionerRole"},
+	"_compartment":         {"Organization", "Practitioner", "PractitionerRole", "Location", "HealthcareService"},
 }
 
 // guardEnrolmentSearch refuses a search whose answer would list the

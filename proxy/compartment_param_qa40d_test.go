@@ -1,0 +1,52 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestPatientCompartmentParamProgramQA40D: Medplum searches every type by
+// _compartment, a reference parameter over meta.compartment, which holds
+// the organisations that own a resource (meta.account, meta.accounts) and
+// matches a bare id against any type's (Organization/p2 for p2).
+// Patient?_compartment=Organization/<the Part 2 program> therefore answers
+// the program's patient list, as Patient?organization=<the program> or
+// Organization/<the program>/Patient would, which are refused: Patients
+// are never withheld. It went to the upstream and its Patients to org-b.
+// Refused alike (403, before the upstream) by reference, bare id, modifier
+// and as a sort key, on a Patient search and on a system search that may
+// answer Patients; a _compartment naming another resource still passes.
+func TestPatientCompartmentParamProgramQA40D(t *testing.T) {
+	t.Parallel()
+	pat := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}]}`
+	h := newHarness(t, fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","entry":[{"fullUrl":"x","resource":`+pat+`,"search":{"mode":"match"}}]}`), withProgram)
+	for _, q := range []string{
+		"/fhir/Patient?_compartment=Organization/p2",
+		"/fhir/Patient?_compartment=p2",
+		"/fhir/Patient?_compartment:Organization=p2",
+		"/fhir/Patient?_compartment:missing=false",
+		"/fhir/Patient?name=Doe&_sort=_compartment",
+		"/fhir/?_type=Patient&_compartment=Organization/p2",
+		"/fhir/?_compartment=Organization/p2",
+	} {
+		resp, body := h.get(q, tokOther)
+		forwarded := false
+		for h.forwarded() {
+			forwarded = true
+		}
+		if resp.StatusCode != http.StatusForbidden || forwarded || strings.Contains(body, `"Doe"`) {
+			t.Errorf("%s: %d (forwarded %v) %s; want 403, nothing forwarded", q, resp.StatusCode, forwarded, body)
+		}
+	}
+	for _, q := range []string{"/fhir/Patient?_compartment=Patient/p1", "/fhir/Observation?_compartment=Organization/p2"} {
+		resp, body := h.get(q, tokOther)
+		forwarded := false
+		for h.forwarded() {
+			forwarded = true
+		}
+		if resp.StatusCode != http.StatusOK || !forwarded {
+			t.Errorf("%s: %d (forwarded %v) %s; want it forwarded", q, resp.StatusCode, forwarded, body)
+		}
+	}
+}
