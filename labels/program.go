@@ -81,6 +81,15 @@ var SourceKeys = []string{
 	// careTeam does: a Part 2 program's team passes its Part 2 labels on
 	// (noteReference).
 	"team",
+	// Who reported the record, granted, received or controls it, or is
+	// asked to perform it (QA round 40, area E): MedicationRequest
+	// reportedReference (R4; R5 Procedure and NutritionIntake too: "the
+	// source of the report"), an R5 Consent's grantor, grantee, manager
+	// and controller (R4's organization, performer and provision actors),
+	// an R5 Task's requestedPerformer, an R5 CommunicationRequest's
+	// informationProvider and a Contract's signer.
+	"reportedReference", "grantor", "grantee", "manager", "controller",
+	"requestedPerformer", "informationProvider", "signer",
 }
 
 // sourceKeySet holds SourceKeys: a member of one of these names at any
