@@ -640,8 +640,12 @@ func (s *Server) checkUpdateLabels(ex *exchange, cur, res labels.Result) *Failur
 	if ex.caller.HasScope(LabelWriterScope) {
 		return nil
 	}
-	for _, l := range cur.Existing {
-		if !res.Existing.Has(l) {
+	// A label the EHR filed in meta.tag labels the stored resource as one in
+	// meta.security does: the update keeps it in either (QA round 40,
+	// area E).
+	kept := res.Existing.Union(tagLabels(res))
+	for _, l := range cur.Existing.Union(tagLabels(cur)) {
+		if !kept.Has(l) {
 			return fail(http.StatusForbidden, "forbidden", "an update may not remove security labels of the stored resource (the role "+LabelWriterScope+" may)", nil)
 		}
 	}
@@ -655,6 +659,18 @@ func (s *Server) checkUpdateLabels(ex *exchange, cur, res labels.Result) *Failur
 		}
 	}
 	return nil
+}
+
+// tagLabels are the security labels r's meta.tag gives it (the reasons of
+// rule "meta.tag").
+func tagLabels(r labels.Result) labels.Set {
+	var ls []labels.Label
+	for _, rs := range r.Reasons {
+		if rs.Rule == "meta.tag" {
+			ls = append(ls, rs.Label)
+		}
+	}
+	return labels.NewSet(ls...)
 }
 
 // guardWriteType refuses writes whose effect escapes the response

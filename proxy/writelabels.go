@@ -38,6 +38,19 @@ func readDeepLabels(b []byte) (deepLabels, bool) {
 					dl.contained[k]++
 				}
 			}
+			// A confidentiality or v3-ActCode label filed in its meta.tag
+			// labels it too (QA round 40, area E).
+			for _, l := range oneOrMany(meta["tag"]) {
+				lm, _ := l.(map[string]any)
+				sys, _ := lm["system"].(string)
+				if n := labels.NormalizeSystem(sys); n != labels.SystemConfidentiality && n != labels.SystemActCode {
+					continue
+				}
+				if k, ok := codingKey(l); ok && !seen["tag\x00"+k] {
+					seen["tag\x00"+k] = true
+					dl.contained["tag\x00"+k]++
+				}
+			}
 		}
 	}
 	var walk func(v any, root bool)
