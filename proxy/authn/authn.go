@@ -611,6 +611,12 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 		// known to be medical personnel, its emergency claim is ignored
 		// as a person's (fail closed).
 		c.PersonUser = true
+		// And one that says "patient" anywhere ("\ufeffPatient/p1",
+		// "Patient /p1", "urn:Patient:p1", a full-width slash) is a
+		// patient's: left unbound, such a token with user/ scopes and no
+		// patient claim read other patients' records (QA round 40,
+		// helper A). It is bound as a patient's (bindPatientUser).
+		c.PatientUser = mentionsPatient(fu)
 	}
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
@@ -658,6 +664,23 @@ func FHIRUserRef(s string) string {
 // slash, whatever FHIRUserRef makes of it): such a user is a patient,
 // and a claim too odd to read must not leave the token unbound.
 func NamesPatient(s string) bool { return namesType(s, "patient") }
+
+// mentionsPatient reports whether the fhirUser claim s has "patient" in
+// it, in any case, escaped (once or more) or not: a claim no reading names
+// a type of is taken as a patient's then (fail closed).
+func mentionsPatient(s string) bool {
+	for range 4 {
+		if strings.Contains(strings.ToLower(s), "patient") {
+			return true
+		}
+		u, err := url.PathUnescape(s)
+		if err != nil || u == s {
+			return false
+		}
+		s = u
+	}
+	return false
+}
 
 // namesType reports whether the fhirUser claim s has a path segment typ
 // (lower case) followed by a slash, in any case and escaped or not.
