@@ -17,8 +17,14 @@ import (
 // as for a token used past its emergency.
 type lapsingAuth struct{}
 
+// lapsingIssued is the tokens' iat, one instant for the test binary: an
+// emergency's page token is bound to its token's iat and exp (b7e5c43), so
+// an iat read anew per request opened the page for another token when the
+// two requests fell in different seconds (seen under load).
+var lapsingIssued = time.Now().Add(-time.Minute)
+
 func (lapsingAuth) Verify(_ context.Context, raw string) (authn.Caller, error) {
-	iat := time.Now().Add(-time.Minute)
+	iat := lapsingIssued
 	life := 15 * time.Minute
 	if raw == "lapsed" {
 		life = 2 * time.Hour
