@@ -39,6 +39,15 @@ func checkCutShort(path string) error {
 	if err != nil || !st.Mode().IsRegular() {
 		return nil
 	}
+	if st.Size() == 0 {
+		// bbolt makes a new database in an empty file: a copy or restore
+		// that failed at its first write (a full disk) would start serve
+		// on an empty store, every consent gone, and consent list would
+		// answer none. Only bbolt makes the file, and it writes its pages
+		// before it returns.
+		return fmt.Errorf("%w: it holds no bytes (a copy or a restore that failed, a disk that filled); "+
+			"restore ds4p.db from a backup taken with serve stopped, or remove the empty file to start a new database", errCutShort)
+	}
 	m0, ok0 := readMeta(f, 0)
 	pageSize := uint64(os.Getpagesize())
 	if ok0 {
