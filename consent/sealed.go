@@ -76,10 +76,20 @@ func (c codec) patientKey(patient, id string) []byte {
 	return append(append(append(k, p...), 0), id...)
 }
 
-// check refuses an encrypted store without its sealer.
+// check refuses an encrypted store without its sealer, and a store of a
+// newer release's layout (opened after a downgrade), which this one would
+// take as its own and write its layout into.
 func (c codec) check(tx *bbolt.Tx) error {
 	if id, ok := seal.Encrypted(tx); ok && !c.sealed() {
 		return seal.EncryptedError("consent", id)
+	}
+	if root := tx.Bucket(rootBucket); root != nil {
+		if schema := root.Bucket(schemaBucket); schema != nil {
+			if v := storeVersion(schema); v > sealedSchema {
+				return fmt.Errorf("consent: the store was written by a newer ds4p: schema %d, where this ds4p reads up to %d; "+
+					"run the release that wrote it (nothing was written)", v, sealedSchema)
+			}
+		}
 	}
 	return nil
 }
