@@ -178,13 +178,19 @@ func (c Config) preflightFiles() error {
 // an existing regular file is opened for appending and closed, a missing
 // one needs a directory serve may create it in (a file made there and
 // removed), or to be in the data directory dataDir, which a first start
-// makes before the sink opens. A FIFO or a device is left to the sink:
-// closing a FIFO's only writer would end its reader.
+// makes before the sink opens (for a symlink to a missing file, the
+// target's directory). A FIFO or a device is left to the sink: closing a
+// FIFO's only writer would end its reader; a socket, which no open takes,
+// is reported.
 func appendable(path, dataDir string) error {
 	st, err := os.Stat(path)
 	switch {
 	case err == nil && st.IsDir():
 		return fmt.Errorf("%s is a directory: name the file in it", path)
+	case err == nil && st.Mode()&os.ModeSocket != 0:
+		// Not opened by the sink (ENXIO): /dev/stdout under systemd is
+		// the journal's socket.
+		return fmt.Errorf("%s is a socket, which cannot be opened as a file: for a syslog socket set siem.syslog (network unix)", path)
 	case err == nil && !st.Mode().IsRegular():
 		return nil
 	case err == nil:
@@ -195,6 +201,19 @@ func appendable(path, dataDir string) error {
 		return f.Close()
 	case !errors.Is(err, os.ErrNotExist):
 		return err
+	}
+	// A symlink to a missing file: the sink creates the target, in the
+	// target's directory, not the link's (bounded: a link may name itself
+	// through a missing directory, x/../link).
+	for hops := 0; hops < 40; hops++ {
+		target, err := os.Readlink(path)
+		if err != nil {
+			break
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
 	}
 	dir := filepath.Dir(path)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) && sameDir(dir, dataDir) {
