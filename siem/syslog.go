@@ -171,7 +171,16 @@ func (s *SyslogSink) Write(recs []Record) error {
 		} else if max := s.maxDatagram(); len(msg) > max {
 			msg = s.stubMessage(r, max, stubItems)
 		}
-		_, err := s.conn.Write(msg)
+		n, err := s.conn.Write(msg)
+		for s.stream && n > 0 && n < len(msg) && errors.Is(err, os.ErrDeadlineExceeded) {
+			// Cut by the deadline after taking part of the record: a
+			// collector taking bytes within every 10 s is slow, not down,
+			// and a record (a search's entry, over 100 KB) cut part way
+			// would be sent again from the batch's start at every retry.
+			msg = msg[n:]
+			_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			n, err = s.conn.Write(msg)
+		}
 		if err != nil && !s.stream && errors.Is(err, syscall.EMSGSIZE) {
 			// Not the connection's fault: the path takes less than
 			// MaxDatagram. Try the smallest stub, else skip the record.
