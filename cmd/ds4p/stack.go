@@ -194,7 +194,9 @@ func appendable(path, dataDir string) error {
 	case err == nil && !st.Mode().IsRegular():
 		return nil
 	case err == nil:
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		// As the sink opens it: read-write, since it reads the last byte
+		// to end a line a kill cut short (siem/file.go).
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 		if err != nil {
 			return err
 		}
