@@ -306,6 +306,10 @@ func (r *run) evaluateItem(ctx context.Context, c *class, pi policy.Item, now in
 		c.decision = compartmentDenial()
 		return nil
 	}
+	if c.typ == "Subscription" && !r.s.opts.Requests.AllowSubscriptions {
+		c.decision = subscriptionDenial()
+		return nil
+	}
 	cs, err := r.consentsOf(ctx, c.patient)
 	if err != nil {
 		return err
@@ -513,4 +517,16 @@ func factsKey(f *policy.ItemFacts) string {
 		}
 	}
 	return b.String()
+}
+
+// subscriptionRule names the withholding of a Subscription when
+// enforcement.allow_subscriptions is off (guardSubscriptionRead,
+// searchguard.go): its criteria is a search the labeller does not read.
+const subscriptionRule = "ds4p.subscription"
+
+func subscriptionDenial() policy.Decision {
+	return policy.Decision{
+		Effect:  policy.Deny,
+		Reasons: []policy.Reason{{Rule: subscriptionRule, Message: "a Subscription's criteria is a search the proxy does not check; Subscriptions are read only where enforcement.allow_subscriptions is on"}},
+	}
 }

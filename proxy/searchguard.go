@@ -43,8 +43,9 @@ type RequestRules struct {
 	AllowExport bool
 	// AllowList lets the _list search parameter (and R5's _in) through.
 	AllowList bool
-	// AllowSubscriptions lets callers create and change Subscriptions,
-	// whose notifications the FHIR server sends past the proxy.
+	// AllowSubscriptions lets callers create, change and read
+	// Subscriptions, whose notifications the FHIR server sends past the
+	// proxy and whose criteria the labeller does not read.
 	AllowSubscriptions bool
 	// AllowTextSearch lets _content and _text through: they match the text
 	// of elements cut from what a caller sees.
@@ -172,6 +173,9 @@ func (s *Server) guardQuery(req fhirRequest, q url.Values, fromPage bool) (url.V
 		return nil, f
 	}
 	if f := s.guardProgramSource(req, q); f != nil {
+		return nil, f
+	}
+	if f := s.guardSubscriptionRead(req, q); f != nil {
 		return nil, f
 	}
 	if len(q) == 0 {
@@ -466,6 +470,39 @@ func mayAnswerPatients(req fhirRequest, q url.Values) bool {
 		}
 	}
 	return len(types) == 0 || slices.ContainsFunc(types, func(t string) bool { return t == "*" || strings.EqualFold(t, "Patient") })
+}
+
+// guardSubscriptionRead refuses reading Subscriptions (a read, vread,
+// search or history of the type, or a system search or history whose
+// _type names it) unless enforcement.allow_subscriptions (QA round 40): a
+// Subscription's criteria is a search, often of one patient's records by a
+// code the label rules withhold (Condition?subject=Patient/p1&code=F11.20),
+// which the labeller does not read; a caller who may not make one has no
+// use for reading others'. A Subscription in any other answer is withheld
+// (subscriptionDenial, decide.go). The refusal depends on the request
+// alone.
+func (s *Server) guardSubscriptionRead(req fhirRequest, q url.Values) *Failure {
+	if s.opts.Requests.AllowSubscriptions {
+		return nil
+	}
+	refused := fail(http.StatusForbidden, "forbidden", "reading Subscriptions through the proxy is not allowed: their criteria are searches the proxy does not check (enforcement.allow_subscriptions)", nil)
+	switch req.Interaction {
+	case Read, VRead, Search, History:
+	default:
+		return nil
+	}
+	if req.Type == "Subscription" {
+		return refused
+	}
+	if req.Type != "" {
+		return nil
+	}
+	for name, vs := range q {
+		if strings.EqualFold(name, "_type") && slices.ContainsFunc(splitTypes(vs), func(t string) bool { return strings.EqualFold(t, "Subscription") }) {
+			return refused
+		}
+	}
+	return nil
 }
 
 // guardExport refuses bulk data export: it hands over whole populations in
