@@ -36,7 +36,10 @@ type importItem struct {
 // importer stores items and keeps the tally.
 type importer struct {
 	ctx      context.Context
-	store    *consent.Store
+	store    *consent.Store // nil until the first consent to store when there was no database
+	open     func() (*consent.Store, error)
+	openErr  error // the store could not be opened: nothing more is read
+	closeDB  func() error
 	accepted int
 	rejected int
 	same     int      // consents the store already had: nothing stored
@@ -67,12 +70,28 @@ func runConsentImport(ctx context.Context, args []string, stdout, stderr io.Writ
 	if flags.NArg() == 0 {
 		return usagef("give at least one file, directory, or - for NDJSON on stdin")
 	}
-	store, closeDB, err := openConsents(*data, true, "import")
-	if err != nil {
-		return err
+	im := &importer{ctx: ctx, progress: newProgress(stderr)}
+	// An existing database is opened first (a locked one fails before
+	// anything is read); a missing one is made with the first consent to
+	// store, so that files none of which could be read, or that hold no
+	// Consent, make no database and no storage key (QA round 40).
+	im.open = func() (*consent.Store, error) {
+		store, closeDB, err := openConsents(*data, true, "import")
+		if err == nil {
+			im.closeDB = closeDB
+		}
+		return store, err
 	}
-	defer closeDB()
-	im := &importer{ctx: ctx, store: store, progress: newProgress(stderr)}
+	if _, err := os.Stat(filepath.Join(*data, DBFile)); err == nil {
+		if im.store, err = im.open(); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		if im.closeDB != nil {
+			_ = im.closeDB()
+		}
+	}()
 	for _, path := range flags.Args() {
 		if im.interrupted() {
 			break
@@ -80,6 +99,9 @@ func runConsentImport(ctx context.Context, args []string, stdout, stderr io.Writ
 		im.importPath(path)
 	}
 	im.progress.done()
+	if im.openErr != nil {
+		return im.openErr
+	}
 	return im.summary(stdout)
 }
 
@@ -89,7 +111,7 @@ const maxJSONFile = 64 << 20
 // interrupted reports whether the import was told to stop (Ctrl-C,
 // SIGTERM): what is stored stays, each consent having been stored in a
 // transaction of its own, and nothing more is read.
-func (im *importer) interrupted() bool { return im.ctx.Err() != nil }
+func (im *importer) interrupted() bool { return im.ctx.Err() != nil || im.openErr != nil }
 
 // pathless is err without the path an *fs.PathError repeats.
 func pathless(err error) error {
@@ -451,7 +473,24 @@ func (im *importer) store1(it importItem) {
 	if im.interrupted() {
 		return
 	}
-	rec, stored, err := im.store.Import(im.ctx, it.raw)
+	var (
+		rec    consent.Record
+		stored bool
+		err    error
+	)
+	if im.store == nil {
+		// No database yet: one is made for a consent the store takes
+		// (consent.Validate checks as the store does), not for one it
+		// would reject.
+		if _, err = consent.Validate(it.raw); err == nil {
+			if im.store, im.openErr = im.open(); im.openErr != nil {
+				return
+			}
+		}
+	}
+	if err == nil {
+		rec, stored, err = im.store.Import(im.ctx, it.raw)
+	}
 	var ve *consent.ValidationError
 	switch {
 	case err == nil && !stored:
