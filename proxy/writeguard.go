@@ -640,11 +640,12 @@ func (s *Server) checkUpdateLabels(ex *exchange, cur, res labels.Result) *Failur
 	if ex.caller.HasScope(LabelWriterScope) {
 		return nil
 	}
-	// A label the EHR filed in meta.tag labels the stored resource as one in
-	// meta.security does: the update keeps it in either (QA round 40,
-	// area E).
-	kept := res.Existing.Union(tagLabels(res))
-	for _, l := range cur.Existing.Union(tagLabels(cur)) {
+	// A label the EHR filed in meta.tag, a DocumentReference's
+	// securityLabel or a Composition's confidentiality labels the stored
+	// resource as one in meta.security does: the update keeps it in any
+	// of them (QA round 40, areas E and F).
+	kept := res.Existing.Union(filedLabels(res))
+	for _, l := range cur.Existing.Union(filedLabels(cur)) {
 		if !kept.Has(l) {
 			return fail(http.StatusForbidden, "forbidden", "an update may not remove security labels of the stored resource (the role "+LabelWriterScope+" may)", nil)
 		}
@@ -661,12 +662,20 @@ func (s *Server) checkUpdateLabels(ex *exchange, cur, res labels.Result) *Failur
 	return nil
 }
 
-// tagLabels are the security labels r's meta.tag gives it (the reasons of
-// rule "meta.tag").
-func tagLabels(r labels.Result) labels.Set {
+// filedLabels are the security labels r carries outside its meta.security:
+// in its meta.tag (the reasons of rule "meta.tag"), and a document's own
+// (a DocumentReference's securityLabel, a Composition's confidentiality,
+// those of a contained document or of an attached one: the reasons of rule
+// "<type>.securityLabel", ".confidentiality", ".contained",
+// ".attachment"). Only meta.tag's were kept by an update: org-a PUT a
+// DocumentReference labelled R and 42CFRPart2 by its securityLabel back
+// without it, or a Composition with confidentiality N for R, and the server
+// stored it ordinary, for org-b to read (QA round 40, helper F).
+func filedLabels(r labels.Result) labels.Set {
 	var ls []labels.Label
 	for _, rs := range r.Reasons {
-		if rs.Rule == "meta.tag" {
+		switch strings.TrimPrefix(rs.Rule, r.Type) {
+		case "meta.tag", ".securityLabel", ".confidentiality", ".contained", ".attachment":
 			ls = append(ls, rs.Label)
 		}
 	}
