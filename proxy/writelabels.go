@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/ds4p/ds4p/labels"
 )
@@ -41,9 +42,7 @@ func readDeepLabels(b []byte) (deepLabels, bool) {
 			// A confidentiality or v3-ActCode label filed in its meta.tag
 			// labels it too (QA round 40, area E).
 			for _, l := range oneOrMany(meta["tag"]) {
-				lm, _ := l.(map[string]any)
-				sys, _ := lm["system"].(string)
-				if n := labels.NormalizeSystem(sys); n != labels.SystemConfidentiality && n != labels.SystemActCode {
+				if !isTagLabel(l) {
 					continue
 				}
 				if k, ok := codingKey(l); ok && !seen["tag\x00"+k] {
@@ -79,6 +78,25 @@ func readDeepLabels(b []byte) (deepLabels, bool) {
 	}
 	walk(top, true)
 	return dl, true
+}
+
+// isTagLabel tells whether the meta.tag coding v is one the labeller reads
+// as a confidentiality or v3-ActCode label: under those systems in any
+// spelling, or a known label code without a system or under another label
+// system ({"code":"R"}: R), as labels.KnownLabel reads it. Only the
+// systems' own spellings were counted: a contained Condition tagged
+// {"code":"R"} labelled its container R (org-b 404), and an update
+// dropping the tag stored the container ordinary (QA round 40, helper F).
+func isTagLabel(v any) bool {
+	m, _ := v.(map[string]any)
+	sys, _ := m["system"].(string)
+	code, _ := m["code"].(string)
+	sys, code = strings.TrimSpace(sys), strings.TrimSpace(code)
+	if n := labels.NormalizeSystem(sys); n == labels.SystemConfidentiality || n == labels.SystemActCode {
+		return true
+	}
+	s, _, ok := labels.KnownLabel(sys, code)
+	return ok && (s == labels.SystemConfidentiality || s == labels.SystemActCode)
 }
 
 // oneOrMany is the elements of the array v, or v alone when it is one
