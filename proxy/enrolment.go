@@ -525,6 +525,17 @@ var enrolmentParams = map[string][]string{
 	"organization":         {"Organization"},
 	"general-practitioner": {"Practitioner", "Organization", "PractitionerRole"},
 	"_compartment":         {"Organization", "Practitioner", "PractitionerRole", "Location", "HealthcareService"},
+	// Medplum's _project searches the same meta.compartment ids.
+	"_project": {"Organization", "Practitioner", "PractitionerRole", "Location", "HealthcareService"},
+}
+
+// compartmentIDParam tells whether the search parameter base is one Medplum
+// matches by the id after a value's last slash alone, whatever type (or URL)
+// precedes it: _compartment and _project over meta.compartment, which holds
+// ids only (Patient/<the program's id>, organization/<it>,
+// https://x/Any/<it> all match the program's compartment).
+func compartmentIDParam(base string) bool {
+	return strings.EqualFold(base, "_compartment") || strings.EqualFold(base, "_project")
 }
 
 // guardEnrolmentSearch refuses a search whose answer would list the
@@ -602,6 +613,29 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 			// value (QA: organization:missing=false listed exactly the
 			// patients with a member, cut or not).
 			return refused(name)
+		}
+		if compartmentIDParam(base) {
+			// Only the id counts there (compartmentIDParam): a type, a
+			// type modifier or a URL before it is no limit. Read as
+			// written, Patient?_compartment=Patient/<the program's id>
+			// (or organization/<it>, _project=<it>) went upstream and
+			// listed the program's patients (QA round 40, helper F).
+			for _, v := range vs {
+				for _, one := range strings.Split(v, ",") {
+					one = strings.TrimSpace(one)
+					if i := strings.LastIndexByte(one, '/'); i >= 0 {
+						one = one[i+1:]
+					}
+					if one == "" || strings.Contains(one, "|") {
+						continue // an identifier: read below
+					}
+					for _, t := range types {
+						if l.ProgramOfReference(t+"/"+one) != "" {
+							return refused(base)
+						}
+					}
+				}
+			}
 		}
 		if modifier != "" && !strings.EqualFold(modifier, "identifier") && isType(modifier) {
 			types = []string{modifier}
