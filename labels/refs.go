@@ -170,9 +170,12 @@ func (k link) canonicalOf(b []byte) (url, version string) {
 		c = c[:i]
 	}
 	if i := bytes.IndexByte(c, '|'); i >= 0 {
-		return string(c[:i]), string(c[i+1:])
+		// Blanks around the '|' are no part of the url or version: "url
+		// |2.0" was searched as url=...PHQ-9%20, which finds nothing, and
+		// the PHQ-9 answers went to org-b (QA round 40, helper F).
+		return string(bytes.TrimSpace(c[:i])), string(bytes.TrimSpace(c[i+1:]))
 	}
-	return string(c), ""
+	return string(bytes.TrimSpace(c)), ""
 }
 
 // nowhere reports whether the link propagates nowhere in a resource of
