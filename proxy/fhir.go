@@ -1082,12 +1082,13 @@ func readAll(r io.Reader, length int64, declared bool, max int64) ([]byte, error
 // _filter, _text ...), and names the upstream's own base URL, which callers
 // are not to reach. Format and patch formats are cut to JSON, conditional
 // interactions marked unsupported, refused search parameters and operations
-// removed (as the request rules in force refuse them), Subscription writes
-// removed unless allowed, messaging removed unless $process-message is let
-// through, the implementation's URL is the proxy's base, and with a SMART
-// configuration rest.security names its endpoints (smart.go). A
-// TerminologyCapabilities (mode=terminology) has its URLs under the
-// upstream's base put on the proxy's; any other body is returned as it is.
+// removed (as the request rules in force refuse them), Subscription reads
+// and writes (all but delete) removed unless allowed, messaging removed
+// unless $process-message is let through, the implementation's URL is the
+// proxy's base, and with a SMART configuration rest.security names its
+// endpoints (smart.go). A TerminologyCapabilities (mode=terminology) has
+// its URLs under the upstream's base put on the proxy's; any other body is
+// returned as it is.
 func (s *Server) capabilityView(body []byte, publicBase string) []byte {
 	var cs map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -1149,9 +1150,10 @@ func (s *Server) capabilityView(body []byte, publicBase string) []byte {
 				}
 			}
 			if res["type"] == "Subscription" && !s.opts.Requests.AllowSubscriptions {
+				// Only delete goes through: writes and reads are refused
+				// (guardWriteType, guardSubscriptionRead).
 				filterMember(res, "interaction", func(m map[string]any) bool {
-					c := m["code"]
-					return c != "create" && c != "update" && c != "patch"
+					return m["code"] == "delete"
 				})
 			}
 		}

@@ -154,7 +154,7 @@ type Enforcement struct {
 	AllowExport       bool          `yaml:"allow_export"`
 	AllowList         bool          `yaml:"allow_list"`
 	AllowTextSearch   bool          `yaml:"allow_text_search"`
-	// AllowSubscriptions lets callers create and change Subscriptions.
+	// AllowSubscriptions lets callers create, change and read Subscriptions.
 	AllowSubscriptions bool `yaml:"allow_subscriptions"`
 	// AllowOperations names operations let through beside the built-in
 	// ones, with or without the leading $ (proxy.RequestRules).
