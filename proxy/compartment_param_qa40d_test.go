@@ -17,6 +17,9 @@ import (
 // Refused alike (403, before the upstream) by reference, bare id, modifier
 // and as a sort key, on a Patient search and on a system search that may
 // answer Patients; a _compartment naming another resource still passes.
+// Medplum reads _compartment and _project by the id after a value's last
+// slash alone (search.ts buildIdSearchFilter), so Patient/<the program's
+// id>, a URL ending in it and _project=<it> list the same patients.
 func TestPatientCompartmentParamProgramQA40D(t *testing.T) {
 	t.Parallel()
 	pat := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}]}`
@@ -29,6 +32,17 @@ func TestPatientCompartmentParamProgramQA40D(t *testing.T) {
 		"/fhir/Patient?name=Doe&_sort=_compartment",
 		"/fhir/?_type=Patient&_compartment=Organization/p2",
 		"/fhir/?_compartment=Organization/p2",
+		// Medplum matches both by the id after the last slash alone (QA round
+		// 40, area F).
+		"/fhir/Patient?_compartment=Patient/p2",
+		"/fhir/Patient?_compartment=organization/p2",
+		"/fhir/Patient?_compartment=https://other.example/fhir/Anything/p2",
+		"/fhir/Patient?_compartment:Patient=p2",
+		"/fhir/Patient?_compartment=Patient/p9,Patient/p2",
+		"/fhir/Patient?_project=p2",
+		"/fhir/Patient?_project=Organization/p2",
+		"/fhir/Patient?name=Doe&_sort=_project",
+		"/fhir/?_type=Patient&_compartment=Group/p2",
 	} {
 		resp, body := h.get(q, tokOther)
 		forwarded := false
@@ -39,7 +53,7 @@ func TestPatientCompartmentParamProgramQA40D(t *testing.T) {
 			t.Errorf("%s: %d (forwarded %v) %s; want 403, nothing forwarded", q, resp.StatusCode, forwarded, body)
 		}
 	}
-	for _, q := range []string{"/fhir/Patient?_compartment=Patient/p1", "/fhir/Observation?_compartment=Organization/p2"} {
+	for _, q := range []string{"/fhir/Patient?_compartment=Patient/p1", "/fhir/Observation?_compartment=Organization/p2", "/fhir/Patient?_compartment=Organization/p9", "/fhir/Observation?_compartment=Patient/p2"} {
 		resp, body := h.get(q, tokOther)
 		forwarded := false
 		for h.forwarded() {
