@@ -51,7 +51,10 @@ type cacheEntry struct {
 	version string
 	labels  Set
 	program string
-	rules   uint64 // Cache.rules when noted
+	// directory is the program a directory entry stands for
+	// (Result.directory).
+	directory string
+	rules     uint64 // Cache.rules when noted
 	// noted is when the entry was last noted (unix ns): it is known for
 	// the known-TTL from then (knows).
 	noted int64
@@ -228,11 +231,11 @@ func (c *Cache) note(r *Result, rules uint64) {
 	old, ok := c.m[string(key)]
 	ttl := int64(c.ttl)
 	c.mu.RUnlock()
-	if !ok && len(inh) == 0 {
+	if !ok && len(inh) == 0 && r.directory == "" {
 		return
 	}
 	now := time.Now().UnixNano()
-	if ok && old.version == r.VersionID && old.labels.Equal(inh) && old.rules == rules &&
+	if ok && old.version == r.VersionID && old.labels.Equal(inh) && old.directory == r.directory && old.rules == rules &&
 		old.conflict == r.PatientConflict && samePatientList(old.patients, r) {
 		// As held: noted again only once half its TTL is gone, so that
 		// the resources of most responses take no write lock.
@@ -248,7 +251,7 @@ func (c *Cache) note(r *Result, rules uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(inh) == 0 {
+	if len(inh) == 0 && r.directory == "" {
 		delete(c.m, string(key))
 		return
 	}
@@ -272,7 +275,7 @@ func (c *Cache) note(r *Result, rules uint64) {
 	}
 	// The version is copied: r's strings may share a chunk with the rest of
 	// its batch (strArena), which the cache would otherwise keep alive.
-	c.m[k] = cacheEntry{version: strings.Clone(r.VersionID), labels: inh, program: r.Program, rules: rules,
+	c.m[k] = cacheEntry{version: strings.Clone(r.VersionID), labels: inh, program: r.Program, directory: r.directory, rules: rules,
 		patients: resultPatients(r), conflict: r.PatientConflict, noted: noted}
 }
 

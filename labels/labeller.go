@@ -268,6 +268,11 @@ type Result struct {
 	derived Set            // resource-level labels derived by rules, sources and propagation
 	elems   []elemState    // labels derived for segmentable elements
 	inline  []ElementLabel // elements with existing inline labels
+	// directory names the Part 2 program this directory entry stands for
+	// (a PractitionerRole, Location, HealthcareService or Organization
+	// naming it, or a department partOf it): a record whose source
+	// member names the entry gets the program's labels (inherit).
+	directory string
 
 	// referred: Patient and Patients are those of the records referring to
 	// it (referrerPatients), not its own; the label cache keeps none, so
@@ -436,6 +441,14 @@ func (w *walker) result() Result {
 		r.Program = w.program
 		r.derived = r.derived.Union(part2Labels)
 	}
+	if directoryTypeTargets[r.Type] {
+		// A role, location, service or department of the program:
+		// no record of it, but a record it performed or hosted is.
+		r.directory = w.program
+		if r.directory == "" {
+			r.directory = w.partOfProgram
+		}
+	}
 	if w.div.seen {
 		r.Narrative = Span{Start: w.div.start, End: w.div.end}
 	}
@@ -478,7 +491,7 @@ func (w *walker) result() Result {
 func (w *walker) linksFor(typ string) []link {
 	out := w.links[:0]
 	for _, lk := range w.links {
-		if !lk.nowhere(typ) {
+		if !lk.nowhere(typ) && !(lk.directory && directoryTypes[typ]) {
 			out = append(out, lk)
 		}
 	}

@@ -458,6 +458,9 @@ func (ix *batchIndex) find(rs []*Result, from int, key []byte, typLen int) (int,
 type inherited struct {
 	labels  Set
 	program string
+	// directory: the target is a directory entry standing for this
+	// program (Result.directory).
+	directory string
 }
 
 // linkTarget is a link's target, resolved once per batch: the resource k of
@@ -552,7 +555,7 @@ func (l *Labeller) resolveRef(ix *batchIndex, rs []*Result, k int, b []byte, lk 
 	}
 	if l.cache != nil {
 		if e, ok := l.cache.get(key); ok {
-			return linkTarget{key: key, k: -1, ext: inherited{labels: e.labels, program: e.program}, ok: true}
+			return linkTarget{key: key, k: -1, ext: inherited{labels: e.labels, program: e.program, directory: e.directory}, ok: true}
 		}
 	}
 	return linkTarget{}
@@ -563,7 +566,7 @@ func (l *Labeller) resolveRef(ix *batchIndex, rs []*Result, k int, b []byte, lk 
 func (t linkTarget) passes(rs []*Result) inherited {
 	in := t.ext
 	if t.k >= 0 {
-		in = inherited{labels: inheritable(rs[t.k].Effective()), program: rs[t.k].Program}
+		in = inherited{labels: inheritable(rs[t.k].Effective()), program: rs[t.k].Program, directory: rs[t.k].directory}
 	}
 	for _, m := range t.more {
 		in.labels = in.labels.Union(inheritable(rs[m].Effective()))
@@ -628,6 +631,11 @@ func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t l
 		return inheritClaim(b, resources[t.k], rs[k], rs[t.k], lk, t, number)
 	}
 	in := t.passes(rs)
+	if in.directory != "" && lk.kind == refContext && !directoryTypes[rs[k].Type] && !in.labels.Has(Part2Policy) {
+		// The program's role, location, service or department performed
+		// it or hosted it: the program's record.
+		in.labels, in.program = part2Labels, in.directory
+	}
 	if len(in.labels) == 0 {
 		return false
 	}

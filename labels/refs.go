@@ -155,6 +155,11 @@ type link struct {
 	// by that url (and version) in the batch, else searched for
 	// (Target.Canonical).
 	canonical bool
+	// directory: a source member's reference to a PractitionerRole,
+	// Location, HealthcareService or Organization, read for what it
+	// stands for (Result.directory); a directory entry's or a Patient's
+	// own such links pass nothing and are dropped (linksFor).
+	directory bool
 }
 
 // canonicalOf returns the canonical a canonical link of resource b names:
@@ -312,9 +317,27 @@ func (w *walker) noteReference(c *coding) {
 			// member): a Part 2 program's team makes the record the
 			// program's, as a Part 2 encounter does (QA round 30).
 			w.addLink(c, refMember{kind: refContext, name: m.name})
+		} else if c.refStr && w.program == "" && !w.rs.programs.empty() && w.directoryTarget(c) {
+			// A role, location, service or department who performed or
+			// where: one that names the program (its organization,
+			// managingOrganization, providedBy or partOf) stands for it,
+			// read from the batch, the cache or the server as a Part 2
+			// encounter is (Result.directory; QA round 40, area I).
+			w.addLink(c, refMember{kind: refContext, name: m.name})
+			w.links[len(w.links)-1].directory = true
 		}
 	case (m.kind == refContent || m.kind == refContext) && c.refStr:
 		w.addLink(c, m)
+	}
+	if m.kind != refSource && c.refStr && w.partOfProgram == "" && !w.rs.programs.empty() && w.topKey("partOf", "providedBy") {
+		// A directory entry's parent (Organization and Location partOf)
+		// or provider (HealthcareService providedBy): read for
+		// Result.directory only, the entry being no record itself.
+		program, match, path := w.program, w.programMatch, w.programPath
+		w.program = ""
+		w.sourceReference(c, m)
+		w.partOfProgram = w.program
+		w.program, w.programMatch, w.programPath = program, match, path
 	}
 	if m.kind != refSource && w.program == "" && !w.rs.programs.empty() && w.underSourceKey() {
 		// Who or where, one level down (Specimen collection.collector,
@@ -323,6 +346,14 @@ func (w *walker) noteReference(c *coding) {
 		// member naming a Part 2 program left the record ordinary (QA
 		// round 30).
 		w.sourceReference(c, m)
+		if c.refStr && w.program == "" && w.directoryTarget(c) {
+			// The program's role, site, service or department there
+			// stands for it as at the top (Result.directory; QA round
+			// 40, area J: a Specimen collected by the program's role
+			// stayed ordinary).
+			w.addLink(c, refMember{kind: refContext, name: m.name})
+			w.links[len(w.links)-1].directory = true
+		}
 	}
 	if m.kind != refSource && w.program == "" && !w.rs.programs.empty() && w.inContained() {
 		// A contained resource that names a Part 2 program anywhere (its
@@ -335,6 +366,33 @@ func (w *walker) noteReference(c *coding) {
 		// labelled by neither (QA round 25).
 		w.sourceReference(c, m)
 	}
+}
+
+// directoryTypeTargets are the directory entries that stand for the Part 2
+// program they name (Result.directory).
+var directoryTypeTargets = map[string]bool{
+	"PractitionerRole": true, "Location": true, "HealthcareService": true, "Organization": true,
+}
+
+// directoryTarget reports whether the reference string of c names a
+// PractitionerRole, Location, HealthcareService or Organization.
+func (w *walker) directoryTarget(c *coding) bool {
+	key, n := referenceKey(decodedBytes(w.b, c.ref))
+	return key != nil && directoryTypeTargets[string(key[:n])]
+}
+
+// topKey reports whether the current top-level member is one of keys.
+func (w *walker) topKey(keys ...string) bool {
+	if w.depth == 0 || w.path[0].end < 0 {
+		return false
+	}
+	k := w.b[w.path[0].start:w.path[0].end]
+	for _, key := range keys {
+		if fjson.KeyIs(k, key) {
+			return true
+		}
+	}
+	return false
 }
 
 // refType reports whether the reference string of c names a resource of

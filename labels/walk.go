@@ -61,7 +61,11 @@ type walker struct {
 
 	source                             field  // meta.source
 	program, programMatch, programPath string // the Part 2 program that recorded the resource
-	links                              []link
+	// partOfProgram is the Part 2 program a directory entry's partOf or
+	// providedBy names (a department of the program, a service it
+	// provides): such an entry stands for the program (Result.directory).
+	partOfProgram string
+	links         []link
 
 	pending []pendingInline // inline labels whose element is still open
 	inline  []ElementLabel  // elements with existing inline labels
