@@ -485,21 +485,23 @@ func (s *Server) guardSubscriptionRead(req fhirRequest, q url.Values) *Failure {
 	if s.opts.Requests.AllowSubscriptions {
 		return nil
 	}
-	refused := fail(http.StatusForbidden, "forbidden", "reading Subscriptions through the proxy is not allowed: their criteria are searches the proxy does not check (enforcement.allow_subscriptions)", nil)
+	refused := func() *Failure {
+		return fail(http.StatusForbidden, "forbidden", "reading Subscriptions through the proxy is not allowed: their criteria are searches the proxy does not check (enforcement.allow_subscriptions)", nil)
+	}
 	switch req.Interaction {
 	case Read, VRead, Search, History:
 	default:
 		return nil
 	}
 	if req.Type == "Subscription" {
-		return refused
+		return refused()
 	}
 	if req.Type != "" {
 		return nil
 	}
 	for name, vs := range q {
 		if strings.EqualFold(name, "_type") && slices.ContainsFunc(splitTypes(vs), func(t string) bool { return strings.EqualFold(t, "Subscription") }) {
-			return refused
+			return refused()
 		}
 	}
 	return nil
