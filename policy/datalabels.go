@@ -67,7 +67,7 @@ func dataLabelProblems(config any) []string {
 			check("state_law.labels", k)
 		}
 	}
-	for _, k := range []string{"other_sensitive", "restricted_confidentiality"} {
+	for _, k := range []string{"other_sensitive", "restricted_confidentiality", "no_redisclosure"} {
 		if o := obj(sl, k); o != nil {
 			list("state_law."+k+".labels", o["labels"])
 		}

@@ -92,6 +92,29 @@ restricted_by_confidentiality if {
 # state_law.restricted_confidentiality.labels (R, V) as a set.
 restricted_confidentiality_labels contains l if some l in data.ds4p.config.state_law.restricted_confidentiality.labels
 
+# A refrain that forbids disclosure without the patient's consent
+# (state_law.no_redisclosure.labels: NORDSCLCD, NODSCLCD) on an item that is
+# neither Part 2 nor counseling notes (their own rules already want a
+# consent): its sender disclosed it under a consent and forbade its
+# redisclosure without one, and a receiver applies the strictest
+# protection its labels imply (DOMAIN.md). It adds the topic
+# state_law.no_redisclosure.topic, which lets nothing through without
+# consent and which any consent that permits the item satisfies
+# (restricted.rego, rule_covers).
+topics contains data.ds4p.config.state_law.no_redisclosure.topic if {
+	some l in input.item.labels
+	refrain_label(l)
+}
+
+refrain_label(l) if {
+	l in no_redisclosure_labels
+	part2 == false
+	counseling_notes == false
+}
+
+# no_redisclosure_labels: state_law.no_redisclosure.labels as a set.
+no_redisclosure_labels contains l if some l in data.ds4p.config.state_law.no_redisclosure.labels
+
 # restricted is true when anything beyond HIPAA's ordinary rules applies.
 # (Booleans with a default false are compared with == false rather than
 # negated with not: the same meaning, evaluated faster.)
@@ -117,6 +140,8 @@ restricting_label(l) if l in counseling_notes_labels
 restricting_label(l) if data.ds4p.config.state_law.labels[l]
 
 restricting_label(l) if l in other_sensitive_labels
+
+restricting_label(l) if refrain_label(l)
 
 restricting_label(l) if {
 	restricted_by_confidentiality

@@ -304,6 +304,15 @@ config := {
 				"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V",
 			],
 		},
+		"no_redisclosure": {
+			"topic": "NO_REDISCLOSURE",
+			"labels": [
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|NORDSCLCD",
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|NORDSCLCDS",
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|NODSCLCD",
+				"http://terminology.hl7.org/CodeSystem/v3-ActCode|NODSCLCDS",
+			],
+		},
 		"topics": {
 			"SUD": {
 				"title": "Substance use disorder information not shown to come from a Part 2 program",
@@ -378,6 +387,12 @@ config := {
 					"TREAT",
 					"ETREAT",
 				],
+				"obligations": [],
+			},
+			"NO_REDISCLOSURE": {
+				"title": "No redisclosure without consent (a refrain)",
+				"law": "The sender's refrain: only with the patient's consent",
+				"without_consent": [],
 				"obligations": [],
 			},
 			"RESTRICTED": {

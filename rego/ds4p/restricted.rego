@@ -124,6 +124,11 @@ consent_covers(t) if {
 
 rule_covers(r, _) if not names_sensitivity(r)
 
+# A refrain (state_law.no_redisclosure) wants the patient's consent, not a
+# consent that names it: any permitting provision covers it (the item's
+# other topics still need theirs).
+rule_covers(_, t) if t == data.ds4p.config.state_law.no_redisclosure.topic
+
 rule_covers(r, t) if {
 	some level in r.conditions
 	some l in level.labels
