@@ -495,8 +495,11 @@ func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) 
 	if !ok {
 		return t
 	}
-	t.old = inherited{labels: inheritable(r.Effective()), program: r.Program}
-	if !t.ok && len(t.old.labels) > 0 {
+	// A directory entry's version stands for the program it named then
+	// (QA round 41: a record performed by the program's role at version 2
+	// stayed ordinary once the role left the program).
+	t.old = inherited{labels: inheritable(r.Effective()), program: r.Program, directory: r.directory}
+	if !t.ok && (len(t.old.labels) > 0 || t.old.directory != "") {
 		t.key, t.k, t.ok = key, -1, true
 	}
 	return t
@@ -579,6 +582,9 @@ func (t linkTarget) passes(rs []*Result) inherited {
 		if in.program == "" {
 			in.program = t.old.program
 		}
+	}
+	if in.directory == "" {
+		in.directory = t.old.directory
 	}
 	return in
 }

@@ -120,8 +120,8 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 		}
 	}
 	for k := range asked {
-		if r, ok := b.versions[k]; ok && len(inheritable(r.Effective())) > 0 {
-			continue // a sensitive version: read again for each batch (the cache holds current versions)
+		if r, ok := b.versions[k]; ok && (len(inheritable(r.Effective())) > 0 || r.directory != "") {
+			continue // a sensitive version, or one of the program's directory: read again for each batch (the cache holds current versions)
 		}
 		if strings.HasPrefix(k, absolutePrefix) || strings.HasPrefix(k, canonicalPrefix) {
 			continue // maybe another server's, or a search: not known by its Type/id (askKey)
