@@ -317,7 +317,7 @@ func (w *walker) noteReference(c *coding) {
 			// member): a Part 2 program's team makes the record the
 			// program's, as a Part 2 encounter does (QA round 30).
 			w.addLink(c, refMember{kind: refContext, name: m.name})
-		} else if c.refStr && w.program == "" && !w.rs.programs.empty() && w.directoryTarget(c) {
+		} else if c.refStr && w.program == "" && !w.rs.programs.empty() && (w.directoryTarget(c) || w.entryURL(c)) {
 			// A role, location, service or department who performed or
 			// where: one that names the program (its organization,
 			// managingOrganization, providedBy or partOf) stands for it,
@@ -346,7 +346,7 @@ func (w *walker) noteReference(c *coding) {
 		// member naming a Part 2 program left the record ordinary (QA
 		// round 30).
 		w.sourceReference(c, m)
-		if c.refStr && w.program == "" && w.directoryTarget(c) {
+		if c.refStr && w.program == "" && (w.directoryTarget(c) || w.entryURL(c)) {
 			// The program's role, site, service or department there
 			// stands for it as at the top (Result.directory; QA round
 			// 40, area J: a Specimen collected by the program's role
@@ -379,6 +379,16 @@ var directoryTypeTargets = map[string]bool{
 func (w *walker) directoryTarget(c *coding) bool {
 	key, n := referenceKey(decodedBytes(w.b, c.ref))
 	return key != nil && directoryTypeTargets[string(key[:n])]
+}
+
+// entryURL reports whether the reference string of c names no Type/id
+// (urn:uuid:..., urn:oid:...): only the fullUrl of an entry of its Bundle
+// can answer to it, a directory entry of the program as well as any (a
+// document's performer, QA round 41: such a role of the program left the
+// record ordinary). A link to it resolves in the batch alone.
+func (w *walker) entryURL(c *coding) bool {
+	key, _ := referenceKey(decodedBytes(w.b, c.ref))
+	return key == nil
 }
 
 // topKey reports whether the current top-level member is one of keys.
