@@ -516,6 +516,40 @@ unresolvable_actor(a) if {
 
 group_actor_types := {"Group", "CareTeam", "HealthcareService", "Location"}
 
+# A deny naming a Practitioner reaches a caller signed in as a
+# PractitionerRole (SMART fhirUser), and one naming a PractitionerRole a
+# caller signed in as a Practitioner, unless config.designations lists the
+# actor's members: a role is a practitioner's, and which one the policy
+# cannot read, so p1's "not Dr X" withheld nothing from Dr X signed in in
+# one of their roles (QA round 41, area B). A permit naming one admits only
+# the designation's members, as before.
+denies("actors", wanted) if {
+	startswith(input.caller.fhir_user, "Practitioner")
+	some a in wanted
+	role_or_practitioner_of_caller(a)
+}
+
+role_or_practitioner_of_caller(a) if {
+	startswith(input.caller.fhir_user, "PractitionerRole/")
+	startswith(a, "Practitioner/")
+	not data.ds4p.config.designations[a]
+}
+
+role_or_practitioner_of_caller(a) if {
+	startswith(input.caller.fhir_user, "Practitioner/")
+	startswith(a, "PractitionerRole/")
+	not data.ds4p.config.designations[a]
+}
+
+# candidate(c, i) for such a caller: the rules the index lists under a
+# practitioner's or a role's name can match it too.
+candidate(c, i) if {
+	startswith(input.caller.fhir_user, "Practitioner")
+	some a, positions in c.index.by_actor
+	role_or_practitioner_of_caller(a)
+	i in positions
+}
+
 # group_actor_prefixes: "Group/" and so on, built once per policy revision
 # (the rule reads no input), not once per deny naming an actor.
 group_actor_prefixes := {concat("", [t, "/"]) | some t in group_actor_types}
