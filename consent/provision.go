@@ -37,9 +37,10 @@ const (
 
 // baseRule returns the base decision R4 derives from Consent.policyRule when
 // the root provision has no type (R4: "Not permitted in root rule, required
-// in all nested rules"): OPTIN permits, OPTOUT denies, and anything else
-// (42CFRPart2, another policy, none, or OPTIN and OPTOUT together) denies,
-// the conservative reading. Only v3-ActCode codings count.
+// in all nested rules"): OPTIN permits, OPTOUT (or OPTOUTE, opt-out with
+// exceptions) denies, and anything else (42CFRPart2, another policy, none,
+// or OPTIN and an opt-out together) denies, the conservative reading. Only
+// v3-ActCode codings count.
 func baseRule(rule *codeableConcept) (typ, from string) {
 	optIn, optOut := false, false
 	if rule != nil {
@@ -48,7 +49,7 @@ func baseRule(rule *codeableConcept) (typ, from string) {
 				continue
 			}
 			optIn = optIn || c.Code == "OPTIN"
-			optOut = optOut || c.Code == "OPTOUT"
+			optOut = optOut || optOutCodes[c.Code]
 		}
 	}
 	switch {
