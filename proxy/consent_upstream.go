@@ -2476,6 +2476,9 @@ func (r *actorResolver) ActorForms(ctx context.Context, form string) ([]string, 
 	if forms, ok, _ := r.dir.ActorForms(ctx, form); ok {
 		return forms, true, nil
 	}
+	if system, value, isIdentifier := strings.Cut(form, "|"); isIdentifier {
+		return r.identifierForms(ctx, form, system, value)
+	}
 	typ, id, isRef := strings.Cut(form, "/")
 	if !r.upstream || !isRef || !actorTypes[typ] || strings.Contains(id, "/") {
 		return nil, false, nil
@@ -2510,6 +2513,79 @@ func (r *actorResolver) ActorForms(ctx context.Context, form string) ([]string, 
 	}
 	// Not kept when a write through /fhir began or ended since the read
 	// began: it may have changed the actor.
+	r.cache.addIf(form, e, func() bool { return r.written.underWay.Load() == 0 && r.written.epoch.Load() == epoch })
+	return e.forms, e.known, nil
+}
+
+// identifierTypes are the types searched for an actor named by identifier:
+// those a caller goes by (its organisation, its fhirUser).
+var identifierTypes = []string{"Organization", "Practitioner", "PractitionerRole"}
+
+// identifierForms returns an actor named by identifier (form, "system|value")
+// with the references of the upstream's Organizations, Practitioners and
+// PractitionerRoles that carry it, cached. Callers are matched by their
+// organisation, identifiers, subject and fhirUser, so a consent naming a
+// clinician by NPI, as consent forms do, matched no fhirUser: p1's "not Dr
+// X (NPI ...)" withheld nothing from Dr X (QA round 41, area B). The value
+// is escaped as FHIR search requires and a match counts only carrying the
+// identifier exactly (identifiedPatient's rules); a search the upstream
+// does not serve (404) finds none, and an answer with more pages or one
+// that cannot be read is an error, which withholds.
+func (r *actorResolver) identifierForms(ctx context.Context, form, system, value string) ([]string, bool, error) {
+	if !r.upstream || system == "" || value == "" {
+		return nil, false, nil
+	}
+	if e, ok := r.cache.get(form); ok {
+		return e.forms, e.known, nil
+	}
+	epoch := r.written.epoch.Load()
+	e := actorEntry{forms: []string{form}}
+	q := url.Values{"identifier": {searchEscape(system) + "|" + searchEscape(value)}, "_count": {"100"}}.Encode()
+	for _, typ := range identifierTypes {
+		body, err := r.s.getJSON(ctx, "/"+typ+"?"+q, 1<<20)
+		if errors.Is(err, errNotFoundUpstream) {
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("searching an actor by identifier on the FHIR server: %w", err)
+		}
+		var b struct {
+			ResourceType string `json:"resourceType"`
+			Link         []struct {
+				Relation string `json:"relation"`
+			} `json:"link"`
+			Entry []struct {
+				Resource struct {
+					ResourceType string `json:"resourceType"`
+					ID           string `json:"id"`
+					Identifier   []struct {
+						System string `json:"system"`
+						Value  string `json:"value"`
+					} `json:"identifier"`
+				} `json:"resource"`
+			} `json:"entry"`
+		}
+		if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" {
+			return nil, false, errors.New("the FHIR server answered an actor search with something else")
+		}
+		for _, l := range b.Link {
+			if hasRelation(l.Relation, "next") {
+				return nil, false, errors.New("the FHIR server's actor search has more pages")
+			}
+		}
+		for _, en := range b.Entry {
+			res := en.Resource
+			if res.ResourceType != typ || !fhirID.MatchString(res.ID) {
+				continue
+			}
+			for _, i := range res.Identifier {
+				if i.System == system && i.Value == value && !slices.Contains(e.forms, typ+"/"+res.ID) {
+					e.forms, e.known = append(e.forms, typ+"/"+res.ID), true
+					break
+				}
+			}
+		}
+	}
 	r.cache.addIf(form, e, func() bool { return r.written.underWay.Load() == 0 && r.written.epoch.Load() == epoch })
 	return e.forms, e.known, nil
 }
