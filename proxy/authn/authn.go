@@ -560,6 +560,25 @@ func (v *Verifier) ClientAllowed(client string, purposes []string) []string {
 
 func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c := Caller{Subject: tok.Subject(), Issuer: tok.Issuer(), limits: v}
+	// The claims a consent names the caller by, and those naming the
+	// client its purposes are limited for (Config.ClientPurposes): one an
+	// IdP's multivalued attribute mapper wrote as an array
+	// (["Organization/org-b"], ["payer-app"]) or an object was read as
+	// none, so a patient's deny of that organisation (or identifier)
+	// matched no one and org-b read the records it denies, and a payer's
+	// app stated TREAT unlimited (QA round 41, helper D). Refused, as a
+	// fhirUser that is no string is; null names nothing, as an absent
+	// claim.
+	for _, name := range []string{v.claims.Org, "client_id", "azp"} {
+		if raw, present := tok.Get(name); present && raw != nil {
+			if _, ok := raw.(string); !ok {
+				return Caller{}, fmt.Errorf("%w: the %s claim is not a string", ErrUnauthenticated, name)
+			}
+		}
+	}
+	if raw, present := tok.Get(v.claims.OrgIdentifiers); present && raw != nil && !allStrings(raw) {
+		return Caller{}, fmt.Errorf("%w: the %s claim is not a string or an array of strings", ErrUnauthenticated, v.claims.OrgIdentifiers)
+	}
 	c.Org = stringClaim(tok, v.claims.Org)
 	c.Client = firstNonEmpty(stringClaim(tok, "client_id"), stringClaim(tok, "azp"))
 	if azp := stringClaim(tok, "azp"); azp != c.Client {
@@ -763,6 +782,22 @@ func toStrings(v any) []string {
 		return x
 	}
 	return nil
+}
+
+// allStrings reports whether v is a string or an array of strings only.
+func allStrings(v any) bool {
+	switch x := v.(type) {
+	case string, []string:
+		return true
+	case []any:
+		for _, e := range x {
+			if _, ok := e.(string); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func firstNonEmpty(ss ...string) string {
