@@ -58,6 +58,7 @@ func newJWKSSource(url string, client *http.Client, maxAge, minRefresh time.Dura
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
+	client = noDowngrade(client)
 	if maxAge <= 0 {
 		maxAge = DefaultJWKSMaxAge
 	}
@@ -65,6 +66,32 @@ func newJWKSSource(url string, client *http.Client, maxAge, minRefresh time.Dura
 		minRefresh = DefaultJWKSMinRefresh
 	}
 	return &jwksSource{url: url, name: urltext.URL(url), client: client, maxAge: maxAge, minRefresh: minRefresh, now: time.Now}
+}
+
+// noDowngrade is a copy of client that refuses a redirect from https to
+// plain http: an https JWKS URL trusts the issuer TLS authenticates, and
+// whoever answers on a plain http leg chooses the keys tokens are checked
+// with, so mints any token (QA round 41, helper D; the policy bundle's
+// fetch refuses it too). The error does not name the target (its query
+// may carry credentials).
+func noDowngrade(client *http.Client) *http.Client {
+	c := *client
+	next := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		for _, r := range via {
+			if r.URL.Scheme == "https" && req.URL.Scheme != "https" {
+				return errors.New("the JWKS server redirected from https to plain http, where anyone on the network path could answer with their own keys: serve it over https throughout")
+			}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
 }
 
 // keys returns the current set for a token naming kid (may be empty). An
