@@ -579,14 +579,17 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	if raw, present := tok.Get(v.claims.OrgIdentifiers); present && raw != nil && !allStrings(raw) {
 		return Caller{}, fmt.Errorf("%w: the %s claim is not a string or an array of strings", ErrUnauthenticated, v.claims.OrgIdentifiers)
 	}
-	c.Org = stringClaim(tok, v.claims.Org)
-	c.Client = firstNonEmpty(stringClaim(tok, "client_id"), stringClaim(tok, "azp"))
-	if azp := stringClaim(tok, "azp"); azp != c.Client {
+	c.Org = trimBlank(stringClaim(tok, v.claims.Org))
+	c.Client = firstNonEmpty(trimBlank(stringClaim(tok, "client_id")), trimBlank(stringClaim(tok, "azp")))
+	if azp := trimBlank(stringClaim(tok, "azp")); azp != c.Client {
 		c.azp = azp
 	}
 	c.certThumbprint, c.badCnf = cnfThumbprint(tok)
 	c.Scopes = scopeTokens(stringClaim(tok, "scope"))
 	c.OrgIdentifiers = stringsClaim(tok, v.claims.OrgIdentifiers)
+	for i, id := range c.OrgIdentifiers {
+		c.OrgIdentifiers[i] = trimBlank(id)
+	}
 	// Limited for each client the token names: its azp too when its
 	// client_id names another (only the client_id's limit held, so a
 	// token azp said was the payer's app stated TREAT under another
@@ -799,6 +802,20 @@ func toStrings(v any) []string {
 		return x
 	}
 	return nil
+}
+
+// trimBlank is s without the white space and the characters that show
+// nothing (format and default-ignorable ones: a zero-width space, a
+// byte-order mark) at either end. A claim template's stray blank around
+// an org claim (" Organization/org-b") left it naming no one a consent
+// names, so a patient's deny of that organisation matched no one, and
+// around a client_id (" payer-app") no client auth.client_purposes limits
+// (QA round 41, helper D), as a blank before a fhirUser's type did
+// (d90fcd2).
+func trimBlank(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point)
+	})
 }
 
 // allStrings reports whether v is a string or an array of strings only.
