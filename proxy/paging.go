@@ -398,6 +398,11 @@ func (r *run) upstreamLinks(start int) bool {
 	default:
 		return false
 	}
+	if r.rootWalked {
+		// The body's root Bundle, walked whole by collectBundle: its one
+		// link member, as fjson.Lookup would find it (none when two).
+		return r.rootLinks == 1 && fjson.SkipSpace(r.body, r.rootLinkAt) == fjson.SkipSpace(r.body, start)
+	}
 	root := fjson.SkipSpace(r.body, 0)
 	if root >= len(r.body) || r.body[root] != '{' {
 		return false

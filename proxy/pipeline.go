@@ -265,6 +265,13 @@ type run struct {
 	// sink, while a Bundle is rendered in chunks (stream.go), takes each
 	// chunk of the output.
 	sink func([]byte) error
+	// rootWalked: collectBundle walked the body's root Bundle, whose
+	// link members (rootLinks of them) it saw, the last one's value at
+	// rootLinkAt; upstreamLinks reads them instead of looking the member
+	// up again past every entry.
+	rootWalked bool
+	rootLinks  int
+	rootLinkAt int
 }
 
 // process labels, decides, enforces and records one upstream JSON body and
@@ -731,6 +738,10 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 	}
 	start = fjson.SkipSpace(r.body, start)
 	b := &bundleNode{start: start, entryIdx: -1, totalIdx: -1, metaIdx: -1, signatureIdx: -1}
+	root := depth == 0
+	if root {
+		r.rootWalked, r.rootLinks = false, 0
+	}
 	end, err := r.scanObject(start, func(key []byte, vs int) (int, error) {
 		name := keyName(key)
 		var ve int
@@ -743,6 +754,10 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 			ve, err = r.collectEntries(b, vs, depth)
 			r.bundleAt = outer
 		case "link":
+			if root {
+				r.rootLinks++
+				r.rootLinkAt = vs
+			}
 			ve, err = r.collectLinks(b, vs)
 		default:
 			ve, err = r.skip(vs)
@@ -775,6 +790,7 @@ func (r *run) collectBundle(start, depth int) (*bundleNode, error) {
 	if err != nil {
 		return nil, asFailure(err)
 	}
+	r.rootWalked = root
 	b.end = end
 	return b, nil
 }
