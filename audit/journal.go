@@ -393,6 +393,9 @@ func (l *Ledger) recoverJournal(recs []journalRecord) error {
 	if err != nil {
 		return fmt.Errorf("audit: recovering the journal: %w", err)
 	}
+	if err := l.journalMatchesFile(recs, head, sealedFile); err != nil {
+		return err
+	}
 	var g applyGroup
 	for _, rec := range recs {
 		last := rec.first + uint64(len(rec.values)) - 1
@@ -431,6 +434,48 @@ func (l *Ledger) recoverJournal(recs []journalRecord) error {
 	}
 	l.recovered = len(g.entries)
 	return nil
+}
+
+// journalMatchesFile checks that the journal's entries at or before the
+// file's head are the file's (the same hash), as verify does
+// (verifyJournal): the file was replaced otherwise (a plaintext ledger
+// rewritten into another chain, another ledger's file), and the first
+// append would write over the journal that shows it. An entry the file no
+// longer holds (pruned), of the other kind than the file, or that does not
+// open (a removed key) is not compared.
+func (l *Ledger) journalMatchesFile(recs []journalRecord, head uint64, sealedFile bool) error {
+	c := codec{}
+	if sealedFile {
+		c = l.codec
+	}
+	return l.db.View(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx, c)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if rec.first > head || rec.sealed != sealedFile {
+				continue
+			}
+			for i, v := range rec.values {
+				seq := rec.first + uint64(i)
+				if seq > head {
+					break
+				}
+				stored := b.entries.Get(seqKey(seq))
+				if stored == nil {
+					continue
+				}
+				je, jerr := decodeStored(c, seq, v)
+				fe, _, ferr := b.entry(seqKey(seq), stored)
+				if jerr == nil && ferr == nil && je.Hash != fe.Hash {
+					return fmt.Errorf("audit: recovering the journal %s: seq %d: the journal holds another entry than the database file, so it does not continue the file's chain: the file was replaced, or the journal belongs to another chain "+
+						"(if the database file was replaced on purpose, move the journal away)", JournalPath(l.db.Path()), seq)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // Recovered is how many entries Open stored from the journal: appended by
