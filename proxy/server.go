@@ -267,7 +267,7 @@ func (s *Server) routes() *gin.Engine {
 	fhir.Any("/*path", s.handleFHIR)
 	// Admin roles, each reaching only its own endpoints (authn.*Scope); a
 	// caller blocked by a bulk-access alert is refused here too.
-	admin := e.Group("/admin", noStore, s.authenticate, s.refuseBlocked, refusePatientSide, s.rateLimitAdmin)
+	admin := e.Group("/admin", noStore, s.authenticate, s.refuseBlocked, refusePatientSide, s.rateLimitAdmin, refuseUnreadableQuery)
 	s.consentRoutes(admin.Group("", requireScope(authn.ConsentManagerScope)))
 	s.policyRoutes(admin.Group("", requireScope(authn.PolicyAuthorScope)))
 	s.auditRoutes(admin.Group("", requireScope(authn.AuditorScope)))
