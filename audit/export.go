@@ -71,8 +71,10 @@ func (l *Ledger) Export(ctx context.Context, from, to time.Time, w io.Writer) (i
 
 // VerifyNDJSON checks that the NDJSON entries read from r continue the
 // chain after start (the genesis checkpoint for the first export) and
-// returns the checkpoint after the last one, and how many it checked. A
-// broken link is a *BrokenError naming the seq.
+// returns the checkpoint after the last one, and how many it checked: its
+// Time is the latest of start's and the entries' times (a Checkpoint's
+// Time, as Prune records it). A broken link is a *BrokenError naming the
+// seq.
 func VerifyNDJSON(r io.Reader, start Checkpoint) (Checkpoint, int, error) {
 	return verifyNDJSON(r, start, &verifier{next: start.Seq + 1, prev: start.Hash})
 }
@@ -114,7 +116,10 @@ func verifyNDJSON(r io.Reader, start Checkpoint, v *verifier) (Checkpoint, int, 
 			return end, n, &BrokenError{Seq: v.next, Reason: reason}
 		}
 		v.next, v.prev = v.next+1, e.Hash
-		end.Seq, end.Hash, end.Time = e.Seq, e.Hash, e.Time
+		end.Seq, end.Hash = e.Seq, e.Hash
+		if e.Time.After(end.Time) { // a checkpoint's time is the latest of the entries it covers
+			end.Time = e.Time
+		}
 		n++
 	}
 	if err := sc.Err(); err != nil {

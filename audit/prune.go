@@ -227,8 +227,9 @@ func (l *Ledger) CheckpointStatus(ctx context.Context) (cp Checkpoint, auth Chec
 // AuthenticateCheckpoint records the MAC of an encrypted ledger's
 // unauthenticated checkpoint (CheckpointUnauthenticated), if it is still
 // want (seq and hash): the caller has checked it otherwise, normally by
-// verifying the prune exports from genesis to it. An authenticated one is
-// left as it is.
+// verifying the prune exports from genesis to it (Ledger.VerifyNDJSON,
+// whose checkpoint carries the latest exported time). Its time becomes
+// want's when that is later. An authenticated one is left as it is.
 func (l *Ledger) AuthenticateCheckpoint(ctx context.Context, want Checkpoint) error {
 	if err := l.barrier(ctx); err != nil {
 		return err
@@ -250,7 +251,15 @@ func (l *Ledger) AuthenticateCheckpoint(ctx context.Context, want Checkpoint) er
 		case auth != CheckpointUnauthenticated:
 			return nil
 		}
-		return b.meta.Put(checkpointMACKey, b.c.checkpointMAC(b.meta.Get(checkpointKey)))
+		// The exports vouch for the time too: the stored one is whatever
+		// the file says (set back by someone without the key, or an older
+		// ds4p's last pruned seq's time), and a MAC over a time before the
+		// latest pruned entry left an accounting from between the two
+		// without its pruned note.
+		if want.Time.After(cp.Time) {
+			cp.Time = want.Time
+		}
+		return writeCheckpoint(b, cp)
 	})
 }
 
