@@ -524,27 +524,39 @@ group_actor_types := {"Group", "CareTeam", "HealthcareService", "Location"}
 # one of their roles (QA round 41, area B). A permit naming one admits only
 # the designation's members, as before.
 denies("actors", wanted) if {
-	startswith(input.caller.fhir_user, "Practitioner")
+	practitioner_caller
 	some a in wanted
 	role_or_practitioner_of_caller(a)
 }
 
+# practitioner_caller: the caller goes by a Practitioner or a
+# PractitionerRole, in its fhirUser or its subject (both are matched as
+# Type/id; a subject PractitionerRole/dr-x-at-a escaped a deny of Dr X
+# that the same fhirUser met: QA round 41, helper F).
+practitioner_caller if startswith(input.caller.fhir_user, "Practitioner")
+
+practitioner_caller if startswith(input.caller.subject, "Practitioner")
+
 role_or_practitioner_of_caller(a) if {
-	startswith(input.caller.fhir_user, "PractitionerRole/")
+	caller_goes_by_prefix("PractitionerRole/")
 	startswith(a, "Practitioner/")
 	not data.ds4p.config.designations[a]
 }
 
 role_or_practitioner_of_caller(a) if {
-	startswith(input.caller.fhir_user, "Practitioner/")
+	caller_goes_by_prefix("Practitioner/")
 	startswith(a, "PractitionerRole/")
 	not data.ds4p.config.designations[a]
 }
 
+caller_goes_by_prefix(prefix) if startswith(input.caller.fhir_user, prefix)
+
+caller_goes_by_prefix(prefix) if startswith(input.caller.subject, prefix)
+
 # candidate(c, i) for such a caller: the rules the index lists under a
 # practitioner's or a role's name can match it too.
 candidate(c, i) if {
-	startswith(input.caller.fhir_user, "Practitioner")
+	practitioner_caller
 	some a, positions in c.index.by_actor
 	role_or_practitioner_of_caller(a)
 	i in positions
