@@ -811,11 +811,21 @@ func toStrings(v any) []string {
 // names, so a patient's deny of that organisation matched no one, and
 // around a client_id (" payer-app") no client auth.client_purposes limits
 // (QA round 41, helper D), as a blank before a fhirUser's type did
-// (d90fcd2).
+// (d90fcd2). Those that show nothing are dropped inside the value too
+// ("Organization/\u200borg-b", a soft hyphen in an NPI): the claim reads
+// as the organisation a consent names, and named no one (QA round 41,
+// helper G).
 func trimBlank(s string) string {
-	return strings.TrimFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point)
-	})
+	invisible := func(r rune) bool { return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point) }
+	if strings.IndexFunc(s, invisible) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if invisible(r) {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return strings.TrimFunc(s, unicode.IsSpace)
 }
 
 // allStrings reports whether v is a string or an array of strings only.
