@@ -2517,6 +2517,12 @@ func (r *actorResolver) ActorForms(ctx context.Context, form string) ([]string, 
 	return e.forms, e.known, nil
 }
 
+// npiOtherName gives each name of the NPI's system its other name.
+var npiOtherName = map[string]string{
+	"http://hl7.org/fhir/sid/us-npi": "urn:oid:2.16.840.1.113883.4.6",
+	"urn:oid:2.16.840.1.113883.4.6":  "http://hl7.org/fhir/sid/us-npi",
+}
+
 // identifierTypes are the types searched for an actor named by identifier:
 // those a caller goes by (its organisation, its fhirUser).
 var identifierTypes = []string{"Organization", "Practitioner", "PractitionerRole"}
@@ -2540,14 +2546,36 @@ func (r *actorResolver) identifierForms(ctx context.Context, form, system, value
 	}
 	epoch := r.written.epoch.Load()
 	e := actorEntry{forms: []string{form}}
-	q := url.Values{"identifier": {searchEscape(system) + "|" + searchEscape(value)}, "_count": {"100"}}.Encode()
+	// The NPI goes by two names, its URL and its OID, as the policy
+	// matches a caller's NPI under either: searched and matched under one
+	// only, a deny naming Dr X's NPI by the OID found no one when Dr X's
+	// Practitioner carries the URL, as US Core writes it (QA round 41,
+	// helper F). Each name is searched.
+	systems := []string{system}
+	if other, ok := npiOtherName[system]; ok {
+		systems = append(systems, other)
+	}
+	for _, sys := range systems {
+		if err := r.searchIdentifier(ctx, &e, systems, searchEscape(sys)+"|"+searchEscape(value), value); err != nil {
+			return nil, false, err
+		}
+	}
+	r.cache.addIf(form, e, func() bool { return r.written.underWay.Load() == 0 && r.written.epoch.Load() == epoch })
+	return e.forms, e.known, nil
+}
+
+// searchIdentifier adds to e the references of the upstream's resources of
+// identifierTypes that carry value under one of systems, searched by the
+// token search identifier.
+func (r *actorResolver) searchIdentifier(ctx context.Context, e *actorEntry, systems []string, identifier, value string) error {
+	q := url.Values{"identifier": {identifier}, "_count": {"100"}}.Encode()
 	for _, typ := range identifierTypes {
 		body, err := r.s.getJSON(ctx, "/"+typ+"?"+q, 1<<20)
 		if errors.Is(err, errNotFoundUpstream) {
 			continue
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("searching an actor by identifier on the FHIR server: %w", err)
+			return fmt.Errorf("searching an actor by identifier on the FHIR server: %w", err)
 		}
 		var b struct {
 			ResourceType string `json:"resourceType"`
@@ -2566,11 +2594,11 @@ func (r *actorResolver) identifierForms(ctx context.Context, form, system, value
 			} `json:"entry"`
 		}
 		if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" {
-			return nil, false, errors.New("the FHIR server answered an actor search with something else")
+			return errors.New("the FHIR server answered an actor search with something else")
 		}
 		for _, l := range b.Link {
 			if hasRelation(l.Relation, "next") {
-				return nil, false, errors.New("the FHIR server's actor search has more pages")
+				return errors.New("the FHIR server's actor search has more pages")
 			}
 		}
 		for _, en := range b.Entry {
@@ -2579,15 +2607,14 @@ func (r *actorResolver) identifierForms(ctx context.Context, form, system, value
 				continue
 			}
 			for _, i := range res.Identifier {
-				if i.System == system && i.Value == value && !slices.Contains(e.forms, typ+"/"+res.ID) {
+				if slices.Contains(systems, i.System) && i.Value == value && !slices.Contains(e.forms, typ+"/"+res.ID) {
 					e.forms, e.known = append(e.forms, typ+"/"+res.ID), true
 					break
 				}
 			}
 		}
 	}
-	r.cache.addIf(form, e, func() bool { return r.written.underWay.Load() == 0 && r.written.epoch.Load() == epoch })
-	return e.forms, e.known, nil
+	return nil
 }
 
 // ttlCache is a least-recently-used cache whose entries also expire.
