@@ -161,6 +161,16 @@ func ExpandActors(ctx context.Context, n Normalized, r ActorResolver) (Normalize
 			}
 		}
 	}
+	// Names a resolver takes from data a caller may write (an upstream's
+	// Practitioner carrying an identifier) widen denies only: a permit
+	// naming org-a's NPI admitted a clinician of org-b who wrote that NPI
+	// onto his own Practitioner through ds4p (QA round 41, helper F).
+	denyOnly := map[string]bool{}
+	if d, ok := r.(interface{ DenyOnly(form string) bool }); ok {
+		for a := range extra {
+			denyOnly[a] = d.DenyOnly(a)
+		}
+	}
 	changed := false
 	rules := make([]Rule, len(n.Rules))
 	for i, rule := range n.Rules {
@@ -168,6 +178,9 @@ func ExpandActors(ctx context.Context, n Normalized, r ActorResolver) (Normalize
 		for j, c := range rule.Conditions {
 			actors := slices.Clone(c.Actors)
 			for _, a := range c.Actors {
+				if rule.Type == "permit" && denyOnly[a] {
+					continue
+				}
 				for _, f := range extra[a] {
 					if !slices.Contains(actors, f) {
 						actors, changed = append(actors, f), true

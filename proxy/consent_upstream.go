@@ -2471,6 +2471,18 @@ var actorTypes = map[string]bool{
 	"RelatedPerson": true, "CareTeam": true, "Group": true, "Device": true,
 }
 
+// DenyOnly reports whether the names ActorForms gives form come from the
+// upstream's search by identifier (an identifier the directory does not
+// know): anyone allowed to write a Practitioner may put an identifier on
+// it, so such names widen a deny and never a permit (consent.ExpandActors).
+func (r *actorResolver) DenyOnly(form string) bool {
+	if _, _, isIdentifier := strings.Cut(form, "|"); !isIdentifier || !r.upstream {
+		return false
+	}
+	_, known, _ := r.dir.ActorForms(context.Background(), form)
+	return !known
+}
+
 // ActorForms implements consent.ActorResolver.
 func (r *actorResolver) ActorForms(ctx context.Context, form string) ([]string, bool, error) {
 	if forms, ok, _ := r.dir.ActorForms(ctx, form); ok {
