@@ -709,11 +709,14 @@ func mentionsPatient(s string) bool {
 // space, a soft hyphen, a byte-order mark) dropped and full-width forms
 // read as ASCII: "Pat\u200bient/p1" and "Ｐａｔｉｅｎｔ/p1" say patient
 // as plainly to a reader (QA round 41, helper A: such a portal token was
-// bound to no compartment).
+// bound to no compartment). The other characters that show nothing (a
+// combining grapheme joiner, a variation selector, a Hangul filler) are
+// dropped as format characters are (QA round 41, helper G: they hid the
+// word as well).
 func foldClaim(s string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
-		case unicode.Is(unicode.Cf, r):
+		case unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector):
 			return -1
 		case r >= 0xFF01 && r <= 0xFF5E:
 			r -= 0xFEE0
