@@ -618,8 +618,17 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 		}
 	}
 	fu := stringClaim(tok, "fhirUser")
-	if c.FHIRUser = FHIRUserRef(fu); c.FHIRUser != "" && strings.Contains(fu, "://") {
-		c.FHIRUserURL = fu
+	ref, refFrom := FHIRUserRef(fu), fu
+	if t := trimBlank(fu); ref == "" && t != fu && !strings.HasPrefix(FHIRUserRef(t), "Patient/") {
+		// A consent names a clinician by fhirUser: " Practitioner/dr-x"
+		// (a claim template's stray blank, an invisible character) named
+		// no one, so p1's deny of dr-x withheld nothing from dr-x (QA
+		// round 41, helper G). Trimmed as the org is; a patient's so
+		// written stays refused (the fallback below).
+		ref, refFrom = FHIRUserRef(t), t
+	}
+	if c.FHIRUser = ref; c.FHIRUser != "" && strings.Contains(refFrom, "://") {
+		c.FHIRUserURL = refFrom
 	}
 	// A claim FHIRUserRef read names its type exactly; one it could not
 	// read is a patient's when it looks like a Patient reference at all.
