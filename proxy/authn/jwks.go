@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -82,6 +83,13 @@ func noDowngrade(client *http.Client) *http.Client {
 			if r.URL.Scheme == "https" && req.URL.Scheme != "https" {
 				return errors.New("the JWKS server redirected from https to plain http, where anyone on the network path could answer with their own keys: serve it over https throughout")
 			}
+		}
+		// A plain http JWKS URL is taken as safe (serve does not warn)
+		// when its host is a loopback one: a redirect from there, or from
+		// the configured host, to plain http on another host that is not
+		// one leaves the machine unencrypted (QA round 41, helper G).
+		if req.URL.Scheme != "https" && len(via) > 0 && req.URL.Host != via[0].URL.Host && !loopbackHost(req.URL.Hostname()) {
+			return errors.New("the JWKS server redirected to plain http on another host, where anyone on the network path could answer with their own keys: serve it over https")
 		}
 		if next != nil {
 			return next(req, via)
@@ -232,4 +240,13 @@ func (s *jwksSource) Fetches() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fetches
+}
+
+// loopbackHost reports whether h is localhost or a loopback address.
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
