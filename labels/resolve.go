@@ -39,6 +39,16 @@ type Target struct {
 // Key is "Type/id".
 func (t Target) Key() string { return t.Type + "/" + t.ID }
 
+// DirectoryEntry reports whether t names a PractitionerRole, Location,
+// HealthcareService or Organization: an entry that stands for the Part 2
+// program it names (Result.directory). Who performed a record does not
+// change when such an entry is deleted, so a FetchFunc returns a deleted
+// one's last version, not nothing, when programs are configured (the
+// proxy's fetchTarget).
+func (t Target) DirectoryEntry() bool {
+	return t.Canonical == "" && directoryTypeTargets[t.Type]
+}
+
 // versionKey is "Type/id/_history/v" of the version a Target asks for.
 func versionKey(typ, id, v string) string { return typ + "/" + id + "/_history/" + v }
 

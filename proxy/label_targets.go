@@ -217,6 +217,10 @@ func (s *Server) fetchTarget(ctx context.Context, ex *exchange, t labels.Target)
 		return nil, classify(err)
 	}
 	switch {
+	case status == http.StatusGone && t.Version == "" && t.DirectoryEntry() && s.labeller.HasPrograms():
+		// The program's directory entry deleted (the clinician left, the
+		// site closed): the records naming it are the program's still.
+		return s.fetchDeleted(ctx, ex, t)
 	case status == http.StatusNotFound || status == http.StatusGone:
 		return nil, nil
 	case t.Version != "" && (status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented):
@@ -248,6 +252,54 @@ func (s *Server) fetchTarget(ctx context.Context, ex *exchange, t labels.Target)
 		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, errors.New("the upstream answered a read of a version with another version"))
 	}
 	return body, nil
+}
+
+// fetchDeleted reads the last version of the deleted directory entry t
+// from its history (newest first, as FHIR orders it): the first entry
+// holding a resource, past the deletion's own entry, which holds none. A
+// history that cannot be read, that holds another resource, or whose
+// page holds no version of t (however many pages it has) is an error, as
+// an unreadable target is: the records naming the entry cannot be
+// labelled, and are withheld (QA round 41, helper A's A-6).
+func (s *Server) fetchDeleted(ctx context.Context, ex *exchange, t labels.Target) ([]byte, error) {
+	// Two entries: the deletion and the version before it.
+	body, status, _, err := s.fetchStored(ctx, ex, t.Type, t.ID+"/_history?_count=2")
+	if err != nil {
+		return nil, classify(err)
+	}
+	bad := func(why string) error {
+		return fail(http.StatusBadGateway, "processing", targetUnreadable, errors.New(why))
+	}
+	if status != http.StatusOK {
+		return nil, bad("the upstream answered the history of a deleted directory entry with an error")
+	}
+	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
+		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, err)
+	}
+	var set struct {
+		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
+		Entry        []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil || set.ResourceType != "Bundle" || set.Type != "history" {
+		return nil, bad("the upstream answered the history of a deleted directory entry with no history")
+	}
+	for _, e := range set.Entry {
+		if len(e.Resource) == 0 || string(e.Resource) == "null" {
+			continue // the deletion
+		}
+		var head struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+		}
+		if json.Unmarshal(e.Resource, &head) != nil || head.ResourceType != t.Type || head.ID != t.ID {
+			return nil, bad("the upstream answered the history of a deleted directory entry with another resource")
+		}
+		return e.Resource, nil
+	}
+	return nil, bad("the history of a deleted directory entry holds no version of it")
 }
 
 // targetsFailed is the answer when a batch could not be labelled: the
