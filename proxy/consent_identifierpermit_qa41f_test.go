@@ -5,16 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/ds4p/ds4p/labels"
-	"github.com/ds4p/ds4p/policy"
 	"github.com/ds4p/ds4p/proxy/authn"
-	"github.com/ds4p/ds4p/rego"
 )
 
 // selfWriterAuth: Dr M of org-b, fhirUser Practitioner/m, may read and
@@ -66,27 +61,11 @@ func TestPermitByIdentifierNotTakenByWritingItQA41F(t *testing.T) {
 			f.handler(w, r)
 		}
 	}))
-	t.Cleanup(upstream.Close)
-	u, _ := url.Parse(upstream.URL + "/fhir/R4")
-	eng, err := policy.New(context.Background(), rego.FS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Upstream: u, UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
-		Deps{Labeller: labels.Default(), Decider: eng, Ledger: &fakeLedger{}, Auth: selfWriterAuth{}, Consents: openConsentStore(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.UseConsentSources(t.Context(), ConsentSources{Upstream: UpstreamOnDemand, TTL: time.Hour, ResolveActors: true}); err != nil {
-		t.Fatal(err)
-	}
-	proxy := httptest.NewServer(srv.Handler())
-	t.Cleanup(proxy.Close)
-	h := &harness{t: t, upstream: upstream, proxy: proxy}
+	h := resolvingHarness(t, selfWriterAuth{}, upstream)
 	if resp, _ := h.get("/fhir/Condition/sud1", "any"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("before the write: %d, want 404", resp.StatusCode)
 	}
-	req, _ := http.NewRequest(http.MethodPut, proxy.URL+"/fhir/Practitioner/m",
+	req, _ := http.NewRequest(http.MethodPut, h.proxy.URL+"/fhir/Practitioner/m",
 		strings.NewReader(`{"resourceType":"Practitioner","id":"m","identifier":[{"system":"http://hl7.org/fhir/sid/us-npi","value":"1234567893"}]}`))
 	req.Header.Set("Authorization", "Bearer any")
 	req.Header.Set("Content-Type", "application/fhir+json")

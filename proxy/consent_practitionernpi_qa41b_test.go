@@ -53,23 +53,7 @@ func TestConsentDenyOfPractitionerByNPIQA41B(t *testing.T) {
 			}
 			f.handler(w, r)
 		}))
-		t.Cleanup(upstream.Close)
-		u, _ := url.Parse(upstream.URL + "/fhir/R4")
-		eng, err := policy.New(context.Background(), rego.FS())
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := New(Options{Upstream: u, UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
-			Deps{Labeller: labels.Default(), Decider: eng, Ledger: &fakeLedger{}, Auth: npiAuth{}, Consents: openConsentStore(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.UseConsentSources(t.Context(), ConsentSources{Upstream: UpstreamOnDemand, TTL: time.Hour, ResolveActors: true}); err != nil {
-			t.Fatal(err)
-		}
-		proxy := httptest.NewServer(srv.Handler())
-		t.Cleanup(proxy.Close)
-		return &harness{t: t, upstream: upstream, proxy: proxy}
+		return resolvingHarness(t, npiAuth{}, upstream)
 	}
 	for _, tt := range []struct {
 		name, deny string
@@ -85,4 +69,29 @@ func TestConsentDenyOfPractitionerByNPIQA41B(t *testing.T) {
 			t.Errorf("%s: Dr X read the Part 2 condition: %d, want %d", tt.name, resp.StatusCode, tt.want)
 		}
 	}
+}
+
+// resolvingHarness is a proxy over upstream with the embedded policy, a
+// real consent store and upstream consents read on demand with actor
+// resolution (the identifier searches of cc4362a), callers authenticated
+// by auth.
+func resolvingHarness(t *testing.T, auth Authenticator, upstream *httptest.Server) *harness {
+	t.Helper()
+	t.Cleanup(upstream.Close)
+	u, _ := url.Parse(upstream.URL + "/fhir/R4")
+	eng, err := policy.New(context.Background(), rego.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Upstream: u, UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
+		Deps{Labeller: labels.Default(), Decider: eng, Ledger: &fakeLedger{}, Auth: auth, Consents: openConsentStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.UseConsentSources(t.Context(), ConsentSources{Upstream: UpstreamOnDemand, TTL: time.Hour, ResolveActors: true}); err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(srv.Handler())
+	t.Cleanup(proxy.Close)
+	return &harness{t: t, upstream: upstream, proxy: proxy}
 }

@@ -1,16 +1,9 @@
 package proxy
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
-	"time"
-
-	"github.com/ds4p/ds4p/labels"
-	"github.com/ds4p/ds4p/policy"
-	"github.com/ds4p/ds4p/rego"
 )
 
 // TestConsentDenyOfPractitionerByNPIOtherNameQA41F: the NPI has two
@@ -46,23 +39,7 @@ func TestConsentDenyOfPractitionerByNPIOtherNameQA41F(t *testing.T) {
 			}
 			f.handler(w, r)
 		}))
-		t.Cleanup(upstream.Close)
-		u, _ := url.Parse(upstream.URL + "/fhir/R4")
-		eng, err := policy.New(context.Background(), rego.FS())
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := New(Options{Upstream: u, UpstreamTimeout: 2 * time.Second, MaxBodyBytes: 1 << 20},
-			Deps{Labeller: labels.Default(), Decider: eng, Ledger: &fakeLedger{}, Auth: npiAuth{}, Consents: openConsentStore(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.UseConsentSources(t.Context(), ConsentSources{Upstream: UpstreamOnDemand, TTL: time.Hour, ResolveActors: true}); err != nil {
-			t.Fatal(err)
-		}
-		proxy := httptest.NewServer(srv.Handler())
-		t.Cleanup(proxy.Close)
-		return &harness{t: t, upstream: upstream, proxy: proxy}
+		return resolvingHarness(t, npiAuth{}, upstream)
 	}
 	deny := func(system string) string {
 		return `,"provision":[{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"identifier":{"system":"` + system + `","value":"1316999999"}}}]}]`
