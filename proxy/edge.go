@@ -206,6 +206,14 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	s.hints.check(s, c.GetString(requestIDKey), caller)
 	s.checkFHIRUserBase(&caller)
+	if !s.orgBase(caller) {
+		const reason = "the token's org claim is a URL that is not below this server's FHIR base"
+		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", reason)
+		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
+			Subject: logSubject(caller), Client: caller.Client, Reason: reason})
+		unauthorized(c, "the bearer token was refused")
+		return
+	}
 	if !s.bindPatientUser(c, &caller) {
 		return
 	}
@@ -252,6 +260,19 @@ func (s *Server) checkFHIRUserBase(caller *authn.Caller) {
 	if rest, ok := s.exactLocalPath(caller.FHIRUserURL, s.opts.PublicBaseURL); !ok || rest != caller.FHIRUser {
 		caller.FHIRUser = ""
 	}
+}
+
+// orgBase reports whether the caller's org claim, when it is an absolute
+// URL (caller.OrgURL), lies directly below the FHIR base the proxy serves
+// or fronts, as checkFHIRUserBase counts a fhirUser: the same Type/id of
+// another server is another organisation, which a consent naming
+// Organization/org-b does not name, nor permit.
+func (s *Server) orgBase(caller authn.Caller) bool {
+	if caller.OrgURL == "" {
+		return true
+	}
+	rest, ok := s.exactLocalPath(caller.OrgURL, s.opts.PublicBaseURL)
+	return ok && authn.OrgReference(rest) == caller.Org
 }
 
 // PatientSide reports whether the edge counts caller's token as a

@@ -26,6 +26,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/ds4p/ds4p/internal/fhirsearch"
 	"github.com/ds4p/ds4p/internal/fjson"
 )
 
@@ -56,8 +57,16 @@ var ErrKeysUnavailable = errors.New("authn: token signing keys unavailable")
 
 // Caller is the verified identity and intent of a request.
 type Caller struct {
-	Subject        string
-	Org            string
+	Subject string
+	// Org is the org claim read as orgRef reads it: a plain FHIR id as
+	// sent, system|value, or Type/id (from Type/id/_history/v or an
+	// absolute URL of one too).
+	Org string
+	// OrgURL is the org claim as given when it is an absolute URL: the
+	// proxy accepts the token only when the URL lies below the FHIR base
+	// it serves or fronts (another server's Organization/org-b is not
+	// this one's).
+	OrgURL         string
 	OrgIdentifiers []string
 	Client         string
 	Scopes         []string
@@ -579,7 +588,17 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	if raw, present := tok.Get(v.claims.OrgIdentifiers); present && raw != nil && !allStrings(raw) {
 		return Caller{}, fmt.Errorf("%w: the %s claim is not a string or an array of strings", ErrUnauthenticated, v.claims.OrgIdentifiers)
 	}
-	c.Org = trimBlank(stringClaim(tok, v.claims.Org))
+	org, orgURL, ok := orgRef(trimBlank(stringClaim(tok, v.claims.Org)))
+	if !ok {
+		// Compared as sent, "https://ehr/fhir/Organization/org-b",
+		// "Organization/org-b/", "organization/org-b" or a versioned
+		// reference named no one a patient's deny of Organization/org-b
+		// names, and org-b read what it denies (QA round 41, helpers D
+		// and H). Read as Type/id where it is a reference; refused where
+		// it is no reading of one.
+		return Caller{}, fmt.Errorf("%w: the %s claim is neither an id, a reference (Type/id, or a URL of one), nor system|value", ErrUnauthenticated, v.claims.Org)
+	}
+	c.Org, c.OrgURL = org, orgURL
 	c.Client = firstNonEmpty(trimBlank(stringClaim(tok, "client_id")), trimBlank(stringClaim(tok, "azp")))
 	if azp := trimBlank(stringClaim(tok, "azp")); azp != c.Client {
 		c.azp = azp
@@ -689,6 +708,59 @@ func FHIRUserRef(s string) string {
 		return ""
 	}
 	return typ + "/" + id
+}
+
+// orgRef reads the org claim s: a plain FHIR id (a site naming its
+// organisation by id) or an identifier (system|value, both given, no white
+// space) as sent; a reference Type/id (of a FHIR resource type, a plain id)
+// or a version of one (Type/id/_history/v) as Type/id; an absolute http(s)
+// URL of such a reference, plain (no user, query or fragment), as Type/id
+// with the URL as abs, for the proxy to check its base; a urn:oid: or
+// urn:uuid: as sent. Anything else (a trailing slash, a type in another
+// case, more segments, an escape) is not ok: it would name no one a
+// consent names.
+func orgRef(s string) (ref, abs string, ok bool) {
+	switch {
+	case s == "" || plainPatientID(s):
+		return s, "", true
+	case strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '%' || r == '\\' }):
+		return "", "", false
+	case strings.Count(s, "|") == 1:
+		system, value, _ := strings.Cut(s, "|")
+		return s, "", system != "" && value != ""
+	case strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://"):
+		u, err := url.Parse(s)
+		if err != nil || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || u.Host == "" {
+			return "", "", false
+		}
+		segs := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
+		if n := len(segs); n >= 4 && segs[n-2] == "_history" {
+			segs = segs[:n-2]
+		}
+		if len(segs) < 2 {
+			return "", "", false
+		}
+		ref = OrgReference(strings.Join(segs[len(segs)-2:], "/"))
+		return ref, s, ref != ""
+	case strings.HasPrefix(s, "urn:oid:") || strings.HasPrefix(s, "urn:uuid:"):
+		return s, "", !strings.ContainsAny(s, "/?#")
+	}
+	ref = OrgReference(s)
+	return ref, "", ref != ""
+}
+
+// OrgReference returns the relative reference s (Type/id, or
+// Type/id/_history/v) as Type/id when Type is a FHIR resource type and id
+// a plain id, else "".
+func OrgReference(s string) string {
+	segs := strings.Split(s, "/")
+	if len(segs) == 4 && segs[2] == "_history" && plainPatientID(segs[3]) {
+		segs = segs[:2]
+	}
+	if len(segs) != 2 || !fhirsearch.KnownType(segs[0]) || !plainPatientID(segs[1]) {
+		return ""
+	}
+	return segs[0] + "/" + segs[1]
 }
 
 // NamesPatient reports whether the fhirUser claim s looks like a reference
