@@ -596,7 +596,7 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 		// names, and org-b read what it denies (QA round 41, helpers D
 		// and H). Read as Type/id where it is a reference; refused where
 		// it is no reading of one.
-		return Caller{}, fmt.Errorf("%w: the %s claim is neither an id, a reference (Type/id, or a URL of one), nor system|value", ErrUnauthenticated, v.claims.Org)
+		return Caller{}, fmt.Errorf("%w: the %s claim is neither an id without a slash, a reference (Type/id, or a URL of one), nor system|value", ErrUnauthenticated, v.claims.Org)
 	}
 	c.Org, c.OrgURL = org, orgURL
 	c.Client = firstNonEmpty(trimBlank(stringClaim(tok, "client_id")), trimBlank(stringClaim(tok, "azp")))
@@ -710,9 +710,9 @@ func FHIRUserRef(s string) string {
 	return typ + "/" + id
 }
 
-// orgRef reads the org claim s: a plain FHIR id (a site naming its
-// organisation by id) or an identifier (system|value, both given, no white
-// space) as sent; a reference Type/id (of a FHIR resource type, a plain id)
+// orgRef reads the org claim s: a plain FHIR id or an opaque id without a
+// slash (opaqueOrg: a site naming its organisation by its IdP's id) or an
+// identifier (system|value, both given, no white space) as sent; a reference Type/id (of a FHIR resource type, a plain id)
 // or a version of one (Type/id/_history/v) as Type/id; an absolute http(s)
 // URL of such a reference, plain (no user, query or fragment), as Type/id
 // with the URL as abs, for the proxy to check its base; a urn:oid: or
@@ -721,7 +721,7 @@ func FHIRUserRef(s string) string {
 // consent names.
 func orgRef(s string) (ref, abs string, ok bool) {
 	switch {
-	case s == "" || plainPatientID(s):
+	case s == "" || plainPatientID(s) || opaqueOrg(s):
 		return s, "", true
 	case strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '%' || r == '\\' }):
 		return "", "", false
@@ -747,6 +747,24 @@ func orgRef(s string) (ref, abs string, ok bool) {
 	}
 	ref = OrgReference(s)
 	return ref, "", ref != ""
+}
+
+// opaqueOrg reports whether s names an organisation by an opaque id or
+// name that is no FHIR id (Auth0's org_id "org_W4u3Dm6l0qVvJ7ZH", a GUID, an
+// id over 64 characters, "St Marys Hospital"): printable ASCII, at most 256
+// bytes, without a slash, '|', '%', a backslash, '?' or '#'. Holding no slash it is
+// no spelling of a reference a consent names, and is taken as sent, as a
+// plain id is (QA round 41, helper J).
+func opaqueOrg(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= 0x7f || strings.IndexByte(`/|%\?#`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // OrgReference returns the relative reference s (Type/id, or
