@@ -100,6 +100,14 @@ type Config struct {
 	// fhirUser (fail closed): a clinician's token launched in a patient's
 	// context is then the patient's.
 	PatientSide func(authn.Caller) bool
+	// OrgBase judges whether a token's org claim given as an absolute URL
+	// (authn.Caller.OrgURL) lies below this server's FHIR base, which the
+	// console requires as the proxy's edge does: `ds4p serve` passes the
+	// edge's own judgement (proxy.Server.OrgBase). Another server's
+	// Organization/org-b is not this one's, and a session would record
+	// its actions as this server's org-b's. Nil refuses every absolute URL
+	// org (fail closed).
+	OrgBase func(authn.Caller) bool
 	// AdminLimit charges a call the console answers itself (the
 	// break-the-glass queue, reviews, verification, charts, the Rego tests,
 	// the label rules) to the caller's admin rate-limit buckets, as the
@@ -502,6 +510,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		h.cfg.SecurityEvent(ev)
 		writeError(w, http.StatusUnauthorized, authn.ClientBindingMessage(err))
+		return
+	}
+	if caller.OrgURL != "" && (h.cfg.OrgBase == nil || !h.cfg.OrgBase(caller)) {
+		// As the edge refuses it (proxy.Server.OrgBase): the org would be
+		// recorded as this server's Organization/x (QA round 41, helper J).
+		const reason = "console sign-in: the token's org claim is a URL that is not below this server's FHIR base"
+		h.log.Warn("console sign-in refused", "request_id", rid, "reason", reason)
+		h.cfg.SecurityEvent(siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning, RequestID: rid,
+			Client: caller.Client, Reason: reason})
+		writeError(w, http.StatusUnauthorized, "the token was refused")
 		return
 	}
 	if h.patientSide(caller) {

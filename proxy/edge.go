@@ -206,7 +206,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	s.hints.check(s, c.GetString(requestIDKey), caller)
 	s.checkFHIRUserBase(&caller)
-	if !s.orgBase(caller) {
+	if !s.OrgBase(caller) {
 		const reason = "the token's org claim is a URL that is not below this server's FHIR base"
 		s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", reason)
 		s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
@@ -262,12 +262,13 @@ func (s *Server) checkFHIRUserBase(caller *authn.Caller) {
 	}
 }
 
-// orgBase reports whether the caller's org claim, when it is an absolute
+// OrgBase reports whether the caller's org claim, when it is an absolute
 // URL (caller.OrgURL), lies directly below the FHIR base the proxy serves
 // or fronts, as checkFHIRUserBase counts a fhirUser: the same Type/id of
 // another server is another organisation, which a consent naming
-// Organization/org-b does not name, nor permit.
-func (s *Server) orgBase(caller authn.Caller) bool {
+// Organization/org-b does not name, nor permit. The console asks it too
+// (console.Config.OrgBase).
+func (s *Server) OrgBase(caller authn.Caller) bool {
 	if caller.OrgURL == "" {
 		return true
 	}

@@ -30,6 +30,7 @@ func (st *stack) mountConsole(ctx context.Context, cfg Config, v *authn.Verifier
 		// A token /admin counts as a patient's is refused at sign-in too,
 		// its fhirUser judged against the bases the edge knows.
 		PatientSide: st.server.PatientSide,
+		OrgBase:     st.server.OrgBase,
 		// The calls the console answers itself take the admin rate limit.
 		AdminLimit: st.server.AllowAdmin,
 	})
