@@ -273,6 +273,10 @@ type Result struct {
 	// naming it, or a department partOf it): a record whose source
 	// member names the entry gets the program's labels (inherit).
 	directory string
+	// enrolment maps a Patient's references (as written, decoded) to a
+	// directory entry standing for a Part 2 program to that program
+	// (DirectoryProgram).
+	enrolment map[string]string
 
 	// referred: Patient and Patients are those of the records referring to
 	// it (referrerPatients), not its own; the label cache keeps none, so
@@ -487,10 +491,25 @@ func (w *walker) result() Result {
 	return r
 }
 
+// DirectoryProgram returns the Part 2 program the directory entry a
+// Patient's reference ref (as written, escapes decoded) names stands for:
+// a department partOf the program, a role, site or service of it (read
+// from the batch, the label cache or the upstream, as a record's source
+// member's is); "" for any other reference or resource.
+func (r *Result) DirectoryProgram(ref string) string {
+	return r.enrolment[ref]
+}
+
 // linksFor drops the links that propagate nowhere in typ (link.nowhere).
 func (w *walker) linksFor(typ string) []link {
 	out := w.links[:0]
 	for _, lk := range w.links {
+		if lk.enrolment {
+			if typ == "Patient" {
+				out = append(out, lk)
+			}
+			continue
+		}
 		if !lk.nowhere(typ) && !(lk.directory && directoryTypes[typ]) {
 			out = append(out, lk)
 		}

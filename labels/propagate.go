@@ -611,6 +611,14 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 				t = t.withVersion(resources[k], lk, versions)
 			}
 			targets = append(targets, t)
+			if lk.enrolment && t.ok {
+				if d := t.passes(rs).directory; d != "" {
+					if r.enrolment == nil {
+						r.enrolment = map[string]string{}
+					}
+					r.enrolment[lk.ref(resources[k])] = d
+				}
+			}
 		}
 	}
 	for range maxRounds {
@@ -632,6 +640,9 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 // inherit applies one link of resource k, whose target is t; it reports
 // whether labels were added.
 func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t linkTarget) bool {
+	if lk.enrolment {
+		return false // read for DirectoryProgram alone (propagate)
+	}
 	b := resources[k]
 	if number, ok := claimRequest(rs[k], lk, rs, t); ok {
 		return inheritClaim(b, resources[t.k], rs[k], rs[t.k], lk, t, number)

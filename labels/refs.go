@@ -155,6 +155,12 @@ type link struct {
 	// by that url (and version) in the batch, else searched for
 	// (Target.Canonical).
 	canonical bool
+	// enrolment: a Patient's reference to a directory entry (its
+	// managingOrganization, generalPractitioner, an extension, meta ...),
+	// resolved for what the entry stands for alone
+	// (Result.DirectoryProgram): it passes no label on, but the member
+	// says the person is the program's patient (proxy/enrolment.go).
+	enrolment bool
 	// directory: a source member's reference to a PractitionerRole,
 	// Location, HealthcareService or Organization, read for what it
 	// stands for (Result.directory); a directory entry's or a Patient's
@@ -195,6 +201,14 @@ func (k link) nowhere(typ string) bool {
 		return false
 	}
 	return k.elem.ok() || !memberSegmentable(typ, k.member)
+}
+
+// ref returns the link's reference in resource b as written (decoded).
+func (k link) ref(b []byte) string {
+	if k.decoded != "" {
+		return k.decoded
+	}
+	return string(b[k.start:k.end])
 }
 
 // target returns "Type/id" of the link's reference in resource b and the
@@ -306,6 +320,17 @@ func (w *walker) decodedKey(s segment) string {
 func (w *walker) noteReference(c *coding) {
 	if c.refStr {
 		w.notePatientRef(c)
+		if !w.rs.programs.empty() && (!w.typ.seen || string(w.decoded(w.typ)) == "Patient") &&
+			(w.directoryTarget(c) || w.entryURL(c)) && w.rs.programs.byReference(decodedBytes(w.b, c.ref)) == "" {
+			// A Patient naming a department, role, site or service of a
+			// program (Organization/u1 partOf it, PractitionerRole/r1 of
+			// it) tells the person is its patient as naming the program
+			// does (QA round 41, area I): read as a source member's
+			// directory link is, for the proxy's enrolment cut. The
+			// program itself is known without a read.
+			w.addLink(c, refMember{kind: refContext, name: "enrolment"})
+			w.links[len(w.links)-1].enrolment = true
+		}
 	}
 	m := w.currentMember()
 	switch {

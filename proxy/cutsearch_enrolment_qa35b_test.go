@@ -21,7 +21,13 @@ func TestEnrolledPatientFoundByVisibleElementQA35B(t *testing.T) {
 	pat := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"identifier":[` +
 		`{"system":"urn:oid:2.16.840.1.113883.3.999.1","value":"RR-77","assigner":{"reference":"Organization/p2"}},` +
 		`{"system":"urn:mrn","value":"123"}],"generalPractitioner":[{"reference":"Practitioner/gp"},{"reference":"Organization/p2"}]}`
-	h := newHarness(t, fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{"fullUrl":"x","resource":`+pat+`,"search":{"mode":"match"}}]}`), withProgram)
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/Patient") { // general-practitioner=gp: Organization/gp, PractitionerRole/gp read first (QA round 41, area I)
+			fhirJSONHandler(404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+			return
+		}
+		fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{"fullUrl":"x","resource":`+pat+`,"search":{"mode":"match"}}]}`)(w, r)
+	}, withProgram)
 	for _, c := range []struct {
 		query string
 		found bool

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -95,7 +96,7 @@ func (r *run) labelEnrolment() error {
 		if local == nil {
 			local = bundleLocalPrograms(r.body, l)
 		}
-		els, err := enrolmentElements(r.body[it.start:it.end], l, local)
+		els, err := enrolmentElements(r.body[it.start:it.end], l, local, it.res.DirectoryProgram)
 		if err != nil {
 			return fail(http.StatusBadGateway, "processing", "a Patient from the FHIR server could not be labelled", err)
 		}
@@ -277,8 +278,10 @@ func (r *run) decideNarratives(ctx context.Context) error {
 // enrolmentElements returns an element label for each reference object of
 // the Patient res (its top-level managingOrganization, or an element of
 // its generalPractitioner) that names a Part 2 program, by reference or
-// identifier. Offsets are relative to res.
-func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) ([]enrolmentElement, error) {
+// identifier, or by a directory entry standing for it (directory: the
+// Patient's labels.Result.DirectoryProgram; nil when none was read).
+// Offsets are relative to res.
+func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string, directory func(ref string) string) ([]enrolmentElement, error) {
 	var out []enrolmentElement
 	var words []string
 	// Contained directory resources that carry a program's identifier
@@ -370,6 +373,11 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string) 
 		program := ""
 		if ref != "" {
 			program = cmp.Or(containedProgram[ref], local[ref], l.ProgramOfReference(ref))
+			if program == "" && directory != nil {
+				// A department, role, site or service of the program
+				// (QA round 41, area I).
+				program = directory(ref)
+			}
 		}
 		if program == "" && system != "" && value != "" {
 			program = l.ProgramOfIdentifier(system, value)
@@ -665,6 +673,75 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 					}
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// guardEnrolmentDirectory refuses, as guardEnrolmentSearch refuses a
+// search by the program itself, a search of patients by a directory entry
+// that stands for a Part 2 program: Patient?organization=Organization/u1
+// (a department partOf the program), general-practitioner=
+// PractitionerRole/r1 (the program's role). Which entries stand for it is
+// data, read as a Patient's enrolment member is
+// (labels.Result.DirectoryProgram: the label cache, else the upstream;
+// fail closed); a caller may read those entries anyway, so the refusal
+// tells nothing they cannot learn (QA round 41, area I). A site without
+// programs reads nothing.
+func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q url.Values) *Failure {
+	l := s.labeller
+	if ex.req.Interaction != Search || !l.HasPrograms() || !mayAnswerPatients(ex.req, q) {
+		return nil
+	}
+	var refs []string
+	for name, vs := range q {
+		base, modifier, _ := strings.Cut(name, ":")
+		types, ok := enrolmentParams[strings.ToLower(base)]
+		if !ok || compartmentIDParam(base) || modifier != "" && !isType(modifier) {
+			continue // ids of meta.compartment; :identifier, and modifiers guardEnrolmentSearch refuses
+		}
+		if modifier != "" {
+			types = []string{modifier}
+		}
+		for _, v := range vs {
+			for _, one := range strings.Split(v, ",") {
+				switch one = strings.TrimSpace(one); {
+				case one == "" || strings.Contains(one, "|"):
+				case strings.Contains(one, "/"):
+					refs = append(refs, one)
+				default:
+					for _, t := range types {
+						refs = append(refs, t+"/"+one)
+					}
+				}
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	if len(refs) > maxSearchRefs {
+		return fail(http.StatusBadRequest, "not-supported", "too many references to check in one search (a plain id counts once for each type it may name)", nil)
+	}
+	// A Patient naming each, labelled as a response's is.
+	pat := []byte(`{"resourceType":"Patient","generalPractitioner":[`)
+	for i, ref := range refs {
+		if i > 0 {
+			pat = append(pat, ',')
+		}
+		r, _ := json.Marshal(ref)
+		pat = append(append(append(pat, `{"reference":`...), r...), '}')
+	}
+	pat = append(pat, "]}"...)
+	rs, err := l.LabelAllResolving([][]byte{pat}, false, func(ts []labels.Target) ([][]byte, error) {
+		return s.fetchTargets(ctx, ex, ts)
+	})
+	if err != nil {
+		return targetsFailed(err)
+	}
+	for _, ref := range refs {
+		if rs[0].DirectoryProgram(ref) != "" {
+			return fail(http.StatusForbidden, "forbidden", "searching patients by a 42 CFR Part 2 program or its clinicians (a department, role, site or service of the program) is not allowed: the answer would list the program's patients", nil)
 		}
 	}
 	return nil

@@ -41,7 +41,13 @@ func TestPatientEnrolmentInAPart2Program(t *testing.T) {
 	}
 	// A Patient managed by another organisation is untouched.
 	other := strings.Replace(strings.Replace(pat, "Organization/p2", "Organization/general", 1), `,{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1847002312"},"display":"Riverside Recovery"}`, "", 1)
-	h2 := newHarness(t, fhirJSONHandler(200, other), withProgram)
+	h2 := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/Organization/general") { // read for what it stands for (QA round 41, area I)
+			fhirJSONHandler(200, `{"resourceType":"Organization","id":"general"}`)(w, r)
+			return
+		}
+		fhirJSONHandler(200, other)(w, r)
+	}, withProgram)
 	if resp, body := h2.get("/fhir/Patient/p1", tokOther); resp.StatusCode != http.StatusOK || body != other {
 		t.Fatalf("ordinary Patient changed: %d %s", resp.StatusCode, body)
 	}

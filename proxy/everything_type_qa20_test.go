@@ -22,6 +22,10 @@ func TestEverythingWithoutThePatientWithholdsTheProgram(t *testing.T) {
 				fhirJSONHandler(200, `{"resourceType":"Patient","id":"p1","managingOrganization":{"reference":"Organization/`+org+`"}}`)(w, r)
 				return
 			}
+			if strings.HasSuffix(r.URL.Path, "/Organization/"+org) { // the Patient's managingOrganization, read (QA round 41, area I)
+				fhirJSONHandler(200, `{"resourceType":"Organization","id":"`+org+`"}`)(w, r)
+				return
+			}
 			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[`+
 				`{"resource":{"resourceType":"Organization","id":"`+org+`","name":"Riverside Recovery"}}]}`)(w, r)
 		}

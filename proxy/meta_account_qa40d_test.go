@@ -22,8 +22,12 @@ func TestPatientMetaAccountProgramQA40D(t *testing.T) {
 		"meta.extension":   `{"resourceType":"Patient","id":"p1","meta":{"extension":[{"url":"http://example.org/owner","valueReference":{"reference":"Organization/p2"}}]},"name":[{"family":"Doe"}]}`,
 	} {
 		h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-			if strings.Contains(r.URL.Path, "/Organization/") {
+			if strings.Contains(r.URL.Path, "/Organization/p2") {
 				fhirJSONHandler(http.StatusOK, `{"resourceType":"Organization","id":"p2","name":"Zeta House"}`)(w, r)
+				return
+			}
+			if strings.Contains(r.URL.Path, "/Organization/") { // p9, an ordinary organisation the Patient names (read since QA round 41, area I)
+				fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
 				return
 			}
 			fhirJSONHandler(http.StatusOK, pat)(w, r)

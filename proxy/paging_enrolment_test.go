@@ -20,6 +20,8 @@ func TestEverythingSecondPageWithholdsTheProgram(t *testing.T) {
 			switch {
 			case strings.HasSuffix(r.URL.Path, "/Patient/p1"): // the instance, read and decided first
 				fhirJSONHandler(200, `{"resourceType":"Patient","id":"p1"}`)(w, r)
+			case strings.HasSuffix(r.URL.Path, "/Organization/"+org): // the Patient's managingOrganization, read (QA round 41, area I)
+				fhirJSONHandler(200, `{"resourceType":"Organization","id":"`+org+`"}`)(w, r)
 			case r.URL.Query().Get("_getpagesoffset") == "1":
 				fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[`+
 					`{"resource":{"resourceType":"Organization","id":"`+org+`","name":"Riverside Recovery"}}]}`)(w, r)

@@ -790,7 +790,7 @@ func (s *Server) guardMatchEnrolment(req fhirRequest, body []byte) *Failure {
 		if rt, _ := fjson.StringValue(p, ts, te); rt != "Patient" {
 			continue
 		}
-		els, err := enrolmentElements(p, s.labeller, nil)
+		els, err := enrolmentElements(p, s.labeller, nil, nil)
 		if err != nil || len(els) > 0 {
 			return fail(http.StatusForbidden, "forbidden", "a $match by a 42 CFR Part 2 program or its clinicians is not allowed: the answer would list the program's patients", nil)
 		}

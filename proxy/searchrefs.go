@@ -297,6 +297,9 @@ func (s *Server) searchTargets(resType, op string, q url.Values, publicBase stri
 // a bare id by the targets left (searchValue). It reports whether it
 // replaced any.
 func (s *Server) rewriteSearchRefs(ctx context.Context, ex *exchange, q url.Values) (bool, *Failure) {
+	if f := s.guardEnrolmentDirectory(ctx, ex, q); f != nil { // enrolment.go
+		return false, f
+	}
 	targets, f := s.searchTargets(ex.req.Type, ex.req.Operation, q, ex.publicBase, ex.fromPage)
 	if f != nil || len(targets) == 0 {
 		return false, f
