@@ -1826,6 +1826,11 @@ func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL 
 			// The entry's body (a form) is not checked by the search rules.
 			return notSupported("a POST _search in a batch is not supported; use GET in the entry")
 		}
+		// A directory entry standing for a Part 2 program, as on its own
+		// (rewriteSearchRefs; QA round 41, area K).
+		if f := s.guardEnrolmentDirectory(ctx, &sub, q); f != nil {
+			return f
+		}
 		if targets, f := s.searchRefs("", q, ex.publicBase); f != nil || len(targets) > 0 {
 			// Its targets would have to be read and the entry rewritten
 			// (searchrefs.go); on its own it is.
