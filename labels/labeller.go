@@ -500,6 +500,14 @@ func (r *Result) DirectoryProgram(ref string) string {
 	return r.enrolment[ref]
 }
 
+// Directory returns the Part 2 program a directory entry (a
+// PractitionerRole, Location, HealthcareService or Organization) stands
+// for: one naming it (organization, managingOrganization, providedBy) or a
+// department partOf it; "" for any other.
+func (r *Result) Directory() string {
+	return r.directory
+}
+
 // linksFor drops the links that propagate nowhere in typ (link.nowhere).
 func (w *walker) linksFor(typ string) []link {
 	out := w.links[:0]

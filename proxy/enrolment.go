@@ -115,7 +115,8 @@ func (r *run) labelEnrolment() error {
 // withholdProgramDirectory withholds, from a Bundle in which a Patient's
 // enrolment was cut, or a later page of its search, the Part 2 programs' own
 // directory resources (the Organization, a Practitioner configured as one of
-// its references): beside the cut Patient they would say what the cut hid
+// its references, and the entries standing for it: a department partOf it,
+// its role, site or service): beside the cut Patient they would say what the cut hid
 // (QA: Patient/p-p2/$everything returned Organization/part2-clinic, which no
 // other patient's did; QA round 19: it did on the search's second page).
 // Only in such a Bundle: a search for the Organization itself is not
@@ -157,7 +158,8 @@ func (r *run) withholdProgramDirectory(root *bundleNode) {
 		// By its Type/id, or (a directory entry without one, in a stored
 		// Bundle) by an identifier of the program (QA round 31, area C).
 		if it.res.ID != "" && r.s.labeller.ProgramOfReference(it.res.Type+"/"+it.res.ID) != "" ||
-			programOfResource(r.body[it.start:it.end], r.s.labeller) != "" {
+			programOfResource(r.body[it.start:it.end], r.s.labeller) != "" ||
+			it.res.Directory() != "" { // a department, role, site or service of it (QA round 41, area K)
 			it.class = withheldClass(it.class, "part2-enrolment-directory", "a Part 2 program's directory resource beside a patient whose enrolment was cut")
 		}
 	}
