@@ -23,7 +23,18 @@ import (
 func TestPatientCompartmentParamProgramQA40D(t *testing.T) {
 	t.Parallel()
 	pat := `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}]}`
-	h := newHarness(t, fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","entry":[{"fullUrl":"x","resource":`+pat+`,"search":{"mode":"match"}}]}`), withProgram)
+	search := fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","entry":[{"fullUrl":"x","resource":`+pat+`,"search":{"mode":"match"}}]}`)
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		for _, typ := range []string{"/Organization/", "/PractitionerRole/", "/Location/", "/HealthcareService/"} {
+			if strings.Contains(r.URL.Path, typ) {
+				// A read of an id a _compartment names, as a directory
+				// entry (QA round 42, helper A): none exists.
+				fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
+				return
+			}
+		}
+		search(w, r)
+	}, withProgram)
 	for _, q := range []string{
 		"/fhir/Patient?_compartment=Organization/p2",
 		"/fhir/Patient?_compartment=p2",

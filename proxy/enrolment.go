@@ -699,8 +699,36 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 	for name, vs := range q {
 		base, modifier, _ := strings.Cut(name, ":")
 		types, ok := enrolmentParams[strings.ToLower(base)]
-		if !ok || compartmentIDParam(base) || modifier != "" && !isType(modifier) {
-			continue // ids of meta.compartment; :identifier, and modifiers guardEnrolmentSearch refuses
+		if !ok {
+			continue
+		}
+		if compartmentIDParam(base) {
+			// Medplum matches the id after the last slash alone, whatever
+			// type or modifier precedes it (guardEnrolmentSearch): read as
+			// each type a directory entry may be. A Patient owned by the
+			// program's department (meta.account Organization/u1) is the
+			// program's patient as one owned by the program is (QA round
+			// 42, helper A).
+			for _, v := range vs {
+				for _, one := range strings.Split(v, ",") {
+					one = strings.TrimSpace(one)
+					if i := strings.LastIndexByte(one, '/'); i >= 0 {
+						one = one[i+1:]
+					}
+					if one == "" || strings.Contains(one, "|") {
+						continue
+					}
+					for _, t := range types {
+						if t != "Practitioner" {
+							refs = append(refs, t+"/"+one)
+						}
+					}
+				}
+			}
+			continue
+		}
+		if modifier != "" && !isType(modifier) {
+			continue // :identifier, and modifiers guardEnrolmentSearch refuses
 		}
 		if modifier != "" {
 			types = []string{modifier}
