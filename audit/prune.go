@@ -229,7 +229,9 @@ func (l *Ledger) CheckpointStatus(ctx context.Context) (cp Checkpoint, auth Chec
 // want (seq and hash): the caller has checked it otherwise, normally by
 // verifying the prune exports from genesis to it (Ledger.VerifyNDJSON,
 // whose checkpoint carries the latest exported time). Its time becomes
-// want's when that is later. An authenticated one is left as it is.
+// want's when that is later, and its export name and SHA-256 want's when
+// want names one (the file the caller checked the last entry in). An
+// authenticated one is left as it is.
 func (l *Ledger) AuthenticateCheckpoint(ctx context.Context, want Checkpoint) error {
 	if err := l.barrier(ctx); err != nil {
 		return err
@@ -258,6 +260,13 @@ func (l *Ledger) AuthenticateCheckpoint(ctx context.Context, want Checkpoint) er
 		// without its pruned note.
 		if want.Time.After(cp.Time) {
 			cp.Time = want.Time
+		}
+		// And the export that holds the checkpoint's entry: the stored
+		// name and digest are whatever the file says too, and once MACed
+		// verify, the report and the accounting's pruned note name them as
+		// where the pruned disclosures are.
+		if want.Export != "" {
+			cp.Export, cp.ExportSHA256 = want.Export, want.ExportSHA256
 		}
 		return writeCheckpoint(b, cp)
 	})

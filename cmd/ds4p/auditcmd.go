@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -685,6 +687,10 @@ func runAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("%w; the checkpoint stays unauthenticated", err)
 	}
+	if proven.Export != cp.Export || proven.ExportSHA256 != cp.ExportSHA256 {
+		fmt.Fprintf(stdout, "note: the checkpoint named the export %s (sha256 %s); the export holding its entry is %s (sha256 %s), which is recorded\n",
+			shownText(cp.Export), shownText(cp.ExportSHA256), shownText(proven.Export), proven.ExportSHA256)
+	}
 	if err := l.AuthenticateCheckpoint(ctx, proven); err != nil {
 		return err
 	}
@@ -817,6 +823,10 @@ func verifyExports(l *audit.Ledger, dir string, cp audit.Checkpoint, stdout io.W
 		var n int
 		if at, n, err = l.VerifyNDJSON(strings.NewReader(string(b)), at); err != nil {
 			return cp, fmt.Errorf("%s: %w", shownText(filepath.Base(name)), err)
+		}
+		if n > 0 { // the export holding the checkpoint's entry, as Prune names it
+			sum := sha256.Sum256(b)
+			at.Export, at.ExportSHA256 = filepath.Base(name), hex.EncodeToString(sum[:])
 		}
 		total += n
 	}
