@@ -35,7 +35,7 @@ func (rec *recorder) WriteHeader(status int) {
 
 // admin calls the proxy's /admin API in process as the session's user and
 // relays the answer (status, content type, disposition, Retry-After of a
-// 429 or 503, body).
+// 429 or 503, an accounting's X-DS4P-Pruned-Through, body).
 func (h *Handler) admin(w http.ResponseWriter, r *http.Request, s *session, method, path string, q url.Values, body []byte) {
 	u := path
 	if len(q) > 0 {
@@ -63,7 +63,9 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request, s *session, meth
 	}
 	rec := &recorder{header: http.Header{}}
 	h.cfg.Admin.ServeHTTP(rec, req)
-	for _, k := range []string{"Content-Type", "Content-Disposition", "Retry-After"} {
+	// X-DS4P-Pruned-Through is a CSV or FHIR accounting's only sign that
+	// its range reaches into entries pruned into the export files.
+	for _, k := range []string{"Content-Type", "Content-Disposition", "Retry-After", "X-DS4P-Pruned-Through"} {
 		if v := rec.header.Get(k); v != "" {
 			w.Header().Set(k, v)
 		}

@@ -126,12 +126,18 @@ async function accountingPage(root) {
       const x = await api('audit/accounting', {...q(), format});
       if (!x.ok) { toast(problem(x)); return; }
       download(name, type, x.text);
-      toast(`Downloaded ${name}`);
+      // A CSV or FHIR file says nothing of pruned entries: only this header does.
+      toast(x.prunedThrough
+        ? `Downloaded ${name}. It does not list the disclosures until ${fmtTime(x.prunedThrough)}: they were pruned into the ledger's export files`
+        : `Downloaded ${name}`);
     };
     put(out, h('article', {class: 'report', id: 'report'},
       h('h2', {}, `Accounting of disclosures: ${d.patient}`),
       h('p', {}, `Period: ${d.from ? fmtTime(d.from) : 'the beginning of the ledger'} to ${d.to ? fmtTime(d.to) : 'now'}. `,
         `Produced ${fmtTime(new Date().toISOString())}. ${d.disclosures.length} disclosures.`),
+      d.pruned ? h('p', {class: 'error', role: 'note', id: 'report-pruned'},
+        `Incomplete: the disclosures until ${fmtTime(d.pruned.through)} (ledger entries through seq ${d.pruned.through_seq}) `,
+        `were pruned from the ledger into export files${d.pruned.export ? ` (the last one ${d.pruned.export})` : ''} and are not listed here.`) : null,
       h('div', {class: 'actions no-print'},
         h('button', {type: 'button', onclick: () => window.print()}, 'Print'),
         h('button', {type: 'button', onclick: () => get('csv', `accounting-${file}.csv`, 'text/csv')}, 'Download CSV'),

@@ -67,7 +67,7 @@ export async function api(path, body = {}, raw = false) {
     try { data = JSON.parse(text); } catch { data = null; }
   }
   if (resp.status === 401) onSignedOut('Your session ended. Sign in again.');
-  return {ok: resp.ok, status: resp.status, data, text, type};
+  return {ok: resp.ok, status: resp.status, data, text, type, prunedThrough: resp.headers.get('X-DS4P-Pruned-Through') || ''};
 }
 
 /** problem turns a failed answer into a readable sentence. */
