@@ -65,8 +65,25 @@ func (s *Server) findAudit(c *gin.Context) {
 		s.ledgerReadFailed(c, err)
 		return
 	}
+	// A listing reaching back before the prune checkpoint says so, as the
+	// accounting does: a patient's page read as their whole history.
+	pruned, err := s.prunedThrough(c.Request.Context(), q.From)
+	var ce *audit.CheckpointError
+	if errors.As(err, &ce) { // not relied on, but the entries before it are gone all the same
+		pruned, err = nil, nil
+		if cp := ce.Checkpoint; cp.Seq != 0 && (q.From.IsZero() || !q.From.After(cp.Time)) {
+			pruned = &cp
+		}
+	}
+	if err != nil {
+		s.ledgerReadFailed(c, err)
+		return
+	}
 	if !s.recordAuditRead(c, q.Patient) {
 		return
+	}
+	if pruned != nil {
+		c.Header("X-DS4P-Pruned-Through", pruned.Time.UTC().Format(time.RFC3339Nano))
 	}
 	next := ""
 	if more {
@@ -82,6 +99,10 @@ func (s *Server) findAudit(c *gin.Context) {
 	}
 	if next != "" {
 		body["next"] = next
+	}
+	if pruned != nil {
+		body["pruned"] = gin.H{"through": pruned.Time, "through_seq": pruned.Seq, "export": pruned.Export,
+			"note": "entries up to this time were pruned from the ledger into export files: they are in those files, not in these pages"}
 	}
 	c.JSON(http.StatusOK, body)
 }

@@ -94,7 +94,10 @@ async function ledgerPage(root) {
     put(out, 
       table('Ledger entries, oldest first', ['Time', 'Seq', 'Patient', 'Recipient', 'Purpose', 'Interaction',
         'Disclosed', 'Withheld', 'Redacted', '', ''], rows, {class: 'data', id: 'ledger-results'}),
-      entries.length ? nav : h('p', {}, 'No entries match.'));
+      entries.length ? nav : h('p', {}, 'No entries match.'),
+      r.data.pruned ? h('p', {class: 'error', role: 'note', id: 'ledger-pruned'},
+        `The entries until ${fmtTime(r.data.pruned.through)} (through seq ${r.data.pruned.through_seq}) were pruned `,
+        `from the ledger into export files${r.data.pruned.export ? ` (the last one ${r.data.pruned.export})` : ''}: they are not in these pages.`) : null);
     const t2 = performance.now();
     const timing = h('p', {class: 'muted timing', id: 'ledger-timing'},
       `Fetched in ${(t1 - t0).toFixed(0)} ms, drawn in ${(t2 - t1).toFixed(0)} ms.`);
