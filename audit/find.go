@@ -75,6 +75,9 @@ func (c Cursor) WithThrough(seq uint64) Cursor {
 // the bound).
 func (c Cursor) Through() uint64 { return c.through }
 
+// Time is the entry time of the position c continues after.
+func (c Cursor) Time() time.Time { return time.Unix(0, int64(c.t^(1<<63))).UTC() }
+
 // IsZero reports whether c is the start.
 func (c Cursor) IsZero() bool { return c.t == 0 && c.seq == 0 }
 

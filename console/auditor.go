@@ -78,9 +78,39 @@ func (h *Handler) breakGlassQueue(w http.ResponseWriter, r *http.Request, s *ses
 // queuePage reads pages of break-the-glass entries until limit entries
 // (unreviewed ones when asked) are found, the index ends, or maxQueueScan
 // entries were read; next continues after the last entry read.
+//
+// An entry's time is when its request arrived and it is committed when
+// the response is ready, so an emergency disclosure committed after the
+// previous page may sort behind its cursor, on no page of the pass. The
+// cursor carries the ledger's head as of the page it follows: the
+// entries committed since that sort behind it come first (late), and the
+// walk after the cursor stops at the head as of this page, whose later
+// entries the next page finds either way. A page may so hold more than
+// limit entries.
 func (h *Handler) queuePage(ctx context.Context, q audit.Query, unreviewed bool) ([]queueEntry, string, error) {
+	head, _, err := h.cfg.Ledger.Head(ctx)
+	if err != nil {
+		return nil, "", err
+	}
 	out := []queueEntry{}
-	limit, scanned := q.Limit, 0
+	if prev := q.After.Through(); !q.After.IsZero() && prev != 0 && head > prev {
+		var late []audit.Entry
+		lq := audit.Query{BreakGlass: true, Through: head, To: q.After.Time()} // To is exclusive: at the cursor's time, a later seq is after it
+		err := audit.Scan(ctx, h.cfg.Ledger, lq, func(e audit.Entry) error {
+			if e.Seq > prev {
+				late = append(late, e)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		if out, err = h.withReviews(ctx, out, late, unreviewed); err != nil {
+			return nil, "", err
+		}
+	}
+	q.Through = head
+	limit, scanned := q.Limit+len(out), 0
 	for scanned < maxQueueScan {
 		page, err := h.cfg.Ledger.Find(ctx, q)
 		if err != nil {
@@ -102,7 +132,7 @@ func (h *Handler) queuePage(ctx context.Context, q audit.Query, unreviewed bool)
 			}
 			out = append(out, queueEntry{Entry: e, Reviews: nonNilReviews(rs)})
 			if len(out) == limit {
-				return out, cursorIfMore(page, i, q.Limit), nil
+				return out, cursorIfMore(page, i, q.Limit, head), nil
 			}
 		}
 		if len(page) < q.Limit {
@@ -110,16 +140,40 @@ func (h *Handler) queuePage(ctx context.Context, q audit.Query, unreviewed bool)
 		}
 		q.After = audit.CursorAfter(page[len(page)-1])
 	}
-	return out, q.After.String(), nil
+	return out, q.After.WithThrough(head).String(), nil
 }
 
-// cursorIfMore is the cursor after page[i], unless page[i] ended a short
-// (last) page.
-func cursorIfMore(page []audit.Entry, i, limit int) string {
+// withReviews appends entries to out with their reviews, only the
+// unreviewed ones when asked.
+func (h *Handler) withReviews(ctx context.Context, out []queueEntry, entries []audit.Entry, unreviewed bool) ([]queueEntry, error) {
+	if len(entries) == 0 {
+		return out, nil
+	}
+	seqs := make([]uint64, len(entries))
+	for i, e := range entries {
+		seqs[i] = e.Seq
+	}
+	reviews, err := h.cfg.Reviews.For(ctx, seqs)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		rs := reviewsOfHash(reviews[e.Seq], e.Hash)
+		if unreviewed && len(rs) > 0 {
+			continue
+		}
+		out = append(out, queueEntry{Entry: e, Reviews: nonNilReviews(rs)})
+	}
+	return out, nil
+}
+
+// cursorIfMore is the cursor after page[i], carrying head, unless page[i]
+// ended a short (last) page.
+func cursorIfMore(page []audit.Entry, i, limit int, head uint64) string {
 	if i == len(page)-1 && len(page) < limit {
 		return ""
 	}
-	return audit.CursorAfter(page[i]).String()
+	return audit.CursorAfter(page[i]).WithThrough(head).String()
 }
 
 // reviewsOfHash keeps the reviews of the entry whose hash is hash: a review
