@@ -292,9 +292,10 @@ func (s *Server) PatientSide(caller authn.Caller) bool {
 // server gave a patient with user/ or system/ scopes would otherwise read
 // like a clinician's, every patient's data the policy and consents allow.
 // A Patient fhirUser the proxy does not count as this server's (another
-// base, a spelling FHIRUserRef does not read) leaves nothing to bind to:
-// the request is refused (403), never served unbound. It reports whether
-// the request may go on.
+// base, a spelling FHIRUserRef does not read), or any fhirUser
+// FHIRUserRef does not read (who it names may be a patient), leaves
+// nothing to bind to: the request is refused (403), never served unbound.
+// It reports whether the request may go on.
 func (s *Server) bindPatientUser(c *gin.Context, caller *authn.Caller) bool {
 	if !caller.PatientUser || caller.Patient != "" || caller.PatientIdentifier != "" {
 		return true
@@ -308,7 +309,7 @@ func (s *Server) bindPatientUser(c *gin.Context, caller *authn.Caller) bool {
 	// No subject: a patient's is the patient.
 	s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
 		Org: caller.Org, Client: caller.Client, Reason: reason})
-	forbidden(c, "the token's user is a patient this server cannot bind it to: its fhirUser must name a Patient of this FHIR server (Patient/ID or a URL below its base), or the token must carry a patient claim")
+	forbidden(c, "the token's user may be a patient this server cannot bind it to: its fhirUser must be a plain reference (Type/ID, or a URL of one; a Patient's below this FHIR server's base), or the token must carry a patient claim")
 	return false
 }
 

@@ -25,7 +25,9 @@ func TestPatientUserIgnorableInWordQA41G(t *testing.T) {
 			t.Errorf("fhirUser %q, no patient claim: %d %.120s, want 403", fu, resp.StatusCode, body)
 		}
 	}
-	if resp, body := h.get("/fhir/Observation/o2", mint("urn:oid:1.2.3|dr-er")); resp.StatusCode != 200 {
-		t.Errorf("a clinician's unreadable fhirUser: %d %.120s, want 200 as before", resp.StatusCode, body)
+	// A clinician's unreadable one too, since QA round 42 (helper E): no
+	// reading names whom it names.
+	if resp, body := h.get("/fhir/Observation/o2", mint("urn:oid:1.2.3|dr-er")); resp.StatusCode != 403 || strings.Contains(body, `"o2"`) {
+		t.Errorf("a clinician's unreadable fhirUser: %d %.120s, want 403", resp.StatusCode, body)
 	}
 }

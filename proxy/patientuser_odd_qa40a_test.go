@@ -13,8 +13,8 @@ import (
 // a person's (its emergency claim ignored) but bindPatientUser left the
 // token unbound, and with user/ scopes and no patient claim jane's login
 // read p2's Observation (200). It is a patient user now, refused unless a
-// patient claim binds it (403), as " Patient/p1" is. A clinician's odd
-// claim that does not say patient is read as before.
+// patient claim binds it (403), as " Patient/p1" is. So is a clinician's
+// odd claim since QA round 42 (helper E).
 func TestPatientUserOddSpellingQA40A(t *testing.T) {
 	t.Parallel()
 	key, v, _ := devTokenVerifier(t)
@@ -28,7 +28,9 @@ func TestPatientUserOddSpellingQA40A(t *testing.T) {
 			t.Errorf("fhirUser %q, no patient claim: %d %.120s, want 403", fu, resp.StatusCode, body)
 		}
 	}
-	if resp, body := h.get("/fhir/Observation/o2", mint("urn:oid:1.2.3|dr-er")); resp.StatusCode != 200 {
-		t.Errorf("a clinician's unreadable fhirUser: %d %.120s, want 200 as before", resp.StatusCode, body)
+	// A clinician's unreadable one too, since QA round 42 (helper E): no
+	// reading names whom it names.
+	if resp, body := h.get("/fhir/Observation/o2", mint("urn:oid:1.2.3|dr-er")); resp.StatusCode != 403 || strings.Contains(body, `"o2"`) {
+		t.Errorf("a clinician's unreadable fhirUser: %d %.120s, want 403", resp.StatusCode, body)
 	}
 }

@@ -102,7 +102,10 @@ type Caller struct {
 	// PatientUser is true when the fhirUser claim names a Patient, in a
 	// form FHIRUser keeps or not: the user signed in is a patient, whose
 	// token the proxy binds to that patient's compartment when it has no
-	// patient claim (proxy/edge.go bindPatientUser).
+	// patient claim (proxy/edge.go bindPatientUser). So is a token with no
+	// patient context whose fhirUser claim FHIRUserRef cannot read: who it
+	// names may be a patient, and with nothing to bind it to it is
+	// refused.
 	PatientUser bool
 	// PersonUser is true when the fhirUser claim names a RelatedPerson or
 	// a Person, in a form FHIRUser keeps or not (another server's, one
@@ -654,20 +657,25 @@ func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
 	c.PatientUser = strings.HasPrefix(c.FHIRUser, "Patient/") || c.FHIRUser == "" && NamesPatient(fu)
 	typ, _, _ := strings.Cut(c.FHIRUser, "/")
 	c.PersonUser = typ == "RelatedPerson" || typ == "Person" || c.FHIRUser == "" && (namesType(fu, "relatedperson") || namesType(fu, "person"))
-	if raw, present := tok.Get("fhirUser"); present && raw != "" && c.FHIRUser == "" && !c.PatientUser &&
-		!namesType(fu, "practitioner") && !namesType(fu, "practitionerrole") {
-		// A fhirUser no reading names a type of (not a string: an array
-		// or an object an IdP's mapper made; " RelatedPerson/x",
-		// "urn:RelatedPerson:x") may be someone acting for a patient: not
-		// known to be medical personnel, its emergency claim is ignored
-		// as a person's (fail closed).
-		c.PersonUser = true
-		// And one that says "patient" anywhere ("\ufeffPatient/p1",
-		// "Patient /p1", "urn:Patient:p1", a full-width slash) is a
-		// patient's: left unbound, such a token with user/ scopes and no
-		// patient claim read other patients' records (QA round 40,
-		// helper A). It is bound as a patient's (bindPatientUser).
-		c.PatientUser = mentionsPatient(fu)
+	if fu != "" && c.FHIRUser == "" {
+		if !c.PatientUser && !namesType(fu, "practitioner") && !namesType(fu, "practitionerrole") {
+			// A fhirUser no reading names a type of (" RelatedPerson/x",
+			// "urn:RelatedPerson:x") may be someone acting for a
+			// patient: not known to be medical personnel, its emergency
+			// claim is ignored as a person's (fail closed).
+			c.PersonUser = true
+		}
+		// And who it names may be a patient: left unbound, a portal
+		// token with user/ scopes, no patient claim and such a fhirUser
+		// read other patients' records (QA round 40, helper A). Looking
+		// for "patient" in it was a list of spellings that missed some
+		// (a Cyrillic a, mathematical or circled letters: QA round 42,
+		// helper E), so without a patient context it binds to nothing
+		// and is refused (bindPatientUser), whatever it says: a fhirUser
+		// counts only as a reference FHIRUserRef reads.
+		if c.Patient == "" && c.PatientIdentifier == "" {
+			c.PatientUser = true
+		}
 	}
 	c.IssuedAt, c.Expiry = tok.IssuedAt(), tok.Expiration()
 	if c.Subject == "" {
@@ -786,43 +794,6 @@ func OrgReference(s string) string {
 // slash, whatever FHIRUserRef makes of it): such a user is a patient,
 // and a claim too odd to read must not leave the token unbound.
 func NamesPatient(s string) bool { return namesType(s, "patient") }
-
-// mentionsPatient reports whether the fhirUser claim s has "patient" in
-// it, in any case, escaped (once or more) or not: a claim no reading names
-// a type of is taken as a patient's then (fail closed).
-func mentionsPatient(s string) bool {
-	for range 4 {
-		if strings.Contains(foldClaim(s), "patient") {
-			return true
-		}
-		u, err := url.PathUnescape(s)
-		if err != nil || u == s {
-			return false
-		}
-		s = u
-	}
-	return false
-}
-
-// foldClaim is s in lower case, with format characters (a zero-width
-// space, a soft hyphen, a byte-order mark) dropped and full-width forms
-// read as ASCII: "Pat\u200bient/p1" and "Ｐａｔｉｅｎｔ/p1" say patient
-// as plainly to a reader (QA round 41, helper A: such a portal token was
-// bound to no compartment). The other characters that show nothing (a
-// combining grapheme joiner, a variation selector, a Hangul filler) are
-// dropped as format characters are (QA round 41, helper G: they hid the
-// word as well).
-func foldClaim(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector):
-			return -1
-		case r >= 0xFF01 && r <= 0xFF5E:
-			r -= 0xFEE0
-		}
-		return unicode.ToLower(r)
-	}, s)
-}
 
 // namesType reports whether the fhirUser claim s has a path segment typ
 // (lower case) followed by a slash, in any case and escaped or not.

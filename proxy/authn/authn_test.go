@@ -402,10 +402,11 @@ func TestFHIRUserClaim(t *testing.T) {
 		if absolute := want != "" && strings.Contains(claim, "://"); absolute && c.FHIRUserURL != claim || !absolute && c.FHIRUserURL != "" {
 			t.Errorf("fhirUser %q: FHIRUserURL %q", claim, c.FHIRUserURL)
 		}
-		// Every claim naming a Patient, read or not, marks a patient user,
-		// whom the proxy binds to the compartment or refuses; one read as
-		// another type is not one.
-		if patientUser := strings.HasPrefix(want, "Patient/") || want == "" && strings.Contains("/"+claim, "/Patient/"); c.PatientUser != patientUser {
+		// Every claim naming a Patient, and with no patient claim every
+		// claim not read (who it names may be a patient), marks a patient
+		// user, whom the proxy binds to the compartment or refuses; one
+		// read as another type is not one.
+		if patientUser := strings.HasPrefix(want, "Patient/") || want == "" && claim != ""; c.PatientUser != patientUser {
 			t.Errorf("fhirUser %q: PatientUser %v, want %v", claim, c.PatientUser, patientUser)
 		}
 	}
