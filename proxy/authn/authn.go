@@ -57,6 +57,8 @@ var ErrKeysUnavailable = errors.New("authn: token signing keys unavailable")
 
 // Caller is the verified identity and intent of a request.
 type Caller struct {
+	// Subject is the token's sub, without the blanks and invisible
+	// characters around it and the invisible ones inside (trimBlank).
 	Subject string
 	// Org is the org claim read as orgRef reads it: a plain FHIR id as
 	// sent, system|value, or Type/id (from Type/id/_history/v or an
@@ -571,7 +573,14 @@ func (v *Verifier) ClientAllowed(client string, purposes []string) []string {
 }
 
 func (v *Verifier) callerFrom(tok jwt.Token) (Caller, error) {
-	c := Caller{Subject: tok.Subject(), Issuer: tok.Issuer(), limits: v}
+	// A consent names the caller by its subject too (an identity provider
+	// whose sub is Practitioner/dr-x): one a claim template padded
+	// (" Practitioner/dr-x", a zero-width space) named no one, and dr-x
+	// read what p1's deny of dr-x withholds (QA round 42, helper E).
+	// Trimmed as the org and fhirUser are, so the ledger, rate limits and
+	// logs record the name a consent uses; one that is only blanks is
+	// none.
+	c := Caller{Subject: trimBlank(tok.Subject()), Issuer: tok.Issuer(), limits: v}
 	// The claims a consent names the caller by, and those naming the
 	// client its purposes are limited for (Config.ClientPurposes): one an
 	// IdP's multivalued attribute mapper wrote as an array
