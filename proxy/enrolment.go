@@ -306,6 +306,13 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string, 
 			}
 			id, program := "", programOfResource(res[s:e], l)
 			if program == "" {
+				// A contained role, site, service or department naming the
+				// program (a PractitionerRole whose organization is
+				// Organization/p2, referenced as #r): the Patient names the
+				// program through it (QA round 42, helper A).
+				program = containedDirectory(res[s:e], l)
+			}
+			if program == "" {
 				return nil
 			}
 			if is, ie, ok, err := fjson.Lookup(res, s, "id"); err != nil {
@@ -775,6 +782,20 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 		}
 	}
 	return nil
+}
+
+// containedDirectory returns the program a contained directory entry (res)
+// stands for by its own members (labels.Result.Directory: a role, site or
+// service naming the program, a department partOf it); "" for any other,
+// or one that cannot be labelled (its members are then read by the
+// Patient's own walk). Nothing is read: what the entry names one hop
+// further is not known.
+func containedDirectory(res []byte, l *labels.Labeller) string {
+	r, err := l.Label(res)
+	if err != nil {
+		return ""
+	}
+	return r.Directory()
 }
 
 // directoryType are the types a program's own directory entry can be.
