@@ -136,6 +136,14 @@ func (r *run) withholdProgramDirectory(root *bundleNode) {
 		if everything && it.res != nil && it.res.Type == "Patient" && it.res.ID == r.ex.req.ID {
 			shown = shown || it.class.decision.Permitted()
 		}
+		if everything && it.res != nil && it.res.Program != "" && !it.class.decision.Permitted() {
+			// A record of the program withheld (an Encounter its
+			// department served): the server's $everything lists the
+			// entries it names, the program's Organization, department,
+			// site or role, which would tell what was withheld as a cut
+			// enrolment would (QA round 42, helper A).
+			cut = true
+		}
 	}
 	// A page of Patient/x/$everything without the Patient (_type=
 	// Organization, _since after the Patient's last change, a later page
