@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -448,10 +449,7 @@ func (w *walker) result() Result {
 	if directoryTypeTargets[r.Type] {
 		// A role, location, service or department of the program:
 		// no record of it, but a record it performed or hosted is.
-		r.directory = w.program
-		if r.directory == "" {
-			r.directory = w.partOfProgram
-		}
+		r.directory = cmp.Or(w.program, w.partOfProgram, w.ownProgram)
 	}
 	if w.div.seen {
 		r.Narrative = Span{Start: w.div.start, End: w.div.end}

@@ -318,6 +318,16 @@ func (w *walker) decodedKey(s segment) string {
 // noteReference handles an object with a reference string, or with system
 // and value strings (an Identifier), under a top-level member.
 func (w *walker) noteReference(c *coding) {
+	if !c.refStr && w.ownProgram == "" && !w.rs.programs.empty() && w.depth <= 2 && w.topKey("identifier") {
+		// The entry's own identifier (Organization/x with the program's
+		// NPI): read for Result.directory, as a contained copy's is
+		// (QA round 42, helper A).
+		sys, val := decodedBytes(w.b, c.system), decodedBytes(w.b, c.value)
+		if c.valNum {
+			val = numericCode(w.b[c.value.start:c.value.end])
+		}
+		w.ownProgram = w.rs.programs.byIdentifier(sys, val)
+	}
 	if c.refStr {
 		w.notePatientRef(c)
 		if !w.rs.programs.empty() && (!w.typ.seen || string(w.decoded(w.typ)) == "Patient") &&

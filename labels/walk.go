@@ -65,7 +65,11 @@ type walker struct {
 	// providedBy names (a department of the program, a service it
 	// provides): such an entry stands for the program (Result.directory).
 	partOfProgram string
-	links         []link
+	// ownProgram is the Part 2 program a top-level identifier names: a
+	// directory entry carrying the program's NPI is the program's own
+	// (Result.directory).
+	ownProgram string
+	links      []link
 
 	pending []pendingInline // inline labels whose element is still open
 	inline  []ElementLabel  // elements with existing inline labels
