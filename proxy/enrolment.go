@@ -933,3 +933,45 @@ func elementCuts(res []byte, i, depth int, path string, names func(s, e int) (bo
 	}
 	return nil
 }
+
+// guardMatchDirectory refuses, as guardMatchEnrolment refuses a $match
+// naming the program, one whose Patient names a directory entry standing
+// for it: managingOrganization Organization/u1 (a department partOf the
+// program), generalPractitioner its PractitionerRole, an extension naming
+// its Location. The server scores its stored Patients on those members,
+// which ds4p cuts from the program's patients, so the answer listed them
+// (QA round 42, area B). Which entries stand for the program is read as a
+// Patient's enrolment member is (labels.Result.DirectoryProgram; fail
+// closed); each Patient is labelled without its id, so that what the
+// caller wrote is never taken into the label cache as the stored Patient.
+func (s *Server) guardMatchDirectory(ctx context.Context, ex *exchange, body []byte) *Failure {
+	l := s.labeller
+	if ex.req.Operation != "$match" || !l.HasPrograms() || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if fjson.Validate(body, s.opts.MaxJSONDepth) != nil {
+		return fail(http.StatusBadRequest, "invalid", "the operation's request body is not valid JSON", nil)
+	}
+	patients := matchPatients(body) // searchguard.go
+	for i, p := range patients {
+		if out, ok := withoutID(p); ok { // writeguard.go
+			patients[i] = out
+		}
+	}
+	if len(patients) == 0 {
+		return nil
+	}
+	rs, err := l.LabelAllResolving(patients, false, func(ts []labels.Target) ([][]byte, error) {
+		return s.fetchTargets(ctx, ex, ts)
+	})
+	if err != nil {
+		return targetsFailed(err)
+	}
+	for i, p := range patients {
+		els, err := enrolmentElements(p, l, nil, rs[i].DirectoryProgram)
+		if err != nil || len(els) > 0 {
+			return matchRefused()
+		}
+	}
+	return nil
+}

@@ -747,6 +747,26 @@ func (s *Server) guardMatchEnrolment(req fhirRequest, body []byte) *Failure {
 	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
 		return fail(http.StatusBadRequest, "invalid", "the operation's request body is not valid JSON", nil)
 	}
+	for _, p := range matchPatients(body) {
+		els, err := enrolmentElements(p, s.labeller, nil, nil)
+		if err != nil || len(els) > 0 {
+			return matchRefused()
+		}
+	}
+	return nil
+}
+
+// matchRefused is the refusal of a $match naming a Part 2 program, or a
+// directory entry standing for it (enrolment.go guardMatchDirectory).
+func matchRefused() *Failure {
+	return fail(http.StatusForbidden, "forbidden", "a $match by a 42 CFR Part 2 program or its clinicians is not allowed: the answer would list the program's patients", nil)
+}
+
+// matchPatients returns the Patients of a $match body (valid JSON): the
+// body itself, or each parameter's resource of a Parameters body, whose
+// resourceType is read as the server reads it ("Pati\u0065nt" is a
+// Patient too: QA round 35, area F, so written it went unchecked).
+func matchPatients(body []byte) [][]byte {
 	obj := fjson.SkipSpace(body, 0)
 	if body[obj] != '{' {
 		return nil
@@ -780,20 +800,15 @@ func (s *Server) guardMatchEnrolment(req fhirRequest, body []byte) *Failure {
 			_ = one(ps, pe)
 		}
 	}
+	out := patients[:0]
 	for _, p := range patients {
-		// Read as the server reads it: "Pati\u0065nt" is a Patient too
-		// (QA round 35, area F: so written, it went unchecked).
 		ts, te, ok, _ := fjson.Lookup(p, 0, "resourceType")
 		if !ok || p[ts] != '"' {
 			continue
 		}
-		if rt, _ := fjson.StringValue(p, ts, te); rt != "Patient" {
-			continue
-		}
-		els, err := enrolmentElements(p, s.labeller, nil, nil)
-		if err != nil || len(els) > 0 {
-			return fail(http.StatusForbidden, "forbidden", "a $match by a 42 CFR Part 2 program or its clinicians is not allowed: the answer would list the program's patients", nil)
+		if rt, _ := fjson.StringValue(p, ts, te); rt == "Patient" {
+			out = append(out, p)
 		}
 	}
-	return nil
+	return out
 }

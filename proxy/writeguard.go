@@ -95,6 +95,15 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 		if f := s.guardOperationBody(ctx, ex, r); f != nil {
 			return f
 		}
+		if req.Operation == "$match" && r.Method == http.MethodPost {
+			body, f := readRequestBody(r)
+			if f == nil {
+				f = s.guardMatchDirectory(ctx, ex, body) // enrolment.go
+			}
+			if f != nil {
+				return f
+			}
+		}
 		if req.Operation == "$lastn" && r.Method != http.MethodPost {
 			// $lastn is a search of Observations and takes their
 			// parameters: focus=Condition/x matches as a search would.
@@ -1805,6 +1814,9 @@ func (s *Server) guardEntryOf(ctx context.Context, ex *exchange, method, rawURL 
 			// its query does (searchguard.go guardOperationParams), in an
 			// entry as on its own: a server reads them from the body.
 			if f := s.guardOperationParams(req, rawQuery, ex.publicBase, resource); f != nil {
+				return f
+			}
+			if f := s.guardMatchDirectory(ctx, &sub, resource); f != nil {
 				return f
 			}
 		}
