@@ -554,6 +554,35 @@ var enrolmentParams = map[string][]string{
 	"_project": {"Organization", "Practitioner", "PractitionerRole", "Location", "HealthcareService"},
 }
 
+// enrolmentParamTypes returns the types of reference the Patient search
+// parameter base may name if it selects patients by the organisation or
+// practitioner that manages or treats them: enrolmentParams, or a
+// reference parameter of Patient the site declares
+// (enforcement.search_params), whose extension a Patient names the
+// program in is cut as a managingOrganization is: Patient?treated-at=
+// Organization/<the program> listed its patients (QA round 42, area B).
+// A declared parameter of any type may name any directory type; one whose
+// targets include none is not such a parameter.
+func (s *Server) enrolmentParamTypes(base string) ([]string, bool) {
+	if types, ok := enrolmentParams[strings.ToLower(base)]; ok {
+		return types, true
+	}
+	p, ok := s.siteSearchParam("Patient", base) // searchrefs.go
+	if !ok || !p.IsReference() {
+		return nil, false
+	}
+	if p.Any {
+		return []string{"Organization", "Practitioner", "PractitionerRole", "Location", "HealthcareService"}, true
+	}
+	var types []string
+	for _, t := range p.Targets {
+		if directoryType[t] {
+			types = append(types, t)
+		}
+	}
+	return types, len(types) > 0
+}
+
 // compartmentIDParam tells whether the search parameter base is one Medplum
 // matches by the id after a value's last slash alone, whatever type (or URL)
 // precedes it: _compartment and _project over meta.compartment, which holds
@@ -629,7 +658,7 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 			// enrolment (QA round 35, area B).
 			return refused(name)
 		}
-		types, ok := enrolmentParams[strings.ToLower(base)]
+		types, ok := s.enrolmentParamTypes(base)
 		if !ok {
 			continue
 		}
@@ -713,7 +742,7 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 	var refs []string
 	for name, vs := range q {
 		base, modifier, _ := strings.Cut(name, ":")
-		types, ok := enrolmentParams[strings.ToLower(base)]
+		types, ok := s.enrolmentParamTypes(base)
 		if !ok {
 			continue
 		}
