@@ -516,6 +516,17 @@ func (w *walker) linksFor(typ string) []link {
 			}
 			continue
 		}
+		if (lk.parent || lk.directory) && directoryTypeTargets[typ] {
+			// A role's organization or location, a site's managing
+			// organization, a department's parent: what it stands for
+			// this entry stands for (inherit), at any depth.
+			lk.parent = true
+			out = append(out, lk)
+			continue
+		}
+		if lk.parent {
+			continue
+		}
 		if !lk.nowhere(typ) && !(lk.directory && directoryTypes[typ]) {
 			out = append(out, lk)
 		}

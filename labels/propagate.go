@@ -611,14 +611,6 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 				t = t.withVersion(resources[k], lk, versions)
 			}
 			targets = append(targets, t)
-			if lk.enrolment && t.ok {
-				if d := t.passes(rs).directory; d != "" {
-					if r.enrolment == nil {
-						r.enrolment = map[string]string{}
-					}
-					r.enrolment[lk.ref(resources[k])] = d
-				}
-			}
 		}
 	}
 	for range maxRounds {
@@ -632,7 +624,23 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 			}
 		}
 		if !changed {
-			return
+			break
+		}
+	}
+	// After the rounds: a Patient's department may stand for the program
+	// through its parents (link.parent).
+	j := 0
+	for k, r := range rs {
+		for _, lk := range r.links {
+			if t := targets[j]; lk.enrolment && t.ok {
+				if d := t.passes(rs).directory; d != "" {
+					if r.enrolment == nil {
+						r.enrolment = map[string]string{}
+					}
+					r.enrolment[lk.ref(resources[k])] = d
+				}
+			}
+			j++
 		}
 	}
 }
@@ -642,6 +650,15 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t linkTarget) bool {
 	if lk.enrolment {
 		return false // read for DirectoryProgram alone (propagate)
+	}
+	if lk.parent {
+		// A directory entry belonging to one that stands for a program
+		// stands for it too; nothing else passes (QA round 42, area F).
+		if d := t.passes(rs).directory; d != "" && rs[k].directory == "" {
+			rs[k].directory = d
+			return true
+		}
+		return false
 	}
 	b := resources[k]
 	if number, ok := claimRequest(rs[k], lk, rs, t); ok {

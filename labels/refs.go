@@ -163,9 +163,15 @@ type link struct {
 	enrolment bool
 	// directory: a source member's reference to a PractitionerRole,
 	// Location, HealthcareService or Organization, read for what it
-	// stands for (Result.directory); a directory entry's or a Patient's
-	// own such links pass nothing and are dropped (linksFor).
+	// stands for (Result.directory); a Patient's, a Practitioner's and
+	// the like own such links pass nothing and are dropped (linksFor).
 	directory bool
+	// parent: a directory entry's reference to the entry it belongs to
+	// (its partOf, providedBy, organization, managingOrganization or
+	// location): the entry stands for what that one stands for, at any
+	// depth (a department partOf a department of the program; QA round
+	// 42, area F). It passes no label on (inherit).
+	parent bool
 }
 
 // canonicalOf returns the canonical a canonical link of resource b names:
@@ -363,6 +369,15 @@ func (w *walker) noteReference(c *coding) {
 		}
 	case (m.kind == refContent || m.kind == refContext) && c.refStr:
 		w.addLink(c, m)
+	}
+	if m.kind != refSource && c.refStr && w.program == "" && !w.rs.programs.empty() && w.topKey("partOf", "providedBy") &&
+		(w.directoryTarget(c) || w.entryURL(c)) {
+		// A directory entry's parent or provider that does not name the
+		// program itself may stand for it (a department partOf the
+		// program's department): read for Result.directory alone
+		// (link.parent; kept in directory types only, linksFor).
+		w.addLink(c, refMember{kind: refContext, name: "partOf"})
+		w.links[len(w.links)-1].parent = true
 	}
 	if m.kind != refSource && c.refStr && w.partOfProgram == "" && !w.rs.programs.empty() && w.topKey("partOf", "providedBy") {
 		// A directory entry's parent (Organization and Location partOf)

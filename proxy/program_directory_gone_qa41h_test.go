@@ -56,6 +56,10 @@ func TestProgramRoleDeletedQA41H(t *testing.T) {
 					tc.history(w, r)
 				case strings.HasSuffix(r.URL.Path, "/PractitionerRole/r1"):
 					tc.read(w, r)
+				case strings.Contains(r.URL.Path, "/Organization/"):
+					// The last version's organization is read for what it
+					// stands for (QA round 42, area F): none here.
+					fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
 				default:
 					fhirJSONHandler(http.StatusOK, o1)(w, r)
 				}

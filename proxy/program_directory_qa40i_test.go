@@ -25,8 +25,12 @@ func TestProgramRoleWithheldQA40I(t *testing.T) {
 			fhirJSONHandler(http.StatusOK, `{"resourceType":"PractitionerRole","id":"r1","practitioner":{"reference":"Practitioner/d1"},"organization":{"reference":"Organization/p2"}}`)(w, r)
 		case strings.HasSuffix(r.URL.Path, "/PractitionerRole/r9"):
 			fhirJSONHandler(http.StatusOK, `{"resourceType":"PractitionerRole","id":"r9","practitioner":{"reference":"Practitioner/d1"},"organization":{"reference":"Organization/h9"}}`)(w, r)
-		case strings.Contains(r.URL.Path, "/Organization/"):
+		case strings.HasSuffix(r.URL.Path, "/Organization/p2"):
 			fhirJSONHandler(http.StatusOK, `{"resourceType":"Organization","id":"p2","name":"Zeta House"}`)(w, r)
+		case strings.Contains(r.URL.Path, "/Organization/"):
+			// A role's organization is read for what it stands for (QA
+			// round 42, area F): the hospital's answers as itself.
+			fhirJSONHandler(http.StatusOK, `{"resourceType":"Organization","id":"h9","name":"General"}`)(w, r)
 		case strings.HasSuffix(r.URL.Path, "/Observation/o9"):
 			fhirJSONHandler(http.StatusOK, obs("o9", "r9"))(w, r)
 		default:
