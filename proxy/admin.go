@@ -69,10 +69,11 @@ func (s *Server) findAudit(c *gin.Context) {
 	// accounting does: a patient's page read as their whole history.
 	pruned, err := s.prunedThrough(c.Request.Context(), q.From)
 	var ce *audit.CheckpointError
+	untrusted := ""
 	if errors.As(err, &ce) { // not relied on, but the entries before it are gone all the same
 		pruned, err = nil, nil
 		if cp := ce.Checkpoint; cp.Seq != 0 && (q.From.IsZero() || !q.From.After(cp.Time)) {
-			pruned = &cp
+			pruned, untrusted = &cp, ce.Err.Error()
 		}
 	}
 	if err != nil {
@@ -100,8 +101,17 @@ func (s *Server) findAudit(c *gin.Context) {
 	if next != "" {
 		body["next"] = next
 	}
-	if pruned != nil {
-		body["pruned"] = gin.H{"through": pruned.Time, "through_seq": pruned.Seq, "export": pruned.Export,
+	switch {
+	case pruned != nil && untrusted != "":
+		// Not relied on (pruned before the minimum retention ended, or
+		// without the storage key's MAC): its time and seq are what the
+		// database says, and its export name is named by no one who
+		// checked a file (QA round 42, helper I), so the note says so, as
+		// the accounting refuses it.
+		body["pruned"] = gin.H{"through": pruned.Time, "through_seq": pruned.Seq, "relied_on": false, "why": untrusted,
+			"note": "entries up to this time are gone from the ledger, but the prune checkpoint is not relied on: verify the ledger against the prune exports"}
+	case pruned != nil:
+		body["pruned"] = gin.H{"through": pruned.Time, "through_seq": pruned.Seq, "export": pruned.Export, "relied_on": true,
 			"note": "entries up to this time were pruned from the ledger into export files: they are in those files, not in these pages"}
 	}
 	c.JSON(http.StatusOK, body)

@@ -97,7 +97,9 @@ async function ledgerPage(root) {
       entries.length ? nav : h('p', {}, 'No entries match.'),
       r.data.pruned ? h('p', {class: 'error', role: 'note', id: 'ledger-pruned'},
         `The entries until ${fmtTime(r.data.pruned.through)} (through seq ${r.data.pruned.through_seq}) were pruned `,
-        `from the ledger into export files${r.data.pruned.export ? ` (the last one ${r.data.pruned.export})` : ''}: they are not in these pages.`) : null);
+        r.data.pruned.relied_on === false
+          ? `from the ledger, but the prune checkpoint is not relied on (${r.data.pruned.why}): verify the ledger against the prune exports; they are not in these pages.`
+          : `from the ledger into export files${r.data.pruned.export ? ` (the last one ${r.data.pruned.export})` : ''}: they are not in these pages.`) : null);
     const t2 = performance.now();
     const timing = h('p', {class: 'muted timing', id: 'ledger-timing'},
       `Fetched in ${(t1 - t0).toFixed(0)} ms, drawn in ${(t2 - t1).toFixed(0)} ms.`);
