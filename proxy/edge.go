@@ -304,12 +304,12 @@ func (s *Server) bindPatientUser(c *gin.Context, caller *authn.Caller) bool {
 		caller.Patient = id
 		return true
 	}
-	const reason = "the token's user (fhirUser) is a Patient of another FHIR server or not a plain reference, and the token names no patient context"
+	const reason = "the token's user (fhirUser) is a Patient of another FHIR server or not a plain reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person, and the token names no patient context"
 	s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", reason)
 	// No subject: a patient's is the patient.
 	s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
 		Org: caller.Org, Client: caller.Client, Reason: reason})
-	forbidden(c, "the token's user may be a patient this server cannot bind it to: its fhirUser must be a plain reference (Type/ID, or a URL of one; a Patient's below this FHIR server's base), or the token must carry a patient claim")
+	forbidden(c, "the token's user may be a patient this server cannot bind it to: its fhirUser must be a plain reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person (Type/ID with the type so spelt and a FHIR id, or a URL of one; a Patient's below this FHIR server's base), or the token must carry a patient claim")
 	return false
 }
 
