@@ -415,6 +415,15 @@ func (w *walker) noteReference(c *coding) {
 		// no record of the program itself, so the container was
 		// labelled by neither (QA round 25).
 		w.sourceReference(c, m)
+		if c.refStr && w.program == "" && (w.directoryTarget(c) || w.entryURL(c)) {
+			// A contained role, site or department naming the program's
+			// department or site (a PractitionerRole at Organization/u1,
+			// u1 partOf the program): it stands for the program as one
+			// naming the program does, and so does its container (QA
+			// round 42, helper G).
+			w.addLink(c, refMember{kind: refContext, name: "contained"})
+			w.links[len(w.links)-1].directory = true
+		}
 	}
 }
 
