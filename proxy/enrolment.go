@@ -320,6 +320,16 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string, 
 				// program through it (QA round 42, helper A).
 				program = containedDirectory(res[s:e], l)
 			}
+			if program == "" && directory != nil {
+				// One naming the program's department, role or site (a
+				// PractitionerRole at Organization/u1, u1 partOf the
+				// program), read by the Patient's walk (QA round 42,
+				// helper G).
+				var err error
+				if program, err = containedParent(res[s:e], directory); err != nil {
+					return err
+				}
+			}
 			if program == "" {
 				return nil
 			}
@@ -833,6 +843,45 @@ func containedDirectory(res []byte, l *labels.Labeller) string {
 		return ""
 	}
 	return r.Directory()
+}
+
+// containedParent returns the program the directory entry a contained
+// entry (res) belongs to stands for: its organization, partOf,
+// managingOrganization, providedBy or location, as directory (the
+// Patient's labels.Result.DirectoryProgram) read it; "" for none.
+func containedParent(res []byte, directory func(ref string) string) (string, error) {
+	program := ""
+	ref := func(s, _ int) error {
+		if program != "" || res[s] != '{' {
+			return nil
+		}
+		rs, re, ok, err := fjson.Lookup(res, s, "reference")
+		if err != nil || !ok {
+			return err
+		}
+		if v, ok := fjson.StringValue(res, rs, re); ok {
+			program = directory(v)
+		}
+		return nil
+	}
+	for _, key := range []string{"organization", "partOf", "managingOrganization", "providedBy", "location"} {
+		vs, ve, ok, err := fjson.Lookup(res, 0, key)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			continue
+		}
+		if res[vs] == '[' {
+			err = fjson.ArrayEach(res, vs, ref)
+		} else {
+			err = ref(vs, ve)
+		}
+		if err != nil || program != "" {
+			return program, err
+		}
+	}
+	return "", nil
 }
 
 // directoryType are the types a program's own directory entry can be.
