@@ -593,6 +593,25 @@ func (s *Server) enrolmentParamTypes(base string) ([]string, bool) {
 	return types, len(types) > 0
 }
 
+// compartmentIDs returns the ids the values of a _compartment or _project
+// parameter name: each comma-separated value's part after its last slash;
+// an identifier (system|value) or an empty one is none.
+func compartmentIDs(vs []string) []string {
+	var ids []string
+	for _, v := range vs {
+		for _, one := range strings.Split(v, ",") {
+			one = strings.TrimSpace(one)
+			if i := strings.LastIndexByte(one, '/'); i >= 0 {
+				one = one[i+1:]
+			}
+			if one != "" && !strings.Contains(one, "|") {
+				ids = append(ids, one)
+			}
+		}
+	}
+	return ids
+}
+
 // compartmentIDParam tells whether the search parameter base is one Medplum
 // matches by the id after a value's last slash alone, whatever type (or URL)
 // precedes it: _compartment and _project over meta.compartment, which holds
@@ -684,19 +703,10 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 			// written, Patient?_compartment=Patient/<the program's id>
 			// (or organization/<it>, _project=<it>) went upstream and
 			// listed the program's patients (QA round 40, helper F).
-			for _, v := range vs {
-				for _, one := range strings.Split(v, ",") {
-					one = strings.TrimSpace(one)
-					if i := strings.LastIndexByte(one, '/'); i >= 0 {
-						one = one[i+1:]
-					}
-					if one == "" || strings.Contains(one, "|") {
-						continue // an identifier: read below
-					}
-					for _, t := range types {
-						if l.ProgramOfReference(t+"/"+one) != "" {
-							return refused(base)
-						}
+			for _, one := range compartmentIDs(vs) { // an identifier: read below
+				for _, t := range types {
+					if l.ProgramOfReference(t+"/"+one) != "" {
+						return refused(base)
 					}
 				}
 			}
@@ -763,19 +773,10 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 			// program's department (meta.account Organization/u1) is the
 			// program's patient as one owned by the program is (QA round
 			// 42, helper A).
-			for _, v := range vs {
-				for _, one := range strings.Split(v, ",") {
-					one = strings.TrimSpace(one)
-					if i := strings.LastIndexByte(one, '/'); i >= 0 {
-						one = one[i+1:]
-					}
-					if one == "" || strings.Contains(one, "|") {
-						continue
-					}
-					for _, t := range types {
-						if t != "Practitioner" {
-							refs = append(refs, t+"/"+one)
-						}
+			for _, one := range compartmentIDs(vs) {
+				for _, t := range types {
+					if t != "Practitioner" {
+						refs = append(refs, t+"/"+one)
 					}
 				}
 			}
