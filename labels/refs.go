@@ -370,11 +370,12 @@ func (w *walker) noteReference(c *coding) {
 	case (m.kind == refContent || m.kind == refContext) && c.refStr:
 		w.addLink(c, m)
 	}
-	if m.kind != refSource && c.refStr && w.program == "" && !w.rs.programs.empty() && w.topKey("partOf", "providedBy") &&
+	if m.kind != refSource && c.refStr && w.program == "" && !w.rs.programs.empty() && w.topKey("partOf", "providedBy", "healthcareService") &&
 		(w.directoryTarget(c) || w.entryURL(c)) {
 		// A directory entry's parent or provider that does not name the
 		// program itself may stand for it (a department partOf the
-		// program's department): read for Result.directory alone
+		// program's department; a role's healthcareService, QA round 42,
+		// helper G): read for Result.directory alone
 		// (link.parent; kept in directory types only, linksFor).
 		w.addLink(c, refMember{kind: refContext, name: "partOf"})
 		w.links[len(w.links)-1].parent = true
