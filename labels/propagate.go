@@ -613,6 +613,7 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 			targets = append(targets, t)
 		}
 	}
+	l.parents(resources, rs, targets)
 	for range maxRounds {
 		changed, j := false, 0
 		for k := range rs {
@@ -641,6 +642,46 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 				}
 			}
 			j++
+		}
+	}
+}
+
+// parents carries what the directory entries of the batch stand for down
+// their parent links (link.parent), the whole chain, before labels travel:
+// Resolve reads parents deeper than labels travel (maxParentRounds), and a
+// chain the response holds (_include:iterate) may be longer still. Taken
+// a round per hop with the labels, a program at the top of a chain deeper
+// than maxRounds, its units after the record in the batch, left the
+// record ordinary. An entry takes what it stands for once (inherit), so
+// each parent link is applied at most once after its target took its own.
+func (l *Labeller) parents(resources [][]byte, rs []*Result, targets []linkTarget) {
+	type parentLink struct{ k, i, j int } // rs[k].links[i], its target targets[j]
+	var by map[int][]parentLink           // a parent in the batch: the links naming it
+	var todo []int                        // resources that took what they stand for
+	j := 0
+	for k, r := range rs {
+		for i, lk := range r.links {
+			if t := targets[j]; lk.parent && t.ok {
+				if l.inherit(resources, rs, k, lk, t) {
+					todo = append(todo, k)
+				}
+				if t.k >= 0 {
+					if by == nil {
+						by = map[int][]parentLink{}
+					}
+					by[t.k] = append(by[t.k], parentLink{k, i, j})
+				}
+			}
+			j++
+		}
+	}
+	for len(todo) > 0 && by != nil {
+		p := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, pl := range by[p] {
+			if l.inherit(resources, rs, pl.k, rs[pl.k].links[pl.i], targets[pl.j]) {
+				todo = append(todo, pl.k)
+			}
 		}
 	}
 }

@@ -66,6 +66,17 @@ const DefaultKnownTTL = 5 * time.Minute
 // MaxResolved bounds the targets one batch fetches, over all its rounds.
 const MaxResolved = 4096
 
+// maxParentRounds bounds how deep Resolve reads a directory entry's
+// parents (link.parent: a unit's partOf, a role's organization, a site's
+// managing organization ...) past the depth labels travel (maxRounds).
+// Such a link passes on only what the entry stands for, never a label, so
+// an ordinary organisation tree deeper than labels travel is read to its
+// root (each entry once, then known to the cache), and a program at its
+// top makes the record the program's (propagate carries it down the whole
+// chain). A deeper chain cannot be known, and is an error as one of labels
+// is.
+const maxParentRounds = 32
+
 // Resolve completes what the batch knows before Finish: it asks fetch for
 // the targets of the batch's propagating references that neither the batch
 // nor the label cache knows, adds what fetch returns to the batch (labelled
@@ -82,21 +93,35 @@ const MaxResolved = 4096
 // Without a cache Resolve still fetches, for this batch alone. A batch
 // with more than MaxResolved unknown targets is an error: it cannot be
 // labelled completely in reasonable time.
+//
+// Past the propagation depth, a target reached only through directory
+// entries' parent links (or a Patient's enrolment links), from entries
+// whose labels reach none of the batch's own resources, is still read, up
+// to maxParentRounds: it can pass on only what an entry stands for
+// (QA round 42, helper G's G-4).
 func (b *Batch) Resolve(fetch FetchFunc) error {
 	if !b.links || fetch == nil {
 		return nil
 	}
 	now := time.Now()
+	own := len(b.out)         // the caller's resources; those after are fetched
 	var asked map[string]bool // allocated once there is something to ask
 	for round := 0; ; round++ {
-		targets := b.unresolved(asked, now)
+		var rel []bool
+		if round >= maxRounds {
+			rel = b.labelsReach(own)
+		}
+		targets, parentsOnly := b.unresolved(asked, now, rel)
 		if len(targets) == 0 {
 			break
 		}
-		if round == maxRounds {
+		if round >= maxRounds && !parentsOnly {
 			// The chain goes on past the depth labels travel: what lies
 			// beyond could make its start sensitive, and is not known.
 			return errChainTooDeep
+		}
+		if round == maxParentRounds {
+			return errParentsTooDeep
 		}
 		if len(asked)+len(targets) > MaxResolved {
 			return errTooManyTargets
@@ -237,16 +262,80 @@ func (b *Batch) fetchVersions(fetch FetchFunc, ts []Target) error {
 
 var errChainTooDeep = fmt.Errorf("labels: references lead more than %d resources deep to resources unknown to the label cache", maxRounds)
 
+var errParentsTooDeep = fmt.Errorf("labels: directory entries belong to entries more than %d deep unknown to the label cache", maxParentRounds)
+
 var errTooManyTargets = fmt.Errorf("labels: more than %d resources referred to are unknown to the label cache", MaxResolved)
+
+// labelsReach returns, for each resource of the batch, whether labels
+// can travel from it to one of the batch's own resources (the first own):
+// those, and the resources their links other than parent and enrolment
+// links name, and so on. A resource read only as a directory entry's
+// parent passes on what it stands for alone.
+func (b *Batch) labelsReach(own int) []bool {
+	ix := indexBatch(b.out)
+	b.indexURLs(ix)
+	rel := make([]bool, len(b.out))
+	todo := make([]int, 0, own)
+	for k := range min(own, len(b.out)) {
+		rel[k] = true
+		todo = append(todo, k)
+	}
+	mark := func(t int) {
+		if t >= 0 && !rel[t] {
+			rel[t] = true
+			todo = append(todo, t)
+		}
+	}
+	for len(todo) > 0 {
+		k := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, lk := range b.out[k].links {
+			if lk.parent || lk.enrolment {
+				continue
+			}
+			t := b.l.resolve(ix, b.out, k, b.resources[k], lk)
+			if t.ok {
+				mark(t.k)
+			}
+			for _, m := range t.more {
+				mark(m)
+			}
+		}
+	}
+	return rel
+}
+
+// Through what a target of unresolved is named (rel not nil).
+const (
+	viaParent = 1 << iota // a parent or enrolment link
+	viaLabels             // another link, of a resource labels travel from (labelsReach)
+)
 
 // unresolved returns the targets of the batch's propagating links that the
 // batch does not hold, the cache does not know and were not asked before.
-func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
+// With rel (labelsReach) it also reports whether each of them is named
+// through parent or enrolment links alone (links of resources whose labels
+// reach none of the batch's own aside).
+func (b *Batch) unresolved(asked map[string]bool, now time.Time, rel []bool) (out []Target, parentsOnly bool) {
 	ix := indexBatch(b.out)
 	b.indexURLs(ix)
 	b.ix, b.ixLen = ix, len(b.out) // for Finish, when nothing is added after
-	var out []Target
 	var seen map[string]bool
+	var via map[string]uint8 // rel: how each target is named, by its askKey
+	note := func(key string, k int, lk link) {
+		if rel == nil {
+			return
+		}
+		if via == nil {
+			via = map[string]uint8{}
+		}
+		switch {
+		case lk.parent || lk.enrolment:
+			via[key] |= viaParent
+		case k >= len(rel) || rel[k]:
+			via[key] |= viaLabels
+		}
+	}
 	for k, r := range b.out {
 		for _, lk := range r.links {
 			if lk.kind != refContent && lk.kind != refContext {
@@ -263,6 +352,7 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 				if v != "" {
 					t.Ref += "|" + v
 				}
+				note(t.askKey(), k, lk)
 				// Held by the fullUrl it is (urn:uuid:..., a document's
 				// form): not searched. A form of the answer with its url
 				// (and version) does not hold it: the upstream may keep
@@ -287,7 +377,13 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			if key == nil {
 				continue
 			}
+			if rel != nil {
+				note(b.target(key, typLen, lk, k, "").askKey(), k, lk)
+			}
 			if v := lk.version(b.resources[k]); v != "" {
+				if rel != nil {
+					note(b.target(key, typLen, lk, k, v).askKey(), k, lk)
+				}
 				if t, ok := b.unresolvedVersion(ix, key, typLen, v, lk, k, asked, seen, now); ok {
 					if seen == nil {
 						seen = map[string]bool{}
@@ -325,7 +421,13 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time) []Target {
 			out = append(out, t)
 		}
 	}
-	return out
+	parentsOnly = rel != nil
+	for _, t := range out {
+		if parentsOnly && via[t.askKey()] != viaParent {
+			parentsOnly = false
+		}
+	}
+	return out, parentsOnly
 }
 
 // target is the Target of link lk of resource k, naming key (its type
