@@ -340,6 +340,11 @@ func (b *Batch) Finish() {
 			b.l.cache.note(r, b.rules)
 		}
 		if len(b.fetched) > 0 {
+			b.fetched = slices.DeleteFunc(b.fetched, func(k string) bool {
+				// A version that took a program from its parents (fetchVersions).
+				r, ok := b.versions[k]
+				return ok && r.directory != ""
+			})
 			b.l.cache.noteKnown(b.fetched, time.Now(), b.gen)
 		}
 	}
@@ -475,6 +480,10 @@ type linkTarget struct {
 	// not the one the batch or the cache holds (versions): it passes on
 	// beside the current one.
 	old inherited
+	// oldRes is that version's result: a directory entry's version may
+	// take what it stands for from its parents after the target was
+	// resolved (parents), so passes reads it then.
+	oldRes *Result
 	// more are the other resources of the batch a canonical link names
 	// (every version of a form): each passes on beside k.
 	more []int
@@ -499,7 +508,8 @@ func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) 
 	// (QA round 41: a record performed by the program's role at version 2
 	// stayed ordinary once the role left the program).
 	t.old = inherited{labels: inheritable(r.Effective()), program: r.Program, directory: r.directory}
-	if !t.ok && (len(t.old.labels) > 0 || t.old.directory != "") {
+	t.oldRes = r
+	if !t.ok && (len(t.old.labels) > 0 || t.old.directory != "" || directoryTypeTargets[r.Type]) {
 		t.key, t.k, t.ok = key, -1, true
 	}
 	return t
@@ -586,6 +596,9 @@ func (t linkTarget) passes(rs []*Result) inherited {
 	if in.directory == "" {
 		in.directory = t.old.directory
 	}
+	if in.directory == "" && t.oldRes != nil {
+		in.directory = t.oldRes.directory
+	}
 	return in
 }
 
@@ -658,6 +671,7 @@ func (l *Labeller) parents(resources [][]byte, rs []*Result, targets []linkTarge
 	type parentLink struct{ k, i, j int } // rs[k].links[i], its target targets[j]
 	var by map[int][]parentLink           // a parent in the batch: the links naming it
 	var todo []int                        // resources that took what they stand for
+	var at map[*Result]int                // the batch's results, by result (versions)
 	j := 0
 	for k, r := range rs {
 		for i, lk := range r.links {
@@ -670,6 +684,22 @@ func (l *Labeller) parents(resources [][]byte, rs []*Result, targets []linkTarge
 						by = map[int][]parentLink{}
 					}
 					by[t.k] = append(by[t.k], parentLink{k, i, j})
+				}
+				if t.oldRes != nil {
+					// The version named, in the batch when its parents are
+					// read (fetchVersions).
+					if at == nil {
+						at = make(map[*Result]int, len(rs))
+						for m, r := range rs {
+							at[r] = m
+						}
+					}
+					if m, ok := at[t.oldRes]; ok {
+						if by == nil {
+							by = map[int][]parentLink{}
+						}
+						by[m] = append(by[m], parentLink{k, i, j})
+					}
 				}
 			}
 			j++

@@ -223,10 +223,13 @@ func splitVersions(ts []Target) (current, versions []Target) {
 // fetchVersions reads the named versions ts and keeps their labels in
 // b.versions, apart from the batch's resources: they are not the current
 // resources the batch's other references name, nor what the cache notes.
-// A version's own references are not followed. A resource answered
-// without the version asked (no meta.versionId, or another) is taken as
-// that version when it is the only one asked of its resource; else it is
-// ignored (the proxy's FetchFunc refuses such answers).
+// A version's own references are not followed, but for a directory
+// entry's parents (link.parent): such a version joins the batch, found by
+// no reference, so that what they stand for is carried down to it. A
+// resource answered without the version asked (no meta.versionId, or
+// another) is taken as that version when it is the only one asked of its
+// resource; else it is ignored (the proxy's FetchFunc refuses such
+// answers).
 func (b *Batch) fetchVersions(fetch FetchFunc, ts []Target) error {
 	found, err := fetch(ts)
 	if err != nil {
@@ -256,8 +259,29 @@ func (b *Batch) fetchVersions(fetch FetchFunc, ts []Target) error {
 			b.versions = map[string]*Result{}
 		}
 		b.versions[key] = &r
+		if r.directory == "" && directoryTypeTargets[r.Type] && r.hasParent() {
+			// A role, site or department as it was, at a unit of the
+			// program's department: its parents are read and carried
+			// down as the batch's (Resolve, parents), the version found
+			// by no reference (unnamed) and noted nowhere (copied). Its
+			// own program alone left an Observation performed by
+			// PractitionerRole/r1/_history/2, r1 then at the program's
+			// department, ordinary once r1 moved (QA round 43, helper A).
+			r.copied, r.unnamed = true, true
+			b.add(res, &r)
+		}
 	}
 	return nil
+}
+
+// hasParent reports whether r has a parent link (link.parent).
+func (r *Result) hasParent() bool {
+	for _, lk := range r.links {
+		if lk.parent {
+			return true
+		}
+	}
+	return false
 }
 
 var errChainTooDeep = fmt.Errorf("labels: references lead more than %d resources deep to resources unknown to the label cache", maxRounds)
