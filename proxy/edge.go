@@ -214,7 +214,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		unauthorized(c, "the bearer token was refused")
 		return
 	}
-	if !s.bindPatientUser(c, &caller) {
+	if !s.bindPatientUser(c, &caller) || !s.refuseUnboundPerson(c, caller) {
 		return
 	}
 	if caller.BreakGlass != "" && (caller.PatientUser || caller.PersonUser || personUser(caller.FHIRUser)) {
@@ -310,6 +310,32 @@ func (s *Server) bindPatientUser(c *gin.Context, caller *authn.Caller) bool {
 	s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
 		Org: caller.Org, Client: caller.Client, Reason: reason})
 	forbidden(c, "the token's user may be a patient this server cannot bind it to: its fhirUser must be a plain reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person (Type/ID with the type so spelt and a FHIR id, or a URL of one; a Patient's below this FHIR server's base), or the token must carry a patient claim")
+	return false
+}
+
+// refuseUnboundPerson refuses a token whose user acts for a patient (a
+// fhirUser naming a RelatedPerson or a Person: a parent, a caregiver;
+// caller.PersonUser, in any spelling) and that names no patient context.
+// SMART's user/ scopes give such a user what the user may see, which is
+// the patient's record they act for; served unbound, the token read as a
+// clinician's, every patient's record the policy and consents allow
+// (RelatedPerson/rp-7 with user/*.read read Patient/p2's Observation, 200:
+// QA round 43, helper E). Whom the user acts for is not in the token (a
+// RelatedPerson's patient, a Person's links are the upstream's data), so
+// such a token is refused (403) unless it carries a patient claim, which
+// binds it to that patient as any token is. It reports whether the request
+// may go on.
+func (s *Server) refuseUnboundPerson(c *gin.Context, caller authn.Caller) bool {
+	if !caller.PersonUser || caller.Patient != "" || caller.PatientIdentifier != "" {
+		return true
+	}
+	const reason = "the token's user (fhirUser) is a RelatedPerson or Person and the token names no patient context"
+	s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", reason)
+	// No subject, as for a patient's token: the user's identity is a
+	// patient's relative's.
+	s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
+		Org: caller.Org, Client: caller.Client, Reason: reason})
+	forbidden(c, "the token's user (fhirUser) is a RelatedPerson or Person, who acts for a patient: the token must carry a patient claim (the SMART launch context) naming the patient the user acts for")
 	return false
 }
 

@@ -84,7 +84,12 @@ func TestPatientUserSpellings(t *testing.T) {
 		{"QA42E", "Practitioner/0a3d7f2e-6c1b-4f4e-9d51-2b8e5c7a9f10", "user/*.read", 200, ""},
 		{"QA42E", "PractitionerRole/r-9", "user/*.read", 200, ""},
 		{"QA42E", " Practitioner/dr-x", "user/*.read", 200, ""},
-		{"QA42E", "RelatedPerson/rp-7", "user/*.read", 200, ""},
+		// A RelatedPerson acts for a patient: unbound, it read p2's record
+		// as a clinician would (200) until QA round 43 (helper E,
+		// TestPersonUserUnboundRefusedQA43E); refused without a patient
+		// claim, bound with one.
+		{"QA43E", "RelatedPerson/rp-7", "user/*.read", 403, ""},
+		{"QA43E", "RelatedPerson/rp-7", "user/*.read", 404, "p1"},
 		{"QA42E", "Patient/p1", "user/*.read", 404, ""},
 		{"QA42E", "https://other.example/fhir/Patient/p1", "user/*.read", 403, ""},
 	}
