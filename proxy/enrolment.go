@@ -848,8 +848,10 @@ func containedDirectory(res []byte, l *labels.Labeller) string {
 
 // containedParent returns the program the directory entry a contained
 // entry (res) belongs to stands for: its organization, partOf,
-// managingOrganization, providedBy or location, as directory (the
-// Patient's labels.Result.DirectoryProgram) read it; "" for none.
+// managingOrganization, providedBy, location or healthcareService (a
+// role's service, a parent link since a1e0ecd; QA round 43, helper A), as
+// directory (the Patient's labels.Result.DirectoryProgram) read it; ""
+// for none.
 func containedParent(res []byte, directory func(ref string) string) (string, error) {
 	program := ""
 	ref := func(s, _ int) error {
@@ -865,7 +867,7 @@ func containedParent(res []byte, directory func(ref string) string) (string, err
 		}
 		return nil
 	}
-	for _, key := range []string{"organization", "partOf", "managingOrganization", "providedBy", "location"} {
+	for _, key := range []string{"organization", "partOf", "managingOrganization", "providedBy", "location", "healthcareService"} {
 		vs, ve, ok, err := fjson.Lookup(res, 0, key)
 		if err != nil {
 			return "", err
