@@ -380,10 +380,12 @@ func (w *walker) noteReference(c *coding) {
 		w.addLink(c, refMember{kind: refContext, name: "partOf"})
 		w.links[len(w.links)-1].parent = true
 	}
-	if m.kind != refSource && c.refStr && w.partOfProgram == "" && !w.rs.programs.empty() && w.topKey("partOf", "providedBy") {
-		// A directory entry's parent (Organization and Location partOf)
-		// or provider (HealthcareService providedBy): read for
-		// Result.directory only, the entry being no record itself.
+	if m.kind != refSource && c.refStr && w.partOfProgram == "" && !w.rs.programs.empty() && w.topKey("partOf", "providedBy", "healthcareService") {
+		// A directory entry's parent (Organization and Location partOf),
+		// provider (HealthcareService providedBy) or service (a role's
+		// healthcareService: a program known by its HealthcareService,
+		// QA round 43, helper A): read for Result.directory only, the
+		// entry being no record itself.
 		program, match, path := w.program, w.programMatch, w.programPath
 		w.program = ""
 		w.sourceReference(c, m)
