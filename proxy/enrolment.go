@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -760,6 +761,7 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 		return nil
 	}
 	var refs []string
+	var idents []identSearch
 	for name, vs := range q {
 		base, modifier, _ := strings.Cut(name, ":")
 		types, ok := s.enrolmentParamTypes(base)
@@ -782,16 +784,33 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 			}
 			continue
 		}
-		if modifier != "" && !isType(modifier) {
-			continue // :identifier, and modifiers guardEnrolmentSearch refuses
+		byIdentifier := strings.EqualFold(modifier, "identifier")
+		if modifier != "" && !byIdentifier && !isType(modifier) {
+			continue // modifiers guardEnrolmentSearch refuses
 		}
-		if modifier != "" {
+		if modifier != "" && !byIdentifier {
 			types = []string{modifier}
 		}
 		for _, v := range vs {
 			for _, one := range strings.Split(v, ",") {
 				switch one = strings.TrimSpace(one); {
-				case one == "" || strings.Contains(one, "|"):
+				case one == "":
+				case byIdentifier || strings.Contains(one, "|"):
+					// The department's or role's identifier
+					// (organization:identifier=<u1's>): the entries carrying
+					// it are searched for (QA round 43, helper D).
+					sys, val, bar := strings.Cut(one, "|")
+					if !bar {
+						sys, val = "", one // any system
+					}
+					if val == "" {
+						continue // a whole system: no one entry's
+					}
+					for _, t := range types {
+						if t != "Practitioner" {
+							idents = append(idents, identSearch{t, sys, val})
+						}
+					}
 				case strings.Contains(one, "/"):
 					refs = append(refs, one)
 				default:
@@ -802,11 +821,32 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 			}
 		}
 	}
-	if len(refs) == 0 {
+	if len(refs) == 0 && len(idents) == 0 {
 		return nil
 	}
-	if len(refs) > maxSearchRefs {
-		return fail(http.StatusBadRequest, "not-supported", "too many references to check in one search (a plain id counts once for each type it may name)", nil)
+	if len(refs)+len(idents) > maxSearchRefs {
+		return fail(http.StatusBadRequest, "not-supported", "too many references to check in one search (a plain id or an identifier counts once for each type it may name)", nil)
+	}
+	// The entries an identifier names, read into the batch below.
+	batch := [][]byte{nil}
+	for _, is := range idents {
+		found, err := s.fetchIdentified(ctx, ex, is.typ, is.system, is.value)
+		if err != nil {
+			return targetsFailed(err)
+		}
+		for _, b := range found {
+			var head struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(b, &head) != nil || head.ID == "" {
+				return targetsFailed(errors.New("proxy: a directory entry found by identifier has no id"))
+			}
+			refs = append(refs, is.typ+"/"+head.ID)
+			batch = append(batch, b)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
 	}
 	// A Patient naming each, labelled as a response's is.
 	pat := []byte(`{"resourceType":"Patient","generalPractitioner":[`)
@@ -818,7 +858,8 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 		pat = append(append(append(pat, `{"reference":`...), r...), '}')
 	}
 	pat = append(pat, "]}"...)
-	rs, err := l.LabelAllResolving([][]byte{pat}, false, func(ts []labels.Target) ([][]byte, error) {
+	batch[0] = pat
+	rs, err := l.LabelAllResolving(batch, false, func(ts []labels.Target) ([][]byte, error) {
 		return s.fetchTargets(ctx, ex, ts)
 	})
 	if err != nil {
@@ -831,6 +872,10 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 	}
 	return nil
 }
+
+// identSearch is a search of the directory entries of typ carrying the
+// identifier system|value (Server.fetchIdentified).
+type identSearch struct{ typ, system, value string }
 
 // containedDirectory returns the program a contained directory entry (res)
 // stands for by its own members (labels.Result.Directory: a role, site or

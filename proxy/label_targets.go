@@ -149,8 +149,21 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 // (batchIndex.canonical): it is that form still, and over-labelling is the
 // safe side.
 func (s *Server) fetchCanonical(ctx context.Context, ex *exchange, t labels.Target) ([][]byte, error) {
-	q := url.Values{"url": {t.Canonical}}
-	body, status, _, err := s.fetchPath(ctx, ex, t.Type+"?"+q.Encode())
+	return s.searchOnePage(ctx, ex, t.Type, url.Values{"url": {t.Canonical}}, "for a canonical", func(res json.RawMessage) bool {
+		var head struct {
+			URL string `json:"url"`
+		}
+		return json.Unmarshal(res, &head) == nil && strings.TrimSpace(head.URL) == t.Canonical
+	})
+}
+
+// searchOnePage runs one search of typ (the query q) for targets and
+// returns every resource it lists. An answer that is not a searchset
+// Bundle, that has a next page (matches not seen), or that holds a
+// resource not of typ or not matching (a server ignoring the search) is
+// an error, as an unreadable target is; what names the search in it.
+func (s *Server) searchOnePage(ctx context.Context, ex *exchange, typ string, q url.Values, what string, matches func(res json.RawMessage) bool) ([][]byte, error) {
+	body, status, _, err := s.fetchPath(ctx, ex, typ+"?"+q.Encode())
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -174,34 +187,79 @@ func (s *Server) fetchCanonical(ctx context.Context, ex *exchange, t labels.Targ
 		} `json:"entry"`
 	}
 	bad := func(why string) error {
-		return fail(http.StatusBadGateway, "processing", targetUnreadable, errors.New(why))
+		return fail(http.StatusBadGateway, "processing", targetUnreadable, errors.New("the upstream answered a search "+what+" with "+why))
 	}
 	if err := json.Unmarshal(body, &set); err != nil || set.ResourceType != "Bundle" || set.Type != "searchset" {
-		return nil, bad("the upstream answered a search for a canonical with no searchset")
+		return nil, bad("no searchset")
 	}
 	for _, l := range set.Link {
 		if l.Relation == "next" {
-			return nil, bad("the upstream answered a search for a canonical with more than one page")
+			return nil, bad("more than one page")
 		}
 	}
 	var found [][]byte
 	for _, e := range set.Entry {
 		var head struct {
 			ResourceType string `json:"resourceType"`
-			URL          string `json:"url"`
 		}
 		if len(e.Resource) == 0 || json.Unmarshal(e.Resource, &head) != nil {
-			return nil, bad("the upstream answered a search for a canonical with an entry that is no resource")
+			return nil, bad("an entry that is no resource")
 		}
 		if e.Search.Mode == "outcome" && head.ResourceType == "OperationOutcome" {
 			continue
 		}
-		if head.ResourceType != t.Type || strings.TrimSpace(head.URL) != t.Canonical {
-			return nil, bad("the upstream answered a search for a canonical with another resource")
+		if head.ResourceType != typ || !matches(e.Resource) {
+			return nil, bad("another resource")
 		}
 		found = append(found, e.Resource)
 	}
 	return found, nil
+}
+
+// fetchIdentified searches the upstream for the directory entries of type
+// typ carrying the identifier system|value (Organization?identifier=...):
+// a reference naming a department, role, site or service by identifier
+// alone names each of them. It returns every match; none: the identifier
+// names no entry of typ. An answer that is not a searchset Bundle, that
+// has a next page (matches not seen), or that holds a resource of another
+// type or one not carrying the identifier (a server ignoring the search)
+// is an error, as an unreadable target is (fetchCanonical). A system ""
+// is any system's.
+func (s *Server) fetchIdentified(ctx context.Context, ex *exchange, typ, system, value string) ([][]byte, error) {
+	q := url.Values{"identifier": {value}}
+	if system != "" {
+		q.Set("identifier", system+"|"+value)
+	}
+	return s.searchOnePage(ctx, ex, typ, q, "by identifier", func(res json.RawMessage) bool {
+		var head struct {
+			Identifier json.RawMessage `json:"identifier"`
+		}
+		return json.Unmarshal(res, &head) == nil && carriesIdentifier(head.Identifier, system, value)
+	})
+}
+
+// carriesIdentifier reports whether a resource's identifier member (an
+// array, or one object as a lax server keeps it) holds system|value (any
+// system's value when system is "").
+func carriesIdentifier(raw json.RawMessage, system, value string) bool {
+	type ident struct {
+		System string `json:"system"`
+		Value  string `json:"value"`
+	}
+	var ids []ident
+	if json.Unmarshal(raw, &ids) != nil {
+		var one ident
+		if json.Unmarshal(raw, &one) != nil {
+			return false
+		}
+		ids = []ident{one}
+	}
+	for _, id := range ids {
+		if (system == "" || strings.TrimSpace(id.System) == system) && strings.TrimSpace(id.Value) == value {
+			return true
+		}
+	}
+	return false
 }
 
 // fetchTarget reads one target: its body, or nil when the upstream has no

@@ -23,6 +23,12 @@ func TestEnrolledPatientReferenceIdentifierQA35F(t *testing.T) {
 		`"managingOrganization":{"identifier":{"system":"urn:org","value":"hosp"}},` +
 		`"generalPractitioner":[{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1111111112"},"display":"Dr Who"},{"reference":"Organization/p2"}]}`
 	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/Organization") || strings.HasSuffix(r.URL.Path, "/PractitionerRole") {
+			// The directory searched by the identifier (QA round 43,
+			// helper D): no entry carries it.
+			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[]}`)(w, r)
+			return
+		}
 		if !strings.HasSuffix(r.URL.Path, "/Patient") {
 			fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome"}`)(w, r)
 			return
