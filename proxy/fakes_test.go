@@ -103,7 +103,7 @@ func consentFor(patient string) consent.Record {
 }
 
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	upstream *httptest.Server
 	proxy    *httptest.Server
 	ledger   *fakeLedger
@@ -113,7 +113,7 @@ type harness struct {
 type harnessOpt func(*Options, *Deps)
 
 // newHarness runs the proxy in front of an upstream answering with h.
-func newHarness(t *testing.T, h http.HandlerFunc, opts ...harnessOpt) *harness {
+func newHarness(t testing.TB, h http.HandlerFunc, opts ...harnessOpt) *harness {
 	t.Helper()
 	hs := &harness{t: t, ledger: &fakeLedger{}, seen: make(chan *http.Request, 16)}
 	hs.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -64,11 +64,16 @@ func (r *run) targetFetcher(ctx context.Context) labels.FetchFunc {
 
 // fetchTargets reads the targets that are this upstream's resources
 // (relative references, or absolute ones under its base) from it, at most
-// targetFetchers at a time. A target that is missing or deleted, or that
-// is another server's, passes nothing on. Anything else, or a request
-// that ends before every target was read, is an error: the referring
-// resources cannot be labelled, and the response is withheld (fail
-// closed, 502, or 504 on a timeout).
+// targetFetchers requests at a time. Two or more current versions of one
+// type are asked for in Type?_id=a,b,c searches first (targetSearches:
+// a page of 100 records naming 100 roles, each at its own unit and site,
+// read each of them one by one on a site with a Part 2 program); a target
+// such a search does not list is read on its own, as every other one is
+// (a version, a canonical, the one target of its type). A target that is
+// missing or deleted, or that is another server's, passes nothing on.
+// Anything else, or a request that ends before every target was read, is
+// an error: the referring resources cannot be labelled, and the response
+// is withheld (fail closed, 502, or 504 on a timeout).
 func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Target) ([][]byte, error) {
 	local := ts[:0:0]
 	for _, t := range ts {
@@ -82,48 +87,53 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := make([][][]byte, len(local))
+	read := func(k int) error {
+		var err error
+		if local[k].Canonical != "" {
+			out[k], err = s.fetchCanonical(ctx, ex, local[k])
+			return err
+		}
+		b, err := s.fetchTarget(ctx, ex, local[k])
+		if b != nil {
+			out[k] = [][]byte{b}
+		}
+		return err
+	}
+	searches, single := targetSearches(local)
 	var (
-		next     atomic.Int64
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
+		mu       sync.Mutex
+		unlisted []int
 	)
-	for range min(targetFetchers, len(local)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= len(local) || ctx.Err() != nil {
-					return
-				}
-				var bs [][]byte
-				var err error
-				if local[k].Canonical != "" {
-					bs, err = s.fetchCanonical(ctx, ex, local[k])
-				} else {
-					var b []byte
-					if b, err = s.fetchTarget(ctx, ex, local[k]); b != nil {
-						bs = [][]byte{b}
-					}
-				}
-				if err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
-					return
-				}
-				out[k] = bs
+	err := fetchAll(ctx, cancel, len(searches)+len(single), func(j int) error {
+		if j >= len(searches) {
+			return read(single[j-len(searches)])
+		}
+		c := searches[j]
+		found, err := s.searchCurrentTargets(ctx, ex, c.typ, c.ids)
+		if err != nil {
+			return err
+		}
+		var miss []int
+		for _, k := range c.ks {
+			if b, ok := found[local[k].ID]; ok {
+				out[k] = [][]byte{b}
+			} else {
+				miss = append(miss, k)
 			}
-		}()
+		}
+		mu.Lock()
+		unlisted = append(unlisted, miss...)
+		mu.Unlock()
+		return nil
+	})
+	if err == nil {
+		// Deleted, missing, or left out by the server: read as before, so
+		// that a 404 passes nothing on and a deleted directory entry its
+		// last version.
+		err = fetchAll(ctx, cancel, len(unlisted), func(j int) error { return read(unlisted[j]) })
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		// The request ended (timeout, the caller gone) before every target
-		// was read: the unread ones are not missing, and must not count
-		// as such, here or in the label cache.
-		return nil, classify(err)
+	if err != nil {
+		return nil, err
 	}
 	targetsFetched.Add(int64(len(local)))
 	labelTargetFetches.Add(ctx, int64(len(local)))
@@ -132,6 +142,43 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 		found = append(found, bs...)
 	}
 	return found, nil
+}
+
+// fetchAll runs do(0) ... do(n-1), at most targetFetchers at a time. The
+// first error cancels the rest and is returned; a request that ends
+// before every one ran is an error too (classify): the ones not run are
+// not missing, and must not count as such, here or in the label cache.
+func fetchAll(ctx context.Context, cancel context.CancelFunc, n int, do func(int) error) error {
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for range min(targetFetchers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= n || ctx.Err() != nil {
+					return
+				}
+				if err := do(k); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return classify(err)
+	}
+	return nil
 }
 
 // fetchCanonical searches the upstream for the resources a canonical
