@@ -34,6 +34,9 @@ import (
 // satisfies) is not explained: the match is withheld, as it was, which
 // answers as for a patient without the element.
 func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
+	if q.match != nil {
+		return r.matchExplained(it, q) // cutsearch_match.go
+	}
 	// The Patient of its own $everything is answered as the
 	// compartment's owner, not found by a reference to it; start and end
 	// select the other resources by their clinical dates (FHIR R4
@@ -63,14 +66,8 @@ func (r *run) enrolmentExplained(it *item, q *cutQuery, keys []string) bool {
 	// no FHIR R4 parameter of Patient reads: p matched on what is left.
 	extensionCutsOnly := func(p fhirsearch.Param) bool {
 		for k, es := range cuts {
-			if !p.ReadsKey(k) {
-				continue
-			}
-			for _, e := range es {
-				i := strings.LastIndexByte(e.Path, '.')
-				if last := e.Path[i+1:]; i < 0 || !strings.HasPrefix(last, "extension[") && !strings.HasPrefix(last, "modifierExtension[") {
-					return false
-				}
+			if p.ReadsKey(k) && !elementExtensionsOnly(es) { // cutsearch_match.go
+				return false
 			}
 		}
 		return true

@@ -63,6 +63,11 @@ type exchange struct {
 	// nil for any other request: the response side reads what the search
 	// selected on from the URL's query and it (redact.go cutQuery).
 	searchForm url.Values
+	// matchBody is a POST type-level $match's body as forwarded
+	// (writeguard.go), nil for any other request: the cut-search rule
+	// reads the Patient it gives as it reads a search's query
+	// (cutsearch_match.go).
+	matchBody []byte
 	// origin: for a page the upstream names by a handle of its own
 	// (HAPI's _getpages: cutQueryHandles), the search that began the
 	// chain, as its path and query below the FHIR base with a POST

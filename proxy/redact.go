@@ -645,8 +645,9 @@ const maxTwinDepth = 256
 // merged, a batch or transaction entry's search as its own url query
 // (batchEntryCutQueries). Fail closed: a parameter the table does not
 // know (custom, vendor), a query the proxy does not hold (an operation
-// but $everything and $lastn, a page link naming a search the upstream
-// remembers: cutQueryHandles) read every member. A compartment search and $everything on an instance
+// but $everything, $lastn and Patient/$match, cutsearch_match.go; a page
+// link naming a search the upstream remembers: cutQueryHandles) read
+// every member. A compartment search and $everything on an instance
 // select on the references to the compartment's resource, so those count
 // as read. Parameters that select nothing (cutQuerySkipped) read none.
 // Nothing is done unless something was cut.
@@ -689,6 +690,9 @@ type cutQuery struct {
 	// everything: the Type/id of an instance $everything's resource,
 	// which the server answers whatever the parameters select
 	everything string
+	// match: the Patient a Patient/$match gives (JSON), whose members
+	// the server scores the stored Patients on (cutsearch_match.go)
+	match []byte
 }
 
 func (r *run) cutQuery() cutQuery {
@@ -700,6 +704,9 @@ func (r *run) cutQuery() cutQuery {
 		return cutQueryOf(req, vals)
 	}
 	req := r.ex.req
+	if req.Interaction == Operation && req.Operation == "$match" {
+		return r.matchCutQuery() // cutsearch_match.go
+	}
 	if strings.HasSuffix(req.Path, "_search") && r.ex.searchForm == nil {
 		return cutQuery{all: true} // its form is not known here
 	}
@@ -784,6 +791,9 @@ func (r *run) searchQuery() (url.Values, bool) {
 func (q *cutQuery) reads(typ string, keys []string) bool {
 	if q.all {
 		return true
+	}
+	if q.match != nil {
+		return typ != "Patient" || matchGivesAny(q.match, keys) // cutsearch_match.go
 	}
 	for _, k := range keys {
 		if fhirsearch.MembersReadKey(q.members, k) {

@@ -103,6 +103,7 @@ func (s *Server) guardBody(ctx context.Context, ex *exchange, r *http.Request) *
 			if f != nil {
 				return f
 			}
+			ex.matchBody = body
 		}
 		if req.Operation == "$lastn" && r.Method != http.MethodPost {
 			// $lastn is a search of Observations and takes their
