@@ -24,7 +24,7 @@ import (
 // searches misbehave.
 type dirSite struct {
 	n     int
-	mode  string // "", "refuse", "ignore-id", "extra", "next", "subsetted", "twice", "include"
+	mode  string // "", "refuse", "ignore-id", "extra", "next", "subsetted", "twice", "include", "big"
 	gone  bool   // h-G-0 deleted (410), its last version in its history
 	lost  bool   // r-G-1 never existed (404)
 	delay time.Duration
@@ -175,6 +175,9 @@ func (s *dirSite) search(w http.ResponseWriter, r *http.Request, typ string, ids
 	}
 	var b strings.Builder
 	b.WriteString(`{"resourceType":"Bundle","type":"searchset",`)
+	if s.mode == "big" { // past the limit of 64 KiB (smallBodies), where each entry is not
+		b.WriteString(`"id":"` + strings.Repeat("x", 64<<10) + `",`)
+	}
 	if s.mode == "next" {
 		b.WriteString(`"link":[{"relation":"next","url":"` + "http://" + r.Host + r.URL.Path + `?page=2"}],`)
 	}
@@ -203,6 +206,10 @@ func withProgramCache(_ *Options, d *Deps) {
 	}
 	d.Labeller = l
 }
+
+// smallBodies limits upstream bodies to 64 KiB (a page of 12 records, or
+// one entry, is far below).
+func smallBodies(o *Options, _ *Deps) { o.MaxBodyBytes = 64 << 10 }
 
 // checkDirectoryPage asks for generation gen's page as org-b and as the
 // consented caller: org-b gets the Observations whose role is at a unit of
@@ -255,18 +262,18 @@ func TestDirectoryParentsReadBySearchQA43B(t *testing.T) {
 
 // TestDirectoryParentsSearchFallsBackQA43B: a server whose Type?_id=
 // search is refused, ignores _id, lists an entry not asked, lists one twice
-// or as an include, pages, or answers summaries leaves the targets to
-// reads of their own: the program's records stay the program's. A deleted
+// or as an include, pages, answers summaries, or answers past the size
+// limit leaves the targets to reads of their own: the program's records stay the program's. A deleted
 // hospital (410) is the program's still (its history read), as a GET
 // found it before; a role that never existed passes nothing on.
 func TestDirectoryParentsSearchFallsBackQA43B(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"", "refuse", "ignore-id", "extra", "next", "subsetted", "twice", "include"} {
+	for _, mode := range []string{"", "refuse", "ignore-id", "extra", "next", "subsetted", "twice", "include", "big"} {
 		for _, gone := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/gone=%v", mode, gone), func(t *testing.T) {
 				t.Parallel()
 				s := &dirSite{n: 12, mode: mode, gone: gone}
-				h := newHarness(t, s.ServeHTTP, withProgramCache)
+				h := newHarness(t, s.ServeHTTP, withProgramCache, smallBodies)
 				checkDirectoryPage(t, h, s, "3")
 				// An answer not relied on (or listing summaries, or one entry
 				// a page) leaves the targets to reads: the 12 roles at least.

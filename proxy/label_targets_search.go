@@ -20,16 +20,20 @@ type targetSearch struct {
 	ks  []int
 }
 
+// bulkyTypes are read on their own: 50 Binaries or documents in one
+// answer would pass the size limit that each of them does not.
+var bulkyTypes = map[string]bool{"Binary": true, "Bundle": true}
+
 // targetSearches groups the current versions of the targets ts by type:
 // the searches asking for each type with two or more ids (in chunks whose
 // URLs stay short, as currentBySearch's), and the targets read on their
-// own (a version, a canonical, an id no search may carry, the one target
-// of its type).
+// own (a version, a canonical, an id no search may carry, a Binary or a
+// Bundle, the one target of its type).
 func targetSearches(ts []labels.Target) (searches []targetSearch, single []int) {
 	byType := map[string][]int{}
 	var types []string
 	for k, t := range ts {
-		if t.Canonical != "" || t.Version != "" || !fhirTypeName(t.Type) || !fhirID.MatchString(t.ID) {
+		if t.Canonical != "" || t.Version != "" || !fhirTypeName(t.Type) || !fhirID.MatchString(t.ID) || bulkyTypes[t.Type] {
 			single = append(single, k)
 			continue
 		}
@@ -73,13 +77,19 @@ func targetSearches(ts []labels.Target) (searches []targetSearch, single []int) 
 // (fetchTarget decides, and fails closed). A listed entry marked
 // SUBSETTED (a summary: a unit's partOf may be cut) is read on its own
 // too, and so is every id not listed: deleted, missing, past a page the
-// server caps, kept from searches. A request that fails, or ends, is an
-// error as a read's is.
+// server caps, kept from searches. An answer past the size limit, cut
+// short or not received lists none as well; a timeout, or the request
+// ending, is an error as a read's is.
 func (s *Server) searchCurrentTargets(ctx context.Context, ex *exchange, typ string, ids []string) (map[string][]byte, error) {
 	q := url.Values{"_id": {strings.Join(ids, ",")}, "_count": {strconv.Itoa(len(ids))}}
 	body, status, ctype, err := s.fetchPath(ctx, ex, typ+"?"+q.Encode())
 	if err != nil {
-		return nil, classify(err)
+		if f := classify(err); f.Status == http.StatusGatewayTimeout || ctx.Err() != nil {
+			return nil, f
+		}
+		// Past the size limit (50 resources may be, where each is not),
+		// cut short, or no answer: the reads decide, and fail closed.
+		return nil, nil
 	}
 	defer recycleOut(body)
 	if status != http.StatusOK || !isJSON(ctype) || fjson.Validate(body, s.opts.MaxJSONDepth) != nil {
