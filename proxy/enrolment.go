@@ -308,12 +308,15 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string, 
 		return nil, err
 	} else if ok && (res[cs] == '[' || res[cs] == '{') {
 		i := 0
+		type entry struct{ s, e, i int }
+		var rest []entry // the contained entries not cut, for the pass below
+		var cutContained func(s, e, i int, program string) error
 		each := func(s, e int) error {
 			defer func() { i++ }()
 			if res[s] != '{' {
 				return nil
 			}
-			id, program := "", programOfResource(res[s:e], l)
+			program := programOfResource(res[s:e], l)
 			if program == "" {
 				// A contained role, site, service or department naming the
 				// program (a PractitionerRole whose organization is
@@ -332,8 +335,13 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string, 
 				}
 			}
 			if program == "" {
+				rest = append(rest, entry{s, e, i})
 				return nil
 			}
+			return cutContained(s, e, i, program)
+		}
+		cutContained = func(s, e, i int, program string) error {
+			id := ""
 			if is, ie, ok, err := fjson.Lookup(res, s, "id"); err != nil {
 				return err
 			} else if ok && res[is] == '"' {
@@ -353,6 +361,30 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string, 
 		}
 		if err != nil {
 			return nil, err
+		}
+		// A contained entry belonging to one cut (a role #r whose
+		// organization is #o, #o partOf the program's department): cut
+		// too, to the end of the chain. Kept, #r and the member naming it
+		// went to org-b beside #o cut (QA round 43, helper A).
+		inContained := func(ref string) string { return containedProgram[ref] }
+		for changed := len(out) > 0; changed; {
+			changed = false
+			for k := 0; k < len(rest); k++ {
+				c := rest[k]
+				program, err := containedParent(res[c.s:c.e], inContained)
+				if err != nil {
+					return nil, err
+				}
+				if program == "" {
+					continue
+				}
+				if err := cutContained(c.s, c.e, c.i, program); err != nil {
+					return nil, err
+				}
+				rest = append(rest[:k], rest[k+1:]...)
+				k--
+				changed = true
+			}
 		}
 	}
 	programWords := l.ProgramWords()
