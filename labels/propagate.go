@@ -10,8 +10,16 @@ import (
 	"github.com/ds4p/ds4p/internal/fjson"
 )
 
-// maxRounds bounds how far labels travel along chains of references in
-// one batch (Observation → Encounter → Condition is two).
+// maxRounds bounds how far Resolve reads chains of references past the
+// batch, to resources neither it nor the label cache holds (Observation →
+// Encounter → Condition is two), and the rounds propagate and
+// linkedPatients make over every link of the batch. A chain in the
+// response itself longer still is then followed to its end from the
+// resources that changed (propagateRest, linkedPatientsRest): stopped
+// after maxRounds, a chain of more than 8 in the response
+// (Observation?_include:iterate=Observation:derived-from) left its start
+// ordinary, where the same start read alone was withheld (502,
+// errChainTooDeep) (QA round 43, helper A).
 const maxRounds = 8
 
 // inheritable returns the labels of s that a referring resource inherits:
@@ -627,8 +635,10 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 		}
 	}
 	l.parents(resources, rs, targets)
-	for range maxRounds {
-		changed, j := false, 0
+	changed := true
+	for round := 0; changed && round < maxRounds; round++ {
+		changed = false
+		j := 0
 		for k := range rs {
 			for _, lk := range rs[k].links {
 				if t := targets[j]; t.ok && l.inherit(resources, rs, k, lk, t) {
@@ -637,9 +647,9 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 				j++
 			}
 		}
-		if !changed {
-			break
-		}
+	}
+	if changed {
+		l.propagateRest(resources, rs, targets)
 	}
 	// After the rounds: a Patient's department may stand for the program
 	// through its parents (link.parent).
@@ -655,6 +665,43 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 				}
 			}
 			j++
+		}
+	}
+}
+
+// propagateRest carries labels to the end of the batch's chains once
+// maxRounds rounds still changed something: each resource passes on
+// again to the links naming it, and those that took something pass on
+// in turn, until none does (a round only adds, so it ends), in time
+// proportional to what changes rather than rounds over every link.
+func (l *Labeller) propagateRest(resources [][]byte, rs []*Result, targets []linkTarget) {
+	type at struct{ k, i, j int } // rs[k].links[i], its target targets[j]
+	by := map[int][]at{}          // a resource of the batch: the links naming it
+	j := 0
+	for k, r := range rs {
+		for i := range r.links {
+			if t := targets[j]; t.ok {
+				if t.k >= 0 {
+					by[t.k] = append(by[t.k], at{k, i, j})
+				}
+				for _, m := range t.more {
+					by[m] = append(by[m], at{k, i, j})
+				}
+			}
+			j++
+		}
+	}
+	todo := make([]int, len(rs))
+	for k := range todo {
+		todo[k] = k
+	}
+	for len(todo) > 0 {
+		p := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, a := range by[p] {
+			if l.inherit(resources, rs, a.k, rs[a.k].links[a.i], targets[a.j]) {
+				todo = append(todo, a.k)
+			}
 		}
 	}
 }
@@ -913,7 +960,7 @@ func samePatients(r, t *Result) bool {
 // 27, area A). Context references (encounter) and a Binary's
 // securityContext (securityContexts) are not followed here; a target whose
 // patient cannot be told (PatientConflict) passes its labels only. Chains
-// are followed as labels are (maxRounds).
+// are followed as labels are, to their end (maxRounds).
 //
 // A target the batch does not hold but the label cache knew (so that
 // Resolve did not read it) gives the patients the cache noted with its
@@ -943,33 +990,60 @@ func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix *batchInd
 			edges = append(edges, edge{k, t, nil})
 		})
 	}
-	for range maxRounds {
-		changed := false
-		for _, e := range edges {
-			r := rs[e.from]
-			if e.to < 0 {
-				for _, p := range e.cached {
-					if !r.HasPatient(p) {
-						r.AddPatient(p)
-						changed = true
-					}
-				}
-				continue
-			}
-			tr := rs[e.to]
-			if tr.Patient != "" && !r.HasPatient(tr.Patient) {
-				r.AddPatient(tr.Patient)
-				changed = true
-			}
-			for _, p := range tr.Patients {
+	take := func(e edge) bool { // whether rs[e.from] took a patient
+		r, took := rs[e.from], false
+		if e.to < 0 {
+			for _, p := range e.cached {
 				if !r.HasPatient(p) {
 					r.AddPatient(p)
-					changed = true
+					took = true
 				}
 			}
+			return took
 		}
-		if !changed {
-			break
+		tr := rs[e.to]
+		if tr.Patient != "" && !r.HasPatient(tr.Patient) {
+			r.AddPatient(tr.Patient)
+			took = true
+		}
+		for _, p := range tr.Patients {
+			if !r.HasPatient(p) {
+				r.AddPatient(p)
+				took = true
+			}
+		}
+		return took
+	}
+	changed := true
+	for round := 0; changed && round < maxRounds; round++ {
+		changed = false
+		for _, e := range edges {
+			if take(e) {
+				changed = true
+			}
+		}
+	}
+	if changed {
+		// A chain longer still in the response: to its end, from what
+		// changed (maxRounds).
+		by := map[int][]edge{}
+		for _, e := range edges {
+			if e.to >= 0 {
+				by[e.to] = append(by[e.to], e)
+			}
+		}
+		todo := make([]int, len(rs))
+		for k := range todo {
+			todo[k] = k
+		}
+		for len(todo) > 0 {
+			p := todo[len(todo)-1]
+			todo = todo[:len(todo)-1]
+			for _, e := range by[p] {
+				if take(e) {
+					todo = append(todo, e.from)
+				}
+			}
 		}
 	}
 	referrerPatients(resources, rs, ix)
