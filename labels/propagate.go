@@ -484,6 +484,14 @@ type linkTarget struct {
 	k   int
 	ext inherited
 	ok  bool
+	// aside is what passes on beside k or ext, nil for most links: a
+	// 1,000-entry Bundle resolves a thousand targets and copies each in
+	// every round, and few name a version or a canonical.
+	aside *targetAside
+}
+
+// targetAside is what passes on beside a link's target (linkTarget.aside).
+type targetAside struct {
 	// old is what the version the reference names passes on, when it is
 	// not the one the batch or the cache holds (versions): it passes on
 	// beside the current one.
@@ -495,6 +503,32 @@ type linkTarget struct {
 	// more are the other resources of the batch a canonical link names
 	// (every version of a form): each passes on beside k.
 	more []int
+}
+
+// old returns what the version t names passes on (targetAside.old),
+// nothing when it names none.
+func (t linkTarget) old() inherited {
+	if t.aside == nil {
+		return inherited{}
+	}
+	return t.aside.old
+}
+
+// oldRes returns the result of the version t names (targetAside.oldRes).
+func (t linkTarget) oldRes() *Result {
+	if t.aside == nil {
+		return nil
+	}
+	return t.aside.oldRes
+}
+
+// more returns the other resources of the batch t's canonical names
+// (targetAside.more).
+func (t linkTarget) more() []int {
+	if t.aside == nil {
+		return nil
+	}
+	return t.aside.more
 }
 
 // withVersion adds to t what the version link lk of resource b names
@@ -515,9 +549,10 @@ func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) 
 	// A directory entry's version stands for the program it named then
 	// (QA round 41: a record performed by the program's role at version 2
 	// stayed ordinary once the role left the program).
-	t.old = inherited{labels: inheritable(r.Effective()), program: r.Program, directory: r.directory}
-	t.oldRes = r
-	if !t.ok && (len(t.old.labels) > 0 || t.old.directory != "" || directoryTypeTargets[r.Type]) {
+	// A new aside, not the one t came with: t is a copy.
+	old := inherited{labels: inheritable(r.Effective()), program: r.Program, directory: r.directory}
+	t.aside = &targetAside{old: old, oldRes: r, more: t.more()}
+	if !t.ok && (len(old.labels) > 0 || old.directory != "" || directoryTypeTargets[r.Type]) {
 		t.key, t.k, t.ok = key, -1, true
 	}
 	return t
@@ -538,7 +573,10 @@ func (l *Labeller) resolve(ix *batchIndex, rs []*Result, k int, b []byte, lk lin
 		case !t.ok:
 			t = linkTarget{key: []byte(url), k: m, ok: true}
 		case m != t.k:
-			t.more = append(t.more, m)
+			if t.aside == nil {
+				t.aside = &targetAside{}
+			}
+			t.aside.more = append(t.aside.more, m)
 		}
 	}
 	return t
@@ -589,23 +627,24 @@ func (t linkTarget) passes(rs []*Result) inherited {
 	if t.k >= 0 {
 		in = inherited{labels: inheritable(rs[t.k].Effective()), program: rs[t.k].Program, directory: rs[t.k].directory}
 	}
-	for _, m := range t.more {
+	for _, m := range t.more() {
 		in.labels = in.labels.Union(inheritable(rs[m].Effective()))
 		if in.program == "" {
 			in.program = rs[m].Program
 		}
 	}
-	if len(t.old.labels) > 0 {
-		in.labels = in.labels.Union(t.old.labels)
+	old := t.old()
+	if len(old.labels) > 0 {
+		in.labels = in.labels.Union(old.labels)
 		if in.program == "" {
-			in.program = t.old.program
+			in.program = old.program
 		}
 	}
 	if in.directory == "" {
-		in.directory = t.old.directory
+		in.directory = old.directory
 	}
-	if in.directory == "" && t.oldRes != nil {
-		in.directory = t.oldRes.directory
+	if or := t.oldRes(); in.directory == "" && or != nil {
+		in.directory = or.directory
 	}
 	return in
 }
@@ -684,7 +723,7 @@ func (l *Labeller) propagateRest(resources [][]byte, rs []*Result, targets []lin
 				if t.k >= 0 {
 					by[t.k] = append(by[t.k], at{k, i, j})
 				}
-				for _, m := range t.more {
+				for _, m := range t.more() {
 					by[m] = append(by[m], at{k, i, j})
 				}
 			}
@@ -732,7 +771,7 @@ func (l *Labeller) parents(resources [][]byte, rs []*Result, targets []linkTarge
 					}
 					by[t.k] = append(by[t.k], parentLink{k, i, j})
 				}
-				if t.oldRes != nil {
+				if or := t.oldRes(); or != nil {
 					// The version named, in the batch when its parents are
 					// read (fetchVersions).
 					if at == nil {
@@ -741,7 +780,7 @@ func (l *Labeller) parents(resources [][]byte, rs []*Result, targets []linkTarge
 							at[r] = m
 						}
 					}
-					if m, ok := at[t.oldRes]; ok {
+					if m, ok := at[or]; ok {
 						if by == nil {
 							by = map[int][]parentLink{}
 						}
@@ -1169,7 +1208,7 @@ func itemLinked(typ string, lk link) bool {
 // knows, or one named at a version, passes on its labels whole, as any
 // target does.
 func claimRequest(r *Result, lk link, rs []*Result, t linkTarget) (string, bool) {
-	if lk.kind != refContent || t.k < 0 || len(t.old.labels) > 0 {
+	if lk.kind != refContent || t.k < 0 || len(t.old().labels) > 0 {
 		return "", false
 	}
 	for _, il := range itemLinks {

@@ -321,7 +321,7 @@ func (b *Batch) labelsReach(own int) []bool {
 			if t.ok {
 				mark(t.k)
 			}
-			for _, m := range t.more {
+			for _, m := range t.more() {
 				mark(m)
 			}
 		}

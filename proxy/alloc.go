@@ -65,6 +65,20 @@ func (r *run) newEntry() *entryNode {
 	return &r.entrySlab[len(r.entrySlab)-1]
 }
 
+// answerOf returns e's answer (entryNode.ans) to fill in, taken from the
+// run's slab the first time: a history's or a batch's entries each have
+// one, a searchset's none.
+func (r *run) answerOf(e *entryNode) *entryAnswer {
+	if e.ans == nil {
+		if len(r.ansSlab) == cap(r.ansSlab) {
+			r.ansSlab = make([]entryAnswer, 0, nextSlab(cap(r.ansSlab)))
+		}
+		r.ansSlab = append(r.ansSlab, entryAnswer{outcome: span{-1, -1}, locationAt: span{-1, -1}})
+		e.ans = &r.ansSlab[len(r.ansSlab)-1]
+	}
+	return e.ans
+}
+
 // typeName reads the string at b[vs:ve] (a resourceType), interned for the
 // run: a Bundle names a handful of types a thousand times.
 func (r *run) typeName(vs, ve int) (string, bool) {

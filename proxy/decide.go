@@ -470,7 +470,7 @@ func disclosedUnderBreakGlass(it *item) bool {
 	if it.class.decision.BreakGlass {
 		return true
 	}
-	for _, c := range it.extra {
+	for _, c := range it.extra() {
 		if c.decision.BreakGlass {
 			return true
 		}

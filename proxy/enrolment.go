@@ -107,7 +107,7 @@ func (r *run) labelEnrolment() error {
 		for _, e := range els {
 			it.res.Elements = append(it.res.Elements[:len(it.res.Elements):len(it.res.Elements)], e.ElementLabel)
 		}
-		it.enrolment = els
+		it.withAside().enrolment = els
 		it.res.Changed = true
 	}
 	return nil
@@ -131,7 +131,7 @@ func (r *run) withholdProgramDirectory(root *bundleNode) {
 	shown := r.ex.pageFlags&pageEnrolmentShown != 0
 	everything := r.ex.req.Type == "Patient" && r.ex.req.ID != "" && r.ex.req.Operation == "$everything"
 	for _, it := range r.items {
-		for _, e := range it.enrolment {
+		for _, e := range it.enrolment() {
 			cut = cut || insideAny(e.Start, e.End, it.redacted)
 		}
 		if everything && it.res != nil && it.res.Type == "Patient" && it.res.ID == r.ex.req.ID {
@@ -189,7 +189,7 @@ type enrolmentElement struct {
 // program's patients as the REDACTED ones). The narrative goes only when
 // it names the program (narrativeNames).
 func (it *item) silentCut() bool {
-	if len(it.enrolment) == 0 || len(it.redacted) == 0 {
+	if len(it.enrolment()) == 0 || len(it.redacted) == 0 {
 		return false
 	}
 	for _, e := range it.redacted {
@@ -201,7 +201,7 @@ func (it *item) silentCut() bool {
 }
 
 func (it *item) isEnrolment(e labels.ElementLabel) bool {
-	for _, x := range it.enrolment {
+	for _, x := range it.enrolment() {
 		if x.Start == e.Start && x.End == e.End {
 			return true
 		}
@@ -229,7 +229,7 @@ func unlabellable(e labels.ElementLabel) bool { return e.Path == "meta.source" }
 // mentions what a removed enrolment element named.
 func (r *run) narrativeNames(it *item, sp span) bool {
 	text := strings.ToLower(string(r.body[sp.start:sp.end]))
-	for _, e := range it.enrolment {
+	for _, e := range it.enrolment() {
 		if !insideAny(e.Start, e.End, it.redacted) { // kept: its words may stay
 			continue
 		}

@@ -47,7 +47,10 @@ func (r *run) entryParts(e *entryNode) *entryNode {
 	for k, p := range e.parts {
 		if p.start >= 0 {
 			if err := r.entryPart(e, names[k], p.start); err != nil {
-				e.notMatch, e.ref, e.partsErr = true, "", err
+				e.notMatch, e.partsErr = true, err
+				if e.ans != nil {
+					e.ans.ref = ""
+				}
 			}
 		}
 	}
@@ -78,7 +81,7 @@ func (r *run) entryPart(e *entryNode, name string, vs int) error {
 			raw, _ := fjson.RawString(b, ks, ke)
 			e.notMatch = !fjson.KeyIs(raw, "match")
 		case name == "response" && k == "status":
-			e.status, _ = fjson.StringValue(b, ks, ke)
+			r.answerOf(e).status, _ = fjson.StringValue(b, ks, ke)
 		case name == "response" && k == "outcome":
 			// Its free text is cut (outcomeEdits), the rest passes: only
 			// an OperationOutcome is read so. Bundle.entry.response.outcome
@@ -90,17 +93,18 @@ func (r *run) entryPart(e *entryNode, name string, vs int) error {
 			if rt, err := r.resourceType(ks); err != nil || rt != "OperationOutcome" {
 				return 0, errOutcomeNotOutcome
 			}
-			e.outcome = span{ks, ke}
+			r.answerOf(e).outcome = span{ks, ke}
 		case name == "response" && k == "location":
-			e.location, _ = fjson.StringValue(b, ks, ke)
-			e.locationAt = span{ks, ke}
+			a := r.answerOf(e)
+			a.location, _ = fjson.StringValue(b, ks, ke)
+			a.locationAt = span{ks, ke}
 		case name == "response" && k == "etag":
-			e.etag, _ = fjson.StringValue(b, ks, ke)
+			r.answerOf(e).etag, _ = fjson.StringValue(b, ks, ke)
 		case name == "response" && k == "lastModified":
-			e.lastModified, _ = fjson.StringValue(b, ks, ke)
+			r.answerOf(e).lastModified, _ = fjson.StringValue(b, ks, ke)
 		case name == "request" && k == "url":
 			u, _ := fjson.StringValue(b, ks, ke)
-			e.ref = refOf(u)
+			r.answerOf(e).ref = refOf(u)
 		}
 		return ke, nil
 	})
@@ -175,13 +179,14 @@ func (r *run) writtenEntry(b *bundleNode, i int, e *entryNode) ([]byte, bool) {
 	default:
 		return nil, false
 	}
-	st := r.entryParts(e).status
+	a := r.entryParts(e).answer()
+	st := a.status
 	if len(st) < 3 || st[0] != '2' {
 		return nil, false
 	}
 	out := append([]byte(`{"response":{"status":`), fjson.AppendString(nil, st)...)
-	if e.location != "" {
-		loc := e.location
+	if a.location != "" {
+		loc := a.location
 		if u, ok := r.s.rewriteBase(loc, r.ex.publicBase); ok {
 			loc = u
 		} else if strings.Contains(loc, "://") {
@@ -191,11 +196,11 @@ func (r *run) writtenEntry(b *bundleNode, i int, e *entryNode) ([]byte, bool) {
 			out = append(append(out, `,"location":`...), fjson.AppendString(nil, loc)...)
 		}
 	}
-	if e.etag != "" {
-		out = append(append(out, `,"etag":`...), fjson.AppendString(nil, e.etag)...)
+	if a.etag != "" {
+		out = append(append(out, `,"etag":`...), fjson.AppendString(nil, a.etag)...)
 	}
-	if e.lastModified != "" {
-		out = append(append(out, `,"lastModified":`...), fjson.AppendString(nil, e.lastModified)...)
+	if a.lastModified != "" {
+		out = append(append(out, `,"lastModified":`...), fjson.AppendString(nil, a.lastModified)...)
 	}
 	return append(out, "}}"...), true
 }
@@ -207,7 +212,7 @@ func (r *run) entryGone(e *entryNode) bool {
 		// A server may put the missing resource's OperationOutcome in
 		// entry.resource rather than response.outcome: by status, it is
 		// gone all the same, and answers as a withheld one does.
-		if st := r.entryParts(e).status; strings.HasPrefix(st, "404") || strings.HasPrefix(st, "410") {
+		if st := r.entryParts(e).answer().status; strings.HasPrefix(st, "404") || strings.HasPrefix(st, "410") {
 			return true
 		}
 	}
@@ -302,7 +307,7 @@ func (r *run) eachDisclosedPart(f func(*class)) {
 		if !it.class.decision.Permitted() {
 			continue
 		}
-		for _, c := range it.extra {
+		for _, c := range it.extra() {
 			if c != nil {
 				f(c)
 			}

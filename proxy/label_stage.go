@@ -39,11 +39,11 @@ func (r *run) labelBatch(ctx context.Context) error {
 	var copies []labels.Copy
 	for i, it := range r.items {
 		batch = append(batch, r.body[it.start:it.end])
-		if it.copyIn != 0 || it.inBundle != nil {
+		if it.copyIn != 0 || it.inBundle() != nil {
 			if copies == nil {
 				copies = make([]labels.Copy, len(r.items))
 			}
-			copies[i].Scope, copies[i].Labels = it.copyIn, it.inBundle
+			copies[i].Scope, copies[i].Labels = it.copyIn, it.inBundle()
 		}
 	}
 	for _, it := range r.items {
@@ -52,7 +52,7 @@ func (r *run) labelBatch(ctx context.Context) error {
 			if copies == nil {
 				copies = make([]labels.Copy, len(r.items))
 			}
-			copies = append(copies, labels.Copy{Scope: it.copyIn, Contained: true, Labels: it.inBundle})
+			copies = append(copies, labels.Copy{Scope: it.copyIn, Contained: true, Labels: it.inBundle()})
 		}
 	}
 	l := r.s.labeller

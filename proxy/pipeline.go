@@ -31,41 +31,89 @@ type item struct {
 	class      *class
 	// contained are the resources of its contained array (contained.go).
 	contained []*item
-	// inheritedPatient: a contained resource naming no patient of its own,
-	// which takes its container's (settleContained).
-	inheritedPatient bool
 	// copyIn: not the server's resource of its Type/id, but a copy inside
 	// the stored Bundle that this names (storedCopy: labels.Result.CopyIn);
 	// 0 for the server's.
 	copyIn int
-	// inBundle are the labels of the stored Bundles it is an entry of
-	// (bundleLabels: labels.BundleLabels), which are its own too
-	// (labels.Result.InBundle).
-	inBundle labels.Set
 	// redacted are the elements removed; res.Elements keeps the others
 	// (redact.go).
 	redacted []labels.ElementLabel
 	// masked are the elements kept with their values masked (mask.go).
 	masked []labels.ElementLabel
-	// enrolment are the elements of a Patient that name a Part 2 program
-	// (enrolment.go), with what would tell the program in its narrative.
-	enrolment []enrolmentElement
-	// narrativeWithheld: a Patient's narrative names a Part 2 program and
-	// the caller may not learn of an enrolment (decideNarratives).
-	narrativeWithheld bool
-	// extra are the classes of its kept elements other than its own, whose
-	// obligations and notices it carries.
-	extra []*class
-	// scanned says collect walked its top-level members: typ is its
-	// resourceType and containedAt where its contained array starts (-1:
-	// none), so findContained need not search its bytes again.
-	scanned     bool
+	// aside holds what few items have (its stored Bundles' labels, a
+	// Patient's enrolment, the classes of its kept elements), nil for
+	// the others: a 1,000-entry search allocates a thousand items.
+	aside *itemAside
+	// typ is its resourceType and containedAt where its contained array
+	// starts (-1: none), when scanned, so findContained need not search
+	// its bytes again.
 	typ         string
 	containedAt int
 	// edits are what itemEdits made of it (edited), kept for a second
 	// rendering (stream.go).
-	edits  []fjson.Edit
+	edits []fjson.Edit
+	// The flags, side by side (each alone took a word):
+	//
+	// inheritedPatient: a contained resource naming no patient of its own,
+	// which takes its container's (settleContained).
+	inheritedPatient bool
+	// narrativeWithheld: a Patient's narrative names a Part 2 program and
+	// the caller may not learn of an enrolment (decideNarratives).
+	narrativeWithheld bool
+	// scanned says collect walked its top-level members (typ and
+	// containedAt are known).
+	scanned bool
+	// edited: edits are made (itemEdits).
 	edited bool
+}
+
+// itemAside is what few items of a response have (item.aside).
+type itemAside struct {
+	// inBundle are the labels of the stored Bundles it is an entry of
+	// (bundleLabels: labels.BundleLabels), which are its own too
+	// (labels.Result.InBundle).
+	inBundle labels.Set
+	// enrolment are the elements of a Patient that name a Part 2 program
+	// (enrolment.go), with what would tell the program in its narrative.
+	enrolment []enrolmentElement
+	// extra are the classes of its kept elements other than its own, whose
+	// obligations and notices it carries.
+	extra []*class
+}
+
+// withAside returns it.aside to fill in, made the first time.
+func (it *item) withAside() *itemAside {
+	if it.aside == nil {
+		it.aside = &itemAside{}
+	}
+	return it.aside
+}
+
+// inBundle returns the labels of the stored Bundles it is an entry of
+// (itemAside.inBundle).
+func (it *item) inBundle() labels.Set {
+	if it.aside == nil {
+		return nil
+	}
+	return it.aside.inBundle
+}
+
+// enrolment returns the elements of a Patient that name a Part 2 program
+// (itemAside.enrolment).
+func (it *item) enrolment() []enrolmentElement {
+	if it.aside == nil {
+		return nil
+	}
+	return it.aside.enrolment
+}
+
+// extra returns the classes of its kept elements other than its own
+// (itemAside.extra).
+func (it *item) extra() []*class {
+	if it.aside == nil {
+		return nil
+	}
+	return it.aside.extra
 }
 
 // class is one decision class: the items of a response that share patient,
@@ -164,21 +212,42 @@ type entryNode struct {
 	item       *item
 	nested     *bundleNode
 	// parts are the values of search, response and request, read when
-	// needed (entries.go: entryParts) into the fields below.
+	// needed (entries.go: entryParts) into partsErr, notMatch and ans.
 	parts    [3]span
-	parsed   bool
 	partsErr error
-	notMatch bool   // search.mode is there and is not match
-	kept     bool   // keptEntries keeps it (refill.go: markKept)
-	status   string // response.status
-	outcome  span   // response.outcome, {-1,-1} when absent
-	ref      string // "Type/id" of request.url, for entries without a resource
+	parsed   bool // entryParts read them
+	notMatch bool // search.mode is there and is not match
+	kept     bool // keptEntries keeps it (refill.go: markKept)
+	// ans is what its response and request members say (answer), nil
+	// when it has neither: a searchset's entries carry none of it.
+	ans *entryAnswer
+}
+
+// entryAnswer is what entryParts reads of an entry's response and request
+// members: only a batch or transaction response's entries and a history's
+// have them, so an entry node keeps it apart (entryNode.ans) rather than
+// give each entry of a 1,000-entry search 112 bytes it never uses.
+type entryAnswer struct {
+	status  string // response.status
+	outcome span   // response.outcome, {-1,-1} when absent
+	ref     string // "Type/id" of request.url, for entries without a resource
 	// response.location, etag and lastModified, for a written entry
 	// whose result is withheld (entries.go: writtenEntry).
 	location, etag, lastModified string
 	// locationAt is response.location's value, {-1,-1} when absent:
 	// rewritten to the proxy's base as fullUrl is (writeEntry).
 	locationAt span
+}
+
+// answer returns what e's response and request members say, as read by
+// entryParts: nothing (no status, no outcome, no location) for an entry
+// without them. A copy, made afresh for an entry without: no run's answer
+// is shared with another.
+func (e *entryNode) answer() entryAnswer {
+	if e.ans == nil {
+		return entryAnswer{outcome: span{-1, -1}, locationAt: span{-1, -1}}
+	}
+	return *e.ans
 }
 
 // run is one response going through the pipeline.
@@ -251,6 +320,7 @@ type run struct {
 	// public base as JSON string content.
 	itemSlab  []item
 	entrySlab []entryNode
+	ansSlab   []entryAnswer
 	typeNames map[string]string
 	pubEsc    []byte
 	keyBuf    []byte // decide.go: class keys
@@ -533,12 +603,12 @@ func (r *run) collectChecked() (*bundleNode, *item, error) {
 				return nil, nil, err
 			}
 			c.label.ContainedIn(&it.label) // its id is its container's
-			c.label.InBundle(r.body[c.start:c.end], it.inBundle)
+			c.label.InBundle(r.body[c.start:c.end], it.inBundle())
 			c.res = &c.label
 		}
 		// Its stored Bundle's labels: known once the Bundle's meta is
 		// read, which may follow its entries (bundleLabels).
-		it.label.InBundle(r.body[it.start:it.end], it.inBundle)
+		it.label.InBundle(r.body[it.start:it.end], it.inBundle())
 	}
 	r.nameByURL(root)
 	return root, single, nil
@@ -820,7 +890,7 @@ func (r *run) collectEntries(b *bundleNode, arr, depth int) (int, error) {
 
 func (r *run) collectEntry(start, depth int) (*entryNode, error) {
 	e := r.newEntry()
-	*e = entryNode{start: start, fullURL: span{-1, -1}, outcome: span{-1, -1}, locationAt: span{-1, -1}, parts: noParts}
+	*e = entryNode{start: start, fullURL: span{-1, -1}, parts: noParts}
 	end, err := r.scanObject(start, func(key []byte, vs int) (int, error) {
 		switch name := keyName(key); name {
 		case "resource":
@@ -936,7 +1006,7 @@ func (r *run) bundleLabels(b *bundleNode, depth int, in *bundleNode, at int, out
 				return err
 			}
 		case e.item != nil && len(own) > 0:
-			e.item.inBundle = own
+			e.item.withAside().inBundle = own
 		}
 	}
 	return nil
@@ -1217,7 +1287,7 @@ func (r *run) bundleChanged(b *bundleNode, pageRoot bool) (bool, error) {
 		if isResponseBundle(b.typ) && r.entryGone(e) {
 			return true, nil
 		}
-		if e.outcome.start >= 0 {
+		if e.ans != nil && e.ans.outcome.start >= 0 {
 			return true, nil // its text is removed (outcomeEdits)
 		}
 	}
@@ -1292,7 +1362,7 @@ func (r *run) keptEntries(b *bundleNode) []*entryNode {
 			if visible == nil {
 				visible = r.disclosedRefs(b)
 			}
-			if !visible[r.entryParts(e).ref] {
+			if !visible[r.entryParts(e).answer().ref] {
 				continue
 			}
 		}
@@ -1356,16 +1426,16 @@ func (r *run) writeEntry(dst []byte, e *entryNode) ([]byte, error) {
 	if e.parts[partResponse].start >= 0 && r.entryParts(e).partsErr != nil {
 		return nil, rewriteFailure(e.partsErr)
 	}
-	if e.locationAt.start >= 0 {
+	if a := e.ans; a != nil && a.locationAt.start >= 0 {
 		// A history or batch entry's response.location names the
 		// upstream's address as fullUrl does (Condition/x/_history/2
 		// written under its base): rewritten to the proxy's base.
-		if ed, ok := r.rewriteURL(e.locationAt); ok {
+		if ed, ok := r.rewriteURL(a.locationAt); ok {
 			ss = append(ss, splice{start: ed.Start, end: ed.End, data: ed.Data})
 		}
 	}
-	if e.outcome.start >= 0 {
-		oe, err := outcomeEdits(r.body, e.outcome.start, e.outcome.end)
+	if a := e.ans; a != nil && a.outcome.start >= 0 {
+		oe, err := outcomeEdits(r.body, a.outcome.start, a.outcome.end)
 		if err != nil {
 			return nil, err
 		}

@@ -119,7 +119,8 @@ func (r *run) decideElements(ctx context.Context) error {
 			if c.decision.Permitted() || keptUnderRedact(c.decision, it.res.Labels, e.Labels) {
 				kept = append(kept, e)
 				if c != it.class {
-					it.extra = append(it.extra, c)
+					a := it.withAside()
+					a.extra = append(a.extra, c)
 				}
 				continue
 			}
@@ -339,7 +340,7 @@ func (r *run) makeItemEdits(it *item) ([]fjson.Edit, error) {
 		// label can be written on it, and it goes as it came.
 		res.Elements = slices.DeleteFunc(slices.Clone(res.Elements), unlabellable)
 	}
-	le, err := r.labelEdits(it.start, it.end, res, it.class, it.extra, removed, len(it.masked) > 0)
+	le, err := r.labelEdits(it.start, it.end, res, it.class, it.extra(), removed, len(it.masked) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -1540,7 +1541,10 @@ func (r *run) followSequences(ctx context.Context, it *item, now int64) error {
 			extra = append(extra, c)
 		}
 	}
-	it.res.Elements, it.extra = kept, extra
+	it.res.Elements = kept
+	if len(extra) > 0 || it.aside != nil {
+		it.withAside().extra = extra
+	}
 	return nil
 }
 
