@@ -297,6 +297,10 @@ type Result struct {
 	// Questionnaire's url and version), "" when it has none: a link
 	// naming that canonical (link.canonical) finds it in the batch.
 	canonURL, canonVersion string
+	// idents are a directory entry's own identifiers ("system|value"),
+	// on sites with programs: a link naming it by identifier alone
+	// (link.ident) finds it in the batch by them.
+	idents []string
 }
 
 // maxDepth bounds how deep Label follows nested objects and arrays; real
@@ -450,6 +454,7 @@ func (w *walker) result() Result {
 		// A role, location, service or department of the program:
 		// no record of it, but a record it performed or hosted is.
 		r.directory = cmp.Or(w.program, w.partOfProgram, w.ownProgram)
+		r.idents = w.ownIdents
 	}
 	if w.div.seen {
 		r.Narrative = Span{Start: w.div.start, End: w.div.end}

@@ -377,6 +377,10 @@ type batchIndex struct {
 	// Questionnaire's), by that url, built by the first canonical lookup.
 	canon      map[string][]int
 	canonBuilt bool
+	// idents are the directory entries by their own identifiers
+	// (Result.idents), built by the first identifier lookup.
+	idents      map[string][]int
+	identsBuilt bool
 }
 
 // canonicalType is the type a canonical target is searched as: the form a
@@ -410,6 +414,43 @@ func (ix *batchIndex) canonical(rs []*Result, from int, url, v string) (ks []int
 		}
 	}
 	return ks, ok
+}
+
+// identified is the target of an identifier link (link.ident) of rs[from]
+// naming key ("system|value"): every directory entry of the batch carrying
+// it, each passing on what it stands for.
+func (ix *batchIndex) identified(rs []*Result, from int, key string) linkTarget {
+	var t linkTarget
+	if ix == nil {
+		return t
+	}
+	if !ix.identsBuilt {
+		ix.identsBuilt = true
+		for k, r := range rs {
+			if r.copied || r.unnamed {
+				continue
+			}
+			for _, id := range r.idents {
+				if ix.idents == nil {
+					ix.idents = map[string][]int{}
+				}
+				ix.idents[id] = append(ix.idents[id], k)
+			}
+		}
+	}
+	for _, m := range ix.idents[key] {
+		switch {
+		case m == from:
+		case !t.ok:
+			t = linkTarget{key: []byte(key), k: m, ok: true}
+		default:
+			if t.aside == nil {
+				t.aside = &targetAside{}
+			}
+			t.aside.more = append(t.aside.more, m)
+		}
+	}
+	return t
 }
 
 func indexBatch(rs []*Result) *batchIndex {
@@ -562,6 +603,9 @@ func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) 
 // then in the cache of earlier responses. A canonical link's target is also
 // every resource of the batch whose canonical it names.
 func (l *Labeller) resolve(ix *batchIndex, rs []*Result, k int, b []byte, lk link) linkTarget {
+	if lk.ident {
+		return ix.identified(rs, k, lk.decoded)
+	}
 	t := l.resolveRef(ix, rs, k, b, lk)
 	if !lk.canonical {
 		return t
@@ -631,6 +675,9 @@ func (t linkTarget) passes(rs []*Result) inherited {
 		in.labels = in.labels.Union(inheritable(rs[m].Effective()))
 		if in.program == "" {
 			in.program = rs[m].Program
+		}
+		if in.directory == "" {
+			in.directory = rs[m].directory // another entry carrying the identifier (link.ident)
 		}
 	}
 	old := t.old()

@@ -2,6 +2,7 @@ package labels
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/ds4p/ds4p/internal/fjson"
 )
@@ -172,6 +173,16 @@ type link struct {
 	// depth (a department partOf a department of the program; QA round
 	// 42, area F). It passes no label on (inherit).
 	parent bool
+	// ident: a reference naming a directory entry by identifier alone
+	// (Reference.identifier, no reference string; QA round 43, helper
+	// D): decoded is "system|value" (identKey), and its targets are the
+	// entries of the batch carrying it (Result.idents), searched for in
+	// each directory type (Target.Identifier). start and end are the
+	// value's.
+	ident bool
+	// identDepth is the walk's depth of the Reference holding an ident
+	// link's identifier (dropIdentLinks).
+	identDepth int16
 }
 
 // canonicalOf returns the canonical a canonical link of resource b names:
@@ -324,7 +335,7 @@ func (w *walker) decodedKey(s segment) string {
 // noteReference handles an object with a reference string, or with system
 // and value strings (an Identifier), under a top-level member.
 func (w *walker) noteReference(c *coding) {
-	if !c.refStr && w.ownProgram == "" && !w.rs.programs.empty() && w.depth <= 2 && w.topKey("identifier") {
+	if !c.refStr && !w.rs.programs.empty() && w.depth <= 2 && w.topKey("identifier") {
 		// The entry's own identifier (Organization/x with the program's
 		// NPI): read for Result.directory, as a contained copy's is
 		// (QA round 42, helper A).
@@ -332,7 +343,14 @@ func (w *walker) noteReference(c *coding) {
 		if c.valNum {
 			val = numericCode(w.b[c.value.start:c.value.end])
 		}
-		w.ownProgram = w.rs.programs.byIdentifier(sys, val)
+		if w.ownProgram == "" {
+			w.ownProgram = w.rs.programs.byIdentifier(sys, val)
+		}
+		if c.sysStr {
+			// Found by a reference naming it by identifier alone
+			// (link.ident; QA round 43, helper D).
+			w.ownIdents = append(w.ownIdents, identKey(sys, val))
+		}
 	}
 	if c.refStr {
 		w.notePatientRef(c)
@@ -369,6 +387,17 @@ func (w *walker) noteReference(c *coding) {
 		}
 	case (m.kind == refContent || m.kind == refContext) && c.refStr:
 		w.addLink(c, m)
+	}
+	if !c.refStr && c.sysStr && w.program == "" && !w.rs.programs.empty() && w.referenceIdentifier() &&
+		(m.kind == refSource || w.underSourceKey()) {
+		// A source member naming a role, site, service or department by
+		// identifier alone ({"identifier":{...}}, no reference), not the
+		// program's own: the entries carrying it are searched for and
+		// stand for what they stand for, as one named by reference does
+		// (QA round 43, helper D).
+		if w.addIdentLink(c, refMember{kind: refContext, name: m.name}) {
+			w.links[len(w.links)-1].directory = true
+		}
 	}
 	if m.kind != refSource && c.refStr && w.program == "" && !w.rs.programs.empty() && w.topKey("partOf", "providedBy", "healthcareService") &&
 		(w.directoryTarget(c) || w.entryURL(c)) {
@@ -685,6 +714,54 @@ func availabilityTarget(b []byte, s, e int, ref bool) bool {
 var scheduleDirectory = map[string]bool{
 	"Practitioner": true, "PractitionerRole": true, "Location": true, "HealthcareService": true,
 	"Organization": true, "Device": true,
+}
+
+// referenceIdentifier reports whether the current object is a Reference's
+// identifier (performer[0].identifier, managingOrganization.identifier),
+// not a resource's own (a top-level identifier, or an element of its
+// array).
+func (w *walker) referenceIdentifier() bool {
+	if w.depth < 2 || w.inContained() {
+		return false
+	}
+	s := w.path[w.depth-1]
+	return s.end >= 0 && fjson.KeyIs(w.b[s.start:s.end], "identifier")
+}
+
+// identKey is the key a directory entry's identifier is found by:
+// "system|value", white space around each removed.
+func identKey(sys, val []byte) string {
+	return string(bytes.TrimSpace(sys)) + "|" + string(bytes.TrimSpace(val))
+}
+
+// addIdentLink records a link naming the directory entries that carry the
+// Identifier c (link.ident): its decoded is their identKey. It reports
+// whether it did: a system or a value alone names no one entry.
+func (w *walker) addIdentLink(c *coding, m refMember) bool {
+	val := decodedBytes(w.b, c.value)
+	if c.valNum {
+		val = numericCode(w.b[c.value.start:c.value.end])
+	}
+	key := identKey(decodedBytes(w.b, c.system), val)
+	if strings.HasPrefix(key, "|") || strings.HasSuffix(key, "|") {
+		return false
+	}
+	w.links = append(w.links, link{kind: m.kind, member: m.name, start: int32(c.value.start), end: int32(c.value.end),
+		decoded: key, elem: w.currentElem(), ident: true, identDepth: int16(w.depth - 1)})
+	return true
+}
+
+// dropIdentLinks removes the identifier links (link.ident) made since
+// w.links[from] for the Reference the walk leaves, which has a reference
+// string: that names the entry, and its identifier need not be searched.
+func (w *walker) dropIdentLinks(from int) {
+	out := w.links[:from]
+	for _, lk := range w.links[from:] {
+		if !lk.ident || int(lk.identDepth) != w.depth {
+			out = append(out, lk)
+		}
+	}
+	w.links = out
 }
 
 // addLink records a propagating reference.

@@ -34,6 +34,14 @@ type Target struct {
 	// passes nothing on. Such a target is never noted as known (its
 	// matches are read again by the next batch naming it).
 	Canonical, CanonicalVersion string
+	// Identifier, when not "", asks for the resources of Type (a
+	// directory type) carrying the identifier Identifier ("system|value"):
+	// a search (Organization?identifier=...), since a reference naming a
+	// department or role by identifier alone names whichever entries
+	// carry it (QA round 43, helper D). ID is "" and Ref the identifier.
+	// Every resource the FetchFunc returns for it stands for it; none: it
+	// passes nothing on. Such a target is never noted as known.
+	Identifier string
 }
 
 // Key is "Type/id".
@@ -46,7 +54,7 @@ func (t Target) Key() string { return t.Type + "/" + t.ID }
 // one's last version, not nothing, when programs are configured (the
 // proxy's fetchTarget).
 func (t Target) DirectoryEntry() bool {
-	return t.Canonical == "" && directoryTypeTargets[t.Type]
+	return t.Canonical == "" && t.Identifier == "" && directoryTypeTargets[t.Type]
 }
 
 // versionKey is "Type/id/_history/v" of the version a Target asks for.
@@ -158,7 +166,7 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 		if r, ok := b.versions[k]; ok && (len(inheritable(r.Effective())) > 0 || r.directory != "") {
 			continue // a sensitive version, or one of the program's directory: read again for each batch (the cache holds current versions)
 		}
-		if strings.HasPrefix(k, absolutePrefix) || strings.HasPrefix(k, canonicalPrefix) {
+		if strings.HasPrefix(k, absolutePrefix) || strings.HasPrefix(k, canonicalPrefix) || strings.HasPrefix(k, identPrefix) {
 			continue // maybe another server's, or a search: not known by its Type/id (askKey)
 		}
 		b.fetched = append(b.fetched, k)
@@ -168,6 +176,13 @@ func (b *Batch) Resolve(fetch FetchFunc) error {
 
 // canonicalPrefix starts the asked key of a canonical target (askKey).
 const canonicalPrefix = "canon:"
+
+// identPrefix starts the asked key of an identifier target (askKey).
+const identPrefix = "ident:"
+
+// identTypes are the types an identifier target is searched in
+// (link.ident): the directory entries that stand for a program.
+var identTypes = [...]string{"Organization", "PractitionerRole", "Location", "HealthcareService"}
 
 // absolutePrefix starts the asked key of a target an absolute reference
 // names (askKey).
@@ -187,6 +202,9 @@ const absolutePrefix = "abs:"
 func (t Target) askKey() string {
 	if t.Canonical != "" {
 		return canonicalPrefix + t.Type + " " + t.Canonical + "|" + t.CanonicalVersion
+	}
+	if t.Identifier != "" {
+		return identPrefix + t.Type + " " + t.Identifier
 	}
 	if strings.IndexByte(t.Ref, ':') >= 0 {
 		// The version too: the reference of a version names it and the
@@ -367,6 +385,22 @@ func (b *Batch) unresolved(asked map[string]bool, now time.Time, rel []bool) (ou
 			}
 			if lk.nowhere(r.Type) {
 				continue // propagates nowhere in this type
+			}
+			if lk.ident {
+				// Searched in each directory type, whatever the batch
+				// holds: the upstream may keep other entries carrying it.
+				for _, typ := range identTypes {
+					t := Target{Type: typ, Ref: lk.decoded, Identifier: lk.decoded}
+					note(t.askKey(), k, lk)
+					if !asked[t.askKey()] && !seen[t.askKey()] {
+						if seen == nil {
+							seen = map[string]bool{}
+						}
+						seen[t.askKey()] = true
+						out = append(out, t)
+					}
+				}
+				continue
 			}
 			if lk.canonical {
 				// (url is "" for a fragment alone: a form the response

@@ -69,7 +69,11 @@ type walker struct {
 	// directory entry carrying the program's NPI is the program's own
 	// (Result.directory).
 	ownProgram string
-	links      []link
+	// ownIdents are a directory entry's own top-level identifiers
+	// ("system|value"), on sites with programs: a reference naming the
+	// entry by identifier alone finds it by them (link.ident).
+	ownIdents []string
+	links     []link
 
 	pending []pendingInline // inline labels whose element is still open
 	inline  []ElementLabel  // elements with existing inline labels
@@ -263,6 +267,7 @@ func (w *walker) scanObject(i int, fn func(key []byte, v int) (int, error)) (int
 // object walks an object and checks whether it is a Coding.
 func (w *walker) object(i int) (int, error) {
 	var c coding
+	nLinks := len(w.links)
 	end, err := w.scanObject(i, func(key []byte, v int) (int, error) {
 		if err := w.push(key, 0); err != nil {
 			return 0, err
@@ -285,6 +290,9 @@ func (w *walker) object(i int) (int, error) {
 		// RxNorm 1819 (buprenorphine) or a SNOMED 86406008 (HIV) left its
 		// record ordinary (QA round 32, area E).
 		w.matchCode(decodedBytes(w.b, c.system), numericCode(w.b[c.code.start:c.code.end]))
+	}
+	if c.refStr && len(w.links) > nLinks {
+		w.dropIdentLinks(nLinks)
 	}
 	if c.refStr || (c.sysStr && (c.valStr || c.valNum)) {
 		w.noteReference(&c)

@@ -53,6 +53,10 @@ func (u *qa43dUpstream) handler(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
 		u.searches = append(u.searches, rest+"?"+r.URL.RawQuery)
 		u.mu.Unlock()
+		if strings.HasSuffix(ident, "|paged") {
+			fhirJSONHandler(http.StatusOK, `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"x"}],"entry":[]}`)(w, r)
+			return
+		}
 		want := `","value":"` + ident + `"` // any system's
 		if sys, val, ok := strings.Cut(ident, "|"); ok {
 			want = `"system":"` + sys + `","value":"` + val + `"`

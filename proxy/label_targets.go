@@ -77,7 +77,7 @@ func (r *run) targetFetcher(ctx context.Context) labels.FetchFunc {
 func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Target) ([][]byte, error) {
 	local := ts[:0:0]
 	for _, t := range ts {
-		if t.Canonical != "" || s.localReference(t.Ref) {
+		if t.Canonical != "" || t.Identifier != "" || s.localReference(t.Ref) {
 			local = append(local, t)
 		}
 	}
@@ -91,6 +91,11 @@ func (s *Server) fetchTargets(ctx context.Context, ex *exchange, ts []labels.Tar
 		var err error
 		if local[k].Canonical != "" {
 			out[k], err = s.fetchCanonical(ctx, ex, local[k])
+			return err
+		}
+		if t := local[k]; t.Identifier != "" {
+			sys, val, _ := strings.Cut(t.Identifier, "|")
+			out[k], err = s.fetchIdentified(ctx, ex, t.Type, sys, val)
 			return err
 		}
 		b, err := s.fetchTarget(ctx, ex, local[k])
