@@ -366,6 +366,17 @@ func (w *walker) noteReference(c *coding) {
 			w.links[len(w.links)-1].enrolment = true
 		}
 	}
+	if !c.refStr && c.sysStr && !w.rs.programs.empty() && (!w.typ.seen || string(w.decoded(w.typ)) == "Patient") &&
+		w.referenceIdentifier() && w.rs.programs.byIdentifier(decodedBytes(w.b, c.system), w.identValue(c)) == "" {
+		// A Patient naming a department, role, site or service of a
+		// program by identifier alone (managingOrganization
+		// {"identifier":{...}}): read as one naming it by reference is,
+		// the entries carrying the identifier searched for (QA round 43,
+		// helper D). The program's own identifier is known without one.
+		if w.addIdentLink(c, refMember{kind: refContext, name: "enrolment"}) {
+			w.links[len(w.links)-1].enrolment = true
+		}
+	}
 	m := w.currentMember()
 	switch {
 	case m.kind == refSource:
@@ -738,17 +749,22 @@ func identKey(sys, val []byte) string {
 // Identifier c (link.ident): its decoded is their identKey. It reports
 // whether it did: a system or a value alone names no one entry.
 func (w *walker) addIdentLink(c *coding, m refMember) bool {
-	val := decodedBytes(w.b, c.value)
-	if c.valNum {
-		val = numericCode(w.b[c.value.start:c.value.end])
-	}
-	key := identKey(decodedBytes(w.b, c.system), val)
+	key := identKey(decodedBytes(w.b, c.system), w.identValue(c))
 	if strings.HasPrefix(key, "|") || strings.HasSuffix(key, "|") {
 		return false
 	}
 	w.links = append(w.links, link{kind: m.kind, member: m.name, start: int32(c.value.start), end: int32(c.value.end),
 		decoded: key, elem: w.currentElem(), ident: true, identDepth: int16(w.depth - 1)})
 	return true
+}
+
+// identValue is the value of Identifier c: its digits when written as a
+// JSON number (an NPI so kept by a lax server).
+func (w *walker) identValue(c *coding) []byte {
+	if c.valNum {
+		return numericCode(w.b[c.value.start:c.value.end])
+	}
+	return decodedBytes(w.b, c.value)
 }
 
 // dropIdentLinks removes the identifier links (link.ident) made since

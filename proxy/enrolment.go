@@ -441,6 +441,11 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string, 
 		}
 		if program == "" && system != "" && value != "" {
 			program = l.ProgramOfIdentifier(system, value)
+			if program == "" && ref == "" && directory != nil {
+				// A department, role, site or service of the program
+				// named by identifier alone (QA round 43, helper D).
+				program = directory(strings.TrimSpace(system) + "|" + strings.TrimSpace(value))
+			}
 		}
 		if program == "" && ownSystem != "" && ownValue != "" {
 			// An Identifier itself (an extension's valueIdentifier): the

@@ -23,7 +23,8 @@ func TestEnrolledPatientReferenceIdentifierQA35F(t *testing.T) {
 		`"managingOrganization":{"identifier":{"system":"urn:org","value":"hosp"}},` +
 		`"generalPractitioner":[{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1111111112"},"display":"Dr Who"},{"reference":"Organization/p2"}]}`
 	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/Organization") || strings.HasSuffix(r.URL.Path, "/PractitionerRole") {
+		if p := r.URL.Path; strings.HasSuffix(p, "/Organization") || strings.HasSuffix(p, "/PractitionerRole") ||
+			strings.HasSuffix(p, "/Location") || strings.HasSuffix(p, "/HealthcareService") {
 			// The directory searched by the identifier (QA round 43,
 			// helper D): no entry carries it.
 			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[]}`)(w, r)
