@@ -777,18 +777,29 @@ func (l *Labeller) propagateRest(resources [][]byte, rs []*Result, targets []lin
 			j++
 		}
 	}
-	todo := make([]int, len(rs))
+	worklist(len(rs), func(p int, push func(int)) {
+		for _, a := range by[p] {
+			if l.inherit(resources, rs, a.k, rs[a.k].links[a.i], targets[a.j]) {
+				push(a.k)
+			}
+		}
+	})
+}
+
+// worklist visits each of n resources, and again each one a visit
+// pushes, until none is: what a resource takes it passes on in turn
+// (propagateRest, linkedPatients), in time proportional to what changes.
+// It ends when what visits add only grows and is bounded.
+func worklist(n int, visit func(p int, push func(int))) {
+	todo := make([]int, n)
 	for k := range todo {
 		todo[k] = k
 	}
+	push := func(k int) { todo = append(todo, k) }
 	for len(todo) > 0 {
 		p := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		for _, a := range by[p] {
-			if l.inherit(resources, rs, a.k, rs[a.k].links[a.i], targets[a.j]) {
-				todo = append(todo, a.k)
-			}
-		}
+		visit(p, push)
 	}
 }
 
@@ -1118,19 +1129,13 @@ func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix *batchInd
 				by[e.to] = append(by[e.to], e)
 			}
 		}
-		todo := make([]int, len(rs))
-		for k := range todo {
-			todo[k] = k
-		}
-		for len(todo) > 0 {
-			p := todo[len(todo)-1]
-			todo = todo[:len(todo)-1]
+		worklist(len(rs), func(p int, push func(int)) {
 			for _, e := range by[p] {
 				if take(e) {
-					todo = append(todo, e.from)
+					push(e.from)
 				}
 			}
-		}
+		})
 	}
 	referrerPatients(resources, rs, ix)
 }
