@@ -24,21 +24,6 @@ func TestPatientContainedRoleAtContainedDepartmentQA43A(t *testing.T) {
 		"/Organization/p2": `{"resourceType":"Organization","id":"p2","name":"Zeta House"}`,
 		"/Organization/h1": `{"resourceType":"Organization","id":"h1","name":"General"}`,
 	}
-	upstream := func(pat string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			for k, v := range entries {
-				if strings.HasSuffix(r.URL.Path, k) {
-					fhirJSONHandler(http.StatusOK, v)(w, r)
-					return
-				}
-			}
-			if strings.HasSuffix(r.URL.Path, "/Patient/p1") {
-				fhirJSONHandler(http.StatusOK, pat)(w, r)
-				return
-			}
-			fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
-		}
-	}
 	patient := func(contained string) string {
 		return `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"contained":[` + contained + `],"generalPractitioner":[{"reference":"#r"}]}`
 	}
@@ -54,7 +39,7 @@ func TestPatientContainedRoleAtContainedDepartmentQA43A(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, upstream(tc.pat), withProgram)
+			h := newHarness(t, patientWithDirectory(entries, tc.pat), withProgram)
 			resp, body := h.get("/fhir/Patient/p1", tokOther)
 			if resp.StatusCode != http.StatusOK || strings.Contains(body, `"#r"`) || strings.Contains(body, "addiction") || strings.Contains(body, `"#o"`) ||
 				strings.Contains(body, `"#l"`) || strings.Contains(body, "Organization/") || !strings.Contains(body, `"Doe"`) || strings.Contains(body, "REDACTED") {
@@ -67,7 +52,7 @@ func TestPatientContainedRoleAtContainedDepartmentQA43A(t *testing.T) {
 		})
 	}
 	ordinary := patient(role + "," + dept("Organization/h1"))
-	h := newHarness(t, upstream(ordinary), withProgram)
+	h := newHarness(t, patientWithDirectory(entries, ordinary), withProgram)
 	if resp, body := h.get("/fhir/Patient/p1", tokOther); resp.StatusCode != http.StatusOK || body != ordinary {
 		t.Errorf("an ordinary hospital's contained chain: %d %s", resp.StatusCode, body)
 	}

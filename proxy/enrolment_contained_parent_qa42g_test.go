@@ -25,21 +25,6 @@ func TestPatientContainedEntryOfProgramDepartmentQA42G(t *testing.T) {
 		"/Organization/h2": `{"resourceType":"Organization","id":"h2","partOf":{"reference":"Organization/h1"}}`,
 		"/Organization/h1": `{"resourceType":"Organization","id":"h1","name":"General"}`,
 	}
-	upstream := func(pat string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			for k, v := range entries {
-				if strings.HasSuffix(r.URL.Path, k) {
-					fhirJSONHandler(http.StatusOK, v)(w, r)
-					return
-				}
-			}
-			if strings.HasSuffix(r.URL.Path, "/Patient/p1") {
-				fhirJSONHandler(http.StatusOK, pat)(w, r)
-				return
-			}
-			fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
-		}
-	}
 	role := func(member string) string {
 		return `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"contained":[{"resourceType":"PractitionerRole","id":"r",` +
 			member + `}],"generalPractitioner":[{"reference":"#r"}]}`
@@ -52,7 +37,7 @@ func TestPatientContainedEntryOfProgramDepartmentQA42G(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, upstream(tc.pat), withProgram)
+			h := newHarness(t, patientWithDirectory(entries, tc.pat), withProgram)
 			resp, body := h.get("/fhir/Patient/p1", tokOther)
 			if resp.StatusCode != http.StatusOK || strings.Contains(body, `"#r"`) || strings.Contains(body, "Organization/u") ||
 				strings.Contains(body, "Location/l1") || !strings.Contains(body, `"Doe"`) || strings.Contains(body, "REDACTED") {
@@ -65,8 +50,26 @@ func TestPatientContainedEntryOfProgramDepartmentQA42G(t *testing.T) {
 		})
 	}
 	ordinary := role(`"organization":{"reference":"Organization/h2"}`)
-	h := newHarness(t, upstream(ordinary), withProgram)
+	h := newHarness(t, patientWithDirectory(entries, ordinary), withProgram)
 	if resp, body := h.get("/fhir/Patient/p1", tokOther); resp.StatusCode != http.StatusOK || body != ordinary {
 		t.Errorf("an ordinary hospital unit's contained role: %d %s", resp.StatusCode, body)
+	}
+}
+
+// patientWithDirectory is an upstream answering Patient/p1 with pat and
+// the directory entries by the end of their path, anything else 404.
+func patientWithDirectory(entries map[string]string, pat string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range entries {
+			if strings.HasSuffix(r.URL.Path, k) {
+				fhirJSONHandler(http.StatusOK, v)(w, r)
+				return
+			}
+		}
+		if strings.HasSuffix(r.URL.Path, "/Patient/p1") {
+			fhirJSONHandler(http.StatusOK, pat)(w, r)
+			return
+		}
+		fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
 	}
 }

@@ -26,21 +26,6 @@ func TestPatientContainedRoleAtProgramServiceQA43A(t *testing.T) {
 		"/HealthcareService/s2": `{"resourceType":"HealthcareService","id":"s2","providedBy":{"reference":"Organization/u1"}}`,
 		"/HealthcareService/s3": `{"resourceType":"HealthcareService","id":"s3","providedBy":{"reference":"Organization/h1"}}`,
 	}
-	upstream := func(pat string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			for k, v := range entries {
-				if strings.HasSuffix(r.URL.Path, k) {
-					fhirJSONHandler(http.StatusOK, v)(w, r)
-					return
-				}
-			}
-			if strings.HasSuffix(r.URL.Path, "/Patient/p1") {
-				fhirJSONHandler(http.StatusOK, pat)(w, r)
-				return
-			}
-			fhirJSONHandler(http.StatusNotFound, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)(w, r)
-		}
-	}
 	role := func(service string) string {
 		return `{"resourceType":"Patient","id":"p1","name":[{"family":"Doe"}],"contained":[{"resourceType":"PractitionerRole","id":"r",` +
 			`"healthcareService":[{"reference":"HealthcareService/` + service + `"}]}],"generalPractitioner":[{"reference":"#r"}]}`
@@ -48,7 +33,7 @@ func TestPatientContainedRoleAtProgramServiceQA43A(t *testing.T) {
 	for _, service := range []string{"s1", "s2"} {
 		t.Run(service, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, upstream(role(service)), withProgram)
+			h := newHarness(t, patientWithDirectory(entries, role(service)), withProgram)
 			resp, body := h.get("/fhir/Patient/p1", tokOther)
 			if resp.StatusCode != http.StatusOK || strings.Contains(body, `"#r"`) || strings.Contains(body, "HealthcareService/") ||
 				!strings.Contains(body, `"Doe"`) || strings.Contains(body, "REDACTED") {
@@ -61,7 +46,7 @@ func TestPatientContainedRoleAtProgramServiceQA43A(t *testing.T) {
 		})
 	}
 	ordinary := role("s3")
-	h := newHarness(t, upstream(ordinary), withProgram)
+	h := newHarness(t, patientWithDirectory(entries, ordinary), withProgram)
 	if resp, body := h.get("/fhir/Patient/p1", tokOther); resp.StatusCode != http.StatusOK || body != ordinary {
 		t.Errorf("an ordinary hospital service's contained role: %d %s", resp.StatusCode, body)
 	}
