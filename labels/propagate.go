@@ -349,9 +349,10 @@ func (b *Batch) Finish() {
 		}
 		if len(b.fetched) > 0 {
 			b.fetched = slices.DeleteFunc(b.fetched, func(k string) bool {
-				// A version that took a program from its parents (fetchVersions).
+				// A version that took a program from its parents, or labels
+				// from its own references (fetchVersions).
 				r, ok := b.versions[k]
-				return ok && r.directory != ""
+				return ok && (r.directory != "" || len(inheritable(r.Effective())) > 0)
 			})
 			b.l.cache.noteKnown(b.fetched, time.Now(), b.gen)
 		}
@@ -593,7 +594,9 @@ func (t linkTarget) withVersion(b []byte, lk link, versions map[string]*Result) 
 	// A new aside, not the one t came with: t is a copy.
 	old := inherited{labels: inheritable(r.Effective()), program: r.Program, directory: r.directory}
 	t.aside = &targetAside{old: old, oldRes: r, more: t.more()}
-	if !t.ok && (len(old.labels) > 0 || old.directory != "" || directoryTypeTargets[r.Type]) {
+	if !t.ok && (len(old.labels) > 0 || old.directory != "" || directoryTypeTargets[r.Type] || len(r.links) > 0) {
+		// A version with references of its own may take labels from them
+		// yet (fetchVersions): passes reads it as it is then.
 		t.key, t.k, t.ok = key, -1, true
 	}
 	return t
@@ -690,8 +693,16 @@ func (t linkTarget) passes(rs []*Result) inherited {
 	if in.directory == "" {
 		in.directory = old.directory
 	}
-	if or := t.oldRes(); in.directory == "" && or != nil {
-		in.directory = or.directory
+	if or := t.oldRes(); or != nil {
+		// The version as it is now: one in the batch takes what it stands
+		// for and its labels from its own references (fetchVersions).
+		in.labels = in.labels.Union(inheritable(or.Effective()))
+		if in.program == "" {
+			in.program = or.Program
+		}
+		if in.directory == "" {
+			in.directory = or.directory
+		}
 	}
 	return in
 }
@@ -763,6 +774,7 @@ func (l *Labeller) propagate(resources [][]byte, rs []*Result, ix *batchIndex, v
 func (l *Labeller) propagateRest(resources [][]byte, rs []*Result, targets []linkTarget) {
 	type at struct{ k, i, j int } // rs[k].links[i], its target targets[j]
 	by := map[int][]at{}          // a resource of the batch: the links naming it
+	var of map[*Result]int        // the batch's results, by result (versions)
 	j := 0
 	for k, r := range rs {
 		for i := range r.links {
@@ -772,6 +784,18 @@ func (l *Labeller) propagateRest(resources [][]byte, rs []*Result, targets []lin
 				}
 				for _, m := range t.more() {
 					by[m] = append(by[m], at{k, i, j})
+				}
+				if or := t.oldRes(); or != nil {
+					// The version named, in the batch (fetchVersions).
+					if of == nil {
+						of = make(map[*Result]int, len(rs))
+						for m, r := range rs {
+							of[r] = m
+						}
+					}
+					if m, ok := of[or]; ok {
+						by[m] = append(by[m], at{k, i, j})
+					}
 				}
 			}
 			j++

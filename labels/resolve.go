@@ -241,9 +241,13 @@ func splitVersions(ts []Target) (current, versions []Target) {
 // fetchVersions reads the named versions ts and keeps their labels in
 // b.versions, apart from the batch's resources: they are not the current
 // resources the batch's other references name, nor what the cache notes.
-// A version's own references are not followed, but for a directory
-// entry's parents (link.parent): such a version joins the batch, found by
-// no reference, so that what they stand for is carried down to it. A
+// A version's own references are followed: a directory entry's parents
+// (link.parent), and a record's links (its encounter at the program's
+// department, what it was derived from): such a version joins the batch,
+// found by no reference, so that what they stand for and pass on is
+// carried to it (QA round 43, helper F: an Observation whose encounter
+// was Encounter/e1/_history/2, e1 then at the program's department, went
+// to org-b once e1 moved). A
 // resource answered without the version asked (no meta.versionId, or
 // another) is taken as that version when it is the only one asked of its
 // resource; else it is ignored (the proxy's FetchFunc refuses such
@@ -277,7 +281,7 @@ func (b *Batch) fetchVersions(fetch FetchFunc, ts []Target) error {
 			b.versions = map[string]*Result{}
 		}
 		b.versions[key] = &r
-		if r.directory == "" && directoryTypeTargets[r.Type] && r.hasParent() {
+		if r.directory == "" && (directoryTypeTargets[r.Type] && r.hasParent() || !directoryTypeTargets[r.Type] && len(r.links) > 0) {
 			// A role, site or department as it was, at a unit of the
 			// program's department: its parents are read and carried
 			// down as the batch's (Resolve, parents), the version found
