@@ -1111,25 +1111,48 @@ func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix *batchInd
 			edges = append(edges, edge{k, t, nil})
 		})
 	}
-	take := func(e edge) bool { // whether rs[e.from] took a patient
-		r, took := rs[e.from], false
-		if e.to < 0 {
-			for _, p := range e.cached {
-				if !r.HasPatient(p) {
-					r.AddPatient(p)
-					took = true
-				}
+	// sets index the patients of a result that took more than a few, so
+	// that a chain of resources of distinct patients (each derived from
+	// the next, _include:iterate) costs what it adds: HasPatient and
+	// AddPatient are linear in the patients, and were cubic in the chain
+	// once it is followed to its end (QA round 43, helper F). A result in
+	// sets owns its Patients (AddPatient copied them), so appends.
+	var sets map[int]map[string]struct{}
+	add := func(k int, p string) bool { // whether rs[k] took p
+		r := rs[k]
+		if s := sets[k]; s != nil {
+			if _, ok := s[p]; ok || p == "" {
+				return false
 			}
-			return took
+			s[p] = struct{}{}
+			r.Patients = append(r.Patients, p)
+			return true
 		}
-		tr := rs[e.to]
-		if tr.Patient != "" && !r.HasPatient(tr.Patient) {
-			r.AddPatient(tr.Patient)
-			took = true
+		if p == "" || r.HasPatient(p) {
+			return false
 		}
-		for _, p := range tr.Patients {
-			if !r.HasPatient(p) {
-				r.AddPatient(p)
+		r.AddPatient(p)
+		if len(r.Patients) > 8 {
+			if sets == nil {
+				sets = map[int]map[string]struct{}{}
+			}
+			s := make(map[string]struct{}, 2*len(r.Patients))
+			for _, q := range r.Patients {
+				s[q] = struct{}{}
+			}
+			sets[k] = s
+		}
+		return true
+	}
+	take := func(e edge) bool { // whether rs[e.from] took a patient
+		took := false
+		ps := e.cached
+		if e.to >= 0 {
+			ps = rs[e.to].Patients
+			took = add(e.from, rs[e.to].Patient) // first in Patients when it has more
+		}
+		for _, p := range ps {
+			if add(e.from, p) {
 				took = true
 			}
 		}
@@ -1146,20 +1169,49 @@ func (l *Labeller) linkedPatients(resources [][]byte, rs []*Result, ix *batchInd
 	}
 	if changed {
 		// A chain longer still in the response: to its end, from what
-		// changed (maxRounds).
+		// changed (maxRounds), each result passing on what it took since
+		// it last passed on (all it has, the first time).
 		by := map[int][]edge{}
 		for _, e := range edges {
 			if e.to >= 0 {
 				by[e.to] = append(by[e.to], e)
 			}
 		}
-		worklist(len(rs), func(p int, push func(int)) {
-			for _, e := range by[p] {
-				if take(e) {
-					push(e.from)
+		todo := make([]int, len(rs))
+		queued := make([]bool, len(rs))
+		passed := make([]bool, len(rs))
+		pending := make([][]string, len(rs))
+		for k := range todo {
+			todo[k], queued[k] = k, true
+		}
+		for len(todo) > 0 {
+			p := todo[len(todo)-1]
+			todo = todo[:len(todo)-1]
+			queued[p] = false
+			d, one := pending[p], ""
+			if !passed[p] {
+				passed[p], d, one = true, rs[p].Patients, rs[p].Patient
+			}
+			pending[p] = nil
+			pass := func(k int, q string) { // rs[k] takes q, and passes it on in turn
+				if add(k, q) {
+					pending[k] = append(pending[k], q)
+					if !queued[k] {
+						queued[k] = true
+						todo = append(todo, k)
+					}
 				}
 			}
-		})
+			for _, e := range by[p] {
+				pass(e.from, one)
+				for _, q := range d {
+					pass(e.from, q)
+				}
+			}
+		}
+	}
+	for k := range sets {
+		rs[k].Patients = slices.Clip(rs[k].Patients)
 	}
 	referrerPatients(resources, rs, ix)
 }
