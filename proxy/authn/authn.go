@@ -148,9 +148,11 @@ func (c Caller) HasScope(s string) bool { return slices.Contains(c.Scopes, s) }
 // is; a token with a patient launch context is too, unless its fhirUser
 // names a clinician (a SMART EHR launch: Practitioner or
 // PractitionerRole), whose subject security review needs (who broke the
-// glass).
+// glass). So is a RelatedPerson's or Person's (PersonUser), who acts for
+// a patient, with a patient claim or not: the edge refuses one without
+// (refuseUnboundPerson), but the console's sign-in asks only this.
 func (c Caller) PatientSide() bool {
-	if c.PatientUser || c.PatientIdentifier != "" {
+	if c.PatientUser || c.PersonUser || c.PatientIdentifier != "" {
 		return true
 	}
 	if c.Patient == "" {
