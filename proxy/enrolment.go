@@ -631,6 +631,16 @@ func (s *Server) enrolmentParamTypes(base string) ([]string, bool) {
 	return types, len(types) > 0
 }
 
+// typeModifier reports whether a reference parameter's modifier is a
+// resource type (organization:Organization): letters only, the first a
+// capital. isType alone read organization:Organization:identifier=<the
+// department's identifier> as a type named "Organization:identifier",
+// which neither enrolment guard refused nor searched for (QA round 43,
+// helper G).
+func typeModifier(m string) bool {
+	return isType(m) && !strings.ContainsFunc(m, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+}
+
 // compartmentIDs returns the ids the values of a _compartment or _project
 // parameter name: each comma-separated value's part after its last slash;
 // an identifier (system|value) or an empty one is none.
@@ -729,7 +739,7 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 		if !ok {
 			continue
 		}
-		if modifier != "" && !strings.EqualFold(modifier, "identifier") && !isType(modifier) {
+		if modifier != "" && !strings.EqualFold(modifier, "identifier") && !typeModifier(modifier) {
 			// :missing, :not, :above ... test the member whatever its
 			// value (QA: organization:missing=false listed exactly the
 			// patients with a member, cut or not).
@@ -749,7 +759,7 @@ func (s *Server) guardEnrolmentSearch(req fhirRequest, q url.Values) *Failure {
 				}
 			}
 		}
-		if modifier != "" && !strings.EqualFold(modifier, "identifier") && isType(modifier) {
+		if modifier != "" && !strings.EqualFold(modifier, "identifier") && typeModifier(modifier) {
 			types = []string{modifier}
 		}
 		for _, v := range vs {
@@ -822,7 +832,7 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 			continue
 		}
 		byIdentifier := strings.EqualFold(modifier, "identifier")
-		if modifier != "" && !byIdentifier && !isType(modifier) {
+		if modifier != "" && !byIdentifier && !typeModifier(modifier) {
 			continue // modifiers guardEnrolmentSearch refuses
 		}
 		if modifier != "" && !byIdentifier {
