@@ -853,10 +853,13 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 					if val == "" {
 						continue // a whole system: no one entry's
 					}
+					// A Practitioner too: a program may be one
+					// (labels.part2_programs' Practitioner/p, a solo
+					// practitioner's), and general-practitioner:identifier=
+					// <its licence> listed its patients (QA round 43,
+					// helper G).
 					for _, t := range types {
-						if t != "Practitioner" {
-							idents = append(idents, identSearch{t, sys, val})
-						}
+						idents = append(idents, identSearch{t, sys, val})
 					}
 				case strings.Contains(one, "/"):
 					refs = append(refs, one)
@@ -913,7 +916,7 @@ func (s *Server) guardEnrolmentDirectory(ctx context.Context, ex *exchange, q ur
 		return targetsFailed(err)
 	}
 	for _, ref := range refs {
-		if rs[0].DirectoryProgram(ref) != "" {
+		if rs[0].DirectoryProgram(ref) != "" || l.ProgramOfReference(ref) != "" {
 			return fail(http.StatusForbidden, "forbidden", "searching patients by a 42 CFR Part 2 program or its clinicians (a department, role, site or service of the program) is not allowed: the answer would list the program's patients", nil)
 		}
 	}

@@ -24,9 +24,9 @@ func TestEnrolledPatientReferenceIdentifierQA35F(t *testing.T) {
 		`"generalPractitioner":[{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"1111111112"},"display":"Dr Who"},{"reference":"Organization/p2"}]}`
 	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; strings.HasSuffix(p, "/Organization") || strings.HasSuffix(p, "/PractitionerRole") ||
-			strings.HasSuffix(p, "/Location") || strings.HasSuffix(p, "/HealthcareService") {
+			strings.HasSuffix(p, "/Location") || strings.HasSuffix(p, "/HealthcareService") || strings.HasSuffix(p, "/Practitioner") {
 			// The directory searched by the identifier (QA round 43,
-			// helper D): no entry carries it.
+			// helpers D and G): no entry carries it.
 			fhirJSONHandler(200, `{"resourceType":"Bundle","type":"searchset","entry":[]}`)(w, r)
 			return
 		}
