@@ -386,6 +386,68 @@ func enrolmentElements(res []byte, l *labels.Labeller, local map[string]string, 
 				changed = true
 			}
 		}
+		// A contained entry only a cut one names (the program's role #r
+		// naming its practitioner #p): kept, it stayed in the Patient
+		// with nothing naming it, which no stored Patient has (dom-3),
+		// and named who treats the patient there (QA round 43, helper G).
+		// One the kept Patient still names, or none named before, stays.
+		if len(out) > 0 && len(rest) > 0 {
+			var cutRefs, keptRefs []containedRefAt
+			cutAt := func(pos int) string {
+				for _, el := range out {
+					if pos >= el.Start && pos < el.End {
+						return el.words[0]
+					}
+				}
+				return ""
+			}
+			for _, lr := range containedRefsIn(res, 0) {
+				if cutAt(lr.pos) != "" {
+					cutRefs = append(cutRefs, lr)
+				} else {
+					keptRefs = append(keptRefs, lr)
+				}
+			}
+			for changed := true; changed; {
+				changed = false
+				for k := 0; k < len(rest); k++ {
+					c := rest[k]
+					is, ie, ok, err := fjson.Lookup(res, c.s, "id")
+					if err != nil || !ok || res[is] != '"' {
+						continue
+					}
+					id, _ := fjson.StringValue(res, is, ie)
+					program := ""
+					for _, lr := range cutRefs {
+						if lr.ref == "#"+id {
+							program = cutAt(lr.pos)
+						}
+					}
+					named := false
+					for _, lr := range keptRefs {
+						named = named || lr.ref == "#"+id && !(lr.pos >= c.s && lr.pos < c.e)
+					}
+					if program == "" || named {
+						continue
+					}
+					if err := cutContained(c.s, c.e, c.i, program); err != nil {
+						return nil, err
+					}
+					var still []containedRefAt
+					for _, lr := range keptRefs {
+						if lr.pos >= c.s && lr.pos < c.e {
+							cutRefs = append(cutRefs, lr)
+						} else {
+							still = append(still, lr)
+						}
+					}
+					keptRefs = still
+					rest = append(rest[:k], rest[k+1:]...)
+					k--
+					changed = true
+				}
+			}
+		}
 	}
 	programWords := l.ProgramWords()
 	names := func(s, e int) (bool, error) {
@@ -939,6 +1001,38 @@ func containedDirectory(res []byte, l *labels.Labeller) string {
 		return ""
 	}
 	return r.Directory()
+}
+
+// containedRefAt is a reference string at pos in a resource.
+type containedRefAt struct {
+	ref string
+	pos int
+}
+
+// containedRefsIn returns every reference member's string value under b[i:]
+// that names a contained resource (#id), with its position.
+func containedRefsIn(b []byte, i int) []containedRefAt {
+	var out []containedRefAt
+	var walk func(s, e int) error
+	walk = func(s, e int) error {
+		switch b[s] {
+		case '{':
+			return fjson.ObjectEach(b, s, func(key []byte, vs, ve int) error {
+				if fjson.KeyIs(key, "reference") && b[vs] == '"' {
+					if v, ok := fjson.StringValue(b, vs, ve); ok && strings.HasPrefix(v, "#") {
+						out = append(out, containedRefAt{v, vs})
+					}
+					return nil
+				}
+				return walk(vs, ve)
+			})
+		case '[':
+			return fjson.ArrayEach(b, s, walk)
+		}
+		return nil
+	}
+	_ = walk(i, len(b))
+	return out
 }
 
 // containedParent returns the program the directory entry a contained
