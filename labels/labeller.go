@@ -270,8 +270,8 @@ type Result struct {
 	elems   []elemState    // labels derived for segmentable elements
 	inline  []ElementLabel // elements with existing inline labels
 	// directory names the Part 2 program this directory entry stands for
-	// (a PractitionerRole, Location, HealthcareService or Organization
-	// naming it, or a department partOf it): a record whose source
+	// (a PractitionerRole, Location, HealthcareService, Organization or
+	// Device naming it, or a department partOf it): a record whose source
 	// member names the entry gets the program's labels (inherit).
 	directory string
 	// enrolment maps a Patient's references (as written, decoded) to a
@@ -504,8 +504,9 @@ func (r *Result) DirectoryProgram(ref string) string {
 }
 
 // Directory returns the Part 2 program a directory entry (a
-// PractitionerRole, Location, HealthcareService or Organization) stands
-// for: one naming it (organization, managingOrganization, providedBy) or a
+// PractitionerRole, Location, HealthcareService, Organization or Device)
+// stands for: one naming it (organization, managingOrganization,
+// providedBy, owner) or a
 // department partOf it; "" for any other.
 func (r *Result) Directory() string {
 	return r.directory

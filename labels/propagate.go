@@ -893,11 +893,19 @@ func (l *Labeller) inherit(resources [][]byte, rs []*Result, k int, lk link, t l
 	if lk.parent {
 		// A directory entry belonging to one that stands for a program
 		// stands for it too; nothing else passes (QA round 42, area F).
+		changed := false
 		if d := t.passes(rs).directory; d != "" && rs[k].directory == "" {
 			rs[k].directory = d
-			return true
+			changed = true
 		}
-		return false
+		if !lk.directory || directoryTypes[rs[k].Type] {
+			return changed
+		}
+		// A Device is a record too: its owner or site standing for the
+		// program makes it the program's record, as before it was an
+		// entry (QA round 43, helper H).
+		lk.parent = false
+		return l.inherit(resources, rs, k, lk, t) || changed
 	}
 	b := resources[k]
 	if number, ok := claimRequest(rs[k], lk, rs, t); ok {

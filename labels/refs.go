@@ -163,7 +163,7 @@ type link struct {
 	// says the person is the program's patient (proxy/enrolment.go).
 	enrolment bool
 	// directory: a source member's reference to a PractitionerRole,
-	// Location, HealthcareService or Organization, read for what it
+	// Location, HealthcareService, Organization or Device, read for what it
 	// stands for (Result.directory); a Patient's, a Practitioner's and
 	// the like own such links pass nothing and are dropped (linksFor).
 	directory bool
@@ -471,13 +471,18 @@ func (w *walker) noteReference(c *coding) {
 }
 
 // directoryTypeTargets are the directory entries that stand for the Part 2
-// program they name (Result.directory).
+// program they name (Result.directory). A Device the program owns, or
+// one at its site (its owner, location or parent device), stands for it
+// too: an intake kiosk's QuestionnaireResponse, a note its scanner
+// authored (QA round 43, helper H). Unlike the others a Device is also a
+// record (directoryTypes): one naming the program is its record as well.
 var directoryTypeTargets = map[string]bool{
 	"PractitionerRole": true, "Location": true, "HealthcareService": true, "Organization": true,
+	"Device": true,
 }
 
 // directoryTarget reports whether the reference string of c names a
-// PractitionerRole, Location, HealthcareService or Organization.
+// PractitionerRole, Location, HealthcareService, Organization or Device.
 func (w *walker) directoryTarget(c *coding) bool {
 	key, n := referenceKey(decodedBytes(w.b, c.ref))
 	return key != nil && directoryTypeTargets[string(key[:n])]

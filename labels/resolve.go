@@ -48,7 +48,7 @@ type Target struct {
 func (t Target) Key() string { return t.Type + "/" + t.ID }
 
 // DirectoryEntry reports whether t names a PractitionerRole, Location,
-// HealthcareService or Organization: an entry that stands for the Part 2
+// HealthcareService, Organization or Device: an entry that stands for the Part 2
 // program it names (Result.directory). Who performed a record does not
 // change when such an entry is deleted, so a FetchFunc returns a deleted
 // one's last version, not nothing, when programs are configured (the
