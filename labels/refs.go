@@ -378,6 +378,15 @@ func (w *walker) noteReference(c *coding) {
 		}
 	}
 	m := w.currentMember()
+	if m.kind == refNone && c.refStr && w.depth <= 2 && !w.rs.programs.empty() && w.topKey("device") && w.refType(c, "Device") {
+		// The device that took a measurement, gave a drug or is used
+		// (Observation, Media, MedicationAdministration and
+		// DeviceUseStatement device): one the program owns or keeps at
+		// its site (a remote breathalyser it lends) makes the record its
+		// own, as its performer would (QA round 43, helper H).
+		w.addLink(c, refMember{kind: refContext, name: "device"})
+		w.links[len(w.links)-1].directory = true
+	}
 	switch {
 	case m.kind == refSource:
 		w.sourceReference(c, m)
