@@ -304,13 +304,20 @@ func (s *Server) bindPatientUser(c *gin.Context, caller *authn.Caller) bool {
 		caller.Patient = id
 		return true
 	}
-	const reason = "the token's user (fhirUser) is a Patient of another FHIR server or not a plain reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person, and the token names no patient context"
+	s.refusePatientSideToken(c, *caller, "the token's user (fhirUser) is a Patient of another FHIR server or not a plain reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person, and the token names no patient context",
+		"the token's user may be a patient this server cannot bind it to: its fhirUser must be a plain reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person (Type/ID with the type so spelt and a FHIR id, or a URL of one; a Patient's below this FHIR server's base), or the token must carry a patient claim")
+	return false
+}
+
+// refusePatientSideToken refuses (403, text) a token of a patient or of
+// someone acting for one that the proxy cannot bind to a patient: a log
+// line and a token_refused event with reason and no subject (a
+// patient's, or a patient's relative's, identity).
+func (s *Server) refusePatientSideToken(c *gin.Context, caller authn.Caller, reason, text string) {
 	s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", reason)
-	// No subject: a patient's is the patient.
 	s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
 		Org: caller.Org, Client: caller.Client, Reason: reason})
-	forbidden(c, "the token's user may be a patient this server cannot bind it to: its fhirUser must be a plain reference to a Patient, Practitioner, PractitionerRole, RelatedPerson or Person (Type/ID with the type so spelt and a FHIR id, or a URL of one; a Patient's below this FHIR server's base), or the token must carry a patient claim")
-	return false
+	forbidden(c, text)
 }
 
 // refuseUnboundPerson refuses a token whose user acts for a patient (a
@@ -329,13 +336,8 @@ func (s *Server) refuseUnboundPerson(c *gin.Context, caller authn.Caller) bool {
 	if !caller.PersonUser || caller.Patient != "" || caller.PatientIdentifier != "" {
 		return true
 	}
-	const reason = "the token's user (fhirUser) is a RelatedPerson or Person and the token names no patient context"
-	s.log.Warn("token refused", "request_id", c.GetString(requestIDKey), "reason", reason)
-	// No subject, as for a patient's token: the user's identity is a
-	// patient's relative's.
-	s.securityEvent(c, siem.Event{Kind: siem.KindTokenRefused, Severity: siem.SeverityWarning,
-		Org: caller.Org, Client: caller.Client, Reason: reason})
-	forbidden(c, "the token's user (fhirUser) is a RelatedPerson or Person, who acts for a patient: the token must carry a patient claim (the SMART launch context) naming the patient the user acts for")
+	s.refusePatientSideToken(c, caller, "the token's user (fhirUser) is a RelatedPerson or Person and the token names no patient context",
+		"the token's user (fhirUser) is a RelatedPerson or Person, who acts for a patient: the token must carry a patient claim (the SMART launch context) naming the patient the user acts for")
 	return false
 }
 
