@@ -209,6 +209,22 @@ func (s *Server) fetchCanonical(ctx context.Context, ex *exchange, t labels.Targ
 	})
 }
 
+// searchsetAnswer is what searchOnePage and searchCurrentTargets read of
+// a search's answer.
+type searchsetAnswer struct {
+	ResourceType string `json:"resourceType"`
+	Type         string `json:"type"`
+	Link         []struct {
+		Relation string `json:"relation"`
+	} `json:"link"`
+	Entry []struct {
+		Resource json.RawMessage `json:"resource"`
+		Search   struct {
+			Mode string `json:"mode"`
+		} `json:"search"`
+	} `json:"entry"`
+}
+
 // searchOnePage runs one search of typ (the query q) for targets and
 // returns every resource it lists. An answer that is not a searchset
 // Bundle, that has a next page (matches not seen), or that holds a
@@ -225,19 +241,7 @@ func (s *Server) searchOnePage(ctx context.Context, ex *exchange, typ string, q 
 	if err := fjson.Validate(body, s.opts.MaxJSONDepth); err != nil {
 		return nil, fail(http.StatusBadGateway, "processing", targetUnreadable, err)
 	}
-	var set struct {
-		ResourceType string `json:"resourceType"`
-		Type         string `json:"type"`
-		Link         []struct {
-			Relation string `json:"relation"`
-		} `json:"link"`
-		Entry []struct {
-			Resource json.RawMessage `json:"resource"`
-			Search   struct {
-				Mode string `json:"mode"`
-			} `json:"search"`
-		} `json:"entry"`
-	}
+	var set searchsetAnswer
 	bad := func(why string) error {
 		return fail(http.StatusBadGateway, "processing", targetUnreadable, errors.New("the upstream answered a search "+what+" with "+why))
 	}

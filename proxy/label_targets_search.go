@@ -95,16 +95,7 @@ func (s *Server) searchCurrentTargets(ctx context.Context, ex *exchange, typ str
 	if status != http.StatusOK || !isJSON(ctype) || fjson.Validate(body, s.opts.MaxJSONDepth) != nil {
 		return nil, nil
 	}
-	var set struct {
-		ResourceType string `json:"resourceType"`
-		Type         string `json:"type"`
-		Entry        []struct {
-			Resource json.RawMessage `json:"resource"`
-			Search   struct {
-				Mode string `json:"mode"`
-			} `json:"search"`
-		} `json:"entry"`
-	}
+	var set searchsetAnswer
 	if json.Unmarshal(body, &set) != nil || set.ResourceType != "Bundle" || set.Type != "searchset" {
 		return nil, nil
 	}
